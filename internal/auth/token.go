@@ -1,0 +1,71 @@
+package auth
+
+import (
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Claims are the claims of a pbudget token (API.md, "Operating interface").
+type Claims struct {
+	jwt.RegisteredClaims
+	Council  string   `json:"council"`
+	Roles    []string `json:"roles"`
+	Provider string   `json:"provider,omitempty"`
+}
+
+// MintOptions describe a development or test token.
+type MintOptions struct {
+	Subject  string
+	Council  string
+	Roles    []string
+	Provider string
+	Issuer   string
+	Audience string
+	TTL      time.Duration
+	Now      time.Time // zero means time.Now()
+}
+
+// Mint signs a token with key (EdDSA for Ed25519, RS256 for RSA) and sets `kid` to KeyID of its
+// public key.
+func Mint(key crypto.Signer, o MintOptions) (string, error) {
+	var method jwt.SigningMethod
+	switch key.(type) {
+	case ed25519.PrivateKey:
+		method = jwt.SigningMethodEdDSA
+	case *rsa.PrivateKey:
+		method = jwt.SigningMethodRS256
+	default:
+		return "", fmt.Errorf("unsupported key type %T", key)
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if o.TTL <= 0 {
+		o.TTL = time.Hour
+	}
+	claims := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   o.Subject,
+			Issuer:    o.Issuer,
+			Audience:  jwt.ClaimStrings{o.Audience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(o.TTL)),
+		},
+		Council:  o.Council,
+		Roles:    o.Roles,
+		Provider: o.Provider,
+	}
+	t := jwt.NewWithClaims(method, claims)
+	kid, err := KeyID(key.Public())
+	if err != nil {
+		return "", err
+	}
+	t.Header["kid"] = kid
+	return t.SignedString(key)
+}

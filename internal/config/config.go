@@ -1,0 +1,127 @@
+// Package config reads the service's configuration from environment variables (API.md,
+// "Operating interface"), with defaults, and renders it for the logs with secrets masked.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the service reads from its environment.
+type Config struct {
+	DatabaseURL      string        // DATABASE_URL
+	ListenAddr       string        // PB_LISTEN_ADDR
+	JWTPublicKeyFile string        // PB_JWT_PUBLIC_KEY_FILE: PEM, Ed25519 or RSA, one or more keys
+	JWTJWKSURL       string        // PB_JWT_JWKS_URL
+	JWTIssuer        string        // PB_JWT_ISSUER
+	JWTAudience      string        // PB_JWT_AUDIENCE
+	JWTAlgorithms    []string      // PB_JWT_ALGORITHMS: comma-separated; empty means from the key types
+	LogLevel         slog.Level    // PB_LOG_LEVEL: debug, info, warn, error
+	DBMaxConns       int           // PB_DB_MAX_CONNS
+	ShutdownTimeout  time.Duration // PB_SHUTDOWN_TIMEOUT
+}
+
+// Load reads the configuration through getenv (os.Getenv in production, a map in tests).
+func Load(getenv func(string) string) (Config, error) {
+	c := Config{
+		DatabaseURL:      getenv("DATABASE_URL"),
+		ListenAddr:       or(getenv("PB_LISTEN_ADDR"), ":8080"),
+		JWTPublicKeyFile: getenv("PB_JWT_PUBLIC_KEY_FILE"),
+		JWTJWKSURL:       getenv("PB_JWT_JWKS_URL"),
+		JWTIssuer:        or(getenv("PB_JWT_ISSUER"), "pbudget"),
+		JWTAudience:      or(getenv("PB_JWT_AUDIENCE"), "pbudget-api"),
+		DBMaxConns:       20,
+		ShutdownTimeout:  30 * time.Second,
+	}
+	if v := getenv("PB_JWT_ALGORITHMS"); v != "" {
+		for _, a := range strings.Split(v, ",") {
+			switch a = strings.TrimSpace(a); a {
+			case "EdDSA", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+				c.JWTAlgorithms = append(c.JWTAlgorithms, a)
+			default:
+				return Config{}, fmt.Errorf("PB_JWT_ALGORITHMS: %q is not an allowed algorithm (EdDSA, RS256/384/512, PS256/384/512)", a)
+			}
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("PB_LOG_LEVEL"), "info"))); err != nil {
+		return Config{}, fmt.Errorf("PB_LOG_LEVEL: %w", err)
+	}
+	if v := getenv("PB_DB_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return Config{}, fmt.Errorf("PB_DB_MAX_CONNS: want a positive integer, got %q", v)
+		}
+		c.DBMaxConns = n
+	}
+	if v := getenv("PB_SHUTDOWN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("PB_SHUTDOWN_TIMEOUT: want a positive duration such as 30s, got %q", v)
+		}
+		c.ShutdownTimeout = d
+	}
+	return c, nil
+}
+
+// RequireDatabase reports a clear error when DATABASE_URL is missing.
+func (c Config) RequireDatabase() error {
+	if c.DatabaseURL == "" {
+		return fmt.Errorf("DATABASE_URL is not set")
+	}
+	return nil
+}
+
+// RequireJWT reports a clear error when no verification key source is configured.
+func (c Config) RequireJWT() error {
+	switch {
+	case c.JWTPublicKeyFile == "" && c.JWTJWKSURL == "":
+		return fmt.Errorf("set PB_JWT_PUBLIC_KEY_FILE or PB_JWT_JWKS_URL")
+	case c.JWTPublicKeyFile != "" && c.JWTJWKSURL != "":
+		return fmt.Errorf("set only one of PB_JWT_PUBLIC_KEY_FILE and PB_JWT_JWKS_URL")
+	}
+	return nil
+}
+
+// LogValue renders the configuration for the logs with the database password masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("database_url", MaskDSN(c.DatabaseURL)),
+		slog.String("listen_addr", c.ListenAddr),
+		slog.String("jwt_public_key_file", c.JWTPublicKeyFile),
+		slog.String("jwt_jwks_url", c.JWTJWKSURL),
+		slog.String("jwt_issuer", c.JWTIssuer),
+		slog.String("jwt_audience", c.JWTAudience),
+		slog.String("jwt_algorithms", strings.Join(c.JWTAlgorithms, ",")),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.Int("db_max_conns", c.DBMaxConns),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+	)
+}
+
+// MaskDSN hides the password of a postgres:// URL or a key=value DSN.
+func MaskDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		return u.String()
+	}
+	fields := strings.Fields(dsn)
+	for i, f := range fields {
+		if strings.HasPrefix(f, "password=") {
+			fields[i] = "password=xxxxx"
+		}
+	}
+	return strings.Join(fields, " ")
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

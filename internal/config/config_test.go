@@ -1,0 +1,70 @@
+package config
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadAppliesDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, ":8080", c.ListenAddr)
+	require.Equal(t, "pbudget", c.JWTIssuer)
+	require.Equal(t, "pbudget-api", c.JWTAudience)
+	require.Equal(t, slog.LevelInfo, c.LogLevel)
+	require.Equal(t, 30*time.Second, c.ShutdownTimeout)
+	require.Empty(t, c.JWTAlgorithms)
+}
+
+func TestLoadReadsEveryVariable(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{
+		"DATABASE_URL": "postgres://u:secret@h/db", "PB_LISTEN_ADDR": ":9",
+		"PB_JWT_PUBLIC_KEY_FILE": "/k.pem", "PB_JWT_ISSUER": "i", "PB_JWT_AUDIENCE": "a",
+		"PB_JWT_ALGORITHMS": "EdDSA, RS256", "PB_LOG_LEVEL": "debug", "PB_DB_MAX_CONNS": "7",
+		"PB_SHUTDOWN_TIMEOUT": "5s",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, []string{"EdDSA", "RS256"}, c.JWTAlgorithms)
+	require.Equal(t, slog.LevelDebug, c.LogLevel)
+	require.Equal(t, 7, c.DBMaxConns)
+	require.Equal(t, 5*time.Second, c.ShutdownTimeout)
+	require.NoError(t, c.RequireJWT())
+	require.NoError(t, c.RequireDatabase())
+}
+
+func TestLoadRejectsBadValues(t *testing.T) {
+	t.Parallel()
+	for name, vars := range map[string]map[string]string{
+		"alg none":      {"PB_JWT_ALGORITHMS": "none"},
+		"symmetric alg": {"PB_JWT_ALGORITHMS": "HS256"},
+		"bad log level": {"PB_LOG_LEVEL": "loud"},
+		"zero conns":    {"PB_DB_MAX_CONNS": "0"},
+		"bad timeout":   {"PB_SHUTDOWN_TIMEOUT": "soon"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load(env(vars))
+			require.Error(t, err)
+		})
+	}
+}
+
+func TestRequireJWTWantsExactlyOneKeySource(t *testing.T) {
+	t.Parallel()
+	require.Error(t, Config{}.RequireJWT())
+	require.Error(t, Config{JWTPublicKeyFile: "a", JWTJWKSURL: "b"}.RequireJWT())
+}
+
+func TestMaskDSNHidesPasswords(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "postgres://u:xxxxx@h/db", MaskDSN("postgres://u:secret@h/db"))
+	require.Equal(t, "host=h password=xxxxx", MaskDSN("host=h password=secret"))
+	require.Equal(t, "postgres://h/db", MaskDSN("postgres://h/db"))
+}

@@ -1,0 +1,46 @@
+package httpapi
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pbudget/pbudget/internal/actor"
+	"github.com/pbudget/pbudget/internal/apperr"
+	"github.com/pbudget/pbudget/internal/auth"
+)
+
+var errUnknownCouncil = auth.ErrInvalidToken.WithMessage("the bearer token names an unknown council")
+
+// authenticate verifies the bearer token and resolves its council.
+func (s *Server) authenticate(c echo.Context) (actor.Actor, error) {
+	h := c.Request().Header.Get(echo.HeaderAuthorization)
+	scheme, token, ok := strings.Cut(h, " ")
+	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return actor.Actor{}, auth.ErrMissingToken
+	}
+	id, err := s.verifier.Verify(strings.TrimSpace(token))
+	if err != nil {
+		return actor.Actor{}, err
+	}
+	council, err := s.councils.ByCode(c.Request().Context(), id.Council)
+	if err != nil {
+		if errors.Is(err, apperr.ErrNotFound) {
+			return actor.Actor{}, errUnknownCouncil
+		}
+		return actor.Actor{}, err
+	}
+	return actor.Actor{
+		Subject: id.Subject, CouncilID: council.ID, CouncilCode: council.Code,
+		Roles: id.Roles, ProviderID: id.ProviderID, RequestID: requestID(c),
+	}, nil
+}
+
+// mustActor returns the actor the contract middleware put in ctx; every secured operation has one.
+func mustActor(a actor.Actor, ok bool) (actor.Actor, error) {
+	if !ok {
+		return actor.Actor{}, apperr.ErrInternal.WithMessage("no actor in context")
+	}
+	return a, nil
+}

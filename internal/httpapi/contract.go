@@ -1,0 +1,247 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/labstack/echo/v4"
+
+	"github.com/pbudget/pbudget/internal/actor"
+	"github.com/pbudget/pbudget/internal/apperr"
+	"github.com/pbudget/pbudget/internal/idempotency"
+)
+
+// MaxBodyBytes bounds request bodies (413 above it).
+const MaxBodyBytes = 1 << 20
+
+// operation is what the contract says about one method and path, worked out once at start-up.
+type operation struct {
+	route        *routers.Route
+	secured      bool
+	roles        []actor.Role // empty: any authenticated caller
+	contentTypes []string     // of the request body; empty when it has none
+	idempotent   bool         // declares the Idempotency-Key header
+}
+
+// operations indexes the spec by method and echo route path (/v1/people/:person_id).
+type operations map[string]*operation
+
+func opKey(method, echoPath string) string { return method + " " + echoPath }
+
+func indexOperations(spec *openapi3.T) (operations, error) {
+	ops := operations{}
+	for path, item := range spec.Paths.Map() {
+		echoPath := toEchoPath(path)
+		for method, op := range item.Operations() {
+			o := &operation{
+				route:   &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
+				secured: isSecured(spec, op),
+			}
+			if raw, ok := op.Extensions["x-pbudget-roles"]; ok {
+				list, ok := raw.([]any)
+				if !ok {
+					return nil, fmt.Errorf("%s %s: x-pbudget-roles must be a list", method, path)
+				}
+				for _, r := range list {
+					role := actor.Role(fmt.Sprint(r))
+					if !role.Valid() {
+						return nil, fmt.Errorf("%s %s: unknown role %q", method, path, role)
+					}
+					o.roles = append(o.roles, role)
+				}
+			}
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				for ct := range op.RequestBody.Value.Content {
+					o.contentTypes = append(o.contentTypes, ct)
+				}
+			}
+			for _, p := range append(item.Parameters, op.Parameters...) {
+				if p.Value != nil && p.Value.In == "header" && http.CanonicalHeaderKey(p.Value.Name) == idempotency.Header {
+					o.idempotent = true
+				}
+			}
+			ops[opKey(method, echoPath)] = o
+		}
+	}
+	return ops, nil
+}
+
+func isSecured(spec *openapi3.T, op *openapi3.Operation) bool {
+	reqs := spec.Security
+	if op.Security != nil {
+		reqs = *op.Security
+	}
+	return len(reqs) > 0
+}
+
+func toEchoPath(path string) string {
+	parts := strings.Split(path, "/")
+	for i, p := range parts {
+		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
+			parts[i] = ":" + p[1:len(p)-1]
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func (ops operations) of(c echo.Context) *operation {
+	return ops[opKey(c.Request().Method, c.Path())]
+}
+
+// contract enforces openapi.yaml on every request: authentication, the roles of x-pbudget-roles,
+// the body's size and type, and request validation. Paths outside the contract pass through to
+// echo's 404 and 405 handlers.
+func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		op := s.ops.of(c)
+		if op == nil {
+			return next(c)
+		}
+		req := c.Request()
+		if op.secured {
+			a, err := s.authenticate(c)
+			if err != nil {
+				return err
+			}
+			if len(op.roles) > 0 && !a.Has(op.roles...) {
+				return apperr.ErrForbidden
+			}
+			req = req.WithContext(actor.With(req.Context(), a))
+			c.SetRequest(req)
+		}
+		if len(op.contentTypes) > 0 && hasBody(req) {
+			if err := checkContentType(req, op.contentTypes); err != nil {
+				return err
+			}
+			if req.ContentLength > MaxBodyBytes {
+				return errTooLarge
+			}
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, MaxBodyBytes)
+		}
+		params := make(map[string]string, len(c.ParamNames()))
+		for i, name := range c.ParamNames() {
+			params[name] = c.ParamValues()[i]
+		}
+		err := openapi3filter.ValidateRequest(req.Context(), &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: op.route, Options: s.validation,
+		})
+		if err != nil {
+			return validationError(err)
+		}
+		return next(c)
+	}
+}
+
+func hasBody(r *http.Request) bool {
+	return r.ContentLength > 0 || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody)
+}
+
+func checkContentType(r *http.Request, allowed []string) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
+	if err != nil || !slices.Contains(allowed, mt) {
+		return errUnsupportedMediaType
+	}
+	return nil
+}
+
+// validationError turns kin-openapi's findings into one problem listing every bad field.
+func validationError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return errTooLarge
+	}
+	var fields []apperr.FieldError
+	collectFieldErrors(err, &fields)
+	if len(fields) == 0 {
+		fields = append(fields, apperr.FieldError{Field: "", In: "body", Code: "invalid", Message: "the request is invalid"})
+	}
+	return apperr.Validation(fields...)
+}
+
+func collectFieldErrors(err error, out *[]apperr.FieldError) {
+	// Type switches, not errors.As: a RequestError unwraps to a MultiError of schema errors.
+	if multi, ok := err.(openapi3.MultiError); ok {
+		for _, e := range multi {
+			collectFieldErrors(e, out)
+		}
+		return
+	}
+	re, ok := err.(*openapi3filter.RequestError)
+	if !ok {
+		*out = append(*out, apperr.FieldError{In: "body", Code: "invalid", Message: "the request is invalid"})
+		return
+	}
+	switch {
+	case re.Parameter != nil:
+		fe := apperr.FieldError{Field: re.Parameter.Name, In: re.Parameter.In, Code: "invalid", Message: "invalid " + re.Parameter.In + " parameter"}
+		var se *openapi3.SchemaError
+		var pe *openapi3filter.ParseError
+		switch {
+		case errors.Is(re.Err, openapi3filter.ErrInvalidRequired):
+			fe.Code, fe.Message = "required", re.Parameter.Name+" is required"
+		case errors.As(re.Err, &se):
+			fe.Code, fe.Message = schemaCode(se), re.Parameter.Name+": "+se.Reason
+		case errors.As(re.Err, &pe):
+			fe.Code, fe.Message = "type", re.Parameter.Name+": "+pe.Reason
+		}
+		*out = append(*out, fe)
+	case re.RequestBody != nil:
+		var multi openapi3.MultiError
+		var se *openapi3.SchemaError
+		switch {
+		case errors.Is(re.Err, openapi3filter.ErrInvalidRequired):
+			*out = append(*out, apperr.FieldError{In: "body", Code: "required", Message: "a request body is required"})
+		case errors.As(re.Err, &multi):
+			for _, e := range multi {
+				if errors.As(e, &se) {
+					*out = append(*out, schemaFieldError(se))
+				}
+			}
+		case errors.As(re.Err, &se):
+			*out = append(*out, schemaFieldError(se))
+		default:
+			*out = append(*out, apperr.FieldError{In: "body", Code: "malformed_json", Message: "the body is not valid JSON"})
+		}
+	default:
+		*out = append(*out, apperr.FieldError{In: "body", Code: "invalid", Message: re.Reason})
+	}
+}
+
+// unsupportedProperty finds the name in kin-openapi's reason for an unknown field, which its
+// pointer leaves out.
+var unsupportedProperty = regexp.MustCompile(`^property "(.*)" is unsupported$`)
+
+func schemaFieldError(se *openapi3.SchemaError) apperr.FieldError {
+	path := se.JSONPointer()
+	if m := unsupportedProperty.FindStringSubmatch(se.Reason); m != nil {
+		path = append(path, m[1])
+	}
+	ptr := ""
+	for _, p := range path {
+		ptr += "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(p)
+	}
+	return apperr.FieldError{Field: ptr, In: "body", Code: schemaCode(se), Message: se.Reason}
+}
+
+// schemaCode names the schema keyword a value broke, in the words of the problem's errors array.
+func schemaCode(se *openapi3.SchemaError) string {
+	switch se.SchemaField {
+	case "required":
+		return "required"
+	case "additionalProperties", "properties":
+		return "unknown_field"
+	case "type", "nullable":
+		return "type"
+	case "":
+		return "invalid"
+	}
+	return se.SchemaField // pattern, format, enum, minLength, maxLength, minimum, maximum, ...
+}

@@ -1,0 +1,114 @@
+// Package httpapi is the HTTP face of pbudget: it implements the strict server generated from
+// openapi.yaml, enforces the contract on every request (authentication, roles, body limits,
+// validation), renders every error as problem+json, and observes every request.
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.yaml.in/yaml/v4"
+
+	"github.com/pbudget/pbudget/api"
+	"github.com/pbudget/pbudget/internal/audit"
+	"github.com/pbudget/pbudget/internal/auth"
+	"github.com/pbudget/pbudget/internal/council"
+	"github.com/pbudget/pbudget/internal/idempotency"
+	"github.com/pbudget/pbudget/internal/person"
+)
+
+// Readiness reports whether the database answers and which migration it has.
+type Readiness interface {
+	Ping(ctx context.Context) error
+	SchemaVersion(ctx context.Context) (int64, error)
+}
+
+// Deps are what the server needs.
+type Deps struct {
+	Log          *slog.Logger
+	Verifier     *auth.Verifier
+	Councils     *council.Service
+	People       *person.Service
+	Audit        *audit.Service
+	Ready        Readiness
+	TargetSchema int64 // the newest migration the binary knows
+	Idempotency  idempotency.Store
+	Tx           idempotency.Transactor
+	Registry     *prometheus.Registry // metrics are registered here and served from it
+	Now          func() time.Time
+}
+
+// Server implements api.StrictServerInterface.
+type Server struct {
+	log          *slog.Logger
+	ops          operations
+	validation   *openapi3filter.Options
+	verifier     *auth.Verifier
+	councils     *council.Service
+	people       *person.Service
+	audit        *audit.Service
+	ready        Readiness
+	targetSchema int64
+	metrics      *metrics
+	registry     *prometheus.Registry
+	specYAML     []byte
+}
+
+var _ api.StrictServerInterface = (*Server)(nil)
+
+func init() {
+	// UUID parameters and fields are checked by the validator, not only by the binder.
+	openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
+}
+
+// Spec returns the contract embedded in the binary, without servers so that any host validates.
+func Spec() (*openapi3.T, error) {
+	spec, err := api.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("load embedded spec: %w", err)
+	}
+	spec.Servers = nil
+	return spec, nil
+}
+
+// New builds the echo instance that serves the API.
+func New(d Deps) (*echo.Echo, error) {
+	spec, err := Spec()
+	if err != nil {
+		return nil, err
+	}
+	ops, err := indexOperations(spec)
+	if err != nil {
+		return nil, err
+	}
+	specYAML, err := yaml.Marshal(spec)
+	if err != nil {
+		return nil, fmt.Errorf("render spec: %w", err)
+	}
+	s := &Server{
+		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
+		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry), registry: d.Registry,
+		specYAML: specYAML,
+		validation: &openapi3filter.Options{
+			MultiError:         true,
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // authenticated by contract()
+			KeepValidatedValue: true,
+		},
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.observe, s.recoverPanics, s.contract,
+		idempotency.Middleware(d.Idempotency, d.Tx, d.Now, func(c echo.Context) bool {
+			op := ops.of(c)
+			return op != nil && op.idempotent
+		}))
+	api.RegisterHandlers(e, api.NewStrictHandler(s, nil))
+	return e, nil
+}

@@ -1,0 +1,263 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/pbudget/pbudget/internal/apperr"
+	"github.com/pbudget/pbudget/internal/date"
+	"github.com/pbudget/pbudget/internal/page"
+	"github.com/pbudget/pbudget/internal/person"
+)
+
+type personRow struct {
+	CouncilID       uuid.UUID `gorm:"primaryKey"`
+	ID              uuid.UUID `gorm:"primaryKey"`
+	GivenName       string
+	FamilyName      string
+	PreferredName   *string
+	DateOfBirth     date.Date
+	PersonType      string
+	NHSNumber       *string `gorm:"column:nhs_number"`
+	AddressLine1    *string `gorm:"column:address_line1"`
+	AddressLine2    *string `gorm:"column:address_line2"`
+	AddressTown     *string
+	AddressCounty   *string
+	AddressPostcode *string
+	Phone           *string
+	Email           *string
+	Version         int
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+func (personRow) TableName() string { return "people" }
+
+func personRowOf(p person.Person) personRow {
+	r := personRow{
+		CouncilID: p.CouncilID, ID: p.ID, GivenName: p.GivenName, FamilyName: p.FamilyName,
+		PreferredName: p.PreferredName, DateOfBirth: p.DateOfBirth, PersonType: string(p.Type),
+		NHSNumber: p.NHSNumber, Phone: p.Phone, Email: p.Email, Version: p.Version,
+		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}
+	if a := p.Address; a != nil {
+		r.AddressLine1, r.AddressTown, r.AddressPostcode = &a.Line1, &a.Town, &a.Postcode
+		r.AddressLine2, r.AddressCounty = nonEmpty(a.Line2), nonEmpty(a.County)
+	}
+	return r
+}
+
+func (r personRow) domain() person.Person {
+	p := person.Person{
+		CouncilID: r.CouncilID, ID: r.ID, GivenName: r.GivenName, FamilyName: r.FamilyName,
+		PreferredName: r.PreferredName, DateOfBirth: r.DateOfBirth, Type: person.Type(r.PersonType),
+		NHSNumber: r.NHSNumber, Phone: r.Phone, Email: r.Email, Version: r.Version,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+	if r.AddressLine1 != nil {
+		p.Address = &person.Address{
+			Line1: *r.AddressLine1, Line2: deref(r.AddressLine2), Town: deref(r.AddressTown),
+			County: deref(r.AddressCounty), Postcode: deref(r.AddressPostcode),
+		}
+	}
+	return p
+}
+
+var personConstraints = map[string]error{
+	"people_nhs_number_key": person.ErrNHSNumberTaken,
+}
+
+// PersonStore implements person.Store.
+type PersonStore struct{ db *DB }
+
+// NewPersonStore returns a PersonStore.
+func NewPersonStore(db *DB) *PersonStore { return &PersonStore{db: db} }
+
+// InsertPerson implements person.Store.
+func (s *PersonStore) InsertPerson(ctx context.Context, p person.Person) error {
+	row := personRowOf(p)
+	return translate(s.db.conn(ctx).Create(&row).Error, personConstraints)
+}
+
+// GetPerson implements person.Store.
+func (s *PersonStore) GetPerson(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (person.Person, error) {
+	var r personRow
+	q := s.db.conn(ctx).Where("council_id = ? AND id = ?", councilID, id)
+	if forUpdate {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	err := q.Take(&r).Error
+	return r.domain(), translate(err, nil)
+}
+
+// UpdatePerson implements person.Store: it writes p if the stored version is p.Version − 1.
+func (s *PersonStore) UpdatePerson(ctx context.Context, p person.Person) error {
+	row := personRowOf(p)
+	res := s.db.conn(ctx).Model(&personRow{}).
+		Where("council_id = ? AND id = ? AND version = ?", p.CouncilID, p.ID, p.Version-1).
+		Select("given_name", "family_name", "preferred_name", "date_of_birth", "person_type", "nhs_number",
+			"address_line1", "address_line2", "address_town", "address_county", "address_postcode",
+			"phone", "email", "version", "updated_at").
+		Updates(&row)
+	if err := translate(res.Error, personConstraints); err != nil {
+		return err
+	}
+	if res.RowsAffected == 0 {
+		return apperr.ErrVersionMismatch
+	}
+	return nil
+}
+
+// ListPeople implements person.Store.
+func (s *PersonStore) ListPeople(ctx context.Context, councilID uuid.UUID, f person.Filter, p page.Request) ([]person.Person, error) {
+	q := s.db.conn(ctx).Where("council_id = ?", councilID)
+	if f.FamilyNamePrefix != "" {
+		q = prefixFilter(q, "lower(family_name)", strings.ToLower(f.FamilyNamePrefix))
+	}
+	if f.NHSNumber != "" {
+		q = q.Where("nhs_number = ?", f.NHSNumber)
+	}
+	if f.DateOfBirth != nil {
+		q = q.Where("date_of_birth = ?", *f.DateOfBirth)
+	}
+	if f.Type != "" {
+		q = q.Where("person_type = ?", string(f.Type))
+	}
+	var rows []personRow
+	if err := paginate(q, "created_at", p).Find(&rows).Error; err != nil {
+		return nil, translate(err, nil)
+	}
+	out := make([]person.Person, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+type relationshipRow struct {
+	CouncilID       uuid.UUID `gorm:"primaryKey"`
+	ID              uuid.UUID `gorm:"primaryKey"`
+	PersonID        uuid.UUID
+	RelatedPersonID uuid.UUID
+	Kind            string
+	FamilyRelation  *string
+	StartDate       *date.Date
+	EndDate         *date.Date
+	EndReason       *string
+	Version         int
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+func (relationshipRow) TableName() string { return "relationships" }
+
+func relationshipRowOf(r person.Relationship) relationshipRow {
+	return relationshipRow{
+		CouncilID: r.CouncilID, ID: r.ID, PersonID: r.PersonID, RelatedPersonID: r.RelatedPersonID,
+		Kind: string(r.Kind), FamilyRelation: (*string)(r.FamilyRelation), StartDate: r.StartDate,
+		EndDate: r.EndDate, EndReason: r.EndReason, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+}
+
+func (r relationshipRow) domain() person.Relationship {
+	return person.Relationship{
+		CouncilID: r.CouncilID, ID: r.ID, PersonID: r.PersonID, RelatedPersonID: r.RelatedPersonID,
+		Kind: person.RelationshipKind(r.Kind), FamilyRelation: (*person.FamilyRelation)(r.FamilyRelation),
+		StartDate: r.StartDate, EndDate: r.EndDate, EndReason: r.EndReason, Version: r.Version,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+var relationshipConstraints = map[string]error{
+	"relationships_current_key": person.ErrRelationshipExists,
+}
+
+// InsertRelationship implements person.Store.
+func (s *PersonStore) InsertRelationship(ctx context.Context, r person.Relationship) error {
+	row := relationshipRowOf(r)
+	return translate(s.db.conn(ctx).Create(&row).Error, relationshipConstraints)
+}
+
+// GetRelationship implements person.Store: the relationship must have personID on either side.
+func (s *PersonStore) GetRelationship(ctx context.Context, councilID, personID, id uuid.UUID, forUpdate bool) (person.Relationship, error) {
+	var r relationshipRow
+	q := s.db.conn(ctx).Where("council_id = ? AND id = ? AND (person_id = ? OR related_person_id = ?)", councilID, id, personID, personID)
+	if forUpdate {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	err := q.Take(&r).Error
+	return r.domain(), translate(err, nil)
+}
+
+// UpdateRelationship implements person.Store: it writes r if the stored version is r.Version − 1.
+func (s *PersonStore) UpdateRelationship(ctx context.Context, r person.Relationship) error {
+	row := relationshipRowOf(r)
+	res := s.db.conn(ctx).Model(&relationshipRow{}).
+		Where("council_id = ? AND id = ? AND version = ?", r.CouncilID, r.ID, r.Version-1).
+		Select("end_date", "end_reason", "version", "updated_at").
+		Updates(&row)
+	if err := translate(res.Error, relationshipConstraints); err != nil {
+		return err
+	}
+	if res.RowsAffected == 0 {
+		return apperr.ErrVersionMismatch
+	}
+	return nil
+}
+
+// ListRelationships implements person.Store.
+func (s *PersonStore) ListRelationships(ctx context.Context, councilID, personID uuid.UUID, includeEnded bool, p page.Request) ([]person.Relationship, error) {
+	q := s.db.conn(ctx).Where("council_id = ? AND (person_id = ? OR related_person_id = ?)", councilID, personID, personID)
+	if !includeEnded {
+		q = q.Where("end_date IS NULL")
+	}
+	var rows []relationshipRow
+	if err := paginate(q, "created_at", p).Find(&rows).Error; err != nil {
+		return nil, translate(err, nil)
+	}
+	out := make([]person.Relationship, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// paginate orders by (timeColumn, id), starts after the cursor and fetches one row more than the
+// page so that the caller knows whether another page follows.
+func paginate(q *gorm.DB, timeColumn string, p page.Request) *gorm.DB {
+	if p.After != nil {
+		q = q.Where("("+timeColumn+", id) > (?, ?)", p.After.Time, p.After.ID)
+	}
+	return q.Order(timeColumn + ", id").Limit(p.Size + 1)
+}
+
+// prefixFilter matches values of expr starting with prefix as a byte range, which the
+// text_pattern_ops index serves even under a generic plan (LIKE with a parameter may not).
+func prefixFilter(q *gorm.DB, expr, prefix string) *gorm.DB {
+	q = q.Where(expr+" ~>=~ ?", prefix)
+	r, size := utf8.DecodeLastRuneInString(prefix)
+	if r == utf8.RuneError || r == utf8.MaxRune || (r >= 0xD7FF && r < 0xE000) {
+		return q.Where("starts_with("+expr+", ?)", prefix)
+	}
+	return q.Where(expr+" ~<~ ?", prefix[:len(prefix)-size]+string(r+1))
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
