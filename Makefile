@@ -31,9 +31,7 @@ run: build
 
 	  export TOKEN=$$token
 
-	  curl -s -X POST http://localhost:8080/v1/people -H "Authorization: Bearer \$$TOKEN" \\
-	    -H 'Content-Type: application/json' \\
-	    -d '{"given_name":"Sam","family_name":"Okafor","date_of_birth":"1961-02-28","person_type":"adult"}'
+	  curl -s -X POST http://localhost:8080/v1/people -H "Authorization: Bearer \$$TOKEN" -H 'Content-Type: application/json' -d '{"given_name":"Sam","family_name":"Okafor","date_of_birth":"1961-02-28","person_type":"adult"}'
 	  curl -s http://localhost:8080/v1/people -H "Authorization: Bearer \$$TOKEN"
 
 	  API reference: http://localhost:8080/docs

@@ -23,6 +23,7 @@ type Config struct {
 	LogLevel         slog.Level    // PB_LOG_LEVEL: debug, info, warn, error
 	DBMaxConns       int           // PB_DB_MAX_CONNS
 	ShutdownTimeout  time.Duration // PB_SHUTDOWN_TIMEOUT
+	PprofAddr        string        // PB_PPROF_ADDR: a separate listener for net/http/pprof; empty means off
 }
 
 // Load reads the configuration through getenv (os.Getenv in production, a map in tests).
@@ -36,6 +37,7 @@ func Load(getenv func(string) string) (Config, error) {
 		JWTAudience:      or(getenv("PB_JWT_AUDIENCE"), "pbudget-api"),
 		DBMaxConns:       20,
 		ShutdownTimeout:  30 * time.Second,
+		PprofAddr:        getenv("PB_PPROF_ADDR"),
 	}
 	if v := getenv("PB_JWT_ALGORITHMS"); v != "" {
 		for _, a := range strings.Split(v, ",") {
@@ -99,6 +101,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("pprof_addr", c.PprofAddr),
 	)
 }
 

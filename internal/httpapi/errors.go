@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -11,6 +12,9 @@ import (
 	"github.com/pbudget/pbudget/api"
 	"github.com/pbudget/pbudget/internal/apperr"
 )
+
+// statusClientClosedRequest is recorded, never sent, when the caller disconnects first.
+const statusClientClosedRequest = 499
 
 // problemPrefix starts the type URN of every problem.
 const problemPrefix = "urn:pbudget:problem:"
@@ -60,6 +64,11 @@ func fromEcho(he *echo.HTTPError) *apperr.Error {
 // the one place errors become responses.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+		// The client went away: nobody is left to answer. Logged and counted as nginx's 499.
+		c.Response().Status = statusClientClosedRequest
 		return
 	}
 	var ae *apperr.Error

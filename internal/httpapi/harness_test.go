@@ -60,7 +60,7 @@ var shared struct {
 // bundle is what one test works with: the service, and two fresh councils of its own so that
 // tests can run in parallel on one database without seeing each other's rows.
 type bundle struct {
-	t       *testing.T
+	t       testing.TB
 	e       *echo.Echo
 	db      *postgres.DB
 	key     ed25519.PrivateKey
@@ -68,7 +68,7 @@ type bundle struct {
 	other   council.Council // another tenant
 }
 
-func setup(t *testing.T) *bundle {
+func setup(t testing.TB) *bundle {
 	t.Helper()
 	shared.once.Do(func() {
 		db := testdb.DB(t)
@@ -150,12 +150,12 @@ type resp struct {
 	Body   []byte
 }
 
-func (r *resp) decode(t *testing.T, v any) {
+func (r *resp) decode(t testing.TB, v any) {
 	t.Helper()
 	require.NoError(t, json.Unmarshal(r.Body, v), string(r.Body))
 }
 
-func (r *resp) problem(t *testing.T) api.Problem {
+func (r *resp) problem(t testing.TB) api.Problem {
 	t.Helper()
 	var p api.Problem
 	r.decode(t, &p)
@@ -197,7 +197,7 @@ func (b *bundle) do(method, path, token string, body any, hdr ...string) *resp {
 }
 
 // checkAgainstSpec fails the test when the response is outside the contract.
-func checkAgainstSpec(t *testing.T, method, path string, reqBody []byte, r *resp) {
+func checkAgainstSpec(t testing.TB, method, path string, reqBody []byte, r *resp) {
 	t.Helper()
 	require.NoError(t, specError(method, path, reqBody, r))
 }

@@ -151,3 +151,16 @@ func TestAnOversizedChunkedBodyIsRefused(t *testing.T) {
 	var p map[string]any
 	require.NoError(t, json.Unmarshal(r.Body, &p))
 }
+
+func TestACallerThatHangsUpGetsNoAnswerAndNoErrorLog(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := b.newPerson(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest(http.MethodGet, "/v1/people/"+p.Id.String(), nil).WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer "+b.token("practitioner"))
+	rec := httptest.NewRecorder()
+	b.e.ServeHTTP(rec, req)
+	require.Empty(t, rec.Body.String(), "nothing is rendered for a caller that has gone")
+}

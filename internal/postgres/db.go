@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	pgdriver "gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -113,3 +114,7 @@ func translate(err error, byConstraint map[string]error) error {
 	}
 	return apperr.ErrInternal.Wrap(err)
 }
+
+// uuidArg passes a UUID to pgx as its 16 bytes, which pgx encodes directly; a uuid.UUID goes
+// through its driver.Valuer (a string, parsed again) on every call.
+func uuidArg(id uuid.UUID) [16]byte { return id }

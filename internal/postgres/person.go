@@ -85,15 +85,26 @@ func (s *PersonStore) InsertPerson(ctx context.Context, p person.Person) error {
 	return translate(s.db.conn(ctx).Create(&row).Error, personConstraints)
 }
 
+// selectPerson reads one person by primary key. It is the hottest query of the service, so it is
+// written out rather than built by gorm for each call (make bench: ~5% of a read's CPU).
+const selectPerson = `SELECT council_id, id, given_name, family_name, preferred_name, date_of_birth, person_type,
+	nhs_number, address_line1, address_line2, address_town, address_county, address_postcode, phone, email,
+	version, created_at, updated_at FROM people WHERE council_id = ? AND id = ?`
+
 // GetPerson implements person.Store.
 func (s *PersonStore) GetPerson(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (person.Person, error) {
-	var r personRow
-	q := s.db.conn(ctx).Where("council_id = ? AND id = ?", councilID, id)
+	query := selectPerson
 	if forUpdate {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		query += " FOR UPDATE"
 	}
-	err := q.Take(&r).Error
-	return r.domain(), translate(err, nil)
+	var rows []personRow
+	if err := s.db.conn(ctx).Raw(query, uuidArg(councilID), uuidArg(id)).Scan(&rows).Error; err != nil {
+		return person.Person{}, translate(err, nil)
+	}
+	if len(rows) == 0 {
+		return person.Person{}, apperr.ErrNotFound
+	}
+	return rows[0].domain(), nil
 }
 
 // UpdatePerson implements person.Store: it writes p if the stored version is p.Version − 1.
