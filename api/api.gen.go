@@ -24,6 +24,219 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AdultOutcome.
+const (
+	AdultOutcomeBeingClothed                      AdultOutcome = "being_clothed"
+	AdultOutcomeCaringForChild                    AdultOutcome = "caring_for_child"
+	AdultOutcomeCommunityFacilities               AdultOutcome = "community_facilities"
+	AdultOutcomeHabitableHome                     AdultOutcome = "habitable_home"
+	AdultOutcomeHomeSafety                        AdultOutcome = "home_safety"
+	AdultOutcomeNutrition                         AdultOutcome = "nutrition"
+	AdultOutcomePersonalHygiene                   AdultOutcome = "personal_hygiene"
+	AdultOutcomeRelationships                     AdultOutcome = "relationships"
+	AdultOutcomeToiletNeeds                       AdultOutcome = "toilet_needs"
+	AdultOutcomeWorkTrainingEducationVolunteering AdultOutcome = "work_training_education_volunteering"
+)
+
+// Valid indicates whether the value is a known member of the AdultOutcome enum.
+func (e AdultOutcome) Valid() bool {
+	switch e {
+	case AdultOutcomeBeingClothed:
+		return true
+	case AdultOutcomeCaringForChild:
+		return true
+	case AdultOutcomeCommunityFacilities:
+		return true
+	case AdultOutcomeHabitableHome:
+		return true
+	case AdultOutcomeHomeSafety:
+		return true
+	case AdultOutcomeNutrition:
+		return true
+	case AdultOutcomePersonalHygiene:
+		return true
+	case AdultOutcomeRelationships:
+		return true
+	case AdultOutcomeToiletNeeds:
+		return true
+	case AdultOutcomeWorkTrainingEducationVolunteering:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AssessmentBasis.
+const (
+	AssessmentBasisCarer AssessmentBasis = "carer"
+	AssessmentBasisChild AssessmentBasis = "child"
+	AssessmentBasisNeeds AssessmentBasis = "needs"
+)
+
+// Valid indicates whether the value is a known member of the AssessmentBasis enum.
+func (e AssessmentBasis) Valid() bool {
+	switch e {
+	case AssessmentBasisCarer:
+		return true
+	case AssessmentBasisChild:
+		return true
+	case AssessmentBasisNeeds:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AssessmentStatus.
+const (
+	AssessmentStatusCancelled AssessmentStatus = "cancelled"
+	AssessmentStatusCompleted AssessmentStatus = "completed"
+	AssessmentStatusDraft     AssessmentStatus = "draft"
+)
+
+// Valid indicates whether the value is a known member of the AssessmentStatus enum.
+func (e AssessmentStatus) Valid() bool {
+	switch e {
+	case AssessmentStatusCancelled:
+		return true
+	case AssessmentStatusCompleted:
+		return true
+	case AssessmentStatusDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AssessmentType.
+const (
+	AssessmentTypeCarer        AssessmentType = "carer"
+	AssessmentTypeChild        AssessmentType = "child"
+	AssessmentTypeNeeds        AssessmentType = "needs"
+	AssessmentTypeReassessment AssessmentType = "reassessment"
+)
+
+// Valid indicates whether the value is a known member of the AssessmentType enum.
+func (e AssessmentType) Valid() bool {
+	switch e {
+	case AssessmentTypeCarer:
+		return true
+	case AssessmentTypeChild:
+		return true
+	case AssessmentTypeNeeds:
+		return true
+	case AssessmentTypeReassessment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BudgetChange.
+const (
+	BudgetChangeCeilingRaised BudgetChange = "ceiling_raised"
+	BudgetChangeEnded         BudgetChange = "ended"
+	BudgetChangeIssued        BudgetChange = "issued"
+	BudgetChangeReassessed    BudgetChange = "reassessed"
+)
+
+// Valid indicates whether the value is a known member of the BudgetChange enum.
+func (e BudgetChange) Valid() bool {
+	switch e {
+	case BudgetChangeCeilingRaised:
+		return true
+	case BudgetChangeEnded:
+		return true
+	case BudgetChangeIssued:
+		return true
+	case BudgetChangeReassessed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BudgetKind.
+const (
+	BudgetKindCareAndSupport BudgetKind = "care_and_support"
+	BudgetKindCarer          BudgetKind = "carer"
+	BudgetKindChild          BudgetKind = "child"
+)
+
+// Valid indicates whether the value is a known member of the BudgetKind enum.
+func (e BudgetKind) Valid() bool {
+	switch e {
+	case BudgetKindCareAndSupport:
+		return true
+	case BudgetKindCarer:
+		return true
+	case BudgetKindChild:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BudgetStatus.
+const (
+	BudgetStatusActive     BudgetStatus = "active"
+	BudgetStatusAgreed     BudgetStatus = "agreed"
+	BudgetStatusEnded      BudgetStatus = "ended"
+	BudgetStatusIndicative BudgetStatus = "indicative"
+)
+
+// Valid indicates whether the value is a known member of the BudgetStatus enum.
+func (e BudgetStatus) Valid() bool {
+	switch e {
+	case BudgetStatusActive:
+		return true
+	case BudgetStatusAgreed:
+		return true
+	case BudgetStatusEnded:
+		return true
+	case BudgetStatusIndicative:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CarerOutcome.
+const (
+	CarerOutcomeCaringForChild                    CarerOutcome = "caring_for_child"
+	CarerOutcomeCaringForOthers                   CarerOutcome = "caring_for_others"
+	CarerOutcomeCommunityFacilities               CarerOutcome = "community_facilities"
+	CarerOutcomeHabitableHome                     CarerOutcome = "habitable_home"
+	CarerOutcomeNutrition                         CarerOutcome = "nutrition"
+	CarerOutcomeRecreationalActivities            CarerOutcome = "recreational_activities"
+	CarerOutcomeRelationships                     CarerOutcome = "relationships"
+	CarerOutcomeWorkTrainingEducationVolunteering CarerOutcome = "work_training_education_volunteering"
+)
+
+// Valid indicates whether the value is a known member of the CarerOutcome enum.
+func (e CarerOutcome) Valid() bool {
+	switch e {
+	case CarerOutcomeCaringForChild:
+		return true
+	case CarerOutcomeCaringForOthers:
+		return true
+	case CarerOutcomeCommunityFacilities:
+		return true
+	case CarerOutcomeHabitableHome:
+		return true
+	case CarerOutcomeNutrition:
+		return true
+	case CarerOutcomeRecreationalActivities:
+		return true
+	case CarerOutcomeRelationships:
+		return true
+	case CarerOutcomeWorkTrainingEducationVolunteering:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FamilyRelation.
 const (
 	FamilyRelationChild         FamilyRelation = "child"
@@ -90,6 +303,69 @@ func (e FieldErrorIn) Valid() bool {
 	}
 }
 
+// Defines values for FundingDecisionDecision.
+const (
+	FundingDecisionDecisionApprove          FundingDecisionDecision = "approve"
+	FundingDecisionDecisionApproveDifferent FundingDecisionDecision = "approve_different"
+	FundingDecisionDecisionDecline          FundingDecisionDecision = "decline"
+)
+
+// Valid indicates whether the value is a known member of the FundingDecisionDecision enum.
+func (e FundingDecisionDecision) Valid() bool {
+	switch e {
+	case FundingDecisionDecisionApprove:
+		return true
+	case FundingDecisionDecisionApproveDifferent:
+		return true
+	case FundingDecisionDecisionDecline:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundingRequestDecision.
+const (
+	FundingRequestDecisionApprove          FundingRequestDecision = "approve"
+	FundingRequestDecisionApproveDifferent FundingRequestDecision = "approve_different"
+	FundingRequestDecisionDecline          FundingRequestDecision = "decline"
+)
+
+// Valid indicates whether the value is a known member of the FundingRequestDecision enum.
+func (e FundingRequestDecision) Valid() bool {
+	switch e {
+	case FundingRequestDecisionApprove:
+		return true
+	case FundingRequestDecisionApproveDifferent:
+		return true
+	case FundingRequestDecisionDecline:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundingStatus.
+const (
+	Approved FundingStatus = "approved"
+	Declined FundingStatus = "declined"
+	Pending  FundingStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the FundingStatus enum.
+func (e FundingStatus) Valid() bool {
+	switch e {
+	case Approved:
+		return true
+	case Declined:
+		return true
+	case Pending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Ok HealthStatus = "ok"
@@ -117,6 +393,45 @@ func (e PersonType) Valid() bool {
 	case PersonTypeAdult:
 		return true
 	case PersonTypeChild:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RASModelKind.
+const (
+	Bands  RASModelKind = "bands"
+	Points RASModelKind = "points"
+)
+
+// Valid indicates whether the value is a known member of the RASModelKind enum.
+func (e RASModelKind) Valid() bool {
+	switch e {
+	case Bands:
+		return true
+	case Points:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RASStatus.
+const (
+	RASStatusActive  RASStatus = "active"
+	RASStatusDraft   RASStatus = "draft"
+	RASStatusRetired RASStatus = "retired"
+)
+
+// Valid indicates whether the value is a known member of the RASStatus enum.
+func (e RASStatus) Valid() bool {
+	switch e {
+	case RASStatusActive:
+		return true
+	case RASStatusDraft:
+		return true
+	case RASStatusRetired:
 		return true
 	default:
 		return false
@@ -162,6 +477,30 @@ func (e RelationshipKind) Valid() bool {
 	}
 }
 
+// Defines values for UnableReason.
+const (
+	EndangersHealthOrSafety        UnableReason = "endangers_health_or_safety"
+	NeedsAssistance                UnableReason = "needs_assistance"
+	SignificantPainDistressAnxiety UnableReason = "significant_pain_distress_anxiety"
+	TakesSignificantlyLonger       UnableReason = "takes_significantly_longer"
+)
+
+// Valid indicates whether the value is a known member of the UnableReason enum.
+func (e UnableReason) Valid() bool {
+	switch e {
+	case EndangersHealthOrSafety:
+		return true
+	case NeedsAssistance:
+		return true
+	case SignificantPainDistressAnxiety:
+		return true
+	case TakesSignificantlyLonger:
+		return true
+	default:
+		return false
+	}
+}
+
 // Address defines model for Address.
 type Address struct {
 	County *string `json:"county,omitempty"`
@@ -174,6 +513,220 @@ type Address struct {
 	Postcode string `json:"postcode"`
 	Town     string `json:"town"`
 }
+
+// AdultOutcome The ten outcomes of reg 2(2) of the Care and Support (Eligibility Criteria) Regulations 2015.
+type AdultOutcome string
+
+// AdultOutcomeRecord defines model for AdultOutcomeRecord.
+type AdultOutcomeRecord struct {
+	Notes *string `json:"notes,omitempty"`
+
+	// Outcome The ten outcomes of reg 2(2) of the Care and Support (Eligibility Criteria) Regulations 2015.
+	Outcome AdultOutcome `json:"outcome"`
+
+	// Reasons Required when unable; empty otherwise.
+	Reasons *[]UnableReason `json:"reasons,omitempty"`
+
+	// Unable The adult is unable to achieve this outcome.
+	Unable bool `json:"unable"`
+}
+
+// Assessment defines model for Assessment.
+type Assessment struct {
+	// Basis Whose rules apply — an adult's needs, a carer's, or a child's.
+	Basis AssessmentBasis `json:"basis"`
+
+	// BudgetId The budget this completion issued or changed.
+	BudgetId         nullable.Nullable[openapi_types.UUID] `json:"budget_id"`
+	BudgetVersionId  nullable.Nullable[openapi_types.UUID] `json:"budget_version_id"`
+	CancelReason     nullable.Nullable[string]             `json:"cancel_reason"`
+	CancelledAt      nullable.Nullable[time.Time]          `json:"cancelled_at"`
+	CaredForPersonId *openapi_types.UUID                   `json:"cared_for_person_id,omitempty"`
+
+	// CarerHealthAtRisk The carer's physical or mental health is, or is at risk of, deteriorating.
+	CarerHealthAtRisk *bool                 `json:"carer_health_at_risk,omitempty"`
+	CarerOutcomes     *[]CarerOutcomeRecord `json:"carer_outcomes,omitempty"`
+
+	// ChildDevelopmentSignificantlyImpaired s17(10)(b) — health or development likely to be significantly impaired without services.
+	ChildDevelopmentSignificantlyImpaired *bool `json:"child_development_significantly_impaired,omitempty"`
+
+	// ChildDisabled s17(10)(c).
+	ChildDisabled *bool `json:"child_disabled,omitempty"`
+
+	// ChildUnlikelyToAchieveReasonableStandard s17(10)(a) — unlikely to achieve or maintain a reasonable standard of health or development without services.
+	ChildUnlikelyToAchieveReasonableStandard *bool                          `json:"child_unlikely_to_achieve_reasonable_standard,omitempty"`
+	CompletedAt                              nullable.Nullable[time.Time]   `json:"completed_at"`
+	CompletedBy                              nullable.Nullable[string]      `json:"completed_by"`
+	CreatedAt                                time.Time                      `json:"created_at"`
+	Eligibility                              nullable.Nullable[Eligibility] `json:"eligibility"`
+	Id                                       openapi_types.UUID             `json:"id"`
+
+	// ImpairmentOrIllness The needs arise from a physical or mental impairment or illness.
+	ImpairmentOrIllness *bool `json:"impairment_or_illness,omitempty"`
+
+	// NoBudgetReason Why completion issued no budget.
+	NoBudgetReason *string               `json:"no_budget_reason,omitempty"`
+	Notes          *string               `json:"notes,omitempty"`
+	Outcomes       *[]AdultOutcomeRecord `json:"outcomes,omitempty"`
+	PersonId       openapi_types.UUID    `json:"person_id"`
+
+	// Practitioner The assigned practitioner's `sub`.
+	Practitioner string `json:"practitioner"`
+
+	// ProvidesNecessaryCare The needs arise from providing necessary care to an adult.
+	ProvidesNecessaryCare *bool `json:"provides_necessary_care,omitempty"`
+
+	// RasAnswers The answer chosen for each RAS question, by question key.
+	RasAnswers   *RASAnswers         `json:"ras_answers,omitempty"`
+	ReassessesId *openapi_types.UUID `json:"reassesses_id,omitempty"`
+
+	// SignificantWellbeingImpact There is, or is likely to be, a significant impact on wellbeing.
+	SignificantWellbeingImpact *bool            `json:"significant_wellbeing_impact,omitempty"`
+	Status                     AssessmentStatus `json:"status"`
+	Type                       AssessmentType   `json:"type"`
+	UpdatedAt                  time.Time        `json:"updated_at"`
+	Version                    int              `json:"version"`
+}
+
+// AssessmentBasis Whose rules apply — an adult's needs, a carer's, or a child's.
+type AssessmentBasis string
+
+// AssessmentCompletion defines model for AssessmentCompletion.
+type AssessmentCompletion struct {
+	// ChangeReason Why the budget changes; required when a reassessment lowers it.
+	ChangeReason *string `json:"change_reason,omitempty"`
+
+	// Override The practitioner's decision against the computed result, with the reason.
+	Override *struct {
+		Eligible bool   `json:"eligible"`
+		Reason   string `json:"reason"`
+	} `json:"override,omitempty"`
+}
+
+// AssessmentCreate A new assessment; the fields are those of AssessmentFacts, with the type.
+type AssessmentCreate struct {
+	CaredForPersonId *openapi_types.UUID `json:"cared_for_person_id,omitempty"`
+
+	// CarerHealthAtRisk The carer's physical or mental health is, or is at risk of, deteriorating.
+	CarerHealthAtRisk *bool                 `json:"carer_health_at_risk,omitempty"`
+	CarerOutcomes     *[]CarerOutcomeRecord `json:"carer_outcomes,omitempty"`
+
+	// ChildDevelopmentSignificantlyImpaired s17(10)(b) — health or development likely to be significantly impaired without services.
+	ChildDevelopmentSignificantlyImpaired *bool `json:"child_development_significantly_impaired,omitempty"`
+
+	// ChildDisabled s17(10)(c).
+	ChildDisabled *bool `json:"child_disabled,omitempty"`
+
+	// ChildUnlikelyToAchieveReasonableStandard s17(10)(a) — unlikely to achieve or maintain a reasonable standard of health or development without services.
+	ChildUnlikelyToAchieveReasonableStandard *bool `json:"child_unlikely_to_achieve_reasonable_standard,omitempty"`
+
+	// ImpairmentOrIllness The needs arise from a physical or mental impairment or illness.
+	ImpairmentOrIllness *bool                 `json:"impairment_or_illness,omitempty"`
+	Notes               *string               `json:"notes,omitempty"`
+	Outcomes            *[]AdultOutcomeRecord `json:"outcomes,omitempty"`
+
+	// Practitioner The assigned practitioner's `sub`.
+	Practitioner *string `json:"practitioner,omitempty"`
+
+	// ProvidesNecessaryCare The needs arise from providing necessary care to an adult.
+	ProvidesNecessaryCare *bool `json:"provides_necessary_care,omitempty"`
+
+	// RasAnswers The answer chosen for each RAS question, by question key.
+	RasAnswers *RASAnswers `json:"ras_answers,omitempty"`
+
+	// ReassessesId For a reassessment, the completed assessment of this person that it re-runs.
+	ReassessesId *openapi_types.UUID `json:"reassesses_id,omitempty"`
+
+	// SignificantWellbeingImpact There is, or is likely to be, a significant impact on wellbeing.
+	SignificantWellbeingImpact *bool          `json:"significant_wellbeing_impact,omitempty"`
+	Type                       AssessmentType `json:"type"`
+}
+
+// AssessmentFacts What the practitioner recorded. For `needs`: `impairment_or_illness`, `significant_wellbeing_impact`
+// and the ten `outcomes`. For `carer`: `cared_for_person_id`, `provides_necessary_care`,
+// `carer_health_at_risk`, `significant_wellbeing_impact` and the eight `carer_outcomes`. For
+// `child`: the three Children Act s17 tests. A field that does not belong to the assessment's
+// basis is refused (422 `field-not-for-assessment-type`).
+type AssessmentFacts struct {
+	CaredForPersonId *openapi_types.UUID `json:"cared_for_person_id,omitempty"`
+
+	// CarerHealthAtRisk The carer's physical or mental health is, or is at risk of, deteriorating.
+	CarerHealthAtRisk *bool                 `json:"carer_health_at_risk,omitempty"`
+	CarerOutcomes     *[]CarerOutcomeRecord `json:"carer_outcomes,omitempty"`
+
+	// ChildDevelopmentSignificantlyImpaired s17(10)(b) — health or development likely to be significantly impaired without services.
+	ChildDevelopmentSignificantlyImpaired *bool `json:"child_development_significantly_impaired,omitempty"`
+
+	// ChildDisabled s17(10)(c).
+	ChildDisabled *bool `json:"child_disabled,omitempty"`
+
+	// ChildUnlikelyToAchieveReasonableStandard s17(10)(a) — unlikely to achieve or maintain a reasonable standard of health or development without services.
+	ChildUnlikelyToAchieveReasonableStandard *bool `json:"child_unlikely_to_achieve_reasonable_standard,omitempty"`
+
+	// ImpairmentOrIllness The needs arise from a physical or mental impairment or illness.
+	ImpairmentOrIllness *bool                 `json:"impairment_or_illness,omitempty"`
+	Notes               *string               `json:"notes,omitempty"`
+	Outcomes            *[]AdultOutcomeRecord `json:"outcomes,omitempty"`
+
+	// Practitioner The assigned practitioner's `sub`.
+	Practitioner *string `json:"practitioner,omitempty"`
+
+	// ProvidesNecessaryCare The needs arise from providing necessary care to an adult.
+	ProvidesNecessaryCare *bool `json:"provides_necessary_care,omitempty"`
+
+	// RasAnswers The answer chosen for each RAS question, by question key.
+	RasAnswers *RASAnswers `json:"ras_answers,omitempty"`
+
+	// SignificantWellbeingImpact There is, or is likely to be, a significant impact on wellbeing.
+	SignificantWellbeingImpact *bool `json:"significant_wellbeing_impact,omitempty"`
+}
+
+// AssessmentList defines model for AssessmentList.
+type AssessmentList struct {
+	Items         []Assessment `json:"items"`
+	NextPageToken *string      `json:"next_page_token,omitempty"`
+}
+
+// AssessmentPatch Changes to a draft; the fields are those of AssessmentFacts.
+type AssessmentPatch struct {
+	CaredForPersonId *openapi_types.UUID `json:"cared_for_person_id,omitempty"`
+
+	// CarerHealthAtRisk The carer's physical or mental health is, or is at risk of, deteriorating.
+	CarerHealthAtRisk *bool                 `json:"carer_health_at_risk,omitempty"`
+	CarerOutcomes     *[]CarerOutcomeRecord `json:"carer_outcomes,omitempty"`
+
+	// ChildDevelopmentSignificantlyImpaired s17(10)(b) — health or development likely to be significantly impaired without services.
+	ChildDevelopmentSignificantlyImpaired *bool `json:"child_development_significantly_impaired,omitempty"`
+
+	// ChildDisabled s17(10)(c).
+	ChildDisabled *bool `json:"child_disabled,omitempty"`
+
+	// ChildUnlikelyToAchieveReasonableStandard s17(10)(a) — unlikely to achieve or maintain a reasonable standard of health or development without services.
+	ChildUnlikelyToAchieveReasonableStandard *bool `json:"child_unlikely_to_achieve_reasonable_standard,omitempty"`
+
+	// ImpairmentOrIllness The needs arise from a physical or mental impairment or illness.
+	ImpairmentOrIllness *bool                 `json:"impairment_or_illness,omitempty"`
+	Notes               *string               `json:"notes,omitempty"`
+	Outcomes            *[]AdultOutcomeRecord `json:"outcomes,omitempty"`
+
+	// Practitioner The assigned practitioner's `sub`.
+	Practitioner *string `json:"practitioner,omitempty"`
+
+	// ProvidesNecessaryCare The needs arise from providing necessary care to an adult.
+	ProvidesNecessaryCare *bool `json:"provides_necessary_care,omitempty"`
+
+	// RasAnswers The answer chosen for each RAS question, by question key.
+	RasAnswers *RASAnswers `json:"ras_answers,omitempty"`
+
+	// SignificantWellbeingImpact There is, or is likely to be, a significant impact on wellbeing.
+	SignificantWellbeingImpact *bool `json:"significant_wellbeing_impact,omitempty"`
+}
+
+// AssessmentStatus defines model for AssessmentStatus.
+type AssessmentStatus string
+
+// AssessmentType defines model for AssessmentType.
+type AssessmentType string
 
 // AuditActor defines model for AuditActor.
 type AuditActor struct {
@@ -211,6 +764,101 @@ type AuditEventList struct {
 	NextPageToken *string      `json:"next_page_token,omitempty"`
 }
 
+// BudgetChange What made this version.
+type BudgetChange string
+
+// BudgetKind `care_and_support` (an adult's needs), `carer`, or `child`.
+type BudgetKind string
+
+// BudgetStatus defines model for BudgetStatus.
+type BudgetStatus string
+
+// BudgetVersion An immutable snapshot of a budget. Weekly amounts are the annual amount divided by 52, rounded
+// to the nearest penny (halves up).
+type BudgetVersion struct {
+	AssessmentId nullable.Nullable[openapi_types.UUID] `json:"assessment_id"`
+	BudgetId     openapi_types.UUID                    `json:"budget_id"`
+	Calculation  []CalculationStep                     `json:"calculation"`
+
+	// CeilingAnnualPence The indicative amount, or the panel's approved amount when higher.
+	CeilingAnnualPence int64 `json:"ceiling_annual_pence"`
+	CeilingWeeklyPence int64 `json:"ceiling_weekly_pence"`
+
+	// Change What made this version.
+	Change                BudgetChange                          `json:"change"`
+	CreatedAt             time.Time                             `json:"created_at"`
+	CreatedBy             string                                `json:"created_by"`
+	FundingRequestId      nullable.Nullable[openapi_types.UUID] `json:"funding_request_id"`
+	Id                    openapi_types.UUID                    `json:"id"`
+	IndicativeAnnualPence int64                                 `json:"indicative_annual_pence"`
+	IndicativeWeeklyPence int64                                 `json:"indicative_weekly_pence"`
+	Number                int                                   `json:"number"`
+	PersonId              openapi_types.UUID                    `json:"person_id"`
+	Points                nullable.Nullable[int]                `json:"points"`
+	PointsByDomain        map[string]int                        `json:"points_by_domain"`
+	RasVersionId          nullable.Nullable[openapi_types.UUID] `json:"ras_version_id"`
+	RasVersionNumber      nullable.Nullable[int]                `json:"ras_version_number"`
+	Reason                string                                `json:"reason"`
+	Status                BudgetStatus                          `json:"status"`
+}
+
+// BudgetVersionList defines model for BudgetVersionList.
+type BudgetVersionList struct {
+	Items         []BudgetVersion `json:"items"`
+	NextPageToken *string         `json:"next_page_token,omitempty"`
+}
+
+// CalculationStep One step of a calculation, in words and, where it has one, its value.
+type CalculationStep struct {
+	Detail string `json:"detail"`
+
+	// Step A stable name, such as `points_total` or `band`.
+	Step string `json:"step"`
+
+	// Value Pence for money steps, points for points steps.
+	Value *int64 `json:"value,omitempty"`
+}
+
+// CarerOutcome The eight outcomes of reg 3(3).
+type CarerOutcome string
+
+// CarerOutcomeRecord defines model for CarerOutcomeRecord.
+type CarerOutcomeRecord struct {
+	Notes *string `json:"notes,omitempty"`
+
+	// Outcome The eight outcomes of reg 3(3).
+	Outcome CarerOutcome    `json:"outcome"`
+	Reasons *[]UnableReason `json:"reasons,omitempty"`
+	Unable  bool            `json:"unable"`
+}
+
+// Eligibility defines model for Eligibility.
+type Eligibility struct {
+	// ComputedEligible What the rules give from the recorded facts.
+	ComputedEligible bool                   `json:"computed_eligible"`
+	Conditions       []EligibilityCondition `json:"conditions"`
+
+	// Eligible The decision in force (the override when there is one).
+	Eligible bool `json:"eligible"`
+
+	// OutcomesCounted The outcomes that counted as unachievable, each for at least one valid reason.
+	OutcomesCounted []string `json:"outcomes_counted"`
+	Overridden      bool     `json:"overridden"`
+	OverrideReason  *string  `json:"override_reason,omitempty"`
+
+	// Rule Example: SI 2015/313 reg 2
+	Rule    string `json:"rule"`
+	Summary string `json:"summary"`
+}
+
+// EligibilityCondition defines model for EligibilityCondition.
+type EligibilityCondition struct {
+	// Condition A stable name: impairment_or_illness, outcomes_unachievable, significant_wellbeing_impact, provides_necessary_care, health_or_outcome, child_in_need.
+	Condition string `json:"condition"`
+	Detail    string `json:"detail"`
+	Held      bool   `json:"held"`
+}
+
 // FamilyRelation How the two people are related by family, when they are.
 type FamilyRelation string
 
@@ -227,6 +875,65 @@ type FieldError struct {
 
 // FieldErrorIn defines model for FieldError.In.
 type FieldErrorIn string
+
+// FundingDecision defines model for FundingDecision.
+type FundingDecision struct {
+	// ApprovedAnnualPence Required for approve_different; not allowed otherwise.
+	ApprovedAnnualPence *int64                  `json:"approved_annual_pence,omitempty"`
+	Decision            FundingDecisionDecision `json:"decision"`
+	Reason              string                  `json:"reason"`
+}
+
+// FundingDecisionDecision defines model for FundingDecision.Decision.
+type FundingDecisionDecision string
+
+// FundingRequest defines model for FundingRequest.
+type FundingRequest struct {
+	ApprovedAnnualPence nullable.Nullable[int64] `json:"approved_annual_pence"`
+	BudgetId            openapi_types.UUID       `json:"budget_id"`
+	CreatedAt           time.Time                `json:"created_at"`
+
+	// DaysToDecision Calendar days in England from request to decision.
+	DaysToDecision nullable.Nullable[int] `json:"days_to_decision"`
+
+	// DaysWaiting Calendar days from request to decision, or to today while pending.
+	DaysWaiting    int                                       `json:"days_waiting"`
+	DecidedAt      nullable.Nullable[time.Time]              `json:"decided_at"`
+	DecidedBy      nullable.Nullable[string]                 `json:"decided_by"`
+	Decision       nullable.Nullable[FundingRequestDecision] `json:"decision"`
+	DecisionReason nullable.Nullable[string]                 `json:"decision_reason"`
+	Id             openapi_types.UUID                        `json:"id"`
+
+	// IndicativeAnnualPence The budget's indicative amount when asked.
+	IndicativeAnnualPence int64              `json:"indicative_annual_pence"`
+	PersonId              openapi_types.UUID `json:"person_id"`
+	Reason                string             `json:"reason"`
+	RequestedAnnualPence  int64              `json:"requested_annual_pence"`
+	RequestedAt           time.Time          `json:"requested_at"`
+	RequestedBy           string             `json:"requested_by"`
+	Status                FundingStatus      `json:"status"`
+	UpdatedAt             time.Time          `json:"updated_at"`
+	Version               int                `json:"version"`
+}
+
+// FundingRequestDecision defines model for FundingRequest.Decision.
+type FundingRequestDecision string
+
+// FundingRequestCreate defines model for FundingRequestCreate.
+type FundingRequestCreate struct {
+	BudgetId             openapi_types.UUID `json:"budget_id"`
+	Reason               string             `json:"reason"`
+	RequestedAnnualPence int64              `json:"requested_annual_pence"`
+}
+
+// FundingRequestList defines model for FundingRequestList.
+type FundingRequestList struct {
+	Items         []FundingRequest `json:"items"`
+	NextPageToken *string          `json:"next_page_token,omitempty"`
+}
+
+// FundingStatus defines model for FundingStatus.
+type FundingStatus string
 
 // Health defines model for Health.
 type Health struct {
@@ -297,6 +1004,36 @@ type PersonPatch struct {
 // PersonType defines model for PersonType.
 type PersonType string
 
+// PersonalBudget defines model for PersonalBudget.
+type PersonalBudget struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Current An immutable snapshot of a budget. Weekly amounts are the annual amount divided by 52, rounded
+	// to the nearest penny (halves up).
+	Current BudgetVersion `json:"current"`
+
+	// EndDate Exclusive.
+	EndDate nullable.Nullable[openapi_types.Date] `json:"end_date"`
+
+	// History Every version, oldest first (the last is `current`).
+	History []BudgetVersion    `json:"history"`
+	Id      openapi_types.UUID `json:"id"`
+
+	// Kind `care_and_support` (an adult's needs), `carer`, or `child`.
+	Kind      BudgetKind         `json:"kind"`
+	PersonId  openapi_types.UUID `json:"person_id"`
+	StartDate openapi_types.Date `json:"start_date"`
+	Status    BudgetStatus       `json:"status"`
+	UpdatedAt time.Time          `json:"updated_at"`
+	Version   int                `json:"version"`
+}
+
+// PersonalBudgetList defines model for PersonalBudgetList.
+type PersonalBudgetList struct {
+	Items         []PersonalBudget `json:"items"`
+	NextPageToken *string          `json:"next_page_token,omitempty"`
+}
+
 // Problem RFC 9457 problem details.
 type Problem struct {
 	Detail *string       `json:"detail,omitempty"`
@@ -314,6 +1051,117 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// RASAnswers The answer chosen for each RAS question, by question key.
+type RASAnswers map[string]string
+
+// RASBand defines model for RASBand.
+type RASBand struct {
+	AnnualPence int64 `json:"annual_pence"`
+
+	// MaxPoints Inclusive; absent on an open-ended last band.
+	MaxPoints *int `json:"max_points,omitempty"`
+	MinPoints int  `json:"min_points"`
+}
+
+// RASDomain defines model for RASDomain.
+type RASDomain struct {
+	Key       string        `json:"key"`
+	Questions []RASQuestion `json:"questions"`
+	Title     string        `json:"title"`
+}
+
+// RASModel `points`: annual = points × `pence_per_point`, raised to `minimum_annual_pence` and capped at
+// `maximum_annual_pence` when set. `bands`: the band holding the points gives the annual amount;
+// bands start at 0, follow on without gaps or overlaps, and reach the questionnaire's maximum.
+type RASModel struct {
+	Bands              *[]RASBand   `json:"bands,omitempty"`
+	Kind               RASModelKind `json:"kind"`
+	MaximumAnnualPence *int64       `json:"maximum_annual_pence,omitempty"`
+	MinimumAnnualPence *int64       `json:"minimum_annual_pence,omitempty"`
+	PencePerPoint      *int64       `json:"pence_per_point,omitempty"`
+}
+
+// RASModelKind defines model for RASModel.Kind.
+type RASModelKind string
+
+// RASOption defines model for RASOption.
+type RASOption struct {
+	Key    string `json:"key"`
+	Label  string `json:"label"`
+	Points int    `json:"points"`
+}
+
+// RASQuestion defines model for RASQuestion.
+type RASQuestion struct {
+	Key     string      `json:"key"`
+	Options []RASOption `json:"options"`
+	Text    string      `json:"text"`
+}
+
+// RASQuestionnaire defines model for RASQuestionnaire.
+type RASQuestionnaire struct {
+	Domains []RASDomain `json:"domains"`
+}
+
+// RASStatus defines model for RASStatus.
+type RASStatus string
+
+// RASVersion defines model for RASVersion.
+type RASVersion struct {
+	ActivatedAt nullable.Nullable[time.Time] `json:"activated_at"`
+
+	// AssessmentType Whose rules apply — an adult's needs, a carer's, or a child's.
+	AssessmentType AssessmentBasis    `json:"assessment_type"`
+	CreatedAt      time.Time          `json:"created_at"`
+	Id             openapi_types.UUID `json:"id"`
+
+	// MaxPoints The most points the questionnaire can give.
+	MaxPoints int `json:"max_points"`
+
+	// Model `points`: annual = points × `pence_per_point`, raised to `minimum_annual_pence` and capped at
+	// `maximum_annual_pence` when set. `bands`: the band holding the points gives the annual amount;
+	// bands start at 0, follow on without gaps or overlaps, and reach the questionnaire's maximum.
+	Model RASModel `json:"model"`
+	Name  string   `json:"name"`
+
+	// Number 1, 2, 3 … per council and assessment type.
+	Number        int                          `json:"number"`
+	Questionnaire RASQuestionnaire             `json:"questionnaire"`
+	RetiredAt     nullable.Nullable[time.Time] `json:"retired_at"`
+	Status        RASStatus                    `json:"status"`
+	UpdatedAt     time.Time                    `json:"updated_at"`
+	Version       int                          `json:"version"`
+}
+
+// RASVersionCreate defines model for RASVersionCreate.
+type RASVersionCreate struct {
+	// AssessmentType Whose rules apply — an adult's needs, a carer's, or a child's.
+	AssessmentType AssessmentBasis `json:"assessment_type"`
+
+	// Model `points`: annual = points × `pence_per_point`, raised to `minimum_annual_pence` and capped at
+	// `maximum_annual_pence` when set. `bands`: the band holding the points gives the annual amount;
+	// bands start at 0, follow on without gaps or overlaps, and reach the questionnaire's maximum.
+	Model         RASModel         `json:"model"`
+	Name          string           `json:"name"`
+	Questionnaire RASQuestionnaire `json:"questionnaire"`
+}
+
+// RASVersionList defines model for RASVersionList.
+type RASVersionList struct {
+	Items         []RASVersion `json:"items"`
+	NextPageToken *string      `json:"next_page_token,omitempty"`
+}
+
+// RASVersionPatch defines model for RASVersionPatch.
+type RASVersionPatch struct {
+	// Model `points`: annual = points × `pence_per_point`, raised to `minimum_annual_pence` and capped at
+	// `maximum_annual_pence` when set. `bands`: the band holding the points gives the annual amount;
+	// bands start at 0, follow on without gaps or overlaps, and reach the questionnaire's maximum.
+	Model         *RASModel         `json:"model,omitempty"`
+	Name          *string           `json:"name,omitempty"`
+	Questionnaire *RASQuestionnaire `json:"questionnaire,omitempty"`
+}
+
 // Ready defines model for Ready.
 type Ready struct {
 	// SchemaVersion The newest applied migration.
@@ -323,6 +1171,11 @@ type Ready struct {
 
 // ReadyStatus defines model for Ready.Status.
 type ReadyStatus string
+
+// ReasonBody defines model for ReasonBody.
+type ReasonBody struct {
+	Reason string `json:"reason"`
+}
 
 // Relationship defines model for Relationship.
 type Relationship struct {
@@ -378,6 +1231,20 @@ type RelationshipList struct {
 	NextPageToken *string        `json:"next_page_token,omitempty"`
 }
 
+// UnableReason Why an outcome cannot be achieved (reg 2(3)): `needs_assistance` (cannot without assistance),
+// `significant_pain_distress_anxiety`, `endangers_health_or_safety` (the person's or others'),
+// `takes_significantly_longer` (adults only, not carers, reg 3(4)).
+type UnableReason string
+
+// AssessmentId defines model for AssessmentId.
+type AssessmentId = openapi_types.UUID
+
+// BudgetId defines model for BudgetId.
+type BudgetId = openapi_types.UUID
+
+// FundingRequestId defines model for FundingRequestId.
+type FundingRequestId = openapi_types.UUID
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -392,6 +1259,9 @@ type PageToken = string
 
 // PersonId defines model for PersonId.
 type PersonId = openapi_types.UUID
+
+// RASVersionId defines model for RASVersionId.
+type RASVersionId = openapi_types.UUID
 
 // RelationshipId defines model for RelationshipId.
 type RelationshipId = openapi_types.UUID
@@ -435,6 +1305,37 @@ type UnprocessableEntity = Problem
 // UnsupportedMediaType RFC 9457 problem details.
 type UnsupportedMediaType = Problem
 
+// ListAssessmentsParams defines parameters for ListAssessments.
+type ListAssessmentsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken        `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status    *AssessmentStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Practitioner The practitioner (token `sub`) the assessment is assigned to.
+	Practitioner *string         `form:"practitioner,omitempty" json:"practitioner,omitempty"`
+	Type         *AssessmentType `form:"type,omitempty" json:"type,omitempty"`
+}
+
+// UpdateAssessmentParams defines parameters for UpdateAssessment.
+type UpdateAssessmentParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// CancelAssessmentParams defines parameters for CancelAssessment.
+type CancelAssessmentParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// CompleteAssessmentParams defines parameters for CompleteAssessment.
+type CompleteAssessmentParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -453,6 +1354,28 @@ type ListAuditEventsParams struct {
 
 	// OccurredTo Exclusive upper bound.
 	OccurredTo *time.Time `form:"occurred_to,omitempty" json:"occurred_to,omitempty"`
+}
+
+// ListFundingRequestsParams defines parameters for ListFundingRequests.
+type ListFundingRequestsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status    *FundingStatus      `form:"status,omitempty" json:"status,omitempty"`
+	PersonId  *openapi_types.UUID `form:"person_id,omitempty" json:"person_id,omitempty"`
+}
+
+// CreateFundingRequestParams defines parameters for CreateFundingRequest.
+type CreateFundingRequestParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DecideFundingRequestParams defines parameters for DecideFundingRequest.
+type DecideFundingRequestParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // ListPeopleParams defines parameters for ListPeople.
@@ -481,6 +1404,28 @@ type UpdatePersonParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListPersonAssessmentsParams defines parameters for ListPersonAssessments.
+type ListPersonAssessmentsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// CreateAssessmentParams defines parameters for CreateAssessment.
+type CreateAssessmentParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListPersonBudgetVersionsParams defines parameters for ListPersonBudgetVersions.
+type ListPersonBudgetVersionsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
 // ListRelationshipsParams defines parameters for ListRelationships.
 type ListRelationshipsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -504,17 +1449,85 @@ type EndRelationshipParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListPersonalBudgetsParams defines parameters for ListPersonalBudgets.
+type ListPersonalBudgetsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	PersonId  *openapi_types.UUID `form:"person_id,omitempty" json:"person_id,omitempty"`
+	Status    *BudgetStatus       `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// ListRASVersionsParams defines parameters for ListRASVersions.
+type ListRASVersionsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken      *PageToken       `form:"page_token,omitempty" json:"page_token,omitempty"`
+	AssessmentType *AssessmentBasis `form:"assessment_type,omitempty" json:"assessment_type,omitempty"`
+	Status         *RASStatus       `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// CreateRASVersionParams defines parameters for CreateRASVersion.
+type CreateRASVersionParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateRASVersionParams defines parameters for UpdateRASVersion.
+type UpdateRASVersionParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ActivateRASVersionParams defines parameters for ActivateRASVersion.
+type ActivateRASVersionParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RetireRASVersionParams defines parameters for RetireRASVersion.
+type RetireRASVersionParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateAssessmentJSONRequestBody defines body for UpdateAssessment for application/json ContentType.
+type UpdateAssessmentJSONRequestBody = AssessmentPatch
+
+// CancelAssessmentJSONRequestBody defines body for CancelAssessment for application/json ContentType.
+type CancelAssessmentJSONRequestBody = ReasonBody
+
+// CompleteAssessmentJSONRequestBody defines body for CompleteAssessment for application/json ContentType.
+type CompleteAssessmentJSONRequestBody = AssessmentCompletion
+
+// CreateFundingRequestJSONRequestBody defines body for CreateFundingRequest for application/json ContentType.
+type CreateFundingRequestJSONRequestBody = FundingRequestCreate
+
+// DecideFundingRequestJSONRequestBody defines body for DecideFundingRequest for application/json ContentType.
+type DecideFundingRequestJSONRequestBody = FundingDecision
+
 // CreatePersonJSONRequestBody defines body for CreatePerson for application/json ContentType.
 type CreatePersonJSONRequestBody = PersonCreate
 
 // UpdatePersonJSONRequestBody defines body for UpdatePerson for application/json ContentType.
 type UpdatePersonJSONRequestBody = PersonPatch
 
+// CreateAssessmentJSONRequestBody defines body for CreateAssessment for application/json ContentType.
+type CreateAssessmentJSONRequestBody = AssessmentCreate
+
 // CreateRelationshipJSONRequestBody defines body for CreateRelationship for application/json ContentType.
 type CreateRelationshipJSONRequestBody = RelationshipCreate
 
 // EndRelationshipJSONRequestBody defines body for EndRelationship for application/json ContentType.
 type EndRelationshipJSONRequestBody = RelationshipEnd
+
+// CreateRASVersionJSONRequestBody defines body for CreateRASVersion for application/json ContentType.
+type CreateRASVersionJSONRequestBody = RASVersionCreate
+
+// UpdateRASVersionJSONRequestBody defines body for UpdateRASVersion for application/json ContentType.
+type UpdateRASVersionJSONRequestBody = RASVersionPatch
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -536,9 +1549,36 @@ type ServerInterface interface {
 	// GetReady The database is reachable and fully migrated.
 	// (GET /readyz)
 	GetReady(ctx echo.Context) error
+	// ListAssessments The council's assessments (a work list), oldest first.
+	// (GET /v1/assessments)
+	ListAssessments(ctx echo.Context, params ListAssessmentsParams) error
+	// GetAssessment One assessment.
+	// (GET /v1/assessments/{assessment_id})
+	GetAssessment(ctx echo.Context, assessmentId AssessmentId) error
+	// UpdateAssessment Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+	// (PATCH /v1/assessments/{assessment_id})
+	UpdateAssessment(ctx echo.Context, assessmentId AssessmentId, params UpdateAssessmentParams) error
+	// CancelAssessment Cancel a draft assessment, with a reason.
+	// (POST /v1/assessments/{assessment_id}/cancel)
+	CancelAssessment(ctx echo.Context, assessmentId AssessmentId, params CancelAssessmentParams) error
+	// CompleteAssessment Complete an assessment: decide eligibility and, when eligible with RAS answers, issue an indicative budget.
+	// (POST /v1/assessments/{assessment_id}/complete)
+	CompleteAssessment(ctx echo.Context, assessmentId AssessmentId, params CompleteAssessmentParams) error
 	// ListAuditEvents The audit trail of the council, oldest first.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
+	// ListFundingRequests Funding requests, oldest request first (status=pending is the panel's queue).
+	// (GET /v1/funding-requests)
+	ListFundingRequests(ctx echo.Context, params ListFundingRequestsParams) error
+	// CreateFundingRequest Ask the funding panel for more than the indicative budget, with a reason.
+	// (POST /v1/funding-requests)
+	CreateFundingRequest(ctx echo.Context, params CreateFundingRequestParams) error
+	// GetFundingRequest One funding request.
+	// (GET /v1/funding-requests/{funding_request_id})
+	GetFundingRequest(ctx echo.Context, fundingRequestId FundingRequestId) error
+	// DecideFundingRequest The panel's decision (approve, approve a different amount, or decline), with a reason.
+	// (POST /v1/funding-requests/{funding_request_id}/decide)
+	DecideFundingRequest(ctx echo.Context, fundingRequestId FundingRequestId, params DecideFundingRequestParams) error
 	// ListPeople List people, oldest record first.
 	// (GET /v1/people)
 	ListPeople(ctx echo.Context, params ListPeopleParams) error
@@ -551,6 +1591,15 @@ type ServerInterface interface {
 	// UpdatePerson Change a person's details (JSON merge patch; null clears an optional field).
 	// (PATCH /v1/people/{person_id})
 	UpdatePerson(ctx echo.Context, personId PersonId, params UpdatePersonParams) error
+	// ListPersonAssessments This person's assessments, oldest first.
+	// (GET /v1/people/{person_id}/assessments)
+	ListPersonAssessments(ctx echo.Context, personId PersonId, params ListPersonAssessmentsParams) error
+	// CreateAssessment Start an assessment of this person (a draft).
+	// (POST /v1/people/{person_id}/assessments)
+	CreateAssessment(ctx echo.Context, personId PersonId, params CreateAssessmentParams) error
+	// ListPersonBudgetVersions Every version of every personal budget of this person, oldest first, each with the reason it changed.
+	// (GET /v1/people/{person_id}/personal-budgets)
+	ListPersonBudgetVersions(ctx echo.Context, personId PersonId, params ListPersonBudgetVersionsParams) error
 	// ListRelationships Relationships in which this person is either side, oldest first.
 	// (GET /v1/people/{person_id}/relationships)
 	ListRelationships(ctx echo.Context, personId PersonId, params ListRelationshipsParams) error
@@ -563,6 +1612,30 @@ type ServerInterface interface {
 	// EndRelationship End a relationship (relationships are never deleted).
 	// (POST /v1/people/{person_id}/relationships/{relationship_id}/end)
 	EndRelationship(ctx echo.Context, personId PersonId, relationshipId RelationshipId, params EndRelationshipParams) error
+	// ListPersonalBudgets The council's personal budgets, oldest first.
+	// (GET /v1/personal-budgets)
+	ListPersonalBudgets(ctx echo.Context, params ListPersonalBudgetsParams) error
+	// GetPersonalBudget One personal budget with every version of it.
+	// (GET /v1/personal-budgets/{budget_id})
+	GetPersonalBudget(ctx echo.Context, budgetId BudgetId) error
+	// ListRASVersions The council's RAS versions, oldest first.
+	// (GET /v1/ras-versions)
+	ListRASVersions(ctx echo.Context, params ListRASVersionsParams) error
+	// CreateRASVersion Draft a new version of the council's resource allocation system for one assessment type.
+	// (POST /v1/ras-versions)
+	CreateRASVersion(ctx echo.Context, params CreateRASVersionParams) error
+	// GetRASVersion One RAS version.
+	// (GET /v1/ras-versions/{ras_version_id})
+	GetRASVersion(ctx echo.Context, rasVersionId RASVersionId) error
+	// UpdateRASVersion Change a draft RAS version (an active or retired version is immutable, 409).
+	// (PATCH /v1/ras-versions/{ras_version_id})
+	UpdateRASVersion(ctx echo.Context, rasVersionId RASVersionId, params UpdateRASVersionParams) error
+	// ActivateRASVersion Put a draft version in force; the version it supersedes is retired.
+	// (POST /v1/ras-versions/{ras_version_id}/activate)
+	ActivateRASVersion(ctx echo.Context, rasVersionId RASVersionId, params ActivateRASVersionParams) error
+	// RetireRASVersion Take an active version out of force without a successor.
+	// (POST /v1/ras-versions/{ras_version_id}/retire)
+	RetireRASVersion(ctx echo.Context, rasVersionId RASVersionId, params RetireRASVersionParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -621,6 +1694,176 @@ func (w *ServerInterfaceWrapper) GetReady(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetReady(ctx)
+	return err
+}
+
+// ListAssessments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAssessments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAssessmentsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "practitioner" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "practitioner", ctx.QueryParams(), &params.Practitioner, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter practitioner: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAssessments(ctx, params)
+	return err
+}
+
+// GetAssessment converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAssessment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "assessment_id" -------------
+	var assessmentId AssessmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "assessment_id", ctx.Param("assessment_id"), &assessmentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter assessment_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAssessment(ctx, assessmentId)
+	return err
+}
+
+// UpdateAssessment converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateAssessment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "assessment_id" -------------
+	var assessmentId AssessmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "assessment_id", ctx.Param("assessment_id"), &assessmentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter assessment_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateAssessmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateAssessment(ctx, assessmentId, params)
+	return err
+}
+
+// CancelAssessment converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelAssessment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "assessment_id" -------------
+	var assessmentId AssessmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "assessment_id", ctx.Param("assessment_id"), &assessmentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter assessment_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelAssessmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelAssessment(ctx, assessmentId, params)
+	return err
+}
+
+// CompleteAssessment converts echo context to params.
+func (w *ServerInterfaceWrapper) CompleteAssessment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "assessment_id" -------------
+	var assessmentId AssessmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "assessment_id", ctx.Param("assessment_id"), &assessmentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter assessment_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CompleteAssessmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CompleteAssessment(ctx, assessmentId, params)
 	return err
 }
 
@@ -688,6 +1931,126 @@ func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListAuditEvents(ctx, params)
+	return err
+}
+
+// ListFundingRequests converts echo context to params.
+func (w *ServerInterfaceWrapper) ListFundingRequests(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListFundingRequestsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "person_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "person_id", ctx.QueryParams(), &params.PersonId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListFundingRequests(ctx, params)
+	return err
+}
+
+// CreateFundingRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateFundingRequest(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateFundingRequestParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateFundingRequest(ctx, params)
+	return err
+}
+
+// GetFundingRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFundingRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "funding_request_id" -------------
+	var fundingRequestId FundingRequestId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "funding_request_id", ctx.Param("funding_request_id"), &fundingRequestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter funding_request_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFundingRequest(ctx, fundingRequestId)
+	return err
+}
+
+// DecideFundingRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) DecideFundingRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "funding_request_id" -------------
+	var fundingRequestId FundingRequestId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "funding_request_id", ctx.Param("funding_request_id"), &fundingRequestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter funding_request_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DecideFundingRequestParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DecideFundingRequest(ctx, fundingRequestId, params)
 	return err
 }
 
@@ -822,6 +2185,106 @@ func (w *ServerInterfaceWrapper) UpdatePerson(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdatePerson(ctx, personId, params)
+	return err
+}
+
+// ListPersonAssessments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPersonAssessments(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPersonAssessmentsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPersonAssessments(ctx, personId, params)
+	return err
+}
+
+// CreateAssessment converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateAssessment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateAssessmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateAssessment(ctx, personId, params)
+	return err
+}
+
+// ListPersonBudgetVersions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPersonBudgetVersions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPersonBudgetVersionsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPersonBudgetVersions(ctx, personId, params)
 	return err
 }
 
@@ -968,6 +2431,253 @@ func (w *ServerInterfaceWrapper) EndRelationship(ctx echo.Context) error {
 	return err
 }
 
+// ListPersonalBudgets converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPersonalBudgets(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPersonalBudgetsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "person_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "person_id", ctx.QueryParams(), &params.PersonId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPersonalBudgets(ctx, params)
+	return err
+}
+
+// GetPersonalBudget converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPersonalBudget(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "budget_id" -------------
+	var budgetId BudgetId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "budget_id", ctx.Param("budget_id"), &budgetId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter budget_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPersonalBudget(ctx, budgetId)
+	return err
+}
+
+// ListRASVersions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRASVersions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRASVersionsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "assessment_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "assessment_type", ctx.QueryParams(), &params.AssessmentType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter assessment_type: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRASVersions(ctx, params)
+	return err
+}
+
+// CreateRASVersion converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRASVersion(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateRASVersionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRASVersion(ctx, params)
+	return err
+}
+
+// GetRASVersion converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRASVersion(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "ras_version_id" -------------
+	var rasVersionId RASVersionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "ras_version_id", ctx.Param("ras_version_id"), &rasVersionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ras_version_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRASVersion(ctx, rasVersionId)
+	return err
+}
+
+// UpdateRASVersion converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateRASVersion(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "ras_version_id" -------------
+	var rasVersionId RASVersionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "ras_version_id", ctx.Param("ras_version_id"), &rasVersionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ras_version_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateRASVersionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateRASVersion(ctx, rasVersionId, params)
+	return err
+}
+
+// ActivateRASVersion converts echo context to params.
+func (w *ServerInterfaceWrapper) ActivateRASVersion(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "ras_version_id" -------------
+	var rasVersionId RASVersionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "ras_version_id", ctx.Param("ras_version_id"), &rasVersionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ras_version_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ActivateRASVersionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ActivateRASVersion(ctx, rasVersionId, params)
+	return err
+}
+
+// RetireRASVersion converts echo context to params.
+func (w *ServerInterfaceWrapper) RetireRASVersion(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "ras_version_id" -------------
+	var rasVersionId RASVersionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "ras_version_id", ctx.Param("ras_version_id"), &rasVersionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ras_version_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RetireRASVersionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RetireRASVersion(ctx, rasVersionId, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -1029,6 +2739,26 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/people/:person_id/relationships", wrapper.CreateRelationship, options.OperationMiddlewares["createRelationship"]...)
 	router.GET(options.BaseURL+"/v1/people/:person_id/relationships/:relationship_id", wrapper.GetRelationship, options.OperationMiddlewares["getRelationship"]...)
 	router.POST(options.BaseURL+"/v1/people/:person_id/relationships/:relationship_id/end", wrapper.EndRelationship, options.OperationMiddlewares["endRelationship"]...)
+	router.GET(options.BaseURL+"/v1/people/:person_id/assessments", wrapper.ListPersonAssessments, options.OperationMiddlewares["listPersonAssessments"]...)
+	router.POST(options.BaseURL+"/v1/people/:person_id/assessments", wrapper.CreateAssessment, options.OperationMiddlewares["createAssessment"]...)
+	router.GET(options.BaseURL+"/v1/assessments", wrapper.ListAssessments, options.OperationMiddlewares["listAssessments"]...)
+	router.GET(options.BaseURL+"/v1/assessments/:assessment_id", wrapper.GetAssessment, options.OperationMiddlewares["getAssessment"]...)
+	router.PATCH(options.BaseURL+"/v1/assessments/:assessment_id", wrapper.UpdateAssessment, options.OperationMiddlewares["updateAssessment"]...)
+	router.POST(options.BaseURL+"/v1/assessments/:assessment_id/complete", wrapper.CompleteAssessment, options.OperationMiddlewares["completeAssessment"]...)
+	router.POST(options.BaseURL+"/v1/assessments/:assessment_id/cancel", wrapper.CancelAssessment, options.OperationMiddlewares["cancelAssessment"]...)
+	router.GET(options.BaseURL+"/v1/ras-versions", wrapper.ListRASVersions, options.OperationMiddlewares["listRASVersions"]...)
+	router.POST(options.BaseURL+"/v1/ras-versions", wrapper.CreateRASVersion, options.OperationMiddlewares["createRASVersion"]...)
+	router.GET(options.BaseURL+"/v1/ras-versions/:ras_version_id", wrapper.GetRASVersion, options.OperationMiddlewares["getRASVersion"]...)
+	router.PATCH(options.BaseURL+"/v1/ras-versions/:ras_version_id", wrapper.UpdateRASVersion, options.OperationMiddlewares["updateRASVersion"]...)
+	router.POST(options.BaseURL+"/v1/ras-versions/:ras_version_id/activate", wrapper.ActivateRASVersion, options.OperationMiddlewares["activateRASVersion"]...)
+	router.POST(options.BaseURL+"/v1/ras-versions/:ras_version_id/retire", wrapper.RetireRASVersion, options.OperationMiddlewares["retireRASVersion"]...)
+	router.GET(options.BaseURL+"/v1/personal-budgets", wrapper.ListPersonalBudgets, options.OperationMiddlewares["listPersonalBudgets"]...)
+	router.GET(options.BaseURL+"/v1/personal-budgets/:budget_id", wrapper.GetPersonalBudget, options.OperationMiddlewares["getPersonalBudget"]...)
+	router.GET(options.BaseURL+"/v1/people/:person_id/personal-budgets", wrapper.ListPersonBudgetVersions, options.OperationMiddlewares["listPersonBudgetVersions"]...)
+	router.GET(options.BaseURL+"/v1/funding-requests", wrapper.ListFundingRequests, options.OperationMiddlewares["listFundingRequests"]...)
+	router.POST(options.BaseURL+"/v1/funding-requests", wrapper.CreateFundingRequest, options.OperationMiddlewares["createFundingRequest"]...)
+	router.GET(options.BaseURL+"/v1/funding-requests/:funding_request_id", wrapper.GetFundingRequest, options.OperationMiddlewares["getFundingRequest"]...)
+	router.POST(options.BaseURL+"/v1/funding-requests/:funding_request_id/decide", wrapper.DecideFundingRequest, options.OperationMiddlewares["decideFundingRequest"]...)
 	router.GET(options.BaseURL+"/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 
 }
@@ -1549,6 +3279,991 @@ func (response GetReady503ApplicationProblemPlusJSONResponse) VisitGetReadyRespo
 	return err
 }
 
+type ListAssessmentsRequestObject struct {
+	Params ListAssessmentsParams
+}
+
+type ListAssessmentsResponseObject interface {
+	VisitListAssessmentsResponse(w http.ResponseWriter) error
+}
+
+type ListAssessments200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListAssessments200JSONResponse struct {
+	Body    AssessmentList
+	Headers ListAssessments200ResponseHeaders
+}
+
+func (response ListAssessments200JSONResponse) VisitListAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAssessments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListAssessments400ApplicationProblemPlusJSONResponse) VisitListAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAssessments401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAssessments401ApplicationProblemPlusJSONResponse) VisitListAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAssessments403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListAssessments403ApplicationProblemPlusJSONResponse) VisitListAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAssessments500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListAssessments500ApplicationProblemPlusJSONResponse) VisitListAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAssessmentRequestObject struct {
+	AssessmentId AssessmentId `json:"assessment_id"`
+}
+
+type GetAssessmentResponseObject interface {
+	VisitGetAssessmentResponse(w http.ResponseWriter) error
+}
+
+type GetAssessment200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetAssessment200JSONResponse struct {
+	Body    Assessment
+	Headers GetAssessment200ResponseHeaders
+}
+
+func (response GetAssessment200JSONResponse) VisitGetAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAssessment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAssessment400ApplicationProblemPlusJSONResponse) VisitGetAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAssessment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAssessment401ApplicationProblemPlusJSONResponse) VisitGetAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAssessment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAssessment403ApplicationProblemPlusJSONResponse) VisitGetAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAssessment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAssessment404ApplicationProblemPlusJSONResponse) VisitGetAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAssessment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAssessment500ApplicationProblemPlusJSONResponse) VisitGetAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAssessmentRequestObject struct {
+	AssessmentId AssessmentId `json:"assessment_id"`
+	Params       UpdateAssessmentParams
+	Body         *UpdateAssessmentJSONRequestBody
+}
+
+type UpdateAssessmentResponseObject interface {
+	VisitUpdateAssessmentResponse(w http.ResponseWriter) error
+}
+
+type UpdateAssessment200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type UpdateAssessment200JSONResponse struct {
+	Body    Assessment
+	Headers UpdateAssessment200ResponseHeaders
+}
+
+func (response UpdateAssessment200JSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAssessment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAssessment400ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAssessment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAssessment401ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAssessment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAssessment403ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAssessment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAssessment404ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAssessment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAssessment409ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAssessment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAssessment412ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAssessment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAssessment413ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAssessment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAssessment415ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAssessment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAssessment422ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAssessment428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAssessment428ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAssessment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAssessment500ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelAssessmentRequestObject struct {
+	AssessmentId AssessmentId `json:"assessment_id"`
+	Params       CancelAssessmentParams
+	Body         *CancelAssessmentJSONRequestBody
+}
+
+type CancelAssessmentResponseObject interface {
+	VisitCancelAssessmentResponse(w http.ResponseWriter) error
+}
+
+type CancelAssessment200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type CancelAssessment200JSONResponse struct {
+	Body    Assessment
+	Headers CancelAssessment200ResponseHeaders
+}
+
+func (response CancelAssessment200JSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelAssessment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelAssessment400ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelAssessment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelAssessment401ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelAssessment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CancelAssessment403ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelAssessment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelAssessment404ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelAssessment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelAssessment409ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelAssessment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelAssessment412ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelAssessment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelAssessment413ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelAssessment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelAssessment415ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelAssessment428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response CancelAssessment428ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelAssessment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CancelAssessment500ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteAssessmentRequestObject struct {
+	AssessmentId AssessmentId `json:"assessment_id"`
+	Params       CompleteAssessmentParams
+	Body         *CompleteAssessmentJSONRequestBody
+}
+
+type CompleteAssessmentResponseObject interface {
+	VisitCompleteAssessmentResponse(w http.ResponseWriter) error
+}
+
+type CompleteAssessment200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type CompleteAssessment200JSONResponse struct {
+	Body    Assessment
+	Headers CompleteAssessment200ResponseHeaders
+}
+
+func (response CompleteAssessment200JSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteAssessment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteAssessment400ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteAssessment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteAssessment401ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteAssessment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteAssessment403ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteAssessment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteAssessment404ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteAssessment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteAssessment409ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteAssessment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteAssessment412ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteAssessment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteAssessment413ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteAssessment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteAssessment415ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteAssessment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteAssessment422ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteAssessment428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteAssessment428ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteAssessment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteAssessment500ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAuditEventsRequestObject struct {
 	Params ListAuditEventsParams
 }
@@ -1646,6 +4361,704 @@ type ListAuditEvents500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListAuditEvents500ApplicationProblemPlusJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundingRequestsRequestObject struct {
+	Params ListFundingRequestsParams
+}
+
+type ListFundingRequestsResponseObject interface {
+	VisitListFundingRequestsResponse(w http.ResponseWriter) error
+}
+
+type ListFundingRequests200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListFundingRequests200JSONResponse struct {
+	Body    FundingRequestList
+	Headers ListFundingRequests200ResponseHeaders
+}
+
+func (response ListFundingRequests200JSONResponse) VisitListFundingRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundingRequests400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListFundingRequests400ApplicationProblemPlusJSONResponse) VisitListFundingRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundingRequests401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListFundingRequests401ApplicationProblemPlusJSONResponse) VisitListFundingRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundingRequests403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListFundingRequests403ApplicationProblemPlusJSONResponse) VisitListFundingRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundingRequests500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListFundingRequests500ApplicationProblemPlusJSONResponse) VisitListFundingRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundingRequestRequestObject struct {
+	Params CreateFundingRequestParams
+	Body   *CreateFundingRequestJSONRequestBody
+}
+
+type CreateFundingRequestResponseObject interface {
+	VisitCreateFundingRequestResponse(w http.ResponseWriter) error
+}
+
+type CreateFundingRequest201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateFundingRequest201JSONResponse struct {
+	Body    FundingRequest
+	Headers CreateFundingRequest201ResponseHeaders
+}
+
+func (response CreateFundingRequest201JSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundingRequest400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFundingRequest400ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundingRequest401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFundingRequest401ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundingRequest403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFundingRequest403ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundingRequest409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFundingRequest409ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundingRequest413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFundingRequest413ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundingRequest415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFundingRequest415ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundingRequest422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFundingRequest422ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundingRequest500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFundingRequest500ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundingRequestRequestObject struct {
+	FundingRequestId FundingRequestId `json:"funding_request_id"`
+}
+
+type GetFundingRequestResponseObject interface {
+	VisitGetFundingRequestResponse(w http.ResponseWriter) error
+}
+
+type GetFundingRequest200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetFundingRequest200JSONResponse struct {
+	Body    FundingRequest
+	Headers GetFundingRequest200ResponseHeaders
+}
+
+func (response GetFundingRequest200JSONResponse) VisitGetFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundingRequest400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetFundingRequest400ApplicationProblemPlusJSONResponse) VisitGetFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundingRequest401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFundingRequest401ApplicationProblemPlusJSONResponse) VisitGetFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundingRequest403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetFundingRequest403ApplicationProblemPlusJSONResponse) VisitGetFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundingRequest404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetFundingRequest404ApplicationProblemPlusJSONResponse) VisitGetFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFundingRequest500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetFundingRequest500ApplicationProblemPlusJSONResponse) VisitGetFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideFundingRequestRequestObject struct {
+	FundingRequestId FundingRequestId `json:"funding_request_id"`
+	Params           DecideFundingRequestParams
+	Body             *DecideFundingRequestJSONRequestBody
+}
+
+type DecideFundingRequestResponseObject interface {
+	VisitDecideFundingRequestResponse(w http.ResponseWriter) error
+}
+
+type DecideFundingRequest200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type DecideFundingRequest200JSONResponse struct {
+	Body    FundingRequest
+	Headers DecideFundingRequest200ResponseHeaders
+}
+
+func (response DecideFundingRequest200JSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideFundingRequest400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DecideFundingRequest400ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideFundingRequest401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DecideFundingRequest401ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideFundingRequest403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DecideFundingRequest403ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideFundingRequest404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DecideFundingRequest404ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideFundingRequest409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DecideFundingRequest409ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideFundingRequest412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DecideFundingRequest412ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideFundingRequest413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DecideFundingRequest413ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideFundingRequest415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response DecideFundingRequest415ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideFundingRequest422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response DecideFundingRequest422ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideFundingRequest428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response DecideFundingRequest428ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideFundingRequest500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DecideFundingRequest500ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2325,6 +5738,488 @@ type UpdatePerson500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdatePerson500ApplicationProblemPlusJSONResponse) VisitUpdatePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonAssessmentsRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+	Params   ListPersonAssessmentsParams
+}
+
+type ListPersonAssessmentsResponseObject interface {
+	VisitListPersonAssessmentsResponse(w http.ResponseWriter) error
+}
+
+type ListPersonAssessments200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPersonAssessments200JSONResponse struct {
+	Body    AssessmentList
+	Headers ListPersonAssessments200ResponseHeaders
+}
+
+func (response ListPersonAssessments200JSONResponse) VisitListPersonAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonAssessments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonAssessments400ApplicationProblemPlusJSONResponse) VisitListPersonAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonAssessments401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonAssessments401ApplicationProblemPlusJSONResponse) VisitListPersonAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonAssessments403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonAssessments403ApplicationProblemPlusJSONResponse) VisitListPersonAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonAssessments404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonAssessments404ApplicationProblemPlusJSONResponse) VisitListPersonAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonAssessments500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonAssessments500ApplicationProblemPlusJSONResponse) VisitListPersonAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAssessmentRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+	Params   CreateAssessmentParams
+	Body     *CreateAssessmentJSONRequestBody
+}
+
+type CreateAssessmentResponseObject interface {
+	VisitCreateAssessmentResponse(w http.ResponseWriter) error
+}
+
+type CreateAssessment201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateAssessment201JSONResponse struct {
+	Body    Assessment
+	Headers CreateAssessment201ResponseHeaders
+}
+
+func (response CreateAssessment201JSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAssessment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAssessment400ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAssessment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAssessment401ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAssessment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAssessment403ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAssessment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAssessment404ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAssessment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAssessment409ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAssessment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAssessment413ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAssessment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAssessment415ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAssessment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAssessment422ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAssessment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAssessment500ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonBudgetVersionsRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+	Params   ListPersonBudgetVersionsParams
+}
+
+type ListPersonBudgetVersionsResponseObject interface {
+	VisitListPersonBudgetVersionsResponse(w http.ResponseWriter) error
+}
+
+type ListPersonBudgetVersions200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPersonBudgetVersions200JSONResponse struct {
+	Body    BudgetVersionList
+	Headers ListPersonBudgetVersions200ResponseHeaders
+}
+
+func (response ListPersonBudgetVersions200JSONResponse) VisitListPersonBudgetVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonBudgetVersions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonBudgetVersions400ApplicationProblemPlusJSONResponse) VisitListPersonBudgetVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonBudgetVersions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonBudgetVersions401ApplicationProblemPlusJSONResponse) VisitListPersonBudgetVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonBudgetVersions403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonBudgetVersions403ApplicationProblemPlusJSONResponse) VisitListPersonBudgetVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonBudgetVersions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonBudgetVersions404ApplicationProblemPlusJSONResponse) VisitListPersonBudgetVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonBudgetVersions500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonBudgetVersions500ApplicationProblemPlusJSONResponse) VisitListPersonBudgetVersionsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3079,6 +6974,1339 @@ func (response EndRelationship500ApplicationProblemPlusJSONResponse) VisitEndRel
 	return err
 }
 
+type ListPersonalBudgetsRequestObject struct {
+	Params ListPersonalBudgetsParams
+}
+
+type ListPersonalBudgetsResponseObject interface {
+	VisitListPersonalBudgetsResponse(w http.ResponseWriter) error
+}
+
+type ListPersonalBudgets200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPersonalBudgets200JSONResponse struct {
+	Body    PersonalBudgetList
+	Headers ListPersonalBudgets200ResponseHeaders
+}
+
+func (response ListPersonalBudgets200JSONResponse) VisitListPersonalBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonalBudgets400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonalBudgets400ApplicationProblemPlusJSONResponse) VisitListPersonalBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonalBudgets401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonalBudgets401ApplicationProblemPlusJSONResponse) VisitListPersonalBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonalBudgets403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonalBudgets403ApplicationProblemPlusJSONResponse) VisitListPersonalBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonalBudgets500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonalBudgets500ApplicationProblemPlusJSONResponse) VisitListPersonalBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPersonalBudgetRequestObject struct {
+	BudgetId BudgetId `json:"budget_id"`
+}
+
+type GetPersonalBudgetResponseObject interface {
+	VisitGetPersonalBudgetResponse(w http.ResponseWriter) error
+}
+
+type GetPersonalBudget200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetPersonalBudget200JSONResponse struct {
+	Body    PersonalBudget
+	Headers GetPersonalBudget200ResponseHeaders
+}
+
+func (response GetPersonalBudget200JSONResponse) VisitGetPersonalBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPersonalBudget400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPersonalBudget400ApplicationProblemPlusJSONResponse) VisitGetPersonalBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPersonalBudget401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPersonalBudget401ApplicationProblemPlusJSONResponse) VisitGetPersonalBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPersonalBudget403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetPersonalBudget403ApplicationProblemPlusJSONResponse) VisitGetPersonalBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPersonalBudget404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetPersonalBudget404ApplicationProblemPlusJSONResponse) VisitGetPersonalBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPersonalBudget500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetPersonalBudget500ApplicationProblemPlusJSONResponse) VisitGetPersonalBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRASVersionsRequestObject struct {
+	Params ListRASVersionsParams
+}
+
+type ListRASVersionsResponseObject interface {
+	VisitListRASVersionsResponse(w http.ResponseWriter) error
+}
+
+type ListRASVersions200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListRASVersions200JSONResponse struct {
+	Body    RASVersionList
+	Headers ListRASVersions200ResponseHeaders
+}
+
+func (response ListRASVersions200JSONResponse) VisitListRASVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRASVersions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListRASVersions400ApplicationProblemPlusJSONResponse) VisitListRASVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRASVersions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRASVersions401ApplicationProblemPlusJSONResponse) VisitListRASVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRASVersions403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListRASVersions403ApplicationProblemPlusJSONResponse) VisitListRASVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRASVersions500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListRASVersions500ApplicationProblemPlusJSONResponse) VisitListRASVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRASVersionRequestObject struct {
+	Params CreateRASVersionParams
+	Body   *CreateRASVersionJSONRequestBody
+}
+
+type CreateRASVersionResponseObject interface {
+	VisitCreateRASVersionResponse(w http.ResponseWriter) error
+}
+
+type CreateRASVersion201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateRASVersion201JSONResponse struct {
+	Body    RASVersion
+	Headers CreateRASVersion201ResponseHeaders
+}
+
+func (response CreateRASVersion201JSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRASVersion400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRASVersion400ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRASVersion401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRASVersion401ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRASVersion403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRASVersion403ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRASVersion409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRASVersion409ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRASVersion413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRASVersion413ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRASVersion415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRASVersion415ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRASVersion422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRASVersion422ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRASVersion500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRASVersion500ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRASVersionRequestObject struct {
+	RasVersionId RASVersionId `json:"ras_version_id"`
+}
+
+type GetRASVersionResponseObject interface {
+	VisitGetRASVersionResponse(w http.ResponseWriter) error
+}
+
+type GetRASVersion200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetRASVersion200JSONResponse struct {
+	Body    RASVersion
+	Headers GetRASVersion200ResponseHeaders
+}
+
+func (response GetRASVersion200JSONResponse) VisitGetRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRASVersion400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetRASVersion400ApplicationProblemPlusJSONResponse) VisitGetRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRASVersion401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRASVersion401ApplicationProblemPlusJSONResponse) VisitGetRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRASVersion403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetRASVersion403ApplicationProblemPlusJSONResponse) VisitGetRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRASVersion404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetRASVersion404ApplicationProblemPlusJSONResponse) VisitGetRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRASVersion500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetRASVersion500ApplicationProblemPlusJSONResponse) VisitGetRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRASVersionRequestObject struct {
+	RasVersionId RASVersionId `json:"ras_version_id"`
+	Params       UpdateRASVersionParams
+	Body         *UpdateRASVersionJSONRequestBody
+}
+
+type UpdateRASVersionResponseObject interface {
+	VisitUpdateRASVersionResponse(w http.ResponseWriter) error
+}
+
+type UpdateRASVersion200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type UpdateRASVersion200JSONResponse struct {
+	Body    RASVersion
+	Headers UpdateRASVersion200ResponseHeaders
+}
+
+func (response UpdateRASVersion200JSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRASVersion400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRASVersion400ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRASVersion401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRASVersion401ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRASVersion403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRASVersion403ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRASVersion404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRASVersion404ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRASVersion409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRASVersion409ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRASVersion412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRASVersion412ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRASVersion413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRASVersion413ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRASVersion415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRASVersion415ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRASVersion422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRASVersion422ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRASVersion428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRASVersion428ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRASVersion500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRASVersion500ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateRASVersionRequestObject struct {
+	RasVersionId RASVersionId `json:"ras_version_id"`
+	Params       ActivateRASVersionParams
+}
+
+type ActivateRASVersionResponseObject interface {
+	VisitActivateRASVersionResponse(w http.ResponseWriter) error
+}
+
+type ActivateRASVersion200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type ActivateRASVersion200JSONResponse struct {
+	Body    RASVersion
+	Headers ActivateRASVersion200ResponseHeaders
+}
+
+func (response ActivateRASVersion200JSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateRASVersion400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateRASVersion400ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateRASVersion401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateRASVersion401ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateRASVersion403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateRASVersion403ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateRASVersion404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateRASVersion404ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateRASVersion409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateRASVersion409ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateRASVersion412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateRASVersion412ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateRASVersion428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateRASVersion428ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateRASVersion500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateRASVersion500ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetireRASVersionRequestObject struct {
+	RasVersionId RASVersionId `json:"ras_version_id"`
+	Params       RetireRASVersionParams
+}
+
+type RetireRASVersionResponseObject interface {
+	VisitRetireRASVersionResponse(w http.ResponseWriter) error
+}
+
+type RetireRASVersion200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type RetireRASVersion200JSONResponse struct {
+	Body    RASVersion
+	Headers RetireRASVersion200ResponseHeaders
+}
+
+func (response RetireRASVersion200JSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetireRASVersion400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RetireRASVersion400ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetireRASVersion401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RetireRASVersion401ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetireRASVersion403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RetireRASVersion403ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetireRASVersion404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RetireRASVersion404ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetireRASVersion409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RetireRASVersion409ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetireRASVersion412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response RetireRASVersion412ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetireRASVersion428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response RetireRASVersion428ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetireRASVersion500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RetireRASVersion500ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetDocs The API reference, rendered from this contract.
@@ -3099,9 +8327,36 @@ type StrictServerInterface interface {
 	// GetReady The database is reachable and fully migrated.
 	// (GET /readyz)
 	GetReady(ctx context.Context, request GetReadyRequestObject) (GetReadyResponseObject, error)
+	// ListAssessments The council's assessments (a work list), oldest first.
+	// (GET /v1/assessments)
+	ListAssessments(ctx context.Context, request ListAssessmentsRequestObject) (ListAssessmentsResponseObject, error)
+	// GetAssessment One assessment.
+	// (GET /v1/assessments/{assessment_id})
+	GetAssessment(ctx context.Context, request GetAssessmentRequestObject) (GetAssessmentResponseObject, error)
+	// UpdateAssessment Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+	// (PATCH /v1/assessments/{assessment_id})
+	UpdateAssessment(ctx context.Context, request UpdateAssessmentRequestObject) (UpdateAssessmentResponseObject, error)
+	// CancelAssessment Cancel a draft assessment, with a reason.
+	// (POST /v1/assessments/{assessment_id}/cancel)
+	CancelAssessment(ctx context.Context, request CancelAssessmentRequestObject) (CancelAssessmentResponseObject, error)
+	// CompleteAssessment Complete an assessment: decide eligibility and, when eligible with RAS answers, issue an indicative budget.
+	// (POST /v1/assessments/{assessment_id}/complete)
+	CompleteAssessment(ctx context.Context, request CompleteAssessmentRequestObject) (CompleteAssessmentResponseObject, error)
 	// ListAuditEvents The audit trail of the council, oldest first.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
+	// ListFundingRequests Funding requests, oldest request first (status=pending is the panel's queue).
+	// (GET /v1/funding-requests)
+	ListFundingRequests(ctx context.Context, request ListFundingRequestsRequestObject) (ListFundingRequestsResponseObject, error)
+	// CreateFundingRequest Ask the funding panel for more than the indicative budget, with a reason.
+	// (POST /v1/funding-requests)
+	CreateFundingRequest(ctx context.Context, request CreateFundingRequestRequestObject) (CreateFundingRequestResponseObject, error)
+	// GetFundingRequest One funding request.
+	// (GET /v1/funding-requests/{funding_request_id})
+	GetFundingRequest(ctx context.Context, request GetFundingRequestRequestObject) (GetFundingRequestResponseObject, error)
+	// DecideFundingRequest The panel's decision (approve, approve a different amount, or decline), with a reason.
+	// (POST /v1/funding-requests/{funding_request_id}/decide)
+	DecideFundingRequest(ctx context.Context, request DecideFundingRequestRequestObject) (DecideFundingRequestResponseObject, error)
 	// ListPeople List people, oldest record first.
 	// (GET /v1/people)
 	ListPeople(ctx context.Context, request ListPeopleRequestObject) (ListPeopleResponseObject, error)
@@ -3114,6 +8369,15 @@ type StrictServerInterface interface {
 	// UpdatePerson Change a person's details (JSON merge patch; null clears an optional field).
 	// (PATCH /v1/people/{person_id})
 	UpdatePerson(ctx context.Context, request UpdatePersonRequestObject) (UpdatePersonResponseObject, error)
+	// ListPersonAssessments This person's assessments, oldest first.
+	// (GET /v1/people/{person_id}/assessments)
+	ListPersonAssessments(ctx context.Context, request ListPersonAssessmentsRequestObject) (ListPersonAssessmentsResponseObject, error)
+	// CreateAssessment Start an assessment of this person (a draft).
+	// (POST /v1/people/{person_id}/assessments)
+	CreateAssessment(ctx context.Context, request CreateAssessmentRequestObject) (CreateAssessmentResponseObject, error)
+	// ListPersonBudgetVersions Every version of every personal budget of this person, oldest first, each with the reason it changed.
+	// (GET /v1/people/{person_id}/personal-budgets)
+	ListPersonBudgetVersions(ctx context.Context, request ListPersonBudgetVersionsRequestObject) (ListPersonBudgetVersionsResponseObject, error)
 	// ListRelationships Relationships in which this person is either side, oldest first.
 	// (GET /v1/people/{person_id}/relationships)
 	ListRelationships(ctx context.Context, request ListRelationshipsRequestObject) (ListRelationshipsResponseObject, error)
@@ -3126,6 +8390,30 @@ type StrictServerInterface interface {
 	// EndRelationship End a relationship (relationships are never deleted).
 	// (POST /v1/people/{person_id}/relationships/{relationship_id}/end)
 	EndRelationship(ctx context.Context, request EndRelationshipRequestObject) (EndRelationshipResponseObject, error)
+	// ListPersonalBudgets The council's personal budgets, oldest first.
+	// (GET /v1/personal-budgets)
+	ListPersonalBudgets(ctx context.Context, request ListPersonalBudgetsRequestObject) (ListPersonalBudgetsResponseObject, error)
+	// GetPersonalBudget One personal budget with every version of it.
+	// (GET /v1/personal-budgets/{budget_id})
+	GetPersonalBudget(ctx context.Context, request GetPersonalBudgetRequestObject) (GetPersonalBudgetResponseObject, error)
+	// ListRASVersions The council's RAS versions, oldest first.
+	// (GET /v1/ras-versions)
+	ListRASVersions(ctx context.Context, request ListRASVersionsRequestObject) (ListRASVersionsResponseObject, error)
+	// CreateRASVersion Draft a new version of the council's resource allocation system for one assessment type.
+	// (POST /v1/ras-versions)
+	CreateRASVersion(ctx context.Context, request CreateRASVersionRequestObject) (CreateRASVersionResponseObject, error)
+	// GetRASVersion One RAS version.
+	// (GET /v1/ras-versions/{ras_version_id})
+	GetRASVersion(ctx context.Context, request GetRASVersionRequestObject) (GetRASVersionResponseObject, error)
+	// UpdateRASVersion Change a draft RAS version (an active or retired version is immutable, 409).
+	// (PATCH /v1/ras-versions/{ras_version_id})
+	UpdateRASVersion(ctx context.Context, request UpdateRASVersionRequestObject) (UpdateRASVersionResponseObject, error)
+	// ActivateRASVersion Put a draft version in force; the version it supersedes is retired.
+	// (POST /v1/ras-versions/{ras_version_id}/activate)
+	ActivateRASVersion(ctx context.Context, request ActivateRASVersionRequestObject) (ActivateRASVersionResponseObject, error)
+	// RetireRASVersion Take an active version out of force without a successor.
+	// (POST /v1/ras-versions/{ras_version_id}/retire)
+	RetireRASVersion(ctx context.Context, request RetireRASVersionRequestObject) (RetireRASVersionResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -3278,6 +8566,203 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 	return nil
 }
 
+// ListAssessments operation middleware
+func (sh *strictHandler) ListAssessments(ctx echo.Context, params ListAssessmentsParams) error {
+	var request ListAssessmentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAssessments(ctx.Request().Context(), request.(ListAssessmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAssessments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAssessmentsResponseObject); ok {
+		return validResponse.VisitListAssessmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAssessment operation middleware
+func (sh *strictHandler) GetAssessment(ctx echo.Context, assessmentId AssessmentId) error {
+	var request GetAssessmentRequestObject
+
+	request.AssessmentId = assessmentId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAssessment(ctx.Request().Context(), request.(GetAssessmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAssessment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAssessmentResponseObject); ok {
+		return validResponse.VisitGetAssessmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateAssessment operation middleware
+func (sh *strictHandler) UpdateAssessment(ctx echo.Context, assessmentId AssessmentId, params UpdateAssessmentParams) error {
+	var request UpdateAssessmentRequestObject
+
+	request.AssessmentId = assessmentId
+	request.Params = params
+
+	var body UpdateAssessmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateAssessment(ctx.Request().Context(), request.(UpdateAssessmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateAssessment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateAssessmentResponseObject); ok {
+		return validResponse.VisitUpdateAssessmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelAssessment operation middleware
+func (sh *strictHandler) CancelAssessment(ctx echo.Context, assessmentId AssessmentId, params CancelAssessmentParams) error {
+	var request CancelAssessmentRequestObject
+
+	request.AssessmentId = assessmentId
+	request.Params = params
+
+	var body CancelAssessmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelAssessment(ctx.Request().Context(), request.(CancelAssessmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelAssessment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelAssessmentResponseObject); ok {
+		return validResponse.VisitCancelAssessmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CompleteAssessment operation middleware
+func (sh *strictHandler) CompleteAssessment(ctx echo.Context, assessmentId AssessmentId, params CompleteAssessmentParams) error {
+	var request CompleteAssessmentRequestObject
+
+	request.AssessmentId = assessmentId
+	request.Params = params
+
+	var body CompleteAssessmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CompleteAssessment(ctx.Request().Context(), request.(CompleteAssessmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CompleteAssessment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CompleteAssessmentResponseObject); ok {
+		return validResponse.VisitCompleteAssessmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListAuditEvents operation middleware
 func (sh *strictHandler) ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error {
 	var request ListAuditEventsRequestObject
@@ -3297,6 +8782,153 @@ func (sh *strictHandler) ListAuditEvents(ctx echo.Context, params ListAuditEvent
 		return err
 	} else if validResponse, ok := response.(ListAuditEventsResponseObject); ok {
 		return validResponse.VisitListAuditEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListFundingRequests operation middleware
+func (sh *strictHandler) ListFundingRequests(ctx echo.Context, params ListFundingRequestsParams) error {
+	var request ListFundingRequestsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFundingRequests(ctx.Request().Context(), request.(ListFundingRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFundingRequests")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListFundingRequestsResponseObject); ok {
+		return validResponse.VisitListFundingRequestsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateFundingRequest operation middleware
+func (sh *strictHandler) CreateFundingRequest(ctx echo.Context, params CreateFundingRequestParams) error {
+	var request CreateFundingRequestRequestObject
+
+	request.Params = params
+
+	var body CreateFundingRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateFundingRequest(ctx.Request().Context(), request.(CreateFundingRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateFundingRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateFundingRequestResponseObject); ok {
+		return validResponse.VisitCreateFundingRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFundingRequest operation middleware
+func (sh *strictHandler) GetFundingRequest(ctx echo.Context, fundingRequestId FundingRequestId) error {
+	var request GetFundingRequestRequestObject
+
+	request.FundingRequestId = fundingRequestId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFundingRequest(ctx.Request().Context(), request.(GetFundingRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFundingRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFundingRequestResponseObject); ok {
+		return validResponse.VisitGetFundingRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DecideFundingRequest operation middleware
+func (sh *strictHandler) DecideFundingRequest(ctx echo.Context, fundingRequestId FundingRequestId, params DecideFundingRequestParams) error {
+	var request DecideFundingRequestRequestObject
+
+	request.FundingRequestId = fundingRequestId
+	request.Params = params
+
+	var body DecideFundingRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DecideFundingRequest(ctx.Request().Context(), request.(DecideFundingRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DecideFundingRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DecideFundingRequestResponseObject); ok {
+		return validResponse.VisitDecideFundingRequestResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -3444,6 +9076,107 @@ func (sh *strictHandler) UpdatePerson(ctx echo.Context, personId PersonId, param
 		return err
 	} else if validResponse, ok := response.(UpdatePersonResponseObject); ok {
 		return validResponse.VisitUpdatePersonResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPersonAssessments operation middleware
+func (sh *strictHandler) ListPersonAssessments(ctx echo.Context, personId PersonId, params ListPersonAssessmentsParams) error {
+	var request ListPersonAssessmentsRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPersonAssessments(ctx.Request().Context(), request.(ListPersonAssessmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPersonAssessments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPersonAssessmentsResponseObject); ok {
+		return validResponse.VisitListPersonAssessmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateAssessment operation middleware
+func (sh *strictHandler) CreateAssessment(ctx echo.Context, personId PersonId, params CreateAssessmentParams) error {
+	var request CreateAssessmentRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	var body CreateAssessmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateAssessment(ctx.Request().Context(), request.(CreateAssessmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateAssessment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateAssessmentResponseObject); ok {
+		return validResponse.VisitCreateAssessmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPersonBudgetVersions operation middleware
+func (sh *strictHandler) ListPersonBudgetVersions(ctx echo.Context, personId PersonId, params ListPersonBudgetVersionsParams) error {
+	var request ListPersonBudgetVersionsRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPersonBudgetVersions(ctx.Request().Context(), request.(ListPersonBudgetVersionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPersonBudgetVersions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPersonBudgetVersionsResponseObject); ok {
+		return validResponse.VisitListPersonBudgetVersionsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -3601,103 +9334,441 @@ func (sh *strictHandler) EndRelationship(ctx echo.Context, personId PersonId, re
 	return nil
 }
 
+// ListPersonalBudgets operation middleware
+func (sh *strictHandler) ListPersonalBudgets(ctx echo.Context, params ListPersonalBudgetsParams) error {
+	var request ListPersonalBudgetsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPersonalBudgets(ctx.Request().Context(), request.(ListPersonalBudgetsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPersonalBudgets")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPersonalBudgetsResponseObject); ok {
+		return validResponse.VisitListPersonalBudgetsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPersonalBudget operation middleware
+func (sh *strictHandler) GetPersonalBudget(ctx echo.Context, budgetId BudgetId) error {
+	var request GetPersonalBudgetRequestObject
+
+	request.BudgetId = budgetId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPersonalBudget(ctx.Request().Context(), request.(GetPersonalBudgetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPersonalBudget")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPersonalBudgetResponseObject); ok {
+		return validResponse.VisitGetPersonalBudgetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListRASVersions operation middleware
+func (sh *strictHandler) ListRASVersions(ctx echo.Context, params ListRASVersionsParams) error {
+	var request ListRASVersionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRASVersions(ctx.Request().Context(), request.(ListRASVersionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRASVersions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRASVersionsResponseObject); ok {
+		return validResponse.VisitListRASVersionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateRASVersion operation middleware
+func (sh *strictHandler) CreateRASVersion(ctx echo.Context, params CreateRASVersionParams) error {
+	var request CreateRASVersionRequestObject
+
+	request.Params = params
+
+	var body CreateRASVersionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRASVersion(ctx.Request().Context(), request.(CreateRASVersionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRASVersion")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRASVersionResponseObject); ok {
+		return validResponse.VisitCreateRASVersionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRASVersion operation middleware
+func (sh *strictHandler) GetRASVersion(ctx echo.Context, rasVersionId RASVersionId) error {
+	var request GetRASVersionRequestObject
+
+	request.RasVersionId = rasVersionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRASVersion(ctx.Request().Context(), request.(GetRASVersionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRASVersion")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRASVersionResponseObject); ok {
+		return validResponse.VisitGetRASVersionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateRASVersion operation middleware
+func (sh *strictHandler) UpdateRASVersion(ctx echo.Context, rasVersionId RASVersionId, params UpdateRASVersionParams) error {
+	var request UpdateRASVersionRequestObject
+
+	request.RasVersionId = rasVersionId
+	request.Params = params
+
+	var body UpdateRASVersionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateRASVersion(ctx.Request().Context(), request.(UpdateRASVersionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateRASVersion")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateRASVersionResponseObject); ok {
+		return validResponse.VisitUpdateRASVersionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ActivateRASVersion operation middleware
+func (sh *strictHandler) ActivateRASVersion(ctx echo.Context, rasVersionId RASVersionId, params ActivateRASVersionParams) error {
+	var request ActivateRASVersionRequestObject
+
+	request.RasVersionId = rasVersionId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ActivateRASVersion(ctx.Request().Context(), request.(ActivateRASVersionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ActivateRASVersion")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ActivateRASVersionResponseObject); ok {
+		return validResponse.VisitActivateRASVersionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RetireRASVersion operation middleware
+func (sh *strictHandler) RetireRASVersion(ctx echo.Context, rasVersionId RASVersionId, params RetireRASVersionParams) error {
+	var request RetireRASVersionRequestObject
+
+	request.RasVersionId = rasVersionId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RetireRASVersion(ctx.Request().Context(), request.(RetireRASVersionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RetireRASVersion")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RetireRASVersionResponseObject); ok {
+		return validResponse.VisitRetireRASVersionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D1rU9tItn/llO5WxezKGBOYmZgPt5gM2WEmD26Am60auFZbOrZ7Indru1sGT4r/fqtPt2TJlh8kQFK1",
-	"+RRA/TzvZ+dTEMtJJgUKo4Pep2CMLEFFPx6nqbyxPySoY8Uzw6UIesHFGGGCZiwTDWaMkDEzBp1nmVRG",
-	"7wZhoOMxTpidaGYZBr1AG8XFKLi7C4OXLB7jSymMkqkdsXasFAaFOcc4V9zMzmTK49mmSScXbNR85ikq",
-	"zaUAOaRjK9QyVzGGMJQKotNh+w0z8TjadIPTBCeZtAd7j1nKZpgsbxcZlWMEN2MUYMZcA3eg0kYqTOzW",
-	"mRQa7VGYAGQq5ahA4b9z1AZuuBm74WyCUO4Xz9q/46x+PBT5JOj9Edj9guuw4bivZczcqZpgEitkxp2I",
-	"gLHp8h8+fDjOzRiF4TEz2LzoAJlCBfGYpSmKEULr/auX8MOPh3s7m9b/13sHg9OkeWkPomcaeBICS7UE",
-	"LhysUE15jM80pHK0gQzvwiBjik3QeEqvwPh3nC1vfQy54P/OET7iDFqWXvCWTbIUgcHl5ekvO2DGzMCE",
-	"fUQNCo2acTFymC+QqtmQoMvteo7JgjAQbGJPtoDj2uEn7PY1ipEZB739vb0wmHBR/P6TvYcxqOya//fH",
-	"1dXtfrd9dXX748n1P/4WNFHD6ZCIvBm4keWdqOCPgl0GaO8Sj5kYYbILFkHcEnHrYP8nR+ETrjUXoyM4",
-	"6O67v2jDUtxZfV3Pa6vu2bX3XD78GRvhOf+LqI7W/XeOajZfNmMj7Gs7oLpugkOWpyboHVrgsVs+sSxT",
-	"gNL91i2348LgCFW534X8iCt4JxJ4a/q0qbGjSshlCqdc5hrstxIITYeleaugcNjdr2G72wgTVFoKxy60",
-	"jZXGlV3oc58nQRgoj7mgZ6VFddOhVBNmgl6Q5zRyeZv3mJIU0WOerdxMVQZ96ZZ3drKTksShP7PEiwb7",
-	"W+w0g/2RZVnKnYjrZEoOUpz840/t5N18u78pHAa94L86c2XXcV9158zNcpvW0fyGpfagJCAdG7cGLIHf",
-	"zt+9DeFGScvkswxDyMVHIW8EDDmmSVhwBEgFXExZyhP3xf6hlDzEHxV1+6+2v2HbQbjpzH54pyIn77yq",
-	"HKY8flLgVOQxxH5/PVdehUp5pq04MLgoN5PcnQ3h7a/nIPLJAJUX5lcilrmIeboTWojdV0VabasNT1O7",
-	"3DDlo7HZvRIPB+xXUg14kji58JTQJnHxTIOSKWpIJAhpgFkrzekamaGi7R+Qsk6F1S8sPVFKqqe88LGA",
-	"XOBthrE1UNBuf0QoT9AwnmpgCgvlb1U+5CJB5UnPUQlPHhAQb8jkfSsNmcXO6ntK5JOZjbdcGw2D3BDu",
-	"PRtw7Q3yheuWBvy6e7pB1vb6AuC8leaVzMWTAuWtBJ3H41LQOGLgGrzwgJZUBCFPJJmSU56gsgyELB47",
-	"4SL8Kha8D0gtZ2yWSpZcSPmaqRE+NbEMZEJiMLWbW6ZgNSsZWBxjZjS0uvCG//yQmuhMYSxFwu1hXjGe",
-	"Pj2jFNZlacGSOmApLtyy8BTX3Y7GfCFvVCHyvjSIng4mJTy8N0LWu9XFj6Yzzh2VXQo2ZTxlgxSfVi4Y",
-	"y+DJDFoJM2zANEIuiOXtUSzTT/jIXVpDhiLhYvSQLHApWG7GUvG/nhbRb5atTu+Kk+HgbCn3M+GfidJu",
-	"9SJzAQgfPnxoL7r76wCxGB34Qsa5FJmSMWpt0XYiDDezpwTnB0zTtjP/Q9K4A4XsowYGg1xzgVqDylME",
-	"6/0kVvlE1heICMwKc43aQnjRNrUK6UowIc0YlZPTrShXopcN8mSEpufv0eOViR9x1qYlk2jnQU3ZS+ED",
-	"d5i8wYSzC3LDnl5XPdPgo31tewQrqqx9IwWS2iqFVKG4Hoxb7wqn1BlMSaJQ048scRKbpWfKbm+4dUSH",
-	"LNUYBlnlTxZYuXCkuSGGEQYpF9jdENXprpi33zRvaWQmtYllgk1BrMvfofh8VMQi8yxDBbEVkmRNWpDr",
-	"jMUIAxxK5eDPxQ1TCdiJFvLeiQt6wevLLuz//D9BWL967T6HDac08kY0AWxTuGMeUPjDw9KvVbn4PAwq",
-	"B39ibOx+x3nCzXFsnAtTR19hF/Z5skVkIgzI+6IQiMGJbogvlnOYUmxmf9e5O0ljHKnw6iKdDyj6vP7a",
-	"xVrFQVZe92TqObh+XRYX4eA5Gl2YaNdHg5suzQrYrWP0CpTvwsCHDPsU+dDNd7eyUxdxMzcQNBorQv10",
-	"aAmcOr+OK5iyNEftIotbQ987jKu52gWnFq0I0XZgYSkMWWzKYyYYc2tXhs5xYC60r5hBMIWB8f74vDQ/",
-	"rdiuoHWOJSSVti3Z+dHGS+hF5DVN2XJlGce5Upj0mamNT5jBtuETbOQCZF4JiDz1Np6DY8NQErj+ohuG",
-	"L1A7nbh6wIIUw4KQ65CpQrW28xI9lleYE8h6VnrNdQM7lWRY/rCRQxxjNhDqQkC5OUVSgw7t2XTsV2zC",
-	"01kRtl1mvl8pZoRgbiRkKCkkpxAohIsJDGYwpBXCIomFMzuApL/POelM5tpCPOZTnvYzpoygKH/tJ3tV",
-	"C3ueWhxoPkjtRcJgpJhIyu/0WzGITKO+iyZP7QZCmr4/WUOSKwxeWYyWAapF5dysC7XjVft5zshRAdwo",
-	"hMjbxo5e7B+8eRc5BrE/ibHuu8hlPx5j/LGf8BE3TUI8DGiZppP8dv7uLZxJLgwFQI0kxHjLsMOcSdIp",
-	"1FvkY6LzOPIzTWK0cVMuqllCu2YQlpkIH7332ZkmwE6s8e2iF+sJ0V2O9gsdyOeTm8jzV2SpGS9jSxtm",
-	"cl09s/zYnNesqUQ3q2mjt7+evyUENegfFED40iHIzGmFdAYjJfMME3jeft4+sIxA1pAOnXnEwDlWE5nk",
-	"aa7b3S4Q5t1KdePoxcFzOPjxBzh80X0R1FN1e+0X15+e38F/L/50cPe3Jjy6NE+DMq8YrGn6bhj0/tgg",
-	"gPyEu+twQRJbje30/730gP3Yl8P+gCuH0Nq0RkU2YTzdSnE4EdR36aUGRT/iUxSrP2+p/uZM3HSoJax1",
-	"95pR5FNthX5e6xDRUPK17MSxFLgVPDKFQyRFWNx545Q8S+6NUm+4kH2+PkO6pKkrGKmjb+nwi5RTB2AN",
-	"K2FJ5gWwCiKan7VGvLVrN0kFh4CXNOOezl6F47bisy/ikHJkcd2q+3d4sJll7uVfLTLUPSfX+WgdcOZC",
-	"+UH4psKiV1f/IEEKrZ329acfw/1VzLrESV/iia6h+nVEvpoyH8LU9Crjcc1Mt8lZUVOylo8a7Z4JqhHl",
-	"tuKxKxP68fmLH3aOwAo2iFNkiqJohX52PqJVsxMuqnt0w0fVjI/Jw/dVg1+PpzfqxntYNA+vLp9ADGz2",
-	"XVdwSBFXLaxaluTp3C9qMr2LoOmS2WqZ5MXB4Y/gg7FFPnw3WGQB96HRNKJ0+vaypOJgNcgTLrRhIsa1",
-	"JXtlgnVDeGDp89wlKIu3Dl+8qBRvHVTioKVxEgaGmxTXxIdWuoSX799ah8pV8GEB5oqT2BStJ6+AfO2o",
-	"7gSsH7wx2uetIXeZcJ2n8x5ZMmvwqAiF/YpN1xCFwxuLIYr0YzLPjtmblOKLC/PDQdAE6WWnjdJvW/tt",
-	"4eIhm683Ly5r8PI/w3NBkfSTxiLWk9s4zTWfYg0AXtJvFNd23XtEx7x0V5VQzXYKayHE06i3tnSBPnKR",
-	"bJIBVQT8bsfPhfi2gXMXwunfb5Y2TJkSUffGxhM7QPWCy8X7ekgvI712zQpp1qjpc72dKuY+y+dpINH7",
-	"EObn09djUMx6keTxs7zxJsCeuBveA6pV+bPRnJwLlLqFck9PpUJYfsVN9/rdo24hNz5mxmlHAhD1N0hf",
-	"e+ciyO5DD6KYKVR9OYyg5TNtGuzf/ITJTnglIl8woecgH0oVQUthjHyKGhKuMLZGxGxiqcbXr+CkEp5O",
-	"WfwRYpaxmJsZrSrkhAvETWtJ4bNLAxyzdLgTQqTZBPtjmWscyzTpT9CawNGVaKW0QtFzwCYI5agj0LPJ",
-	"BI3isU/SF+qwAEEQBo0XpRB3eVQrDJq2bzQTq6h6CK+xpmYf03e0fOobe87t3u6wrl7lOHdOlvvtVcEb",
-	"v324CBrcyA8XoPlIYFJEaD/irFbsZlSujYbWSfLL+TFl5873D38IrS0XSzHko1xhsrMLL1PGJ7rnErGW",
-	"fnxVTAStoqQwlgla+qDUawQtgov9Q5FEjqB1eXn6S1hWG1qrcjgEKVIax7WOQohYntAOeJsRZTp40QBm",
-	"Ikc9hBILMgeGuVQYG5O5YgouhnKZOb25CRMm2Ag1aBlzlraJ6cqUphujAUViOdH+Y3nqRIxSrsdFQZDe",
-	"vRJX4qUUUxSuXqqlEeH47HR3ksC8sNLidKdnx/4dTqaoZq5g18oFJmDJZWlFq6pKop1d+N/SPC4mkMRQ",
-	"M2DiSgBEznuJgKAPcgjRJ194z0XoUzo++3AXHUHkMjh0mDXZFsqrUPU5LCVXCDaUNwldIS4TCbjEyXys",
-	"Bdbf4Y0UrgTd2wmQoXDFqT6/7QrOIOrTh+gIrEB25cyn5+/gpx/2uu5PR+A8K+M+Wig+f/78BVxevKSd",
-	"XlMtcK4R4lxpai0YcUGA60FUdsNE0OpaFO/v7YXgu2HgcG+H7hBV+leOirp9art4pgnWS00uFooDjcJ4",
-	"uQkpI+9uhLtwTP/6EjOufa7E0v68Yn/IUwsr4AZuGO3Btc5dSaIDYO78sKKut0Q+RN7+iY7gnycXoNDk",
-	"StBKzKJWG+rIcG1MR3B2fPHyV7qkyxSX1Y90r7Lfb7mRKVxqZLLHOnt3fqFdn5czvnwtkiXwaKHKK+oB",
-	"A0XtgQutCpTWKw7uwKG0sScqmwJbNGO+pGkXjYY9oL7CHVe9ZyBFC/r9A6uDlD6CWlXZiDTVwf7+ETC3",
-	"vm9Eq3dGFOP2XuzOmbc8i4U8Rw1RtcIqgpY9eczS1DKITxFzA0QVrMS6B9wxKIylSly3ozuhFy/EcjI3",
-	"micIbKlCO3Qse7B3QAtFt20v2tpe/krhgoNFdVhKHEFUTC0SvitvRmcFbo6AttdgxePB3nNa1l+MLBjL",
-	"236ab6+ginsaTweZhwMsYbniSTfJKR9BbQhxypR1pKko34H/YO+wFH/F0Ihq76NCkLTm+hiioqI+cmy6",
-	"2H1Q1AGmPEahXTzMdWG9ObVaMlep1xS61+nIDIVv8JRq1PGTdMeOnYdKCsVRcTR6QXd3b3ePqkQyFCzj",
-	"QS94vru3+9znj0lrdxIZ0w92cu9TUCLkNAl6wT/R/GK/L3R07e/tLVQaGrw1nbGZbGgMbuoU+fXizWuS",
-	"PUfAjQb3lQq/UU1dPQNVOxcmQUtIePnL28Wq36IGsWg5bs97jteVFDY3Kn9h9euhg0/TlBKOnXp3TtWo",
-	"Cnp/XIeBzicTpmY+znN8dgoU8bSKJwSFIkEqBldyUrROCKNYTIlsw0aaMvAFNnVwbXcgbHcUJjLeteop",
-	"YakUuPvnRgo4J6xsSQd/silzaLwnNfzGpszttIhcFo+xXek9X4vSap/6t4dJT+C+Iq2GV6eCW+8tfkJ4",
-	"c3oBxO6xtVutH5EkWFpuAy6Ymq1F9pgqNf5ah1tfzLERr1Wb734VxH6HVZ1RrkrcsnuePWAd/yPgbemo",
-	"K+HuHMkqTy0U+7vvYB1EEHJu2CfMsCPnEcfSV07CzVimCEWgPgQtnVVWuDh9lky4iEhXKmQJ+db2fEvI",
-	"9vtuycVZyri4JwOfKWkVJ+Ya7BqAt5nUFFQBFyaBvd293YMHRPTBNoiudCDTlO7mKbVGEJr0fPOkeXfp",
-	"F5BgSXQVYHqKcu4mGTyDGSiZG/KWnKUiEnBB+SNIGZmz5J64JppMynRnFdGGwYJ1RoGPKnV5wvZ2xO6M",
-	"OUW/Sqq8y1Acn53eT6wUi1bb/xfFhV8YyIyBRMb5BIVpqNBtljbF9OrEb1XgbKvRKV+zVsa77NIjini3",
-	"QQPM6YO1zcmU+8rQtrO24OGGBrhNmqHkMu6dH/KBLUMO8zSd+aScryRfhcdpt8PyhJs2Tov3fBoR+ppr",
-	"My9F1kH9PZQVeaf5kE75EsdduNVY94qGHdz0FEa9fntOLtXyAtb+q3/9qRseNmbyN6xMaYJ7PHfR+NqH",
-	"zgflCx8uwOG9y8T1yLjy8lXPfRRF61u969Ld+oJlDfxGqF1d7W4BxIXOUeHzoGB9TgUD65CuumFZpG+9",
-	"iWZ4r0m6LW9eJmF9i9J2mxt5/62vH1GsLbQPNHmvzmCXQyDWBce6362bbawby5gOakYxnhbsOY8upQlq",
-	"42JsVcFJc1bYLPSNeLXJepl2O65dYq1sPXNDnk6s1knqJdPY5kKjsHbzlF4kGvLbss+K8rNl00ATP1VK",
-	"zvpu8tq3mj5LdtUqfLfjpkrh6KpVFwsuV8iC7XVIvSx5y47XSsXao4qXSrnoWtHiaPa7UNlGqFhoeoCV",
-	"EsRHsJcEiZcFzZIks3Y3Oa6uiD3LlHXISSwITIMwGHJBhXNhKXWufQvvslxxlRtnRbPf/STLwgN3jiYJ",
-	"Mz/LZPbA5OhrTO7qqWBfkbTACt0H3ruJDdx5ki94/qMhF7NpasMzkQuvMa6bXY77wtDjt8umB3svNs8o",
-	"nzWzE7pbbLH47A7NO9zmPg3vINjJ+/vbTF5+p+IhBNF7J3RYUWTTYmX+IteoXBsg1ZbsfJ5MWjBpOp/K",
-	"cqe7dbGAUgY9slpbGe913epf5zWfb5mjDjbPKB/qeggCfSeqyHhcnXg/Q7p4FdMquqzoTqkT8iUVTX6u",
-	"PvXvqD6uInV9NVvp0afiveJVhu88+DA8+BlqcAuN1PAI29fToD/d77zlE2kPIaFeErmWKvSZLl+PbC22",
-	"n23oOXt4Fdupvpe7Plb7vjbya4UVKByY+BLf4jQuCjpmUwQUCa6M0HE3uU+Dmh9o9lXS3i8fSJkiE4/s",
-	"QC/Vz651o2s3/4/wpp/eqKjROnABN2Me+1dO59XmyKmOTPMEV4f5vjlLZI1jXyu8/kbd+4ZGkid28uvl",
-	"6d9d/e9G0X92bGBcPP3tJaPrvqFS1qLUtrUgOaOPXCTR/H9BqbbrPLaR0/m08H8E3K2vOaiJxCexAVY/",
-	"dD8f893r+SYiD1WUOHIu6fybNQI2G+AL/9PG3fVns1YHXefeE551lYlzIpIvs28eOdyy2Mj5xCGXbQQQ",
-	"+U3fxdD34MtTmShfN3BzIhJqoaqI+FY97sAUgnsaNsEUDX5BhKZemlfvQv3j2godqj30smreWtPrdFIZ",
-	"s3Qsten9tPfTHgkof4SlFzephj2k8mp6PTwsK3KZSHzdiqvVBG40psPdSn3TvNJvOS5zXkkKucUoKaTD",
-	"cuE65AZobtB1TU92q4UOBLLm8jeWZSiSNhWNVypuKtNdTc3d9d3/BwAA//8=",
+	"7H3rctu4muCroLRTZXkOfY3T3bFrastxJ9M5p5P22MnJVLWzIkR+knBMAWoAtKNOuWoeYqv2DfZF9k3m",
+	"SbbwASBBitTFlp30af2KYpK4fPhu+K5fOokYTwQHrlXn+EtnBDQFiT9Ps0zcmh8pqESyiWaCd44770dA",
+	"xqBHIlVEj4BMqB4RlU8mQmq124k6KhnBmJoP9XQCneOO0pLxYefuLuqc0WQEZ4JrKTLzxtx3BdfA9SUk",
+	"uWR6ei4ylkwXffTqPR02r/kGpGKCEzHAZUtQIpcJRGQgJInfDHbeUp2M4kU7eJPCeCLMwi5gktEppLPT",
+	"xVrmEJPbEXCiR0wRZkGltJCQmqkngiswS6GcAJUZA0kk/JaD0uSW6ZF9nY6BFPMl052/wbS6POD5uHP8",
+	"a8fM1/kUNSz3Z5FQu6ommCQSqLYrQmAs2vzHjx9Pcz0CrllCNTQP2gcqQZJkRLMM+BBI9+L1Gfnu++f7",
+	"24vG/88LC4M3afPQDkRbirA0IjRTgjBuYQXyhiWwpUgmhgvQ8C7qTKikY9Ae05UCpcbA3cTMzGfwuhN1",
+	"OB2bj2nxSo+lnahjVsKkOXwD+3C2gZBjqjvHnTzHN2d3+TJPh9A+VR8fP3ya1zlPGR9WQNow3cC+1nOw",
+	"ffi8Acb+DaazB3lKcs5+y4Fcw5R0DfXBZzqeZEAo+fDhzY/bRI+oJmN6DYpI0HLK+NDSkScRRQeIq7gd",
+	"y7LKDdUopoIKY/r5Z+BDPeocH+7vR50x4/7/Pxis0BqkGfN//Xp19fnwYOfq6vP3rz795V+aNzpAltGM",
+	"qrHhRLHnNp759MHsJRlRPoR0l1w4MJPu0eEPll+MmVKMD0/I0cGh/YvSNIPt9u06ztW2zwOzz9nFn9Mh",
+	"XLLfocCK33KQ03LYCR1CT5kXwnFTGNA8053j5wZ49DMbGwbkQWn/d1BMx7iGIchivvfiGlo4Uczhs+7h",
+	"pNq8VUBuIuGGiVwR86wAQtNi8bs2KDw/OKyc9kEjTEAqwVspZYKPH04gF6eXf7f40DqVpKrncGYN80GG",
+	"MkCN2KR9xuClh055Zz62Mg7560uaOi5k/pdYuW5+0skkY1ZA7U2k6Gcw/ss/lJVW5XT/ImHQOe78j71S",
+	"VdmzT9Xeuf3KTlpFq7c0MwtF8WbZRrdPU/LXy1/eReRWCsNUphOISM6vubjlZMAgSyNPgURIwvgNzVhq",
+	"n5g/FHID6TFQlv5zx+1wx0K4ac3u9b1Ayt05RWeQseRJgRNIU5K4+VWpeniFYEsZ9qOhzqfT3K4NyLuf",
+	"LgnPx32QThRf8UTkPGHZdmQgtqqCY3QlpVmWmeEGGRuO9O4VXx+wXwvZZ2lq+dBTQhvZ05YiUmSgSCoI",
+	"F5pQo2Nb2SYmIHH6NWLWG27kGc1eSSnkU274lJOcw+cJJEa9BDP9CR55CpqyTBEqwatuRmEjOU9BOtSz",
+	"WMLSNQLiLV5Y3gmNlxqrsz/l4eMlCT4zpRXp5xrP3pEBU+46Vdtucf2at0/7ktGcHwCcd0K/Fjl/UqC8",
+	"E0TlyahgNBYZmCKOeZCukAghhyQTKW5YCtIQENBkZJkLd6MY8K4RW87pNBM0fS/Ez1QO4amRpS9SZIOZ",
+	"mdwQBa3ccQhNEphoRboH5C17uU5JdC4hETxlZjGvKcuenlC8NltozCgOaAa1Xfp7/rzd4TsPpI0QIheF",
+	"QvR0MCng4W4/eFswsvjRZMalxbIPnN5QltF+Bk/LF7Qh8HRKuinVtE8VkJwjyZulGKIfs6HdtCITwLvr",
+	"OkngA6e5HgnJfn/ag347q3U6QwoqDlaXsr/x/Ckv9FbHMmtA+Pjx407dWDMPEHXbzgMJ5wOfSJGAUubY",
+	"XnHN9PQpwfkRsmzHqv8RSty+BHqtCCX9XDEOShGZZ0DM7Sc1wic2d4EYwSwhV6AMhOu6qRFIV5xyoUcg",
+	"LZ/uxrnkxxNrtDl2+zhmwYfXMN3BIdN4e62q7AfuzK6QvoWU0fd4DXt6WbWliLPV7pglGFZl9BvBAcVW",
+	"waS84Fobtd75S6lVmNJUgsKfNLUcm2bn0kyvmbmIDmimIOpMgj8ZYOXcouYCm0nUyRiHgwVWpIOW7w6b",
+	"vpt5cyKUTkQKTUazD38j/vGJtyTnkwlIkhgmidqkAbma0ARIHwZCWvgzfktlSsyHBvLuEtc57vz84YAc",
+	"vvyPTlTdemU/zxtWqcUtbwLYIvNKaVD41cHSjRVsvDRii/4/INFmvtM0z/QvuU7EuMXkrIETYV9QRAyI",
+	"hCE57B5ueyPSmbluUJ6SS0swpPsqY0PWZxnTU3ImmQbJ6Da5gGHuzCDkcP/gOcLL2dh5riUilVkuWoJo",
+	"1htNhww44EZYBrrHAVLViTpo6OslmeEUqcF3MYaeogPQU/M/2mfaMMae+TvaWkrri/n8VsjrnpaUcTMM",
+	"pLml4d6NyHKuARCmUScR43HOmZ72BjQxmzFIHXUSap73BkL2khHL0gbXQBWqF5AIma5IOVxo+yPAg6P9",
+	"RrwW5eHN4zWVg0aEoUpwNXvmhd0UDaQ5N6A8ITCe6ClB3nzLlDUWahirRdN+wO8vcDLEb7t8KiU1h2Wt",
+	"1W/sSFrmcGf+5hWjWWSkZheGCdqXiBaEJiMGN+CUNrvB3dJw1hciA8pniMSDrZivkToKzwSeX5b9Mugc",
+	"/7oA0MU3r2miVecu+lI73D5VbCHgymFe4ut3UeC8aPYN4WN/0zN8SFslX+WABjZvGu9EM1ZGnmdOHbX2",
+	"yBksc3MHdtMGW+XCURLKE8h6FvcQz5f7IoO0R3VlypRq2NEMT3DxKBYcaxulP11u8dYFOG/SmW+gZJ7L",
+	"41zAcTt3n+pbuYs6zec1MzkXPXfQ5RHVdL/RtAG5uHDYt9s0amnbX2YNZmaD+qCW/UJpqvMVCOrSvl9w",
+	"o2W/Qx3QMKhJuvKxOsJBlj7fmRMyKdxv6BrB9yPHQYqdG+lBE43CBd1XIRJFFafnLB3XqKOG5jUKrJNw",
+	"ubEKtldgNMtYP1VY60vPDuuYJhTgRUIRo2pPyX//1/82FweUAVuKoDoQEUoSc5XbUu4ah1J5S1XUC6c4",
+	"4Ivm33bBXazqrEDyVZVe5LJzCUiX3Nq+rU5KAwSKXUo8GZi1kEzcglSEIX1VNd3FKrK4ASmZVXzn7qPB",
+	"tBqg1ZYiKSQMDUd0SBlXGjdi0CV3gQ55pqPQ0WFAsNupQ8hipxXxdSntFZNZlX5FJbiYpBhxFg/v5or8",
+	"M8TnFaF2SjjckvLorGUefVzWMK8RrcWA1PSEAG5mTbNQM8ibot65Gj9FpO+NgGZ61KO6J5m6bolYsXRE",
+	"JqOpYgnN0CAEXNOM2M8Js0TGFKGamIGIGEQkBaPiC3MR5cMm1csvwl8j0E26jPZo7hayqkffIQE4jfGH",
+	"mkJ552i7l8INZGKCMSWKDTkbsIRynU17bDyh3tBYBYE6+L57sL/d7W8jp3FbFpIEg5GMXUM2NXpnH0hl",
+	"ZOJHxoMUufY2ZdUCErtQhkacOctJtud9n3O7op4WPacJO9aDVyClKU+pnDM8tbv144QatTl+yrimzDMk",
+	"Oyrxoxo0bgbTciCwEMNDErLHsow7G8MsbiILJ1QyBWQgxZjQJjQtB0Q0tQM2z910wzrYn3vFWh5vG+5/",
+	"Fbw92J9F3IoIb778KINwkNbZcqzyfjwrGRYKBuf3UT0OaEyU056h0yUPwH7N+JAUnyMHQQxyUroZ9JKq",
+	"HuXq1tmo5gHy4vTy1L3ZpBpWl/ka5X8oOKNCQqFCE/Bla71gilhmasOimCYSdmTOVdMdaVbvLMm/dwtZ",
+	"Zu0SBgdtvMEMECUEHDTkJEaLCUYjdgwiOCnGbQblfRTYmqDEIeZffu1FtkGVodo5EEt8JBLxHdJdYs4j",
+	"RryJj0ncSOxxROJ5YIyvOOWplYrASewpMXajo1wxozdIRzN2C4rH0RWPmwTjwvUQvxxgw5F2C+hVl2XG",
+	"Nsw5PrYLH0kAcmb+IoGT00QTdfA90aC02iWnLgAGETAVYO27fcgwhkbgCCXabqkrjsq/9VkNcmUD3A5J",
+	"jMPscKF3BkLulJ/soPHdWcc3KsVGpdioFBuVYqNSOJXiq8vw+XfQn5mN66zy7QJhlsOc0oh9N4sjtdjg",
+	"5tyBik0K55yvMJz72O0Vbs5n1hKCZ01SSQfL350RURkPpzjYyLqNrNvIuo2s28i6P4qsuyzcON5uj1Ig",
+	"9EiE7ogF9nsfsDPfB1DaFFA+Ng6Zp0yfJtoGeVeFio+cXdq3JbIaGcwGgNTwWuUWVM2xGS7uvUDh+aLb",
+	"j+UX0ijEzXZf3TiXd3W7hmysab4MdLHSdNc5f5o2TT3s5pJ8CWVkzuip7lnZ30JR1AWkBEqCAh04ukmX",
+	"w42NfGeS3NAsB7VdiVxYCH0XUt+uyljPbz3Oku/4KBYyMAqKX6Z3oEQ2tJra1FVJNRDtQzAvTi+LAF1z",
+	"vQ+OtTwlwKC/ZdHOve2NRfXDa/pkyZFFkuRSrugLXcH9HyROLn69yXkaLtCjYuQRuQqZEKqVmWfwsdhC",
+	"iSDzSWktanxJmI+rxtsUWquOtxj9xjR1ATcOU0Nvq40JCFir5dvAMkyFpcz+AXjawsTtAv7GeFP6t+Hf",
+	"PcrTnovPjEm37hPejrxhEGWXM8aFS6wPspRv2C5rVkoxnmIY6I1BITqUgNszKHYDS+zz72VkwEyeDxuP",
+	"c8sYFKcTNRJot6Y+2IJ8BLjOpoSORc61vyMBoZznNHN/JikzMiol/Sl5fhgRKXKzoivujIscqASlyQQ4",
+	"n5LuiGY3oEg+abQYVlO17xMCVAliWuL2lSUuanCFW0/xzaWGSRO1eGS0gOpNgCctelt5uA6ciFK2NgOH",
+	"bAtjE6S4gdSDG/33IzYcgax4ERjX3x11glze/dnwj3Jlt3iy5cpWHaag3nmQqlD6PeOV/Dc2JGrmcUMG",
+	"/H2wZkl0KU9r5mhXBGAw0gOPwiZwLgr8WTVKaiKYqyrSArtwZHy315/2UmFupO3azJeGr2fkQy1/+j7H",
+	"GQ5RwmfxTkrN4Z5BYBUe3qgwhMFSYeSVW2YQc+VoLFAGZgpZzGSaz+47ai4S0YbJ7ZjZwtVaWEqBQQ3o",
+	"UWW7tcCugN7blQcn09ah9lSF5ONqPnXJMSMRfuFAlIaJlcIBlCLCOLkV0tzxeRoZIWAuz5qMqCKCQ0SY",
+	"VvYKMhvZY3XIFqxuWsYpUVYrMHeg8i4Ru5PUQtMsRtWnT3kaNwZl4lpmhz432IFJUGPBYYq7VRGxI+Pf",
+	"3U980CjgFsQ04pa84txyDKXZslkqW+drPSvhWffZdk3Lq4bqV6L3MZZdNSUMhNkI600ekIDkg3y3hxqi",
+	"fdKkHTYYb792DkHlYKo5BI+fDLCOeP5X1eDqeraSDWTshfGJLREPNix1aNRCtObZcEcb+GCv/C1WZ5/v",
+	"ujzQgjWf+a+b+GD7qt8Hlges/CBkAqSL+WMuNtTX07ImP8OxWszmnuZ6mNsFLakIBWViVIN71bConFvr",
+	"uDmhiABNRjbhUpMMqLJ5bTZBswweXd5a43aTVqRAuHi3294cPcKcbNVIcvkG85X2nh08s8lPjbFA+XhM",
+	"5XSx9AniUmcRzk1fwZMGmJfTVfa8AONL7GlA/eDRHFlzTBp9DlFx4L3qAc+zOEekxYAeOaeImcCNG9mo",
+	"7h7jmATWKNDmSNERZOkSLKSEgvtkrpR6Tccsm/r6P7OA+wmLjwDRt4JMQGBtF2m4RIZl4fpTMsARooL2",
+	"puaFUICpicgVogO7YVlvQqW28f2VX8B1YM9WrJ9ZGTSUlKfFc/yffwllX8/KNjRScKF7bmWNwug1gywt",
+	"Kp3Ukac5qdLhjXkc6Cge4HFEYpdkbc1q5g8uTzi2OoX5xUfKacq9ZATJdS9lQ6abVRocpmklf7385R05",
+	"N3oLVtJxhg+XYrxHbW7rns+TjF1xnbIg0ZZC7N9tvnKGtiAzZicqSmi5MlCurFgTYMcG8YewmG/YzeF8",
+	"kQV5+XEjetpbxY+O76+oO3ijxgILyUVYNcF900vZYAASY9+LMjyQVnMH2+/QjXfjNNiFB7Wbzly76hMj",
+	"4SYZ49AI88YMg6OVMwyKRc3JMKhXCmzwqbRBegZEi6/HK9rW7mHtSenU3C964YHUwjhoBjylkphXjbbx",
+	"ig8zylOrJ/kCRFoUGsnuUlvDiW8p02YhCyZtm8ma7gTRIqVTcjtiGfgqF7udNrRLH5g06MdYMmXwQZi+",
+	"9OirZGA+3PTWlqq6pWbNqy79SV3X8lTbLpf3yS5s0/wsxixDik2WqeLjlTxh/qsW8+lyVi3HY8q8xq+Y",
+	"oRjazwpTWQto55m5mvliYGyrwK52AFHInOtIX6HJCpE38Lca57lfvmNdCiyZWVbLGl+Jud9Xxq1EBivg",
+	"Sb3wbiM2LC1G12FYrAnmx7UsVik04O1O/gQIX7L0ZlX8J7wcze5ezYwtrpvrVletcfhV05rf/XT5rrDN",
+	"13g4cIKKuLn6TSwCZ1MylCKfQEqe7TzbOTI3HKyX4lMbqbvZj0WaZ7naOTggqNLbkarlU14cPSNH339H",
+	"nr84eNGpFg/e33nx6cuzO/I/67+O7v6liRJs4dkGxSsoabNcYQf3QWOC/f2UKQ09Mej1mbQHWvmsMZBj",
+	"7K64C6W2vVv2bAHaBsEyZDfA2x8vWy+guJ01LWrm1A72m4/IyY9lkpnsafpM/MlIcFgKHhMJA8BAEL/n",
+	"hZ88sRANTqR6fDOLr2NOFYCVU4kKNPfA8kh0X0lmD+BeEiyguKXo7EEUUrzptxtGdz4/WkwyK1VgqhPU",
+	"ih9X6WgecEqmvBa6CUj06uovyEhJd3vn05fvo8M2Yp2hpIfUqpqD9fOQvB0z16EaOJHxuCqBneQ+mRLO",
+	"oDUGOcTqt8nItoH4/tmL77ZPiGFsJMmASqyz5+WzjZFcJlVivZLxMWl4VTH49Wh6oWxcQaNZv7h8Ajaw",
+	"OHazhULqgdwY6jc3UO/cxd7a0IEGg/V9wpxyKV1M9ErRCsDTXtrYzuXV5yTLFbup2kMdTSxE7BFTWsiG",
+	"DiCvbkBOfVhmRESWgtJkwKTS1uWXUYUV1GK3pXh76WJuC2MxllQbr11o5+K5MAh0ZSOP0lTqAuwL+c19",
+	"Qoe+qo0F4ReYV4L9BhhXIm2JLg/T+jxJrU/GFkT6yLLWFVqddWC8PiMvjp5/T1wBV19Df6UgHSzBv4Lh",
+	"ofSlNZEQV5q2Gk69VdsXZV8QMD8H1YsGM89fvAgsOUf7jUGMmukM5vjgW71/Hy7eEU7HtssQeDAH/sCm",
+	"Cr9oJ0C3alw1C8x/eWH+i7sf2c1E82wfQeLUnGDJFTWChpQ0nIMkI6Fc6WkMibg4vSR4jMjC+9PiP+Ta",
+	"dilrWu9LyleNEHpgjOyYfu6Vcai12urcSbcTQvsKMwq51UaB72BIvBVEfcq9TjpvJsaDmea9Wzvx4MOo",
+	"ut2WU/9xQYRsIxyvbSuuUKejO7/v77zoffpyED1v0aD8oS7POS5OL//DfVRNiHxukc+nR85ylYJ+V8px",
+	"rAHzGht+eeopl98CyrcihWzFq40LYYyPfQ7Dv/l4w//3f0iMJ9ebgLRnGkfEZpMQLUjssKJiU7blWhI6",
+	"mUBKqL7isWN7tbdsLzDQuzZiUrnKLeY3GYksLdiXXYu5F6jZTIuTK45fE5THhGqyH5GBwDY0ghdJvUM6",
+	"UURIjL3K6ERFuEgsw49jesByyiRsKeKW3JSOgdOtgj7IJGq5tA3JtF5BK6zUnoTshI2BDA2AXdlpUDx9",
+	"aPh+DVMe6r1AeLSg+S+TexSJvB/HyGjfUlTYfG2ZTOWSdXqp73K1V2CllvrtEoohW2BScKmngIo1cKxE",
+	"Bu7MKoRwuJCHwmfdkPF+Lx5qhipXvgCKyAhWBKUN5V8JKE70VYDybD5Q6hExbtKW/bQneBfJchI0DtbE",
+	"YcrWfs2ZyTf0oQWeg/yN1QqrFSW672NaWPJSO0/bwr7BwtwLrICaESMkoRzFVnOgy9iL6gUoYkX6nW9s",
+	"2HAd4C0ew4OIHEbkGfnv//q/BPsquFZURvQFVfl86dP5QuK3OmEsqTTZ9+8KNHsQsixnNSjR/ulNBnV0",
+	"DpKYnIm9sCBUIeoRooJ0UZXIKkC8r1mhJOn7OZQeTK/3RvwVa4U8EGNrp9twsPY8m49xPuTXYcwJWPPj",
+	"GnLKiZZznCxydfxxzn8WFEDThiwWO0jvpi2r3BajuQWlsao6g7Rs+rVkxN1spAl2FVs62CSqL/JT8/aU",
+	"4C+F3eMKTGFN9cPnxCKFPX/X4114LC+BGXeFUE/nLZNBTsNyDsBaLsRDWlAs4xsID+B+HgKX69Bbp1/h",
+	"WwsoqbbUru+38CLUD73dnRBg070FfnBy9xL5DSi6CmLeH78eA2MWXBXt+cxOvAiwr1Y2BIf8Z6G7rJHB",
+	"rn4TDhBrSV7bXBGmrEJtK3kz5csm+1Qr++C4KNY8iEnX554VNdf0CMbb0RWPXYtKVYJ8IGRMuhISQLtf",
+	"yiQkmkzo1GhgynUMhXGQx5XR5JokdEITpqc4KhdjxgEWjYWVyIFJ0ocRzQbbEYkVHUNvJHIFI5GlvTEY",
+	"FT6+4t0MR3A9fLHdd/HWCVHT8Ri0ZIkr4xJWvjEgMOp800YxF6xYqmEGTdM338+Do1qLUhmK2cdVKyuJ",
+	"yY0tW2jRBM9cpW2Jbl/pMTUHOiSH3Wfb28eu4nmPKsWsJy8mXfeJtwCXzxA3wizJCWW8lzKlJSjVo/wz",
+	"Az2NIxIDTykfglS9MjvS9ryLrV/fnuGWNS1jbvsWjq7pNahaFc9MmKFi0sVgCoN22TTCbC3EDxW5fPqj",
+	"7Rr61PfWqVYVbFy9lRwtizcMpnWBzRqlgiSXTE8vDZ44Ozh2cz3NbYCR/d9rz8f++vF9pyGE6uN74upB",
+	"uujka5hWWkFrmSutSPdV+uPlKVZmuzx8/l1EqMKu/myYS0i3d8lZRtlYHdsifFhY3to2zLk7K0ciUjC0",
+	"jGX3DNgNDm+X9enNUXz48ObHIidWEqXpYIAHY95jtlQ+zVOcAT5PkItY3MYXqI7tUSH5YJoruJJWDoQj",
+	"rSe21SjjAzGL5s6xSsaU0yEookTCaLaDDLIoZ2ffUQQ4el3MP4b/veLDjKmRN+uo3St+xc8EvwFuOz52",
+	"FQA5PX+zO05J2Xbc0N/2sXn3X4kNXEFfOlbI5WTGOd+N23quxtu75O+FI9h/gNxdGuK94oTE1k8fE4Q+",
+	"EQMSf8GYuIgwHrk8VZdSeRefuIr6MS5mTgqpLwhlpqhnjCJsMBk0sm3q0aGE2aDluwZY/0reYrkNZhg6",
+	"6nQEXRiYrm9rG9pEARI7n9UJMcLT1vx6c/kL+eG7/QP7pxNiYwhcQTADxWfPnr0gH96f4Uw/Y6f8XAFJ",
+	"cqmEWcmQcQTcMYmRoSr2u2FbB+aIzfWWpDCgeabJ8/1t3ENc8t34xAlbNRFcwZZCWNeYs4Vi4Qgu4pDM",
+	"G7vkFP91DZiZcnkCBvfLpkgDlmnbA4vcUpzD9Z4bCGkB6Cql+a73xeGT2Omq8Qn591fviQSdS44jUXO0",
+	"SkthAPvqPR3GJ+T89P3ZT9YumVjcdXSG+/I9w2PSPTr8wYr8sW0vHZGjg0PnStQ0g21c1vkvl+99HQRU",
+	"eF2nXoPgca0HcnyMhYInGQ02jpIdc5X9wi04pNJmRR7upItflEPqnQscCdJjw8og3q6WWjg8MvqCVCek",
+	"0nPZ+jaPDg9PCLXj24gTpVmWITpmWHzFvbf/Yrck3mItBvIMFInD/sNOTiU0y2y7NgQV0wSxghan7gB3",
+	"6gpqYK0dt0LHXpDkRK4VS4HQgmduKetFjSzJHu0f4UDx5x3H2nYc/y1CEVzv5AwpArHYvGBPa0ynuFbC",
+	"9IkTqMSwx6P9Zzis2xhqm4a2lW/hgXIUPjOl8X1cSBn4YhDLtha3H1nhw0nOU0gyKiElY9AjkVrwH+0/",
+	"L9iffzU+zTJxG3tG0i11JxK/E/q1yHlqPd/xWxzqndCnNgvb9wHJWAJc2VhQtGh13r4xUjKXmZMU6nhv",
+	"T0yAW2LaFXK45z5Se+bdMqjAC47gUnjcOdjd39233jngdMI6x51nu/u7z1xSPErtvVQk+MNFaRYH8ibt",
+	"HHf+HfSP5rnR4Sxa4buH+/u1PtwaPuu9kR5n1cbbdcVhJgDnlJOf3r/9GXnPCdZnsk8N9hgdwBZpwCqX",
+	"XiXockHOfnxX74nvO3RfOs1k51xkLJkuarjtPvNfuY8e2Bv+uYVP0ycFHPfeGDHGaeai0AKlqnP866eg",
+	"mgmaC0/P3xCM9jWCx6iGPAVM+reVb7DdLNeSJrZgNR0qzD7zp6k6n8wMeNp7ElKR7NoK6JngsPuPhRhw",
+	"iaeyJB78g95Qe4wrYsNf6Q21M9UPlyYj2DFnJUW28EjNy/7db+8kHYK7asSVc7UiuHthzicib9+8J0ju",
+	"5opCzJ0vTaHQ3PqMUzmde9hWz/993tm6RMaF5xrqfKv113cztLTXn0iRgMJOSvlkbX3zH+XcZpbaCnd7",
+	"6Q9pqrrxt/Y5RjURLkrFPqWanljrRSJc1WxyOxIZEB+SGhElrFbmrzg9mo4Zj1FWSqDYGWu8i5ENtcN2",
+	"8y5JxZPMBeGtQMDnUhjBCbkiZgwCnydCoQGMWJMW2d/d3z1a40EfLXPQL2kapBgf7R8s/uQDd6aZ3yG1",
+	"Hz1b/NFrIfu2DNQDULBAugCYDqPsdRMVnv6USJFrvC1ZTYWnxPp2TkhGUZ3F6wntUwVkIkS23Ya0Uaem",
+	"ndlCTAF2OcR2esTulFpB38ZVfpkAPz1/sxpb8YOW6DbLLtzABNUYkookHwPXDdG4zdzGfx5++K0ynGUl",
+	"Orr95vJ466R8RBZvJ2iAOT4wujmqcl8Z2uarJWj40qqZHzi9ocz6khZJhoLKmLv84B0Y6+3kWTZ1vl1X",
+	"Mq3tHG8O9sqQgnZ97Gem9GnwHlYfczaMVhdh+creOR3CJfsdOnfRUu++R7OuedkIg6Kolruw1JzJq7d/",
+	"NwPPb3lNutYkgZa97VorRrxk+pYyWuza2lwzy6x1Zi8Xu2IkdjMQXPjHqiBwjUA/PSJh1nqYNd2/rMpp",
+	"rvclUm3E8zLiGduNWSG5pULwkS4lt0Jeo0lju5r+F7KAkNybZXANb111EltykGNs2IBx5wKgecq0kI3c",
+	"ZO9LpSr23TxpEXSqexLMbJPV5Ypr6PjqPR0uQkN854FXv28XdY/2jxZ/4Y1Qa8H1X3j9QB4biVeVayVC",
+	"mfP7hBYuG5tWxfAPGBtRQfLVJnozQNtzxzJuPHofILVmyrDRdXdVD6oL5PmKhOkbO20IdH0EerT/YvEH",
+	"Z4IPMmad5UcHh4s/OJdQlNN9TVnmtnOwxHbO6TQTNH0vxM9U2sYkRwfPl4Gd6+YD6VtIGfVVD44OD5f5",
+	"2NlYjP78CvtA2W9/WG2vviLqWlif7czi26GGumc3KP5xYh2ayqaRlc0BXbnhSUYTSK0pZ/sB7HMZ4b5n",
+	"u/PZJJ6HsVChGnSEMxz+G+agQdTqt8c8fefEDfvcsM9V2OdXZYGItA0ssCgqWDYKeFTG5lqQrpG11QK9",
+	"y0L9BO1vtjdAW3sJlzOsc1lEMDGtHDDUMbkdsWRUlOW/4kUPBp66Z2WLATKCLCVCkgFiGsZjhFaQMZ2W",
+	"jSLQhe8XJ0Hlmb7iZaiGP48T0hfmvxLItY12SAlq2Gb8jy5QMgjZ9C0Q8MWaoWVE1RW/OL105RJU5BZR",
+	"3H8xe7DSONPFZAajbClMLiNFCMXYhvFQfsWDKsS1QCcDCxvpRTJxi14RGi59SxFXZMV94Bv9krCv7BXH",
+	"7ZPY6q8uiNrFa9UknMOzP8QtwS0WI6u/OWnnewZvpN1G2v0pLgsO4bF7eIHyx8TWt3YM1soX36KMl2wX",
+	"mXeFx2J4nRks4I6OKa5D1hpZsAM3ix0ORdvbr+1wqPYKLvlUrVzBnFoFC0a2NdOLcRcklzS7L9BV4QM8",
+	"rPdCBx17vQmlzVvhGySv2U1R9FteCLWrq90lgNhSa8jJ6L7hVm07LBpCG8WqGd5zErJmJy8S9Eg+mSw9",
+	"uRarT/2o3ppqq+r53hrzLrGku3HXLOuusVDTkrLMk2cZzdrmpTHftLBVb66OGqMlbg72XFvRHR+2MZfL",
+	"Vovh/8Fcu7X2F22jhrmPy3PZx6S6hqYGcynPHamPyd5Q31LU97oGtYLefGi7K45qse7fXEcGzCMM2nz/",
+	"lkNetZ/607CupDU7oJrNn5hAUGtcsfL1sMw5+BtMH+2W2NjxZKlb4sEjraGJtuy6UtJ1p779gCtiQ+bF",
+	"ok/LT4ov7qLOzyKZm9zsvy7e+ye+n6583fyD3RkfzN1O1bVNCAq5kWvgLKG0V83c4uYYUFfmbK1Kx96X",
+	"2e7mc0NAZpjbEwnfNjNSTeRuLEjfRDxIw6k8iVReSdBWEQyN/6tQyZ413KzucGiYt83pcMp9187U99/r",
+	"g+/cHLTpS4BlBqjY/z2jnJv/dCnhcOvt3s7yvj0b/f8j7uOhWssjG7Xr7VKf2J69HDNyreo2zGhjzv6n",
+	"N2e/D+5eRfP6ruNWkWdbhJKiF6rjYJgc7DrobT9UybHPvHZj23jPNaSc21eezn5Sb4SrYIdxBVwx68+U",
+	"MGCfvcXJVk8qmlk3WUmCjjk9+3GbOfjg3ubgSoOy5Rhk0PeqbdR6v6gW8+ryZvlqV7Xl1hk23HlU21HQ",
+	"7Wquzcji7MZStAzPMdB0AAuMRFiEYMY263jB05l9XFOyb9TcU2kL+MRmHt+urdW8szHqbIw6fyijzoVl",
+	"OtQHSHVpUYIiVyCNhkNtqa7t+/Gkmkqz96Vwjsy1zhQ86JHFWmvKPj7d3Hu+CSNMeRiPKxNXU6RxUcvk",
+	"4dxXnj6yISJsC/rERoj5tOdzbzY0uLE9/BECx33uTBGo61r7kW69e+6ClrnrF7FLZ9tbivwKOfebzPA/",
+	"iyTHah8FjQTwfvrk8YfJ+kYHhy3GG7t9AVI31rzdUi5Sv3tGpc06uLRcjHTDVIwzyTRIRrfJBQxzV5CY",
+	"HO4fPLc1cg+xxi6q4rHXybeULQj8bDsiMbYpxkfmh3l0Zn5I4OQ00eTgxQ8viDr4fttWBozDtIGYSNiR",
+	"OVdXvJYRwenYVqcr3gfVY2lcqxop8wxUY5YB3osfkmPwNFaFINXgq1gW5qcZbKwLf1I97M9mjri0/SzD",
+	"vALrUShEB+m6DL21ZBg3aEw+L2vHFaBeQm2qdCv/p9CcKjtarDxVPfMbBepxFKhKw30DdsA/1BIJa/RS",
+	"Va4i2/a5EN7WWUmY9pfu6g2kWor9W1HB2mlXBo0c5hPuReXNr+VExXyS1PUP8auxaTQjegME21e3+U+Z",
+	"/biHL1Xchq6GetGCxXkh+0JkQPkjuwtnmnPM5RyVnW/4xqPwjQquE8ZdWnYoVJkiwLDwuWIptF/Ivjm7",
+	"6xw3ZqWryzd67WjoUvXEF49q75vN1WNz9fhze0JH4rbCGW1rL+y94HtDdGucM75mPC1SYau9wB7BpFsR",
+	"mXtfwv8u8qrWWOKT6ABtXp5w3RsfzzfhZw2PpHaN+GaVgMUKeIiMq9wfZklrD2xbwCdca5uK84qnD9Nv",
+	"Hr08WbVL5BM7mJdhQHhv2rChjav5zxHm/goLQ1VYfLdqd6ASCIcbkCQFLGj0cOVlZVMqzV66d79uYYD7",
+	"pfCvp8qAhUBRZODxY7s90JeJ8a6aBDfR3qsXUa/DcJ615RENsC00uvfF/lguQNNjTufJcLRNmpcFozYS",
+	"/BsJ2CxdEuhvgLr7gulv1ttgcS28LUiqdrx/a75n4fTyqT2BbbWwysKi9+ze8ZIqptYm1y5OL59EqJUn",
+	"sFigBaU8N8LsHsIshF+7IPOdcgnNMm+cXaYhV/Qo+U0lfnyzboFihV/JKVBCaF4pmzASY+Mc2GQ9/WFs",
+	"/T/aEt9YVSJQSKrFnhuYFlFTpWGM1SlEpVsMlnxeB8srFPNQ4dj7Iqnquf8tNPKH7O0JhGybRh6Iho1a",
+	"/k2o5bUT+YrSeSWhW6LaMtlWD5Huj20UL5b2VbKuFpOsz7xCsb4h2o01/M/S8Cjs6NCl3Dd6EJJI0GbS",
+	"4ilThI3HuTabicjR/ovtp5P6e7gsep/eILM8tPGCdOomWBsT/WqszJ3gRgH5I/Kyr8oaznNd8IWC6rHR",
+	"SwLYt778qyYqn4BUkIKyfZGRWTwhR7AzPho/uMDh//jcoMbFN+xgww6WtnfSa9vppCJQiMgx0wK5Avo3",
+	"BLINlSdG1RFyTTyg2pT9S6cPVII8zfWoc/zrJ0NV2HXeEWMus85xZ6T15Hhvz0yVjYTSxz/s/7CPFOgW",
+	"VE9D+AlopkcRkUBTxkGpiIxBS5aookmW79JPmFaQDXaDThNlj/fZBIfLoJaMHQzzVlVUDFwNQeiDvgXb",
+	"smu8G3rjMfZgdvx3AKmK7KB2+BHL0mpysfkzpt6eJjpsTrPb5Clp2oTjLbYLWYtJSJHuxenlts3d0Ln0",
+	"GWyQuuxfbAE2UxpZBYtowpLZxZzX3GS4vRnX2gz8ar612XF9Q4blCjr706vXTQz3Uy172NxEhk4mwNMd",
+	"7OoW9K0IjwY7U9x9uvv/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

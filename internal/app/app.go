@@ -12,12 +12,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/auth"
+	"github.com/pbudget/pbudget/internal/budget"
 	"github.com/pbudget/pbudget/internal/council"
+	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/httpapi"
 	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/postgres"
+	"github.com/pbudget/pbudget/internal/ras"
 )
 
 // Options configure New.
@@ -45,11 +49,18 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		collectors.NewDBStatsCollector(o.DB.SQL(), "pbudget"),
 	)
 	auditStore := postgres.NewAuditStore(o.DB, now)
+	personStore := postgres.NewPersonStore(o.DB)
+	rasService := ras.NewService(postgres.NewRASStore(o.DB), auditStore, o.DB, now)
+	budgets := budget.NewService(postgres.NewBudgetStore(o.DB), auditStore, o.DB, now)
 	e, err := httpapi.New(httpapi.Deps{
 		Log:          o.Log,
 		Verifier:     o.Verifier,
 		Councils:     council.NewService(postgres.NewCouncilStore(o.DB)),
-		People:       person.NewService(postgres.NewPersonStore(o.DB), auditStore, o.DB, now),
+		People:       person.NewService(personStore, auditStore, o.DB, now),
+		Assessments:  assessment.NewService(postgres.NewAssessmentStore(o.DB), personStore, rasService, budgets, auditStore, o.DB, now),
+		RAS:          rasService,
+		Budgets:      budgets,
+		Funding:      funding.NewService(postgres.NewFundingStore(o.DB), budgets, auditStore, o.DB, now),
 		Audit:        audit.NewService(auditStore),
 		Ready:        o.DB,
 		TargetSchema: target,

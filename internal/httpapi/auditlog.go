@@ -46,15 +46,15 @@ func (s *Server) ListAuditEvents(ctx context.Context, req api.ListAuditEventsReq
 	if err != nil {
 		return nil, err
 	}
-	recs, next := page.Result(recs, pr, fp, audit.Record.Cursor)
-	out := api.AuditEventList{Items: make([]api.AuditEvent, len(recs)), NextPageToken: next}
-	for i, r := range recs {
-		out.Items[i] = api.AuditEvent{
-			Id: r.ID, OccurredAt: r.OccurredAt, Action: r.Action, EntityType: r.EntityType, EntityId: r.EntityID,
-			Actor:         api.AuditActor{Subject: r.ActorSubject, Roles: r.ActorRoles, ProviderId: r.ActorProvider},
-			ChangedFields: r.ChangedFields, Details: r.Details,
-			RequestId: nullableOf(nonEmpty(r.RequestID)), Reason: nullableOf(nonEmpty(r.Reason)),
-		}
+	items, next := pageOf(recs, pr, fp, audit.Record.Cursor, auditEventOut)
+	return api.ListAuditEvents200JSONResponse{Body: api.AuditEventList{Items: items, NextPageToken: next}}, nil
+}
+
+func auditEventOut(r audit.Record) api.AuditEvent {
+	return api.AuditEvent{
+		Id: r.ID, OccurredAt: r.OccurredAt, Action: r.Action, EntityType: r.EntityType, EntityId: r.EntityID,
+		Actor:         api.AuditActor{Subject: r.ActorSubject, Roles: r.ActorRoles, ProviderId: r.ActorProvider},
+		ChangedFields: r.ChangedFields, Details: r.Details,
+		RequestId: nullableOf(nonEmpty(r.RequestID)), Reason: nullableOf(nonEmpty(r.Reason)),
 	}
-	return api.ListAuditEvents200JSONResponse{Body: out}, nil
 }

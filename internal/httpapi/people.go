@@ -86,12 +86,8 @@ func (s *Server) ListPeople(ctx context.Context, req api.ListPeopleRequestObject
 	if err != nil {
 		return nil, err
 	}
-	people, next := page.Result(people, pr, fp, person.Person.Cursor)
-	out := api.PersonList{Items: make([]api.Person, len(people)), NextPageToken: next}
-	for i, p := range people {
-		out.Items[i] = personOut(p)
-	}
-	return api.ListPeople200JSONResponse{Body: out}, nil
+	items, next := pageOf(people, pr, fp, person.Person.Cursor, personOut)
+	return api.ListPeople200JSONResponse{Body: api.PersonList{Items: items, NextPageToken: next}}, nil
 }
 
 // UpdatePerson implements api.StrictServerInterface.
@@ -179,12 +175,8 @@ func (s *Server) ListRelationships(ctx context.Context, req api.ListRelationship
 	if err != nil {
 		return nil, err
 	}
-	rels, next := page.Result(rels, pr, fp, person.Relationship.Cursor)
-	out := api.RelationshipList{Items: make([]api.Relationship, len(rels)), NextPageToken: next}
-	for i, r := range rels {
-		out.Items[i] = relationshipOut(r)
-	}
-	return api.ListRelationships200JSONResponse{Body: out}, nil
+	items, next := pageOf(rels, pr, fp, person.Relationship.Cursor, relationshipOut)
+	return api.ListRelationships200JSONResponse{Body: api.RelationshipList{Items: items, NextPageToken: next}}, nil
 }
 
 // EndRelationship implements api.StrictServerInterface.
@@ -202,6 +194,17 @@ func (s *Server) EndRelationship(ctx context.Context, req api.EndRelationshipReq
 		return nil, err
 	}
 	return api.EndRelationship200JSONResponse{Body: relationshipOut(r), Headers: api.EndRelationship200ResponseHeaders{ETag: etag(r.Version)}}, nil
+}
+
+// pageOf trims items fetched for page request pr to one page, converts them for the response, and
+// returns the token of the next page (nil on the last).
+func pageOf[T, U any](items []T, pr page.Request, fp uint32, cursor func(T) page.Cursor, conv func(T) U) ([]U, *string) {
+	items, next := page.Result(items, pr, fp, cursor)
+	out := make([]U, len(items))
+	for i, it := range items {
+		out[i] = conv(it)
+	}
+	return out, next
 }
 
 func personOut(p person.Person) api.Person {

@@ -16,11 +16,15 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/pbudget/pbudget/api"
+	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/auth"
+	"github.com/pbudget/pbudget/internal/budget"
 	"github.com/pbudget/pbudget/internal/council"
+	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/idempotency"
 	"github.com/pbudget/pbudget/internal/person"
+	"github.com/pbudget/pbudget/internal/ras"
 )
 
 // Readiness reports whether the database answers and which migration it has.
@@ -35,6 +39,10 @@ type Deps struct {
 	Verifier     *auth.Verifier
 	Councils     *council.Service
 	People       *person.Service
+	Assessments  *assessment.Service
+	RAS          *ras.Service
+	Budgets      *budget.Service
+	Funding      *funding.Service
 	Audit        *audit.Service
 	Ready        Readiness
 	TargetSchema int64 // the newest migration the binary knows
@@ -52,6 +60,10 @@ type Server struct {
 	verifier     *auth.Verifier
 	councils     *council.Service
 	people       *person.Service
+	assessments  *assessment.Service
+	ras          *ras.Service
+	budgets      *budget.Service
+	funding      *funding.Service
 	audit        *audit.Service
 	ready        Readiness
 	targetSchema int64
@@ -93,6 +105,7 @@ func New(d Deps) (*echo.Echo, error) {
 	}
 	s := &Server{
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
+		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding,
 		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry), registry: d.Registry,
 		specYAML: specYAML,
 		validation: &openapi3filter.Options{

@@ -33,8 +33,8 @@ type personRow struct {
 	Phone           *string
 	Email           *string
 	Version         int
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	CreatedAt       time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt       time.Time `gorm:"autoUpdateTime:false"` // the service's clock, not gorm's
 }
 
 func (personRow) TableName() string { return "people" }
@@ -162,8 +162,8 @@ type relationshipRow struct {
 	EndDate         *date.Date
 	EndReason       *string
 	Version         int
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	CreatedAt       time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt       time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (relationshipRow) TableName() string { return "relationships" }

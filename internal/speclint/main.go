@@ -141,7 +141,12 @@ func checkRequestBody(where string, body *openapi3.RequestBody, add func(string,
 		if ct != "application/json" {
 			continue
 		}
-		if s := mt.Schema.Value; s != nil && slices.Contains(typesOf(s), "object") {
+		s := mt.Schema.Value
+		if s != nil && (len(s.AllOf) > 0 || len(s.OneOf) > 0 || len(s.AnyOf) > 0) {
+			add("%s: a JSON request body is a plain object schema (a composition cannot refuse unknown fields)", where)
+			continue
+		}
+		if s != nil && slices.Contains(typesOf(s), "object") {
 			if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
 				add("%s: a JSON request body rejects unknown fields (additionalProperties: false)", where)
 			}

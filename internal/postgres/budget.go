@@ -1,0 +1,230 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm/clause"
+
+	"github.com/pbudget/pbudget/internal/apperr"
+	"github.com/pbudget/pbudget/internal/budget"
+	"github.com/pbudget/pbudget/internal/date"
+	"github.com/pbudget/pbudget/internal/page"
+	"github.com/pbudget/pbudget/internal/ras"
+)
+
+type budgetRow struct {
+	CouncilID uuid.UUID `gorm:"primaryKey"`
+	ID        uuid.UUID `gorm:"primaryKey"`
+	PersonID  uuid.UUID
+	Kind      string
+	Status    string
+	StartDate date.Date
+	EndDate   *date.Date
+	Version   int
+	CreatedAt time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt time.Time `gorm:"autoUpdateTime:false"`
+}
+
+func (budgetRow) TableName() string { return "personal_budgets" }
+
+type budgetVersionRow struct {
+	CouncilID             uuid.UUID `gorm:"primaryKey"`
+	ID                    uuid.UUID `gorm:"primaryKey"`
+	BudgetID              uuid.UUID
+	PersonID              uuid.UUID
+	Number                int
+	Status                string
+	Change                string
+	Reason                string
+	AssessmentID          *uuid.UUID
+	RASVersionID          *uuid.UUID `gorm:"column:ras_version_id"`
+	RASVersionNumber      *int       `gorm:"column:ras_version_number"`
+	FundingRequestID      *uuid.UUID
+	IndicativeAnnualPence int64
+	CeilingAnnualPence    int64
+	Points                *int
+	PointsByDomain        []byte    `gorm:"type:jsonb"`
+	Calculation           []byte    `gorm:"type:jsonb"`
+	CreatedAt             time.Time `gorm:"autoCreateTime:false"`
+	CreatedBy             string
+}
+
+func (budgetVersionRow) TableName() string { return "personal_budget_versions" }
+
+func budgetVersionRowOf(v budget.Version) (budgetVersionRow, error) {
+	pbd, err := json.Marshal(nonNilMap(v.PointsByDomain))
+	if err != nil {
+		return budgetVersionRow{}, err
+	}
+	steps := v.Calculation
+	if steps == nil {
+		steps = []ras.Step{}
+	}
+	calc, err := json.Marshal(steps)
+	if err != nil {
+		return budgetVersionRow{}, err
+	}
+	return budgetVersionRow{
+		CouncilID: v.CouncilID, ID: v.ID, BudgetID: v.BudgetID, PersonID: v.PersonID, Number: v.Number,
+		Status: string(v.Status), Change: string(v.Change), Reason: v.Reason, AssessmentID: v.AssessmentID,
+		RASVersionID: v.RASVersionID, RASVersionNumber: v.RASVersionNumber, FundingRequestID: v.FundingRequestID,
+		IndicativeAnnualPence: v.IndicativeAnnual, CeilingAnnualPence: v.CeilingAnnual, Points: v.Points,
+		PointsByDomain: pbd, Calculation: calc, CreatedAt: v.CreatedAt, CreatedBy: v.CreatedBy,
+	}, nil
+}
+
+func (r budgetVersionRow) domain() (budget.Version, error) {
+	v := budget.Version{
+		CouncilID: r.CouncilID, ID: r.ID, BudgetID: r.BudgetID, PersonID: r.PersonID, Number: r.Number,
+		Status: budget.Status(r.Status), Change: budget.Change(r.Change), Reason: r.Reason, AssessmentID: r.AssessmentID,
+		RASVersionID: r.RASVersionID, RASVersionNumber: r.RASVersionNumber, FundingRequestID: r.FundingRequestID,
+		IndicativeAnnual: r.IndicativeAnnualPence, CeilingAnnual: r.CeilingAnnualPence, Points: r.Points,
+		CreatedAt: r.CreatedAt.UTC(), CreatedBy: r.CreatedBy,
+	}
+	if err := json.Unmarshal(r.PointsByDomain, &v.PointsByDomain); err != nil {
+		return budget.Version{}, err
+	}
+	return v, json.Unmarshal(r.Calculation, &v.Calculation)
+}
+
+// BudgetStore implements budget.Store.
+type BudgetStore struct{ db *DB }
+
+// NewBudgetStore returns a BudgetStore.
+func NewBudgetStore(db *DB) *BudgetStore { return &BudgetStore{db: db} }
+
+var budgetConstraints = map[string]error{
+	"personal_budgets_open_key": apperr.New(apperr.Conflict, "budget-open",
+		"the person already has an open budget of this kind"),
+}
+
+// Open implements budget.Store.
+func (s *BudgetStore) Open(ctx context.Context, councilID, personID uuid.UUID, kind budget.Kind, forUpdate bool) (budget.Budget, error) {
+	return s.one(ctx, forUpdate, "council_id = ? AND person_id = ? AND kind = ? AND status <> 'ended'",
+		uuidArg(councilID), uuidArg(personID), string(kind))
+}
+
+// Get implements budget.Store.
+func (s *BudgetStore) Get(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (budget.Budget, error) {
+	return s.one(ctx, forUpdate, "council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
+}
+
+func (s *BudgetStore) one(ctx context.Context, forUpdate bool, where string, args ...any) (budget.Budget, error) {
+	var r budgetRow
+	q := s.db.conn(ctx).Where(where, args...)
+	if forUpdate {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	if err := q.Take(&r).Error; err != nil {
+		return budget.Budget{}, translate(err, nil)
+	}
+	out, err := s.withHistory(ctx, []budgetRow{r})
+	if err != nil {
+		return budget.Budget{}, err
+	}
+	return out[0], nil
+}
+
+// withHistory loads the versions of the budgets in one query.
+func (s *BudgetStore) withHistory(ctx context.Context, rows []budgetRow) ([]budget.Budget, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([][16]byte, len(rows))
+	for i, r := range rows {
+		ids[i] = uuidArg(r.ID)
+	}
+	var vrows []budgetVersionRow
+	if err := s.db.conn(ctx).Where("council_id = ? AND budget_id IN ?", uuidArg(rows[0].CouncilID), ids).
+		Order("budget_id, number").Find(&vrows).Error; err != nil {
+		return nil, translate(err, nil)
+	}
+	byBudget := map[uuid.UUID][]budget.Version{}
+	for _, vr := range vrows {
+		v, err := vr.domain()
+		if err != nil {
+			return nil, translate(err, nil)
+		}
+		byBudget[v.BudgetID] = append(byBudget[v.BudgetID], v)
+	}
+	out := make([]budget.Budget, len(rows))
+	for i, r := range rows {
+		b := budget.Budget{
+			CouncilID: r.CouncilID, ID: r.ID, PersonID: r.PersonID, Kind: budget.Kind(r.Kind), Status: budget.Status(r.Status),
+			StartDate: r.StartDate, EndDate: r.EndDate, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+			History: byBudget[r.ID],
+		}
+		if n := len(b.History); n > 0 {
+			b.Current = b.History[n-1]
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+func budgetRowOf(b budget.Budget) budgetRow {
+	return budgetRow{
+		CouncilID: b.CouncilID, ID: b.ID, PersonID: b.PersonID, Kind: string(b.Kind), Status: string(b.Status),
+		StartDate: b.StartDate, EndDate: b.EndDate, Version: b.Version, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
+	}
+}
+
+// Insert implements budget.Store.
+func (s *BudgetStore) Insert(ctx context.Context, b budget.Budget) error {
+	row := budgetRowOf(b)
+	return translate(s.db.conn(ctx).Create(&row).Error, budgetConstraints)
+}
+
+// Update implements budget.Store.
+func (s *BudgetStore) Update(ctx context.Context, b budget.Budget) error {
+	row := budgetRowOf(b)
+	res := s.db.conn(ctx).Model(&budgetRow{}).
+		Where("council_id = ? AND id = ? AND version = ?", uuidArg(b.CouncilID), uuidArg(b.ID), b.Version-1).
+		Select("status", "end_date", "version", "updated_at").Updates(&row)
+	return versioned(res.Error, res.RowsAffected, budgetConstraints)
+}
+
+// InsertVersion implements budget.Store.
+func (s *BudgetStore) InsertVersion(ctx context.Context, v budget.Version) error {
+	row, err := budgetVersionRowOf(v)
+	if err != nil {
+		return err
+	}
+	return translate(s.db.conn(ctx).Create(&row).Error, nil)
+}
+
+// List implements budget.Store.
+func (s *BudgetStore) List(ctx context.Context, councilID uuid.UUID, f budget.Filter, p page.Request) ([]budget.Budget, error) {
+	q := s.db.conn(ctx).Where("council_id = ?", uuidArg(councilID))
+	if f.PersonID != nil {
+		q = q.Where("person_id = ?", uuidArg(*f.PersonID))
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", string(f.Status))
+	}
+	var rows []budgetRow
+	if err := paginate(q, "created_at", p).Find(&rows).Error; err != nil {
+		return nil, translate(err, nil)
+	}
+	return s.withHistory(ctx, rows)
+}
+
+// ListVersions implements budget.Store.
+func (s *BudgetStore) ListVersions(ctx context.Context, councilID, personID uuid.UUID, p page.Request) ([]budget.Version, error) {
+	q := s.db.conn(ctx).Where("council_id = ? AND person_id = ?", uuidArg(councilID), uuidArg(personID))
+	var rows []budgetVersionRow
+	if err := paginate(q, "created_at", p).Find(&rows).Error; err != nil {
+		return nil, translate(err, nil)
+	}
+	return mapRows(rows, budgetVersionRow.domain)
+}
+
+func nonNilMap[V any](m map[string]V) map[string]V {
+	if m == nil {
+		return map[string]V{}
+	}
+	return m
+}
