@@ -20,7 +20,7 @@ build:
 	@$(GO) build -o bin/pbudget ./cmd/pbudget
 
 run: build
-	@eval "$$(.ci/devdb)"
+	@db=$$(.ci/devdb); eval "$$db"
 	[ -f $(KEYS)/jwt-private.pem ] || bin/pbudget keygen --out $(KEYS) >/dev/null
 	bin/pbudget migrate >/dev/null
 	bin/pbudget seed >/dev/null
@@ -40,7 +40,7 @@ run: build
 	PB_JWT_PUBLIC_KEY_FILE=$(KEYS)/jwt-public.pem exec bin/pbudget serve
 
 test:
-	@eval "$$(.ci/devdb)"
+	@db=$$(.ci/devdb); eval "$$db"
 	export TEST_DATABASE_URL="$$DATABASE_URL"
 	$(MAKE) --no-print-directory check
 	$(GO) test -race -count=1 ./...

@@ -180,7 +180,13 @@ CREATE INDEX funding_requests_queue_idx ON funding_requests (council_id, status,
 CREATE INDEX funding_requests_list_idx ON funding_requests (council_id, requested_at, id);
 CREATE INDEX funding_requests_person_idx ON funding_requests (council_id, person_id, requested_at, id);
 
+-- Living in the same household is symmetric: A with B is B with A.
+CREATE UNIQUE INDEX relationships_household_key ON relationships
+    (council_id, least(person_id, related_person_id), greatest(person_id, related_person_id))
+    WHERE kind = 'same_household_member' AND end_date IS NULL;
+
 -- +goose Down
+DROP INDEX relationships_household_key;
 DROP TABLE funding_requests;
 DROP TABLE assessments;
 DROP TABLE personal_budget_versions;

@@ -16,6 +16,7 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+	"golang.org/x/time/rate"
 
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/apperr"
@@ -56,7 +57,7 @@ type Verifier struct {
 }
 
 // NewVerifier builds a verifier. With a JWKS URL, the key set is fetched now and refreshed every
-// hour and when a token names an unknown kid (at most every 5 minutes) until ctx ends.
+// 15 minutes and when a token names an unknown kid (at most every 30 seconds) until ctx ends.
 func NewVerifier(ctx context.Context, c VerifierConfig) (*Verifier, error) {
 	algs := c.Algorithms
 	var kf jwt.Keyfunc
@@ -66,7 +67,12 @@ func NewVerifier(ctx context.Context, c VerifierConfig) (*Verifier, error) {
 		if client == nil {
 			client = &http.Client{Timeout: 10 * time.Second}
 		}
-		k, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{c.JWKSURL}, keyfunc.Override{Client: client})
+		// An unknown kid refreshes the set at most every 30 s, and a request waits at most a second
+		// for that: tokens with made-up kids cannot hold off a real key rotation for long.
+		k, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{c.JWKSURL}, keyfunc.Override{
+			Client: client, RefreshInterval: 15 * time.Minute,
+			RefreshUnknownKID: rate.NewLimiter(rate.Every(30*time.Second), 1), RateLimitWaitMax: time.Second,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("JWKS %s: %w", c.JWKSURL, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -105,21 +106,24 @@ func (c Config) LogValue() slog.Value {
 	)
 }
 
-// MaskDSN hides the password of a postgres:// URL or a key=value DSN.
+// kvPassword matches the password of a key=value DSN, quoted or not.
+var kvPassword = regexp.MustCompile(`password\s*=\s*('(\\.|[^'])*'|\S+)`)
+
+// MaskDSN hides the password of a postgres:// URL (in the user part or the query) or of a
+// key=value DSN.
 func MaskDSN(dsn string) string {
 	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
 		if _, ok := u.User.Password(); ok {
 			u.User = url.UserPassword(u.User.Username(), "xxxxx")
 		}
+		q := u.Query()
+		if q.Has("password") {
+			q.Set("password", "xxxxx")
+			u.RawQuery = q.Encode()
+		}
 		return u.String()
 	}
-	fields := strings.Fields(dsn)
-	for i, f := range fields {
-		if strings.HasPrefix(f, "password=") {
-			fields[i] = "password=xxxxx"
-		}
-	}
-	return strings.Join(fields, " ")
+	return kvPassword.ReplaceAllString(dsn, "password=xxxxx")
 }
 
 func or(v, def string) string {

@@ -67,4 +67,6 @@ func TestMaskDSNHidesPasswords(t *testing.T) {
 	require.Equal(t, "postgres://u:xxxxx@h/db", MaskDSN("postgres://u:secret@h/db"))
 	require.Equal(t, "host=h password=xxxxx", MaskDSN("host=h password=secret"))
 	require.Equal(t, "postgres://h/db", MaskDSN("postgres://h/db"))
+	require.Equal(t, "postgres://u@h/db?password=xxxxx&sslmode=require", MaskDSN("postgres://u@h/db?password=s3cret&sslmode=require"))
+	require.Equal(t, "host=h password=xxxxx user=u", MaskDSN("host=h password='a b c' user=u"))
 }

@@ -103,6 +103,10 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		op := s.ops.of(c)
 		if op == nil {
+			if c.Request().Method == http.MethodOptions {
+				// echo answers OPTIONS itself with 204; the contract declares no OPTIONS.
+				return echo.ErrMethodNotAllowed
+			}
 			return next(c)
 		}
 		req := c.Request()

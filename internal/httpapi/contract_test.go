@@ -65,6 +65,7 @@ func TestBadInputGetsAProblemAndChangesNothing(t *testing.T) {
 		{"null for a required field in a patch", "PATCH", "/v1/people/" + p.Id.String(), `{"family_name":null}`, []string{"If-Match", `"1"`}, 400, "validation", "/family_name", "type"},
 		{"unknown path", "GET", "/v1/nothing-here", nil, nil, 404, "not-found", "", ""},
 		{"method not allowed", "DELETE", "/v1/people/" + p.Id.String(), nil, nil, 405, "method-not-allowed", "", ""},
+		{"OPTIONS is not part of the contract", "OPTIONS", "/v1/people", nil, nil, 405, "method-not-allowed", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -103,6 +103,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 		p.Errors = &fields
 	}
+	if status == http.StatusMethodNotAllowed && c.Response().Header().Get(echo.HeaderAllow) == "" {
+		if allow, ok := c.Get(echo.ContextKeyHeaderAllow).(string); ok {
+			c.Response().Header().Set(echo.HeaderAllow, allow)
+		}
+	}
 	if status == http.StatusUnauthorized {
 		challenge := `Bearer realm="pbudget"`
 		if ae.Code != "missing-token" {

@@ -93,3 +93,15 @@ func TestARequestWhoseKeyIsInFlightGetsAConflict(t *testing.T) {
 		"Idempotency-Key", "in-flight-key")
 	require.Equal(t, http.StatusCreated, r.Status)
 }
+
+func TestARetryThatReencodesTheSameJSONIsAReplay(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tok := b.token("practitioner")
+	first := b.do(http.MethodPost, "/v1/people", tok, `{"given_name":"A","family_name":"B","date_of_birth":"1970-01-01","person_type":"adult"}`, "Idempotency-Key", "reencoded-1")
+	require.Equal(t, http.StatusCreated, first.Status)
+	again := b.do(http.MethodPost, "/v1/people", tok, "{\n  \"person_type\": \"adult\", \"family_name\": \"B\",\n  \"given_name\": \"A\", \"date_of_birth\": \"1970-01-01\"\n}", "Idempotency-Key", "reencoded-1")
+	require.Equal(t, http.StatusCreated, again.Status)
+	require.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
+	require.Equal(t, first.Header.Get("Location"), again.Header.Get("Location"))
+}

@@ -107,7 +107,7 @@ func (s *Server) UpdatePerson(ctx context.Context, req api.UpdatePersonRequestOb
 		NHSNumber:     optional(b.NhsNumber, func(v string) string { return v }),
 		Phone:         optional(b.Phone, func(v string) string { return v }),
 		Email:         optional(b.Email, func(v openapi_types.Email) string { return string(v) }),
-		Address:       optional(b.Address, func(v api.Address) person.Address { return *addressIn(&v) }),
+		Address:       optional(b.Address, addressPatchIn),
 	}
 	if b.DateOfBirth != nil {
 		d := dateOf(*b.DateOfBirth)
@@ -235,6 +235,14 @@ func relationshipOut(r person.Relationship) api.Relationship {
 		out.FamilyRelation = nullable.NewNullableWithValue(api.FamilyRelation(*r.FamilyRelation))
 	}
 	return out
+}
+
+func addressPatchIn(a api.AddressPatch) person.AddressPatch {
+	same := func(v string) string { return v }
+	return person.AddressPatch{
+		Line1: a.Line1, Town: a.Town, Postcode: a.Postcode,
+		Line2: optional(a.Line2, same), County: optional(a.County, same),
+	}
 }
 
 func addressIn(a *api.Address) *person.Address {

@@ -301,3 +301,58 @@ func (b *bundle) newPersonIn(token string) string {
 	r.decode(b.t, &p)
 	return p.Id.String()
 }
+
+func TestPatchMergesTheAddressAndNullClearsItsOptionalParts(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := b.newPerson(map[string]any{"address": map[string]any{"line1": "1 High Street", "line2": "Flat 2", "town": "Luton", "county": "Bedfordshire", "postcode": "LU1 2BQ"}})
+	path := "/v1/people/" + p.Id.String()
+	tok := b.token("practitioner")
+
+	r := b.do(http.MethodPatch, path, tok, map[string]any{"address": map[string]any{"postcode": "lu2 0aa"}}, "If-Match", `"1"`)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	var moved api.Person
+	r.decode(t, &moved)
+	addr := moved.Address.MustGet()
+	require.Equal(t, "LU2 0AA", addr.Postcode)
+	require.Equal(t, "Flat 2", *addr.Line2, "absent parts stay")
+	require.Equal(t, "Bedfordshire", *addr.County)
+
+	r = b.do(http.MethodPatch, path, tok, map[string]any{"address": map[string]any{"line2": nil}}, "If-Match", `"2"`)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	var cleared api.Person
+	r.decode(t, &cleared)
+	require.Nil(t, cleared.Address.MustGet().Line2)
+
+	r = b.do(http.MethodPatch, path, tok, map[string]any{"address": nil}, "If-Match", `"3"`)
+	var none api.Person
+	r.decode(t, &none)
+	require.True(t, none.Address.IsNull())
+
+	// Without a current address, a partial one is not enough.
+	r = b.do(http.MethodPatch, path, tok, map[string]any{"address": map[string]any{"postcode": "LU1 2BQ"}}, "If-Match", `"4"`)
+	require.Equal(t, http.StatusBadRequest, r.Status)
+}
+
+func TestPatchThatMakesAnAdultAChildBreaksTheAgeRule(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := b.newPerson(nil)
+	before := b.counts()
+	r := b.do(http.MethodPatch, "/v1/people/"+p.Id.String(), b.token("practitioner"), map[string]any{"person_type": "child"}, "If-Match", `"1"`)
+	require.Equal(t, http.StatusUnprocessableEntity, r.Status)
+	require.Equal(t, "urn:pbudget:problem:person-type-age", r.problem(t).Type)
+	require.Equal(t, before, b.counts())
+}
+
+func TestLivingInTheSameHouseholdIsRecordedOnceWhicheverWayRound(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	one, two := b.newPerson(nil), b.newPerson(nil)
+	tok := b.token("practitioner")
+	r := b.do(http.MethodPost, "/v1/people/"+one.Id.String()+"/relationships", tok, map[string]any{"kind": "same_household_member", "related_person_id": two.Id})
+	require.Equal(t, http.StatusCreated, r.Status)
+	r = b.do(http.MethodPost, "/v1/people/"+two.Id.String()+"/relationships", tok, map[string]any{"kind": "same_household_member", "related_person_id": one.Id})
+	require.Equal(t, http.StatusConflict, r.Status)
+	require.Equal(t, "urn:pbudget:problem:relationship-exists", r.problem(t).Type)
+}

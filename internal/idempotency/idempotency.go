@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -83,11 +84,10 @@ func Middleware(store Store, tx Transactor, now func() time.Time, applies func(e
 			if !ok {
 				return next(c)
 			}
-			body, err := io.ReadAll(req.Body)
+			body, err := readBody(req)
 			if err != nil {
 				return err
 			}
-			req.Body = io.NopCloser(bytes.NewReader(body))
 			hash := requestHash(req.Method, req.URL.Path, body)
 			k := Key{CouncilID: a.CouncilID, Subject: a.Subject, Key: key}
 
@@ -150,9 +150,39 @@ func Middleware(store Store, tx Transactor, now func() time.Time, applies func(e
 	}
 }
 
+// requestHash identifies a request by method, path and body. A JSON body is hashed in a canonical
+// form (keys sorted, no insignificant space), so that a client re-encoding the same request on a
+// retry is recognised.
+// readBody returns the body without consuming it: the request validator leaves a fresh copy
+// through GetBody (and the validated value on Body for the handler).
+func readBody(req *http.Request) ([]byte, error) {
+	if req.GetBody != nil {
+		rc, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		return io.ReadAll(rc)
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	return body, nil
+}
+
 func requestHash(method, path string, body []byte) []byte {
 	h := sha256.New()
 	h.Write([]byte(method + " " + path + "\n"))
+	var v any
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if err := d.Decode(&v); err == nil {
+		if canonical, err := json.Marshal(v); err == nil {
+			body = canonical
+		}
+	}
 	h.Write(body)
 	return h.Sum(nil)
 }

@@ -77,9 +77,44 @@ type Patch struct {
 	DateOfBirth   *date.Date
 	Type          *Type
 	NHSNumber     Optional[string]
-	Address       Optional[Address]
+	Address       Optional[AddressPatch] // Value nil clears the address
 	Phone         Optional[string]
 	Email         Optional[string]
+}
+
+// AddressPatch changes parts of an address (RFC 7396 merge): nil leaves a part as it is.
+type AddressPatch struct {
+	Line1, Town, Postcode *string
+	Line2, County         Optional[string]
+}
+
+// merge applies the patch to the current address (nil: none yet).
+func (ap AddressPatch) merge(cur *Address) *Address {
+	var a Address
+	if cur != nil {
+		a = *cur
+	}
+	if ap.Line1 != nil {
+		a.Line1 = *ap.Line1
+	}
+	if ap.Town != nil {
+		a.Town = *ap.Town
+	}
+	if ap.Postcode != nil {
+		a.Postcode = *ap.Postcode
+	}
+	for _, part := range []struct {
+		dst *string
+		o   Optional[string]
+	}{{&a.Line2, ap.Line2}, {&a.County, ap.County}} {
+		if part.o.Set {
+			*part.dst = ""
+			if part.o.Value != nil {
+				*part.dst = *part.o.Value
+			}
+		}
+	}
+	return &a
 }
 
 // Filter narrows a listing; zero fields do not filter.
@@ -232,7 +267,13 @@ func apply(p Person, patch Patch) Person {
 	}
 	setOptional(&p.PreferredName, patch.PreferredName)
 	setOptional(&p.NHSNumber, patch.NHSNumber)
-	setOptional(&p.Address, patch.Address)
+	if patch.Address.Set {
+		if patch.Address.Value == nil {
+			p.Address = nil
+		} else {
+			p.Address = patch.Address.Value.merge(p.Address)
+		}
+	}
 	setOptional(&p.Phone, patch.Phone)
 	setOptional(&p.Email, patch.Email)
 	return p

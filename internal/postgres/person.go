@@ -186,7 +186,8 @@ func (r relationshipRow) domain() person.Relationship {
 }
 
 var relationshipConstraints = map[string]error{
-	"relationships_current_key": person.ErrRelationshipExists,
+	"relationships_current_key":   person.ErrRelationshipExists,
+	"relationships_household_key": person.ErrRelationshipExists,
 }
 
 // InsertRelationship implements person.Store.

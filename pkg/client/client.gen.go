@@ -511,6 +511,16 @@ type Address struct {
 	Town     string `json:"town"`
 }
 
+// AddressPatch Changes to the address, merged into the current one (RFC 7396): absent fields stay, null clears
+// line2 or county. Without a current address, line1, town and postcode are required.
+type AddressPatch struct {
+	County   nullable.Nullable[string] `json:"county,omitempty"`
+	Line1    *string                   `json:"line1,omitempty"`
+	Line2    nullable.Nullable[string] `json:"line2,omitempty"`
+	Postcode *string                   `json:"postcode,omitempty"`
+	Town     *string                   `json:"town,omitempty"`
+}
+
 // AdultOutcome The ten outcomes of reg 2(2) of the Care and Support (Eligibility Criteria) Regulations 2015.
 type AdultOutcome string
 
@@ -987,7 +997,7 @@ type PersonList struct {
 
 // PersonPatch A JSON merge patch (RFC 7396); null clears an optional field.
 type PersonPatch struct {
-	Address       nullable.Nullable[Address]             `json:"address,omitempty"`
+	Address       nullable.Nullable[AddressPatch]        `json:"address,omitempty"`
 	DateOfBirth   *openapi_types.Date                    `json:"date_of_birth,omitempty"`
 	Email         nullable.Nullable[openapi_types.Email] `json:"email,omitempty"`
 	FamilyName    *string                                `json:"family_name,omitempty"`
@@ -7523,6 +7533,11 @@ type UpdatePersonResponse415Headers struct {
 	XRequestId *string
 }
 
+// UpdatePersonResponse422Headers the declared response headers of an HTTP 422 response for UpdatePerson
+type UpdatePersonResponse422Headers struct {
+	XRequestId *string
+}
+
 // UpdatePersonResponse428Headers the declared response headers of an HTTP 428 response for UpdatePerson
 type UpdatePersonResponse428Headers struct {
 	XRequestId *string
@@ -7554,6 +7569,8 @@ type UpdatePersonResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -7576,6 +7593,8 @@ type UpdatePersonResponse struct {
 	Headers413 *UpdatePersonResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdatePersonResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdatePersonResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *UpdatePersonResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -7625,6 +7644,11 @@ func (r UpdatePersonResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r UpdatePersonResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdatePersonResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
@@ -13216,6 +13240,13 @@ func ParseUpdatePersonResponse(rsp *http.Response) (*UpdatePersonResponse, error
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13344,6 +13375,16 @@ func ParseUpdatePersonResponse(rsp *http.Response) (*UpdatePersonResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdatePersonResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers UpdatePersonResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
