@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -65,6 +66,13 @@ func TestSubcommandsKeygenTokenMigrateAndSeed(t *testing.T) {
 	require.NoError(t, run(ctx, []string{"migrate"}, getenv, io.Discard))
 	require.NoError(t, run(ctx, []string{"seed"}, getenv, io.Discard))
 	require.NoError(t, run(ctx, []string{"seed"}, getenv, io.Discard), "seeding twice is harmless")
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	var active int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM ras_versions r JOIN councils c ON c.id = r.council_id
+		WHERE c.code = 'demo' AND r.status = 'active'`).Scan(&active))
+	require.Equal(t, 3, active, "a RAS version in force for needs, carer and child assessments, once")
 	require.Error(t, run(ctx, []string{"frobnicate"}, getenv, io.Discard))
 	require.Error(t, run(ctx, []string{"migrate"}, env(nil), io.Discard), "DATABASE_URL is required")
 }

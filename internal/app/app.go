@@ -75,11 +75,6 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 	return e, reg, nil
 }
 
-// Seed creates the demo council (code demo) with its defaults, idempotently.
-func Seed(ctx context.Context, db *postgres.DB) (council.Council, error) {
-	return council.NewService(postgres.NewCouncilStore(db)).Ensure(ctx, "demo", "Demo Council")
-}
-
 // SweepIdempotencyKeys deletes expired idempotency keys every interval until ctx ends. Several
 // instances may sweep at once; the deletes are idempotent.
 func SweepIdempotencyKeys(ctx context.Context, db *postgres.DB, interval time.Duration, log *slog.Logger) {
