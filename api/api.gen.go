@@ -134,16 +134,19 @@ func (e AssessmentType) Valid() bool {
 
 // Defines values for BudgetChange.
 const (
-	BudgetChangeCeilingRaised BudgetChange = "ceiling_raised"
-	BudgetChangeEnded         BudgetChange = "ended"
-	BudgetChangeIssued        BudgetChange = "issued"
-	BudgetChangeReassessed    BudgetChange = "reassessed"
+	BudgetChangeCeilingRaised        BudgetChange = "ceiling_raised"
+	BudgetChangeContributionAssessed BudgetChange = "contribution_assessed"
+	BudgetChangeEnded                BudgetChange = "ended"
+	BudgetChangeIssued               BudgetChange = "issued"
+	BudgetChangeReassessed           BudgetChange = "reassessed"
 )
 
 // Valid indicates whether the value is a known member of the BudgetChange enum.
 func (e BudgetChange) Valid() bool {
 	switch e {
 	case BudgetChangeCeilingRaised:
+		return true
+	case BudgetChangeContributionAssessed:
 		return true
 	case BudgetChangeEnded:
 		return true
@@ -195,6 +198,33 @@ func (e BudgetStatus) Valid() bool {
 	case BudgetStatusEnded:
 		return true
 	case BudgetStatusIndicative:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CapitalType.
+const (
+	CapitalTypeInvestments   CapitalType = "investments"
+	CapitalTypeMainHome      CapitalType = "main_home"
+	CapitalTypeOther         CapitalType = "other"
+	CapitalTypeOtherProperty CapitalType = "other_property"
+	CapitalTypeSavings       CapitalType = "savings"
+)
+
+// Valid indicates whether the value is a known member of the CapitalType enum.
+func (e CapitalType) Valid() bool {
+	switch e {
+	case CapitalTypeInvestments:
+		return true
+	case CapitalTypeMainHome:
+		return true
+	case CapitalTypeOther:
+		return true
+	case CapitalTypeOtherProperty:
+		return true
+	case CapitalTypeSavings:
 		return true
 	default:
 		return false
@@ -303,6 +333,120 @@ func (e FieldErrorIn) Valid() bool {
 	}
 }
 
+// Defines values for FinancialAssessmentDreMethod.
+const (
+	FinancialAssessmentDreMethodFlat       FinancialAssessmentDreMethod = "flat"
+	FinancialAssessmentDreMethodIndividual FinancialAssessmentDreMethod = "individual"
+)
+
+// Valid indicates whether the value is a known member of the FinancialAssessmentDreMethod enum.
+func (e FinancialAssessmentDreMethod) Valid() bool {
+	switch e {
+	case FinancialAssessmentDreMethodFlat:
+		return true
+	case FinancialAssessmentDreMethodIndividual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FinancialAssessmentStatus.
+const (
+	FinancialAssessmentStatusCompleted  FinancialAssessmentStatus = "completed"
+	FinancialAssessmentStatusDraft      FinancialAssessmentStatus = "draft"
+	FinancialAssessmentStatusSuperseded FinancialAssessmentStatus = "superseded"
+)
+
+// Valid indicates whether the value is a known member of the FinancialAssessmentStatus enum.
+func (e FinancialAssessmentStatus) Valid() bool {
+	switch e {
+	case FinancialAssessmentStatusCompleted:
+		return true
+	case FinancialAssessmentStatusDraft:
+		return true
+	case FinancialAssessmentStatusSuperseded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FinancialAssessmentCreateDreMethod.
+const (
+	FinancialAssessmentCreateDreMethodFlat       FinancialAssessmentCreateDreMethod = "flat"
+	FinancialAssessmentCreateDreMethodIndividual FinancialAssessmentCreateDreMethod = "individual"
+)
+
+// Valid indicates whether the value is a known member of the FinancialAssessmentCreateDreMethod enum.
+func (e FinancialAssessmentCreateDreMethod) Valid() bool {
+	switch e {
+	case FinancialAssessmentCreateDreMethodFlat:
+		return true
+	case FinancialAssessmentCreateDreMethodIndividual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FinancialAssessmentFactsDreMethod.
+const (
+	FinancialAssessmentFactsDreMethodFlat       FinancialAssessmentFactsDreMethod = "flat"
+	FinancialAssessmentFactsDreMethodIndividual FinancialAssessmentFactsDreMethod = "individual"
+)
+
+// Valid indicates whether the value is a known member of the FinancialAssessmentFactsDreMethod enum.
+func (e FinancialAssessmentFactsDreMethod) Valid() bool {
+	switch e {
+	case FinancialAssessmentFactsDreMethodFlat:
+		return true
+	case FinancialAssessmentFactsDreMethodIndividual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FinancialAssessmentKind.
+const (
+	Full               FinancialAssessmentKind = "full"
+	LightTouchFullCost FinancialAssessmentKind = "light_touch_full_cost"
+	LightTouchNil      FinancialAssessmentKind = "light_touch_nil"
+)
+
+// Valid indicates whether the value is a known member of the FinancialAssessmentKind enum.
+func (e FinancialAssessmentKind) Valid() bool {
+	switch e {
+	case Full:
+		return true
+	case LightTouchFullCost:
+		return true
+	case LightTouchNil:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FinancialAssessmentPatchDreMethod.
+const (
+	FinancialAssessmentPatchDreMethodFlat       FinancialAssessmentPatchDreMethod = "flat"
+	FinancialAssessmentPatchDreMethodIndividual FinancialAssessmentPatchDreMethod = "individual"
+)
+
+// Valid indicates whether the value is a known member of the FinancialAssessmentPatchDreMethod enum.
+func (e FinancialAssessmentPatchDreMethod) Valid() bool {
+	switch e {
+	case FinancialAssessmentPatchDreMethodFlat:
+		return true
+	case FinancialAssessmentPatchDreMethodIndividual:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FundingDecisionDecision.
 const (
 	FundingDecisionDecisionApprove          FundingDecisionDecision = "approve"
@@ -375,6 +519,99 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case Ok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Household.
+const (
+	Couple     Household = "couple"
+	LoneParent Household = "lone_parent"
+	Single     Household = "single"
+)
+
+// Valid indicates whether the value is a known member of the Household enum.
+func (e Household) Valid() bool {
+	switch e {
+	case Couple:
+		return true
+	case LoneParent:
+		return true
+	case Single:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for IncomeType.
+const (
+	IncomeTypeAttendanceAllowance        IncomeType = "attendance_allowance"
+	IncomeTypeDlaCare                    IncomeType = "dla_care"
+	IncomeTypeDlaMobility                IncomeType = "dla_mobility"
+	IncomeTypeEarnings                   IncomeType = "earnings"
+	IncomeTypeEmploymentSupportAllowance IncomeType = "employment_support_allowance"
+	IncomeTypeOccupationalPension        IncomeType = "occupational_pension"
+	IncomeTypeOther                      IncomeType = "other"
+	IncomeTypeOtherBenefit               IncomeType = "other_benefit"
+	IncomeTypePensionCredit              IncomeType = "pension_credit"
+	IncomeTypePipDailyLiving             IncomeType = "pip_daily_living"
+	IncomeTypePipMobility                IncomeType = "pip_mobility"
+	IncomeTypeStatePension               IncomeType = "state_pension"
+	IncomeTypeUniversalCredit            IncomeType = "universal_credit"
+)
+
+// Valid indicates whether the value is a known member of the IncomeType enum.
+func (e IncomeType) Valid() bool {
+	switch e {
+	case IncomeTypeAttendanceAllowance:
+		return true
+	case IncomeTypeDlaCare:
+		return true
+	case IncomeTypeDlaMobility:
+		return true
+	case IncomeTypeEarnings:
+		return true
+	case IncomeTypeEmploymentSupportAllowance:
+		return true
+	case IncomeTypeOccupationalPension:
+		return true
+	case IncomeTypeOther:
+		return true
+	case IncomeTypeOtherBenefit:
+		return true
+	case IncomeTypePensionCredit:
+		return true
+	case IncomeTypePipDailyLiving:
+		return true
+	case IncomeTypePipMobility:
+		return true
+	case IncomeTypeStatePension:
+		return true
+	case IncomeTypeUniversalCredit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MIGAgeBand.
+const (
+	Age1824                 MIGAgeBand = "age_18_24"
+	Age25ToPensionCreditAge MIGAgeBand = "age_25_to_pension_credit_age"
+	PensionCreditAge        MIGAgeBand = "pension_credit_age"
+)
+
+// Valid indicates whether the value is a known member of the MIGAgeBand enum.
+func (e MIGAgeBand) Valid() bool {
+	switch e {
+	case Age1824:
+		return true
+	case Age25ToPensionCreditAge:
+		return true
+	case PensionCreditAge:
 		return true
 	default:
 		return false
@@ -495,6 +732,30 @@ func (e UnableReason) Valid() bool {
 	case SignificantPainDistressAnxiety:
 		return true
 	case TakesSignificantlyLonger:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpratingJobStatus.
+const (
+	UpratingJobStatusCompleted UpratingJobStatus = "completed"
+	UpratingJobStatusFailed    UpratingJobStatus = "failed"
+	UpratingJobStatusQueued    UpratingJobStatus = "queued"
+	UpratingJobStatusRunning   UpratingJobStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the UpratingJobStatus enum.
+func (e UpratingJobStatus) Valid() bool {
+	switch e {
+	case UpratingJobStatusCompleted:
+		return true
+	case UpratingJobStatusFailed:
+		return true
+	case UpratingJobStatusQueued:
+		return true
+	case UpratingJobStatusRunning:
 		return true
 	default:
 		return false
@@ -786,30 +1047,47 @@ type BudgetStatus string
 // BudgetVersion An immutable snapshot of a budget. Weekly amounts are the annual amount divided by 52, rounded
 // to the nearest penny (halves up).
 type BudgetVersion struct {
-	AssessmentId nullable.Nullable[openapi_types.UUID] `json:"assessment_id"`
-	BudgetId     openapi_types.UUID                    `json:"budget_id"`
-	Calculation  []CalculationStep                     `json:"calculation"`
+	// AnnualCostPence The cost of meeting the needs: the indicative amount until a plan is agreed.
+	AnnualCostPence int64                                 `json:"annual_cost_pence"`
+	AssessmentId    nullable.Nullable[openapi_types.UUID] `json:"assessment_id"`
+	BudgetId        openapi_types.UUID                    `json:"budget_id"`
+	Calculation     []CalculationStep                     `json:"calculation"`
 
 	// CeilingAnnualPence The indicative amount, or the panel's approved amount when higher.
 	CeilingAnnualPence int64 `json:"ceiling_annual_pence"`
 	CeilingWeeklyPence int64 `json:"ceiling_weekly_pence"`
 
 	// Change What made this version.
-	Change                BudgetChange                          `json:"change"`
+	Change BudgetChange `json:"change"`
+
+	// CouncilAnnualPence annual cost − person annual.
+	CouncilAnnualPence nullable.Nullable[int64] `json:"council_annual_pence"`
+
+	// CouncilWeeklyPence weekly cost − person.
+	CouncilWeeklyPence    nullable.Nullable[int64]              `json:"council_weekly_pence"`
 	CreatedAt             time.Time                             `json:"created_at"`
 	CreatedBy             string                                `json:"created_by"`
+	FinancialAssessmentId nullable.Nullable[openapi_types.UUID] `json:"financial_assessment_id"`
 	FundingRequestId      nullable.Nullable[openapi_types.UUID] `json:"funding_request_id"`
 	Id                    openapi_types.UUID                    `json:"id"`
 	IndicativeAnnualPence int64                                 `json:"indicative_annual_pence"`
 	IndicativeWeeklyPence int64                                 `json:"indicative_weekly_pence"`
 	Number                int                                   `json:"number"`
-	PersonId              openapi_types.UUID                    `json:"person_id"`
-	Points                nullable.Nullable[int]                `json:"points"`
-	PointsByDomain        map[string]int                        `json:"points_by_domain"`
-	RasVersionId          nullable.Nullable[openapi_types.UUID] `json:"ras_version_id"`
-	RasVersionNumber      nullable.Nullable[int]                `json:"ras_version_number"`
-	Reason                string                                `json:"reason"`
-	Status                BudgetStatus                          `json:"status"`
+
+	// PersonAnnualPence person weekly × 52, capped at the annual cost.
+	PersonAnnualPence nullable.Nullable[int64] `json:"person_annual_pence"`
+	PersonId          openapi_types.UUID       `json:"person_id"`
+
+	// PersonWeeklyPence What the person pays a week: the assessed charge capped at the weekly cost (the full cost above the upper capital limit), nothing below the minimum charge; null until a financial assessment is completed.
+	PersonWeeklyPence nullable.Nullable[int64]              `json:"person_weekly_pence"`
+	Points            nullable.Nullable[int]                `json:"points"`
+	PointsByDomain    map[string]int                        `json:"points_by_domain"`
+	RasVersionId      nullable.Nullable[openapi_types.UUID] `json:"ras_version_id"`
+	RasVersionNumber  nullable.Nullable[int]                `json:"ras_version_number"`
+	RateTableId       nullable.Nullable[openapi_types.UUID] `json:"rate_table_id"`
+	Reason            string                                `json:"reason"`
+	Status            BudgetStatus                          `json:"status"`
+	WeeklyCostPence   int64                                 `json:"weekly_cost_pence"`
 }
 
 // BudgetVersionList defines model for BudgetVersionList.
@@ -829,17 +1107,70 @@ type CalculationStep struct {
 	Value *int64 `json:"value,omitempty"`
 }
 
-// CarerOutcome The eight outcomes of reg 3(3).
+// CapitalItem defines model for CapitalItem.
+type CapitalItem struct {
+	Description *string `json:"description,omitempty"`
+
+	// Type The main home is not counted for care at home.
+	Type       CapitalType `json:"type"`
+	ValuePence int64       `json:"value_pence"`
+}
+
+// CapitalLimits defines model for CapitalLimits.
+type CapitalLimits struct {
+	LowerPence int64 `json:"lower_pence"`
+	UpperPence int64 `json:"upper_pence"`
+}
+
+// CapitalType The main home is not counted for care at home.
+type CapitalType string
+
+// CarerOutcome The eight outcomes of reg 3(2)(b).
 type CarerOutcome string
 
 // CarerOutcomeRecord defines model for CarerOutcomeRecord.
 type CarerOutcomeRecord struct {
 	Notes *string `json:"notes,omitempty"`
 
-	// Outcome The eight outcomes of reg 3(3).
+	// Outcome The eight outcomes of reg 3(2)(b).
 	Outcome CarerOutcome    `json:"outcome"`
 	Reasons *[]UnableReason `json:"reasons,omitempty"`
 	Unable  bool            `json:"unable"`
+}
+
+// ChargeResult The weekly contribution and how it was reached: capital counted (the main home left out for
+// care at home), tariff income (£1 a week for every £250 or part above the lower limit), full cost
+// above the upper limit, the MIG and its parts, available income, the taper, and — when the
+// person's budget gives a cost of care — the cap at that cost and the minimum charge.
+type ChargeResult struct {
+	// AssessedWeeklyChargePence The most the person pays a week, before the cap at the cost of care (not meaningful when full_cost).
+	AssessedWeeklyChargePence int64 `json:"assessed_weekly_charge_pence"`
+
+	// AvailableWeeklyPence May be negative.
+	AvailableWeeklyPence int64 `json:"available_weekly_pence"`
+	CapitalCountedPence  int64 `json:"capital_counted_pence"`
+	DreWeeklyPence       int64 `json:"dre_weekly_pence"`
+
+	// FullCost Capital above the upper limit (or a light-touch full-cost assessment).
+	FullCost                     bool               `json:"full_cost"`
+	HousingCostsWeeklyPence      int64              `json:"housing_costs_weekly_pence"`
+	IncomeCountedWeeklyPence     int64              `json:"income_counted_weekly_pence"`
+	IncomeDisregardedWeeklyPence int64              `json:"income_disregarded_weekly_pence"`
+	MigParts                     []CalculationStep  `json:"mig_parts"`
+	MigWeeklyPence               int64              `json:"mig_weekly_pence"`
+	MinimumWeeklyChargePence     int64              `json:"minimum_weekly_charge_pence"`
+	OtherAllowancesWeeklyPence   int64              `json:"other_allowances_weekly_pence"`
+	RateTableId                  openapi_types.UUID `json:"rate_table_id"`
+	RateTableName                string             `json:"rate_table_name"`
+	Steps                        []CalculationStep  `json:"steps"`
+	TaperPercent                 int                `json:"taper_percent"`
+	TariffWeeklyPence            int64              `json:"tariff_weekly_pence"`
+
+	// WeeklyChargePence The person's weekly contribution to that cost, when known.
+	WeeklyChargePence *int64 `json:"weekly_charge_pence,omitempty"`
+
+	// WeeklyCostPence The cost of care it was capped at, when known.
+	WeeklyCostPence *int64 `json:"weekly_cost_pence,omitempty"`
 }
 
 // Eligibility defines model for Eligibility.
@@ -885,6 +1216,130 @@ type FieldError struct {
 
 // FieldErrorIn defines model for FieldError.In.
 type FieldErrorIn string
+
+// FinancialAssessment defines model for FinancialAssessment.
+type FinancialAssessment struct {
+	Capital           *[]CapitalItem               `json:"capital,omitempty"`
+	CarerPremium      *bool                        `json:"carer_premium,omitempty"`
+	ChangeReason      nullable.Nullable[string]    `json:"change_reason"`
+	CompletedAt       nullable.Nullable[time.Time] `json:"completed_at"`
+	CompletedBy       nullable.Nullable[string]    `json:"completed_by"`
+	CreatedAt         time.Time                    `json:"created_at"`
+	DependentChildren *int                         `json:"dependent_children,omitempty"`
+	DisabilityPremium *bool                        `json:"disability_premium,omitempty"`
+	Dre               *[]WeeklyItem                `json:"dre,omitempty"`
+
+	// DreMethod Disability-related expenditure: the items, or the council's flat allowance.
+	DreMethod                 *FinancialAssessmentDreMethod `json:"dre_method,omitempty"`
+	EffectiveDate             openapi_types.Date            `json:"effective_date"`
+	EnhancedDisabilityPremium *bool                         `json:"enhanced_disability_premium,omitempty"`
+	Household                 *Household                    `json:"household,omitempty"`
+	HousingCostsWeeklyPence   *int64                        `json:"housing_costs_weekly_pence,omitempty"`
+	Id                        openapi_types.UUID            `json:"id"`
+	Income                    *[]IncomeItem                 `json:"income,omitempty"`
+
+	// Kind `full`; `light_touch_full_cost` (the person declines a full assessment and pays the full cost);
+	// `light_touch_nil` (benefits plainly show a nil contribution). A full assessment may follow at any time.
+	Kind                    FinancialAssessmentKind               `json:"kind"`
+	LightTouchReason        *string                               `json:"light_touch_reason,omitempty"`
+	Notes                   *string                               `json:"notes,omitempty"`
+	OtherAllowances         *[]WeeklyItem                         `json:"other_allowances,omitempty"`
+	PensionCreditAgeReached *bool                                 `json:"pension_credit_age_reached,omitempty"`
+	PersonId                openapi_types.UUID                    `json:"person_id"`
+	Result                  nullable.Nullable[ChargeResult]       `json:"result"`
+	Status                  FinancialAssessmentStatus             `json:"status"`
+	SupersedesId            nullable.Nullable[openapi_types.UUID] `json:"supersedes_id"`
+	UpdatedAt               time.Time                             `json:"updated_at"`
+	Version                 int                                   `json:"version"`
+}
+
+// FinancialAssessmentDreMethod Disability-related expenditure: the items, or the council's flat allowance.
+type FinancialAssessmentDreMethod string
+
+// FinancialAssessmentStatus defines model for FinancialAssessment.Status.
+type FinancialAssessmentStatus string
+
+// FinancialAssessmentCreate A new financial assessment; the fields are those of FinancialAssessmentFacts, with the kind.
+type FinancialAssessmentCreate struct {
+	Capital                   *[]CapitalItem                      `json:"capital,omitempty"`
+	CarerPremium              *bool                               `json:"carer_premium,omitempty"`
+	DependentChildren         *int                                `json:"dependent_children,omitempty"`
+	DisabilityPremium         *bool                               `json:"disability_premium,omitempty"`
+	Dre                       *[]WeeklyItem                       `json:"dre,omitempty"`
+	DreMethod                 *FinancialAssessmentCreateDreMethod `json:"dre_method,omitempty"`
+	EffectiveDate             openapi_types.Date                  `json:"effective_date"`
+	EnhancedDisabilityPremium *bool                               `json:"enhanced_disability_premium,omitempty"`
+	Household                 *Household                          `json:"household,omitempty"`
+	HousingCostsWeeklyPence   *int64                              `json:"housing_costs_weekly_pence,omitempty"`
+	Income                    *[]IncomeItem                       `json:"income,omitempty"`
+
+	// Kind `full`; `light_touch_full_cost` (the person declines a full assessment and pays the full cost);
+	// `light_touch_nil` (benefits plainly show a nil contribution). A full assessment may follow at any time.
+	Kind                    FinancialAssessmentKind `json:"kind"`
+	LightTouchReason        *string                 `json:"light_touch_reason,omitempty"`
+	Notes                   *string                 `json:"notes,omitempty"`
+	OtherAllowances         *[]WeeklyItem           `json:"other_allowances,omitempty"`
+	PensionCreditAgeReached *bool                   `json:"pension_credit_age_reached,omitempty"`
+}
+
+// FinancialAssessmentCreateDreMethod defines model for FinancialAssessmentCreate.DreMethod.
+type FinancialAssessmentCreateDreMethod string
+
+// FinancialAssessmentFacts defines model for FinancialAssessmentFacts.
+type FinancialAssessmentFacts struct {
+	Capital           *[]CapitalItem `json:"capital,omitempty"`
+	CarerPremium      *bool          `json:"carer_premium,omitempty"`
+	DependentChildren *int           `json:"dependent_children,omitempty"`
+	DisabilityPremium *bool          `json:"disability_premium,omitempty"`
+	Dre               *[]WeeklyItem  `json:"dre,omitempty"`
+
+	// DreMethod Disability-related expenditure: the items, or the council's flat allowance.
+	DreMethod                 *FinancialAssessmentFactsDreMethod `json:"dre_method,omitempty"`
+	EffectiveDate             *openapi_types.Date                `json:"effective_date,omitempty"`
+	EnhancedDisabilityPremium *bool                              `json:"enhanced_disability_premium,omitempty"`
+	Household                 *Household                         `json:"household,omitempty"`
+	HousingCostsWeeklyPence   *int64                             `json:"housing_costs_weekly_pence,omitempty"`
+	Income                    *[]IncomeItem                      `json:"income,omitempty"`
+	LightTouchReason          *string                            `json:"light_touch_reason,omitempty"`
+	Notes                     *string                            `json:"notes,omitempty"`
+	OtherAllowances           *[]WeeklyItem                      `json:"other_allowances,omitempty"`
+	PensionCreditAgeReached   *bool                              `json:"pension_credit_age_reached,omitempty"`
+}
+
+// FinancialAssessmentFactsDreMethod Disability-related expenditure: the items, or the council's flat allowance.
+type FinancialAssessmentFactsDreMethod string
+
+// FinancialAssessmentKind `full`; `light_touch_full_cost` (the person declines a full assessment and pays the full cost);
+// `light_touch_nil` (benefits plainly show a nil contribution). A full assessment may follow at any time.
+type FinancialAssessmentKind string
+
+// FinancialAssessmentList defines model for FinancialAssessmentList.
+type FinancialAssessmentList struct {
+	Items         []FinancialAssessment `json:"items"`
+	NextPageToken *string               `json:"next_page_token,omitempty"`
+}
+
+// FinancialAssessmentPatch Changes to a draft; the fields are those of FinancialAssessmentFacts.
+type FinancialAssessmentPatch struct {
+	Capital                   *[]CapitalItem                     `json:"capital,omitempty"`
+	CarerPremium              *bool                              `json:"carer_premium,omitempty"`
+	DependentChildren         *int                               `json:"dependent_children,omitempty"`
+	DisabilityPremium         *bool                              `json:"disability_premium,omitempty"`
+	Dre                       *[]WeeklyItem                      `json:"dre,omitempty"`
+	DreMethod                 *FinancialAssessmentPatchDreMethod `json:"dre_method,omitempty"`
+	EffectiveDate             *openapi_types.Date                `json:"effective_date,omitempty"`
+	EnhancedDisabilityPremium *bool                              `json:"enhanced_disability_premium,omitempty"`
+	Household                 *Household                         `json:"household,omitempty"`
+	HousingCostsWeeklyPence   *int64                             `json:"housing_costs_weekly_pence,omitempty"`
+	Income                    *[]IncomeItem                      `json:"income,omitempty"`
+	LightTouchReason          *string                            `json:"light_touch_reason,omitempty"`
+	Notes                     *string                            `json:"notes,omitempty"`
+	OtherAllowances           *[]WeeklyItem                      `json:"other_allowances,omitempty"`
+	PensionCreditAgeReached   *bool                              `json:"pension_credit_age_reached,omitempty"`
+}
+
+// FinancialAssessmentPatchDreMethod defines model for FinancialAssessmentPatch.DreMethod.
+type FinancialAssessmentPatchDreMethod string
 
 // FundingDecision defines model for FundingDecision.
 type FundingDecision struct {
@@ -952,6 +1407,41 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// Household defines model for Household.
+type Household string
+
+// IncomeItem defines model for IncomeItem.
+type IncomeItem struct {
+	Description *string `json:"description,omitempty"`
+
+	// Type Earnings and the mobility components of DLA and PIP are disregarded.
+	Type        IncomeType `json:"type"`
+	WeeklyPence int64      `json:"weekly_pence"`
+}
+
+// IncomeType Earnings and the mobility components of DLA and PIP are disregarded.
+type IncomeType string
+
+// MIGAgeBand `age_18_24`, `age_25_to_pension_credit_age`, or `pension_credit_age` and over.
+type MIGAgeBand string
+
+// MIGBaseRate defines model for MIGBaseRate.
+type MIGBaseRate struct {
+	// AgeBand `age_18_24`, `age_25_to_pension_credit_age`, or `pension_credit_age` and over.
+	AgeBand     MIGAgeBand `json:"age_band"`
+	Household   Household  `json:"household"`
+	WeeklyPence int64      `json:"weekly_pence"`
+}
+
+// MIGRates The Minimum Income Guarantee, weekly; a rate left out is not in this table (422 when needed).
+type MIGRates struct {
+	Base                                 []MIGBaseRate `json:"base"`
+	CarerPremiumWeeklyPence              *int64        `json:"carer_premium_weekly_pence,omitempty"`
+	DependentChildWeeklyPence            *int64        `json:"dependent_child_weekly_pence,omitempty"`
+	DisabilityPremiumWeeklyPence         *int64        `json:"disability_premium_weekly_pence,omitempty"`
+	EnhancedDisabilityPremiumWeeklyPence *int64        `json:"enhanced_disability_premium_weekly_pence,omitempty"`
+}
 
 // NHSNumber Ten digits, optionally grouped 3-3-4 by spaces, with a valid modulus-11 check digit.
 //
@@ -1172,6 +1662,84 @@ type RASVersionPatch struct {
 	Questionnaire *RASQuestionnaire `json:"questionnaire,omitempty"`
 }
 
+// RateTable defines model for RateTable.
+type RateTable struct {
+	Capital            CapitalLimits                    `json:"capital"`
+	CareAtHomeCapital  nullable.Nullable[CapitalLimits] `json:"care_at_home_capital"`
+	CreatedAt          time.Time                        `json:"created_at"`
+	DreFlatWeeklyPence nullable.Nullable[int64]         `json:"dre_flat_weekly_pence"`
+	Id                 openapi_types.UUID               `json:"id"`
+
+	// InForce valid_from is today or earlier: the table is immutable.
+	InForce bool `json:"in_force"`
+
+	// Mig The Minimum Income Guarantee, weekly; a rate left out is not in this table (422 when needed).
+	Mig                                  MIGRates                 `json:"mig"`
+	MinimumWeeklyChargePence             int64                    `json:"minimum_weekly_charge_pence"`
+	Name                                 string                   `json:"name"`
+	PersonalExpensesAllowanceWeeklyPence nullable.Nullable[int64] `json:"personal_expenses_allowance_weekly_pence"`
+	TaperPercent                         int                      `json:"taper_percent"`
+	TariffStepPence                      int64                    `json:"tariff_step_pence"`
+	TariffWeeklyPencePerStep             int64                    `json:"tariff_weekly_pence_per_step"`
+	UpdatedAt                            time.Time                `json:"updated_at"`
+	ValidFrom                            openapi_types.Date       `json:"valid_from"`
+	Version                              int                      `json:"version"`
+}
+
+// RateTableCreate defines model for RateTableCreate.
+type RateTableCreate struct {
+	Capital CapitalLimits `json:"capital"`
+
+	// CareAtHomeCapital Higher limits a council may set for care at home; used for non-residential care when present.
+	CareAtHomeCapital *CapitalLimits `json:"care_at_home_capital,omitempty"`
+
+	// DreFlatWeeklyPence The council's flat disability-related expenditure allowance.
+	DreFlatWeeklyPence *int64 `json:"dre_flat_weekly_pence,omitempty"`
+
+	// Mig The Minimum Income Guarantee, weekly; a rate left out is not in this table (422 when needed).
+	Mig MIGRates `json:"mig"`
+
+	// MinimumWeeklyChargePence A charge below it is not made.
+	MinimumWeeklyChargePence int64  `json:"minimum_weekly_charge_pence"`
+	Name                     string `json:"name"`
+
+	// PersonalExpensesAllowanceWeeklyPence For care homes.
+	PersonalExpensesAllowanceWeeklyPence *int64 `json:"personal_expenses_allowance_weekly_pence,omitempty"`
+
+	// TaperPercent The share of available income charged.
+	TaperPercent int `json:"taper_percent"`
+
+	// TariffStepPence £250: 25000.
+	TariffStepPence int64 `json:"tariff_step_pence"`
+
+	// TariffWeeklyPencePerStep £1 a week: 100.
+	TariffWeeklyPencePerStep int64              `json:"tariff_weekly_pence_per_step"`
+	ValidFrom                openapi_types.Date `json:"valid_from"`
+}
+
+// RateTableList defines model for RateTableList.
+type RateTableList struct {
+	Items         []RateTable `json:"items"`
+	NextPageToken *string     `json:"next_page_token,omitempty"`
+}
+
+// RateTablePatch defines model for RateTablePatch.
+type RateTablePatch struct {
+	Capital            *CapitalLimits                   `json:"capital,omitempty"`
+	CareAtHomeCapital  nullable.Nullable[CapitalLimits] `json:"care_at_home_capital,omitempty"`
+	DreFlatWeeklyPence nullable.Nullable[int64]         `json:"dre_flat_weekly_pence,omitempty"`
+
+	// Mig The Minimum Income Guarantee, weekly; a rate left out is not in this table (422 when needed).
+	Mig                                  *MIGRates                `json:"mig,omitempty"`
+	MinimumWeeklyChargePence             *int64                   `json:"minimum_weekly_charge_pence,omitempty"`
+	Name                                 *string                  `json:"name,omitempty"`
+	PersonalExpensesAllowanceWeeklyPence nullable.Nullable[int64] `json:"personal_expenses_allowance_weekly_pence,omitempty"`
+	TaperPercent                         *int                     `json:"taper_percent,omitempty"`
+	TariffStepPence                      *int64                   `json:"tariff_step_pence,omitempty"`
+	TariffWeeklyPencePerStep             *int64                   `json:"tariff_weekly_pence_per_step,omitempty"`
+	ValidFrom                            *openapi_types.Date      `json:"valid_from,omitempty"`
+}
+
 // Ready defines model for Ready.
 type Ready struct {
 	// SchemaVersion The newest applied migration.
@@ -1184,6 +1752,7 @@ type ReadyStatus string
 
 // ReasonBody defines model for ReasonBody.
 type ReasonBody struct {
+	// Reason Not blank.
 	Reason string `json:"reason"`
 }
 
@@ -1243,14 +1812,69 @@ type RelationshipList struct {
 
 // UnableReason Why an outcome cannot be achieved (reg 2(3)): `needs_assistance` (cannot without assistance),
 // `significant_pain_distress_anxiety`, `endangers_health_or_safety` (the person's or others'),
-// `takes_significantly_longer` (adults only, not carers, reg 3(4)).
+// `takes_significantly_longer` (adults only: carers have the first three, reg 3(3)).
 type UnableReason string
+
+// UpratingChange defines model for UpratingChange.
+type UpratingChange struct {
+	// BudgetId The budget that got a new version.
+	BudgetId nullable.Nullable[openapi_types.UUID] `json:"budget_id"`
+
+	// DifferencePence New minus previous.
+	DifferencePence nullable.Nullable[int64] `json:"difference_pence"`
+
+	// Error Why this person was not recalculated (a rule the new table breaks, such as a missing MIG rate).
+	Error                nullable.Nullable[string]             `json:"error"`
+	NewAssessmentId      nullable.Nullable[openapi_types.UUID] `json:"new_assessment_id"`
+	NewWeeklyChargePence nullable.Nullable[int64]              `json:"new_weekly_charge_pence"`
+	PersonId             openapi_types.UUID                    `json:"person_id"`
+	PreviousAssessmentId openapi_types.UUID                    `json:"previous_assessment_id"`
+
+	// PreviousWeeklyChargePence The assessed weekly charge before.
+	PreviousWeeklyChargePence int64 `json:"previous_weekly_charge_pence"`
+}
+
+// UpratingChangeList defines model for UpratingChangeList.
+type UpratingChangeList struct {
+	Items         []UpratingChange `json:"items"`
+	NextPageToken *string          `json:"next_page_token,omitempty"`
+}
+
+// UpratingJob defines model for UpratingJob.
+type UpratingJob struct {
+	// Changed Recalculated assessments whose weekly charge changed.
+	Changed     int                          `json:"changed"`
+	Error       nullable.Nullable[string]    `json:"error"`
+	FinishedAt  nullable.Nullable[time.Time] `json:"finished_at"`
+	Id          openapi_types.UUID           `json:"id"`
+	Processed   int                          `json:"processed"`
+	RateTableId openapi_types.UUID           `json:"rate_table_id"`
+	RequestedAt time.Time                    `json:"requested_at"`
+	RequestedBy string                       `json:"requested_by"`
+	StartedAt   nullable.Nullable[time.Time] `json:"started_at"`
+	Status      UpratingJobStatus            `json:"status"`
+
+	// Total Assessments to recalculate, counted when the job starts.
+	Total int `json:"total"`
+}
+
+// UpratingJobStatus defines model for UpratingJob.Status.
+type UpratingJobStatus string
+
+// WeeklyItem defines model for WeeklyItem.
+type WeeklyItem struct {
+	Description string `json:"description"`
+	WeeklyPence int64  `json:"weekly_pence"`
+}
 
 // AssessmentId defines model for AssessmentId.
 type AssessmentId = openapi_types.UUID
 
 // BudgetId defines model for BudgetId.
 type BudgetId = openapi_types.UUID
+
+// FinancialAssessmentId defines model for FinancialAssessmentId.
+type FinancialAssessmentId = openapi_types.UUID
 
 // FundingRequestId defines model for FundingRequestId.
 type FundingRequestId = openapi_types.UUID
@@ -1260,6 +1884,9 @@ type IdempotencyKey = string
 
 // IfMatch defines model for IfMatch.
 type IfMatch = string
+
+// JobId defines model for JobId.
+type JobId = openapi_types.UUID
 
 // PageSize defines model for PageSize.
 type PageSize = int
@@ -1272,6 +1899,9 @@ type PersonId = openapi_types.UUID
 
 // RASVersionId defines model for RASVersionId.
 type RASVersionId = openapi_types.UUID
+
+// RateTableId defines model for RateTableId.
+type RateTableId = openapi_types.UUID
 
 // RelationshipId defines model for RelationshipId.
 type RelationshipId = openapi_types.UUID
@@ -1366,6 +1996,18 @@ type ListAuditEventsParams struct {
 	OccurredTo *time.Time `form:"occurred_to,omitempty" json:"occurred_to,omitempty"`
 }
 
+// UpdateFinancialAssessmentParams defines parameters for UpdateFinancialAssessment.
+type UpdateFinancialAssessmentParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// CompleteFinancialAssessmentParams defines parameters for CompleteFinancialAssessment.
+type CompleteFinancialAssessmentParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ListFundingRequestsParams defines parameters for ListFundingRequests.
 type ListFundingRequestsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -1424,6 +2066,20 @@ type ListPersonAssessmentsParams struct {
 
 // CreateAssessmentParams defines parameters for CreateAssessment.
 type CreateAssessmentParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListPersonFinancialAssessmentsParams defines parameters for ListPersonFinancialAssessments.
+type ListPersonFinancialAssessmentsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// CreateFinancialAssessmentParams defines parameters for CreateFinancialAssessment.
+type CreateFinancialAssessmentParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -1503,6 +2159,46 @@ type RetireRASVersionParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListRateTablesParams defines parameters for ListRateTables.
+type ListRateTablesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// InForceOn Only the table in force on this date.
+	InForceOn *openapi_types.Date `form:"in_force_on,omitempty" json:"in_force_on,omitempty"`
+}
+
+// CreateRateTableParams defines parameters for CreateRateTable.
+type CreateRateTableParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateRateTableParams defines parameters for UpdateRateTable.
+type UpdateRateTableParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UprateRateTableParams defines parameters for UprateRateTable.
+type UprateRateTableParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListUpratingChangesParams defines parameters for ListUpratingChanges.
+type ListUpratingChangesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// ChangedOnly Only the people whose weekly charge changed.
+	ChangedOnly *bool `form:"changed_only,omitempty" json:"changed_only,omitempty"`
+}
+
 // UpdateAssessmentJSONRequestBody defines body for UpdateAssessment for application/json ContentType.
 type UpdateAssessmentJSONRequestBody = AssessmentPatch
 
@@ -1511,6 +2207,9 @@ type CancelAssessmentJSONRequestBody = ReasonBody
 
 // CompleteAssessmentJSONRequestBody defines body for CompleteAssessment for application/json ContentType.
 type CompleteAssessmentJSONRequestBody = AssessmentCompletion
+
+// UpdateFinancialAssessmentJSONRequestBody defines body for UpdateFinancialAssessment for application/json ContentType.
+type UpdateFinancialAssessmentJSONRequestBody = FinancialAssessmentPatch
 
 // CreateFundingRequestJSONRequestBody defines body for CreateFundingRequest for application/json ContentType.
 type CreateFundingRequestJSONRequestBody = FundingRequestCreate
@@ -1527,6 +2226,9 @@ type UpdatePersonJSONRequestBody = PersonPatch
 // CreateAssessmentJSONRequestBody defines body for CreateAssessment for application/json ContentType.
 type CreateAssessmentJSONRequestBody = AssessmentCreate
 
+// CreateFinancialAssessmentJSONRequestBody defines body for CreateFinancialAssessment for application/json ContentType.
+type CreateFinancialAssessmentJSONRequestBody = FinancialAssessmentCreate
+
 // CreateRelationshipJSONRequestBody defines body for CreateRelationship for application/json ContentType.
 type CreateRelationshipJSONRequestBody = RelationshipCreate
 
@@ -1538,6 +2240,12 @@ type CreateRASVersionJSONRequestBody = RASVersionCreate
 
 // UpdateRASVersionJSONRequestBody defines body for UpdateRASVersion for application/json ContentType.
 type UpdateRASVersionJSONRequestBody = RASVersionPatch
+
+// CreateRateTableJSONRequestBody defines body for CreateRateTable for application/json ContentType.
+type CreateRateTableJSONRequestBody = RateTableCreate
+
+// UpdateRateTableJSONRequestBody defines body for UpdateRateTable for application/json ContentType.
+type UpdateRateTableJSONRequestBody = RateTablePatch
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -1577,6 +2285,15 @@ type ServerInterface interface {
 	// ListAuditEvents The audit trail of the council, oldest first.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
+	// GetFinancialAssessment One financial assessment.
+	// (GET /v1/financial-assessments/{financial_assessment_id})
+	GetFinancialAssessment(ctx echo.Context, financialAssessmentId FinancialAssessmentId) error
+	// UpdateFinancialAssessment Change a draft financial assessment (lists are replaced whole).
+	// (PATCH /v1/financial-assessments/{financial_assessment_id})
+	UpdateFinancialAssessment(ctx echo.Context, financialAssessmentId FinancialAssessmentId, params UpdateFinancialAssessmentParams) error
+	// CompleteFinancialAssessment Complete it: compute the weekly contribution, step by step, with the rate table in force on the effective date.
+	// (POST /v1/financial-assessments/{financial_assessment_id}/complete)
+	CompleteFinancialAssessment(ctx echo.Context, financialAssessmentId FinancialAssessmentId, params CompleteFinancialAssessmentParams) error
 	// ListFundingRequests Funding requests, oldest request first (status=pending is the panel's queue).
 	// (GET /v1/funding-requests)
 	ListFundingRequests(ctx echo.Context, params ListFundingRequestsParams) error
@@ -1607,6 +2324,12 @@ type ServerInterface interface {
 	// CreateAssessment Start an assessment of this person (a draft).
 	// (POST /v1/people/{person_id}/assessments)
 	CreateAssessment(ctx echo.Context, personId PersonId, params CreateAssessmentParams) error
+	// ListPersonFinancialAssessments This person's financial assessments, oldest first.
+	// (GET /v1/people/{person_id}/financial-assessments)
+	ListPersonFinancialAssessments(ctx echo.Context, personId PersonId, params ListPersonFinancialAssessmentsParams) error
+	// CreateFinancialAssessment Start a financial assessment of this person (a draft).
+	// (POST /v1/people/{person_id}/financial-assessments)
+	CreateFinancialAssessment(ctx echo.Context, personId PersonId, params CreateFinancialAssessmentParams) error
 	// ListPersonBudgetVersions Every version of every personal budget of this person, oldest first, each with the reason it changed.
 	// (GET /v1/people/{person_id}/personal-budgets)
 	ListPersonBudgetVersions(ctx echo.Context, personId PersonId, params ListPersonBudgetVersionsParams) error
@@ -1646,6 +2369,27 @@ type ServerInterface interface {
 	// RetireRASVersion Take an active version out of force without a successor.
 	// (POST /v1/ras-versions/{ras_version_id}/retire)
 	RetireRASVersion(ctx echo.Context, rasVersionId RASVersionId, params RetireRASVersionParams) error
+	// ListRateTables The council's rate tables, by valid_from.
+	// (GET /v1/rate-tables)
+	ListRateTables(ctx echo.Context, params ListRateTablesParams) error
+	// CreateRateTable Add a charging rate table, in force from valid_from.
+	// (POST /v1/rate-tables)
+	CreateRateTable(ctx echo.Context, params CreateRateTableParams) error
+	// GetRateTable One rate table.
+	// (GET /v1/rate-tables/{rate_table_id})
+	GetRateTable(ctx echo.Context, rateTableId RateTableId) error
+	// UpdateRateTable Change a table that is not yet in force (409 once it is).
+	// (PATCH /v1/rate-tables/{rate_table_id})
+	UpdateRateTable(ctx echo.Context, rateTableId RateTableId, params UpdateRateTableParams) error
+	// UprateRateTable Recalculate, with this table, every current assessment made under an older one (a job).
+	// (POST /v1/rate-tables/{rate_table_id}/uprate)
+	UprateRateTable(ctx echo.Context, rateTableId RateTableId, params UprateRateTableParams) error
+	// GetUpratingJob An uprating job and its progress.
+	// (GET /v1/uprating-jobs/{job_id})
+	GetUpratingJob(ctx echo.Context, jobId JobId) error
+	// ListUpratingChanges The report of an uprating job, a row per recalculated assessment.
+	// (GET /v1/uprating-jobs/{job_id}/changes)
+	ListUpratingChanges(ctx echo.Context, jobId JobId, params ListUpratingChangesParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -1941,6 +2685,94 @@ func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListAuditEvents(ctx, params)
+	return err
+}
+
+// GetFinancialAssessment converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFinancialAssessment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "financial_assessment_id" -------------
+	var financialAssessmentId FinancialAssessmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "financial_assessment_id", ctx.Param("financial_assessment_id"), &financialAssessmentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter financial_assessment_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFinancialAssessment(ctx, financialAssessmentId)
+	return err
+}
+
+// UpdateFinancialAssessment converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateFinancialAssessment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "financial_assessment_id" -------------
+	var financialAssessmentId FinancialAssessmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "financial_assessment_id", ctx.Param("financial_assessment_id"), &financialAssessmentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter financial_assessment_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateFinancialAssessmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateFinancialAssessment(ctx, financialAssessmentId, params)
+	return err
+}
+
+// CompleteFinancialAssessment converts echo context to params.
+func (w *ServerInterfaceWrapper) CompleteFinancialAssessment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "financial_assessment_id" -------------
+	var financialAssessmentId FinancialAssessmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "financial_assessment_id", ctx.Param("financial_assessment_id"), &financialAssessmentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter financial_assessment_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CompleteFinancialAssessmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CompleteFinancialAssessment(ctx, financialAssessmentId, params)
 	return err
 }
 
@@ -2263,6 +3095,74 @@ func (w *ServerInterfaceWrapper) CreateAssessment(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateAssessment(ctx, personId, params)
+	return err
+}
+
+// ListPersonFinancialAssessments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPersonFinancialAssessments(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPersonFinancialAssessmentsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPersonFinancialAssessments(ctx, personId, params)
+	return err
+}
+
+// CreateFinancialAssessment converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateFinancialAssessment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateFinancialAssessmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateFinancialAssessment(ctx, personId, params)
 	return err
 }
 
@@ -2688,6 +3588,210 @@ func (w *ServerInterfaceWrapper) RetireRASVersion(ctx echo.Context) error {
 	return err
 }
 
+// ListRateTables converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRateTables(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRateTablesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "in_force_on" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "in_force_on", ctx.QueryParams(), &params.InForceOn, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter in_force_on: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRateTables(ctx, params)
+	return err
+}
+
+// CreateRateTable converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRateTable(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateRateTableParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRateTable(ctx, params)
+	return err
+}
+
+// GetRateTable converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRateTable(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "rate_table_id" -------------
+	var rateTableId RateTableId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "rate_table_id", ctx.Param("rate_table_id"), &rateTableId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rate_table_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRateTable(ctx, rateTableId)
+	return err
+}
+
+// UpdateRateTable converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateRateTable(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "rate_table_id" -------------
+	var rateTableId RateTableId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "rate_table_id", ctx.Param("rate_table_id"), &rateTableId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rate_table_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateRateTableParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateRateTable(ctx, rateTableId, params)
+	return err
+}
+
+// UprateRateTable converts echo context to params.
+func (w *ServerInterfaceWrapper) UprateRateTable(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "rate_table_id" -------------
+	var rateTableId RateTableId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "rate_table_id", ctx.Param("rate_table_id"), &rateTableId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rate_table_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UprateRateTableParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UprateRateTable(ctx, rateTableId, params)
+	return err
+}
+
+// GetUpratingJob converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUpratingJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "job_id" -------------
+	var jobId JobId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "job_id", ctx.Param("job_id"), &jobId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter job_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUpratingJob(ctx, jobId)
+	return err
+}
+
+// ListUpratingChanges converts echo context to params.
+func (w *ServerInterfaceWrapper) ListUpratingChanges(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "job_id" -------------
+	var jobId JobId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "job_id", ctx.Param("job_id"), &jobId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter job_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListUpratingChangesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "changed_only" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "changed_only", ctx.QueryParams(), &params.ChangedOnly, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter changed_only: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListUpratingChanges(ctx, jobId, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -2769,6 +3873,18 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/funding-requests", wrapper.CreateFundingRequest, options.OperationMiddlewares["createFundingRequest"]...)
 	router.GET(options.BaseURL+"/v1/funding-requests/:funding_request_id", wrapper.GetFundingRequest, options.OperationMiddlewares["getFundingRequest"]...)
 	router.POST(options.BaseURL+"/v1/funding-requests/:funding_request_id/decide", wrapper.DecideFundingRequest, options.OperationMiddlewares["decideFundingRequest"]...)
+	router.GET(options.BaseURL+"/v1/rate-tables", wrapper.ListRateTables, options.OperationMiddlewares["listRateTables"]...)
+	router.POST(options.BaseURL+"/v1/rate-tables", wrapper.CreateRateTable, options.OperationMiddlewares["createRateTable"]...)
+	router.GET(options.BaseURL+"/v1/rate-tables/:rate_table_id", wrapper.GetRateTable, options.OperationMiddlewares["getRateTable"]...)
+	router.PATCH(options.BaseURL+"/v1/rate-tables/:rate_table_id", wrapper.UpdateRateTable, options.OperationMiddlewares["updateRateTable"]...)
+	router.POST(options.BaseURL+"/v1/rate-tables/:rate_table_id/uprate", wrapper.UprateRateTable, options.OperationMiddlewares["uprateRateTable"]...)
+	router.GET(options.BaseURL+"/v1/uprating-jobs/:job_id", wrapper.GetUpratingJob, options.OperationMiddlewares["getUpratingJob"]...)
+	router.GET(options.BaseURL+"/v1/uprating-jobs/:job_id/changes", wrapper.ListUpratingChanges, options.OperationMiddlewares["listUpratingChanges"]...)
+	router.GET(options.BaseURL+"/v1/people/:person_id/financial-assessments", wrapper.ListPersonFinancialAssessments, options.OperationMiddlewares["listPersonFinancialAssessments"]...)
+	router.POST(options.BaseURL+"/v1/people/:person_id/financial-assessments", wrapper.CreateFinancialAssessment, options.OperationMiddlewares["createFinancialAssessment"]...)
+	router.GET(options.BaseURL+"/v1/financial-assessments/:financial_assessment_id", wrapper.GetFinancialAssessment, options.OperationMiddlewares["getFinancialAssessment"]...)
+	router.PATCH(options.BaseURL+"/v1/financial-assessments/:financial_assessment_id", wrapper.UpdateFinancialAssessment, options.OperationMiddlewares["updateFinancialAssessment"]...)
+	router.POST(options.BaseURL+"/v1/financial-assessments/:financial_assessment_id/complete", wrapper.CompleteFinancialAssessment, options.OperationMiddlewares["completeFinancialAssessment"]...)
 	router.GET(options.BaseURL+"/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 
 }
@@ -4371,6 +5487,607 @@ type ListAuditEvents500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListAuditEvents500ApplicationProblemPlusJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFinancialAssessmentRequestObject struct {
+	FinancialAssessmentId FinancialAssessmentId `json:"financial_assessment_id"`
+}
+
+type GetFinancialAssessmentResponseObject interface {
+	VisitGetFinancialAssessmentResponse(w http.ResponseWriter) error
+}
+
+type GetFinancialAssessment200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetFinancialAssessment200JSONResponse struct {
+	Body    FinancialAssessment
+	Headers GetFinancialAssessment200ResponseHeaders
+}
+
+func (response GetFinancialAssessment200JSONResponse) VisitGetFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFinancialAssessment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetFinancialAssessment400ApplicationProblemPlusJSONResponse) VisitGetFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFinancialAssessment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFinancialAssessment401ApplicationProblemPlusJSONResponse) VisitGetFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFinancialAssessment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetFinancialAssessment403ApplicationProblemPlusJSONResponse) VisitGetFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFinancialAssessment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetFinancialAssessment404ApplicationProblemPlusJSONResponse) VisitGetFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFinancialAssessment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetFinancialAssessment500ApplicationProblemPlusJSONResponse) VisitGetFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFinancialAssessmentRequestObject struct {
+	FinancialAssessmentId FinancialAssessmentId `json:"financial_assessment_id"`
+	Params                UpdateFinancialAssessmentParams
+	Body                  *UpdateFinancialAssessmentJSONRequestBody
+}
+
+type UpdateFinancialAssessmentResponseObject interface {
+	VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error
+}
+
+type UpdateFinancialAssessment200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type UpdateFinancialAssessment200JSONResponse struct {
+	Body    FinancialAssessment
+	Headers UpdateFinancialAssessment200ResponseHeaders
+}
+
+func (response UpdateFinancialAssessment200JSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFinancialAssessment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFinancialAssessment400ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFinancialAssessment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFinancialAssessment401ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFinancialAssessment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFinancialAssessment403ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFinancialAssessment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFinancialAssessment404ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFinancialAssessment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFinancialAssessment409ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFinancialAssessment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFinancialAssessment412ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFinancialAssessment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFinancialAssessment413ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFinancialAssessment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFinancialAssessment415ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFinancialAssessment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFinancialAssessment422ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFinancialAssessment428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFinancialAssessment428ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFinancialAssessment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFinancialAssessment500ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteFinancialAssessmentRequestObject struct {
+	FinancialAssessmentId FinancialAssessmentId `json:"financial_assessment_id"`
+	Params                CompleteFinancialAssessmentParams
+}
+
+type CompleteFinancialAssessmentResponseObject interface {
+	VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error
+}
+
+type CompleteFinancialAssessment200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type CompleteFinancialAssessment200JSONResponse struct {
+	Body    FinancialAssessment
+	Headers CompleteFinancialAssessment200ResponseHeaders
+}
+
+func (response CompleteFinancialAssessment200JSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteFinancialAssessment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteFinancialAssessment400ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteFinancialAssessment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteFinancialAssessment401ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteFinancialAssessment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteFinancialAssessment403ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteFinancialAssessment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteFinancialAssessment404ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteFinancialAssessment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteFinancialAssessment409ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteFinancialAssessment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteFinancialAssessment412ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteFinancialAssessment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteFinancialAssessment422ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteFinancialAssessment428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteFinancialAssessment428ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteFinancialAssessment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteFinancialAssessment500ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6118,6 +7835,357 @@ type CreateAssessment500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateAssessment500ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonFinancialAssessmentsRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+	Params   ListPersonFinancialAssessmentsParams
+}
+
+type ListPersonFinancialAssessmentsResponseObject interface {
+	VisitListPersonFinancialAssessmentsResponse(w http.ResponseWriter) error
+}
+
+type ListPersonFinancialAssessments200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPersonFinancialAssessments200JSONResponse struct {
+	Body    FinancialAssessmentList
+	Headers ListPersonFinancialAssessments200ResponseHeaders
+}
+
+func (response ListPersonFinancialAssessments200JSONResponse) VisitListPersonFinancialAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonFinancialAssessments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonFinancialAssessments400ApplicationProblemPlusJSONResponse) VisitListPersonFinancialAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonFinancialAssessments401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonFinancialAssessments401ApplicationProblemPlusJSONResponse) VisitListPersonFinancialAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonFinancialAssessments403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonFinancialAssessments403ApplicationProblemPlusJSONResponse) VisitListPersonFinancialAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonFinancialAssessments404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonFinancialAssessments404ApplicationProblemPlusJSONResponse) VisitListPersonFinancialAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonFinancialAssessments500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonFinancialAssessments500ApplicationProblemPlusJSONResponse) VisitListPersonFinancialAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFinancialAssessmentRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+	Params   CreateFinancialAssessmentParams
+	Body     *CreateFinancialAssessmentJSONRequestBody
+}
+
+type CreateFinancialAssessmentResponseObject interface {
+	VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error
+}
+
+type CreateFinancialAssessment201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateFinancialAssessment201JSONResponse struct {
+	Body    FinancialAssessment
+	Headers CreateFinancialAssessment201ResponseHeaders
+}
+
+func (response CreateFinancialAssessment201JSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFinancialAssessment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFinancialAssessment400ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFinancialAssessment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFinancialAssessment401ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFinancialAssessment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFinancialAssessment403ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFinancialAssessment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFinancialAssessment404ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFinancialAssessment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFinancialAssessment409ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFinancialAssessment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFinancialAssessment413ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFinancialAssessment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFinancialAssessment415ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFinancialAssessment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFinancialAssessment422ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFinancialAssessment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFinancialAssessment500ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -8336,6 +10404,1142 @@ func (response RetireRASVersion500ApplicationProblemPlusJSONResponse) VisitRetir
 	return err
 }
 
+type ListRateTablesRequestObject struct {
+	Params ListRateTablesParams
+}
+
+type ListRateTablesResponseObject interface {
+	VisitListRateTablesResponse(w http.ResponseWriter) error
+}
+
+type ListRateTables200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListRateTables200JSONResponse struct {
+	Body    RateTableList
+	Headers ListRateTables200ResponseHeaders
+}
+
+func (response ListRateTables200JSONResponse) VisitListRateTablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRateTables400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListRateTables400ApplicationProblemPlusJSONResponse) VisitListRateTablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRateTables401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRateTables401ApplicationProblemPlusJSONResponse) VisitListRateTablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRateTables403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListRateTables403ApplicationProblemPlusJSONResponse) VisitListRateTablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRateTables500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListRateTables500ApplicationProblemPlusJSONResponse) VisitListRateTablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRateTableRequestObject struct {
+	Params CreateRateTableParams
+	Body   *CreateRateTableJSONRequestBody
+}
+
+type CreateRateTableResponseObject interface {
+	VisitCreateRateTableResponse(w http.ResponseWriter) error
+}
+
+type CreateRateTable201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateRateTable201JSONResponse struct {
+	Body    RateTable
+	Headers CreateRateTable201ResponseHeaders
+}
+
+func (response CreateRateTable201JSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRateTable400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRateTable400ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRateTable401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRateTable401ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRateTable403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRateTable403ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRateTable409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRateTable409ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRateTable413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRateTable413ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRateTable415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRateTable415ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRateTable422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRateTable422ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRateTable500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRateTable500ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRateTableRequestObject struct {
+	RateTableId RateTableId `json:"rate_table_id"`
+}
+
+type GetRateTableResponseObject interface {
+	VisitGetRateTableResponse(w http.ResponseWriter) error
+}
+
+type GetRateTable200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetRateTable200JSONResponse struct {
+	Body    RateTable
+	Headers GetRateTable200ResponseHeaders
+}
+
+func (response GetRateTable200JSONResponse) VisitGetRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRateTable400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetRateTable400ApplicationProblemPlusJSONResponse) VisitGetRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRateTable401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRateTable401ApplicationProblemPlusJSONResponse) VisitGetRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRateTable403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetRateTable403ApplicationProblemPlusJSONResponse) VisitGetRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRateTable404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetRateTable404ApplicationProblemPlusJSONResponse) VisitGetRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRateTable500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetRateTable500ApplicationProblemPlusJSONResponse) VisitGetRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRateTableRequestObject struct {
+	RateTableId RateTableId `json:"rate_table_id"`
+	Params      UpdateRateTableParams
+	Body        *UpdateRateTableJSONRequestBody
+}
+
+type UpdateRateTableResponseObject interface {
+	VisitUpdateRateTableResponse(w http.ResponseWriter) error
+}
+
+type UpdateRateTable200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type UpdateRateTable200JSONResponse struct {
+	Body    RateTable
+	Headers UpdateRateTable200ResponseHeaders
+}
+
+func (response UpdateRateTable200JSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRateTable400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRateTable400ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRateTable401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRateTable401ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRateTable403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRateTable403ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRateTable404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRateTable404ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRateTable409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRateTable409ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRateTable412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRateTable412ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRateTable413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRateTable413ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRateTable415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRateTable415ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRateTable422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRateTable422ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRateTable428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRateTable428ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRateTable500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRateTable500ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UprateRateTableRequestObject struct {
+	RateTableId RateTableId `json:"rate_table_id"`
+	Params      UprateRateTableParams
+}
+
+type UprateRateTableResponseObject interface {
+	VisitUprateRateTableResponse(w http.ResponseWriter) error
+}
+
+type UprateRateTable202ResponseHeaders struct {
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type UprateRateTable202JSONResponse struct {
+	Body    UpratingJob
+	Headers UprateRateTable202ResponseHeaders
+}
+
+func (response UprateRateTable202JSONResponse) VisitUprateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UprateRateTable400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UprateRateTable400ApplicationProblemPlusJSONResponse) VisitUprateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UprateRateTable401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UprateRateTable401ApplicationProblemPlusJSONResponse) VisitUprateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UprateRateTable403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UprateRateTable403ApplicationProblemPlusJSONResponse) VisitUprateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UprateRateTable404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UprateRateTable404ApplicationProblemPlusJSONResponse) VisitUprateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UprateRateTable409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UprateRateTable409ApplicationProblemPlusJSONResponse) VisitUprateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UprateRateTable422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UprateRateTable422ApplicationProblemPlusJSONResponse) VisitUprateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UprateRateTable500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UprateRateTable500ApplicationProblemPlusJSONResponse) VisitUprateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUpratingJobRequestObject struct {
+	JobId JobId `json:"job_id"`
+}
+
+type GetUpratingJobResponseObject interface {
+	VisitGetUpratingJobResponse(w http.ResponseWriter) error
+}
+
+type GetUpratingJob200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetUpratingJob200JSONResponse struct {
+	Body    UpratingJob
+	Headers GetUpratingJob200ResponseHeaders
+}
+
+func (response GetUpratingJob200JSONResponse) VisitGetUpratingJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUpratingJob400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetUpratingJob400ApplicationProblemPlusJSONResponse) VisitGetUpratingJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUpratingJob401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetUpratingJob401ApplicationProblemPlusJSONResponse) VisitGetUpratingJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUpratingJob403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetUpratingJob403ApplicationProblemPlusJSONResponse) VisitGetUpratingJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUpratingJob404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetUpratingJob404ApplicationProblemPlusJSONResponse) VisitGetUpratingJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUpratingJob500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetUpratingJob500ApplicationProblemPlusJSONResponse) VisitGetUpratingJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUpratingChangesRequestObject struct {
+	JobId  JobId `json:"job_id"`
+	Params ListUpratingChangesParams
+}
+
+type ListUpratingChangesResponseObject interface {
+	VisitListUpratingChangesResponse(w http.ResponseWriter) error
+}
+
+type ListUpratingChanges200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListUpratingChanges200JSONResponse struct {
+	Body    UpratingChangeList
+	Headers ListUpratingChanges200ResponseHeaders
+}
+
+func (response ListUpratingChanges200JSONResponse) VisitListUpratingChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUpratingChanges400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListUpratingChanges400ApplicationProblemPlusJSONResponse) VisitListUpratingChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUpratingChanges401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListUpratingChanges401ApplicationProblemPlusJSONResponse) VisitListUpratingChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUpratingChanges403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListUpratingChanges403ApplicationProblemPlusJSONResponse) VisitListUpratingChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUpratingChanges404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListUpratingChanges404ApplicationProblemPlusJSONResponse) VisitListUpratingChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUpratingChanges500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListUpratingChanges500ApplicationProblemPlusJSONResponse) VisitListUpratingChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetDocs The API reference, rendered from this contract.
@@ -8374,6 +11578,15 @@ type StrictServerInterface interface {
 	// ListAuditEvents The audit trail of the council, oldest first.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
+	// GetFinancialAssessment One financial assessment.
+	// (GET /v1/financial-assessments/{financial_assessment_id})
+	GetFinancialAssessment(ctx context.Context, request GetFinancialAssessmentRequestObject) (GetFinancialAssessmentResponseObject, error)
+	// UpdateFinancialAssessment Change a draft financial assessment (lists are replaced whole).
+	// (PATCH /v1/financial-assessments/{financial_assessment_id})
+	UpdateFinancialAssessment(ctx context.Context, request UpdateFinancialAssessmentRequestObject) (UpdateFinancialAssessmentResponseObject, error)
+	// CompleteFinancialAssessment Complete it: compute the weekly contribution, step by step, with the rate table in force on the effective date.
+	// (POST /v1/financial-assessments/{financial_assessment_id}/complete)
+	CompleteFinancialAssessment(ctx context.Context, request CompleteFinancialAssessmentRequestObject) (CompleteFinancialAssessmentResponseObject, error)
 	// ListFundingRequests Funding requests, oldest request first (status=pending is the panel's queue).
 	// (GET /v1/funding-requests)
 	ListFundingRequests(ctx context.Context, request ListFundingRequestsRequestObject) (ListFundingRequestsResponseObject, error)
@@ -8404,6 +11617,12 @@ type StrictServerInterface interface {
 	// CreateAssessment Start an assessment of this person (a draft).
 	// (POST /v1/people/{person_id}/assessments)
 	CreateAssessment(ctx context.Context, request CreateAssessmentRequestObject) (CreateAssessmentResponseObject, error)
+	// ListPersonFinancialAssessments This person's financial assessments, oldest first.
+	// (GET /v1/people/{person_id}/financial-assessments)
+	ListPersonFinancialAssessments(ctx context.Context, request ListPersonFinancialAssessmentsRequestObject) (ListPersonFinancialAssessmentsResponseObject, error)
+	// CreateFinancialAssessment Start a financial assessment of this person (a draft).
+	// (POST /v1/people/{person_id}/financial-assessments)
+	CreateFinancialAssessment(ctx context.Context, request CreateFinancialAssessmentRequestObject) (CreateFinancialAssessmentResponseObject, error)
 	// ListPersonBudgetVersions Every version of every personal budget of this person, oldest first, each with the reason it changed.
 	// (GET /v1/people/{person_id}/personal-budgets)
 	ListPersonBudgetVersions(ctx context.Context, request ListPersonBudgetVersionsRequestObject) (ListPersonBudgetVersionsResponseObject, error)
@@ -8443,6 +11662,27 @@ type StrictServerInterface interface {
 	// RetireRASVersion Take an active version out of force without a successor.
 	// (POST /v1/ras-versions/{ras_version_id}/retire)
 	RetireRASVersion(ctx context.Context, request RetireRASVersionRequestObject) (RetireRASVersionResponseObject, error)
+	// ListRateTables The council's rate tables, by valid_from.
+	// (GET /v1/rate-tables)
+	ListRateTables(ctx context.Context, request ListRateTablesRequestObject) (ListRateTablesResponseObject, error)
+	// CreateRateTable Add a charging rate table, in force from valid_from.
+	// (POST /v1/rate-tables)
+	CreateRateTable(ctx context.Context, request CreateRateTableRequestObject) (CreateRateTableResponseObject, error)
+	// GetRateTable One rate table.
+	// (GET /v1/rate-tables/{rate_table_id})
+	GetRateTable(ctx context.Context, request GetRateTableRequestObject) (GetRateTableResponseObject, error)
+	// UpdateRateTable Change a table that is not yet in force (409 once it is).
+	// (PATCH /v1/rate-tables/{rate_table_id})
+	UpdateRateTable(ctx context.Context, request UpdateRateTableRequestObject) (UpdateRateTableResponseObject, error)
+	// UprateRateTable Recalculate, with this table, every current assessment made under an older one (a job).
+	// (POST /v1/rate-tables/{rate_table_id}/uprate)
+	UprateRateTable(ctx context.Context, request UprateRateTableRequestObject) (UprateRateTableResponseObject, error)
+	// GetUpratingJob An uprating job and its progress.
+	// (GET /v1/uprating-jobs/{job_id})
+	GetUpratingJob(ctx context.Context, request GetUpratingJobRequestObject) (GetUpratingJobResponseObject, error)
+	// ListUpratingChanges The report of an uprating job, a row per recalculated assessment.
+	// (GET /v1/uprating-jobs/{job_id}/changes)
+	ListUpratingChanges(ctx context.Context, request ListUpratingChangesRequestObject) (ListUpratingChangesResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -8817,6 +12057,106 @@ func (sh *strictHandler) ListAuditEvents(ctx echo.Context, params ListAuditEvent
 	return nil
 }
 
+// GetFinancialAssessment operation middleware
+func (sh *strictHandler) GetFinancialAssessment(ctx echo.Context, financialAssessmentId FinancialAssessmentId) error {
+	var request GetFinancialAssessmentRequestObject
+
+	request.FinancialAssessmentId = financialAssessmentId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFinancialAssessment(ctx.Request().Context(), request.(GetFinancialAssessmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFinancialAssessment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFinancialAssessmentResponseObject); ok {
+		return validResponse.VisitGetFinancialAssessmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateFinancialAssessment operation middleware
+func (sh *strictHandler) UpdateFinancialAssessment(ctx echo.Context, financialAssessmentId FinancialAssessmentId, params UpdateFinancialAssessmentParams) error {
+	var request UpdateFinancialAssessmentRequestObject
+
+	request.FinancialAssessmentId = financialAssessmentId
+	request.Params = params
+
+	var body UpdateFinancialAssessmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateFinancialAssessment(ctx.Request().Context(), request.(UpdateFinancialAssessmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateFinancialAssessment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateFinancialAssessmentResponseObject); ok {
+		return validResponse.VisitUpdateFinancialAssessmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CompleteFinancialAssessment operation middleware
+func (sh *strictHandler) CompleteFinancialAssessment(ctx echo.Context, financialAssessmentId FinancialAssessmentId, params CompleteFinancialAssessmentParams) error {
+	var request CompleteFinancialAssessmentRequestObject
+
+	request.FinancialAssessmentId = financialAssessmentId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CompleteFinancialAssessment(ctx.Request().Context(), request.(CompleteFinancialAssessmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CompleteFinancialAssessment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CompleteFinancialAssessmentResponseObject); ok {
+		return validResponse.VisitCompleteFinancialAssessmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListFundingRequests operation middleware
 func (sh *strictHandler) ListFundingRequests(ctx echo.Context, params ListFundingRequestsParams) error {
 	var request ListFundingRequestsRequestObject
@@ -9180,6 +12520,81 @@ func (sh *strictHandler) CreateAssessment(ctx echo.Context, personId PersonId, p
 		return err
 	} else if validResponse, ok := response.(CreateAssessmentResponseObject); ok {
 		return validResponse.VisitCreateAssessmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPersonFinancialAssessments operation middleware
+func (sh *strictHandler) ListPersonFinancialAssessments(ctx echo.Context, personId PersonId, params ListPersonFinancialAssessmentsParams) error {
+	var request ListPersonFinancialAssessmentsRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPersonFinancialAssessments(ctx.Request().Context(), request.(ListPersonFinancialAssessmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPersonFinancialAssessments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPersonFinancialAssessmentsResponseObject); ok {
+		return validResponse.VisitListPersonFinancialAssessmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateFinancialAssessment operation middleware
+func (sh *strictHandler) CreateFinancialAssessment(ctx echo.Context, personId PersonId, params CreateFinancialAssessmentParams) error {
+	var request CreateFinancialAssessmentRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	var body CreateFinancialAssessmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateFinancialAssessment(ctx.Request().Context(), request.(CreateFinancialAssessmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateFinancialAssessment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateFinancialAssessmentResponseObject); ok {
+		return validResponse.VisitCreateFinancialAssessmentResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -9612,193 +13027,479 @@ func (sh *strictHandler) RetireRASVersion(ctx echo.Context, rasVersionId RASVers
 	return nil
 }
 
+// ListRateTables operation middleware
+func (sh *strictHandler) ListRateTables(ctx echo.Context, params ListRateTablesParams) error {
+	var request ListRateTablesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRateTables(ctx.Request().Context(), request.(ListRateTablesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRateTables")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRateTablesResponseObject); ok {
+		return validResponse.VisitListRateTablesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateRateTable operation middleware
+func (sh *strictHandler) CreateRateTable(ctx echo.Context, params CreateRateTableParams) error {
+	var request CreateRateTableRequestObject
+
+	request.Params = params
+
+	var body CreateRateTableJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRateTable(ctx.Request().Context(), request.(CreateRateTableRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRateTable")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRateTableResponseObject); ok {
+		return validResponse.VisitCreateRateTableResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRateTable operation middleware
+func (sh *strictHandler) GetRateTable(ctx echo.Context, rateTableId RateTableId) error {
+	var request GetRateTableRequestObject
+
+	request.RateTableId = rateTableId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRateTable(ctx.Request().Context(), request.(GetRateTableRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRateTable")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRateTableResponseObject); ok {
+		return validResponse.VisitGetRateTableResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateRateTable operation middleware
+func (sh *strictHandler) UpdateRateTable(ctx echo.Context, rateTableId RateTableId, params UpdateRateTableParams) error {
+	var request UpdateRateTableRequestObject
+
+	request.RateTableId = rateTableId
+	request.Params = params
+
+	var body UpdateRateTableJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateRateTable(ctx.Request().Context(), request.(UpdateRateTableRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateRateTable")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateRateTableResponseObject); ok {
+		return validResponse.VisitUpdateRateTableResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UprateRateTable operation middleware
+func (sh *strictHandler) UprateRateTable(ctx echo.Context, rateTableId RateTableId, params UprateRateTableParams) error {
+	var request UprateRateTableRequestObject
+
+	request.RateTableId = rateTableId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UprateRateTable(ctx.Request().Context(), request.(UprateRateTableRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UprateRateTable")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UprateRateTableResponseObject); ok {
+		return validResponse.VisitUprateRateTableResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetUpratingJob operation middleware
+func (sh *strictHandler) GetUpratingJob(ctx echo.Context, jobId JobId) error {
+	var request GetUpratingJobRequestObject
+
+	request.JobId = jobId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUpratingJob(ctx.Request().Context(), request.(GetUpratingJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUpratingJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUpratingJobResponseObject); ok {
+		return validResponse.VisitGetUpratingJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListUpratingChanges operation middleware
+func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, params ListUpratingChangesParams) error {
+	var request ListUpratingChangesRequestObject
+
+	request.JobId = jobId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListUpratingChanges(ctx.Request().Context(), request.(ListUpratingChangesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListUpratingChanges")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListUpratingChangesResponseObject); ok {
+		return validResponse.VisitListUpratingChangesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rctu4muCroLRTZWkOfY3T3bFrastxJ9M5p5P22MnJVLWzIkR+knBMAWoAtKNOuWoeYqv2DfZF9k3m",
-	"SbbwASBBitTFt6RP61cckcTlw3fDd/3SScRkKjhwrTpHXzpjoClI/PMky8SN+SMFlUg21UzwzlHn/RjI",
-	"BPRYpIroMZAp1WOi8ulUSK12OlFHJWOYUPOhnk2hc9RRWjI+6tzeRp1TmozhVHAtRWbeWPiu4Bq4voAk",
-	"l0zPzkTGktmyj169p6PmNV+DVExwIoa4bAlK5DKBiAyFJPGb4fZbqpNxvGwHb1KYTIVZ2DlMMzqDdH66",
-	"WMscYnIzBk70mCnCLKiUFhJSM/VUcAVmKZQToDJjIImE33JQmtwwPbav0wmQYr5ktv03mFWXBzyfdI5+",
-	"7Zj5Op+ihuX+LBJqV9UEk0QC1XZFCIxlm//48eNJrsfANUuohuZBB0AlSJKMaZYBHwHpnr8+Jd99/3yv",
-	"t2z8/zy3MHiTNg/tQLSlCEsjQjMlCOMWViCvWQJbimRitAQNb6POlEo6Ae0xXSlQagLcTczMfAavO1GH",
-	"04n5mBav9FnaiTpmJUyawzewD2cbCjmhunPUyXN8c36XL/N0BO1TDfDx/ad5nfOU8VEFpA3TDe1rfQfb",
-	"+88bYOzfYDZ/kCck5+y3HMgVzEjXUB98ppNpBoSSDx/e/Ngjekw1mdArUESCljPGR5aOPIkoOkRcxe1Y",
-	"llVuqEYxFVSY0M8/Ax/pcefoYG8v6kwY9///wWCF1iDNmP/r18vLzwf725eXn79/9ekv/9K80SGyjGZU",
-	"jQ0nij238cxnAGYvyZjyEaQ75NyBmXQPD36w/GLClGJ8dEwO9w/sL0rTDHrt23Wcq22f+2af84s/oyO4",
-	"YL9DgRW/5SBn5bBTOoK+Mi+E46YwpHmmO0fPDfDoZzYxDMiD0v5vv5iOcQ0jkMV878UVtHCimMNn3cdJ",
-	"tXmrgNxUwjUTuSLmWQGEpsXid21QeL5/UDnt/UaYgFSCt1LKFB/fn0DOTy7+bvGhdSpJVd/hzAPMBxnK",
-	"ADVm0/YZg5fuO+Wt+djKOOSvL2nquJD5X2LluvmTTqcZswJqdyrFIIPJX/6hrLQqp/sXCcPOUed/7Jaq",
-	"yq59qnbP7Fd20ipavaWZWSiKN8s2ugOakr9e/PIuIjdSGKYym0JEcn7FxQ0nQwZZGnkKJEISxq9pxlL7",
-	"xPxQyA2kx0BZ+s9tt8NtC+GmNbvXdwMpd+sUnWHGkicFTiBNSeLmV6Xq4RWCLWXYj4Y6n05zuzYg7366",
-	"IDyfDEA6UXzJE5HzhGW9yEBsXQXH6EpKsywzww0zNhrrnUv+cMB+LeSApanlQ08JbWRPW4pIkYEiqSBc",
-	"aEKNjm1lm5iCxOkfELPecCPPaPZKSiGfcsMnnOQcPk8hMeolmOmP8chT0JRlilAJXnUzChvJeQrSoZ7F",
-	"EpY+ICDe4oXlndB4qbE6+1MePl6S4DNTWpFBrvHsHRkw5a5Tte0W169F+7QvGc35HsB5J/RrkfMnBco7",
-	"QVSejAtGY5GBKeKYB+kKiRBySDKV4pqlIA0BAU3GlrlwN4oB7wNiyxmdZYKm74X4mcoRPDWyDESKbDAz",
-	"kxuioJU7DqFJAlOtSHefvGUvH1ISnUlIBE+ZWcxryrKnJxSvzRYaM4oDmkFtl/6ev2h3+M49aSOEyHmh",
-	"ED0dTAp4uNsP3haMLH40mXFhsewDp9eUZXSQwdPyBW0IPJ2Rbko1HVAFJOdI8mYphugnbGQ3rcgU8O76",
-	"kCTwgdNcj4Vkvz/tQb+d1zqdIQUVB6tL2b/x/Ckv9FbHMmtA+Pjx43bdWLMIEHXbzj0J5wOfSpGAUubY",
-	"XnHN9OwpwfkRsmzbqv8RStyBBHqlCCWDXDEOShGZZ0DM7Sc1wic2d4EYwSwhV6AMhOu6qRFIl5xyoccg",
-	"LZ/uxrnkR1NrtDly+zhiwYdXMNvGIdO496Cq7AfuzK6QvoWU0fd4DXt6WbWliLPVbpslGFZl9BvBAcVW",
-	"waS84Howar31l1KrMKWpBIV/0tRybJqdSTO9ZuYiOqSZgqgzDX4ywMq5Rc0lNpOokzEO+0usSPst3x00",
-	"fTf35lQonYgUmoxmH/5G/ONjb0nOp1OQJDFMErVJA3I1pQmQAQyFtPBn/IbKlJgPDeTdJa5z1Pn5wz45",
-	"ePkfnai69cp+njesUosb3gSwZeaV0qDwq4OlGyvYeGnEFoN/QKLNfO5gz7yxbeHpVsF2ipY2RbRAUFA7",
-	"UkQmIEdI9+5BkksJ3OIsmqu/f/biu94RoQNlfsb7Pyois4jwPMtIkgGV6pLj2RqmYfFoh3xkeixyTWgx",
-	"ZjEp7jkiZsuE8rQ4TrwMeeBYDrEqjpq1WBFtbTSPj7NLZwxx+GnwqgFh8kz/kutETFp8FBo4EfYFRcSQ",
-	"SBiRg+5Bz1sdT82RmDO6sByWdF9lbMQGLGN6Rk4l0yAZ7ZFzGOXObkYO9vafI4E5pwzPtUQ8NeeJpkOa",
-	"9cezEQMOiPksA93nAKnqRB20DPeTzIiW1DBIMYG+okPQM/M/OmDagL1vfkfjXGmuM5/fCHnV15IyboaB",
-	"NLdMv38tspxrAARW1EnEZJJzpmf9IU3MZgyGRZ2Emuf9oZD9ZMyytMGXVIXqOSRCpmuyWi60/SM44MO9",
-	"RkYoysNbJJwqB40chirB1fyZF4Z2tKjn3IDymMBkqmcEhfkNU9a6rGGilk37Ab8/x8k6JQJSKak5LOve",
-	"eGNHMlRya37zmvQ8MlKzCyM17UuGWdFkzOAanJZvN7hTWloHQmRA+RxX9WAr5mtkp4UrC88vy34Zdo5+",
-	"XQLo4pvXNNGqcxt9qR3ugCq2FHDlMC/x9dso8HY1OxPxsTcNGMGl7a1Q5YAWWe9L6URzZumlrMrNHRja",
-	"G4zbS0dJKE8g61vcQzxf7YsM0j7VlSlTqmFbMzzB5aNYcDzYKIPZaou3PuNFk859AyXzXB3nAo7buf1U",
-	"38pt1Gk+r7nJuei7gy6PqHZZGM8akIsLh307TaOWzqBV1mBmNqgPatUvlKY6X4OgLuz7BTda9Tu8NBgG",
-	"NU3XPlZHOMjSF3v/QiaF+w19afh+5DhIsXMjPWiiUbigvzNEoqjiJZ+n4xp11NC8RoF1Ei43VsH2Cozm",
-	"GeunCmt96dlhHdOEArx5KmLuZjPy3//1v81NE2XAliKoDkRGezR3/y3l7v0olbdURb1wigO+aP5tF9zF",
-	"qk4LJF/3loRcdiEB6ZJb27fVcWmxQrFLiScDsxaSiRuQijCkr6qauVw/FdcgJbNa5hr3AbTFB2i1pUgK",
-	"CUNLIx1RxpW29wExmeYuMibPdBR6xgwIduZ0dIudVsTXpbRXTOb16TVvTcUkxYjzeHi7UOSfIj6vCbUT",
-	"wuGGlEdnXTnuUkTxmilsOFNNTwjgZtY0DzWDvCnqnevxU0T6/hhopsd9qvuSqauWECdLR2Q6nimW0Awt",
-	"iMA1zYj9nDBLZEwRqokZiIhhRFIwKr6QVDM+alK9/CL8NQL96qtoj+ZuIat69C0SgNMYf6gplLeOtvsp",
-	"XEMmphiEpNiIsyFLKNfZrM8mU+ot01UQqP3vu/t7ve6gh5zGbVlIEgxGMnYF2czonQMglZGJHxkP0txr",
-	"nRNCtYDELpSh1W/BcpLeou9zblfU16LvNGHHevAKpDTlKZULhqd2t36cUKM2x08Z15R5hmRHJX5Ug8bN",
-	"YFoNBBZieEhC9lmWcWeUmsdNZOGESqaADKWYENqEpuWAiKZ2wOa5m25Y+3sLr1ir423D/a+Ct/t784hb",
-	"EeHNlx9lEA7SOluOVT6I5yXDUsHgHIWqzwGtz3LWN3S64gHYrxkfkeJz5CCIQU5KN4NeUtWnXN04o+Yi",
-	"QJ6fXJy4N5tUw+oyX6P8DwVnVEgoVGgCvmytF0wRy0xtHB3TRMK2zLlquiPN650l+fdvIMusXcLgoA1Q",
-	"mQOihICDhpzEaDHBaMSOQQQnxbjNoLyLAlsTlDjE4suvvcg2qDJUO49ziY9EIr5DukPMecSIN/ERiRuJ",
-	"PY5IvAiM8SWnPLVSETiJPSXGbnSUK2b0Buloxm5B8Ti65HGTYFy6HuKXA2w01m4B/eqyzNiGOcdHduFj",
-	"CUBOzS8SODlJNFH73xMNSqsdcuIiphABUwHWITCADIOunC22OIktdclR+bdOzmGubETkAYlxmG0u9PZQ",
-	"yO3yk2301vQajaUblWKjUmxUio1K8edVKb66DF98B/2Z2UDgKt8uEGY1zCmN2LfzOFILJm9ONqnYpHDO",
-	"xQrDPf2PlKSSDle/OyOiMh5Osb+RdRtZt5F1G1m3kXV/FFl3UbhxvN0epUDokQjdEUvs9z7Ca7EPoLQp",
-	"oHxsHDJPmT5JtM0KqAoVH2q9sm9LZDUymI/sqOG1yi2ommMzXKJEgcKLRbcfyy+kUYib7b66di7v6nYN",
-	"2VjTfBkZZaXpjnP+NG2aetgtJPkSysic0VPdt7K/haKoC0gJlAQFOnB0ky6Ha5sqwSS5plkOqleJXFgK",
-	"fZeD0a7KWM9vPTCXb/soFjI0CopfpnegRDYWn9pcZ0k1EO1jds9PLoqIbnO9D461PCXAKNFV0c697Y1F",
-	"9cNr+mTFkUWCoVvr+ULXcP8HmbbLX29ynoYL9KgYeUSuQiaEamXmOXwstlAiyGJSehA1viTMx1Xjbc61",
-	"VcdbjH4TmrqAG4epobfVxgQErNXybWAZ5k5TZn8AnrYwcbuAvzHeVC/A8O8+5WnfBfTGpFv3CfcibxhE",
-	"2eWMceES64Os5Bu2y5qXUoynGDd8bVCIjiTg9gyKXcMK+/x7GRkwlxjGJpPcMgbF6VSNBdqtqQ+2IB8B",
-	"rrIZoRORc+3vSEAo5znN3M8kZUZGpWQwI88PIiJFblZ06eM5OVAJSpMpcD4j3THNrkGRfNpoMazm9t8l",
-	"BKgSxLTC7StLXNTgGree4psLDdMmavHIaAHVnwJPWvS28nAdOBGlbDEPDtkWxiZIcQ2pBzf678dsNAZZ",
-	"8SIwrr877ATJ33vz4R/lym7wZMuVrTtMQb2LIFWh9DvGK/lvbEjU3OOGkgl3wZoV0aU8rbmjXROAwUj3",
-	"PAqb8bss8GfdKKmpYK4MTQvswpHx3f5g1k+FuZG2azNfGr6ekw+1hPu7HGc4RAmf5TspNYc7BoFVeHij",
-	"whAGS4WRV26ZQcyVo7FAGZirfDJXmmB+31FzVZE2TG7HzBau1sJSCgxqQI8q260FdgX03q48OJn2EGpP",
-	"VUg+ruZTlxxzEuEXDkRpmFopHEApIoyTGyHNHZ+nkREC5vKsyZgqIjhEhGllryDzkT1Wh2zB6qZlnBBl",
-	"tQJzByrvErE7SS00zWJUfQaUp3FjUCauZX7oM4MdmDU3ERxmuFsVETsy/u7+xAeNAm5JTCNuySvOLcdQ",
-	"mi2bpbJ1vtazEp51n/VqWl41VL8SvY+x7KopYSDMRnjY5AEJSD7Id/uoIdonTdphg/H2a+cQVA6mmkPw",
-	"+MkADxHP/6oaXF1PHbKBjP0wPrEl4sGGpY6MWojWPBvuaAMf7JW/xersE6RXB1qw5lP/dRMfbF/1+8Dy",
-	"gKVChEyAdDHh0MWG+gJs1uRnOFaL2dzTXB8TraAlFaGgTIxqcK8aFpVzax03JxQRoMnYZuhqkgFVNqnM",
-	"ZvSWwaOrW2vcbtKKFAgX73bbX6BHmJOtGkku3mC+0u6z/Wc2+akxFiifTKicLZc+QVzqPMK56St40gDz",
-	"crrKnpdgfIk9DagfPFoga45Io88hKg68Xz3gRRbniLQY0CPnFDETuHEjG9XdZxyTwBoF2gIpOoYsXYGF",
-	"lFBwnyyUUq/phGUzXzBqHnA/YbUaIPpGkCkILAaEyYsZ1hEczMgQR4gK2puZF0IBpqYiV4gO7Jpl/SmV",
-	"2sb3V/4CrgN7tmKDzMqgkaQ8LZ7j//xLKPv6VrahkYIL3XcraxRGrxlkaVEap448zVm4Dm/M40BH8QCP",
-	"IxK7rHxrVjM/uMTy2OoU5i8+Vk5T7idjSK76KRsx3azS4DBNK/nrxS/vyJnRW7D0kjN8uJz0XZd0uuuz",
-	"MWNXjamsYLWlEPt3mq+coS3IjNmJipprrm6Yq0PXBNiJQfwRLOcbdnM4X2RBXn7ciJ72VvGj4/tr6g7e",
-	"qLHEQnIeltlw3/RTNhyCxNj3om4TpNXcwfY7dOPdOA124UHtpjPXrvrESLhJxjg0wrwxw+Bw7QyDYlEL",
-	"MgzqpSUbfCptkJ4D0fLr8Zq2tTtYe1I6M/eLfnggtTAOmgFPqSTmVaNtvOKjjPLU6km+YpUWhUays9LW",
-	"cOIbyrRZyJJJ22aypjtBtEjpjNyMWQa+LMpOpw3t0nsmDfoxVkwZvBemrzz6OhmY9ze9taWqbql586pL",
-	"f1JXtTzVtsvlXbIL2zQ/izGrkGKTZar4eC1PmP+qxXy6mlXL8Zgyr/ErZiiG9rPCVNYC2kVmrma+GBjb",
-	"KrCrHUAUMuc60ldoskLkDfytxnnulu9YlwIrZpbVssbXYu53lXFrkcEaeFKv1NyIDSuL0YcwLNYE8+Na",
-	"FqsUGvB2J38ChC9ZerMq/hNejuZ3r+bGFlfNhc6r1jj8qmnN7366eFfY5ms8HDhBRdxc/aYWgbMZGUmR",
-	"TyElz7afbR+aGw4W2PGpjdTd7CcizbNcbe/vE1Tp7UjVejsvDp+Rw++/I89f7L/oVKtN722/+PTl2S35",
-	"n/W/Dm//pYkSbKXiBsUrqIG0WmEH90Fjgv3dlCkNfTHsD5i0B1r5rDGQY+KuuEultr1b9m3F4gbBMmLX",
-	"wNsfr1ovoLidNS1q7tT295qPyMmPVZKZ7Gn6TPzpWHBYCR5TCUPAQBC/56WfPLEQDU6kenxzi69jThWA",
-	"lVOJCjT3wPJIdFdJZg/gThIsoLiV6OxeFFK86bcbRnc+P1xOMmuVVqoT1JofV+loEXBKpvwgdBOQ6OXl",
-	"X5CRkm5v+9OX76ODNmKdo6T7FDdbgPWLkLwdMx9CNXAi43FVAjvJXTIlnEELC7ORKZY8LQuxHYdF1wjl",
-	"hXy2MZKrpErcVTLavTSKx8ck5HVl4dcj7KUCcg215uFl5hPwguUBnC1kUo/mxni/hdF6Zy4A18YPNFit",
-	"7xLrZMsUrh2yADztp41NgF59TrJcseuqUdTRxFLEHjOlhWzoG/PqGuTMx2ZGRGQpKE2GTCpt/X4ZVVhG",
-	"LXZbinsrV3RbGpCxou545eI7l8+FkaBrW3qUplIXYF/Kb+4SP/RVDS0Iv8DGEuw3wLgSaUt0uZ/q50nq",
-	"4QRtQaSPLHBded55L8brU/Li8Pn3xJX99Z0X1orUwcYNa1gfSodaEwlxpWmr9dSbtn0p/yVR8wtQvWhL",
-	"9PzFi8Ccc7jXGMmomc5ggSO+1QX44fwd4XRie1OBB3PgFGyqC43GAvStxlXbwOKXlybBuEuS3Uy0yAAS",
-	"ZE8tiJhcUyNoyEvDOUgyFsoVLMe4iPOTC4LHiCx8MCv+Q65sb7um9b6kfN0woXsGyk7o534ZjFqryM+d",
-	"dDv21YEFtyop8G2Mi7eCaEC5V0wXzcR4MNOid2snHnwYVbfbcuo/LgmTbYTjlW3gFup0dPv3ve0X/U9f",
-	"9qPnLRqUP9TVOcf5ycV/uI+qWZHPLfL5HMl5rlLQ71qJjjVgXmGbOE895fJbQPlWpJCteb9xcYzxkU9k",
-	"+DcfdPj//g+J8eT6U5D2TOOI2JQSogWJHVZUDMu2ZktCp1NICdWXPHZsr/aW7SAHeseGTSpXvsX8TcYi",
-	"Swv2Zddi7gVqPt3i+JLj1wTlMaGa7EVkKLB5keBFZu+IThUREgOwMjpVES4SmzfgmB6wnDIJW4q4JTfl",
-	"ZOB066APMolaQm1DRq1X0ApTtSchO2FjNEMDYNf2HBRP7xvDX8OU+7owEB4taP7L9A6VIu/GMTI6sBQV",
-	"tuxbJV25ZJ1e6ruE7TVYqaV+u4RiyBaYFFzqKaBirRxrkYE7swohHCzlofBZN6S934mHmqHKlS+BIjKC",
-	"NUFp4/nXAooTfRWgPFsMlHpYjJu0ZT/tWd5FxpwEjYM1cZiyIWRzevI1vW+V5yCJY73qakWd7ruYFla8",
-	"1C7StrDbtDD3Aiug5sQISShHsdUc7TLxonoJiliRfuvbYTZcB3iL23A/IgcReUb++7/+L8FuHK6BmRF9",
-	"QWk+X/90sZD4rU4YKypN9v3bAs3uhSyrWQ1KtH96k0EdnYNMJmdnLywIVYh6hKggXVQlsgoQ72pWKEn6",
-	"bl6le9PrnRF/zYIh98TY2uk2HKw9z+ZjXAz5hzDmBKz5cQ055USreU+W+Tv+OOc/DwqgaUMqix2kf92W",
-	"Wm4r0tyA0lhanUFatopbMexuPtwEe9GtHHES1Rf5qXl7SvCXwu5xDabwQEXEFwQkhZ2iH8a78FheAjPu",
-	"GvGezlsmg8SG1byAtYSI+/ShWMU3EB7A3TwELuGh/5B+hW8tqqTaiL2+38KLUD/0dndCgE13FvjByd1J",
-	"5Deg6DqIeXf8egyMWXJVtOczP/EywL5a2xAc8p+l7rJGBrv+TThArBV5bXNZmLIUtS3nzYo+dj7fyj44",
-	"Kio2D2PS9QloReE1PYZJL7rksWtsqkqQD4WMSVdCAmj3S5mERJMpnRkNTLk+szAJkrkymlyRhE5pwvQM",
-	"R+ViwjjAsrGwHDkwSQYwptmwF5FY0Qn0xyJXMBZZ2p+AUeHjS97NcATX+RmbxBdvHRM1m0xAS5a4Wi5h",
-	"+RsDAqPON20UE8KKpRpm0DR98/08OKoHUSpDMfu4amUlO7mxbwstOuGZq7St0+3LPabmQEfkoPus1zty",
-	"Zc/7VClmPXkx6bpPvAW4fIa4EaZKTinj/ZQpLUGpPuWfGehZHJEYeEr5CKTqlymStvFdbP369gy3rGkZ",
-	"E9y3cHRNr0DVSnlmwgwVky4GUxi0y2YRpmwhfqjIJdUf9mroU99bp1pasHH1VnK0LN4wmNYFNmuUCpJc",
-	"Mj27MHji7ODYA/gktwFG9n+vPR/768f3nYY4qo/viSsK6UKUr2BWaSCuZa60It1X6Y8XJ1ie7eLg+XcR",
-	"oYokgg/ZKJeQ9nbIaUbZRB3ZSnxYXd7aNsy5OytHIlIwtIy19wzYDQ73yiL15ig+fHjzY5EYK4nSdDjE",
-	"gzHvMVsvn+YpzgCfp8hFLG7jC1TH9qiQfDDXFVxdKwfCsdZT26CW8aGYR3PnWCUTyukIFFEiYTTbRgZZ",
-	"1LSz7ygCHL0u5h/D/17xUcbU2Jt11M4lv+Sngl8Dt20fuwqAnJy92ZmkpGxWb+ivd2Te/VdiA1fQl45l",
-	"cjmZc85347ZOvXFvh/y9cAT7D5C7S0O8l5yQ2PrpY4LQJ2JI4i8YGBcRxiOXrOryKm/jY1dWP8bFLMgj",
-	"9VWhzBT1tFGEDWaERuiyR3OXTQkt3zXA+lfyFmtuMMPQUacj6MLAnH1b4NBmC5DY+ayOiRGetvDXm4tf",
-	"yA/f7e3bn46JjSFwVcEMFJ89e/aCfHh/ijMZ3qxIrrCfqxJmJSPGEXBHJEaGqtjvhm3tmyM211uSwpDm",
-	"mSbP93q4h7jku/GxE7ZqKriCLYWwrjFnC8XCEVzEIZk3dsgJ/uvadjPlkgUM7pedkYYs07YRFrmhOIdr",
-	"QDcU0gLQlUuToEQuEygOn8ROV42Pyb+/ek8k6FxyHImao1VaCgPYV+/pKD4mZyfvT3+ydsnE4q6jM9yX",
-	"7zQfk+7hwQ9W5E9sU/KIHO4fOFeiphn0cFlnv1y898UQUOF1/Z0Ngse1ztnxEVYLnmY02DhKdkxY9gu3",
-	"4JBKmxV5uJMuflEOqbfPcSRIjwwrg7hXrbdwcGj0BamOSaVTt/VtHh4cHBNqx7cRJ0qzLEN0zLACi3tv",
-	"78VOSbzFWgzkGSgSh12rnZxKaJbZnm0IKqYJYgUtTt0B7sRV1cCCO26Fjr0gyYlcK5YCoQXP3FLWixpZ",
-	"kj3cO8SB4s/bjrVtO/5bhCK4jtsZUgRisXnBntaEznCthOljJ1CJYY+He89wWLcx1DYNbSvfxwPlKHxm",
-	"SuP7uJAy8MUglm1Ibz+ywoeTnKeQZFRCSiagxyK14D/ce16wP/9qfJJl4ib2jKRb6k4kfif0a5Hz1Hq+",
-	"47c41DuhT2wqtm8GkrEEuLKxoGjR6rx9Y6RkLjMnKdTR7q6YArfEtCPkaNd9pHbNu2VQgRccwaXwqLO/",
-	"s7ezZ71zwOmUdY46z3b2dp65zHiU2rupSPAPF6VZHMibtHPU+XfQP5rnRoezaIXvHuzt1bq3a/isd8d6",
-	"klXbtdcVh7kAnBNOfnr/9mfkPcdYpMk+NdhjdABbqQFLXXqVoMsFOf3xXa/Wm933db9wmsn2mchYMlvW",
-	"pt195r9yH91G92p3/9zCp+mTAo67b4wY4zRzUWiBUtU5+vVTUNIEzYUnZ28IRvsawWNUQ54CZv7b8jfY",
-	"c5ZrSRNbtZqOFKag+dNUnU9mBjztXQmpSHZsGfRMcNj5x1IMuMBTWREP/kGvqT3GNbHhr/Sa2pnqh0uT",
-	"MWybs5IiW3qk5mX/7rd3kg7BXUniyrlaEdw9N+cTkbdv3hMkd3NFIebOl6ZQaG4DxqmcLTxsq+f/vuhs",
-	"XTbj0nMNdb5/uAtaebCLbpBuhobTth0uRQIK2ynl09qhf2PnNrfUVrjbS39IU9WNv7XPMaqJcFEq9inV",
-	"9NhaLxLhSmeTm7HIgPiQ1IgoYbUyf8Xp03TCeIyyUgLF9liTHYxsqB22m3dFKp5mLghvDQI+k8IITsgV",
-	"MWMQ+DwVCg1gxJq0yN7O3s7hAx704SoH/ZKmQZ7x4d7+8k8+cGea+R1S+9Gz5R+9FnJga0HdAwULpAuA",
-	"6TDKXjdR4RnMiBS5xtuS1VR4Sqxv55hkFNVZvJ7QAVVApkJkvTakjTo17cxWYwqwyyG20yN2ZtQK+jau",
-	"8ssU+MnZm/XYih+0RLd5duEGJqjGkFQk+QS4bojGbeY2/vPww2+V4awq0dHtt5DHWyflI7J4O0EDzPGB",
-	"0c1RlfvK0DZfrUDDF1bN/MDpNWXWl7RMMhRUxtzlB+/AWHQnz7KZ8+26umlt53i9v1uGFLTrYz8zpU+C",
-	"97AEmbNhtLoIy1d2z+gILtjv0LmNVnr3PZp1zctGGBSVtdyFpeZMXr8HvBl4cd9r0rUmCbTs9Wr9GPGS",
-	"6fvKaLFjC3TNLbPWnr1c7JqR2M1AcOEf64LAdQP99IiEWWtk1nT/siqnud6XSLURz6uIZ+w5ZoXklgrB",
-	"R7qU3Ah5hSaNXjX9L2QBIbk3y+Aa3roSJbbuIMfYsCHjzgVA85RpIRu5ye6XSmns20XSImhX9ySY2Sar",
-	"yxXX0PHVezpahob4zj2vft8u6h7uHS7/whuhHgTXf+H1A3lsJF5XrpUIZc7vE1q4bGxaFcM/YGxEBcnX",
-	"m+jN8G2RZ++0cR8g9cCU4fL5qx5UF8jzFQnTd3faEOjDEejh3ovlH5wKPsyYdZYf7h8s/+BMQlFT9zVl",
-	"mdvO/grbOaOzTND0vRA/U2m7kxzuP18Fdq6lD6RvIWXUVz04PDhY5WNnYzH68ytsBmW//WG9vfqyqA/C",
-	"+mx7Ft8TNdQ9u0EFkGPr0FQ2jazsEOhqDk8zmkBqTTm9e7DPVYT7rm3RZ5N47sdChWrQEU5x+G+YgwZR",
-	"q98e8/TtEzfsc8M+12GfX5UFItI2sMCismDZLeBRGZvrQ/qArK0W6F1W6ydof7MNAtp6TLicYZ3LIoKJ",
-	"aeWAoY7IzZgl46I2/yUvGjHw1D0r+wyQMWQpEZIMEdMwHiO0gkzorOwWgS58vzgJKs/0JS9DNfx5HJOB",
-	"MP+VQK5stENKUMM24390gZJByKbvg4Av1gwtY6ou+fnJhSuXoCK3iOL+i9mDle6ZLiYzGGVLYXIZKUIo",
-	"JjaMh/JLHpQirgU6GVjYSC+SiRv0itBw6VuKuCIr7gPf7ZeEzWUvOW6fxFZ/dUHULl6rJuEcnv0hbglu",
-	"sRhZ/c1JO984eCPtNtLuT3FZcAiPLcQLlD8itsi1Y7BWvvg+Zbxku8i8KzwWw+vMYAF3dEzxIWStkQXb",
-	"cL3c4VD0vv3aDodqw+CST9XKFSyoVbBkZFs4vRh3SXJJs/sCXRU+wMN6L3TQttebUNq8Fb5L8gO7KYqm",
-	"y0uhdnm5swIQW2oNORk9MNyqbYdFV2ijWDXDe0FC1vzkRYIeyafTlSfXYv2pH9VbU+1XvdhbY94llnQ3",
-	"7ppV3TUWalpSlnnyLKNZ27w05psWturN1VFjtMT1/q7rLbrtwzYWctlqRfw/mGu31gOjbdQw93F1LvuY",
-	"VNfQ2WAh5bkj9THZG+pbifpe16BW0JsPbXfFUS3W/Ztry4B5hEGv799yyKv2U38a1pX0wA6oZvMnJhDU",
-	"ulesfT0scw7+BrNHuyU2tj1Z6Za4/0hraKItu66UdN2p9+5xRWzIvFj2aflJ8cVt1PlZJAuTm/3XxXv/",
-	"xPfTta+bf7A7472524m6sglBITdyXZwllPaquVvcAgPq2pytVenY/TLf4nxhCMgcc3si4dtmRqqJ3I0F",
-	"6ZuIB2k4lSeRymsJ2iqCofF/HSrZtYab9R0ODfO2OR1OuG/dmfomfAPw7ZuDXn0JsMwAFZvAZ5Rz858u",
-	"JRxuvN3bWd5789H/P+I+7qu1PLJRu94z9Ynt2asxI9evbsOMNubsf3pz9vvg7lV0sO86bhV5tkUoKRqi",
-	"Og6GycGujV7vvkqOfea1G9vLe6Eh5cy+8nT2k3o3XAXbjCvgill/poQh++wtTrZ6UtHRuslKEnTM6duP",
-	"28zB+3c2B1e6lK3GIIPmV22j1ptGtZhXVzfLV1urrbbOsOHOo9qOgpZXC21GFmc3lqJVeI6BpgNYYCTC",
-	"IgRztlnHC57O7OM6k32j5p5Kb8AnNvP4nm2t5p2NUWdj1PlDGXXOLdOhPkCqS4sSFLkCaTQcakt19e7G",
-	"k2oqze6Xwjmy0DpT8KBHFmutKfv4dHPv+SaMMOVhPK5MXE+RxkWtkodzV3n6yIaIsDfoExshFtOez73Z",
-	"0ODG9vBnybspgnxdW0DSrbffXdJz9+HF88qZ+paav0K+/iar/M+iBWClkIJGAng/feL5/fSERueILeQb",
-	"u30BUjfWy91SLsq/e0qlzVi4sByQdMM0jlPJNEhGe+QcRrkrZkwO9vaf2/q6B1ifF9X42OvzW8oWE37W",
-	"i0iMLY7xkfnDPDo1f0jg5CTRZP/FDy+I2v++Z6sKxmHKQUwkbMucq0tey6bgdGIr2xXvg+qzNK5VnJR5",
-	"BqoxQwHv1PfJT3gai0SQpvBVrBKLUxQ2lok/qQ73ZzNlXNhemGFOgvVGFKKDdF1234NkJzdoTD6na9sV",
-	"r15Bbap0Ov+n0JwqO1quPFW9+hsF6nEUqEqzfgN2wB9qSYg1eqkqV5FtGV0Ib+voJEz7C3v1BlIt4/6t",
-	"qGDttCuDJhCLCfe88ubXcsBiLkrqeo/41dgUnDG9BoKtr9t8r8x+3MeXKi5HV3+9aN/iPJgDITKg/JFd",
-	"jXONPRZyjsrON3zjUfhGBdcJ4y6lOxSqTBFgWDRdsRTaL2TfnM12gQu00hHmG712NHS4euKLR7Vvzubq",
-	"sbl6/Lm9qGNxU+GMti0Y9m3wfSW6Nc4ZXzGeFmm01T5ij2DSrYjM3S/hf5d5ZGss8Ul0gDYPUbjujX/o",
-	"m/DRhkdSu0Z8s0rAcgU8RMZ17g/zpLULtqXgE661TcV5xdP76TePXtqs2mHyiZ3TqzAgvDdt2NDGTf3n",
-	"cFO/wqJSFRbfrdodqATC4RokSQGLId1feVnblEqzl+7dr1tU4G7p/w9TocBCoChQ8Phx4R7oq8SHV02C",
-	"m0jx9Quw12G4yNryiAbYFhrd/WL/WC2402NO58lwtE2al8WmNhL8Gwn2LF0S6G+AuvuC6W/W22BxLbwt",
-	"SKq2vX9rsWfh5OKpPYFtdbTKoqR37PzxkiqmHkyunZ9cPIlQK09guUALyoBuhNkdhFkIv3ZB5rvsEppl",
-	"3ji7SjOv6FFyo0r8+GbdAsUKv5JToITQojI4YSTGxjmwyZj6w9j6f7TlwbEiRaCQVAtFNzAtomZKwwQr",
-	"W4hKpxksF/0QLK9QzEOFY/eLpKrv/rfUyB+ytycQsm0aeSAaNmr5N6GW107kK0rntYRuiWqrZGrdR7o/",
-	"tlG8WNpXydhaTrI+awvF+oZoN9bwP0uzpLAbRJdy3yRCSCJBm0mLp0wRNpnk2mwmIod7L3pPJ/V3cVn0",
-	"Ln1F5nlo4wXpxE3wYEz0q7Eyd4IbBeSPyMu+Kms4y3XBFwqqxyYxCWDP+/JXTVQ+BakgBWV7KiOzeEKO",
-	"YGd8NH5wjsP/8blBjYtv2MGGHaxs76RXtktKRaAQkWOmBXIF9G8IZBsqT4yqI+QD8YBqQ/cvnQFQCfIk",
-	"1+PO0a+fDFVhx3pHjLnMOkedsdbTo91dM1U2Fkof/bD3wx5SoFtQPQ3hJ6CZHkdEAk0ZB6UiMgEtWaKK",
-	"Blu+wz9hWkE23Am6VJT94ecTHC6COjR2MMxbVVExcDUEYQD6Bmy7r8lO6I3H2IP58d8BpCqyg9rhxyxL",
-	"q8nF5mdMvT1JdNjYZqfJU9K0CcdbbAezFpOQIt3zk4uezd3QufQZbJC67F9sHzZXVlkFi2jCkvnFnNXc",
-	"ZLi9OdfaHPxqvrX5cX0zh9WKQfvTq9dcDPdTLZnY3ICGTqfA023sCBf0vAiPBrta3H66/f8BAAD//w==",
+	"7H3rbhtHmuirFHgWkLTTulqexBIWB7JjT5SJHa9kTwaIsmSx+yNZUbOKU1UtmWMY2J/n98EC+wALnAfZ",
+	"fZN5koP6qqpvrCabFHVJwvyJzO6uy1ffvb7L504sxhPBgWvVOfncGQFNQOKfZ2kqbs0fCahYsolmgndO",
+	"Oh9GQMagRyJRRI+ATKgeEZVNJkJqtdeJOioewZiaD/V0Ap2TjtKS8WHny5eo84rGI3gluJYiNW/MfVdw",
+	"DVxfQpxJpqfvRcri6aKPXn+gw/Cab0AqJjgRA1y2BCUyGUNEBkKS3vlg9y3V8ai3aAfnCYwnwizsAiYp",
+	"nUIyO11Pywx65HYEnOgRU4RZUCktJCRm6ongCsxSKCdAZcpAEgl/y0Bpcsv0yL5Ox0Dy+eLp7p9hWl0e",
+	"8GzcOfmpY+br/BwFlvu9iKldVQgmsQSq7YoQGIs2/+OPP55legRcs5hqCA/aBypBknhE0xT4EMj2xZtX",
+	"5I9fPT/YWTT+Xy8sDM6T8NAORFuKsCQiNFWCMG5hBfKGxbClSCqGC9DwS9SZUEnHoD2mKwVKjYG7iZmZ",
+	"z+B1J+pwOjYf0/yVLks6UceshElz+Ab25dkGQo6p7px0sgzfnN3lyywZQvNUfXx892neME55zGjaYnsD",
+	"/253nRt9k/GE8WHlUEOT29e67nTvPm+JZv4M01lUOiMZZ3/LgFzDlGwb+odPdDxJgVDy8eP5NztEj6gm",
+	"Y3oNikjQcsr40FKyJ1JFB0gtuB3LNIsN1Wi2goxj+ul74EM96pwcHRxEnTHj/t9fG7zUGqQZ899+urr6",
+	"dHS4e3X16avXP//hn8IbHSDTChNLz/DCnud3nv31wewlHlE+hGSPXDgwk+3jo68txxozpRgfnpLjwyP7",
+	"i9I0hZ3m7Tre2bTPQ7PP2cV/J/qNKPGL6N8dDd7TIVyyv0M+x98ykNNikgkdQleZF8rjJjCgWao7J8/N",
+	"6dBPbGx4rD8r+6/DfDrGNQxB5vN9ENfQwGx7HD7pLk6qzVv50Uwk3DCRKWKe5VAOLRa/awLz88OjCjod",
+	"BmECUgneCPcJPr476C/OLv9iEa5xKklV1yHlGuajGj7QfgpzptPQ1eaVNcwGKQpVNWKT5glLL911yi/m",
+	"Y6s0oMB6SRPHVM2/YqsomT/pZJIyK/H3J1L0Uxj/4RdlxX8x3T9JGHROOv9rv9D99u1Ttf/efmUnrSLx",
+	"W5qahaK+YLngdp8m5LvLH95F5FYKwyOnE4hIxq+5uOVkwCBNIs9QiJCE8RuassQ+MT/kghjZS0n7/Ouu",
+	"2+GuhXBoze71/ZLa8MVpjoOUxQ8KnJJ6QmI3vyp0Oa9hbSnDTTXUxU6S2bUBefftJeHZuA/S6TZXPBYZ",
+	"j1m6ExmILasxGuVTaZamZrhByoYjvXfF1wfsN0L2WZJYrveQ0EZmuKWIFCkokgjChSbUGC1WVIsJSJx+",
+	"jZh1zo14pulrKYV8yA2fcZJx+DSB2OjrYKY/xSNPQFOWKkIleF3YaMAk4wlIh3oWS1iyRkC8RQvwndBo",
+	"JVoj6CEPH61O+MSUVqSfaTx7RwZMOfu0tt3cnp23T/uSMUXuAJx3Qr8RGX9QoLwTRGXxKGc0FhmYIo55",
+	"kG0hEUIOSSZS3LAEpCEgoPHIMhfuRjHgXSO2vKfTVNDkgxDfUzmEh0aWvkiQDaZmckMUtGI0EhrHMNGK",
+	"bB+St+zlOiXRewmx4Akzi3lDWfrwhOKV89wAQHFAU6jt0jtO5u0O37kjbZQhcpErRA8HkxwezphD48fI",
+	"4nuTGZcWyz5yekNZajTQh+UL2hB4MiXbCdW0TxWQjCPJm6UYoh+zod20IhNAU3ydJPCR00yPhGR/f9iD",
+	"fjurdTrPFCoOVpeyf+P5U57rrY5l1oDw448/7ta9X/MAUXeW3ZFwPvKJFDEoZY7tNddMTx8SnD9Cmu5a",
+	"9T9CiduXQK8VoaSfKcZBKSKzFIixfhIjfHrGFughmCVkCpSBcF03NQLpilMu9Aik5dPbvUzyk4n1gp24",
+	"fZyw0ofXMN3FIZPezlpV2Y/c+bEheQsJox/QDHt4WbWliHN+75olGFZl9BvBAcVWzqS84FobtX7xRqlV",
+	"mJJEgsI/aWI5Nk3fSzO9ZsYQHdBUQdSZlH4ywMq4Rc0FLqCokzIOhwucYocN3x2Fvpt5cyKUjkUCIR/g",
+	"xz8T//jUu+azyQQkiQ2TRG3SgFxNaAykDwMhLfwZv6UyIeZDA3lnxHVOOt9/PCRHL/+1E1W3XtnP88Aq",
+	"tbjlIYAtcuYUDoWfHCzdWKWNF7cCov8LxNrM5w72vfcdzj3dKtheoeNQES0QFNSOFJExyCHSvXsQZ1IC",
+	"tziL/v+vnr34484JoX1lfkb7HxWRaUR4lqYkToFKdcXxbA3TsHi0R35keiQyTWg+Zj4p7jkiZsuE8iQ/",
+	"TjSGPHAsh2iLo2YtVkRbH8394+zCGcs4/DB4FUCYLNU/ZDoW44ZLHw2cCPuCImJAJAzJ0fbRjvdxvjJH",
+	"Ys7o0nJYsv06ZUPWZynTU/JKMg2S0R1yAcPM+c3I0cHhcyQwd8vFMy0RT815oqOSpt3RdMiAA2I+S0F3",
+	"OUCiOlEHHd3dODWiJTEMUoyhq+gA9NT8i/aZ9Qaa39E5V7jrzOe3Ql53taSMm2EgySzT796INOMaAIEV",
+	"dWIxHmec6Wl3QGOzGYNhUSem5nl3IGQ3HrE0CVzOVaF6AbGQyZKslgtt/ygd8PFBkBGK4vDmCafKQSOH",
+	"oUpwNXvm+b0BXhBk3IDylMB4oqcEhfktU9aXrWGsFk37Eb+/wMk6BQJSKak5LHtbc25HMlTyxfzmNelZ",
+	"ZKRmF0Zq2pcMs6LxiMENOC3fbnCv8LT2hUiB8hmu6sGWzxdkp/mVGZ5fmv4w6Jz8tADQ+TdvaKxV50v0",
+	"uXa4farYQsAVw7zE179EpevD8O0sPvauASO4tLUKVQbokfVXQ51oxi29kFW5uUtu/YBze+EoMeUxpF2L",
+	"e4jn7b5IIelSXZkyoRp2NcMTXDyKBcfaRulP2y3eXsLPm3TmGyiYZ3ucK3Hczpef61v5EnXC5zUzORdd",
+	"d9DFEdWMhdE0gFxcOOzbC41aXD21WYOZ2aA+qLZfKE11tgRBXdr3c27U9js0GgyDmiRLH6sjHGTp8+8a",
+	"y0wK91u+ucP3I8dB8p0b6UFjjcIFr2/LSBRVwg5m6bhGHTU0r1FgnYSLjVWwvQKjWcb6c4W1vvTssI5p",
+	"QgFanooY22xK/vHv/2EsTZQBW4qgOhAZ7dHY/lvK2f0olbdURb1wigO+aP7fLLjzVb3KkXxZKwm57FwC",
+	"0gW3tm+r08JjhWKXEk8GZi0kFbcgFWFIX1U1c0bpKwINrq4uQ6gobkBKZrXOJewD9M2X0GxLkQRihp5H",
+	"OqSMK23tAzGeZC70KEt1VL4pMyDZm9HZLbZakV+X2l5RmdWvl914jbTySfMZZvH0y1yV4BXi+5JQPCMc",
+	"bklxtPaqxxlNFM1QYePHanpECY5mTbNQNMidoF66HL9FouiOgKZ61KW6K5m6bogps3RGJqOpYjFN0cMI",
+	"XNOU2M8Js0TIFKGamIGIGEQkAWMCCEk148OQauYX4c0MvHdvo10a20NW9ewvSCBOo/y6pnB+cbTfTeAG",
+	"UjHBYCjFhpwNWEy5TqddNp5Q77mugkAdfrV9eLCz3d9BTuS2LCQpDUZSdg3p1OilfSCVkYkfGQ/S2L3u",
+	"kkI1gMQulKFXcM5y4p1532fcrqirRddpyo41oYmkNOUJlXOGp3a3fpyyxm2OnzKuKfMMy45K/KgGjcNg",
+	"agcCCzE8JCG7LE25c1rN4iayeEIlU0AGUowJDaFpMSCiqR0wPHfIAjs8mGuCtcfbgH1YwdvDg1nErYj4",
+	"sHGkDMJBUmfTPZX1e7OSY6Fjw10kqi4H9E7LadfQacsDsF8zPiT558hBEIOcFA+DXlLVpVzdOqfnPEBe",
+	"nF2euTdDqmN1mW9QPygL1iiXWKjwlPiy9W4wRSwztWGDTBMJuzLjKmRDzeqlBfl3byFNrd/C4KANYJkB",
+	"ooQSBy1zEqPllEYjdgwiOMnHDYNyFQW3JihxiPnGsTV0A6oO1e5GusBHIhHfIdkj5jx6iDe9E9ILEnsv",
+	"Ir15YOxdccoTKxWBk56nxJ4bHeWKGT0gHc3YDSjei654LyQYF66H+OUAG460W0C3uiwztmHOvRO78JEE",
+	"IK/MLxI4OYs1UYdfEQ1Kqz1y5iKqEAETAfbCoA8pBmU5X21+ElvqiqNxYC9BB5myAaBHpIfD7HKhdwdC",
+	"7haf7OJtzk7QmbpRKTYqxUal2KgUv1+V4tFl+Hwb9HtmA4WrfDtHmHaYUzi5v8ziSC20PZzdU/FZ4Zzz",
+	"FYY73k9Skkg6aG87I6IyXp7icCPrNrJuI+s2sm4j634tsu4yv+bxfn2UAuUbi/J1xQL/vo8Am39HUPgU",
+	"UD4Gh8wSps9ibbMGqkLFh2K3vvsSaY0MZiM/anitMguqcOyGS6TIUXi+6PZj+YUEhbjZ7usbdyVe3a4h",
+	"G+uqLyKnrDTdc5dDoU1TD7u5JF9AGZkz3mR3rexvoCjqAlZKSoICXboIJ9scbmwqBZPkhqYZqJ1KZMNC",
+	"6LscjWZVxt4M1wN3+a6PciEDo6D4ZfoLlcjG6lObXC6pBqJ9TO/F2WUe8W3M+9KxFqcEGEXaFu3c295Z",
+	"VD+80CctRxYxhnYtd1e6RHhAKbF48euhy9XyAj0qRh6Rq5ApQ7Uy8ww+5lsoEGQ+Ka1FjS8I837VeJvk",
+	"btXxBqffmCYuIMdhavk21sYMlFir5dvAUkwVp8z+ADyxDwTXkvUzjNHKPwhxYruwPzMeKtxg+HqX8qTr",
+	"AoF7ZLt+l7wTeYchyjTnpCsvvT5Iqztlu6xZ6cV4gvHGNwa16FACbteg3g3k+28e8C9FRMFMQhkbjzPL",
+	"MBSnEzUS6M+mPkiD/AhwnU4JHYuMa287AaGcZzR1P5OEGdmVkP6UPD+KiBSZWdGVjwPlQCUoTSbA+ZRs",
+	"j2h6A4pkk6An0Y7cjYXS3QnwuEELMs/NSscA2ibmO83oxIXneoj5NWZcs9QoqynF/BcLxop3nnH9x+NO",
+	"KcX7YDbsIqpVgVgltqkSndXCbExjFw65hLmWf3OpYRIic09FDt5zQD0DS8R5W/aFQ7qFQRdS3EDiYY2B",
+	"CSM2HIFcAcB+ZbeIesXKlh0mZzvzIFVhURi5hWkfC8Di0B+R8B//5//6qx/788ItNyBIee1uFXUQVFdh",
+	"n9ZXsY7pV4hG89/YgLeZx03FRVahn0CtkFWGaUl/BfrPIMWSGFka6Y64bXPDF4WI5QFh85HZIa/Dpv/5",
+	"T+ThMZ1MDEHrMrs3mLYG9FrObebenk8KxQWi3cyEThWhuKeT0sUXJEajl0Oo7a9MSdtoBWA6gvkn7Ysb",
+	"K/N8XsiEaZqSlI2Z3okIF3pkBFAfbNI5EAcMN9OpTW3w4ieng/INchGG20IitYCvYK6SV9t3u/1pNxFj",
+	"yuaEsH0OfD2j8dUKeqxCluUhCjxfvJNqcY+VZs6tiRUDRyv625fIMeiaLrMUqYcMkXKQZjni0wGrFOvp",
+	"RGDJyJip7DRTgGUW+lG4OFMTX2zmcw1KR4PEjwKqYAikYQ7RIEPDLLFB7EfzSmLVSsk4mgsQVFWDqwW/",
+	"lqRmswHl9Pd1mH5Vg+B+rb+6EjrDtH/gQJSGibU4SlCKCOPkVshEEcqTyOiTEgjTZEQVERwiwrSybpjZ",
+	"6EZrRzdQcWgZZ0RZC4jTMRT+lJ47SS00TXto5vUpT3rBwHVcy+zQ7w0eYWbxWHCY4m5VROzI+Lv7Ex8E",
+	"Wf8CjoBb8s6DhmNAgXWuYbxkfHJlLy0SLduEELnV+AB5hNt6eKPzvJRHnAOO7434XjatFYOrV1baUH9Y",
+	"z17LC6kOPGfL3o8dKOVJGScjMc6zjDE30tVEwKsEqvF52cOh6A3jQ4X8/gaUHoNlgJj51XWAm+JlCOM+",
+	"ww4fBl0V5RvG8CptnFQ9wfDZ9tHOdn+n5nupJt5VcvFwCSqU/lfOLVxvKqAEZPSIZV3029gniwDxRDIC",
+	"K2dTzQi8/9S+dWTnvUJV/ALTDMLIlVsAhQsRA/RG4tYInlvqSuRAcpKbAJ5K0GIoaCiFAaKpoZ4rXiaf",
+	"nYhoKtlgQBg3iybb//1fh85MQVqDG5BT8t//dfT8wBVGKxsgSPW54ZGbKFe8bqPgKzZi9e35n3AfRmCa",
+	"4VRE8hIkbhX2RU0nICN89x///h++bi1ccaswbSmfhzJkN2BsK++Bww2aTzBAlk6sTUW1M59ckGPVKAo6",
+	"/pyF5hU2++Y8x9RYqCajLyrn6ueLguqitw2rGwM1JD3IUrtnA1ZUL3dW8Q160C4wV9/SKekD4TBENbmV",
+	"4DdMDPGu6/BujiiZ/TaRLZwOs5/l0Jjdg5MqJIh8WGmKEqw0t6uFUanMULsWJ3JduiGiYiQyhYnbQmm1",
+	"yrItYueAWn2EhCkJQyqT1UYZs2EXqW6dnlsz6EprQcxtIq8WI1jJjtX1KI9hpZNZaKUH/AH5F7aqZoNi",
+	"v1YYIzfsTkDG7vo64PtATr4KDFozuJz1hqQTXq44NhtZ3oWVi1oyk6BvovmeBRmmE4S572zpaWuye6Ye",
+	"a+2om1hemS+FD2I+C1hM3gEqK1PzXBYVYLaLaKdRctQxMZovJudTuaeTkIb0uppMXi+VYhM1u+X8ywYH",
+	"rE3DNUqCjU6y6Zw2kcOGMDRE0fmCcO3puLTmV/7rEDE3r/pDKZICS6MKGYPV53zua64JYQgTERwahJY3",
+	"TDzKhWfLzRdHu1aDpFimAqP9DA5ExKiatiKZJilQZYvo2ApmRXJs++gTt5uk4tEpL97ttjvHB2pOthr0",
+	"cXmO9Vn2nx0+s8VegrlN2XhM5XSxJ6mUZzuLcG76Cp4EYF5MV9nzAowvsCeA+qVHc/xGJyQYQxnlB96t",
+	"HvC8CLqINAQERi7I00zgxo1sFnuXcSx6E3ROzfGIjSBNWhhZBRTcJ3M9Tm/omKVTXyB7FnDfuosSfSvI",
+	"BAQWP8ZiTSk2ouhPyQBHiHLam5oXKs6HicgUogO7YSlyZVvPoPKX5ZjeB6BYP7VW+lBSnuTP8V/+Jcun",
+	"rfWPwRVc6K5bWdBcf8MgTfJSwHXkCVcdc3hjHpf8jR7gvYj0XBVCGyZkfnCF9HpWxJq/+Eg5D303HkF8",
+	"3U3YkOmwexKHCa3ku8sf3pH3wghoWRTucjX49l2RrX1ffarnqk8XFbu3FGL/XvjitBzDYsbsRHlFe1cn",
+	"3bURCAF2bBB/CIv5ht0czhdZkBcfB9FztidG+/opgY+bivfMlHf4LRWfaam8X7sQqyVBipFZK9SD8f6d",
+	"dmdZ8QoFi+GoVoHEKjPrhKYgrPyxWvVi8hHLyOABlq4UYTAAjDvrmtk7OdDr24xq6L+odsyqxWECyHOH",
+	"ahuh2/nm3KEmXlAqwGHAFyrAgVbNEgZrcYVTSV94HkhfsBk+Ewljlo3D2l4CE+CJ0VRil0vs3MW+z8ki",
+	"Pxcmy6DqtGAim8TQapM20rDdHo2BZeu718Mkb1iS0dRYiCkNR+HXMLhOUOGo55Ex2lySUIt9G+sQRiJd",
+	"yPu+zV9c3u21KNjIe/ZbQf8cX28H/TsydXQKdtEp2J1TsidQcmyJRKGauX0vWDgBjnESsYSE6S613C4e",
+	"QRuV2jHWGja21FfyMgobvnKPfKUqIb7J17brLRX4hLXSdSbBhR2bofPwWBdUsqWIYUYkx8ZKiPuGZz0I",
+	"z/r9Mp02/KQhE2KQpWnvlPTKwMs9rz3rJ3N3bwnEKeN4MYgXk6XoRqzKTKc2Qym/tdw5veKVgTlLe2S7",
+	"DxwGeFmZUsbTKVEjcUso4SytuL93sN5JbaYxnZKBwO4/ht74lBjt2F42eoIz33Sq+FB2JtdW1GDyzwBw",
+	"HbFZIbv0fiO0AjPed759kzBrl3i/EW8btXkjgn4DIsgGFH/jrl6WDHDy6UYL8houyp193DfdhA0GINGs",
+	"z1vFQVItVz6LMp7EEezuv2hB7kVS2pwnNbeKTtSZWQ+61FGGBskviDDHd65tmi9yTm3Teg/fQDZ304HM",
+	"QHJxGP+SyXEruC4TOlVdLbrlA6qHtqTAEyqJeZUwTl7zYWrUGLzR9L30tMjvDvdabQ0nvqVMm4UsmLRp",
+	"JmtcCKJFQqfkdsRS8A2b9jpNaJjc0aPsx2jpT74T5rcefRnH+t1TvZqK6G+pQK6pLcysrhuyee6aETXv",
+	"jtZiTBtSDMTmFB8vlYPvv2pI/WuXO+N4TJE884hO73KGTe75bgDtvESYMF8speNUYFc7gKjMnOtIX6HJ",
+	"CpEH+FuN86zmbK9LgZZe9lo/i6WY+7pk3lJksYKsr6FTvXd/EGlaS9u1WJZV+X3PRmWFkEsiwImpEl0U",
+	"nD98c/YtRjvM7n72Wk5cBwaYSZXBr0Jr/rZseOQxBowPXchJNsE/UsGh6+IGQustWQOPn2ljF+MTbe5k",
+	"FoUzbSpDhqBaWsGMBH1NJWd8qIoAceH6QBVbIWJAvvn+DF95f/4eHQmliL1KPIimGsPcHF8TcZxNfMJF",
+	"8XPVcrGpB4YZ0rT4CcaTVExtwTpbu6Owpwzuam3UNB5D5ecJm3QTytJpN2U3FsvNT35XBtNTaqt62T9L",
+	"T8DBIg8/cU6wufkyb8//dDaElzTouDOEfPh19+i4FxH8x9FzIxFmDTdXvyTwAKEubmwFh1yL8+NiHZLm",
+	"YTshI7FpGy+pgovlZYmZv08X30SVALWyi2Gd1FOsICr20IKa3p7/yUBJrdCM461LvrAESf6UUUm5Bohc",
+	"YPEpobZ0VJ664vLAfP9oG6+E1aFRt+UACSQ7szfbfaraO0/KZ/9lgUfurn6dmu/uzsPNeLTuOuIcZ1l3",
+	"neiHJxTCr3ffXr7L0+1rOAScYHSZioiYWMRLp2QoRTaBhDzbfbZ7TPpT2yXThz9QF646FkmWZmr38JBg",
+	"nJodqdo088XxM3L81R/J8xeHLzplfe7ffjrYffHz52dfyP+u/3X85Z9Cqt57W4hs1kdRamTarjub+yAY",
+	"GLSa30FDVwy6fSatUrPYgTp2cZuLS6JgwGRzgsSQ3QBvfty26Vcechha1MypHR6Ej8iZWm2UGHuaXomZ",
+	"jASHVvCYSBgAVmvze35qQValE6ke38zi65hTBWDlVKIczT2wPBKtavTZA1jJ2CtRXCs6uxOF5G/67ZZ1",
+	"6OfHi0lmqf6odYJa8uMqHc0DTsGU10I3JRK9uvoDMlKyvbP78+evoqMmYp2hpLt0KJ6D9fOQvBkz12Ee",
+	"O5Fxv2axnWSV61UXpY3dlcnEDFDqpnxa7pxMKM/ls719bXOtuqpktHsJisf7JORlZeHjEfZCAbmEWrN+",
+	"mfkAvGBxldUGMqmXXMbim3NLZ753VXJtgZtAaNwqJe1sr/Gla+oAT/JL8prX41OcZqqe8e1oYiFij5jS",
+	"wmZS1YbFsgFOwEdEpAkoTQZM+nJmKVVo0/Xclno7rdsyL6wYtMZMgFJZ1qUvRZSmUrePTVitoNcTCsQv",
+	"7beEcQXSFuhyN9XPk9T6BG1OpPcscKXop9YTW4sLePOKvDh+/hWZ2DeIq7y8VCkpkFLIZWK78iyxEAlx",
+	"pWnjRaO/BZ5QPdrrLCxtPQfV87uN5y9elJwGxwdBj4RmOoU52aWNeW0fL94RTse+LK8DcynTLZP8ZGKv",
+	"SU7c0xN0FqDHtlf1Dcx/eWGEgzOS7GaieZcApRYHc4ogLqkRBJpH4BwkHgkF3FZ9ofEIi7XjMSIL70/z",
+	"f5BrmAYrt1+cXXr37zJW2V0vwIK4MqafukXZyeqmz7kTeqeE9hW2BOFWUwW+i7WrrXzqU+711XkzMV6a",
+	"aQnHV+nDqAqFBmT4ZkFBzCB4r2FaM7R+ort/P9h90f3582H0vEGx8mfdnqFcnF3+q/toNmBrzLjvbxIo",
+	"beHJeqkmJfXsBZiWiKpYfgMo34oE0iXNHld/r3fiq8/+iy+W9z//iTcWMXSxNIL5sRcRWw6eaEF6vghC",
+	"+ZTthUZeuuKK9xyi195C/7YCvWfL/SnXerFvi0GlSc7V7FpsNaSZkuinVxy/JiimCdXkIPKhyYLnXXmG",
+	"dKKIkHjPktKJsvWXMJgOx/SA5ZRJ2FLELTlUPgmnWwZ9/I1IuRnOnGSf/BbXk5CdMJi5GwDsuu7aiwoX",
+	"98PIanjVcuCl4gMQog2E8sNkhT7yq/GclPYtTZb4wPM2zYoK5luBw1K3EJZ/2CXkQzbAJOdzDwEV6z5Z",
+	"ipDcmVVI6WghF4ZPOhDTuxIXNkMVK18ARWQly4YnoCRcCihOeFaA8mw+UOqhqW7Shv0093jK+2JI0DhY",
+	"iEddnF2W2mLMNie6oXdNwy9VDF6ut/JLqpi657z8efpaXlrPibgZQURiylHwhSNOx17YL0ARqxQYo6/p",
+	"Woo33EceRuQoIs/IP/79/xGsyW4T7VB4ltKBzHgVhTIoT/5WJ4yWapd9/0uOZndClnbuiALtH94XUUfn",
+	"Ur1x58DPXRNViHqEqCBdVCWyChBX9VcUJL3addWd6XVlxF+yXeAdMbZ2uoGDtecZPsb5kF+Hl6jEmu/X",
+	"Q1RM1O5aZtFFyq/n/GdBQTV88BV3G7PuWiTbubraLnynSzUWV+6WBmlZm6U63NpiMCR0BynVi0NqFqdz",
+	"tE4q6GJZuVkxhl6sLmZ6MOUyOtAdJFMG0rX8t4V6VdGoK1x9bsyGLcKtbADZWoqBNgpt36+wi9nxClQR",
+	"J7kOqLevzKk0TJbaUqCQJFqCvm1AiyFWEso5GrS6ubiDDHeMvTRhCT3zYpudBtoNAXYB0CxeNpHdomqV",
+	"9dKXrTFrZQ3Cc8GVFIinwihrxfawDZutymzLdltdeUyn2OS0XuL/FFuF4s9c8F0JiiXANaOpfQ39YxMJ",
+	"Crjem8tSQ8VkKwUxkrkVNar1MpaMplwvO6zfc7geUrblE8ujZcc0WWWtK2oBy/DZ6gbe+CM3561WWPEM",
+	"D549ajUyE4jBTLV5B7xkr+ZIWzxngKlX58W6+Sfk6PnBwcH8XR2uwv7rkx3mDcYOF80X3NFSfL/GzkOc",
+	"fA18ehl+PJeBrsUOyHXSezYD/DzrsQKerL7cXvddrt3cPauej8487wieGWZ5Z663Zr52z2xrlt6AJoEi",
+	"4xZXujdNzYqxUzvcgtKETiYpg4SM2VBiFEDLNOvZvEGJa2mbOhjVF/lzeHtK8JfC7nEJ/bFId603gdek",
+	"n1J+vVeLhrxz9Yc5SagXpf5H64mmu6+oODPuEqUAXHSoLFWnbln5t1rVOshi1xgLVz6AVcvhok7dXWcc",
+	"3VMuVTu73zxqrn7ozeFzJWxa2YosndxKhmQARZdBzNXx6z4wZsENpj2f2YkXAfb10oFPZf6z0MkSLD1w",
+	"eGeGW0K0lrw3XJmv3u4Y3Yeu1YY1pO2DE9KzWZRi0CPbvquANf7sB+Od6Ir3aKZHQjJVHMFAyB7ZlhAD",
+	"BrgkTEKsyYRiYrRtXWm+LlXoT2l8TWI6oTHTUxyVizHjAIvGEjgAk6QPI5oOdiLSU3QM3TxRtjuGcR9k",
+	"74pvpzgCpqUCMW+R/K1ToqbjMWjJ4p1qyT8Pgk7UCW4Uq/znSzXMITR9+Bq5dFRrsXnKYvd+zZ5KU74A",
+	"hk0xRs92mSAx5dyoIUBsEwtIzIEOydH2s52dE9LjAInqUqWYjWTtkW33iQ91Kp4hbpT7X0wo492EKS1B",
+	"qS7lnxjoaS8iPUy0H4JU3aLvhaID87RcfHLLxlBhX8ctHF3Ta1Dd0hzptJsKM1SPbGMygUG7dHqCpCAV",
+	"GVHXw8wGzeuRBIhcf8lnOzV8qm8We0ss2I4VLQ27Qdu6acVBvPs4MYovH9rSi7NYVym00lS7yPagGQpN",
+	"KFY/d+KuooW1LVHvqznFjW6zd3BLxoxnikwk3DCRhT1Piw0q8M02ZjEWk9V9P3tqvXISfGdhg7QUGxTh",
+	"UZst2+uVvgR6rYoAZUrGTCnGh9g+UVJte/4sBAKH21qj6FWq/ZtR2hrHa2+2745m8TaaP23d3izvye/b",
+	"m3m36kBIWKWfWFnza9hJ6JAWrL35RAJoXy0eZVE1yH0rBLwO0VFjCfcsPNxk34l+wDrEFSShiowlUizO",
+	"QJFbLA9bRQM3SjjGKOcBi+09xpka3TE8pzUJiBgxOnwvuULvw3uryCb12iKWvFj8WwYZ1nSSGed5O+S8",
+	"S8qAsrQhGA9brAcuWkoYokWZkUd55zSvf5JfRN8GW6u9Tjvbsd59MHfy2OWUjzPKcXpRzbYSaKu4N48Z",
+	"lIqvrrVu1AIn6DrLipRXsrCYjUEfiDPJ9PTScC+ns4DRxc4ymzFs//XGL+m7Hz90AonRP37ATmoGEWzN",
+	"kWuYWtsA5A2LgWiZKa3I9uvkm8szoyZeXB49/2NkpHws+IANMwnJzh55lVI2Viekp7J+z6iQ7q7SKLLu",
+	"xjQWCRjjRIoUlNEjDV81Pzi7yuiWHz+ef5O3b5MGIQcD1DTNe0wprMeUJTgDfJqgWWSBiC9Q3bOqJjJ1",
+	"DPFAMBQYPdJ60vnyBeNKBmKWZlymFBlTToegiBIxo+kuWnze6e3UP0WAY76E+Z8x6F7zYcrUyF/Tqr0r",
+	"fsVfCX4DHG0Ssq0AyNn7871x4m2wiRTmTHdOzLv/TGwmKmK6MUopJzPZdts9dN/a/un77tc//KIE7+3s",
+	"kb/kmV3+AzRXpbFGrjghPZt41yMIfSIGpPcZM90jwnjkWqq57l9feqekZzuo4WLmdDvzPRvMFPXmZggb",
+	"7FsWYQ6e7QuOjcuKdw2w/pm8FRymGK1jyYQgBWBnSVsL3ZbAIz2XbXJKDM+1JdLPL38gX//x4ND+dEps",
+	"UqC2Dw0Unz179oJ8/PAKZzIagyKZAhJnUmGv8CHjCLgT0kMhr9jfjR12aI7YsAOSwIBmqSbPD3ZwD71C",
+	"F+idOu+BmgiuYEshrGsKg4VinsKVJxabN/bIGf6f4JvmRVv9x+B+0Q5pwFIDK9dI1szBlMpsuIEFoI1x",
+	"MgsRmYwhP3zSc9ZJ75T86fUHIkFnkuNIqLArLYUB7OsPdNg7Je/PPrz61sYDxxZ3HZ3hvs4Hu2+pjkc9",
+	"sn189LWVIU7jj8jxoStypTRNYQeX9f6Hyw++ZSd69AiNY5hog+C98wTGE6GBx9PdP8O0d0IokTBJaWnj",
+	"6KrAtnp+4bmxaVbk4U628YtiSL17gSNBcmJYGfR2ql1Bj47JSGRSnRLK0QC2k9ispOOjo1NC7fg2hVRp",
+	"lqaIjliM3L938GKvIN58LQbyDBTp/XXXVY7cPU+c4R3TNDUE4lo0Mk0QK2h+6g5wZ673K0YCuBU69oIk",
+	"JzKtWAKE5jxzyzXajyzJHh8c40C9T7uOte06/psnEdorIJIiRSAWmxfsaY3pFNdKmD51HgJi2OPxwTMc",
+	"1m0M9QtD2+6zRKDpCJ+Y0vg+LqTIZDWIhQ0a3UdW+HCS8QTilEpIiK2zb8F/fPA8Z3/+1d5Zmorbnmck",
+	"26Wyh713Qr8RGU9szlrvLQ71TugzW6285/wRKYuB23pr9hq08/bcSMlMpk5SqJP9fTEBbolpT8jhvvtI",
+	"7Zt3i3RALzhKXu+TzuHewd6BzYoBTiesc9J5tnew98z1b0SpvZ+IGP9wZRfyAzlPOiedP4H+xjzHPnGI",
+	"Vvju0cGBa66qfRQffNL7Iz1Oi6vAkH0yk1F7xsm3H95+j7znlDCtiH1qsMfoALafKPoFvEqwzQV59c07",
+	"NOkt9HFNr+xidi+dZrL7XqQsnjaZXe7LffeZ/8p99CXqlKlm0SB/da+eJ3aPzy18Qp/kcNw/N2KM09Sl",
+	"lZeUqs7JTz+XGu+isX32/pxg+Q4jeCIigSeAxfFtk2ambHsVGmNpNk2HCuuq+tNUnZ/NDHja+xISEe8Z",
+	"8ZTQVHDY+2UhBlziqbTEg1/oDbXHuCQ2fEdvqJ2pfrg0HsGuOSsp0oVHal727z69k3QILgbI7CrnakXw",
+	"9oU5n4i8Pf9AkNxjo7fCuA9JArnm1mecyuncw7Z+yr/PO1tXonfhuZZ1vl+cx7k42LmFOO0MgdP+YPVP",
+	"Y6MZcs8mtUN/Yuc2s9RGuNtbjDJNVTf+1j7HfGTCRaHYJ1TTU3sdE4sbsG3IbkcCo++sszoiSlitzJs4",
+	"XZqMGe+hrJRAsRzveA8zCmuH7eZtScXYwWlJAn4vhRGckClixiDwaSIUWsPEWqfkYO9g73iNB33c5qBf",
+	"0qRUPPv44HDxJx+5u2v6OyT2o2eLP3ojZN92LL8DCuZIVwKmwyhrbqLC058SKTKN1pLVVHhCrAvklKQU",
+	"1Vk0T2ifKiATIdKdJqSNOjXtzPYML2GXQ2ynR+xNqRX0TVzlhwnws/fny7EVP2iBbrPswg1MUI0hiYiz",
+	"McYxz7oogtzGf17+8KkynLYSHUOg5vJ4G7B1jyzeThCAOT4wujmqco8MbfNVCxq+tGrmR55HPi+UDDmV",
+	"MWf8oA2MDWeyNJ26ODfnC286x5vD/ZJLvfE8v2dKlxyrtlG+82E0xkAVr+y/p0O4ZH8HbHje4t0PeNVg",
+	"XjbCIO//7gyWWmBd+6RLnwdrBg5pBcbsNz8Y08q6JNCzt2NLdRQ5wsbIVM6FqMWebSM/s8zyeJXFLllD",
+	"JQwEl3a5LAhshb8vP98jYdYaHIbsL6tyGvO+QKqNeG4jnqsZMeXrsG1KboW8RpfGTrWeX5kFlMk9LINr",
+	"eOv6bkgkeo452bbjOTY2yBKmhQxyk/3PlRvTL/OkRal75YNgZpOsLlZcQ8fXH+hwERriO3c0/Z4u6h4f",
+	"HC/+wjuh1oLrP/D6gdw3Ei8r1wqEMuf3M3q4bDZIFcM/YvBnBcmXm+h88DYvnOu0cR8svmbKcAV6q1d1",
+	"LlL5EQnTXaVuCHSNBHp88GLxB68EH6TMXjkfHx4t/uC9hFhwexv9xl7f46cttvOeTlNBkw9CfE+lDUc5",
+	"PnzeBnau6Q4kbyFh1JcxPj46avOx87EY/fk110bdxm+/Xm6vvnPoWlifjcfxnZHLuud2qaT3qb3QtP2Q",
+	"JFVdWybS3v7hbVKM0Q4ihZ07sM82wn0/Nsw0tcWz7sZChQroCK9w+CfMQUsZPE+PeSLw0g373LDP5djn",
+	"o7JARNoAC8xbBdlsiHtnbC4cbY2srZbJlrIhc33s0P82nmS6uGQDdxtufqGxdsweAwJ8BBPTygFDnZDb",
+	"EYtHPgZfXXEf9GY+s8/y81JkBGlChCQ2zg7jMcpekDGdYplRyRIb/pwvToLKUn3Fi1ANfx6npC/MPyWQ",
+	"axvtkBDUsM34P/rIuyIHBXD7znVVc7SMqLriF2eXrv6xitwicvsXq/ZhGWR3Ae2TTEqjbCks6kbyEIqx",
+	"DeOh/IqX2vDWAp0MLGykF0nFLd6K0PLStxRxVdN9YDxG+Dsw+LmvOG6f9Kz+6rLEXLxWTcI5PPtVWAlu",
+	"sZg69uSknY8f3Ui7jbT7XRgLDuEJ5SWUPyG2wbNjsFa+UJ646Kuc7SLzrvBYDK8zg5W4o2OK65C1Rhbs",
+	"ws3iCwfz4uubJ3DhAHjQ3RmXe61M8JwawQtGtqHk+bgLQvzD1xd4VeEDPOzthYtm87IbRVDTbQWNtbiH",
+	"awobSdkGaldXey2A2NAlwMnovuFWTTsUMQrsvPRNAN5zMiRmJ88rEJBsMmk9uRbLT32vtzU5lbW4rTHv",
+	"Eku6m+uattc1FmpaUpZ68iyiWZtuacw3DWzVu6ujYLTEzeG+9Wwzmu5W7Jr85277e5k3/puHuaAJTdeg",
+	"5eW72Wh5T+3OpuloPHJjrp7hbGH8Li5mFl/irH51E0C1Nnc4YYJ4WmZaYI2PcquzBDX76x309WzIeGOs",
+	"/V5udkK8kmzbtJQFtzgt2eiqasEdHJ9zeGvQA/qh7FVzlayDbhxM0MjMq5BAEnmXIZPYF8yVpOUJcUjj",
+	"rNYrjomLlXoVRE1SpjXjQ/SexkLpIrmv5GB0Psl8dbZTk5rnwFu/iHgC/HnjU/u1s+lfv3uL6RN/AWFz",
+	"FFzpB8G1ZP3MNkFUGiakP8X/R0UupaQ6r4uPlwQx+HRUGAzA3iMYBe9OHDbDTN1dHy8/1731xr7skwl/",
+	"XTG1bvHlgNpgCGyptkp799a98rwK1Be7PNyR+mTYjdujFcm+qUEtd3T4nGLXZtpi3b9MXIY7s6m4aNxt",
+	"KYK1QSoqjz8Na/6tOfIvHHeCmdtVrFlemhfJ3n+G6f3ZfZVVuiqSrWy+w3taQ4i27LoSsu1OfecOekQg",
+	"5X3Rp8Un+Rdfos73Ip5bNtN/nb/3G1ZiltZJfmX2352525m6tpUYytwIAw/GQkIRKDBzfTYncmVpztao",
+	"dOx/dr90ixbf8328deb2QMK30bNbFR4bM+NpOHVnT+VBpPJyjocKgqHPYRkq2bc35is4PGbnbfJ1nHHi",
+	"Np84ZwLpA4Zq2QR7hNuWIjGw1ADVsJVJSrE4Gtm2PgwXcORcGTuzadff4D7uqrXct5vaLs+sVT1CIFE7",
+	"ZmQxItkwo41r+jfvmv5Qsr0SR5Vk23GryLMtQokvYKodB8OqTAnEKeOwc1clxz7z2s0ExMQ2mGx0pLy3",
+	"rzyc/6Rmz1AFu4wr4IrZQFIJA/bJX/XbuvxYE64pNsSV7jf/6tqPm+JwDleOw+Ej1c1777ZjkO++vXxn",
+	"v2gcNaEaumLQ7TOJ9Vwa4lrax0M5h9FSyc3v8ZsHSGy2Ey32GVmc3XiK2vAcA00HsJKTCKu/zQTFOF7w",
+	"cG4fe+BP1d1jV/c4bh4HmWb3zsaps3Hq/KqcOheW6VCfmbJN89p/mQJpNBxqGz/srMaTairN/uf8cmSu",
+	"dybnQfcs1hprpeHTjd3zJJwwxWHcr0xcTpHGRbUJnltVnt6zI8Iu61FC5ObTno+K29DgxvfwewmLyyOt",
+	"EtCUpYpsYwH2StUDnqUpiVOgUtlyzrbzga2Xvn7x3LpEmqXmRyiUtinn9XvRAj4Uzaqq9b8evuLX3fSE",
+	"4OWIbQnX802ekLqx89qWcunV2698jOeli/HcLufPv5JMg2R0h1zAMHNt8cjRweFz25jtCDu9oRrf8/r8",
+	"lrJt6Z7tRKQXj1ia4CPzh3n0yvwhgZOzWJPDF1+/IOrwqx0be9or53r3iIRdmXF1xWtp7JyObUnx/H1Q",
+	"XZb0aqX+ZZZCOLIUbeq7hJM+jEeilB/+KF6J+XGsG8/E71SH+725Mi41lbqaDG5vI4o+h9su/2AtZaEC",
+	"GlMw16CF7hQISf9NKFGBfbWIPQ3khmz0qofQq4KQb9awnkRCY1C9CgazriM/5YEiWmeX+khhre1SZTYq",
+	"xkbF+D2pGOH0xTa6xrKpNQEdwxfs2nWdCVuoFy/xzb/YuLnfhGJR2dFilaIaObhRJu5HmbA98XymqRgQ",
+	"wB9qFeZqdFJVLyICNB6V8tcwmIowXWlxnHs5qz06n4qbp5l2JTjfzIhN5hPuReXNxwrywkJDiTmG0mps",
+	"faURvQECPIHG2j/MftzFlyphTa65Zt6o10VJ9YVIgfJ7DmcqQ3Yx56jsfMM37oVvVHCdMO7qdZaFKVME",
+	"GHbEVCyBZpPkyd0LzzFIytt+qpZIeY2PY4JUoLSxPTa2x+88UmskbiucEQUUYFNe3zR4u8Y5e9eMJ3mN",
+	"RPuBj664h2vjisjc/1z+56KorxpLfBAdoCkKpbzuTQzKk4gDKx9JzYx4skrAYgW8jIzL2A+zpLUPPFk+",
+	"i+9Oa21ScV7z5G76zb33rSgW95onDx0A14YBod20YUObULjfRyjca+wYUGHx21W/A5VAONyAJAlgVa67",
+	"Ky9Lu1Jp+tK9+7iFi1YrMbSeKkgWAnkRpPvPPfNAb5ODVnUJbrLRlu+uWYfhPG/LPTpgG2h0/7P9o10C",
+	"iceczoPhaJM0LzoJbCT4E0koKa4k8L4B6tcXTD/Z2waLa2VrQVK16++35t8snF0+9E1gU5OEovDqim2d",
+	"X1LF1Nrk2sXZ5YMIteIEFgu0Uo+njTBbQZiV4dcsyCQokckYCE1T75wNk3e190B0L/nXBX482WuBfIWP",
+	"dClQQGheqb1yBMbmcmCTlf2r8fV/Y3s/Vip3V3uobCkSYFpETZWGMVbPEpU24tgLcB0sL1fMywrH/mdJ",
+	"Vdf9a6GTv8zeHkDINmnkJdGwUcufhFpeO5FHlM5LCd0C1dpkg99Fut+3Uzxf2qNkhS8m2U2/lI03/HfZ",
+	"L6Xc6nebct8BWEgiQZtJ86dMETYeZ1jzPyLHBy92Hk7q7+Oy6Cq9U2Z5aNBAOnMTrI2JPhorcye4UUB+",
+	"lU1FHpM1vM90zhdyqnfNPU7RRsh/1UXbIGU4g2MWD8gR7Iz3xg8ucPhfPzeocfENO9iwg9b+TnptW2BX",
+	"BAoRGWZa2JY/t0yPBLINlcVG1RFyzTxAwy6qHAvuHqiGD/a1x0pp+IGnU9srOtAViam8GVI4o6GLL3dr",
+	"rZ0XVX29V97iQdoilyFvBrW5SljhKqEEvoj0p+SGpsx21V4pKXp5X0Xo/qB+1jWs3i4WaTBcSNKHAXbr",
+	"EAmd7lSshRNCSSykBOxdbh5ZByQ+3CNn/IqX/ImZcqX7Z+mIaVXrLnaCbwoORWYXRi3rEhCvOBea0IEG",
+	"SZhurgeTI/yTvRzxC3yku5EcPptsic2FyG+l91CSYHEqy1tLrDgqOA8yubUy5ZB+Y0wcDV38x8KbjhKr",
+	"un8FoNG2yIG1MSueRhpD5UAeWnFYzgz3yNXqZmN1yXzfFxt+ZY9zr7GIQv21xoZIN9cav5NrDWs1YCUB",
+	"pojR/KegS3bL8cELIngMhJkXdh5ImO9nE7na9UWdTzY0QVO3IBU5OjgqDKFfRJ9oQSYiTffIaxqPCEXb",
+	"CZJS+/FgwZmivXvFMnMjM+U1pMIWQxXJmGeFmmQ9xiJN0DxjilzDREdkTOU1JFc80Ha+qBfmomdn28zv",
+	"kQ92Z1vKMTdFUqY0uR0J5TtYX3E8yYL9mfH7U8xwHWfxKGQCfsTzWbMJWGH7R2tj+7hWxoffiX7QLxPH",
+	"MNGQnOLR56hANfEWT00SbCyvX6NoeeSUcZrGWUo1RAG2gPHucSZtS7OCgYxpAiTjCUgsM56aPwxz2KYG",
+	"Q+9UzypzNLH7i+ir/c+/iP4iG6pMRfeooy0gVsfONgVg7sUoOuPEI4blgTxBKTWRYihBqbWYSasbQd+J",
+	"fjnTIozD+07Ozb3/8Fj2yr376JcgNmmyIpZJVSo33YW4x13B0+nTKe5UBfDiKxF3aBu6vqfqskAkYLl6",
+	"MTCypEzlEaFEilujTRJZCKqkJImeCt2bTUGcSSOXzXd9oBLkWaZHnZOffjYIrUDe+FEzmXZOOiOtJyf7",
+	"+6mIaToSSp98ffD1ASqcbkd1mvwWaKpHEZFAE8ZBqYiMQUsWq1zxNiQiaawNc4R0sFdQY85qVIDaL0sN",
+	"vexg2ABAFRp9Nc+6D/oWAJu5j/fKKceYYD07/juAREV2UDv8iKVJtYaw+Rl7GJzFmkDRumAvlA4W2oQL",
+	"oMCKCE1x74psX5xd7lizUmfSlwKHxLVRYFyL2f70qrSI0FX47GLe13IBcXsz+YMz8KslEM6O65iCatdV",
+	"P7fHas1ry/up9p4NzFi+1AzWfybbtwjO3PCzaMj6mQa1g4vwZL1XEQ+WXGenxOi3yQR4smuEB0ECJVpS",
+	"lpaxwfxqiO//BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -167,7 +167,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.List
 		ln.Close()
 		return err
 	}
-	handler, _, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log})
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	handler, _, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Background: workCtx})
 	if err != nil {
 		ln.Close()
 		return err

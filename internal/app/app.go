@@ -12,10 +12,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/google/uuid"
+
+	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/auth"
 	"github.com/pbudget/pbudget/internal/budget"
+	"github.com/pbudget/pbudget/internal/charging"
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/httpapi"
@@ -30,6 +34,20 @@ type Options struct {
 	Verifier *auth.Verifier
 	Log      *slog.Logger
 	Now      func() time.Time // nil means time.Now
+	// Background, when set, runs the service's background work (uprating jobs) until it ends.
+	Background context.Context
+}
+
+// chargingBudgets lets the charging service recompose budgets without importing them.
+type chargingBudgets struct{ *budget.Service }
+
+func (b chargingBudgets) ApplyContribution(ctx context.Context, a actor.Actor, personID uuid.UUID, c charging.Contribution, reason string) (*charging.Applied, error) {
+	bud, err := b.Service.ApplyContribution(ctx, a, personID, c, reason)
+	if err != nil || bud == nil {
+		return nil, err
+	}
+	v := bud.Current
+	return &charging.Applied{BudgetID: bud.ID, WeeklyCost: v.WeeklyCost, WeeklyCharge: *v.PersonWeekly, Steps: v.ContributionSteps}, nil
 }
 
 // New returns the HTTP handler of the whole service and the metrics registry it reports to.
@@ -52,6 +70,10 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 	personStore := postgres.NewPersonStore(o.DB)
 	rasService := ras.NewService(postgres.NewRASStore(o.DB), auditStore, o.DB, now)
 	budgets := budget.NewService(postgres.NewBudgetStore(o.DB), auditStore, o.DB, now)
+	chargingService := charging.NewService(postgres.NewChargingStore(o.DB), personStore, chargingBudgets{budgets}, auditStore, o.DB, now, o.Log)
+	if o.Background != nil {
+		go chargingService.Work(o.Background)
+	}
 	e, err := httpapi.New(httpapi.Deps{
 		Log:          o.Log,
 		Verifier:     o.Verifier,
@@ -61,6 +83,7 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		RAS:          rasService,
 		Budgets:      budgets,
 		Funding:      funding.NewService(postgres.NewFundingStore(o.DB), budgets, auditStore, o.DB, now),
+		Charging:     chargingService,
 		Audit:        audit.NewService(auditStore),
 		Ready:        o.DB,
 		TargetSchema: target,

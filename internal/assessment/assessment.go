@@ -78,7 +78,7 @@ var (
 	ErrReassessesOnlyForReassessment = apperr.New(apperr.RuleViolation, "reassesses-only-for-reassessment",
 		"reassesses_id is given only for a reassessment")
 	ErrCaredForPerson = apperr.New(apperr.RuleViolation, "cared-for-person-invalid",
-		"cared_for_person_id names another person of this council")
+		"cared_for_person_id names another adult of this council (reg 3 is about care for an adult)")
 	ErrOverrideAgrees = apperr.New(apperr.RuleViolation, "override-agrees-with-computed",
 		"an override must differ from the computed eligibility")
 )
@@ -206,6 +206,10 @@ func (s *Service) basisOf(ctx context.Context, a actor.Actor, p person.Person, i
 	if err != nil {
 		return "", err
 	}
+	// A child who has become an adult is assessed anew (transition), not reassessed as a child.
+	if (prev.Basis == ras.Child) != (p.Type == person.Child) {
+		return "", ErrTypeForPerson
+	}
 	return prev.Basis, nil
 }
 
@@ -218,11 +222,17 @@ func (s *Service) checkFacts(ctx context.Context, a actor.Actor, personID uuid.U
 		if err != nil || id == personID {
 			return ErrCaredForPerson
 		}
-		if _, err := s.people.GetPerson(ctx, a.CouncilID, id, false); err != nil {
-			if errors.Is(err, apperr.ErrNotFound) {
-				return ErrCaredForPerson
-			}
+		cared, err := s.people.GetPerson(ctx, a.CouncilID, id, false)
+		if errors.Is(err, apperr.ErrNotFound) {
+			return ErrCaredForPerson
+		}
+		if err != nil {
 			return err
+		}
+		// Reg 3 is about care for an adult; parent carers of disabled children come under the
+		// Children Act (s17ZD).
+		if cared.Type != person.Adult {
+			return ErrCaredForPerson
 		}
 	}
 	return nil
@@ -334,6 +344,10 @@ type Override struct {
 func (s *Service) Complete(ctx context.Context, a actor.Actor, id uuid.UUID, version int, override *Override, changeReason string) (Assessment, error) {
 	changeReason = strings.TrimSpace(changeReason)
 	return s.change(ctx, a, id, version, func(ctx context.Context, as *Assessment) (audit.Event, error) {
+		// Completions for one person take turns, so that the second sees the budget the first issued.
+		if _, err := s.people.GetPerson(ctx, a.CouncilID, as.PersonID, true); err != nil {
+			return audit.Event{}, err
+		}
 		if err := Incomplete(as.Basis, as.Facts); err != nil {
 			return audit.Event{}, err
 		}

@@ -10,7 +10,7 @@ import (
 // Reason is why an outcome cannot be achieved (reg 2(3) of SI 2015/313).
 type Reason string
 
-// The four reasons. Carers have only the first three (reg 3(4)).
+// The four reasons. Carers have only the first three (reg 3(3)).
 const (
 	NeedsAssistance        Reason = "needs_assistance"
 	PainDistressAnxiety    Reason = "significant_pain_distress_anxiety"
@@ -24,7 +24,7 @@ var AdultOutcomes = []string{
 	"relationships", "work_training_education_volunteering", "community_facilities", "caring_for_child",
 }
 
-// CarerOutcomes are the eight outcomes of reg 3(3).
+// CarerOutcomes are the eight outcomes of reg 3(2)(b).
 var CarerOutcomes = []string{
 	"caring_for_child", "caring_for_others", "habitable_home", "nutrition", "relationships",
 	"work_training_education_volunteering", "community_facilities", "recreational_activities",

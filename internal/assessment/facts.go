@@ -16,7 +16,7 @@ var (
 	ErrReasonsMismatch  = apperr.New(apperr.RuleViolation, "outcome-reasons-mismatch",
 		"an outcome the person cannot achieve needs at least one reason, and one they can achieve has none")
 	ErrCarerReason = apperr.New(apperr.RuleViolation, "carer-reason-not-allowed",
-		"for carers, taking significantly longer is not a reason an outcome cannot be achieved (SI 2015/313 reg 3(4))")
+		"for carers, taking significantly longer is not a reason an outcome cannot be achieved (SI 2015/313 reg 3(3))")
 	ErrIncomplete = apperr.New(apperr.RuleViolation, "assessment-incomplete",
 		"the assessment lacks facts the eligibility decision needs")
 )

@@ -14,6 +14,7 @@ import (
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/audit"
+	"github.com/pbudget/pbudget/internal/charging"
 	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/money"
 	"github.com/pbudget/pbudget/internal/page"
@@ -61,6 +62,7 @@ const (
 	Reassessed    Change = "reassessed"
 	CeilingRaised Change = "ceiling_raised"
 	EndedChange   Change = "ended"
+	Contributed   Change = "contribution_assessed"
 )
 
 // Version is an immutable snapshot of a budget.
@@ -79,11 +81,52 @@ type Version struct {
 	FundingRequestID *uuid.UUID
 	IndicativeAnnual int64 // pence
 	CeilingAnnual    int64 // pence: the indicative amount, or the panel's when higher
-	Points           *int
-	PointsByDomain   map[string]int
-	Calculation      []ras.Step
-	CreatedAt        time.Time
-	CreatedBy        string
+	Split
+	Points         *int
+	PointsByDomain map[string]int
+	Calculation    []money.Step
+	CreatedAt      time.Time
+	CreatedBy      string
+}
+
+// Split is the cost of a budget and who pays it: cost = council + person, weekly and annually.
+// The person's and council's amounts are nil until a financial assessment is completed.
+type Split struct {
+	AnnualCost            int64
+	WeeklyCost            int64
+	PersonWeekly          *int64
+	CouncilWeekly         *int64
+	PersonAnnual          *int64
+	CouncilAnnual         *int64
+	FinancialAssessmentID *uuid.UUID
+	RateTableID           *uuid.UUID
+	ContributionSteps     []money.Step
+}
+
+// Compose splits an annual cost with a contribution (nil: not assessed yet).
+//
+// The weekly cost is the annual cost ÷ 52 to the nearest penny. The person pays the full weekly
+// cost when the assessment says so, else the assessed charge capped at the weekly cost; nothing
+// when that is below the minimum charge. The council pays the rest of the week. Annually the person
+// pays 52 weeks of their charge, capped at the annual cost, and the council the rest: so
+// cost = council + person holds exactly, weekly and annually, and nothing is negative.
+func Compose(annualCost int64, c *charging.Contribution) Split {
+	s := Split{AnnualCost: annualCost, WeeklyCost: money.WeeklyFromAnnual(annualCost)}
+	if c == nil {
+		return s
+	}
+	person, steps := charging.Charge(c.FullCost, c.Assessed, c.Minimum, s.WeeklyCost)
+	council := s.WeeklyCost - person
+	personAnnual := min(money.AnnualFromWeekly(person), annualCost)
+	councilAnnual := annualCost - personAnnual
+	fa, rt := c.FinancialAssessmentID, c.RateTableID
+	s.PersonWeekly, s.CouncilWeekly, s.PersonAnnual, s.CouncilAnnual = &person, &council, &personAnnual, &councilAnnual
+	s.FinancialAssessmentID, s.RateTableID = &fa, &rt
+	s.ContributionSteps = append(steps,
+		money.NewStep("council_weekly", council, "the council pays "+money.Format(council)+" a week"),
+		money.NewStep("person_annual", personAnnual, "the person pays "+money.Format(personAnnual)+" a year (52 weeks, at most the annual cost)"),
+		money.NewStep("council_annual", councilAnnual, "the council pays "+money.Format(councilAnnual)+" a year"))
+	return s
 }
 
 // IndicativeWeekly is the indicative amount a week (annual ÷ 52, rounded).
@@ -140,6 +183,9 @@ type Store interface {
 	InsertVersion(ctx context.Context, v Version) error
 	List(ctx context.Context, councilID uuid.UUID, f Filter, p page.Request) ([]Budget, error)
 	ListVersions(ctx context.Context, councilID, personID uuid.UUID, p page.Request) ([]Version, error)
+	// CurrentContribution returns the person's completed, not superseded financial assessment as a
+	// contribution, nil when there is none.
+	CurrentContribution(ctx context.Context, councilID, personID uuid.UUID) (*charging.Contribution, error)
 }
 
 // Auditor appends to the audit trail within the caller's transaction.
@@ -225,6 +271,9 @@ func (s *Service) IssueIndicative(ctx context.Context, a actor.Actor, in Indicat
 			}
 			v = b.Current
 			v.Change, v.Reason, v.FundingRequestID = Reassessed, "indicative budget from a completed reassessment", nil
+			if !in.Reassessment {
+				v.Change, v.Reason = Issued, "indicative budget from a completed assessment"
+			}
 		}
 		if in.ChangeReason != "" {
 			v.Reason = in.ChangeReason
@@ -235,6 +284,15 @@ func (s *Service) IssueIndicative(ctx context.Context, a actor.Actor, in Indicat
 		v.Status, v.AssessmentID, v.RASVersionID, v.RASVersionNumber = Indicative, &in.AssessmentID, &rasID, &rasNumber
 		v.IndicativeAnnual, v.CeilingAnnual, v.Points = in.Result.AnnualPence, in.Result.AnnualPence, &points
 		v.PointsByDomain, v.Calculation = in.Result.PointsByDomain, in.Result.Steps
+		if in.Kind == CareAndSupport {
+			c, err := s.store.CurrentContribution(ctx, a.CouncilID, in.PersonID)
+			if err != nil {
+				return err
+			}
+			v.Split = Compose(v.IndicativeAnnual, c)
+		} else {
+			v.Split = Compose(v.IndicativeAnnual, nil)
+		}
 		out, err = s.commit(ctx, a, b, v, isNew, audit.Event{
 			Action: "personal_budget." + string(v.Change), ChangedFields: []string{"indicative_annual_pence", "ceiling_annual_pence"},
 			Details: map[string]any{"assessment_id": in.AssessmentID.String(), "ras_version_id": rasID.String(), "ras_version_number": rasNumber},
@@ -282,11 +340,38 @@ func (s *Service) RaiseCeiling(ctx context.Context, a actor.Actor, budgetID, fun
 		}
 		v := b.Current
 		v.Change, v.Reason, v.FundingRequestID = CeilingRaised, reason, &fundingRequestID
-		v.CeilingAnnual = max(v.IndicativeAnnual, approvedAnnual)
+		// A ceiling only rises here; it falls only with a new indicative figure (a reassessment).
+		v.CeilingAnnual = max(v.CeilingAnnual, approvedAnnual)
 		out, err = s.commit(ctx, a, b, v, false, audit.Event{
 			Action: "personal_budget.ceiling_raised", ChangedFields: []string{"ceiling_annual_pence"},
 			Details: map[string]any{"funding_request_id": fundingRequestID.String()},
 		})
+		return err
+	})
+	return out, err
+}
+
+// ApplyContribution recomposes the person's open care and support budget with a completed
+// financial assessment: a new version splitting the same cost. It returns nil when the person has
+// no open care and support budget.
+func (s *Service) ApplyContribution(ctx context.Context, a actor.Actor, personID uuid.UUID, c charging.Contribution, reason string) (*Budget, error) {
+	var out *Budget
+	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		b, err := s.store.Open(ctx, a.CouncilID, personID, CareAndSupport, true)
+		if errors.Is(err, apperr.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		v := b.Current
+		v.Change, v.Reason, v.FundingRequestID = Contributed, reason, nil
+		v.Split = Compose(v.AnnualCost, &c)
+		nb, err := s.commit(ctx, a, b, v, false, audit.Event{
+			Action: "personal_budget.contribution_assessed", ChangedFields: []string{"person_weekly_pence", "council_weekly_pence"},
+			Details: map[string]any{"financial_assessment_id": c.FinancialAssessmentID.String(), "rate_table_id": c.RateTableID.String()},
+		})
+		out = &nb
 		return err
 	})
 	return out, err

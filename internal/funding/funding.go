@@ -48,6 +48,7 @@ type Request struct {
 	Status           Status
 	RequestedAnnual  int64
 	IndicativeAnnual int64
+	AssessmentID     *uuid.UUID // the assessment behind the indicative figure asked about
 	ApprovedAnnual   *int64
 	Reason           string
 	RequestedBy      string
@@ -82,8 +83,10 @@ func (r Request) Cursor() page.Cursor { return page.Cursor{Time: r.RequestedAt, 
 
 // Errors of the panel.
 var (
-	ErrNotAboveIndicative = apperr.New(apperr.RuleViolation, "request-not-above-indicative",
-		"a funding request asks for more than the budget's indicative amount")
+	ErrNotAboveCeiling = apperr.New(apperr.RuleViolation, "request-not-above-ceiling",
+		"a funding request asks for more than the budget's indicative amount and any ceiling already approved")
+	ErrBudgetChanged = apperr.New(apperr.Conflict, "budget-changed-since-request",
+		"the budget has been reassessed or has ended since this request was made; make a new request")
 	ErrPendingExists = apperr.New(apperr.Conflict, "funding-request-pending",
 		"this budget already has a funding request awaiting the panel")
 	ErrDecided        = apperr.New(apperr.Conflict, "funding-request-decided", "the panel has already decided this request")
@@ -160,13 +163,13 @@ func (s *Service) Create(ctx context.Context, a actor.Actor, budgetID uuid.UUID,
 		if b.Status == budget.Ended {
 			return budget.ErrEnded
 		}
-		if requestedAnnual <= b.Current.IndicativeAnnual {
-			return ErrNotAboveIndicative
+		if requestedAnnual <= b.Current.CeilingAnnual {
+			return ErrNotAboveCeiling
 		}
 		now := s.timestamp()
 		out = Request{
 			CouncilID: a.CouncilID, ID: uuid.Must(uuid.NewV7()), PersonID: b.PersonID, BudgetID: b.ID, Status: Pending,
-			RequestedAnnual: requestedAnnual, IndicativeAnnual: b.Current.IndicativeAnnual, Reason: reason,
+			RequestedAnnual: requestedAnnual, IndicativeAnnual: b.Current.IndicativeAnnual, AssessmentID: b.Current.AssessmentID, Reason: reason,
 			RequestedBy: a.Subject, RequestedAt: now, Version: 1, UpdatedAt: now,
 		}
 		if err := s.store.Insert(ctx, out); err != nil {
@@ -206,6 +209,13 @@ func (s *Service) Decide(ctx context.Context, a actor.Actor, id uuid.UUID, versi
 		}
 		if r.Status != Pending {
 			return ErrDecided
+		}
+		b, err := s.budgets.Get(ctx, a, r.BudgetID)
+		if err != nil {
+			return err
+		}
+		if b.Status == budget.Ended || !sameID(b.Current.AssessmentID, r.AssessmentID) {
+			return ErrBudgetChanged
 		}
 		var approved *int64
 		switch d {
@@ -250,4 +260,11 @@ func (s *Service) Decide(ctx context.Context, a actor.Actor, id uuid.UUID, versi
 		})
 	})
 	return out, err
+}
+
+func sameID(a, b *uuid.UUID) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }

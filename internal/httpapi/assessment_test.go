@@ -462,7 +462,7 @@ func TestFundingPanelRules(t *testing.T) {
 	tok := b.token("practitioner")
 
 	notAbove := b.do(http.MethodPost, "/v1/funding-requests", tok, map[string]any{"budget_id": budgetID, "requested_annual_pence": 250_000, "reason": "x"})
-	require.Equal(t, "urn:pbudget:problem:request-not-above-indicative", notAbove.problem(t).Type)
+	require.Equal(t, "urn:pbudget:problem:request-not-above-ceiling", notAbove.problem(t).Type)
 	foreign := b.do(http.MethodPost, "/v1/funding-requests", b.otherToken("practitioner"), map[string]any{"budget_id": budgetID, "requested_annual_pence": 300_000, "reason": "x"})
 	require.Equal(t, "urn:pbudget:problem:budget-not-found", foreign.problem(t).Type)
 
@@ -559,4 +559,125 @@ func TestOnlyCouncilAdminsManageRASVersions(t *testing.T) {
 		"assessment_type": "needs", "name": "x", "questionnaire": questionnaire(), "model": map[string]any{"kind": "points", "pence_per_point": 1}})
 	require.Equal(t, http.StatusForbidden, r.Status)
 	require.Equal(t, http.StatusOK, b.do(http.MethodGet, "/v1/ras-versions", b.token("practitioner"), nil).Status)
+}
+
+func TestTheCeilingNeverFallsWithoutAReassessment(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.activeRAS("needs", 10_000)
+	p := b.newPerson(nil)
+	as := b.assess(p.Id.String(), with(needsFacts("nutrition", "habitable_home"), "type", "needs", "ras_answers", map[string]string{"q1": "lots", "q2": "some"}), nil)
+	budgetID := as.BudgetId.MustGet()
+	tok, panel := b.token("practitioner"), b.token("panel")
+
+	r := b.do(http.MethodPost, "/v1/funding-requests", tok, map[string]any{"budget_id": budgetID, "requested_annual_pence": 500_000, "reason": "first"})
+	var fr api.FundingRequest
+	r.decode(t, &fr)
+	r = b.do(http.MethodPost, "/v1/funding-requests/"+fr.Id.String()+"/decide", panel, map[string]any{"decision": "approve", "reason": "agreed"}, "If-Match", `"1"`)
+	require.Equal(t, http.StatusOK, r.Status)
+	require.Equal(t, int64(500_000), b.budget(budgetID.String()).Current.CeilingAnnualPence, "a plain approval gives what was asked")
+	require.Equal(t, api.BudgetStatus("indicative"), b.budget(budgetID.String()).Status)
+
+	lower := b.do(http.MethodPost, "/v1/funding-requests", tok, map[string]any{"budget_id": budgetID, "requested_annual_pence": 300_000, "reason": "second"})
+	require.Equal(t, http.StatusUnprocessableEntity, lower.Status)
+	require.Equal(t, "urn:pbudget:problem:request-not-above-ceiling", lower.problem(t).Type)
+}
+
+func TestAPendingRequestLapsesWhenTheBudgetIsReassessed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.activeRAS("needs", 10_000)
+	p := b.newPerson(nil)
+	first := b.assess(p.Id.String(), with(needsFacts("nutrition", "habitable_home"), "type", "needs", "ras_answers", map[string]string{"q1": "lots", "q2": "some"}), nil)
+	r := b.do(http.MethodPost, "/v1/funding-requests", b.token("practitioner"), map[string]any{"budget_id": first.BudgetId.MustGet(), "requested_annual_pence": 400_000, "reason": "x"})
+	var fr api.FundingRequest
+	r.decode(t, &fr)
+	b.assess(p.Id.String(), with(needsFacts("nutrition", "habitable_home"), "type", "reassessment", "reassesses_id", first.Id,
+		"ras_answers", map[string]string{"q1": "some", "q2": "none"}), map[string]any{"change_reason": "improved"})
+	r = b.do(http.MethodPost, "/v1/funding-requests/"+fr.Id.String()+"/decide", b.token("panel"), map[string]any{"decision": "approve", "reason": "x"}, "If-Match", `"1"`)
+	require.Equal(t, http.StatusConflict, r.Status)
+	require.Equal(t, "urn:pbudget:problem:budget-changed-since-request", r.problem(t).Type)
+}
+
+func TestBlankReasonsAreRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.activeRAS("needs", 10_000)
+	p := b.newPerson(nil)
+	as := b.assess(p.Id.String(), with(needsFacts("nutrition", "habitable_home"), "type", "needs", "ras_answers", map[string]string{"q1": "lots", "q2": "some"}), nil)
+	before := b.counts()
+	r := b.do(http.MethodPost, "/v1/funding-requests", b.token("practitioner"), map[string]any{"budget_id": as.BudgetId.MustGet(), "requested_annual_pence": 400_000, "reason": "   "})
+	require.Equal(t, http.StatusBadRequest, r.Status)
+	require.Equal(t, before, b.counts())
+
+	r = b.do(http.MethodPost, "/v1/people/"+p.Id.String()+"/assessments", b.token("practitioner"), with(needsFacts("nutrition"), "type", "needs"))
+	var draft api.Assessment
+	r.decode(t, &draft)
+	r = b.do(http.MethodPost, "/v1/assessments/"+draft.Id.String()+"/complete", b.token("practitioner"),
+		map[string]any{"override": map[string]any{"eligible": true, "reason": "  "}}, "If-Match", `"1"`)
+	require.Equal(t, http.StatusBadRequest, r.Status, "an override needs a real reason")
+}
+
+func TestACarerCaresForAnAdult(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	parent := b.newPerson(nil)
+	child := b.newPerson(map[string]any{"date_of_birth": "2017-01-01", "person_type": "child"})
+	r := b.do(http.MethodPost, "/v1/people/"+parent.Id.String()+"/assessments", b.token("practitioner"), map[string]any{"type": "carer", "cared_for_person_id": child.Id})
+	require.Equal(t, http.StatusUnprocessableEntity, r.Status)
+	require.Equal(t, "urn:pbudget:problem:cared-for-person-invalid", r.problem(t).Type)
+}
+
+func TestConcurrentCompletionsForOnePersonTakeTurns(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.activeRAS("needs", 10_000)
+	p := b.newPerson(nil)
+	tok := b.token("practitioner")
+	var ids []string
+	for range 2 {
+		r := b.do(http.MethodPost, "/v1/people/"+p.Id.String()+"/assessments", tok, with(needsFacts("nutrition", "habitable_home"),
+			"type", "needs", "ras_answers", map[string]string{"q1": "lots", "q2": "some"}))
+		var as api.Assessment
+		r.decode(t, &as)
+		ids = append(ids, as.Id.String())
+	}
+	statuses := make(chan int, 2)
+	for _, id := range ids {
+		go func() {
+			r := b.do(http.MethodPost, "/v1/assessments/"+id+"/complete", tok, map[string]any{}, "If-Match", `"1"`)
+			statuses <- r.Status
+		}()
+	}
+	require.Equal(t, http.StatusOK, <-statuses)
+	require.Equal(t, http.StatusOK, <-statuses)
+	var l api.PersonalBudgetList
+	b.do(http.MethodGet, "/v1/personal-budgets?person_id="+p.Id.String(), tok, nil).decode(t, &l)
+	require.Len(t, l.Items, 1, "one budget")
+	require.Len(t, l.Items[0].History, 2, "with a version from each completion")
+}
+
+func TestConcurrentActivationsLeaveOneVersionActive(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := b.token("council_admin")
+	var drafts []api.RASVersion
+	for range 2 {
+		r := b.do(http.MethodPost, "/v1/ras-versions", admin, map[string]any{"assessment_type": "needs", "name": "x",
+			"questionnaire": questionnaire(), "model": map[string]any{"kind": "points", "pence_per_point": 100}})
+		var v api.RASVersion
+		r.decode(t, &v)
+		drafts = append(drafts, v)
+	}
+	done := make(chan int, 2)
+	for _, v := range drafts {
+		go func() {
+			done <- b.do(http.MethodPost, "/v1/ras-versions/"+v.Id.String()+"/activate", admin, nil, "If-Match", `"1"`).Status
+		}()
+	}
+	require.Equal(t, http.StatusOK, <-done)
+	require.Equal(t, http.StatusOK, <-done)
+	var l api.RASVersionList
+	b.do(http.MethodGet, "/v1/ras-versions?status=active", admin, nil).decode(t, &l)
+	require.Len(t, l.Items, 1)
 }

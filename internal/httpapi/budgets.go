@@ -99,6 +99,10 @@ func budgetVersionOut(v budget.Version) api.BudgetVersion {
 		FundingRequestId: nullableOf(v.FundingRequestID), IndicativeAnnualPence: v.IndicativeAnnual,
 		IndicativeWeeklyPence: v.IndicativeWeekly(), CeilingAnnualPence: v.CeilingAnnual, CeilingWeeklyPence: v.CeilingWeekly(),
 		Points: nullableOf(v.Points), PointsByDomain: pbd, Calculation: steps, CreatedAt: v.CreatedAt, CreatedBy: v.CreatedBy,
+		AnnualCostPence: v.AnnualCost, WeeklyCostPence: v.WeeklyCost, PersonWeeklyPence: nullableOf(v.PersonWeekly),
+		CouncilWeeklyPence: nullableOf(v.CouncilWeekly), PersonAnnualPence: nullableOf(v.PersonAnnual),
+		CouncilAnnualPence: nullableOf(v.CouncilAnnual), FinancialAssessmentId: nullableOf(v.FinancialAssessmentID),
+		RateTableId: nullableOf(v.RateTableID),
 	}
 }
 

@@ -84,7 +84,7 @@ func setup(t testing.TB) *bundle {
 			shared.err = err
 			return
 		}
-		e, _, err := app.New(app.Options{DB: db, Verifier: v, Log: testdb.Logger()})
+		e, _, err := app.New(app.Options{DB: db, Verifier: v, Log: testdb.Logger(), Background: context.Background()})
 		if err != nil {
 			shared.err = err
 			return

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -301,6 +302,11 @@ func ifMatch(h *string) (int, error) {
 		return 0, apperr.ErrVersionMismatch
 	}
 	return n, nil
+}
+
+func sortedStrings(s []string) []string {
+	sort.Strings(s)
+	return s
 }
 
 func nonEmpty(s string) *string {

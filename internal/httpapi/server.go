@@ -20,6 +20,7 @@ import (
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/auth"
 	"github.com/pbudget/pbudget/internal/budget"
+	"github.com/pbudget/pbudget/internal/charging"
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/idempotency"
@@ -43,6 +44,7 @@ type Deps struct {
 	RAS          *ras.Service
 	Budgets      *budget.Service
 	Funding      *funding.Service
+	Charging     *charging.Service
 	Audit        *audit.Service
 	Ready        Readiness
 	TargetSchema int64 // the newest migration the binary knows
@@ -64,6 +66,7 @@ type Server struct {
 	ras          *ras.Service
 	budgets      *budget.Service
 	funding      *funding.Service
+	charging     *charging.Service
 	audit        *audit.Service
 	ready        Readiness
 	targetSchema int64
@@ -105,7 +108,7 @@ func New(d Deps) (*echo.Echo, error) {
 	}
 	s := &Server{
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
-		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding,
+		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
 		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry), registry: d.Registry,
 		specYAML: specYAML,
 		validation: &openapi3filter.Options{

@@ -39,3 +39,16 @@ func Format(pence int64) string {
 	}
 	return fmt.Sprintf("%s£%s.%02d", sign, s, p)
 }
+
+// Step is one line of a calculation shown to people: a stable name, the words, and the value
+// (pence for money, or points) when it has one.
+type Step struct {
+	Step   string `json:"step"`
+	Detail string `json:"detail"`
+	Value  *int64 `json:"value,omitempty"`
+}
+
+// NewStep returns a step with a value.
+func NewStep(name string, value int64, detail string) Step {
+	return Step{Step: name, Detail: detail, Value: &value}
+}

@@ -10,9 +10,10 @@ import (
 
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/budget"
+	"github.com/pbudget/pbudget/internal/charging"
 	"github.com/pbudget/pbudget/internal/date"
+	"github.com/pbudget/pbudget/internal/money"
 	"github.com/pbudget/pbudget/internal/page"
-	"github.com/pbudget/pbudget/internal/ras"
 )
 
 type budgetRow struct {
@@ -45,6 +46,15 @@ type budgetVersionRow struct {
 	FundingRequestID      *uuid.UUID
 	IndicativeAnnualPence int64
 	CeilingAnnualPence    int64
+	AnnualCostPence       int64
+	WeeklyCostPence       int64
+	PersonWeeklyPence     *int64
+	CouncilWeeklyPence    *int64
+	PersonAnnualPence     *int64
+	CouncilAnnualPence    *int64
+	FinancialAssessmentID *uuid.UUID
+	RateTableID           *uuid.UUID
+	ContributionSteps     []byte `gorm:"type:jsonb"`
 	Points                *int
 	PointsByDomain        []byte    `gorm:"type:jsonb"`
 	Calculation           []byte    `gorm:"type:jsonb"`
@@ -61,9 +71,13 @@ func budgetVersionRowOf(v budget.Version) (budgetVersionRow, error) {
 	}
 	steps := v.Calculation
 	if steps == nil {
-		steps = []ras.Step{}
+		steps = []money.Step{}
 	}
 	calc, err := json.Marshal(steps)
+	if err != nil {
+		return budgetVersionRow{}, err
+	}
+	csteps, err := json.Marshal(nonNilSlice(v.ContributionSteps))
 	if err != nil {
 		return budgetVersionRow{}, err
 	}
@@ -73,6 +87,9 @@ func budgetVersionRowOf(v budget.Version) (budgetVersionRow, error) {
 		RASVersionID: v.RASVersionID, RASVersionNumber: v.RASVersionNumber, FundingRequestID: v.FundingRequestID,
 		IndicativeAnnualPence: v.IndicativeAnnual, CeilingAnnualPence: v.CeilingAnnual, Points: v.Points,
 		PointsByDomain: pbd, Calculation: calc, CreatedAt: v.CreatedAt, CreatedBy: v.CreatedBy,
+		AnnualCostPence: v.AnnualCost, WeeklyCostPence: v.WeeklyCost, PersonWeeklyPence: v.PersonWeekly,
+		CouncilWeeklyPence: v.CouncilWeekly, PersonAnnualPence: v.PersonAnnual, CouncilAnnualPence: v.CouncilAnnual,
+		FinancialAssessmentID: v.FinancialAssessmentID, RateTableID: v.RateTableID, ContributionSteps: csteps,
 	}, nil
 }
 
@@ -83,8 +100,16 @@ func (r budgetVersionRow) domain() (budget.Version, error) {
 		RASVersionID: r.RASVersionID, RASVersionNumber: r.RASVersionNumber, FundingRequestID: r.FundingRequestID,
 		IndicativeAnnual: r.IndicativeAnnualPence, CeilingAnnual: r.CeilingAnnualPence, Points: r.Points,
 		CreatedAt: r.CreatedAt.UTC(), CreatedBy: r.CreatedBy,
+		Split: budget.Split{
+			AnnualCost: r.AnnualCostPence, WeeklyCost: r.WeeklyCostPence, PersonWeekly: r.PersonWeeklyPence,
+			CouncilWeekly: r.CouncilWeeklyPence, PersonAnnual: r.PersonAnnualPence, CouncilAnnual: r.CouncilAnnualPence,
+			FinancialAssessmentID: r.FinancialAssessmentID, RateTableID: r.RateTableID,
+		},
 	}
 	if err := json.Unmarshal(r.PointsByDomain, &v.PointsByDomain); err != nil {
+		return budget.Version{}, err
+	}
+	if err := json.Unmarshal(r.ContributionSteps, &v.ContributionSteps); err != nil {
 		return budget.Version{}, err
 	}
 	return v, json.Unmarshal(r.Calculation, &v.Calculation)
@@ -220,6 +245,30 @@ func (s *BudgetStore) ListVersions(ctx context.Context, councilID, personID uuid
 		return nil, translate(err, nil)
 	}
 	return mapRows(rows, budgetVersionRow.domain)
+}
+
+// CurrentContribution implements budget.Store.
+func (s *BudgetStore) CurrentContribution(ctx context.Context, councilID, personID uuid.UUID) (*charging.Contribution, error) {
+	var rows []struct {
+		ID                        uuid.UUID
+		RateTableID               uuid.UUID
+		FullCost                  bool
+		AssessedWeeklyChargePence int64
+		Result                    []byte
+	}
+	err := s.db.conn(ctx).Raw(`SELECT id, rate_table_id, full_cost, assessed_weekly_charge_pence, result
+		FROM financial_assessments WHERE council_id = ? AND person_id = ? AND status = 'completed'`,
+		uuidArg(councilID), uuidArg(personID)).Scan(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return nil, translate(err, nil)
+	}
+	var res charging.Result
+	if err := json.Unmarshal(rows[0].Result, &res); err != nil {
+		return nil, translate(err, nil)
+	}
+	r := rows[0]
+	return &charging.Contribution{FinancialAssessmentID: r.ID, RateTableID: r.RateTableID, FullCost: r.FullCost,
+		Assessed: r.AssessedWeeklyChargePence, Minimum: res.MinimumCharge}, nil
 }
 
 func nonNilMap[V any](m map[string]V) map[string]V {

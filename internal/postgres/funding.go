@@ -19,6 +19,7 @@ type fundingRow struct {
 	Status                string
 	RequestedAnnualPence  int64
 	IndicativeAnnualPence int64
+	AssessmentID          *uuid.UUID
 	ApprovedAnnualPence   *int64
 	Reason                string
 	RequestedBy           string
@@ -37,7 +38,7 @@ func fundingRowOf(r funding.Request) fundingRow {
 	return fundingRow{
 		CouncilID: r.CouncilID, ID: r.ID, PersonID: r.PersonID, BudgetID: r.BudgetID, Status: string(r.Status),
 		RequestedAnnualPence: r.RequestedAnnual, IndicativeAnnualPence: r.IndicativeAnnual, ApprovedAnnualPence: r.ApprovedAnnual,
-		Reason: r.Reason, RequestedBy: r.RequestedBy, RequestedAt: r.RequestedAt, Decision: (*string)(r.Decision),
+		AssessmentID: r.AssessmentID, Reason: r.Reason, RequestedBy: r.RequestedBy, RequestedAt: r.RequestedAt, Decision: (*string)(r.Decision),
 		DecisionReason: r.DecisionReason, DecidedBy: r.DecidedBy, DecidedAt: r.DecidedAt, Version: r.Version, UpdatedAt: r.UpdatedAt,
 	}
 }
@@ -46,7 +47,7 @@ func (r fundingRow) domain() (funding.Request, error) {
 	return funding.Request{
 		CouncilID: r.CouncilID, ID: r.ID, PersonID: r.PersonID, BudgetID: r.BudgetID, Status: funding.Status(r.Status),
 		RequestedAnnual: r.RequestedAnnualPence, IndicativeAnnual: r.IndicativeAnnualPence, ApprovedAnnual: r.ApprovedAnnualPence,
-		Reason: r.Reason, RequestedBy: r.RequestedBy, RequestedAt: r.RequestedAt.UTC(), Decision: (*funding.Decision)(r.Decision),
+		AssessmentID: r.AssessmentID, Reason: r.Reason, RequestedBy: r.RequestedBy, RequestedAt: r.RequestedAt.UTC(), Decision: (*funding.Decision)(r.Decision),
 		DecisionReason: r.DecisionReason, DecidedBy: r.DecidedBy, DecidedAt: utcPtr(r.DecidedAt), Version: r.Version,
 		UpdatedAt: r.UpdatedAt.UTC(),
 	}, nil

@@ -65,12 +65,14 @@ type RASStore struct{ db *DB }
 // NewRASStore returns a RASStore.
 func NewRASStore(db *DB) *RASStore { return &RASStore{db: db} }
 
-// NextNumber implements ras.Store with a transaction-scoped advisory lock per council and type.
+// Lock implements ras.Store with a transaction-scoped advisory lock per council and type.
+func (s *RASStore) Lock(ctx context.Context, councilID uuid.UUID, t ras.AssessmentType) error {
+	return translate(s.db.conn(ctx).Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`,
+		"ras:"+councilID.String()+":"+string(t)).Error, nil)
+}
+
+// NextNumber implements ras.Store.
 func (s *RASStore) NextNumber(ctx context.Context, councilID uuid.UUID, t ras.AssessmentType) (int, error) {
-	if err := s.db.conn(ctx).Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`,
-		"ras:"+councilID.String()+":"+string(t)).Error; err != nil {
-		return 0, translate(err, nil)
-	}
 	var n int
 	err := s.db.conn(ctx).Raw(`SELECT coalesce(max(number), 0) + 1 FROM ras_versions WHERE council_id = ? AND assessment_type = ?`,
 		uuidArg(councilID), string(t)).Scan(&n).Error
@@ -119,7 +121,11 @@ func (s *RASStore) Update(ctx context.Context, v ras.Version) error {
 		Where("council_id = ? AND id = ? AND version = ?", uuidArg(v.CouncilID), uuidArg(v.ID), v.Version-1).
 		Select("name", "status", "questionnaire", "model", "activated_at", "retired_at", "version", "updated_at").
 		Updates(&row)
-	return versioned(res.Error, res.RowsAffected, nil)
+	return versioned(res.Error, res.RowsAffected, rasConstraints)
+}
+
+var rasConstraints = map[string]error{
+	"ras_versions_one_active": apperr.New(apperr.Conflict, "ras-version-active-exists", "another version of this type is already active"),
 }
 
 // List implements ras.Store.

@@ -7,6 +7,7 @@ package ras
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -201,19 +202,12 @@ func checkBands(bands []Band, maxPoints int, bad *apperr.Fields) {
 	}
 }
 
-// Step is one line of a calculation.
-type Step struct {
-	Step   string `json:"step"`
-	Detail string `json:"detail"`
-	Value  *int64 `json:"value,omitempty"`
-}
-
 // Result is an indicative budget worked out from answers.
 type Result struct {
 	Points         int
 	PointsByDomain map[string]int
 	AnnualPence    int64
-	Steps          []Step
+	Steps          []money.Step
 }
 
 // ErrAnswers is the rule answers break when they do not fit the version's questionnaire.
@@ -258,8 +252,7 @@ func Calculate(v Version, answers map[string]string) (Result, error) {
 		return Result{}, &e
 	}
 	step := func(name string, value int64, format string, args ...any) {
-		v := value
-		res.Steps = append(res.Steps, Step{Step: name, Detail: fmt.Sprintf(format, args...), Value: &v})
+		res.Steps = append(res.Steps, money.NewStep(name, value, fmt.Sprintf(format, args...)))
 	}
 	domainKeys := make([]string, 0, len(res.PointsByDomain))
 	for k := range res.PointsByDomain {
@@ -274,6 +267,9 @@ func Calculate(v Version, answers map[string]string) (Result, error) {
 	switch v.Model.Kind {
 	case PointsModel:
 		ppp := *v.Model.PencePerPoint
+		if ppp > 0 && int64(res.Points) > math.MaxInt64/ppp {
+			return Result{}, ErrInvalidDefinition.WithMessage("points × pence_per_point overflows")
+		}
 		annual := int64(res.Points) * ppp
 		step("points_times_rate", annual, "%d points × %s a point = %s a year", res.Points, money.Format(ppp), money.Format(annual))
 		if m := v.Model.MinimumAnnual; m != nil && annual < *m {

@@ -32,8 +32,9 @@ type Filter struct {
 
 // Store keeps versions.
 type Store interface {
-	// NextNumber locks the council's numbering for the type (until the transaction ends) and
-	// returns the next version number.
+	// Lock serialises changes to the council's versions of a type until the transaction ends.
+	Lock(ctx context.Context, councilID uuid.UUID, t AssessmentType) error
+	// NextNumber returns the next version number of a type (call under Lock).
 	NextNumber(ctx context.Context, councilID uuid.UUID, t AssessmentType) (int, error)
 	Insert(ctx context.Context, v Version) error
 	Get(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (Version, error)
@@ -88,6 +89,9 @@ func (s *Service) Create(ctx context.Context, a actor.Actor, in Input) (Version,
 		Status: Draft, Questionnaire: in.Questionnaire, Model: in.Model, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Lock(ctx, a.CouncilID, in.AssessmentType); err != nil {
+			return err
+		}
 		n, err := s.store.NextNumber(ctx, a.CouncilID, in.AssessmentType)
 		if err != nil {
 			return err
@@ -153,6 +157,10 @@ func (s *Service) Activate(ctx context.Context, a actor.Actor, id uuid.UUID, ver
 	err := s.change(ctx, a, id, version, func(v *Version) (audit.Event, error) {
 		if v.Status != Draft {
 			return audit.Event{}, ErrNotDraft
+		}
+		// Two activations of the same type take turns, so exactly one version ends up active.
+		if err := s.store.Lock(ctx, a.CouncilID, v.AssessmentType); err != nil {
+			return audit.Event{}, err
 		}
 		now := s.timestamp()
 		details := map[string]any{"assessment_type": string(v.AssessmentType), "number": v.Number}

@@ -131,16 +131,19 @@ func (e AssessmentType) Valid() bool {
 
 // Defines values for BudgetChange.
 const (
-	BudgetChangeCeilingRaised BudgetChange = "ceiling_raised"
-	BudgetChangeEnded         BudgetChange = "ended"
-	BudgetChangeIssued        BudgetChange = "issued"
-	BudgetChangeReassessed    BudgetChange = "reassessed"
+	BudgetChangeCeilingRaised        BudgetChange = "ceiling_raised"
+	BudgetChangeContributionAssessed BudgetChange = "contribution_assessed"
+	BudgetChangeEnded                BudgetChange = "ended"
+	BudgetChangeIssued               BudgetChange = "issued"
+	BudgetChangeReassessed           BudgetChange = "reassessed"
 )
 
 // Valid indicates whether the value is a known member of the BudgetChange enum.
 func (e BudgetChange) Valid() bool {
 	switch e {
 	case BudgetChangeCeilingRaised:
+		return true
+	case BudgetChangeContributionAssessed:
 		return true
 	case BudgetChangeEnded:
 		return true
@@ -192,6 +195,33 @@ func (e BudgetStatus) Valid() bool {
 	case BudgetStatusEnded:
 		return true
 	case BudgetStatusIndicative:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CapitalType.
+const (
+	CapitalTypeInvestments   CapitalType = "investments"
+	CapitalTypeMainHome      CapitalType = "main_home"
+	CapitalTypeOther         CapitalType = "other"
+	CapitalTypeOtherProperty CapitalType = "other_property"
+	CapitalTypeSavings       CapitalType = "savings"
+)
+
+// Valid indicates whether the value is a known member of the CapitalType enum.
+func (e CapitalType) Valid() bool {
+	switch e {
+	case CapitalTypeInvestments:
+		return true
+	case CapitalTypeMainHome:
+		return true
+	case CapitalTypeOther:
+		return true
+	case CapitalTypeOtherProperty:
+		return true
+	case CapitalTypeSavings:
 		return true
 	default:
 		return false
@@ -300,6 +330,120 @@ func (e FieldErrorIn) Valid() bool {
 	}
 }
 
+// Defines values for FinancialAssessmentDreMethod.
+const (
+	FinancialAssessmentDreMethodFlat       FinancialAssessmentDreMethod = "flat"
+	FinancialAssessmentDreMethodIndividual FinancialAssessmentDreMethod = "individual"
+)
+
+// Valid indicates whether the value is a known member of the FinancialAssessmentDreMethod enum.
+func (e FinancialAssessmentDreMethod) Valid() bool {
+	switch e {
+	case FinancialAssessmentDreMethodFlat:
+		return true
+	case FinancialAssessmentDreMethodIndividual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FinancialAssessmentStatus.
+const (
+	FinancialAssessmentStatusCompleted  FinancialAssessmentStatus = "completed"
+	FinancialAssessmentStatusDraft      FinancialAssessmentStatus = "draft"
+	FinancialAssessmentStatusSuperseded FinancialAssessmentStatus = "superseded"
+)
+
+// Valid indicates whether the value is a known member of the FinancialAssessmentStatus enum.
+func (e FinancialAssessmentStatus) Valid() bool {
+	switch e {
+	case FinancialAssessmentStatusCompleted:
+		return true
+	case FinancialAssessmentStatusDraft:
+		return true
+	case FinancialAssessmentStatusSuperseded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FinancialAssessmentCreateDreMethod.
+const (
+	FinancialAssessmentCreateDreMethodFlat       FinancialAssessmentCreateDreMethod = "flat"
+	FinancialAssessmentCreateDreMethodIndividual FinancialAssessmentCreateDreMethod = "individual"
+)
+
+// Valid indicates whether the value is a known member of the FinancialAssessmentCreateDreMethod enum.
+func (e FinancialAssessmentCreateDreMethod) Valid() bool {
+	switch e {
+	case FinancialAssessmentCreateDreMethodFlat:
+		return true
+	case FinancialAssessmentCreateDreMethodIndividual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FinancialAssessmentFactsDreMethod.
+const (
+	FinancialAssessmentFactsDreMethodFlat       FinancialAssessmentFactsDreMethod = "flat"
+	FinancialAssessmentFactsDreMethodIndividual FinancialAssessmentFactsDreMethod = "individual"
+)
+
+// Valid indicates whether the value is a known member of the FinancialAssessmentFactsDreMethod enum.
+func (e FinancialAssessmentFactsDreMethod) Valid() bool {
+	switch e {
+	case FinancialAssessmentFactsDreMethodFlat:
+		return true
+	case FinancialAssessmentFactsDreMethodIndividual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FinancialAssessmentKind.
+const (
+	Full               FinancialAssessmentKind = "full"
+	LightTouchFullCost FinancialAssessmentKind = "light_touch_full_cost"
+	LightTouchNil      FinancialAssessmentKind = "light_touch_nil"
+)
+
+// Valid indicates whether the value is a known member of the FinancialAssessmentKind enum.
+func (e FinancialAssessmentKind) Valid() bool {
+	switch e {
+	case Full:
+		return true
+	case LightTouchFullCost:
+		return true
+	case LightTouchNil:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FinancialAssessmentPatchDreMethod.
+const (
+	FinancialAssessmentPatchDreMethodFlat       FinancialAssessmentPatchDreMethod = "flat"
+	FinancialAssessmentPatchDreMethodIndividual FinancialAssessmentPatchDreMethod = "individual"
+)
+
+// Valid indicates whether the value is a known member of the FinancialAssessmentPatchDreMethod enum.
+func (e FinancialAssessmentPatchDreMethod) Valid() bool {
+	switch e {
+	case FinancialAssessmentPatchDreMethodFlat:
+		return true
+	case FinancialAssessmentPatchDreMethodIndividual:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FundingDecisionDecision.
 const (
 	FundingDecisionDecisionApprove          FundingDecisionDecision = "approve"
@@ -372,6 +516,99 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case Ok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Household.
+const (
+	Couple     Household = "couple"
+	LoneParent Household = "lone_parent"
+	Single     Household = "single"
+)
+
+// Valid indicates whether the value is a known member of the Household enum.
+func (e Household) Valid() bool {
+	switch e {
+	case Couple:
+		return true
+	case LoneParent:
+		return true
+	case Single:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for IncomeType.
+const (
+	IncomeTypeAttendanceAllowance        IncomeType = "attendance_allowance"
+	IncomeTypeDlaCare                    IncomeType = "dla_care"
+	IncomeTypeDlaMobility                IncomeType = "dla_mobility"
+	IncomeTypeEarnings                   IncomeType = "earnings"
+	IncomeTypeEmploymentSupportAllowance IncomeType = "employment_support_allowance"
+	IncomeTypeOccupationalPension        IncomeType = "occupational_pension"
+	IncomeTypeOther                      IncomeType = "other"
+	IncomeTypeOtherBenefit               IncomeType = "other_benefit"
+	IncomeTypePensionCredit              IncomeType = "pension_credit"
+	IncomeTypePipDailyLiving             IncomeType = "pip_daily_living"
+	IncomeTypePipMobility                IncomeType = "pip_mobility"
+	IncomeTypeStatePension               IncomeType = "state_pension"
+	IncomeTypeUniversalCredit            IncomeType = "universal_credit"
+)
+
+// Valid indicates whether the value is a known member of the IncomeType enum.
+func (e IncomeType) Valid() bool {
+	switch e {
+	case IncomeTypeAttendanceAllowance:
+		return true
+	case IncomeTypeDlaCare:
+		return true
+	case IncomeTypeDlaMobility:
+		return true
+	case IncomeTypeEarnings:
+		return true
+	case IncomeTypeEmploymentSupportAllowance:
+		return true
+	case IncomeTypeOccupationalPension:
+		return true
+	case IncomeTypeOther:
+		return true
+	case IncomeTypeOtherBenefit:
+		return true
+	case IncomeTypePensionCredit:
+		return true
+	case IncomeTypePipDailyLiving:
+		return true
+	case IncomeTypePipMobility:
+		return true
+	case IncomeTypeStatePension:
+		return true
+	case IncomeTypeUniversalCredit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MIGAgeBand.
+const (
+	Age1824                 MIGAgeBand = "age_18_24"
+	Age25ToPensionCreditAge MIGAgeBand = "age_25_to_pension_credit_age"
+	PensionCreditAge        MIGAgeBand = "pension_credit_age"
+)
+
+// Valid indicates whether the value is a known member of the MIGAgeBand enum.
+func (e MIGAgeBand) Valid() bool {
+	switch e {
+	case Age1824:
+		return true
+	case Age25ToPensionCreditAge:
+		return true
+	case PensionCreditAge:
 		return true
 	default:
 		return false
@@ -492,6 +729,30 @@ func (e UnableReason) Valid() bool {
 	case SignificantPainDistressAnxiety:
 		return true
 	case TakesSignificantlyLonger:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpratingJobStatus.
+const (
+	UpratingJobStatusCompleted UpratingJobStatus = "completed"
+	UpratingJobStatusFailed    UpratingJobStatus = "failed"
+	UpratingJobStatusQueued    UpratingJobStatus = "queued"
+	UpratingJobStatusRunning   UpratingJobStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the UpratingJobStatus enum.
+func (e UpratingJobStatus) Valid() bool {
+	switch e {
+	case UpratingJobStatusCompleted:
+		return true
+	case UpratingJobStatusFailed:
+		return true
+	case UpratingJobStatusQueued:
+		return true
+	case UpratingJobStatusRunning:
 		return true
 	default:
 		return false
@@ -783,30 +1044,47 @@ type BudgetStatus string
 // BudgetVersion An immutable snapshot of a budget. Weekly amounts are the annual amount divided by 52, rounded
 // to the nearest penny (halves up).
 type BudgetVersion struct {
-	AssessmentId nullable.Nullable[openapi_types.UUID] `json:"assessment_id"`
-	BudgetId     openapi_types.UUID                    `json:"budget_id"`
-	Calculation  []CalculationStep                     `json:"calculation"`
+	// AnnualCostPence The cost of meeting the needs: the indicative amount until a plan is agreed.
+	AnnualCostPence int64                                 `json:"annual_cost_pence"`
+	AssessmentId    nullable.Nullable[openapi_types.UUID] `json:"assessment_id"`
+	BudgetId        openapi_types.UUID                    `json:"budget_id"`
+	Calculation     []CalculationStep                     `json:"calculation"`
 
 	// CeilingAnnualPence The indicative amount, or the panel's approved amount when higher.
 	CeilingAnnualPence int64 `json:"ceiling_annual_pence"`
 	CeilingWeeklyPence int64 `json:"ceiling_weekly_pence"`
 
 	// Change What made this version.
-	Change                BudgetChange                          `json:"change"`
+	Change BudgetChange `json:"change"`
+
+	// CouncilAnnualPence annual cost − person annual.
+	CouncilAnnualPence nullable.Nullable[int64] `json:"council_annual_pence"`
+
+	// CouncilWeeklyPence weekly cost − person.
+	CouncilWeeklyPence    nullable.Nullable[int64]              `json:"council_weekly_pence"`
 	CreatedAt             time.Time                             `json:"created_at"`
 	CreatedBy             string                                `json:"created_by"`
+	FinancialAssessmentId nullable.Nullable[openapi_types.UUID] `json:"financial_assessment_id"`
 	FundingRequestId      nullable.Nullable[openapi_types.UUID] `json:"funding_request_id"`
 	Id                    openapi_types.UUID                    `json:"id"`
 	IndicativeAnnualPence int64                                 `json:"indicative_annual_pence"`
 	IndicativeWeeklyPence int64                                 `json:"indicative_weekly_pence"`
 	Number                int                                   `json:"number"`
-	PersonId              openapi_types.UUID                    `json:"person_id"`
-	Points                nullable.Nullable[int]                `json:"points"`
-	PointsByDomain        map[string]int                        `json:"points_by_domain"`
-	RasVersionId          nullable.Nullable[openapi_types.UUID] `json:"ras_version_id"`
-	RasVersionNumber      nullable.Nullable[int]                `json:"ras_version_number"`
-	Reason                string                                `json:"reason"`
-	Status                BudgetStatus                          `json:"status"`
+
+	// PersonAnnualPence person weekly × 52, capped at the annual cost.
+	PersonAnnualPence nullable.Nullable[int64] `json:"person_annual_pence"`
+	PersonId          openapi_types.UUID       `json:"person_id"`
+
+	// PersonWeeklyPence What the person pays a week: the assessed charge capped at the weekly cost (the full cost above the upper capital limit), nothing below the minimum charge; null until a financial assessment is completed.
+	PersonWeeklyPence nullable.Nullable[int64]              `json:"person_weekly_pence"`
+	Points            nullable.Nullable[int]                `json:"points"`
+	PointsByDomain    map[string]int                        `json:"points_by_domain"`
+	RasVersionId      nullable.Nullable[openapi_types.UUID] `json:"ras_version_id"`
+	RasVersionNumber  nullable.Nullable[int]                `json:"ras_version_number"`
+	RateTableId       nullable.Nullable[openapi_types.UUID] `json:"rate_table_id"`
+	Reason            string                                `json:"reason"`
+	Status            BudgetStatus                          `json:"status"`
+	WeeklyCostPence   int64                                 `json:"weekly_cost_pence"`
 }
 
 // BudgetVersionList defines model for BudgetVersionList.
@@ -826,17 +1104,70 @@ type CalculationStep struct {
 	Value *int64 `json:"value,omitempty"`
 }
 
-// CarerOutcome The eight outcomes of reg 3(3).
+// CapitalItem defines model for CapitalItem.
+type CapitalItem struct {
+	Description *string `json:"description,omitempty"`
+
+	// Type The main home is not counted for care at home.
+	Type       CapitalType `json:"type"`
+	ValuePence int64       `json:"value_pence"`
+}
+
+// CapitalLimits defines model for CapitalLimits.
+type CapitalLimits struct {
+	LowerPence int64 `json:"lower_pence"`
+	UpperPence int64 `json:"upper_pence"`
+}
+
+// CapitalType The main home is not counted for care at home.
+type CapitalType string
+
+// CarerOutcome The eight outcomes of reg 3(2)(b).
 type CarerOutcome string
 
 // CarerOutcomeRecord defines model for CarerOutcomeRecord.
 type CarerOutcomeRecord struct {
 	Notes *string `json:"notes,omitempty"`
 
-	// Outcome The eight outcomes of reg 3(3).
+	// Outcome The eight outcomes of reg 3(2)(b).
 	Outcome CarerOutcome    `json:"outcome"`
 	Reasons *[]UnableReason `json:"reasons,omitempty"`
 	Unable  bool            `json:"unable"`
+}
+
+// ChargeResult The weekly contribution and how it was reached: capital counted (the main home left out for
+// care at home), tariff income (£1 a week for every £250 or part above the lower limit), full cost
+// above the upper limit, the MIG and its parts, available income, the taper, and — when the
+// person's budget gives a cost of care — the cap at that cost and the minimum charge.
+type ChargeResult struct {
+	// AssessedWeeklyChargePence The most the person pays a week, before the cap at the cost of care (not meaningful when full_cost).
+	AssessedWeeklyChargePence int64 `json:"assessed_weekly_charge_pence"`
+
+	// AvailableWeeklyPence May be negative.
+	AvailableWeeklyPence int64 `json:"available_weekly_pence"`
+	CapitalCountedPence  int64 `json:"capital_counted_pence"`
+	DreWeeklyPence       int64 `json:"dre_weekly_pence"`
+
+	// FullCost Capital above the upper limit (or a light-touch full-cost assessment).
+	FullCost                     bool               `json:"full_cost"`
+	HousingCostsWeeklyPence      int64              `json:"housing_costs_weekly_pence"`
+	IncomeCountedWeeklyPence     int64              `json:"income_counted_weekly_pence"`
+	IncomeDisregardedWeeklyPence int64              `json:"income_disregarded_weekly_pence"`
+	MigParts                     []CalculationStep  `json:"mig_parts"`
+	MigWeeklyPence               int64              `json:"mig_weekly_pence"`
+	MinimumWeeklyChargePence     int64              `json:"minimum_weekly_charge_pence"`
+	OtherAllowancesWeeklyPence   int64              `json:"other_allowances_weekly_pence"`
+	RateTableId                  openapi_types.UUID `json:"rate_table_id"`
+	RateTableName                string             `json:"rate_table_name"`
+	Steps                        []CalculationStep  `json:"steps"`
+	TaperPercent                 int                `json:"taper_percent"`
+	TariffWeeklyPence            int64              `json:"tariff_weekly_pence"`
+
+	// WeeklyChargePence The person's weekly contribution to that cost, when known.
+	WeeklyChargePence *int64 `json:"weekly_charge_pence,omitempty"`
+
+	// WeeklyCostPence The cost of care it was capped at, when known.
+	WeeklyCostPence *int64 `json:"weekly_cost_pence,omitempty"`
 }
 
 // Eligibility defines model for Eligibility.
@@ -882,6 +1213,130 @@ type FieldError struct {
 
 // FieldErrorIn defines model for FieldError.In.
 type FieldErrorIn string
+
+// FinancialAssessment defines model for FinancialAssessment.
+type FinancialAssessment struct {
+	Capital           *[]CapitalItem               `json:"capital,omitempty"`
+	CarerPremium      *bool                        `json:"carer_premium,omitempty"`
+	ChangeReason      nullable.Nullable[string]    `json:"change_reason"`
+	CompletedAt       nullable.Nullable[time.Time] `json:"completed_at"`
+	CompletedBy       nullable.Nullable[string]    `json:"completed_by"`
+	CreatedAt         time.Time                    `json:"created_at"`
+	DependentChildren *int                         `json:"dependent_children,omitempty"`
+	DisabilityPremium *bool                        `json:"disability_premium,omitempty"`
+	Dre               *[]WeeklyItem                `json:"dre,omitempty"`
+
+	// DreMethod Disability-related expenditure: the items, or the council's flat allowance.
+	DreMethod                 *FinancialAssessmentDreMethod `json:"dre_method,omitempty"`
+	EffectiveDate             openapi_types.Date            `json:"effective_date"`
+	EnhancedDisabilityPremium *bool                         `json:"enhanced_disability_premium,omitempty"`
+	Household                 *Household                    `json:"household,omitempty"`
+	HousingCostsWeeklyPence   *int64                        `json:"housing_costs_weekly_pence,omitempty"`
+	Id                        openapi_types.UUID            `json:"id"`
+	Income                    *[]IncomeItem                 `json:"income,omitempty"`
+
+	// Kind `full`; `light_touch_full_cost` (the person declines a full assessment and pays the full cost);
+	// `light_touch_nil` (benefits plainly show a nil contribution). A full assessment may follow at any time.
+	Kind                    FinancialAssessmentKind               `json:"kind"`
+	LightTouchReason        *string                               `json:"light_touch_reason,omitempty"`
+	Notes                   *string                               `json:"notes,omitempty"`
+	OtherAllowances         *[]WeeklyItem                         `json:"other_allowances,omitempty"`
+	PensionCreditAgeReached *bool                                 `json:"pension_credit_age_reached,omitempty"`
+	PersonId                openapi_types.UUID                    `json:"person_id"`
+	Result                  nullable.Nullable[ChargeResult]       `json:"result"`
+	Status                  FinancialAssessmentStatus             `json:"status"`
+	SupersedesId            nullable.Nullable[openapi_types.UUID] `json:"supersedes_id"`
+	UpdatedAt               time.Time                             `json:"updated_at"`
+	Version                 int                                   `json:"version"`
+}
+
+// FinancialAssessmentDreMethod Disability-related expenditure: the items, or the council's flat allowance.
+type FinancialAssessmentDreMethod string
+
+// FinancialAssessmentStatus defines model for FinancialAssessment.Status.
+type FinancialAssessmentStatus string
+
+// FinancialAssessmentCreate A new financial assessment; the fields are those of FinancialAssessmentFacts, with the kind.
+type FinancialAssessmentCreate struct {
+	Capital                   *[]CapitalItem                      `json:"capital,omitempty"`
+	CarerPremium              *bool                               `json:"carer_premium,omitempty"`
+	DependentChildren         *int                                `json:"dependent_children,omitempty"`
+	DisabilityPremium         *bool                               `json:"disability_premium,omitempty"`
+	Dre                       *[]WeeklyItem                       `json:"dre,omitempty"`
+	DreMethod                 *FinancialAssessmentCreateDreMethod `json:"dre_method,omitempty"`
+	EffectiveDate             openapi_types.Date                  `json:"effective_date"`
+	EnhancedDisabilityPremium *bool                               `json:"enhanced_disability_premium,omitempty"`
+	Household                 *Household                          `json:"household,omitempty"`
+	HousingCostsWeeklyPence   *int64                              `json:"housing_costs_weekly_pence,omitempty"`
+	Income                    *[]IncomeItem                       `json:"income,omitempty"`
+
+	// Kind `full`; `light_touch_full_cost` (the person declines a full assessment and pays the full cost);
+	// `light_touch_nil` (benefits plainly show a nil contribution). A full assessment may follow at any time.
+	Kind                    FinancialAssessmentKind `json:"kind"`
+	LightTouchReason        *string                 `json:"light_touch_reason,omitempty"`
+	Notes                   *string                 `json:"notes,omitempty"`
+	OtherAllowances         *[]WeeklyItem           `json:"other_allowances,omitempty"`
+	PensionCreditAgeReached *bool                   `json:"pension_credit_age_reached,omitempty"`
+}
+
+// FinancialAssessmentCreateDreMethod defines model for FinancialAssessmentCreate.DreMethod.
+type FinancialAssessmentCreateDreMethod string
+
+// FinancialAssessmentFacts defines model for FinancialAssessmentFacts.
+type FinancialAssessmentFacts struct {
+	Capital           *[]CapitalItem `json:"capital,omitempty"`
+	CarerPremium      *bool          `json:"carer_premium,omitempty"`
+	DependentChildren *int           `json:"dependent_children,omitempty"`
+	DisabilityPremium *bool          `json:"disability_premium,omitempty"`
+	Dre               *[]WeeklyItem  `json:"dre,omitempty"`
+
+	// DreMethod Disability-related expenditure: the items, or the council's flat allowance.
+	DreMethod                 *FinancialAssessmentFactsDreMethod `json:"dre_method,omitempty"`
+	EffectiveDate             *openapi_types.Date                `json:"effective_date,omitempty"`
+	EnhancedDisabilityPremium *bool                              `json:"enhanced_disability_premium,omitempty"`
+	Household                 *Household                         `json:"household,omitempty"`
+	HousingCostsWeeklyPence   *int64                             `json:"housing_costs_weekly_pence,omitempty"`
+	Income                    *[]IncomeItem                      `json:"income,omitempty"`
+	LightTouchReason          *string                            `json:"light_touch_reason,omitempty"`
+	Notes                     *string                            `json:"notes,omitempty"`
+	OtherAllowances           *[]WeeklyItem                      `json:"other_allowances,omitempty"`
+	PensionCreditAgeReached   *bool                              `json:"pension_credit_age_reached,omitempty"`
+}
+
+// FinancialAssessmentFactsDreMethod Disability-related expenditure: the items, or the council's flat allowance.
+type FinancialAssessmentFactsDreMethod string
+
+// FinancialAssessmentKind `full`; `light_touch_full_cost` (the person declines a full assessment and pays the full cost);
+// `light_touch_nil` (benefits plainly show a nil contribution). A full assessment may follow at any time.
+type FinancialAssessmentKind string
+
+// FinancialAssessmentList defines model for FinancialAssessmentList.
+type FinancialAssessmentList struct {
+	Items         []FinancialAssessment `json:"items"`
+	NextPageToken *string               `json:"next_page_token,omitempty"`
+}
+
+// FinancialAssessmentPatch Changes to a draft; the fields are those of FinancialAssessmentFacts.
+type FinancialAssessmentPatch struct {
+	Capital                   *[]CapitalItem                     `json:"capital,omitempty"`
+	CarerPremium              *bool                              `json:"carer_premium,omitempty"`
+	DependentChildren         *int                               `json:"dependent_children,omitempty"`
+	DisabilityPremium         *bool                              `json:"disability_premium,omitempty"`
+	Dre                       *[]WeeklyItem                      `json:"dre,omitempty"`
+	DreMethod                 *FinancialAssessmentPatchDreMethod `json:"dre_method,omitempty"`
+	EffectiveDate             *openapi_types.Date                `json:"effective_date,omitempty"`
+	EnhancedDisabilityPremium *bool                              `json:"enhanced_disability_premium,omitempty"`
+	Household                 *Household                         `json:"household,omitempty"`
+	HousingCostsWeeklyPence   *int64                             `json:"housing_costs_weekly_pence,omitempty"`
+	Income                    *[]IncomeItem                      `json:"income,omitempty"`
+	LightTouchReason          *string                            `json:"light_touch_reason,omitempty"`
+	Notes                     *string                            `json:"notes,omitempty"`
+	OtherAllowances           *[]WeeklyItem                      `json:"other_allowances,omitempty"`
+	PensionCreditAgeReached   *bool                              `json:"pension_credit_age_reached,omitempty"`
+}
+
+// FinancialAssessmentPatchDreMethod defines model for FinancialAssessmentPatch.DreMethod.
+type FinancialAssessmentPatchDreMethod string
 
 // FundingDecision defines model for FundingDecision.
 type FundingDecision struct {
@@ -949,6 +1404,41 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// Household defines model for Household.
+type Household string
+
+// IncomeItem defines model for IncomeItem.
+type IncomeItem struct {
+	Description *string `json:"description,omitempty"`
+
+	// Type Earnings and the mobility components of DLA and PIP are disregarded.
+	Type        IncomeType `json:"type"`
+	WeeklyPence int64      `json:"weekly_pence"`
+}
+
+// IncomeType Earnings and the mobility components of DLA and PIP are disregarded.
+type IncomeType string
+
+// MIGAgeBand `age_18_24`, `age_25_to_pension_credit_age`, or `pension_credit_age` and over.
+type MIGAgeBand string
+
+// MIGBaseRate defines model for MIGBaseRate.
+type MIGBaseRate struct {
+	// AgeBand `age_18_24`, `age_25_to_pension_credit_age`, or `pension_credit_age` and over.
+	AgeBand     MIGAgeBand `json:"age_band"`
+	Household   Household  `json:"household"`
+	WeeklyPence int64      `json:"weekly_pence"`
+}
+
+// MIGRates The Minimum Income Guarantee, weekly; a rate left out is not in this table (422 when needed).
+type MIGRates struct {
+	Base                                 []MIGBaseRate `json:"base"`
+	CarerPremiumWeeklyPence              *int64        `json:"carer_premium_weekly_pence,omitempty"`
+	DependentChildWeeklyPence            *int64        `json:"dependent_child_weekly_pence,omitempty"`
+	DisabilityPremiumWeeklyPence         *int64        `json:"disability_premium_weekly_pence,omitempty"`
+	EnhancedDisabilityPremiumWeeklyPence *int64        `json:"enhanced_disability_premium_weekly_pence,omitempty"`
+}
 
 // NHSNumber Ten digits, optionally grouped 3-3-4 by spaces, with a valid modulus-11 check digit.
 //
@@ -1169,6 +1659,84 @@ type RASVersionPatch struct {
 	Questionnaire *RASQuestionnaire `json:"questionnaire,omitempty"`
 }
 
+// RateTable defines model for RateTable.
+type RateTable struct {
+	Capital            CapitalLimits                    `json:"capital"`
+	CareAtHomeCapital  nullable.Nullable[CapitalLimits] `json:"care_at_home_capital"`
+	CreatedAt          time.Time                        `json:"created_at"`
+	DreFlatWeeklyPence nullable.Nullable[int64]         `json:"dre_flat_weekly_pence"`
+	Id                 openapi_types.UUID               `json:"id"`
+
+	// InForce valid_from is today or earlier: the table is immutable.
+	InForce bool `json:"in_force"`
+
+	// Mig The Minimum Income Guarantee, weekly; a rate left out is not in this table (422 when needed).
+	Mig                                  MIGRates                 `json:"mig"`
+	MinimumWeeklyChargePence             int64                    `json:"minimum_weekly_charge_pence"`
+	Name                                 string                   `json:"name"`
+	PersonalExpensesAllowanceWeeklyPence nullable.Nullable[int64] `json:"personal_expenses_allowance_weekly_pence"`
+	TaperPercent                         int                      `json:"taper_percent"`
+	TariffStepPence                      int64                    `json:"tariff_step_pence"`
+	TariffWeeklyPencePerStep             int64                    `json:"tariff_weekly_pence_per_step"`
+	UpdatedAt                            time.Time                `json:"updated_at"`
+	ValidFrom                            openapi_types.Date       `json:"valid_from"`
+	Version                              int                      `json:"version"`
+}
+
+// RateTableCreate defines model for RateTableCreate.
+type RateTableCreate struct {
+	Capital CapitalLimits `json:"capital"`
+
+	// CareAtHomeCapital Higher limits a council may set for care at home; used for non-residential care when present.
+	CareAtHomeCapital *CapitalLimits `json:"care_at_home_capital,omitempty"`
+
+	// DreFlatWeeklyPence The council's flat disability-related expenditure allowance.
+	DreFlatWeeklyPence *int64 `json:"dre_flat_weekly_pence,omitempty"`
+
+	// Mig The Minimum Income Guarantee, weekly; a rate left out is not in this table (422 when needed).
+	Mig MIGRates `json:"mig"`
+
+	// MinimumWeeklyChargePence A charge below it is not made.
+	MinimumWeeklyChargePence int64  `json:"minimum_weekly_charge_pence"`
+	Name                     string `json:"name"`
+
+	// PersonalExpensesAllowanceWeeklyPence For care homes.
+	PersonalExpensesAllowanceWeeklyPence *int64 `json:"personal_expenses_allowance_weekly_pence,omitempty"`
+
+	// TaperPercent The share of available income charged.
+	TaperPercent int `json:"taper_percent"`
+
+	// TariffStepPence £250: 25000.
+	TariffStepPence int64 `json:"tariff_step_pence"`
+
+	// TariffWeeklyPencePerStep £1 a week: 100.
+	TariffWeeklyPencePerStep int64              `json:"tariff_weekly_pence_per_step"`
+	ValidFrom                openapi_types.Date `json:"valid_from"`
+}
+
+// RateTableList defines model for RateTableList.
+type RateTableList struct {
+	Items         []RateTable `json:"items"`
+	NextPageToken *string     `json:"next_page_token,omitempty"`
+}
+
+// RateTablePatch defines model for RateTablePatch.
+type RateTablePatch struct {
+	Capital            *CapitalLimits                   `json:"capital,omitempty"`
+	CareAtHomeCapital  nullable.Nullable[CapitalLimits] `json:"care_at_home_capital,omitempty"`
+	DreFlatWeeklyPence nullable.Nullable[int64]         `json:"dre_flat_weekly_pence,omitempty"`
+
+	// Mig The Minimum Income Guarantee, weekly; a rate left out is not in this table (422 when needed).
+	Mig                                  *MIGRates                `json:"mig,omitempty"`
+	MinimumWeeklyChargePence             *int64                   `json:"minimum_weekly_charge_pence,omitempty"`
+	Name                                 *string                  `json:"name,omitempty"`
+	PersonalExpensesAllowanceWeeklyPence nullable.Nullable[int64] `json:"personal_expenses_allowance_weekly_pence,omitempty"`
+	TaperPercent                         *int                     `json:"taper_percent,omitempty"`
+	TariffStepPence                      *int64                   `json:"tariff_step_pence,omitempty"`
+	TariffWeeklyPencePerStep             *int64                   `json:"tariff_weekly_pence_per_step,omitempty"`
+	ValidFrom                            *openapi_types.Date      `json:"valid_from,omitempty"`
+}
+
 // Ready defines model for Ready.
 type Ready struct {
 	// SchemaVersion The newest applied migration.
@@ -1181,6 +1749,7 @@ type ReadyStatus string
 
 // ReasonBody defines model for ReasonBody.
 type ReasonBody struct {
+	// Reason Not blank.
 	Reason string `json:"reason"`
 }
 
@@ -1240,14 +1809,69 @@ type RelationshipList struct {
 
 // UnableReason Why an outcome cannot be achieved (reg 2(3)): `needs_assistance` (cannot without assistance),
 // `significant_pain_distress_anxiety`, `endangers_health_or_safety` (the person's or others'),
-// `takes_significantly_longer` (adults only, not carers, reg 3(4)).
+// `takes_significantly_longer` (adults only: carers have the first three, reg 3(3)).
 type UnableReason string
+
+// UpratingChange defines model for UpratingChange.
+type UpratingChange struct {
+	// BudgetId The budget that got a new version.
+	BudgetId nullable.Nullable[openapi_types.UUID] `json:"budget_id"`
+
+	// DifferencePence New minus previous.
+	DifferencePence nullable.Nullable[int64] `json:"difference_pence"`
+
+	// Error Why this person was not recalculated (a rule the new table breaks, such as a missing MIG rate).
+	Error                nullable.Nullable[string]             `json:"error"`
+	NewAssessmentId      nullable.Nullable[openapi_types.UUID] `json:"new_assessment_id"`
+	NewWeeklyChargePence nullable.Nullable[int64]              `json:"new_weekly_charge_pence"`
+	PersonId             openapi_types.UUID                    `json:"person_id"`
+	PreviousAssessmentId openapi_types.UUID                    `json:"previous_assessment_id"`
+
+	// PreviousWeeklyChargePence The assessed weekly charge before.
+	PreviousWeeklyChargePence int64 `json:"previous_weekly_charge_pence"`
+}
+
+// UpratingChangeList defines model for UpratingChangeList.
+type UpratingChangeList struct {
+	Items         []UpratingChange `json:"items"`
+	NextPageToken *string          `json:"next_page_token,omitempty"`
+}
+
+// UpratingJob defines model for UpratingJob.
+type UpratingJob struct {
+	// Changed Recalculated assessments whose weekly charge changed.
+	Changed     int                          `json:"changed"`
+	Error       nullable.Nullable[string]    `json:"error"`
+	FinishedAt  nullable.Nullable[time.Time] `json:"finished_at"`
+	Id          openapi_types.UUID           `json:"id"`
+	Processed   int                          `json:"processed"`
+	RateTableId openapi_types.UUID           `json:"rate_table_id"`
+	RequestedAt time.Time                    `json:"requested_at"`
+	RequestedBy string                       `json:"requested_by"`
+	StartedAt   nullable.Nullable[time.Time] `json:"started_at"`
+	Status      UpratingJobStatus            `json:"status"`
+
+	// Total Assessments to recalculate, counted when the job starts.
+	Total int `json:"total"`
+}
+
+// UpratingJobStatus defines model for UpratingJob.Status.
+type UpratingJobStatus string
+
+// WeeklyItem defines model for WeeklyItem.
+type WeeklyItem struct {
+	Description string `json:"description"`
+	WeeklyPence int64  `json:"weekly_pence"`
+}
 
 // AssessmentId defines model for AssessmentId.
 type AssessmentId = openapi_types.UUID
 
 // BudgetId defines model for BudgetId.
 type BudgetId = openapi_types.UUID
+
+// FinancialAssessmentId defines model for FinancialAssessmentId.
+type FinancialAssessmentId = openapi_types.UUID
 
 // FundingRequestId defines model for FundingRequestId.
 type FundingRequestId = openapi_types.UUID
@@ -1257,6 +1881,9 @@ type IdempotencyKey = string
 
 // IfMatch defines model for IfMatch.
 type IfMatch = string
+
+// JobId defines model for JobId.
+type JobId = openapi_types.UUID
 
 // PageSize defines model for PageSize.
 type PageSize = int
@@ -1269,6 +1896,9 @@ type PersonId = openapi_types.UUID
 
 // RASVersionId defines model for RASVersionId.
 type RASVersionId = openapi_types.UUID
+
+// RateTableId defines model for RateTableId.
+type RateTableId = openapi_types.UUID
 
 // RelationshipId defines model for RelationshipId.
 type RelationshipId = openapi_types.UUID
@@ -1363,6 +1993,18 @@ type ListAuditEventsParams struct {
 	OccurredTo *time.Time `form:"occurred_to,omitempty" json:"occurred_to,omitempty"`
 }
 
+// UpdateFinancialAssessmentParams defines parameters for UpdateFinancialAssessment.
+type UpdateFinancialAssessmentParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// CompleteFinancialAssessmentParams defines parameters for CompleteFinancialAssessment.
+type CompleteFinancialAssessmentParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ListFundingRequestsParams defines parameters for ListFundingRequests.
 type ListFundingRequestsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -1421,6 +2063,20 @@ type ListPersonAssessmentsParams struct {
 
 // CreateAssessmentParams defines parameters for CreateAssessment.
 type CreateAssessmentParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListPersonFinancialAssessmentsParams defines parameters for ListPersonFinancialAssessments.
+type ListPersonFinancialAssessmentsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// CreateFinancialAssessmentParams defines parameters for CreateFinancialAssessment.
+type CreateFinancialAssessmentParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -1500,6 +2156,46 @@ type RetireRASVersionParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListRateTablesParams defines parameters for ListRateTables.
+type ListRateTablesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// InForceOn Only the table in force on this date.
+	InForceOn *openapi_types.Date `form:"in_force_on,omitempty" json:"in_force_on,omitempty"`
+}
+
+// CreateRateTableParams defines parameters for CreateRateTable.
+type CreateRateTableParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateRateTableParams defines parameters for UpdateRateTable.
+type UpdateRateTableParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UprateRateTableParams defines parameters for UprateRateTable.
+type UprateRateTableParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListUpratingChangesParams defines parameters for ListUpratingChanges.
+type ListUpratingChangesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// ChangedOnly Only the people whose weekly charge changed.
+	ChangedOnly *bool `form:"changed_only,omitempty" json:"changed_only,omitempty"`
+}
+
 // UpdateAssessmentJSONRequestBody defines body for UpdateAssessment for application/json ContentType.
 type UpdateAssessmentJSONRequestBody = AssessmentPatch
 
@@ -1508,6 +2204,9 @@ type CancelAssessmentJSONRequestBody = ReasonBody
 
 // CompleteAssessmentJSONRequestBody defines body for CompleteAssessment for application/json ContentType.
 type CompleteAssessmentJSONRequestBody = AssessmentCompletion
+
+// UpdateFinancialAssessmentJSONRequestBody defines body for UpdateFinancialAssessment for application/json ContentType.
+type UpdateFinancialAssessmentJSONRequestBody = FinancialAssessmentPatch
 
 // CreateFundingRequestJSONRequestBody defines body for CreateFundingRequest for application/json ContentType.
 type CreateFundingRequestJSONRequestBody = FundingRequestCreate
@@ -1524,6 +2223,9 @@ type UpdatePersonJSONRequestBody = PersonPatch
 // CreateAssessmentJSONRequestBody defines body for CreateAssessment for application/json ContentType.
 type CreateAssessmentJSONRequestBody = AssessmentCreate
 
+// CreateFinancialAssessmentJSONRequestBody defines body for CreateFinancialAssessment for application/json ContentType.
+type CreateFinancialAssessmentJSONRequestBody = FinancialAssessmentCreate
+
 // CreateRelationshipJSONRequestBody defines body for CreateRelationship for application/json ContentType.
 type CreateRelationshipJSONRequestBody = RelationshipCreate
 
@@ -1535,6 +2237,12 @@ type CreateRASVersionJSONRequestBody = RASVersionCreate
 
 // UpdateRASVersionJSONRequestBody defines body for UpdateRASVersion for application/json ContentType.
 type UpdateRASVersionJSONRequestBody = RASVersionPatch
+
+// CreateRateTableJSONRequestBody defines body for CreateRateTable for application/json ContentType.
+type CreateRateTableJSONRequestBody = RateTableCreate
+
+// UpdateRateTableJSONRequestBody defines body for UpdateRateTable for application/json ContentType.
+type UpdateRateTableJSONRequestBody = RateTablePatch
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1713,6 +2421,33 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetFinancialAssessment One financial assessment.
+	//
+	// Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
+	GetFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateFinancialAssessmentWithBody Change a draft financial assessment (lists are replaced whole).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+	UpdateFinancialAssessmentWithBody(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateFinancialAssessment Change a draft financial assessment (lists are replaced whole).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+	UpdateFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteFinancialAssessment Complete it: compute the weekly contribution, step by step, with the rate table in force on the effective date.
+	//
+	// The person's earlier completed assessment is superseded, and their open care and support budget
+	// gets a new version splitting its cost into the council's and the person's amounts.
+	//
+	// Corresponds with POST /v1/financial-assessments/{financial_assessment_id}/complete (the `CompleteFinancialAssessment` operationId).
+	CompleteFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *CompleteFinancialAssessmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListFundingRequests Funding requests, oldest request first (status=pending is the panel's queue).
 	//
 	// Corresponds with GET /v1/funding-requests (the `ListFundingRequests` operationId).
@@ -1820,6 +2555,25 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/people/{person_id}/assessments (the `CreateAssessment` operationId).
 	CreateAssessment(ctx context.Context, personId PersonId, params *CreateAssessmentParams, body CreateAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListPersonFinancialAssessments This person's financial assessments, oldest first.
+	//
+	// Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
+	ListPersonFinancialAssessments(ctx context.Context, personId PersonId, params *ListPersonFinancialAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFinancialAssessmentWithBody Start a financial assessment of this person (a draft).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
+	CreateFinancialAssessmentWithBody(ctx context.Context, personId PersonId, params *CreateFinancialAssessmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFinancialAssessment Start a financial assessment of this person (a draft).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
+	CreateFinancialAssessment(ctx context.Context, personId PersonId, params *CreateFinancialAssessmentParams, body CreateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListPersonBudgetVersions Every version of every personal budget of this person, oldest first, each with the reason it changed.
 	//
 	// Corresponds with GET /v1/people/{person_id}/personal-budgets (the `ListPersonBudgetVersions` operationId).
@@ -1920,6 +2674,72 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/ras-versions/{ras_version_id}/retire (the `RetireRASVersion` operationId).
 	RetireRASVersion(ctx context.Context, rasVersionId RASVersionId, params *RetireRASVersionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRateTables The council's rate tables, by valid_from.
+	//
+	// Corresponds with GET /v1/rate-tables (the `ListRateTables` operationId).
+	ListRateTables(ctx context.Context, params *ListRateTablesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRateTableWithBody Add a charging rate table, in force from valid_from.
+	//
+	// A table in force (valid_from on or before today) is immutable: a correction is a new table. An
+	// assessment uses the table in force on its effective date: the one with the latest valid_from
+	// not after it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/rate-tables (the `CreateRateTable` operationId).
+	CreateRateTableWithBody(ctx context.Context, params *CreateRateTableParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRateTable Add a charging rate table, in force from valid_from.
+	//
+	// A table in force (valid_from on or before today) is immutable: a correction is a new table. An
+	// assessment uses the table in force on its effective date: the one with the latest valid_from
+	// not after it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/rate-tables (the `CreateRateTable` operationId).
+	CreateRateTable(ctx context.Context, params *CreateRateTableParams, body CreateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRateTable One rate table.
+	//
+	// Corresponds with GET /v1/rate-tables/{rate_table_id} (the `GetRateTable` operationId).
+	GetRateTable(ctx context.Context, rateTableId RateTableId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateRateTableWithBody Change a table that is not yet in force (409 once it is).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+	UpdateRateTableWithBody(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateRateTable Change a table that is not yet in force (409 once it is).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+	UpdateRateTable(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UprateRateTable Recalculate, with this table, every current assessment made under an older one (a job).
+	//
+	// Answers 202 with the job to poll. Each affected completed financial assessment gets a new
+	// assessment with this table, effective from its valid_from; the old one is kept, marked
+	// superseded, and the person's budget gets a new version. The job's changes list whose weekly
+	// charge changed and by how much.
+	//
+	// Corresponds with POST /v1/rate-tables/{rate_table_id}/uprate (the `UprateRateTable` operationId).
+	UprateRateTable(ctx context.Context, rateTableId RateTableId, params *UprateRateTableParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUpratingJob An uprating job and its progress.
+	//
+	// Corresponds with GET /v1/uprating-jobs/{job_id} (the `GetUpratingJob` operationId).
+	GetUpratingJob(ctx context.Context, jobId JobId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListUpratingChanges The report of an uprating job, a row per recalculated assessment.
+	//
+	// Corresponds with GET /v1/uprating-jobs/{job_id}/changes (the `ListUpratingChanges` operationId).
+	ListUpratingChanges(ctx context.Context, jobId JobId, params *ListUpratingChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetDocs The API reference, rendered from this contract.
@@ -2165,6 +2985,73 @@ func (c *Client) CompleteAssessment(ctx context.Context, assessmentId Assessment
 // Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAuditEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFinancialAssessment One financial assessment.
+//
+// Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
+func (c *Client) GetFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFinancialAssessmentRequest(c.Server, financialAssessmentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateFinancialAssessmentWithBody Change a draft financial assessment (lists are replaced whole).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+func (c *Client) UpdateFinancialAssessmentWithBody(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateFinancialAssessmentRequestWithBody(c.Server, financialAssessmentId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateFinancialAssessment Change a draft financial assessment (lists are replaced whole).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+func (c *Client) UpdateFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateFinancialAssessmentRequest(c.Server, financialAssessmentId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteFinancialAssessment Complete it: compute the weekly contribution, step by step, with the rate table in force on the effective date.
+//
+// The person's earlier completed assessment is superseded, and their open care and support budget
+// gets a new version splitting its cost into the council's and the person's amounts.
+//
+// Corresponds with POST /v1/financial-assessments/{financial_assessment_id}/complete (the `CompleteFinancialAssessment` operationId).
+func (c *Client) CompleteFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *CompleteFinancialAssessmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteFinancialAssessmentRequest(c.Server, financialAssessmentId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2422,6 +3309,55 @@ func (c *Client) CreateAssessmentWithBody(ctx context.Context, personId PersonId
 // Corresponds with POST /v1/people/{person_id}/assessments (the `CreateAssessment` operationId).
 func (c *Client) CreateAssessment(ctx context.Context, personId PersonId, params *CreateAssessmentParams, body CreateAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateAssessmentRequest(c.Server, personId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPersonFinancialAssessments This person's financial assessments, oldest first.
+//
+// Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
+func (c *Client) ListPersonFinancialAssessments(ctx context.Context, personId PersonId, params *ListPersonFinancialAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPersonFinancialAssessmentsRequest(c.Server, personId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFinancialAssessmentWithBody Start a financial assessment of this person (a draft).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
+func (c *Client) CreateFinancialAssessmentWithBody(ctx context.Context, personId PersonId, params *CreateFinancialAssessmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFinancialAssessmentRequestWithBody(c.Server, personId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFinancialAssessment Start a financial assessment of this person (a draft).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
+func (c *Client) CreateFinancialAssessment(ctx context.Context, personId PersonId, params *CreateFinancialAssessmentParams, body CreateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFinancialAssessmentRequest(c.Server, personId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2693,6 +3629,162 @@ func (c *Client) ActivateRASVersion(ctx context.Context, rasVersionId RASVersion
 // Corresponds with POST /v1/ras-versions/{ras_version_id}/retire (the `RetireRASVersion` operationId).
 func (c *Client) RetireRASVersion(ctx context.Context, rasVersionId RASVersionId, params *RetireRASVersionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRetireRASVersionRequest(c.Server, rasVersionId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRateTables The council's rate tables, by valid_from.
+//
+// Corresponds with GET /v1/rate-tables (the `ListRateTables` operationId).
+func (c *Client) ListRateTables(ctx context.Context, params *ListRateTablesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRateTablesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRateTableWithBody Add a charging rate table, in force from valid_from.
+//
+// A table in force (valid_from on or before today) is immutable: a correction is a new table. An
+// assessment uses the table in force on its effective date: the one with the latest valid_from
+// not after it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/rate-tables (the `CreateRateTable` operationId).
+func (c *Client) CreateRateTableWithBody(ctx context.Context, params *CreateRateTableParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRateTableRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRateTable Add a charging rate table, in force from valid_from.
+//
+// A table in force (valid_from on or before today) is immutable: a correction is a new table. An
+// assessment uses the table in force on its effective date: the one with the latest valid_from
+// not after it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/rate-tables (the `CreateRateTable` operationId).
+func (c *Client) CreateRateTable(ctx context.Context, params *CreateRateTableParams, body CreateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRateTableRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRateTable One rate table.
+//
+// Corresponds with GET /v1/rate-tables/{rate_table_id} (the `GetRateTable` operationId).
+func (c *Client) GetRateTable(ctx context.Context, rateTableId RateTableId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRateTableRequest(c.Server, rateTableId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateRateTableWithBody Change a table that is not yet in force (409 once it is).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+func (c *Client) UpdateRateTableWithBody(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRateTableRequestWithBody(c.Server, rateTableId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateRateTable Change a table that is not yet in force (409 once it is).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+func (c *Client) UpdateRateTable(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRateTableRequest(c.Server, rateTableId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UprateRateTable Recalculate, with this table, every current assessment made under an older one (a job).
+//
+// Answers 202 with the job to poll. Each affected completed financial assessment gets a new
+// assessment with this table, effective from its valid_from; the old one is kept, marked
+// superseded, and the person's budget gets a new version. The job's changes list whose weekly
+// charge changed and by how much.
+//
+// Corresponds with POST /v1/rate-tables/{rate_table_id}/uprate (the `UprateRateTable` operationId).
+func (c *Client) UprateRateTable(ctx context.Context, rateTableId RateTableId, params *UprateRateTableParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUprateRateTableRequest(c.Server, rateTableId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUpratingJob An uprating job and its progress.
+//
+// Corresponds with GET /v1/uprating-jobs/{job_id} (the `GetUpratingJob` operationId).
+func (c *Client) GetUpratingJob(ctx context.Context, jobId JobId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUpratingJobRequest(c.Server, jobId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListUpratingChanges The report of an uprating job, a row per recalculated assessment.
+//
+// Corresponds with GET /v1/uprating-jobs/{job_id}/changes (the `ListUpratingChanges` operationId).
+func (c *Client) ListUpratingChanges(ctx context.Context, jobId JobId, params *ListUpratingChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListUpratingChangesRequest(c.Server, jobId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3325,6 +4417,151 @@ func NewListAuditEventsRequest(server string, params *ListAuditEventsParams) (*h
 	return req, nil
 }
 
+// NewGetFinancialAssessmentRequest constructs an http.Request for the GetFinancialAssessment method
+func NewGetFinancialAssessmentRequest(server string, financialAssessmentId FinancialAssessmentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "financial_assessment_id", financialAssessmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/financial-assessments/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateFinancialAssessmentRequest calls the generic UpdateFinancialAssessment builder with application/json body
+func NewUpdateFinancialAssessmentRequest(server string, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateFinancialAssessmentRequestWithBody(server, financialAssessmentId, params, "application/json", bodyReader)
+}
+
+// NewUpdateFinancialAssessmentRequestWithBody constructs an http.Request for the UpdateFinancialAssessment method, with any body, and a specified content type
+func NewUpdateFinancialAssessmentRequestWithBody(server string, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "financial_assessment_id", financialAssessmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/financial-assessments/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCompleteFinancialAssessmentRequest constructs an http.Request for the CompleteFinancialAssessment method
+func NewCompleteFinancialAssessmentRequest(server string, financialAssessmentId FinancialAssessmentId, params *CompleteFinancialAssessmentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "financial_assessment_id", financialAssessmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/financial-assessments/%s/complete", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListFundingRequestsRequest constructs an http.Request for the ListFundingRequests method
 func NewListFundingRequestsRequest(server string, params *ListFundingRequestsParams) (*http.Request, error) {
 	var err error
@@ -3932,6 +5169,141 @@ func NewCreateAssessmentRequestWithBody(server string, personId PersonId, params
 	}
 
 	operationPath := fmt.Sprintf("/v1/people/%s/assessments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListPersonFinancialAssessmentsRequest constructs an http.Request for the ListPersonFinancialAssessments method
+func NewListPersonFinancialAssessmentsRequest(server string, personId PersonId, params *ListPersonFinancialAssessmentsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "person_id", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/people/%s/financial-assessments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateFinancialAssessmentRequest calls the generic CreateFinancialAssessment builder with application/json body
+func NewCreateFinancialAssessmentRequest(server string, personId PersonId, params *CreateFinancialAssessmentParams, body CreateFinancialAssessmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateFinancialAssessmentRequestWithBody(server, personId, params, "application/json", bodyReader)
+}
+
+// NewCreateFinancialAssessmentRequestWithBody constructs an http.Request for the CreateFinancialAssessment method, with any body, and a specified content type
+func NewCreateFinancialAssessmentRequestWithBody(server string, personId PersonId, params *CreateFinancialAssessmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "person_id", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/people/%s/financial-assessments", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -4759,6 +6131,403 @@ func NewRetireRASVersionRequest(server string, rasVersionId RASVersionId, params
 	return req, nil
 }
 
+// NewListRateTablesRequest constructs an http.Request for the ListRateTables method
+func NewListRateTablesRequest(server string, params *ListRateTablesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/rate-tables")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.InForceOn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "in_force_on", *params.InForceOn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateRateTableRequest calls the generic CreateRateTable builder with application/json body
+func NewCreateRateTableRequest(server string, params *CreateRateTableParams, body CreateRateTableJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateRateTableRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateRateTableRequestWithBody constructs an http.Request for the CreateRateTable method, with any body, and a specified content type
+func NewCreateRateTableRequestWithBody(server string, params *CreateRateTableParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/rate-tables")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetRateTableRequest constructs an http.Request for the GetRateTable method
+func NewGetRateTableRequest(server string, rateTableId RateTableId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rate_table_id", rateTableId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/rate-tables/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateRateTableRequest calls the generic UpdateRateTable builder with application/json body
+func NewUpdateRateTableRequest(server string, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateRateTableRequestWithBody(server, rateTableId, params, "application/json", bodyReader)
+}
+
+// NewUpdateRateTableRequestWithBody constructs an http.Request for the UpdateRateTable method, with any body, and a specified content type
+func NewUpdateRateTableRequestWithBody(server string, rateTableId RateTableId, params *UpdateRateTableParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rate_table_id", rateTableId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/rate-tables/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUprateRateTableRequest constructs an http.Request for the UprateRateTable method
+func NewUprateRateTableRequest(server string, rateTableId RateTableId, params *UprateRateTableParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rate_table_id", rateTableId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/rate-tables/%s/uprate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetUpratingJobRequest constructs an http.Request for the GetUpratingJob method
+func NewGetUpratingJobRequest(server string, jobId JobId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/uprating-jobs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListUpratingChangesRequest constructs an http.Request for the ListUpratingChanges method
+func NewListUpratingChangesRequest(server string, jobId JobId, params *ListUpratingChangesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/uprating-jobs/%s/changes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ChangedOnly != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "changed_only", *params.ChangedOnly, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -4924,6 +6693,37 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error)
 
+	// GetFinancialAssessmentWithResponse One financial assessment.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
+	GetFinancialAssessmentWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, reqEditors ...RequestEditorFn) (*GetFinancialAssessmentResponse, error)
+
+	// UpdateFinancialAssessmentWithBodyWithResponse Change a draft financial assessment (lists are replaced whole).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+	UpdateFinancialAssessmentWithBodyWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateFinancialAssessmentResponse, error)
+
+	// UpdateFinancialAssessmentWithResponse Change a draft financial assessment (lists are replaced whole).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+	UpdateFinancialAssessmentWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFinancialAssessmentResponse, error)
+
+	// CompleteFinancialAssessmentWithResponse Complete it: compute the weekly contribution, step by step, with the rate table in force on the effective date.
+	//
+	// The person's earlier completed assessment is superseded, and their open care and support budget
+	// gets a new version splitting its cost into the council's and the person's amounts.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/financial-assessments/{financial_assessment_id}/complete (the `CompleteFinancialAssessment` operationId).
+	CompleteFinancialAssessmentWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *CompleteFinancialAssessmentParams, reqEditors ...RequestEditorFn) (*CompleteFinancialAssessmentResponse, error)
+
 	// ListFundingRequestsWithResponse Funding requests, oldest request first (status=pending is the panel's queue).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5040,6 +6840,27 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/people/{person_id}/assessments (the `CreateAssessment` operationId).
 	CreateAssessmentWithResponse(ctx context.Context, personId PersonId, params *CreateAssessmentParams, body CreateAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAssessmentResponse, error)
+
+	// ListPersonFinancialAssessmentsWithResponse This person's financial assessments, oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
+	ListPersonFinancialAssessmentsWithResponse(ctx context.Context, personId PersonId, params *ListPersonFinancialAssessmentsParams, reqEditors ...RequestEditorFn) (*ListPersonFinancialAssessmentsResponse, error)
+
+	// CreateFinancialAssessmentWithBodyWithResponse Start a financial assessment of this person (a draft).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
+	CreateFinancialAssessmentWithBodyWithResponse(ctx context.Context, personId PersonId, params *CreateFinancialAssessmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFinancialAssessmentResponse, error)
+
+	// CreateFinancialAssessmentWithResponse Start a financial assessment of this person (a draft).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
+	CreateFinancialAssessmentWithResponse(ctx context.Context, personId PersonId, params *CreateFinancialAssessmentParams, body CreateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFinancialAssessmentResponse, error)
 
 	// ListPersonBudgetVersionsWithResponse Every version of every personal budget of this person, oldest first, each with the reason it changed.
 	//
@@ -5159,6 +6980,82 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/ras-versions/{ras_version_id}/retire (the `RetireRASVersion` operationId).
 	RetireRASVersionWithResponse(ctx context.Context, rasVersionId RASVersionId, params *RetireRASVersionParams, reqEditors ...RequestEditorFn) (*RetireRASVersionResponse, error)
+
+	// ListRateTablesWithResponse The council's rate tables, by valid_from.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/rate-tables (the `ListRateTables` operationId).
+	ListRateTablesWithResponse(ctx context.Context, params *ListRateTablesParams, reqEditors ...RequestEditorFn) (*ListRateTablesResponse, error)
+
+	// CreateRateTableWithBodyWithResponse Add a charging rate table, in force from valid_from.
+	//
+	// A table in force (valid_from on or before today) is immutable: a correction is a new table. An
+	// assessment uses the table in force on its effective date: the one with the latest valid_from
+	// not after it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/rate-tables (the `CreateRateTable` operationId).
+	CreateRateTableWithBodyWithResponse(ctx context.Context, params *CreateRateTableParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRateTableResponse, error)
+
+	// CreateRateTableWithResponse Add a charging rate table, in force from valid_from.
+	//
+	// A table in force (valid_from on or before today) is immutable: a correction is a new table. An
+	// assessment uses the table in force on its effective date: the one with the latest valid_from
+	// not after it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/rate-tables (the `CreateRateTable` operationId).
+	CreateRateTableWithResponse(ctx context.Context, params *CreateRateTableParams, body CreateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRateTableResponse, error)
+
+	// GetRateTableWithResponse One rate table.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/rate-tables/{rate_table_id} (the `GetRateTable` operationId).
+	GetRateTableWithResponse(ctx context.Context, rateTableId RateTableId, reqEditors ...RequestEditorFn) (*GetRateTableResponse, error)
+
+	// UpdateRateTableWithBodyWithResponse Change a table that is not yet in force (409 once it is).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+	UpdateRateTableWithBodyWithResponse(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRateTableResponse, error)
+
+	// UpdateRateTableWithResponse Change a table that is not yet in force (409 once it is).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+	UpdateRateTableWithResponse(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRateTableResponse, error)
+
+	// UprateRateTableWithResponse Recalculate, with this table, every current assessment made under an older one (a job).
+	//
+	// Answers 202 with the job to poll. Each affected completed financial assessment gets a new
+	// assessment with this table, effective from its valid_from; the old one is kept, marked
+	// superseded, and the person's budget gets a new version. The job's changes list whose weekly
+	// charge changed and by how much.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/rate-tables/{rate_table_id}/uprate (the `UprateRateTable` operationId).
+	UprateRateTableWithResponse(ctx context.Context, rateTableId RateTableId, params *UprateRateTableParams, reqEditors ...RequestEditorFn) (*UprateRateTableResponse, error)
+
+	// GetUpratingJobWithResponse An uprating job and its progress.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/uprating-jobs/{job_id} (the `GetUpratingJob` operationId).
+	GetUpratingJobWithResponse(ctx context.Context, jobId JobId, reqEditors ...RequestEditorFn) (*GetUpratingJobResponse, error)
+
+	// ListUpratingChangesWithResponse The report of an uprating job, a row per recalculated assessment.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/uprating-jobs/{job_id}/changes (the `ListUpratingChanges` operationId).
+	ListUpratingChangesWithResponse(ctx context.Context, jobId JobId, params *ListUpratingChangesParams, reqEditors ...RequestEditorFn) (*ListUpratingChangesResponse, error)
 }
 
 // GetDocsResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
@@ -6496,6 +8393,508 @@ func (r ListAuditEventsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListAuditEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetFinancialAssessmentResponse200Headers the declared response headers of an HTTP 200 response for GetFinancialAssessment
+type GetFinancialAssessmentResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// GetFinancialAssessmentResponse400Headers the declared response headers of an HTTP 400 response for GetFinancialAssessment
+type GetFinancialAssessmentResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetFinancialAssessmentResponse401Headers the declared response headers of an HTTP 401 response for GetFinancialAssessment
+type GetFinancialAssessmentResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetFinancialAssessmentResponse403Headers the declared response headers of an HTTP 403 response for GetFinancialAssessment
+type GetFinancialAssessmentResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetFinancialAssessmentResponse404Headers the declared response headers of an HTTP 404 response for GetFinancialAssessment
+type GetFinancialAssessmentResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetFinancialAssessmentResponse500Headers the declared response headers of an HTTP 500 response for GetFinancialAssessment
+type GetFinancialAssessmentResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetFinancialAssessmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FinancialAssessment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetFinancialAssessmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetFinancialAssessmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetFinancialAssessmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetFinancialAssessmentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetFinancialAssessmentResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetFinancialAssessmentResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFinancialAssessmentResponse) GetJSON200() *FinancialAssessment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetFinancialAssessmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFinancialAssessmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetFinancialAssessmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetFinancialAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetFinancialAssessmentResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFinancialAssessmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFinancialAssessmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFinancialAssessmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFinancialAssessmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateFinancialAssessmentResponse200Headers the declared response headers of an HTTP 200 response for UpdateFinancialAssessment
+type UpdateFinancialAssessmentResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// UpdateFinancialAssessmentResponse400Headers the declared response headers of an HTTP 400 response for UpdateFinancialAssessment
+type UpdateFinancialAssessmentResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateFinancialAssessmentResponse401Headers the declared response headers of an HTTP 401 response for UpdateFinancialAssessment
+type UpdateFinancialAssessmentResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateFinancialAssessmentResponse403Headers the declared response headers of an HTTP 403 response for UpdateFinancialAssessment
+type UpdateFinancialAssessmentResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateFinancialAssessmentResponse404Headers the declared response headers of an HTTP 404 response for UpdateFinancialAssessment
+type UpdateFinancialAssessmentResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateFinancialAssessmentResponse409Headers the declared response headers of an HTTP 409 response for UpdateFinancialAssessment
+type UpdateFinancialAssessmentResponse409Headers struct {
+	XRequestId *string
+}
+
+// UpdateFinancialAssessmentResponse412Headers the declared response headers of an HTTP 412 response for UpdateFinancialAssessment
+type UpdateFinancialAssessmentResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// UpdateFinancialAssessmentResponse413Headers the declared response headers of an HTTP 413 response for UpdateFinancialAssessment
+type UpdateFinancialAssessmentResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateFinancialAssessmentResponse415Headers the declared response headers of an HTTP 415 response for UpdateFinancialAssessment
+type UpdateFinancialAssessmentResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateFinancialAssessmentResponse422Headers the declared response headers of an HTTP 422 response for UpdateFinancialAssessment
+type UpdateFinancialAssessmentResponse422Headers struct {
+	XRequestId *string
+}
+
+// UpdateFinancialAssessmentResponse428Headers the declared response headers of an HTTP 428 response for UpdateFinancialAssessment
+type UpdateFinancialAssessmentResponse428Headers struct {
+	XRequestId *string
+}
+
+// UpdateFinancialAssessmentResponse500Headers the declared response headers of an HTTP 500 response for UpdateFinancialAssessment
+type UpdateFinancialAssessmentResponse500Headers struct {
+	XRequestId *string
+}
+
+type UpdateFinancialAssessmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FinancialAssessment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateFinancialAssessmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateFinancialAssessmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateFinancialAssessmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateFinancialAssessmentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateFinancialAssessmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateFinancialAssessmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateFinancialAssessmentResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateFinancialAssessmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateFinancialAssessmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdateFinancialAssessmentResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *UpdateFinancialAssessmentResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateFinancialAssessmentResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateFinancialAssessmentResponse) GetJSON200() *FinancialAssessment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateFinancialAssessmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateFinancialAssessmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateFinancialAssessmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateFinancialAssessmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CompleteFinancialAssessmentResponse200Headers the declared response headers of an HTTP 200 response for CompleteFinancialAssessment
+type CompleteFinancialAssessmentResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// CompleteFinancialAssessmentResponse400Headers the declared response headers of an HTTP 400 response for CompleteFinancialAssessment
+type CompleteFinancialAssessmentResponse400Headers struct {
+	XRequestId *string
+}
+
+// CompleteFinancialAssessmentResponse401Headers the declared response headers of an HTTP 401 response for CompleteFinancialAssessment
+type CompleteFinancialAssessmentResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CompleteFinancialAssessmentResponse403Headers the declared response headers of an HTTP 403 response for CompleteFinancialAssessment
+type CompleteFinancialAssessmentResponse403Headers struct {
+	XRequestId *string
+}
+
+// CompleteFinancialAssessmentResponse404Headers the declared response headers of an HTTP 404 response for CompleteFinancialAssessment
+type CompleteFinancialAssessmentResponse404Headers struct {
+	XRequestId *string
+}
+
+// CompleteFinancialAssessmentResponse409Headers the declared response headers of an HTTP 409 response for CompleteFinancialAssessment
+type CompleteFinancialAssessmentResponse409Headers struct {
+	XRequestId *string
+}
+
+// CompleteFinancialAssessmentResponse412Headers the declared response headers of an HTTP 412 response for CompleteFinancialAssessment
+type CompleteFinancialAssessmentResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// CompleteFinancialAssessmentResponse422Headers the declared response headers of an HTTP 422 response for CompleteFinancialAssessment
+type CompleteFinancialAssessmentResponse422Headers struct {
+	XRequestId *string
+}
+
+// CompleteFinancialAssessmentResponse428Headers the declared response headers of an HTTP 428 response for CompleteFinancialAssessment
+type CompleteFinancialAssessmentResponse428Headers struct {
+	XRequestId *string
+}
+
+// CompleteFinancialAssessmentResponse500Headers the declared response headers of an HTTP 500 response for CompleteFinancialAssessment
+type CompleteFinancialAssessmentResponse500Headers struct {
+	XRequestId *string
+}
+
+type CompleteFinancialAssessmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FinancialAssessment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CompleteFinancialAssessmentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CompleteFinancialAssessmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CompleteFinancialAssessmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CompleteFinancialAssessmentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CompleteFinancialAssessmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CompleteFinancialAssessmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *CompleteFinancialAssessmentResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CompleteFinancialAssessmentResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *CompleteFinancialAssessmentResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CompleteFinancialAssessmentResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CompleteFinancialAssessmentResponse) GetJSON200() *FinancialAssessment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CompleteFinancialAssessmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompleteFinancialAssessmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompleteFinancialAssessmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompleteFinancialAssessmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7981,6 +10380,303 @@ func (r CreateAssessmentResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateAssessmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListPersonFinancialAssessmentsResponse200Headers the declared response headers of an HTTP 200 response for ListPersonFinancialAssessments
+type ListPersonFinancialAssessmentsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListPersonFinancialAssessmentsResponse400Headers the declared response headers of an HTTP 400 response for ListPersonFinancialAssessments
+type ListPersonFinancialAssessmentsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListPersonFinancialAssessmentsResponse401Headers the declared response headers of an HTTP 401 response for ListPersonFinancialAssessments
+type ListPersonFinancialAssessmentsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListPersonFinancialAssessmentsResponse403Headers the declared response headers of an HTTP 403 response for ListPersonFinancialAssessments
+type ListPersonFinancialAssessmentsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListPersonFinancialAssessmentsResponse404Headers the declared response headers of an HTTP 404 response for ListPersonFinancialAssessments
+type ListPersonFinancialAssessmentsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListPersonFinancialAssessmentsResponse500Headers the declared response headers of an HTTP 500 response for ListPersonFinancialAssessments
+type ListPersonFinancialAssessmentsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListPersonFinancialAssessmentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FinancialAssessmentList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListPersonFinancialAssessmentsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListPersonFinancialAssessmentsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListPersonFinancialAssessmentsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListPersonFinancialAssessmentsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListPersonFinancialAssessmentsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListPersonFinancialAssessmentsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPersonFinancialAssessmentsResponse) GetJSON200() *FinancialAssessmentList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPersonFinancialAssessmentsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPersonFinancialAssessmentsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPersonFinancialAssessmentsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPersonFinancialAssessmentsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPersonFinancialAssessmentsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPersonFinancialAssessmentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPersonFinancialAssessmentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPersonFinancialAssessmentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPersonFinancialAssessmentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateFinancialAssessmentResponse201Headers the declared response headers of an HTTP 201 response for CreateFinancialAssessment
+type CreateFinancialAssessmentResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// CreateFinancialAssessmentResponse400Headers the declared response headers of an HTTP 400 response for CreateFinancialAssessment
+type CreateFinancialAssessmentResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateFinancialAssessmentResponse401Headers the declared response headers of an HTTP 401 response for CreateFinancialAssessment
+type CreateFinancialAssessmentResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateFinancialAssessmentResponse403Headers the declared response headers of an HTTP 403 response for CreateFinancialAssessment
+type CreateFinancialAssessmentResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateFinancialAssessmentResponse404Headers the declared response headers of an HTTP 404 response for CreateFinancialAssessment
+type CreateFinancialAssessmentResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateFinancialAssessmentResponse409Headers the declared response headers of an HTTP 409 response for CreateFinancialAssessment
+type CreateFinancialAssessmentResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreateFinancialAssessmentResponse413Headers the declared response headers of an HTTP 413 response for CreateFinancialAssessment
+type CreateFinancialAssessmentResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateFinancialAssessmentResponse415Headers the declared response headers of an HTTP 415 response for CreateFinancialAssessment
+type CreateFinancialAssessmentResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateFinancialAssessmentResponse422Headers the declared response headers of an HTTP 422 response for CreateFinancialAssessment
+type CreateFinancialAssessmentResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateFinancialAssessmentResponse500Headers the declared response headers of an HTTP 500 response for CreateFinancialAssessment
+type CreateFinancialAssessmentResponse500Headers struct {
+	XRequestId *string
+}
+
+type CreateFinancialAssessmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *FinancialAssessment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateFinancialAssessmentResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateFinancialAssessmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateFinancialAssessmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateFinancialAssessmentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateFinancialAssessmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateFinancialAssessmentResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateFinancialAssessmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateFinancialAssessmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateFinancialAssessmentResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateFinancialAssessmentResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateFinancialAssessmentResponse) GetJSON201() *FinancialAssessment {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateFinancialAssessmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateFinancialAssessmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateFinancialAssessmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateFinancialAssessmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9873,6 +12569,987 @@ func (r RetireRASVersionResponse) ContentType() string {
 	return ""
 }
 
+// ListRateTablesResponse200Headers the declared response headers of an HTTP 200 response for ListRateTables
+type ListRateTablesResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListRateTablesResponse400Headers the declared response headers of an HTTP 400 response for ListRateTables
+type ListRateTablesResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListRateTablesResponse401Headers the declared response headers of an HTTP 401 response for ListRateTables
+type ListRateTablesResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListRateTablesResponse403Headers the declared response headers of an HTTP 403 response for ListRateTables
+type ListRateTablesResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListRateTablesResponse500Headers the declared response headers of an HTTP 500 response for ListRateTables
+type ListRateTablesResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListRateTablesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RateTableList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListRateTablesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListRateTablesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListRateTablesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListRateTablesResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListRateTablesResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRateTablesResponse) GetJSON200() *RateTableList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListRateTablesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRateTablesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListRateTablesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListRateTablesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRateTablesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRateTablesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRateTablesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRateTablesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateRateTableResponse201Headers the declared response headers of an HTTP 201 response for CreateRateTable
+type CreateRateTableResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// CreateRateTableResponse400Headers the declared response headers of an HTTP 400 response for CreateRateTable
+type CreateRateTableResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateRateTableResponse401Headers the declared response headers of an HTTP 401 response for CreateRateTable
+type CreateRateTableResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateRateTableResponse403Headers the declared response headers of an HTTP 403 response for CreateRateTable
+type CreateRateTableResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateRateTableResponse409Headers the declared response headers of an HTTP 409 response for CreateRateTable
+type CreateRateTableResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreateRateTableResponse413Headers the declared response headers of an HTTP 413 response for CreateRateTable
+type CreateRateTableResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateRateTableResponse415Headers the declared response headers of an HTTP 415 response for CreateRateTable
+type CreateRateTableResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateRateTableResponse422Headers the declared response headers of an HTTP 422 response for CreateRateTable
+type CreateRateTableResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateRateTableResponse500Headers the declared response headers of an HTTP 500 response for CreateRateTable
+type CreateRateTableResponse500Headers struct {
+	XRequestId *string
+}
+
+type CreateRateTableResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *RateTable
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateRateTableResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateRateTableResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateRateTableResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateRateTableResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateRateTableResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateRateTableResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateRateTableResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateRateTableResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateRateTableResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateRateTableResponse) GetJSON201() *RateTable {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateRateTableResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateRateTableResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateRateTableResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateRateTableResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateRateTableResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateRateTableResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateRateTableResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateRateTableResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRateTableResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRateTableResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRateTableResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRateTableResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetRateTableResponse200Headers the declared response headers of an HTTP 200 response for GetRateTable
+type GetRateTableResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// GetRateTableResponse400Headers the declared response headers of an HTTP 400 response for GetRateTable
+type GetRateTableResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetRateTableResponse401Headers the declared response headers of an HTTP 401 response for GetRateTable
+type GetRateTableResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetRateTableResponse403Headers the declared response headers of an HTTP 403 response for GetRateTable
+type GetRateTableResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetRateTableResponse404Headers the declared response headers of an HTTP 404 response for GetRateTable
+type GetRateTableResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetRateTableResponse500Headers the declared response headers of an HTTP 500 response for GetRateTable
+type GetRateTableResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetRateTableResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RateTable
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetRateTableResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetRateTableResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetRateTableResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetRateTableResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetRateTableResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetRateTableResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRateTableResponse) GetJSON200() *RateTable {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetRateTableResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRateTableResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetRateTableResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRateTableResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetRateTableResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRateTableResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRateTableResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRateTableResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRateTableResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateRateTableResponse200Headers the declared response headers of an HTTP 200 response for UpdateRateTable
+type UpdateRateTableResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// UpdateRateTableResponse400Headers the declared response headers of an HTTP 400 response for UpdateRateTable
+type UpdateRateTableResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateRateTableResponse401Headers the declared response headers of an HTTP 401 response for UpdateRateTable
+type UpdateRateTableResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateRateTableResponse403Headers the declared response headers of an HTTP 403 response for UpdateRateTable
+type UpdateRateTableResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateRateTableResponse404Headers the declared response headers of an HTTP 404 response for UpdateRateTable
+type UpdateRateTableResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateRateTableResponse409Headers the declared response headers of an HTTP 409 response for UpdateRateTable
+type UpdateRateTableResponse409Headers struct {
+	XRequestId *string
+}
+
+// UpdateRateTableResponse412Headers the declared response headers of an HTTP 412 response for UpdateRateTable
+type UpdateRateTableResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// UpdateRateTableResponse413Headers the declared response headers of an HTTP 413 response for UpdateRateTable
+type UpdateRateTableResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateRateTableResponse415Headers the declared response headers of an HTTP 415 response for UpdateRateTable
+type UpdateRateTableResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateRateTableResponse422Headers the declared response headers of an HTTP 422 response for UpdateRateTable
+type UpdateRateTableResponse422Headers struct {
+	XRequestId *string
+}
+
+// UpdateRateTableResponse428Headers the declared response headers of an HTTP 428 response for UpdateRateTable
+type UpdateRateTableResponse428Headers struct {
+	XRequestId *string
+}
+
+// UpdateRateTableResponse500Headers the declared response headers of an HTTP 500 response for UpdateRateTable
+type UpdateRateTableResponse500Headers struct {
+	XRequestId *string
+}
+
+type UpdateRateTableResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RateTable
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateRateTableResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateRateTableResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateRateTableResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateRateTableResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateRateTableResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateRateTableResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateRateTableResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateRateTableResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateRateTableResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdateRateTableResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *UpdateRateTableResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateRateTableResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateRateTableResponse) GetJSON200() *RateTable {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateRateTableResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateRateTableResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateRateTableResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateRateTableResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateRateTableResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateRateTableResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateRateTableResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateRateTableResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateRateTableResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r UpdateRateTableResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateRateTableResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateRateTableResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateRateTableResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateRateTableResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateRateTableResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UprateRateTableResponse202Headers the declared response headers of an HTTP 202 response for UprateRateTable
+type UprateRateTableResponse202Headers struct {
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// UprateRateTableResponse400Headers the declared response headers of an HTTP 400 response for UprateRateTable
+type UprateRateTableResponse400Headers struct {
+	XRequestId *string
+}
+
+// UprateRateTableResponse401Headers the declared response headers of an HTTP 401 response for UprateRateTable
+type UprateRateTableResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UprateRateTableResponse403Headers the declared response headers of an HTTP 403 response for UprateRateTable
+type UprateRateTableResponse403Headers struct {
+	XRequestId *string
+}
+
+// UprateRateTableResponse404Headers the declared response headers of an HTTP 404 response for UprateRateTable
+type UprateRateTableResponse404Headers struct {
+	XRequestId *string
+}
+
+// UprateRateTableResponse409Headers the declared response headers of an HTTP 409 response for UprateRateTable
+type UprateRateTableResponse409Headers struct {
+	XRequestId *string
+}
+
+// UprateRateTableResponse422Headers the declared response headers of an HTTP 422 response for UprateRateTable
+type UprateRateTableResponse422Headers struct {
+	XRequestId *string
+}
+
+// UprateRateTableResponse500Headers the declared response headers of an HTTP 500 response for UprateRateTable
+type UprateRateTableResponse500Headers struct {
+	XRequestId *string
+}
+
+type UprateRateTableResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *UpratingJob
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *UprateRateTableResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UprateRateTableResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UprateRateTableResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UprateRateTableResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UprateRateTableResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UprateRateTableResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UprateRateTableResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UprateRateTableResponse500Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r UprateRateTableResponse) GetJSON202() *UpratingJob {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UprateRateTableResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UprateRateTableResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UprateRateTableResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UprateRateTableResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UprateRateTableResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UprateRateTableResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UprateRateTableResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UprateRateTableResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UprateRateTableResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UprateRateTableResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UprateRateTableResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetUpratingJobResponse200Headers the declared response headers of an HTTP 200 response for GetUpratingJob
+type GetUpratingJobResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetUpratingJobResponse400Headers the declared response headers of an HTTP 400 response for GetUpratingJob
+type GetUpratingJobResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetUpratingJobResponse401Headers the declared response headers of an HTTP 401 response for GetUpratingJob
+type GetUpratingJobResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetUpratingJobResponse403Headers the declared response headers of an HTTP 403 response for GetUpratingJob
+type GetUpratingJobResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetUpratingJobResponse404Headers the declared response headers of an HTTP 404 response for GetUpratingJob
+type GetUpratingJobResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetUpratingJobResponse500Headers the declared response headers of an HTTP 500 response for GetUpratingJob
+type GetUpratingJobResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetUpratingJobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UpratingJob
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetUpratingJobResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetUpratingJobResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetUpratingJobResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetUpratingJobResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetUpratingJobResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetUpratingJobResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUpratingJobResponse) GetJSON200() *UpratingJob {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetUpratingJobResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetUpratingJobResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetUpratingJobResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetUpratingJobResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetUpratingJobResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUpratingJobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUpratingJobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUpratingJobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUpratingJobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListUpratingChangesResponse200Headers the declared response headers of an HTTP 200 response for ListUpratingChanges
+type ListUpratingChangesResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListUpratingChangesResponse400Headers the declared response headers of an HTTP 400 response for ListUpratingChanges
+type ListUpratingChangesResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListUpratingChangesResponse401Headers the declared response headers of an HTTP 401 response for ListUpratingChanges
+type ListUpratingChangesResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListUpratingChangesResponse403Headers the declared response headers of an HTTP 403 response for ListUpratingChanges
+type ListUpratingChangesResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListUpratingChangesResponse404Headers the declared response headers of an HTTP 404 response for ListUpratingChanges
+type ListUpratingChangesResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListUpratingChangesResponse500Headers the declared response headers of an HTTP 500 response for ListUpratingChanges
+type ListUpratingChangesResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListUpratingChangesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UpratingChangeList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListUpratingChangesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListUpratingChangesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListUpratingChangesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListUpratingChangesResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListUpratingChangesResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListUpratingChangesResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListUpratingChangesResponse) GetJSON200() *UpratingChangeList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListUpratingChangesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListUpratingChangesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListUpratingChangesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListUpratingChangesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListUpratingChangesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListUpratingChangesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListUpratingChangesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListUpratingChangesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListUpratingChangesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetDocsWithResponse The API reference, rendered from this contract.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -10084,6 +13761,61 @@ func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, p
 	return ParseListAuditEventsResponse(rsp)
 }
 
+// GetFinancialAssessmentWithResponse One financial assessment.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
+func (c *ClientWithResponses) GetFinancialAssessmentWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, reqEditors ...RequestEditorFn) (*GetFinancialAssessmentResponse, error) {
+	rsp, err := c.GetFinancialAssessment(ctx, financialAssessmentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFinancialAssessmentResponse(rsp)
+}
+
+// UpdateFinancialAssessmentWithBodyWithResponse Change a draft financial assessment (lists are replaced whole).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+func (c *ClientWithResponses) UpdateFinancialAssessmentWithBodyWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateFinancialAssessmentResponse, error) {
+	rsp, err := c.UpdateFinancialAssessmentWithBody(ctx, financialAssessmentId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateFinancialAssessmentResponse(rsp)
+}
+
+// UpdateFinancialAssessmentWithResponse Change a draft financial assessment (lists are replaced whole).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+func (c *ClientWithResponses) UpdateFinancialAssessmentWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFinancialAssessmentResponse, error) {
+	rsp, err := c.UpdateFinancialAssessment(ctx, financialAssessmentId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateFinancialAssessmentResponse(rsp)
+}
+
+// CompleteFinancialAssessmentWithResponse Complete it: compute the weekly contribution, step by step, with the rate table in force on the effective date.
+//
+// The person's earlier completed assessment is superseded, and their open care and support budget
+// gets a new version splitting its cost into the council's and the person's amounts.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/financial-assessments/{financial_assessment_id}/complete (the `CompleteFinancialAssessment` operationId).
+func (c *ClientWithResponses) CompleteFinancialAssessmentWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *CompleteFinancialAssessmentParams, reqEditors ...RequestEditorFn) (*CompleteFinancialAssessmentResponse, error) {
+	rsp, err := c.CompleteFinancialAssessment(ctx, financialAssessmentId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteFinancialAssessmentResponse(rsp)
+}
+
 // ListFundingRequestsWithResponse Funding requests, oldest request first (status=pending is the panel's queue).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -10289,6 +14021,45 @@ func (c *ClientWithResponses) CreateAssessmentWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseCreateAssessmentResponse(rsp)
+}
+
+// ListPersonFinancialAssessmentsWithResponse This person's financial assessments, oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
+func (c *ClientWithResponses) ListPersonFinancialAssessmentsWithResponse(ctx context.Context, personId PersonId, params *ListPersonFinancialAssessmentsParams, reqEditors ...RequestEditorFn) (*ListPersonFinancialAssessmentsResponse, error) {
+	rsp, err := c.ListPersonFinancialAssessments(ctx, personId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPersonFinancialAssessmentsResponse(rsp)
+}
+
+// CreateFinancialAssessmentWithBodyWithResponse Start a financial assessment of this person (a draft).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
+func (c *ClientWithResponses) CreateFinancialAssessmentWithBodyWithResponse(ctx context.Context, personId PersonId, params *CreateFinancialAssessmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFinancialAssessmentResponse, error) {
+	rsp, err := c.CreateFinancialAssessmentWithBody(ctx, personId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFinancialAssessmentResponse(rsp)
+}
+
+// CreateFinancialAssessmentWithResponse Start a financial assessment of this person (a draft).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
+func (c *ClientWithResponses) CreateFinancialAssessmentWithResponse(ctx context.Context, personId PersonId, params *CreateFinancialAssessmentParams, body CreateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFinancialAssessmentResponse, error) {
+	rsp, err := c.CreateFinancialAssessment(ctx, personId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFinancialAssessmentResponse(rsp)
 }
 
 // ListPersonBudgetVersionsWithResponse Every version of every personal budget of this person, oldest first, each with the reason it changed.
@@ -10510,6 +14281,136 @@ func (c *ClientWithResponses) RetireRASVersionWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseRetireRASVersionResponse(rsp)
+}
+
+// ListRateTablesWithResponse The council's rate tables, by valid_from.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/rate-tables (the `ListRateTables` operationId).
+func (c *ClientWithResponses) ListRateTablesWithResponse(ctx context.Context, params *ListRateTablesParams, reqEditors ...RequestEditorFn) (*ListRateTablesResponse, error) {
+	rsp, err := c.ListRateTables(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRateTablesResponse(rsp)
+}
+
+// CreateRateTableWithBodyWithResponse Add a charging rate table, in force from valid_from.
+//
+// A table in force (valid_from on or before today) is immutable: a correction is a new table. An
+// assessment uses the table in force on its effective date: the one with the latest valid_from
+// not after it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/rate-tables (the `CreateRateTable` operationId).
+func (c *ClientWithResponses) CreateRateTableWithBodyWithResponse(ctx context.Context, params *CreateRateTableParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRateTableResponse, error) {
+	rsp, err := c.CreateRateTableWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRateTableResponse(rsp)
+}
+
+// CreateRateTableWithResponse Add a charging rate table, in force from valid_from.
+//
+// A table in force (valid_from on or before today) is immutable: a correction is a new table. An
+// assessment uses the table in force on its effective date: the one with the latest valid_from
+// not after it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/rate-tables (the `CreateRateTable` operationId).
+func (c *ClientWithResponses) CreateRateTableWithResponse(ctx context.Context, params *CreateRateTableParams, body CreateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRateTableResponse, error) {
+	rsp, err := c.CreateRateTable(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRateTableResponse(rsp)
+}
+
+// GetRateTableWithResponse One rate table.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/rate-tables/{rate_table_id} (the `GetRateTable` operationId).
+func (c *ClientWithResponses) GetRateTableWithResponse(ctx context.Context, rateTableId RateTableId, reqEditors ...RequestEditorFn) (*GetRateTableResponse, error) {
+	rsp, err := c.GetRateTable(ctx, rateTableId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRateTableResponse(rsp)
+}
+
+// UpdateRateTableWithBodyWithResponse Change a table that is not yet in force (409 once it is).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+func (c *ClientWithResponses) UpdateRateTableWithBodyWithResponse(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRateTableResponse, error) {
+	rsp, err := c.UpdateRateTableWithBody(ctx, rateTableId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateRateTableResponse(rsp)
+}
+
+// UpdateRateTableWithResponse Change a table that is not yet in force (409 once it is).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+func (c *ClientWithResponses) UpdateRateTableWithResponse(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRateTableResponse, error) {
+	rsp, err := c.UpdateRateTable(ctx, rateTableId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateRateTableResponse(rsp)
+}
+
+// UprateRateTableWithResponse Recalculate, with this table, every current assessment made under an older one (a job).
+//
+// Answers 202 with the job to poll. Each affected completed financial assessment gets a new
+// assessment with this table, effective from its valid_from; the old one is kept, marked
+// superseded, and the person's budget gets a new version. The job's changes list whose weekly
+// charge changed and by how much.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/rate-tables/{rate_table_id}/uprate (the `UprateRateTable` operationId).
+func (c *ClientWithResponses) UprateRateTableWithResponse(ctx context.Context, rateTableId RateTableId, params *UprateRateTableParams, reqEditors ...RequestEditorFn) (*UprateRateTableResponse, error) {
+	rsp, err := c.UprateRateTable(ctx, rateTableId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUprateRateTableResponse(rsp)
+}
+
+// GetUpratingJobWithResponse An uprating job and its progress.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/uprating-jobs/{job_id} (the `GetUpratingJob` operationId).
+func (c *ClientWithResponses) GetUpratingJobWithResponse(ctx context.Context, jobId JobId, reqEditors ...RequestEditorFn) (*GetUpratingJobResponse, error) {
+	rsp, err := c.GetUpratingJob(ctx, jobId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUpratingJobResponse(rsp)
+}
+
+// ListUpratingChangesWithResponse The report of an uprating job, a row per recalculated assessment.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/uprating-jobs/{job_id}/changes (the `ListUpratingChanges` operationId).
+func (c *ClientWithResponses) ListUpratingChangesWithResponse(ctx context.Context, jobId JobId, params *ListUpratingChangesParams, reqEditors ...RequestEditorFn) (*ListUpratingChangesResponse, error) {
+	rsp, err := c.ListUpratingChanges(ctx, jobId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListUpratingChangesResponse(rsp)
 }
 
 // ParseGetDocsResponse parses an HTTP response from a GetDocsWithResponse call
@@ -11993,6 +15894,604 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 		response.Headers403 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListAuditEventsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetFinancialAssessmentResponse parses an HTTP response from a GetFinancialAssessmentWithResponse call
+func ParseGetFinancialAssessmentResponse(rsp *http.Response) (*GetFinancialAssessmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFinancialAssessmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FinancialAssessment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetFinancialAssessmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetFinancialAssessmentResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetFinancialAssessmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetFinancialAssessmentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetFinancialAssessmentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetFinancialAssessmentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateFinancialAssessmentResponse parses an HTTP response from a UpdateFinancialAssessmentWithResponse call
+func ParseUpdateFinancialAssessmentResponse(rsp *http.Response) (*UpdateFinancialAssessmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateFinancialAssessmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FinancialAssessment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateFinancialAssessmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateFinancialAssessmentResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateFinancialAssessmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateFinancialAssessmentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateFinancialAssessmentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateFinancialAssessmentResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateFinancialAssessmentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateFinancialAssessmentResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateFinancialAssessmentResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdateFinancialAssessmentResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers UpdateFinancialAssessmentResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateFinancialAssessmentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCompleteFinancialAssessmentResponse parses an HTTP response from a CompleteFinancialAssessmentWithResponse call
+func ParseCompleteFinancialAssessmentResponse(rsp *http.Response) (*CompleteFinancialAssessmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompleteFinancialAssessmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FinancialAssessment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CompleteFinancialAssessmentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CompleteFinancialAssessmentResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CompleteFinancialAssessmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CompleteFinancialAssessmentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CompleteFinancialAssessmentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CompleteFinancialAssessmentResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers CompleteFinancialAssessmentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers CompleteFinancialAssessmentResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers CompleteFinancialAssessmentResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers CompleteFinancialAssessmentResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -13748,6 +18247,357 @@ func ParseCreateAssessmentResponse(rsp *http.Response) (*CreateAssessmentRespons
 		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers CreateAssessmentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPersonFinancialAssessmentsResponse parses an HTTP response from a ListPersonFinancialAssessmentsWithResponse call
+func ParseListPersonFinancialAssessmentsResponse(rsp *http.Response) (*ListPersonFinancialAssessmentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPersonFinancialAssessmentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FinancialAssessmentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListPersonFinancialAssessmentsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListPersonFinancialAssessmentsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListPersonFinancialAssessmentsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListPersonFinancialAssessmentsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListPersonFinancialAssessmentsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListPersonFinancialAssessmentsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateFinancialAssessmentResponse parses an HTTP response from a CreateFinancialAssessmentWithResponse call
+func ParseCreateFinancialAssessmentResponse(rsp *http.Response) (*CreateFinancialAssessmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateFinancialAssessmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest FinancialAssessment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateFinancialAssessmentResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateFinancialAssessmentResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateFinancialAssessmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateFinancialAssessmentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateFinancialAssessmentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateFinancialAssessmentResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateFinancialAssessmentResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateFinancialAssessmentResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateFinancialAssessmentResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateFinancialAssessmentResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -15961,6 +20811,1149 @@ func ParseRetireRASVersionResponse(rsp *http.Response) (*RetireRASVersionRespons
 		response.Headers428 = &headers
 	case rsp.StatusCode == 500:
 		var headers RetireRASVersionResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListRateTablesResponse parses an HTTP response from a ListRateTablesWithResponse call
+func ParseListRateTablesResponse(rsp *http.Response) (*ListRateTablesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRateTablesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RateTableList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListRateTablesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListRateTablesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListRateTablesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListRateTablesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListRateTablesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateRateTableResponse parses an HTTP response from a CreateRateTableWithResponse call
+func ParseCreateRateTableResponse(rsp *http.Response) (*CreateRateTableResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRateTableResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest RateTable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateRateTableResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateRateTableResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateRateTableResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateRateTableResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateRateTableResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateRateTableResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateRateTableResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateRateTableResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateRateTableResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetRateTableResponse parses an HTTP response from a GetRateTableWithResponse call
+func ParseGetRateTableResponse(rsp *http.Response) (*GetRateTableResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRateTableResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RateTable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetRateTableResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetRateTableResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetRateTableResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetRateTableResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetRateTableResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetRateTableResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateRateTableResponse parses an HTTP response from a UpdateRateTableWithResponse call
+func ParseUpdateRateTableResponse(rsp *http.Response) (*UpdateRateTableResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateRateTableResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RateTable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateRateTableResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateRateTableResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateRateTableResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateRateTableResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateRateTableResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateRateTableResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateRateTableResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateRateTableResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateRateTableResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdateRateTableResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers UpdateRateTableResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateRateTableResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUprateRateTableResponse parses an HTTP response from a UprateRateTableWithResponse call
+func ParseUprateRateTableResponse(rsp *http.Response) (*UprateRateTableResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UprateRateTableResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest UpratingJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers UprateRateTableResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers UprateRateTableResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UprateRateTableResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UprateRateTableResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UprateRateTableResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UprateRateTableResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers UprateRateTableResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers UprateRateTableResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetUpratingJobResponse parses an HTTP response from a GetUpratingJobWithResponse call
+func ParseGetUpratingJobResponse(rsp *http.Response) (*GetUpratingJobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUpratingJobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UpratingJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetUpratingJobResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetUpratingJobResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetUpratingJobResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetUpratingJobResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetUpratingJobResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetUpratingJobResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListUpratingChangesResponse parses an HTTP response from a ListUpratingChangesWithResponse call
+func ParseListUpratingChangesResponse(rsp *http.Response) (*ListUpratingChangesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListUpratingChangesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UpratingChangeList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListUpratingChangesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListUpratingChangesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListUpratingChangesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListUpratingChangesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListUpratingChangesResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListUpratingChangesResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -1,0 +1,447 @@
+package charging
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/pbudget/pbudget/internal/actor"
+	"github.com/pbudget/pbudget/internal/apperr"
+	"github.com/pbudget/pbudget/internal/audit"
+	"github.com/pbudget/pbudget/internal/date"
+	"github.com/pbudget/pbudget/internal/money"
+	"github.com/pbudget/pbudget/internal/page"
+	"github.com/pbudget/pbudget/internal/person"
+)
+
+// Status is draft, completed (the person's current assessment) or superseded.
+type Status string
+
+// The statuses of a financial assessment.
+const (
+	Draft      Status = "draft"
+	Completed  Status = "completed"
+	Superseded Status = "superseded"
+)
+
+// Assessment is a financial assessment of a person.
+type Assessment struct {
+	CouncilID    uuid.UUID
+	ID           uuid.UUID
+	PersonID     uuid.UUID
+	Kind         Kind
+	Status       Status
+	Facts        Facts
+	Result       *Result
+	RateTable    *RateTable // the table of Result, for the store
+	SupersedesID *uuid.UUID
+	ChangeReason string
+	CompletedAt  *time.Time
+	CompletedBy  *string
+	budgetID     *uuid.UUID // the budget the completion recomposed (not stored)
+	Version      int
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Cursor is the page position of an assessment.
+func (a Assessment) Cursor() page.Cursor { return page.Cursor{Time: a.CreatedAt, ID: a.ID} }
+
+// Cursor is the page position of a rate table: by valid_from.
+func (t RateTable) Cursor() page.Cursor { return page.Cursor{Time: t.ValidFrom.Time(), ID: t.ID} }
+
+// Errors of rate tables and assessments.
+var (
+	ErrTableInForce = apperr.New(apperr.Conflict, "rate-table-in-force",
+		"the rate table is in force and immutable; make a new table to correct it")
+	ErrTableDate = apperr.New(apperr.Conflict, "rate-table-date-taken", "the council already has a rate table from this date")
+	ErrNoTable   = apperr.New(apperr.RuleViolation, "no-rate-table-in-force",
+		"the council has no rate table in force on the effective date")
+	ErrNotDraft = apperr.New(apperr.Conflict, "financial-assessment-not-draft",
+		"only a draft financial assessment can be changed or completed")
+	ErrIncomplete = apperr.New(apperr.RuleViolation, "financial-assessment-incomplete",
+		"the financial assessment lacks facts the calculation needs")
+	ErrInvalidTable = apperr.New(apperr.RuleViolation, "rate-table-invalid", "the rate table is inconsistent")
+	ErrJobOpen      = apperr.New(apperr.Conflict, "uprating-job-open", "an uprating job for this rate table is already queued or running")
+)
+
+// Applied is what a budget became with a contribution.
+type Applied struct {
+	BudgetID     uuid.UUID
+	WeeklyCost   int64
+	WeeklyCharge int64
+	Steps        []money.Step
+}
+
+// Budgets recomposes the person's budget with a contribution; nil when they have no open budget.
+type Budgets interface {
+	ApplyContribution(ctx context.Context, a actor.Actor, personID uuid.UUID, c Contribution, reason string) (*Applied, error)
+}
+
+// People reads the people assessed.
+type People interface {
+	GetPerson(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (person.Person, error)
+}
+
+// Auditor appends to the audit trail within the caller's transaction.
+type Auditor interface {
+	Record(ctx context.Context, a actor.Actor, e audit.Event) error
+}
+
+// Transactor runs fn in one database transaction carried by ctx.
+type Transactor interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Store keeps rate tables, financial assessments and uprating jobs.
+type Store interface {
+	InsertTable(ctx context.Context, t RateTable) error
+	GetTable(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (RateTable, error)
+	UpdateTable(ctx context.Context, t RateTable) error
+	ListTables(ctx context.Context, councilID uuid.UUID, inForceOn *date.Date, p page.Request) ([]RateTable, error)
+	// TableInForce returns the table with the latest valid_from not after on, apperr.ErrNotFound if none.
+	TableInForce(ctx context.Context, councilID uuid.UUID, on date.Date) (RateTable, error)
+
+	InsertAssessment(ctx context.Context, a Assessment) error
+	GetAssessment(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (Assessment, error)
+	UpdateAssessment(ctx context.Context, a Assessment) error
+	ListAssessments(ctx context.Context, councilID, personID uuid.UUID, p page.Request) ([]Assessment, error)
+	// CurrentAssessment returns the person's completed assessment, apperr.ErrNotFound if none.
+	CurrentAssessment(ctx context.Context, councilID, personID uuid.UUID, forUpdate bool) (Assessment, error)
+
+	InsertJob(ctx context.Context, j Job) error
+	GetJob(ctx context.Context, councilID, id uuid.UUID) (Job, error)
+	// ClaimJob takes the oldest queued job, or a running one whose lease ran out, of any council.
+	ClaimJob(ctx context.Context, now time.Time, lease time.Duration) (*Job, error)
+	// SaveJob writes a job's progress if the claim is still ours.
+	SaveJob(ctx context.Context, j Job, lease time.Duration) error
+	// Affected lists current full assessments made under a table older than validFrom, not yet in
+	// the job's report.
+	Affected(ctx context.Context, councilID uuid.UUID, validFrom date.Date, jobID uuid.UUID, limit int) ([]uuid.UUID, error)
+	CountAffected(ctx context.Context, councilID uuid.UUID, validFrom date.Date, jobID uuid.UUID) (int, error)
+	InsertChange(ctx context.Context, c Change) error
+	ListChanges(ctx context.Context, councilID, jobID uuid.UUID, changedOnly bool, p page.Request) ([]Change, error)
+}
+
+// Service is the charging use cases.
+type Service struct {
+	store   Store
+	people  People
+	budgets Budgets
+	audit   Auditor
+	tx      Transactor
+	now     func() time.Time
+	log     *slog.Logger
+	kick    chan struct{}
+}
+
+// NewService returns a Service.
+func NewService(store Store, people People, budgets Budgets, auditor Auditor, tx Transactor, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: store, people: people, budgets: budgets, audit: auditor, tx: tx, now: now, log: log, kick: make(chan struct{}, 1)}
+}
+
+func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// ValidateTable checks a table's internal consistency.
+func ValidateTable(t RateTable) error {
+	var bad apperr.Fields
+	if t.Capital.Lower > t.Capital.Upper {
+		bad.Add("/capital/lower_pence", "range", "the lower capital limit must not exceed the upper")
+	}
+	if c := t.CareAtHomeCapital; c != nil && c.Lower > c.Upper {
+		bad.Add("/care_at_home_capital/lower_pence", "range", "the lower capital limit must not exceed the upper")
+	}
+	seen := map[[2]string]bool{}
+	for i, b := range t.MIG.Base {
+		k := [2]string{string(b.Household), string(b.AgeBand)}
+		if seen[k] {
+			bad.Add("/mig/base/"+itoa(i), "duplicate", "one base rate per household and age band")
+		}
+		seen[k] = true
+	}
+	if len(bad) > 0 {
+		e := *ErrInvalidTable
+		e.Fields = bad
+		return &e
+	}
+	return nil
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// CreateTable adds a rate table.
+func (s *Service) CreateTable(ctx context.Context, a actor.Actor, t RateTable) (RateTable, error) {
+	t.Name = strings.TrimSpace(t.Name)
+	if err := ValidateTable(t); err != nil {
+		return RateTable{}, err
+	}
+	now := s.timestamp()
+	t.CouncilID, t.ID, t.Version, t.CreatedAt, t.UpdatedAt = a.CouncilID, uuid.Must(uuid.NewV7()), 1, now, now
+	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.store.InsertTable(ctx, t); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, a, audit.Event{
+			Action: "rate_table.created", EntityType: "rate_table", EntityID: t.ID,
+			ChangedFields: []string{"rates"}, Details: map[string]any{"valid_from": t.ValidFrom.String(), "name": t.Name},
+		})
+	})
+	return t, err
+}
+
+// UpdateTable changes a table not yet in force, at version.
+func (s *Service) UpdateTable(ctx context.Context, a actor.Actor, id uuid.UUID, version int, change func(*RateTable)) (RateTable, error) {
+	var out RateTable
+	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		t, err := s.store.GetTable(ctx, a.CouncilID, id, true)
+		if err != nil {
+			return err
+		}
+		if t.Version != version {
+			return apperr.ErrVersionMismatch
+		}
+		today := date.Today(s.now())
+		if t.InForce(today) {
+			return ErrTableInForce
+		}
+		change(&t)
+		t.Name = strings.TrimSpace(t.Name)
+		if err := ValidateTable(t); err != nil {
+			return err
+		}
+		if t.InForce(today) {
+			return ErrTableInForce.WithMessage("a table cannot be brought into force retrospectively; valid_from must be after today")
+		}
+		t.Version, t.UpdatedAt = t.Version+1, s.timestamp()
+		if err := s.store.UpdateTable(ctx, t); err != nil {
+			return err
+		}
+		out = t
+		return s.audit.Record(ctx, a, audit.Event{
+			Action: "rate_table.updated", EntityType: "rate_table", EntityID: t.ID, ChangedFields: []string{"rates"},
+			Details: map[string]any{"valid_from": t.ValidFrom.String(), "version": t.Version},
+		})
+	})
+	return out, err
+}
+
+// GetTable returns one table.
+func (s *Service) GetTable(ctx context.Context, a actor.Actor, id uuid.UUID) (RateTable, error) {
+	return s.store.GetTable(ctx, a.CouncilID, id, false)
+}
+
+// ListTables returns a page of tables by valid_from, or only the one in force on a date.
+func (s *Service) ListTables(ctx context.Context, a actor.Actor, inForceOn *date.Date, p page.Request) ([]RateTable, error) {
+	return s.store.ListTables(ctx, a.CouncilID, inForceOn, p)
+}
+
+// Today is the date in England, for in_force.
+func (s *Service) Today() date.Date { return date.Today(s.now()) }
+
+// CreateAssessment starts a draft financial assessment of a person.
+func (s *Service) CreateAssessment(ctx context.Context, a actor.Actor, personID uuid.UUID, kind Kind, f Facts) (Assessment, error) {
+	var out Assessment
+	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		if _, err := s.people.GetPerson(ctx, a.CouncilID, personID, false); err != nil {
+			return err
+		}
+		now := s.timestamp()
+		out = Assessment{CouncilID: a.CouncilID, ID: uuid.Must(uuid.NewV7()), PersonID: personID, Kind: kind, Status: Draft,
+			Facts: f, Version: 1, CreatedAt: now, UpdatedAt: now}
+		if err := s.store.InsertAssessment(ctx, out); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, a, audit.Event{
+			Action: "financial_assessment.created", EntityType: "financial_assessment", EntityID: out.ID,
+			ChangedFields: factNames(f), Details: map[string]any{"kind": string(kind), "person_id": personID.String()},
+		})
+	})
+	return out, err
+}
+
+// GetAssessment returns one assessment.
+func (s *Service) GetAssessment(ctx context.Context, a actor.Actor, id uuid.UUID) (Assessment, error) {
+	return s.store.GetAssessment(ctx, a.CouncilID, id, false)
+}
+
+// ListAssessments returns a page of a person's assessments.
+func (s *Service) ListAssessments(ctx context.Context, a actor.Actor, personID uuid.UUID, p page.Request) ([]Assessment, error) {
+	if _, err := s.people.GetPerson(ctx, a.CouncilID, personID, false); err != nil {
+		return nil, err
+	}
+	return s.store.ListAssessments(ctx, a.CouncilID, personID, p)
+}
+
+// UpdateAssessment changes a draft at version with change.
+func (s *Service) UpdateAssessment(ctx context.Context, a actor.Actor, id uuid.UUID, version int, changed []string, change func(*Facts)) (Assessment, error) {
+	var out Assessment
+	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		as, err := s.store.GetAssessment(ctx, a.CouncilID, id, true)
+		if err != nil {
+			return err
+		}
+		if as.Version != version {
+			return apperr.ErrVersionMismatch
+		}
+		if as.Status != Draft {
+			return ErrNotDraft
+		}
+		change(&as.Facts)
+		as.Version, as.UpdatedAt = as.Version+1, s.timestamp()
+		if err := s.store.UpdateAssessment(ctx, as); err != nil {
+			return err
+		}
+		out = as
+		return s.audit.Record(ctx, a, audit.Event{
+			Action: "financial_assessment.updated", EntityType: "financial_assessment", EntityID: as.ID, ChangedFields: changed,
+		})
+	})
+	return out, err
+}
+
+// incomplete reports what a full assessment still lacks.
+func incomplete(kind Kind, f Facts) error {
+	var missing apperr.Fields
+	if kind == Full {
+		if f.Household == "" {
+			missing.Add("/household", "required_to_complete", "household must be recorded before completion")
+		}
+		if f.PensionCreditAge == nil {
+			missing.Add("/pension_credit_age_reached", "required_to_complete", "pension_credit_age_reached must be recorded before completion")
+		}
+	} else if strings.TrimSpace(f.LightTouchReason) == "" {
+		missing.Add("/light_touch_reason", "required_to_complete", "a light-touch assessment records its reason")
+	}
+	if len(missing) > 0 {
+		e := *ErrIncomplete
+		e.Fields = missing
+		return &e
+	}
+	return nil
+}
+
+// CompleteAssessment computes the contribution with the table in force on the effective date,
+// supersedes the person's earlier assessment and recomposes their open budget: one transaction.
+func (s *Service) CompleteAssessment(ctx context.Context, a actor.Actor, id uuid.UUID, version int) (Assessment, error) {
+	var out Assessment
+	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		as, err := s.store.GetAssessment(ctx, a.CouncilID, id, true)
+		if err != nil {
+			return err
+		}
+		if as.Version != version {
+			return apperr.ErrVersionMismatch
+		}
+		if as.Status != Draft {
+			return ErrNotDraft
+		}
+		if err := incomplete(as.Kind, as.Facts); err != nil {
+			return err
+		}
+		p, err := s.people.GetPerson(ctx, a.CouncilID, as.PersonID, true) // one completion per person at a time
+		if err != nil {
+			return err
+		}
+		out, err = s.complete(ctx, a, as, p, "")
+		return err
+	})
+	return out, err
+}
+
+// complete finishes as (a draft, or a recalculation) for person p: calculation, supersession,
+// budget, store, audit. Call it in a transaction.
+func (s *Service) complete(ctx context.Context, a actor.Actor, as Assessment, p person.Person, reason string) (Assessment, error) {
+	table, err := s.store.TableInForce(ctx, a.CouncilID, as.Facts.EffectiveDate)
+	if errors.Is(err, apperr.ErrNotFound) {
+		return Assessment{}, ErrNoTable
+	}
+	if err != nil {
+		return Assessment{}, err
+	}
+	res, err := Calculate(as.Kind, as.Facts, p.DateOfBirth.AgeOn(as.Facts.EffectiveDate), table)
+	if err != nil {
+		return Assessment{}, err
+	}
+	prev, err := s.store.CurrentAssessment(ctx, a.CouncilID, as.PersonID, true)
+	switch {
+	case err == nil:
+		prev.Status, prev.Version, prev.UpdatedAt = Superseded, prev.Version+1, s.timestamp()
+		if err := s.store.UpdateAssessment(ctx, prev); err != nil {
+			return Assessment{}, err
+		}
+		as.SupersedesID = &prev.ID
+	case !errors.Is(err, apperr.ErrNotFound):
+		return Assessment{}, err
+	}
+	now := s.timestamp()
+	as.Status, as.Result, as.RateTable, as.CompletedAt, as.CompletedBy, as.ChangeReason = Completed, &res, &table, &now, &a.Subject, reason
+	if reason == "" {
+		reason = "financial assessment completed"
+	}
+	applied, err := s.budgets.ApplyContribution(ctx, a, as.PersonID, Contribution{
+		FinancialAssessmentID: as.ID, RateTableID: table.ID, FullCost: res.FullCost, Assessed: res.Assessed, Minimum: res.MinimumCharge,
+	}, reason)
+	if err != nil {
+		return Assessment{}, err
+	}
+	details := map[string]any{"rate_table_id": table.ID.String(), "rate_table_valid_from": table.ValidFrom.String(), "kind": string(as.Kind)}
+	if applied != nil {
+		res.WeeklyCost, res.WeeklyCharge = &applied.WeeklyCost, &applied.WeeklyCharge
+		res.Steps = append(res.Steps, applied.Steps...)
+		details["budget_id"] = applied.BudgetID.String()
+		as.budgetID = &applied.BudgetID
+	} else {
+		res.Steps = append(res.Steps, money.NewStep("cap_at_cost", res.Assessed,
+			"no open care and support budget yet: the charge is capped at its weekly cost when one is issued"))
+	}
+	if as.SupersedesID != nil {
+		details["supersedes_id"] = as.SupersedesID.String()
+	}
+	if as.Version == 0 { // a recalculation: a new row
+		as.Version, as.CreatedAt, as.UpdatedAt = 1, now, now
+		if err := s.store.InsertAssessment(ctx, as); err != nil {
+			return Assessment{}, err
+		}
+	} else {
+		as.Version, as.UpdatedAt = as.Version+1, now
+		if err := s.store.UpdateAssessment(ctx, as); err != nil {
+			return Assessment{}, err
+		}
+	}
+	action := "financial_assessment.completed"
+	if as.ChangeReason != "" {
+		action = "financial_assessment.recalculated"
+	}
+	return as, s.audit.Record(ctx, a, audit.Event{
+		Action: action, EntityType: "financial_assessment", EntityID: as.ID, ChangedFields: []string{"status", "result"},
+		Reason: as.ChangeReason, Details: details,
+	})
+}
+
+func factNames(f Facts) []string {
+	names := []string{"effective_date"}
+	add := func(set bool, n string) {
+		if set {
+			names = append(names, n)
+		}
+	}
+	add(f.Household != "", "household")
+	add(f.PensionCreditAge != nil, "pension_credit_age_reached")
+	add(len(f.Income) > 0, "income")
+	add(len(f.Capital) > 0, "capital")
+	add(f.HousingCosts > 0, "housing_costs_weekly_pence")
+	add(len(f.DRE) > 0, "dre")
+	add(len(f.OtherAllowances) > 0, "other_allowances")
+	add(f.LightTouchReason != "", "light_touch_reason")
+	add(f.Notes != "", "notes")
+	return names
+}
