@@ -121,8 +121,11 @@ ALTER TABLE personal_budget_versions
             person_weekly_pence >= 0 AND council_weekly_pence >= 0 AND person_annual_pence >= 0 AND council_annual_pence >= 0 AND
             person_weekly_pence + council_weekly_pence = weekly_cost_pence AND
             person_annual_pence + council_annual_pence = annual_cost_pence)),
+    -- Checked at commit: a recalculated assessment and the budget version naming it are written
+    -- in one transaction, the version first.
     ADD CONSTRAINT personal_budget_versions_financial_assessment_fk
-        FOREIGN KEY (council_id, financial_assessment_id) REFERENCES financial_assessments (council_id, id),
+        FOREIGN KEY (council_id, financial_assessment_id) REFERENCES financial_assessments (council_id, id)
+        DEFERRABLE INITIALLY DEFERRED,
     ADD CONSTRAINT personal_budget_versions_rate_table_fk
         FOREIGN KEY (council_id, rate_table_id) REFERENCES rate_tables (council_id, id);
 ALTER TABLE personal_budget_versions DROP CONSTRAINT personal_budget_versions_change_check;

@@ -73,6 +73,10 @@ func TestSubcommandsKeygenTokenMigrateAndSeed(t *testing.T) {
 	require.NoError(t, db.QueryRow(`SELECT count(*) FROM ras_versions r JOIN councils c ON c.id = r.council_id
 		WHERE c.code = 'demo' AND r.status = 'active'`).Scan(&active))
 	require.Equal(t, 3, active, "a RAS version in force for needs, carer and child assessments, once")
+	var tables int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM rate_tables r JOIN councils c ON c.id = r.council_id
+		WHERE c.code = 'demo' AND r.valid_from = '2025-04-06'`).Scan(&tables))
+	require.Equal(t, 1, tables, "the England 2025/26 rate table, once")
 	require.Error(t, run(ctx, []string{"frobnicate"}, getenv, io.Discard))
 	require.Error(t, run(ctx, []string{"migrate"}, env(nil), io.Discard), "DATABASE_URL is required")
 }
