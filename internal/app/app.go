@@ -50,6 +50,36 @@ func (b chargingBudgets) ApplyContribution(ctx context.Context, a actor.Actor, p
 	return &charging.Applied{BudgetID: bud.ID, WeeklyCost: v.WeeklyCost, WeeklyCharge: *v.PersonWeekly, Steps: v.ContributionSteps}, nil
 }
 
+// Services are the domain services of one database.
+type Services struct {
+	Councils    *council.Service
+	People      *person.Service
+	Assessments *assessment.Service
+	RAS         *ras.Service
+	Budgets     *budget.Service
+	Funding     *funding.Service
+	Charging    *charging.Service
+	Audit       *audit.Service
+}
+
+// Build wires the stores and services of db.
+func Build(db *postgres.DB, log *slog.Logger, now func() time.Time) Services {
+	auditStore := postgres.NewAuditStore(db, now)
+	personStore := postgres.NewPersonStore(db)
+	rasService := ras.NewService(postgres.NewRASStore(db), auditStore, db, now)
+	budgets := budget.NewService(postgres.NewBudgetStore(db), auditStore, db, now)
+	return Services{
+		Councils:    council.NewService(postgres.NewCouncilStore(db)),
+		People:      person.NewService(personStore, auditStore, db, now),
+		Assessments: assessment.NewService(postgres.NewAssessmentStore(db), personStore, rasService, budgets, auditStore, db, now),
+		RAS:         rasService,
+		Budgets:     budgets,
+		Funding:     funding.NewService(postgres.NewFundingStore(db), budgets, auditStore, db, now),
+		Charging:    charging.NewService(postgres.NewChargingStore(db), personStore, chargingBudgets{budgets}, auditStore, db, now, log),
+		Audit:       audit.NewService(auditStore),
+	}
+}
+
 // New returns the HTTP handler of the whole service and the metrics registry it reports to.
 func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 	now := o.Now
@@ -66,31 +96,15 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(o.DB.SQL(), "pbudget"),
 	)
-	auditStore := postgres.NewAuditStore(o.DB, now)
-	personStore := postgres.NewPersonStore(o.DB)
-	rasService := ras.NewService(postgres.NewRASStore(o.DB), auditStore, o.DB, now)
-	budgets := budget.NewService(postgres.NewBudgetStore(o.DB), auditStore, o.DB, now)
-	chargingService := charging.NewService(postgres.NewChargingStore(o.DB), personStore, chargingBudgets{budgets}, auditStore, o.DB, now, o.Log)
+	svc := Build(o.DB, o.Log, now)
 	if o.Background != nil {
-		go chargingService.Work(o.Background)
+		go svc.Charging.Work(o.Background)
 	}
 	e, err := httpapi.New(httpapi.Deps{
-		Log:          o.Log,
-		Verifier:     o.Verifier,
-		Councils:     council.NewService(postgres.NewCouncilStore(o.DB)),
-		People:       person.NewService(personStore, auditStore, o.DB, now),
-		Assessments:  assessment.NewService(postgres.NewAssessmentStore(o.DB), personStore, rasService, budgets, auditStore, o.DB, now),
-		RAS:          rasService,
-		Budgets:      budgets,
-		Funding:      funding.NewService(postgres.NewFundingStore(o.DB), budgets, auditStore, o.DB, now),
-		Charging:     chargingService,
-		Audit:        audit.NewService(auditStore),
-		Ready:        o.DB,
-		TargetSchema: target,
-		Idempotency:  postgres.NewIdempotencyStore(o.DB),
-		Tx:           o.DB,
-		Registry:     reg,
-		Now:          now,
+		Log: o.Log, Verifier: o.Verifier, Councils: svc.Councils, People: svc.People, Assessments: svc.Assessments,
+		RAS: svc.RAS, Budgets: svc.Budgets, Funding: svc.Funding, Charging: svc.Charging, Audit: svc.Audit,
+		Ready: o.DB, TargetSchema: target, Idempotency: postgres.NewIdempotencyStore(o.DB), Tx: o.DB,
+		Registry: reg, Now: now,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("build HTTP server: %w", err)

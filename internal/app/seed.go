@@ -18,34 +18,44 @@ import (
 // Seed creates the demo council (code demo) with a RAS version in force for each assessment type
 // and the England 2025/26 charging rate table, idempotently: what exists is left as it is.
 func Seed(ctx context.Context, db *postgres.DB) (council.Council, error) {
-	c, err := council.NewService(postgres.NewCouncilStore(db)).Ensure(ctx, "demo", "Demo Council")
+	svc := Build(db, slog.Default(), time.Now)
+	c, err := svc.Councils.Ensure(ctx, "demo", "Demo Council")
 	if err != nil {
 		return council.Council{}, err
 	}
 	system := actor.Actor{Subject: "system:seed", CouncilID: c.ID, CouncilCode: c.Code, Roles: []actor.Role{actor.CouncilAdmin}}
-	rasService := ras.NewService(postgres.NewRASStore(db), postgres.NewAuditStore(db, time.Now), db, time.Now)
+	if _, err := SeedRAS(ctx, svc, system); err != nil {
+		return council.Council{}, err
+	}
+	if _, err := svc.Charging.CreateTable(ctx, system, England2025()); err != nil && !errors.Is(err, charging.ErrTableDate) {
+		return council.Council{}, err
+	}
+	return c, nil
+}
+
+// SeedRAS puts the demo RAS versions in force for the actor's council where it has none of a type,
+// and returns how many it added.
+func SeedRAS(ctx context.Context, svc Services, a actor.Actor) (int, error) {
+	added := 0
+	rasService := svc.RAS
 	for _, in := range demoRAS() {
-		existing, err := rasService.List(ctx, system, ras.Filter{AssessmentType: in.AssessmentType}, page.Request{Size: 1})
+		existing, err := rasService.List(ctx, a, ras.Filter{AssessmentType: in.AssessmentType}, page.Request{Size: 1})
 		if err != nil {
-			return council.Council{}, err
+			return added, err
 		}
 		if len(existing) > 0 {
 			continue
 		}
-		v, err := rasService.Create(ctx, system, in)
+		v, err := rasService.Create(ctx, a, in)
 		if err != nil {
-			return council.Council{}, err
+			return added, err
 		}
-		if _, err := rasService.Activate(ctx, system, v.ID, v.Version); err != nil {
-			return council.Council{}, err
+		if _, err := rasService.Activate(ctx, a, v.ID, v.Version); err != nil {
+			return added, err
 		}
+		added++
 	}
-	chargingService := charging.NewService(postgres.NewChargingStore(db), postgres.NewPersonStore(db), nil,
-		postgres.NewAuditStore(db, time.Now), db, time.Now, slog.Default())
-	if _, err := chargingService.CreateTable(ctx, system, England2025()); err != nil && !errors.Is(err, charging.ErrTableDate) {
-		return council.Council{}, err
-	}
-	return c, nil
+	return added, nil
 }
 
 // England2025 is the charging rate table for England 2025/26 with the figures DOMAIN.md gives:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -62,9 +63,10 @@ type Change struct {
 func (c Change) Cursor() page.Cursor { return page.Cursor{Time: c.CreatedAt, ID: c.ID} }
 
 const (
-	jobLease  = 2 * time.Minute
-	jobBatch  = 200
-	pollEvery = 5 * time.Second
+	jobLease   = 2 * time.Minute
+	jobBatch   = 200
+	jobWorkers = 4 // recalculations of different people run side by side
+	pollEvery  = 5 * time.Second
 )
 
 // StartUprating queues a job that recalculates with table id every current full assessment made
@@ -169,15 +171,37 @@ func (s *Service) runJob(ctx context.Context, j Job) error {
 		if len(ids) == 0 {
 			break
 		}
+		var mu sync.Mutex
+		var firstErr error
+		next := make(chan uuid.UUID)
+		var wg sync.WaitGroup
+		for range min(jobWorkers, len(ids)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for id := range next {
+					changed, err := s.recalculate(ctx, a, j, table, id)
+					mu.Lock()
+					if err != nil && firstErr == nil {
+						firstErr = err
+					}
+					if err == nil {
+						j.Processed++
+						if changed {
+							j.Changed++
+						}
+					}
+					mu.Unlock()
+				}
+			}()
+		}
 		for _, id := range ids {
-			changed, err := s.recalculate(ctx, a, j, table, id)
-			if err != nil {
-				return s.failJob(ctx, j, err)
-			}
-			j.Processed++
-			if changed {
-				j.Changed++
-			}
+			next <- id
+		}
+		close(next)
+		wg.Wait()
+		if firstErr != nil {
+			return s.failJob(ctx, j, firstErr)
 		}
 		if err := s.store.SaveJob(ctx, j, jobLease); err != nil {
 			return err // the claim was lost: another instance carries on

@@ -1,0 +1,133 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pbudget/pbudget/internal/actor"
+	"github.com/pbudget/pbudget/internal/app"
+	"github.com/pbudget/pbudget/internal/assessment"
+	"github.com/pbudget/pbudget/internal/charging"
+	"github.com/pbudget/pbudget/internal/date"
+	"github.com/pbudget/pbudget/internal/person"
+	"github.com/pbudget/pbudget/internal/testdb"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+
+// BenchmarkUprating recalculates UPRATE_N (default 10,000) completed financial assessments, each
+// person with an open budget, after a new rate table: each recalculation is a new assessment,
+// the old one superseded, a new budget version, a report line and an audit event, in one
+// transaction. Run: go test -run X -bench Uprating -benchtime 1x ./internal/app/
+func BenchmarkUprating(b *testing.B) {
+	n := 10_000
+	if v, err := strconv.Atoi(os.Getenv("UPRATE_N")); err == nil {
+		n = v
+	}
+	ctx := context.Background()
+	db := testdb.DB(b)
+	svc := app.Build(db, testdb.Logger(), time.Now)
+	for range b.N {
+		b.StopTimer()
+		c, err := svc.Councils.Ensure(ctx, "bench-"+uuid.NewString()[:8], "Bench")
+		require.NoError(b, err)
+		admin := actor.Actor{Subject: "bench", CouncilID: c.ID, Roles: []actor.Role{actor.CouncilAdmin, actor.Finance, actor.Practitioner}}
+		_, err = svc.Charging.CreateTable(ctx, admin, app.England2025())
+		require.NoError(b, err)
+		seedRAS(b, svc, admin)
+		start := time.Now()
+		parallel(n, 4, func(i int) {
+			p, err := svc.People.Create(ctx, admin, person.Input{GivenName: "B", FamilyName: "M" + strconv.Itoa(i),
+				DateOfBirth: date.Of(1960, 1, 1), Type: person.Adult})
+			require.NoError(b, err)
+			completeNeeds(b, svc, admin, p.ID)
+			fa, err := svc.Charging.CreateAssessment(ctx, admin, p.ID, charging.Full, facts(i))
+			require.NoError(b, err)
+			_, err = svc.Charging.CompleteAssessment(ctx, admin, fa.ID, fa.Version)
+			require.NoError(b, err)
+		})
+		b.Logf("setup: %d people with a budget and a completed financial assessment in %s", n, time.Since(start).Round(time.Second))
+		next := app.England2025()
+		next.Name, next.ValidFrom = "England 2026/27 (bench)", date.Of(2026, 4, 6)
+		next.MIG.Base[1].Weekly += 450
+		table, err := svc.Charging.CreateTable(ctx, admin, next)
+		require.NoError(b, err)
+
+		b.StartTimer()
+		start = time.Now()
+		job, err := svc.Charging.StartUprating(ctx, admin, table.ID)
+		require.NoError(b, err)
+		require.NoError(b, svc.Charging.RunJobs(ctx))
+		elapsed := time.Since(start)
+		b.StopTimer()
+		done, err := svc.Charging.GetJob(ctx, admin, job.ID)
+		require.NoError(b, err)
+		require.Equal(b, charging.Done, done.Status)
+		require.Equal(b, n, done.Processed)
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "assessments/s")
+		b.ReportMetric(elapsed.Seconds(), "s/run")
+		fmt.Printf("uprating: %d assessments recalculated in %s: %.0f a second (%d changed)\n", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), done.Changed)
+		b.StartTimer()
+	}
+}
+
+func facts(i int) charging.Facts {
+	pca := false
+	return charging.Facts{
+		EffectiveDate: date.Of(2025, 6, 1), Household: charging.Single, PensionCreditAge: &pca,
+		DisabilityPremium: i%2 == 0, Income: []charging.IncomeItem{{Type: "state_pension", Weekly: 20_000 + int64(i%200)*100}},
+		Capital: []charging.CapitalItem{{Type: "savings", Value: int64(i%30) * 100_000}}, HousingCosts: 2_000, DREMethod: "individual",
+	}
+}
+
+func seedRAS(b *testing.B, svc app.Services, a actor.Actor) {
+	if _, err := app.SeedRAS(context.Background(), svc, a); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func completeNeeds(b *testing.B, svc app.Services, a actor.Actor, personID uuid.UUID) {
+	ctx := context.Background()
+	yes := true
+	f := assessment.Facts{ImpairmentOrIllness: &yes, SignificantWellbeingImpact: &yes,
+		RASAnswers: map[string]string{"washing": "some", "dressing": "some", "toileting": "independent", "meals": "some",
+			"home": "independent", "community": "some", "contact": "independent"}}
+	for _, o := range assessment.AdultOutcomes {
+		rec := assessment.OutcomeRecord{Outcome: o, Reasons: []assessment.Reason{}}
+		if o == "nutrition" || o == "personal_hygiene" {
+			rec.Unable, rec.Reasons = true, []assessment.Reason{assessment.NeedsAssistance}
+		}
+		f.Outcomes = append(f.Outcomes, rec)
+	}
+	as, err := svc.Assessments.Create(ctx, a, personID, assessment.Input{Type: assessment.NeedsType, Facts: f})
+	require.NoError(b, err)
+	_, err = svc.Assessments.Complete(ctx, a, as.ID, as.Version, nil, "")
+	require.NoError(b, err)
+}
+
+func parallel(n, workers int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
