@@ -138,6 +138,7 @@ const (
 	BudgetChangeContributionAssessed BudgetChange = "contribution_assessed"
 	BudgetChangeEnded                BudgetChange = "ended"
 	BudgetChangeIssued               BudgetChange = "issued"
+	BudgetChangePlanAgreed           BudgetChange = "plan_agreed"
 	BudgetChangeReassessed           BudgetChange = "reassessed"
 )
 
@@ -151,6 +152,8 @@ func (e BudgetChange) Valid() bool {
 	case BudgetChangeEnded:
 		return true
 	case BudgetChangeIssued:
+		return true
+	case BudgetChangePlanAgreed:
 		return true
 	case BudgetChangeReassessed:
 		return true
@@ -198,6 +201,39 @@ func (e BudgetStatus) Valid() bool {
 	case BudgetStatusEnded:
 		return true
 	case BudgetStatusIndicative:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CLDServiceType.
+const (
+	CLDServiceTypeCarerSupport        CLDServiceType = "carer_support"
+	CLDServiceTypeEquipment           CLDServiceType = "equipment"
+	CLDServiceTypeLongTermCommunity   CLDServiceType = "long_term_community"
+	CLDServiceTypeLongTermNursing     CLDServiceType = "long_term_nursing"
+	CLDServiceTypeLongTermResidential CLDServiceType = "long_term_residential"
+	CLDServiceTypeOther               CLDServiceType = "other"
+	CLDServiceTypeShortTerm           CLDServiceType = "short_term"
+)
+
+// Valid indicates whether the value is a known member of the CLDServiceType enum.
+func (e CLDServiceType) Valid() bool {
+	switch e {
+	case CLDServiceTypeCarerSupport:
+		return true
+	case CLDServiceTypeEquipment:
+		return true
+	case CLDServiceTypeLongTermCommunity:
+		return true
+	case CLDServiceTypeLongTermNursing:
+		return true
+	case CLDServiceTypeLongTermResidential:
+		return true
+	case CLDServiceTypeOther:
+		return true
+	case CLDServiceTypeShortTerm:
 		return true
 	default:
 		return false
@@ -261,6 +297,219 @@ func (e CarerOutcome) Valid() bool {
 	case CarerOutcomeRelationships:
 		return true
 	case CarerOutcomeWorkTrainingEducationVolunteering:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CategoryRule.
+const (
+	CategoryRuleCareHomeStay               CategoryRule = "care_home_stay"
+	CategoryRuleChildResidentialShortBreak CategoryRule = "child_residential_short_break"
+	CategoryRuleNone                       CategoryRule = "none"
+	CategoryRulePersonalAssistant          CategoryRule = "personal_assistant"
+)
+
+// Valid indicates whether the value is a known member of the CategoryRule enum.
+func (e CategoryRule) Valid() bool {
+	switch e {
+	case CategoryRuleCareHomeStay:
+		return true
+	case CategoryRuleChildResidentialShortBreak:
+		return true
+	case CategoryRuleNone:
+		return true
+	case CategoryRulePersonalAssistant:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementAccountType.
+const (
+	DirectPaymentAgreementAccountTypeManagedAccount      DirectPaymentAgreementAccountType = "managed_account"
+	DirectPaymentAgreementAccountTypePrepaidCard         DirectPaymentAgreementAccountType = "prepaid_card"
+	DirectPaymentAgreementAccountTypeSeparateBankAccount DirectPaymentAgreementAccountType = "separate_bank_account"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementAccountType enum.
+func (e DirectPaymentAgreementAccountType) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementAccountTypeManagedAccount:
+		return true
+	case DirectPaymentAgreementAccountTypePrepaidCard:
+		return true
+	case DirectPaymentAgreementAccountTypeSeparateBankAccount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementFrequency.
+const (
+	DirectPaymentAgreementFrequencyFourWeekly DirectPaymentAgreementFrequency = "four_weekly"
+	DirectPaymentAgreementFrequencyMonthly    DirectPaymentAgreementFrequency = "monthly"
+	DirectPaymentAgreementFrequencyOneOff     DirectPaymentAgreementFrequency = "one_off"
+	DirectPaymentAgreementFrequencyTwoWeekly  DirectPaymentAgreementFrequency = "two_weekly"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementFrequency enum.
+func (e DirectPaymentAgreementFrequency) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementFrequencyFourWeekly:
+		return true
+	case DirectPaymentAgreementFrequencyMonthly:
+		return true
+	case DirectPaymentAgreementFrequencyOneOff:
+		return true
+	case DirectPaymentAgreementFrequencyTwoWeekly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementPaymentBasis.
+const (
+	DirectPaymentAgreementPaymentBasisGross DirectPaymentAgreementPaymentBasis = "gross"
+	DirectPaymentAgreementPaymentBasisNet   DirectPaymentAgreementPaymentBasis = "net"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementPaymentBasis enum.
+func (e DirectPaymentAgreementPaymentBasis) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementPaymentBasisGross:
+		return true
+	case DirectPaymentAgreementPaymentBasisNet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementRecipient.
+const (
+	DirectPaymentAgreementRecipientAuthorisedPerson DirectPaymentAgreementRecipient = "authorised_person"
+	DirectPaymentAgreementRecipientNominee          DirectPaymentAgreementRecipient = "nominee"
+	DirectPaymentAgreementRecipientPerson           DirectPaymentAgreementRecipient = "person"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementRecipient enum.
+func (e DirectPaymentAgreementRecipient) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementRecipientAuthorisedPerson:
+		return true
+	case DirectPaymentAgreementRecipientNominee:
+		return true
+	case DirectPaymentAgreementRecipientPerson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementCreateAccountType.
+const (
+	DirectPaymentAgreementCreateAccountTypeManagedAccount      DirectPaymentAgreementCreateAccountType = "managed_account"
+	DirectPaymentAgreementCreateAccountTypePrepaidCard         DirectPaymentAgreementCreateAccountType = "prepaid_card"
+	DirectPaymentAgreementCreateAccountTypeSeparateBankAccount DirectPaymentAgreementCreateAccountType = "separate_bank_account"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementCreateAccountType enum.
+func (e DirectPaymentAgreementCreateAccountType) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementCreateAccountTypeManagedAccount:
+		return true
+	case DirectPaymentAgreementCreateAccountTypePrepaidCard:
+		return true
+	case DirectPaymentAgreementCreateAccountTypeSeparateBankAccount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementCreateFrequency.
+const (
+	DirectPaymentAgreementCreateFrequencyFourWeekly DirectPaymentAgreementCreateFrequency = "four_weekly"
+	DirectPaymentAgreementCreateFrequencyMonthly    DirectPaymentAgreementCreateFrequency = "monthly"
+	DirectPaymentAgreementCreateFrequencyOneOff     DirectPaymentAgreementCreateFrequency = "one_off"
+	DirectPaymentAgreementCreateFrequencyTwoWeekly  DirectPaymentAgreementCreateFrequency = "two_weekly"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementCreateFrequency enum.
+func (e DirectPaymentAgreementCreateFrequency) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementCreateFrequencyFourWeekly:
+		return true
+	case DirectPaymentAgreementCreateFrequencyMonthly:
+		return true
+	case DirectPaymentAgreementCreateFrequencyOneOff:
+		return true
+	case DirectPaymentAgreementCreateFrequencyTwoWeekly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementCreatePaymentBasis.
+const (
+	DirectPaymentAgreementCreatePaymentBasisGross DirectPaymentAgreementCreatePaymentBasis = "gross"
+	DirectPaymentAgreementCreatePaymentBasisNet   DirectPaymentAgreementCreatePaymentBasis = "net"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementCreatePaymentBasis enum.
+func (e DirectPaymentAgreementCreatePaymentBasis) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementCreatePaymentBasisGross:
+		return true
+	case DirectPaymentAgreementCreatePaymentBasisNet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementCreateRecipient.
+const (
+	DirectPaymentAgreementCreateRecipientAuthorisedPerson DirectPaymentAgreementCreateRecipient = "authorised_person"
+	DirectPaymentAgreementCreateRecipientNominee          DirectPaymentAgreementCreateRecipient = "nominee"
+	DirectPaymentAgreementCreateRecipientPerson           DirectPaymentAgreementCreateRecipient = "person"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementCreateRecipient enum.
+func (e DirectPaymentAgreementCreateRecipient) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementCreateRecipientAuthorisedPerson:
+		return true
+	case DirectPaymentAgreementCreateRecipientNominee:
+		return true
+	case DirectPaymentAgreementCreateRecipientPerson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementPatchAccountType.
+const (
+	DirectPaymentAgreementPatchAccountTypeManagedAccount      DirectPaymentAgreementPatchAccountType = "managed_account"
+	DirectPaymentAgreementPatchAccountTypePrepaidCard         DirectPaymentAgreementPatchAccountType = "prepaid_card"
+	DirectPaymentAgreementPatchAccountTypeSeparateBankAccount DirectPaymentAgreementPatchAccountType = "separate_bank_account"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementPatchAccountType enum.
+func (e DirectPaymentAgreementPatchAccountType) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementPatchAccountTypeManagedAccount:
+		return true
+	case DirectPaymentAgreementPatchAccountTypePrepaidCard:
+		return true
+	case DirectPaymentAgreementPatchAccountTypeSeparateBankAccount:
 		return true
 	default:
 		return false
@@ -491,19 +740,19 @@ func (e FundingRequestDecision) Valid() bool {
 
 // Defines values for FundingStatus.
 const (
-	Approved FundingStatus = "approved"
-	Declined FundingStatus = "declined"
-	Pending  FundingStatus = "pending"
+	FundingStatusApproved FundingStatus = "approved"
+	FundingStatusDeclined FundingStatus = "declined"
+	FundingStatusPending  FundingStatus = "pending"
 )
 
 // Valid indicates whether the value is a known member of the FundingStatus enum.
 func (e FundingStatus) Valid() bool {
 	switch e {
-	case Approved:
+	case FundingStatusApproved:
 		return true
-	case Declined:
+	case FundingStatusDeclined:
 		return true
-	case Pending:
+	case FundingStatusPending:
 		return true
 	default:
 		return false
@@ -540,6 +789,84 @@ func (e Household) Valid() bool {
 	case LoneParent:
 		return true
 	case Single:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ISFAgreementPaymentFrequency.
+const (
+	ISFAgreementPaymentFrequencyFourWeekly ISFAgreementPaymentFrequency = "four_weekly"
+	ISFAgreementPaymentFrequencyMonthly    ISFAgreementPaymentFrequency = "monthly"
+	ISFAgreementPaymentFrequencyTwoWeekly  ISFAgreementPaymentFrequency = "two_weekly"
+)
+
+// Valid indicates whether the value is a known member of the ISFAgreementPaymentFrequency enum.
+func (e ISFAgreementPaymentFrequency) Valid() bool {
+	switch e {
+	case ISFAgreementPaymentFrequencyFourWeekly:
+		return true
+	case ISFAgreementPaymentFrequencyMonthly:
+		return true
+	case ISFAgreementPaymentFrequencyTwoWeekly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ISFAgreementStatementFrequency.
+const (
+	ISFAgreementStatementFrequencyMonthly   ISFAgreementStatementFrequency = "monthly"
+	ISFAgreementStatementFrequencyQuarterly ISFAgreementStatementFrequency = "quarterly"
+)
+
+// Valid indicates whether the value is a known member of the ISFAgreementStatementFrequency enum.
+func (e ISFAgreementStatementFrequency) Valid() bool {
+	switch e {
+	case ISFAgreementStatementFrequencyMonthly:
+		return true
+	case ISFAgreementStatementFrequencyQuarterly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ISFAgreementCreatePaymentFrequency.
+const (
+	ISFAgreementCreatePaymentFrequencyFourWeekly ISFAgreementCreatePaymentFrequency = "four_weekly"
+	ISFAgreementCreatePaymentFrequencyMonthly    ISFAgreementCreatePaymentFrequency = "monthly"
+	ISFAgreementCreatePaymentFrequencyTwoWeekly  ISFAgreementCreatePaymentFrequency = "two_weekly"
+)
+
+// Valid indicates whether the value is a known member of the ISFAgreementCreatePaymentFrequency enum.
+func (e ISFAgreementCreatePaymentFrequency) Valid() bool {
+	switch e {
+	case ISFAgreementCreatePaymentFrequencyFourWeekly:
+		return true
+	case ISFAgreementCreatePaymentFrequencyMonthly:
+		return true
+	case ISFAgreementCreatePaymentFrequencyTwoWeekly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ISFAgreementCreateStatementFrequency.
+const (
+	ISFAgreementCreateStatementFrequencyMonthly   ISFAgreementCreateStatementFrequency = "monthly"
+	ISFAgreementCreateStatementFrequencyQuarterly ISFAgreementCreateStatementFrequency = "quarterly"
+)
+
+// Valid indicates whether the value is a known member of the ISFAgreementCreateStatementFrequency enum.
+func (e ISFAgreementCreateStatementFrequency) Valid() bool {
+	switch e {
+	case ISFAgreementCreateStatementFrequencyMonthly:
+		return true
+	case ISFAgreementCreateStatementFrequencyQuarterly:
 		return true
 	default:
 		return false
@@ -597,6 +924,63 @@ func (e IncomeType) Valid() bool {
 	}
 }
 
+// Defines values for LineFrequency.
+const (
+	Once      LineFrequency = "once"
+	Per4Weeks LineFrequency = "per_4_weeks"
+	PerMonth  LineFrequency = "per_month"
+	PerWeek   LineFrequency = "per_week"
+	PerYear   LineFrequency = "per_year"
+)
+
+// Valid indicates whether the value is a known member of the LineFrequency enum.
+func (e LineFrequency) Valid() bool {
+	switch e {
+	case Once:
+		return true
+	case Per4Weeks:
+		return true
+	case PerMonth:
+		return true
+	case PerWeek:
+		return true
+	case PerYear:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LineUnit.
+const (
+	LineUnitDay     LineUnit = "day"
+	LineUnitHour    LineUnit = "hour"
+	LineUnitNight   LineUnit = "night"
+	LineUnitOneOff  LineUnit = "one_off"
+	LineUnitSession LineUnit = "session"
+	LineUnitWeek    LineUnit = "week"
+)
+
+// Valid indicates whether the value is a known member of the LineUnit enum.
+func (e LineUnit) Valid() bool {
+	switch e {
+	case LineUnitDay:
+		return true
+	case LineUnitHour:
+		return true
+	case LineUnitNight:
+		return true
+	case LineUnitOneOff:
+		return true
+	case LineUnitSession:
+		return true
+	case LineUnitWeek:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MIGAgeBand.
 const (
 	Age1824                 MIGAgeBand = "age_18_24"
@@ -618,6 +1002,27 @@ func (e MIGAgeBand) Valid() bool {
 	}
 }
 
+// Defines values for ManagementOption.
+const (
+	ManagementOptionCouncilManaged ManagementOption = "council_managed"
+	ManagementOptionDirectPayment  ManagementOption = "direct_payment"
+	ManagementOptionIsf            ManagementOption = "isf"
+)
+
+// Valid indicates whether the value is a known member of the ManagementOption enum.
+func (e ManagementOption) Valid() bool {
+	switch e {
+	case ManagementOptionCouncilManaged:
+		return true
+	case ManagementOptionDirectPayment:
+		return true
+	case ManagementOptionIsf:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PersonType.
 const (
 	PersonTypeAdult PersonType = "adult"
@@ -630,6 +1035,105 @@ func (e PersonType) Valid() bool {
 	case PersonTypeAdult:
 		return true
 	case PersonTypeChild:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlanStatus.
+const (
+	PlanStatusApproved   PlanStatus = "approved"
+	PlanStatusDraft      PlanStatus = "draft"
+	PlanStatusSubmitted  PlanStatus = "submitted"
+	PlanStatusSuperseded PlanStatus = "superseded"
+)
+
+// Valid indicates whether the value is a known member of the PlanStatus enum.
+func (e PlanStatus) Valid() bool {
+	switch e {
+	case PlanStatusApproved:
+		return true
+	case PlanStatusDraft:
+		return true
+	case PlanStatusSubmitted:
+		return true
+	case PlanStatusSuperseded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderContractBasis.
+const (
+	ProviderContractBasisFramework ProviderContractBasis = "framework"
+	ProviderContractBasisSpot      ProviderContractBasis = "spot"
+)
+
+// Valid indicates whether the value is a known member of the ProviderContractBasis enum.
+func (e ProviderContractBasis) Valid() bool {
+	switch e {
+	case ProviderContractBasisFramework:
+		return true
+	case ProviderContractBasisSpot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderCreateContractBasis.
+const (
+	ProviderCreateContractBasisFramework ProviderCreateContractBasis = "framework"
+	ProviderCreateContractBasisSpot      ProviderCreateContractBasis = "spot"
+)
+
+// Valid indicates whether the value is a known member of the ProviderCreateContractBasis enum.
+func (e ProviderCreateContractBasis) Valid() bool {
+	switch e {
+	case ProviderCreateContractBasisFramework:
+		return true
+	case ProviderCreateContractBasisSpot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderPatchContractBasis.
+const (
+	ProviderPatchContractBasisFramework ProviderPatchContractBasis = "framework"
+	ProviderPatchContractBasisSpot      ProviderPatchContractBasis = "spot"
+)
+
+// Valid indicates whether the value is a known member of the ProviderPatchContractBasis enum.
+func (e ProviderPatchContractBasis) Valid() bool {
+	switch e {
+	case ProviderPatchContractBasisFramework:
+		return true
+	case ProviderPatchContractBasisSpot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderType.
+const (
+	CareAgency  ProviderType = "care_agency"
+	DayService  ProviderType = "day_service"
+	IsfProvider ProviderType = "isf_provider"
+)
+
+// Valid indicates whether the value is a known member of the ProviderType enum.
+func (e ProviderType) Valid() bool {
+	switch e {
+	case CareAgency:
+		return true
+	case DayService:
+		return true
+	case IsfProvider:
 		return true
 	default:
 		return false
@@ -708,6 +1212,33 @@ func (e RelationshipKind) Valid() bool {
 	case NomineeFor:
 		return true
 	case SameHouseholdMember:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SupportPlanManagementMode.
+const (
+	SupportPlanManagementModeCouncilManaged SupportPlanManagementMode = "council_managed"
+	SupportPlanManagementModeDirectPayment  SupportPlanManagementMode = "direct_payment"
+	SupportPlanManagementModeIsf            SupportPlanManagementMode = "isf"
+	SupportPlanManagementModeMixed          SupportPlanManagementMode = "mixed"
+	SupportPlanManagementModeNone           SupportPlanManagementMode = "none"
+)
+
+// Valid indicates whether the value is a known member of the SupportPlanManagementMode enum.
+func (e SupportPlanManagementMode) Valid() bool {
+	switch e {
+	case SupportPlanManagementModeCouncilManaged:
+		return true
+	case SupportPlanManagementModeDirectPayment:
+		return true
+	case SupportPlanManagementModeIsf:
+		return true
+	case SupportPlanManagementModeMixed:
+		return true
+	case SupportPlanManagementModeNone:
 		return true
 	default:
 		return false
@@ -1047,7 +1578,7 @@ type BudgetStatus string
 // BudgetVersion An immutable snapshot of a budget. Weekly amounts are the annual amount divided by 52, rounded
 // to the nearest penny (halves up).
 type BudgetVersion struct {
-	// AnnualCostPence The cost of meeting the needs: the indicative amount until a plan is agreed.
+	// AnnualCostPence The cost of meeting the needs: the indicative amount until a plan is agreed, then the final amount.
 	AnnualCostPence int64                                 `json:"annual_cost_pence"`
 	AssessmentId    nullable.Nullable[openapi_types.UUID] `json:"assessment_id"`
 	BudgetId        openapi_types.UUID                    `json:"budget_id"`
@@ -1064,9 +1595,15 @@ type BudgetVersion struct {
 	CouncilAnnualPence nullable.Nullable[int64] `json:"council_annual_pence"`
 
 	// CouncilWeeklyPence weekly cost − person.
-	CouncilWeeklyPence    nullable.Nullable[int64]              `json:"council_weekly_pence"`
-	CreatedAt             time.Time                             `json:"created_at"`
-	CreatedBy             string                                `json:"created_by"`
+	CouncilWeeklyPence nullable.Nullable[int64] `json:"council_weekly_pence"`
+	CreatedAt          time.Time                `json:"created_at"`
+	CreatedBy          string                   `json:"created_by"`
+
+	// DifferenceReason Why the final amount differs from the indicative amount.
+	DifferenceReason nullable.Nullable[string] `json:"difference_reason"`
+
+	// FinalAnnualPence The cost of the signed-off plan: the final budget.
+	FinalAnnualPence      nullable.Nullable[int64]              `json:"final_annual_pence"`
 	FinancialAssessmentId nullable.Nullable[openapi_types.UUID] `json:"financial_assessment_id"`
 	FundingRequestId      nullable.Nullable[openapi_types.UUID] `json:"funding_request_id"`
 	Id                    openapi_types.UUID                    `json:"id"`
@@ -1080,6 +1617,7 @@ type BudgetVersion struct {
 
 	// PersonWeeklyPence What the person pays a week: the assessed charge capped at the weekly cost (the full cost above the upper capital limit), nothing below the minimum charge; null until a financial assessment is completed.
 	PersonWeeklyPence nullable.Nullable[int64]              `json:"person_weekly_pence"`
+	PlanId            nullable.Nullable[openapi_types.UUID] `json:"plan_id"`
 	Points            nullable.Nullable[int]                `json:"points"`
 	PointsByDomain    map[string]int                        `json:"points_by_domain"`
 	RasVersionId      nullable.Nullable[openapi_types.UUID] `json:"ras_version_id"`
@@ -1095,6 +1633,9 @@ type BudgetVersionList struct {
 	Items         []BudgetVersion `json:"items"`
 	NextPageToken *string         `json:"next_page_token,omitempty"`
 }
+
+// CLDServiceType The NHS England client-level data service component a category reports as.
+type CLDServiceType string
 
 // CalculationStep One step of a calculation, in words and, where it has one, its value.
 type CalculationStep struct {
@@ -1138,6 +1679,9 @@ type CarerOutcomeRecord struct {
 	Unable  bool            `json:"unable"`
 }
 
+// CategoryRule Which direct-payment rule the category's lines follow: `personal_assistant` (family in the household), `care_home_stay`, `child_residential_short_break`, or none.
+type CategoryRule string
+
 // ChargeResult The weekly contribution and how it was reached: capital counted (the main home left out for
 // care at home), tariff income (£1 a week for every £250 or part above the lower limit), full cost
 // above the upper limit, the MIG and its parts, available income, the taper, and — when the
@@ -1172,6 +1716,123 @@ type ChargeResult struct {
 	// WeeklyCostPence The cost of care it was capped at, when known.
 	WeeklyCostPence *int64 `json:"weekly_cost_pence,omitempty"`
 }
+
+// CouncilSettings defines model for CouncilSettings.
+type CouncilSettings struct {
+	// ApproverLimitAnnualPence An approver signs off plans costing up to this a year; above it, the panel (default £49,000).
+	ApproverLimitAnnualPence int64 `json:"approver_limit_annual_pence"`
+
+	// ChildShortBreakMaxDaysPer12Months …and in any 12 months (default 120).
+	ChildShortBreakMaxDaysPer12Months int `json:"child_short_break_max_days_per_12_months"`
+
+	// ChildShortBreakMaxDaysPerPeriod A child's residential short break by direct payment, per period (default 28).
+	ChildShortBreakMaxDaysPerPeriod int `json:"child_short_break_max_days_per_period"`
+
+	// DpCareHomeJoinGapDays Stays less than this many days apart count as one (default 28; confirm with the council's reading of the regulations).
+	DpCareHomeJoinGapDays int `json:"dp_care_home_join_gap_days"`
+
+	// DpCareHomeMaxDays The longest care-home stay a direct payment may fund, in days (default 28: four consecutive weeks in 12 months).
+	DpCareHomeMaxDays int       `json:"dp_care_home_max_days"`
+	UpdatedAt         time.Time `json:"updated_at"`
+	Version           int       `json:"version"`
+}
+
+// CouncilSettingsPatch defines model for CouncilSettingsPatch.
+type CouncilSettingsPatch struct {
+	ApproverLimitAnnualPence          *int64 `json:"approver_limit_annual_pence,omitempty"`
+	ChildShortBreakMaxDaysPer12Months *int   `json:"child_short_break_max_days_per_12_months,omitempty"`
+	ChildShortBreakMaxDaysPerPeriod   *int   `json:"child_short_break_max_days_per_period,omitempty"`
+	DpCareHomeJoinGapDays             *int   `json:"dp_care_home_join_gap_days,omitempty"`
+	DpCareHomeMaxDays                 *int   `json:"dp_care_home_max_days,omitempty"`
+}
+
+// DirectPaymentAgreement defines model for DirectPaymentAgreement.
+type DirectPaymentAgreement struct {
+	AccountType DirectPaymentAgreementAccountType `json:"account_type"`
+
+	// AmountPerPaymentPence four-weekly: annual ÷ 13; two-weekly: ÷ 26; monthly: ÷ 12 (to the nearest penny); one-off: the annual amount.
+	AmountPerPaymentPence int64 `json:"amount_per_payment_pence"`
+
+	// AnnualAmountPence The direct-payment portion a year: the council's share when net, the whole cost when gross.
+	AnnualAmountPence  int64                                 `json:"annual_amount_pence"`
+	BudgetId           openapi_types.UUID                    `json:"budget_id"`
+	CreatedAt          time.Time                             `json:"created_at"`
+	Frequency          DirectPaymentAgreementFrequency       `json:"frequency"`
+	Id                 openapi_types.UUID                    `json:"id"`
+	PaEvidence         PAEvidence                            `json:"pa_evidence"`
+	PaymentBasis       DirectPaymentAgreementPaymentBasis    `json:"payment_basis"`
+	PersonId           openapi_types.UUID                    `json:"person_id"`
+	PlanId             openapi_types.UUID                    `json:"plan_id"`
+	Recipient          DirectPaymentAgreementRecipient       `json:"recipient"`
+	RecipientConsented bool                                  `json:"recipient_consented"`
+	RecipientPersonId  nullable.Nullable[openapi_types.UUID] `json:"recipient_person_id"`
+	SignedDate         nullable.Nullable[openapi_types.Date] `json:"signed_date"`
+	StartDate          openapi_types.Date                    `json:"start_date"`
+	UpdatedAt          time.Time                             `json:"updated_at"`
+	Version            int                                   `json:"version"`
+}
+
+// DirectPaymentAgreementAccountType defines model for DirectPaymentAgreement.AccountType.
+type DirectPaymentAgreementAccountType string
+
+// DirectPaymentAgreementFrequency defines model for DirectPaymentAgreement.Frequency.
+type DirectPaymentAgreementFrequency string
+
+// DirectPaymentAgreementPaymentBasis defines model for DirectPaymentAgreement.PaymentBasis.
+type DirectPaymentAgreementPaymentBasis string
+
+// DirectPaymentAgreementRecipient defines model for DirectPaymentAgreement.Recipient.
+type DirectPaymentAgreementRecipient string
+
+// DirectPaymentAgreementCreate defines model for DirectPaymentAgreementCreate.
+type DirectPaymentAgreementCreate struct {
+	AccountType DirectPaymentAgreementCreateAccountType `json:"account_type"`
+	Frequency   DirectPaymentAgreementCreateFrequency   `json:"frequency"`
+	PaEvidence  *PAEvidence                             `json:"pa_evidence,omitempty"`
+
+	// PaymentBasis net: the person pays their contribution into the account; gross: the council pays it all and collects the contribution.
+	PaymentBasis DirectPaymentAgreementCreatePaymentBasis `json:"payment_basis"`
+
+	// PlanId An approved plan with direct-payment lines.
+	PlanId    openapi_types.UUID                    `json:"plan_id"`
+	Recipient DirectPaymentAgreementCreateRecipient `json:"recipient"`
+
+	// RecipientConsented An authorised person or nominee must consent.
+	RecipientConsented *bool `json:"recipient_consented,omitempty"`
+
+	// RecipientPersonId The authorised person or nominee: a relationship of the person's records says so.
+	RecipientPersonId *openapi_types.UUID `json:"recipient_person_id,omitempty"`
+	SignedDate        *openapi_types.Date `json:"signed_date,omitempty"`
+	StartDate         openapi_types.Date  `json:"start_date"`
+}
+
+// DirectPaymentAgreementCreateAccountType defines model for DirectPaymentAgreementCreate.AccountType.
+type DirectPaymentAgreementCreateAccountType string
+
+// DirectPaymentAgreementCreateFrequency defines model for DirectPaymentAgreementCreate.Frequency.
+type DirectPaymentAgreementCreateFrequency string
+
+// DirectPaymentAgreementCreatePaymentBasis net: the person pays their contribution into the account; gross: the council pays it all and collects the contribution.
+type DirectPaymentAgreementCreatePaymentBasis string
+
+// DirectPaymentAgreementCreateRecipient defines model for DirectPaymentAgreementCreate.Recipient.
+type DirectPaymentAgreementCreateRecipient string
+
+// DirectPaymentAgreementList defines model for DirectPaymentAgreementList.
+type DirectPaymentAgreementList struct {
+	Items         []DirectPaymentAgreement `json:"items"`
+	NextPageToken *string                  `json:"next_page_token,omitempty"`
+}
+
+// DirectPaymentAgreementPatch defines model for DirectPaymentAgreementPatch.
+type DirectPaymentAgreementPatch struct {
+	AccountType *DirectPaymentAgreementPatchAccountType `json:"account_type,omitempty"`
+	PaEvidence  *PAEvidence                             `json:"pa_evidence,omitempty"`
+	SignedDate  *openapi_types.Date                     `json:"signed_date,omitempty"`
+}
+
+// DirectPaymentAgreementPatchAccountType defines model for DirectPaymentAgreementPatch.AccountType.
+type DirectPaymentAgreementPatchAccountType string
 
 // Eligibility defines model for Eligibility.
 type Eligibility struct {
@@ -1411,6 +2072,51 @@ type HealthStatus string
 // Household defines model for Household.
 type Household string
 
+// ISFAgreement defines model for ISFAgreement.
+type ISFAgreement struct {
+	AmountPerPaymentPence int64 `json:"amount_per_payment_pence"`
+
+	// AnnualAmountPence The council's share of the plan's ISF lines with this provider, a year.
+	AnnualAmountPence  int64                          `json:"annual_amount_pence"`
+	BudgetId           openapi_types.UUID             `json:"budget_id"`
+	CreatedAt          time.Time                      `json:"created_at"`
+	Id                 openapi_types.UUID             `json:"id"`
+	PaymentFrequency   ISFAgreementPaymentFrequency   `json:"payment_frequency"`
+	PersonId           openapi_types.UUID             `json:"person_id"`
+	PlanId             openapi_types.UUID             `json:"plan_id"`
+	ProviderId         openapi_types.UUID             `json:"provider_id"`
+	StartDate          openapi_types.Date             `json:"start_date"`
+	StatementFrequency ISFAgreementStatementFrequency `json:"statement_frequency"`
+	Version            int                            `json:"version"`
+}
+
+// ISFAgreementPaymentFrequency defines model for ISFAgreement.PaymentFrequency.
+type ISFAgreementPaymentFrequency string
+
+// ISFAgreementStatementFrequency defines model for ISFAgreement.StatementFrequency.
+type ISFAgreementStatementFrequency string
+
+// ISFAgreementCreate defines model for ISFAgreementCreate.
+type ISFAgreementCreate struct {
+	PaymentFrequency   ISFAgreementCreatePaymentFrequency   `json:"payment_frequency"`
+	PlanId             openapi_types.UUID                   `json:"plan_id"`
+	ProviderId         openapi_types.UUID                   `json:"provider_id"`
+	StartDate          openapi_types.Date                   `json:"start_date"`
+	StatementFrequency ISFAgreementCreateStatementFrequency `json:"statement_frequency"`
+}
+
+// ISFAgreementCreatePaymentFrequency defines model for ISFAgreementCreate.PaymentFrequency.
+type ISFAgreementCreatePaymentFrequency string
+
+// ISFAgreementCreateStatementFrequency defines model for ISFAgreementCreate.StatementFrequency.
+type ISFAgreementCreateStatementFrequency string
+
+// ISFAgreementList defines model for ISFAgreementList.
+type ISFAgreementList struct {
+	Items         []ISFAgreement `json:"items"`
+	NextPageToken *string        `json:"next_page_token,omitempty"`
+}
+
 // IncomeItem defines model for IncomeItem.
 type IncomeItem struct {
 	Description *string `json:"description,omitempty"`
@@ -1422,6 +2128,12 @@ type IncomeItem struct {
 
 // IncomeType Earnings and the mobility components of DLA and PIP are disregarded.
 type IncomeType string
+
+// LineFrequency defines model for LineFrequency.
+type LineFrequency string
+
+// LineUnit defines model for LineUnit.
+type LineUnit string
 
 // MIGAgeBand `age_18_24`, `age_25_to_pension_credit_age`, or `pension_credit_age` and over.
 type MIGAgeBand string
@@ -1443,10 +2155,33 @@ type MIGRates struct {
 	EnhancedDisabilityPremiumWeeklyPence *int64        `json:"enhanced_disability_premium_weekly_pence,omitempty"`
 }
 
+// ManagementOption defines model for ManagementOption.
+type ManagementOption string
+
 // NHSNumber Ten digits, optionally grouped 3-3-4 by spaces, with a valid modulus-11 check digit.
 //
 // Example: 943 476 5919
 type NHSNumber = string
+
+// OptionTotal One management option's share. Option costs are sums of their lines, so they add up to the plan
+// exactly. The person's contribution is apportioned to options in proportion to their cost
+// (largest remainder, so the parts add up to the penny); the council pays the rest of each.
+type OptionTotal struct {
+	AnnualCostPence    int64                    `json:"annual_cost_pence"`
+	CouncilAnnualPence nullable.Nullable[int64] `json:"council_annual_pence"`
+	CouncilWeeklyPence nullable.Nullable[int64] `json:"council_weekly_pence"`
+	ManagementOption   ManagementOption         `json:"management_option"`
+	PersonAnnualPence  nullable.Nullable[int64] `json:"person_annual_pence"`
+	PersonWeeklyPence  nullable.Nullable[int64] `json:"person_weekly_pence"`
+	WeeklyCostPence    int64                    `json:"weekly_cost_pence"`
+}
+
+// PAEvidence defines model for PAEvidence.
+type PAEvidence struct {
+	DbsCheckDate                      *openapi_types.Date `json:"dbs_check_date,omitempty"`
+	EmployersLiabilityInsuranceExpiry *openapi_types.Date `json:"employers_liability_insurance_expiry,omitempty"`
+	PayrollProvider                   *string             `json:"payroll_provider,omitempty"`
+}
 
 // Person defines model for Person.
 type Person struct {
@@ -1534,6 +2269,75 @@ type PersonalBudgetList struct {
 	NextPageToken *string          `json:"next_page_token,omitempty"`
 }
 
+// PlanApproval defines model for PlanApproval.
+type PlanApproval struct {
+	// Checks The approver's record of each sign-off check; every one must hold to approve (return the plan otherwise).
+	Checks SignOffChecks `json:"checks"`
+
+	// DifferenceReason Why the final amount differs from the indicative amount; required when it does.
+	DifferenceReason *string `json:"difference_reason,omitempty"`
+	Notes            *string `json:"notes,omitempty"`
+}
+
+// PlanLine defines model for PlanLine.
+type PlanLine struct {
+	// AnnualCostPence unit cost × quantity × times a year (52, 13, 12, 1; once: 1), to the nearest penny (halves up), then for the part of the budget year the line runs (× days running ÷ days in the year, to the nearest penny); a one-off is not prorated.
+	AnnualCostPence     int64                                 `json:"annual_cost_pence"`
+	Category            string                                `json:"category"`
+	Description         string                                `json:"description"`
+	EndDate             openapi_types.Date                    `json:"end_date"`
+	Frequency           LineFrequency                         `json:"frequency"`
+	Id                  openapi_types.UUID                    `json:"id"`
+	ManagementOption    ManagementOption                      `json:"management_option"`
+	MeetsNeeds          []string                              `json:"meets_needs"`
+	NecessityReason     nullable.Nullable[string]             `json:"necessity_reason"`
+	PersonalAssistantId nullable.Nullable[openapi_types.UUID] `json:"personal_assistant_id"`
+	ProviderId          nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+	Quantity            string                                `json:"quantity"`
+	StartDate           openapi_types.Date                    `json:"start_date"`
+	Unit                LineUnit                              `json:"unit"`
+	UnitCostPence       int64                                 `json:"unit_cost_pence"`
+
+	// WeeklyCostPence annual ÷ 52, to the nearest penny.
+	WeeklyCostPence int64 `json:"weekly_cost_pence"`
+}
+
+// PlanLineInput defines model for PlanLineInput.
+type PlanLineInput struct {
+	// Category A key of the council's service catalogue.
+	Category    string `json:"category"`
+	Description string `json:"description"`
+
+	// EndDate Exclusive.
+	EndDate          openapi_types.Date `json:"end_date"`
+	Frequency        LineFrequency      `json:"frequency"`
+	ManagementOption ManagementOption   `json:"management_option"`
+	MeetsNeeds       *[]string          `json:"meets_needs,omitempty"`
+
+	// NecessityReason The council's recorded determination that paying this family member is necessary.
+	NecessityReason *string `json:"necessity_reason,omitempty"`
+
+	// PersonalAssistantId For a personal-assistant line, the person employed when they are a person of this council's records (a family member).
+	PersonalAssistantId *openapi_types.UUID `json:"personal_assistant_id,omitempty"`
+	ProviderId          *openapi_types.UUID `json:"provider_id,omitempty"`
+
+	// Quantity How many units each time, as a decimal with up to two places ("10.5" hours): never a float.
+	Quantity      string             `json:"quantity"`
+	StartDate     openapi_types.Date `json:"start_date"`
+	Unit          LineUnit           `json:"unit"`
+	UnitCostPence int64              `json:"unit_cost_pence"`
+}
+
+// PlanOutcome defines model for PlanOutcome.
+type PlanOutcome struct {
+	// AssessedNeeds The outcomes of the assessment (adult or carer outcome keys) this plan outcome answers.
+	AssessedNeeds *[]string `json:"assessed_needs,omitempty"`
+	Description   string    `json:"description"`
+}
+
+// PlanStatus defines model for PlanStatus.
+type PlanStatus string
+
 // Problem RFC 9457 problem details.
 type Problem struct {
 	Detail *string       `json:"detail,omitempty"`
@@ -1550,6 +2354,56 @@ type Problem struct {
 	// Example: urn:pbudget:problem:validation
 	Type string `json:"type"`
 }
+
+// Provider defines model for Provider.
+type Provider struct {
+	Active        bool                      `json:"active"`
+	ContactEmail  nullable.Nullable[string] `json:"contact_email"`
+	ContactPhone  nullable.Nullable[string] `json:"contact_phone"`
+	ContractBasis ProviderContractBasis     `json:"contract_basis"`
+	CreatedAt     time.Time                 `json:"created_at"`
+	Id            openapi_types.UUID        `json:"id"`
+	Name          string                    `json:"name"`
+	Type          ProviderType              `json:"type"`
+	UpdatedAt     time.Time                 `json:"updated_at"`
+	Version       int                       `json:"version"`
+}
+
+// ProviderContractBasis defines model for Provider.ContractBasis.
+type ProviderContractBasis string
+
+// ProviderCreate defines model for ProviderCreate.
+type ProviderCreate struct {
+	ContactEmail  *openapi_types.Email        `json:"contact_email,omitempty"`
+	ContactPhone  *string                     `json:"contact_phone,omitempty"`
+	ContractBasis ProviderCreateContractBasis `json:"contract_basis"`
+	Name          string                      `json:"name"`
+	Type          ProviderType                `json:"type"`
+}
+
+// ProviderCreateContractBasis defines model for ProviderCreate.ContractBasis.
+type ProviderCreateContractBasis string
+
+// ProviderList defines model for ProviderList.
+type ProviderList struct {
+	Items         []Provider `json:"items"`
+	NextPageToken *string    `json:"next_page_token,omitempty"`
+}
+
+// ProviderPatch defines model for ProviderPatch.
+type ProviderPatch struct {
+	Active        *bool                                  `json:"active,omitempty"`
+	ContactEmail  nullable.Nullable[openapi_types.Email] `json:"contact_email,omitempty"`
+	ContactPhone  nullable.Nullable[string]              `json:"contact_phone,omitempty"`
+	ContractBasis *ProviderPatchContractBasis            `json:"contract_basis,omitempty"`
+	Name          *string                                `json:"name,omitempty"`
+}
+
+// ProviderPatchContractBasis defines model for ProviderPatch.ContractBasis.
+type ProviderPatchContractBasis string
+
+// ProviderType defines model for ProviderType.
+type ProviderType string
 
 // RASAnswers The answer chosen for each RAS question, by question key.
 type RASAnswers map[string]string
@@ -1810,6 +2664,137 @@ type RelationshipList struct {
 	NextPageToken *string        `json:"next_page_token,omitempty"`
 }
 
+// ServiceCategory defines model for ServiceCategory.
+type ServiceCategory struct {
+	// CldServiceType The NHS England client-level data service component a category reports as.
+	CldServiceType CLDServiceType `json:"cld_service_type"`
+	DpAllowed      bool           `json:"dp_allowed"`
+	Key            string         `json:"key"`
+	Name           string         `json:"name"`
+
+	// Rule Which direct-payment rule the category's lines follow: `personal_assistant` (family in the household), `care_home_stay`, `child_residential_short_break`, or none.
+	Rule CategoryRule `json:"rule"`
+}
+
+// ServiceCategoryCreate defines model for ServiceCategoryCreate.
+type ServiceCategoryCreate struct {
+	// CldServiceType The NHS England client-level data service component a category reports as.
+	CldServiceType CLDServiceType `json:"cld_service_type"`
+
+	// DpAllowed false for what a direct payment may not buy (healthcare, housing, the council's own services, gambling …).
+	DpAllowed bool   `json:"dp_allowed"`
+	Key       string `json:"key"`
+	Name      string `json:"name"`
+
+	// Rule Which direct-payment rule the category's lines follow: `personal_assistant` (family in the household), `care_home_stay`, `child_residential_short_break`, or none.
+	Rule CategoryRule `json:"rule"`
+}
+
+// ServiceCategoryList defines model for ServiceCategoryList.
+type ServiceCategoryList struct {
+	Items []ServiceCategory `json:"items"`
+}
+
+// SignOffChecks The approver's record of each sign-off check; every one must hold to approve (return the plan otherwise).
+type SignOffChecks struct {
+	ClearAndDetailed       bool `json:"clear_and_detailed"`
+	ContingencyPlan        bool `json:"contingency_plan"`
+	HealthySafeWell        bool `json:"healthy_safe_well"`
+	Legal                  bool `json:"legal"`
+	ManagementOptionChosen bool `json:"management_option_chosen"`
+	MeetsAssessedNeeds     bool `json:"meets_assessed_needs"`
+	PersonInControl        bool `json:"person_in_control"`
+	RisksManaged           bool `json:"risks_managed"`
+	SpecificAndPersonal    bool `json:"specific_and_personal"`
+	WithinBudget           bool `json:"within_budget"`
+}
+
+// SupportPlan defines model for SupportPlan.
+type SupportPlan struct {
+	AnnualCostPence  int64                        `json:"annual_cost_pence"`
+	ApprovedAt       nullable.Nullable[time.Time] `json:"approved_at"`
+	ApprovedBy       nullable.Nullable[string]    `json:"approved_by"`
+	ArrangingSupport *string                      `json:"arranging_support,omitempty"`
+	BudgetId         openapi_types.UUID           `json:"budget_id"`
+
+	// CeilingAnnualPence The budget's ceiling when the plan was read.
+	CeilingAnnualPence   int64                     `json:"ceiling_annual_pence"`
+	CreatedAt            time.Time                 `json:"created_at"`
+	Id                   openapi_types.UUID        `json:"id"`
+	InformationAndAdvice *string                   `json:"information_and_advice,omitempty"`
+	Lines                []PlanLine                `json:"lines"`
+	ManagementMode       SupportPlanManagementMode `json:"management_mode"`
+
+	// ManagingSupport Who holds the money; employer responsibilities.
+	ManagingSupport *string `json:"managing_support,omitempty"`
+
+	// Number 1, 2, 3 … per budget: a revision is a new number.
+	Number            int                                   `json:"number"`
+	Outcomes          *[]PlanOutcome                        `json:"outcomes,omitempty"`
+	OverApproverLimit bool                                  `json:"over_approver_limit"`
+	PersonId          openapi_types.UUID                    `json:"person_id"`
+	ReturnedReason    nullable.Nullable[string]             `json:"returned_reason"`
+	RevisesId         nullable.Nullable[openapi_types.UUID] `json:"revises_id"`
+	SignOffChecks     nullable.Nullable[SignOffChecks]      `json:"sign_off_checks"`
+	Status            PlanStatus                            `json:"status"`
+
+	// StayingInControl Decisions, and the contingency (emergency) plan.
+	StayingInControl *string                      `json:"staying_in_control,omitempty"`
+	SubmittedAt      nullable.Nullable[time.Time] `json:"submitted_at"`
+	Totals           []OptionTotal                `json:"totals"`
+	UpdatedAt        time.Time                    `json:"updated_at"`
+	Version          int                          `json:"version"`
+	WeeklyCostPence  int64                        `json:"weekly_cost_pence"`
+	WhatIsImportant  *string                      `json:"what_is_important,omitempty"`
+	WhatToChange     *string                      `json:"what_to_change,omitempty"`
+}
+
+// SupportPlanManagementMode defines model for SupportPlan.ManagementMode.
+type SupportPlanManagementMode string
+
+// SupportPlanCreate A new draft; the fields are those of SupportPlanParts.
+type SupportPlanCreate struct {
+	ArrangingSupport     *string        `json:"arranging_support,omitempty"`
+	InformationAndAdvice *string        `json:"information_and_advice,omitempty"`
+	ManagingSupport      *string        `json:"managing_support,omitempty"`
+	Outcomes             *[]PlanOutcome `json:"outcomes,omitempty"`
+	StayingInControl     *string        `json:"staying_in_control,omitempty"`
+	WhatIsImportant      *string        `json:"what_is_important,omitempty"`
+	WhatToChange         *string        `json:"what_to_change,omitempty"`
+}
+
+// SupportPlanList defines model for SupportPlanList.
+type SupportPlanList struct {
+	Items         []SupportPlan `json:"items"`
+	NextPageToken *string       `json:"next_page_token,omitempty"`
+}
+
+// SupportPlanParts The seven parts of a plan (DOMAIN.md section 5); part 5, how the budget is spent, is the lines.
+type SupportPlanParts struct {
+	ArrangingSupport     *string `json:"arranging_support,omitempty"`
+	InformationAndAdvice *string `json:"information_and_advice,omitempty"`
+
+	// ManagingSupport Who holds the money; employer responsibilities.
+	ManagingSupport *string        `json:"managing_support,omitempty"`
+	Outcomes        *[]PlanOutcome `json:"outcomes,omitempty"`
+
+	// StayingInControl Decisions, and the contingency (emergency) plan.
+	StayingInControl *string `json:"staying_in_control,omitempty"`
+	WhatIsImportant  *string `json:"what_is_important,omitempty"`
+	WhatToChange     *string `json:"what_to_change,omitempty"`
+}
+
+// SupportPlanPatch defines model for SupportPlanPatch.
+type SupportPlanPatch struct {
+	ArrangingSupport     *string        `json:"arranging_support,omitempty"`
+	InformationAndAdvice *string        `json:"information_and_advice,omitempty"`
+	ManagingSupport      *string        `json:"managing_support,omitempty"`
+	Outcomes             *[]PlanOutcome `json:"outcomes,omitempty"`
+	StayingInControl     *string        `json:"staying_in_control,omitempty"`
+	WhatIsImportant      *string        `json:"what_is_important,omitempty"`
+	WhatToChange         *string        `json:"what_to_change,omitempty"`
+}
+
 // UnableReason Why an outcome cannot be achieved (reg 2(3)): `needs_assistance` (cannot without assistance),
 // `significant_pain_distress_anxiety`, `endangers_health_or_safety` (the person's or others'),
 // `takes_significantly_longer` (adults only: carers have the first three, reg 3(3)).
@@ -1867,6 +2852,9 @@ type WeeklyItem struct {
 	WeeklyPence int64  `json:"weekly_pence"`
 }
 
+// AgreementId defines model for AgreementId.
+type AgreementId = openapi_types.UUID
+
 // AssessmentId defines model for AssessmentId.
 type AssessmentId = openapi_types.UUID
 
@@ -1888,6 +2876,9 @@ type IfMatch = string
 // JobId defines model for JobId.
 type JobId = openapi_types.UUID
 
+// LineId defines model for LineId.
+type LineId = openapi_types.UUID
+
 // PageSize defines model for PageSize.
 type PageSize = int
 
@@ -1896,6 +2887,12 @@ type PageToken = string
 
 // PersonId defines model for PersonId.
 type PersonId = openapi_types.UUID
+
+// PlanId defines model for PlanId.
+type PlanId = openapi_types.UUID
+
+// ProviderId defines model for ProviderId.
+type ProviderId = openapi_types.UUID
 
 // RASVersionId defines model for RASVersionId.
 type RASVersionId = openapi_types.UUID
@@ -1996,6 +2993,39 @@ type ListAuditEventsParams struct {
 	OccurredTo *time.Time `form:"occurred_to,omitempty" json:"occurred_to,omitempty"`
 }
 
+// UpdateCouncilSettingsParams defines parameters for UpdateCouncilSettings.
+type UpdateCouncilSettingsParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListDirectPaymentAgreementsParams defines parameters for ListDirectPaymentAgreements.
+type ListDirectPaymentAgreementsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// Unsigned Only agreements not yet signed.
+	Unsigned *bool `form:"unsigned,omitempty" json:"unsigned,omitempty"`
+
+	// PaEvidenceExpiringBefore Only agreements whose PA insurance expires, or DBS check is older than three years, before this date.
+	PaEvidenceExpiringBefore *openapi_types.Date `form:"pa_evidence_expiring_before,omitempty" json:"pa_evidence_expiring_before,omitempty"`
+	PersonId                 *openapi_types.UUID `form:"person_id,omitempty" json:"person_id,omitempty"`
+}
+
+// CreateDirectPaymentAgreementParams defines parameters for CreateDirectPaymentAgreement.
+type CreateDirectPaymentAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateDirectPaymentAgreementParams defines parameters for UpdateDirectPaymentAgreement.
+type UpdateDirectPaymentAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // UpdateFinancialAssessmentParams defines parameters for UpdateFinancialAssessment.
 type UpdateFinancialAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -2028,6 +3058,20 @@ type CreateFundingRequestParams struct {
 type DecideFundingRequestParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListISFAgreementsParams defines parameters for ListISFAgreements.
+type ListISFAgreementsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// CreateISFAgreementParams defines parameters for CreateISFAgreement.
+type CreateISFAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListPeopleParams defines parameters for ListPeople.
@@ -2125,6 +3169,41 @@ type ListPersonalBudgetsParams struct {
 	Status    *BudgetStatus       `form:"status,omitempty" json:"status,omitempty"`
 }
 
+// ListBudgetSupportPlansParams defines parameters for ListBudgetSupportPlans.
+type ListBudgetSupportPlansParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// CreateSupportPlanParams defines parameters for CreateSupportPlan.
+type CreateSupportPlanParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListProvidersParams defines parameters for ListProviders.
+type ListProvidersParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken    `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Type      *ProviderType `form:"type,omitempty" json:"type,omitempty"`
+}
+
+// CreateProviderParams defines parameters for CreateProvider.
+type CreateProviderParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateProviderParams defines parameters for UpdateProvider.
+type UpdateProviderParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ListRASVersionsParams defines parameters for ListRASVersions.
 type ListRASVersionsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -2188,6 +3267,72 @@ type UprateRateTableParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateServiceCategoryParams defines parameters for CreateServiceCategory.
+type CreateServiceCategoryParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListSupportPlansParams defines parameters for ListSupportPlans.
+type ListSupportPlansParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken  `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status    *PlanStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// OverApproverLimit true: plans only the panel may sign off; false: those an approver may.
+	OverApproverLimit *bool `form:"over_approver_limit,omitempty" json:"over_approver_limit,omitempty"`
+}
+
+// UpdateSupportPlanParams defines parameters for UpdateSupportPlan.
+type UpdateSupportPlanParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ApproveSupportPlanParams defines parameters for ApproveSupportPlan.
+type ApproveSupportPlanParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// AddPlanLineParams defines parameters for AddPlanLine.
+type AddPlanLineParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RemovePlanLineParams defines parameters for RemovePlanLine.
+type RemovePlanLineParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ReplacePlanLineParams defines parameters for ReplacePlanLine.
+type ReplacePlanLineParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ReturnSupportPlanParams defines parameters for ReturnSupportPlan.
+type ReturnSupportPlanParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ReviseSupportPlanParams defines parameters for ReviseSupportPlan.
+type ReviseSupportPlanParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// SubmitSupportPlanParams defines parameters for SubmitSupportPlan.
+type SubmitSupportPlanParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ListUpratingChangesParams defines parameters for ListUpratingChanges.
 type ListUpratingChangesParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -2208,6 +3353,15 @@ type CancelAssessmentJSONRequestBody = ReasonBody
 // CompleteAssessmentJSONRequestBody defines body for CompleteAssessment for application/json ContentType.
 type CompleteAssessmentJSONRequestBody = AssessmentCompletion
 
+// UpdateCouncilSettingsJSONRequestBody defines body for UpdateCouncilSettings for application/json ContentType.
+type UpdateCouncilSettingsJSONRequestBody = CouncilSettingsPatch
+
+// CreateDirectPaymentAgreementJSONRequestBody defines body for CreateDirectPaymentAgreement for application/json ContentType.
+type CreateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementCreate
+
+// UpdateDirectPaymentAgreementJSONRequestBody defines body for UpdateDirectPaymentAgreement for application/json ContentType.
+type UpdateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementPatch
+
 // UpdateFinancialAssessmentJSONRequestBody defines body for UpdateFinancialAssessment for application/json ContentType.
 type UpdateFinancialAssessmentJSONRequestBody = FinancialAssessmentPatch
 
@@ -2216,6 +3370,9 @@ type CreateFundingRequestJSONRequestBody = FundingRequestCreate
 
 // DecideFundingRequestJSONRequestBody defines body for DecideFundingRequest for application/json ContentType.
 type DecideFundingRequestJSONRequestBody = FundingDecision
+
+// CreateISFAgreementJSONRequestBody defines body for CreateISFAgreement for application/json ContentType.
+type CreateISFAgreementJSONRequestBody = ISFAgreementCreate
 
 // CreatePersonJSONRequestBody defines body for CreatePerson for application/json ContentType.
 type CreatePersonJSONRequestBody = PersonCreate
@@ -2235,6 +3392,15 @@ type CreateRelationshipJSONRequestBody = RelationshipCreate
 // EndRelationshipJSONRequestBody defines body for EndRelationship for application/json ContentType.
 type EndRelationshipJSONRequestBody = RelationshipEnd
 
+// CreateSupportPlanJSONRequestBody defines body for CreateSupportPlan for application/json ContentType.
+type CreateSupportPlanJSONRequestBody = SupportPlanCreate
+
+// CreateProviderJSONRequestBody defines body for CreateProvider for application/json ContentType.
+type CreateProviderJSONRequestBody = ProviderCreate
+
+// UpdateProviderJSONRequestBody defines body for UpdateProvider for application/json ContentType.
+type UpdateProviderJSONRequestBody = ProviderPatch
+
 // CreateRASVersionJSONRequestBody defines body for CreateRASVersion for application/json ContentType.
 type CreateRASVersionJSONRequestBody = RASVersionCreate
 
@@ -2246,6 +3412,24 @@ type CreateRateTableJSONRequestBody = RateTableCreate
 
 // UpdateRateTableJSONRequestBody defines body for UpdateRateTable for application/json ContentType.
 type UpdateRateTableJSONRequestBody = RateTablePatch
+
+// CreateServiceCategoryJSONRequestBody defines body for CreateServiceCategory for application/json ContentType.
+type CreateServiceCategoryJSONRequestBody = ServiceCategoryCreate
+
+// UpdateSupportPlanJSONRequestBody defines body for UpdateSupportPlan for application/json ContentType.
+type UpdateSupportPlanJSONRequestBody = SupportPlanPatch
+
+// ApproveSupportPlanJSONRequestBody defines body for ApproveSupportPlan for application/json ContentType.
+type ApproveSupportPlanJSONRequestBody = PlanApproval
+
+// AddPlanLineJSONRequestBody defines body for AddPlanLine for application/json ContentType.
+type AddPlanLineJSONRequestBody = PlanLineInput
+
+// ReplacePlanLineJSONRequestBody defines body for ReplacePlanLine for application/json ContentType.
+type ReplacePlanLineJSONRequestBody = PlanLineInput
+
+// ReturnSupportPlanJSONRequestBody defines body for ReturnSupportPlan for application/json ContentType.
+type ReturnSupportPlanJSONRequestBody = ReasonBody
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -2285,6 +3469,24 @@ type ServerInterface interface {
 	// ListAuditEvents The audit trail of the council, oldest first.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
+	// GetCouncilSettings The council's settings: delegated limits and direct-payment rules.
+	// (GET /v1/council/settings)
+	GetCouncilSettings(ctx echo.Context) error
+	// UpdateCouncilSettings Change the council's settings.
+	// (PATCH /v1/council/settings)
+	UpdateCouncilSettings(ctx echo.Context, params UpdateCouncilSettingsParams) error
+	// ListDirectPaymentAgreements Direct-payment agreements (work lists).
+	// (GET /v1/direct-payment-agreements)
+	ListDirectPaymentAgreements(ctx echo.Context, params ListDirectPaymentAgreementsParams) error
+	// CreateDirectPaymentAgreement Record the direct-payment agreement of an approved plan.
+	// (POST /v1/direct-payment-agreements)
+	CreateDirectPaymentAgreement(ctx echo.Context, params CreateDirectPaymentAgreementParams) error
+	// GetDirectPaymentAgreement One direct-payment agreement.
+	// (GET /v1/direct-payment-agreements/{agreement_id})
+	GetDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId) error
+	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
+	// (PATCH /v1/direct-payment-agreements/{agreement_id})
+	UpdateDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params UpdateDirectPaymentAgreementParams) error
 	// GetFinancialAssessment One financial assessment.
 	// (GET /v1/financial-assessments/{financial_assessment_id})
 	GetFinancialAssessment(ctx echo.Context, financialAssessmentId FinancialAssessmentId) error
@@ -2306,6 +3508,15 @@ type ServerInterface interface {
 	// DecideFundingRequest The panel's decision (approve, approve a different amount, or decline), with a reason.
 	// (POST /v1/funding-requests/{funding_request_id}/decide)
 	DecideFundingRequest(ctx echo.Context, fundingRequestId FundingRequestId, params DecideFundingRequestParams) error
+	// ListISFAgreements ISF agreements; provider staff see their own.
+	// (GET /v1/isf-agreements)
+	ListISFAgreements(ctx echo.Context, params ListISFAgreementsParams) error
+	// CreateISFAgreement Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+	// (POST /v1/isf-agreements)
+	CreateISFAgreement(ctx echo.Context, params CreateISFAgreementParams) error
+	// GetISFAgreement One ISF agreement.
+	// (GET /v1/isf-agreements/{agreement_id})
+	GetISFAgreement(ctx echo.Context, agreementId AgreementId) error
 	// ListPeople List people, oldest record first.
 	// (GET /v1/people)
 	ListPeople(ctx echo.Context, params ListPeopleParams) error
@@ -2351,6 +3562,24 @@ type ServerInterface interface {
 	// GetPersonalBudget One personal budget with every version of it.
 	// (GET /v1/personal-budgets/{budget_id})
 	GetPersonalBudget(ctx echo.Context, budgetId BudgetId) error
+	// ListBudgetSupportPlans The plans of this budget, oldest first.
+	// (GET /v1/personal-budgets/{budget_id}/support-plans)
+	ListBudgetSupportPlans(ctx echo.Context, budgetId BudgetId, params ListBudgetSupportPlansParams) error
+	// CreateSupportPlan Start a care and support plan for this budget (a draft).
+	// (POST /v1/personal-budgets/{budget_id}/support-plans)
+	CreateSupportPlan(ctx echo.Context, budgetId BudgetId, params CreateSupportPlanParams) error
+	// ListProviders The council's providers.
+	// (GET /v1/providers)
+	ListProviders(ctx echo.Context, params ListProvidersParams) error
+	// CreateProvider Record a provider (care agency, ISF provider, day service).
+	// (POST /v1/providers)
+	CreateProvider(ctx echo.Context, params CreateProviderParams) error
+	// GetProvider One provider.
+	// (GET /v1/providers/{provider_id})
+	GetProvider(ctx echo.Context, providerId ProviderId) error
+	// UpdateProvider Change a provider.
+	// (PATCH /v1/providers/{provider_id})
+	UpdateProvider(ctx echo.Context, providerId ProviderId, params UpdateProviderParams) error
 	// ListRASVersions The council's RAS versions, oldest first.
 	// (GET /v1/ras-versions)
 	ListRASVersions(ctx echo.Context, params ListRASVersionsParams) error
@@ -2384,6 +3613,42 @@ type ServerInterface interface {
 	// UprateRateTable Recalculate, with this table, every current assessment made under an older one (a job).
 	// (POST /v1/rate-tables/{rate_table_id}/uprate)
 	UprateRateTable(ctx echo.Context, rateTableId RateTableId, params UprateRateTableParams) error
+	// ListServiceCategories The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
+	// (GET /v1/service-categories)
+	ListServiceCategories(ctx echo.Context) error
+	// CreateServiceCategory Add a service category to the council's catalogue.
+	// (POST /v1/service-categories)
+	CreateServiceCategory(ctx echo.Context, params CreateServiceCategoryParams) error
+	// ListSupportPlans The council's plans (work lists), oldest first.
+	// (GET /v1/support-plans)
+	ListSupportPlans(ctx echo.Context, params ListSupportPlansParams) error
+	// GetSupportPlan One plan with its lines and totals.
+	// (GET /v1/support-plans/{plan_id})
+	GetSupportPlan(ctx echo.Context, planId PlanId) error
+	// UpdateSupportPlan Change a draft plan's parts.
+	// (PATCH /v1/support-plans/{plan_id})
+	UpdateSupportPlan(ctx echo.Context, planId PlanId, params UpdateSupportPlanParams) error
+	// ApproveSupportPlan Sign the plan off, recording each check.
+	// (POST /v1/support-plans/{plan_id}/approve)
+	ApproveSupportPlan(ctx echo.Context, planId PlanId, params ApproveSupportPlanParams) error
+	// AddPlanLine Add a costed line to a draft plan (the plan's rules are checked).
+	// (POST /v1/support-plans/{plan_id}/lines)
+	AddPlanLine(ctx echo.Context, planId PlanId, params AddPlanLineParams) error
+	// RemovePlanLine Remove a line from a draft plan.
+	// (DELETE /v1/support-plans/{plan_id}/lines/{line_id})
+	RemovePlanLine(ctx echo.Context, planId PlanId, lineId LineId, params RemovePlanLineParams) error
+	// ReplacePlanLine Replace a line of a draft plan.
+	// (PUT /v1/support-plans/{plan_id}/lines/{line_id})
+	ReplacePlanLine(ctx echo.Context, planId PlanId, lineId LineId, params ReplacePlanLineParams) error
+	// ReturnSupportPlan Return a submitted plan to its author with a reason (back to draft).
+	// (POST /v1/support-plans/{plan_id}/return)
+	ReturnSupportPlan(ctx echo.Context, planId PlanId, params ReturnSupportPlanParams) error
+	// ReviseSupportPlan Start a revision of an approved plan: a new draft with the same lines.
+	// (POST /v1/support-plans/{plan_id}/revise)
+	ReviseSupportPlan(ctx echo.Context, planId PlanId, params ReviseSupportPlanParams) error
+	// SubmitSupportPlan Submit a draft for sign-off (every rule is checked).
+	// (POST /v1/support-plans/{plan_id}/submit)
+	SubmitSupportPlan(ctx echo.Context, planId PlanId, params SubmitSupportPlanParams) error
 	// GetUpratingJob An uprating job and its progress.
 	// (GET /v1/uprating-jobs/{job_id})
 	GetUpratingJob(ctx echo.Context, jobId JobId) error
@@ -2688,6 +3953,171 @@ func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
 	return err
 }
 
+// GetCouncilSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCouncilSettings(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCouncilSettings(ctx)
+	return err
+}
+
+// UpdateCouncilSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateCouncilSettings(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateCouncilSettingsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateCouncilSettings(ctx, params)
+	return err
+}
+
+// ListDirectPaymentAgreements converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDirectPaymentAgreements(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDirectPaymentAgreementsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "unsigned" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "unsigned", ctx.QueryParams(), &params.Unsigned, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter unsigned: %s", err))
+	}
+
+	// ------------- Optional query parameter "pa_evidence_expiring_before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pa_evidence_expiring_before", ctx.QueryParams(), &params.PaEvidenceExpiringBefore, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pa_evidence_expiring_before: %s", err))
+	}
+
+	// ------------- Optional query parameter "person_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "person_id", ctx.QueryParams(), &params.PersonId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDirectPaymentAgreements(ctx, params)
+	return err
+}
+
+// CreateDirectPaymentAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateDirectPaymentAgreement(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateDirectPaymentAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateDirectPaymentAgreement(ctx, params)
+	return err
+}
+
+// GetDirectPaymentAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDirectPaymentAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDirectPaymentAgreement(ctx, agreementId)
+	return err
+}
+
+// UpdateDirectPaymentAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateDirectPaymentAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateDirectPaymentAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateDirectPaymentAgreement(ctx, agreementId, params)
+	return err
+}
+
 // GetFinancialAssessment converts echo context to params.
 func (w *ServerInterfaceWrapper) GetFinancialAssessment(ctx echo.Context) error {
 	var err error
@@ -2893,6 +4323,76 @@ func (w *ServerInterfaceWrapper) DecideFundingRequest(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DecideFundingRequest(ctx, fundingRequestId, params)
+	return err
+}
+
+// ListISFAgreements converts echo context to params.
+func (w *ServerInterfaceWrapper) ListISFAgreements(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListISFAgreementsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListISFAgreements(ctx, params)
+	return err
+}
+
+// CreateISFAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateISFAgreement(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateISFAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateISFAgreement(ctx, params)
+	return err
+}
+
+// GetISFAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetISFAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetISFAgreement(ctx, agreementId)
 	return err
 }
 
@@ -3396,6 +4896,187 @@ func (w *ServerInterfaceWrapper) GetPersonalBudget(ctx echo.Context) error {
 	return err
 }
 
+// ListBudgetSupportPlans converts echo context to params.
+func (w *ServerInterfaceWrapper) ListBudgetSupportPlans(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "budget_id" -------------
+	var budgetId BudgetId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "budget_id", ctx.Param("budget_id"), &budgetId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter budget_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListBudgetSupportPlansParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListBudgetSupportPlans(ctx, budgetId, params)
+	return err
+}
+
+// CreateSupportPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateSupportPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "budget_id" -------------
+	var budgetId BudgetId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "budget_id", ctx.Param("budget_id"), &budgetId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter budget_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateSupportPlanParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateSupportPlan(ctx, budgetId, params)
+	return err
+}
+
+// ListProviders converts echo context to params.
+func (w *ServerInterfaceWrapper) ListProviders(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListProvidersParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListProviders(ctx, params)
+	return err
+}
+
+// CreateProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateProvider(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateProviderParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateProvider(ctx, params)
+	return err
+}
+
+// GetProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) GetProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider_id" -------------
+	var providerId ProviderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider_id", ctx.Param("provider_id"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetProvider(ctx, providerId)
+	return err
+}
+
+// UpdateProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider_id" -------------
+	var providerId ProviderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider_id", ctx.Param("provider_id"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateProviderParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateProvider(ctx, providerId, params)
+	return err
+}
+
 // ListRASVersions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListRASVersions(ctx echo.Context) error {
 	var err error
@@ -3737,6 +5418,403 @@ func (w *ServerInterfaceWrapper) UprateRateTable(ctx echo.Context) error {
 	return err
 }
 
+// ListServiceCategories converts echo context to params.
+func (w *ServerInterfaceWrapper) ListServiceCategories(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListServiceCategories(ctx)
+	return err
+}
+
+// CreateServiceCategory converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateServiceCategory(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateServiceCategoryParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateServiceCategory(ctx, params)
+	return err
+}
+
+// ListSupportPlans converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSupportPlans(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSupportPlansParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "over_approver_limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "over_approver_limit", ctx.QueryParams(), &params.OverApproverLimit, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter over_approver_limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSupportPlans(ctx, params)
+	return err
+}
+
+// GetSupportPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSupportPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "plan_id" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "plan_id", ctx.Param("plan_id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSupportPlan(ctx, planId)
+	return err
+}
+
+// UpdateSupportPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateSupportPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "plan_id" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "plan_id", ctx.Param("plan_id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateSupportPlanParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateSupportPlan(ctx, planId, params)
+	return err
+}
+
+// ApproveSupportPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveSupportPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "plan_id" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "plan_id", ctx.Param("plan_id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ApproveSupportPlanParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveSupportPlan(ctx, planId, params)
+	return err
+}
+
+// AddPlanLine converts echo context to params.
+func (w *ServerInterfaceWrapper) AddPlanLine(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "plan_id" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "plan_id", ctx.Param("plan_id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AddPlanLineParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddPlanLine(ctx, planId, params)
+	return err
+}
+
+// RemovePlanLine converts echo context to params.
+func (w *ServerInterfaceWrapper) RemovePlanLine(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "plan_id" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "plan_id", ctx.Param("plan_id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// ------------- Path parameter "line_id" -------------
+	var lineId LineId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "line_id", ctx.Param("line_id"), &lineId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter line_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RemovePlanLineParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemovePlanLine(ctx, planId, lineId, params)
+	return err
+}
+
+// ReplacePlanLine converts echo context to params.
+func (w *ServerInterfaceWrapper) ReplacePlanLine(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "plan_id" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "plan_id", ctx.Param("plan_id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// ------------- Path parameter "line_id" -------------
+	var lineId LineId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "line_id", ctx.Param("line_id"), &lineId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter line_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReplacePlanLineParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReplacePlanLine(ctx, planId, lineId, params)
+	return err
+}
+
+// ReturnSupportPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) ReturnSupportPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "plan_id" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "plan_id", ctx.Param("plan_id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReturnSupportPlanParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReturnSupportPlan(ctx, planId, params)
+	return err
+}
+
+// ReviseSupportPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) ReviseSupportPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "plan_id" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "plan_id", ctx.Param("plan_id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReviseSupportPlanParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReviseSupportPlan(ctx, planId, params)
+	return err
+}
+
+// SubmitSupportPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) SubmitSupportPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "plan_id" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "plan_id", ctx.Param("plan_id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SubmitSupportPlanParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubmitSupportPlan(ctx, planId, params)
+	return err
+}
+
 // GetUpratingJob converts echo context to params.
 func (w *ServerInterfaceWrapper) GetUpratingJob(ctx echo.Context) error {
 	var err error
@@ -3885,6 +5963,33 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/financial-assessments/:financial_assessment_id", wrapper.GetFinancialAssessment, options.OperationMiddlewares["getFinancialAssessment"]...)
 	router.PATCH(options.BaseURL+"/v1/financial-assessments/:financial_assessment_id", wrapper.UpdateFinancialAssessment, options.OperationMiddlewares["updateFinancialAssessment"]...)
 	router.POST(options.BaseURL+"/v1/financial-assessments/:financial_assessment_id/complete", wrapper.CompleteFinancialAssessment, options.OperationMiddlewares["completeFinancialAssessment"]...)
+	router.GET(options.BaseURL+"/v1/council/settings", wrapper.GetCouncilSettings, options.OperationMiddlewares["getCouncilSettings"]...)
+	router.PATCH(options.BaseURL+"/v1/council/settings", wrapper.UpdateCouncilSettings, options.OperationMiddlewares["updateCouncilSettings"]...)
+	router.GET(options.BaseURL+"/v1/service-categories", wrapper.ListServiceCategories, options.OperationMiddlewares["listServiceCategories"]...)
+	router.POST(options.BaseURL+"/v1/service-categories", wrapper.CreateServiceCategory, options.OperationMiddlewares["createServiceCategory"]...)
+	router.GET(options.BaseURL+"/v1/providers", wrapper.ListProviders, options.OperationMiddlewares["listProviders"]...)
+	router.POST(options.BaseURL+"/v1/providers", wrapper.CreateProvider, options.OperationMiddlewares["createProvider"]...)
+	router.GET(options.BaseURL+"/v1/providers/:provider_id", wrapper.GetProvider, options.OperationMiddlewares["getProvider"]...)
+	router.PATCH(options.BaseURL+"/v1/providers/:provider_id", wrapper.UpdateProvider, options.OperationMiddlewares["updateProvider"]...)
+	router.GET(options.BaseURL+"/v1/personal-budgets/:budget_id/support-plans", wrapper.ListBudgetSupportPlans, options.OperationMiddlewares["listBudgetSupportPlans"]...)
+	router.POST(options.BaseURL+"/v1/personal-budgets/:budget_id/support-plans", wrapper.CreateSupportPlan, options.OperationMiddlewares["createSupportPlan"]...)
+	router.GET(options.BaseURL+"/v1/support-plans", wrapper.ListSupportPlans, options.OperationMiddlewares["listSupportPlans"]...)
+	router.GET(options.BaseURL+"/v1/support-plans/:plan_id", wrapper.GetSupportPlan, options.OperationMiddlewares["getSupportPlan"]...)
+	router.PATCH(options.BaseURL+"/v1/support-plans/:plan_id", wrapper.UpdateSupportPlan, options.OperationMiddlewares["updateSupportPlan"]...)
+	router.POST(options.BaseURL+"/v1/support-plans/:plan_id/lines", wrapper.AddPlanLine, options.OperationMiddlewares["addPlanLine"]...)
+	router.DELETE(options.BaseURL+"/v1/support-plans/:plan_id/lines/:line_id", wrapper.RemovePlanLine, options.OperationMiddlewares["removePlanLine"]...)
+	router.PUT(options.BaseURL+"/v1/support-plans/:plan_id/lines/:line_id", wrapper.ReplacePlanLine, options.OperationMiddlewares["replacePlanLine"]...)
+	router.POST(options.BaseURL+"/v1/support-plans/:plan_id/submit", wrapper.SubmitSupportPlan, options.OperationMiddlewares["submitSupportPlan"]...)
+	router.POST(options.BaseURL+"/v1/support-plans/:plan_id/approve", wrapper.ApproveSupportPlan, options.OperationMiddlewares["approveSupportPlan"]...)
+	router.POST(options.BaseURL+"/v1/support-plans/:plan_id/return", wrapper.ReturnSupportPlan, options.OperationMiddlewares["returnSupportPlan"]...)
+	router.POST(options.BaseURL+"/v1/support-plans/:plan_id/revise", wrapper.ReviseSupportPlan, options.OperationMiddlewares["reviseSupportPlan"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-agreements", wrapper.ListDirectPaymentAgreements, options.OperationMiddlewares["listDirectPaymentAgreements"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-agreements", wrapper.CreateDirectPaymentAgreement, options.OperationMiddlewares["createDirectPaymentAgreement"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id", wrapper.GetDirectPaymentAgreement, options.OperationMiddlewares["getDirectPaymentAgreement"]...)
+	router.PATCH(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id", wrapper.UpdateDirectPaymentAgreement, options.OperationMiddlewares["updateDirectPaymentAgreement"]...)
+	router.GET(options.BaseURL+"/v1/isf-agreements", wrapper.ListISFAgreements, options.OperationMiddlewares["listISFAgreements"]...)
+	router.POST(options.BaseURL+"/v1/isf-agreements", wrapper.CreateISFAgreement, options.OperationMiddlewares["createISFAgreement"]...)
+	router.GET(options.BaseURL+"/v1/isf-agreements/:agreement_id", wrapper.GetISFAgreement, options.OperationMiddlewares["getISFAgreement"]...)
 	router.GET(options.BaseURL+"/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 
 }
@@ -5501,6 +7606,1051 @@ func (response ListAuditEvents500ApplicationProblemPlusJSONResponse) VisitListAu
 	return err
 }
 
+type GetCouncilSettingsRequestObject struct {
+}
+
+type GetCouncilSettingsResponseObject interface {
+	VisitGetCouncilSettingsResponse(w http.ResponseWriter) error
+}
+
+type GetCouncilSettings200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetCouncilSettings200JSONResponse struct {
+	Body    CouncilSettings
+	Headers GetCouncilSettings200ResponseHeaders
+}
+
+func (response GetCouncilSettings200JSONResponse) VisitGetCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCouncilSettings400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCouncilSettings400ApplicationProblemPlusJSONResponse) VisitGetCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCouncilSettings401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCouncilSettings401ApplicationProblemPlusJSONResponse) VisitGetCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCouncilSettings403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetCouncilSettings403ApplicationProblemPlusJSONResponse) VisitGetCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCouncilSettings500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCouncilSettings500ApplicationProblemPlusJSONResponse) VisitGetCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCouncilSettingsRequestObject struct {
+	Params UpdateCouncilSettingsParams
+	Body   *UpdateCouncilSettingsJSONRequestBody
+}
+
+type UpdateCouncilSettingsResponseObject interface {
+	VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error
+}
+
+type UpdateCouncilSettings200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type UpdateCouncilSettings200JSONResponse struct {
+	Body    CouncilSettings
+	Headers UpdateCouncilSettings200ResponseHeaders
+}
+
+func (response UpdateCouncilSettings200JSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCouncilSettings400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCouncilSettings400ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCouncilSettings401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCouncilSettings401ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCouncilSettings403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCouncilSettings403ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCouncilSettings409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCouncilSettings409ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCouncilSettings412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCouncilSettings412ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCouncilSettings413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCouncilSettings413ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCouncilSettings415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCouncilSettings415ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCouncilSettings422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCouncilSettings422ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCouncilSettings428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCouncilSettings428ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCouncilSettings500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCouncilSettings500ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDirectPaymentAgreementsRequestObject struct {
+	Params ListDirectPaymentAgreementsParams
+}
+
+type ListDirectPaymentAgreementsResponseObject interface {
+	VisitListDirectPaymentAgreementsResponse(w http.ResponseWriter) error
+}
+
+type ListDirectPaymentAgreements200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListDirectPaymentAgreements200JSONResponse struct {
+	Body    DirectPaymentAgreementList
+	Headers ListDirectPaymentAgreements200ResponseHeaders
+}
+
+func (response ListDirectPaymentAgreements200JSONResponse) VisitListDirectPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDirectPaymentAgreements400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListDirectPaymentAgreements400ApplicationProblemPlusJSONResponse) VisitListDirectPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDirectPaymentAgreements401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDirectPaymentAgreements401ApplicationProblemPlusJSONResponse) VisitListDirectPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDirectPaymentAgreements403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListDirectPaymentAgreements403ApplicationProblemPlusJSONResponse) VisitListDirectPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDirectPaymentAgreements500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListDirectPaymentAgreements500ApplicationProblemPlusJSONResponse) VisitListDirectPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectPaymentAgreementRequestObject struct {
+	Params CreateDirectPaymentAgreementParams
+	Body   *CreateDirectPaymentAgreementJSONRequestBody
+}
+
+type CreateDirectPaymentAgreementResponseObject interface {
+	VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error
+}
+
+type CreateDirectPaymentAgreement201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateDirectPaymentAgreement201JSONResponse struct {
+	Body    DirectPaymentAgreement
+	Headers CreateDirectPaymentAgreement201ResponseHeaders
+}
+
+func (response CreateDirectPaymentAgreement201JSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectPaymentAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDirectPaymentAgreement400ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectPaymentAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDirectPaymentAgreement401ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectPaymentAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDirectPaymentAgreement403ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectPaymentAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDirectPaymentAgreement413ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectPaymentAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDirectPaymentAgreement415ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+}
+
+type GetDirectPaymentAgreementResponseObject interface {
+	VisitGetDirectPaymentAgreementResponse(w http.ResponseWriter) error
+}
+
+type GetDirectPaymentAgreement200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetDirectPaymentAgreement200JSONResponse struct {
+	Body    DirectPaymentAgreement
+	Headers GetDirectPaymentAgreement200ResponseHeaders
+}
+
+func (response GetDirectPaymentAgreement200JSONResponse) VisitGetDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAgreement400ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAgreement401ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAgreement403ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAgreement404ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDirectPaymentAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      UpdateDirectPaymentAgreementParams
+	Body        *UpdateDirectPaymentAgreementJSONRequestBody
+}
+
+type UpdateDirectPaymentAgreementResponseObject interface {
+	VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error
+}
+
+type UpdateDirectPaymentAgreement200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type UpdateDirectPaymentAgreement200JSONResponse struct {
+	Body    DirectPaymentAgreement
+	Headers UpdateDirectPaymentAgreement200ResponseHeaders
+}
+
+func (response UpdateDirectPaymentAgreement200JSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDirectPaymentAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDirectPaymentAgreement400ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDirectPaymentAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDirectPaymentAgreement401ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDirectPaymentAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDirectPaymentAgreement403ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDirectPaymentAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDirectPaymentAgreement404ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDirectPaymentAgreement409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDirectPaymentAgreement409ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDirectPaymentAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDirectPaymentAgreement412ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDirectPaymentAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDirectPaymentAgreement413ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDirectPaymentAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDirectPaymentAgreement415ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDirectPaymentAgreement422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDirectPaymentAgreement422ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDirectPaymentAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDirectPaymentAgreement428ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFinancialAssessmentRequestObject struct {
 	FinancialAssessmentId FinancialAssessmentId `json:"financial_assessment_id"`
 }
@@ -6786,6 +9936,451 @@ type DecideFundingRequest500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response DecideFundingRequest500ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFAgreementsRequestObject struct {
+	Params ListISFAgreementsParams
+}
+
+type ListISFAgreementsResponseObject interface {
+	VisitListISFAgreementsResponse(w http.ResponseWriter) error
+}
+
+type ListISFAgreements200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListISFAgreements200JSONResponse struct {
+	Body    ISFAgreementList
+	Headers ListISFAgreements200ResponseHeaders
+}
+
+func (response ListISFAgreements200JSONResponse) VisitListISFAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFAgreements400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFAgreements400ApplicationProblemPlusJSONResponse) VisitListISFAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFAgreements401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFAgreements401ApplicationProblemPlusJSONResponse) VisitListISFAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFAgreements403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFAgreements403ApplicationProblemPlusJSONResponse) VisitListISFAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFAgreements500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFAgreements500ApplicationProblemPlusJSONResponse) VisitListISFAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFAgreementRequestObject struct {
+	Params CreateISFAgreementParams
+	Body   *CreateISFAgreementJSONRequestBody
+}
+
+type CreateISFAgreementResponseObject interface {
+	VisitCreateISFAgreementResponse(w http.ResponseWriter) error
+}
+
+type CreateISFAgreement201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateISFAgreement201JSONResponse struct {
+	Body    ISFAgreement
+	Headers CreateISFAgreement201ResponseHeaders
+}
+
+func (response CreateISFAgreement201JSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFAgreement400ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFAgreement401ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFAgreement403ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFAgreement409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFAgreement409ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFAgreement413ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFAgreement415ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFAgreement422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFAgreement422ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFAgreement500ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+}
+
+type GetISFAgreementResponseObject interface {
+	VisitGetISFAgreementResponse(w http.ResponseWriter) error
+}
+
+type GetISFAgreement200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetISFAgreement200JSONResponse struct {
+	Body    ISFAgreement
+	Headers GetISFAgreement200ResponseHeaders
+}
+
+func (response GetISFAgreement200JSONResponse) VisitGetISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFAgreement400ApplicationProblemPlusJSONResponse) VisitGetISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFAgreement401ApplicationProblemPlusJSONResponse) VisitGetISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFAgreement403ApplicationProblemPlusJSONResponse) VisitGetISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFAgreement404ApplicationProblemPlusJSONResponse) VisitGetISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFAgreement500ApplicationProblemPlusJSONResponse) VisitGetISFAgreementResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -9316,6 +12911,1055 @@ func (response GetPersonalBudget500ApplicationProblemPlusJSONResponse) VisitGetP
 	return err
 }
 
+type ListBudgetSupportPlansRequestObject struct {
+	BudgetId BudgetId `json:"budget_id"`
+	Params   ListBudgetSupportPlansParams
+}
+
+type ListBudgetSupportPlansResponseObject interface {
+	VisitListBudgetSupportPlansResponse(w http.ResponseWriter) error
+}
+
+type ListBudgetSupportPlans200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListBudgetSupportPlans200JSONResponse struct {
+	Body    SupportPlanList
+	Headers ListBudgetSupportPlans200ResponseHeaders
+}
+
+func (response ListBudgetSupportPlans200JSONResponse) VisitListBudgetSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBudgetSupportPlans400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListBudgetSupportPlans400ApplicationProblemPlusJSONResponse) VisitListBudgetSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBudgetSupportPlans401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListBudgetSupportPlans401ApplicationProblemPlusJSONResponse) VisitListBudgetSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBudgetSupportPlans403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListBudgetSupportPlans403ApplicationProblemPlusJSONResponse) VisitListBudgetSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBudgetSupportPlans404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListBudgetSupportPlans404ApplicationProblemPlusJSONResponse) VisitListBudgetSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBudgetSupportPlans500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListBudgetSupportPlans500ApplicationProblemPlusJSONResponse) VisitListBudgetSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupportPlanRequestObject struct {
+	BudgetId BudgetId `json:"budget_id"`
+	Params   CreateSupportPlanParams
+	Body     *CreateSupportPlanJSONRequestBody
+}
+
+type CreateSupportPlanResponseObject interface {
+	VisitCreateSupportPlanResponse(w http.ResponseWriter) error
+}
+
+type CreateSupportPlan201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateSupportPlan201JSONResponse struct {
+	Body    SupportPlan
+	Headers CreateSupportPlan201ResponseHeaders
+}
+
+func (response CreateSupportPlan201JSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupportPlan400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupportPlan400ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupportPlan401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupportPlan401ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupportPlan403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupportPlan403ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupportPlan404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupportPlan404ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupportPlan409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupportPlan409ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupportPlan413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupportPlan413ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupportPlan415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupportPlan415ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupportPlan422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupportPlan422ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupportPlan500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupportPlan500ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProvidersRequestObject struct {
+	Params ListProvidersParams
+}
+
+type ListProvidersResponseObject interface {
+	VisitListProvidersResponse(w http.ResponseWriter) error
+}
+
+type ListProviders200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListProviders200JSONResponse struct {
+	Body    ProviderList
+	Headers ListProviders200ResponseHeaders
+}
+
+func (response ListProviders200JSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviders400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListProviders400ApplicationProblemPlusJSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviders401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListProviders401ApplicationProblemPlusJSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviders403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListProviders403ApplicationProblemPlusJSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviders500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListProviders500ApplicationProblemPlusJSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProviderRequestObject struct {
+	Params CreateProviderParams
+	Body   *CreateProviderJSONRequestBody
+}
+
+type CreateProviderResponseObject interface {
+	VisitCreateProviderResponse(w http.ResponseWriter) error
+}
+
+type CreateProvider201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateProvider201JSONResponse struct {
+	Body    Provider
+	Headers CreateProvider201ResponseHeaders
+}
+
+func (response CreateProvider201JSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProvider400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProvider400ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProvider401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProvider401ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProvider403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProvider403ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProvider409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProvider409ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProvider413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProvider413ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProvider415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProvider415ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProvider422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProvider422ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProvider500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProvider500ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderRequestObject struct {
+	ProviderId ProviderId `json:"provider_id"`
+}
+
+type GetProviderResponseObject interface {
+	VisitGetProviderResponse(w http.ResponseWriter) error
+}
+
+type GetProvider200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetProvider200JSONResponse struct {
+	Body    Provider
+	Headers GetProvider200ResponseHeaders
+}
+
+func (response GetProvider200JSONResponse) VisitGetProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProvider400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetProvider400ApplicationProblemPlusJSONResponse) VisitGetProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProvider401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetProvider401ApplicationProblemPlusJSONResponse) VisitGetProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProvider403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetProvider403ApplicationProblemPlusJSONResponse) VisitGetProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProvider404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetProvider404ApplicationProblemPlusJSONResponse) VisitGetProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProvider500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetProvider500ApplicationProblemPlusJSONResponse) VisitGetProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProviderRequestObject struct {
+	ProviderId ProviderId `json:"provider_id"`
+	Params     UpdateProviderParams
+	Body       *UpdateProviderJSONRequestBody
+}
+
+type UpdateProviderResponseObject interface {
+	VisitUpdateProviderResponse(w http.ResponseWriter) error
+}
+
+type UpdateProvider200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type UpdateProvider200JSONResponse struct {
+	Body    Provider
+	Headers UpdateProvider200ResponseHeaders
+}
+
+func (response UpdateProvider200JSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProvider400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProvider400ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProvider401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProvider401ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProvider403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProvider403ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProvider404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProvider404ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProvider409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProvider409ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProvider412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProvider412ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProvider413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProvider413ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProvider415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProvider415ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProvider422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProvider422ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProvider428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProvider428ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProvider500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProvider500ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListRASVersionsRequestObject struct {
 	Params ListRASVersionsParams
 }
@@ -11279,6 +15923,2478 @@ func (response UprateRateTable500ApplicationProblemPlusJSONResponse) VisitUprate
 	return err
 }
 
+type ListServiceCategoriesRequestObject struct {
+}
+
+type ListServiceCategoriesResponseObject interface {
+	VisitListServiceCategoriesResponse(w http.ResponseWriter) error
+}
+
+type ListServiceCategories200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListServiceCategories200JSONResponse struct {
+	Body    ServiceCategoryList
+	Headers ListServiceCategories200ResponseHeaders
+}
+
+func (response ListServiceCategories200JSONResponse) VisitListServiceCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceCategories400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListServiceCategories400ApplicationProblemPlusJSONResponse) VisitListServiceCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceCategories401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListServiceCategories401ApplicationProblemPlusJSONResponse) VisitListServiceCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceCategories403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListServiceCategories403ApplicationProblemPlusJSONResponse) VisitListServiceCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceCategories500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListServiceCategories500ApplicationProblemPlusJSONResponse) VisitListServiceCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceCategoryRequestObject struct {
+	Params CreateServiceCategoryParams
+	Body   *CreateServiceCategoryJSONRequestBody
+}
+
+type CreateServiceCategoryResponseObject interface {
+	VisitCreateServiceCategoryResponse(w http.ResponseWriter) error
+}
+
+type CreateServiceCategory201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateServiceCategory201JSONResponse struct {
+	Body    ServiceCategory
+	Headers CreateServiceCategory201ResponseHeaders
+}
+
+func (response CreateServiceCategory201JSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceCategory400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateServiceCategory400ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceCategory401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateServiceCategory401ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceCategory403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateServiceCategory403ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceCategory409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateServiceCategory409ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceCategory413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateServiceCategory413ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceCategory415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateServiceCategory415ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceCategory422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateServiceCategory422ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceCategory500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateServiceCategory500ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportPlansRequestObject struct {
+	Params ListSupportPlansParams
+}
+
+type ListSupportPlansResponseObject interface {
+	VisitListSupportPlansResponse(w http.ResponseWriter) error
+}
+
+type ListSupportPlans200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListSupportPlans200JSONResponse struct {
+	Body    SupportPlanList
+	Headers ListSupportPlans200ResponseHeaders
+}
+
+func (response ListSupportPlans200JSONResponse) VisitListSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportPlans400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSupportPlans400ApplicationProblemPlusJSONResponse) VisitListSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportPlans401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSupportPlans401ApplicationProblemPlusJSONResponse) VisitListSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportPlans403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListSupportPlans403ApplicationProblemPlusJSONResponse) VisitListSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportPlans500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListSupportPlans500ApplicationProblemPlusJSONResponse) VisitListSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupportPlanRequestObject struct {
+	PlanId PlanId `json:"plan_id"`
+}
+
+type GetSupportPlanResponseObject interface {
+	VisitGetSupportPlanResponse(w http.ResponseWriter) error
+}
+
+type GetSupportPlan200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetSupportPlan200JSONResponse struct {
+	Body    SupportPlan
+	Headers GetSupportPlan200ResponseHeaders
+}
+
+func (response GetSupportPlan200JSONResponse) VisitGetSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupportPlan400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupportPlan400ApplicationProblemPlusJSONResponse) VisitGetSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupportPlan401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupportPlan401ApplicationProblemPlusJSONResponse) VisitGetSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupportPlan403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupportPlan403ApplicationProblemPlusJSONResponse) VisitGetSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupportPlan404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupportPlan404ApplicationProblemPlusJSONResponse) VisitGetSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupportPlan500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupportPlan500ApplicationProblemPlusJSONResponse) VisitGetSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupportPlanRequestObject struct {
+	PlanId PlanId `json:"plan_id"`
+	Params UpdateSupportPlanParams
+	Body   *UpdateSupportPlanJSONRequestBody
+}
+
+type UpdateSupportPlanResponseObject interface {
+	VisitUpdateSupportPlanResponse(w http.ResponseWriter) error
+}
+
+type UpdateSupportPlan200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type UpdateSupportPlan200JSONResponse struct {
+	Body    SupportPlan
+	Headers UpdateSupportPlan200ResponseHeaders
+}
+
+func (response UpdateSupportPlan200JSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupportPlan400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupportPlan400ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupportPlan401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupportPlan401ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupportPlan403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupportPlan403ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupportPlan404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupportPlan404ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupportPlan409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupportPlan409ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupportPlan412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupportPlan412ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupportPlan413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupportPlan413ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupportPlan415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupportPlan415ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupportPlan422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupportPlan422ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupportPlan428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupportPlan428ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupportPlan500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupportPlan500ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveSupportPlanRequestObject struct {
+	PlanId PlanId `json:"plan_id"`
+	Params ApproveSupportPlanParams
+	Body   *ApproveSupportPlanJSONRequestBody
+}
+
+type ApproveSupportPlanResponseObject interface {
+	VisitApproveSupportPlanResponse(w http.ResponseWriter) error
+}
+
+type ApproveSupportPlan200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type ApproveSupportPlan200JSONResponse struct {
+	Body    SupportPlan
+	Headers ApproveSupportPlan200ResponseHeaders
+}
+
+func (response ApproveSupportPlan200JSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveSupportPlan400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveSupportPlan400ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveSupportPlan401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveSupportPlan401ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveSupportPlan403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveSupportPlan403ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveSupportPlan404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveSupportPlan404ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveSupportPlan409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveSupportPlan409ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveSupportPlan412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveSupportPlan412ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveSupportPlan413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveSupportPlan413ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveSupportPlan415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveSupportPlan415ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveSupportPlan422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveSupportPlan422ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveSupportPlan428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveSupportPlan428ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveSupportPlan500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveSupportPlan500ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPlanLineRequestObject struct {
+	PlanId PlanId `json:"plan_id"`
+	Params AddPlanLineParams
+	Body   *AddPlanLineJSONRequestBody
+}
+
+type AddPlanLineResponseObject interface {
+	VisitAddPlanLineResponse(w http.ResponseWriter) error
+}
+
+type AddPlanLine201ResponseHeaders struct {
+	ETag       *string
+	Location   *string
+	XRequestId *string
+}
+
+type AddPlanLine201JSONResponse struct {
+	Body    SupportPlan
+	Headers AddPlanLine201ResponseHeaders
+}
+
+func (response AddPlanLine201JSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPlanLine400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AddPlanLine400ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPlanLine401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddPlanLine401ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPlanLine403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AddPlanLine403ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPlanLine404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AddPlanLine404ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPlanLine409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response AddPlanLine409ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPlanLine412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response AddPlanLine412ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPlanLine413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddPlanLine413ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPlanLine415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AddPlanLine415ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPlanLine422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response AddPlanLine422ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPlanLine428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response AddPlanLine428ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPlanLine500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AddPlanLine500ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePlanLineRequestObject struct {
+	PlanId PlanId `json:"plan_id"`
+	LineId LineId `json:"line_id"`
+	Params RemovePlanLineParams
+}
+
+type RemovePlanLineResponseObject interface {
+	VisitRemovePlanLineResponse(w http.ResponseWriter) error
+}
+
+type RemovePlanLine200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type RemovePlanLine200JSONResponse struct {
+	Body    SupportPlan
+	Headers RemovePlanLine200ResponseHeaders
+}
+
+func (response RemovePlanLine200JSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePlanLine400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePlanLine400ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePlanLine401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePlanLine401ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePlanLine403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePlanLine403ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePlanLine404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePlanLine404ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePlanLine409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePlanLine409ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePlanLine412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePlanLine412ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePlanLine422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePlanLine422ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePlanLine428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePlanLine428ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePlanLine500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePlanLine500ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplacePlanLineRequestObject struct {
+	PlanId PlanId `json:"plan_id"`
+	LineId LineId `json:"line_id"`
+	Params ReplacePlanLineParams
+	Body   *ReplacePlanLineJSONRequestBody
+}
+
+type ReplacePlanLineResponseObject interface {
+	VisitReplacePlanLineResponse(w http.ResponseWriter) error
+}
+
+type ReplacePlanLine200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type ReplacePlanLine200JSONResponse struct {
+	Body    SupportPlan
+	Headers ReplacePlanLine200ResponseHeaders
+}
+
+func (response ReplacePlanLine200JSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplacePlanLine400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReplacePlanLine400ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplacePlanLine401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplacePlanLine401ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplacePlanLine403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReplacePlanLine403ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplacePlanLine404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReplacePlanLine404ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplacePlanLine409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReplacePlanLine409ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplacePlanLine412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplacePlanLine412ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplacePlanLine413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReplacePlanLine413ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplacePlanLine415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReplacePlanLine415ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplacePlanLine422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ReplacePlanLine422ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplacePlanLine428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ReplacePlanLine428ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplacePlanLine500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReplacePlanLine500ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnSupportPlanRequestObject struct {
+	PlanId PlanId `json:"plan_id"`
+	Params ReturnSupportPlanParams
+	Body   *ReturnSupportPlanJSONRequestBody
+}
+
+type ReturnSupportPlanResponseObject interface {
+	VisitReturnSupportPlanResponse(w http.ResponseWriter) error
+}
+
+type ReturnSupportPlan200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type ReturnSupportPlan200JSONResponse struct {
+	Body    SupportPlan
+	Headers ReturnSupportPlan200ResponseHeaders
+}
+
+func (response ReturnSupportPlan200JSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnSupportPlan400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReturnSupportPlan400ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnSupportPlan401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReturnSupportPlan401ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnSupportPlan403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReturnSupportPlan403ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnSupportPlan404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReturnSupportPlan404ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnSupportPlan409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReturnSupportPlan409ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnSupportPlan412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ReturnSupportPlan412ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnSupportPlan413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReturnSupportPlan413ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnSupportPlan415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReturnSupportPlan415ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnSupportPlan422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ReturnSupportPlan422ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnSupportPlan428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ReturnSupportPlan428ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnSupportPlan500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReturnSupportPlan500ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviseSupportPlanRequestObject struct {
+	PlanId PlanId `json:"plan_id"`
+	Params ReviseSupportPlanParams
+}
+
+type ReviseSupportPlanResponseObject interface {
+	VisitReviseSupportPlanResponse(w http.ResponseWriter) error
+}
+
+type ReviseSupportPlan201ResponseHeaders struct {
+	ETag       *string
+	Location   *string
+	XRequestId *string
+}
+
+type ReviseSupportPlan201JSONResponse struct {
+	Body    SupportPlan
+	Headers ReviseSupportPlan201ResponseHeaders
+}
+
+func (response ReviseSupportPlan201JSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviseSupportPlan400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReviseSupportPlan400ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviseSupportPlan401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReviseSupportPlan401ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviseSupportPlan403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReviseSupportPlan403ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviseSupportPlan404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReviseSupportPlan404ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviseSupportPlan409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReviseSupportPlan409ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviseSupportPlan412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ReviseSupportPlan412ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviseSupportPlan422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ReviseSupportPlan422ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviseSupportPlan428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ReviseSupportPlan428ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviseSupportPlan500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReviseSupportPlan500ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitSupportPlanRequestObject struct {
+	PlanId PlanId `json:"plan_id"`
+	Params SubmitSupportPlanParams
+}
+
+type SubmitSupportPlanResponseObject interface {
+	VisitSubmitSupportPlanResponse(w http.ResponseWriter) error
+}
+
+type SubmitSupportPlan200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type SubmitSupportPlan200JSONResponse struct {
+	Body    SupportPlan
+	Headers SubmitSupportPlan200ResponseHeaders
+}
+
+func (response SubmitSupportPlan200JSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitSupportPlan400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitSupportPlan400ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitSupportPlan401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitSupportPlan401ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitSupportPlan403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitSupportPlan403ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitSupportPlan404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitSupportPlan404ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitSupportPlan409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitSupportPlan409ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitSupportPlan412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitSupportPlan412ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitSupportPlan422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitSupportPlan422ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitSupportPlan428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitSupportPlan428ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitSupportPlan500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitSupportPlan500ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetUpratingJobRequestObject struct {
 	JobId JobId `json:"job_id"`
 }
@@ -11578,6 +18694,24 @@ type StrictServerInterface interface {
 	// ListAuditEvents The audit trail of the council, oldest first.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
+	// GetCouncilSettings The council's settings: delegated limits and direct-payment rules.
+	// (GET /v1/council/settings)
+	GetCouncilSettings(ctx context.Context, request GetCouncilSettingsRequestObject) (GetCouncilSettingsResponseObject, error)
+	// UpdateCouncilSettings Change the council's settings.
+	// (PATCH /v1/council/settings)
+	UpdateCouncilSettings(ctx context.Context, request UpdateCouncilSettingsRequestObject) (UpdateCouncilSettingsResponseObject, error)
+	// ListDirectPaymentAgreements Direct-payment agreements (work lists).
+	// (GET /v1/direct-payment-agreements)
+	ListDirectPaymentAgreements(ctx context.Context, request ListDirectPaymentAgreementsRequestObject) (ListDirectPaymentAgreementsResponseObject, error)
+	// CreateDirectPaymentAgreement Record the direct-payment agreement of an approved plan.
+	// (POST /v1/direct-payment-agreements)
+	CreateDirectPaymentAgreement(ctx context.Context, request CreateDirectPaymentAgreementRequestObject) (CreateDirectPaymentAgreementResponseObject, error)
+	// GetDirectPaymentAgreement One direct-payment agreement.
+	// (GET /v1/direct-payment-agreements/{agreement_id})
+	GetDirectPaymentAgreement(ctx context.Context, request GetDirectPaymentAgreementRequestObject) (GetDirectPaymentAgreementResponseObject, error)
+	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
+	// (PATCH /v1/direct-payment-agreements/{agreement_id})
+	UpdateDirectPaymentAgreement(ctx context.Context, request UpdateDirectPaymentAgreementRequestObject) (UpdateDirectPaymentAgreementResponseObject, error)
 	// GetFinancialAssessment One financial assessment.
 	// (GET /v1/financial-assessments/{financial_assessment_id})
 	GetFinancialAssessment(ctx context.Context, request GetFinancialAssessmentRequestObject) (GetFinancialAssessmentResponseObject, error)
@@ -11599,6 +18733,15 @@ type StrictServerInterface interface {
 	// DecideFundingRequest The panel's decision (approve, approve a different amount, or decline), with a reason.
 	// (POST /v1/funding-requests/{funding_request_id}/decide)
 	DecideFundingRequest(ctx context.Context, request DecideFundingRequestRequestObject) (DecideFundingRequestResponseObject, error)
+	// ListISFAgreements ISF agreements; provider staff see their own.
+	// (GET /v1/isf-agreements)
+	ListISFAgreements(ctx context.Context, request ListISFAgreementsRequestObject) (ListISFAgreementsResponseObject, error)
+	// CreateISFAgreement Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+	// (POST /v1/isf-agreements)
+	CreateISFAgreement(ctx context.Context, request CreateISFAgreementRequestObject) (CreateISFAgreementResponseObject, error)
+	// GetISFAgreement One ISF agreement.
+	// (GET /v1/isf-agreements/{agreement_id})
+	GetISFAgreement(ctx context.Context, request GetISFAgreementRequestObject) (GetISFAgreementResponseObject, error)
 	// ListPeople List people, oldest record first.
 	// (GET /v1/people)
 	ListPeople(ctx context.Context, request ListPeopleRequestObject) (ListPeopleResponseObject, error)
@@ -11644,6 +18787,24 @@ type StrictServerInterface interface {
 	// GetPersonalBudget One personal budget with every version of it.
 	// (GET /v1/personal-budgets/{budget_id})
 	GetPersonalBudget(ctx context.Context, request GetPersonalBudgetRequestObject) (GetPersonalBudgetResponseObject, error)
+	// ListBudgetSupportPlans The plans of this budget, oldest first.
+	// (GET /v1/personal-budgets/{budget_id}/support-plans)
+	ListBudgetSupportPlans(ctx context.Context, request ListBudgetSupportPlansRequestObject) (ListBudgetSupportPlansResponseObject, error)
+	// CreateSupportPlan Start a care and support plan for this budget (a draft).
+	// (POST /v1/personal-budgets/{budget_id}/support-plans)
+	CreateSupportPlan(ctx context.Context, request CreateSupportPlanRequestObject) (CreateSupportPlanResponseObject, error)
+	// ListProviders The council's providers.
+	// (GET /v1/providers)
+	ListProviders(ctx context.Context, request ListProvidersRequestObject) (ListProvidersResponseObject, error)
+	// CreateProvider Record a provider (care agency, ISF provider, day service).
+	// (POST /v1/providers)
+	CreateProvider(ctx context.Context, request CreateProviderRequestObject) (CreateProviderResponseObject, error)
+	// GetProvider One provider.
+	// (GET /v1/providers/{provider_id})
+	GetProvider(ctx context.Context, request GetProviderRequestObject) (GetProviderResponseObject, error)
+	// UpdateProvider Change a provider.
+	// (PATCH /v1/providers/{provider_id})
+	UpdateProvider(ctx context.Context, request UpdateProviderRequestObject) (UpdateProviderResponseObject, error)
 	// ListRASVersions The council's RAS versions, oldest first.
 	// (GET /v1/ras-versions)
 	ListRASVersions(ctx context.Context, request ListRASVersionsRequestObject) (ListRASVersionsResponseObject, error)
@@ -11677,6 +18838,42 @@ type StrictServerInterface interface {
 	// UprateRateTable Recalculate, with this table, every current assessment made under an older one (a job).
 	// (POST /v1/rate-tables/{rate_table_id}/uprate)
 	UprateRateTable(ctx context.Context, request UprateRateTableRequestObject) (UprateRateTableResponseObject, error)
+	// ListServiceCategories The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
+	// (GET /v1/service-categories)
+	ListServiceCategories(ctx context.Context, request ListServiceCategoriesRequestObject) (ListServiceCategoriesResponseObject, error)
+	// CreateServiceCategory Add a service category to the council's catalogue.
+	// (POST /v1/service-categories)
+	CreateServiceCategory(ctx context.Context, request CreateServiceCategoryRequestObject) (CreateServiceCategoryResponseObject, error)
+	// ListSupportPlans The council's plans (work lists), oldest first.
+	// (GET /v1/support-plans)
+	ListSupportPlans(ctx context.Context, request ListSupportPlansRequestObject) (ListSupportPlansResponseObject, error)
+	// GetSupportPlan One plan with its lines and totals.
+	// (GET /v1/support-plans/{plan_id})
+	GetSupportPlan(ctx context.Context, request GetSupportPlanRequestObject) (GetSupportPlanResponseObject, error)
+	// UpdateSupportPlan Change a draft plan's parts.
+	// (PATCH /v1/support-plans/{plan_id})
+	UpdateSupportPlan(ctx context.Context, request UpdateSupportPlanRequestObject) (UpdateSupportPlanResponseObject, error)
+	// ApproveSupportPlan Sign the plan off, recording each check.
+	// (POST /v1/support-plans/{plan_id}/approve)
+	ApproveSupportPlan(ctx context.Context, request ApproveSupportPlanRequestObject) (ApproveSupportPlanResponseObject, error)
+	// AddPlanLine Add a costed line to a draft plan (the plan's rules are checked).
+	// (POST /v1/support-plans/{plan_id}/lines)
+	AddPlanLine(ctx context.Context, request AddPlanLineRequestObject) (AddPlanLineResponseObject, error)
+	// RemovePlanLine Remove a line from a draft plan.
+	// (DELETE /v1/support-plans/{plan_id}/lines/{line_id})
+	RemovePlanLine(ctx context.Context, request RemovePlanLineRequestObject) (RemovePlanLineResponseObject, error)
+	// ReplacePlanLine Replace a line of a draft plan.
+	// (PUT /v1/support-plans/{plan_id}/lines/{line_id})
+	ReplacePlanLine(ctx context.Context, request ReplacePlanLineRequestObject) (ReplacePlanLineResponseObject, error)
+	// ReturnSupportPlan Return a submitted plan to its author with a reason (back to draft).
+	// (POST /v1/support-plans/{plan_id}/return)
+	ReturnSupportPlan(ctx context.Context, request ReturnSupportPlanRequestObject) (ReturnSupportPlanResponseObject, error)
+	// ReviseSupportPlan Start a revision of an approved plan: a new draft with the same lines.
+	// (POST /v1/support-plans/{plan_id}/revise)
+	ReviseSupportPlan(ctx context.Context, request ReviseSupportPlanRequestObject) (ReviseSupportPlanResponseObject, error)
+	// SubmitSupportPlan Submit a draft for sign-off (every rule is checked).
+	// (POST /v1/support-plans/{plan_id}/submit)
+	SubmitSupportPlan(ctx context.Context, request SubmitSupportPlanRequestObject) (SubmitSupportPlanResponseObject, error)
 	// GetUpratingJob An uprating job and its progress.
 	// (GET /v1/uprating-jobs/{job_id})
 	GetUpratingJob(ctx context.Context, request GetUpratingJobRequestObject) (GetUpratingJobResponseObject, error)
@@ -12057,6 +19254,224 @@ func (sh *strictHandler) ListAuditEvents(ctx echo.Context, params ListAuditEvent
 	return nil
 }
 
+// GetCouncilSettings operation middleware
+func (sh *strictHandler) GetCouncilSettings(ctx echo.Context) error {
+	var request GetCouncilSettingsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCouncilSettings(ctx.Request().Context(), request.(GetCouncilSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCouncilSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCouncilSettingsResponseObject); ok {
+		return validResponse.VisitGetCouncilSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateCouncilSettings operation middleware
+func (sh *strictHandler) UpdateCouncilSettings(ctx echo.Context, params UpdateCouncilSettingsParams) error {
+	var request UpdateCouncilSettingsRequestObject
+
+	request.Params = params
+
+	var body UpdateCouncilSettingsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateCouncilSettings(ctx.Request().Context(), request.(UpdateCouncilSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateCouncilSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateCouncilSettingsResponseObject); ok {
+		return validResponse.VisitUpdateCouncilSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListDirectPaymentAgreements operation middleware
+func (sh *strictHandler) ListDirectPaymentAgreements(ctx echo.Context, params ListDirectPaymentAgreementsParams) error {
+	var request ListDirectPaymentAgreementsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDirectPaymentAgreements(ctx.Request().Context(), request.(ListDirectPaymentAgreementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDirectPaymentAgreements")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListDirectPaymentAgreementsResponseObject); ok {
+		return validResponse.VisitListDirectPaymentAgreementsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateDirectPaymentAgreement operation middleware
+func (sh *strictHandler) CreateDirectPaymentAgreement(ctx echo.Context, params CreateDirectPaymentAgreementParams) error {
+	var request CreateDirectPaymentAgreementRequestObject
+
+	request.Params = params
+
+	var body CreateDirectPaymentAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateDirectPaymentAgreement(ctx.Request().Context(), request.(CreateDirectPaymentAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateDirectPaymentAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateDirectPaymentAgreementResponseObject); ok {
+		return validResponse.VisitCreateDirectPaymentAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDirectPaymentAgreement operation middleware
+func (sh *strictHandler) GetDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId) error {
+	var request GetDirectPaymentAgreementRequestObject
+
+	request.AgreementId = agreementId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDirectPaymentAgreement(ctx.Request().Context(), request.(GetDirectPaymentAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDirectPaymentAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDirectPaymentAgreementResponseObject); ok {
+		return validResponse.VisitGetDirectPaymentAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateDirectPaymentAgreement operation middleware
+func (sh *strictHandler) UpdateDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params UpdateDirectPaymentAgreementParams) error {
+	var request UpdateDirectPaymentAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body UpdateDirectPaymentAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateDirectPaymentAgreement(ctx.Request().Context(), request.(UpdateDirectPaymentAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateDirectPaymentAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateDirectPaymentAgreementResponseObject); ok {
+		return validResponse.VisitUpdateDirectPaymentAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetFinancialAssessment operation middleware
 func (sh *strictHandler) GetFinancialAssessment(ctx echo.Context, financialAssessmentId FinancialAssessmentId) error {
 	var request GetFinancialAssessmentRequestObject
@@ -12298,6 +19713,104 @@ func (sh *strictHandler) DecideFundingRequest(ctx echo.Context, fundingRequestId
 		return err
 	} else if validResponse, ok := response.(DecideFundingRequestResponseObject); ok {
 		return validResponse.VisitDecideFundingRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListISFAgreements operation middleware
+func (sh *strictHandler) ListISFAgreements(ctx echo.Context, params ListISFAgreementsParams) error {
+	var request ListISFAgreementsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListISFAgreements(ctx.Request().Context(), request.(ListISFAgreementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListISFAgreements")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListISFAgreementsResponseObject); ok {
+		return validResponse.VisitListISFAgreementsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateISFAgreement operation middleware
+func (sh *strictHandler) CreateISFAgreement(ctx echo.Context, params CreateISFAgreementParams) error {
+	var request CreateISFAgreementRequestObject
+
+	request.Params = params
+
+	var body CreateISFAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateISFAgreement(ctx.Request().Context(), request.(CreateISFAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateISFAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateISFAgreementResponseObject); ok {
+		return validResponse.VisitCreateISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetISFAgreement operation middleware
+func (sh *strictHandler) GetISFAgreement(ctx echo.Context, agreementId AgreementId) error {
+	var request GetISFAgreementRequestObject
+
+	request.AgreementId = agreementId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetISFAgreement(ctx.Request().Context(), request.(GetISFAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetISFAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetISFAgreementResponseObject); ok {
+		return validResponse.VisitGetISFAgreementResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -12828,6 +20341,228 @@ func (sh *strictHandler) GetPersonalBudget(ctx echo.Context, budgetId BudgetId) 
 	return nil
 }
 
+// ListBudgetSupportPlans operation middleware
+func (sh *strictHandler) ListBudgetSupportPlans(ctx echo.Context, budgetId BudgetId, params ListBudgetSupportPlansParams) error {
+	var request ListBudgetSupportPlansRequestObject
+
+	request.BudgetId = budgetId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListBudgetSupportPlans(ctx.Request().Context(), request.(ListBudgetSupportPlansRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListBudgetSupportPlans")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListBudgetSupportPlansResponseObject); ok {
+		return validResponse.VisitListBudgetSupportPlansResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateSupportPlan operation middleware
+func (sh *strictHandler) CreateSupportPlan(ctx echo.Context, budgetId BudgetId, params CreateSupportPlanParams) error {
+	var request CreateSupportPlanRequestObject
+
+	request.BudgetId = budgetId
+	request.Params = params
+
+	var body CreateSupportPlanJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSupportPlan(ctx.Request().Context(), request.(CreateSupportPlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSupportPlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateSupportPlanResponseObject); ok {
+		return validResponse.VisitCreateSupportPlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListProviders operation middleware
+func (sh *strictHandler) ListProviders(ctx echo.Context, params ListProvidersParams) error {
+	var request ListProvidersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListProviders(ctx.Request().Context(), request.(ListProvidersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListProviders")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListProvidersResponseObject); ok {
+		return validResponse.VisitListProvidersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateProvider operation middleware
+func (sh *strictHandler) CreateProvider(ctx echo.Context, params CreateProviderParams) error {
+	var request CreateProviderRequestObject
+
+	request.Params = params
+
+	var body CreateProviderJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateProvider(ctx.Request().Context(), request.(CreateProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateProviderResponseObject); ok {
+		return validResponse.VisitCreateProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetProvider operation middleware
+func (sh *strictHandler) GetProvider(ctx echo.Context, providerId ProviderId) error {
+	var request GetProviderRequestObject
+
+	request.ProviderId = providerId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetProvider(ctx.Request().Context(), request.(GetProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetProviderResponseObject); ok {
+		return validResponse.VisitGetProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateProvider operation middleware
+func (sh *strictHandler) UpdateProvider(ctx echo.Context, providerId ProviderId, params UpdateProviderParams) error {
+	var request UpdateProviderRequestObject
+
+	request.ProviderId = providerId
+	request.Params = params
+
+	var body UpdateProviderJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateProvider(ctx.Request().Context(), request.(UpdateProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateProviderResponseObject); ok {
+		return validResponse.VisitUpdateProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListRASVersions operation middleware
 func (sh *strictHandler) ListRASVersions(ctx echo.Context, params ListRASVersionsParams) error {
 	var request ListRASVersionsRequestObject
@@ -13200,6 +20935,452 @@ func (sh *strictHandler) UprateRateTable(ctx echo.Context, rateTableId RateTable
 	return nil
 }
 
+// ListServiceCategories operation middleware
+func (sh *strictHandler) ListServiceCategories(ctx echo.Context) error {
+	var request ListServiceCategoriesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListServiceCategories(ctx.Request().Context(), request.(ListServiceCategoriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListServiceCategories")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListServiceCategoriesResponseObject); ok {
+		return validResponse.VisitListServiceCategoriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateServiceCategory operation middleware
+func (sh *strictHandler) CreateServiceCategory(ctx echo.Context, params CreateServiceCategoryParams) error {
+	var request CreateServiceCategoryRequestObject
+
+	request.Params = params
+
+	var body CreateServiceCategoryJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateServiceCategory(ctx.Request().Context(), request.(CreateServiceCategoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateServiceCategory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateServiceCategoryResponseObject); ok {
+		return validResponse.VisitCreateServiceCategoryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSupportPlans operation middleware
+func (sh *strictHandler) ListSupportPlans(ctx echo.Context, params ListSupportPlansParams) error {
+	var request ListSupportPlansRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSupportPlans(ctx.Request().Context(), request.(ListSupportPlansRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSupportPlans")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSupportPlansResponseObject); ok {
+		return validResponse.VisitListSupportPlansResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSupportPlan operation middleware
+func (sh *strictHandler) GetSupportPlan(ctx echo.Context, planId PlanId) error {
+	var request GetSupportPlanRequestObject
+
+	request.PlanId = planId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSupportPlan(ctx.Request().Context(), request.(GetSupportPlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSupportPlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSupportPlanResponseObject); ok {
+		return validResponse.VisitGetSupportPlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateSupportPlan operation middleware
+func (sh *strictHandler) UpdateSupportPlan(ctx echo.Context, planId PlanId, params UpdateSupportPlanParams) error {
+	var request UpdateSupportPlanRequestObject
+
+	request.PlanId = planId
+	request.Params = params
+
+	var body UpdateSupportPlanJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateSupportPlan(ctx.Request().Context(), request.(UpdateSupportPlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateSupportPlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateSupportPlanResponseObject); ok {
+		return validResponse.VisitUpdateSupportPlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveSupportPlan operation middleware
+func (sh *strictHandler) ApproveSupportPlan(ctx echo.Context, planId PlanId, params ApproveSupportPlanParams) error {
+	var request ApproveSupportPlanRequestObject
+
+	request.PlanId = planId
+	request.Params = params
+
+	var body ApproveSupportPlanJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveSupportPlan(ctx.Request().Context(), request.(ApproveSupportPlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveSupportPlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveSupportPlanResponseObject); ok {
+		return validResponse.VisitApproveSupportPlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AddPlanLine operation middleware
+func (sh *strictHandler) AddPlanLine(ctx echo.Context, planId PlanId, params AddPlanLineParams) error {
+	var request AddPlanLineRequestObject
+
+	request.PlanId = planId
+	request.Params = params
+
+	var body AddPlanLineJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddPlanLine(ctx.Request().Context(), request.(AddPlanLineRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddPlanLine")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AddPlanLineResponseObject); ok {
+		return validResponse.VisitAddPlanLineResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemovePlanLine operation middleware
+func (sh *strictHandler) RemovePlanLine(ctx echo.Context, planId PlanId, lineId LineId, params RemovePlanLineParams) error {
+	var request RemovePlanLineRequestObject
+
+	request.PlanId = planId
+	request.LineId = lineId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemovePlanLine(ctx.Request().Context(), request.(RemovePlanLineRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemovePlanLine")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemovePlanLineResponseObject); ok {
+		return validResponse.VisitRemovePlanLineResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReplacePlanLine operation middleware
+func (sh *strictHandler) ReplacePlanLine(ctx echo.Context, planId PlanId, lineId LineId, params ReplacePlanLineParams) error {
+	var request ReplacePlanLineRequestObject
+
+	request.PlanId = planId
+	request.LineId = lineId
+	request.Params = params
+
+	var body ReplacePlanLineJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplacePlanLine(ctx.Request().Context(), request.(ReplacePlanLineRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplacePlanLine")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReplacePlanLineResponseObject); ok {
+		return validResponse.VisitReplacePlanLineResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReturnSupportPlan operation middleware
+func (sh *strictHandler) ReturnSupportPlan(ctx echo.Context, planId PlanId, params ReturnSupportPlanParams) error {
+	var request ReturnSupportPlanRequestObject
+
+	request.PlanId = planId
+	request.Params = params
+
+	var body ReturnSupportPlanJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReturnSupportPlan(ctx.Request().Context(), request.(ReturnSupportPlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReturnSupportPlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReturnSupportPlanResponseObject); ok {
+		return validResponse.VisitReturnSupportPlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReviseSupportPlan operation middleware
+func (sh *strictHandler) ReviseSupportPlan(ctx echo.Context, planId PlanId, params ReviseSupportPlanParams) error {
+	var request ReviseSupportPlanRequestObject
+
+	request.PlanId = planId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReviseSupportPlan(ctx.Request().Context(), request.(ReviseSupportPlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReviseSupportPlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReviseSupportPlanResponseObject); ok {
+		return validResponse.VisitReviseSupportPlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SubmitSupportPlan operation middleware
+func (sh *strictHandler) SubmitSupportPlan(ctx echo.Context, planId PlanId, params SubmitSupportPlanParams) error {
+	var request SubmitSupportPlanRequestObject
+
+	request.PlanId = planId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SubmitSupportPlan(ctx.Request().Context(), request.(SubmitSupportPlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubmitSupportPlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SubmitSupportPlanResponseObject); ok {
+		return validResponse.VisitSubmitSupportPlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetUpratingJob operation middleware
 func (sh *strictHandler) GetUpratingJob(ctx echo.Context, jobId JobId) error {
 	var request GetUpratingJobRequestObject
@@ -13256,250 +21437,339 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rbhtHmuirFHgWkLTTulqexBIWB7JjT5SJHa9kTwaIsmSx+yNZUbOKU1UtmWMY2J/n98EC+wALnAfZ",
-	"fZN5koP6qqpvrCabFHVJwvyJzO6uy1ffvb7L504sxhPBgWvVOfncGQFNQOKfZ2kqbs0fCahYsolmgndO",
-	"Oh9GQMagRyJRRI+ATKgeEZVNJkJqtdeJOioewZiaD/V0Ap2TjtKS8WHny5eo84rGI3gluJYiNW/MfVdw",
-	"DVxfQpxJpqfvRcri6aKPXn+gw/Cab0AqJjgRA1y2BCUyGUNEBkKS3vlg9y3V8ai3aAfnCYwnwizsAiYp",
-	"nUIyO11Pywx65HYEnOgRU4RZUCktJCRm6ongCsxSKCdAZcpAEgl/y0Bpcsv0yL5Ox0Dy+eLp7p9hWl0e",
-	"8GzcOfmpY+br/BwFlvu9iKldVQgmsQSq7YoQGIs2/+OPP55legRcs5hqCA/aBypBknhE0xT4EMj2xZtX",
-	"5I9fPT/YWTT+Xy8sDM6T8NAORFuKsCQiNFWCMG5hBfKGxbClSCqGC9DwS9SZUEnHoD2mKwVKjYG7iZmZ",
-	"z+B1J+pwOjYf0/yVLks6UceshElz+Ab25dkGQo6p7px0sgzfnN3lyywZQvNUfXx892neME55zGjaYnsD",
-	"/253nRt9k/GE8WHlUEOT29e67nTvPm+JZv4M01lUOiMZZ3/LgFzDlGwb+odPdDxJgVDy8eP5NztEj6gm",
-	"Y3oNikjQcsr40FKyJ1JFB0gtuB3LNIsN1Wi2goxj+ul74EM96pwcHRxEnTHj/t9fG7zUGqQZ899+urr6",
-	"dHS4e3X16avXP//hn8IbHSDTChNLz/DCnud3nv31wewlHlE+hGSPXDgwk+3jo68txxozpRgfnpLjwyP7",
-	"i9I0hZ3m7Tre2bTPQ7PP2cV/J/qNKPGL6N8dDd7TIVyyv0M+x98ykNNikgkdQleZF8rjJjCgWao7J8/N",
-	"6dBPbGx4rD8r+6/DfDrGNQxB5vN9ENfQwGx7HD7pLk6qzVv50Uwk3DCRKWKe5VAOLRa/awLz88OjCjod",
-	"BmECUgneCPcJPr476C/OLv9iEa5xKklV1yHlGuajGj7QfgpzptPQ1eaVNcwGKQpVNWKT5glLL911yi/m",
-	"Y6s0oMB6SRPHVM2/YqsomT/pZJIyK/H3J1L0Uxj/4RdlxX8x3T9JGHROOv9rv9D99u1Ttf/efmUnrSLx",
-	"W5qahaK+YLngdp8m5LvLH95F5FYKwyOnE4hIxq+5uOVkwCBNIs9QiJCE8RuassQ+MT/kghjZS0n7/Ouu",
-	"2+GuhXBoze71/ZLa8MVpjoOUxQ8KnJJ6QmI3vyp0Oa9hbSnDTTXUxU6S2bUBefftJeHZuA/S6TZXPBYZ",
-	"j1m6ExmILasxGuVTaZamZrhByoYjvXfF1wfsN0L2WZJYrveQ0EZmuKWIFCkokgjChSbUGC1WVIsJSJx+",
-	"jZh1zo14pulrKYV8yA2fcZJx+DSB2OjrYKY/xSNPQFOWKkIleF3YaMAk4wlIh3oWS1iyRkC8RQvwndBo",
-	"JVoj6CEPH61O+MSUVqSfaTx7RwZMOfu0tt3cnp23T/uSMUXuAJx3Qr8RGX9QoLwTRGXxKGc0FhmYIo55",
-	"kG0hEUIOSSZS3LAEpCEgoPHIMhfuRjHgXSO2vKfTVNDkgxDfUzmEh0aWvkiQDaZmckMUtGI0EhrHMNGK",
-	"bB+St+zlOiXRewmx4Akzi3lDWfrwhOKV89wAQHFAU6jt0jtO5u0O37kjbZQhcpErRA8HkxwezphD48fI",
-	"4nuTGZcWyz5yekNZajTQh+UL2hB4MiXbCdW0TxWQjCPJm6UYoh+zod20IhNAU3ydJPCR00yPhGR/f9iD",
-	"fjurdTrPFCoOVpeyf+P5U57rrY5l1oDw448/7ta9X/MAUXeW3ZFwPvKJFDEoZY7tNddMTx8SnD9Cmu5a",
-	"9T9CiduXQK8VoaSfKcZBKSKzFIixfhIjfHrGFughmCVkCpSBcF03NQLpilMu9Aik5dPbvUzyk4n1gp24",
-	"fZyw0ofXMN3FIZPezlpV2Y/c+bEheQsJox/QDHt4WbWliHN+75olGFZl9BvBAcVWzqS84FobtX7xRqlV",
-	"mJJEgsI/aWI5Nk3fSzO9ZsYQHdBUQdSZlH4ywMq4Rc0FLqCokzIOhwucYocN3x2Fvpt5cyKUjkUCIR/g",
-	"xz8T//jUu+azyQQkiQ2TRG3SgFxNaAykDwMhLfwZv6UyIeZDA3lnxHVOOt9/PCRHL/+1E1W3XtnP88Aq",
-	"tbjlIYAtcuYUDoWfHCzdWKWNF7cCov8LxNrM5w72vfcdzj3dKtheoeNQES0QFNSOFJExyCHSvXsQZ1IC",
-	"tziL/v+vnr34484JoX1lfkb7HxWRaUR4lqYkToFKdcXxbA3TsHi0R35keiQyTWg+Zj4p7jkiZsuE8iQ/",
-	"TjSGPHAsh2iLo2YtVkRbH8394+zCGcs4/DB4FUCYLNU/ZDoW44ZLHw2cCPuCImJAJAzJ0fbRjvdxvjJH",
-	"Ys7o0nJYsv06ZUPWZynTU/JKMg2S0R1yAcPM+c3I0cHhcyQwd8vFMy0RT815oqOSpt3RdMiAA2I+S0F3",
-	"OUCiOlEHHd3dODWiJTEMUoyhq+gA9NT8i/aZ9Qaa39E5V7jrzOe3Ql53taSMm2EgySzT796INOMaAIEV",
-	"dWIxHmec6Wl3QGOzGYNhUSem5nl3IGQ3HrE0CVzOVaF6AbGQyZKslgtt/ygd8PFBkBGK4vDmCafKQSOH",
-	"oUpwNXvm+b0BXhBk3IDylMB4oqcEhfktU9aXrWGsFk37Eb+/wMk6BQJSKak5LHtbc25HMlTyxfzmNelZ",
-	"ZKRmF0Zq2pcMs6LxiMENOC3fbnCv8LT2hUiB8hmu6sGWzxdkp/mVGZ5fmv4w6Jz8tADQ+TdvaKxV50v0",
-	"uXa4farYQsAVw7zE179EpevD8O0sPvauASO4tLUKVQbokfVXQ51oxi29kFW5uUtu/YBze+EoMeUxpF2L",
-	"e4jn7b5IIelSXZkyoRp2NcMTXDyKBcfaRulP2y3eXsLPm3TmGyiYZ3ucK3Hczpef61v5EnXC5zUzORdd",
-	"d9DFEdWMhdE0gFxcOOzbC41aXD21WYOZ2aA+qLZfKE11tgRBXdr3c27U9js0GgyDmiRLH6sjHGTp8+8a",
-	"y0wK91u+ucP3I8dB8p0b6UFjjcIFr2/LSBRVwg5m6bhGHTU0r1FgnYSLjVWwvQKjWcb6c4W1vvTssI5p",
-	"QgFanooY22xK/vHv/2EsTZQBW4qgOhAZ7dHY/lvK2f0olbdURb1wigO+aP7fLLjzVb3KkXxZKwm57FwC",
-	"0gW3tm+r08JjhWKXEk8GZi0kFbcgFWFIX1U1c0bpKwINrq4uQ6gobkBKZrXOJewD9M2X0GxLkQRihp5H",
-	"OqSMK23tAzGeZC70KEt1VL4pMyDZm9HZLbZakV+X2l5RmdWvl914jbTySfMZZvH0y1yV4BXi+5JQPCMc",
-	"bklxtPaqxxlNFM1QYePHanpECY5mTbNQNMidoF66HL9FouiOgKZ61KW6K5m6bogps3RGJqOpYjFN0cMI",
-	"XNOU2M8Js0TIFKGamIGIGEQkAWMCCEk148OQauYX4c0MvHdvo10a20NW9ewvSCBOo/y6pnB+cbTfTeAG",
-	"UjHBYCjFhpwNWEy5TqddNp5Q77mugkAdfrV9eLCz3d9BTuS2LCQpDUZSdg3p1OilfSCVkYkfGQ/S2L3u",
-	"kkI1gMQulKFXcM5y4p1532fcrqirRddpyo41oYmkNOUJlXOGp3a3fpyyxm2OnzKuKfMMy45K/KgGjcNg",
-	"agcCCzE8JCG7LE25c1rN4iayeEIlU0AGUowJDaFpMSCiqR0wPHfIAjs8mGuCtcfbgH1YwdvDg1nErYj4",
-	"sHGkDMJBUmfTPZX1e7OSY6Fjw10kqi4H9E7LadfQacsDsF8zPiT558hBEIOcFA+DXlLVpVzdOqfnPEBe",
-	"nF2euTdDqmN1mW9QPygL1iiXWKjwlPiy9W4wRSwztWGDTBMJuzLjKmRDzeqlBfl3byFNrd/C4KANYJkB",
-	"ooQSBy1zEqPllEYjdgwiOMnHDYNyFQW3JihxiPnGsTV0A6oO1e5GusBHIhHfIdkj5jx6iDe9E9ILEnsv",
-	"Ir15YOxdccoTKxWBk56nxJ4bHeWKGT0gHc3YDSjei654LyQYF66H+OUAG460W0C3uiwztmHOvRO78JEE",
-	"IK/MLxI4OYs1UYdfEQ1Kqz1y5iKqEAETAfbCoA8pBmU5X21+ElvqiqNxYC9BB5myAaBHpIfD7HKhdwdC",
-	"7haf7OJtzk7QmbpRKTYqxUal2KgUv1+V4tFl+Hwb9HtmA4WrfDtHmHaYUzi5v8ziSC20PZzdU/FZ4Zzz",
-	"FYY73k9Skkg6aG87I6IyXp7icCPrNrJuI+s2sm4j634tsu4yv+bxfn2UAuUbi/J1xQL/vo8Am39HUPgU",
-	"UD4Gh8wSps9ibbMGqkLFh2K3vvsSaY0MZiM/anitMguqcOyGS6TIUXi+6PZj+YUEhbjZ7usbdyVe3a4h",
-	"G+uqLyKnrDTdc5dDoU1TD7u5JF9AGZkz3mR3rexvoCjqAlZKSoICXboIJ9scbmwqBZPkhqYZqJ1KZMNC",
-	"6LscjWZVxt4M1wN3+a6PciEDo6D4ZfoLlcjG6lObXC6pBqJ9TO/F2WUe8W3M+9KxFqcEGEXaFu3c295Z",
-	"VD+80CctRxYxhnYtd1e6RHhAKbF48euhy9XyAj0qRh6Rq5ApQ7Uy8ww+5lsoEGQ+Ka1FjS8I837VeJvk",
-	"btXxBqffmCYuIMdhavk21sYMlFir5dvAUkwVp8z+ADyxDwTXkvUzjNHKPwhxYruwPzMeKtxg+HqX8qTr",
-	"AoF7ZLt+l7wTeYchyjTnpCsvvT5Iqztlu6xZ6cV4gvHGNwa16FACbteg3g3k+28e8C9FRMFMQhkbjzPL",
-	"MBSnEzUS6M+mPkiD/AhwnU4JHYuMa287AaGcZzR1P5OEGdmVkP6UPD+KiBSZWdGVjwPlQCUoTSbA+ZRs",
-	"j2h6A4pkk6An0Y7cjYXS3QnwuEELMs/NSscA2ibmO83oxIXneoj5NWZcs9QoqynF/BcLxop3nnH9x+NO",
-	"KcX7YDbsIqpVgVgltqkSndXCbExjFw65hLmWf3OpYRIic09FDt5zQD0DS8R5W/aFQ7qFQRdS3EDiYY2B",
-	"CSM2HIFcAcB+ZbeIesXKlh0mZzvzIFVhURi5hWkfC8Di0B+R8B//5//6qx/788ItNyBIee1uFXUQVFdh",
-	"n9ZXsY7pV4hG89/YgLeZx03FRVahn0CtkFWGaUl/BfrPIMWSGFka6Y64bXPDF4WI5QFh85HZIa/Dpv/5",
-	"T+ThMZ1MDEHrMrs3mLYG9FrObebenk8KxQWi3cyEThWhuKeT0sUXJEajl0Oo7a9MSdtoBWA6gvkn7Ysb",
-	"K/N8XsiEaZqSlI2Z3okIF3pkBFAfbNI5EAcMN9OpTW3w4ieng/INchGG20IitYCvYK6SV9t3u/1pNxFj",
-	"yuaEsH0OfD2j8dUKeqxCluUhCjxfvJNqcY+VZs6tiRUDRyv625fIMeiaLrMUqYcMkXKQZjni0wGrFOvp",
-	"RGDJyJip7DRTgGUW+lG4OFMTX2zmcw1KR4PEjwKqYAikYQ7RIEPDLLFB7EfzSmLVSsk4mgsQVFWDqwW/",
-	"lqRmswHl9Pd1mH5Vg+B+rb+6EjrDtH/gQJSGibU4SlCKCOPkVshEEcqTyOiTEgjTZEQVERwiwrSybpjZ",
-	"6EZrRzdQcWgZZ0RZC4jTMRT+lJ47SS00TXto5vUpT3rBwHVcy+zQ7w0eYWbxWHCY4m5VROzI+Lv7Ex8E",
-	"Wf8CjoBb8s6DhmNAgXWuYbxkfHJlLy0SLduEELnV+AB5hNt6eKPzvJRHnAOO7434XjatFYOrV1baUH9Y",
-	"z17LC6kOPGfL3o8dKOVJGScjMc6zjDE30tVEwKsEqvF52cOh6A3jQ4X8/gaUHoNlgJj51XWAm+JlCOM+",
-	"ww4fBl0V5RvG8CptnFQ9wfDZ9tHOdn+n5nupJt5VcvFwCSqU/lfOLVxvKqAEZPSIZV3029gniwDxRDIC",
-	"K2dTzQi8/9S+dWTnvUJV/ALTDMLIlVsAhQsRA/RG4tYInlvqSuRAcpKbAJ5K0GIoaCiFAaKpoZ4rXiaf",
-	"nYhoKtlgQBg3iybb//1fh85MQVqDG5BT8t//dfT8wBVGKxsgSPW54ZGbKFe8bqPgKzZi9e35n3AfRmCa",
-	"4VRE8hIkbhX2RU0nICN89x///h++bi1ccaswbSmfhzJkN2BsK++Bww2aTzBAlk6sTUW1M59ckGPVKAo6",
-	"/pyF5hU2++Y8x9RYqCajLyrn6ueLguqitw2rGwM1JD3IUrtnA1ZUL3dW8Q160C4wV9/SKekD4TBENbmV",
-	"4DdMDPGu6/BujiiZ/TaRLZwOs5/l0Jjdg5MqJIh8WGmKEqw0t6uFUanMULsWJ3JduiGiYiQyhYnbQmm1",
-	"yrItYueAWn2EhCkJQyqT1UYZs2EXqW6dnlsz6EprQcxtIq8WI1jJjtX1KI9hpZNZaKUH/AH5F7aqZoNi",
-	"v1YYIzfsTkDG7vo64PtATr4KDFozuJz1hqQTXq44NhtZ3oWVi1oyk6BvovmeBRmmE4S572zpaWuye6Ye",
-	"a+2om1hemS+FD2I+C1hM3gEqK1PzXBYVYLaLaKdRctQxMZovJudTuaeTkIb0uppMXi+VYhM1u+X8ywYH",
-	"rE3DNUqCjU6y6Zw2kcOGMDRE0fmCcO3puLTmV/7rEDE3r/pDKZICS6MKGYPV53zua64JYQgTERwahJY3",
-	"TDzKhWfLzRdHu1aDpFimAqP9DA5ExKiatiKZJilQZYvo2ApmRXJs++gTt5uk4tEpL97ttjvHB2pOthr0",
-	"cXmO9Vn2nx0+s8VegrlN2XhM5XSxJ6mUZzuLcG76Cp4EYF5MV9nzAowvsCeA+qVHc/xGJyQYQxnlB96t",
-	"HvC8CLqINAQERi7I00zgxo1sFnuXcSx6E3ROzfGIjSBNWhhZBRTcJ3M9Tm/omKVTXyB7FnDfuosSfSvI",
-	"BAQWP8ZiTSk2ouhPyQBHiHLam5oXKs6HicgUogO7YSlyZVvPoPKX5ZjeB6BYP7VW+lBSnuTP8V/+Jcun",
-	"rfWPwRVc6K5bWdBcf8MgTfJSwHXkCVcdc3hjHpf8jR7gvYj0XBVCGyZkfnCF9HpWxJq/+Eg5D303HkF8",
-	"3U3YkOmwexKHCa3ku8sf3pH3wghoWRTucjX49l2RrX1ffarnqk8XFbu3FGL/XvjitBzDYsbsRHlFe1cn",
-	"3bURCAF2bBB/CIv5ht0czhdZkBcfB9FztidG+/opgY+bivfMlHf4LRWfaam8X7sQqyVBipFZK9SD8f6d",
-	"dmdZ8QoFi+GoVoHEKjPrhKYgrPyxWvVi8hHLyOABlq4UYTAAjDvrmtk7OdDr24xq6L+odsyqxWECyHOH",
-	"ahuh2/nm3KEmXlAqwGHAFyrAgVbNEgZrcYVTSV94HkhfsBk+Ewljlo3D2l4CE+CJ0VRil0vs3MW+z8ki",
-	"Pxcmy6DqtGAim8TQapM20rDdHo2BZeu718Mkb1iS0dRYiCkNR+HXMLhOUOGo55Ex2lySUIt9G+sQRiJd",
-	"yPu+zV9c3u21KNjIe/ZbQf8cX28H/TsydXQKdtEp2J1TsidQcmyJRKGauX0vWDgBjnESsYSE6S613C4e",
-	"QRuV2jHWGja21FfyMgobvnKPfKUqIb7J17brLRX4hLXSdSbBhR2bofPwWBdUsqWIYUYkx8ZKiPuGZz0I",
-	"z/r9Mp02/KQhE2KQpWnvlPTKwMs9rz3rJ3N3bwnEKeN4MYgXk6XoRqzKTKc2Qym/tdw5veKVgTlLe2S7",
-	"DxwGeFmZUsbTKVEjcUso4SytuL93sN5JbaYxnZKBwO4/ht74lBjt2F42eoIz33Sq+FB2JtdW1GDyzwBw",
-	"HbFZIbv0fiO0AjPed759kzBrl3i/EW8btXkjgn4DIsgGFH/jrl6WDHDy6UYL8houyp193DfdhA0GINGs",
-	"z1vFQVItVz6LMp7EEezuv2hB7kVS2pwnNbeKTtSZWQ+61FGGBskviDDHd65tmi9yTm3Teg/fQDZ304HM",
-	"QHJxGP+SyXEruC4TOlVdLbrlA6qHtqTAEyqJeZUwTl7zYWrUGLzR9L30tMjvDvdabQ0nvqVMm4UsmLRp",
-	"JmtcCKJFQqfkdsRS8A2b9jpNaJjc0aPsx2jpT74T5rcefRnH+t1TvZqK6G+pQK6pLcysrhuyee6aETXv",
-	"jtZiTBtSDMTmFB8vlYPvv2pI/WuXO+N4TJE884hO73KGTe75bgDtvESYMF8speNUYFc7gKjMnOtIX6HJ",
-	"CpEH+FuN86zmbK9LgZZe9lo/i6WY+7pk3lJksYKsr6FTvXd/EGlaS9u1WJZV+X3PRmWFkEsiwImpEl0U",
-	"nD98c/YtRjvM7n72Wk5cBwaYSZXBr0Jr/rZseOQxBowPXchJNsE/UsGh6+IGQustWQOPn2ljF+MTbe5k",
-	"FoUzbSpDhqBaWsGMBH1NJWd8qIoAceH6QBVbIWJAvvn+DF95f/4eHQmliL1KPIimGsPcHF8TcZxNfMJF",
-	"8XPVcrGpB4YZ0rT4CcaTVExtwTpbu6Owpwzuam3UNB5D5ecJm3QTytJpN2U3FsvNT35XBtNTaqt62T9L",
-	"T8DBIg8/cU6wufkyb8//dDaElzTouDOEfPh19+i4FxH8x9FzIxFmDTdXvyTwAKEubmwFh1yL8+NiHZLm",
-	"YTshI7FpGy+pgovlZYmZv08X30SVALWyi2Gd1FOsICr20IKa3p7/yUBJrdCM461LvrAESf6UUUm5Bohc",
-	"YPEpobZ0VJ664vLAfP9oG6+E1aFRt+UACSQ7szfbfaraO0/KZ/9lgUfurn6dmu/uzsPNeLTuOuIcZ1l3",
-	"neiHJxTCr3ffXr7L0+1rOAScYHSZioiYWMRLp2QoRTaBhDzbfbZ7TPpT2yXThz9QF646FkmWZmr38JBg",
-	"nJodqdo088XxM3L81R/J8xeHLzplfe7ffjrYffHz52dfyP+u/3X85Z9Cqt57W4hs1kdRamTarjub+yAY",
-	"GLSa30FDVwy6fSatUrPYgTp2cZuLS6JgwGRzgsSQ3QBvfty26Vcechha1MypHR6Ej8iZWm2UGHuaXomZ",
-	"jASHVvCYSBgAVmvze35qQValE6ke38zi65hTBWDlVKIczT2wPBKtavTZA1jJ2CtRXCs6uxOF5G/67ZZ1",
-	"6OfHi0lmqf6odYJa8uMqHc0DTsGU10I3JRK9uvoDMlKyvbP78+evoqMmYp2hpLt0KJ6D9fOQvBkz12Ee",
-	"O5Fxv2axnWSV61UXpY3dlcnEDFDqpnxa7pxMKM/ls719bXOtuqpktHsJisf7JORlZeHjEfZCAbmEWrN+",
-	"mfkAvGBxldUGMqmXXMbim3NLZ753VXJtgZtAaNwqJe1sr/Gla+oAT/JL8prX41OcZqqe8e1oYiFij5jS",
-	"wmZS1YbFsgFOwEdEpAkoTQZM+nJmKVVo0/Xclno7rdsyL6wYtMZMgFJZ1qUvRZSmUrePTVitoNcTCsQv",
-	"7beEcQXSFuhyN9XPk9T6BG1OpPcscKXop9YTW4sLePOKvDh+/hWZ2DeIq7y8VCkpkFLIZWK78iyxEAlx",
-	"pWnjRaO/BZ5QPdrrLCxtPQfV87uN5y9elJwGxwdBj4RmOoU52aWNeW0fL94RTse+LK8DcynTLZP8ZGKv",
-	"SU7c0xN0FqDHtlf1Dcx/eWGEgzOS7GaieZcApRYHc4ogLqkRBJpH4BwkHgkF3FZ9ofEIi7XjMSIL70/z",
-	"f5BrmAYrt1+cXXr37zJW2V0vwIK4MqafukXZyeqmz7kTeqeE9hW2BOFWUwW+i7WrrXzqU+711XkzMV6a",
-	"aQnHV+nDqAqFBmT4ZkFBzCB4r2FaM7R+ort/P9h90f3582H0vEGx8mfdnqFcnF3+q/toNmBrzLjvbxIo",
-	"beHJeqkmJfXsBZiWiKpYfgMo34oE0iXNHld/r3fiq8/+iy+W9z//iTcWMXSxNIL5sRcRWw6eaEF6vghC",
-	"+ZTthUZeuuKK9xyi195C/7YCvWfL/SnXerFvi0GlSc7V7FpsNaSZkuinVxy/JiimCdXkIPKhyYLnXXmG",
-	"dKKIkHjPktKJsvWXMJgOx/SA5ZRJ2FLELTlUPgmnWwZ9/I1IuRnOnGSf/BbXk5CdMJi5GwDsuu7aiwoX",
-	"98PIanjVcuCl4gMQog2E8sNkhT7yq/GclPYtTZb4wPM2zYoK5luBw1K3EJZ/2CXkQzbAJOdzDwEV6z5Z",
-	"ipDcmVVI6WghF4ZPOhDTuxIXNkMVK18ARWQly4YnoCRcCihOeFaA8mw+UOqhqW7Shv0093jK+2JI0DhY",
-	"iEddnF2W2mLMNie6oXdNwy9VDF6ut/JLqpi657z8efpaXlrPibgZQURiylHwhSNOx17YL0ARqxQYo6/p",
-	"Woo33EceRuQoIs/IP/79/xGsyW4T7VB4ltKBzHgVhTIoT/5WJ4yWapd9/0uOZndClnbuiALtH94XUUfn",
-	"Ur1x58DPXRNViHqEqCBdVCWyChBX9VcUJL3addWd6XVlxF+yXeAdMbZ2uoGDtecZPsb5kF+Hl6jEmu/X",
-	"Q1RM1O5aZtFFyq/n/GdBQTV88BV3G7PuWiTbubraLnynSzUWV+6WBmlZm6U63NpiMCR0BynVi0NqFqdz",
-	"tE4q6GJZuVkxhl6sLmZ6MOUyOtAdJFMG0rX8t4V6VdGoK1x9bsyGLcKtbADZWoqBNgpt36+wi9nxClQR",
-	"J7kOqLevzKk0TJbaUqCQJFqCvm1AiyFWEso5GrS6ubiDDHeMvTRhCT3zYpudBtoNAXYB0CxeNpHdomqV",
-	"9dKXrTFrZQ3Cc8GVFIinwihrxfawDZutymzLdltdeUyn2OS0XuL/FFuF4s9c8F0JiiXANaOpfQ39YxMJ",
-	"Crjem8tSQ8VkKwUxkrkVNar1MpaMplwvO6zfc7geUrblE8ujZcc0WWWtK2oBy/DZ6gbe+CM3561WWPEM",
-	"D549ajUyE4jBTLV5B7xkr+ZIWzxngKlX58W6+Sfk6PnBwcH8XR2uwv7rkx3mDcYOF80X3NFSfL/GzkOc",
-	"fA18ehl+PJeBrsUOyHXSezYD/DzrsQKerL7cXvddrt3cPauej8487wieGWZ5Z663Zr52z2xrlt6AJoEi",
-	"4xZXujdNzYqxUzvcgtKETiYpg4SM2VBiFEDLNOvZvEGJa2mbOhjVF/lzeHtK8JfC7nEJ/bFId603gdek",
-	"n1J+vVeLhrxz9Yc5SagXpf5H64mmu6+oODPuEqUAXHSoLFWnbln5t1rVOshi1xgLVz6AVcvhok7dXWcc",
-	"3VMuVTu73zxqrn7ozeFzJWxa2YosndxKhmQARZdBzNXx6z4wZsENpj2f2YkXAfb10oFPZf6z0MkSLD1w",
-	"eGeGW0K0lrw3XJmv3u4Y3Yeu1YY1pO2DE9KzWZRi0CPbvquANf7sB+Od6Ir3aKZHQjJVHMFAyB7ZlhAD",
-	"BrgkTEKsyYRiYrRtXWm+LlXoT2l8TWI6oTHTUxyVizHjAIvGEjgAk6QPI5oOdiLSU3QM3TxRtjuGcR9k",
-	"74pvpzgCpqUCMW+R/K1ToqbjMWjJ4p1qyT8Pgk7UCW4Uq/znSzXMITR9+Bq5dFRrsXnKYvd+zZ5KU74A",
-	"hk0xRs92mSAx5dyoIUBsEwtIzIEOydH2s52dE9LjAInqUqWYjWTtkW33iQ91Kp4hbpT7X0wo492EKS1B",
-	"qS7lnxjoaS8iPUy0H4JU3aLvhaID87RcfHLLxlBhX8ctHF3Ta1Dd0hzptJsKM1SPbGMygUG7dHqCpCAV",
-	"GVHXw8wGzeuRBIhcf8lnOzV8qm8We0ss2I4VLQ27Qdu6acVBvPs4MYovH9rSi7NYVym00lS7yPagGQpN",
-	"KFY/d+KuooW1LVHvqznFjW6zd3BLxoxnikwk3DCRhT1Piw0q8M02ZjEWk9V9P3tqvXISfGdhg7QUGxTh",
-	"UZst2+uVvgR6rYoAZUrGTCnGh9g+UVJte/4sBAKH21qj6FWq/ZtR2hrHa2+2745m8TaaP23d3izvye/b",
-	"m3m36kBIWKWfWFnza9hJ6JAWrL35RAJoXy0eZVE1yH0rBLwO0VFjCfcsPNxk34l+wDrEFSShiowlUizO",
-	"QJFbLA9bRQM3SjjGKOcBi+09xpka3TE8pzUJiBgxOnwvuULvw3uryCb12iKWvFj8WwYZ1nSSGed5O+S8",
-	"S8qAsrQhGA9brAcuWkoYokWZkUd55zSvf5JfRN8GW6u9Tjvbsd59MHfy2OWUjzPKcXpRzbYSaKu4N48Z",
-	"lIqvrrVu1AIn6DrLipRXsrCYjUEfiDPJ9PTScC+ns4DRxc4ymzFs//XGL+m7Hz90AonRP37ATmoGEWzN",
-	"kWuYWtsA5A2LgWiZKa3I9uvkm8szoyZeXB49/2NkpHws+IANMwnJzh55lVI2Viekp7J+z6iQ7q7SKLLu",
-	"xjQWCRjjRIoUlNEjDV81Pzi7yuiWHz+ef5O3b5MGIQcD1DTNe0wprMeUJTgDfJqgWWSBiC9Q3bOqJjJ1",
-	"DPFAMBQYPdJ60vnyBeNKBmKWZlymFBlTToegiBIxo+kuWnze6e3UP0WAY76E+Z8x6F7zYcrUyF/Tqr0r",
-	"fsVfCX4DHG0Ssq0AyNn7871x4m2wiRTmTHdOzLv/TGwmKmK6MUopJzPZdts9dN/a/un77tc//KIE7+3s",
-	"kb/kmV3+AzRXpbFGrjghPZt41yMIfSIGpPcZM90jwnjkWqq57l9feqekZzuo4WLmdDvzPRvMFPXmZggb",
-	"7FsWYQ6e7QuOjcuKdw2w/pm8FRymGK1jyYQgBWBnSVsL3ZbAIz2XbXJKDM+1JdLPL38gX//x4ND+dEps",
-	"UqC2Dw0Unz179oJ8/PAKZzIagyKZAhJnUmGv8CHjCLgT0kMhr9jfjR12aI7YsAOSwIBmqSbPD3ZwD71C",
-	"F+idOu+BmgiuYEshrGsKg4VinsKVJxabN/bIGf6f4JvmRVv9x+B+0Q5pwFIDK9dI1szBlMpsuIEFoI1x",
-	"MgsRmYwhP3zSc9ZJ75T86fUHIkFnkuNIqLArLYUB7OsPdNg7Je/PPrz61sYDxxZ3HZ3hvs4Hu2+pjkc9",
-	"sn189LWVIU7jj8jxoStypTRNYQeX9f6Hyw++ZSd69AiNY5hog+C98wTGE6GBx9PdP8O0d0IokTBJaWnj",
-	"6KrAtnp+4bmxaVbk4U628YtiSL17gSNBcmJYGfR2ql1Bj47JSGRSnRLK0QC2k9ispOOjo1NC7fg2hVRp",
-	"lqaIjliM3L938GKvIN58LQbyDBTp/XXXVY7cPU+c4R3TNDUE4lo0Mk0QK2h+6g5wZ673K0YCuBU69oIk",
-	"JzKtWAKE5jxzyzXajyzJHh8c40C9T7uOte06/psnEdorIJIiRSAWmxfsaY3pFNdKmD51HgJi2OPxwTMc",
-	"1m0M9QtD2+6zRKDpCJ+Y0vg+LqTIZDWIhQ0a3UdW+HCS8QTilEpIiK2zb8F/fPA8Z3/+1d5Zmorbnmck",
-	"26Wyh713Qr8RGU9szlrvLQ71TugzW6285/wRKYuB23pr9hq08/bcSMlMpk5SqJP9fTEBbolpT8jhvvtI",
-	"7Zt3i3RALzhKXu+TzuHewd6BzYoBTiesc9J5tnew98z1b0SpvZ+IGP9wZRfyAzlPOiedP4H+xjzHPnGI",
-	"Vvju0cGBa66qfRQffNL7Iz1Oi6vAkH0yk1F7xsm3H95+j7znlDCtiH1qsMfoALafKPoFvEqwzQV59c07",
-	"NOkt9HFNr+xidi+dZrL7XqQsnjaZXe7LffeZ/8p99CXqlKlm0SB/da+eJ3aPzy18Qp/kcNw/N2KM09Sl",
-	"lZeUqs7JTz+XGu+isX32/pxg+Q4jeCIigSeAxfFtk2ambHsVGmNpNk2HCuuq+tNUnZ/NDHja+xISEe8Z",
-	"8ZTQVHDY+2UhBlziqbTEg1/oDbXHuCQ2fEdvqJ2pfrg0HsGuOSsp0oVHal727z69k3QILgbI7CrnakXw",
-	"9oU5n4i8Pf9AkNxjo7fCuA9JArnm1mecyuncw7Z+yr/PO1tXonfhuZZ1vl+cx7k42LmFOO0MgdP+YPVP",
-	"Y6MZcs8mtUN/Yuc2s9RGuNtbjDJNVTf+1j7HfGTCRaHYJ1TTU3sdE4sbsG3IbkcCo++sszoiSlitzJs4",
-	"XZqMGe+hrJRAsRzveA8zCmuH7eZtScXYwWlJAn4vhRGckClixiDwaSIUWsPEWqfkYO9g73iNB33c5qBf",
-	"0qRUPPv44HDxJx+5u2v6OyT2o2eLP3ojZN92LL8DCuZIVwKmwyhrbqLC058SKTKN1pLVVHhCrAvklKQU",
-	"1Vk0T2ifKiATIdKdJqSNOjXtzPYML2GXQ2ynR+xNqRX0TVzlhwnws/fny7EVP2iBbrPswg1MUI0hiYiz",
-	"McYxz7oogtzGf17+8KkynLYSHUOg5vJ4G7B1jyzeThCAOT4wujmqco8MbfNVCxq+tGrmR55HPi+UDDmV",
-	"MWf8oA2MDWeyNJ26ODfnC286x5vD/ZJLvfE8v2dKlxyrtlG+82E0xkAVr+y/p0O4ZH8HbHje4t0PeNVg",
-	"XjbCIO//7gyWWmBd+6RLnwdrBg5pBcbsNz8Y08q6JNCzt2NLdRQ5wsbIVM6FqMWebSM/s8zyeJXFLllD",
-	"JQwEl3a5LAhshb8vP98jYdYaHIbsL6tyGvO+QKqNeG4jnqsZMeXrsG1KboW8RpfGTrWeX5kFlMk9LINr",
-	"eOv6bkgkeo452bbjOTY2yBKmhQxyk/3PlRvTL/OkRal75YNgZpOsLlZcQ8fXH+hwERriO3c0/Z4u6h4f",
-	"HC/+wjuh1oLrP/D6gdw3Ei8r1wqEMuf3M3q4bDZIFcM/YvBnBcmXm+h88DYvnOu0cR8svmbKcAV6q1d1",
-	"LlL5EQnTXaVuCHSNBHp88GLxB68EH6TMXjkfHx4t/uC9hFhwexv9xl7f46cttvOeTlNBkw9CfE+lDUc5",
-	"PnzeBnau6Q4kbyFh1JcxPj46avOx87EY/fk110bdxm+/Xm6vvnPoWlifjcfxnZHLuud2qaT3qb3QtP2Q",
-	"JFVdWybS3v7hbVKM0Q4ihZ07sM82wn0/Nsw0tcWz7sZChQroCK9w+CfMQUsZPE+PeSLw0g373LDP5djn",
-	"o7JARNoAC8xbBdlsiHtnbC4cbY2srZbJlrIhc33s0P82nmS6uGQDdxtufqGxdsweAwJ8BBPTygFDnZDb",
-	"EYtHPgZfXXEf9GY+s8/y81JkBGlChCQ2zg7jMcpekDGdYplRyRIb/pwvToLKUn3Fi1ANfx6npC/MPyWQ",
-	"axvtkBDUsM34P/rIuyIHBXD7znVVc7SMqLriF2eXrv6xitwicvsXq/ZhGWR3Ae2TTEqjbCks6kbyEIqx",
-	"DeOh/IqX2vDWAp0MLGykF0nFLd6K0PLStxRxVdN9YDxG+Dsw+LmvOG6f9Kz+6rLEXLxWTcI5PPtVWAlu",
-	"sZg69uSknY8f3Ui7jbT7XRgLDuEJ5SWUPyG2wbNjsFa+UJ646Kuc7SLzrvBYDK8zg5W4o2OK65C1Rhbs",
-	"ws3iCwfz4uubJ3DhAHjQ3RmXe61M8JwawQtGtqHk+bgLQvzD1xd4VeEDPOzthYtm87IbRVDTbQWNtbiH",
-	"awobSdkGaldXey2A2NAlwMnovuFWTTsUMQrsvPRNAN5zMiRmJ88rEJBsMmk9uRbLT32vtzU5lbW4rTHv",
-	"Eku6m+uattc1FmpaUpZ68iyiWZtuacw3DWzVu6ujYLTEzeG+9Wwzmu5W7Jr85277e5k3/puHuaAJTdeg",
-	"5eW72Wh5T+3OpuloPHJjrp7hbGH8Li5mFl/irH51E0C1Nnc4YYJ4WmZaYI2PcquzBDX76x309WzIeGOs",
-	"/V5udkK8kmzbtJQFtzgt2eiqasEdHJ9zeGvQA/qh7FVzlayDbhxM0MjMq5BAEnmXIZPYF8yVpOUJcUjj",
-	"rNYrjomLlXoVRE1SpjXjQ/SexkLpIrmv5GB0Psl8dbZTk5rnwFu/iHgC/HnjU/u1s+lfv3uL6RN/AWFz",
-	"FFzpB8G1ZP3MNkFUGiakP8X/R0UupaQ6r4uPlwQx+HRUGAzA3iMYBe9OHDbDTN1dHy8/1731xr7skwl/",
-	"XTG1bvHlgNpgCGyptkp799a98rwK1Be7PNyR+mTYjdujFcm+qUEtd3T4nGLXZtpi3b9MXIY7s6m4aNxt",
-	"KYK1QSoqjz8Na/6tOfIvHHeCmdtVrFlemhfJ3n+G6f3ZfZVVuiqSrWy+w3taQ4i27LoSsu1OfecOekQg",
-	"5X3Rp8Un+Rdfos73Ip5bNtN/nb/3G1ZiltZJfmX2352525m6tpUYytwIAw/GQkIRKDBzfTYncmVpztao",
-	"dOx/dr90ixbf8328deb2QMK30bNbFR4bM+NpOHVnT+VBpPJyjocKgqHPYRkq2bc35is4PGbnbfJ1nHHi",
-	"Np84ZwLpA4Zq2QR7hNuWIjGw1ADVsJVJSrE4Gtm2PgwXcORcGTuzadff4D7uqrXct5vaLs+sVT1CIFE7",
-	"ZmQxItkwo41r+jfvmv5Qsr0SR5Vk23GryLMtQokvYKodB8OqTAnEKeOwc1clxz7z2s0ExMQ2mGx0pLy3",
-	"rzyc/6Rmz1AFu4wr4IrZQFIJA/bJX/XbuvxYE64pNsSV7jf/6tqPm+JwDleOw+Ej1c1777ZjkO++vXxn",
-	"v2gcNaEaumLQ7TOJ9Vwa4lrax0M5h9FSyc3v8ZsHSGy2Ey32GVmc3XiK2vAcA00HsJKTCKu/zQTFOF7w",
-	"cG4fe+BP1d1jV/c4bh4HmWb3zsaps3Hq/KqcOheW6VCfmbJN89p/mQJpNBxqGz/srMaTairN/uf8cmSu",
-	"dybnQfcs1hprpeHTjd3zJJwwxWHcr0xcTpHGRbUJnltVnt6zI8Iu61FC5ObTno+K29DgxvfwewmLyyOt",
-	"EtCUpYpsYwH2StUDnqUpiVOgUtlyzrbzga2Xvn7x3LpEmqXmRyiUtinn9XvRAj4Uzaqq9b8evuLX3fSE",
-	"4OWIbQnX802ekLqx89qWcunV2698jOeli/HcLufPv5JMg2R0h1zAMHNt8cjRweFz25jtCDu9oRrf8/r8",
-	"lrJt6Z7tRKQXj1ia4CPzh3n0yvwhgZOzWJPDF1+/IOrwqx0be9or53r3iIRdmXF1xWtp7JyObUnx/H1Q",
-	"XZb0aqX+ZZZCOLIUbeq7hJM+jEeilB/+KF6J+XGsG8/E71SH+725Mi41lbqaDG5vI4o+h9su/2AtZaEC",
-	"GlMw16CF7hQISf9NKFGBfbWIPQ3khmz0qofQq4KQb9awnkRCY1C9CgazriM/5YEiWmeX+khhre1SZTYq",
-	"xkbF+D2pGOH0xTa6xrKpNQEdwxfs2nWdCVuoFy/xzb/YuLnfhGJR2dFilaIaObhRJu5HmbA98XymqRgQ",
-	"wB9qFeZqdFJVLyICNB6V8tcwmIowXWlxnHs5qz06n4qbp5l2JTjfzIhN5hPuReXNxwrywkJDiTmG0mps",
-	"faURvQECPIHG2j/MftzFlyphTa65Zt6o10VJ9YVIgfJ7DmcqQ3Yx56jsfMM37oVvVHCdMO7qdZaFKVME",
-	"GHbEVCyBZpPkyd0LzzFIytt+qpZIeY2PY4JUoLSxPTa2x+88UmskbiucEQUUYFNe3zR4u8Y5e9eMJ3mN",
-	"RPuBj664h2vjisjc/1z+56KorxpLfBAdoCkKpbzuTQzKk4gDKx9JzYx4skrAYgW8jIzL2A+zpLUPPFk+",
-	"i+9Oa21ScV7z5G76zb33rSgW95onDx0A14YBod20YUObULjfRyjca+wYUGHx21W/A5VAONyAJAlgVa67",
-	"Ky9Lu1Jp+tK9+7iFi1YrMbSeKkgWAnkRpPvPPfNAb5ODVnUJbrLRlu+uWYfhPG/LPTpgG2h0/7P9o10C",
-	"iceczoPhaJM0LzoJbCT4E0koKa4k8L4B6tcXTD/Z2waLa2VrQVK16++35t8snF0+9E1gU5OEovDqim2d",
-	"X1LF1Nrk2sXZ5YMIteIEFgu0Uo+njTBbQZiV4dcsyCQokckYCE1T75wNk3e190B0L/nXBX482WuBfIWP",
-	"dClQQGheqb1yBMbmcmCTlf2r8fV/Y3s/Vip3V3uobCkSYFpETZWGMVbPEpU24tgLcB0sL1fMywrH/mdJ",
-	"Vdf9a6GTv8zeHkDINmnkJdGwUcufhFpeO5FHlM5LCd0C1dpkg99Fut+3Uzxf2qNkhS8m2U2/lI03/HfZ",
-	"L6Xc6nebct8BWEgiQZtJ86dMETYeZ1jzPyLHBy92Hk7q7+Oy6Cq9U2Z5aNBAOnMTrI2JPhorcye4UUB+",
-	"lU1FHpM1vM90zhdyqnfNPU7RRsh/1UXbIGU4g2MWD8gR7Iz3xg8ucPhfPzeocfENO9iwg9b+TnptW2BX",
-	"BAoRGWZa2JY/t0yPBLINlcVG1RFyzTxAwy6qHAvuHqiGD/a1x0pp+IGnU9srOtAViam8GVI4o6GLL3dr",
-	"rZ0XVX29V97iQdoilyFvBrW5SljhKqEEvoj0p+SGpsx21V4pKXp5X0Xo/qB+1jWs3i4WaTBcSNKHAXbr",
-	"EAmd7lSshRNCSSykBOxdbh5ZByQ+3CNn/IqX/ImZcqX7Z+mIaVXrLnaCbwoORWYXRi3rEhCvOBea0IEG",
-	"SZhurgeTI/yTvRzxC3yku5EcPptsic2FyG+l91CSYHEqy1tLrDgqOA8yubUy5ZB+Y0wcDV38x8KbjhKr",
-	"un8FoNG2yIG1MSueRhpD5UAeWnFYzgz3yNXqZmN1yXzfFxt+ZY9zr7GIQv21xoZIN9cav5NrDWs1YCUB",
-	"pojR/KegS3bL8cELIngMhJkXdh5ImO9nE7na9UWdTzY0QVO3IBU5OjgqDKFfRJ9oQSYiTffIaxqPCEXb",
-	"CZJS+/FgwZmivXvFMnMjM+U1pMIWQxXJmGeFmmQ9xiJN0DxjilzDREdkTOU1JFc80Ha+qBfmomdn28zv",
-	"kQ92Z1vKMTdFUqY0uR0J5TtYX3E8yYL9mfH7U8xwHWfxKGQCfsTzWbMJWGH7R2tj+7hWxoffiX7QLxPH",
-	"MNGQnOLR56hANfEWT00SbCyvX6NoeeSUcZrGWUo1RAG2gPHucSZtS7OCgYxpAiTjCUgsM56aPwxz2KYG",
-	"Q+9UzypzNLH7i+ir/c+/iP4iG6pMRfeooy0gVsfONgVg7sUoOuPEI4blgTxBKTWRYihBqbWYSasbQd+J",
-	"fjnTIozD+07Ozb3/8Fj2yr376JcgNmmyIpZJVSo33YW4x13B0+nTKe5UBfDiKxF3aBu6vqfqskAkYLl6",
-	"MTCypEzlEaFEilujTRJZCKqkJImeCt2bTUGcSSOXzXd9oBLkWaZHnZOffjYIrUDe+FEzmXZOOiOtJyf7",
-	"+6mIaToSSp98ffD1ASqcbkd1mvwWaKpHEZFAE8ZBqYiMQUsWq1zxNiQiaawNc4R0sFdQY85qVIDaL0sN",
-	"vexg2ABAFRp9Nc+6D/oWAJu5j/fKKceYYD07/juAREV2UDv8iKVJtYaw+Rl7GJzFmkDRumAvlA4W2oQL",
-	"oMCKCE1x74psX5xd7lizUmfSlwKHxLVRYFyL2f70qrSI0FX47GLe13IBcXsz+YMz8KslEM6O65iCatdV",
-	"P7fHas1ry/up9p4NzFi+1AzWfybbtwjO3PCzaMj6mQa1g4vwZL1XEQ+WXGenxOi3yQR4smuEB0ECJVpS",
-	"lpaxwfxqiO//BwAA//8=",
+	"7L3rbhs5tij8KoS+DUQ+u3xN0hcbGwfuXKYz00n72Mn0BsZ9JKpqSWKnRGpIlh1NEGB+fr8/HGA/wAbO",
+	"K+z/e95knuQDF8m6iSWVZMl2dyt/YklVvCwurvvlcycWk6ngwLXqnH7ujIEmIPHP8zQVt+aPBFQs2VQz",
+	"wTunnfdjIBPQY5EoosdAplSPicqmUyG1OuhEHRWPYULNi3o2hc5pR2nJ+Kjz5UvUeUHjMbwQXEuRmicW",
+	"Piu4Bq6vIM4k07MLkbJ4tuylV+/pKLzmG5CKCU7EEJctQYlMxhCRoZCk/2a4/5bqeNxftoM3CUymwizs",
+	"EqYpnUEyP11fywz65HYMnOgxU4RZUCktJCRm6qngCsxSKCdAZcpAEgl/zUBpcsv02D5OJ0Dy+eLZ/p9g",
+	"Vl0e8GzSOf1Lx8zX+TkKLPcHEVO7qhBMYglU2xUhMJZt/qeffjrP9Bi4ZjHVEB50AFSCJPGYpinwEZDu",
+	"5esX5Kuvnx/tLRv/3y8tDN4k4aEdiJ4owpKI0FQJwriFFcgbFsMTRVIxWoKGX6LOlEo6Ae0xfSQBJsDd",
+	"vMxMZ9C6E3U4nZh3qX+ix5JO1DHrYNIcvYF8ea6hkBOqO6edLMMn5/d4rhQotXi2/JG7T/ddloygeaoB",
+	"/nz3aV4zTnnMaNpie0P/bG+TG32d8YTxUQWDQpPbx3oOle4+b+mC/glm83h7TjLO/poB+Qgz0jXEBj7R",
+	"yTQFQsmHD29e7hE9pppM6EdQRIKWM8ZHlmx4iqDoEK8mbsdS6GJDNQJRwfwJ/fQD8JEed05Pjo6izoRx",
+	"//kbcwm0BmnG/N9/ub7+dHK8f3396etXP//rv4Q3OkQKGb6ZfUN4+564elo7ALOXeEz5CJIDcunATLrP",
+	"Tr6x5HHClGJ8dEaeHZ/Yb5SmKew1b9cR6qZ9Hpt9zi/+j2LQiBK/iMHd0eAHxqFxhpRxuPsUF3QEV+xv",
+	"kE/y1wzkrJhlSkfQU+aB8rgJDGmW6s7pc4MA9BObGJ7h0cF+Os6nY1zDCGQ+33vxERqYR5/DJ93DSbV5",
+	"Kj/9qYQbJjJFzG/5QYYWi+81neTz45MKxh4HYQJSCd4I+Cn+vAHQp3TBJCndxBRS3LAEZPM07oG7T3V5",
+	"fvVne0MbJ5NU9dwt3sB8VMN7OkhhwXQaeto8soHZIEWRR43ZtHnC0kN3nfKLedmKdChOfEcTx4XMp9iK",
+	"seZPOp2mzMpjh1MpBilM/vUXZYWzYrp/kTDsnHb+n8NCMj+0v6rDC/uWnbR6Jd/S1CwUpTnLNroDmpA/",
+	"Xv34LiK3UhimMptCRDL+kYtbToYM0iTyFJgISRi/oSlL7C/mi1xMQnpc0g3+fd/tcN9COLRm9/hhSaj7",
+	"4uT6YcriewVOSXgksZtfFZK2l3+fKMN+NNT5dJLZtQF59/0V4dlkANJJntc8FhmPWboXGYitKs8b1UBp",
+	"lqZmuGHKRmN9cM03B+zXQg5Yklgafp/QRtL+RBEpUlAkEYQLTahRKa1sI6YgcfoNYtYbbuQZmr6SUsj7",
+	"3PA5JxmHT1OIjTYFZvozPPIENGWpIlSC11SMfkIynoB0qGexhCUbBMRb1M/fCY06vFVR7/Pw0SYAn5jS",
+	"igwyjWfvrgFTznpQ225ubVi0T/uQURTvAJx3Qr8WGb9XoLwTRGXxOCc0FhmYIo54kK6QCCGHJJ7XmwsE",
+	"NB5b4sLdKAa8G8SWCzpLBU3eC/EDlSO4b2QZiATJYGomN5eCVlR6QuMYplqR7jF5y77bJCe6kBALnjCz",
+	"mNeUpfd/Ubw2k2tMyA5oCrVderPWot3hM3e8G2WIXOYC0f3BJIeH035RWzS8eGs848pi2QdObyhLjQR6",
+	"v3RBmwuezEg3oZoOqAKScbzyZinm0k/YyG5akSmg7WKTV+ADp5keC8n+dr8H/XZe6nR2QxQcrCxl/8bz",
+	"pzyXWx3JrAHhp59+2q/bJhcBom7KvOPF+cCnUsSglDm2V1wzPbtPcP4Eabpvxf8IOe5AAv2oCCWDTDEO",
+	"ShGZpUCM9pMY5tM3ukAfwSwhU6AMhOuyqWFI15xyoccgLZ3u9jPJT6fWbHjq9nHKSi9+hNk+Dpn09zYq",
+	"yn7gzssAyVtIGH2Patj986onijjXxL5ZgiFVRr4RHJBt5UTKM66N3dYvXim1AlOSSFD4J00sxabphTTT",
+	"a2YU0SFNFUSdaekrA6yMW9RcYjOL0Gh1vMSKeNzw3knovbknp0LpWCQQMpp++BPxP595x0k2nYIksSGS",
+	"KE0akKspjYEMYCikhT/jt1QmxLxoIO+UuM5p54cPx+Tku//Viapbr+zneWCVWtzyEMCWmaYKg8JfHCzd",
+	"WKWNFz4bMfgFYm3mcwd74Y2tC0+3CrYXaGlVRAsEBbUjRWQCcoT33v0QZ1ICtziL3pmvn3771d4poQNl",
+	"vkb9HwWRWUR4lqYkToFKdc3xbA3RsHh0QH5ieiwyTWg+Zj4p7jkiZsuE8iQ/TlSGPHAshWiLo2YtlkVb",
+	"G832cXbpjGUcvh+8CiBMluofMx2LSYNLTgMnwj6giBgSCSNy0j3Z8xbbF+ZIzBldWQpLuq9SNmIDljI9",
+	"Iy8k0yAZ3SOXMMqc3YycHB0/xwvmfJA80xLx1Jwnml1p2hvPRgw4IOazFHSPAySqE3XQM9CLU8NaEkMg",
+	"xQR6ig5Bz8wnOmDWGmi+R+NcYa4zr98K+bGnJWXcDANJZol+70akGdcACKyoE4vJJONMz3pDGpvNGAyL",
+	"OjE1v/eGQvbiMUuTgOu0CtVLiIVMViS1XGj7R+mAnx0FCaEoDm8Rc6ocNFIYqgRX82eeO1rQo5JxA8oz",
+	"ApOpnhFk5rdMWcu8holaNu0HfP8SJ+sUCEilpOawrHvrjR3J3JIv5jsvSc8jIzW7MFzTPmSIFY3HDG7A",
+	"Sfl2gweFpXUgRAqUz1FVD7Z8viA5zX2MeH5p+uOwc/qXJYDO33lNY606X6LPtcMdUMWWAq4Y5jt8/EtU",
+	"8reGfef4szcNGMalrVaoMkCLrPeldaI5s/RSUuXmLpn1A8btpaPElMeQ9izuIZ63eyOFpEd1ZcqEatjX",
+	"DE9w+SgWHBsbZTBrt3gbIrFo0rl3oCCe7XGuRHE7X36ub+VL1Amf19zkXPTcQRdHVFMWxrMAcnHhsO8g",
+	"NGrhSGuzBjOzQX1Qbd9QmupshQt1ZZ/PqVHb91BpMARqmqx8rO7iIElf7DktEyncb9kPic9HjoLkOzfc",
+	"g8YamQv6u8tIFFXiNObvce121NC8dgPrV7jYWAXbKzCaJ6w/V0jrd54c1jFNKEDNUxGjm83IP//+f4ym",
+	"iTzgiSIoDkRGejS6/xPl9H7kyk9URbxwggM+aP5vZtz5ql7kSL6qloRUduEF0gW1tk+rs8JihWyXEn8N",
+	"zFpIKm5BKsLwflXFzDmhr4jMuL6+CqGiuAEpmZU6V9AP0DZfQrMniiQQM7Q80hFlXGmrH4jJNHOBYVmq",
+	"o7KnzIDkYE5mt9hqWX6da3tBZV6+XnXjtauVT5rPMI+nXxaKBC8Q31eE4jnhcEuKo7WuHqc0UVRDhY3u",
+	"q8kRJTiaNc1D0SB3gnLpavQWL0VvDDTV4x7VPcnUx4aIP3vPyHQ8UyymKVoYgWuaEvs6YfYSMkWoJmYg",
+	"IoYRScCoAEJSzfgoJJr5RXg1A/3ubaRLo3vIqpz9BS+Ikyi/qQmcX9zd7yVwA6mYYvSYYiPOhiymXKez",
+	"HptMqbdcV0Ggjr/uHh/tdQd7SIncloUkpcFIyj5COjNy6QBIZWTiR8aDNHqvc1KoBpDYhTK0Ci5YTry3",
+	"6P2M2xX1tOg5SdmRJlSRlKY8oXLB8NTu1o9TlrjN8VPGNWWeYNlRiR/VoHEYTO1AYCGGhyRkj6Upd0ar",
+	"edxEEk+oZArIUIoJoSE0LQZENLUDhucOaWDHRwtVsPZ4G9APK3h7fDSPuBUWH1aOlEE4SOpkuq+yQX+e",
+	"cyw1bDhHoupxQOu0nPXMPW15APZtxkckfx0pCGKQ4+Jh0EuqepSrW2f0XATIy/Orc/dkSHSsLvM1ygdl",
+	"xhrlHAsFnhJdttYNpoglpjbOkmkiYV9mXIV0qHm5tLj+vVtIU2u3MDhoA1jmgCihREHLlMRIOaXRiB2D",
+	"CE7yccOgXEfArTFKHGKxcmwV3YCoQ7XzSBf4SCTiOyQHxJxHH/Gmf0r6wcvej0h/ERj715zyxHJF4KTv",
+	"b2LfjY58xYwe4I5m7AYU70fXvB9ijEvXQ/xygI3G2i2gV12WGdsQ5/6pXfhYApAX5hsJnJzHmqjjr4kG",
+	"pdUBOXcRVYiAiQDrMBhAikFZzlabn8QTdc1RObBO0GGmbMTsCenjMPtc6P2hkPvFK/vozdkLGlN3IsVO",
+	"pNiJFDuR4vcrUjw4D1+sg/7AbKBwlW7nCNMOcwoj95d5HKkF6odzryo2K5xzscBwR/8kJYmkw/a6MyIq",
+	"4+Upjne8bsfrdrxux+t2vO7XwuuucjePt+sjFyh7LMruiiX2fR8BtthHUNgUkD8Gh8wSps9jbbMGqkyl",
+	"nHbVyvcl0to1mI/8qOG1yiyowrEbLpEiR+HFrNuP5RcSZOJmu69unEu8ul1zbaypvoicstz0wDmHQpum",
+	"HnYLr3wBZSTO6MnuWd7fcKOoC1gpCQkKdMkRTrocbmwqBZPkhqYZqL1KZMNS6LscjWZRxnqG64G7fN9H",
+	"uZChEVD8Mr1DJbKx+tSm/kuqgWgf03t5fpVHfBv1vnSsxSkBRpG2RTv3tDcW1Q8v9ErLkUWMoV2r+UpX",
+	"CA8oZWIvfzzkXC0v0KNi5BG5CpkyVCszz+FjvoUCQRZfpY2I8cXF3K4Yb6sCWHG8weg3oYkLyHGYWvbG",
+	"2piBEmm1dBtYirn1lNkvgCf2B8G1ZIMMY7RKL2DmLNZWCJN6u8w/MR4qsmGofI/ypOfCgvukW/cs70Xe",
+	"fIgczpnsyhupD9LKw2yXNc/LGE8w+vjGIJrblkXEG8ih0Tzgn4v4grn0MjaZZJZ8KE6naizQuk19yAb5",
+	"CeBjOiN0IjKuvSYFhHKe0dR9TRJmOFlCBjPy/CQiUmRmRdc+KpQDlaA0mQLnM9Id0/QGFMmmQbuiHbkX",
+	"C6V7U+Bxg0xkfjcrnQBoW9fAyUmnLljXQ8yvMeOapUZ0TSlmw1gwopGfOzbA8x1VTPiM66+edUpZ7Ufz",
+	"sRlRrbbGOgFQlRCuFrplGruYyRV0uvydKw3TEC3wV80dw4ITmAMxXgVbuYdD+gQjM6S4gcQfAUYvjNlo",
+	"DHINAPuV3SJGFitbdZicNi2CVIWOYXgX5oYsAYu7FYib//x//z/vH7JfL91yA4KU1+5WUQdBdRX21/oq",
+	"NjH9GiFr/h0bFTf3c8KGQ5BmH0uDYsr3k9j3lFWHghf+oM2VwzFb4LqnNpg+iIrgvhgOkZaclhZXxLnN",
+	"QXo5dJuq16xDSgLFaNYZpiUpKmA/B8oVL2dppDtec5tLvyykLg+gW4wC7h67i/WP/0AuF9Pp1NA2XWaI",
+	"BlE2cNNWMzO6pxdThcLhajczpTNFKO7ptOQohMRoQHIEtf2ViUoXMR7TN8xHOhA3VirweTRTpmlKUjZh",
+	"ei8iXOixYdEDsEn6QBww3ExnNhXEM+j8HpQ97kXYci1GeU34usoq61yKqWCupl2LefDZ3mDWS8SEsgXh",
+	"gp8Db89J17XiKeusvjxEcUeW76RaSGWtmXP6vmaQbkU6/hI5PleTFFciEyGlrxwQW46udcAqxdU6SaKk",
+	"0M2VHZsrdjMP/ShcOayJpjbTyAbZrUFwCvK+qFRyaJ4zRwHZPHQKYYLUIL2EKXCDwBUtKvFWq/Tjrmng",
+	"DlZl51psckleadZvnUK1Cc28qqFtVzl/8cNLl5XuDZzzks6776/IKz5KKU9InDLgej+FG0hJQjXNSyfk",
+	"G8EIaw0jIWdEApbqJLQSX50KPuppkJNenjTViUrfSlAsAa4ZTSvf80wqm2ylxkJq/NIr0SWl2mwc/R6d",
+	"qIMZSEE9uK74zG39Rw5EaZha5beEHxFhnNwKmShCeRIZHUYCYZqMqSKCQ0SYVtY+OB92aw08DSQvtIxz",
+	"oqwyzukECkNf3+GwFpqmfbQ4DChP+sGMClzL/NAX5gZhyvtEcJjhblVE7Mj4vfsTfwjy2CXkE7fkrVph",
+	"BLSSwRsNkxUD5yt7aZEB3Ca2za3GZ24g3DbDSJxJsDziAnD8YOSkVfOtMep/bekYBbXN7LW8kOrAC7bc",
+	"TH8MhSZjMcnT3zFp1xXrQB8X1fh7mcYoesP4SCFzvAGlJ2BJPxKEngPcDL10jPvUz0XUonB9h1dpA/jq",
+	"ma9Puyd73cFezQxYzQitJIniElQoL7Wc9LrZHFUJyOIQy3poQrS/LAPEI0lVrZxNNVV1+zmnm0gbfeHY",
+	"5WWWBrU0Fo9JwiTEen9KZ6j8YIUNDEZ27z5RmARvyHaaittT0s8To6lSTGnKdZ90h3TC0pmvDzYWmYKx",
+	"SBNvvO7Z3GhNZ/3ImbDL3Lhn+S4W/Oi7MlG8cu3M53JSdj6349PFBN7q3TR+GPtQO7zETKHwNcyV0sIL",
+	"gDG2Y3FrWPQtdVWuIDnNtVJPT1CJLahNCkO80IbOXPMyodmLiKaSDYeEcXO8pPvf/3nsNGekSnADckb+",
+	"+z9Pnh+52oZlnRjpY64L51rzNa+rzfiIDTp/++YPuA8jWpjhVETyKkJuFfZBTacgI3z2n3//P74wOFxz",
+	"eyZPlE8lG7EbMOq+N2ThBs0rFq2mVs2n2mn0Lk65qqcHrfXOaOCFevvkIlPaRKgmO0RULreRLwqqi+4a",
+	"pjABaojfMEvtng1YUQXZW8dy70G7xILyls7IAAiHEWpfrUQkcxEQ73oO7xYw3fl3E9nCDhawJHpozO/B",
+	"8V8SRD4sFkcJFovc18IIn2aofYsTub7VEBRl6AvWXhBKq3WWbRE7B9T6IyRMSRhRmaw3yoSNenjrNulX",
+	"MYOutRbE3Kbr1WIEKwNhgUzKY1jrZJYafwJmpvwNWxi3QQXaKIyRGvamIGMXgRIwqSElXwcGrQlcTnpD",
+	"3Ak9oo7MRpZ2YfGxlsQkaPJqdlcgwXSMMDfnrjxtTcqZK6lcO+omklemS+GDWEwCll/vwC0r3+aFJCpA",
+	"bJfdnUbOUcfEaDGbXHzL/T0JypLWSHYFWqP+Mx90ZT2wsof0fYmX45x7j61EJ5fRa6yPSyFGMT4i2dSi",
+	"MDM8ewZUnjlW4kUX9P2SrisOT/77P599Gx0dHe215ZYoJZYkw96EfuoldKYMNHvHJ72J4HocCOv659//",
+	"L4pMRgKckeMTYh8slnJ8clTmXO0nnYJkIgkZa1w5AVKSagkOY8vkkcHMifLEifKRoQ7EDlis7OSbhoUl",
+	"014hR/8iGO+N6BQXNr+aK20EqRSU8pVOmSITA4sEJSwUS/FiEWu5Ks9/hsWrmZwUieTOAGsLxWKsad7g",
+	"Jq/V1GbZHpRhSpUKPsLa2VTCPgriRl0gtAY3MqEzMsx4guY43FBp9adkKDJptqAgztAHbG6SMs/miNCw",
+	"1vur17HoLjbBbCEKtEXcFW5VuWTHwiodc7SnXdbGskSLJfRqXrD3bScwfNz9Wx4B0p7G5BM8/eqrO45b",
+	"kJFVBl1MAtYeqXwr2w8S8km+xIt6Ye9p3vAoFP+LxKcIJPW2O5hSFCEGlH/suadQz4QpZYlZc4InzenI",
+	"YKN7IGQwsIEfFth2PU2sztCLfcttT73r/h//RY6fnhF9K/Jf/vFf5OSrM0tA3OfjE9INhbXtnRmaui+G",
+	"w9P5ALmWzM+he76NRvmuZh+aCmlNH8iRT2vkW42NFIgyHwfHpW/HInViIv4wkkKplqtcMUxtjZihIXpC",
+	"uW3K5vHEHJkTkAw62CMxb9+K4mvBoSeGwyB2tA2moD24Mdw8XmqLvDh/5Z/EFy3K5RXciuwBg88I4uDC",
+	"Vgz2aA5dCLjcYzZl7jr65eRx265As0IJ3X3HxYRxgOA689F6yGmNhN5Ulcc/uHBrSyMGbKRVL3GVdCrI",
+	"0+p9TaVufH3u8fsu3ZW72ptCDorjC8M0fCRRldTWEbN8vSogqsK7ehHCtGkBxV2v9lcTN2lZTeneGc52",
+	"CNXmKFCVc3DQp3OWV5vfUrFR5NV83dbPLHuo8BX7MsPOK2gujkWaQqyVe6gYrlprbQklLGhbk2qa2ABu",
+	"VFNqbBBdIq2Kr9wLXZzfQT6uPwH0qeDAZJLZDkLm/YbUvTBVDeQqLpjnFLNJC39i3lrNG61sBRZFlDlf",
+	"JVrXsllAp+9Gl2uks9wTraCO61G89gRoE5E+DYLydkN+wpNuSFnbPoFdmxSuhpIhveZVtdZqvZK4rWPY",
+	"K5cnbIi3tVUqR+wGimh1X+fIZvg1JJn7fintUay05hf+7RCCNa/6fSnREDuHCRmD9ZX60pC5lxEzfI3W",
+	"0+AQ8uER3pwbni0PonB2ceudpVjFGZPhjYgXEaDx2Dbs0CQFqmyNedvgo6gd2T450+0mqVyv8uLdbnsL",
+	"wlalc+EXOZFXb7B8+eHT46e2FnqQ/GWTCZWz5de6VIZyHuHc9BU8CcC8mK6y558XY3yBPQHUL/20IHrt",
+	"lARLDET5gfeqB7wowTwiDfnykauBYCZw40bWKttjHGvCB0PkFsTljSFNWoR6FFBwryyMe3uNgRi+f+Q8",
+	"4L53cfH6VpApCOwNiL0MUuyiPZgRG8oR5XdvZh6ohEBNRaYQHdgNS9HjYcv9Vv6y3NJHIik2SG2s0EhS",
+	"nuS/4yf/kPWBWJkBsw250D23siDNfs0gTfJOeXXkCTflcHhjfi5FPXqA9yPSd016bBat+cL1melb0m7+",
+	"4mPlgqp78Rjij72EjZgOB0niMKGV/PHqx3fkQhjNTRaSsGtRc+h6UBz65gx915yxaGj5RCH2H4TzZMps",
+	"0ozZifL2ta6NqGtLHALsxCD+CJbTDbs5nC+yIC9eDqLnfI/t9uXFAy831bafq378W6rN3tIk89HlHK8I",
+	"UkxVXqNcuo+daneWlYirYK141arOhsrMOqEpKzn/Wa1rGXrAKut4gKUsEBgOAROxvd3EAb2+zaiG/stK",
+	"q69bOz2APHcoRh1KxmourdVEC0r1qQ34QvWpMWJghWCQIpC8Ut3neaC6j00ZmEqYsGwSlvYSmAJPUIV3",
+	"pTYrjpGTpT4lrCWFotOSiWyNn1abtKn37faYSOjZ9qf1ugE3LMkwtWKY0rCSVcPgNho88DHlMbgaWi32",
+	"nQefLtv09/mDq4eULcst9fHFraD/Bh9vB/07EnUMuOthwF1vQUX7QEeOFepo1UJZtoKFU+CY2hZLSJju",
+	"UUvt4jG0EakdYa1hY0t5Ja8yvKMrW6QrVQ7xMl/bvtdU4BO2EtWZBFeHwwydF4YonJKGGJEcGysVYHY0",
+	"615o1u+X6LShJw2lgYZZmvbPSL8MvDyqsW/tZM7mnkBsczSoDfovJbNj00LnfCkyAvbOrnllYM7SPukO",
+	"gMMQEwFSyng6I2osbgklnKUVP8selgOvzYRhU5gjQsx94zNipGMbyJ/7q7IUMy9DW6p9zyv2jbLKPwfA",
+	"TVjMQ3rpds3lgRm3XY62iZm1q0u7Y287sXnHgn4DLMjWgHjpXC+rhjo43/iSAO/LcuN7907P13nQZ5hu",
+	"i5CCpNrNc+W4y2CpnaS0OX/V3Co6UWduPWhSRx7a4HUPIMyzO7f+yhe5oPVXflyui3Zj3H2yPIJ1eeWV",
+	"7cfbYYiqFr3yAdXTxlLgCZU29JrxvEQEejRd4RLD7vwQB622hhPfUqbNQpZM2jSTVS4E0SKhM3I7ZqkR",
+	"wfB4GqLTIWbJHS3KfoyW9uQ7YX7r0VcxrN+9sldTj9knKlB80fYtVB8bijfdtQDWIh+txZg2VzGQ91a8",
+	"vFKJWv9WQ9G7duWOHI0p6h09oNG7HKGYW74bQLuodlGYLpYqKFVgVzuAqEyc60hfuZOVSx6gbzXKs26w",
+	"YpULrBWkuBpx3xTPW+larMHra+hUxp5GpGnNbTeiWVb595aVyspFrkQc4g+le1FQ/rDn7HuMdpjf/bxb",
+	"ToRqKswV7MG3Qmv+vqx45DEGjI9cyEk2xT9SwaHn4gZC631z9XpRSsiCfI1NpkvUcyF8zGNK+RNF3ly9",
+	"dtU0nJOKKR9uIiOXU/FoUiNaJzFYcK4boHy/aQqrdkJYMa7foDk0g6MAwF8zKjXIhv1vNdS/DII1gu3n",
+	"zzu87VrAf5DthchB+R6vxee2gpC/MRRrjHSuIsdaZ73sUDfBVCvEfrsstWRlevg6cnYxvozcncxt4Tpy",
+	"lSGbwREuqvaKSs74SBVFfYS1PBZFHLGA2csfzvGRizcXaKAuVVmoxBkaTOs5g5frkTH15cSKr6sWMVtY",
+	"y1AbmhZfwWSaCovLrp5jYacz5E5ro/7zGCpfT9m0l1CWznopu7HSk/nK78pIUCm1zZTsn6VfwMEiD2t0",
+	"zpWF1eB+YBxeh261IcTmaCwp7z3DD8p9wivv/jYSBOb8xNA4wwfOKtkoY5FJq6d0og5no7F2iGDuNSgP",
+	"/QVpRG/f/OF8BN/RoCPL3MLjb3onz/oRwQ8nz42GNG/IdA0uAj8gtogbW8s/t2r4cbFRRfOwnZDRtGkb",
+	"31EFl2skgI0wBWGp7bwEqLVN7pu89cUKomIPLajA2zd/MFBSKzqrjIT81hX6soSE/CGjknINELkiNmeE",
+	"2k5DeZk0V52RuUITNn4Xmwm7TGNIINmbj/QaUNXemVA++y9LPFR39XPUfFl3Hm7Ow3PXERc4j3qbRD88",
+	"oSB+YcKOodc/5gw0jwLFPCMvl5bqN7ssn07UYSpMp959f/UuL0ReQ03gBIO4VUTE1OJzOiMjKbIpJOTp",
+	"/tP9Z2QwI2pKY/BRhtRlhUxEkqWZ2j8+JhgObkdCYpXna3z77Cl59vVX5Pm3x992ymaT//2Xo/1vf/78",
+	"9Av5n/W/nn35l5AIaGHyXjh/7Hx54UkOPrcXr48eEPsuRgFY77DKJr7vF5NWO42IEi7yP0nyOjxWi73m",
+	"8InGOp0dkEoFqmpaJzZksaUCIDGv22WgPd9cUldFwI6LSaFKX/NuSiWWaJEwoYyjUqzc1BTLPVeX44oh",
+	"zOWK2rQnW5cKaDxu3funTdWghu4sa3hbmlqsrDFUceA9kV+YheSufsGa+1OssZyGLhFrjNSu8P4SMjMP",
+	"nZXry9dr1y+sOt9QX34pVy3lFa6oagyUz0NpHR+AEjFI1UuZJ/GMq0yiFAyfpsymjS0daEpnUqRpz2uO",
+	"LXSdkFf6wqY/zxvubBpM+8SCc/dCMKdgPZelNpJvb8CktYe2gK1L+VrePAdzrZrrFo7YDfDmn1taGIps",
+	"pdCi5jjR8VGY7Tikb6On2tP0eup0LDi0gsdUwhCwD6Lf82PLzyidSPX45hZfx5wqACunEuVo7oHlkWhd",
+	"f5E9gPWKWRQ3rtU9u9MNyZ/02y2TjufPll+ZalzO0mbI1Qu14svVe7QIOIWguZF7U7qi19f/isIh6e7t",
+	"//z56+ik6bLO3aSVNltD/QVYvwjJmzFzE0ZAxzK2a/6zk6wTmekSPCcgR0Z+1fGYdC9fvyBfP/32qz3X",
+	"iCpOgUpFKM91Dhu42SYic13OaPcSZI/bvMir8sKHu9hLGeQKqtrmeeY90ILl/Ysbrkm9mTk2sl3YhvbC",
+	"FfS3vYkCWTXr9IHMpHRO4JXaIQEvqnjUDNuf4jRT9ULsbWuDjZnSwkrTtWGxmr9j8BERaWKU1iGTvvFd",
+	"ShWav/puS/1qW/A7NXvaYBJxqcXxys7bNbxfq7dve0Q5vBWnaI5xBdIW6HI30c9fqc0x2vySbpnhppSf",
+	"Y4yKtW6tILmiCrx0N1dsxH8cDl/Yh7faGPaM+D1bUzXTJBG2cNhc6PnSOKrWDW7q9UPsRptg/QNzMuaq",
+	"rbEzzlwPj3/8B/lrRrEpvfnb3Chfs5t0n59E5PhpRI7N/2dE8BhOyfFeRJZ17Hb9sod5p2eZ98V1nUZw",
+	"AqSTjAORGVek+4//sDG8MuOc8RH5x3/lgcTmSfNKeOq9M0J9XVXvcphKIaluHUnqe+aE2w9X3cGBhI0V",
+	"yppVXP+LkL3qUWxP9jdiUJwAaIWlcaq0ZmnFJFt5h+nZKnHG872B1m67ujiCY+n7/jI0ReSuVCnUOWuX",
+	"HTI6dd3zq1u1WzR7KEoXmxsdukHrdHiw1Sr8vanekno0Sn1rDjgleC8oOFpitWW0jILG4TAqBfCyrR15",
+	"EfF9w6eZXpXTlShNXev8CDNPJ0vRiL6bJtU0FSPXQbKk2ND9vx3tf9v7+fNx9LxBjWgOaDk+aqFkrSle",
+	"b5D2bZWo1YCJkPyqAZJt6N2i2NK8pl8CGuSEcWrdaWOKbQwM30NXuevKNgGj2iJT8yXN1hNBGklsdbGv",
+	"bZ0q9/B+/jDy6ahcF9Z5IZJqsbH8ZYvH2JC7unVFurS6u71W5UNXjc0rU/L5OmrY8sLQIGVrBhrBJyLU",
+	"yD4JxGxCU+smdi7LW0GmKY1Bke515/jo4Pl1h4xFJtXeKeFwAwZow1RQfRDyDx9Hz750r68P/KeTL3v/",
+	"8182oFFtg8HMx/GvFBbQyA82xgHmCEETgS615lzFhO578ORkYkExSkerS6n0XbSbENeFVPpHDWVXey5q",
+	"PKU8/55ydQtSVWwDdyFHCyMXV7Qcl8dqAvJVY6UvlQ0mTLtS40XiwpKiXxdSDFIbr1nLSn39gnz77PnX",
+	"RrA3TxBbSFGt1E4ZpBRylcoCeY3CkBWGG8rYlE3gcxCnVI8PFuTWOHK2wFqS38jn335buovPjoLxP5rp",
+	"FBZI6o1VFT9cviOcTiwDAg/mUp3FTPLTqVXfTt2vpxhDgxysXw2ZWfzw0vxa52ezm4kWpaBclHzX9cLD",
+	"WIoymDEfC65prHvt3b3+jfYOUQyrMa/MtXoYSjqBWyExSnMqwkkxW8z7aHRKt7J1O4B7a/c9G+ic68oh",
+	"SA3G9YOtH1vkkWJtA53b/Fre2TmkW92DOoeFa7gU7oiXAT/ESQsVYnXUqp3+woNfdFYbMaN6KrNlA6qb",
+	"ZlOV11cggHd3Ai6lkL8SXP2y4GDqXjJslUVHTmZlaljEUmFUfs8p78HVXZ5fnVvxr/moV/aHBho94Bwk",
+	"HgvlbLKo8VyeXxGUQNCBNZjlH4ysWpJYCiBcnl/5PIFVBOqtdGeb0E+9qWBcB0T0N9zZJM4IHSiMpOXW",
+	"Tw98H7hRvtE7N6Dce+sXzcR4aaYVVKHSi1EVCj+HgftSTChbtajLR5gFdIZl9iB/1u0p4OX51f9yL81X",
+	"upkw7j4dB/rteol01VtYKfsIs5I8WCy/AZRvRQLpikEffXtY/bzV278R+w35x39gaksMNqvSfNmPiKTY",
+	"PEUL0vedWcunbDNf8n6617zvEL32FJpPFOgD0jcIaeZHP4ntUJ8muUBu12JbtM/1jju75vg2Qb2ZUE2O",
+	"Il/TTdhGOCLTZESnyiin4gZkSqfKNoWX1gQyhpwGcMokPFHELTkUhY3TrYI+PnWmQJ3jowVVUvP8KX+F",
+	"7ITBkucBwG6qSEHRdnc7hKyGV6vbZJbLzQjRhotS5GhsneakdGDvZIkOPG/B0UrEtwKHlexSln7YJeRD",
+	"NsAkp3P3ARWXXbHKRSoZtPOrdLKUCsMnvbrpP0yFzVDFypdAEUnJqkHxyAlXAopjnhWgPF0MlLq5y03a",
+	"sJ9mS1euU0rQOFiDsPfnQusNCOr0rv0LCitkq5i1opDkdyhbb9fksEhee4/pxkp7FjfHiEhMOTK+cKmu",
+	"iWf2S1DECgWL7B+8IcPsOCInEXlK/vn3/4utuX3KkmGeJeOvGa8iUAb5yV/rF6Ol2GWf/5Kj2Z2QpV0w",
+	"VoH292/oqaNzfjq5DSgPzKpC1CNEBemi6iWrAHFdY1BxpdcL1r/zfV0b8Ve03dwRY+sdzucP1p5n+BgX",
+	"Q34Txp0Sad6ueaeYaDMGnl/P+c+Dgmp4T11zucZyxS2qFP/AJkwrn+fdo9p2Li8N0rKpTXW4jWWgSegN",
+	"U6o3kVDZuhpjD/vxzbMxdMD0MOaRKVcKE81BMmXgOoJbZxBThE0mGX4It+2bsFGLvHxbaaCkRPn4Gmwh",
+	"tFKcUyPTziMbsK2AAlUUAtkE1DV1bfljF5geekSy4bCnNExX2pJ7r7xI1ATNQC2HWIsp52jQKsrg7s6a",
+	"0oQl9Izym95wd0OAXQI0i5dN124xGtaPegXMWluC8FRwPX/SIyGUtegaNhqDJCn+TmguK0/ojCjQaICO",
+	"MVJIE7OCM5IpV2yaC74vQbEEuGY0tY+hfWwqwbY8XkRSF4VdYSeRZGErkmqjkRXLbmyWHNZd9PZ3MoBU",
+	"3BKWl1WZ0GSdta4pBaxCZ+eDyvAszXmrNVY8R4Pnjzqv2UhvKEstE7NlaizwkoOaIW35nAGiXp33v//z",
+	"5PnRKTl5fnR0tHhXx+uQ//pkx4RioZ1TcrxsvuCOVqL7Ye9rhZJvgE6vQo8XEtCN6AG5TLplNcDPsxkt",
+	"4NHKy+1l3zLetqiYsl3R88GJ5x3BM0cs70z1NkzXtky25u8b0CTQnd3iSq8k3s5zFQ63oDSh02nKICET",
+	"NpIYwNYyq2i+4LLEtbStuRzVF/lzeHtK8O+E3eMK8mNTwPo7ockgpfxjMNL8Lm0zFlTv9m2v1ZhNN5NL",
+	"vK2cYDPuCrlNLjdeltp6t2yZXG0HHiSxG8wELh/Aun2EUabubTKL+DH3+J3fb54zXD/05nj2EjatrUWW",
+	"Tm4tRTKAoqsg5vr4tQ2MWeLBtOczP/EywL5aOfBppazQYM+G4zsT3BKitaS94ZaGP42pLif/oPnQFeuz",
+	"irT94ZT0bblNMeyTrouFU1b5sy9M9qJr3qeZHgvJVHEEQyH7pCshBgxwsZUiiasUqXwq8aSUbZTS+COJ",
+	"6ZTGTM9wVC4mjAMsGwvTrYBJMoAxTYd7EekrOoFeXlG1Z/OS+te8m+IILgPZPEXyp86Imk0moCWL96q9",
+	"Ej0IOlEnuFFD14qlGuIQmj7sRi4d1UZ0njLb3a7ac2VDIV+U8h9rTD5NfLxkK4/Yix9eujF9LHoy7bnO",
+	"ZOGoVxei0T4gXmbp8mW4DV2aZ8MRE057nttgZcVuthagW89auGHoVgkETom39NaQClq7dGj940auzGak",
+	"O8b+JOaWRMR1IYxqSa/ilvvEVxWREZ0MUsZH5J9//797YX/EetE3a2pzjxMtNkEP6pf0y5KgmQXXvVKr",
+	"Y/Vi0y5nTOaJo74kLFFsxLHUA5bHOCOAtXgEBzLJlMagSeypagcwjEBnkudlcIumhYHC01jVq0cN28Q0",
+	"siZKEguuGcfA754ZtKExJyL6rKfo0Kj5aRp+LIURbfhpLt2xZ+O4G57GBOf5FMb5J73gw3sYYi8appdM",
+	"fVR5debgI2oKMRuyGIHmzRzhR2+ZHjPeG+QFo5b0eg8PHYUOyQMxtLMGuNR3V19f6PgWHEgAJ4LXwvYw",
+	"uHA4004VLL10QSWa7z5vqChy0WvtLqFnfpCWnQ5X7IAEzBD/VXoLuldyadFe/FtqaAltXRNme+FwWKu7",
+	"ffaRr/UTENBK+DgRSSU5hduUt5ZF1w3T+9QQvNg2Ls4lfBJKJNxgEz2sJ0443BI7xvLwOEPze57499CN",
+	"uJiEtTVOGCYAK5lucBOg1q0lY/hUTwyHvaK4VcvrXi1zFTL8tIvfK2VofyllZN/prmuhadoed8sF7wPo",
+	"u0XzzYYqkC9syJWHJJbaXeY44695+4rl9cucQ7uBCIZvS+2k53G/SvWr5HsebdczS/1c5XUtVZa649sQ",
+	"jiWd8eu8cV6mM8jGRwZ4roFQy6bgjFtcYVhEPunRBFP52r2MR7n6nL60xEq8wVe6WNqBXGmsMFMT+1os",
+	"yyh1PaZ6bGL2Qrle5T0tevGY8lE70H1ZLDRtRMkpyWBbtnnUBbdw7ALcAHd9MsSQUCutdF/++Pb8zbuD",
+	"SUIUxJiZ+XzvzBbTe24U59tyQT2miJoC1xHa5lxhvcd8GeoGRoGKm3LNxzjMznyJIUkkqKngimHwDpur",
+	"wviYLlN1W75Tv0u0szaOXEsgXcAS0zye7eGZt9zX47mNG0pU3xHoXzmB/sCNzHi5oARrqeZRTDmaAoHQ",
+	"eMzgBhLSlTAiJ92ne3unpI/qeV6nLIY+6bpXfBpr8Rva/Y3EwoYsptzQbcZ7CVNaglI9yj8x0LN+RPrY",
+	"JXAEUvWsWt8TEhV7Pevbis15PyQhrYlIPcHRNf0IqleaI531UmGG6rtyT4oIns5ObcknRcb0Bpy4IpUm",
+	"eiwBImJ2+NTssOorqG/WCWALt2Pdhg27wbipphUHtbsPU0kNSXqR48CC7uNNSretYDcS2ql7TmYMlXZb",
+	"qmKUqvo2KPvv4JZMGM8UmRqBW2ThqMLlwTJYEaqpaDBT3t91S23EpYSYpnFmXV5dSmSWgqumeetC5wcS",
+	"6EdV1E2iZMKUYnxE3r75A7bHQ7PjUiBwuO2VUmXW1EHNKG0Dn1o3h2rdTdcezfJtNL/aKkD2fV6DDRLX",
+	"irAImR0KCeuUN632XQ7uJHRIS9befCIBtK/qnRZVQ1Jm9QJvQkKukYTtCsl+sj+KQcApiCsIkJ7L8lUs",
+	"zkCRW9QMq2jgRgnnj+Y0YHksD+NMje9oQGnfizpGjA7nnBhC0kOK094ChnlcKxpbircGC4oibywb1bPF",
+	"v2aQOecXFgNHs+VkmoItKDi0Vv+fm+xTgSD6EoZoUSbkEboddamSKflFDGwhDXXQ0kBUPY6SPcgup3yc",
+	"UY7TNejWjqgC2iruLSIGPyHib77p9RKX6CZ7i1Yrhy7pvWfQB+JMMj27MtTLySxgZLHzzPbCsZ9e+yX9",
+	"8af3nUDLn5/eo2vRIILtEPoRbOsAX4FZy0xpRbqvkpdX50ZMvLw6ef4Vlo2NBR+yUSYh2TsgL1LKJuqU",
+	"9FU26BsR0lncjSDrsmFikcBeRPpSpKCMHGnoqvnC14/qk+6HD29eRsR/YRByOERJ0zzHlMKmzFmCM8Cn",
+	"KYa8WCDiA1T3raiJRB2N5wiGAqPHWk87X744TWr+zrgCjq4nqSJKxIym+xjN491xTvxTBDh6Xc1/QyHJ",
+	"Kz5KmRp7l746uObX/IXgN8BtO9GuAiDnF28OJomPr5lKYc5079Q8+z+I7bGCmI5uBE7mioB2+xiaG6MO",
+	"eOi+/ddflOD9vQPy57zgpH8BQ5Gk0UauOSF9Ww+0TxD6RAxJ/zOaGCPCeIRnFJEJKEVH8KV/Rvr4Y9/6",
+	"NLBD1IUwOCwJ4y4caiCSGfbC1mMwU0yppBPQ6MbmdGJDJP6agZxFWBoUzQJjoOaA82cNsP4HeSs4zDAT",
+	"014TgjfAwMqZQYFjcaC+qyR0RgzNtdbRN1c/km++Ojq2X50RW6vUtY01UHz69Om35MP7FziTkRgUyRSQ",
+	"OJNKmJWMXGHqU9JHJq/Y34wedmyO2JADksCQZqkmz4/2cA/9Qhbon/k2rlPBFTxRCOuawGChmJfnylvm",
+	"mCcOyDn+T/BJ86Dt1Wtw395Nq12lBlaEaSOemzmYUplNJbMAtPmrZiEikzHkh0/6Tjvpn5E/vHpPrH0c",
+	"R0KBXWkpDGBfvaej/hm5OH//4ntb6yG2uOvuGe7rzXD/LdXxuE+6z06+sTzESfwReXbsOl0rTVPYw2Vd",
+	"/Hj1Xll1yZrTCY1jmGqD4P03CUymQgOPZ/t/glnf+tKmKS1tHMPQDKLlC8+VTbMiD3fSxTeKIfX+JY4E",
+	"yakhZdDfQ2ykmqRgQH/yzNa0PiOUowJsJ7EVp56dnJwRase3lW2VZmmK6Jiy0Vj7546+PSgub74WA3kG",
+	"ivT/ff/Svr//JnGKd0zT1FyQKO+0glhB81N3gDsvBYL4FTrygldOZFqxBEuQO5qJsSM0Hkf2yj47eoYD",
+	"9T/tO9K27+hvXiDOhveTFG8EYrF5wJ7WhM5wrYTpM2chIIY8Pjt6isO6jaF8Ye62ey0RqDrCJ6Y0Po8L",
+	"KQrsGsT6yMUtdy9Z5sNJxhOIUyohIRPQY5FY8D87ep6TP/9o/zxNxW3fE5JuIdGT/juhX4uMJ7YeWf8t",
+	"DvVO6HMbX9R39oiUxcBt03UbFNV5+8ZwyUymjlOo08NDMQVuL9OBkKND95I6NM8Wpd484yi5jk47xwdH",
+	"B0e24hFwOmWd087Tg6ODp7Zg+hi59mEiYvzDxYfkB/Im6Zx2/gD6pfndCAsWrfDZk6MjX13VZ2jDJ304",
+	"1pO0SPMI6Sdz1RLPOfn+/dsfkPacEaYVsb+icR3kDSRk4OwCXiTockFevHyHKr2FPq7phV3M/pWTTPYv",
+	"RMqa2x64Nw/da/4t99KXqFO+NcsG+Xf36JvE7vG5hU/olRyOh28MG+M0ddWuS0JV5/QvP0cdlU0mVM6c",
+	"sn1+8YZgYzrDeCIigSdg8NS1U2KupziNsR6+piNlxLr8NFXnZzMDnvahhETEB4Y9JTQVHA5+WYoBV3gq",
+	"LfHgF3pD7TGuiA1/pDfUzlQ/XBqPYf9FYZ9deKTmYf/s4ztJh+CukH3lXC0L7l6a84nI2zfvCV732Mit",
+	"MBlAkkAuuQ0Yd50pGg/b2in/tuhsv8dHlp9rWeb7xVmci4NdZNdwMwRO+72VP42OZq57Nq0d+iM7t7ml",
+	"NsLdRqiX71R142/t7zZskotCsE+opmc21D4WN2Dbdd2OBWZWW2M19vhHqayfN1BPJoz3kVdKoOjymhxg",
+	"tbjaYbt5W97iaepKo65wgS+kMIwTMkXMGAQ+TYVCbZhY7ZQcHRwdPNvgQT9rc9Df0cS91sFXjpe/8oG7",
+	"PIK/QWJferr8pddCDliSAPq410XBHOlKwHQYZdVNFHgGMyJFplFbspIKT4g1gZyRlKI4i+oJHVAFZCpE",
+	"uteEtFGnJp1hRkUZuxxiOzniYEYto2+iKj9OgZ9fvFmNrPhBC3SbJxduYIJiDElEnE2wRsW8iSJIbfzr",
+	"5RcfK8Fpy9ExvXUhjbfJuFsk8XaCAMzxByOboyj3wNA2b7W4wy4c/wPPq1os5Qz5LWNO+UEd2FzIYZam",
+	"M5fD7GzhTed4c3xYMqk3nucPTOmSYRVFeW/DaIxyLB45vKAjuGJ/A4xnbvHse3Q1mIcNM+igHcXnUZzW",
+	"k6bbF9TzIZJm4JBUYNR+84VRraxJAi17e/XmP0bJVM6EqAX29AksszxeZbEr1scOA8ElkKwKAtdy4ect",
+	"XsxiMvRQhfQvK3Ia9b5Aqh17bsOeq9WOyu6wLiW3Qn5Ek8ZetVN1mQSUr3uYB9fw1ged4qXnWG9zyLgL",
+	"YaBZwrSQQWpy+LniMf2yiFsUONO5F8xs4tXFimvo+Oo9HS1DQ3zmjqrf40XdZ0fPlr/hjVAbwfUfef1A",
+	"to3Eq/K1AqHM+f2MFi4bJ1fF8A8YQV1B8tUmejNE23PHEm48el8IZMM3w0b6fam66lwywgNeTOdK3V3Q",
+	"DV7QZ0ffLn/hheDDlFmX87Pjk+UvXEiIBbfe6NfWfY+vttjOBZ2lgibvhfiBShuO8uz4eRvYudhOSN5C",
+	"wqhPZH52ctLmZWdjMfLzK9uiEt/9ZrW9XvrbsgnSZ+NxCLVJEZXGkxhJTJDQnFmHprLNPajquS6T6P1D",
+	"b1KM0Q4ihb07kM82zP0wNsQ0tanZdyOhQgVkhBc4/COmoKXqTI+PeCLw0h353JHP1cjng5JARNoACYx8",
+	"2I7Ncts6YXPhaBskbbUqZSkb2YwXjAIxY2W6cLJB0Up8SGPtiL3L9LOgYFo5YKhTcjtm8ThvXXzNfdCb",
+	"ec3+lp+XImNIEyIksXF2GI9RtoJM6AxbSEmWgEtqcYuToLJUX/MiVMOfxxkZCPNRAvloox0SghK2Gf+n",
+	"PE87ry8EuH1nuqoZWsZUXfPL8yvfPrlePcR2ZMEWd84B7QsIlUZ5orBhB8lDKCY2jIfya854gkT3Zi7Q",
+	"ycDCRnqRVNyiV4SWl/5EkTiT0qzSRU9hhL8Dg5/7muP2Sd/Kry4x08Vr1Ticw7NfhZbgFotlwR4dt/Px",
+	"oztut+N2vwtlwSE8obyE8qckgdjQbSjxF8oTF32Vk10k3hUai+F1ZrASdXREcRO81vCCfbhZ7nAwD766",
+	"eQQOB8CD7s2Z3EMN/MMVqJaMbEPJ83GXhPiH3RfoqvABHtZ74aLZPO9GFtTkraCxFltwU9hIyjZQu74+",
+	"aAHEhg6wjkcPDLVq2qGIkWHnZc0D8F6QITE/eV5dlmTTaevJtVh96q16a/Jb1sJbY54l9uru3DVt3TUW",
+	"alpSlvrrWUSzNnlpzDsNZNWbq6NgtMTN8aH7+lCB1oyPFobZvbDPXvlHt4hp9akaxDe/6p3Itl3foYez",
+	"kRNSGGF6nW/mwhNX13Hf13WUWWrLMXgMdQNt0P0yj89L/CnzuPu41KXa+h7Es9Ly0nn3yu7yNepLO/Xn",
+	"cftKdJC6tSdZDcy0Sgf36UgCLA+WeolvXdiXzot37k+Pqd7xH3k6I8XaMVFlBtrlQTYJrRm3v1ck1vla",
+	"nssms4naF+eEcZVJQ/UJfJoyCQrTeV5+d2UrvBKmUCDKbW0SgMyAGp3U5vfbnAND+xuDrmgPbliCyfU4",
+	"CeOjnn25We5ur6+ViwW019e2Kb+HMa2FLJ+fz06Sb0NlXlbloRJ6d/OwK1XxshZF/jYdoxL2kGKOYRgd",
+	"VheNivTEP8FsaxJSeLWuhmArSel4y2sJXSK7vuQOMlIgVXPZq8Ur+Rtfos4PIl7YysO/nT+3E9AKAe1X",
+	"JmXdmYRd2qxaIyglDdTMptz6kupJXqxuXZrmCdhycerwc/73smDRRhp3z0y2MYjUP7DToh5FDGkTst8P",
+	"s14tZMCvrU086aZ4/ZbNIOFlPog1ZLV7nMec7u7zzov8mzejlKQDo/VTbJXtgml8bMy+r1+pideyNyod",
+	"2C+YnaiIyMq/7rXPKHnt37mf1JLQdA1kJd/NLj7lsUkKTUeTWxDHVI4YHzWgdyEBLJcW1pcRAqjWRloI",
+	"X4jHJSoE1vggcsIKt9kLCRilurvGOwHh95KTEqKVpGsLai3JP2lJRtcVC+4Qsr2AtgZjt9+X44GBypRh",
+	"rbL5AFQsLZWZRyGBJO8SwCQRU+C2cSoW07BI4+LtrjmWXKxU2iZqmjJ0bmHcdyyULsoSlkKjXTR1vjo6",
+	"ERnXalHo8eZZxCOgz7to4F87mf71B+YyfepTJ2x1JVe0WnAt2SAzE0dEaZiSwQz/j4oqkJKal7C4B8P0",
+	"hhh8IU0YDsFmQHiX6NoUNsMao/u+0s9C5/Zr+7Avg/jrqgbiFl8uBfLrcPRWob7cweuO1Jfx3Ll5W13Z",
+	"1zWo5SGavhqq7fXRtVj3b1NXm9f1YkLl7okiWNW8IvL407Dq3/35g6tY81j9wNVVPoz/twapZr8v6bpT",
+	"39t5gHce4F+VB/hcfbQ1pMvUCFMmJza6yqU4ziX+LMi5XZmyNQodh5/dNz33zVIbb5243RPzbbTsVpnH",
+	"Ts14HEbd+VO5F668muGhgmBoc1jllhzaXL81DB7z8zbZOs5LcSHWmEAGgEnmpf6UpZ7chqxMU4ptXUjX",
+	"2jBcqrQzZezNF4x9ifu4q9SybTO1XZ5v+njv1ulWxMhiRLIjRjvT9G/eNP2+pHsl7laSrqNWkSdbhBLf",
+	"ek07CoYB6AnEKeOwd1chx/7mpRumhm2zBd5cvb7/HIFt2irKG9qFom/aRvHm6nUJZmf1zlEKwLsWbvnW",
+	"Y9ywuxhOv9QWUcaKx2qJKK/xYewQFSjtos93toffXvT5G56wG5ZkNCWu8DkxMu3iMPS8CZIhf57mbDT6",
+	"rMqxVwhIrxG2e2Gru+DzX4f1ocKs750b3yH43F2KKYhpCo1dZS7mZQ8sCWdDD8yrLv3TwEFIQvOOWkbk",
+	"9nKKHFHOlG3JNhZpouYNA0aMvLBreagk2hdUwT7jCrhitmSchCH75It6DOmEpTPs/tiUnWof6ZlPPfty",
+	"U8Wd47Ur7vCx6vFsMqg1HVhEV959f/XOvtE4akI19MSwN2ASOzdtKpN2pTYGF/jOPbQwsBMt11wshu+0",
+	"ljbE0EDTAazkVEWZYK78jSM6D6Kl2LN/rPqJXd3DaCYOMjudZKeT/LZ0EurL0XYL8SRTIK3AElMJcm89",
+	"8pTrFvaVw895XNGXhxep/gA6J3ZbZqWNnRjx152q8ihUleIw7o0PrybH4/ra5Lqsy8O37De0y3qQjJbF",
+	"19Anseyu485V+HvJYskTIxLQlKWKdP949eM7UmmvwrM0JXEKVCrbN94sh6ZkyCBNNi8StO7FaG/zA3Rk",
+	"3PUN/L0IBNgLtkgeKuB9/60F7yYnBGOZ+tisoe/2BXi7aZKl+olyfRy6L3xK1pVLyeqWG3W8kEyDZHSP",
+	"XMIoS21TVXJydPw8IhJG5GQvuuZ9VB36Xod4gq2UR+TpXkT68ZilCf5k/jA/vTB/SODkPNbk+NtvviXq",
+	"+Os9myrWLzeV6BMJ+zLj6prX+mVwOoGEDGbF86B6LOkX2SSKTsAVcw0lgqEef5fsr/uxgpQaUTyIJWRx",
+	"2tnOGvI7leF+b+aTK02lrnadsM6QnHWQrksX3kj/uYDEFEwNbiE7BTJIfxNCVGBfLVLFAqncO7nqPuSq",
+	"IOSbJaxHUX8kKF4Fc882kU5+Twlo80t9oCy0dpntOxFjJ2L8nkSMcLWRNrLGqpnwARkjr35mX24jXnyH",
+	"T/7Zprn8JgSLyo6WixTVRJ+dMLEdYeLVDchZXhhGDAngF7VWlrV7UhUvIgI0HpfKTWDuA2HaOwWqVs7K",
+	"wI/GzNN8dyU428yYTRdf3MvKkw8VY4YdzRJzDKXV2EZuY3oDBHjS3K+B2Zd7+FAlqiqBIc1S3Tkd0lRB",
+	"NN/EYZukowzZ5ZSjsvMd3dgK3ajgOmHcNQYuM1OmCDA9BkkUS6BZJdm4i3iLCkl5249VEymv8WFUkAqU",
+	"drrHTvf4nUeHjcVthTIigwJFsIW4QBLZrVHO/kfGk7wZq33BR1dswW1cYZmHn8sfl6Wu1EjivcgATVEo",
+	"5XXvYlAeRUhY+UhqasSjFQKWC+BlZFxFf5i/WofAk9WLbtxprU0iziue3E2+2XLwW3lxr3hy3wFwbQgQ",
+	"6k07MrQLhft9hMK94gkWuyiR+G7V7kAlEA43ILFHsIYNxLytbEql6Xfu2YetM7peRdDNFC21EMhrlm4/",
+	"9c0DvU0KXNUkuEuGW70Vdx2Gi6wtWzTANtzRw8/2j2WqRBVzOveGo03c3K56x8EfUW5J4ZJAfwPU3Rfs",
+	"vpD9TnkoFu2qikPzlTl0YsP+NKV8McNzZN4+f4GP/wY8h6X9tGAnZtc7q/+WQo/AwjfX5H1x1yZ247tR",
+	"WNR9fNdvsbm/hHiP1dpfWuLDGPvLMNrZ+nc6+O89zmiuEQ+WnhpiH8ScYIYjjVYmloXE7YjhEnU4f+ph",
+	"FeHVSra4Rd9H0RY3VQshw0Nyp6yuoayWgZeL6jlublJIcJP2aDJhfHnhFi9SPNbSLW59D1S8xUNnx+V3",
+	"5Vt+c+VbfMmUruXfI3OXo0qlyIgkdOYrpeytQrvqVKjOtA8/+z+XWsgKCrV1LthYcaVUOXNnF3t4u1ig",
+	"kOm9MdPVhEi3qlb1V9ZmxduuwOIW9jA1WJZczbwKy+6K7pzPv586LGtQwAaWLKna9xkni2P9z6/uOzen",
+	"QZkudS5eSa8u0gO/o4qpjXmaL8+v7sXNXJzAcnX98vzq95VItGGNvQy/Zlu/BCUyGQOhaeqVqza3L9pK",
+	"38oCPx5toH6+wgcK0y8gtKhXZdlSuVPud8r9r0a5f2nQttb63gXUF6QtQLSImikNE7TZC14pj2Q47CZI",
+	"XlDgOPwsqeq5T0vD7svk7R6YbJPKUWINO23jURgEaifygNx5JaZboFob+8BduPu2w9TzpT2IjWD5lfVW",
+	"AmTru0u7MxH89k0EiOplyki6lBND1m6ACEkkaDNp/itThE0mmTabicizo2/37o/rH+KyjD6wclrQPA0N",
+	"KkjnboKNEdEHI2XuBHcCyK+Rlj0oabjIdE4X8luPcToxnKGOkH+ricqmIBUkoAxlcMTiHimCnXFr9OAS",
+	"h//1U4MaFd+Rgx05aG3vpB+BFCJBbi7IsPYRUgXMOBBINlQWG1FHyA3TAA37KHIs8T1QDe/tYw9VZOhH",
+	"304Gl5sTTiK4jXI0KlpzjaEePtxDQtO+DdxWaYsHaYvqQlS7be9cCWu4Ekrgi8hgRm5oypLeUIrJWmVK",
+	"V7dVhPwH9bOuYXW3WKTBcCHJAIZCAtEiobO9irZwSiiJhZQQa6dIWAMk/nhAzvk1L9kTMwWq4R4xrQgM",
+	"h2AJkrkTp/ik4FDUWsM6IroExGvOhSZ0qEESppsrtOcI/2idI36BD+QbyeGzi3bcOUR+Iw6R8yTBdhGW",
+	"tpZIcVRQHiRyGyXKIfnGqDgaevhhqaejRKq2LwA06hY5sHZqxeMoLFQ5kPsWHFZTwz1ytfJsrM+Zt+3Y",
+	"8Ct7GL/Gshvq3Rq7S7pza/xO3BpWa8DavkwRI/nPQJf0lmdH3xLBYyDMPLB3T8z8MJvK9dwXdToZVs+4",
+	"ugWpyMnRSaEI/SIGRAsyFWl6QF7ReEwo6k6QEDMXlh4Kl4AfgXY6WkUzcyMz5SWkQhdDEcmoZ4WYZC3G",
+	"Ik1QPWOKfISpjsiEyo+QXPPcfpzYZlw6b1z7JM8ILdaR2y/Je7uzJ8oRN0VSprRr3nsL8DGdXXM8yYL8",
+	"mfEHM6w5OcnicUgF/IDns2EVsEL2TzZG9nGtjI/+KAZBu0wcw1RDcoZHn6MC1cRrPDVOsNO8fo2s5YFz",
+	"xGgaZynVEAXIAlagiTMpDdUoEZAJTYBkPAGJjT9T84chDl1qMPROHSZcDtp+TDWMhGRL7MVX9vEXxdPb",
+	"rNVSmWy23J5abGJnTl3dnHo7Fink7dtjqmkqRpkzFbqa/Qp5gmFY4paX4I3N6sdCauQqEcoP5lSqNfrc",
+	"XA+Yll1DqUdbiaW6zAeqxlKD1c56ubNe/qaslyVShxhupP5qRHdOBNtTsQYdp6nuWq0TsE2Q+jeVDSZM",
+	"a0j6RgHAVrlsxPfFcEj+mkEGZ1Z46Bv62POEspeyCdP/hk1V+lZNw1f97+oJEm/7piEefas8GOL6RB0Q",
+	"PzkGsvSJ69+CMSqZ5JC4cl3dvv+iZ9vz9IkCvRdSDlBieIACcpvJPjNLztPP5tzWBoCnvoKZd2EjLMmE",
+	"zvC8iBgOzwieh2GiRtGiPD8O81iTXztwrpVl32vHnF3JvHupZGMv162QH1GGUnv3XwkvTK0OP5v/aq6V",
+	"6vn7ZHKiNB0OiQLI7wSTKCqmjIOypg0tNE1tOWfz0YqdZoonwTbgf6gUoezcD6I3FqxI6S4W7JEUq0gp",
+	"t8zMqCOIX9Yghuj16AtHGixr48O5U93ILXtxSmt7ED9Oiwubl7HYXdydI+d3lJ9i+SmZUqnVZupCNsgE",
+	"h45UrtF4pkQBG7wzhbBs5GllBGonKN06cZpnNCWxUKjtGG7AeE2HSyCFEaafoxx9RuhA3KAbqya2d58d",
+	"PbUq1X7+zj6+0987IOe4Emqk+48u0M55W+hIAiSnyIYMk0gJnYiM5/qXOwqzyIioaco0GYC+BeB+lci3",
+	"fD9Uio0wEjYcggTuw2jMQIwnSCdvwM/AARJF+sXDXiULCVJ2B4+aoZhFeUA/QmayYyI7JvKbZiJXbMRz",
+	"mmWobUQkljVkfGRbM8djiD+uylDmpOmlTAXF+Y2wlBoNTBJrx+DwKImfWdgbPs30Iyu97qlfKVyc8btE",
+	"Ru3M9Tv6+dujny4qWigrbnLAvqwlkZx0SxKhzFKwdjCkqjVn6eYldSSqh5/Nf96aZzuphdI4J+IGNkQq",
+	"dwLbjuC0T938td59e2UItfcelbbyzb/j1V7XvLjcb4Yih5OZsmBG9zSlMfyWxKYdDdrRoJ3QsznChwTC",
+	"Uz4x3CTdWyLS2FCELSiKlzjwY7aVXaKlD4fcEb0d0dsRvXsmeoY+YP0OF6pl9Tst0A9gUcVaSyixRnnS",
+	"HdD4o3livXZdq1vRJNwwBVuhjmbgzVHHhzNqcbi9c/HCnS1rp1pu1yzv+gHifXalh4tIQkt5Tl3Cl5W8",
+	"cjOtohNrq92yF9iSwS2QmisceEukZicT7SjGb5Ni4K3JFbGhkEUEedfmmcksxfTSzdqeM5djuf+LGKjD",
+	"z7+IwbKaHOWszC1e0CXJny49dtfseyvxmueceMSwObUuiWwqxUiCUhspu7F+UY0/ikG5gX4Yhw9d3vTC",
+	"/EiPZS/csw9eVG8KYppCJc2bVLO8m3IQ3M89wdNZJfnApQJ2TjGzIbrfZIQqgFukhNqD2N3rrTXxl4Cs",
+	"woqk5VseGYlV3JIpSCKLxOeklNn8WO692RTEmTS827w3ACpBnmd63Dn9y88GoRXIGz9qJtPOaWes9fT0",
+	"8DAVMU3HQunTb46+OUIh0+2ofie/B5rqcUQk0MQI5CoiE9CSxSov5GCuiGGrhjhCOjwoZQR5UqMCt91l",
+	"apJMgbSDxWb9qqgQISG1b4/ZVOXhh3oMk9IcllYExn8HkKjIDmqHH7O0fI5uphdUAjmPNYGUjdiApUzP",
+	"DkLtxUKbcAV5IVnQR0WR7uX51Z4tU2INMDgmJC4UknEtynGSFotUaRGh0qrzi7nAYEya+gFwe1ZuqrZ/",
+	"qcKv+lJgXEcUFEpkE6z7OKa8Ht1p3y/V97ApeiSBmOWNx9ykw4xjdJY1CQVmLBfJDFUtUaR7i+DMC4lY",
+	"NGSDTIPaw0X4a31QYQ/2us5PWU1sUqDNqxaEc9nl5RFdXuX8gC/yPrrM7KLcSdcOW+qmW4ZN0bmvacxa",
+	"b30VuZSlUghHfjtZIUOX5qiKyvPzvGQSYr0/pTMs5WDGesMTdsOSjKbE39zXGU9sIDEeSWn8CeV0hN82",
+	"QJpOp8CTfQxmRlJItKQsLd87860hc/9/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

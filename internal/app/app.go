@@ -24,7 +24,9 @@ import (
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/httpapi"
 	"github.com/pbudget/pbudget/internal/person"
+	"github.com/pbudget/pbudget/internal/plan"
 	"github.com/pbudget/pbudget/internal/postgres"
+	"github.com/pbudget/pbudget/internal/provider"
 	"github.com/pbudget/pbudget/internal/ras"
 )
 
@@ -59,6 +61,9 @@ type Services struct {
 	Budgets     *budget.Service
 	Funding     *funding.Service
 	Charging    *charging.Service
+	Plans       *plan.Service
+	Providers   *provider.Service
+	Settings    *council.SettingsService
 	Audit       *audit.Service
 }
 
@@ -68,15 +73,22 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time) Services {
 	personStore := postgres.NewPersonStore(db)
 	rasService := ras.NewService(postgres.NewRASStore(db), auditStore, db, now)
 	budgets := budget.NewService(postgres.NewBudgetStore(db), auditStore, db, now)
+	people := person.NewService(personStore, auditStore, db, now)
+	providerStore := postgres.NewProviderStore(db)
+	settings := council.NewSettingsService(postgres.NewSettingsStore(db), auditStore, db, now)
 	return Services{
 		Councils:    council.NewService(postgres.NewCouncilStore(db)),
-		People:      person.NewService(personStore, auditStore, db, now),
+		People:      people,
 		Assessments: assessment.NewService(postgres.NewAssessmentStore(db), personStore, rasService, budgets, auditStore, db, now),
 		RAS:         rasService,
 		Budgets:     budgets,
 		Funding:     funding.NewService(postgres.NewFundingStore(db), budgets, auditStore, db, now),
 		Charging:    charging.NewService(postgres.NewChargingStore(db), personStore, chargingBudgets{budgets}, auditStore, db, now, log),
 		Audit:       audit.NewService(auditStore),
+		Plans: plan.NewService(plan.Deps{Store: postgres.NewPlanStore(db), Budgets: budgets, People: personStore, Reach: people,
+			Providers: providerStore, Settings: settings, Audit: auditStore, Tx: db, Now: now}),
+		Providers: provider.NewService(providerStore, auditStore, db, now),
+		Settings:  settings,
 	}
 }
 
@@ -103,6 +115,7 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 	e, err := httpapi.New(httpapi.Deps{
 		Log: o.Log, Verifier: o.Verifier, Councils: svc.Councils, People: svc.People, Assessments: svc.Assessments,
 		RAS: svc.RAS, Budgets: svc.Budgets, Funding: svc.Funding, Charging: svc.Charging, Audit: svc.Audit,
+		Plans: svc.Plans, Providers: svc.Providers, Settings: svc.Settings,
 		Ready: o.DB, TargetSchema: target, Idempotency: postgres.NewIdempotencyStore(o.DB), Tx: o.DB,
 		Registry: reg, Now: now,
 	})

@@ -63,6 +63,7 @@ const (
 	CeilingRaised Change = "ceiling_raised"
 	EndedChange   Change = "ended"
 	Contributed   Change = "contribution_assessed"
+	PlanAgreed    Change = "plan_agreed"
 )
 
 // Version is an immutable snapshot of a budget.
@@ -79,8 +80,11 @@ type Version struct {
 	RASVersionID     *uuid.UUID
 	RASVersionNumber *int
 	FundingRequestID *uuid.UUID
-	IndicativeAnnual int64 // pence
-	CeilingAnnual    int64 // pence: the indicative amount, or the panel's when higher
+	IndicativeAnnual int64      // pence
+	CeilingAnnual    int64      // pence: the indicative amount, or the panel's when higher
+	FinalAnnual      *int64     // the signed-off plan's cost
+	PlanID           *uuid.UUID // the signed-off plan
+	DifferenceReason *string    // why the final amount differs from the indicative
 	Split
 	Points         *int
 	PointsByDomain map[string]int
@@ -281,6 +285,7 @@ func (s *Service) IssueIndicative(ctx context.Context, a actor.Actor, in Indicat
 		// A new figure starts a new planning cycle: a panel's earlier ceiling and an agreed plan lapse.
 		rasID, rasNumber, points := in.RAS.ID, in.RAS.Number, in.Result.Points
 		b.Status = Indicative
+		v.FinalAnnual, v.PlanID, v.DifferenceReason = nil, nil, nil
 		v.Status, v.AssessmentID, v.RASVersionID, v.RASVersionNumber = Indicative, &in.AssessmentID, &rasID, &rasNumber
 		v.IndicativeAnnual, v.CeilingAnnual, v.Points = in.Result.AnnualPence, in.Result.AnnualPence, &points
 		v.PointsByDomain, v.Calculation = in.Result.PointsByDomain, in.Result.Steps
@@ -375,6 +380,66 @@ func (s *Service) ApplyContribution(ctx context.Context, a actor.Actor, personID
 		return err
 	})
 	return out, err
+}
+
+// Agreement is a signed-off plan as the budget records it.
+type Agreement struct {
+	PlanID           uuid.UUID
+	FinalAnnual      int64
+	DifferenceReason string
+}
+
+// ErrDifferenceReason is returned when a final amount differs from the indicative one without a reason.
+var ErrDifferenceReason = apperr.New(apperr.RuleViolation, "difference-reason-required",
+	"the plan's cost differs from the indicative budget: give the reason in difference_reason")
+
+// AgreePlan makes the budget agreed on a signed-off plan: the final amount is the plan's cost, the
+// cost is split again with the person's contribution, and a difference from the indicative amount
+// keeps its reason.
+func (s *Service) AgreePlan(ctx context.Context, a actor.Actor, budgetID uuid.UUID, ag Agreement) (Budget, error) {
+	var out Budget
+	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		b, err := s.store.Get(ctx, a.CouncilID, budgetID, true)
+		if err != nil {
+			return err
+		}
+		if b.Status == Ended {
+			return ErrEnded
+		}
+		v := b.Current
+		if ag.FinalAnnual != v.IndicativeAnnual && ag.DifferenceReason == "" {
+			return ErrDifferenceReason
+		}
+		c, err := s.store.CurrentContribution(ctx, a.CouncilID, b.PersonID)
+		if err != nil {
+			return err
+		}
+		if b.Kind != CareAndSupport {
+			c = nil
+		}
+		b.Status = Agreed
+		final, plan := ag.FinalAnnual, ag.PlanID
+		v.Status, v.Change, v.FundingRequestID, v.FinalAnnual, v.PlanID = Agreed, PlanAgreed, nil, &final, &plan
+		v.DifferenceReason = nil
+		v.Reason = "care and support plan signed off"
+		if ag.DifferenceReason != "" {
+			v.DifferenceReason = &ag.DifferenceReason
+			v.Reason += ": " + ag.DifferenceReason
+		}
+		v.Split = Compose(final, c)
+		out, err = s.commit(ctx, a, b, v, false, audit.Event{
+			Action: "personal_budget.plan_agreed", ChangedFields: []string{"status", "final_annual_pence"},
+			Details: map[string]any{"plan_id": plan.String()},
+		})
+		return err
+	})
+	return out, err
+}
+
+// ContributionFor returns the person's current contribution, nil when they have no completed
+// financial assessment.
+func (s *Service) ContributionFor(ctx context.Context, a actor.Actor, personID uuid.UUID) (*charging.Contribution, error) {
+	return s.store.CurrentContribution(ctx, a.CouncilID, personID)
 }
 
 // commit stores budget b (new, or changed at its current version) with v as its next version,

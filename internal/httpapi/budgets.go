@@ -22,6 +22,9 @@ func (s *Server) GetPersonalBudget(ctx context.Context, req api.GetPersonalBudge
 	if err != nil {
 		return nil, err
 	}
+	if err := s.people.CheckReach(ctx, a, b.PersonID); err != nil {
+		return nil, err
+	}
 	return api.GetPersonalBudget200JSONResponse{Body: budgetOut(b), Headers: api.GetPersonalBudget200ResponseHeaders{ETag: etag(b.Version)}}, nil
 }
 
@@ -102,7 +105,8 @@ func budgetVersionOut(v budget.Version) api.BudgetVersion {
 		AnnualCostPence: v.AnnualCost, WeeklyCostPence: v.WeeklyCost, PersonWeeklyPence: nullableOf(v.PersonWeekly),
 		CouncilWeeklyPence: nullableOf(v.CouncilWeekly), PersonAnnualPence: nullableOf(v.PersonAnnual),
 		CouncilAnnualPence: nullableOf(v.CouncilAnnual), FinancialAssessmentId: nullableOf(v.FinancialAssessmentID),
-		RateTableId: nullableOf(v.RateTableID),
+		RateTableId: nullableOf(v.RateTableID), FinalAnnualPence: nullableOf(v.FinalAnnual), PlanId: nullableOf(v.PlanID),
+		DifferenceReason: nullableOf(v.DifferenceReason),
 	}
 }
 

@@ -322,3 +322,11 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+func datePtr(d *openapi_types.Date) *date.Date {
+	if d == nil {
+		return nil
+	}
+	v := dateOf(*d)
+	return &v
+}

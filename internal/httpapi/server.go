@@ -25,6 +25,8 @@ import (
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/idempotency"
 	"github.com/pbudget/pbudget/internal/person"
+	"github.com/pbudget/pbudget/internal/plan"
+	"github.com/pbudget/pbudget/internal/provider"
 	"github.com/pbudget/pbudget/internal/ras"
 )
 
@@ -45,6 +47,9 @@ type Deps struct {
 	Budgets      *budget.Service
 	Funding      *funding.Service
 	Charging     *charging.Service
+	Plans        *plan.Service
+	Providers    *provider.Service
+	Settings     *council.SettingsService
 	Audit        *audit.Service
 	Ready        Readiness
 	TargetSchema int64 // the newest migration the binary knows
@@ -67,6 +72,9 @@ type Server struct {
 	budgets      *budget.Service
 	funding      *funding.Service
 	charging     *charging.Service
+	plans        *plan.Service
+	providers    *provider.Service
+	settings     *council.SettingsService
 	audit        *audit.Service
 	ready        Readiness
 	targetSchema int64
@@ -109,6 +117,7 @@ func New(d Deps) (*echo.Echo, error) {
 	s := &Server{
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
 		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
+		plans: d.Plans, providers: d.Providers, settings: d.Settings,
 		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry), registry: d.Registry,
 		specYAML: specYAML,
 		validation: &openapi3filter.Options{

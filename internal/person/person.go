@@ -123,6 +123,7 @@ type Filter struct {
 	NHSNumber        string
 	DateOfBirth      *date.Date
 	Type             Type
+	ProviderID       *uuid.UUID // only people this provider holds an ISF or a plan line for
 }
 
 // Errors of this package.
@@ -139,6 +140,8 @@ type Store interface {
 	GetPerson(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (Person, error)
 	UpdatePerson(ctx context.Context, p Person) error
 	ListPeople(ctx context.Context, councilID uuid.UUID, f Filter, p page.Request) ([]Person, error)
+	// ProviderReaches reports whether the provider holds an ISF or a plan line for the person.
+	ProviderReaches(ctx context.Context, councilID, providerID, personID uuid.UUID) (bool, error)
 
 	InsertRelationship(ctx context.Context, r Relationship) error
 	GetRelationship(ctx context.Context, councilID, personID, id uuid.UUID, forUpdate bool) (Relationship, error)
@@ -201,13 +204,37 @@ func (s *Service) Create(ctx context.Context, a actor.Actor, in Input) (Person, 
 	return p, nil
 }
 
-// Get returns one person of the actor's council.
+// Get returns one person of the actor's council (for provider staff, one they serve).
 func (s *Service) Get(ctx context.Context, a actor.Actor, id uuid.UUID) (Person, error) {
+	if err := s.CheckReach(ctx, a, id); err != nil {
+		return Person{}, err
+	}
 	return s.store.GetPerson(ctx, a.CouncilID, id, false)
 }
 
-// List returns a page of the council's people in the order they were recorded.
+// CheckReach returns apperr.ErrNotFound when the actor is provider staff whose organisation holds
+// no ISF and no plan line for the person: to them the person does not exist. Council staff reach
+// everyone in their council.
+func (s *Service) CheckReach(ctx context.Context, a actor.Actor, personID uuid.UUID) error {
+	if !a.IsProviderOnly() {
+		return nil
+	}
+	ok, err := s.store.ProviderReaches(ctx, a.CouncilID, *a.ProviderID, personID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.ErrNotFound
+	}
+	return nil
+}
+
+// List returns a page of the council's people in the order they were recorded (for provider
+// staff, the people they serve).
 func (s *Service) List(ctx context.Context, a actor.Actor, f Filter, p page.Request) ([]Person, error) {
+	if a.IsProviderOnly() {
+		f.ProviderID = a.ProviderID
+	}
 	return s.store.ListPeople(ctx, a.CouncilID, f, p)
 }
 

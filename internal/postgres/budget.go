@@ -46,6 +46,9 @@ type budgetVersionRow struct {
 	FundingRequestID      *uuid.UUID
 	IndicativeAnnualPence int64
 	CeilingAnnualPence    int64
+	FinalAnnualPence      *int64
+	PlanID                *uuid.UUID
+	DifferenceReason      *string
 	AnnualCostPence       int64
 	WeeklyCostPence       int64
 	PersonWeeklyPence     *int64
@@ -87,6 +90,7 @@ func budgetVersionRowOf(v budget.Version) (budgetVersionRow, error) {
 		RASVersionID: v.RASVersionID, RASVersionNumber: v.RASVersionNumber, FundingRequestID: v.FundingRequestID,
 		IndicativeAnnualPence: v.IndicativeAnnual, CeilingAnnualPence: v.CeilingAnnual, Points: v.Points,
 		PointsByDomain: pbd, Calculation: calc, CreatedAt: v.CreatedAt, CreatedBy: v.CreatedBy,
+		FinalAnnualPence: v.FinalAnnual, PlanID: v.PlanID, DifferenceReason: v.DifferenceReason,
 		AnnualCostPence: v.AnnualCost, WeeklyCostPence: v.WeeklyCost, PersonWeeklyPence: v.PersonWeekly,
 		CouncilWeeklyPence: v.CouncilWeekly, PersonAnnualPence: v.PersonAnnual, CouncilAnnualPence: v.CouncilAnnual,
 		FinancialAssessmentID: v.FinancialAssessmentID, RateTableID: v.RateTableID, ContributionSteps: csteps,
@@ -100,6 +104,7 @@ func (r budgetVersionRow) domain() (budget.Version, error) {
 		RASVersionID: r.RASVersionID, RASVersionNumber: r.RASVersionNumber, FundingRequestID: r.FundingRequestID,
 		IndicativeAnnual: r.IndicativeAnnualPence, CeilingAnnual: r.CeilingAnnualPence, Points: r.Points,
 		CreatedAt: r.CreatedAt.UTC(), CreatedBy: r.CreatedBy,
+		FinalAnnual: r.FinalAnnualPence, PlanID: r.PlanID, DifferenceReason: r.DifferenceReason,
 		Split: budget.Split{
 			AnnualCost: r.AnnualCostPence, WeeklyCost: r.WeeklyCostPence, PersonWeekly: r.PersonWeeklyPence,
 			CouncilWeekly: r.CouncilWeeklyPence, PersonAnnual: r.PersonAnnualPence, CouncilAnnual: r.CouncilAnnualPence,

@@ -17,7 +17,7 @@ import (
 // together apply each migration once.
 const migrationLockID = 7_470_352_910_114_231
 
-func provider(db *sql.DB, log *slog.Logger) (*goose.Provider, error) {
+func gooseProvider(db *sql.DB, log *slog.Logger) (*goose.Provider, error) {
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID), lock.WithLockTimeout(1, 600))
 	if err != nil {
 		return nil, err
@@ -31,7 +31,7 @@ func provider(db *sql.DB, log *slog.Logger) (*goose.Provider, error) {
 
 // Migrate applies pending migrations under the advisory lock and returns the schema version.
 func Migrate(ctx context.Context, db *sql.DB, log *slog.Logger) (int64, error) {
-	p, err := provider(db, log)
+	p, err := gooseProvider(db, log)
 	if err != nil {
 		return 0, err
 	}

@@ -140,6 +140,9 @@ func (s *PersonStore) ListPeople(ctx context.Context, councilID uuid.UUID, f per
 	if f.Type != "" {
 		q = q.Where("person_type = ?", string(f.Type))
 	}
+	if f.ProviderID != nil {
+		q = q.Where(providerReachSQL("people.council_id", "people.id"), uuidArg(*f.ProviderID), uuidArg(*f.ProviderID))
+	}
 	var rows []personRow
 	if err := paginate(q, "created_at", p).Find(&rows).Error; err != nil {
 		return nil, translate(err, nil)
@@ -149,6 +152,22 @@ func (s *PersonStore) ListPeople(ctx context.Context, councilID uuid.UUID, f per
 		out[i] = r.domain()
 	}
 	return out, nil
+}
+
+// providerReachSQL is true when the provider (the two ? arguments) holds an ISF agreement or a line
+// of a current plan for the person in (council, person).
+func providerReachSQL(council, person string) string {
+	return `(EXISTS (SELECT 1 FROM isf_agreements i WHERE i.council_id = ` + council + ` AND i.person_id = ` + person + ` AND i.provider_id = ?)
+		OR EXISTS (SELECT 1 FROM plan_lines l JOIN support_plans sp ON sp.council_id = l.council_id AND sp.id = l.plan_id
+			WHERE l.council_id = ` + council + ` AND sp.person_id = ` + person + ` AND sp.status <> 'superseded' AND l.provider_id = ?))`
+}
+
+// ProviderReaches implements person.Store.
+func (s *PersonStore) ProviderReaches(ctx context.Context, councilID, providerID, personID uuid.UUID) (bool, error) {
+	var ok bool
+	err := s.db.conn(ctx).Raw(`SELECT `+providerReachSQL("?", "?"), uuidArg(councilID), uuidArg(personID), uuidArg(providerID),
+		uuidArg(councilID), uuidArg(personID), uuidArg(providerID)).Scan(&ok).Error
+	return ok, translate(err, nil)
 }
 
 type relationshipRow struct {

@@ -135,6 +135,7 @@ const (
 	BudgetChangeContributionAssessed BudgetChange = "contribution_assessed"
 	BudgetChangeEnded                BudgetChange = "ended"
 	BudgetChangeIssued               BudgetChange = "issued"
+	BudgetChangePlanAgreed           BudgetChange = "plan_agreed"
 	BudgetChangeReassessed           BudgetChange = "reassessed"
 )
 
@@ -148,6 +149,8 @@ func (e BudgetChange) Valid() bool {
 	case BudgetChangeEnded:
 		return true
 	case BudgetChangeIssued:
+		return true
+	case BudgetChangePlanAgreed:
 		return true
 	case BudgetChangeReassessed:
 		return true
@@ -195,6 +198,39 @@ func (e BudgetStatus) Valid() bool {
 	case BudgetStatusEnded:
 		return true
 	case BudgetStatusIndicative:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CLDServiceType.
+const (
+	CLDServiceTypeCarerSupport        CLDServiceType = "carer_support"
+	CLDServiceTypeEquipment           CLDServiceType = "equipment"
+	CLDServiceTypeLongTermCommunity   CLDServiceType = "long_term_community"
+	CLDServiceTypeLongTermNursing     CLDServiceType = "long_term_nursing"
+	CLDServiceTypeLongTermResidential CLDServiceType = "long_term_residential"
+	CLDServiceTypeOther               CLDServiceType = "other"
+	CLDServiceTypeShortTerm           CLDServiceType = "short_term"
+)
+
+// Valid indicates whether the value is a known member of the CLDServiceType enum.
+func (e CLDServiceType) Valid() bool {
+	switch e {
+	case CLDServiceTypeCarerSupport:
+		return true
+	case CLDServiceTypeEquipment:
+		return true
+	case CLDServiceTypeLongTermCommunity:
+		return true
+	case CLDServiceTypeLongTermNursing:
+		return true
+	case CLDServiceTypeLongTermResidential:
+		return true
+	case CLDServiceTypeOther:
+		return true
+	case CLDServiceTypeShortTerm:
 		return true
 	default:
 		return false
@@ -258,6 +294,219 @@ func (e CarerOutcome) Valid() bool {
 	case CarerOutcomeRelationships:
 		return true
 	case CarerOutcomeWorkTrainingEducationVolunteering:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CategoryRule.
+const (
+	CategoryRuleCareHomeStay               CategoryRule = "care_home_stay"
+	CategoryRuleChildResidentialShortBreak CategoryRule = "child_residential_short_break"
+	CategoryRuleNone                       CategoryRule = "none"
+	CategoryRulePersonalAssistant          CategoryRule = "personal_assistant"
+)
+
+// Valid indicates whether the value is a known member of the CategoryRule enum.
+func (e CategoryRule) Valid() bool {
+	switch e {
+	case CategoryRuleCareHomeStay:
+		return true
+	case CategoryRuleChildResidentialShortBreak:
+		return true
+	case CategoryRuleNone:
+		return true
+	case CategoryRulePersonalAssistant:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementAccountType.
+const (
+	DirectPaymentAgreementAccountTypeManagedAccount      DirectPaymentAgreementAccountType = "managed_account"
+	DirectPaymentAgreementAccountTypePrepaidCard         DirectPaymentAgreementAccountType = "prepaid_card"
+	DirectPaymentAgreementAccountTypeSeparateBankAccount DirectPaymentAgreementAccountType = "separate_bank_account"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementAccountType enum.
+func (e DirectPaymentAgreementAccountType) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementAccountTypeManagedAccount:
+		return true
+	case DirectPaymentAgreementAccountTypePrepaidCard:
+		return true
+	case DirectPaymentAgreementAccountTypeSeparateBankAccount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementFrequency.
+const (
+	DirectPaymentAgreementFrequencyFourWeekly DirectPaymentAgreementFrequency = "four_weekly"
+	DirectPaymentAgreementFrequencyMonthly    DirectPaymentAgreementFrequency = "monthly"
+	DirectPaymentAgreementFrequencyOneOff     DirectPaymentAgreementFrequency = "one_off"
+	DirectPaymentAgreementFrequencyTwoWeekly  DirectPaymentAgreementFrequency = "two_weekly"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementFrequency enum.
+func (e DirectPaymentAgreementFrequency) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementFrequencyFourWeekly:
+		return true
+	case DirectPaymentAgreementFrequencyMonthly:
+		return true
+	case DirectPaymentAgreementFrequencyOneOff:
+		return true
+	case DirectPaymentAgreementFrequencyTwoWeekly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementPaymentBasis.
+const (
+	DirectPaymentAgreementPaymentBasisGross DirectPaymentAgreementPaymentBasis = "gross"
+	DirectPaymentAgreementPaymentBasisNet   DirectPaymentAgreementPaymentBasis = "net"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementPaymentBasis enum.
+func (e DirectPaymentAgreementPaymentBasis) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementPaymentBasisGross:
+		return true
+	case DirectPaymentAgreementPaymentBasisNet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementRecipient.
+const (
+	DirectPaymentAgreementRecipientAuthorisedPerson DirectPaymentAgreementRecipient = "authorised_person"
+	DirectPaymentAgreementRecipientNominee          DirectPaymentAgreementRecipient = "nominee"
+	DirectPaymentAgreementRecipientPerson           DirectPaymentAgreementRecipient = "person"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementRecipient enum.
+func (e DirectPaymentAgreementRecipient) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementRecipientAuthorisedPerson:
+		return true
+	case DirectPaymentAgreementRecipientNominee:
+		return true
+	case DirectPaymentAgreementRecipientPerson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementCreateAccountType.
+const (
+	DirectPaymentAgreementCreateAccountTypeManagedAccount      DirectPaymentAgreementCreateAccountType = "managed_account"
+	DirectPaymentAgreementCreateAccountTypePrepaidCard         DirectPaymentAgreementCreateAccountType = "prepaid_card"
+	DirectPaymentAgreementCreateAccountTypeSeparateBankAccount DirectPaymentAgreementCreateAccountType = "separate_bank_account"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementCreateAccountType enum.
+func (e DirectPaymentAgreementCreateAccountType) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementCreateAccountTypeManagedAccount:
+		return true
+	case DirectPaymentAgreementCreateAccountTypePrepaidCard:
+		return true
+	case DirectPaymentAgreementCreateAccountTypeSeparateBankAccount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementCreateFrequency.
+const (
+	DirectPaymentAgreementCreateFrequencyFourWeekly DirectPaymentAgreementCreateFrequency = "four_weekly"
+	DirectPaymentAgreementCreateFrequencyMonthly    DirectPaymentAgreementCreateFrequency = "monthly"
+	DirectPaymentAgreementCreateFrequencyOneOff     DirectPaymentAgreementCreateFrequency = "one_off"
+	DirectPaymentAgreementCreateFrequencyTwoWeekly  DirectPaymentAgreementCreateFrequency = "two_weekly"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementCreateFrequency enum.
+func (e DirectPaymentAgreementCreateFrequency) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementCreateFrequencyFourWeekly:
+		return true
+	case DirectPaymentAgreementCreateFrequencyMonthly:
+		return true
+	case DirectPaymentAgreementCreateFrequencyOneOff:
+		return true
+	case DirectPaymentAgreementCreateFrequencyTwoWeekly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementCreatePaymentBasis.
+const (
+	DirectPaymentAgreementCreatePaymentBasisGross DirectPaymentAgreementCreatePaymentBasis = "gross"
+	DirectPaymentAgreementCreatePaymentBasisNet   DirectPaymentAgreementCreatePaymentBasis = "net"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementCreatePaymentBasis enum.
+func (e DirectPaymentAgreementCreatePaymentBasis) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementCreatePaymentBasisGross:
+		return true
+	case DirectPaymentAgreementCreatePaymentBasisNet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementCreateRecipient.
+const (
+	DirectPaymentAgreementCreateRecipientAuthorisedPerson DirectPaymentAgreementCreateRecipient = "authorised_person"
+	DirectPaymentAgreementCreateRecipientNominee          DirectPaymentAgreementCreateRecipient = "nominee"
+	DirectPaymentAgreementCreateRecipientPerson           DirectPaymentAgreementCreateRecipient = "person"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementCreateRecipient enum.
+func (e DirectPaymentAgreementCreateRecipient) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementCreateRecipientAuthorisedPerson:
+		return true
+	case DirectPaymentAgreementCreateRecipientNominee:
+		return true
+	case DirectPaymentAgreementCreateRecipientPerson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAgreementPatchAccountType.
+const (
+	DirectPaymentAgreementPatchAccountTypeManagedAccount      DirectPaymentAgreementPatchAccountType = "managed_account"
+	DirectPaymentAgreementPatchAccountTypePrepaidCard         DirectPaymentAgreementPatchAccountType = "prepaid_card"
+	DirectPaymentAgreementPatchAccountTypeSeparateBankAccount DirectPaymentAgreementPatchAccountType = "separate_bank_account"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAgreementPatchAccountType enum.
+func (e DirectPaymentAgreementPatchAccountType) Valid() bool {
+	switch e {
+	case DirectPaymentAgreementPatchAccountTypeManagedAccount:
+		return true
+	case DirectPaymentAgreementPatchAccountTypePrepaidCard:
+		return true
+	case DirectPaymentAgreementPatchAccountTypeSeparateBankAccount:
 		return true
 	default:
 		return false
@@ -488,19 +737,19 @@ func (e FundingRequestDecision) Valid() bool {
 
 // Defines values for FundingStatus.
 const (
-	Approved FundingStatus = "approved"
-	Declined FundingStatus = "declined"
-	Pending  FundingStatus = "pending"
+	FundingStatusApproved FundingStatus = "approved"
+	FundingStatusDeclined FundingStatus = "declined"
+	FundingStatusPending  FundingStatus = "pending"
 )
 
 // Valid indicates whether the value is a known member of the FundingStatus enum.
 func (e FundingStatus) Valid() bool {
 	switch e {
-	case Approved:
+	case FundingStatusApproved:
 		return true
-	case Declined:
+	case FundingStatusDeclined:
 		return true
-	case Pending:
+	case FundingStatusPending:
 		return true
 	default:
 		return false
@@ -537,6 +786,84 @@ func (e Household) Valid() bool {
 	case LoneParent:
 		return true
 	case Single:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ISFAgreementPaymentFrequency.
+const (
+	ISFAgreementPaymentFrequencyFourWeekly ISFAgreementPaymentFrequency = "four_weekly"
+	ISFAgreementPaymentFrequencyMonthly    ISFAgreementPaymentFrequency = "monthly"
+	ISFAgreementPaymentFrequencyTwoWeekly  ISFAgreementPaymentFrequency = "two_weekly"
+)
+
+// Valid indicates whether the value is a known member of the ISFAgreementPaymentFrequency enum.
+func (e ISFAgreementPaymentFrequency) Valid() bool {
+	switch e {
+	case ISFAgreementPaymentFrequencyFourWeekly:
+		return true
+	case ISFAgreementPaymentFrequencyMonthly:
+		return true
+	case ISFAgreementPaymentFrequencyTwoWeekly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ISFAgreementStatementFrequency.
+const (
+	ISFAgreementStatementFrequencyMonthly   ISFAgreementStatementFrequency = "monthly"
+	ISFAgreementStatementFrequencyQuarterly ISFAgreementStatementFrequency = "quarterly"
+)
+
+// Valid indicates whether the value is a known member of the ISFAgreementStatementFrequency enum.
+func (e ISFAgreementStatementFrequency) Valid() bool {
+	switch e {
+	case ISFAgreementStatementFrequencyMonthly:
+		return true
+	case ISFAgreementStatementFrequencyQuarterly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ISFAgreementCreatePaymentFrequency.
+const (
+	ISFAgreementCreatePaymentFrequencyFourWeekly ISFAgreementCreatePaymentFrequency = "four_weekly"
+	ISFAgreementCreatePaymentFrequencyMonthly    ISFAgreementCreatePaymentFrequency = "monthly"
+	ISFAgreementCreatePaymentFrequencyTwoWeekly  ISFAgreementCreatePaymentFrequency = "two_weekly"
+)
+
+// Valid indicates whether the value is a known member of the ISFAgreementCreatePaymentFrequency enum.
+func (e ISFAgreementCreatePaymentFrequency) Valid() bool {
+	switch e {
+	case ISFAgreementCreatePaymentFrequencyFourWeekly:
+		return true
+	case ISFAgreementCreatePaymentFrequencyMonthly:
+		return true
+	case ISFAgreementCreatePaymentFrequencyTwoWeekly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ISFAgreementCreateStatementFrequency.
+const (
+	ISFAgreementCreateStatementFrequencyMonthly   ISFAgreementCreateStatementFrequency = "monthly"
+	ISFAgreementCreateStatementFrequencyQuarterly ISFAgreementCreateStatementFrequency = "quarterly"
+)
+
+// Valid indicates whether the value is a known member of the ISFAgreementCreateStatementFrequency enum.
+func (e ISFAgreementCreateStatementFrequency) Valid() bool {
+	switch e {
+	case ISFAgreementCreateStatementFrequencyMonthly:
+		return true
+	case ISFAgreementCreateStatementFrequencyQuarterly:
 		return true
 	default:
 		return false
@@ -594,6 +921,63 @@ func (e IncomeType) Valid() bool {
 	}
 }
 
+// Defines values for LineFrequency.
+const (
+	Once      LineFrequency = "once"
+	Per4Weeks LineFrequency = "per_4_weeks"
+	PerMonth  LineFrequency = "per_month"
+	PerWeek   LineFrequency = "per_week"
+	PerYear   LineFrequency = "per_year"
+)
+
+// Valid indicates whether the value is a known member of the LineFrequency enum.
+func (e LineFrequency) Valid() bool {
+	switch e {
+	case Once:
+		return true
+	case Per4Weeks:
+		return true
+	case PerMonth:
+		return true
+	case PerWeek:
+		return true
+	case PerYear:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LineUnit.
+const (
+	LineUnitDay     LineUnit = "day"
+	LineUnitHour    LineUnit = "hour"
+	LineUnitNight   LineUnit = "night"
+	LineUnitOneOff  LineUnit = "one_off"
+	LineUnitSession LineUnit = "session"
+	LineUnitWeek    LineUnit = "week"
+)
+
+// Valid indicates whether the value is a known member of the LineUnit enum.
+func (e LineUnit) Valid() bool {
+	switch e {
+	case LineUnitDay:
+		return true
+	case LineUnitHour:
+		return true
+	case LineUnitNight:
+		return true
+	case LineUnitOneOff:
+		return true
+	case LineUnitSession:
+		return true
+	case LineUnitWeek:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MIGAgeBand.
 const (
 	Age1824                 MIGAgeBand = "age_18_24"
@@ -615,6 +999,27 @@ func (e MIGAgeBand) Valid() bool {
 	}
 }
 
+// Defines values for ManagementOption.
+const (
+	ManagementOptionCouncilManaged ManagementOption = "council_managed"
+	ManagementOptionDirectPayment  ManagementOption = "direct_payment"
+	ManagementOptionIsf            ManagementOption = "isf"
+)
+
+// Valid indicates whether the value is a known member of the ManagementOption enum.
+func (e ManagementOption) Valid() bool {
+	switch e {
+	case ManagementOptionCouncilManaged:
+		return true
+	case ManagementOptionDirectPayment:
+		return true
+	case ManagementOptionIsf:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PersonType.
 const (
 	PersonTypeAdult PersonType = "adult"
@@ -627,6 +1032,105 @@ func (e PersonType) Valid() bool {
 	case PersonTypeAdult:
 		return true
 	case PersonTypeChild:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlanStatus.
+const (
+	PlanStatusApproved   PlanStatus = "approved"
+	PlanStatusDraft      PlanStatus = "draft"
+	PlanStatusSubmitted  PlanStatus = "submitted"
+	PlanStatusSuperseded PlanStatus = "superseded"
+)
+
+// Valid indicates whether the value is a known member of the PlanStatus enum.
+func (e PlanStatus) Valid() bool {
+	switch e {
+	case PlanStatusApproved:
+		return true
+	case PlanStatusDraft:
+		return true
+	case PlanStatusSubmitted:
+		return true
+	case PlanStatusSuperseded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderContractBasis.
+const (
+	ProviderContractBasisFramework ProviderContractBasis = "framework"
+	ProviderContractBasisSpot      ProviderContractBasis = "spot"
+)
+
+// Valid indicates whether the value is a known member of the ProviderContractBasis enum.
+func (e ProviderContractBasis) Valid() bool {
+	switch e {
+	case ProviderContractBasisFramework:
+		return true
+	case ProviderContractBasisSpot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderCreateContractBasis.
+const (
+	ProviderCreateContractBasisFramework ProviderCreateContractBasis = "framework"
+	ProviderCreateContractBasisSpot      ProviderCreateContractBasis = "spot"
+)
+
+// Valid indicates whether the value is a known member of the ProviderCreateContractBasis enum.
+func (e ProviderCreateContractBasis) Valid() bool {
+	switch e {
+	case ProviderCreateContractBasisFramework:
+		return true
+	case ProviderCreateContractBasisSpot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderPatchContractBasis.
+const (
+	ProviderPatchContractBasisFramework ProviderPatchContractBasis = "framework"
+	ProviderPatchContractBasisSpot      ProviderPatchContractBasis = "spot"
+)
+
+// Valid indicates whether the value is a known member of the ProviderPatchContractBasis enum.
+func (e ProviderPatchContractBasis) Valid() bool {
+	switch e {
+	case ProviderPatchContractBasisFramework:
+		return true
+	case ProviderPatchContractBasisSpot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderType.
+const (
+	CareAgency  ProviderType = "care_agency"
+	DayService  ProviderType = "day_service"
+	IsfProvider ProviderType = "isf_provider"
+)
+
+// Valid indicates whether the value is a known member of the ProviderType enum.
+func (e ProviderType) Valid() bool {
+	switch e {
+	case CareAgency:
+		return true
+	case DayService:
+		return true
+	case IsfProvider:
 		return true
 	default:
 		return false
@@ -705,6 +1209,33 @@ func (e RelationshipKind) Valid() bool {
 	case NomineeFor:
 		return true
 	case SameHouseholdMember:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SupportPlanManagementMode.
+const (
+	SupportPlanManagementModeCouncilManaged SupportPlanManagementMode = "council_managed"
+	SupportPlanManagementModeDirectPayment  SupportPlanManagementMode = "direct_payment"
+	SupportPlanManagementModeIsf            SupportPlanManagementMode = "isf"
+	SupportPlanManagementModeMixed          SupportPlanManagementMode = "mixed"
+	SupportPlanManagementModeNone           SupportPlanManagementMode = "none"
+)
+
+// Valid indicates whether the value is a known member of the SupportPlanManagementMode enum.
+func (e SupportPlanManagementMode) Valid() bool {
+	switch e {
+	case SupportPlanManagementModeCouncilManaged:
+		return true
+	case SupportPlanManagementModeDirectPayment:
+		return true
+	case SupportPlanManagementModeIsf:
+		return true
+	case SupportPlanManagementModeMixed:
+		return true
+	case SupportPlanManagementModeNone:
 		return true
 	default:
 		return false
@@ -1044,7 +1575,7 @@ type BudgetStatus string
 // BudgetVersion An immutable snapshot of a budget. Weekly amounts are the annual amount divided by 52, rounded
 // to the nearest penny (halves up).
 type BudgetVersion struct {
-	// AnnualCostPence The cost of meeting the needs: the indicative amount until a plan is agreed.
+	// AnnualCostPence The cost of meeting the needs: the indicative amount until a plan is agreed, then the final amount.
 	AnnualCostPence int64                                 `json:"annual_cost_pence"`
 	AssessmentId    nullable.Nullable[openapi_types.UUID] `json:"assessment_id"`
 	BudgetId        openapi_types.UUID                    `json:"budget_id"`
@@ -1061,9 +1592,15 @@ type BudgetVersion struct {
 	CouncilAnnualPence nullable.Nullable[int64] `json:"council_annual_pence"`
 
 	// CouncilWeeklyPence weekly cost − person.
-	CouncilWeeklyPence    nullable.Nullable[int64]              `json:"council_weekly_pence"`
-	CreatedAt             time.Time                             `json:"created_at"`
-	CreatedBy             string                                `json:"created_by"`
+	CouncilWeeklyPence nullable.Nullable[int64] `json:"council_weekly_pence"`
+	CreatedAt          time.Time                `json:"created_at"`
+	CreatedBy          string                   `json:"created_by"`
+
+	// DifferenceReason Why the final amount differs from the indicative amount.
+	DifferenceReason nullable.Nullable[string] `json:"difference_reason"`
+
+	// FinalAnnualPence The cost of the signed-off plan: the final budget.
+	FinalAnnualPence      nullable.Nullable[int64]              `json:"final_annual_pence"`
 	FinancialAssessmentId nullable.Nullable[openapi_types.UUID] `json:"financial_assessment_id"`
 	FundingRequestId      nullable.Nullable[openapi_types.UUID] `json:"funding_request_id"`
 	Id                    openapi_types.UUID                    `json:"id"`
@@ -1077,6 +1614,7 @@ type BudgetVersion struct {
 
 	// PersonWeeklyPence What the person pays a week: the assessed charge capped at the weekly cost (the full cost above the upper capital limit), nothing below the minimum charge; null until a financial assessment is completed.
 	PersonWeeklyPence nullable.Nullable[int64]              `json:"person_weekly_pence"`
+	PlanId            nullable.Nullable[openapi_types.UUID] `json:"plan_id"`
 	Points            nullable.Nullable[int]                `json:"points"`
 	PointsByDomain    map[string]int                        `json:"points_by_domain"`
 	RasVersionId      nullable.Nullable[openapi_types.UUID] `json:"ras_version_id"`
@@ -1092,6 +1630,9 @@ type BudgetVersionList struct {
 	Items         []BudgetVersion `json:"items"`
 	NextPageToken *string         `json:"next_page_token,omitempty"`
 }
+
+// CLDServiceType The NHS England client-level data service component a category reports as.
+type CLDServiceType string
 
 // CalculationStep One step of a calculation, in words and, where it has one, its value.
 type CalculationStep struct {
@@ -1135,6 +1676,9 @@ type CarerOutcomeRecord struct {
 	Unable  bool            `json:"unable"`
 }
 
+// CategoryRule Which direct-payment rule the category's lines follow: `personal_assistant` (family in the household), `care_home_stay`, `child_residential_short_break`, or none.
+type CategoryRule string
+
 // ChargeResult The weekly contribution and how it was reached: capital counted (the main home left out for
 // care at home), tariff income (£1 a week for every £250 or part above the lower limit), full cost
 // above the upper limit, the MIG and its parts, available income, the taper, and — when the
@@ -1169,6 +1713,123 @@ type ChargeResult struct {
 	// WeeklyCostPence The cost of care it was capped at, when known.
 	WeeklyCostPence *int64 `json:"weekly_cost_pence,omitempty"`
 }
+
+// CouncilSettings defines model for CouncilSettings.
+type CouncilSettings struct {
+	// ApproverLimitAnnualPence An approver signs off plans costing up to this a year; above it, the panel (default £49,000).
+	ApproverLimitAnnualPence int64 `json:"approver_limit_annual_pence"`
+
+	// ChildShortBreakMaxDaysPer12Months …and in any 12 months (default 120).
+	ChildShortBreakMaxDaysPer12Months int `json:"child_short_break_max_days_per_12_months"`
+
+	// ChildShortBreakMaxDaysPerPeriod A child's residential short break by direct payment, per period (default 28).
+	ChildShortBreakMaxDaysPerPeriod int `json:"child_short_break_max_days_per_period"`
+
+	// DpCareHomeJoinGapDays Stays less than this many days apart count as one (default 28; confirm with the council's reading of the regulations).
+	DpCareHomeJoinGapDays int `json:"dp_care_home_join_gap_days"`
+
+	// DpCareHomeMaxDays The longest care-home stay a direct payment may fund, in days (default 28: four consecutive weeks in 12 months).
+	DpCareHomeMaxDays int       `json:"dp_care_home_max_days"`
+	UpdatedAt         time.Time `json:"updated_at"`
+	Version           int       `json:"version"`
+}
+
+// CouncilSettingsPatch defines model for CouncilSettingsPatch.
+type CouncilSettingsPatch struct {
+	ApproverLimitAnnualPence          *int64 `json:"approver_limit_annual_pence,omitempty"`
+	ChildShortBreakMaxDaysPer12Months *int   `json:"child_short_break_max_days_per_12_months,omitempty"`
+	ChildShortBreakMaxDaysPerPeriod   *int   `json:"child_short_break_max_days_per_period,omitempty"`
+	DpCareHomeJoinGapDays             *int   `json:"dp_care_home_join_gap_days,omitempty"`
+	DpCareHomeMaxDays                 *int   `json:"dp_care_home_max_days,omitempty"`
+}
+
+// DirectPaymentAgreement defines model for DirectPaymentAgreement.
+type DirectPaymentAgreement struct {
+	AccountType DirectPaymentAgreementAccountType `json:"account_type"`
+
+	// AmountPerPaymentPence four-weekly: annual ÷ 13; two-weekly: ÷ 26; monthly: ÷ 12 (to the nearest penny); one-off: the annual amount.
+	AmountPerPaymentPence int64 `json:"amount_per_payment_pence"`
+
+	// AnnualAmountPence The direct-payment portion a year: the council's share when net, the whole cost when gross.
+	AnnualAmountPence  int64                                 `json:"annual_amount_pence"`
+	BudgetId           openapi_types.UUID                    `json:"budget_id"`
+	CreatedAt          time.Time                             `json:"created_at"`
+	Frequency          DirectPaymentAgreementFrequency       `json:"frequency"`
+	Id                 openapi_types.UUID                    `json:"id"`
+	PaEvidence         PAEvidence                            `json:"pa_evidence"`
+	PaymentBasis       DirectPaymentAgreementPaymentBasis    `json:"payment_basis"`
+	PersonId           openapi_types.UUID                    `json:"person_id"`
+	PlanId             openapi_types.UUID                    `json:"plan_id"`
+	Recipient          DirectPaymentAgreementRecipient       `json:"recipient"`
+	RecipientConsented bool                                  `json:"recipient_consented"`
+	RecipientPersonId  nullable.Nullable[openapi_types.UUID] `json:"recipient_person_id"`
+	SignedDate         nullable.Nullable[openapi_types.Date] `json:"signed_date"`
+	StartDate          openapi_types.Date                    `json:"start_date"`
+	UpdatedAt          time.Time                             `json:"updated_at"`
+	Version            int                                   `json:"version"`
+}
+
+// DirectPaymentAgreementAccountType defines model for DirectPaymentAgreement.AccountType.
+type DirectPaymentAgreementAccountType string
+
+// DirectPaymentAgreementFrequency defines model for DirectPaymentAgreement.Frequency.
+type DirectPaymentAgreementFrequency string
+
+// DirectPaymentAgreementPaymentBasis defines model for DirectPaymentAgreement.PaymentBasis.
+type DirectPaymentAgreementPaymentBasis string
+
+// DirectPaymentAgreementRecipient defines model for DirectPaymentAgreement.Recipient.
+type DirectPaymentAgreementRecipient string
+
+// DirectPaymentAgreementCreate defines model for DirectPaymentAgreementCreate.
+type DirectPaymentAgreementCreate struct {
+	AccountType DirectPaymentAgreementCreateAccountType `json:"account_type"`
+	Frequency   DirectPaymentAgreementCreateFrequency   `json:"frequency"`
+	PaEvidence  *PAEvidence                             `json:"pa_evidence,omitempty"`
+
+	// PaymentBasis net: the person pays their contribution into the account; gross: the council pays it all and collects the contribution.
+	PaymentBasis DirectPaymentAgreementCreatePaymentBasis `json:"payment_basis"`
+
+	// PlanId An approved plan with direct-payment lines.
+	PlanId    openapi_types.UUID                    `json:"plan_id"`
+	Recipient DirectPaymentAgreementCreateRecipient `json:"recipient"`
+
+	// RecipientConsented An authorised person or nominee must consent.
+	RecipientConsented *bool `json:"recipient_consented,omitempty"`
+
+	// RecipientPersonId The authorised person or nominee: a relationship of the person's records says so.
+	RecipientPersonId *openapi_types.UUID `json:"recipient_person_id,omitempty"`
+	SignedDate        *openapi_types.Date `json:"signed_date,omitempty"`
+	StartDate         openapi_types.Date  `json:"start_date"`
+}
+
+// DirectPaymentAgreementCreateAccountType defines model for DirectPaymentAgreementCreate.AccountType.
+type DirectPaymentAgreementCreateAccountType string
+
+// DirectPaymentAgreementCreateFrequency defines model for DirectPaymentAgreementCreate.Frequency.
+type DirectPaymentAgreementCreateFrequency string
+
+// DirectPaymentAgreementCreatePaymentBasis net: the person pays their contribution into the account; gross: the council pays it all and collects the contribution.
+type DirectPaymentAgreementCreatePaymentBasis string
+
+// DirectPaymentAgreementCreateRecipient defines model for DirectPaymentAgreementCreate.Recipient.
+type DirectPaymentAgreementCreateRecipient string
+
+// DirectPaymentAgreementList defines model for DirectPaymentAgreementList.
+type DirectPaymentAgreementList struct {
+	Items         []DirectPaymentAgreement `json:"items"`
+	NextPageToken *string                  `json:"next_page_token,omitempty"`
+}
+
+// DirectPaymentAgreementPatch defines model for DirectPaymentAgreementPatch.
+type DirectPaymentAgreementPatch struct {
+	AccountType *DirectPaymentAgreementPatchAccountType `json:"account_type,omitempty"`
+	PaEvidence  *PAEvidence                             `json:"pa_evidence,omitempty"`
+	SignedDate  *openapi_types.Date                     `json:"signed_date,omitempty"`
+}
+
+// DirectPaymentAgreementPatchAccountType defines model for DirectPaymentAgreementPatch.AccountType.
+type DirectPaymentAgreementPatchAccountType string
 
 // Eligibility defines model for Eligibility.
 type Eligibility struct {
@@ -1408,6 +2069,51 @@ type HealthStatus string
 // Household defines model for Household.
 type Household string
 
+// ISFAgreement defines model for ISFAgreement.
+type ISFAgreement struct {
+	AmountPerPaymentPence int64 `json:"amount_per_payment_pence"`
+
+	// AnnualAmountPence The council's share of the plan's ISF lines with this provider, a year.
+	AnnualAmountPence  int64                          `json:"annual_amount_pence"`
+	BudgetId           openapi_types.UUID             `json:"budget_id"`
+	CreatedAt          time.Time                      `json:"created_at"`
+	Id                 openapi_types.UUID             `json:"id"`
+	PaymentFrequency   ISFAgreementPaymentFrequency   `json:"payment_frequency"`
+	PersonId           openapi_types.UUID             `json:"person_id"`
+	PlanId             openapi_types.UUID             `json:"plan_id"`
+	ProviderId         openapi_types.UUID             `json:"provider_id"`
+	StartDate          openapi_types.Date             `json:"start_date"`
+	StatementFrequency ISFAgreementStatementFrequency `json:"statement_frequency"`
+	Version            int                            `json:"version"`
+}
+
+// ISFAgreementPaymentFrequency defines model for ISFAgreement.PaymentFrequency.
+type ISFAgreementPaymentFrequency string
+
+// ISFAgreementStatementFrequency defines model for ISFAgreement.StatementFrequency.
+type ISFAgreementStatementFrequency string
+
+// ISFAgreementCreate defines model for ISFAgreementCreate.
+type ISFAgreementCreate struct {
+	PaymentFrequency   ISFAgreementCreatePaymentFrequency   `json:"payment_frequency"`
+	PlanId             openapi_types.UUID                   `json:"plan_id"`
+	ProviderId         openapi_types.UUID                   `json:"provider_id"`
+	StartDate          openapi_types.Date                   `json:"start_date"`
+	StatementFrequency ISFAgreementCreateStatementFrequency `json:"statement_frequency"`
+}
+
+// ISFAgreementCreatePaymentFrequency defines model for ISFAgreementCreate.PaymentFrequency.
+type ISFAgreementCreatePaymentFrequency string
+
+// ISFAgreementCreateStatementFrequency defines model for ISFAgreementCreate.StatementFrequency.
+type ISFAgreementCreateStatementFrequency string
+
+// ISFAgreementList defines model for ISFAgreementList.
+type ISFAgreementList struct {
+	Items         []ISFAgreement `json:"items"`
+	NextPageToken *string        `json:"next_page_token,omitempty"`
+}
+
 // IncomeItem defines model for IncomeItem.
 type IncomeItem struct {
 	Description *string `json:"description,omitempty"`
@@ -1419,6 +2125,12 @@ type IncomeItem struct {
 
 // IncomeType Earnings and the mobility components of DLA and PIP are disregarded.
 type IncomeType string
+
+// LineFrequency defines model for LineFrequency.
+type LineFrequency string
+
+// LineUnit defines model for LineUnit.
+type LineUnit string
 
 // MIGAgeBand `age_18_24`, `age_25_to_pension_credit_age`, or `pension_credit_age` and over.
 type MIGAgeBand string
@@ -1440,10 +2152,33 @@ type MIGRates struct {
 	EnhancedDisabilityPremiumWeeklyPence *int64        `json:"enhanced_disability_premium_weekly_pence,omitempty"`
 }
 
+// ManagementOption defines model for ManagementOption.
+type ManagementOption string
+
 // NHSNumber Ten digits, optionally grouped 3-3-4 by spaces, with a valid modulus-11 check digit.
 //
 // Example: 943 476 5919
 type NHSNumber = string
+
+// OptionTotal One management option's share. Option costs are sums of their lines, so they add up to the plan
+// exactly. The person's contribution is apportioned to options in proportion to their cost
+// (largest remainder, so the parts add up to the penny); the council pays the rest of each.
+type OptionTotal struct {
+	AnnualCostPence    int64                    `json:"annual_cost_pence"`
+	CouncilAnnualPence nullable.Nullable[int64] `json:"council_annual_pence"`
+	CouncilWeeklyPence nullable.Nullable[int64] `json:"council_weekly_pence"`
+	ManagementOption   ManagementOption         `json:"management_option"`
+	PersonAnnualPence  nullable.Nullable[int64] `json:"person_annual_pence"`
+	PersonWeeklyPence  nullable.Nullable[int64] `json:"person_weekly_pence"`
+	WeeklyCostPence    int64                    `json:"weekly_cost_pence"`
+}
+
+// PAEvidence defines model for PAEvidence.
+type PAEvidence struct {
+	DbsCheckDate                      *openapi_types.Date `json:"dbs_check_date,omitempty"`
+	EmployersLiabilityInsuranceExpiry *openapi_types.Date `json:"employers_liability_insurance_expiry,omitempty"`
+	PayrollProvider                   *string             `json:"payroll_provider,omitempty"`
+}
 
 // Person defines model for Person.
 type Person struct {
@@ -1531,6 +2266,75 @@ type PersonalBudgetList struct {
 	NextPageToken *string          `json:"next_page_token,omitempty"`
 }
 
+// PlanApproval defines model for PlanApproval.
+type PlanApproval struct {
+	// Checks The approver's record of each sign-off check; every one must hold to approve (return the plan otherwise).
+	Checks SignOffChecks `json:"checks"`
+
+	// DifferenceReason Why the final amount differs from the indicative amount; required when it does.
+	DifferenceReason *string `json:"difference_reason,omitempty"`
+	Notes            *string `json:"notes,omitempty"`
+}
+
+// PlanLine defines model for PlanLine.
+type PlanLine struct {
+	// AnnualCostPence unit cost × quantity × times a year (52, 13, 12, 1; once: 1), to the nearest penny (halves up), then for the part of the budget year the line runs (× days running ÷ days in the year, to the nearest penny); a one-off is not prorated.
+	AnnualCostPence     int64                                 `json:"annual_cost_pence"`
+	Category            string                                `json:"category"`
+	Description         string                                `json:"description"`
+	EndDate             openapi_types.Date                    `json:"end_date"`
+	Frequency           LineFrequency                         `json:"frequency"`
+	Id                  openapi_types.UUID                    `json:"id"`
+	ManagementOption    ManagementOption                      `json:"management_option"`
+	MeetsNeeds          []string                              `json:"meets_needs"`
+	NecessityReason     nullable.Nullable[string]             `json:"necessity_reason"`
+	PersonalAssistantId nullable.Nullable[openapi_types.UUID] `json:"personal_assistant_id"`
+	ProviderId          nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+	Quantity            string                                `json:"quantity"`
+	StartDate           openapi_types.Date                    `json:"start_date"`
+	Unit                LineUnit                              `json:"unit"`
+	UnitCostPence       int64                                 `json:"unit_cost_pence"`
+
+	// WeeklyCostPence annual ÷ 52, to the nearest penny.
+	WeeklyCostPence int64 `json:"weekly_cost_pence"`
+}
+
+// PlanLineInput defines model for PlanLineInput.
+type PlanLineInput struct {
+	// Category A key of the council's service catalogue.
+	Category    string `json:"category"`
+	Description string `json:"description"`
+
+	// EndDate Exclusive.
+	EndDate          openapi_types.Date `json:"end_date"`
+	Frequency        LineFrequency      `json:"frequency"`
+	ManagementOption ManagementOption   `json:"management_option"`
+	MeetsNeeds       *[]string          `json:"meets_needs,omitempty"`
+
+	// NecessityReason The council's recorded determination that paying this family member is necessary.
+	NecessityReason *string `json:"necessity_reason,omitempty"`
+
+	// PersonalAssistantId For a personal-assistant line, the person employed when they are a person of this council's records (a family member).
+	PersonalAssistantId *openapi_types.UUID `json:"personal_assistant_id,omitempty"`
+	ProviderId          *openapi_types.UUID `json:"provider_id,omitempty"`
+
+	// Quantity How many units each time, as a decimal with up to two places ("10.5" hours): never a float.
+	Quantity      string             `json:"quantity"`
+	StartDate     openapi_types.Date `json:"start_date"`
+	Unit          LineUnit           `json:"unit"`
+	UnitCostPence int64              `json:"unit_cost_pence"`
+}
+
+// PlanOutcome defines model for PlanOutcome.
+type PlanOutcome struct {
+	// AssessedNeeds The outcomes of the assessment (adult or carer outcome keys) this plan outcome answers.
+	AssessedNeeds *[]string `json:"assessed_needs,omitempty"`
+	Description   string    `json:"description"`
+}
+
+// PlanStatus defines model for PlanStatus.
+type PlanStatus string
+
 // Problem RFC 9457 problem details.
 type Problem struct {
 	Detail *string       `json:"detail,omitempty"`
@@ -1547,6 +2351,56 @@ type Problem struct {
 	// Example: urn:pbudget:problem:validation
 	Type string `json:"type"`
 }
+
+// Provider defines model for Provider.
+type Provider struct {
+	Active        bool                      `json:"active"`
+	ContactEmail  nullable.Nullable[string] `json:"contact_email"`
+	ContactPhone  nullable.Nullable[string] `json:"contact_phone"`
+	ContractBasis ProviderContractBasis     `json:"contract_basis"`
+	CreatedAt     time.Time                 `json:"created_at"`
+	Id            openapi_types.UUID        `json:"id"`
+	Name          string                    `json:"name"`
+	Type          ProviderType              `json:"type"`
+	UpdatedAt     time.Time                 `json:"updated_at"`
+	Version       int                       `json:"version"`
+}
+
+// ProviderContractBasis defines model for Provider.ContractBasis.
+type ProviderContractBasis string
+
+// ProviderCreate defines model for ProviderCreate.
+type ProviderCreate struct {
+	ContactEmail  *openapi_types.Email        `json:"contact_email,omitempty"`
+	ContactPhone  *string                     `json:"contact_phone,omitempty"`
+	ContractBasis ProviderCreateContractBasis `json:"contract_basis"`
+	Name          string                      `json:"name"`
+	Type          ProviderType                `json:"type"`
+}
+
+// ProviderCreateContractBasis defines model for ProviderCreate.ContractBasis.
+type ProviderCreateContractBasis string
+
+// ProviderList defines model for ProviderList.
+type ProviderList struct {
+	Items         []Provider `json:"items"`
+	NextPageToken *string    `json:"next_page_token,omitempty"`
+}
+
+// ProviderPatch defines model for ProviderPatch.
+type ProviderPatch struct {
+	Active        *bool                                  `json:"active,omitempty"`
+	ContactEmail  nullable.Nullable[openapi_types.Email] `json:"contact_email,omitempty"`
+	ContactPhone  nullable.Nullable[string]              `json:"contact_phone,omitempty"`
+	ContractBasis *ProviderPatchContractBasis            `json:"contract_basis,omitempty"`
+	Name          *string                                `json:"name,omitempty"`
+}
+
+// ProviderPatchContractBasis defines model for ProviderPatch.ContractBasis.
+type ProviderPatchContractBasis string
+
+// ProviderType defines model for ProviderType.
+type ProviderType string
 
 // RASAnswers The answer chosen for each RAS question, by question key.
 type RASAnswers map[string]string
@@ -1807,6 +2661,137 @@ type RelationshipList struct {
 	NextPageToken *string        `json:"next_page_token,omitempty"`
 }
 
+// ServiceCategory defines model for ServiceCategory.
+type ServiceCategory struct {
+	// CldServiceType The NHS England client-level data service component a category reports as.
+	CldServiceType CLDServiceType `json:"cld_service_type"`
+	DpAllowed      bool           `json:"dp_allowed"`
+	Key            string         `json:"key"`
+	Name           string         `json:"name"`
+
+	// Rule Which direct-payment rule the category's lines follow: `personal_assistant` (family in the household), `care_home_stay`, `child_residential_short_break`, or none.
+	Rule CategoryRule `json:"rule"`
+}
+
+// ServiceCategoryCreate defines model for ServiceCategoryCreate.
+type ServiceCategoryCreate struct {
+	// CldServiceType The NHS England client-level data service component a category reports as.
+	CldServiceType CLDServiceType `json:"cld_service_type"`
+
+	// DpAllowed false for what a direct payment may not buy (healthcare, housing, the council's own services, gambling …).
+	DpAllowed bool   `json:"dp_allowed"`
+	Key       string `json:"key"`
+	Name      string `json:"name"`
+
+	// Rule Which direct-payment rule the category's lines follow: `personal_assistant` (family in the household), `care_home_stay`, `child_residential_short_break`, or none.
+	Rule CategoryRule `json:"rule"`
+}
+
+// ServiceCategoryList defines model for ServiceCategoryList.
+type ServiceCategoryList struct {
+	Items []ServiceCategory `json:"items"`
+}
+
+// SignOffChecks The approver's record of each sign-off check; every one must hold to approve (return the plan otherwise).
+type SignOffChecks struct {
+	ClearAndDetailed       bool `json:"clear_and_detailed"`
+	ContingencyPlan        bool `json:"contingency_plan"`
+	HealthySafeWell        bool `json:"healthy_safe_well"`
+	Legal                  bool `json:"legal"`
+	ManagementOptionChosen bool `json:"management_option_chosen"`
+	MeetsAssessedNeeds     bool `json:"meets_assessed_needs"`
+	PersonInControl        bool `json:"person_in_control"`
+	RisksManaged           bool `json:"risks_managed"`
+	SpecificAndPersonal    bool `json:"specific_and_personal"`
+	WithinBudget           bool `json:"within_budget"`
+}
+
+// SupportPlan defines model for SupportPlan.
+type SupportPlan struct {
+	AnnualCostPence  int64                        `json:"annual_cost_pence"`
+	ApprovedAt       nullable.Nullable[time.Time] `json:"approved_at"`
+	ApprovedBy       nullable.Nullable[string]    `json:"approved_by"`
+	ArrangingSupport *string                      `json:"arranging_support,omitempty"`
+	BudgetId         openapi_types.UUID           `json:"budget_id"`
+
+	// CeilingAnnualPence The budget's ceiling when the plan was read.
+	CeilingAnnualPence   int64                     `json:"ceiling_annual_pence"`
+	CreatedAt            time.Time                 `json:"created_at"`
+	Id                   openapi_types.UUID        `json:"id"`
+	InformationAndAdvice *string                   `json:"information_and_advice,omitempty"`
+	Lines                []PlanLine                `json:"lines"`
+	ManagementMode       SupportPlanManagementMode `json:"management_mode"`
+
+	// ManagingSupport Who holds the money; employer responsibilities.
+	ManagingSupport *string `json:"managing_support,omitempty"`
+
+	// Number 1, 2, 3 … per budget: a revision is a new number.
+	Number            int                                   `json:"number"`
+	Outcomes          *[]PlanOutcome                        `json:"outcomes,omitempty"`
+	OverApproverLimit bool                                  `json:"over_approver_limit"`
+	PersonId          openapi_types.UUID                    `json:"person_id"`
+	ReturnedReason    nullable.Nullable[string]             `json:"returned_reason"`
+	RevisesId         nullable.Nullable[openapi_types.UUID] `json:"revises_id"`
+	SignOffChecks     nullable.Nullable[SignOffChecks]      `json:"sign_off_checks"`
+	Status            PlanStatus                            `json:"status"`
+
+	// StayingInControl Decisions, and the contingency (emergency) plan.
+	StayingInControl *string                      `json:"staying_in_control,omitempty"`
+	SubmittedAt      nullable.Nullable[time.Time] `json:"submitted_at"`
+	Totals           []OptionTotal                `json:"totals"`
+	UpdatedAt        time.Time                    `json:"updated_at"`
+	Version          int                          `json:"version"`
+	WeeklyCostPence  int64                        `json:"weekly_cost_pence"`
+	WhatIsImportant  *string                      `json:"what_is_important,omitempty"`
+	WhatToChange     *string                      `json:"what_to_change,omitempty"`
+}
+
+// SupportPlanManagementMode defines model for SupportPlan.ManagementMode.
+type SupportPlanManagementMode string
+
+// SupportPlanCreate A new draft; the fields are those of SupportPlanParts.
+type SupportPlanCreate struct {
+	ArrangingSupport     *string        `json:"arranging_support,omitempty"`
+	InformationAndAdvice *string        `json:"information_and_advice,omitempty"`
+	ManagingSupport      *string        `json:"managing_support,omitempty"`
+	Outcomes             *[]PlanOutcome `json:"outcomes,omitempty"`
+	StayingInControl     *string        `json:"staying_in_control,omitempty"`
+	WhatIsImportant      *string        `json:"what_is_important,omitempty"`
+	WhatToChange         *string        `json:"what_to_change,omitempty"`
+}
+
+// SupportPlanList defines model for SupportPlanList.
+type SupportPlanList struct {
+	Items         []SupportPlan `json:"items"`
+	NextPageToken *string       `json:"next_page_token,omitempty"`
+}
+
+// SupportPlanParts The seven parts of a plan (DOMAIN.md section 5); part 5, how the budget is spent, is the lines.
+type SupportPlanParts struct {
+	ArrangingSupport     *string `json:"arranging_support,omitempty"`
+	InformationAndAdvice *string `json:"information_and_advice,omitempty"`
+
+	// ManagingSupport Who holds the money; employer responsibilities.
+	ManagingSupport *string        `json:"managing_support,omitempty"`
+	Outcomes        *[]PlanOutcome `json:"outcomes,omitempty"`
+
+	// StayingInControl Decisions, and the contingency (emergency) plan.
+	StayingInControl *string `json:"staying_in_control,omitempty"`
+	WhatIsImportant  *string `json:"what_is_important,omitempty"`
+	WhatToChange     *string `json:"what_to_change,omitempty"`
+}
+
+// SupportPlanPatch defines model for SupportPlanPatch.
+type SupportPlanPatch struct {
+	ArrangingSupport     *string        `json:"arranging_support,omitempty"`
+	InformationAndAdvice *string        `json:"information_and_advice,omitempty"`
+	ManagingSupport      *string        `json:"managing_support,omitempty"`
+	Outcomes             *[]PlanOutcome `json:"outcomes,omitempty"`
+	StayingInControl     *string        `json:"staying_in_control,omitempty"`
+	WhatIsImportant      *string        `json:"what_is_important,omitempty"`
+	WhatToChange         *string        `json:"what_to_change,omitempty"`
+}
+
 // UnableReason Why an outcome cannot be achieved (reg 2(3)): `needs_assistance` (cannot without assistance),
 // `significant_pain_distress_anxiety`, `endangers_health_or_safety` (the person's or others'),
 // `takes_significantly_longer` (adults only: carers have the first three, reg 3(3)).
@@ -1864,6 +2849,9 @@ type WeeklyItem struct {
 	WeeklyPence int64  `json:"weekly_pence"`
 }
 
+// AgreementId defines model for AgreementId.
+type AgreementId = openapi_types.UUID
+
 // AssessmentId defines model for AssessmentId.
 type AssessmentId = openapi_types.UUID
 
@@ -1885,6 +2873,9 @@ type IfMatch = string
 // JobId defines model for JobId.
 type JobId = openapi_types.UUID
 
+// LineId defines model for LineId.
+type LineId = openapi_types.UUID
+
 // PageSize defines model for PageSize.
 type PageSize = int
 
@@ -1893,6 +2884,12 @@ type PageToken = string
 
 // PersonId defines model for PersonId.
 type PersonId = openapi_types.UUID
+
+// PlanId defines model for PlanId.
+type PlanId = openapi_types.UUID
+
+// ProviderId defines model for ProviderId.
+type ProviderId = openapi_types.UUID
 
 // RASVersionId defines model for RASVersionId.
 type RASVersionId = openapi_types.UUID
@@ -1993,6 +2990,39 @@ type ListAuditEventsParams struct {
 	OccurredTo *time.Time `form:"occurred_to,omitempty" json:"occurred_to,omitempty"`
 }
 
+// UpdateCouncilSettingsParams defines parameters for UpdateCouncilSettings.
+type UpdateCouncilSettingsParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListDirectPaymentAgreementsParams defines parameters for ListDirectPaymentAgreements.
+type ListDirectPaymentAgreementsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// Unsigned Only agreements not yet signed.
+	Unsigned *bool `form:"unsigned,omitempty" json:"unsigned,omitempty"`
+
+	// PaEvidenceExpiringBefore Only agreements whose PA insurance expires, or DBS check is older than three years, before this date.
+	PaEvidenceExpiringBefore *openapi_types.Date `form:"pa_evidence_expiring_before,omitempty" json:"pa_evidence_expiring_before,omitempty"`
+	PersonId                 *openapi_types.UUID `form:"person_id,omitempty" json:"person_id,omitempty"`
+}
+
+// CreateDirectPaymentAgreementParams defines parameters for CreateDirectPaymentAgreement.
+type CreateDirectPaymentAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateDirectPaymentAgreementParams defines parameters for UpdateDirectPaymentAgreement.
+type UpdateDirectPaymentAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // UpdateFinancialAssessmentParams defines parameters for UpdateFinancialAssessment.
 type UpdateFinancialAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -2025,6 +3055,20 @@ type CreateFundingRequestParams struct {
 type DecideFundingRequestParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListISFAgreementsParams defines parameters for ListISFAgreements.
+type ListISFAgreementsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// CreateISFAgreementParams defines parameters for CreateISFAgreement.
+type CreateISFAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListPeopleParams defines parameters for ListPeople.
@@ -2122,6 +3166,41 @@ type ListPersonalBudgetsParams struct {
 	Status    *BudgetStatus       `form:"status,omitempty" json:"status,omitempty"`
 }
 
+// ListBudgetSupportPlansParams defines parameters for ListBudgetSupportPlans.
+type ListBudgetSupportPlansParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// CreateSupportPlanParams defines parameters for CreateSupportPlan.
+type CreateSupportPlanParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListProvidersParams defines parameters for ListProviders.
+type ListProvidersParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken    `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Type      *ProviderType `form:"type,omitempty" json:"type,omitempty"`
+}
+
+// CreateProviderParams defines parameters for CreateProvider.
+type CreateProviderParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateProviderParams defines parameters for UpdateProvider.
+type UpdateProviderParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ListRASVersionsParams defines parameters for ListRASVersions.
 type ListRASVersionsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -2185,6 +3264,72 @@ type UprateRateTableParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateServiceCategoryParams defines parameters for CreateServiceCategory.
+type CreateServiceCategoryParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListSupportPlansParams defines parameters for ListSupportPlans.
+type ListSupportPlansParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken  `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status    *PlanStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// OverApproverLimit true: plans only the panel may sign off; false: those an approver may.
+	OverApproverLimit *bool `form:"over_approver_limit,omitempty" json:"over_approver_limit,omitempty"`
+}
+
+// UpdateSupportPlanParams defines parameters for UpdateSupportPlan.
+type UpdateSupportPlanParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ApproveSupportPlanParams defines parameters for ApproveSupportPlan.
+type ApproveSupportPlanParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// AddPlanLineParams defines parameters for AddPlanLine.
+type AddPlanLineParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RemovePlanLineParams defines parameters for RemovePlanLine.
+type RemovePlanLineParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ReplacePlanLineParams defines parameters for ReplacePlanLine.
+type ReplacePlanLineParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ReturnSupportPlanParams defines parameters for ReturnSupportPlan.
+type ReturnSupportPlanParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ReviseSupportPlanParams defines parameters for ReviseSupportPlan.
+type ReviseSupportPlanParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// SubmitSupportPlanParams defines parameters for SubmitSupportPlan.
+type SubmitSupportPlanParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ListUpratingChangesParams defines parameters for ListUpratingChanges.
 type ListUpratingChangesParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -2205,6 +3350,15 @@ type CancelAssessmentJSONRequestBody = ReasonBody
 // CompleteAssessmentJSONRequestBody defines body for CompleteAssessment for application/json ContentType.
 type CompleteAssessmentJSONRequestBody = AssessmentCompletion
 
+// UpdateCouncilSettingsJSONRequestBody defines body for UpdateCouncilSettings for application/json ContentType.
+type UpdateCouncilSettingsJSONRequestBody = CouncilSettingsPatch
+
+// CreateDirectPaymentAgreementJSONRequestBody defines body for CreateDirectPaymentAgreement for application/json ContentType.
+type CreateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementCreate
+
+// UpdateDirectPaymentAgreementJSONRequestBody defines body for UpdateDirectPaymentAgreement for application/json ContentType.
+type UpdateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementPatch
+
 // UpdateFinancialAssessmentJSONRequestBody defines body for UpdateFinancialAssessment for application/json ContentType.
 type UpdateFinancialAssessmentJSONRequestBody = FinancialAssessmentPatch
 
@@ -2213,6 +3367,9 @@ type CreateFundingRequestJSONRequestBody = FundingRequestCreate
 
 // DecideFundingRequestJSONRequestBody defines body for DecideFundingRequest for application/json ContentType.
 type DecideFundingRequestJSONRequestBody = FundingDecision
+
+// CreateISFAgreementJSONRequestBody defines body for CreateISFAgreement for application/json ContentType.
+type CreateISFAgreementJSONRequestBody = ISFAgreementCreate
 
 // CreatePersonJSONRequestBody defines body for CreatePerson for application/json ContentType.
 type CreatePersonJSONRequestBody = PersonCreate
@@ -2232,6 +3389,15 @@ type CreateRelationshipJSONRequestBody = RelationshipCreate
 // EndRelationshipJSONRequestBody defines body for EndRelationship for application/json ContentType.
 type EndRelationshipJSONRequestBody = RelationshipEnd
 
+// CreateSupportPlanJSONRequestBody defines body for CreateSupportPlan for application/json ContentType.
+type CreateSupportPlanJSONRequestBody = SupportPlanCreate
+
+// CreateProviderJSONRequestBody defines body for CreateProvider for application/json ContentType.
+type CreateProviderJSONRequestBody = ProviderCreate
+
+// UpdateProviderJSONRequestBody defines body for UpdateProvider for application/json ContentType.
+type UpdateProviderJSONRequestBody = ProviderPatch
+
 // CreateRASVersionJSONRequestBody defines body for CreateRASVersion for application/json ContentType.
 type CreateRASVersionJSONRequestBody = RASVersionCreate
 
@@ -2243,6 +3409,24 @@ type CreateRateTableJSONRequestBody = RateTableCreate
 
 // UpdateRateTableJSONRequestBody defines body for UpdateRateTable for application/json ContentType.
 type UpdateRateTableJSONRequestBody = RateTablePatch
+
+// CreateServiceCategoryJSONRequestBody defines body for CreateServiceCategory for application/json ContentType.
+type CreateServiceCategoryJSONRequestBody = ServiceCategoryCreate
+
+// UpdateSupportPlanJSONRequestBody defines body for UpdateSupportPlan for application/json ContentType.
+type UpdateSupportPlanJSONRequestBody = SupportPlanPatch
+
+// ApproveSupportPlanJSONRequestBody defines body for ApproveSupportPlan for application/json ContentType.
+type ApproveSupportPlanJSONRequestBody = PlanApproval
+
+// AddPlanLineJSONRequestBody defines body for AddPlanLine for application/json ContentType.
+type AddPlanLineJSONRequestBody = PlanLineInput
+
+// ReplacePlanLineJSONRequestBody defines body for ReplacePlanLine for application/json ContentType.
+type ReplacePlanLineJSONRequestBody = PlanLineInput
+
+// ReturnSupportPlanJSONRequestBody defines body for ReturnSupportPlan for application/json ContentType.
+type ReturnSupportPlanJSONRequestBody = ReasonBody
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -2421,6 +3605,63 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetCouncilSettings The council's settings: delegated limits and direct-payment rules.
+	//
+	// Corresponds with GET /v1/council/settings (the `GetCouncilSettings` operationId).
+	GetCouncilSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCouncilSettingsWithBody Change the council's settings.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+	UpdateCouncilSettingsWithBody(ctx context.Context, params *UpdateCouncilSettingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCouncilSettings Change the council's settings.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+	UpdateCouncilSettings(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDirectPaymentAgreements Direct-payment agreements (work lists).
+	//
+	// Corresponds with GET /v1/direct-payment-agreements (the `ListDirectPaymentAgreements` operationId).
+	ListDirectPaymentAgreements(ctx context.Context, params *ListDirectPaymentAgreementsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateDirectPaymentAgreementWithBody Record the direct-payment agreement of an approved plan.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
+	CreateDirectPaymentAgreementWithBody(ctx context.Context, params *CreateDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateDirectPaymentAgreement Record the direct-payment agreement of an approved plan.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
+	CreateDirectPaymentAgreement(ctx context.Context, params *CreateDirectPaymentAgreementParams, body CreateDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDirectPaymentAgreement One direct-payment agreement.
+	//
+	// Corresponds with GET /v1/direct-payment-agreements/{agreement_id} (the `GetDirectPaymentAgreement` operationId).
+	GetDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDirectPaymentAgreementWithBody Record the signature or the personal-assistant evidence.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+	UpdateDirectPaymentAgreementWithBody(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+	UpdateDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetFinancialAssessment One financial assessment.
 	//
 	// Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
@@ -2490,7 +3731,33 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/funding-requests/{funding_request_id}/decide (the `DecideFundingRequest` operationId).
 	DecideFundingRequest(ctx context.Context, fundingRequestId FundingRequestId, params *DecideFundingRequestParams, body DecideFundingRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListISFAgreements ISF agreements; provider staff see their own.
+	//
+	// Corresponds with GET /v1/isf-agreements (the `ListISFAgreements` operationId).
+	ListISFAgreements(ctx context.Context, params *ListISFAgreementsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateISFAgreementWithBody Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
+	CreateISFAgreementWithBody(ctx context.Context, params *CreateISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateISFAgreement Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
+	CreateISFAgreement(ctx context.Context, params *CreateISFAgreementParams, body CreateISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetISFAgreement One ISF agreement.
+	//
+	// Corresponds with GET /v1/isf-agreements/{agreement_id} (the `GetISFAgreement` operationId).
+	GetISFAgreement(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListPeople List people, oldest record first.
+	//
+	// Provider staff see only the people whose ISF or a service line their organisation holds.
 	//
 	// Corresponds with GET /v1/people (the `ListPeople` operationId).
 	ListPeople(ctx context.Context, params *ListPeopleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2510,6 +3777,8 @@ type ClientInterface interface {
 	CreatePerson(ctx context.Context, params *CreatePersonParams, body CreatePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPerson One person.
+	//
+	// Provider staff see only the people whose ISF or a service line their organisation holds.
 	//
 	// Corresponds with GET /v1/people/{person_id} (the `GetPerson` operationId).
 	GetPerson(ctx context.Context, personId PersonId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2627,6 +3896,63 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/personal-budgets/{budget_id} (the `GetPersonalBudget` operationId).
 	GetPersonalBudget(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListBudgetSupportPlans The plans of this budget, oldest first.
+	//
+	// Corresponds with GET /v1/personal-budgets/{budget_id}/support-plans (the `ListBudgetSupportPlans` operationId).
+	ListBudgetSupportPlans(ctx context.Context, budgetId BudgetId, params *ListBudgetSupportPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSupportPlanWithBody Start a care and support plan for this budget (a draft).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
+	CreateSupportPlanWithBody(ctx context.Context, budgetId BudgetId, params *CreateSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSupportPlan Start a care and support plan for this budget (a draft).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
+	CreateSupportPlan(ctx context.Context, budgetId BudgetId, params *CreateSupportPlanParams, body CreateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListProviders The council's providers.
+	//
+	// Corresponds with GET /v1/providers (the `ListProviders` operationId).
+	ListProviders(ctx context.Context, params *ListProvidersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateProviderWithBody Record a provider (care agency, ISF provider, day service).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/providers (the `CreateProvider` operationId).
+	CreateProviderWithBody(ctx context.Context, params *CreateProviderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateProvider Record a provider (care agency, ISF provider, day service).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/providers (the `CreateProvider` operationId).
+	CreateProvider(ctx context.Context, params *CreateProviderParams, body CreateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetProvider One provider.
+	//
+	// Corresponds with GET /v1/providers/{provider_id} (the `GetProvider` operationId).
+	GetProvider(ctx context.Context, providerId ProviderId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateProviderWithBody Change a provider.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+	UpdateProviderWithBody(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateProvider Change a provider.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+	UpdateProvider(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListRASVersions The council's RAS versions, oldest first.
 	//
 	// Corresponds with GET /v1/ras-versions (the `ListRASVersions` operationId).
@@ -2730,6 +4056,128 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/rate-tables/{rate_table_id}/uprate (the `UprateRateTable` operationId).
 	UprateRateTable(ctx context.Context, rateTableId RateTableId, params *UprateRateTableParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListServiceCategories The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
+	//
+	// Corresponds with GET /v1/service-categories (the `ListServiceCategories` operationId).
+	ListServiceCategories(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateServiceCategoryWithBody Add a service category to the council's catalogue.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/service-categories (the `CreateServiceCategory` operationId).
+	CreateServiceCategoryWithBody(ctx context.Context, params *CreateServiceCategoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateServiceCategory Add a service category to the council's catalogue.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/service-categories (the `CreateServiceCategory` operationId).
+	CreateServiceCategory(ctx context.Context, params *CreateServiceCategoryParams, body CreateServiceCategoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSupportPlans The council's plans (work lists), oldest first.
+	//
+	// `status=submitted` is the sign-off queue; with `over_approver_limit=false` it is the approvers' and with `true` the panel's. `status=draft` includes returned plans (`returned_reason` set).
+	//
+	// Corresponds with GET /v1/support-plans (the `ListSupportPlans` operationId).
+	ListSupportPlans(ctx context.Context, params *ListSupportPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSupportPlan One plan with its lines and totals.
+	//
+	// Provider staff see only their own lines; the totals are the whole plan's.
+	//
+	// Corresponds with GET /v1/support-plans/{plan_id} (the `GetSupportPlan` operationId).
+	GetSupportPlan(ctx context.Context, planId PlanId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSupportPlanWithBody Change a draft plan's parts.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+	UpdateSupportPlanWithBody(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSupportPlan Change a draft plan's parts.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+	UpdateSupportPlan(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveSupportPlanWithBody Sign the plan off, recording each check.
+	//
+	// An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/approve (the `ApproveSupportPlan` operationId).
+	ApproveSupportPlanWithBody(ctx context.Context, planId PlanId, params *ApproveSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveSupportPlan Sign the plan off, recording each check.
+	//
+	// An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/approve (the `ApproveSupportPlan` operationId).
+	ApproveSupportPlan(ctx context.Context, planId PlanId, params *ApproveSupportPlanParams, body ApproveSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddPlanLineWithBody Add a costed line to a draft plan (the plan's rules are checked).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
+	AddPlanLineWithBody(ctx context.Context, planId PlanId, params *AddPlanLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddPlanLine Add a costed line to a draft plan (the plan's rules are checked).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
+	AddPlanLine(ctx context.Context, planId PlanId, params *AddPlanLineParams, body AddPlanLineJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemovePlanLine Remove a line from a draft plan.
+	//
+	// Corresponds with DELETE /v1/support-plans/{plan_id}/lines/{line_id} (the `RemovePlanLine` operationId).
+	RemovePlanLine(ctx context.Context, planId PlanId, lineId LineId, params *RemovePlanLineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplacePlanLineWithBody Replace a line of a draft plan.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
+	ReplacePlanLineWithBody(ctx context.Context, planId PlanId, lineId LineId, params *ReplacePlanLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplacePlanLine Replace a line of a draft plan.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
+	ReplacePlanLine(ctx context.Context, planId PlanId, lineId LineId, params *ReplacePlanLineParams, body ReplacePlanLineJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReturnSupportPlanWithBody Return a submitted plan to its author with a reason (back to draft).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
+	ReturnSupportPlanWithBody(ctx context.Context, planId PlanId, params *ReturnSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReturnSupportPlan Return a submitted plan to its author with a reason (back to draft).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
+	ReturnSupportPlan(ctx context.Context, planId PlanId, params *ReturnSupportPlanParams, body ReturnSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReviseSupportPlan Start a revision of an approved plan: a new draft with the same lines.
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/revise (the `ReviseSupportPlan` operationId).
+	ReviseSupportPlan(ctx context.Context, planId PlanId, params *ReviseSupportPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitSupportPlan Submit a draft for sign-off (every rule is checked).
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
+	SubmitSupportPlan(ctx context.Context, planId PlanId, params *SubmitSupportPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetUpratingJob An uprating job and its progress.
 	//
@@ -2995,6 +4443,153 @@ func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsPar
 	return c.Client.Do(req)
 }
 
+// GetCouncilSettings The council's settings: delegated limits and direct-payment rules.
+//
+// Corresponds with GET /v1/council/settings (the `GetCouncilSettings` operationId).
+func (c *Client) GetCouncilSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCouncilSettingsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCouncilSettingsWithBody Change the council's settings.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+func (c *Client) UpdateCouncilSettingsWithBody(ctx context.Context, params *UpdateCouncilSettingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCouncilSettingsRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCouncilSettings Change the council's settings.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+func (c *Client) UpdateCouncilSettings(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCouncilSettingsRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDirectPaymentAgreements Direct-payment agreements (work lists).
+//
+// Corresponds with GET /v1/direct-payment-agreements (the `ListDirectPaymentAgreements` operationId).
+func (c *Client) ListDirectPaymentAgreements(ctx context.Context, params *ListDirectPaymentAgreementsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDirectPaymentAgreementsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateDirectPaymentAgreementWithBody Record the direct-payment agreement of an approved plan.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
+func (c *Client) CreateDirectPaymentAgreementWithBody(ctx context.Context, params *CreateDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateDirectPaymentAgreementRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateDirectPaymentAgreement Record the direct-payment agreement of an approved plan.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
+func (c *Client) CreateDirectPaymentAgreement(ctx context.Context, params *CreateDirectPaymentAgreementParams, body CreateDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateDirectPaymentAgreementRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDirectPaymentAgreement One direct-payment agreement.
+//
+// Corresponds with GET /v1/direct-payment-agreements/{agreement_id} (the `GetDirectPaymentAgreement` operationId).
+func (c *Client) GetDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDirectPaymentAgreementRequest(c.Server, agreementId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDirectPaymentAgreementWithBody Record the signature or the personal-assistant evidence.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+func (c *Client) UpdateDirectPaymentAgreementWithBody(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDirectPaymentAgreementRequestWithBody(c.Server, agreementId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+func (c *Client) UpdateDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDirectPaymentAgreementRequest(c.Server, agreementId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetFinancialAssessment One financial assessment.
 //
 // Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
@@ -3164,7 +4759,73 @@ func (c *Client) DecideFundingRequest(ctx context.Context, fundingRequestId Fund
 	return c.Client.Do(req)
 }
 
+// ListISFAgreements ISF agreements; provider staff see their own.
+//
+// Corresponds with GET /v1/isf-agreements (the `ListISFAgreements` operationId).
+func (c *Client) ListISFAgreements(ctx context.Context, params *ListISFAgreementsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListISFAgreementsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateISFAgreementWithBody Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
+func (c *Client) CreateISFAgreementWithBody(ctx context.Context, params *CreateISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateISFAgreementRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateISFAgreement Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
+func (c *Client) CreateISFAgreement(ctx context.Context, params *CreateISFAgreementParams, body CreateISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateISFAgreementRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetISFAgreement One ISF agreement.
+//
+// Corresponds with GET /v1/isf-agreements/{agreement_id} (the `GetISFAgreement` operationId).
+func (c *Client) GetISFAgreement(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetISFAgreementRequest(c.Server, agreementId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListPeople List people, oldest record first.
+//
+// Provider staff see only the people whose ISF or a service line their organisation holds.
 //
 // Corresponds with GET /v1/people (the `ListPeople` operationId).
 func (c *Client) ListPeople(ctx context.Context, params *ListPeopleParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3214,6 +4875,8 @@ func (c *Client) CreatePerson(ctx context.Context, params *CreatePersonParams, b
 }
 
 // GetPerson One person.
+//
+// Provider staff see only the people whose ISF or a service line their organisation holds.
 //
 // Corresponds with GET /v1/people/{person_id} (the `GetPerson` operationId).
 func (c *Client) GetPerson(ctx context.Context, personId PersonId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3511,6 +5174,153 @@ func (c *Client) GetPersonalBudget(ctx context.Context, budgetId BudgetId, reqEd
 	return c.Client.Do(req)
 }
 
+// ListBudgetSupportPlans The plans of this budget, oldest first.
+//
+// Corresponds with GET /v1/personal-budgets/{budget_id}/support-plans (the `ListBudgetSupportPlans` operationId).
+func (c *Client) ListBudgetSupportPlans(ctx context.Context, budgetId BudgetId, params *ListBudgetSupportPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListBudgetSupportPlansRequest(c.Server, budgetId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSupportPlanWithBody Start a care and support plan for this budget (a draft).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
+func (c *Client) CreateSupportPlanWithBody(ctx context.Context, budgetId BudgetId, params *CreateSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSupportPlanRequestWithBody(c.Server, budgetId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSupportPlan Start a care and support plan for this budget (a draft).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
+func (c *Client) CreateSupportPlan(ctx context.Context, budgetId BudgetId, params *CreateSupportPlanParams, body CreateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSupportPlanRequest(c.Server, budgetId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListProviders The council's providers.
+//
+// Corresponds with GET /v1/providers (the `ListProviders` operationId).
+func (c *Client) ListProviders(ctx context.Context, params *ListProvidersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListProvidersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateProviderWithBody Record a provider (care agency, ISF provider, day service).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/providers (the `CreateProvider` operationId).
+func (c *Client) CreateProviderWithBody(ctx context.Context, params *CreateProviderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateProviderRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateProvider Record a provider (care agency, ISF provider, day service).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/providers (the `CreateProvider` operationId).
+func (c *Client) CreateProvider(ctx context.Context, params *CreateProviderParams, body CreateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateProviderRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetProvider One provider.
+//
+// Corresponds with GET /v1/providers/{provider_id} (the `GetProvider` operationId).
+func (c *Client) GetProvider(ctx context.Context, providerId ProviderId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetProviderRequest(c.Server, providerId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateProviderWithBody Change a provider.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+func (c *Client) UpdateProviderWithBody(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateProviderRequestWithBody(c.Server, providerId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateProvider Change a provider.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+func (c *Client) UpdateProvider(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateProviderRequest(c.Server, providerId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListRASVersions The council's RAS versions, oldest first.
 //
 // Corresponds with GET /v1/ras-versions (the `ListRASVersions` operationId).
@@ -3755,6 +5565,308 @@ func (c *Client) UpdateRateTable(ctx context.Context, rateTableId RateTableId, p
 // Corresponds with POST /v1/rate-tables/{rate_table_id}/uprate (the `UprateRateTable` operationId).
 func (c *Client) UprateRateTable(ctx context.Context, rateTableId RateTableId, params *UprateRateTableParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUprateRateTableRequest(c.Server, rateTableId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListServiceCategories The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
+//
+// Corresponds with GET /v1/service-categories (the `ListServiceCategories` operationId).
+func (c *Client) ListServiceCategories(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListServiceCategoriesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateServiceCategoryWithBody Add a service category to the council's catalogue.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/service-categories (the `CreateServiceCategory` operationId).
+func (c *Client) CreateServiceCategoryWithBody(ctx context.Context, params *CreateServiceCategoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateServiceCategoryRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateServiceCategory Add a service category to the council's catalogue.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/service-categories (the `CreateServiceCategory` operationId).
+func (c *Client) CreateServiceCategory(ctx context.Context, params *CreateServiceCategoryParams, body CreateServiceCategoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateServiceCategoryRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSupportPlans The council's plans (work lists), oldest first.
+//
+// `status=submitted` is the sign-off queue; with `over_approver_limit=false` it is the approvers' and with `true` the panel's. `status=draft` includes returned plans (`returned_reason` set).
+//
+// Corresponds with GET /v1/support-plans (the `ListSupportPlans` operationId).
+func (c *Client) ListSupportPlans(ctx context.Context, params *ListSupportPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSupportPlansRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSupportPlan One plan with its lines and totals.
+//
+// Provider staff see only their own lines; the totals are the whole plan's.
+//
+// Corresponds with GET /v1/support-plans/{plan_id} (the `GetSupportPlan` operationId).
+func (c *Client) GetSupportPlan(ctx context.Context, planId PlanId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSupportPlanRequest(c.Server, planId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSupportPlanWithBody Change a draft plan's parts.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+func (c *Client) UpdateSupportPlanWithBody(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSupportPlanRequestWithBody(c.Server, planId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSupportPlan Change a draft plan's parts.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+func (c *Client) UpdateSupportPlan(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSupportPlanRequest(c.Server, planId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveSupportPlanWithBody Sign the plan off, recording each check.
+//
+// An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/approve (the `ApproveSupportPlan` operationId).
+func (c *Client) ApproveSupportPlanWithBody(ctx context.Context, planId PlanId, params *ApproveSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveSupportPlanRequestWithBody(c.Server, planId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveSupportPlan Sign the plan off, recording each check.
+//
+// An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/approve (the `ApproveSupportPlan` operationId).
+func (c *Client) ApproveSupportPlan(ctx context.Context, planId PlanId, params *ApproveSupportPlanParams, body ApproveSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveSupportPlanRequest(c.Server, planId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddPlanLineWithBody Add a costed line to a draft plan (the plan's rules are checked).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
+func (c *Client) AddPlanLineWithBody(ctx context.Context, planId PlanId, params *AddPlanLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddPlanLineRequestWithBody(c.Server, planId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddPlanLine Add a costed line to a draft plan (the plan's rules are checked).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
+func (c *Client) AddPlanLine(ctx context.Context, planId PlanId, params *AddPlanLineParams, body AddPlanLineJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddPlanLineRequest(c.Server, planId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemovePlanLine Remove a line from a draft plan.
+//
+// Corresponds with DELETE /v1/support-plans/{plan_id}/lines/{line_id} (the `RemovePlanLine` operationId).
+func (c *Client) RemovePlanLine(ctx context.Context, planId PlanId, lineId LineId, params *RemovePlanLineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemovePlanLineRequest(c.Server, planId, lineId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplacePlanLineWithBody Replace a line of a draft plan.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
+func (c *Client) ReplacePlanLineWithBody(ctx context.Context, planId PlanId, lineId LineId, params *ReplacePlanLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplacePlanLineRequestWithBody(c.Server, planId, lineId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplacePlanLine Replace a line of a draft plan.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
+func (c *Client) ReplacePlanLine(ctx context.Context, planId PlanId, lineId LineId, params *ReplacePlanLineParams, body ReplacePlanLineJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplacePlanLineRequest(c.Server, planId, lineId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReturnSupportPlanWithBody Return a submitted plan to its author with a reason (back to draft).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
+func (c *Client) ReturnSupportPlanWithBody(ctx context.Context, planId PlanId, params *ReturnSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReturnSupportPlanRequestWithBody(c.Server, planId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReturnSupportPlan Return a submitted plan to its author with a reason (back to draft).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
+func (c *Client) ReturnSupportPlan(ctx context.Context, planId PlanId, params *ReturnSupportPlanParams, body ReturnSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReturnSupportPlanRequest(c.Server, planId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReviseSupportPlan Start a revision of an approved plan: a new draft with the same lines.
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/revise (the `ReviseSupportPlan` operationId).
+func (c *Client) ReviseSupportPlan(ctx context.Context, planId PlanId, params *ReviseSupportPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReviseSupportPlanRequest(c.Server, planId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitSupportPlan Submit a draft for sign-off (every rule is checked).
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
+func (c *Client) SubmitSupportPlan(ctx context.Context, planId PlanId, params *SubmitSupportPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitSupportPlanRequest(c.Server, planId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4417,6 +6529,341 @@ func NewListAuditEventsRequest(server string, params *ListAuditEventsParams) (*h
 	return req, nil
 }
 
+// NewGetCouncilSettingsRequest constructs an http.Request for the GetCouncilSettings method
+func NewGetCouncilSettingsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/council/settings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateCouncilSettingsRequest calls the generic UpdateCouncilSettings builder with application/json body
+func NewUpdateCouncilSettingsRequest(server string, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateCouncilSettingsRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewUpdateCouncilSettingsRequestWithBody constructs an http.Request for the UpdateCouncilSettings method, with any body, and a specified content type
+func NewUpdateCouncilSettingsRequestWithBody(server string, params *UpdateCouncilSettingsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/council/settings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListDirectPaymentAgreementsRequest constructs an http.Request for the ListDirectPaymentAgreements method
+func NewListDirectPaymentAgreementsRequest(server string, params *ListDirectPaymentAgreementsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/direct-payment-agreements")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Unsigned != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "unsigned", *params.Unsigned, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PaEvidenceExpiringBefore != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pa_evidence_expiring_before", *params.PaEvidenceExpiringBefore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PersonId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "person_id", *params.PersonId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateDirectPaymentAgreementRequest calls the generic CreateDirectPaymentAgreement builder with application/json body
+func NewCreateDirectPaymentAgreementRequest(server string, params *CreateDirectPaymentAgreementParams, body CreateDirectPaymentAgreementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateDirectPaymentAgreementRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateDirectPaymentAgreementRequestWithBody constructs an http.Request for the CreateDirectPaymentAgreement method, with any body, and a specified content type
+func NewCreateDirectPaymentAgreementRequestWithBody(server string, params *CreateDirectPaymentAgreementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/direct-payment-agreements")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetDirectPaymentAgreementRequest constructs an http.Request for the GetDirectPaymentAgreement method
+func NewGetDirectPaymentAgreementRequest(server string, agreementId AgreementId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/direct-payment-agreements/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateDirectPaymentAgreementRequest calls the generic UpdateDirectPaymentAgreement builder with application/json body
+func NewUpdateDirectPaymentAgreementRequest(server string, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateDirectPaymentAgreementRequestWithBody(server, agreementId, params, "application/json", bodyReader)
+}
+
+// NewUpdateDirectPaymentAgreementRequestWithBody constructs an http.Request for the UpdateDirectPaymentAgreement method, with any body, and a specified content type
+func NewUpdateDirectPaymentAgreementRequestWithBody(server string, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/direct-payment-agreements/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetFinancialAssessmentRequest constructs an http.Request for the GetFinancialAssessment method
 func NewGetFinancialAssessmentRequest(server string, financialAssessmentId FinancialAssessmentId) (*http.Request, error) {
 	var err error
@@ -4798,6 +7245,161 @@ func NewDecideFundingRequestRequestWithBody(server string, fundingRequestId Fund
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewListISFAgreementsRequest constructs an http.Request for the ListISFAgreements method
+func NewListISFAgreementsRequest(server string, params *ListISFAgreementsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isf-agreements")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateISFAgreementRequest calls the generic CreateISFAgreement builder with application/json body
+func NewCreateISFAgreementRequest(server string, params *CreateISFAgreementParams, body CreateISFAgreementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateISFAgreementRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateISFAgreementRequestWithBody constructs an http.Request for the CreateISFAgreement method, with any body, and a specified content type
+func NewCreateISFAgreementRequestWithBody(server string, params *CreateISFAgreementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isf-agreements")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetISFAgreementRequest constructs an http.Request for the GetISFAgreement method
+func NewGetISFAgreementRequest(server string, agreementId AgreementId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isf-agreements/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -5792,6 +8394,370 @@ func NewGetPersonalBudgetRequest(server string, budgetId BudgetId) (*http.Reques
 	return req, nil
 }
 
+// NewListBudgetSupportPlansRequest constructs an http.Request for the ListBudgetSupportPlans method
+func NewListBudgetSupportPlansRequest(server string, budgetId BudgetId, params *ListBudgetSupportPlansParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "budget_id", budgetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/personal-budgets/%s/support-plans", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateSupportPlanRequest calls the generic CreateSupportPlan builder with application/json body
+func NewCreateSupportPlanRequest(server string, budgetId BudgetId, params *CreateSupportPlanParams, body CreateSupportPlanJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSupportPlanRequestWithBody(server, budgetId, params, "application/json", bodyReader)
+}
+
+// NewCreateSupportPlanRequestWithBody constructs an http.Request for the CreateSupportPlan method, with any body, and a specified content type
+func NewCreateSupportPlanRequestWithBody(server string, budgetId BudgetId, params *CreateSupportPlanParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "budget_id", budgetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/personal-budgets/%s/support-plans", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListProvidersRequest constructs an http.Request for the ListProviders method
+func NewListProvidersRequest(server string, params *ListProvidersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/providers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateProviderRequest calls the generic CreateProvider builder with application/json body
+func NewCreateProviderRequest(server string, params *CreateProviderParams, body CreateProviderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateProviderRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateProviderRequestWithBody constructs an http.Request for the CreateProvider method, with any body, and a specified content type
+func NewCreateProviderRequestWithBody(server string, params *CreateProviderParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/providers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetProviderRequest constructs an http.Request for the GetProvider method
+func NewGetProviderRequest(server string, providerId ProviderId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "provider_id", providerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/providers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateProviderRequest calls the generic UpdateProvider builder with application/json body
+func NewUpdateProviderRequest(server string, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateProviderRequestWithBody(server, providerId, params, "application/json", bodyReader)
+}
+
+// NewUpdateProviderRequestWithBody constructs an http.Request for the UpdateProvider method, with any body, and a specified content type
+func NewUpdateProviderRequestWithBody(server string, providerId ProviderId, params *UpdateProviderParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "provider_id", providerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/providers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListRASVersionsRequest constructs an http.Request for the ListRASVersions method
 func NewListRASVersionsRequest(server string, params *ListRASVersionsParams) (*http.Request, error) {
 	var err error
@@ -6409,6 +9375,683 @@ func NewUprateRateTableRequest(server string, rateTableId RateTableId, params *U
 	return req, nil
 }
 
+// NewListServiceCategoriesRequest constructs an http.Request for the ListServiceCategories method
+func NewListServiceCategoriesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/service-categories")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateServiceCategoryRequest calls the generic CreateServiceCategory builder with application/json body
+func NewCreateServiceCategoryRequest(server string, params *CreateServiceCategoryParams, body CreateServiceCategoryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateServiceCategoryRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateServiceCategoryRequestWithBody constructs an http.Request for the CreateServiceCategory method, with any body, and a specified content type
+func NewCreateServiceCategoryRequestWithBody(server string, params *CreateServiceCategoryParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/service-categories")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListSupportPlansRequest constructs an http.Request for the ListSupportPlans method
+func NewListSupportPlansRequest(server string, params *ListSupportPlansParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/support-plans")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OverApproverLimit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "over_approver_limit", *params.OverApproverLimit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSupportPlanRequest constructs an http.Request for the GetSupportPlan method
+func NewGetSupportPlanRequest(server string, planId PlanId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/support-plans/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateSupportPlanRequest calls the generic UpdateSupportPlan builder with application/json body
+func NewUpdateSupportPlanRequest(server string, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateSupportPlanRequestWithBody(server, planId, params, "application/json", bodyReader)
+}
+
+// NewUpdateSupportPlanRequestWithBody constructs an http.Request for the UpdateSupportPlan method, with any body, and a specified content type
+func NewUpdateSupportPlanRequestWithBody(server string, planId PlanId, params *UpdateSupportPlanParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/support-plans/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewApproveSupportPlanRequest calls the generic ApproveSupportPlan builder with application/json body
+func NewApproveSupportPlanRequest(server string, planId PlanId, params *ApproveSupportPlanParams, body ApproveSupportPlanJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewApproveSupportPlanRequestWithBody(server, planId, params, "application/json", bodyReader)
+}
+
+// NewApproveSupportPlanRequestWithBody constructs an http.Request for the ApproveSupportPlan method, with any body, and a specified content type
+func NewApproveSupportPlanRequestWithBody(server string, planId PlanId, params *ApproveSupportPlanParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/support-plans/%s/approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAddPlanLineRequest calls the generic AddPlanLine builder with application/json body
+func NewAddPlanLineRequest(server string, planId PlanId, params *AddPlanLineParams, body AddPlanLineJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddPlanLineRequestWithBody(server, planId, params, "application/json", bodyReader)
+}
+
+// NewAddPlanLineRequestWithBody constructs an http.Request for the AddPlanLine method, with any body, and a specified content type
+func NewAddPlanLineRequestWithBody(server string, planId PlanId, params *AddPlanLineParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/support-plans/%s/lines", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRemovePlanLineRequest constructs an http.Request for the RemovePlanLine method
+func NewRemovePlanLineRequest(server string, planId PlanId, lineId LineId, params *RemovePlanLineParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "line_id", lineId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/support-plans/%s/lines/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewReplacePlanLineRequest calls the generic ReplacePlanLine builder with application/json body
+func NewReplacePlanLineRequest(server string, planId PlanId, lineId LineId, params *ReplacePlanLineParams, body ReplacePlanLineJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReplacePlanLineRequestWithBody(server, planId, lineId, params, "application/json", bodyReader)
+}
+
+// NewReplacePlanLineRequestWithBody constructs an http.Request for the ReplacePlanLine method, with any body, and a specified content type
+func NewReplacePlanLineRequestWithBody(server string, planId PlanId, lineId LineId, params *ReplacePlanLineParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "line_id", lineId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/support-plans/%s/lines/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewReturnSupportPlanRequest calls the generic ReturnSupportPlan builder with application/json body
+func NewReturnSupportPlanRequest(server string, planId PlanId, params *ReturnSupportPlanParams, body ReturnSupportPlanJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReturnSupportPlanRequestWithBody(server, planId, params, "application/json", bodyReader)
+}
+
+// NewReturnSupportPlanRequestWithBody constructs an http.Request for the ReturnSupportPlan method, with any body, and a specified content type
+func NewReturnSupportPlanRequestWithBody(server string, planId PlanId, params *ReturnSupportPlanParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/support-plans/%s/return", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewReviseSupportPlanRequest constructs an http.Request for the ReviseSupportPlan method
+func NewReviseSupportPlanRequest(server string, planId PlanId, params *ReviseSupportPlanParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/support-plans/%s/revise", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSubmitSupportPlanRequest constructs an http.Request for the SubmitSupportPlan method
+func NewSubmitSupportPlanRequest(server string, planId PlanId, params *SubmitSupportPlanParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/support-plans/%s/submit", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetUpratingJobRequest constructs an http.Request for the GetUpratingJob method
 func NewGetUpratingJobRequest(server string, jobId JobId) (*http.Request, error) {
 	var err error
@@ -6693,6 +10336,69 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error)
 
+	// GetCouncilSettingsWithResponse The council's settings: delegated limits and direct-payment rules.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/council/settings (the `GetCouncilSettings` operationId).
+	GetCouncilSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCouncilSettingsResponse, error)
+
+	// UpdateCouncilSettingsWithBodyWithResponse Change the council's settings.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+	UpdateCouncilSettingsWithBodyWithResponse(ctx context.Context, params *UpdateCouncilSettingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCouncilSettingsResponse, error)
+
+	// UpdateCouncilSettingsWithResponse Change the council's settings.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+	UpdateCouncilSettingsWithResponse(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCouncilSettingsResponse, error)
+
+	// ListDirectPaymentAgreementsWithResponse Direct-payment agreements (work lists).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/direct-payment-agreements (the `ListDirectPaymentAgreements` operationId).
+	ListDirectPaymentAgreementsWithResponse(ctx context.Context, params *ListDirectPaymentAgreementsParams, reqEditors ...RequestEditorFn) (*ListDirectPaymentAgreementsResponse, error)
+
+	// CreateDirectPaymentAgreementWithBodyWithResponse Record the direct-payment agreement of an approved plan.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
+	CreateDirectPaymentAgreementWithBodyWithResponse(ctx context.Context, params *CreateDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateDirectPaymentAgreementResponse, error)
+
+	// CreateDirectPaymentAgreementWithResponse Record the direct-payment agreement of an approved plan.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
+	CreateDirectPaymentAgreementWithResponse(ctx context.Context, params *CreateDirectPaymentAgreementParams, body CreateDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateDirectPaymentAgreementResponse, error)
+
+	// GetDirectPaymentAgreementWithResponse One direct-payment agreement.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/direct-payment-agreements/{agreement_id} (the `GetDirectPaymentAgreement` operationId).
+	GetDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*GetDirectPaymentAgreementResponse, error)
+
+	// UpdateDirectPaymentAgreementWithBodyWithResponse Record the signature or the personal-assistant evidence.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+	UpdateDirectPaymentAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDirectPaymentAgreementResponse, error)
+
+	// UpdateDirectPaymentAgreementWithResponse Record the signature or the personal-assistant evidence.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+	UpdateDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDirectPaymentAgreementResponse, error)
+
 	// GetFinancialAssessmentWithResponse One financial assessment.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -6770,7 +10476,37 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/funding-requests/{funding_request_id}/decide (the `DecideFundingRequest` operationId).
 	DecideFundingRequestWithResponse(ctx context.Context, fundingRequestId FundingRequestId, params *DecideFundingRequestParams, body DecideFundingRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*DecideFundingRequestResponse, error)
 
+	// ListISFAgreementsWithResponse ISF agreements; provider staff see their own.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/isf-agreements (the `ListISFAgreements` operationId).
+	ListISFAgreementsWithResponse(ctx context.Context, params *ListISFAgreementsParams, reqEditors ...RequestEditorFn) (*ListISFAgreementsResponse, error)
+
+	// CreateISFAgreementWithBodyWithResponse Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
+	CreateISFAgreementWithBodyWithResponse(ctx context.Context, params *CreateISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateISFAgreementResponse, error)
+
+	// CreateISFAgreementWithResponse Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
+	CreateISFAgreementWithResponse(ctx context.Context, params *CreateISFAgreementParams, body CreateISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateISFAgreementResponse, error)
+
+	// GetISFAgreementWithResponse One ISF agreement.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/isf-agreements/{agreement_id} (the `GetISFAgreement` operationId).
+	GetISFAgreementWithResponse(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*GetISFAgreementResponse, error)
+
 	// ListPeopleWithResponse List people, oldest record first.
+	//
+	// Provider staff see only the people whose ISF or a service line their organisation holds.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6792,6 +10528,8 @@ type ClientWithResponsesInterface interface {
 	CreatePersonWithResponse(ctx context.Context, params *CreatePersonParams, body CreatePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePersonResponse, error)
 
 	// GetPersonWithResponse One person.
+	//
+	// Provider staff see only the people whose ISF or a service line their organisation holds.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6925,6 +10663,69 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/personal-budgets/{budget_id} (the `GetPersonalBudget` operationId).
 	GetPersonalBudgetWithResponse(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*GetPersonalBudgetResponse, error)
 
+	// ListBudgetSupportPlansWithResponse The plans of this budget, oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/personal-budgets/{budget_id}/support-plans (the `ListBudgetSupportPlans` operationId).
+	ListBudgetSupportPlansWithResponse(ctx context.Context, budgetId BudgetId, params *ListBudgetSupportPlansParams, reqEditors ...RequestEditorFn) (*ListBudgetSupportPlansResponse, error)
+
+	// CreateSupportPlanWithBodyWithResponse Start a care and support plan for this budget (a draft).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
+	CreateSupportPlanWithBodyWithResponse(ctx context.Context, budgetId BudgetId, params *CreateSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSupportPlanResponse, error)
+
+	// CreateSupportPlanWithResponse Start a care and support plan for this budget (a draft).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
+	CreateSupportPlanWithResponse(ctx context.Context, budgetId BudgetId, params *CreateSupportPlanParams, body CreateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSupportPlanResponse, error)
+
+	// ListProvidersWithResponse The council's providers.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/providers (the `ListProviders` operationId).
+	ListProvidersWithResponse(ctx context.Context, params *ListProvidersParams, reqEditors ...RequestEditorFn) (*ListProvidersResponse, error)
+
+	// CreateProviderWithBodyWithResponse Record a provider (care agency, ISF provider, day service).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/providers (the `CreateProvider` operationId).
+	CreateProviderWithBodyWithResponse(ctx context.Context, params *CreateProviderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProviderResponse, error)
+
+	// CreateProviderWithResponse Record a provider (care agency, ISF provider, day service).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/providers (the `CreateProvider` operationId).
+	CreateProviderWithResponse(ctx context.Context, params *CreateProviderParams, body CreateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProviderResponse, error)
+
+	// GetProviderWithResponse One provider.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/providers/{provider_id} (the `GetProvider` operationId).
+	GetProviderWithResponse(ctx context.Context, providerId ProviderId, reqEditors ...RequestEditorFn) (*GetProviderResponse, error)
+
+	// UpdateProviderWithBodyWithResponse Change a provider.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+	UpdateProviderWithBodyWithResponse(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProviderResponse, error)
+
+	// UpdateProviderWithResponse Change a provider.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+	UpdateProviderWithResponse(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProviderResponse, error)
+
 	// ListRASVersionsWithResponse The council's RAS versions, oldest first.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7042,6 +10843,140 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/rate-tables/{rate_table_id}/uprate (the `UprateRateTable` operationId).
 	UprateRateTableWithResponse(ctx context.Context, rateTableId RateTableId, params *UprateRateTableParams, reqEditors ...RequestEditorFn) (*UprateRateTableResponse, error)
+
+	// ListServiceCategoriesWithResponse The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/service-categories (the `ListServiceCategories` operationId).
+	ListServiceCategoriesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListServiceCategoriesResponse, error)
+
+	// CreateServiceCategoryWithBodyWithResponse Add a service category to the council's catalogue.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/service-categories (the `CreateServiceCategory` operationId).
+	CreateServiceCategoryWithBodyWithResponse(ctx context.Context, params *CreateServiceCategoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateServiceCategoryResponse, error)
+
+	// CreateServiceCategoryWithResponse Add a service category to the council's catalogue.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/service-categories (the `CreateServiceCategory` operationId).
+	CreateServiceCategoryWithResponse(ctx context.Context, params *CreateServiceCategoryParams, body CreateServiceCategoryJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateServiceCategoryResponse, error)
+
+	// ListSupportPlansWithResponse The council's plans (work lists), oldest first.
+	//
+	// `status=submitted` is the sign-off queue; with `over_approver_limit=false` it is the approvers' and with `true` the panel's. `status=draft` includes returned plans (`returned_reason` set).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/support-plans (the `ListSupportPlans` operationId).
+	ListSupportPlansWithResponse(ctx context.Context, params *ListSupportPlansParams, reqEditors ...RequestEditorFn) (*ListSupportPlansResponse, error)
+
+	// GetSupportPlanWithResponse One plan with its lines and totals.
+	//
+	// Provider staff see only their own lines; the totals are the whole plan's.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/support-plans/{plan_id} (the `GetSupportPlan` operationId).
+	GetSupportPlanWithResponse(ctx context.Context, planId PlanId, reqEditors ...RequestEditorFn) (*GetSupportPlanResponse, error)
+
+	// UpdateSupportPlanWithBodyWithResponse Change a draft plan's parts.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+	UpdateSupportPlanWithBodyWithResponse(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSupportPlanResponse, error)
+
+	// UpdateSupportPlanWithResponse Change a draft plan's parts.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+	UpdateSupportPlanWithResponse(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSupportPlanResponse, error)
+
+	// ApproveSupportPlanWithBodyWithResponse Sign the plan off, recording each check.
+	//
+	// An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/approve (the `ApproveSupportPlan` operationId).
+	ApproveSupportPlanWithBodyWithResponse(ctx context.Context, planId PlanId, params *ApproveSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveSupportPlanResponse, error)
+
+	// ApproveSupportPlanWithResponse Sign the plan off, recording each check.
+	//
+	// An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/approve (the `ApproveSupportPlan` operationId).
+	ApproveSupportPlanWithResponse(ctx context.Context, planId PlanId, params *ApproveSupportPlanParams, body ApproveSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveSupportPlanResponse, error)
+
+	// AddPlanLineWithBodyWithResponse Add a costed line to a draft plan (the plan's rules are checked).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
+	AddPlanLineWithBodyWithResponse(ctx context.Context, planId PlanId, params *AddPlanLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPlanLineResponse, error)
+
+	// AddPlanLineWithResponse Add a costed line to a draft plan (the plan's rules are checked).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
+	AddPlanLineWithResponse(ctx context.Context, planId PlanId, params *AddPlanLineParams, body AddPlanLineJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPlanLineResponse, error)
+
+	// RemovePlanLineWithResponse Remove a line from a draft plan.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/support-plans/{plan_id}/lines/{line_id} (the `RemovePlanLine` operationId).
+	RemovePlanLineWithResponse(ctx context.Context, planId PlanId, lineId LineId, params *RemovePlanLineParams, reqEditors ...RequestEditorFn) (*RemovePlanLineResponse, error)
+
+	// ReplacePlanLineWithBodyWithResponse Replace a line of a draft plan.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
+	ReplacePlanLineWithBodyWithResponse(ctx context.Context, planId PlanId, lineId LineId, params *ReplacePlanLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplacePlanLineResponse, error)
+
+	// ReplacePlanLineWithResponse Replace a line of a draft plan.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
+	ReplacePlanLineWithResponse(ctx context.Context, planId PlanId, lineId LineId, params *ReplacePlanLineParams, body ReplacePlanLineJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplacePlanLineResponse, error)
+
+	// ReturnSupportPlanWithBodyWithResponse Return a submitted plan to its author with a reason (back to draft).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
+	ReturnSupportPlanWithBodyWithResponse(ctx context.Context, planId PlanId, params *ReturnSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReturnSupportPlanResponse, error)
+
+	// ReturnSupportPlanWithResponse Return a submitted plan to its author with a reason (back to draft).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
+	ReturnSupportPlanWithResponse(ctx context.Context, planId PlanId, params *ReturnSupportPlanParams, body ReturnSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*ReturnSupportPlanResponse, error)
+
+	// ReviseSupportPlanWithResponse Start a revision of an approved plan: a new draft with the same lines.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/revise (the `ReviseSupportPlan` operationId).
+	ReviseSupportPlanWithResponse(ctx context.Context, planId PlanId, params *ReviseSupportPlanParams, reqEditors ...RequestEditorFn) (*ReviseSupportPlanResponse, error)
+
+	// SubmitSupportPlanWithResponse Submit a draft for sign-off (every rule is checked).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
+	SubmitSupportPlanWithResponse(ctx context.Context, planId PlanId, params *SubmitSupportPlanParams, reqEditors ...RequestEditorFn) (*SubmitSupportPlanResponse, error)
 
 	// GetUpratingJobWithResponse An uprating job and its progress.
 	//
@@ -8399,6 +12334,897 @@ func (r ListAuditEventsResponse) ContentType() string {
 	return ""
 }
 
+// GetCouncilSettingsResponse200Headers the declared response headers of an HTTP 200 response for GetCouncilSettings
+type GetCouncilSettingsResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// GetCouncilSettingsResponse400Headers the declared response headers of an HTTP 400 response for GetCouncilSettings
+type GetCouncilSettingsResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetCouncilSettingsResponse401Headers the declared response headers of an HTTP 401 response for GetCouncilSettings
+type GetCouncilSettingsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetCouncilSettingsResponse403Headers the declared response headers of an HTTP 403 response for GetCouncilSettings
+type GetCouncilSettingsResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetCouncilSettingsResponse500Headers the declared response headers of an HTTP 500 response for GetCouncilSettings
+type GetCouncilSettingsResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetCouncilSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CouncilSettings
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCouncilSettingsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCouncilSettingsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCouncilSettingsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetCouncilSettingsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCouncilSettingsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCouncilSettingsResponse) GetJSON200() *CouncilSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCouncilSettingsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCouncilSettingsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCouncilSettingsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCouncilSettingsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCouncilSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCouncilSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCouncilSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCouncilSettingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateCouncilSettingsResponse200Headers the declared response headers of an HTTP 200 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// UpdateCouncilSettingsResponse400Headers the declared response headers of an HTTP 400 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateCouncilSettingsResponse401Headers the declared response headers of an HTTP 401 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateCouncilSettingsResponse403Headers the declared response headers of an HTTP 403 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateCouncilSettingsResponse409Headers the declared response headers of an HTTP 409 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse409Headers struct {
+	XRequestId *string
+}
+
+// UpdateCouncilSettingsResponse412Headers the declared response headers of an HTTP 412 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// UpdateCouncilSettingsResponse413Headers the declared response headers of an HTTP 413 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateCouncilSettingsResponse415Headers the declared response headers of an HTTP 415 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateCouncilSettingsResponse422Headers the declared response headers of an HTTP 422 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse422Headers struct {
+	XRequestId *string
+}
+
+// UpdateCouncilSettingsResponse428Headers the declared response headers of an HTTP 428 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse428Headers struct {
+	XRequestId *string
+}
+
+// UpdateCouncilSettingsResponse500Headers the declared response headers of an HTTP 500 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse500Headers struct {
+	XRequestId *string
+}
+
+type UpdateCouncilSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CouncilSettings
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateCouncilSettingsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateCouncilSettingsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateCouncilSettingsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateCouncilSettingsResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateCouncilSettingsResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateCouncilSettingsResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateCouncilSettingsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateCouncilSettingsResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdateCouncilSettingsResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *UpdateCouncilSettingsResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateCouncilSettingsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateCouncilSettingsResponse) GetJSON200() *CouncilSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateCouncilSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateCouncilSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateCouncilSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateCouncilSettingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListDirectPaymentAgreementsResponse200Headers the declared response headers of an HTTP 200 response for ListDirectPaymentAgreements
+type ListDirectPaymentAgreementsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListDirectPaymentAgreementsResponse400Headers the declared response headers of an HTTP 400 response for ListDirectPaymentAgreements
+type ListDirectPaymentAgreementsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListDirectPaymentAgreementsResponse401Headers the declared response headers of an HTTP 401 response for ListDirectPaymentAgreements
+type ListDirectPaymentAgreementsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListDirectPaymentAgreementsResponse403Headers the declared response headers of an HTTP 403 response for ListDirectPaymentAgreements
+type ListDirectPaymentAgreementsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListDirectPaymentAgreementsResponse500Headers the declared response headers of an HTTP 500 response for ListDirectPaymentAgreements
+type ListDirectPaymentAgreementsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListDirectPaymentAgreementsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DirectPaymentAgreementList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListDirectPaymentAgreementsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListDirectPaymentAgreementsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListDirectPaymentAgreementsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListDirectPaymentAgreementsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListDirectPaymentAgreementsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDirectPaymentAgreementsResponse) GetJSON200() *DirectPaymentAgreementList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListDirectPaymentAgreementsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDirectPaymentAgreementsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListDirectPaymentAgreementsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListDirectPaymentAgreementsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDirectPaymentAgreementsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDirectPaymentAgreementsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDirectPaymentAgreementsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDirectPaymentAgreementsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateDirectPaymentAgreementResponse201Headers the declared response headers of an HTTP 201 response for CreateDirectPaymentAgreement
+type CreateDirectPaymentAgreementResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// CreateDirectPaymentAgreementResponse400Headers the declared response headers of an HTTP 400 response for CreateDirectPaymentAgreement
+type CreateDirectPaymentAgreementResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateDirectPaymentAgreementResponse401Headers the declared response headers of an HTTP 401 response for CreateDirectPaymentAgreement
+type CreateDirectPaymentAgreementResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateDirectPaymentAgreementResponse403Headers the declared response headers of an HTTP 403 response for CreateDirectPaymentAgreement
+type CreateDirectPaymentAgreementResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateDirectPaymentAgreementResponse409Headers the declared response headers of an HTTP 409 response for CreateDirectPaymentAgreement
+type CreateDirectPaymentAgreementResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreateDirectPaymentAgreementResponse413Headers the declared response headers of an HTTP 413 response for CreateDirectPaymentAgreement
+type CreateDirectPaymentAgreementResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateDirectPaymentAgreementResponse415Headers the declared response headers of an HTTP 415 response for CreateDirectPaymentAgreement
+type CreateDirectPaymentAgreementResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateDirectPaymentAgreementResponse422Headers the declared response headers of an HTTP 422 response for CreateDirectPaymentAgreement
+type CreateDirectPaymentAgreementResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateDirectPaymentAgreementResponse500Headers the declared response headers of an HTTP 500 response for CreateDirectPaymentAgreement
+type CreateDirectPaymentAgreementResponse500Headers struct {
+	XRequestId *string
+}
+
+type CreateDirectPaymentAgreementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *DirectPaymentAgreement
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateDirectPaymentAgreementResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateDirectPaymentAgreementResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateDirectPaymentAgreementResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateDirectPaymentAgreementResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateDirectPaymentAgreementResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateDirectPaymentAgreementResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateDirectPaymentAgreementResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateDirectPaymentAgreementResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateDirectPaymentAgreementResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateDirectPaymentAgreementResponse) GetJSON201() *DirectPaymentAgreement {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateDirectPaymentAgreementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateDirectPaymentAgreementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateDirectPaymentAgreementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateDirectPaymentAgreementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDirectPaymentAgreementResponse200Headers the declared response headers of an HTTP 200 response for GetDirectPaymentAgreement
+type GetDirectPaymentAgreementResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// GetDirectPaymentAgreementResponse400Headers the declared response headers of an HTTP 400 response for GetDirectPaymentAgreement
+type GetDirectPaymentAgreementResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetDirectPaymentAgreementResponse401Headers the declared response headers of an HTTP 401 response for GetDirectPaymentAgreement
+type GetDirectPaymentAgreementResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetDirectPaymentAgreementResponse403Headers the declared response headers of an HTTP 403 response for GetDirectPaymentAgreement
+type GetDirectPaymentAgreementResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetDirectPaymentAgreementResponse404Headers the declared response headers of an HTTP 404 response for GetDirectPaymentAgreement
+type GetDirectPaymentAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetDirectPaymentAgreementResponse500Headers the declared response headers of an HTTP 500 response for GetDirectPaymentAgreement
+type GetDirectPaymentAgreementResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentAgreementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DirectPaymentAgreement
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDirectPaymentAgreementResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetDirectPaymentAgreementResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetDirectPaymentAgreementResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetDirectPaymentAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetDirectPaymentAgreementResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetDirectPaymentAgreementResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDirectPaymentAgreementResponse) GetJSON200() *DirectPaymentAgreement {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetDirectPaymentAgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDirectPaymentAgreementResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetDirectPaymentAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetDirectPaymentAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetDirectPaymentAgreementResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDirectPaymentAgreementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDirectPaymentAgreementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDirectPaymentAgreementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDirectPaymentAgreementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateDirectPaymentAgreementResponse200Headers the declared response headers of an HTTP 200 response for UpdateDirectPaymentAgreement
+type UpdateDirectPaymentAgreementResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// UpdateDirectPaymentAgreementResponse400Headers the declared response headers of an HTTP 400 response for UpdateDirectPaymentAgreement
+type UpdateDirectPaymentAgreementResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateDirectPaymentAgreementResponse401Headers the declared response headers of an HTTP 401 response for UpdateDirectPaymentAgreement
+type UpdateDirectPaymentAgreementResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateDirectPaymentAgreementResponse403Headers the declared response headers of an HTTP 403 response for UpdateDirectPaymentAgreement
+type UpdateDirectPaymentAgreementResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateDirectPaymentAgreementResponse404Headers the declared response headers of an HTTP 404 response for UpdateDirectPaymentAgreement
+type UpdateDirectPaymentAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateDirectPaymentAgreementResponse409Headers the declared response headers of an HTTP 409 response for UpdateDirectPaymentAgreement
+type UpdateDirectPaymentAgreementResponse409Headers struct {
+	XRequestId *string
+}
+
+// UpdateDirectPaymentAgreementResponse412Headers the declared response headers of an HTTP 412 response for UpdateDirectPaymentAgreement
+type UpdateDirectPaymentAgreementResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// UpdateDirectPaymentAgreementResponse413Headers the declared response headers of an HTTP 413 response for UpdateDirectPaymentAgreement
+type UpdateDirectPaymentAgreementResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateDirectPaymentAgreementResponse415Headers the declared response headers of an HTTP 415 response for UpdateDirectPaymentAgreement
+type UpdateDirectPaymentAgreementResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateDirectPaymentAgreementResponse422Headers the declared response headers of an HTTP 422 response for UpdateDirectPaymentAgreement
+type UpdateDirectPaymentAgreementResponse422Headers struct {
+	XRequestId *string
+}
+
+// UpdateDirectPaymentAgreementResponse428Headers the declared response headers of an HTTP 428 response for UpdateDirectPaymentAgreement
+type UpdateDirectPaymentAgreementResponse428Headers struct {
+	XRequestId *string
+}
+
+// UpdateDirectPaymentAgreementResponse500Headers the declared response headers of an HTTP 500 response for UpdateDirectPaymentAgreement
+type UpdateDirectPaymentAgreementResponse500Headers struct {
+	XRequestId *string
+}
+
+type UpdateDirectPaymentAgreementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DirectPaymentAgreement
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateDirectPaymentAgreementResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateDirectPaymentAgreementResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateDirectPaymentAgreementResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateDirectPaymentAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateDirectPaymentAgreementResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateDirectPaymentAgreementResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateDirectPaymentAgreementResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateDirectPaymentAgreementResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateDirectPaymentAgreementResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdateDirectPaymentAgreementResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *UpdateDirectPaymentAgreementResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateDirectPaymentAgreementResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateDirectPaymentAgreementResponse) GetJSON200() *DirectPaymentAgreement {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateDirectPaymentAgreementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateDirectPaymentAgreementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateDirectPaymentAgreementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateDirectPaymentAgreementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetFinancialAssessmentResponse200Headers the declared response headers of an HTTP 200 response for GetFinancialAssessment
 type GetFinancialAssessmentResponse200Headers struct {
 	ETag       *string
@@ -9489,6 +14315,395 @@ func (r DecideFundingRequestResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DecideFundingRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListISFAgreementsResponse200Headers the declared response headers of an HTTP 200 response for ListISFAgreements
+type ListISFAgreementsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListISFAgreementsResponse400Headers the declared response headers of an HTTP 400 response for ListISFAgreements
+type ListISFAgreementsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListISFAgreementsResponse401Headers the declared response headers of an HTTP 401 response for ListISFAgreements
+type ListISFAgreementsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListISFAgreementsResponse403Headers the declared response headers of an HTTP 403 response for ListISFAgreements
+type ListISFAgreementsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListISFAgreementsResponse500Headers the declared response headers of an HTTP 500 response for ListISFAgreements
+type ListISFAgreementsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListISFAgreementsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ISFAgreementList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListISFAgreementsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListISFAgreementsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListISFAgreementsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListISFAgreementsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListISFAgreementsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListISFAgreementsResponse) GetJSON200() *ISFAgreementList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListISFAgreementsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListISFAgreementsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListISFAgreementsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListISFAgreementsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListISFAgreementsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListISFAgreementsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListISFAgreementsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListISFAgreementsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateISFAgreementResponse201Headers the declared response headers of an HTTP 201 response for CreateISFAgreement
+type CreateISFAgreementResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// CreateISFAgreementResponse400Headers the declared response headers of an HTTP 400 response for CreateISFAgreement
+type CreateISFAgreementResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateISFAgreementResponse401Headers the declared response headers of an HTTP 401 response for CreateISFAgreement
+type CreateISFAgreementResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateISFAgreementResponse403Headers the declared response headers of an HTTP 403 response for CreateISFAgreement
+type CreateISFAgreementResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateISFAgreementResponse409Headers the declared response headers of an HTTP 409 response for CreateISFAgreement
+type CreateISFAgreementResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreateISFAgreementResponse413Headers the declared response headers of an HTTP 413 response for CreateISFAgreement
+type CreateISFAgreementResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateISFAgreementResponse415Headers the declared response headers of an HTTP 415 response for CreateISFAgreement
+type CreateISFAgreementResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateISFAgreementResponse422Headers the declared response headers of an HTTP 422 response for CreateISFAgreement
+type CreateISFAgreementResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateISFAgreementResponse500Headers the declared response headers of an HTTP 500 response for CreateISFAgreement
+type CreateISFAgreementResponse500Headers struct {
+	XRequestId *string
+}
+
+type CreateISFAgreementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ISFAgreement
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateISFAgreementResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateISFAgreementResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateISFAgreementResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateISFAgreementResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateISFAgreementResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateISFAgreementResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateISFAgreementResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateISFAgreementResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateISFAgreementResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateISFAgreementResponse) GetJSON201() *ISFAgreement {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateISFAgreementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateISFAgreementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateISFAgreementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateISFAgreementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetISFAgreementResponse200Headers the declared response headers of an HTTP 200 response for GetISFAgreement
+type GetISFAgreementResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// GetISFAgreementResponse400Headers the declared response headers of an HTTP 400 response for GetISFAgreement
+type GetISFAgreementResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetISFAgreementResponse401Headers the declared response headers of an HTTP 401 response for GetISFAgreement
+type GetISFAgreementResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetISFAgreementResponse403Headers the declared response headers of an HTTP 403 response for GetISFAgreement
+type GetISFAgreementResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetISFAgreementResponse404Headers the declared response headers of an HTTP 404 response for GetISFAgreement
+type GetISFAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetISFAgreementResponse500Headers the declared response headers of an HTTP 500 response for GetISFAgreement
+type GetISFAgreementResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetISFAgreementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ISFAgreement
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetISFAgreementResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetISFAgreementResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetISFAgreementResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetISFAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetISFAgreementResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetISFAgreementResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetISFAgreementResponse) GetJSON200() *ISFAgreement {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetISFAgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetISFAgreementResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetISFAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetISFAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetISFAgreementResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetISFAgreementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetISFAgreementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetISFAgreementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetISFAgreementResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11649,6 +16864,897 @@ func (r GetPersonalBudgetResponse) ContentType() string {
 	return ""
 }
 
+// ListBudgetSupportPlansResponse200Headers the declared response headers of an HTTP 200 response for ListBudgetSupportPlans
+type ListBudgetSupportPlansResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListBudgetSupportPlansResponse400Headers the declared response headers of an HTTP 400 response for ListBudgetSupportPlans
+type ListBudgetSupportPlansResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListBudgetSupportPlansResponse401Headers the declared response headers of an HTTP 401 response for ListBudgetSupportPlans
+type ListBudgetSupportPlansResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListBudgetSupportPlansResponse403Headers the declared response headers of an HTTP 403 response for ListBudgetSupportPlans
+type ListBudgetSupportPlansResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListBudgetSupportPlansResponse404Headers the declared response headers of an HTTP 404 response for ListBudgetSupportPlans
+type ListBudgetSupportPlansResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListBudgetSupportPlansResponse500Headers the declared response headers of an HTTP 500 response for ListBudgetSupportPlans
+type ListBudgetSupportPlansResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListBudgetSupportPlansResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SupportPlanList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListBudgetSupportPlansResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListBudgetSupportPlansResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListBudgetSupportPlansResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListBudgetSupportPlansResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListBudgetSupportPlansResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListBudgetSupportPlansResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListBudgetSupportPlansResponse) GetJSON200() *SupportPlanList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListBudgetSupportPlansResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListBudgetSupportPlansResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListBudgetSupportPlansResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListBudgetSupportPlansResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListBudgetSupportPlansResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListBudgetSupportPlansResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListBudgetSupportPlansResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListBudgetSupportPlansResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListBudgetSupportPlansResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateSupportPlanResponse201Headers the declared response headers of an HTTP 201 response for CreateSupportPlan
+type CreateSupportPlanResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// CreateSupportPlanResponse400Headers the declared response headers of an HTTP 400 response for CreateSupportPlan
+type CreateSupportPlanResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateSupportPlanResponse401Headers the declared response headers of an HTTP 401 response for CreateSupportPlan
+type CreateSupportPlanResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateSupportPlanResponse403Headers the declared response headers of an HTTP 403 response for CreateSupportPlan
+type CreateSupportPlanResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateSupportPlanResponse404Headers the declared response headers of an HTTP 404 response for CreateSupportPlan
+type CreateSupportPlanResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for CreateSupportPlan
+type CreateSupportPlanResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreateSupportPlanResponse413Headers the declared response headers of an HTTP 413 response for CreateSupportPlan
+type CreateSupportPlanResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateSupportPlanResponse415Headers the declared response headers of an HTTP 415 response for CreateSupportPlan
+type CreateSupportPlanResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateSupportPlanResponse422Headers the declared response headers of an HTTP 422 response for CreateSupportPlan
+type CreateSupportPlanResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateSupportPlanResponse500Headers the declared response headers of an HTTP 500 response for CreateSupportPlan
+type CreateSupportPlanResponse500Headers struct {
+	XRequestId *string
+}
+
+type CreateSupportPlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SupportPlan
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateSupportPlanResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateSupportPlanResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateSupportPlanResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateSupportPlanResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateSupportPlanResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateSupportPlanResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateSupportPlanResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateSupportPlanResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateSupportPlanResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateSupportPlanResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateSupportPlanResponse) GetJSON201() *SupportPlan {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSupportPlanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSupportPlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSupportPlanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSupportPlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListProvidersResponse200Headers the declared response headers of an HTTP 200 response for ListProviders
+type ListProvidersResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListProvidersResponse400Headers the declared response headers of an HTTP 400 response for ListProviders
+type ListProvidersResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListProvidersResponse401Headers the declared response headers of an HTTP 401 response for ListProviders
+type ListProvidersResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListProvidersResponse403Headers the declared response headers of an HTTP 403 response for ListProviders
+type ListProvidersResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListProvidersResponse500Headers the declared response headers of an HTTP 500 response for ListProviders
+type ListProvidersResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListProvidersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProviderList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListProvidersResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListProvidersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListProvidersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListProvidersResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListProvidersResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListProvidersResponse) GetJSON200() *ProviderList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListProvidersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListProvidersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListProvidersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListProvidersResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListProvidersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListProvidersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListProvidersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListProvidersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateProviderResponse201Headers the declared response headers of an HTTP 201 response for CreateProvider
+type CreateProviderResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// CreateProviderResponse400Headers the declared response headers of an HTTP 400 response for CreateProvider
+type CreateProviderResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateProviderResponse401Headers the declared response headers of an HTTP 401 response for CreateProvider
+type CreateProviderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateProviderResponse403Headers the declared response headers of an HTTP 403 response for CreateProvider
+type CreateProviderResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateProviderResponse409Headers the declared response headers of an HTTP 409 response for CreateProvider
+type CreateProviderResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreateProviderResponse413Headers the declared response headers of an HTTP 413 response for CreateProvider
+type CreateProviderResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateProviderResponse415Headers the declared response headers of an HTTP 415 response for CreateProvider
+type CreateProviderResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateProviderResponse422Headers the declared response headers of an HTTP 422 response for CreateProvider
+type CreateProviderResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateProviderResponse500Headers the declared response headers of an HTTP 500 response for CreateProvider
+type CreateProviderResponse500Headers struct {
+	XRequestId *string
+}
+
+type CreateProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Provider
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateProviderResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateProviderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateProviderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateProviderResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateProviderResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateProviderResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateProviderResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateProviderResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateProviderResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateProviderResponse) GetJSON201() *Provider {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateProviderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateProviderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateProviderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateProviderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateProviderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateProviderResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateProviderResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateProviderResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetProviderResponse200Headers the declared response headers of an HTTP 200 response for GetProvider
+type GetProviderResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// GetProviderResponse400Headers the declared response headers of an HTTP 400 response for GetProvider
+type GetProviderResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetProviderResponse401Headers the declared response headers of an HTTP 401 response for GetProvider
+type GetProviderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetProviderResponse403Headers the declared response headers of an HTTP 403 response for GetProvider
+type GetProviderResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetProviderResponse404Headers the declared response headers of an HTTP 404 response for GetProvider
+type GetProviderResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetProviderResponse500Headers the declared response headers of an HTTP 500 response for GetProvider
+type GetProviderResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Provider
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetProviderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetProviderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetProviderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetProviderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetProviderResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetProviderResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetProviderResponse) GetJSON200() *Provider {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetProviderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetProviderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetProviderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetProviderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetProviderResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateProviderResponse200Headers the declared response headers of an HTTP 200 response for UpdateProvider
+type UpdateProviderResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// UpdateProviderResponse400Headers the declared response headers of an HTTP 400 response for UpdateProvider
+type UpdateProviderResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateProviderResponse401Headers the declared response headers of an HTTP 401 response for UpdateProvider
+type UpdateProviderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateProviderResponse403Headers the declared response headers of an HTTP 403 response for UpdateProvider
+type UpdateProviderResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateProviderResponse404Headers the declared response headers of an HTTP 404 response for UpdateProvider
+type UpdateProviderResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateProviderResponse409Headers the declared response headers of an HTTP 409 response for UpdateProvider
+type UpdateProviderResponse409Headers struct {
+	XRequestId *string
+}
+
+// UpdateProviderResponse412Headers the declared response headers of an HTTP 412 response for UpdateProvider
+type UpdateProviderResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// UpdateProviderResponse413Headers the declared response headers of an HTTP 413 response for UpdateProvider
+type UpdateProviderResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateProviderResponse415Headers the declared response headers of an HTTP 415 response for UpdateProvider
+type UpdateProviderResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateProviderResponse422Headers the declared response headers of an HTTP 422 response for UpdateProvider
+type UpdateProviderResponse422Headers struct {
+	XRequestId *string
+}
+
+// UpdateProviderResponse428Headers the declared response headers of an HTTP 428 response for UpdateProvider
+type UpdateProviderResponse428Headers struct {
+	XRequestId *string
+}
+
+// UpdateProviderResponse500Headers the declared response headers of an HTTP 500 response for UpdateProvider
+type UpdateProviderResponse500Headers struct {
+	XRequestId *string
+}
+
+type UpdateProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Provider
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateProviderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateProviderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateProviderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateProviderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateProviderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateProviderResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateProviderResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateProviderResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateProviderResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdateProviderResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *UpdateProviderResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateProviderResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateProviderResponse) GetJSON200() *Provider {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateProviderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateProviderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateProviderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateProviderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateProviderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateProviderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateProviderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateProviderResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateProviderResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r UpdateProviderResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateProviderResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListRASVersionsResponse200Headers the declared response headers of an HTTP 200 response for ListRASVersions
 type ListRASVersionsResponse200Headers struct {
 	XRequestId *string
@@ -13312,6 +19418,2058 @@ func (r UprateRateTableResponse) ContentType() string {
 	return ""
 }
 
+// ListServiceCategoriesResponse200Headers the declared response headers of an HTTP 200 response for ListServiceCategories
+type ListServiceCategoriesResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListServiceCategoriesResponse400Headers the declared response headers of an HTTP 400 response for ListServiceCategories
+type ListServiceCategoriesResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListServiceCategoriesResponse401Headers the declared response headers of an HTTP 401 response for ListServiceCategories
+type ListServiceCategoriesResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListServiceCategoriesResponse403Headers the declared response headers of an HTTP 403 response for ListServiceCategories
+type ListServiceCategoriesResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListServiceCategoriesResponse500Headers the declared response headers of an HTTP 500 response for ListServiceCategories
+type ListServiceCategoriesResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListServiceCategoriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ServiceCategoryList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListServiceCategoriesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListServiceCategoriesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListServiceCategoriesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListServiceCategoriesResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListServiceCategoriesResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListServiceCategoriesResponse) GetJSON200() *ServiceCategoryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListServiceCategoriesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListServiceCategoriesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListServiceCategoriesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListServiceCategoriesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListServiceCategoriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListServiceCategoriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListServiceCategoriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListServiceCategoriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateServiceCategoryResponse201Headers the declared response headers of an HTTP 201 response for CreateServiceCategory
+type CreateServiceCategoryResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// CreateServiceCategoryResponse400Headers the declared response headers of an HTTP 400 response for CreateServiceCategory
+type CreateServiceCategoryResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateServiceCategoryResponse401Headers the declared response headers of an HTTP 401 response for CreateServiceCategory
+type CreateServiceCategoryResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateServiceCategoryResponse403Headers the declared response headers of an HTTP 403 response for CreateServiceCategory
+type CreateServiceCategoryResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateServiceCategoryResponse409Headers the declared response headers of an HTTP 409 response for CreateServiceCategory
+type CreateServiceCategoryResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreateServiceCategoryResponse413Headers the declared response headers of an HTTP 413 response for CreateServiceCategory
+type CreateServiceCategoryResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateServiceCategoryResponse415Headers the declared response headers of an HTTP 415 response for CreateServiceCategory
+type CreateServiceCategoryResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateServiceCategoryResponse422Headers the declared response headers of an HTTP 422 response for CreateServiceCategory
+type CreateServiceCategoryResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateServiceCategoryResponse500Headers the declared response headers of an HTTP 500 response for CreateServiceCategory
+type CreateServiceCategoryResponse500Headers struct {
+	XRequestId *string
+}
+
+type CreateServiceCategoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ServiceCategory
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateServiceCategoryResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateServiceCategoryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateServiceCategoryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateServiceCategoryResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateServiceCategoryResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateServiceCategoryResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateServiceCategoryResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateServiceCategoryResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateServiceCategoryResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateServiceCategoryResponse) GetJSON201() *ServiceCategory {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateServiceCategoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateServiceCategoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateServiceCategoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateServiceCategoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListSupportPlansResponse200Headers the declared response headers of an HTTP 200 response for ListSupportPlans
+type ListSupportPlansResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListSupportPlansResponse400Headers the declared response headers of an HTTP 400 response for ListSupportPlans
+type ListSupportPlansResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListSupportPlansResponse401Headers the declared response headers of an HTTP 401 response for ListSupportPlans
+type ListSupportPlansResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListSupportPlansResponse403Headers the declared response headers of an HTTP 403 response for ListSupportPlans
+type ListSupportPlansResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListSupportPlansResponse500Headers the declared response headers of an HTTP 500 response for ListSupportPlans
+type ListSupportPlansResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListSupportPlansResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SupportPlanList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListSupportPlansResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListSupportPlansResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSupportPlansResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListSupportPlansResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListSupportPlansResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSupportPlansResponse) GetJSON200() *SupportPlanList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSupportPlansResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSupportPlansResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSupportPlansResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSupportPlansResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSupportPlansResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSupportPlansResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSupportPlansResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSupportPlansResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetSupportPlanResponse200Headers the declared response headers of an HTTP 200 response for GetSupportPlan
+type GetSupportPlanResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// GetSupportPlanResponse400Headers the declared response headers of an HTTP 400 response for GetSupportPlan
+type GetSupportPlanResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetSupportPlanResponse401Headers the declared response headers of an HTTP 401 response for GetSupportPlan
+type GetSupportPlanResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetSupportPlanResponse403Headers the declared response headers of an HTTP 403 response for GetSupportPlan
+type GetSupportPlanResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetSupportPlanResponse404Headers the declared response headers of an HTTP 404 response for GetSupportPlan
+type GetSupportPlanResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetSupportPlanResponse500Headers the declared response headers of an HTTP 500 response for GetSupportPlan
+type GetSupportPlanResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetSupportPlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SupportPlan
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSupportPlanResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetSupportPlanResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSupportPlanResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetSupportPlanResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetSupportPlanResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetSupportPlanResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSupportPlanResponse) GetJSON200() *SupportPlan {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSupportPlanResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSupportPlanResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSupportPlanResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSupportPlanResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSupportPlanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSupportPlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSupportPlanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSupportPlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateSupportPlanResponse200Headers the declared response headers of an HTTP 200 response for UpdateSupportPlan
+type UpdateSupportPlanResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// UpdateSupportPlanResponse400Headers the declared response headers of an HTTP 400 response for UpdateSupportPlan
+type UpdateSupportPlanResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupportPlanResponse401Headers the declared response headers of an HTTP 401 response for UpdateSupportPlan
+type UpdateSupportPlanResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateSupportPlanResponse403Headers the declared response headers of an HTTP 403 response for UpdateSupportPlan
+type UpdateSupportPlanResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupportPlanResponse404Headers the declared response headers of an HTTP 404 response for UpdateSupportPlan
+type UpdateSupportPlanResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for UpdateSupportPlan
+type UpdateSupportPlanResponse409Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupportPlanResponse412Headers the declared response headers of an HTTP 412 response for UpdateSupportPlan
+type UpdateSupportPlanResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// UpdateSupportPlanResponse413Headers the declared response headers of an HTTP 413 response for UpdateSupportPlan
+type UpdateSupportPlanResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupportPlanResponse415Headers the declared response headers of an HTTP 415 response for UpdateSupportPlan
+type UpdateSupportPlanResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupportPlanResponse422Headers the declared response headers of an HTTP 422 response for UpdateSupportPlan
+type UpdateSupportPlanResponse422Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupportPlanResponse428Headers the declared response headers of an HTTP 428 response for UpdateSupportPlan
+type UpdateSupportPlanResponse428Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupportPlanResponse500Headers the declared response headers of an HTTP 500 response for UpdateSupportPlan
+type UpdateSupportPlanResponse500Headers struct {
+	XRequestId *string
+}
+
+type UpdateSupportPlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SupportPlan
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateSupportPlanResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateSupportPlanResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateSupportPlanResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateSupportPlanResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateSupportPlanResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateSupportPlanResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateSupportPlanResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateSupportPlanResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateSupportPlanResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdateSupportPlanResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *UpdateSupportPlanResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateSupportPlanResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateSupportPlanResponse) GetJSON200() *SupportPlan {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateSupportPlanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateSupportPlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateSupportPlanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateSupportPlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ApproveSupportPlanResponse200Headers the declared response headers of an HTTP 200 response for ApproveSupportPlan
+type ApproveSupportPlanResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ApproveSupportPlanResponse400Headers the declared response headers of an HTTP 400 response for ApproveSupportPlan
+type ApproveSupportPlanResponse400Headers struct {
+	XRequestId *string
+}
+
+// ApproveSupportPlanResponse401Headers the declared response headers of an HTTP 401 response for ApproveSupportPlan
+type ApproveSupportPlanResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ApproveSupportPlanResponse403Headers the declared response headers of an HTTP 403 response for ApproveSupportPlan
+type ApproveSupportPlanResponse403Headers struct {
+	XRequestId *string
+}
+
+// ApproveSupportPlanResponse404Headers the declared response headers of an HTTP 404 response for ApproveSupportPlan
+type ApproveSupportPlanResponse404Headers struct {
+	XRequestId *string
+}
+
+// ApproveSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for ApproveSupportPlan
+type ApproveSupportPlanResponse409Headers struct {
+	XRequestId *string
+}
+
+// ApproveSupportPlanResponse412Headers the declared response headers of an HTTP 412 response for ApproveSupportPlan
+type ApproveSupportPlanResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ApproveSupportPlanResponse413Headers the declared response headers of an HTTP 413 response for ApproveSupportPlan
+type ApproveSupportPlanResponse413Headers struct {
+	XRequestId *string
+}
+
+// ApproveSupportPlanResponse415Headers the declared response headers of an HTTP 415 response for ApproveSupportPlan
+type ApproveSupportPlanResponse415Headers struct {
+	XRequestId *string
+}
+
+// ApproveSupportPlanResponse422Headers the declared response headers of an HTTP 422 response for ApproveSupportPlan
+type ApproveSupportPlanResponse422Headers struct {
+	XRequestId *string
+}
+
+// ApproveSupportPlanResponse428Headers the declared response headers of an HTTP 428 response for ApproveSupportPlan
+type ApproveSupportPlanResponse428Headers struct {
+	XRequestId *string
+}
+
+// ApproveSupportPlanResponse500Headers the declared response headers of an HTTP 500 response for ApproveSupportPlan
+type ApproveSupportPlanResponse500Headers struct {
+	XRequestId *string
+}
+
+type ApproveSupportPlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SupportPlan
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ApproveSupportPlanResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ApproveSupportPlanResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ApproveSupportPlanResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ApproveSupportPlanResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ApproveSupportPlanResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ApproveSupportPlanResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *ApproveSupportPlanResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ApproveSupportPlanResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ApproveSupportPlanResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ApproveSupportPlanResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *ApproveSupportPlanResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ApproveSupportPlanResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveSupportPlanResponse) GetJSON200() *SupportPlan {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveSupportPlanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveSupportPlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveSupportPlanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveSupportPlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AddPlanLineResponse201Headers the declared response headers of an HTTP 201 response for AddPlanLine
+type AddPlanLineResponse201Headers struct {
+	ETag       *string
+	Location   *string
+	XRequestId *string
+}
+
+// AddPlanLineResponse400Headers the declared response headers of an HTTP 400 response for AddPlanLine
+type AddPlanLineResponse400Headers struct {
+	XRequestId *string
+}
+
+// AddPlanLineResponse401Headers the declared response headers of an HTTP 401 response for AddPlanLine
+type AddPlanLineResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// AddPlanLineResponse403Headers the declared response headers of an HTTP 403 response for AddPlanLine
+type AddPlanLineResponse403Headers struct {
+	XRequestId *string
+}
+
+// AddPlanLineResponse404Headers the declared response headers of an HTTP 404 response for AddPlanLine
+type AddPlanLineResponse404Headers struct {
+	XRequestId *string
+}
+
+// AddPlanLineResponse409Headers the declared response headers of an HTTP 409 response for AddPlanLine
+type AddPlanLineResponse409Headers struct {
+	XRequestId *string
+}
+
+// AddPlanLineResponse412Headers the declared response headers of an HTTP 412 response for AddPlanLine
+type AddPlanLineResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// AddPlanLineResponse413Headers the declared response headers of an HTTP 413 response for AddPlanLine
+type AddPlanLineResponse413Headers struct {
+	XRequestId *string
+}
+
+// AddPlanLineResponse415Headers the declared response headers of an HTTP 415 response for AddPlanLine
+type AddPlanLineResponse415Headers struct {
+	XRequestId *string
+}
+
+// AddPlanLineResponse422Headers the declared response headers of an HTTP 422 response for AddPlanLine
+type AddPlanLineResponse422Headers struct {
+	XRequestId *string
+}
+
+// AddPlanLineResponse428Headers the declared response headers of an HTTP 428 response for AddPlanLine
+type AddPlanLineResponse428Headers struct {
+	XRequestId *string
+}
+
+// AddPlanLineResponse500Headers the declared response headers of an HTTP 500 response for AddPlanLine
+type AddPlanLineResponse500Headers struct {
+	XRequestId *string
+}
+
+type AddPlanLineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SupportPlan
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *AddPlanLineResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AddPlanLineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AddPlanLineResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AddPlanLineResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AddPlanLineResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AddPlanLineResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *AddPlanLineResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AddPlanLineResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *AddPlanLineResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AddPlanLineResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *AddPlanLineResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AddPlanLineResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AddPlanLineResponse) GetJSON201() *SupportPlan {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AddPlanLineResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddPlanLineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AddPlanLineResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AddPlanLineResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AddPlanLineResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r AddPlanLineResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AddPlanLineResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AddPlanLineResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AddPlanLineResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r AddPlanLineResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AddPlanLineResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AddPlanLineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddPlanLineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddPlanLineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddPlanLineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RemovePlanLineResponse200Headers the declared response headers of an HTTP 200 response for RemovePlanLine
+type RemovePlanLineResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// RemovePlanLineResponse400Headers the declared response headers of an HTTP 400 response for RemovePlanLine
+type RemovePlanLineResponse400Headers struct {
+	XRequestId *string
+}
+
+// RemovePlanLineResponse401Headers the declared response headers of an HTTP 401 response for RemovePlanLine
+type RemovePlanLineResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RemovePlanLineResponse403Headers the declared response headers of an HTTP 403 response for RemovePlanLine
+type RemovePlanLineResponse403Headers struct {
+	XRequestId *string
+}
+
+// RemovePlanLineResponse404Headers the declared response headers of an HTTP 404 response for RemovePlanLine
+type RemovePlanLineResponse404Headers struct {
+	XRequestId *string
+}
+
+// RemovePlanLineResponse409Headers the declared response headers of an HTTP 409 response for RemovePlanLine
+type RemovePlanLineResponse409Headers struct {
+	XRequestId *string
+}
+
+// RemovePlanLineResponse412Headers the declared response headers of an HTTP 412 response for RemovePlanLine
+type RemovePlanLineResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// RemovePlanLineResponse422Headers the declared response headers of an HTTP 422 response for RemovePlanLine
+type RemovePlanLineResponse422Headers struct {
+	XRequestId *string
+}
+
+// RemovePlanLineResponse428Headers the declared response headers of an HTTP 428 response for RemovePlanLine
+type RemovePlanLineResponse428Headers struct {
+	XRequestId *string
+}
+
+// RemovePlanLineResponse500Headers the declared response headers of an HTTP 500 response for RemovePlanLine
+type RemovePlanLineResponse500Headers struct {
+	XRequestId *string
+}
+
+type RemovePlanLineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SupportPlan
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RemovePlanLineResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RemovePlanLineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RemovePlanLineResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RemovePlanLineResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RemovePlanLineResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RemovePlanLineResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *RemovePlanLineResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *RemovePlanLineResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *RemovePlanLineResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RemovePlanLineResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemovePlanLineResponse) GetJSON200() *SupportPlan {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RemovePlanLineResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RemovePlanLineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RemovePlanLineResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RemovePlanLineResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RemovePlanLineResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RemovePlanLineResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RemovePlanLineResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r RemovePlanLineResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RemovePlanLineResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RemovePlanLineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemovePlanLineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemovePlanLineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemovePlanLineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReplacePlanLineResponse200Headers the declared response headers of an HTTP 200 response for ReplacePlanLine
+type ReplacePlanLineResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ReplacePlanLineResponse400Headers the declared response headers of an HTTP 400 response for ReplacePlanLine
+type ReplacePlanLineResponse400Headers struct {
+	XRequestId *string
+}
+
+// ReplacePlanLineResponse401Headers the declared response headers of an HTTP 401 response for ReplacePlanLine
+type ReplacePlanLineResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ReplacePlanLineResponse403Headers the declared response headers of an HTTP 403 response for ReplacePlanLine
+type ReplacePlanLineResponse403Headers struct {
+	XRequestId *string
+}
+
+// ReplacePlanLineResponse404Headers the declared response headers of an HTTP 404 response for ReplacePlanLine
+type ReplacePlanLineResponse404Headers struct {
+	XRequestId *string
+}
+
+// ReplacePlanLineResponse409Headers the declared response headers of an HTTP 409 response for ReplacePlanLine
+type ReplacePlanLineResponse409Headers struct {
+	XRequestId *string
+}
+
+// ReplacePlanLineResponse412Headers the declared response headers of an HTTP 412 response for ReplacePlanLine
+type ReplacePlanLineResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ReplacePlanLineResponse413Headers the declared response headers of an HTTP 413 response for ReplacePlanLine
+type ReplacePlanLineResponse413Headers struct {
+	XRequestId *string
+}
+
+// ReplacePlanLineResponse415Headers the declared response headers of an HTTP 415 response for ReplacePlanLine
+type ReplacePlanLineResponse415Headers struct {
+	XRequestId *string
+}
+
+// ReplacePlanLineResponse422Headers the declared response headers of an HTTP 422 response for ReplacePlanLine
+type ReplacePlanLineResponse422Headers struct {
+	XRequestId *string
+}
+
+// ReplacePlanLineResponse428Headers the declared response headers of an HTTP 428 response for ReplacePlanLine
+type ReplacePlanLineResponse428Headers struct {
+	XRequestId *string
+}
+
+// ReplacePlanLineResponse500Headers the declared response headers of an HTTP 500 response for ReplacePlanLine
+type ReplacePlanLineResponse500Headers struct {
+	XRequestId *string
+}
+
+type ReplacePlanLineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SupportPlan
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReplacePlanLineResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReplacePlanLineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReplacePlanLineResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ReplacePlanLineResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReplacePlanLineResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReplacePlanLineResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *ReplacePlanLineResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ReplacePlanLineResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ReplacePlanLineResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ReplacePlanLineResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *ReplacePlanLineResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ReplacePlanLineResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReplacePlanLineResponse) GetJSON200() *SupportPlan {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplacePlanLineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplacePlanLineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplacePlanLineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplacePlanLineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReturnSupportPlanResponse200Headers the declared response headers of an HTTP 200 response for ReturnSupportPlan
+type ReturnSupportPlanResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ReturnSupportPlanResponse400Headers the declared response headers of an HTTP 400 response for ReturnSupportPlan
+type ReturnSupportPlanResponse400Headers struct {
+	XRequestId *string
+}
+
+// ReturnSupportPlanResponse401Headers the declared response headers of an HTTP 401 response for ReturnSupportPlan
+type ReturnSupportPlanResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ReturnSupportPlanResponse403Headers the declared response headers of an HTTP 403 response for ReturnSupportPlan
+type ReturnSupportPlanResponse403Headers struct {
+	XRequestId *string
+}
+
+// ReturnSupportPlanResponse404Headers the declared response headers of an HTTP 404 response for ReturnSupportPlan
+type ReturnSupportPlanResponse404Headers struct {
+	XRequestId *string
+}
+
+// ReturnSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for ReturnSupportPlan
+type ReturnSupportPlanResponse409Headers struct {
+	XRequestId *string
+}
+
+// ReturnSupportPlanResponse412Headers the declared response headers of an HTTP 412 response for ReturnSupportPlan
+type ReturnSupportPlanResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ReturnSupportPlanResponse413Headers the declared response headers of an HTTP 413 response for ReturnSupportPlan
+type ReturnSupportPlanResponse413Headers struct {
+	XRequestId *string
+}
+
+// ReturnSupportPlanResponse415Headers the declared response headers of an HTTP 415 response for ReturnSupportPlan
+type ReturnSupportPlanResponse415Headers struct {
+	XRequestId *string
+}
+
+// ReturnSupportPlanResponse422Headers the declared response headers of an HTTP 422 response for ReturnSupportPlan
+type ReturnSupportPlanResponse422Headers struct {
+	XRequestId *string
+}
+
+// ReturnSupportPlanResponse428Headers the declared response headers of an HTTP 428 response for ReturnSupportPlan
+type ReturnSupportPlanResponse428Headers struct {
+	XRequestId *string
+}
+
+// ReturnSupportPlanResponse500Headers the declared response headers of an HTTP 500 response for ReturnSupportPlan
+type ReturnSupportPlanResponse500Headers struct {
+	XRequestId *string
+}
+
+type ReturnSupportPlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SupportPlan
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReturnSupportPlanResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReturnSupportPlanResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReturnSupportPlanResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ReturnSupportPlanResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReturnSupportPlanResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReturnSupportPlanResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *ReturnSupportPlanResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ReturnSupportPlanResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ReturnSupportPlanResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ReturnSupportPlanResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *ReturnSupportPlanResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ReturnSupportPlanResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReturnSupportPlanResponse) GetJSON200() *SupportPlan {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ReturnSupportPlanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReturnSupportPlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReturnSupportPlanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReturnSupportPlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReviseSupportPlanResponse201Headers the declared response headers of an HTTP 201 response for ReviseSupportPlan
+type ReviseSupportPlanResponse201Headers struct {
+	ETag       *string
+	Location   *string
+	XRequestId *string
+}
+
+// ReviseSupportPlanResponse400Headers the declared response headers of an HTTP 400 response for ReviseSupportPlan
+type ReviseSupportPlanResponse400Headers struct {
+	XRequestId *string
+}
+
+// ReviseSupportPlanResponse401Headers the declared response headers of an HTTP 401 response for ReviseSupportPlan
+type ReviseSupportPlanResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ReviseSupportPlanResponse403Headers the declared response headers of an HTTP 403 response for ReviseSupportPlan
+type ReviseSupportPlanResponse403Headers struct {
+	XRequestId *string
+}
+
+// ReviseSupportPlanResponse404Headers the declared response headers of an HTTP 404 response for ReviseSupportPlan
+type ReviseSupportPlanResponse404Headers struct {
+	XRequestId *string
+}
+
+// ReviseSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for ReviseSupportPlan
+type ReviseSupportPlanResponse409Headers struct {
+	XRequestId *string
+}
+
+// ReviseSupportPlanResponse412Headers the declared response headers of an HTTP 412 response for ReviseSupportPlan
+type ReviseSupportPlanResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ReviseSupportPlanResponse422Headers the declared response headers of an HTTP 422 response for ReviseSupportPlan
+type ReviseSupportPlanResponse422Headers struct {
+	XRequestId *string
+}
+
+// ReviseSupportPlanResponse428Headers the declared response headers of an HTTP 428 response for ReviseSupportPlan
+type ReviseSupportPlanResponse428Headers struct {
+	XRequestId *string
+}
+
+// ReviseSupportPlanResponse500Headers the declared response headers of an HTTP 500 response for ReviseSupportPlan
+type ReviseSupportPlanResponse500Headers struct {
+	XRequestId *string
+}
+
+type ReviseSupportPlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SupportPlan
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *ReviseSupportPlanResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReviseSupportPlanResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReviseSupportPlanResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ReviseSupportPlanResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReviseSupportPlanResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReviseSupportPlanResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *ReviseSupportPlanResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ReviseSupportPlanResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *ReviseSupportPlanResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ReviseSupportPlanResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ReviseSupportPlanResponse) GetJSON201() *SupportPlan {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReviseSupportPlanResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReviseSupportPlanResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReviseSupportPlanResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReviseSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReviseSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ReviseSupportPlanResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReviseSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r ReviseSupportPlanResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReviseSupportPlanResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ReviseSupportPlanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReviseSupportPlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReviseSupportPlanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReviseSupportPlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitSupportPlanResponse200Headers the declared response headers of an HTTP 200 response for SubmitSupportPlan
+type SubmitSupportPlanResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// SubmitSupportPlanResponse400Headers the declared response headers of an HTTP 400 response for SubmitSupportPlan
+type SubmitSupportPlanResponse400Headers struct {
+	XRequestId *string
+}
+
+// SubmitSupportPlanResponse401Headers the declared response headers of an HTTP 401 response for SubmitSupportPlan
+type SubmitSupportPlanResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// SubmitSupportPlanResponse403Headers the declared response headers of an HTTP 403 response for SubmitSupportPlan
+type SubmitSupportPlanResponse403Headers struct {
+	XRequestId *string
+}
+
+// SubmitSupportPlanResponse404Headers the declared response headers of an HTTP 404 response for SubmitSupportPlan
+type SubmitSupportPlanResponse404Headers struct {
+	XRequestId *string
+}
+
+// SubmitSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for SubmitSupportPlan
+type SubmitSupportPlanResponse409Headers struct {
+	XRequestId *string
+}
+
+// SubmitSupportPlanResponse412Headers the declared response headers of an HTTP 412 response for SubmitSupportPlan
+type SubmitSupportPlanResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// SubmitSupportPlanResponse422Headers the declared response headers of an HTTP 422 response for SubmitSupportPlan
+type SubmitSupportPlanResponse422Headers struct {
+	XRequestId *string
+}
+
+// SubmitSupportPlanResponse428Headers the declared response headers of an HTTP 428 response for SubmitSupportPlan
+type SubmitSupportPlanResponse428Headers struct {
+	XRequestId *string
+}
+
+// SubmitSupportPlanResponse500Headers the declared response headers of an HTTP 500 response for SubmitSupportPlan
+type SubmitSupportPlanResponse500Headers struct {
+	XRequestId *string
+}
+
+type SubmitSupportPlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SupportPlan
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SubmitSupportPlanResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitSupportPlanResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitSupportPlanResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitSupportPlanResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitSupportPlanResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitSupportPlanResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitSupportPlanResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitSupportPlanResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *SubmitSupportPlanResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitSupportPlanResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SubmitSupportPlanResponse) GetJSON200() *SupportPlan {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitSupportPlanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitSupportPlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitSupportPlanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitSupportPlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetUpratingJobResponse200Headers the declared response headers of an HTTP 200 response for GetUpratingJob
 type GetUpratingJobResponse200Headers struct {
 	XRequestId *string
@@ -13761,6 +21919,123 @@ func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, p
 	return ParseListAuditEventsResponse(rsp)
 }
 
+// GetCouncilSettingsWithResponse The council's settings: delegated limits and direct-payment rules.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/council/settings (the `GetCouncilSettings` operationId).
+func (c *ClientWithResponses) GetCouncilSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCouncilSettingsResponse, error) {
+	rsp, err := c.GetCouncilSettings(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCouncilSettingsResponse(rsp)
+}
+
+// UpdateCouncilSettingsWithBodyWithResponse Change the council's settings.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+func (c *ClientWithResponses) UpdateCouncilSettingsWithBodyWithResponse(ctx context.Context, params *UpdateCouncilSettingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCouncilSettingsResponse, error) {
+	rsp, err := c.UpdateCouncilSettingsWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCouncilSettingsResponse(rsp)
+}
+
+// UpdateCouncilSettingsWithResponse Change the council's settings.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+func (c *ClientWithResponses) UpdateCouncilSettingsWithResponse(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCouncilSettingsResponse, error) {
+	rsp, err := c.UpdateCouncilSettings(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCouncilSettingsResponse(rsp)
+}
+
+// ListDirectPaymentAgreementsWithResponse Direct-payment agreements (work lists).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/direct-payment-agreements (the `ListDirectPaymentAgreements` operationId).
+func (c *ClientWithResponses) ListDirectPaymentAgreementsWithResponse(ctx context.Context, params *ListDirectPaymentAgreementsParams, reqEditors ...RequestEditorFn) (*ListDirectPaymentAgreementsResponse, error) {
+	rsp, err := c.ListDirectPaymentAgreements(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDirectPaymentAgreementsResponse(rsp)
+}
+
+// CreateDirectPaymentAgreementWithBodyWithResponse Record the direct-payment agreement of an approved plan.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) CreateDirectPaymentAgreementWithBodyWithResponse(ctx context.Context, params *CreateDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateDirectPaymentAgreementResponse, error) {
+	rsp, err := c.CreateDirectPaymentAgreementWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateDirectPaymentAgreementResponse(rsp)
+}
+
+// CreateDirectPaymentAgreementWithResponse Record the direct-payment agreement of an approved plan.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) CreateDirectPaymentAgreementWithResponse(ctx context.Context, params *CreateDirectPaymentAgreementParams, body CreateDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateDirectPaymentAgreementResponse, error) {
+	rsp, err := c.CreateDirectPaymentAgreement(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateDirectPaymentAgreementResponse(rsp)
+}
+
+// GetDirectPaymentAgreementWithResponse One direct-payment agreement.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/direct-payment-agreements/{agreement_id} (the `GetDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) GetDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*GetDirectPaymentAgreementResponse, error) {
+	rsp, err := c.GetDirectPaymentAgreement(ctx, agreementId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDirectPaymentAgreementResponse(rsp)
+}
+
+// UpdateDirectPaymentAgreementWithBodyWithResponse Record the signature or the personal-assistant evidence.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) UpdateDirectPaymentAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDirectPaymentAgreementResponse, error) {
+	rsp, err := c.UpdateDirectPaymentAgreementWithBody(ctx, agreementId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDirectPaymentAgreementResponse(rsp)
+}
+
+// UpdateDirectPaymentAgreementWithResponse Record the signature or the personal-assistant evidence.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) UpdateDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDirectPaymentAgreementResponse, error) {
+	rsp, err := c.UpdateDirectPaymentAgreement(ctx, agreementId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDirectPaymentAgreementResponse(rsp)
+}
+
 // GetFinancialAssessmentWithResponse One financial assessment.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -13898,7 +22173,61 @@ func (c *ClientWithResponses) DecideFundingRequestWithResponse(ctx context.Conte
 	return ParseDecideFundingRequestResponse(rsp)
 }
 
+// ListISFAgreementsWithResponse ISF agreements; provider staff see their own.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/isf-agreements (the `ListISFAgreements` operationId).
+func (c *ClientWithResponses) ListISFAgreementsWithResponse(ctx context.Context, params *ListISFAgreementsParams, reqEditors ...RequestEditorFn) (*ListISFAgreementsResponse, error) {
+	rsp, err := c.ListISFAgreements(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListISFAgreementsResponse(rsp)
+}
+
+// CreateISFAgreementWithBodyWithResponse Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
+func (c *ClientWithResponses) CreateISFAgreementWithBodyWithResponse(ctx context.Context, params *CreateISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateISFAgreementResponse, error) {
+	rsp, err := c.CreateISFAgreementWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateISFAgreementResponse(rsp)
+}
+
+// CreateISFAgreementWithResponse Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
+func (c *ClientWithResponses) CreateISFAgreementWithResponse(ctx context.Context, params *CreateISFAgreementParams, body CreateISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateISFAgreementResponse, error) {
+	rsp, err := c.CreateISFAgreement(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateISFAgreementResponse(rsp)
+}
+
+// GetISFAgreementWithResponse One ISF agreement.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/isf-agreements/{agreement_id} (the `GetISFAgreement` operationId).
+func (c *ClientWithResponses) GetISFAgreementWithResponse(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*GetISFAgreementResponse, error) {
+	rsp, err := c.GetISFAgreement(ctx, agreementId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetISFAgreementResponse(rsp)
+}
+
 // ListPeopleWithResponse List people, oldest record first.
+//
+// Provider staff see only the people whose ISF or a service line their organisation holds.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -13938,6 +22267,8 @@ func (c *ClientWithResponses) CreatePersonWithResponse(ctx context.Context, para
 }
 
 // GetPersonWithResponse One person.
+//
+// Provider staff see only the people whose ISF or a service line their organisation holds.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -14179,6 +22510,123 @@ func (c *ClientWithResponses) GetPersonalBudgetWithResponse(ctx context.Context,
 	return ParseGetPersonalBudgetResponse(rsp)
 }
 
+// ListBudgetSupportPlansWithResponse The plans of this budget, oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/personal-budgets/{budget_id}/support-plans (the `ListBudgetSupportPlans` operationId).
+func (c *ClientWithResponses) ListBudgetSupportPlansWithResponse(ctx context.Context, budgetId BudgetId, params *ListBudgetSupportPlansParams, reqEditors ...RequestEditorFn) (*ListBudgetSupportPlansResponse, error) {
+	rsp, err := c.ListBudgetSupportPlans(ctx, budgetId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListBudgetSupportPlansResponse(rsp)
+}
+
+// CreateSupportPlanWithBodyWithResponse Start a care and support plan for this budget (a draft).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
+func (c *ClientWithResponses) CreateSupportPlanWithBodyWithResponse(ctx context.Context, budgetId BudgetId, params *CreateSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSupportPlanResponse, error) {
+	rsp, err := c.CreateSupportPlanWithBody(ctx, budgetId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSupportPlanResponse(rsp)
+}
+
+// CreateSupportPlanWithResponse Start a care and support plan for this budget (a draft).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
+func (c *ClientWithResponses) CreateSupportPlanWithResponse(ctx context.Context, budgetId BudgetId, params *CreateSupportPlanParams, body CreateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSupportPlanResponse, error) {
+	rsp, err := c.CreateSupportPlan(ctx, budgetId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSupportPlanResponse(rsp)
+}
+
+// ListProvidersWithResponse The council's providers.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/providers (the `ListProviders` operationId).
+func (c *ClientWithResponses) ListProvidersWithResponse(ctx context.Context, params *ListProvidersParams, reqEditors ...RequestEditorFn) (*ListProvidersResponse, error) {
+	rsp, err := c.ListProviders(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListProvidersResponse(rsp)
+}
+
+// CreateProviderWithBodyWithResponse Record a provider (care agency, ISF provider, day service).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/providers (the `CreateProvider` operationId).
+func (c *ClientWithResponses) CreateProviderWithBodyWithResponse(ctx context.Context, params *CreateProviderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProviderResponse, error) {
+	rsp, err := c.CreateProviderWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateProviderResponse(rsp)
+}
+
+// CreateProviderWithResponse Record a provider (care agency, ISF provider, day service).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/providers (the `CreateProvider` operationId).
+func (c *ClientWithResponses) CreateProviderWithResponse(ctx context.Context, params *CreateProviderParams, body CreateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProviderResponse, error) {
+	rsp, err := c.CreateProvider(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateProviderResponse(rsp)
+}
+
+// GetProviderWithResponse One provider.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/providers/{provider_id} (the `GetProvider` operationId).
+func (c *ClientWithResponses) GetProviderWithResponse(ctx context.Context, providerId ProviderId, reqEditors ...RequestEditorFn) (*GetProviderResponse, error) {
+	rsp, err := c.GetProvider(ctx, providerId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetProviderResponse(rsp)
+}
+
+// UpdateProviderWithBodyWithResponse Change a provider.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+func (c *ClientWithResponses) UpdateProviderWithBodyWithResponse(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProviderResponse, error) {
+	rsp, err := c.UpdateProviderWithBody(ctx, providerId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateProviderResponse(rsp)
+}
+
+// UpdateProviderWithResponse Change a provider.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+func (c *ClientWithResponses) UpdateProviderWithResponse(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProviderResponse, error) {
+	rsp, err := c.UpdateProvider(ctx, providerId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateProviderResponse(rsp)
+}
+
 // ListRASVersionsWithResponse The council's RAS versions, oldest first.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -14385,6 +22833,248 @@ func (c *ClientWithResponses) UprateRateTableWithResponse(ctx context.Context, r
 		return nil, err
 	}
 	return ParseUprateRateTableResponse(rsp)
+}
+
+// ListServiceCategoriesWithResponse The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/service-categories (the `ListServiceCategories` operationId).
+func (c *ClientWithResponses) ListServiceCategoriesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListServiceCategoriesResponse, error) {
+	rsp, err := c.ListServiceCategories(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListServiceCategoriesResponse(rsp)
+}
+
+// CreateServiceCategoryWithBodyWithResponse Add a service category to the council's catalogue.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/service-categories (the `CreateServiceCategory` operationId).
+func (c *ClientWithResponses) CreateServiceCategoryWithBodyWithResponse(ctx context.Context, params *CreateServiceCategoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateServiceCategoryResponse, error) {
+	rsp, err := c.CreateServiceCategoryWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateServiceCategoryResponse(rsp)
+}
+
+// CreateServiceCategoryWithResponse Add a service category to the council's catalogue.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/service-categories (the `CreateServiceCategory` operationId).
+func (c *ClientWithResponses) CreateServiceCategoryWithResponse(ctx context.Context, params *CreateServiceCategoryParams, body CreateServiceCategoryJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateServiceCategoryResponse, error) {
+	rsp, err := c.CreateServiceCategory(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateServiceCategoryResponse(rsp)
+}
+
+// ListSupportPlansWithResponse The council's plans (work lists), oldest first.
+//
+// `status=submitted` is the sign-off queue; with `over_approver_limit=false` it is the approvers' and with `true` the panel's. `status=draft` includes returned plans (`returned_reason` set).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/support-plans (the `ListSupportPlans` operationId).
+func (c *ClientWithResponses) ListSupportPlansWithResponse(ctx context.Context, params *ListSupportPlansParams, reqEditors ...RequestEditorFn) (*ListSupportPlansResponse, error) {
+	rsp, err := c.ListSupportPlans(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSupportPlansResponse(rsp)
+}
+
+// GetSupportPlanWithResponse One plan with its lines and totals.
+//
+// Provider staff see only their own lines; the totals are the whole plan's.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/support-plans/{plan_id} (the `GetSupportPlan` operationId).
+func (c *ClientWithResponses) GetSupportPlanWithResponse(ctx context.Context, planId PlanId, reqEditors ...RequestEditorFn) (*GetSupportPlanResponse, error) {
+	rsp, err := c.GetSupportPlan(ctx, planId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSupportPlanResponse(rsp)
+}
+
+// UpdateSupportPlanWithBodyWithResponse Change a draft plan's parts.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+func (c *ClientWithResponses) UpdateSupportPlanWithBodyWithResponse(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSupportPlanResponse, error) {
+	rsp, err := c.UpdateSupportPlanWithBody(ctx, planId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSupportPlanResponse(rsp)
+}
+
+// UpdateSupportPlanWithResponse Change a draft plan's parts.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+func (c *ClientWithResponses) UpdateSupportPlanWithResponse(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSupportPlanResponse, error) {
+	rsp, err := c.UpdateSupportPlan(ctx, planId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSupportPlanResponse(rsp)
+}
+
+// ApproveSupportPlanWithBodyWithResponse Sign the plan off, recording each check.
+//
+// An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/approve (the `ApproveSupportPlan` operationId).
+func (c *ClientWithResponses) ApproveSupportPlanWithBodyWithResponse(ctx context.Context, planId PlanId, params *ApproveSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveSupportPlanResponse, error) {
+	rsp, err := c.ApproveSupportPlanWithBody(ctx, planId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveSupportPlanResponse(rsp)
+}
+
+// ApproveSupportPlanWithResponse Sign the plan off, recording each check.
+//
+// An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/approve (the `ApproveSupportPlan` operationId).
+func (c *ClientWithResponses) ApproveSupportPlanWithResponse(ctx context.Context, planId PlanId, params *ApproveSupportPlanParams, body ApproveSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveSupportPlanResponse, error) {
+	rsp, err := c.ApproveSupportPlan(ctx, planId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveSupportPlanResponse(rsp)
+}
+
+// AddPlanLineWithBodyWithResponse Add a costed line to a draft plan (the plan's rules are checked).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
+func (c *ClientWithResponses) AddPlanLineWithBodyWithResponse(ctx context.Context, planId PlanId, params *AddPlanLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPlanLineResponse, error) {
+	rsp, err := c.AddPlanLineWithBody(ctx, planId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddPlanLineResponse(rsp)
+}
+
+// AddPlanLineWithResponse Add a costed line to a draft plan (the plan's rules are checked).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
+func (c *ClientWithResponses) AddPlanLineWithResponse(ctx context.Context, planId PlanId, params *AddPlanLineParams, body AddPlanLineJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPlanLineResponse, error) {
+	rsp, err := c.AddPlanLine(ctx, planId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddPlanLineResponse(rsp)
+}
+
+// RemovePlanLineWithResponse Remove a line from a draft plan.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/support-plans/{plan_id}/lines/{line_id} (the `RemovePlanLine` operationId).
+func (c *ClientWithResponses) RemovePlanLineWithResponse(ctx context.Context, planId PlanId, lineId LineId, params *RemovePlanLineParams, reqEditors ...RequestEditorFn) (*RemovePlanLineResponse, error) {
+	rsp, err := c.RemovePlanLine(ctx, planId, lineId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemovePlanLineResponse(rsp)
+}
+
+// ReplacePlanLineWithBodyWithResponse Replace a line of a draft plan.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
+func (c *ClientWithResponses) ReplacePlanLineWithBodyWithResponse(ctx context.Context, planId PlanId, lineId LineId, params *ReplacePlanLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplacePlanLineResponse, error) {
+	rsp, err := c.ReplacePlanLineWithBody(ctx, planId, lineId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplacePlanLineResponse(rsp)
+}
+
+// ReplacePlanLineWithResponse Replace a line of a draft plan.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
+func (c *ClientWithResponses) ReplacePlanLineWithResponse(ctx context.Context, planId PlanId, lineId LineId, params *ReplacePlanLineParams, body ReplacePlanLineJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplacePlanLineResponse, error) {
+	rsp, err := c.ReplacePlanLine(ctx, planId, lineId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplacePlanLineResponse(rsp)
+}
+
+// ReturnSupportPlanWithBodyWithResponse Return a submitted plan to its author with a reason (back to draft).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
+func (c *ClientWithResponses) ReturnSupportPlanWithBodyWithResponse(ctx context.Context, planId PlanId, params *ReturnSupportPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReturnSupportPlanResponse, error) {
+	rsp, err := c.ReturnSupportPlanWithBody(ctx, planId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReturnSupportPlanResponse(rsp)
+}
+
+// ReturnSupportPlanWithResponse Return a submitted plan to its author with a reason (back to draft).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
+func (c *ClientWithResponses) ReturnSupportPlanWithResponse(ctx context.Context, planId PlanId, params *ReturnSupportPlanParams, body ReturnSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*ReturnSupportPlanResponse, error) {
+	rsp, err := c.ReturnSupportPlan(ctx, planId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReturnSupportPlanResponse(rsp)
+}
+
+// ReviseSupportPlanWithResponse Start a revision of an approved plan: a new draft with the same lines.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/revise (the `ReviseSupportPlan` operationId).
+func (c *ClientWithResponses) ReviseSupportPlanWithResponse(ctx context.Context, planId PlanId, params *ReviseSupportPlanParams, reqEditors ...RequestEditorFn) (*ReviseSupportPlanResponse, error) {
+	rsp, err := c.ReviseSupportPlan(ctx, planId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReviseSupportPlanResponse(rsp)
+}
+
+// SubmitSupportPlanWithResponse Submit a draft for sign-off (every rule is checked).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
+func (c *ClientWithResponses) SubmitSupportPlanWithResponse(ctx context.Context, planId PlanId, params *SubmitSupportPlanParams, reqEditors ...RequestEditorFn) (*SubmitSupportPlanResponse, error) {
+	rsp, err := c.SubmitSupportPlan(ctx, planId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitSupportPlanResponse(rsp)
 }
 
 // GetUpratingJobWithResponse An uprating job and its progress.
@@ -15907,6 +24597,1059 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 	return response, nil
 }
 
+// ParseGetCouncilSettingsResponse parses an HTTP response from a GetCouncilSettingsWithResponse call
+func ParseGetCouncilSettingsResponse(rsp *http.Response) (*GetCouncilSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCouncilSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CouncilSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCouncilSettingsResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCouncilSettingsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCouncilSettingsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetCouncilSettingsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCouncilSettingsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateCouncilSettingsResponse parses an HTTP response from a UpdateCouncilSettingsWithResponse call
+func ParseUpdateCouncilSettingsResponse(rsp *http.Response) (*UpdateCouncilSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateCouncilSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CouncilSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateCouncilSettingsResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateCouncilSettingsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateCouncilSettingsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateCouncilSettingsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateCouncilSettingsResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateCouncilSettingsResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateCouncilSettingsResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateCouncilSettingsResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdateCouncilSettingsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers UpdateCouncilSettingsResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateCouncilSettingsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListDirectPaymentAgreementsResponse parses an HTTP response from a ListDirectPaymentAgreementsWithResponse call
+func ParseListDirectPaymentAgreementsResponse(rsp *http.Response) (*ListDirectPaymentAgreementsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDirectPaymentAgreementsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DirectPaymentAgreementList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListDirectPaymentAgreementsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListDirectPaymentAgreementsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListDirectPaymentAgreementsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListDirectPaymentAgreementsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListDirectPaymentAgreementsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateDirectPaymentAgreementResponse parses an HTTP response from a CreateDirectPaymentAgreementWithResponse call
+func ParseCreateDirectPaymentAgreementResponse(rsp *http.Response) (*CreateDirectPaymentAgreementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateDirectPaymentAgreementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest DirectPaymentAgreement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateDirectPaymentAgreementResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateDirectPaymentAgreementResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateDirectPaymentAgreementResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateDirectPaymentAgreementResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateDirectPaymentAgreementResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateDirectPaymentAgreementResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateDirectPaymentAgreementResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateDirectPaymentAgreementResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateDirectPaymentAgreementResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDirectPaymentAgreementResponse parses an HTTP response from a GetDirectPaymentAgreementWithResponse call
+func ParseGetDirectPaymentAgreementResponse(rsp *http.Response) (*GetDirectPaymentAgreementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDirectPaymentAgreementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DirectPaymentAgreement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDirectPaymentAgreementResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetDirectPaymentAgreementResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetDirectPaymentAgreementResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetDirectPaymentAgreementResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetDirectPaymentAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetDirectPaymentAgreementResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateDirectPaymentAgreementResponse parses an HTTP response from a UpdateDirectPaymentAgreementWithResponse call
+func ParseUpdateDirectPaymentAgreementResponse(rsp *http.Response) (*UpdateDirectPaymentAgreementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateDirectPaymentAgreementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DirectPaymentAgreement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateDirectPaymentAgreementResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateDirectPaymentAgreementResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateDirectPaymentAgreementResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateDirectPaymentAgreementResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateDirectPaymentAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateDirectPaymentAgreementResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateDirectPaymentAgreementResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateDirectPaymentAgreementResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateDirectPaymentAgreementResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdateDirectPaymentAgreementResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers UpdateDirectPaymentAgreementResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateDirectPaymentAgreementResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetFinancialAssessmentResponse parses an HTTP response from a GetFinancialAssessmentWithResponse call
 func ParseGetFinancialAssessmentResponse(rsp *http.Response) (*GetFinancialAssessmentResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -17194,6 +26937,461 @@ func ParseDecideFundingRequestResponse(rsp *http.Response) (*DecideFundingReques
 		response.Headers428 = &headers
 	case rsp.StatusCode == 500:
 		var headers DecideFundingRequestResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListISFAgreementsResponse parses an HTTP response from a ListISFAgreementsWithResponse call
+func ParseListISFAgreementsResponse(rsp *http.Response) (*ListISFAgreementsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListISFAgreementsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ISFAgreementList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListISFAgreementsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListISFAgreementsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListISFAgreementsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListISFAgreementsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListISFAgreementsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateISFAgreementResponse parses an HTTP response from a CreateISFAgreementWithResponse call
+func ParseCreateISFAgreementResponse(rsp *http.Response) (*CreateISFAgreementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateISFAgreementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ISFAgreement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateISFAgreementResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateISFAgreementResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateISFAgreementResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateISFAgreementResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateISFAgreementResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateISFAgreementResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateISFAgreementResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateISFAgreementResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateISFAgreementResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetISFAgreementResponse parses an HTTP response from a GetISFAgreementWithResponse call
+func ParseGetISFAgreementResponse(rsp *http.Response) (*GetISFAgreementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetISFAgreementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ISFAgreement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetISFAgreementResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetISFAgreementResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetISFAgreementResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetISFAgreementResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetISFAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetISFAgreementResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -19730,6 +29928,1059 @@ func ParseGetPersonalBudgetResponse(rsp *http.Response) (*GetPersonalBudgetRespo
 	return response, nil
 }
 
+// ParseListBudgetSupportPlansResponse parses an HTTP response from a ListBudgetSupportPlansWithResponse call
+func ParseListBudgetSupportPlansResponse(rsp *http.Response) (*ListBudgetSupportPlansResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListBudgetSupportPlansResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SupportPlanList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListBudgetSupportPlansResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListBudgetSupportPlansResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListBudgetSupportPlansResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListBudgetSupportPlansResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListBudgetSupportPlansResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListBudgetSupportPlansResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateSupportPlanResponse parses an HTTP response from a CreateSupportPlanWithResponse call
+func ParseCreateSupportPlanResponse(rsp *http.Response) (*CreateSupportPlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSupportPlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SupportPlan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateSupportPlanResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateSupportPlanResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateSupportPlanResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateSupportPlanResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateSupportPlanResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateSupportPlanResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateSupportPlanResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateSupportPlanResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateSupportPlanResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateSupportPlanResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListProvidersResponse parses an HTTP response from a ListProvidersWithResponse call
+func ParseListProvidersResponse(rsp *http.Response) (*ListProvidersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListProvidersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProviderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListProvidersResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListProvidersResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListProvidersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListProvidersResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListProvidersResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateProviderResponse parses an HTTP response from a CreateProviderWithResponse call
+func ParseCreateProviderResponse(rsp *http.Response) (*CreateProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Provider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateProviderResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateProviderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateProviderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateProviderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateProviderResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateProviderResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateProviderResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateProviderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateProviderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetProviderResponse parses an HTTP response from a GetProviderWithResponse call
+func ParseGetProviderResponse(rsp *http.Response) (*GetProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Provider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetProviderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetProviderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetProviderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetProviderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetProviderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetProviderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateProviderResponse parses an HTTP response from a UpdateProviderWithResponse call
+func ParseUpdateProviderResponse(rsp *http.Response) (*UpdateProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Provider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateProviderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateProviderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateProviderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateProviderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateProviderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateProviderResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateProviderResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateProviderResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateProviderResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdateProviderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers UpdateProviderResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateProviderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListRASVersionsResponse parses an HTTP response from a ListRASVersionsWithResponse call
 func ParseListRASVersionsResponse(rsp *http.Response) (*ListRASVersionsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -21692,6 +32943,2463 @@ func ParseUprateRateTableResponse(rsp *http.Response) (*UprateRateTableResponse,
 		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers UprateRateTableResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListServiceCategoriesResponse parses an HTTP response from a ListServiceCategoriesWithResponse call
+func ParseListServiceCategoriesResponse(rsp *http.Response) (*ListServiceCategoriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListServiceCategoriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ServiceCategoryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListServiceCategoriesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListServiceCategoriesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListServiceCategoriesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListServiceCategoriesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListServiceCategoriesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateServiceCategoryResponse parses an HTTP response from a CreateServiceCategoryWithResponse call
+func ParseCreateServiceCategoryResponse(rsp *http.Response) (*CreateServiceCategoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateServiceCategoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ServiceCategory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateServiceCategoryResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateServiceCategoryResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateServiceCategoryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateServiceCategoryResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateServiceCategoryResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateServiceCategoryResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateServiceCategoryResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateServiceCategoryResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateServiceCategoryResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListSupportPlansResponse parses an HTTP response from a ListSupportPlansWithResponse call
+func ParseListSupportPlansResponse(rsp *http.Response) (*ListSupportPlansResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSupportPlansResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SupportPlanList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListSupportPlansResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListSupportPlansResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListSupportPlansResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListSupportPlansResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListSupportPlansResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSupportPlanResponse parses an HTTP response from a GetSupportPlanWithResponse call
+func ParseGetSupportPlanResponse(rsp *http.Response) (*GetSupportPlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSupportPlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SupportPlan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSupportPlanResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetSupportPlanResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetSupportPlanResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetSupportPlanResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetSupportPlanResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetSupportPlanResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateSupportPlanResponse parses an HTTP response from a UpdateSupportPlanWithResponse call
+func ParseUpdateSupportPlanResponse(rsp *http.Response) (*UpdateSupportPlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateSupportPlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SupportPlan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateSupportPlanResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateSupportPlanResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateSupportPlanResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateSupportPlanResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateSupportPlanResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateSupportPlanResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateSupportPlanResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateSupportPlanResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateSupportPlanResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdateSupportPlanResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers UpdateSupportPlanResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateSupportPlanResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseApproveSupportPlanResponse parses an HTTP response from a ApproveSupportPlanWithResponse call
+func ParseApproveSupportPlanResponse(rsp *http.Response) (*ApproveSupportPlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveSupportPlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SupportPlan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ApproveSupportPlanResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ApproveSupportPlanResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ApproveSupportPlanResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ApproveSupportPlanResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ApproveSupportPlanResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ApproveSupportPlanResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers ApproveSupportPlanResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers ApproveSupportPlanResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ApproveSupportPlanResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ApproveSupportPlanResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers ApproveSupportPlanResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers ApproveSupportPlanResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAddPlanLineResponse parses an HTTP response from a AddPlanLineWithResponse call
+func ParseAddPlanLineResponse(rsp *http.Response) (*AddPlanLineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddPlanLineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SupportPlan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers AddPlanLineResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers AddPlanLineResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AddPlanLineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AddPlanLineResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AddPlanLineResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers AddPlanLineResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers AddPlanLineResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers AddPlanLineResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers AddPlanLineResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers AddPlanLineResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers AddPlanLineResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers AddPlanLineResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRemovePlanLineResponse parses an HTTP response from a RemovePlanLineWithResponse call
+func ParseRemovePlanLineResponse(rsp *http.Response) (*RemovePlanLineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemovePlanLineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SupportPlan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RemovePlanLineResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RemovePlanLineResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RemovePlanLineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RemovePlanLineResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RemovePlanLineResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers RemovePlanLineResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers RemovePlanLineResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers RemovePlanLineResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers RemovePlanLineResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers RemovePlanLineResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReplacePlanLineResponse parses an HTTP response from a ReplacePlanLineWithResponse call
+func ParseReplacePlanLineResponse(rsp *http.Response) (*ReplacePlanLineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplacePlanLineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SupportPlan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReplacePlanLineResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ReplacePlanLineResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReplacePlanLineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ReplacePlanLineResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReplacePlanLineResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReplacePlanLineResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers ReplacePlanLineResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers ReplacePlanLineResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ReplacePlanLineResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ReplacePlanLineResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers ReplacePlanLineResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers ReplacePlanLineResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReturnSupportPlanResponse parses an HTTP response from a ReturnSupportPlanWithResponse call
+func ParseReturnSupportPlanResponse(rsp *http.Response) (*ReturnSupportPlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReturnSupportPlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SupportPlan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReturnSupportPlanResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ReturnSupportPlanResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReturnSupportPlanResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ReturnSupportPlanResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReturnSupportPlanResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReturnSupportPlanResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers ReturnSupportPlanResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers ReturnSupportPlanResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ReturnSupportPlanResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ReturnSupportPlanResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers ReturnSupportPlanResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers ReturnSupportPlanResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReviseSupportPlanResponse parses an HTTP response from a ReviseSupportPlanWithResponse call
+func ParseReviseSupportPlanResponse(rsp *http.Response) (*ReviseSupportPlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReviseSupportPlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SupportPlan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers ReviseSupportPlanResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers ReviseSupportPlanResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReviseSupportPlanResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ReviseSupportPlanResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReviseSupportPlanResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReviseSupportPlanResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers ReviseSupportPlanResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers ReviseSupportPlanResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers ReviseSupportPlanResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers ReviseSupportPlanResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitSupportPlanResponse parses an HTTP response from a SubmitSupportPlanWithResponse call
+func ParseSubmitSupportPlanResponse(rsp *http.Response) (*SubmitSupportPlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitSupportPlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SupportPlan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SubmitSupportPlanResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitSupportPlanResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitSupportPlanResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitSupportPlanResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitSupportPlanResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitSupportPlanResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitSupportPlanResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitSupportPlanResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers SubmitSupportPlanResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitSupportPlanResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -1,0 +1,102 @@
+package council
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/pbudget/pbudget/internal/actor"
+	"github.com/pbudget/pbudget/internal/apperr"
+	"github.com/pbudget/pbudget/internal/audit"
+)
+
+// Settings are what a council varies: the approvers' delegated limit and the direct-payment rules.
+type Settings struct {
+	CouncilID                    uuid.UUID
+	ApproverLimitAnnual          int64 // pence
+	CareHomeMaxDays              int   // a direct-payment care-home stay, in days
+	CareHomeJoinGapDays          int   // stays closer than this count as one
+	ChildShortBreakMaxPerPeriod  int   // days
+	ChildShortBreakMaxPer12Month int   // days
+	Version                      int
+	UpdatedAt                    time.Time
+}
+
+// DefaultSettings are the defaults of DOMAIN.md: a £49,000 approver limit (Doncaster team leaders
+// 2024/25), four consecutive weeks of care-home stay, and children's short breaks of four weeks
+// a period and 120 days in 12 months.
+func DefaultSettings(councilID uuid.UUID) Settings {
+	return Settings{CouncilID: councilID, ApproverLimitAnnual: 4_900_000, CareHomeMaxDays: 28, CareHomeJoinGapDays: 28,
+		ChildShortBreakMaxPerPeriod: 28, ChildShortBreakMaxPer12Month: 120}
+}
+
+// SettingsStore keeps settings.
+type SettingsStore interface {
+	// Settings returns the council's settings, apperr.ErrNotFound when none are stored.
+	Settings(ctx context.Context, councilID uuid.UUID, forUpdate bool) (Settings, error)
+	// SaveSettings inserts (Version 1) or updates (at Version − 1) the settings.
+	SaveSettings(ctx context.Context, s Settings) error
+}
+
+// Auditor appends to the audit trail within the caller's transaction.
+type Auditor interface {
+	Record(ctx context.Context, a actor.Actor, e audit.Event) error
+}
+
+// Transactor runs fn in one database transaction carried by ctx.
+type Transactor interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// SettingsService reads and changes settings.
+type SettingsService struct {
+	store SettingsStore
+	audit Auditor
+	tx    Transactor
+	now   func() time.Time
+}
+
+// NewSettingsService returns a SettingsService.
+func NewSettingsService(store SettingsStore, auditor Auditor, tx Transactor, now func() time.Time) *SettingsService {
+	return &SettingsService{store: store, audit: auditor, tx: tx, now: now}
+}
+
+// Get returns the council's settings, the defaults until any are changed.
+func (s *SettingsService) Get(ctx context.Context, councilID uuid.UUID) (Settings, error) {
+	st, err := s.store.Settings(ctx, councilID, false)
+	if errors.Is(err, apperr.ErrNotFound) {
+		return DefaultSettings(councilID), nil
+	}
+	return st, err
+}
+
+// Update applies change to the settings at version (0 for the defaults never stored is version 1
+// as shown).
+func (s *SettingsService) Update(ctx context.Context, a actor.Actor, version int, changed []string, change func(*Settings)) (Settings, error) {
+	var out Settings
+	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		st, err := s.store.Settings(ctx, a.CouncilID, true)
+		if errors.Is(err, apperr.ErrNotFound) {
+			st = DefaultSettings(a.CouncilID)
+		} else if err != nil {
+			return err
+		}
+		shown := max(st.Version, 1)
+		if shown != version {
+			return apperr.ErrVersionMismatch
+		}
+		change(&st)
+		st.Version, st.UpdatedAt = st.Version+1, s.now().UTC().Truncate(time.Microsecond)
+		if err := s.store.SaveSettings(ctx, st); err != nil {
+			return err
+		}
+		out = st
+		return s.audit.Record(ctx, a, audit.Event{
+			Action: "council_settings.updated", EntityType: "council_settings", EntityID: a.CouncilID, ChangedFields: changed,
+			Details: map[string]any{"version": st.Version, "approver_limit_annual_pence": st.ApproverLimitAnnual},
+		})
+	})
+	return out, err
+}

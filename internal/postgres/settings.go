@@ -1,0 +1,58 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm/clause"
+
+	"github.com/pbudget/pbudget/internal/council"
+)
+
+type settingsRow struct {
+	CouncilID                         uuid.UUID `gorm:"primaryKey"`
+	ApproverLimitAnnualPence          int64
+	DpCareHomeMaxDays                 int
+	DpCareHomeJoinGapDays             int
+	ChildShortBreakMaxDaysPerPeriod   int
+	ChildShortBreakMaxDaysPer12Months int `gorm:"column:child_short_break_max_days_per_12_months"`
+	Version                           int
+	UpdatedAt                         time.Time `gorm:"autoUpdateTime:false"`
+}
+
+func (settingsRow) TableName() string { return "council_settings" }
+
+// SettingsStore implements council.SettingsStore.
+type SettingsStore struct{ db *DB }
+
+// NewSettingsStore returns a SettingsStore.
+func NewSettingsStore(db *DB) *SettingsStore { return &SettingsStore{db: db} }
+
+// Settings implements council.SettingsStore.
+func (s *SettingsStore) Settings(ctx context.Context, councilID uuid.UUID, forUpdate bool) (council.Settings, error) {
+	var r settingsRow
+	q := s.db.conn(ctx).Where("council_id = ?", uuidArg(councilID))
+	if forUpdate {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	if err := q.Take(&r).Error; err != nil {
+		return council.Settings{}, translate(err, nil)
+	}
+	return council.Settings{CouncilID: r.CouncilID, ApproverLimitAnnual: r.ApproverLimitAnnualPence, CareHomeMaxDays: r.DpCareHomeMaxDays,
+		CareHomeJoinGapDays: r.DpCareHomeJoinGapDays, ChildShortBreakMaxPerPeriod: r.ChildShortBreakMaxDaysPerPeriod,
+		ChildShortBreakMaxPer12Month: r.ChildShortBreakMaxDaysPer12Months, Version: r.Version, UpdatedAt: r.UpdatedAt.UTC()}, nil
+}
+
+// SaveSettings implements council.SettingsStore.
+func (s *SettingsStore) SaveSettings(ctx context.Context, st council.Settings) error {
+	row := settingsRow{CouncilID: st.CouncilID, ApproverLimitAnnualPence: st.ApproverLimitAnnual, DpCareHomeMaxDays: st.CareHomeMaxDays,
+		DpCareHomeJoinGapDays: st.CareHomeJoinGapDays, ChildShortBreakMaxDaysPerPeriod: st.ChildShortBreakMaxPerPeriod,
+		ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month, Version: st.Version, UpdatedAt: st.UpdatedAt}
+	if st.Version == 1 {
+		return translate(s.db.conn(ctx).Create(&row).Error, nil)
+	}
+	res := s.db.conn(ctx).Model(&settingsRow{}).Where("council_id = ? AND version = ?", uuidArg(st.CouncilID), st.Version-1).
+		Select("*").Omit("council_id").Updates(&row)
+	return versioned(res.Error, res.RowsAffected, nil)
+}
