@@ -251,7 +251,8 @@ func truncate(b []byte) string {
 func (b *bundle) counts() map[string]int64 {
 	b.t.Helper()
 	out := map[string]int64{}
-	for _, table := range []string{"people", "relationships", "audit_events", "idempotency_keys"} {
+	for _, table := range []string{"people", "relationships", "audit_events", "idempotency_keys", "assessments",
+		"personal_budget_versions", "financial_assessments", "support_plans", "plan_lines", "funding_requests"} {
 		var n int64
 		require.NoError(b.t, b.db.SQL().QueryRow("SELECT count(*) FROM "+table+" WHERE council_id = $1", b.council.ID).Scan(&n))
 		out[table] = n
