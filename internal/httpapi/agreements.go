@@ -76,11 +76,7 @@ func (s *Server) ListDirectPaymentAgreements(ctx context.Context, req api.ListDi
 
 // UpdateDirectPaymentAgreement implements api.StrictServerInterface.
 func (s *Server) UpdateDirectPaymentAgreement(ctx context.Context, req api.UpdateDirectPaymentAgreementRequestObject) (api.UpdateDirectPaymentAgreementResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

@@ -97,11 +97,7 @@ func (s *Server) ListAssessments(ctx context.Context, req api.ListAssessmentsReq
 
 // UpdateAssessment implements api.StrictServerInterface.
 func (s *Server) UpdateAssessment(ctx context.Context, req api.UpdateAssessmentRequestObject) (api.UpdateAssessmentResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -114,11 +110,7 @@ func (s *Server) UpdateAssessment(ctx context.Context, req api.UpdateAssessmentR
 
 // CompleteAssessment implements api.StrictServerInterface.
 func (s *Server) CompleteAssessment(ctx context.Context, req api.CompleteAssessmentRequestObject) (api.CompleteAssessmentResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -135,11 +127,7 @@ func (s *Server) CompleteAssessment(ctx context.Context, req api.CompleteAssessm
 
 // CancelAssessment implements api.StrictServerInterface.
 func (s *Server) CancelAssessment(ctx context.Context, req api.CancelAssessmentRequestObject) (api.CancelAssessmentResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

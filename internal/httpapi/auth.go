@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -43,4 +44,15 @@ func mustActor(a actor.Actor, ok bool) (actor.Actor, error) {
 		return actor.Actor{}, apperr.ErrInternal.WithMessage("no actor in context")
 	}
 	return a, nil
+}
+
+// actorAndVersion returns the request's actor and the version its If-Match header names: the
+// preamble of every change to a versioned resource.
+func actorAndVersion(ctx context.Context, ifm *string) (actor.Actor, int, error) {
+	a, err := mustActor(actor.From(ctx))
+	if err != nil {
+		return actor.Actor{}, 0, err
+	}
+	version, err := ifMatch(ifm)
+	return a, version, err
 }

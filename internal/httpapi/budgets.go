@@ -163,11 +163,7 @@ func (s *Server) ListFundingRequests(ctx context.Context, req api.ListFundingReq
 
 // DecideFundingRequest implements api.StrictServerInterface.
 func (s *Server) DecideFundingRequest(ctx context.Context, req api.DecideFundingRequestRequestObject) (api.DecideFundingRequestResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

@@ -80,11 +80,7 @@ func (s *Server) ListRateTables(ctx context.Context, req api.ListRateTablesReque
 
 // UpdateRateTable implements api.StrictServerInterface.
 func (s *Server) UpdateRateTable(ctx context.Context, req api.UpdateRateTableRequestObject) (api.UpdateRateTableResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -280,11 +276,7 @@ func (s *Server) ListPersonFinancialAssessments(ctx context.Context, req api.Lis
 
 // UpdateFinancialAssessment implements api.StrictServerInterface.
 func (s *Server) UpdateFinancialAssessment(ctx context.Context, req api.UpdateFinancialAssessmentRequestObject) (api.UpdateFinancialAssessmentResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -297,11 +289,7 @@ func (s *Server) UpdateFinancialAssessment(ctx context.Context, req api.UpdateFi
 
 // CompleteFinancialAssessment implements api.StrictServerInterface.
 func (s *Server) CompleteFinancialAssessment(ctx context.Context, req api.CompleteFinancialAssessmentRequestObject) (api.CompleteFinancialAssessmentResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

@@ -93,11 +93,7 @@ func (s *Server) ListPeople(ctx context.Context, req api.ListPeopleRequestObject
 
 // UpdatePerson implements api.StrictServerInterface.
 func (s *Server) UpdatePerson(ctx context.Context, req api.UpdatePersonRequestObject) (api.UpdatePersonResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -182,11 +178,7 @@ func (s *Server) ListRelationships(ctx context.Context, req api.ListRelationship
 
 // EndRelationship implements api.StrictServerInterface.
 func (s *Server) EndRelationship(ctx context.Context, req api.EndRelationshipRequestObject) (api.EndRelationshipResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

@@ -32,11 +32,7 @@ func (s *Server) GetCouncilSettings(ctx context.Context, _ api.GetCouncilSetting
 
 // UpdateCouncilSettings implements api.StrictServerInterface.
 func (s *Server) UpdateCouncilSettings(ctx context.Context, req api.UpdateCouncilSettingsRequestObject) (api.UpdateCouncilSettingsResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -162,11 +158,7 @@ func (s *Server) ListProviders(ctx context.Context, req api.ListProvidersRequest
 
 // UpdateProvider implements api.StrictServerInterface.
 func (s *Server) UpdateProvider(ctx context.Context, req api.UpdateProviderRequestObject) (api.UpdateProviderResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -281,11 +273,7 @@ func (s *Server) listPlans(ctx context.Context, a actor.Actor, f plan.Filter, si
 
 // UpdateSupportPlan implements api.StrictServerInterface.
 func (s *Server) UpdateSupportPlan(ctx context.Context, req api.UpdateSupportPlanRequestObject) (api.UpdateSupportPlanResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -322,11 +310,7 @@ func deref2[T any](p *[]T) []T {
 
 // AddPlanLine implements api.StrictServerInterface.
 func (s *Server) AddPlanLine(ctx context.Context, req api.AddPlanLineRequestObject) (api.AddPlanLineResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -344,11 +328,7 @@ func (s *Server) AddPlanLine(ctx context.Context, req api.AddPlanLineRequestObje
 
 // ReplacePlanLine implements api.StrictServerInterface.
 func (s *Server) ReplacePlanLine(ctx context.Context, req api.ReplacePlanLineRequestObject) (api.ReplacePlanLineResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -365,11 +345,7 @@ func (s *Server) ReplacePlanLine(ctx context.Context, req api.ReplacePlanLineReq
 
 // RemovePlanLine implements api.StrictServerInterface.
 func (s *Server) RemovePlanLine(ctx context.Context, req api.RemovePlanLineRequestObject) (api.RemovePlanLineResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -382,11 +358,7 @@ func (s *Server) RemovePlanLine(ctx context.Context, req api.RemovePlanLineReque
 
 // planAction runs a plan action with If-Match.
 func (s *Server) planAction(ctx context.Context, ifm *string, fn func(actor.Actor, int) (plan.View, error)) (api.SupportPlan, *string, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return api.SupportPlan{}, nil, err
-	}
-	version, err := ifMatch(ifm)
+	a, version, err := actorAndVersion(ctx, ifm)
 	if err != nil {
 		return api.SupportPlan{}, nil, err
 	}

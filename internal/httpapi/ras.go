@@ -67,11 +67,7 @@ func (s *Server) ListRASVersions(ctx context.Context, req api.ListRASVersionsReq
 
 // UpdateRASVersion implements api.StrictServerInterface.
 func (s *Server) UpdateRASVersion(ctx context.Context, req api.UpdateRASVersionRequestObject) (api.UpdateRASVersionResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -97,11 +93,7 @@ func (s *Server) UpdateRASVersion(ctx context.Context, req api.UpdateRASVersionR
 
 // ActivateRASVersion implements api.StrictServerInterface.
 func (s *Server) ActivateRASVersion(ctx context.Context, req api.ActivateRASVersionRequestObject) (api.ActivateRASVersionResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -114,11 +106,7 @@ func (s *Server) ActivateRASVersion(ctx context.Context, req api.ActivateRASVers
 
 // RetireRASVersion implements api.StrictServerInterface.
 func (s *Server) RetireRASVersion(ctx context.Context, req api.RetireRASVersionRequestObject) (api.RetireRASVersionResponseObject, error) {
-	a, err := mustActor(actor.From(ctx))
-	if err != nil {
-		return nil, err
-	}
-	version, err := ifMatch(req.Params.IfMatch)
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
