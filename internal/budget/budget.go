@@ -112,7 +112,8 @@ type Split struct {
 // The weekly cost is the annual cost ÷ 52 to the nearest penny. The person pays the full weekly
 // cost when the assessment says so, else the assessed charge capped at the weekly cost; nothing
 // when that is below the minimum charge. The council pays the rest of the week. Annually the person
-// pays 52 weeks of their charge, capped at the annual cost, and the council the rest: so
+// pays 52 weeks of their charge, capped at the annual cost (the whole annual cost when they pay the
+// whole weekly cost), and the council the rest: so
 // cost = council + person holds exactly, weekly and annually, and nothing is negative.
 func Compose(annualCost int64, c *charging.Contribution) Split {
 	s := Split{AnnualCost: annualCost, WeeklyCost: money.WeeklyFromAnnual(annualCost)}
@@ -122,6 +123,9 @@ func Compose(annualCost int64, c *charging.Contribution) Split {
 	person, steps := charging.Charge(c.FullCost, c.Assessed, c.Minimum, s.WeeklyCost)
 	council := s.WeeklyCost - person
 	personAnnual := min(money.AnnualFromWeekly(person), annualCost)
+	if person == s.WeeklyCost {
+		personAnnual = annualCost // paying the whole cost every week is paying the whole cost: no rounding left to the council
+	}
 	councilAnnual := annualCost - personAnnual
 	fa, rt := c.FinancialAssessmentID, c.RateTableID
 	s.PersonWeekly, s.CouncilWeekly, s.PersonAnnual, s.CouncilAnnual = &person, &council, &personAnnual, &councilAnnual

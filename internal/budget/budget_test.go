@@ -39,6 +39,18 @@ func TestFullCostNeverMakesTheCouncilsShareNegative(t *testing.T) {
 	require.Equal(t, int64(0), *s.CouncilAnnual)
 }
 
+func TestFullCostLeavesTheCouncilNoRoundingToPay(t *testing.T) {
+	t.Parallel()
+	// £100.01 a year is 192p a week; 52 weeks of it is 9,984p, 17p short of the cost. A person paying
+	// the whole weekly cost pays the whole annual cost: the council pays nothing, not 17p.
+	for _, c := range []*charging.Contribution{{FullCost: true}, {Assessed: 500}} {
+		s := Compose(10_001, c)
+		require.Equal(t, int64(192), *s.PersonWeekly)
+		require.Equal(t, int64(10_001), *s.PersonAnnual)
+		require.Equal(t, int64(0), *s.CouncilAnnual)
+	}
+}
+
 // TestCostIsCouncilPlusPersonForRandomBudgets is the property of DOMAIN.md invariant 2 over random
 // costs and contributions.
 func TestCostIsCouncilPlusPersonForRandomBudgets(t *testing.T) {
@@ -54,5 +66,8 @@ func TestCostIsCouncilPlusPersonForRandomBudgets(t *testing.T) {
 			require.GreaterOrEqual(t, v, int64(0), "case %d", i)
 		}
 		require.LessOrEqual(t, *s.PersonWeekly, s.WeeklyCost, "case %d: person ≤ cost", i)
+		if *s.CouncilWeekly == 0 {
+			require.Zero(t, *s.CouncilAnnual, "case %d: a person paying the whole cost leaves the council nothing a year", i)
+		}
 	}
 }

@@ -65,6 +65,8 @@ var (
 		"only a draft financial assessment can be changed or completed")
 	ErrIncomplete = apperr.New(apperr.RuleViolation, "financial-assessment-incomplete",
 		"the financial assessment lacks facts the calculation needs")
+	ErrEffectiveInFuture = apperr.New(apperr.RuleViolation, "effective-date-in-future",
+		"completing changes the person's budget now: complete the assessment on or after its effective date")
 	ErrInvalidTable = apperr.New(apperr.RuleViolation, "rate-table-invalid", "the rate table is inconsistent")
 	ErrJobOpen      = apperr.New(apperr.Conflict, "uprating-job-open", "an uprating job for this rate table is already queued or running")
 )
@@ -115,8 +117,9 @@ type Store interface {
 
 	InsertJob(ctx context.Context, j Job) error
 	GetJob(ctx context.Context, councilID, id uuid.UUID) (Job, error)
-	// ClaimJob takes the oldest queued job, or a running one whose lease ran out, of any council.
-	ClaimJob(ctx context.Context, now time.Time, lease time.Duration) (*Job, error)
+	// ClaimJob takes the oldest queued job whose table is in force on today, or a running one
+	// whose lease ran out, of any council.
+	ClaimJob(ctx context.Context, now time.Time, today date.Date, lease time.Duration) (*Job, error)
 	// SaveJob writes a job's progress if the claim is still ours.
 	SaveJob(ctx context.Context, j Job, lease time.Duration) error
 	// Affected lists current full assessments made under a table older than validFrom, not yet in
@@ -192,7 +195,8 @@ func (s *Service) CreateTable(ctx context.Context, a actor.Actor, t RateTable) (
 		}
 		return s.audit.Record(ctx, a, audit.Event{
 			Action: "rate_table.created", EntityType: "rate_table", EntityID: t.ID,
-			ChangedFields: []string{"rates"}, Details: map[string]any{"valid_from": t.ValidFrom.String(), "name": t.Name},
+			ChangedFields: []string{"rates"}, Details: map[string]any{"valid_from": t.ValidFrom.String(), "name": t.Name,
+				"backdated": !t.ValidFrom.After(date.Today(s.now()))},
 		})
 	})
 	return t, err
@@ -346,6 +350,13 @@ func (s *Service) CompleteAssessment(ctx context.Context, a actor.Actor, id uuid
 		}
 		if err := incomplete(as.Kind, as.Facts); err != nil {
 			return err
+		}
+		if as.Facts.EffectiveDate.After(date.Today(s.now())) {
+			e := *ErrEffectiveInFuture
+			var f apperr.Fields
+			f.Add("/effective_date", "not_after_today", "effective_date "+as.Facts.EffectiveDate.String()+" is after today")
+			e.Fields = f
+			return &e
 		}
 		p, err := s.people.GetPerson(ctx, a.CouncilID, as.PersonID, true) // one completion per person at a time
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/audit"
+	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/page"
 )
 
@@ -38,6 +39,7 @@ type Job struct {
 	Changed     int
 	RequestedBy string
 	RequestedAt time.Time
+	StartsOn    date.Date // the table's valid_from: a job waits, queued, until its table is in force
 	StartedAt   *time.Time
 	FinishedAt  *time.Time
 	Error       *string
@@ -74,17 +76,18 @@ const (
 func (s *Service) StartUprating(ctx context.Context, a actor.Actor, tableID uuid.UUID) (Job, error) {
 	var j Job
 	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
-		if _, err := s.store.GetTable(ctx, a.CouncilID, tableID, false); err != nil {
+		t, err := s.store.GetTable(ctx, a.CouncilID, tableID, false)
+		if err != nil {
 			return err
 		}
 		j = Job{CouncilID: a.CouncilID, ID: uuid.Must(uuid.NewV7()), RateTableID: tableID, Status: Queued,
-			RequestedBy: a.Subject, RequestedAt: s.timestamp()}
+			RequestedBy: a.Subject, RequestedAt: s.timestamp(), StartsOn: t.ValidFrom}
 		if err := s.store.InsertJob(ctx, j); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, a, audit.Event{
 			Action: "uprating_job.requested", EntityType: "uprating_job", EntityID: j.ID,
-			Details: map[string]any{"rate_table_id": tableID.String()},
+			Details: map[string]any{"rate_table_id": tableID.String(), "starts_on": j.StartsOn.String()},
 		})
 	})
 	if err == nil {
@@ -135,7 +138,7 @@ func (s *Service) Work(ctx context.Context) {
 // RunJobs runs every job waiting now, then returns.
 func (s *Service) RunJobs(ctx context.Context) error {
 	for {
-		j, err := s.store.ClaimJob(ctx, s.now(), jobLease)
+		j, err := s.store.ClaimJob(ctx, s.now(), date.Today(s.now()), jobLease)
 		if err != nil || j == nil {
 			return err
 		}
@@ -173,6 +176,7 @@ func (s *Service) runJob(ctx context.Context, j Job) error {
 		}
 		var mu sync.Mutex
 		var firstErr error
+		job := j // the workers read this copy; j's counters change under mu
 		next := make(chan uuid.UUID)
 		var wg sync.WaitGroup
 		for range min(jobWorkers, len(ids)) {
@@ -180,12 +184,12 @@ func (s *Service) runJob(ctx context.Context, j Job) error {
 			go func() {
 				defer wg.Done()
 				for id := range next {
-					changed, err := s.recalculate(ctx, a, j, table, id)
+					changed, skipped, err := s.recalculate(ctx, a, job, table, id)
 					mu.Lock()
 					if err != nil && firstErr == nil {
 						firstErr = err
 					}
-					if err == nil {
+					if err == nil && !skipped {
 						j.Processed++
 						if changed {
 							j.Changed++
@@ -203,6 +207,12 @@ func (s *Service) runJob(ctx context.Context, j Job) error {
 		if firstErr != nil {
 			return s.failJob(ctx, j, firstErr)
 		}
+		// Assessments completed meanwhile under an older table join the job; superseded ones leave it.
+		remaining, err := s.store.CountAffected(ctx, j.CouncilID, table.ValidFrom, j.ID)
+		if err != nil {
+			return s.failJob(ctx, j, err)
+		}
+		j.Total = j.Processed + remaining
 		if err := s.store.SaveJob(ctx, j, jobLease); err != nil {
 			return err // the claim was lost: another instance carries on
 		}
@@ -222,24 +232,35 @@ func (s *Service) failJob(ctx context.Context, j Job, cause error) error {
 
 // recalculate makes a new assessment of one person with table, effective from its valid_from, in
 // one transaction. A rule the new table cannot meet (a missing MIG rate) is reported, not fatal.
-func (s *Service) recalculate(ctx context.Context, a actor.Actor, j Job, table RateTable, oldID uuid.UUID) (bool, error) {
-	var changed bool
+func (s *Service) recalculate(ctx context.Context, a actor.Actor, j Job, table RateTable, oldID uuid.UUID) (changed, skipped bool, err error) {
 	var ruleErr error
-	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+	err = s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		listed, err := s.store.GetAssessment(ctx, j.CouncilID, oldID, false)
+		if err != nil {
+			return err
+		}
+		// Lock the person first, as a completion does, then read the assessment again: one
+		// completed since it was listed has superseded it, and must not be overwritten with
+		// a recalculation of older facts.
+		p, err := s.people.GetPerson(ctx, j.CouncilID, listed.PersonID, true)
+		if err != nil {
+			return err
+		}
 		old, err := s.store.GetAssessment(ctx, j.CouncilID, oldID, true)
 		if err != nil {
 			return err
 		}
-		p, err := s.people.GetPerson(ctx, j.CouncilID, old.PersonID, true)
-		if err != nil {
-			return err
+		if old.Status != Completed || old.Result == nil {
+			skipped = true
+			return nil
 		}
 		c := Change{CouncilID: j.CouncilID, ID: uuid.Must(uuid.NewV7()), JobID: j.ID, PersonID: old.PersonID,
 			PreviousAssessmentID: old.ID, PreviousWeekly: old.Result.Assessed, CreatedAt: s.timestamp()}
 		next := Assessment{
 			CouncilID: j.CouncilID, ID: uuid.Must(uuid.NewV7()), PersonID: old.PersonID, Kind: old.Kind, Facts: old.Facts,
 		}
-		next.Facts.EffectiveDate = table.ValidFrom
+		// The new rates apply from the table's first day; an assessment effective later keeps its date.
+		next.Facts.EffectiveDate = date.Later(old.Facts.EffectiveDate, table.ValidFrom)
 		done, err := s.complete(ctx, a, next, p, fmt.Sprintf("uprating with rate table %q from %s", table.Name, table.ValidFrom))
 		if err != nil {
 			if apperr.KindOf(err) != apperr.RuleViolation {
@@ -257,10 +278,10 @@ func (s *Service) recalculate(ctx context.Context, a actor.Actor, j Job, table R
 		return s.store.InsertChange(ctx, c)
 	})
 	if err != nil || ruleErr == nil {
-		return changed, err
+		return changed, skipped, err
 	}
 	// Record what stopped this person's recalculation, outside the rolled-back transaction.
-	return false, s.tx.WithinTx(ctx, func(ctx context.Context) error {
+	return false, false, s.tx.WithinTx(ctx, func(ctx context.Context) error {
 		old, err := s.store.GetAssessment(ctx, j.CouncilID, oldID, false)
 		if err != nil {
 			return err

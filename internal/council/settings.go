@@ -29,15 +29,16 @@ type Settings struct {
 // a period and 120 days in 12 months.
 func DefaultSettings(councilID uuid.UUID) Settings {
 	return Settings{CouncilID: councilID, ApproverLimitAnnual: 4_900_000, CareHomeMaxDays: 28, CareHomeJoinGapDays: 28,
-		ChildShortBreakMaxPerPeriod: 28, ChildShortBreakMaxPer12Month: 120}
+		ChildShortBreakMaxPerPeriod: 28, ChildShortBreakMaxPer12Month: 120, Version: 1}
 }
 
 // SettingsStore keeps settings.
 type SettingsStore interface {
 	// Settings returns the council's settings, apperr.ErrNotFound when none are stored.
 	Settings(ctx context.Context, councilID uuid.UUID, forUpdate bool) (Settings, error)
-	// SaveSettings inserts (Version 1) or updates (at Version − 1) the settings.
-	SaveSettings(ctx context.Context, s Settings) error
+	// SaveSettings inserts the council's first stored settings (apperr.ErrVersionMismatch when
+	// another request stored them first) or updates them at Version − 1.
+	SaveSettings(ctx context.Context, s Settings, first bool) error
 }
 
 // Auditor appends to the audit trail within the caller's transaction.
@@ -72,24 +73,24 @@ func (s *SettingsService) Get(ctx context.Context, councilID uuid.UUID) (Setting
 	return st, err
 }
 
-// Update applies change to the settings at version (0 for the defaults never stored is version 1
-// as shown).
+// Update applies change to the settings at version. The defaults, never stored, are version 1;
+// the first change stores version 2, so an If-Match of the defaults' ETag cannot overwrite it.
 func (s *SettingsService) Update(ctx context.Context, a actor.Actor, version int, changed []string, change func(*Settings)) (Settings, error) {
 	var out Settings
 	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
 		st, err := s.store.Settings(ctx, a.CouncilID, true)
-		if errors.Is(err, apperr.ErrNotFound) {
-			st = DefaultSettings(a.CouncilID)
+		first := errors.Is(err, apperr.ErrNotFound)
+		if first {
+			st = DefaultSettings(a.CouncilID) // shown as version 1; the first stored is version 2
 		} else if err != nil {
 			return err
 		}
-		shown := max(st.Version, 1)
-		if shown != version {
+		if st.Version != version {
 			return apperr.ErrVersionMismatch
 		}
 		change(&st)
 		st.Version, st.UpdatedAt = st.Version+1, s.now().UTC().Truncate(time.Microsecond)
-		if err := s.store.SaveSettings(ctx, st); err != nil {
+		if err := s.store.SaveSettings(ctx, st, first); err != nil {
 			return err
 		}
 		out = st

@@ -86,6 +86,14 @@ func (d Date) Compare(o Date) int {
 	return 0
 }
 
+// Later returns the later of d and o.
+func Later(d, o Date) Date {
+	if o.days > d.days {
+		return o
+	}
+	return d
+}
+
 // Year, Month and Day return the parts of d.
 func (d Date) Year() int { return d.Time().Year() }
 

@@ -672,7 +672,11 @@ func TestConcurrentActivationsLeaveOneVersionActive(t *testing.T) {
 	done := make(chan int, 2)
 	for _, v := range drafts {
 		go func() {
-			done <- b.do(http.MethodPost, "/v1/ras-versions/"+v.Id.String()+"/activate", admin, nil, "If-Match", `"1"`).Status
+			r := b.do(http.MethodPost, "/v1/ras-versions/"+v.Id.String()+"/activate", admin, nil, "If-Match", `"1"`)
+			if r.Status != http.StatusOK {
+				t.Logf("activation: %d %s", r.Status, r.Body)
+			}
+			done <- r.Status
 		}()
 	}
 	require.Equal(t, http.StatusOK, <-done)

@@ -22,7 +22,7 @@ func (s *Server) GetPersonalBudget(ctx context.Context, req api.GetPersonalBudge
 	if err != nil {
 		return nil, err
 	}
-	if err := s.people.CheckReach(ctx, a, b.PersonID); err != nil {
+	if err := s.people.CheckBudgetReach(ctx, a, b.ID); err != nil {
 		return nil, err
 	}
 	return api.GetPersonalBudget200JSONResponse{Body: budgetOut(b), Headers: api.GetPersonalBudget200ResponseHeaders{ETag: etag(b.Version)}}, nil

@@ -213,7 +213,7 @@ func (s *Server) ListUpratingChanges(ctx context.Context, req api.ListUpratingCh
 
 func jobOut(j charging.Job) api.UpratingJob {
 	return api.UpratingJob{
-		Id: j.ID, RateTableId: j.RateTableID, Status: api.UpratingJobStatus(j.Status), Total: j.Total, Processed: j.Processed,
+		Id: j.ID, RateTableId: j.RateTableID, Status: api.UpratingJobStatus(j.Status), StartsOn: dateOut(j.StartsOn), Total: j.Total, Processed: j.Processed,
 		Changed: j.Changed, RequestedBy: j.RequestedBy, RequestedAt: j.RequestedAt, StartedAt: nullableOf(j.StartedAt),
 		FinishedAt: nullableOf(j.FinishedAt), Error: nullableOf(j.Error),
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pbudget/pbudget/api"
+	"github.com/pbudget/pbudget/internal/date"
 )
 
 // rateTable creates a table like England 2025/26, with the 25-to-pension-age MIG rate given.
@@ -330,4 +331,111 @@ func TestUpratingRecalculatesEveryCurrentAssessmentAndReportsTheChanges(t *testi
 		return job.Status == "completed"
 	}, 20*time.Second, 50*time.Millisecond)
 	require.Equal(t, 0, job.Total)
+}
+
+// daysFromToday is the date n days from today in England.
+func daysFromToday(n int) string { return date.Today(time.Now()).AddDays(n).String() }
+
+func TestAnAssessmentIsCompletedOnOrAfterItsEffectiveDate(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.rateTable("2025-04-06", 11_250)
+	p := b.newPerson(map[string]any{"date_of_birth": "1995-03-01"})
+	r := b.do(http.MethodPost, "/v1/people/"+p.Id.String()+"/financial-assessments", b.token("finance"), workedExample(daysFromToday(10)))
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	var fa api.FinancialAssessment
+	r.decode(t, &fa)
+	before := b.counts()
+	r = b.do(http.MethodPost, "/v1/financial-assessments/"+fa.Id.String()+"/complete", b.token("finance"), nil, "If-Match", r.Header.Get("ETag"))
+	require.Equal(t, http.StatusUnprocessableEntity, r.Status, string(r.Body))
+	pr := r.problem(t)
+	require.Equal(t, "urn:pbudget:problem:effective-date-in-future", pr.Type)
+	require.Equal(t, "/effective_date", (*pr.Errors)[0].Field)
+	require.Equal(t, before, b.counts(), "the budget's split is not changed ahead of time")
+	b.financial(p.Id.String(), workedExample(daysFromToday(0))) // today is fine
+}
+
+func TestAnUpratingJobWaitsForItsTablesFirstDay(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.rateTable("2025-04-06", 11_250)
+	p := b.newPerson(map[string]any{"date_of_birth": "1995-03-01"})
+	b.financial(p.Id.String(), workedExample("2025-06-01"))
+	next := b.rateTable(daysFromToday(40), 11_700)
+	r := b.do(http.MethodPost, "/v1/rate-tables/"+next.Id.String()+"/uprate", b.token("finance"), nil)
+	require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+	var waiting api.UpratingJob
+	r.decode(t, &waiting)
+	require.Equal(t, next.ValidFrom, waiting.StartsOn)
+
+	// A job queued after it, for a table already in force, runs: the worker passed the first by.
+	now := b.rateTable("2026-04-06", 11_700)
+	r = b.do(http.MethodPost, "/v1/rate-tables/"+now.Id.String()+"/uprate", b.token("finance"), nil)
+	require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+	var ran api.UpratingJob
+	require.Eventually(t, func() bool {
+		b.do(http.MethodGet, r.Header.Get("Location"), b.token("finance"), nil).decode(t, &ran)
+		return ran.Status == "completed" || ran.Status == "failed"
+	}, 20*time.Second, 50*time.Millisecond)
+	require.Equal(t, api.UpratingJobStatus("completed"), ran.Status)
+	require.Equal(t, 1, ran.Processed)
+	b.do(http.MethodGet, "/v1/uprating-jobs/"+waiting.Id.String(), b.token("finance"), nil).decode(t, &waiting)
+	require.Equal(t, api.UpratingJobStatus("queued"), waiting.Status, "no charge changes before the new rates apply")
+	require.True(t, waiting.StartedAt.IsNull())
+}
+
+func TestUpratingNeverOverwritesANewerAssessment(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.rateTable("2025-04-06", 11_250)
+	const n = 30
+	drafts := make([]struct{ id, tag, person string }, n)
+	for i := range drafts {
+		p := b.newPerson(map[string]any{"date_of_birth": "1995-03-01"})
+		b.financial(p.Id.String(), workedExample("2025-06-01"))
+		newer := workedExample("2025-07-01") // still under the old table, so the job would take it on too
+		newer["income"] = []any{map[string]any{"type": "other_benefit", "weekly_pence": 30_000}}
+		r := b.do(http.MethodPost, "/v1/people/"+p.Id.String()+"/financial-assessments", b.token("finance"), newer)
+		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+		var fa api.FinancialAssessment
+		r.decode(t, &fa)
+		drafts[i].id, drafts[i].tag, drafts[i].person = fa.Id.String(), r.Header.Get("ETag"), p.Id.String()
+	}
+	uprated := b.rateTable("2026-04-06", 11_700)
+	r := b.do(http.MethodPost, "/v1/rate-tables/"+uprated.Id.String()+"/uprate", b.token("finance"), nil)
+	require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+	loc := r.Header.Get("Location")
+	// Newer assessments are completed while the job runs.
+	done := make(chan int, n)
+	for _, d := range drafts {
+		go func() {
+			done <- b.do(http.MethodPost, "/v1/financial-assessments/"+d.id+"/complete", b.token("finance"), nil, "If-Match", d.tag).Status
+		}()
+	}
+	for range n {
+		require.Equal(t, http.StatusOK, <-done)
+	}
+	var job api.UpratingJob
+	require.Eventually(t, func() bool {
+		b.do(http.MethodGet, loc, b.token("finance"), nil).decode(t, &job)
+		return job.Status == "completed" || job.Status == "failed"
+	}, 30*time.Second, 50*time.Millisecond)
+	require.Equal(t, api.UpratingJobStatus("completed"), job.Status, job.Error)
+	require.Equal(t, job.Total, job.Processed, "the total is recounted as assessments join or leave the job")
+
+	for _, d := range drafts {
+		var list api.FinancialAssessmentList
+		b.do(http.MethodGet, "/v1/people/"+d.person+"/financial-assessments", b.token("finance"), nil).decode(t, &list)
+		var current []api.FinancialAssessment
+		for _, fa := range list.Items {
+			if fa.Status == "completed" {
+				current = append(current, fa)
+			}
+		}
+		require.Len(t, current, 1)
+		require.NotNil(t, current[0].Income)
+		income := *current[0].Income
+		require.Len(t, income, 1)
+		require.Equal(t, int64(30_000), income[0].WeeklyPence, "the person's latest facts stand, whatever the job did")
+	}
 }

@@ -61,7 +61,7 @@ func settingsOut(st council.Settings) api.CouncilSettings {
 	return api.CouncilSettings{
 		ApproverLimitAnnualPence: st.ApproverLimitAnnual, DpCareHomeMaxDays: st.CareHomeMaxDays, DpCareHomeJoinGapDays: st.CareHomeJoinGapDays,
 		ChildShortBreakMaxDaysPerPeriod: st.ChildShortBreakMaxPerPeriod, ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month,
-		Version: max(st.Version, 1), UpdatedAt: st.UpdatedAt,
+		Version: st.Version, UpdatedAt: st.UpdatedAt,
 	}
 }
 

@@ -315,6 +315,15 @@ func (b *bundle) budgetOfNewPerson() api.PersonalBudget {
 	return b.budget(b.budgetOf350(p.Id.String()))
 }
 
+// approve signs a submitted plan off and returns its ETag.
+func (b *bundle) approve(plan api.SupportPlan, tag string) string {
+	b.t.Helper()
+	r := b.do(http.MethodPost, "/v1/support-plans/"+plan.Id.String()+"/approve", b.token("approver"),
+		map[string]any{"checks": allChecks, "difference_reason": "the plan costs what the person chose"}, "If-Match", tag)
+	require.Equal(b.t, http.StatusOK, r.Status, string(r.Body))
+	return r.Header.Get("ETag")
+}
+
 func TestProvidersSeeOnlyThePeopleTheyServe(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -326,38 +335,46 @@ func TestProvidersSeeOnlyThePeopleTheyServe(t *testing.T) {
 	planX, tagX := b.planWith(budgetX,
 		lineBody("day_service", "isf", 7_500, "1", budgetX, "provider_id", provA.Id),
 		lineBody("home_care", "council_managed", 2_500, "5", budgetX))
-	tagX = b.submit(planX, tagX)
-	r := b.do(http.MethodPost, "/v1/support-plans/"+planX.Id.String()+"/approve", b.token("approver"),
-		map[string]any{"checks": allChecks, "difference_reason": "cheaper"}, "If-Match", tagX)
-	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-	r = b.do(http.MethodPost, "/v1/isf-agreements", b.token("finance"), map[string]any{"plan_id": planX.Id, "provider_id": provA.Id,
+	tagX = b.approve(planX, b.submit(planX, tagX))
+	r := b.do(http.MethodPost, "/v1/isf-agreements", b.token("finance"), map[string]any{"plan_id": planX.Id, "provider_id": provA.Id,
 		"payment_frequency": "monthly", "statement_frequency": "monthly", "start_date": budgetX.StartDate.Time.Format("2006-01-02")})
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 	var isfAg api.ISFAgreement
 	r.decode(t, &isfAg)
-	planY, _ := b.planWith(budgetY, lineBody("home_care", "council_managed", 2_500, "5", budgetY, "provider_id", provB.Id))
+	planY, tagY := b.planWith(budgetY, lineBody("home_care", "council_managed", 2_500, "5", budgetY, "provider_id", provB.Id))
 
 	tokA := b.tokenWith(auth.MintOptions{Council: b.council.Code, Roles: []string{"provider"}, Provider: provA.Id.String(), Subject: "staff-a"})
 	tokB := b.tokenWith(auth.MintOptions{Council: b.council.Code, Roles: []string{"provider"}, Provider: provB.Id.String(), Subject: "staff-b"})
-	routes := []struct {
+	type route struct {
 		name     string
 		path     string
 		a, bStat int
-	}{
+	}
+	check := func(when string, routes []route) {
+		t.Helper()
+		for _, rt := range routes {
+			require.Equal(t, rt.a, b.do(http.MethodGet, rt.path, tokA, nil).Status, "%s: provider A: %s", when, rt.name)
+			require.Equal(t, rt.bStat, b.do(http.MethodGet, rt.path, tokB, nil).Status, "%s: provider B: %s", when, rt.name)
+		}
+	}
+	check("B named only in a draft", []route{
 		{"person X", "/v1/people/" + x.Id.String(), 200, 404},
-		{"person Y", "/v1/people/" + y.Id.String(), 404, 200},
+		{"person Y", "/v1/people/" + y.Id.String(), 404, 404},
 		{"budget X", "/v1/personal-budgets/" + budgetX.Id.String(), 200, 404},
-		{"budget Y", "/v1/personal-budgets/" + budgetY.Id.String(), 404, 200},
+		{"budget Y", "/v1/personal-budgets/" + budgetY.Id.String(), 404, 404},
 		{"plan X", "/v1/support-plans/" + planX.Id.String(), 200, 404},
-		{"plan Y", "/v1/support-plans/" + planY.Id.String(), 404, 200},
+		{"plan Y", "/v1/support-plans/" + planY.Id.String(), 404, 404},
 		{"plans of budget X", "/v1/personal-budgets/" + budgetX.Id.String() + "/support-plans", 200, 404},
-		{"plans of budget Y", "/v1/personal-budgets/" + budgetY.Id.String() + "/support-plans", 404, 200},
+		{"plans of budget Y", "/v1/personal-budgets/" + budgetY.Id.String() + "/support-plans", 404, 404},
 		{"ISF agreement", "/v1/isf-agreements/" + isfAg.Id.String(), 200, 404},
-	}
-	for _, rt := range routes {
-		require.Equal(t, rt.a, b.do(http.MethodGet, rt.path, tokA, nil).Status, "provider A: %s", rt.name)
-		require.Equal(t, rt.bStat, b.do(http.MethodGet, rt.path, tokB, nil).Status, "provider B: %s", rt.name)
-	}
+	})
+	b.approve(planY, b.submit(planY, tagY))
+	check("Y's plan signed off", []route{
+		{"person Y", "/v1/people/" + y.Id.String(), 404, 200},
+		{"budget Y", "/v1/personal-budgets/" + budgetY.Id.String(), 404, 200},
+		{"plan Y", "/v1/support-plans/" + planY.Id.String(), 404, 200},
+		{"plans of budget Y", "/v1/personal-budgets/" + budgetY.Id.String() + "/support-plans", 404, 200},
+	})
 	var people api.PersonList
 	b.do(http.MethodGet, "/v1/people", tokA, nil).decode(t, &people)
 	require.Len(t, people.Items, 1)
@@ -370,6 +387,126 @@ func TestProvidersSeeOnlyThePeopleTheyServe(t *testing.T) {
 	require.Len(t, seen.Lines, 1, "provider staff see only their own lines")
 	require.Equal(t, http.StatusForbidden, b.do(http.MethodGet, "/v1/assessments", tokA, nil).Status)
 	require.Equal(t, http.StatusForbidden, b.do(http.MethodGet, "/v1/direct-payment-agreements", tokA, nil).Status)
+
+	// A revision that moves X's day service to the council ends A's reach, ISF agreement or not.
+	r = b.do(http.MethodPost, "/v1/support-plans/"+planX.Id.String()+"/revise", b.token("practitioner"), nil, "If-Match", tagX)
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	var revision api.SupportPlan
+	r.decode(t, &revision)
+	r = b.do(http.MethodPut, "/v1/support-plans/"+revision.Id.String()+"/lines/"+revision.Lines[0].Id.String(), b.token("practitioner"),
+		lineBody("day_service", "council_managed", 7_500, "1", budgetX), "If-Match", r.Header.Get("ETag"))
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	b.approve(revision, b.submit(revision, r.Header.Get("ETag")))
+	check("A's lines revised away", []route{
+		{"person X", "/v1/people/" + x.Id.String(), 404, 404},
+		{"budget X", "/v1/personal-budgets/" + budgetX.Id.String(), 404, 404},
+		{"old plan X", "/v1/support-plans/" + planX.Id.String(), 404, 404},
+		{"revised plan X", "/v1/support-plans/" + revision.Id.String(), 404, 404},
+		{"plans of budget X", "/v1/personal-budgets/" + budgetX.Id.String() + "/support-plans", 404, 404},
+		{"their own ISF agreement, as history", "/v1/isf-agreements/" + isfAg.Id.String(), 200, 404},
+	})
+	b.do(http.MethodGet, "/v1/people", tokA, nil).decode(t, &people)
+	require.Empty(t, people.Items)
+}
+
+func TestAFreshPlanSupersedesTheApprovedOneAndOldPlansTakeNoAgreements(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.activeRAS("needs", 72_800)
+	b.rateTable("2025-04-06", 11_250)
+	isf := b.provider("isf_provider")
+	_, pb := b.pricedBudget()
+	first, tag := b.planWith(pb, lineBody("day_service", "isf", 7_500, "1", pb, "provider_id", isf.Id))
+	b.approve(first, b.submit(first, tag))
+	second, tag := b.planWith(pb, lineBody("home_care", "council_managed", 3_000, "10", pb))
+	b.approve(second, b.submit(second, tag))
+
+	var plans api.SupportPlanList
+	b.do(http.MethodGet, "/v1/personal-budgets/"+pb.Id.String()+"/support-plans", b.token("practitioner"), nil).decode(t, &plans)
+	var approved []string
+	for _, p := range plans.Items {
+		if p.Status == "approved" {
+			approved = append(approved, p.Id.String())
+		}
+	}
+	require.Equal(t, []string{second.Id.String()}, approved, "one approved plan a budget")
+	var old api.SupportPlan
+	b.do(http.MethodGet, "/v1/support-plans/"+first.Id.String(), b.token("auditor"), nil).decode(t, &old)
+	require.Equal(t, api.PlanStatus("superseded"), old.Status)
+	require.Equal(t, second.Id, b.budget(pb.Id.String()).Current.PlanId.MustGet())
+
+	before := b.counts()
+	r := b.do(http.MethodPost, "/v1/isf-agreements", b.token("finance"), map[string]any{"plan_id": first.Id, "provider_id": isf.Id,
+		"payment_frequency": "monthly", "statement_frequency": "monthly", "start_date": pb.StartDate.Time.Format("2006-01-02")})
+	require.Equal(t, http.StatusConflict, r.Status, string(r.Body))
+	require.Equal(t, "urn:pbudget:problem:plan-not-approved", r.problem(t).Type)
+	require.Equal(t, before, b.counts())
+}
+
+func TestAPlanHasOneDirectPaymentAgreement(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.activeRAS("needs", 72_800)
+	b.rateTable("2025-04-06", 11_250)
+	_, pb := b.pricedBudget()
+	plan, tag := b.planWith(pb, lineBody("personal_assistant", "direct_payment", 3_500, "10", pb))
+	b.approve(plan, b.submit(plan, tag))
+	body := map[string]any{"plan_id": plan.Id, "recipient": "person", "account_type": "prepaid_card", "payment_basis": "net",
+		"frequency": "four_weekly", "start_date": pb.StartDate.Time.Format("2006-01-02")}
+	r := b.do(http.MethodPost, "/v1/direct-payment-agreements", b.token("finance"), body)
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	before := b.counts()
+	r = b.do(http.MethodPost, "/v1/direct-payment-agreements", b.token("finance"), with(body, "frequency", "monthly"))
+	require.Equal(t, http.StatusConflict, r.Status, string(r.Body))
+	require.Equal(t, "urn:pbudget:problem:direct-payment-agreement-exists", r.problem(t).Type)
+	require.Equal(t, before, b.counts(), "a second agreement would pay twice")
+}
+
+func TestAPersonalAssistantMustBeAPersonOfThisCouncil(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.activeRAS("needs", 72_800)
+	b.rateTable("2025-04-06", 11_250)
+	p, pb := b.pricedBudget()
+	plan, tag := b.planWith(pb)
+	path := "/v1/support-plans/" + plan.Id.String() + "/lines"
+	stranger := b.do(http.MethodPost, "/v1/people", b.otherToken("practitioner"), map[string]any{
+		"given_name": "Other", "family_name": "Council", "date_of_birth": "1980-01-01", "person_type": "adult"})
+	require.Equal(t, http.StatusCreated, stranger.Status, string(stranger.Body))
+	var other api.Person
+	stranger.decode(t, &other)
+	before := b.counts()
+	for name, id := range map[string]string{"nobody": newID(), "another council's person": other.Id.String(), "the person": p.Id.String()} {
+		r := b.do(http.MethodPost, path, b.token("practitioner"), lineBody("personal_assistant", "direct_payment", 1_500, "10", pb,
+			"personal_assistant_id", id), "If-Match", tag)
+		require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s: %s", name, r.Body)
+		pr := r.problem(t)
+		require.Contains(t, []string{"urn:pbudget:problem:personal-assistant-not-found", "urn:pbudget:problem:personal-assistant-is-the-person"}, pr.Type, name)
+	}
+	require.Equal(t, before, b.counts())
+}
+
+func TestTheFirstSettingsChangeIsVersionTwoAndRacesLoseCleanly(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := b.token("council_admin")
+	r := b.do(http.MethodGet, "/v1/council/settings", admin, nil)
+	require.Equal(t, `"1"`, r.Header.Get("ETag"), "the defaults")
+	results := make(chan int, 6)
+	for i := range 6 {
+		go func() {
+			results <- b.do(http.MethodPatch, "/v1/council/settings", admin, map[string]any{"approver_limit_annual_pence": 5_000_000 + i}, "If-Match", `"1"`).Status
+		}()
+	}
+	counts := map[int]int{}
+	for range 6 {
+		counts[<-results]++
+	}
+	require.Equal(t, map[int]int{http.StatusOK: 1, http.StatusPreconditionFailed: 5}, counts, "one first change wins; the rest are stale")
+	r = b.do(http.MethodGet, "/v1/council/settings", admin, nil)
+	require.Equal(t, `"2"`, r.Header.Get("ETag"))
+	r = b.do(http.MethodPatch, "/v1/council/settings", admin, map[string]any{"approver_limit_annual_pence": 1}, "If-Match", `"1"`)
+	require.Equal(t, http.StatusPreconditionFailed, r.Status, "the defaults' ETag cannot overwrite the stored settings")
 }
 
 func TestAnAuthorisedPersonMustBeRecordedAndConsent(t *testing.T) {

@@ -140,8 +140,9 @@ type Store interface {
 	GetPerson(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (Person, error)
 	UpdatePerson(ctx context.Context, p Person) error
 	ListPeople(ctx context.Context, councilID uuid.UUID, f Filter, p page.Request) ([]Person, error)
-	// ProviderReaches reports whether the provider holds an ISF or a plan line for the person.
-	ProviderReaches(ctx context.Context, councilID, providerID, personID uuid.UUID) (bool, error)
+	// ProviderReaches reports whether the provider holds an ISF agreement or a line of a current
+	// approved plan of the person, budget or plan (scope) id.
+	ProviderReaches(ctx context.Context, councilID, providerID uuid.UUID, scope Scope, id uuid.UUID) (bool, error)
 
 	InsertRelationship(ctx context.Context, r Relationship) error
 	GetRelationship(ctx context.Context, councilID, personID, id uuid.UUID, forUpdate bool) (Relationship, error)
@@ -212,14 +213,40 @@ func (s *Service) Get(ctx context.Context, a actor.Actor, id uuid.UUID) (Person,
 	return s.store.GetPerson(ctx, a.CouncilID, id, false)
 }
 
+// Scope is what provider staff's reach is checked on.
+type Scope int
+
+// The scopes.
+const (
+	OfPerson Scope = iota
+	OfBudget
+	OfPlan
+)
+
 // CheckReach returns apperr.ErrNotFound when the actor is provider staff whose organisation holds
-// no ISF and no plan line for the person: to them the person does not exist. Council staff reach
-// everyone in their council.
+// no ISF agreement and no line of the person's current approved plan (of a budget that has not
+// ended): to them the person does not exist. Council staff reach everyone in their council.
 func (s *Service) CheckReach(ctx context.Context, a actor.Actor, personID uuid.UUID) error {
+	return s.checkReach(ctx, a, OfPerson, personID)
+}
+
+// CheckBudgetReach is CheckReach for a budget: provider staff see a budget only while its approved
+// plan gives them an ISF or a line.
+func (s *Service) CheckBudgetReach(ctx context.Context, a actor.Actor, budgetID uuid.UUID) error {
+	return s.checkReach(ctx, a, OfBudget, budgetID)
+}
+
+// CheckPlanReach is CheckReach for a plan: provider staff see an approved plan in which they hold
+// an ISF or a line; never drafts, and never a plan a revision has superseded.
+func (s *Service) CheckPlanReach(ctx context.Context, a actor.Actor, planID uuid.UUID) error {
+	return s.checkReach(ctx, a, OfPlan, planID)
+}
+
+func (s *Service) checkReach(ctx context.Context, a actor.Actor, scope Scope, id uuid.UUID) error {
 	if !a.IsProviderOnly() {
 		return nil
 	}
-	ok, err := s.store.ProviderReaches(ctx, a.CouncilID, *a.ProviderID, personID)
+	ok, err := s.store.ProviderReaches(ctx, a.CouncilID, *a.ProviderID, scope, id)
 	if err != nil {
 		return err
 	}

@@ -153,8 +153,9 @@ type Totals struct {
 // ÷ 52 to the nearest penny (as for every budget). An option's annual cost is the sum of its lines'
 // and its weekly cost the plan's weekly cost apportioned by annual cost, so that the options add
 // up to the plan exactly. The person's contribution (annual and weekly, nil when not assessed) is
-// apportioned across the options in proportion to their cost, by the largest remainder, so that
-// its parts add up to it; the council pays the rest of each option.
+// apportioned across the options in proportion to their cost (annual by annual, weekly by weekly),
+// by the largest remainder, so that its parts add up to it and no part exceeds its option's cost;
+// the council pays the rest of each option, never less than nothing.
 func Sum(lines []Line, personAnnual, personWeekly *int64) Totals {
 	var t Totals
 	byOption := map[Option]int64{}
@@ -182,7 +183,9 @@ func Sum(lines []Line, personAnnual, personWeekly *int64) Totals {
 	weekly := Apportion(t.Weekly, weights)
 	var pa, pw []int64
 	if personAnnual != nil && personWeekly != nil {
-		pa, pw = Apportion(*personAnnual, weights), Apportion(*personWeekly, weights)
+		// Weekly by the options' weekly amounts, not their annual ones: with the same weights as
+		// its whole, no part of the person's week can exceed the option's week by a rounding penny.
+		pa, pw = Apportion(*personAnnual, weights), Apportion(*personWeekly, weekly)
 	}
 	for i, o := range used {
 		ot := OptionTotal{Option: o, Annual: weights[i], Weekly: weekly[i]}

@@ -14,6 +14,7 @@ import (
 	"github.com/pbudget/pbudget/internal/budget"
 	"github.com/pbudget/pbudget/internal/charging"
 	"github.com/pbudget/pbudget/internal/council"
+	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/provider"
@@ -114,20 +115,27 @@ type View struct {
 
 // Errors of the plan life cycle.
 var (
-	ErrNotDraft      = apperr.New(apperr.Conflict, "plan-not-draft", "only a draft plan can be changed or submitted")
-	ErrNotSubmitted  = apperr.New(apperr.Conflict, "plan-not-submitted", "only a submitted plan can be approved or returned")
-	ErrNotApproved   = apperr.New(apperr.Conflict, "plan-not-approved", "only an approved plan can be revised or managed")
-	ErrOpenPlan      = apperr.New(apperr.Conflict, "plan-in-progress", "the budget already has a plan in draft or awaiting sign-off")
-	ErrNoLines       = apperr.New(apperr.RuleViolation, "plan-has-no-lines", "a plan says how the budget is spent: add at least one line")
-	ErrChecksFailed  = apperr.New(apperr.RuleViolation, "sign-off-checks-failed", "every sign-off check must hold to approve; return the plan instead")
-	ErrOverLimit     = apperr.New(apperr.Forbidden, "over-delegated-limit", "the plan costs more a year than an approver may sign off: the panel signs it off")
-	ErrLineNotFound  = apperr.New(apperr.NotFound, "not-found", "no such line in this plan")
-	ErrBudgetNotOpen = apperr.New(apperr.Conflict, "budget-ended", "the budget has ended")
+	ErrNotDraft          = apperr.New(apperr.Conflict, "plan-not-draft", "only a draft plan can be changed or submitted")
+	ErrNotSubmitted      = apperr.New(apperr.Conflict, "plan-not-submitted", "only a submitted plan can be approved or returned")
+	ErrNotApproved       = apperr.New(apperr.Conflict, "plan-not-approved", "only an approved plan can be revised or managed")
+	ErrOpenPlan          = apperr.New(apperr.Conflict, "plan-in-progress", "the budget already has a plan in draft or awaiting sign-off")
+	ErrNoLines           = apperr.New(apperr.RuleViolation, "plan-has-no-lines", "a plan says how the budget is spent: add at least one line")
+	ErrChecksFailed      = apperr.New(apperr.RuleViolation, "sign-off-checks-failed", "every sign-off check must hold to approve; return the plan instead")
+	ErrOverLimit         = apperr.New(apperr.Forbidden, "over-delegated-limit", "the plan costs more a year than an approver may sign off: the panel signs it off")
+	ErrLineNotFound      = apperr.New(apperr.NotFound, "not-found", "no such line in this plan")
+	ErrBudgetNotOpen     = apperr.New(apperr.Conflict, "budget-ended", "the budget has ended")
+	ErrApprovedMeanwhile = apperr.New(apperr.Conflict, "plan-approved-meanwhile",
+		"another plan of this budget was approved at the same moment: reload and revise it")
+	ErrPAUnknown = apperr.New(apperr.RuleViolation, "personal-assistant-not-found",
+		"personal_assistant_id names no person of this council: record the personal assistant as a person first")
+	ErrPAIsPerson = apperr.New(apperr.RuleViolation, "personal-assistant-is-the-person",
+		"the person cannot be their own personal assistant")
 )
 
 // Filter narrows the work lists.
 type Filter struct {
 	BudgetID   *uuid.UUID
+	ProviderID *uuid.UUID // approved plans in which the provider holds an ISF or a line
 	Status     Status
 	OverLimit  *bool
 	LimitPence int64
@@ -141,6 +149,9 @@ type Store interface {
 	// UpdatePlan writes the plan and replaces its lines, if the stored version is p.Version − 1.
 	UpdatePlan(ctx context.Context, p Plan) error
 	ListPlans(ctx context.Context, councilID uuid.UUID, f Filter, p page.Request) ([]Plan, error)
+	// PriorLines returns the direct-payment lines ending after since of the person's approved
+	// plans of budgets other than budgetID.
+	PriorLines(ctx context.Context, councilID, personID, budgetID uuid.UUID, since date.Date) ([]Line, error)
 
 	Categories(ctx context.Context, councilID uuid.UUID) (map[string]Category, error)
 	InsertCategory(ctx context.Context, councilID uuid.UUID, c Category) error
@@ -161,9 +172,10 @@ type People interface {
 	ListRelationships(ctx context.Context, councilID, personID uuid.UUID, includeEnded bool, p page.Request) ([]person.Relationship, error)
 }
 
-// Reach hides from provider staff the people they do not serve.
+// Reach hides from provider staff the budgets and plans in which they hold nothing.
 type Reach interface {
-	CheckReach(ctx context.Context, a actor.Actor, personID uuid.UUID) error
+	CheckBudgetReach(ctx context.Context, a actor.Actor, budgetID uuid.UUID) error
+	CheckPlanReach(ctx context.Context, a actor.Actor, planID uuid.UUID) error
 }
 
 // Providers reads providers.
@@ -256,7 +268,7 @@ func (s *Service) Get(ctx context.Context, a actor.Actor, id uuid.UUID) (View, e
 	if err != nil {
 		return View{}, err
 	}
-	if err := s.reach.CheckReach(ctx, a, p.PersonID); err != nil {
+	if err := s.reach.CheckPlanReach(ctx, a, p.ID); err != nil {
 		return View{}, err
 	}
 	return s.view(ctx, a, p, nil)
@@ -269,9 +281,12 @@ func (s *Service) List(ctx context.Context, a actor.Actor, f Filter, pr page.Req
 		if err != nil {
 			return nil, err
 		}
-		if err := s.reach.CheckReach(ctx, a, b.PersonID); err != nil {
+		if err := s.reach.CheckBudgetReach(ctx, a, b.ID); err != nil {
 			return nil, err
 		}
+	}
+	if a.IsProviderOnly() {
+		f.ProviderID = a.ProviderID // only the approved plans in which they hold something
 	}
 	st, err := s.settings.Get(ctx, a.CouncilID)
 	if err != nil {
@@ -422,7 +437,8 @@ type Approval struct {
 
 // Approve signs a submitted plan off: every check must hold, an approver may sign off only within
 // the council's delegated limit (above it, the panel), the rules must still hold, and the budget
-// becomes agreed on the plan's cost. A revision supersedes the plan it revises.
+// becomes agreed on the plan's cost. The budget's approved plan (the one revised, or any other)
+// is superseded.
 func (s *Service) Approve(ctx context.Context, a actor.Actor, id uuid.UUID, version int, ap Approval) (View, error) {
 	return s.change(ctx, a, id, version, func(ctx context.Context, p *Plan) (audit.Event, error) {
 		if p.Status != Submitted {
@@ -442,17 +458,25 @@ func (s *Service) Approve(ctx context.Context, a actor.Actor, id uuid.UUID, vers
 		if cost > st.ApproverLimitAnnual && !a.Has(actor.Panel) {
 			return audit.Event{}, ErrOverLimit
 		}
-		if p.RevisesID != nil {
-			prev, err := s.store.GetPlan(ctx, a.CouncilID, *p.RevisesID, true)
+		// The budget's approved plan, revised or replaced, gives way: one approved plan a budget.
+		current, err := s.store.ListPlans(ctx, a.CouncilID, Filter{BudgetID: &p.BudgetID, Status: Approved}, page.Request{Size: page.MaxSize})
+		if err != nil {
+			return audit.Event{}, err
+		}
+		var superseded []string
+		for _, c := range current {
+			prev, err := s.store.GetPlan(ctx, a.CouncilID, c.ID, true)
 			if err != nil {
 				return audit.Event{}, err
 			}
-			if prev.Status == Approved {
-				prev.Status, prev.Version, prev.UpdatedAt = Superseded, prev.Version+1, s.timestamp()
-				if err := s.store.UpdatePlan(ctx, prev); err != nil {
-					return audit.Event{}, err
-				}
+			if prev.Status != Approved {
+				continue
 			}
+			prev.Status, prev.Version, prev.UpdatedAt = Superseded, prev.Version+1, s.timestamp()
+			if err := s.store.UpdatePlan(ctx, prev); err != nil {
+				return audit.Event{}, err
+			}
+			superseded = append(superseded, prev.ID.String())
 		}
 		if _, err := s.budgets.AgreePlan(ctx, a, p.BudgetID, budget.Agreement{
 			PlanID: p.ID, FinalAnnual: cost, DifferenceReason: strings.TrimSpace(ap.DifferenceReason),
@@ -469,7 +493,7 @@ func (s *Service) Approve(ctx context.Context, a actor.Actor, id uuid.UUID, vers
 		return audit.Event{Action: "support_plan.approved", ChangedFields: []string{"status", "sign_off_checks"},
 			Reason: strings.TrimSpace(ap.DifferenceReason),
 			Details: map[string]any{"annual_cost_pence": cost, "approver_limit_annual_pence": st.ApproverLimitAnnual, "signed_off_as": role,
-				"checks": checks, "notes_recorded": ap.Notes != ""}}, nil
+				"checks": checks, "notes_recorded": ap.Notes != "", "superseded_plan_ids": superseded}}, nil
 	})
 }
 
@@ -589,8 +613,23 @@ func (s *Service) facts(ctx context.Context, a actor.Actor, b budget.Budget, lin
 	}
 	f := Facts{PersonType: pe.Type, BudgetStart: b.StartDate, BudgetEnd: b.StartDate.AddDate(1, 0, 0), Ceiling: b.Current.CeilingAnnual,
 		Categories: cats, Providers: map[uuid.UUID]provider.Provider{}, Family: map[uuid.UUID]FamilyTie{}, Settings: st}
+	// The care-home and short-break limits run over any 12 months: the person's other approved
+	// plans' direct-payment lines of the year before this budget count too.
+	if f.Prior, err = s.store.PriorLines(ctx, a.CouncilID, b.PersonID, b.ID, b.StartDate.AddDate(-1, 0, 0)); err != nil {
+		return Facts{}, err
+	}
 	var rels []person.Relationship
-	for _, l := range lines {
+	for i, l := range lines {
+		if l.PersonalAssistantID != nil {
+			if *l.PersonalAssistantID == b.PersonID {
+				return Facts{}, violation(ErrPAIsPerson, []int{i}, "")
+			}
+			if _, err := s.people.GetPerson(ctx, a.CouncilID, *l.PersonalAssistantID, false); errors.Is(err, apperr.ErrNotFound) {
+				return Facts{}, violation(ErrPAUnknown, []int{i}, "")
+			} else if err != nil {
+				return Facts{}, err
+			}
+		}
 		if l.ProviderID != nil {
 			if _, seen := f.Providers[*l.ProviderID]; !seen {
 				p, err := s.providers.GetProvider(ctx, a.CouncilID, *l.ProviderID, false)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/date"
+	"github.com/pbudget/pbudget/internal/money"
 	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/provider"
 )
@@ -96,6 +97,21 @@ func TestApportionAddsUpExactlyAndFairly(t *testing.T) {
 	}
 }
 
+func TestAPersonPayingNearlyEverythingNeverLeavesTheCouncilANegativeShare(t *testing.T) {
+	t.Parallel()
+	// Split by annual cost, £266.26 a week gave the ISF option £19.50 of a £19.49 week.
+	lines := []Line{
+		{Option: DirectPayment, Annual: 867_461}, {Option: CouncilManaged, Annual: 415_777}, {Option: ISF, Annual: 101_380},
+	}
+	personAnnual, personWeekly := int64(1_384_618-10), int64(26_626)
+	tot := Sum(lines, &personAnnual, &personWeekly)
+	require.Equal(t, int64(26_627), tot.Weekly)
+	for _, o := range tot.Options {
+		require.GreaterOrEqual(t, *o.CouncilWeekly, int64(0), o.Option)
+		require.LessOrEqual(t, *o.PersonWeekly, o.Weekly, o.Option)
+	}
+}
+
 // TestMixedTotalsReconcileForRandomPlans: options add up to the plan exactly, weekly and annually,
 // and each option's person and council shares add up to it.
 func TestMixedTotalsReconcileForRandomPlans(t *testing.T) {
@@ -115,14 +131,22 @@ func TestMixedTotalsReconcileForRandomPlans(t *testing.T) {
 		for _, l := range lines {
 			planAnnual += l.Annual
 		}
+		planWeekly := money.WeeklyFromAnnual(planAnnual)
 		personAnnual := rng.Int64N(planAnnual + 1)
-		personWeekly := rng.Int64N(planAnnual/52 + 1)
+		personWeekly := rng.Int64N(planWeekly + 1)
+		if i%4 == 0 { // people paying (nearly) the whole cost: where rounding pennies bite
+			personWeekly = max(0, planWeekly-rng.Int64N(3))
+			personAnnual = max(0, planAnnual-rng.Int64N(60))
+		}
 		tot := Sum(lines, &personAnnual, &personWeekly)
 		var a, w, pa, pw int64
 		for _, o := range tot.Options {
 			a, w, pa, pw = a+o.Annual, w+o.Weekly, pa+*o.PersonAnnual, pw+*o.PersonWeekly
 			require.Equal(t, o.Annual, *o.PersonAnnual+*o.CouncilAnnual, "case %d", i)
 			require.Equal(t, o.Weekly, *o.PersonWeekly+*o.CouncilWeekly, "case %d", i)
+			for _, v := range []int64{*o.PersonAnnual, *o.PersonWeekly, *o.CouncilAnnual, *o.CouncilWeekly} {
+				require.GreaterOrEqual(t, v, int64(0), "case %d: no share is negative", i)
+			}
 		}
 		require.Equal(t, tot.Annual, a, "case %d annual", i)
 		require.Equal(t, tot.Weekly, w, "case %d weekly", i)
@@ -161,9 +185,22 @@ func facts(t person.Type) Facts {
 
 func line(category string, option Option, from date.Date, days int) Line {
 	l := Line{Category: category, UnitCost: 100, Quantity: 100, Frequency: Once, Option: option, Start: from, End: from.AddDays(days)}
+	if category == "care_home_respite" || category == "child_short_break" {
+		l.Unit, l.Quantity = "night", Quantity(days*100) // a stay of days nights
+	}
 	l.Annual, l.Weekly = Cost(l, yearStart, yearEnd)
 	return l
 }
+
+// recurring is a stay of nights every period, from from to to.
+func recurring(category string, nights int, f Frequency, from, to date.Date) Line {
+	l := Line{Category: category, UnitCost: 100, Unit: "night", Quantity: Quantity(nights * 100), Frequency: f,
+		Option: DirectPayment, Start: from, End: to}
+	l.Annual, l.Weekly = Cost(l, yearStart, yearEnd)
+	return l
+}
+
+func with(l Line, change func(*Line)) Line { change(&l); return l }
 
 func reason(s string) *string { return &s }
 
@@ -176,40 +213,66 @@ func TestEachPlanRuleAtItsEdge(t *testing.T) {
 		return l
 	}
 	withProvider := func(l Line, p provider.Provider) Line { l.ProviderID = &p.ID; return l }
+	lastYear := yearStart.AddDays(-20) // the previous budget year's last days
 	tests := []struct {
 		name   string
 		person person.Type
 		lines  []Line
 		want   string // rule code, "" for none
+		prior  []Line // lines of the person's other approved plans
 	}{
-		{"a plan exactly at the ceiling", person.Adult, []Line{{Category: "home_care", Option: CouncilManaged, Start: day, End: day.AddDays(1), Annual: 1_000_000}}, ""},
-		{"a penny over the ceiling", person.Adult, []Line{{Category: "home_care", Option: CouncilManaged, Start: day, End: day.AddDays(1), Annual: 1_000_001}}, "plan-over-budget"},
-		{"direct payment for healthcare", person.Adult, []Line{line("nursing_care", DirectPayment, day, 5)}, "direct-payment-excluded-category"},
-		{"healthcare the council manages", person.Adult, []Line{line("nursing_care", CouncilManaged, day, 5)}, ""},
-		{"a spouse as PA without a reason", person.Adult, []Line{pa(spouse, nil)}, "family-personal-assistant-not-necessary"},
-		{"a spouse as PA, recorded as necessary", person.Adult, []Line{pa(spouse, reason("only carer who speaks BSL"))}, ""},
-		{"a sibling in the household without a reason", person.Adult, []Line{pa(sibling, nil)}, "family-personal-assistant-not-necessary"},
-		{"a sibling living elsewhere", person.Adult, []Line{pa(brotherAway, nil)}, ""},
-		{"a care-home stay of 4 weeks", person.Adult, []Line{line("care_home_respite", DirectPayment, day, 28)}, ""},
-		{"a care-home stay of 4 weeks and a day", person.Adult, []Line{line("care_home_respite", DirectPayment, day, 29)}, "direct-payment-care-home-stay-too-long"},
-		{"two stays 27 days apart are one", person.Adult, []Line{line("care_home_respite", DirectPayment, day, 14), line("care_home_respite", DirectPayment, day.AddDays(14+27), 14)}, "direct-payment-care-home-stay-too-long"},
-		{"two stays 28 days apart are two", person.Adult, []Line{line("care_home_respite", DirectPayment, day, 28), line("care_home_respite", DirectPayment, day.AddDays(28+28), 28)}, ""},
-		{"a long stay the council manages", person.Adult, []Line{line("care_home_respite", CouncilManaged, day, 60)}, ""},
-		{"a child's short break of 4 weeks", person.Child, []Line{line("child_short_break", DirectPayment, day, 28)}, ""},
-		{"a child's short break of 4 weeks and a day", person.Child, []Line{line("child_short_break", DirectPayment, day, 29)}, "child-short-break-period-too-long"},
-		{"120 days of short breaks in 12 months", person.Child, breaks(day, 120), ""},
-		{"121 days of short breaks in 12 months", person.Child, breaks(day, 121), "child-short-breaks-over-120-days"},
-		{"an ISF line with no provider", person.Adult, []Line{line("home_care", ISF, day, 5)}, "isf-provider-required"},
-		{"an ISF line with a care agency", person.Adult, []Line{withProvider(line("home_care", ISF, day, 5), agency)}, "isf-provider-required"},
-		{"an ISF line with an ISF provider", person.Adult, []Line{withProvider(line("home_care", ISF, day, 5), isfProvider)}, ""},
-		{"a line starting before the budget", person.Adult, []Line{line("home_care", CouncilManaged, yearStart.AddDays(-1), 5)}, "line-outside-budget-period"},
-		{"a line ending with the budget", person.Adult, []Line{line("home_care", CouncilManaged, yearEnd.AddDays(-5), 5)}, ""},
-		{"a line ending after the budget", person.Adult, []Line{line("home_care", CouncilManaged, yearEnd.AddDays(-5), 6)}, "line-outside-budget-period"},
-		{"an unknown category", person.Adult, []Line{line("space_travel", CouncilManaged, day, 5)}, "unknown-service-category"},
+		{"a plan exactly at the ceiling", person.Adult, []Line{{Category: "home_care", Option: CouncilManaged, Start: day, End: day.AddDays(1), Annual: 1_000_000}}, "", nil},
+		{"a penny over the ceiling", person.Adult, []Line{{Category: "home_care", Option: CouncilManaged, Start: day, End: day.AddDays(1), Annual: 1_000_001}}, "plan-over-budget", nil},
+		{"direct payment for healthcare", person.Adult, []Line{line("nursing_care", DirectPayment, day, 5)}, "direct-payment-excluded-category", nil},
+		{"healthcare the council manages", person.Adult, []Line{line("nursing_care", CouncilManaged, day, 5)}, "", nil},
+		{"a spouse as PA without a reason", person.Adult, []Line{pa(spouse, nil)}, "family-personal-assistant-not-necessary", nil},
+		{"a spouse as PA, recorded as necessary", person.Adult, []Line{pa(spouse, reason("only carer who speaks BSL"))}, "", nil},
+		{"a sibling in the household without a reason", person.Adult, []Line{pa(sibling, nil)}, "family-personal-assistant-not-necessary", nil},
+		{"a sibling living elsewhere", person.Adult, []Line{pa(brotherAway, nil)}, "", nil},
+		{"a care-home stay of 4 weeks", person.Adult, []Line{line("care_home_respite", DirectPayment, day, 28)}, "", nil},
+		{"a care-home stay of 4 weeks and a day", person.Adult, []Line{line("care_home_respite", DirectPayment, day, 29)}, "direct-payment-care-home-stay-too-long", nil},
+		{"two stays 27 days apart add up to exactly 4 weeks", person.Adult, []Line{line("care_home_respite", DirectPayment, day, 14), line("care_home_respite", DirectPayment, day.AddDays(14+27), 14)}, "", nil},
+		{"two stays 27 days apart add up to 4 weeks and a day", person.Adult, []Line{line("care_home_respite", DirectPayment, day, 14), line("care_home_respite", DirectPayment, day.AddDays(14+27), 15)}, "direct-payment-care-home-stay-too-long", nil},
+		{"90 nights dated as one day", person.Adult, []Line{with(line("care_home_respite", DirectPayment, day, 1), func(l *Line) { l.Quantity = 9_000 })}, "residential-stay-dates", nil},
+		{"90 nights dated as 90 days", person.Adult, []Line{with(line("care_home_respite", DirectPayment, day, 90), func(l *Line) { l.Quantity = 9_000 })}, "direct-payment-care-home-stay-too-long", nil},
+		{"a stay costed by the hour", person.Adult, []Line{with(line("care_home_respite", DirectPayment, day, 5), func(l *Line) { l.Unit = "hour" })}, "residential-stay-unit", nil},
+		{"four weeks costed by the week", person.Adult, []Line{with(line("care_home_respite", DirectPayment, day, 28), func(l *Line) { l.Unit, l.Quantity = "week", 400 })}, "", nil},
+		{"four weeks and a bit costed by the week", person.Adult, []Line{with(line("care_home_respite", DirectPayment, day, 35), func(l *Line) { l.Unit, l.Quantity = "week", 410 })}, "direct-payment-care-home-stay-too-long", nil},
+		{"two nights every week all year add up", person.Adult, []Line{recurring("care_home_respite", 2, PerWeek, day, yearEnd)}, "direct-payment-care-home-stay-too-long", nil},
+		{"a week every 8 weeks stays apart", person.Adult, []Line{recurring("care_home_respite", 7, Per4Weeks, day, day.AddDays(29)), recurring("care_home_respite", 7, Per4Weeks, day.AddDays(56), day.AddDays(57))}, "", nil},
+		{"last year's stay 10 days before counts", person.Adult, []Line{line("care_home_respite", DirectPayment, yearStart, 10)}, "direct-payment-care-home-stay-too-long",
+			[]Line{line("care_home_respite", DirectPayment, lastYear.AddDays(-10), 20)}},
+		{"last year's stay a month before does not", person.Adult, []Line{line("care_home_respite", DirectPayment, yearStart.AddDays(40), 10)}, "",
+			[]Line{line("care_home_respite", DirectPayment, lastYear.AddDays(-10), 20)}},
+		{"an earlier plan's long stay alone is not this plan's fault", person.Adult, []Line{line("home_care", DirectPayment, day, 5)}, "",
+			[]Line{line("care_home_respite", DirectPayment, lastYear.AddDays(-60), 50)}},
+		{"two stays 28 days apart are two", person.Adult, []Line{line("care_home_respite", DirectPayment, day, 28), line("care_home_respite", DirectPayment, day.AddDays(28+28), 28)}, "", nil},
+		{"a long stay the council manages", person.Adult, []Line{line("care_home_respite", CouncilManaged, day, 60)}, "", nil},
+		{"a child's short break of 4 weeks", person.Child, []Line{line("child_short_break", DirectPayment, day, 28)}, "", nil},
+		{"a child's short break of 4 weeks and a day", person.Child, []Line{line("child_short_break", DirectPayment, day, 29)}, "child-short-break-period-too-long", nil},
+		{"120 days of short breaks in 12 months", person.Child, breaks(day, 120), "", nil},
+		{"121 days of short breaks in 12 months", person.Child, breaks(day, 121), "child-short-breaks-over-120-days", nil},
+		{"a child's 200 days in a care home", person.Child, []Line{line("care_home_respite", DirectPayment, day, 200)}, "child-short-break-period-too-long", nil},
+		{"a child's care-home nights count toward the 120", person.Child, append(breaks(day, 100), line("care_home_respite", DirectPayment, day.AddDays(200), 21)), "child-short-breaks-over-120-days", nil},
+		{"a child's three nights every week all year", person.Child, []Line{recurring("child_short_break", 3, PerWeek, yearStart, yearEnd)}, "child-short-breaks-over-120-days", nil},
+		{"a child's two nights every week all year", person.Child, []Line{recurring("child_short_break", 2, PerWeek, yearStart, yearEnd)}, "", nil},
+		{"last year's short breaks count toward the 120", person.Child, breaks(yearStart.AddDays(10), 60), "child-short-breaks-over-120-days",
+			breaks(yearStart.AddDays(-200), 61)},
+		{"a spouse on a home-care line without a reason", person.Adult, []Line{with(line("home_care", DirectPayment, day, 10), func(l *Line) { l.PersonalAssistantID = &spouse })}, "family-personal-assistant-not-necessary", nil},
+		{"a spouse with a blank reason", person.Adult, []Line{pa(spouse, reason("  "))}, "family-personal-assistant-not-necessary", nil},
+		{"an ISF line with no provider", person.Adult, []Line{line("home_care", ISF, day, 5)}, "isf-provider-required", nil},
+		{"an ISF line with a care agency", person.Adult, []Line{withProvider(line("home_care", ISF, day, 5), agency)}, "isf-provider-required", nil},
+		{"an ISF line with an ISF provider", person.Adult, []Line{withProvider(line("home_care", ISF, day, 5), isfProvider)}, "", nil},
+		{"a line starting before the budget", person.Adult, []Line{line("home_care", CouncilManaged, yearStart.AddDays(-1), 5)}, "line-outside-budget-period", nil},
+		{"a line ending with the budget", person.Adult, []Line{line("home_care", CouncilManaged, yearEnd.AddDays(-5), 5)}, "", nil},
+		{"a line ending after the budget", person.Adult, []Line{line("home_care", CouncilManaged, yearEnd.AddDays(-5), 6)}, "line-outside-budget-period", nil},
+		{"an unknown category", person.Adult, []Line{line("space_travel", CouncilManaged, day, 5)}, "unknown-service-category", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Check(tt.lines, facts(tt.person))
+			f := facts(tt.person)
+			f.Prior = tt.prior
+			err := Check(tt.lines, f)
 			if tt.want == "" {
 				require.NoError(t, err)
 				return

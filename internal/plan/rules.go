@@ -2,7 +2,9 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -63,6 +65,10 @@ type Facts struct {
 	Providers   map[uuid.UUID]provider.Provider
 	Family      map[uuid.UUID]FamilyTie // by personal assistant
 	Settings    council.Settings
+	// Prior are the direct-payment lines of the person's other approved plans (earlier budget
+	// years, other budgets) that end within 12 months before this budget's start: the care-home
+	// and short-break limits run over any 12 months, not one plan.
+	Prior []Line
 }
 
 // The plan rules, each a 422 naming the rule.
@@ -83,6 +89,10 @@ var (
 		"a child's residential short breaks by direct payment last at most four weeks in one period")
 	ErrChildShortBreakYear = apperr.New(apperr.RuleViolation, "child-short-breaks-over-120-days",
 		"a child's residential short breaks by direct payment total at most 120 days in any 12 months")
+	ErrStayUnit = apperr.New(apperr.RuleViolation, "residential-stay-unit",
+		"a stay paid by direct payment is costed by the night, the day or the week, so that its length is known")
+	ErrStayDates = apperr.New(apperr.RuleViolation, "residential-stay-dates",
+		"a one-off stay's dates cover the nights it pays for: end_date is at least start_date plus its nights")
 	ErrOverCeiling = apperr.New(apperr.RuleViolation, "plan-over-budget",
 		"the plan costs more than the budget's ceiling (the indicative amount or the panel's approved amount): ask the funding panel")
 )
@@ -122,21 +132,33 @@ func Check(lines []Line, f Facts) error {
 		if !cat.DPAllowed {
 			return violation(ErrDPExcluded, []int{i}, "")
 		}
-		if cat.Rule == PersonalAssistant && l.PersonalAssistantID != nil && f.Family[*l.PersonalAssistantID].Restricted() &&
-			(l.NecessityReason == nil || *l.NecessityReason == "") {
+		// Whatever the category says, a direct payment paying a named family member follows reg 3.
+		if l.PersonalAssistantID != nil && f.Family[*l.PersonalAssistantID].Restricted() &&
+			(l.NecessityReason == nil || strings.TrimSpace(*l.NecessityReason) == "") {
 			return violation(ErrFamilyPA, []int{i}, "")
 		}
+		if cat.Rule.residential() {
+			n, ok := nightsEach(l)
+			if !ok {
+				return violation(ErrStayUnit, []int{i}, "")
+			}
+			if l.Frequency == Once && l.End.DaysSince(l.Start) < n {
+				return violation(ErrStayDates, []int{i}, fmt.Sprintf("%s: the line pays for %d nights from %s, but ends on %s",
+					ErrStayDates.Message, n, l.Start, l.End))
+			}
+		}
 	}
-	if err := checkStays(lines, f, CareHomeStay, f.Settings.CareHomeJoinGapDays, f.Settings.CareHomeMaxDays, ErrCareHomeStay); err != nil && f.PersonType == person.Adult {
-		return err
-	}
+	stays := residentialStays(lines, f)
 	if f.PersonType == person.Child {
-		if err := checkStays(lines, f, ChildShortBreak, 1, f.Settings.ChildShortBreakMaxPerPeriod, ErrChildShortBreakPeriod); err != nil {
+		// A child's stays in a care home are residential short breaks too.
+		if err := checkPeriods(stays, 1, f.Settings.ChildShortBreakMaxPerPeriod, ErrChildShortBreakPeriod); err != nil {
 			return err
 		}
-		if err := checkYearTotal(lines, f, ChildShortBreak, f.Settings.ChildShortBreakMaxPer12Month, ErrChildShortBreakYear); err != nil {
+		if err := checkYearTotal(stays, f.Settings.ChildShortBreakMaxPer12Month, ErrChildShortBreakYear); err != nil {
 			return err
 		}
+	} else if err := checkPeriods(stays, f.Settings.CareHomeJoinGapDays, f.Settings.CareHomeMaxDays, ErrCareHomeStay); err != nil {
+		return err
 	}
 	var total int64
 	for _, l := range lines {
@@ -149,58 +171,147 @@ func Check(lines []Line, f Facts) error {
 	return nil
 }
 
-type stay struct {
-	from, to date.Date // [from, to)
-	lines    []int
+// residential reports whether a category's lines are stays in residential accommodation.
+func (r CategoryRule) residential() bool { return r == CareHomeStay || r == ChildShortBreak }
+
+// nightsEach is how many nights (days) each occurrence of a stay line pays for: its quantity of
+// nights or days, or of weeks × 7, a part-night counting whole.
+func nightsEach(l Line) (int, bool) {
+	whole := int((int64(l.Quantity) + 99) / 100)
+	switch l.Unit {
+	case "night", "day":
+		return whole, true
+	case "week":
+		return whole * 7, true
+	}
+	return 0, false
 }
 
-// stays are the direct-payment lines of a rule as periods, joined when less than gap days apart.
-func stays(lines []Line, f Facts, rule CategoryRule, gap int) []stay {
-	var out []stay
-	for i, l := range lines {
-		if l.Option == DirectPayment && f.Categories[l.Category].Rule == rule {
-			out = append(out, stay{l.Start, l.End, []int{i}})
+// interval is days [from, to) a stay line pays for; line is its index, −1 for a prior plan's line.
+type interval struct {
+	from, to date.Date
+	line     int
+}
+
+// occurrence returns the k-th start of a recurring line.
+func occurrence(l Line, k int) date.Date {
+	switch l.Frequency {
+	case PerWeek:
+		return l.Start.AddDays(7 * k)
+	case Per4Weeks:
+		return l.Start.AddDays(28 * k)
+	case PerMonth:
+		return l.Start.AddDate(0, k, 0)
+	}
+	return l.Start.AddDate(k, 0, 0)
+}
+
+// occupied is the days a stay line pays for: a one-off stay from its start for its nights; a
+// recurring one, its nights at each occurrence within its dates.
+func occupied(l Line, idx int) []interval {
+	n, ok := nightsEach(l)
+	if !ok || n == 0 {
+		return nil
+	}
+	if l.Frequency == Once {
+		return []interval{{l.Start, l.Start.AddDays(n), idx}}
+	}
+	var out []interval
+	for k := 0; ; k++ {
+		t := occurrence(l, k)
+		if !t.Before(l.End) {
+			return out
+		}
+		out = append(out, interval{t, minDate(t.AddDays(n), l.End), idx})
+	}
+}
+
+// block is days of stays without a night between them, or stays joined into one period.
+type block struct {
+	from, to date.Date
+	days     int
+	lines    []int // the plan's lines involved; prior lines are not named
+}
+
+func (b *block) add(lines ...int) {
+	for _, i := range lines {
+		if i >= 0 && !slices.Contains(b.lines, i) {
+			b.lines = append(b.lines, i)
 		}
 	}
-	sort.Slice(out, func(a, b int) bool { return out[a].from.Before(out[b].from) })
-	var joined []stay
-	for _, s := range out {
-		if n := len(joined); n > 0 && s.from.DaysSince(joined[n-1].to) < gap {
-			last := &joined[n-1]
-			last.to = maxDate(last.to, s.to)
-			last.lines = append(last.lines, s.lines...)
+}
+
+// residentialStays are the direct-payment stays of the plan's lines and the prior lines, as
+// blocks of consecutive days, in order. A day paid twice counts once.
+func residentialStays(lines []Line, f Facts) []block {
+	var all []interval
+	for i, l := range lines {
+		if l.Option == DirectPayment && f.Categories[l.Category].Rule.residential() {
+			all = append(all, occupied(l, i)...)
+		}
+	}
+	for _, l := range f.Prior {
+		if l.Option == DirectPayment && f.Categories[l.Category].Rule.residential() {
+			all = append(all, occupied(l, -1)...)
+		}
+	}
+	sort.Slice(all, func(a, b int) bool { return all[a].from.Before(all[b].from) })
+	var out []block
+	for _, iv := range all {
+		if n := len(out); n > 0 && !iv.from.After(out[n-1].to) {
+			last := &out[n-1]
+			last.to = maxDate(last.to, iv.to)
+			last.days = last.to.DaysSince(last.from)
+			last.add(iv.line)
 			continue
 		}
-		joined = append(joined, s)
+		b := block{from: iv.from, to: iv.to, days: iv.to.DaysSince(iv.from)}
+		b.add(iv.line)
+		out = append(out, b)
 	}
-	return joined
+	return out
 }
 
-// checkStays refuses a joined period longer than maxDays.
-func checkStays(lines []Line, f Facts, rule CategoryRule, gap, maxDays int, err *apperr.Error) error {
-	for _, s := range stays(lines, f, rule, gap) {
-		if days := s.to.DaysSince(s.from); days > maxDays {
-			return violation(err, s.lines, fmt.Sprintf("%s: %d days from %s, the most is %d", err.Message, days, s.from, maxDays))
+// checkPeriods refuses a period of stays longer than maxDays, where stays less than gap days
+// apart are added together into one period (reg 7 of the 2014 Direct Payments Regulations: the
+// nights are added, not the days between). Periods of prior plans alone are not this plan's fault.
+func checkPeriods(stays []block, gap, maxDays int, err *apperr.Error) error {
+	var periods []block
+	for _, s := range stays {
+		if n := len(periods); n > 0 && s.from.DaysSince(periods[n-1].to) < gap {
+			last := &periods[n-1]
+			last.to, last.days = s.to, last.days+s.days
+			last.add(s.lines...)
+			continue
+		}
+		periods = append(periods, s)
+	}
+	for _, p := range periods {
+		if p.days > maxDays && len(p.lines) > 0 {
+			return violation(err, p.lines, fmt.Sprintf("%s: %d days from %s, the most is %d", err.Message, p.days, p.from, maxDays))
 		}
 	}
 	return nil
 }
 
-// checkYearTotal refuses more than maxDays of stays in any 12 months: it counts, for each stay's
-// first day, the days of stays within the year that begins then.
-func checkYearTotal(lines []Line, f Facts, rule CategoryRule, maxDays int, err *apperr.Error) error {
-	all := stays(lines, f, rule, 0)
-	for _, start := range all {
-		from, to := start.from, start.from.AddDate(1, 0, 0)
-		days, involved := 0, []int{}
-		for _, s := range all {
+// checkYearTotal refuses more than maxDays of stays in any 12 months. The busiest 12 months begin
+// on a stay's first day or end on a stay's last, so those windows are the ones counted.
+func checkYearTotal(stays []block, maxDays int, err *apperr.Error) error {
+	var windows [][2]date.Date
+	for _, s := range stays {
+		windows = append(windows, [2]date.Date{s.from, s.from.AddDate(1, 0, 0)}, [2]date.Date{s.to.AddDate(-1, 0, 0), s.to})
+	}
+	for _, w := range windows {
+		from, to := w[0], w[1]
+		window := block{from: from}
+		for _, s := range stays {
 			if overlap := minDate(s.to, to).DaysSince(maxDate(s.from, from)); overlap > 0 {
-				days += overlap
-				involved = append(involved, s.lines...)
+				window.days += overlap
+				window.add(s.lines...)
 			}
 		}
-		if days > maxDays {
-			return violation(err, involved, fmt.Sprintf("%s: %d days in the 12 months from %s, the most is %d", err.Message, days, from, maxDays))
+		if window.days > maxDays && len(window.lines) > 0 {
+			return violation(err, window.lines, fmt.Sprintf("%s: %d days in the 12 months from %s, the most is %d", err.Message, window.days, from, maxDays))
 		}
 	}
 	return nil

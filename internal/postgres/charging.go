@@ -184,6 +184,7 @@ type jobRow struct {
 	Error       *string
 	ClaimToken  *uuid.UUID
 	LeaseUntil  *time.Time
+	StartsOn    date.Date `gorm:"->"` // the table's valid_from, read with the job
 }
 
 func (jobRow) TableName() string { return "uprating_jobs" }
@@ -193,6 +194,7 @@ func (r jobRow) domain() (charging.Job, error) {
 		CouncilID: r.CouncilID, ID: r.ID, RateTableID: r.RateTableID, Status: charging.JobStatus(r.Status), Total: r.Total,
 		Processed: r.Processed, Changed: r.Changed, RequestedBy: r.RequestedBy, RequestedAt: r.RequestedAt.UTC(),
 		StartedAt: utcPtr(r.StartedAt), FinishedAt: utcPtr(r.FinishedAt), Error: r.Error, ClaimToken: r.ClaimToken,
+		StartsOn: r.StartsOn,
 	}, nil
 }
 
@@ -378,22 +380,27 @@ func (s *ChargingStore) InsertJob(ctx context.Context, j charging.Job) error {
 // GetJob implements charging.Store.
 func (s *ChargingStore) GetJob(ctx context.Context, councilID, id uuid.UUID) (charging.Job, error) {
 	var r jobRow
-	if err := s.db.conn(ctx).Where("council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id)).Take(&r).Error; err != nil {
+	err := s.db.conn(ctx).Select(`uprating_jobs.*, (SELECT valid_from FROM rate_tables t
+			WHERE t.council_id = uprating_jobs.council_id AND t.id = uprating_jobs.rate_table_id) AS starts_on`).
+		Where("council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id)).Take(&r).Error
+	if err != nil {
 		return charging.Job{}, translate(err, nil)
 	}
 	return r.domain()
 }
 
 // ClaimJob implements charging.Store: SKIP LOCKED lets instances claim different jobs at once.
-func (s *ChargingStore) ClaimJob(ctx context.Context, now time.Time, lease time.Duration) (*charging.Job, error) {
+func (s *ChargingStore) ClaimJob(ctx context.Context, now time.Time, today date.Date, lease time.Duration) (*charging.Job, error) {
 	token := uuid.New()
 	var rows []jobRow
 	err := s.db.conn(ctx).Raw(`UPDATE uprating_jobs SET status = 'running', claim_token = ?, lease_until = ?
 		WHERE (council_id, id) = (
-			SELECT council_id, id FROM uprating_jobs
-			 WHERE status = 'queued' OR (status = 'running' AND lease_until < ?)
-			 ORDER BY requested_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING *`, token, now.Add(lease), now).Scan(&rows).Error
+			SELECT j.council_id, j.id FROM uprating_jobs j
+			  JOIN rate_tables t ON t.council_id = j.council_id AND t.id = j.rate_table_id
+			 WHERE (j.status = 'queued' AND t.valid_from <= ?) OR (j.status = 'running' AND j.lease_until < ?)
+			 ORDER BY j.requested_at LIMIT 1 FOR UPDATE OF j SKIP LOCKED)
+		RETURNING *, (SELECT valid_from FROM rate_tables t WHERE t.council_id = uprating_jobs.council_id
+			AND t.id = uprating_jobs.rate_table_id) AS starts_on`, token, now.Add(lease), today, now).Scan(&rows).Error
 	if err != nil || len(rows) == 0 {
 		return nil, translate(err, nil)
 	}

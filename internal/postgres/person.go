@@ -141,7 +141,7 @@ func (s *PersonStore) ListPeople(ctx context.Context, councilID uuid.UUID, f per
 		q = q.Where("person_type = ?", string(f.Type))
 	}
 	if f.ProviderID != nil {
-		q = q.Where(providerReachSQL("people.council_id", "people.id"), uuidArg(*f.ProviderID), uuidArg(*f.ProviderID))
+		q = q.Where(providerReachSQL("people.council_id", "sp.person_id", "people.id"), uuidArg(*f.ProviderID), uuidArg(*f.ProviderID))
 	}
 	var rows []personRow
 	if err := paginate(q, "created_at", p).Find(&rows).Error; err != nil {
@@ -155,18 +155,22 @@ func (s *PersonStore) ListPeople(ctx context.Context, councilID uuid.UUID, f per
 }
 
 // providerReachSQL is true when the provider (the two ? arguments) holds an ISF agreement or a line
-// of a current plan for the person in (council, person).
-func providerReachSQL(council, person string) string {
-	return `(EXISTS (SELECT 1 FROM isf_agreements i WHERE i.council_id = ` + council + ` AND i.person_id = ` + person + ` AND i.provider_id = ?)
-		OR EXISTS (SELECT 1 FROM plan_lines l JOIN support_plans sp ON sp.council_id = l.council_id AND sp.id = l.plan_id
-			WHERE l.council_id = ` + council + ` AND sp.person_id = ` + person + ` AND sp.status <> 'superseded' AND l.provider_id = ?))`
+// of an approved plan, of a budget that has not ended, whose column (sp.person_id, sp.budget_id or
+// sp.id) is id, in council. Drafts, superseded plans and ended budgets give no reach.
+func providerReachSQL(council, column, id string) string {
+	return `EXISTS (SELECT 1 FROM support_plans sp JOIN personal_budgets b ON b.council_id = sp.council_id AND b.id = sp.budget_id
+		WHERE sp.council_id = ` + council + ` AND ` + column + ` = ` + id + ` AND sp.status = 'approved' AND b.status <> 'ended'
+		  AND (EXISTS (SELECT 1 FROM isf_agreements i WHERE i.council_id = sp.council_id AND i.plan_id = sp.id AND i.provider_id = ?)
+		    OR EXISTS (SELECT 1 FROM plan_lines l WHERE l.council_id = sp.council_id AND l.plan_id = sp.id AND l.provider_id = ?)))`
 }
 
+var reachColumn = map[person.Scope]string{person.OfPerson: "sp.person_id", person.OfBudget: "sp.budget_id", person.OfPlan: "sp.id"}
+
 // ProviderReaches implements person.Store.
-func (s *PersonStore) ProviderReaches(ctx context.Context, councilID, providerID, personID uuid.UUID) (bool, error) {
+func (s *PersonStore) ProviderReaches(ctx context.Context, councilID, providerID uuid.UUID, scope person.Scope, id uuid.UUID) (bool, error) {
 	var ok bool
-	err := s.db.conn(ctx).Raw(`SELECT `+providerReachSQL("?", "?"), uuidArg(councilID), uuidArg(personID), uuidArg(providerID),
-		uuidArg(councilID), uuidArg(personID), uuidArg(providerID)).Scan(&ok).Error
+	err := s.db.conn(ctx).Raw(`SELECT `+providerReachSQL("?", reachColumn[scope], "?"), uuidArg(councilID), uuidArg(id),
+		uuidArg(providerID), uuidArg(providerID)).Scan(&ok).Error
 	return ok, translate(err, nil)
 }
 

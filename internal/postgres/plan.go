@@ -134,7 +134,7 @@ type PlanStore struct{ db *DB }
 // NewPlanStore returns a PlanStore.
 func NewPlanStore(db *DB) *PlanStore { return &PlanStore{db: db} }
 
-var planConstraints = map[string]error{"support_plans_open_key": plan.ErrOpenPlan}
+var planConstraints = map[string]error{"support_plans_open_key": plan.ErrOpenPlan, "support_plans_one_approved_key": plan.ErrApprovedMeanwhile}
 
 // NextNumber implements plan.Store; the budget's row lock (taken by the caller's budget read for
 // update, or here) keeps numbers unique.
@@ -147,6 +147,25 @@ func (s *PlanStore) NextNumber(ctx context.Context, councilID, budgetID uuid.UUI
 	err := s.db.conn(ctx).Raw(`SELECT coalesce(max(number), 0) + 1 FROM support_plans WHERE council_id = ? AND budget_id = ?`,
 		uuidArg(councilID), uuidArg(budgetID)).Scan(&n).Error
 	return n, translate(err, nil)
+}
+
+// PriorLines implements plan.Store.
+func (s *PlanStore) PriorLines(ctx context.Context, councilID, personID, budgetID uuid.UUID, since date.Date) ([]plan.Line, error) {
+	var rows []lineRow
+	err := s.db.conn(ctx).Raw(`SELECT l.* FROM plan_lines l
+		  JOIN support_plans p ON p.council_id = l.council_id AND p.id = l.plan_id
+		 WHERE p.council_id = ? AND p.person_id = ? AND p.status = 'approved' AND p.budget_id <> ?
+		   AND l.management_option = 'direct_payment' AND l.end_date > ?
+		 ORDER BY l.start_date`, uuidArg(councilID), uuidArg(personID), uuidArg(budgetID), since).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	out := make([]plan.Line, len(rows))
+	for i, l := range rows {
+		out[i] = plan.Line{ID: l.ID, Category: l.Category, Unit: plan.Unit(l.Unit), Quantity: plan.Quantity(l.QuantityHundredths),
+			Frequency: plan.Frequency(l.Frequency), Start: l.StartDate, End: l.EndDate, Option: plan.Option(l.ManagementOption)}
+	}
+	return out, nil
 }
 
 // InsertPlan implements plan.Store.
@@ -239,6 +258,9 @@ func (s *PlanStore) ListPlans(ctx context.Context, councilID uuid.UUID, f plan.F
 	}
 	if f.Status != "" {
 		q = q.Where("status = ?", string(f.Status))
+	}
+	if f.ProviderID != nil {
+		q = q.Where(providerReachSQL("support_plans.council_id", "sp.id", "support_plans.id"), uuidArg(*f.ProviderID), uuidArg(*f.ProviderID))
 	}
 	if f.OverLimit != nil {
 		if *f.OverLimit {
@@ -334,7 +356,10 @@ func (r dpRow) domain() (plan.DPAgreement, error) {
 // InsertDP implements plan.AgreementStore.
 func (s *PlanStore) InsertDP(ctx context.Context, d plan.DPAgreement) error {
 	row := dpRowOf(d)
-	return translate(s.db.conn(ctx).Create(&row).Error, nil)
+	return translate(s.db.conn(ctx).Create(&row).Error, map[string]error{
+		"direct_payment_agreements_plan_key": apperr.New(apperr.Conflict, "direct-payment-agreement-exists",
+			"this plan already has a direct-payment agreement: change that one (PATCH) rather than make another"),
+	})
 }
 
 // GetDP implements plan.AgreementStore.

@@ -45,12 +45,15 @@ func (s *SettingsStore) Settings(ctx context.Context, councilID uuid.UUID, forUp
 }
 
 // SaveSettings implements council.SettingsStore.
-func (s *SettingsStore) SaveSettings(ctx context.Context, st council.Settings) error {
+func (s *SettingsStore) SaveSettings(ctx context.Context, st council.Settings, first bool) error {
 	row := settingsRow{CouncilID: st.CouncilID, ApproverLimitAnnualPence: st.ApproverLimitAnnual, DpCareHomeMaxDays: st.CareHomeMaxDays,
 		DpCareHomeJoinGapDays: st.CareHomeJoinGapDays, ChildShortBreakMaxDaysPerPeriod: st.ChildShortBreakMaxPerPeriod,
 		ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month, Version: st.Version, UpdatedAt: st.UpdatedAt}
-	if st.Version == 1 {
-		return translate(s.db.conn(ctx).Create(&row).Error, nil)
+	if first {
+		// Two first changes at once: the one that inserts second finds the row and loses, as a
+		// stale If-Match would.
+		res := s.db.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+		return versioned(res.Error, res.RowsAffected, nil)
 	}
 	res := s.db.conn(ctx).Model(&settingsRow{}).Where("council_id = ? AND version = ?", uuidArg(st.CouncilID), st.Version-1).
 		Select("*").Omit("council_id").Updates(&row)

@@ -129,7 +129,7 @@ type Patch struct {
 // Update changes a draft at version.
 func (s *Service) Update(ctx context.Context, a actor.Actor, id uuid.UUID, version int, p Patch) (Version, error) {
 	var out Version
-	err := s.change(ctx, a, id, version, func(v *Version) (audit.Event, error) {
+	err := s.change(ctx, a, id, version, func(ctx context.Context, v *Version) (audit.Event, error) {
 		if v.Status != Draft {
 			return audit.Event{}, ErrNotDraft
 		}
@@ -154,7 +154,7 @@ func (s *Service) Update(ctx context.Context, a actor.Actor, id uuid.UUID, versi
 // Activate puts a draft in force and retires the active version of its type, if any.
 func (s *Service) Activate(ctx context.Context, a actor.Actor, id uuid.UUID, version int) (Version, error) {
 	var out Version
-	err := s.change(ctx, a, id, version, func(v *Version) (audit.Event, error) {
+	err := s.change(ctx, a, id, version, func(ctx context.Context, v *Version) (audit.Event, error) {
 		if v.Status != Draft {
 			return audit.Event{}, ErrNotDraft
 		}
@@ -191,7 +191,7 @@ func (s *Service) Activate(ctx context.Context, a actor.Actor, id uuid.UUID, ver
 // Retire takes an active version out of force without a successor.
 func (s *Service) Retire(ctx context.Context, a actor.Actor, id uuid.UUID, version int) (Version, error) {
 	var out Version
-	err := s.change(ctx, a, id, version, func(v *Version) (audit.Event, error) {
+	err := s.change(ctx, a, id, version, func(ctx context.Context, v *Version) (audit.Event, error) {
 		if v.Status != Active {
 			return audit.Event{}, ErrNotActive
 		}
@@ -204,7 +204,7 @@ func (s *Service) Retire(ctx context.Context, a actor.Actor, id uuid.UUID, versi
 }
 
 // change loads a version for update at the expected version, applies fn, stores and audits it.
-func (s *Service) change(ctx context.Context, a actor.Actor, id uuid.UUID, version int, fn func(*Version) (audit.Event, error), out *Version) error {
+func (s *Service) change(ctx context.Context, a actor.Actor, id uuid.UUID, version int, fn func(context.Context, *Version) (audit.Event, error), out *Version) error {
 	return s.tx.WithinTx(ctx, func(ctx context.Context) error {
 		v, err := s.store.Get(ctx, a.CouncilID, id, true)
 		if err != nil {
@@ -213,7 +213,7 @@ func (s *Service) change(ctx context.Context, a actor.Actor, id uuid.UUID, versi
 		if v.Version != version {
 			return apperr.ErrVersionMismatch
 		}
-		ev, err := fn(&v)
+		ev, err := fn(ctx, &v) // the transaction's context: fn's reads and locks are in it
 		if err != nil {
 			return err
 		}

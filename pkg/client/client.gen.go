@@ -2834,9 +2834,12 @@ type UpratingJob struct {
 	RequestedAt time.Time                    `json:"requested_at"`
 	RequestedBy string                       `json:"requested_by"`
 	StartedAt   nullable.Nullable[time.Time] `json:"started_at"`
-	Status      UpratingJobStatus            `json:"status"`
 
-	// Total Assessments to recalculate, counted when the job starts.
+	// StartsOn The rate table's valid_from. A job requested before then stays queued until that day, so no charge changes before the new rates apply; recalculated assessments take effect from this date (or their own later effective date).
+	StartsOn openapi_types.Date `json:"starts_on"`
+	Status   UpratingJobStatus  `json:"status"`
+
+	// Total Assessments to recalculate, recounted after each batch (assessments completed meanwhile under an older table join the job).
 	Total int `json:"total"`
 }
 
@@ -3685,6 +3688,9 @@ type ClientInterface interface {
 	//
 	// The person's earlier completed assessment is superseded, and their open care and support budget
 	// gets a new version splitting its cost into the council's and the person's amounts.
+	// Because that happens at once, an assessment is completed on or after its effective date:
+	// a later effective date is refused (422 `effective-date-in-future`). Next April's rates reach
+	// people through an uprating job, which waits for its table's first day.
 	//
 	// Corresponds with POST /v1/financial-assessments/{financial_assessment_id}/complete (the `CompleteFinancialAssessment` operationId).
 	CompleteFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *CompleteFinancialAssessmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4010,7 +4016,9 @@ type ClientInterface interface {
 	//
 	// A table in force (valid_from on or before today) is immutable: a correction is a new table. An
 	// assessment uses the table in force on its effective date: the one with the latest valid_from
-	// not after it.
+	// not after it. A table loaded late (valid_from already past, as when April's rates arrive in
+	// May) is accepted: assessments already completed keep the table they used, and an uprating job
+	// with the new table recalculates them from its valid_from. The audit event records `backdated`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4021,7 +4029,9 @@ type ClientInterface interface {
 	//
 	// A table in force (valid_from on or before today) is immutable: a correction is a new table. An
 	// assessment uses the table in force on its effective date: the one with the latest valid_from
-	// not after it.
+	// not after it. A table loaded late (valid_from already past, as when April's rates arrive in
+	// May) is accepted: assessments already completed keep the table they used, and an uprating job
+	// with the new table recalculates them from its valid_from. The audit event records `backdated`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4643,6 +4653,9 @@ func (c *Client) UpdateFinancialAssessment(ctx context.Context, financialAssessm
 //
 // The person's earlier completed assessment is superseded, and their open care and support budget
 // gets a new version splitting its cost into the council's and the person's amounts.
+// Because that happens at once, an assessment is completed on or after its effective date:
+// a later effective date is refused (422 `effective-date-in-future`). Next April's rates reach
+// people through an uprating job, which waits for its table's first day.
 //
 // Corresponds with POST /v1/financial-assessments/{financial_assessment_id}/complete (the `CompleteFinancialAssessment` operationId).
 func (c *Client) CompleteFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *CompleteFinancialAssessmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5468,7 +5481,9 @@ func (c *Client) ListRateTables(ctx context.Context, params *ListRateTablesParam
 //
 // A table in force (valid_from on or before today) is immutable: a correction is a new table. An
 // assessment uses the table in force on its effective date: the one with the latest valid_from
-// not after it.
+// not after it. A table loaded late (valid_from already past, as when April's rates arrive in
+// May) is accepted: assessments already completed keep the table they used, and an uprating job
+// with the new table recalculates them from its valid_from. The audit event records `backdated`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5489,7 +5504,9 @@ func (c *Client) CreateRateTableWithBody(ctx context.Context, params *CreateRate
 //
 // A table in force (valid_from on or before today) is immutable: a correction is a new table. An
 // assessment uses the table in force on its effective date: the one with the latest valid_from
-// not after it.
+// not after it. A table loaded late (valid_from already past, as when April's rates arrive in
+// May) is accepted: assessments already completed keep the table they used, and an uprating job
+// with the new table recalculates them from its valid_from. The audit event records `backdated`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -10424,6 +10441,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// The person's earlier completed assessment is superseded, and their open care and support budget
 	// gets a new version splitting its cost into the council's and the person's amounts.
+	// Because that happens at once, an assessment is completed on or after its effective date:
+	// a later effective date is refused (422 `effective-date-in-future`). Next April's rates reach
+	// people through an uprating job, which waits for its table's first day.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10793,7 +10813,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// A table in force (valid_from on or before today) is immutable: a correction is a new table. An
 	// assessment uses the table in force on its effective date: the one with the latest valid_from
-	// not after it.
+	// not after it. A table loaded late (valid_from already past, as when April's rates arrive in
+	// May) is accepted: assessments already completed keep the table they used, and an uprating job
+	// with the new table recalculates them from its valid_from. The audit event records `backdated`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10804,7 +10826,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// A table in force (valid_from on or before today) is immutable: a correction is a new table. An
 	// assessment uses the table in force on its effective date: the one with the latest valid_from
-	// not after it.
+	// not after it. A table loaded late (valid_from already past, as when April's rates arrive in
+	// May) is accepted: assessments already completed keep the table they used, and an uprating job
+	// with the new table recalculates them from its valid_from. The audit event records `backdated`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -22079,6 +22103,9 @@ func (c *ClientWithResponses) UpdateFinancialAssessmentWithResponse(ctx context.
 //
 // The person's earlier completed assessment is superseded, and their open care and support budget
 // gets a new version splitting its cost into the council's and the person's amounts.
+// Because that happens at once, an assessment is completed on or after its effective date:
+// a later effective date is refused (422 `effective-date-in-future`). Next April's rates reach
+// people through an uprating job, which waits for its table's first day.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22748,7 +22775,9 @@ func (c *ClientWithResponses) ListRateTablesWithResponse(ctx context.Context, pa
 //
 // A table in force (valid_from on or before today) is immutable: a correction is a new table. An
 // assessment uses the table in force on its effective date: the one with the latest valid_from
-// not after it.
+// not after it. A table loaded late (valid_from already past, as when April's rates arrive in
+// May) is accepted: assessments already completed keep the table they used, and an uprating job
+// with the new table recalculates them from its valid_from. The audit event records `backdated`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22765,7 +22794,9 @@ func (c *ClientWithResponses) CreateRateTableWithBodyWithResponse(ctx context.Co
 //
 // A table in force (valid_from on or before today) is immutable: a correction is a new table. An
 // assessment uses the table in force on its effective date: the one with the latest valid_from
-// not after it.
+// not after it. A table loaded late (valid_from already past, as when April's rates arrive in
+// May) is accepted: assessments already completed keep the table they used, and an uprating job
+// with the new table recalculates them from its valid_from. The audit event records `backdated`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
