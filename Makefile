@@ -40,7 +40,8 @@ run: build
 	PB_JWT_PUBLIC_KEY_FILE=$(KEYS)/jwt-public.pem exec bin/pbudget serve
 
 test:
-	@db=$$(.ci/devdb); eval "$$db"
+	@.ci/need-gcc
+	db=$$(.ci/devdb); eval "$$db"
 	export TEST_DATABASE_URL="$$DATABASE_URL"
 	$(MAKE) --no-print-directory check
 	$(GO) test -race -count=1 ./...

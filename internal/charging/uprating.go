@@ -189,6 +189,9 @@ func (s *Service) runJob(ctx context.Context, j Job) error {
 					if err != nil && firstErr == nil {
 						firstErr = err
 					}
+					if err == nil && skipped {
+						j.Total--
+					}
 					if err == nil && !skipped {
 						j.Processed++
 						if changed {
@@ -207,18 +210,15 @@ func (s *Service) runJob(ctx context.Context, j Job) error {
 		if firstErr != nil {
 			return s.failJob(ctx, j, firstErr)
 		}
-		// Assessments completed meanwhile under an older table join the job; superseded ones leave it.
-		remaining, err := s.store.CountAffected(ctx, j.CouncilID, table.ValidFrom, j.ID)
-		if err != nil {
-			return s.failJob(ctx, j, err)
-		}
-		j.Total = j.Processed + remaining
+		// Assessments completed meanwhile under an older table join the job; superseded ones leave
+		// it. (Recounting here would scan the table once a batch: the total is kept instead.)
+		j.Total = max(j.Total, j.Processed)
 		if err := s.store.SaveJob(ctx, j, jobLease); err != nil {
 			return err // the claim was lost: another instance carries on
 		}
 	}
 	now := s.timestamp()
-	j.Status, j.FinishedAt = Done, &now
+	j.Status, j.FinishedAt, j.Total = Done, &now, j.Processed // nothing is left
 	return s.store.SaveJob(ctx, j, 0)
 }
 

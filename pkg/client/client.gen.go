@@ -2839,7 +2839,7 @@ type UpratingJob struct {
 	StartsOn openapi_types.Date `json:"starts_on"`
 	Status   UpratingJobStatus  `json:"status"`
 
-	// Total Assessments to recalculate, recounted after each batch (assessments completed meanwhile under an older table join the job).
+	// Total Assessments to recalculate: counted when the job starts, then adjusted as assessments completed meanwhile join the job or leave it (a newer assessment supersedes one); equal to processed once the job has completed.
 	Total int `json:"total"`
 }
 
