@@ -123,7 +123,7 @@ func Compose(annualCost int64, c *charging.Contribution) Split {
 	person, steps := charging.Charge(c.FullCost, c.Assessed, c.Minimum, s.WeeklyCost)
 	council := s.WeeklyCost - person
 	personAnnual := min(money.AnnualFromWeekly(person), annualCost)
-	if person == s.WeeklyCost {
+	if c.FullCost || (person > 0 && person == s.WeeklyCost) {
 		personAnnual = annualCost // paying the whole cost every week is paying the whole cost: no rounding left to the council
 	}
 	councilAnnual := annualCost - personAnnual

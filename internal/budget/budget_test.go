@@ -51,6 +51,16 @@ func TestFullCostLeavesTheCouncilNoRoundingToPay(t *testing.T) {
 	}
 }
 
+func TestAPersonAssessedToPayNothingPaysNothingOfATinyBudget(t *testing.T) {
+	t.Parallel()
+	// 20p a year is 0p a week: paying "the whole weekly cost" of nothing is not paying the year.
+	s := Compose(20, &charging.Contribution{Assessed: 0})
+	require.Zero(t, *s.PersonAnnual)
+	require.Equal(t, int64(20), *s.CouncilAnnual)
+	full := Compose(20, &charging.Contribution{FullCost: true})
+	require.Equal(t, int64(20), *full.PersonAnnual, "a full-cost payer pays it")
+}
+
 // TestCostIsCouncilPlusPersonForRandomBudgets is the property of DOMAIN.md invariant 2 over random
 // costs and contributions.
 func TestCostIsCouncilPlusPersonForRandomBudgets(t *testing.T) {
@@ -66,8 +76,11 @@ func TestCostIsCouncilPlusPersonForRandomBudgets(t *testing.T) {
 			require.GreaterOrEqual(t, v, int64(0), "case %d", i)
 		}
 		require.LessOrEqual(t, *s.PersonWeekly, s.WeeklyCost, "case %d: person ≤ cost", i)
-		if *s.CouncilWeekly == 0 {
+		if *s.CouncilWeekly == 0 && *s.PersonWeekly > 0 || c.FullCost {
 			require.Zero(t, *s.CouncilAnnual, "case %d: a person paying the whole cost leaves the council nothing a year", i)
+		}
+		if !c.FullCost && c.Assessed == 0 {
+			require.Zero(t, *s.PersonAnnual, "case %d: assessed to pay nothing", i)
 		}
 	}
 }

@@ -196,7 +196,7 @@ func (s *Service) CreateTable(ctx context.Context, a actor.Actor, t RateTable) (
 		return s.audit.Record(ctx, a, audit.Event{
 			Action: "rate_table.created", EntityType: "rate_table", EntityID: t.ID,
 			ChangedFields: []string{"rates"}, Details: map[string]any{"valid_from": t.ValidFrom.String(), "name": t.Name,
-				"backdated": !t.ValidFrom.After(date.Today(s.now()))},
+				"backdated": t.ValidFrom.Before(date.Today(s.now()))},
 		})
 	})
 	return t, err

@@ -381,6 +381,8 @@ func TestAnUpratingJobWaitsForItsTablesFirstDay(t *testing.T) {
 	require.Equal(t, 1, ran.Processed)
 	b.do(http.MethodGet, "/v1/uprating-jobs/"+waiting.Id.String(), b.token("finance"), nil).decode(t, &waiting)
 	require.Equal(t, api.UpratingJobStatus("queued"), waiting.Status, "no charge changes before the new rates apply")
+	require.Equal(t, next.ValidFrom, waiting.StartsOn)
+	require.Equal(t, now.ValidFrom, ran.StartsOn)
 	require.True(t, waiting.StartedAt.IsNull())
 }
 

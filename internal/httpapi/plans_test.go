@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -535,4 +536,69 @@ func TestAnAuthorisedPersonMustBeRecordedAndConsent(t *testing.T) {
 	r.decode(t, &dp)
 	require.Equal(t, int64(1_820_000), dp.AnnualAmountPence, "gross: the whole direct-payment cost")
 	require.Equal(t, int64(151_667), dp.AmountPerPaymentPence, "monthly: £18,200 ÷ 12, rounded")
+}
+
+// stay is a one-off direct-payment care-home stay of nights, fromDay days into the budget.
+func stay(pb api.PersonalBudget, fromDay, nights int) map[string]any {
+	s := pb.StartDate.Time.AddDate(0, 0, fromDay)
+	return with(lineBody("care_home_respite", "direct_payment", 10_000, strconv.Itoa(nights), pb),
+		"unit", "night", "frequency", "once",
+		"start_date", s.Format("2006-01-02"), "end_date", s.AddDate(0, 0, nights).Format("2006-01-02"))
+}
+
+func TestStaysOfEarlierPlansCountButNotPastTheirBudgetsEnd(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.activeRAS("needs", 72_800)
+	b.rateTable("2025-04-06", 11_250)
+	p := b.newPerson(map[string]any{"date_of_birth": "1990-01-01"})
+	eligible := with(needsFacts("nutrition", "habitable_home"), "type", "needs", "ras_answers", map[string]string{"q1": "lots", "q2": "some"})
+	first := b.assess(p.Id.String(), eligible, nil)
+	pb1 := b.budget(first.BudgetId.MustGet().String())
+	plan1, tag := b.planWith(pb1, stay(pb1, 200, 14))
+	b.approve(plan1, b.submit(plan1, tag))
+
+	re := b.assess(p.Id.String(), with(needsFacts("nutrition"), "type", "reassessment", "reassesses_id", first.Id),
+		map[string]any{"change_reason": "needs met by reablement"})
+	require.False(t, re.Eligibility.MustGet().Eligible)
+	require.Equal(t, api.BudgetStatus("ended"), b.budget(pb1.Id.String()).Status)
+	again := b.assess(p.Id.String(), eligible, nil)
+	pb2 := b.budget(again.BudgetId.MustGet().String())
+	require.NotEqual(t, pb1.Id, pb2.Id)
+	plan2, tag2 := b.planWith(pb2)
+	r := b.do(http.MethodPost, "/v1/support-plans/"+plan2.Id.String()+"/lines", b.token("practitioner"), stay(pb2, 224, 20), "If-Match", tag2)
+	require.Equal(t, http.StatusCreated, r.Status, "the ended budget's stay on day 200 will never happen: %s", r.Body)
+}
+
+func TestStaysOfThePersonsOtherBudgetsCountTowardsTheFourWeeks(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.activeRAS("needs", 72_800)
+	b.activeRAS("carer", 200_000)
+	b.rateTable("2025-04-06", 11_250)
+	p, needs := b.pricedBudget()
+	// The same person cares for someone too, and has a carer's budget with a care-home stay.
+	cared := b.newPerson(nil)
+	outcomes := []any{}
+	for _, o := range []string{"caring_for_child", "caring_for_others", "habitable_home", "nutrition", "relationships",
+		"work_training_education_volunteering", "community_facilities", "recreational_activities"} {
+		outcomes = append(outcomes, map[string]any{"outcome": o, "unable": false})
+	}
+	as := b.assess(p.Id.String(), map[string]any{
+		"type": "carer", "cared_for_person_id": cared.Id, "provides_necessary_care": true, "carer_health_at_risk": true,
+		"significant_wellbeing_impact": true, "carer_outcomes": outcomes, "ras_answers": map[string]string{"q1": "some", "q2": "none"},
+	}, nil)
+	carerBudget := b.budget(as.BudgetId.MustGet().String())
+	carerPlan, tag := b.planWith(carerBudget, stay(carerBudget, 10, 14))
+	b.approve(carerPlan, b.submit(carerPlan, tag))
+
+	plan, tag := b.planWith(needs)
+	path := "/v1/support-plans/" + plan.Id.String() + "/lines"
+	r := b.do(http.MethodPost, path, b.token("practitioner"), stay(needs, 30, 15), "If-Match", tag)
+	require.Equal(t, http.StatusUnprocessableEntity, r.Status, string(r.Body))
+	pr := r.problem(t)
+	require.Equal(t, "urn:pbudget:problem:direct-payment-care-home-stay-too-long", pr.Type)
+	require.Contains(t, *pr.Detail, "29 days", "14 nights and 15 nights six days apart are one period")
+	r = b.do(http.MethodPost, path, b.token("practitioner"), stay(needs, 30, 14), "If-Match", tag)
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 }

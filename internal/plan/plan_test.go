@@ -256,6 +256,11 @@ func TestEachPlanRuleAtItsEdge(t *testing.T) {
 		{"a child's care-home nights count toward the 120", person.Child, append(breaks(day, 100), line("care_home_respite", DirectPayment, day.AddDays(200), 21)), "child-short-breaks-over-120-days", nil},
 		{"a child's three nights every week all year", person.Child, []Line{recurring("child_short_break", 3, PerWeek, yearStart, yearEnd)}, "child-short-breaks-over-120-days", nil},
 		{"a child's two nights every week all year", person.Child, []Line{recurring("child_short_break", 2, PerWeek, yearStart, yearEnd)}, "", nil},
+		{"nine nights every 4 weeks all year and 3 more make 120", person.Child, []Line{recurring("child_short_break", 9, Per4Weeks, yearStart, yearEnd), line("child_short_break", DirectPayment, yearStart.AddDays(100), 3)}, "", nil},
+		{"nine nights every 4 weeks all year and 4 more make 121", person.Child, []Line{recurring("child_short_break", 9, Per4Weeks, yearStart, yearEnd), line("child_short_break", DirectPayment, yearStart.AddDays(100), 4)}, "child-short-breaks-over-120-days", nil},
+		{"60 nights every week", person.Adult, []Line{recurring("care_home_respite", 60, PerWeek, day, day.AddDays(7))}, "residential-stay-dates", nil},
+		{"a week and a half dated over 11 nights", person.Adult, []Line{with(line("care_home_respite", DirectPayment, day, 11), func(l *Line) { l.Unit, l.Quantity = "week", 150 })}, "", nil},
+		{"a week and a half dated over 10 nights", person.Adult, []Line{with(line("care_home_respite", DirectPayment, day, 10), func(l *Line) { l.Unit, l.Quantity = "week", 150 })}, "residential-stay-dates", nil},
 		{"last year's short breaks count toward the 120", person.Child, breaks(yearStart.AddDays(10), 60), "child-short-breaks-over-120-days",
 			breaks(yearStart.AddDays(-200), 61)},
 		{"a spouse on a home-care line without a reason", person.Adult, []Line{with(line("home_care", DirectPayment, day, 10), func(l *Line) { l.PersonalAssistantID = &spouse })}, "family-personal-assistant-not-necessary", nil},
@@ -281,6 +286,21 @@ func TestEachPlanRuleAtItsEdge(t *testing.T) {
 			require.Contains(t, err.Error(), tt.want)
 		})
 	}
+}
+
+func TestMonthlyStaysFallOnTheMonthsLastDayWhenItIsShorter(t *testing.T) {
+	t.Parallel()
+	l := recurring("child_short_break", 5, PerMonth, date.Of(2027, 1, 31), date.Of(2027, 4, 30))
+	var starts []string
+	for _, iv := range occupied(l, 0, 365) {
+		starts = append(starts, iv.from.String())
+	}
+	require.Equal(t, []string{"2027-01-31", "2027-02-28", "2027-03-31"}, starts)
+	// 28 nights from 30 January, 28 February and 30 March: three separate 28-night breaks.
+	l = recurring("child_short_break", 28, PerMonth, date.Of(2027, 1, 30), date.Of(2027, 4, 27))
+	f := facts(person.Child)
+	f.BudgetStart, f.BudgetEnd = date.Of(2026, 11, 1), date.Of(2027, 11, 1)
+	require.NoError(t, Check([]Line{l}, f))
 }
 
 // breaks returns 4-week (or shorter) short breaks, a week apart, totalling days.

@@ -92,7 +92,7 @@ var (
 	ErrStayUnit = apperr.New(apperr.RuleViolation, "residential-stay-unit",
 		"a stay paid by direct payment is costed by the night, the day or the week, so that its length is known")
 	ErrStayDates = apperr.New(apperr.RuleViolation, "residential-stay-dates",
-		"a one-off stay's dates cover the nights it pays for: end_date is at least start_date plus its nights")
+		"a stay's dates cover the nights it pays for: a one-off stay's end_date is at least start_date plus its nights, and a recurring stay's nights fit between its occurrences")
 	ErrOverCeiling = apperr.New(apperr.RuleViolation, "plan-over-budget",
 		"the plan costs more than the budget's ceiling (the indicative amount or the panel's approved amount): ask the funding panel")
 )
@@ -146,6 +146,10 @@ func Check(lines []Line, f Facts) error {
 				return violation(ErrStayDates, []int{i}, fmt.Sprintf("%s: the line pays for %d nights from %s, but ends on %s",
 					ErrStayDates.Message, n, l.Start, l.End))
 			}
+			if p, recurs := period[l.Frequency]; recurs && n > p {
+				return violation(ErrStayDates, []int{i}, fmt.Sprintf("a recurring stay's nights fit between its occurrences: %d nights %s is more than %d days apart",
+					n, l.Frequency, p))
+			}
 		}
 	}
 	stays := residentialStays(lines, f)
@@ -177,15 +181,17 @@ func (r CategoryRule) residential() bool { return r == CareHomeStay || r == Chil
 // nightsEach is how many nights (days) each occurrence of a stay line pays for: its quantity of
 // nights or days, or of weeks × 7, a part-night counting whole.
 func nightsEach(l Line) (int, bool) {
-	whole := int((int64(l.Quantity) + 99) / 100)
 	switch l.Unit {
 	case "night", "day":
-		return whole, true
+		return int((int64(l.Quantity) + 99) / 100), true
 	case "week":
-		return whole * 7, true
+		return int((int64(l.Quantity)*7 + 99) / 100), true
 	}
 	return 0, false
 }
+
+// period is the shortest time between a recurring line's occurrences, in days.
+var period = map[Frequency]int{PerWeek: 7, Per4Weeks: 28, PerMonth: 28, PerYear: 365}
 
 // interval is days [from, to) a stay line pays for; line is its index, −1 for a prior plan's line.
 type interval struct {
@@ -193,7 +199,8 @@ type interval struct {
 	line     int
 }
 
-// occurrence returns the k-th start of a recurring line.
+// occurrence returns the k-th start of a recurring line. Monthly ones fall on the start's day of
+// the month, or the month's last day when it is shorter (31 January, 28 February, 31 March).
 func occurrence(l Line, k int) date.Date {
 	switch l.Frequency {
 	case PerWeek:
@@ -201,29 +208,38 @@ func occurrence(l Line, k int) date.Date {
 	case Per4Weeks:
 		return l.Start.AddDays(28 * k)
 	case PerMonth:
-		return l.Start.AddDate(0, k, 0)
+		first := date.Of(l.Start.Year(), l.Start.Month(), 1).AddDate(0, k, 0)
+		last := first.AddDate(0, 1, 0).AddDays(-1)
+		return first.AddDays(min(l.Start.Day(), last.Day()) - 1)
 	}
 	return l.Start.AddDate(k, 0, 0)
 }
 
 // occupied is the days a stay line pays for: a one-off stay from its start for its nights; a
-// recurring one, its nights at each occurrence within its dates.
-func occupied(l Line, idx int) []interval {
+// recurring one, its nights at each occurrence within its dates, as many occurrences as its cost
+// pays for (52 a week over a year of yearDays, not a 53rd on the year's last day). Nothing runs
+// past the line's end.
+func occupied(l Line, idx, yearDays int) []interval {
 	n, ok := nightsEach(l)
-	if !ok || n == 0 {
+	if !ok || n == 0 || !l.End.After(l.Start) {
 		return nil
 	}
 	if l.Frequency == Once {
-		return []interval{{l.Start, l.Start.AddDays(n), idx}}
+		return []interval{{l.Start, minDate(l.Start.AddDays(n), l.End), idx}}
 	}
+	if yearDays <= 0 {
+		yearDays = 365
+	}
+	paid := (timesAYear[l.Frequency]*int64(l.End.DaysSince(l.Start)) + int64(yearDays) - 1) / int64(yearDays)
 	var out []interval
-	for k := 0; ; k++ {
+	for k := 0; int64(k) < paid; k++ {
 		t := occurrence(l, k)
 		if !t.Before(l.End) {
-			return out
+			break
 		}
 		out = append(out, interval{t, minDate(t.AddDays(n), l.End), idx})
 	}
+	return out
 }
 
 // block is days of stays without a night between them, or stays joined into one period.
@@ -247,12 +263,12 @@ func residentialStays(lines []Line, f Facts) []block {
 	var all []interval
 	for i, l := range lines {
 		if l.Option == DirectPayment && f.Categories[l.Category].Rule.residential() {
-			all = append(all, occupied(l, i)...)
+			all = append(all, occupied(l, i, f.BudgetEnd.DaysSince(f.BudgetStart))...)
 		}
 	}
-	for _, l := range f.Prior {
+	for _, l := range f.Prior { // their own budget years are taken as 365 days
 		if l.Option == DirectPayment && f.Categories[l.Category].Rule.residential() {
-			all = append(all, occupied(l, -1)...)
+			all = append(all, occupied(l, -1, 365)...)
 		}
 	}
 	sort.Slice(all, func(a, b int) bool { return all[a].from.Before(all[b].from) })

@@ -149,21 +149,39 @@ func (s *PlanStore) NextNumber(ctx context.Context, councilID, budgetID uuid.UUI
 	return n, translate(err, nil)
 }
 
-// PriorLines implements plan.Store.
+// PriorLines implements plan.Store. A line of a budget that ended is cut at the budget's end:
+// stays planned after it will never be paid.
 func (s *PlanStore) PriorLines(ctx context.Context, councilID, personID, budgetID uuid.UUID, since date.Date) ([]plan.Line, error) {
-	var rows []lineRow
-	err := s.db.conn(ctx).Raw(`SELECT l.* FROM plan_lines l
+	var rows []struct {
+		ID                 uuid.UUID
+		Category, Unit     string
+		QuantityHundredths int64
+		Frequency          string
+		StartDate, EndDate date.Date
+		ManagementOption   string
+		BudgetEnd          *date.Date
+	}
+	err := s.db.conn(ctx).Raw(`SELECT l.id, l.category, l.unit, l.quantity_hundredths, l.frequency, l.start_date, l.end_date,
+		       l.management_option, b.end_date AS budget_end
+		  FROM plan_lines l
 		  JOIN support_plans p ON p.council_id = l.council_id AND p.id = l.plan_id
+		  JOIN personal_budgets b ON b.council_id = p.council_id AND b.id = p.budget_id
 		 WHERE p.council_id = ? AND p.person_id = ? AND p.status = 'approved' AND p.budget_id <> ?
 		   AND l.management_option = 'direct_payment' AND l.end_date > ?
 		 ORDER BY l.start_date`, uuidArg(councilID), uuidArg(personID), uuidArg(budgetID), since).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, nil)
 	}
-	out := make([]plan.Line, len(rows))
-	for i, l := range rows {
-		out[i] = plan.Line{ID: l.ID, Category: l.Category, Unit: plan.Unit(l.Unit), Quantity: plan.Quantity(l.QuantityHundredths),
-			Frequency: plan.Frequency(l.Frequency), Start: l.StartDate, End: l.EndDate, Option: plan.Option(l.ManagementOption)}
+	out := make([]plan.Line, 0, len(rows))
+	for _, r := range rows {
+		l := plan.Line{ID: r.ID, Category: r.Category, Unit: plan.Unit(r.Unit), Quantity: plan.Quantity(r.QuantityHundredths),
+			Frequency: plan.Frequency(r.Frequency), Start: r.StartDate, End: r.EndDate, Option: plan.Option(r.ManagementOption)}
+		if r.BudgetEnd != nil && r.BudgetEnd.Before(l.End) {
+			l.End = *r.BudgetEnd
+		}
+		if l.End.After(l.Start) {
+			out = append(out, l)
+		}
 	}
 	return out, nil
 }
