@@ -18,6 +18,7 @@ import (
 	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/ras"
+	"github.com/pbudget/pbudget/internal/txn"
 )
 
 // Type is the kind of assessment.
@@ -114,29 +115,19 @@ type Budgets interface {
 	End(ctx context.Context, a actor.Actor, personID uuid.UUID, kind budget.Kind, assessmentID uuid.UUID, reason string) (budget.Budget, error)
 }
 
-// Auditor appends to the audit trail within the caller's transaction.
-type Auditor interface {
-	Record(ctx context.Context, a actor.Actor, e audit.Event) error
-}
-
-// Transactor runs fn in one database transaction carried by ctx.
-type Transactor interface {
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Service is the assessment use cases.
 type Service struct {
 	store   Store
 	people  People
 	ras     RAS
 	budgets Budgets
-	audit   Auditor
-	tx      Transactor
+	audit   audit.Recorder
+	tx      txn.Transactor
 	now     func() time.Time
 }
 
 // NewService returns a Service.
-func NewService(store Store, people People, r RAS, budgets Budgets, auditor Auditor, tx Transactor, now func() time.Time) *Service {
+func NewService(store Store, people People, r RAS, budgets Budgets, auditor audit.Recorder, tx txn.Transactor, now func() time.Time) *Service {
 	return &Service{store: store, people: people, ras: r, budgets: budgets, audit: auditor, tx: tx, now: now}
 }
 

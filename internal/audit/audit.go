@@ -22,6 +22,12 @@ type Event struct {
 	Details       map[string]any // non-personal facts: versions, rate tables, outcomes
 }
 
+// Recorder appends events to the audit trail within the caller's transaction, so that a change
+// and its event are written together or not at all.
+type Recorder interface {
+	Record(ctx context.Context, a actor.Actor, e Event) error
+}
+
 // Record is a stored event.
 type Record struct {
 	Event

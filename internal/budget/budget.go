@@ -19,6 +19,7 @@ import (
 	"github.com/pbudget/pbudget/internal/money"
 	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/ras"
+	"github.com/pbudget/pbudget/internal/txn"
 )
 
 // Kind is whose needs the budget meets.
@@ -196,27 +197,17 @@ type Store interface {
 	CurrentContribution(ctx context.Context, councilID, personID uuid.UUID) (*charging.Contribution, error)
 }
 
-// Auditor appends to the audit trail within the caller's transaction.
-type Auditor interface {
-	Record(ctx context.Context, a actor.Actor, e audit.Event) error
-}
-
-// Transactor runs fn in one database transaction carried by ctx.
-type Transactor interface {
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Service manages budgets. Its writes join the caller's transaction (assessment completion,
 // panel decisions).
 type Service struct {
 	store Store
-	audit Auditor
-	tx    Transactor
+	audit audit.Recorder
+	tx    txn.Transactor
 	now   func() time.Time
 }
 
 // NewService returns a Service.
-func NewService(store Store, auditor Auditor, tx Transactor, now func() time.Time) *Service {
+func NewService(store Store, auditor audit.Recorder, tx txn.Transactor, now func() time.Time) *Service {
 	return &Service{store: store, audit: auditor, tx: tx, now: now}
 }
 

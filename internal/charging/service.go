@@ -16,6 +16,7 @@ import (
 	"github.com/pbudget/pbudget/internal/money"
 	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/person"
+	"github.com/pbudget/pbudget/internal/txn"
 )
 
 // Status is draft, completed (the person's current assessment) or superseded.
@@ -89,16 +90,6 @@ type People interface {
 	GetPerson(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (person.Person, error)
 }
 
-// Auditor appends to the audit trail within the caller's transaction.
-type Auditor interface {
-	Record(ctx context.Context, a actor.Actor, e audit.Event) error
-}
-
-// Transactor runs fn in one database transaction carried by ctx.
-type Transactor interface {
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Store keeps rate tables, financial assessments and uprating jobs.
 type Store interface {
 	InsertTable(ctx context.Context, t RateTable) error
@@ -135,15 +126,15 @@ type Service struct {
 	store   Store
 	people  People
 	budgets Budgets
-	audit   Auditor
-	tx      Transactor
+	audit   audit.Recorder
+	tx      txn.Transactor
 	now     func() time.Time
 	log     *slog.Logger
 	kick    chan struct{}
 }
 
 // NewService returns a Service.
-func NewService(store Store, people People, budgets Budgets, auditor Auditor, tx Transactor, now func() time.Time, log *slog.Logger) *Service {
+func NewService(store Store, people People, budgets Budgets, auditor audit.Recorder, tx txn.Transactor, now func() time.Time, log *slog.Logger) *Service {
 	return &Service{store: store, people: people, budgets: budgets, audit: auditor, tx: tx, now: now, log: log, kick: make(chan struct{}, 1)}
 }
 
@@ -289,15 +280,9 @@ func (s *Service) ListAssessments(ctx context.Context, a actor.Actor, personID u
 func (s *Service) UpdateAssessment(ctx context.Context, a actor.Actor, id uuid.UUID, version int, changed []string, change func(*Facts)) (Assessment, error) {
 	var out Assessment
 	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
-		as, err := s.store.GetAssessment(ctx, a.CouncilID, id, true)
+		as, err := s.draftForUpdate(ctx, a, id, version)
 		if err != nil {
 			return err
-		}
-		if as.Version != version {
-			return apperr.ErrVersionMismatch
-		}
-		if as.Status != Draft {
-			return ErrNotDraft
 		}
 		change(&as.Facts)
 		as.Version, as.UpdatedAt = as.Version+1, s.timestamp()
@@ -310,6 +295,20 @@ func (s *Service) UpdateAssessment(ctx context.Context, a actor.Actor, id uuid.U
 		})
 	})
 	return out, err
+}
+
+// draftForUpdate loads a draft assessment, locked, at version.
+func (s *Service) draftForUpdate(ctx context.Context, a actor.Actor, id uuid.UUID, version int) (Assessment, error) {
+	as, err := s.store.GetAssessment(ctx, a.CouncilID, id, true)
+	switch {
+	case err != nil:
+		return Assessment{}, err
+	case as.Version != version:
+		return Assessment{}, apperr.ErrVersionMismatch
+	case as.Status != Draft:
+		return Assessment{}, ErrNotDraft
+	}
+	return as, nil
 }
 
 // incomplete reports what a full assessment still lacks.
@@ -338,15 +337,9 @@ func incomplete(kind Kind, f Facts) error {
 func (s *Service) CompleteAssessment(ctx context.Context, a actor.Actor, id uuid.UUID, version int) (Assessment, error) {
 	var out Assessment
 	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
-		as, err := s.store.GetAssessment(ctx, a.CouncilID, id, true)
+		as, err := s.draftForUpdate(ctx, a, id, version)
 		if err != nil {
 			return err
-		}
-		if as.Version != version {
-			return apperr.ErrVersionMismatch
-		}
-		if as.Status != Draft {
-			return ErrNotDraft
 		}
 		if err := incomplete(as.Kind, as.Facts); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/audit"
+	"github.com/pbudget/pbudget/internal/txn"
 )
 
 // Settings are what a council varies: the approvers' delegated limit and the direct-payment rules.
@@ -41,26 +42,16 @@ type SettingsStore interface {
 	SaveSettings(ctx context.Context, s Settings, first bool) error
 }
 
-// Auditor appends to the audit trail within the caller's transaction.
-type Auditor interface {
-	Record(ctx context.Context, a actor.Actor, e audit.Event) error
-}
-
-// Transactor runs fn in one database transaction carried by ctx.
-type Transactor interface {
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // SettingsService reads and changes settings.
 type SettingsService struct {
 	store SettingsStore
-	audit Auditor
-	tx    Transactor
+	audit audit.Recorder
+	tx    txn.Transactor
 	now   func() time.Time
 }
 
 // NewSettingsService returns a SettingsService.
-func NewSettingsService(store SettingsStore, auditor Auditor, tx Transactor, now func() time.Time) *SettingsService {
+func NewSettingsService(store SettingsStore, auditor audit.Recorder, tx txn.Transactor, now func() time.Time) *SettingsService {
 	return &SettingsService{store: store, audit: auditor, tx: tx, now: now}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/pbudget/pbudget/internal/budget"
 	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/page"
+	"github.com/pbudget/pbudget/internal/txn"
 )
 
 // Status is pending, approved or declined.
@@ -119,27 +120,17 @@ type Budgets interface {
 	RaiseCeiling(ctx context.Context, a actor.Actor, budgetID, fundingRequestID uuid.UUID, approvedAnnual int64, reason string) (budget.Budget, error)
 }
 
-// Auditor appends to the audit trail within the caller's transaction.
-type Auditor interface {
-	Record(ctx context.Context, a actor.Actor, e audit.Event) error
-}
-
-// Transactor runs fn in one database transaction carried by ctx.
-type Transactor interface {
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Service is the panel's use cases.
 type Service struct {
 	store   Store
 	budgets Budgets
-	audit   Auditor
-	tx      Transactor
+	audit   audit.Recorder
+	tx      txn.Transactor
 	now     func() time.Time
 }
 
 // NewService returns a Service.
-func NewService(store Store, budgets Budgets, auditor Auditor, tx Transactor, now func() time.Time) *Service {
+func NewService(store Store, budgets Budgets, auditor audit.Recorder, tx txn.Transactor, now func() time.Time) *Service {
 	return &Service{store: store, budgets: budgets, audit: auditor, tx: tx, now: now}
 }
 

@@ -74,6 +74,15 @@ func (b *bundle) submit(plan api.SupportPlan, tag string) string {
 	return r.Header.Get("ETag")
 }
 
+// approve signs a submitted plan off and returns its ETag.
+func (b *bundle) approve(plan api.SupportPlan, tag string) string {
+	b.t.Helper()
+	r := b.do(http.MethodPost, "/v1/support-plans/"+plan.Id.String()+"/approve", b.token("approver"),
+		map[string]any{"checks": allChecks, "difference_reason": "the plan costs what the person chose"}, "If-Match", tag)
+	require.Equal(b.t, http.StatusOK, r.Status, string(r.Body))
+	return r.Header.Get("ETag")
+}
+
 func TestJourneyToAnAgreedMixedBudget(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -266,10 +275,7 @@ func TestSignOffWorkflowReturnReviseAndChecks(t *testing.T) {
 	require.Equal(t, 2, revision.Number)
 	require.Equal(t, plan.Id, revision.RevisesId.MustGet())
 	require.Len(t, revision.Lines, 1)
-	tag = b.submit(revision, r.Header.Get("ETag"))
-	r = b.do(http.MethodPost, "/v1/support-plans/"+revision.Id.String()+"/approve", b.token("approver"),
-		map[string]any{"checks": allChecks, "difference_reason": "unchanged"}, "If-Match", tag)
-	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	b.approve(revision, b.submit(revision, r.Header.Get("ETag")))
 	var old api.SupportPlan
 	b.do(http.MethodGet, "/v1/support-plans/"+plan.Id.String(), b.token("auditor"), nil).decode(t, &old)
 	require.Equal(t, api.PlanStatus("superseded"), old.Status)
@@ -314,15 +320,6 @@ func TestPlanRulesAreRefusedAsTheyAreWritten(t *testing.T) {
 func (b *bundle) budgetOfNewPerson() api.PersonalBudget {
 	p := b.newPerson(map[string]any{"date_of_birth": "1990-01-01"})
 	return b.budget(b.budgetOf350(p.Id.String()))
-}
-
-// approve signs a submitted plan off and returns its ETag.
-func (b *bundle) approve(plan api.SupportPlan, tag string) string {
-	b.t.Helper()
-	r := b.do(http.MethodPost, "/v1/support-plans/"+plan.Id.String()+"/approve", b.token("approver"),
-		map[string]any{"checks": allChecks, "difference_reason": "the plan costs what the person chose"}, "If-Match", tag)
-	require.Equal(b.t, http.StatusOK, r.Status, string(r.Body))
-	return r.Header.Get("ETag")
 }
 
 func TestProvidersSeeOnlyThePeopleTheyServe(t *testing.T) {
@@ -517,13 +514,11 @@ func TestAnAuthorisedPersonMustBeRecordedAndConsent(t *testing.T) {
 	b.rateTable("2025-04-06", 11_250)
 	p, pb := b.pricedBudget()
 	plan, tag := b.planWith(pb, lineBody("personal_assistant", "direct_payment", 3_500, "10", pb))
-	tag = b.submit(plan, tag)
-	r := b.do(http.MethodPost, "/v1/support-plans/"+plan.Id.String()+"/approve", b.token("approver"), map[string]any{"checks": allChecks}, "If-Match", tag)
-	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	b.approve(plan, b.submit(plan, tag))
 	daughter := b.newPerson(map[string]any{"given_name": "Daughter"})
 	body := map[string]any{"plan_id": plan.Id, "recipient": "authorised_person", "recipient_person_id": daughter.Id, "recipient_consented": true,
 		"account_type": "managed_account", "payment_basis": "gross", "frequency": "monthly", "start_date": pb.StartDate.Time.Format("2006-01-02")}
-	r = b.do(http.MethodPost, "/v1/direct-payment-agreements", b.token("finance"), body)
+	r := b.do(http.MethodPost, "/v1/direct-payment-agreements", b.token("finance"), body)
 	require.Equal(t, "urn:pbudget:problem:direct-payment-recipient-invalid", r.problem(t).Type, "no relationship says she is the authorised person")
 	rel := b.do(http.MethodPost, "/v1/people/"+daughter.Id.String()+"/relationships", b.token("practitioner"),
 		map[string]any{"kind": "authorised_person_for", "related_person_id": p.Id, "family_relation": "child"})

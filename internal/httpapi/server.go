@@ -28,6 +28,7 @@ import (
 	"github.com/pbudget/pbudget/internal/plan"
 	"github.com/pbudget/pbudget/internal/provider"
 	"github.com/pbudget/pbudget/internal/ras"
+	"github.com/pbudget/pbudget/internal/txn"
 )
 
 // Readiness reports whether the database answers and which migration it has.
@@ -54,7 +55,7 @@ type Deps struct {
 	Ready        Readiness
 	TargetSchema int64 // the newest migration the binary knows
 	Idempotency  idempotency.Store
-	Tx           idempotency.Transactor
+	Tx           txn.Transactor
 	Registry     *prometheus.Registry // metrics are registered here and served from it
 	Now          func() time.Time
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/apperr"
+	"github.com/pbudget/pbudget/internal/txn"
 )
 
 // Header is the request header that carries the key.
@@ -51,11 +52,6 @@ type Store interface {
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 }
 
-// Transactor runs fn in one database transaction carried by ctx.
-type Transactor interface {
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Errors of this package.
 var (
 	ErrInFlight = apperr.New(apperr.Conflict, "idempotency-key-in-flight",
@@ -72,7 +68,7 @@ var errDiscard = errors.New("response not stored")
 
 // Middleware applies to the requests for which applies returns true and that carry the header;
 // it must run after authentication, with the body already bounded in size.
-func Middleware(store Store, tx Transactor, now func() time.Time, applies func(echo.Context) bool) echo.MiddlewareFunc {
+func Middleware(store Store, tx txn.Transactor, now func() time.Time, applies func(echo.Context) bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()

@@ -18,6 +18,7 @@ import (
 	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/provider"
+	"github.com/pbudget/pbudget/internal/txn"
 )
 
 // Status is draft, submitted, approved or superseded (by an approved revision).
@@ -188,16 +189,6 @@ type Settings interface {
 	Get(ctx context.Context, councilID uuid.UUID) (council.Settings, error)
 }
 
-// Auditor appends to the audit trail within the caller's transaction.
-type Auditor interface {
-	Record(ctx context.Context, a actor.Actor, e audit.Event) error
-}
-
-// Transactor runs fn in one database transaction carried by ctx.
-type Transactor interface {
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Service is the plan use cases.
 type Service struct {
 	store     Store
@@ -206,8 +197,8 @@ type Service struct {
 	reach     Reach
 	providers Providers
 	settings  Settings
-	audit     Auditor
-	tx        Transactor
+	audit     audit.Recorder
+	tx        txn.Transactor
 	now       func() time.Time
 }
 
@@ -219,8 +210,8 @@ type Deps struct {
 	Reach     Reach
 	Providers Providers
 	Settings  Settings
-	Audit     Auditor
-	Tx        Transactor
+	Audit     audit.Recorder
+	Tx        txn.Transactor
 	Now       func() time.Time
 }
 
@@ -299,7 +290,7 @@ func (s *Service) List(ctx context.Context, a actor.Actor, f Filter, pr page.Req
 	}
 	out := make([]View, len(plans))
 	for i, p := range plans {
-		if out[i], err = s.view(ctx, a, p, nil); err != nil {
+		if out[i], err = s.viewWith(ctx, a, p, nil, st); err != nil {
 			return nil, err
 		}
 	}
@@ -309,6 +300,15 @@ func (s *Service) List(ctx context.Context, a actor.Actor, f Filter, pr page.Req
 // view adds totals (with the person's contribution) and the budget's ceiling; provider staff see
 // only their own lines, though the totals remain the plan's.
 func (s *Service) view(ctx context.Context, a actor.Actor, p Plan, b *budget.Budget) (View, error) {
+	st, err := s.settings.Get(ctx, a.CouncilID)
+	if err != nil {
+		return View{}, err
+	}
+	return s.viewWith(ctx, a, p, b, st)
+}
+
+// viewWith is view with the council's settings already read (once for a whole list).
+func (s *Service) viewWith(ctx context.Context, a actor.Actor, p Plan, b *budget.Budget, st council.Settings) (View, error) {
 	if b == nil {
 		got, err := s.budgets.Get(ctx, a, p.BudgetID)
 		if err != nil {
@@ -328,10 +328,6 @@ func (s *Service) view(ctx context.Context, a actor.Actor, p Plan, b *budget.Bud
 		total += l.Annual
 	}
 	split := budget.Compose(total, c)
-	st, err := s.settings.Get(ctx, a.CouncilID)
-	if err != nil {
-		return View{}, err
-	}
 	v := View{Plan: p, Totals: Sum(p.Lines, split.PersonAnnual, split.PersonWeekly), Ceiling: b.Current.CeilingAnnual,
 		OverApproverLim: total > st.ApproverLimitAnnual}
 	if a.IsProviderOnly() {

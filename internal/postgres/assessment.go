@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm/clause"
 
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/page"
@@ -140,13 +139,9 @@ func (s *AssessmentStore) Insert(ctx context.Context, a assessment.Assessment) e
 
 // Get implements assessment.Store.
 func (s *AssessmentStore) Get(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (assessment.Assessment, error) {
-	var r assessmentRow
-	q := s.db.conn(ctx).Where("council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
-	if forUpdate {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	if err := q.Take(&r).Error; err != nil {
-		return assessment.Assessment{}, translate(err, nil)
+	r, err := takeOne[assessmentRow](s.db.conn(ctx), forUpdate, "council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
+	if err != nil {
+		return assessment.Assessment{}, err
 	}
 	a, err := r.domain()
 	return a, translate(err, nil)

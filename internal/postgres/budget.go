@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm/clause"
 
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/budget"
@@ -143,13 +142,9 @@ func (s *BudgetStore) Get(ctx context.Context, councilID, id uuid.UUID, forUpdat
 }
 
 func (s *BudgetStore) one(ctx context.Context, forUpdate bool, where string, args ...any) (budget.Budget, error) {
-	var r budgetRow
-	q := s.db.conn(ctx).Where(where, args...)
-	if forUpdate {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	if err := q.Take(&r).Error; err != nil {
-		return budget.Budget{}, translate(err, nil)
+	r, err := takeOne[budgetRow](s.db.conn(ctx), forUpdate, where, args...)
+	if err != nil {
+		return budget.Budget{}, err
 	}
 	out, err := s.withHistory(ctx, []budgetRow{r})
 	if err != nil {
@@ -163,14 +158,13 @@ func (s *BudgetStore) withHistory(ctx context.Context, rows []budgetRow) ([]budg
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	ids := make([][16]byte, len(rows))
+	ids := make([]uuid.UUID, len(rows))
 	for i, r := range rows {
-		ids[i] = uuidArg(r.ID)
+		ids[i] = r.ID
 	}
-	var vrows []budgetVersionRow
-	if err := s.db.conn(ctx).Where("council_id = ? AND budget_id IN ?", uuidArg(rows[0].CouncilID), ids).
-		Order("budget_id, number").Find(&vrows).Error; err != nil {
-		return nil, translate(err, nil)
+	vrows, err := childrenOf[budgetVersionRow](s.db.conn(ctx), rows[0].CouncilID, "budget_id", ids, "budget_id, number")
+	if err != nil {
+		return nil, err
 	}
 	byBudget := map[uuid.UUID][]budget.Version{}
 	for _, vr := range vrows {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm/clause"
 
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/charging"
@@ -244,13 +243,9 @@ func (s *ChargingStore) InsertTable(ctx context.Context, t charging.RateTable) e
 
 // GetTable implements charging.Store.
 func (s *ChargingStore) GetTable(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (charging.RateTable, error) {
-	var r rateTableRow
-	q := s.db.conn(ctx).Where("council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
-	if forUpdate {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	if err := q.Take(&r).Error; err != nil {
-		return charging.RateTable{}, translate(err, nil)
+	r, err := takeOne[rateTableRow](s.db.conn(ctx), forUpdate, "council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
+	if err != nil {
+		return charging.RateTable{}, err
 	}
 	t, err := r.domain()
 	return t, translate(err, nil)
@@ -328,13 +323,9 @@ func (s *ChargingStore) CurrentAssessment(ctx context.Context, councilID, person
 }
 
 func (s *ChargingStore) oneAssessment(ctx context.Context, forUpdate bool, where string, args ...any) (charging.Assessment, error) {
-	var r financialRow
-	q := s.db.conn(ctx).Where(where, args...)
-	if forUpdate {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	if err := q.Take(&r).Error; err != nil {
-		return charging.Assessment{}, translate(err, nil)
+	r, err := takeOne[financialRow](s.db.conn(ctx), forUpdate, where, args...)
+	if err != nil {
+		return charging.Assessment{}, err
 	}
 	a, err := r.domain()
 	return a, translate(err, nil)

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	pgdriver "gorm.io/driver/postgres"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 
 	"github.com/pbudget/pbudget/internal/apperr"
@@ -118,3 +119,26 @@ func translate(err error, byConstraint map[string]error) error {
 // uuidArg passes a UUID to pgx as its 16 bytes, which pgx encodes directly; a uuid.UUID goes
 // through its driver.Valuer (a string, parsed again) on every call.
 func uuidArg(id uuid.UUID) [16]byte { return id }
+
+// takeOne reads the one row of R matching where, locked FOR UPDATE when forUpdate;
+// apperr.ErrNotFound when there is none.
+func takeOne[R any](q *gorm.DB, forUpdate bool, where string, args ...any) (R, error) {
+	var r R
+	q = q.Where(where, args...)
+	if forUpdate {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return r, translate(q.Take(&r).Error, nil)
+}
+
+// childrenOf reads, in order, the rows of C whose column is one of parents, all of one council:
+// one query for the children of a page of parents.
+func childrenOf[C any](q *gorm.DB, councilID uuid.UUID, column string, parents []uuid.UUID, order string) ([]C, error) {
+	ids := make([][16]byte, len(parents))
+	for i, id := range parents {
+		ids[i] = uuidArg(id)
+	}
+	var rows []C
+	err := q.Where("council_id = ? AND "+column+" IN ?", uuidArg(councilID), ids).Order(order).Find(&rows).Error
+	return rows, translate(err, nil)
+}

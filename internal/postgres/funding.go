@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm/clause"
 
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/page"
@@ -69,13 +68,9 @@ func (s *FundingStore) Insert(ctx context.Context, r funding.Request) error {
 
 // Get implements funding.Store.
 func (s *FundingStore) Get(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (funding.Request, error) {
-	var r fundingRow
-	q := s.db.conn(ctx).Where("council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
-	if forUpdate {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	if err := q.Take(&r).Error; err != nil {
-		return funding.Request{}, translate(err, nil)
+	r, err := takeOne[fundingRow](s.db.conn(ctx), forUpdate, "council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
+	if err != nil {
+		return funding.Request{}, err
 	}
 	return r.domain()
 }

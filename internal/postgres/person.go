@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/date"
@@ -221,13 +220,9 @@ func (s *PersonStore) InsertRelationship(ctx context.Context, r person.Relations
 
 // GetRelationship implements person.Store: the relationship must have personID on either side.
 func (s *PersonStore) GetRelationship(ctx context.Context, councilID, personID, id uuid.UUID, forUpdate bool) (person.Relationship, error) {
-	var r relationshipRow
-	q := s.db.conn(ctx).Where("council_id = ? AND id = ? AND (person_id = ? OR related_person_id = ?)", councilID, id, personID, personID)
-	if forUpdate {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	err := q.Take(&r).Error
-	return r.domain(), translate(err, nil)
+	r, err := takeOne[relationshipRow](s.db.conn(ctx), forUpdate, "council_id = ? AND id = ? AND (person_id = ? OR related_person_id = ?)",
+		uuidArg(councilID), uuidArg(id), uuidArg(personID), uuidArg(personID))
+	return r.domain(), err
 }
 
 // UpdateRelationship implements person.Store: it writes r if the stored version is r.Version − 1.

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm/clause"
 
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/date"
@@ -203,13 +202,9 @@ func (s *PlanStore) InsertPlan(ctx context.Context, p plan.Plan) error {
 
 // GetPlan implements plan.Store.
 func (s *PlanStore) GetPlan(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (plan.Plan, error) {
-	var r planRow
-	q := s.db.conn(ctx).Where("council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
-	if forUpdate {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	if err := q.Take(&r).Error; err != nil {
-		return plan.Plan{}, translate(err, nil)
+	r, err := takeOne[planRow](s.db.conn(ctx), forUpdate, "council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
+	if err != nil {
+		return plan.Plan{}, err
 	}
 	plans, err := s.withLines(ctx, []planRow{r})
 	if err != nil {
@@ -222,14 +217,13 @@ func (s *PlanStore) withLines(ctx context.Context, rows []planRow) ([]plan.Plan,
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	ids := make([][16]byte, len(rows))
+	ids := make([]uuid.UUID, len(rows))
 	for i, r := range rows {
-		ids[i] = uuidArg(r.ID)
+		ids[i] = r.ID
 	}
-	var lines []lineRow
-	if err := s.db.conn(ctx).Where("council_id = ? AND plan_id IN ?", uuidArg(rows[0].CouncilID), ids).
-		Order("plan_id, position").Find(&lines).Error; err != nil {
-		return nil, translate(err, nil)
+	lines, err := childrenOf[lineRow](s.db.conn(ctx), rows[0].CouncilID, "plan_id", ids, "plan_id, position")
+	if err != nil {
+		return nil, err
 	}
 	byPlan := map[uuid.UUID][]lineRow{}
 	for _, l := range lines {
@@ -382,13 +376,9 @@ func (s *PlanStore) InsertDP(ctx context.Context, d plan.DPAgreement) error {
 
 // GetDP implements plan.AgreementStore.
 func (s *PlanStore) GetDP(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (plan.DPAgreement, error) {
-	var r dpRow
-	q := s.db.conn(ctx).Where("council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
-	if forUpdate {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	if err := q.Take(&r).Error; err != nil {
-		return plan.DPAgreement{}, translate(err, nil)
+	r, err := takeOne[dpRow](s.db.conn(ctx), forUpdate, "council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
+	if err != nil {
+		return plan.DPAgreement{}, err
 	}
 	return r.domain()
 }

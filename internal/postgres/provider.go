@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm/clause"
 
 	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/provider"
@@ -52,13 +51,9 @@ func (s *ProviderStore) InsertProvider(ctx context.Context, p provider.Provider)
 
 // GetProvider implements provider.Store.
 func (s *ProviderStore) GetProvider(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (provider.Provider, error) {
-	var r providerRow
-	q := s.db.conn(ctx).Where("council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
-	if forUpdate {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	if err := q.Take(&r).Error; err != nil {
-		return provider.Provider{}, translate(err, nil)
+	r, err := takeOne[providerRow](s.db.conn(ctx), forUpdate, "council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
+	if err != nil {
+		return provider.Provider{}, err
 	}
 	return r.domain()
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm/clause"
 
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/page"
@@ -99,13 +98,9 @@ func (s *RASStore) Active(ctx context.Context, councilID uuid.UUID, t ras.Assess
 }
 
 func (s *RASStore) one(ctx context.Context, forUpdate bool, where string, args ...any) (ras.Version, error) {
-	var r rasRow
-	q := s.db.conn(ctx).Where(where, args...)
-	if forUpdate {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	if err := q.Take(&r).Error; err != nil {
-		return ras.Version{}, translate(err, nil)
+	r, err := takeOne[rasRow](s.db.conn(ctx), forUpdate, where, args...)
+	if err != nil {
+		return ras.Version{}, err
 	}
 	v, err := r.domain()
 	return v, translate(err, nil)

@@ -31,13 +31,9 @@ func NewSettingsStore(db *DB) *SettingsStore { return &SettingsStore{db: db} }
 
 // Settings implements council.SettingsStore.
 func (s *SettingsStore) Settings(ctx context.Context, councilID uuid.UUID, forUpdate bool) (council.Settings, error) {
-	var r settingsRow
-	q := s.db.conn(ctx).Where("council_id = ?", uuidArg(councilID))
-	if forUpdate {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	if err := q.Take(&r).Error; err != nil {
-		return council.Settings{}, translate(err, nil)
+	r, err := takeOne[settingsRow](s.db.conn(ctx), forUpdate, "council_id = ?", uuidArg(councilID))
+	if err != nil {
+		return council.Settings{}, err
 	}
 	return council.Settings{CouncilID: r.CouncilID, ApproverLimitAnnual: r.ApproverLimitAnnualPence, CareHomeMaxDays: r.DpCareHomeMaxDays,
 		CareHomeJoinGapDays: r.DpCareHomeJoinGapDays, ChildShortBreakMaxPerPeriod: r.ChildShortBreakMaxDaysPerPeriod,

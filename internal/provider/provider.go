@@ -13,6 +13,7 @@ import (
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/page"
+	"github.com/pbudget/pbudget/internal/txn"
 )
 
 // Type is care agency, ISF provider or day service.
@@ -51,26 +52,16 @@ type Store interface {
 	ListProviders(ctx context.Context, councilID uuid.UUID, t Type, p page.Request) ([]Provider, error)
 }
 
-// Auditor appends to the audit trail within the caller's transaction.
-type Auditor interface {
-	Record(ctx context.Context, a actor.Actor, e audit.Event) error
-}
-
-// Transactor runs fn in one database transaction carried by ctx.
-type Transactor interface {
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Service manages providers.
 type Service struct {
 	store Store
-	audit Auditor
-	tx    Transactor
+	audit audit.Recorder
+	tx    txn.Transactor
 	now   func() time.Time
 }
 
 // NewService returns a Service.
-func NewService(store Store, auditor Auditor, tx Transactor, now func() time.Time) *Service {
+func NewService(store Store, auditor audit.Recorder, tx txn.Transactor, now func() time.Time) *Service {
 	return &Service{store: store, audit: auditor, tx: tx, now: now}
 }
 

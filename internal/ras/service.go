@@ -13,6 +13,7 @@ import (
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/page"
+	"github.com/pbudget/pbudget/internal/txn"
 )
 
 // Errors of the version life cycle.
@@ -44,26 +45,16 @@ type Store interface {
 	List(ctx context.Context, councilID uuid.UUID, f Filter, p page.Request) ([]Version, error)
 }
 
-// Auditor appends to the audit trail within the caller's transaction.
-type Auditor interface {
-	Record(ctx context.Context, a actor.Actor, e audit.Event) error
-}
-
-// Transactor runs fn in one database transaction carried by ctx.
-type Transactor interface {
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Service manages RAS versions.
 type Service struct {
 	store Store
-	audit Auditor
-	tx    Transactor
+	audit audit.Recorder
+	tx    txn.Transactor
 	now   func() time.Time
 }
 
 // NewService returns a Service.
-func NewService(store Store, auditor Auditor, tx Transactor, now func() time.Time) *Service {
+func NewService(store Store, auditor audit.Recorder, tx txn.Transactor, now func() time.Time) *Service {
 	return &Service{store: store, audit: auditor, tx: tx, now: now}
 }
 
