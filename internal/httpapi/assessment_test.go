@@ -233,16 +233,22 @@ func TestCarerAssessmentRefusesTakingSignificantlyLonger(t *testing.T) {
 	require.Equal(t, before, b.counts())
 }
 
-func TestCarerEligibleThroughHealthAtRiskGetsACarerBudget(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	b.activeRAS("carer", 2_000)
-	carer, cared := b.newPerson(nil), b.newPerson(nil)
+// carerOutcomesAchieved records every one of the eight carer outcomes as achievable.
+func carerOutcomesAchieved() []any {
 	outcomes := []any{}
 	for _, o := range []string{"caring_for_child", "caring_for_others", "habitable_home", "nutrition", "relationships",
 		"work_training_education_volunteering", "community_facilities", "recreational_activities"} {
 		outcomes = append(outcomes, map[string]any{"outcome": o, "unable": false})
 	}
+	return outcomes
+}
+
+func TestCarerEligibleThroughHealthAtRiskGetsACarerBudget(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.activeRAS("carer", 2_000)
+	carer, cared := b.newPerson(nil), b.newPerson(nil)
+	outcomes := carerOutcomesAchieved()
 	as := b.assess(carer.Id.String(), map[string]any{
 		"type": "carer", "cared_for_person_id": cared.Id, "provides_necessary_care": true, "carer_health_at_risk": true,
 		"significant_wellbeing_impact": true, "carer_outcomes": outcomes, "ras_answers": map[string]string{"q1": "some", "q2": "none"},

@@ -264,6 +264,18 @@ func TestChargingRolesAndIsolation(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, b.do(http.MethodPost, "/v1/people/"+p.Id.String()+"/financial-assessments", b.otherToken("finance"), workedExample("2025-06-01")).Status)
 }
 
+// finishedJob polls an uprating job until it has completed or failed, and asserts it completed.
+func (b *bundle) finishedJob(loc string) api.UpratingJob {
+	b.t.Helper()
+	var job api.UpratingJob
+	require.Eventually(b.t, func() bool {
+		b.do(http.MethodGet, loc, b.token("finance"), nil).decode(b.t, &job)
+		return job.Status == "completed" || job.Status == "failed"
+	}, 30*time.Second, 50*time.Millisecond)
+	require.Equal(b.t, api.UpratingJobStatus("completed"), job.Status, job.Error)
+	return job
+}
+
 func TestUpratingRecalculatesEveryCurrentAssessmentAndReportsTheChanges(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -292,12 +304,7 @@ func TestUpratingRecalculatesEveryCurrentAssessmentAndReportsTheChanges(t *testi
 	dup := b.do(http.MethodPost, "/v1/rate-tables/"+uprated.Id.String()+"/uprate", b.token("finance"), nil)
 	require.Contains(t, []int{http.StatusAccepted, http.StatusConflict}, dup.Status, "one open job per table")
 
-	var job api.UpratingJob
-	require.Eventually(t, func() bool {
-		b.do(http.MethodGet, loc, b.token("finance"), nil).decode(t, &job)
-		return job.Status == "completed" || job.Status == "failed"
-	}, 20*time.Second, 50*time.Millisecond)
-	require.Equal(t, api.UpratingJobStatus("completed"), job.Status, job.Error)
+	job := b.finishedJob(loc)
 	require.Equal(t, 3, job.Total)
 	require.Equal(t, 3, job.Processed)
 	require.Equal(t, 2, job.Changed)
@@ -326,10 +333,7 @@ func TestUpratingRecalculatesEveryCurrentAssessmentAndReportsTheChanges(t *testi
 	// Run again: nothing is left under the old table.
 	again := b.do(http.MethodPost, "/v1/rate-tables/"+uprated.Id.String()+"/uprate", b.token("finance"), nil)
 	require.Equal(t, http.StatusAccepted, again.Status)
-	require.Eventually(t, func() bool {
-		b.do(http.MethodGet, again.Header.Get("Location"), b.token("finance"), nil).decode(t, &job)
-		return job.Status == "completed"
-	}, 20*time.Second, 50*time.Millisecond)
+	job = b.finishedJob(again.Header.Get("Location"))
 	require.Equal(t, 0, job.Total)
 }
 
@@ -372,12 +376,7 @@ func TestAnUpratingJobWaitsForItsTablesFirstDay(t *testing.T) {
 	now := b.rateTable("2026-04-06", 11_700)
 	r = b.do(http.MethodPost, "/v1/rate-tables/"+now.Id.String()+"/uprate", b.token("finance"), nil)
 	require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
-	var ran api.UpratingJob
-	require.Eventually(t, func() bool {
-		b.do(http.MethodGet, r.Header.Get("Location"), b.token("finance"), nil).decode(t, &ran)
-		return ran.Status == "completed" || ran.Status == "failed"
-	}, 20*time.Second, 50*time.Millisecond)
-	require.Equal(t, api.UpratingJobStatus("completed"), ran.Status)
+	ran := b.finishedJob(r.Header.Get("Location"))
 	require.Equal(t, 1, ran.Processed)
 	b.do(http.MethodGet, "/v1/uprating-jobs/"+waiting.Id.String(), b.token("finance"), nil).decode(t, &waiting)
 	require.Equal(t, api.UpratingJobStatus("queued"), waiting.Status, "no charge changes before the new rates apply")
@@ -417,12 +416,7 @@ func TestUpratingNeverOverwritesANewerAssessment(t *testing.T) {
 	for range n {
 		require.Equal(t, http.StatusOK, <-done)
 	}
-	var job api.UpratingJob
-	require.Eventually(t, func() bool {
-		b.do(http.MethodGet, loc, b.token("finance"), nil).decode(t, &job)
-		return job.Status == "completed" || job.Status == "failed"
-	}, 30*time.Second, 50*time.Millisecond)
-	require.Equal(t, api.UpratingJobStatus("completed"), job.Status, job.Error)
+	job := b.finishedJob(loc)
 	require.Equal(t, job.Total, job.Processed, "the total is recounted as assessments join or leave the job")
 
 	for _, d := range drafts {

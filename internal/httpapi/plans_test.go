@@ -574,11 +574,7 @@ func TestStaysOfThePersonsOtherBudgetsCountTowardsTheFourWeeks(t *testing.T) {
 	p, needs := b.pricedBudget()
 	// The same person cares for someone too, and has a carer's budget with a care-home stay.
 	cared := b.newPerson(nil)
-	outcomes := []any{}
-	for _, o := range []string{"caring_for_child", "caring_for_others", "habitable_home", "nutrition", "relationships",
-		"work_training_education_volunteering", "community_facilities", "recreational_activities"} {
-		outcomes = append(outcomes, map[string]any{"outcome": o, "unable": false})
-	}
+	outcomes := carerOutcomesAchieved()
 	as := b.assess(p.Id.String(), map[string]any{
 		"type": "carer", "cared_for_person_id": cared.Id, "provides_necessary_care": true, "carer_health_at_risk": true,
 		"significant_wellbeing_impact": true, "carer_outcomes": outcomes, "ras_answers": map[string]string{"q1": "some", "q2": "none"},
