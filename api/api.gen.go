@@ -327,6 +327,24 @@ func (e CategoryRule) Valid() bool {
 	}
 }
 
+// Defines values for ChargeRounding.
+const (
+	ChargeRoundingDown    ChargeRounding = "down"
+	ChargeRoundingNearest ChargeRounding = "nearest"
+)
+
+// Valid indicates whether the value is a known member of the ChargeRounding enum.
+func (e ChargeRounding) Valid() bool {
+	switch e {
+	case ChargeRoundingDown:
+		return true
+	case ChargeRoundingNearest:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DirectPaymentAgreementAccountType.
 const (
 	DirectPaymentAgreementAccountTypeManagedAccount      DirectPaymentAgreementAccountType = "managed_account"
@@ -983,19 +1001,19 @@ func (e LineUnit) Valid() bool {
 
 // Defines values for MIGAgeBand.
 const (
-	Age1824                 MIGAgeBand = "age_18_24"
-	Age25ToPensionCreditAge MIGAgeBand = "age_25_to_pension_credit_age"
-	PensionCreditAge        MIGAgeBand = "pension_credit_age"
+	MIGAgeBandAge1824                 MIGAgeBand = "age_18_24"
+	MIGAgeBandAge25ToPensionCreditAge MIGAgeBand = "age_25_to_pension_credit_age"
+	MIGAgeBandPensionCreditAge        MIGAgeBand = "pension_credit_age"
 )
 
 // Valid indicates whether the value is a known member of the MIGAgeBand enum.
 func (e MIGAgeBand) Valid() bool {
 	switch e {
-	case Age1824:
+	case MIGAgeBandAge1824:
 		return true
-	case Age25ToPensionCreditAge:
+	case MIGAgeBandAge25ToPensionCreditAge:
 		return true
-	case PensionCreditAge:
+	case MIGAgeBandPensionCreditAge:
 		return true
 	default:
 		return false
@@ -1696,19 +1714,33 @@ type ChargeResult struct {
 	DreWeeklyPence       int64 `json:"dre_weekly_pence"`
 
 	// FullCost Capital above the upper limit (or a light-touch full-cost assessment).
-	FullCost                     bool               `json:"full_cost"`
-	HousingCostsWeeklyPence      int64              `json:"housing_costs_weekly_pence"`
-	IncomeCountedWeeklyPence     int64              `json:"income_counted_weekly_pence"`
-	IncomeDisregardedWeeklyPence int64              `json:"income_disregarded_weekly_pence"`
-	MigParts                     []CalculationStep  `json:"mig_parts"`
-	MigWeeklyPence               int64              `json:"mig_weekly_pence"`
-	MinimumWeeklyChargePence     int64              `json:"minimum_weekly_charge_pence"`
-	OtherAllowancesWeeklyPence   int64              `json:"other_allowances_weekly_pence"`
-	RateTableId                  openapi_types.UUID `json:"rate_table_id"`
-	RateTableName                string             `json:"rate_table_name"`
-	Steps                        []CalculationStep  `json:"steps"`
-	TaperPercent                 int                `json:"taper_percent"`
-	TariffWeeklyPence            int64              `json:"tariff_weekly_pence"`
+	FullCost                 bool  `json:"full_cost"`
+	HousingCostsWeeklyPence  int64 `json:"housing_costs_weekly_pence"`
+	IncomeCountedWeeklyPence int64 `json:"income_counted_weekly_pence"`
+
+	// IncomeDisregardedWeeklyPence Earnings, the mobility components, and the items' partial disregards.
+	IncomeDisregardedWeeklyPence int64             `json:"income_disregarded_weekly_pence"`
+	MigParts                     []CalculationStep `json:"mig_parts"`
+	MigWeeklyPence               int64             `json:"mig_weekly_pence"`
+	MinimumWeeklyChargePence     int64             `json:"minimum_weekly_charge_pence"`
+	OtherAllowancesWeeklyPence   int64             `json:"other_allowances_weekly_pence"`
+
+	// PensionCreditAge How the MIG's age row was chosen; absent from results calculated before it was derived from the date of birth.
+	PensionCreditAge *PensionCreditAge  `json:"pension_credit_age,omitempty"`
+	RateTableId      openapi_types.UUID `json:"rate_table_id"`
+	RateTableName    string             `json:"rate_table_name"`
+	Steps            []CalculationStep  `json:"steps"`
+	TaperPercent     int                `json:"taper_percent"`
+
+	// TaperRounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+	// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+	// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+	// once the table is in force, like the table's other fields.
+	//
+	//
+	// Example: down
+	TaperRounding     ChargeRounding `json:"taper_rounding"`
+	TariffWeeklyPence int64          `json:"tariff_weekly_pence"`
 
 	// WeeklyChargePence The person's weekly contribution to that cost, when known.
 	WeeklyChargePence *int64 `json:"weekly_charge_pence,omitempty"`
@@ -1716,6 +1748,14 @@ type ChargeResult struct {
 	// WeeklyCostPence The cost of care it was capped at, when known.
 	WeeklyCostPence *int64 `json:"weekly_cost_pence,omitempty"`
 }
+
+// ChargeRounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+// once the table is in force, like the table's other fields.
+//
+// Example: down
+type ChargeRounding string
 
 // CouncilSettings defines model for CouncilSettings.
 type CouncilSettings struct {
@@ -1901,17 +1941,31 @@ type FinancialAssessment struct {
 
 	// Kind `full`; `light_touch_full_cost` (the person declines a full assessment and pays the full cost);
 	// `light_touch_nil` (benefits plainly show a nil contribution). A full assessment may follow at any time.
-	Kind                    FinancialAssessmentKind               `json:"kind"`
-	LightTouchReason        *string                               `json:"light_touch_reason,omitempty"`
-	Notes                   *string                               `json:"notes,omitempty"`
-	OtherAllowances         *[]WeeklyItem                         `json:"other_allowances,omitempty"`
-	PensionCreditAgeReached *bool                                 `json:"pension_credit_age_reached,omitempty"`
-	PersonId                openapi_types.UUID                    `json:"person_id"`
-	Result                  nullable.Nullable[ChargeResult]       `json:"result"`
-	Status                  FinancialAssessmentStatus             `json:"status"`
-	SupersedesId            nullable.Nullable[openapi_types.UUID] `json:"supersedes_id"`
-	UpdatedAt               time.Time                             `json:"updated_at"`
-	Version                 int                                   `json:"version"`
+	Kind             FinancialAssessmentKind `json:"kind"`
+	LightTouchReason *string                 `json:"light_touch_reason,omitempty"`
+	Notes            *string                 `json:"notes,omitempty"`
+	OtherAllowances  *[]WeeklyItem           `json:"other_allowances,omitempty"`
+
+	// PensionCreditAge Derived, read-only: of a draft, from the person's date of birth as it is now; of a completed
+	// assessment, what its calculation used. null only for assessments completed before pension
+	// credit age was derived from the date of birth.
+	PensionCreditAge nullable.Nullable[PensionCreditAge] `json:"pension_credit_age"`
+
+	// PensionCreditAgeOverride Whether the person has attained pension credit qualifying age is derived from their date
+	// of birth and the effective date (see pension_credit_age); set this, with
+	// pension_credit_age_override_reason, only to override that. null: no override.
+	PensionCreditAgeOverride nullable.Nullable[bool] `json:"pension_credit_age_override,omitempty"`
+
+	// PensionCreditAgeOverrideReason Why the derived pension credit age is overridden; required with an override, refused
+	// without one (422 `pension-age-override-invalid`). Recorded in the calculation steps and
+	// the audit trail. Trimmed of surrounding whitespace.
+	PensionCreditAgeOverrideReason nullable.Nullable[string]             `json:"pension_credit_age_override_reason,omitempty"`
+	PersonId                       openapi_types.UUID                    `json:"person_id"`
+	Result                         nullable.Nullable[ChargeResult]       `json:"result"`
+	Status                         FinancialAssessmentStatus             `json:"status"`
+	SupersedesId                   nullable.Nullable[openapi_types.UUID] `json:"supersedes_id"`
+	UpdatedAt                      time.Time                             `json:"updated_at"`
+	Version                        int                                   `json:"version"`
 }
 
 // FinancialAssessmentDreMethod Disability-related expenditure: the items, or the council's flat allowance.
@@ -1921,6 +1975,7 @@ type FinancialAssessmentDreMethod string
 type FinancialAssessmentStatus string
 
 // FinancialAssessmentCreate A new financial assessment; the fields are those of FinancialAssessmentFacts, with the kind.
+// Pension credit age is not sent: it is derived from the person's date of birth.
 type FinancialAssessmentCreate struct {
 	Capital                   *[]CapitalItem                      `json:"capital,omitempty"`
 	CarerPremium              *bool                               `json:"carer_premium,omitempty"`
@@ -1936,11 +1991,20 @@ type FinancialAssessmentCreate struct {
 
 	// Kind `full`; `light_touch_full_cost` (the person declines a full assessment and pays the full cost);
 	// `light_touch_nil` (benefits plainly show a nil contribution). A full assessment may follow at any time.
-	Kind                    FinancialAssessmentKind `json:"kind"`
-	LightTouchReason        *string                 `json:"light_touch_reason,omitempty"`
-	Notes                   *string                 `json:"notes,omitempty"`
-	OtherAllowances         *[]WeeklyItem           `json:"other_allowances,omitempty"`
-	PensionCreditAgeReached *bool                   `json:"pension_credit_age_reached,omitempty"`
+	Kind             FinancialAssessmentKind `json:"kind"`
+	LightTouchReason *string                 `json:"light_touch_reason,omitempty"`
+	Notes            *string                 `json:"notes,omitempty"`
+	OtherAllowances  *[]WeeklyItem           `json:"other_allowances,omitempty"`
+
+	// PensionCreditAgeOverride Whether the person has attained pension credit qualifying age is derived from their date
+	// of birth and the effective date (see pension_credit_age); set this, with
+	// pension_credit_age_override_reason, only to override that. null: no override.
+	PensionCreditAgeOverride nullable.Nullable[bool] `json:"pension_credit_age_override,omitempty"`
+
+	// PensionCreditAgeOverrideReason Why the derived pension credit age is overridden; required with an override, refused
+	// without one (422 `pension-age-override-invalid`). Recorded in the calculation steps and
+	// the audit trail. Trimmed of surrounding whitespace.
+	PensionCreditAgeOverrideReason nullable.Nullable[string] `json:"pension_credit_age_override_reason,omitempty"`
 }
 
 // FinancialAssessmentCreateDreMethod defines model for FinancialAssessmentCreate.DreMethod.
@@ -1964,7 +2028,16 @@ type FinancialAssessmentFacts struct {
 	LightTouchReason          *string                            `json:"light_touch_reason,omitempty"`
 	Notes                     *string                            `json:"notes,omitempty"`
 	OtherAllowances           *[]WeeklyItem                      `json:"other_allowances,omitempty"`
-	PensionCreditAgeReached   *bool                              `json:"pension_credit_age_reached,omitempty"`
+
+	// PensionCreditAgeOverride Whether the person has attained pension credit qualifying age is derived from their date
+	// of birth and the effective date (see pension_credit_age); set this, with
+	// pension_credit_age_override_reason, only to override that. null: no override.
+	PensionCreditAgeOverride nullable.Nullable[bool] `json:"pension_credit_age_override,omitempty"`
+
+	// PensionCreditAgeOverrideReason Why the derived pension credit age is overridden; required with an override, refused
+	// without one (422 `pension-age-override-invalid`). Recorded in the calculation steps and
+	// the audit trail. Trimmed of surrounding whitespace.
+	PensionCreditAgeOverrideReason nullable.Nullable[string] `json:"pension_credit_age_override_reason,omitempty"`
 }
 
 // FinancialAssessmentFactsDreMethod Disability-related expenditure: the items, or the council's flat allowance.
@@ -1980,7 +2053,8 @@ type FinancialAssessmentList struct {
 	NextPageToken *string               `json:"next_page_token,omitempty"`
 }
 
-// FinancialAssessmentPatch Changes to a draft; the fields are those of FinancialAssessmentFacts.
+// FinancialAssessmentPatch Changes to a draft; the fields are those of FinancialAssessmentFacts. pension_credit_age_override
+// null removes the override and its reason.
 type FinancialAssessmentPatch struct {
 	Capital                   *[]CapitalItem                     `json:"capital,omitempty"`
 	CarerPremium              *bool                              `json:"carer_premium,omitempty"`
@@ -1996,7 +2070,16 @@ type FinancialAssessmentPatch struct {
 	LightTouchReason          *string                            `json:"light_touch_reason,omitempty"`
 	Notes                     *string                            `json:"notes,omitempty"`
 	OtherAllowances           *[]WeeklyItem                      `json:"other_allowances,omitempty"`
-	PensionCreditAgeReached   *bool                              `json:"pension_credit_age_reached,omitempty"`
+
+	// PensionCreditAgeOverride Whether the person has attained pension credit qualifying age is derived from their date
+	// of birth and the effective date (see pension_credit_age); set this, with
+	// pension_credit_age_override_reason, only to override that. null: no override.
+	PensionCreditAgeOverride nullable.Nullable[bool] `json:"pension_credit_age_override,omitempty"`
+
+	// PensionCreditAgeOverrideReason Why the derived pension credit age is overridden; required with an override, refused
+	// without one (422 `pension-age-override-invalid`). Recorded in the calculation steps and
+	// the audit trail. Trimmed of surrounding whitespace.
+	PensionCreditAgeOverrideReason nullable.Nullable[string] `json:"pension_credit_age_override_reason,omitempty"`
 }
 
 // FinancialAssessmentPatchDreMethod defines model for FinancialAssessmentPatch.DreMethod.
@@ -2117,9 +2200,24 @@ type ISFAgreementList struct {
 	NextPageToken *string        `json:"next_page_token,omitempty"`
 }
 
-// IncomeItem defines model for IncomeItem.
+// IncomeItem A weekly income. Part of it may be disregarded, with a reason (the night-care part of
+// attendance allowance, or of PIP daily living, when no night care is provided, say): that
+// part is shown as disregarded income in the calculation (step `income_disregarded`), not as
+// an allowance. A disregard above weekly_pence, without its reason, a reason without a
+// disregard, or a disregard of income already disregarded in full (earnings, the mobility
+// components) is refused: 422 `income-disregard-invalid`, naming the field.
 type IncomeItem struct {
 	Description *string `json:"description,omitempty"`
+
+	// DisregardReason Why part of the item is disregarded; required with disregarded_pence above 0. Trimmed of surrounding whitespace.
+	//
+	// Example: night-care part of attendance allowance: no night care is provided
+	DisregardReason *string `json:"disregard_reason,omitempty"`
+
+	// DisregardedPence The weekly part of weekly_pence disregarded; at most weekly_pence. Absent or 0 when none.
+	//
+	// Example: 3690
+	DisregardedPence *int64 `json:"disregarded_pence,omitempty"`
 
 	// Type Earnings and the mobility components of DLA and PIP are disregarded.
 	Type        IncomeType `json:"type"`
@@ -2181,6 +2279,25 @@ type PAEvidence struct {
 	DbsCheckDate                      *openapi_types.Date `json:"dbs_check_date,omitempty"`
 	EmployersLiabilityInsuranceExpiry *openapi_types.Date `json:"employers_liability_insurance_expiry,omitempty"`
 	PayrollProvider                   *string             `json:"payroll_provider,omitempty"`
+}
+
+// PensionCreditAge How the MIG's pension credit age row was chosen. The qualifying age for pension credit is the
+// women's State Pension age for the person's date of birth, whatever their sex (State Pension
+// Credit Act 2002 s1(6); Pensions Act 1995 Schedule 4 as amended by the Pensions Acts 2007,
+// 2011 and 2014): 60 for those born before 6 April 1950, rising to 68 for those born from
+// 6 April 1978. A person attains it on that day.
+type PensionCreditAge struct {
+	Overridden     bool                      `json:"overridden"`
+	OverrideReason nullable.Nullable[string] `json:"override_reason"`
+
+	// QualifyingDate The day the person attains pension credit qualifying age.
+	QualifyingDate openapi_types.Date `json:"qualifying_date"`
+
+	// Reached What the MIG uses: the override when there is one, else reached_by_date_of_birth.
+	Reached bool `json:"reached"`
+
+	// ReachedByDateOfBirth The qualifying date is on or before the effective date.
+	ReachedByDateOfBirth bool `json:"reached_by_date_of_birth"`
 }
 
 // Person defines model for Person.
@@ -2532,12 +2649,21 @@ type RateTable struct {
 	MinimumWeeklyChargePence             int64                    `json:"minimum_weekly_charge_pence"`
 	Name                                 string                   `json:"name"`
 	PersonalExpensesAllowanceWeeklyPence nullable.Nullable[int64] `json:"personal_expenses_allowance_weekly_pence"`
-	TaperPercent                         int                      `json:"taper_percent"`
-	TariffStepPence                      int64                    `json:"tariff_step_pence"`
-	TariffWeeklyPencePerStep             int64                    `json:"tariff_weekly_pence_per_step"`
-	UpdatedAt                            time.Time                `json:"updated_at"`
-	ValidFrom                            openapi_types.Date       `json:"valid_from"`
-	Version                              int                      `json:"version"`
+
+	// Rounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+	// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+	// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+	// once the table is in force, like the table's other fields.
+	//
+	//
+	// Example: down
+	Rounding                 ChargeRounding     `json:"rounding"`
+	TaperPercent             int                `json:"taper_percent"`
+	TariffStepPence          int64              `json:"tariff_step_pence"`
+	TariffWeeklyPencePerStep int64              `json:"tariff_weekly_pence_per_step"`
+	UpdatedAt                time.Time          `json:"updated_at"`
+	ValidFrom                openapi_types.Date `json:"valid_from"`
+	Version                  int                `json:"version"`
 }
 
 // RateTableCreate defines model for RateTableCreate.
@@ -2559,6 +2685,15 @@ type RateTableCreate struct {
 
 	// PersonalExpensesAllowanceWeeklyPence For care homes.
 	PersonalExpensesAllowanceWeeklyPence *int64 `json:"personal_expenses_allowance_weekly_pence,omitempty"`
+
+	// Rounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+	// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+	// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+	// once the table is in force, like the table's other fields.
+	//
+	//
+	// Example: down
+	Rounding *ChargeRounding `json:"rounding,omitempty"`
 
 	// TaperPercent The share of available income charged.
 	TaperPercent int `json:"taper_percent"`
@@ -2588,10 +2723,19 @@ type RateTablePatch struct {
 	MinimumWeeklyChargePence             *int64                   `json:"minimum_weekly_charge_pence,omitempty"`
 	Name                                 *string                  `json:"name,omitempty"`
 	PersonalExpensesAllowanceWeeklyPence nullable.Nullable[int64] `json:"personal_expenses_allowance_weekly_pence,omitempty"`
-	TaperPercent                         *int                     `json:"taper_percent,omitempty"`
-	TariffStepPence                      *int64                   `json:"tariff_step_pence,omitempty"`
-	TariffWeeklyPencePerStep             *int64                   `json:"tariff_weekly_pence_per_step,omitempty"`
-	ValidFrom                            *openapi_types.Date      `json:"valid_from,omitempty"`
+
+	// Rounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+	// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+	// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+	// once the table is in force, like the table's other fields.
+	//
+	//
+	// Example: down
+	Rounding                 *ChargeRounding     `json:"rounding,omitempty"`
+	TaperPercent             *int                `json:"taper_percent,omitempty"`
+	TariffStepPence          *int64              `json:"tariff_step_pence,omitempty"`
+	TariffWeeklyPencePerStep *int64              `json:"tariff_weekly_pence_per_step,omitempty"`
+	ValidFrom                *openapi_types.Date `json:"valid_from,omitempty"`
 }
 
 // Ready defines model for Ready.
@@ -21440,345 +21584,370 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rbhu5lij8KoS+ASKfKV+T9MXG4MCdy+7s3Un72Mn0ANt9JKpqSWKnRKpJlh3tIMD8/H5/OMA8wADn",
-	"Feb/7DfZT/KBi2TdxJJKsmS7u5U/saQqXhYX1/3yuROLyVRw4Fp1Tj93xkATkPjneZqKW/NHAiqWbKqZ",
-	"4J3TzvsxkAnosUgU0WMgU6rHRGXTqZBaHXSijorHMKHmRT2bQue0o7RkfNT58iXqvKDxGF4IrqVIzRML",
-	"nxVcA9dXEGeS6dmFSFk8W/bSq/d0FF7zDUjFBCdiiMuWoEQmY4jIUEjSfzPcf0t1PO4v28GbBCZTYRZ2",
-	"CdOUziCZn66vZQZ9cjsGTvSYKcIsqJQWEhIz9VRwBWYplBOgMmUgiYRfM1Ca3DI9to/TCZB8vni2/xeY",
-	"VZcHPJt0Tv/aMfN1fo4Cy/1BxNSuKgSTWALVdkUIjGWb/+mnn84zPQauWUw1hAcdAJUgSTymaQp8BKR7",
-	"+foF+err50d7y8b/t0sLgzdJeGgHoieKsCQiNFWCMG5hBfKGxfBEkVSMlqDhl6gzpZJOQHtMH0mACXA3",
-	"LzPTGbTuRB1OJ+Zd6p/osaQTdcw6mDRHbyBfnmso5ITqzmkny/DJ+T2eKwVKLZ4tf+Tu032XJSNonmqA",
-	"P999mteMUx4zmrbY3tA/29vkRl9nPGF8VMGg0OT2sZ5DpbvPW7qgf4HZPN6ek4yzXzMgH2FGuobYwCc6",
-	"maZAKPnw4c3LPaLHVJMJ/QiKSNByxvjIkg1PERQd4tXE7VgKXWyoRiAqmD+hn34APtLjzunJ0VHUmTDu",
-	"P39jLoHWIM2Y//uv19efTo73r68/ff3q53/+p/BGh0ghwzezbwhv3xNXT2sHYPYSjykfQXJALh2YSffZ",
-	"yTeWPE6YUoyPzsiz4xP7jdI0hb3m7TpC3bTPY7PP+cX/WQwaUeIXMbg7GvzAODTOkDIOd5/igo7giv0N",
-	"8kl+zUDOilmmdAQ9ZR4oj5vAkGap7pw+NwhAP7GJ4RkeHeyn43w6xjWMQObzvRcfoYF59Dl80j2cVJun",
-	"8tOfSrhhIlPE/JYfZGix+F7TST4/Pqlg7HEQJiCV4I2An+LPGwB9ShdMktJNTCHFDUtANk/jHrj7VJfn",
-	"V/9qb2jjZJKqnrvFG5iPanhPByksmE5DT5tHNjAbpCjyqDGbNk9YeuiuU34xL1uRDsWJ72jiuJD5FFsx",
-	"1vxJp9OUWXnscCrFIIXJP/+irHBWTPdPEoad087/c1hI5of2V3V4Yd+yk1av5FuamoWiNGfZRndAE/Ln",
-	"qx/fReRWCsNUZlOISMY/cnHLyZBBmkSeAhMhCeM3NGWJ/cV8kYtJSI9LusG/7bsd7lsIh9bsHj8sCXVf",
-	"nFw/TFl8r8ApCY8kdvOrQtL28u8TZdiPhjqfTjK7NiDvvr8iPJsMQDrJ85rHIuMxS/ciA7FV5XmjGijN",
-	"0tQMN0zZaKwPrvnmgP1ayAFLEkvD7xPaSNqfKCJFCookgnChCTUqpZVtxBQkTr9BzHrDjTxD01dSCnmf",
-	"Gz7nJOPwaQqx0abATH+GR56ApixVhErwmorRT0jGE5AO9SyWsGSDgHiL+vk7oVGHtyrqfR4+2gTgE1Na",
-	"kUGm8ezdNWDKWQ9q282tDYv2aR8yiuIdgPNO6Nci4/cKlHeCqCwe54TGIgNTxBEP0hUSIeSQxPN6c4GA",
-	"xmNLXLgbxYB3g9hyQWepoMl7IX6gcgT3jSwDkSAZTM3k5lLQikpPaBzDVCvSPSZv2Xeb5EQXEmLBE2YW",
-	"85qy9P4vitdmco0J2QFNobZLb9ZatDt85o53owyRy1wguj+Y5PBw2i9qi4YXb41nXFks+8DpDWWpkUDv",
-	"ly5oc8GTGekmVNMBVUAyjlfeLMVc+gkb2U0rMgW0XWzyCnzgNNNjIdnf7veg385Lnc5uiIKDlaXs33j+",
-	"lOdyqyOZNSD89NNP+3Xb5CJA1E2Zd7w4H/hUihiUMsf2imumZ/cJzp8gTfet+B8hxx1IoB8VoWSQKcZB",
-	"KSKzFIjRfhLDfPpGF+gjmCVkCpSBcF02NQzpmlMu9BikpdPdfib56dSaDU/dPk5Z6cWPMNvHIZP+3kZF",
-	"2Q/ceRkgeQsJo+9RDbt/XvVEEeea2DdLMKTKyDeCA7KtnEh5xrWx2/rFK6VWYEoSCQr/pIml2DS9kGZ6",
-	"zYwiOqSpgqgzLX1lgJVxi5pLbGYRGq2Ol1gRjxveOwm9N/fkVCgdiwRCRtMPfyH+5zPvOMmmU5AkNkQS",
-	"pUkDcjWlMZABDIW08Gf8lsqEmBcN5J0S1znt/PDhmJx89786UXXrlf08D6xSi1seAtgy01RhUPirg6Ub",
-	"q7TxwmcjBr9ArM187mAvvLF14elWwfYCLa2KaIGgoHakiExAjvDeux/iTErgFmfRO/P102+/2jsldKDM",
-	"16j/oyAyiwjP0pTEKVCprjmerSEaFo8OyE9Mj0WmCc3HzCfFPUfEbJlQnuTHicqQB46lEG1x1KzFsmhr",
-	"o9k+zi6dsYzD94NXAYTJUv1jpmMxaXDJaeBE2AcUEUMiYUROuid73mL7whyJOaMrS2FJ91XKRmzAUqZn",
-	"5IVkGiSje+QSRpmzm5GTo+PneMGcD5JnWiKemvNEsytNe+PZiAEHxHyWgu5xgER1og56BnpxalhLYgik",
-	"mEBP0SHomflEB8xaA833aJwrzHXm9VshP/a0pIybYSDJLNHv3Yg04xoAgRV1YjGZZJzpWW9IY7MZg2FR",
-	"J6bm995QyF48ZmkScJ1WoXoJsZDJiqSWC23/KB3ws6MgIRTF4S1iTpWDRgpDleBq/sxzRwt6VDJuQHlG",
-	"YDLVM4LM/JYpa5nXMFHLpv2A71/iZJ0CAamU1ByWdW+9sSOZW/LFfOcl6XlkpGYXhmvahwyxovGYwQ04",
-	"Kd9u8KCwtA6ESIHyOarqwZbPFySnuY8Rzy9Nfxx2Tv+6BND5O69prFXnS/S5drgDqthSwBXDfIePf4lK",
-	"/taw7xx/9qYBw7i01QpVBmiR9b60TjRnll5KqtzcJbN+wLi9dJSY8hjSnsU9xPN2b6SQ9KiuTJlQDfua",
-	"4QkuH8WCY2OjDGbtFm9DJBZNOvcOFMSzPc6VKG7ny8/1rXyJOuHzmpuci5476OKIasrCeBZALi4c9h2E",
-	"Ri0caW3WYGY2qA+q7RtKU52tcKGu7PM5NWr7HioNhkBNk5WP1V0cJOmLPadlIoX7Lfsh8fnIUZB854Z7",
-	"0Fgjc0F/dxmJokqcxvw9rt2OGprXbmD9Chcbq2B7BUbzhPXnCmn9zpPDOqYJBah5KmJ0sxn5x7//H6Np",
-	"Ig94ogiKA5GRHo3u/0Q5vR+58hNVES+c4IAPmv+bGXe+qhc5kq+qJSGVXXiBdEGt7dPqrLBYIdulxF8D",
-	"sxaSiluQijC8X1Uxc07oKyIzrq+vQqgobkBKZqXOFfQDtM2X0OyJIgnEDC2PdEQZV9rqB2IyzVxgWJbq",
-	"qOwpMyA5mJPZLbZall/n2l5QmZevV9147Wrlk+YzzOPpl4UiwQvE9xWheE443JLiaK2rxylNFNVQYaP7",
-	"anJECY5mTfNQNMidoFy6Gr3FS9EbA031uEd1TzL1sSHiz94zMh3PFItpihZG4JqmxL5OmL2ETBGqiRmI",
-	"iGFEEjAqgJBUMz4KiWZ+EV7NQL97G+nS6B6yKmd/wQviJMpvagLnF3f3ewncQCqmGD2m2IizIYsp1+ms",
-	"xyZT6i3XVRCo46+7x0d73cEeUiK3ZSFJaTCSso+QzoxcOgBSGZn4kfEgjd7rnBSqASR2oQytgguWE+8t",
-	"ej/jdkU9LXpOUnakCVUkpSlPqFwwPLW79eOUJW5z/JRxTZknWHZU4kc1aBwGUzsQWIjhIQnZY2nKndFq",
-	"HjeRxBMqmQIylGJCaAhNiwERTe2A4blDGtjx0UIVrD3eBvTDCt4eH80jboXFh5UjZRAOkjqZ7qts0J/n",
-	"HEsNG86RqHoc0DotZz1zT1segH2b8RHJX0cKghjkuHgY9JKqHuXq1hk9FwHy8vzq3D0ZEh2ry3yN8kGZ",
-	"sUY5x0KBp0SXrXWDKWKJqY2zZJpI2JcZVyEdal4uLa5/7xbS1NotDA7aAJY5IEooUdAyJTFSTmk0Yscg",
-	"gpN83DAo1xFwa4wSh1isHFtFNyDqUO080gU+Eon4DskBMefRR7zpn5J+8LL3I9JfBMb+Nac8sVwROOn7",
-	"m9h3oyNfMaMHuKMZuwHF+9E174cY49L1EL8cYKOxdgvoVZdlxjbEuX9qFz6WAOSF+UYCJ+exJur4a6JB",
-	"aXVAzl1EFSJgIsA6DAaQYlCWs9XmJ/FEXXNUDqwTdJgpGzF7Qvo4zD4Xen8o5H7xyj56c/aCxtSdSLET",
-	"KXYixU6k+OOKFA/OwxfroD8wGyhcpds5wrTDnMLI/WUeR2qB+uHcq4rNCudcLDDc0T9JSSLpsL3ujIjK",
-	"eHmK4x2v2/G6Ha/b8bodr/ut8Lqr3M3j7frIBcoei7K7Yol930eALfYRFDYF5I/BIbOE6fNY26yBKlMp",
-	"p1218n2JtHYN5iM/anitMguqcOyGS6TIUXgx6/Zj+YUEmbjZ7qsb5xKvbtdcG2uqLyKnLDc9cM6h0Kap",
-	"h93CK19AGYkzerJ7lvc33CjqAlZKQoICXXKEky6HG5tKwSS5oWkGaq8S2bAU+i5Ho1mUsZ7heuAu3/dR",
-	"LmRoBBS/TO9QiWysPrWp/5JqINrH9F6eX+UR30a9Lx1rcUqAUaRt0c497Y1F9cMLvdJyZBFjaNdqvtIV",
-	"wgNKmdjLHw85V8sL9KgYeUSuQqYM1crMc/iYb6FAkMVXaSNifHExtyvG26oAVhxvMPpNaOICchymlr2x",
-	"NmagRFot3QaWYm49ZfYL4In9QXAt2SDDGK3SC5g5i7UVwqTeLvMvjIeKbBgq36M86bmw4D7p1j3Le5E3",
-	"HyKHcya78kbqg7TyMNtlzfMyxhOMPr4xiOa2ZRHxBnJoNA/4r0V8wVx6GZtMMks+FKdTNRZo3aY+ZIP8",
-	"BPAxnRE6ERnXXpMCQjnPaOq+JgkznCwhgxl5fhIRKTKzomsfFcqBSlCaTIHzGemOaXoDimTToF3RjtyL",
-	"hdK9KfC4QSYyv5uVTgC0rWvg5KRTF6zrIebXmHHNUiO6phSzYSwY0cjPHRvg+Y4qJnzG9VfPOqWs9qP5",
-	"2IyoVltjnQCoSghXC90yjV3M5Ao6Xf7OlYZpiBb4q+aOYcEJzIEYr4Kt3MMhfYKRGVLcQOKPAKMXxmw0",
-	"BrkGgP3KbhEji5WtOkxOmxZBqkLHMLwLc0OWgMXdCsTNf/y//5/3D9mvl265AUHKa3erqIOgugr7a30V",
-	"m5h+jZA1/46Nipv7OWHDIUizj6VBMeX7Sex7yqpDwQt/0ObK4ZgtcN1TG0wfREVwXwyHSEtOS4sr4tzm",
-	"IL0cuk3Va9YhJYFiNOsM05IUFbCfA+WKl7M00h2vuc2lXxZSlwfQLUYBd4/dxfr7fyCXi+l0amibLjNE",
-	"gygbuGmrmRnd04upQuFwtZuZ0pkiFPd0WnIUQmI0IDmC2v7KRKWLGI/pG+YjHYgbKxX4PJop0zQlKZsw",
-	"vRcRLvTYsOgB2CR9IA4YbqYzmwriGXR+D8oe9yJsuRajvCZ8XWWVdS7FVDBX067FPPhsbzDrJWJC2YJw",
-	"wc+Bt+ek61rxlHVWXx6iuCPLd1ItpLLWzDl9XzNItyIdf4kcn6tJiiuRiZDSVw6ILUfXOmCV4mqdJFFS",
-	"6ObKjs0Vu5mHfhSuHNZEU5tpZIPs1iA4BXlfVCo5NM+Zo4BsHjqFMEFqkF7CFLhB4IoWlXirVfpx1zRw",
-	"B6uycy02uSSvNOu3TqHahGZe1dC2q5y/+OGly0r3Bs55Sefd91fkFR+llCckThlwvZ/CDaQkoZrmpRPy",
-	"jWCEtYaRkDMiAUt1ElqJr04FH/U0yEkvT5rqRKVvJSiWANeMppXveSaVTbZSYyE1fumV6JJSbTaOfo9O",
-	"1MEMpKAeXFd85rb+IweiNEyt8lvCj4gwTm6FTBShPImMDiOBME3GVBHBISJMK2sfnA+7tQaeBpIXWsY5",
-	"UVYZ53QChaGv73BYC03TPlocBpQn/WBGBa5lfugLc4Mw5X0iOMxwtyoidmT83v2JPwR57BLyiVvyVq0w",
-	"AlrJ4I2GyYqB85W9tMgAbhPb5lbjMzcQbosYiS9xh66q/N9KHMbZCstTLYDTD0aAWjURG9MB1habUYLb",
-	"DDctL6Q68IItNxMmQ7rJWEzyvHjM5nVVPND5RTX+XiY+it4wPlLINW9A6QlYnoCUoucAN8PDZdznhC4i",
-	"I4VPPLxKG9lXT4l92j3Z6w72avbBaqpoJXsUl6BCCavlbNjNJq9KQN6HWNZD26L9ZRkgHkkOa+Vsqjms",
-	"209G3UQ+6QvHRy+zNKi+sXhMEiYh1vtTOkOtCEtvYJSye/eJwux4Q8/TVNyekn6eMU2VYkpTrvukO6QT",
-	"ls584bCxyBSMRZp4q3bPJk1rOutHzrZdZtM9y5CxEkjf1Y/ilWtnPpeztfO5HQMvJvDm8Kbxw9iHauMl",
-	"phCFr2GurRbuAQy+HYtbw7tvqSt/Bclprq56eoLabUFtUhjihTZ05pqXCc1eRDSVbDgkjJvjJd3//s9j",
-	"p1IjVYIbkDPy3/958vzIFT0sK8tIH3MlOVenr3ldn8ZHbDT62zd/wn0YmcMMpyKSlxdyq7APajoFGeGz",
-	"//j3/+MrhsM1t2fyRPkcsxG7AWVEHmfhwg2aVyxaTa3+T7VT9V0Ac1WBD5rxnTXBS/v2yUU2tolQTQaK",
-	"qFyHI18UVBfdNUxhAtQQv2GW2j0bsKJusreOSd+Ddolp5S2dkQEQDiNUy1rJTuYiIN71HN4tYLrz7yay",
-	"hYEsYGL00Jjfg+O/JIh8WEWOEqwiua+FkUrNUPsWJ3JFrCFaytAXLMoglFbrLNsidg6o9UdImJIwojJZ",
-	"b5QJG/Xw1m3S4WIGXWstiLlN16vFCFYGwsqZlMew1skstQoF7E/5G7ZiboNutFEYIzXsTUHGLjQlYGtD",
-	"Sr4ODFoTuJz0hrgTukodmY0s7cKqZC2JSdAW1uzHQILpGGFu51152pqUM1druXbUTSSvTJfCB7GYBCy/",
-	"3oFbVr7NC0lUgNguuzuNnKOOidFiNrn4lvt7EpQlrfXsCrRG/Wc+Gsu6ZmUP6fsS98c5965cid4vo9dY",
-	"55dCjGJ8RLKpRWFmePYMqDxzrMSLLugUJl1XNZ78938++zY6Ojraa8stUUosSYa9Cf3US+hMGWj2jk96",
-	"E8H1OBDv9Y9//78oMhkJcEaOT4h9sFjK8clRmXO1n3QKkokkZMVxdQZISaolOIytn0cGMyfKEyfKR4Y6",
-	"EDtgsbKTbxoWlkx7hRz9i2C8N6JTXNj8aq60EaRSUMqXQGWKTAwsEpSwUCzFi0WsSas8/xlWtWZyUmSY",
-	"O8usrSCLQah555u8iFObZXtQhilVKvgIi2pTCfsoiBt1gdAa3MiEzsgw4wna6XBDpdWfkqHIpNmCgjhD",
-	"57C5Sco8myNCw1rvr5DHorvYBLOFKNAWcVe4VeVaHgvLd8zRnnbpHMsyMJbQq3bGuuWhIe1pTD7B06++",
-	"uuO4BRlZZdDFJGDtkcq3sv0gIWflS7yoF/ae5p2QQoHBSHyKCFNvu4MpRRFiQPnHnnsK9UyYUpaYNSd4",
-	"0pyODDa6B0IGAxsRYoFt19PE6gy92Lfc9tT79P/+X+T46RnRtyL/5e//RU6+OrMExH0+PiHdULzb3pmh",
-	"qftiODydj5xryfwcuufbaJTvavahqZDW9IEc+bRGvtXYSIEo83FwXPp2LFInJuIPIymUarnKFePX1ggm",
-	"GqKLlNtubR5PzJE5Acmggz0S8/atKL4WHHpiOAxiR9soC9qDG8PN46W2yIvzV/5JfNGiXF7arUgrMPiM",
-	"IA4ubMUokOaYhoAvPmZT5q6jX04e0O0qNyuU0N13XEwYBwiuMx+th5zWSOhN5Xr8gwu3tjSUwIZg9RJX",
-	"YqeCPK3e11TqxtfnHr/vml65D74pFqE4vjBMw0cSVUltHTHL16sCoiq8qxchTJsWUNz1ioI1cZOWZZbu",
-	"neFsh1BtjgJVOQcHfTpnebWJLxUbRV7m1239zLKHCl+xLzNsyYLm4likKcRauYeK4apF2JZQwoK2Namm",
-	"iY3sRjWlxgbRJdKqKsu90MX5HeTj+hNAnwoOTCaZbS1k3m/I6QtT1UAS44J5TjHNtPAn5j3XvNHKlmZR",
-	"RJnzVaJ1kZsFdPpudLlGOsvN0grquB7Fa0+ANhEC1CAobzcWKDzphpS17RPYtUnhaigZ0mteVYuw1kuM",
-	"2wKHvXLdwoZAXFu+csRuoAhj9wWQbOpfQ/a5b6TSHsVKa37h3w4hWPOq35cyELGlmJAxWF+prxmZexkx",
-	"9ddoPQ0OIR8e4c254dnyIApnF7feWYrlnTFL3oh4EQEaj20nD01SoMoWn7edP4qiku2zNt1uksr1Ki/e",
-	"7ba3IJ5VOhd+kSx59Qbrmh8+PX5qi6QHyV82mVA5W36tS/Up5xHOTV/BkwDMi+kqe/55McYX2BNA/dJP",
-	"C8LaTkmw9kCUH3ivesCLMs8j0pBIH7niCGYCN25krbI9xrFYfDB2bkHA3hjSpEWoRwEF98rCgLjXGIjh",
-	"G0vOA+57FzCvbwWZgsCmgdjkIMX22oMZsaEcUX73ZuaBSgjUVGQK0YHdsBQ9HrYOcOUvyy19JJJig9TG",
-	"Co0k5Un+O37yD1kfiJUZMA2RC91zKwvS7NcM0iRvoVdHnnC3Doc35udSOKQHeD8ifde9x6bXmi9cA5q+",
-	"Je3mLz5WLtq6F48h/thL2IjpcPQkDhNayZ+vfnxHLoTR3GQhCbveNYeuOcWh79rQd10bi06XTxRi/0E4",
-	"gabMJs2YnSjva+v6i7p+xSHATgzij2A53bCbw/kiC/Li5SB6zjffbl93PPByU9H7ubLIv6ei7S1NMh9d",
-	"MvKKIMUc5jXqqPvYqXZnWYm4ChaRV60KcKjMrBOa0pXzn9W6lqEHLL+OB1hKD4HhEDBD29tNHNDr24xq",
-	"6L+s5vq6RdUDyHOHKtWhLK3mmltNtKBUuNqAL1S4GiMGVggGKSLMK2V/ngfK/thcgqmECcsmYWkvgSnw",
-	"BFV4V4Oz4hg5WepTwiJTKDotmcgW/2m1SZuT326PiYSe7YtaLyhww5IMcy6GKQ0rWTUMbqPBAx9THoMr",
-	"rtVi33nw6bJNf58/uHpI2bw3cHkiqo85bnUib/DxdidyR0KPQXg9DMLrLSh/H2jfsULRrVp4y1Ywcwoc",
-	"8+BiCQnTPWopYDyGNmK2I7Y1DG0pw+QliXe0Zou0pso1XuZr2/faC3zCvqM6k+CKdpih8yoShaPSECiS",
-	"Y2OlXMyOjj0YHfvjEqI2NKahttAwS9P+GemXgZdHP/atPc3Z5hOIbS4HtckBpWx47HronDRF5sDe2TWv",
-	"DMxZ2ifdAXAYYsJAShlPZ0SNxS2hhLO04o/Zw3ritZkwvApzSYi5g3xGjBRtA/5zv1aWYupmaEu173nF",
-	"DlI2DcwBcBOW9ZD+ul2zemDGbdezbWJw7Qrb7ljeTrzesaXfKVuyhSVeOrfNqmESzq++JDj8stxN373T",
-	"88Uj9Bmm6iKkIKm2CF05ZjNYvycpbc5fP7eKTtSZWw+a45GvNnjsAwjz7M79xPJFLugnlh+Xa83dGLOf",
-	"LI9+XV7OZfuxehjeqkWvfED1lLMUeEKlDdtmPK87gd5QVw3FsEA/xEGrreHEt5Rps5AlkzbNZJUQQbRI",
-	"6IzcjllqxDI8nobIdohZckdrtB+jpS36TpjfevRVjPJ3LxfW1Lj2iQpUdLTNENXHhopQd62qtci/azGm",
-	"zVUM5MwVL69U99a/1VBJr10NJUdjiiJKD2gwL0c35lbzBtAuKogUpoulskwV2NUOICoT5zrSV+5k5ZIH",
-	"6FuN8qwb6FjlAmsFOK5G3DfF81a6Fmvw+ho6lbGnEWlac9uNaJtV/r1lRbNykSvRivhD6V4UlD/sdfse",
-	"IyXmdz/v0hOhegxzVYDwrdCavy8rI3l8AuMjF66STfGPVHDouZiD0HrfXL1elE6yINdjk6kW9TwKHy+Z",
-	"Uv5EkTdXr10lDufgYsqHqsjI5WM8mrSK1gkQFpzrBjffb4rDqu0VVswJMGgOzeAoAPBrRqUG2bD/raYJ",
-	"lEGwRqD+/HmHt11LFgiyvRA5KN/jtfjcVhDyd4ZijVHSVeRY66yXHeommGqF2G+XpZasTA9fnM4uxtem",
-	"27gJLlyXrjJNM4jCRdpeUckZH6miSJCwFsqiWiQWRHv5wzk+cvHmAg3ZpaoNlbhFg309ZwRzzTimvjxZ",
-	"8XXVSmYLdRkKRNPiK5hMU2Hx2xWOLGx3hgRqDTwxHypfT9m0l1CWznopu7ESlfnK78pIVSm1XZvsn6Vf",
-	"wMEiD5N0TpiF1eV+YBxeh266Ic7maCx57z3DD8p9QjLg/jZSBeYQxdA4wwfOKtktY5FJq7t0og5no7F2",
-	"iGDuOigP/QVpSW/f/Ol8BN/RoMPL3Mzjb3onz/oRwQ8nz43WNG/cdJ00Aj8gtogb2zQgt3T4cbEjRvOw",
-	"nZAhtWkb31EFl2sklI0wpWGpjb0EqLVN83cqi1679cUKomIPLajA2zd/MlBSKzq1jNT81hUOs4SE/Cmj",
-	"knINELmiOGeE2pZGedk1V+2RucIVNh4Yuxa7zGVIINmbjxwbUNXewVA++y9LPFl3rUxf83ndebg5T9Bd",
-	"R1zgZOptEv3whIL4hQlAhl7/mDPVPKoU85a8rFoqFO2yhjpRh6kwnXr3/dW7vOJ5DTWBEwwKVxERU4vP",
-	"6YyMpMimkJCn+0/3n5HBjKgpjcFHLVKXZTIRSZZmav/4mGB4uR0JiVWe//Hts6fk2ddfkeffHn/bKZtS",
-	"/vdfj/a//fnz0y/kf9b/evbln0JioYXJe+H8tvN1jCc5+NxevI56QOy7GC1gvcgqm/gGY0xajTUiSrhM",
-	"giTJ6/pYzfaawyca63R2QCoVrappotj5xZYegMS8bpeBNn5zSV1VAjsuJpkqfc27KZVY8kXChDKOirJy",
-	"U1OsK11djiuuMJd7atOobJ0roPG4dZOhNlWIGtrArOGBaerlssZQxYH3RH5hFpK7+gVrboSxxnIa2lGs",
-	"MVK7Cv9LyMw8dFYuZF8vkr+wvH1DIfulXLWUp7ii+jFQPq+ldRwBSsQgVS9lnsQzrjKJUjB8mjKbhrZ0",
-	"oCmdSZGmPa9NttB/Qp7qC5tOPW/Ms2k17RMVzt0LwRyF9dyY2ki+vQGT1kbaArYuhWx5lx7M3Wqugzhi",
-	"N8Cbf25pdSiyn0KLmuNEx0dhtuOQvo3uak/T667TseDQCh5TCUPAhot+z48t36N0ItXjm1t8HXOqAKyc",
-	"SpSjuQeWR6J1fUj2ANYrjlHcuFb37E43JH/Sb7dMOp4/W35lqrE6S7suVy/Uii9X79Ei4BSC5kbuTemK",
-	"Xl//MwqHpLu3//Pnr6OTpss6d5NW2mwN9Rdg/SIkb8bMTRgGHcvYrknQTrJOBKdLGJ2AHBn5Vcdj0r18",
-	"/YJ8/fTbr/Zcx6s4BSoVoTzXOWyAZ5vIzXU5o91LkD1u8yKvygsf7mIvZZArqGqb55n3QAuWN0puuCb1",
-	"runYMXdhv9sL1yDANkEKZOSs03Ayk9I5hlfquwS8qApSM2x/itNM1Qu7t601NmZKCytN14bF7gCOwUdE",
-	"pIlRWodM+g57KVVo/uq7LfWr/cfv1FVqg0nJpV7KKzt01/CIrd4n7hHlBFccpTnGFUhboMvdRD9/pTbH",
-	"aPNLumWGm1J+jnEr1rq1guSKKvDS3VyxEf9xOHxhH95qB9oz4vdsTdVMk0TYQmRz4ehLY6taN8yp1yOx",
-	"G22C9Q/MyZir9uDOOHM9Qf7+H+TXjGL3e/O3uVG+BjjpPj+JyPHTiByb/8+I4DGckuO9iCxrDe4acw/z",
-	"ltIyb8DrOpfgBEgnGQciM65I9+//YeN6ZcY54yPy9//Kg4vNk+aV8NR7Z4T6Oq3e5TCVQlLdOrrU9+AJ",
-	"9zmuuogDiR0rlEmrhAMsQvaqR7E92d+IQXECoBWW2qnSmqUVmGwlH6Znq8Qez/caWru/6+KojqXv+8vQ",
-	"FKW7UuVR56xddsjo1HXPr27VbtE8oiiFbG506Aat0zHCVr/w96Z6S+oRKvWtOeCU4L2ggGmJ1ZbRMgoa",
-	"h8OoFMDLtnbkRcT3DZ9melVOV6I0da3zI8w8nSxFKPq2nVTTVIxcq8qSYkP3/3a0/23v58/H0fMGNaI5",
-	"yOX4qIWStaZ4vUHat1WiVgMmQvKrBki2oXeL4k3zGoEJaJATxql1p40ptkUwfA9d5a7L2wSMaotMzZdI",
-	"W08EaSSx1cW+tnWv3MP7+cPIp6NynVnnhUiqxcvyly0eY+fv6tYV6dLq7vZalSNdNV6vTMnn67JhCw1D",
-	"g5StQWgEn4hQI/skELMJTa2b2LksbwWZpjQGRbrXneOjg+fXHTIWmVR7p4TDDRigDVNB9UHIP3wcPfvS",
-	"vb4+8J9Ovuz9z3/agEa1DQZzx1i0Rn6wMQ4wRwiaCHSp1ecqJnTf0ycnEwuKWzpaXUq576LdhLiuptI/",
-	"aii72nOR5Cnl+feUq1uQqmIbuAs5WhjNuKLluDxWE5CvGiuHqWwwYdqVLi+SGZYUEbuQYpDaGM5apurr",
-	"F+TbZ8+/NoK9eYLYwoxqpb7NIKWQq1QgyGsehqww3FDGpgwDn5c4pXp8sCDfxpGzBdaS/EY+//bb0l18",
-	"dhSM/9FMp7BAUm+s0vjh8h3hdGIZEHgwl+o2ZpKfTq36dup+PcUYGuRg/WrIzOKHl+bcOj+b3Uy0KC3l",
-	"ouS7rhcyxtKWwcz6WHBNY91r7+71b7R3iGJYjXllrnXEUNIJ3AqJUZpTEU6U2WIuSKNTupWt2wHcW7vv",
-	"2UDnXFcOQWowrh9s/dgijxRrG+jc5tfyzs4h3eoe1DksXMOlcEe8DPghTlqoEKujVu30Fx78orPaiBnV",
-	"U5ktG1DdNJuq5L4CAby7E3AphfyN4OqXBQdT95Jh6y06cjIrU8Milgqj8ntOeQ+u7vL86tyKf81HvbI/",
-	"NNA4Aucg8VgoZ5NFjefy/IqgBIIOrMEs/2Bk1ZLEUgDh8vzK5wmsIlBvpdvbhH7qTQXjOiCiv+HOJnFG",
-	"6EBhJC23fnrg+8CN8o3euQHl3lu/aCbGSzOtoAqVXoyqUPg5DNyXYkLZqoVePsIsoDMsswf5s25PAS/P",
-	"r/6Xe2m++s2EcffpONC/10ukq97CSslImJXkwWL5DaB8KxJIVwz66NvD6uet4/6F2G/I3/8DU1tisJmW",
-	"5st+RCTFZixakL7v9Fo+ZZv5kvfnveZ9h+i1p9B8okAfkL5BSDM/+klsx/s0yQVyuxbb8n2uF93ZNce3",
-	"CerNhGpyFPnab8I21hGZJiM6VUY5FTcgUzpVtsm8tCaQMeQ0gFMm4YkibsmhKGycbhX08akzBeocHy2o",
-	"sJrnT/krZCcMllAPAHZThQuKNr7bIWQ1vFrdJrNcbkaINlyUIkdj6zQnpQN7J0t04HkLjlYivhU4rGSX",
-	"svTDLiEfsgEmOZ27D6i47IpVLlLJoJ1fpZOlVBg+6dVN/2EqbIYqVr4EikhKVg2KR064ElAc86wA5eli",
-	"oNTNXW7Shv00W7pynVKCxsEahL1/LbTegKBO79oPobBCtopZKwpOfoey9XZNDovktfeYbqy0Z3FzjIjE",
-	"lCPjC5fvmnhmvwRFrFCwyP7BGzLMjiNyEpGn5B///n+x1bdPWTLMs2T8NeNVBMogP/m1fjFail32+S85",
-	"mt0JWdoFYxVof/+Gnjo656eT24DywKwqRD1CVJAuql6yChDXNQYVV3q9YP0739e1EX9F280dMbbeMX3+",
-	"YO15ho9xMeQ3YdwpkebtmneKiTZj4PntnP88KKiG99Q1q2ssa9yimvEPbMK08nnePaptJ/TSIC2b5FSH",
-	"21gGmoTeMKV6EwmVrSs09rC/3zwbQwdMD2MemXLlMdEcJFMGrsO4dQYxRdhkkuGHcBvACRu1yMu3lQZK",
-	"SpSPr8GWRCvFOTUy7TyyAVsSKFBFIZBNQF1T1+Y/doHpoUckGw57SsN0pS2598qLRE3QDNRyiLWYco4G",
-	"raIM7u6sKU1YQs8ov+kNdzcE2CVAs3jZdO0Wo2H9qFfArLUlCE8F1/MnPRJCWYuuYaMxSJLi74TmsvKE",
-	"zogCjQboGCOFNDErOCOZcgWoueD7EhRLgGtGU/sY2semEmwL5UUkdVHYFXYhSRa2Mak2KVmx7MZmyWHd",
-	"RW9/JwNIxS1heVmVCU3WWeuaUsAqdHY+qAzP0py3WmPFczR4/qjzOo70hrLUMjFbpsYCLzmoGdKWzxkg",
-	"6tV5//s/T54fnZKT50dHR4t3dbwO+a9PdkwoFto5JcfL5gvuaCW6H/a+Vij5Buj0KvR4IQHdiB6Qy6Rb",
-	"VgP8PJvRAh6tvNxe9i3jbYuKKdsVPR+ceN4RPHPE8s5Ub8N0bctka/6+AU0C3d4trvRK4u08V+FwC0oT",
-	"Op2mDBIyYSOJAWwts4rmizBLXEvbOsxRfZE/h7enBP9O2D2uID82Bay/E5oMUso/BiPN79JKY0FFb99G",
-	"W43ZdDO5xNvKCTbjrpDb5HLjZalNeMsWzNX24kESu8FM4PIBrNuXGGXq3iaziB9zz+D5/eY5w/VDb45n",
-	"L2HT2lpk6eTWUiQDKLoKYq6PX9vAmCUeTHs+8xMvA+yrlQOfVsoKDfZxOL4zwS0hWkvaG259+NOY6nLy",
-	"D5oPXbE+q0jbH05J35bbFMM+6bpYOGWVP/vCZC+65n2a6bGQTBVHMBSyT7oSYsAAF1spkrhKkcqnEk9K",
-	"2UYpjT+SmE5pzPQMR+ViwjjAsrEw3QqYJAMY03S4F5G+ohPo5RVVezYvqX/NuymO4DKQzVMkf+qMqNlk",
-	"AlqyeK/aU9GDoBN1ghs1dK1YqiEOoenDbuTSUW1E5ymz3e2qPVc2FPJFKf+xxuTTxMdLtvKIvfjhpRvT",
-	"x6In057rVhaOenUhGu0D4mWWLl+G29CleTYcMeG057kNVlbsZmsBuvWshRuGbpVA4JR4S28NqaC1S4fW",
-	"P27kymxGumPsWWJuSURct8KolvQqbrlPfFURGdHJIGV8RP7x7/93L+yPWC/6Zk1t7nGixSboQf2SflkS",
-	"NLPguldqdaxebNrljMk8cdSXhCWKjTiWesDyGGcEsBaP4EAmmdIYNIm9V+0AhhHoTPK8DG7RyDBQeBqr",
-	"evWoYZuYRtZESWLBNeMY+N0zgzY08EREn/UUHRo1P03Dj6Uwog0/zaU79mwcd8PTmOA8n8I4/6QXfHgP",
-	"Q+xFw/SSqY8qr84cfERNIWZDFiPQvJkj/Ogt02PGe4O8YNSSPvHhoaPQIXkghnbWAJf67urrCx3fggMJ",
-	"4ETwWtgeBhcOZ9qpgqWXLqhE893nDRVFLvqv3SX0zA/Ssvvhil2RgBniv0q/QfdKLi3ai39LDS2hrWvC",
-	"bC8cDmt1t88+8rV+AgJaCR8nIqkkp3Cb8tay6Lphep8aghfbxsW5hE9CiYQbbKyH9cQJh1tix1geHmdo",
-	"fs8T/x66EReTsLbGCcMEYCXTDW4C1Lq1ZAyf6onhsFcUt2p53atlrkKGn3bxe6UM7S+ljOw73XUtNE3b",
-	"42654H0AfbdovtlQBfKFTbrykMRSC8wcZ/w1b1+xvH6Zc2g3EMHwbamd9DzuV6l+lXzPo+16Zqmfq7yu",
-	"pcpSd3wbwrGkg36dN87LdAbZ+MgAzzUQatkonHGLKwyLyCc9mmAqX7uX8ShXn9OXlliJN/hKF0u7kiuN",
-	"FWZqYl+LZRmlrsdUj03MXijXq7ynRS8eUz5qB7ovi4WmjSg5JRlsyzaPuuAWjl2AG+CuT4YYEmqlle7L",
-	"H9+ev3l3MEmIghgzM5/vndlies+N4nxbLqjHFFFT4DpC25wrrPeYL0PdwChQcVOu+RiH2ZkvMSSJBDUV",
-	"XDEM3mFzVRgf02Wqbst373eJdtbGkWsJpAtYYprHsz0885b7ejy3cUOJ6jsC/Rsn0B+4kRkvF5RgLdU8",
-	"iilHUyAQGo8Z3EBCuhJG5KT7dG/vlPRRPc/rlMXQJ133ik9jLX5Du7+RWNiQxZQbus14L2FKS1CqR/kn",
-	"BnrWj0gfuwSOQKqeVet7QqJir2d9W7E574ckpDURqSc4uqYfQfVKc6SzXirMUH1X7kkRwdPZqS35pMiY",
-	"3oATV6TSRI8lQETMDp+aHVZ9BfXNOgFs4Xas27BhNxg31bTioHb3YSqpIUkvchxY0JG8Sem2FexGQjt1",
-	"z8mModJuS1WMUlXfBmX/HdySCeOZIlMjcIssHFW4PFgGK0I1FQ1myvu7bqmNuJQQ0zTOrMurS4nMUnDV",
-	"NG9d6PxAAv2oirpJlEyYUoyPyNs3f8L2eGh2XAoEDre9UqrMmjqoGaVt4FPr5lCtO+zao1m+jeZXWwXI",
-	"vs9rsEHiWhEWIbNDIWGd8qbVXszBnYQOacnam08kgPZVvdOiakjKrF7gTUjINZKwXSHZT/ZnMQg4BXEF",
-	"AdJzWb6KxRkocouaYRUN3Cjh/NGcBiyP5WGcqfEdDSjt+1PHiNHhnBNDSHpIcdpbwDCPa0VjS/HWYEFR",
-	"5Ltno0qtek1ReNhTFPf6RJEiHPCAnJNfxIDkS3S33RYfN6KUIr9mkEFCMq5ZallUQmfYmpCLKnKo0ttI",
-	"zs2s2AwxnZ1VCX8Z2wyvJTAcQqx9NXmmiNk96dqYBSbRm2lele5JdgP4yF6rqrnzUYR2V+gaxFLpaNSd",
-	"TFOw5RaH1ifyc5P1LpBiUN6RKO/2FJ2yulTnFWFuT8zVeafJL5mygKnAJl8TmQDlt2OWmpdZMYqQJAUj",
-	"LTFtuCmHW5DlhOq8WKSRsGDvjMCvGU3NCvPbgVXp8wHHtDTrQUvjXvUq1Rs+IFp6wJWvZZTTptotqV21",
-	"yhWp0pBFRP0nJGCbb2i+xLW97Wbl1aqwS/oqGuSHOJNMz64MZ3LyKBg5+zyzfY7sp9d+mX/+6X0n0M7p",
-	"p/foNjZobLu/fgTbFsJX19YyU1qR7qvk5dW5QczLq5PnX2FJ4FjwIRtlEpK9A/IipWyiTklfZYO+UQ+c",
-	"N8UoKS7TKRYJ7EWkL0UKyugIhmeaL3xtsD7pfvjw5mVE/BfmOg2HqEWY55hS2HA7S3AG+DTFcCYLRHyA",
-	"6r5VI5Bho2MEwVBg/FjraefLF6clz994V5zT9ZtVRImY0XQfI7W8q9WJ9ooAR4+6+W8oJHnFRylTYx+u",
-	"oQ6u+TV/IfgNcNsqtqsAyPnFm4NJ4mOnplKYM907Nc/+D2L75yD2o4uIk7kCr90+hl3HqN8fum//+Rcl",
-	"eH/vgPxrXkzUv4BhZtJomteckL6t9donCH0ihqT/Gc3HEWE8wjOKyASUoiP40j8jffyxb/1V2P3rQhgc",
-	"loRxF+o2EMkM+5zrMZgpplTSCWgMUeB0YsNffs1AziIs+4omnzFQc8D5swZY/4O8FRxmmGVrrwnBG2Bg",
-	"5UzcwLHwU99ViTpDdmEt32+ufiTffHV0bL86I7YOrWsJbKD49OnTb8mH9y9wJiMNKpIpIHEmlTArGbmi",
-	"46ekjwKcYn8zOvaxOWJDIkgCQ5qlmjw/2sM99As5r3/mW/ROBVfwRCGsa8KghWJeei1vh2SeMEzb/E/w",
-	"SfOg7cNscN/eTas5pwZWhi/cUpyDKZXZNEELQJubbBYiMhlDfvik7zTP/hn506v3xPo+cCRUxpSWwgD2",
-	"1Xs66p+Ri/P3L763dTxii7vunuG+3gz331Idj/uk++zkG8sBnTYXkWfHrou50jSFPVzWxY9X75WVM6yr",
-	"hNA4hqk2CN5/k8BkKjTweLb/F5j1rZ90mtLSxjHE0CBavvDckGBW5OFOuvhGMaTev8SRIDk1pAz6e4iN",
-	"VBsGqzQ5eWbrlZ8RytG4YSex1cSenZycEWrHt1WLlWZpiuiYstFY++eOvj0oLm++FgN5Bor0/23/0r6/",
-	"/yZxRpWYpqm5IFHeRQexguan7gB3Xgry8St05AWvnMi0YgmWl3c0E+OCaDyO7JV9dvQMB+p/2nekbd/R",
-	"37z4n03dICneCMRi84A9rQmd4VoJ02fO+kMMeXx29BSHdRtD6cjcbfdaItAsAJ+Y0vg8LqQonmwQ6yM3",
-	"4p99yTIfTjKeQJxSiaKRHovEgv/Z0fOc/PlH++dpKm77npB0C22N9N8J/VpkPLG15vpvcah3Qp/b2LG+",
-	"szWlLAZuG+rbgLfO2zeGS2YydZxCnR4eiilwe5kOhBwdupfUoXm2KOPnGUfJLXjaOT44Ojiy1ayA0ynr",
-	"nHaeHhwdPLXF8MfItQ8TEeMfLvYnP5A3See08yfQL83vRliwaIXPnhwd+cq5PvsePunDsZ6kRQpPSPec",
-	"q4R5zsn379/+gLTnjDCtiP0VHScgb4z24Gw+XiTockFevHyHQrqFPq7phV3M/pWTTPYvRMqaW1q4Nw/d",
-	"a/4t99KXqFO+NcsG+Tf36JvE7vG5hU/olRyOh28MG+M0dZXMS0JV5/SvP0cdlU0mVM6csnV+8YZg00HD",
-	"eCIigSdg8LRQbnxRVpSv6UgZsS4/TdX52cyAp30oIRHxgWFPCU0Fh4NflmLAFZ5KSzz4hd5Qe4wrYsOf",
-	"6Q21M9UPl8Zj2H9R2N4XHql52D/7+E7SIbhrUlA5V8uCu5fmfCLy9s17gtc9NnIrTAaQJJBLbgPGXdeR",
-	"xsO2Nui/LTrb7/GR5edalvl+cd6E4mAX2azcDIHTfm/lT6O3meueTWuH/sjObW6pjXC32QflO1Xd+Fv7",
-	"uw2J5aIQ7BOq6ZlNo4jFDdhWbLdjgVnz1hGBRhKUyvp5c/xkwngfeaUEiu7MyQFWAqwdtpu35S2epq7s",
-	"7QoX+EIKwzghU8SMQeDTVCjUkInVWMnRwdHBsw0e9LM2B/0dTdxrHXzlePkrH7jLEfkbJPalp8tfei3k",
-	"gCUJYPzCuiiYI10JmA6jrLqJAs9gRqTINGpLVlLhCbEmkjM0avF4huoJHVAFZCpEuteEtFGnJp1htkwZ",
-	"uxxiOzniYEYto2+iKj9OgZ9fvFmNrPhBC3SbJxduYIJiDElEnE2w/si8iSJIbfzr5RcfK8Fpy9ExdXkh",
-	"jbeJ1lsk8XaCAMzxByOboyj3wNA2b7W4wy7V4gPPK5Ys5Qz5LWNO+UEd2FzIYZamM5ef7iyfTed4c3xY",
-	"MtI2nucPTOmSWRhFeW/DaIxgLR45vKAjuGJ/A4xVb/Hse3QjmYcNM+igHcXnyJzWE+LbF0v04a9m4JBU",
-	"YNR+84VRraxJAi17e/XGTgxN29aEqAX2awosszxeZbEr1j4PA8ElB60KAtdO4+ctXsxiMvQ+hvQvK3Ia",
-	"9b5Aqh17bsOeq5Wsyg6WLiW3Qn5Ek8ZetQt5mQSUr3uYB9fw1gcU46XnWEt1yLgLT6FZwrSQQWpy+Lni",
-	"Df+yiFsUONO5F8xs4tXFimvo+Oo9HS1DQ3zmjqrf40XdZ0fPlr/hjVAbwfUfef1Ato3Eq/K1AqHM+f2M",
-	"Fi4bA1nF8A8YHV9B8tUmejNE23PHEm48el/kZcM3w0Zxfqm66lyiyQNeTOde3V3QDV7QZ0ffLn/hheDD",
-	"lFk39LPjk+UvXEiIBbce6tc2+ABfbbGdCzpLBU3eC/EDlTbU6Nnx8zawc3G7kLyFhFGfpP7s5KTNy87G",
-	"YuTnV7b9KL77zWp7vfS3ZROkz8ZaEWoTXipNRTFKnCChObMOTWUbt1DVcx1E0fuH3qQYYzVECnt3IJ9t",
-	"mPthbIhpatPu70ZChQrICC9w+EdMQUuVtx4f8UTgpTvyuSOfq5HPByWBiLQBEhj5sB2bwbh1wuZCyDZI",
-	"2moV6FI2stlMGAVixsp04WSDok38kMbaEXuXxWlBwbRywFCn5HbM4nHelvqa+5A985r9LT8vRcaQJkRI",
-	"YqMEMR6jbAWZ0Bm2B5MsAZew5BYnQWWpvuZFqIY/jzMyEOajBPLRRjskBCVsM/5PeQ5+XjsKcPvOdFUz",
-	"tIypuuaX51e+NXa9MozttoPtC50D2heHKo3yRGEzFpKHUExsGA/l15zxBInuzVygk4GFjfQiqbhFrwgt",
-	"L/2JInEmpVmli57C7A0HBj/3Ncftk76VX13SrYvXqnE4h2e/CS3BLRZLvj06bpdHmu643Y7b/RGUBYfw",
-	"hPISyp+SBGJDt6HEXyhPXPRVTnaReFdoLIbXmcFK1NERxU3wWsML9uFmucPBPPjq5hE4HAAPujdncq8V",
-	"GFtQXWzJyDbUPB93SfpG2H2Brgof4GG9Fy6azfNuZEFN3goaa7EFN4WNpGwDtevrgxZAbOju63j0wFCr",
-	"ph2KGBl2XrI+AO8F2S/zk+eVg0k2nbaeXIvVp96qtya/ZS28NeZZYq/uzl3T1l1joaYlZam/nkU0a5OX",
-	"xrzTQFa9uToKRkvcHB+6rw8VaM34aGGY3Qv77JV/dIuYVp+qQXzzq96JbNv1HXo4GzkhhREms/lGPTxx",
-	"NTv3fc1OmaW21IbHUDfQBt0v8/i8xJ8yj7uPS12qre9BPCstL513r+wuX6O+tFN/HrevRAepW3uS1cBM",
-	"q3Rwn44kwPJgqZf41oV96bx45/70mOod/5GnM1KsHRNVZqBdHmST0Jpx+3tFYp2v07psMpuEf3FOGFeZ",
-	"NFSfwKcpk6Awnefld1e2ei9hCgWi3NYmAcgMqNFJ83xsl1DdGHRFe3DDEiycgJMwPurZl5vl7vb6WrkQ",
-	"RHt9bZvyexjTWsjy+fnsJPk2VOZlVR4qoXc3D7tSFS9rUcBx0zEqYQ8p5hiG0WF10ahIT/wLzLYmIYVX",
-	"6+pDtpKUjre8ltAlsutL7iAjBVI1l71avJK/8SXq/CDihW1a/Nv5czsBrRDQfmNS1p1J2KXNqjWCUtJA",
-	"zWzKrS+Xn+SFCNelaZ6ALRenDj/nfy8LFm2kcffMZBuDSP0DOy3qUcSQNiH7/TDr1UIG/NraxJNuitdv",
-	"2QwSXuaDWENWu8d5zOnuPu+8yL97M0pJOjBaP8U26C6YxsfG7PvapJp4LXuj0oH9gtmJiois/Ote+4yS",
-	"1/6d+0ktCU3XQFby3eziUx6bpNB0NLkFcUzliPFRA3oXEsByaWF9GSGAam2khfCFeFyiQmCNDyInrHCb",
-	"vZCAUaq7a7wTEP4oOSkhWkm6tqDWkvyTlmR0XbHgDiHbC2hrMHb7fTkeGKhMGdYqmw9AxdJSvoJpkneA",
-	"YJKIKXDbFBeLaVikcfF21xxLLlaqqBM1TRk6tzDuOxZKF2UJS6HRLpo6Xx2diIxrdXDNv4OYZgpseNiY",
-	"TqfAFaEaq6dG1SBCH5ButyO4EQjpECshalUrYHt6zWmwsq2tUDDMFCSk++zkhPTz3/cx7Inx/WFm5M3+",
-	"3gF5B580OZ9K3IWtu4vlDa75FMQUS6xLkY1s6TRXLZr8IgaRi26/pcz1CGZYktdWCrbl9xM6WxR6vXkW",
-	"+Qj40y4a+rfOpn77gclMn/rUEVtdyhVkF1xLNsjMxBFRGqZkMMP/o6IKZlHwG2tQChmDLyRaJTN34jAZ",
-	"1ljd95WOFjr3X9uHfRnI31Y1FLf4cimU34ajuwr15Q5ud6S+jOnOzd3qyr6uQS0PUfXVYC0j7Vqs+5ep",
-	"q03s+oyhcvvEVdqviHz+NKz6e3/+8CrWPFY/eHWVD+P/rkGq2e9Nuu7U93Ye8J0H/DflAT9XH20N7TI1",
-	"Ql1hYqPLXIrnXOLTgpzjlSlbo9Bx+Nl903PfLLVx14nbPTHfRst2lXns1IzHYdSeP5V74cqrGV4qCIY2",
-	"l1VuyaHNdVzD4DM/b5Ot57wUF2ONKWQAmGRf6r1a6jdvyMo0pdiUx3W08anizpSzN18w9yXu465Sy7bN",
-	"9HZ5vqHpvVvnWxEjixHJjhjtTPO/e9P8+5LulbhbSbqOWkWebBFKfFtB7SgYBuAnEKeMw95dhRz7m5du",
-	"mBq2zZZ4c/X6/nMktmmrKG9oF4q/aRvFm6vXJZid1TtnKYCi1d7WY/yw4xpOv9QWUcaKx2qJKK/xYewQ",
-	"FSjtou93toffX/T9G56wG5ZkNCWu8DsxMu3iMPy8CZQhf57mbDT6rsqxVwjIrxG2e2Gru+D734b1ocKs",
-	"750b3yH43l0KG3TQ2FXnYl72wJJ4NvQC4xVs+quBg5CE5h3FjMjt5RQ5opwp25JuLNJEzRsGjBh5Ydfy",
-	"UEnEL6iCfcYVcMVsyTwJQ/bJFzUZ0glLZ9j9sik71z7SM5969uWmikPHa1cc4mPV49lkUGu6sIiuvPv+",
-	"6p19o3HUhGroiWFvwCR2rtpUJvFKbRwu8J17aOFgJ1quuVgM32ktbYihgaYDWMmpijLBXPkfR3QeREux",
-	"Z/9Y9RO7uofRTBxkdjrJTif5fekk1Jfj7RbiSaZAWoElphLk3nrkKdct7CuHn/O4oi8PL1L9CXRO7LbM",
-	"Shs7UeKvO1XlUagqxWHcGx9eTY7H9bXJ9VmXh2/Zb2iX9SAZPYuvoU/i2V3Hnavwj5LFkyeGJKApSxXp",
-	"/vnqx3ek0l6GZ2lK4hSoVLZvvlkOTcmQQZpsXiRo3YvS3uYH6Ei565v4RxEIsBdukTxVwPv+WyveTU4I",
-	"xjL1sVlF3+0L8HbTJEv1E+X6WHRf+JS0K5eS1i03KnkhmQbJ6B65hFGW2qay5OTo+HlEJIzIyV50zfuo",
-	"OvS9DvEEW0mPyNO9iPTjMUsT/Mn8YX56Yf6QwMl5rMnxt998S9Tx13s2Va5fbqrRJxL2ZcbVNa/1C+F0",
-	"AgkZzIrnQfVY0i+ySRSdgCtmG0oEQz3+Ltlf92MFKTXieBBLyOK0s5015A8qw/3RzCdXmkpdS5hFZ0jO",
-	"OkjXpUtvpP9eQGIKpka3kJ0CGaS/CyEqsK8WqWKBVPadXHUfclUQ8s0S1qOovxIUr4K5Z5tIJ7+nBLT5",
-	"pT5QFlq7zPadiLETMf5IIka42kobWWPVTPiAjJFXf7MvtxEvvsMn/9WmufwuBIvKjpaLFNVEn50wsR1h",
-	"4tUNyFleGEcMCeAXtVaetXtSFS8iAjQel8pNYO4DYdo7BapWzsrAj8bM03x3JTjbzJhNF1/cy8qTDxVj",
-	"hh3dEnMMpdX4SkU3QIAnzf0qmH25hw9VoqoSGNIs1Z3TIU0VRPNNLLZJOsqQXU45Kjvf0Y2t0I0KrhPG",
-	"XemoMjNligDTY5BEsQSaVZKNu4i3qJCUt/1YNZHyGh9GBalAaad77HSPP3h02FjcVigjMihQBFuoCySR",
-	"3Rrl7H9kPMmb0doXfHTFFtzGFZZ5+Ln8cVnqSo0k3osM0BSFUl73LgblUYSElY+kpkY8WiFguQBeRsZV",
-	"9If5q3UIPFm96Mad1tok4rziyd3kmy0Hv5UX94on9x0A14YAod60I0O7ULg/RijcK55gsYsSie9W7Q5U",
-	"AuFwAxJ7JGvYQMzbyqZUmn7nnn3YOqPrVQTdTNFSC4G8Zun2U9880NukwFVNgrtkuNVbkddhuMjaskUD",
-	"bMMdPfxs/1imSlQxp3NvONrEze2qdxz8EeWWFC4J9DdA3X3B7gvZ75SHYtGuqjg0X5lDJzbsT1PKFzM8",
-	"R+bt8xf4+O/Ac1jaTwt2Yna9s/pvKfQILHxzTd4Xd21iN74bh0Xdx3f9Fpv7S4j3WK39pSU+jLG/DKOd",
-	"rX+ng//R44zmGhFh6akh9oHMCWY40mhlYllI3I4YLlGH86ceVhFerWSLW/R9FG1xU7UQMjwkd8rqGspq",
-	"GXi5qJ7j5iaFBDdpjyYTxpcXbvEixWMt3eLW90DFWzx0dlx+V77ld1e+xZdM6Vr+PTJ3OapUioxIQme+",
-	"UsreKrSrToXqTPvws/9zqYWsoFBb54KNFVdKlTN3drGHt4sFCpneGzNdTYh0q2pVf2VtVrztCixuYQ9T",
-	"g2XJ1cyrsOyu6M75/Mepw7IGBWxgyZKqfZ9xsjjW//zqvnNzGpTpUufmlfTqIj3wO6qY2pin+fL86l7c",
-	"zMUJLFfXL8+v/liJRBvW2Mvwa7b1S1AikzEQmqZeuWpz+6Kt9K0s8OPRBurnK3ygMP0CQot6VZYtlTvl",
-	"fqfc/2aU+5cGbWut/11AfUHaAkSLqJnSMEGbveCV8kiGw26C5AUFjsPPkqqe+7Q07L5M3u6ByTapHCXW",
-	"sNM2HoVBoHYiD8idV2K6Baq1sQ/chbtvO0w9X9qD2AiWX1lvJUC2vru0OxPB799EgKhepoykSzkxZO0G",
-	"iJBEgjaT5r8yRdhkkmmzmYg8O/p27/64/iEuy+gDK6cFzdPQoIJ07ibYGBF9MFLmTnAngPwWadmDkoaL",
-	"TOd0Ib/1GKcTwxnqCPm3mqhsClJBAspQBkcs7pEi2Bm3Rg8ucfjfPjWoUfEdOdiRg9b2TvoRSCES5OaC",
-	"DGsfIVXAjAOBZENlsRF1hNwwDdCwjyLHEt8D1fDePvZQRYZ+9O1kcLk54SSC2yhHo6I11xjq4cM9JDTt",
-	"28BtlbZ4kLaoLkS12/bOlbCGK6EEvogMZuSGpizpDaWYrFWmdHVbRch/UD/rGlZ3i0UaDBeSDGAoJBAt",
-	"Ejrbq2gLp4SSWEgJsXaKhDVA4o8H5Jxf85I9MVOgGu4R04rAcAiWIJk7cYpPCg5FrTWsI6JLQLzmXGhC",
-	"hxokYfqA+L0YhRASfL6yHZpKoMmMTKnSEaGK3I6Bk/OpzA9LESqlWQLj1/yt2y6NY5hqSE7LVWfzwQyK",
-	"YLIv+QgwLe1Pj2Fm9pzYmvSUk2xqiBsfkV/E4Jrn+8ohRiTENI0zVzBlDBOC6zbQKaEOQWXAnCyBGwNY",
-	"2xdQkf6Axh8N8JJ+c7n6/PY/Wk+RX+ADOYpy+OxCP3feod+Jd+g8SbB3hmU0Jb4UFWQYSc1GOVRI2DP6",
-	"noYefljq9imRqu1LQ42KVg6snY71OKosVQ7kvqWo1WwSHrlauXnW58zb9vL4lT2Mk2fZDfU+nt0l3fl4",
-	"/iA+Hq9iUG00FKMGzUCXlLhnR98SwWMgzDywd0/M/BA1nHVst3U6GdZVuboFqcjJ0UmhFf4iBkQLMhVp",
-	"ekBe0XhMKCqSkJRUs2A9/BFop7BW1FQ3MlNeQioU04A2Zs3nIk1QV2WKfISpjsiEyo+QXPPcmO60QJ13",
-	"8X2Sp8cW68iNuaji/SIGT5QjboqkTGnXyfgW4GM6u+Z4kgX5M+MPZliAc5LF45AK+AHPZ8MqYIXsn2yM",
-	"7H9w2vKfxSBopHJa+RkefY4KVBOv8dQ4wU7z+i2ylgdOmPPmmChAFrAcT5xJaahGiYBMaAIk4wlI7IKa",
-	"mj8McehSg6F3arfhEvL2Y6phJCRbYjy/so+/KJ7eZuGaymSz5cblYhM72/LqtuXbsUgh72UfU01TMcqc",
-	"3dQ1MFDIEwzDEre8BG/s3D8WUiNXiVB+MKdSLVjo5nrAHPUaSj3asjTVZT5QaZoarHbWy5318ndlvSyR",
-	"OsRwI/VXw9tzItieijXoOE1F6GptkW222L+obDBhWkPSNwoA9g1mI74vhkPyawYZnFnhoW/oY88Tyl7K",
-	"Jkz/C3aY6Vs1DV/1v6snSLztm4Z49K3yYIjrE3VA/OQY1dMnrpkNBuxkkkPiapd1+/6Lnu1V1CcK9F5I",
-	"OUCJ4QGq6W0mFc8sOc/Fm/PhGwCe+nJu3p+PsCQTOsPzImI4PCN4HoaJGkWL8vw4zGNNTv7AuVaWfa/t",
-	"g3b1A++lrI+9XLdCfkQZSu3df1nAMLU6/Gz+q7lWqufvM+uJ0nQ4JAogvxNMoqiYMg7Kmja00DS1ta3N",
-	"Ryt2mimeBHui/6lSkbNzP4jeWL0jpbvAuEdSuSOl3DIzo44gflmDGKLXo6+iabCsjQ/nTkU0t+zFKa3t",
-	"Qfw4LS5sXtNjd3F3jpw/ULKO5adkSqVWmymS2SATHDpSuUYXnhIFbPDOFMKykaeVEaidoHTrxGme0ZTE",
-	"QqG2Y7gB4zUdLoEURpiLj3L0GaEDcYNurJrY3n129NSqVPv5O/v4Tn/vgJzjSqiR7j+6qEPnbaEjCZCc",
-	"IhsyTCIldCIynutf7ijMIiOipinTZAD6FoD7VSLf8s1hMbSPJGw4BAnch9GYgRhPkE7egJ+BAySK9IuH",
-	"vUoWEqTsDh41QzGL8oB+hMxkx0R2TOR3zUSu2IjnNMtQ28iFAjM+sn2q4zHEH1dlKHPS9FKmguL8RlhK",
-	"jQYmibVjcHiUxM8s7A2fZvqR1aH31K8UO8/4XSKjdub6Hf38/dFPFxUtlBU3OWCT2pJITroliVBmKVg7",
-	"GFLVmrN085I6EtXDz+Y/b82zbeVCOa0TcQMbIpU7gW1HcNrnsf5W7769MoTae2/Tw0o3/45Xe13z4nK/",
-	"GYocTmbKgunt05TG8HsSm3Y0aEeDdkLP5ggfEghP+cRwk3RviUhjQxG2oChe4sCP2VZ2iZY+HHJH9HZE",
-	"b0f07pnoGfqAxUxcqJbV77RAP4BFFWstocQa5Ul3QOOP5on1epetbkWTcMMUbIU6moE3Rx0fzqjF4fbO",
-	"lRx3tqydarlds7xrjoj32dVhLiIJLeU5dQlfVvLKzbSKTqytdsteYEsGt0BqrnDgLZGanUy0oxi/T4qB",
-	"tyZXxIZCFhHkXZtnJrMU00s3a3v2FYn2fxEDdfj5FzFYVpOjnJW5xQu6JPnTpcfuOp9vJV7zvFqqKk8i",
-	"m0oxkqDURspurF9U489igDxoIQ4furzphfmRHsteuGcfvMLgFMQ0hUqaN6lmeTflILife4Kns0rygUsF",
-	"7JxiZkN0v8kIVQC3SAm1B7G711u517ZsLLIKK5KWb3lkJFZxS6Ygy3XoklJm82O592ZTEGfS8G7z3gCo",
-	"BHme6XHn9K8/G4RWIG/8qJlMO6edsdbT08PDVMQ0HQulT785+uYIhUy3o/qd/B5oqscRkUATI5CriExA",
-	"SxarvJCDuSKGrRriCOnwoJQR5EmNCtx2l6lJMgXSDhab9auiQoSE1L49ZlOVhx/qMUxKc1haERj/HUCi",
-	"IjuoHX7M0vI5upleUAnkPNYEUjZiA5YyPTsI9VoLbcJVJ4ZkQVMZRbqX51d7tkyJNcDgmJC4UEjGtSjH",
-	"SVosUqVFhOrMzi/mAoMxaeoHwO1ZuanaC6cKv+pLgXEdUVAokU2wCOaY8np0p32/VN/DpuiRBGKWd2Fz",
-	"kw4zjtFZ1iQUmLFcMTRUtUSR7i2CMy8kYtGQDTINag8X4a/1QYU92Os6P2U1sUmBNq9aEM5ll5dHdHmV",
-	"8wO+yJsKM7OLclthO2yptXAZNkUbw6YxzZLKsm7kUpZKIRz57WSFDF2aoyoqz8/zkkmI9f6UzrCUgxnr",
-	"DU/YDUsymhJ/c19nPLGBxHgkpfEnlNMRftsAaTqdAk/2MZjZ1vDUkrK0fO/Mt4bM/f8BAAD//w==",
+	"7L3rbhvHlij8KgV+A5g607raTmIJgwPFsRPtHTs+kj0ZYCuHLHYvkhU3q5iqasncgYH59eH7fXCAeYAB",
+	"5hXm/95vsp/kQ62q6hurySZFSkrC/InF7q7LqnWvdfm1E4vJVHDgWnVOf+2MgSYg8Z/naSpuzT8SULFk",
+	"U80E75x23o+BTECPRaKIHgOZUj0mKptOhdTqoBN1VDyGCTUf6tkUOqcdpSXjo87nz1HnJY3H8FJwLUVq",
+	"3lj4ruAauL6COJNMz96JlMWzZR+9ek9H4TXfgFRMcCKGuGwJSmQyhogMhST9i+H+G6rjcX/ZDi4SmEyF",
+	"WdglTFM6g2R+ur6WGfTJ7Rg40WOmCLOgUlpISMzUU8EVmKVQToDKlIEkEn7JQGlyy/TYvk4nQPL54tn+",
+	"n2FWXR7wbNI5/UvHzNf5KQos93sRU7uqEExiCVTbFSEwlm3+xx9/PM/0GLhmMdUQHnQAVIIk8ZimKfAR",
+	"kO7l65fkiy+fH+0tG//fLi0MLpLw0A5ETxRhSURoqgRh3MIK5A2L4YkiqRgtQcPPUWdKJZ2A9pg+kgAT",
+	"4G5eZqYzaN2JOpxOzLfUv9FjSSfqmHUwaY7eQL4811DICdWd006W4ZvzezxXCpRaPFv+yt2n+zpLRtA8",
+	"1QAf332a14xTHjOattje0L/b2+RGX2c8YXxUwaDQ5Pa1nkOlu89bItA/w2web89JxtkvGZCPMCNdw2zg",
+	"E51MUyCUfPhw8c0e0WOqyYR+BEUkaDljfGTZhucIig6RNHE7lkMXG6oxiArmT+in74GP9LhzenJ0FHUm",
+	"jPu/vzJEoDVIM+b//sv19aeT4/3r609fvvrpn/8pvNEhcsgwZfYN4+175up57QDMXuIx5SNIDsilAzPp",
+	"Pjv5yrLHCVOK8dEZeXZ8Yn9Rmqaw17xdx6ib9nls9jm/+D+JQSNK/CwGd0eD7xmHxhlSxuHuU7yjI7hi",
+	"f4V8kl8ykLNilikdQU+ZF8rjJjCkWao7p88NAtBPbGJkhkcH+9dxPh3jGkYg8/nei4/QIDz6HD7pHk6q",
+	"zVv56U8l3DCRKWKe5QcZWix+13SSz49PKhh7HIQJSCV4I+Cn+HgDoE/pgklSuokppLhhCcjmadwLd5/q",
+	"8vzqXy2FNk4mqeo5Kt7AfFTDezpIYcF0GnravLKB2SBFlUeN2bR5wtJLd53ys/nYqnSoTnxNEyeFzF+x",
+	"VWPNP+l0mjKrjx1OpRikMPnnn5VVzorp/knCsHPa+X8OC8380D5Vh+/sV3bSKkm+oalZKGpzVmx0BzQh",
+	"f7r64W1EbqUwQmU2hYhk/CMXt5wMGaRJ5DkwEZIwfkNTltgn5odcTUJ+XLIN/m3f7XDfQji0Zvf6YUmp",
+	"++z0+mHK4nsFTkl5JLGbXxWattd/nygjfjTU5XSS2bUBefvdFeHZZADSaZ7XPBYZj1m6FxmIrarPG9NA",
+	"aZamZrhhykZjfXDNNwfs10IOWJJYHn6f0EbW/kQRKVJQJBGEC02oMSmtbiOmIHH6DWLWBTf6DE1fSSnk",
+	"fW74nJOMw6cpxMaaAjP9GR55ApqyVBEqwVsqxj4hGU9AOtSzWMKSDQLiDdrnb4VGG96aqPd5+OgTgE9M",
+	"aUUGmcazd2TAlPMe1LabexsW7dO+ZAzFOwDnrdCvRcbvFShvBVFZPM4ZjUUGpohjHqQrJELIIYmX9YaA",
+	"gMZjy1y4G8WAd4PY8o7OUkGT90J8T+UI7htZBiJBNpiayQ1R0IpJT2gcw1Qr0j0mb9jXm5RE7yTEgifM",
+	"LOY1Zen9E4q3ZnKLCcUBTaG2S+/WWrQ7fOeOtFGGyGWuEN0fTHJ4OOsXrUUji7cmM64sln3g9Iay1Gig",
+	"98sXtCHwZEa6CdV0QBWQjCPJm6UYop+wkd20IlNA38UmSeADp5keC8n+er8H/WZe63R+Q1QcrC5l/43n",
+	"T3mutzqWWQPCjz/+uF/3TS4CRN2VeUfC+cCnUsSglDm2V1wzPbtPcP4Iabpv1f8IJe5AAv2oCCWDTDEO",
+	"ShGZpUCM9ZMY4dM3tkAfwSwhU6AMhOu6qRFI15xyoccgLZ/u9jPJT6fWbXjq9nHKSh9+hNk+Dpn09zaq",
+	"yn7g7pYBkjeQMPoezbD7l1VPFHFXE/tmCYZVGf1GcECxlTMpL7g2Rq2fvVFqFaYkkaDwnzSxHJum76SZ",
+	"XjNjiA5pqiDqTEs/GWBl3KLmEp9ZhE6r4yVexOOG705C3829ORVKxyKBkNP0w5+Jf3zmL06y6RQkiQ2T",
+	"RG3SgFxNaQxkAEMhLfwZv6UyIeZDA3lnxHVOO99/OCYnX/+vTlTdemU/zwOr1OKWhwC2zDVVOBT+4mDp",
+	"xiptvLizEYOfIdZmPnew77yzdeHpVsH2Ej2timiBoKB2pIhMQI6Q7t2DOJMSuMVZvJ358umLL/ZOCR0o",
+	"8zPa/6iIzCLCszQlcQpUqmuOZ2uYhsWjA/Ij02ORaULzMfNJcc8RMVsmlCf5caIx5IFjOURbHDVrsSLa",
+	"+mi2j7NLZyzj8P3gVQBhslT/kOlYTBqu5DRwIuwLioghkTAiJ92TPe+xfWmOxJzRleWwpPsqZSM2YCnT",
+	"M/JSMg2S0T1yCaPM+c3IydHxcyQwdwfJMy0RT815otuVpr3xbMSAA2I+S0H3OECiOlEHbwZ6cWpES2IY",
+	"pJhAT9Eh6Jn5iw6Y9Qaa39E5V7jrzOe3Qn7saUkZN8NAklmm37sRacY1AAIr6sRiMsk407PekMZmMwbD",
+	"ok5MzfPeUMhePGZpErg6rUL1EmIhkxVZLRfa/qN0wM+OgoxQFIe3SDhVDho5DFWCq/kzzy9a8EYl4waU",
+	"ZwQmUz0jKMxvmbKeeQ0TtWzaD/j9JU7WKRCQSknNYdnrrQs7kqGSz+Y3r0nPIyM1uzBS075kmBWNxwxu",
+	"wGn5doMHhad1IEQKlM9xVQ+2fL4gO83vGPH80vSHYef0L0sAnX/zmsZadT5Hv9YOd0AVWwq4Ypiv8fXP",
+	"Uem+NXx3jo+9a8AILm2tQpUBemT9XVonmnNLL2VVbu6SWz/g3F46Skx5DGnP4h7iebsvUkh6VFemTKiG",
+	"fc3wBJePYsGxsVEGs3aLtyESiyad+wYK5tke50oct/P5p/pWPked8HnNTc5Fzx10cUQ1Y2E8CyAXFw77",
+	"DkKjFhdpbdZgZjaoD6rtF0pTna1AUFf2/Zwbtf0OjQbDoKbJysfqCAdZ+uKb0zKTwv2W7yHx/chxkHzn",
+	"RnrQWKNwwfvuMhJFlTiNeTquUUcNzWsUWCfhYmMVbK/AaJ6x/lRhrV97dljHNKEALU9FjG02I//49/9r",
+	"LE2UAU8UQXUgMtqjsf2fKGf3o1R+oirqhVMc8EXz/2bBna/qZY7kq1pJyGUXEpAuuLV9W50VHisUu5R4",
+	"MjBrIam4BakIQ/qqqplzSl8RmXF9fRVCRXEDUjKrda5gH6BvvoRmTxRJIGboeaQjyrjS1j4Qk2nmAsOy",
+	"VEflmzIDkoM5nd1iqxX5dantFZV5/XrVjddIK580n2EeTz8vVAleIr6vCMVzwuGWFEdrr3qc0UTRDBU2",
+	"uq+mR5TgaNY0D0WD3AnqpavxWySK3hhoqsc9qnuSqY8NEX+Wzsh0PFMspil6GIFrmhL7OWGWCJkiVBMz",
+	"EBHDiCRgTAAhqWZ8FFLN/CK8mYH37m20S2N7yKqe/RkJxGmUX9UUzs+O9nsJ3EAqphg9ptiIsyGLKdfp",
+	"rMcmU+o911UQqOMvu8dHe93BHnIit2UhSWkwkrKPkM6MXjoAUhmZ+JHxII3d6y4pVANI7EIZegUXLCfe",
+	"W/R9xu2Kelr0nKbsWBOaSEpTnlC5YHhqd+vHKWvc5vgp45oyz7DsqMSPatA4DKZ2ILAQw0MSssfSlDun",
+	"1TxuIosnVDIFZCjFhNAQmhYDIpraAcNzhyyw46OFJlh7vA3YhxW8PT6aR9yKiA8bR8ogHCR1Nt1X2aA/",
+	"LzmWOjbcRaLqcUDvtJz1DJ22PAD7NeMjkn+OHAQxyEnxMOglVT3K1a1zei4C5OX51bl7M6Q6Vpf5GvWD",
+	"smCNcomFCk+JL1vvBlPEMlMbZ8k0kbAvM65CNtS8XlqQf+8W0tT6LQwO2gCWOSBKKHHQMicxWk5pNGLH",
+	"IIKTfNwwKNdRcGuCEodYbBxbQzeg6lDtbqQLfCQS8R2SA2LOo4940z8l/SCx9yPSXwTG/jWnPLFSETjp",
+	"e0rsu9FRrpjRA9LRjN2A4v3omvdDgnHpeohfDrDRWLsF9KrLMmMb5tw/tQsfSwDy0vwigZPzWBN1/CXR",
+	"oLQ6IOcuogoRMBFgLwwGkGJQlvPV5ifxRF1zNA7sJegwUzZi9oT0cZh9LvT+UMj94pN9vM3ZCzpTdyrF",
+	"TqXYqRQ7leKPq1I8uAxfbIN+z2ygcJVv5wjTDnMKJ/fneRypBeqHc68qPiucc7HCcMf7SUoSSYftbWdE",
+	"VMbLUxzvZN1O1u1k3U7W7WTdb0XWXeXXPN6vj1KgfGNRvq5Y4t/3EWCL7wgKnwLKx+CQWcL0eaxt1kBV",
+	"qJTTrlrdfYm0RgbzkR81vFaZBVU4dsMlUuQovFh0+7H8QoJC3Gz31Y27Eq9u15CNddUXkVNWmh64y6HQ",
+	"pqmH3UKSL6CMzBlvsntW9jdQFHUBKyUlQYEuXYSTLocbm0rBJLmhaQZqrxLZsBT6LkejWZWxN8P1wF2+",
+	"76NcyNAoKH6Z/kIlsrH61Kb+S6qBaB/Te3l+lUd8G/O+dKzFKQFGkbZFO/e2dxbVDy/0ScuRRYyhXavd",
+	"la4QHlDKxF7+euhytbxAj4qRR+QqZMpQrcw8h4/5FgoEWUxKG1HjC8LcrhpvqwJYdbzB6TehiQvIcZha",
+	"vo21MQMl1mr5NrAUc+spsz8AT+wDwbVkgwxjtEofYOYs1lYIs3q7zD8zHiqyYbh8j/Kk58KC+6Rbv1ne",
+	"i7z7ECWcc9mVN1IfpNUNs13WvCxjPMHo4xuDaG5bFhFvIIdG84D/WsQXzKWXsckks+xDcTpVY4HebepD",
+	"NsiPAB/TGaETkXHtLSkglPOMpu5nkjAjyRIymJHnJxGRIjMruvZRoRyoBKXJFDifke6YpjegSDYN+hXt",
+	"yL1YKN2bAo8bdCLz3Kx0AqBtXQOnJ526YF0PMb/GjGuWGtU1pZgNY8GITn7uxADPd1Rx4TOuv3jWKWW1",
+	"H83HZkS12hrrBEBVQrha2JZp7GImV7Dp8m+uNExDvMCTmjuGBScwB2IkBVu5h0P6BCMzpLiBxB8BRi+M",
+	"2WgMcg0A+5XdIkYWK1t1mJw3LYJUhY9heBfmhiwBi6MKxM1//H//x98P2Z+XbrkBQcprd6uog6C6Cvu0",
+	"vopNTL9GyJr/xkbFzT1O2HAI0uxjaVBMmT6J/U5ZcyhI8AdtSA7HbIHrnttg+iAagvtiOEReclpaXBHn",
+	"Ngfp5dBtql6zDisJFKNZZ5iWrKiA/RwoVyTO0kh3JHObS78spC4PoFuMAo6OHWH9/T9QysV0OjW8TZcF",
+	"okGUDVDaam5G9/ZirlBcuNrNTOlMEYp7Oi1dFEJiLCA5gtr+ykylixiP6RvmTzoQN1Yr8Hk0U6ZpSlI2",
+	"YXovIlzosRHRA7BJ+kAcMNxMZzYVxAvonA7KN+5F2HItRnlN+LrKKusQxVQwV9OuxTz4bm8w6yViQtmC",
+	"cMFfA1/Pade14inrrL48REEjy3dSLaSy1sw5f18zSLeiHX+OnJyraYorsYmQ0VcOiC1H1zpgleJqnSZR",
+	"Mujmyo7NFbuZh34UrhzWxFObeWSD7tagOAVlX1QqOTQvmaOAbh46hTBDatBewhy4QeGKFpV4q1X6cWQa",
+	"oMGq7lyLTS7pK832rTOoNmGZVy207RrnL7//xmWlewfnvKbz9rsr8oqPUsoTEqcMuN5P4QZSklBN89IJ",
+	"+UYwwlrDSMgZkYClOgmtxFengo96GuSklydNdaLSrxIUS4BrRtPK7zyTyiZbqbGQGn/0RnTJqDYbx3uP",
+	"TtTBDKSgHVw3fOa2/gMHojRMrfFbwo+IME5uhUwUoTyJjA0jgTBNxlQRwSEiTCvrH5wPu7UOngaWF1rG",
+	"OVHWGOd0AoWjr+9wWAtN0z56HAaUJ/1gRgWuZX7od4aCMOV9IjjMcLcqInZk/N39Ex8EZewS9olb8l6t",
+	"MAJazeBCw2TFwPnKXlpkALeJbXOr8ZkbCLdFgsSXuMOrqvy/lSSM8xWWp1oAp++NArVqIjamA6ytNqMG",
+	"txlpWl5IdeAFW25mTIZ1k7GY5HnxmM3rqnjg5RfV+LzMfBS9YXykUGregNITsDIBOUXPAW6Gh8u4zwld",
+	"xEaKO/HwKm1kXz0l9mn3ZK872Kv5B6upopXsUVyCCiWslrNhN5u8KgFlH2JZD32L9skyQDySHNbK2VRz",
+	"WLefjLqJfNKXTo5eZmnQfGPxmCRMQqz3p3SGVhGW3sAoZfftE4XZ8Yafp6m4PSX9PGOaKsWUplz3SXdI",
+	"Jyyd+cJhY5EpGIs08V7tnk2a1nTWj5xvuyyme1YgYyWQvqsfxStkZ/4uZ2vnczsBXkzg3eFN44exD83G",
+	"S0whCpNhbq0W1wMYfDsWt0Z231JX/gqS09xc9fwErduC26QwRII2fOaalxnNXkQ0lWw4JIyb4yXdv/3n",
+	"sTOpkSvBDcgZ+dt/njw/ckUPy8Yy8sfcSM7N6Wtet6fxFRuN/ubiW9yH0TnMcCoieXkhtwr7oqZTkBG+",
+	"+49//7++Yjhcc3smT5TPMRuxG1BG5XEeLtyg+cSi1dTa/1Q7U98FMFcN+KAb33kTvLZv31zkY5sI1eSg",
+	"iMp1OPJFQXXRXSMUJkAN8xtmqd2zASvaJnvruPQ9aJe4Vt7QGRkA4TBCs6yV7mQIAfGu5/BugdCd/zaR",
+	"LRxkARejh8b8Hpz8JUHkwypylGAVyX0tjFZqhtq3OJEbYg3RUoa/YFEGobRaZ9kWsXNArT9CwpSEEZVJ",
+	"YJQqOF5RafBIWWqaCFexopAbUU4LKF2eIDkympJ8DtUSDyZs1ENa3uQ1jhl0DTg5emgi2hYjWM0K63FS",
+	"HsNa5z0Fjh6SWELCdI/a65p22e7v7Lcv8dPzEWDKe/Vsv3NeyDcX3z5RhI6ASHGLMiEeCwX8LC9XI8XE",
+	"Zaqq3CaExDMjJ0gSkOzG6KH+KiKhGgNNB0zq8UEr51nATZd/YQsLN5iQG0UaFBq9KcjYRfAEXJL4Cl7w",
+	"mlUsm9MKav82fm8E5jpI0VqO5BIupATgjbSTZpEVEVj8rSWtBl2OzddFKJccmuTu9JWnrSmTcyWta6jS",
+	"JFnK7D98EIs57XIuGmA7Zfa2UBIEZNoyZtIooOuYPIe20WL1ZDEf9IQX1OGrCF+ukt9JbImuMC/CBRZ3",
+	"L926Vkf+/h+ksqk9TOKygRY27P12LFKwMRan17xvputHLnIM1xB5hT+nkCG9EZk8IzbXDoM0zCeBqI2I",
+	"5FEb17z7t/988dXB06Pn5B//7/8h9o/jvQPyimE9v1tqL2zdXmwcHXyKMYoVb5pqmzsgFz4K5ZoLHoMD",
+	"Cb6hsIC1wI46KftYevZE2ZpDLoDPaqF5+KeFttuEOawics09qzLUqPNp33y8f0MlhgeaUarn+Y39rvrj",
+	"Wz8DViBHp/UVaI1uh/kgSBsRIXuoVi25dTznPoJC4qWzIv7OWSGHYXxEsqk9LmZU5RlQeeY0OG8xYCwG",
+	"6ToUIH/7z2cvoqOjo722SioaZyWDrDehn3oJnSmDiL3jk95EcD0OhFn+49//Cy0VY3jNyPEJsS8WSzk+",
+	"OSorjO0nnYJkIgk5T115D1IyJgkOY8tWksHMWdDEWdCRoQViByxWdvJVw8KSaa8wX38WjPdGdIoLm1/N",
+	"lTb2SwpK+crDTJGJgUWChg1ag8hoifUkl+c/w2LyTE6Kwg7uQsQWbsbY77zhVF47rc2yPSjDkisVfIS1",
+	"7KmEfbR/jZVOaA1uZEJnZJjxBHkKbqi0+lMyFJk0W1AQZxiTYRgpUnKOCA1rvb/6OYtosQlmC1GgLeKu",
+	"QFXlEjoLq+bM8Z52WVTLEp+W8Kt2PvLlEVnteUw+wdMvvrjjuAUbWWXQxSxg7ZHKVNl+kFCMwDdIqO8s",
+	"neYNyELx+Mh8isBu7zKHKUWVckD5x557C907MKUsMWtO8KQ5HRlsdC+E/HQ2EMsC266nSdQZfrFvla1T",
+	"H0rz9/8mx0/PiL4V+ZO//zc5+eLMMhD39/EJ6YYUlr0zw1P3xXB4Oh+w2lL4OXTPt9Go79fcslMhrccR",
+	"JfJpjX2rsbEK0Abg4KS01d3QbMAHIylUW//BimGja8TwDTEygdsmiR5PzJE5/diggz0S8/WtKH4WHHpi",
+	"OAxiR9vgJtqDGyPN46VXAO/OX/k38UOLcnlFxSKbx+Azgji4sBWDr5pDiQIhMDGbMkeOfjl5HoUrmK7Q",
+	"YnO/cTFhHCC4zny0HkpaY7E1VcnyLy7c2tIIHhv52EtcZasK8rT6XlOpGz+fe/2+S+nloS9NIUDF8YVh",
+	"Gj6SqMpq64hZJq8KiKrwrhJCmDct4Ljr1eJrkiYtq5vdu8DZDqPaHAeqSg4O+nTuwsPmm1V8Vnl1bbf1",
+	"MyseKnLFfsywExJ6pmORphBr5V4qhqvWPlzCCQve1mSaJjahAs2UmhjEm8hWxZDuhS/O7yAf158AXmXi",
+	"wGSS2Y5e5vuGVNowVw3kDi+Y5xSzu4tr/LzVoXfR2IpIiihzvkq0ri21gE/fjS/XWGe5R2HBHdfjeO0Z",
+	"0CYi7xoU5e2G4IUn3ZCxtn0GuzYrXA0lQ3bNq2rt43plf1tXtFcuF9oQ/26rxo7YDRRXNr7umM24bSj6",
+	"4PsXtUex0ppf+q9DCNa86velxN/cEWpDFHyp1vxyHzPujdXTcA/ro5K8ez88Wx675O5JbFAExarqWJzC",
+	"qHgRARqPbQMdTVKgyvZ8sA13ilqu7ZOl3W6SCnmVF+9221sQRi5d5Ezh6b26wHYCh0+Pn9reBEH2l00m",
+	"VM6Wk3WpLOw8wrnpK3gSgHkxXWXPPy3G+AJ7AqhferQgmvSUBEt+RPmB96oHvKjgQ0Qa6ldEriaJmcCN",
+	"G1mvbI9x7NEQDFldECc7hjRpEWFVQMF9sjAO9TXGP/l+rvOAy29lbgWZgsBendhbxN3/zoiNoIpy2puZ",
+	"FyqRh1ORKUQHdsNSvAGz5bcr/7LS0gcAKjZI7VXESFKe5M/xL/+SvROzOgNm/3Khe25lQZ79mkGa5J0r",
+	"68gTbpLj8MY8LkUhe4D3I9J3TbNsVrv5wfV96lvWbv7Fx8olOfTiMcQfewkbMR0OWsZhQiv509UPb8k7",
+	"YSw3WWjCrmXUoesJc+ibpfRds9SiwewThdh/EM5bK4tJM2YnyttJu7a+rk14CLATg/gjWM437OZwvsiC",
+	"vPg4iJ7zPe/bB0AEPm7qNTFXjfz31CuhpUvmo6sBsCJIsXTA9kNVvrGxJRHe+ewLns5ObYYCVreJCgUm",
+	"txcqwSeGapm2AdO3Zy63wQP/mpdr3d7aGraqnPtgS4jY7Dwzt5X3+UellDwfEuPAcc0tPDC4pkWMDN7c",
+	"NmBBQRartorw4aHtTqMSVBrsk6Fa1RhSmVknNFVkyB+rdb1wD9hhAomllAEHwyFgEYrcRzVPDvlJ1Pce",
+	"1fjPsl4T6zaTCFDvHarzh7JTm2sNNjHjUsF+A9ODa+6YASkRjstzUMD1qSPjOToK0324Xi8GBa0QL1bk",
+	"6lQKqD0PFFCzWVlTCROWTcIKfAJT4Al6ZVw148pd18nSa0Is14fa8JKJbBm1Vpu01U3a7TGR0LMdpuul",
+	"WW5YkmH22jClYbu5RihtnDLAx5TH4MoUtth3Hsa/bNPf5S+uHpw7f8G7PKXfZ2+0OpELfL3didxRdmM4",
+	"cw/DmXsLGokEGiGtUL6wFsG2Fcyc57q9ch+Xuh8EMGiq5HgeU0Wo1pRhgcMqI/oloykbzhgfeZ5U50FM",
+	"IvO55oXW4cuce6y33KmrINcQSmvdO8PSa3rMHFu85gs25E4qsgqJFoUbRI+ptsrKKeHF7wuVixL5LJ+z",
+	"uTSJB8k0yMQLM7/cyYchoPJlRr4i+zX3BTwxJgjLs7tx9+kI9v0H+669cX/vgFx695UL8CvrcBisaI7k",
+	"muMdQmZWpiVl6QF5L9lkAlhLVGXSh0eS2zHTgP1PLfDmSGK1WmpOa6jxwJaGT94+YCfNtijNalZHvrZ9",
+	"7/KAT9gjXGcSToush7ziUxHdYEQgyfldpbTbTlI+mKTcibqdqNuJuu2IujZSrKHS5DBL0/4Z6ZfJM0/S",
+	"6NtrHoe4CcQ2s5faVNFSbSTsge1iB4o80r2za14ZmLO0T7oD4DDE9NGUMoNXaixuCSWcpZUwgT3sLlOb",
+	"CaN+MbOYGC7PZ0SzCVQD7803nSrHKeed1FbU4LGeA+AmLnxDbtXt3vYGZtx2d4MmFeqALKD6a44+PgkT",
+	"cQMWj3Je49ON3aWepZKl/RJ22tnO17DToHYa1E6D2mlQa2hQLt/OBb6sGmjqIhOXpNddeujirZb9puer",
+	"3ukz9L0jLZo9Gyq4ZSpc22FZ1kuw8GhS2pxn8G4Vnagztx4MaEAVsCHmMcCSnt25EXK+yAWNkPPjurT1",
+	"CxuzHpPl+UPL61BuP9sBE4S06JUPqF4rIwWeUGkT3xjPC+a5ggEIBsNu/BAHrbaGE99SpvPU4eZJm2ay",
+	"HhlBtEjozNCmTQlOqk1VamiY3PE+34/R8jb/TpjfevRVwhruXud4Po7OIuoTFShFb7u4q48NpWzvWg54",
+	"UYScxZg2pBgoAVt8vFLDDv9VQwnwdsVfHY8pqr8+4DV4OT8kvwtvAO2iSq5hvliqJ1uBXe0AojJzriN9",
+	"hSYrRB7gbzXOs26qSFUKrJUishpz35TMW4ks1pD1NXQqY08j0rSWthtxjFTl95Z9IhVCruR75MU5HF0U",
+	"nD8cS/MdxprO734+UEeECsnNlS/Fr0Jr/q5s7uYRnoyPXMBvNsV/pIJDz0VthtZ7cfV6UULugmzZTSar",
+	"1jNRfcZJSvkTRS6uXrsSgi5ChSkf7Csjl9H6aBJTW6eQWnCumx52v0miq/aFWzGr0qA5NIOjAMAvGZUa",
+	"ZMP+t5poWQbBGqmO8+cd3nYt3TIo9kLsoEzHa8m5rSDk7wzFGvPMqsix1lkvO9RNCNUKs9+uSC35MVcN",
+	"aXQ10nwdpndUYuEyZu96BkBKxb5c0KJvR2uvpzjWhMRCZ1P78TU36hZPKI+hiARAw1QMybuLdyShLJ2R",
+	"lN0wPnIpFFzYkVzJtFzmJBFRdLZ3ig67a45TMIWXVsaEKi/PV8oKuLW6WNq9P1+/rG/bkxCqrjnlpbgF",
+	"cl4M7Soqlf3VUd5lt7gaiQrI+If0muejuMSEYlSR142lqQSazGqbsbdvXQhWorzmBcrZUmDWIXhK0Ado",
+	"B97PB8z9fxHhdOL7peH9UShWdNVq6/k8C52fDj/y8BH0Dxdbrvs7y2XmEOjuHI7auCI75Xpf8zhKQih6",
+	"2oyFIb9mMxTKxVwbaxP7lZTRqgoOqm1N3PIbB+Tc1qYUkhx50uHV/T794sVRtInrlDZF9C3v8TX0N36n",
+	"E66fX5mmmSOGi8n70q5FMeP56q7mYL75/hxfMRzLoEPpbCqJXkbY9JzT3TUNnfoy6sXP1RsDW1DcKBw0",
+	"LX6CyTQVVpy5BhfFZZDReHKcrfw8ZdMectSe5ajuJ78rY0Sl1HaXtv8sPfHMJc8rc+EBC6vgf884vA4J",
+	"dqOLmaOx2lzvGf6h3F8o9d2/jRGBRRdiaJzhA2eVcgBjkUnrquhElqIdIhjRDspDf0EdhzcX356P4Gsa",
+	"DMUwgvj4q97Js35E8I+T5z0tevMXPa7jZ+ABYou4sc0Nc8emHxc7dzYPG06eaNjG11TB5RoVOEaYA770",
+	"0rYEqLXveu/Uvq1G9cUKomIPLbjAm4tvDZTUilqRYdJvXIFzy0jItxmVlGswgh9nPTPCnupSeXiXrcFc",
+	"pT+bQIk3cq7UEySQ7M33iBlQ1f7Gunz2n5eERty1g14tiOLOw82FFtx1xAVRC71Noh+eUBC/sGKC4dc/",
+	"5LpSnhqGhR68aVpqaOXKLHSiDlNhPvX2u6u3eWe2GmoCJ5hFqyIiphaf0xkZSZFNISFP95/uPyODGUEl",
+	"SOUKu03Ln4gkSzO1f3xMMB/XjlRVlV48e0qeffkFef7i+EWn7Dn933852n/x069PP5P/Wf/Xs8//FLIC",
+	"LUzeCxcINN9vaZKDz+3Fu6QOiP0W49hsfJPKJr4ROpPWQRURJVzqdZLkhVCtI+uawyca63R2QColoat1",
+	"dbBDra3VZovo2mXglZ4hUlfGzY6LVXmUvubdlEqskSlhQhlHv5hyU1Psf1VdjqtGN1esx9adsIWigcbj",
+	"1s2Q25RtbWhXu8aFa1PP2TWGKg68J3KCWcju6gTW3LBzjeU0tM1cY6R2nQiXsJl56KzccK/ezG9hG76G",
+	"hntLpWqpsMuKPbwGyhcCaB2YhhoxSNVLmWfxjKtMohYMn6bM1u1YOtCUzqRI0553HrUwa0OBKXMp242l",
+	"I2xzgUCMT7XXgOVPtbgpbMZW/ZIp277lVkzAMLIrY3UQnzTqP2rOCLUJ3liJ2/IyBZ9ItzLKtdsWOY81",
+	"OTk6OiHquPvF3pl/rvDB8YsXz8lVPIYkS4E8I1QROsEG9EbumAWUX1dmoC+ja35ydHyM+vHJ0fGzvVPy",
+	"xZFbsFBABkJyn0H+BTmfSpaS4xfPjyIimUJnhSBffFX/YCjF5JoX73/51QE5z1tuY4QaZr8bDj6mmiR0",
+	"FmKxaxSeWTXECR2d7oBz3A/U+XF102tbWBhjV7mKaUJ+1+poQU2kNxffkkyBqynXXFkoIpAq8L2TsKem",
+	"sX7FsOeaXYQLpYXfDkOhtD/EYJzYmFylFkDVWMHQrDXeWof/gkUV4KoU6JlHhCBvtPXp5u/2bJ2S9tUI",
+	"zt0HwUIE60U11SDfgve6mjzLu41jMZzmRiUjdgO8+XHLS4iinExoUXOa6vFRWC11QrGNb8uepvdtTceC",
+	"Qyt4TCUMQUpI8j0/tqIOpROpHt/c4uuYUwVg5VSiHM09sDwSrRtSYg9gvWqjBcW1orM7UUj+pt9uWUI8",
+	"f7acZKrB4fX4lSUEteLHVTpaBJzCEN0I3ZRI9Pr6n9F4JN29/Z9+/TI6aSLWOUpaabM11F+A9YuQvBkz",
+	"N3FP6ETGdm8I7STr5B65ClwTkCNj3+p4TLqXr1+SL5++MLoh5g3FKVCpMEDd+STc1VKLVKF1JaPdS1A8",
+	"bpOQV5WFD0fYSwXkCq6czcvMe+AFa+QdlBZfjk1ObPkiW4Ev5LF75xqd2mbugWoFayhscSalixNbqX88",
+	"8KTBxnj1KU4zVW9Q2bZ4+5gpLay1XRsWu5w6AR8RkSagNBkyqbQNEUipQgO277bU36uUBr1Td/wNVnmz",
+	"cxWF3VaJ71ojQCZruflHEfFcL/xViZvKMa5A2gJd7qb6eZLanKDNiXTLAjel/BzDWK33ewXNFV1kS3dz",
+	"xUb8h+HwpX0Z71dsvkS8PANtyHjeCoXY71RRUmwuX6EcmDEGTpgmibCV3ec8IUtDrVs3/q4XeLUbbYL1",
+	"98zpmMvd51WYZJy53sZ//w/yS0a5ZnqG3fbYBHxTNdJ9fhKR46cROTb/PyMCw0WO98LN8kg3b5a3h2E7",
+	"vPDOlWJgXAdmnAD5JONAZMYV6f79P2yaj8w4Z3xE/v7fea6RedN8Ep5674xQ3/jGX0lOpZCG1Fr3Jba9",
+	"xIO2ei0yKJBJvELd+Up04CJkr0YctGf7G7lwmABohbWLq7xmaUlrWxqZ6dkqqUjzPdPXrRO5JMizjc8S",
+	"iaEpaWelVi4umGPZIWPQh3t/9VuvFt1Zi95ShqJDFLROS1ZbzdLTTZVK6gGr9a054JTgvaAjTEnUltEy",
+	"Cl4ehVEpgJdt75kWMd8LPs30qpKuxGnqVudHmHk+WUpYAHnDYiAx1TQVoww12bJhQ/f/erT/ovfTr8fR",
+	"8wYzojm28fiohZG1pnq9Qd63VaZWAyZC8osGSLbhd4vST/KmCwlokBPGbbAuXtZM6cxGqTLlaq2TCRjT",
+	"FoWarzm/ngrSyGKri31tC4m7l/fzl1FOR+WbGndLmVSrwecfWzxmam7rinRpdXd7rfq7rBq+X+bk87eV",
+	"2JPU8CBlmzoYxSfCez3MKp7Q1IaRuJCGW0GmKY1Bke515/jo4Pl1h4xFJtXeqWv1S8kwFVQfhOJHjqNn",
+	"n7vX1wf+r5PPe//znzZgUW1DwNwxVrVRHmxMAswxgiYG/YNtxbCqC933yM7ZxIJuIY5Xl4pFddFvQoTE",
+	"aGrpXzWcXe25xLKU8vx3ytUtSFXxDdyFHS0MYl/Rc1weqwnIV43lwVU2mDDtesEVuY1LKoW/k2KQ2pSO",
+	"WuGK1y/Ji2fPvzSKvXmD2E4X6iAQx9/YVwOkFHKV2ll5E4mQF4YbztgU8O7LFExp5YZ4Lv3WsbMF3pKc",
+	"Ip+/eFGixWdH4fB1plNYoKk3tr34cPm2nCbhwFxqhJFJfjq15tupe3qKMXYowfrVkLrFLy8tweHu2exm",
+	"okVZqu9KsS31zlDYKyQY3xALrmmse+2ve/0X7S9EMezOfDLXi3Mo6QRuhcQo7qkI581uMTW08VK6la/b",
+	"Adx7u+/ZQeeurhyC1GBcP9j6sUUeKdZ20LnNr3U7O4d0q9+gzmHhGlcKd8TLwD3ESQsTYnXUqp3+woNf",
+	"dFYbcaN6LrNlB6qbZlOt8VZggHe/BFzKIX8juPp5wcHUb8mwlzkdOZ2VqWERa4lZOz1nvAdXd3l+dW7V",
+	"v+ajXvk+NNCJE+dwoZfok0WL5/L8iqAGghdYg1n+h9FVSxpLAYTL8yufR7SKQr2V9vkT+qk3FYzrgIp+",
+	"wZ1P4oxQlzfI7T098H0btYm3cwPK/W39opkYL820gilU+jCqQuGnMHC/ERPKVq379hFmAZthmT/In3V7",
+	"Dnh5fvW/3Efz5RYnjLu/juf5Y66RrkqFlXL6MCvpg8XyG0D5RiSQrhj00beH1c978f8Lsb+Qv/8Hpr7F",
+	"YAsvmB/7EZEUu9tqQfoOKyrR5TYzLqbTKSSE6mved4heewvdJwr0AekbhDTz4z2J+Xos0iRXyO1aRswX",
+	"q6009z+75vg1QbuZUE2OIl+1uJSbPaJThTnpNyBTOlURLlJaFwjGoVrAcsokPFHELTkUQozTrYI+PrWu",
+	"QJ3jowX9TfL8Sk9CdsJgT7oAYDdVxyh/2tsOI6vh1eo+meV6M0K0gVCKHK6t85yUDixNlvjA8xYSrcR8",
+	"K3BYyS9l+YddQj5kA0xyPncfUHHZV6sQUsmhnZPSyVIuDJ/06q7/MBc2QxUrXwJFZCWrJs2gJFwJKE54",
+	"VoDydDFQ6u4uN2nDfpo9XblNKUHjYA3K3r8WVm9AUad3bTBZeCFbxawVpdK/Rt16uy6HRfraeyxHoLQX",
+	"cXOCiMSUo+ALV/OceGG/BEWsUrDI/8EbMlCPI3ISkafkH//+X2RqdGmX0miEZ8n5a8arKJRBefJLnTBa",
+	"ql32/c85mt0JWdoFYxVof/+Onjo656eT+4DywKwqRD1CVJAuqhJZBYjrOoMKkl4vWP/O9Lo24q/ou7kj",
+	"xtZON3Cw9jzDx7gY8ptw7pRY83bdO8VEm3Hw/HbOfx4UVMN76rr/N/bRaNE+43s2YVr5OhA9qntjMYFe",
+	"aZCWnXCrw20sA01Cb5hSvYmE69YFm3tDIUP3UngB08OYR6ZctWx0B8mUgbR2p70MYoqwySTDP8L5jRM2",
+	"alG3w1YiKRlRPr4G+w6vFOfUKLTzyAZs16ZAFYWCNgF1X2hrKT7aVsr+bYP0FM06kLELaQ/c1lHJhsOe",
+	"0jBdCRjuu/L20IY0A7UcYi1xniNQq/iEu1/zlCYsIXaU84gGqg8BdgnQLEY3EexiBK4fdQlpVkDPtdUQ",
+	"z0rXu5R6JNy2FqLDRmOQJMXn2L/dKtwTOsNWKEMXYEGoJmYFZ9i1HX/mgu9LUCwBrhlN7WvoZJtKUMD1",
+	"wUK+vCh2C9s8Jgv7RFa7QK5Y22ezPLV+z2+fkwGk4jZvkK/JhCbrrHVNVWIVZj0fmYZnac5brbHiDTLy",
+	"eSTJq0rTG8pSK0NtFS0L9uSg5sdbWoYwJBmq8/7tP0+eH52Sk+dHR0eL4XG8jgypT3ZMKNYBOyXHy+YL",
+	"7mgl4RG+/K2Igw0w+1WY+kLWuxEzJFeJt2yF+Hk2Y4Q8WnW9vepdxtsWBZ22q/k+ONu9I3g2yGbvzC83",
+	"zBG3zPDmKRVoMgt0ekAI9kra9bw84nALShM6naYMEjJhI4mRdy3ToeabSWCx5tb9JKL6In8Kb08J/rWw",
+	"e1xBZ22KtH8rNBmklH8MhsjfpSXYguo3l2Drbasxm24mCXpbycxm3BWSslxSv3T7a8+bX+OHHi5h5rzB",
+	"FObyAayXyOz0+N4m058fW/GbcmLz/H7zZOf6oTcH4pewaW3LtXRyaxmvARRdBTHXx69tYMySq1d7PvMT",
+	"LwPsq5UjtlZKZw0WiDu+M8MtIVpL3hvuNp4Xe3NZSej3dFVIrfFuH5ySvq0jLIZ90nVBfMoanPaDyV50",
+	"zfs002MhmSqOYChkn3QlxICRObYELnElcJXPgZ6U0qRSGn8kMZ3SmOkZjsrFhHGAZWNhnhgwSQYwpulw",
+	"LyJ9RSfQy0tF92xCVf+ad1McwaVOm7dI/tYZUbPJBLRk8V61jbkHQSfqBDdq+FqxVMMcQtOH779LR7UR",
+	"a6ksdrdrMF3ZGM6XpcTNmpBPEx/o2eoq7+X337gxfRB9Mu25rqvhcF0XW9I+kl9m6fJluA1dmnfDoR7O",
+	"7p7bYGXFbrYWoFvPQ7lh6FYZBE6JVHprWAWtER16HLnRK7MZ6Y6x95qhkoi4vt5RLVtX3HKfsasiMqKT",
+	"Qcr4iPzj3/9rL3yRsl7Y0Jp24ONEi03wgzqRfl4S7bOA3CtFRlavou+S3WSe8eprXRPFRhxrVGBdjzMC",
+	"WERIcCCTTGmM9jTCxg1gBIHOJM/rexcNmQMV9bEcWY8asYn5b02cJBZcM44R6z0zaEOre0T0WU/RIfRu",
+	"IU3Dr6Uwog2P5vI0ezYAveFtzMyez70MNSG3ig/vYW6AaJheMvVR5WXng6+oKcRsyGIEmneQhF+9ZXrM",
+	"eG+QV7paUnk1PHQUOiQPxNDOGuBS3119faHjW3AgAZwIkoVtzvLO4Uw7U7D00Tsq0fH364aqvRd9ZO8S",
+	"M+cHadnFecXujsAM81+lb7L7JNcWLeHfUuy31bqYzfbi+LAJQfu0KV+kKKCglfBxIpJKVg23uXotu0kY",
+	"ofepIeqybUCfy1TFZmY32CAYGyUQDrfEjrE8rs/w/J5n/j28ulzMwto6J4wQgJVcN7gJUOsWwTFyqieG",
+	"w15RlasluVfrc4UcP+0CD0up5Z9LqeR3onUtNE3b4265k0cAfbfovtlQa4WFzUbzWMpSK+8cZzyZt2/F",
+	"UCfmHNoNTDBMLbWTnsf9Ktevsu95tF3PLfVTVda1NFnql+2GcWB8+FnRdNA2dbHF/MWQ1GXjvE5nkI2P",
+	"DPBcZ7SAm+UoGAFmcYVhd4ykRxPMQWz3MR7l6nP6mhgryQZfomMuoaxObUpjaZya2tdiWcao6zHVYxOz",
+	"F8r1Kt9p0YvHlI/age7zYqVpI0ZOSQfbss+jrriFox7gBrhrACSGhFptpfvND2/OL94eTBKiIMaU0ud7",
+	"Z7YK4HNjON+WKwEyRdQUuI5cuw/b5+gRE0PdwSjQcFOuqyKH2ZmvjSSJBDUVXDEMGGJz5SMfEzFVt/UN",
+	"xKgGuQxB6+PIrQTSBayNzePZHp55y309HmrcUIb9jkH/xhn0B250xssFtWNLxZpiytEVCITGYwY3kJCu",
+	"hBE56T7d2zslfTTP8wJrMfRJ132S90bOn6Hf32gsbMhiyg3fZryXMKUlKNWj/BMDPetHpI/tT0cgVc+a",
+	"9T0h0bDXs74tNZ03PxLSuojUExxd04+geqU50lkvFWaovqtTpYjg6ezU1qpSZExvwKkrUmmixxIgImaH",
+	"T80Oq3cF9c06BWzhduy1YcNuMOKqacVB6+7DVFLDkl7mOFBLUS5b601Gty29NxLamXtOZwzVpFtqYpTK",
+	"ETcY+2/hlkwYzxSZGoVbZOFIxuVhNljKqqnaMVP+vuuW2ihPCb41uEFaSmSWgisDeuti/gcS6EdVFHyi",
+	"ZMIUdqJ6c/Et9v1Et+NSIHC47ZVyfNa0Qc0obUOmWne9a2ly+6NZvo3mT1sF5b7Pi8dB4ltk52G6QyFh",
+	"nbqsZTOvYSehQ1qy9uYTCaB91e60qBrSMqsEvAkNucYStqsk+8n+JAaBS0FcQYD1XJZJsTgDRW7RMqyi",
+	"gRslnPia84DlsTyMMzW+owOlNQmIGDE6nPJiGEkPOU57DxgmoK3obCm+Giyo5nz3NFqpVa8pCg+bJeNe",
+	"nyhShAMekHPysxiQfImlNm+cGFVKkV8yyCAhGdcszVv5Yc9VLqrIocpN4gw7N7Nil9d0dlZl/GVsM7LW",
+	"9ZTzZfCZ65/YFb5horjlxHwqa93n9lqV+52PIrS7wqtBrPGOTt3JNAVbJ3Jo70R+avLeBdIayjsS5d2e",
+	"4qWsLhWoRZjbE3MF6mnyc6YsYCqwyddEJkD57Zil5mNWjCIkScFoS0wbacrhFmQ5EzyvcokNBPfOCPyS",
+	"0dSsMKcOLKefDzimpVkPWjr3qqRU71SBaOkBVybLKOdNNSqpkVqFRKo8ZBFT/xEZmLEVVq36sKh26dKr",
+	"7eVhzHerbFstZ7ukYaxBfogzyfTsykgmp4+C0bPPM9ugyf712i/zTz++7wT6UP34Hq+NDRrbttYfwfaz",
+	"8GXBtcyUVqT7Kvnm6twg5uXVyfMvsJZxLPiQjTIJyd4BeZlSNlGnpK+yQd+YB+42xRgpLrsqFgnsRaQv",
+	"RQrK2AhGZpoffFGzPul++HDxTUT8D4achkO0Isx7TCljsdAswRng0xTDmSwQ8QWq+9aMQIGNFyMIhgLj",
+	"x1pPO58/Oyt5nuJdVVHXSFsRJWJG032M1PJXrU61VwQ43qib/w2FJK/4KGVq7MM11ME1v+YvBb8Bbntg",
+	"dxUAOX93cTBJfOzUVApzpnun5t3/QWzjH8R+vCLiZK4ybbePYdcx2veH7td//lkJ3t87IP+aV0H1H2CY",
+	"mTSW5jUnpG+L1PYJQp+IIen/iu7jiDAe4RlFZAJK0RF87p+RPj7s2/sqbFv2ThgcloRxF+o2EMksIpap",
+	"mymmVNIJaAxR4HRiw19+yUDOIqxXiy6fMVBzwPm7Blj/g7wRHGaYHmzJhCAFGFg5FzdgOD/pu/JWZygu",
+	"rOf74uoH8tUXR8f2pzNiC+i6XucGik+fPn1BPrx/iTMZbVCRTAGJM6mEWcnIVUs/JX1U4BT7q7Gxj80R",
+	"GxZBEhjSLNXk+dEe7qFf6Hn9M997fCq4gicKYV1TBi0U85pxeR8n8wb22aUjIPimedE2mDe4b2nTWs6p",
+	"gZWRC7cU52BKZTY10QLQJlWbhYhMxpAfPuk7y7N/Rr599Z7Yuw8cCY0xpaUwgH31no76Z+Td+fuX39kC",
+	"JLHFXUdnuK+L4f4bquNxn3SfnXxlJaCz5iLy7PjEVR3TNIU9XNa7H67eK6tn2KsSQuMYptogeP8igclU",
+	"aODxbP/PMOvbe9JpSksbxxBDg2j5wnNHglmRhzvp4hfFkHr/EkeC5NSwMujvITZSbQSs0uTkmS20fkYo",
+	"R+eGncSWQXt2cnJGqB3flltWmqUpomPKRmPt3zt6cVAQb74WA3kGivT/bf/Sfr9/kTinSkzT1BBIlLf/",
+	"Qayg+ak7wJ2Xgnz8Ch17QZITmVYswbr4jmdiXBCNx5El2WdHz3Cg/qd9x9r2Hf/Nqxba1A2SIkUgFpsX",
+	"7GlN6AzXSpg+c94fYtjjs6OnOKzbGGpHhrbdZ4lAtwB8Ykrj+7iQouqzQayP3Kh/9iMrfDjJeAJxSiWq",
+	"RnosEgv+Z0fPc/bnX+2fp6m47XtG0i2sNdJ/K/RrkfHEFsnrv8Gh3gp9bmPH+s7XlLIYuLLFRDHgrfPm",
+	"wkjJTKZOUqjTw0MxBW6J6UDI0aH7SB2ad4v6g15wlK4FTzvHB0cHR7YMF3A6ZZ3TztODo4Ontor/GKX2",
+	"YSJi/IeL/ckP5CLpnHa+Bf2NeW6UBYtW+O7J0ZEv+euT/+GTPhzrSVqk8IRsz7kSnuecfPf+zffIe84I",
+	"04rYp3hxAvLG9yBnRaeQLhfk5TdvUUm30Mc1vbSL2b9ymsn+O5Gy5l4c7stD95n/yn30OeqUqWbZIP/m",
+	"Xr1I7B6fW/iEPsnheHhhxBinqSvBXlKqOqd/+SnqqGwyoXLmjK3zdxcEuyUawRMRCTwBg6eFceOryaJ+",
+	"TUfKqHX5aarOT2YGPO1DCYmID4x4SmgqOBz8vBQDrvBUWuLBz/SG2mNcERv+RG+onal+uDQew/7Lwve+",
+	"8EjNy/7dx3eSDsFdd4XKuVoR3L005xORNxfvCZJ7bPRWmAwgSSDX3AaMu3YpjYdtfdB/XXS23+Ery8+1",
+	"rPP97G4TioNd5LNyMwRO+73VP43dZsg9m9YO/ZGd29xSG+Fusw/KNFXd+Bv73IbEclEo9gnV9MymUcTi",
+	"BmwPuduxwHx7exGBThLUyryJ06PJhPE+ykoJFK8zJwdYwrB22G7ellQ8TV293hUI+J0URnBCpogZg8Cn",
+	"qVBoIRNrsZKjg6ODZxs86GdtDvprmrjPOvjJ8fJPPnCXI/JXSOxHT5d/9FrIAUsSwPiFdVEwR7oSMB1G",
+	"WXMTFZ7BjEiRabSWrKbCE2JdJGfo1OLxDM0TOqAKyFSIdK8JaaNOTTvDbJkydjnEdnrEwYxaQd/EVX6Y",
+	"Aj9/d7EaW/GDFug2zy7cwATVGJKIOJtgzZN5F0WQ2/jPyx8+VobTVqJj6vJCHm8TrbfI4u0EAZjjA6Ob",
+	"oyr3wNA2X7WgYZdq8YHntU6WSoacypgzftAGNgQ5zNJ05vLTneez6Rxvjg9LTtrG8/yeKV1yC6Mq730Y",
+	"jRGsxSuH7+gIrthfAWPVW7z7Hq+RzMtGGHTQj+JzZE7rCfHtqzz68FczcEgrMGa/+cGYVtYlgZ69vXpH",
+	"KoaubetC1AIbTQWWWR6vstgVi7aHgeCSg1YFgesD8tMWCbOYDG8fQ/aXVTmNeV8g1U48txHP1epZ5QuW",
+	"LiW3Qn5El8ZetX16mQWUyT0sg2t46wOKkeg5FoEdMu7CU2iWMC1kkJsc/lq5Df+8SFoUONO5F8xsktXF",
+	"imvo+Oo9HS1DQ3znjqbf40XdZ0fPln/hnVAbwfUfeP1Ato3Eq8q1AqHM+f2EHi4bA1nF8A8YHV9B8tUm",
+	"uhii77ljGTcevS/ysmHKsFGcn6tXdS7R5AEJ012v7gh0gwT67OjF8g9eCj5Mmb2GfnZ8svyDdxJiwe0N",
+	"9WsbfICfttjOOzpLBU3eC/E9lTbU6Nnx8zawc3G7kLyBhFGfpP7s5KTNx87HYvTnV7ZvKn771Wp7vfTU",
+	"sgnWZ2OtCLUJL5VuqBglTpDRnNkLTWU7zlDVc61P8fYPb5NijNUQKezdgX22Ee6HsWGmqU27vxsLFSqg",
+	"I7zE4R8xBy1V3np8zBOBl+7Y5459rsY+H5QFItIGWGDkw3ZsBuPWGZsLIdsga6tVoEvZyGYzYRSIGSvT",
+	"xSUbFP3thzTWjtm7LE4LCqaVA4Y6JbdjFo/zftrX3Ifsmc/ss/y8FBlDmhAhiY0SxHiMshdkQmfY10yy",
+	"BFzCklucBJWl+poXoRr+PM7IQJg/JZCPNtohIahhm/F/zHPw89pRgNt3rquao2VM1TW/PL/yPb3rlWFs",
+	"myDsu+guoH1xqNIoTxR2kSF5CMXEhvFQfs0ZT5Dp3swFOhlY2EgvkopbvBWh5aU/USTOpDSrdNFTmL3h",
+	"wODnvua4fdK3+qtLunXxWjUJ5/DsN2EluMViybdHJ+3ySNOdtNtJuz+CseAQnlBeQvlTkkBs+DaU5Avl",
+	"iYu+ytkuMu8Kj8XwOjNYiTs6prgJWWtkwT7cLL9wMC++unkEFw6AB92bc7nXCowtqC62ZGQbap6PuyR9",
+	"I3x9gVcVPsDD3l64aDYvu1EENd1W0FiLLVxT2EjKNlC7vj5oAcSGtsRORg8Mt2raoYhRYOfF7gPwXpD9",
+	"Mj95XjmYZNNp68m1WH3qrd7W5FTW4rbGvEss6e6ua9pe11ioaUlZ6smziGZtuqUx3zSwVe+ujoLREjfH",
+	"h+7nQwVaMz5aGGb30r575V/dIqbVp2pQ3/yqdyrbdu8OPZyNnpDCCJPZfHMgnrianfu+ZqfMUltqw2Oo",
+	"G2iD1y/z+LzkPmUedx+XuVRb34PcrLQkOn+9siO+RntpZ/487rsSHeRu7VlWgzCt8sF9OpIAy4OlvsGv",
+	"3tmPzotv7s+OqdL4DzydkWLtmKgyA+3yIJuU1ozb5xWNdb5O67LJbBL+u3PCuMqk4foEPk2ZBIXpPN98",
+	"fWWr9xKmUCHKfW0SgMyAGps0z8d2CdWNQVe0BzcswcIJOAnjo579uFnvbm+vlQtBtLfXtqm/hzGthS6f",
+	"n89Ok2/DZb6p6kMl9O7mYVeqcstaFHDcdIxK+IYUcwzD6LC6alSkJ/4ZZlvTkMKrdfUhW2lKx1teS4iI",
+	"7PqSO+hIgVTNZZ8Wn+RffI4634t4YZsW/3X+3k5BKxS035iWdWcWdmmzao2ilDRwM5ty68vlJ3khwnV5",
+	"mmdgy9Wpw1/zfy8LFm3kcfcsZBuDSP0LOyvqUcSQNiH7/Qjr1UIG/NraxJNuStZv2Q0SXuaDeENWo+M8",
+	"5nRHz7tb5N+9G6WkHRirn2LrdRdM42Nj9n1tUk28lb1R7cD+wOxERURW/nOvfUbJa//N/aSWhKZrYCv5",
+	"bnbxKY9NU2g6mtyDOKZyxPioAb0LDWC5trC+jhBAtTbaQpggHpeqEFjjg+gJK1CzVxIwSnVHxjsF4Y+S",
+	"kxLilaRrC2otyT9pyUbXVQvuELK9gLcGY7ffl+OBgcqUYa2y+QBULC3lK5gmeQcIJomYArdNcbGYhkUa",
+	"F293zbHkYqWKOlHTlOHlFsZ9x0LpoixhKTTaRVPnq6MTkXGtDq751xDTTIENDxvT6RS4IlRj9dSoGkTo",
+	"A9LtdgQ3CiEdYiVErWoFbE+vOQ1WtrUVCoaZgoR0n52ckH7+fB/DnhjfH2ZG3+zvHZC38EmT86nEXdi6",
+	"u1je4JpPQUyxxLoU2ciWTnPVosnPYhC56PZbylyPYIYleW2lYFt+P6GzA2LO7M3Ft08UMRtngl/zWELC",
+	"NKEjIFLckqFIU3GrqvDDnYghGTCpx76UYW2jrspvHjMfXfNagP6erZmo6RQLabmqwwZAhgPasrm6UuaY",
+	"KDpTpNvHFxgfGRi9H8M1L0VjuRQBXyBwlElQp/jHm4tvI5IXlSCMx2ICkfs/SZiSMKISURLXZPDmmvu5",
+	"olIofb7ayKUSABbmczAkJRC61nrx2Jz3wJZWddC75gg+OwTFWpTJXlSUPPSAe+LhtShSfvMazSNQJ3bB",
+	"6791reK3H0fO9KnP9LHFwFz9fMG1ZIPMTBwRpWFKBjP8f4mCS4yLYTZODGFmeSeFwLKnfV+YamEsxmv7",
+	"sq/a+dsqXuMWX65c89uIS6hCfXk8gjtSX3V2F5XQimRf16CWRxT74r1W7+larPuXqSsl7drCoS/iiWuM",
+	"UNHQ/WlYb8X9hS9Useaxhi1UV/kw4Qo1SDWHKZCuO/W9XcDCLmDhNxWwcK4+WoumzI3QtJvYYECXkTuX",
+	"p7YgRXxlztaodBz+6n7puV+WXknUmds9Cd/Gi4iq8NiZGY/jDmL+VO5FKq/mJ6sgGLrIVqGSQ5uauoZ/",
+	"bn7eJtfceSmMyfq+yACwJkKpVe4TRVwzbWQr05RiDyXXgMhn9jvP2958feNvcB931Vq2fatil+f7z977",
+	"ZUorZmQxItkxo91Nyu/+JuV9yfZKHFWSruNWkWdbhBLfBVI7Dob5EgnEKeOwd1clxz7z2g1Tw7bJLRdX",
+	"r+8/pWWbvoryhnaZE5v2UVxcvS7B7Kze6EwBFJ0Rtx6SiQ3ycPqlvogyVjxWT0R5jQ/jh6hAaZcssfM9",
+	"/P6SJS54wm5YktGUuDr9xOi0i7Mm8p5dhv15nrPRYMmqxF4hf6LG2O5FrO5yJX4b3oeKsL53aXyHXAlH",
+	"FDZGpLEJ0rt53QMrGNpIDwwvsdnKBg5CEpo3gDMqt9dT5IhypmwHwbFIEzXvGDBq5Du7lofK+X5JFewz",
+	"roArZiscShiyT74GzZBOWDrDZqVNydT2lZ75q2c/bioQdbx2gSg+Vj2eTQa1HhmL+Mrb767e2i8aR02o",
+	"hp4Y9jDaZIOJ3yt13XiH39xDxw070XLLxWL4zmppwwwNNB3ASpeqqBPMVWtyTOdBrBR79o/VPrGrexjL",
+	"xEFmZ5PsbJLfl01CffXkbqGeZAqkVVhiKkHurceectvCfnL4ax5X9PnhVapvQefMbsuitLFxKD7dmSqP",
+	"wlQpDuPe5PBqejyur01q1royfMv3hnZZD5KAtZgMfc7Vjhx3V4V/lKSrIg8FNGWpIt0/Xf3wllS6AfEs",
+	"TUmcApWKUE4E0gxNyZBBmmxeJWjdOtRS8wM0EN21ufyjKATYurjIdSvgff+dMO+mJwRjmfrYW6TvM7GQ",
+	"ummSpfqJcm1Hui99BuGVyyDslvvKvJRMg2R0j1zCKEttD2BycnT8PCISRuRkL7rmfTQd+t6GeIKdv0fk",
+	"6V5E+vGYpQk+Mv8wj16af0jg5DzW5PjFVy+IOv5yz2Z29cs9UPpEwr7MuLrmtfYunE4gIYNZ8T6oHkv6",
+	"RTaJohNwtYdDiWBox98l++t+vCClvikP4glZnHa284b8QXW4P5r75EpTqWv5zXgZkosO0nXZ7RtplxjQ",
+	"mIKZ7C10p0AG6e9CiQrsq0WqWKDywE6vug+9Kgj5Zg3rUZTLCapXwdyzTaST31MC2vxSHygLrV1m+07F",
+	"2KkYfyQVI1wcp42usWomfEDHyIv12Y/bqBdf45v/atNcfheKRWVHy1WKaqLPTpnYjjLx6gbkLK9jJIYE",
+	"8Ida59UanVTVi4gAjcelchOY+0CY9pcCVS9nZeBH4+Zppl0JzjczZtPFhHtZefOhYsywAV9ijqG0Gl9Y",
+	"6gYI8KS5vQizH/fwpUpUVQJDmqW6czqkqYJovufINllHGbLLOUdl5zu+sRW+UcF1wrir9FUWpkwRYFiQ",
+	"SrEEmk2SjV8Rb9EgKW/7sVoi5TU+jAlSgdLO9tjZHn/w6LCxuK1wRhRQoAh2vBfIIrs1ztn/yHiS9w62",
+	"H/joii1cG1dE5uGv5T+Xpa7UWOK96ABNUSjlde9iUB5FSFj5SGpmxKNVApYr4GVkXMV+mCetQ+DJ6kU3",
+	"7rTWJhXnFU/upt9sOfitvLhXPLnvALg2DAjtph0b2oXC/TFC4V7xBItdlFh8t+p3oBIIhxuQ2NJawwZi",
+	"3lZ2pdL0a/fuw9YZXa8i6GaKlloI5DVLt5/65oHeJgWu6hLcJcOt3jm+DsNF3pYtOmAbaPTwV/uPZaZE",
+	"FXM694ajTdLcrnonwR9RbklxJYH3DVC/vmD3hex3ykOxaFc1HJpJ5tCpDfvTlPLFAs+xefv+O3z9d3Bz",
+	"WNpPC3Fidr3z+m8p9AgsfHNL3hd3bRI3vnmKRd3HR36L3f0lxHus3v7SEh/G2V+G0c7Xv7PB/+hxRnN9",
+	"o7D01BDbEOUMMxxptDKzLDRuxwyXmMP5Ww9rCK9WssUt+j6KtripWigZHpI7Y3UNY7UMvFxVz3Fzk0qC",
+	"m7RHkwnjywu3eJXisZZucet7oOItHjo7Kb8r3/K7K9/iS6Z0rfweGVqOKpUiI5LQma+UsrcK76pzobrQ",
+	"PvzV/3Oph6zgUFuXgo0VV0qVM3d+sYf3iwUKmd6bMF1NiXSralV/ZW1RvO0KLG5hD1ODZQlp5lVYdiS6",
+	"u3z+49RhWYMDNohkSdW+zzhZHOt/fnXfuTkNxnSp0fZKdnWRHvg1VUxt7Kb58vzqXq6ZixNYbq5fnl/9",
+	"sRKJNmyxl+HX7OuXoEQmYyA0Tb1x1Yb6oq30rSzw49EG6ucrfKAw/QJCi3pVlj2VO+N+Z9z/Zoz7bwza",
+	"Ets2rhQioCusLcC0iJopDRP02QteKY9kJOwmWF5Q4Tj8VVLVc38tDbsvs7d7ELJNJkdJNOysjUfhEKid",
+	"yANK55WEboFqbfwDd5Hu2w5Tz5f2ID6C5STrvQQo1ndEu3MR/P5dBIjqZc5IupQTw9ZugAhJJGgzaf6U",
+	"KcImk0ybzUTk2dGLvfuT+oe4LGMPrJwWNM9DgwbSuZtgY0z0wViZO8GdAvJb5GUPyhreZTrnCznVY5xO",
+	"DGdoI+S/aqKyKUgFCSjDGRyzuEeOYGfcGj+4xOF/+9ygxsV37GDHDlr7O+lHIIVKkLsLMqx9hFwBMw4E",
+	"sg2VxUbVEXLDPEDDPqocS+4eqIb39rWHKjL0g28ng8vNGScR3EY5GhOtucZQD1/uIaNp3wZuq7zFg7RF",
+	"dSGq3bZ3VwlrXCWUwBeRwYzc0JQlvaEUk7XKlK7uqwjdH9TPuobV3WKRBsOFJAMYCglEi4TO9irWwimh",
+	"JBZSQqydIWEdkPjwgJzza17yJ2YKVAMdMa0IDIdgGZKhiVN8U3Aoaq1hHRFdAuI150ITOtQgCdMHxO/F",
+	"GISQ4PuV7dBUAk1mZEqVjghV5HYMnJxPZX5YilApzRIYv+Zv3HZpHMNUQ3JarjqbD2ZQBJN9yUeAaWl/",
+	"egwzs+fE1qSnnGRTw9z4iPwsBtc831cOMSIhpmmcuYIpY5gQXLeBTgl1CBoD5mQJ3BjA2r6AivQHNP5o",
+	"gJf0m8vV59T/aG+K/AIf6KIoh88u9HN3O/Q7uR06TxLsnWEFTUkuRQUbRlazUQkVUvaMvaehh38svfYp",
+	"sarta0ONhlYOrJ2N9TiqLFUO5L61qNV8Eh65Wl3zrC+Zt33L41f2MJc8yyjU3/HsiHR3x/MHuePxJgbV",
+	"xkIxZtAMdMmIe3b0gggeA2Hmhb17EuaHaOGs47ut88mwrcrVLUhFTo5OCqvwZzEgWpCpSNMD8orGY0LR",
+	"kISkZJoF6+GPQDuDtWKmupGZ8hpSYZgGrDHrPhdpgrYqU+QjTHVEJlR+hOSa5850ZwXqvIvvkzw9tlhH",
+	"7sxFE+9nMXiiHHNTJGVKu07GtwAf09k1x5Ms2J8ZfzDDApyTLB6HTMAPeD4bNgErbP9kY2z/g7OW/yQG",
+	"QSeVs8rP8OhzVKCaeIunJgl2ltdvUbQ8cMKcd8dEAbaA5XjiTErDNUoMZEITIBlPQGIX1NT8wzCHLjUY",
+	"eqd2Gy4hbz+mGkZCsiXO8yv7+svi7W0WrqlMNlvuXC42sfMtr+5bvh2LFPJe9jHVNBWjzPlNXQMDhTLB",
+	"CCxxy0vwxs79YyE1SpUI9QdzKtWChW6uB8xRr6HUoy1LU13mA5WmqcFq573ceS9/V97LEqtDDDdafzW8",
+	"PWeC7blYg43TVISu1hbZZov9i8oGE6Y1JH1jAGDfYDbi+2I4JL9kkMGZVR76hj/2PKPspWzC9L9gh5m+",
+	"NdPwU/9cPUHmbb80zKNvjQfDXJ+oA+Inx6iePnHNbDBgJ5McEle7rNv3P/Rsr6I+UaD3QsYBagwPUE1v",
+	"M6l4Zsl5Lt7cHb4B4Kkv5+bv8xGWZEJneF5EDIdnBM/DCFFjaFGeH4d5remSP3CulWXfa/ugXf3Aeynr",
+	"Y4nrVsiPqEOpvfsvCxjmVoe/mv/Vrlaq5+8z64nSdDgkCiCnCSZRVUwZB2VdG1pomtra1uZPq3aaKZ4E",
+	"e6J/W6nI2bkfRG+s3pHSXWDcI6nckVJuhZkxRxC/rEMM0evRV9E0WNbmDudORTS3fItTWtuD3OO0INi8",
+	"pseOcHcXOX+gZB0rT8mUSq02UySzQSc4dKxyjS48JQ7YcDtTKMtGn1ZGoXaK0q1Tp3lGUxILhdaOkQaM",
+	"12y4BFIYYS4+6tFnhA7EDV5j1dT27rOjp9ak2s+/2cdv+nsH5BxXQo12/9FFHbrbFjqSAMkpiiEjJFJC",
+	"JyLjuf3ljsIsMiJqmjJNBqBvAbhfJcot3xwWQ/tIwoZDkMB9GI0ZiPEE+eQN+Bk4QKJIv3jZm2QhRcru",
+	"4FELFLMoD+hHKEx2QmQnRH7XQuSKjXjOswy3jVwoMOMj26c6HkP8cVWBMqdNLxUqqM5vRKTUeGCSWD8G",
+	"h0fJ/MzCLvg004+sDr3nfqXYecbvEhm1c9fv+Ofvj3+6qGihrLrJAZvUllRy0i1phDJLwfrBkKvWLks3",
+	"r6kjUz381fzPe/NsW7lQTutE3MCGWOVOYdsxnPZ5rL9V2rckQ6ile5seVqL8O5L2uu7F5fdmqHI4nSkL",
+	"prdPUxrD70lt2vGgHQ/aKT2bY3zIIDznE8NN8r0lKo0NRdiCoXiJAz9mX9klevpwyB3T2zG9HdO7Z6Zn",
+	"+AMWM3GhWta+0wLvASyqWG8JJdYpT7oDGn80b6zXu2x1L5qEG6ZgK9zRDLw57vhwTi0Ot3eu5LjzZe1M",
+	"y+265V1zRKRnV4e5iCS0nOfUJXxZzSt30yo6sb7aLd8CWza4BVZzhQNvidXsdKIdx/h9cgykmtwQGwpZ",
+	"RJB3bZ6ZzFJML92s79lXJNr/WQzU4a8/i8GymhzlrMwtEuiS5E+XHrvrfL6VeM3zaqmqPIlsKsVIglIb",
+	"KbuxflGNP4kByqCFOHzo8qYX5kd6LHvp3n3wCoNTENMUKmnepJrl3ZSD4B73BE9nleQDlwrYOcXMhuh+",
+	"kxGqAG6REmoPYkfXW6FrWzYWRYVVSctUHhmNVdySKchyHbqklNn8WOjebAriTBrZbb4bAJUgzzM97pz+",
+	"5SeD0ArkjR81k2nntDPWenp6eJiKmKZjofTpV0dfHaGS6XZUp8nvgKZ6HBEJNDEKuYrIBLRkscoLORgS",
+	"MWLVMEdIhweljCDPalSA2l2mJskUSDtYbNavigoRElL79ZhNVR5+qMcwKc1heUVg/LcAiYrsoHb4MUvL",
+	"5+hmekklkPNYE0jZiA1YyvTsINRrLbQJV50YkgVNZRTpXp5f7dkyJdYBg2NC4kIhGdeiHCdpsUiVFhGq",
+	"Mzu/mHcYjElTPwBuz+pN1V44VfhVPwqM65iCQo1sgkUwx5TXozvt96X6HjZFjyQQs7wLm5t0mHGMzrIu",
+	"ocCM5YqhoaolinRvEZx5IRGLhmyQaVB7uAhP1gcV8WDJdX7KamKTAm0+tSCcyy4vj+jyKucHfJk3FWZm",
+	"F+W2wnbYUmvhMmyKNoZNY5ollXXdyKUslUI4cupkhQ5dmqOqKs/P8w2TEOv9KZ1hKQcz1gVP2A1LMpoS",
+	"T7mvM57YQGI8ktL4E8rpCH9tgDSdToEn+xjMbGt4aklZWqY786thc/9/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
