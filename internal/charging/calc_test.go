@@ -8,8 +8,7 @@ import (
 	"github.com/pbudget/pbudget/internal/date"
 )
 
-func p64(v int64) *int64 { return &v }
-func pb(v bool) *bool    { return &v }
+func pb(v bool) *bool { return &v }
 
 // england2025 is the national England 2025/26 table of DOMAIN.md section 3.
 func england2025() RateTable { return England2025() }
@@ -136,7 +135,7 @@ func TestTaperFlatDREAndMissingRates(t *testing.T) {
 	flat.DREMethod = "flat"
 	_, err = Calculate(Full, flat, aged(30), england2025())
 	require.ErrorIs(t, err, ErrFlatDRENotSet)
-	table.DREFlat = p64(1_085)
+	table.DREFlat = pence(1_085)
 	r, err = Calculate(Full, flat, aged(30), table)
 	require.NoError(t, err)
 	require.Equal(t, int64(1_085), r.DRE, "Reading's £10.85 flat allowance")

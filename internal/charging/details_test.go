@@ -23,7 +23,7 @@ func everyRow() RateTable {
 			t.MIG.Base = append(t.MIG.Base, MIGBase{Household: h, AgeBand: band, Weekly: r[i]})
 		}
 	}
-	t.MIG.CarerPremium, t.MIG.DependentChild = p64(4_900), p64(10_300)
+	t.MIG.CarerPremium, t.MIG.DependentChild = pence(4_900), pence(10_300)
 	return t
 }
 
@@ -129,6 +129,10 @@ func TestPartialDisregardsAndOverridesAreRefusedWhenInconsistent(t *testing.T) {
 		f.Income = append(f.Income, IncomeItem{Type: typ, Weekly: weekly, Disregarded: dis, DisregardReason: reason})
 		return f
 	}
+	override := workedExample()
+	override.PensionAgeOverride = pb(true)
+	reason := workedExample()
+	reason.PensionAgeOverrideReason = "a reason"
 	tests := []struct {
 		name  string
 		f     Facts
@@ -140,25 +144,9 @@ func TestPartialDisregardsAndOverridesAreRefusedWhenInconsistent(t *testing.T) {
 		{"without its reason", item("attendance_allowance", 11_040, 100, ""), ErrDisregardInvalid, "/income/1/disregard_reason", "required"},
 		{"a reason without a disregard", item("attendance_allowance", 11_040, 0, "night care"), ErrDisregardInvalid, "/income/1/disregard_reason", "without_disregard"},
 		{"of income disregarded in full", item("earnings", 11_040, 100, "why"), ErrDisregardInvalid, "/income/1/disregarded_pence", "disregarded_in_full"},
+		{"an override without its reason", override, ErrPensionAgeOverride, "/pension_credit_age_override_reason", "required"},
+		{"a reason without an override", reason, ErrPensionAgeOverride, "/pension_credit_age_override_reason", "without_override"},
 	}
-	override := workedExample()
-	override.PensionAgeOverride = pb(true)
-	tests = append(tests, struct {
-		name  string
-		f     Facts
-		want  error
-		field string
-		code  string
-	}{"an override without its reason", override, ErrPensionAgeOverride, "/pension_credit_age_override_reason", "required"})
-	reason := workedExample()
-	reason.PensionAgeOverrideReason = "a reason"
-	tests = append(tests, struct {
-		name  string
-		f     Facts
-		want  error
-		field string
-		code  string
-	}{"a reason without an override", reason, ErrPensionAgeOverride, "/pension_credit_age_override_reason", "without_override"})
 	for _, tt := range tests {
 		err := ValidateFacts(tt.f)
 		require.ErrorIs(t, err, tt.want, tt.name)
