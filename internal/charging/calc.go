@@ -231,7 +231,7 @@ var (
 	ErrAdultsOnly = apperr.New(apperr.RuleViolation, "financial-assessment-adults-only",
 		"the charging rules apply to adults: the person is under 18 on the effective date")
 	ErrDisregardInvalid = apperr.New(apperr.RuleViolation, "income-disregard-invalid",
-		"a partial disregard is at most its income item's weekly amount, of income counted otherwise, and carries its reason")
+		"a partial disregard is at most its income item's weekly amount, carries its reason, and applies only to income otherwise counted")
 	ErrPensionAgeOverride = apperr.New(apperr.RuleViolation, "pension-age-override-invalid",
 		"pension credit age is derived from the date of birth: an override needs its reason, and a reason its override")
 )
