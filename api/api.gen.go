@@ -327,6 +327,24 @@ func (e CategoryRule) Valid() bool {
 	}
 }
 
+// Defines values for ChargeRounding.
+const (
+	ChargeRoundingDown    ChargeRounding = "down"
+	ChargeRoundingNearest ChargeRounding = "nearest"
+)
+
+// Valid indicates whether the value is a known member of the ChargeRounding enum.
+func (e ChargeRounding) Valid() bool {
+	switch e {
+	case ChargeRoundingDown:
+		return true
+	case ChargeRoundingNearest:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DirectPaymentAgreementAccountType.
 const (
 	DirectPaymentAgreementAccountTypeManagedAccount      DirectPaymentAgreementAccountType = "managed_account"
@@ -983,19 +1001,19 @@ func (e LineUnit) Valid() bool {
 
 // Defines values for MIGAgeBand.
 const (
-	Age1824                 MIGAgeBand = "age_18_24"
-	Age25ToPensionCreditAge MIGAgeBand = "age_25_to_pension_credit_age"
-	PensionCreditAge        MIGAgeBand = "pension_credit_age"
+	MIGAgeBandAge1824                 MIGAgeBand = "age_18_24"
+	MIGAgeBandAge25ToPensionCreditAge MIGAgeBand = "age_25_to_pension_credit_age"
+	MIGAgeBandPensionCreditAge        MIGAgeBand = "pension_credit_age"
 )
 
 // Valid indicates whether the value is a known member of the MIGAgeBand enum.
 func (e MIGAgeBand) Valid() bool {
 	switch e {
-	case Age1824:
+	case MIGAgeBandAge1824:
 		return true
-	case Age25ToPensionCreditAge:
+	case MIGAgeBandAge25ToPensionCreditAge:
 		return true
-	case PensionCreditAge:
+	case MIGAgeBandPensionCreditAge:
 		return true
 	default:
 		return false
@@ -1696,19 +1714,33 @@ type ChargeResult struct {
 	DreWeeklyPence       int64 `json:"dre_weekly_pence"`
 
 	// FullCost Capital above the upper limit (or a light-touch full-cost assessment).
-	FullCost                     bool               `json:"full_cost"`
-	HousingCostsWeeklyPence      int64              `json:"housing_costs_weekly_pence"`
-	IncomeCountedWeeklyPence     int64              `json:"income_counted_weekly_pence"`
-	IncomeDisregardedWeeklyPence int64              `json:"income_disregarded_weekly_pence"`
-	MigParts                     []CalculationStep  `json:"mig_parts"`
-	MigWeeklyPence               int64              `json:"mig_weekly_pence"`
-	MinimumWeeklyChargePence     int64              `json:"minimum_weekly_charge_pence"`
-	OtherAllowancesWeeklyPence   int64              `json:"other_allowances_weekly_pence"`
-	RateTableId                  openapi_types.UUID `json:"rate_table_id"`
-	RateTableName                string             `json:"rate_table_name"`
-	Steps                        []CalculationStep  `json:"steps"`
-	TaperPercent                 int                `json:"taper_percent"`
-	TariffWeeklyPence            int64              `json:"tariff_weekly_pence"`
+	FullCost                 bool  `json:"full_cost"`
+	HousingCostsWeeklyPence  int64 `json:"housing_costs_weekly_pence"`
+	IncomeCountedWeeklyPence int64 `json:"income_counted_weekly_pence"`
+
+	// IncomeDisregardedWeeklyPence Earnings, the mobility components, and the items' partial disregards.
+	IncomeDisregardedWeeklyPence int64             `json:"income_disregarded_weekly_pence"`
+	MigParts                     []CalculationStep `json:"mig_parts"`
+	MigWeeklyPence               int64             `json:"mig_weekly_pence"`
+	MinimumWeeklyChargePence     int64             `json:"minimum_weekly_charge_pence"`
+	OtherAllowancesWeeklyPence   int64             `json:"other_allowances_weekly_pence"`
+
+	// PensionCreditAge How the MIG's age row was chosen; absent from results calculated before it was derived from the date of birth.
+	PensionCreditAge *PensionCreditAge  `json:"pension_credit_age,omitempty"`
+	RateTableId      openapi_types.UUID `json:"rate_table_id"`
+	RateTableName    string             `json:"rate_table_name"`
+	Steps            []CalculationStep  `json:"steps"`
+	TaperPercent     int                `json:"taper_percent"`
+
+	// TaperRounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+	// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+	// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+	// once the table is in force, like the table's other fields.
+	//
+	//
+	// Example: down
+	TaperRounding     ChargeRounding `json:"taper_rounding"`
+	TariffWeeklyPence int64          `json:"tariff_weekly_pence"`
 
 	// WeeklyChargePence The person's weekly contribution to that cost, when known.
 	WeeklyChargePence *int64 `json:"weekly_charge_pence,omitempty"`
@@ -1716,6 +1748,14 @@ type ChargeResult struct {
 	// WeeklyCostPence The cost of care it was capped at, when known.
 	WeeklyCostPence *int64 `json:"weekly_cost_pence,omitempty"`
 }
+
+// ChargeRounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+// once the table is in force, like the table's other fields.
+//
+// Example: down
+type ChargeRounding string
 
 // CouncilSettings defines model for CouncilSettings.
 type CouncilSettings struct {
@@ -1901,17 +1941,31 @@ type FinancialAssessment struct {
 
 	// Kind `full`; `light_touch_full_cost` (the person declines a full assessment and pays the full cost);
 	// `light_touch_nil` (benefits plainly show a nil contribution). A full assessment may follow at any time.
-	Kind                    FinancialAssessmentKind               `json:"kind"`
-	LightTouchReason        *string                               `json:"light_touch_reason,omitempty"`
-	Notes                   *string                               `json:"notes,omitempty"`
-	OtherAllowances         *[]WeeklyItem                         `json:"other_allowances,omitempty"`
-	PensionCreditAgeReached *bool                                 `json:"pension_credit_age_reached,omitempty"`
-	PersonId                openapi_types.UUID                    `json:"person_id"`
-	Result                  nullable.Nullable[ChargeResult]       `json:"result"`
-	Status                  FinancialAssessmentStatus             `json:"status"`
-	SupersedesId            nullable.Nullable[openapi_types.UUID] `json:"supersedes_id"`
-	UpdatedAt               time.Time                             `json:"updated_at"`
-	Version                 int                                   `json:"version"`
+	Kind             FinancialAssessmentKind `json:"kind"`
+	LightTouchReason *string                 `json:"light_touch_reason,omitempty"`
+	Notes            *string                 `json:"notes,omitempty"`
+	OtherAllowances  *[]WeeklyItem           `json:"other_allowances,omitempty"`
+
+	// PensionCreditAge Derived, read-only: of a draft, from the person's date of birth as it is now; of a completed
+	// assessment, what its calculation used. null only for assessments completed before pension
+	// credit age was derived from the date of birth.
+	PensionCreditAge nullable.Nullable[PensionCreditAge] `json:"pension_credit_age"`
+
+	// PensionCreditAgeOverride Whether the person has attained pension credit qualifying age is derived from their date
+	// of birth and the effective date (see pension_credit_age); set this, with
+	// pension_credit_age_override_reason, only to override that. null: no override.
+	PensionCreditAgeOverride nullable.Nullable[bool] `json:"pension_credit_age_override,omitempty"`
+
+	// PensionCreditAgeOverrideReason Why the derived pension credit age is overridden; required with an override, refused
+	// without one (422 `pension-age-override-invalid`). Recorded in the calculation steps and
+	// the audit trail. Trimmed of surrounding whitespace.
+	PensionCreditAgeOverrideReason nullable.Nullable[string]             `json:"pension_credit_age_override_reason,omitempty"`
+	PersonId                       openapi_types.UUID                    `json:"person_id"`
+	Result                         nullable.Nullable[ChargeResult]       `json:"result"`
+	Status                         FinancialAssessmentStatus             `json:"status"`
+	SupersedesId                   nullable.Nullable[openapi_types.UUID] `json:"supersedes_id"`
+	UpdatedAt                      time.Time                             `json:"updated_at"`
+	Version                        int                                   `json:"version"`
 }
 
 // FinancialAssessmentDreMethod Disability-related expenditure: the items, or the council's flat allowance.
@@ -1921,6 +1975,7 @@ type FinancialAssessmentDreMethod string
 type FinancialAssessmentStatus string
 
 // FinancialAssessmentCreate A new financial assessment; the fields are those of FinancialAssessmentFacts, with the kind.
+// Pension credit age is not sent: it is derived from the person's date of birth.
 type FinancialAssessmentCreate struct {
 	Capital                   *[]CapitalItem                      `json:"capital,omitempty"`
 	CarerPremium              *bool                               `json:"carer_premium,omitempty"`
@@ -1936,11 +1991,20 @@ type FinancialAssessmentCreate struct {
 
 	// Kind `full`; `light_touch_full_cost` (the person declines a full assessment and pays the full cost);
 	// `light_touch_nil` (benefits plainly show a nil contribution). A full assessment may follow at any time.
-	Kind                    FinancialAssessmentKind `json:"kind"`
-	LightTouchReason        *string                 `json:"light_touch_reason,omitempty"`
-	Notes                   *string                 `json:"notes,omitempty"`
-	OtherAllowances         *[]WeeklyItem           `json:"other_allowances,omitempty"`
-	PensionCreditAgeReached *bool                   `json:"pension_credit_age_reached,omitempty"`
+	Kind             FinancialAssessmentKind `json:"kind"`
+	LightTouchReason *string                 `json:"light_touch_reason,omitempty"`
+	Notes            *string                 `json:"notes,omitempty"`
+	OtherAllowances  *[]WeeklyItem           `json:"other_allowances,omitempty"`
+
+	// PensionCreditAgeOverride Whether the person has attained pension credit qualifying age is derived from their date
+	// of birth and the effective date (see pension_credit_age); set this, with
+	// pension_credit_age_override_reason, only to override that. null: no override.
+	PensionCreditAgeOverride nullable.Nullable[bool] `json:"pension_credit_age_override,omitempty"`
+
+	// PensionCreditAgeOverrideReason Why the derived pension credit age is overridden; required with an override, refused
+	// without one (422 `pension-age-override-invalid`). Recorded in the calculation steps and
+	// the audit trail. Trimmed of surrounding whitespace.
+	PensionCreditAgeOverrideReason nullable.Nullable[string] `json:"pension_credit_age_override_reason,omitempty"`
 }
 
 // FinancialAssessmentCreateDreMethod defines model for FinancialAssessmentCreate.DreMethod.
@@ -1964,7 +2028,16 @@ type FinancialAssessmentFacts struct {
 	LightTouchReason          *string                            `json:"light_touch_reason,omitempty"`
 	Notes                     *string                            `json:"notes,omitempty"`
 	OtherAllowances           *[]WeeklyItem                      `json:"other_allowances,omitempty"`
-	PensionCreditAgeReached   *bool                              `json:"pension_credit_age_reached,omitempty"`
+
+	// PensionCreditAgeOverride Whether the person has attained pension credit qualifying age is derived from their date
+	// of birth and the effective date (see pension_credit_age); set this, with
+	// pension_credit_age_override_reason, only to override that. null: no override.
+	PensionCreditAgeOverride nullable.Nullable[bool] `json:"pension_credit_age_override,omitempty"`
+
+	// PensionCreditAgeOverrideReason Why the derived pension credit age is overridden; required with an override, refused
+	// without one (422 `pension-age-override-invalid`). Recorded in the calculation steps and
+	// the audit trail. Trimmed of surrounding whitespace.
+	PensionCreditAgeOverrideReason nullable.Nullable[string] `json:"pension_credit_age_override_reason,omitempty"`
 }
 
 // FinancialAssessmentFactsDreMethod Disability-related expenditure: the items, or the council's flat allowance.
@@ -1980,7 +2053,8 @@ type FinancialAssessmentList struct {
 	NextPageToken *string               `json:"next_page_token,omitempty"`
 }
 
-// FinancialAssessmentPatch Changes to a draft; the fields are those of FinancialAssessmentFacts.
+// FinancialAssessmentPatch Changes to a draft; the fields are those of FinancialAssessmentFacts. pension_credit_age_override
+// null removes the override and its reason.
 type FinancialAssessmentPatch struct {
 	Capital                   *[]CapitalItem                     `json:"capital,omitempty"`
 	CarerPremium              *bool                              `json:"carer_premium,omitempty"`
@@ -1996,7 +2070,16 @@ type FinancialAssessmentPatch struct {
 	LightTouchReason          *string                            `json:"light_touch_reason,omitempty"`
 	Notes                     *string                            `json:"notes,omitempty"`
 	OtherAllowances           *[]WeeklyItem                      `json:"other_allowances,omitempty"`
-	PensionCreditAgeReached   *bool                              `json:"pension_credit_age_reached,omitempty"`
+
+	// PensionCreditAgeOverride Whether the person has attained pension credit qualifying age is derived from their date
+	// of birth and the effective date (see pension_credit_age); set this, with
+	// pension_credit_age_override_reason, only to override that. null: no override.
+	PensionCreditAgeOverride nullable.Nullable[bool] `json:"pension_credit_age_override,omitempty"`
+
+	// PensionCreditAgeOverrideReason Why the derived pension credit age is overridden; required with an override, refused
+	// without one (422 `pension-age-override-invalid`). Recorded in the calculation steps and
+	// the audit trail. Trimmed of surrounding whitespace.
+	PensionCreditAgeOverrideReason nullable.Nullable[string] `json:"pension_credit_age_override_reason,omitempty"`
 }
 
 // FinancialAssessmentPatchDreMethod defines model for FinancialAssessmentPatch.DreMethod.
@@ -2117,9 +2200,24 @@ type ISFAgreementList struct {
 	NextPageToken *string        `json:"next_page_token,omitempty"`
 }
 
-// IncomeItem defines model for IncomeItem.
+// IncomeItem A weekly income. Part of it may be disregarded, with a reason (the night-care part of
+// attendance allowance, or of PIP daily living, when no night care is provided, say): that
+// part is shown as disregarded income in the calculation (step `income_disregarded`), not as
+// an allowance. A disregard above weekly_pence, without its reason, a reason without a
+// disregard, or a disregard of income already disregarded in full (earnings, the mobility
+// components) is refused: 422 `income-disregard-invalid`, naming the field.
 type IncomeItem struct {
 	Description *string `json:"description,omitempty"`
+
+	// DisregardReason Why part of the item is disregarded; required with disregarded_pence above 0. Trimmed of surrounding whitespace.
+	//
+	// Example: night-care part of attendance allowance: no night care is provided
+	DisregardReason *string `json:"disregard_reason,omitempty"`
+
+	// DisregardedPence The weekly part of weekly_pence disregarded; at most weekly_pence. Absent or 0 when none.
+	//
+	// Example: 3690
+	DisregardedPence *int64 `json:"disregarded_pence,omitempty"`
 
 	// Type Earnings and the mobility components of DLA and PIP are disregarded.
 	Type        IncomeType `json:"type"`
@@ -2181,6 +2279,25 @@ type PAEvidence struct {
 	DbsCheckDate                      *openapi_types.Date `json:"dbs_check_date,omitempty"`
 	EmployersLiabilityInsuranceExpiry *openapi_types.Date `json:"employers_liability_insurance_expiry,omitempty"`
 	PayrollProvider                   *string             `json:"payroll_provider,omitempty"`
+}
+
+// PensionCreditAge How the MIG's pension credit age row was chosen. The qualifying age for pension credit is the
+// women's State Pension age for the person's date of birth, whatever their sex (State Pension
+// Credit Act 2002 s1(6); Pensions Act 1995 Schedule 4 as amended by the Pensions Acts 2007,
+// 2011 and 2014): 60 for those born before 6 April 1950, rising to 68 for those born from
+// 6 April 1978. A person attains it on that day.
+type PensionCreditAge struct {
+	Overridden     bool                      `json:"overridden"`
+	OverrideReason nullable.Nullable[string] `json:"override_reason"`
+
+	// QualifyingDate The day the person attains pension credit qualifying age.
+	QualifyingDate openapi_types.Date `json:"qualifying_date"`
+
+	// Reached What the MIG uses: the override when there is one, else reached_by_date_of_birth.
+	Reached bool `json:"reached"`
+
+	// ReachedByDateOfBirth The qualifying date is on or before the effective date.
+	ReachedByDateOfBirth bool `json:"reached_by_date_of_birth"`
 }
 
 // Person defines model for Person.
@@ -2532,12 +2649,21 @@ type RateTable struct {
 	MinimumWeeklyChargePence             int64                    `json:"minimum_weekly_charge_pence"`
 	Name                                 string                   `json:"name"`
 	PersonalExpensesAllowanceWeeklyPence nullable.Nullable[int64] `json:"personal_expenses_allowance_weekly_pence"`
-	TaperPercent                         int                      `json:"taper_percent"`
-	TariffStepPence                      int64                    `json:"tariff_step_pence"`
-	TariffWeeklyPencePerStep             int64                    `json:"tariff_weekly_pence_per_step"`
-	UpdatedAt                            time.Time                `json:"updated_at"`
-	ValidFrom                            openapi_types.Date       `json:"valid_from"`
-	Version                              int                      `json:"version"`
+
+	// Rounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+	// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+	// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+	// once the table is in force, like the table's other fields.
+	//
+	//
+	// Example: down
+	Rounding                 ChargeRounding     `json:"rounding"`
+	TaperPercent             int                `json:"taper_percent"`
+	TariffStepPence          int64              `json:"tariff_step_pence"`
+	TariffWeeklyPencePerStep int64              `json:"tariff_weekly_pence_per_step"`
+	UpdatedAt                time.Time          `json:"updated_at"`
+	ValidFrom                openapi_types.Date `json:"valid_from"`
+	Version                  int                `json:"version"`
 }
 
 // RateTableCreate defines model for RateTableCreate.
@@ -2559,6 +2685,15 @@ type RateTableCreate struct {
 
 	// PersonalExpensesAllowanceWeeklyPence For care homes.
 	PersonalExpensesAllowanceWeeklyPence *int64 `json:"personal_expenses_allowance_weekly_pence,omitempty"`
+
+	// Rounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+	// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+	// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+	// once the table is in force, like the table's other fields.
+	//
+	//
+	// Example: down
+	Rounding *ChargeRounding `json:"rounding,omitempty"`
 
 	// TaperPercent The share of available income charged.
 	TaperPercent int `json:"taper_percent"`
@@ -2588,10 +2723,19 @@ type RateTablePatch struct {
 	MinimumWeeklyChargePence             *int64                   `json:"minimum_weekly_charge_pence,omitempty"`
 	Name                                 *string                  `json:"name,omitempty"`
 	PersonalExpensesAllowanceWeeklyPence nullable.Nullable[int64] `json:"personal_expenses_allowance_weekly_pence,omitempty"`
-	TaperPercent                         *int                     `json:"taper_percent,omitempty"`
-	TariffStepPence                      *int64                   `json:"tariff_step_pence,omitempty"`
-	TariffWeeklyPencePerStep             *int64                   `json:"tariff_weekly_pence_per_step,omitempty"`
-	ValidFrom                            *openapi_types.Date      `json:"valid_from,omitempty"`
+
+	// Rounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+	// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+	// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+	// once the table is in force, like the table's other fields.
+	//
+	//
+	// Example: down
+	Rounding                 *ChargeRounding     `json:"rounding,omitempty"`
+	TaperPercent             *int                `json:"taper_percent,omitempty"`
+	TariffStepPence          *int64              `json:"tariff_step_pence,omitempty"`
+	TariffWeeklyPencePerStep *int64              `json:"tariff_weekly_pence_per_step,omitempty"`
+	ValidFrom                *openapi_types.Date `json:"valid_from,omitempty"`
 }
 
 // Ready defines model for Ready.
@@ -21440,345 +21584,370 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rbhu5lij8KoS+ASKfKV+T9MXG4MCdy+7s3Un72Mn0ANt9JKpqSWKnRKpJlh3tIMD8/H5/OMA8wADn",
-	"Feb/7DfZT/KBi2TdxJJKsmS7u5U/saQqXhYX1/3yuROLyVRw4Fp1Tj93xkATkPjneZqKW/NHAiqWbKqZ",
-	"4J3TzvsxkAnosUgU0WMgU6rHRGXTqZBaHXSijorHMKHmRT2bQue0o7RkfNT58iXqvKDxGF4IrqVIzRML",
-	"nxVcA9dXEGeS6dmFSFk8W/bSq/d0FF7zDUjFBCdiiMuWoEQmY4jIUEjSfzPcf0t1PO4v28GbBCZTYRZ2",
-	"CdOUziCZn66vZQZ9cjsGTvSYKcIsqJQWEhIz9VRwBWYplBOgMmUgiYRfM1Ca3DI9to/TCZB8vni2/xeY",
-	"VZcHPJt0Tv/aMfN1fo4Cy/1BxNSuKgSTWALVdkUIjGWb/+mnn84zPQauWUw1hAcdAJUgSTymaQp8BKR7",
-	"+foF+err50d7y8b/t0sLgzdJeGgHoieKsCQiNFWCMG5hBfKGxfBEkVSMlqDhl6gzpZJOQHtMH0mACXA3",
-	"LzPTGbTuRB1OJ+Zd6p/osaQTdcw6mDRHbyBfnmso5ITqzmkny/DJ+T2eKwVKLZ4tf+Tu032XJSNonmqA",
-	"P999mteMUx4zmrbY3tA/29vkRl9nPGF8VMGg0OT2sZ5DpbvPW7qgf4HZPN6ek4yzXzMgH2FGuobYwCc6",
-	"maZAKPnw4c3LPaLHVJMJ/QiKSNByxvjIkg1PERQd4tXE7VgKXWyoRiAqmD+hn34APtLjzunJ0VHUmTDu",
-	"P39jLoHWIM2Y//uv19efTo73r68/ff3q53/+p/BGh0ghwzezbwhv3xNXT2sHYPYSjykfQXJALh2YSffZ",
-	"yTeWPE6YUoyPzsiz4xP7jdI0hb3m7TpC3bTPY7PP+cX/WQwaUeIXMbg7GvzAODTOkDIOd5/igo7giv0N",
-	"8kl+zUDOilmmdAQ9ZR4oj5vAkGap7pw+NwhAP7GJ4RkeHeyn43w6xjWMQObzvRcfoYF59Dl80j2cVJun",
-	"8tOfSrhhIlPE/JYfZGix+F7TST4/Pqlg7HEQJiCV4I2An+LPGwB9ShdMktJNTCHFDUtANk/jHrj7VJfn",
-	"V/9qb2jjZJKqnrvFG5iPanhPByksmE5DT5tHNjAbpCjyqDGbNk9YeuiuU34xL1uRDsWJ72jiuJD5FFsx",
-	"1vxJp9OUWXnscCrFIIXJP/+irHBWTPdPEoad087/c1hI5of2V3V4Yd+yk1av5FuamoWiNGfZRndAE/Ln",
-	"qx/fReRWCsNUZlOISMY/cnHLyZBBmkSeAhMhCeM3NGWJ/cV8kYtJSI9LusG/7bsd7lsIh9bsHj8sCXVf",
-	"nFw/TFl8r8ApCY8kdvOrQtL28u8TZdiPhjqfTjK7NiDvvr8iPJsMQDrJ85rHIuMxS/ciA7FV5XmjGijN",
-	"0tQMN0zZaKwPrvnmgP1ayAFLEkvD7xPaSNqfKCJFCookgnChCTUqpZVtxBQkTr9BzHrDjTxD01dSCnmf",
-	"Gz7nJOPwaQqx0abATH+GR56ApixVhErwmorRT0jGE5AO9SyWsGSDgHiL+vk7oVGHtyrqfR4+2gTgE1Na",
-	"kUGm8ezdNWDKWQ9q282tDYv2aR8yiuIdgPNO6Nci4/cKlHeCqCwe54TGIgNTxBEP0hUSIeSQxPN6c4GA",
-	"xmNLXLgbxYB3g9hyQWepoMl7IX6gcgT3jSwDkSAZTM3k5lLQikpPaBzDVCvSPSZv2Xeb5EQXEmLBE2YW",
-	"85qy9P4vitdmco0J2QFNobZLb9ZatDt85o53owyRy1wguj+Y5PBw2i9qi4YXb41nXFks+8DpDWWpkUDv",
-	"ly5oc8GTGekmVNMBVUAyjlfeLMVc+gkb2U0rMgW0XWzyCnzgNNNjIdnf7veg385Lnc5uiIKDlaXs33j+",
-	"lOdyqyOZNSD89NNP+3Xb5CJA1E2Zd7w4H/hUihiUMsf2imumZ/cJzp8gTfet+B8hxx1IoB8VoWSQKcZB",
-	"KSKzFIjRfhLDfPpGF+gjmCVkCpSBcF02NQzpmlMu9BikpdPdfib56dSaDU/dPk5Z6cWPMNvHIZP+3kZF",
-	"2Q/ceRkgeQsJo+9RDbt/XvVEEeea2DdLMKTKyDeCA7KtnEh5xrWx2/rFK6VWYEoSCQr/pIml2DS9kGZ6",
-	"zYwiOqSpgqgzLX1lgJVxi5pLbGYRGq2Ol1gRjxveOwm9N/fkVCgdiwRCRtMPfyH+5zPvOMmmU5AkNkQS",
-	"pUkDcjWlMZABDIW08Gf8lsqEmBcN5J0S1znt/PDhmJx89786UXXrlf08D6xSi1seAtgy01RhUPirg6Ub",
-	"q7TxwmcjBr9ArM187mAvvLF14elWwfYCLa2KaIGgoHakiExAjvDeux/iTErgFmfRO/P102+/2jsldKDM",
-	"16j/oyAyiwjP0pTEKVCprjmerSEaFo8OyE9Mj0WmCc3HzCfFPUfEbJlQnuTHicqQB46lEG1x1KzFsmhr",
-	"o9k+zi6dsYzD94NXAYTJUv1jpmMxaXDJaeBE2AcUEUMiYUROuid73mL7whyJOaMrS2FJ91XKRmzAUqZn",
-	"5IVkGiSje+QSRpmzm5GTo+PneMGcD5JnWiKemvNEsytNe+PZiAEHxHyWgu5xgER1og56BnpxalhLYgik",
-	"mEBP0SHomflEB8xaA833aJwrzHXm9VshP/a0pIybYSDJLNHv3Yg04xoAgRV1YjGZZJzpWW9IY7MZg2FR",
-	"J6bm995QyF48ZmkScJ1WoXoJsZDJiqSWC23/KB3ws6MgIRTF4S1iTpWDRgpDleBq/sxzRwt6VDJuQHlG",
-	"YDLVM4LM/JYpa5nXMFHLpv2A71/iZJ0CAamU1ByWdW+9sSOZW/LFfOcl6XlkpGYXhmvahwyxovGYwQ04",
-	"Kd9u8KCwtA6ESIHyOarqwZbPFySnuY8Rzy9Nfxx2Tv+6BND5O69prFXnS/S5drgDqthSwBXDfIePf4lK",
-	"/taw7xx/9qYBw7i01QpVBmiR9b60TjRnll5KqtzcJbN+wLi9dJSY8hjSnsU9xPN2b6SQ9KiuTJlQDfua",
-	"4QkuH8WCY2OjDGbtFm9DJBZNOvcOFMSzPc6VKG7ny8/1rXyJOuHzmpuci5476OKIasrCeBZALi4c9h2E",
-	"Ri0caW3WYGY2qA+q7RtKU52tcKGu7PM5NWr7HioNhkBNk5WP1V0cJOmLPadlIoX7Lfsh8fnIUZB854Z7",
-	"0Fgjc0F/dxmJokqcxvw9rt2OGprXbmD9Chcbq2B7BUbzhPXnCmn9zpPDOqYJBah5KmJ0sxn5x7//H6Np",
-	"Ig94ogiKA5GRHo3u/0Q5vR+58hNVES+c4IAPmv+bGXe+qhc5kq+qJSGVXXiBdEGt7dPqrLBYIdulxF8D",
-	"sxaSiluQijC8X1Uxc07oKyIzrq+vQqgobkBKZqXOFfQDtM2X0OyJIgnEDC2PdEQZV9rqB2IyzVxgWJbq",
-	"qOwpMyA5mJPZLbZall/n2l5QmZevV9147Wrlk+YzzOPpl4UiwQvE9xWheE443JLiaK2rxylNFNVQYaP7",
-	"anJECY5mTfNQNMidoFy6Gr3FS9EbA031uEd1TzL1sSHiz94zMh3PFItpihZG4JqmxL5OmL2ETBGqiRmI",
-	"iGFEEjAqgJBUMz4KiWZ+EV7NQL97G+nS6B6yKmd/wQviJMpvagLnF3f3ewncQCqmGD2m2IizIYsp1+ms",
-	"xyZT6i3XVRCo46+7x0d73cEeUiK3ZSFJaTCSso+QzoxcOgBSGZn4kfEgjd7rnBSqASR2oQytgguWE+8t",
-	"ej/jdkU9LXpOUnakCVUkpSlPqFwwPLW79eOUJW5z/JRxTZknWHZU4kc1aBwGUzsQWIjhIQnZY2nKndFq",
-	"HjeRxBMqmQIylGJCaAhNiwERTe2A4blDGtjx0UIVrD3eBvTDCt4eH80jboXFh5UjZRAOkjqZ7qts0J/n",
-	"HEsNG86RqHoc0DotZz1zT1segH2b8RHJX0cKghjkuHgY9JKqHuXq1hk9FwHy8vzq3D0ZEh2ry3yN8kGZ",
-	"sUY5x0KBp0SXrXWDKWKJqY2zZJpI2JcZVyEdal4uLa5/7xbS1NotDA7aAJY5IEooUdAyJTFSTmk0Yscg",
-	"gpN83DAo1xFwa4wSh1isHFtFNyDqUO080gU+Eon4DskBMefRR7zpn5J+8LL3I9JfBMb+Nac8sVwROOn7",
-	"m9h3oyNfMaMHuKMZuwHF+9E174cY49L1EL8cYKOxdgvoVZdlxjbEuX9qFz6WAOSF+UYCJ+exJur4a6JB",
-	"aXVAzl1EFSJgIsA6DAaQYlCWs9XmJ/FEXXNUDqwTdJgpGzF7Qvo4zD4Xen8o5H7xyj56c/aCxtSdSLET",
-	"KXYixU6k+OOKFA/OwxfroD8wGyhcpds5wrTDnMLI/WUeR2qB+uHcq4rNCudcLDDc0T9JSSLpsL3ujIjK",
-	"eHmK4x2v2/G6Ha/b8bodr/ut8Lqr3M3j7frIBcoei7K7Yol930eALfYRFDYF5I/BIbOE6fNY26yBKlMp",
-	"p1218n2JtHYN5iM/anitMguqcOyGS6TIUXgx6/Zj+YUEmbjZ7qsb5xKvbtdcG2uqLyKnLDc9cM6h0Kap",
-	"h93CK19AGYkzerJ7lvc33CjqAlZKQoICXXKEky6HG5tKwSS5oWkGaq8S2bAU+i5Ho1mUsZ7heuAu3/dR",
-	"LmRoBBS/TO9QiWysPrWp/5JqINrH9F6eX+UR30a9Lx1rcUqAUaRt0c497Y1F9cMLvdJyZBFjaNdqvtIV",
-	"wgNKmdjLHw85V8sL9KgYeUSuQqYM1crMc/iYb6FAkMVXaSNifHExtyvG26oAVhxvMPpNaOICchymlr2x",
-	"NmagRFot3QaWYm49ZfYL4In9QXAt2SDDGK3SC5g5i7UVwqTeLvMvjIeKbBgq36M86bmw4D7p1j3Le5E3",
-	"HyKHcya78kbqg7TyMNtlzfMyxhOMPr4xiOa2ZRHxBnJoNA/4r0V8wVx6GZtMMks+FKdTNRZo3aY+ZIP8",
-	"BPAxnRE6ERnXXpMCQjnPaOq+JgkznCwhgxl5fhIRKTKzomsfFcqBSlCaTIHzGemOaXoDimTToF3RjtyL",
-	"hdK9KfC4QSYyv5uVTgC0rWvg5KRTF6zrIebXmHHNUiO6phSzYSwY0cjPHRvg+Y4qJnzG9VfPOqWs9qP5",
-	"2IyoVltjnQCoSghXC90yjV3M5Ao6Xf7OlYZpiBb4q+aOYcEJzIEYr4Kt3MMhfYKRGVLcQOKPAKMXxmw0",
-	"BrkGgP3KbhEji5WtOkxOmxZBqkLHMLwLc0OWgMXdCsTNf/y//5/3D9mvl265AUHKa3erqIOgugr7a30V",
-	"m5h+jZA1/46Nipv7OWHDIUizj6VBMeX7Sex7yqpDwQt/0ObK4ZgtcN1TG0wfREVwXwyHSEtOS4sr4tzm",
-	"IL0cuk3Va9YhJYFiNOsM05IUFbCfA+WKl7M00h2vuc2lXxZSlwfQLUYBd4/dxfr7fyCXi+l0amibLjNE",
-	"gygbuGmrmRnd04upQuFwtZuZ0pkiFPd0WnIUQmI0IDmC2v7KRKWLGI/pG+YjHYgbKxX4PJop0zQlKZsw",
-	"vRcRLvTYsOgB2CR9IA4YbqYzmwriGXR+D8oe9yJsuRajvCZ8XWWVdS7FVDBX067FPPhsbzDrJWJC2YJw",
-	"wc+Bt+ek61rxlHVWXx6iuCPLd1ItpLLWzDl9XzNItyIdf4kcn6tJiiuRiZDSVw6ILUfXOmCV4mqdJFFS",
-	"6ObKjs0Vu5mHfhSuHNZEU5tpZIPs1iA4BXlfVCo5NM+Zo4BsHjqFMEFqkF7CFLhB4IoWlXirVfpx1zRw",
-	"B6uycy02uSSvNOu3TqHahGZe1dC2q5y/+OGly0r3Bs55Sefd91fkFR+llCckThlwvZ/CDaQkoZrmpRPy",
-	"jWCEtYaRkDMiAUt1ElqJr04FH/U0yEkvT5rqRKVvJSiWANeMppXveSaVTbZSYyE1fumV6JJSbTaOfo9O",
-	"1MEMpKAeXFd85rb+IweiNEyt8lvCj4gwTm6FTBShPImMDiOBME3GVBHBISJMK2sfnA+7tQaeBpIXWsY5",
-	"UVYZ53QChaGv73BYC03TPlocBpQn/WBGBa5lfugLc4Mw5X0iOMxwtyoidmT83v2JPwR57BLyiVvyVq0w",
-	"AlrJ4I2GyYqB85W9tMgAbhPb5lbjMzcQbosYiS9xh66q/N9KHMbZCstTLYDTD0aAWjURG9MB1habUYLb",
-	"DDctL6Q68IItNxMmQ7rJWEzyvHjM5nVVPND5RTX+XiY+it4wPlLINW9A6QlYnoCUoucAN8PDZdznhC4i",
-	"I4VPPLxKG9lXT4l92j3Z6w72avbBaqpoJXsUl6BCCavlbNjNJq9KQN6HWNZD26L9ZRkgHkkOa+Vsqjms",
-	"209G3UQ+6QvHRy+zNKi+sXhMEiYh1vtTOkOtCEtvYJSye/eJwux4Q8/TVNyekn6eMU2VYkpTrvukO6QT",
-	"ls584bCxyBSMRZp4q3bPJk1rOutHzrZdZtM9y5CxEkjf1Y/ilWtnPpeztfO5HQMvJvDm8Kbxw9iHauMl",
-	"phCFr2GurRbuAQy+HYtbw7tvqSt/Bclprq56eoLabUFtUhjihTZ05pqXCc1eRDSVbDgkjJvjJd3//s9j",
-	"p1IjVYIbkDPy3/958vzIFT0sK8tIH3MlOVenr3ldn8ZHbDT62zd/wn0YmcMMpyKSlxdyq7APajoFGeGz",
-	"//j3/+MrhsM1t2fyRPkcsxG7AWVEHmfhwg2aVyxaTa3+T7VT9V0Ac1WBD5rxnTXBS/v2yUU2tolQTQaK",
-	"qFyHI18UVBfdNUxhAtQQv2GW2j0bsKJusreOSd+Ddolp5S2dkQEQDiNUy1rJTuYiIN71HN4tYLrz7yay",
-	"hYEsYGL00Jjfg+O/JIh8WEWOEqwiua+FkUrNUPsWJ3JFrCFaytAXLMoglFbrLNsidg6o9UdImJIwojJZ",
-	"b5QJG/Xw1m3S4WIGXWstiLlN16vFCFYGwsqZlMew1skstQoF7E/5G7ZiboNutFEYIzXsTUHGLjQlYGtD",
-	"Sr4ODFoTuJz0hrgTukodmY0s7cKqZC2JSdAW1uzHQILpGGFu51152pqUM1druXbUTSSvTJfCB7GYBCy/",
-	"3oFbVr7NC0lUgNguuzuNnKOOidFiNrn4lvt7EpQlrfXsCrRG/Wc+Gsu6ZmUP6fsS98c5965cid4vo9dY",
-	"55dCjGJ8RLKpRWFmePYMqDxzrMSLLugUJl1XNZ78938++zY6Ojraa8stUUosSYa9Cf3US+hMGWj2jk96",
-	"E8H1OBDv9Y9//78oMhkJcEaOT4h9sFjK8clRmXO1n3QKkokkZMVxdQZISaolOIytn0cGMyfKEyfKR4Y6",
-	"EDtgsbKTbxoWlkx7hRz9i2C8N6JTXNj8aq60EaRSUMqXQGWKTAwsEpSwUCzFi0WsSas8/xlWtWZyUmSY",
-	"O8usrSCLQah555u8iFObZXtQhilVKvgIi2pTCfsoiBt1gdAa3MiEzsgw4wna6XBDpdWfkqHIpNmCgjhD",
-	"57C5Sco8myNCw1rvr5DHorvYBLOFKNAWcVe4VeVaHgvLd8zRnnbpHMsyMJbQq3bGuuWhIe1pTD7B06++",
-	"uuO4BRlZZdDFJGDtkcq3sv0gIWflS7yoF/ae5p2QQoHBSHyKCFNvu4MpRRFiQPnHnnsK9UyYUpaYNSd4",
-	"0pyODDa6B0IGAxsRYoFt19PE6gy92Lfc9tT79P/+X+T46RnRtyL/5e//RU6+OrMExH0+PiHdULzb3pmh",
-	"qftiODydj5xryfwcuufbaJTvavahqZDW9IEc+bRGvtXYSIEo83FwXPp2LFInJuIPIymUarnKFePX1ggm",
-	"GqKLlNtubR5PzJE5Acmggz0S8/atKL4WHHpiOAxiR9soC9qDG8PN46W2yIvzV/5JfNGiXF7arUgrMPiM",
-	"IA4ubMUokOaYhoAvPmZT5q6jX04e0O0qNyuU0N13XEwYBwiuMx+th5zWSOhN5Xr8gwu3tjSUwIZg9RJX",
-	"YqeCPK3e11TqxtfnHr/vml65D74pFqE4vjBMw0cSVUltHTHL16sCoiq8qxchTJsWUNz1ioI1cZOWZZbu",
-	"neFsh1BtjgJVOQcHfTpnebWJLxUbRV7m1239zLKHCl+xLzNsyYLm4likKcRauYeK4apF2JZQwoK2Namm",
-	"iY3sRjWlxgbRJdKqKsu90MX5HeTj+hNAnwoOTCaZbS1k3m/I6QtT1UAS44J5TjHNtPAn5j3XvNHKlmZR",
-	"RJnzVaJ1kZsFdPpudLlGOsvN0grquB7Fa0+ANhEC1CAobzcWKDzphpS17RPYtUnhaigZ0mteVYuw1kuM",
-	"2wKHvXLdwoZAXFu+csRuoAhj9wWQbOpfQ/a5b6TSHsVKa37h3w4hWPOq35cyELGlmJAxWF+prxmZexkx",
-	"9ddoPQ0OIR8e4c254dnyIApnF7feWYrlnTFL3oh4EQEaj20nD01SoMoWn7edP4qiku2zNt1uksr1Ki/e",
-	"7ba3IJ5VOhd+kSx59Qbrmh8+PX5qi6QHyV82mVA5W36tS/Up5xHOTV/BkwDMi+kqe/55McYX2BNA/dJP",
-	"C8LaTkmw9kCUH3ivesCLMs8j0pBIH7niCGYCN25krbI9xrFYfDB2bkHA3hjSpEWoRwEF98rCgLjXGIjh",
-	"G0vOA+57FzCvbwWZgsCmgdjkIMX22oMZsaEcUX73ZuaBSgjUVGQK0YHdsBQ9HrYOcOUvyy19JJJig9TG",
-	"Co0k5Un+O37yD1kfiJUZMA2RC91zKwvS7NcM0iRvoVdHnnC3Doc35udSOKQHeD8ifde9x6bXmi9cA5q+",
-	"Je3mLz5WLtq6F48h/thL2IjpcPQkDhNayZ+vfnxHLoTR3GQhCbveNYeuOcWh79rQd10bi06XTxRi/0E4",
-	"gabMJs2YnSjva+v6i7p+xSHATgzij2A53bCbw/kiC/Li5SB6zjffbl93PPByU9H7ubLIv6ei7S1NMh9d",
-	"MvKKIMUc5jXqqPvYqXZnWYm4ChaRV60KcKjMrBOa0pXzn9W6lqEHLL+OB1hKD4HhEDBD29tNHNDr24xq",
-	"6L+s5vq6RdUDyHOHKtWhLK3mmltNtKBUuNqAL1S4GiMGVggGKSLMK2V/ngfK/thcgqmECcsmYWkvgSnw",
-	"BFV4V4Oz4hg5WepTwiJTKDotmcgW/2m1SZuT326PiYSe7YtaLyhww5IMcy6GKQ0rWTUMbqPBAx9THoMr",
-	"rtVi33nw6bJNf58/uHpI2bw3cHkiqo85bnUib/DxdidyR0KPQXg9DMLrLSh/H2jfsULRrVp4y1Ywcwoc",
-	"8+BiCQnTPWopYDyGNmK2I7Y1DG0pw+QliXe0Zou0pso1XuZr2/faC3zCvqM6k+CKdpih8yoShaPSECiS",
-	"Y2OlXMyOjj0YHfvjEqI2NKahttAwS9P+GemXgZdHP/atPc3Z5hOIbS4HtckBpWx47HronDRF5sDe2TWv",
-	"DMxZ2ifdAXAYYsJAShlPZ0SNxS2hhLO04o/Zw3ritZkwvApzSYi5g3xGjBRtA/5zv1aWYupmaEu173nF",
-	"DlI2DcwBcBOW9ZD+ul2zemDGbdezbWJw7Qrb7ljeTrzesaXfKVuyhSVeOrfNqmESzq++JDj8stxN373T",
-	"88Uj9Bmm6iKkIKm2CF05ZjNYvycpbc5fP7eKTtSZWw+a45GvNnjsAwjz7M79xPJFLugnlh+Xa83dGLOf",
-	"LI9+XV7OZfuxehjeqkWvfED1lLMUeEKlDdtmPK87gd5QVw3FsEA/xEGrreHEt5Rps5AlkzbNZJUQQbRI",
-	"6IzcjllqxDI8nobIdohZckdrtB+jpS36TpjfevRVjPJ3LxfW1Lj2iQpUdLTNENXHhopQd62qtci/azGm",
-	"zVUM5MwVL69U99a/1VBJr10NJUdjiiJKD2gwL0c35lbzBtAuKogUpoulskwV2NUOICoT5zrSV+5k5ZIH",
-	"6FuN8qwb6FjlAmsFOK5G3DfF81a6Fmvw+ho6lbGnEWlac9uNaJtV/r1lRbNykSvRivhD6V4UlD/sdfse",
-	"IyXmdz/v0hOhegxzVYDwrdCavy8rI3l8AuMjF66STfGPVHDouZiD0HrfXL1elE6yINdjk6kW9TwKHy+Z",
-	"Uv5EkTdXr10lDufgYsqHqsjI5WM8mrSK1gkQFpzrBjffb4rDqu0VVswJMGgOzeAoAPBrRqUG2bD/raYJ",
-	"lEGwRqD+/HmHt11LFgiyvRA5KN/jtfjcVhDyd4ZijVHSVeRY66yXHeommGqF2G+XpZasTA9fnM4uxtem",
-	"27gJLlyXrjJNM4jCRdpeUckZH6miSJCwFsqiWiQWRHv5wzk+cvHmAg3ZpaoNlbhFg309ZwRzzTimvjxZ",
-	"8XXVSmYLdRkKRNPiK5hMU2Hx2xWOLGx3hgRqDTwxHypfT9m0l1CWznopu7ESlfnK78pIVSm1XZvsn6Vf",
-	"wMEiD5N0TpiF1eV+YBxeh266Ic7maCx57z3DD8p9QjLg/jZSBeYQxdA4wwfOKtktY5FJq7t0og5no7F2",
-	"iGDuOigP/QVpSW/f/Ol8BN/RoMPL3Mzjb3onz/oRwQ8nz43WNG/cdJ00Aj8gtogb2zQgt3T4cbEjRvOw",
-	"nZAhtWkb31EFl2sklI0wpWGpjb0EqLVN83cqi1679cUKomIPLajA2zd/MlBSKzq1jNT81hUOs4SE/Cmj",
-	"knINELmiOGeE2pZGedk1V+2RucIVNh4Yuxa7zGVIINmbjxwbUNXewVA++y9LPFl3rUxf83ndebg5T9Bd",
-	"R1zgZOptEv3whIL4hQlAhl7/mDPVPKoU85a8rFoqFO2yhjpRh6kwnXr3/dW7vOJ5DTWBEwwKVxERU4vP",
-	"6YyMpMimkJCn+0/3n5HBjKgpjcFHLVKXZTIRSZZmav/4mGB4uR0JiVWe//Hts6fk2ddfkeffHn/bKZtS",
-	"/vdfj/a//fnz0y/kf9b/evbln0JioYXJe+H8tvN1jCc5+NxevI56QOy7GC1gvcgqm/gGY0xajTUiSrhM",
-	"giTJ6/pYzfaawyca63R2QCoVrappotj5xZYegMS8bpeBNn5zSV1VAjsuJpkqfc27KZVY8kXChDKOirJy",
-	"U1OsK11djiuuMJd7atOobJ0roPG4dZOhNlWIGtrArOGBaerlssZQxYH3RH5hFpK7+gVrboSxxnIa2lGs",
-	"MVK7Cv9LyMw8dFYuZF8vkr+wvH1DIfulXLWUp7ii+jFQPq+ldRwBSsQgVS9lnsQzrjKJUjB8mjKbhrZ0",
-	"oCmdSZGmPa9NttB/Qp7qC5tOPW/Ms2k17RMVzt0LwRyF9dyY2ki+vQGT1kbaArYuhWx5lx7M3Wqugzhi",
-	"N8Cbf25pdSiyn0KLmuNEx0dhtuOQvo3uak/T667TseDQCh5TCUPAhot+z48t36N0ItXjm1t8HXOqAKyc",
-	"SpSjuQeWR6J1fUj2ANYrjlHcuFb37E43JH/Sb7dMOp4/W35lqrE6S7suVy/Uii9X79Ei4BSC5kbuTemK",
-	"Xl//MwqHpLu3//Pnr6OTpss6d5NW2mwN9Rdg/SIkb8bMTRgGHcvYrknQTrJOBKdLGJ2AHBn5Vcdj0r18",
-	"/YJ8/fTbr/Zcx6s4BSoVoTzXOWyAZ5vIzXU5o91LkD1u8yKvygsf7mIvZZArqGqb55n3QAuWN0puuCb1",
-	"runYMXdhv9sL1yDANkEKZOSs03Ayk9I5hlfquwS8qApSM2x/itNM1Qu7t601NmZKCytN14bF7gCOwUdE",
-	"pIlRWodM+g57KVVo/uq7LfWr/cfv1FVqg0nJpV7KKzt01/CIrd4n7hHlBFccpTnGFUhboMvdRD9/pTbH",
-	"aPNLumWGm1J+jnEr1rq1guSKKvDS3VyxEf9xOHxhH95qB9oz4vdsTdVMk0TYQmRz4ehLY6taN8yp1yOx",
-	"G22C9Q/MyZir9uDOOHM9Qf7+H+TXjGL3e/O3uVG+BjjpPj+JyPHTiByb/8+I4DGckuO9iCxrDe4acw/z",
-	"ltIyb8DrOpfgBEgnGQciM65I9+//YeN6ZcY54yPy9//Kg4vNk+aV8NR7Z4T6Oq3e5TCVQlLdOrrU9+AJ",
-	"9zmuuogDiR0rlEmrhAMsQvaqR7E92d+IQXECoBWW2qnSmqUVmGwlH6Znq8Qez/caWru/6+KojqXv+8vQ",
-	"FKW7UuVR56xddsjo1HXPr27VbtE8oiiFbG506Aat0zHCVr/w96Z6S+oRKvWtOeCU4L2ggGmJ1ZbRMgoa",
-	"h8OoFMDLtnbkRcT3DZ9melVOV6I0da3zI8w8nSxFKPq2nVTTVIxcq8qSYkP3/3a0/23v58/H0fMGNaI5",
-	"yOX4qIWStaZ4vUHat1WiVgMmQvKrBki2oXeL4k3zGoEJaJATxql1p40ptkUwfA9d5a7L2wSMaotMzZdI",
-	"W08EaSSx1cW+tnWv3MP7+cPIp6NynVnnhUiqxcvyly0eY+fv6tYV6dLq7vZalSNdNV6vTMnn67JhCw1D",
-	"g5StQWgEn4hQI/skELMJTa2b2LksbwWZpjQGRbrXneOjg+fXHTIWmVR7p4TDDRigDVNB9UHIP3wcPfvS",
-	"vb4+8J9Ovuz9z3/agEa1DQZzx1i0Rn6wMQ4wRwiaCHSp1ecqJnTf0ycnEwuKWzpaXUq576LdhLiuptI/",
-	"aii72nOR5Cnl+feUq1uQqmIbuAs5WhjNuKLluDxWE5CvGiuHqWwwYdqVLi+SGZYUEbuQYpDaGM5apurr",
-	"F+TbZ8+/NoK9eYLYwoxqpb7NIKWQq1QgyGsehqww3FDGpgwDn5c4pXp8sCDfxpGzBdaS/EY+//bb0l18",
-	"dhSM/9FMp7BAUm+s0vjh8h3hdGIZEHgwl+o2ZpKfTq36dup+PcUYGuRg/WrIzOKHl+bcOj+b3Uy0KC3l",
-	"ouS7rhcyxtKWwcz6WHBNY91r7+71b7R3iGJYjXllrnXEUNIJ3AqJUZpTEU6U2WIuSKNTupWt2wHcW7vv",
-	"2UDnXFcOQWowrh9s/dgijxRrG+jc5tfyzs4h3eoe1DksXMOlcEe8DPghTlqoEKujVu30Fx78orPaiBnV",
-	"U5ktG1DdNJuq5L4CAby7E3AphfyN4OqXBQdT95Jh6y06cjIrU8Milgqj8ntOeQ+u7vL86tyKf81HvbI/",
-	"NNA4Aucg8VgoZ5NFjefy/IqgBIIOrMEs/2Bk1ZLEUgDh8vzK5wmsIlBvpdvbhH7qTQXjOiCiv+HOJnFG",
-	"6EBhJC23fnrg+8CN8o3euQHl3lu/aCbGSzOtoAqVXoyqUPg5DNyXYkLZqoVePsIsoDMsswf5s25PAS/P",
-	"r/6Xe2m++s2EcffpONC/10ukq97CSslImJXkwWL5DaB8KxJIVwz66NvD6uet4/6F2G/I3/8DU1tisJmW",
-	"5st+RCTFZixakL7v9Fo+ZZv5kvfnveZ9h+i1p9B8okAfkL5BSDM/+klsx/s0yQVyuxbb8n2uF93ZNce3",
-	"CerNhGpyFPnab8I21hGZJiM6VUY5FTcgUzpVtsm8tCaQMeQ0gFMm4YkibsmhKGycbhX08akzBeocHy2o",
-	"sJrnT/krZCcMllAPAHZThQuKNr7bIWQ1vFrdJrNcbkaINlyUIkdj6zQnpQN7J0t04HkLjlYivhU4rGSX",
-	"svTDLiEfsgEmOZ27D6i47IpVLlLJoJ1fpZOlVBg+6dVN/2EqbIYqVr4EikhKVg2KR064ElAc86wA5eli",
-	"oNTNXW7Shv00W7pynVKCxsEahL1/LbTegKBO79oPobBCtopZKwpOfoey9XZNDovktfeYbqy0Z3FzjIjE",
-	"lCPjC5fvmnhmvwRFrFCwyP7BGzLMjiNyEpGn5B///n+x1bdPWTLMs2T8NeNVBMogP/m1fjFail32+S85",
-	"mt0JWdoFYxVof/+Gnjo656eT24DywKwqRD1CVJAuql6yChDXNQYVV3q9YP0739e1EX9F280dMbbeMX3+",
-	"YO15ho9xMeQ3YdwpkebtmneKiTZj4PntnP88KKiG99Q1q2ssa9yimvEPbMK08nnePaptJ/TSIC2b5FSH",
-	"21gGmoTeMKV6EwmVrSs09rC/3zwbQwdMD2MemXLlMdEcJFMGrsO4dQYxRdhkkuGHcBvACRu1yMu3lQZK",
-	"SpSPr8GWRCvFOTUy7TyyAVsSKFBFIZBNQF1T1+Y/doHpoUckGw57SsN0pS2598qLRE3QDNRyiLWYco4G",
-	"raIM7u6sKU1YQs8ov+kNdzcE2CVAs3jZdO0Wo2H9qFfArLUlCE8F1/MnPRJCWYuuYaMxSJLi74TmsvKE",
-	"zogCjQboGCOFNDErOCOZcgWoueD7EhRLgGtGU/sY2semEmwL5UUkdVHYFXYhSRa2Mak2KVmx7MZmyWHd",
-	"RW9/JwNIxS1heVmVCU3WWeuaUsAqdHY+qAzP0py3WmPFczR4/qjzOo70hrLUMjFbpsYCLzmoGdKWzxkg",
-	"6tV5//s/T54fnZKT50dHR4t3dbwO+a9PdkwoFto5JcfL5gvuaCW6H/a+Vij5Buj0KvR4IQHdiB6Qy6Rb",
-	"VgP8PJvRAh6tvNxe9i3jbYuKKdsVPR+ceN4RPHPE8s5Ub8N0bctka/6+AU0C3d4trvRK4u08V+FwC0oT",
-	"Op2mDBIyYSOJAWwts4rmizBLXEvbOsxRfZE/h7enBP9O2D2uID82Bay/E5oMUso/BiPN79JKY0FFb99G",
-	"W43ZdDO5xNvKCTbjrpDb5HLjZalNeMsWzNX24kESu8FM4PIBrNuXGGXq3iaziB9zz+D5/eY5w/VDb45n",
-	"L2HT2lpk6eTWUiQDKLoKYq6PX9vAmCUeTHs+8xMvA+yrlQOfVsoKDfZxOL4zwS0hWkvaG259+NOY6nLy",
-	"D5oPXbE+q0jbH05J35bbFMM+6bpYOGWVP/vCZC+65n2a6bGQTBVHMBSyT7oSYsAAF1spkrhKkcqnEk9K",
-	"2UYpjT+SmE5pzPQMR+ViwjjAsrEw3QqYJAMY03S4F5G+ohPo5RVVezYvqX/NuymO4DKQzVMkf+qMqNlk",
-	"AlqyeK/aU9GDoBN1ghs1dK1YqiEOoenDbuTSUW1E5ymz3e2qPVc2FPJFKf+xxuTTxMdLtvKIvfjhpRvT",
-	"x6In057rVhaOenUhGu0D4mWWLl+G29CleTYcMeG057kNVlbsZmsBuvWshRuGbpVA4JR4S28NqaC1S4fW",
-	"P27kymxGumPsWWJuSURct8KolvQqbrlPfFURGdHJIGV8RP7x7/93L+yPWC/6Zk1t7nGixSboQf2SflkS",
-	"NLPguldqdaxebNrljMk8cdSXhCWKjTiWesDyGGcEsBaP4EAmmdIYNIm9V+0AhhHoTPK8DG7RyDBQeBqr",
-	"evWoYZuYRtZESWLBNeMY+N0zgzY08EREn/UUHRo1P03Dj6Uwog0/zaU79mwcd8PTmOA8n8I4/6QXfHgP",
-	"Q+xFw/SSqY8qr84cfERNIWZDFiPQvJkj/Ogt02PGe4O8YNSSPvHhoaPQIXkghnbWAJf67urrCx3fggMJ",
-	"4ETwWtgeBhcOZ9qpgqWXLqhE893nDRVFLvqv3SX0zA/Ssvvhil2RgBniv0q/QfdKLi3ai39LDS2hrWvC",
-	"bC8cDmt1t88+8rV+AgJaCR8nIqkkp3Cb8tay6Lphep8aghfbxsW5hE9CiYQbbKyH9cQJh1tix1geHmdo",
-	"fs8T/x66EReTsLbGCcMEYCXTDW4C1Lq1ZAyf6onhsFcUt2p53atlrkKGn3bxe6UM7S+ljOw73XUtNE3b",
-	"42654H0AfbdovtlQBfKFTbrykMRSC8wcZ/w1b1+xvH6Zc2g3EMHwbamd9DzuV6l+lXzPo+16Zqmfq7yu",
-	"pcpSd3wbwrGkg36dN87LdAbZ+MgAzzUQatkonHGLKwyLyCc9mmAqX7uX8ShXn9OXlliJN/hKF0u7kiuN",
-	"FWZqYl+LZRmlrsdUj03MXijXq7ynRS8eUz5qB7ovi4WmjSg5JRlsyzaPuuAWjl2AG+CuT4YYEmqlle7L",
-	"H9+ev3l3MEmIghgzM5/vndlies+N4nxbLqjHFFFT4DpC25wrrPeYL0PdwChQcVOu+RiH2ZkvMSSJBDUV",
-	"XDEM3mFzVRgf02Wqbst373eJdtbGkWsJpAtYYprHsz0885b7ejy3cUOJ6jsC/Rsn0B+4kRkvF5RgLdU8",
-	"iilHUyAQGo8Z3EBCuhJG5KT7dG/vlPRRPc/rlMXQJ133ik9jLX5Du7+RWNiQxZQbus14L2FKS1CqR/kn",
-	"BnrWj0gfuwSOQKqeVet7QqJir2d9W7E574ckpDURqSc4uqYfQfVKc6SzXirMUH1X7kkRwdPZqS35pMiY",
-	"3oATV6TSRI8lQETMDp+aHVZ9BfXNOgFs4Xas27BhNxg31bTioHb3YSqpIUkvchxY0JG8Sem2FexGQjt1",
-	"z8mModJuS1WMUlXfBmX/HdySCeOZIlMjcIssHFW4PFgGK0I1FQ1myvu7bqmNuJQQ0zTOrMurS4nMUnDV",
-	"NG9d6PxAAv2oirpJlEyYUoyPyNs3f8L2eGh2XAoEDre9UqrMmjqoGaVt4FPr5lCtO+zao1m+jeZXWwXI",
-	"vs9rsEHiWhEWIbNDIWGd8qbVXszBnYQOacnam08kgPZVvdOiakjKrF7gTUjINZKwXSHZT/ZnMQg4BXEF",
-	"AdJzWb6KxRkocouaYRUN3Cjh/NGcBiyP5WGcqfEdDSjt+1PHiNHhnBNDSHpIcdpbwDCPa0VjS/HWYEFR",
-	"5Ltno0qtek1ReNhTFPf6RJEiHPCAnJNfxIDkS3S33RYfN6KUIr9mkEFCMq5ZallUQmfYmpCLKnKo0ttI",
-	"zs2s2AwxnZ1VCX8Z2wyvJTAcQqx9NXmmiNk96dqYBSbRm2lele5JdgP4yF6rqrnzUYR2V+gaxFLpaNSd",
-	"TFOw5RaH1ifyc5P1LpBiUN6RKO/2FJ2yulTnFWFuT8zVeafJL5mygKnAJl8TmQDlt2OWmpdZMYqQJAUj",
-	"LTFtuCmHW5DlhOq8WKSRsGDvjMCvGU3NCvPbgVXp8wHHtDTrQUvjXvUq1Rs+IFp6wJWvZZTTptotqV21",
-	"yhWp0pBFRP0nJGCbb2i+xLW97Wbl1aqwS/oqGuSHOJNMz64MZ3LyKBg5+zyzfY7sp9d+mX/+6X0n0M7p",
-	"p/foNjZobLu/fgTbFsJX19YyU1qR7qvk5dW5QczLq5PnX2FJ4FjwIRtlEpK9A/IipWyiTklfZYO+UQ+c",
-	"N8UoKS7TKRYJ7EWkL0UKyugIhmeaL3xtsD7pfvjw5mVE/BfmOg2HqEWY55hS2HA7S3AG+DTFcCYLRHyA",
-	"6r5VI5Bho2MEwVBg/FjraefLF6clz994V5zT9ZtVRImY0XQfI7W8q9WJ9ooAR4+6+W8oJHnFRylTYx+u",
-	"oQ6u+TV/IfgNcNsqtqsAyPnFm4NJ4mOnplKYM907Nc/+D2L75yD2o4uIk7kCr90+hl3HqN8fum//+Rcl",
-	"eH/vgPxrXkzUv4BhZtJomteckL6t9donCH0ihqT/Gc3HEWE8wjOKyASUoiP40j8jffyxb/1V2P3rQhgc",
-	"loRxF+o2EMkM+5zrMZgpplTSCWgMUeB0YsNffs1AziIs+4omnzFQc8D5swZY/4O8FRxmmGVrrwnBG2Bg",
-	"5UzcwLHwU99ViTpDdmEt32+ufiTffHV0bL86I7YOrWsJbKD49OnTb8mH9y9wJiMNKpIpIHEmlTArGbmi",
-	"46ekjwKcYn8zOvaxOWJDIkgCQ5qlmjw/2sM99As5r3/mW/ROBVfwRCGsa8KghWJeei1vh2SeMEzb/E/w",
-	"SfOg7cNscN/eTas5pwZWhi/cUpyDKZXZNEELQJubbBYiMhlDfvik7zTP/hn506v3xPo+cCRUxpSWwgD2",
-	"1Xs66p+Ri/P3L763dTxii7vunuG+3gz331Idj/uk++zkG8sBnTYXkWfHrou50jSFPVzWxY9X75WVM6yr",
-	"hNA4hqk2CN5/k8BkKjTweLb/F5j1rZ90mtLSxjHE0CBavvDckGBW5OFOuvhGMaTev8SRIDk1pAz6e4iN",
-	"VBsGqzQ5eWbrlZ8RytG4YSex1cSenZycEWrHt1WLlWZpiuiYstFY++eOvj0oLm++FgN5Bor0/23/0r6/",
-	"/yZxRpWYpqm5IFHeRQexguan7gB3Xgry8St05AWvnMi0YgmWl3c0E+OCaDyO7JV9dvQMB+p/2nekbd/R",
-	"37z4n03dICneCMRi84A9rQmd4VoJ02fO+kMMeXx29BSHdRtD6cjcbfdaItAsAJ+Y0vg8LqQonmwQ6yM3",
-	"4p99yTIfTjKeQJxSiaKRHovEgv/Z0fOc/PlH++dpKm77npB0C22N9N8J/VpkPLG15vpvcah3Qp/b2LG+",
-	"szWlLAZuG+rbgLfO2zeGS2YydZxCnR4eiilwe5kOhBwdupfUoXm2KOPnGUfJLXjaOT44Ojiy1ayA0ynr",
-	"nHaeHhwdPLXF8MfItQ8TEeMfLvYnP5A3See08yfQL83vRliwaIXPnhwd+cq5PvsePunDsZ6kRQpPSPec",
-	"q4R5zsn379/+gLTnjDCtiP0VHScgb4z24Gw+XiTockFevHyHQrqFPq7phV3M/pWTTPYvRMqaW1q4Nw/d",
-	"a/4t99KXqFO+NcsG+Tf36JvE7vG5hU/olRyOh28MG+M0dZXMS0JV5/SvP0cdlU0mVM6csnV+8YZg00HD",
-	"eCIigSdg8LRQbnxRVpSv6UgZsS4/TdX52cyAp30oIRHxgWFPCU0Fh4NflmLAFZ5KSzz4hd5Qe4wrYsOf",
-	"6Q21M9UPl8Zj2H9R2N4XHql52D/7+E7SIbhrUlA5V8uCu5fmfCLy9s17gtc9NnIrTAaQJJBLbgPGXdeR",
-	"xsO2Nui/LTrb7/GR5edalvl+cd6E4mAX2azcDIHTfm/lT6O3meueTWuH/sjObW6pjXC32QflO1Xd+Fv7",
-	"uw2J5aIQ7BOq6ZlNo4jFDdhWbLdjgVnz1hGBRhKUyvp5c/xkwngfeaUEiu7MyQFWAqwdtpu35S2epq7s",
-	"7QoX+EIKwzghU8SMQeDTVCjUkInVWMnRwdHBsw0e9LM2B/0dTdxrHXzlePkrH7jLEfkbJPalp8tfei3k",
-	"gCUJYPzCuiiYI10JmA6jrLqJAs9gRqTINGpLVlLhCbEmkjM0avF4huoJHVAFZCpEuteEtFGnJp1htkwZ",
-	"uxxiOzniYEYto2+iKj9OgZ9fvFmNrPhBC3SbJxduYIJiDElEnE2w/si8iSJIbfzr5RcfK8Fpy9ExdXkh",
-	"jbeJ1lsk8XaCAMzxByOboyj3wNA2b7W4wy7V4gPPK5Ys5Qz5LWNO+UEd2FzIYZamM5ef7iyfTed4c3xY",
-	"MtI2nucPTOmSWRhFeW/DaIxgLR45vKAjuGJ/A4xVb/Hse3QjmYcNM+igHcXnyJzWE+LbF0v04a9m4JBU",
-	"YNR+84VRraxJAi17e/XGTgxN29aEqAX2awosszxeZbEr1j4PA8ElB60KAtdO4+ctXsxiMvQ+hvQvK3Ia",
-	"9b5Aqh17bsOeq5Wsyg6WLiW3Qn5Ek8ZetQt5mQSUr3uYB9fw1gcU46XnWEt1yLgLT6FZwrSQQWpy+Lni",
-	"Df+yiFsUONO5F8xs4tXFimvo+Oo9HS1DQ3zmjqrf40XdZ0fPlr/hjVAbwfUfef1Ato3Eq/K1AqHM+f2M",
-	"Fi4bA1nF8A8YHV9B8tUmejNE23PHEm48el/kZcM3w0Zxfqm66lyiyQNeTOde3V3QDV7QZ0ffLn/hheDD",
-	"lFk39LPjk+UvXEiIBbce6tc2+ABfbbGdCzpLBU3eC/EDlTbU6Nnx8zawc3G7kLyFhFGfpP7s5KTNy87G",
-	"YuTnV7b9KL77zWp7vfS3ZROkz8ZaEWoTXipNRTFKnCChObMOTWUbt1DVcx1E0fuH3qQYYzVECnt3IJ9t",
-	"mPthbIhpatPu70ZChQrICC9w+EdMQUuVtx4f8UTgpTvyuSOfq5HPByWBiLQBEhj5sB2bwbh1wuZCyDZI",
-	"2moV6FI2stlMGAVixsp04WSDok38kMbaEXuXxWlBwbRywFCn5HbM4nHelvqa+5A985r9LT8vRcaQJkRI",
-	"YqMEMR6jbAWZ0Bm2B5MsAZew5BYnQWWpvuZFqIY/jzMyEOajBPLRRjskBCVsM/5PeQ5+XjsKcPvOdFUz",
-	"tIypuuaX51e+NXa9MozttoPtC50D2heHKo3yRGEzFpKHUExsGA/l15zxBInuzVygk4GFjfQiqbhFrwgt",
-	"L/2JInEmpVmli57C7A0HBj/3Ncftk76VX13SrYvXqnE4h2e/CS3BLRZLvj06bpdHmu643Y7b/RGUBYfw",
-	"hPISyp+SBGJDt6HEXyhPXPRVTnaReFdoLIbXmcFK1NERxU3wWsML9uFmucPBPPjq5hE4HAAPujdncq8V",
-	"GFtQXWzJyDbUPB93SfpG2H2Brgof4GG9Fy6azfNuZEFN3goaa7EFN4WNpGwDtevrgxZAbOju63j0wFCr",
-	"ph2KGBl2XrI+AO8F2S/zk+eVg0k2nbaeXIvVp96qtya/ZS28NeZZYq/uzl3T1l1joaYlZam/nkU0a5OX",
-	"xrzTQFa9uToKRkvcHB+6rw8VaM34aGGY3Qv77JV/dIuYVp+qQXzzq96JbNv1HXo4GzkhhREms/lGPTxx",
-	"NTv3fc1OmaW21IbHUDfQBt0v8/i8xJ8yj7uPS12qre9BPCstL513r+wuX6O+tFN/HrevRAepW3uS1cBM",
-	"q3Rwn44kwPJgqZf41oV96bx45/70mOod/5GnM1KsHRNVZqBdHmST0Jpx+3tFYp2v07psMpuEf3FOGFeZ",
-	"NFSfwKcpk6Awnefld1e2ei9hCgWi3NYmAcgMqNFJ83xsl1DdGHRFe3DDEiycgJMwPurZl5vl7vb6WrkQ",
-	"RHt9bZvyexjTWsjy+fnsJPk2VOZlVR4qoXc3D7tSFS9rUcBx0zEqYQ8p5hiG0WF10ahIT/wLzLYmIYVX",
-	"6+pDtpKUjre8ltAlsutL7iAjBVI1l71avJK/8SXq/CDihW1a/Nv5czsBrRDQfmNS1p1J2KXNqjWCUtJA",
-	"zWzKrS+Xn+SFCNelaZ6ALRenDj/nfy8LFm2kcffMZBuDSP0DOy3qUcSQNiH7/TDr1UIG/NraxJNuitdv",
-	"2QwSXuaDWENWu8d5zOnuPu+8yL97M0pJOjBaP8U26C6YxsfG7PvapJp4LXuj0oH9gtmJiois/Ote+4yS",
-	"1/6d+0ktCU3XQFby3eziUx6bpNB0NLkFcUzliPFRA3oXEsByaWF9GSGAam2khfCFeFyiQmCNDyInrHCb",
-	"vZCAUaq7a7wTEP4oOSkhWkm6tqDWkvyTlmR0XbHgDiHbC2hrMHb7fTkeGKhMGdYqmw9AxdJSvoJpkneA",
-	"YJKIKXDbFBeLaVikcfF21xxLLlaqqBM1TRk6tzDuOxZKF2UJS6HRLpo6Xx2diIxrdXDNv4OYZgpseNiY",
-	"TqfAFaEaq6dG1SBCH5ButyO4EQjpECshalUrYHt6zWmwsq2tUDDMFCSk++zkhPTz3/cx7Inx/WFm5M3+",
-	"3gF5B580OZ9K3IWtu4vlDa75FMQUS6xLkY1s6TRXLZr8IgaRi26/pcz1CGZYktdWCrbl9xM6WxR6vXkW",
-	"+Qj40y4a+rfOpn77gclMn/rUEVtdyhVkF1xLNsjMxBFRGqZkMMP/o6IKZlHwG2tQChmDLyRaJTN34jAZ",
-	"1ljd95WOFjr3X9uHfRnI31Y1FLf4cimU34ajuwr15Q5ud6S+jOnOzd3qyr6uQS0PUfXVYC0j7Vqs+5ep",
-	"q03s+oyhcvvEVdqviHz+NKz6e3/+8CrWPFY/eHWVD+P/rkGq2e9Nuu7U93Ye8J0H/DflAT9XH20N7TI1",
-	"Ql1hYqPLXIrnXOLTgpzjlSlbo9Bx+Nl903PfLLVx14nbPTHfRst2lXns1IzHYdSeP5V74cqrGV4qCIY2",
-	"l1VuyaHNdVzD4DM/b5Ot57wUF2ONKWQAmGRf6r1a6jdvyMo0pdiUx3W08anizpSzN18w9yXu465Sy7bN",
-	"9HZ5vqHpvVvnWxEjixHJjhjtTPO/e9P8+5LulbhbSbqOWkWebBFKfFtB7SgYBuAnEKeMw95dhRz7m5du",
-	"mBq2zZZ4c/X6/nMktmmrKG9oF4q/aRvFm6vXJZid1TtnKYCi1d7WY/yw4xpOv9QWUcaKx2qJKK/xYewQ",
-	"FSjtou93toffX/T9G56wG5ZkNCWu8DsxMu3iMPy8CZQhf57mbDT6rsqxVwjIrxG2e2Gru+D734b1ocKs",
-	"750b3yH43l0KG3TQ2FXnYl72wJJ4NvQC4xVs+quBg5CE5h3FjMjt5RQ5opwp25JuLNJEzRsGjBh5Ydfy",
-	"UEnEL6iCfcYVcMVsyTwJQ/bJFzUZ0glLZ9j9sik71z7SM5969uWmikPHa1cc4mPV49lkUGu6sIiuvPv+",
-	"6p19o3HUhGroiWFvwCR2rtpUJvFKbRwu8J17aOFgJ1quuVgM32ktbYihgaYDWMmpijLBXPkfR3QeREux",
-	"Z/9Y9RO7uofRTBxkdjrJTif5fekk1Jfj7RbiSaZAWoElphLk3nrkKdct7CuHn/O4oi8PL1L9CXRO7LbM",
-	"Shs7UeKvO1XlUagqxWHcGx9eTY7H9bXJ9VmXh2/Zb2iX9SAZPYuvoU/i2V3Hnavwj5LFkyeGJKApSxXp",
-	"/vnqx3ek0l6GZ2lK4hSoVLZvvlkOTcmQQZpsXiRo3YvS3uYH6Ei565v4RxEIsBdukTxVwPv+WyveTU4I",
-	"xjL1sVlF3+0L8HbTJEv1E+X6WHRf+JS0K5eS1i03KnkhmQbJ6B65hFGW2qay5OTo+HlEJIzIyV50zfuo",
-	"OvS9DvEEW0mPyNO9iPTjMUsT/Mn8YX56Yf6QwMl5rMnxt998S9Tx13s2Va5fbqrRJxL2ZcbVNa/1C+F0",
-	"AgkZzIrnQfVY0i+ySRSdgCtmG0oEQz3+Ltlf92MFKTXieBBLyOK0s5015A8qw/3RzCdXmkpdS5hFZ0jO",
-	"OkjXpUtvpP9eQGIKpka3kJ0CGaS/CyEqsK8WqWKBVPadXHUfclUQ8s0S1qOovxIUr4K5Z5tIJ7+nBLT5",
-	"pT5QFlq7zPadiLETMf5IIka42kobWWPVTPiAjJFXf7MvtxEvvsMn/9WmufwuBIvKjpaLFNVEn50wsR1h",
-	"4tUNyFleGEcMCeAXtVaetXtSFS8iAjQel8pNYO4DYdo7BapWzsrAj8bM03x3JTjbzJhNF1/cy8qTDxVj",
-	"hh3dEnMMpdX4SkU3QIAnzf0qmH25hw9VoqoSGNIs1Z3TIU0VRPNNLLZJOsqQXU45Kjvf0Y2t0I0KrhPG",
-	"XemoMjNligDTY5BEsQSaVZKNu4i3qJCUt/1YNZHyGh9GBalAaad77HSPP3h02FjcVigjMihQBFuoCySR",
-	"3Rrl7H9kPMmb0doXfHTFFtzGFZZ5+Ln8cVnqSo0k3osM0BSFUl73LgblUYSElY+kpkY8WiFguQBeRsZV",
-	"9If5q3UIPFm96Mad1tok4rziyd3kmy0Hv5UX94on9x0A14YAod60I0O7ULg/RijcK55gsYsSie9W7Q5U",
-	"AuFwAxJ7JGvYQMzbyqZUmn7nnn3YOqPrVQTdTNFSC4G8Zun2U9880NukwFVNgrtkuNVbkddhuMjaskUD",
-	"bMMdPfxs/1imSlQxp3NvONrEze2qdxz8EeWWFC4J9DdA3X3B7gvZ75SHYtGuqjg0X5lDJzbsT1PKFzM8",
-	"R+bt8xf4+O/Ac1jaTwt2Yna9s/pvKfQILHxzTd4Xd21iN74bh0Xdx3f9Fpv7S4j3WK39pSU+jLG/DKOd",
-	"rX+ng//R44zmGhFh6akh9oHMCWY40mhlYllI3I4YLlGH86ceVhFerWSLW/R9FG1xU7UQMjwkd8rqGspq",
-	"GXi5qJ7j5iaFBDdpjyYTxpcXbvEixWMt3eLW90DFWzx0dlx+V77ld1e+xZdM6Vr+PTJ3OapUioxIQme+",
-	"UsreKrSrToXqTPvws/9zqYWsoFBb54KNFVdKlTN3drGHt4sFCpneGzNdTYh0q2pVf2VtVrztCixuYQ9T",
-	"g2XJ1cyrsOyu6M75/Mepw7IGBWxgyZKqfZ9xsjjW//zqvnNzGpTpUufmlfTqIj3wO6qY2pin+fL86l7c",
-	"zMUJLFfXL8+v/liJRBvW2Mvwa7b1S1AikzEQmqZeuWpz+6Kt9K0s8OPRBurnK3ygMP0CQot6VZYtlTvl",
-	"fqfc/2aU+5cGbWut/11AfUHaAkSLqJnSMEGbveCV8kiGw26C5AUFjsPPkqqe+7Q07L5M3u6ByTapHCXW",
-	"sNM2HoVBoHYiD8idV2K6Baq1sQ/chbtvO0w9X9qD2AiWX1lvJUC2vru0OxPB799EgKhepoykSzkxZO0G",
-	"iJBEgjaT5r8yRdhkkmmzmYg8O/p27/64/iEuy+gDK6cFzdPQoIJ07ibYGBF9MFLmTnAngPwWadmDkoaL",
-	"TOd0Ib/1GKcTwxnqCPm3mqhsClJBAspQBkcs7pEi2Bm3Rg8ucfjfPjWoUfEdOdiRg9b2TvoRSCES5OaC",
-	"DGsfIVXAjAOBZENlsRF1hNwwDdCwjyLHEt8D1fDePvZQRYZ+9O1kcLk54SSC2yhHo6I11xjq4cM9JDTt",
-	"28BtlbZ4kLaoLkS12/bOlbCGK6EEvogMZuSGpizpDaWYrFWmdHVbRch/UD/rGlZ3i0UaDBeSDGAoJBAt",
-	"Ejrbq2gLp4SSWEgJsXaKhDVA4o8H5Jxf85I9MVOgGu4R04rAcAiWIJk7cYpPCg5FrTWsI6JLQLzmXGhC",
-	"hxokYfqA+L0YhRASfL6yHZpKoMmMTKnSEaGK3I6Bk/OpzA9LESqlWQLj1/yt2y6NY5hqSE7LVWfzwQyK",
-	"YLIv+QgwLe1Pj2Fm9pzYmvSUk2xqiBsfkV/E4Jrn+8ohRiTENI0zVzBlDBOC6zbQKaEOQWXAnCyBGwNY",
-	"2xdQkf6Axh8N8JJ+c7n6/PY/Wk+RX+ADOYpy+OxCP3feod+Jd+g8SbB3hmU0Jb4UFWQYSc1GOVRI2DP6",
-	"noYefljq9imRqu1LQ42KVg6snY71OKosVQ7kvqWo1WwSHrlauXnW58zb9vL4lT2Mk2fZDfU+nt0l3fl4",
-	"/iA+Hq9iUG00FKMGzUCXlLhnR98SwWMgzDywd0/M/BA1nHVst3U6GdZVuboFqcjJ0UmhFf4iBkQLMhVp",
-	"ekBe0XhMKCqSkJRUs2A9/BFop7BW1FQ3MlNeQioU04A2Zs3nIk1QV2WKfISpjsiEyo+QXPPcmO60QJ13",
-	"8X2Sp8cW68iNuaji/SIGT5QjboqkTGnXyfgW4GM6u+Z4kgX5M+MPZliAc5LF45AK+AHPZ8MqYIXsn2yM",
-	"7H9w2vKfxSBopHJa+RkefY4KVBOv8dQ4wU7z+i2ylgdOmPPmmChAFrAcT5xJaahGiYBMaAIk4wlI7IKa",
-	"mj8McehSg6F3arfhEvL2Y6phJCRbYjy/so+/KJ7eZuGaymSz5cblYhM72/LqtuXbsUgh72UfU01TMcqc",
-	"3dQ1MFDIEwzDEre8BG/s3D8WUiNXiVB+MKdSLVjo5nrAHPUaSj3asjTVZT5QaZoarHbWy5318ndlvSyR",
-	"OsRwI/VXw9tzItieijXoOE1F6GptkW222L+obDBhWkPSNwoA9g1mI74vhkPyawYZnFnhoW/oY88Tyl7K",
-	"Jkz/C3aY6Vs1DV/1v6snSLztm4Z49K3yYIjrE3VA/OQY1dMnrpkNBuxkkkPiapd1+/6Lnu1V1CcK9F5I",
-	"OUCJ4QGq6W0mFc8sOc/Fm/PhGwCe+nJu3p+PsCQTOsPzImI4PCN4HoaJGkWL8vw4zGNNTv7AuVaWfa/t",
-	"g3b1A++lrI+9XLdCfkQZSu3df1nAMLU6/Gz+q7lWqufvM+uJ0nQ4JAogvxNMoqiYMg7Kmja00DS1ta3N",
-	"Ryt2mimeBHui/6lSkbNzP4jeWL0jpbvAuEdSuSOl3DIzo44gflmDGKLXo6+iabCsjQ/nTkU0t+zFKa3t",
-	"Qfw4LS5sXtNjd3F3jpw/ULKO5adkSqVWmymS2SATHDpSuUYXnhIFbPDOFMKykaeVEaidoHTrxGme0ZTE",
-	"QqG2Y7gB4zUdLoEURpiLj3L0GaEDcYNurJrY3n129NSqVPv5O/v4Tn/vgJzjSqiR7j+6qEPnbaEjCZCc",
-	"IhsyTCIldCIynutf7ijMIiOipinTZAD6FoD7VSLf8s1hMbSPJGw4BAnch9GYgRhPkE7egJ+BAySK9IuH",
-	"vUoWEqTsDh41QzGL8oB+hMxkx0R2TOR3zUSu2IjnNMtQ28iFAjM+sn2q4zHEH1dlKHPS9FKmguL8RlhK",
-	"jQYmibVjcHiUxM8s7A2fZvqR1aH31K8UO8/4XSKjdub6Hf38/dFPFxUtlBU3OWCT2pJITroliVBmKVg7",
-	"GFLVmrN085I6EtXDz+Y/b82zbeVCOa0TcQMbIpU7gW1HcNrnsf5W7769MoTae2/Tw0o3/45Xe13z4nK/",
-	"GYocTmbKgunt05TG8HsSm3Y0aEeDdkLP5ggfEghP+cRwk3RviUhjQxG2oChe4sCP2VZ2iZY+HHJH9HZE",
-	"b0f07pnoGfqAxUxcqJbV77RAP4BFFWstocQa5Ul3QOOP5on1epetbkWTcMMUbIU6moE3Rx0fzqjF4fbO",
-	"lRx3tqydarlds7xrjoj32dVhLiIJLeU5dQlfVvLKzbSKTqytdsteYEsGt0BqrnDgLZGanUy0oxi/T4qB",
-	"tyZXxIZCFhHkXZtnJrMU00s3a3v2FYn2fxEDdfj5FzFYVpOjnJW5xQu6JPnTpcfuOp9vJV7zvFqqKk8i",
-	"m0oxkqDURspurF9U489igDxoIQ4furzphfmRHsteuGcfvMLgFMQ0hUqaN6lmeTflILife4Kns0rygUsF",
-	"7JxiZkN0v8kIVQC3SAm1B7G711u517ZsLLIKK5KWb3lkJFZxS6Ygy3XoklJm82O592ZTEGfS8G7z3gCo",
-	"BHme6XHn9K8/G4RWIG/8qJlMO6edsdbT08PDVMQ0HQulT785+uYIhUy3o/qd/B5oqscRkUATI5CriExA",
-	"SxarvJCDuSKGrRriCOnwoJQR5EmNCtx2l6lJMgXSDhab9auiQoSE1L49ZlOVhx/qMUxKc1haERj/HUCi",
-	"IjuoHX7M0vI5upleUAnkPNYEUjZiA5YyPTsI9VoLbcJVJ4ZkQVMZRbqX51d7tkyJNcDgmJC4UEjGtSjH",
-	"SVosUqVFhOrMzi/mAoMxaeoHwO1ZuanaC6cKv+pLgXEdUVAokU2wCOaY8np0p32/VN/DpuiRBGKWd2Fz",
-	"kw4zjtFZ1iQUmLFcMTRUtUSR7i2CMy8kYtGQDTINag8X4a/1QYU92Os6P2U1sUmBNq9aEM5ll5dHdHmV",
-	"8wO+yJsKM7OLclthO2yptXAZNkUbw6YxzZLKsm7kUpZKIRz57WSFDF2aoyoqz8/zkkmI9f6UzrCUgxnr",
-	"DU/YDUsymhJ/c19nPLGBxHgkpfEnlNMRftsAaTqdAk/2MZjZ1vDUkrK0fO/Mt4bM/f8BAAD//w==",
+	"7L3rbhvHlij8KgV+A5g607raTmIJgwPFsRPtHTs+kj0ZYCuHLHYvkhU3q5iqasncgYH59eH7fXCAeYAB",
+	"5hXm/95vsp/kQ62q6hurySZFSkrC/InF7q7LqnWvdfm1E4vJVHDgWnVOf+2MgSYg8Z/naSpuzT8SULFk",
+	"U80E75x23o+BTECPRaKIHgOZUj0mKptOhdTqoBN1VDyGCTUf6tkUOqcdpSXjo87nz1HnJY3H8FJwLUVq",
+	"3lj4ruAauL6COJNMz96JlMWzZR+9ek9H4TXfgFRMcCKGuGwJSmQyhogMhST9i+H+G6rjcX/ZDi4SmEyF",
+	"WdglTFM6g2R+ur6WGfTJ7Rg40WOmCLOgUlpISMzUU8EVmKVQToDKlIEkEn7JQGlyy/TYvk4nQPL54tn+",
+	"n2FWXR7wbNI5/UvHzNf5KQos93sRU7uqEExiCVTbFSEwlm3+xx9/PM/0GLhmMdUQHnQAVIIk8ZimKfAR",
+	"kO7l65fkiy+fH+0tG//fLi0MLpLw0A5ETxRhSURoqgRh3MIK5A2L4YkiqRgtQcPPUWdKJZ2A9pg+kgAT",
+	"4G5eZqYzaN2JOpxOzLfUv9FjSSfqmHUwaY7eQL4811DICdWd006W4ZvzezxXCpRaPFv+yt2n+zpLRtA8",
+	"1QAf332a14xTHjOattje0L/b2+RGX2c8YXxUwaDQ5Pa1nkOlu89bItA/w2web89JxtkvGZCPMCNdw2zg",
+	"E51MUyCUfPhw8c0e0WOqyYR+BEUkaDljfGTZhucIig6RNHE7lkMXG6oxiArmT+in74GP9LhzenJ0FHUm",
+	"jPu/vzJEoDVIM+b//sv19aeT4/3r609fvvrpn/8pvNEhcsgwZfYN4+175up57QDMXuIx5SNIDsilAzPp",
+	"Pjv5yrLHCVOK8dEZeXZ8Yn9Rmqaw17xdx6ib9nls9jm/+D+JQSNK/CwGd0eD7xmHxhlSxuHuU7yjI7hi",
+	"f4V8kl8ykLNilikdQU+ZF8rjJjCkWao7p88NAtBPbGJkhkcH+9dxPh3jGkYg8/nei4/QIDz6HD7pHk6q",
+	"zVv56U8l3DCRKWKe5QcZWix+13SSz49PKhh7HIQJSCV4I+Cn+HgDoE/pgklSuokppLhhCcjmadwLd5/q",
+	"8vzqXy2FNk4mqeo5Kt7AfFTDezpIYcF0GnravLKB2SBFlUeN2bR5wtJLd53ys/nYqnSoTnxNEyeFzF+x",
+	"VWPNP+l0mjKrjx1OpRikMPnnn5VVzorp/knCsHPa+X8OC8380D5Vh+/sV3bSKkm+oalZKGpzVmx0BzQh",
+	"f7r64W1EbqUwQmU2hYhk/CMXt5wMGaRJ5DkwEZIwfkNTltgn5odcTUJ+XLIN/m3f7XDfQji0Zvf6YUmp",
+	"++z0+mHK4nsFTkl5JLGbXxWattd/nygjfjTU5XSS2bUBefvdFeHZZADSaZ7XPBYZj1m6FxmIrarPG9NA",
+	"aZamZrhhykZjfXDNNwfs10IOWJJYHn6f0EbW/kQRKVJQJBGEC02oMSmtbiOmIHH6DWLWBTf6DE1fSSnk",
+	"fW74nJOMw6cpxMaaAjP9GR55ApqyVBEqwVsqxj4hGU9AOtSzWMKSDQLiDdrnb4VGG96aqPd5+OgTgE9M",
+	"aUUGmcazd2TAlPMe1LabexsW7dO+ZAzFOwDnrdCvRcbvFShvBVFZPM4ZjUUGpohjHqQrJELIIYmX9YaA",
+	"gMZjy1y4G8WAd4PY8o7OUkGT90J8T+UI7htZBiJBNpiayQ1R0IpJT2gcw1Qr0j0mb9jXm5RE7yTEgifM",
+	"LOY1Zen9E4q3ZnKLCcUBTaG2S+/WWrQ7fOeOtFGGyGWuEN0fTHJ4OOsXrUUji7cmM64sln3g9Iay1Gig",
+	"98sXtCHwZEa6CdV0QBWQjCPJm6UYop+wkd20IlNA38UmSeADp5keC8n+er8H/WZe63R+Q1QcrC5l/43n",
+	"T3mutzqWWQPCjz/+uF/3TS4CRN2VeUfC+cCnUsSglDm2V1wzPbtPcP4Iabpv1f8IJe5AAv2oCCWDTDEO",
+	"ShGZpUCM9ZMY4dM3tkAfwSwhU6AMhOu6qRFI15xyoccgLZ/u9jPJT6fWbXjq9nHKSh9+hNk+Dpn09zaq",
+	"yn7g7pYBkjeQMPoezbD7l1VPFHFXE/tmCYZVGf1GcECxlTMpL7g2Rq2fvVFqFaYkkaDwnzSxHJum76SZ",
+	"XjNjiA5pqiDqTEs/GWBl3KLmEp9ZhE6r4yVexOOG705C3829ORVKxyKBkNP0w5+Jf3zmL06y6RQkiQ2T",
+	"RG3SgFxNaQxkAEMhLfwZv6UyIeZDA3lnxHVOO99/OCYnX/+vTlTdemU/zwOr1OKWhwC2zDVVOBT+4mDp",
+	"xiptvLizEYOfIdZmPnew77yzdeHpVsH2Ej2timiBoKB2pIhMQI6Q7t2DOJMSuMVZvJ358umLL/ZOCR0o",
+	"8zPa/6iIzCLCszQlcQpUqmuOZ2uYhsWjA/Ij02ORaULzMfNJcc8RMVsmlCf5caIx5IFjOURbHDVrsSLa",
+	"+mi2j7NLZyzj8P3gVQBhslT/kOlYTBqu5DRwIuwLioghkTAiJ92TPe+xfWmOxJzRleWwpPsqZSM2YCnT",
+	"M/JSMg2S0T1yCaPM+c3IydHxcyQwdwfJMy0RT815otuVpr3xbMSAA2I+S0H3OECiOlEHbwZ6cWpES2IY",
+	"pJhAT9Eh6Jn5iw6Y9Qaa39E5V7jrzOe3Qn7saUkZN8NAklmm37sRacY1AAIr6sRiMsk407PekMZmMwbD",
+	"ok5MzfPeUMhePGZpErg6rUL1EmIhkxVZLRfa/qN0wM+OgoxQFIe3SDhVDho5DFWCq/kzzy9a8EYl4waU",
+	"ZwQmUz0jKMxvmbKeeQ0TtWzaD/j9JU7WKRCQSknNYdnrrQs7kqGSz+Y3r0nPIyM1uzBS075kmBWNxwxu",
+	"wGn5doMHhad1IEQKlM9xVQ+2fL4gO83vGPH80vSHYef0L0sAnX/zmsZadT5Hv9YOd0AVWwq4Ypiv8fXP",
+	"Uem+NXx3jo+9a8AILm2tQpUBemT9XVonmnNLL2VVbu6SWz/g3F46Skx5DGnP4h7iebsvUkh6VFemTKiG",
+	"fc3wBJePYsGxsVEGs3aLtyESiyad+wYK5tke50oct/P5p/pWPked8HnNTc5Fzx10cUQ1Y2E8CyAXFw77",
+	"DkKjFhdpbdZgZjaoD6rtF0pTna1AUFf2/Zwbtf0OjQbDoKbJysfqCAdZ+uKb0zKTwv2W7yHx/chxkHzn",
+	"RnrQWKNwwfvuMhJFlTiNeTquUUcNzWsUWCfhYmMVbK/AaJ6x/lRhrV97dljHNKEALU9FjG02I//49/9r",
+	"LE2UAU8UQXUgMtqjsf2fKGf3o1R+oirqhVMc8EXz/2bBna/qZY7kq1pJyGUXEpAuuLV9W50VHisUu5R4",
+	"MjBrIam4BakIQ/qqqplzSl8RmXF9fRVCRXEDUjKrda5gH6BvvoRmTxRJIGboeaQjyrjS1j4Qk2nmAsOy",
+	"VEflmzIDkoM5nd1iqxX5dantFZV5/XrVjddIK580n2EeTz8vVAleIr6vCMVzwuGWFEdrr3qc0UTRDBU2",
+	"uq+mR5TgaNY0D0WD3AnqpavxWySK3hhoqsc9qnuSqY8NEX+Wzsh0PFMspil6GIFrmhL7OWGWCJkiVBMz",
+	"EBHDiCRgTAAhqWZ8FFLN/CK8mYH37m20S2N7yKqe/RkJxGmUX9UUzs+O9nsJ3EAqphg9ptiIsyGLKdfp",
+	"rMcmU+o911UQqOMvu8dHe93BHnIit2UhSWkwkrKPkM6MXjoAUhmZ+JHxII3d6y4pVANI7EIZegUXLCfe",
+	"W/R9xu2Kelr0nKbsWBOaSEpTnlC5YHhqd+vHKWvc5vgp45oyz7DsqMSPatA4DKZ2ILAQw0MSssfSlDun",
+	"1TxuIosnVDIFZCjFhNAQmhYDIpraAcNzhyyw46OFJlh7vA3YhxW8PT6aR9yKiA8bR8ogHCR1Nt1X2aA/",
+	"LzmWOjbcRaLqcUDvtJz1DJ22PAD7NeMjkn+OHAQxyEnxMOglVT3K1a1zei4C5OX51bl7M6Q6Vpf5GvWD",
+	"smCNcomFCk+JL1vvBlPEMlMbZ8k0kbAvM65CNtS8XlqQf+8W0tT6LQwO2gCWOSBKKHHQMicxWk5pNGLH",
+	"IIKTfNwwKNdRcGuCEodYbBxbQzeg6lDtbqQLfCQS8R2SA2LOo4940z8l/SCx9yPSXwTG/jWnPLFSETjp",
+	"e0rsu9FRrpjRA9LRjN2A4v3omvdDgnHpeohfDrDRWLsF9KrLMmMb5tw/tQsfSwDy0vwigZPzWBN1/CXR",
+	"oLQ6IOcuogoRMBFgLwwGkGJQlvPV5ifxRF1zNA7sJegwUzZi9oT0cZh9LvT+UMj94pN9vM3ZCzpTdyrF",
+	"TqXYqRQ7leKPq1I8uAxfbIN+z2ygcJVv5wjTDnMKJ/fneRypBeqHc68qPiucc7HCcMf7SUoSSYftbWdE",
+	"VMbLUxzvZN1O1u1k3U7W7WTdb0XWXeXXPN6vj1KgfGNRvq5Y4t/3EWCL7wgKnwLKx+CQWcL0eaxt1kBV",
+	"qJTTrlrdfYm0RgbzkR81vFaZBVU4dsMlUuQovFh0+7H8QoJC3Gz31Y27Eq9u15CNddUXkVNWmh64y6HQ",
+	"pqmH3UKSL6CMzBlvsntW9jdQFHUBKyUlQYEuXYSTLocbm0rBJLmhaQZqrxLZsBT6LkejWZWxN8P1wF2+",
+	"76NcyNAoKH6Z/kIlsrH61Kb+S6qBaB/Te3l+lUd8G/O+dKzFKQFGkbZFO/e2dxbVDy/0ScuRRYyhXavd",
+	"la4QHlDKxF7+euhytbxAj4qRR+QqZMpQrcw8h4/5FgoEWUxKG1HjC8LcrhpvqwJYdbzB6TehiQvIcZha",
+	"vo21MQMl1mr5NrAUc+spsz8AT+wDwbVkgwxjtEofYOYs1lYIs3q7zD8zHiqyYbh8j/Kk58KC+6Rbv1ne",
+	"i7z7ECWcc9mVN1IfpNUNs13WvCxjPMHo4xuDaG5bFhFvIIdG84D/WsQXzKWXsckks+xDcTpVY4HebepD",
+	"NsiPAB/TGaETkXHtLSkglPOMpu5nkjAjyRIymJHnJxGRIjMruvZRoRyoBKXJFDifke6YpjegSDYN+hXt",
+	"yL1YKN2bAo8bdCLz3Kx0AqBtXQOnJ526YF0PMb/GjGuWGtU1pZgNY8GITn7uxADPd1Rx4TOuv3jWKWW1",
+	"H83HZkS12hrrBEBVQrha2JZp7GImV7Dp8m+uNExDvMCTmjuGBScwB2IkBVu5h0P6BCMzpLiBxB8BRi+M",
+	"2WgMcg0A+5XdIkYWK1t1mJw3LYJUhY9heBfmhiwBi6MKxM1//H//x98P2Z+XbrkBQcprd6uog6C6Cvu0",
+	"vopNTL9GyJr/xkbFzT1O2HAI0uxjaVBMmT6J/U5ZcyhI8AdtSA7HbIHrnttg+iAagvtiOEReclpaXBHn",
+	"Ngfp5dBtql6zDisJFKNZZ5iWrKiA/RwoVyTO0kh3JHObS78spC4PoFuMAo6OHWH9/T9QysV0OjW8TZcF",
+	"okGUDVDaam5G9/ZirlBcuNrNTOlMEYp7Oi1dFEJiLCA5gtr+ykylixiP6RvmTzoQN1Yr8Hk0U6ZpSlI2",
+	"YXovIlzosRHRA7BJ+kAcMNxMZzYVxAvonA7KN+5F2HItRnlN+LrKKusQxVQwV9OuxTz4bm8w6yViQtmC",
+	"cMFfA1/Pade14inrrL48REEjy3dSLaSy1sw5f18zSLeiHX+OnJyraYorsYmQ0VcOiC1H1zpgleJqnSZR",
+	"Mujmyo7NFbuZh34UrhzWxFObeWSD7tagOAVlX1QqOTQvmaOAbh46hTBDatBewhy4QeGKFpV4q1X6cWQa",
+	"oMGq7lyLTS7pK832rTOoNmGZVy207RrnL7//xmWlewfnvKbz9rsr8oqPUsoTEqcMuN5P4QZSklBN89IJ",
+	"+UYwwlrDSMgZkYClOgmtxFengo96GuSklydNdaLSrxIUS4BrRtPK7zyTyiZbqbGQGn/0RnTJqDYbx3uP",
+	"TtTBDKSgHVw3fOa2/gMHojRMrfFbwo+IME5uhUwUoTyJjA0jgTBNxlQRwSEiTCvrH5wPu7UOngaWF1rG",
+	"OVHWGOd0AoWjr+9wWAtN0z56HAaUJ/1gRgWuZX7od4aCMOV9IjjMcLcqInZk/N39Ex8EZewS9olb8l6t",
+	"MAJazeBCw2TFwPnKXlpkALeJbXOr8ZkbCLdFgsSXuMOrqvy/lSSM8xWWp1oAp++NArVqIjamA6ytNqMG",
+	"txlpWl5IdeAFW25mTIZ1k7GY5HnxmM3rqnjg5RfV+LzMfBS9YXykUGregNITsDIBOUXPAW6Gh8u4zwld",
+	"xEaKO/HwKm1kXz0l9mn3ZK872Kv5B6upopXsUVyCCiWslrNhN5u8KgFlH2JZD32L9skyQDySHNbK2VRz",
+	"WLefjLqJfNKXTo5eZmnQfGPxmCRMQqz3p3SGVhGW3sAoZfftE4XZ8Yafp6m4PSX9PGOaKsWUplz3SXdI",
+	"Jyyd+cJhY5EpGIs08V7tnk2a1nTWj5xvuyyme1YgYyWQvqsfxStkZ/4uZ2vnczsBXkzg3eFN44exD83G",
+	"S0whCpNhbq0W1wMYfDsWt0Z231JX/gqS09xc9fwErduC26QwRII2fOaalxnNXkQ0lWw4JIyb4yXdv/3n",
+	"sTOpkSvBDcgZ+dt/njw/ckUPy8Yy8sfcSM7N6Wtet6fxFRuN/ubiW9yH0TnMcCoieXkhtwr7oqZTkBG+",
+	"+49//7++Yjhcc3smT5TPMRuxG1BG5XEeLtyg+cSi1dTa/1Q7U98FMFcN+KAb33kTvLZv31zkY5sI1eSg",
+	"iMp1OPJFQXXRXSMUJkAN8xtmqd2zASvaJnvruPQ9aJe4Vt7QGRkA4TBCs6yV7mQIAfGu5/BugdCd/zaR",
+	"LRxkARejh8b8Hpz8JUHkwypylGAVyX0tjFZqhtq3OJEbYg3RUoa/YFEGobRaZ9kWsXNArT9CwpSEEZVJ",
+	"YJQqOF5RafBIWWqaCFexopAbUU4LKF2eIDkympJ8DtUSDyZs1ENa3uQ1jhl0DTg5emgi2hYjWM0K63FS",
+	"HsNa5z0Fjh6SWELCdI/a65p22e7v7Lcv8dPzEWDKe/Vsv3NeyDcX3z5RhI6ASHGLMiEeCwX8LC9XI8XE",
+	"Zaqq3CaExDMjJ0gSkOzG6KH+KiKhGgNNB0zq8UEr51nATZd/YQsLN5iQG0UaFBq9KcjYRfAEXJL4Cl7w",
+	"mlUsm9MKav82fm8E5jpI0VqO5BIupATgjbSTZpEVEVj8rSWtBl2OzddFKJccmuTu9JWnrSmTcyWta6jS",
+	"JFnK7D98EIs57XIuGmA7Zfa2UBIEZNoyZtIooOuYPIe20WL1ZDEf9IQX1OGrCF+ukt9JbImuMC/CBRZ3",
+	"L926Vkf+/h+ksqk9TOKygRY27P12LFKwMRan17xvputHLnIM1xB5hT+nkCG9EZk8IzbXDoM0zCeBqI2I",
+	"5FEb17z7t/988dXB06Pn5B//7/8h9o/jvQPyimE9v1tqL2zdXmwcHXyKMYoVb5pqmzsgFz4K5ZoLHoMD",
+	"Cb6hsIC1wI46KftYevZE2ZpDLoDPaqF5+KeFttuEOawics09K5meX9ZZcNT5tG+G2r+hEoMFzZjV0/3G",
+	"jlL98a2fD+uRowv7CrRGJ8R8SKSNj5A9VLKW3EGecx9PIfEKWhF/A62Q3zA+ItnUHh4zivMMqDxz+py3",
+	"HzAyg3QdQpC//eezF9HR0dFeW5UVTbWSedab0E+9hM6UQcve8UlvIrgeB4Iu//Hv/4V2izHDZuT4hNgX",
+	"i6UcnxyV1cf2k05BMpGEXKmu2AcpmZYEh7FFLMlg5uxp4uzpyFAGsQMWKzv5qmFhybRXGLM/C8Z7IzrF",
+	"hc2v5kobayYFpXwdYqbIxMAiQTMHbUNku8T6lcvzn2FpeSYnRZkHdz1iyzhjJHjefiqvpNZm2R6UYTmW",
+	"Cj7CyvZUwj5aw8ZmJ7QGNzKhMzLMeIIcBjdUWv0pGYpMmi0oiDOM0DBsFek6R4SGtd5fNZ1FtNgEs4Uo",
+	"0BZxV6CqckGdhTV05nhPu5yqZWlQS/hVO4/58vis9jwmn+DpF1/ccdyCjawy6GIWsPZIZapsP0goYuAb",
+	"JNR3lk7zdmSh6HxkPkWYt3egw5Sigjmg/GPPvYXOHphSlpg1J3jSnI4MNroXQl47G5ZlgW3X0yTqDL/Y",
+	"t6rXqQ+s+ft/k+OnZ0TfivzJ3/+bnHxxZhmI+/v4hHRD6svemeGp+2I4PJ0PX20p/By659to1P5rTtqp",
+	"kNb/iBL5tMa+1djYCGgRcHBS2mpyaETgg5EUqq03YcUg0jUi+oYYp8Bty0SPJ+bInLZs0MEeifn6VhQ/",
+	"Cw49MRwGsaNtqBPtwY2R5vHSC4F356/8m/ihRbm8vmKR22PwGUEcXNiKoVjNgUWBgJiYTZkjR7+cPKvC",
+	"lU9XaL+537iYMA4QXGc+Wg8lrbHfmmpm+RcXbm1pPI+Ng+wlrs5VBXlafa+p1I2fz71+34X18kCYpoCg",
+	"4vjCMA0fSVRltXXELJNXBURVeFcJIcybFnDc9SrzNUmTlrXO7l3gbIdRbY4DVSUHB306d/1hs88qHqy8",
+	"1rbb+pkVDxW5Yj9m2BcJ/dSxSFOItXIvFcNVKyEu4YQFb2syTRObXoFmSk0M4r1kq9JI98IX53eQj+tP",
+	"AC82cWAyyWx/L/N9Q2JtmKsGMokXzHOKud7FpX7e+NA7bGx9JEWUOV8lWleaWsCn78aXa6yz3LGw4I7r",
+	"cbz2DGgTcXgNivJ2A/LCk27IWNs+g12bFa6GkiG75lW1EnK9zr+tMtorFw9tiIa3NWRH7AaKCxxfhczm",
+	"3zaUgPDdjNqjWGnNL/3XIQRrXvX7Uhpw7ha1AQu+cGt+1Y/598bqabiV9TFK3tkfni2PZHK3JjZEgmKN",
+	"dSxVYVS8iACNx7adjiYpUGU7QNj2O0Vl1/ap0243SYW8yot3u+0tCCqXLo6m8PteXWBzgcOnx09tp4Ig",
+	"+8smEypny8m6VCR2HuHc9BU8CcC8mK6y558WY3yBPQHULz1aEFt6SoIFQKL8wHvVA15U/iEiDdUsIleh",
+	"xEzgxo2sV7bHOHZsCAawLoiaHUOatIi3KqDgPlkYlfoao6F8d9d5wOV3NLeCTEFg507sNOJug2fExlNF",
+	"Oe3NzAuVOMSpyBSiA7thKd6H2WLclX9ZaenDARUbpPYqYiQpT/Ln+Jd/yd6QWZ0Bc4G50D23siDPfs0g",
+	"TfI+lnXkCbfMcXhjHpdikj3A+xHpuxZaNsfd/OC6QPUtazf/4mPlUh568Rjij72EjZgOhzDjMKGV/Onq",
+	"h7fknTCWmyw0YddA6tB1iDn0rVP6rnVq0W72iULsPwhnsZXFpBmzE+XNpV2TX9c0PATYiUH8ESznG3Zz",
+	"OF9kQV58HETP+Q747cMhAh83dZ6Yq03+e+qc0NIl89FVBFgRpFhIYPuBK9/YSJMI73z2BU9npzZfAWvd",
+	"RIUCk9sLlVAUQ7VM2/Dp2zOX6eCBf83LlW9vbUVbVc6EsAVFbK6emdvK+/yjUoKeD5Bx4LjmFh4YatMi",
+	"YgbvcRuwoCCLVRtH+GDRdqdRCTENds1QrSoOqcysE5rqM+SP1bpeuAfsN4HEUsqHg+EQsCRF7qOaJ4f8",
+	"JOp7j2r8Z1nniXVbSwSo9w61+kO5qs2VB5uYcal8v4HpwTV3zICUCMdlPSjg+tSR8Rwdhek+XL0XQ4RW",
+	"iB4rMncq5dSeB8qp2RytqYQJyyZhBT6BKfAEvTKutnHlrutk6TUhFu9DbXjJRLaoWqtN2lon7faYSOjZ",
+	"ftP1Qi03LMkwl22Y0rDdXCOUNk4Z4GPKY3BFC1vsOw/qX7bp7/IXVw/Vnb/gXZ7g73M5Wp3IBb7e7kTu",
+	"KLsxuLmHwc29BW1FAm2RVihmWItn2wpmznPdXrmrS90PAhhCVXI8j6kiVGvKsNxhlRH9ktGUDWeMjzxP",
+	"qvMgJpH5XPNC6/BFzz3WW+7UVZBrCKW17p1hITY9Zo4tXvMFG3InFVmFRIvCDaLHVFtl5ZTw4veFykWJ",
+	"fJbP2VyoxINkGmTihZlf7uvDEFD5MiNfn/2a+3KeGBOExdrduPt0BPv+g33X7Li/d0AuvfvKhfuVdTgM",
+	"XTRHcs3xDiEzK9OSsvSAvJdsMgGsLKoy6YMlye2YacBuqBZ4cySxWmU1pzXUeGBLwydvJrCTZluUZjWr",
+	"I1/bvnd5wCfsGK4zCadFDkRe/6mIbjAikOT8rlLobScpH0xS7kTdTtTtRN12RF0bKdZQd3KYpWn/jPTL",
+	"5JmnbPTtNY9D3ARim+dLbeJoqVISdsR2sQNFVune2TWvDMxZ2ifdAXAYYjJpSpnBKzUWt4QSztJKmMAe",
+	"9pqpzYRRv5hnTAyX5zOi2QSqYfjmm06V45SzUGoravBYzwFwExe+Ibfqdm97AzNuu9dBkwp1QBZQ/TVH",
+	"H5+EibgBi0c5r/HJx+5Sz1LJ0u4JO+1s52vYaVA7DWqnQe00qDU0KJdv5wJfVg00dZGJS9LrLj108VbL",
+	"ftPzNfD0GfrekRbNng0V3DIVrvSwLOslWIY0KW3OM3i3ik7UmVsPBjSgCtgQ8xhgSc/u3BY5X+SCtsj5",
+	"cV3aaoaNWY/J8vyh5VUpt5/tgAlCWvTKB1SvnJECT6i0iW+M5+XzXPkABINhN36Ig1Zbw4lvKdN5InHz",
+	"pE0zWY+MIFokdGZo0yYIJ9UWKzU0TO54n+/HaHmbfyfMbz36KmENd696PB9HZxH1iQoUprc93dXHhsK2",
+	"dy0OvChCzmJMG1IMFIQtPl6pfYf/qqEgeLtSsI7HFLVgH/AavJwfkt+FN4B2UV3XMF8sVZetwK52AFGZ",
+	"OdeRvkKTFSIP8Lca51k3VaQqBdZKEVmNuW9K5q1EFmvI+ho6lbGnEWlaS9uNOEaq8nvLPpEKIVfyPfJS",
+	"HY4uCs4fjqX5DmNN53c/H6gjQmXl5oqZ4lehNX9XNnfzCE/GRy7gN5viP1LBoeeiNkPrvbh6vSghd0G2",
+	"7CaTVeuZqD7jJKX8iSIXV69dQUEXocKUD/aVkctofTSJqa1TSC04100Pu98k0VW7xK2YVWnQHJrBUQDg",
+	"l4xKDbJh/1tNtCyDYI1Ux/nzDm+7lm4ZFHshdlCm47Xk3FYQ8neGYo15ZlXkWOuslx3qJoRqhdlvV6SW",
+	"/JirhjS6imm+KtM7KrGMGbN3PQMgpdJfLmjRN6e111McK0Ri2bOp/fiaG3WLJ5THUEQCoGEqhuTdxTuS",
+	"UJbOSMpuGB+5FAou7EiugFouc5KIKDrbO0WH3TXHKZjCSytjQpWX5+tmBdxaXSz03p+vZta3zUoIVdec",
+	"8lLcAjkvhnYVlcr+6ijvuVtcjUQFZPxDes3zUVxiQjGqyKvI0lQCTWa1zdjbty4E61Je8wLlbGEw6xA8",
+	"JegDtAPv5wPm/r+IcDrx3dPw/igUK7pq7fV8noXOT4cfefgI+oeLLdf9neWicwh0dw5HbVyRnXL1r3kc",
+	"JSEUPW3GwpBfsxkK5dKujZWK/UrKaFUFB9W2Qm75jQNybitVCkmOPOnw6n6ffvHiKNrEdUqbkvqW9/iK",
+	"+hu/0wlX069M08wRw6XlfaHXorTxfK1XczDffH+OrxiOZdChdDaVRC8jbHrO6e5aiE59UfXi5+qNgS0v",
+	"bhQOmhY/wWSaCivOXLuL4jLIaDw5zlZ+nrJpDzlqz3JU95PflTGiUmp7Tdt/lp545pLnlbnwgIU18b9n",
+	"HF6HBLvRxczRWG2u9wz/UO4vlPru38aIwKILMTTO8IGzSjmAscikdVV0IkvRDhGMaAflob+gjsObi2/P",
+	"R/A1DYZiGEF8/FXv5Fk/IvjHyfOeFr35ix7X/zPwALFF3NhWh7lj04+LfTybhw0nTzRs42uq4HKNChwj",
+	"zAFfemlbAtTad713auZWo/piBVGxhxZc4M3FtwZKakWtyDDpN67cuWUk5NuMSso1GMGPs54ZYU91qVi8",
+	"y9ZgrtKfTaDEGzlX6gkSSPbmO8YMqGp/Y10++89LQiPu2k+vFkRx5+HmQgvuOuKCqIXeJtEPTyiIX1gx",
+	"wfDrH3JdKU8Nw0IP3jQttbdyZRY6UYepMJ96+93V27xPWw01gRPMolUREVOLz+mMjKTIppCQp/tP95+R",
+	"wYygEqRyhd2m5U9EkqWZ2j8+JpiPa0eqqkovnj0lz778gjx/cfyiU/ac/u+/HO2/+OnXp5/J/6z/69nn",
+	"fwpZgRYm74ULBJrvvjTJwef24l1SB8R+i3FsNr5JZRPfFp1J66CKiBIu9TpJ8kKo1pF1zeETjXU6OyCV",
+	"AtHVujrYr9bWarMlde0y8ErPEKkr42bHxao8Sl/zbkol1siUMKGMo19MuakpdsOqLsdVo5sr1mPrTtiy",
+	"0UDjcevWyG3KtjY0r13jwrWpA+0aQxUH3hM5wSxkd3UCa27fucZyGpporjFSu76ES9jMPHRWbr9Xb+23",
+	"sClfQ/u9pVK1VNhlxY5eA+ULAbQOTEONGKTqpcyzeMZVJlELhk9TZut2LB1oSmdSpGnPO49amLWhwJS5",
+	"lO3G0hG21UAgxqfaecDyp1rcFLZmq37JlG3mcismYBjZlbE6iE8a9R81Z4TaBG+sy215mYJPpFsZ5dpt",
+	"i5zHmpwcHZ0Qddz9Yu/MP1f44PjFi+fkKh5DkqVAnhGqCJ1gO3ojd8wCyq8rM9CX0TU/OTo+Rv345Oj4",
+	"2d4p+eLILVgoIAMhuc8g/4KcTyVLyfGL50cRkUyhs0KQL76qfzCUYnLNi/e//OqAnOcNuDFCDbPfDQcf",
+	"U00SOgux2DUKz6wa4oSOTnfAOe4H6vy4Kuq1LSyMsatcxTjkr0Qahu9NzfktKJH05uJbkilwJeaaCw1F",
+	"BFIFvrESNtw0xrAY9lwnjHDdtPDbYaCUtosIjRMbC6zUH6gaOhiatcZq68exYFEFuCr1eubxIsgqbbm6",
+	"+as+W7akfXGCc/dBsC7BekFONci3YMWuRM/yVuRYG6e5i8mI3QBvftzyTqKoLhNa1JzienwU1lKdjGzj",
+	"6rKn6V1d07Hg0AoeUwlDkBKSfM+PrcZD6USqxze3+DrmVAFYOZUoR3MPLI9E60aY2ANYr/hoQXGt6OxO",
+	"FJK/6bdbFhjPny0nmWqseD2cZQlBrfhxlY4WAaewSzdCNyUSvb7+Z7QlSXdv/6dfv4xOmoh1jpJW2mwN",
+	"9Rdg/SIkb8bMTVwbOpGx3QtDO8k6qUiuINcE5MiYuzoek+7l65fky6cvjKqIaURxClQqjFd3Lgp309Qi",
+	"c2hdyWj3EhSP2yTkVWXhwxH2UgG5gmdn8zLzHnjBGmkIpcWXQ5UTW83IFuQLOfDeuS6ottN7oHjBGgpb",
+	"nEnpwsZWai4PPGkwOV59itNM1btXtq3lPmZKC2t814bFFqhOwEdEpAkoTYZMKm0jBlKq0J7tuy319yqV",
+	"Qu/UOn+DRd/sXEWdt1XCvdaIl8labv5RBEDX64BVwqhyjCuQtkCXu6l+nqQ2J2hzIt2ywE0pP8eoVusM",
+	"X0FzRY/Z0t1csRH/YTh8aV/G6xabPhEvT0gbMp53RiH2O1VUGJtLXyjHaYyBE6ZJImyh9znHyNLI69Zd",
+	"wev1Xu1Gm2D9PXM65nJvehUmGWeu8fHf/4P8klGumZ5hKz42Ad9jjXSfn0Tk+GlEjs3/z4jA6JHjvXAn",
+	"PdLNO+ntYRQPL5x1pZAY154ZJ0A+yTgQmXFFun//D5v1IzPOGR+Rv/93nnpk3jSfhKfeOyPU98HxN5RT",
+	"KaQhtdZNi22j8aCtXgsUCiQWr1CGvhIsuAjZqwEI7dn+Ru4fJgBaYSnjKq9ZWuHaVkpmerZKZtJ8Q/V1",
+	"y0Yuifls48JEYmjK4Vmps4uL7Vh2yBgD4t5f/RKsRevWotWUoegQBa3Tr9UWt/R0U6WSevxqfWsOOCV4",
+	"L2gQUxK1ZbSMgndJYVQK4GXba6dFzPeCTzO9qqQrcZq61fkRZp5PlvIXQN6wGEhMNU3FKENNtmzY0P2/",
+	"Hu2/6P3063H0vMGMaA51PD5qYWStqV5vkPdtlanVgImQ/KIBkm343aJslLwHQwIa5IRxG7uLdzdTOrNB",
+	"q0y50utkAsa0RaHmS9Cvp4I0stjqYl/buuLu5f38ZZTTUfnixl1aJtXi8PnHFo+Zmtu6Il1a3d1eq3Yv",
+	"q0bzlzn5/OUltig1PEjZHg9G8Ynwmg+TjCc0tVElLsLhVpBpSmNQpHvdOT46eH7dIWORSbV36voAUzJM",
+	"BdUHoXCS4+jZ5+719YH/6+Tz3v/8pw1YVNsQMHcMXW2UBxuTAHOMoIlB/2A7M6zqQvcNtHM2saB5iOPV",
+	"pdpRXfSbECExuFr6Vw1nV3suzyylPP+dcnULUlV8A3dhRwtj2lf0HJfHagLyVWO1cJUNJky71nBFquOS",
+	"wuHvpBikNsOjVsfi9Uvy4tnzL41ib94gtvGFOgiE9Te22QAphVyllFbeUyLkheGGMzbFv/uqBVNauSGe",
+	"y8Z17GyBtySnyOcvXpRo8dlROJqd6RQWaOqNXTA+XL4tZ004MJf6YmSSn06t+Xbqnp5iyB1KsH41wm7x",
+	"y0srcrh7NruZaFHS6rtSqEu9URS2DgmGO8SCaxrrXvvrXv9F+wtRjMIzn8y15hxKOoFbITGoeyrCabRb",
+	"zBRtvJRu5et2APfe7nt20LmrK4cgNRjXD7Z+bJFHirUddG7za93OziHd6jeoc1i4xpXCHfEycA9x0sKE",
+	"WB21aqe/8OAXndVG3Kiey2zZgeqm2VSnvBUY4N0vAZdyyN8Irn5ecDD1WzJsbU5HTmdlaliEXmIST88Z",
+	"78HVXZ5fnVv1r/moV74PDTTmxDlcJCb6ZNHiuTy/IqiB4AXWYJb/YXTVksZSAOHy/MqnFa2iUG+lm/6E",
+	"fupNBeM6oKJfcOeTOCPUpRFye08PfN8GceLt3IByf1u/aCbGSzOtYAqVPoyqUPgpDNxvxISyVcvAfYRZ",
+	"wGZY5g/yZ92eA16eX/0v99F89cUJ4+6v43n+mGukq1Jhpbo+zEr6YLH8BlC+EQmkKwZ99O1h9fPW/P9C",
+	"7C/k7/+BmXAx2DoM5sd+RCTFZrdakL7DikqwuU2Ui+l0Cgmh+pr3HaLX3kL3iQJ9QPoGIc38eE9ivh6L",
+	"NMkVcruWEfO1ayu9/s+uOX5N0G4mVJOjyBcxLqVqj+hUYYr6DciUTlWEi5TWBYJxqBawnDIJTxRxSw5F",
+	"FON0q6CPz7QrUOf4aEG7kzzd0pOQnTDYoi4A2E2VNcqf9rbDyGp4tbpPZrnejBBtIJQipWvrPCelA0uT",
+	"JT7wvIVEKzHfChxW8ktZ/mGXkA/ZAJOcz90HVFwy1iqEVHJo56R0spQLwye9uus/zIXNUMXKl0ARWcmq",
+	"OTQoCVcCihOeFaA8XQyUurvLTdqwn2ZPV25TStA4WIOy96+F1RtQ1Old+00WXshWMWtF5fSvUbfersth",
+	"kb72HqsTKO1F3JwgIjHlKPjCxT0nXtgvQRGrFCzyf/CGhNTjiJxE5Cn5x7//F5kaXdplOBrhWXL+mvEq",
+	"CmVQnvxSJ4yWapd9/3OOZndClnbBWAXa37+jp47O+enkPqA8MKsKUY8QFaSLqkRWAeK6zqCCpNcL1r8z",
+	"va6N+Cv6bu6IsbXTDRysPc/wMS6G/CacOyXWvF33TjHRZhw8v53znwcF1fDecqgFTc9adNP4nk2YVr4s",
+	"RI/q3lhMoFcapGVj3OpwG8tAk9AbplRvIv+6df3m3lDI0L0UXsD0MOaRKVc8G91BMmUgrd1pL4OYImwy",
+	"yfCPcH7jhI1alPGwhUlKRpSPr8E2xCvFOTUK7TyyAbu3KVBF3aBNQN3X3VqKj7azsn/bID1Fsw5k7ELa",
+	"A7d1VLLhsKc0TFcChvuuvD20Ic1ALYdYS5znCNQqPuHu1zylCUuIHeU8ooHqQ4BdAjSL0U0EuxiB60dd",
+	"QpoV0HNtNcSz0vUupR4Jt62F6LDRGCRJ8Tm2c7cK94TOsDPK0AVYEKqJWcEZNnHHn7ng+xIUS4BrRlP7",
+	"GjrZphIUcH2wkC8vit3Cro/JwraR1aaQK5b62SxPrd/z2+dkAKm4zfvlazKhyTprXVOVWIVZz0em4Vma",
+	"81ZrrHiDjHweSfIi0/SGstTKUFtUy4I9Oaj58ZZWJQxJhuq8f/vPk+dHp+Tk+dHR0WJ4HK8jQ+qTHROK",
+	"ZcFOyfGy+YI7Wkl4hC9/K+JgA8x+Faa+kPVuxAzJVeItWyF+ns0YIY9WXW+vepfxtkV9p+1qvg/Odu8I",
+	"ng2y2Tvzyw1zxC0zvHlKBZrMAo0fEIK9knY9L4843ILShE6nKYOETNhIYuRdy3So+d4SWLu5dXuJqL7I",
+	"n8LbU4J/LeweV9BZmyLt3wpNBinlH4Mh8nfpELag+s0l2PLbasymm0mC3lYysxl3haQsl9Qv3f7a8+bX",
+	"+KGHS5g5bzCFuXwA6yUyOz2+t8n058dW/Kac2Dy/3zzZuX7ozYH4JWxa23ItndxaxmsARVdBzPXxaxsY",
+	"s+Tq1Z7P/MTLAPtq5YitldJZg/Xiju/McEuI1pL3hpuP58XeXFYS+j1dUVJrvNsHp6RvywqLYZ90XRCf",
+	"sgan/WCyF13zPs30WEimiiMYCtknXQkxYGSOrYhLXEVc5XOgJ6U0qZTGH0lMpzRmeoajcjFhHGDZWJgn",
+	"BkySAYxpOtyLSF/RCfTyytE9m1DVv+bdFEdwqdPmLZK/dUbUbDIBLVm8V+1q7kHQiTrBjRq+VizVMIfQ",
+	"9OH779JRbcRaKovd7RpMVzaG82UpcbMm5NPEB3q2usp7+f03bkwfRJ9Me64Jazhc18WWtI/kl1m6fBlu",
+	"Q5fm3XCoh7O75zZYWbGbrQXo1vNQbhi6VQaBUyKV3hpWQWtEhx5HbvTKbEa6Y2zFZqgkIq7Nd1TL1hW3",
+	"3GfsqoiM6GSQMj4i//j3/9oLX6SsFza0ph34ONFiE/ygTqSfl0T7LCD3SpGR1Yvqu2Q3mWe8+tLXRLER",
+	"xxoVWNfjjAAWERIcyCRTGqM9jbBxAxhBoDPJ83LfRX/mQIF9LEfWo0ZsYv5bEyeJBdeMY8R6zwza0Pke",
+	"EX3WU3QIvVtI0/BrKYxow6O5PM2eDUBveBszs+dzL0M9ya3iw3uYGyAappdMfVR5FfrgK2oKMRuyGIHm",
+	"HSThV2+ZHjPeG+SVrpZUXg0PHYUOyQMxtLMGuNR3V19f6PgWHEgAJ4JkYXu1vHM4084ULH30jkp0/P26",
+	"oeLvRVvZu8TM+UFaNnVesdkjMMP8V2mj7D7JtUVL+LcU22+1LmazvTg+7EnQPm3KFykKKGglfJyIpJJV",
+	"w22uXsvmEkbofWqIumwb0OcyVbG32Q32C8a+CYTDLbFjLI/rMzy/55l/D68uF7Owts4JIwRgJdcNbgLU",
+	"ukVwjJzqieGwV1Tlaknu1fpcIcdPu8DDUmr551Iq+Z1oXQtN0/a4W27sEUDfLbpvNtRpYWHv0TyWstTZ",
+	"O8cZT+btOzPUiTmHdgMTDFNL7aTncb/K9avsex5t13NL/VSVdS1Nlvplu2EcGB9+VvQgtD1ebG1/MSR1",
+	"2Tiv0xlk4yMDPNcoLeBmOQpGgFlcYdgsI+nRBHMQ232MR7n6nL4mxkqywZfomEsoq1Ob0lgap6b2tViW",
+	"Mep6TPXYxOyFcr3Kd1r04jHlo3ag+7xYadqIkVPSwbbs86grbuGoB7gB7voBiSGhVlvpfvPDm/OLtweT",
+	"hCiIMaX0+d6ZrQL43BjOt+VKgEwRNQWuI9f9w7Y9esTEUHcwCjTclGuyyGF25msjSSJBTQVXDAOG2Fz5",
+	"yMdETNVtfQMxqkEuQ9D6OHIrgXQBa2PzeLaHZ95yX4+HGjeUYb9j0L9xBv2BG53xckHt2FKxpphydAUC",
+	"ofGYwQ0kpCthRE66T/f2TkkfzfO8wFoMfdJ1n+StkvNn6Pc3Ggsbsphyw7cZ7yVMaQlK9Sj/xEDP+hHp",
+	"YzfUEUjVs2Z9T0g07PWsb0tN572QhLQuIvUER9f0I6heaY501kuFGarv6lQpIng6O7W1qhQZ0xtw6opU",
+	"muixBIiI2eFTs8PqXUF9s04BW7gde23YsBuMuGpacdC6+zCV1LCklzkO1FKUy9Z6k9FtS++NhHbmntMZ",
+	"QzXplpoYpXLEDcb+W7glE8YzRaZG4RZZOJJxeZgNlrJqqnbMlL/vuqU2ylOC7xRukJYSmaXgyoDeupj/",
+	"gQT6URUFnyiZMIWNqd5cfIttQNHtuBQIHG57pRyfNW1QM0rbkKnWTfBamtz+aJZvo/nTVkG57/PicZD4",
+	"jtl5mO5QSFinLmvZzGvYSeiQlqy9+UQCaF+1Oy2qhrTMKgFvQkOusYTtKsl+sj+JQeBSEFcQYD2XZVIs",
+	"zkCRW7QMq2jgRgknvuY8YHksD+NMje/oQGlNAiJGjA6nvBhG0kOO094DhgloKzpbiq8GC6o53z2NVmrV",
+	"a4rCw97JuNcnihThgAfknPwsBiRfYqnNGydGlVLklwwySEjGNUvzzn7YgpWLKnKocpM4w87NrNj0NZ2d",
+	"VRl/GduMrHU95XwZfObaKXaF758objkxn8pa97m9VuV+56MI7a7wahBrvKNTdzJNwdaJHNo7kZ+avHeB",
+	"tIbyjkR5t6d4KatLBWoR5vbEXIF6mvycKQuYCmzyNZEJUH47Zqn5mBWjCElSMNoS00aacrgFWc4Ez6tc",
+	"YgPBvTMCv2Q0NSvMqQPL6ecDjmlp1oOWzr0qKdU7VSBaesCVyTLKeVONSmqkViGRKg9ZxNR/RAZmbIVV",
+	"qz4sql269Gp7eRjz3SrbVsvZLukfa5Af4kwyPbsyksnpo2D07PPMNmiyf732y/zTj+87gT5UP77Ha2OD",
+	"xrbL9Uew/Sx8WXAtM6UV6b5Kvrk6N4h5eXXy/AusZRwLPmSjTEKyd0BeppRN1Cnpq2zQN+aBu00xRorL",
+	"ropFAnsR6UuRgjI2gpGZ5gdf1KxPuh8+XHwTEf+DIafhEK0I8x5TylgsNEtwBvg0xXAmC0R8geq+NSNQ",
+	"YOPFCIKhwPix1tPO58/OSp6neFdV1PXVVkSJmNF0HyO1/FWrU+0VAY436uZ/QyHJKz5KmRr7cA11cM2v",
+	"+UvBb4DblthdBUDO310cTBIfOzWVwpzp3ql5938Q2/gHsR+viDiZq0zb7WPYdYz2/aH79Z9/VoL39w7I",
+	"v+ZVUP0HGGYmjaV5zQnp2yK1fYLQJ2JI+r+i+zgijEd4RhGZgFJ0BJ/7Z6SPD/v2vgrblr0TBoclYdyF",
+	"ug1EMouIZepmiimVdAIaQxQ4ndjwl18ykLMI69Wiy2cM1Bxw/q4B1v8gbwSHGaYHWzIhSAEGVs7FDRjO",
+	"T/quvNUZigvr+b64+oF89cXRsf3pjNgCuq71uYHi06dPX5AP71/iTEYbVCRTQOJMKmFWMnLV0k9JHxU4",
+	"xf5qbOxjc8SGRZAEhjRLNXl+tId76Bd6Xv/MtyKfCq7giUJY15RBC8W8Zlzex8m8gW136QgIvmletP3m",
+	"De5b2rSWc2pgZeTCLcU5mFKZTU20ALRJ1WYhIpMx5IdP+s7y7J+Rb1+9J/buA0dCY0xpKQxgX72no/4Z",
+	"eXf+/uV3tgBJbHHX0Rnu62K4/4bqeNwn3WcnX1kJ6Ky5iDw7PnFVxzRNYQ+X9e6Hq/fK6hn2qoTQOIap",
+	"Ngjev0hgMhUaeDzb/zPM+vaedJrS0sYxxNAgWr7w3JFgVuThTrr4RTGk3r/EkSA5NawM+nuIjVQbAas0",
+	"OXlmC62fEcrRuWEnsWXQnp2cnBFqx7fllpVmaYromLLRWPv3jl4cFMSbr8VAnoEi/X/bv7Tf718kzqkS",
+	"0zQ1BBLl7X8QK2h+6g5w56UgH79Cx16Q5ESmFUuwLr7jmRgXRONxZEn22dEzHKj/ad+xtn3Hf/OqhTZ1",
+	"g6RIEYjF5gV7WhM6w7USps+c94cY9vjs6CkO6zaG2pGhbfdZItAtAJ+Y0vg+LqSo+mwQ6yM36p/9yAof",
+	"TjKeQJxSiaqRHovEgv/Z0fOc/flX++dpKm77npF0C2uN9N8K/VpkPLFF8vpvcKi3Qp/b2LG+8zWlLAau",
+	"bDFRDHjrvLkwUjKTqZMU6vTwUEyBW2I6EHJ06D5Sh+bdov6gFxyla8HTzvHB0cGRLcMFnE5Z57Tz9ODo",
+	"4Kmt4j9GqX2YiBj/4WJ/8gO5SDqnnW9Bf2OeG2XBohW+e3J05Ev++uR/+KQPx3qSFik8IdtzroTnOSff",
+	"vX/zPfKeM8K0IvYpXpyAvPEtyVnRKaTLBXn5zVtU0i30cU0v7WL2r5xmsv9OpKy5F4f78tB95r9yH32O",
+	"OmWqWTbIv7lXLxK7x+cWPqFPcjgeXhgxxmnqSrCXlKrO6V9+ijoqm0yonDlj6/zdBcFuiUbwREQCT8Dg",
+	"aWHc+GqyqF/TkTJqXX6aqvOTmQFP+1BCIuIDI54SmgoOBz8vxYArPJWWePAzvaH2GFfEhj/RG2pnqh8u",
+	"jcew/7LwvS88UvOyf/fxnaRDcNddoXKuVgR3L835ROTNxXuC5B4bvRUmA0gSyDW3AeOuXUrjYVsf9F8X",
+	"ne13+Mrycy3rfD+724TiYBf5rNwMgdN+b/VPY7cZcs+mtUN/ZOc2t9RGuNvsgzJNVTf+xj63IbFcFIp9",
+	"QjU9s2kUsbgB20Pudiww395eRKCTBLUyb+L0aDJhvI+yUgLF68zJAZYwrB22m7clFU9TV693BQJ+J4UR",
+	"nJApYsYg8GkqFFrIxFqs5Ojg6ODZBg/6WZuD/pom7rMOfnK8/JMP3OWI/BUS+9HT5R+9FnLAkgQwfmFd",
+	"FMyRrgRMh1HW3ESFZzAjUmQarSWrqfCEWBfJGTq1eDxD84QOqAIyFSLda0LaqFPTzjBbpoxdDrGdHnEw",
+	"o1bQN3GVH6bAz99drMZW/KAFus2zCzcwQTWGJCLOJljzZN5FEeQ2/vPyh4+V4bSV6Ji6vJDH20TrLbJ4",
+	"O0EA5vjA6Oaoyj0wtM1XLWjYpVp84Hmtk6WSIacy5owftIENQQ6zNJ25/HTn+Ww6x5vjw5KTtvE8v2dK",
+	"l9zCqMp7H0ZjBGvxyuE7OoIr9lfAWPUW777HayTzshEGHfSj+ByZ03pCfPsqjz781Qwc0gqM2W9+MKaV",
+	"dUmgZ2+v3pGKoWvbuhC1wEZTgWWWx6ssdsWi7WEguOSgVUHg+oD8tEXCLCbD28eQ/WVVTmPeF0i1E89t",
+	"xHO1elb5gqVLya2QH9GlsVdtn15mAWVyD8vgGt76gGIkeo5FYIeMu/AUmiVMCxnkJoe/Vm7DPy+SFgXO",
+	"dO4FM5tkdbHiGjq+ek9Hy9AQ37mj6fd4UffZ0bPlX3gn1EZw/QdeP5BtI/Gqcq1AKHN+P6GHy8ZAVjH8",
+	"A0bHV5B8tYkuhuh77ljGjUfvi7xsmDJsFOfn6lWdSzR5QMJ016s7At0ggT47erH8g5eCD1Nmr6GfHZ8s",
+	"/+CdhFhwe0P92gYf4KcttvOOzlJBk/dCfE+lDTV6dvy8Dexc3C4kbyBh1CepPzs5afOx87EY/fmV7ZuK",
+	"33612l4vPbVsgvXZWCtCbcJLpRsqRokTZDRn9kJT2Y4zVPVc61O8/cPbpBhjNUQKe3dgn22E+2FsmGlq",
+	"0+7vxkKFCugIL3H4R8xBS5W3Hh/zROClO/a5Y5+rsc8HZYGItAEWGPmwHZvBuHXG5kLINsjaahXoUjay",
+	"2UwYBWLGynRxyQZFf/shjbVj9i6L04KCaeWAoU7J7ZjF47yf9jX3IXvmM/ssPy9FxpAmREhiowQxHqPs",
+	"BZnQGfY1kywBl7DkFidBZam+5kWohj+PMzIQ5k8J5KONdkgIathm/B/zHPy8dhTg9p3rquZoGVN1zS/P",
+	"r3xP73plGNsmCPsuugtoXxyqNMoThV1kSB5CMbFhPJRfc8YTZLo3c4FOBhY20ouk4hZvRWh56U8UiTMp",
+	"zSpd9BRmbzgw+LmvOW6f9K3+6pJuXbxWTcI5PPtNWAlusVjy7dFJuzzSdCftdtLuj2AsOIQnlJdQ/pQk",
+	"EBu+DSX5Qnnioq9ytovMu8JjMbzODFbijo4pbkLWGlmwDzfLLxzMi69uHsGFA+BB9+Zc7rUCYwuqiy0Z",
+	"2Yaa5+MuSd8IX1/gVYUP8LC3Fy6azctuFEFNtxU01mIL1xQ2krIN1K6vD1oAsaEtsZPRA8OtmnYoYhTY",
+	"ebH7ALwXZL/MT55XDibZdNp6ci1Wn3qrtzU5lbW4rTHvEku6u+uattc1FmpaUpZ68iyiWZtuacw3DWzV",
+	"u6ujYLTEzfGh+/lQgdaMjxaG2b207175V7eIafWpGtQ3v+qdyrbdu0MPZ6MnpDDCZDbfHIgnrmbnvq/Z",
+	"KbPUltrwGOoG2uD1yzw+L7lPmcfdx2Uu1db3IDcrLYnOX6/siK/RXtqZP4/7rkQHuVt7ltUgTKt8cJ+O",
+	"JMDyYKlv8Kt39qPz4pv7s2OqNP4DT2ekWDsmqsxAuzzIJqU14/Z5RWOdr9O6bDKbhP/unDCuMmm4PoFP",
+	"UyZBYTrPN19f2eq9hClUiHJfmwQgM6DGJs3zsV1CdWPQFe3BDUuwcAJOwvioZz9u1rvb22vlQhDt7bVt",
+	"6u9hTGuhy+fns9Pk23CZb6r6UAm9u3nYlarcshYFHDcdoxK+IcUcwzA6rK4aFemJf4bZ1jSk8GpdfchW",
+	"mtLxltcSIiK7vuQOOlIgVXPZp8Un+Refo873Il7YpsV/nb+3U9AKBe03pmXdmYVd2qxaoyglDdzMptz6",
+	"cvlJXohwXZ7mGdhyderw1/zfy4JFG3ncPQvZxiBS/8LOinoUMaRNyH4/wnq1kAG/tjbxpJuS9Vt2g4SX",
+	"+SDekNXoOI853dHz7hb5d+9GKWkHxuqn2HrdBdP42Jh9X5tUE29lb1Q7sD8wO1ERkZX/3GufUfLaf3M/",
+	"qSWh6RrYSr6bXXzKY9MUmo4m9yCOqRwxPmpA70IDWK4trK8jBFCtjbYQJojHpSoE1vggesIK1OyVBIxS",
+	"3ZHxTkH4o+SkhHgl6dqCWkvyT1qy0XXVgjuEbC/grcHY7ffleGCgMmVYq2w+ABVLS/kKpkneAYJJIqbA",
+	"bVNcLKZhkcbF211zLLlYqaJO1DRleLmFcd+xULooS1gKjXbR1Pnq6ERkXKuDa/41xDRTYMPDxnQ6Ba4I",
+	"1Vg9NaoGEfqAdLsdwY1CSIdYCVGrWgHb02tOg5VtbYWCYaYgId1nJyeknz/fx7AnxveHmdE3+3sH5C18",
+	"0uR8KnEXtu4ulje45lMQUyyxLkU2sqXTXLVo8rMYRC66/ZYy1yOYYUleWynYlt9P6OyAmDN7c/HtE0XM",
+	"xpng1zyWkDBN6AiIFLdkKNJU3Koq/HAnYkgGTOqxL2VY26ir8pvHzEfXvBagv2drJmo6xUJaruqwAZDh",
+	"gLZsrq6UOSaKzhTp9vEFxkcGRu/HcM1L0VguRcAXCBxlEtQp/vHm4tuI5EUlCOOxmEDk/k8SpiSMqESU",
+	"xDUZvLnmfq6oFEqfrzZyqQSAhfkcDEkJhK61Xjw25z2wpVUd9K45gs8OQbEWZbIXFSUPPeCeeHgtipTf",
+	"vEbzCNSJXfD6b12r+O3HkTN96jN9bDEwVz9fcC3ZIDMTR0RpmJLBDP9fouAS42KYjRNDmFneSSGw7Gnf",
+	"F6ZaGIvx2r7sq3b+torXuMWXK9f8NuISqlBfHo/gjtRXnd1FJbQi2dc1qOURxb54r9V7uhbr/mXqSkm7",
+	"tnDoi3jiGiNUNHR/GtZbcX/hC1WseaxhC9VVPky4Qg1SzWEKpOtOfW8XsLALWPhNBSycq4/WoilzIzTt",
+	"JjYY0GXkzuWpLUgRX5mzNSodh7+6X3rul6VXEnXmdk/Ct/Eioio8dmbG47iDmD+Ve5HKq/nJKgiGLrJV",
+	"qOTQpqau4Z+bn7fJNXdeCmOyvi8yAKyJUGqV+0QR10wb2co0pdhDyTUg8pn9zvO2N1/f+Bvcx121lm3f",
+	"qtjl+f6z936Z0ooZWYxIdsxod5Pyu79JeV+yvRJHlaTruFXk2RahxHeB1I6DYb5EAnHKOOzdVcmxz7x2",
+	"w9SwbXLLxdXr+09p2aavoryhXebEpn0UF1evSzA7qzc6UwBFZ8Sth2RigzycfqkvoowVj9UTUV7jw/gh",
+	"KlDaJUvsfA+/v2SJC56wG5ZkNCWuTj8xOu3irIm8Z5dhf57nbDRYsiqxV8ifqDG2exGru1yJ34b3oSKs",
+	"710a3yFXwhGFjRFpbIL0bl73wAqGNtIDw0tstrKBg5CE5g3gjMrt9RQ5opwp20FwLNJEzTsGjBr5zq7l",
+	"oXK+X1IF+4wr4IrZCocShuyTr0EzpBOWzrBZaVMytX2lZ/7q2Y+bCkQdr10gio9Vj2eTQa1HxiK+8va7",
+	"q7f2i8ZRE6qhJ4Y9jDbZYOL3Sl033uE399Bxw0603HKxGL6zWtowQwNNB7DSpSrqBHPVmhzTeRArxZ79",
+	"Y7VP7OoexjJxkNnZJDub5Pdlk1BfPblbqCeZAmkVlphKkHvrsafctrCfHP6axxV9fniV6lvQObPbsiht",
+	"bByKT3emyqMwVYrDuDc5vJoej+trk5q1rgzf8r2hXdaDJGAtJkOfc7Ujx91V4R8l6arIQwFNWapI909X",
+	"P7wllW5APEtTEqdApSKUE4E0Q1MyZJAmm1cJWrcOtdT8AA1Ed20u/ygKAbYuLnLdCnjffyfMu+kJwVim",
+	"PvYW6ftMLKRummSpfqJc25HuS59BeOUyCLvlvjIvJdMgGd0jlzDKUtsDmJwcHT+PiIQROdmLrnkfTYe+",
+	"tyGeYOfvEXm6F5F+PGZpgo/MP8yjl+YfEjg5jzU5fvHVC6KOv9yzmV39cg+UPpGwLzOurnmtvQunE0jI",
+	"YFa8D6rHkn6RTaLoBFzt4VAiGNrxd8n+uh8vSKlvyoN4Qhanne28IX9QHe6P5j650lTqWn4zXobkooN0",
+	"XXb7RtolBjSmYCZ7C90pkEH6u1CiAvtqkSoWqDyw06vuQ68KQr5Zw3oU5XKC6lUw92wT6eT3lIA2v9QH",
+	"ykJrl9m+UzF2KsYfScUIF8dpo2usmgkf0DHyYn324zbqxdf45r/aNJffhWJR2dFylaKa6LNTJrajTLy6",
+	"ATnL6xiJIQH8odZ5tUYnVfUiIkDjcancBOY+EKb9pUDVy1kZ+NG4eZppV4LzzYzZdDHhXlbefKgYM2zA",
+	"l5hjKK3GF5a6AQI8aW4vwuzHPXypElWVwJBmqe6cDmmqIJrvObJN1lGG7HLOUdn5jm9shW9UcJ0w7ip9",
+	"lYUpUwQYFqRSLIFmk2TjV8RbNEjK236slkh5jQ9jglSgtLM9drbHHzw6bCxuK5wRBRQogh3vBbLIbo1z",
+	"9j8ynuS9g+0HPrpiC9fGFZF5+Gv5z2WpKzWWeC86QFMUSnnduxiURxESVj6SmhnxaJWA5Qp4GRlXsR/m",
+	"SesQeLJ60Y07rbVJxXnFk7vpN1sOfisv7hVP7jsArg0DQrtpx4Z2oXB/jFC4VzzBYhclFt+t+h2oBMLh",
+	"BiS2tNawgZi3lV2pNP3avfuwdUbXqwi6maKlFgJ5zdLtp755oLdJgau6BHfJcKt3jq/DcJG3ZYsO2AYa",
+	"PfzV/mOZKVHFnM694WiTNLer3knwR5RbUlxJ4H0D1K8v2H0h+53yUCzaVQ2HZpI5dGrD/jSlfLHAc2ze",
+	"vv8OX/8d3ByW9tNCnJhd77z+Wwo9Agvf3JL3xV2bxI1vnmJR9/GR32J3fwnxHqu3v7TEh3H2l2G08/Xv",
+	"bPA/epzRXN8oLD01xDZEOcMMRxqtzCwLjdsxwyXmcP7WwxrCq5VscYu+j6ItbqoWSoaH5M5YXcNYLQMv",
+	"V9Vz3NykkuAm7dFkwvjywi1epXispVvc+h6oeIuHzk7K78q3/O7Kt/iSKV0rv0eGlqNKpciIJHTmK6Xs",
+	"rcK76lyoLrQPf/X/XOohKzjU1qVgY8WVUuXMnV/s4f1igUKm9yZMV1Mi3apa1V9ZWxRvuwKLW9jD1GBZ",
+	"Qpp5FZYdie4un/84dVjW4IANIllSte8zThbH+p9f3XduToMxXWq0vZJdXaQHfk0VUxu7ab48v7qXa+bi",
+	"BJab65fnV3+sRKINW+xl+DX7+iUokckYCE1Tb1y1ob5oK30rC/x4tIH6+QofKEy/gNCiXpVlT+XOuN8Z",
+	"978Z4/4bg7bEto0rhQjoCmsLMC2iZkrDBH32glfKIxkJuwmWF1Q4Dn+VVPXcX0vD7svs7R6EbJPJURIN",
+	"O2vjUTgEaifygNJ5JaFboFob/8BdpPu2w9TzpT2Ij2A5yXovAYr1HdHuXAS/fxcBonqZM5Iu5cSwtRsg",
+	"QhIJ2kyaP2WKsMkk02YzEXl29GLv/qT+IS7L2AMrpwXN89CggXTuJtgYE30wVuZOcKeA/BZ52YOyhneZ",
+	"zvlCTvUYpxPDGdoI+a+aqGwKUkECynAGxyzukSPYGbfGDy5x+N8+N6hx8R072LGD1v5O+hFIoRLk7oIM",
+	"ax8hV8CMA4FsQ2WxUXWE3DAP0LCPKseSuweq4b197aGKDP3g28ngcnPGSQS3UY7GRGuuMdTDl3vIaNq3",
+	"gdsqb/EgbVFdiGq37d1VwhpXCSXwRWQwIzc0ZUlvKMVkrTKlq/sqQvcH9bOuYXW3WKTBcCHJAIZCAtEi",
+	"obO9irVwSiiJhZQQa2dIWAckPjwg5/yal/yJmQLVQEdMKwLDIViGZGjiFN8UHIpaa1hHRJeAeM250IQO",
+	"NUjC9AHxezEGIST4fmU7NJVAkxmZUqUjQhW5HQMn51OZH5YiVEqzBMav+Ru3XRrHMNWQnJarzuaDGRTB",
+	"ZF/yEWBa2p8ew8zsObE16Skn2dQwNz4iP4vBNc/3lUOMSIhpGmeuYMoYJgTXbaBTQh2CxoA5WQI3BrC2",
+	"L6Ai/QGNPxrgJf3mcvU59T/amyK/wAe6KMrhswv93N0O/U5uh86TBHtnWEFTkktRwYaR1WxUQoWUPWPv",
+	"aejhH0uvfUqsavvaUKOhlQNrZ2M9jipLlQO5by1qNZ+ER65W1zzrS+Zt3/L4lT3MJc8yCvV3PDsi3d3x",
+	"/EHueLyJQbWxUIwZNANdMuKeHb0ggsdAmHlh756E+SFaOOv4but8MmyrcnULUpGTo5PCKvxZDIgWZCrS",
+	"9IC8ovGYUDQkISmZZsF6+CPQzmCtmKluZKa8hlQYpgFrzLrPRZqgrcoU+QhTHZEJlR8huea5M91ZgTrv",
+	"4vskT48t1pE7c9HE+1kMnijH3BRJmdKuk/EtwMd0ds3xJAv2Z8YfzLAA5ySLxyET8AOez4ZNwArbP9kY",
+	"2//grOU/iUHQSeWs8jM8+hwVqCbe4qlJgp3l9VsULQ+cMOfdMVGALWA5njiT0nCNEgOZ0ARIxhOQ2AU1",
+	"Nf8wzKFLDYbeqd2GS8jbj6mGkZBsifP8yr7+snh7m4VrKpPNljuXi03sfMur+5ZvxyKFvJd9TDVNxShz",
+	"flPXwEChTDACS9zyEryxc/9YSI1SJUL9wZxKtWChm+sBc9RrKPVoy9JUl/lApWlqsNp5L3fey9+V97LE",
+	"6hDDjdZfDW/PmWB7LtZg4zQVoau1RbbZYv+issGEaQ1J3xgA2DeYjfi+GA7JLxlkcGaVh77hjz3PKHsp",
+	"mzD9L9hhpm/NNPzUP1dPkHnbLw3z6FvjwTDXJ+qA+MkxqqdPXDMbDNjJJIfE1S7r9v0PPdurqE8U6L2Q",
+	"cYAawwNU09tMKp5Zcp6LN3eHbwB46su5+ft8hCWZ0BmeFxHD4RnB8zBC1BhalOfHYV5ruuQPnGtl2ffa",
+	"PmhXP/BeyvpY4roV8iPqUGrv/ssChrnV4a/mf7Wrler5+8x6ojQdDokCyGmCSVQVU8ZBWdeGFpqmtra1",
+	"+dOqnWaKJ8Ge6N9WKnJ27gfRG6t3pHQXGPdIKneklFthZswRxC/rEEP0evRVNA2WtbnDuVMRzS3f4pTW",
+	"9iD3OC0INq/psSPc3UXOHyhZx8pTMqVSq80UyWzQCQ4dq1yjC0+JAzbczhTKstGnlVGonaJ069RpntGU",
+	"xEKhtWOkAeM1Gy6BFEaYi4969BmhA3GD11g1tb377OipNan282/28Zv+3gE5x5VQo91/dFGH7raFjiRA",
+	"copiyAiJlNCJyHhuf7mjMIuMiJqmTJMB6FsA7leJcss3h8XQPpKw4RAkcB9GYwZiPEE+eQN+Bg6QKNIv",
+	"XvYmWUiRsjt41ALFLMoD+hEKk50Q2QmR37UQuWIjnvMsw20jFwrM+Mj2qY7HEH9cVaDMadNLhQqq8xsR",
+	"KTUemCTWj8HhUTI/s7ALPs30I6tD77lfKXae8btERu3c9Tv++fvjny4qWiirbnLAJrUllZx0SxqhzFKw",
+	"fjDkqrXL0s1r6shUD381//PePNtWLpTTOhE3sCFWuVPYdgynfR7rb5X2LckQaunepoeVKP+OpL2ue3H5",
+	"vRmqHE5nyoLp7dOUxvB7Upt2PGjHg3ZKz+YYHzIIz/nEcJN8b4lKY0MRtmAoXuLAj9lXdomePhxyx/R2",
+	"TG/H9O6Z6Rn+gMVMXKiWte+0wHsAiyrWW0KJdcqT7oDGH80b6/UuW92LJuGGKdgKdzQDb447PpxTi8Pt",
+	"nSs57nxZO9Nyu2551xwR6dnVYS4iCS3nOXUJX1bzyt20ik6sr3bLt8CWDW6B1VzhwFtiNTudaMcxfp8c",
+	"A6kmN8SGQhYR5F2bZyazFNNLN+t79hWJ9n8WA3X4689isKwmRzkrc4sEuiT506XH7jqfbyVe87xaqipP",
+	"IptKMZKg1EbKbqxfVONPYoAyaCEOH7q86YX5kR7LXrp3H7zC4BTENIVKmjepZnk35SC4xz3B01kl+cCl",
+	"AnZOMbMhut9khCqAW6SE2oPY0fVW6NqWjUVRYVXSMpVHRmMVt2QKslyHLillNj8WujebgjiTRnab7wZA",
+	"JcjzTI87p3/5ySC0AnnjR81k2jntjLWenh4epiKm6VgoffrV0VdHqGS6HdVp8jugqR5HRAJNjEKuIjIB",
+	"LVms8kIOhkSMWDXMEdLhQSkjyLMaFaB2l6lJMgXSDhab9auiQoSE1H49ZlOVhx/qMUxKc1heERj/LUCi",
+	"IjuoHX7M0vI5upleUgnkPNYEUjZiA5YyPTsI9VoLbcJVJ4ZkQVMZRbqX51d7tkyJdcDgmJC4UEjGtSjH",
+	"SVosUqVFhOrMzi/mHQZj0tQPgNuzelO1F04VftWPAuM6pqBQI5tgEcwx5fXoTvt9qb6HTdEjCcQs78Lm",
+	"Jh1mHKOzrEsoMGO5Ymioaoki3VsEZ15IxKIhG2Qa1B4uwpP1QUU8WHKdn7Ka2KRAm08tCOeyy8sjurzK",
+	"+QFf5k2FmdlFua2wHbbUWrgMm6KNYdOYZkllXTdyKUulEI6cOlmhQ5fmqKrK8/N8wyTEen9KZ1jKwYx1",
+	"wRN2w5KMpsRT7uuMJzaQGI+kNP6EcjrCXxsgTadT4Mk+BjPbGp5aUpaW6c78atjc/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

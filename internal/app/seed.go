@@ -9,14 +9,14 @@ import (
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/charging"
 	"github.com/pbudget/pbudget/internal/council"
-	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/ras"
 )
 
 // Seed creates the demo council (code demo) with a RAS version in force for each assessment type
-// and the England 2025/26 charging rate table, idempotently: what exists is left as it is.
+// and the national England charging rate tables (charging.EnglandTables), idempotently: what
+// exists is left as it is.
 func Seed(ctx context.Context, db *postgres.DB) (council.Council, error) {
 	svc := Build(db, slog.Default(), time.Now)
 	c, err := svc.Councils.Ensure(ctx, "demo", "Demo Council")
@@ -27,8 +27,10 @@ func Seed(ctx context.Context, db *postgres.DB) (council.Council, error) {
 	if _, err := SeedRAS(ctx, svc, system); err != nil {
 		return council.Council{}, err
 	}
-	if _, err := svc.Charging.CreateTable(ctx, system, England2025()); err != nil && !errors.Is(err, charging.ErrTableDate) {
-		return council.Council{}, err
+	for _, t := range charging.EnglandTables() {
+		if _, err := svc.Charging.CreateTable(ctx, system, t); err != nil && !errors.Is(err, charging.ErrTableDate) {
+			return council.Council{}, err
+		}
 	}
 	return c, nil
 }
@@ -56,27 +58,6 @@ func SeedRAS(ctx context.Context, svc Services, a actor.Actor) (int, error) {
 		added++
 	}
 	return added, nil
-}
-
-// England2025 is the charging rate table for England 2025/26 with the figures DOMAIN.md gives:
-// capital limits £14,250 and £23,250, £1 a week for every £250, the MIG for single people aged
-// 18–24 and 25 to pension credit age, the disability and enhanced disability premiums, and the
-// personal expenses allowance. The other MIG rows (pension age, couples, lone parents, carer
-// premium, children) must be added from the DHSC circular: an assessment needing one is refused
-// with mig-rate-missing rather than guessed.
-func England2025() charging.RateTable {
-	return charging.RateTable{
-		Name: "England 2025/26 (DHSC defaults)", ValidFrom: date.Of(2025, 4, 6),
-		Capital: charging.CapitalLimits{Lower: 1_425_000, Upper: 2_325_000}, TariffStep: 25_000, TariffPerStep: 100,
-		MIG: charging.MIG{
-			Base: []charging.MIGBase{
-				{Household: charging.Single, AgeBand: charging.Age18to24, Weekly: 8_915},
-				{Household: charging.Single, AgeBand: charging.Age25ToPensionAge, Weekly: 11_250},
-			},
-			DisabilityPremium: p64(4_965), EnhancedDisabilityPremium: p64(2_425),
-		},
-		MinimumCharge: 0, TaperPercent: 100, PersonalExpenses: p64(3_065),
-	}
 }
 
 func p64(v int64) *int64 { return &v }

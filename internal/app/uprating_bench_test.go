@@ -40,13 +40,13 @@ func BenchmarkUprating(b *testing.B) {
 		c, err := svc.Councils.Ensure(ctx, "bench-"+uuid.NewString()[:8], "Bench")
 		require.NoError(b, err)
 		admin := actor.Actor{Subject: "bench", CouncilID: c.ID, Roles: []actor.Role{actor.CouncilAdmin, actor.Finance, actor.Practitioner}}
-		_, err = svc.Charging.CreateTable(ctx, admin, app.England2025())
+		_, err = svc.Charging.CreateTable(ctx, admin, charging.England2025())
 		require.NoError(b, err)
 		seedRAS(b, svc, admin)
 		start := time.Now()
 		parallel(n, 4, func(i int) {
 			p, err := svc.People.Create(ctx, admin, person.Input{GivenName: "B", FamilyName: "M" + strconv.Itoa(i),
-				DateOfBirth: date.Of(1960, 1, 1), Type: person.Adult})
+				DateOfBirth: date.Of(1970, 1, 1), Type: person.Adult}) // below pension credit age in 2025 and 2026
 			require.NoError(b, err)
 			completeNeeds(b, svc, admin, p.ID)
 			fa, err := svc.Charging.CreateAssessment(ctx, admin, p.ID, charging.Full, facts(i))
@@ -55,7 +55,7 @@ func BenchmarkUprating(b *testing.B) {
 			require.NoError(b, err)
 		})
 		b.Logf("setup: %d people with a budget and a completed financial assessment in %s", n, time.Since(start).Round(time.Second))
-		next := app.England2025()
+		next := charging.England2025()
 		next.Name, next.ValidFrom = "England 2026/27 (bench)", date.Of(2026, 4, 6)
 		next.MIG.Base[1].Weekly += 450
 		table, err := svc.Charging.CreateTable(ctx, admin, next)
@@ -80,9 +80,8 @@ func BenchmarkUprating(b *testing.B) {
 }
 
 func facts(i int) charging.Facts {
-	pca := false
 	return charging.Facts{
-		EffectiveDate: date.Of(2025, 6, 1), Household: charging.Single, PensionCreditAge: &pca,
+		EffectiveDate: date.Of(2025, 6, 1), Household: charging.Single,
 		DisabilityPremium: i%2 == 0, Income: []charging.IncomeItem{{Type: "state_pension", Weekly: 20_000 + int64(i%200)*100}},
 		Capital: []charging.CapitalItem{{Type: "savings", Value: int64(i%30) * 100_000}}, HousingCosts: 2_000, DREMethod: "individual",
 	}

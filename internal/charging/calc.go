@@ -58,6 +58,26 @@ type MIG struct {
 	DependentChild            *int64    `json:"dependent_child_weekly_pence,omitempty"`
 }
 
+// Rounding is how the tapered charge is rounded to a whole penny.
+type Rounding string
+
+// The roundings a council may publish.
+const (
+	RoundDown    Rounding = "down"    // in the person's favour (the default)
+	RoundNearest Rounding = "nearest" // to the nearest penny, halves up
+)
+
+// Valid reports whether r is a known rounding.
+func (r Rounding) Valid() bool { return r == RoundDown || r == RoundNearest }
+
+// describe words the rounding for a calculation step.
+func (r Rounding) describe() string {
+	if r == RoundNearest {
+		return "to the nearest penny, halves up"
+	}
+	return "rounded down to the penny, in the person's favour"
+}
+
 // RateTable is a council's charging rates from ValidFrom until the next table's ValidFrom.
 type RateTable struct {
 	CouncilID         uuid.UUID
@@ -72,6 +92,7 @@ type RateTable struct {
 	DREFlat           *int64
 	MinimumCharge     int64
 	TaperPercent      int
+	Rounding          Rounding // of the tapered charge
 	PersonalExpenses  *int64
 	Version           int
 	CreatedAt         time.Time
@@ -91,11 +112,15 @@ const (
 	LightTouchNil      Kind = "light_touch_nil"
 )
 
-// IncomeItem is a weekly income.
+// IncomeItem is a weekly income. Disregarded of it (at most Weekly) is not counted, for
+// DisregardReason: the night-care part of attendance allowance when no night care is provided,
+// say. Income of a type disregarded in full needs no partial disregard.
 type IncomeItem struct {
-	Type        string `json:"type"`
-	Weekly      int64  `json:"weekly_pence"`
-	Description string `json:"description,omitempty"`
+	Type            string `json:"type"`
+	Weekly          int64  `json:"weekly_pence"`
+	Description     string `json:"description,omitempty"`
+	Disregarded     int64  `json:"disregarded_pence,omitempty"`
+	DisregardReason string `json:"disregard_reason,omitempty"`
 }
 
 // CapitalItem is a capital asset.
@@ -114,11 +139,14 @@ type WeeklyItem struct {
 // disregarded income is not counted (Charging Regulations 2014, schedule 1).
 var disregarded = map[string]bool{"earnings": true, "pip_mobility": true, "dla_mobility": true}
 
-// Facts are what a financial assessment records.
+// Facts are what a financial assessment records. Whether the person has attained pension credit
+// age is not a fact recorded but derived from their date of birth (PensionAgeOf); an override,
+// true or false, needs its reason.
 type Facts struct {
 	EffectiveDate             date.Date
 	Household                 Household
-	PensionCreditAge          *bool
+	PensionAgeOverride        *bool
+	PensionAgeOverrideReason  string
 	DisabilityPremium         bool
 	EnhancedDisabilityPremium bool
 	CarerPremium              bool
@@ -131,6 +159,42 @@ type Facts struct {
 	OtherAllowances           []WeeklyItem
 	LightTouchReason          string
 	Notes                     string
+}
+
+// PensionAge is how the MIG's pension credit age row was chosen: the day the person attains the
+// qualifying age by the State Pension age schedule, whether that is on or before the effective
+// date, and the override, if any, with its reason.
+type PensionAge struct {
+	QualifyingDate string `json:"qualifying_date"` // ISO 8601
+	ByDateOfBirth  bool   `json:"reached_by_date_of_birth"`
+	Reached        bool   `json:"reached"` // what the MIG uses
+	Overridden     bool   `json:"overridden"`
+	OverrideReason string `json:"override_reason,omitempty"`
+}
+
+// PensionAgeOf derives the pension age facts of a person born on dob, on f's effective date, with
+// f's override.
+func PensionAgeOf(dob date.Date, f Facts) PensionAge {
+	q := PensionCreditAgeDate(dob)
+	p := PensionAge{QualifyingDate: q.String(), ByDateOfBirth: !f.EffectiveDate.Before(q)}
+	p.Reached = p.ByDateOfBirth
+	if o := f.PensionAgeOverride; o != nil {
+		p.Reached, p.Overridden, p.OverrideReason = *o, true, f.PensionAgeOverrideReason
+	}
+	return p
+}
+
+// describe words the facts for a calculation step.
+func (p PensionAge) describe() string {
+	verb := "is not reached"
+	if p.ByDateOfBirth {
+		verb = "is reached"
+	}
+	s := fmt.Sprintf("pension credit qualifying age (the women's State Pension age for the date of birth) is attained on %s: it %s on the effective date", p.QualifyingDate, verb)
+	if p.Overridden {
+		s += fmt.Sprintf("; overridden to %t: %s", p.Reached, p.OverrideReason)
+	}
+	return s
 }
 
 // Result is a weekly contribution worked out with one rate table.
@@ -149,6 +213,8 @@ type Result struct {
 	Other             int64        `json:"other_allowances_weekly_pence"`
 	Available         int64        `json:"available_weekly_pence"`
 	TaperPercent      int          `json:"taper_percent"`
+	Rounding          Rounding     `json:"taper_rounding"` // empty in results from before roundings: down
+	PensionAge        *PensionAge  `json:"pension_credit_age,omitempty"`
 	Assessed          int64        `json:"assessed_weekly_charge_pence"`
 	MinimumCharge     int64        `json:"minimum_weekly_charge_pence"`
 	WeeklyCost        *int64       `json:"weekly_cost_pence,omitempty"`
@@ -164,7 +230,47 @@ var (
 		"the rate table in force has no flat DRE allowance; record DRE items instead")
 	ErrAdultsOnly = apperr.New(apperr.RuleViolation, "financial-assessment-adults-only",
 		"the charging rules apply to adults: the person is under 18 on the effective date")
+	ErrDisregardInvalid = apperr.New(apperr.RuleViolation, "income-disregard-invalid",
+		"a partial disregard is at most its income item's weekly amount, carries its reason, and applies only to income otherwise counted")
+	ErrPensionAgeOverride = apperr.New(apperr.RuleViolation, "pension-age-override-invalid",
+		"pension credit age is derived from the date of birth: an override needs its reason, and a reason its override")
 )
+
+// ValidateFacts checks the rules of a financial assessment's facts that the schema cannot state:
+// partial disregards and the pension age override.
+func ValidateFacts(f Facts) error {
+	var bad apperr.Fields
+	for i, in := range f.Income {
+		at := "/income/" + itoa(i)
+		switch {
+		case in.Disregarded > in.Weekly:
+			bad.Add(at+"/disregarded_pence", "exceeds_item", fmt.Sprintf("%s disregarded is more than the item's %s a week",
+				money.Format(in.Disregarded), money.Format(in.Weekly)))
+		case in.Disregarded > 0 && disregarded[in.Type]:
+			bad.Add(at+"/disregarded_pence", "disregarded_in_full", in.Type+" is disregarded in full already")
+		case in.Disregarded > 0 && in.DisregardReason == "":
+			bad.Add(at+"/disregard_reason", "required", "a partial disregard records its reason")
+		case in.Disregarded == 0 && in.DisregardReason != "":
+			bad.Add(at+"/disregard_reason", "without_disregard", "a disregard reason needs disregarded_pence above 0")
+		}
+	}
+	if len(bad) > 0 {
+		e := *ErrDisregardInvalid
+		e.Fields = bad
+		return &e
+	}
+	switch {
+	case f.PensionAgeOverride != nil && f.PensionAgeOverrideReason == "":
+		bad.Add("/pension_credit_age_override_reason", "required", "an override of the pension credit age records its reason")
+	case f.PensionAgeOverride == nil && f.PensionAgeOverrideReason != "":
+		bad.Add("/pension_credit_age_override_reason", "without_override", "a reason needs pension_credit_age_override")
+	default:
+		return nil
+	}
+	e := *ErrPensionAgeOverride
+	e.Fields = bad
+	return &e
+}
 
 // Tariff is the weekly tariff income of capital: per-step pence for every step (or part of a
 // step) of capital above the lower limit. Capital above the upper limit means the full cost and
@@ -176,6 +282,17 @@ func Tariff(capital int64, limits CapitalLimits, step, perStep int64) int64 {
 	excess := capital - limits.Lower
 	steps := (excess + step - 1) / step // a part of a step counts as a step
 	return steps * perStep
+}
+
+// Taper is the share of the available income charged, rounded to a penny by r; nothing of a
+// negative available income. Rounding never takes the charge above the available income: a
+// whole number of pence rounds to itself.
+func Taper(available int64, percent int, r Rounding) int64 {
+	x := max(0, available) * int64(percent)
+	if r == RoundNearest {
+		return (x + 50) / 100
+	}
+	return x / 100
 }
 
 // AgeBandFor returns the MIG age band of someone of age, or ErrAdultsOnly.
@@ -191,17 +308,26 @@ func AgeBandFor(age int, pensionCreditAge bool) (AgeBand, error) {
 	return Age25ToPensionAge, nil
 }
 
-// Calculate works out the weekly contribution of a person of age on the effective date, with
-// table t (the one in force on that date).
+// Calculate works out the weekly contribution, on the effective date, of a person born on dob,
+// with table t (the one in force on that date).
 //
 //	tariff    = 0 up to the lower limit, else per-step pence for every step or part above it
 //	full_cost = capital > upper limit
+//	income    = Σ income items − their partial disregards (earnings, mobility: all disregarded)
+//	MIG       = the row for household and age band (pension credit age from the date of birth,
+//	            or the override) + premiums + dependent children
 //	available = counted income + tariff − MIG − housing − DRE − other allowances
-//	assessed  = max(0, available) × taper%, rounded down (in the person's favour)
+//	assessed  = max(0, available) × taper%, rounded down (the default) or to the nearest penny
 //
 // The cap at the cost of care and the minimum charge come after, in Charge.
-func Calculate(kind Kind, f Facts, age int, t RateTable) (Result, error) {
-	r := Result{RateTableID: t.ID, RateTableName: t.Name, TaperPercent: t.TaperPercent, MinimumCharge: t.MinimumCharge}
+func Calculate(kind Kind, f Facts, dob date.Date, t RateTable) (Result, error) {
+	rounding := t.Rounding
+	if rounding == "" {
+		rounding = RoundDown
+	}
+	pa := PensionAgeOf(dob, f)
+	r := Result{RateTableID: t.ID, RateTableName: t.Name, TaperPercent: t.TaperPercent, Rounding: rounding, MinimumCharge: t.MinimumCharge,
+		PensionAge: &pa}
 	add := func(name string, value int64, format string, args ...any) {
 		r.Steps = append(r.Steps, money.NewStep(name, value, fmt.Sprintf(format, args...)))
 	}
@@ -237,14 +363,20 @@ func Calculate(kind Kind, f Facts, age int, t RateTable) (Result, error) {
 	for _, in := range f.Income {
 		if disregarded[in.Type] {
 			r.IncomeDisregarded += in.Weekly
-		} else {
-			r.IncomeCounted += in.Weekly
+			continue
+		}
+		part := min(max(0, in.Disregarded), in.Weekly)
+		r.IncomeCounted += in.Weekly - part
+		r.IncomeDisregarded += part
+		if part > 0 {
+			add("income_disregarded", part, "%s of %s %s a week disregarded: %s", money.Format(part), in.Type, money.Format(in.Weekly), in.DisregardReason)
 		}
 	}
-	add("income_counted", r.IncomeCounted, "income counted %s a week (%s disregarded: earnings and the mobility components of DLA and PIP)",
+	add("income_counted", r.IncomeCounted, "income counted %s a week (%s disregarded: earnings, the mobility components of DLA and PIP, and the partial disregards)",
 		money.Format(r.IncomeCounted), money.Format(r.IncomeDisregarded))
 
-	if err := r.addMIG(f, age, t); err != nil {
+	r.Steps = append(r.Steps, money.Step{Step: "pension_credit_age", Detail: pa.describe()})
+	if err := r.addMIG(f, dob.AgeOn(f.EffectiveDate), pa.Reached, t); err != nil {
 		return Result{}, err
 	}
 	r.Housing = f.HousingCosts
@@ -272,13 +404,13 @@ func Calculate(kind Kind, f Facts, age int, t RateTable) (Result, error) {
 	add("available_income", r.Available, "available income: %s + %s − %s − %s − %s − %s = %s",
 		money.Format(r.IncomeCounted), money.Format(r.Tariff), money.Format(r.MIG), money.Format(r.Housing),
 		money.Format(r.DRE), money.Format(r.Other), money.Format(r.Available))
-	r.Assessed = max(0, r.Available) * int64(t.TaperPercent) / 100
-	add("taper", r.Assessed, "%d%% of the available income: at most %s a week", t.TaperPercent, money.Format(r.Assessed))
+	r.Assessed = Taper(r.Available, t.TaperPercent, rounding)
+	add("taper", r.Assessed, "%d%% of the available income, %s: at most %s a week", t.TaperPercent, rounding.describe(), money.Format(r.Assessed))
 	return r, nil
 }
 
-func (r *Result) addMIG(f Facts, age int, t RateTable) error {
-	band, err := AgeBandFor(age, f.PensionCreditAge != nil && *f.PensionCreditAge)
+func (r *Result) addMIG(f Facts, age int, pensionAge bool, t RateTable) error {
+	band, err := AgeBandFor(age, pensionAge)
 	if err != nil {
 		return err
 	}

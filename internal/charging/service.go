@@ -38,7 +38,8 @@ type Assessment struct {
 	Status       Status
 	Facts        Facts
 	Result       *Result
-	RateTable    *RateTable // the table of Result, for the store
+	PensionAge   *PensionAge // of a draft, derived when read; a completed one's is its Result's (not stored)
+	RateTable    *RateTable  // the table of Result, for the store
 	SupersedesID *uuid.UUID
 	ChangeReason string
 	CompletedAt  *time.Time
@@ -146,6 +147,9 @@ func ValidateTable(t RateTable) error {
 	if t.Capital.Lower > t.Capital.Upper {
 		bad.Add("/capital/lower_pence", "range", "the lower capital limit must not exceed the upper")
 	}
+	if !t.Rounding.Valid() {
+		bad.Add("/rounding", "enum", "rounding is down or nearest")
+	}
 	if c := t.CareAtHomeCapital; c != nil && c.Lower > c.Upper {
 		bad.Add("/care_at_home_capital/lower_pence", "range", "the lower capital limit must not exceed the upper")
 	}
@@ -175,6 +179,9 @@ func itoa(i int) string {
 // CreateTable adds a rate table.
 func (s *Service) CreateTable(ctx context.Context, a actor.Actor, t RateTable) (RateTable, error) {
 	t.Name = strings.TrimSpace(t.Name)
+	if t.Rounding == "" {
+		t.Rounding = RoundDown
+	}
 	if err := ValidateTable(t); err != nil {
 		return RateTable{}, err
 	}
@@ -186,7 +193,7 @@ func (s *Service) CreateTable(ctx context.Context, a actor.Actor, t RateTable) (
 		}
 		return s.audit.Record(ctx, a, audit.Event{
 			Action: "rate_table.created", EntityType: "rate_table", EntityID: t.ID,
-			ChangedFields: []string{"rates"}, Details: map[string]any{"valid_from": t.ValidFrom.String(), "name": t.Name,
+			ChangedFields: []string{"rates"}, Details: map[string]any{"valid_from": t.ValidFrom.String(), "name": t.Name, "rounding": string(t.Rounding),
 				"backdated": t.ValidFrom.Before(date.Today(s.now()))},
 		})
 	})
@@ -223,7 +230,7 @@ func (s *Service) UpdateTable(ctx context.Context, a actor.Actor, id uuid.UUID, 
 		out = t
 		return s.audit.Record(ctx, a, audit.Event{
 			Action: "rate_table.updated", EntityType: "rate_table", EntityID: t.ID, ChangedFields: []string{"rates"},
-			Details: map[string]any{"valid_from": t.ValidFrom.String(), "version": t.Version},
+			Details: map[string]any{"valid_from": t.ValidFrom.String(), "version": t.Version, "rounding": string(t.Rounding)},
 		})
 	})
 	return out, err
@@ -242,11 +249,44 @@ func (s *Service) ListTables(ctx context.Context, a actor.Actor, inForceOn *date
 // Today is the date in England, for in_force.
 func (s *Service) Today() date.Date { return date.Today(s.now()) }
 
+// normalised trims the reasons of f (the schema says so) and checks the rules of its facts.
+func normalised(f *Facts) error {
+	f.PensionAgeOverrideReason = strings.TrimSpace(f.PensionAgeOverrideReason)
+	for i := range f.Income {
+		f.Income[i].DisregardReason = strings.TrimSpace(f.Income[i].DisregardReason)
+	}
+	return ValidateFacts(*f)
+}
+
+// overrideDetails adds the audit details of a pension age override, when there is one.
+func overrideDetails(details map[string]any, f Facts) map[string]any {
+	if f.PensionAgeOverride != nil {
+		details["pension_credit_age_override"] = *f.PensionAgeOverride
+		details["pension_credit_age_override_reason"] = f.PensionAgeOverrideReason
+	}
+	return details
+}
+
+// withPensionAge derives a draft's pension age facts from its person's date of birth now, so that
+// a corrected date of birth shows at once; a completed assessment keeps those its result used.
+func withPensionAge(as *Assessment, p person.Person) {
+	if as.Status == Draft {
+		pa := PensionAgeOf(p.DateOfBirth, as.Facts)
+		as.PensionAge = &pa
+	} else if as.Result != nil {
+		as.PensionAge = as.Result.PensionAge
+	}
+}
+
 // CreateAssessment starts a draft financial assessment of a person.
 func (s *Service) CreateAssessment(ctx context.Context, a actor.Actor, personID uuid.UUID, kind Kind, f Facts) (Assessment, error) {
+	if err := normalised(&f); err != nil {
+		return Assessment{}, err
+	}
 	var out Assessment
 	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
-		if _, err := s.people.GetPerson(ctx, a.CouncilID, personID, false); err != nil {
+		p, err := s.people.GetPerson(ctx, a.CouncilID, personID, false)
+		if err != nil {
 			return err
 		}
 		now := s.timestamp()
@@ -255,9 +295,10 @@ func (s *Service) CreateAssessment(ctx context.Context, a actor.Actor, personID 
 		if err := s.store.InsertAssessment(ctx, out); err != nil {
 			return err
 		}
+		withPensionAge(&out, p)
 		return s.audit.Record(ctx, a, audit.Event{
 			Action: "financial_assessment.created", EntityType: "financial_assessment", EntityID: out.ID,
-			ChangedFields: factNames(f), Details: map[string]any{"kind": string(kind), "person_id": personID.String()},
+			ChangedFields: factNames(f), Details: overrideDetails(map[string]any{"kind": string(kind), "person_id": personID.String()}, f),
 		})
 	})
 	return out, err
@@ -265,15 +306,31 @@ func (s *Service) CreateAssessment(ctx context.Context, a actor.Actor, personID 
 
 // GetAssessment returns one assessment.
 func (s *Service) GetAssessment(ctx context.Context, a actor.Actor, id uuid.UUID) (Assessment, error) {
-	return s.store.GetAssessment(ctx, a.CouncilID, id, false)
+	as, err := s.store.GetAssessment(ctx, a.CouncilID, id, false)
+	if err != nil {
+		return Assessment{}, err
+	}
+	var p person.Person
+	if as.Status == Draft {
+		if p, err = s.people.GetPerson(ctx, a.CouncilID, as.PersonID, false); err != nil {
+			return Assessment{}, err
+		}
+	}
+	withPensionAge(&as, p)
+	return as, nil
 }
 
 // ListAssessments returns a page of a person's assessments.
 func (s *Service) ListAssessments(ctx context.Context, a actor.Actor, personID uuid.UUID, p page.Request) ([]Assessment, error) {
-	if _, err := s.people.GetPerson(ctx, a.CouncilID, personID, false); err != nil {
+	who, err := s.people.GetPerson(ctx, a.CouncilID, personID, false)
+	if err != nil {
 		return nil, err
 	}
-	return s.store.ListAssessments(ctx, a.CouncilID, personID, p)
+	list, err := s.store.ListAssessments(ctx, a.CouncilID, personID, p)
+	for i := range list {
+		withPensionAge(&list[i], who)
+	}
+	return list, err
 }
 
 // UpdateAssessment changes a draft at version with change.
@@ -285,13 +342,22 @@ func (s *Service) UpdateAssessment(ctx context.Context, a actor.Actor, id uuid.U
 			return err
 		}
 		change(&as.Facts)
+		if err := normalised(&as.Facts); err != nil {
+			return err
+		}
+		p, err := s.people.GetPerson(ctx, a.CouncilID, as.PersonID, false)
+		if err != nil {
+			return err
+		}
 		as.Version, as.UpdatedAt = as.Version+1, s.timestamp()
 		if err := s.store.UpdateAssessment(ctx, as); err != nil {
 			return err
 		}
+		withPensionAge(&as, p)
 		out = as
 		return s.audit.Record(ctx, a, audit.Event{
 			Action: "financial_assessment.updated", EntityType: "financial_assessment", EntityID: as.ID, ChangedFields: changed,
+			Details: overrideDetails(map[string]any{}, as.Facts),
 		})
 	})
 	return out, err
@@ -317,9 +383,6 @@ func incomplete(kind Kind, f Facts) error {
 	if kind == Full {
 		if f.Household == "" {
 			missing.Add("/household", "required_to_complete", "household must be recorded before completion")
-		}
-		if f.PensionCreditAge == nil {
-			missing.Add("/pension_credit_age_reached", "required_to_complete", "pension_credit_age_reached must be recorded before completion")
 		}
 	} else if strings.TrimSpace(f.LightTouchReason) == "" {
 		missing.Add("/light_touch_reason", "required_to_complete", "a light-touch assessment records its reason")
@@ -371,7 +434,7 @@ func (s *Service) complete(ctx context.Context, a actor.Actor, as Assessment, p 
 	if err != nil {
 		return Assessment{}, err
 	}
-	res, err := Calculate(as.Kind, as.Facts, p.DateOfBirth.AgeOn(as.Facts.EffectiveDate), table)
+	res, err := Calculate(as.Kind, as.Facts, p.DateOfBirth, table)
 	if err != nil {
 		return Assessment{}, err
 	}
@@ -388,6 +451,7 @@ func (s *Service) complete(ctx context.Context, a actor.Actor, as Assessment, p 
 	}
 	now := s.timestamp()
 	as.Status, as.Result, as.RateTable, as.CompletedAt, as.CompletedBy, as.ChangeReason = Completed, &res, &table, &now, &a.Subject, reason
+	as.PensionAge = res.PensionAge
 	if reason == "" {
 		reason = "financial assessment completed"
 	}
@@ -397,7 +461,17 @@ func (s *Service) complete(ctx context.Context, a actor.Actor, as Assessment, p 
 	if err != nil {
 		return Assessment{}, err
 	}
-	details := map[string]any{"rate_table_id": table.ID.String(), "rate_table_valid_from": table.ValidFrom.String(), "kind": string(as.Kind)}
+	// The figures of the decision, and how the MIG's age row was chosen (not the date of birth).
+	details := map[string]any{"rate_table_id": table.ID.String(), "rate_table_valid_from": table.ValidFrom.String(), "kind": string(as.Kind),
+		"mig_weekly_pence": res.MIG, "available_weekly_pence": res.Available, "income_disregarded_weekly_pence": res.IncomeDisregarded,
+		"taper_percent": res.TaperPercent, "taper_rounding": string(res.Rounding), "assessed_weekly_charge_pence": res.Assessed,
+		"full_cost": res.FullCost}
+	if pa := res.PensionAge; pa != nil {
+		details["pension_credit_age_reached"], details["pension_credit_age_by_date_of_birth"] = pa.Reached, pa.ByDateOfBirth
+		if pa.Overridden {
+			details["pension_credit_age_override_reason"] = pa.OverrideReason
+		}
+	}
 	if applied != nil {
 		res.WeeklyCost, res.WeeklyCharge = &applied.WeeklyCost, &applied.WeeklyCharge
 		res.Steps = append(res.Steps, applied.Steps...)
@@ -439,7 +513,8 @@ func factNames(f Facts) []string {
 		}
 	}
 	add(f.Household != "", "household")
-	add(f.PensionCreditAge != nil, "pension_credit_age_reached")
+	add(f.PensionAgeOverride != nil, "pension_credit_age_override")
+	add(f.PensionAgeOverrideReason != "", "pension_credit_age_override_reason")
 	add(len(f.Income) > 0, "income")
 	add(len(f.Capital) > 0, "capital")
 	add(f.HousingCosts > 0, "housing_costs_weekly_pence")

@@ -26,6 +26,9 @@ func (s *Server) CreateRateTable(ctx context.Context, req api.CreateRateTableReq
 		TariffStep: b.TariffStepPence, TariffPerStep: b.TariffWeeklyPencePerStep, DREFlat: b.DreFlatWeeklyPence,
 		MinimumCharge: b.MinimumWeeklyChargePence, TaperPercent: b.TaperPercent, PersonalExpenses: b.PersonalExpensesAllowanceWeeklyPence,
 	}
+	if b.Rounding != nil {
+		t.Rounding = charging.Rounding(*b.Rounding)
+	}
 	if c := b.CareAtHomeCapital; c != nil {
 		t.CareAtHomeCapital = &charging.CapitalLimits{Lower: c.LowerPence, Upper: c.UpperPence}
 	}
@@ -119,6 +122,9 @@ func (s *Server) UpdateRateTable(ctx context.Context, req api.UpdateRateTableReq
 		if b.TaperPercent != nil {
 			t.TaperPercent = *b.TaperPercent
 		}
+		if b.Rounding != nil {
+			t.Rounding = charging.Rounding(*b.Rounding)
+		}
 	})
 	if err == nil {
 		err = migErr
@@ -144,7 +150,7 @@ func (s *Server) rateTableOut(t charging.RateTable) api.RateTable {
 		Id: t.ID, Name: t.Name, ValidFrom: dateOut(t.ValidFrom), InForce: t.InForce(s.charging.Today()),
 		Capital: api.CapitalLimits{LowerPence: t.Capital.Lower, UpperPence: t.Capital.Upper}, TariffStepPence: t.TariffStep,
 		TariffWeeklyPencePerStep: t.TariffPerStep, DreFlatWeeklyPence: nullableOf(t.DREFlat), MinimumWeeklyChargePence: t.MinimumCharge,
-		TaperPercent: t.TaperPercent, PersonalExpensesAllowanceWeeklyPence: nullableOf(t.PersonalExpenses),
+		TaperPercent: t.TaperPercent, Rounding: api.ChargeRounding(t.Rounding), PersonalExpensesAllowanceWeeklyPence: nullableOf(t.PersonalExpenses),
 		CareAtHomeCapital: nullable.NewNullNullable[api.CapitalLimits](), Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
 	}
 	if c := t.CareAtHomeCapital; c != nil {
@@ -228,7 +234,8 @@ func (s *Server) CreateFinancialAssessment(ctx context.Context, req api.CreateFi
 	b := req.Body
 	var f charging.Facts
 	financialPatch(api.FinancialAssessmentPatch{
-		EffectiveDate: &b.EffectiveDate, Household: b.Household, PensionCreditAgeReached: b.PensionCreditAgeReached,
+		EffectiveDate: &b.EffectiveDate, Household: b.Household,
+		PensionCreditAgeOverride: b.PensionCreditAgeOverride, PensionCreditAgeOverrideReason: b.PensionCreditAgeOverrideReason,
 		DisabilityPremium: b.DisabilityPremium, EnhancedDisabilityPremium: b.EnhancedDisabilityPremium, CarerPremium: b.CarerPremium,
 		DependentChildren: b.DependentChildren, Income: b.Income, Capital: b.Capital, HousingCostsWeeklyPence: b.HousingCostsWeeklyPence,
 		DreMethod: (*api.FinancialAssessmentPatchDreMethod)(b.DreMethod), Dre: b.Dre, OtherAllowances: b.OtherAllowances,
@@ -309,8 +316,16 @@ func financialPatch(b api.FinancialAssessmentPatch) func(*charging.Facts) {
 		if b.Household != nil {
 			f.Household = charging.Household(*b.Household)
 		}
-		if b.PensionCreditAgeReached != nil {
-			f.PensionCreditAge = b.PensionCreditAgeReached
+		if b.PensionCreditAgeOverride.IsSpecified() {
+			f.PensionAgeOverride = nil
+			if v, err := b.PensionCreditAgeOverride.Get(); err == nil {
+				f.PensionAgeOverride = &v
+			} else {
+				f.PensionAgeOverrideReason = "" // null removes the override with its reason
+			}
+		}
+		if b.PensionCreditAgeOverrideReason.IsSpecified() {
+			f.PensionAgeOverrideReason, _ = b.PensionCreditAgeOverrideReason.Get()
 		}
 		for _, flag := range []struct {
 			dst *bool
@@ -367,7 +382,8 @@ func financialOut(fa charging.Assessment) api.FinancialAssessment {
 	f := fa.Facts
 	out := api.FinancialAssessment{
 		Id: fa.ID, PersonId: fa.PersonID, Kind: api.FinancialAssessmentKind(fa.Kind), Status: api.FinancialAssessmentStatus(fa.Status),
-		EffectiveDate: dateOut(f.EffectiveDate), PensionCreditAgeReached: f.PensionCreditAge,
+		EffectiveDate: dateOut(f.EffectiveDate), PensionCreditAge: nullable.NewNullNullable[api.PensionCreditAge](),
+		PensionCreditAgeOverride: nullableOf(f.PensionAgeOverride), PensionCreditAgeOverrideReason: nullableOf(nonEmpty(f.PensionAgeOverrideReason)),
 		DisabilityPremium: &f.DisabilityPremium, EnhancedDisabilityPremium: &f.EnhancedDisabilityPremium, CarerPremium: &f.CarerPremium,
 		DependentChildren: &f.DependentChildren, HousingCostsWeeklyPence: &f.HousingCosts, LightTouchReason: nonEmpty(f.LightTouchReason),
 		Notes: nonEmpty(f.Notes), SupersedesId: nullableOf(fa.SupersedesID), ChangeReason: nullableOf(nonEmpty(fa.ChangeReason)),
@@ -388,11 +404,28 @@ func financialOut(fa charging.Assessment) api.FinancialAssessment {
 	}{{nonNil(f.Income), &out.Income}, {nonNil(f.Capital), &out.Capital}, {nonNil(f.DRE), &out.Dre}, {nonNil(f.OtherAllowances), &out.OtherAllowances}} {
 		_ = sameShape(list.from, list.to)
 	}
+	if fa.PensionAge != nil {
+		out.PensionCreditAge = nullable.NewNullableWithValue(pensionAgeOut(*fa.PensionAge))
+	}
 	if fa.Result != nil {
 		var r api.ChargeResult
 		_ = sameShape(fa.Result, &r)
 		r.MigParts, r.Steps = nonNil(r.MigParts), nonNil(r.Steps)
+		if r.TaperRounding == "" {
+			r.TaperRounding = api.ChargeRoundingDown // results from before roundings were all rounded down
+		}
+		r.PensionCreditAge = nil
+		if pa := fa.Result.PensionAge; pa != nil {
+			v := pensionAgeOut(*pa)
+			r.PensionCreditAge = &v
+		}
 		out.Result = nullable.NewNullableWithValue(r)
 	}
 	return out
+}
+
+func pensionAgeOut(p charging.PensionAge) api.PensionCreditAge {
+	q, _ := date.Parse(p.QualifyingDate)
+	return api.PensionCreditAge{QualifyingDate: dateOut(q), ReachedByDateOfBirth: p.ByDateOfBirth, Reached: p.Reached,
+		Overridden: p.Overridden, OverrideReason: nullableOf(nonEmpty(p.OverrideReason))}
 }

@@ -38,7 +38,7 @@ func (b *bundle) rateTable(validFrom string, single25 int64, extra ...any) api.R
 // workedExample is the person of DOMAIN.md section 3 as a financial assessment.
 func workedExample(effective string) map[string]any {
 	return map[string]any{
-		"kind": "full", "effective_date": effective, "household": "single", "pension_credit_age_reached": false,
+		"kind": "full", "effective_date": effective, "household": "single",
 		"disability_premium": true, "enhanced_disability_premium": true,
 		"income":                     []any{map[string]any{"type": "other_benefit", "weekly_pence": 42_000}},
 		"capital":                    []any{map[string]any{"type": "savings", "value_pence": 1_610_000}, map[string]any{"type": "main_home", "value_pence": 25_000_000}},
@@ -229,10 +229,8 @@ func TestMissingMIGRatesAreNamedNotGuessed(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.rateTable("2025-04-06", 11_250)
-	p := b.newPerson(map[string]any{"date_of_birth": "1950-03-01"})
-	body := workedExample("2025-06-01")
-	body["pension_credit_age_reached"] = true
-	r := b.do(http.MethodPost, "/v1/people/"+p.Id.String()+"/financial-assessments", b.token("finance"), body)
+	p := b.newPerson(map[string]any{"date_of_birth": "1950-03-01"}) // at pension credit age since 6 March 2010
+	r := b.do(http.MethodPost, "/v1/people/"+p.Id.String()+"/financial-assessments", b.token("finance"), workedExample("2025-06-01"))
 	var fa api.FinancialAssessment
 	r.decode(t, &fa)
 	before := b.counts()

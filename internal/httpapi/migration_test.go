@@ -101,3 +101,55 @@ func TestMigration5TidiesWhatTheOldRulesAllowed(t *testing.T) {
 	_, err = p.Up(ctx)
 	require.NoError(t, err)
 }
+
+// TestMigration6AppliesOverExistingChargingData: migration 00006 adds the rounding of rate tables
+// (down for existing ones, in force or not), the pension age override and the disregard check; a
+// draft's old pension_credit_age_reached flag, no longer read, is cleared, a completed
+// assessment's kept; a result stored before it reads as rounded down, with no pension age facts.
+func TestMigration6AppliesOverExistingChargingData(t *testing.T) {
+	t.Parallel()
+	b := privateBundle(t)
+	ctx := context.Background()
+	table := b.rateTable("2025-04-06", 11_250)
+	p := b.newPerson(map[string]any{"date_of_birth": "1995-03-01"})
+	done := b.financial(p.Id.String(), workedExample("2025-06-01"))
+	draft, _ := b.draft(p.Id.String(), workedExample("2025-07-01"))
+
+	pr, err := goose.NewProvider(goose.DialectPostgres, b.db.SQL(), migrations.FS)
+	require.NoError(t, err)
+	_, err = pr.DownTo(ctx, 5)
+	require.NoError(t, err)
+	sqlDB := b.db.SQL()
+	// What the old code stored: the caller's flag on both, results without roundings or pension age.
+	for _, stmt := range []string{
+		`UPDATE financial_assessments SET pension_credit_age_reached = false WHERE council_id = $1`,
+		`UPDATE financial_assessments SET result = result - 'taper_rounding' - 'pension_credit_age' WHERE council_id = $1 AND result IS NOT NULL`,
+	} {
+		_, err = sqlDB.Exec(stmt, b.council.ID)
+		require.NoError(t, err, stmt)
+	}
+
+	_, err = pr.UpTo(ctx, 6)
+	require.NoError(t, err)
+	var rounding string
+	require.NoError(t, sqlDB.QueryRow(`SELECT rounding FROM rate_tables WHERE council_id = $1 AND id = $2`, b.council.ID, table.Id).Scan(&rounding))
+	require.Equal(t, "down", rounding, "a table in force keeps the rounding it was used with")
+	var draftFlag, doneFlag *bool
+	require.NoError(t, sqlDB.QueryRow(`SELECT pension_credit_age_reached FROM financial_assessments WHERE council_id = $1 AND id = $2`, b.council.ID, draft.Id).Scan(&draftFlag))
+	require.Nil(t, draftFlag, "a draft's flag is no longer the caller's to set")
+	require.NoError(t, sqlDB.QueryRow(`SELECT pension_credit_age_reached FROM financial_assessments WHERE council_id = $1 AND id = $2`, b.council.ID, done.Id).Scan(&doneFlag))
+	require.NotNil(t, doneFlag, "a completed assessment keeps what it used")
+	_, err = sqlDB.Exec(`UPDATE financial_assessments SET income = '[{"type":"attendance_allowance","weekly_pence":100,"disregarded_pence":101}]'
+		WHERE council_id = $1 AND id = $2`, b.council.ID, draft.Id)
+	require.ErrorContains(t, err, "financial_assessments_disregard_within_item")
+	_, err = sqlDB.Exec(`UPDATE financial_assessments SET pension_credit_age_override = true WHERE council_id = $1 AND id = $2`, b.council.ID, draft.Id)
+	require.ErrorContains(t, err, "financial_assessments_override_has_reason")
+
+	_, err = pr.Up(ctx)
+	require.NoError(t, err)
+	var old api.FinancialAssessment
+	b.do(http.MethodGet, "/v1/financial-assessments/"+done.Id.String(), b.token("finance"), nil).decode(t, &old)
+	require.True(t, old.PensionCreditAge.IsNull(), "calculated before pension age was derived")
+	require.Equal(t, api.ChargeRoundingDown, old.Result.MustGet().TaperRounding)
+	require.Equal(t, int64(19_660), old.Result.MustGet().AssessedWeeklyChargePence)
+}

@@ -29,6 +29,7 @@ type rateTableRow struct {
 	DREFlatWeeklyPence          *int64 `gorm:"column:dre_flat_weekly_pence"`
 	MinimumWeeklyChargePence    int64
 	TaperPercent                int
+	Rounding                    string
 	PersonalExpensesWeeklyPence *int64
 	Version                     int
 	CreatedAt                   time.Time `gorm:"autoCreateTime:false"`
@@ -45,7 +46,7 @@ func rateTableRowOf(t charging.RateTable) (rateTableRow, error) {
 	r := rateTableRow{
 		CouncilID: t.CouncilID, ID: t.ID, Name: t.Name, ValidFrom: t.ValidFrom, CapitalLowerPence: t.Capital.Lower,
 		CapitalUpperPence: t.Capital.Upper, TariffStepPence: t.TariffStep, TariffPerStepPence: t.TariffPerStep, MIG: mig,
-		DREFlatWeeklyPence: t.DREFlat, MinimumWeeklyChargePence: t.MinimumCharge, TaperPercent: t.TaperPercent,
+		DREFlatWeeklyPence: t.DREFlat, MinimumWeeklyChargePence: t.MinimumCharge, TaperPercent: t.TaperPercent, Rounding: string(t.Rounding),
 		PersonalExpensesWeeklyPence: t.PersonalExpenses, Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
 	}
 	if c := t.CareAtHomeCapital; c != nil {
@@ -59,8 +60,9 @@ func (r rateTableRow) domain() (charging.RateTable, error) {
 		CouncilID: r.CouncilID, ID: r.ID, Name: r.Name, ValidFrom: r.ValidFrom,
 		Capital:    charging.CapitalLimits{Lower: r.CapitalLowerPence, Upper: r.CapitalUpperPence},
 		TariffStep: r.TariffStepPence, TariffPerStep: r.TariffPerStepPence, DREFlat: r.DREFlatWeeklyPence,
-		MinimumCharge: r.MinimumWeeklyChargePence, TaperPercent: r.TaperPercent, PersonalExpenses: r.PersonalExpensesWeeklyPence,
-		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		MinimumCharge: r.MinimumWeeklyChargePence, TaperPercent: r.TaperPercent, Rounding: charging.Rounding(r.Rounding),
+		PersonalExpenses: r.PersonalExpensesWeeklyPence,
+		Version:          r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	if r.HomeCapitalLowerPence != nil && r.HomeCapitalUpperPence != nil {
 		t.CareAtHomeCapital = &charging.CapitalLimits{Lower: *r.HomeCapitalLowerPence, Upper: *r.HomeCapitalUpperPence}
@@ -69,38 +71,40 @@ func (r rateTableRow) domain() (charging.RateTable, error) {
 }
 
 type financialRow struct {
-	CouncilID                 uuid.UUID `gorm:"primaryKey"`
-	ID                        uuid.UUID `gorm:"primaryKey"`
-	PersonID                  uuid.UUID
-	Kind                      string
-	Status                    string
-	EffectiveDate             date.Date
-	Household                 *string
-	PensionCreditAgeReached   *bool
-	DisabilityPremium         bool
-	EnhancedDisabilityPremium bool
-	CarerPremium              bool
-	DependentChildren         int
-	Income                    []byte `gorm:"type:jsonb"`
-	Capital                   []byte `gorm:"type:jsonb"`
-	HousingCostsWeeklyPence   int64
-	DREMethod                 string `gorm:"column:dre_method"`
-	DRE                       []byte `gorm:"column:dre;type:jsonb"`
-	OtherAllowances           []byte `gorm:"type:jsonb"`
-	LightTouchReason          string
-	Notes                     string
-	Result                    []byte `gorm:"type:jsonb"`
-	RateTableID               *uuid.UUID
-	RateTableValidFrom        *date.Date
-	AssessedWeeklyChargePence *int64
-	FullCost                  *bool
-	SupersedesID              *uuid.UUID
-	ChangeReason              *string
-	CompletedAt               *time.Time
-	CompletedBy               *string
-	Version                   int
-	CreatedAt                 time.Time `gorm:"autoCreateTime:false"`
-	UpdatedAt                 time.Time `gorm:"autoUpdateTime:false"`
+	CouncilID                      uuid.UUID `gorm:"primaryKey"`
+	ID                             uuid.UUID `gorm:"primaryKey"`
+	PersonID                       uuid.UUID
+	Kind                           string
+	Status                         string
+	EffectiveDate                  date.Date
+	Household                      *string
+	PensionCreditAgeReached        *bool // what the completion used
+	PensionCreditAgeOverride       *bool
+	PensionCreditAgeOverrideReason *string
+	DisabilityPremium              bool
+	EnhancedDisabilityPremium      bool
+	CarerPremium                   bool
+	DependentChildren              int
+	Income                         []byte `gorm:"type:jsonb"`
+	Capital                        []byte `gorm:"type:jsonb"`
+	HousingCostsWeeklyPence        int64
+	DREMethod                      string `gorm:"column:dre_method"`
+	DRE                            []byte `gorm:"column:dre;type:jsonb"`
+	OtherAllowances                []byte `gorm:"type:jsonb"`
+	LightTouchReason               string
+	Notes                          string
+	Result                         []byte `gorm:"type:jsonb"`
+	RateTableID                    *uuid.UUID
+	RateTableValidFrom             *date.Date
+	AssessedWeeklyChargePence      *int64
+	FullCost                       *bool
+	SupersedesID                   *uuid.UUID
+	ChangeReason                   *string
+	CompletedAt                    *time.Time
+	CompletedBy                    *string
+	Version                        int
+	CreatedAt                      time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt                      time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (financialRow) TableName() string { return "financial_assessments" }
@@ -109,7 +113,8 @@ func financialRowOf(a charging.Assessment) (financialRow, error) {
 	f := a.Facts
 	r := financialRow{
 		CouncilID: a.CouncilID, ID: a.ID, PersonID: a.PersonID, Kind: string(a.Kind), Status: string(a.Status),
-		EffectiveDate: f.EffectiveDate, Household: nonEmpty(string(f.Household)), PensionCreditAgeReached: f.PensionCreditAge,
+		EffectiveDate: f.EffectiveDate, Household: nonEmpty(string(f.Household)),
+		PensionCreditAgeOverride: f.PensionAgeOverride, PensionCreditAgeOverrideReason: nonEmpty(f.PensionAgeOverrideReason),
 		DisabilityPremium: f.DisabilityPremium, EnhancedDisabilityPremium: f.EnhancedDisabilityPremium, CarerPremium: f.CarerPremium,
 		DependentChildren: f.DependentChildren, HousingCostsWeeklyPence: f.HousingCosts, DREMethod: f.DREMethod,
 		LightTouchReason: f.LightTouchReason, Notes: f.Notes, SupersedesID: a.SupersedesID, ChangeReason: nonEmpty(a.ChangeReason),
@@ -132,6 +137,9 @@ func financialRowOf(a charging.Assessment) (financialRow, error) {
 			return financialRow{}, err
 		}
 		r.RateTableID, r.AssessedWeeklyChargePence, r.FullCost = &res.RateTableID, &res.Assessed, &res.FullCost
+		if pa := res.PensionAge; pa != nil {
+			r.PensionCreditAgeReached = &pa.Reached
+		}
 		if a.RateTable != nil {
 			r.RateTableValidFrom = &a.RateTable.ValidFrom
 		}
@@ -145,7 +153,8 @@ func (r financialRow) domain() (charging.Assessment, error) {
 		SupersedesID: r.SupersedesID, ChangeReason: deref(r.ChangeReason), CompletedAt: utcPtr(r.CompletedAt), CompletedBy: r.CompletedBy,
 		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		Facts: charging.Facts{
-			EffectiveDate: r.EffectiveDate, Household: charging.Household(deref(r.Household)), PensionCreditAge: r.PensionCreditAgeReached,
+			EffectiveDate: r.EffectiveDate, Household: charging.Household(deref(r.Household)),
+			PensionAgeOverride: r.PensionCreditAgeOverride, PensionAgeOverrideReason: deref(r.PensionCreditAgeOverrideReason),
 			DisabilityPremium: r.DisabilityPremium, EnhancedDisabilityPremium: r.EnhancedDisabilityPremium, CarerPremium: r.CarerPremium,
 			DependentChildren: r.DependentChildren, HousingCosts: r.HousingCostsWeeklyPence, DREMethod: r.DREMethod,
 			LightTouchReason: r.LightTouchReason, Notes: r.Notes,
@@ -339,7 +348,8 @@ func (s *ChargingStore) UpdateAssessment(ctx context.Context, a charging.Assessm
 	}
 	q := s.db.conn(ctx).Model(&financialRow{}).
 		Where("council_id = ? AND id = ? AND version = ?", uuidArg(a.CouncilID), uuidArg(a.ID), a.Version-1)
-	cols := []string{"status", "effective_date", "household", "pension_credit_age_reached", "disability_premium",
+	cols := []string{"status", "effective_date", "household", "pension_credit_age_reached", "pension_credit_age_override",
+		"pension_credit_age_override_reason", "disability_premium",
 		"enhanced_disability_premium", "carer_premium", "dependent_children", "income", "capital",
 		"housing_costs_weekly_pence", "dre_method", "dre", "other_allowances", "light_touch_reason", "notes", "result",
 		"rate_table_id", "assessed_weekly_charge_pence", "full_cost", "supersedes_id", "change_reason", "completed_at",

@@ -324,6 +324,24 @@ func (e CategoryRule) Valid() bool {
 	}
 }
 
+// Defines values for ChargeRounding.
+const (
+	ChargeRoundingDown    ChargeRounding = "down"
+	ChargeRoundingNearest ChargeRounding = "nearest"
+)
+
+// Valid indicates whether the value is a known member of the ChargeRounding enum.
+func (e ChargeRounding) Valid() bool {
+	switch e {
+	case ChargeRoundingDown:
+		return true
+	case ChargeRoundingNearest:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DirectPaymentAgreementAccountType.
 const (
 	DirectPaymentAgreementAccountTypeManagedAccount      DirectPaymentAgreementAccountType = "managed_account"
@@ -980,19 +998,19 @@ func (e LineUnit) Valid() bool {
 
 // Defines values for MIGAgeBand.
 const (
-	Age1824                 MIGAgeBand = "age_18_24"
-	Age25ToPensionCreditAge MIGAgeBand = "age_25_to_pension_credit_age"
-	PensionCreditAge        MIGAgeBand = "pension_credit_age"
+	MIGAgeBandAge1824                 MIGAgeBand = "age_18_24"
+	MIGAgeBandAge25ToPensionCreditAge MIGAgeBand = "age_25_to_pension_credit_age"
+	MIGAgeBandPensionCreditAge        MIGAgeBand = "pension_credit_age"
 )
 
 // Valid indicates whether the value is a known member of the MIGAgeBand enum.
 func (e MIGAgeBand) Valid() bool {
 	switch e {
-	case Age1824:
+	case MIGAgeBandAge1824:
 		return true
-	case Age25ToPensionCreditAge:
+	case MIGAgeBandAge25ToPensionCreditAge:
 		return true
-	case PensionCreditAge:
+	case MIGAgeBandPensionCreditAge:
 		return true
 	default:
 		return false
@@ -1693,19 +1711,33 @@ type ChargeResult struct {
 	DreWeeklyPence       int64 `json:"dre_weekly_pence"`
 
 	// FullCost Capital above the upper limit (or a light-touch full-cost assessment).
-	FullCost                     bool               `json:"full_cost"`
-	HousingCostsWeeklyPence      int64              `json:"housing_costs_weekly_pence"`
-	IncomeCountedWeeklyPence     int64              `json:"income_counted_weekly_pence"`
-	IncomeDisregardedWeeklyPence int64              `json:"income_disregarded_weekly_pence"`
-	MigParts                     []CalculationStep  `json:"mig_parts"`
-	MigWeeklyPence               int64              `json:"mig_weekly_pence"`
-	MinimumWeeklyChargePence     int64              `json:"minimum_weekly_charge_pence"`
-	OtherAllowancesWeeklyPence   int64              `json:"other_allowances_weekly_pence"`
-	RateTableId                  openapi_types.UUID `json:"rate_table_id"`
-	RateTableName                string             `json:"rate_table_name"`
-	Steps                        []CalculationStep  `json:"steps"`
-	TaperPercent                 int                `json:"taper_percent"`
-	TariffWeeklyPence            int64              `json:"tariff_weekly_pence"`
+	FullCost                 bool  `json:"full_cost"`
+	HousingCostsWeeklyPence  int64 `json:"housing_costs_weekly_pence"`
+	IncomeCountedWeeklyPence int64 `json:"income_counted_weekly_pence"`
+
+	// IncomeDisregardedWeeklyPence Earnings, the mobility components, and the items' partial disregards.
+	IncomeDisregardedWeeklyPence int64             `json:"income_disregarded_weekly_pence"`
+	MigParts                     []CalculationStep `json:"mig_parts"`
+	MigWeeklyPence               int64             `json:"mig_weekly_pence"`
+	MinimumWeeklyChargePence     int64             `json:"minimum_weekly_charge_pence"`
+	OtherAllowancesWeeklyPence   int64             `json:"other_allowances_weekly_pence"`
+
+	// PensionCreditAge How the MIG's age row was chosen; absent from results calculated before it was derived from the date of birth.
+	PensionCreditAge *PensionCreditAge  `json:"pension_credit_age,omitempty"`
+	RateTableId      openapi_types.UUID `json:"rate_table_id"`
+	RateTableName    string             `json:"rate_table_name"`
+	Steps            []CalculationStep  `json:"steps"`
+	TaperPercent     int                `json:"taper_percent"`
+
+	// TaperRounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+	// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+	// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+	// once the table is in force, like the table's other fields.
+	//
+	//
+	// Example: down
+	TaperRounding     ChargeRounding `json:"taper_rounding"`
+	TariffWeeklyPence int64          `json:"tariff_weekly_pence"`
 
 	// WeeklyChargePence The person's weekly contribution to that cost, when known.
 	WeeklyChargePence *int64 `json:"weekly_charge_pence,omitempty"`
@@ -1713,6 +1745,14 @@ type ChargeResult struct {
 	// WeeklyCostPence The cost of care it was capped at, when known.
 	WeeklyCostPence *int64 `json:"weekly_cost_pence,omitempty"`
 }
+
+// ChargeRounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+// once the table is in force, like the table's other fields.
+//
+// Example: down
+type ChargeRounding string
 
 // CouncilSettings defines model for CouncilSettings.
 type CouncilSettings struct {
@@ -1898,17 +1938,31 @@ type FinancialAssessment struct {
 
 	// Kind `full`; `light_touch_full_cost` (the person declines a full assessment and pays the full cost);
 	// `light_touch_nil` (benefits plainly show a nil contribution). A full assessment may follow at any time.
-	Kind                    FinancialAssessmentKind               `json:"kind"`
-	LightTouchReason        *string                               `json:"light_touch_reason,omitempty"`
-	Notes                   *string                               `json:"notes,omitempty"`
-	OtherAllowances         *[]WeeklyItem                         `json:"other_allowances,omitempty"`
-	PensionCreditAgeReached *bool                                 `json:"pension_credit_age_reached,omitempty"`
-	PersonId                openapi_types.UUID                    `json:"person_id"`
-	Result                  nullable.Nullable[ChargeResult]       `json:"result"`
-	Status                  FinancialAssessmentStatus             `json:"status"`
-	SupersedesId            nullable.Nullable[openapi_types.UUID] `json:"supersedes_id"`
-	UpdatedAt               time.Time                             `json:"updated_at"`
-	Version                 int                                   `json:"version"`
+	Kind             FinancialAssessmentKind `json:"kind"`
+	LightTouchReason *string                 `json:"light_touch_reason,omitempty"`
+	Notes            *string                 `json:"notes,omitempty"`
+	OtherAllowances  *[]WeeklyItem           `json:"other_allowances,omitempty"`
+
+	// PensionCreditAge Derived, read-only: of a draft, from the person's date of birth as it is now; of a completed
+	// assessment, what its calculation used. null only for assessments completed before pension
+	// credit age was derived from the date of birth.
+	PensionCreditAge nullable.Nullable[PensionCreditAge] `json:"pension_credit_age"`
+
+	// PensionCreditAgeOverride Whether the person has attained pension credit qualifying age is derived from their date
+	// of birth and the effective date (see pension_credit_age); set this, with
+	// pension_credit_age_override_reason, only to override that. null: no override.
+	PensionCreditAgeOverride nullable.Nullable[bool] `json:"pension_credit_age_override,omitempty"`
+
+	// PensionCreditAgeOverrideReason Why the derived pension credit age is overridden; required with an override, refused
+	// without one (422 `pension-age-override-invalid`). Recorded in the calculation steps and
+	// the audit trail. Trimmed of surrounding whitespace.
+	PensionCreditAgeOverrideReason nullable.Nullable[string]             `json:"pension_credit_age_override_reason,omitempty"`
+	PersonId                       openapi_types.UUID                    `json:"person_id"`
+	Result                         nullable.Nullable[ChargeResult]       `json:"result"`
+	Status                         FinancialAssessmentStatus             `json:"status"`
+	SupersedesId                   nullable.Nullable[openapi_types.UUID] `json:"supersedes_id"`
+	UpdatedAt                      time.Time                             `json:"updated_at"`
+	Version                        int                                   `json:"version"`
 }
 
 // FinancialAssessmentDreMethod Disability-related expenditure: the items, or the council's flat allowance.
@@ -1918,6 +1972,7 @@ type FinancialAssessmentDreMethod string
 type FinancialAssessmentStatus string
 
 // FinancialAssessmentCreate A new financial assessment; the fields are those of FinancialAssessmentFacts, with the kind.
+// Pension credit age is not sent: it is derived from the person's date of birth.
 type FinancialAssessmentCreate struct {
 	Capital                   *[]CapitalItem                      `json:"capital,omitempty"`
 	CarerPremium              *bool                               `json:"carer_premium,omitempty"`
@@ -1933,11 +1988,20 @@ type FinancialAssessmentCreate struct {
 
 	// Kind `full`; `light_touch_full_cost` (the person declines a full assessment and pays the full cost);
 	// `light_touch_nil` (benefits plainly show a nil contribution). A full assessment may follow at any time.
-	Kind                    FinancialAssessmentKind `json:"kind"`
-	LightTouchReason        *string                 `json:"light_touch_reason,omitempty"`
-	Notes                   *string                 `json:"notes,omitempty"`
-	OtherAllowances         *[]WeeklyItem           `json:"other_allowances,omitempty"`
-	PensionCreditAgeReached *bool                   `json:"pension_credit_age_reached,omitempty"`
+	Kind             FinancialAssessmentKind `json:"kind"`
+	LightTouchReason *string                 `json:"light_touch_reason,omitempty"`
+	Notes            *string                 `json:"notes,omitempty"`
+	OtherAllowances  *[]WeeklyItem           `json:"other_allowances,omitempty"`
+
+	// PensionCreditAgeOverride Whether the person has attained pension credit qualifying age is derived from their date
+	// of birth and the effective date (see pension_credit_age); set this, with
+	// pension_credit_age_override_reason, only to override that. null: no override.
+	PensionCreditAgeOverride nullable.Nullable[bool] `json:"pension_credit_age_override,omitempty"`
+
+	// PensionCreditAgeOverrideReason Why the derived pension credit age is overridden; required with an override, refused
+	// without one (422 `pension-age-override-invalid`). Recorded in the calculation steps and
+	// the audit trail. Trimmed of surrounding whitespace.
+	PensionCreditAgeOverrideReason nullable.Nullable[string] `json:"pension_credit_age_override_reason,omitempty"`
 }
 
 // FinancialAssessmentCreateDreMethod defines model for FinancialAssessmentCreate.DreMethod.
@@ -1961,7 +2025,16 @@ type FinancialAssessmentFacts struct {
 	LightTouchReason          *string                            `json:"light_touch_reason,omitempty"`
 	Notes                     *string                            `json:"notes,omitempty"`
 	OtherAllowances           *[]WeeklyItem                      `json:"other_allowances,omitempty"`
-	PensionCreditAgeReached   *bool                              `json:"pension_credit_age_reached,omitempty"`
+
+	// PensionCreditAgeOverride Whether the person has attained pension credit qualifying age is derived from their date
+	// of birth and the effective date (see pension_credit_age); set this, with
+	// pension_credit_age_override_reason, only to override that. null: no override.
+	PensionCreditAgeOverride nullable.Nullable[bool] `json:"pension_credit_age_override,omitempty"`
+
+	// PensionCreditAgeOverrideReason Why the derived pension credit age is overridden; required with an override, refused
+	// without one (422 `pension-age-override-invalid`). Recorded in the calculation steps and
+	// the audit trail. Trimmed of surrounding whitespace.
+	PensionCreditAgeOverrideReason nullable.Nullable[string] `json:"pension_credit_age_override_reason,omitempty"`
 }
 
 // FinancialAssessmentFactsDreMethod Disability-related expenditure: the items, or the council's flat allowance.
@@ -1977,7 +2050,8 @@ type FinancialAssessmentList struct {
 	NextPageToken *string               `json:"next_page_token,omitempty"`
 }
 
-// FinancialAssessmentPatch Changes to a draft; the fields are those of FinancialAssessmentFacts.
+// FinancialAssessmentPatch Changes to a draft; the fields are those of FinancialAssessmentFacts. pension_credit_age_override
+// null removes the override and its reason.
 type FinancialAssessmentPatch struct {
 	Capital                   *[]CapitalItem                     `json:"capital,omitempty"`
 	CarerPremium              *bool                              `json:"carer_premium,omitempty"`
@@ -1993,7 +2067,16 @@ type FinancialAssessmentPatch struct {
 	LightTouchReason          *string                            `json:"light_touch_reason,omitempty"`
 	Notes                     *string                            `json:"notes,omitempty"`
 	OtherAllowances           *[]WeeklyItem                      `json:"other_allowances,omitempty"`
-	PensionCreditAgeReached   *bool                              `json:"pension_credit_age_reached,omitempty"`
+
+	// PensionCreditAgeOverride Whether the person has attained pension credit qualifying age is derived from their date
+	// of birth and the effective date (see pension_credit_age); set this, with
+	// pension_credit_age_override_reason, only to override that. null: no override.
+	PensionCreditAgeOverride nullable.Nullable[bool] `json:"pension_credit_age_override,omitempty"`
+
+	// PensionCreditAgeOverrideReason Why the derived pension credit age is overridden; required with an override, refused
+	// without one (422 `pension-age-override-invalid`). Recorded in the calculation steps and
+	// the audit trail. Trimmed of surrounding whitespace.
+	PensionCreditAgeOverrideReason nullable.Nullable[string] `json:"pension_credit_age_override_reason,omitempty"`
 }
 
 // FinancialAssessmentPatchDreMethod defines model for FinancialAssessmentPatch.DreMethod.
@@ -2114,9 +2197,24 @@ type ISFAgreementList struct {
 	NextPageToken *string        `json:"next_page_token,omitempty"`
 }
 
-// IncomeItem defines model for IncomeItem.
+// IncomeItem A weekly income. Part of it may be disregarded, with a reason (the night-care part of
+// attendance allowance, or of PIP daily living, when no night care is provided, say): that
+// part is shown as disregarded income in the calculation (step `income_disregarded`), not as
+// an allowance. A disregard above weekly_pence, without its reason, a reason without a
+// disregard, or a disregard of income already disregarded in full (earnings, the mobility
+// components) is refused: 422 `income-disregard-invalid`, naming the field.
 type IncomeItem struct {
 	Description *string `json:"description,omitempty"`
+
+	// DisregardReason Why part of the item is disregarded; required with disregarded_pence above 0. Trimmed of surrounding whitespace.
+	//
+	// Example: night-care part of attendance allowance: no night care is provided
+	DisregardReason *string `json:"disregard_reason,omitempty"`
+
+	// DisregardedPence The weekly part of weekly_pence disregarded; at most weekly_pence. Absent or 0 when none.
+	//
+	// Example: 3690
+	DisregardedPence *int64 `json:"disregarded_pence,omitempty"`
 
 	// Type Earnings and the mobility components of DLA and PIP are disregarded.
 	Type        IncomeType `json:"type"`
@@ -2178,6 +2276,25 @@ type PAEvidence struct {
 	DbsCheckDate                      *openapi_types.Date `json:"dbs_check_date,omitempty"`
 	EmployersLiabilityInsuranceExpiry *openapi_types.Date `json:"employers_liability_insurance_expiry,omitempty"`
 	PayrollProvider                   *string             `json:"payroll_provider,omitempty"`
+}
+
+// PensionCreditAge How the MIG's pension credit age row was chosen. The qualifying age for pension credit is the
+// women's State Pension age for the person's date of birth, whatever their sex (State Pension
+// Credit Act 2002 s1(6); Pensions Act 1995 Schedule 4 as amended by the Pensions Acts 2007,
+// 2011 and 2014): 60 for those born before 6 April 1950, rising to 68 for those born from
+// 6 April 1978. A person attains it on that day.
+type PensionCreditAge struct {
+	Overridden     bool                      `json:"overridden"`
+	OverrideReason nullable.Nullable[string] `json:"override_reason"`
+
+	// QualifyingDate The day the person attains pension credit qualifying age.
+	QualifyingDate openapi_types.Date `json:"qualifying_date"`
+
+	// Reached What the MIG uses: the override when there is one, else reached_by_date_of_birth.
+	Reached bool `json:"reached"`
+
+	// ReachedByDateOfBirth The qualifying date is on or before the effective date.
+	ReachedByDateOfBirth bool `json:"reached_by_date_of_birth"`
 }
 
 // Person defines model for Person.
@@ -2529,12 +2646,21 @@ type RateTable struct {
 	MinimumWeeklyChargePence             int64                    `json:"minimum_weekly_charge_pence"`
 	Name                                 string                   `json:"name"`
 	PersonalExpensesAllowanceWeeklyPence nullable.Nullable[int64] `json:"personal_expenses_allowance_weekly_pence"`
-	TaperPercent                         int                      `json:"taper_percent"`
-	TariffStepPence                      int64                    `json:"tariff_step_pence"`
-	TariffWeeklyPencePerStep             int64                    `json:"tariff_weekly_pence_per_step"`
-	UpdatedAt                            time.Time                `json:"updated_at"`
-	ValidFrom                            openapi_types.Date       `json:"valid_from"`
-	Version                              int                      `json:"version"`
+
+	// Rounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+	// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+	// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+	// once the table is in force, like the table's other fields.
+	//
+	//
+	// Example: down
+	Rounding                 ChargeRounding     `json:"rounding"`
+	TaperPercent             int                `json:"taper_percent"`
+	TariffStepPence          int64              `json:"tariff_step_pence"`
+	TariffWeeklyPencePerStep int64              `json:"tariff_weekly_pence_per_step"`
+	UpdatedAt                time.Time          `json:"updated_at"`
+	ValidFrom                openapi_types.Date `json:"valid_from"`
+	Version                  int                `json:"version"`
 }
 
 // RateTableCreate defines model for RateTableCreate.
@@ -2556,6 +2682,15 @@ type RateTableCreate struct {
 
 	// PersonalExpensesAllowanceWeeklyPence For care homes.
 	PersonalExpensesAllowanceWeeklyPence *int64 `json:"personal_expenses_allowance_weekly_pence,omitempty"`
+
+	// Rounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+	// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+	// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+	// once the table is in force, like the table's other fields.
+	//
+	//
+	// Example: down
+	Rounding *ChargeRounding `json:"rounding,omitempty"`
 
 	// TaperPercent The share of available income charged.
 	TaperPercent int `json:"taper_percent"`
@@ -2585,10 +2720,19 @@ type RateTablePatch struct {
 	MinimumWeeklyChargePence             *int64                   `json:"minimum_weekly_charge_pence,omitempty"`
 	Name                                 *string                  `json:"name,omitempty"`
 	PersonalExpensesAllowanceWeeklyPence nullable.Nullable[int64] `json:"personal_expenses_allowance_weekly_pence,omitempty"`
-	TaperPercent                         *int                     `json:"taper_percent,omitempty"`
-	TariffStepPence                      *int64                   `json:"tariff_step_pence,omitempty"`
-	TariffWeeklyPencePerStep             *int64                   `json:"tariff_weekly_pence_per_step,omitempty"`
-	ValidFrom                            *openapi_types.Date      `json:"valid_from,omitempty"`
+
+	// Rounding How the tapered charge (available income × taper_percent) is rounded to a whole penny:
+	// `down`, the default, in the person's favour; or `nearest`, to the nearest penny, halves up
+	// (£98.305 → £98.31). Either way the charge never exceeds the available income. Immutable
+	// once the table is in force, like the table's other fields.
+	//
+	//
+	// Example: down
+	Rounding                 *ChargeRounding     `json:"rounding,omitempty"`
+	TaperPercent             *int                `json:"taper_percent,omitempty"`
+	TariffStepPence          *int64              `json:"tariff_step_pence,omitempty"`
+	TariffWeeklyPencePerStep *int64              `json:"tariff_weekly_pence_per_step,omitempty"`
+	ValidFrom                *openapi_types.Date `json:"valid_from,omitempty"`
 }
 
 // Ready defines model for Ready.
@@ -3690,7 +3834,12 @@ type ClientInterface interface {
 	// gets a new version splitting its cost into the council's and the person's amounts.
 	// Because that happens at once, an assessment is completed on or after its effective date:
 	// a later effective date is refused (422 `effective-date-in-future`). Next April's rates reach
-	// people through an uprating job, which waits for its table's first day.
+	// people through an uprating job, which waits for its table's first day. The MIG's pension
+	// credit age row follows the person's date of birth on the effective date (or the override,
+	// with its reason); the tapered charge is rounded as the rate table says (`rounding`). The
+	// audit event records the figures: the MIG, available income, income disregarded, taper and
+	// rounding, the assessed charge, and whether pension credit age was reached (by the date of
+	// birth, and as used), with the override's reason.
 	//
 	// Corresponds with POST /v1/financial-assessments/{financial_assessment_id}/complete (the `CompleteFinancialAssessment` operationId).
 	CompleteFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *CompleteFinancialAssessmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4655,7 +4804,12 @@ func (c *Client) UpdateFinancialAssessment(ctx context.Context, financialAssessm
 // gets a new version splitting its cost into the council's and the person's amounts.
 // Because that happens at once, an assessment is completed on or after its effective date:
 // a later effective date is refused (422 `effective-date-in-future`). Next April's rates reach
-// people through an uprating job, which waits for its table's first day.
+// people through an uprating job, which waits for its table's first day. The MIG's pension
+// credit age row follows the person's date of birth on the effective date (or the override,
+// with its reason); the tapered charge is rounded as the rate table says (`rounding`). The
+// audit event records the figures: the MIG, available income, income disregarded, taper and
+// rounding, the assessed charge, and whether pension credit age was reached (by the date of
+// birth, and as used), with the override's reason.
 //
 // Corresponds with POST /v1/financial-assessments/{financial_assessment_id}/complete (the `CompleteFinancialAssessment` operationId).
 func (c *Client) CompleteFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *CompleteFinancialAssessmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -10443,7 +10597,12 @@ type ClientWithResponsesInterface interface {
 	// gets a new version splitting its cost into the council's and the person's amounts.
 	// Because that happens at once, an assessment is completed on or after its effective date:
 	// a later effective date is refused (422 `effective-date-in-future`). Next April's rates reach
-	// people through an uprating job, which waits for its table's first day.
+	// people through an uprating job, which waits for its table's first day. The MIG's pension
+	// credit age row follows the person's date of birth on the effective date (or the override,
+	// with its reason); the tapered charge is rounded as the rate table says (`rounding`). The
+	// audit event records the figures: the MIG, available income, income disregarded, taper and
+	// rounding, the assessed charge, and whether pension credit age was reached (by the date of
+	// birth, and as used), with the override's reason.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -22105,7 +22264,12 @@ func (c *ClientWithResponses) UpdateFinancialAssessmentWithResponse(ctx context.
 // gets a new version splitting its cost into the council's and the person's amounts.
 // Because that happens at once, an assessment is completed on or after its effective date:
 // a later effective date is refused (422 `effective-date-in-future`). Next April's rates reach
-// people through an uprating job, which waits for its table's first day.
+// people through an uprating job, which waits for its table's first day. The MIG's pension
+// credit age row follows the person's date of birth on the effective date (or the override,
+// with its reason); the tapered charge is rounded as the rate table says (`rounding`). The
+// audit event records the figures: the MIG, available income, income disregarded, taper and
+// rounding, the assessed charge, and whether pension credit age was reached (by the date of
+// birth, and as used), with the override's reason.
 //
 // Returns a wrapper object for the known response body format(s).
 //
