@@ -177,7 +177,7 @@ func TestMoneyPaidAfterAnEndingIsAnOverpayment(t *testing.T) {
 	t.Parallel()
 	a := gross28("ended", d(2026, 4, 6), nil)
 	r1 := build(t, d(2026, 4, 27), RunAgreement{Agreement: a}) // cycles 0 and 1 paid
-	a.Periods[0].End = dp(2026, 4, 13)                           // ended after 7 days, recorded late
+	a.Periods[0].End = dp(2026, 4, 13)                         // ended after 7 days, recorded late
 	r2 := build(t, d(2026, 5, 25), RunAgreement{Agreement: a, Taken: taken(r1)})
 	require.Equal(t, []Kind{KindAdjustment, KindAdjustment, KindOverpayment}, kinds(r2))
 	require.Equal(t, []int64{-2_100, -2_800, 4_900}, amounts(r2))
@@ -270,8 +270,8 @@ func TestScheduleShowsOwedPaidHeldAndAdjusted(t *testing.T) {
 		rows = append(rows, row{c.Amount, c.Paid, c.Pending, c.Held, c.Adjusted, c.Outstanding})
 	}
 	require.Equal(t, []row{
-		{1_400, 1_400, 0, 0, 0, 0},          // 14 days at £1
-		{4_200, 2_800, 0, 500, 500, 900},    // 14 days at £1, 14 at £2
+		{1_400, 1_400, 0, 0, 0, 0},            // 14 days at £1
+		{4_200, 2_800, 0, 500, 500, 900},      // 14 days at £1, 14 at £2
 		{2_800, 0, 1_000, 0, 0, 1_800}}, rows) // 14 days at £2
 	// A cycle paid and later ended still shows: it needs its adjustment.
 	a.Periods[0].End = dp(2026, 5, 4)
