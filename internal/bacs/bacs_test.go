@@ -1,10 +1,7 @@
 package bacs
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,10 +11,9 @@ import (
 
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/date"
+	"github.com/pbudget/pbudget/internal/golden"
 	"github.com/pbudget/pbudget/internal/workday"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func d(y int, m time.Month, day int) date.Date { return date.Of(y, m, day) }
 
@@ -33,23 +29,11 @@ func sample() File {
 	}
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	require.Equal(t, string(want), string(got))
-}
-
 func TestStandard18MatchesTheGoldenFile(t *testing.T) {
 	t.Parallel()
 	b, err := Write(sample())
 	require.NoError(t, err)
-	golden(t, "standard18.golden", b)
+	golden.Check(t, "standard18.golden", b)
 
 	recs := strings.Split(strings.TrimSuffix(string(b), "\r\n"), "\r\n")
 	require.Len(t, recs, 11, "VOL1 HDR1 HDR2 UHL1, 3 credits, contra, EOF1 EOF2 UTL1")
@@ -278,7 +262,7 @@ func TestCardLoadsMatchTheGoldenFile(t *testing.T) {
 		{CardAccountReference: "CARD-000017", Amount: 5, Reference: "PB-DP-0003-C0507"},
 	})
 	require.NoError(t, err)
-	golden(t, "card_loads.golden.csv", b)
+	golden.Check(t, "card_loads.golden.csv", b)
 	_, err = WriteCardLoads([]CardLoad{{CardAccountReference: "=HYPERLINK(1)", Amount: 1, Reference: "R1"}, {CardAccountReference: "C1", Amount: 0, Reference: "R 2"}})
 	require.Equal(t, []string{"/loads/0/card_account_reference", "/loads/1/reference", "/loads/1/amount"}, fields(t, err))
 }
@@ -292,7 +276,7 @@ func TestRemittanceListsPeopleByReferenceOnly(t *testing.T) {
 	}}
 	b, err := WriteRemittance(r)
 	require.NoError(t, err)
-	golden(t, "remittance.golden.csv", b)
+	golden.Check(t, "remittance.golden.csv", b)
 
 	r.Lines[1].PersonReference = "Jane Smith"
 	_, err = WriteRemittance(r)

@@ -1,10 +1,7 @@
 package payment
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,10 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pbudget/pbudget/internal/date"
+	"github.com/pbudget/pbudget/internal/golden"
 	"github.com/pbudget/pbudget/internal/money"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // calendar is anchored on 6 April 2026 for every frequency, lead days 7.
 var calendar = DefaultCalendar(d(2026, 4, 6))
@@ -375,17 +371,5 @@ func TestRunsOverAYearMatchTheGoldenFile(t *testing.T) {
 		}
 		fmt.Fprintf(&out, "  paid %s to %d agreements\n", money.Format(total), len(p))
 	}
-	golden(t, "runs_over_a_year.golden", out.String())
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	require.Equal(t, string(want), got)
+	golden.Check(t, "runs_over_a_year.golden", []byte(out.String()))
 }
