@@ -9,15 +9,16 @@ import (
 )
 
 // Frequency is how often an agreement is paid. The names are the ones the agreements of the plan
-// package store (plan.DPAgreement.Frequency, plan.ISFAgreement.PaymentFrequency); "one_off" is not
-// a cycle frequency: such an agreement is paid by OneOff lines.
+// package store (plan.DPAgreement.Frequency, plan.ISFAgreement.PaymentFrequency).
 type Frequency string
 
-// The cycle frequencies.
+// The frequencies: three of cycles, and one_off for an agreement that owes no cycles and is paid
+// only by its one-offs (a yearly short break paid in one go).
 const (
 	FourWeekly Frequency = "four_weekly"
 	TwoWeekly  Frequency = "two_weekly"
 	Monthly    Frequency = "monthly"
+	OneOffOnly Frequency = "one_off"
 )
 
 // PerYear is the number of cycles a year by which an annual amount is divided: four-weekly 13,
@@ -34,8 +35,8 @@ func (f Frequency) PerYear() int64 {
 	return 0
 }
 
-// Valid reports whether f is a cycle frequency.
-func (f Frequency) Valid() bool { return f.PerYear() > 0 }
+// HasCycles reports whether f is a cycle frequency.
+func (f Frequency) HasCycles() bool { return f.PerYear() > 0 }
 
 // The defaults of a council's payment calendar (DOMAIN.md section 11).
 const (

@@ -2,7 +2,7 @@ package payment
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -70,8 +70,8 @@ func endOr(e *date.Date) date.Date {
 // ordered, non-overlapping periods and suspensions and an amount for every day in force.
 func (a Agreement) Validate() error {
 	var f apperr.Fields
-	if !a.Frequency.Valid() {
-		f.Add("/frequency", "unsupported", "the frequency is four_weekly, two_weekly or monthly")
+	if !a.Frequency.HasCycles() && a.Frequency != OneOffOnly {
+		f.Add("/frequency", "unsupported", "the frequency is four_weekly, two_weekly, monthly or one_off")
 	}
 	if a.Basis != Net && a.Basis != Gross {
 		f.Add("/basis", "unsupported", "the basis is net or gross")
@@ -113,8 +113,12 @@ func (a Agreement) Validate() error {
 }
 
 // PerCycle is the amount of a whole cycle at m: net → the council's share, gross → the whole cost,
-// ÷ 13 (four-weekly), 26 (two-weekly) or 12 (monthly), to the nearest penny, halves up.
+// ÷ 13 (four-weekly), 26 (two-weekly) or 12 (monthly), to the nearest penny, halves up; 0 for an
+// agreement without cycles.
 func (a Agreement) PerCycle(m Amount) int64 {
+	if !a.Frequency.HasCycles() {
+		return 0
+	}
 	annual := m.Annual
 	if a.Basis == Net {
 		annual = m.CouncilAnnual
@@ -156,6 +160,7 @@ func (p Piece) Days() int { return p.To.DaysSince(p.From) }
 
 // Owed is what an agreement owes for one cycle.
 type Owed struct {
+	split       bool // owed at more than one per-cycle amount
 	Cycle       Cycle
 	Amount      int64
 	DaysInForce int // days of the cycle in a period of the agreement
@@ -174,7 +179,10 @@ type Owed struct {
 // so a split cycle is never a penny out because two halves each rounded up. The pieces' own
 // amounts are apportioned by cumulative rounding (each is the rounded running total less the
 // rounded running total before it), so they add up to the cycle's amount exactly.
-func (a Agreement) Owed(c Cycle) Owed {
+func (a Agreement) Owed(c Cycle) Owed { return a.owe(c, true) }
+
+// owe computes Owed, with its pieces when asked for them (a run needs only the amount).
+func (a Agreement) owe(c Cycle, pieces bool) Owed {
 	o := Owed{Cycle: c}
 	var inForce []span
 	for _, p := range a.Periods {
@@ -191,8 +199,8 @@ func (a Agreement) Owed(c Cycle) Owed {
 	for _, s := range inForce {
 		o.DaysInForce += s.days()
 	}
-	var num int64
-	before := int64(0)
+	var num, before, last int64
+	n := 0
 	days := int64(c.Days())
 	for _, s := range owed {
 		o.DaysOwed += s.days()
@@ -211,8 +219,13 @@ func (a Agreement) Owed(c Cycle) Owed {
 			per := a.PerCycle(m)
 			num += per * int64(piece.days())
 			total := money.DivRound(num, days)
-			o.Pieces = append(o.Pieces, Piece{From: piece.from, To: piece.to, PerCycle: per, Amount: total - before})
-			before = total
+			if pieces {
+				o.Pieces = append(o.Pieces, Piece{From: piece.from, To: piece.to, PerCycle: per, Amount: total - before})
+			}
+			if n++; n > 1 && per != last {
+				o.split = true
+			}
+			before, last = total, per
 		}
 	}
 	o.Amount = before
@@ -253,28 +266,32 @@ func earlier(a, b date.Date) date.Date {
 
 // cyclesOf returns, in order, the cycles of k the agreement must account for up to through: every
 // cycle with a day in force that starts on or before through, and every cycle named by a line
-// already taken (a cycle paid before the agreement was shortened still needs its adjustment).
-func (a Agreement) cyclesOf(k Cadence, through date.Date, taken []date.Date) ([]Cycle, error) {
-	seen := map[int]Cycle{}
+// already taken (sorted by cycle start; a cycle paid before the agreement was shortened still
+// needs its adjustment).
+func (a Agreement) cyclesOf(k Cadence, through date.Date, taken []Taken) ([]Cycle, error) {
+	if !a.Frequency.HasCycles() {
+		if len(taken) > 0 {
+			return nil, ErrCycleStart.WithMessage("agreement %s has no cycles, but a line names %s", a.ID, taken[0].CycleStart)
+		}
+		return nil, nil
+	}
+	var out []Cycle
 	limit := through.AddDays(1)
 	for _, p := range a.Periods {
-		for _, c := range k.CyclesBetween(p.Start, earlier(endOr(p.End), limit)) {
-			seen[c.Index] = c
-		}
+		out = append(out, k.CyclesBetween(p.Start, earlier(endOr(p.End), limit))...)
 	}
-	for _, start := range taken {
-		c := k.CycleOf(start)
-		if !c.Start.Equal(start) {
-			return nil, ErrCycleStart.WithMessage("a line of agreement %s names %s, which is not the start of a %s cycle", a.ID, start, k.Frequency)
+	for i, t := range taken {
+		if i > 0 && t.CycleStart.Equal(taken[i-1].CycleStart) {
+			continue
 		}
-		seen[c.Index] = c
-	}
-	out := make([]Cycle, 0, len(seen))
-	for _, c := range seen {
+		c := k.CycleOf(t.CycleStart)
+		if !c.Start.Equal(t.CycleStart) {
+			return nil, ErrCycleStart.WithMessage("a line of agreement %s names %s, which is not the start of a %s cycle", a.ID, t.CycleStart, k.Frequency)
+		}
 		out = append(out, c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
-	return out, nil
+	slices.SortFunc(out, func(x, y Cycle) int { return x.Index - y.Index })
+	return slices.CompactFunc(out, func(x, y Cycle) bool { return x.Index == y.Index }), nil
 }
 
 // ErrCycleStart is a line whose cycle start is not a cycle of the agreement's cadence: the anchor

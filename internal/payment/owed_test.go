@@ -163,7 +163,7 @@ func TestValidateNamesTheField(t *testing.T) {
 	}
 	require.Equal(t, []string{"/periods/0/end", "/suspensions/0/to", "/amounts/0/from"}, fields)
 	a = agreement("monthly", 100, 200, d(2026, 4, 6), nil)
-	a.Frequency = "one_off"
+	a.Frequency = "weekly"
 	require.ErrorAs(t, a.Validate(), &e)
 	require.Len(t, e.Fields, 3, "frequency, basis, council share")
 }

@@ -2,8 +2,11 @@ package payment
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/google/uuid"
 
@@ -28,6 +31,8 @@ var kindOrder = map[Kind]int{KindCycle: 0, KindAdjustment: 1, KindOneOff: 2, Kin
 
 // The reasons of the lines a run adds to balance an agreement (the others say what they pay).
 const (
+	ReasonCycle          = "cycle in advance"
+	ReasonAdjustment     = "the cycle's owed amount changed after it was taken"
 	ReasonCarriedForward = "net below zero: carried forward to the next run"
 	ReasonBroughtForward = "net below zero in an earlier run: brought forward"
 	ReasonOverpayment    = "paid for days no longer owed, with no later payment to offset: recorded as an overpayment to recover"
@@ -52,6 +57,8 @@ type Line struct {
 	OneOffID    uuid.UUID // one_off lines
 	Carry       uuid.UUID // carried lines: the run that carried the amount forward
 	Amount      int64     // pence; negative only for adjustments and amounts brought forward
+	Owed        int64     // cycle and adjustment lines: what the cycle owes now
+	Taken       int64     // adjustment lines: what earlier lines took for the cycle (Amount = Owed − Taken)
 	Reason      string    // for people; never personal data
 	Held        bool
 	HoldReason  string
@@ -139,14 +146,16 @@ func BuildRun(in RunInput) (Run, error) {
 	if err := in.Calendar.Validate(); err != nil {
 		return Run{}, err
 	}
-	agreements := append([]RunAgreement(nil), in.Agreements...)
-	sort.Slice(agreements, func(i, j int) bool {
-		return bytes.Compare(agreements[i].ID[:], agreements[j].ID[:]) < 0
-	})
-	var run Run
+	order := make([]*RunAgreement, len(in.Agreements))
+	for i := range in.Agreements {
+		order[i] = &in.Agreements[i]
+	}
+	slices.SortFunc(order, func(a, b *RunAgreement) int { return bytes.Compare(a.ID[:], b.ID[:]) })
+	// About a cycle line per agreement, and a few adjustments: room for them all at once.
+	run := Run{Lines: make([]Line, 0, len(order)+len(order)/4)}
 	horizon := in.Calendar.Horizon(in.PayDate)
-	for i, ra := range agreements {
-		if i > 0 && ra.ID == agreements[i-1].ID {
+	for i, ra := range order {
+		if i > 0 && ra.ID == order[i-1].ID {
 			return Run{}, apperr.Validation(apperr.FieldError{Field: "/agreements", In: "body", Code: "duplicate",
 				Message: fmt.Sprintf("agreement %s is listed twice", ra.ID)})
 		}
@@ -158,11 +167,12 @@ func BuildRun(in RunInput) (Run, error) {
 			run.Skipped = append(run.Skipped, Skip{ra.ID, ReasonSuspended})
 			continue
 		}
-		lines, carry, over, err := agreementLines(in.Calendar, in.RunID, horizon, ra)
-		if err != nil {
+		var err error
+		var carry *Carry
+		var over *Overpayment
+		if run.Lines, carry, over, err = agreementLines(in.Calendar, in.RunID, horizon, ra, run.Lines); err != nil {
 			return Run{}, err
 		}
-		run.Lines = append(run.Lines, lines...)
 		if carry != nil {
 			run.Carries = append(run.Carries, *carry)
 		}
@@ -173,26 +183,31 @@ func BuildRun(in RunInput) (Run, error) {
 	return run, nil
 }
 
-// agreementLines builds one agreement's lines of a run.
-func agreementLines(cal Calendar, runID uuid.UUID, horizon date.Date, ra RunAgreement) ([]Line, *Carry, *Overpayment, error) {
+// agreementLines appends one agreement's lines of a run to out.
+func agreementLines(cal Calendar, runID uuid.UUID, horizon date.Date, ra *RunAgreement, out []Line) ([]Line, *Carry, *Overpayment, error) {
 	if err := ra.Validate(); err != nil {
 		return nil, nil, nil, err
 	}
-	k, err := cal.Cadence(ra.Frequency)
+	var k Cadence // none for a one_off agreement
+	if ra.Frequency.HasCycles() {
+		var err error
+		if k, err = cal.Cadence(ra.Frequency); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	taken := sortTaken(ra.Taken)
+	cycles, err := ra.cyclesOf(k, horizon, taken)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	byCycle, starts := groupTaken(ra.Taken)
-	cycles, err := ra.cyclesOf(k, horizon, starts)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var lines []Line
+	first := len(out)
+	next := 0 // taken[next:] are the lines of this and later cycles
 	for _, c := range cycles {
-		owed := ra.Owed(c)
+		owed := ra.owe(c, false)
 		var got int64
 		hasCycle, seq := false, 0
-		for _, t := range byCycle[c.Start] {
+		for ; next < len(taken) && taken[next].CycleStart.Equal(c.Start); next++ {
+			t := taken[next]
 			got += t.Amount
 			switch t.Kind {
 			case KindCycle:
@@ -210,13 +225,12 @@ func agreementLines(cal Calendar, runID uuid.UUID, horizon date.Date, ra RunAgre
 			// payment after the cycle was adjusted; the cycle is unpaid again, and the adjustment
 			// pays what is still owed rather than a cycle line that would ignore the adjustments.)
 			if owed.Amount != got {
-				lines = append(lines, Line{AgreementID: ra.ID, Kind: KindAdjustment, CycleStart: c.Start, CycleEnd: c.End,
-					Seq: seq + 1, Amount: owed.Amount - got,
-					Reason: fmt.Sprintf("owed %s, taken %s", money.Format(owed.Amount), money.Format(got))})
+				out = append(out, Line{AgreementID: ra.ID, Kind: KindAdjustment, CycleStart: c.Start, CycleEnd: c.End,
+					Seq: seq + 1, Amount: owed.Amount - got, Owed: owed.Amount, Taken: got, Reason: ReasonAdjustment})
 			}
 		case owed.Amount > 0 && !c.Start.After(horizon):
-			lines = append(lines, Line{AgreementID: ra.ID, Kind: KindCycle, CycleStart: c.Start, CycleEnd: c.End,
-				Amount: owed.Amount, Reason: cycleReason(owed)})
+			out = append(out, Line{AgreementID: ra.ID, Kind: KindCycle, CycleStart: c.Start, CycleEnd: c.End,
+				Amount: owed.Amount, Owed: owed.Amount, Reason: cycleReason(owed)})
 		}
 	}
 	for _, cf := range ra.Carries {
@@ -224,7 +238,7 @@ func agreementLines(cal Calendar, runID uuid.UUID, horizon date.Date, ra RunAgre
 			return nil, nil, nil, apperr.Validation(apperr.FieldError{Field: "/carries", In: "body", Code: "not_negative",
 				Message: "a carried amount is negative"})
 		}
-		lines = append(lines, Line{AgreementID: ra.ID, Kind: KindCarried, Carry: cf.FromRun, Amount: cf.Amount, Reason: ReasonBroughtForward})
+		out = append(out, Line{AgreementID: ra.ID, Kind: KindCarried, Carry: cf.FromRun, Amount: cf.Amount, Reason: ReasonBroughtForward})
 	}
 	for _, o := range ra.OneOffs {
 		if o.Amount <= 0 {
@@ -232,57 +246,60 @@ func agreementLines(cal Calendar, runID uuid.UUID, horizon date.Date, ra RunAgre
 				Message: "a one-off payment is more than zero"})
 		}
 		if !o.Due.After(horizon) {
-			lines = append(lines, Line{AgreementID: ra.ID, Kind: KindOneOff, OneOffID: o.ID, Amount: o.Amount, Reason: o.Reason})
+			out = append(out, Line{AgreementID: ra.ID, Kind: KindOneOff, OneOffID: o.ID, Amount: o.Amount, Reason: o.Reason})
 		}
 	}
 	var net int64
-	for _, l := range lines {
+	for _, l := range out[first:] {
 		net += l.Amount
 	}
 	var carry *Carry
 	var over *Overpayment
 	switch {
 	case net < 0 && ra.laterDayInForce(k, horizon):
-		lines = append(lines, Line{AgreementID: ra.ID, Kind: KindCarried, Carry: runID, Amount: -net, Reason: ReasonCarriedForward})
+		out = append(out, Line{AgreementID: ra.ID, Kind: KindCarried, Carry: runID, Amount: -net, Reason: ReasonCarriedForward})
 		carry = &Carry{AgreementID: ra.ID, FromRun: runID, Amount: net}
 	case net < 0:
-		lines = append(lines, Line{AgreementID: ra.ID, Kind: KindOverpayment, Carry: runID, Amount: -net, Reason: ReasonOverpayment})
+		out = append(out, Line{AgreementID: ra.ID, Kind: KindOverpayment, Carry: runID, Amount: -net, Reason: ReasonOverpayment})
 		over = &Overpayment{AgreementID: ra.ID, Amount: -net, Reason: ReasonOverpayment}
 	case net > 0 && ra.Hold != "":
-		for i := range lines {
-			lines[i].Held, lines[i].HoldReason = true, ra.Hold
+		for i := first; i < len(out); i++ {
+			out[i].Held, out[i].HoldReason = true, ra.Hold
 		}
 	}
-	sort.SliceStable(lines, func(i, j int) bool { return lineLess(lines[i], lines[j]) })
-	return lines, carry, over, nil
+	slices.SortStableFunc(out[first:], lineCompare)
+	return out, carry, over, nil
 }
 
-// lineLess orders an agreement's lines: by kind, then cycle, then the run carried from, then the
-// one-off, then amount (brought forward before carried forward).
-func lineLess(a, b Line) bool {
+// lineCompare orders an agreement's lines: by kind, then cycle, then seq, then the run carried
+// from, then the one-off, then amount (brought forward before carried forward).
+func lineCompare(a, b Line) int {
 	if a.Kind != b.Kind {
-		return kindOrder[a.Kind] < kindOrder[b.Kind]
+		return kindOrder[a.Kind] - kindOrder[b.Kind]
 	}
-	if !a.CycleStart.Equal(b.CycleStart) {
-		return a.CycleStart.Before(b.CycleStart)
+	if c := a.CycleStart.Compare(b.CycleStart); c != 0 {
+		return c
 	}
 	if a.Seq != b.Seq {
-		return a.Seq < b.Seq
+		return a.Seq - b.Seq
 	}
 	if c := bytes.Compare(a.Carry[:], b.Carry[:]); c != 0 {
-		return c < 0
+		return c
 	}
 	if c := bytes.Compare(a.OneOffID[:], b.OneOffID[:]); c != 0 {
-		return c < 0
+		return c
 	}
-	return a.Amount < b.Amount
+	return cmp.Compare(a.Amount, b.Amount)
 }
 
 // laterDayInForce reports whether the agreement will owe for a cycle a later run takes: a day in
 // force from the first cycle starting after horizon. Without one, nothing can offset a negative
 // net, and it is an overpayment.
 func (a Agreement) laterDayInForce(k Cadence, horizon date.Date) bool {
-	next := k.CycleOf(horizon).End
+	next := horizon.AddDays(1) // without cycles: a later run's horizon
+	if a.Frequency.HasCycles() {
+		next = k.CycleOf(horizon).End
+	}
 	for _, p := range a.Periods {
 		if endOr(p.End).After(next) {
 			return true
@@ -293,10 +310,13 @@ func (a Agreement) laterDayInForce(k Cadence, horizon date.Date) bool {
 
 func cycleReason(o Owed) string {
 	days := o.Cycle.Days()
-	if o.DaysOwed == days && len(o.Pieces) == 1 {
-		return "cycle in advance"
+	switch {
+	case o.DaysOwed == days && !o.split:
+		return ReasonCycle
+	case o.split:
+		return "pro rata: " + strconv.Itoa(o.DaysOwed) + " of " + strconv.Itoa(days) + " days, split by a change of amount"
 	}
-	return fmt.Sprintf("pro rata: %d of %d days", o.DaysOwed, days)
+	return "pro rata: " + strconv.Itoa(o.DaysOwed) + " of " + strconv.Itoa(days) + " days"
 }
 
 // ErrPaidTwice is a cycle with two cycle lines: the database's unique key should have made it

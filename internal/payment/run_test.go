@@ -99,7 +99,7 @@ func TestAPaidCycleIsAdjustedNeverPaidAgain(t *testing.T) {
 	paid := taken(r1)
 	r2 := build(t, d(2026, 4, 6), RunAgreement{Agreement: a, Taken: paid})
 	require.Equal(t, []Line{{AgreementID: a.ID, Kind: KindAdjustment, CycleStart: d(2026, 4, 6), CycleEnd: d(2026, 5, 4),
-		Seq: 1, Amount: 1_400, Reason: "owed £42.00, taken £28.00"}}, r2.Lines)
+		Seq: 1, Amount: 1_400, Owed: 4_200, Taken: 2_800, Reason: ReasonAdjustment}}, r2.Lines)
 
 	// A backdated contribution lowers it again: a second adjustment, seq 2.
 	a.Amounts[1].Annual = 54_600
@@ -199,6 +199,20 @@ func TestOneOffsArePaidByTheRunWhoseHorizonReachesThem(t *testing.T) {
 	r := build(t, d(2026, 4, 27), RunAgreement{Agreement: a, OneOffs: []OneOff{o}})
 	require.Equal(t, []Kind{KindCycle, KindCycle, KindOneOff}, kinds(r))
 	require.Equal(t, Line{AgreementID: a.ID, Kind: KindOneOff, OneOffID: o.ID, Amount: 25_000, Reason: "short break"}, r.Lines[2])
+}
+
+func TestAOneOffAgreementOwesNoCyclesAndIsPaidByItsOneOffs(t *testing.T) {
+	t.Parallel()
+	a := gross28("short breaks", d(2026, 4, 6), dp(2027, 4, 6))
+	a.Frequency = OneOffOnly
+	o := OneOff{ID: uuid.NewSHA1(uuid.Nil, []byte("break")), Amount: 120_000, Reason: "annual short break"}
+	r := build(t, d(2026, 4, 27), RunAgreement{Agreement: a, OneOffs: []OneOff{o}})
+	require.Equal(t, []Kind{KindOneOff}, kinds(r))
+	s, err := Schedule(Cadence{}, a, d(2026, 12, 31), nil)
+	require.NoError(t, err)
+	require.Empty(t, s)
+	_, err = Schedule(Cadence{}, a, d(2026, 12, 31), []Taken{{Kind: KindCycle, CycleStart: d(2026, 4, 6), Amount: 1}})
+	require.ErrorIs(t, err, ErrCycleStart)
 }
 
 func TestBlockedAgreementsGetNothingAndHeldOnesAreHeldOnlyWhenPaid(t *testing.T) {
@@ -345,7 +359,11 @@ func TestRunsOverAYearMatchTheGoldenFile(t *testing.T) {
 			if l.Kind == KindCycle || l.Kind == KindAdjustment {
 				cycle = fmt.Sprintf("%s..%s", l.CycleStart, l.CycleEnd.AddDays(-1))
 			}
-			fmt.Fprintf(&out, "  %-8s %-11s %-22s seq=%d %12s  %s\n", name, l.Kind, cycle, l.Seq, money.Format(l.Amount), l.Reason)
+			reason := l.Reason
+			if l.Kind == KindAdjustment {
+				reason = fmt.Sprintf("owed %s, taken %s", money.Format(l.Owed), money.Format(l.Taken))
+			}
+			fmt.Fprintf(&out, "  %-8s %-11s %-22s seq=%d %12s  %s\n", name, l.Kind, cycle, l.Seq, money.Format(l.Amount), reason)
 			if l.Kind == KindCycle || l.Kind == KindAdjustment {
 				paid[l.AgreementID] = append(paid[l.AgreementID], Taken{l.Kind, l.CycleStart, l.Seq, l.Amount, Paid})
 			}

@@ -1,6 +1,8 @@
 package payment
 
 import (
+	"slices"
+
 	"github.com/pbudget/pbudget/internal/date"
 )
 
@@ -42,16 +44,18 @@ func Schedule(k Cadence, a Agreement, through date.Date, taken []Taken) ([]Cycle
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
-	byCycle, starts := groupTaken(taken)
-	cycles, err := a.cyclesOf(k, through, starts)
+	taken = sortTaken(taken)
+	cycles, err := a.cyclesOf(k, through, taken)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]CycleStatus, 0, len(cycles))
+	next := 0
 	for _, c := range cycles {
 		s := CycleStatus{Owed: a.Owed(c)}
 		got := int64(0)
-		for _, t := range byCycle[c.Start] {
+		for ; next < len(taken) && taken[next].CycleStart.Equal(c.Start); next++ {
+			t := taken[next]
 			got += t.Amount
 			switch t.Status {
 			case Paid:
@@ -71,15 +75,9 @@ func Schedule(k Cadence, a Agreement, through date.Date, taken []Taken) ([]Cycle
 	return out, nil
 }
 
-// groupTaken indexes taken lines by cycle start, and lists the starts in first-seen order.
-func groupTaken(taken []Taken) (map[date.Date][]Taken, []date.Date) {
-	by := map[date.Date][]Taken{}
-	var starts []date.Date
-	for _, t := range taken {
-		if _, ok := by[t.CycleStart]; !ok {
-			starts = append(starts, t.CycleStart)
-		}
-		by[t.CycleStart] = append(by[t.CycleStart], t)
-	}
-	return by, starts
+// sortTaken returns a copy of taken in order of cycle start.
+func sortTaken(taken []Taken) []Taken {
+	out := slices.Clone(taken)
+	slices.SortStableFunc(out, func(a, b Taken) int { return a.CycleStart.Compare(b.CycleStart) })
+	return out
 }
