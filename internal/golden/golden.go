@@ -1,5 +1,6 @@
 // Package golden compares test output with reviewed files under testdata/, byte for byte. Run
-// `go test ./... -update` (or one package) to rewrite them, then review the diff before committing.
+// `go test ./internal/PKG -update` on a package whose tests use it to rewrite its files, then
+// review the diff before committing (other packages do not know the flag).
 package golden
 
 import (
