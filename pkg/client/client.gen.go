@@ -5,17 +5,21 @@ package client
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -35704,4 +35708,441 @@ func ParseListUpratingChangesResponse(rsp *http.Response) (*ListUpratingChangesR
 	}
 
 	return response, nil
+}
+
+// Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
+// Stored as a slice of fixed-width chunks rather than one concatenated
+// const string: with thousands of chunks the chained `+` fold is several
+// times slower for the Go compiler than parsing a slice literal.
+var swaggerSpec = []string{
+	"7L3rbhu5lij8KoS+ASKfKV+T9MXG4MCdy+7s3Un72Mn0ANt9JKpqSWKnRKpJlh3tIMD8/H5/OMA8wADn",
+	"Feb/7DfZT/KBi2TdxJJKsmS7u5U/saQqXhYX1/3yuROLyVRw4Fp1Tj93xkATkPjneZqKW/NHAiqWbKqZ",
+	"4J3TzvsxkAnosUgU0WMgU6rHRGXTqZBaHXSijorHMKHmRT2bQue0o7RkfNT58iXqvKDxGF4IrqVIzRML",
+	"nxVcA9dXEGeS6dmFSFk8W/bSq/d0FF7zDUjFBCdiiMuWoEQmY4jIUEjSfzPcf0t1PO4v28GbBCZTYRZ2",
+	"CdOUziCZn66vZQZ9cjsGTvSYKcIsqJQWEhIz9VRwBWYplBOgMmUgiYRfM1Ca3DI9to/TCZB8vni2/xeY",
+	"VZcHPJt0Tv/aMfN1fo4Cy/1BxNSuKgSTWALVdkUIjGWb/+mnn84zPQauWUw1hAcdAJUgSTymaQp8BKR7",
+	"+foF+err50d7y8b/t0sLgzdJeGgHoieKsCQiNFWCMG5hBfKGxfBEkVSMlqDhl6gzpZJOQHtMH0mACXA3",
+	"LzPTGbTuRB1OJ+Zd6p/osaQTdcw6mDRHbyBfnmso5ITqzmkny/DJ+T2eKwVKLZ4tf+Tu032XJSNonmqA",
+	"P999mteMUx4zmrbY3tA/29vkRl9nPGF8VMGg0OT2sZ5DpbvPW7qgf4HZPN6ek4yzXzMgH2FGuobYwCc6",
+	"maZAKPnw4c3LPaLHVJMJ/QiKSNByxvjIkg1PERQd4tXE7VgKXWyoRiAqmD+hn34APtLjzunJ0VHUmTDu",
+	"P39jLoHWIM2Y//uv19efTo73r68/ff3q53/+p/BGh0ghwzezbwhv3xNXT2sHYPYSjykfQXJALh2YSffZ",
+	"yTeWPE6YUoyPzsiz4xP7jdI0hb3m7TpC3bTPY7PP+cX/WQwaUeIXMbg7GvzAODTOkDIOd5/igo7giv0N",
+	"8kl+zUDOilmmdAQ9ZR4oj5vAkGap7pw+NwhAP7GJ4RkeHeyn43w6xjWMQObzvRcfoYF59Dl80j2cVJun",
+	"8tOfSrhhIlPE/JYfZGix+F7TST4/Pqlg7HEQJiCV4I2An+LPGwB9ShdMktJNTCHFDUtANk/jHrj7VJfn",
+	"V/9qb2jjZJKqnrvFG5iPanhPByksmE5DT5tHNjAbpCjyqDGbNk9YeuiuU34xL1uRDsWJ72jiuJD5FFsx",
+	"1vxJp9OUWXnscCrFIIXJP/+irHBWTPdPEoad087/c1hI5of2V3V4Yd+yk1av5FuamoWiNGfZRndAE/Ln",
+	"qx/fReRWCsNUZlOISMY/cnHLyZBBmkSeAhMhCeM3NGWJ/cV8kYtJSI9LusG/7bsd7lsIh9bsHj8sCXVf",
+	"nFw/TFl8r8ApCY8kdvOrQtL28u8TZdiPhjqfTjK7NiDvvr8iPJsMQDrJ85rHIuMxS/ciA7FV5XmjGijN",
+	"0tQMN0zZaKwPrvnmgP1ayAFLEkvD7xPaSNqfKCJFCookgnChCTUqpZVtxBQkTr9BzHrDjTxD01dSCnmf",
+	"Gz7nJOPwaQqx0abATH+GR56ApixVhErwmorRT0jGE5AO9SyWsGSDgHiL+vk7oVGHtyrqfR4+2gTgE1Na",
+	"kUGm8ezdNWDKWQ9q282tDYv2aR8yiuIdgPNO6Nci4/cKlHeCqCwe54TGIgNTxBEP0hUSIeSQxPN6c4GA",
+	"xmNLXLgbxYB3g9hyQWepoMl7IX6gcgT3jSwDkSAZTM3k5lLQikpPaBzDVCvSPSZv2Xeb5EQXEmLBE2YW",
+	"85qy9P4vitdmco0J2QFNobZLb9ZatDt85o53owyRy1wguj+Y5PBw2i9qi4YXb41nXFks+8DpDWWpkUDv",
+	"ly5oc8GTGekmVNMBVUAyjlfeLMVc+gkb2U0rMgW0XWzyCnzgNNNjIdnf7veg385Lnc5uiIKDlaXs33j+",
+	"lOdyqyOZNSD89NNP+3Xb5CJA1E2Zd7w4H/hUihiUMsf2imumZ/cJzp8gTfet+B8hxx1IoB8VoWSQKcZB",
+	"KSKzFIjRfhLDfPpGF+gjmCVkCpSBcF02NQzpmlMu9BikpdPdfib56dSaDU/dPk5Z6cWPMNvHIZP+3kZF",
+	"2Q/ceRkgeQsJo+9RDbt/XvVEEeea2DdLMKTKyDeCA7KtnEh5xrWx2/rFK6VWYEoSCQr/pIml2DS9kGZ6",
+	"zYwiOqSpgqgzLX1lgJVxi5pLbGYRGq2Ol1gRjxveOwm9N/fkVCgdiwRCRtMPfyH+5zPvOMmmU5AkNkQS",
+	"pUkDcjWlMZABDIW08Gf8lsqEmBcN5J0S1znt/PDhmJx89786UXXrlf08D6xSi1seAtgy01RhUPirg6Ub",
+	"q7TxwmcjBr9ArM187mAvvLF14elWwfYCLa2KaIGgoHakiExAjvDeux/iTErgFmfRO/P102+/2jsldKDM",
+	"16j/oyAyiwjP0pTEKVCprjmerSEaFo8OyE9Mj0WmCc3HzCfFPUfEbJlQnuTHicqQB46lEG1x1KzFsmhr",
+	"o9k+zi6dsYzD94NXAYTJUv1jpmMxaXDJaeBE2AcUEUMiYUROuid73mL7whyJOaMrS2FJ91XKRmzAUqZn",
+	"5IVkGiSje+QSRpmzm5GTo+PneMGcD5JnWiKemvNEsytNe+PZiAEHxHyWgu5xgER1og56BnpxalhLYgik",
+	"mEBP0SHomflEB8xaA833aJwrzHXm9VshP/a0pIybYSDJLNHv3Yg04xoAgRV1YjGZZJzpWW9IY7MZg2FR",
+	"J6bm995QyF48ZmkScJ1WoXoJsZDJiqSWC23/KB3ws6MgIRTF4S1iTpWDRgpDleBq/sxzRwt6VDJuQHlG",
+	"YDLVM4LM/JYpa5nXMFHLpv2A71/iZJ0CAamU1ByWdW+9sSOZW/LFfOcl6XlkpGYXhmvahwyxovGYwQ04",
+	"Kd9u8KCwtA6ESIHyOarqwZbPFySnuY8Rzy9Nfxx2Tv+6BND5O69prFXnS/S5drgDqthSwBXDfIePf4lK",
+	"/taw7xx/9qYBw7i01QpVBmiR9b60TjRnll5KqtzcJbN+wLi9dJSY8hjSnsU9xPN2b6SQ9KiuTJlQDfua",
+	"4QkuH8WCY2OjDGbtFm9DJBZNOvcOFMSzPc6VKG7ny8/1rXyJOuHzmpuci5476OKIasrCeBZALi4c9h2E",
+	"Ri0caW3WYGY2qA+q7RtKU52tcKGu7PM5NWr7HioNhkBNk5WP1V0cJOmLPadlIoX7Lfsh8fnIUZB854Z7",
+	"0Fgjc0F/dxmJokqcxvw9rt2OGprXbmD9Chcbq2B7BUbzhPXnCmn9zpPDOqYJBah5KmJ0sxn5x7//H6Np",
+	"Ig94ogiKA5GRHo3u/0Q5vR+58hNVES+c4IAPmv+bGXe+qhc5kq+qJSGVXXiBdEGt7dPqrLBYIdulxF8D",
+	"sxaSiluQijC8X1Uxc07oKyIzrq+vQqgobkBKZqXOFfQDtM2X0OyJIgnEDC2PdEQZV9rqB2IyzVxgWJbq",
+	"qOwpMyA5mJPZLbZall/n2l5QmZevV9147Wrlk+YzzOPpl4UiwQvE9xWheE443JLiaK2rxylNFNVQYaP7",
+	"anJECY5mTfNQNMidoFy6Gr3FS9EbA031uEd1TzL1sSHiz94zMh3PFItpihZG4JqmxL5OmL2ETBGqiRmI",
+	"iGFEEjAqgJBUMz4KiWZ+EV7NQL97G+nS6B6yKmd/wQviJMpvagLnF3f3ewncQCqmGD2m2IizIYsp1+ms",
+	"xyZT6i3XVRCo46+7x0d73cEeUiK3ZSFJaTCSso+QzoxcOgBSGZn4kfEgjd7rnBSqASR2oQytgguWE+8t",
+	"ej/jdkU9LXpOUnakCVUkpSlPqFwwPLW79eOUJW5z/JRxTZknWHZU4kc1aBwGUzsQWIjhIQnZY2nKndFq",
+	"HjeRxBMqmQIylGJCaAhNiwERTe2A4blDGtjx0UIVrD3eBvTDCt4eH80jboXFh5UjZRAOkjqZ7qts0J/n",
+	"HEsNG86RqHoc0DotZz1zT1segH2b8RHJX0cKghjkuHgY9JKqHuXq1hk9FwHy8vzq3D0ZEh2ry3yN8kGZ",
+	"sUY5x0KBp0SXrXWDKWKJqY2zZJpI2JcZVyEdal4uLa5/7xbS1NotDA7aAJY5IEooUdAyJTFSTmk0Yscg",
+	"gpN83DAo1xFwa4wSh1isHFtFNyDqUO080gU+Eon4DskBMefRR7zpn5J+8LL3I9JfBMb+Nac8sVwROOn7",
+	"m9h3oyNfMaMHuKMZuwHF+9E174cY49L1EL8cYKOxdgvoVZdlxjbEuX9qFz6WAOSF+UYCJ+exJur4a6JB",
+	"aXVAzl1EFSJgIsA6DAaQYlCWs9XmJ/FEXXNUDqwTdJgpGzF7Qvo4zD4Xen8o5H7xyj56c/aCxtSdSLET",
+	"KXYixU6k+OOKFA/OwxfroD8wGyhcpds5wrTDnMLI/WUeR2qB+uHcq4rNCudcLDDc0T9JSSLpsL3ujIjK",
+	"eHmK4x2v2/G6Ha/b8bodr/ut8Lqr3M3j7frIBcoei7K7Yol930eALfYRFDYF5I/BIbOE6fNY26yBKlMp",
+	"p1218n2JtHYN5iM/anitMguqcOyGS6TIUXgx6/Zj+YUEmbjZ7qsb5xKvbtdcG2uqLyKnLDc9cM6h0Kap",
+	"h93CK19AGYkzerJ7lvc33CjqAlZKQoICXXKEky6HG5tKwSS5oWkGaq8S2bAU+i5Ho1mUsZ7heuAu3/dR",
+	"LmRoBBS/TO9QiWysPrWp/5JqINrH9F6eX+UR30a9Lx1rcUqAUaRt0c497Y1F9cMLvdJyZBFjaNdqvtIV",
+	"wgNKmdjLHw85V8sL9KgYeUSuQqYM1crMc/iYb6FAkMVXaSNifHExtyvG26oAVhxvMPpNaOICchymlr2x",
+	"NmagRFot3QaWYm49ZfYL4In9QXAt2SDDGK3SC5g5i7UVwqTeLvMvjIeKbBgq36M86bmw4D7p1j3Le5E3",
+	"HyKHcya78kbqg7TyMNtlzfMyxhOMPr4xiOa2ZRHxBnJoNA/4r0V8wVx6GZtMMks+FKdTNRZo3aY+ZIP8",
+	"BPAxnRE6ERnXXpMCQjnPaOq+JgkznCwhgxl5fhIRKTKzomsfFcqBSlCaTIHzGemOaXoDimTToF3RjtyL",
+	"hdK9KfC4QSYyv5uVTgC0rWvg5KRTF6zrIebXmHHNUiO6phSzYSwY0cjPHRvg+Y4qJnzG9VfPOqWs9qP5",
+	"2IyoVltjnQCoSghXC90yjV3M5Ao6Xf7OlYZpiBb4q+aOYcEJzIEYr4Kt3MMhfYKRGVLcQOKPAKMXxmw0",
+	"BrkGgP3KbhEji5WtOkxOmxZBqkLHMLwLc0OWgMXdCsTNf/y//5/3D9mvl265AUHKa3erqIOgugr7a30V",
+	"m5h+jZA1/46Nipv7OWHDIUizj6VBMeX7Sex7yqpDwQt/0ObK4ZgtcN1TG0wfREVwXwyHSEtOS4sr4tzm",
+	"IL0cuk3Va9YhJYFiNOsM05IUFbCfA+WKl7M00h2vuc2lXxZSlwfQLUYBd4/dxfr7fyCXi+l0amibLjNE",
+	"gygbuGmrmRnd04upQuFwtZuZ0pkiFPd0WnIUQmI0IDmC2v7KRKWLGI/pG+YjHYgbKxX4PJop0zQlKZsw",
+	"vRcRLvTYsOgB2CR9IA4YbqYzmwriGXR+D8oe9yJsuRajvCZ8XWWVdS7FVDBX067FPPhsbzDrJWJC2YJw",
+	"wc+Bt+ek61rxlHVWXx6iuCPLd1ItpLLWzDl9XzNItyIdf4kcn6tJiiuRiZDSVw6ILUfXOmCV4mqdJFFS",
+	"6ObKjs0Vu5mHfhSuHNZEU5tpZIPs1iA4BXlfVCo5NM+Zo4BsHjqFMEFqkF7CFLhB4IoWlXirVfpx1zRw",
+	"B6uycy02uSSvNOu3TqHahGZe1dC2q5y/+OGly0r3Bs55Sefd91fkFR+llCckThlwvZ/CDaQkoZrmpRPy",
+	"jWCEtYaRkDMiAUt1ElqJr04FH/U0yEkvT5rqRKVvJSiWANeMppXveSaVTbZSYyE1fumV6JJSbTaOfo9O",
+	"1MEMpKAeXFd85rb+IweiNEyt8lvCj4gwTm6FTBShPImMDiOBME3GVBHBISJMK2sfnA+7tQaeBpIXWsY5",
+	"UVYZ53QChaGv73BYC03TPlocBpQn/WBGBa5lfugLc4Mw5X0iOMxwtyoidmT83v2JPwR57BLyiVvyVq0w",
+	"AlrJ4I2GyYqB85W9tMgAbhPb5lbjMzcQbosYiS9xh66q/N9KHMbZCstTLYDTD0aAWjURG9MB1habUYLb",
+	"DDctL6Q68IItNxMmQ7rJWEzyvHjM5nVVPND5RTX+XiY+it4wPlLINW9A6QlYnoCUoucAN8PDZdznhC4i",
+	"I4VPPLxKG9lXT4l92j3Z6w72avbBaqpoJXsUl6BCCavlbNjNJq9KQN6HWNZD26L9ZRkgHkkOa+Vsqjms",
+	"209G3UQ+6QvHRy+zNKi+sXhMEiYh1vtTOkOtCEtvYJSye/eJwux4Q8/TVNyekn6eMU2VYkpTrvukO6QT",
+	"ls584bCxyBSMRZp4q3bPJk1rOutHzrZdZtM9y5CxEkjf1Y/ilWtnPpeztfO5HQMvJvDm8Kbxw9iHauMl",
+	"phCFr2GurRbuAQy+HYtbw7tvqSt/Bclprq56eoLabUFtUhjihTZ05pqXCc1eRDSVbDgkjJvjJd3//s9j",
+	"p1IjVYIbkDPy3/958vzIFT0sK8tIH3MlOVenr3ldn8ZHbDT62zd/wn0YmcMMpyKSlxdyq7APajoFGeGz",
+	"//j3/+MrhsM1t2fyRPkcsxG7AWVEHmfhwg2aVyxaTa3+T7VT9V0Ac1WBD5rxnTXBS/v2yUU2tolQTQaK",
+	"qFyHI18UVBfdNUxhAtQQv2GW2j0bsKJusreOSd+Ddolp5S2dkQEQDiNUy1rJTuYiIN71HN4tYLrz7yay",
+	"hYEsYGL00Jjfg+O/JIh8WEWOEqwiua+FkUrNUPsWJ3JFrCFaytAXLMoglFbrLNsidg6o9UdImJIwojJZ",
+	"b5QJG/Xw1m3S4WIGXWstiLlN16vFCFYGwsqZlMew1skstQoF7E/5G7ZiboNutFEYIzXsTUHGLjQlYGtD",
+	"Sr4ODFoTuJz0hrgTukodmY0s7cKqZC2JSdAW1uzHQILpGGFu51152pqUM1druXbUTSSvTJfCB7GYBCy/",
+	"3oFbVr7NC0lUgNguuzuNnKOOidFiNrn4lvt7EpQlrfXsCrRG/Wc+Gsu6ZmUP6fsS98c5965cid4vo9dY",
+	"55dCjGJ8RLKpRWFmePYMqDxzrMSLLugUJl1XNZ78938++zY6Ojraa8stUUosSYa9Cf3US+hMGWj2jk96",
+	"E8H1OBDv9Y9//78oMhkJcEaOT4h9sFjK8clRmXO1n3QKkokkZMVxdQZISaolOIytn0cGMyfKEyfKR4Y6",
+	"EDtgsbKTbxoWlkx7hRz9i2C8N6JTXNj8aq60EaRSUMqXQGWKTAwsEpSwUCzFi0WsSas8/xlWtWZyUmSY",
+	"O8usrSCLQah555u8iFObZXtQhilVKvgIi2pTCfsoiBt1gdAa3MiEzsgw4wna6XBDpdWfkqHIpNmCgjhD",
+	"57C5Sco8myNCw1rvr5DHorvYBLOFKNAWcVe4VeVaHgvLd8zRnnbpHMsyMJbQq3bGuuWhIe1pTD7B06++",
+	"uuO4BRlZZdDFJGDtkcq3sv0gIWflS7yoF/ae5p2QQoHBSHyKCFNvu4MpRRFiQPnHnnsK9UyYUpaYNSd4",
+	"0pyODDa6B0IGAxsRYoFt19PE6gy92Lfc9tT79P/+X+T46RnRtyL/5e//RU6+OrMExH0+PiHdULzb3pmh",
+	"qftiODydj5xryfwcuufbaJTvavahqZDW9IEc+bRGvtXYSIEo83FwXPp2LFInJuIPIymUarnKFePX1ggm",
+	"GqKLlNtubR5PzJE5Acmggz0S8/atKL4WHHpiOAxiR9soC9qDG8PN46W2yIvzV/5JfNGiXF7arUgrMPiM",
+	"IA4ubMUokOaYhoAvPmZT5q6jX04e0O0qNyuU0N13XEwYBwiuMx+th5zWSOhN5Xr8gwu3tjSUwIZg9RJX",
+	"YqeCPK3e11TqxtfnHr/vml65D74pFqE4vjBMw0cSVUltHTHL16sCoiq8qxchTJsWUNz1ioI1cZOWZZbu",
+	"neFsh1BtjgJVOQcHfTpnebWJLxUbRV7m1239zLKHCl+xLzNsyYLm4likKcRauYeK4apF2JZQwoK2Namm",
+	"iY3sRjWlxgbRJdKqKsu90MX5HeTj+hNAnwoOTCaZbS1k3m/I6QtT1UAS44J5TjHNtPAn5j3XvNHKlmZR",
+	"RJnzVaJ1kZsFdPpudLlGOsvN0grquB7Fa0+ANhEC1CAobzcWKDzphpS17RPYtUnhaigZ0mteVYuw1kuM",
+	"2wKHvXLdwoZAXFu+csRuoAhj9wWQbOpfQ/a5b6TSHsVKa37h3w4hWPOq35cyELGlmJAxWF+prxmZexkx",
+	"9ddoPQ0OIR8e4c254dnyIApnF7feWYrlnTFL3oh4EQEaj20nD01SoMoWn7edP4qiku2zNt1uksr1Ki/e",
+	"7ba3IJ5VOhd+kSx59Qbrmh8+PX5qi6QHyV82mVA5W36tS/Up5xHOTV/BkwDMi+kqe/55McYX2BNA/dJP",
+	"C8LaTkmw9kCUH3ivesCLMs8j0pBIH7niCGYCN25krbI9xrFYfDB2bkHA3hjSpEWoRwEF98rCgLjXGIjh",
+	"G0vOA+57FzCvbwWZgsCmgdjkIMX22oMZsaEcUX73ZuaBSgjUVGQK0YHdsBQ9HrYOcOUvyy19JJJig9TG",
+	"Co0k5Un+O37yD1kfiJUZMA2RC91zKwvS7NcM0iRvoVdHnnC3Doc35udSOKQHeD8ifde9x6bXmi9cA5q+",
+	"Je3mLz5WLtq6F48h/thL2IjpcPQkDhNayZ+vfnxHLoTR3GQhCbveNYeuOcWh79rQd10bi06XTxRi/0E4",
+	"gabMJs2YnSjva+v6i7p+xSHATgzij2A53bCbw/kiC/Li5SB6zjffbl93PPByU9H7ubLIv6ei7S1NMh9d",
+	"MvKKIMUc5jXqqPvYqXZnWYm4ChaRV60KcKjMrBOa0pXzn9W6lqEHLL+OB1hKD4HhEDBD29tNHNDr24xq",
+	"6L+s5vq6RdUDyHOHKtWhLK3mmltNtKBUuNqAL1S4GiMGVggGKSLMK2V/ngfK/thcgqmECcsmYWkvgSnw",
+	"BFV4V4Oz4hg5WepTwiJTKDotmcgW/2m1SZuT326PiYSe7YtaLyhww5IMcy6GKQ0rWTUMbqPBAx9THoMr",
+	"rtVi33nw6bJNf58/uHpI2bw3cHkiqo85bnUib/DxdidyR0KPQXg9DMLrLSh/H2jfsULRrVp4y1Ywcwoc",
+	"8+BiCQnTPWopYDyGNmK2I7Y1DG0pw+QliXe0Zou0pso1XuZr2/faC3zCvqM6k+CKdpih8yoShaPSECiS",
+	"Y2OlXMyOjj0YHfvjEqI2NKahttAwS9P+GemXgZdHP/atPc3Z5hOIbS4HtckBpWx47HronDRF5sDe2TWv",
+	"DMxZ2ifdAXAYYsJAShlPZ0SNxS2hhLO04o/Zw3ritZkwvApzSYi5g3xGjBRtA/5zv1aWYupmaEu173nF",
+	"DlI2DcwBcBOW9ZD+ul2zemDGbdezbWJw7Qrb7ljeTrzesaXfKVuyhSVeOrfNqmESzq++JDj8stxN373T",
+	"88Uj9Bmm6iKkIKm2CF05ZjNYvycpbc5fP7eKTtSZWw+a45GvNnjsAwjz7M79xPJFLugnlh+Xa83dGLOf",
+	"LI9+XV7OZfuxehjeqkWvfED1lLMUeEKlDdtmPK87gd5QVw3FsEA/xEGrreHEt5Rps5AlkzbNZJUQQbRI",
+	"6IzcjllqxDI8nobIdohZckdrtB+jpS36TpjfevRVjPJ3LxfW1Lj2iQpUdLTNENXHhopQd62qtci/azGm",
+	"zVUM5MwVL69U99a/1VBJr10NJUdjiiJKD2gwL0c35lbzBtAuKogUpoulskwV2NUOICoT5zrSV+5k5ZIH",
+	"6FuN8qwb6FjlAmsFOK5G3DfF81a6Fmvw+ho6lbGnEWlac9uNaJtV/r1lRbNykSvRivhD6V4UlD/sdfse",
+	"IyXmdz/v0hOhegxzVYDwrdCavy8rI3l8AuMjF66STfGPVHDouZiD0HrfXL1elE6yINdjk6kW9TwKHy+Z",
+	"Uv5EkTdXr10lDufgYsqHqsjI5WM8mrSK1gkQFpzrBjffb4rDqu0VVswJMGgOzeAoAPBrRqUG2bD/raYJ",
+	"lEGwRqD+/HmHt11LFgiyvRA5KN/jtfjcVhDyd4ZijVHSVeRY66yXHeommGqF2G+XpZasTA9fnM4uxtem",
+	"27gJLlyXrjJNM4jCRdpeUckZH6miSJCwFsqiWiQWRHv5wzk+cvHmAg3ZpaoNlbhFg309ZwRzzTimvjxZ",
+	"8XXVSmYLdRkKRNPiK5hMU2Hx2xWOLGx3hgRqDTwxHypfT9m0l1CWznopu7ESlfnK78pIVSm1XZvsn6Vf",
+	"wMEiD5N0TpiF1eV+YBxeh266Ic7maCx57z3DD8p9QjLg/jZSBeYQxdA4wwfOKtktY5FJq7t0og5no7F2",
+	"iGDuOigP/QVpSW/f/Ol8BN/RoMPL3Mzjb3onz/oRwQ8nz43WNG/cdJ00Aj8gtogb2zQgt3T4cbEjRvOw",
+	"nZAhtWkb31EFl2sklI0wpWGpjb0EqLVN83cqi1679cUKomIPLajA2zd/MlBSKzq1jNT81hUOs4SE/Cmj",
+	"knINELmiOGeE2pZGedk1V+2RucIVNh4Yuxa7zGVIINmbjxwbUNXewVA++y9LPFl3rUxf83ndebg5T9Bd",
+	"R1zgZOptEv3whIL4hQlAhl7/mDPVPKoU85a8rFoqFO2yhjpRh6kwnXr3/dW7vOJ5DTWBEwwKVxERU4vP",
+	"6YyMpMimkJCn+0/3n5HBjKgpjcFHLVKXZTIRSZZmav/4mGB4uR0JiVWe//Hts6fk2ddfkeffHn/bKZtS",
+	"/vdfj/a//fnz0y/kf9b/evbln0JioYXJe+H8tvN1jCc5+NxevI56QOy7GC1gvcgqm/gGY0xajTUiSrhM",
+	"giTJ6/pYzfaawyca63R2QCoVrappotj5xZYegMS8bpeBNn5zSV1VAjsuJpkqfc27KZVY8kXChDKOirJy",
+	"U1OsK11djiuuMJd7atOobJ0roPG4dZOhNlWIGtrArOGBaerlssZQxYH3RH5hFpK7+gVrboSxxnIa2lGs",
+	"MVK7Cv9LyMw8dFYuZF8vkr+wvH1DIfulXLWUp7ii+jFQPq+ldRwBSsQgVS9lnsQzrjKJUjB8mjKbhrZ0",
+	"oCmdSZGmPa9NttB/Qp7qC5tOPW/Ms2k17RMVzt0LwRyF9dyY2ki+vQGT1kbaArYuhWx5lx7M3Wqugzhi",
+	"N8Cbf25pdSiyn0KLmuNEx0dhtuOQvo3uak/T667TseDQCh5TCUPAhot+z48t36N0ItXjm1t8HXOqAKyc",
+	"SpSjuQeWR6J1fUj2ANYrjlHcuFb37E43JH/Sb7dMOp4/W35lqrE6S7suVy/Uii9X79Ei4BSC5kbuTemK",
+	"Xl//MwqHpLu3//Pnr6OTpss6d5NW2mwN9Rdg/SIkb8bMTRgGHcvYrknQTrJOBKdLGJ2AHBn5Vcdj0r18",
+	"/YJ8/fTbr/Zcx6s4BSoVoTzXOWyAZ5vIzXU5o91LkD1u8yKvygsf7mIvZZArqGqb55n3QAuWN0puuCb1",
+	"runYMXdhv9sL1yDANkEKZOSs03Ayk9I5hlfquwS8qApSM2x/itNM1Qu7t601NmZKCytN14bF7gCOwUdE",
+	"pIlRWodM+g57KVVo/uq7LfWr/cfv1FVqg0nJpV7KKzt01/CIrd4n7hHlBFccpTnGFUhboMvdRD9/pTbH",
+	"aPNLumWGm1J+jnEr1rq1guSKKvDS3VyxEf9xOHxhH95qB9oz4vdsTdVMk0TYQmRz4ehLY6taN8yp1yOx",
+	"G22C9Q/MyZir9uDOOHM9Qf7+H+TXjGL3e/O3uVG+BjjpPj+JyPHTiByb/8+I4DGckuO9iCxrDe4acw/z",
+	"ltIyb8DrOpfgBEgnGQciM65I9+//YeN6ZcY54yPy9//Kg4vNk+aV8NR7Z4T6Oq3e5TCVQlLdOrrU9+AJ",
+	"9zmuuogDiR0rlEmrhAMsQvaqR7E92d+IQXECoBWW2qnSmqUVmGwlH6Znq8Qez/caWru/6+KojqXv+8vQ",
+	"FKW7UuVR56xddsjo1HXPr27VbtE8oiiFbG506Aat0zHCVr/w96Z6S+oRKvWtOeCU4L2ggGmJ1ZbRMgoa",
+	"h8OoFMDLtnbkRcT3DZ9melVOV6I0da3zI8w8nSxFKPq2nVTTVIxcq8qSYkP3/3a0/23v58/H0fMGNaI5",
+	"yOX4qIWStaZ4vUHat1WiVgMmQvKrBki2oXeL4k3zGoEJaJATxql1p40ptkUwfA9d5a7L2wSMaotMzZdI",
+	"W08EaSSx1cW+tnWv3MP7+cPIp6NynVnnhUiqxcvyly0eY+fv6tYV6dLq7vZalSNdNV6vTMnn67JhCw1D",
+	"g5StQWgEn4hQI/skELMJTa2b2LksbwWZpjQGRbrXneOjg+fXHTIWmVR7p4TDDRigDVNB9UHIP3wcPfvS",
+	"vb4+8J9Ovuz9z3/agEa1DQZzx1i0Rn6wMQ4wRwiaCHSp1ecqJnTf0ycnEwuKWzpaXUq576LdhLiuptI/",
+	"aii72nOR5Cnl+feUq1uQqmIbuAs5WhjNuKLluDxWE5CvGiuHqWwwYdqVLi+SGZYUEbuQYpDaGM5apurr",
+	"F+TbZ8+/NoK9eYLYwoxqpb7NIKWQq1QgyGsehqww3FDGpgwDn5c4pXp8sCDfxpGzBdaS/EY+//bb0l18",
+	"dhSM/9FMp7BAUm+s0vjh8h3hdGIZEHgwl+o2ZpKfTq36dup+PcUYGuRg/WrIzOKHl+bcOj+b3Uy0KC3l",
+	"ouS7rhcyxtKWwcz6WHBNY91r7+71b7R3iGJYjXllrnXEUNIJ3AqJUZpTEU6U2WIuSKNTupWt2wHcW7vv",
+	"2UDnXFcOQWowrh9s/dgijxRrG+jc5tfyzs4h3eoe1DksXMOlcEe8DPghTlqoEKujVu30Fx78orPaiBnV",
+	"U5ktG1DdNJuq5L4CAby7E3AphfyN4OqXBQdT95Jh6y06cjIrU8Milgqj8ntOeQ+u7vL86tyKf81HvbI/",
+	"NNA4Aucg8VgoZ5NFjefy/IqgBIIOrMEs/2Bk1ZLEUgDh8vzK5wmsIlBvpdvbhH7qTQXjOiCiv+HOJnFG",
+	"6EBhJC23fnrg+8CN8o3euQHl3lu/aCbGSzOtoAqVXoyqUPg5DNyXYkLZqoVePsIsoDMsswf5s25PAS/P",
+	"r/6Xe2m++s2EcffpONC/10ukq97CSslImJXkwWL5DaB8KxJIVwz66NvD6uet4/6F2G/I3/8DU1tisJmW",
+	"5st+RCTFZixakL7v9Fo+ZZv5kvfnveZ9h+i1p9B8okAfkL5BSDM/+klsx/s0yQVyuxbb8n2uF93ZNce3",
+	"CerNhGpyFPnab8I21hGZJiM6VUY5FTcgUzpVtsm8tCaQMeQ0gFMm4YkibsmhKGycbhX08akzBeocHy2o",
+	"sJrnT/krZCcMllAPAHZThQuKNr7bIWQ1vFrdJrNcbkaINlyUIkdj6zQnpQN7J0t04HkLjlYivhU4rGSX",
+	"svTDLiEfsgEmOZ27D6i47IpVLlLJoJ1fpZOlVBg+6dVN/2EqbIYqVr4EikhKVg2KR064ElAc86wA5eli",
+	"oNTNXW7Shv00W7pynVKCxsEahL1/LbTegKBO79oPobBCtopZKwpOfoey9XZNDovktfeYbqy0Z3FzjIjE",
+	"lCPjC5fvmnhmvwRFrFCwyP7BGzLMjiNyEpGn5B///n+x1bdPWTLMs2T8NeNVBMogP/m1fjFail32+S85",
+	"mt0JWdoFYxVof/+Gnjo656eT24DywKwqRD1CVJAuql6yChDXNQYVV3q9YP0739e1EX9F280dMbbeMX3+",
+	"YO15ho9xMeQ3YdwpkebtmneKiTZj4PntnP88KKiG99Q1q2ssa9yimvEPbMK08nnePaptJ/TSIC2b5FSH",
+	"21gGmoTeMKV6EwmVrSs09rC/3zwbQwdMD2MemXLlMdEcJFMGrsO4dQYxRdhkkuGHcBvACRu1yMu3lQZK",
+	"SpSPr8GWRCvFOTUy7TyyAVsSKFBFIZBNQF1T1+Y/doHpoUckGw57SsN0pS2598qLRE3QDNRyiLWYco4G",
+	"raIM7u6sKU1YQs8ov+kNdzcE2CVAs3jZdO0Wo2H9qFfArLUlCE8F1/MnPRJCWYuuYaMxSJLi74TmsvKE",
+	"zogCjQboGCOFNDErOCOZcgWoueD7EhRLgGtGU/sY2semEmwL5UUkdVHYFXYhSRa2Mak2KVmx7MZmyWHd",
+	"RW9/JwNIxS1heVmVCU3WWeuaUsAqdHY+qAzP0py3WmPFczR4/qjzOo70hrLUMjFbpsYCLzmoGdKWzxkg",
+	"6tV5//s/T54fnZKT50dHR4t3dbwO+a9PdkwoFto5JcfL5gvuaCW6H/a+Vij5Buj0KvR4IQHdiB6Qy6Rb",
+	"VgP8PJvRAh6tvNxe9i3jbYuKKdsVPR+ceN4RPHPE8s5Ub8N0bctka/6+AU0C3d4trvRK4u08V+FwC0oT",
+	"Op2mDBIyYSOJAWwts4rmizBLXEvbOsxRfZE/h7enBP9O2D2uID82Bay/E5oMUso/BiPN79JKY0FFb99G",
+	"W43ZdDO5xNvKCTbjrpDb5HLjZalNeMsWzNX24kESu8FM4PIBrNuXGGXq3iaziB9zz+D5/eY5w/VDb45n",
+	"L2HT2lpk6eTWUiQDKLoKYq6PX9vAmCUeTHs+8xMvA+yrlQOfVsoKDfZxOL4zwS0hWkvaG259+NOY6nLy",
+	"D5oPXbE+q0jbH05J35bbFMM+6bpYOGWVP/vCZC+65n2a6bGQTBVHMBSyT7oSYsAAF1spkrhKkcqnEk9K",
+	"2UYpjT+SmE5pzPQMR+ViwjjAsrEw3QqYJAMY03S4F5G+ohPo5RVVezYvqX/NuymO4DKQzVMkf+qMqNlk",
+	"AlqyeK/aU9GDoBN1ghs1dK1YqiEOoenDbuTSUW1E5ymz3e2qPVc2FPJFKf+xxuTTxMdLtvKIvfjhpRvT",
+	"x6In057rVhaOenUhGu0D4mWWLl+G29CleTYcMeG057kNVlbsZmsBuvWshRuGbpVA4JR4S28NqaC1S4fW",
+	"P27kymxGumPsWWJuSURct8KolvQqbrlPfFURGdHJIGV8RP7x7/93L+yPWC/6Zk1t7nGixSboQf2SflkS",
+	"NLPguldqdaxebNrljMk8cdSXhCWKjTiWesDyGGcEsBaP4EAmmdIYNIm9V+0AhhHoTPK8DG7RyDBQeBqr",
+	"evWoYZuYRtZESWLBNeMY+N0zgzY08EREn/UUHRo1P03Dj6Uwog0/zaU79mwcd8PTmOA8n8I4/6QXfHgP",
+	"Q+xFw/SSqY8qr84cfERNIWZDFiPQvJkj/Ogt02PGe4O8YNSSPvHhoaPQIXkghnbWAJf67urrCx3fggMJ",
+	"4ETwWtgeBhcOZ9qpgqWXLqhE893nDRVFLvqv3SX0zA/Ssvvhil2RgBniv0q/QfdKLi3ai39LDS2hrWvC",
+	"bC8cDmt1t88+8rV+AgJaCR8nIqkkp3Cb8tay6Lphep8aghfbxsW5hE9CiYQbbKyH9cQJh1tix1geHmdo",
+	"fs8T/x66EReTsLbGCcMEYCXTDW4C1Lq1ZAyf6onhsFcUt2p53atlrkKGn3bxe6UM7S+ljOw73XUtNE3b",
+	"42654H0AfbdovtlQBfKFTbrykMRSC8wcZ/w1b1+xvH6Zc2g3EMHwbamd9DzuV6l+lXzPo+16Zqmfq7yu",
+	"pcpSd3wbwrGkg36dN87LdAbZ+MgAzzUQatkonHGLKwyLyCc9mmAqX7uX8ShXn9OXlliJN/hKF0u7kiuN",
+	"FWZqYl+LZRmlrsdUj03MXijXq7ynRS8eUz5qB7ovi4WmjSg5JRlsyzaPuuAWjl2AG+CuT4YYEmqlle7L",
+	"H9+ev3l3MEmIghgzM5/vndlies+N4nxbLqjHFFFT4DpC25wrrPeYL0PdwChQcVOu+RiH2ZkvMSSJBDUV",
+	"XDEM3mFzVRgf02Wqbst373eJdtbGkWsJpAtYYprHsz0885b7ejy3cUOJ6jsC/Rsn0B+4kRkvF5RgLdU8",
+	"iilHUyAQGo8Z3EBCuhJG5KT7dG/vlPRRPc/rlMXQJ133ik9jLX5Du7+RWNiQxZQbus14L2FKS1CqR/kn",
+	"BnrWj0gfuwSOQKqeVet7QqJir2d9W7E574ckpDURqSc4uqYfQfVKc6SzXirMUH1X7kkRwdPZqS35pMiY",
+	"3oATV6TSRI8lQETMDp+aHVZ9BfXNOgFs4Xas27BhNxg31bTioHb3YSqpIUkvchxY0JG8Sem2FexGQjt1",
+	"z8mModJuS1WMUlXfBmX/HdySCeOZIlMjcIssHFW4PFgGK0I1FQ1myvu7bqmNuJQQ0zTOrMurS4nMUnDV",
+	"NG9d6PxAAv2oirpJlEyYUoyPyNs3f8L2eGh2XAoEDre9UqrMmjqoGaVt4FPr5lCtO+zao1m+jeZXWwXI",
+	"vs9rsEHiWhEWIbNDIWGd8qbVXszBnYQOacnam08kgPZVvdOiakjKrF7gTUjINZKwXSHZT/ZnMQg4BXEF",
+	"AdJzWb6KxRkocouaYRUN3Cjh/NGcBiyP5WGcqfEdDSjt+1PHiNHhnBNDSHpIcdpbwDCPa0VjS/HWYEFR",
+	"5Ltno0qtek1ReNhTFPf6RJEiHPCAnJNfxIDkS3S33RYfN6KUIr9mkEFCMq5ZallUQmfYmpCLKnKo0ttI",
+	"zs2s2AwxnZ1VCX8Z2wyvJTAcQqx9NXmmiNk96dqYBSbRm2lele5JdgP4yF6rqrnzUYR2V+gaxFLpaNSd",
+	"TFOw5RaH1ifyc5P1LpBiUN6RKO/2FJ2yulTnFWFuT8zVeafJL5mygKnAJl8TmQDlt2OWmpdZMYqQJAUj",
+	"LTFtuCmHW5DlhOq8WKSRsGDvjMCvGU3NCvPbgVXp8wHHtDTrQUvjXvUq1Rs+IFp6wJWvZZTTptotqV21",
+	"yhWp0pBFRP0nJGCbb2i+xLW97Wbl1aqwS/oqGuSHOJNMz64MZ3LyKBg5+zyzfY7sp9d+mX/+6X0n0M7p",
+	"p/foNjZobLu/fgTbFsJX19YyU1qR7qvk5dW5QczLq5PnX2FJ4FjwIRtlEpK9A/IipWyiTklfZYO+UQ+c",
+	"N8UoKS7TKRYJ7EWkL0UKyugIhmeaL3xtsD7pfvjw5mVE/BfmOg2HqEWY55hS2HA7S3AG+DTFcCYLRHyA",
+	"6r5VI5Bho2MEwVBg/FjraefLF6clz994V5zT9ZtVRImY0XQfI7W8q9WJ9ooAR4+6+W8oJHnFRylTYx+u",
+	"oQ6u+TV/IfgNcNsqtqsAyPnFm4NJ4mOnplKYM907Nc/+D2L75yD2o4uIk7kCr90+hl3HqN8fum//+Rcl",
+	"eH/vgPxrXkzUv4BhZtJomteckL6t9donCH0ihqT/Gc3HEWE8wjOKyASUoiP40j8jffyxb/1V2P3rQhgc",
+	"loRxF+o2EMkM+5zrMZgpplTSCWgMUeB0YsNffs1AziIs+4omnzFQc8D5swZY/4O8FRxmmGVrrwnBG2Bg",
+	"5UzcwLHwU99ViTpDdmEt32+ufiTffHV0bL86I7YOrWsJbKD49OnTb8mH9y9wJiMNKpIpIHEmlTArGbmi",
+	"46ekjwKcYn8zOvaxOWJDIkgCQ5qlmjw/2sM99As5r3/mW/ROBVfwRCGsa8KghWJeei1vh2SeMEzb/E/w",
+	"SfOg7cNscN/eTas5pwZWhi/cUpyDKZXZNEELQJubbBYiMhlDfvik7zTP/hn506v3xPo+cCRUxpSWwgD2",
+	"1Xs66p+Ri/P3L763dTxii7vunuG+3gz331Idj/uk++zkG8sBnTYXkWfHrou50jSFPVzWxY9X75WVM6yr",
+	"hNA4hqk2CN5/k8BkKjTweLb/F5j1rZ90mtLSxjHE0CBavvDckGBW5OFOuvhGMaTev8SRIDk1pAz6e4iN",
+	"VBsGqzQ5eWbrlZ8RytG4YSex1cSenZycEWrHt1WLlWZpiuiYstFY++eOvj0oLm++FgN5Bor0/23/0r6/",
+	"/yZxRpWYpqm5IFHeRQexguan7gB3Xgry8St05AWvnMi0YgmWl3c0E+OCaDyO7JV9dvQMB+p/2nekbd/R",
+	"37z4n03dICneCMRi84A9rQmd4VoJ02fO+kMMeXx29BSHdRtD6cjcbfdaItAsAJ+Y0vg8LqQonmwQ6yM3",
+	"4p99yTIfTjKeQJxSiaKRHovEgv/Z0fOc/PlH++dpKm77npB0C22N9N8J/VpkPLG15vpvcah3Qp/b2LG+",
+	"szWlLAZuG+rbgLfO2zeGS2YydZxCnR4eiilwe5kOhBwdupfUoXm2KOPnGUfJLXjaOT44Ojiy1ayA0ynr",
+	"nHaeHhwdPLXF8MfItQ8TEeMfLvYnP5A3See08yfQL83vRliwaIXPnhwd+cq5PvsePunDsZ6kRQpPSPec",
+	"q4R5zsn379/+gLTnjDCtiP0VHScgb4z24Gw+XiTockFevHyHQrqFPq7phV3M/pWTTPYvRMqaW1q4Nw/d",
+	"a/4t99KXqFO+NcsG+Tf36JvE7vG5hU/olRyOh28MG+M0dZXMS0JV5/SvP0cdlU0mVM6csnV+8YZg00HD",
+	"eCIigSdg8LRQbnxRVpSv6UgZsS4/TdX52cyAp30oIRHxgWFPCU0Fh4NflmLAFZ5KSzz4hd5Qe4wrYsOf",
+	"6Q21M9UPl8Zj2H9R2N4XHql52D/7+E7SIbhrUlA5V8uCu5fmfCLy9s17gtc9NnIrTAaQJJBLbgPGXdeR",
+	"xsO2Nui/LTrb7/GR5edalvl+cd6E4mAX2azcDIHTfm/lT6O3meueTWuH/sjObW6pjXC32QflO1Xd+Fv7",
+	"uw2J5aIQ7BOq6ZlNo4jFDdhWbLdjgVnz1hGBRhKUyvp5c/xkwngfeaUEiu7MyQFWAqwdtpu35S2epq7s",
+	"7QoX+EIKwzghU8SMQeDTVCjUkInVWMnRwdHBsw0e9LM2B/0dTdxrHXzlePkrH7jLEfkbJPalp8tfei3k",
+	"gCUJYPzCuiiYI10JmA6jrLqJAs9gRqTINGpLVlLhCbEmkjM0avF4huoJHVAFZCpEuteEtFGnJp1htkwZ",
+	"uxxiOzniYEYto2+iKj9OgZ9fvFmNrPhBC3SbJxduYIJiDElEnE2w/si8iSJIbfzr5RcfK8Fpy9ExdXkh",
+	"jbeJ1lsk8XaCAMzxByOboyj3wNA2b7W4wy7V4gPPK5Ys5Qz5LWNO+UEd2FzIYZamM5ef7iyfTed4c3xY",
+	"MtI2nucPTOmSWRhFeW/DaIxgLR45vKAjuGJ/A4xVb/Hse3QjmYcNM+igHcXnyJzWE+LbF0v04a9m4JBU",
+	"YNR+84VRraxJAi17e/XGTgxN29aEqAX2awosszxeZbEr1j4PA8ElB60KAtdO4+ctXsxiMvQ+hvQvK3Ia",
+	"9b5Aqh17bsOeq5Wsyg6WLiW3Qn5Ek8ZetQt5mQSUr3uYB9fw1gcU46XnWEt1yLgLT6FZwrSQQWpy+Lni",
+	"Df+yiFsUONO5F8xs4tXFimvo+Oo9HS1DQ3zmjqrf40XdZ0fPlr/hjVAbwfUfef1Ato3Eq/K1AqHM+f2M",
+	"Fi4bA1nF8A8YHV9B8tUmejNE23PHEm48el/kZcM3w0Zxfqm66lyiyQNeTOde3V3QDV7QZ0ffLn/hheDD",
+	"lFk39LPjk+UvXEiIBbce6tc2+ABfbbGdCzpLBU3eC/EDlTbU6Nnx8zawc3G7kLyFhFGfpP7s5KTNy87G",
+	"YuTnV7b9KL77zWp7vfS3ZROkz8ZaEWoTXipNRTFKnCChObMOTWUbt1DVcx1E0fuH3qQYYzVECnt3IJ9t",
+	"mPthbIhpatPu70ZChQrICC9w+EdMQUuVtx4f8UTgpTvyuSOfq5HPByWBiLQBEhj5sB2bwbh1wuZCyDZI",
+	"2moV6FI2stlMGAVixsp04WSDok38kMbaEXuXxWlBwbRywFCn5HbM4nHelvqa+5A985r9LT8vRcaQJkRI",
+	"YqMEMR6jbAWZ0Bm2B5MsAZew5BYnQWWpvuZFqIY/jzMyEOajBPLRRjskBCVsM/5PeQ5+XjsKcPvOdFUz",
+	"tIypuuaX51e+NXa9MozttoPtC50D2heHKo3yRGEzFpKHUExsGA/l15zxBInuzVygk4GFjfQiqbhFrwgt",
+	"L/2JInEmpVmli57C7A0HBj/3Ncftk76VX13SrYvXqnE4h2e/CS3BLRZLvj06bpdHmu643Y7b/RGUBYfw",
+	"hPISyp+SBGJDt6HEXyhPXPRVTnaReFdoLIbXmcFK1NERxU3wWsML9uFmucPBPPjq5hE4HAAPujdncq8V",
+	"GFtQXWzJyDbUPB93SfpG2H2Brgof4GG9Fy6azfNuZEFN3goaa7EFN4WNpGwDtevrgxZAbOju63j0wFCr",
+	"ph2KGBl2XrI+AO8F2S/zk+eVg0k2nbaeXIvVp96qtya/ZS28NeZZYq/uzl3T1l1joaYlZam/nkU0a5OX",
+	"xrzTQFa9uToKRkvcHB+6rw8VaM34aGGY3Qv77JV/dIuYVp+qQXzzq96JbNv1HXo4GzkhhREms/lGPTxx",
+	"NTv3fc1OmaW21IbHUDfQBt0v8/i8xJ8yj7uPS12qre9BPCstL513r+wuX6O+tFN/HrevRAepW3uS1cBM",
+	"q3Rwn44kwPJgqZf41oV96bx45/70mOod/5GnM1KsHRNVZqBdHmST0Jpx+3tFYp2v07psMpuEf3FOGFeZ",
+	"NFSfwKcpk6Awnefld1e2ei9hCgWi3NYmAcgMqNFJ83xsl1DdGHRFe3DDEiycgJMwPurZl5vl7vb6WrkQ",
+	"RHt9bZvyexjTWsjy+fnsJPk2VOZlVR4qoXc3D7tSFS9rUcBx0zEqYQ8p5hiG0WF10ahIT/wLzLYmIYVX",
+	"6+pDtpKUjre8ltAlsutL7iAjBVI1l71avJK/8SXq/CDihW1a/Nv5czsBrRDQfmNS1p1J2KXNqjWCUtJA",
+	"zWzKrS+Xn+SFCNelaZ6ALRenDj/nfy8LFm2kcffMZBuDSP0DOy3qUcSQNiH7/TDr1UIG/NraxJNuitdv",
+	"2QwSXuaDWENWu8d5zOnuPu+8yL97M0pJOjBaP8U26C6YxsfG7PvapJp4LXuj0oH9gtmJiois/Ote+4yS",
+	"1/6d+0ktCU3XQFby3eziUx6bpNB0NLkFcUzliPFRA3oXEsByaWF9GSGAam2khfCFeFyiQmCNDyInrHCb",
+	"vZCAUaq7a7wTEP4oOSkhWkm6tqDWkvyTlmR0XbHgDiHbC2hrMHb7fTkeGKhMGdYqmw9AxdJSvoJpkneA",
+	"YJKIKXDbFBeLaVikcfF21xxLLlaqqBM1TRk6tzDuOxZKF2UJS6HRLpo6Xx2diIxrdXDNv4OYZgpseNiY",
+	"TqfAFaEaq6dG1SBCH5ButyO4EQjpECshalUrYHt6zWmwsq2tUDDMFCSk++zkhPTz3/cx7Inx/WFm5M3+",
+	"3gF5B580OZ9K3IWtu4vlDa75FMQUS6xLkY1s6TRXLZr8IgaRi26/pcz1CGZYktdWCrbl9xM6WxR6vXkW",
+	"+Qj40y4a+rfOpn77gclMn/rUEVtdyhVkF1xLNsjMxBFRGqZkMMP/o6IKZlHwG2tQChmDLyRaJTN34jAZ",
+	"1ljd95WOFjr3X9uHfRnI31Y1FLf4cimU34ajuwr15Q5ud6S+jOnOzd3qyr6uQS0PUfXVYC0j7Vqs+5ep",
+	"q03s+oyhcvvEVdqviHz+NKz6e3/+8CrWPFY/eHWVD+P/rkGq2e9Nuu7U93Ye8J0H/DflAT9XH20N7TI1",
+	"Ql1hYqPLXIrnXOLTgpzjlSlbo9Bx+Nl903PfLLVx14nbPTHfRst2lXns1IzHYdSeP5V74cqrGV4qCIY2",
+	"l1VuyaHNdVzD4DM/b5Ot57wUF2ONKWQAmGRf6r1a6jdvyMo0pdiUx3W08anizpSzN18w9yXu465Sy7bN",
+	"9HZ5vqHpvVvnWxEjixHJjhjtTPO/e9P8+5LulbhbSbqOWkWebBFKfFtB7SgYBuAnEKeMw95dhRz7m5du",
+	"mBq2zZZ4c/X6/nMktmmrKG9oF4q/aRvFm6vXJZid1TtnKYCi1d7WY/yw4xpOv9QWUcaKx2qJKK/xYewQ",
+	"FSjtou93toffX/T9G56wG5ZkNCWu8DsxMu3iMPy8CZQhf57mbDT6rsqxVwjIrxG2e2Gru+D734b1ocKs",
+	"750b3yH43l0KG3TQ2FXnYl72wJJ4NvQC4xVs+quBg5CE5h3FjMjt5RQ5opwp25JuLNJEzRsGjBh5Ydfy",
+	"UEnEL6iCfcYVcMVsyTwJQ/bJFzUZ0glLZ9j9sik71z7SM5969uWmikPHa1cc4mPV49lkUGu6sIiuvPv+",
+	"6p19o3HUhGroiWFvwCR2rtpUJvFKbRwu8J17aOFgJ1quuVgM32ktbYihgaYDWMmpijLBXPkfR3QeREux",
+	"Z/9Y9RO7uofRTBxkdjrJTif5fekk1Jfj7RbiSaZAWoElphLk3nrkKdct7CuHn/O4oi8PL1L9CXRO7LbM",
+	"Shs7UeKvO1XlUagqxWHcGx9eTY7H9bXJ9VmXh2/Zb2iX9SAZPYuvoU/i2V3Hnavwj5LFkyeGJKApSxXp",
+	"/vnqx3ek0l6GZ2lK4hSoVLZvvlkOTcmQQZpsXiRo3YvS3uYH6Ei565v4RxEIsBdukTxVwPv+WyveTU4I",
+	"xjL1sVlF3+0L8HbTJEv1E+X6WHRf+JS0K5eS1i03KnkhmQbJ6B65hFGW2qay5OTo+HlEJIzIyV50zfuo",
+	"OvS9DvEEW0mPyNO9iPTjMUsT/Mn8YX56Yf6QwMl5rMnxt998S9Tx13s2Va5fbqrRJxL2ZcbVNa/1C+F0",
+	"AgkZzIrnQfVY0i+ySRSdgCtmG0oEQz3+Ltlf92MFKTXieBBLyOK0s5015A8qw/3RzCdXmkpdS5hFZ0jO",
+	"OkjXpUtvpP9eQGIKpka3kJ0CGaS/CyEqsK8WqWKBVPadXHUfclUQ8s0S1qOovxIUr4K5Z5tIJ7+nBLT5",
+	"pT5QFlq7zPadiLETMf5IIka42kobWWPVTPiAjJFXf7MvtxEvvsMn/9WmufwuBIvKjpaLFNVEn50wsR1h",
+	"4tUNyFleGEcMCeAXtVaetXtSFS8iAjQel8pNYO4DYdo7BapWzsrAj8bM03x3JTjbzJhNF1/cy8qTDxVj",
+	"hh3dEnMMpdX4SkU3QIAnzf0qmH25hw9VoqoSGNIs1Z3TIU0VRPNNLLZJOsqQXU45Kjvf0Y2t0I0KrhPG",
+	"XemoMjNligDTY5BEsQSaVZKNu4i3qJCUt/1YNZHyGh9GBalAaad77HSPP3h02FjcVigjMihQBFuoCySR",
+	"3Rrl7H9kPMmb0doXfHTFFtzGFZZ5+Ln8cVnqSo0k3osM0BSFUl73LgblUYSElY+kpkY8WiFguQBeRsZV",
+	"9If5q3UIPFm96Mad1tok4rziyd3kmy0Hv5UX94on9x0A14YAod60I0O7ULg/RijcK55gsYsSie9W7Q5U",
+	"AuFwAxJ7JGvYQMzbyqZUmn7nnn3YOqPrVQTdTNFSC4G8Zun2U9880NukwFVNgrtkuNVbkddhuMjaskUD",
+	"bMMdPfxs/1imSlQxp3NvONrEze2qdxz8EeWWFC4J9DdA3X3B7gvZ75SHYtGuqjg0X5lDJzbsT1PKFzM8",
+	"R+bt8xf4+O/Ac1jaTwt2Yna9s/pvKfQILHxzTd4Xd21iN74bh0Xdx3f9Fpv7S4j3WK39pSU+jLG/DKOd",
+	"rX+ng//R44zmGhFh6akh9oHMCWY40mhlYllI3I4YLlGH86ceVhFerWSLW/R9FG1xU7UQMjwkd8rqGspq",
+	"GXi5qJ7j5iaFBDdpjyYTxpcXbvEixWMt3eLW90DFWzx0dlx+V77ld1e+xZdM6Vr+PTJ3OapUioxIQme+",
+	"UsreKrSrToXqTPvws/9zqYWsoFBb54KNFVdKlTN3drGHt4sFCpneGzNdTYh0q2pVf2VtVrztCixuYQ9T",
+	"g2XJ1cyrsOyu6M75/Mepw7IGBWxgyZKqfZ9xsjjW//zqvnNzGpTpUufmlfTqIj3wO6qY2pin+fL86l7c",
+	"zMUJLFfXL8+v/liJRBvW2Mvwa7b1S1AikzEQmqZeuWpz+6Kt9K0s8OPRBurnK3ygMP0CQot6VZYtlTvl",
+	"fqfc/2aU+5cGbWut/11AfUHaAkSLqJnSMEGbveCV8kiGw26C5AUFjsPPkqqe+7Q07L5M3u6ByTapHCXW",
+	"sNM2HoVBoHYiD8idV2K6Baq1sQ/chbtvO0w9X9qD2AiWX1lvJUC2vru0OxPB799EgKhepoykSzkxZO0G",
+	"iJBEgjaT5r8yRdhkkmmzmYg8O/p27/64/iEuy+gDK6cFzdPQoIJ07ibYGBF9MFLmTnAngPwWadmDkoaL",
+	"TOd0Ib/1GKcTwxnqCPm3mqhsClJBAspQBkcs7pEi2Bm3Rg8ucfjfPjWoUfEdOdiRg9b2TvoRSCES5OaC",
+	"DGsfIVXAjAOBZENlsRF1hNwwDdCwjyLHEt8D1fDePvZQRYZ+9O1kcLk54SSC2yhHo6I11xjq4cM9JDTt",
+	"28BtlbZ4kLaoLkS12/bOlbCGK6EEvogMZuSGpizpDaWYrFWmdHVbRch/UD/rGlZ3i0UaDBeSDGAoJBAt",
+	"Ejrbq2gLp4SSWEgJsXaKhDVA4o8H5Jxf85I9MVOgGu4R04rAcAiWIJk7cYpPCg5FrTWsI6JLQLzmXGhC",
+	"hxokYfqA+L0YhRASfL6yHZpKoMmMTKnSEaGK3I6Bk/OpzA9LESqlWQLj1/yt2y6NY5hqSE7LVWfzwQyK",
+	"YLIv+QgwLe1Pj2Fm9pzYmvSUk2xqiBsfkV/E4Jrn+8ohRiTENI0zVzBlDBOC6zbQKaEOQWXAnCyBGwNY",
+	"2xdQkf6Axh8N8JJ+c7n6/PY/Wk+RX+ADOYpy+OxCP3feod+Jd+g8SbB3hmU0Jb4UFWQYSc1GOVRI2DP6",
+	"noYefljq9imRqu1LQ42KVg6snY71OKosVQ7kvqWo1WwSHrlauXnW58zb9vL4lT2Mk2fZDfU+nt0l3fl4",
+	"/iA+Hq9iUG00FKMGzUCXlLhnR98SwWMgzDywd0/M/BA1nHVst3U6GdZVuboFqcjJ0UmhFf4iBkQLMhVp",
+	"ekBe0XhMKCqSkJRUs2A9/BFop7BW1FQ3MlNeQioU04A2Zs3nIk1QV2WKfISpjsiEyo+QXPPcmO60QJ13",
+	"8X2Sp8cW68iNuaji/SIGT5QjboqkTGnXyfgW4GM6u+Z4kgX5M+MPZliAc5LF45AK+AHPZ8MqYIXsn2yM",
+	"7H9w2vKfxSBopHJa+RkefY4KVBOv8dQ4wU7z+i2ylgdOmPPmmChAFrAcT5xJaahGiYBMaAIk4wlI7IKa",
+	"mj8McehSg6F3arfhEvL2Y6phJCRbYjy/so+/KJ7eZuGaymSz5cblYhM72/LqtuXbsUgh72UfU01TMcqc",
+	"3dQ1MFDIEwzDEre8BG/s3D8WUiNXiVB+MKdSLVjo5nrAHPUaSj3asjTVZT5QaZoarHbWy5318ndlvSyR",
+	"OsRwI/VXw9tzItieijXoOE1F6GptkW222L+obDBhWkPSNwoA9g1mI74vhkPyawYZnFnhoW/oY88Tyl7K",
+	"Jkz/C3aY6Vs1DV/1v6snSLztm4Z49K3yYIjrE3VA/OQY1dMnrpkNBuxkkkPiapd1+/6Lnu1V1CcK9F5I",
+	"OUCJ4QGq6W0mFc8sOc/Fm/PhGwCe+nJu3p+PsCQTOsPzImI4PCN4HoaJGkWL8vw4zGNNTv7AuVaWfa/t",
+	"g3b1A++lrI+9XLdCfkQZSu3df1nAMLU6/Gz+q7lWqufvM+uJ0nQ4JAogvxNMoqiYMg7Kmja00DS1ta3N",
+	"Ryt2mimeBHui/6lSkbNzP4jeWL0jpbvAuEdSuSOl3DIzo44gflmDGKLXo6+iabCsjQ/nTkU0t+zFKa3t",
+	"Qfw4LS5sXtNjd3F3jpw/ULKO5adkSqVWmymS2SATHDpSuUYXnhIFbPDOFMKykaeVEaidoHTrxGme0ZTE",
+	"QqG2Y7gB4zUdLoEURpiLj3L0GaEDcYNurJrY3n129NSqVPv5O/v4Tn/vgJzjSqiR7j+6qEPnbaEjCZCc",
+	"IhsyTCIldCIynutf7ijMIiOipinTZAD6FoD7VSLf8s1hMbSPJGw4BAnch9GYgRhPkE7egJ+BAySK9IuH",
+	"vUoWEqTsDh41QzGL8oB+hMxkx0R2TOR3zUSu2IjnNMtQ28iFAjM+sn2q4zHEH1dlKHPS9FKmguL8RlhK",
+	"jQYmibVjcHiUxM8s7A2fZvqR1aH31K8UO8/4XSKjdub6Hf38/dFPFxUtlBU3OWCT2pJITroliVBmKVg7",
+	"GFLVmrN085I6EtXDz+Y/b82zbeVCOa0TcQMbIpU7gW1HcNrnsf5W7769MoTae2/Tw0o3/45Xe13z4nK/",
+	"GYocTmbKgunt05TG8HsSm3Y0aEeDdkLP5ggfEghP+cRwk3RviUhjQxG2oChe4sCP2VZ2iZY+HHJH9HZE",
+	"b0f07pnoGfqAxUxcqJbV77RAP4BFFWstocQa5Ul3QOOP5on1epetbkWTcMMUbIU6moE3Rx0fzqjF4fbO",
+	"lRx3tqydarlds7xrjoj32dVhLiIJLeU5dQlfVvLKzbSKTqytdsteYEsGt0BqrnDgLZGanUy0oxi/T4qB",
+	"tyZXxIZCFhHkXZtnJrMU00s3a3v2FYn2fxEDdfj5FzFYVpOjnJW5xQu6JPnTpcfuOp9vJV7zvFqqKk8i",
+	"m0oxkqDURspurF9U489igDxoIQ4furzphfmRHsteuGcfvMLgFMQ0hUqaN6lmeTflILife4Kns0rygUsF",
+	"7JxiZkN0v8kIVQC3SAm1B7G711u517ZsLLIKK5KWb3lkJFZxS6Ygy3XoklJm82O592ZTEGfS8G7z3gCo",
+	"BHme6XHn9K8/G4RWIG/8qJlMO6edsdbT08PDVMQ0HQulT785+uYIhUy3o/qd/B5oqscRkUATI5CriExA",
+	"SxarvJCDuSKGrRriCOnwoJQR5EmNCtx2l6lJMgXSDhab9auiQoSE1L49ZlOVhx/qMUxKc1haERj/HUCi",
+	"IjuoHX7M0vI5upleUAnkPNYEUjZiA5YyPTsI9VoLbcJVJ4ZkQVMZRbqX51d7tkyJNcDgmJC4UEjGtSjH",
+	"SVosUqVFhOrMzi/mAoMxaeoHwO1ZuanaC6cKv+pLgXEdUVAokU2wCOaY8np0p32/VN/DpuiRBGKWd2Fz",
+	"kw4zjtFZ1iQUmLFcMTRUtUSR7i2CMy8kYtGQDTINag8X4a/1QYU92Os6P2U1sUmBNq9aEM5ll5dHdHmV",
+	"8wO+yJsKM7OLclthO2yptXAZNkUbw6YxzZLKsm7kUpZKIRz57WSFDF2aoyoqz8/zkkmI9f6UzrCUgxnr",
+	"DU/YDUsymhJ/c19nPLGBxHgkpfEnlNMRftsAaTqdAk/2MZjZ1vDUkrK0fO/Mt4bM/f8BAAD//w==",
+}
+
+// decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
+// after base64-decoding and flate-decompressing the embedded blob.
+func decodeSpec() ([]byte, error) {
+	encoded := strings.Join(swaggerSpec, "")
+	compressed, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		return nil, fmt.Errorf("error base64 decoding spec: %w", err)
+	}
+	zr := flate.NewReader(bytes.NewReader(compressed))
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(zr); err != nil {
+		return nil, fmt.Errorf("read flate: %w", err)
+	}
+	if err := zr.Close(); err != nil {
+		return nil, fmt.Errorf("close flate reader: %w", err)
+	}
+
+	return buf.Bytes(), nil
+}
+
+var rawSpec = decodeSpecCached()
+
+// a naive cache of the decoded OpenAPI spec
+func decodeSpecCached() func() ([]byte, error) {
+	data, err := decodeSpec()
+	return func() ([]byte, error) {
+		return data, err
+	}
+}
+
+// Constructs a synthetic filesystem for resolving external references when loading openapi specifications.
+func PathToRawSpec(pathToFile string) map[string]func() ([]byte, error) {
+	res := make(map[string]func() ([]byte, error))
+	if len(pathToFile) > 0 {
+		res[pathToFile] = rawSpec
+	}
+
+	return res
+}
+
+// GetSpec returns the OpenAPI specification corresponding to the generated
+// code in this file. External references in the spec are resolved through
+// PathToRawSpec; externally-referenced files must be embedded in their
+// corresponding Go packages (via the import-mapping feature). URL-based
+// external refs are not supported.
+func GetSpec() (swagger *openapi3.T, err error) {
+	resolvePath := PathToRawSpec("")
+
+	loader := openapi3.NewLoader()
+	loader.IsExternalRefsAllowed = true
+	loader.ReadFromURIFunc = func(loader *openapi3.Loader, url *url.URL) ([]byte, error) {
+		pathToFile := url.String()
+		pathToFile = path.Clean(pathToFile)
+		getSpec, ok := resolvePath[pathToFile]
+		if !ok {
+			err1 := fmt.Errorf("path not found: %s", pathToFile)
+			return nil, err1
+		}
+		return getSpec()
+	}
+	var specData []byte
+	specData, err = rawSpec()
+	if err != nil {
+		return
+	}
+	swagger, err = loader.LoadFromData(specData)
+	if err != nil {
+		return
+	}
+	return
+}
+
+// GetSpecJSON returns the raw JSON bytes of the embedded OpenAPI
+// specification: decompressed but not unmarshaled. External references
+// are not resolved here; the bytes are the spec exactly as embedded by
+// codegen. The result is cached at package init time, so repeated calls
+// are cheap.
+func GetSpecJSON() ([]byte, error) {
+	return rawSpec()
+}
+
+// GetSwagger returns the OpenAPI specification corresponding to the
+// generated code in this file.
+//
+// Deprecated: GetSwagger predates kin-openapi renaming openapi3.Swagger
+// to openapi3.T. Use [GetSpec] instead. This wrapper is retained for
+// backwards compatibility.
+func GetSwagger() (*openapi3.T, error) {
+	return GetSpec()
 }
