@@ -27,24 +27,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// lockedBuffer collects a process's output while tests read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // binary is bin/pbudget, built once for this test binary into a directory of its own.
 var binary struct {
 	once sync.Once
@@ -98,8 +80,11 @@ func startDevServer(t *testing.T) devServer {
 	serve := exec.Command("bin/pbudget", "serve")
 	serve.Dir = dir
 	serve.Env = append(env, "PB_LISTEN_ADDR="+addr, "PB_JWT_PUBLIC_KEY_FILE=.dev/keys/jwt-public.pem")
-	logs := &lockedBuffer{}
-	serve.Stdout, serve.Stderr = logs, logs
+	logFile, err := os.Create(filepath.Join(dir, "serve.log"))
+	require.NoError(t, err)
+	defer logFile.Close()
+	serve.Stdout, serve.Stderr = logFile, logFile
+	logs := func() string { b, _ := os.ReadFile(logFile.Name()); return string(b) }
 	require.NoError(t, serve.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- serve.Wait() }()
@@ -127,11 +112,11 @@ func startDevServer(t *testing.T) devServer {
 		}
 		select {
 		case err := <-exited:
-			t.Fatalf("pbudget serve exited: %v\n%s", err, logs.String())
+			t.Fatalf("pbudget serve exited: %v\n%s", err, logs())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("pbudget serve is not ready after a minute:\n%s", logs.String())
+			t.Fatalf("pbudget serve is not ready after a minute:\n%s", logs())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
