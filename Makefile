@@ -9,12 +9,13 @@ GO ?= go
 KEYS := .dev/keys
 DEV_ROLES := practitioner,approver,panel,finance,auditor,council_admin
 
-.PHONY: help run test check fmt-check vet generate generate-check lint-openapi unit build bench docker
+.PHONY: help run test docs-check check fmt-check vet generate generate-check lint-openapi unit build bench docker
 
 help:
 	@echo "make run    provision the database, migrate, seed the demo council, print a token, serve on :8080"
 	@echo "make test   provision the database, then format, vet, generated-code, OpenAPI lint and go test -race"
 	@echo "make bench  the load benchmark of the README (wrk)"
+	@echo "make docs-check  run docs/journey.md's calls against a dev server and render /docs in headless Chromium"
 
 build:
 	@$(GO) build -o bin/pbudget ./cmd/pbudget
@@ -39,12 +40,23 @@ run: build
 	MSG
 	PB_JWT_PUBLIC_KEY_FILE=$(KEYS)/jwt-public.pem exec bin/pbudget serve
 
+# go test ./... includes the docs checks (./docs: the journey's curl calls and /docs in headless
+# Chromium); PB_REQUIRE_CHROMIUM makes a missing browser a failure rather than a skip.
 test:
 	@.ci/need-gcc
+	.ci/need-tools
 	db=$$(.ci/devdb); eval "$$db"
-	export TEST_DATABASE_URL="$$DATABASE_URL"
+	export TEST_DATABASE_URL="$$DATABASE_URL" PB_REQUIRE_CHROMIUM=1
 	$(MAKE) --no-print-directory check
 	$(GO) test -race -count=1 ./...
+
+# The docs checks alone; the screenshot of /docs is kept in bin/docs.png.
+docs-check:
+	@.ci/need-tools
+	db=$$(.ci/devdb); eval "$$db"
+	export TEST_DATABASE_URL="$$DATABASE_URL" PB_REQUIRE_CHROMIUM=1 PB_DOCS_SCREENSHOT="$(CURDIR)/bin/docs.png"
+	$(GO) test -count=1 -run 'Journey|DocsPage' ./docs/
+	echo "docs-check: the journey ran; the screenshot of /docs is bin/docs.png"
 
 # The static checks, without the database.
 check: fmt-check vet generate-check lint-openapi

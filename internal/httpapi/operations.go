@@ -11,6 +11,8 @@ import (
 	"github.com/pbudget/pbudget/internal/apperr"
 )
 
+// The /docs page's template (docspage.go renders it).
+//
 //go:embed docs/index.html
 var docsPage []byte
 
@@ -18,9 +20,6 @@ var docsPage []byte
 //
 //go:embed docs/redoc.standalone.js
 var docsScript []byte
-
-const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
-	"font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:"
 
 // GetHealth implements api.StrictServerInterface.
 func (s *Server) GetHealth(context.Context, api.GetHealthRequestObject) (api.GetHealthResponseObject, error) {
@@ -47,9 +46,9 @@ func (s *Server) GetOpenAPI(context.Context, api.GetOpenAPIRequestObject) (api.G
 
 // GetDocs implements api.StrictServerInterface.
 func (s *Server) GetDocs(context.Context, api.GetDocsRequestObject) (api.GetDocsResponseObject, error) {
-	csp := docsCSP
+	csp := s.docsCSP
 	return api.GetDocs200TexthtmlResponse{
-		Body: bytes.NewReader(docsPage), ContentLength: int64(len(docsPage)),
+		Body: bytes.NewReader(s.docsPage), ContentLength: int64(len(s.docsPage)),
 		Headers: api.GetDocs200ResponseHeaders{ContentSecurityPolicy: &csp},
 	}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -79,15 +80,20 @@ func TestTheServedContractIsTheEmbeddedSpec(t *testing.T) {
 	require.NotNil(t, doc.Paths.Find("/v1/people/{person_id}").Patch)
 }
 
-func TestDocsPageLoadsItsScriptFromThisService(t *testing.T) {
+func TestDocsPageCarriesTheContractAndJourneyAndLoadsOnlyFromThisService(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	page := b.do(http.MethodGet, "/docs", "", nil)
 	require.Equal(t, "text/html", page.Header.Get("Content-Type"))
-	require.Contains(t, string(page.Body), `<script src="/docs/redoc.standalone.js">`)
-	require.Contains(t, string(page.Body), `spec-url="/openapi.yaml"`)
-	require.NotContains(t, string(page.Body), "https://", "no CDN")
-	require.Contains(t, page.Header.Get("Content-Security-Policy"), "script-src 'self'")
+	body := string(page.Body) // checked without require.Contains, which would print the whole page
+	require.True(t, strings.Contains(body, `<script src="/docs/redoc.standalone.js">`))
+	require.True(t, strings.Contains(body, `<script id="pbudget-spec" type="application/json">{`), "the contract, in the page")
+	require.True(t, strings.Contains(body, `"openapi":"3.0.3"`))
+	require.True(t, strings.Contains(body, `# A front end's journey`), "the journey, in the spec's description")
+	require.False(t, regexp.MustCompile(`(src|href)="(https?:)?//`).MatchString(body), "no CDN")
+	csp := page.Header.Get("Content-Security-Policy")
+	require.Contains(t, csp, "default-src 'none'")
+	require.Regexp(t, `script-src 'self' 'sha256-[A-Za-z0-9+/]+=*';`, csp, "only this service's script, and the one inline init by its hash")
 
 	script := b.do(http.MethodGet, "/docs/redoc.standalone.js", "", nil)
 	require.Equal(t, "text/javascript", script.Header.Get("Content-Type"))

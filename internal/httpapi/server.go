@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/pbudget/pbudget/api"
+	"github.com/pbudget/pbudget/docs"
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/auth"
@@ -82,6 +83,8 @@ type Server struct {
 	metrics      *metrics
 	registry     *prometheus.Registry
 	specYAML     []byte
+	docsPage     []byte // the /docs page: the served spec with the journey first
+	docsCSP      string
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -115,12 +118,16 @@ func New(d Deps) (*echo.Echo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render spec: %w", err)
 	}
+	docsHTML, docsCSP, err := renderDocsPage(specYAML, docs.Journey)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
 		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
 		plans: d.Plans, providers: d.Providers, settings: d.Settings,
 		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry), registry: d.Registry,
-		specYAML: specYAML,
+		specYAML: specYAML, docsPage: docsHTML, docsCSP: docsCSP,
 		validation: &openapi3filter.Options{
 			MultiError:         true,
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // authenticated by contract()

@@ -5,17 +5,21 @@ package client
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -35868,4 +35872,467 @@ func ParseListUpratingChangesResponse(rsp *http.Response) (*ListUpratingChangesR
 	}
 
 	return response, nil
+}
+
+// Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
+// Stored as a slice of fixed-width chunks rather than one concatenated
+// const string: with thousands of chunks the chained `+` fold is several
+// times slower for the Go compiler than parsing a slice literal.
+var swaggerSpec = []string{
+	"7L3rbhvHlij8KgV+A5g607raTmIJgwPFsRPtHTs+kj0ZYCuHLHYvkhU3q5iqasncgYH59eH7fXCAeYAB",
+	"5hXm/95vsp/kQ62q6hurySZFSkrC/InF7q7LqnWvdfm1E4vJVHDgWnVOf+2MgSYg8Z/naSpuzT8SULFk",
+	"U80E75x23o+BTECPRaKIHgOZUj0mKptOhdTqoBN1VDyGCTUf6tkUOqcdpSXjo87nz1HnJY3H8FJwLUVq",
+	"3lj4ruAauL6COJNMz96JlMWzZR+9ek9H4TXfgFRMcCKGuGwJSmQyhogMhST9i+H+G6rjcX/ZDi4SmEyF",
+	"WdglTFM6g2R+ur6WGfTJ7Rg40WOmCLOgUlpISMzUU8EVmKVQToDKlIEkEn7JQGlyy/TYvk4nQPL54tn+",
+	"n2FWXR7wbNI5/UvHzNf5KQos93sRU7uqEExiCVTbFSEwlm3+xx9/PM/0GLhmMdUQHnQAVIIk8ZimKfAR",
+	"kO7l65fkiy+fH+0tG//fLi0MLpLw0A5ETxRhSURoqgRh3MIK5A2L4YkiqRgtQcPPUWdKJZ2A9pg+kgAT",
+	"4G5eZqYzaN2JOpxOzLfUv9FjSSfqmHUwaY7eQL4811DICdWd006W4ZvzezxXCpRaPFv+yt2n+zpLRtA8",
+	"1QAf332a14xTHjOattje0L/b2+RGX2c8YXxUwaDQ5Pa1nkOlu89bItA/w2web89JxtkvGZCPMCNdw2zg",
+	"E51MUyCUfPhw8c0e0WOqyYR+BEUkaDljfGTZhucIig6RNHE7lkMXG6oxiArmT+in74GP9LhzenJ0FHUm",
+	"jPu/vzJEoDVIM+b//sv19aeT4/3r609fvvrpn/8pvNEhcsgwZfYN4+175up57QDMXuIx5SNIDsilAzPp",
+	"Pjv5yrLHCVOK8dEZeXZ8Yn9Rmqaw17xdx6ib9nls9jm/+D+JQSNK/CwGd0eD7xmHxhlSxuHuU7yjI7hi",
+	"f4V8kl8ykLNilikdQU+ZF8rjJjCkWao7p88NAtBPbGJkhkcH+9dxPh3jGkYg8/nei4/QIDz6HD7pHk6q",
+	"zVv56U8l3DCRKWKe5QcZWix+13SSz49PKhh7HIQJSCV4I+Cn+HgDoE/pgklSuokppLhhCcjmadwLd5/q",
+	"8vzqXy2FNk4mqeo5Kt7AfFTDezpIYcF0GnravLKB2SBFlUeN2bR5wtJLd53ys/nYqnSoTnxNEyeFzF+x",
+	"VWPNP+l0mjKrjx1OpRikMPnnn5VVzorp/knCsHPa+X8OC8380D5Vh+/sV3bSKkm+oalZKGpzVmx0BzQh",
+	"f7r64W1EbqUwQmU2hYhk/CMXt5wMGaRJ5DkwEZIwfkNTltgn5odcTUJ+XLIN/m3f7XDfQji0Zvf6YUmp",
+	"++z0+mHK4nsFTkl5JLGbXxWattd/nygjfjTU5XSS2bUBefvdFeHZZADSaZ7XPBYZj1m6FxmIrarPG9NA",
+	"aZamZrhhykZjfXDNNwfs10IOWJJYHn6f0EbW/kQRKVJQJBGEC02oMSmtbiOmIHH6DWLWBTf6DE1fSSnk",
+	"fW74nJOMw6cpxMaaAjP9GR55ApqyVBEqwVsqxj4hGU9AOtSzWMKSDQLiDdrnb4VGG96aqPd5+OgTgE9M",
+	"aUUGmcazd2TAlPMe1LabexsW7dO+ZAzFOwDnrdCvRcbvFShvBVFZPM4ZjUUGpohjHqQrJELIIYmX9YaA",
+	"gMZjy1y4G8WAd4PY8o7OUkGT90J8T+UI7htZBiJBNpiayQ1R0IpJT2gcw1Qr0j0mb9jXm5RE7yTEgifM",
+	"LOY1Zen9E4q3ZnKLCcUBTaG2S+/WWrQ7fOeOtFGGyGWuEN0fTHJ4OOsXrUUji7cmM64sln3g9Iay1Gig",
+	"98sXtCHwZEa6CdV0QBWQjCPJm6UYop+wkd20IlNA38UmSeADp5keC8n+er8H/WZe63R+Q1QcrC5l/43n",
+	"T3mutzqWWQPCjz/+uF/3TS4CRN2VeUfC+cCnUsSglDm2V1wzPbtPcP4Iabpv1f8IJe5AAv2oCCWDTDEO",
+	"ShGZpUCM9ZMY4dM3tkAfwSwhU6AMhOu6qRFI15xyoccgLZ/u9jPJT6fWbXjq9nHKSh9+hNk+Dpn09zaq",
+	"yn7g7pYBkjeQMPoezbD7l1VPFHFXE/tmCYZVGf1GcECxlTMpL7g2Rq2fvVFqFaYkkaDwnzSxHJum76SZ",
+	"XjNjiA5pqiDqTEs/GWBl3KLmEp9ZhE6r4yVexOOG705C3829ORVKxyKBkNP0w5+Jf3zmL06y6RQkiQ2T",
+	"RG3SgFxNaQxkAEMhLfwZv6UyIeZDA3lnxHVOO99/OCYnX/+vTlTdemU/zwOr1OKWhwC2zDVVOBT+4mDp",
+	"xiptvLizEYOfIdZmPnew77yzdeHpVsH2Ej2timiBoKB2pIhMQI6Q7t2DOJMSuMVZvJ358umLL/ZOCR0o",
+	"8zPa/6iIzCLCszQlcQpUqmuOZ2uYhsWjA/Ij02ORaULzMfNJcc8RMVsmlCf5caIx5IFjOURbHDVrsSLa",
+	"+mi2j7NLZyzj8P3gVQBhslT/kOlYTBqu5DRwIuwLioghkTAiJ92TPe+xfWmOxJzRleWwpPsqZSM2YCnT",
+	"M/JSMg2S0T1yCaPM+c3IydHxcyQwdwfJMy0RT815otuVpr3xbMSAA2I+S0H3OECiOlEHbwZ6cWpES2IY",
+	"pJhAT9Eh6Jn5iw6Y9Qaa39E5V7jrzOe3Qn7saUkZN8NAklmm37sRacY1AAIr6sRiMsk407PekMZmMwbD",
+	"ok5MzfPeUMhePGZpErg6rUL1EmIhkxVZLRfa/qN0wM+OgoxQFIe3SDhVDho5DFWCq/kzzy9a8EYl4waU",
+	"ZwQmUz0jKMxvmbKeeQ0TtWzaD/j9JU7WKRCQSknNYdnrrQs7kqGSz+Y3r0nPIyM1uzBS075kmBWNxwxu",
+	"wGn5doMHhad1IEQKlM9xVQ+2fL4gO83vGPH80vSHYef0L0sAnX/zmsZadT5Hv9YOd0AVWwq4Ypiv8fXP",
+	"Uem+NXx3jo+9a8AILm2tQpUBemT9XVonmnNLL2VVbu6SWz/g3F46Skx5DGnP4h7iebsvUkh6VFemTKiG",
+	"fc3wBJePYsGxsVEGs3aLtyESiyad+wYK5tke50oct/P5p/pWPked8HnNTc5Fzx10cUQ1Y2E8CyAXFw77",
+	"DkKjFhdpbdZgZjaoD6rtF0pTna1AUFf2/Zwbtf0OjQbDoKbJysfqCAdZ+uKb0zKTwv2W7yHx/chxkHzn",
+	"RnrQWKNwwfvuMhJFlTiNeTquUUcNzWsUWCfhYmMVbK/AaJ6x/lRhrV97dljHNKEALU9FjG02I//49/9r",
+	"LE2UAU8UQXUgMtqjsf2fKGf3o1R+oirqhVMc8EXz/2bBna/qZY7kq1pJyGUXEpAuuLV9W50VHisUu5R4",
+	"MjBrIam4BakIQ/qqqplzSl8RmXF9fRVCRXEDUjKrda5gH6BvvoRmTxRJIGboeaQjyrjS1j4Qk2nmAsOy",
+	"VEflmzIDkoM5nd1iqxX5dantFZV5/XrVjddIK580n2EeTz8vVAleIr6vCMVzwuGWFEdrr3qc0UTRDBU2",
+	"uq+mR5TgaNY0D0WD3AnqpavxWySK3hhoqsc9qnuSqY8NEX+Wzsh0PFMspil6GIFrmhL7OWGWCJkiVBMz",
+	"EBHDiCRgTAAhqWZ8FFLN/CK8mYH37m20S2N7yKqe/RkJxGmUX9UUzs+O9nsJ3EAqphg9ptiIsyGLKdfp",
+	"rMcmU+o911UQqOMvu8dHe93BHnIit2UhSWkwkrKPkM6MXjoAUhmZ+JHxII3d6y4pVANI7EIZegUXLCfe",
+	"W/R9xu2Kelr0nKbsWBOaSEpTnlC5YHhqd+vHKWvc5vgp45oyz7DsqMSPatA4DKZ2ILAQw0MSssfSlDun",
+	"1TxuIosnVDIFZCjFhNAQmhYDIpraAcNzhyyw46OFJlh7vA3YhxW8PT6aR9yKiA8bR8ogHCR1Nt1X2aA/",
+	"LzmWOjbcRaLqcUDvtJz1DJ22PAD7NeMjkn+OHAQxyEnxMOglVT3K1a1zei4C5OX51bl7M6Q6Vpf5GvWD",
+	"smCNcomFCk+JL1vvBlPEMlMbZ8k0kbAvM65CNtS8XlqQf+8W0tT6LQwO2gCWOSBKKHHQMicxWk5pNGLH",
+	"IIKTfNwwKNdRcGuCEodYbBxbQzeg6lDtbqQLfCQS8R2SA2LOo4940z8l/SCx9yPSXwTG/jWnPLFSETjp",
+	"e0rsu9FRrpjRA9LRjN2A4v3omvdDgnHpeohfDrDRWLsF9KrLMmMb5tw/tQsfSwDy0vwigZPzWBN1/CXR",
+	"oLQ6IOcuogoRMBFgLwwGkGJQlvPV5ifxRF1zNA7sJegwUzZi9oT0cZh9LvT+UMj94pN9vM3ZCzpTdyrF",
+	"TqXYqRQ7leKPq1I8uAxfbIN+z2ygcJVv5wjTDnMKJ/fneRypBeqHc68qPiucc7HCcMf7SUoSSYftbWdE",
+	"VMbLUxzvZN1O1u1k3U7W7WTdb0XWXeXXPN6vj1KgfGNRvq5Y4t/3EWCL7wgKnwLKx+CQWcL0eaxt1kBV",
+	"qJTTrlrdfYm0RgbzkR81vFaZBVU4dsMlUuQovFh0+7H8QoJC3Gz31Y27Eq9u15CNddUXkVNWmh64y6HQ",
+	"pqmH3UKSL6CMzBlvsntW9jdQFHUBKyUlQYEuXYSTLocbm0rBJLmhaQZqrxLZsBT6LkejWZWxN8P1wF2+",
+	"76NcyNAoKH6Z/kIlsrH61Kb+S6qBaB/Te3l+lUd8G/O+dKzFKQFGkbZFO/e2dxbVDy/0ScuRRYyhXavd",
+	"la4QHlDKxF7+euhytbxAj4qRR+QqZMpQrcw8h4/5FgoEWUxKG1HjC8LcrhpvqwJYdbzB6TehiQvIcZha",
+	"vo21MQMl1mr5NrAUc+spsz8AT+wDwbVkgwxjtEofYOYs1lYIs3q7zD8zHiqyYbh8j/Kk58KC+6Rbv1ne",
+	"i7z7ECWcc9mVN1IfpNUNs13WvCxjPMHo4xuDaG5bFhFvIIdG84D/WsQXzKWXsckks+xDcTpVY4HebepD",
+	"NsiPAB/TGaETkXHtLSkglPOMpu5nkjAjyRIymJHnJxGRIjMruvZRoRyoBKXJFDifke6YpjegSDYN+hXt",
+	"yL1YKN2bAo8bdCLz3Kx0AqBtXQOnJ526YF0PMb/GjGuWGtU1pZgNY8GITn7uxADPd1Rx4TOuv3jWKWW1",
+	"H83HZkS12hrrBEBVQrha2JZp7GImV7Dp8m+uNExDvMCTmjuGBScwB2IkBVu5h0P6BCMzpLiBxB8BRi+M",
+	"2WgMcg0A+5XdIkYWK1t1mJw3LYJUhY9heBfmhiwBi6MKxM1//H//x98P2Z+XbrkBQcprd6uog6C6Cvu0",
+	"vopNTL9GyJr/xkbFzT1O2HAI0uxjaVBMmT6J/U5ZcyhI8AdtSA7HbIHrnttg+iAagvtiOEReclpaXBHn",
+	"Ngfp5dBtql6zDisJFKNZZ5iWrKiA/RwoVyTO0kh3JHObS78spC4PoFuMAo6OHWH9/T9QysV0OjW8TZcF",
+	"okGUDVDaam5G9/ZirlBcuNrNTOlMEYp7Oi1dFEJiLCA5gtr+ykylixiP6RvmTzoQN1Yr8Hk0U6ZpSlI2",
+	"YXovIlzosRHRA7BJ+kAcMNxMZzYVxAvonA7KN+5F2HItRnlN+LrKKusQxVQwV9OuxTz4bm8w6yViQtmC",
+	"cMFfA1/Pade14inrrL48REEjy3dSLaSy1sw5f18zSLeiHX+OnJyraYorsYmQ0VcOiC1H1zpgleJqnSZR",
+	"Mujmyo7NFbuZh34UrhzWxFObeWSD7tagOAVlX1QqOTQvmaOAbh46hTBDatBewhy4QeGKFpV4q1X6cWQa",
+	"oMGq7lyLTS7pK832rTOoNmGZVy207RrnL7//xmWlewfnvKbz9rsr8oqPUsoTEqcMuN5P4QZSklBN89IJ",
+	"+UYwwlrDSMgZkYClOgmtxFengo96GuSklydNdaLSrxIUS4BrRtPK7zyTyiZbqbGQGn/0RnTJqDYbx3uP",
+	"TtTBDKSgHVw3fOa2/gMHojRMrfFbwo+IME5uhUwUoTyJjA0jgTBNxlQRwSEiTCvrH5wPu7UOngaWF1rG",
+	"OVHWGOd0AoWjr+9wWAtN0z56HAaUJ/1gRgWuZX7od4aCMOV9IjjMcLcqInZk/N39Ex8EZewS9olb8l6t",
+	"MAJazeBCw2TFwPnKXlpkALeJbXOr8ZkbCLdFgsSXuMOrqvy/lSSM8xWWp1oAp++NArVqIjamA6ytNqMG",
+	"txlpWl5IdeAFW25mTIZ1k7GY5HnxmM3rqnjg5RfV+LzMfBS9YXykUGregNITsDIBOUXPAW6Gh8u4zwld",
+	"xEaKO/HwKm1kXz0l9mn3ZK872Kv5B6upopXsUVyCCiWslrNhN5u8KgFlH2JZD32L9skyQDySHNbK2VRz",
+	"WLefjLqJfNKXTo5eZmnQfGPxmCRMQqz3p3SGVhGW3sAoZfftE4XZ8Yafp6m4PSX9PGOaKsWUplz3SXdI",
+	"Jyyd+cJhY5EpGIs08V7tnk2a1nTWj5xvuyyme1YgYyWQvqsfxStkZ/4uZ2vnczsBXkzg3eFN44exD83G",
+	"S0whCpNhbq0W1wMYfDsWt0Z231JX/gqS09xc9fwErduC26QwRII2fOaalxnNXkQ0lWw4JIyb4yXdv/3n",
+	"sTOpkSvBDcgZ+dt/njw/ckUPy8Yy8sfcSM7N6Wtet6fxFRuN/ubiW9yH0TnMcCoieXkhtwr7oqZTkBG+",
+	"+49//7++Yjhcc3smT5TPMRuxG1BG5XEeLtyg+cSi1dTa/1Q7U98FMFcN+KAb33kTvLZv31zkY5sI1eSg",
+	"iMp1OPJFQXXRXSMUJkAN8xtmqd2zASvaJnvruPQ9aJe4Vt7QGRkA4TBCs6yV7mQIAfGu5/BugdCd/zaR",
+	"LRxkARejh8b8Hpz8JUHkwypylGAVyX0tjFZqhtq3OJEbYg3RUoa/YFEGobRaZ9kWsXNArT9CwpSEEZVJ",
+	"YJQqOF5RafBIWWqaCFexopAbUU4LKF2eIDkympJ8DtUSDyZs1ENa3uQ1jhl0DTg5emgi2hYjWM0K63FS",
+	"HsNa5z0Fjh6SWELCdI/a65p22e7v7Lcv8dPzEWDKe/Vsv3NeyDcX3z5RhI6ASHGLMiEeCwX8LC9XI8XE",
+	"Zaqq3CaExDMjJ0gSkOzG6KH+KiKhGgNNB0zq8UEr51nATZd/YQsLN5iQG0UaFBq9KcjYRfAEXJL4Cl7w",
+	"mlUsm9MKav82fm8E5jpI0VqO5BIupATgjbSTZpEVEVj8rSWtBl2OzddFKJccmuTu9JWnrSmTcyWta6jS",
+	"JFnK7D98EIs57XIuGmA7Zfa2UBIEZNoyZtIooOuYPIe20WL1ZDEf9IQX1OGrCF+ukt9JbImuMC/CBRZ3",
+	"L926Vkf+/h+ksqk9TOKygRY27P12LFKwMRan17xvputHLnIM1xB5hT+nkCG9EZk8IzbXDoM0zCeBqI2I",
+	"5FEb17z7t/988dXB06Pn5B//7/8h9o/jvQPyimE9v1tqL2zdXmwcHXyKMYoVb5pqmzsgFz4K5ZoLHoMD",
+	"Cb6hsIC1wI46KftYevZE2ZpDLoDPaqF5+KeFttuEOawics09K5meX9ZZcNT5tG+G2r+hEoMFzZjV0/3G",
+	"jlL98a2fD+uRowv7CrRGJ8R8SKSNj5A9VLKW3EGecx9PIfEKWhF/A62Q3zA+ItnUHh4zivMMqDxz+py3",
+	"HzAyg3QdQpC//eezF9HR0dFeW5UVTbWSedab0E+9hM6UQcve8UlvIrgeB4Iu//Hv/4V2izHDZuT4hNgX",
+	"i6UcnxyV1cf2k05BMpGEXKmu2AcpmZYEh7FFLMlg5uxp4uzpyFAGsQMWKzv5qmFhybRXGLM/C8Z7IzrF",
+	"hc2v5kobayYFpXwdYqbIxMAiQTMHbUNku8T6lcvzn2FpeSYnRZkHdz1iyzhjJHjefiqvpNZm2R6UYTmW",
+	"Cj7CyvZUwj5aw8ZmJ7QGNzKhMzLMeIIcBjdUWv0pGYpMmi0oiDOM0DBsFek6R4SGtd5fNZ1FtNgEs4Uo",
+	"0BZxV6CqckGdhTV05nhPu5yqZWlQS/hVO4/58vis9jwmn+DpF1/ccdyCjawy6GIWsPZIZapsP0goYuAb",
+	"JNR3lk7zdmSh6HxkPkWYt3egw5Sigjmg/GPPvYXOHphSlpg1J3jSnI4MNroXQl47G5ZlgW3X0yTqDL/Y",
+	"t6rXqQ+s+ft/k+OnZ0TfivzJ3/+bnHxxZhmI+/v4hHRD6svemeGp+2I4PJ0PX20p/By659to1P5rTtqp",
+	"kNb/iBL5tMa+1djYCGgRcHBS2mpyaETgg5EUqq03YcUg0jUi+oYYp8Bty0SPJ+bInLZs0MEeifn6VhQ/",
+	"Cw49MRwGsaNtqBPtwY2R5vHSC4F356/8m/ihRbm8vmKR22PwGUEcXNiKoVjNgUWBgJiYTZkjR7+cPKvC",
+	"lU9XaL+537iYMA4QXGc+Wg8lrbHfmmpm+RcXbm1pPI+Ng+wlrs5VBXlafa+p1I2fz71+34X18kCYpoCg",
+	"4vjCMA0fSVRltXXELJNXBURVeFcJIcybFnDc9SrzNUmTlrXO7l3gbIdRbY4DVSUHB306d/1hs88qHqy8",
+	"1rbb+pkVDxW5Yj9m2BcJ/dSxSFOItXIvFcNVKyEu4YQFb2syTRObXoFmSk0M4r1kq9JI98IX53eQj+tP",
+	"AC82cWAyyWx/L/N9Q2JtmKsGMokXzHOKud7FpX7e+NA7bGx9JEWUOV8lWleaWsCn78aXa6yz3LGw4I7r",
+	"cbz2DGgTcXgNivJ2A/LCk27IWNs+g12bFa6GkiG75lW1EnK9zr+tMtorFw9tiIa3NWRH7AaKCxxfhczm",
+	"3zaUgPDdjNqjWGnNL/3XIQRrXvX7Uhpw7ha1AQu+cGt+1Y/598bqabiV9TFK3tkfni2PZHK3JjZEgmKN",
+	"dSxVYVS8iACNx7adjiYpUGU7QNj2O0Vl1/ap0243SYW8yot3u+0tCCqXLo6m8PteXWBzgcOnx09tp4Ig",
+	"+8smEypny8m6VCR2HuHc9BU8CcC8mK6y558WY3yBPQHULz1aEFt6SoIFQKL8wHvVA15U/iEiDdUsIleh",
+	"xEzgxo2sV7bHOHZsCAawLoiaHUOatIi3KqDgPlkYlfoao6F8d9d5wOV3NLeCTEFg507sNOJug2fExlNF",
+	"Oe3NzAuVOMSpyBSiA7thKd6H2WLclX9ZaenDARUbpPYqYiQpT/Ln+Jd/yd6QWZ0Bc4G50D23siDPfs0g",
+	"TfI+lnXkCbfMcXhjHpdikj3A+xHpuxZaNsfd/OC6QPUtazf/4mPlUh568Rjij72EjZgOhzDjMKGV/Onq",
+	"h7fknTCWmyw0YddA6tB1iDn0rVP6rnVq0W72iULsPwhnsZXFpBmzE+XNpV2TX9c0PATYiUH8ESznG3Zz",
+	"OF9kQV58HETP+Q747cMhAh83dZ6Yq03+e+qc0NIl89FVBFgRpFhIYPuBK9/YSJMI73z2BU9npzZfAWvd",
+	"RIUCk9sLlVAUQ7VM2/Dp2zOX6eCBf83LlW9vbUVbVc6EsAVFbK6emdvK+/yjUoKeD5Bx4LjmFh4YatMi",
+	"YgbvcRuwoCCLVRtH+GDRdqdRCTENds1QrSoOqcysE5rqM+SP1bpeuAfsN4HEUsqHg+EQsCRF7qOaJ4f8",
+	"JOp7j2r8Z1nniXVbSwSo9w61+kO5qs2VB5uYcal8v4HpwTV3zICUCMdlPSjg+tSR8Rwdhek+XL0XQ4RW",
+	"iB4rMncq5dSeB8qp2RytqYQJyyZhBT6BKfAEvTKutnHlrutk6TUhFu9DbXjJRLaoWqtN2lon7faYSOjZ",
+	"ftP1Qi03LMkwl22Y0rDdXCOUNk4Z4GPKY3BFC1vsOw/qX7bp7/IXVw/Vnb/gXZ7g73M5Wp3IBb7e7kTu",
+	"KLsxuLmHwc29BW1FAm2RVihmWItn2wpmznPdXrmrS90PAhhCVXI8j6kiVGvKsNxhlRH9ktGUDWeMjzxP",
+	"qvMgJpH5XPNC6/BFzz3WW+7UVZBrCKW17p1hITY9Zo4tXvMFG3InFVmFRIvCDaLHVFtl5ZTw4veFykWJ",
+	"fJbP2VyoxINkGmTihZlf7uvDEFD5MiNfn/2a+3KeGBOExdrduPt0BPv+g33X7Li/d0AuvfvKhfuVdTgM",
+	"XTRHcs3xDiEzK9OSsvSAvJdsMgGsLKoy6YMlye2YacBuqBZ4cySxWmU1pzXUeGBLwydvJrCTZluUZjWr",
+	"I1/bvnd5wCfsGK4zCadFDkRe/6mIbjAikOT8rlLobScpH0xS7kTdTtTtRN12RF0bKdZQd3KYpWn/jPTL",
+	"5JmnbPTtNY9D3ARim+dLbeJoqVISdsR2sQNFVune2TWvDMxZ2ifdAXAYYjJpSpnBKzUWt4QSztJKmMAe",
+	"9pqpzYRRv5hnTAyX5zOi2QSqYfjmm06V45SzUGoravBYzwFwExe+Ibfqdm97AzNuu9dBkwp1QBZQ/TVH",
+	"H5+EibgBi0c5r/HJx+5Sz1LJ0u4JO+1s52vYaVA7DWqnQe00qDU0KJdv5wJfVg00dZGJS9LrLj108VbL",
+	"ftPzNfD0GfrekRbNng0V3DIVrvSwLOslWIY0KW3OM3i3ik7UmVsPBjSgCtgQ8xhgSc/u3BY5X+SCtsj5",
+	"cV3aaoaNWY/J8vyh5VUpt5/tgAlCWvTKB1SvnJECT6i0iW+M5+XzXPkABINhN36Ig1Zbw4lvKdN5InHz",
+	"pE0zWY+MIFokdGZo0yYIJ9UWKzU0TO54n+/HaHmbfyfMbz36KmENd696PB9HZxH1iQoUprc93dXHhsK2",
+	"dy0OvChCzmJMG1IMFIQtPl6pfYf/qqEgeLtSsI7HFLVgH/AavJwfkt+FN4B2UV3XMF8sVZetwK52AFGZ",
+	"OdeRvkKTFSIP8Lca51k3VaQqBdZKEVmNuW9K5q1EFmvI+ho6lbGnEWlaS9uNOEaq8nvLPpEKIVfyPfJS",
+	"HY4uCs4fjqX5DmNN53c/H6gjQmXl5oqZ4lehNX9XNnfzCE/GRy7gN5viP1LBoeeiNkPrvbh6vSghd0G2",
+	"7CaTVeuZqD7jJKX8iSIXV69dQUEXocKUD/aVkctofTSJqa1TSC04100Pu98k0VW7xK2YVWnQHJrBUQDg",
+	"l4xKDbJh/1tNtCyDYI1Ux/nzDm+7lm4ZFHshdlCm47Xk3FYQ8neGYo15ZlXkWOuslx3qJoRqhdlvV6SW",
+	"/JirhjS6imm+KtM7KrGMGbN3PQMgpdJfLmjRN6e111McK0Ri2bOp/fiaG3WLJ5THUEQCoGEqhuTdxTuS",
+	"UJbOSMpuGB+5FAou7EiugFouc5KIKDrbO0WH3TXHKZjCSytjQpWX5+tmBdxaXSz03p+vZta3zUoIVdec",
+	"8lLcAjkvhnYVlcr+6ijvuVtcjUQFZPxDes3zUVxiQjGqyKvI0lQCTWa1zdjbty4E61Je8wLlbGEw6xA8",
+	"JegDtAPv5wPm/r+IcDrx3dPw/igUK7pq7fV8noXOT4cfefgI+oeLLdf9neWicwh0dw5HbVyRnXL1r3kc",
+	"JSEUPW3GwpBfsxkK5dKujZWK/UrKaFUFB9W2Qm75jQNybitVCkmOPOnw6n6ffvHiKNrEdUqbkvqW9/iK",
+	"+hu/0wlX069M08wRw6XlfaHXorTxfK1XczDffH+OrxiOZdChdDaVRC8jbHrO6e5aiE59UfXi5+qNgS0v",
+	"bhQOmhY/wWSaCivOXLuL4jLIaDw5zlZ+nrJpDzlqz3JU95PflTGiUmp7Tdt/lp545pLnlbnwgIU18b9n",
+	"HF6HBLvRxczRWG2u9wz/UO4vlPru38aIwKILMTTO8IGzSjmAscikdVV0IkvRDhGMaAflob+gjsObi2/P",
+	"R/A1DYZiGEF8/FXv5Fk/IvjHyfOeFr35ix7X/zPwALFF3NhWh7lj04+LfTybhw0nTzRs42uq4HKNChwj",
+	"zAFfemlbAtTad713auZWo/piBVGxhxZc4M3FtwZKakWtyDDpN67cuWUk5NuMSso1GMGPs54ZYU91qVi8",
+	"y9ZgrtKfTaDEGzlX6gkSSPbmO8YMqGp/Y10++89LQiPu2k+vFkRx5+HmQgvuOuKCqIXeJtEPTyiIX1gx",
+	"wfDrH3JdKU8Nw0IP3jQttbdyZRY6UYepMJ96+93V27xPWw01gRPMolUREVOLz+mMjKTIppCQp/tP95+R",
+	"wYygEqRyhd2m5U9EkqWZ2j8+JpiPa0eqqkovnj0lz778gjx/cfyiU/ac/u+/HO2/+OnXp5/J/6z/69nn",
+	"fwpZgRYm74ULBJrvvjTJwef24l1SB8R+i3FsNr5JZRPfFp1J66CKiBIu9TpJ8kKo1pF1zeETjXU6OyCV",
+	"AtHVujrYr9bWarMlde0y8ErPEKkr42bHxao8Sl/zbkol1siUMKGMo19MuakpdsOqLsdVo5sr1mPrTtiy",
+	"0UDjcevWyG3KtjY0r13jwrWpA+0aQxUH3hM5wSxkd3UCa27fucZyGpporjFSu76ES9jMPHRWbr9Xb+23",
+	"sClfQ/u9pVK1VNhlxY5eA+ULAbQOTEONGKTqpcyzeMZVJlELhk9TZut2LB1oSmdSpGnPO49amLWhwJS5",
+	"lO3G0hG21UAgxqfaecDyp1rcFLZmq37JlG3mcismYBjZlbE6iE8a9R81Z4TaBG+sy215mYJPpFsZ5dpt",
+	"i5zHmpwcHZ0Qddz9Yu/MP1f44PjFi+fkKh5DkqVAnhGqCJ1gO3ojd8wCyq8rM9CX0TU/OTo+Rv345Oj4",
+	"2d4p+eLILVgoIAMhuc8g/4KcTyVLyfGL50cRkUyhs0KQL76qfzCUYnLNi/e//OqAnOcNuDFCDbPfDQcf",
+	"U00SOgux2DUKz6wa4oSOTnfAOe4H6vy4Kuq1LSyMsatcxTjkr0Qahu9NzfktKJH05uJbkilwJeaaCw1F",
+	"BFIFvrESNtw0xrAY9lwnjHDdtPDbYaCUtosIjRMbC6zUH6gaOhiatcZq68exYFEFuCr1eubxIsgqbbm6",
+	"+as+W7akfXGCc/dBsC7BekFONci3YMWuRM/yVuRYG6e5i8mI3QBvftzyTqKoLhNa1JzienwU1lKdjGzj",
+	"6rKn6V1d07Hg0AoeUwlDkBKSfM+PrcZD6USqxze3+DrmVAFYOZUoR3MPLI9E60aY2ANYr/hoQXGt6OxO",
+	"FJK/6bdbFhjPny0nmWqseD2cZQlBrfhxlY4WAaewSzdCNyUSvb7+Z7QlSXdv/6dfv4xOmoh1jpJW2mwN",
+	"9Rdg/SIkb8bMTVwbOpGx3QtDO8k6qUiuINcE5MiYuzoek+7l65fky6cvjKqIaURxClQqjFd3Lgp309Qi",
+	"c2hdyWj3EhSP2yTkVWXhwxH2UgG5gmdn8zLzHnjBGmkIpcWXQ5UTW83IFuQLOfDeuS6ottN7oHjBGgpb",
+	"nEnpwsZWai4PPGkwOV59itNM1btXtq3lPmZKC2t814bFFqhOwEdEpAkoTYZMKm0jBlKq0J7tuy319yqV",
+	"Qu/UOn+DRd/sXEWdt1XCvdaIl8labv5RBEDX64BVwqhyjCuQtkCXu6l+nqQ2J2hzIt2ywE0pP8eoVusM",
+	"X0FzRY/Z0t1csRH/YTh8aV/G6xabPhEvT0gbMp53RiH2O1VUGJtLXyjHaYyBE6ZJImyh9znHyNLI69Zd",
+	"wev1Xu1Gm2D9PXM65nJvehUmGWeu8fHf/4P8klGumZ5hKz42Ad9jjXSfn0Tk+GlEjs3/z4jA6JHjvXAn",
+	"PdLNO+ntYRQPL5x1pZAY154ZJ0A+yTgQmXFFun//D5v1IzPOGR+Rv/93nnpk3jSfhKfeOyPU98HxN5RT",
+	"KaQhtdZNi22j8aCtXgsUCiQWr1CGvhIsuAjZqwEI7dn+Ru4fJgBaYSnjKq9ZWuHaVkpmerZKZtJ8Q/V1",
+	"y0Yuifls48JEYmjK4Vmps4uL7Vh2yBgD4t5f/RKsRevWotWUoegQBa3Tr9UWt/R0U6WSevxqfWsOOCV4",
+	"L2gQUxK1ZbSMgndJYVQK4GXba6dFzPeCTzO9qqQrcZq61fkRZp5PlvIXQN6wGEhMNU3FKENNtmzY0P2/",
+	"Hu2/6P3063H0vMGMaA51PD5qYWStqV5vkPdtlanVgImQ/KIBkm343aJslLwHQwIa5IRxG7uLdzdTOrNB",
+	"q0y50utkAsa0RaHmS9Cvp4I0stjqYl/buuLu5f38ZZTTUfnixl1aJtXi8PnHFo+Zmtu6Il1a3d1eq3Yv",
+	"q0bzlzn5/OUltig1PEjZHg9G8Ynwmg+TjCc0tVElLsLhVpBpSmNQpHvdOT46eH7dIWORSbV36voAUzJM",
+	"BdUHoXCS4+jZ5+719YH/6+Tz3v/8pw1YVNsQMHcMXW2UBxuTAHOMoIlB/2A7M6zqQvcNtHM2saB5iOPV",
+	"pdpRXfSbECExuFr6Vw1nV3suzyylPP+dcnULUlV8A3dhRwtj2lf0HJfHagLyVWO1cJUNJky71nBFquOS",
+	"wuHvpBikNsOjVsfi9Uvy4tnzL41ib94gtvGFOgiE9Te22QAphVyllFbeUyLkheGGMzbFv/uqBVNauSGe",
+	"y8Z17GyBtySnyOcvXpRo8dlROJqd6RQWaOqNXTA+XL4tZ004MJf6YmSSn06t+Xbqnp5iyB1KsH41wm7x",
+	"y0srcrh7NruZaFHS6rtSqEu9URS2DgmGO8SCaxrrXvvrXv9F+wtRjMIzn8y15hxKOoFbITGoeyrCabRb",
+	"zBRtvJRu5et2APfe7nt20LmrK4cgNRjXD7Z+bJFHirUddG7za93OziHd6jeoc1i4xpXCHfEycA9x0sKE",
+	"WB21aqe/8OAXndVG3Kiey2zZgeqm2VSnvBUY4N0vAZdyyN8Irn5ecDD1WzJsbU5HTmdlaliEXmIST88Z",
+	"78HVXZ5fnVv1r/moV74PDTTmxDlcJCb6ZNHiuTy/IqiB4AXWYJb/YXTVksZSAOHy/MqnFa2iUG+lm/6E",
+	"fupNBeM6oKJfcOeTOCPUpRFye08PfN8GceLt3IByf1u/aCbGSzOtYAqVPoyqUPgpDNxvxISyVcvAfYRZ",
+	"wGZY5g/yZ92eA16eX/0v99F89cUJ4+6v43n+mGukq1Jhpbo+zEr6YLH8BlC+EQmkKwZ99O1h9fPW/P9C",
+	"7C/k7/+BmXAx2DoM5sd+RCTFZrdakL7DikqwuU2Ui+l0Cgmh+pr3HaLX3kL3iQJ9QPoGIc38eE9ivh6L",
+	"NMkVcruWEfO1ayu9/s+uOX5N0G4mVJOjyBcxLqVqj+hUYYr6DciUTlWEi5TWBYJxqBawnDIJTxRxSw5F",
+	"FON0q6CPz7QrUOf4aEG7kzzd0pOQnTDYoi4A2E2VNcqf9rbDyGp4tbpPZrnejBBtIJQipWvrPCelA0uT",
+	"JT7wvIVEKzHfChxW8ktZ/mGXkA/ZAJOcz90HVFwy1iqEVHJo56R0spQLwye9uus/zIXNUMXKl0ARWcmq",
+	"OTQoCVcCihOeFaA8XQyUurvLTdqwn2ZPV25TStA4WIOy96+F1RtQ1Old+00WXshWMWtF5fSvUbfersth",
+	"kb72HqsTKO1F3JwgIjHlKPjCxT0nXtgvQRGrFCzyf/CGhNTjiJxE5Cn5x7//F5kaXdplOBrhWXL+mvEq",
+	"CmVQnvxSJ4yWapd9/3OOZndClnbBWAXa37+jp47O+enkPqA8MKsKUY8QFaSLqkRWAeK6zqCCpNcL1r8z",
+	"va6N+Cv6bu6IsbXTDRysPc/wMS6G/CacOyXWvF33TjHRZhw8v53znwcF1fDecqgFTc9adNP4nk2YVr4s",
+	"RI/q3lhMoFcapGVj3OpwG8tAk9AbplRvIv+6df3m3lDI0L0UXsD0MOaRKVc8G91BMmUgrd1pL4OYImwy",
+	"yfCPcH7jhI1alPGwhUlKRpSPr8E2xCvFOTUK7TyyAbu3KVBF3aBNQN3X3VqKj7azsn/bID1Fsw5k7ELa",
+	"A7d1VLLhsKc0TFcChvuuvD20Ic1ALYdYS5znCNQqPuHu1zylCUuIHeU8ooHqQ4BdAjSL0U0EuxiB60dd",
+	"QpoV0HNtNcSz0vUupR4Jt62F6LDRGCRJ8Tm2c7cK94TOsDPK0AVYEKqJWcEZNnHHn7ng+xIUS4BrRlP7",
+	"GjrZphIUcH2wkC8vit3Cro/JwraR1aaQK5b62SxPrd/z2+dkAKm4zfvlazKhyTprXVOVWIVZz0em4Vma",
+	"81ZrrHiDjHweSfIi0/SGstTKUFtUy4I9Oaj58ZZWJQxJhuq8f/vPk+dHp+Tk+dHR0WJ4HK8jQ+qTHROK",
+	"ZcFOyfGy+YI7Wkl4hC9/K+JgA8x+Faa+kPVuxAzJVeItWyF+ns0YIY9WXW+vepfxtkV9p+1qvg/Odu8I",
+	"ng2y2Tvzyw1zxC0zvHlKBZrMAo0fEIK9knY9L4843ILShE6nKYOETNhIYuRdy3So+d4SWLu5dXuJqL7I",
+	"n8LbU4J/LeweV9BZmyLt3wpNBinlH4Mh8nfpELag+s0l2PLbasymm0mC3lYysxl3haQsl9Qv3f7a8+bX",
+	"+KGHS5g5bzCFuXwA6yUyOz2+t8n058dW/Kac2Dy/3zzZuX7ozYH4JWxa23ItndxaxmsARVdBzPXxaxsY",
+	"s+Tq1Z7P/MTLAPtq5YitldJZg/Xiju/McEuI1pL3hpuP58XeXFYS+j1dUVJrvNsHp6RvywqLYZ90XRCf",
+	"sgan/WCyF13zPs30WEimiiMYCtknXQkxYGSOrYhLXEVc5XOgJ6U0qZTGH0lMpzRmeoajcjFhHGDZWJgn",
+	"BkySAYxpOtyLSF/RCfTyytE9m1DVv+bdFEdwqdPmLZK/dUbUbDIBLVm8V+1q7kHQiTrBjRq+VizVMIfQ",
+	"9OH779JRbcRaKovd7RpMVzaG82UpcbMm5NPEB3q2usp7+f03bkwfRJ9Me64Jazhc18WWtI/kl1m6fBlu",
+	"Q5fm3XCoh7O75zZYWbGbrQXo1vNQbhi6VQaBUyKV3hpWQWtEhx5HbvTKbEa6Y2zFZqgkIq7Nd1TL1hW3",
+	"3GfsqoiM6GSQMj4i//j3/9oLX6SsFza0ph34ONFiE/ygTqSfl0T7LCD3SpGR1Yvqu2Q3mWe8+tLXRLER",
+	"xxoVWNfjjAAWERIcyCRTGqM9jbBxAxhBoDPJ83LfRX/mQIF9LEfWo0ZsYv5bEyeJBdeMY8R6zwza0Pke",
+	"EX3WU3QIvVtI0/BrKYxow6O5PM2eDUBveBszs+dzL0M9ya3iw3uYGyAappdMfVR5FfrgK2oKMRuyGIHm",
+	"HSThV2+ZHjPeG+SVrpZUXg0PHYUOyQMxtLMGuNR3V19f6PgWHEgAJ4JkYXu1vHM4084ULH30jkp0/P26",
+	"oeLvRVvZu8TM+UFaNnVesdkjMMP8V2mj7D7JtUVL+LcU22+1LmazvTg+7EnQPm3KFykKKGglfJyIpJJV",
+	"w22uXsvmEkbofWqIumwb0OcyVbG32Q32C8a+CYTDLbFjLI/rMzy/55l/D68uF7Owts4JIwRgJdcNbgLU",
+	"ukVwjJzqieGwV1Tlaknu1fpcIcdPu8DDUmr551Iq+Z1oXQtN0/a4W27sEUDfLbpvNtRpYWHv0TyWstTZ",
+	"O8cZT+btOzPUiTmHdgMTDFNL7aTncb/K9avsex5t13NL/VSVdS1Nlvplu2EcGB9+VvQgtD1ebG1/MSR1",
+	"2Tiv0xlk4yMDPNcoLeBmOQpGgFlcYdgsI+nRBHMQ232MR7n6nL4mxkqywZfomEsoq1Ob0lgap6b2tViW",
+	"Mep6TPXYxOyFcr3Kd1r04jHlo3ag+7xYadqIkVPSwbbs86grbuGoB7gB7voBiSGhVlvpfvPDm/OLtweT",
+	"hCiIMaX0+d6ZrQL43BjOt+VKgEwRNQWuI9f9w7Y9esTEUHcwCjTclGuyyGF25msjSSJBTQVXDAOG2Fz5",
+	"yMdETNVtfQMxqkEuQ9D6OHIrgXQBa2PzeLaHZ95yX4+HGjeUYb9j0L9xBv2BG53xckHt2FKxpphydAUC",
+	"ofGYwQ0kpCthRE66T/f2TkkfzfO8wFoMfdJ1n+StkvNn6Pc3Ggsbsphyw7cZ7yVMaQlK9Sj/xEDP+hHp",
+	"YzfUEUjVs2Z9T0g07PWsb0tN572QhLQuIvUER9f0I6heaY501kuFGarv6lQpIng6O7W1qhQZ0xtw6opU",
+	"muixBIiI2eFTs8PqXUF9s04BW7gde23YsBuMuGpacdC6+zCV1LCklzkO1FKUy9Z6k9FtS++NhHbmntMZ",
+	"QzXplpoYpXLEDcb+W7glE8YzRaZG4RZZOJJxeZgNlrJqqnbMlL/vuqU2ylOC7xRukJYSmaXgyoDeupj/",
+	"gQT6URUFnyiZMIWNqd5cfIttQNHtuBQIHG57pRyfNW1QM0rbkKnWTfBamtz+aJZvo/nTVkG57/PicZD4",
+	"jtl5mO5QSFinLmvZzGvYSeiQlqy9+UQCaF+1Oy2qhrTMKgFvQkOusYTtKsl+sj+JQeBSEFcQYD2XZVIs",
+	"zkCRW7QMq2jgRgknvuY8YHksD+NMje/oQGlNAiJGjA6nvBhG0kOO094DhgloKzpbiq8GC6o53z2NVmrV",
+	"a4rCw97JuNcnihThgAfknPwsBiRfYqnNGydGlVLklwwySEjGNUvzzn7YgpWLKnKocpM4w87NrNj0NZ2d",
+	"VRl/GduMrHU95XwZfObaKXaF758objkxn8pa97m9VuV+56MI7a7wahBrvKNTdzJNwdaJHNo7kZ+avHeB",
+	"tIbyjkR5t6d4KatLBWoR5vbEXIF6mvycKQuYCmzyNZEJUH47Zqn5mBWjCElSMNoS00aacrgFWc4Ez6tc",
+	"YgPBvTMCv2Q0NSvMqQPL6ecDjmlp1oOWzr0qKdU7VSBaesCVyTLKeVONSmqkViGRKg9ZxNR/RAZmbIVV",
+	"qz4sql269Gp7eRjz3SrbVsvZLukfa5Af4kwyPbsyksnpo2D07PPMNmiyf732y/zTj+87gT5UP77Ha2OD",
+	"xrbL9Uew/Sx8WXAtM6UV6b5Kvrk6N4h5eXXy/AusZRwLPmSjTEKyd0BeppRN1Cnpq2zQN+aBu00xRorL",
+	"ropFAnsR6UuRgjI2gpGZ5gdf1KxPuh8+XHwTEf+DIafhEK0I8x5TylgsNEtwBvg0xXAmC0R8geq+NSNQ",
+	"YOPFCIKhwPix1tPO58/OSp6neFdV1PXVVkSJmNF0HyO1/FWrU+0VAY436uZ/QyHJKz5KmRr7cA11cM2v",
+	"+UvBb4DblthdxskwS1MfOCVhKhTTQs6eKJKIWB3SKTuYJGf2D1sy5GCSlMoyGc3asOQxs36Ta25w3MYq",
+	"7Z2aCf8Hsd2DkITwnomTufK23T7Gbsf44aH79Z9/VoL39w7Iv+alVP0HGKsmjbl6zQnp20q3fYJHSMSQ",
+	"9H9FH3REGI/woCMyAaXoCD73z0gfH/btpRf2PnsnDCFIwriLlxuIZBYRKxnMFFMq6QQ0xjlwOrExNL9k",
+	"IGcRFr1Fv9EYqMGS/F0D8f9B3ggOM8wxtrRGkIwMzJ2fHDAngPRdjawzlDnWfX5x9QP56oujY/vTGbFV",
+	"eF3/dAPFp0+fviAf3r/EmYxKqUimgMSZVMKsZORKrp+SPmqBiv3VGOrHBk8MnyEJDGmWavL8aA/30C+U",
+	"xf6Z72c+FVzBE4WwrmmUFop54bm8GZR5A3v30hEQfNO8aJvWGwKyBG7N79TAygiXW4pzMKUym99oAWgz",
+	"s81CRCZjyA+f9J352j8j3756T+wFCo6EFp3SUhjAvnpPR/0z8u78/cvvbBWT2BKAI1bc18Vw/w3V8bhP",
+	"us9OvrJi1JmEEXl2fOJKl2mawh4u690PV++VVVbsfQuhcQxTbRC8f5HAZCo08Hi2/2eY9e1l6zSlpY1j",
+	"nKJBtHzhuTfCrMjDnXTxi2JIvX+JI0Fyavgh9PcQG6k2UlppcvLMVms/I5Sjh8ROYon22cnJGaF2fFuz",
+	"WWlmWcAwZaOx9u8dvTgoiDdfi4E8A0X6/7Z/ab/fv0icZyamaWoIJMp7CCFW0PzUHeDOS5FCfoWORyHJ",
+	"iUwrlmBxfcd4MbiIxuPIkuyzo2c4UP/TvuOP+46J56UPLQsiKVIEYrF5wZ7WhM5wrYTpM+dCIobHPjt6",
+	"isO6jaGKZWjbfZYI9C3AJ6Y0vo8LKUpHG8T6yI0OaT+yEoyTjCcQp1SifqXHIrHgf3b0PGd//tX+eZqK",
+	"275nJN3C5CP9t0K/FhlPbKW9/hsc6q3Q5zYAre8cVimLgStbkRSj5jpvLoyozWTqxI06PTwUU+CWmA6E",
+	"HB26j9ShebcoYuilT+lu8bRzfHB0cGRreQGnU9Y57Tw9ODp4alsBjFH0Hxp5Yf7hAojyA7lIOqedb0F/",
+	"Y54bjcOiFb57cnTk6wb7CgLwSR+O9SQt8oBCBuxcHdBzTr57/+Z75D1nhGlF7FO8fQF54/uas6LdSJcL",
+	"8vKbt6jpW+jjml7axexfOfVm/51IWXNDD/flofvMf+U++hx1ylSzbJB/c69eJHaPzy18Qp/kcDy8MGKM",
+	"09TVcS9pZp3Tv/wUdVQ2mVA5cxbb+bsLgi0XjeCJiASegMHTwkLyJWlRSacjZXTDQsJ3fjIz4GkfSkhE",
+	"fGDEU0JTweHg56UYcIWn0hIPfqY31B7jitjwJ3pD7Uz1w6XxGPZfFg78hUdqXvbvPr6TdAjuWjRUztWK",
+	"4O6lOZ+IvLl4T5DcY6P8wmQASQKJ1wAHjLueK42HbR3Zf110tt/hK8vPtazz/eyuJIqDXeT4cjMETvu9",
+	"reZvjD9D7tm0duiP7NzmltoId5vCUKap6sbf2Oc2rpaLwjpIqKZnNhcjFjdgG9HdjgUm7dvbDPS0oFbm",
+	"7aQeTSaM91FWSqCo208OsA5i7bDdvC2peJq6or8rEPA7KYzghEwRMwaBT2imGPluzV5ydHB08GyDB/2s",
+	"zUF/TRP3WQc/OV7+yQfuEk3+Con96Onyj14LOWBJAhgEsS4K5khXAqbDKGuzosIzmBEpMo3WktVUeEKs",
+	"n+UMPWM8nqF5QgdUAZkKke41IW3UqWlnmHJTxi6H2E6POJhRK+ibuMoPU+Dn7y5WYyt+0ALd5tmFG5ig",
+	"GmNM3WyChVPm/RxBbuM/L3/4WBlOW4mO+c8LebzN1t4ii7cTBGCOD4xujqrcA0PbfNWChl2+xgeeF0xZ",
+	"KhlyKmPO+EEb2BDkMEvTmUtyd+7TpnO8OT4seXobz/N7pnTJt4yqvPdhNIbBFq8cvqMjuGJ/BQx4b/Hu",
+	"e7yLMi8bYdBBP4pPtDmtZ9W3LxXpY2jNwCGtwJj95gdjWlmXBLoH9+ptrRj6x60fUgvsVhVYZnm8ymJX",
+	"rPweBoLLMFoVBK6ZyE9bJMxiMrzCDNlfVuU05n2BVDvx3EY8V0twlW9pupTcCvkRXRp71R7sZRZQJvew",
+	"DK7hrY9KRqLnWEl2yLiLcaFZwrSQQW5y+GvlSv3zImlR4EznXjCzSVYXK66h46v3dLQMDfGdO5p+jxd1",
+	"nx09W/6Fd0JtBNd/4PUD2TYSryrXCoQy5/cTerhsIGUVwz9giH0FyVeb6GKIvueOZdx49L5SzIYpw4aC",
+	"fq7e97lslQckTHdHuyPQDRLos6MXyz94KfgwZfYu+9nxyfIP3kmIBbfX3K9tBAN+2mI77+gsFTR5L8T3",
+	"VNp4pWfHz9vAzgX/QvIGEkZ9pvuzk5M2Hzsfi9GfX9nmq/jtV6vt9dJTyyZYnw3YItRmzVRaqmKoOUFG",
+	"c2YvNJVtW0NVz/VPxds/vE2KMeBDpLB3B/bZRrgfxoaZpjZ3/24sVKiAjvASh3/EHLRUvuvxMU8EXrpj",
+	"nzv2uRr7fFAWiEgbYIGRj/2xaZBbZ2wuDm2DrK1Wxi5lI5sShVEgZqxMF5dsUDTJH9JYO2bvUkEtKJhW",
+	"DhjqlNyOWTzOm3Jfcx/3Zz6zz/LzUmQMaUKEJDbUEOMxyl6QCZ1hczTJEnBZT25xElSW6mtehGr48zgj",
+	"A2H+lEA+2miHhKCGbcb/MU/kzwtQAW7fua5qjpYxVdf88vzKNwavl5exvYaweaO7gPYVpkqjPFHYiobk",
+	"IRQTG8ZD+TVnPEGmezMXLWVgYcPFSCpu8VaElpf+RJE4k9Ks0oVgYQqIA4Of+5rj9knf6q8uc9cFfdUk",
+	"nMOz34SV4BaLdeMenbTLw1V30m4n7f4IxoJDeEJ5CeVPSQKx4dtQki+UJy76Kme7yLwrPBbD68xgJe7o",
+	"mOImZK2RBftws/zCwbz46uYRXDgAHnRvzuVeq1K2oETZkpFtvHo+7pIckPD1BV5V+AAPe3vhotm87EYR",
+	"1HRbQWMttnBNYSMp20Dt+vqgBRAbehs7GT0w3KpphyJGgZ1XzA/Ae0EKzfzkeflhkk2nrSfXYvWpt3pb",
+	"k1NZi9sa8y6xpLu7rml7XWOhpiVlqSfPIpq16ZbGfNPAVr27OgpGS9wcH7qfDxVozfhoYZjdS/vulX91",
+	"i5hWn6pBffOr3qls27079HA2ekIKI8yI8x2GeOIKf+77wp+Yx1HGUDfQBq9f5vF5yX3KPO4+LnOptr4H",
+	"uVlpSXT+emVHfI320s78edx3JTrI3dqzrAZhWuWD+3QkAZYHS32DX72zH50X39yfHVOl8R94OiPF2jFR",
+	"ZQbaJVM2Ka0Zt88rGut8sddlk9lM/nfnhHGVScP1CXyaMgkK03m++frKlgAmTKFClPvaJACZATU2aZ7U",
+	"7bKyG4OuaA9uWILVF3ASxkc9+3Gz3t3eXitXk2hvr21Tfw9jWgtdPj+fnSbfhst8U9WHSujdzcOuVOWW",
+	"tagCuekYlfANKeYYhtFhddWoSE/8M8y2piGFV+uKTLbSlI63vJYQEdn1JXfQkQKpmss+LT7Jv/gcdb4X",
+	"8cJeL/7r/L2dglYoaL8xLevOLOzSZtUaRSlp4GY25dbX3E/yaobr8jTPwJarU4e/5v9eFizayOPuWcg2",
+	"BpH6F3ZW1KOIIW1C9vsR1quFDPi1tYkn3ZSs37IbJLzMB/GGrEbHeczpjp53t8i/ezdKSTswVj/F/u0u",
+	"mMbHxuz7AqeaeCt7o9qB/YHZiYqIrPznXvuMktf+m/tJLQlN18BW8t3s4lMem6bQdDS5B3FM5YjxUQN6",
+	"FxrAcm1hfR0hgGpttIUwQTwuVSGwxgfRE1agZq8kYJTqjox3CsIfJSclxCtJ1xbUWpJ/0pKNrqsW3CFk",
+	"ewFvDcZuvy/HAwOVKcNaZfMBqFhaypdBTfI2EkwSMQVuO+tiMQ2LNC7e7ppj3cZKKXaipinDyy2M+46F",
+	"0kVZwlJotIumzldHJyLjWh1c868hppkCGx42ptMpcEWoxhKsUTWI0Aek2+0IbhRCOsRKiFrVquCeXnMa",
+	"LI9rKxQMMwUJ6T47OSH9/Pk+hj0xvj/MjL7Z3zsgb+GTJudTibuwxXuxvME1n4KYYp12KbKRLZ3mSk6T",
+	"n8UgctHtt5S5RsMM6/racsO2hn9CZwfEnNmbi2+fKGI2zgS/5rGEhGlCR0CkuCVDkabiVlXhhzsRQzJg",
+	"Uo99KcPaRl2p4DxmPrrmtQD9PVszUdMpFtJypYsNgAwHtLV3daVWMlF0pki3jy8wPjIwej+Ga16KxnIp",
+	"Ar5A4CiToE7xjzcX30YkLypBGI/FBCL3f5IwJWFEJaIkrsngzTX3c0WlUPp8tZFLJQAszOdgSEogdP35",
+	"4rE574Gtz+qgd80RfHYIirUok72oKHnoAffEw2tRpPzmNZpHoE7sgtd/61rFbz+OnOlTn+lji4G5IvyC",
+	"a8kGmZk4IkrDlAxm+P8SBZcYF8NsnBjCzPJOCoFlT/u+MNXCWIzX9mVftfO3VbzGLb5cuea3EZdQhfry",
+	"eAR3pL7q7C4qoRXJvq5BLY8o9sV7rd7TtVj3L1NXStr1lkNfxBPXXaGiofvTsN6K+wtfqGLNYw1bqK7y",
+	"YcIVapBqDlMgXXfqe7uAhV3Awm8qYOFcfbQWTZkboWk3scGALiN3Lk9tQYr4ypytUek4/NX90nO/LL2S",
+	"qDO3exK+jRcRVeGxMzMexx3E/Knci1RezU9WQTB0ka1CJYc2NXUN/9z8vE2uufNSGJP1fZEBYE2EUr/d",
+	"J4q4jtzIVqYpxUZMrouRz+x3nre9+frG3+A+7qq1bPtWxS7PN7G998uUVszIYkSyY0a7m5Tf/U3K+5Lt",
+	"lTiqJF3HrSLPtgglvpWkdhwM8yUSiFPGYe+uSo595rUbpoZtk1surl7ff0rLNn0V5Q3tMic27aO4uHpd",
+	"gtlZvVuaAijaK249JBO77OH0S30RZax4rJ6I8hofxg9RgdIuWWLne/j9JUtc8ITdsCSjKXF1+onRaRdn",
+	"TeQ9uwz78zxno8GSVYm9Qv5EjbHdi1jd5Ur8NrwPFWF979L4DrkSjihsjEhjE6R387oHVjC0kR4YXmKz",
+	"lQ0chCQ0bwBnVG6vp8gR5UzZDoJjkSZq3jFg1Mh3di0PlfP9kirYZ1wBV8xWOJQwZJ98DZohnbB0hs1K",
+	"m5Kp7Ss981fPftxUIOp47QJRfKx6PJsMaj0yFvGVt99dvbVfNI6aUA09MexhtMkGE79X6rrxDr+5h44b",
+	"dqLllovF8J3V0oYZGmg6gJUuVVEnmKvW5JjOg1gp9uwfq31iV/cwlomDzM4m2dkkvy+bhPrqyd1CPckU",
+	"SKuwxFSC3FuPPeW2hf3k8Nc8rujzw6tU34LOmd2WRWlj41B8ujNVHoWpUhzGvcnh1fR4XF+b1Kx1ZfiW",
+	"7w3tsh4kAWsxGfqcqx057q4K/yhJV0UeCmjKUkW6f7r64S2pdAPiWZqSOAUqFaGcCKQZmpIhgzTZvErQ",
+	"unWopeYHaCC6a3P5R1EIsHVxketWwPv+O2HeTU8IxjL1sbdI32diIXXTJEv1E+XajnRf+gzCK5dB2C33",
+	"lXkpmQbJ6B65hFGW2h7A5OTo+HlEJIzIyV50zftoOvS9DfEEO3+PyNO9iPTjMUsTfGT+YR69NP+QwMl5",
+	"rMnxi69eEHX85Z7N7OqXe6D0iYR9mXF1zWvtXTidQEIGs+J9UD2W9ItsEkUn4GoPhxLB0I6/S/bX/XhB",
+	"Sn1THsQTsjjtbOcN+YPqcH8098mVplLX8pvxMiQXHaTrsts30i4xoDEFM9lb6E6BDNLfhRIV2FeLVLFA",
+	"5YGdXnUfelUQ8s0a1qMolxNUr4K5Z5tIJ7+nBLT5pT5QFlq7zPadirFTMf5IKka4OE4bXWPVTPiAjpEX",
+	"67Mft1EvvsY3/9WmufwuFIvKjparFNVEn50ysR1l4tUNyFlex0gMCeAPtc6rNTqpqhcRARqPS+UmMPeB",
+	"MO0vBapezsrAj8bN00y7EpxvZsymiwn3svLmQ8WYYQO+xBxDaTW+sNQNEOBJc3sRZj/u4UuVqKoEhjRL",
+	"ded0SFMF0XzPkW2yjjJkl3OOys53fGMrfKOC64RxV+mrLEyZIsCwIJViCTSbJBu/It6iQVLe9mO1RMpr",
+	"fBgTpAKlne2xsz3+4NFhY3Fb4YwooEAR7HgvkEV2a5yz/5HxJO8dbD/w0RVbuDauiMzDX8t/LktdqbHE",
+	"e9EBmqJQyuvexaA8ipCw8pHUzIhHqwQsV8DLyLiK/TBPWofAk9WLbtxprU0qziue3E2/2XLwW3lxr3hy",
+	"3wFwbRgQ2k07NrQLhftjhMK94gkWuyix+G7V70AlEA43ILGltYYNxLyt7Eql6dfu3YetM7peRdDNFC21",
+	"EMhrlm4/9c0DvU0KXNUluEuGW71zfB2Gi7wtW3TANtDo4a/2H8tMiSrmdO4NR5ukuV31ToI/otyS4koC",
+	"7xugfn3B7gvZ75SHYtGuajg0k8yhUxv2pynliwWeY/P2/Xf4+u/g5rC0nxbixOx65/XfUugRWPjmlrwv",
+	"7tokbnzzFIu6j4/8Frv7S4j3WL39pSU+jLO/DKOdr39ng//R44zm+kZh6akhtiHKGWY40mhlZllo3I4Z",
+	"LjGH87ce1hBerWSLW/R9FG1xU7VQMjwkd8bqGsZqGXi5qp7j5iaVBDdpjyYTxpcXbvEqxWMt3eLW90DF",
+	"Wzx0dlJ+V77ld1e+xZdM6Vr5PTK0HFUqRUYkoTNfKWVvFd5V50J1oX34q//nUg9ZwaG2LgUbK66UKmfu",
+	"/GIP7xcLFDK9N2G6mhLpVtWq/sraonjbFVjcwh6mBssS0syrsOxIdHf5/Mepw7IGB2wQyZKqfZ9xsjjW",
+	"//zqvnNzGozpUqPtlezqIj3wa6qY2thN8+X51b1cMxcnsNxcvzy/+mMlEm3YYi/Dr9nXL0GJTMZAaJp6",
+	"46oN9UVb6VtZ4MejDdTPV/hAYfoFhBb1qix7KnfG/c64/80Y998YtCW2bVwpREBXWFuAaRE1Uxom6LMX",
+	"vFIeyUjYTbC8oMJx+Kukquf+Whp2X2Zv9yBkm0yOkmjYWRuPwiFQO5EHlM4rCd0C1dr4B+4i3bcdpp4v",
+	"7UF8BMtJ1nsJUKzviHbnIvj9uwgQ1cuckXQpJ4at3QARkkjQZtL8KVOETSaZNpuJyLOjF3v3J/UPcVnG",
+	"Hlg5LWiehwYNpHM3wcaY6IOxMneCOwXkt8jLHpQ1vMt0zhdyqsc4nRjO0EbIf9VEZVOQChJQhjM4ZnGP",
+	"HMHOuDV+cInD//a5QY2L79jBjh209nfSj0AKlSB3F2RY+wi5AmYcCGQbKouNqiPkhnmAhn1UOZbcPVAN",
+	"7+1rD1Vk6AffTgaXmzNOIriNcjQmWnONoR6+3ENG074N3FZ5iwdpi+pCVLtt764S1rhKKIEvIoMZuaEp",
+	"S3pDKSZrlSld3VcRuj+on3UNq7vFIg2GC0kGMBQSiBYJne1VrIVTQkkspIRYO0PCOiDx4QE559e85E/M",
+	"FKgGOmJaERgOwTIkQxOn+KbgUNRawzoiugTEa86FJnSoQRKmD4jfizEIIcH3K9uhqQSazMiUKh0Rqsjt",
+	"GDg5n8r8sBShUpolMH7N37jt0jiGqYbktFx1Nh/MoAgm+5KPANPS/vQYZmbPia1JTznJpoa58RH5WQyu",
+	"eb6vHGJEQkzTOHMFU8YwIbhuA50S6hA0BszJErgxgLV9ARXpD2j80QAv6TeXq8+p/9HeFPkFPtBFUQ6f",
+	"Xejn7nbod3I7dJ4k2DvDCpqSXIoKNoysZqMSKqTsGXtPQw//WHrtU2JV29eGGg2tHFg7G+txVFmqHMh9",
+	"a1Gr+SQ8crW65llfMm/7lsev7GEueZZRqL/j2RHp7o7nD3LH400Mqo2FYsygGeiSEffs6AURPAbCzAt7",
+	"9yTMD9HCWcd3W+eTYVuVq1uQipwcnRRW4c9iQLQgU5GmB+QVjceEoiEJSck0C9bDH4F2BmvFTHUjM+U1",
+	"pMIwDVhj1n0u0gRtVabIR5jqiEyo/AjJNc+d6c4K1HkX3yd5emyxjtyZiybez2LwRDnmpkjKlHadjG8B",
+	"Pqaza44nWbA/M/5ghgU4J1k8DpmAH/B8NmwCVtj+ycbY/gdnLf9JDIJOKmeVn+HR56hANfEWT00S7Cyv",
+	"36JoeeCEOe+OiQJsAcvxxJmUhmuUGMiEJkAynoDELqip+YdhDl1qMPRO7TZcQt5+TDWMhGRLnOdX9vWX",
+	"xdvbLFxTmWy23LlcbGLnW17dt3w7FinkvexjqmkqRpnzm7oGBgplghFY4paX4I2d+8dCapQqEeoP5lSq",
+	"BQvdXA+Yo15DqUdblqa6zAcqTVOD1c57ufNe/q68lyVWhxhutP5qeHvOBNtzsQYbp6kIXa0tss0W+xeV",
+	"DSZMa0j6xgDAvsFsxPfFcEh+ySCDM6s89A1/7HlG2UvZhOl/wQ4zfWum4af+uXqCzNt+aZhH3xoPhrk+",
+	"UQfET45RPX3imtlgwE4mOSSudlm373/o2V5FfaJA74WMA9QYHqCa3mZS8cyS81y8uTt8A8BTX87N3+cj",
+	"LMmEzvC8iBgOzwiehxGixtCiPD8O81rTJX/gXCvLvtf2Qbv6gfdS1scS162QH1GHUnv3XxYwzK0OfzX/",
+	"q12tVM/fZ9YTpelwSBRAThNMoqqYMg7Kuja00DS1ta3Nn1btNFM8CfZE/7ZSkbNzP4jeWL0jpbvAuEdS",
+	"uSOl3AozY44gflmHGKLXo6+iabCszR3OnYpobvkWp7S2B7nHaUGweU2PHeHuLnL+QMk6Vp6SKZVabaZI",
+	"ZoNOcOhY5RpdeEocsOF2plCWjT6tjELtFKVbp07zjKYkFgqtHSMNGK/ZcAmkMMJcfNSjzwgdiBu8xqqp",
+	"7d1nR0+tSbWff7OP3/T3Dsg5roQa7f6jizp0ty10JAGSUxRDRkikhE5ExnP7yx2FWWRE1DRlmgxA3wJw",
+	"v0qUW745LIb2kYQNhyCB+zAaMxDjCfLJG/AzcIBEkX7xsjfJQoqU3cGjFihmUR7Qj1CY7ITIToj8roXI",
+	"FRvxnGcZbhu5UGDGR7ZPdTyG+OOqAmVOm14qVFCd34hIqfHAJLF+DA6PkvmZhV3waaYfWR16z/1KsfOM",
+	"3yUyaueu3/HP3x//dFHRQll1kwM2qS2p5KRb0ghlloL1gyFXrV2Wbl5TR6Z6+Kv5n/fm2bZyoZzWibiB",
+	"DbHKncK2Yzjt81h/q7RvSYZQS/c2PaxE+Xck7XXdi8vvzVDlcDpTFkxvn6Y0ht+T2rTjQTsetFN6Nsf4",
+	"kEF4zieGm+R7S1QaG4qwBUPxEgd+zL6yS/T04ZA7prdjejumd89Mz/AHLGbiQrWsfacF3gNYVLHeEkqs",
+	"U550BzT+aN5Yr3fZ6l40CTdMwVa4oxl4c9zx4ZxaHG7vXMlx58vamZbbdcu75ohIz64OcxFJaDnPqUv4",
+	"sppX7qZVdGJ9tVu+BbZscAus5goH3hKr2elEO47x++QYSDW5ITYUsogg79o8M5mlmF66Wd+zr0i0/7MY",
+	"qMNffxaDZTU5ylmZWyTQJcmfLj121/l8K/Ga59VSVXkS2VSKkQSlNlJ2Y/2iGn8SA5RBC3H40OVNL8yP",
+	"9Fj20r374BUGpyCmKVTSvEk1y7spB8E97gmezirJBy4VsHOKmQ3R/SYjVAHcIiXUHsSOrrdC17ZsLIoK",
+	"q5KWqTwyGqu4JVOQ5Tp0SSmz+bHQvdkUxJk0stt8NwAqQZ5netw5/ctPBqEVyBs/aibTzmlnrPX09PAw",
+	"FTFNx0Lp06+OvjpCJdPtqE6T3wFN9TgiEmhiFHIVkQloyWKVF3IwJGLEqmGOkA4PShlBntWoALW7TE2S",
+	"KZB2sNisXxUVIiSk9usxm6o8/FCPYVKaw/KKwPhvARIV2UHt8GOWls/RzfSSSiDnsSaQshEbsJTp2UGo",
+	"11poE646MSQLmsoo0r08v9qzZUqsAwbHhMSFQjKuRTlO0mKRKi0iVGd2fjHvMBiTpn4A3J7Vm6q9cKrw",
+	"q34UGNcxBYUa2QSLYI4pr0d32u9L9T1sih5JIGZ5FzY36TDjGJ1lXUKBGcsVQ0NVSxTp3iI480IiFg3Z",
+	"INOg9nARnqwPKuLBkuv8lNXEJgXafGpBOJddXh7R5VXOD/gybyrMzC7KbYXtsKXWwmXYFG0Mm8Y0Syrr",
+	"upFLWSqFcOTUyQodujRHVVWen+cbJiHW+1M6w1IOZqwLnrAblmQ0JZ5yX2c8sYHEeCSl8SeU0xH+2gBp",
+	"Op0CT/YxmNnW8NSSsrRMd+ZXw+b+/wAAAP//",
+}
+
+// decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
+// after base64-decoding and flate-decompressing the embedded blob.
+func decodeSpec() ([]byte, error) {
+	encoded := strings.Join(swaggerSpec, "")
+	compressed, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		return nil, fmt.Errorf("error base64 decoding spec: %w", err)
+	}
+	zr := flate.NewReader(bytes.NewReader(compressed))
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(zr); err != nil {
+		return nil, fmt.Errorf("read flate: %w", err)
+	}
+	if err := zr.Close(); err != nil {
+		return nil, fmt.Errorf("close flate reader: %w", err)
+	}
+
+	return buf.Bytes(), nil
+}
+
+var rawSpec = decodeSpecCached()
+
+// a naive cache of the decoded OpenAPI spec
+func decodeSpecCached() func() ([]byte, error) {
+	data, err := decodeSpec()
+	return func() ([]byte, error) {
+		return data, err
+	}
+}
+
+// Constructs a synthetic filesystem for resolving external references when loading openapi specifications.
+func PathToRawSpec(pathToFile string) map[string]func() ([]byte, error) {
+	res := make(map[string]func() ([]byte, error))
+	if len(pathToFile) > 0 {
+		res[pathToFile] = rawSpec
+	}
+
+	return res
+}
+
+// GetSpec returns the OpenAPI specification corresponding to the generated
+// code in this file. External references in the spec are resolved through
+// PathToRawSpec; externally-referenced files must be embedded in their
+// corresponding Go packages (via the import-mapping feature). URL-based
+// external refs are not supported.
+func GetSpec() (swagger *openapi3.T, err error) {
+	resolvePath := PathToRawSpec("")
+
+	loader := openapi3.NewLoader()
+	loader.IsExternalRefsAllowed = true
+	loader.ReadFromURIFunc = func(loader *openapi3.Loader, url *url.URL) ([]byte, error) {
+		pathToFile := url.String()
+		pathToFile = path.Clean(pathToFile)
+		getSpec, ok := resolvePath[pathToFile]
+		if !ok {
+			err1 := fmt.Errorf("path not found: %s", pathToFile)
+			return nil, err1
+		}
+		return getSpec()
+	}
+	var specData []byte
+	specData, err = rawSpec()
+	if err != nil {
+		return
+	}
+	swagger, err = loader.LoadFromData(specData)
+	if err != nil {
+		return
+	}
+	return
+}
+
+// GetSpecJSON returns the raw JSON bytes of the embedded OpenAPI
+// specification: decompressed but not unmarshaled. External references
+// are not resolved here; the bytes are the spec exactly as embedded by
+// codegen. The result is cached at package init time, so repeated calls
+// are cheap.
+func GetSpecJSON() ([]byte, error) {
+	return rawSpec()
+}
+
+// GetSwagger returns the OpenAPI specification corresponding to the
+// generated code in this file.
+//
+// Deprecated: GetSwagger predates kin-openapi renaming openapi3.Swagger
+// to openapi3.T. Use [GetSpec] instead. This wrapper is retained for
+// backwards compatibility.
+func GetSwagger() (*openapi3.T, error) {
+	return GetSpec()
 }
