@@ -3445,9 +3445,6 @@ type ServerInterface interface {
 	// GetHealth The process is up.
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
-	// GetMetrics Prometheus metrics (requests by route, method and status; latency; database pool).
-	// (GET /metrics)
-	GetMetrics(ctx echo.Context) error
 	// GetOpenAPI This contract.
 	// (GET /openapi.yaml)
 	GetOpenAPI(ctx echo.Context) error
@@ -3689,15 +3686,6 @@ func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetHealth(ctx)
-	return err
-}
-
-// GetMetrics converts echo context to params.
-func (w *ServerInterfaceWrapper) GetMetrics(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetMetrics(ctx)
 	return err
 }
 
@@ -5925,7 +5913,6 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI, options.OperationMiddlewares["getOpenAPI"]...)
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
 	router.GET(options.BaseURL+"/docs/redoc.standalone.js", wrapper.GetDocsScript, options.OperationMiddlewares["getDocsScript"]...)
-	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics, options.OperationMiddlewares["getMetrics"]...)
 	router.GET(options.BaseURL+"/v1/people", wrapper.ListPeople, options.OperationMiddlewares["listPeople"]...)
 	router.POST(options.BaseURL+"/v1/people", wrapper.CreatePerson, options.OperationMiddlewares["createPerson"]...)
 	router.GET(options.BaseURL+"/v1/people/:person_id", wrapper.GetPerson, options.OperationMiddlewares["getPerson"]...)
@@ -6269,113 +6256,6 @@ type GetHealth500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetHealth500ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMetricsRequestObject struct {
-}
-
-type GetMetricsResponseObject interface {
-	VisitGetMetricsResponse(w http.ResponseWriter) error
-}
-
-type GetMetrics200ResponseHeaders struct {
-	XRequestId *string
-}
-
-type GetMetrics200TextResponse struct {
-	Body    string
-	Headers GetMetrics200ResponseHeaders
-}
-
-func (response GetMetrics200TextResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
-
-	w.Header().Set("Content-Type", "text/plain")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(200)
-
-	_, err := w.Write([]byte(fmt.Sprint(response.Body)))
-	return err
-}
-
-type GetMetrics400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response GetMetrics400ApplicationProblemPlusJSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMetrics401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
-}
-
-func (response GetMetrics401ApplicationProblemPlusJSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMetrics403ApplicationProblemPlusJSONResponse struct {
-	ForbiddenApplicationProblemPlusJSONResponse
-}
-
-func (response GetMetrics403ApplicationProblemPlusJSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMetrics500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
-}
-
-func (response GetMetrics500ApplicationProblemPlusJSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -18670,9 +18550,6 @@ type StrictServerInterface interface {
 	// GetHealth The process is up.
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
-	// GetMetrics Prometheus metrics (requests by route, method and status; latency; database pool).
-	// (GET /metrics)
-	GetMetrics(ctx context.Context, request GetMetricsRequestObject) (GetMetricsResponseObject, error)
 	// GetOpenAPI This contract.
 	// (GET /openapi.yaml)
 	GetOpenAPI(ctx context.Context, request GetOpenAPIRequestObject) (GetOpenAPIResponseObject, error)
@@ -18960,29 +18837,6 @@ func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetHealthResponseObject); ok {
 		return validResponse.VisitGetHealthResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// GetMetrics operation middleware
-func (sh *strictHandler) GetMetrics(ctx echo.Context) error {
-	var request GetMetricsRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.GetMetrics(ctx.Request().Context(), request.(GetMetricsRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "GetMetrics")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(GetMetricsResponseObject); ok {
-		return validResponse.VisitGetMetricsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -21440,91 +21294,91 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rbhu5lij8KoS+ASKfKV+T9MXG4MCdy+7s3Un72Mn0ANt9JKpqSWKnRKpJlh3tIMD8/H5/OMA8wADn",
+	"7L3rbhu5lij8KoS+ASKfKV+T9MXG4MCdy27v3Unn2Mn0ANt9JKpqSWKnRKpJlh3tIMD8/H5/OMA8wADn",
 	"Feb/7DfZT/KBi2TdxJJKsmS7u5U/saQqXhYX1/3yuROLyVRw4Fp1Tj93xkATkPjneZqKW/NHAiqWbKqZ",
 	"4J3TzvsxkAnosUgU0WMgU6rHRGXTqZBaHXSijorHMKHmRT2bQue0o7RkfNT58iXqvKDxGF4IrqVIzRML",
-	"nxVcA9dXEGeS6dmFSFk8W/bSq/d0FF7zDUjFBCdiiMuWoEQmY4jIUEjSfzPcf0t1PO4v28GbBCZTYRZ2",
-	"CdOUziCZn66vZQZ9cjsGTvSYKcIsqJQWEhIz9VRwBWYplBOgMmUgiYRfM1Ca3DI9to/TCZB8vni2/xeY",
-	"VZcHPJt0Tv/aMfN1fo4Cy/1BxNSuKgSTWALVdkUIjGWb/+mnn84zPQauWUw1hAcdAJUgSTymaQp8BKR7",
-	"+foF+err50d7y8b/t0sLgzdJeGgHoieKsCQiNFWCMG5hBfKGxfBEkVSMlqDhl6gzpZJOQHtMH0mACXA3",
-	"LzPTGbTuRB1OJ+Zd6p/osaQTdcw6mDRHbyBfnmso5ITqzmkny/DJ+T2eKwVKLZ4tf+Tu032XJSNonmqA",
-	"P999mteMUx4zmrbY3tA/29vkRl9nPGF8VMGg0OT2sZ5DpbvPW7qgf4HZPN6ek4yzXzMgH2FGuobYwCc6",
-	"maZAKPnw4c3LPaLHVJMJ/QiKSNByxvjIkg1PERQd4tXE7VgKXWyoRiAqmD+hn34APtLjzunJ0VHUmTDu",
-	"P39jLoHWIM2Y//uv19efTo73r68/ff3q53/+p/BGh0ghwzezbwhv3xNXT2sHYPYSjykfQXJALh2YSffZ",
-	"yTeWPE6YUoyPzsiz4xP7jdI0hb3m7TpC3bTPY7PP+cX/WQwaUeIXMbg7GvzAODTOkDIOd5/igo7giv0N",
-	"8kl+zUDOilmmdAQ9ZR4oj5vAkGap7pw+NwhAP7GJ4RkeHeyn43w6xjWMQObzvRcfoYF59Dl80j2cVJun",
-	"8tOfSrhhIlPE/JYfZGix+F7TST4/Pqlg7HEQJiCV4I2An+LPGwB9ShdMktJNTCHFDUtANk/jHrj7VJfn",
-	"V/9qb2jjZJKqnrvFG5iPanhPByksmE5DT5tHNjAbpCjyqDGbNk9YeuiuU34xL1uRDsWJ72jiuJD5FFsx",
-	"1vxJp9OUWXnscCrFIIXJP/+irHBWTPdPEoad087/c1hI5of2V3V4Yd+yk1av5FuamoWiNGfZRndAE/Ln",
-	"qx/fReRWCsNUZlOISMY/cnHLyZBBmkSeAhMhCeM3NGWJ/cV8kYtJSI9LusG/7bsd7lsIh9bsHj8sCXVf",
-	"nFw/TFl8r8ApCY8kdvOrQtL28u8TZdiPhjqfTjK7NiDvvr8iPJsMQDrJ85rHIuMxS/ciA7FV5XmjGijN",
-	"0tQMN0zZaKwPrvnmgP1ayAFLEkvD7xPaSNqfKCJFCookgnChCTUqpZVtxBQkTr9BzHrDjTxD01dSCnmf",
-	"Gz7nJOPwaQqx0abATH+GR56ApixVhErwmorRT0jGE5AO9SyWsGSDgHiL+vk7oVGHtyrqfR4+2gTgE1Na",
-	"kUGm8ezdNWDKWQ9q282tDYv2aR8yiuIdgPNO6Nci4/cKlHeCqCwe54TGIgNTxBEP0hUSIeSQxPN6c4GA",
-	"xmNLXLgbxYB3g9hyQWepoMl7IX6gcgT3jSwDkSAZTM3k5lLQikpPaBzDVCvSPSZv2Xeb5EQXEmLBE2YW",
+	"nxVcA9dXEGeS6dk7kbJ4tuylV+/pKLzmG5CKCU7EEJctQYlMxhCRoZCkfzHcf0N1PO4v28FFApOpMAu7",
+	"hGlKZ5DMT9fXMoM+uR0DJ3rMFGEWVEoLCYmZeiq4ArMUyglQmTKQRMKvGShNbpke28fpBEg+Xzzb/wvM",
+	"qssDnk06p3/tmPk6P0eB5f4gYmpXFYJJLIFquyIExrLN//TTT+eZHgPXLKYawoMOgEqQJB7TNAU+AtK9",
+	"fP2CfPX186O9ZeP/26WFwUUSHtqB6IkiLIkITZUgjFtYgbxhMTxRJBWjJWj4JepMqaQT0B7TRxJgAtzN",
+	"y8x0Bq07UYfTiXmX+id6LOlEHbMOJs3RG8iX5xoKOaG6c9rJMnxyfo/nSoFSi2fLH7n7dN9lyQiapxrg",
+	"z3ef5jXjlMeMpi22N/TP9ja50dcZTxgfVTAoNLl9rOdQ6e7zli7oX2A2j7fnJOPs1wzIR5iRriE28IlO",
+	"pikQSj58uHi5R/SYajKhH0ERCVrOGB9ZsuEpgqJDvJq4HUuhiw3VCEQF8yf00w/AR3rcOT05Ooo6E8b9",
+	"52/MJdAapBnzf//1+vrTyfH+9fWnr1/9/M//FN7oEClk+Gb2DeHte+Lqae0AzF7iMeUjSA7IpQMz6T47",
+	"+caSxwlTivHRGXl2fGK/UZqmsNe8XUeom/Z5bPY5v/g/i0EjSvwiBndHgx8Yh8YZUsbh7lO8oyO4Yn+D",
+	"fJJfM5CzYpYpHUFPmQfK4yYwpFmqO6fPDQLQT2xieIZHB/vpOJ+OcQ0jkPl878VHaGAefQ6fdA8n1eap",
+	"/PSnEm6YyBQxv+UHGVosvtd0ks+PTyoYexyECUgleCPgp/jzBkCf0gWTpHQTU0hxwxKQzdO4B+4+1eX5",
+	"1b/aG9o4maSq527xBuajGt7TQQoLptPQ0+aRDcwGKYo8asymzROWHrrrlF/My1akQ3HiO5o4LmQ+xVaM",
+	"NX/S6TRlVh47nEoxSGHyz78oK5wV0/2ThGHntPP/HBaS+aH9VR2+s2/ZSatX8g1NzUJRmrNsozugCfnz",
+	"1Y9vI3IrhWEqsylEJOMfubjlZMggTSJPgYmQhPEbmrLE/mK+yMUkpMcl3eDf9t0O9y2EQ2t2jx+WhLov",
+	"Tq4fpiy+V+CUhEcSu/lVIWl7+feJMuxHQ51PJ5ldG5C3318Rnk0GIJ3kec1jkfGYpXuRgdiq8rxRDZRm",
+	"aWqGG6ZsNNYH13xzwH4t5IAliaXh9wltJO1PFJEiBUUSQbjQhBqV0so2YgoSp98gZl1wI8/Q9JWUQt7n",
+	"hs85yTh8mkJstCkw05/hkSegKUsVoRK8pmL0E5LxBKRDPYslLNkgIN6gfv5WaNThrYp6n4ePNgH4xJRW",
+	"ZJBpPHt3DZhy1oPadnNrw6J92oeMongH4LwV+rXI+L0C5a0gKovHOaGxyMAUccSDdIVECDkk8bzeXCCg",
+	"8dgSF+5GMeDdILa8o7NU0OS9ED9QOYL7RpaBSJAMpmZycyloRaUnNI5hqhXpHpM37LtNcqJ3EmLBE2YW",
 	"85qy9P4vitdmco0J2QFNobZLb9ZatDt85o53owyRy1wguj+Y5PBw2i9qi4YXb41nXFks+8DpDWWpkUDv",
-	"ly5oc8GTGekmVNMBVUAyjlfeLMVc+gkb2U0rMgW0XWzyCnzgNNNjIdnf7veg385Lnc5uiIKDlaXs33j+",
+	"ly5oc8GTGekmVNMBVUAyjlfeLMVc+gkb2U0rMgW0XWzyCnzgNNNjIdnf7veg38xLnc5uiIKDlaXs33j+",
 	"lOdyqyOZNSD89NNP+3Xb5CJA1E2Zd7w4H/hUihiUMsf2imumZ/cJzp8gTfet+B8hxx1IoB8VoWSQKcZB",
 	"KSKzFIjRfhLDfPpGF+gjmCVkCpSBcF02NQzpmlMu9BikpdPdfib56dSaDU/dPk5Z6cWPMNvHIZP+3kZF",
-	"2Q/ceRkgeQsJo+9RDbt/XvVEEeea2DdLMKTKyDeCA7KtnEh5xrWx2/rFK6VWYEoSCQr/pIml2DS9kGZ6",
-	"zYwiOqSpgqgzLX1lgJVxi5pLbGYRGq2Ol1gRjxveOwm9N/fkVCgdiwRCRtMPfyH+5zPvOMmmU5AkNkQS",
-	"pUkDcjWlMZABDIW08Gf8lsqEmBcN5J0S1znt/PDhmJx89786UXXrlf08D6xSi1seAtgy01RhUPirg6Ub",
-	"q7TxwmcjBr9ArM187mAvvLF14elWwfYCLa2KaIGgoHakiExAjvDeux/iTErgFmfRO/P102+/2jsldKDM",
-	"16j/oyAyiwjP0pTEKVCprjmerSEaFo8OyE9Mj0WmCc3HzCfFPUfEbJlQnuTHicqQB46lEG1x1KzFsmhr",
-	"o9k+zi6dsYzD94NXAYTJUv1jpmMxaXDJaeBE2AcUEUMiYUROuid73mL7whyJOaMrS2FJ91XKRmzAUqZn",
-	"5IVkGiSje+QSRpmzm5GTo+PneMGcD5JnWiKemvNEsytNe+PZiAEHxHyWgu5xgER1og56BnpxalhLYgik",
-	"mEBP0SHomflEB8xaA833aJwrzHXm9VshP/a0pIybYSDJLNHv3Yg04xoAgRV1YjGZZJzpWW9IY7MZg2FR",
-	"J6bm995QyF48ZmkScJ1WoXoJsZDJiqSWC23/KB3ws6MgIRTF4S1iTpWDRgpDleBq/sxzRwt6VDJuQHlG",
-	"YDLVM4LM/JYpa5nXMFHLpv2A71/iZJ0CAamU1ByWdW+9sSOZW/LFfOcl6XlkpGYXhmvahwyxovGYwQ04",
-	"Kd9u8KCwtA6ESIHyOarqwZbPFySnuY8Rzy9Nfxx2Tv+6BND5O69prFXnS/S5drgDqthSwBXDfIePf4lK",
-	"/taw7xx/9qYBw7i01QpVBmiR9b60TjRnll5KqtzcJbN+wLi9dJSY8hjSnsU9xPN2b6SQ9KiuTJlQDfua",
-	"4QkuH8WCY2OjDGbtFm9DJBZNOvcOFMSzPc6VKG7ny8/1rXyJOuHzmpuci5476OKIasrCeBZALi4c9h2E",
-	"Ri0caW3WYGY2qA+q7RtKU52tcKGu7PM5NWr7HioNhkBNk5WP1V0cJOmLPadlIoX7Lfsh8fnIUZB854Z7",
-	"0Fgjc0F/dxmJokqcxvw9rt2OGprXbmD9Chcbq2B7BUbzhPXnCmn9zpPDOqYJBah5KmJ0sxn5x7//H6Np",
-	"Ig94ogiKA5GRHo3u/0Q5vR+58hNVES+c4IAPmv+bGXe+qhc5kq+qJSGVXXiBdEGt7dPqrLBYIdulxF8D",
-	"sxaSiluQijC8X1Uxc07oKyIzrq+vQqgobkBKZqXOFfQDtM2X0OyJIgnEDC2PdEQZV9rqB2IyzVxgWJbq",
-	"qOwpMyA5mJPZLbZall/n2l5QmZevV9147Wrlk+YzzOPpl4UiwQvE9xWheE443JLiaK2rxylNFNVQYaP7",
-	"anJECY5mTfNQNMidoFy6Gr3FS9EbA031uEd1TzL1sSHiz94zMh3PFItpihZG4JqmxL5OmL2ETBGqiRmI",
-	"iGFEEjAqgJBUMz4KiWZ+EV7NQL97G+nS6B6yKmd/wQviJMpvagLnF3f3ewncQCqmGD2m2IizIYsp1+ms",
-	"xyZT6i3XVRCo46+7x0d73cEeUiK3ZSFJaTCSso+QzoxcOgBSGZn4kfEgjd7rnBSqASR2oQytgguWE+8t",
-	"ej/jdkU9LXpOUnakCVUkpSlPqFwwPLW79eOUJW5z/JRxTZknWHZU4kc1aBwGUzsQWIjhIQnZY2nKndFq",
-	"HjeRxBMqmQIylGJCaAhNiwERTe2A4blDGtjx0UIVrD3eBvTDCt4eH80jboXFh5UjZRAOkjqZ7qts0J/n",
-	"HEsNG86RqHoc0DotZz1zT1segH2b8RHJX0cKghjkuHgY9JKqHuXq1hk9FwHy8vzq3D0ZEh2ry3yN8kGZ",
-	"sUY5x0KBp0SXrXWDKWKJqY2zZJpI2JcZVyEdal4uLa5/7xbS1NotDA7aAJY5IEooUdAyJTFSTmk0Yscg",
-	"gpN83DAo1xFwa4wSh1isHFtFNyDqUO080gU+Eon4DskBMefRR7zpn5J+8LL3I9JfBMb+Nac8sVwROOn7",
-	"m9h3oyNfMaMHuKMZuwHF+9E174cY49L1EL8cYKOxdgvoVZdlxjbEuX9qFz6WAOSF+UYCJ+exJur4a6JB",
-	"aXVAzl1EFSJgIsA6DAaQYlCWs9XmJ/FEXXNUDqwTdJgpGzF7Qvo4zD4Xen8o5H7xyj56c/aCxtSdSLET",
-	"KXYixU6k+OOKFA/OwxfroD8wGyhcpds5wrTDnMLI/WUeR2qB+uHcq4rNCudcLDDc0T9JSSLpsL3ujIjK",
-	"eHmK4x2v2/G6Ha/b8bodr/ut8Lqr3M3j7frIBcoei7K7Yol930eALfYRFDYF5I/BIbOE6fNY26yBKlMp",
-	"p1218n2JtHYN5iM/anitMguqcOyGS6TIUXgx6/Zj+YUEmbjZ7qsb5xKvbtdcG2uqLyKnLDc9cM6h0Kap",
-	"h93CK19AGYkzerJ7lvc33CjqAlZKQoICXXKEky6HG5tKwSS5oWkGaq8S2bAU+i5Ho1mUsZ7heuAu3/dR",
-	"LmRoBBS/TO9QiWysPrWp/5JqINrH9F6eX+UR30a9Lx1rcUqAUaRt0c497Y1F9cMLvdJyZBFjaNdqvtIV",
-	"wgNKmdjLHw85V8sL9KgYeUSuQqYM1crMc/iYb6FAkMVXaSNifHExtyvG26oAVhxvMPpNaOICchymlr2x",
-	"NmagRFot3QaWYm49ZfYL4In9QXAt2SDDGK3SC5g5i7UVwqTeLvMvjIeKbBgq36M86bmw4D7p1j3Le5E3",
-	"HyKHcya78kbqg7TyMNtlzfMyxhOMPr4xiOa2ZRHxBnJoNA/4r0V8wVx6GZtMMks+FKdTNRZo3aY+ZIP8",
-	"BPAxnRE6ERnXXpMCQjnPaOq+JgkznCwhgxl5fhIRKTKzomsfFcqBSlCaTIHzGemOaXoDimTToF3RjtyL",
-	"hdK9KfC4QSYyv5uVTgC0rWvg5KRTF6zrIebXmHHNUiO6phSzYSwY0cjPHRvg+Y4qJnzG9VfPOqWs9qP5",
-	"2IyoVltjnQCoSghXC90yjV3M5Ao6Xf7OlYZpiBb4q+aOYcEJzIEYr4Kt3MMhfYKRGVLcQOKPAKMXxmw0",
-	"BrkGgP3KbhEji5WtOkxOmxZBqkLHMLwLc0OWgMXdCsTNf/y//5/3D9mvl265AUHKa3erqIOgugr7a30V",
-	"m5h+jZA1/46Nipv7OWHDIUizj6VBMeX7Sex7yqpDwQt/0ObK4ZgtcN1TG0wfREVwXwyHSEtOS4sr4tzm",
-	"IL0cuk3Va9YhJYFiNOsM05IUFbCfA+WKl7M00h2vuc2lXxZSlwfQLUYBd4/dxfr7fyCXi+l0amibLjNE",
-	"gygbuGmrmRnd04upQuFwtZuZ0pkiFPd0WnIUQmI0IDmC2v7KRKWLGI/pG+YjHYgbKxX4PJop0zQlKZsw",
-	"vRcRLvTYsOgB2CR9IA4YbqYzmwriGXR+D8oe9yJsuRajvCZ8XWWVdS7FVDBX067FPPhsbzDrJWJC2YJw",
-	"wc+Bt+ek61rxlHVWXx6iuCPLd1ItpLLWzDl9XzNItyIdf4kcn6tJiiuRiZDSVw6ILUfXOmCV4mqdJFFS",
-	"6ObKjs0Vu5mHfhSuHNZEU5tpZIPs1iA4BXlfVCo5NM+Zo4BsHjqFMEFqkF7CFLhB4IoWlXirVfpx1zRw",
-	"B6uycy02uSSvNOu3TqHahGZe1dC2q5y/+OGly0r3Bs55Sefd91fkFR+llCckThlwvZ/CDaQkoZrmpRPy",
-	"jWCEtYaRkDMiAUt1ElqJr04FH/U0yEkvT5rqRKVvJSiWANeMppXveSaVTbZSYyE1fumV6JJSbTaOfo9O",
-	"1MEMpKAeXFd85rb+IweiNEyt8lvCj4gwTm6FTBShPImMDiOBME3GVBHBISJMK2sfnA+7tQaeBpIXWsY5",
-	"UVYZ53QChaGv73BYC03TPlocBpQn/WBGBa5lfugLc4Mw5X0iOMxwtyoidmT83v2JPwR57BLyiVvyVq0w",
-	"AlrJ4I2GyYqB85W9tMgAbhPb5lbjMzcQbosYiS9xh66q/N9KHMbZCstTLYDTD0aAWjURG9MB1habUYLb",
-	"DDctL6Q68IItNxMmQ7rJWEzyvHjM5nVVPND5RTX+XiY+it4wPlLINW9A6QlYnoCUoucAN8PDZdznhC4i",
-	"I4VPPLxKG9lXT4l92j3Z6w72avbBaqpoJXsUl6BCCavlbNjNJq9KQN6HWNZD26L9ZRkgHkkOa+Vsqjms",
-	"209G3UQ+6QvHRy+zNKi+sXhMEiYh1vtTOkOtCEtvYJSye/eJwux4Q8/TVNyekn6eMU2VYkpTrvukO6QT",
-	"ls584bCxyBSMRZp4q3bPJk1rOutHzrZdZtM9y5CxEkjf1Y/ilWtnPpeztfO5HQMvJvDm8Kbxw9iHauMl",
-	"phCFr2GurRbuAQy+HYtbw7tvqSt/Bclprq56eoLabUFtUhjihTZ05pqXCc1eRDSVbDgkjJvjJd3//s9j",
-	"p1IjVYIbkDPy3/958vzIFT0sK8tIH3MlOVenr3ldn8ZHbDT62zd/wn0YmcMMpyKSlxdyq7APajoFGeGz",
+	"2Q/ceRkgeQMJo+9RDbt/XvVEEeea2DdLMKTKyDeCA7KtnEh5xrWx2/rFK6VWYEoSCQr/pIml2DR9J830",
+	"mhlFdEhTBVFnWvrKACvjFjWX2MwiNFodL7EiHje8dxJ6b+7JqVA6FgmEjKYf/kL8z2fecZJNpyBJbIgk",
+	"SpMG5GpKYyADGApp4c/4LZUJMS8ayDslrnPa+eHDMTn57n91ourWK/t5HlilFrc8BLBlpqnCoPBXB0s3",
+	"Vmnjhc9GDH6BWJv53MG+88bWhadbBdsLtLQqogWCgtqRIjIBOcJ7736IMymBW5xF78zXT7/9au+U0IEy",
+	"X6P+j4LILCI8S1MSp0CluuZ4toZoWDw6ID8xPRaZJjQfM58U9xwRs2VCeZIfJypDHjiWQrTFUbMWy6Kt",
+	"jWb7OLt0xjIO3w9eBRAmS/WPmY7FpMElp4ETYR9QRAyJhBE56Z7seYvtC3Mk5oyuLIUl3VcpG7EBS5me",
+	"kReSaZCM7pFLGGXObkZOjo6f4wVzPkieaYl4as4Tza407Y1nIwYcEPNZCrrHARLViTroGejFqWEtiSGQ",
+	"YgI9RYegZ+YTHTBrDTTfo3GuMNeZ12+F/NjTkjJuhoEks0S/dyPSjGsABFbUicVkknGmZ70hjc1mDIZF",
+	"nZia33tDIXvxmKVJwHVaheolxEImK5JaLrT9o3TAz46ChFAUh7eIOVUOGikMVYKr+TPPHS3oUcm4AeUZ",
+	"gclUzwgy81umrGVew0Qtm/YDvn+Jk3UKBKRSUnNY1r11YUcyt+SL+c5L0vPISM0uDNe0DxliReMxgxtw",
+	"Ur7d4EFhaR0IkQLlc1TVgy2fL0hOcx8jnl+a/jjsnP51CaDzd17TWKvOl+hz7XAHVLGlgCuG+Q4f/xKV",
+	"/K1h3zn+7E0DhnFpqxWqDNAi631pnWjOLL2UVLm5S2b9gHF76Sgx5TGkPYt7iOft3kgh6VFdmTKhGvY1",
+	"wxNcPooFx8ZGGczaLd6GSCyadO4dKIhne5wrUdzOl5/rW/kSdcLnNTc5Fz130MUR1ZSF8SyAXFw47DsI",
+	"jVo40tqswcxsUB9U2zeUpjpb4UJd2edzatT2PVQaDIGaJisfq7s4SNIXe07LRAr3W/ZD4vORoyD5zg33",
+	"oLFG5oL+7jISRZU4jfl7XLsdNTSv3cD6FS42VsH2CozmCevPFdL6nSeHdUwTClDzVMToZjPyj3//P0bT",
+	"RB7wRBEUByIjPRrd/4lyej9y5SeqIl44wQEfNP83M+58VS9yJF9VS0Iqu/AC6YJa26fVWWGxQrZLib8G",
+	"Zi0kFbcgFWF4v6pi5pzQV0RmXF9fhVBR3ICUzEqdK+gHaJsvodkTRRKIGVoe6YgyrrTVD8RkmrnAsCzV",
+	"UdlTZkByMCezW2y1LL/Otb2gMi9fr7rx2tXKJ81nmMfTLwtFgheI7ytC8ZxwuCXF0VpXj1OaKKqhwkb3",
+	"1eSIEhzNmuahaJA7Qbl0NXqLl6I3BprqcY/qnmTqY0PEn71nZDqeKRbTFC2MwDVNiX2dMHsJmSJUEzMQ",
+	"EcOIJGBUACGpZnwUEs38IryagX73NtKl0T1kVc7+ghfESZTf1ATOL+7u9xK4gVRMMXpMsRFnQxZTrtNZ",
+	"j02m1FuuqyBQx193j4/2uoM9pERuy0KS0mAkZR8hnRm5dACkMjLxI+NBGr3XOSlUA0jsQhlaBRcsJ95b",
+	"9H7G7Yp6WvScpOxIE6pISlOeULlgeGp368cpS9zm+CnjmjJPsOyoxI9q0DgMpnYgsBDDQxKyx9KUO6PV",
+	"PG4iiSdUMgVkKMWE0BCaFgMimtoBw3OHNLDjo4UqWHu8DeiHFbw9PppH3AqLDytHyiAcJHUy3VfZoD/P",
+	"OZYaNpwjUfU4oHVaznrmnrY8APs24yOSv44UBDHIcfEw6CVVPcrVrTN6LgLk5fnVuXsyJDpWl/ka5YMy",
+	"Y41yjoUCT4kuW+sGU8QSUxtnyTSRsC8zrkI61LxcWlz/3i2kqbVbGBy0ASxzQJRQoqBlSmKknNJoxI5B",
+	"BCf5uGFQriPg1hglDrFYObaKbkDUodp5pAt8JBLxHZIDYs6jj3jTPyX94GXvR6S/CIz9a055YrkicNL3",
+	"N7HvRke+YkYPcEczdgOK96Nr3g8xxqXrIX45wEZj7RbQqy7LjG2Ic//ULnwsAcgL840ETs5jTdTx10SD",
+	"0uqAnLuIKkTARIB1GAwgxaAsZ6vNT+KJuuaoHFgn6DBTNmL2hPRxmH0u9P5QyP3ilX305uwFjak7kWIn",
+	"UuxEip1I8ccVKR6chy/WQX9gNlC4SrdzhGmHOYWR+8s8jtQC9cO5VxWbFc65WGC4o3+SkkTSYXvdGRGV",
+	"8fIUxztet+N1O16343U7Xvdb4XVXuZvH2/WRC5Q9FmV3xRL7vo8AW+wjKGwKyB+DQ2YJ0+extlkDVaZS",
+	"Trtq5fsSae0azEd+1PBaZRZU4dgNl0iRo/Bi1u3H8gsJMnGz3Vc3ziVe3a65NtZUX0ROWW564JxDoU1T",
+	"D7uFV76AMhJn9GT3LO9vuFHUBayUhAQFuuQIJ10ONzaVgklyQ9MM1F4lsmEp9F2ORrMoYz3D9cBdvu+j",
+	"XMjQCCh+md6hEtlYfWpT/yXVQLSP6b08v8ojvo16XzrW4pQAo0jbop172huL6ocXeqXlyCLG0K7VfKUr",
+	"hAeUMrGXPx5yrpYX6FEx8ohchUwZqpWZ5/Ax30KBIIuv0kbE+OJibleMt1UBrDjeYPSb0MQF5DhMLXtj",
+	"bcxAibRaug0sxdx6yuwXwBP7g+BaskGGMVqlFzBzFmsrhEm9XeZfGA8V2TBUvkd50nNhwX3SrXuW9yJv",
+	"PkQO50x25Y3UB2nlYbbLmudljCcYfXxjEM1tyyLiDeTQaB7wX4v4grn0MjaZZJZ8KE6naizQuk19yAb5",
+	"CeBjOiN0IjKuvSYFhHKe0dR9TRJmOFlCBjPy/CQiUmRmRdc+KpQDlaA0mQLnM9Id0/QGFMmmQbuiHbkX",
+	"C6V7U+Bxg0xkfjcrnQBoW9fAyUmnLljXQ8yvMeOapUZ0TSlmw1gwopGfOzbA8x1VTPiM66+edUpZ7Ufz",
+	"sRlRrbbGOgFQlRCuFrplGruYyRV0uvydKw3TEC3wV80dw4ITmAMxXgVbuYdD+gQjM6S4gcQfAUYvjNlo",
+	"DHINAPuV3SJGFitbdZicNi2CVIWOYXgX5oYsAYu7FYib//h//z/vH7JfL91yA4KU1+5WUQdBdRX21/oq",
+	"NjH9GiFr/h0bFTf3c8KGQ5BmH0uDYsr3k9j3lFWHghf+oM2VwzFb4LqnNpg+iIrgvhgOkZaclhZXxLnN",
+	"QXo5dJuq16xDSgLFaNYZpiUpKmA/B8oVL2dppDtec5tLvyykLg+gW4wC7h67i/X3/0AuF9Pp1NA2XWaI",
+	"BlE2cNNWMzO6pxdThcLhajczpTNFKO7ptOQohMRoQHIEtf2ViUoXMR7TN8xHOhA3VirweTRTpmlKUjZh",
+	"ei8iXOixYdEDsEn6QBww3ExnNhXEM+j8HpQ97kXYci1GeU34usoq61yKqWCupl2LefDZ3mDWS8SEsgXh",
+	"gp8Db89J17XiKeusvjxEcUeW76RaSGWtmXP6vmaQbkU6/hI5PleTFFciEyGlrxwQW46udcAqxdU6SaKk",
+	"0M2VHZsrdjMP/ShcOayJpjbTyAbZrUFwCvK+qFRyaJ4zRwHZPHQKYYLUIL2EKXCDwBUtKvFWq/Tjrmng",
+	"DlZl51psckleadZvnUK1Cc28qqFtVzl/8cNLl5XuDZzzks7b76/IKz5KKU9InDLgej+FG0hJQjXNSyfk",
+	"G8EIaw0jIWdEApbqJLQSX50KPuppkJNenjTViUrfSlAsAa4ZTSvf80wqm2ylxkJq/NIr0SWl2mwc/R6d",
+	"qIMZSEE9uK74zG39Rw5EaZha5beEHxFhnNwKmShCeRIZHUYCYZqMqSKCQ0SYVtY+OB92aw08DSQvtIxz",
+	"oqwyzukECkNf3+GwFpqmfbQ4DChP+sGMClzL/NDvzA3ClPeJ4DDD3aqI2JHxe/cn/hDksUvIJ27JW7XC",
+	"CGglgwsNkxUD5yt7aZEB3Ca2za3GZ24g3BYxEl/iDl1V+b+VOIyzFZanWgCnH4wAtWoiNqYDrC02owS3",
+	"GW5aXkh14AVbbiZMhnSTsZjkefGYzeuqeKDzi2r8vUx8FL1hfKSQa96A0hOwPAEpRc8BboaHy7jPCV1E",
+	"RgqfeHiVNrKvnhL7tHuy1x3s1eyD1VTRSvYoLkGFElbL2bCbTV6VgLwPsayHtkX7yzJAPJIc1srZVHNY",
+	"t5+Muol80heOj15maVB9Y/GYJExCrPendIZaEZbewChl9+4Thdnxhp6nqbg9Jf08Y5oqxZSmXPdJd0gn",
+	"LJ35wmFjkSkYizTxVu2eTZrWdNaPnG27zKZ7liFjJZC+qx/FK9fOfC5na+dzOwZeTODN4U3jh7EP1cZL",
+	"TCEKX8NcWy3cAxh8Oxa3hnffUlf+CpLTXF319AS124LapDDEC23ozDUvE5q9iGgq2XBIGDfHS7r//Z/H",
+	"TqVGqgQ3IGfkv//z5PmRK3pYVpaRPuZKcq5OX/O6Po2P2Gj0Nxd/wn0YmcMMpyKSlxdyq7APajoFGeGz",
 	"//j3/+MrhsM1t2fyRPkcsxG7AWVEHmfhwg2aVyxaTa3+T7VT9V0Ac1WBD5rxnTXBS/v2yUU2tolQTQaK",
-	"qFyHI18UVBfdNUxhAtQQv2GW2j0bsKJusreOSd+Ddolp5S2dkQEQDiNUy1rJTuYiIN71HN4tYLrz7yay",
+	"qFyHI18UVBfdNUxhAtQQv2GW2j0bsKJusreOSd+Ddolp5Q2dkQEQDiNUy1rJTuYiIN71HN4tYLrz7yay",
 	"hYEsYGL00Jjfg+O/JIh8WEWOEqwiua+FkUrNUPsWJ3JFrCFaytAXLMoglFbrLNsidg6o9UdImJIwojJZ",
 	"b5QJG/Xw1m3S4WIGXWstiLlN16vFCFYGwsqZlMew1skstQoF7E/5G7ZiboNutFEYIzXsTUHGLjQlYGtD",
 	"Sr4ODFoTuJz0hrgTukodmY0s7cKqZC2JSdAW1uzHQILpGGFu51152pqUM1druXbUTSSvTJfCB7GYBCy/",
@@ -21534,77 +21388,77 @@ var swaggerSpec = []string{
 	"EDtgsbKTbxoWlkx7hRz9i2C8N6JTXNj8aq60EaRSUMqXQGWKTAwsEpSwUCzFi0WsSas8/xlWtWZyUmSY",
 	"O8usrSCLQah555u8iFObZXtQhilVKvgIi2pTCfsoiBt1gdAa3MiEzsgw4wna6XBDpdWfkqHIpNmCgjhD",
 	"57C5Sco8myNCw1rvr5DHorvYBLOFKNAWcVe4VeVaHgvLd8zRnnbpHMsyMJbQq3bGuuWhIe1pTD7B06++",
-	"uuO4BRlZZdDFJGDtkcq3sv0gIWflS7yoF/ae5p2QQoHBSHyKCFNvu4MpRRFiQPnHnnsK9UyYUpaYNSd4",
-	"0pyODDa6B0IGAxsRYoFt19PE6gy92Lfc9tT79P/+X+T46RnRtyL/5e//RU6+OrMExH0+PiHdULzb3pmh",
-	"qftiODydj5xryfwcuufbaJTvavahqZDW9IEc+bRGvtXYSIEo83FwXPp2LFInJuIPIymUarnKFePX1ggm",
-	"GqKLlNtubR5PzJE5Acmggz0S8/atKL4WHHpiOAxiR9soC9qDG8PN46W2yIvzV/5JfNGiXF7arUgrMPiM",
-	"IA4ubMUokOaYhoAvPmZT5q6jX04e0O0qNyuU0N13XEwYBwiuMx+th5zWSOhN5Xr8gwu3tjSUwIZg9RJX",
-	"YqeCPK3e11TqxtfnHr/vml65D74pFqE4vjBMw0cSVUltHTHL16sCoiq8qxchTJsWUNz1ioI1cZOWZZbu",
-	"neFsh1BtjgJVOQcHfTpnebWJLxUbRV7m1239zLKHCl+xLzNsyYLm4likKcRauYeK4apF2JZQwoK2Namm",
-	"iY3sRjWlxgbRJdKqKsu90MX5HeTj+hNAnwoOTCaZbS1k3m/I6QtT1UAS44J5TjHNtPAn5j3XvNHKlmZR",
-	"RJnzVaJ1kZsFdPpudLlGOsvN0grquB7Fa0+ANhEC1CAobzcWKDzphpS17RPYtUnhaigZ0mteVYuw1kuM",
-	"2wKHvXLdwoZAXFu+csRuoAhj9wWQbOpfQ/a5b6TSHsVKa37h3w4hWPOq35cyELGlmJAxWF+prxmZexkx",
-	"9ddoPQ0OIR8e4c254dnyIApnF7feWYrlnTFL3oh4EQEaj20nD01SoMoWn7edP4qiku2zNt1uksr1Ki/e",
-	"7ba3IJ5VOhd+kSx59Qbrmh8+PX5qi6QHyV82mVA5W36tS/Up5xHOTV/BkwDMi+kqe/55McYX2BNA/dJP",
-	"C8LaTkmw9kCUH3ivesCLMs8j0pBIH7niCGYCN25krbI9xrFYfDB2bkHA3hjSpEWoRwEF98rCgLjXGIjh",
-	"G0vOA+57FzCvbwWZgsCmgdjkIMX22oMZsaEcUX73ZuaBSgjUVGQK0YHdsBQ9HrYOcOUvyy19JJJig9TG",
-	"Co0k5Un+O37yD1kfiJUZMA2RC91zKwvS7NcM0iRvoVdHnnC3Doc35udSOKQHeD8ifde9x6bXmi9cA5q+",
-	"Je3mLz5WLtq6F48h/thL2IjpcPQkDhNayZ+vfnxHLoTR3GQhCbveNYeuOcWh79rQd10bi06XTxRi/0E4",
-	"gabMJs2YnSjva+v6i7p+xSHATgzij2A53bCbw/kiC/Li5SB6zjffbl93PPByU9H7ubLIv6ei7S1NMh9d",
-	"MvKKIMUc5jXqqPvYqXZnWYm4ChaRV60KcKjMrBOa0pXzn9W6lqEHLL+OB1hKD4HhEDBD29tNHNDr24xq",
-	"6L+s5vq6RdUDyHOHKtWhLK3mmltNtKBUuNqAL1S4GiMGVggGKSLMK2V/ngfK/thcgqmECcsmYWkvgSnw",
-	"BFV4V4Oz4hg5WepTwiJTKDotmcgW/2m1SZuT326PiYSe7YtaLyhww5IMcy6GKQ0rWTUMbqPBAx9THoMr",
-	"rtVi33nw6bJNf58/uHpI2bw3cHkiqo85bnUib/DxdidyR0KPQXg9DMLrLSh/H2jfsULRrVp4y1Ywcwoc",
-	"8+BiCQnTPWopYDyGNmK2I7Y1DG0pw+QliXe0Zou0pso1XuZr2/faC3zCvqM6k+CKdpih8yoShaPSECiS",
-	"Y2OlXMyOjj0YHfvjEqI2NKahttAwS9P+GemXgZdHP/atPc3Z5hOIbS4HtckBpWx47HronDRF5sDe2TWv",
-	"DMxZ2ifdAXAYYsJAShlPZ0SNxS2hhLO04o/Zw3ritZkwvApzSYi5g3xGjBRtA/5zv1aWYupmaEu173nF",
-	"DlI2DcwBcBOW9ZD+ul2zemDGbdezbWJw7Qrb7ljeTrzesaXfKVuyhSVeOrfNqmESzq++JDj8stxN373T",
-	"88Uj9Bmm6iKkIKm2CF05ZjNYvycpbc5fP7eKTtSZWw+a45GvNnjsAwjz7M79xPJFLugnlh+Xa83dGLOf",
-	"LI9+XV7OZfuxehjeqkWvfED1lLMUeEKlDdtmPK87gd5QVw3FsEA/xEGrreHEt5Rps5AlkzbNZJUQQbRI",
-	"6IzcjllqxDI8nobIdohZckdrtB+jpS36TpjfevRVjPJ3LxfW1Lj2iQpUdLTNENXHhopQd62qtci/azGm",
-	"zVUM5MwVL69U99a/1VBJr10NJUdjiiJKD2gwL0c35lbzBtAuKogUpoulskwV2NUOICoT5zrSV+5k5ZIH",
-	"6FuN8qwb6FjlAmsFOK5G3DfF81a6Fmvw+ho6lbGnEWlac9uNaJtV/r1lRbNykSvRivhD6V4UlD/sdfse",
-	"IyXmdz/v0hOhegxzVYDwrdCavy8rI3l8AuMjF66STfGPVHDouZiD0HrfXL1elE6yINdjk6kW9TwKHy+Z",
-	"Uv5EkTdXr10lDufgYsqHqsjI5WM8mrSK1gkQFpzrBjffb4rDqu0VVswJMGgOzeAoAPBrRqUG2bD/raYJ",
-	"lEGwRqD+/HmHt11LFgiyvRA5KN/jtfjcVhDyd4ZijVHSVeRY66yXHeommGqF2G+XpZasTA9fnM4uxtem",
-	"27gJLlyXrjJNM4jCRdpeUckZH6miSJCwFsqiWiQWRHv5wzk+cvHmAg3ZpaoNlbhFg309ZwRzzTimvjxZ",
+	"uuO4BRlZZdDFJGDtkcq3sv0gIWflS7yo7+w9zTshhQKDkfgUEabedgdTiiLEgPKPPfcU6pkwpSwxa07w",
+	"pDkdGWx0D4QMBjYixALbrqeJ1Rl6sW+57an36f/9v8jx0zOib0X+y9//i5x8dWYJiPt8fEK6oXi3vTND",
+	"U/fFcHg6HznXkvk5dM+30Sjf1exDUyGt6QM58mmNfKuxkQJR5uPguPTtWKROTMQfRlIo1XKVK8avrRFM",
+	"NEQXKbfd2jyemCNzApJBB3sk5u1bUXwtOPTEcBjEjrZRFrQHN4abx0ttke/OX/kn8UWLcnlptyKtwOAz",
+	"gji4sBWjQJpjGgK++JhNmbuOfjl5QLer3KxQQnffcTFhHCC4zny0HnJaI6E3levxDy7c2tJQAhuC1Utc",
+	"iZ0K8rR6X1OpG1+fe/y+a3rlPvimWITi+MIwDR9JVCW1dcQsX68KiKrwrl6EMG1aQHHXKwrWxE1allm6",
+	"d4azHUK1OQpU5Rwc9Omc5dUmvlRsFHmZX7f1M8seKnzFvsywJQuai2ORphBr5R4qhqsWYVtCCQva1qSa",
+	"JjayG9WUGhtEl0irqiz3Qhfnd5CP608AfSo4MJlktrWQeb8hpy9MVQNJjAvmOcU008KfmPdc80YrW5pF",
+	"EWXOV4nWRW4W0Om70eUa6Sw3Syuo43oUrz0B2kQIUIOgvN1YoPCkG1LWtk9g1yaFq6FkSK95VS3CWi8x",
+	"bgsc9sp1CxsCcW35yhG7gSKM3RdAsql/DdnnvpFKexQrrfmFfzuEYM2rfl/KQMSWYkLGYH2lvmZk7mXE",
+	"1F+j9TQ4hHx4hDfnhmfLgyicXdx6ZymWd8YseSPiRQRoPLadPDRJgSpbfN52/iiKSrbP2nS7SSrXq7x4",
+	"t9vegnhW6Vz4RbLk1QXWNT98evzUFkkPkr9sMqFytvxal+pTziOcm76CJwGYF9NV9vzzYowvsCeA+qWf",
+	"FoS1nZJg7YEoP/Be9YAXZZ5HpCGRPnLFEcwEbtzIWmV7jGOx+GDs3IKAvTGkSYtQjwIK7pWFAXGvMRDD",
+	"N5acB9z3LmBe3woyBYFNA7HJQYrttQczYkM5ovzuzcwDlRCoqcgUogO7YSl6PGwd4Mpfllv6SCTFBqmN",
+	"FRpJypP8d/zkH7I+ECszYBoiF7rnVhak2a8ZpEneQq+OPOFuHQ5vzM+lcEgP8H5E+q57j02vNV+4BjR9",
+	"S9rNX3ysXLR1Lx5D/LGXsBHT4ehJHCa0kj9f/fiWvBNGc5OFJOx61xy65hSHvmtD33VtLDpdPlGI/Qfh",
+	"BJoymzRjdqK8r63rL+r6FYcAOzGIP4LldMNuDueLLMiLl4PoOd98u33d8cDLTUXv58oi/56Ktrc0yXx0",
+	"ycgrghRzmNeoo+5jp9qdZSXiKlhEXrUqwKEys05oSlfOf1brWoYesPw6HmApPQSGQ8AMbW83cUCvbzOq",
+	"of+ymuvrFlUPIM8dqlSHsrSaa2410YJS4WoDvlDhaowYWCEYpIgwr5T9eR4o+2NzCaYSJiybhKW9BKbA",
+	"E1ThXQ3OimPkZKlPCYtMoei0ZCJb/KfVJm1Ofrs9JhJ6ti9qvaDADUsyzLkYpjSsZNUwuI0GD3xMeQyu",
+	"uFaLfefBp8s2/X3+4OohZfPewOWJqD7muNWJXODj7U7kjoQeg/B6GITXW1D+PtC+Y4WiW7Xwlq1g5hQ4",
+	"5sHFEhKme9RSwHgMbcRsR2xrGNpShslLEu9ozRZpTZVrvMzXtu+1F/iEfUd1JsEV7TBD51UkCkelIVAk",
+	"x8ZKuZgdHXswOvbHJURtaExDbaFhlqb9M9IvAy+Pfuxbe5qzzScQ21wOapMDStnw2PXQOWmKzIG9s2te",
+	"GZiztE+6A+AwxISBlDKezogai1tCCWdpxR+zh/XEazNheBXmkhBzB/mMGCnaBvznfq0sxdTN0JZq3/OK",
+	"HaRsGpgD4CYs6yH9dbtm9cCM265n28Tg2hW23bG8nXi9Y0u/U7ZkC0u8dG6bVcMknF99SXD4Zbmbvnun",
+	"54tH6DNM1UVIQVJtEbpyzGawfk9S2py/fm4Vnagztx40xyNfbfDYBxDm2Z37ieWLXNBPLD8u15q7MWY/",
+	"WR79urycy/Zj9TC8VYte+YDqKWcp8IRKG7bNeF53Ar2hrhqKYYF+iINWW8OJbynTZiFLJm2aySohgmiR",
+	"0Bm5HbPUiGV4PA2R7RCz5I7WaD9GS1v0nTC/9eirGOXvXi6sqXHtExWo6GibIaqPDRWh7lpVa5F/12JM",
+	"m6sYyJkrXl6p7q1/q6GSXrsaSo7GFEWUHtBgXo5uzK3mDaBdVBApTBdLZZkqsKsdQFQmznWkr9zJyiUP",
+	"0Lca5Vk30LHKBdYKcFyNuG+K5610Ldbg9TV0KmNPI9K05rYb0Tar/HvLimblIleiFfGH0r0oKH/Y6/Y9",
+	"RkrM737epSdC9RjmqgDhW6E1f19WRvL4BMZHLlwlm+IfqeDQczEHofVeXL1elE6yINdjk6kW9TwKHy+Z",
+	"Uv5EkYur164Sh3NwMeVDVWTk8jEeTVpF6wQIC851g5vvN8Vh1fYKK+YEGDSHZnAUAPg1o1KDbNj/VtME",
+	"yiBYI1B//rzD264lCwTZXogclO/xWnxuKwj5O0OxxijpKnKsddbLDnUTTLVC7LfLUktWpocvTmcX42vT",
+	"bdwEF65LV5mmGUThIm2vqOSMj1RRJEhYC2VRLRILor384RwfeXfxDg3ZpaoNlbhFg309ZwRzzTimvjxZ",
 	"8XXVSmYLdRkKRNPiK5hMU2Hx2xWOLGx3hgRqDTwxHypfT9m0l1CWznopu7ESlfnK78pIVSm1XZvsn6Vf",
 	"wMEiD5N0TpiF1eV+YBxeh266Ic7maCx57z3DD8p9QjLg/jZSBeYQxdA4wwfOKtktY5FJq7t0og5no7F2",
-	"iGDuOigP/QVpSW/f/Ol8BN/RoMPL3Mzjb3onz/oRwQ8nz43WNG/cdJ00Aj8gtogb2zQgt3T4cbEjRvOw",
-	"nZAhtWkb31EFl2sklI0wpWGpjb0EqLVN83cqi1679cUKomIPLajA2zd/MlBSKzq1jNT81hUOs4SE/Cmj",
-	"knINELmiOGeE2pZGedk1V+2RucIVNh4Yuxa7zGVIINmbjxwbUNXewVA++y9LPFl3rUxf83ndebg5T9Bd",
-	"R1zgZOptEv3whIL4hQlAhl7/mDPVPKoU85a8rFoqFO2yhjpRh6kwnXr3/dW7vOJ5DTWBEwwKVxERU4vP",
-	"6YyMpMimkJCn+0/3n5HBjKgpjcFHLVKXZTIRSZZmav/4mGB4uR0JiVWe//Hts6fk2ddfkeffHn/bKZtS",
-	"/vdfj/a//fnz0y/kf9b/evbln0JioYXJe+H8tvN1jCc5+NxevI56QOy7GC1gvcgqm/gGY0xajTUiSrhM",
-	"giTJ6/pYzfaawyca63R2QCoVrappotj5xZYegMS8bpeBNn5zSV1VAjsuJpkqfc27KZVY8kXChDKOirJy",
-	"U1OsK11djiuuMJd7atOobJ0roPG4dZOhNlWIGtrArOGBaerlssZQxYH3RH5hFpK7+gVrboSxxnIa2lGs",
-	"MVK7Cv9LyMw8dFYuZF8vkr+wvH1DIfulXLWUp7ii+jFQPq+ldRwBSsQgVS9lnsQzrjKJUjB8mjKbhrZ0",
-	"oCmdSZGmPa9NttB/Qp7qC5tOPW/Ms2k17RMVzt0LwRyF9dyY2ki+vQGT1kbaArYuhWx5lx7M3Wqugzhi",
-	"N8Cbf25pdSiyn0KLmuNEx0dhtuOQvo3uak/T667TseDQCh5TCUPAhot+z48t36N0ItXjm1t8HXOqAKyc",
-	"SpSjuQeWR6J1fUj2ANYrjlHcuFb37E43JH/Sb7dMOp4/W35lqrE6S7suVy/Uii9X79Ei4BSC5kbuTemK",
-	"Xl//MwqHpLu3//Pnr6OTpss6d5NW2mwN9Rdg/SIkb8bMTRgGHcvYrknQTrJOBKdLGJ2AHBn5Vcdj0r18",
-	"/YJ8/fTbr/Zcx6s4BSoVoTzXOWyAZ5vIzXU5o91LkD1u8yKvygsf7mIvZZArqGqb55n3QAuWN0puuCb1",
-	"runYMXdhv9sL1yDANkEKZOSs03Ayk9I5hlfquwS8qApSM2x/itNM1Qu7t601NmZKCytN14bF7gCOwUdE",
+	"iGDuOigP/QVpSW8u/nQ+gu9o0OFlbubxN72TZ/2I4IeT50Zrmjduuk4agR8QW8SNbRqQWzr8uNgRo3nY",
+	"TsiQ2rSN76iCyzUSykaY0rDUxl4C1Nqm+TuVRa/d+mIFUbGHFlTgzcWfDJTUik4tIzW/cYXDLCEhf8qo",
+	"pFwDRK4ozhmhtqVRXnbNVXtkrnCFjQfGrsUucxkSSPbmI8cGVLV3MJTP/ssST9ZdK9PXfF53Hm7OE3TX",
+	"ERc4mXqbRD88oSB+YQKQodc/5kw1jyrFvCUvq5YKRbusoU7UYSpMp95+f/U2r3heQ03gBIPCVUTE1OJz",
+	"OiMjKbIpJOTp/tP9Z2QwI2pKY/BRi9RlmUxEkqWZ2j8+JhhebkdCYpXnf3z77Cl59vVX5Pm3x992yqaU",
+	"//3Xo/1vf/789Av5n/W/nn35p5BYaGHyXji/7Xwd40kOPrcXr6MeEPsuRgtYL7LKJr7BGJNWY42IEi6T",
+	"IEnyuj5Ws73m8InGOp0dkEpFq2qaKHZ+saUHIDGv22Wgjd9cUleVwI6LSaZKX/NuSiWWfJEwoYyjoqzc",
+	"1BTrSleX44orzOWe2jQqW+cKaDxu3WSoTRWihjYwa3hgmnq5rDFUceA9kV+YheSufsGaG2GssZyGdhRr",
+	"jNSuwv8SMjMPnZUL2deL5C8sb99QyH4pVy3lKa6ofgyUz2tpHUeAEjFI1UuZJ/GMq0yiFAyfpsymoS0d",
+	"aEpnUqRpz2uTLfSfkKf6nU2nnjfm2bSa9okK5+6FYI7Cem5MbSTf3oBJayNtAVuXQra8Sw/mbjXXQRyx",
+	"G+DNP7e0OhTZT6FFzXGi46Mw23FI30Z3tafpddfpWHBoBY+phCFgw0W/58eW71E6kerxzS2+jjlVAFZO",
+	"JcrR3APLI9G6PiR7AOsVxyhuXKt7dqcbkj/pt1smHc+fLb8y1VidpV2XqxdqxZer92gRcApBcyP3pnRF",
+	"r6//GYVD0t3b//nz19FJ02Wdu0krbbaG+guwfhGSN2PmJgyDjmVs1yRoJ1kngtMljE5Ajoz8quMx6V6+",
+	"fkG+fvrtV3uu41WcApWKUJ7rHDbAs03k5rqc0e4lyB63eZFX5YUPd7GXMsgVVLXN88x7oAXLGyU3XJN6",
+	"13TsmLuw3+071yDANkEKZOSs03Ayk9I5hlfquwS8qApSM2x/itNM1Qu7t601NmZKCytN14bF7gCOwUdE",
 	"pIlRWodM+g57KVVo/uq7LfWr/cfv1FVqg0nJpV7KKzt01/CIrd4n7hHlBFccpTnGFUhboMvdRD9/pTbH",
 	"aPNLumWGm1J+jnEr1rq1guSKKvDS3VyxEf9xOHxhH95qB9oz4vdsTdVMk0TYQmRz4ehLY6taN8yp1yOx",
 	"G22C9Q/MyZir9uDOOHM9Qf7+H+TXjGL3e/O3uVG+BjjpPj+JyPHTiByb/8+I4DGckuO9iCxrDe4acw/z",
 	"ltIyb8DrOpfgBEgnGQciM65I9+//YeN6ZcY54yPy9//Kg4vNk+aV8NR7Z4T6Oq3e5TCVQlLdOrrU9+AJ",
 	"9zmuuogDiR0rlEmrhAMsQvaqR7E92d+IQXECoBWW2qnSmqUVmGwlH6Znq8Qez/caWru/6+KojqXv+8vQ",
 	"FKW7UuVR56xddsjo1HXPr27VbtE8oiiFbG506Aat0zHCVr/w96Z6S+oRKvWtOeCU4L2ggGmJ1ZbRMgoa",
-	"h8OoFMDLtnbkRcT3DZ9melVOV6I0da3zI8w8nSxFKPq2nVTTVIxcq8qSYkP3/3a0/23v58/H0fMGNaI5",
-	"yOX4qIWStaZ4vUHat1WiVgMmQvKrBki2oXeL4k3zGoEJaJATxql1p40ptkUwfA9d5a7L2wSMaotMzZdI",
-	"W08EaSSx1cW+tnWv3MP7+cPIp6NynVnnhUiqxcvyly0eY+fv6tYV6dLq7vZalSNdNV6vTMnn67JhCw1D",
-	"g5StQWgEn4hQI/skELMJTa2b2LksbwWZpjQGRbrXneOjg+fXHTIWmVR7p4TDDRigDVNB9UHIP3wcPfvS",
-	"vb4+8J9Ovuz9z3/agEa1DQZzx1i0Rn6wMQ4wRwiaCHSp1ecqJnTf0ycnEwuKWzpaXUq576LdhLiuptI/",
-	"aii72nOR5Cnl+feUq1uQqmIbuAs5WhjNuKLluDxWE5CvGiuHqWwwYdqVLi+SGZYUEbuQYpDaGM5apurr",
+	"h8OoFMDLtnbkRcT3gk8zvSqnK1Gautb5EWaeTpYiFH3bTqppKkauVWVJsaH7fzva/7b38+fj6HmDGtEc",
+	"5HJ81ELJWlO83iDt2ypRqwETIflVAyTb0LtF8aZ5jcAENMgJ49S608YU2yIYvoeuctflbQJGtUWm5kuk",
+	"rSeCNJLY6mJf27pX7uH9/GHk01G5zqzzQiTV4mX5yxaPsfN3deuKdGl1d3utypGuGq9XpuTzddmwhYah",
+	"QcrWIDSCT0SokX0SiNmEptZN7FyWt4JMUxqDIt3rzvHRwfPrDhmLTKq9U8LhBgzQhqmg+iDkHz6Onn3p",
+	"Xl8f+E8nX/b+5z9tQKPaBoO5YyxaIz/YGAeYIwRNBLrU6nMVE7rv6ZOTiQXFLR2tLqXcd9FuQlxXU+kf",
+	"NZRd7blI8pTy/HvK1S1IVbEN3IUcLYxmXNFyXB6rCchXjZXDVDaYMO1KlxfJDEuKiL2TYpDaGM5apurr",
 	"F+TbZ8+/NoK9eYLYwoxqpb7NIKWQq1QgyGsehqww3FDGpgwDn5c4pXp8sCDfxpGzBdaS/EY+//bb0l18",
-	"dhSM/9FMp7BAUm+s0vjh8h3hdGIZEHgwl+o2ZpKfTq36dup+PcUYGuRg/WrIzOKHl+bcOj+b3Uy0KC3l",
-	"ouS7rhcyxtKWwcz6WHBNY91r7+71b7R3iGJYjXllrnXEUNIJ3AqJUZpTEU6U2WIuSKNTupWt2wHcW7vv",
-	"2UDnXFcOQWowrh9s/dgijxRrG+jc5tfyzs4h3eoe1DksXMOlcEe8DPghTlqoEKujVu30Fx78orPaiBnV",
-	"U5ktG1DdNJuq5L4CAby7E3AphfyN4OqXBQdT95Jh6y06cjIrU8Milgqj8ntOeQ+u7vL86tyKf81HvbI/",
-	"NNA4Aucg8VgoZ5NFjefy/IqgBIIOrMEs/2Bk1ZLEUgDh8vzK5wmsIlBvpdvbhH7qTQXjOiCiv+HOJnFG",
+	"dhSM/9FMp7BAUm+s0vjh8i3hdGIZEHgwl+o2ZpKfTq36dup+PcUYGuRg/WrIzOKHl+bcOj+b3Uy0KC3l",
+	"Xcl3XS9kjKUtg5n1seCaxrrX3t3r32jvEMWwGvPKXOuIoaQTuBUSozSnIpwos8VckEandCtbtwO4t3bf",
+	"s4HOua4cgtRgXD/Y+rFFHinWNtC5za/lnZ1DutU9qHNYuIZL4Y54GfBDnLRQIVZHrdrpLzz4RWe1ETOq",
+	"pzJbNqC6aTZVyX0FAnh3J+BSCvkbwdUvCw6m7iXD1lt05GRWpoZFLBVG5fec8h5c3eX51bkV/5qPemV/",
+	"aKBxBM5B4rFQziaLGs/l+RVBCQQdWINZ/sHIqiWJpQDC5fmVzxNYRaDeSre3Cf3UmwrGdUBEv+DOJnFG",
 	"6EBhJC23fnrg+8CN8o3euQHl3lu/aCbGSzOtoAqVXoyqUPg5DNyXYkLZqoVePsIsoDMsswf5s25PAS/P",
-	"r/6Xe2m++s2EcffpONC/10ukq97CSslImJXkwWL5DaB8KxJIVwz66NvD6uet4/6F2G/I3/8DU1tisJmW",
+	"r/6Xe2m++s2EcffpONC/10ukq97CSslImJXkwWL5DaB8IxJIVwz66NvD6uet4/6F2G/I3/8DU1tisJmW",
 	"5st+RCTFZixakL7v9Fo+ZZv5kvfnveZ9h+i1p9B8okAfkL5BSDM/+klsx/s0yQVyuxbb8n2uF93ZNce3",
 	"CerNhGpyFPnab8I21hGZJiM6VUY5FTcgUzpVtsm8tCaQMeQ0gFMm4YkibsmhKGycbhX08akzBeocHy2o",
 	"sJrnT/krZCcMllAPAHZThQuKNr7bIWQ1vFrdJrNcbkaINlyUIkdj6zQnpQN7J0t04HkLjlYivhU4rGSX",
@@ -21620,7 +21474,7 @@ var swaggerSpec = []string{
 	"RW9/JwNIxS1heVmVCU3WWeuaUsAqdHY+qAzP0py3WmPFczR4/qjzOo70hrLUMjFbpsYCLzmoGdKWzxkg",
 	"6tV5//s/T54fnZKT50dHR4t3dbwO+a9PdkwoFto5JcfL5gvuaCW6H/a+Vij5Buj0KvR4IQHdiB6Qy6Rb",
 	"VgP8PJvRAh6tvNxe9i3jbYuKKdsVPR+ceN4RPHPE8s5Ub8N0bctka/6+AU0C3d4trvRK4u08V+FwC0oT",
-	"Op2mDBIyYSOJAWwts4rmizBLXEvbOsxRfZE/h7enBP9O2D2uID82Bay/E5oMUso/BiPN79JKY0FFb99G",
+	"Op2mDBIyYSOJAWwts4rmizBLXEvbOsxRfZE/h7enBP9O2D2uID82Bay/FZoMUso/BiPN79JKY0FFb99G",
 	"W43ZdDO5xNvKCTbjrpDb5HLjZalNeMsWzNX24kESu8FM4PIBrNuXGGXq3iaziB9zz+D5/eY5w/VDb45n",
 	"L2HT2lpk6eTWUiQDKLoKYq6PX9vAmCUeTHs+8xMvA+yrlQOfVsoKDfZxOL4zwS0hWkvaG259+NOY6nLy",
 	"D5oPXbE+q0jbH05J35bbFMM+6bpYOGWVP/vCZC+65n2a6bGQTBVHMBSyT7oSYsAAF1spkrhKkcqnEk9K",
@@ -21631,19 +21485,19 @@ var swaggerSpec = []string{
 	"NLPguldqdaxebNrljMk8cdSXhCWKjTiWesDyGGcEsBaP4EAmmdIYNIm9V+0AhhHoTPK8DG7RyDBQeBqr",
 	"evWoYZuYRtZESWLBNeMY+N0zgzY08EREn/UUHRo1P03Dj6Uwog0/zaU79mwcd8PTmOA8n8I4/6QXfHgP",
 	"Q+xFw/SSqY8qr84cfERNIWZDFiPQvJkj/Ogt02PGe4O8YNSSPvHhoaPQIXkghnbWAJf67urrCx3fggMJ",
-	"4ETwWtgeBhcOZ9qpgqWXLqhE893nDRVFLvqv3SX0zA/Ssvvhil2RgBniv0q/QfdKLi3ai39LDS2hrWvC",
-	"bC8cDmt1t88+8rV+AgJaCR8nIqkkp3Cb8tay6Lphep8aghfbxsW5hE9CiYQbbKyH9cQJh1tix1geHmdo",
-	"fs8T/x66EReTsLbGCcMEYCXTDW4C1Lq1ZAyf6onhsFcUt2p53atlrkKGn3bxe6UM7S+ljOw73XUtNE3b",
-	"42654H0AfbdovtlQBfKFTbrykMRSC8wcZ/w1b1+xvH6Zc2g3EMHwbamd9DzuV6l+lXzPo+16Zqmfq7yu",
-	"pcpSd3wbwrGkg36dN87LdAbZ+MgAzzUQatkonHGLKwyLyCc9mmAqX7uX8ShXn9OXlliJN/hKF0u7kiuN",
-	"FWZqYl+LZRmlrsdUj03MXijXq7ynRS8eUz5qB7ovi4WmjSg5JRlsyzaPuuAWjl2AG+CuT4YYEmqlle7L",
-	"H9+ev3l3MEmIghgzM5/vndlies+N4nxbLqjHFFFT4DpC25wrrPeYL0PdwChQcVOu+RiH2ZkvMSSJBDUV",
-	"XDEM3mFzVRgf02Wqbst373eJdtbGkWsJpAtYYprHsz0885b7ejy3cUOJ6jsC/Rsn0B+4kRkvF5RgLdU8",
-	"iilHUyAQGo8Z3EBCuhJG5KT7dG/vlPRRPc/rlMXQJ133ik9jLX5Du7+RWNiQxZQbus14L2FKS1CqR/kn",
-	"BnrWj0gfuwSOQKqeVet7QqJir2d9W7E574ckpDURqSc4uqYfQfVKc6SzXirMUH1X7kkRwdPZqS35pMiY",
-	"3oATV6TSRI8lQETMDp+aHVZ9BfXNOgFs4Xas27BhNxg31bTioHb3YSqpIUkvchxY0JG8Sem2FexGQjt1",
-	"z8mModJuS1WMUlXfBmX/HdySCeOZIlMjcIssHFW4PFgGK0I1FQ1myvu7bqmNuJQQ0zTOrMurS4nMUnDV",
-	"NG9d6PxAAv2oirpJlEyYUoyPyNs3f8L2eGh2XAoEDre9UqrMmjqoGaVt4FPr5lCtO+zao1m+jeZXWwXI",
+	"4ETwWtgeBu8czrRTBUsvvaMSzXefN1QUuei/dpfQMz9Iy+6HK3ZFAmaI/yr9Bt0rubRoL/4tNbSEtq4J",
+	"s71wOKzV3T77yNf6CQhoJXyciKSSnMJtylvLouuG6X1qCF5sGxfnEj4JJRJusLEe1hMnHG6JHWN5eJyh",
+	"+T1P/HvoRlxMwtoaJwwTgJVMN7gJUOvWkjF8qieGw15R3Krlda+WuQoZftrF75UytL+UMrLvdNe10DRt",
+	"j7vlgvcB9N2i+WZDFcgXNunKQxJLLTBznPHXvH3F8vplzqHdQATDt6V20vO4X6X6VfI9j7brmaV+rvK6",
+	"lipL3fFtCMeSDvp13jgv0xlk4yMDPNdAqGWjcMYtrjAsIp/0aIKpfO1exqNcfU5fWmIl3uArXSztSq40",
+	"VpipiX0tlmWUuh5TPTYxe6Fcr/KeFr14TPmoHei+LBaaNqLklGSwLds86oJbOHYBboC7PhliSKiVVrov",
+	"f3xzfvH2YJIQBTFmZj7fO7PF9J4bxfm2XFCPKaKmwHWEtjlXWO8xX4a6gVGg4qZc8zEOszNfYkgSCWoq",
+	"uGIYvMPmqjA+pstU3Zbv3u8S7ayNI9cSSBewxDSPZ3t45i339Xhu44YS1XcE+jdOoD9wIzNeLijBWqp5",
+	"FFOOpkAgNB4zuIGEdCWMyEn36d7eKemjep7XKYuhT7ruFZ/GWvyGdn8jsbAhiyk3dJvxXsKUlqBUj/JP",
+	"DPSsH5E+dgkcgVQ9q9b3hETFXs/6tmJz3g9JSGsiUk9wdE0/guqV5khnvVSYofqu3JMigqezU1vySZEx",
+	"vQEnrkiliR5LgIiYHT41O6z6CuqbdQLYwu1Yt2HDbjBuqmnFQe3uw1RSQ5Je5DiwoCN5k9JtK9iNhHbq",
+	"npMZQ6XdlqoYpaq+Dcr+W7glE8YzRaZG4BZZOKpwebAMVoRqKhrMlPd33VIbcSkhpmmcWZdXlxKZpeCq",
+	"ad660PmBBPpRFXWTKJkwpRgfkTcXf8L2eGh2XAoEDre9UqrMmjqoGaVt4FPr5lCtO+zao1m+jeZXWwXI",
 	"vs9rsEHiWhEWIbNDIWGd8qbVXszBnYQOacnam08kgPZVvdOiakjKrF7gTUjINZKwXSHZT/ZnMQg4BXEF",
 	"AdJzWb6KxRkocouaYRUN3Cjh/NGcBiyP5WGcqfEdDSjt+1PHiNHhnBNDSHpIcdpbwDCPa0VjS/HWYEFR",
 	"5Ltno0qtek1ReNhTFPf6RJEiHPCAnJNfxIDkS3S33RYfN6KUIr9mkEFCMq5ZallUQmfYmpCLKnKo0ttI",
@@ -21652,133 +21506,131 @@ var swaggerSpec = []string{
 	"LTFtuCmHW5DlhOq8WKSRsGDvjMCvGU3NCvPbgVXp8wHHtDTrQUvjXvUq1Rs+IFp6wJWvZZTTptotqV21",
 	"yhWp0pBFRP0nJGCbb2i+xLW97Wbl1aqwS/oqGuSHOJNMz64MZ3LyKBg5+zyzfY7sp9d+mX/+6X0n0M7p",
 	"p/foNjZobLu/fgTbFsJX19YyU1qR7qvk5dW5QczLq5PnX2FJ4FjwIRtlEpK9A/IipWyiTklfZYO+UQ+c",
-	"N8UoKS7TKRYJ7EWkL0UKyugIhmeaL3xtsD7pfvjw5mVE/BfmOg2HqEWY55hS2HA7S3AG+DTFcCYLRHyA",
-	"6r5VI5Bho2MEwVBg/FjraefLF6clz994V5zT9ZtVRImY0XQfI7W8q9WJ9ooAR4+6+W8oJHnFRylTYx+u",
-	"oQ6u+TV/IfgNcNsqtqsAyPnFm4NJ4mOnplKYM907Nc/+D2L75yD2o4uIk7kCr90+hl3HqN8fum//+Rcl",
-	"eH/vgPxrXkzUv4BhZtJomteckL6t9donCH0ihqT/Gc3HEWE8wjOKyASUoiP40j8jffyxb/1V2P3rQhgc",
-	"loRxF+o2EMkM+5zrMZgpplTSCWgMUeB0YsNffs1AziIs+4omnzFQc8D5swZY/4O8FRxmmGVrrwnBG2Bg",
-	"5UzcwLHwU99ViTpDdmEt32+ufiTffHV0bL86I7YOrWsJbKD49OnTb8mH9y9wJiMNKpIpIHEmlTArGbmi",
-	"46ekjwKcYn8zOvaxOWJDIkgCQ5qlmjw/2sM99As5r3/mW/ROBVfwRCGsa8KghWJeei1vh2SeMEzb/E/w",
-	"SfOg7cNscN/eTas5pwZWhi/cUpyDKZXZNEELQJubbBYiMhlDfvik7zTP/hn506v3xPo+cCRUxpSWwgD2",
-	"1Xs66p+Ri/P3L763dTxii7vunuG+3gz331Idj/uk++zkG8sBnTYXkWfHrou50jSFPVzWxY9X75WVM6yr",
-	"hNA4hqk2CN5/k8BkKjTweLb/F5j1rZ90mtLSxjHE0CBavvDckGBW5OFOuvhGMaTev8SRIDk1pAz6e4iN",
-	"VBsGqzQ5eWbrlZ8RytG4YSex1cSenZycEWrHt1WLlWZpiuiYstFY++eOvj0oLm++FgN5Bor0/23/0r6/",
-	"/yZxRpWYpqm5IFHeRQexguan7gB3Xgry8St05AWvnMi0YgmWl3c0E+OCaDyO7JV9dvQMB+p/2nekbd/R",
-	"37z4n03dICneCMRi84A9rQmd4VoJ02fO+kMMeXx29BSHdRtD6cjcbfdaItAsAJ+Y0vg8LqQonmwQ6yM3",
-	"4p99yTIfTjKeQJxSiaKRHovEgv/Z0fOc/PlH++dpKm77npB0C22N9N8J/VpkPLG15vpvcah3Qp/b2LG+",
-	"szWlLAZuG+rbgLfO2zeGS2YydZxCnR4eiilwe5kOhBwdupfUoXm2KOPnGUfJLXjaOT44Ojiy1ayA0ynr",
-	"nHaeHhwdPLXF8MfItQ8TEeMfLvYnP5A3See08yfQL83vRliwaIXPnhwd+cq5PvsePunDsZ6kRQpPSPec",
-	"q4R5zsn379/+gLTnjDCtiP0VHScgb4z24Gw+XiTockFevHyHQrqFPq7phV3M/pWTTPYvRMqaW1q4Nw/d",
-	"a/4t99KXqFO+NcsG+Tf36JvE7vG5hU/olRyOh28MG+M0dZXMS0JV5/SvP0cdlU0mVM6csnV+8YZg00HD",
-	"eCIigSdg8LRQbnxRVpSv6UgZsS4/TdX52cyAp30oIRHxgWFPCU0Fh4NflmLAFZ5KSzz4hd5Qe4wrYsOf",
-	"6Q21M9UPl8Zj2H9R2N4XHql52D/7+E7SIbhrUlA5V8uCu5fmfCLy9s17gtc9NnIrTAaQJJBLbgPGXdeR",
-	"xsO2Nui/LTrb7/GR5edalvl+cd6E4mAX2azcDIHTfm/lT6O3meueTWuH/sjObW6pjXC32QflO1Xd+Fv7",
-	"uw2J5aIQ7BOq6ZlNo4jFDdhWbLdjgVnz1hGBRhKUyvp5c/xkwngfeaUEiu7MyQFWAqwdtpu35S2epq7s",
-	"7QoX+EIKwzghU8SMQeDTVCjUkInVWMnRwdHBsw0e9LM2B/0dTdxrHXzlePkrH7jLEfkbJPalp8tfei3k",
-	"gCUJYPzCuiiYI10JmA6jrLqJAs9gRqTINGpLVlLhCbEmkjM0avF4huoJHVAFZCpEuteEtFGnJp1htkwZ",
-	"uxxiOzniYEYto2+iKj9OgZ9fvFmNrPhBC3SbJxduYIJiDElEnE2w/si8iSJIbfzr5RcfK8Fpy9ExdXkh",
-	"jbeJ1lsk8XaCAMzxByOboyj3wNA2b7W4wy7V4gPPK5Ys5Qz5LWNO+UEd2FzIYZamM5ef7iyfTed4c3xY",
-	"MtI2nucPTOmSWRhFeW/DaIxgLR45vKAjuGJ/A4xVb/Hse3QjmYcNM+igHcXnyJzWE+LbF0v04a9m4JBU",
-	"YNR+84VRraxJAi17e/XGTgxN29aEqAX2awosszxeZbEr1j4PA8ElB60KAtdO4+ctXsxiMvQ+hvQvK3Ia",
-	"9b5Aqh17bsOeq5Wsyg6WLiW3Qn5Ek8ZetQt5mQSUr3uYB9fw1gcU46XnWEt1yLgLT6FZwrSQQWpy+Lni",
-	"Df+yiFsUONO5F8xs4tXFimvo+Oo9HS1DQ3zmjqrf40XdZ0fPlr/hjVAbwfUfef1Ato3Eq/K1AqHM+f2M",
-	"Fi4bA1nF8A8YHV9B8tUmejNE23PHEm48el/kZcM3w0Zxfqm66lyiyQNeTOde3V3QDV7QZ0ffLn/hheDD",
-	"lFk39LPjk+UvXEiIBbce6tc2+ABfbbGdCzpLBU3eC/EDlTbU6Nnx8zawc3G7kLyFhFGfpP7s5KTNy87G",
-	"YuTnV7b9KL77zWp7vfS3ZROkz8ZaEWoTXipNRTFKnCChObMOTWUbt1DVcx1E0fuH3qQYYzVECnt3IJ9t",
-	"mPthbIhpatPu70ZChQrICC9w+EdMQUuVtx4f8UTgpTvyuSOfq5HPByWBiLQBEhj5sB2bwbh1wuZCyDZI",
-	"2moV6FI2stlMGAVixsp04WSDok38kMbaEXuXxWlBwbRywFCn5HbM4nHelvqa+5A985r9LT8vRcaQJkRI",
-	"YqMEMR6jbAWZ0Bm2B5MsAZew5BYnQWWpvuZFqIY/jzMyEOajBPLRRjskBCVsM/5PeQ5+XjsKcPvOdFUz",
-	"tIypuuaX51e+NXa9MozttoPtC50D2heHKo3yRGEzFpKHUExsGA/l15zxBInuzVygk4GFjfQiqbhFrwgt",
-	"L/2JInEmpVmli57C7A0HBj/3Ncftk76VX13SrYvXqnE4h2e/CS3BLRZLvj06bpdHmu643Y7b/RGUBYfw",
-	"hPISyp+SBGJDt6HEXyhPXPRVTnaReFdoLIbXmcFK1NERxU3wWsML9uFmucPBPPjq5hE4HAAPujdncq8V",
-	"GFtQXWzJyDbUPB93SfpG2H2Brgof4GG9Fy6azfNuZEFN3goaa7EFN4WNpGwDtevrgxZAbOju63j0wFCr",
-	"ph2KGBl2XrI+AO8F2S/zk+eVg0k2nbaeXIvVp96qtya/ZS28NeZZYq/uzl3T1l1joaYlZam/nkU0a5OX",
-	"xrzTQFa9uToKRkvcHB+6rw8VaM34aGGY3Qv77JV/dIuYVp+qQXzzq96JbNv1HXo4GzkhhREms/lGPTxx",
-	"NTv3fc1OmaW21IbHUDfQBt0v8/i8xJ8yj7uPS12qre9BPCstL513r+wuX6O+tFN/HrevRAepW3uS1cBM",
-	"q3Rwn44kwPJgqZf41oV96bx45/70mOod/5GnM1KsHRNVZqBdHmST0Jpx+3tFYp2v07psMpuEf3FOGFeZ",
-	"NFSfwKcpk6Awnefld1e2ei9hCgWi3NYmAcgMqNFJ83xsl1DdGHRFe3DDEiycgJMwPurZl5vl7vb6WrkQ",
-	"RHt9bZvyexjTWsjy+fnsJPk2VOZlVR4qoXc3D7tSFS9rUcBx0zEqYQ8p5hiG0WF10ahIT/wLzLYmIYVX",
-	"6+pDtpKUjre8ltAlsutL7iAjBVI1l71avJK/8SXq/CDihW1a/Nv5czsBrRDQfmNS1p1J2KXNqjWCUtJA",
-	"zWzKrS+Xn+SFCNelaZ6ALRenDj/nfy8LFm2kcffMZBuDSP0DOy3qUcSQNiH7/TDr1UIG/NraxJNuitdv",
-	"2QwSXuaDWENWu8d5zOnuPu+8yL97M0pJOjBaP8U26C6YxsfG7PvapJp4LXuj0oH9gtmJiois/Ote+4yS",
-	"1/6d+0ktCU3XQFby3eziUx6bpNB0NLkFcUzliPFRA3oXEsByaWF9GSGAam2khfCFeFyiQmCNDyInrHCb",
-	"vZCAUaq7a7wTEP4oOSkhWkm6tqDWkvyTlmR0XbHgDiHbC2hrMHb7fTkeGKhMGdYqmw9AxdJSvoJpkneA",
-	"YJKIKXDbFBeLaVikcfF21xxLLlaqqBM1TRk6tzDuOxZKF2UJS6HRLpo6Xx2diIxrdXDNv4OYZgpseNiY",
-	"TqfAFaEaq6dG1SBCH5ButyO4EQjpECshalUrYHt6zWmwsq2tUDDMFCSk++zkhPTz3/cx7Inx/WFm5M3+",
-	"3gF5B580OZ9K3IWtu4vlDa75FMQUS6xLkY1s6TRXLZr8IgaRi26/pcz1CGZYktdWCrbl9xM6WxR6vXkW",
-	"+Qj40y4a+rfOpn77gclMn/rUEVtdyhVkF1xLNsjMxBFRGqZkMMP/o6IKZlHwG2tQChmDLyRaJTN34jAZ",
-	"1ljd95WOFjr3X9uHfRnI31Y1FLf4cimU34ajuwr15Q5ud6S+jOnOzd3qyr6uQS0PUfXVYC0j7Vqs+5ep",
-	"q03s+oyhcvvEVdqviHz+NKz6e3/+8CrWPFY/eHWVD+P/rkGq2e9Nuu7U93Ye8J0H/DflAT9XH20N7TI1",
-	"Ql1hYqPLXIrnXOLTgpzjlSlbo9Bx+Nl903PfLLVx14nbPTHfRst2lXns1IzHYdSeP5V74cqrGV4qCIY2",
-	"l1VuyaHNdVzD4DM/b5Ot57wUF2ONKWQAmGRf6r1a6jdvyMo0pdiUx3W08anizpSzN18w9yXu465Sy7bN",
-	"9HZ5vqHpvVvnWxEjixHJjhjtTPO/e9P8+5LulbhbSbqOWkWebBFKfFtB7SgYBuAnEKeMw95dhRz7m5du",
-	"mBq2zZZ4c/X6/nMktmmrKG9oF4q/aRvFm6vXJZid1TtnKYCi1d7WY/yw4xpOv9QWUcaKx2qJKK/xYewQ",
-	"FSjtou93toffX/T9G56wG5ZkNCWu8DsxMu3iMPy8CZQhf57mbDT6rsqxVwjIrxG2e2Gru+D734b1ocKs",
-	"750b3yH43l0KG3TQ2FXnYl72wJJ4NvQC4xVs+quBg5CE5h3FjMjt5RQ5opwp25JuLNJEzRsGjBh5Ydfy",
-	"UEnEL6iCfcYVcMVsyTwJQ/bJFzUZ0glLZ9j9sik71z7SM5969uWmikPHa1cc4mPV49lkUGu6sIiuvPv+",
-	"6p19o3HUhGroiWFvwCR2rtpUJvFKbRwu8J17aOFgJ1quuVgM32ktbYihgaYDWMmpijLBXPkfR3QeREux",
-	"Z/9Y9RO7uofRTBxkdjrJTif5fekk1Jfj7RbiSaZAWoElphLk3nrkKdct7CuHn/O4oi8PL1L9CXRO7LbM",
-	"Shs7UeKvO1XlUagqxWHcGx9eTY7H9bXJ9VmXh2/Zb2iX9SAZPYuvoU/i2V3Hnavwj5LFkyeGJKApSxXp",
-	"/vnqx3ek0l6GZ2lK4hSoVLZvvlkOTcmQQZpsXiRo3YvS3uYH6Ei565v4RxEIsBdukTxVwPv+WyveTU4I",
-	"xjL1sVlF3+0L8HbTJEv1E+X6WHRf+JS0K5eS1i03KnkhmQbJ6B65hFGW2qay5OTo+HlEJIzIyV50zfuo",
-	"OvS9DvEEW0mPyNO9iPTjMUsT/Mn8YX56Yf6QwMl5rMnxt998S9Tx13s2Va5fbqrRJxL2ZcbVNa/1C+F0",
-	"AgkZzIrnQfVY0i+ySRSdgCtmG0oEQz3+Ltlf92MFKTXieBBLyOK0s5015A8qw/3RzCdXmkpdS5hFZ0jO",
-	"OkjXpUtvpP9eQGIKpka3kJ0CGaS/CyEqsK8WqWKBVPadXHUfclUQ8s0S1qOovxIUr4K5Z5tIJ7+nBLT5",
-	"pT5QFlq7zPadiLETMf5IIka42kobWWPVTPiAjJFXf7MvtxEvvsMn/9WmufwuBIvKjpaLFNVEn50wsR1h",
-	"4tUNyFleGEcMCeAXtVaetXtSFS8iAjQel8pNYO4DYdo7BapWzsrAj8bM03x3JTjbzJhNF1/cy8qTDxVj",
-	"hh3dEnMMpdX4SkU3QIAnzf0qmH25hw9VoqoSGNIs1Z3TIU0VRPNNLLZJOsqQXU45Kjvf0Y2t0I0KrhPG",
-	"XemoMjNligDTY5BEsQSaVZKNu4i3qJCUt/1YNZHyGh9GBalAaad77HSPP3h02FjcVigjMihQBFuoCySR",
-	"3Rrl7H9kPMmb0doXfHTFFtzGFZZ5+Ln8cVnqSo0k3osM0BSFUl73LgblUYSElY+kpkY8WiFguQBeRsZV",
-	"9If5q3UIPFm96Mad1tok4rziyd3kmy0Hv5UX94on9x0A14YAod60I0O7ULg/RijcK55gsYsSie9W7Q5U",
-	"AuFwAxJ7JGvYQMzbyqZUmn7nnn3YOqPrVQTdTNFSC4G8Zun2U9880NukwFVNgrtkuNVbkddhuMjaskUD",
-	"bMMdPfxs/1imSlQxp3NvONrEze2qdxz8EeWWFC4J9DdA3X3B7gvZ75SHYtGuqjg0X5lDJzbsT1PKFzM8",
-	"R+bt8xf4+O/Ac1jaTwt2Yna9s/pvKfQILHxzTd4Xd21iN74bh0Xdx3f9Fpv7S4j3WK39pSU+jLG/DKOd",
-	"rX+ng//R44zmGhFh6akh9oHMCWY40mhlYllI3I4YLlGH86ceVhFerWSLW/R9FG1xU7UQMjwkd8rqGspq",
-	"GXi5qJ7j5iaFBDdpjyYTxpcXbvEixWMt3eLW90DFWzx0dlx+V77ld1e+xZdM6Vr+PTJ3OapUioxIQme+",
-	"UsreKrSrToXqTPvws/9zqYWsoFBb54KNFVdKlTN3drGHt4sFCpneGzNdTYh0q2pVf2VtVrztCixuYQ9T",
-	"g2XJ1cyrsOyu6M75/Mepw7IGBWxgyZKqfZ9xsjjW//zqvnNzGpTpUufmlfTqIj3wO6qY2pin+fL86l7c",
-	"zMUJLFfXL8+v/liJRBvW2Mvwa7b1S1AikzEQmqZeuWpz+6Kt9K0s8OPRBurnK3ygMP0CQot6VZYtlTvl",
-	"fqfc/2aU+5cGbWut/11AfUHaAkSLqJnSMEGbveCV8kiGw26C5AUFjsPPkqqe+7Q07L5M3u6ByTapHCXW",
-	"sNM2HoVBoHYiD8idV2K6Baq1sQ/chbtvO0w9X9qD2AiWX1lvJUC2vru0OxPB799EgKhepoykSzkxZO0G",
-	"iJBEgjaT5r8yRdhkkmmzmYg8O/p27/64/iEuy+gDK6cFzdPQoIJ07ibYGBF9MFLmTnAngPwWadmDkoaL",
-	"TOd0Ib/1GKcTwxnqCPm3mqhsClJBAspQBkcs7pEi2Bm3Rg8ucfjfPjWoUfEdOdiRg9b2TvoRSCES5OaC",
-	"DGsfIVXAjAOBZENlsRF1hNwwDdCwjyLHEt8D1fDePvZQRYZ+9O1kcLk54SSC2yhHo6I11xjq4cM9JDTt",
-	"28BtlbZ4kLaoLkS12/bOlbCGK6EEvogMZuSGpizpDaWYrFWmdHVbRch/UD/rGlZ3i0UaDBeSDGAoJBAt",
-	"Ejrbq2gLp4SSWEgJsXaKhDVA4o8H5Jxf85I9MVOgGu4R04rAcAiWIJk7cYpPCg5FrTWsI6JLQLzmXGhC",
-	"hxokYfqA+L0YhRASfL6yHZpKoMmMTKnSEaGK3I6Bk/OpzA9LESqlWQLj1/yt2y6NY5hqSE7LVWfzwQyK",
-	"YLIv+QgwLe1Pj2Fm9pzYmvSUk2xqiBsfkV/E4Jrn+8ohRiTENI0zVzBlDBOC6zbQKaEOQWXAnCyBGwNY",
-	"2xdQkf6Axh8N8JJ+c7n6/PY/Wk+RX+ADOYpy+OxCP3feod+Jd+g8SbB3hmU0Jb4UFWQYSc1GOVRI2DP6",
-	"noYefljq9imRqu1LQ42KVg6snY71OKosVQ7kvqWo1WwSHrlauXnW58zb9vL4lT2Mk2fZDfU+nt0l3fl4",
-	"/iA+Hq9iUG00FKMGzUCXlLhnR98SwWMgzDywd0/M/BA1nHVst3U6GdZVuboFqcjJ0UmhFf4iBkQLMhVp",
-	"ekBe0XhMKCqSkJRUs2A9/BFop7BW1FQ3MlNeQioU04A2Zs3nIk1QV2WKfISpjsiEyo+QXPPcmO60QJ13",
-	"8X2Sp8cW68iNuaji/SIGT5QjboqkTGnXyfgW4GM6u+Z4kgX5M+MPZliAc5LF45AK+AHPZ8MqYIXsn2yM",
-	"7H9w2vKfxSBopHJa+RkefY4KVBOv8dQ4wU7z+i2ylgdOmPPmmChAFrAcT5xJaahGiYBMaAIk4wlI7IKa",
-	"mj8McehSg6F3arfhEvL2Y6phJCRbYjy/so+/KJ7eZuGaymSz5cblYhM72/LqtuXbsUgh72UfU01TMcqc",
-	"3dQ1MFDIEwzDEre8BG/s3D8WUiNXiVB+MKdSLVjo5nrAHPUaSj3asjTVZT5QaZoarHbWy5318ndlvSyR",
-	"OsRwI/VXw9tzItieijXoOE1F6GptkW222L+obDBhWkPSNwoA9g1mI74vhkPyawYZnFnhoW/oY88Tyl7K",
-	"Jkz/C3aY6Vs1DV/1v6snSLztm4Z49K3yYIjrE3VA/OQY1dMnrpkNBuxkkkPiapd1+/6Lnu1V1CcK9F5I",
-	"OUCJ4QGq6W0mFc8sOc/Fm/PhGwCe+nJu3p+PsCQTOsPzImI4PCN4HoaJGkWL8vw4zGNNTv7AuVaWfa/t",
-	"g3b1A++lrI+9XLdCfkQZSu3df1nAMLU6/Gz+q7lWqufvM+uJ0nQ4JAogvxNMoqiYMg7Kmja00DS1ta3N",
-	"Ryt2mimeBHui/6lSkbNzP4jeWL0jpbvAuEdSuSOl3DIzo44gflmDGKLXo6+iabCsjQ/nTkU0t+zFKa3t",
-	"Qfw4LS5sXtNjd3F3jpw/ULKO5adkSqVWmymS2SATHDpSuUYXnhIFbPDOFMKykaeVEaidoHTrxGme0ZTE",
-	"QqG2Y7gB4zUdLoEURpiLj3L0GaEDcYNurJrY3n129NSqVPv5O/v4Tn/vgJzjSqiR7j+6qEPnbaEjCZCc",
-	"IhsyTCIldCIynutf7ijMIiOipinTZAD6FoD7VSLf8s1hMbSPJGw4BAnch9GYgRhPkE7egJ+BAySK9IuH",
-	"vUoWEqTsDh41QzGL8oB+hMxkx0R2TOR3zUSu2IjnNMtQ28iFAjM+sn2q4zHEH1dlKHPS9FKmguL8RlhK",
-	"jQYmibVjcHiUxM8s7A2fZvqR1aH31K8UO8/4XSKjdub6Hf38/dFPFxUtlBU3OWCT2pJITroliVBmKVg7",
-	"GFLVmrN085I6EtXDz+Y/b82zbeVCOa0TcQMbIpU7gW1HcNrnsf5W7769MoTae2/Tw0o3/45Xe13z4nK/",
-	"GYocTmbKgunt05TG8HsSm3Y0aEeDdkLP5ggfEghP+cRwk3RviUhjQxG2oChe4sCP2VZ2iZY+HHJH9HZE",
-	"b0f07pnoGfqAxUxcqJbV77RAP4BFFWstocQa5Ul3QOOP5on1epetbkWTcMMUbIU6moE3Rx0fzqjF4fbO",
-	"lRx3tqydarlds7xrjoj32dVhLiIJLeU5dQlfVvLKzbSKTqytdsteYEsGt0BqrnDgLZGanUy0oxi/T4qB",
-	"tyZXxIZCFhHkXZtnJrMU00s3a3v2FYn2fxEDdfj5FzFYVpOjnJW5xQu6JPnTpcfuOp9vJV7zvFqqKk8i",
-	"m0oxkqDURspurF9U489igDxoIQ4furzphfmRHsteuGcfvMLgFMQ0hUqaN6lmeTflILife4Kns0rygUsF",
-	"7JxiZkN0v8kIVQC3SAm1B7G711u517ZsLLIKK5KWb3lkJFZxS6Ygy3XoklJm82O592ZTEGfS8G7z3gCo",
-	"BHme6XHn9K8/G4RWIG/8qJlMO6edsdbT08PDVMQ0HQulT785+uYIhUy3o/qd/B5oqscRkUATI5CriExA",
-	"SxarvJCDuSKGrRriCOnwoJQR5EmNCtx2l6lJMgXSDhab9auiQoSE1L49ZlOVhx/qMUxKc1haERj/HUCi",
-	"IjuoHX7M0vI5upleUAnkPNYEUjZiA5YyPTsI9VoLbcJVJ4ZkQVMZRbqX51d7tkyJNcDgmJC4UEjGtSjH",
-	"SVosUqVFhOrMzi/mAoMxaeoHwO1ZuanaC6cKv+pLgXEdUVAokU2wCOaY8np0p32/VN/DpuiRBGKWd2Fz",
-	"kw4zjtFZ1iQUmLFcMTRUtUSR7i2CMy8kYtGQDTINag8X4a/1QYU92Os6P2U1sUmBNq9aEM5ll5dHdHmV",
-	"8wO+yJsKM7OLclthO2yptXAZNkUbw6YxzZLKsm7kUpZKIRz57WSFDF2aoyoqz8/zkkmI9f6UzrCUgxnr",
-	"DU/YDUsymhJ/c19nPLGBxHgkpfEnlNMRftsAaTqdAk/2MZjZ1vDUkrK0fO/Mt4bM/f8BAAD//w==",
+	"N8UoKS7TKRYJ7EWkL0UKyugIhmeaL3xtsD7pfvhw8TIi/gtznYZD1CLMc0wpbLidJTgDfJpiOJMFIj5A",
+	"dd+qEciw0TGCYCgwfqz1tPPli9OS52+8K87p+s0qokTMaLqPkVre1epEe0WAo0fd/DcUkrzio5SpsQ/X",
+	"UAfX/Jq/EPwGuG0V21UA5PzdxcEk8bFTUynMme6dmmf/B7H9cxD70UXEyVyB124fw65j1O8P3bf//IsS",
+	"vL93QP41LybqX8AwM2k0zWtOSN/Weu0ThD4RQ9L/jObjiDAe4RlFZAJK0RF86Z+RPv7Yt/4q7P71Thgc",
+	"loRxF+o2EMkM+5zrMZgpplTSCWgMUeB0YsNffs1AziIs+4omnzFQc8D5swZY/4O8ERxmmGVrrwnBG2Bg",
+	"5UzcwLHwU99ViTpDdmEt3xdXP5Jvvjo6tl+dEVuH1rUENlB8+vTpt+TD+xc4k5EGFckUkDiTSpiVjFzR",
+	"8VPSRwFOsb8ZHfvYHLEhESSBIc1STZ4f7eEe+oWc1z/zLXqngit4ohDWNWHQQjEvvZa3QzJPGKZt/if4",
+	"pHnQ9mE2uG/vptWcUwMrwxduKc7BlMpsmqAFoM1NNgsRmYwhP3zSd5pn/4z86dV7Yn0fOBIqY0pLYQD7",
+	"6j0d9c/Iu/P3L763dTxii7vunuG+Lob7b6iOx33SfXbyjeWATpuLyLNj18VcaZrCHi7r3Y9X75WVM6yr",
+	"hNA4hqk2CN6/SGAyFRp4PNv/C8z61k86TWlp4xhiaBAtX3huSDAr8nAnXXyjGFLvX+JIkJwaUgb9PcRG",
+	"qg2DVZqcPLP1ys8I5WjcsJPYamLPTk7OCLXj26rFSrM0RXRM2Wis/XNH3x4Ulzdfi4E8A0X6/7Z/ad/f",
+	"v0icUSWmaWouSJR30UGsoPmpO8Cdl4J8/AodecErJzKtWILl5R3NxLggGo8je2WfHT3Dgfqf9h1p23f0",
+	"Ny/+Z1M3SIo3ArHYPGBPa0JnuFbC9Jmz/hBDHp8dPcVh3cZQOjJ3272WCDQLwCemND6PCymKJxvE+siN",
+	"+GdfssyHk4wnEKdUomikxyKx4H929Dwnf/7R/nmaitu+JyTdQlsj/bdCvxYZT2ytuf4bHOqt0Oc2dqzv",
+	"bE0pi4Hbhvo24K3z5sJwyUymjlOo08NDMQVuL9OBkKND95I6NM8WZfw84yi5BU87xwdHB0e2mhVwOmWd",
+	"087Tg6ODp7YY/hi59mEiYvzDxf7kB3KRdE47fwL90vxuhAWLVvjsydGRr5zrs+/hkz4c60lapPCEdM+5",
+	"SpjnnHz//s0PSHvOCNOK2F/RcQLyxmgPzubjRYIuF+TFy7copFvo45pe2MXsXznJZP+dSFlzSwv35qF7",
+	"zb/lXvoSdcq3Ztkg/+YevUjsHp9b+IReyeF4eGHYGKepq2ReEqo6p3/9OeqobDKhcuaUrfN3FwSbDhrG",
+	"ExEJPAGDp4Vy44uyonxNR8qIdflpqs7PZgY87UMJiYgPDHtKaCo4HPyyFAOu8FRa4sEv9IbaY1wRG/5M",
+	"b6idqX64NB7D/ovC9r7wSM3D/tnHd5IOwV2Tgsq5WhbcvTTnE5E3F+8JXvfYyK0wGUCSQC65DRh3XUca",
+	"D9vaoP+26Gy/x0eWn2tZ5vvFeROKg11ks3IzBE77vZU/jd5mrns2rR36Izu3uaU2wt2R24MZtfSwCfg/",
+	"ToGfv7tYDfp+0AL681B1AxOk9iQRcTbBMg3zmlzwUPzr5Rcf67m0JXyY4bnwKth81C3eBDtBAOb4gxFh",
+	"kOM9MLTNW0+Xv+Ui0j/wvLDD0guUUE0HVGEZI5QRUVUwItIwS9OZS+N1BqKmc7w5PizZshrP0+hXJesZ",
+	"Sjxe1WsM9CseOXxHR3DF/gYY0tvi2fdobTcPM3OiqG76VILTet5w+5pyPkrQDBwinkY7Ml8YCdRqbmgA",
+	"2av3v2FoAbSWFi2wrU1gmeXxKotdsUR0GAguh2JVELiuAz9v8WIWk6GTJiSmWs5stKACqTZ4UZ+1uajf",
+	"0cS91sFXjpe/8oG7TLe/QWJfanG1Xws5YEmC+Lw2wa7c/CKBqGyH7lJyK+RH1Pz2qs2ayySgfN1/jjo1",
+	"RRJ9glW89XGXeOk5lpwcMu68+DRLmBYySE0OP1echl8WcYsCZzr3gplNvLpYcQ0dX72no2VoiM/cUUJ+",
+	"vKj77OjZ8je8rr4RXP+R1w9k20i8Kl8rEMqc389oCLChYlUM/4BBxBUkX22iiyGa6DqWcOPR+1oYG74Z",
+	"NtjtS9Wj4eLxH/BiOi/U7oJu8II+O/p2+QsvBB+mzHrrnh2fLH/hnYRYcOvIe219tPhqi+28o7NU0OS9",
+	"ED9QaSMynh0/bwM7F94IyRtIGPW5vM9OTtq87FRRIz+/sl0a8d1vVtvrpb8tmyB9NiSFUJsXUOm9iMG0",
+	"BAnNmfX7KNvfgqqea7SIThI0usfo0hapdcKvST7bMPfD2BDT1GYn342EChWQEV7g8I+YgpYKFD0+4onA",
+	"S3fkc0c+VyOfD0oCEWkDJDDy0Q020WvrhM1F2myQtNUKdaVsZJM+0Fluxsp04YuAopv2kMbaEXuX7GZB",
+	"wbRywFCn5HbM4nHevfea+8gm85r9LT8vRcaQJkRIYoOp0G1dtoJM6Ay7KEmWgMvrcIuToLJUX/PCo+3P",
+	"44wMhPkogXy0TuGEoIRtxv8pT1XOS+wAbt+ZrmqGljFV1/zy/Mp3EK4X0LBNSbDLm/PT+Ro6pVGeKOxZ",
+	"QXJP88RGO1B+zRlPkOjezMWDGFjYgBiSilswg9Ly0p8oEmdSmlW6IBMMcndg8HNfc9w+6Vv51eUmurCW",
+	"GodzePab0BLcYrEy1qPjdnlA3o7b7bjdH0FZcAhPKC+h/Cn2+E/AEVjLXyhPXJBKTnaReFdoLEYhmcFK",
+	"1NERxU3wWsML9uFmucPBPPjq5hE4HAAPujdncg/1sA8XYVoyso3IzcddEuUedl+gq8L7wa33wgX9eN6N",
+	"LKjJW0FjLbbgprABZ22gdn190AKIDU1QHY8eGGrVtEMRI8POK3sH4L0gSWB+8rzAKsmm09aTa7H61Fv1",
+	"1uS3rIW3xjxL7NXduWvaumss1LSkLPXXswj6a/LSmHcayKo3Vxc1bmgyYbygsO7rQwVaMz5aGI30wj57",
+	"5R/dIqbVp2oQ3/yqdyLbdn2HHs5GTkhhhDk/vp8JT1xpw31f2lBmqa1I4DHUDbRB98s8Pi/xp8zj7uNS",
+	"l2rrexDPSstL590ru8vXqC/t1J/H7SvRQerWnmQ1MNMqHdynIwmwPFjqJb71zr50Xrxzf3pM9Y7/yNMZ",
+	"KdaO8fwz0C5drElozbj9vSKxzpezXDaZzVV+d04YV5k0VJ/ApymToDDr4eV3V7bIKWEKBaLc1iYByAyo",
+	"0UnztFWXd9oYdEV7cMMSzC/HSRgf9ezLzXJ3e32tnC/fXl/bpvwexrQWsnx+PjtJvg2VeVmVh0ro3c3D",
+	"rlTFy1rUudt0jErYQ4qpWGF0WF00KrK4/gKzrUlI4dW6MnqtJKXjLa8ldIns+pI7yEiBjLZlrxav5G98",
+	"iTo/iHhhNwv/dv7cTkArBLTfmJR1ZxJ2aZMPjaCUNFAzm5noq4oneb22dWmaJ2DLxanDz/nfy4JFG2nc",
+	"PTPZxiBS/8BOi3oUMaRNyH4/zHq1kAG/tjbxpJvi9Vs2g4SX+SDWkNXucR5zurvPOy/y796MUpIOjNZP",
+	"sVu0C6bxsTH7voSjJl7L3qh0YL9gdqIiIiv/utc+o+S1f+d+UktC0zWQlXw3u/iUxyYpNB1NbkEcUzli",
+	"fNSA3oUEsFxaWF9GCKBaG2khfCEel6gQWOODyAkr3GYvJGCU6u4a7wSEP0pOSohWkq6tO7Qk/6QlGV1X",
+	"LLhDyPYC2hqM3X5fjgcGKlOGJZ3mA1CxAo8v9JjkhfKZJGIK3PYONd85pHHxdtccK9NVik0TNU0ZOrcw",
+	"7jsWShfV20qh0S6aOl8dnYiMa3Vwzb+DmGYKbHjYmE6nwBWhGotMRtUgQh+QbrcjuBEI6RALxmlVq/N5",
+	"es1psACorVAwzBQkpPvs5IT089/3MeyJ8f1hZuTN/t4BeQufNDmfStyFLU+K5Q2u+RTEFCtRS5GNbIUp",
+	"V1SX/CIGkYtuv6XMtVJlWLnUFlS1VcoTOlsUer15FvkI+NMuGvq3zqZ++4HJTJ/61BEkSr5uteBaskFm",
+	"Jo6I0jAlgxn+HxXFAou6yFiqT8gYfL3FKpm5E4fJsBTlvhNqFzv3X9uHfbW831Y1FLf4cimU34ajuwr1",
+	"5Q5ud6S+2uPOzd3qyr6uQS0PUfVFMy0j7Vqs+5epK+Hq2jGhcvvEFSSviHz+NKz6e3/+8CrWPFY/eHWV",
+	"D+P/rkGq2e9Nuu7U93Ye8J0H/DflAT9XH22p4TI1Ql1hYqPLXIrnXOLTgpzjlSlbo9Bx+Nl903PfLLVx",
+	"14nbPTHfRst2lXns1IzHYdSeP5V74cqrGV4qCIY2l1VuyaHNdVzD4DM/b5Ot57wUF2ONKWQAmGRfalFZ",
+	"asttyMo0pdi7xDX+8KnizpSDDLR6q1/iPu4qtWzbTG+X5/s+3rt1vhUxshiR7IjRzjT/uzfNvy/pXom7",
+	"laTrqFXkyRahxHdf046CYQB+AnHKOOzdVcixv3nphqlh22yJi6vX958jsU1bRXlDu1D8TdsoLq5el2B2",
+	"Vm8wpACKjmRbj/HDxlQ4/VJbRBkrHqslorzGh7FDVKC0i77f2R5+f9H3FzxhNyzJaEpc4XdiZNrFYfh5",
+	"rxxD/jzN2Wj0XZVjrxCQXyNs98JWd8H3vw3rQ4VZ3zs3vkPwvbsUNuighP1VlHs3L3tgSTwbeoHxCjb9",
+	"1cBBSELzxktG5PZyihxRzpTt3DUWaaLmDQNGjHxn1/JQScQvqIJ9xhVwxWzJPAlD9skXNRnSCUtn2CSw",
+	"KTvXPtIzn3r25aaKQ8drVxziY9Xj2WRQa7qwiK68/f7qrX2jcdSEauiJYW/AJDb42VQm8UptHN7hO/fQ",
+	"wsFOtFxzsRi+01raEEMDTQewklMVZYK58j+O6DyIlmLP/rHqJ3Z1D6OZOMjsdJKdTvL70kmoL8fbLcST",
+	"TIG0AktMJci99chTrlvYVw4/53FFXx5epPoT6JzYbZmVNjbsw193qsqjUFWKw7g3PryaHI/ra5Prsy4P",
+	"37Lf0C7rQTJ6Fl9Dn8Szu447V+EfJYsnTwxJQFOWKtL989WPb0mlvQzP0pTEKVCpbHtxsxya2v79mxcJ",
+	"WveitLf5ATpS7vom/lEEAuyFWyRPFfC+/9aKd5MTgrFMfWxW0Xf7ArzdNMlS/US5PhbdFz4l7cqlpHXL",
+	"jUpeSKZBMrpHLmGUpbapLDk5On4eEQkjcrIXXfM+qg59r0M8UaRrfnu6F5F+PGZpgj+ZP8xPL8wfEjg5",
+	"jzU5/vabb4k6/nrPpsr1y001+kTCvsy4uua1fiGcTmyL+/x5UD2W9ItsEkUn4IrZhhLBUI+/S/bX/VhB",
+	"So04HsQSsjjtbGcN+YPKcH8088mVplLXEmbRGZKzDtJ16dIb6b8XkJiCqdEtZKdABunvQogK7KtFqlgg",
+	"lX0nV92HXBWEfLOE9SjqrwTFq2Du2SbSye8pAW1+qQ+UhdYus30nYuxEjD+SiBGuttJG1lg1Ez4gY+TV",
+	"3+zLbcSL7/DJf7VpLr8LwaKyo+UiRTXRZydMbEeYeHUDcpYXxhFDAvhFrZVn7Z5UxYuIAI3HpXITmPtA",
+	"mPZOgaqVszLwozHzNN9dCc42M2bTxRf3svLkQ8WYYUe3xBxDaTW+UtENEOBJc78KZl/u4UOVqKoEhjRL",
+	"ded0SFMF0XwTi22SjjJkl1OOys53dGMrdKOC64RxVzqqzEyZIsD0GCRRLIFmlWTjLuItKiTlbT9WTaS8",
+	"xodRQSpQ2ukeO93jDx4dNha3FcqIDAoUwRbqAklkt0Y5+x8ZT/JmtPYFH12xBbdxhWUefi5/XJa6UiOJ",
+	"9yIDNEWhlNe9i0F5FCFh5SOpqRGPVghYLoCXkXEV/WH+ah0CT1YvunGntTaJOK94cjf5ZsvBb+XFveLJ",
+	"fQfAtSFAqDftyNAuFO6PEQr3iidY7KJE4rtVuwOVQDjcgMQeyRo2EPO2simVpt+5Zx+2zuh6FUE3U7TU",
+	"QiCvWbr91DcP9DYpcFWT4C4ZbvVW5HUYLrK2bNEA23BHDz/bP5apElXM6dwbjjZxc7vqHQd/RLklhUsC",
+	"/Q1Qd1+w+0L2O+WhWLSrKg7NV+bQiQ3705TyxQzPkXn7/Dt8/HfgOSztpwU7MbveWf23FHoEFr65Ju+L",
+	"uzaxG9+Nw6Lu47t+i839JcR7rNb+0hIfxthfhtHO1r/Twf/ocUZzjYiw9NQQ+0DmBDMcabQysSwkbkcM",
+	"l6jD+VMPqwivVrLFLfo+ira4qVoIGR6SO2V1DWW1DLxcVM9xc5NCgpu0R5MJ48sLt3iR4rGWbnHre6Di",
+	"LR46Oy6/K9/yuyvf4kumdC3/Hpm7HFUqRUYkoTNfKWVvFdpVp0J1pn342f+51EJWUKitc8HGiiulypk7",
+	"u9jD28UChUzvjZmuJkS6VbWqv7I2K952BRa3sIepwbLkauZVWHZXdOd8/uPUYVmDAjawZEnVvs84WRzr",
+	"f35137k5Dcp0qXPzSnp1kR74HVVMbczTfHl+dS9u5uIElqvrl+dXf6xEog1r7GX4Ndv6JSiRyRgITVOv",
+	"XLW5fdFW+lYW+PFoA/XzFT5QmH4BoUW9KsuWyp1yv1PufzPK/UuDtrXW/y6gviBtAaJF1ExpmKDNXvBK",
+	"eSTDYTdB8oICx+FnSVXPfVoadl8mb/fAZJtUjhJr2Gkbj8IgUDuRB+TOKzHdAtXa2Afuwt23HaaeL+1B",
+	"bATLr6y3EiBb313anYng928iQFQvU0bSpZwYsnYDREgiQZtJ81+ZImwyybTZTESeHX27d39c/xCXZfSB",
+	"ldOC5mloUEE6dxNsjIg+GClzJ7gTQH6LtOxBScO7TOd0Ib/1GKcTwxnqCPm3mqhsClJBAspQBkcs7pEi",
+	"2Bm3Rg8ucfjfPjWoUfEdOdiRg9b2TvoRSCES5OaCDGsfIVXAjAOBZENlsRF1hNwwDdCwjyLHEt8D1fDe",
+	"PvZQRYZ+9O1kcLk54SSC2yhHo6I11xjq4cM9JDTt28BtlbZ4kLaoLkS12/bOlbCGK6EEvogMZuSGpizp",
+	"DaWYrFWmdHVbRch/UD/rGlZ3i0UaDBeSDGAoJBAtEjrbq2gLp4SSWEgJsXaKhDVA4o8H5Jxf85I9MVOg",
+	"Gu4R04rAcAiWIJk7cYpPCg5FrTWsI6JLQLzmXGhChxokYfqA+L0YhRASfL6yHZpKoMmMTKnSEaGK3I6B",
+	"k/OpzA9LESqlWQLj1/yN2y6NY5hqSE7LVWfzwQyKYLIv+QgwLe1Pj2Fm9pzYmvSUk2xqiBsfkV/E4Jrn",
+	"+8ohRiTENI0zVzBlDBOC6zbQKaEOQWXAnCyBGwNY2xdQkf6Axh8N8JJ+c7n6/PY/Wk+RX+ADOYpy+OxC",
+	"P3feod+Jd+g8SbB3hmU0Jb4UFWQYSc1GOVRI2DP6noYefljq9imRqu1LQ42KVg6snY71OKosVQ7kvqWo",
+	"1WwSHrlauXnW58zb9vL4lT2Mk2fZDfU+nt0l3fl4/iA+Hq9iUG00FKMGzUCXlLhnR98SwWMgzDywd0/M",
+	"/BA1nHVst3U6GdZVuboFqcjJ0UmhFf4iBkQLMhVpekBe0XhMKCqSkJRUs2A9/BFop7BW1FQ3MlNeQioU",
+	"04A2Zs3nIk1QV2WKfISpjsiEyo+QXPPcmO60QJ138X2Sp8cW68iNuaji/SIGT5QjboqkTGnXyfgW4GM6",
+	"u+Z4kgX5M+MPZliAc5LF45AK+AHPZ8MqYIXsn2yM7H9w2vKfxSBopHJa+RkefY4KVBOv8dQ4wU7z+i2y",
+	"lgdOmPPmmChAFrAcT5xJaahGiYBMaAIk4wlI7IKamj8McehSg6F3arfhEvL2Y6phJCRbYjy/so+/KJ7e",
+	"ZuGaymSz5cblYhM72/LqtuXbsUgh72UfU01TMcqc3dQ1MFDIEwzDEre8BG/s3D8WUiNXiVB+MKdSLVjo",
+	"5nrAHPUaSj3asjTVZT5QaZoarHbWy5318ndlvSyROsRwI/VXw9tzItieijXoOE1F6GptkW222L+obDBh",
+	"WkPSNwoA9g1mI74vhkPyawYZnFnhoW/oY88Tyl7KJkz/C3aY6Vs1DV/1v6snSLztm4Z49K3yYIjrE3VA",
+	"/OQY1dMnrpkNBuxkkkPiapd1+/6Lnu1V1CcK9F5IOUCJ4QGq6W0mFc8sOc/Fm/PhGwCe+nJu3p+PsCQT",
+	"OsPzImI4PCN4HoaJGkWL8vw4zGNNTv7AuVaWfa/tg3b1A++lrI+9XLdCfkQZSu3df1nAMLU6/Gz+q7lW",
+	"qufvM+uJ0nQ4JAogvxNMoqiYMg7Kmja00DS1ta3NRyt2mimeBHui/6lSkbNzP4jeWL0jpbvAuEdSuSOl",
+	"3DIzo44gflmDGKLXo6+iabCsjQ/nTkU0t+zFKa3tQfw4LS5sXtNjd3F3jpw/ULKO5adkSqVWmymS2SAT",
+	"HDpSuUYXnhIFbPDOFMKykaeVEaidoHTrxGme0ZTEQqG2Y7gB4zUdLoEURpiLj3L0GaEDcYNurJrY3n12",
+	"9NSqVPv5O/v4Tn/vgJzjSqiR7j+6qEPnbaEjCZCcIhsyTCIldCIynutf7ijMIiOipinTZAD6FoD7VSLf",
+	"8s1hMbSPJGw4BAnch9GYgRhPkE7egJ+BAySK9IuHvUoWEqTsDh41QzGL8oB+hMxkx0R2TOR3zUSu2Ijn",
+	"NMtQ28iFAjM+sn2q4zHEH1dlKHPS9FKmguL8RlhKjQYmibVjcHiUxM8s7IJPM/3I6tB76leKnWf8LpFR",
+	"O3P9jn7+/uini4oWyoqbHLBJbUkkJ92SRCizFKwdDKlqzVm6eUkdierhZ/Oft+bZtnKhnNaJuIENkcqd",
+	"wLYjOO3zWH+rd99eGULtvbfpYaWbf8erva55cbnfDEUOJzNlwfT2aUpj+D2JTTsatKNBO6Fnc4QPCYSn",
+	"fGK4Sbq3RKSxoQhbUBQvceDHbCu7REsfDrkjejuityN690z0DH3AYiYuVMvqd1qgH8CiirWWUGKN8qQ7",
+	"oPFH88R6vctWt6JJuGEKtkIdzcCbo44PZ9TicHvnSo47W9ZOtdyuWd41R8T77OowF5GElvKcuoQvK3nl",
+	"ZlpFJ9ZWu2UvsCWDWyA1VzjwlkjNTibaUYzfJ8XAW5MrYkMhiwjyrs0zk1mK6aWbtT37ikT7v4iBOvz8",
+	"ixgsq8lRzsrc4gVdkvzp0mN3nc+3Eq95Xi1VlSeRTaUYSVBqI2U31i+q8WcxQB60EIcPXd70wvxIj2Uv",
+	"3LMPXmFwCmKaQiXNm1SzvJtyENzPPcHTWSX5wKUCdk4xsyG632SEKoBbpITag9jd663ca1s2FlmFFUnL",
+	"tzwyEqu4JVOQ5Tp0SSmz+bHce7MpiDNpeLd5bwBUgjzP9Lhz+tefDUIrkDd+1EymndPOWOvp6eFhKmKa",
+	"joXSp98cfXOEQqbbUf1Ofg801eOISKCJEchVXr/B3AzDTQ1NhHRIuhPQksXWN4wzJ0SgsQHM6jVghghw",
+	"kBF5913vzav3lxcvrnrnL19eIhv3WUSePKkAhXDZnSRTIO1KYrNnVVSVkJDat8dsqvKQRT2GSWkOS18C",
+	"478FSFRkB7XDj1laPns30wuzx/NYE0jZiA1YyvTsINSfLbQJV9EYkgWNaBTpXp5f7dnSJtZog2NC4sIn",
+	"GdeiHFtpMU+VFhGqTTu/mHcYwElTPwBuz8pa1f45VfhVXwqM6wiJQilugoUzx5TXI0Lt+6WaIDatjyQQ",
+	"s7xzm5t0mHGM6LJmpMCM5SqjoUoninRvEZx58RGLw2yQaVB7uAhPCg4qLMVe8fkpq8lQCrR51YJwLiO9",
+	"PKLLxZwf8EXeiJiZXZRbEdthS+2Iy7ApWh82jWmWVJaPI5fmVAr7yK82K+Tu0hxV8Xp+npdMQqz3p3SG",
+	"5R/MWBc8YTcsyWhK/M19nfHEBh/jkZTGn1BOR/htA6TpdAo82ccAaFv3U0vK0vK9M98a0vj/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
