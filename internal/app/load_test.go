@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -374,4 +375,24 @@ func TestAFileIsValidatedExactlyAsTheAPIValidatesItsBody(t *testing.T) {
 			require.ElementsMatch(t, api, loaded, "API: %s", rec.Body.String())
 		})
 	}
+}
+
+// TestTheExampleOfTheDocsLoads loads the commented example of docs/configuration.md, so that the
+// documentation cannot drift from the format.
+func TestTheExampleOfTheDocsLoads(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	require.NoError(t, err)
+	_, example, ok := strings.Cut(string(doc), "## A commented example\n\n```yaml\n")
+	require.True(t, ok)
+	example, _, ok = strings.Cut(example, "```")
+	require.True(t, ok)
+	db := testdb.DB(t)
+	code := newCouncil(t, db)
+	example = strings.Replace(example, "council: lincs", "council: "+code, 1)
+	r, err := app.Load(context.Background(), db, code, "jo.bloggs@lincolnshire.gov.uk", []app.ConfigFile{{Path: "lincs.yaml", Data: []byte(example)}})
+	require.NoError(t, err)
+	require.Equal(t, 4, r.Changes())
+	require.Equal(t, []app.Outcome{app.Created, app.Activated}, r.Entries[1].Outcomes)
+	require.Equal(t, []app.Outcome{app.Created}, r.Entries[2].Outcomes, "the draft stays a draft")
 }
