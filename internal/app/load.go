@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/pbudget/pbudget/internal/actor"
+	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/charging"
 	"github.com/pbudget/pbudget/internal/council"
@@ -78,8 +80,11 @@ func Load(ctx context.Context, db *postgres.DB, code, subject string, files []Co
 	}
 	svc := Build(db, slog.Default(), time.Now)
 	c, err := registry(db).Find(ctx, code)
+	if errors.Is(err, apperr.ErrNotFound) {
+		return LoadReport{}, apperr.ErrNotFound.WithMessage("no council has the code %s: create it first (pbudget council create)", code)
+	}
 	if err != nil {
-		return LoadReport{}, fmt.Errorf("council %s: %w", code, err)
+		return LoadReport{}, err
 	}
 	if c.Retired() {
 		return LoadReport{}, council.ErrRetired.WithMessage("council %s was retired on %s; nothing is loaded into a retired council", code, c.RetiredAt.UTC().Format(time.DateOnly))

@@ -51,6 +51,9 @@ func (c *BodyChecker) Check(ctx context.Context, method, path string, body []byt
 	if !ok {
 		return nil, fmt.Errorf("the contract has no request body for %s %s", method, path)
 	}
+	if len(body) > MaxBodyBytes {
+		return nil, errTooLarge
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
