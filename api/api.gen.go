@@ -3589,9 +3589,6 @@ type ServerInterface interface {
 	// GetHealth The process is up.
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
-	// GetMetrics Prometheus metrics (requests by route, method and status; latency; database pool).
-	// (GET /metrics)
-	GetMetrics(ctx echo.Context) error
 	// GetOpenAPI This contract.
 	// (GET /openapi.yaml)
 	GetOpenAPI(ctx echo.Context) error
@@ -3833,15 +3830,6 @@ func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetHealth(ctx)
-	return err
-}
-
-// GetMetrics converts echo context to params.
-func (w *ServerInterfaceWrapper) GetMetrics(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetMetrics(ctx)
 	return err
 }
 
@@ -6069,7 +6057,6 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI, options.OperationMiddlewares["getOpenAPI"]...)
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
 	router.GET(options.BaseURL+"/docs/redoc.standalone.js", wrapper.GetDocsScript, options.OperationMiddlewares["getDocsScript"]...)
-	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics, options.OperationMiddlewares["getMetrics"]...)
 	router.GET(options.BaseURL+"/v1/people", wrapper.ListPeople, options.OperationMiddlewares["listPeople"]...)
 	router.POST(options.BaseURL+"/v1/people", wrapper.CreatePerson, options.OperationMiddlewares["createPerson"]...)
 	router.GET(options.BaseURL+"/v1/people/:person_id", wrapper.GetPerson, options.OperationMiddlewares["getPerson"]...)
@@ -6413,113 +6400,6 @@ type GetHealth500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetHealth500ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMetricsRequestObject struct {
-}
-
-type GetMetricsResponseObject interface {
-	VisitGetMetricsResponse(w http.ResponseWriter) error
-}
-
-type GetMetrics200ResponseHeaders struct {
-	XRequestId *string
-}
-
-type GetMetrics200TextResponse struct {
-	Body    string
-	Headers GetMetrics200ResponseHeaders
-}
-
-func (response GetMetrics200TextResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
-
-	w.Header().Set("Content-Type", "text/plain")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(200)
-
-	_, err := w.Write([]byte(fmt.Sprint(response.Body)))
-	return err
-}
-
-type GetMetrics400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response GetMetrics400ApplicationProblemPlusJSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMetrics401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
-}
-
-func (response GetMetrics401ApplicationProblemPlusJSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMetrics403ApplicationProblemPlusJSONResponse struct {
-	ForbiddenApplicationProblemPlusJSONResponse
-}
-
-func (response GetMetrics403ApplicationProblemPlusJSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetMetrics500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
-}
-
-func (response GetMetrics500ApplicationProblemPlusJSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -18814,9 +18694,6 @@ type StrictServerInterface interface {
 	// GetHealth The process is up.
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
-	// GetMetrics Prometheus metrics (requests by route, method and status; latency; database pool).
-	// (GET /metrics)
-	GetMetrics(ctx context.Context, request GetMetricsRequestObject) (GetMetricsResponseObject, error)
 	// GetOpenAPI This contract.
 	// (GET /openapi.yaml)
 	GetOpenAPI(ctx context.Context, request GetOpenAPIRequestObject) (GetOpenAPIResponseObject, error)
@@ -19104,29 +18981,6 @@ func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetHealthResponseObject); ok {
 		return validResponse.VisitGetHealthResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// GetMetrics operation middleware
-func (sh *strictHandler) GetMetrics(ctx echo.Context) error {
-	var request GetMetricsRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.GetMetrics(ctx.Request().Context(), request.(GetMetricsRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "GetMetrics")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(GetMetricsResponseObject); ok {
-		return validResponse.VisitGetMetricsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -21584,132 +21438,132 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rbhvHlij8KgV+A5g607raTmIJgwPFsRPtHTs+kj0ZYCuHLHYvkhU3q5iqasncgYH59eH7fXCAeYAB",
-	"5hXm/95vsp/kQ62q6hurySZFSkrC/InF7q7LqnWvdfm1E4vJVHDgWnVOf+2MgSYg8Z/naSpuzT8SULFk",
-	"U80E75x23o+BTECPRaKIHgOZUj0mKptOhdTqoBN1VDyGCTUf6tkUOqcdpSXjo87nz1HnJY3H8FJwLUVq",
-	"3lj4ruAauL6COJNMz96JlMWzZR+9ek9H4TXfgFRMcCKGuGwJSmQyhogMhST9i+H+G6rjcX/ZDi4SmEyF",
-	"WdglTFM6g2R+ur6WGfTJ7Rg40WOmCLOgUlpISMzUU8EVmKVQToDKlIEkEn7JQGlyy/TYvk4nQPL54tn+",
-	"n2FWXR7wbNI5/UvHzNf5KQos93sRU7uqEExiCVTbFSEwlm3+xx9/PM/0GLhmMdUQHnQAVIIk8ZimKfAR",
-	"kO7l65fkiy+fH+0tG//fLi0MLpLw0A5ETxRhSURoqgRh3MIK5A2L4YkiqRgtQcPPUWdKJZ2A9pg+kgAT",
-	"4G5eZqYzaN2JOpxOzLfUv9FjSSfqmHUwaY7eQL4811DICdWd006W4ZvzezxXCpRaPFv+yt2n+zpLRtA8",
-	"1QAf332a14xTHjOattje0L/b2+RGX2c8YXxUwaDQ5Pa1nkOlu89bItA/w2web89JxtkvGZCPMCNdw2zg",
-	"E51MUyCUfPhw8c0e0WOqyYR+BEUkaDljfGTZhucIig6RNHE7lkMXG6oxiArmT+in74GP9LhzenJ0FHUm",
-	"jPu/vzJEoDVIM+b//sv19aeT4/3r609fvvrpn/8pvNEhcsgwZfYN4+175up57QDMXuIx5SNIDsilAzPp",
-	"Pjv5yrLHCVOK8dEZeXZ8Yn9Rmqaw17xdx6ib9nls9jm/+D+JQSNK/CwGd0eD7xmHxhlSxuHuU7yjI7hi",
-	"f4V8kl8ykLNilikdQU+ZF8rjJjCkWao7p88NAtBPbGJkhkcH+9dxPh3jGkYg8/nei4/QIDz6HD7pHk6q",
-	"zVv56U8l3DCRKWKe5QcZWix+13SSz49PKhh7HIQJSCV4I+Cn+HgDoE/pgklSuokppLhhCcjmadwLd5/q",
-	"8vzqXy2FNk4mqeo5Kt7AfFTDezpIYcF0GnravLKB2SBFlUeN2bR5wtJLd53ys/nYqnSoTnxNEyeFzF+x",
-	"VWPNP+l0mjKrjx1OpRikMPnnn5VVzorp/knCsHPa+X8OC8380D5Vh+/sV3bSKkm+oalZKGpzVmx0BzQh",
-	"f7r64W1EbqUwQmU2hYhk/CMXt5wMGaRJ5DkwEZIwfkNTltgn5odcTUJ+XLIN/m3f7XDfQji0Zvf6YUmp",
-	"++z0+mHK4nsFTkl5JLGbXxWattd/nygjfjTU5XSS2bUBefvdFeHZZADSaZ7XPBYZj1m6FxmIrarPG9NA",
-	"aZamZrhhykZjfXDNNwfs10IOWJJYHn6f0EbW/kQRKVJQJBGEC02oMSmtbiOmIHH6DWLWBTf6DE1fSSnk",
-	"fW74nJOMw6cpxMaaAjP9GR55ApqyVBEqwVsqxj4hGU9AOtSzWMKSDQLiDdrnb4VGG96aqPd5+OgTgE9M",
-	"aUUGmcazd2TAlPMe1LabexsW7dO+ZAzFOwDnrdCvRcbvFShvBVFZPM4ZjUUGpohjHqQrJELIIYmX9YaA",
-	"gMZjy1y4G8WAd4PY8o7OUkGT90J8T+UI7htZBiJBNpiayQ1R0IpJT2gcw1Qr0j0mb9jXm5RE7yTEgifM",
-	"LOY1Zen9E4q3ZnKLCcUBTaG2S+/WWrQ7fOeOtFGGyGWuEN0fTHJ4OOsXrUUji7cmM64sln3g9Iay1Gig",
-	"98sXtCHwZEa6CdV0QBWQjCPJm6UYop+wkd20IlNA38UmSeADp5keC8n+er8H/WZe63R+Q1QcrC5l/43n",
-	"T3mutzqWWQPCjz/+uF/3TS4CRN2VeUfC+cCnUsSglDm2V1wzPbtPcP4Iabpv1f8IJe5AAv2oCCWDTDEO",
+	"7L3rbiO3lij8KoS+AVo+U752d5K2MThw+pJ473Snj92ZDLCdI1FVSxLTJVIhWXZrBw3Mrw/f74MDzAMM",
+	"MK8w//d+k/0kH7hI1k0sqSRLtpMof9JWVfGyuO5cl187sZhMBQeuVef0184YaAIS/3mepuLW/CMBFUs2",
+	"1UzwzmnnwxjIBPRYJIroMZAp1WOisulUSK0OOlFHxWOYUPOhnk2hc9pRWjI+6nz+HHVe0ngMLwXXUqTm",
+	"jYXvCq6B6yuIM8n07L1IWTxb9tHrD3QUXvMNSMUEJ2KIy5agRCZjiMhQSNK/GO6/pToe95ft4CKByVSY",
+	"hV3CNKUzSOan62uZQZ/cjoETPWaKMAsqpYWExEw9FVyBWQrlBKhMGUgi4ZcMlCa3TI/t63QCJJ8vnu3/",
+	"GWbV5QHPJp3Tv3TMfJ2fosByvxMxtasKwSSWQLVdEQJj2eZ//PHH80yPgWsWUw3hQQdAJUgSj2maAh8B",
+	"6V6+eUm++PL50d6y8f/t0sLgIgkP7UD0RBGWRISmShDGLaxA3rAYniiSitESNPwcdaZU0gloj+kjCTAB",
+	"7uZlZjqD1p2ow+nEfEv9Gz2WdKKOWQeT5ugN5MtzDYWcUN057WQZvjm/x3OlQKnFs+Wv3H26r7NkBM1T",
+	"DfDx3ad5wzjlMaNpi+0N/bu9TW70TcYTxkcVDApNbl/rOVS6+7wlAv0zzObx9pxknP2SAfkIM9I1zAY+",
+	"0ck0BULJDz9cvNojekw1mdCPoIgELWeMjyzb8BxB0SGSJm7HcuhiQzUGUcH8Cf30HfCRHndOT46Oos6E",
+	"cf/3V4YItAZpxvzff7m+/nRyvH99/enL1z/98z+FNzpEDhmmzL5hvH3PXD2vHYDZSzymfATJAbl0YCbd",
+	"ZydfWfY4YUoxPjojz45P7C9K0xT2mrfrGHXTPo/NPucX/ycxaESJn8Xg7mjwHePQOEPKONx9ivd0BFfs",
+	"r5BP8ksGclbMMqUj6CnzQnncBIY0S3Xn9LlBAPqJTYzM8Ohg/zrOp2NcwwhkPt8H8REahEefwyfdw0m1",
+	"eSs//amEGyYyRcyz/CBDi8Xvmk7y+fFJBWOPgzABqQRvBPwUH28A9CldMElKNzGFFDcsAdk8jXvh7lNd",
+	"nl/9q6XQxskkVT1HxRuYj2r4QAcpLJhOQ0+bVzYwG6So8qgxmzZPWHrprlN+Nh9blQ7Via9p4qSQ+Su2",
+	"aqz5J51OU2b1scOpFIMUJv/8s7LKWTHdP0kYdk47/89hoZkf2qfq8L39yk5aJcm3NDULRW3Oio3ugCbk",
+	"T1ffv4vIrRRGqMymEJGMf+TilpMhgzSJPAcmQhLGb2jKEvvE/JCrSciPS7bBv+27He5bCIfW7F4/LCl1",
+	"n51eP0xZfK/AKSmPJHbzq0LT9vrvE2XEj4a6nE4yuzYg7769IjybDEA6zfOaxyLjMUv3IgOxVfV5Yxoo",
+	"zdLUDDdM2WisD6755oD9RsgBSxLLw+8T2sjanygiRQqKJIJwoQk1JqXVbcQUJE6/Qcy64EafoelrKYW8",
+	"zw2fc5Jx+DSF2FhTYKY/wyNPQFOWKkIleEvF2Cck4wlIh3oWS1iyQUC8Rfv8ndBow1sT9T4PH30C8Ikp",
+	"rcgg03j2jgyYct6D2nZzb8OifdqXjKF4B+C8E/qNyPi9AuWdICqLxzmjscjAFHHMg3SFRAg5JPGy3hAQ",
+	"0HhsmQt3oxjwbhBb3tNZKmjyQYjvqBzBfSPLQCTIBlMzuSEKWjHpCY1jmGpFusfkLft6k5LovYRY8ISZ",
+	"xbyhLL1/QvHWTG4xoTigKdR26d1ai3aH79yRNsoQucwVovuDSQ4PZ/2itWhk8dZkxpXFsh84vaEsNRro",
+	"/fIFbQg8mZFuQjUdUAUk40jyZimG6CdsZDetyBTQd7FJEviB00yPhWR/vd+DfjuvdTq/ISoOVpey/8bz",
+	"pzzXWx3LrAHhxx9/3K/7JhcBou7KvCPh/MCnUsSglDm211wzPbtPcP4Iabpv1f8IJe5AAv2oCCWDTDEO",
 	"ShGZpUCM9ZMY4dM3tkAfwSwhU6AMhOu6qRFI15xyoccgLZ/u9jPJT6fWbXjq9nHKSh9+hNk+Dpn09zaq",
-	"yn7g7pYBkjeQMPoezbD7l1VPFHFXE/tmCYZVGf1GcECxlTMpL7g2Rq2fvVFqFaYkkaDwnzSxHJum76SZ",
-	"XjNjiA5pqiDqTEs/GWBl3KLmEp9ZhE6r4yVexOOG705C3829ORVKxyKBkNP0w5+Jf3zmL06y6RQkiQ2T",
-	"RG3SgFxNaQxkAEMhLfwZv6UyIeZDA3lnxHVOO99/OCYnX/+vTlTdemU/zwOr1OKWhwC2zDVVOBT+4mDp",
-	"xiptvLizEYOfIdZmPnew77yzdeHpVsH2Ej2timiBoKB2pIhMQI6Q7t2DOJMSuMVZvJ358umLL/ZOCR0o",
-	"8zPa/6iIzCLCszQlcQpUqmuOZ2uYhsWjA/Ij02ORaULzMfNJcc8RMVsmlCf5caIx5IFjOURbHDVrsSLa",
-	"+mi2j7NLZyzj8P3gVQBhslT/kOlYTBqu5DRwIuwLioghkTAiJ92TPe+xfWmOxJzRleWwpPsqZSM2YCnT",
-	"M/JSMg2S0T1yCaPM+c3IydHxcyQwdwfJMy0RT815otuVpr3xbMSAA2I+S0H3OECiOlEHbwZ6cWpES2IY",
-	"pJhAT9Eh6Jn5iw6Y9Qaa39E5V7jrzOe3Qn7saUkZN8NAklmm37sRacY1AAIr6sRiMsk407PekMZmMwbD",
-	"ok5MzfPeUMhePGZpErg6rUL1EmIhkxVZLRfa/qN0wM+OgoxQFIe3SDhVDho5DFWCq/kzzy9a8EYl4waU",
-	"ZwQmUz0jKMxvmbKeeQ0TtWzaD/j9JU7WKRCQSknNYdnrrQs7kqGSz+Y3r0nPIyM1uzBS075kmBWNxwxu",
-	"wGn5doMHhad1IEQKlM9xVQ+2fL4gO83vGPH80vSHYef0L0sAnX/zmsZadT5Hv9YOd0AVWwq4Ypiv8fXP",
-	"Uem+NXx3jo+9a8AILm2tQpUBemT9XVonmnNLL2VVbu6SWz/g3F46Skx5DGnP4h7iebsvUkh6VFemTKiG",
-	"fc3wBJePYsGxsVEGs3aLtyESiyad+wYK5tke50oct/P5p/pWPked8HnNTc5Fzx10cUQ1Y2E8CyAXFw77",
-	"DkKjFhdpbdZgZjaoD6rtF0pTna1AUFf2/Zwbtf0OjQbDoKbJysfqCAdZ+uKb0zKTwv2W7yHx/chxkHzn",
-	"RnrQWKNwwfvuMhJFlTiNeTquUUcNzWsUWCfhYmMVbK/AaJ6x/lRhrV97dljHNKEALU9FjG02I//49/9r",
-	"LE2UAU8UQXUgMtqjsf2fKGf3o1R+oirqhVMc8EXz/2bBna/qZY7kq1pJyGUXEpAuuLV9W50VHisUu5R4",
-	"MjBrIam4BakIQ/qqqplzSl8RmXF9fRVCRXEDUjKrda5gH6BvvoRmTxRJIGboeaQjyrjS1j4Qk2nmAsOy",
-	"VEflmzIDkoM5nd1iqxX5dantFZV5/XrVjddIK580n2EeTz8vVAleIr6vCMVzwuGWFEdrr3qc0UTRDBU2",
-	"uq+mR5TgaNY0D0WD3AnqpavxWySK3hhoqsc9qnuSqY8NEX+Wzsh0PFMspil6GIFrmhL7OWGWCJkiVBMz",
-	"EBHDiCRgTAAhqWZ8FFLN/CK8mYH37m20S2N7yKqe/RkJxGmUX9UUzs+O9nsJ3EAqphg9ptiIsyGLKdfp",
-	"rMcmU+o911UQqOMvu8dHe93BHnIit2UhSWkwkrKPkM6MXjoAUhmZ+JHxII3d6y4pVANI7EIZegUXLCfe",
-	"W/R9xu2Kelr0nKbsWBOaSEpTnlC5YHhqd+vHKWvc5vgp45oyz7DsqMSPatA4DKZ2ILAQw0MSssfSlDun",
-	"1TxuIosnVDIFZCjFhNAQmhYDIpraAcNzhyyw46OFJlh7vA3YhxW8PT6aR9yKiA8bR8ogHCR1Nt1X2aA/",
-	"LzmWOjbcRaLqcUDvtJz1DJ22PAD7NeMjkn+OHAQxyEnxMOglVT3K1a1zei4C5OX51bl7M6Q6Vpf5GvWD",
-	"smCNcomFCk+JL1vvBlPEMlMbZ8k0kbAvM65CNtS8XlqQf+8W0tT6LQwO2gCWOSBKKHHQMicxWk5pNGLH",
-	"IIKTfNwwKNdRcGuCEodYbBxbQzeg6lDtbqQLfCQS8R2SA2LOo4940z8l/SCx9yPSXwTG/jWnPLFSETjp",
-	"e0rsu9FRrpjRA9LRjN2A4v3omvdDgnHpeohfDrDRWLsF9KrLMmMb5tw/tQsfSwDy0vwigZPzWBN1/CXR",
-	"oLQ6IOcuogoRMBFgLwwGkGJQlvPV5ifxRF1zNA7sJegwUzZi9oT0cZh9LvT+UMj94pN9vM3ZCzpTdyrF",
-	"TqXYqRQ7leKPq1I8uAxfbIN+z2ygcJVv5wjTDnMKJ/fneRypBeqHc68qPiucc7HCcMf7SUoSSYftbWdE",
-	"VMbLUxzvZN1O1u1k3U7W7WTdb0XWXeXXPN6vj1KgfGNRvq5Y4t/3EWCL7wgKnwLKx+CQWcL0eaxt1kBV",
-	"qJTTrlrdfYm0RgbzkR81vFaZBVU4dsMlUuQovFh0+7H8QoJC3Gz31Y27Eq9u15CNddUXkVNWmh64y6HQ",
-	"pqmH3UKSL6CMzBlvsntW9jdQFHUBKyUlQYEuXYSTLocbm0rBJLmhaQZqrxLZsBT6LkejWZWxN8P1wF2+",
-	"76NcyNAoKH6Z/kIlsrH61Kb+S6qBaB/Te3l+lUd8G/O+dKzFKQFGkbZFO/e2dxbVDy/0ScuRRYyhXavd",
-	"la4QHlDKxF7+euhytbxAj4qRR+QqZMpQrcw8h4/5FgoEWUxKG1HjC8LcrhpvqwJYdbzB6TehiQvIcZha",
-	"vo21MQMl1mr5NrAUc+spsz8AT+wDwbVkgwxjtEofYOYs1lYIs3q7zD8zHiqyYbh8j/Kk58KC+6Rbv1ne",
-	"i7z7ECWcc9mVN1IfpNUNs13WvCxjPMHo4xuDaG5bFhFvIIdG84D/WsQXzKWXsckks+xDcTpVY4HebepD",
-	"NsiPAB/TGaETkXHtLSkglPOMpu5nkjAjyRIymJHnJxGRIjMruvZRoRyoBKXJFDifke6YpjegSDYN+hXt",
-	"yL1YKN2bAo8bdCLz3Kx0AqBtXQOnJ526YF0PMb/GjGuWGtU1pZgNY8GITn7uxADPd1Rx4TOuv3jWKWW1",
-	"H83HZkS12hrrBEBVQrha2JZp7GImV7Dp8m+uNExDvMCTmjuGBScwB2IkBVu5h0P6BCMzpLiBxB8BRi+M",
-	"2WgMcg0A+5XdIkYWK1t1mJw3LYJUhY9heBfmhiwBi6MKxM1//H//x98P2Z+XbrkBQcprd6uog6C6Cvu0",
-	"vopNTL9GyJr/xkbFzT1O2HAI0uxjaVBMmT6J/U5ZcyhI8AdtSA7HbIHrnttg+iAagvtiOEReclpaXBHn",
-	"Ngfp5dBtql6zDisJFKNZZ5iWrKiA/RwoVyTO0kh3JHObS78spC4PoFuMAo6OHWH9/T9QysV0OjW8TZcF",
-	"okGUDVDaam5G9/ZirlBcuNrNTOlMEYp7Oi1dFEJiLCA5gtr+ykylixiP6RvmTzoQN1Yr8Hk0U6ZpSlI2",
-	"YXovIlzosRHRA7BJ+kAcMNxMZzYVxAvonA7KN+5F2HItRnlN+LrKKusQxVQwV9OuxTz4bm8w6yViQtmC",
-	"cMFfA1/Pade14inrrL48REEjy3dSLaSy1sw5f18zSLeiHX+OnJyraYorsYmQ0VcOiC1H1zpgleJqnSZR",
-	"Mujmyo7NFbuZh34UrhzWxFObeWSD7tagOAVlX1QqOTQvmaOAbh46hTBDatBewhy4QeGKFpV4q1X6cWQa",
-	"oMGq7lyLTS7pK832rTOoNmGZVy207RrnL7//xmWlewfnvKbz9rsr8oqPUsoTEqcMuN5P4QZSklBN89IJ",
-	"+UYwwlrDSMgZkYClOgmtxFengo96GuSklydNdaLSrxIUS4BrRtPK7zyTyiZbqbGQGn/0RnTJqDYbx3uP",
-	"TtTBDKSgHVw3fOa2/gMHojRMrfFbwo+IME5uhUwUoTyJjA0jgTBNxlQRwSEiTCvrH5wPu7UOngaWF1rG",
-	"OVHWGOd0AoWjr+9wWAtN0z56HAaUJ/1gRgWuZX7od4aCMOV9IjjMcLcqInZk/N39Ex8EZewS9olb8l6t",
-	"MAJazeBCw2TFwPnKXlpkALeJbXOr8ZkbCLdFgsSXuMOrqvy/lSSM8xWWp1oAp++NArVqIjamA6ytNqMG",
-	"txlpWl5IdeAFW25mTIZ1k7GY5HnxmM3rqnjg5RfV+LzMfBS9YXykUGregNITsDIBOUXPAW6Gh8u4zwld",
-	"xEaKO/HwKm1kXz0l9mn3ZK872Kv5B6upopXsUVyCCiWslrNhN5u8KgFlH2JZD32L9skyQDySHNbK2VRz",
-	"WLefjLqJfNKXTo5eZmnQfGPxmCRMQqz3p3SGVhGW3sAoZfftE4XZ8Yafp6m4PSX9PGOaKsWUplz3SXdI",
-	"Jyyd+cJhY5EpGIs08V7tnk2a1nTWj5xvuyyme1YgYyWQvqsfxStkZ/4uZ2vnczsBXkzg3eFN44exD83G",
-	"S0whCpNhbq0W1wMYfDsWt0Z231JX/gqS09xc9fwErduC26QwRII2fOaalxnNXkQ0lWw4JIyb4yXdv/3n",
-	"sTOpkSvBDcgZ+dt/njw/ckUPy8Yy8sfcSM7N6Wtet6fxFRuN/ubiW9yH0TnMcCoieXkhtwr7oqZTkBG+",
-	"+49//7++Yjhcc3smT5TPMRuxG1BG5XEeLtyg+cSi1dTa/1Q7U98FMFcN+KAb33kTvLZv31zkY5sI1eSg",
-	"iMp1OPJFQXXRXSMUJkAN8xtmqd2zASvaJnvruPQ9aJe4Vt7QGRkA4TBCs6yV7mQIAfGu5/BugdCd/zaR",
-	"LRxkARejh8b8Hpz8JUHkwypylGAVyX0tjFZqhtq3OJEbYg3RUoa/YFEGobRaZ9kWsXNArT9CwpSEEZVJ",
-	"YJQqOF5RafBIWWqaCFexopAbUU4LKF2eIDkympJ8DtUSDyZs1ENa3uQ1jhl0DTg5emgi2hYjWM0K63FS",
-	"HsNa5z0Fjh6SWELCdI/a65p22e7v7Lcv8dPzEWDKe/Vsv3NeyDcX3z5RhI6ASHGLMiEeCwX8LC9XI8XE",
-	"Zaqq3CaExDMjJ0gSkOzG6KH+KiKhGgNNB0zq8UEr51nATZd/YQsLN5iQG0UaFBq9KcjYRfAEXJL4Cl7w",
-	"mlUsm9MKav82fm8E5jpI0VqO5BIupATgjbSTZpEVEVj8rSWtBl2OzddFKJccmuTu9JWnrSmTcyWta6jS",
-	"JFnK7D98EIs57XIuGmA7Zfa2UBIEZNoyZtIooOuYPIe20WL1ZDEf9IQX1OGrCF+ukt9JbImuMC/CBRZ3",
-	"L926Vkf+/h+ksqk9TOKygRY27P12LFKwMRan17xvputHLnIM1xB5hT+nkCG9EZk8IzbXDoM0zCeBqI2I",
-	"5FEb17z7t/988dXB06Pn5B//7/8h9o/jvQPyimE9v1tqL2zdXmwcHXyKMYoVb5pqmzsgFz4K5ZoLHoMD",
-	"Cb6hsIC1wI46KftYevZE2ZpDLoDPaqF5+KeFttuEOawics09K5meX9ZZcNT5tG+G2r+hEoMFzZjV0/3G",
-	"jlL98a2fD+uRowv7CrRGJ8R8SKSNj5A9VLKW3EGecx9PIfEKWhF/A62Q3zA+ItnUHh4zivMMqDxz+py3",
-	"HzAyg3QdQpC//eezF9HR0dFeW5UVTbWSedab0E+9hM6UQcve8UlvIrgeB4Iu//Hv/4V2izHDZuT4hNgX",
-	"i6UcnxyV1cf2k05BMpGEXKmu2AcpmZYEh7FFLMlg5uxp4uzpyFAGsQMWKzv5qmFhybRXGLM/C8Z7IzrF",
-	"hc2v5kobayYFpXwdYqbIxMAiQTMHbUNku8T6lcvzn2FpeSYnRZkHdz1iyzhjJHjefiqvpNZm2R6UYTmW",
-	"Cj7CyvZUwj5aw8ZmJ7QGNzKhMzLMeIIcBjdUWv0pGYpMmi0oiDOM0DBsFek6R4SGtd5fNZ1FtNgEs4Uo",
-	"0BZxV6CqckGdhTV05nhPu5yqZWlQS/hVO4/58vis9jwmn+DpF1/ccdyCjawy6GIWsPZIZapsP0goYuAb",
-	"JNR3lk7zdmSh6HxkPkWYt3egw5Sigjmg/GPPvYXOHphSlpg1J3jSnI4MNroXQl47G5ZlgW3X0yTqDL/Y",
-	"t6rXqQ+s+ft/k+OnZ0TfivzJ3/+bnHxxZhmI+/v4hHRD6svemeGp+2I4PJ0PX20p/By659to1P5rTtqp",
-	"kNb/iBL5tMa+1djYCGgRcHBS2mpyaETgg5EUqq03YcUg0jUi+oYYp8Bty0SPJ+bInLZs0MEeifn6VhQ/",
-	"Cw49MRwGsaNtqBPtwY2R5vHSC4F356/8m/ihRbm8vmKR22PwGUEcXNiKoVjNgUWBgJiYTZkjR7+cPKvC",
-	"lU9XaL+537iYMA4QXGc+Wg8lrbHfmmpm+RcXbm1pPI+Ng+wlrs5VBXlafa+p1I2fz71+34X18kCYpoCg",
-	"4vjCMA0fSVRltXXELJNXBURVeFcJIcybFnDc9SrzNUmTlrXO7l3gbIdRbY4DVSUHB306d/1hs88qHqy8",
-	"1rbb+pkVDxW5Yj9m2BcJ/dSxSFOItXIvFcNVKyEu4YQFb2syTRObXoFmSk0M4r1kq9JI98IX53eQj+tP",
-	"AC82cWAyyWx/L/N9Q2JtmKsGMokXzHOKud7FpX7e+NA7bGx9JEWUOV8lWleaWsCn78aXa6yz3LGw4I7r",
-	"cbz2DGgTcXgNivJ2A/LCk27IWNs+g12bFa6GkiG75lW1EnK9zr+tMtorFw9tiIa3NWRH7AaKCxxfhczm",
-	"3zaUgPDdjNqjWGnNL/3XIQRrXvX7Uhpw7ha1AQu+cGt+1Y/598bqabiV9TFK3tkfni2PZHK3JjZEgmKN",
-	"dSxVYVS8iACNx7adjiYpUGU7QNj2O0Vl1/ap0243SYW8yot3u+0tCCqXLo6m8PteXWBzgcOnx09tp4Ig",
-	"+8smEypny8m6VCR2HuHc9BU8CcC8mK6y558WY3yBPQHULz1aEFt6SoIFQKL8wHvVA15U/iEiDdUsIleh",
-	"xEzgxo2sV7bHOHZsCAawLoiaHUOatIi3KqDgPlkYlfoao6F8d9d5wOV3NLeCTEFg507sNOJug2fExlNF",
-	"Oe3NzAuVOMSpyBSiA7thKd6H2WLclX9ZaenDARUbpPYqYiQpT/Ln+Jd/yd6QWZ0Bc4G50D23siDPfs0g",
-	"TfI+lnXkCbfMcXhjHpdikj3A+xHpuxZaNsfd/OC6QPUtazf/4mPlUh568Rjij72EjZgOhzDjMKGV/Onq",
-	"h7fknTCWmyw0YddA6tB1iDn0rVP6rnVq0W72iULsPwhnsZXFpBmzE+XNpV2TX9c0PATYiUH8ESznG3Zz",
-	"OF9kQV58HETP+Q747cMhAh83dZ6Yq03+e+qc0NIl89FVBFgRpFhIYPuBK9/YSJMI73z2BU9npzZfAWvd",
+	"yv7A3S0DJG8hYfQDmmH3L6ueKOKuJvbNEgyrMvqN4IBiK2dSXnBtjFo/e6PUKkxJIkHhP2liOTZN30sz",
+	"vWbGEB3SVEHUmZZ+MsDKuEXNJT6zCJ1Wx0u8iMcN352Evpt7cyqUjkUCIafpD38m/vGZvzjJplOQJDZM",
+	"ErVJA3I1pTGQAQyFtPBn/JbKhJgPDeSdEdc57Xz3wzE5+fp/daLq1iv7eR5YpRa3PASwZa6pwqHwFwdL",
+	"N1Zp48WdjRj8DLE287mDfe+drQtPtwq2l+hpVUQLBAW1I0VkAnKEdO8exJmUwC3O4u3Ml09ffLF3SuhA",
+	"mZ/R/kdFZBYRnqUpiVOgUl1zPFvDNCweHZAfmR6LTBOaj5lPinuOiNkyoTzJjxONIQ8cyyHa4qhZixXR",
+	"1kezfZxdOmMZh+8HrwIIk6X6+0zHYtJwJaeBE2FfUEQMiYQROeme7HmP7UtzJOaMriyHJd3XKRuxAUuZ",
+	"npGXkmmQjO6RSxhlzm9GTo6OnyOBuTtInmmJeGrOE92uNO2NZyMGHBDzWQq6xwES1Yk6eDPQi1MjWhLD",
+	"IMUEeooOQc/MX3TArDfQ/I7OucJdZz6/FfJjT0vKuBkGkswy/d6NSDOuARBYUScWk0nGmZ71hjQ2mzEY",
+	"FnViap73hkL24jFLk8DVaRWqlxALmazIarnQ9h+lA352FGSEoji8RcKpctDIYagSXM2feX7RgjcqGTeg",
+	"PCMwmeoZQWF+y5T1zGuYqGXT/oDfX+JknQIBqZTUHJa93rqwIxkq+Wx+85r0PDJSswsjNe1LhlnReMzg",
+	"BpyWbzd4UHhaB0KkQPkcV/Vgy+cLstP8jhHPL02/H3ZO/7IE0Pk3b2isVedz9GvtcAdUsaWAK4b5Gl//",
+	"HJXuW8N35/jYuwaM4NLWKlQZoEfW36V1ojm39FJW5eYuufUDzu2lo8SUx5D2LO4hnrf7IoWkR3VlyoRq",
+	"2NcMT3D5KBYcGxtlMGu3eBsisWjSuW+gYJ7tca7EcTuff6pv5XPUCZ/X3ORc9NxBF0dUMxbGswByceGw",
+	"7yA0anGR1mYNZmaD+qDafqE01dkKBHVl38+5Udvv0GgwDGqarHysjnCQpS++OS0zKdxv+R4S348cB8l3",
+	"bqQHjTUKF7zvLiNRVInTmKfjGnXU0LxGgXUSLjZWwfYKjOYZ608V1vq1Z4d1TBMK0PJUxNhmM/KPf/+/",
+	"xtJEGfBEEVQHIqM9Gtv/iXJ2P0rlJ6qiXjjFAV80/28W3PmqXuZIvqqVhFx2IQHpglvbt9VZ4bFCsUuJ",
+	"JwOzFpKKW5CKMKSvqpo5p/QVkRnX11chVBQ3ICWzWucK9gH65kto9kSRBGKGnkc6oowrbe0DMZlmLjAs",
+	"S3VUvikzIDmY09kttlqRX5faXlGZ169X3XiNtPJJ8xnm8fTzQpXgJeL7ilA8JxxuSXG09qrHGU0UzVBh",
+	"o/tqekQJjmZN81A0yJ2gXroav0Wi6I2Bpnrco7onmfrYEPFn6YxMxzPFYpqihxG4pimxnxNmiZApQjUx",
+	"AxExjEgCxgQQkmrGRyHVzC/Cmxl4795GuzS2h6zq2Z+RQJxG+VVN4fzsaL+XwA2kYorRY4qNOBuymHKd",
+	"znpsMqXec10FgTr+snt8tNcd7CEnclsWkpQGIyn7COnM6KUDIJWRiR8ZD9LYve6SQjWAxC6UoVdwwXLi",
+	"vUXfZ9yuqKdFz2nKjjWhiaQ05QmVC4andrd+nLLGbY6fMq4p8wzLjkr8qAaNw2BqBwILMTwkIXssTblz",
+	"Ws3jJrJ4QiVTQIZSTAgNoWkxIKKpHTA8d8gCOz5aaIK1x9uAfVjB2+OjecStiPiwcaQMwkFSZ9N9lQ36",
+	"85JjqWPDXSSqHgf0TstZz9BpywOwXzM+IvnnyEEQg5wUD4NeUtWjXN06p+ciQF6eX527N0OqY3WZb1A/",
+	"KAvWKJdYqPCU+LL1bjBFLDO1cZZMEwn7MuMqZEPN66UF+fduIU2t38LgoA1gmQOihBIHLXMSo+WURiN2",
+	"DCI4yccNg3IdBbcmKHGIxcaxNXQDqg7V7ka6wEciEd8hOSDmPPqIN/1T0g8Sez8i/UVg7F9zyhMrFYGT",
+	"vqfEvhsd5YoZPSAdzdgNKN6Prnk/JBiXrof45QAbjbVbQK+6LDO2Yc79U7vwsQQgL80vEjg5jzVRx18S",
+	"DUqrA3LuIqoQARMB9sJgACkGZTlfbX4ST9Q1R+PAXoIOM2UjZk9IH4fZ50LvD4XcLz7Zx9ucvaAzdadS",
+	"7FSKnUqxUyn+uCrFg8vwxTbod8wGClf5do4w7TCncHJ/nseRWqB+OPeq4rPCORcrDHe8n6QkkXTY3nZG",
+	"RGW8PMXxTtbtZN1O1u1k3U7W/VZk3VV+zeP9+igFyjcW5euKJf59HwG2+I6g8CmgfAwOmSVMn8faZg1U",
+	"hUo57arV3ZdIa2QwH/lRw2uVWVCFYzdcIkWOwotFtx/LLyQoxM12X9+4K/Hqdg3ZWFd9ETllpemBuxwK",
+	"bZp62C0k+QLKyJzxJrtnZX8DRVEXsFJSEhTo0kU46XK4sakUTJIbmmag9iqRDUuh73I0mlUZezNcD9zl",
+	"+z7KhQyNguKX6S9UIhurT23qv6QaiPYxvZfnV3nEtzHvS8danBJgFGlbtHNve2dR/fBCn7QcWcQY2rXa",
+	"XekK4QGlTOzlr4cuV8sL9KgYeUSuQqYM1crMc/iYb6FAkMWktBE1viDM7arxtiqAVccbnH4TmriAHIep",
+	"5dtYGzNQYq2WbwNLMbeeMvsD8MQ+EFxLNsgwRqv0AWbOYm2FMKu3y/wz46EiG4bL9yhPei4suE+69Zvl",
+	"vci7D1HCOZddeSP1QVrdMNtlzcsyxhOMPr4xiOa2ZRHxBnJoNA/4r0V8wVx6GZtMMss+FKdTNRbo3aY+",
+	"ZIP8CPAxnRE6ERnX3pICQjnPaOp+Jgkzkiwhgxl5fhIRKTKzomsfFcqBSlCaTIHzGemOaXoDimTToF/R",
+	"jtyLhdK9KfC4QScyz81KJwDa1jVwetKpC9b1EPNrzLhmqVFdU4rZMBaM6OTnTgzwfEcVFz7j+otnnVJW",
+	"+9F8bEZUq62xTgBUJYSrhW2Zxi5mcgWbLv/mSsM0xAs8qbljWHACcyBGUrCVezikTzAyQ4obSPwRYPTC",
+	"mI3GINcAsF/ZLWJksbJVh8l50yJIVfgYhndhbsgSsDiqQNz8x//3f/z9kP156ZYbEKS8dreKOgiqq7BP",
+	"66vYxPRrhKz5b2xU3NzjhA2HIM0+lgbFlOmT2O+UNYeCBH/QhuRwzBa47rkNpg+iIbgvhkPkJaelxRVx",
+	"bnOQXg7dpuo167CSQDGadYZpyYoK2M+BckXiLI10RzK3ufTLQuryALrFKODo2BHW3/8DpVxMp1PD23RZ",
+	"IBpE2QClreZmdG8v5grFhavdzJTOFKG4p9PSRSEkxgKSI6jtr8xUuojxmL5h/qQDcWO1Ap9HM2WapiRl",
+	"E6b3IsKFHhsRPQCbpA/EAcPNdGZTQbyAzumgfONehC3XYpTXhK+rrLIOUUwFczXtWsyD7/YGs14iJpQt",
+	"CBf8NfD1nHZdK56yzurLQxQ0snwn1UIqa82c8/c1g3Qr2vHnyMm5mqa4EpsIGX3lgNhydK0DVimu1mkS",
+	"JYNuruzYXLGbeehH4cphTTy1mUc26G4NilNQ9kWlkkPzkjkK6OahUwgzpAbtJcyBGxSuaFGJt1qlH0em",
+	"ARqs6s612OSSvtJs3zqDahOWedVC265x/vK7Vy4r3Ts45zWdd99ekdd8lFKekDhlwPV+CjeQkoRqmpdO",
+	"yDeCEdYaRkLOiAQs1UloJb46FXzU0yAnvTxpqhOVfpWgWAJcM5pWfueZVDbZSo2F1PijN6JLRrXZON57",
+	"dKIOZiAF7eC64TO39e85EKVhao3fEn5EhHFyK2SiCOVJZGwYCYRpMqaKCA4RYVpZ/+B82K118DSwvNAy",
+	"zomyxjinEygcfX2Hw1pomvbR4zCgPOkHMypwLfNDvzcUhCnvE8FhhrtVEbEj4+/un/ggKGOXsE/ckvdq",
+	"hRHQagYXGiYrBs5X9tIiA7hNbJtbjc/cQLgtEiS+xB1eVeX/rSRhnK+wPNUCOH1nFKhVE7ExHWBttRk1",
+	"uM1I0/JCqgMv2HIzYzKsm4zFJM+Lx2xeV8UDL7+oxudl5qPoDeMjhVLzBpSegJUJyCl6DnAzPFzGfU7o",
+	"IjZS3ImHV2kj++opsU+7J3vdwV7NP1hNFa1kj+ISVChhtZwNu9nkVQko+xDLeuhbtE+WAeKR5LBWzqaa",
+	"w7r9ZNRN5JO+dHL0MkuD5huLxyRhEmK9P6UztIqw9AZGKbtvnyjMjjf8PE3F7Snp5xnTVCmmNOW6T7pD",
+	"OmHpzBcOG4tMwVikifdq92zStKazfuR822Ux3bMCGSuB9F39KF4hO/N3OVs7n9sJ8GIC7w5vGj+MfWg2",
+	"XmIKUZgMc2u1uB7A4NuxuDWy+5a68leQnObmqucnaN0W3CaFIRK04TPXvMxo9iKiqWTDIWHcHC/p/u0/",
+	"j51JjVwJbkDOyN/+8+T5kSt6WDaWkT/mRnJuTl/zuj2Nr9ho9LcX3+A+jM5hhlMRycsLuVXYFzWdgozw",
+	"3X/8+//1FcPhmtszeaJ8jtmI3YAyKo/zcOEGzScWrabW/qfamfougLlqwAfd+M6b4LV9++YiH9tEqCYH",
+	"RVSuw5EvCqqL7hqhMAFqmN8wS+2eDVjRNtlbx6XvQbvEtfKWzsgACIcRmmWtdCdDCIh3PYd3C4Tu/LeJ",
+	"bOEgC7gYPTTm9+DkLwkiH1aRowSrSO5rYbRSM9S+xYncEGuIljL8BYsyCKXVOsu2iJ0Dav0REqYkjKhM",
+	"AqNUwfGaSoNHylLTRLiKFYXciHJaQOnyBMmR0ZTkc6iWeDBhox7S8iavccyga8DJ0UMT0bYYwWpWWI+T",
+	"8hjWOu8pcPSQxBISpnvUXte0y3Z/b799iZ+ejwBT3qtn+63zQr69+OaJInQERIpblAnxWCjgZ3m5Gikm",
+	"LlNV5TYhJJ4ZOUGSgGQ3Rg/1VxEJ1RhoOmBSjw9aOc8Cbrr8C1tYuMGE3CjSoNDoTUHGLoIn4JLEV/CC",
+	"16xi2ZxWUPu38XsjMNdBitZyJJdwISUAb6SdNIusiMDiby1pNehybL4uQrnk0CR3p688bU2ZnCtpXUOV",
+	"JslSZv/hg1jMaZdz0QDbKbO3hZIgINOWMZNGAV3H5Dm0jRarJ4v5oCe8oA5fRfhylfxOYkt0hXkRLrC4",
+	"e+nWtTry9/8glU3tYRKXDbSwYe+3Y5GCjbE4veZ9M10/cpFjuIbIK/w5hQzpjcjkGbG5dhikYT4JRG1E",
+	"JI/auObdv/3ni68Onh49J//4f/8PsX8c7x2Q1wzr+d1Se2Hr9mLj6OBTjFGseNNU29wBufBRKNdc8Bgc",
+	"SPANhQWsBXbUSdnH0rMnytYccgF8VgvNwz8ttN0mzGEVkWvuWcn0/LLOgqPOp30z1P4NlRgsaMasnu4r",
+	"O0r1x3d+PqxHji7sK9AanRDzIZE2PkL2UMlacgd5zn08hcQraEX8DbRCfsP4iGRTe3jMKM4zoPLM6XPe",
+	"fsDIDNJ1CEH+9p/PXkRHR0d7bVVWNNVK5llvQj/1EjpTBi17xye9ieB6HAi6/Me//xfaLcYMm5HjE2Jf",
+	"LJZyfHJUVh/bTzoFyUQScqW6Yh+kZFoSHMYWsSSDmbOnibOnI0MZxA5YrOzkq4aFJdNeYcz+LBjvjegU",
+	"Fza/mittrJkUlPJ1iJkiEwOLBM0ctA2R7RLrVy7Pf4al5ZmcFGUe3PWILeOMkeB5+6m8klqbZXtQhuVY",
+	"KvgIK9tTCftoDRubndAa3MiEzsgw4wlyGNxQafWnZCgyabagIM4wQsOwVaTrHBEa1np/1XQW0WITzBai",
+	"QFvEXYGqygV1FtbQmeM97XKqlqVBLeFX7Tzmy+Oz2vOYfIKnX3xxx3ELNrLKoItZwNojlamy/SChiIFX",
+	"SKjvLZ3m7chC0fnIfIowb+9AhylFBXNA+ceeewudPTClLDFrTvCkOR0ZbHQvhLx2NizLAtuup0nUGX6x",
+	"b1WvUx9Y8/f/JsdPz4i+FfmTv/83OfnizDIQ9/fxCemG1Je9M8NT98VweDofvtpS+Dl0z7fRqP3XnLRT",
+	"Ia3/ESXyaY19q7GxEdAi4OCktNXk0IjAByMpVFtvwopBpGtE9A0xToHblokeT8yROW3ZoIM9EvP1rSh+",
+	"Fhx6YjgMYkfbUCfagxsjzeOlFwLvz1/7N/FDi3J5fcUit8fgM4I4uLAVQ7GaA4sCATExmzJHjn45eVaF",
+	"K5+u0H5zv3ExYRwguM58tB5KWmO/NdXM8i8u3NrSeB4bB9lLXJ2rCvK0+l5TqRs/n3v9vgvr5YEwTQFB",
+	"xfGFYRo+kqjKauuIWSavCoiq8K4SQpg3LeC461Xma5ImLWud3bvA2Q6j2hwHqkoODvp07vrDZp9VPFh5",
+	"rW239TMrHipyxX7MsC8S+qljkaYQa+VeKoarVkJcwgkL3tZkmiY2vQLNlJoYxHvJVqWR7oUvzu8gH9ef",
+	"AF5s4sBkktn+Xub7hsTaMFcNZBIvmOcUc72LS/288aF32Nj6SIooc75KtK40tYBP340v11hnuWNhwR3X",
+	"43jtGdAm4vAaFOXtBuSFJ92QsbZ9Brs2K1wNJUN2zetqJeR6nX9bZbRXLh7aEA1va8iO2A0UFzi+CpnN",
+	"v20oAeG7GbVHsdKaX/qvQwjWvOoPpTTg3C1qAxZ84db8qh/z743V03Ar62OUvLM/PFseyeRuTWyIBMUa",
+	"61iqwqh4EQEaj207HU1SoMp2gLDtd4rKru1Tp91ukgp5lRfvdttbEFQuXRxN4fe9usDmAodPj5/aTgVB",
+	"9pdNJlTOlpN1qUjsPMK56St4EoB5MV1lzz8txvgCewKoX3q0ILb0lAQLgET5gfeqB7yo/ENEGqpZRK5C",
+	"iZnAjRtZr2yPcezYEAxgXRA1O4Y0aRFvVUDBfbIwKvUNRkP57q7zgMvvaG4FmYLAzp3YacTdBs+IjaeK",
+	"ctqbmRcqcYhTkSlEB3bDUrwPs8W4K/+y0tKHAyo2SO1VxEhSnuTP8S//kr0hszoD5gJzoXtuZUGe/YZB",
+	"muR9LOvIE26Z4/DGPC7FJHuA9yPSdy20bI67+cF1gepb1m7+xcfKpTz04jHEH3sJGzEdDmHGYUIr+dPV",
+	"9+/Ie2EsN1lowq6B1KHrEHPoW6f0XevUot3sE4XYfxDOYiuLSTNmJ8qbS7smv65peAiwE4P4I1jON+zm",
+	"cL7Igrz4OIie8x3w24dDBD5u6jwxV5v899Q5oaVL5qOrCLAiSLGQwPYDV17ZSJMI73z2BU9npzZfAWvd",
 	"RIUCk9sLlVAUQ7VM2/Dp2zOX6eCBf83LlW9vbUVbVc6EsAVFbK6emdvK+/yjUoKeD5Bx4LjmFh4YatMi",
 	"YgbvcRuwoCCLVRtH+GDRdqdRCTENds1QrSoOqcysE5rqM+SP1bpeuAfsN4HEUsqHg+EQsCRF7qOaJ4f8",
 	"JOp7j2r8Z1nniXVbSwSo9w61+kO5qs2VB5uYcal8v4HpwTV3zICUCMdlPSjg+tSR8Rwdhek+XL0XQ4RW",
 	"iB4rMncq5dSeB8qp2RytqYQJyyZhBT6BKfAEvTKutnHlrutk6TUhFu9DbXjJRLaoWqtN2lon7faYSOjZ",
-	"ftP1Qi03LMkwl22Y0rDdXCOUNk4Z4GPKY3BFC1vsOw/qX7bp7/IXVw/Vnb/gXZ7g73M5Wp3IBb7e7kTu",
+	"ftP1Qi03LMkwl22Y0rDdXCOUNk4Z4GPKY3BFC1vsOw/qX7bpb/MXVw/Vnb/gXZ7g73M5Wp3IBb7e7kTu",
 	"KLsxuLmHwc29BW1FAm2RVihmWItn2wpmznPdXrmrS90PAhhCVXI8j6kiVGvKsNxhlRH9ktGUDWeMjzxP",
 	"qvMgJpH5XPNC6/BFzz3WW+7UVZBrCKW17p1hITY9Zo4tXvMFG3InFVmFRIvCDaLHVFtl5ZTw4veFykWJ",
 	"fJbP2VyoxINkGmTihZlf7uvDEFD5MiNfn/2a+3KeGBOExdrduPt0BPv+g33X7Li/d0AuvfvKhfuVdTgM",
-	"XTRHcs3xDiEzK9OSsvSAvJdsMgGsLKoy6YMlye2YacBuqBZ4cySxWmU1pzXUeGBLwydvJrCTZluUZjWr",
+	"XTRHcs3xDiEzK9OSsvSAfJBsMgGsLKoy6YMlye2YacBuqBZ4cySxWmU1pzXUeGBLwydvJrCTZluUZjWr",
 	"I1/bvnd5wCfsGK4zCadFDkRe/6mIbjAikOT8rlLobScpH0xS7kTdTtTtRN12RF0bKdZQd3KYpWn/jPTL",
 	"5JmnbPTtNY9D3ARim+dLbeJoqVISdsR2sQNFVune2TWvDMxZ2ifdAXAYYjJpSpnBKzUWt4QSztJKmMAe",
 	"9pqpzYRRv5hnTAyX5zOi2QSqYfjmm06V45SzUGoravBYzwFwExe+Ibfqdm97AzNuu9dBkwp1QBZQ/TVH",
@@ -21719,65 +21573,65 @@ var swaggerSpec = []string{
 	"pE0zWY+MIFokdGZo0yYIJ9UWKzU0TO54n+/HaHmbfyfMbz36KmENd696PB9HZxH1iQoUprc93dXHhsK2",
 	"dy0OvChCzmJMG1IMFIQtPl6pfYf/qqEgeLtSsI7HFLVgH/AavJwfkt+FN4B2UV3XMF8sVZetwK52AFGZ",
 	"OdeRvkKTFSIP8Lca51k3VaQqBdZKEVmNuW9K5q1EFmvI+ho6lbGnEWlaS9uNOEaq8nvLPpEKIVfyPfJS",
-	"HY4uCs4fjqX5DmNN53c/H6gjQmXl5oqZ4lehNX9XNnfzCE/GRy7gN5viP1LBoeeiNkPrvbh6vSghd0G2",
-	"7CaTVeuZqD7jJKX8iSIXV69dQUEXocKUD/aVkctofTSJqa1TSC04100Pu98k0VW7xK2YVWnQHJrBUQDg",
+	"HY4uCs4fjqX5FmNN53c/H6gjQmXl5oqZ4lehNX9bNnfzCE/GRy7gN5viP1LBoeeiNkPrvbh6syghd0G2",
+	"7CaTVeuZqD7jJKX8iSIXV29cQUEXocKUD/aVkctofTSJqa1TSC04100Pu98k0VW7xK2YVWnQHJrBUQDg",
 	"l4xKDbJh/1tNtCyDYI1Ux/nzDm+7lm4ZFHshdlCm47Xk3FYQ8neGYo15ZlXkWOuslx3qJoRqhdlvV6SW",
-	"/JirhjS6imm+KtM7KrGMGbN3PQMgpdJfLmjRN6e111McK0Ri2bOp/fiaG3WLJ5THUEQCoGEqhuTdxTuS",
+	"/JirhjS6imm+KtN7KrGMGbN3PQMgpdJfLmjRN6e111McK0Ri2bOp/fiaG3WLJ5THUEQCoGEqhuT9xXuS",
 	"UJbOSMpuGB+5FAou7EiugFouc5KIKDrbO0WH3TXHKZjCSytjQpWX5+tmBdxaXSz03p+vZta3zUoIVdec",
 	"8lLcAjkvhnYVlcr+6ijvuVtcjUQFZPxDes3zUVxiQjGqyKvI0lQCTWa1zdjbty4E61Je8wLlbGEw6xA8",
 	"JegDtAPv5wPm/r+IcDrx3dPw/igUK7pq7fV8noXOT4cfefgI+oeLLdf9neWicwh0dw5HbVyRnXL1r3kc",
 	"JSEUPW3GwpBfsxkK5dKujZWK/UrKaFUFB9W2Qm75jQNybitVCkmOPOnw6n6ffvHiKNrEdUqbkvqW9/iK",
-	"+hu/0wlX069M08wRw6XlfaHXorTxfK1XczDffH+OrxiOZdChdDaVRC8jbHrO6e5aiE59UfXi5+qNgS0v",
-	"bhQOmhY/wWSaCivOXLuL4jLIaDw5zlZ+nrJpDzlqz3JU95PflTGiUmp7Tdt/lp545pLnlbnwgIU18b9n",
-	"HF6HBLvRxczRWG2u9wz/UO4vlPru38aIwKILMTTO8IGzSjmAscikdVV0IkvRDhGMaAflob+gjsObi2/P",
+	"+hu/0wlX069M08wRw6XlfaHXorTxfK1XczCvvjvHVwzHMuhQOptKopcRNj3ndHctRKe+qHrxc/XGwJYX",
+	"NwoHTYufYDJNhRVnrt1FcRlkNJ4cZys/T9m0hxy1Zzmq+8nvyhhRKbW9pu0/S088c8nzylx4wMKa+N8x",
+	"Dm9Cgt3oYuZorDbXe4Z/KPcXSn33b2NEYNGFGBpn+IGzSjmAscikdVV0IkvRDhGMaAflob+gjsPbi2/O",
 	"R/A1DYZiGEF8/FXv5Fk/IvjHyfOeFr35ix7X/zPwALFF3NhWh7lj04+LfTybhw0nTzRs42uq4HKNChwj",
-	"zAFfemlbAtTad713auZWo/piBVGxhxZc4M3FtwZKakWtyDDpN67cuWUk5NuMSso1GMGPs54ZYU91qVi8",
+	"zAFfemlbAtTad713auZWo/piBVGxhxZc4O3FNwZKakWtyDDpt67cuWUk5JuMSso1GMGPs54ZYU91qVi8",
 	"y9ZgrtKfTaDEGzlX6gkSSPbmO8YMqGp/Y10++89LQiPu2k+vFkRx5+HmQgvuOuKCqIXeJtEPTyiIX1gx",
-	"wfDrH3JdKU8Nw0IP3jQttbdyZRY6UYepMJ96+93V27xPWw01gRPMolUREVOLz+mMjKTIppCQp/tP95+R",
+	"wfDr73NdKU8Nw0IP3jQttbdyZRY6UYepMJ969+3Vu7xPWw01gRPMolUREVOLz+mMjKTIppCQp/tP95+R",
 	"wYygEqRyhd2m5U9EkqWZ2j8+JpiPa0eqqkovnj0lz778gjx/cfyiU/ac/u+/HO2/+OnXp5/J/6z/69nn",
-	"fwpZgRYm74ULBJrvvjTJwef24l1SB8R+i3FsNr5JZRPfFp1J66CKiBIu9TpJ8kKo1pF1zeETjXU6OyCV",
+	"fwpZgRYmH4QLBJrvvjTJwef24l1SB8R+i3FsNr5JZRPfFp1J66CKiBIu9TpJ8kKo1pF1zeETjXU6OyCV",
 	"AtHVujrYr9bWarMlde0y8ErPEKkr42bHxao8Sl/zbkol1siUMKGMo19MuakpdsOqLsdVo5sr1mPrTtiy",
 	"0UDjcevWyG3KtjY0r13jwrWpA+0aQxUH3hM5wSxkd3UCa27fucZyGpporjFSu76ES9jMPHRWbr9Xb+23",
 	"sClfQ/u9pVK1VNhlxY5eA+ULAbQOTEONGKTqpcyzeMZVJlELhk9TZut2LB1oSmdSpGnPO49amLWhwJS5",
 	"lO3G0hG21UAgxqfaecDyp1rcFLZmq37JlG3mcismYBjZlbE6iE8a9R81Z4TaBG+sy215mYJPpFsZ5dpt",
 	"i5zHmpwcHZ0Qddz9Yu/MP1f44PjFi+fkKh5DkqVAnhGqCJ1gO3ojd8wCyq8rM9CX0TU/OTo+Rv345Oj4",
 	"2d4p+eLILVgoIAMhuc8g/4KcTyVLyfGL50cRkUyhs0KQL76qfzCUYnLNi/e//OqAnOcNuDFCDbPfDQcf",
-	"U00SOgux2DUKz6wa4oSOTnfAOe4H6vy4Kuq1LSyMsatcxTjkr0Qahu9NzfktKJH05uJbkilwJeaaCw1F",
+	"U00SOgux2DUKz6wa4oSOTnfAOe4H6vy4Kuq1LSyMsatcxTjkr0Qahu9NzfktKJH09uIbkilwJeaaCw1F",
 	"BFIFvrESNtw0xrAY9lwnjHDdtPDbYaCUtosIjRMbC6zUH6gaOhiatcZq68exYFEFuCr1eubxIsgqbbm6",
 	"+as+W7akfXGCc/dBsC7BekFONci3YMWuRM/yVuRYG6e5i8mI3QBvftzyTqKoLhNa1JzienwU1lKdjGzj",
 	"6rKn6V1d07Hg0AoeUwlDkBKSfM+PrcZD6USqxze3+DrmVAFYOZUoR3MPLI9E60aY2ANYr/hoQXGt6OxO",
 	"FJK/6bdbFhjPny0nmWqseD2cZQlBrfhxlY4WAaewSzdCNyUSvb7+Z7QlSXdv/6dfv4xOmoh1jpJW2mwN",
-	"9Rdg/SIkb8bMTVwbOpGx3QtDO8k6qUiuINcE5MiYuzoek+7l65fky6cvjKqIaURxClQqjFd3Lgp309Qi",
-	"c2hdyWj3EhSP2yTkVWXhwxH2UgG5gmdn8zLzHnjBGmkIpcWXQ5UTW83IFuQLOfDeuS6ottN7oHjBGgpb",
-	"nEnpwsZWai4PPGkwOV59itNM1btXtq3lPmZKC2t814bFFqhOwEdEpAkoTYZMKm0jBlKq0J7tuy319yqV",
+	"9Rdg/SIkb8bMTVwbOpGx3QtDO8k6qUiuINcE5MiYuzoek+7lm5fky6cvjKqIaURxClQqjFd3Lgp309Qi",
+	"c2hdyWj3EhSP2yTkVWXhwxH2UgG5gmdn8zLzHnjBGmkIpcWXQ5UTW83IFuQLOfDeuy6ottN7oHjBGgpb",
+	"nEnpwsZWai4PPGkwOV5/itNM1btXtq3lPmZKC2t814bFFqhOwEdEpAkoTYZMKm0jBlKq0J7tuy319yqV",
 	"Qu/UOn+DRd/sXEWdt1XCvdaIl8labv5RBEDX64BVwqhyjCuQtkCXu6l+nqQ2J2hzIt2ywE0pP8eoVusM",
-	"X0FzRY/Z0t1csRH/YTh8aV/G6xabPhEvT0gbMp53RiH2O1VUGJtLXyjHaYyBE6ZJImyh9znHyNLI69Zd",
-	"wev1Xu1Gm2D9PXM65nJvehUmGWeu8fHf/4P8klGumZ5hKz42Ad9jjXSfn0Tk+GlEjs3/z4jA6JHjvXAn",
+	"X0FzRY/Z0t1csRH/fjh8aV/G6xabPhEvT0gbMp53RiH2O1VUGJtLXyjHaYyBE6ZJImyh9znHyNLI69Zd",
+	"wev1Xu1Gm2D9HXM65nJvehUmGWeu8fHf/4P8klGumZ5hKz42Ad9jjXSfn0Tk+GlEjs3/z4jA6JHjvXAn",
 	"PdLNO+ntYRQPL5x1pZAY154ZJ0A+yTgQmXFFun//D5v1IzPOGR+Rv/93nnpk3jSfhKfeOyPU98HxN5RT",
 	"KaQhtdZNi22j8aCtXgsUCiQWr1CGvhIsuAjZqwEI7dn+Ru4fJgBaYSnjKq9ZWuHaVkpmerZKZtJ8Q/V1",
 	"y0Yuifls48JEYmjK4Vmps4uL7Vh2yBgD4t5f/RKsRevWotWUoegQBa3Tr9UWt/R0U6WSevxqfWsOOCV4",
 	"L2gQUxK1ZbSMgndJYVQK4GXba6dFzPeCTzO9qqQrcZq61fkRZp5PlvIXQN6wGEhMNU3FKENNtmzY0P2/",
 	"Hu2/6P3063H0vMGMaA51PD5qYWStqV5vkPdtlanVgImQ/KIBkm343aJslLwHQwIa5IRxG7uLdzdTOrNB",
-	"q0y50utkAsa0RaHmS9Cvp4I0stjqYl/buuLu5f38ZZTTUfnixl1aJtXi8PnHFo+Zmtu6Il1a3d1eq3Yv",
+	"q0y50utkAsa0RaHmS9Cvp4I0stjqYt/YuuLu5f38ZZTTUfnixl1aJtXi8PnHFo+Zmtu6Il1a3d1eq3Yv",
 	"q0bzlzn5/OUltig1PEjZHg9G8Ynwmg+TjCc0tVElLsLhVpBpSmNQpHvdOT46eH7dIWORSbV36voAUzJM",
-	"BdUHoXCS4+jZ5+719YH/6+Tz3v/8pw1YVNsQMHcMXW2UBxuTAHOMoIlB/2A7M6zqQvcNtHM2saB5iOPV",
+	"BdUHoXCS4+jZ5+719YH/6+Tz3v/8pw1YVNsQMHcMXW2UBxuTAHOMoIlBf287M6zqQvcNtHM2saB5iOPV",
 	"pdpRXfSbECExuFr6Vw1nV3suzyylPP+dcnULUlV8A3dhRwtj2lf0HJfHagLyVWO1cJUNJky71nBFquOS",
-	"wuHvpBikNsOjVsfi9Uvy4tnzL41ib94gtvGFOgiE9Te22QAphVyllFbeUyLkheGGMzbFv/uqBVNauSGe",
-	"y8Z17GyBtySnyOcvXpRo8dlROJqd6RQWaOqNXTA+XL4tZ004MJf6YmSSn06t+Xbqnp5iyB1KsH41wm7x",
-	"y0srcrh7NruZaFHS6rtSqEu9URS2DgmGO8SCaxrrXvvrXv9F+wtRjMIzn8y15hxKOoFbITGoeyrCabRb",
-	"zBRtvJRu5et2APfe7nt20LmrK4cgNRjXD7Z+bJFHirUddG7za93OziHd6jeoc1i4xpXCHfEycA9x0sKE",
-	"WB21aqe/8OAXndVG3Kiey2zZgeqm2VSnvBUY4N0vAZdyyN8Irn5ecDD1WzJsbU5HTmdlaliEXmIST88Z",
-	"78HVXZ5fnVv1r/moV74PDTTmxDlcJCb6ZNHiuTy/IqiB4AXWYJb/YXTVksZSAOHy/MqnFa2iUG+lm/6E",
-	"fupNBeM6oKJfcOeTOCPUpRFye08PfN8GceLt3IByf1u/aCbGSzOtYAqVPoyqUPgpDNxvxISyVcvAfYRZ",
-	"wGZY5g/yZ92eA16eX/0v99F89cUJ4+6v43n+mGukq1Jhpbo+zEr6YLH8BlC+EQmkKwZ99O1h9fPW/P9C",
+	"wuHvpRikNsOjVsfizUvy4tnzL41ib94gtvGFOgiE9Te22QAphVyllFbeUyLkheGGMzbFv/uqBVNauSGe",
+	"y8Z17GyBtySnyOcvXpRo8dlROJqd6RQWaOqNXTB+uHxXzppwYC71xcgkP51a8+3UPT3FkDuUYP1qhN3i",
+	"l5dW5HD3bHYz0aKk1felUJd6oyhsHRIMd4gF1zTWvfbXvf6L9heiGIVnPplrzTmUdAK3QmJQ91SE02i3",
+	"mCnaeCndytftAO693ffsoHNXVw5BajCuH2z92CKPFGs76Nzm17qdnUO61W9Q57BwjSuFO+Jl4B7ipIUJ",
+	"sTpq1U5/4cEvOquNuFE9l9myA9VNs6lOeSswwLtfAi7lkL8RXP284GDqt2TY2pyOnM7K1LAIvcQknp4z",
+	"3oOruzy/OrfqX/NRr3wfGmjMiXO4SEz0yaLFc3l+RVADwQuswSz/w+iqJY2lAMLl+ZVPK1pFod5KN/0J",
+	"/dSbCsZ1QEW/4M4ncUaoSyPk9p4e+L4N4sTbuQHl/rZ+0UyMl2ZawRQqfRhVofBTGLivxISyVcvAfYRZ",
+	"wGZY5g/yZ92eA16eX/0v99F89cUJ4+6v43n+mGukq1Jhpbo+zEr6YLH8BlC+FQmkKwZ99O1h9fPW/P9C",
 	"7C/k7/+BmXAx2DoM5sd+RCTFZrdakL7DikqwuU2Ui+l0Cgmh+pr3HaLX3kL3iQJ9QPoGIc38eE9ivh6L",
 	"NMkVcruWEfO1ayu9/s+uOX5N0G4mVJOjyBcxLqVqj+hUYYr6DciUTlWEi5TWBYJxqBawnDIJTxRxSw5F",
 	"FON0q6CPz7QrUOf4aEG7kzzd0pOQnTDYoi4A2E2VNcqf9rbDyGp4tbpPZrnejBBtIJQipWvrPCelA0uT",
 	"JT7wvIVEKzHfChxW8ktZ/mGXkA/ZAJOcz90HVFwy1iqEVHJo56R0spQLwye9uus/zIXNUMXKl0ARWcmq",
 	"OTQoCVcCihOeFaA8XQyUurvLTdqwn2ZPV25TStA4WIOy96+F1RtQ1Old+00WXshWMWtF5fSvUbfersth",
-	"kb72HqsTKO1F3JwgIjHlKPjCxT0nXtgvQRGrFCzyf/CGhNTjiJxE5Cn5x7//F5kaXdplOBrhWXL+mvEq",
+	"kb72AasTKO1F3JwgIjHlKPjCxT0nXtgvQRGrFCzyf/CGhNTjiJxE5Cn5x7//F5kaXdplOBrhWXL+mvEq",
 	"CmVQnvxSJ4yWapd9/3OOZndClnbBWAXa37+jp47O+enkPqA8MKsKUY8QFaSLqkRWAeK6zqCCpNcL1r8z",
-	"va6N+Cv6bu6IsbXTDRysPc/wMS6G/CacOyXWvF33TjHRZhw8v53znwcF1fDecqgFTc9adNP4nk2YVr4s",
+	"va6N+Cv6bu6IsbXTDRysPc/wMS6G/CacOyXWvF33TjHRZhw8v53znwcF1fDBcqgFTc9adNP4jk2YVr4s",
 	"RI/q3lhMoFcapGVj3OpwG8tAk9AbplRvIv+6df3m3lDI0L0UXsD0MOaRKVc8G91BMmUgrd1pL4OYImwy",
 	"yfCPcH7jhI1alPGwhUlKRpSPr8E2xCvFOTUK7TyyAbu3KVBF3aBNQN3X3VqKj7azsn/bID1Fsw5k7ELa",
 	"A7d1VLLhsKc0TFcChvuuvD20Ic1ALYdYS5znCNQqPuHu1zylCUuIHeU8ooHqQ4BdAjSL0U0EuxiB60dd",
@@ -21786,169 +21640,167 @@ var swaggerSpec = []string{
 	"81ZrrHiDjHweSfIi0/SGstTKUFtUy4I9Oaj58ZZWJQxJhuq8f/vPk+dHp+Tk+dHR0WJ4HK8jQ+qTHROK",
 	"ZcFOyfGy+YI7Wkl4hC9/K+JgA8x+Faa+kPVuxAzJVeItWyF+ns0YIY9WXW+vepfxtkV9p+1qvg/Odu8I",
 	"ng2y2Tvzyw1zxC0zvHlKBZrMAo0fEIK9knY9L4843ILShE6nKYOETNhIYuRdy3So+d4SWLu5dXuJqL7I",
-	"n8LbU4J/LeweV9BZmyLt3wpNBinlH4Mh8nfpELag+s0l2PLbasymm0mC3lYysxl3haQsl9Qv3f7a8+bX",
+	"n8LbU4J/LeweV9BZmyLt3wlNBinlH4Mh8nfpELag+s0l2PLbasymm0mC3lYysxl3haQsl9Qv3f7a8+Y3",
 	"+KGHS5g5bzCFuXwA6yUyOz2+t8n058dW/Kac2Dy/3zzZuX7ozYH4JWxa23ItndxaxmsARVdBzPXxaxsY",
-	"s+Tq1Z7P/MTLAPtq5YitldJZg/Xiju/McEuI1pL3hpuP58XeXFYS+j1dUVJrvNsHp6RvywqLYZ90XRCf",
+	"s+Tq1Z7P/MTLAPt65YitldJZg/Xiju/McEuI1pL3hpuP58XeXFYS+j1dUVJrvNsHp6RvywqLYZ90XRCf",
 	"sgan/WCyF13zPs30WEimiiMYCtknXQkxYGSOrYhLXEVc5XOgJ6U0qZTGH0lMpzRmeoajcjFhHGDZWJgn",
 	"BkySAYxpOtyLSF/RCfTyytE9m1DVv+bdFEdwqdPmLZK/dUbUbDIBLVm8V+1q7kHQiTrBjRq+VizVMIfQ",
-	"9OH779JRbcRaKovd7RpMVzaG82UpcbMm5NPEB3q2usp7+f03bkwfRJ9Me64Jazhc18WWtI/kl1m6fBlu",
-	"Q5fm3XCoh7O75zZYWbGbrQXo1vNQbhi6VQaBUyKV3hpWQWtEhx5HbvTKbEa6Y2zFZqgkIq7Nd1TL1hW3",
-	"3GfsqoiM6GSQMj4i//j3/9oLX6SsFza0ph34ONFiE/ygTqSfl0T7LCD3SpGR1Yvqu2Q3mWe8+tLXRLER",
-	"xxoVWNfjjAAWERIcyCRTGqM9jbBxAxhBoDPJ83LfRX/mQIF9LEfWo0ZsYv5bEyeJBdeMY8R6zwza0Pke",
-	"EX3WU3QIvVtI0/BrKYxow6O5PM2eDUBveBszs+dzL0M9ya3iw3uYGyAappdMfVR5FfrgK2oKMRuyGIHm",
-	"HSThV2+ZHjPeG+SVrpZUXg0PHYUOyQMxtLMGuNR3V19f6PgWHEgAJ4JkYXu1vHM4084ULH30jkp0/P26",
-	"oeLvRVvZu8TM+UFaNnVesdkjMMP8V2mj7D7JtUVL+LcU22+1LmazvTg+7EnQPm3KFykKKGglfJyIpJJV",
-	"w22uXsvmEkbofWqIumwb0OcyVbG32Q32C8a+CYTDLbFjLI/rMzy/55l/D68uF7Owts4JIwRgJdcNbgLU",
-	"ukVwjJzqieGwV1Tlaknu1fpcIcdPu8DDUmr551Iq+Z1oXQtN0/a4W27sEUDfLbpvNtRpYWHv0TyWstTZ",
-	"O8cZT+btOzPUiTmHdgMTDFNL7aTncb/K9avsex5t13NL/VSVdS1Nlvplu2EcGB9+VvQgtD1ebG1/MSR1",
-	"2Tiv0xlk4yMDPNcoLeBmOQpGgFlcYdgsI+nRBHMQ232MR7n6nL4mxkqywZfomEsoq1Ob0lgap6b2tViW",
-	"Mep6TPXYxOyFcr3Kd1r04jHlo3ag+7xYadqIkVPSwbbs86grbuGoB7gB7voBiSGhVlvpfvPDm/OLtweT",
-	"hCiIMaX0+d6ZrQL43BjOt+VKgEwRNQWuI9f9w7Y9esTEUHcwCjTclGuyyGF25msjSSJBTQVXDAOG2Fz5",
-	"yMdETNVtfQMxqkEuQ9D6OHIrgXQBa2PzeLaHZ95yX4+HGjeUYb9j0L9xBv2BG53xckHt2FKxpphydAUC",
-	"ofGYwQ0kpCthRE66T/f2TkkfzfO8wFoMfdJ1n+StkvNn6Pc3Ggsbsphyw7cZ7yVMaQlK9Sj/xEDP+hHp",
-	"YzfUEUjVs2Z9T0g07PWsb0tN572QhLQuIvUER9f0I6heaY501kuFGarv6lQpIng6O7W1qhQZ0xtw6opU",
-	"muixBIiI2eFTs8PqXUF9s04BW7gde23YsBuMuGpacdC6+zCV1LCklzkO1FKUy9Z6k9FtS++NhHbmntMZ",
-	"QzXplpoYpXLEDcb+W7glE8YzRaZG4RZZOJJxeZgNlrJqqnbMlL/vuqU2ylOC7xRukJYSmaXgyoDeupj/",
-	"gQT6URUFnyiZMIWNqd5cfIttQNHtuBQIHG57pRyfNW1QM0rbkKnWTfBamtz+aJZvo/nTVkG57/PicZD4",
-	"jtl5mO5QSFinLmvZzGvYSeiQlqy9+UQCaF+1Oy2qhrTMKgFvQkOusYTtKsl+sj+JQeBSEFcQYD2XZVIs",
-	"zkCRW7QMq2jgRgknvuY8YHksD+NMje/oQGlNAiJGjA6nvBhG0kOO094DhgloKzpbiq8GC6o53z2NVmrV",
-	"a4rCw97JuNcnihThgAfknPwsBiRfYqnNGydGlVLklwwySEjGNUvzzn7YgpWLKnKocpM4w87NrNj0NZ2d",
-	"VRl/GduMrHU95XwZfObaKXaF758objkxn8pa97m9VuV+56MI7a7wahBrvKNTdzJNwdaJHNo7kZ+avHeB",
-	"tIbyjkR5t6d4KatLBWoR5vbEXIF6mvycKQuYCmzyNZEJUH47Zqn5mBWjCElSMNoS00aacrgFWc4Ez6tc",
-	"YgPBvTMCv2Q0NSvMqQPL6ecDjmlp1oOWzr0qKdU7VSBaesCVyTLKeVONSmqkViGRKg9ZxNR/RAZmbIVV",
-	"qz4sql269Gp7eRjz3SrbVsvZLukfa5Af4kwyPbsyksnpo2D07PPMNmiyf732y/zTj+87gT5UP77Ha2OD",
-	"xrbL9Uew/Sx8WXAtM6UV6b5Kvrk6N4h5eXXy/AusZRwLPmSjTEKyd0BeppRN1Cnpq2zQN+aBu00xRorL",
-	"ropFAnsR6UuRgjI2gpGZ5gdf1KxPuh8+XHwTEf+DIafhEK0I8x5TylgsNEtwBvg0xXAmC0R8geq+NSNQ",
-	"YOPFCIKhwPix1tPO58/OSp6neFdV1PXVVkSJmNF0HyO1/FWrU+0VAY436uZ/QyHJKz5KmRr7cA11cM2v",
-	"+UvBb4DblthdxskwS1MfOCVhKhTTQs6eKJKIWB3SKTuYJGf2D1sy5GCSlMoyGc3asOQxs36Ta25w3MYq",
-	"7Z2aCf8Hsd2DkITwnomTufK23T7Gbsf44aH79Z9/VoL39w7Iv+alVP0HGKsmjbl6zQnp20q3fYJHSMSQ",
-	"9H9FH3REGI/woCMyAaXoCD73z0gfH/btpRf2PnsnDCFIwriLlxuIZBYRKxnMFFMq6QQ0xjlwOrExNL9k",
-	"IGcRFr1Fv9EYqMGS/F0D8f9B3ggOM8wxtrRGkIwMzJ2fHDAngPRdjawzlDnWfX5x9QP56oujY/vTGbFV",
-	"eF3/dAPFp0+fviAf3r/EmYxKqUimgMSZVMKsZORKrp+SPmqBiv3VGOrHBk8MnyEJDGmWavL8aA/30C+U",
+	"9OH779JRbcRaKovd7RpMVzaG82UpcbMm5NPEB3q2usp7+d0rN6YPok+mPdeENRyu62JL2kfyyyxdvgy3",
+	"oUvzbjjUw9ndcxusrNjN1gJ063koNwzdKoPAKZFKbw2roDWiQ48jN3plNiPdMbZiM1QSEdfmO6pl64pb",
+	"7jN2VURGdDJIGR+Rf/z7f+2FL1LWCxta0w58nGixCX5QJ9LPS6J9FpB7pcjI6kX1XbKbzDNefelrotiI",
+	"Y40KrOtxRgCLCAkOZJIpjdGeRti4AYwg0Jnkebnvoj9zoMA+liPrUSM2Mf+tiZPEgmvGMWK9ZwZt6HyP",
+	"iD7rKTqE3i2kafi1FEa04dFcnmbPBqA3vI2Z2fO5l6Ge5Fbx4T3MDRAN00umPqq8Cn3wFTWFmA1ZjEDz",
+	"DpLwq7dMjxnvDfJKV0sqr4aHjkKH5IEY2lkDXOq7q68vdHwLDiSAE0GysL1a3jucaWcKlj56TyU6/n7d",
+	"UPH3oq3sXWLm/CAtmzqv2OwRmGH+q7RRdp/k2qIl/FuK7bdaF7PZXhwf9iRonzblixQFFLQSPk5EUsmq",
+	"4TZXr2VzCSP0PjVEXbYN6HOZqtjb7Ab7BWPfBMLhltgxlsf1GZ7f88y/h1eXi1lYW+eEEQKwkusGNwFq",
+	"3SI4Rk71xHDYK6pytST3an2ukOOnXeBhKbX8cymV/E60roWmaXvcLTf2CKDvFt03G+q0sLD3aB5LWers",
+	"neOMJ/P2nRnqxJxDu4EJhqmldtLzuF/l+lX2PY+267mlfqrKupYmS/2y3TAOjA8/K3oQ2h4vtra/GJK6",
+	"bJzX6Qyy8ZEBnmuUFnCzHAUjwCyuMGyWkfRogjmI7T7Go1x9Tl8TYyXZ4Et0zCWU1alNaSyNU1P7WizL",
+	"GHU9pnpsYvZCuV7lOy168ZjyUTvQfV6sNG3EyCnpYFv2edQVt3DUA9wAd/2AxJBQq610X33/9vzi3cEk",
+	"IQpiTCl9vndmqwA+N4bzbbkSIFNETYHryHX/sG2PHjEx1B2MAg035Zoscpid+dpIkkhQU8EVw4AhNlc+",
+	"8jERU3VbryBGNchlCFofR24lkC5gbWwez/bwzFvu6/FQ44Yy7HcM+jfOoH/gRme8XFA7tlSsKaYcXYFA",
+	"aDxmcAMJ6UoYkZPu0729U9JH8zwvsBZDn3TdJ3mr5PwZ+v2NxsKGLKbc8G3GewlTWoJSPco/MdCzfkT6",
+	"2A11BFL1rFnfExINez3r21LTeS8kIa2LSD3B0TX9CKpXmiOd9VJhhuq7OlWKCJ7OTm2tKkXG9AacuiKV",
+	"JnosASJidvjU7LB6V1DfrFPAFm7HXhs27AYjrppWHLTufphKaljSyxwHainKZWu9yei2pfdGQjtzz+mM",
+	"oZp0S02MUjniBmP/HdySCeOZIlOjcIssHMm4PMwGS1k1VTtmyt933VIb5SnBdwo3SEuJzFJwZUBvXcz/",
+	"QAL9qIqCT5RMmMLGVG8vvsE2oOh2XAoEDre9Uo7PmjaoGaVtyFTrJngtTW5/NMu30fxpq6DcD3nxOEh8",
+	"x+w8THcoJKxTl7Vs5jXsJHRIS9befCIBtK/anRZVQ1pmlYA3oSHXWMJ2lWQ/2Z/EIHApiCsIsJ7LMikW",
+	"Z6DILVqGVTRwo4QTX3MesDyWh3Gmxnd0oLQmAREjRodTXgwj6SHHae8BwwS0FZ0txVeDBdWc755GK7Xq",
+	"NUXhYe9k3OsTRYpwwANyTn4WA5IvsdTmjROjSinySwYZJCTjmqV5Zz9swcpFFTlUuUmcYedmVmz6ms7O",
+	"qoy/jG1G1rqecr4MPnPtFLvC908Ut5yYT2Wt+9xeq3K/81GEdld4NYg13tGpO5mmYOtEDu2dyE9N3rtA",
+	"WkN5R6K821O8lNWlArUIc3tirkA9TX7OlAVMBTb5msgEKL8ds9R8zIpRhCQpGG2JaSNNOdyCLGeC51Uu",
+	"sYHg3hmBXzKamhXm1IHl9PMBx7Q060FL516VlOqdKhAtPeDKZBnlvKlGJTVSq5BIlYcsYuo/IgMztsKq",
+	"VR8W1S5derW9PIz5bpVtq+Vsl/SPNcgPcSaZnl0ZyeT0UTB69nlmGzTZv974Zf7pxw+dQB+qHz/gtbFB",
+	"Y9vl+iPYfha+LLiWmdKKdF8nr67ODWJeXp08/wJrGceCD9kok5DsHZCXKWUTdUr6Khv0jXngblOMkeKy",
+	"q2KRwF5E+lKkoIyNYGSm+cEXNeuT7g8/XLyKiP/BkNNwiFaEeY8pZSwWmiU4A3yaYjiTBSK+QHXfmhEo",
+	"sPFiBMFQYPxY62nn82dnJc9TvKsq6vpqK6JEzGi6j5Fa/qrVqfaKAMcbdfO/oZDkNR+lTI19uIY6uObX",
+	"/KXgN8BtS+wu42SYpakPnJIwFYppIWdPFElErA7plB1MkjP7hy0ZcjBJSmWZjGZtWPKYWb/JNTc4bmOV",
+	"9k7NhP+D2O5BSEJ4z8TJXHnbbh9jt2P88ND9+s8/K8H7ewfkX/NSqv4DjFWTxly95oT0baXbPsEjJGJI",
+	"+r+iDzoijEd40BGZgFJ0BJ/7Z6SPD/v20gt7n70XhhAkYdzFyw1EMouIlQxmiimVdAIa4xw4ndgYml8y",
+	"kLMIi96i32gM1GBJ/q6B+P8gbwWHGeYYW1ojSEYG5s5PDpgTQPquRtYZyhzrPr+4+p589cXRsf3pjNgq",
+	"vK5/uoHi06dPX5AfPrzEmYxKqUimgMSZVMKsZORKrp+SPmqBiv3VGOrHBk8MnyEJDGmWavL8aA/30C+U",
 	"xf6Z72c+FVzBE4WwrmmUFop54bm8GZR5A3v30hEQfNO8aJvWGwKyBG7N79TAygiXW4pzMKUym99oAWgz",
-	"s81CRCZjyA+f9J352j8j3756T+wFCo6EFp3SUhjAvnpPR/0z8u78/cvvbBWT2BKAI1bc18Vw/w3V8bhP",
-	"us9OvrJi1JmEEXl2fOJKl2mawh4u690PV++VVVbsfQuhcQxTbRC8f5HAZCo08Hi2/2eY9e1l6zSlpY1j",
+	"s81CRCZjyA+f9J352j8j37z+QOwFCo6EFp3SUhjAvv5AR/0z8v78w8tvbRWT2BKAI1bc18Vw/y3V8bhP",
+	"us9OvrJi1JmEEXl2fOJKl2mawh4u6/33Vx+UVVbsfQuhcQxTbRC8f5HAZCo08Hi2/2eY9e1l6zSlpY1j",
 	"nKJBtHzhuTfCrMjDnXTxi2JIvX+JI0Fyavgh9PcQG6k2UlppcvLMVms/I5Sjh8ROYon22cnJGaF2fFuz",
 	"WWlmWcAwZaOx9u8dvTgoiDdfi4E8A0X6/7Z/ab/fv0icZyamaWoIJMp7CCFW0PzUHeDOS5FCfoWORyHJ",
 	"iUwrlmBxfcd4MbiIxuPIkuyzo2c4UP/TvuOP+46J56UPLQsiKVIEYrF5wZ7WhM5wrYTpM+dCIobHPjt6",
 	"isO6jaGKZWjbfZYI9C3AJ6Y0vo8LKUpHG8T6yI0OaT+yEoyTjCcQp1SifqXHIrHgf3b0PGd//tX+eZqK",
-	"275nJN3C5CP9t0K/FhlPbKW9/hsc6q3Q5zYAre8cVimLgStbkRSj5jpvLoyozWTqxI06PTwUU+CWmA6E",
-	"HB26j9ShebcoYuilT+lu8bRzfHB0cGRreQGnU9Y57Tw9ODp4alsBjFH0Hxp5Yf7hAojyA7lIOqedb0F/",
-	"Y54bjcOiFb57cnTk6wb7CgLwSR+O9SQt8oBCBuxcHdBzTr57/+Z75D1nhGlF7FO8fQF54/uas6LdSJcL",
-	"8vKbt6jpW+jjml7axexfOfVm/51IWXNDD/flofvMf+U++hx1ylSzbJB/c69eJHaPzy18Qp/kcDy8MGKM",
-	"09TVcS9pZp3Tv/wUdVQ2mVA5cxbb+bsLgi0XjeCJiASegMHTwkLyJWlRSacjZXTDQsJ3fjIz4GkfSkhE",
-	"fGDEU0JTweHg56UYcIWn0hIPfqY31B7jitjwJ3pD7Uz1w6XxGPZfFg78hUdqXvbvPr6TdAjuWjRUztWK",
-	"4O6lOZ+IvLl4T5DcY6P8wmQASQKJ1wAHjLueK42HbR3Zf110tt/hK8vPtazz/eyuJIqDXeT4cjMETvu9",
-	"reZvjD9D7tm0duiP7NzmltoId5vCUKap6sbf2Oc2rpaLwjpIqKZnNhcjFjdgG9HdjgUm7dvbDPS0oFbm",
-	"7aQeTSaM91FWSqCo208OsA5i7bDdvC2peJq6or8rEPA7KYzghEwRMwaBT2imGPluzV5ydHB08GyDB/2s",
-	"zUF/TRP3WQc/OV7+yQfuEk3+Con96Onyj14LOWBJAhgEsS4K5khXAqbDKGuzosIzmBEpMo3WktVUeEKs",
-	"n+UMPWM8nqF5QgdUAZkKke41IW3UqWlnmHJTxi6H2E6POJhRK+ibuMoPU+Dn7y5WYyt+0ALd5tmFG5ig",
-	"GmNM3WyChVPm/RxBbuM/L3/4WBlOW4mO+c8LebzN1t4ii7cTBGCOD4xujqrcA0PbfNWChl2+xgeeF0xZ",
-	"KhlyKmPO+EEb2BDkMEvTmUtyd+7TpnO8OT4seXobz/N7pnTJt4yqvPdhNIbBFq8cvqMjuGJ/BQx4b/Hu",
-	"e7yLMi8bYdBBP4pPtDmtZ9W3LxXpY2jNwCGtwJj95gdjWlmXBLoH9+ptrRj6x60fUgvsVhVYZnm8ymJX",
-	"rPweBoLLMFoVBK6ZyE9bJMxiMrzCDNlfVuU05n2BVDvx3EY8V0twlW9pupTcCvkRXRp71R7sZRZQJvew",
-	"DK7hrY9KRqLnWEl2yLiLcaFZwrSQQW5y+GvlSv3zImlR4EznXjCzSVYXK66h46v3dLQMDfGdO5p+jxd1",
-	"nx09W/6Fd0JtBNd/4PUD2TYSryrXCoQy5/cTerhsIGUVwz9giH0FyVeb6GKIvueOZdx49L5SzIYpw4aC",
-	"fq7e97lslQckTHdHuyPQDRLos6MXyz94KfgwZfYu+9nxyfIP3kmIBbfX3K9tBAN+2mI77+gsFTR5L8T3",
-	"VNp4pWfHz9vAzgX/QvIGEkZ9pvuzk5M2Hzsfi9GfX9nmq/jtV6vt9dJTyyZYnw3YItRmzVRaqmKoOUFG",
-	"c2YvNJVtW0NVz/VPxds/vE2KMeBDpLB3B/bZRrgfxoaZpjZ3/24sVKiAjvASh3/EHLRUvuvxMU8EXrpj",
-	"nzv2uRr7fFAWiEgbYIGRj/2xaZBbZ2wuDm2DrK1Wxi5lI5sShVEgZqxMF5dsUDTJH9JYO2bvUkEtKJhW",
-	"DhjqlNyOWTzOm3Jfcx/3Zz6zz/LzUmQMaUKEJDbUEOMxyl6QCZ1hczTJEnBZT25xElSW6mtehGr48zgj",
-	"A2H+lEA+2miHhKCGbcb/MU/kzwtQAW7fua5qjpYxVdf88vzKNwavl5exvYaweaO7gPYVpkqjPFHYiobk",
-	"IRQTG8ZD+TVnPEGmezMXLWVgYcPFSCpu8VaElpf+RJE4k9Ks0oVgYQqIA4Of+5rj9knf6q8uc9cFfdUk",
-	"nMOz34SV4BaLdeMenbTLw1V30m4n7f4IxoJDeEJ5CeVPSQKx4dtQki+UJy76Kme7yLwrPBbD68xgJe7o",
-	"mOImZK2RBftws/zCwbz46uYRXDgAHnRvzuVeq1K2oETZkpFtvHo+7pIckPD1BV5V+AAPe3vhotm87EYR",
-	"1HRbQWMttnBNYSMp20Dt+vqgBRAbehs7GT0w3KpphyJGgZ1XzA/Ae0EKzfzkeflhkk2nrSfXYvWpt3pb",
-	"k1NZi9sa8y6xpLu7rml7XWOhpiVlqSfPIpq16ZbGfNPAVr27OgpGS9wcH7qfDxVozfhoYZjdS/vulX91",
-	"i5hWn6pBffOr3qls27079HA2ekIKI8yI8x2GeOIKf+77wp+Yx1HGUDfQBq9f5vF5yX3KPO4+LnOptr4H",
-	"uVlpSXT+emVHfI320s78edx3JTrI3dqzrAZhWuWD+3QkAZYHS32DX72zH50X39yfHVOl8R94OiPF2jFR",
-	"ZQbaJVM2Ka0Zt88rGut8sddlk9lM/nfnhHGVScP1CXyaMgkK03m++frKlgAmTKFClPvaJACZATU2aZ7U",
-	"7bKyG4OuaA9uWILVF3ASxkc9+3Gz3t3eXitXk2hvr21Tfw9jWgtdPj+fnSbfhst8U9WHSujdzcOuVOWW",
-	"tagCuekYlfANKeYYhtFhddWoSE/8M8y2piGFV+uKTLbSlI63vJYQEdn1JXfQkQKpmss+LT7Jv/gcdb4X",
-	"8cJeL/7r/L2dglYoaL8xLevOLOzSZtUaRSlp4GY25dbX3E/yaobr8jTPwJarU4e/5v9eFizayOPuWcg2",
-	"BpH6F3ZW1KOIIW1C9vsR1quFDPi1tYkn3ZSs37IbJLzMB/GGrEbHeczpjp53t8i/ezdKSTswVj/F/u0u",
-	"mMbHxuz7AqeaeCt7o9qB/YHZiYqIrPznXvuMktf+m/tJLQlN18BW8t3s4lMem6bQdDS5B3FM5YjxUQN6",
-	"FxrAcm1hfR0hgGpttIUwQTwuVSGwxgfRE1agZq8kYJTqjox3CsIfJSclxCtJ1xbUWpJ/0pKNrqsW3CFk",
-	"ewFvDcZuvy/HAwOVKcNaZfMBqFhaypdBTfI2EkwSMQVuO+tiMQ2LNC7e7ppj3cZKKXaipinDyy2M+46F",
-	"0kVZwlJotIumzldHJyLjWh1c868hppkCGx42ptMpcEWoxhKsUTWI0Aek2+0IbhRCOsRKiFrVquCeXnMa",
-	"LI9rKxQMMwUJ6T47OSH9/Pk+hj0xvj/MjL7Z3zsgb+GTJudTibuwxXuxvME1n4KYYp12KbKRLZ3mSk6T",
-	"n8UgctHtt5S5RsMM6/racsO2hn9CZwfEnNmbi2+fKGI2zgS/5rGEhGlCR0CkuCVDkabiVlXhhzsRQzJg",
-	"Uo99KcPaRl2p4DxmPrrmtQD9PVszUdMpFtJypYsNgAwHtLV3daVWMlF0pki3jy8wPjIwej+Ga16KxnIp",
-	"Ar5A4CiToE7xjzcX30YkLypBGI/FBCL3f5IwJWFEJaIkrsngzTX3c0WlUPp8tZFLJQAszOdgSEogdP35",
-	"4rE574Gtz+qgd80RfHYIirUok72oKHnoAffEw2tRpPzmNZpHoE7sgtd/61rFbz+OnOlTn+lji4G5IvyC",
-	"a8kGmZk4IkrDlAxm+P8SBZcYF8NsnBjCzPJOCoFlT/u+MNXCWIzX9mVftfO3VbzGLb5cuea3EZdQhfry",
-	"eAR3pL7q7C4qoRXJvq5BLY8o9sV7rd7TtVj3L1NXStr1lkNfxBPXXaGiofvTsN6K+wtfqGLNYw1bqK7y",
-	"YcIVapBqDlMgXXfqe7uAhV3Awm8qYOFcfbQWTZkboWk3scGALiN3Lk9tQYr4ypytUek4/NX90nO/LL2S",
-	"qDO3exK+jRcRVeGxMzMexx3E/Knci1RezU9WQTB0ka1CJYc2NXUN/9z8vE2uufNSGJP1fZEBYE2EUr/d",
-	"J4q4jtzIVqYpxUZMrouRz+x3nre9+frG3+A+7qq1bPtWxS7PN7G998uUVszIYkSyY0a7m5Tf/U3K+5Lt",
-	"lTiqJF3HrSLPtgglvpWkdhwM8yUSiFPGYe+uSo595rUbpoZtk1surl7ff0rLNn0V5Q3tMic27aO4uHpd",
-	"gtlZvVuaAijaK249JBO77OH0S30RZax4rJ6I8hofxg9RgdIuWWLne/j9JUtc8ITdsCSjKXF1+onRaRdn",
-	"TeQ9uwz78zxno8GSVYm9Qv5EjbHdi1jd5Ur8NrwPFWF979L4DrkSjihsjEhjE6R387oHVjC0kR4YXmKz",
-	"lQ0chCQ0bwBnVG6vp8gR5UzZDoJjkSZq3jFg1Mh3di0PlfP9kirYZ1wBV8xWOJQwZJ98DZohnbB0hs1K",
-	"m5Kp7Ss981fPftxUIOp47QJRfKx6PJsMaj0yFvGVt99dvbVfNI6aUA09MexhtMkGE79X6rrxDr+5h44b",
-	"dqLllovF8J3V0oYZGmg6gJUuVVEnmKvW5JjOg1gp9uwfq31iV/cwlomDzM4m2dkkvy+bhPrqyd1CPckU",
-	"SKuwxFSC3FuPPeW2hf3k8Nc8rujzw6tU34LOmd2WRWlj41B8ujNVHoWpUhzGvcnh1fR4XF+b1Kx1ZfiW",
-	"7w3tsh4kAWsxGfqcqx057q4K/yhJV0UeCmjKUkW6f7r64S2pdAPiWZqSOAUqFaGcCKQZmpIhgzTZvErQ",
-	"unWopeYHaCC6a3P5R1EIsHVxketWwPv+O2HeTU8IxjL1sbdI32diIXXTJEv1E+XajnRf+gzCK5dB2C33",
-	"lXkpmQbJ6B65hFGW2h7A5OTo+HlEJIzIyV50zftoOvS9DfEEO3+PyNO9iPTjMUsTfGT+YR69NP+QwMl5",
-	"rMnxi69eEHX85Z7N7OqXe6D0iYR9mXF1zWvtXTidQEIGs+J9UD2W9ItsEkUn4GoPhxLB0I6/S/bX/XhB",
-	"Sn1THsQTsjjtbOcN+YPqcH8098mVplLX8pvxMiQXHaTrsts30i4xoDEFM9lb6E6BDNLfhRIV2FeLVLFA",
-	"5YGdXnUfelUQ8s0a1qMolxNUr4K5Z5tIJ7+nBLT5pT5QFlq7zPadirFTMf5IKka4OE4bXWPVTPiAjpEX",
-	"67Mft1EvvsY3/9WmufwuFIvKjparFNVEn50ysR1l4tUNyFlex0gMCeAPtc6rNTqpqhcRARqPS+UmMPeB",
-	"MO0vBapezsrAj8bN00y7EpxvZsymiwn3svLmQ8WYYQO+xBxDaTW+sNQNEOBJc3sRZj/u4UuVqKoEhjRL",
-	"ded0SFMF0XzPkW2yjjJkl3OOys53fGMrfKOC64RxV+mrLEyZIsCwIJViCTSbJBu/It6iQVLe9mO1RMpr",
-	"fBgTpAKlne2xsz3+4NFhY3Fb4YwooEAR7HgvkEV2a5yz/5HxJO8dbD/w0RVbuDauiMzDX8t/LktdqbHE",
-	"e9EBmqJQyuvexaA8ipCw8pHUzIhHqwQsV8DLyLiK/TBPWofAk9WLbtxprU0qziue3E2/2XLwW3lxr3hy",
-	"3wFwbRgQ2k07NrQLhftjhMK94gkWuyix+G7V70AlEA43ILGltYYNxLyt7Eql6dfu3YetM7peRdDNFC21",
-	"EMhrlm4/9c0DvU0KXNUluEuGW71zfB2Gi7wtW3TANtDo4a/2H8tMiSrmdO4NR5ukuV31ToI/otyS4koC",
-	"7xugfn3B7gvZ75SHYtGuajg0k8yhUxv2pynliwWeY/P2/Xf4+u/g5rC0nxbixOx65/XfUugRWPjmlrwv",
-	"7tokbnzzFIu6j4/8Frv7S4j3WL39pSU+jLO/DKOdr39ng//R44zm+kZh6akhtiHKGWY40mhlZllo3I4Z",
-	"LjGH87ce1hBerWSLW/R9FG1xU7VQMjwkd8bqGsZqGXi5qp7j5iaVBDdpjyYTxpcXbvEqxWMt3eLW90DF",
-	"Wzx0dlJ+V77ld1e+xZdM6Vr5PTK0HFUqRUYkoTNfKWVvFd5V50J1oX34q//nUg9ZwaG2LgUbK66UKmfu",
-	"/GIP7xcLFDK9N2G6mhLpVtWq/sraonjbFVjcwh6mBssS0syrsOxIdHf5/Mepw7IGB2wQyZKqfZ9xsjjW",
-	"//zqvnNzGozpUqPtlezqIj3wa6qY2thN8+X51b1cMxcnsNxcvzy/+mMlEm3YYi/Dr9nXL0GJTMZAaJp6",
-	"46oN9UVb6VtZ4MejDdTPV/hAYfoFhBb1qix7KnfG/c64/80Y998YtCW2bVwpREBXWFuAaRE1Uxom6LMX",
-	"vFIeyUjYTbC8oMJx+Kukquf+Whp2X2Zv9yBkm0yOkmjYWRuPwiFQO5EHlM4rCd0C1dr4B+4i3bcdpp4v",
-	"7UF8BMtJ1nsJUKzviHbnIvj9uwgQ1cuckXQpJ4at3QARkkjQZtL8KVOETSaZNpuJyLOjF3v3J/UPcVnG",
-	"Hlg5LWiehwYNpHM3wcaY6IOxMneCOwXkt8jLHpQ1vMt0zhdyqsc4nRjO0EbIf9VEZVOQChJQhjM4ZnGP",
-	"HMHOuDV+cInD//a5QY2L79jBjh209nfSj0AKlSB3F2RY+wi5AmYcCGQbKouNqiPkhnmAhn1UOZbcPVAN",
-	"7+1rD1Vk6AffTgaXmzNOIriNcjQmWnONoR6+3ENG074N3FZ5iwdpi+pCVLtt764S1rhKKIEvIoMZuaEp",
-	"S3pDKSZrlSld3VcRuj+on3UNq7vFIg2GC0kGMBQSiBYJne1VrIVTQkkspIRYO0PCOiDx4QE559e85E/M",
-	"FKgGOmJaERgOwTIkQxOn+KbgUNRawzoiugTEa86FJnSoQRKmD4jfizEIIcH3K9uhqQSazMiUKh0Rqsjt",
-	"GDg5n8r8sBShUpolMH7N37jt0jiGqYbktFx1Nh/MoAgm+5KPANPS/vQYZmbPia1JTznJpoa58RH5WQyu",
-	"eb6vHGJEQkzTOHMFU8YwIbhuA50S6hA0BszJErgxgLV9ARXpD2j80QAv6TeXq8+p/9HeFPkFPtBFUQ6f",
-	"Xejn7nbod3I7dJ4k2DvDCpqSXIoKNoysZqMSKqTsGXtPQw//WHrtU2JV29eGGg2tHFg7G+txVFmqHMh9",
-	"a1Gr+SQ8crW65llfMm/7lsev7GEueZZRqL/j2RHp7o7nD3LH400Mqo2FYsygGeiSEffs6AURPAbCzAt7",
-	"9yTMD9HCWcd3W+eTYVuVq1uQipwcnRRW4c9iQLQgU5GmB+QVjceEoiEJSck0C9bDH4F2BmvFTHUjM+U1",
-	"pMIwDVhj1n0u0gRtVabIR5jqiEyo/AjJNc+d6c4K1HkX3yd5emyxjtyZiybez2LwRDnmpkjKlHadjG8B",
-	"Pqaza44nWbA/M/5ghgU4J1k8DpmAH/B8NmwCVtj+ycbY/gdnLf9JDIJOKmeVn+HR56hANfEWT00S7Cyv",
-	"36JoeeCEOe+OiQJsAcvxxJmUhmuUGMiEJkAynoDELqip+YdhDl1qMPRO7TZcQt5+TDWMhGRLnOdX9vWX",
-	"xdvbLFxTmWy23LlcbGLnW17dt3w7FinkvexjqmkqRpnzm7oGBgplghFY4paX4I2d+8dCapQqEeoP5lSq",
-	"BQvdXA+Yo15DqUdblqa6zAcqTVOD1c57ufNe/q68lyVWhxhutP5qeHvOBNtzsQYbp6kIXa0tss0W+xeV",
-	"DSZMa0j6xgDAvsFsxPfFcEh+ySCDM6s89A1/7HlG2UvZhOl/wQ4zfWum4af+uXqCzNt+aZhH3xoPhrk+",
-	"UQfET45RPX3imtlgwE4mOSSudlm373/o2V5FfaJA74WMA9QYHqCa3mZS8cyS81y8uTt8A8BTX87N3+cj",
-	"LMmEzvC8iBgOzwiehxGixtCiPD8O81rTJX/gXCvLvtf2Qbv6gfdS1scS162QH1GHUnv3XxYwzK0OfzX/",
-	"q12tVM/fZ9YTpelwSBRAThNMoqqYMg7Kuja00DS1ta3Nn1btNFM8CfZE/7ZSkbNzP4jeWL0jpbvAuEdS",
-	"uSOl3AozY44gflmHGKLXo6+iabCszR3OnYpobvkWp7S2B7nHaUGweU2PHeHuLnL+QMk6Vp6SKZVabaZI",
-	"ZoNOcOhY5RpdeEocsOF2plCWjT6tjELtFKVbp07zjKYkFgqtHSMNGK/ZcAmkMMJcfNSjzwgdiBu8xqqp",
-	"7d1nR0+tSbWff7OP3/T3Dsg5roQa7f6jizp0ty10JAGSUxRDRkikhE5ExnP7yx2FWWRE1DRlmgxA3wJw",
-	"v0qUW745LIb2kYQNhyCB+zAaMxDjCfLJG/AzcIBEkX7xsjfJQoqU3cGjFihmUR7Qj1CY7ITIToj8roXI",
-	"FRvxnGcZbhu5UGDGR7ZPdTyG+OOqAmVOm14qVFCd34hIqfHAJLF+DA6PkvmZhV3waaYfWR16z/1KsfOM",
-	"3yUyaueu3/HP3x//dFHRQll1kwM2qS2p5KRb0ghlloL1gyFXrV2Wbl5TR6Z6+Kv5n/fm2bZyoZzWibiB",
-	"DbHKncK2Yzjt81h/q7RvSYZQS/c2PaxE+Xck7XXdi8vvzVDlcDpTFkxvn6Y0ht+T2rTjQTsetFN6Nsf4",
-	"kEF4zieGm+R7S1QaG4qwBUPxEgd+zL6yS/T04ZA7prdjejumd89Mz/AHLGbiQrWsfacF3gNYVLHeEkqs",
-	"U550BzT+aN5Yr3fZ6l40CTdMwVa4oxl4c9zx4ZxaHG7vXMlx58vamZbbdcu75ohIz64OcxFJaDnPqUv4",
-	"sppX7qZVdGJ9tVu+BbZscAus5goH3hKr2elEO47x++QYSDW5ITYUsogg79o8M5mlmF66Wd+zr0i0/7MY",
-	"qMNffxaDZTU5ylmZWyTQJcmfLj121/l8K/Ga59VSVXkS2VSKkQSlNlJ2Y/2iGn8SA5RBC3H40OVNL8yP",
-	"9Fj20r374BUGpyCmKVTSvEk1y7spB8E97gmezirJBy4VsHOKmQ3R/SYjVAHcIiXUHsSOrrdC17ZsLIoK",
-	"q5KWqTwyGqu4JVOQ5Tp0SSmz+bHQvdkUxJk0stt8NwAqQZ5netw5/ctPBqEVyBs/aibTzmlnrPX09PAw",
-	"FTFNx0Lp06+OvjpCJdPtqE6T3wFN9TgiEmhiFHIVkQloyWKVF3IwJGLEqmGOkA4PShlBntWoALW7TE2S",
-	"KZB2sNisXxUVIiSk9usxm6o8/FCPYVKaw/KKwPhvARIV2UHt8GOWls/RzfSSSiDnsSaQshEbsJTp2UGo",
-	"11poE646MSQLmsoo0r08v9qzZUqsAwbHhMSFQjKuRTlO0mKRKi0iVGd2fjHvMBiTpn4A3J7Vm6q9cKrw",
-	"q34UGNcxBYUa2QSLYI4pr0d32u9L9T1sih5JIGZ5FzY36TDjGJ1lXUKBGcsVQ0NVSxTp3iI480IiFg3Z",
-	"INOg9nARnqwPKuLBkuv8lNXEJgXafGpBOJddXh7R5VXOD/gybyrMzC7KbYXtsKXWwmXYFG0Mm8Y0Syrr",
-	"upFLWSqFcOTUyQodujRHVVWen+cbJiHW+1M6w1IOZqwLnrAblmQ0JZ5yX2c8sYHEeCSl8SeU0xH+2gBp",
-	"Op0CT/YxmNnW8NSSsrRMd+ZXw+b+/wAAAP//",
+	"275nJN3C5CP9d0K/ERlPbKW9/lsc6p3Q5zYAre8cVimLgStbkRSj5jpvL4yozWTqxI06PTwUU+CWmA6E",
+	"HB26j9ShebcoYuilT+lu8bRzfHB0cGRreQGnU9Y57Tw9ODp4alsBjFH0Hxp5Yf7hAojyA7lIOqedb0C/",
+	"Ms+NxmHRCt89OTrydYN9BQH4pA/HepIWeUAhA3auDug5J99+ePsd8p4zwrQi9inevoC88X3NWdFupMsF",
+	"efnqHWr6Fvq4ppd2MftXTr3Zfy9S1tzQw3156D7zX7mPPkedMtUsG+Tf3KsXid3jcwuf0Cc5HA8vjBjj",
+	"NHV13EuaWef0Lz9FHZVNJlTOnMV2/v6CYMtFI3giIoEnYPC0sJB8SVpU0ulIGd2wkPCdn8wMeNqHEhIR",
+	"HxjxlNBUcDj4eSkGXOGptMSDn+kNtce4Ijb8id5QO1P9cGk8hv2XhQN/4ZGal/27j+8kHYK7Fg2Vc7Ui",
+	"uHtpziciby8+ECT32Ci/MBlAkkDiNcAB467nSuNhW0f2Xxed7bf4yvJzLet8P7srieJgFzm+3AyB0/5g",
+	"q/kb48+QezatHfojO7e5pTbC3bHbgxm1/LAJ+N9PgZ+/v1gN+n7QAvrzUHUDE+T2xiLIJlhfYt4cDB6K",
+	"/7z84WM9l7aMD9NEF5KCTWrdIiXYCQIwxwdGhUGJ98DQNl89Xf6VC2v/ged1JZYSUEI1HVCFRZxQR0RT",
+	"wahIxrKduVxg52VqOseb48OSQ6zxPI19VXLBocbjTb3GaMHilcP3dARX7K+AccEt3v2ALnvzMjMniuam",
+	"z0c4rScft6+o50MNzcAh5mmsI/OD0UCt5YZelL169x+GbkTrrtECm/oEllker7LYFQtkh4HgEjFWBYHr",
+	"ufDTFgmzmAxvekJqqpXMxgoqkGqDhPqsDaF+TRP3WQc/OV7+yQ/cpcv9FRL7UQvSfiPkgCUJ4vPaDLtC",
+	"+UUWUtmZ3aXkVsiPaPntVVtVl1lAmdx/ijo1QxIvFqt464M3keg5FtwcMu5CAWiWMC1kkJsc/lq5efy8",
+	"SFoUONO5F8xsktXFimvo+PoDHS1DQ3znjhry40XdZ0fPln/hbfWN4Pr3vH4g20biVeVagVDm/H5CR4CN",
+	"N6ti+A8YiVxB8tUmuhiii65jGTcevS+osWHKsBFzn6vXIi6o/wEJ011l7Qh0gwT67OjF8g9eCj5Mmb3y",
+	"e3Z8svyD9xJiwe1t4Bt70YufttjOezpLBU0+CPEdlTas49nx8zawczGSkLyFhFGfEPzs5KTNx84UNfrz",
+	"a9ujEr/9arW9Xnpq2QTrs3EthNrkgkrnSYzIJchozuy9j7LdPajquTaTeEmCTvcY78VFam/y12SfbYT7",
+	"YWyYaWpTnO/GQoUK6AgvcfhHzEFLVY4eH/NE4KU79rljn6uxzwdlgYi0ARYY+RAJmy22dcbmwnU2yNpq",
+	"1b5SNrKZI3hZbsbKdHEXAUUv8SGNtWP2LmPOgoJp5YChTsntmMXjvHfxNffhUeYz+yw/L0XGkCZESGIj",
+	"svDauuwFmdAZ9pCSLAGXHOIWJ0Flqb7mxY22P48zMhDmTwnko70UTghq2Gb8H/N857xOD+D2neuq5mgZ",
+	"U3XNL8+vfP/kehUO25IFe9y5ezpfiKc0yhOFHTtIftM8sdEOlF9zxhNkujdzQSUGFjaqhqTiFsygtLz0",
+	"J4rEmZRmlS5SBSPlHRj83Ncct0/6Vn91CY4uNqYm4Rye/SasBLdYLK/16KRdHtW3k3Y7afdHMBYcwhPK",
+	"Syh/ShKIDd+GknyhPHFBKjnbReZd4bEYhWQGK3FHxxQ3IWuNLNiHm+UXDubF1zeP4MIB8KB7cy73UAf/",
+	"cCWnJSPbsN583CWh8uHrC7yq8Pfg9vbCBf142Y0iqOm2gsZabOGawgactYHa9fVBCyA2tIB1MnpguFXT",
+	"DkWMAjsvLB6A94JMg/nJ8yqtJJtOW0+uxepTb/W2JqeyFrc15l1iSXd3XdP2usZCTUvKUk+eRdBf0y2N",
+	"+aaBrXp3dVEohyYTxgsO634+VKA146OF0Ugv7btX/tUtYlp9qgb1za96p7Jt9+7Qw9noCSmMMHHIN2Lh",
+	"iauPuO/rI2K4exlD3UAbvH6Zx+cl9ynzuPu4zKXa+h7kZqUl0fnrlR3xNdpLO/Pncd+V6CB3a8+yGoRp",
+	"lQ/u05EEWB4s9Qq/em8/Oi++uT87pkrj3/N0Roq1Yzz/DLTLOWtSWjNun1c01vmamMsmswnP788J4yqT",
+	"husT+DRlEhRmPbz6+spWSiVMoUKU+9okAJkBNTZpnvvqklcbg65oD25YgknqOAnjo579uFnvbm+vlZPu",
+	"29tr29Tfw5jWQpfPz2enybfhMq+q+lAJvbt52JWq3LIWxfI2HaMSviHFVKwwOqyuGhVZXH+G2dY0pPBq",
+	"XS2+VprS8ZbXEiIiu77kDjpSIKNt2afFJ/kXn6POdyJe2BLDf52/t1PQCgXtN6Zl3ZmFXdrkQ6MoJQ3c",
+	"zGYm+tLkSV70bV2e5hnYcnXq8Nf838uCRRt53D0L2cYgUv/Czop6FDGkTch+P8J6tZABv7Y28aSbkvVb",
+	"doOEl/kg3pDV6DiPOd3R8+4W+XfvRilpB8bqp9jm2gXT+NiYfV8HUhNvZW9UO7A/MDtREZGV/9xrn1Hy",
+	"xn9zP6kloeka2Eq+m118ymPTFJqOJvcgjqkcMT5qQO9CA1iuLayvIwRQrY22ECaIx6UqBNb4IHrCCtTs",
+	"lQSMUt2R8U5B+KPkpIR4JenaukNL8k9astF11YI7hGwv4K3B2O0P5XhgoDJlWNJpPgAVK/D4apFJXm2f",
+	"SSKmwG0DUvObQxoXb3fNsbxdpWI1UdOU4eUWxn3HQumielspNNpFU+eroxORca0OrvnXENNMgQ0PG9Pp",
+	"FLgiVGOlyqgaROgD0u12BDcKIR1iwTitasVCT685DVYRtRUKhpmChHSfnZyQfv58H8OeGN8fZkbf7O8d",
+	"kHfwSZPzqcRd2BqnWN7gmk9BTLGctRTZyFaYcpV5yc9iELno9lvKXD9WhuVPbVVWW+o8obMDYs7s7cU3",
+	"TxQxG2eCX/NYQsI0oSMgUtySoUhTcauq8MOdiCEZMKnHvuJbbaOuomoeMx9d81qA/p4tLYc98CHxFV4N",
+	"gAwHtCVKdaWkLFF0pki37xvuGxh9GMM1L0VjuRQBX0dtlElQp/jH24tvIpIXlSCMx2ICkfs/SZiSMKIS",
+	"URLXZPDmmvu5olIofb7ayKUSANYvczAkJRC6Nmbx2Jz3wJaxdNC75gg+OwTFkn3JXlRUhvOAe+LhtShS",
+	"fvMazSNQJ3bB6791reK3H0fO9KnP9EGq9LXKBdeSDTIzcUSUhikZzPD/JQouMS6G2TgxhJnlnRQCy572",
+	"nQ2yOBbjjX3ZFzf8bRWvcYsvV675bcQlVKG+PB7BHakvzrmLSmhFsm9qUMsjin2NU6v3dC3W/cvUVdx1",
+	"LbjQF/HEFaGvaOj+NKy34v7CF6pY81jDFqqrfJhwhRqkmsMUSNed+t4uYGEXsPCbClg4Vx+tRVPmRmja",
+	"TWwwoMvInctTW5AivjJna1Q6Dn91v/TcL0uvJOrM7Z6Eb+NFRFV47MyMx3EHMX8q9yKVV/OTVRAMXWSr",
+	"UMmhTU1dwz83P2+Ta+68FMZkfV9kAFgTodSWtNSK3bCVaUqxX41r9uIz+53nDQVolapf4T7uqrVs+1bF",
+	"Ls/3+rz3y5RWzMhiRLJjRrublN/9TcqHku2VOKokXcetIs+2CCW+4552HAzzJRKIU8Zh765Kjn3mtRum",
+	"hm2TWy6u3tx/Sss2fRXlDe0yJzbto7i4elOC2Vm9qZQCKLrQbT0kE5uR4fRLfRFlrHisnojyGh/GD1GB",
+	"0i5ZYud7+P0lS1zwhN2wJKMpcXX6idFpF2dN5K2NDPvzPGejwZJVib1C/kSNsd2LWN3lSvw2vA8VYX3v",
+	"0vgOuRKOKGyMSAn7qyj3fl73wAqGNtIDw0tstrKBg5CE5n2yjMrt9RQ5opwp22htLNJEzTsGjBr53q7l",
+	"oXK+X1IF+4wr4IrZCocShuyTr0EzpBOWzrCnY1MytX2lZ/7q2Y+bCkQdr10gio9Vj2eTQa1HxiK+8u7b",
+	"q3f2i8ZRE6qhJ4Y9jDbZYOL3Sl033uM399Bxw0603HKxGL6zWtowQwNNB7DSpSrqBHPVmhzTeRArxZ79",
+	"Y7VP7OoexjJxkNnZJDub5Pdlk1BfPblbqCeZAmkVlphKkHvrsafctrCfHP6axxV9fniV6hvQObPbsiht",
+	"7K+IT3emyqMwVYrDuDc5vJoej+trk5q1rgzf8r2hXdaDJGAtJkOfc7Ujx91V4R8l6arIQwFNWapI909X",
+	"378jlW5APEtTEqdApbLd4M1yaEqGDNJk8ypB69ahlpofoIHors3lH0UhwNbFRa5bAe/774R5Nz0hGMvU",
+	"x94ifZ+JhdRNkyzVT5RrO9J96TMIr1wGYbfcV+alZBoko3vkEkZZansAk5Oj4+cRkTAiJ3vRNe+j6dD3",
+	"NsQTRbrm2dO9iPTjMUsTfGT+YR69NP+QwMl5rMnxi69eEHX85Z7N7OqXe6D0iYR9mXF1zWvtXTidQEIG",
+	"s+J9UD2W9ItsEkUn4GoPhxLB0I6/S/bX/XhBSn1THsQTsjjtbOcN+YPqcH8098mVplLX8pvxMiQXHaTr",
+	"sts30i4xoDEFM9lb6E6BDNLfhRIV2FeLVLFA5YGdXnUfelUQ8s0a1qMolxNUr4K5Z5tIJ7+nBLT5pT5Q",
+	"Flq7zPadirFTMf5IKka4OE4bXWPVTPiAjpEX67Mft1EvvsY3/9WmufwuFIvKjparFNVEn50ysR1l4vUN",
+	"yFlex0gMCeAPtc6rNTqpqhcRARqPS+UmMPeBMO0vBapezsrAj8bN00y7EpxvZsymiwn3svLmQ8WYYQO+",
+	"xBxDaTW+sNQNEOBJc3sRZj/u4UuVqKoEhjRLded0SFMF0XzPkW2yjjJkl3OOys53fGMrfKOC64RxV+mr",
+	"LEyZIsCwIJViCTSbJBu/It6iQVLe9mO1RMprfBgTpAKlne2xsz3+4NFhY3Fb4YwooEAR7HgvkEV2a5yz",
+	"/5HxJO8dbD/w0RVbuDauiMzDX8t/LktdqbHEe9EBmqJQyuvexaA8ipCw8pHUzIhHqwQsV8DLyLiK/TBP",
+	"WofAk9WLbtxprU0qzmue3E2/2XLwW3lxr3ly3wFwbRgQ2k07NrQLhftjhMK95gkWuyix+G7V70AlEA43",
+	"ILGltYYNxLyt7Eql6dfu3YetM7peRdDNFC21EMhrlm4/9c0DvU0KXNUluEuGW71zfB2Gi7wtW3TANtDo",
+	"4a/2H8tMiSrmdO4NR5ukuV31ToI/otyS4koC7xugfn3B7gvZ75SHYtGuajg0k8yhUxv2pynliwWeY/P2",
+	"/ff4+u/g5rC0nxbixOx65/XfUugRWPjmlrwv7tokbnzzFIu6j4/8Frv7S4j3WL39pSU+jLO/DKOdr39n",
+	"g//R44zm+kZh6akhtiHKGWY40mhlZllo3I4ZLjGH87ce1hBerWSLW/R9FG1xU7VQMjwkd8bqGsZqGXi5",
+	"qp7j5iaVBDdpjyYTxpcXbvEqxWMt3eLW90DFWzx0dlJ+V77ld1e+xZdM6Vr5PTK0HFUqRUYkoTNfKWVv",
+	"Fd5V50J1oX34q//nUg9ZwaG2LgUbK66UKmfu/GIP7xcLFDK9N2G6mhLpVtWq/sraonjbFVjcwh6mBssS",
+	"0syrsOxIdHf5/Mepw7IGB2wQyZKqfZ9xsjjW//zqvnNzGozpUqPtlezqIj3wa6qY2thN8+X51b1cMxcn",
+	"sNxcvzy/+mMlEm3YYi/Dr9nXL0GJTMZAaJp646oN9UVb6VtZ4MejDdTPV/hAYfoFhBb1qix7KnfG/c64",
+	"/80Y968M2hLbNq4UIqArrC3AtIiaKQ0T9NkLXimPZCTsJlheUOE4/FVS1XN/LQ27L7O3exCyTSZHSTTs",
+	"rI1H4RConcgDSueVhG6Bam38A3eR7tsOU8+X9iA+guUk670EKNZ3RLtzEfz+XQSI6mXOSLqUE8PWboAI",
+	"SSRoM2n+lCnCJpNMm81E5NnRi737k/qHuCxjD6ycFjTPQ4MG0rmbYGNM9MFYmTvBnQLyW+RlD8oa3mc6",
+	"5ws51WOcTgxnaCPkv2qisilIBQkowxkcs7hHjmBn3Bo/uMThf/vcoMbFd+xgxw5a+zvpRyCFSpC7CzKs",
+	"fYRcATMOBLINlcVG1RFywzxAwz6qHEvuHqiGD/a1hyoy9L1vJ4PLzRknEdxGORoTrbnGUA9f7iGjad8G",
+	"bqu8xYO0RXUhqt22d1cJa1wllMAXkcGM3NCUJb2hFJO1ypSu7qsI3R/Uz7qG1d1ikQbDhSQDGAoJRIuE",
+	"zvYq1sIpoSQWUkKsnSFhHZD48ICc82te8idmClQDHTGtCAyHYBmSoYlTfFNwKGqtYR0RXQLiNedCEzrU",
+	"IAnTB8TvxRiEkOD7le3QVAJNZmRKlY4IVeR2DJycT2V+WIpQKc0SGL/mb912aRzDVENyWq46mw9mUAST",
+	"fclHgGlpf3oMM7PnxNakp5xkU8Pc+Ij8LAbXPN9XDjEiIaZpnLmCKWOYEFy3gU4JdQgaA+ZkCdwYwNq+",
+	"gIr0BzT+aICX9JvL1efU/2hvivwCH+iiKIfPLvRzdzv0O7kdOk8S7J1hBU1JLkUFG0ZWs1EJFVL2jL2n",
+	"oYd/LL32KbGq7WtDjYZWDqydjfU4qixVDuS+tajVfBIeuVpd86wvmbd9y+NX9jCXPMso1N/x7Ih0d8fz",
+	"B7nj8SYG1cZCMWbQDHTJiHt29IIIHgNh5oW9exLmh2jhrOO7rfPJsK3K1S1IRU6OTgqr8GcxIFqQqUjT",
+	"A/KaxmNC0ZCEpGSaBevhj0A7g7ViprqRmfIaUmGYBqwx6z4XaYK2KlPkI0x1RCZUfoTkmufOdGcF6ryL",
+	"75M8PbZYR+7MRRPvZzF4ohxzUyRlSrtOxrcAH9PZNceTLNifGX8wwwKckyweh0zAH/B8NmwCVtj+ycbY",
+	"/g/OWv6TGASdVM4qP8Ojz1GBauItnpok2Flev0XR8sAJc94dEwXYApbjiTMpDdcoMZAJTYBkPAGJXVBT",
+	"8w/DHLrUYOid2m24hLz9mGoYCcmWOM+v7Osvi7e3WbimMtlsuXO52MTOt7y6b/l2LFLIe9nHVNNUjDLn",
+	"N3UNDBTKBCOwxC0vwRs794+F1ChVItQfzKlUCxa6uR4wR72GUo+2LE11mQ9UmqYGq533cue9/F15L0us",
+	"DjHcaP3V8PacCbbnYg02TlMRulpbZJst9i8qG0yY1pD0jQGAfYPZiO+L4ZD8kkEGZ1Z56Bv+2POMspey",
+	"CdP/gh1m+tZMw0/9c/UEmbf90jCPvjUeDHN9og6InxyjevrENbPBgJ1Mckhc7bJu3//Qs72K+kSB3gsZ",
+	"B6gxPEA1vc2k4pkl57l4c3f4BoCnvpybv89HWJIJneF5ETEcnhE8DyNEjaFFeX4c5rWmS/7AuVaWfa/t",
+	"g3b1A++lrI8lrlshP6IOpfbuvyxgmFsd/mr+V7taqZ6/z6wnStPhkCiAnCaYRFUxZRyUdW1ooWlqa1ub",
+	"P63aaaZ4EuyJ/k2lImfnfhC9sXpHSneBcY+kckdKuRVmxhxB/LIOMUSvR19F02BZmzucOxXR3PItTmlt",
+	"D3KP04Jg85oeO8LdXeT8gZJ1rDwlUyq12kyRzAad4NCxyjW68JQ4YMPtTKEsG31aGYXaKUq3Tp3mGU1J",
+	"LBRaO0YaMF6z4RJIYYS5+KhHnxE6EDd4jVVT27vPjp5ak2o//2Yfv+nvHZBzXAk12v1HF3XoblvoSAIk",
+	"pyiGjJBICZ2IjOf2lzsKs8iIqGnKNBmAvgXgfpUot3xzWAztIwkbDkEC92E0ZiDGE+STN+Bn4ACJIv3i",
+	"ZW+ShRQpu4NHLVDMojygH6Ew2QmRnRD5XQuRKzbiOc8y3DZyocCMj2yf6ngM8cdVBcqcNr1UqKA6vxGR",
+	"UuOBSWL9GBweJfMzC7vg00w/sjr0nvuVYucZv0tk1M5dv+Ofvz/+6aKihbLqJgdsUltSyUm3pBHKLAXr",
+	"B0OuWrss3bymjkz18FfzP+/Ns23lQjmtE3EDG2KVO4Vtx3Da57H+Vmnfkgyhlu5teliJ8u9I2uu6F5ff",
+	"m6HK4XSmLJjePk1pDL8ntWnHg3Y8aKf0bI7xIYPwnE8MN8n3lqg0NhRhC4biJQ78mH1ll+jpwyF3TG/H",
+	"9HZM756ZnuEPWMzEhWpZ+04LvAewqGK9JZRYpzzpDmj80byxXu+y1b1oEm6Ygq1wRzPw5rjjwzm1ONze",
+	"uZLjzpe1My2365Z3zRGRnl0d5iKS0HKeU5fwZTWv3E2r6MT6ard8C2zZ4BZYzRUOvCVWs9OJdhzj98kx",
+	"kGpyQ2woZBFB3rV5ZjJLMb10s75nX5Fo/2cxUIe//iwGy2pylLMyt0igS5I/XXrsrvP5VuI1z6ulqvIk",
+	"sqkUIwlKbaTsxvpFNf4kBiiDFuLwocubXpgf6bHspXv3wSsMTkFMU6ikeZNqlndTDoJ73BM8nVWSD1wq",
+	"YOcUMxui+01GqAK4RUqoPYgdXW+Frm3ZWBQVViUtU3lkNFZxS6Ygy3XoklJm82Ohe7MpiDNpZLf5bgBU",
+	"gjzP9Lhz+pefDEIrkDd+1EymndPOWOvp6eFhKmKajoXSp18dfXWESqbbUZ0mvwWa6nFEJNDEKOQqr99g",
+	"KMNIU8MTIR2S7gS0ZLG9G8aZEyLQ2QBm9RowQwQ4yIi8/7r39vWHy4uXV73zV68uUYz7LCLPnlSAQ7js",
+	"TpIpkHYlsdmzKqpKSEjt12M2VXnIoh7DpDSH5S+B8d8BJCqyg9rhxywtn72b6aXZ43msCaRsxAYsZXp2",
+	"EOrPFtqEq2gMyYJGNIp0L8+v9mxpE+u0wTEhceGTjGtRjq20mKdKiwjVpp1fzHsM4KSpHwC3Z3Wtav+c",
+	"KvyqHwXGdYxEoRY3wcKZY8rrEaH2+1JNEJvWRxKIWd65zU06zDhGdFk3UmDGcpXRUKUTRbq3CM68+IjF",
+	"YTbINKg9XIRnBQcVkWJJfH7KajKUAm0+tSCcy0gvj+hyMecHfJk3ImZmF+VWxHbYUjviMmyK1odNY5ol",
+	"lfXjyKU5lcI+ctJmhd5dmqOqXs/P84pJiPX+lM6w/IMZ64In7IYlGU2Jp9w3GU9s8DEeSWn8CeV0hL82",
+	"QJpOp8CTfQyAtnU/taQsLdOd+dWwxv8/AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,5 +1,5 @@
 // Command pbudget is the personal budgets service: one binary with the subcommands serve,
-// migrate, keygen, token and seed (API.md, "Operating interface").
+// migrate, council, load, keygen, token, seed, healthcheck and version (README, "The binary").
 package main
 
 import (
@@ -31,14 +31,26 @@ import (
 const usage = `usage: pbudget <command> [flags]
 
 commands:
-  serve     apply migrations (under an advisory lock) and serve the API
-  migrate   apply migrations and exit
-  keygen    --out DIR: write a development Ed25519 key pair (jwt-private.pem, jwt-public.pem)
-  token     --key FILE --council CODE --roles r1,r2 [--sub ID] [--provider UUID] [--ttl 1h]
-            print a signed development token
-  seed      create the demo council (code demo) with its defaults, idempotently
+  serve        apply migrations (under an advisory lock) and serve the API; metrics on PB_METRICS_ADDR
+  migrate      apply migrations and exit
+  council create --code CODE --name NAME [--actor NAME]
+               create a council with the default settings, the national rate tables and the
+               default service catalogue, idempotently
+  council list [--all]
+               the active councils (--all: retired ones too)
+  council retire --code CODE --reason TEXT [--actor NAME]
+               retire a council: its tokens are refused, its records kept
+  load         --council CODE [--actor NAME] FILE.yaml|DIR ...
+               load a council's rate tables, RAS versions and service categories
+               (docs/configuration.md), all or nothing, idempotently
+  keygen       --out DIR: write a development Ed25519 key pair (jwt-private.pem, jwt-public.pem)
+  token        --key FILE --council CODE --roles r1,r2 [--sub ID] [--provider UUID] [--ttl 1h]
+               print a signed development token
+  seed         create the demo council (code demo) from config/demo, idempotently
+  healthcheck  [--timeout 3s]: exit 0 when the server on PB_LISTEN_ADDR is ready (GET /readyz)
+  version      print the version and commit (also --version)
 
-configuration: DATABASE_URL, PB_LISTEN_ADDR, PB_JWT_PUBLIC_KEY_FILE or PB_JWT_JWKS_URL,
+configuration: DATABASE_URL, PB_LISTEN_ADDR, PB_METRICS_ADDR, PB_JWT_PUBLIC_KEY_FILE or PB_JWT_JWKS_URL,
 PB_JWT_ISSUER, PB_JWT_AUDIENCE, PB_JWT_ALGORITHMS, PB_LOG_LEVEL, PB_DB_MAX_CONNS, PB_SHUTDOWN_TIMEOUT,
 PB_PPROF_ADDR
 `
@@ -65,6 +77,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		fmt.Fprint(stdout, usage)
 		return errors.New("no command")
 	}
+	if args[0] == "version" || args[0] == "--version" {
+		return versionCmd(stdout)
+	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
@@ -87,6 +102,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return tokenCmd(rest, cfg, stdout)
 	case "seed":
 		return seedCmd(ctx, cfg, log)
+	case "council":
+		return councilCmd(ctx, rest, cfg, log, stdout)
+	case "load":
+		return loadCmd(ctx, rest, cfg, log, stdout)
+	case "healthcheck":
+		return healthcheckCmd(ctx, rest, cfg, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -122,11 +143,13 @@ func seedCmd(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close()
-	c, err := app.Seed(ctx, db)
+	created, loaded, err := app.Seed(ctx, db)
 	if err != nil {
 		return err
 	}
-	log.Info("seeded", slog.String("council", c.Code), slog.String("council_id", c.ID.String()))
+	c := created.Council
+	log.Info("seeded", slog.String("council", c.Code), slog.String("council_id", c.ID.String()),
+		slog.Bool("created", created.Created), slog.Int("changes", created.Changes()+loaded.Changes()))
 	return nil
 }
 
@@ -138,40 +161,53 @@ func serveCmd(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, log, ln)
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("PB_METRICS_ADDR: %w", err)
+		}
+	}
+	return serve(ctx, cfg, log, ln, metricsLn)
 }
 
-// serve migrates, then serves on ln until ctx ends, then lets in-flight requests finish for up
-// to cfg.ShutdownTimeout.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.Listener) error {
+// serve migrates, then serves the API on ln and the metrics on metricsLn (nil: none) until ctx
+// ends, then lets in-flight requests finish for up to cfg.ShutdownTimeout.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln, metricsLn net.Listener) error {
+	closeAll := func() {
+		ln.Close()
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
+	}
 	log.Info("starting", slog.Any("config", cfg))
 	db, err := openDB(ctx, cfg, log)
 	if err != nil {
-		ln.Close()
+		closeAll()
 		return err
 	}
 	defer db.Close()
 	if _, err := postgres.Migrate(ctx, db.SQL(), log); err != nil {
-		ln.Close()
+		closeAll()
 		return err
 	}
 	vc := auth.VerifierConfig{JWKSURL: cfg.JWTJWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, Algorithms: cfg.JWTAlgorithms}
 	if cfg.JWTPublicKeyFile != "" {
 		if vc.PublicKeys, err = auth.LoadPublicKeys(cfg.JWTPublicKeyFile); err != nil {
-			ln.Close()
+			closeAll()
 			return err
 		}
 	}
 	verifier, err := auth.NewVerifier(ctx, vc)
 	if err != nil {
-		ln.Close()
+		closeAll()
 		return err
 	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	handler, _, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Background: workCtx})
+	handler, reg, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Background: workCtx})
 	if err != nil {
-		ln.Close()
+		closeAll()
 		return err
 	}
 	srv := &http.Server{
@@ -195,7 +231,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.List
 			log.Warn("pprof stopped", slog.String("error", err.Error()))
 		}()
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	var metricsSrv *http.Server
+	if metricsLn != nil {
+		// Unauthenticated, for Prometheus: on its own listener, loopback unless configured otherwise.
+		metricsSrv = &http.Server{Handler: app.MetricsHandler(reg), ReadHeaderTimeout: 5 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		go func() { errc <- metricsSrv.Serve(metricsLn) }()
+		log.Info("serving metrics", slog.String("addr", metricsLn.Addr().String()))
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", slog.String("addr", ln.Addr().String()))
 	select {
@@ -208,6 +252,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.List
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if metricsSrv != nil {
+		if err := metricsSrv.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown metrics: %w", err)
+		}
 	}
 	log.Info("stopped")
 	return nil

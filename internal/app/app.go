@@ -6,11 +6,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/google/uuid"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/auth"
 	"github.com/pbudget/pbudget/internal/budget"
+	"github.com/pbudget/pbudget/internal/buildinfo"
 	"github.com/pbudget/pbudget/internal/charging"
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/funding"
@@ -38,6 +41,9 @@ type Options struct {
 	Now      func() time.Time // nil means time.Now
 	// Background, when set, runs the service's background work (uprating jobs) until it ends.
 	Background context.Context
+	// Collectors are registered on the service's metrics registry beside its own: the hook for
+	// metrics of parts built outside New (queue gauges, for one).
+	Collectors []prometheus.Collector
 }
 
 // chargingBudgets lets the charging service recompose budgets without importing them.
@@ -77,7 +83,7 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time) Services {
 	providerStore := postgres.NewProviderStore(db)
 	settings := council.NewSettingsService(postgres.NewSettingsStore(db), auditStore, db, now)
 	return Services{
-		Councils:    council.NewService(postgres.NewCouncilStore(db)),
+		Councils:    council.NewServiceAt(postgres.NewCouncilStore(db), now),
 		People:      people,
 		Assessments: assessment.NewService(postgres.NewAssessmentStore(db), personStore, rasService, budgets, auditStore, db, now),
 		RAS:         rasService,
@@ -102,12 +108,10 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewDBStatsCollector(o.DB.SQL(), "pbudget"),
-	)
+	reg, err := NewRegistry(o.DB, o.Collectors...)
+	if err != nil {
+		return nil, nil, err
+	}
 	svc := Build(o.DB, o.Log, now)
 	if o.Background != nil {
 		go svc.Charging.Work(o.Background)
@@ -123,6 +127,40 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		return nil, nil, fmt.Errorf("build HTTP server: %w", err)
 	}
 	return e, reg, nil
+}
+
+// NewRegistry returns the one metrics registry of an instance, the only place metrics are
+// registered and the one /metrics serves (MetricsHandler): the Go runtime and process, the
+// database pool (go_sql_* with db_name="pbudget": open, in use, idle, waits), the build
+// (pbudget_build_info), extra, and the HTTP metrics httpapi registers.
+func NewRegistry(db *postgres.DB, extra ...prometheus.Collector) (*prometheus.Registry, error) {
+	reg := prometheus.NewRegistry()
+	b := buildinfo.Get()
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "pbudget_build_info", Help: "The running build: always 1, with its version, commit and Go version as labels.",
+		ConstLabels: prometheus.Labels{"version": b.Version, "commit": b.Commit, "go_version": b.GoVersion},
+	})
+	build.Set(1)
+	for _, c := range append([]prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(db.SQL(), "pbudget"),
+		build,
+	}, extra...) {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return reg, nil
+}
+
+// MetricsHandler serves reg in the Prometheus exposition formats. It is served on its own listener
+// (PB_METRICS_ADDR), never on the API's port: metrics carry no personal data, but they describe
+// every council of the instance.
+func MetricsHandler(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return mux
 }
 
 // SweepIdempotencyKeys deletes expired idempotency keys every interval until ctx ends. Several

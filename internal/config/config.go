@@ -25,7 +25,12 @@ type Config struct {
 	DBMaxConns       int           // PB_DB_MAX_CONNS
 	ShutdownTimeout  time.Duration // PB_SHUTDOWN_TIMEOUT
 	PprofAddr        string        // PB_PPROF_ADDR: a separate listener for net/http/pprof; empty means off
+	MetricsAddr      string        // PB_METRICS_ADDR: the Prometheus listener, off the API's port; empty means off
 }
+
+// DefaultMetricsAddr is where /metrics is served unless PB_METRICS_ADDR says otherwise: loopback,
+// so that only the host (or a sidecar) can scrape it.
+const DefaultMetricsAddr = "127.0.0.1:9090"
 
 // Load reads the configuration through getenv (os.Getenv in production, a map in tests).
 func Load(getenv func(string) string) (Config, error) {
@@ -39,6 +44,10 @@ func Load(getenv func(string) string) (Config, error) {
 		DBMaxConns:       20,
 		ShutdownTimeout:  30 * time.Second,
 		PprofAddr:        getenv("PB_PPROF_ADDR"),
+		MetricsAddr:      or(getenv("PB_METRICS_ADDR"), DefaultMetricsAddr),
+	}
+	if c.MetricsAddr == "off" {
+		c.MetricsAddr = ""
 	}
 	if v := getenv("PB_JWT_ALGORITHMS"); v != "" {
 		for _, a := range strings.Split(v, ",") {
@@ -103,6 +112,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("pprof_addr", c.PprofAddr),
+		slog.String("metrics_addr", c.MetricsAddr),
 	)
 }
 

@@ -20,6 +20,17 @@ func TestLoadAppliesDefaults(t *testing.T) {
 	require.Equal(t, slog.LevelInfo, c.LogLevel)
 	require.Equal(t, 30*time.Second, c.ShutdownTimeout)
 	require.Empty(t, c.JWTAlgorithms)
+	require.Equal(t, "127.0.0.1:9090", c.MetricsAddr, "metrics on loopback, off the API's port")
+}
+
+func TestMetricsListenerCanBeMovedOrTurnedOff(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"PB_METRICS_ADDR": "0.0.0.0:9100"}))
+	require.NoError(t, err)
+	require.Equal(t, "0.0.0.0:9100", c.MetricsAddr)
+	c, err = Load(env(map[string]string{"PB_METRICS_ADDR": "off"}))
+	require.NoError(t, err)
+	require.Empty(t, c.MetricsAddr)
 }
 
 func TestLoadReadsEveryVariable(t *testing.T) {

@@ -10,9 +10,13 @@ import (
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/auth"
+	"github.com/pbudget/pbudget/internal/council"
 )
 
-var errUnknownCouncil = auth.ErrInvalidToken.WithMessage("the bearer token names an unknown council")
+var (
+	errUnknownCouncil = auth.ErrInvalidToken.WithMessage("the bearer token names an unknown council")
+	errRetiredCouncil = auth.ErrInvalidToken.WithMessage("the bearer token names a council that has been retired from this service")
+)
 
 // authenticate verifies the bearer token and resolves its council.
 func (s *Server) authenticate(c echo.Context) (actor.Actor, error) {
@@ -25,15 +29,18 @@ func (s *Server) authenticate(c echo.Context) (actor.Actor, error) {
 	if err != nil {
 		return actor.Actor{}, err
 	}
-	council, err := s.councils.ByCode(c.Request().Context(), id.Council)
+	tenant, err := s.councils.ByCode(c.Request().Context(), id.Council)
 	if err != nil {
-		if errors.Is(err, apperr.ErrNotFound) {
+		switch {
+		case errors.Is(err, apperr.ErrNotFound):
 			return actor.Actor{}, errUnknownCouncil
+		case errors.Is(err, council.ErrRetired):
+			return actor.Actor{}, errRetiredCouncil
 		}
 		return actor.Actor{}, err
 	}
 	return actor.Actor{
-		Subject: id.Subject, CouncilID: council.ID, CouncilCode: council.Code,
+		Subject: id.Subject, CouncilID: tenant.ID, CouncilCode: tenant.Code,
 		Roles: id.Roles, ProviderID: id.ProviderID, RequestID: requestID(c),
 	}, nil
 }

@@ -20,19 +20,8 @@ func (s *Server) CreateRateTable(ctx context.Context, req api.CreateRateTableReq
 	if err != nil {
 		return nil, err
 	}
-	b := req.Body
-	t := charging.RateTable{
-		Name: b.Name, ValidFrom: dateOf(b.ValidFrom), Capital: charging.CapitalLimits{Lower: b.Capital.LowerPence, Upper: b.Capital.UpperPence},
-		TariffStep: b.TariffStepPence, TariffPerStep: b.TariffWeeklyPencePerStep, DREFlat: b.DreFlatWeeklyPence,
-		MinimumCharge: b.MinimumWeeklyChargePence, TaperPercent: b.TaperPercent, PersonalExpenses: b.PersonalExpensesAllowanceWeeklyPence,
-	}
-	if b.Rounding != nil {
-		t.Rounding = charging.Rounding(*b.Rounding)
-	}
-	if c := b.CareAtHomeCapital; c != nil {
-		t.CareAtHomeCapital = &charging.CapitalLimits{Lower: c.LowerPence, Upper: c.UpperPence}
-	}
-	if err := sameShape(b.Mig, &t.MIG); err != nil {
+	t, err := RateTableInput(*req.Body)
+	if err != nil {
 		return nil, err
 	}
 	t, err = s.charging.CreateTable(ctx, a, t)

@@ -23,6 +23,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pbudget/pbudget/api"
@@ -52,6 +53,7 @@ var shared struct {
 	err    error
 	e      *echo.Echo
 	db     *postgres.DB
+	reg    *prometheus.Registry
 	key    ed25519.PrivateKey
 	spec   *openapi3.T
 	router routers.Router
@@ -84,7 +86,7 @@ func setup(t testing.TB) *bundle {
 			shared.err = err
 			return
 		}
-		e, _, err := app.New(app.Options{DB: db, Verifier: v, Log: testdb.Logger(), Background: context.Background()})
+		e, reg, err := app.New(app.Options{DB: db, Verifier: v, Log: testdb.Logger(), Background: context.Background()})
 		if err != nil {
 			shared.err = err
 			return
@@ -96,7 +98,7 @@ func setup(t testing.TB) *bundle {
 		}
 		spec.Servers = openapi3.Servers{{URL: "http://example.com"}}
 		router, err := gorillamux.NewRouter(spec)
-		shared.e, shared.db, shared.key, shared.spec, shared.router, shared.err = e, db, priv, spec, router, err
+		shared.e, shared.db, shared.reg, shared.key, shared.spec, shared.router, shared.err = e, db, reg, priv, spec, router, err
 	})
 	require.NoError(t, shared.err)
 	ctx := context.Background()

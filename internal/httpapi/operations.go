@@ -5,8 +5,6 @@ import (
 	"context"
 	_ "embed"
 
-	"github.com/prometheus/common/expfmt"
-
 	"github.com/pbudget/pbudget/api"
 	"github.com/pbudget/pbudget/internal/apperr"
 )
@@ -60,20 +58,4 @@ func (s *Server) GetDocsScript(context.Context, api.GetDocsScriptRequestObject) 
 		Body: bytes.NewReader(docsScript), ContentLength: int64(len(docsScript)),
 		Headers: api.GetDocsScript200ResponseHeaders{CacheControl: &cache},
 	}, nil
-}
-
-// GetMetrics implements api.StrictServerInterface.
-func (s *Server) GetMetrics(context.Context, api.GetMetricsRequestObject) (api.GetMetricsResponseObject, error) {
-	families, err := s.registry.Gather()
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, f := range families {
-		if err := enc.Encode(f); err != nil {
-			return nil, err
-		}
-	}
-	return api.GetMetrics200TextResponse{Body: buf.String()}, nil
 }

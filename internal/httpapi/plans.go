@@ -71,9 +71,7 @@ func (s *Server) CreateServiceCategory(ctx context.Context, req api.CreateServic
 	if err != nil {
 		return nil, err
 	}
-	b := req.Body
-	c, err := s.plans.AddCategory(ctx, a, plan.Category{Key: b.Key, Name: strings.TrimSpace(b.Name), CLDServiceType: string(b.CldServiceType),
-		DPAllowed: b.DpAllowed, Rule: plan.CategoryRule(b.Rule)})
+	c, err := s.plans.AddCategory(ctx, a, CategoryInput(*req.Body))
 	if err != nil {
 		return nil, err
 	}

@@ -16,12 +16,8 @@ func (s *Server) CreateRASVersion(ctx context.Context, req api.CreateRASVersionR
 	if err != nil {
 		return nil, err
 	}
-	b := req.Body
-	in := ras.Input{AssessmentType: ras.AssessmentType(b.AssessmentType), Name: b.Name}
-	if err := sameShape(b.Questionnaire, &in.Questionnaire); err != nil {
-		return nil, err
-	}
-	if err := sameShape(b.Model, &in.Model); err != nil {
+	in, err := RASInput(*req.Body)
+	if err != nil {
 		return nil, err
 	}
 	v, err := s.ras.Create(ctx, a, in)

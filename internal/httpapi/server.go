@@ -57,7 +57,7 @@ type Deps struct {
 	TargetSchema int64 // the newest migration the binary knows
 	Idempotency  idempotency.Store
 	Tx           txn.Transactor
-	Registry     *prometheus.Registry // metrics are registered here and served from it
+	Registry     *prometheus.Registry // the instance's registry (app.NewRegistry): the HTTP metrics are registered on it
 	Now          func() time.Time
 }
 
@@ -81,7 +81,6 @@ type Server struct {
 	ready        Readiness
 	targetSchema int64
 	metrics      *metrics
-	registry     *prometheus.Registry
 	specYAML     []byte
 	docsPage     []byte // the /docs page: the served spec with the journey first
 	docsCSP      string
@@ -102,6 +101,15 @@ func Spec() (*openapi3.T, error) {
 	}
 	spec.Servers = nil
 	return spec, nil
+}
+
+// validationOptions are kin-openapi's options for every request (and every body BodyChecker checks).
+func validationOptions() *openapi3filter.Options {
+	return &openapi3filter.Options{
+		MultiError:         true,
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // authenticated by contract()
+		KeepValidatedValue: true,
+	}
 }
 
 // New builds the echo instance that serves the API.
@@ -126,13 +134,9 @@ func New(d Deps) (*echo.Echo, error) {
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
 		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
 		plans: d.Plans, providers: d.Providers, settings: d.Settings,
-		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry), registry: d.Registry,
+		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
 		specYAML: specYAML, docsPage: docsHTML, docsCSP: docsCSP,
-		validation: &openapi3filter.Options{
-			MultiError:         true,
-			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // authenticated by contract()
-			KeepValidatedValue: true,
-		},
+		validation: validationOptions(),
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
