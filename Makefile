@@ -1,5 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Both provision PostgreSQL first
-# (.ci/devdb: DATABASE_URL when it answers, else a throwaway cluster under .pgdata/).
+# (.ci/devdb: DATABASE_URL's server when it answers, else a throwaway cluster under .pgdata/), with
+# the owner role that migrates (PB_MIGRATE_DATABASE_URL) and the runtime role that serves
+# (DATABASE_URL); tests make their own pair of roles from TEST_DATABASE_URL, a superuser.
 SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -euo pipefail -c
@@ -42,7 +44,6 @@ run: build
 test:
 	@.ci/need-gcc
 	db=$$(.ci/devdb); eval "$$db"
-	export TEST_DATABASE_URL="$$DATABASE_URL"
 	$(MAKE) --no-print-directory check
 	$(GO) test -race -count=1 ./...
 

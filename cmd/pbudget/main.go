@@ -32,13 +32,14 @@ const usage = `usage: pbudget <command> [flags]
 
 commands:
   serve     apply migrations (under an advisory lock) and serve the API
-  migrate   apply migrations and exit
+  migrate   apply migrations, grant the runtime role its privileges, and exit
   keygen    --out DIR: write a development Ed25519 key pair (jwt-private.pem, jwt-public.pem)
   token     --key FILE --council CODE --roles r1,r2 [--sub ID] [--provider UUID] [--ttl 1h]
             print a signed development token
   seed      create the demo council (code demo) with its defaults, idempotently
 
-configuration: DATABASE_URL, PB_LISTEN_ADDR, PB_JWT_PUBLIC_KEY_FILE or PB_JWT_JWKS_URL,
+configuration: DATABASE_URL (the runtime role), PB_MIGRATE_DATABASE_URL (the owner role),
+PB_ALLOW_SINGLE_DB_ROLE, PB_LISTEN_ADDR, PB_JWT_PUBLIC_KEY_FILE or PB_JWT_JWKS_URL,
 PB_JWT_ISSUER, PB_JWT_AUDIENCE, PB_JWT_ALGORITHMS, PB_LOG_LEVEL, PB_DB_MAX_CONNS, PB_SHUTDOWN_TIMEOUT,
 PB_PPROF_ADDR
 `
@@ -103,17 +104,44 @@ func openDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*postgres
 }
 
 func migrateCmd(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	db, err := openDB(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	v, err := postgres.Migrate(ctx, db.SQL(), log)
+	v, err := migrate(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	log.Info("migrated", slog.Int64("schema_version", v))
 	return nil
+}
+
+// migrate applies the migrations as the owner role (PB_MIGRATE_DATABASE_URL) and grants the
+// runtime role (DATABASE_URL's user) what serving needs. With DATABASE_URL alone, that one role
+// migrates, owns the tables and serves: there is nothing to grant.
+func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) (int64, error) {
+	if err := cfg.RequireDatabase(); err != nil {
+		return 0, err
+	}
+	runtimeRole, err := postgres.RoleOf(cfg.DatabaseURL)
+	if err != nil {
+		return 0, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	owner, err := postgres.Open(ctx, cfg.OwnerURL(), 2, log)
+	if err != nil {
+		return 0, err
+	}
+	defer owner.Close()
+	v, err := postgres.Migrate(ctx, owner.SQL(), log)
+	if err != nil {
+		return 0, err
+	}
+	if cfg.MigrateURL == "" {
+		log.Warn("PB_MIGRATE_DATABASE_URL is not set: migrated as the role of DATABASE_URL, which owns the tables",
+			slog.String("role", runtimeRole))
+		return v, nil
+	}
+	if err := postgres.GrantRuntime(ctx, owner.SQL(), runtimeRole); err != nil {
+		return 0, err
+	}
+	log.Info("granted the runtime role its privileges", slog.String("role", runtimeRole))
+	return v, nil
 }
 
 func seedCmd(ctx context.Context, cfg config.Config, log *slog.Logger) error {
@@ -145,13 +173,17 @@ func serveCmd(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 // to cfg.ShutdownTimeout.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.Listener) error {
 	log.Info("starting", slog.Any("config", cfg))
+	if _, err := migrate(ctx, cfg, log); err != nil {
+		ln.Close()
+		return err
+	}
 	db, err := openDB(ctx, cfg, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer db.Close()
-	if _, err := postgres.Migrate(ctx, db.SQL(), log); err != nil {
+	if err := checkRuntimeRole(ctx, cfg, db, log); err != nil {
 		ln.Close()
 		return err
 	}
@@ -210,6 +242,28 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.List
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// checkRuntimeRole refuses to serve as a role that could rewrite the audit trail (a superuser, or
+// the owner of its tables, who could disable or drop the append-only triggers) unless the operator
+// has allowed it with PB_ALLOW_SINGLE_DB_ROLE=true; then it warns at every start.
+func checkRuntimeRole(ctx context.Context, cfg config.Config, db *postgres.DB, log *slog.Logger) error {
+	check, err := db.CheckRuntimeRole(ctx)
+	if err != nil {
+		return err
+	}
+	if len(check.Unsafe) == 0 {
+		return nil
+	}
+	why := strings.Join(check.Unsafe, "; ")
+	if !cfg.AllowSingleRole {
+		return fmt.Errorf("the role of DATABASE_URL (%s) could alter the audit trail (%s): serve as a runtime role "+
+			"(DATABASE_URL) and migrate as the owner role (PB_MIGRATE_DATABASE_URL), see the README's \"Database roles\"; "+
+			"or set PB_ALLOW_SINGLE_DB_ROLE=true to accept an audit trail protected only by triggers", check.Role, why)
+	}
+	log.Warn("the audit trail is protected only by triggers: the serving role could alter it (PB_ALLOW_SINGLE_DB_ROLE=true)",
+		slog.String("role", check.Role), slog.String("because", why))
 	return nil
 }
 
