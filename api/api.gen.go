@@ -2968,12 +2968,18 @@ type UpdateAssessmentParams struct {
 type CancelAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CompleteAssessmentParams defines parameters for CompleteAssessment.
 type CompleteAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
@@ -3039,6 +3045,9 @@ type UpdateFinancialAssessmentParams struct {
 type CompleteFinancialAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListFundingRequestsParams defines parameters for ListFundingRequests.
@@ -3061,6 +3070,9 @@ type CreateFundingRequestParams struct {
 type DecideFundingRequestParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListISFAgreementsParams defines parameters for ListISFAgreements.
@@ -3160,6 +3172,9 @@ type CreateRelationshipParams struct {
 type EndRelationshipParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListPersonalBudgetsParams defines parameters for ListPersonalBudgets.
@@ -3233,12 +3248,18 @@ type UpdateRASVersionParams struct {
 type ActivateRASVersionParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // RetireRASVersionParams defines parameters for RetireRASVersion.
 type RetireRASVersionParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListRateTablesParams defines parameters for ListRateTables.
@@ -3298,12 +3319,18 @@ type UpdateSupportPlanParams struct {
 type ApproveSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // AddPlanLineParams defines parameters for AddPlanLine.
 type AddPlanLineParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // RemovePlanLineParams defines parameters for RemovePlanLine.
@@ -3322,18 +3349,27 @@ type ReplacePlanLineParams struct {
 type ReturnSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ReviseSupportPlanParams defines parameters for ReviseSupportPlan.
 type ReviseSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // SubmitSupportPlanParams defines parameters for SubmitSupportPlan.
 type SubmitSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListUpratingChangesParams defines parameters for ListUpratingChanges.
@@ -3847,6 +3883,21 @@ func (w *ServerInterfaceWrapper) CancelAssessment(ctx echo.Context) error {
 
 		params.IfMatch = &IfMatch
 	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CancelAssessment(ctx, assessmentId, params)
@@ -3882,6 +3933,21 @@ func (w *ServerInterfaceWrapper) CompleteAssessment(ctx echo.Context) error {
 		}
 
 		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -4203,6 +4269,21 @@ func (w *ServerInterfaceWrapper) CompleteFinancialAssessment(ctx echo.Context) e
 
 		params.IfMatch = &IfMatch
 	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CompleteFinancialAssessment(ctx, financialAssessmentId, params)
@@ -4322,6 +4403,21 @@ func (w *ServerInterfaceWrapper) DecideFundingRequest(ctx echo.Context) error {
 		}
 
 		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -4838,6 +4934,21 @@ func (w *ServerInterfaceWrapper) EndRelationship(ctx echo.Context) error {
 
 		params.IfMatch = &IfMatch
 	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.EndRelationship(ctx, personId, relationshipId, params)
@@ -5230,6 +5341,21 @@ func (w *ServerInterfaceWrapper) ActivateRASVersion(ctx echo.Context) error {
 
 		params.IfMatch = &IfMatch
 	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ActivateRASVersion(ctx, rasVersionId, params)
@@ -5265,6 +5391,21 @@ func (w *ServerInterfaceWrapper) RetireRASVersion(ctx echo.Context) error {
 		}
 
 		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -5580,6 +5721,21 @@ func (w *ServerInterfaceWrapper) ApproveSupportPlan(ctx echo.Context) error {
 
 		params.IfMatch = &IfMatch
 	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ApproveSupportPlan(ctx, planId, params)
@@ -5615,6 +5771,21 @@ func (w *ServerInterfaceWrapper) AddPlanLine(ctx echo.Context) error {
 		}
 
 		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -5740,6 +5911,21 @@ func (w *ServerInterfaceWrapper) ReturnSupportPlan(ctx echo.Context) error {
 
 		params.IfMatch = &IfMatch
 	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ReturnSupportPlan(ctx, planId, params)
@@ -5776,6 +5962,21 @@ func (w *ServerInterfaceWrapper) ReviseSupportPlan(ctx echo.Context) error {
 
 		params.IfMatch = &IfMatch
 	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ReviseSupportPlan(ctx, planId, params)
@@ -5811,6 +6012,21 @@ func (w *ServerInterfaceWrapper) SubmitSupportPlan(ctx echo.Context) error {
 		}
 
 		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -7022,8 +7238,9 @@ type CancelAssessmentResponseObject interface {
 }
 
 type CancelAssessment200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type CancelAssessment200JSONResponse struct {
@@ -7040,6 +7257,9 @@ func (response CancelAssessment200JSONResponse) VisitCancelAssessmentResponse(w 
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -7207,6 +7427,25 @@ func (response CancelAssessment415ApplicationProblemPlusJSONResponse) VisitCance
 	return err
 }
 
+type CancelAssessment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CancelAssessment422ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelAssessment428ApplicationProblemPlusJSONResponse struct {
 	PreconditionRequiredApplicationProblemPlusJSONResponse
 }
@@ -7256,8 +7495,9 @@ type CompleteAssessmentResponseObject interface {
 }
 
 type CompleteAssessment200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type CompleteAssessment200JSONResponse struct {
@@ -7274,6 +7514,9 @@ func (response CompleteAssessment200JSONResponse) VisitCompleteAssessmentRespons
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -9051,8 +9294,9 @@ type CompleteFinancialAssessmentResponseObject interface {
 }
 
 type CompleteFinancialAssessment200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type CompleteFinancialAssessment200JSONResponse struct {
@@ -9069,6 +9313,9 @@ func (response CompleteFinancialAssessment200JSONResponse) VisitCompleteFinancia
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -9711,8 +9958,9 @@ type DecideFundingRequestResponseObject interface {
 }
 
 type DecideFundingRequest200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type DecideFundingRequest200JSONResponse struct {
@@ -9729,6 +9977,9 @@ func (response DecideFundingRequest200JSONResponse) VisitDecideFundingRequestRes
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -12427,8 +12678,9 @@ type EndRelationshipResponseObject interface {
 }
 
 type EndRelationship200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type EndRelationship200JSONResponse struct {
@@ -12445,6 +12697,9 @@ func (response EndRelationship200JSONResponse) VisitEndRelationshipResponse(w ht
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -14671,8 +14926,9 @@ type ActivateRASVersionResponseObject interface {
 }
 
 type ActivateRASVersion200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type ActivateRASVersion200JSONResponse struct {
@@ -14689,6 +14945,9 @@ func (response ActivateRASVersion200JSONResponse) VisitActivateRASVersionRespons
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -14818,6 +15077,25 @@ func (response ActivateRASVersion412ApplicationProblemPlusJSONResponse) VisitAct
 	return err
 }
 
+type ActivateRASVersion422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateRASVersion422ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ActivateRASVersion428ApplicationProblemPlusJSONResponse struct {
 	PreconditionRequiredApplicationProblemPlusJSONResponse
 }
@@ -14866,8 +15144,9 @@ type RetireRASVersionResponseObject interface {
 }
 
 type RetireRASVersion200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type RetireRASVersion200JSONResponse struct {
@@ -14884,6 +15163,9 @@ func (response RetireRASVersion200JSONResponse) VisitRetireRASVersionResponse(w 
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -15009,6 +15291,25 @@ func (response RetireRASVersion412ApplicationProblemPlusJSONResponse) VisitRetir
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetireRASVersion422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response RetireRASVersion422ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16745,8 +17046,9 @@ type ApproveSupportPlanResponseObject interface {
 }
 
 type ApproveSupportPlan200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type ApproveSupportPlan200JSONResponse struct {
@@ -16763,6 +17065,9 @@ func (response ApproveSupportPlan200JSONResponse) VisitApproveSupportPlanRespons
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -16998,9 +17303,10 @@ type AddPlanLineResponseObject interface {
 }
 
 type AddPlanLine201ResponseHeaders struct {
-	ETag       *string
-	Location   *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
 }
 
 type AddPlanLine201JSONResponse struct {
@@ -17017,6 +17323,9 @@ func (response AddPlanLine201JSONResponse) VisitAddPlanLineResponse(w http.Respo
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
@@ -17724,8 +18033,9 @@ type ReturnSupportPlanResponseObject interface {
 }
 
 type ReturnSupportPlan200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type ReturnSupportPlan200JSONResponse struct {
@@ -17742,6 +18052,9 @@ func (response ReturnSupportPlan200JSONResponse) VisitReturnSupportPlanResponse(
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -17976,9 +18289,10 @@ type ReviseSupportPlanResponseObject interface {
 }
 
 type ReviseSupportPlan201ResponseHeaders struct {
-	ETag       *string
-	Location   *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
 }
 
 type ReviseSupportPlan201JSONResponse struct {
@@ -17995,6 +18309,9 @@ func (response ReviseSupportPlan201JSONResponse) VisitReviseSupportPlanResponse(
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
@@ -18194,8 +18511,9 @@ type SubmitSupportPlanResponseObject interface {
 }
 
 type SubmitSupportPlan200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type SubmitSupportPlan200JSONResponse struct {
@@ -18212,6 +18530,9 @@ func (response SubmitSupportPlan200JSONResponse) VisitSubmitSupportPlanResponse(
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -21440,345 +21761,348 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rbhu5lij8KoS+ASKfKV+T9MXG4MCdy+7s3Un72Mn0ANt9JKpqSWKnRKpJlh3tIMD8/H5/OMA8wADn",
-	"Feb/7DfZT/KBi2TdxJJKsmS7u5U/saQqXhYX1/3yuROLyVRw4Fp1Tj93xkATkPjneZqKW/NHAiqWbKqZ",
-	"4J3TzvsxkAnosUgU0WMgU6rHRGXTqZBaHXSijorHMKHmRT2bQue0o7RkfNT58iXqvKDxGF4IrqVIzRML",
-	"nxVcA9dXEGeS6dmFSFk8W/bSq/d0FF7zDUjFBCdiiMuWoEQmY4jIUEjSfzPcf0t1PO4v28GbBCZTYRZ2",
-	"CdOUziCZn66vZQZ9cjsGTvSYKcIsqJQWEhIz9VRwBWYplBOgMmUgiYRfM1Ca3DI9to/TCZB8vni2/xeY",
-	"VZcHPJt0Tv/aMfN1fo4Cy/1BxNSuKgSTWALVdkUIjGWb/+mnn84zPQauWUw1hAcdAJUgSTymaQp8BKR7",
-	"+foF+err50d7y8b/t0sLgzdJeGgHoieKsCQiNFWCMG5hBfKGxfBEkVSMlqDhl6gzpZJOQHtMH0mACXA3",
-	"LzPTGbTuRB1OJ+Zd6p/osaQTdcw6mDRHbyBfnmso5ITqzmkny/DJ+T2eKwVKLZ4tf+Tu032XJSNonmqA",
-	"P999mteMUx4zmrbY3tA/29vkRl9nPGF8VMGg0OT2sZ5DpbvPW7qgf4HZPN6ek4yzXzMgH2FGuobYwCc6",
-	"maZAKPnw4c3LPaLHVJMJ/QiKSNByxvjIkg1PERQd4tXE7VgKXWyoRiAqmD+hn34APtLjzunJ0VHUmTDu",
-	"P39jLoHWIM2Y//uv19efTo73r68/ff3q53/+p/BGh0ghwzezbwhv3xNXT2sHYPYSjykfQXJALh2YSffZ",
-	"yTeWPE6YUoyPzsiz4xP7jdI0hb3m7TpC3bTPY7PP+cX/WQwaUeIXMbg7GvzAODTOkDIOd5/igo7giv0N",
-	"8kl+zUDOilmmdAQ9ZR4oj5vAkGap7pw+NwhAP7GJ4RkeHeyn43w6xjWMQObzvRcfoYF59Dl80j2cVJun",
-	"8tOfSrhhIlPE/JYfZGix+F7TST4/Pqlg7HEQJiCV4I2An+LPGwB9ShdMktJNTCHFDUtANk/jHrj7VJfn",
-	"V/9qb2jjZJKqnrvFG5iPanhPByksmE5DT5tHNjAbpCjyqDGbNk9YeuiuU34xL1uRDsWJ72jiuJD5FFsx",
-	"1vxJp9OUWXnscCrFIIXJP/+irHBWTPdPEoad087/c1hI5of2V3V4Yd+yk1av5FuamoWiNGfZRndAE/Ln",
-	"qx/fReRWCsNUZlOISMY/cnHLyZBBmkSeAhMhCeM3NGWJ/cV8kYtJSI9LusG/7bsd7lsIh9bsHj8sCXVf",
-	"nFw/TFl8r8ApCY8kdvOrQtL28u8TZdiPhjqfTjK7NiDvvr8iPJsMQDrJ85rHIuMxS/ciA7FV5XmjGijN",
-	"0tQMN0zZaKwPrvnmgP1ayAFLEkvD7xPaSNqfKCJFCookgnChCTUqpZVtxBQkTr9BzHrDjTxD01dSCnmf",
-	"Gz7nJOPwaQqx0abATH+GR56ApixVhErwmorRT0jGE5AO9SyWsGSDgHiL+vk7oVGHtyrqfR4+2gTgE1Na",
-	"kUGm8ezdNWDKWQ9q282tDYv2aR8yiuIdgPNO6Nci4/cKlHeCqCwe54TGIgNTxBEP0hUSIeSQxPN6c4GA",
-	"xmNLXLgbxYB3g9hyQWepoMl7IX6gcgT3jSwDkSAZTM3k5lLQikpPaBzDVCvSPSZv2Xeb5EQXEmLBE2YW",
-	"85qy9P4vitdmco0J2QFNobZLb9ZatDt85o53owyRy1wguj+Y5PBw2i9qi4YXb41nXFks+8DpDWWpkUDv",
-	"ly5oc8GTGekmVNMBVUAyjlfeLMVc+gkb2U0rMgW0XWzyCnzgNNNjIdnf7veg385Lnc5uiIKDlaXs33j+",
-	"lOdyqyOZNSD89NNP+3Xb5CJA1E2Zd7w4H/hUihiUMsf2imumZ/cJzp8gTfet+B8hxx1IoB8VoWSQKcZB",
-	"KSKzFIjRfhLDfPpGF+gjmCVkCpSBcF02NQzpmlMu9BikpdPdfib56dSaDU/dPk5Z6cWPMNvHIZP+3kZF",
-	"2Q/ceRkgeQsJo+9RDbt/XvVEEeea2DdLMKTKyDeCA7KtnEh5xrWx2/rFK6VWYEoSCQr/pIml2DS9kGZ6",
-	"zYwiOqSpgqgzLX1lgJVxi5pLbGYRGq2Ol1gRjxveOwm9N/fkVCgdiwRCRtMPfyH+5zPvOMmmU5AkNkQS",
-	"pUkDcjWlMZABDIW08Gf8lsqEmBcN5J0S1znt/PDhmJx89786UXXrlf08D6xSi1seAtgy01RhUPirg6Ub",
-	"q7TxwmcjBr9ArM187mAvvLF14elWwfYCLa2KaIGgoHakiExAjvDeux/iTErgFmfRO/P102+/2jsldKDM",
-	"16j/oyAyiwjP0pTEKVCprjmerSEaFo8OyE9Mj0WmCc3HzCfFPUfEbJlQnuTHicqQB46lEG1x1KzFsmhr",
-	"o9k+zi6dsYzD94NXAYTJUv1jpmMxaXDJaeBE2AcUEUMiYUROuid73mL7whyJOaMrS2FJ91XKRmzAUqZn",
-	"5IVkGiSje+QSRpmzm5GTo+PneMGcD5JnWiKemvNEsytNe+PZiAEHxHyWgu5xgER1og56BnpxalhLYgik",
-	"mEBP0SHomflEB8xaA833aJwrzHXm9VshP/a0pIybYSDJLNHv3Yg04xoAgRV1YjGZZJzpWW9IY7MZg2FR",
-	"J6bm995QyF48ZmkScJ1WoXoJsZDJiqSWC23/KB3ws6MgIRTF4S1iTpWDRgpDleBq/sxzRwt6VDJuQHlG",
-	"YDLVM4LM/JYpa5nXMFHLpv2A71/iZJ0CAamU1ByWdW+9sSOZW/LFfOcl6XlkpGYXhmvahwyxovGYwQ04",
-	"Kd9u8KCwtA6ESIHyOarqwZbPFySnuY8Rzy9Nfxx2Tv+6BND5O69prFXnS/S5drgDqthSwBXDfIePf4lK",
-	"/taw7xx/9qYBw7i01QpVBmiR9b60TjRnll5KqtzcJbN+wLi9dJSY8hjSnsU9xPN2b6SQ9KiuTJlQDfua",
-	"4QkuH8WCY2OjDGbtFm9DJBZNOvcOFMSzPc6VKG7ny8/1rXyJOuHzmpuci5476OKIasrCeBZALi4c9h2E",
-	"Ri0caW3WYGY2qA+q7RtKU52tcKGu7PM5NWr7HioNhkBNk5WP1V0cJOmLPadlIoX7Lfsh8fnIUZB854Z7",
-	"0Fgjc0F/dxmJokqcxvw9rt2OGprXbmD9Chcbq2B7BUbzhPXnCmn9zpPDOqYJBah5KmJ0sxn5x7//H6Np",
-	"Ig94ogiKA5GRHo3u/0Q5vR+58hNVES+c4IAPmv+bGXe+qhc5kq+qJSGVXXiBdEGt7dPqrLBYIdulxF8D",
-	"sxaSiluQijC8X1Uxc07oKyIzrq+vQqgobkBKZqXOFfQDtM2X0OyJIgnEDC2PdEQZV9rqB2IyzVxgWJbq",
-	"qOwpMyA5mJPZLbZall/n2l5QmZevV9147Wrlk+YzzOPpl4UiwQvE9xWheE443JLiaK2rxylNFNVQYaP7",
-	"anJECY5mTfNQNMidoFy6Gr3FS9EbA031uEd1TzL1sSHiz94zMh3PFItpihZG4JqmxL5OmL2ETBGqiRmI",
-	"iGFEEjAqgJBUMz4KiWZ+EV7NQL97G+nS6B6yKmd/wQviJMpvagLnF3f3ewncQCqmGD2m2IizIYsp1+ms",
-	"xyZT6i3XVRCo46+7x0d73cEeUiK3ZSFJaTCSso+QzoxcOgBSGZn4kfEgjd7rnBSqASR2oQytgguWE+8t",
-	"ej/jdkU9LXpOUnakCVUkpSlPqFwwPLW79eOUJW5z/JRxTZknWHZU4kc1aBwGUzsQWIjhIQnZY2nKndFq",
-	"HjeRxBMqmQIylGJCaAhNiwERTe2A4blDGtjx0UIVrD3eBvTDCt4eH80jboXFh5UjZRAOkjqZ7qts0J/n",
-	"HEsNG86RqHoc0DotZz1zT1segH2b8RHJX0cKghjkuHgY9JKqHuXq1hk9FwHy8vzq3D0ZEh2ry3yN8kGZ",
-	"sUY5x0KBp0SXrXWDKWKJqY2zZJpI2JcZVyEdal4uLa5/7xbS1NotDA7aAJY5IEooUdAyJTFSTmk0Yscg",
-	"gpN83DAo1xFwa4wSh1isHFtFNyDqUO080gU+Eon4DskBMefRR7zpn5J+8LL3I9JfBMb+Nac8sVwROOn7",
-	"m9h3oyNfMaMHuKMZuwHF+9E174cY49L1EL8cYKOxdgvoVZdlxjbEuX9qFz6WAOSF+UYCJ+exJur4a6JB",
-	"aXVAzl1EFSJgIsA6DAaQYlCWs9XmJ/FEXXNUDqwTdJgpGzF7Qvo4zD4Xen8o5H7xyj56c/aCxtSdSLET",
-	"KXYixU6k+OOKFA/OwxfroD8wGyhcpds5wrTDnMLI/WUeR2qB+uHcq4rNCudcLDDc0T9JSSLpsL3ujIjK",
-	"eHmK4x2v2/G6Ha/b8bodr/ut8Lqr3M3j7frIBcoei7K7Yol930eALfYRFDYF5I/BIbOE6fNY26yBKlMp",
-	"p1218n2JtHYN5iM/anitMguqcOyGS6TIUXgx6/Zj+YUEmbjZ7qsb5xKvbtdcG2uqLyKnLDc9cM6h0Kap",
+	"7L3rbhu5lij8KoS+ASKfKV+T9MXG4MCdTnZn7046x06mB9juI1FVSxLbJVJNsuxoBwHm5/f7wwHmAQY4",
+	"rzD/Z7/JfpIPXCTrJpZUkiXb3VH+xJKqeFlcXPfLp04sJlPBgWvVOf3UGQNNQOKf52kqbs0fCahYsqlm",
+	"gndOO+/HQCagxyJRRI+BTKkeE5VNp0JqddCJOioew4SaF/VsCp3TjtKS8VHn8+eo84LGY3ghuJYiNU8s",
+	"fFZwDVxfQpxJpmfvRMri2bKXXr6no/Cab0AqJjgRQ1y2BCUyGUNEhkKS/uvh/huq43F/2Q5eJzCZCrOw",
+	"C5imdAbJ/HR9LTPok9sxcKLHTBFmQaW0kJCYqaeCKzBLoZwAlSkDSST8loHS5JbpsX2cToDk88Wz/b/A",
+	"rLo84Nmkc/rXjpmv80sUWO6PIqZ2VSGYxBKotitCYCzb/M8//3ye6TFwzWKqITzoAKgESeIxTVPgIyDd",
+	"i1cvyFdfPz/aWzb+v11YGLxOwkM7ED1RhCURoakShHELK5A3LIYniqRitAQNP0edKZV0Atpj+kgCTIC7",
+	"eZmZzqB1J+pwOjHvUv9EjyWdqGPWwaQ5egP58lxDISdUd047WYZPzu/xXClQavFs+SN3n+67LBlB81QD",
+	"/Pnu07xinPKY0bTF9ob+2d4mN/oq4wnjowoGhSa3j/UcKt193tIF/QvM5vH2nGSc/ZYBuYYZ6RpiAx/p",
+	"ZJoCoeTDh9ff7xE9pppM6DUoIkHLGeMjSzY8RVB0iFcTt2MpdLGhGoGoYP6EfvwR+EiPO6cnR0dRZ8K4",
+	"//yNuQRagzRj/u+/Xl19PDnev7r6+PXLX/75n8IbHSKFDN/MviG8fU9cPa0dgNlLPKZ8BMkBuXBgJt1n",
+	"J99Y8jhhSjE+OiPPjk/sN0rTFPaat+sIddM+j80+5xf/ZzFoRIlfxeDuaPAj49A4Q8o43H2Kd3QEl+xv",
+	"kE/yWwZyVswypSPoKfNAedwEhjRLdef0uUEA+pFNDM/w6GA/HefTMa5hBDKf7724hgbm0efwUfdwUm2e",
+	"yk9/KuGGiUwR81t+kKHF4ntNJ/n8+KSCscdBmIBUgjcCfoo/bwD0KV0wSUo3MYUUNywB2TyNe+DuU12c",
+	"X/6rvaGNk0mqeu4Wb2A+quE9HaSwYDoNPW0e2cBskKLIo8Zs2jxh6aG7TvnZvGxFOhQnvqOJ40LmU2zF",
+	"WPMnnU5TZuWxw6kUgxQm//yrssJZMd0/SRh2Tjv/z2EhmR/aX9XhO/uWnbR6Jd/Q1CwUpTnLNroDmpA/",
+	"X/70NiK3UhimMptCRDJ+zcUtJ0MGaRJ5CkyEJIzf0JQl9hfzRS4mIT0u6Qb/tu92uG8hHFqze/ywJNR9",
+	"dnL9MGXxvQKnJDyS2M2vCknby79PlGE/Gup8Osns2oC8/eGS8GwyAOkkzysei4zHLN2LDMRWleeNaqA0",
+	"S1Mz3DBlo7E+uOKbA/YrIQcsSSwNv09oI2l/oogUKSiSCMKFJtSolFa2EVOQOP0GMes1N/IMTV9KKeR9",
+	"bvick4zDxynERpsCM/0ZHnkCmrJUESrBaypGPyEZT0A61LNYwpINAuIN6udvhUYd3qqo93n4aBOAj0xp",
+	"RQaZxrN314ApZz2obTe3Nizap33IKIp3AM5boV+JjN8rUN4KorJ4nBMaiwxMEUc8SFdIhJBDEs/rzQUC",
+	"Go8tceFuFAPeDWLLOzpLBU3eC/EjlSO4b2QZiATJYGomN5eCVlR6QuMYplqR7jF5w77bJCd6JyEWPGFm",
+	"Ma8oS+//onhtJteYkB3QFGq79GatRbvDZ+54N8oQucgFovuDSQ4Pp/2itmh48dZ4xqXFsg+c3lCWGgn0",
+	"fumCNhc8mZFuQjUdUAUk43jlzVLMpZ+wkd20IlNA28Umr8AHTjM9FpL97X4P+s281Onshig4WFnK/o3n",
+	"T3kutzqSWQPCzz//vF+3TS4CRN2UeceL84FPpYhBKXNsL7lmenaf4PwZ0nTfiv8RctyBBHqtCCWDTDEO",
+	"ShGZpUCM9pMY5tM3ukAfwSwhU6AMhOuyqWFIV5xyoccgLZ3u9jPJT6fWbHjq9nHKSi9ew2wfh0z6exsV",
+	"ZT9w52WA5A0kjL5HNez+edUTRZxrYt8swZAqI98IDsi2ciLlGdfGbutnr5RagSlJJCj8kyaWYtP0nTTT",
+	"a2YU0SFNFUSdaekrA6yMW9RcYjOL0Gh1vMSKeNzw3knovbknp0LpWCQQMpp++AvxP595x0k2nYIksSGS",
+	"KE0akKspjYEMYCikhT/jt1QmxLxoIO+UuM5p58cPx+Tku//Viapbr+zneWCVWtzyEMCWmaYKg8JfHSzd",
+	"WKWNFz4bMfgVYm3mcwf7zhtbF55uFWwv0NKqiBYICmpHisgE5AjvvfshzqQEbnEWvTNfP/32q71TQgfK",
+	"fI36Pwois4jwLE1JnAKV6orj2RqiYfHogPzM9FhkmtB8zHxS3HNEzJYJ5Ul+nKgMeeBYCtEWR81aLIu2",
+	"Nprt4+zSGcs4fD94FUCYLNU/ZToWkwaXnAZOhH1AETEkEkbkpHuy5y22L8yRmDO6tBSWdF+mbMQGLGV6",
+	"Rl5IpkEyukcuYJQ5uxk5OTp+jhfM+SB5piXiqTlPNLvStDeejRhwQMxnKegeB0hUJ+qgZ6AXp4a1JIZA",
+	"ign0FB2CnplPdMCsNdB8j8a5wlxnXr8V8rqnJWXcDANJZol+70akGdcACKyoE4vJJONMz3pDGpvNGAyL",
+	"OjE1v/eGQvbiMUuTgOu0CtULiIVMViS1XGj7R+mAnx0FCaEoDm8Rc6ocNFIYqgRX82eeO1rQo5JxA8oz",
+	"ApOpnhFk5rdMWcu8holaNu0HfP8CJ+sUCEilpOawrHvrtR3J3JLP5jsvSc8jIzW7MFzTPmSIFY3HDG7A",
+	"Sfl2gweFpXUgRAqUz1FVD7Z8viA5zX2MeH5p+tOwc/rXJYDO33lFY606n6NPtcMdUMWWAq4Y5jt8/HNU",
+	"8reGfef4szcNGMalrVaoMkCLrPeldaI5s/RSUuXmLpn1A8btpaPElMeQ9izuIZ63eyOFpEd1ZcqEatjX",
+	"DE9w+SgWHBsbZTBrt3gbIrFo0rl3oCCe7XGuRHE7n3+pb+Vz1Amf19zkXPTcQRdHVFMWxrMAcnHhsO8g",
+	"NGrhSGuzBjOzQX1Qbd9QmupshQt1aZ/PqVHb91BpMARqmqx8rO7iIElf7DktEyncb9kPic9HjoLkOzfc",
+	"g8YamQv6u8tIFFXiNObvce121NC8dgPrV7jYWAXbKzCaJ6y/VEjrd54c1jFNKEDNUxGjm83IP/79/xhN",
+	"E3nAE0VQHIiM9Gh0/yfK6f3IlZ+oinjhBAd80PzfzLjzVb3IkXxVLQmp7MILpAtqbZ9WZ4XFCtkuJf4a",
+	"mLWQVNyCVITh/aqKmXNCXxGZcXV1GUJFcQNSMit1rqAfoG2+hGZPFEkgZmh5pCPKuNJWPxCTaeYCw7JU",
+	"R2VPmQHJwZzMbrHVsvw61/aCyrx8verGa1crnzSfYR5PPy8UCV4gvq8IxXPC4ZYUR2tdPU5poqiGChvd",
+	"V5MjSnA0a5qHokHuBOXS1egtXoreGGiqxz2qe5Kp64aIP3vPyHQ8UyymKVoYgWuaEvs6YfYSMkWoJmYg",
+	"IoYRScCoAEJSzfgoJJr5RXg1A/3ubaRLo3vIqpz9GS+Ikyi/qQmcn93d7yVwA6mYYvSYYiPOhiymXKez",
+	"HptMqbdcV0Ggjr/uHh/tdQd7SIncloUkpcFIyq4hnRm5dACkMjLxI+NBGr3XOSlUA0jsQhlaBRcsJ95b",
+	"9H7G7Yp6WvScpOxIE6pISlOeULlgeGp368cpS9zm+CnjmjJPsOyoxI9q0DgMpnYgsBDDQxKyx9KUO6PV",
+	"PG4iiSdUMgVkKMWE0BCaFgMimtoBw3OHNLDjo4UqWHu8DeiHFbw9PppH3AqLDytHyiAcJHUy3VfZoD/P",
+	"OZYaNpwjUfU4oHVaznrmnrY8APs24yOSv44UBDHIcfEw6CVVPcrVrTN6LgLkxfnluXsyJDpWl/kK5YMy",
+	"Y41yjoUCT4kuW+sGU8QSUxtnyTSRsC8zrkI61LxcWlz/3i2kqbVbGBy0ASxzQJRQoqBlSmKknNJoxI5B",
+	"BCf5uGFQriPg1hglDrFYObaKbkDUodp5pAt8JBLxHZIDYs6jj3jTPyX94GXvR6S/CIz9K055YrkicNL3",
+	"N7HvRke+YkYPcEczdgOK96Mr3g8xxqXrIX45wEZj7RbQqy7LjG2Ic//ULnwsAcgL840ETs5jTdTx10SD",
+	"0uqAnLuIKkTARIB1GAwgxaAsZ6vNT+KJuuKoHFgn6DBTNmL2hPRxmH0u9P5QyP3ilX305uwFjak7kWIn",
+	"UuxEip1I8eWKFA/OwxfroD8yGyhcpds5wrTDnMLI/XkeR2qB+uHcq4rNCudcLDDc0T9JSSLpsL3ujIjK",
+	"eHmK4x2v2/G6Ha/b8bodr/u98LrL3M3j7frIBcoei7K7Yol930eALfYRFDYF5I/BIbOE6fNY26yBKlMp",
+	"p1218n2JtHYN5iM/anitMguqcOyGS6TIUXgx6/Zj+YUEmbjZ7ssb5xKvbtdcG2uqLyKnLDc9cM6h0Kap",
 	"h93CK19AGYkzerJ7lvc33CjqAlZKQoICXXKEky6HG5tKwSS5oWkGaq8S2bAU+i5Ho1mUsZ7heuAu3/dR",
-	"LmRoBBS/TO9QiWysPrWp/5JqINrH9F6eX+UR30a9Lx1rcUqAUaRt0c497Y1F9cMLvdJyZBFjaNdqvtIV",
+	"LmRoBBS/TO9QiWysPrWp/5JqINrH9F6cX+YR30a9Lx1rcUqAUaRt0c497Y1F9cMLvdJyZBFjaNdqvtIV",
 	"wgNKmdjLHw85V8sL9KgYeUSuQqYM1crMc/iYb6FAkMVXaSNifHExtyvG26oAVhxvMPpNaOICchymlr2x",
 	"NmagRFot3QaWYm49ZfYL4In9QXAt2SDDGK3SC5g5i7UVwqTeLvMvjIeKbBgq36M86bmw4D7p1j3Le5E3",
 	"HyKHcya78kbqg7TyMNtlzfMyxhOMPr4xiOa2ZRHxBnJoNA/4r0V8wVx6GZtMMks+FKdTNRZo3aY+ZIP8",
-	"BPAxnRE6ERnXXpMCQjnPaOq+JgkznCwhgxl5fhIRKTKzomsfFcqBSlCaTIHzGemOaXoDimTToF3RjtyL",
-	"hdK9KfC4QSYyv5uVTgC0rWvg5KRTF6zrIebXmHHNUiO6phSzYSwY0cjPHRvg+Y4qJnzG9VfPOqWs9qP5",
-	"2IyoVltjnQCoSghXC90yjV3M5Ao6Xf7OlYZpiBb4q+aOYcEJzIEYr4Kt3MMhfYKRGVLcQOKPAKMXxmw0",
-	"BrkGgP3KbhEji5WtOkxOmxZBqkLHMLwLc0OWgMXdCsTNf/y//5/3D9mvl265AUHKa3erqIOgugr7a30V",
-	"m5h+jZA1/46Nipv7OWHDIUizj6VBMeX7Sex7yqpDwQt/0ObK4ZgtcN1TG0wfREVwXwyHSEtOS4sr4tzm",
-	"IL0cuk3Va9YhJYFiNOsM05IUFbCfA+WKl7M00h2vuc2lXxZSlwfQLUYBd4/dxfr7fyCXi+l0amibLjNE",
-	"gygbuGmrmRnd04upQuFwtZuZ0pkiFPd0WnIUQmI0IDmC2v7KRKWLGI/pG+YjHYgbKxX4PJop0zQlKZsw",
-	"vRcRLvTYsOgB2CR9IA4YbqYzmwriGXR+D8oe9yJsuRajvCZ8XWWVdS7FVDBX067FPPhsbzDrJWJC2YJw",
-	"wc+Bt+ek61rxlHVWXx6iuCPLd1ItpLLWzDl9XzNItyIdf4kcn6tJiiuRiZDSVw6ILUfXOmCV4mqdJFFS",
-	"6ObKjs0Vu5mHfhSuHNZEU5tpZIPs1iA4BXlfVCo5NM+Zo4BsHjqFMEFqkF7CFLhB4IoWlXirVfpx1zRw",
-	"B6uycy02uSSvNOu3TqHahGZe1dC2q5y/+OGly0r3Bs55Sefd91fkFR+llCckThlwvZ/CDaQkoZrmpRPy",
+	"DHCdzgidiIxrr0kBoZxnNHVfk4QZTpaQwYw8P4mIFJlZ0ZWPCuVAJShNpsD5jHTHNL0BRbJp0K5oR+7F",
+	"QuneFHjcIBOZ381KJwDa1jVwctKpC9b1EPNrzLhmqRFdU4rZMBaMaOTnjg3wfEcVEz7j+qtnnVJW+9F8",
+	"bEZUq62xTgBUJYSrhW6Zxi5mcgWdLn/nUsM0RAv8VXPHsOAE5kCMV8FW7uGQPsHIDCluIPFHgNELYzYa",
+	"g1wDwH5lt4iRxcpWHSanTYsgVaFjGN6FuSFLwOJuBeLmP/7f/8/7h+zXS7fcgCDltbtV1EFQXYX9tb6K",
+	"TUy/Rsiaf8dGxc39nLDhEKTZx9KgmPL9JPY9ZdWh4IU/aHPlcMwWuO6pDaYPoiK4L4ZDpCWnpcUVcW5z",
+	"kF4O3abqNeuQkkAxmnWGaUmKCtjPgXLFy1ka6Y7X3ObSLwupywPoFqOAu8fuYv39P5DLxXQ6NbRNlxmi",
+	"QZQN3LTVzIzu6cVUoXC42s1M6UwRins6LTkKITEakBxBbX9lotJFjMf0DfORDsSNlQp8Hs2UaZqSlE2Y",
+	"3osIF3psWPQAbJI+EAcMN9OZTQXxDDq/B2WPexG2XItRXhO+rrLKOpdiKpiraddiHny2N5j1EjGhbEG4",
+	"4KfA23PSda14yjqrLw9R3JHlO6kWUllr5py+rxmkW5GOP0eOz9UkxZXIREjpKwfElqNrHbBKcbVOkigp",
+	"dHNlx+aK3cxDPwpXDmuiqc00skF2axCcgrwvKpUcmufMUUA2D51CmCA1SC9hCtwgcEWLSrzVKv24axq4",
+	"g1XZuRabXJJXmvVbp1BtQjOvamjbVc5f/Pi9y0r3Bs55SeftD5fkJR+llCckThlwvZ/CDaQkoZrmpRPy",
 	"jWCEtYaRkDMiAUt1ElqJr04FH/U0yEkvT5rqRKVvJSiWANeMppXveSaVTbZSYyE1fumV6JJSbTaOfo9O",
-	"1MEMpKAeXFd85rb+IweiNEyt8lvCj4gwTm6FTBShPImMDiOBME3GVBHBISJMK2sfnA+7tQaeBpIXWsY5",
-	"UVYZ53QChaGv73BYC03TPlocBpQn/WBGBa5lfugLc4Mw5X0iOMxwtyoidmT83v2JPwR57BLyiVvyVq0w",
-	"AlrJ4I2GyYqB85W9tMgAbhPb5lbjMzcQbosYiS9xh66q/N9KHMbZCstTLYDTD0aAWjURG9MB1habUYLb",
-	"DDctL6Q68IItNxMmQ7rJWEzyvHjM5nVVPND5RTX+XiY+it4wPlLINW9A6QlYnoCUoucAN8PDZdznhC4i",
-	"I4VPPLxKG9lXT4l92j3Z6w72avbBaqpoJXsUl6BCCavlbNjNJq9KQN6HWNZD26L9ZRkgHkkOa+Vsqjms",
-	"209G3UQ+6QvHRy+zNKi+sXhMEiYh1vtTOkOtCEtvYJSye/eJwux4Q8/TVNyekn6eMU2VYkpTrvukO6QT",
-	"ls584bCxyBSMRZp4q3bPJk1rOutHzrZdZtM9y5CxEkjf1Y/ilWtnPpeztfO5HQMvJvDm8Kbxw9iHauMl",
-	"phCFr2GurRbuAQy+HYtbw7tvqSt/Bclprq56eoLabUFtUhjihTZ05pqXCc1eRDSVbDgkjJvjJd3//s9j",
-	"p1IjVYIbkDPy3/958vzIFT0sK8tIH3MlOVenr3ldn8ZHbDT62zd/wn0YmcMMpyKSlxdyq7APajoFGeGz",
-	"//j3/+MrhsM1t2fyRPkcsxG7AWVEHmfhwg2aVyxaTa3+T7VT9V0Ac1WBD5rxnTXBS/v2yUU2tolQTQaK",
-	"qFyHI18UVBfdNUxhAtQQv2GW2j0bsKJusreOSd+Ddolp5S2dkQEQDiNUy1rJTuYiIN71HN4tYLrz7yay",
-	"hYEsYGL00Jjfg+O/JIh8WEWOEqwiua+FkUrNUPsWJ3JFrCFaytAXLMoglFbrLNsidg6o9UdImJIwojJZ",
-	"b5QJG/Xw1m3S4WIGXWstiLlN16vFCFYGwsqZlMew1skstQoF7E/5G7ZiboNutFEYIzXsTUHGLjQlYGtD",
-	"Sr4ODFoTuJz0hrgTukodmY0s7cKqZC2JSdAW1uzHQILpGGFu51152pqUM1druXbUTSSvTJfCB7GYBCy/",
-	"3oFbVr7NC0lUgNguuzuNnKOOidFiNrn4lvt7EpQlrfXsCrRG/Wc+Gsu6ZmUP6fsS98c5965cid4vo9dY",
-	"55dCjGJ8RLKpRWFmePYMqDxzrMSLLugUJl1XNZ78938++zY6Ojraa8stUUosSYa9Cf3US+hMGWj2jk96",
-	"E8H1OBDv9Y9//78oMhkJcEaOT4h9sFjK8clRmXO1n3QKkokkZMVxdQZISaolOIytn0cGMyfKEyfKR4Y6",
-	"EDtgsbKTbxoWlkx7hRz9i2C8N6JTXNj8aq60EaRSUMqXQGWKTAwsEpSwUCzFi0WsSas8/xlWtWZyUmSY",
-	"O8usrSCLQah555u8iFObZXtQhilVKvgIi2pTCfsoiBt1gdAa3MiEzsgw4wna6XBDpdWfkqHIpNmCgjhD",
-	"57C5Sco8myNCw1rvr5DHorvYBLOFKNAWcVe4VeVaHgvLd8zRnnbpHMsyMJbQq3bGuuWhIe1pTD7B06++",
-	"uuO4BRlZZdDFJGDtkcq3sv0gIWflS7yoF/ae5p2QQoHBSHyKCFNvu4MpRRFiQPnHnnsK9UyYUpaYNSd4",
-	"0pyODDa6B0IGAxsRYoFt19PE6gy92Lfc9tT79P/+X+T46RnRtyL/5e//RU6+OrMExH0+PiHdULzb3pmh",
-	"qftiODydj5xryfwcuufbaJTvavahqZDW9IEc+bRGvtXYSIEo83FwXPp2LFInJuIPIymUarnKFePX1ggm",
-	"GqKLlNtubR5PzJE5Acmggz0S8/atKL4WHHpiOAxiR9soC9qDG8PN46W2yIvzV/5JfNGiXF7arUgrMPiM",
-	"IA4ubMUokOaYhoAvPmZT5q6jX04e0O0qNyuU0N13XEwYBwiuMx+th5zWSOhN5Xr8gwu3tjSUwIZg9RJX",
-	"YqeCPK3e11TqxtfnHr/vml65D74pFqE4vjBMw0cSVUltHTHL16sCoiq8qxchTJsWUNz1ioI1cZOWZZbu",
-	"neFsh1BtjgJVOQcHfTpnebWJLxUbRV7m1239zLKHCl+xLzNsyYLm4likKcRauYeK4apF2JZQwoK2Namm",
-	"iY3sRjWlxgbRJdKqKsu90MX5HeTj+hNAnwoOTCaZbS1k3m/I6QtT1UAS44J5TjHNtPAn5j3XvNHKlmZR",
-	"RJnzVaJ1kZsFdPpudLlGOsvN0grquB7Fa0+ANhEC1CAobzcWKDzphpS17RPYtUnhaigZ0mteVYuw1kuM",
-	"2wKHvXLdwoZAXFu+csRuoAhj9wWQbOpfQ/a5b6TSHsVKa37h3w4hWPOq35cyELGlmJAxWF+prxmZexkx",
-	"9ddoPQ0OIR8e4c254dnyIApnF7feWYrlnTFL3oh4EQEaj20nD01SoMoWn7edP4qiku2zNt1uksr1Ki/e",
-	"7ba3IJ5VOhd+kSx59Qbrmh8+PX5qi6QHyV82mVA5W36tS/Up5xHOTV/BkwDMi+kqe/55McYX2BNA/dJP",
-	"C8LaTkmw9kCUH3ivesCLMs8j0pBIH7niCGYCN25krbI9xrFYfDB2bkHA3hjSpEWoRwEF98rCgLjXGIjh",
-	"G0vOA+57FzCvbwWZgsCmgdjkIMX22oMZsaEcUX73ZuaBSgjUVGQK0YHdsBQ9HrYOcOUvyy19JJJig9TG",
-	"Co0k5Un+O37yD1kfiJUZMA2RC91zKwvS7NcM0iRvoVdHnnC3Doc35udSOKQHeD8ifde9x6bXmi9cA5q+",
-	"Je3mLz5WLtq6F48h/thL2IjpcPQkDhNayZ+vfnxHLoTR3GQhCbveNYeuOcWh79rQd10bi06XTxRi/0E4",
-	"gabMJs2YnSjva+v6i7p+xSHATgzij2A53bCbw/kiC/Li5SB6zjffbl93PPByU9H7ubLIv6ei7S1NMh9d",
-	"MvKKIMUc5jXqqPvYqXZnWYm4ChaRV60KcKjMrBOa0pXzn9W6lqEHLL+OB1hKD4HhEDBD29tNHNDr24xq",
-	"6L+s5vq6RdUDyHOHKtWhLK3mmltNtKBUuNqAL1S4GiMGVggGKSLMK2V/ngfK/thcgqmECcsmYWkvgSnw",
-	"BFV4V4Oz4hg5WepTwiJTKDotmcgW/2m1SZuT326PiYSe7YtaLyhww5IMcy6GKQ0rWTUMbqPBAx9THoMr",
-	"rtVi33nw6bJNf58/uHpI2bw3cHkiqo85bnUib/DxdidyR0KPQXg9DMLrLSh/H2jfsULRrVp4y1Ywcwoc",
-	"8+BiCQnTPWopYDyGNmK2I7Y1DG0pw+QliXe0Zou0pso1XuZr2/faC3zCvqM6k+CKdpih8yoShaPSECiS",
-	"Y2OlXMyOjj0YHfvjEqI2NKahttAwS9P+GemXgZdHP/atPc3Z5hOIbS4HtckBpWx47HronDRF5sDe2TWv",
-	"DMxZ2ifdAXAYYsJAShlPZ0SNxS2hhLO04o/Zw3ritZkwvApzSYi5g3xGjBRtA/5zv1aWYupmaEu173nF",
-	"DlI2DcwBcBOW9ZD+ul2zemDGbdezbWJw7Qrb7ljeTrzesaXfKVuyhSVeOrfNqmESzq++JDj8stxN373T",
-	"88Uj9Bmm6iKkIKm2CF05ZjNYvycpbc5fP7eKTtSZWw+a45GvNnjsAwjz7M79xPJFLugnlh+Xa83dGLOf",
-	"LI9+XV7OZfuxehjeqkWvfED1lLMUeEKlDdtmPK87gd5QVw3FsEA/xEGrreHEt5Rps5AlkzbNZJUQQbRI",
-	"6IzcjllqxDI8nobIdohZckdrtB+jpS36TpjfevRVjPJ3LxfW1Lj2iQpUdLTNENXHhopQd62qtci/azGm",
-	"zVUM5MwVL69U99a/1VBJr10NJUdjiiJKD2gwL0c35lbzBtAuKogUpoulskwV2NUOICoT5zrSV+5k5ZIH",
-	"6FuN8qwb6FjlAmsFOK5G3DfF81a6Fmvw+ho6lbGnEWlac9uNaJtV/r1lRbNykSvRivhD6V4UlD/sdfse",
-	"IyXmdz/v0hOhegxzVYDwrdCavy8rI3l8AuMjF66STfGPVHDouZiD0HrfXL1elE6yINdjk6kW9TwKHy+Z",
-	"Uv5EkTdXr10lDufgYsqHqsjI5WM8mrSK1gkQFpzrBjffb4rDqu0VVswJMGgOzeAoAPBrRqUG2bD/raYJ",
-	"lEGwRqD+/HmHt11LFgiyvRA5KN/jtfjcVhDyd4ZijVHSVeRY66yXHeommGqF2G+XpZasTA9fnM4uxtem",
-	"27gJLlyXrjJNM4jCRdpeUckZH6miSJCwFsqiWiQWRHv5wzk+cvHmAg3ZpaoNlbhFg309ZwRzzTimvjxZ",
-	"8XXVSmYLdRkKRNPiK5hMU2Hx2xWOLGx3hgRqDTwxHypfT9m0l1CWznopu7ESlfnK78pIVSm1XZvsn6Vf",
-	"wMEiD5N0TpiF1eV+YBxeh266Ic7maCx57z3DD8p9QjLg/jZSBeYQxdA4wwfOKtktY5FJq7t0og5no7F2",
-	"iGDuOigP/QVpSW/f/Ol8BN/RoMPL3Mzjb3onz/oRwQ8nz43WNG/cdJ00Aj8gtogb2zQgt3T4cbEjRvOw",
-	"nZAhtWkb31EFl2sklI0wpWGpjb0EqLVN83cqi1679cUKomIPLajA2zd/MlBSKzq1jNT81hUOs4SE/Cmj",
-	"knINELmiOGeE2pZGedk1V+2RucIVNh4Yuxa7zGVIINmbjxwbUNXewVA++y9LPFl3rUxf83ndebg5T9Bd",
-	"R1zgZOptEv3whIL4hQlAhl7/mDPVPKoU85a8rFoqFO2yhjpRh6kwnXr3/dW7vOJ5DTWBEwwKVxERU4vP",
-	"6YyMpMimkJCn+0/3n5HBjKgpjcFHLVKXZTIRSZZmav/4mGB4uR0JiVWe//Hts6fk2ddfkeffHn/bKZtS",
-	"/vdfj/a//fnz0y/kf9b/evbln0JioYXJe+H8tvN1jCc5+NxevI56QOy7GC1gvcgqm/gGY0xajTUiSrhM",
-	"giTJ6/pYzfaawyca63R2QCoVrappotj5xZYegMS8bpeBNn5zSV1VAjsuJpkqfc27KZVY8kXChDKOirJy",
-	"U1OsK11djiuuMJd7atOobJ0roPG4dZOhNlWIGtrArOGBaerlssZQxYH3RH5hFpK7+gVrboSxxnIa2lGs",
-	"MVK7Cv9LyMw8dFYuZF8vkr+wvH1DIfulXLWUp7ii+jFQPq+ldRwBSsQgVS9lnsQzrjKJUjB8mjKbhrZ0",
-	"oCmdSZGmPa9NttB/Qp7qC5tOPW/Ms2k17RMVzt0LwRyF9dyY2ki+vQGT1kbaArYuhWx5lx7M3Wqugzhi",
-	"N8Cbf25pdSiyn0KLmuNEx0dhtuOQvo3uak/T667TseDQCh5TCUPAhot+z48t36N0ItXjm1t8HXOqAKyc",
-	"SpSjuQeWR6J1fUj2ANYrjlHcuFb37E43JH/Sb7dMOp4/W35lqrE6S7suVy/Uii9X79Ei4BSC5kbuTemK",
-	"Xl//MwqHpLu3//Pnr6OTpss6d5NW2mwN9Rdg/SIkb8bMTRgGHcvYrknQTrJOBKdLGJ2AHBn5Vcdj0r18",
-	"/YJ8/fTbr/Zcx6s4BSoVoTzXOWyAZ5vIzXU5o91LkD1u8yKvygsf7mIvZZArqGqb55n3QAuWN0puuCb1",
-	"runYMXdhv9sL1yDANkEKZOSs03Ayk9I5hlfquwS8qApSM2x/itNM1Qu7t601NmZKCytN14bF7gCOwUdE",
-	"pIlRWodM+g57KVVo/uq7LfWr/cfv1FVqg0nJpV7KKzt01/CIrd4n7hHlBFccpTnGFUhboMvdRD9/pTbH",
-	"aPNLumWGm1J+jnEr1rq1guSKKvDS3VyxEf9xOHxhH95qB9oz4vdsTdVMk0TYQmRz4ehLY6taN8yp1yOx",
-	"G22C9Q/MyZir9uDOOHM9Qf7+H+TXjGL3e/O3uVG+BjjpPj+JyPHTiByb/8+I4DGckuO9iCxrDe4acw/z",
-	"ltIyb8DrOpfgBEgnGQciM65I9+//YeN6ZcY54yPy9//Kg4vNk+aV8NR7Z4T6Oq3e5TCVQlLdOrrU9+AJ",
-	"9zmuuogDiR0rlEmrhAMsQvaqR7E92d+IQXECoBWW2qnSmqUVmGwlH6Znq8Qez/caWru/6+KojqXv+8vQ",
-	"FKW7UuVR56xddsjo1HXPr27VbtE8oiiFbG506Aat0zHCVr/w96Z6S+oRKvWtOeCU4L2ggGmJ1ZbRMgoa",
-	"h8OoFMDLtnbkRcT3DZ9melVOV6I0da3zI8w8nSxFKPq2nVTTVIxcq8qSYkP3/3a0/23v58/H0fMGNaI5",
-	"yOX4qIWStaZ4vUHat1WiVgMmQvKrBki2oXeL4k3zGoEJaJATxql1p40ptkUwfA9d5a7L2wSMaotMzZdI",
-	"W08EaSSx1cW+tnWv3MP7+cPIp6NynVnnhUiqxcvyly0eY+fv6tYV6dLq7vZalSNdNV6vTMnn67JhCw1D",
-	"g5StQWgEn4hQI/skELMJTa2b2LksbwWZpjQGRbrXneOjg+fXHTIWmVR7p4TDDRigDVNB9UHIP3wcPfvS",
-	"vb4+8J9Ovuz9z3/agEa1DQZzx1i0Rn6wMQ4wRwiaCHSp1ecqJnTf0ycnEwuKWzpaXUq576LdhLiuptI/",
-	"aii72nOR5Cnl+feUq1uQqmIbuAs5WhjNuKLluDxWE5CvGiuHqWwwYdqVLi+SGZYUEbuQYpDaGM5apurr",
-	"F+TbZ8+/NoK9eYLYwoxqpb7NIKWQq1QgyGsehqww3FDGpgwDn5c4pXp8sCDfxpGzBdaS/EY+//bb0l18",
-	"dhSM/9FMp7BAUm+s0vjh8h3hdGIZEHgwl+o2ZpKfTq36dup+PcUYGuRg/WrIzOKHl+bcOj+b3Uy0KC3l",
-	"ouS7rhcyxtKWwcz6WHBNY91r7+71b7R3iGJYjXllrnXEUNIJ3AqJUZpTEU6U2WIuSKNTupWt2wHcW7vv",
-	"2UDnXFcOQWowrh9s/dgijxRrG+jc5tfyzs4h3eoe1DksXMOlcEe8DPghTlqoEKujVu30Fx78orPaiBnV",
-	"U5ktG1DdNJuq5L4CAby7E3AphfyN4OqXBQdT95Jh6y06cjIrU8Milgqj8ntOeQ+u7vL86tyKf81HvbI/",
-	"NNA4Aucg8VgoZ5NFjefy/IqgBIIOrMEs/2Bk1ZLEUgDh8vzK5wmsIlBvpdvbhH7qTQXjOiCiv+HOJnFG",
-	"6EBhJC23fnrg+8CN8o3euQHl3lu/aCbGSzOtoAqVXoyqUPg5DNyXYkLZqoVePsIsoDMsswf5s25PAS/P",
-	"r/6Xe2m++s2EcffpONC/10ukq97CSslImJXkwWL5DaB8KxJIVwz66NvD6uet4/6F2G/I3/8DU1tisJmW",
-	"5st+RCTFZixakL7v9Fo+ZZv5kvfnveZ9h+i1p9B8okAfkL5BSDM/+klsx/s0yQVyuxbb8n2uF93ZNce3",
-	"CerNhGpyFPnab8I21hGZJiM6VUY5FTcgUzpVtsm8tCaQMeQ0gFMm4YkibsmhKGycbhX08akzBeocHy2o",
-	"sJrnT/krZCcMllAPAHZThQuKNr7bIWQ1vFrdJrNcbkaINlyUIkdj6zQnpQN7J0t04HkLjlYivhU4rGSX",
-	"svTDLiEfsgEmOZ27D6i47IpVLlLJoJ1fpZOlVBg+6dVN/2EqbIYqVr4EikhKVg2KR064ElAc86wA5eli",
-	"oNTNXW7Shv00W7pynVKCxsEahL1/LbTegKBO79oPobBCtopZKwpOfoey9XZNDovktfeYbqy0Z3FzjIjE",
-	"lCPjC5fvmnhmvwRFrFCwyP7BGzLMjiNyEpGn5B///n+x1bdPWTLMs2T8NeNVBMogP/m1fjFail32+S85",
-	"mt0JWdoFYxVof/+Gnjo656eT24DywKwqRD1CVJAuql6yChDXNQYVV3q9YP0739e1EX9F280dMbbeMX3+",
-	"YO15ho9xMeQ3YdwpkebtmneKiTZj4PntnP88KKiG99Q1q2ssa9yimvEPbMK08nnePaptJ/TSIC2b5FSH",
-	"21gGmoTeMKV6EwmVrSs09rC/3zwbQwdMD2MemXLlMdEcJFMGrsO4dQYxRdhkkuGHcBvACRu1yMu3lQZK",
-	"SpSPr8GWRCvFOTUy7TyyAVsSKFBFIZBNQF1T1+Y/doHpoUckGw57SsN0pS2598qLRE3QDNRyiLWYco4G",
-	"raIM7u6sKU1YQs8ov+kNdzcE2CVAs3jZdO0Wo2H9qFfArLUlCE8F1/MnPRJCWYuuYaMxSJLi74TmsvKE",
-	"zogCjQboGCOFNDErOCOZcgWoueD7EhRLgGtGU/sY2semEmwL5UUkdVHYFXYhSRa2Mak2KVmx7MZmyWHd",
-	"RW9/JwNIxS1heVmVCU3WWeuaUsAqdHY+qAzP0py3WmPFczR4/qjzOo70hrLUMjFbpsYCLzmoGdKWzxkg",
-	"6tV5//s/T54fnZKT50dHR4t3dbwO+a9PdkwoFto5JcfL5gvuaCW6H/a+Vij5Buj0KvR4IQHdiB6Qy6Rb",
-	"VgP8PJvRAh6tvNxe9i3jbYuKKdsVPR+ceN4RPHPE8s5Ub8N0bctka/6+AU0C3d4trvRK4u08V+FwC0oT",
-	"Op2mDBIyYSOJAWwts4rmizBLXEvbOsxRfZE/h7enBP9O2D2uID82Bay/E5oMUso/BiPN79JKY0FFb99G",
-	"W43ZdDO5xNvKCTbjrpDb5HLjZalNeMsWzNX24kESu8FM4PIBrNuXGGXq3iaziB9zz+D5/eY5w/VDb45n",
-	"L2HT2lpk6eTWUiQDKLoKYq6PX9vAmCUeTHs+8xMvA+yrlQOfVsoKDfZxOL4zwS0hWkvaG259+NOY6nLy",
-	"D5oPXbE+q0jbH05J35bbFMM+6bpYOGWVP/vCZC+65n2a6bGQTBVHMBSyT7oSYsAAF1spkrhKkcqnEk9K",
-	"2UYpjT+SmE5pzPQMR+ViwjjAsrEw3QqYJAMY03S4F5G+ohPo5RVVezYvqX/NuymO4DKQzVMkf+qMqNlk",
-	"AlqyeK/aU9GDoBN1ghs1dK1YqiEOoenDbuTSUW1E5ymz3e2qPVc2FPJFKf+xxuTTxMdLtvKIvfjhpRvT",
-	"x6In057rVhaOenUhGu0D4mWWLl+G29CleTYcMeG057kNVlbsZmsBuvWshRuGbpVA4JR4S28NqaC1S4fW",
-	"P27kymxGumPsWWJuSURct8KolvQqbrlPfFURGdHJIGV8RP7x7/93L+yPWC/6Zk1t7nGixSboQf2SflkS",
-	"NLPguldqdaxebNrljMk8cdSXhCWKjTiWesDyGGcEsBaP4EAmmdIYNIm9V+0AhhHoTPK8DG7RyDBQeBqr",
-	"evWoYZuYRtZESWLBNeMY+N0zgzY08EREn/UUHRo1P03Dj6Uwog0/zaU79mwcd8PTmOA8n8I4/6QXfHgP",
-	"Q+xFw/SSqY8qr84cfERNIWZDFiPQvJkj/Ogt02PGe4O8YNSSPvHhoaPQIXkghnbWAJf67urrCx3fggMJ",
-	"4ETwWtgeBhcOZ9qpgqWXLqhE893nDRVFLvqv3SX0zA/Ssvvhil2RgBniv0q/QfdKLi3ai39LDS2hrWvC",
-	"bC8cDmt1t88+8rV+AgJaCR8nIqkkp3Cb8tay6Lphep8aghfbxsW5hE9CiYQbbKyH9cQJh1tix1geHmdo",
-	"fs8T/x66EReTsLbGCcMEYCXTDW4C1Lq1ZAyf6onhsFcUt2p53atlrkKGn3bxe6UM7S+ljOw73XUtNE3b",
-	"42654H0AfbdovtlQBfKFTbrykMRSC8wcZ/w1b1+xvH6Zc2g3EMHwbamd9DzuV6l+lXzPo+16Zqmfq7yu",
-	"pcpSd3wbwrGkg36dN87LdAbZ+MgAzzUQatkonHGLKwyLyCc9mmAqX7uX8ShXn9OXlliJN/hKF0u7kiuN",
-	"FWZqYl+LZRmlrsdUj03MXijXq7ynRS8eUz5qB7ovi4WmjSg5JRlsyzaPuuAWjl2AG+CuT4YYEmqlle7L",
-	"H9+ev3l3MEmIghgzM5/vndlies+N4nxbLqjHFFFT4DpC25wrrPeYL0PdwChQcVOu+RiH2ZkvMSSJBDUV",
-	"XDEM3mFzVRgf02Wqbst373eJdtbGkWsJpAtYYprHsz0885b7ejy3cUOJ6jsC/Rsn0B+4kRkvF5RgLdU8",
-	"iilHUyAQGo8Z3EBCuhJG5KT7dG/vlPRRPc/rlMXQJ133ik9jLX5Du7+RWNiQxZQbus14L2FKS1CqR/kn",
-	"BnrWj0gfuwSOQKqeVet7QqJir2d9W7E574ckpDURqSc4uqYfQfVKc6SzXirMUH1X7kkRwdPZqS35pMiY",
-	"3oATV6TSRI8lQETMDp+aHVZ9BfXNOgFs4Xas27BhNxg31bTioHb3YSqpIUkvchxY0JG8Sem2FexGQjt1",
-	"z8mModJuS1WMUlXfBmX/HdySCeOZIlMjcIssHFW4PFgGK0I1FQ1myvu7bqmNuJQQ0zTOrMurS4nMUnDV",
-	"NG9d6PxAAv2oirpJlEyYUoyPyNs3f8L2eGh2XAoEDre9UqrMmjqoGaVt4FPr5lCtO+zao1m+jeZXWwXI",
-	"vs9rsEHiWhEWIbNDIWGd8qbVXszBnYQOacnam08kgPZVvdOiakjKrF7gTUjINZKwXSHZT/ZnMQg4BXEF",
-	"AdJzWb6KxRkocouaYRUN3Cjh/NGcBiyP5WGcqfEdDSjt+1PHiNHhnBNDSHpIcdpbwDCPa0VjS/HWYEFR",
-	"5Ltno0qtek1ReNhTFPf6RJEiHPCAnJNfxIDkS3S33RYfN6KUIr9mkEFCMq5ZallUQmfYmpCLKnKo0ttI",
-	"zs2s2AwxnZ1VCX8Z2wyvJTAcQqx9NXmmiNk96dqYBSbRm2lele5JdgP4yF6rqrnzUYR2V+gaxFLpaNSd",
-	"TFOw5RaH1ifyc5P1LpBiUN6RKO/2FJ2yulTnFWFuT8zVeafJL5mygKnAJl8TmQDlt2OWmpdZMYqQJAUj",
-	"LTFtuCmHW5DlhOq8WKSRsGDvjMCvGU3NCvPbgVXp8wHHtDTrQUvjXvUq1Rs+IFp6wJWvZZTTptotqV21",
-	"yhWp0pBFRP0nJGCbb2i+xLW97Wbl1aqwS/oqGuSHOJNMz64MZ3LyKBg5+zyzfY7sp9d+mX/+6X0n0M7p",
-	"p/foNjZobLu/fgTbFsJX19YyU1qR7qvk5dW5QczLq5PnX2FJ4FjwIRtlEpK9A/IipWyiTklfZYO+UQ+c",
-	"N8UoKS7TKRYJ7EWkL0UKyugIhmeaL3xtsD7pfvjw5mVE/BfmOg2HqEWY55hS2HA7S3AG+DTFcCYLRHyA",
-	"6r5VI5Bho2MEwVBg/FjraefLF6clz994V5zT9ZtVRImY0XQfI7W8q9WJ9ooAR4+6+W8oJHnFRylTYx+u",
-	"oQ6u+TV/IfgNcNsqtqsAyPnFm4NJ4mOnplKYM907Nc/+D2L75yD2o4uIk7kCr90+hl3HqN8fum//+Rcl",
-	"eH/vgPxrXkzUv4BhZtJomteckL6t9donCH0ihqT/Gc3HEWE8wjOKyASUoiP40j8jffyxb/1V2P3rQhgc",
-	"loRxF+o2EMkM+5zrMZgpplTSCWgMUeB0YsNffs1AziIs+4omnzFQc8D5swZY/4O8FRxmmGVrrwnBG2Bg",
-	"5UzcwLHwU99ViTpDdmEt32+ufiTffHV0bL86I7YOrWsJbKD49OnTb8mH9y9wJiMNKpIpIHEmlTArGbmi",
-	"46ekjwKcYn8zOvaxOWJDIkgCQ5qlmjw/2sM99As5r3/mW/ROBVfwRCGsa8KghWJeei1vh2SeMEzb/E/w",
-	"SfOg7cNscN/eTas5pwZWhi/cUpyDKZXZNEELQJubbBYiMhlDfvik7zTP/hn506v3xPo+cCRUxpSWwgD2",
-	"1Xs66p+Ri/P3L763dTxii7vunuG+3gz331Idj/uk++zkG8sBnTYXkWfHrou50jSFPVzWxY9X75WVM6yr",
-	"hNA4hqk2CN5/k8BkKjTweLb/F5j1rZ90mtLSxjHE0CBavvDckGBW5OFOuvhGMaTev8SRIDk1pAz6e4iN",
-	"VBsGqzQ5eWbrlZ8RytG4YSex1cSenZycEWrHt1WLlWZpiuiYstFY++eOvj0oLm++FgN5Bor0/23/0r6/",
-	"/yZxRpWYpqm5IFHeRQexguan7gB3Xgry8St05AWvnMi0YgmWl3c0E+OCaDyO7JV9dvQMB+p/2nekbd/R",
-	"37z4n03dICneCMRi84A9rQmd4VoJ02fO+kMMeXx29BSHdRtD6cjcbfdaItAsAJ+Y0vg8LqQonmwQ6yM3",
-	"4p99yTIfTjKeQJxSiaKRHovEgv/Z0fOc/PlH++dpKm77npB0C22N9N8J/VpkPLG15vpvcah3Qp/b2LG+",
-	"szWlLAZuG+rbgLfO2zeGS2YydZxCnR4eiilwe5kOhBwdupfUoXm2KOPnGUfJLXjaOT44Ojiy1ayA0ynr",
-	"nHaeHhwdPLXF8MfItQ8TEeMfLvYnP5A3See08yfQL83vRliwaIXPnhwd+cq5PvsePunDsZ6kRQpPSPec",
-	"q4R5zsn379/+gLTnjDCtiP0VHScgb4z24Gw+XiTockFevHyHQrqFPq7phV3M/pWTTPYvRMqaW1q4Nw/d",
-	"a/4t99KXqFO+NcsG+Tf36JvE7vG5hU/olRyOh28MG+M0dZXMS0JV5/SvP0cdlU0mVM6csnV+8YZg00HD",
-	"eCIigSdg8LRQbnxRVpSv6UgZsS4/TdX52cyAp30oIRHxgWFPCU0Fh4NflmLAFZ5KSzz4hd5Qe4wrYsOf",
-	"6Q21M9UPl8Zj2H9R2N4XHql52D/7+E7SIbhrUlA5V8uCu5fmfCLy9s17gtc9NnIrTAaQJJBLbgPGXdeR",
-	"xsO2Nui/LTrb7/GR5edalvl+cd6E4mAX2azcDIHTfm/lT6O3meueTWuH/sjObW6pjXC32QflO1Xd+Fv7",
-	"uw2J5aIQ7BOq6ZlNo4jFDdhWbLdjgVnz1hGBRhKUyvp5c/xkwngfeaUEiu7MyQFWAqwdtpu35S2epq7s",
-	"7QoX+EIKwzghU8SMQeDTVCjUkInVWMnRwdHBsw0e9LM2B/0dTdxrHXzlePkrH7jLEfkbJPalp8tfei3k",
-	"gCUJYPzCuiiYI10JmA6jrLqJAs9gRqTINGpLVlLhCbEmkjM0avF4huoJHVAFZCpEuteEtFGnJp1htkwZ",
-	"uxxiOzniYEYto2+iKj9OgZ9fvFmNrPhBC3SbJxduYIJiDElEnE2w/si8iSJIbfzr5RcfK8Fpy9ExdXkh",
-	"jbeJ1lsk8XaCAMzxByOboyj3wNA2b7W4wy7V4gPPK5Ys5Qz5LWNO+UEd2FzIYZamM5ef7iyfTed4c3xY",
-	"MtI2nucPTOmSWRhFeW/DaIxgLR45vKAjuGJ/A4xVb/Hse3QjmYcNM+igHcXnyJzWE+LbF0v04a9m4JBU",
-	"YNR+84VRraxJAi17e/XGTgxN29aEqAX2awosszxeZbEr1j4PA8ElB60KAtdO4+ctXsxiMvQ+hvQvK3Ia",
-	"9b5Aqh17bsOeq5Wsyg6WLiW3Qn5Ek8ZetQt5mQSUr3uYB9fw1gcU46XnWEt1yLgLT6FZwrSQQWpy+Lni",
-	"Df+yiFsUONO5F8xs4tXFimvo+Oo9HS1DQ3zmjqrf40XdZ0fPlr/hjVAbwfUfef1Ato3Eq/K1AqHM+f2M",
-	"Fi4bA1nF8A8YHV9B8tUmejNE23PHEm48el/kZcM3w0Zxfqm66lyiyQNeTOde3V3QDV7QZ0ffLn/hheDD",
-	"lFk39LPjk+UvXEiIBbce6tc2+ABfbbGdCzpLBU3eC/EDlTbU6Nnx8zawc3G7kLyFhFGfpP7s5KTNy87G",
-	"YuTnV7b9KL77zWp7vfS3ZROkz8ZaEWoTXipNRTFKnCChObMOTWUbt1DVcx1E0fuH3qQYYzVECnt3IJ9t",
-	"mPthbIhpatPu70ZChQrICC9w+EdMQUuVtx4f8UTgpTvyuSOfq5HPByWBiLQBEhj5sB2bwbh1wuZCyDZI",
-	"2moV6FI2stlMGAVixsp04WSDok38kMbaEXuXxWlBwbRywFCn5HbM4nHelvqa+5A985r9LT8vRcaQJkRI",
-	"YqMEMR6jbAWZ0Bm2B5MsAZew5BYnQWWpvuZFqIY/jzMyEOajBPLRRjskBCVsM/5PeQ5+XjsKcPvOdFUz",
-	"tIypuuaX51e+NXa9MozttoPtC50D2heHKo3yRGEzFpKHUExsGA/l15zxBInuzVygk4GFjfQiqbhFrwgt",
-	"L/2JInEmpVmli57C7A0HBj/3Ncftk76VX13SrYvXqnE4h2e/CS3BLRZLvj06bpdHmu643Y7b/RGUBYfw",
-	"hPISyp+SBGJDt6HEXyhPXPRVTnaReFdoLIbXmcFK1NERxU3wWsML9uFmucPBPPjq5hE4HAAPujdncq8V",
-	"GFtQXWzJyDbUPB93SfpG2H2Brgof4GG9Fy6azfNuZEFN3goaa7EFN4WNpGwDtevrgxZAbOju63j0wFCr",
-	"ph2KGBl2XrI+AO8F2S/zk+eVg0k2nbaeXIvVp96qtya/ZS28NeZZYq/uzl3T1l1joaYlZam/nkU0a5OX",
-	"xrzTQFa9uToKRkvcHB+6rw8VaM34aGGY3Qv77JV/dIuYVp+qQXzzq96JbNv1HXo4GzkhhREms/lGPTxx",
-	"NTv3fc1OmaW21IbHUDfQBt0v8/i8xJ8yj7uPS12qre9BPCstL513r+wuX6O+tFN/HrevRAepW3uS1cBM",
-	"q3Rwn44kwPJgqZf41oV96bx45/70mOod/5GnM1KsHRNVZqBdHmST0Jpx+3tFYp2v07psMpuEf3FOGFeZ",
-	"NFSfwKcpk6Awnefld1e2ei9hCgWi3NYmAcgMqNFJ83xsl1DdGHRFe3DDEiycgJMwPurZl5vl7vb6WrkQ",
-	"RHt9bZvyexjTWsjy+fnsJPk2VOZlVR4qoXc3D7tSFS9rUcBx0zEqYQ8p5hiG0WF10ahIT/wLzLYmIYVX",
-	"6+pDtpKUjre8ltAlsutL7iAjBVI1l71avJK/8SXq/CDihW1a/Nv5czsBrRDQfmNS1p1J2KXNqjWCUtJA",
-	"zWzKrS+Xn+SFCNelaZ6ALRenDj/nfy8LFm2kcffMZBuDSP0DOy3qUcSQNiH7/TDr1UIG/NraxJNuitdv",
-	"2QwSXuaDWENWu8d5zOnuPu+8yL97M0pJOjBaP8U26C6YxsfG7PvapJp4LXuj0oH9gtmJiois/Ote+4yS",
-	"1/6d+0ktCU3XQFby3eziUx6bpNB0NLkFcUzliPFRA3oXEsByaWF9GSGAam2khfCFeFyiQmCNDyInrHCb",
-	"vZCAUaq7a7wTEP4oOSkhWkm6tqDWkvyTlmR0XbHgDiHbC2hrMHb7fTkeGKhMGdYqmw9AxdJSvoJpkneA",
-	"YJKIKXDbFBeLaVikcfF21xxLLlaqqBM1TRk6tzDuOxZKF2UJS6HRLpo6Xx2diIxrdXDNv4OYZgpseNiY",
-	"TqfAFaEaq6dG1SBCH5ButyO4EQjpECshalUrYHt6zWmwsq2tUDDMFCSk++zkhPTz3/cx7Inx/WFm5M3+",
-	"3gF5B580OZ9K3IWtu4vlDa75FMQUS6xLkY1s6TRXLZr8IgaRi26/pcz1CGZYktdWCrbl9xM6WxR6vXkW",
-	"+Qj40y4a+rfOpn77gclMn/rUEVtdyhVkF1xLNsjMxBFRGqZkMMP/o6IKZlHwG2tQChmDLyRaJTN34jAZ",
-	"1ljd95WOFjr3X9uHfRnI31Y1FLf4cimU34ajuwr15Q5ud6S+jOnOzd3qyr6uQS0PUfXVYC0j7Vqs+5ep",
-	"q03s+oyhcvvEVdqviHz+NKz6e3/+8CrWPFY/eHWVD+P/rkGq2e9Nuu7U93Ye8J0H/DflAT9XH20N7TI1",
-	"Ql1hYqPLXIrnXOLTgpzjlSlbo9Bx+Nl903PfLLVx14nbPTHfRst2lXns1IzHYdSeP5V74cqrGV4qCIY2",
-	"l1VuyaHNdVzD4DM/b5Ot57wUF2ONKWQAmGRf6r1a6jdvyMo0pdiUx3W08anizpSzN18w9yXu465Sy7bN",
-	"9HZ5vqHpvVvnWxEjixHJjhjtTPO/e9P8+5LulbhbSbqOWkWebBFKfFtB7SgYBuAnEKeMw95dhRz7m5du",
-	"mBq2zZZ4c/X6/nMktmmrKG9oF4q/aRvFm6vXJZid1TtnKYCi1d7WY/yw4xpOv9QWUcaKx2qJKK/xYewQ",
-	"FSjtou93toffX/T9G56wG5ZkNCWu8DsxMu3iMPy8CZQhf57mbDT6rsqxVwjIrxG2e2Gru+D734b1ocKs",
-	"750b3yH43l0KG3TQ2FXnYl72wJJ4NvQC4xVs+quBg5CE5h3FjMjt5RQ5opwp25JuLNJEzRsGjBh5Ydfy",
-	"UEnEL6iCfcYVcMVsyTwJQ/bJFzUZ0glLZ9j9sik71z7SM5969uWmikPHa1cc4mPV49lkUGu6sIiuvPv+",
-	"6p19o3HUhGroiWFvwCR2rtpUJvFKbRwu8J17aOFgJ1quuVgM32ktbYihgaYDWMmpijLBXPkfR3QeREux",
-	"Z/9Y9RO7uofRTBxkdjrJTif5fekk1Jfj7RbiSaZAWoElphLk3nrkKdct7CuHn/O4oi8PL1L9CXRO7LbM",
-	"Shs7UeKvO1XlUagqxWHcGx9eTY7H9bXJ9VmXh2/Zb2iX9SAZPYuvoU/i2V3Hnavwj5LFkyeGJKApSxXp",
-	"/vnqx3ek0l6GZ2lK4hSoVLZvvlkOTcmQQZpsXiRo3YvS3uYH6Ei565v4RxEIsBdukTxVwPv+WyveTU4I",
-	"xjL1sVlF3+0L8HbTJEv1E+X6WHRf+JS0K5eS1i03KnkhmQbJ6B65hFGW2qay5OTo+HlEJIzIyV50zfuo",
-	"OvS9DvEEW0mPyNO9iPTjMUsT/Mn8YX56Yf6QwMl5rMnxt998S9Tx13s2Va5fbqrRJxL2ZcbVNa/1C+F0",
-	"AgkZzIrnQfVY0i+ySRSdgCtmG0oEQz3+Ltlf92MFKTXieBBLyOK0s5015A8qw/3RzCdXmkpdS5hFZ0jO",
-	"OkjXpUtvpP9eQGIKpka3kJ0CGaS/CyEqsK8WqWKBVPadXHUfclUQ8s0S1qOovxIUr4K5Z5tIJ7+nBLT5",
-	"pT5QFlq7zPadiLETMf5IIka42kobWWPVTPiAjJFXf7MvtxEvvsMn/9WmufwuBIvKjpaLFNVEn50wsR1h",
-	"4tUNyFleGEcMCeAXtVaetXtSFS8iAjQel8pNYO4DYdo7BapWzsrAj8bM03x3JTjbzJhNF1/cy8qTDxVj",
-	"hh3dEnMMpdX4SkU3QIAnzf0qmH25hw9VoqoSGNIs1Z3TIU0VRPNNLLZJOsqQXU45Kjvf0Y2t0I0KrhPG",
-	"XemoMjNligDTY5BEsQSaVZKNu4i3qJCUt/1YNZHyGh9GBalAaad77HSPP3h02FjcVigjMihQBFuoCySR",
-	"3Rrl7H9kPMmb0doXfHTFFtzGFZZ5+Ln8cVnqSo0k3osM0BSFUl73LgblUYSElY+kpkY8WiFguQBeRsZV",
-	"9If5q3UIPFm96Mad1tok4rziyd3kmy0Hv5UX94on9x0A14YAod60I0O7ULg/RijcK55gsYsSie9W7Q5U",
-	"AuFwAxJ7JGvYQMzbyqZUmn7nnn3YOqPrVQTdTNFSC4G8Zun2U9880NukwFVNgrtkuNVbkddhuMjaskUD",
-	"bMMdPfxs/1imSlQxp3NvONrEze2qdxz8EeWWFC4J9DdA3X3B7gvZ75SHYtGuqjg0X5lDJzbsT1PKFzM8",
-	"R+bt8xf4+O/Ac1jaTwt2Yna9s/pvKfQILHxzTd4Xd21iN74bh0Xdx3f9Fpv7S4j3WK39pSU+jLG/DKOd",
-	"rX+ng//R44zmGhFh6akh9oHMCWY40mhlYllI3I4YLlGH86ceVhFerWSLW/R9FG1xU7UQMjwkd8rqGspq",
-	"GXi5qJ7j5iaFBDdpjyYTxpcXbvEixWMt3eLW90DFWzx0dlx+V77ld1e+xZdM6Vr+PTJ3OapUioxIQme+",
-	"UsreKrSrToXqTPvws/9zqYWsoFBb54KNFVdKlTN3drGHt4sFCpneGzNdTYh0q2pVf2VtVrztCixuYQ9T",
-	"g2XJ1cyrsOyu6M75/Mepw7IGBWxgyZKqfZ9xsjjW//zqvnNzGpTpUufmlfTqIj3wO6qY2pin+fL86l7c",
-	"zMUJLFfXL8+v/liJRBvW2Mvwa7b1S1AikzEQmqZeuWpz+6Kt9K0s8OPRBurnK3ygMP0CQot6VZYtlTvl",
-	"fqfc/2aU+5cGbWut/11AfUHaAkSLqJnSMEGbveCV8kiGw26C5AUFjsPPkqqe+7Q07L5M3u6ByTapHCXW",
-	"sNM2HoVBoHYiD8idV2K6Baq1sQ/chbtvO0w9X9qD2AiWX1lvJUC2vru0OxPB799EgKhepoykSzkxZO0G",
-	"iJBEgjaT5r8yRdhkkmmzmYg8O/p27/64/iEuy+gDK6cFzdPQoIJ07ibYGBF9MFLmTnAngPwWadmDkoaL",
-	"TOd0Ib/1GKcTwxnqCPm3mqhsClJBAspQBkcs7pEi2Bm3Rg8ucfjfPjWoUfEdOdiRg9b2TvoRSCES5OaC",
-	"DGsfIVXAjAOBZENlsRF1hNwwDdCwjyLHEt8D1fDePvZQRYZ+9O1kcLk54SSC2yhHo6I11xjq4cM9JDTt",
-	"28BtlbZ4kLaoLkS12/bOlbCGK6EEvogMZuSGpizpDaWYrFWmdHVbRch/UD/rGlZ3i0UaDBeSDGAoJBAt",
-	"Ejrbq2gLp4SSWEgJsXaKhDVA4o8H5Jxf85I9MVOgGu4R04rAcAiWIJk7cYpPCg5FrTWsI6JLQLzmXGhC",
-	"hxokYfqA+L0YhRASfL6yHZpKoMmMTKnSEaGK3I6Bk/OpzA9LESqlWQLj1/yt2y6NY5hqSE7LVWfzwQyK",
-	"YLIv+QgwLe1Pj2Fm9pzYmvSUk2xqiBsfkV/E4Jrn+8ohRiTENI0zVzBlDBOC6zbQKaEOQWXAnCyBGwNY",
-	"2xdQkf6Axh8N8JJ+c7n6/PY/Wk+RX+ADOYpy+OxCP3feod+Jd+g8SbB3hmU0Jb4UFWQYSc1GOVRI2DP6",
-	"noYefljq9imRqu1LQ42KVg6snY71OKosVQ7kvqWo1WwSHrlauXnW58zb9vL4lT2Mk2fZDfU+nt0l3fl4",
-	"/iA+Hq9iUG00FKMGzUCXlLhnR98SwWMgzDywd0/M/BA1nHVst3U6GdZVuboFqcjJ0UmhFf4iBkQLMhVp",
-	"ekBe0XhMKCqSkJRUs2A9/BFop7BW1FQ3MlNeQioU04A2Zs3nIk1QV2WKfISpjsiEyo+QXPPcmO60QJ13",
-	"8X2Sp8cW68iNuaji/SIGT5QjboqkTGnXyfgW4GM6u+Z4kgX5M+MPZliAc5LF45AK+AHPZ8MqYIXsn2yM",
-	"7H9w2vKfxSBopHJa+RkefY4KVBOv8dQ4wU7z+i2ylgdOmPPmmChAFrAcT5xJaahGiYBMaAIk4wlI7IKa",
-	"mj8McehSg6F3arfhEvL2Y6phJCRbYjy/so+/KJ7eZuGaymSz5cblYhM72/LqtuXbsUgh72UfU01TMcqc",
-	"3dQ1MFDIEwzDEre8BG/s3D8WUiNXiVB+MKdSLVjo5nrAHPUaSj3asjTVZT5QaZoarHbWy5318ndlvSyR",
-	"OsRwI/VXw9tzItieijXoOE1F6GptkW222L+obDBhWkPSNwoA9g1mI74vhkPyawYZnFnhoW/oY88Tyl7K",
-	"Jkz/C3aY6Vs1DV/1v6snSLztm4Z49K3yYIjrE3VA/OQY1dMnrpkNBuxkkkPiapd1+/6Lnu1V1CcK9F5I",
-	"OUCJ4QGq6W0mFc8sOc/Fm/PhGwCe+nJu3p+PsCQTOsPzImI4PCN4HoaJGkWL8vw4zGNNTv7AuVaWfa/t",
-	"g3b1A++lrI+9XLdCfkQZSu3df1nAMLU6/Gz+q7lWqufvM+uJ0nQ4JAogvxNMoqiYMg7Kmja00DS1ta3N",
-	"Ryt2mimeBHui/6lSkbNzP4jeWL0jpbvAuEdSuSOl3DIzo44gflmDGKLXo6+iabCsjQ/nTkU0t+zFKa3t",
-	"Qfw4LS5sXtNjd3F3jpw/ULKO5adkSqVWmymS2SATHDpSuUYXnhIFbPDOFMKykaeVEaidoHTrxGme0ZTE",
-	"QqG2Y7gB4zUdLoEURpiLj3L0GaEDcYNurJrY3n129NSqVPv5O/v4Tn/vgJzjSqiR7j+6qEPnbaEjCZCc",
-	"IhsyTCIldCIynutf7ijMIiOipinTZAD6FoD7VSLf8s1hMbSPJGw4BAnch9GYgRhPkE7egJ+BAySK9IuH",
-	"vUoWEqTsDh41QzGL8oB+hMxkx0R2TOR3zUSu2IjnNMtQ28iFAjM+sn2q4zHEH1dlKHPS9FKmguL8RlhK",
-	"jQYmibVjcHiUxM8s7A2fZvqR1aH31K8UO8/4XSKjdub6Hf38/dFPFxUtlBU3OWCT2pJITroliVBmKVg7",
-	"GFLVmrN085I6EtXDz+Y/b82zbeVCOa0TcQMbIpU7gW1HcNrnsf5W7769MoTae2/Tw0o3/45Xe13z4nK/",
-	"GYocTmbKgunt05TG8HsSm3Y0aEeDdkLP5ggfEghP+cRwk3RviUhjQxG2oChe4sCP2VZ2iZY+HHJH9HZE",
-	"b0f07pnoGfqAxUxcqJbV77RAP4BFFWstocQa5Ul3QOOP5on1epetbkWTcMMUbIU6moE3Rx0fzqjF4fbO",
-	"lRx3tqydarlds7xrjoj32dVhLiIJLeU5dQlfVvLKzbSKTqytdsteYEsGt0BqrnDgLZGanUy0oxi/T4qB",
-	"tyZXxIZCFhHkXZtnJrMU00s3a3v2FYn2fxEDdfj5FzFYVpOjnJW5xQu6JPnTpcfuOp9vJV7zvFqqKk8i",
-	"m0oxkqDURspurF9U489igDxoIQ4furzphfmRHsteuGcfvMLgFMQ0hUqaN6lmeTflILife4Kns0rygUsF",
-	"7JxiZkN0v8kIVQC3SAm1B7G711u517ZsLLIKK5KWb3lkJFZxS6Ygy3XoklJm82O592ZTEGfS8G7z3gCo",
-	"BHme6XHn9K8/G4RWIG/8qJlMO6edsdbT08PDVMQ0HQulT785+uYIhUy3o/qd/B5oqscRkUATI5CriExA",
-	"SxarvJCDuSKGrRriCOnwoJQR5EmNCtx2l6lJMgXSDhab9auiQoSE1L49ZlOVhx/qMUxKc1haERj/HUCi",
-	"IjuoHX7M0vI5upleUAnkPNYEUjZiA5YyPTsI9VoLbcJVJ4ZkQVMZRbqX51d7tkyJNcDgmJC4UEjGtSjH",
-	"SVosUqVFhOrMzi/mAoMxaeoHwO1ZuanaC6cKv+pLgXEdUVAokU2wCOaY8np0p32/VN/DpuiRBGKWd2Fz",
-	"kw4zjtFZ1iQUmLFcMTRUtUSR7i2CMy8kYtGQDTINag8X4a/1QYU92Os6P2U1sUmBNq9aEM5ll5dHdHmV",
-	"8wO+yJsKM7OLclthO2yptXAZNkUbw6YxzZLKsm7kUpZKIRz57WSFDF2aoyoqz8/zkkmI9f6UzrCUgxnr",
-	"DU/YDUsymhJ/c19nPLGBxHgkpfEnlNMRftsAaTqdAk/2MZjZ1vDUkrK0fO/Mt4bM/f8BAAD//w==",
+	"1MEMpKAeXFd85rb+EweiNEyt8lvCj4gwTm6FTBShPImMDiOBME3GVBHBISJMK2sfnA+7tQaeBpIXWsY5",
+	"UVYZ53QChaGv73BYC03TPlocBpQn/WBGBa5lfuh35gZhyvtEcJjhblVE7Mj4vfsTfwjy2CXkE7fkrVph",
+	"BLSSwWsNkxUD5yt7aZEB3Ca2za3GZ24g3BYxEl/iDl1V+b+VOIyzFZanWgCnH40AtWoiNqYDrC02owS3",
+	"GW5aXkh14AVbbiZMhnSTsZjkefGYzeuqeKDzi2r8vUx8FL1hfKSQa96A0hOwPAEpRc8BboaHy7jPCV1E",
+	"RgqfeHiVNrKvnhL7tHuy1x3s1eyD1VTRSvYoLkGFElbL2bCbTV6VgLwPsayHtkX7yzJAPJIc1srZVHNY",
+	"t5+Muol80heOj15kaVB9Y/GYJExCrPendIZaEZbewChl9+4Thdnxhp6nqbg9Jf08Y5oqxZSmXPdJd0gn",
+	"LJ35wmFjkSkYizTxVu2eTZrWdNaPnG27zKZ7liFjJZC+qx/FK9fOfC5na+dzOwZeTODN4U3jh7EP1cYL",
+	"TCEKX8NcWy3cAxh8Oxa3hnffUlf+CpLTXF319AS124LapDDEC23ozBUvE5q9iGgq2XBIGDfHS7r//Z/H",
+	"TqVGqgQ3IGfkv//z5PmRK3pYVpaRPuZKcq5OX/G6Po2P2Gj0N6//hPswMocZTkUkLy/kVmEf1HQKMsJn",
+	"//Hv/8dXDIcrbs/kifI5ZiN2A8qIPM7ChRs0r1i0mlr9n2qn6rsA5qoCHzTjO2uCl/btk4tsbBOhmgwU",
+	"UbkOR74oqC66a5jCBKghfsMstXs2YEXdZG8dk74H7RLTyhs6IwMgHEaolrWSncxFQLzrObxbwHTn301k",
+	"CwNZwMTooTG/B8d/SRD5sIocJVhFcl8LI5WaofYtTuSKWEO0lKEvWJRBKK3WWbZF7BxQ64+QMCVhRGWy",
+	"3igTNurhrdukw8UMutZaEHObrleLEawMhJUzKY9hrZNZahUK2J/yN2zF3AbdaKMwRmrYm4KMXWhKwNaG",
+	"lHwdGLQmcDnpDXEndJU6MhtZ2oVVyVoSk6AtrNmPgQTTMcLczrvytDUpZ67Wcu2om0hemS6FD2IxCVh+",
+	"vQO3rHybF5KoALFddncaOUcdE6PFbHLxLff3JChLWuvZJWiN+s98NJZ1zcoe0vcl7o9z7l25Er1fRq+x",
+	"zi+FGMX4iGRTi8LM8OwZUHnmWIkXXdApTLquajz57/989m10dHS015ZbopRYkgx7E/qxl9CZMtDsHZ/0",
+	"JoLrcSDe6x///n9RZDIS4IwcnxD7YLGU45OjMudqP+kUJBNJyIrj6gyQklRLcBhbP48MZk6UJ06Ujwx1",
+	"IHbAYmUn3zQsLJn2Cjn6V8F4b0SnuLD51VxqI0iloJQvgcoUmRhYJChhoViKF4tYk1Z5/jOsas3kpMgw",
+	"d5ZZW0EWg1Dzzjd5Eac2y/agDFOqVPARFtWmEvZREDfqAqE1uJEJnZFhxhO00+GGSqs/JUORSbMFBXGG",
+	"zmFzk5R5NkeEhrXeXyGPRXexCWYLUaAt4q5wq8q1PBaW75ijPe3SOZZlYCyhV+2MdctDQ9rTmHyCp199",
+	"dcdxCzKyyqCLScDaI5VvZftBQs7K7/GivrP3NO+EFAoMRuJTRJh62x1MKYoQA8qve+4p1DNhSlli1pzg",
+	"SXM6MtjoHggZDGxEiAW2XU8TqzP0Yt9y21Pv0//7f5Hjp2dE34r8l7//Fzn56swSEPf5+IR0Q/Fue2eG",
+	"pu6L4fB0PnKuJfNz6J5vo1G+q9mHpkJa0wdy5NMa+VZjIwWizMfBcenbsUidmIg/jKRQquUqV4xfWyOY",
+	"aIguUm67tXk8MUfmBCSDDvZIzNu3ovhacOiJ4TCIHW2jLGgPbgw3j5faIt+dv/RP4osW5fLSbkVagcFn",
+	"BHFwYStGgTTHNAR88TGbMncd/XLygG5XuVmhhO6+42LCOEBwnfloPeS0RkJvKtfjH1y4taWhBDYEq5e4",
+	"EjsV5Gn1vqZSN74+9/h91/TKffBNsQjF8YVhGj6SqEpq64hZvl4VEFXhXb0IYdq0gOKuVxSsiZu0LLN0",
+	"7wxnO4RqcxSoyjk46NM5y6tNfKnYKPIyv27rZ5Y9VPiKfZlhSxY0F8ciTSHWyj1UDFctwraEEha0rUk1",
+	"TWxkN6opNTaILpFWVVnuhS7O7yAf158A+lRwYDLJbGsh835DTl+YqgaSGBfMc4pppoU/Me+55o1WtjSL",
+	"IsqcrxKti9wsoNN3o8s10llullZQx/UoXnsCtIkQoAZBebuxQOFJN6SsbZ/Ark0KV0PJkF7zslqEtV5i",
+	"3BY47JXrFjYE4trylSN2A0UYuy+AZFP/GrLPfSOV9ihWWvML/3YIwZpX/b6UgYgtxYSMwfpKfc3I3MuI",
+	"qb9G62lwCPnwCG/ODc+WB1E4u7j1zlIs74xZ8kbEiwjQeGw7eWiSAlW2+Lzt/FEUlWyftel2k1SuV3nx",
+	"bre9BfGs0rnwi2TJy9dY1/zw6fFTWyQ9SP6yyYTK2fJrXapPOY9wbvoKngRgXkxX2fMvizG+wJ4A6pd+",
+	"WhDWdkqCtQei/MB71QNelHkekYZE+sgVRzATuHEja5XtMY7F4oOxcwsC9saQJi1CPQoouFcWBsS9wkAM",
+	"31hyHnA/uIB5fSvIFAQ2DcQmBym21x7MiA3liPK7NzMPVEKgpiJTiA7shqXo8bB1gCt/WW7pI5EUG6Q2",
+	"VmgkKU/y3/GTf8j6QKzMgGmIXOieW1mQZr9ikCZ5C7068oS7dTi8MT+XwiE9wPsR6bvuPTa91nzhGtD0",
+	"LWk3f/GxctHWvXgM8XUvYSOmw9GTOExoJX++/OkteSeM5iYLSdj1rjl0zSkOfdeGvuvaWHS6fKIQ+w/C",
+	"CTRlNmnG7ER5X1vXX9T1Kw4BdmIQfwTL6YbdHM4XWZAXLwfRc775dvu644GXm4rez5VF/iMVbW9pkrl2",
+	"ycgrghRzmNeoo+5jp9qdZSXiKlhEXrUqwKEys05oSlfOf1brWoYesPw6HmApPQSGQ8AMbW83cUCvbzOq",
+	"of+ymuvrFlUPIM8dqlSHsrSaa2410YJS4WoDvlDhaowYWCEYpIgwr5T9eR4o+2NzCaYSJiybhKW9BKbA",
+	"E1ThXQ3OimPkZKlPCYtMoei0ZCJb/KfVJm1Ofrs9JhJ6ti9qvaDADUsyzLkYpjSsZNUwuI0GD3xMeQyu",
+	"uFaLfefBp8s2/UP+4OohZfPewOWJqD7muNWJvMbH253IHQk9BuH1MAivt6D8faB9xwpFt2rhLVvBzClw",
+	"zIOLJSRM96ilgPEY2ojZjtjWMLSlDJOXJN7Rmi3SmirX+D5f277XXuAj9h3VmQRXtMMMnVeRKByVhkCR",
+	"HBsr5WJ2dOzB6NiXS4ja0JiG2kLDLE37Z6RfBl4e/di39jRnm08gtrkc1CYHlLLhseuhc9IUmQN7Z1e8",
+	"MjBnaZ90B8BhiAkDKWU8nRE1FreEEs7Sij9mD+uJ12bC8CrMJSHmDvIZMVK0DfjP/VpZiqmboS3VvucV",
+	"O0jZNDAHwE1Y1kP663bN6oEZt13PtonBtStsu2N5O/F6x5b+oGzJFpb43rltVg2TcH71JcHhF+Vu+u6d",
+	"ni8eoc8wVRchBUm1RejKMZvB+j1JaXP++rlVdKLO3HrQHI98tcFjH0CYZ3fuJ5YvckE/sfy4XGvuxpj9",
+	"ZHn06/JyLtuP1cPwVi165QOqp5ylwBMqbdg243ndCfSGumoohgX6IQ5abQ0nvqVMm4UsmbRpJquECKJF",
+	"QmfkdsxSI5bh8TREtkPMkjtao/0YLW3Rd8L81qOvYpS/e7mwpsa1T1SgoqNthqiuGypC3bWq1iL/rsWY",
+	"NlcxkDNXvLxS3Vv/VkMlvXY1lByNKYooPaDBvBzdmFvNG0C7qCBSmC6WyjJVYFc7gKhMnOtIX7mTlUse",
+	"oG81yrNuoGOVC6wV4Lgacd8Uz1vpWqzB62voVMaeRqRpzW03om1W+feWFc3KRa5EK+IPpXtRUP6w1+0H",
+	"jJSY3/28S0+E6jHMVQHCt0Jr/qGsjOTxCYyPXLhKNsU/UsGh52IOQut9fflqUTrJglyPTaZa1PMofLxk",
+	"SvkTRV5fvnKVOJyDiykfqiIjl4/xaNIqWidAWHCuG9x8vykOq7ZXWDEnwKA5NIOjAMBvGZUaZMP+t5om",
+	"UAbBGoH68+cd3nYtWSDI9kLkoHyP1+JzW0HIPxiKNUZJV5FjrbNedqibYKoVYr9dllqyMj18cTq7GF+b",
+	"buMmuHBduso0zSAKF2l7SSVnfKSKIkHCWiiLapFYEO37H8/xkXev36Ehu1S1oRK3aLCv54xgrhnH1Jcn",
+	"K76uWslsoS5DgWhafAWTaSosfrvCkYXtzpBArYEn5kPl6ymb9hLK0lkvZTdWojJf+V0ZqSqltmuT/bP0",
+	"CzhY5GGSzgmzsLrcj4zDq9BNN8TZHI0l771n+EG5T0gG3N9GqsAcohgaZ/jAWSW7ZSwyaXWXTtThbDTW",
+	"DhHMXQflob8gLenN6z+dj+A7GnR4mZt5/E3v5Fk/Ivjh5LnRmuaNm66TRuAHxBZxY5sG5JYOPy52xGge",
+	"thMypDZt4zuq4GKNhLIRpjQstbGXALW2af5OZdFrt75YQVTsoQUVePP6TwZKakWnlpGa37jCYZaQkD9l",
+	"VFKuASJXFOeMUNvSKC+75qo9Mle4wsYDY9dil7kMCSR785FjA6raOxjKZ/95iSfrrpXpaz6vOw835wm6",
+	"64gLnEy9TaIfnlAQvzAByNDrn3KmmkeVYt6Sl1VLhaJd1lAn6jAVplNvf7h8m1c8r6EmcIJB4SoiYmrx",
+	"OZ2RkRTZFBLydP/p/jMymBE1pTH4qEXqskwmIsnSTO0fHxMML7cjIbHK8z++ffaUPPv6K/L82+NvO2VT",
+	"yv/+69H+t798evqZ/M/6X88+/1NILLQweS+c33a+jvEkB5/bi9dRD4h9F6MFrBdZZRPfYIxJq7FGRAmX",
+	"SZAkeV0fq9lecfhIY53ODkilolU1TRQ7v9jSA5CY1+0y0MZvLqmrSmDHxSRTpa94N6USS75ImFDGUVFW",
+	"bmqKdaWry3HFFeZyT20ala1zBTQet24y1KYKUUMbmDU8ME29XNYYqjjwnsgvzEJyV79gzY0w1lhOQzuK",
+	"NUZqV+F/CZmZh87KhezrRfIXlrdvKGS/lKuW8hRXVD8Gyue1tI4jQIkYpOqlzJN4xlUmUQqGj1Nm09CW",
+	"DjSlMynStOe1yRb6T8hT/c6mU88b82xaTftEhXP3QjBHYT03pjaSb2/ApLWRtoCtSyFb3qUHc7ea6yCO",
+	"2A3w5p9bWh2K7KfQouY40fFRmO04pG+ju9rT9LrrdCw4tILHVMIQsOGi3/Njy/conUj1+OYWX8ecKgAr",
+	"pxLlaO6B5ZFoXR+SPYD1imMUN67VPbvTDcmf9Nstk47nz5ZfmWqsztKuy9ULteLL1Xu0CDiFoLmRe1O6",
+	"oldX/4zCIenu7f/y6evopOmyzt2klTZbQ/0FWL8IyZsxcxOGQccytmsStJOsE8HpEkYnIEdGftXxmHQv",
+	"Xr0gXz/99qs91/EqToFKRSjPdQ4b4NkmcnNdzmj3EmSP27zIq/LCh7vYSxnkCqra5nnmPdCC5Y2SG65J",
+	"vWs6dsxd2O/2nWsQYJsgBTJy1mk4mUnpHMMr9V0CXlQFqRm2P8ZppuqF3dvWGhszpYWVpmvDYncAx+Aj",
+	"ItLEKK1DJn2HvZQqNH/13Zb61f7jd+oqtcGk5FIv5ZUdumt4xFbvE/eIcoIrjtIc4wqkLdDlbqKfv1Kb",
+	"Y7T5Jd0yw00pP8e4FWvdWkFyRRV46W4u2Yj/NBy+sA9vtQPtGfF7tqZqpkkibCGyuXD0pbFVrRvm1OuR",
+	"2I02wfpH5mTMVXtwZ5y5niB//w/yW0ax+73529woXwOcdJ+fROT4aUSOzf9nRPAYTsnxXkSWtQZ3jbmH",
+	"eUtpmTfgdZ1LcAKkk4wDkRlXpPv3/7BxvTLjnPER+ft/5cHF5knzSnjqvTNCfZ1W73KYSiGpbh1d6nvw",
+	"hPscV13EgcSOFcqkVcIBFiF71aPYnuxvxKA4AdAKS+1Uac3SCky2kg/Ts1Vij+d7Da3d33VxVMfS9/1l",
+	"aIrSXanyqHPWLjtkdOq651e3ardoHlGUQjY3OnSD1ukYYatf+HtTvSX1CJX61hxwSvBeUMC0xGrLaBkF",
+	"jcNhVArgZVs78iLi+5pPM70qpytRmrrWeQ0zTydLEYq+bSfVNBUj16qypNjQ/b8d7X/b++XTcfS8QY1o",
+	"DnI5PmqhZK0pXm+Q9m2VqNWAiZD8qgGSbejdonjTvEZgAhrkhHFq3Wljim0RDN9DV7nr8jYBo9oiU/Ml",
+	"0tYTQRpJbHWxr2zdK/fwfv4w8umoXGfWeSGSavGy/GWLx9j5u7p1Rbq0uru9VuVIV43XK1Py+bps2ELD",
+	"0CBlaxAawSci1Mg+CcRsQlPrJnYuy1tBpimNQZHuVef46OD5VYeMRSbV3inhcAMGaMNUUH0Q8g8fR88+",
+	"d6+uDvynk897//OfNqBRbYPB3DEWrZEfbIwDzBGCJgJdavW5ignd9/TJycSC4paOVpdS7rtoNyGuq6n0",
+	"jxrKrvZcJHlKef495eoWpKrYBu5CjhZGM65oOS6P1QTky8bKYSobTJh2pcuLZIYlRcTeSTFIbQxnLVP1",
+	"1Qvy7bPnXxvB3jxBbGFGtVLfZpBSyFUqEOQ1D0NWGG4oY1OGgc9LnFI9PliQb+PI2QJrSX4jn3/7beku",
+	"PjsKxv9oplNYIKk3Vmn8cPGWcDqxDAg8mEt1GzPJT6dWfTt1v55iDA1ysH41ZGbxw0tzbp2fzW4mWpSW",
+	"8q7ku64XMsbSlsHM+lhwTWPda+/u9W+0d4hiWI15Za51xFDSCdwKiVGaUxFOlNliLkijU7qVrdsB3Fu7",
+	"79lA51xXDkFqMK4fbP3YIo8Uaxvo3ObX8s7OId3qHtQ5LFzDpXBHvAz4IU5aqBCro1bt9Bce/KKz2ogZ",
+	"1VOZLRtQ3TSbquS+AgG8uxNwKYX8neDq5wUHU/eSYestOnIyK1PDIpYKo/J7TnkPru7i/PLcin/NR72y",
+	"PzTQOALnIPFYKGeTRY3n4vySoASCDqzBLP9gZNWSxFIA4eL80ucJrCJQb6Xb24R+7E0F4zogor/mziZx",
+	"RuhAYSQtt3564PvAjfKN3rkB5d5bv2gmxkszraAKlV6MqlD4JQzc78WEslULvVzDLKAzLLMH+bNuTwEv",
+	"zi//l3tpvvrNhHH36TjQv9dLpKvewkrJSJiV5MFi+Q2gfCMSSFcM+ujbw+rnreP+hdhvyN//A1NbYrCZ",
+	"lubLfkQkxWYsWpC+7/RaPmWb+ZL3573ifYfotafQfKJAH5C+QUgzP/pJbMf7NMkFcrsW2/J9rhfd2RXH",
+	"twnqzYRqchT52m/CNtYRmSYjOlVGORU3IFM6VbbJvLQmkDHkNIBTJuGJIm7JoShsnG4V9PGpMwXqHB8t",
+	"qLCa50/5K2QnDJZQDwB2U4ULija+2yFkNbxa3SazXG5GiDZclCJHY+s0J6UDeydLdOB5C45WIr4VOKxk",
+	"l7L0wy4hH7IBJjmduw+ouOyKVS5SyaCdX6WTpVQYPurVTf9hKmyGKla+BIpISlYNikdOuBJQHPOsAOXp",
+	"YqDUzV1u0ob9NFu6cp1SgsbBGoS9fy203oCgTu/aD6GwQraKWSsKTn6HsvV2TQ6L5LX3mG6stGdxc4yI",
+	"xJQj4wuX75p4Zr8ERaxQsMj+wRsyzI4jchKRp+Qf//5/sdW3T1kyzLNk/DXjVQTKID/5rX4xWopd9vnP",
+	"OZrdCVnaBWMVaH//hp46Ouenk9uA8sCsKkQ9QlSQLqpesgoQ1zUGFVd6vWD9O9/XtRF/RdvNHTG23jF9",
+	"/mDteYaPcTHkN2HcKZHm7Zp3iok2Y+D5/Zz/PCiohvfUNatrLGvcoprxj2zCtPJ53j2qbSf00iAtm+RU",
+	"h9tYBpqE3jClehMJla0rNPawv988G0MHTA9jHply5THRHCRTBq7DuHUGMUXYZJLhh3AbwAkbtcjLt5UG",
+	"SkqUj6/BlkQrxTk1Mu08sgFbEihQRSGQTUBdU9fmP3aB6aFHJBsOe0rDdKUtuffKi0RN0AzUcoi1mHKO",
+	"Bq2iDO7urClNWELPKL/pDXc3BNglQLN42XTtFqNh/ahXwKy1JQhPBdfzJz0SQlmLrmGjMUiS4u+E5rLy",
+	"hM6IAo0G6BgjhTQxKzgjmXIFqLng+xIUS4BrRlP7GNrHphJsC+VFJHVR2BV2IUkWtjGpNilZsezGZslh",
+	"3UVvfycDSMUtYXlZlQlN1lnrmlLAKnR2PqgMz9Kct1pjxXM0eP6o8zqO9Iay1DIxW6bGAi85qBnSls8Z",
+	"IOrVef/7P0+eH52Sk+dHR0eLd3W8DvmvT3ZMKBbaOSXHy+YL7mgluh/2vlYo+Qbo9Cr0eCEB3YgekMuk",
+	"W1YD/Dyb0QIerbzcXvYt422LiinbFT0fnHjeETxzxPLOVG/DdG3LZGv+vgFNAt3eLa70SuLtPFfhcAtK",
+	"EzqdpgwSMmEjiQFsLbOK5oswS1xL2zrMUX2Rv4S3pwT/Ttg9riA/NgWsvxWaDFLKr4OR5ndppbGgordv",
+	"o63GbLqZXOJt5QSbcVfIbXK58bLUJrxlC+Zqe/Egid1gJnD5ANbtS4wydW+TWcSPuWfw/H7znOH6oTfH",
+	"s5ewaW0tsnRyaymSARRdBTHXx69tYMwSD6Y9n/mJlwH25cqBTytlhQb7OBzfmeCWEK0l7Q23Pvx5THU5",
+	"+QfNh65Yn1Wk7Q+npG/LbYphn3RdLJyyyp99YbIXXfE+zfRYSKaKIxgK2SddCTFggIutFElcpUjlU4kn",
+	"pWyjlMbXJKZTGjM9w1G5mDAOsGwsTLcCJskAxjQd7kWkr+gEenlF1Z7NS+pf8W6KI7gMZPMUyZ86I2o2",
+	"mYCWLN6r9lT0IOhEneBGDV0rlmqIQ2j6sBu5dFQb0XnKbHe7as+lDYV8Ucp/rDH5NPHxkq08Yi9+/N6N",
+	"6WPRk2nPdSsLR726EI32AfEyS5cvw23owjwbjphw2vPcBisrdrO1AN161sINQ7dKIHBKvKW3hlTQ2qVD",
+	"6x83cmU2I90x9iwxtyQirlthVEt6FbfcJ76qiIzoZJAyPiL/+Pf/uxf2R6wXfbOmNvc40WIT9KB+ST8v",
+	"CZpZcN0rtTpWLzbtcsZknjjqS8ISxUYcSz1geYwzAliLR3Agk0xpDJrE3qt2AMMIdCZ5Xga3aGQYKDyN",
+	"Vb161LBNTCNroiSx4JpxDPzumUEbGngios96ig6Nmp+m4cdSGNGGn+bSHXs2jrvhaUxwnk9hnH/SCz68",
+	"hyH2omF6ydS1yqszBx9RU4jZkMUING/mCD96y/SY8d4gLxi1pE98eOgodEgeiKGdNcClvrv6+kLHt+BA",
+	"AjgRvBa2h8E7hzPtVMHSS++oRPPdpw0VRS76r90l9MwP0rL74YpdkYAZ4r9Kv0H3Si4t2ot/Sw0toa1r",
+	"wmwvHA5rdbfPPvK1fgICWgkfJyKpJKdwm/LWsui6YXofG4IX28bFuYRPQomEG2ysh/XECYdbYsdYHh5n",
+	"aH7PE/8euhEXk7C2xgnDBGAl0w1uAtS6tWQMn+qJ4bBXFLdqed2rZa5Chp928XulDO3PpYzsO911LTRN",
+	"2+NuueB9AH23aL7ZUAXyhU268pDEUgvMHGf8NW9fsbx+mXNoNxDB8G2pnfQ87lepfpV8z6PtemapX6q8",
+	"rqXKUnd8G8KxpIN+nTfOy3QG2fjIAM81EGrZKJxxiysMi8gnPZpgKl+7l/EoV5/Tl5ZYiTf4ShdLu5Ir",
+	"jRVmamJfi2UZpa7HVI9NzF4o16u8p0UvHlM+age6z4uFpo0oOSUZbMs2j7rgFo5dgBvgrk+GGBJqpZXu",
+	"9z+9OX/99mCSEAUxZmY+3zuzxfSeG8X5tlxQjymipsB1hLY5V1jvMV+GuoFRoOKmXPMxDrMzX2JIEglq",
+	"KrhiGLzD5qowPqbLVN2W797vEu2sjSPXEkgXsMQ0j2d7eOYt9/V4buOGEtV3BPp3TqA/cCMzXiwowVqq",
+	"eRRTjqZAIDQeM7iBhHQljMhJ9+ne3inpo3qe1ymLoU+67hWfxlr8hnZ/I7GwIYspN3Sb8V7ClJagVI/y",
+	"jwz0rB+RPnYJHIFUPavW94RExV7P+rZic94PSUhrIlJPcHRNr0H1SnOks14qzFB9V+5JEcHT2akt+aTI",
+	"mN6AE1ek0kSPJUBEzA6fmh1WfQX1zToBbOF2rNuwYTcYN9W04qB292EqqSFJL3IcWNCRvEnpthXsRkI7",
+	"dc/JjKHSbktVjFJV3wZl/y3ckgnjmSJTI3CLLBxVuDxYBitCNRUNZsr7u26pjbiUENM0zqzLq0uJzFJw",
+	"1TRvXej8QAK9VkXdJEomTCnGR+TN6z9hezw0Oy4FAofbXilVZk0d1IzSNvCpdXOo1h127dEs30bzq60C",
+	"ZN/nNdggca0Ii5DZoZCwTnnTai/m4E5Ch7Rk7c0nEkD7qt5pUTUkZVYv8CYk5BpJ2K6Q7Cf7sxgEnIK4",
+	"ggDpuShfxeIMFLlFzbCKBm6UcP5oTgOWx/IwztT4jgaU9v2pY8TocM6JISQ9pDjtLWCYx7WisaV4a7Cg",
+	"KPLds1GlVr2mKDzsKYp7faJIEQ54QM7Jr2JA8iW6226LjxtRSpHfMsggIRnXLLUsKqEzbE3IRRU5VOlt",
+	"JOdmVmyGmM7OqoS/jG2G1xIYDiHWvpo8U8TsnnRtzAKT6M00r0r3JLsBfGSvVdXc+ShCuyt0DWKpdDTq",
+	"TqYp2HKLQ+sT+aXJehdIMSjvSJR3e4pOWV2q84owtyfm6rzT5NdMWcBUYJOviUyA8tsxS83LrBhFSJKC",
+	"kZaYNtyUwy3IckJ1XizSSFiwd0bgt4ymZoX57cCq9PmAY1qa9aClca96leoNHxAtPeDK1zLKaVPtltSu",
+	"WuWKVGnIIqL+MxKwzTc0X+La3naz8mpV2CV9FQ3yQ5xJpmeXhjM5eRSMnH2e2T5H9tMrv8w///y+E2jn",
+	"9PN7dBsbNLbdX6/BtoXw1bW1zJRWpPsy+f7y3CDmxeXJ86+wJHAs+JCNMgnJ3gF5kVI2Uaekr7JB36gH",
+	"zptilBSX6RSLBPYi0pciBWV0BMMzzRe+NlifdD98eP19RPwX5joNh6hFmOeYUthwO0twBvg4xXAmC0R8",
+	"gOq+VSOQYaNjBMFQYPxY62nn82enJc/feFec0/WbVUSJmNF0HyO1vKvVifaKAEePuvlvKCR5yUcpU2Mf",
+	"rqEOrvgVfyH4DXDbKrarAMj5u9cHk8THTk2lMGe6d2qe/R/E9s9B7EcXESdzBV67fQy7jlG/P3Tf/vOv",
+	"SvD+3gH517yYqH8Bw8yk0TSvOCF9W+u1TxD6RAxJ/xOajyPCeIRnFJEJKEVH8Ll/Rvr4Y9/6q7D71zth",
+	"cFgSxl2o20AkM+xzrsdgpphSSSegMUSB04kNf/ktAzmLsOwrmnzGQM0B588aYP0P8kZwmGGWrb0mBG+A",
+	"gZUzcQPHwk99VyXqDNmFtXy/vvyJfPPV0bH96ozYOrSuJbCB4tOnT78lH96/wJmMNKhIpoDEmVTCrGTk",
+	"io6fkj4KcIr9zejYx+aIDYkgCQxplmry/GgP99Av5Lz+mW/ROxVcwROFsK4JgxaKeem1vB2SecIwbfM/",
+	"wSfNg7YPs8F9ezet5pwaWBm+cEtxDqZUZtMELQBtbrJZiMhkDPnhk77TPPtn5E8v3xPr+8CRUBlTWgoD",
+	"2Jfv6ah/Rt6dv3/xg63jEVvcdfcM9/V6uP+G6njcJ91nJ99YDui0uYg8O3ZdzJWmKewdFGj97qfL9xGx",
+	"vhJVGZym7BoiQuMYphrRvv86gclUaODxbP8vMOtb7+k0pSVwYOChQT+zKr+jwsLgT4N08Y1iSL1/gSNB",
+	"cmoIHPT3EEepNmxXaXLyzFYxPyOUo8kjn8SWGXt2coI93V0tY6VZmiKSpmw01v6ho2/Nod5KpsEwX8z7",
+	"vB2LFEjX/Gm5ZERoljBN4AZFA8oTM43SQkKSb2CPYBYo1i+jaRoRmipRCB5xygxKjYSB6i2dkQlL9t3i",
+	"UKaj/hGU9FLsTE1csTQsgihBSwaqBlnDC8wpIa2bB6u/826LE5oASh2lE89PwGChmaD/b/sXdmH7rxNn",
+	"YIppmhpiEeUdhfCG0PwGOCQ6LwU8+XNxpBaXIjKtWIKl9h3/wBgpGo8jS76eHT3Dgfof9x2Z33e8KC+E",
+	"aNNYSIrUAW+0ecDCbUJnuFbC9JmzhBnQkGdHT3FYtzGUFA2dc68lAo8OPjKl8XlcSFFI2kD4mhtR2L5k",
+	"GTEnGU8gTqlEMVGPRUKoObVnR89zVuAf7Z+nqbjte6LaLTRX0n8r9CuR8cTW3eu/waHeCn1u4+j6zu6W",
+	"shi4svVJMfiv8+a1kRgymTquqU4PD8UUuCUsB0KODt1L6tA8W5Q09Ey05CI97RwfHB0c2cpewOmUdU47",
+	"Tw+ODp7axgBjlGAOExHjHy4OKj+Q10nntPMn0N+b343gZNEKnz05OvJVhH0lAvioD8d6khbpTCE9fK4q",
+	"6DknP7x/8yPS4TNi7qj9FZ1IIG+MJuXsX1486nJBXnz/FhUWC31c0wu7mP1LJ6XtvxMpa27v4d48dK/5",
+	"t9xLn6NO+dYsG+Tf3KOvE7vH5xY+oVdyOB6+Niyd09RVdS8JmJ3Tv/4SdVQ2mVA5c4rn+bvXBBswGiYc",
+	"EQk8AYOnhaLnC9SirkFHyoi4+Wmqzi9mBjztQwmJiA8Mq05oKjgc/LoUAy7xVFriwa/0htpjXBEb/kxv",
+	"qJ2pfrg0HsP+i8IPsfBIzcP+2cd3kg7BXcOGyrlacaR7Yc4nIm9evyd43WMjw8NkAEkCuRQ7YNx1YGk8",
+	"bGuP/9uis/0BH1l+rmX591fnWSkOdpH9zs0QOO33VhY3Oqy57tm0duiP7NzmltoId5uJUb5T1Y2/sb/b",
+	"8GAuCiUnoZqe2ZSSWNyAY/Uov/gWDyhcoITq1b0eTSaM95FXSqDo2p0cYFXE2mG7eVve4mnqSgCvcIHf",
+	"SWEYJ2SKmDEIfJwKhdYCYrV3cnRwdPBsgwf9rM1Bf0cT91oHXzle/soH7vJl/gaJfenp8pdeCTlgSQIY",
+	"y7EuCuZIVwKmwyireqPAM5gRKTKNmqOVVHhCrLnoDA18PJ6hqkYHVAGZCpHuNSFt1KlJZ5g5VMYuh9hO",
+	"jjiYUcvom6jKT1Pg5+9er0ZW/KAFus2TCzcwQTGGJCLOJliLZd5cE6Q2/vXyi4+V4LTl6JjGvZDG26Tz",
+	"LZJ4O0EA5viDkc1RlHtgaJu3Wtxhl3bygefVW5ZyhvyWMaf8oD3AXMhhlqYzl6vvrMBN53hzfFgyWDee",
+	"549M6ZKJHEV5b89pjOYtHjl8R0dwyf4GGLff4tn36FIzDxtm0EGbks8XOq0XB2hfONKHApuBQ1IBjTWy",
+	"DaNaWfMMWjn36k2uGJr5rTlVC+xdFVhmebzKYlesAx8GgkuUWhUErrXIL1u8mMVk6IkN6V9W5DTqfYFU",
+	"O/bchj1Xq3qVnU1dSm6FvEaTxl61I3uZBJSve5gH1/DWB1fjpedYV3bIuAvVQZuWkEFqcvipEhnweRG3",
+	"KHCmcy+Y2cSrixXX0PHlezpahob4zB1Vv8eLus+Oni1/wxuhNoLrP/H6gWwbiVflawVCmfP7BS1cNh60",
+	"iuEfMFOgguSrTfR6iHb4jiXcePS+4M2Gb4aNaP1cdVu6pJsHvJjO1by7oBu8oM+Ovl3+wgvBhymzLvln",
+	"xyfLX3gnIRbceutf2UAMfLXFdt7RWSpo8l6IH6m0YVfPjp+3gZ2LYYbkDSSM+oT9ZycnbV52NhYjP7+0",
+	"rVjx3W9W2+uFvy2bIH027oxQm/xTabCKEfMECc2Zde5aF5ukque6qaInFH1oMcatiBT27kA+2zD3w9gQ",
+	"09SWILgbCRUqICO8wOE3QUGXayAlj+RfYLY1mluqW/b4yC2CO90UwQ04ZJe9WrySv7Gj3DvK/fgpN96c",
+	"AOWOfOSVTULdOj12UYAbpMi1IoIpG9mENAzkMWNluvANQtHpf0hj7XiUS8S1oGBaOWCoU3I7ZvE47yx+",
+	"xX3UpXnN/paflyJjSBMiJLGBnhhSUzbeTOgMO7xJloDLOXOLk6CyVF/xItrGn8cZGQjzUQK5hqm2UStG",
+	"MTDj/5yXUcjLfwFu31ncavahMVVX/OL80nc3rxf3sQ2TsAOl85v7+l6lUZ4o7KdD8mCXiY3EovyKM54g",
+	"5b+Zi1UzsLDBeiQVt+jMoeWlP1EkzqQ0q3QBcJiA48Dg577iuH3St2K3y5t2IXc1xuzw7A/FmovNuO1h",
+	"nb9Hx6Tz8OIdk94x6R2TXoFJu5tDKC/dnVOSQGxYBpRYG+WJi1fLKT7yjQp5x+BMM1iJMDt6vAk2b9jQ",
+	"vg0cXOyiMQ++vHkELhrAg+7NOSlq5ekW1KZbMrJNVMjHXZL8E3b4oHPHh8RYf4+L//NiA3K/Jv8OjbXY",
+	"gmPHhsq2gdrV1UELIDb0hnbiwcBQq6YdihhlhbzhQQDeC3Kn5ifP606TbDptPbkWq0+9Vf9Wfsta+LdK",
+	"Mb87B1dbB5eFmpaUpf56FvG/TX4t804DWfUG/igYX3JzfOi+PlSgNeOjhYGJL+yzl/7RLWJafaoGOdCv",
+	"emcR36631cPZyAkpjDAV0rd54omr+LrvK77KLLWFWjyGuoE26LCax+clHqh53H1cbqja+h7EF9Xy0nmH",
+	"1O7yNepLO/XncXuXdJC6tSdZDcy0Sgf36UgCLA8v+x7femdfOi/euT89pnrHf+LpjBRrx9SeGWiXRdsk",
+	"tGbc/l6RWOer/C6bzJZweHdOGFeZNFSfwMcpk6AwAer77y5t7WfCFApEuZlPApAZUKOT5tn8Lh2/MUyN",
+	"9uCGJVh2AydhfNSzLzfL3e31tXIZkfb62jbl9zCmtZDl8/PZSfJtqMz3VXmohN7dPFBNVfzSRfnPTUf1",
+	"hH3KmKAaRofVRaP7sUyHV+uqi7aSlI63vJbQJbLrSx6DcfpHES9s8uPfzp/bCWiFgPY7k7LuTMIubB6y",
+	"EZSSBmpmk5R9s4UkL2O5Lk3zBGy5OHX4Kf97WXhtI427ZybbGHbrH9hpUY8i6rYJ2e+HWa8WreDX1iYC",
+	"d1O8fstmkPAyH8Qasto9zqN0d/d550X+w5tRStKB0fopNtF3cTw+LGffV7bVxGvZG5UO7BfMTlQEg+Vf",
+	"99rn4Lzy79xPMk5ougayku9mF/7/2CSFpqPJLYhjKkeMjxrQu5AAlksL68sIAVRrIy2EL8TjEhUCa3wQ",
+	"OWGF2+yFBAyQ3V3jnYDwpWTxhGgl6doSZEsydlqS0XXFgjtEiy+grcGw8fflUGSgMmVY3W0+khWLcfn6",
+	"t0neP4RJIqbAbUtlLD9ikcbF211xLGJXqcFP1DRl6NzCkPNYKF0UtSxFZbtA7nx1dCIyrtXBFf8OYpop",
+	"sOFhYzqdAleEaqyCF1WDCH0svN2O4EYgpEOso6lVrfzx6RWnwbrItqbDMFOQkO6zkxPSz3/fx7AnxveH",
+	"mZE3+3sH5C181OR8KnEXtmozFoS44lMQUyzQL0U2ssXmXK1x8qsYRC6w/pYy12GaYUFnW2fa1gBM6GxR",
+	"1PdGWeSa4d+PgKPtArF3HNJt5/cfE830qU+YsaXAXCcBwbVkg8xMHBGlYUoGM/w/KsqJFpXqsUyqkDH4",
+	"CrhVCncn5pZhcWBf+XRxXMEr+7Cv2fn7Kl3jFl+uW/P78LFXob7ct+6O1Ffa3XnYW13ZVzWo5dGxvmCx",
+	"5eFdi3X/MnVFtV2DPNSrn7gWERVp05+G1bzvzxVfxZrH6oKvrvJhXO81SDW73EnXnfrezvm+c77/rpzv",
+	"5+raFiMvUyNUUyY2sM0lts7lXC3ItF6ZsjUKHYef3Dc9981S83qduN0T8200qleZx84Q9zjs6fOnci9c",
+	"eTWbTwXB0Nyzyi05tGmWa9ia5udtMjOdl0JyrB2HDABLC5SaBj9RxLUVR7IyTSl2k3KtmHyCvLMi7c1X",
+	"N/4e93FXqeXRZb+7DfnevffuSmhFviwOJRsgXztzy84h8YU4JN6X1L7EXW/SdYQy8hSTUOJbcWpHPDHt",
+	"IIE4ZRz27ipf2d+8YMXUsG2OyOvLV/efGbJNM0l5Q7sEhE2bR15fvirB7KzebU4BFO0ptx7ZiF0Kcfql",
+	"ZpAyVjxWI0h5jQ9jAqlAaZdzsDN7/PFyDl7zhN2wJKMpcQ0CiBGOFycf5M3CDPnzNGejMYdVjr1CGkKN",
+	"sN0LW92lHPw+DB8VZn3v3PgOKQfuUthQi8buS+/mZQ+sQWgDTjBKwyb9GjgISWjeec6I3F5OkSPKmbKt",
+	"C8ciTdS8TcKIke/sWh4qdfoFVbDPuAKumK1RKGHIPvpSLkM6YekMO8Y25STbR3rmU8++3FRn6XjtOkt8",
+	"rHo8mwxqzTkW0ZW3P1y+tW80jppQDT0x7A2YxA5nm8qfXqndxzt85x5afdiJlmsuFsN3WksbYmig6QBW",
+	"8ueiTDBX9MgRnQfRUuzZP1b9xK7uYTQTB5mdTrLTSf5YOgn19Y+7hXiSKZBWYImpBLm3HnnKdQv7yuGn",
+	"PKTp88OLVH8CnRO7LbPSxo6l+OtOVXkUqkpxGPfGh1eT43F9bTKc1uXhW05qsst6kDymxdfQpy7truPO",
+	"Vfil5C7l6TAJaMpSRbp/vvzpLam0IeJZmpI4BSoVoZwIvDM0JUMGabJ5kaB1z1J7mx+gc+muv+aXIhBg",
+	"z+QiZayA9/234LybnBAMo+pjd5C+2xfg7aZJluonyjUO6b7wiXiXLhGvW+4M80IyDZLRPXIBoyy1zYfJ",
+	"ydHx84hIGJGTveiK91F16Hsd4gm2HB+Rp3sR6cdjlib4k/nD/PTC/CGBk/NYk+Nvv/mWqOOv92yCYL/c",
+	"xaRPJOzLjKsrXmvQwukEEjKYFc+D6rGkXySyKDoBV8I3lP6Gevxdct7uvY/Jg1hCFqfO7awhX6gM96WZ",
+	"Ty41lbqWJozOkJx1kK5LEt9In8aAxBRMCG8hOwWyYP8QQlRgXy2y1AIJ/Du56j7kqiDkmyWsR1F1Jihe",
+	"BdPeNpFEf0+h4fNLfaAEuHbZ+TsRYydifEkiRrjGTBtZY9Uk/ICMkde8sy+3ES++wyf/1WbY/CEEi8qO",
+	"losU1RyjnTCxHWHi5Q3IWV4OSAwJ4Be13qm1e1IVLyICNB6XKl1g7gNh2jsFqlbOysCPxszTfHclONvM",
+	"mE0XX9yLypMPFWOGfewScwyl1fj6TDdAgCfNXTqYfbmHD1WiqhIY0izVndMhTRVE8607tkk6ypBdTjkq",
+	"O9/Rja3QjQquE8ZdwawyM2WKANNjkESxBJpVko27iLeokJS3/Vg1kfIaH0YFqUBpp3vsdI8vPDpsLG4r",
+	"lBEZFCiCPesFkshujXL2rxlP8ha89gUfXbEFt3GFZR5+Kn9clrpSI4n3IgM0RaGU172LQXkUIWHlI6mp",
+	"EY9WCFgugJeRcRX9Yf5qHQJPVq/3cae1Nok4L3lyN/nm0dXrKG/nJU/uO2SuDclCTWtThGtXsGMXhfeF",
+	"ROG95AnW2Shxl27V5EElEA43ILEptYYNhNutbMWl6Xfu2YetrrpeHdTNlGq1EMgrtW4/684DvU32XdUa",
+	"ucvDW733ex2Giww9W7T9NtzRw0/2j2VaTBVzOveGo01igV31Tod5RGkthTcEXR1Q95yw+0L2O6XAWLSr",
+	"6izNV+bQiQ3705TyxQzPkXn7/Dt8/A/gtCztpwU7MbveORy2FPUEFr65EcGXtG1iN779iUXdx3f9Fnsa",
+	"Soj3WB0NpSU+jJ+hDKOdm2Gng3/pIU5znZ+w6tUQG2/mBDMc5LQysSwkbkcMl6jD+VMPqwivVi3GLfo+",
+	"6sW4qVoIGR6SO2V1DWW1DLxcVM9xc5NCgpu0R5MJ48trxniR4rFWjXHre6C6MR46Oy6/qxzzh6sc46u1",
+	"dC3/Hpm7HFWKVEYkoTNfpGVvFdpVp0J1pn34yf+51EJWUKitc8HGYi+lop07u9jD28UCNVTvjZmuJkS6",
+	"VbUq/bI2K9528Re3sIcp/7LkauYFYHZXdOd8/nJKwKxBARtYsqRq3ye7LE4zOL+877SgBmW61Cp7Jb26",
+	"yEz8jiqmNuZpvji/vBc3c3ECy9X1i/PLLyuHacMaexl+zbZ+CUpkMgZC09QrV21uX7SVbp0FfjzaHIF8",
+	"hQ+UIVBAaFGHzrKlcqfc75T7341y/71BW2Kb5ZVCBHSFtAWIFlEzpWGCNnvBK5WZDIfdBMkLChyHnyRV",
+	"PfdpacR/mbzdA5NtUjlKrGGnbTwKg0DtRB6QO6/EdAtUa2MfuAt337KFoFjag9gIll9ZbyVAtr67tDsT",
+	"wR/fRICoXqaMpEs5MWTtBoiQRII2k+a/MkXYZJJps5mIPDv6du/+uP4hLsvoAytnJM3T0KCCdO4m2AQR",
+	"XTPN6MGInzvzu4ssuzSf3zEZ/d1StHeZzslZTqwwvCiGM1Rt8m81UdkUpIIElCFojsbdIyGzM26NjF3g",
+	"8F8iEauxqx0V21Gx31ejb3oNpBDAcuNMhkWukJhhfodAaqey2GxAyA2TLg37KOAt8fRQDe/tYw9VTeon",
+	"3zcIl5vTeyK4jSk1CnFzMakePtxD+ti+399WCZwHaYsyUlS7be8cN2s4bkrgi8hgRm5oypLeUIrJWvVo",
+	"V7cMhbw19bOuYXW3WKTBcCHJAIZCAtEiobO9im52SiiJhZQQa6e2WXMv/nhAzvkVL1lvMwWq4R4xrQgM",
+	"h2AJkrkTp/ik4FAU1cOCMboExCvOhSZ0qEESpg+I34tRvyHB5yvboakEmszIlCodEarI7Rg4OZ/K/LAU",
+	"oVKaJTB+xd+47dI4hqmG5LRcXjgfzKAIplaTa4BpaX96DDOz58Q2H6CcZFND3PiI/CoGVzzfVw4xIiGm",
+	"aZy5yjhjmBBct4FOCXUIKlLmZAncGMDaBpCK9Ac0vjbAS/rNfQny2/9o/XJ+gQ/klsvhswu03fni/iC+",
+	"uPMkwSYpltGU+FJUkGEkNRvlUCFhz6ipGnr4YamTrUSqti8NNWp7ObB2xvrHUU6rciD3LUWtZkrxyNXK",
+	"qbY+Z962T82v7GFcastuqPeo7S7pzqP2hXjUvIpBtdFQjBo0A11S4p4dfUsEj4Ew88DePTHzQ9Rw1jE5",
+	"1+lkWFfl6hakIidHJ4VW+KsYEC3IVKTpAXlJ4zGhqEhCUlLNgo0PRqCdwlpRU93ITHkJqVBMA9qYtfqL",
+	"NEFdlSlyDVMdkQmV15Bc8dwH4LRAnbdrfpInIxfryC3KqOL9KgZPlCNuiqRMadey+hbgOp1dcTzJgvyZ",
+	"8QczrLQ6yeJxSAX8gOezYRWwQvZPNkb2Pzht+c9iEDRSOa38DI8+RwWqidd4apxgp3n9HlnLA6cnenNM",
+	"FCALWPwozqQ0VKNEQCY0AZLxBCS2u03NH4Y4dKnB0Dv1VXHpj/sx1TASki0xnl/ax18UT2+zTFBlstly",
+	"43KxiZ1teXXb8u1YpODzYQ0saSpGmbObuk4VCnmCYVjilpfgbVBRjYXUyFUilB/MqVTLQ7q5HrAiQA2l",
+	"Hm0RoOoyH6gQUA1WO+vlznr5h7JelkgdYriR+qvJBDkRbE/FGnScppJ/tf7XNjfvX1Q2mDCtIekbBQAb",
+	"RLMR3xfDIfktgwzOrPDQN/Sx5wllL2UTpv8FWwn1rZqGr/rf1RMk3vZNQzz6VnkwxPWJOiB+cgxG6hPX",
+	"tQjjjDLJIXGV4rp9/0XPNqXqEwV6L6QcoMTwALULN5P4aJacZz7O+fANAE998Tzvz0dYkgmd4XkRMRye",
+	"ETwPw0SNokV5fhzmsSYnf+BcK8u+1z5Ru2qN91JEyV6uWyGvUYZSe/dfhDFMrQ4/mf9qrpXq+fs6BkRp",
+	"OhwSBZDfCSZRVEwZB2VNG1pomtpK4uajFTvNFE+Cze//VKl/2rkfRG+slZLSXVrUI6mTklJumZlRRxC/",
+	"rEEM0evR1yw1WNbGh3OnkqVb9uKU1vYgfpwWFzavoLK7uDtHzheUGmX5KZlSqdVmSpI2yASHjlSu0W6p",
+	"RAEbvDOFsGzkaWUEaico3Tpxmmc0JbFQqO0YbsB4TYdLIIURVj5AOfqM0IG4QTdWTWzvPjt6alWq/fyd",
+	"fXynv3dAznEl1Ej31y7q0Hlb6EgCJKfIhgyTSAmdiIzn+pc7CrPIiKhpyjQZgL4F4H6VyLd8F2AM7SMJ",
+	"Gw5BAvdhNGYgxhOkkzfgZ+AAiSL94mGvkoUEKbuDzTCUR9OMymzDH80jZD93ZDu7bI4d//pC+NclG/Gc",
+	"XBpCH7koZMZHthd6PIb4elVeNifIL+VnqElshJvVyG+SWBMKhz8I3TVbec2nmX5kLQo84S0F+jMOOyfF",
+	"jnTvSPc2SLeLBRfKCtkcsAdzSREh3ZIcLLMUrPUPCXrNRbx5/QTp+eEn85+3YdrWhaEE5Im4gbtT6V92",
+	"RsodwfkyMn/tlSHU3nubFFe6+Xe82usaVZeLSSi7OHEtC9YimKY03hQteBTy144G7WjQTujZHOFDAuEp",
+	"nxhuku4tEWlsAMYWdNQLHPiPZSG8QIsoDrmzD+7sgzt6+3ult4Y0YfUYFxtnVUst0PFiUcVafCixXhDS",
+	"HdD42jyxXmu+1W2HEm6Ygq0QZjPwQxLmhzPlcbi9c2nTnQVvp1D/Tvwgru0okhJX4byIGrVE79Ql91l5",
+	"M7dyKzqxpu4te/wtBd4ClbvEgR8NldtJgjtitSNWC4kVXthc8x0KWSQqdG06o8xSzGLerLHfF77a/1UM",
+	"1OGnX8VgWemXcvLvFm/6khxjl4X9RQTI339Y8Hm1IlqeqziVYiRBqY1Ud1m/dsufxQDZ30IcPnTp+QvT",
+	"cD2WvXDPPnghyymIaQqVagKkWkygKdXF/dwTPJ1VclxcxmnnFBNoovvNeakCuEXmsT2I3b3eyr22JZKR",
+	"VVhpuHzLIyMsi1syBVkud5iUEugfy703m4I4k4Z3m/cGQCXI80yPO6d//cUgtAJ540fNZNo57Yy1np4e",
+	"HqYipulYKH36zdE3Ryituh3V7+QPQFM9jogEmhhdQEVkAlqyWOX1QswVMWzVEEdIhwelxDNPalTgtruE",
+	"YJIpkHaw2KxfFYVIJKT27TGbqjzKVY9hUprD0orA+G8BEhXZQe3wY5aWz9HN9IJKIOexJpCyERuwlOnZ",
+	"QaiBYmgTrhI3JAs6RSnSvTi/3LPVcKzZCceExEXcMq5FORzXYpEqLSJUznh+Me8w5pemfgDcnpWbqg2u",
+	"qvCrvhQY1xEFhRLZBGutjimvBxHb90tlZGwmKEkgZnlrRTfpMOMYiWcNYYEZy4VpQ8VxFOneIjjzejUW",
+	"Ddkg06D2cBH+Wh9U2IO9rvNTVvPnFGjzqgXhXBGD8ogufXd+wBd5p3BmdlHuFW6HLfULL8Om6E3aNKZZ",
+	"UlnWjVxmXClmJr+drJChS3NUReX5eb5nEmK9P6UzrBhixnrNE3bDkoymxN/cVxlPbLw6Hklp/AnldITf",
+	"NkCaTqfAk32MmbelYrWkLC3fO/OtIXP/fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -2965,12 +2965,18 @@ type UpdateAssessmentParams struct {
 type CancelAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CompleteAssessmentParams defines parameters for CompleteAssessment.
 type CompleteAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
@@ -3036,6 +3042,9 @@ type UpdateFinancialAssessmentParams struct {
 type CompleteFinancialAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListFundingRequestsParams defines parameters for ListFundingRequests.
@@ -3058,6 +3067,9 @@ type CreateFundingRequestParams struct {
 type DecideFundingRequestParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListISFAgreementsParams defines parameters for ListISFAgreements.
@@ -3157,6 +3169,9 @@ type CreateRelationshipParams struct {
 type EndRelationshipParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListPersonalBudgetsParams defines parameters for ListPersonalBudgets.
@@ -3230,12 +3245,18 @@ type UpdateRASVersionParams struct {
 type ActivateRASVersionParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // RetireRASVersionParams defines parameters for RetireRASVersion.
 type RetireRASVersionParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListRateTablesParams defines parameters for ListRateTables.
@@ -3295,12 +3316,18 @@ type UpdateSupportPlanParams struct {
 type ApproveSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // AddPlanLineParams defines parameters for AddPlanLine.
 type AddPlanLineParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // RemovePlanLineParams defines parameters for RemovePlanLine.
@@ -3319,18 +3346,27 @@ type ReplacePlanLineParams struct {
 type ReturnSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ReviseSupportPlanParams defines parameters for ReviseSupportPlan.
 type ReviseSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // SubmitSupportPlanParams defines parameters for SubmitSupportPlan.
 type SubmitSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListUpratingChangesParams defines parameters for ListUpratingChanges.
@@ -6341,6 +6377,17 @@ func NewCancelAssessmentRequestWithBody(server string, assessmentId AssessmentId
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -6401,6 +6448,17 @@ func NewCompleteAssessmentRequestWithBody(server string, assessmentId Assessment
 			}
 
 			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
 		}
 
 	}
@@ -7021,6 +7079,17 @@ func NewCompleteFinancialAssessmentRequest(server string, financialAssessmentId 
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -7260,6 +7329,17 @@ func NewDecideFundingRequestRequestWithBody(server string, fundingRequestId Fund
 			}
 
 			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
 		}
 
 	}
@@ -8282,6 +8362,17 @@ func NewEndRelationshipRequestWithBody(server string, personId PersonId, relatio
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -9060,6 +9151,17 @@ func NewActivateRASVersionRequest(server string, rasVersionId RASVersionId, para
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -9107,6 +9209,17 @@ func NewRetireRASVersionRequest(server string, rasVersionId RASVersionId, params
 			}
 
 			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
 		}
 
 	}
@@ -9717,6 +9830,17 @@ func NewApproveSupportPlanRequestWithBody(server string, planId PlanId, params *
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -9777,6 +9901,17 @@ func NewAddPlanLineRequestWithBody(server string, planId PlanId, params *AddPlan
 			}
 
 			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
 		}
 
 	}
@@ -9966,6 +10101,17 @@ func NewReturnSupportPlanRequestWithBody(server string, planId PlanId, params *R
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -10015,6 +10161,17 @@ func NewReviseSupportPlanRequest(server string, planId PlanId, params *ReviseSup
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -10062,6 +10219,17 @@ func NewSubmitSupportPlanRequest(server string, planId PlanId, params *SubmitSup
 			}
 
 			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
 		}
 
 	}
@@ -11859,8 +12027,9 @@ func (r UpdateAssessmentResponse) ContentType() string {
 
 // CancelAssessmentResponse200Headers the declared response headers of an HTTP 200 response for CancelAssessment
 type CancelAssessmentResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // CancelAssessmentResponse400Headers the declared response headers of an HTTP 400 response for CancelAssessment
@@ -11905,6 +12074,11 @@ type CancelAssessmentResponse415Headers struct {
 	XRequestId *string
 }
 
+// CancelAssessmentResponse422Headers the declared response headers of an HTTP 422 response for CancelAssessment
+type CancelAssessmentResponse422Headers struct {
+	XRequestId *string
+}
+
 // CancelAssessmentResponse428Headers the declared response headers of an HTTP 428 response for CancelAssessment
 type CancelAssessmentResponse428Headers struct {
 	XRequestId *string
@@ -11936,6 +12110,8 @@ type CancelAssessmentResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -11958,6 +12134,8 @@ type CancelAssessmentResponse struct {
 	Headers413 *CancelAssessmentResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *CancelAssessmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CancelAssessmentResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *CancelAssessmentResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -12009,6 +12187,11 @@ func (r CancelAssessmentResponse) GetApplicationproblemJSON415() *UnsupportedMed
 	return r.ApplicationproblemJSON415
 }
 
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
 func (r CancelAssessmentResponse) GetApplicationproblemJSON428() *PreconditionRequired {
 	return r.ApplicationproblemJSON428
@@ -12050,8 +12233,9 @@ func (r CancelAssessmentResponse) ContentType() string {
 
 // CompleteAssessmentResponse200Headers the declared response headers of an HTTP 200 response for CompleteAssessment
 type CompleteAssessmentResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // CompleteAssessmentResponse400Headers the declared response headers of an HTTP 400 response for CompleteAssessment
@@ -13576,8 +13760,9 @@ func (r UpdateFinancialAssessmentResponse) ContentType() string {
 
 // CompleteFinancialAssessmentResponse200Headers the declared response headers of an HTTP 200 response for CompleteFinancialAssessment
 type CompleteFinancialAssessmentResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // CompleteFinancialAssessmentResponse400Headers the declared response headers of an HTTP 400 response for CompleteFinancialAssessment
@@ -14142,8 +14327,9 @@ func (r GetFundingRequestResponse) ContentType() string {
 
 // DecideFundingRequestResponse200Headers the declared response headers of an HTTP 200 response for DecideFundingRequest
 type DecideFundingRequestResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // DecideFundingRequestResponse400Headers the declared response headers of an HTTP 400 response for DecideFundingRequest
@@ -16460,8 +16646,9 @@ func (r GetRelationshipResponse) ContentType() string {
 
 // EndRelationshipResponse200Headers the declared response headers of an HTTP 200 response for EndRelationship
 type EndRelationshipResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // EndRelationshipResponse400Headers the declared response headers of an HTTP 400 response for EndRelationship
@@ -18375,8 +18562,9 @@ func (r UpdateRASVersionResponse) ContentType() string {
 
 // ActivateRASVersionResponse200Headers the declared response headers of an HTTP 200 response for ActivateRASVersion
 type ActivateRASVersionResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // ActivateRASVersionResponse400Headers the declared response headers of an HTTP 400 response for ActivateRASVersion
@@ -18411,6 +18599,11 @@ type ActivateRASVersionResponse412Headers struct {
 	XRequestId *string
 }
 
+// ActivateRASVersionResponse422Headers the declared response headers of an HTTP 422 response for ActivateRASVersion
+type ActivateRASVersionResponse422Headers struct {
+	XRequestId *string
+}
+
 // ActivateRASVersionResponse428Headers the declared response headers of an HTTP 428 response for ActivateRASVersion
 type ActivateRASVersionResponse428Headers struct {
 	XRequestId *string
@@ -18438,6 +18631,8 @@ type ActivateRASVersionResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -18456,6 +18651,8 @@ type ActivateRASVersionResponse struct {
 	Headers409 *ActivateRASVersionResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *ActivateRASVersionResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ActivateRASVersionResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *ActivateRASVersionResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -18495,6 +18692,11 @@ func (r ActivateRASVersionResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r ActivateRASVersionResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ActivateRASVersionResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
@@ -18538,8 +18740,9 @@ func (r ActivateRASVersionResponse) ContentType() string {
 
 // RetireRASVersionResponse200Headers the declared response headers of an HTTP 200 response for RetireRASVersion
 type RetireRASVersionResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // RetireRASVersionResponse400Headers the declared response headers of an HTTP 400 response for RetireRASVersion
@@ -18574,6 +18777,11 @@ type RetireRASVersionResponse412Headers struct {
 	XRequestId *string
 }
 
+// RetireRASVersionResponse422Headers the declared response headers of an HTTP 422 response for RetireRASVersion
+type RetireRASVersionResponse422Headers struct {
+	XRequestId *string
+}
+
 // RetireRASVersionResponse428Headers the declared response headers of an HTTP 428 response for RetireRASVersion
 type RetireRASVersionResponse428Headers struct {
 	XRequestId *string
@@ -18601,6 +18809,8 @@ type RetireRASVersionResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -18619,6 +18829,8 @@ type RetireRASVersionResponse struct {
 	Headers409 *RetireRASVersionResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *RetireRASVersionResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *RetireRASVersionResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *RetireRASVersionResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -18658,6 +18870,11 @@ func (r RetireRASVersionResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r RetireRASVersionResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RetireRASVersionResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
@@ -20143,8 +20360,9 @@ func (r UpdateSupportPlanResponse) ContentType() string {
 
 // ApproveSupportPlanResponse200Headers the declared response headers of an HTTP 200 response for ApproveSupportPlan
 type ApproveSupportPlanResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // ApproveSupportPlanResponse400Headers the declared response headers of an HTTP 400 response for ApproveSupportPlan
@@ -20348,9 +20566,10 @@ func (r ApproveSupportPlanResponse) ContentType() string {
 
 // AddPlanLineResponse201Headers the declared response headers of an HTTP 201 response for AddPlanLine
 type AddPlanLineResponse201Headers struct {
-	ETag       *string
-	Location   *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
 }
 
 // AddPlanLineResponse400Headers the declared response headers of an HTTP 400 response for AddPlanLine
@@ -20936,8 +21155,9 @@ func (r ReplacePlanLineResponse) ContentType() string {
 
 // ReturnSupportPlanResponse200Headers the declared response headers of an HTTP 200 response for ReturnSupportPlan
 type ReturnSupportPlanResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // ReturnSupportPlanResponse400Headers the declared response headers of an HTTP 400 response for ReturnSupportPlan
@@ -21141,9 +21361,10 @@ func (r ReturnSupportPlanResponse) ContentType() string {
 
 // ReviseSupportPlanResponse201Headers the declared response headers of an HTTP 201 response for ReviseSupportPlan
 type ReviseSupportPlanResponse201Headers struct {
-	ETag       *string
-	Location   *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
 }
 
 // ReviseSupportPlanResponse400Headers the declared response headers of an HTTP 400 response for ReviseSupportPlan
@@ -21319,8 +21540,9 @@ func (r ReviseSupportPlanResponse) ContentType() string {
 
 // SubmitSupportPlanResponse200Headers the declared response headers of an HTTP 200 response for SubmitSupportPlan
 type SubmitSupportPlanResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // SubmitSupportPlanResponse400Headers the declared response headers of an HTTP 400 response for SubmitSupportPlan
@@ -24114,6 +24336,13 @@ func ParseCancelAssessmentResponse(rsp *http.Response) (*CancelAssessmentRespons
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24139,6 +24368,13 @@ func ParseCancelAssessmentResponse(rsp *http.Response) (*CancelAssessmentRespons
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
@@ -24242,6 +24478,16 @@ func ParseCancelAssessmentResponse(rsp *http.Response) (*CancelAssessmentRespons
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CancelAssessmentResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers CancelAssessmentResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -24376,6 +24622,13 @@ func ParseCompleteAssessmentResponse(rsp *http.Response) (*CompleteAssessmentRes
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
@@ -26162,6 +26415,13 @@ func ParseCompleteFinancialAssessmentResponse(rsp *http.Response) (*CompleteFina
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -26843,6 +27103,13 @@ func ParseDecideFundingRequestResponse(rsp *http.Response) (*DecideFundingReques
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
@@ -29570,6 +29837,13 @@ func ParseEndRelationshipResponse(rsp *http.Response) (*EndRelationshipResponse,
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -31777,6 +32051,13 @@ func ParseActivateRASVersionResponse(rsp *http.Response) (*ActivateRASVersionRes
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -31802,6 +32083,13 @@ func ParseActivateRASVersionResponse(rsp *http.Response) (*ActivateRASVersionRes
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
@@ -31885,6 +32173,16 @@ func ParseActivateRASVersionResponse(rsp *http.Response) (*ActivateRASVersionRes
 			headers.XRequestId = &value
 		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers ActivateRASVersionResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers ActivateRASVersionResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -31973,6 +32271,13 @@ func ParseRetireRASVersionResponse(rsp *http.Response) (*RetireRASVersionRespons
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -31998,6 +32303,13 @@ func ParseRetireRASVersionResponse(rsp *http.Response) (*RetireRASVersionRespons
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
@@ -32081,6 +32393,16 @@ func ParseRetireRASVersionResponse(rsp *http.Response) (*RetireRASVersionRespons
 			headers.XRequestId = &value
 		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers RetireRASVersionResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers RetireRASVersionResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33913,6 +34235,13 @@ func ParseApproveSupportPlanResponse(rsp *http.Response) (*ApproveSupportPlanRes
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -34159,6 +34488,13 @@ func ParseAddPlanLineResponse(rsp *http.Response) (*AddPlanLineResponse, error) 
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
@@ -34874,6 +35210,13 @@ func ParseReturnSupportPlanResponse(rsp *http.Response) (*ReturnSupportPlanRespo
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -35107,6 +35450,13 @@ func ParseReviseSupportPlanResponse(rsp *http.Response) (*ReviseSupportPlanRespo
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -35326,6 +35676,13 @@ func ParseSubmitSupportPlanResponse(rsp *http.Response) (*SubmitSupportPlanRespo
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
