@@ -113,8 +113,10 @@ func migrateCmd(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 }
 
 // migrate applies the migrations as the owner role (PB_MIGRATE_DATABASE_URL) and grants the
-// runtime role (DATABASE_URL's user) what serving needs. With DATABASE_URL alone, that one role
-// migrates, owns the tables and serves: there is nothing to grant.
+// runtime role (DATABASE_URL's user) what serving needs. With DATABASE_URL alone, that role runs
+// the migrations: either it is the only role (it owns the tables and serves), or it is the runtime
+// role of a deployment that migrates in a release step, and finds nothing to do (it may not
+// change the schema).
 func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) (int64, error) {
 	if err := cfg.RequireDatabase(); err != nil {
 		return 0, err
@@ -133,7 +135,9 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) (int64, e
 		return 0, err
 	}
 	if cfg.MigrateURL == "" {
-		log.Warn("PB_MIGRATE_DATABASE_URL is not set: migrated as the role of DATABASE_URL, which owns the tables",
+		// Either one role does everything (serve then refuses it unless allowed), or the owner
+		// migrated earlier and this is the runtime role finding nothing to do.
+		log.Info("PB_MIGRATE_DATABASE_URL is not set: migrations ran as the role of DATABASE_URL, and no runtime role was granted",
 			slog.String("role", runtimeRole))
 		return v, nil
 	}

@@ -206,6 +206,19 @@ func TestServeRefusesARoleThatCouldAlterTheAuditTrail(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	require.NotContains(t, twoRoles.String(), `"level":"WARN"`)
+
+	// Migrated by the owner in a release step, served by the runtime role alone: the serving
+	// process never holds the owner's password.
+	delete(vars, "PB_MIGRATE_DATABASE_URL")
+	cfg, err = config.Load(env(vars))
+	require.NoError(t, err)
+	var runtimeOnly syncBuffer
+	ctx, cancel = context.WithCancel(context.Background())
+	_, done = serveUntilReady(t, ctx, cfg, slog.New(slog.NewJSONHandler(&runtimeOnly, nil)))
+	cancel()
+	require.NoError(t, <-done)
+	require.NotContains(t, runtimeOnly.String(), `"level":"WARN"`)
+	require.Contains(t, runtimeOnly.String(), `"msg":"serving"`)
 }
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines to log into.
