@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -140,32 +139,6 @@ func TestServeFinishesInFlightRequestsOnShutdown(t *testing.T) {
 	require.Error(t, err, "no new connections after shutdown")
 }
 
-// serveUntilReady starts serve on a free port and returns its address and the channel of its
-// result; ctx stops it.
-func serveUntilReady(t *testing.T, ctx context.Context, cfg config.Config, log *slog.Logger) (string, chan error) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, log, ln) }()
-	addr := ln.Addr().String()
-	require.Eventually(t, func() bool {
-		select {
-		case err := <-done:
-			done <- err
-			return true
-		default:
-		}
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 20*time.Second, 50*time.Millisecond)
-	return addr, done
-}
-
 // TestServeRefusesARoleThatCouldAlterTheAuditTrail: with DATABASE_URL alone, naming a superuser
 // (or the tables' owner), serve migrates and then refuses to start, saying what to do; with
 // PB_ALLOW_SINGLE_DB_ROLE=true it serves and warns. With two roles it serves without a warning.
@@ -187,54 +160,47 @@ func TestServeRefusesARoleThatCouldAlterTheAuditTrail(t *testing.T) {
 	require.ErrorContains(t, err, "PB_MIGRATE_DATABASE_URL")
 
 	single["PB_ALLOW_SINGLE_DB_ROLE"] = "true"
-	cfg, err = config.Load(env(single))
-	require.NoError(t, err)
-	var logs syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	_, done := serveUntilReady(t, ctx, cfg, slog.New(slog.NewJSONHandler(&logs, nil)))
-	cancel()
-	require.NoError(t, <-done)
-	require.Contains(t, logs.String(), `"level":"WARN","msg":"the audit trail is protected only by triggers`)
+	require.Contains(t, serveAndStop(t, single), `"level":"WARN","msg":"the audit trail is protected only by triggers`)
 
 	vars := freshDB(t)
 	vars["PB_JWT_PUBLIC_KEY_FILE"] = pubPath
-	cfg, err = config.Load(env(vars))
-	require.NoError(t, err)
-	var twoRoles syncBuffer
-	ctx, cancel = context.WithCancel(context.Background())
-	_, done = serveUntilReady(t, ctx, cfg, slog.New(slog.NewJSONHandler(&twoRoles, nil)))
-	cancel()
-	require.NoError(t, <-done)
-	require.NotContains(t, twoRoles.String(), `"level":"WARN"`)
+	require.NotContains(t, serveAndStop(t, vars), `"level":"WARN"`)
 
 	// Migrated by the owner in a release step, served by the runtime role alone: the serving
 	// process never holds the owner's password.
 	delete(vars, "PB_MIGRATE_DATABASE_URL")
-	cfg, err = config.Load(env(vars))
+	logs := serveAndStop(t, vars)
+	require.NotContains(t, logs, `"level":"WARN"`)
+	require.Contains(t, logs, `"msg":"serving"`)
+}
+
+// serveAndStop runs serve with vars until it is ready (or has failed), stops it and returns what
+// it logged.
+func serveAndStop(t *testing.T, vars map[string]string) string {
+	t.Helper()
+	cfg, err := config.Load(env(vars))
 	require.NoError(t, err)
-	var runtimeOnly syncBuffer
-	ctx, cancel = context.WithCancel(context.Background())
-	_, done = serveUntilReady(t, ctx, cfg, slog.New(slog.NewJSONHandler(&runtimeOnly, nil)))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var logs lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), ln) }()
+	require.Eventually(t, func() bool {
+		select {
+		case err := <-done:
+			done <- err
+			return true
+		default:
+		}
+		resp, err := http.Get("http://" + ln.Addr().String() + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 20*time.Second, 50*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done)
-	require.NotContains(t, runtimeOnly.String(), `"level":"WARN"`)
-	require.Contains(t, runtimeOnly.String(), `"msg":"serving"`)
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines to log into.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return logs.String()
 }
