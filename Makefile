@@ -1,6 +1,8 @@
 # The two commands of the README: `make run` and `make test`. Both provision PostgreSQL first
-# (.ci/devdb: DATABASE_URL when it answers, else a throwaway cluster under .pgdata/); `make stop`
-# and `make clean` stop and remove that throwaway cluster (never a DATABASE_URL server).
+# (.ci/devdb: DATABASE_URL's server when it answers, else a throwaway cluster under .pgdata/), with
+# the owner role that migrates (PB_MIGRATE_DATABASE_URL) and the runtime role that serves
+# (DATABASE_URL); tests make their own pair of roles from TEST_DATABASE_URL, a superuser.
+# `make stop` and `make clean` stop and remove that throwaway cluster (never a DATABASE_URL server).
 SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -euo pipefail -c
@@ -72,7 +74,7 @@ test:
 	@.ci/need-gcc
 	.ci/need-tools
 	db=$$(.ci/devdb); eval "$$db"
-	export TEST_DATABASE_URL="$$DATABASE_URL" PB_REQUIRE_CHROMIUM=1
+	export PB_REQUIRE_CHROMIUM=1
 	$(MAKE) --no-print-directory check
 	$(GO) test -race -count=1 ./...
 
@@ -80,7 +82,7 @@ test:
 docs-check:
 	@.ci/need-tools
 	db=$$(.ci/devdb); eval "$$db"
-	export TEST_DATABASE_URL="$$DATABASE_URL" PB_REQUIRE_CHROMIUM=1 PB_DOCS_SCREENSHOT="$(CURDIR)/bin/docs.png"
+	export PB_REQUIRE_CHROMIUM=1 PB_DOCS_SCREENSHOT="$(CURDIR)/bin/docs.png"
 	$(GO) test -count=1 -run 'Journey|DocsPage' ./docs/
 	echo "docs-check: the journey ran; the screenshot of /docs is bin/docs.png"
 

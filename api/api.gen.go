@@ -3112,12 +3112,18 @@ type UpdateAssessmentParams struct {
 type CancelAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CompleteAssessmentParams defines parameters for CompleteAssessment.
 type CompleteAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
@@ -3183,6 +3189,9 @@ type UpdateFinancialAssessmentParams struct {
 type CompleteFinancialAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListFundingRequestsParams defines parameters for ListFundingRequests.
@@ -3205,6 +3214,9 @@ type CreateFundingRequestParams struct {
 type DecideFundingRequestParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListISFAgreementsParams defines parameters for ListISFAgreements.
@@ -3304,6 +3316,9 @@ type CreateRelationshipParams struct {
 type EndRelationshipParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListPersonalBudgetsParams defines parameters for ListPersonalBudgets.
@@ -3377,12 +3392,18 @@ type UpdateRASVersionParams struct {
 type ActivateRASVersionParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // RetireRASVersionParams defines parameters for RetireRASVersion.
 type RetireRASVersionParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListRateTablesParams defines parameters for ListRateTables.
@@ -3442,12 +3463,18 @@ type UpdateSupportPlanParams struct {
 type ApproveSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // AddPlanLineParams defines parameters for AddPlanLine.
 type AddPlanLineParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // RemovePlanLineParams defines parameters for RemovePlanLine.
@@ -3466,18 +3493,27 @@ type ReplacePlanLineParams struct {
 type ReturnSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ReviseSupportPlanParams defines parameters for ReviseSupportPlan.
 type ReviseSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // SubmitSupportPlanParams defines parameters for SubmitSupportPlan.
 type SubmitSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListUpratingChangesParams defines parameters for ListUpratingChanges.
@@ -3979,6 +4015,21 @@ func (w *ServerInterfaceWrapper) CancelAssessment(ctx echo.Context) error {
 
 		params.IfMatch = &IfMatch
 	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CancelAssessment(ctx, assessmentId, params)
@@ -4014,6 +4065,21 @@ func (w *ServerInterfaceWrapper) CompleteAssessment(ctx echo.Context) error {
 		}
 
 		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -4335,6 +4401,21 @@ func (w *ServerInterfaceWrapper) CompleteFinancialAssessment(ctx echo.Context) e
 
 		params.IfMatch = &IfMatch
 	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CompleteFinancialAssessment(ctx, financialAssessmentId, params)
@@ -4454,6 +4535,21 @@ func (w *ServerInterfaceWrapper) DecideFundingRequest(ctx echo.Context) error {
 		}
 
 		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -4970,6 +5066,21 @@ func (w *ServerInterfaceWrapper) EndRelationship(ctx echo.Context) error {
 
 		params.IfMatch = &IfMatch
 	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.EndRelationship(ctx, personId, relationshipId, params)
@@ -5362,6 +5473,21 @@ func (w *ServerInterfaceWrapper) ActivateRASVersion(ctx echo.Context) error {
 
 		params.IfMatch = &IfMatch
 	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ActivateRASVersion(ctx, rasVersionId, params)
@@ -5397,6 +5523,21 @@ func (w *ServerInterfaceWrapper) RetireRASVersion(ctx echo.Context) error {
 		}
 
 		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -5712,6 +5853,21 @@ func (w *ServerInterfaceWrapper) ApproveSupportPlan(ctx echo.Context) error {
 
 		params.IfMatch = &IfMatch
 	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ApproveSupportPlan(ctx, planId, params)
@@ -5747,6 +5903,21 @@ func (w *ServerInterfaceWrapper) AddPlanLine(ctx echo.Context) error {
 		}
 
 		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -5872,6 +6043,21 @@ func (w *ServerInterfaceWrapper) ReturnSupportPlan(ctx echo.Context) error {
 
 		params.IfMatch = &IfMatch
 	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ReturnSupportPlan(ctx, planId, params)
@@ -5908,6 +6094,21 @@ func (w *ServerInterfaceWrapper) ReviseSupportPlan(ctx echo.Context) error {
 
 		params.IfMatch = &IfMatch
 	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ReviseSupportPlan(ctx, planId, params)
@@ -5943,6 +6144,21 @@ func (w *ServerInterfaceWrapper) SubmitSupportPlan(ctx echo.Context) error {
 		}
 
 		params.IfMatch = &IfMatch
+	}
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -7046,8 +7262,9 @@ type CancelAssessmentResponseObject interface {
 }
 
 type CancelAssessment200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type CancelAssessment200JSONResponse struct {
@@ -7064,6 +7281,9 @@ func (response CancelAssessment200JSONResponse) VisitCancelAssessmentResponse(w 
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -7231,6 +7451,25 @@ func (response CancelAssessment415ApplicationProblemPlusJSONResponse) VisitCance
 	return err
 }
 
+type CancelAssessment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CancelAssessment422ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelAssessment428ApplicationProblemPlusJSONResponse struct {
 	PreconditionRequiredApplicationProblemPlusJSONResponse
 }
@@ -7280,8 +7519,9 @@ type CompleteAssessmentResponseObject interface {
 }
 
 type CompleteAssessment200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type CompleteAssessment200JSONResponse struct {
@@ -7298,6 +7538,9 @@ func (response CompleteAssessment200JSONResponse) VisitCompleteAssessmentRespons
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -9075,8 +9318,9 @@ type CompleteFinancialAssessmentResponseObject interface {
 }
 
 type CompleteFinancialAssessment200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type CompleteFinancialAssessment200JSONResponse struct {
@@ -9093,6 +9337,9 @@ func (response CompleteFinancialAssessment200JSONResponse) VisitCompleteFinancia
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -9735,8 +9982,9 @@ type DecideFundingRequestResponseObject interface {
 }
 
 type DecideFundingRequest200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type DecideFundingRequest200JSONResponse struct {
@@ -9753,6 +10001,9 @@ func (response DecideFundingRequest200JSONResponse) VisitDecideFundingRequestRes
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -12451,8 +12702,9 @@ type EndRelationshipResponseObject interface {
 }
 
 type EndRelationship200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type EndRelationship200JSONResponse struct {
@@ -12469,6 +12721,9 @@ func (response EndRelationship200JSONResponse) VisitEndRelationshipResponse(w ht
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -14695,8 +14950,9 @@ type ActivateRASVersionResponseObject interface {
 }
 
 type ActivateRASVersion200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type ActivateRASVersion200JSONResponse struct {
@@ -14713,6 +14969,9 @@ func (response ActivateRASVersion200JSONResponse) VisitActivateRASVersionRespons
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -14842,6 +15101,25 @@ func (response ActivateRASVersion412ApplicationProblemPlusJSONResponse) VisitAct
 	return err
 }
 
+type ActivateRASVersion422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateRASVersion422ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ActivateRASVersion428ApplicationProblemPlusJSONResponse struct {
 	PreconditionRequiredApplicationProblemPlusJSONResponse
 }
@@ -14890,8 +15168,9 @@ type RetireRASVersionResponseObject interface {
 }
 
 type RetireRASVersion200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type RetireRASVersion200JSONResponse struct {
@@ -14908,6 +15187,9 @@ func (response RetireRASVersion200JSONResponse) VisitRetireRASVersionResponse(w 
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -15033,6 +15315,25 @@ func (response RetireRASVersion412ApplicationProblemPlusJSONResponse) VisitRetir
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetireRASVersion422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response RetireRASVersion422ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16769,8 +17070,9 @@ type ApproveSupportPlanResponseObject interface {
 }
 
 type ApproveSupportPlan200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type ApproveSupportPlan200JSONResponse struct {
@@ -16787,6 +17089,9 @@ func (response ApproveSupportPlan200JSONResponse) VisitApproveSupportPlanRespons
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -17022,9 +17327,10 @@ type AddPlanLineResponseObject interface {
 }
 
 type AddPlanLine201ResponseHeaders struct {
-	ETag       *string
-	Location   *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
 }
 
 type AddPlanLine201JSONResponse struct {
@@ -17041,6 +17347,9 @@ func (response AddPlanLine201JSONResponse) VisitAddPlanLineResponse(w http.Respo
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
@@ -17748,8 +18057,9 @@ type ReturnSupportPlanResponseObject interface {
 }
 
 type ReturnSupportPlan200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type ReturnSupportPlan200JSONResponse struct {
@@ -17766,6 +18076,9 @@ func (response ReturnSupportPlan200JSONResponse) VisitReturnSupportPlanResponse(
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -18000,9 +18313,10 @@ type ReviseSupportPlanResponseObject interface {
 }
 
 type ReviseSupportPlan201ResponseHeaders struct {
-	ETag       *string
-	Location   *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
 }
 
 type ReviseSupportPlan201JSONResponse struct {
@@ -18019,6 +18333,9 @@ func (response ReviseSupportPlan201JSONResponse) VisitReviseSupportPlanResponse(
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
@@ -18218,8 +18535,9 @@ type SubmitSupportPlanResponseObject interface {
 }
 
 type SubmitSupportPlan200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type SubmitSupportPlan200JSONResponse struct {
@@ -18236,6 +18554,9 @@ func (response SubmitSupportPlan200JSONResponse) VisitSubmitSupportPlanResponse(
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -21439,368 +21760,371 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
 	"7L3rbiO3lij8KoS+AVo+U752d5K2MThw+pJ473Snj92ZDLCdI1FVSxLTJVIhWXZrBw3Mrw/f74MDzAMM",
-	"MK8w//d+k/0kH7hI1k0sqSRLtpMof9JWVfGyuO5cl187sZhMBQeuVef0184YaAIS/3mepuLW/CMBFUs2",
-	"1UzwzmnnwxjIBPRYJIroMZAp1WOisulUSK0OOlFHxWOYUPOhnk2hc9pRWjI+6nz+HHVe0ngMLwXXUqTm",
-	"jYXvCq6B6yuIM8n07L1IWTxb9tHrD3QUXvMNSMUEJ2KIy5agRCZjiMhQSNK/GO6/pToe95ft4CKByVSY",
-	"hV3CNKUzSOan62uZQZ/cjoETPWaKMAsqpYWExEw9FVyBWQrlBKhMGUgi4ZcMlCa3TI/t63QCJJ8vnu3/",
-	"GWbV5QHPJp3Tv3TMfJ2fosByvxMxtasKwSSWQLVdEQJj2eZ//PHH80yPgWsWUw3hQQdAJUgSj2maAh8B",
-	"6V6+eUm++PL50d6y8f/t0sLgIgkP7UD0RBGWRISmShDGLaxA3rAYniiSitESNPwcdaZU0gloj+kjCTAB",
-	"7uZlZjqD1p2ow+nEfEv9Gz2WdKKOWQeT5ugN5MtzDYWcUN057WQZvjm/x3OlQKnFs+Wv3H26r7NkBM1T",
-	"DfDx3ad5wzjlMaNpi+0N/bu9TW70TcYTxkcVDApNbl/rOVS6+7wlAv0zzObx9pxknP2SAfkIM9I1zAY+",
-	"0ck0BULJDz9cvNojekw1mdCPoIgELWeMjyzb8BxB0SGSJm7HcuhiQzUGUcH8Cf30HfCRHndOT46Oos6E",
-	"cf/3V4YItAZpxvzff7m+/nRyvH99/enL1z/98z+FNzpEDhmmzL5hvH3PXD2vHYDZSzymfATJAbl0YCbd",
-	"ZydfWfY4YUoxPjojz45P7C9K0xT2mrfrGHXTPo/NPucX/ycxaESJn8Xg7mjwHePQOEPKONx9ivd0BFfs",
-	"r5BP8ksGclbMMqUj6CnzQnncBIY0S3Xn9LlBAPqJTYzM8Ohg/zrOp2NcwwhkPt8H8REahEefwyfdw0m1",
-	"eSs//amEGyYyRcyz/CBDi8Xvmk7y+fFJBWOPgzABqQRvBPwUH28A9CldMElKNzGFFDcsAdk8jXvh7lNd",
-	"nl/9q6XQxskkVT1HxRuYj2r4QAcpLJhOQ0+bVzYwG6So8qgxmzZPWHrprlN+Nh9blQ7Via9p4qSQ+Su2",
-	"aqz5J51OU2b1scOpFIMUJv/8s7LKWTHdP0kYdk47/89hoZkf2qfq8L39yk5aJcm3NDULRW3Oio3ugCbk",
-	"T1ffv4vIrRRGqMymEJGMf+TilpMhgzSJPAcmQhLGb2jKEvvE/JCrSciPS7bBv+27He5bCIfW7F4/LCl1",
-	"n51eP0xZfK/AKSmPJHbzq0LT9vrvE2XEj4a6nE4yuzYg7769IjybDEA6zfOaxyLjMUv3IgOxVfV5Yxoo",
-	"zdLUDDdM2WisD6755oD9RsgBSxLLw+8T2sjanygiRQqKJIJwoQk1JqXVbcQUJE6/Qcy64EafoelrKYW8",
-	"zw2fc5Jx+DSF2FhTYKY/wyNPQFOWKkIleEvF2Cck4wlIh3oWS1iyQUC8Rfv8ndBow1sT9T4PH30C8Ikp",
-	"rcgg03j2jgyYct6D2nZzb8OifdqXjKF4B+C8E/qNyPi9AuWdICqLxzmjscjAFHHMg3SFRAg5JPGy3hAQ",
-	"0HhsmQt3oxjwbhBb3tNZKmjyQYjvqBzBfSPLQCTIBlMzuSEKWjHpCY1jmGpFusfkLft6k5LovYRY8ISZ",
-	"xbyhLL1/QvHWTG4xoTigKdR26d1ai3aH79yRNsoQucwVovuDSQ4PZ/2itWhk8dZkxpXFsh84vaEsNRro",
-	"/fIFbQg8mZFuQjUdUAUk40jyZimG6CdsZDetyBTQd7FJEviB00yPhWR/vd+DfjuvdTq/ISoOVpey/8bz",
-	"pzzXWx3LrAHhxx9/3K/7JhcBou7KvCPh/MCnUsSglDm211wzPbtPcP4Iabpv1f8IJe5AAv2oCCWDTDEO",
-	"ShGZpUCM9ZMY4dM3tkAfwSwhU6AMhOu6qRFI15xyoccgLZ/u9jPJT6fWbXjq9nHKSh9+hNk+Dpn09zaq",
-	"yv7A3S0DJG8hYfQDmmH3L6ueKOKuJvbNEgyrMvqN4IBiK2dSXnBtjFo/e6PUKkxJIkHhP2liOTZN30sz",
-	"vWbGEB3SVEHUmZZ+MsDKuEXNJT6zCJ1Wx0u8iMcN352Evpt7cyqUjkUCIafpD38m/vGZvzjJplOQJDZM",
-	"ErVJA3I1pTGQAQyFtPBn/JbKhJgPDeSdEdc57Xz3wzE5+fp/daLq1iv7eR5YpRa3PASwZa6pwqHwFwdL",
-	"N1Zp48WdjRj8DLE287mDfe+drQtPtwq2l+hpVUQLBAW1I0VkAnKEdO8exJmUwC3O4u3Ml09ffLF3SuhA",
-	"mZ/R/kdFZBYRnqUpiVOgUl1zPFvDNCweHZAfmR6LTBOaj5lPinuOiNkyoTzJjxONIQ8cyyHa4qhZixXR",
-	"1kezfZxdOmMZh+8HrwIIk6X6+0zHYtJwJaeBE2FfUEQMiYQROeme7HmP7UtzJOaMriyHJd3XKRuxAUuZ",
-	"npGXkmmQjO6RSxhlzm9GTo6OnyOBuTtInmmJeGrOE92uNO2NZyMGHBDzWQq6xwES1Yk6eDPQi1MjWhLD",
-	"IMUEeooOQc/MX3TArDfQ/I7OucJdZz6/FfJjT0vKuBkGkswy/d6NSDOuARBYUScWk0nGmZ71hjQ2mzEY",
-	"FnViap73hkL24jFLk8DVaRWqlxALmazIarnQ9h+lA352FGSEoji8RcKpctDIYagSXM2feX7RgjcqGTeg",
-	"PCMwmeoZQWF+y5T1zGuYqGXT/oDfX+JknQIBqZTUHJa93rqwIxkq+Wx+85r0PDJSswsjNe1LhlnReMzg",
-	"BpyWbzd4UHhaB0KkQPkcV/Vgy+cLstP8jhHPL02/H3ZO/7IE0Pk3b2isVedz9GvtcAdUsaWAK4b5Gl//",
-	"HJXuW8N35/jYuwaM4NLWKlQZoEfW36V1ojm39FJW5eYuufUDzu2lo8SUx5D2LO4hnrf7IoWkR3VlyoRq",
-	"2NcMT3D5KBYcGxtlMGu3eBsisWjSuW+gYJ7tca7EcTuff6pv5XPUCZ/X3ORc9NxBF0dUMxbGswByceGw",
-	"7yA0anGR1mYNZmaD+qDafqE01dkKBHVl38+5Udvv0GgwDGqarHysjnCQpS++OS0zKdxv+R4S348cB8l3",
-	"bqQHjTUKF7zvLiNRVInTmKfjGnXU0LxGgXUSLjZWwfYKjOYZ608V1vq1Z4d1TBMK0PJUxNhmM/KPf/+/",
-	"xtJEGfBEEVQHIqM9Gtv/iXJ2P0rlJ6qiXjjFAV80/28W3PmqXuZIvqqVhFx2IQHpglvbt9VZ4bFCsUuJ",
-	"JwOzFpKKW5CKMKSvqpo5p/QVkRnX11chVBQ3ICWzWucK9gH65kto9kSRBGKGnkc6oowrbe0DMZlmLjAs",
-	"S3VUvikzIDmY09kttlqRX5faXlGZ169X3XiNtPJJ8xnm8fTzQpXgJeL7ilA8JxxuSXG09qrHGU0UzVBh",
-	"o/tqekQJjmZN81A0yJ2gXroav0Wi6I2Bpnrco7onmfrYEPFn6YxMxzPFYpqihxG4pimxnxNmiZApQjUx",
-	"AxExjEgCxgQQkmrGRyHVzC/Cmxl4795GuzS2h6zq2Z+RQJxG+VVN4fzsaL+XwA2kYorRY4qNOBuymHKd",
-	"znpsMqXec10FgTr+snt8tNcd7CEnclsWkpQGIyn7COnM6KUDIJWRiR8ZD9LYve6SQjWAxC6UoVdwwXLi",
-	"vUXfZ9yuqKdFz2nKjjWhiaQ05QmVC4andrd+nLLGbY6fMq4p8wzLjkr8qAaNw2BqBwILMTwkIXssTblz",
-	"Ws3jJrJ4QiVTQIZSTAgNoWkxIKKpHTA8d8gCOz5aaIK1x9uAfVjB2+OjecStiPiwcaQMwkFSZ9N9lQ36",
-	"85JjqWPDXSSqHgf0TstZz9BpywOwXzM+IvnnyEEQg5wUD4NeUtWjXN06p+ciQF6eX527N0OqY3WZb1A/",
-	"KAvWKJdYqPCU+LL1bjBFLDO1cZZMEwn7MuMqZEPN66UF+fduIU2t38LgoA1gmQOihBIHLXMSo+WURiN2",
-	"DCI4yccNg3IdBbcmKHGIxcaxNXQDqg7V7ka6wEciEd8hOSDmPPqIN/1T0g8Sez8i/UVg7F9zyhMrFYGT",
-	"vqfEvhsd5YoZPSAdzdgNKN6Prnk/JBiXrof45QAbjbVbQK+6LDO2Yc79U7vwsQQgL80vEjg5jzVRx18S",
-	"DUqrA3LuIqoQARMB9sJgACkGZTlfbX4ST9Q1R+PAXoIOM2UjZk9IH4fZ50LvD4XcLz7Zx9ucvaAzdadS",
-	"7FSKnUqxUyn+uCrFg8vwxTbod8wGClf5do4w7TCncHJ/nseRWqB+OPeq4rPCORcrDHe8n6QkkXTY3nZG",
-	"RGW8PMXxTtbtZN1O1u1k3U7W/VZk3VV+zeP9+igFyjcW5euKJf59HwG2+I6g8CmgfAwOmSVMn8faZg1U",
-	"hUo57arV3ZdIa2QwH/lRw2uVWVCFYzdcIkWOwotFtx/LLyQoxM12X9+4K/Hqdg3ZWFd9ETllpemBuxwK",
-	"bZp62C0k+QLKyJzxJrtnZX8DRVEXsFJSEhTo0kU46XK4sakUTJIbmmag9iqRDUuh73I0mlUZezNcD9zl",
-	"+z7KhQyNguKX6S9UIhurT23qv6QaiPYxvZfnV3nEtzHvS8danBJgFGlbtHNve2dR/fBCn7QcWcQY2rXa",
-	"XekK4QGlTOzlr4cuV8sL9KgYeUSuQqYM1crMc/iYb6FAkMWktBE1viDM7arxtiqAVccbnH4TmriAHIep",
-	"5dtYGzNQYq2WbwNLMbeeMvsD8MQ+EFxLNsgwRqv0AWbOYm2FMKu3y/wz46EiG4bL9yhPei4suE+69Zvl",
-	"vci7D1HCOZddeSP1QVrdMNtlzcsyxhOMPr4xiOa2ZRHxBnJoNA/4r0V8wVx6GZtMMss+FKdTNRbo3aY+",
-	"ZIP8CPAxnRE6ERnX3pICQjnPaOp+Jgkzkiwhgxl5fhIRKTKzomsfFcqBSlCaTIHzGemOaXoDimTToF/R",
-	"jtyLhdK9KfC4QScyz81KJwDa1jVwetKpC9b1EPNrzLhmqVFdU4rZMBaM6OTnTgzwfEcVFz7j+otnnVJW",
-	"+9F8bEZUq62xTgBUJYSrhW2Zxi5mcgWbLv/mSsM0xAs8qbljWHACcyBGUrCVezikTzAyQ4obSPwRYPTC",
-	"mI3GINcAsF/ZLWJksbJVh8l50yJIVfgYhndhbsgSsDiqQNz8x//3f/z9kP156ZYbEKS8dreKOgiqq7BP",
-	"66vYxPRrhKz5b2xU3NzjhA2HIM0+lgbFlOmT2O+UNYeCBH/QhuRwzBa47rkNpg+iIbgvhkPkJaelxRVx",
-	"bnOQXg7dpuo167CSQDGadYZpyYoK2M+BckXiLI10RzK3ufTLQuryALrFKODo2BHW3/8DpVxMp1PD23RZ",
-	"IBpE2QClreZmdG8v5grFhavdzJTOFKG4p9PSRSEkxgKSI6jtr8xUuojxmL5h/qQDcWO1Ap9HM2WapiRl",
-	"E6b3IsKFHhsRPQCbpA/EAcPNdGZTQbyAzumgfONehC3XYpTXhK+rrLIOUUwFczXtWsyD7/YGs14iJpQt",
-	"CBf8NfD1nHZdK56yzurLQxQ0snwn1UIqa82c8/c1g3Qr2vHnyMm5mqa4EpsIGX3lgNhydK0DVimu1mkS",
-	"JYNuruzYXLGbeehH4cphTTy1mUc26G4NilNQ9kWlkkPzkjkK6OahUwgzpAbtJcyBGxSuaFGJt1qlH0em",
-	"ARqs6s612OSSvtJs3zqDahOWedVC265x/vK7Vy4r3Ts45zWdd99ekdd8lFKekDhlwPV+CjeQkoRqmpdO",
-	"yDeCEdYaRkLOiAQs1UloJb46FXzU0yAnvTxpqhOVfpWgWAJcM5pWfueZVDbZSo2F1PijN6JLRrXZON57",
-	"dKIOZiAF7eC64TO39e85EKVhao3fEn5EhHFyK2SiCOVJZGwYCYRpMqaKCA4RYVpZ/+B82K118DSwvNAy",
-	"zomyxjinEygcfX2Hw1pomvbR4zCgPOkHMypwLfNDvzcUhCnvE8FhhrtVEbEj4+/un/ggKGOXsE/ckvdq",
-	"hRHQagYXGiYrBs5X9tIiA7hNbJtbjc/cQLgtEiS+xB1eVeX/rSRhnK+wPNUCOH1nFKhVE7ExHWBttRk1",
-	"uM1I0/JCqgMv2HIzYzKsm4zFJM+Lx2xeV8UDL7+oxudl5qPoDeMjhVLzBpSegJUJyCl6DnAzPFzGfU7o",
-	"IjZS3ImHV2kj++opsU+7J3vdwV7NP1hNFa1kj+ISVChhtZwNu9nkVQko+xDLeuhbtE+WAeKR5LBWzqaa",
-	"w7r9ZNRN5JO+dHL0MkuD5huLxyRhEmK9P6UztIqw9AZGKbtvnyjMjjf8PE3F7Snp5xnTVCmmNOW6T7pD",
-	"OmHpzBcOG4tMwVikifdq92zStKazfuR822Ux3bMCGSuB9F39KF4hO/N3OVs7n9sJ8GIC7w5vGj+MfWg2",
-	"XmIKUZgMc2u1uB7A4NuxuDWy+5a68leQnObmqucnaN0W3CaFIRK04TPXvMxo9iKiqWTDIWHcHC/p/u0/",
-	"j51JjVwJbkDOyN/+8+T5kSt6WDaWkT/mRnJuTl/zuj2Nr9ho9LcX3+A+jM5hhlMRycsLuVXYFzWdgozw",
-	"3X/8+//1FcPhmtszeaJ8jtmI3YAyKo/zcOEGzScWrabW/qfamfougLlqwAfd+M6b4LV9++YiH9tEqCYH",
-	"RVSuw5EvCqqL7hqhMAFqmN8wS+2eDVjRNtlbx6XvQbvEtfKWzsgACIcRmmWtdCdDCIh3PYd3C4Tu/LeJ",
-	"bOEgC7gYPTTm9+DkLwkiH1aRowSrSO5rYbRSM9S+xYncEGuIljL8BYsyCKXVOsu2iJ0Dav0REqYkjKhM",
-	"AqNUwfGaSoNHylLTRLiKFYXciHJaQOnyBMmR0ZTkc6iWeDBhox7S8iavccyga8DJ0UMT0bYYwWpWWI+T",
-	"8hjWOu8pcPSQxBISpnvUXte0y3Z/b799iZ+ejwBT3qtn+63zQr69+OaJInQERIpblAnxWCjgZ3m5Gikm",
-	"LlNV5TYhJJ4ZOUGSgGQ3Rg/1VxEJ1RhoOmBSjw9aOc8Cbrr8C1tYuMGE3CjSoNDoTUHGLoIn4JLEV/CC",
-	"16xi2ZxWUPu38XsjMNdBitZyJJdwISUAb6SdNIusiMDiby1pNehybL4uQrnk0CR3p688bU2ZnCtpXUOV",
-	"JslSZv/hg1jMaZdz0QDbKbO3hZIgINOWMZNGAV3H5Dm0jRarJ4v5oCe8oA5fRfhylfxOYkt0hXkRLrC4",
-	"e+nWtTry9/8glU3tYRKXDbSwYe+3Y5GCjbE4veZ9M10/cpFjuIbIK/w5hQzpjcjkGbG5dhikYT4JRG1E",
-	"JI/auObdv/3ni68Onh49J//4f/8PsX8c7x2Q1wzr+d1Se2Hr9mLj6OBTjFGseNNU29wBufBRKNdc8Bgc",
-	"SPANhQWsBXbUSdnH0rMnytYccgF8VgvNwz8ttN0mzGEVkWvuWcn0/LLOgqPOp30z1P4NlRgsaMasnu4r",
-	"O0r1x3d+PqxHji7sK9AanRDzIZE2PkL2UMlacgd5zn08hcQraEX8DbRCfsP4iGRTe3jMKM4zoPLM6XPe",
-	"fsDIDNJ1CEH+9p/PXkRHR0d7bVVWNNVK5llvQj/1EjpTBi17xye9ieB6HAi6/Me//xfaLcYMm5HjE2Jf",
-	"LJZyfHJUVh/bTzoFyUQScqW6Yh+kZFoSHMYWsSSDmbOnibOnI0MZxA5YrOzkq4aFJdNeYcz+LBjvjegU",
-	"Fza/mittrJkUlPJ1iJkiEwOLBM0ctA2R7RLrVy7Pf4al5ZmcFGUe3PWILeOMkeB5+6m8klqbZXtQhuVY",
-	"KvgIK9tTCftoDRubndAa3MiEzsgw4wlyGNxQafWnZCgyabagIM4wQsOwVaTrHBEa1np/1XQW0WITzBai",
-	"QFvEXYGqygV1FtbQmeM97XKqlqVBLeFX7Tzmy+Oz2vOYfIKnX3xxx3ELNrLKoItZwNojlamy/SChiIFX",
-	"SKjvLZ3m7chC0fnIfIowb+9AhylFBXNA+ceeewudPTClLDFrTvCkOR0ZbHQvhLx2NizLAtuup0nUGX6x",
-	"b1WvUx9Y8/f/JsdPz4i+FfmTv/83OfnizDIQ9/fxCemG1Je9M8NT98VweDofvtpS+Dl0z7fRqP3XnLRT",
-	"Ia3/ESXyaY19q7GxEdAi4OCktNXk0IjAByMpVFtvwopBpGtE9A0xToHblokeT8yROW3ZoIM9EvP1rSh+",
-	"Fhx6YjgMYkfbUCfagxsjzeOlFwLvz1/7N/FDi3J5fcUit8fgM4I4uLAVQ7GaA4sCATExmzJHjn45eVaF",
-	"K5+u0H5zv3ExYRwguM58tB5KWmO/NdXM8i8u3NrSeB4bB9lLXJ2rCvK0+l5TqRs/n3v9vgvr5YEwTQFB",
-	"xfGFYRo+kqjKauuIWSavCoiq8K4SQpg3LeC461Xma5ImLWud3bvA2Q6j2hwHqkoODvp07vrDZp9VPFh5",
-	"rW239TMrHipyxX7MsC8S+qljkaYQa+VeKoarVkJcwgkL3tZkmiY2vQLNlJoYxHvJVqWR7oUvzu8gH9ef",
-	"AF5s4sBkktn+Xub7hsTaMFcNZBIvmOcUc72LS/288aF32Nj6SIooc75KtK40tYBP340v11hnuWNhwR3X",
-	"43jtGdAm4vAaFOXtBuSFJ92QsbZ9Brs2K1wNJUN2zetqJeR6nX9bZbRXLh7aEA1va8iO2A0UFzi+CpnN",
-	"v20oAeG7GbVHsdKaX/qvQwjWvOoPpTTg3C1qAxZ84db8qh/z743V03Ar62OUvLM/PFseyeRuTWyIBMUa",
-	"61iqwqh4EQEaj207HU1SoMp2gLDtd4rKru1Tp91ukgp5lRfvdttbEFQuXRxN4fe9usDmAodPj5/aTgVB",
-	"9pdNJlTOlpN1qUjsPMK56St4EoB5MV1lzz8txvgCewKoX3q0ILb0lAQLgET5gfeqB7yo/ENEGqpZRK5C",
-	"iZnAjRtZr2yPcezYEAxgXRA1O4Y0aRFvVUDBfbIwKvUNRkP57q7zgMvvaG4FmYLAzp3YacTdBs+IjaeK",
-	"ctqbmRcqcYhTkSlEB3bDUrwPs8W4K/+y0tKHAyo2SO1VxEhSnuTP8S//kr0hszoD5gJzoXtuZUGe/YZB",
-	"muR9LOvIE26Z4/DGPC7FJHuA9yPSdy20bI67+cF1gepb1m7+xcfKpTz04jHEH3sJGzEdDmHGYUIr+dPV",
-	"9+/Ie2EsN1lowq6B1KHrEHPoW6f0XevUot3sE4XYfxDOYiuLSTNmJ8qbS7smv65peAiwE4P4I1jON+zm",
-	"cL7Igrz4OIie8x3w24dDBD5u6jwxV5v899Q5oaVL5qOrCLAiSLGQwPYDV17ZSJMI73z2BU9npzZfAWvd",
-	"RIUCk9sLlVAUQ7VM2/Dp2zOX6eCBf83LlW9vbUVbVc6EsAVFbK6emdvK+/yjUoKeD5Bx4LjmFh4YatMi",
-	"YgbvcRuwoCCLVRtH+GDRdqdRCTENds1QrSoOqcysE5rqM+SP1bpeuAfsN4HEUsqHg+EQsCRF7qOaJ4f8",
-	"JOp7j2r8Z1nniXVbSwSo9w61+kO5qs2VB5uYcal8v4HpwTV3zICUCMdlPSjg+tSR8Rwdhek+XL0XQ4RW",
-	"iB4rMncq5dSeB8qp2RytqYQJyyZhBT6BKfAEvTKutnHlrutk6TUhFu9DbXjJRLaoWqtN2lon7faYSOjZ",
-	"ftP1Qi03LMkwl22Y0rDdXCOUNk4Z4GPKY3BFC1vsOw/qX7bpb/MXVw/Vnb/gXZ7g73M5Wp3IBb7e7kTu",
-	"KLsxuLmHwc29BW1FAm2RVihmWItn2wpmznPdXrmrS90PAhhCVXI8j6kiVGvKsNxhlRH9ktGUDWeMjzxP",
-	"qvMgJpH5XPNC6/BFzz3WW+7UVZBrCKW17p1hITY9Zo4tXvMFG3InFVmFRIvCDaLHVFtl5ZTw4veFykWJ",
-	"fJbP2VyoxINkGmTihZlf7uvDEFD5MiNfn/2a+3KeGBOExdrduPt0BPv+g33X7Li/d0AuvfvKhfuVdTgM",
-	"XTRHcs3xDiEzK9OSsvSAfJBsMgGsLKoy6YMlye2YacBuqBZ4cySxWmU1pzXUeGBLwydvJrCTZluUZjWr",
-	"I1/bvnd5wCfsGK4zCadFDkRe/6mIbjAikOT8rlLobScpH0xS7kTdTtTtRN12RF0bKdZQd3KYpWn/jPTL",
-	"5JmnbPTtNY9D3ARim+dLbeJoqVISdsR2sQNFVune2TWvDMxZ2ifdAXAYYjJpSpnBKzUWt4QSztJKmMAe",
-	"9pqpzYRRv5hnTAyX5zOi2QSqYfjmm06V45SzUGoravBYzwFwExe+Ibfqdm97AzNuu9dBkwp1QBZQ/TVH",
-	"H5+EibgBi0c5r/HJx+5Sz1LJ0u4JO+1s52vYaVA7DWqnQe00qDU0KJdv5wJfVg00dZGJS9LrLj108VbL",
-	"ftPzNfD0GfrekRbNng0V3DIVrvSwLOslWIY0KW3OM3i3ik7UmVsPBjSgCtgQ8xhgSc/u3BY5X+SCtsj5",
-	"cV3aaoaNWY/J8vyh5VUpt5/tgAlCWvTKB1SvnJECT6i0iW+M5+XzXPkABINhN36Ig1Zbw4lvKdN5InHz",
-	"pE0zWY+MIFokdGZo0yYIJ9UWKzU0TO54n+/HaHmbfyfMbz36KmENd696PB9HZxH1iQoUprc93dXHhsK2",
-	"dy0OvChCzmJMG1IMFIQtPl6pfYf/qqEgeLtSsI7HFLVgH/AavJwfkt+FN4B2UV3XMF8sVZetwK52AFGZ",
-	"OdeRvkKTFSIP8Lca51k3VaQqBdZKEVmNuW9K5q1EFmvI+ho6lbGnEWlaS9uNOEaq8nvLPpEKIVfyPfJS",
-	"HY4uCs4fjqX5FmNN53c/H6gjQmXl5oqZ4lehNX9bNnfzCE/GRy7gN5viP1LBoeeiNkPrvbh6syghd0G2",
-	"7CaTVeuZqD7jJKX8iSIXV29cQUEXocKUD/aVkctofTSJqa1TSC04100Pu98k0VW7xK2YVWnQHJrBUQDg",
-	"l4xKDbJh/1tNtCyDYI1Ux/nzDm+7lm4ZFHshdlCm47Xk3FYQ8neGYo15ZlXkWOuslx3qJoRqhdlvV6SW",
-	"/JirhjS6imm+KtN7KrGMGbN3PQMgpdJfLmjRN6e111McK0Ri2bOp/fiaG3WLJ5THUEQCoGEqhuT9xXuS",
-	"UJbOSMpuGB+5FAou7EiugFouc5KIKDrbO0WH3TXHKZjCSytjQpWX5+tmBdxaXSz03p+vZta3zUoIVdec",
-	"8lLcAjkvhnYVlcr+6ijvuVtcjUQFZPxDes3zUVxiQjGqyKvI0lQCTWa1zdjbty4E61Je8wLlbGEw6xA8",
-	"JegDtAPv5wPm/r+IcDrx3dPw/igUK7pq7fV8noXOT4cfefgI+oeLLdf9neWicwh0dw5HbVyRnXL1r3kc",
-	"JSEUPW3GwpBfsxkK5dKujZWK/UrKaFUFB9W2Qm75jQNybitVCkmOPOnw6n6ffvHiKNrEdUqbkvqW9/iK",
-	"+hu/0wlX069M08wRw6XlfaHXorTxfK1XczCvvjvHVwzHMuhQOptKopcRNj3ndHctRKe+qHrxc/XGwJYX",
-	"NwoHTYufYDJNhRVnrt1FcRlkNJ4cZys/T9m0hxy1Zzmq+8nvyhhRKbW9pu0/S088c8nzylx4wMKa+N8x",
-	"Dm9Cgt3oYuZorDbXe4Z/KPcXSn33b2NEYNGFGBpn+IGzSjmAscikdVV0IkvRDhGMaAflob+gjsPbi2/O",
-	"R/A1DYZiGEF8/FXv5Fk/IvjHyfOeFr35ix7X/zPwALFF3NhWh7lj04+LfTybhw0nTzRs42uq4HKNChwj",
-	"zAFfemlbAtTad713auZWo/piBVGxhxZc4O3FNwZKakWtyDDpt67cuWUk5JuMSso1GMGPs54ZYU91qVi8",
-	"y9ZgrtKfTaDEGzlX6gkSSPbmO8YMqGp/Y10++89LQiPu2k+vFkRx5+HmQgvuOuKCqIXeJtEPTyiIX1gx",
-	"wfDr73NdKU8Nw0IP3jQttbdyZRY6UYepMJ969+3Vu7xPWw01gRPMolUREVOLz+mMjKTIppCQp/tP95+R",
-	"wYygEqRyhd2m5U9EkqWZ2j8+JpiPa0eqqkovnj0lz778gjx/cfyiU/ac/u+/HO2/+OnXp5/J/6z/69nn",
-	"fwpZgRYmH4QLBJrvvjTJwef24l1SB8R+i3FsNr5JZRPfFp1J66CKiBIu9TpJ8kKo1pF1zeETjXU6OyCV",
-	"AtHVujrYr9bWarMlde0y8ErPEKkr42bHxao8Sl/zbkol1siUMKGMo19MuakpdsOqLsdVo5sr1mPrTtiy",
-	"0UDjcevWyG3KtjY0r13jwrWpA+0aQxUH3hM5wSxkd3UCa27fucZyGpporjFSu76ES9jMPHRWbr9Xb+23",
-	"sClfQ/u9pVK1VNhlxY5eA+ULAbQOTEONGKTqpcyzeMZVJlELhk9TZut2LB1oSmdSpGnPO49amLWhwJS5",
-	"lO3G0hG21UAgxqfaecDyp1rcFLZmq37JlG3mcismYBjZlbE6iE8a9R81Z4TaBG+sy215mYJPpFsZ5dpt",
-	"i5zHmpwcHZ0Qddz9Yu/MP1f44PjFi+fkKh5DkqVAnhGqCJ1gO3ojd8wCyq8rM9CX0TU/OTo+Rv345Oj4",
-	"2d4p+eLILVgoIAMhuc8g/4KcTyVLyfGL50cRkUyhs0KQL76qfzCUYnLNi/e//OqAnOcNuDFCDbPfDQcf",
-	"U00SOgux2DUKz6wa4oSOTnfAOe4H6vy4Kuq1LSyMsatcxTjkr0Qahu9NzfktKJH09uIbkilwJeaaCw1F",
-	"BFIFvrESNtw0xrAY9lwnjHDdtPDbYaCUtosIjRMbC6zUH6gaOhiatcZq68exYFEFuCr1eubxIsgqbbm6",
-	"+as+W7akfXGCc/dBsC7BekFONci3YMWuRM/yVuRYG6e5i8mI3QBvftzyTqKoLhNa1JzienwU1lKdjGzj",
-	"6rKn6V1d07Hg0AoeUwlDkBKSfM+PrcZD6USqxze3+DrmVAFYOZUoR3MPLI9E60aY2ANYr/hoQXGt6OxO",
-	"FJK/6bdbFhjPny0nmWqseD2cZQlBrfhxlY4WAaewSzdCNyUSvb7+Z7QlSXdv/6dfv4xOmoh1jpJW2mwN",
-	"9Rdg/SIkb8bMTVwbOpGx3QtDO8k6qUiuINcE5MiYuzoek+7lm5fky6cvjKqIaURxClQqjFd3Lgp309Qi",
-	"c2hdyWj3EhSP2yTkVWXhwxH2UgG5gmdn8zLzHnjBGmkIpcWXQ5UTW83IFuQLOfDeuy6ottN7oHjBGgpb",
-	"nEnpwsZWai4PPGkwOV5/itNM1btXtq3lPmZKC2t814bFFqhOwEdEpAkoTYZMKm0jBlKq0J7tuy319yqV",
-	"Qu/UOn+DRd/sXEWdt1XCvdaIl8labv5RBEDX64BVwqhyjCuQtkCXu6l+nqQ2J2hzIt2ywE0pP8eoVusM",
-	"X0FzRY/Z0t1csRH/fjh8aV/G6xabPhEvT0gbMp53RiH2O1VUGJtLXyjHaYyBE6ZJImyh9znHyNLI69Zd",
-	"wev1Xu1Gm2D9HXM65nJvehUmGWeu8fHf/4P8klGumZ5hKz42Ad9jjXSfn0Tk+GlEjs3/z4jA6JHjvXAn",
-	"PdLNO+ntYRQPL5x1pZAY154ZJ0A+yTgQmXFFun//D5v1IzPOGR+Rv/93nnpk3jSfhKfeOyPU98HxN5RT",
-	"KaQhtdZNi22j8aCtXgsUCiQWr1CGvhIsuAjZqwEI7dn+Ru4fJgBaYSnjKq9ZWuHaVkpmerZKZtJ8Q/V1",
-	"y0Yuifls48JEYmjK4Vmps4uL7Vh2yBgD4t5f/RKsRevWotWUoegQBa3Tr9UWt/R0U6WSevxqfWsOOCV4",
-	"L2gQUxK1ZbSMgndJYVQK4GXba6dFzPeCTzO9qqQrcZq61fkRZp5PlvIXQN6wGEhMNU3FKENNtmzY0P2/",
-	"Hu2/6P3063H0vMGMaA51PD5qYWStqV5vkPdtlanVgImQ/KIBkm343aJslLwHQwIa5IRxG7uLdzdTOrNB",
-	"q0y50utkAsa0RaHmS9Cvp4I0stjqYt/YuuLu5f38ZZTTUfnixl1aJtXi8PnHFo+Zmtu6Il1a3d1eq3Yv",
-	"q0bzlzn5/OUltig1PEjZHg9G8Ynwmg+TjCc0tVElLsLhVpBpSmNQpHvdOT46eH7dIWORSbV36voAUzJM",
-	"BdUHoXCS4+jZ5+719YH/6+Tz3v/8pw1YVNsQMHcMXW2UBxuTAHOMoIlBf287M6zqQvcNtHM2saB5iOPV",
-	"pdpRXfSbECExuFr6Vw1nV3suzyylPP+dcnULUlV8A3dhRwtj2lf0HJfHagLyVWO1cJUNJky71nBFquOS",
-	"wuHvpRikNsOjVsfizUvy4tnzL41ib94gtvGFOgiE9Te22QAphVyllFbeUyLkheGGMzbFv/uqBVNauSGe",
-	"y8Z17GyBtySnyOcvXpRo8dlROJqd6RQWaOqNXTB+uHxXzppwYC71xcgkP51a8+3UPT3FkDuUYP1qhN3i",
-	"l5dW5HD3bHYz0aKk1felUJd6oyhsHRIMd4gF1zTWvfbXvf6L9heiGIVnPplrzTmUdAK3QmJQ91SE02i3",
-	"mCnaeCndytftAO693ffsoHNXVw5BajCuH2z92CKPFGs76Nzm17qdnUO61W9Q57BwjSuFO+Jl4B7ipIUJ",
-	"sTpq1U5/4cEvOquNuFE9l9myA9VNs6lOeSswwLtfAi7lkL8RXP284GDqt2TY2pyOnM7K1LAIvcQknp4z",
-	"3oOruzy/OrfqX/NRr3wfGmjMiXO4SEz0yaLFc3l+RVADwQuswSz/w+iqJY2lAMLl+ZVPK1pFod5KN/0J",
-	"/dSbCsZ1QEW/4M4ncUaoSyPk9p4e+L4N4sTbuQHl/rZ+0UyMl2ZawRQqfRhVofBTGLivxISyVcvAfYRZ",
-	"wGZY5g/yZ92eA16eX/0v99F89cUJ4+6v43n+mGukq1Jhpbo+zEr6YLH8BlC+FQmkKwZ99O1h9fPW/P9C",
-	"7C/k7/+BmXAx2DoM5sd+RCTFZrdakL7DikqwuU2Ui+l0Cgmh+pr3HaLX3kL3iQJ9QPoGIc38eE9ivh6L",
-	"NMkVcruWEfO1ayu9/s+uOX5N0G4mVJOjyBcxLqVqj+hUYYr6DciUTlWEi5TWBYJxqBawnDIJTxRxSw5F",
-	"FON0q6CPz7QrUOf4aEG7kzzd0pOQnTDYoi4A2E2VNcqf9rbDyGp4tbpPZrnejBBtIJQipWvrPCelA0uT",
-	"JT7wvIVEKzHfChxW8ktZ/mGXkA/ZAJOcz90HVFwy1iqEVHJo56R0spQLwye9uus/zIXNUMXKl0ARWcmq",
-	"OTQoCVcCihOeFaA8XQyUurvLTdqwn2ZPV25TStA4WIOy96+F1RtQ1Old+00WXshWMWtF5fSvUbfersth",
-	"kb72AasTKO1F3JwgIjHlKPjCxT0nXtgvQRGrFCzyf/CGhNTjiJxE5Cn5x7//F5kaXdplOBrhWXL+mvEq",
-	"CmVQnvxSJ4yWapd9/3OOZndClnbBWAXa37+jp47O+enkPqA8MKsKUY8QFaSLqkRWAeK6zqCCpNcL1r8z",
-	"va6N+Cv6bu6IsbXTDRysPc/wMS6G/CacOyXWvF33TjHRZhw8v53znwcF1fDBcqgFTc9adNP4jk2YVr4s",
-	"RI/q3lhMoFcapGVj3OpwG8tAk9AbplRvIv+6df3m3lDI0L0UXsD0MOaRKVc8G91BMmUgrd1pL4OYImwy",
-	"yfCPcH7jhI1alPGwhUlKRpSPr8E2xCvFOTUK7TyyAbu3KVBF3aBNQN3X3VqKj7azsn/bID1Fsw5k7ELa",
-	"A7d1VLLhsKc0TFcChvuuvD20Ic1ALYdYS5znCNQqPuHu1zylCUuIHeU8ooHqQ4BdAjSL0U0EuxiB60dd",
-	"QpoV0HNtNcSz0vUupR4Jt62F6LDRGCRJ8Tm2c7cK94TOsDPK0AVYEKqJWcEZNnHHn7ng+xIUS4BrRlP7",
-	"GjrZphIUcH2wkC8vit3Cro/JwraR1aaQK5b62SxPrd/z2+dkAKm4zfvlazKhyTprXVOVWIVZz0em4Vma",
-	"81ZrrHiDjHweSfIi0/SGstTKUFtUy4I9Oaj58ZZWJQxJhuq8f/vPk+dHp+Tk+dHR0WJ4HK8jQ+qTHROK",
-	"ZcFOyfGy+YI7Wkl4hC9/K+JgA8x+Faa+kPVuxAzJVeItWyF+ns0YIY9WXW+vepfxtkV9p+1qvg/Odu8I",
-	"ng2y2Tvzyw1zxC0zvHlKBZrMAo0fEIK9knY9L4843ILShE6nKYOETNhIYuRdy3So+d4SWLu5dXuJqL7I",
-	"n8LbU4J/LeweV9BZmyLt3wlNBinlH4Mh8nfpELag+s0l2PLbasymm0mC3lYysxl3haQsl9Qv3f7a8+Y3",
-	"+KGHS5g5bzCFuXwA6yUyOz2+t8n058dW/Kac2Dy/3zzZuX7ozYH4JWxa23ItndxaxmsARVdBzPXxaxsY",
-	"s+Tq1Z7P/MTLAPt65YitldJZg/Xiju/McEuI1pL3hpuP58XeXFYS+j1dUVJrvNsHp6RvywqLYZ90XRCf",
-	"sgan/WCyF13zPs30WEimiiMYCtknXQkxYGSOrYhLXEVc5XOgJ6U0qZTGH0lMpzRmeoajcjFhHGDZWJgn",
-	"BkySAYxpOtyLSF/RCfTyytE9m1DVv+bdFEdwqdPmLZK/dUbUbDIBLVm8V+1q7kHQiTrBjRq+VizVMIfQ",
-	"9OH779JRbcRaKovd7RpMVzaG82UpcbMm5NPEB3q2usp7+d0rN6YPok+mPdeENRyu62JL2kfyyyxdvgy3",
-	"oUvzbjjUw9ndcxusrNjN1gJ063koNwzdKoPAKZFKbw2roDWiQ48jN3plNiPdMbZiM1QSEdfmO6pl64pb",
-	"7jN2VURGdDJIGR+Rf/z7f+2FL1LWCxta0w58nGixCX5QJ9LPS6J9FpB7pcjI6kX1XbKbzDNefelrotiI",
-	"Y40KrOtxRgCLCAkOZJIpjdGeRti4AYwg0Jnkebnvoj9zoMA+liPrUSM2Mf+tiZPEgmvGMWK9ZwZt6HyP",
-	"iD7rKTqE3i2kafi1FEa04dFcnmbPBqA3vI2Z2fO5l6Ge5Fbx4T3MDRAN00umPqq8Cn3wFTWFmA1ZjEDz",
-	"DpLwq7dMjxnvDfJKV0sqr4aHjkKH5IEY2lkDXOq7q68vdHwLDiSAE0GysL1a3jucaWcKlj56TyU6/n7d",
-	"UPH3oq3sXWLm/CAtmzqv2OwRmGH+q7RRdp/k2qIl/FuK7bdaF7PZXhwf9iRonzblixQFFLQSPk5EUsmq",
-	"4TZXr2VzCSP0PjVEXbYN6HOZqtjb7Ab7BWPfBMLhltgxlsf1GZ7f88y/h1eXi1lYW+eEEQKwkusGNwFq",
-	"3SI4Rk71xHDYK6pytST3an2ukOOnXeBhKbX8cymV/E60roWmaXvcLTf2CKDvFt03G+q0sLD3aB5LWers",
-	"neOMJ/P2nRnqxJxDu4EJhqmldtLzuF/l+lX2PY+267mlfqrKupYmS/2y3TAOjA8/K3oQ2h4vtra/GJK6",
-	"bJzX6Qyy8ZEBnmuUFnCzHAUjwCyuMGyWkfRogjmI7T7Go1x9Tl8TYyXZ4Et0zCWU1alNaSyNU1P7WizL",
-	"GHU9pnpsYvZCuV7lOy168ZjyUTvQfV6sNG3EyCnpYFv2edQVt3DUA9wAd/2AxJBQq610X33/9vzi3cEk",
-	"IQpiTCl9vndmqwA+N4bzbbkSIFNETYHryHX/sG2PHjEx1B2MAg035Zoscpid+dpIkkhQU8EVw4AhNlc+",
-	"8jERU3VbryBGNchlCFofR24lkC5gbWwez/bwzFvu6/FQ44Yy7HcM+jfOoH/gRme8XFA7tlSsKaYcXYFA",
-	"aDxmcAMJ6UoYkZPu0729U9JH8zwvsBZDn3TdJ3mr5PwZ+v2NxsKGLKbc8G3GewlTWoJSPco/MdCzfkT6",
-	"2A11BFL1rFnfExINez3r21LTeS8kIa2LSD3B0TX9CKpXmiOd9VJhhuq7OlWKCJ7OTm2tKkXG9AacuiKV",
-	"JnosASJidvjU7LB6V1DfrFPAFm7HXhs27AYjrppWHLTufphKaljSyxwHainKZWu9yei2pfdGQjtzz+mM",
-	"oZp0S02MUjniBmP/HdySCeOZIlOjcIssHMm4PMwGS1k1VTtmyt933VIb5SnBdwo3SEuJzFJwZUBvXcz/",
-	"QAL9qIqCT5RMmMLGVG8vvsE2oOh2XAoEDre9Uo7PmjaoGaVtyFTrJngtTW5/NMu30fxpq6DcD3nxOEh8",
-	"x+w8THcoJKxTl7Vs5jXsJHRIS9befCIBtK/anRZVQ1pmlYA3oSHXWMJ2lWQ/2Z/EIHApiCsIsJ7LMikW",
-	"Z6DILVqGVTRwo4QTX3MesDyWh3Gmxnd0oLQmAREjRodTXgwj6SHHae8BwwS0FZ0txVeDBdWc755GK7Xq",
-	"NUXhYe9k3OsTRYpwwANyTn4WA5IvsdTmjROjSinySwYZJCTjmqV5Zz9swcpFFTlUuUmcYedmVmz6ms7O",
-	"qoy/jG1G1rqecr4MPnPtFLvC908Ut5yYT2Wt+9xeq3K/81GEdld4NYg13tGpO5mmYOtEDu2dyE9N3rtA",
-	"WkN5R6K821O8lNWlArUIc3tirkA9TX7OlAVMBTb5msgEKL8ds9R8zIpRhCQpGG2JaSNNOdyCLGeC51Uu",
-	"sYHg3hmBXzKamhXm1IHl9PMBx7Q060FL516VlOqdKhAtPeDKZBnlvKlGJTVSq5BIlYcsYuo/IgMztsKq",
-	"VR8W1S5derW9PIz5bpVtq+Vsl/SPNcgPcSaZnl0ZyeT0UTB69nlmGzTZv974Zf7pxw+dQB+qHz/gtbFB",
-	"Y9vl+iPYfha+LLiWmdKKdF8nr67ODWJeXp08/wJrGceCD9kok5DsHZCXKWUTdUr6Khv0jXngblOMkeKy",
-	"q2KRwF5E+lKkoIyNYGSm+cEXNeuT7g8/XLyKiP/BkNNwiFaEeY8pZSwWmiU4A3yaYjiTBSK+QHXfmhEo",
-	"sPFiBMFQYPxY62nn82dnJc9TvKsq6vpqK6JEzGi6j5Fa/qrVqfaKAMcbdfO/oZDkNR+lTI19uIY6uObX",
-	"/KXgN8BtS+wu42SYpakPnJIwFYppIWdPFElErA7plB1MkjP7hy0ZcjBJSmWZjGZtWPKYWb/JNTc4bmOV",
-	"9k7NhP+D2O5BSEJ4z8TJXHnbbh9jt2P88ND9+s8/K8H7ewfkX/NSqv4DjFWTxly95oT0baXbPsEjJGJI",
-	"+r+iDzoijEd40BGZgFJ0BJ/7Z6SPD/v20gt7n70XhhAkYdzFyw1EMouIlQxmiimVdAIa4xw4ndgYml8y",
-	"kLMIi96i32gM1GBJ/q6B+P8gbwWHGeYYW1ojSEYG5s5PDpgTQPquRtYZyhzrPr+4+p589cXRsf3pjNgq",
-	"vK5/uoHi06dPX5AfPrzEmYxKqUimgMSZVMKsZORKrp+SPmqBiv3VGOrHBk8MnyEJDGmWavL8aA/30C+U",
-	"xf6Z72c+FVzBE4WwrmmUFop54bm8GZR5A3v30hEQfNO8aJvWGwKyBG7N79TAygiXW4pzMKUym99oAWgz",
-	"s81CRCZjyA+f9J352j8j37z+QOwFCo6EFp3SUhjAvv5AR/0z8v78w8tvbRWT2BKAI1bc18Vw/y3V8bhP",
-	"us9OvrJi1JmEEXl2fOJKl2mawh4u6/33Vx+UVVbsfQuhcQxTbRC8f5HAZCo08Hi2/2eY9e1l6zSlpY1j",
-	"nKJBtHzhuTfCrMjDnXTxi2JIvX+JI0Fyavgh9PcQG6k2UlppcvLMVms/I5Sjh8ROYon22cnJGaF2fFuz",
-	"WWlmWcAwZaOx9u8dvTgoiDdfi4E8A0X6/7Z/ab/fv0icZyamaWoIJMp7CCFW0PzUHeDOS5FCfoWORyHJ",
-	"iUwrlmBxfcd4MbiIxuPIkuyzo2c4UP/TvuOP+46J56UPLQsiKVIEYrF5wZ7WhM5wrYTpM+dCIobHPjt6",
-	"isO6jaGKZWjbfZYI9C3AJ6Y0vo8LKUpHG8T6yI0OaT+yEoyTjCcQp1SifqXHIrHgf3b0PGd//tX+eZqK",
-	"275nJN3C5CP9d0K/ERlPbKW9/lsc6p3Q5zYAre8cVimLgStbkRSj5jpvL4yozWTqxI06PTwUU+CWmA6E",
-	"HB26j9ShebcoYuilT+lu8bRzfHB0cGRreQGnU9Y57Tw9ODp4alsBjFH0Hxp5Yf7hAojyA7lIOqedb0C/",
-	"Ms+NxmHRCt89OTrydYN9BQH4pA/HepIWeUAhA3auDug5J99+ePsd8p4zwrQi9inevoC88X3NWdFupMsF",
-	"efnqHWr6Fvq4ppd2MftXTr3Zfy9S1tzQw3156D7zX7mPPkedMtUsG+Tf3KsXid3jcwuf0Cc5HA8vjBjj",
-	"NHV13EuaWef0Lz9FHZVNJlTOnMV2/v6CYMtFI3giIoEnYPC0sJB8SVpU0ulIGd2wkPCdn8wMeNqHEhIR",
-	"HxjxlNBUcDj4eSkGXOGptMSDn+kNtce4Ijb8id5QO1P9cGk8hv2XhQN/4ZGal/27j+8kHYK7Fg2Vc7Ui",
-	"uHtpziciby8+ECT32Ci/MBlAkkDiNcAB467nSuNhW0f2Xxed7bf4yvJzLet8P7srieJgFzm+3AyB0/5g",
-	"q/kb48+QezatHfojO7e5pTbC3bHbgxm1/LAJ+N9PgZ+/v1gN+n7QAvrzUHUDE+T2xiLIJlhfYt4cDB6K",
-	"/7z84WM9l7aMD9NEF5KCTWrdIiXYCQIwxwdGhUGJ98DQNl89Xf6VC2v/ged1JZYSUEI1HVCFRZxQR0RT",
-	"wahIxrKduVxg52VqOseb48OSQ6zxPI19VXLBocbjTb3GaMHilcP3dARX7K+AccEt3v2ALnvzMjMniuam",
-	"z0c4rScft6+o50MNzcAh5mmsI/OD0UCt5YZelL169x+GbkTrrtECm/oEllker7LYFQtkh4HgEjFWBYHr",
-	"ufDTFgmzmAxvekJqqpXMxgoqkGqDhPqsDaF+TRP3WQc/OV7+yQ/cpcv9FRL7UQvSfiPkgCUJ4vPaDLtC",
-	"+UUWUtmZ3aXkVsiPaPntVVtVl1lAmdx/ijo1QxIvFqt464M3keg5FtwcMu5CAWiWMC1kkJsc/lq5efy8",
-	"SFoUONO5F8xsktXFimvo+PoDHS1DQ3znjhry40XdZ0fPln/hbfWN4Pr3vH4g20biVeVagVDm/H5CR4CN",
-	"N6ti+A8YiVxB8tUmuhiii65jGTcevS+osWHKsBFzn6vXIi6o/wEJ011l7Qh0gwT67OjF8g9eCj5Mmb3y",
-	"e3Z8svyD9xJiwe1t4Bt70YufttjOezpLBU0+CPEdlTas49nx8zawczGSkLyFhFGfEPzs5KTNx84UNfrz",
-	"a9ujEr/9arW9Xnpq2QTrs3EthNrkgkrnSYzIJchozuy9j7LdPajquTaTeEmCTvcY78VFam/y12SfbYT7",
-	"YWyYaWpTnO/GQoUK6AgvcfhHzEFLVY4eH/NE4KU79rljn6uxzwdlgYi0ARYY+RAJmy22dcbmwnU2yNpq",
-	"1b5SNrKZI3hZbsbKdHEXAUUv8SGNtWP2LmPOgoJp5YChTsntmMXjvHfxNffhUeYz+yw/L0XGkCZESGIj",
-	"svDauuwFmdAZ9pCSLAGXHOIWJ0Flqb7mxY22P48zMhDmTwnko70UTghq2Gb8H/N857xOD+D2neuq5mgZ",
-	"U3XNL8+vfP/kehUO25IFe9y5ezpfiKc0yhOFHTtIftM8sdEOlF9zxhNkujdzQSUGFjaqhqTiFsygtLz0",
-	"J4rEmZRmlS5SBSPlHRj83Ncct0/6Vn91CY4uNqYm4Rye/SasBLdYLK/16KRdHtW3k3Y7afdHMBYcwhPK",
-	"Syh/ShKIDd+GknyhPHFBKjnbReZd4bEYhWQGK3FHxxQ3IWuNLNiHm+UXDubF1zeP4MIB8KB7cy73UAf/",
-	"cCWnJSPbsN583CWh8uHrC7yq8Pfg9vbCBf142Y0iqOm2gsZabOGawgactYHa9fVBCyA2tIB1MnpguFXT",
-	"DkWMAjsvLB6A94JMg/nJ8yqtJJtOW0+uxepTb/W2JqeyFrc15l1iSXd3XdP2usZCTUvKUk+eRdBf0y2N",
-	"+aaBrXp3dVEohyYTxgsO634+VKA146OF0Ugv7btX/tUtYlp9qgb1za96p7Jt9+7Qw9noCSmMMHHIN2Lh",
-	"iauPuO/rI2K4exlD3UAbvH6Zx+cl9ynzuPu4zKXa+h7kZqUl0fnrlR3xNdpLO/Pncd+V6CB3a8+yGoRp",
-	"lQ/u05EEWB4s9Qq/em8/Oi++uT87pkrj3/N0Roq1Yzz/DLTLOWtSWjNun1c01vmamMsmswnP788J4yqT",
-	"husT+DRlEhRmPbz6+spWSiVMoUKU+9okAJkBNTZpnvvqklcbg65oD25YgknqOAnjo579uFnvbm+vlZPu",
-	"29tr29Tfw5jWQpfPz2enybfhMq+q+lAJvbt52JWq3LIWxfI2HaMSviHFVKwwOqyuGhVZXH+G2dY0pPBq",
-	"XS2+VprS8ZbXEiIiu77kDjpSIKNt2afFJ/kXn6POdyJe2BLDf52/t1PQCgXtN6Zl3ZmFXdrkQ6MoJQ3c",
-	"zGYm+tLkSV70bV2e5hnYcnXq8Nf838uCRRt53D0L2cYgUv/Czop6FDGkTch+P8J6tZABv7Y28aSbkvVb",
-	"doOEl/kg3pDV6DiPOd3R8+4W+XfvRilpB8bqp9jm2gXT+NiYfV8HUhNvZW9UO7A/MDtREZGV/9xrn1Hy",
-	"xn9zP6kloeka2Eq+m118ymPTFJqOJvcgjqkcMT5qQO9CA1iuLayvIwRQrY22ECaIx6UqBNb4IHrCCtTs",
-	"lQSMUt2R8U5B+KPkpIR4JenaukNL8k9astF11YI7hGwv4K3B2O0P5XhgoDJlWNJpPgAVK/D4apFJXm2f",
-	"SSKmwG0DUvObQxoXb3fNsbxdpWI1UdOU4eUWxn3HQumielspNNpFU+eroxORca0OrvnXENNMgQ0PG9Pp",
-	"FLgiVGOlyqgaROgD0u12BDcKIR1iwTitasVCT685DVYRtRUKhpmChHSfnZyQfv58H8OeGN8fZkbf7O8d",
-	"kHfwSZPzqcRd2BqnWN7gmk9BTLGctRTZyFaYcpV5yc9iELno9lvKXD9WhuVPbVVWW+o8obMDYs7s7cU3",
-	"TxQxG2eCX/NYQsI0oSMgUtySoUhTcauq8MOdiCEZMKnHvuJbbaOuomoeMx9d81qA/p4tLYc98CHxFV4N",
-	"gAwHtCVKdaWkLFF0pki37xvuGxh9GMM1L0VjuRQBX0dtlElQp/jH24tvIpIXlSCMx2ICkfs/SZiSMKIS",
-	"URLXZPDmmvu5olIofb7ayKUSANYvczAkJRC6Nmbx2Jz3wJaxdNC75gg+OwTFkn3JXlRUhvOAe+LhtShS",
-	"fvMazSNQJ3bB6791reK3H0fO9KnP9EGq9LXKBdeSDTIzcUSUhikZzPD/JQouMS6G2TgxhJnlnRQCy572",
-	"nQ2yOBbjjX3ZFzf8bRWvcYsvV675bcQlVKG+PB7BHakvzrmLSmhFsm9qUMsjin2NU6v3dC3W/cvUVdx1",
-	"LbjQF/HEFaGvaOj+NKy34v7CF6pY81jDFqqrfJhwhRqkmsMUSNed+t4uYGEXsPCbClg4Vx+tRVPmRmja",
-	"TWwwoMvInctTW5AivjJna1Q6Dn91v/TcL0uvJOrM7Z6Eb+NFRFV47MyMx3EHMX8q9yKVV/OTVRAMXWSr",
-	"UMmhTU1dwz83P2+Ta+68FMZkfV9kAFgTodSWtNSK3bCVaUqxX41r9uIz+53nDQVolapf4T7uqrVs+1bF",
-	"Ls/3+rz3y5RWzMhiRLJjRrublN/9TcqHku2VOKokXcetIs+2CCW+4552HAzzJRKIU8Zh765Kjn3mtRum",
-	"hm2TWy6u3tx/Sss2fRXlDe0yJzbto7i4elOC2Vm9qZQCKLrQbT0kE5uR4fRLfRFlrHisnojyGh/GD1GB",
-	"0i5ZYud7+P0lS1zwhN2wJKMpcXX6idFpF2dN5K2NDPvzPGejwZJVib1C/kSNsd2LWN3lSvw2vA8VYX3v",
-	"0vgOuRKOKGyMSAn7qyj3fl73wAqGNtIDw0tstrKBg5CE5n2yjMrt9RQ5opwp22htLNJEzTsGjBr53q7l",
-	"oXK+X1IF+4wr4IrZCocShuyTr0EzpBOWzrCnY1MytX2lZ/7q2Y+bCkQdr10gio9Vj2eTQa1HxiK+8u7b",
-	"q3f2i8ZRE6qhJ4Y9jDbZYOL3Sl033uM399Bxw0603HKxGL6zWtowQwNNB7DSpSrqBHPVmhzTeRArxZ79",
-	"Y7VP7OoexjJxkNnZJDub5Pdlk1BfPblbqCeZAmkVlphKkHvrsafctrCfHP6axxV9fniV6hvQObPbsiht",
-	"7K+IT3emyqMwVYrDuDc5vJoej+trk5q1rgzf8r2hXdaDJGAtJkOfc7Ujx91V4R8l6arIQwFNWapI909X",
-	"378jlW5APEtTEqdApbLd4M1yaEqGDNJk8ypB69ahlpofoIHors3lH0UhwNbFRa5bAe/774R5Nz0hGMvU",
-	"x94ifZ+JhdRNkyzVT5RrO9J96TMIr1wGYbfcV+alZBoko3vkEkZZansAk5Oj4+cRkTAiJ3vRNe+j6dD3",
-	"NsQTRbrm2dO9iPTjMUsTfGT+YR69NP+QwMl5rMnxi69eEHX85Z7N7OqXe6D0iYR9mXF1zWvtXTidQEIG",
-	"s+J9UD2W9ItsEkUn4GoPhxLB0I6/S/bX/XhBSn1THsQTsjjtbOcN+YPqcH8098mVplLX8pvxMiQXHaTr",
-	"sts30i4xoDEFM9lb6E6BDNLfhRIV2FeLVLFA5YGdXnUfelUQ8s0a1qMolxNUr4K5Z5tIJ7+nBLT5pT5Q",
-	"Flq7zPadirFTMf5IKka4OE4bXWPVTPiAjpEX67Mft1EvvsY3/9WmufwuFIvKjparFNVEn50ysR1l4vUN",
-	"yFlex0gMCeAPtc6rNTqpqhcRARqPS+UmMPeBMO0vBapezsrAj8bN00y7EpxvZsymiwn3svLmQ8WYYQO+",
-	"xBxDaTW+sNQNEOBJc3sRZj/u4UuVqKoEhjRLded0SFMF0XzPkW2yjjJkl3OOys53fGMrfKOC64RxV+mr",
-	"LEyZIsCwIJViCTSbJBu/It6iQVLe9mO1RMprfBgTpAKlne2xsz3+4NFhY3Fb4YwooEAR7HgvkEV2a5yz",
-	"/5HxJO8dbD/w0RVbuDauiMzDX8t/LktdqbHEe9EBmqJQyuvexaA8ipCw8pHUzIhHqwQsV8DLyLiK/TBP",
-	"WofAk9WLbtxprU0qzmue3E2/2XLwW3lxr3ly3wFwbRgQ2k07NrQLhftjhMK95gkWuyix+G7V70AlEA43",
-	"ILGltYYNxLyt7Eql6dfu3YetM7peRdDNFC21EMhrlm4/9c0DvU0KXNUluEuGW71zfB2Gi7wtW3TANtDo",
-	"4a/2H8tMiSrmdO4NR5ukuV31ToI/otyS4koC7xugfn3B7gvZ75SHYtGuajg0k8yhUxv2pynliwWeY/P2",
-	"/ff4+u/g5rC0nxbixOx65/XfUugRWPjmlrwv7tokbnzzFIu6j4/8Frv7S4j3WL39pSU+jLO/DKOdr39n",
-	"g//R44zm+kZh6akhtiHKGWY40mhlZllo3I4ZLjGH87ce1hBerWSLW/R9FG1xU7VQMjwkd8bqGsZqGXi5",
-	"qp7j5iaVBDdpjyYTxpcXbvEqxWMt3eLW90DFWzx0dlJ+V77ld1e+xZdM6Vr5PTK0HFUqRUYkoTNfKWVv",
-	"Fd5V50J1oX34q//nUg9ZwaG2LgUbK66UKmfu/GIP7xcLFDK9N2G6mhLpVtWq/sraonjbFVjcwh6mBssS",
-	"0syrsOxIdHf5/Mepw7IGB2wQyZKqfZ9xsjjW//zqvnNzGozpUqPtlezqIj3wa6qY2thN8+X51b1cMxcn",
-	"sNxcvzy/+mMlEm3YYi/Dr9nXL0GJTMZAaJp646oN9UVb6VtZ4MejDdTPV/hAYfoFhBb1qix7KnfG/c64",
-	"/80Y968M2hLbNq4UIqArrC3AtIiaKQ0T9NkLXimPZCTsJlheUOE4/FVS1XN/LQ27L7O3exCyTSZHSTTs",
-	"rI1H4RConcgDSueVhG6Bam38A3eR7tsOU8+X9iA+guUk670EKNZ3RLtzEfz+XQSI6mXOSLqUE8PWboAI",
-	"SSRoM2n+lCnCJpNMm81E5NnRi737k/qHuCxjD6ycFjTPQ4MG0rmbYGNM9MFYmTvBnQLyW+RlD8oa3mc6",
-	"5ws51WOcTgxnaCPkv2qisilIBQkowxkcs7hHjmBn3Bo/uMThf/vcoMbFd+xgxw5a+zvpRyCFSpC7CzKs",
-	"fYRcATMOBLINlcVG1RFywzxAwz6qHEvuHqiGD/a1hyoy9L1vJ4PLzRknEdxGORoTrbnGUA9f7iGjad8G",
-	"bqu8xYO0RXUhqt22d1cJa1wllMAXkcGM3NCUJb2hFJO1ypSu7qsI3R/Uz7qG1d1ikQbDhSQDGAoJRIuE",
-	"zvYq1sIpoSQWUkKsnSFhHZD48ICc82te8idmClQDHTGtCAyHYBmSoYlTfFNwKGqtYR0RXQLiNedCEzrU",
-	"IAnTB8TvxRiEkOD7le3QVAJNZmRKlY4IVeR2DJycT2V+WIpQKc0SGL/mb912aRzDVENyWq46mw9mUAST",
-	"fclHgGlpf3oMM7PnxNakp5xkU8Pc+Ij8LAbXPN9XDjEiIaZpnLmCKWOYEFy3gU4JdQgaA+ZkCdwYwNq+",
-	"gIr0BzT+aICX9JvL1efU/2hvivwCH+iiKIfPLvRzdzv0O7kdOk8S7J1hBU1JLkUFG0ZWs1EJFVL2jL2n",
-	"oYd/LL32KbGq7WtDjYZWDqydjfU4qixVDuS+tajVfBIeuVpd86wvmbd9y+NX9jCXPMso1N/x7Ih0d8fz",
-	"B7nj8SYG1cZCMWbQDHTJiHt29IIIHgNh5oW9exLmh2jhrOO7rfPJsK3K1S1IRU6OTgqr8GcxIFqQqUjT",
-	"A/KaxmNC0ZCEpGSaBevhj0A7g7ViprqRmfIaUmGYBqwx6z4XaYK2KlPkI0x1RCZUfoTkmufOdGcF6ryL",
-	"75M8PbZYR+7MRRPvZzF4ohxzUyRlSrtOxrcAH9PZNceTLNifGX8wwwKckyweh0zAH/B8NmwCVtj+ycbY",
-	"/g/OWv6TGASdVM4qP8Ojz1GBauItnpok2Flev0XR8sAJc94dEwXYApbjiTMpDdcoMZAJTYBkPAGJXVBT",
-	"8w/DHLrUYOid2m24hLz9mGoYCcmWOM+v7Osvi7e3WbimMtlsuXO52MTOt7y6b/l2LFLIe9nHVNNUjDLn",
-	"N3UNDBTKBCOwxC0vwRs794+F1ChVItQfzKlUCxa6uR4wR72GUo+2LE11mQ9UmqYGq533cue9/F15L0us",
-	"DjHcaP3V8PacCbbnYg02TlMRulpbZJst9i8qG0yY1pD0jQGAfYPZiO+L4ZD8kkEGZ1Z56Bv+2POMspey",
-	"CdP/gh1m+tZMw0/9c/UEmbf90jCPvjUeDHN9og6InxyjevrENbPBgJ1Mckhc7bJu3//Qs72K+kSB3gsZ",
-	"B6gxPEA1vc2k4pkl57l4c3f4BoCnvpybv89HWJIJneF5ETEcnhE8DyNEjaFFeX4c5rWmS/7AuVaWfa/t",
-	"g3b1A++lrI8lrlshP6IOpfbuvyxgmFsd/mr+V7taqZ6/z6wnStPhkCiAnCaYRFUxZRyUdW1ooWlqa1ub",
-	"P63aaaZ4EuyJ/k2lImfnfhC9sXpHSneBcY+kckdKuRVmxhxB/LIOMUSvR19F02BZmzucOxXR3PItTmlt",
-	"D3KP04Jg85oeO8LdXeT8gZJ1rDwlUyq12kyRzAad4NCxyjW68JQ4YMPtTKEsG31aGYXaKUq3Tp3mGU1J",
-	"LBRaO0YaMF6z4RJIYYS5+KhHnxE6EDd4jVVT27vPjp5ak2o//2Yfv+nvHZBzXAk12v1HF3XoblvoSAIk",
-	"pyiGjJBICZ2IjOf2lzsKs8iIqGnKNBmAvgXgfpUot3xzWAztIwkbDkEC92E0ZiDGE+STN+Bn4ACJIv3i",
-	"ZW+ShRQpu4NHLVDMojygH6Ew2QmRnRD5XQuRKzbiOc8y3DZyocCMj2yf6ngM8cdVBcqcNr1UqKA6vxGR",
-	"UuOBSWL9GBweJfMzC7vg00w/sjr0nvuVYucZv0tk1M5dv+Ofvz/+6aKihbLqJgdsUltSyUm3pBHKLAXr",
-	"B0OuWrss3bymjkz18FfzP+/Ns23lQjmtE3EDG2KVO4Vtx3Da57H+Vmnfkgyhlu5teliJ8u9I2uu6F5ff",
-	"m6HK4XSmLJjePk1pDL8ntWnHg3Y8aKf0bI7xIYPwnE8MN8n3lqg0NhRhC4biJQ78mH1ll+jpwyF3TG/H",
-	"9HZM756ZnuEPWMzEhWpZ+04LvAewqGK9JZRYpzzpDmj80byxXu+y1b1oEm6Ygq1wRzPw5rjjwzm1ONze",
-	"uZLjzpe1My2365Z3zRGRnl0d5iKS0HKeU5fwZTWv3E2r6MT6ard8C2zZ4BZYzRUOvCVWs9OJdhzj98kx",
-	"kGpyQ2woZBFB3rV5ZjJLMb10s75nX5Fo/2cxUIe//iwGy2pylLMyt0igS5I/XXrsrvP5VuI1z6ulqvIk",
-	"sqkUIwlKbaTsxvpFNf4kBiiDFuLwocubXpgf6bHspXv3wSsMTkFMU6ikeZNqlndTDoJ73BM8nVWSD1wq",
-	"YOcUMxui+01GqAK4RUqoPYgdXW+Frm3ZWBQVViUtU3lkNFZxS6Ygy3XoklJm82Ohe7MpiDNpZLf5bgBU",
-	"gjzP9Lhz+pefDEIrkDd+1EymndPOWOvp6eFhKmKajoXSp18dfXWESqbbUZ0mvwWa6nFEJNDEKOQqr99g",
-	"KMNIU8MTIR2S7gS0ZLG9G8aZEyLQ2QBm9RowQwQ4yIi8/7r39vWHy4uXV73zV68uUYz7LCLPnlSAQ7js",
-	"TpIpkHYlsdmzKqpKSEjt12M2VXnIoh7DpDSH5S+B8d8BJCqyg9rhxywtn72b6aXZ43msCaRsxAYsZXp2",
-	"EOrPFtqEq2gMyYJGNIp0L8+v9mxpE+u0wTEhceGTjGtRjq20mKdKiwjVpp1fzHsM4KSpHwC3Z3Wtav+c",
-	"KvyqHwXGdYxEoRY3wcKZY8rrEaH2+1JNEJvWRxKIWd65zU06zDhGdFk3UmDGcpXRUKUTRbq3CM68+IjF",
-	"YTbINKg9XIRnBQcVkWJJfH7KajKUAm0+tSCcy0gvj+hyMecHfJk3ImZmF+VWxHbYUjviMmyK1odNY5ol",
-	"lfXjyKU5lcI+ctJmhd5dmqOqXs/P84pJiPX+lM6w/IMZ64In7IYlGU2Jp9w3GU9s8DEeSWn8CeV0hL82",
-	"QJpOp8CTfQyAtnU/taQsLdOd+dWwxv8/AAD//w==",
+	"MK8w//d+k/0kH7hI1k0sqSRLtpOo/7QlVfGyuLjul187sZhMBQeuVef0184YaAIS/zxPU3Fr/khAxZJN",
+	"NRO8c9r5MAYyAT0WiSJ6DGRK9ZiobDoVUquDTtRR8Rgm1LyoZ1PonHaUloyPOp8/R52XNB7DS8G1FKl5",
+	"YuGzgmvg+griTDI9ey9SFs+WvfT6Ax2F13wDUjHBiRjisiUokckYIjIUkvQvhvtvqY7H/WU7uEhgMhVm",
+	"YZcwTekMkvnp+lpm0Ce3Y+BEj5kizIJKaSEhMVNPBVdglkI5ASpTBpJI+CUDpckt02P7OJ0AyeeLZ/t/",
+	"hll1ecCzSef0Lx0zX+enKLDc70RM7apCMIklUG1XhMBYtvkff/zxPNNj4JrFVEN40AFQCZLEY5qmwEdA",
+	"updvXpIvvnx+tLds/H+7tDC4SMJDOxA9UYQlEaGpEoRxCyuQNyyGJ4qkYrQEDT9HnSmVdALaY/pIAkyA",
+	"u3mZmc6gdSfqcDox71L/RI8lnahj1sGkOXoD+fJcQyEnVHdOO1mGT87v8VwpUGrxbPkjd5/u6ywZQfNU",
+	"A/z57tO8YZzymNG0xfaG/tneJjf6JuMJ46MKBoUmt4/1HCrdfd7SBf0zzObx9pxknP2SAfkIM9I1xAY+",
+	"0ck0BULJDz9cvNojekw1mdCPoIgELWeMjyzZ8BRB0SFeTdyOpdDFhmoEooL5E/rpO+AjPe6cnhwdRZ0J",
+	"4/7zV+YSaA3SjPm//3J9/enkeP/6+tOXr3/6538Kb3SIFDJ8M/uG8PY9cfW0dgBmL/GY8hEkB+TSgZl0",
+	"n518ZcnjhCnF+OiMPDs+sd8oTVPYa96uI9RN+zw2+5xf/J/EoBElfhaDu6PBd4xD4wwp43D3Kd7TEVyx",
+	"v0I+yS8ZyFkxy5SOoKfMA+VxExjSLNWd0+cGAegnNjE8w6OD/XScT8e4hhHIfL4P4iM0MI8+h0+6h5Nq",
+	"81R++lMJN0xkipjf8oMMLRbfazrJ58cnFYw9DsIEpBK8EfBT/HkDoE/pgklSuokppLhhCcjmadwDd5/q",
+	"8vzqX+0NbZxMUtVzt3gD81ENH+gghQXTaehp88gGZoMURR41ZtPmCUsP3XXKz+ZlK9KhOPE1TRwXMp9i",
+	"K8aaP+l0mjIrjx1OpRikMPnnn5UVzorp/knCsHPa+X8OC8n80P6qDt/bt+yk1Sv5lqZmoSjNWbbRHdCE",
+	"/Onq+3cRuZXCMJXZFCKS8Y9c3HIyZJAmkafAREjC+A1NWWJ/MV/kYhLS45Ju8G/7bof7FsKhNbvHD0tC",
+	"3Wcn1w9TFt8rcErCI4nd/KqQtL38+0QZ9qOhzqeTzK4NyLtvrwjPJgOQTvK85rHIeMzSvchAbFV53qgG",
+	"SrM0NcMNUzYa64NrvjlgvxFywJLE0vD7hDaS9ieKSJGCIokgXGhCjUppZRsxBYnTbxCzLriRZ2j6Wkoh",
+	"73PD55xkHD5NITbaFJjpz/DIE9CUpYpQCV5TMfoJyXgC0qGexRKWbBAQb1E/fyc06vBWRb3Pw0ebAHxi",
+	"SisyyDSevbsGTDnrQW27ubVh0T7tQ0ZRvANw3gn9RmT8XoHyThCVxeOc0FhkYIo44kG6QiKEHJJ4Xm8u",
+	"ENB4bIkLd6MY8G4QW97TWSpo8kGI76gcwX0jy0AkSAZTM7m5FLSi0hMaxzDVinSPyVv29SY50XsJseAJ",
+	"M4t5Q1l6/xfFazO5xoTsgKZQ26U3ay3aHT5zx7tRhshlLhDdH0xyeDjtF7VFw4u3xjOuLJb9wOkNZamR",
+	"QO+XLmhzwZMZ6SZU0wFVQDKOV94sxVz6CRvZTSsyBbRdbPIK/MBppsdCsr/e70G/nZc6nd0QBQcrS9m/",
+	"8fwpz+VWRzJrQPjxxx/367bJRYComzLveHF+4FMpYlDKHNtrrpme3Sc4f4Q03bfif4QcdyCBflSEkkGm",
+	"GAeliMxSIEb7SQzz6RtdoI9glpApUAbCddnUMKRrTrnQY5CWTnf7meSnU2s2PHX7OGWlFz/CbB+HTPp7",
+	"GxVlf+DOywDJW0gY/YBq2P3zqieKONfEvlmCIVVGvhEckG3lRMozro3d1s9eKbUCU5JIUPgnTSzFpul7",
+	"aabXzCiiQ5oqiDrT0lcGWBm3qLnEZhah0ep4iRXxuOG9k9B7c09OhdKxSCBkNP3hz8T/fOYdJ9l0CpLE",
+	"hkiiNGlArqY0BjKAoZAW/ozfUpkQ86KBvFPiOqed7344Jidf/69OVN16ZT/PA6vU4paHALbMNFUYFP7i",
+	"YOnGKm288NmIwc8QazOfO9j33ti68HSrYHuJllZFtEBQUDtSRCYgR3jv3Q9xJiVwi7Ponfny6Ysv9k4J",
+	"HSjzNer/KIjMIsKzNCVxClSqa45na4iGxaMD8iPTY5FpQvMx80lxzxExWyaUJ/lxojLkgWMpRFscNWux",
+	"LNraaLaPs0tnLOPw/eBVAGGyVH+f6VhMGlxyGjgR9gFFxJBIGJGT7smet9i+NEdizujKUljSfZ2yERuw",
+	"lOkZeSmZBsnoHrmEUebsZuTk6Pg5XjDng+SZloin5jzR7ErT3ng2YsABMZ+loHscIFGdqIOegV6cGtaS",
+	"GAIpJtBTdAh6Zj7RAbPWQPM9GucKc515/VbIjz0tKeNmGEgyS/R7NyLNuAZAYEWdWEwmGWd61hvS2GzG",
+	"YFjUian5vTcUshePWZoEXKdVqF5CLGSyIqnlQts/Sgf87ChICEVxeIuYU+WgkcJQJbiaP/Pc0YIelYwb",
+	"UJ4RmEz1jCAzv2XKWuY1TNSyaX/A9y9xsk6BgFRKag7Lurcu7Ejmlnw233lJeh4ZqdmF4Zr2IUOsaDxm",
+	"cANOyrcbPCgsrQMhUqB8jqp6sOXzBclp7mPE80vT74ed078sAXT+zhsaa9X5HP1aO9wBVWwp4IphvsbH",
+	"P0clf2vYd44/e9OAYVzaaoUqA7TIel9aJ5ozSy8lVW7uklk/YNxeOkpMeQxpz+Ie4nm7N1JIelRXpkyo",
+	"hn3N8ASXj2LBsbFRBrN2i7chEosmnXsHCuLZHudKFLfz+af6Vj5HnfB5zU3ORc8ddHFENWVhPAsgFxcO",
+	"+w5CoxaOtDZrMDMb1AfV9g2lqc5WuFBX9vmcGrV9D5UGQ6CmycrH6i4OkvTFntMykcL9lv2Q+HzkKEi+",
+	"c8M9aKyRuaC/u4xEUSVOY/4e125HDc1rN7B+hYuNVbC9AqN5wvpThbR+7clhHdOEAtQ8FTG62Yz849//",
+	"r9E0kQc8UQTFgchIj0b3f6Kc3o9c+YmqiBdOcMAHzf/NjDtf1cscyVfVkpDKLrxAuqDW9ml1VliskO1S",
+	"4q+BWQtJxS1IRRjer6qYOSf0FZEZ19dXIVQUNyAls1LnCvoB2uZLaPZEkQRihpZHOqKMK231AzGZZi4w",
+	"LEt1VPaUGZAczMnsFlsty69zbS+ozMvXq268drXySfMZ5vH080KR4CXi+4pQPCccbklxtNbV45Qmimqo",
+	"sNF9NTmiBEezpnkoGuROUC5djd7ipeiNgaZ63KO6J5n62BDxZ+8ZmY5nisU0RQsjcE1TYl8nzF5CpgjV",
+	"xAxExDAiCRgVQEiqGR+FRDO/CK9moN+9jXRpdA9ZlbM/4wVxEuVXNYHzs7v7vQRuIBVTjB5TbMTZkMWU",
+	"63TWY5Mp9ZbrKgjU8Zfd46O97mAPKZHbspCkNBhJ2UdIZ0YuHQCpjEz8yHiQRu91TgrVABK7UIZWwQXL",
+	"ifcWvZ9xu6KeFj0nKTvShCqS0pQnVC4Yntrd+nHKErc5fsq4pswTLDsq8aMaNA6DqR0ILMTwkITssTTl",
+	"zmg1j5tI4gmVTAEZSjEhNISmxYCIpnbA8NwhDez4aKEK1h5vA/phBW+Pj+YRt8Liw8qRMggHSZ1M91U2",
+	"6M9zjqWGDedIVD0OaJ2Ws565py0PwL7N+IjkryMFQQxyXDwMeklVj3J164yeiwB5eX517p4MiY7VZb5B",
+	"+aDMWKOcY6HAU6LL1rrBFLHE1MZZMk0k7MuMq5AONS+XFte/dwtpau0WBgdtAMscECWUKGiZkhgppzQa",
+	"sWMQwUk+bhiU6wi4NUaJQyxWjq2iGxB1qHYe6QIfiUR8h+SAmPPoI970T0k/eNn7EekvAmP/mlOeWK4I",
+	"nPT9Tey70ZGvmNED3NGM3YDi/eia90OMcel6iF8OsNFYuwX0qssyYxvi3D+1Cx9LAPLSfCOBk/NYE3X8",
+	"JdGgtDog5y6iChEwEWAdBgNIMSjL2Wrzk3iirjkqB9YJOsyUjZg9IX0cZp8LvT8Ucr94ZR+9OXtBY+pO",
+	"pNiJFDuRYidS/HFFigfn4Yt10O+YDRSu0u0cYdphTmHk/jyPI7VA/XDuVcVmhXMuFhju6J+kJJF02F53",
+	"RkRlvDzF8Y7X7XjdjtfteN2O1/1WeN1V7ubxdn3kAmWPRdldscS+7yPAFvsICpsC8sfgkFnC9HmsbdZA",
+	"lamU065a+b5EWrsG85EfNbxWmQVVOHbDJVLkKLyYdfux/EKCTNxs9/WNc4lXt2uujTXVF5FTlpseOOdQ",
+	"aNPUw27hlS+gjMQZPdk9y/sbbhR1ASslIUGBLjnCSZfDjU2lYJLc0DQDtVeJbFgKfZej0SzKWM9wPXCX",
+	"7/soFzI0AopfpneoRDZWn9rUf0k1EO1jei/Pr/KIb6Pel461OCXAKNK2aOee9sai+uGFXmk5sogxtGs1",
+	"X+kK4QGlTOzlj4ecq+UFelSMPCJXIVOGamXmOXzMt1AgyOKrtBExvriY2xXjbVUAK443GP0mNHEBOQ5T",
+	"y95YGzNQIq2WbgNLMbeeMvsF8MT+ILiWbJBhjFbpBcycxdoKYVJvl/lnxkNFNgyV71Ge9FxYcJ90657l",
+	"vcibD5HDOZNdeSP1QVp5mO2y5nkZ4wlGH98YRHPbsoh4Azk0mgf81yK+YC69jE0mmSUfitOpGgu0blMf",
+	"skF+BPiYzgidiIxrr0kBoZxnNHVfk4QZTpaQwYw8P4mIFJlZ0bWPCuVAJShNpsD5jHTHNL0BRbJp0K5o",
+	"R+7FQuneFHjcIBOZ381KJwDa1jVwctKpC9b1EPNrzLhmqRFdU4rZMBaMaOTnjg3wfEcVEz7j+otnnVJW",
+	"+9F8bEZUq62xTgBUJYSrhW6Zxi5mcgWdLn/nSsM0RAv8VXPHsOAE5kCMV8FW7uGQPsHIDCluIPFHgNEL",
+	"YzYag1wDwH5lt4iRxcpWHSanTYsgVaFjGN6FuSFLwOJuBeLmP/6//+P9Q/brpVtuQJDy2t0q6iCorsL+",
+	"Wl/FJqZfI2TNv2Oj4uZ+TthwCNLsY2lQTPl+EvuesupQ8MIftLlyOGYLXPfUBtMHURHcF8Mh0pLT0uKK",
+	"OLc5SC+HblP1mnVISaAYzTrDtCRFBeznQLni5SyNdMdrbnPpl4XU5QF0i1HA3WN3sf7+H8jlYjqdGtqm",
+	"ywzRIMoGbtpqZkb39GKqUDhc7WamdKYIxT2dlhyFkBgNSI6gtr8yUekixmP6hvlIB+LGSgU+j2bKNE1J",
+	"yiZM70WECz02LHoANkkfiAOGm+nMpoJ4Bp3fg7LHvQhbrsUorwlfV1llnUsxFczVtGsxDz7bG8x6iZhQ",
+	"tiBc8NfA23PSda14yjqrLw9R3JHlO6kWUllr5py+rxmkW5GOP0eOz9UkxZXIREjpKwfElqNrHbBKcbVO",
+	"kigpdHNlx+aK3cxDPwpXDmuiqc00skF2axCcgrwvKpUcmufMUUA2D51CmCA1SC9hCtwgcEWLSrzVKv24",
+	"axq4g1XZuRabXJJXmvVbp1BtQjOvamjbVc5ffvfKZaV7A+e8pPPu2yvymo9SyhMSpwy43k/hBlKSUE3z",
+	"0gn5RjDCWsNIyBmRgKU6Ca3EV6eCj3oa5KSXJ011otK3EhRLgGtG08r3PJPKJlupsZAav/RKdEmpNhtH",
+	"v0cn6mAGUlAPris+c1v/ngNRGqZW+S3hR0QYJ7dCJopQnkRGh5FAmCZjqojgEBGmlbUPzofdWgNPA8kL",
+	"LeOcKKuMczqBwtDXdzishaZpHy0OA8qTfjCjAtcyP/R7c4Mw5X0iOMxwtyoidmT83v2JPwR57BLyiVvy",
+	"Vq0wAlrJ4ELDZMXA+cpeWmQAt4ltc6vxmRsIt0WMxJe4Q1dV/m8lDuNsheWpFsDpOyNArZqIjekAa4vN",
+	"KMFthpuWF1IdeMGWmwmTId1kLCZ5Xjxm87oqHuj8ohp/LxMfRW8YHynkmjeg9AQsT0BK0XOAm+HhMu5z",
+	"QheRkcInHl6ljeyrp8Q+7Z7sdQd7NftgNVW0kj2KS1ChhNVyNuxmk1clIO9DLOuhbdH+sgwQjySHtXI2",
+	"1RzW7SejbiKf9KXjo5dZGlTfWDwmCZMQ6/0pnaFWhKU3MErZvftEYXa8oedpKm5PST/PmKZKMaUp133S",
+	"HdIJS2e+cNhYZArGIk28Vbtnk6Y1nfUjZ9sus+meZchYCaTv6kfxyrUzn8vZ2vncjoEXE3hzeNP4YexD",
+	"tfESU4jC1zDXVgv3AAbfjsWt4d231JW/guQ0V1c9PUHttqA2KQzxQhs6c83LhGYvIppKNhwSxs3xku7f",
+	"/vPYqdRIleAG5Iz87T9Pnh+5oodlZRnpY64k5+r0Na/r0/iIjUZ/e/EN7sPIHGY4FZG8vJBbhX1Q0ynI",
+	"CJ/9x7//X18xHK65PZMnyueYjdgNKCPyOAsXbtC8YtFqavV/qp2q7wKYqwp80IzvrAle2rdPLrKxTYRq",
+	"MlBE5Toc+aKguuiuYQoToIb4DbPU7tmAFXWTvXVM+h60S0wrb+mMDIBwGKFa1kp2MhcB8a7n8G4B051/",
+	"N5EtDGQBE6OHxvweHP8lQeTDKnKUYBXJfS2MVGqG2rc4kStiDdFShr5gUQahtFpn2Raxc0CtP0LClIQR",
+	"lUlglCo4XlNp8EjZ2zQRrmJFwTei/C4gd3mC15HRlORzqJZ4MGGjHt7lTbpxzKBrwMndh6ZL22IEK1lh",
+	"PU7KY1jrvKfA0UISS0iY7lHrrmmX7f7evvsSXz0fAaa8V8/2W2eFfHvxzRNF6AiIFLfIE+KxUMDP8nI1",
+	"UkxcpqrKdUJIPDFyjCQByW6MHOpdEQnVGGg6YFKPD1oZzwJmuvwNW1i4QYXcKNIg0+hNQcYugidgksRH",
+	"0MFrVrFsTsuo/dP4vmGY6yBFaz6Sc7iQEIAeacfNIssisPhby7saNDk2u4uQLzk0yc3pK09bEybnSlrX",
+	"UKWJs5TJf/ggFlPa5VQ0QHbK5G0hJwjwtGXEpJFB1zF5Dm2jxeLJYjroL15Qhq8ifLlKfiexJbrCtAgX",
+	"WPheunWpjvz9P0hlU3uYxGUDLWzY++1YpGBjLE6ved9M149c5BiuIfICf35DhvRGZPKM2Fw7DNIwrwSi",
+	"NiKSR21c8+7f/vPFVwdPj56Tf/y//4fYD8d7B+Q1w3p+t9Q6bN1ebBwdfIoxihU9TbXNHZALH4VyzQWP",
+	"wYEEn1BYwFpgR52UfSz99kTZmkMugM9KoXn4p4W224Q5rCJyzf1WUj2/rJPgqPNp3wy1f0MlBguaMaun",
+	"+8qOUv3ynZ8P65GjCfsKtEYjxHxIpI2PkD0Uspb4IM+5j6eQ6IJWxHugFdIbxkckm9rDY0ZwngGVZ06e",
+	"8/oDRmaQrkMI8rf/fPYiOjo62msrsqKqVlLPehP6qZfQmTJo2Ts+6U0E1+NA0OU//v2/UG8xatiMHJ8Q",
+	"+2CxlOOTo7L42H7SKUgmkpAp1RX7ICXVkuAwtoglGcycPk2cPh2Zm0HsgMXKTr5qWFgy7RXK7M+C8d6I",
+	"TnFh86u50kabSUEpX4eYKTIxsEhQzUHdEMkusXbl8vxnWFqeyUlR5sG5R2wZZ4wEz9tP5ZXU2izbgzLM",
+	"x1LBR1jZnkrYR23Y6OyE1uBGJnRGhhlPkMLghkqrPyVDkUmzBQVxhhEahqzivc4RoWGt91dNZ9FdbILZ",
+	"QhRoi7gr3KpyQZ2FNXTmaE+7nKplaVBL6FU7i/ny+Kz2NCaf4OkXX9xx3IKMrDLoYhKw9kjlW9l+kFDE",
+	"wCu8qO/tPc3bkYWi85H4FGHe3oAOU4oC5oDyjz33FBp7YEpZYtac4ElzOjLY6B4IWe1sWJYFtl1PE6sz",
+	"9GLfil6nPrDm7/9Njp+eEX0r8l/+/t/k5IszS0Dc5+MT0g2JL3tnhqbui+HwdD58tSXzc+ieb6NR+q8Z",
+	"aadCWvsjcuTTGvlWY6MjoEbAwXFpK8mhEoE/jKRQba0JKwaRrhHRN8Q4BW5bJno8MUfmpGWDDvZIzNu3",
+	"ovhacOiJ4TCIHW1DnWgPbgw3j5c6BN6fv/ZP4osW5fL6ikVuj8FnBHFwYSuGYjUHFgUCYmI2Ze46+uXk",
+	"WRWufLpC/c19x8WEcYDgOvPReshpjf7WVDPLP7hwa0vjeWwcZC9xda4qyNPqfU2lbnx97vH7LqyXB8I0",
+	"BQQVxxeGafhIoiqprSNm+XpVQFSFd/UihGnTAoq7XmW+Jm7SstbZvTOc7RCqzVGgKufgoE/n3B82+6xi",
+	"wcprbbutn1n2UOEr9mWGfZHQTh2LNIVYK/dQMVy1EuISSljQtibVNLHpFaim1Ngg+iVblUa6F7o4v4N8",
+	"XH8C6NjEgckks/29zPsNibVhqhrIJF4wzynmehdO/bzxoTfY2PpIiihzvkq0rjS1gE7fjS7XSGe5Y2FB",
+	"HdejeO0J0Cbi8BoE5e0G5IUn3ZCytn0CuzYpXA0lQ3rN62ol5Hqdf1tltFcuHtoQDW9ryI7YDRQOHF+F",
+	"zObfNpSA8N2M2qNYac0v/dshBGte9YdSGnBuFrUBC75wa+7qx/x7o/U0eGV9jJI39odnyyOZnNfEhkhQ",
+	"rLGOpSqMiBcRoPHYttPRJAWqbAcI236nqOzaPnXa7SapXK/y4t1uewuCyqWLoynsvlcX2Fzg8OnxU9up",
+	"IEj+ssmEytnya10qEjuPcG76Cp4EYF5MV9nzT4sxvsCeAOqXfloQW3pKggVAovzAe9UDXlT+ISIN1Swi",
+	"V6HETODGjaxVtsc4dmwIBrAuiJodQ5q0iLcqoOBeWRiV+gajoXx313nA5T6aW0GmILBzJ3Yacd7gGbHx",
+	"VFF+92bmgUoc4lRkCtGB3bAU/WG2GHflL8stfTigYoPUuiJGkvIk/x0/+Yesh8zKDJgLzIXuuZUFafYb",
+	"BmmS97GsI0+4ZY7DG/NzKSbZA7wfkb5roWVz3M0XrgtU35J28xcfK5fy0IvHEH/sJWzEdDiEGYcJreRP",
+	"V9+/I++F0dxkIQm7BlKHrkPMoW+d0netU4t2s08UYv9BOIutzCbNmJ0oby7tmvy6puEhwE4M4o9gOd2w",
+	"m8P5Igvy4uUges53wG8fDhF4uanzxFxt8t9T54SWJpmPriLAiiDFQgLbD1x5ZSNNIvT57Auezk5tvgLW",
+	"uokKASbXFyqhKObWMm3Dp2/PXKaDB/41L1e+vbUVbVU5E8IWFLG5emZuy+/zl0oJej5AxoHjmlt4YKhN",
+	"i4gZ9OM2YEFxLVZtHOGDRdudRiXENNg1Q7WqOKQys05oqs+Q/6zWtcI9YL8JvCylfDgYDgFLUuQ2qvnr",
+	"kJ9Efe9Rjf4s6zyxbmuJwO29Q63+UK5qc+XBJmJcKt9vYHpwzR0xIKWL47IeFHB96q7x3D0K3/tw9V4M",
+	"EVoheqzI3KmUU3seKKdmc7SmEiYsm4QF+ASmwBO0yrjaxhVf18lSNyEW70NpeMlEtqhaq03aWift9phI",
+	"6Nl+0/VCLTcsyTCXbZjSsN5cuyhtjDLAx5TH4IoWtth3HtS/bNPf5g+uHqo77+BdnuDvczlancgFPt7u",
+	"RO7IuzG4uYfBzb0FbUUCbZFWKGZYi2fbCmbOU91euatL3Q4CGEJVMjyPqSJUa8qw3GGVEP2S0ZQNZ4yP",
+	"PE2q0yAmkfhc80Lq8EXPPdZb6tRVkEsIpbXunWEhNj1mjixe8wUbcicVWYFEi8IMosdUW2HllPDi+4XC",
+	"Ren6LJ+zuVCJB8k0SMQLNb/c14choPJlRr4++zX35TwxJgiLtbtx9+kI9v0L+67ZcX/vgFx685UL9yvL",
+	"cBi6aI7kmqMPITMr05Ky9IB8kGwyAawsqjLpgyXJ7ZhpwG6oFnhzV2K1ympOaqjRwJaKT95MYMfNtsjN",
+	"alpHvrZ9b/KAT9gxXGcSTosciLz+UxHdYFggyeldpdDbjlM+GKfcsbodq9uxuu2wujZcrKHu5DBL0/4Z",
+	"6ZevZ56y0bduHoe4CcQ2z5faxNFSpSTsiO1iB4qs0r2za14ZmLO0T7oD4DDEZNKUMoNXaixuCSWcpZUw",
+	"gT3sNVObCaN+Mc+YGCrPZ0SzCVTD8M07nSrFKWeh1FbUYLGeA+AmHL4hs+p2vb2BGbfd66BJhDogC279",
+	"NUcbn4SJuAGLRzmt8cnHzqlnb8nS7gk76Wxna9hJUDsJaidB7SSoNSQol2/nAl9WDTR1kYlL0usuPXTR",
+	"q2Xf6fkaePoMbe94F82ezS24ZSpc6WFZ1kuwDGlS2pwn8G4Vnagztx4MaEARsCHmMUCSnt25LXK+yAVt",
+	"kfPjurTVDBuzHpPl+UPLq1JuP9sBE4S06JUPqF45IwWeUGkT3xjPy+e58gEIBkNu/BAHrbaGE99SpvNE",
+	"4uZJm2ayFhlBtEjozNxNmyCcVFus1NAwuaM/34/R0pt/J8xvPfoqYQ13r3o8H0dnEfWJChSmtz3d1ceG",
+	"wrZ3LQ68KELOYkybqxgoCFu8vFL7Dv9WQ0HwdqVgHY0pasE+oBu8nB+S+8IbQLuormuYLpaqy1ZgVzuA",
+	"qEyc60hfuZOVSx6gbzXKs26qSJULrJUishpx3xTPW+larMHra+hUxp5GpGnNbTdiGKny7y3bRCoXuZLv",
+	"kZfqcPeioPzhWJpvMdZ0fvfzgToiVFZurpgpvhVa87dldTeP8GR85AJ+syn+kQoOPRe1GVrvxdWbRQm5",
+	"C7JlN5msWs9E9RknKeVPFLm4euMKCroIFaZ8sK+MXEbro0lMbZ1CasG5bnrY/SaJrtolbsWsSoPm0AyO",
+	"AgC/ZFRqkA3732qiZRkEa6Q6zp93eNu1dMsg2wuRg/I9XovPbQUhf2co1phnVkWOtc562aFugqlWiP12",
+	"WWrJjrlqSKOrmOarMr2nEsuYMevrGQAplf5yQYu+Oa11T3GsEIllz6b25WtuxC2eUB5DEQmAiqkYkvcX",
+	"70lCWTojKbthfORSKLiwI7kCajnPSSKi6GzvFA121xynYAqdVkaFKi/P180KmLW6WOi9P1/NrG+blRCq",
+	"rjnlpbgFcl4M7Soqle3VUd5zt3CNRAVk/I/0muejuMSEYlSRV5GlqQSazGqbsd63LgTrUl7zAuVsYTBr",
+	"EDwlaAO0A+/nA+b2v4hwOvHd09B/FIoVXbX2ej7PQuOnw488fATtw8WW6/bOctE5BLo7h6M2pshOufrX",
+	"PI6SEIqeNmNhyK7ZDIVyadfGSsV+JWW0qoKDalsht/zEATm3lSqFJEf+6vDqfp9+8eIo2oQ7pU1JfUt7",
+	"fEX9jft0wtX0K9M0U8RwaXlf6LUobTxf69UczKvvzvERQ7EMOpTOppLoZZhNzxndXQvRqS+qXnxd9RjY",
+	"8uJG4KBp8RVMpqmw7My1uyicQUbiyXG28vWUTXtIUXuWorqv/K6MEpVS22va/ln6xROXPK/MhQcsrIn/",
+	"HePwJsTYjSxmjsZKc71n+EG5T8j13d9GicCiCzE0zvADZ5VyAGORSWuq6ET2RjtEMKwdlIf+gjoOby++",
+	"OR/B1zQYimEY8fFXvZNn/Yjgh5PnPS16844e1/8z8ANii7ixrQ5zw6YfF/t4Ng8bTp5o2MbXVMHlGhU4",
+	"RpgDvtRpWwLU2r7eOzVzq936YgVRsYcWVODtxTcGSmpFqcgQ6beu3LklJOSbjErKNRjGj7OeGWZPdalY",
+	"vMvWYK7Sn02gRI+cK/UECSR78x1jBlS191iXz/7zktCIu/bTqwVR3Hm4udCCu464IGqht0n0wxMK4hdW",
+	"TDD0+vtcVspTw7DQg1dNS+2tXJmFTtRhKkyn3n179S7v01ZDTeAEs2hVRMTU4nM6IyMpsikk5On+0/1n",
+	"ZDAjKASpXGC3afkTkWRppvaPjwnm49qRqqLSi2dPybMvvyDPXxy/6JQtp//7L0f7L3769eln8j/rfz37",
+	"/E8hLdDC5INwgUDz3ZcmOfjcXrxJ6oDYdzGOzcY3qWzi26IzaQ1UEVHCpV4nSV4I1Rqyrjl8orFOZwek",
+	"UiC6WlcH+9XaWm22pK5dBrr0zCV1ZdzsuFiVR+lr3k2pxBqZEiaUcbSLKTc1xW5Y1eW4anRzxXps3Qlb",
+	"NhpoPG7dGrlN2daG5rVrOFybOtCuMVRx4D2RX5iF5K5+wZrbd66xnIYmmmuM1K4v4RIyMw+dldvv1Vv7",
+	"LWzK19B+bylXLRV2WbGj10D5QgCtA9NQIgapeinzJJ5xlUmUguHTlNm6HUsHmtKZFGna88ajFmptKDBl",
+	"LmW7sXSEbTUQiPGpdh6w9KkWN4Wt2apvMmWbudyKCRhCdmW0DuKTRv1LzRmhNsEb63JbWqbgE+lWRrl2",
+	"2yLnsSYnR0cnRB13v9g7878r/OH4xYvn5CoeQ5KlQJ4RqgidYDt6w3fMAsqPKzPQl9E1Pzk6Pkb5+OTo",
+	"+NneKfniyC1YKCADIbnPIP+CnE8lS8nxi+dHEZFMobFCkC++qr8wlGJyzYvnv/zqgJznDbgxQg2z3w0F",
+	"H1NNEjoLkdg1Cs+sGuKEhk53wDnuB+r8uCrqtS0sjLGruGIc8lciDcN+U3N+C0okvb34hmQKXIm55kJD",
+	"EYFUgW+shA03jTIshj3XCSNcNy38dBgope0iQuPERgMr9Qeqhg6GZq2R2vpxLFhUAa5KvZ55vAiSSluu",
+	"bt7VZ8uWtC9OcO5eCNYlWC/IqQb5FqTYlehZ3ooca+M0dzEZsRvgzT+39EkU1WVCi5oTXI+PwlKq45Ft",
+	"TF32NL2pazoWHFrBYyphCFJCku/5sdV4KJ1I9fjmFl/HnCoAK6cS5WjugeWRaN0IE3sA6xUfLW5cq3t2",
+	"pxuSP+m3W2YYz58tvzLVWPF6OMuSC7Xiy9V7tAg4hV66kXtTuqLX1/+MuiTp7u3/9OuX0UnTZZ27SStt",
+	"tob6C7B+EZI3Y+Ym3IaOZWzXYWgnWScVyRXkmoAcGXVXx2PSvXzzknz59IURFTGNKE6BSoXx6s5E4TxN",
+	"LTKH1uWMdi9B9rjNi7wqL3y4i72UQa5g2dk8z7wHWrBGGkJp8eVQ5cRWM7IF+UIGvPeuC6rt9B4oXrCG",
+	"wBZnUrqwsZWaywNPGlSO15/iNFP17pVta7mPmdLCKt+1YbEFqmPwERFpAkqTIZNK24iBlCrUZ/tuS/29",
+	"SqXQO7XO32DRNztXUedtlXCvNeJlspabfxQB0PU6YJUwqhzjCqQt0OVuop+/UptjtPkl3TLDTSk/x6hW",
+	"awxfQXJFi9nS3VyxEf9+OHxpH0Z3i02fiJcnpA0ZzzujEPueKiqMzaUvlOM0xsAJ0yQRttD7nGFkaeR1",
+	"667g9XqvdqNNsP6OORlzuTW9CpOMM9f4+O//QX7JKNdMz7AVH5uA77FGus9PInL8NCLH5v8zIjB65Hgv",
+	"3EmPdPNOensYxcMLY10pJMa1Z8YJkE4yDkRmXJHu3//DZv3IjHPGR+Tv/52nHpknzSvhqffOCPV9cLyH",
+	"ciqFNFetddNi22g8qKvXAoUCicUrlKGvBAsuQvZqAEJ7sr8R/8MEQCssZVylNUsrXNtKyUzPVslMmm+o",
+	"vm7ZyCUxn21MmHgZmnJ4Vurs4mI7lh0yxoC451d3grVo3Vq0mjI3OnSD1unXaotb+ntTvSX1+NX61hxw",
+	"SvBe0CCmxGrLaBkFfUlhVArgZVu30yLie8GnmV6V05UoTV3r/AgzTydL+Qsgb1gMJKaapmKUoSRbVmzo",
+	"/l+P9l/0fvr1OHreoEY0hzoeH7VQstYUrzdI+7ZK1GrAREh+0QDJNvRuUTZK3oMhAQ1ywriN3UXfzZTO",
+	"bNAqU670OpmAUW2RqfkS9OuJII0ktrrYN7auuHt4P38Y+XRUdtw4p2VSLQ6fv2zxmKm5rSvSpdXd7bVq",
+	"97JqNH+Zks87L7FFqaFByvZ4MIJPhG4+TDKe0NRGlbgIh1tBpimNQZHudef46OD5dYeMRSbV3qnrA0zJ",
+	"MBVUH4TCSY6jZ5+719cH/tPJ573/+U8b0Ki2wWDuGLrayA82xgHmCEETgf7edmZY1YTuG2jnZGJB8xBH",
+	"q0u1o7poNyFCYnC19I8ayq72XJ5ZSnn+PeXqFqSq2AbuQo4WxrSvaDkuj9UE5KvGauEqG0yYdq3hilTH",
+	"JYXD30sxSG2GR62OxZuX5MWz518awd48QWzjC3UQCOtvbLMBUgq5SimtvKdEyArDDWVsin/3VQumtOIh",
+	"nsvGdeRsgbUkv5HPX7wo3cVnR+FodqZTWCCpN3bB+OHyXTlrwoG51Bcjk/x0atW3U/frKYbcIQfrVyPs",
+	"Fj+8tCKH87PZzUSLklbfl0Jd6o2isHVIMNwhFlzTWPfau3v9G+0dohiFZ16Za805lHQCt0JiUPdUhNNo",
+	"t5gp2uiUbmXrdgD31u57NtA515VDkBqM6wdbP7bII8XaBjq3+bW8s3NIt7oHdQ4L13Ap3BEvA36IkxYq",
+	"xOqoVTv9hQe/6Kw2Ykb1VGbLBlQ3zaY65a1AAO/uBFxKIX8juPp5wcHUvWTY2pyOnMzK1LAIvcQknp5T",
+	"3oOruzy/OrfiX/NRr+wPDTTmxDlcJCbaZFHjuTy/IiiBoANrMMs/GFm1JLEUQLg8v/JpRasI1Fvppj+h",
+	"n3pTwbgOiOgX3Nkkzgh1aYTc+umB79sgTvTODSj33vpFMzFemmkFVaj0YlSFwk9h4L4SE8pWLQP3EWYB",
+	"nWGZPcifdXsKeHl+9b/cS/PVFyeMu0/H8/Qxl0hXvYWV6vowK8mDxfIbQPlWJJCuGPTRt4fVz1vz/wux",
+	"35C//wdmwsVg6zCYL/sRkRSb3WpB+g4rKsHmNlEuptMpJITqa953iF57Cs0nCvQB6RuENPOjn8S8PRZp",
+	"kgvkdi0j5mvXVnr9n11zfJug3kyoJkeRL2JcStUe0anCFPUbkCmdqggXKa0JBONQLWA5ZRKeKOKWHIoo",
+	"xulWQR+faVegzvHRgnYnebqlv0J2wmCLugBgN1XWKP+1tx1CVsOr1W0yy+VmhGjDRSlSurZOc1I6sHey",
+	"RAeet+BoJeJbgcNKdilLP+wS8iEbYJLTufuAikvGWuUilQza+VU6WUqF4ZNe3fQfpsJmqGLlS6CIpGTV",
+	"HBrkhCsBxTHPClCeLgZK3dzlJm3YT7OlK9cpJWgcrEHY+9dC6w0I6vSu/SYLK2SrmLWicvrXKFtv1+Sw",
+	"SF77gNUJlPYsbo4RkZhyZHzh4p4Tz+yXoIgVChbZP3hDQupxRE4i8pT849//i0yNLO0yHA3zLBl/zXgV",
+	"gTLIT36pX4yWYpd9/nOOZndClnbBWAXa37+hp47O+enkNqA8MKsKUY8QFaSLqpesAsR1jUHFlV4vWP/O",
+	"93VtxF/RdnNHjK2dbuBg7XmGj3Ex5Ddh3CmR5u2ad4qJNmPg+e2c/zwoqIYPlkItaHrWopvGd2zCtPJl",
+	"IXpU98ZiAr3SIC0b41aH21gGmoTeMKV6E/nXres394ZChvxS6IDpYcwjU654NpqDZMpAWr3TOoOYImwy",
+	"yfBDOL9xwkYtynjYwiQlJcrH12Ab4pXinBqZdh7ZgN3bFKiibtAmoO7rbi3FR9tZ2T9tkJ6iWgcydiHt",
+	"AW8dlWw47CkN05WA4d4rbw91SDNQyyHWYuc5ArWKT7i7m6c0YQmxo5xGNNz6EGCXAM1idNOFXYzA9aMu",
+	"Ic0K6Lm2GOJJ6XpOqUdCbWshOmw0BklS/B3buVuBe0Jn2Bll6AIsCNXErOAMm7jj11zwfQmKJcA1o6l9",
+	"DI1sUwkKuD5YSJcXxW5h18dkYdvIalPIFUv9bJam1v389ncygFTc5v3yNZnQZJ21rilKrEKs5yPT8CzN",
+	"eas1VrxBQj6PJHmRaXpDWWp5qC2qZcGeHNTseEurEoY4Q3Xev/3nyfOjU3Ly/OjoaDE8jtfhIfXJjgnF",
+	"smCn5HjZfMEdrcQ8ws7fCjvYALFfhagvJL0bUUNykXjLWoifZzNKyKMV19uL3mW8bVHfabuS74OT3TuC",
+	"Z4Nk9s70csMUccsEb/6mAk1mgcYPCMFeSbqe50ccbkFpQqfTlEFCJmwkMfKuZTrUfG8JrN3cur1EVF/k",
+	"T+HtKcG/FnaPK8isTZH274Qmg5Tyj8EQ+bt0CFtQ/eYSbPltNWbTzSRBbyuZ2Yy7QlKWS+qXbn/tafMb",
+	"fNHDJUycN5jCXD6A9RKZnRzf22T682MrflNObJ7fb57sXD/05kD8EjatrbmWTm4t5TWAoqsg5vr4tQ2M",
+	"WeJ6teczP/EywL5eOWJrpXTWYL244zsT3BKitaS94ebjebE3l5WEdk9XlNQq7/aHU9K3ZYXFsE+6LohP",
+	"WYXTvjDZi655n2Z6LCRTxREMheyTroQYMDLHVsQlriKu8jnQk1KaVErjjySmUxozPcNRuZgwDrBsLMwT",
+	"AybJAMY0He5FpK/oBHp55eieTajqX/NuiiO41GnzFMmfOiNqNpmAlizeq3Y19yDoRJ3gRg1dK5ZqiENo",
+	"+rD/u3RUG9GWymx3uwrTlY3hfFlK3Kwx+TTxgZ6tXHkvv3vlxvRB9Mm055qwhsN1XWxJ+0h+maXLl+E2",
+	"dGmeDYd6OL17boOVFbvZWoBuPQvlhqFbJRA4Jd7SW0MqaO3SocWRG7kym5HuGFuxmVsSEdfmO6pl64pb",
+	"7jN2VURGdDJIGR+Rf/z7f+2FHSnrhQ2tqQc+TrTYBD2oX9LPS6J9Flz3SpGR1Yvqu2Q3mWe8+tLXRLER",
+	"xxoVWNfjjAAWERIcyCRTGqM9DbNxAxhGoDPJ83LfRX/mQIF9LEfWo4ZtYv5bEyWJBdeMY8R6zwza0Pke",
+	"EX3WU3QIvVtI0/BjKYxow09zeZo9G4De8DRmZs/nXoZ6klvBh/cwN0A0TC+Z+qjyKvTBR9QUYjZkMQLN",
+	"G0jCj94yPWa8N8grXS2pvBoeOgodkgdiaGcNcKnvrr6+0PEtOJAATgSvhe3V8t7hTDtVsPTSeyrR8Pfr",
+	"hoq/F21l7xIz5wdp2dR5xWaPwAzxX6WNsnsllxbtxb+l2H6rdTGb7cXxYU+C9mlTvkhRQEAr4eNEJJWs",
+	"Gm5z9Vo2lzBM71ND1GXbgD6XqYq9zW6wXzD2TSAcbokdY3lcn6H5PU/8e+i6XEzC2honDBOAlUw3uAlQ",
+	"6xbBMXyqJ4bDXlGVq+V1r9bnChl+2gUellLLP5dSye9017XQNG2Pu+XGHgH03aL5ZkOdFhb2Hs1jKUud",
+	"vXOc8de8fWeG+mXOod1ABMO3pXbS87hfpfpV8j2PtuuZpX6q8rqWKkvd2W4IB8aHnxU9CG2PF1vbXwxJ",
+	"nTfOy3QG2fjIAM81SguYWY6CEWAWVxg2y0h6NMEcxHYv41GuPqevibESb/AlOuYSyuq3TWksjVMT+1os",
+	"yyh1PaZ6bGL2Qrle5T0tevGY8lE70H1eLDRtRMkpyWBbtnnUBbdw1APcAHf9gMSQUCutdF99//b84t3B",
+	"JCEKYkwpfb53ZqsAPjeK8225EiBTRE2B68h1/7Btjx7xZagbGAUqbso1WeQwO/O1kSSRoKaCK4YBQ2yu",
+	"fORjukzVbb2CGMUglyFobRy5lkC6gLWxeTzbwzNvua/Hcxs3lGG/I9C/cQL9Azcy4+WC2rGlYk0x5WgK",
+	"BELjMYMbSEhXwoicdJ/u7Z2SPqrneYG1GPqk617JWyXnv6Hd30gsbMhiyg3dZryXMKUlKNWj/BMDPetH",
+	"pI/dUEcgVc+q9T0hUbHXs74tNZ33QhLSmojUExxd04+geqU50lkvFWaovqtTpYjg6ezU1qpSZExvwIkr",
+	"UmmixxIgImaHT80Oq76C+madALZwO9Zt2LAbjLhqWnFQu/thKqkhSS9zHKilKJe19Sal25beGwnt1D0n",
+	"M4Zq0i1VMUrliBuU/XdwSyaMZ4pMjcAtsnAk4/IwGyxl1VTtmCnv77qlNspTgu8UbpCWEpml4MqA3rqY",
+	"/4EE+lEVBZ8omTCFjaneXnyDbUDR7LgUCBxue6UcnzV1UDNK25Cp1k3wWqrc/miWb6P51VZBuR/y4nGQ",
+	"+I7ZeZjuUEhYpy5rWc1r2EnokJasvflEAmhf1TstqoakzOoF3oSEXCMJ2xWS/WR/EoOAUxBXECA9l+Wr",
+	"WJyBIreoGVbRwI0STnzNacDyWB7GmRrf0YDS+gqIGDE6nPJiCEkPKU57CxgmoK1obCneGiyo5nz3NFqp",
+	"Va8pCg97J+NenyhShAMekHPysxiQfImlNm+cGFFKkV8yyCAhGdcszTv7YQtWLqrIocpN4gw5N7Ni09d0",
+	"dlYl/GVsM7zW9ZTzZfCZa6fYFb5/orjlxLwqa93n9lqV+52PIrS7Qtcg1nhHo+5kmoKtEzm0PpGfmqx3",
+	"gbSG8o5Eeben6JTVpQK1CHN7Yq5APU1+zpQFTAU2+ZrIBCi/HbPUvMyKUYQkKRhpiWnDTTncgixngudV",
+	"LrGB4N4ZgV8ympoV5rcDy+nnA45padaDlsa96lWqd6pAtPSAK1/LKKdNtVtSu2qVK1KlIYuI+o9IwIyu",
+	"sGrVh0W1S5e6tpeHMd+tsm21nO2S/rEG+SHOJNOzK8OZnDwKRs4+z2yDJvvpjV/mn3780An0ofrxA7qN",
+	"DRrbLtcfwfaz8GXBtcyUVqT7Onl1dW4Q8/Lq5PkXWMs4FnzIRpmEZO+AvEwpm6hT0lfZoG/UA+dNMUqK",
+	"y66KRQJ7EelLkYIyOoLhmeYLX9SsT7o//HDxKiL+C3OdhkPUIsxzTCmjsdAswRng0xTDmSwQ8QGq+1aN",
+	"QIaNjhEEQ4HxY62nnc+fnZY8f+NdVVHXV1sRJWJG032M1PKuVifaKwIcPermv6GQ5DUfpUyNfbiGOrjm",
+	"1/yl4DfAbUvsLuNkmKWpD5ySMBWKaSFnTxRJRKwO6ZQdTJIz+8GWDDmYJKWyTEayNiR5zKzd5JobHLex",
+	"SnunZsL/QWz3ILxC6GfiZK68bbePsdsxvnjovv3nn5Xg/b0D8q95KVX/AsaqSaOuXnNC+rbSbZ/gERIx",
+	"JP1f0QYdEcYjPOiITEApOoLP/TPSxx/71umFvc/eC3MRJGHcxcsNRDKLiOUMZooplXQCGuMcOJ3YGJpf",
+	"MpCzCIveot1oDNRgSf6sgfj/IG8FhxnmGNu7RvAaGZg7OzlgTgDpuxpZZ8hzrPn84up78tUXR8f2qzNi",
+	"q/C6/ukGik+fPn1BfvjwEmcyIqUimQISZ1IJs5KRK7l+SvooBSr2V6OoHxs8MXSGJDCkWarJ86M93EO/",
+	"EBb7Z76f+VRwBU8UwromUVoo5oXn8mZQ5gns3UtHQPBJ86BtWm8ukL3gVv1ODawMc7mlOAdTKrP5jRaA",
+	"NjPbLERkMob88Enfqa/9M/LN6w/EOlBwJNTolJbCAPb1Bzrqn5H35x9efmurmMT2ArjLivu6GO6/pToe",
+	"90n32clXlo06lTAiz45PXOkyTVPYOyjQ+v33Vx8iYh0uqjI4TdlHiAiNY5hqRPv+RQKTqdDA49n+n2HW",
+	"ty7YaUpL4MDoRYN+ZlV+R4WZwp8G6eIbxZB6/xJHguTUUEno7yGOUm14t9Lk5Jmt4X5GKEe7ST6Jvc3P",
+	"Tk7OcDm2krPSzBKGYcpGY+0fOnphDvVWMg2Gg2PC6u1YpEC65k/LaiNCs4RpAjcoX1CemGmUFhKSfAN7",
+	"BNNXsXobTdOI0FSJQnqJU2ZQaiQMVG/pjExYsu8Wh4Ih9Y+guJhiG3/iSsVhCUgJWjJQNcgahmJOCQnm",
+	"PFj9nXdbnNAEUHQpnXh+AgYLzQT9f9u/tAvbv0iclSqmaWqIRZT3U8IbQvMb4JDovBQ15c/F0Wtcisi0",
+	"Ygk2GnBMCAOtaDyOLPl6dvQMB+p/2ne8Yt8xtLwMpCXHJEXqgDfaPGDhNqEzXCth+syZ0wxoyLOjpzis",
+	"2xiKm4bOudcSgUcHn5jS+DwupCijbSD8kRt52r5kuTknGU8gTqlEWVOPRUKoObVnR89zVuAf7Z+nqbjt",
+	"e6LaLdRf0n8n9BuR8cRWHey/xaHeCX1ug/H6zniXshi4stVZMYKw8/bCiB2ZTB3rVaeHh2IK3BKWAyFH",
+	"h+4ldWieLQo6ek5c8rOedo4Pjg6ObF0z4HTKOqedpwdHB09tW4QxikGHhneaP1wwVX4gF0nntPMN6Ffm",
+	"dyN9WbTCZ0+OjnwNZV9NAT7pw7GepEVOVEiZn6uJes7Jtx/efod0+IyYO2p/RU8UyBvf450VrVe6XJCX",
+	"r96h1mOhj2t6aRezf+VEvf33ImXNzU3cm4fuNf+We+lz1CnfmmWD/Jt79CKxe3xu4RN6JYfj4YVh6Zym",
+	"rqZ9SUrtnP7lp6ijssmEypnTXs/fXxBsP2mYcEQk8AQMnhbaoi/PiwoLHSkjJxfSTucnMwOe9qGERMQH",
+	"hlUnNBUcDn5eigFXeCot8eBnekPtMa6IDX+iN9TOVD9cGo9h/2XhzFh4pOZh/+zjO0mH4K5dReVcrTjS",
+	"vTTnE5G3Fx8IXvfYKAIwGUCSQOKl4QHjrv9M42Fbo/5fF53tt/jI8nMty78/O/dMcbCLjIBuhsBpf7Cd",
+	"DYwibK57Nq0d+iM7t7mlNsLdkduDGbX0sAn430+Bn7+/WA36ftAC+vNQdQMTpPZGO8omWGtjXjUOHop/",
+	"vfziYz2XtoQPU2YXXgWb4LvFm2AnCMAcfzAiDHK8B4a2eevp8rdciP8PPK+xsfQCJVTTAVVY0AplRFSb",
+	"jIhktPyZy4t2Fremc7w5PiwZBxvP0+iaJXMkSjxe7W2MnCweOXxPR3DF/goYI93i2Q/ovjAPM3OiqHr7",
+	"3IzTeiJ2++qCPuzSDBwinkaZM18YCdRqsWhR2qt3QmJoUrWmKy2wwVFgmeXxKotdsVh4GAguKWVVELj+",
+	"Ez9t8WIWk6HXKySmWs5stKACqTZ4UZ+1uahf08S91sFXjpe/8gN3qYN/hcS+1OJqvxFywJIE8Xltgl25",
+	"+UVGVtmw36XkVsiPqPntVdt2l0lA+br/FHVqiiQ6Wat46wNZ8dJzLD46ZNyFRaDqL2SQmhz+WvHCfl7E",
+	"LQqc6dwLZjbx6mLFNXR8/YGOlqEhPnNHCfnxou6zo2fL3/C6+kZw/XteP5BtI/GqfK1AKHN+P6EhwMbe",
+	"VTH8B4zKriD5ahNdDNFc2bGEG4/eFxfZ8M2w0YOfqy4il+DwgBfTufV2F3SDF/TZ0YvlL7wUfJgy6/58",
+	"dnyy/IX3EmLBrWf0jXV646sttvOezlJBkw9CfEelDXF5dvy8DexcvCgkbyFh1CdHPzs5afOyU0WN/Pza",
+	"9uvEd79aba+X/rZsgvTZGB9CbaJFpQsnRicTJDRn1gdmPRGSqp5ruYkOI3Q1xBgjIFIb1bAm+WzD3A9j",
+	"Q0xTm+59NxIqVEBGeInDb4KCLtdASo6bP8NsazS3VCPq8ZFbBHe6KYIb8Fste7V4JX9jR7l3lPvxU268",
+	"OQHKHfkoF5vwt3V67CKuNkiRawXbUjayyT8Y72DGynThQoGiHfyQxtrxKJf0aEHBtHLAUKfkdszicd5+",
+	"+pr7CDfzmv0tPy9FxpAmREhig+ow8qBsvJnQGbYBkywBl9/jFidBZam+5kVQgj+PMzIQ5qME8hGm2jr3",
+	"jWJgxv8xT1nPSy0Bbt9Z3Gr2oTFV1/zy/Mq3wK4XUrFddbBNoXMv+lpKpVGeKGy6QvKYgIkNWKH8mjOe",
+	"IOW/mYsLMrCwgVEkFbdgBqXlpT9RJM6kNKt0wUaY7ODA4Oe+5rh90rdit8tRdeFNNcbs8Ox3xZqLzbjt",
+	"YU21R8ek81DOHZPeMekdk16BSbubQygv3Z1TkkBsWAaUWBvliQvrySk+8o0KeccYNjNYiTA7erwJNm/Y",
+	"0L6Nr1rsojEPvr55BC4awIPuzTkpaqXAFtQBWzKyDQrPx12SaBF2+KBzx0cOWH+PC5PyYgNyvyb/Do21",
+	"2IJjx0YUtoHa9fVBCyA2NBB24sHAUKumHYoYZYW8LH0A3gvyVOYnz2v8kmw6bT25FqtPvVX/Vn7LWvi3",
+	"SqGROwdXWweXhZqWlKX+ehZhkk1+LfNOA1n1Bv6izBJNJowXFNZ9fahAa8ZHC+O3Xtpnr/yjW8S0+lQN",
+	"cqBf9c4ivl1vq4ezkRNSGGHamW/jwxNXXXPfV9fEZIkyhrqBNuiwmsfnJR6oedx9XG6o2voexBfV8tJ5",
+	"h9Tu8jXqSzv153F7l3SQurUnWQ3MtEoH9+lIAiwPL3uFb723L50X79yfHlO949/zdEaKtWMGxAy0y1hs",
+	"Elozbn+vSKzzFVWXTWbT5d+fE8ZVJg3VJ/BpyiQozBN59fWVrbNLmEKBKDfzSQAyA2p00jxz2qU+N4ap",
+	"0R7csARLHOAkjI969uVmubu9vlYu2dBeX9um/B7GtBayfH4+O0m+DZV5VZWHSujdzQPVVMUvXZRa3HRU",
+	"T9injHl8YXRYXTS6H8t0eLWukmMrSel4y2sJXSK7vuQxGKe/E/HChir+7fy5nYBWCGi/MSnrziTs0qZr",
+	"GkEpaaBmNpfTF7ZP8pKB69I0T8CWi1OHv+Z/LwuvbaRx98xkG8Nu/QM7LepRRN02Ifv9MOvVohX82tpE",
+	"4G6K12/ZDBJe5oNYQ1a7x3mU7u4+77zIv3szSkk6MFo/xSbpLo7Hh+Xs+yqimngte6PSgf2C2YmKYLD8",
+	"6177HJw3/p37ScYJTddAVvLd7ML/H5uk0HQ0uQVxTOWI8VEDehcSwHJpYX0ZIYBqbaSF8IV4XKJCYI0P",
+	"IiescJu9kIABsrtrvBMQ/ihZPCFaSbq2UtOSjJ2WZHRdseAO0eILaGswbPxDORQZqEwZFsGaj2TFmkW+",
+	"1miS92pgkogpcNu+1nznkMbF211zrPVVqXdO1DRl6NzCkPNYKF3U/itFZbtA7nx1dCIyrtXBNf8aYpop",
+	"sOFhYzqdAleEaiwWFlWDCH0svN2O4EYgpEMsN6hVrdTs6TWnwRq0tqbDMFOQkO6zkxPSz3/fx7AnxveH",
+	"mZE3+3sH5B180uR8KnEXtkIuFoS45lMQUyyGLkU2sjW5XF1n8rMYRC6w/pYy182XYfFcW9PXlkpL6OyA",
+	"mDN7e/HNE0XMxpng1zyWkDBN6AiIFLdkKNJU3Koq/HAnYkgGTOqxrxdY26irx5uH60fXvJYbsGcLE2o6",
+	"xQpNrj6wAZChgLbAra4UJCaKzhTp9vEBxkcGRh/GcM1L0VguO8FXhRtlEtQpfnh78U1E8jIchPFYTCBy",
+	"/5OEKQkjKhElcU224p2fKypF8eerjVwWA2DFNwdDUgKha4IXj815D2wRVAe9a47gs0NQLPiY7EVFnTsP",
+	"uCceXouC9Dcq0awZrf8IBJBd3PxOoHHb+e2HsDN96vObbC1LV2RfcC3ZIDMTR0RpmJLBDP8vEY8SzWSY",
+	"gxRDmE7fSRaxlNHX81wcBvLGPuwrUf62Kg25xZfLDP02QiKqUF8eCuGO1NeP3QVEtLqyb2pQy4OZfRle",
+	"K3J1Ldb9y9SVina949AM8sR1T6goB/40rKHk/iInqljzWCMmqqt8mEiJGqSaIyRI15363i5WYhcr8ZuK",
+	"lThXH60yVaZGqFVObByiy0OeS5FbkBi/MmVrFDoOf3Xf9Nw3S70hdeJ2T8y30QdSZR47u+njcH/Mn8q9",
+	"cOXVTHQVBEPr3Cq35NBmxa5hGpyft8kqeF6KoLJmNzIArARR6qf7RBHXcRvJyjSl2GjJdSny9Qyc0Q8Z",
+	"aPVWv8J93FVqeXTFCtyGfFvbe/f8tCJfFoeSDZCvnbll5z/6g/iPPpTUvsRdb9J1hDLyFJNQ4rtUakc8",
+	"MUskgThlHPbuKl/Z37xgxdSwbUrPxdWb+0/k2aaZpLyhXb7Ips0jF1dvSjA7qzdiUwBF58atB6JiAz+c",
+	"fqkZpIwVj9UIUl7jw5hAKlDapYjszB6/vxSRC56wG5ZkNCWunwMxwvHiXJG8BZYhf57mbDREtMqxV8ga",
+	"qRG2e2GruwyR34bho8Ks750b3yFDxF0KGxlTwv4qyr2flz2wZKSNb8GgGpujbeAgJKF5PzUjcns5RY4o",
+	"Z8o25BuLNFHzNgkjRr63a3moTPeXVME+4wq4YrakpIQh++Qr7wzphKUz7IPalEJuH+mZTz37clNZrOO1",
+	"y2LxserxbDKo9VJZRFfefXv1zr7ROGpCNfTEsIcxNhtMd1+pO8t7fOceOrPYiZZrLhbDd1pLG2JooOkA",
+	"VvLnokwwV6PKEZ0H0VLs2T9W/cSu7mE0EweZnU6y00l+XzoJ9eWqu4V4kimQVmCJqQS5tx55ynUL+8rh",
+	"r3lI0+eHF6m+AZ0Tuy2z0sY+nPjrTlV5FKpKcRj3xodXk+NxfW0S0tbl4VvOQbPLepC0s8XX0Gea7a7j",
+	"zlX4R0k1K7JvQFOWKtL909X370ilaxTP0pTEKVCpCOVE4J2hKRkySJPNiwStW8za2/wAjWZ37VD/KAIB",
+	"trguMvwKeN9/x9S7yQnBMKo+NnPp+/wzvN00yVL9RLk+L92XPm/yyuVNdsuNfF5KpkEyukcuYZSltlc0",
+	"OTk6fh4RCSNyshdd8z6qDn2vQzxRpGt+e7oXkX48ZmmCP5k/zE8vzR8SODmPNTl+8dULoo6/3LP5bP1y",
+	"05k+kbAvM66uea2fDqcTSMhgVjwPqseSfpHIougEXMXlUPob6vF3yXm797YzD2IJWZw6t7OG/EFluD+a",
+	"+eRKU6lrWd3oDMlZB+m6nP6NtNUMSEzB/P0WslMgC/Z3IUQF9tUiSy1Qb2EnV92HXBWEfLOE9SiKBAXF",
+	"q2Da2yaS6O8pNHx+qQ+UANcuO38nYuxEjD+SiBEuCdRG1lg1CT8gY+QlCu3LbcSLr/HJf7UZNr8LwaKy",
+	"o+UiRTXHaCdMbEeYeH0DcpZXbxJDAvhFrdVt7Z5UxYuIAI3HpUoXmPtAmPZOgaqVszLwozHzNN9dCc42",
+	"M2bTxRf3svLkQ8WYYdvBxBxDaTW+nNYNEOBJc1MVZl/u4UOVqKoEhjRLded0SFMF0XynlW2SjjJkl1OO",
+	"ys53dGMrdKOC64RxV9+szEyZIsCwDJdiCTSrJBt3EW9RISlv+7FqIuU1PowKUoHSTvfY6R5/8Oiwsbit",
+	"UEZkUKCIFoRygSSyW6Oc/Y+MJ3nHZPuCj67Ygtu4wjIPfy1/XJa6UiOJ9yIDNEWhlNe9i0F5FCFh5SOp",
+	"qRGPVghYLoCXkXEV/WH+ah0CT1av93GntTaJOK95cjf55tHV6yhv5zVP7jtkrg3JQk1rU4RrV7BjF4X3",
+	"B4nCe80TrLNR4i7dqsmDSiAcbkBiD3ENGwi3W9mKS9Ov3bMPW111vTqomynVaiGQV2rdftadB3qb7Luq",
+	"NXKXh7d6q/46DBcZerZo+224o4e/2j+WaTFVzOncG442iQV21Tsd5hGltRTeEHR1QN1zwu4L2e+UAmPR",
+	"rqqzNF+ZQyc27E9TyhczPEfm7fPv8fHfgdOytJ8W7MTseudw2FLUE1j45kYEX9K2id34bjUWdR/f9Vvs",
+	"aSgh3mN1NJSW+DB+hjKMdm6GnQ7+Rw9xmmvUhVWvhtj3KSeY4SCnlYllIXE7YrhEHc6felhFeLVqMW7R",
+	"91Evxk3VQsjwkNwpq2soq2Xg5aJ6jpubFBLcpD2aTBhfXjPGixSPtWqMW98D1Y3x0Nlx+V3lmN9d5Rhf",
+	"raVr+ffI3OWoUqQyIgmd+SIte6vQrjoVqjPtw1/9n0stZAWF2joXbCz2UiraubOLPbxdLFBD9d6Y6WpC",
+	"pFtVq9Iva7PibRd/cQt7mPIvS65mXgBmd0V3zuc/TgmYNShgA0uWVO37ZJfFaQbnV/edFtSgTJc6m6+k",
+	"VxeZiV9TxdTGPM2X51f34mYuTmC5un55fvXHymHasMZehl+zrV+CEpmMgdA09cpVm9sXbaVbZ4EfjzZH",
+	"IF/hA2UIFBBa1KGzbKncKfc75f43o9y/MmhLbLO8UoiArpC2ANEiaqY0TNBmL3ilMpPhsJsgeUGB4/BX",
+	"SVXPfVoa8V8mb/fAZJtUjhJr2Gkbj8IgUDuRB+TOKzHdAtXa2Afuwt23bCEolvYgNoLlV9ZbCZCt7y7t",
+	"zkTw+zcRIKqXKSPpUk4MWbsBIiSRoM2k+a9METaZZNpsJiLPjl7s3R/XP8RlGX1g5YykeRoaVJDO3QSb",
+	"IKJrphk9GPFzZ353kWWX5vMbJqO/WYr2PtM5OcuJFYYXxXCGqk3+rSYqm4JUkIAyBM3RuHskZHbGrZGx",
+	"Sxz+j0jEauxqR8V2VOy31eibfgRSCGC5cSbDIldIzDC/QyC1U1lsNiDkhkmXhn0U8JZ4eqiGD/axh6om",
+	"9b3vG4TLzek9EdzGlBqFuLmYVA8f7iF9bN/vb6sEzoO0RRkpqt22d46bNRw3JfBFZDAjNzRlSW8oxWSt",
+	"erSrW4ZC3pr6Wdewulss0mC4kGQAQyGBaJHQ2V5FNzsllMRCSoi1U9usuRd/PCDn/JqXrLeZAtVwj5hW",
+	"BIZDsATJ3IlTfFJwKIrqYcEYXQLiNedCEzrUIAnTB8TvxajfkODzle3QVAJNZmRKlY4IVeR2DJycT2V+",
+	"WIpQKc0SGL/mb912aRzDVENyWi4vnA9mUARTq8lHgGlpf3oMM7PnxDYfoJxkU0Pc+Ij8LAbXPN9XDjEi",
+	"IaZpnLnKOGOYEFy3gU4JdQgqUuZkCdwYwNoGkIr0BzT+aICX9Jv7EuS3/9H65fwCH8gtl8NnF2i788X9",
+	"Tnxx50mCTVIsoynxpaggw0hqNsqhQsKeUVM19PDDUidbiVRtXxpq1PZyYO2M9Y+jnFblQO5bilrNlOKR",
+	"q5VTbX3OvG2fml/Zw7jUlt1Q71HbXdKdR+0P4lHzKgbVRkMxatAMdEmJe3b0gggeA2Hmgb17YuaHqOGs",
+	"Y3Ku08mwrsrVLUhFTo5OCq3wZzEgWpCpSNMD8prGY0JRkYSkpJoFGx+MQDuFtaKmupGZ8hJSoZgGtDFr",
+	"9RdpgroqU+QjTHVEJlR+hOSa5z4ApwXqvF3zkzwZuVhHblFGFe9nMXiiHHFTJGVKu5bVtwAf09k1x5Ms",
+	"yJ8ZfzDDSquTLB6HVMAf8Hw2rAJWyP7Jxsj+D05b/pMYBI1UTis/w6PPUYFq4jWeGifYaV6/RdbywOmJ",
+	"3hwTBcgCFj+KMykN1SgRkAlNgGQ8AYntblPzhyEOXWow9E59VVz6435MNYyEZEuM51f28ZfF09ssE1SZ",
+	"bLbcuFxsYmdbXt22fDsWKfh8WANLmopR5uymrlOFQp5gGJa45SV4G1RUYyE1cpUI5QdzKtXykG6uB6wI",
+	"UEOpR1sEqLrMByoEVIPVznq5s17+rqyXJVKHGG6k/moyQU4E21OxBh2nqeRfrf+1zc37F5UNJkxrSPpG",
+	"AcAG0WzE98VwSH7JIIMzKzz0DX3seULZS9mE6X/BVkJ9q6bhq/539QSJt33TEI++VR4McX2iDoifHIOR",
+	"+sR1LcI4o0xySFyluG7ff9GzTan6RIHeCykHKDE8QO3CzSQ+miXnmY9zPnwDwFNfPM/78xGWZEJneF5E",
+	"DIdnBM/DMFGjaFGeH4d5rMnJHzjXyrLvtU/UrlrjvRRRspfrVsiPKEOpvfsvwhimVoe/mv9qrpXq+fs6",
+	"BkRpOhwSBZDfCSZRVEwZB2VNG1pomtpK4uajFTvNFE+Cze+/qdQ/7dwPojfWSknpLi3qkdRJSSm3zMyo",
+	"I4hf1iCG6PXoa5YaLGvjw7lTydIte3FKa3sQP06LC5tXUNld3J0j5w+UGmX5KZlSqdVmSpI2yASHjlSu",
+	"0W6pRAEbvDOFsGzkaWUEaico3Tpxmmc0JbFQqO0YbsB4TYdLIIURVj5AOfqM0IG4QTdWTWzvPjt6alWq",
+	"/fydfXynv3dAznEl1Ej3H13UofO20JEESE6RDRkmkRI6ERnP9S93FGaREVHTlGkyAH0LwP0qkW/5LsAY",
+	"2kcSNhyCBO7DaMxAjCdIJ2/Az8ABEkX6xcNeJQsJUnYHm2Eoj6YZldmGP5pHyH7uyHZ22Rw7/vUH4V9X",
+	"bMRzcmkIfeSikBkf2V7o8Rjij6vysjlBfik/Q01iI9ysRn6TxJpQOPxO6K7ZygWfZvqRtSjwhLcU6M84",
+	"7JwUO9K9I93bIN0uFlwoK2RzwB7MJUWEdEtysMxSsNY/JOg1F/Hm9ROk54e/mv+8DdO2LgwlIE/EDdyd",
+	"Sv+0M1LuCM4fI/PXXhlC7b23SXGlm3/Hq72uUXW5mISyixPXsmAtgmlK403Rgkchf+1o0I4G7YSezRE+",
+	"JBCe8onhJuneEpHGBmBsQUe9xIF/XxbCS7SI4pA7++DOPrijt79VemtIE1aPcbFxVrXUAh0vFlWsxYcS",
+	"6wUh3QGNP5on1mvNt7rtUMINU7AVwmwGfkjC/HCmPA63dy5turPg7RTq34gfxLUdRVLiKpwXUaOW6J26",
+	"5D4rb+ZWbkUn1tS9ZY+/pcBboHJXOPCjoXI7SXBHrHbEaiGxwguba75DIYtEha5NZ5RZilnMmzX2+8JX",
+	"+z+LgTr89WcxWFb6pZz8u8WbviTH2GVh/yEC5O8/LPi8WhEtz1WcSjGSoNRGqrusX7vlT2KA7G8hDh+6",
+	"9PyFabgey166Zx+8kOUUxDSFSjUBUi0m0JTq4n7uCZ7OKjkuLuO0c4oJNNH95rxUAdwi89gexO5eb+Ve",
+	"2xLJyCqsNFy+5ZERlsUtmYIslztMSgn0j+Xem01BnEnDu817A6AS5Hmmx53Tv/xkEFqBvPGjZjLtnHbG",
+	"Wk9PDw9TEdN0LJQ+/eroqyOUVt2O6nfyW6CpHkdEAk2MLqDyMiHmZhhuamgipEPSnYCWLLbOeJw5IQJN",
+	"LGBWrwETkYCDjMj7r3tvX3+4vHh51Tt/9eoS2bhPVvPkSQUohEsiJpkCaVcSmz2roniJhNS+PWZTlUfG",
+	"6jFMSnNY+hIY/x1AoiI7qB1+zNLy2buZXpo9nseaQMpGbMBSpmcHoaaLoU246t2QLOgupUj38vxqz1bQ",
+	"saYqHBMSF6XLuBblEF6Leaq0iFAJ5PnFvMc4YZr6AXB7VtaqNsWqwq/6UmBcR0gUSnETrM86prweeGzf",
+	"L5WesdmjJIGY5e0Y3aTDjGP0njWeBWYsF7MNFdRRpHuL4Mxr3FgcZoNMg9rDRXhScFBhKfaKz09ZzblT",
+	"oM2rFoRzhQ/KI7qU3/kBX+bdxZnZRbm/uB221GO8DJuin2nTmGZJZfk4ctl0pTib/GqzQu4uzVEVr+fn",
+	"ecUkxHp/SmdYZcSMdcETdsOSjKbE39w3GU9sjDseSWn8CeV0hN82QJpOp8CTfYyzt+VltaQsLd87860h",
+	"jf9/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

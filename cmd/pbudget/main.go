@@ -32,7 +32,7 @@ const usage = `usage: pbudget <command> [flags]
 
 commands:
   serve        apply migrations (under an advisory lock) and serve the API; metrics on PB_METRICS_ADDR
-  migrate      apply migrations and exit
+  migrate      apply migrations, grant the runtime role its privileges, and exit
   council create --code CODE --name NAME [--actor NAME]
                create a council with the default settings, the national rate tables and the
                default service catalogue, idempotently
@@ -50,7 +50,8 @@ commands:
   healthcheck  [--timeout 3s]: exit 0 when the server on PB_LISTEN_ADDR is ready (GET /readyz)
   version      print the version and commit (also --version)
 
-configuration: DATABASE_URL, PB_LISTEN_ADDR, PB_METRICS_ADDR, PB_JWT_PUBLIC_KEY_FILE or PB_JWT_JWKS_URL,
+configuration: DATABASE_URL (the runtime role), PB_MIGRATE_DATABASE_URL (the owner role),
+PB_ALLOW_SINGLE_DB_ROLE, PB_LISTEN_ADDR, PB_METRICS_ADDR, PB_JWT_PUBLIC_KEY_FILE or PB_JWT_JWKS_URL,
 PB_JWT_ISSUER, PB_JWT_AUDIENCE, PB_JWT_ALGORITHMS, PB_LOG_LEVEL, PB_DB_MAX_CONNS, PB_SHUTDOWN_TIMEOUT,
 PB_PPROF_ADDR
 `
@@ -124,17 +125,48 @@ func openDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*postgres
 }
 
 func migrateCmd(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	db, err := openDB(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	v, err := postgres.Migrate(ctx, db.SQL(), log)
+	v, err := migrate(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	log.Info("migrated", slog.Int64("schema_version", v))
 	return nil
+}
+
+// migrate applies the migrations as the owner role (PB_MIGRATE_DATABASE_URL) and grants the
+// runtime role (DATABASE_URL's user) what serving needs. With DATABASE_URL alone, that role runs
+// the migrations: either it is the only role (it owns the tables and serves), or it is the runtime
+// role of a deployment that migrates in a release step, and finds nothing to do (it may not
+// change the schema).
+func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) (int64, error) {
+	if err := cfg.RequireDatabase(); err != nil {
+		return 0, err
+	}
+	runtimeRole, err := postgres.RoleOf(cfg.DatabaseURL)
+	if err != nil {
+		return 0, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	owner, err := postgres.Open(ctx, cfg.OwnerURL(), 2, log)
+	if err != nil {
+		return 0, err
+	}
+	defer owner.Close()
+	v, err := postgres.Migrate(ctx, owner.SQL(), log)
+	if err != nil {
+		return 0, err
+	}
+	if cfg.MigrateURL == "" {
+		// Either one role does everything (serve then refuses it unless allowed), or the owner
+		// migrated earlier and this is the runtime role finding nothing to do.
+		log.Info("PB_MIGRATE_DATABASE_URL is not set: migrations ran as the role of DATABASE_URL, and no runtime role was granted",
+			slog.String("role", runtimeRole))
+		return v, nil
+	}
+	if err := postgres.GrantRuntime(ctx, owner.SQL(), runtimeRole); err != nil {
+		return 0, err
+	}
+	log.Info("granted the runtime role its privileges", slog.String("role", runtimeRole))
+	return v, nil
 }
 
 func seedCmd(ctx context.Context, cfg config.Config, log *slog.Logger) error {
@@ -181,13 +213,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln, metrics
 		}
 	}
 	log.Info("starting", slog.Any("config", cfg))
+	if _, err := migrate(ctx, cfg, log); err != nil {
+		closeAll()
+		return err
+	}
 	db, err := openDB(ctx, cfg, log)
 	if err != nil {
 		closeAll()
 		return err
 	}
 	defer db.Close()
-	if _, err := postgres.Migrate(ctx, db.SQL(), log); err != nil {
+	if err := checkRuntimeRole(ctx, cfg, db, log); err != nil {
 		closeAll()
 		return err
 	}
@@ -259,6 +295,28 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln, metrics
 		}
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// checkRuntimeRole refuses to serve as a role that could rewrite the audit trail (a superuser, or
+// the owner of its tables, who could disable or drop the append-only triggers) unless the operator
+// has allowed it with PB_ALLOW_SINGLE_DB_ROLE=true; then it warns at every start.
+func checkRuntimeRole(ctx context.Context, cfg config.Config, db *postgres.DB, log *slog.Logger) error {
+	check, err := db.CheckRuntimeRole(ctx)
+	if err != nil {
+		return err
+	}
+	if len(check.Unsafe) == 0 {
+		return nil
+	}
+	why := strings.Join(check.Unsafe, "; ")
+	if !cfg.AllowSingleRole {
+		return fmt.Errorf("the role of DATABASE_URL (%s) could alter the audit trail (%s): serve as a runtime role "+
+			"(DATABASE_URL) and migrate as the owner role (PB_MIGRATE_DATABASE_URL), see the README's \"Database roles\"; "+
+			"or set PB_ALLOW_SINGLE_DB_ROLE=true to accept an audit trail protected only by triggers", check.Role, why)
+	}
+	log.Warn("the audit trail is protected only by triggers: the serving role could alter it (PB_ALLOW_SINGLE_DB_ROLE=true)",
+		slog.String("role", check.Role), slog.String("because", why))
 	return nil
 }
 

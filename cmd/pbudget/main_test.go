@@ -25,13 +25,14 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
 
-// freshDB returns the URL of a new, empty database dropped at the end of the test.
-func freshDB(t *testing.T) string {
+// freshDB returns the environment of a new, empty database dropped at the end of the test: the
+// owner role as PB_MIGRATE_DATABASE_URL and the runtime role as DATABASE_URL, as in production.
+func freshDB(t *testing.T) map[string]string {
 	t.Helper()
 	name, err := testdb.Create(context.Background())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = testdb.Drop(context.Background(), name) })
-	return testdb.WithDatabase(testdb.AdminURL(), name)
+	return map[string]string{"PB_MIGRATE_DATABASE_URL": testdb.OwnerURL(name), "DATABASE_URL": testdb.RuntimeURL(name)}
 }
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -39,8 +40,9 @@ func env(m map[string]string) func(string) string { return func(k string) string
 func TestSubcommandsKeygenTokenMigrateAndSeed(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	dsn := freshDB(t)
-	getenv := env(map[string]string{"DATABASE_URL": dsn})
+	vars := freshDB(t)
+	dsn := vars["DATABASE_URL"]
+	getenv := env(vars)
 	ctx := context.Background()
 	var out bytes.Buffer
 
@@ -64,7 +66,8 @@ func TestSubcommandsKeygenTokenMigrateAndSeed(t *testing.T) {
 
 	require.Error(t, run(ctx, []string{"token", "--key", filepath.Join(dir, "jwt-private.pem"), "--council", "demo", "--roles", "root"}, getenv, io.Discard))
 	require.NoError(t, run(ctx, []string{"migrate"}, getenv, io.Discard))
-	require.NoError(t, run(ctx, []string{"seed"}, getenv, io.Discard))
+	require.NoError(t, run(ctx, []string{"migrate"}, getenv, io.Discard), "migrating again re-applies the grants")
+	require.NoError(t, run(ctx, []string{"seed"}, getenv, io.Discard), "the runtime role may seed")
 	require.NoError(t, run(ctx, []string{"seed"}, getenv, io.Discard), "seeding twice is harmless")
 	db, err := sql.Open("pgx", dsn)
 	require.NoError(t, err)
@@ -90,8 +93,9 @@ func TestServeFinishesInFlightRequestsOnShutdown(t *testing.T) {
 	require.NoError(t, err)
 	priv, err := auth.LoadPrivateKey(filepath.Join(dir, "jwt-private.pem"))
 	require.NoError(t, err)
-	dsn := freshDB(t)
-	cfg, err := config.Load(env(map[string]string{"DATABASE_URL": dsn, "PB_JWT_PUBLIC_KEY_FILE": pubPath, "PB_SHUTDOWN_TIMEOUT": "10s"}))
+	vars := freshDB(t)
+	vars["PB_JWT_PUBLIC_KEY_FILE"], vars["PB_SHUTDOWN_TIMEOUT"] = pubPath, "10s"
+	cfg, err := config.Load(env(vars))
 	require.NoError(t, err)
 
 	// serve migrates; seed the council afterwards through the same subcommand as make run.
@@ -109,7 +113,7 @@ func TestServeFinishesInFlightRequestsOnShutdown(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, 20*time.Second, 50*time.Millisecond)
-	require.NoError(t, run(context.Background(), []string{"seed"}, env(map[string]string{"DATABASE_URL": dsn}), io.Discard))
+	require.NoError(t, run(context.Background(), []string{"seed"}, env(vars), io.Discard))
 
 	token, err := auth.Mint(priv, auth.MintOptions{Subject: "u", Council: "demo", Roles: []string{"practitioner"}, Issuer: "pbudget", Audience: "pbudget-api", TTL: time.Hour})
 	require.NoError(t, err)
@@ -133,4 +137,70 @@ func TestServeFinishesInFlightRequestsOnShutdown(t *testing.T) {
 	require.NoError(t, <-done)
 	_, err = net.DialTimeout("tcp", addr, time.Second)
 	require.Error(t, err, "no new connections after shutdown")
+}
+
+// TestServeRefusesARoleThatCouldAlterTheAuditTrail: with DATABASE_URL alone, naming a superuser
+// (or the tables' owner), serve migrates and then refuses to start, saying what to do; with
+// PB_ALLOW_SINGLE_DB_ROLE=true it serves and warns. With two roles it serves without a warning.
+func TestServeRefusesARoleThatCouldAlterTheAuditTrail(t *testing.T) {
+	t.Parallel()
+	_, pubPath, err := auth.WriteKeyPair(t.TempDir())
+	require.NoError(t, err)
+	name, err := testdb.Create(context.Background())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = testdb.Drop(context.Background(), name) })
+	single := map[string]string{"DATABASE_URL": testdb.WithDatabase(testdb.AdminURL(), name), "PB_JWT_PUBLIC_KEY_FILE": pubPath}
+
+	cfg, err := config.Load(env(single))
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	err = serve(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), ln, nil)
+	require.ErrorContains(t, err, "could alter the audit trail (it is a superuser)")
+	require.ErrorContains(t, err, "PB_MIGRATE_DATABASE_URL")
+
+	single["PB_ALLOW_SINGLE_DB_ROLE"] = "true"
+	require.Contains(t, serveAndStop(t, single), `"level":"WARN","msg":"the audit trail is protected only by triggers`)
+
+	vars := freshDB(t)
+	vars["PB_JWT_PUBLIC_KEY_FILE"] = pubPath
+	require.NotContains(t, serveAndStop(t, vars), `"level":"WARN"`)
+
+	// Migrated by the owner in a release step, served by the runtime role alone: the serving
+	// process never holds the owner's password.
+	delete(vars, "PB_MIGRATE_DATABASE_URL")
+	logs := serveAndStop(t, vars)
+	require.NotContains(t, logs, `"level":"WARN"`)
+	require.Contains(t, logs, `"msg":"serving"`)
+}
+
+// serveAndStop runs serve with vars until it is ready (or has failed), stops it and returns what
+// it logged.
+func serveAndStop(t *testing.T, vars map[string]string) string {
+	t.Helper()
+	cfg, err := config.Load(env(vars))
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var logs lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), ln, nil) }()
+	require.Eventually(t, func() bool {
+		select {
+		case err := <-done:
+			done <- err
+			return true
+		default:
+		}
+		resp, err := http.Get("http://" + ln.Addr().String() + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 20*time.Second, 50*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+	return logs.String()
 }

@@ -77,8 +77,9 @@ service_categories:
 func TestCouncilsCreatedWithTheCLISeeOnlyTheirOwnData(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	dsn := freshDB(t)
-	getenv := env(map[string]string{"DATABASE_URL": dsn})
+	vars := freshDB(t)
+	dsn := vars["DATABASE_URL"]
+	getenv := env(vars)
 	pb(t, getenv, "migrate")
 
 	out := pb(t, getenv, "council", "create", "--code", "alpha", "--name", "Alpha Council", "--actor", "ops:sam")
@@ -210,8 +211,9 @@ func TestMetricsAreServedOnTheirOwnListenerAndHealthcheckAsksReadyz(t *testing.T
 	dir := t.TempDir()
 	_, pubPath, err := auth.WriteKeyPair(dir)
 	require.NoError(t, err)
-	dsn := freshDB(t)
-	cfg, err := config.Load(env(map[string]string{"DATABASE_URL": dsn, "PB_JWT_PUBLIC_KEY_FILE": pubPath}))
+	vars := freshDB(t)
+	vars["PB_JWT_PUBLIC_KEY_FILE"] = pubPath
+	cfg, err := config.Load(env(vars))
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

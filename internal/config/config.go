@@ -14,7 +14,9 @@ import (
 
 // Config is everything the service reads from its environment.
 type Config struct {
-	DatabaseURL      string        // DATABASE_URL
+	DatabaseURL      string        // DATABASE_URL: the runtime role, which serves requests
+	MigrateURL       string        // PB_MIGRATE_DATABASE_URL: the owner role, which migrates; empty means DATABASE_URL
+	AllowSingleRole  bool          // PB_ALLOW_SINGLE_DB_ROLE: serve even when DATABASE_URL's role could alter the audit trail
 	ListenAddr       string        // PB_LISTEN_ADDR
 	JWTPublicKeyFile string        // PB_JWT_PUBLIC_KEY_FILE: PEM, Ed25519 or RSA, one or more keys
 	JWTJWKSURL       string        // PB_JWT_JWKS_URL
@@ -36,6 +38,7 @@ const DefaultMetricsAddr = "127.0.0.1:9090"
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		DatabaseURL:      getenv("DATABASE_URL"),
+		MigrateURL:       getenv("PB_MIGRATE_DATABASE_URL"),
 		ListenAddr:       or(getenv("PB_LISTEN_ADDR"), ":8080"),
 		JWTPublicKeyFile: getenv("PB_JWT_PUBLIC_KEY_FILE"),
 		JWTJWKSURL:       getenv("PB_JWT_JWKS_URL"),
@@ -62,6 +65,13 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("PB_LOG_LEVEL"), "info"))); err != nil {
 		return Config{}, fmt.Errorf("PB_LOG_LEVEL: %w", err)
 	}
+	switch v := getenv("PB_ALLOW_SINGLE_DB_ROLE"); v {
+	case "", "false":
+	case "true":
+		c.AllowSingleRole = true
+	default:
+		return Config{}, fmt.Errorf("PB_ALLOW_SINGLE_DB_ROLE: want true or false, got %q", v)
+	}
 	if v := getenv("PB_DB_MAX_CONNS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -82,9 +92,21 @@ func Load(getenv func(string) string) (Config, error) {
 // RequireDatabase reports a clear error when DATABASE_URL is missing.
 func (c Config) RequireDatabase() error {
 	if c.DatabaseURL == "" {
+		if c.MigrateURL != "" {
+			return fmt.Errorf("DATABASE_URL is not set: set it to the runtime role that serves (PB_MIGRATE_DATABASE_URL is the owner role that migrates)")
+		}
 		return fmt.Errorf("DATABASE_URL is not set")
 	}
 	return nil
+}
+
+// OwnerURL is the URL migrations run with: PB_MIGRATE_DATABASE_URL, or DATABASE_URL when that is
+// not set (one role that both owns the tables and serves).
+func (c Config) OwnerURL() string {
+	if c.MigrateURL != "" {
+		return c.MigrateURL
+	}
+	return c.DatabaseURL
 }
 
 // RequireJWT reports a clear error when no verification key source is configured.
@@ -102,6 +124,8 @@ func (c Config) RequireJWT() error {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("database_url", MaskDSN(c.DatabaseURL)),
+		slog.String("migrate_database_url", MaskDSN(c.MigrateURL)),
+		slog.Bool("allow_single_db_role", c.AllowSingleRole),
 		slog.String("listen_addr", c.ListenAddr),
 		slog.String("jwt_public_key_file", c.JWTPublicKeyFile),
 		slog.String("jwt_jwks_url", c.JWTJWKSURL),

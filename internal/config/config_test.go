@@ -39,7 +39,7 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 		"DATABASE_URL": "postgres://u:secret@h/db", "PB_LISTEN_ADDR": ":9",
 		"PB_JWT_PUBLIC_KEY_FILE": "/k.pem", "PB_JWT_ISSUER": "i", "PB_JWT_AUDIENCE": "a",
 		"PB_JWT_ALGORITHMS": "EdDSA, RS256", "PB_LOG_LEVEL": "debug", "PB_DB_MAX_CONNS": "7",
-		"PB_SHUTDOWN_TIMEOUT": "5s",
+		"PB_SHUTDOWN_TIMEOUT": "5s", "PB_MIGRATE_DATABASE_URL": "postgres://owner:secret@h/db", "PB_ALLOW_SINGLE_DB_ROLE": "true",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, []string{"EdDSA", "RS256"}, c.JWTAlgorithms)
@@ -48,6 +48,20 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 	require.Equal(t, 5*time.Second, c.ShutdownTimeout)
 	require.NoError(t, c.RequireJWT())
 	require.NoError(t, c.RequireDatabase())
+	require.Equal(t, "postgres://owner:secret@h/db", c.OwnerURL())
+	require.True(t, c.AllowSingleRole)
+	require.NotContains(t, c.LogValue().String(), "secret", "both database passwords are masked in the logs")
+}
+
+func TestTheOwnerURLDefaultsToDatabaseURL(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"DATABASE_URL": "postgres://one@h/db"}))
+	require.NoError(t, err)
+	require.Equal(t, "postgres://one@h/db", c.OwnerURL())
+	require.False(t, c.AllowSingleRole)
+	c, err = Load(env(map[string]string{"PB_MIGRATE_DATABASE_URL": "postgres://owner@h/db"}))
+	require.NoError(t, err)
+	require.ErrorContains(t, c.RequireDatabase(), "runtime role", "the owner URL alone does not say which role serves")
 }
 
 func TestLoadRejectsBadValues(t *testing.T) {
@@ -58,6 +72,7 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		"bad log level": {"PB_LOG_LEVEL": "loud"},
 		"zero conns":    {"PB_DB_MAX_CONNS": "0"},
 		"bad timeout":   {"PB_SHUTDOWN_TIMEOUT": "soon"},
+		"bad allow":     {"PB_ALLOW_SINGLE_DB_ROLE": "yes"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

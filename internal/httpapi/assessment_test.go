@@ -440,7 +440,9 @@ func TestReducingABudgetNeedsAReassessmentWithAReason(t *testing.T) {
 		[]string{versions.Items[0].Reason, versions.Items[1].Reason})
 
 	_, err := b.db.SQL().ExecContext(context.Background(), `UPDATE personal_budget_versions SET indicative_annual_pence = 1 WHERE council_id = $1`, b.council.ID)
-	require.ErrorContains(t, err, "append-only", "issued versions cannot be rewritten")
+	require.ErrorContains(t, err, "permission denied for table personal_budget_versions", "issued versions cannot be rewritten by the service")
+	_, err = ownerDB(t).ExecContext(context.Background(), `UPDATE personal_budget_versions SET indicative_annual_pence = 1 WHERE council_id = $1`, b.council.ID)
+	require.ErrorContains(t, err, "append-only", "nor by the owner while the trigger stands")
 }
 
 func TestAReassessmentThatFindsNoEligibilityEndsTheBudget(t *testing.T) {

@@ -2,13 +2,17 @@ package httpapi_test
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"net/url"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pbudget/pbudget/api"
+	"github.com/pbudget/pbudget/internal/postgres"
+	"github.com/pbudget/pbudget/internal/testdb"
 )
 
 func TestEveryChangeIsAuditedWithActorRequestAndFieldNamesOnly(t *testing.T) {
@@ -49,19 +53,68 @@ func TestEveryChangeIsAuditedWithActorRequestAndFieldNamesOnly(t *testing.T) {
 	}
 }
 
-func TestAuditTrailCannotBeUpdatedOrDeleted(t *testing.T) {
+// TestTheServiceRoleCannotAlterTheAuditTrail: connected as the runtime role the service serves as,
+// every way to change or remove audit events, or to switch off the triggers that guard them, is
+// refused by PostgreSQL's privileges; the other append-only tables refuse changes too.
+func TestTheServiceRoleCannotAlterTheAuditTrail(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.newPerson(nil)
 	ctx := context.Background()
+	runtime := b.db.SQL()
+	var role string
+	require.NoError(t, runtime.QueryRowContext(ctx, `SELECT current_user`).Scan(&role))
+	_, want := testdb.Roles()
+	require.Equal(t, want, role, "the tests serve as the runtime role")
+
+	refused := func(stmt string, args ...any) {
+		t.Helper()
+		conn, err := runtime.Conn(ctx) // one session, so that a SET would stick to it
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = conn.ExecContext(ctx, stmt, args...)
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr, stmt)
+		require.Equal(t, "42501", pgErr.Code, "%s: insufficient privilege, got %s", stmt, pgErr.Message)
+		var replication string
+		require.NoError(t, conn.QueryRowContext(ctx, `SHOW session_replication_role`).Scan(&replication))
+		require.Equal(t, "origin", replication, "triggers still fire in this session")
+	}
+	refused(`UPDATE audit_events SET action = 'person.forged' WHERE council_id = $1`, b.council.ID)
+	refused(`DELETE FROM audit_events WHERE council_id = $1`, b.council.ID)
+	refused(`TRUNCATE audit_events`)
+	refused(`ALTER TABLE audit_events DISABLE TRIGGER USER`)
+	refused(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete`)
+	refused(`DROP TRIGGER audit_events_no_update_delete ON audit_events`)
+	refused(`DROP TRIGGER audit_events_no_truncate ON audit_events`)
+	refused(`SET session_replication_role = replica`)
+	refused(`ALTER TABLE audit_events RENAME TO audit_events_old`)
+	refused(`DROP TABLE audit_events`)
+	refused(`CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`)
+	refused(`CREATE TABLE audit_events_shadow (id int)`)
+	for _, table := range postgres.AppendOnlyTables {
+		var exists bool
+		require.NoError(t, runtime.QueryRowContext(ctx, `SELECT to_regclass('public.' || $1) IS NOT NULL`, table).Scan(&exists))
+		if !exists {
+			continue // its migration has not come yet
+		}
+		refused(`UPDATE `+table+` SET council_id = council_id WHERE council_id = $1`, b.council.ID)
+		refused(`DELETE FROM `+table+` WHERE council_id = $1`, b.council.ID)
+		refused(`TRUNCATE ` + table)
+	}
+	require.Equal(t, int64(1), b.counts()["audit_events"])
+
+	// Behind the privileges, the triggers: even the owner role cannot rewrite the trail without
+	// first switching them off, which only a migration would do.
+	owner := ownerDB(t)
 	for _, stmt := range []string{
 		`UPDATE audit_events SET action = 'person.forged' WHERE council_id = $1`,
 		`DELETE FROM audit_events WHERE council_id = $1`,
 	} {
-		_, err := b.db.SQL().ExecContext(ctx, stmt, b.council.ID)
+		_, err := owner.ExecContext(ctx, stmt, b.council.ID)
 		require.ErrorContains(t, err, "append-only", stmt)
 	}
-	_, err := b.db.SQL().ExecContext(ctx, `TRUNCATE audit_events`)
+	_, err := owner.ExecContext(ctx, `TRUNCATE audit_events`)
 	require.ErrorContains(t, err, "append-only")
 	require.Equal(t, int64(1), b.counts()["audit_events"])
 }
@@ -103,4 +156,14 @@ func TestAuditEventsFilterPageAndStayWithinTheCouncil(t *testing.T) {
 	if next != "" {
 		require.Equal(t, http.StatusBadRequest, changed.Status, "a token is bound to its filters")
 	}
+}
+
+// ownerDB connects to the test database as the owner role, which migrates and which the service
+// never runs as.
+func ownerDB(t *testing.T) *sql.DB {
+	t.Helper()
+	owner, err := sql.Open("pgx", testdb.OwnerDSN())
+	require.NoError(t, err)
+	t.Cleanup(func() { owner.Close() })
+	return owner
 }

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -66,8 +65,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
-		// The client went away: nobody is left to answer. Logged and counted as nginx's 499.
+	if c.Request().Context().Err() != nil {
+		// The client went away: nobody is left to answer, and the error is its consequence
+		// (context.Canceled, or the driver's "bad connection" when the context ended between two of
+		// its checks); the transaction rolled back. Logged at info and counted as nginx's 499.
 		c.Response().Status = statusClientClosedRequest
 		return
 	}

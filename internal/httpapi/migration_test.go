@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"crypto"
+	"database/sql"
 	"net/http"
 	"testing"
 
@@ -18,19 +19,22 @@ import (
 	"github.com/pbudget/pbudget/migrations"
 )
 
-// privateBundle is a bundle on a database of its own, for tests that change the schema.
-func privateBundle(t *testing.T) *bundle {
+// privateBundle is a bundle on a database of its own, for tests that change the schema: the
+// service runs as the runtime role; the returned pool is the owner role, which migrates.
+func privateBundle(t *testing.T) (*bundle, *sql.DB) {
 	t.Helper()
 	shared := setup(t) // the key and the spec router
 	ctx := context.Background()
 	name, err := testdb.Create(ctx)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = testdb.Drop(context.Background(), name) })
-	db, err := postgres.Open(ctx, testdb.WithDatabase(testdb.AdminURL(), name), 4, testdb.Logger())
+	require.NoError(t, testdb.Migrate(ctx, name))
+	owner, err := sql.Open("pgx", testdb.OwnerURL(name))
+	require.NoError(t, err)
+	t.Cleanup(func() { owner.Close() })
+	db, err := postgres.Open(ctx, testdb.RuntimeURL(name), 4, testdb.Logger())
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	_, err = postgres.Migrate(ctx, db.SQL(), nil)
-	require.NoError(t, err)
 	v, err := auth.NewVerifier(ctx, auth.VerifierConfig{PublicKeys: []crypto.PublicKey{shared.key.Public()}, Issuer: issuer, Audience: audience})
 	require.NoError(t, err)
 	e, _, err := app.New(app.Options{DB: db, Verifier: v, Log: testdb.Logger()})
@@ -40,7 +44,7 @@ func privateBundle(t *testing.T) *bundle {
 	require.NoError(t, err)
 	other, err := councils.Ensure(ctx, randomCode(), "Other Council")
 	require.NoError(t, err)
-	return &bundle{t: t, e: e, db: db, key: shared.key, council: ours, other: other}
+	return &bundle{t: t, e: e, db: db, key: shared.key, council: ours, other: other}, owner
 }
 
 // TestMigration5TidiesWhatTheOldRulesAllowed: migration 00005 adds one-approved-plan and
@@ -48,7 +52,7 @@ func privateBundle(t *testing.T) *bundle {
 // latest; on duplicate agreements it stops with a message saying what to do, changing nothing.
 func TestMigration5TidiesWhatTheOldRulesAllowed(t *testing.T) {
 	t.Parallel()
-	b := privateBundle(t)
+	b, sqlDB := privateBundle(t)
 	ctx := context.Background()
 	b.activeRAS("needs", 72_800)
 	b.rateTable("2025-04-06", 11_250)
@@ -66,11 +70,10 @@ func TestMigration5TidiesWhatTheOldRulesAllowed(t *testing.T) {
 	r = b.do(http.MethodPatch, "/v1/council/settings", admin, map[string]any{"approver_limit_annual_pence": 5_000_000}, "If-Match", `"1"`)
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 
-	p, err := goose.NewProvider(goose.DialectPostgres, b.db.SQL(), migrations.FS)
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
 	require.NoError(t, err)
 	_, err = p.DownTo(ctx, 4)
 	require.NoError(t, err)
-	sqlDB := b.db.SQL()
 	// What the old code could leave: both plans approved, two agreements for one plan, settings at 1.
 	_, err = sqlDB.Exec(`UPDATE support_plans SET status = 'approved' WHERE council_id = $1 AND id = $2`, b.council.ID, first.Id)
 	require.NoError(t, err)
@@ -92,6 +95,8 @@ func TestMigration5TidiesWhatTheOldRulesAllowed(t *testing.T) {
 	require.NoError(t, err)
 	_, err = p.UpTo(ctx, 5)
 	require.NoError(t, err)
+	_, runtimeRole := testdb.Roles()
+	require.NoError(t, postgres.GrantRuntime(ctx, sqlDB, runtimeRole), "as pbudget migrate does after migrating")
 	var status string
 	require.NoError(t, sqlDB.QueryRow(`SELECT status FROM support_plans WHERE council_id = $1 AND id = $2`, b.council.ID, first.Id).Scan(&status))
 	require.Equal(t, "superseded", status, "the earlier approval gives way to the later")
@@ -108,18 +113,17 @@ func TestMigration5TidiesWhatTheOldRulesAllowed(t *testing.T) {
 // assessment's kept; a result stored before it reads as rounded down, with no pension age facts.
 func TestMigration6AppliesOverExistingChargingData(t *testing.T) {
 	t.Parallel()
-	b := privateBundle(t)
+	b, sqlDB := privateBundle(t)
 	ctx := context.Background()
 	table := b.rateTable("2025-04-06", 11_250)
 	p := b.newPerson(map[string]any{"date_of_birth": "1995-03-01"})
 	done := b.financial(p.Id.String(), workedExample("2025-06-01"))
 	draft, _ := b.draft(p.Id.String(), workedExample("2025-07-01"))
 
-	pr, err := goose.NewProvider(goose.DialectPostgres, b.db.SQL(), migrations.FS)
+	pr, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
 	require.NoError(t, err)
 	_, err = pr.DownTo(ctx, 5)
 	require.NoError(t, err)
-	sqlDB := b.db.SQL()
 	// What the old code stored: the caller's flag on both, results without roundings or pension age.
 	for _, stmt := range []string{
 		`UPDATE financial_assessments SET pension_credit_age_reached = false WHERE council_id = $1`,

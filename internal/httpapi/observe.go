@@ -97,7 +97,11 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			attrs = append(attrs, slog.String("council", a.CouncilCode), slog.String("actor", a.Subject))
 		}
 		level := slog.LevelInfo
-		if status >= 500 {
+		switch {
+		case status == statusClientClosedRequest:
+			// Not a failure of the server's: the caller went away before the answer.
+			attrs = append(attrs, slog.Bool("client_closed", true))
+		case status >= 500:
 			level = slog.LevelError
 		}
 		s.log.LogAttrs(c.Request().Context(), level, "request", attrs...)

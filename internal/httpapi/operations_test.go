@@ -45,7 +45,7 @@ func TestNotReadyWhileMigrationsArePending(t *testing.T) {
 	name, err := testdb.Create(ctx)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = testdb.Drop(context.Background(), name) })
-	db, err := postgres.Open(ctx, testdb.WithDatabase(testdb.AdminURL(), name), 2, testdb.Logger())
+	db, err := postgres.Open(ctx, testdb.RuntimeURL(name), 2, testdb.Logger())
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	e := newApp(t, db)

@@ -34,12 +34,12 @@ func Open(ctx context.Context, dsn string, maxConns int, log *slog.Logger) (*DB,
 		QueryFields:            true,
 		TranslateError:         true,
 		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
-		Logger: logger.NewSlogLogger(log, logger.Config{
+		Logger: quietOnCancel{logger.NewSlogLogger(log, logger.Config{
 			SlowThreshold:             500 * time.Millisecond,
 			LogLevel:                  logger.Warn,
 			IgnoreRecordNotFoundError: true,
 			ParameterizedQueries:      true, // never log values: they may be personal data
-		}),
+		})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -72,10 +72,69 @@ type txKey struct{}
 
 // WithinTx runs fn in a transaction carried by the context fn receives. Called inside another
 // WithinTx, it runs in a savepoint of the same transaction. fn's error rolls back and is returned.
+//
+// The transaction does not end with ctx: the statements fn runs honour ctx's cancellation, so that
+// the work of a request whose client went away stops early, but the transaction itself is begun
+// on a context that is never cancelled, so that its commit or rollback always runs to the end. If
+// ctx is done when fn returns, the transaction rolls back and ctx's error is returned. A write
+// therefore commits whole (with its audit event and, under the idempotency middleware, its stored
+// response) or not at all; database/sql would otherwise roll back behind fn's back the moment ctx
+// is cancelled, and a commit racing the cancellation could fail or be cut off half-way.
 func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	return db.conn(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(context.WithValue(ctx, txKey{}, tx))
-	})
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return db.conn(ctx).Transaction(func(tx *gorm.DB) error {
+			return fn(context.WithValue(ctx, txKey{}, tx))
+		})
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tx := db.gorm.Session(&gorm.Session{NewDB: true, Context: context.WithoutCancel(ctx)}).Begin()
+	if tx.Error != nil {
+		return tx.Error
+	}
+	done := false
+	defer func() {
+		if !done { // fn failed or panicked, or ctx ended
+			tx.Rollback()
+		}
+	}()
+	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done = true
+	return tx.Commit().Error
+}
+
+// SQLTx returns the *sql.Tx of the transaction ctx carries, for libraries that must join it (such
+// as a job queue inserting jobs in the request's transaction); false outside a transaction.
+func (db *DB) SQLTx(ctx context.Context) (*sql.Tx, bool) {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return nil, false
+	}
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	return sqlTx, ok
+}
+
+// quietOnCancel is gorm's logger without the ERROR line of a statement that failed because its
+// context ended: the client went away, which the request's own log line records. The error is then
+// not always context.Canceled: pgx's database/sql driver reports a context that ends between
+// database/sql's check and its own as driver.ErrBadConn ("bad connection").
+type quietOnCancel struct{ logger.Interface }
+
+func (q quietOnCancel) LogMode(level logger.LogLevel) logger.Interface {
+	return quietOnCancel{q.Interface.LogMode(level)}
+}
+
+func (q quietOnCancel) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	if err != nil && (errors.Is(err, context.Canceled) || ctx.Err() != nil) {
+		return
+	}
+	q.Interface.Trace(ctx, begin, fc, err)
 }
 
 // conn returns a fresh query builder on the context's transaction, or on the pool.

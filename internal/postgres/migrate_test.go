@@ -16,13 +16,16 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
 
+// TestInstancesStartingTogetherMigrateOnce: four instances migrate and grant the runtime role at
+// once (as `serve` does at start); each migration applies once and no GRANT trips over another.
 func TestInstancesStartingTogetherMigrateOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	name, err := testdb.Create(ctx)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = testdb.Drop(context.Background(), name) })
-	dsn := testdb.WithDatabase(testdb.AdminURL(), name)
+	dsn := testdb.OwnerURL(name)
+	_, runtimeRole := testdb.Roles()
 
 	const instances = 4
 	versions := make([]int64, instances)
@@ -38,7 +41,9 @@ func TestInstancesStartingTogetherMigrateOnce(t *testing.T) {
 				return
 			}
 			defer db.Close()
-			versions[i], errs[i] = postgres.Migrate(ctx, db.SQL(), nil)
+			if versions[i], errs[i] = postgres.Migrate(ctx, db.SQL(), nil); errs[i] == nil {
+				errs[i] = postgres.GrantRuntime(ctx, db.SQL(), runtimeRole)
+			}
 		}()
 	}
 	wg.Wait()
