@@ -81,4 +81,3 @@ func SeedRAS(ctx context.Context, svc Services, a actor.Actor) (int, error) {
 	}
 	return added, nil
 }
-
