@@ -220,12 +220,12 @@ func personOut(p person.Person) api.Person {
 func relationshipOut(r person.Relationship) api.Relationship {
 	out := api.Relationship{
 		Id: r.ID, PersonId: r.PersonID, RelatedPersonId: r.RelatedPersonID, Kind: api.RelationshipKind(r.Kind),
-		FamilyRelation: nullable.NewNullNullable[api.FamilyRelation](),
+		FamilyRelation: nullable.NewNullNullable[api.RelationshipFamilyRelation](),
 		StartDate:      nullableDate(r.StartDate), EndDate: nullableDate(r.EndDate),
 		EndReason: nullableOf(r.EndReason), Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if r.FamilyRelation != nil {
-		out.FamilyRelation = nullable.NewNullableWithValue(api.FamilyRelation(*r.FamilyRelation))
+		out.FamilyRelation = nullable.NewNullableWithValue(api.RelationshipFamilyRelation(*r.FamilyRelation))
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/oapi-codegen/nullable"
 
@@ -58,11 +59,15 @@ func setIf[T any](dst *T, v *T) {
 }
 
 func settingsOut(st council.Settings) api.CouncilSettings {
-	return api.CouncilSettings{
+	out := api.CouncilSettings{
 		ApproverLimitAnnualPence: st.ApproverLimitAnnual, DpCareHomeMaxDays: st.CareHomeMaxDays, DpCareHomeJoinGapDays: st.CareHomeJoinGapDays,
 		ChildShortBreakMaxDaysPerPeriod: st.ChildShortBreakMaxPerPeriod, ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month,
-		Version: st.Version, UpdatedAt: st.UpdatedAt,
+		Version: st.Version, UpdatedAt: nullable.NewNullNullable[time.Time](),
 	}
+	if !st.UpdatedAt.IsZero() {
+		out.UpdatedAt = nullable.NewNullableWithValue(st.UpdatedAt)
+	}
+	return out
 }
 
 // CreateServiceCategory implements api.StrictServerInterface.

@@ -719,6 +719,7 @@ const (
 	FundingRequestDecisionApprove          FundingRequestDecision = "approve"
 	FundingRequestDecisionApproveDifferent FundingRequestDecision = "approve_different"
 	FundingRequestDecisionDecline          FundingRequestDecision = "decline"
+	FundingRequestDecisionLessThannil      FundingRequestDecision = "<nil>"
 )
 
 // Valid indicates whether the value is a known member of the FundingRequestDecision enum.
@@ -729,6 +730,8 @@ func (e FundingRequestDecision) Valid() bool {
 	case FundingRequestDecisionApproveDifferent:
 		return true
 	case FundingRequestDecisionDecline:
+		return true
+	case FundingRequestDecisionLessThannil:
 		return true
 	default:
 		return false
@@ -1185,6 +1188,51 @@ const (
 func (e ReadyStatus) Valid() bool {
 	switch e {
 	case ReadyStatusReady:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RelationshipFamilyRelation.
+const (
+	RelationshipFamilyRelationChild         RelationshipFamilyRelation = "child"
+	RelationshipFamilyRelationCivilPartner  RelationshipFamilyRelation = "civil_partner"
+	RelationshipFamilyRelationGrandchild    RelationshipFamilyRelation = "grandchild"
+	RelationshipFamilyRelationGrandparent   RelationshipFamilyRelation = "grandparent"
+	RelationshipFamilyRelationLessThannil   RelationshipFamilyRelation = "<nil>"
+	RelationshipFamilyRelationNotRelated    RelationshipFamilyRelation = "not_related"
+	RelationshipFamilyRelationOtherRelative RelationshipFamilyRelation = "other_relative"
+	RelationshipFamilyRelationParent        RelationshipFamilyRelation = "parent"
+	RelationshipFamilyRelationPartner       RelationshipFamilyRelation = "partner"
+	RelationshipFamilyRelationSibling       RelationshipFamilyRelation = "sibling"
+	RelationshipFamilyRelationSpouse        RelationshipFamilyRelation = "spouse"
+)
+
+// Valid indicates whether the value is a known member of the RelationshipFamilyRelation enum.
+func (e RelationshipFamilyRelation) Valid() bool {
+	switch e {
+	case RelationshipFamilyRelationChild:
+		return true
+	case RelationshipFamilyRelationCivilPartner:
+		return true
+	case RelationshipFamilyRelationGrandchild:
+		return true
+	case RelationshipFamilyRelationGrandparent:
+		return true
+	case RelationshipFamilyRelationLessThannil:
+		return true
+	case RelationshipFamilyRelationNotRelated:
+		return true
+	case RelationshipFamilyRelationOtherRelative:
+		return true
+	case RelationshipFamilyRelationParent:
+		return true
+	case RelationshipFamilyRelationPartner:
+		return true
+	case RelationshipFamilyRelationSibling:
+		return true
+	case RelationshipFamilyRelationSpouse:
 		return true
 	default:
 		return false
@@ -1729,9 +1777,11 @@ type CouncilSettings struct {
 	DpCareHomeJoinGapDays int `json:"dp_care_home_join_gap_days"`
 
 	// DpCareHomeMaxDays The longest care-home stay a direct payment may fund, in days (default 28: four consecutive weeks in 12 months).
-	DpCareHomeMaxDays int       `json:"dp_care_home_max_days"`
-	UpdatedAt         time.Time `json:"updated_at"`
-	Version           int       `json:"version"`
+	DpCareHomeMaxDays int `json:"dp_care_home_max_days"`
+
+	// UpdatedAt null while the council runs on the defaults (it has never changed its settings).
+	UpdatedAt nullable.Nullable[time.Time] `json:"updated_at"`
+	Version   int                          `json:"version"`
 }
 
 // CouncilSettingsPatch defines model for CouncilSettingsPatch.
@@ -2612,10 +2662,12 @@ type Relationship struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// EndDate Exclusive.
-	EndDate        nullable.Nullable[openapi_types.Date] `json:"end_date"`
-	EndReason      nullable.Nullable[string]             `json:"end_reason"`
-	FamilyRelation nullable.Nullable[FamilyRelation]     `json:"family_relation"`
-	Id             openapi_types.UUID                    `json:"id"`
+	EndDate   nullable.Nullable[openapi_types.Date] `json:"end_date"`
+	EndReason nullable.Nullable[string]             `json:"end_reason"`
+
+	// FamilyRelation How the two people are related by family, when they are; null when not recorded.
+	FamilyRelation nullable.Nullable[RelationshipFamilyRelation] `json:"family_relation"`
+	Id             openapi_types.UUID                            `json:"id"`
 
 	// Kind What the person is to the related person: `carer_of` (provides care to them),
 	// `authorised_person_for` (receives direct payments for them when they lack capacity),
@@ -2628,6 +2680,9 @@ type Relationship struct {
 	UpdatedAt       time.Time                             `json:"updated_at"`
 	Version         int                                   `json:"version"`
 }
+
+// RelationshipFamilyRelation How the two people are related by family, when they are; null when not recorded.
+type RelationshipFamilyRelation string
 
 // RelationshipCreate defines model for RelationshipCreate.
 type RelationshipCreate struct {
