@@ -3,8 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"regexp"
