@@ -132,6 +132,24 @@ func (e AssessmentType) Valid() bool {
 	}
 }
 
+// Defines values for BadRequestProblemType.
+const (
+	UrnPbudgetProblemDataRejected BadRequestProblemType = "urn:pbudget:problem:data-rejected"
+	UrnPbudgetProblemValidation   BadRequestProblemType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the BadRequestProblemType enum.
+func (e BadRequestProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemDataRejected:
+		return true
+	case UrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BudgetChange.
 const (
 	BudgetChangeCeilingRaised        BudgetChange = "ceiling_raised"
@@ -696,6 +714,21 @@ func (e FinancialAssessmentPatchDreMethod) Valid() bool {
 	}
 }
 
+// Defines values for ForbiddenProblemType.
+const (
+	ForbiddenProblemTypeUrnPbudgetProblemForbidden ForbiddenProblemType = "urn:pbudget:problem:forbidden"
+)
+
+// Valid indicates whether the value is a known member of the ForbiddenProblemType enum.
+func (e ForbiddenProblemType) Valid() bool {
+	switch e {
+	case ForbiddenProblemTypeUrnPbudgetProblemForbidden:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FundingDecisionDecision.
 const (
 	FundingDecisionDecisionApprove          FundingDecisionDecision = "approve"
@@ -927,6 +960,21 @@ func (e IncomeType) Valid() bool {
 	}
 }
 
+// Defines values for InternalErrorProblemType.
+const (
+	UrnPbudgetProblemInternal InternalErrorProblemType = "urn:pbudget:problem:internal"
+)
+
+// Valid indicates whether the value is a known member of the InternalErrorProblemType enum.
+func (e InternalErrorProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemInternal:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LineFrequency.
 const (
 	Once      LineFrequency = "once"
@@ -1026,6 +1074,51 @@ func (e ManagementOption) Valid() bool {
 	}
 }
 
+// Defines values for MethodNotAllowedProblemType.
+const (
+	UrnPbudgetProblemMethodNotAllowed MethodNotAllowedProblemType = "urn:pbudget:problem:method-not-allowed"
+)
+
+// Valid indicates whether the value is a known member of the MethodNotAllowedProblemType enum.
+func (e MethodNotAllowedProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemMethodNotAllowed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotFoundProblemType.
+const (
+	UrnPbudgetProblemNotFound NotFoundProblemType = "urn:pbudget:problem:not-found"
+)
+
+// Valid indicates whether the value is a known member of the NotFoundProblemType enum.
+func (e NotFoundProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayloadTooLargeProblemType.
+const (
+	UrnPbudgetProblemPayloadTooLarge PayloadTooLargeProblemType = "urn:pbudget:problem:payload-too-large"
+)
+
+// Valid indicates whether the value is a known member of the PayloadTooLargeProblemType enum.
+func (e PayloadTooLargeProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemPayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PersonType.
 const (
 	PersonTypeAdult PersonType = "adult"
@@ -1062,6 +1155,36 @@ func (e PlanStatus) Valid() bool {
 	case PlanStatusSubmitted:
 		return true
 	case PlanStatusSuperseded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PreconditionFailedProblemType.
+const (
+	UrnPbudgetProblemVersionMismatch PreconditionFailedProblemType = "urn:pbudget:problem:version-mismatch"
+)
+
+// Valid indicates whether the value is a known member of the PreconditionFailedProblemType enum.
+func (e PreconditionFailedProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemVersionMismatch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PreconditionRequiredProblemType.
+const (
+	UrnPbudgetProblemIfMatchRequired PreconditionRequiredProblemType = "urn:pbudget:problem:if-match-required"
+)
+
+// Valid indicates whether the value is a known member of the PreconditionRequiredProblemType enum.
+func (e PreconditionRequiredProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemIfMatchRequired:
 		return true
 	default:
 		return false
@@ -1266,6 +1389,21 @@ func (e RelationshipKind) Valid() bool {
 	}
 }
 
+// Defines values for ServiceUnavailableProblemType.
+const (
+	UrnPbudgetProblemUnavailable ServiceUnavailableProblemType = "urn:pbudget:problem:unavailable"
+)
+
+// Valid indicates whether the value is a known member of the ServiceUnavailableProblemType enum.
+func (e ServiceUnavailableProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SupportPlanManagementMode.
 const (
 	SupportPlanManagementModeCouncilManaged SupportPlanManagementMode = "council_managed"
@@ -1317,6 +1455,39 @@ func (e UnableReason) Valid() bool {
 	}
 }
 
+// Defines values for UnauthorizedProblemType.
+const (
+	UrnPbudgetProblemInvalidToken UnauthorizedProblemType = "urn:pbudget:problem:invalid-token"
+	UrnPbudgetProblemMissingToken UnauthorizedProblemType = "urn:pbudget:problem:missing-token"
+)
+
+// Valid indicates whether the value is a known member of the UnauthorizedProblemType enum.
+func (e UnauthorizedProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemInvalidToken:
+		return true
+	case UrnPbudgetProblemMissingToken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UnsupportedMediaTypeProblemType.
+const (
+	UrnPbudgetProblemUnsupportedMediaType UnsupportedMediaTypeProblemType = "urn:pbudget:problem:unsupported-media-type"
+)
+
+// Valid indicates whether the value is a known member of the UnsupportedMediaTypeProblemType enum.
+func (e UnsupportedMediaTypeProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpratingJobStatus.
 const (
 	UpratingJobStatusCompleted UpratingJobStatus = "completed"
@@ -1335,6 +1506,1386 @@ func (e UpratingJobStatus) Valid() bool {
 	case UpratingJobStatusQueued:
 		return true
 	case UpratingJobStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid     UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cared-for-person-invalid"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed     UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:carer-reason-not-allowed"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome          UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:duplicate-outcome"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:field-not-for-assessment-type"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch    UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:outcome-reasons-mismatch"
+)
+
+// Valid indicates whether the value is a known member of the UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CancelAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CancelAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft CancelAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the CancelAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CancelAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CancelAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-not-draft"
+	CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen         CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+)
+
+// Valid indicates whether the value is a known member of the CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft:
+		return true
+	case CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentIncomplete             CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-incomplete"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReason       CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-reduction-needs-reason"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReassessment CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-reduction-needs-reassessment"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNoActiveRasVersion               CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:no-active-ras-version"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverrideAgreesWithComputed       CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:override-agrees-with-computed"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasAnswersInvalid                CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-answers-invalid"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid             CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-definition-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentIncomplete:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReason:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReassessment:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNoActiveRasVersion:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverrideAgreesWithComputed:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasAnswersInvalid:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentAgreementExists CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-agreement-exists"
+	CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight       CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved              CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentAgreementExists:
+		return true
+	case CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentRecipientInvalid CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-recipient-invalid"
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines   CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-direct-payment-lines"
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound                  CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-found"
+)
+
+// Valid indicates whether the value is a known member of the CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentRecipientInvalid:
+		return true
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines:
+		return true
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-current-exists"
+	UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft      UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists:
+		return true
+	case UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen                       CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+	CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-current-exists"
+	CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft      CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	case CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists:
+		return true
+	case CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemDreFlatNotSet                 CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:dre-flat-not-set"
+	UrnPbudgetProblemEffectiveDateInFuture         CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:effective-date-in-future"
+	UrnPbudgetProblemFinancialAssessmentAdultsOnly CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-adults-only"
+	UrnPbudgetProblemFinancialAssessmentIncomplete CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-incomplete"
+	UrnPbudgetProblemMigRateMissing                CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:mig-rate-missing"
+	UrnPbudgetProblemNoRateTableInForce            CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:no-rate-table-in-force"
+)
+
+// Valid indicates whether the value is a known member of the CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemDreFlatNotSet:
+		return true
+	case UrnPbudgetProblemEffectiveDateInFuture:
+		return true
+	case UrnPbudgetProblemFinancialAssessmentAdultsOnly:
+		return true
+	case UrnPbudgetProblemFinancialAssessmentIncomplete:
+		return true
+	case UrnPbudgetProblemMigRateMissing:
+		return true
+	case UrnPbudgetProblemNoRateTableInForce:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending  CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:funding-request-pending"
+	CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending:
+		return true
+	case CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetNotFound         CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-not-found"
+	CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused   CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRequestNotAboveCeiling CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:request-not-above-ceiling"
+)
+
+// Valid indicates whether the value is a known member of the CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetNotFound:
+		return true
+	case CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRequestNotAboveCeiling:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetChangedSinceRequest DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-changed-since-request"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded               DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen                DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestDecided     DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:funding-request-decided"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending     DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:funding-request-pending"
+)
+
+// Valid indicates whether the value is a known member of the DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetChangedSinceRequest:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestDecided:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemApprovedAmountNotAllowed   DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-amount-not-allowed"
+	UrnPbudgetProblemApprovedAmountRequired     DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-amount-required"
+	UrnPbudgetProblemApprovedNotAboveIndicative DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-not-above-indicative"
+)
+
+// Valid indicates whether the value is a known member of the DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemApprovedAmountNotAllowed:
+		return true
+	case UrnPbudgetProblemApprovedAmountRequired:
+		return true
+	case UrnPbudgetProblemApprovedNotAboveIndicative:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfAgreementExists     CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-agreement-exists"
+	CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved        CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfAgreementExists:
+		return true
+	case CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired           CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-isf-lines-with-provider"
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound                  CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-found"
+)
+
+// Valid indicates whether the value is a known member of the CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider:
+		return true
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePerson409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreatePerson409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken         CreatePerson409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:nhs-number-taken"
+)
+
+// Valid indicates whether the value is a known member of the CreatePerson409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreatePerson409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePerson422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreatePerson422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge        CreatePerson422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:person-type-age"
+)
+
+// Valid indicates whether the value is a known member of the CreatePerson422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreatePerson422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdatePerson409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken UpdatePerson409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:nhs-number-taken"
+)
+
+// Valid indicates whether the value is a known member of the UpdatePerson409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdatePerson409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdatePerson422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge UpdatePerson422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:person-type-age"
+)
+
+// Valid indicates whether the value is a known member of the UpdatePerson422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdatePerson422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentTypeForPerson       CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-type-for-person"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid         CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cared-for-person-invalid"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed         CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:carer-reason-not-allowed"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome              CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:duplicate-outcome"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType     CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:field-not-for-assessment-type"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch        CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:outcome-reasons-mismatch"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessedAssessmentInvalid   CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reassessed-assessment-invalid"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessesOnlyForReassessment CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reassesses-only-for-reassessment"
+)
+
+// Valid indicates whether the value is a known member of the CreateAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentTypeForPerson:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessedAssessmentInvalid:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessesOnlyForReassessment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-current-exists"
+	CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight           CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists:
+		return true
+	case CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRelationship409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists     CreateRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:relationship-exists"
+)
+
+// Valid indicates whether the value is a known member of the CreateRelationship409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRelationship409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRelationship422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused  CreateRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelatedPersonNotFound CreateRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:related-person-not-found"
+	CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSelfRelationship      CreateRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:self-relationship"
+)
+
+// Valid indicates whether the value is a known member of the CreateRelationship422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRelationship422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelatedPersonNotFound:
+		return true
+	case CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSelfRelationship:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EndRelationship409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipEnded  EndRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:relationship-ended"
+	EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists EndRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:relationship-exists"
+)
+
+// Valid indicates whether the value is a known member of the EndRelationship409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EndRelationship409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipEnded:
+		return true
+	case EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EndRelationship422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemEndBeforeStart EndRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:end-before-start"
+)
+
+// Valid indicates whether the value is a known member of the EndRelationship422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EndRelationship422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemEndBeforeStart:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+)
+
+// Valid indicates whether the value is a known member of the CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateProvider409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateProvider409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateProvider409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateProvider409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateProvider409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateProvider409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateProvider422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateProvider422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateProvider422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateProvider422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateProvider422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateProvider422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-definition-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-active-exists"
+	UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft     UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists:
+		return true
+	case UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-definition-invalid"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-active-exists"
+	ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft     ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists:
+		return true
+	case ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-active-exists"
+	RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotActive    RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-not-active"
+)
+
+// Valid indicates whether the value is a known member of the RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists:
+		return true
+	case RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotActive:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRateTable409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken     CreateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-date-taken"
+	CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen        CreateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:uprating-job-open"
+)
+
+// Valid indicates whether the value is a known member of the CreateRateTable409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRateTable409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken:
+		return true
+	case CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRateTable422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid     CreateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateRateTable422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-date-taken"
+	UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInForce   UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-in-force"
+	UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen    UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:uprating-job-open"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken:
+		return true
+	case UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInForce:
+		return true
+	case UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-invalid"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UprateRateTable409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight UprateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken     UprateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-date-taken"
+	UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen        UprateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:uprating-job-open"
+)
+
+// Valid indicates whether the value is a known member of the UprateRateTable409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UprateRateTable409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken:
+		return true
+	case UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UprateRateTable422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UprateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused UprateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the UprateRateTable422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UprateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UprateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemServiceCategoryExists  CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:service-category-exists"
+)
+
+// Valid indicates whether the value is a known member of the CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemServiceCategoryExists:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemForbidden          ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:forbidden"
+	ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverDelegatedLimit ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:over-delegated-limit"
+)
+
+// Valid indicates whether the value is a known member of the ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemForbidden:
+		return true
+	case ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverDelegatedLimit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded           ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen            ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted      ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-submitted"
+)
+
+// Valid indicates whether the value is a known member of the ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDifferenceReasonRequired            ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:difference-reason-required"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSignOffChecksFailed                 ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:sign-off-checks-failed"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDifferenceReasonRequired:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSignOffChecksFailed:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddPlanLine409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded           AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the AddPlanLine409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AddPlanLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddPlanLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the AddPlanLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AddPlanLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded           RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded           ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted      ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-submitted"
+)
+
+// Valid indicates whether the value is a known member of the ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved       ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded           SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoLines                      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-lines"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoLines:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
 		return true
 	default:
 		return false
@@ -1613,6 +3164,9 @@ type AuditEventList struct {
 	Items         []AuditEvent `json:"items"`
 	NextPageToken *string      `json:"next_page_token,omitempty"`
 }
+
+// BadRequestProblemType The problem types of the shared `BadRequest` response.
+type BadRequestProblemType string
 
 // BudgetChange What made this version.
 type BudgetChange string
@@ -2052,6 +3606,9 @@ type FinancialAssessmentPatch struct {
 // FinancialAssessmentPatchDreMethod defines model for FinancialAssessmentPatch.DreMethod.
 type FinancialAssessmentPatchDreMethod string
 
+// ForbiddenProblemType The problem types of the shared `Forbidden` response.
+type ForbiddenProblemType string
+
 // FundingDecision defines model for FundingDecision.
 type FundingDecision struct {
 	// ApprovedAnnualPence Required for approve_different; not allowed otherwise.
@@ -2179,6 +3736,9 @@ type IncomeItem struct {
 // IncomeType Earnings and the mobility components of DLA and PIP are disregarded.
 type IncomeType string
 
+// InternalErrorProblemType The problem types of the shared `InternalError` response.
+type InternalErrorProblemType string
+
 // LineFrequency defines model for LineFrequency.
 type LineFrequency string
 
@@ -2208,10 +3768,16 @@ type MIGRates struct {
 // ManagementOption defines model for ManagementOption.
 type ManagementOption string
 
+// MethodNotAllowedProblemType The problem types of the shared `MethodNotAllowed` response.
+type MethodNotAllowedProblemType string
+
 // NHSNumber Ten digits, optionally grouped 3-3-4 by spaces, with a valid modulus-11 check digit.
 //
 // Example: 943 476 5919
 type NHSNumber = string
+
+// NotFoundProblemType The problem types of the shared `NotFound` response.
+type NotFoundProblemType string
 
 // OptionTotal One management option's share. Option costs are sums of their lines, so they add up to the plan
 // exactly. The person's contribution is apportioned to options in proportion to their cost
@@ -2232,6 +3798,9 @@ type PAEvidence struct {
 	EmployersLiabilityInsuranceExpiry *openapi_types.Date `json:"employers_liability_insurance_expiry,omitempty"`
 	PayrollProvider                   *string             `json:"payroll_provider,omitempty"`
 }
+
+// PayloadTooLargeProblemType The problem types of the shared `PayloadTooLarge` response.
+type PayloadTooLargeProblemType string
 
 // Person defines model for Person.
 type Person struct {
@@ -2387,6 +3956,12 @@ type PlanOutcome struct {
 
 // PlanStatus defines model for PlanStatus.
 type PlanStatus string
+
+// PreconditionFailedProblemType The problem types of the shared `PreconditionFailed` response.
+type PreconditionFailedProblemType string
+
+// PreconditionRequiredProblemType The problem types of the shared `PreconditionRequired` response.
+type PreconditionRequiredProblemType string
 
 // Problem RFC 9457 problem details.
 type Problem struct {
@@ -2750,6 +4325,9 @@ type ServiceCategoryList struct {
 	Items []ServiceCategory `json:"items"`
 }
 
+// ServiceUnavailableProblemType The problem types of the shared `ServiceUnavailable` response.
+type ServiceUnavailableProblemType string
+
 // SignOffChecks The approver's record of each sign-off check; every one must hold to approve (return the plan otherwise).
 type SignOffChecks struct {
 	ClearAndDetailed       bool `json:"clear_and_detailed"`
@@ -2854,6 +4432,12 @@ type SupportPlanPatch struct {
 // `significant_pain_distress_anxiety`, `endangers_health_or_safety` (the person's or others'),
 // `takes_significantly_longer` (adults only: carers have the first three, reg 3(3)).
 type UnableReason string
+
+// UnauthorizedProblemType The problem types of the shared `Unauthorized` response.
+type UnauthorizedProblemType string
+
+// UnsupportedMediaTypeProblemType The problem types of the shared `UnsupportedMediaType` response.
+type UnsupportedMediaTypeProblemType string
 
 // UpratingChange defines model for UpratingChange.
 type UpratingChange struct {
@@ -2961,44 +4545,170 @@ type RateTableId = openapi_types.UUID
 // RelationshipId defines model for RelationshipId.
 type RelationshipId = openapi_types.UUID
 
-// BadRequest RFC 9457 problem details.
-type BadRequest = Problem
+// BadRequest defines model for BadRequest.
+type BadRequest struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// Conflict RFC 9457 problem details.
-type Conflict = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// Forbidden RFC 9457 problem details.
-type Forbidden = Problem
+	// Type The problem types of the shared `BadRequest` response.
+	Type BadRequestProblemType `json:"type"`
+}
 
-// InternalError RFC 9457 problem details.
-type InternalError = Problem
+// Forbidden defines model for Forbidden.
+type Forbidden struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// MethodNotAllowed RFC 9457 problem details.
-type MethodNotAllowed = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// NotFound RFC 9457 problem details.
-type NotFound = Problem
+	// Type The problem types of the shared `Forbidden` response.
+	Type ForbiddenProblemType `json:"type"`
+}
 
-// PayloadTooLarge RFC 9457 problem details.
-type PayloadTooLarge = Problem
+// InternalError defines model for InternalError.
+type InternalError struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// PreconditionFailed RFC 9457 problem details.
-type PreconditionFailed = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// PreconditionRequired RFC 9457 problem details.
-type PreconditionRequired = Problem
+	// Type The problem types of the shared `InternalError` response.
+	Type InternalErrorProblemType `json:"type"`
+}
 
-// ServiceUnavailable RFC 9457 problem details.
-type ServiceUnavailable = Problem
+// MethodNotAllowed defines model for MethodNotAllowed.
+type MethodNotAllowed struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// Unauthorized RFC 9457 problem details.
-type Unauthorized = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// UnprocessableEntity RFC 9457 problem details.
-type UnprocessableEntity = Problem
+	// Type The problem types of the shared `MethodNotAllowed` response.
+	Type MethodNotAllowedProblemType `json:"type"`
+}
 
-// UnsupportedMediaType RFC 9457 problem details.
-type UnsupportedMediaType = Problem
+// NotFound defines model for NotFound.
+type NotFound struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `NotFound` response.
+	Type NotFoundProblemType `json:"type"`
+}
+
+// PayloadTooLarge defines model for PayloadTooLarge.
+type PayloadTooLarge struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `PayloadTooLarge` response.
+	Type PayloadTooLargeProblemType `json:"type"`
+}
+
+// PreconditionFailed defines model for PreconditionFailed.
+type PreconditionFailed struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `PreconditionFailed` response.
+	Type PreconditionFailedProblemType `json:"type"`
+}
+
+// PreconditionRequired defines model for PreconditionRequired.
+type PreconditionRequired struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `PreconditionRequired` response.
+	Type PreconditionRequiredProblemType `json:"type"`
+}
+
+// ServiceUnavailable defines model for ServiceUnavailable.
+type ServiceUnavailable struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `ServiceUnavailable` response.
+	Type ServiceUnavailableProblemType `json:"type"`
+}
+
+// Unauthorized defines model for Unauthorized.
+type Unauthorized struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `Unauthorized` response.
+	Type UnauthorizedProblemType `json:"type"`
+}
+
+// UnsupportedMediaType defines model for UnsupportedMediaType.
+type UnsupportedMediaType struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `UnsupportedMediaType` response.
+	Type UnsupportedMediaTypeProblemType `json:"type"`
+}
 
 // ListAssessmentsParams defines parameters for ListAssessments.
 type ListAssessmentsParams struct {
@@ -3019,17 +4729,32 @@ type UpdateAssessmentParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateAssessment.
+type UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateAssessment.
+type UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType string
+
 // CancelAssessmentParams defines parameters for CancelAssessment.
 type CancelAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// CancelAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CancelAssessment.
+type CancelAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
 // CompleteAssessmentParams defines parameters for CompleteAssessment.
 type CompleteAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteAssessment.
+type CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteAssessment.
+type CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
@@ -3078,6 +4803,12 @@ type CreateDirectPaymentAgreementParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateDirectPaymentAgreement.
+type CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateDirectPaymentAgreement.
+type CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdateDirectPaymentAgreementParams defines parameters for UpdateDirectPaymentAgreement.
 type UpdateDirectPaymentAgreementParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3090,11 +4821,20 @@ type UpdateFinancialAssessmentParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateFinancialAssessment.
+type UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
 // CompleteFinancialAssessmentParams defines parameters for CompleteFinancialAssessment.
 type CompleteFinancialAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteFinancialAssessment.
+type CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteFinancialAssessment.
+type CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListFundingRequestsParams defines parameters for ListFundingRequests.
 type ListFundingRequestsParams struct {
@@ -3112,11 +4852,23 @@ type CreateFundingRequestParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFundingRequest.
+type CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFundingRequest.
+type CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType string
+
 // DecideFundingRequestParams defines parameters for DecideFundingRequest.
 type DecideFundingRequestParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType defines parameters for DecideFundingRequest.
+type DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType string
+
+// DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType defines parameters for DecideFundingRequest.
+type DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListISFAgreementsParams defines parameters for ListISFAgreements.
 type ListISFAgreementsParams struct {
@@ -3131,6 +4883,12 @@ type CreateISFAgreementParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateISFAgreement.
+type CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateISFAgreement.
+type CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPeopleParams defines parameters for ListPeople.
 type ListPeopleParams struct {
@@ -3152,11 +4910,23 @@ type CreatePersonParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreatePerson409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreatePerson.
+type CreatePerson409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreatePerson422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreatePerson.
+type CreatePerson422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdatePersonParams defines parameters for UpdatePerson.
 type UpdatePersonParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// UpdatePerson409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdatePerson.
+type UpdatePerson409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdatePerson422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdatePerson.
+type UpdatePerson422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPersonAssessmentsParams defines parameters for ListPersonAssessments.
 type ListPersonAssessmentsParams struct {
@@ -3172,6 +4942,12 @@ type CreateAssessmentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateAssessment.
+type CreateAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateAssessment.
+type CreateAssessment422ApplicationProblemPlusJSONResponseBodyType string
+
 // ListPersonFinancialAssessmentsParams defines parameters for ListPersonFinancialAssessments.
 type ListPersonFinancialAssessmentsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -3185,6 +4961,12 @@ type CreateFinancialAssessmentParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFinancialAssessment.
+type CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFinancialAssessment.
+type CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPersonBudgetVersionsParams defines parameters for ListPersonBudgetVersions.
 type ListPersonBudgetVersionsParams struct {
@@ -3211,11 +4993,23 @@ type CreateRelationshipParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateRelationship409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRelationship.
+type CreateRelationship409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateRelationship422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRelationship.
+type CreateRelationship422ApplicationProblemPlusJSONResponseBodyType string
+
 // EndRelationshipParams defines parameters for EndRelationship.
 type EndRelationshipParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// EndRelationship409ApplicationProblemPlusJSONResponseBodyType defines parameters for EndRelationship.
+type EndRelationship409ApplicationProblemPlusJSONResponseBodyType string
+
+// EndRelationship422ApplicationProblemPlusJSONResponseBodyType defines parameters for EndRelationship.
+type EndRelationship422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPersonalBudgetsParams defines parameters for ListPersonalBudgets.
 type ListPersonalBudgetsParams struct {
@@ -3241,6 +5035,12 @@ type CreateSupportPlanParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateSupportPlan.
+type CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateSupportPlan.
+type CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
+
 // ListProvidersParams defines parameters for ListProviders.
 type ListProvidersParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -3255,6 +5055,12 @@ type CreateProviderParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateProvider409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateProvider.
+type CreateProvider409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateProvider422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateProvider.
+type CreateProvider422ApplicationProblemPlusJSONResponseBodyType string
 
 // UpdateProviderParams defines parameters for UpdateProvider.
 type UpdateProviderParams struct {
@@ -3278,11 +5084,23 @@ type CreateRASVersionParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRASVersion.
+type CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRASVersion.
+type CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdateRASVersionParams defines parameters for UpdateRASVersion.
 type UpdateRASVersionParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRASVersion.
+type UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRASVersion.
+type UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType string
 
 // ActivateRASVersionParams defines parameters for ActivateRASVersion.
 type ActivateRASVersionParams struct {
@@ -3290,11 +5108,17 @@ type ActivateRASVersionParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for ActivateRASVersion.
+type ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType string
+
 // RetireRASVersionParams defines parameters for RetireRASVersion.
 type RetireRASVersionParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for RetireRASVersion.
+type RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType string
 
 // ListRateTablesParams defines parameters for ListRateTables.
 type ListRateTablesParams struct {
@@ -3313,11 +5137,23 @@ type CreateRateTableParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateRateTable409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRateTable.
+type CreateRateTable409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRateTable.
+type CreateRateTable422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdateRateTableParams defines parameters for UpdateRateTable.
 type UpdateRateTableParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRateTable.
+type UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRateTable.
+type UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType string
 
 // UprateRateTableParams defines parameters for UprateRateTable.
 type UprateRateTableParams struct {
@@ -3325,11 +5161,23 @@ type UprateRateTableParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// UprateRateTable409ApplicationProblemPlusJSONResponseBodyType defines parameters for UprateRateTable.
+type UprateRateTable409ApplicationProblemPlusJSONResponseBodyType string
+
+// UprateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for UprateRateTable.
+type UprateRateTable422ApplicationProblemPlusJSONResponseBodyType string
+
 // CreateServiceCategoryParams defines parameters for CreateServiceCategory.
 type CreateServiceCategoryParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateServiceCategory.
+type CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateServiceCategory.
+type CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListSupportPlansParams defines parameters for ListSupportPlans.
 type ListSupportPlansParams struct {
@@ -3349,11 +5197,23 @@ type UpdateSupportPlanParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateSupportPlan.
+type UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
 // ApproveSupportPlanParams defines parameters for ApproveSupportPlan.
 type ApproveSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType defines parameters for ApproveSupportPlan.
+type ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType string
+
+// ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for ApproveSupportPlan.
+type ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for ApproveSupportPlan.
+type ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
 
 // AddPlanLineParams defines parameters for AddPlanLine.
 type AddPlanLineParams struct {
@@ -3361,11 +5221,23 @@ type AddPlanLineParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// AddPlanLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for AddPlanLine.
+type AddPlanLine409ApplicationProblemPlusJSONResponseBodyType string
+
+// AddPlanLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for AddPlanLine.
+type AddPlanLine422ApplicationProblemPlusJSONResponseBodyType string
+
 // RemovePlanLineParams defines parameters for RemovePlanLine.
 type RemovePlanLineParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for RemovePlanLine.
+type RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType string
+
+// RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for RemovePlanLine.
+type RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType string
 
 // ReplacePlanLineParams defines parameters for ReplacePlanLine.
 type ReplacePlanLineParams struct {
@@ -3373,11 +5245,20 @@ type ReplacePlanLineParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReplacePlanLine.
+type ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType string
+
+// ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for ReplacePlanLine.
+type ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType string
+
 // ReturnSupportPlanParams defines parameters for ReturnSupportPlan.
 type ReturnSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReturnSupportPlan.
+type ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
 
 // ReviseSupportPlanParams defines parameters for ReviseSupportPlan.
 type ReviseSupportPlanParams struct {
@@ -3385,11 +5266,20 @@ type ReviseSupportPlanParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReviseSupportPlan.
+type ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
 // SubmitSupportPlanParams defines parameters for SubmitSupportPlan.
 type SubmitSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for SubmitSupportPlan.
+type SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for SubmitSupportPlan.
+type SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListUpratingChangesParams defines parameters for ListUpratingChanges.
 type ListUpratingChangesParams struct {
@@ -6056,25 +7946,40 @@ type BadRequestResponseHeaders struct {
 	XRequestId *string
 }
 type BadRequestApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `BadRequest` response.
+		Type BadRequestProblemType `json:"type"`
+	}
 
 	Headers BadRequestResponseHeaders
-}
-
-type ConflictResponseHeaders struct {
-	XRequestId *string
-}
-type ConflictApplicationProblemPlusJSONResponse struct {
-	Body Problem
-
-	Headers ConflictResponseHeaders
 }
 
 type ForbiddenResponseHeaders struct {
 	XRequestId *string
 }
 type ForbiddenApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `Forbidden` response.
+		Type ForbiddenProblemType `json:"type"`
+	}
 
 	Headers ForbiddenResponseHeaders
 }
@@ -6083,7 +7988,19 @@ type InternalErrorResponseHeaders struct {
 	XRequestId *string
 }
 type InternalErrorApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `InternalError` response.
+		Type InternalErrorProblemType `json:"type"`
+	}
 
 	Headers InternalErrorResponseHeaders
 }
@@ -6093,7 +8010,19 @@ type MethodNotAllowedResponseHeaders struct {
 	XRequestId *string
 }
 type MethodNotAllowedApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `MethodNotAllowed` response.
+		Type MethodNotAllowedProblemType `json:"type"`
+	}
 
 	Headers MethodNotAllowedResponseHeaders
 }
@@ -6102,7 +8031,19 @@ type NotFoundResponseHeaders struct {
 	XRequestId *string
 }
 type NotFoundApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `NotFound` response.
+		Type NotFoundProblemType `json:"type"`
+	}
 
 	Headers NotFoundResponseHeaders
 }
@@ -6111,7 +8052,19 @@ type PayloadTooLargeResponseHeaders struct {
 	XRequestId *string
 }
 type PayloadTooLargeApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `PayloadTooLarge` response.
+		Type PayloadTooLargeProblemType `json:"type"`
+	}
 
 	Headers PayloadTooLargeResponseHeaders
 }
@@ -6121,7 +8074,19 @@ type PreconditionFailedResponseHeaders struct {
 	XRequestId *string
 }
 type PreconditionFailedApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `PreconditionFailed` response.
+		Type PreconditionFailedProblemType `json:"type"`
+	}
 
 	Headers PreconditionFailedResponseHeaders
 }
@@ -6130,7 +8095,19 @@ type PreconditionRequiredResponseHeaders struct {
 	XRequestId *string
 }
 type PreconditionRequiredApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `PreconditionRequired` response.
+		Type PreconditionRequiredProblemType `json:"type"`
+	}
 
 	Headers PreconditionRequiredResponseHeaders
 }
@@ -6139,7 +8116,19 @@ type ServiceUnavailableResponseHeaders struct {
 	XRequestId *string
 }
 type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `ServiceUnavailable` response.
+		Type ServiceUnavailableProblemType `json:"type"`
+	}
 
 	Headers ServiceUnavailableResponseHeaders
 }
@@ -6149,25 +8138,40 @@ type UnauthorizedResponseHeaders struct {
 	XRequestId      *string
 }
 type UnauthorizedApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `Unauthorized` response.
+		Type UnauthorizedProblemType `json:"type"`
+	}
 
 	Headers UnauthorizedResponseHeaders
-}
-
-type UnprocessableEntityResponseHeaders struct {
-	XRequestId *string
-}
-type UnprocessableEntityApplicationProblemPlusJSONResponse struct {
-	Body Problem
-
-	Headers UnprocessableEntityResponseHeaders
 }
 
 type UnsupportedMediaTypeResponseHeaders struct {
 	XRequestId *string
 }
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `UnsupportedMediaType` response.
+		Type UnsupportedMediaTypeProblemType `json:"type"`
+	}
 
 	Headers UnsupportedMediaTypeResponseHeaders
 }
@@ -6208,6 +8212,28 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 		defer closer.Close()
 	}
 	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocs405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs405ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
 	return err
 }
 
@@ -6269,6 +8295,28 @@ func (response GetDocsScript200TextjavascriptResponse) VisitGetDocsScriptRespons
 	return err
 }
 
+type GetDocsScript405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocsScript405ApplicationProblemPlusJSONResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDocsScript500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -6315,6 +8363,28 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth405ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6426,6 +8496,47 @@ func (response GetMetrics403ApplicationProblemPlusJSONResponse) VisitGetMetricsR
 	return err
 }
 
+type GetMetrics404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMetrics404ApplicationProblemPlusJSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMetrics405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMetrics405ApplicationProblemPlusJSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMetrics500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -6480,6 +8591,28 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	return err
 }
 
+type GetOpenAPI405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI405ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPI500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -6526,6 +8659,28 @@ func (response GetReady200JSONResponse) VisitGetReadyResponse(w http.ResponseWri
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady405ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6660,6 +8815,47 @@ func (response ListAssessments403ApplicationProblemPlusJSONResponse) VisitListAs
 	return err
 }
 
+type ListAssessments404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListAssessments404ApplicationProblemPlusJSONResponse) VisitListAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAssessments405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAssessments405ApplicationProblemPlusJSONResponse) VisitListAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAssessments500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -6790,6 +8986,28 @@ func (response GetAssessment404ApplicationProblemPlusJSONResponse) VisitGetAsses
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAssessment405ApplicationProblemPlusJSONResponse) VisitGetAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6930,8 +9148,45 @@ func (response UpdateAssessment404ApplicationProblemPlusJSONResponse) VisitUpdat
 	return err
 }
 
+type UpdateAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAssessment405ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAssessment409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateAssessment409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateAssessment409ResponseHeaders
 }
 
 func (response UpdateAssessment409ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
@@ -7009,8 +9264,23 @@ func (response UpdateAssessment415ApplicationProblemPlusJSONResponse) VisitUpdat
 	return err
 }
 
+type UpdateAssessment422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateAssessment422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateAssessment422ResponseHeaders
 }
 
 func (response UpdateAssessment422ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
@@ -7183,8 +9453,45 @@ func (response CancelAssessment404ApplicationProblemPlusJSONResponse) VisitCance
 	return err
 }
 
+type CancelAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelAssessment405ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelAssessment409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CancelAssessment409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CancelAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CancelAssessment409ResponseHeaders
 }
 
 func (response CancelAssessment409ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
@@ -7417,8 +9724,45 @@ func (response CompleteAssessment404ApplicationProblemPlusJSONResponse) VisitCom
 	return err
 }
 
+type CompleteAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteAssessment405ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteAssessment409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CompleteAssessment409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CompleteAssessment409ResponseHeaders
 }
 
 func (response CompleteAssessment409ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
@@ -7496,8 +9840,23 @@ func (response CompleteAssessment415ApplicationProblemPlusJSONResponse) VisitCom
 	return err
 }
 
+type CompleteAssessment422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CompleteAssessment422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CompleteAssessment422ResponseHeaders
 }
 
 func (response CompleteAssessment422ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
@@ -7645,6 +10004,47 @@ func (response ListAuditEvents403ApplicationProblemPlusJSONResponse) VisitListAu
 	return err
 }
 
+type ListAuditEvents404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListAuditEvents404ApplicationProblemPlusJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAuditEvents405ApplicationProblemPlusJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAuditEvents500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -7755,6 +10155,47 @@ func (response GetCouncilSettings403ApplicationProblemPlusJSONResponse) VisitGet
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCouncilSettings404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCouncilSettings404ApplicationProblemPlusJSONResponse) VisitGetCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCouncilSettings405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCouncilSettings405ApplicationProblemPlusJSONResponse) VisitGetCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7875,11 +10316,11 @@ func (response UpdateCouncilSettings403ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
-type UpdateCouncilSettings409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+type UpdateCouncilSettings404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
 }
 
-func (response UpdateCouncilSettings409ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+func (response UpdateCouncilSettings404ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7889,7 +10330,29 @@ func (response UpdateCouncilSettings409ApplicationProblemPlusJSONResponse) Visit
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
-	w.WriteHeader(409)
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCouncilSettings405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCouncilSettings405ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7950,25 +10413,6 @@ func (response UpdateCouncilSettings415ApplicationProblemPlusJSONResponse) Visit
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateCouncilSettings422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response UpdateCouncilSettings422ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8103,6 +10547,47 @@ func (response ListDirectPaymentAgreements403ApplicationProblemPlusJSONResponse)
 	return err
 }
 
+type ListDirectPaymentAgreements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListDirectPaymentAgreements404ApplicationProblemPlusJSONResponse) VisitListDirectPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDirectPaymentAgreements405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDirectPaymentAgreements405ApplicationProblemPlusJSONResponse) VisitListDirectPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDirectPaymentAgreements500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -8227,8 +10712,64 @@ func (response CreateDirectPaymentAgreement403ApplicationProblemPlusJSONResponse
 	return err
 }
 
+type CreateDirectPaymentAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDirectPaymentAgreement404ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectPaymentAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDirectPaymentAgreement405ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectPaymentAgreement409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                   `json:"instance,omitempty"`
+		RequestId *string                                                                   `json:"request_id,omitempty"`
+		Status    int                                                                       `json:"status"`
+		Title     string                                                                    `json:"title"`
+		Type      CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateDirectPaymentAgreement409ResponseHeaders
 }
 
 func (response CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
@@ -8284,8 +10825,23 @@ func (response CreateDirectPaymentAgreement415ApplicationProblemPlusJSONResponse
 	return err
 }
 
+type CreateDirectPaymentAgreement422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                   `json:"instance,omitempty"`
+		RequestId *string                                                                   `json:"request_id,omitempty"`
+		Status    int                                                                       `json:"status"`
+		Title     string                                                                    `json:"title"`
+		Type      CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateDirectPaymentAgreement422ResponseHeaders
 }
 
 func (response CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
@@ -8437,6 +10993,28 @@ func (response GetDirectPaymentAgreement404ApplicationProblemPlusJSONResponse) V
 	return err
 }
 
+type GetDirectPaymentAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAgreement405ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -8573,21 +11151,24 @@ func (response UpdateDirectPaymentAgreement404ApplicationProblemPlusJSONResponse
 	return err
 }
 
-type UpdateDirectPaymentAgreement409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+type UpdateDirectPaymentAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
 }
 
-func (response UpdateDirectPaymentAgreement409ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+func (response UpdateDirectPaymentAgreement405ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
-	w.WriteHeader(409)
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8648,25 +11229,6 @@ func (response UpdateDirectPaymentAgreement415ApplicationProblemPlusJSONResponse
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateDirectPaymentAgreement422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response UpdateDirectPaymentAgreement422ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8824,6 +11386,28 @@ func (response GetFinancialAssessment404ApplicationProblemPlusJSONResponse) Visi
 	return err
 }
 
+type GetFinancialAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFinancialAssessment405ApplicationProblemPlusJSONResponse) VisitGetFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFinancialAssessment500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -8960,8 +11544,45 @@ func (response UpdateFinancialAssessment404ApplicationProblemPlusJSONResponse) V
 	return err
 }
 
+type UpdateFinancialAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFinancialAssessment405ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFinancialAssessment409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateFinancialAssessment409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateFinancialAssessment409ResponseHeaders
 }
 
 func (response UpdateFinancialAssessment409ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
@@ -9035,25 +11656,6 @@ func (response UpdateFinancialAssessment415ApplicationProblemPlusJSONResponse) V
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateFinancialAssessment422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response UpdateFinancialAssessment422ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9212,8 +11814,45 @@ func (response CompleteFinancialAssessment404ApplicationProblemPlusJSONResponse)
 	return err
 }
 
+type CompleteFinancialAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteFinancialAssessment405ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteFinancialAssessment409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CompleteFinancialAssessment409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                  `json:"instance,omitempty"`
+		RequestId *string                                                                  `json:"request_id,omitempty"`
+		Status    int                                                                      `json:"status"`
+		Title     string                                                                   `json:"title"`
+		Type      CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CompleteFinancialAssessment409ResponseHeaders
 }
 
 func (response CompleteFinancialAssessment409ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
@@ -9253,8 +11892,23 @@ func (response CompleteFinancialAssessment412ApplicationProblemPlusJSONResponse)
 	return err
 }
 
+type CompleteFinancialAssessment422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CompleteFinancialAssessment422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                  `json:"instance,omitempty"`
+		RequestId *string                                                                  `json:"request_id,omitempty"`
+		Status    int                                                                      `json:"status"`
+		Title     string                                                                   `json:"title"`
+		Type      CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CompleteFinancialAssessment422ResponseHeaders
 }
 
 func (response CompleteFinancialAssessment422ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
@@ -9402,6 +12056,47 @@ func (response ListFundingRequests403ApplicationProblemPlusJSONResponse) VisitLi
 	return err
 }
 
+type ListFundingRequests404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListFundingRequests404ApplicationProblemPlusJSONResponse) VisitListFundingRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundingRequests405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListFundingRequests405ApplicationProblemPlusJSONResponse) VisitListFundingRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListFundingRequests500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -9526,8 +12221,64 @@ func (response CreateFundingRequest403ApplicationProblemPlusJSONResponse) VisitC
 	return err
 }
 
+type CreateFundingRequest404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFundingRequest404ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundingRequest405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFundingRequest405ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundingRequest409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateFundingRequest409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateFundingRequest409ResponseHeaders
 }
 
 func (response CreateFundingRequest409ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
@@ -9583,8 +12334,23 @@ func (response CreateFundingRequest415ApplicationProblemPlusJSONResponse) VisitC
 	return err
 }
 
+type CreateFundingRequest422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateFundingRequest422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateFundingRequest422ResponseHeaders
 }
 
 func (response CreateFundingRequest422ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
@@ -9736,6 +12502,28 @@ func (response GetFundingRequest404ApplicationProblemPlusJSONResponse) VisitGetF
 	return err
 }
 
+type GetFundingRequest405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFundingRequest405ApplicationProblemPlusJSONResponse) VisitGetFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFundingRequest500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -9872,8 +12660,45 @@ func (response DecideFundingRequest404ApplicationProblemPlusJSONResponse) VisitD
 	return err
 }
 
+type DecideFundingRequest405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response DecideFundingRequest405ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideFundingRequest409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type DecideFundingRequest409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers DecideFundingRequest409ResponseHeaders
 }
 
 func (response DecideFundingRequest409ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
@@ -9951,8 +12776,23 @@ func (response DecideFundingRequest415ApplicationProblemPlusJSONResponse) VisitD
 	return err
 }
 
+type DecideFundingRequest422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type DecideFundingRequest422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers DecideFundingRequest422ResponseHeaders
 }
 
 func (response DecideFundingRequest422ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
@@ -10100,6 +12940,47 @@ func (response ListISFAgreements403ApplicationProblemPlusJSONResponse) VisitList
 	return err
 }
 
+type ListISFAgreements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFAgreements404ApplicationProblemPlusJSONResponse) VisitListISFAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFAgreements405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFAgreements405ApplicationProblemPlusJSONResponse) VisitListISFAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListISFAgreements500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -10224,8 +13105,64 @@ func (response CreateISFAgreement403ApplicationProblemPlusJSONResponse) VisitCre
 	return err
 }
 
+type CreateISFAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFAgreement404ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFAgreement405ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFAgreement409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateISFAgreement409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateISFAgreement409ResponseHeaders
 }
 
 func (response CreateISFAgreement409ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
@@ -10281,8 +13218,23 @@ func (response CreateISFAgreement415ApplicationProblemPlusJSONResponse) VisitCre
 	return err
 }
 
+type CreateISFAgreement422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateISFAgreement422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateISFAgreement422ResponseHeaders
 }
 
 func (response CreateISFAgreement422ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
@@ -10434,6 +13386,28 @@ func (response GetISFAgreement404ApplicationProblemPlusJSONResponse) VisitGetISF
 	return err
 }
 
+type GetISFAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFAgreement405ApplicationProblemPlusJSONResponse) VisitGetISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetISFAgreement500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -10541,6 +13515,47 @@ func (response ListPeople403ApplicationProblemPlusJSONResponse) VisitListPeopleR
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPeople404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPeople404ApplicationProblemPlusJSONResponse) VisitListPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPeople405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPeople405ApplicationProblemPlusJSONResponse) VisitListPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10669,8 +13684,64 @@ func (response CreatePerson403ApplicationProblemPlusJSONResponse) VisitCreatePer
 	return err
 }
 
+type CreatePerson404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePerson404ApplicationProblemPlusJSONResponse) VisitCreatePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePerson405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePerson405ApplicationProblemPlusJSONResponse) VisitCreatePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePerson409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreatePerson409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      CreatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreatePerson409ResponseHeaders
 }
 
 func (response CreatePerson409ApplicationProblemPlusJSONResponse) VisitCreatePersonResponse(w http.ResponseWriter) error {
@@ -10726,8 +13797,23 @@ func (response CreatePerson415ApplicationProblemPlusJSONResponse) VisitCreatePer
 	return err
 }
 
+type CreatePerson422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreatePerson422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      CreatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreatePerson422ResponseHeaders
 }
 
 func (response CreatePerson422ApplicationProblemPlusJSONResponse) VisitCreatePersonResponse(w http.ResponseWriter) error {
@@ -10879,6 +13965,28 @@ func (response GetPerson404ApplicationProblemPlusJSONResponse) VisitGetPersonRes
 	return err
 }
 
+type GetPerson405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPerson405ApplicationProblemPlusJSONResponse) VisitGetPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPerson500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -11015,8 +14123,45 @@ func (response UpdatePerson404ApplicationProblemPlusJSONResponse) VisitUpdatePer
 	return err
 }
 
+type UpdatePerson405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePerson405ApplicationProblemPlusJSONResponse) VisitUpdatePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePerson409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdatePerson409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      UpdatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdatePerson409ResponseHeaders
 }
 
 func (response UpdatePerson409ApplicationProblemPlusJSONResponse) VisitUpdatePersonResponse(w http.ResponseWriter) error {
@@ -11094,8 +14239,23 @@ func (response UpdatePerson415ApplicationProblemPlusJSONResponse) VisitUpdatePer
 	return err
 }
 
+type UpdatePerson422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdatePerson422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      UpdatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdatePerson422ResponseHeaders
 }
 
 func (response UpdatePerson422ApplicationProblemPlusJSONResponse) VisitUpdatePersonResponse(w http.ResponseWriter) error {
@@ -11263,6 +14423,28 @@ func (response ListPersonAssessments404ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type ListPersonAssessments405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonAssessments405ApplicationProblemPlusJSONResponse) VisitListPersonAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPersonAssessments500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -11407,8 +14589,45 @@ func (response CreateAssessment404ApplicationProblemPlusJSONResponse) VisitCreat
 	return err
 }
 
+type CreateAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAssessment405ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAssessment409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateAssessment409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateAssessment409ResponseHeaders
 }
 
 func (response CreateAssessment409ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
@@ -11464,8 +14683,23 @@ func (response CreateAssessment415ApplicationProblemPlusJSONResponse) VisitCreat
 	return err
 }
 
+type CreateAssessment422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateAssessment422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateAssessment422ResponseHeaders
 }
 
 func (response CreateAssessment422ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
@@ -11614,6 +14848,28 @@ func (response ListPersonFinancialAssessments404ApplicationProblemPlusJSONRespon
 	return err
 }
 
+type ListPersonFinancialAssessments405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonFinancialAssessments405ApplicationProblemPlusJSONResponse) VisitListPersonFinancialAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPersonFinancialAssessments500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -11758,8 +15014,45 @@ func (response CreateFinancialAssessment404ApplicationProblemPlusJSONResponse) V
 	return err
 }
 
+type CreateFinancialAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFinancialAssessment405ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFinancialAssessment409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateFinancialAssessment409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateFinancialAssessment409ResponseHeaders
 }
 
 func (response CreateFinancialAssessment409ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
@@ -11815,8 +15108,23 @@ func (response CreateFinancialAssessment415ApplicationProblemPlusJSONResponse) V
 	return err
 }
 
+type CreateFinancialAssessment422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateFinancialAssessment422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateFinancialAssessment422ResponseHeaders
 }
 
 func (response CreateFinancialAssessment422ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
@@ -11965,6 +15273,28 @@ func (response ListPersonBudgetVersions404ApplicationProblemPlusJSONResponse) Vi
 	return err
 }
 
+type ListPersonBudgetVersions405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonBudgetVersions405ApplicationProblemPlusJSONResponse) VisitListPersonBudgetVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPersonBudgetVersions500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -12092,6 +15422,28 @@ func (response ListRelationships404ApplicationProblemPlusJSONResponse) VisitList
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRelationships405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRelationships405ApplicationProblemPlusJSONResponse) VisitListRelationshipsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12240,8 +15592,45 @@ func (response CreateRelationship404ApplicationProblemPlusJSONResponse) VisitCre
 	return err
 }
 
+type CreateRelationship405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRelationship405ApplicationProblemPlusJSONResponse) VisitCreateRelationshipResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRelationship409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateRelationship409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRelationship409ResponseHeaders
 }
 
 func (response CreateRelationship409ApplicationProblemPlusJSONResponse) VisitCreateRelationshipResponse(w http.ResponseWriter) error {
@@ -12297,8 +15686,23 @@ func (response CreateRelationship415ApplicationProblemPlusJSONResponse) VisitCre
 	return err
 }
 
+type CreateRelationship422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateRelationship422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRelationship422ResponseHeaders
 }
 
 func (response CreateRelationship422ApplicationProblemPlusJSONResponse) VisitCreateRelationshipResponse(w http.ResponseWriter) error {
@@ -12451,6 +15855,28 @@ func (response GetRelationship404ApplicationProblemPlusJSONResponse) VisitGetRel
 	return err
 }
 
+type GetRelationship405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRelationship405ApplicationProblemPlusJSONResponse) VisitGetRelationshipResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetRelationship500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -12588,8 +16014,45 @@ func (response EndRelationship404ApplicationProblemPlusJSONResponse) VisitEndRel
 	return err
 }
 
+type EndRelationship405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response EndRelationship405ApplicationProblemPlusJSONResponse) VisitEndRelationshipResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndRelationship409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type EndRelationship409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      EndRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers EndRelationship409ResponseHeaders
 }
 
 func (response EndRelationship409ApplicationProblemPlusJSONResponse) VisitEndRelationshipResponse(w http.ResponseWriter) error {
@@ -12667,8 +16130,23 @@ func (response EndRelationship415ApplicationProblemPlusJSONResponse) VisitEndRel
 	return err
 }
 
+type EndRelationship422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type EndRelationship422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      EndRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers EndRelationship422ResponseHeaders
 }
 
 func (response EndRelationship422ApplicationProblemPlusJSONResponse) VisitEndRelationshipResponse(w http.ResponseWriter) error {
@@ -12816,6 +16294,47 @@ func (response ListPersonalBudgets403ApplicationProblemPlusJSONResponse) VisitLi
 	return err
 }
 
+type ListPersonalBudgets404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonalBudgets404ApplicationProblemPlusJSONResponse) VisitListPersonalBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonalBudgets405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonalBudgets405ApplicationProblemPlusJSONResponse) VisitListPersonalBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPersonalBudgets500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -12950,6 +16469,28 @@ func (response GetPersonalBudget404ApplicationProblemPlusJSONResponse) VisitGetP
 	return err
 }
 
+type GetPersonalBudget405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPersonalBudget405ApplicationProblemPlusJSONResponse) VisitGetPersonalBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPersonalBudget500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -13077,6 +16618,28 @@ func (response ListBudgetSupportPlans404ApplicationProblemPlusJSONResponse) Visi
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBudgetSupportPlans405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListBudgetSupportPlans405ApplicationProblemPlusJSONResponse) VisitListBudgetSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -13225,8 +16788,45 @@ func (response CreateSupportPlan404ApplicationProblemPlusJSONResponse) VisitCrea
 	return err
 }
 
+type CreateSupportPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupportPlan405ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupportPlan409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateSupportPlan409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateSupportPlan409ResponseHeaders
 }
 
 func (response CreateSupportPlan409ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
@@ -13282,8 +16882,23 @@ func (response CreateSupportPlan415ApplicationProblemPlusJSONResponse) VisitCrea
 	return err
 }
 
+type CreateSupportPlan422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateSupportPlan422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateSupportPlan422ResponseHeaders
 }
 
 func (response CreateSupportPlan422ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
@@ -13412,6 +17027,47 @@ func (response ListProviders403ApplicationProblemPlusJSONResponse) VisitListProv
 	return err
 }
 
+type ListProviders404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListProviders404ApplicationProblemPlusJSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviders405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListProviders405ApplicationProblemPlusJSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProviders500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -13536,8 +17192,64 @@ func (response CreateProvider403ApplicationProblemPlusJSONResponse) VisitCreateP
 	return err
 }
 
+type CreateProvider404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProvider404ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProvider405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProvider405ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProvider409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateProvider409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      CreateProvider409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateProvider409ResponseHeaders
 }
 
 func (response CreateProvider409ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
@@ -13593,8 +17305,23 @@ func (response CreateProvider415ApplicationProblemPlusJSONResponse) VisitCreateP
 	return err
 }
 
+type CreateProvider422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateProvider422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      CreateProvider422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateProvider422ResponseHeaders
 }
 
 func (response CreateProvider422ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
@@ -13746,6 +17473,28 @@ func (response GetProvider404ApplicationProblemPlusJSONResponse) VisitGetProvide
 	return err
 }
 
+type GetProvider405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetProvider405ApplicationProblemPlusJSONResponse) VisitGetProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetProvider500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -13882,21 +17631,24 @@ func (response UpdateProvider404ApplicationProblemPlusJSONResponse) VisitUpdateP
 	return err
 }
 
-type UpdateProvider409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+type UpdateProvider405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
 }
 
-func (response UpdateProvider409ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+func (response UpdateProvider405ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
-	w.WriteHeader(409)
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -13957,25 +17709,6 @@ func (response UpdateProvider415ApplicationProblemPlusJSONResponse) VisitUpdateP
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateProvider422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response UpdateProvider422ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -14110,6 +17843,47 @@ func (response ListRASVersions403ApplicationProblemPlusJSONResponse) VisitListRA
 	return err
 }
 
+type ListRASVersions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListRASVersions404ApplicationProblemPlusJSONResponse) VisitListRASVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRASVersions405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRASVersions405ApplicationProblemPlusJSONResponse) VisitListRASVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListRASVersions500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -14234,8 +18008,64 @@ func (response CreateRASVersion403ApplicationProblemPlusJSONResponse) VisitCreat
 	return err
 }
 
+type CreateRASVersion404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRASVersion404ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRASVersion405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRASVersion405ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRASVersion409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateRASVersion409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRASVersion409ResponseHeaders
 }
 
 func (response CreateRASVersion409ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
@@ -14291,8 +18121,23 @@ func (response CreateRASVersion415ApplicationProblemPlusJSONResponse) VisitCreat
 	return err
 }
 
+type CreateRASVersion422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateRASVersion422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRASVersion422ResponseHeaders
 }
 
 func (response CreateRASVersion422ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
@@ -14444,6 +18289,28 @@ func (response GetRASVersion404ApplicationProblemPlusJSONResponse) VisitGetRASVe
 	return err
 }
 
+type GetRASVersion405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRASVersion405ApplicationProblemPlusJSONResponse) VisitGetRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetRASVersion500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -14580,8 +18447,45 @@ func (response UpdateRASVersion404ApplicationProblemPlusJSONResponse) VisitUpdat
 	return err
 }
 
+type UpdateRASVersion405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRASVersion405ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRASVersion409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateRASVersion409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateRASVersion409ResponseHeaders
 }
 
 func (response UpdateRASVersion409ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
@@ -14659,8 +18563,23 @@ func (response UpdateRASVersion415ApplicationProblemPlusJSONResponse) VisitUpdat
 	return err
 }
 
+type UpdateRASVersion422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateRASVersion422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateRASVersion422ResponseHeaders
 }
 
 func (response UpdateRASVersion422ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
@@ -14832,8 +18751,45 @@ func (response ActivateRASVersion404ApplicationProblemPlusJSONResponse) VisitAct
 	return err
 }
 
+type ActivateRASVersion405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateRASVersion405ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateRASVersion409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ActivateRASVersion409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ActivateRASVersion409ResponseHeaders
 }
 
 func (response ActivateRASVersion409ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
@@ -15027,8 +18983,45 @@ func (response RetireRASVersion404ApplicationProblemPlusJSONResponse) VisitRetir
 	return err
 }
 
+type RetireRASVersion405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response RetireRASVersion405ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetireRASVersion409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type RetireRASVersion409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RetireRASVersion409ResponseHeaders
 }
 
 func (response RetireRASVersion409ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
@@ -15198,6 +19191,47 @@ func (response ListRateTables403ApplicationProblemPlusJSONResponse) VisitListRat
 	return err
 }
 
+type ListRateTables404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListRateTables404ApplicationProblemPlusJSONResponse) VisitListRateTablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRateTables405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRateTables405ApplicationProblemPlusJSONResponse) VisitListRateTablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListRateTables500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -15322,8 +19356,64 @@ func (response CreateRateTable403ApplicationProblemPlusJSONResponse) VisitCreate
 	return err
 }
 
+type CreateRateTable404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRateTable404ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRateTable405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRateTable405ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRateTable409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateRateTable409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      CreateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRateTable409ResponseHeaders
 }
 
 func (response CreateRateTable409ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
@@ -15379,8 +19469,23 @@ func (response CreateRateTable415ApplicationProblemPlusJSONResponse) VisitCreate
 	return err
 }
 
+type CreateRateTable422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateRateTable422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      CreateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRateTable422ResponseHeaders
 }
 
 func (response CreateRateTable422ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
@@ -15532,6 +19637,28 @@ func (response GetRateTable404ApplicationProblemPlusJSONResponse) VisitGetRateTa
 	return err
 }
 
+type GetRateTable405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRateTable405ApplicationProblemPlusJSONResponse) VisitGetRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetRateTable500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -15668,8 +19795,45 @@ func (response UpdateRateTable404ApplicationProblemPlusJSONResponse) VisitUpdate
 	return err
 }
 
+type UpdateRateTable405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRateTable405ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRateTable409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateRateTable409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateRateTable409ResponseHeaders
 }
 
 func (response UpdateRateTable409ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
@@ -15747,8 +19911,23 @@ func (response UpdateRateTable415ApplicationProblemPlusJSONResponse) VisitUpdate
 	return err
 }
 
+type UpdateRateTable422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateRateTable422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateRateTable422ResponseHeaders
 }
 
 func (response UpdateRateTable422ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
@@ -15924,8 +20103,45 @@ func (response UprateRateTable404ApplicationProblemPlusJSONResponse) VisitUprate
 	return err
 }
 
+type UprateRateTable405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UprateRateTable405ApplicationProblemPlusJSONResponse) VisitUprateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UprateRateTable409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UprateRateTable409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UprateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UprateRateTable409ResponseHeaders
 }
 
 func (response UprateRateTable409ApplicationProblemPlusJSONResponse) VisitUprateRateTableResponse(w http.ResponseWriter) error {
@@ -15943,8 +20159,23 @@ func (response UprateRateTable409ApplicationProblemPlusJSONResponse) VisitUprate
 	return err
 }
 
+type UprateRateTable422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UprateRateTable422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UprateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UprateRateTable422ResponseHeaders
 }
 
 func (response UprateRateTable422ApplicationProblemPlusJSONResponse) VisitUprateRateTableResponse(w http.ResponseWriter) error {
@@ -16068,6 +20299,47 @@ func (response ListServiceCategories403ApplicationProblemPlusJSONResponse) Visit
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceCategories404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListServiceCategories404ApplicationProblemPlusJSONResponse) VisitListServiceCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceCategories405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListServiceCategories405ApplicationProblemPlusJSONResponse) VisitListServiceCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16196,8 +20468,64 @@ func (response CreateServiceCategory403ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type CreateServiceCategory404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateServiceCategory404ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceCategory405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateServiceCategory405ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceCategory409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateServiceCategory409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateServiceCategory409ResponseHeaders
 }
 
 func (response CreateServiceCategory409ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
@@ -16253,8 +20581,23 @@ func (response CreateServiceCategory415ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type CreateServiceCategory422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateServiceCategory422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateServiceCategory422ResponseHeaders
 }
 
 func (response CreateServiceCategory422ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
@@ -16379,6 +20722,47 @@ func (response ListSupportPlans403ApplicationProblemPlusJSONResponse) VisitListS
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportPlans404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSupportPlans404ApplicationProblemPlusJSONResponse) VisitListSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportPlans405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSupportPlans405ApplicationProblemPlusJSONResponse) VisitListSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16513,6 +20897,28 @@ func (response GetSupportPlan404ApplicationProblemPlusJSONResponse) VisitGetSupp
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupportPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupportPlan405ApplicationProblemPlusJSONResponse) VisitGetSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16653,8 +21059,45 @@ func (response UpdateSupportPlan404ApplicationProblemPlusJSONResponse) VisitUpda
 	return err
 }
 
+type UpdateSupportPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupportPlan405ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupportPlan409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateSupportPlan409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateSupportPlan409ResponseHeaders
 }
 
 func (response UpdateSupportPlan409ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
@@ -16728,25 +21171,6 @@ func (response UpdateSupportPlan415ApplicationProblemPlusJSONResponse) VisitUpda
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateSupportPlan422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response UpdateSupportPlan422ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16868,8 +21292,23 @@ func (response ApproveSupportPlan401ApplicationProblemPlusJSONResponse) VisitApp
 	return err
 }
 
+type ApproveSupportPlan403ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ApproveSupportPlan403ApplicationProblemPlusJSONResponse struct {
-	ForbiddenApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ApproveSupportPlan403ResponseHeaders
 }
 
 func (response ApproveSupportPlan403ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
@@ -16906,8 +21345,45 @@ func (response ApproveSupportPlan404ApplicationProblemPlusJSONResponse) VisitApp
 	return err
 }
 
+type ApproveSupportPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveSupportPlan405ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveSupportPlan409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ApproveSupportPlan409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ApproveSupportPlan409ResponseHeaders
 }
 
 func (response ApproveSupportPlan409ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
@@ -16985,8 +21461,23 @@ func (response ApproveSupportPlan415ApplicationProblemPlusJSONResponse) VisitApp
 	return err
 }
 
+type ApproveSupportPlan422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ApproveSupportPlan422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ApproveSupportPlan422ResponseHeaders
 }
 
 func (response ApproveSupportPlan422ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
@@ -17163,8 +21654,45 @@ func (response AddPlanLine404ApplicationProblemPlusJSONResponse) VisitAddPlanLin
 	return err
 }
 
+type AddPlanLine405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response AddPlanLine405ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPlanLine409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type AddPlanLine409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                  `json:"instance,omitempty"`
+		RequestId *string                                                  `json:"request_id,omitempty"`
+		Status    int                                                      `json:"status"`
+		Title     string                                                   `json:"title"`
+		Type      AddPlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers AddPlanLine409ResponseHeaders
 }
 
 func (response AddPlanLine409ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
@@ -17242,8 +21770,23 @@ func (response AddPlanLine415ApplicationProblemPlusJSONResponse) VisitAddPlanLin
 	return err
 }
 
+type AddPlanLine422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type AddPlanLine422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                  `json:"instance,omitempty"`
+		RequestId *string                                                  `json:"request_id,omitempty"`
+		Status    int                                                      `json:"status"`
+		Title     string                                                   `json:"title"`
+		Type      AddPlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers AddPlanLine422ResponseHeaders
 }
 
 func (response AddPlanLine422ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
@@ -17416,8 +21959,45 @@ func (response RemovePlanLine404ApplicationProblemPlusJSONResponse) VisitRemoveP
 	return err
 }
 
+type RemovePlanLine405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePlanLine405ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePlanLine409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type RemovePlanLine409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RemovePlanLine409ResponseHeaders
 }
 
 func (response RemovePlanLine409ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
@@ -17457,8 +22037,23 @@ func (response RemovePlanLine412ApplicationProblemPlusJSONResponse) VisitRemoveP
 	return err
 }
 
+type RemovePlanLine422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type RemovePlanLine422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RemovePlanLine422ResponseHeaders
 }
 
 func (response RemovePlanLine422ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
@@ -17632,8 +22227,45 @@ func (response ReplacePlanLine404ApplicationProblemPlusJSONResponse) VisitReplac
 	return err
 }
 
+type ReplacePlanLine405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplacePlanLine405ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplacePlanLine409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ReplacePlanLine409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ReplacePlanLine409ResponseHeaders
 }
 
 func (response ReplacePlanLine409ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
@@ -17711,8 +22343,23 @@ func (response ReplacePlanLine415ApplicationProblemPlusJSONResponse) VisitReplac
 	return err
 }
 
+type ReplacePlanLine422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ReplacePlanLine422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ReplacePlanLine422ResponseHeaders
 }
 
 func (response ReplacePlanLine422ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
@@ -17885,8 +22532,45 @@ func (response ReturnSupportPlan404ApplicationProblemPlusJSONResponse) VisitRetu
 	return err
 }
 
+type ReturnSupportPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ReturnSupportPlan405ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnSupportPlan409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ReturnSupportPlan409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ReturnSupportPlan409ResponseHeaders
 }
 
 func (response ReturnSupportPlan409ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
@@ -17960,25 +22644,6 @@ func (response ReturnSupportPlan415ApplicationProblemPlusJSONResponse) VisitRetu
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ReturnSupportPlan422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response ReturnSupportPlan422ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18141,8 +22806,45 @@ func (response ReviseSupportPlan404ApplicationProblemPlusJSONResponse) VisitRevi
 	return err
 }
 
+type ReviseSupportPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ReviseSupportPlan405ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviseSupportPlan409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ReviseSupportPlan409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ReviseSupportPlan409ResponseHeaders
 }
 
 func (response ReviseSupportPlan409ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
@@ -18178,25 +22880,6 @@ func (response ReviseSupportPlan412ApplicationProblemPlusJSONResponse) VisitRevi
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(412)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ReviseSupportPlan422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response ReviseSupportPlan422ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18355,8 +23038,45 @@ func (response SubmitSupportPlan404ApplicationProblemPlusJSONResponse) VisitSubm
 	return err
 }
 
+type SubmitSupportPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitSupportPlan405ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitSupportPlan409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type SubmitSupportPlan409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers SubmitSupportPlan409ResponseHeaders
 }
 
 func (response SubmitSupportPlan409ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
@@ -18396,8 +23116,23 @@ func (response SubmitSupportPlan412ApplicationProblemPlusJSONResponse) VisitSubm
 	return err
 }
 
+type SubmitSupportPlan422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type SubmitSupportPlan422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers SubmitSupportPlan422ResponseHeaders
 }
 
 func (response SubmitSupportPlan422ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
@@ -18564,6 +23299,28 @@ func (response GetUpratingJob404ApplicationProblemPlusJSONResponse) VisitGetUpra
 	return err
 }
 
+type GetUpratingJob405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetUpratingJob405ApplicationProblemPlusJSONResponse) VisitGetUpratingJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetUpratingJob500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -18691,6 +23448,28 @@ func (response ListUpratingChanges404ApplicationProblemPlusJSONResponse) VisitLi
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUpratingChanges405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListUpratingChanges405ApplicationProblemPlusJSONResponse) VisitListUpratingChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -21495,353 +26274,394 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bbhtJlij6KwGeAUztSV0tV5UlDDZUvnS5u+zSluypwWnVJoOZi2SUkxHZEZGS2YaBfjzPBxuYDxhg",
-	"fmHep/+kv2QjVkTkjZlkkiIpuYp+sUhmxnXdr587oZgkggPXqnP2uTMGGoHEPy/iWNyZPyJQoWSJZoJ3",
-	"zjrvx0AmoMciUkSPgSRUjwnl6g6kIl0OtyDJT5fv3/z07jogd2MWjokeM0UUyFsWAokEKMKFdu/sHXSC",
-	"jgrHMKFmLvhEJ0kMnbPOH169D8jlxfsXP3SCzoR++hH4SI87Z8dHR0FHTxPzjNKS8VHny5eg84KGY3gh",
-	"uJYinl30D+KOxIKPcMUSVCK4AjKhUzIAEppXo/I6ChOeNEwouAauryFMJdPTSxGzcFp/XAkdwRNFQvsG",
-	"Ue4VkuA7pGufV0TweEqGUkxKJ7bXuLLjo/qlvXpPR/UruQWpmOBEDP1JiFSGEJChkKT/Zrj/lupw3G+6",
-	"k5vO05tO+TpOToNOQrUGaeb43zedPx/tP//l83Fw/PzLTeefOnXrexPBJBHmLK4giekUotnV9rVMoU/u",
-	"xsDtaTALbkoLCVF+h2JIKCdAZcxAEgl/SUFpcsf02D5OJ0Cy+cLp/p9gWtkdTyedsz93zHydX+qW+6MI",
-	"qV1V3ZGGEqi2K8KznANHp9/VDf/zzz9fpHoMXLOQaqifZQBUgiThmMYx8BGQ7tXrF+Sbb58d7S0LuP92",
-	"ZQ/pTVQ/lTvDJ4qwKCA0VoIwbg/TAuQTRWIxUs1gefJdCSb+fLH//9L9vx7tPz/one0jbJx896UONL6Y",
-	"9ySdgPY0aCQBJsDdYpkZzxCcTtDhdGLepf6JHos6QccsnkkDUOY+iwscCjmhunPWSVN8cvZgLpQCpebP",
-	"lj1y/+m+T6MRNE81wJ/vP81rxikPGY1bbG/on+2tc6OvUx4xPiqBXd3k9rGeg7/7z1tA+z9BDWm+ICln",
-	"f0mBfIQp6RoK6CgdoeTDhzcv94geU00m9CMoIkHLKUMOwlRGZxQdIsLjdizvzDdUITtz0XTCuP9cQZ6b",
-	"m08nx/s3N5++ffXLPzfQ0yGS7Xp07htu0PcU3zOAAZi9hGPKRxAdkCt3zKR7evKdJboTphTjo3Nyenxi",
-	"v1GaxpYb1W/XcY853Kpu8X8Ug0aQ+FUM7g8GPzIOjTPEjMP9p7ikI7hmf4Vskr+kIKf5LEYA6CnzQHHc",
-	"CIY0jXXn7NkRslQ2MZzIg4P9dJxNx7iGEchsvvfiIzSwpD6HT7qHk2rzVHb7iYRbJlKFEkl2kXWLxfea",
-	"bvLZ8UkJYo9rzwSkErzx4BP8eQ1HH9M5k8R0HVNIccsikM3TuAfuP9XVxfW/WgxtnExS1XNYvIb5qIb3",
-	"dBDDnOk09LR5ZA2zQYyClBqzpHnCwkP3nfKLedkKiihOfE8jx4XMJyePmz9pksTMSnmHiRSDGCb//Kuy",
-	"Il8+3T9JGHbOOv/PYa4zHdpf1eGlfctOWkbJtzQ2C0UZ0bKN7oBG5I/XP70LyJ1EtWSaQEBS/pGLO06G",
-	"DOIo8BSYCEkYv6Uxi+wv5otMTEJ6XNDa/m3f7XDfnnDdmt3jhwVJ8ItTaYYxC7d6OAWJ0yhIOL/K5Xcv",
-	"VT9Rhv1oqPLpKLVrA/Luh2vC08kApBNXb3goUh6yeC8wJ7aslmAUDqVZHJvhhjEbjfXBDV/fYb8WcsCi",
-	"yNLwbZ42kvYnikgRgyKRsMq4UfatbCMSkDj9GiHrDTfyDI1fSSnkNjd8wUnK4VMCodHRwEx/jlcegaYs",
-	"VoRK8OqNUWpIyiOQDvQslLBojQfxFi0n74RG64pVfLd5+WitgU9MaUUGqca7d2jAlLPrVLab2YHm7dM+",
-	"ZLTLexzOO6Ffi5Rv9VDeCaLScJwRGgsMTBFHPEhXSDwhBySe1xsEAhqOLXHhbhRzvGuElks6jQWN3gvx",
-	"I5Uj2DawDESEZDA2kxukoCU7AKFhCIlWpHtM3rLv18mJLiWEgkfMLOY1ZfH2EcVrM5nGhOyAxlDZpbe1",
-	"zdsdPnNP3CieyFUmEG3vTLLzcNovaouGF2+MZ1xbKPvA6S1lsZFAt0sXtEHwaEq6EdV0QBWQlCPKm6UY",
-	"pJ+wkd20Igmg7WKdKPCB01SPhWR/3e5Fv52VOp3xEQUHK0vZv/H+Kc/kVkcyK4fw888/71cNnPMOomoP",
-	"vSfifOCJFCEoZa7tFddMT7d5nD9DHO9b8T9AjjuQQD8qQskgVYyDUkSmMRCj/USG+fSNLtDHY5aQKlDm",
-	"hKuyqWFIN5xyoccgLZ3u9lPJzxJrNjxz+zhjhRc/wnQfh4z6e2sVZT9wlSaJkBqitxAx+h7VsO3zqieK",
-	"OK/MvlmCIVVGvhEckG1lRMozrrVh6xevlFqBKYokKPyTRpZi0/hSmuk1M4rokMYKgk5S+MocVsotaC6w",
-	"mQVotDpeYEU8bnjvpIWTIOgkQulQRFBnNP3wJ+J/PvfumDRJQJLQEEmUJs2Rq4SGQAYwFNKeP+N3VEbE",
-	"vGhOPncr/fjhmJx8/7+qfr7Sfp7VrFKLO153YItMU7lB4c/uLN1YhY3nniAx+BVCbeZzF3vpja1zb7d8",
-	"bC/Q0qqIFngU1I4UkAnIEeK9+yFMpQRuYRZdPN8+ff7N3hmhA2W+Rv0fBZFpQHgaxySMgUp1w/FuDdGw",
-	"cHRAfmZ6LFJNaDZmNinuOSBmy4TyKLtOVIb84VgK0RZGzVosi7Y2ms3D7MIZizC8HbiqAZg01j+lOhST",
-	"Br+eBk6EfUARMSQSRuSke7LnLbYvzJWYO7q2FJZ0X8VsxAYsZnpKXkimQTK6R65glDq7GTk5On6GCOY8",
-	"mzzVEuHU3CeaXWncG09HDDgg5LMYdI8DRKoTdNAz0Atjw1oiQyDFBHqKDkFPzSc6YNYaaL5H41xurjOv",
-	"3wn5saclZdwMA1FqiX7vVsQp1wB4WEEnFJNJypme9oY0NJsxEBZ0Qmp+7w2F7IVjFkc1DtnyqV5BKGS0",
-	"JKnlQts/Chd8elRLCEV+efOYU+mikcJQJbiavfPM0YIelZSbozwnMEn0lCAzv2PKWuY1TNSiaT/g+1c4",
-	"WScHQColNZdl3Vtv7EgGS76Y77wkPQuM1OzCcE37kCFWNBwzuAUn5dsNHuSW1oEQMVA+Q1X9sWXz1ZLT",
-	"zMeI9xfHPw07Z39ecNDZO69pqFXnS/C5crkDqtjCg8uH+R4f/xIU/K31Dnj82ZsGDOPSVitUKaBF1vvS",
-	"OsGMWXohqXJzF8z6NcbthaOElIcQ9yzs1YSKHLUeI4aoR3VpERHVsK8Z3uniUewBrW2UwXQlDuBCM+Yt",
-	"YuYdyMlre6gs0OTOl18aV5aDfv0NzyyGi54DjfxSK+rFeFoDjlw4eD2YiZ2qF/cyZ1ybVZm1GPQB1fYN",
-	"palOl0DKa/t8RtHavoeKhyFySbT0xTvkc4DmfLHHp9+efvf0m9NvF7pki9QPD6Ho4MTnA0easuMwbImG",
-	"GrkWOtKLsBeUAkBmCUQFySrYUkHkKm3Id1tCktLBzVLsX0o0+3tPZ6sAKRSgSquIUfqm5B9/+z9GhUXm",
-	"8kQRlDMCI5ZSCfKJcgYFZPdPVElucRIJPmj+b5YIslW9yHBhWfULyfdcPNM5G7BPq/PcFIb8nBKPG2Yt",
-	"JBYYFMmqaHhyNCtN5iEfNzfXdfApbkFKZsXZJRQPNPoXwOyJIhGEDE2adEQZV9oqHmKSpC6OLY11UHTB",
-	"mSM5mFEGLLRaWaIqDngJaJZsL7vxCmplk2YzzMLpl7myxguE9yVP8YJwuCP51VofktPGKOq3wgYjVgSU",
-	"wjmaNc2eogHuCAXe5YgwIkVvDDTW4x7VPcnUx4YARYtnJBlPFQtpjKZL4JrGxL5OmEVCpgjVxAxExDAg",
-	"ERjdQkiqGR/VyXx+EV5/QYd+G7HVKDWyLMB/QQRxoup3FUn2i8P9XgS3EIsEw9IUG3E2ZCHlOp722CSh",
-	"3iRePgJ1/G33+GivO9hDSuS2LCQpDEZi9hHiqRF4B0BKIxM/Ml6kUaid90M1HIldKENz45zlhHvz3k+5",
-	"XVFPi54TwR1pQt1LacojKucMT+1u/ThFUd5cP2VcU+YJlh2V+FENGNcfU7sjsCeGlyRkj8Uxd9awWdhE",
-	"Ek+oZAps4DOtA9N8QARTO2D93HWqXZPUszTc1iieJbg9PpoF3BKLr9e6lAE4iKpkuq/SQX+Wcyy0mDgP",
-	"pepxQLO3nPYMnra8APs24yOSvY4UBCHIcfH6o5dU9VwewKKDvLq4vnBP1smT5WW+RvmgyFiDjGOhwFOg",
-	"y9ZswhSxxNQGcDJNJOzLlKs65WxWWM3Rv3cHcWwNIgYGbWTMzCFKKFDQIiUxUk5hNGLHIIKTbNz6o1xF",
-	"6q0wShxivtZtNegaUYdq5+rO4ZFIhHeIDoi5jz7CTf+M9GuRvR+Q/rxj7N9wyiPLFYGTvsfEvhsd+YoZ",
-	"vYY7mrEbQLwf3PB+HWNcuB7ilwNsNNZuAb3ysszYhjj3z+zCxxKAvDDfSODkItREHX9LNCitDsiFC9VC",
-	"AMxSXgZgk1CcETi7iSfqhqNyYL2rw1TZUNwT0sdh9rnQ+0Mh9/NX9tFNtFdrpd2JFDuRYidS7ESK369I",
-	"8eA8fL4O+iOzEchlup0BTDvIya3nX2ZhpJIBUBfAP1/RtmuYL0Dc0xFKSSTpsL0ujYDLeHGK4x3v2/G+",
-	"He/b8b4d7/taeN915gvydn7kAkUPRtF9scDe70PN5vsMchsD8svaIdOI6YtQ2/SEMlMp5ne1cpCJuIIG",
-	"CwOuqnCuUnt09UEjLoOjEaTns3Y/tl9oLZM3x/Hq1vnmy8dh0Mqa9vMQLsttD5wzaXHFhsCMYs96LonI",
-	"bwWJObrYe1ZWaMBA6iJpCkKFAl3w0PsiFXoMTJJbGqeg9kohF0vflksmaRaFrBu4GmHM9304DhkaAccv",
-	"2ztoAptUQG3lA0k1EO2Dj68urrPQ9FTZuIOZWwQMd20Ltu5pb3yqXm6bS205kwgxJm05B+294hoKSeXL",
-	"RxLUuXeLW/DAHHjUKJ9l8R5KK5mB6GyTOUjNR861KBI5qm9XkbAFEKxC0GCGnNDIxR45WC/6h22wQ4G4",
-	"W84BLMYyApTZL4BH9gfBtWSDFMPRCi9gkjCWkahnNnaZf2K8rkqJ4TM9yqOei4Duk27V170XeIMm8lhn",
-	"RCxupDpIK5+3XdYsN2U8wkDrWwN4blsWMG8hO43mAf81D4OYyaRjk0lqCZDiNFFjgfZ26mNNyM8AH+Mp",
-	"oRORcu11OSCU85TG7msSMcNLIzKYkmcnAZEiNSu68QGwHKgEpUkCnE9Jd0zjW1AkTWotnXbkXiiU7iXA",
-	"wwapzPxuVjoB0MwVAcKrOXNxyf7E/BpTrllshOeYYuKPPUZ0O3DHWHi2o5JTgXH9zWmnkM6PBMr9KwSR",
-	"HM0GkQSV6iKrhICVgthaKL1x6KJGl1A2s3euNSR1JMNjoLudORczc/KIIbaqFIf4CYaQSHELkb8ZDLMY",
-	"s9EY5PrO3S/4DuE3X/CaRs8I3LxzLRFDDH7DXJoFh+hQCwH8H//f/+/dXvbrVQ+oAcqKW3KLqx5YeXH2",
-	"1+riNriqFcL9/Dv1EYYzj0dsOARptrswUqhIIoh9T/niXjWQXx+ptxDhcZYWmOZJIKZvon68L4ZDJHBn",
-	"heXmUYObuaKmAkOr0LqaekGrDNOSVuYXNnPa6yEThQk2Q4dscYSV4huzaMb5gOaoj8P7v/87MviQJomh",
-	"37ooCxhw3ByULWf6dU/Pp2W5U9zuMaFTRShu9azgzIXIaJlyBJVtF0lhF9ENc3fMRzoQt1ZO8klUCdM0",
-	"JjGbML0XEC702AgtA7AVGoC4w3Aznds8IC+yZBhWjIrIY9YrAerrPXZXbWcVLEwEcxUoq0tZehU4Um8w",
-	"7UViQtmcONBFc82OPaPCVIrxrLLz4hBtUbTVQZQr96y0tDka94ox3iWt5UvgZISKBL8Oelensxcjqovh",
-	"2e7YC4HZTmYr6OMzBfFmyjDN3mNQX9OuiZU084AGmbpBcq2VCoJCMaxZKSaoUaXqLqeeWjYIhPVco0G0",
-	"DeYVH6zUoHLEogbXyzpNJbi9IOs1myOc/rsOw0pZod6ubeXFjy9d/QRvIZ+VCd/9cE1e8VFMeUTCmAHX",
-	"+zHcQkwiqmlW5CPbGIbsaxgJOSUSEiGNil8K2I8FH/U0yEkvS+/rBIVvJSgWAdeMxqXveSqVTQtUYyE1",
-	"fultIAWbiNk4Os46QQdz5WrNGFUFdWbrP3EgSkNibRcFeAkI4+ROyEgRyqPA6JoSCNNkTBURHALCtLIG",
-	"49k4bmuva00r6xZ2QZS1rnA6gdz223dQroWmcR9NSAPKo/5BG4MsrnZ2qkuDc1i+YSI4TPE8VEDsTPi9",
-	"+xN/WElk2C9/v4A+44l4q2c9RFu56I2GyZKpHaWtt7buLzKD4Gp8whEe87IMbEkW5mzJxanmnNOPRnxc",
-	"tgYBJqysW+9AsXajzL247PJ8cw6omS4aTkLGYpIVkMC0d1fuBp23VOPvRdqn6C3jI4VM/BaUnoBlUUio",
-	"eu6Yp7hdxn3y9Dwqlsd01K/SRqpWc8efdk/2uoO9inW5nFNdSrPGJai6zO5i2vh6s7wlICtGmOyhZdr+",
-	"suggHkmyd+luysnem8/aXkfi9QvHxq/SuFbVZeGYRExCqPcTOkUNEmvUYNS9e/eJwjIShlnEsbg7I/2s",
-	"tABViilNue6T7pBOWDz1FfbGIlUwFnHkfSI9W11A02k/cJ6RopTQs/IAlszpu0JrvIR25nOxrEE2t5Mf",
-	"8gm8M6Vp/HroQxX7ClPi6tEw0+xz5xIGk4/FnREd7qirEwfRWabae3qCloCc2sQwRIQ2dOaGFwnNXkA0",
-	"lWw4JIyb6yXd//6PY2d+QKoEtyCn5L//4+TZkasOWjQsIH3MDAqZ6eGGV20P+IjNrnj75g+4DyPymOFU",
-	"QLI6XG4V9kFNE5ABPvuPv/0fX7Afbri9kyfK50yO2C0oI3E5UyRu0LxiwSqxthKqnVnEBeSXjR21TiBn",
-	"efHKh31ynjF0IlSTMScoFqzJFgXlRXcNU5gANcRvmMZ2z+ZYUVXaW6NDyJ/4AuvUW9vIgsMIlcdNyGsG",
-	"nRB6ew561y0mRHJThs/sZmYPzskCpBYRsPQjJVj6dV8LI46bofYtfGY6akPkoaF1WElFKK02tDOLh9mN",
-	"bHSSiCkJIyqjjU00YaMekpp1OiPNoJtaLv7aRHbWM4kVH7E6L+UhbAqQFtoKa8yW2Ru2cHcLxQqVyXVe",
-	"LvKeXgIydIFqxc0vNOYiR93QgbbmRRmXrBMkMCbCccTAshmstLg+DlNrf212HyL7c2JN5uHYxMoqYu1M",
-	"FfoK9DVxpyLxr7/x+UR0MfWroTBFSjaXD9QwvUUY3ygTVJEhmC8XzSdfHlVrlQdrvb0GrVHhnQ0PtSEb",
-	"sodMdIHL8IL7EA+JfmmjyFq3tEKgY3xE0sQiAjNC2hSoPHf82suqGCxCuq6fBvnv/zh9HhwdHa1RELOa",
-	"Q0Fb6E3op15Ep8oceO/4pDcRXI9rYlL/8bf/RDHaaAVTcnxC7IP5ao9P7EKzdT395pt7LicByURUZ2B0",
-	"VVZIQQciOIwtS0oGU6f4Eaf4BYZAETtgvuaT75ZecpT0cn3sV8F4b0QTXPLsOq+1EchjUMrXnGaKTMz5",
-	"RSipo3qD+EqsZba4snNsI8DkJK+84RwOtmQ3BuNn/c+yqnn325A//nrqGQs+wv4GVMI+qnpGISW0ctbY",
-	"j26Y8ggN0bjVwr7OyFCk0mxOQZhi5IhBXWWezcBq6V2UKyWVl45+5bsx85q/K4guU4Ol3EUq4/IU6Toz",
-	"uQ2t9pHWRnlUjlCUsXGpQmBrLM00jzg13elc4G2LjEvQkGJ1prkFmWaIcbuEvEU5dAsI+PYp6kZI4/qI",
-	"11qoRvtB6uIQXiIhubR0JGuaV5e6gWQzj/H31mtIKMpUA8o/9txTaGmBhLLIrNkmdXA6MtDoHqgzmdlw",
-	"NnvYdj1NvN/Qs30rfpz5wKC//xc5fnpO9J3Ifvn7f5GTb84tgXOfj09Ity5eeO/ccIN9MRyezUYer9Es",
-	"YzEi22mj2FwxoiZCWvsgSjFnFd6kxka4RlGag5Ns7sYidtI3/jCSQqn1bWTJcOEV4iuHGPnAbWdUD23m",
-	"4p3caVZuL9a8fSfyrwWHnhgOa2GsbWQX7cGtkXPChTb9y4tX/kl80QJuVks0Ty8zWIG3ULuwJSPPmgOm",
-	"amJxQpYwh9R+OVlijmsVoFDxcd9xMWEcoHad2Wg9lCeM4tNUxs0/OHdrC1m4jTntRa70Wgl4Wr2vqdSN",
-	"r888/igKQGbxNk1xR/md1h90/T0FZSpehdYizpXOrXwJZeyop2lziPlqFSSbGFXLmnxb52WboV7rI0sV",
-	"eR302Yxbw2Y5lqxKWbF5t/Vzy1ZK/Mi+zLAxGPpiQhHHEGrlHsqHK1fsXEAec4LXZAaIbNIN6m4V9on+",
-	"xlYlvLZCLGd3kI3rbwAdljgwmaS2wZ15vyHhu57U1mS4z5nnDGsQ5M76rPOnNzPaOl6KKHO/SrSuiDaH",
-	"eN+PWFdIZ7FlZ04dV6N47QnQOsL9GmTw7cb91S9iTXrh5gnuyqRxORCtU6FelQt/Vxtf2Oq4vWLR24YM",
-	"AVv7eMRuIU/38dXzbJ53Q6kS396rPcgV1vzCv10HcM2rfl9IN8dGl0KGYAMTfMHhzKWPdSKMgtXg8fSx",
-	"SN6UXj9bFrHkPBs2FIJi0wEsqWLkwIAADce2v5QmMVBlW6LYflR5ReLVU/bd7lz/zZrNuN33lgqCly6i",
-	"Js+dv36D/TgOnx4/tc092kRtqnQyoXLaatLmAsmzQOsWWIK1mnvLF1A6p1/mY00OgTXoU/hpTtDrGakt",
-	"dhNkQNMrA8m8UicBaajcErhqPGYCN25gDeM9xrENSqvI2qUCfscQRy2it/Jzcq/MjYh9jbFVvqny7NH+",
-	"4PKF9J0gCQhsmIsNfmIjoZPBlNjorCDD8Kl5oBTVmIhUIcCwWxajT8uWqi/9ZXm0Dy5UbBDb8L+RpDzK",
-	"fsdP/iHr5bKSCualc6F7bmW1nOE1gzjK2sdWwau+U5WDLPNzIZzaH3g/IH3Xuc7WXzBfuOZrfctAzF98",
-	"rFw+Ry8cQ/ixF7ER0+2ir3HYupX98fqnd+RSGP1R5vK46+N26Bo1HfoORn3XwTjv+vxEIb7M1H45/a42",
-	"dbHIrc0knSBr+u6ab7tm/nUnPzG4M4JViJHdP64gsLeUD1cL0T4FZJXWMDUvN/WImSn2v0qnlK+3x0lL",
-	"k9NHV/JiyUPHShkrNBXxMZbtbrsUmdmq54pqVXhKpWbd0FQkI/tZrWoJe2y9SfCWC6lvMBwCFgvxdiJ3",
-	"M9W9BxUsWtSQZNWOIzUQdo8WDnXpsc0FKJtISqGrgzm+uq4OGI2yRKxTntxSqoH3rKYGns2LSiRMWDqp",
-	"l14jSIBHaLJwBarLsLM4GpMpasW6BRPZSnitNmnLw7TbYyShZ7uRV2vb3LIoxfyxYUzrlcgKBLexWAAf",
-	"Ux6CqzTZYt9ZJPuiTf+QPbiOmNB2sZqtb+QNPt7uRu7JDTCKtodRtL05vWFqWmAtUYGyEjq1EchMgGOO",
-	"byghYrpHLQUMx9BGwHfEtgKhLUWhrF7/jtZskNaUucbLbG37Xm+CT9jtW6cSXP0oM3RWuSh36BoCRTJo",
-	"LFUu29GxB6Njv19C1IbGNJS5G6Zx3D8n/eLhZZG1fWsvdL6ICEKbGEZtplGhDAn2GnZOqTwNae/8hpcG",
-	"5izuk+4AOAwx+yimjMdTosbijlDCWVzyP+1hs43KTBhJh4lpxOAgnxIjWtvsocyPl8aYhl63pcr3vGSB",
-	"KRolZg5wHZ6EOjV4u26EmhVsuth7E8NrV/V9xwJ34vaOTf1G2ZQtovPSuamWDRNxcQULEhGyxtzoc7Lv",
-	"9HyhHH2OdQDwpCAqN+peOhKvtr5aVNicRz+3ik7QmVkPOgaQzzZELNQAzOm9m29mi5zTfDO7ritb8qgx",
-	"PyRaS2Dx4jJYm49xxOBiLXrFO6ymmcbAIyptUD/jWdkddBC74lCGS/ohDmZ3v+y+cVV3lGmzygUralqG",
-	"VWoE0SKiU5cKgMqPLfw/d4X1MB7d017ux1jRWr46mgVm7F+WmOJ+3oX7V6VsamH/RNUUPLbdi9XH1csD",
-	"3rcK43Judguqa6IhNemw+fhLFaj3b7WsJtuuZJ6jp3nNvMfmQSiGt2ZuhIYrmlf9rp4xFGrwlQ64cktB",
-	"kTtVcbBEN0qEqIZ6V0jnqpGuZTa4UoTrcqxrXUx/rei1GJyK0NMINK3FjbWo32UBZsuadwnbS+Gr+EMB",
-	"T3LuVO+r/AHDXGZPY9YRKuqq38xUaMO36tb8Q1E7y0JHGB+5WKM0wT9iwaHnwkHq1vvm+vW81KU5eUVb",
-	"Tuup5uz4GNuY8ieKvLl+7UojOSchUz4USQYu9+drSuFpnWxjL2XVmPntptMs29JpyfwTgyzQfBz5Afwl",
-	"pVKDbNj/9lNSiueyQlLILBDUn0UlMaWWw9ZRmiKJWImlbgRKf2Nw1xiRXwaOle560aWug3+X+Mh2uXfB",
-	"wvfwNUrtYnyJ0rWbP+vLk5amaT6i+uqbr6jkjI9UXv1NWOtwXoUYK12+/PECH7l8c4lOhEJ1llL0qoHG",
-	"njNAup5dia87mX9dtlDaCoyGItE4/womSSwsvLuCxLnd1JBErYFH5kPp64QlvYiyeNqL2a0V3sxXfldG",
-	"gIupbSdp/yz8Au4ssmBZ5xCbWzb0R8bhdR3mG2JtrsaS+94pflDuE5IF97eRTjB/LYTGGT5wVsqsGotU",
-	"WrWpE3Q4G421AwSD+6D86c9JiXv75g8XI/ie1jofDaYef9c7Oe0HBD+cPDMK26xh2TXYqvkBoUXc2qZB",
-	"meHHj4uNspqH7dQZsZu28T1VcLVCMuMI02cW+jcKB7WyW2QTFa8qxCBfWJBvrQVxePvmD+bw1JJ+RiOU",
-	"v3WFIi19IX9IqaRcAwSustY5obaFYlZm01X3Za7AjA0W756enPgkfIgg2psN7htQ1d7nUwSJLwucixuq",
-	"RVbxTm5qlhlX3oYmmuM87G0BtPH2a2EX89sMi/gp4+NZpDGm5XlxudADwSXFdYIOU/Wk8d0P1++ytiAV",
-	"sAdOMBtBBUQkFlfiKRlJkSYQkaf7T/dPyWBKVEJD8EGr1CVRTUSUxqnaPz4mmNdgR0L6mCUvPT99Sk6/",
-	"/YY8e378vJLvcFK0I/3vPx/tP//l89Mv5H9W/zr98k91gqo9ovfCee1nK/RPstN0W/Pa9gGx72LsiI0h",
-	"UOnE905l0ureAVHCZbREUVZBzOroNxw+0VDH0wNSqsBXTpLG3nO2YAdE5nW7DHTfGHrgannYcTHFWukb",
-	"3o2pxFpPEiaUcVT5lZuaYseE8nJc1ZKZzGubNGiL7gENx627H66pOk9D97nttpPbzGw5ZPVEhqhzSXgV",
-	"sZv7YW20n9V2jmdbHXlmr2HpJjTVBjdzW9M0NKFZKJIU8oyXVOkGymeMtY6LQS0DpOrFzLM2xlUqUbOA",
-	"TwmzSaELB0roVIo47nmNvYVOWRd5cWnLI8zaYm2CWvtsnQv3QqtEndV88NpoF70Bk9bk3eKsZ9M3T56d",
-	"tmk8iFmT7cvejtgt8PaPt7QM5XmJVafpyeweZlj18VE9X3Y41Ma8YIHDmxeSseCworM7kTAEbKbddEhf",
-	"RVZV4Z7LQDKzwyq8ls+9dLdBhmz+jD3oruqYtPe2WsmdHO9bYfu98DJ70m+3iqhLIObxrBe0PZq2ebmM",
-	"jfMOJ5fn141uJ0clRL+5+WeUwUl3b/+Xz98GJ00oPw/7Fu+9gglzkGAezDcD6joswo6PbdcWbCddJWza",
-	"5YdPQI6M2qDDMelevX5Bvn36/Js91+8zjIFKRSjPND8bVd0mXHpV9m330oqHbxLv78Ggt0wHluXKSyjQ",
-	"a6cccxa3KUqy4CKbJdL3lQpENLIZyra6RJ0V5dI1CLI9GWuS6FbpHZ5K6UIVlmoDCTwvVFTxf3wK41RV",
-	"O7i0rZE4ZkoLqyBUhsXuQE5aCIiII1CaDJn03YhjqtAc2ndb6u+Viuvcq8nlGosN2LlWqy+wgiN1+W62",
-	"jz23v+R0z8Awh+Qchu4nXHo8Wx/vzjB3yzw8pvwCw62snXIJWRlV/4W7u2Yj/tNw+MI+/KWuN29NpbFp",
-	"oWW/i+C176m85NhMkO858Xu2/g2mSSRsQcWZtJKFIYKtu+pVKxzZjTad9Y/M8qYWhs7ymaScucZhf/93",
-	"8peUcs00tqA3aOf7RpDus5OAHD8NyLH5/5wIHsIZOd4LSF01adId0/gWFEmTPSzHjOXRMluuD/ty7c1w",
-	"AiSmjIMtkt/9+7/b+HqZcs74iPz9v7IMAPOkeaV+6r1zQn0pa++nSqSQVK8zQtv38qvj1DVx7U0RCk1R",
-	"2kU+t5DgluJV5mFM2cXdnsGsxew7AdAKa4SVCdjS5edsSTKmp/dLE5jte7hyA/75gUkL3/c4175b/FL1",
-	"nF3EwSLAwMgE9/xGHCMt+iXllewNtanD7g01SbJFeTxOlzG2GrxVPSB3xIV7nFNHuiA5FBEiqLXp14No",
-	"DQa0Nf/P4x1veJLqZRl1gQpW9fCPMPVkvhD06zujU01jMUqrZdiele0wf6b7fz3af9775fNx8KxBc5pP",
-	"XBdqnStqFGskwtuirt/Mni0e7DcNB9uG7s4L8M4Kt0agQU4Yp9brO6bYtscwdQwecX1uJ2BUf+TYvubk",
-	"avJVI2EvL/a1LQvoHt7PHkYhJCgWA3eupahc6zF72UI5UzNbV6RLy7vba1UzetlA1yL/mC1jic2fDIVS",
-	"tjCskeoCQo1gF0HIJjS2wQ3Os34nSBLTEBTp3nSOjw6e3XTIWKRS7Z25DkWUDGNBdeVyvq3zlASnX7o3",
-	"Nwf+08mXvf/5T52vhaUtxUAaecfauMUMlWgi5oXW58v4J3zLu4yGzKk/7Oh6oWpIF+1IxHV5l/5RwwXU",
-	"nkvkiCnPvqdc3YFUTYWI70ur5sYEL2mWL47VdObXjQUSVTqYMO2aT+TZRwtqJV5KMYhtJHQl1/71C/L8",
-	"9Nm3RqUxTxBb5FbNhtotVWQXpBRymSorWUXZOrMVN4S0KQPI50onVI/bFWF1bzhyuERqaIbTz54/L2Dz",
-	"aX2TZs10DEtFkDcUzf1w9Y5wOrEMDvxNFcroppKfJVb3PXO/nmFkGXLIfjmQbP7DMxxyETQ7N6ndbDAv",
-	"Ne2yEABRrWaPlYdry42Egmsa6t7qMQJ+hPu4xTEezQwy04ZoKOkE7oTEAOtE1KfTbTDXq3UsQyv3hLsi",
-	"76B4DEZU57F0cFa5iCp8VG878LC1shHVnchKPvoZ2F3ejz4PeFd0Mt8TlpsAboFetDz4VYBhLhzMu7q1",
-	"WL497dqyzdtNu66mIUuQ2fu7fheB7hq8nA8Byl/m3FPVGYr9JenIieJMDfMoQMzR6Tn7Re3qri6uL6xU",
-	"23zzSzvFa1oY4RwkHAvlrOqo1l1dXBMUk9BPOZhmH4wIXmg6kh/C1cW1zxpaRk/YSNWQCf3USwTjukbz",
-	"eMOdHeac0IHCqHZugzeA7wOPILJO2AHlUU1pncVzM16Ye7m3q4G5+VBB+aR+qb+Al2JC2bJluT5C1VS8",
-	"gtnMg0d7mnp1cf2/3EuzpcsmjLtPx7MUt1GyXkYNM7vO5dZ8+Q0n+1ZEEC8ZPNS3d9fPWqr+C7HfkL//",
-	"O+bGhWBTt82X/YBIip3EtCB93xK+eOk2dS7r9X/D+w64Kk+hWUmBPiB9A8NmfnSOmbfHIo4yRcKuZcRu",
-	"Qc32aD2/4fg2QQsCoZocBb6Qp7Bd4USqyYgmyqjp4hZkTBMV4CKlNQ2NISMbnDIJTxRxS65LosDplgEf",
-	"n3uXg07RXzZTLjtLwPQYZSesbbRRc7DrKrqS9/vfDO2rwNXy1qnFgjmeaAOi5BlX2yZBMR1APDPMYp7Y",
-	"RKyXItWWnNglZEM2HFFG9h7gkFzq1DJoVvAKZIh2spBGwye9vP+knkabofKVLzhUJDTL5ocg21zqUByn",
-	"LR3K0/mHUrUDukkb9tNsAsxUWgkaB2uQHv8118RrFAF63345ubW2VehjXkv4exTWN2sWmScAvsdqBkp7",
-	"BjjDpkhIObLFlcQ/LygsACArUCxjweENuafHATkJyFPyj7/9J0mMKO+yFw0jLpjUzXilDbW1yuTSUYZb",
-	"LeU6+/yXDFLvBW/t4gBzzHkk9qsqmmT3mJm2spjA8jF7UCoBc1BG3tLJrmrjyknFapko96YDa0OZBYz+",
-	"nmBcud2ai7X3WX+N809+HUaqAsnfrpkqn3g9hqqvBx5mj4JqeE9df9fGyvgtCuL/yCZMK1+Xokd1bywm",
-	"0CsM0rI5W3m4jSV9SugNY6q3lBnduiZvD7vozvJM9Hj1MEKXKVdUGU1fMmYgrcJsvW9METaZpPihvtnu",
-	"hI1alB6xxVQK2p8Pp8LueetWAlsLFVl0C/bSUaDyqklbuktNUVcFGboMjuKoi/apqWTDYU9pSNZ9hG7o",
-	"4iGgVm3mWt8sK4koGfC2Cm/ZkEeusIoCpgUZnWugXHV3tuCwLYo1EZn5GFWFryUgfmV5yvOA1ZyGj4RN",
-	"VCK/2GgMksT4O6GZjjGhU6JAo98gxCg2TcwKzkmqXAcHLvi+BMUi4JrR2D6GNspEggKuD+YykHkhgdjW",
-	"K5rbF6zc9WtN3oW1Evxq1If9nQwgFneEZbWxJjRa4xZWlJiW4Raz4ZF48wY61Po2MsM9ZuElqwxMbymL",
-	"LVO3lcnsUc94eVZiOuV5//s/Tp4dnZGTZ0dHR+trTbKIJVXXcEwollw7I8crLqN2/0vxn3o3fol5rIE1",
-	"LMMC5tLstShimRKwZT3Mz7seNeyrUVi2rHx8TfL+Gun5b1b6P3446X9ZSjqL8kCjaU1fAYTDXkHyn2WL",
-	"HO5AaUKTJGYQkQkbSQwBnc8nahWH2r3N9jaQuNi27Q2C6i5+qd+/Evx7YQ9hCTG7KefkndBkEFP+sTZZ",
-	"5D4tu+Y0zrgycisTXI1Zsp6CCJsqbGDGvVeapCsIIt2O63NM0PpyJ0gCIokBs2O8aD+YuhSYoJw+42qx",
-	"2HKxQmfZQqUi1IlIFaqo7JbFvYRKzdEQX/rLVQXF+hVBR7FBbMtFjyTlUfY7fvIP2arQdk/omeNC99yK",
-	"27erWmN5hiJArVakwa2+t87SDl9F6bBi0YbZQ8gKOVThuDnTpoAyK1sUCte5klGhBuvm5mPg437W+wDd",
-	"JsBoQcyAvZ/ZiRcd7KulYxeXyqpvpJr34yoFQGvJYOr7Sv88prqYpIhWcVf71lJe+8MZ6dtC2WLYJ10X",
-	"zqqsam9fmOwFN7xPUz0Wkqn8CoZC9klXQggYcGbrMBNXh1n5eg6TAlmPafiRhDShIdNTHJWLCeMAi8bC",
-	"tFBgkgxgTOPhXkD6ik6gl9VC79n8yf4N78Y4gisDYZ4i2VPnRE0nE9CShXvlhtX+CDpBp3ajyAKypRri",
-	"UDd9feBG4arWoowWZYvt6qPXNrr5RSGruyLZxJEPgW7lO37x40s3ps9QiZKeawVbH9c+GzNVX1Kjtb9E",
-	"pvHiZboNX5ln62OanBlk5gBKO3KztTja1SzNaz79MkHBKRGr7wxpoRUkRcuxEdQG6ZR0x9gfzWBVQFyr",
-	"6KCS6i/uuE/3VwEZ0QnKZeQff/vPvXq33FrC5VbUqx8nlKyDnFRx+suCKLc51KFUb2n5LhMu+1Vm+fG+",
-	"QDtRbMSxXA+WODongEXXBAcySZXGGGjsg28HMHxEp5JnRenzptI1HSew2GOPGq6LCbFNhCcUXDOOqR89",
-	"M2hDM3WE+2lP0SH07iCO6x+LYUQbfprJ4+7ZTI6Gp7Gsw2xu9uyTXm7iPUyyEQ3TS6Y+qqx1Qu0jKoGQ",
-	"DVmIh+YNTvWP3jE9Zrw3yCoD1vQkL1kKaocO6i7JH2LdzhrOpbq76vrqrm/OhdTARC1a2J5Glw5m2hlN",
-	"Cy9dUolm2M/ba1GQd4u9TzipH2TFftJLdl8EZtjHMq2a3SuZfGppxR015IeusxTY5qJisR9H+6RHXwWu",
-	"RmosQPlERKWkN24Tb1v2WTGn8akhhrltwKvLZieUSLjFzsHYM4RwuCN2jBXjXg176Xk+00Pn93xq2da2",
-	"YvgN3NOShnsFtWqVMMMke2I47OXVEVvSmnKdxDYOmnahu4XCF18KhS7uRVW00DRuD/LFXjg1UL9t+9T2",
-	"WoDM7USaBSwXWopnsOepSvuWIVXakd1SA1mux8MKhMxiVZkvlRnMLPivZpr7pcywW6ph1YgPQ6cwuePc",
-	"FROFOLLtlLQRHYxcW2Xws4KpAVI+MofnuiK2LNXCuAUnhl1coh6NMCO53ct4lcvP6Qv/LMWKfB2imVzR",
-	"KpYqjdXAKrJri2UZRbXHVI9NzF4o18u8p0UvHFM+and0X+ZLfmvR1AqC5JbtPlVptD4sB26Bu1ZcYkio",
-	"lae6L396e/Hm3cEkIgpCTDh/tnduq7w+C8jYeYdcpVemiEqA6wDtla7i62NGjqrRVaA2qlyHVQ7Tc18e",
-	"ThIJKhFcMQxuYzPlgR8TcpW39RJClMJcMrC142SqD+kCtlPg4XQP77zlvh4Pdq6pHMeOYH/lBPsDN7Ln",
-	"1Zza4IUKdSHlaO4EQsMxg1uISFfCiJx0n+7tnZE+2hyyGpMh9EnXveJT7fPf0BdiJBg2ZCHlho4z3ouY",
-	"0hKU6lH+iYGe9gPSx1bII5CqZ20VPSHRWqGnfdtvIGu5KKS1e6knOLqmH0H1CnPE014szFB9V5xPEcHj",
-	"6Zkt0KfImN6CE1+k0kSPJUBAzA6fmh2W/SfVzTqBbO52rCu1YTcY5Ne04lrl8kMiqSFJLzIYqFQjKNoT",
-	"mswCtvroSGinbToZsq4s50JVpVBuvsEc8Q7uyITxVJHECOAiXS2Odr/8/eIYLazm11T8ninvMryjyode",
-	"0DhMrdewS4lMY3CVl+9cUs1AAv2o8hJ2lEyYUoyPyNs3f8DewHv1XGHhKXK46xUy81ZUjs0oa4zXa91X",
-	"sqUBwV//4p02v9oqGv19VpUTIte8OY9PHwoJG6qfXdQ+GzZbd9ULttd8rzXYV1aHLQrUCbtlOrIOwb1C",
-	"mbYru/vJ/ygGNf5aXFENRbwqonx+J4rcoQJbhhw3ysFqYYUZMVol+Ixxpsb3NCm1RjQRIt4stvzU7tMQ",
-	"wR5Sy/ZmRUxoXdI+lb9Vb3ivD865fy6/1KrXFJqKzeFx708UyWNkD8gF+VUMSLZkR4RsQxAjRSrylxRS",
-	"iEjKNYstd47oFBs/c1EGQFV4G1mTmRVbTcfT8zITK0K0ETMIDIcQat/hhSlidk+6NoSFSXRWm1ele5Ld",
-	"Aj6y16r2+2zkrN0VunqxfQma0ydJDLYQ8ND6uH5pMoDWpBkVdySKuz1Dn7sulCfHM7c35nqv0OjXVNmD",
-	"KZ1NtiYyAcrvxiw2L7N8FCFJDEZQZNpIBhzuQBZrVGRljI1wCXvnBP6S0tisMEMn7BSTDTimhVlXoih1",
-	"htAy7lW7NiHc+pMtInqQEcgKWlVws4RDZao0j9P8jFTU6FHLlreZV716YSzDCnkAS514ub75gibQBjsg",
-	"TCXT02vDLp2sDkYHuUhtf0P76bVf5h9/ft+paev483uMEzBwbnvxfwTby8n3lNAyVVqR7qvo5fWFgdyr",
-	"65Nn32Cp+1DwIRulEqK9A/IipmyizkhfpYO+UZ2co8socC5LMhQR7AWkL0UMyuhPhpGbL3w5yD7pfvjw",
-	"5mVA/BcG34ZD1LDMc0wpo83RNMIZ4FOC4W/2EPEBqvtWxUIpAt1TeAw5fRlrnXS+fHEWhFmS4IpCu3b/",
-	"iigRMhrvY2Sf9607tUcR4BhCYf4bCkle8VHM1NiH66iDG37DXwh+C9x26u8qAHJx+eZgEvlYu0QKc6d7",
-	"Z+bZ/0FsZzyEfvTecTJTm7zbx2SFEG0fh+7bf/5VCd7fOyD/mhWx9i9gWKI0WvgNJ6Rvi5L3CZ4+EUPS",
-	"/4ym9oAwHuAdBWQCStERfOmfkz7+2LeuROwCeikMDEvCuAuNHIhoGhBL9c0UCZV0AhpjUjid2PCnv6Qg",
-	"pwHWJ0dz2BioueDsWXNY/4O8FRymWGzAoglBDDBn5dwBwLFwX99V+TtHfmK9BG+ufyLffXN0bL86J7Zg",
-	"urY/mlN8+vTpc/Lh/QucyYioiqQKSJhKJcxKRq6Zxhnpo1Sp2F+hT7rH5ooNiSARDGkaa/LsaA/30M+F",
-	"z/65ixJFYyU8UXjWFQnVnmJWbTNrdGieMFzd/E/wSfMgcnyEfYub1qoQm7MyjOOO4hxMqdSmGNsDtCUa",
-	"zEJEKkPILp/0nVbePyd/ePWeWD8RjoSap9JSmIN99Z6O+ufk8uL9ix9s7aTQwq7DM9zXm+H+W6rDcZ90",
-	"T0++syzSqa4BOT0+ccUXNY1hD5d1+dP1e2UFEetWIjQMIdEGwPtvIpgkQgMPp/t/gmnfurCTmBY2jiGp",
-	"BtCyhWdGFrMif+6ki2/kQ+r9KxwJojNDyqC/h9BIteHASpOTU9uH45xQjoYfO4mtBnl6cnJOqB3fltdX",
-	"msUxgmPMRmPtnzt6fpAjb7YWc/IMFOn/2/6VfX//TeQMTiGNY4MgQdb6DqGCZrfuDu6iENXlV+jIC6Kc",
-	"SLViEbZNcTQTA8FoOA4syp4eneJA/U/7jrTtO/qb1Xu1CU8kRoxAKDYP2Nua0CmulTB97ixjxJDH06On",
-	"OKzbGIpPBrfda5FAGwh8Ykrj87iQvGi/AayP3MiH9iXLfDhJeQRhTCXKTnosInv8p0fPMvLnH+1fxLG4",
-	"63tC0s1VSNJ/J/RrkfLI1grtv8Wh3gl9YYMF+84OF7MQuEJ2biMcO2/fGC6ZythxCnV2eCgS4BaZDoQc",
-	"HbqX1KF5Ni/D6hlHwYV61jk+ODo4svUGgdOEdc46Tw+ODp5iio0eI9c+jESIf7hgr+xC3kSds84fQL80",
-	"vxthwYIVPntydORLq7uEQQ2f9OFYT+I88a0QpJEpwDPFjy84+eH92x+R9pwTphWxv6JTCeStTTZC6d6L",
-	"BF0uyIuX71CKt6ePa3phF7N/7SST/UsRs+bOTe7NQ/eaf8u99CXoFLFm0SD/5h59E9k9PrPnU/dKdo6H",
-	"bwwb4zR2LTcKQlXn7M+/BB2VTiZUTp02dnH5hmA7YcN4AiKBR2DgNNd+fB1uDMSlI2XEuuw2VecXMwPe",
-	"9qGESIQHhj1FNBYcDn5dCAHXeCst4eBXekvtNS4JDX+kt9TOVL1cGo5h/0Xul5h7peZh/+zju0kH4K7d",
-	"TuleLQvuXpn7CcjbN+8Jonto5FaYDCCKIJPcBoy7blqNl23t83+dd7c/4COL77Uo8/3qPC35xc4zpLkZ",
-	"am77vZU/jd5m0D1NKpf+yO5tZqmN526zVYo4Vd74W/u7jYHmIhfsI6rpuU27CcUt2P6pd2OBxTKskwat",
-	"KCiVeRWnR6MJ433klRIounonB1irtXLZbt6WWJzEror5Egh8KYVhnJAqYsYg8CkRCjVkYjVWcnRwdHC6",
-	"xos+bXPR39PIvdbBV44Xv/KBu5yiv0JkX3q6+KXXQg5YFAHGeqwKghnQFQ7TQZRVN1HgGUyJFKlGbclK",
-	"Kjwi1kRyjlYvHk5RPaEDqoAkQsR7TUAbdCrSGWZXFaHLAbaTIw6m1DL6JqryUwL84vLNcmTFD5qD2yy5",
-	"cAMTFGNIJMJ0grWLZk0UtdTGv1588bESnLYcHfP559J4W55ggyTeTlBz5viDkc1RlHvg0zZvtcBhl1vz",
-	"gWeFihZyhgzLmFN+UAc2CDlM43jqqjpY02jjPd4eHxasuI33+SNTumA3ttnyzobRGDWcP3J4SUdwzf4K",
-	"mJzQ4tn36NsyDxtm0EE7ik+KOqtWiWhfdtaHGJuB66QCo/abL4xqZU0SaNnbq7YoZGj7tiZELbDzYM0y",
-	"i+OVFrtk74r6Q3DZYMsegWuw9MsGETOfDF2idfqXFTmNep8D1Y49t2HP5Sp4RQ9Ml5I7IT+iSWMvICKO",
-	"QGlrLSqSgCK61/PgCtz64GtEeo5VqYeMu9AdmkZMC1lLTQ4/l1z0X+ZxixxmOluBzCZena+4Ao6v3tPR",
-	"IjDEZ+6p+j1e0D09Ol38hjdCrQXWf+LVC9k0EC/L13KAMvf3C1q4bHxoGcI/YCZBCciXm+jNEG3PHUu4",
-	"8ep95aM1Y4aNcP1SdtVpmcKXB0VM517dIegaEfT06PniF14IPoyZdUOfHp8sfuFSQii49VC/ttEJ+GqL",
-	"7VzSaSxo9F6IH6m08U+nx8/anJ2LaYboLUSM+iIFpycnbV52NhYjP7+yjbTx3e+W2+uVx5Z1kD4bAEao",
-	"TQ4qtcfGCHqChObcOjSVbbxFVc/1wnZls7D7emRNOXv3IJ9tmPthaIgpqtL3JaFC1cgIL3D4R0xBC+Xo",
-	"Hh/xxMOLd+RzRz6XI58PSgIRaGtIYODDdmy258YJm4sxWyNpq5RljNnIZnphFIgZK9W5kw2ygoZkSEPt",
-	"iL3LeLVHwbRyh6HOyN2YhWOfe6JuuI/pM6/Z37L7UmQMcUSEJDaMEOMxilaQCZ1ie0fJInDJXG5xElQa",
-	"6xueh2r4+zgnA2E+SiAfbbRDRFDCNuP/nFVQyGqNAW7fma4qhpYxVTf86uLatapV1cpAth8adqx1Dmhf",
-	"TKwwyhOFDbBIFkIxsWE8lN9wxiMkurczgU7mLGykF4nFHXpFaHHpTxQJUynNKl30FGa2uGPwc99w3D7p",
-	"W/nVJSi7eK0Kh3Nw9lVoCW6xWCLw0XG7LBR1x+123O73oCw4gCeUF0D+jEQQGroNBf5CeeSirzKyi8S7",
-	"RGMxvM4MVqCOjiiug9caXrAPt4sdDubBV7ePwOEAeNG9GZP7/AJzc6rLLZjIRp5n0yxI/6j3ZqDnwsd7",
-	"WGeGC27zrBw5UpPzgoZabMBrYQMrVzjEm5uDFmfa0O7dcfCBoWVNGxYhsvOsM0XN8c9JppmdPCu2TdIk",
-	"aT25FstPvVFfToaDLXw55lliEXvnzGnrzLGnpiVlscfWPNa1yYdj3mkgut6YHdTGUtweH7qvDxVozfho",
-	"bhDeC/vstX90g5BWnapBuPOr3gl0m/Us+nM2UkQMI8yF8y3AeOQquu77iq4yjW2REg+hbqA1Omdm4XmB",
-	"t2UWdh+XMlVZ34P4XVoinXe+7JCvUZvaKUeP25Oia6lbe5LVwEzLdHCfjiTA4lCql/jWpX3pIn9ne1pO",
-	"Gcd/4vGU5GvHNJYpaJcl2SS0ptz+XpJYZ8v2LprM1gm4vCCMq1Qaqk/gU8IkKEz2efn9tS3mTJhCgSiz",
-	"xEkAMgVqNNYsndvlYzeGZNEe3LIIaz3gJIyPevblZrm7vfpWrF3RXn3bpPxeD2ktZPnsfnaSfBsq87Is",
-	"DxXAu5sFZamSDzYvhbnuCJZ6/ylmINaDw/KiUZ68+CeYbkxCql+tq7TZSlI63vBa6pDIri+6h4xUk8i5",
-	"6NX8leyNL0HnRxHObfrj386e2wlouYD2lUlZ9yZhVzbn1ghKUQM1swm5vntClJVwXJWmeQK2WJw6/Jz9",
-	"vSiUtJHGbZnJNoaY+gd2WtSjiDBtAvbtMOvlAgr82tpEm66L12/YDFK/zAexhiyHx1lE6g6fdz7m37wZ",
-	"pSAdGK2f6lSCK3+TRc7s+6qumngte63Sgf2C2YnyeK3s6177fJPX/p3tJJ7UTddAVrLd7KJXHpuk0HQ1",
-	"mQVxTOWI8VEDeOcSwGJpYXUZoQbU2kgL9QjxuESFmjU+iJywBDZ7IQFjWHdovBMQfi8ZK3W0knRtua0F",
-	"2SktyeiqYsE9Arrn0NbayO73xWhhoDJmWMlsNjwVC0/5AqhR1juDSSIS4LbFMpbasEDjovFuOBZkLNWf",
-	"JyqJGTq3MCo8FErnRQsLgdMu1jpbHZ2IlGt1cMO/h5CmCmy02JgmCXBFqMbiq0E5xNCHq9vtCG4EQjrE",
-	"OolaVerfnt1wWlsY19YvGKYKItI9PTkh/ez3fQx7Ynx/mBp5s793QN7BJ00uEom7sGV7sfjBDU9AJFht",
-	"Xop0ZAuruYLW5FcxCFzs+x1lruM0w4q+ttCwbVwQ0em8wOz1s8hHwJ92sdJfO5v6+sOWmT7ziSW29pSr",
-	"GS+4lmyQmokDojQkZDDF/4O8RmZeLxwrVAoZgi8zWiYz9+IwKVZg3fd1kOY691/bh32RyK+rVopbfLFQ",
-	"ytfh6C6f+mIHt7tSX+R05+ZuhbKvK6eWhaj6WrGWkXYt1P1L4ioXuw5tqNw+cYX6SyKfvw2r/m7PH16G",
-	"msfqBy+v8mH835WTavZ7k6679b2dB3znAf+qPOAX6qOtsF2kRqgrTGx0mUsAnUmLmpORvDRlaxQ6Dj+7",
-	"b3rum4U27ipx2xLzbbRsl5nHTs14HEbt2VvZCldezvBSAjC0uSyDJYc2E3IFg8/svE22notCXIw1ppAB",
-	"YAp+oWvtE0Vcn2skK0lMsaePa4jjE8mdKWdvtpzuS9zHfaWWTZvp7fJ8K9itW+dbESMLEdGOGO1M8795",
-	"0/z7gu4VOawkXUetAk+2CCW+E6J2FAwD8CMIY8Zh775Cjv3NSzdMDdtmS7y5fr39HIlN2iqKG9qF4q/b",
-	"RvHm+nXhzM6rfbUUQN6pb+MxftiPDadfaIsoQsVjtUQU1/gwdojSKe2i73e2h99e9P0bHrFbFqU0Jq4s",
-	"PDEy7fww/KxFlCF/nuasNfquzLGXCMivELatsNVd8P3XYX0oMeutc+N7BN87pLBBB409dy5nZQ8smGdD",
-	"LzBewaa/mnMQktCs35gRub2cIkeUM2Ub1o1FHKlZw4ARIy/tWh4qifgFVbDPuAKumC2oJ2HIPvmiJkM6",
-	"YfEUe2M2ZefaR3rmU8++3FQo6HjlAkR8rHo8nQwqLRnm0ZV3P1y/s280jhpRDT0x7A2YxL5W68okXqrJ",
-	"wyW+s4UGD3aixZqLhfCd1tKGGJrTdAdWcKqiTDBT/scRnQfRUuzdP1b9xK7uYTQTdzI7nWSnk/y2dBLq",
-	"i/V2c/EkVSCtwBJSCXJvNfKU6Rb2lcPPWVzRl4cXqf4AOiN2G2aljX0q8dedqvIoVJX8MrbGh5eT43F9",
-	"bXJ9VuXhG/Yb2mU9SEbPfDT0STw7dNy5Cn8vWTxZYkgEmrJYke4fr396R0rNZ3gaxySMgUplu+qb5dCY",
-	"DBnE0fpFgtadKi02P0C/yl1Xxd+LQICdcvPkqfy8t9948X5yQm0sUx9bWfTdvgCxm0ZprJ8o1+Wi+8Kn",
-	"pF27lLRusY3JC8k0SEb3yBWM0ti2nCUnR8fPAiJhRE72ghveR9Wh73WIJ9hoekSe7gWkH45ZHOFP5g/z",
-	"0wvzhwROLkJNjp9/95yo42/3bKpcv9hyo08k7MuUqxte6SbC6QQiMpjmz4PqsaifZ5MoOgFXzLYuEQz1",
-	"+Ptkf23HClJo0/EglpD5aWc7a8jvVIb7vZlPrjWVupIwi86QjHWQrkuXXkt3vhqJqTY1uoXsVJNB+psQ",
-	"omr21SJVrCaVfSdXbUOuqj35ZgnrUdRfqRWvanPP1pFOvqUEtNmlPlAWWrvM9p2IsRMxfk8iRn21lTay",
-	"xrKZ8DUyRlb9zb7cRrz4Hp/8V5vm8psQLEo7WixSlBN9dsLEZoSJV7cgp1lhHDEkgF9UGn1W8KQsXgQE",
-	"aDgulJvA3AfCtHcKlK2cpYEfjZmnGXclONvMmCXzEfeq9ORDxZhhR7fIXENhNb5S0S0Q4FFzvwpmX+7h",
-	"Q6WoqgiGNI1152xIYwXBbBOLTZKO4skuphylne/oxkboRgnWCeOudFSRmTJFgOkxSKJYBM0qydpdxBtU",
-	"SIrbfqyaSHGND6OClE5pp3vsdI/feXTYWNyVKCMyKFAEG6wLJJHdCuXsf2Q8ynrT2hd8dMUG3MYllnn4",
-	"ufhxUepKhSRuRQZoikIprnsXg/IoQsKKV1JRIx6tELBYAC8C4zL6wyxqHQKPli+6ca+1Nok4r3h0P/lm",
-	"w8FvxcW94tG2A+DaECDUm3ZkaBcK9/sIhXvFIyx2USDx3bLdgUogHG5BYo9kDWuIeVvalErj792zD1tn",
-	"dLWKoOspWmpPIKtZuvnUN3/obVLgyibBXTLc8q3Iq2c4z9qyQQNsA44efrZ/LFIlypDT2RqMNnFzu+od",
-	"B39EuSW5SwL9DVB1X7BtAfu98lAs2JUVh2aUOXRiw34SUz6f4Tkyb5+/xMd/A57Dwn5asBOz653Vf0Oh",
-	"R2DPN9PkfXHXJnbju3FY0H186Dff3F8AvMdq7S8s8WGM/cUz2tn6dzr47z3OaKYREZaeGmIfyIxg1kca",
-	"LU0sc4nbEcMF6nD21MMqwsuVbHGL3kbRFjdVCyHDn+ROWV1BWS0eXiaqZ7C5TiHBTdqj0YTxxYVbvEjx",
-	"WEu3uPU9UPEWfzo7Lr8r3/KbK9/iS6Z0Lf8eGVwOSpUiAxLRqa+UsrcM7apSoSrTPvzs/1xoIcsp1Ma5",
-	"YGPFlULlzJ1d7OHtYjWFTLfGTJcTIt2qWtVfWZkVb7oCi1vYw9RgWYCaWRWWHYrunM+/nzosK1DABpYs",
-	"qdr3GSfzY/0vrredm9OgTBc6Ny+lV+fpgd9TxdTaPM1XF9dbcTPnN7BYXb+6uP59JRKtWWMvnl+zrV+C",
-	"EqkMgdA49spVG+wLNtK3MoePRxuon63wgcL08xOa16uyaKncKfc75f6rUe5fGrCttP53AfU5aashWkRN",
-	"lYYJ2uwFL5VHMhx2HSSvVuA4/Cyp6rlPC8Pui+RtC0y2SeUosIadtvEoDAKVG3lA7rwU081BrY194D7c",
-	"fdNh6tnSHsRGsBhlvZUA2foOaXcmgt++iQBBvUgZSZdyYsjaLRAhiQRtJs1+ZYqwySTVZjMBOT16vrc9",
-	"rn+IyzL6wNJpQbM0tFZBunATrI2IPhgpcze4E0C+Rlr2oKThMtUZXciwHuN0QjhHHSH7VhOVJiAVRKAM",
-	"ZXDEYosUwc64MXpwhcN//dSgQsV35GBHDlrbO+lHILlIkJkLUqx9hFQBMw4Ekg2VhkbUEXLNNEDDPooc",
-	"C3wPVMN7+9hDFRn6ybeTweVmhJMIbqMcjYrWXGOohw/3kNC0bwO3Udrij7RFdSGq3bZ3roQVXAmF4wvI",
-	"YEpuacyi3lCKyUplSpe3VdT5D6p3XYHqbr5IA+FCkgEMhQSiRUSneyVt4YxQEgopIdROkbAGSPzxgFzw",
-	"G16wJ6YKVAMeMa0IDIdgCZLBiTN8UnDIa61hHRFdOMQbzoUmdKhBEqYPiN+LUQghwudL26GxBBpNSUKV",
-	"DghV5G4MnFwkMrssRaiUZgmM3/C3brs0DCHREJ0Vq85mgxkQwWRf8hEgKexPj2Fq9hzZmvSUkzQxxI2P",
-	"yK9icMOzfWUnRiSENA5TVzBlDBOC6zanUwAdgsqAuVkCt+ZgbV9ARfoDGn40hxf1m8vVZ9j/aD1FfoEP",
-	"5CjKzmcX+rnzDv1GvEMXUYS9MyyjKfClICfDSGrWyqHqhD2j72no4YeFbp8Cqdq8NNSoaGWHtdOxHkeV",
-	"pdKFbFuKWs4m4YGrlZtndc68aS+PX9nDOHkWYaj38eyQdOfj+Z34eLyKQbXRUIwaNAVdUOJOj54TwUMg",
-	"zDywtyVmfogaziq22yqdrNdVuboDqcjJ0UmuFf4qBkQLkog4PiCvaDgmFBVJiAqqWW09/BFop7CW1FQ3",
-	"MlNeQsoV0xptzJrPRRyhrsoU+QiJDsiEyo8Q3fDMmO60QJ118X2Spcfm68iMuaji/SoGT5QjborETGnX",
-	"yfgO4GM8veF4kzn5M+MPpliAc5KG4zoV8APez5pVwBLZP1kb2f/gtOU/ikGtkcpp5ed49RkoUE28xlPh",
-	"BDvN62tkLQ+cMOfNMUENWcByPGEqpaEaBQIyoRGQlEcgsQtqbP4wxKFLDYTeq92GS8jbD6mGkZBsgfH8",
-	"2j7+In96k4VrSpNNFxuX803sbMvL25bvxiKGrJd9SDWNxSh1dlPXwEAhTzAMS9zxwnlj5/6xkBq5SoDy",
-	"g7mVcsFCN9cD5qhXQOrRlqUpL/OBStNUzmpnvdxZL39T1ssCqUMIN1J/Obw9I4LtqViDjtNUhK7SFtlm",
-	"i/2LSgcTpjVEfaMAYN9gNuL7Yjgkf0khhXMrPPQNfex5QtmL2YTpf8EOM32rpuGr/nf1BIm3fdMQj75V",
-	"HgxxfaIOiJ8co3r6xDWzwYCdVHKIXO2ybt9/0bO9ivpEgd6rUw5QYniAanrrScUzS85y8WZ8+OYAz3w5",
-	"N+/Px7MkEzrF+yJiODwneB+GiRpFi/LsOsxjTU7+mnstLXur7YN29QO3UtbHItedkB9RhlJ72y8LWE+t",
-	"Dj+b/yqulfL9+8x6ojQdDokCyHCCSRQVY8ZBWdOGFprGtra1+WjFTjPFk9qe6H8oVeTsbAfQG6t3xHQX",
-	"GPdIKnfElFtmZtQRhC9rEEPwevRVNA2UtfHh3KuI5oa9OIW1PYgfpwXCZjU9doi7c+T8jpJ1LD8lCZVa",
-	"radIZoNMcOhI5QpdeAoUsME7kwvLRp5WRqB2gtKdE6d5SmMSCoXajuEGjFd0uAhiGGEuPsrR54QOxC26",
-	"sSpie/f06KlVqfazd/bxnf7eAbnAlVAj3X90UYfO20JHEiA6QzZkmERM6ESkPNO/3FWYRQZEJTHTZAD6",
-	"DoD7VSLf8s1hMbSPRGw4BAnch9GYgRiPkE7egp+BA0SK9POHvUpWJ0jZHTxqhmIW5Q/6ETKTHRPZMZHf",
-	"NBO5ZiOe0SxDbQMXCsz4yPapDscQflyWocxI0wuZCorza2EpFRoYRdaOweFREj+zsDc8SfUjq0PvqV8h",
-	"dp7x+0RG7cz1O/r526OfLipaKCtucsAmtQWRnHQLEqFMY7B2MKSqFWfp+iV1JKqHn81/3ppn28rV5bRO",
-	"xC2siVTuBLYdwWmfx/q14r5FGUIt3tv0sALm3xO1VzUvLvabocjhZKa0Nr09iWkIvyWxaUeDdjRoJ/Ss",
-	"j/AhgfCUTwzXSfcWiDQ2FGEDiuIVDvyYbWVXaOnDIXdEb0f0dkRvy0TP0AcsZuJCtax+pwX6ASyoWGsJ",
-	"JdYoT7oDGn40T6zWu2x5K5qEW6ZgI9TRDLw+6vhwRi0Od/eu5LizZe1Uy82a5V1zRMRnV4c5jyS0lOfM",
-	"JXxZySsz0yo6sbbaDXuBLRncAKm5xoE3RGp2MtGOYvw2KQZiTaaIDYXMI8i7Ns9MpjGml67X9uwrEu3/",
-	"Kgbq8POvYrCoJkcxK3ODCLog+dOlx+46n28kXvOiXKoqSyJLpBhJUGotZTdWL6rxRzFAHjQXhg9d3vTc",
-	"/EgPZS/csw9eYTABkcRQSvMm5SzvphwE93NP8HhaSj5wqYCdM8xsCLabjFA+4BYpofYidni9Eby2ZWOR",
-	"VViRtIjlgZFYxR1JQBbr0EWFzObHgvdmUxCm0vBu894AqAR5kepx5+zPvxiAViBv/aipjDtnnbHWydnh",
-	"YSxCGo+F0mffHX13hEKm21EVJ38AGutxQCTQyAjkKiAT0JKFKivkYFDEsFVDHCEeHhQygjypUTXY7jI1",
-	"SapA2sFCs36VV4iQENu3xyxRWfihHsOkMIelFTXjvwOIVGAHtcOPWVy8RzfTCyqBXISaQMxGbMBipqcH",
-	"db3W6jbhqhNDNKepjCLdq4vrPVumxBpgcEyIXCgk41oU4yQtFKnCIurqzM4u5hKDMWnsB8DtWbmp3Aun",
-	"fH7ll2rGdURBoUQ2wSKYY8qr0Z32/UJ9D5uiRyIIWdaFzU06TDlGZ1mTUM2MxYqhdVVLFOne4XFmhUQs",
-	"GLJBqkHt4SI8Wh+U2INF19kpy4lNCrR51R7hTHZ5cUSXVzk74IusqTAzuyi2FbbDFloLF88mb2PYNKZZ",
-	"UlHWDVzKUiGEI8NOlsvQhTnKovLsPC+ZhFDvJ3SKpRzMWG94xG5ZlNKYeMx9nfLIBhLjlRTGn1BOR/ht",
-	"w0nTJAEe7WMws63hqSVlcRHvzLeGzP3fAAAA//8=",
+	"7P3bbhtJligMv0qA/wCmupM62a4qSxhsqHyoUnf5sC27a/C3vMlg5iIZ5WQEKyJSMtswMJff9YcNzAMM",
+	"MK8w99Nv0k/yIVZE5ImZZJIiJdmdvrFIxjlWrPPhcycU05ngwLXqnHzuTIBGIPHPszgW1+aPCFQo2Uwz",
+	"wTsnnXcTIFPQExEpoidAZlRPCOXqGqQiXQ5XIMnrN+/OX7+6CMj1hIUToidMEQXyioVAIgGKcKFdn739",
+	"TtBR4QSm1MwFn+h0FkPnpPPT83cBeXP27unPnaAzpZ9+AT7Wk87J0eFh0NHzmWmjtGR83PnyJeg8peEE",
+	"ngqupYgXF/2zuCax4GNcsQQ1E1wBmdI5GQIJTdeouI7chMc1EwqugesLCBPJ9PyNiFk4rz6uGR3DA0VC",
+	"24Mo14XMsA/p2vaKCB7PyUiKaeHE9mpXdnRYvbTn7+i4eiVXIBUTnIiRPwmRyBACMhKSDM5HvZdUh5NB",
+	"3Z1cdh5edorXcfwo6Myo1iDNHP/nsvPXw96TD5+PgqMnXy47/9KpWt95BNOZMGfxFmYxnUO0uNqBlgkM",
+	"yPUEuD0NZsFNaSEhyu5QjAjlBKiMGUgi4fcElCbXTE9sczoFks4Xznt/hnlpdzyZdk7+2jHzdT5ULfcX",
+	"EVK7qqojDSVQbVeEZ7kEjh79UDX8r7/+epboCXDNQqqhepYhUAmShBMax8DHQLpvXzwl333/+HBvXcD9",
+	"t7f2kM6j6qncGT5QhEUBobEShHF7mBYgHygSi7GqB8vjHwow8dez3v+f9v522Huy3z/pIWwc//ClCjS+",
+	"mH6STkF7HDSWAFPgbrHMjGcQTifocDo1falv0WdRJ+iYxTNpAMrcZ36BIyGnVHdOOkmCLRcP5kwpUGr5",
+	"bGmTm0/3YxKNoX6qIf5882leME55yGjcYHsj37a/zY2+SHjE+LgAdlWT22Z9B383nzf37P8MFaj5jCSc",
+	"/Z4A+Qhz0jUY0GE6Qsn79+fP9oieUE2m9CMoIkHLOUMKwlSKZxQd4YPH7VjamW2ohHaWPtMp4/5z6fFc",
+	"Xn46PupdXn76/vmHP9bg0xGi7ernPDDUYOAxvicAQzB7CSeUjyHaJ2/dMZPuo+MfLNKdMqUYH5+SR0fH",
+	"9hulaWypUfV2HfVYQq2qFv8nMawFid/E8OZg8AvjUDtDzDjcfIo3dAwX7G+QTvJ7AnKezWIYgL4yDfLj",
+	"RjCiSaw7J48PkaSyqaFEHhzsp6N0OsY1jEGm870TH6GGJA04fNJ9nFSbVuntzyRcMZEo5EjSi6xaLPar",
+	"u8nHR8cFiD2qPBOQSvDag5/hz1s4+pgumSSm25hCiisWgayfxjW4+VRvzy7+Yl9o7WSSqr57xVuYj2p4",
+	"R4cxLJlOQ1+bJluYDWJkpNSEzeonzDW66ZRfTGfLKCI78SONHBUynxw/bv6ks1nMLJd3MJNiGMP0j78p",
+	"y/Jl09E4fj3qnPz1c+dfJIw6J53/30EmPR3Ydurgje3f+RJ8NpAxA6mZnd4ub3nvbIlunHemk9mJ25wY",
+	"/gah7nz5gNsrPv6XNDZHgtyoJVDdIY3Iny5evwrItUQBaD6DgCT8IxfXnIwYxFHgcT0RkjB+RWMW2V/M",
+	"FylDhpg/Jx/+W88ttGfvsmpXrvlBjufEZb8QcsiiyCKwe3kP6Qo3uAaDgxGBPlBEihgUiYQVeY1IbTkI",
+	"sx7c5xZP9ZwbroHGz6UU8t6ebGGVG5zuGScJh08zCI3YBWaUU6RuEWjKYkWoBC+xGDmFJDwC6eRd+ypY",
+	"tMVTf4nKkFdCo8LEyrL38uDLC90QslHhA5+Y0ooME42A7eRtppxqqHS8qSpp2bnaRkZAvcFlvBL6hUj4",
+	"/b0Ev8ANDv+VICoJJ6mmwQI5UyQUCQ9ZTLpC4k044PdsicFCQMPJXmDwOXejmGvc4it4Q+exoNE7IX6h",
+	"cgz39vxL69zwDQxFNCdMkdiMYXALLWhICA1DmGlFukfkJftxm5TzjYRQ8IiZxbygLL7H+GZxqRuetpcs",
+	"U+mVKSuMls7V6z2XnSe2uSGSyW/sbcqcfgW34Be7wT2kd+C0H6gtGAm5O27mwr6l95xeURYbCeTenvHi",
+	"UjdC79rg6WhOuhHVdEgVkIQj5jYjGtw9ZWN7zIrMALVl20Qt7zlN9ERI9rd7DM75RW4iIS1KOk61jgw7",
+	"Ukhq/0bopjyVlRyVLR34r7/+2iur75cdelnbf0NU9J6rZDYTUkP0EiJG37kjvKd3t7jYGxDgB4o4I1zP",
+	"dDeYyfCiggPS4hQneWq8tafyxesgLHMbRRIU/kkji2dp/CZ3OCMaKwhK52WgSc8bqEgD1FEerVAaH9X0",
+	"O25gEwo6M6F0KCKo0pG//zPxP59661sym4EkocFQyPmbI1czGgIZwkhIe/6MX1MZEdPRnHxmRfzl/RE5",
+	"/vF/l826hf08rlilFte86sBWaSIz/dFf3Vm6sXIb/7AAeYG/2Ddet770dovH9hQV64pogUdB7UgBmYIc",
+	"Q0QYdz+EiZTALcyiRe/7h0++2zshdKjM16iEQV5nHhCexDEJY6BSXXK8W4OsLBztk1+ZnohEE5qOmU6K",
+	"ew6I2TKhPEqvEwVlfzj7l3geDWHUrMVSZKuS2z3MrpwxD8O3A1cVAJPE+nWiQzGtMeNq4ETYBoqIEZEw",
+	"Jsfd4z2voH9qrsTc0YVFlKT7PGZjNmQx03PyVDINktE98hbGiVOTkuPDo8f4wJwhmydaIpya+0QtO437",
+	"k/mYAQeEfBaD7nOASHWCDhqC+mEs9AQigyDFFPqKjkDPzSc6ZFb5a75HXWymnTXdr4X82NeSMm6GgSix",
+	"hKZ/JeKEawA8rKATiuk04UzP+yMams0YCAs6ITW/90dC9sMJi6MK+3vxVN9CKGS0JqrlQts/chf86LAS",
+	"EYrs8pYRssJFI4ahSnC1eOepXQ0NaAk3R3lKYDrTc2JOXF4zZQ0xGqaqAe8zjOEtTtbJAJBKSc1lWWvm",
+	"uR3JvJIv5jvPOC8CIzW7MFTTNjLIioYTBlfgmHq7wf1MsT4UIgbKF7CqP7Z0vkp0mpqUm/MbWZ8XNNSq",
+	"gu8YUsVWHlw2zI/Y/EuQM69X+1vgz169YgiXtoKnSgDV4t502gkWrBArUZWbO2fFqbBlrBwlpDyEuG9h",
+	"r8Iz6LDxGDFEfaoLi4iohp5meKerR7EHtLVRhvONKIDzxFm2iIU+kKHX5lCZw8mdLx9qV5aBfvUNLyyG",
+	"i74DjexSi6D562ReAY5cOHjdX3CVq2b3Uttrk1WZtZjnA6ppD6WpTtZ4lBe2fYrRmvazQkPQSWbR2hfv",
+	"Hp8DNGd6P3r0/aMfHn736PuVFvg89sNDyNuzsX3gUFN6HIYs0VAj1UK/iTzsBQV/n0UEUXpkpddSeshl",
+	"3JDttvBICgf3oUL0yuPsHz2eLQOkUEBkEoMiRtCck3/8+/81UjMSlweKIJ8RGLbUSNkPlJOwkdw/UAW+",
+	"xXEk2ND8X88RpKt6mr6FdcUvRN9L35nOyIBtrU4zzRfSc0r82zBrIbFAH1hWfobHh4vcZObhc3l5UQWf",
+	"4gqkZJadXUPwQANNDsweKBJByFBrSseUcaWt4CGms8S5LSaxDjKPSXsk+wvCgIVWy0uU2QHPAS2i7XU3",
+	"Xnpa6aTpDItw+mUpr/EU4X3NUzwjHK5JdrXWvuikMYryrbC+pyUGJXeOZk2Lp2iAO0KGdz0kjI+iPwEa",
+	"60mf6r5k6mONP6p9Z2Q2mSsW0hj1hsA1jYntTph9hEwRqokZiIhRQCIwsoWQVDM+ruL5/CK8/IL+G03Y",
+	"ViPUyCID/wUfiGNVfyhxsl/c2+9HcAWxmKEXomJjzkYspFzH8z6bzqjXuhePQB193z063OsO9xATuS0L",
+	"SXKDkZh9hHhuGN4hkMLIxI+MF2kEamfSUTVHYhfKlKH/S5YT7i3rn3C7or4WfceCO9SEspfSlEdULhme",
+	"2t36cfKsvLl+yrimzCMsOyrxoxowrj6mZkdgTwwvScg+i2PutGGLsIkonlDJFFg/d1oFptmACKZ2wOq5",
+	"q0S7Oq5nbbitEDwLcHt0uAi4BRJfLXUpA3AQldH0QCXDwSLlWKkxcVZe1ecQglJUzvvmnTa8ANub8TFJ",
+	"uyMGQQhyVLz66CVVfRf2seog355dnLmWVfxkcZkvkD/IE9YgpVjI8OTwslWbMEUsMrX+ukwTCT2ZcFUl",
+	"nC0yq9nz719DHFuFiIHBUFceooQcBs1jEsPl5EYjdgwiOEnHrT7KTbjeEqHEIZZL3VaCrmB1qHbuAhk8",
+	"EonwDtE+MfcxQLgZnJBB5WMfBGSw7BgHl5zyyFJF4GTgX+LAjY50xYxeQR3N2DUgPggu+aCKMK5cD/HL",
+	"ATaeaLeAfnFZZmyDnAcnduETCUCemm8kcHIWaqKOvicalFb75Mz5yyEAphFOQ7AxR04JnN7EA3XJUTiw",
+	"xtRRoqzn9TEZ4DA9LnRvJGQv69IzFzvYq9TStixFy1K0LEXLUvzzshR3TsOXy6C/MOtwXsTbKcA0g5xM",
+	"e/5lEUZKAR9V8RrLBW27huUMxA0NoZREko6ay9IIuIznpzhqaV9L+1ra19K+lvZ9LbTvIrUFeT0/UoG8",
+	"BSNvvlih7/fubcttBpmOAell5ZBJxPRZqG2cTJGo5MP5GhnIRFx6BisdrspwrhJ7dNVOIy6UqBakl5N2",
+	"P7ZfaCWRN8fx/MrZ5ovHYZ6VVe1nLlyW2u47Y9LqBB2BGcWe9VIUkd0KInM0sfctr1DzAqnzpMkxFQp0",
+	"zkLvc5LoCTBJrmicgNoruFysfVsu0KieFbJm4LJ7L+95dxwyMgyOX7Y30AQ2MIPaRBeSaiDae/6+PbtI",
+	"vd8TZf0OFm4RuGZ63hRsXWuvfCpfbpNLbTiTCNEnbT0D7Y38GnI5BNb3JKgy7+a34IE58E+jeJb5eyis",
+	"ZAGi001mILX8cW5FkMie+u0KEtWRrdUJc2wDtKGlz0RNDLNPBtk4gzQNTN6OnEh+MrOG2xM30Al6elN3",
+	"WVUNIqppT8JvGFRolr8SKdj0HVa+qdGqTmnkXKnc080v0/pu5GiVJYTAYkyCQZn9AnhkfxBcSzZM0Lsu",
+	"1wFD3DEJSjXttMv8M+NVOXYM2exTHvWdX/aAdMum+73A62eRZXA60fxGyoM0MuHbZS0yB4xH6Kt+Zd6R",
+	"25Z9Z1eQnkb9gH/JvDoWgkbZdJpYfKo4namJQPMB9a4z5FeAj/Gc0KlIuPaiKRDKeUJj9zWJmGENIjKc",
+	"k8fHAZEiMSu69P68HKgEpckMOJ+T7oTGV6BIMqtU3NqR+6FQuj8DHtY8BvO7WekUQDOXwgqv5sS5WfsT",
+	"82tMuGaxkQViiqFS9hjRisIdneTpjgo2Esb1d486uWQUiG/dv5xPzOGiT0xQyo2ziUdbwSevgQwfh84J",
+	"dg3ZOe1zoWFWhQH9C3S3s+RiFk4eX4jNicYhfoAeMVJcQeRvBr1GJmw8Abm9c/cLvkb4zRa8pdFTBLc0",
+	"a0EeGaIvH8bKrDhE97QQwP/x//y/3opnv970gGqgLL8lt7jygRUXZ38tL26Hq9rAe9H3qXaYXGgesdEI",
+	"pNnuSsenPIogtp/yqekqIL/a8XDlg8dZGrw0jwKRDUBxvydGI0RwJ7nlZk6Qu7miuvRYm+C6imxXmwzT",
+	"EFdmF7Zw2ttBE7kJdoOHeDIdWh3Q2u6aqXPmckBz2Me9+7//BxL4kM5mBn/rPC9gwHF3ULaeJtu1Xo7L",
+	"Mhu/3eOMzhWhuNWTnG0aIiM0yzGUtp1HhV18bhiKZD7SobiyfJKPCZsxTWMSsynTewHhQk8M0zIEm/kE",
+	"iDsMN9OpDWvyLEv6wvJOHpkLfsnffrvH7nJFbfIKZ4K5/Knlpay9ChypP5z3IzGlbIlb66q5FsdekMhK",
+	"qaQ22Xl+iKZPtNFBFPNObbS0JQqEDV3WC1LLl8DxCCUOfhv4rkoFkXcQz3ubu2PP+Zk7ni2nXlhI57iQ",
+	"RGzxHoPqjIx1pKSeBtTw1DWcayVXEORSuS1yMUGFKFV1OdXYsoYhrKYaNaxtsCx1ZimDmkMWFW+9KNOU",
+	"fPVzvF6ldiUv/25DT1QUqG9XVfT0l2cupUK9jujVzxfkOR/HlEckjBlw3YvhCmISUU3TRCzpxjACQcNY",
+	"yDmRMBPSiPiF+INY8HFfg5z202jFTpD7VoJiEXDNaFz4nidS2ShHNRFS45deB5LTiZiNox2wE3Qw9K9S",
+	"jVEWUBe2/poDURpmVneRg5eAME6uhYwUoTwKjKwpgTBNJlQRwSEgTCur/150S7fqx8a4smphZ0RZ7Qqn",
+	"U8hU2QMH5VpoGg9QhTSkPBrsN9Ev42oXp3pj3hymZ5gKDnM8DxUQOxN+7/7EHzZiGXrF71fgZzwRr8St",
+	"hmjLF51rmK4ZqVLYemNjxSo1CK7Gx0/hMa9LwNYkYU41np9qyTn9YtjHdVMqYPzNtuUOZGt3Stzzyy7O",
+	"t+SA6vGioSRkIqZpPgyM4nfJetAWTTX+nsd9il4xPlZIxK9A6SlYEoWIqu+OeY7bZdzHgi/DYpmLSvUq",
+	"reNtORT+Yfd4rzvcK2mXiyHihahxXIKqClTPR8FvN2hdApJihMk+aqbtL6sO4p7Erhfuphi7vvsg9G3E",
+	"kT91ZPxtEleKuiyckIhJCHVvRucoQcoktkKqZwEeKMyKYYhFHIvrEzJIMyVQpZjSlOsB6Y7olMVzn0xy",
+	"IhIFExFH3ibSt8kSNJ0PAmcZyXMJfcsPDCXQjwOXe48Xnp35nM/SkM7t+IdsAm9MqRu/GvpQxH6LEX7V",
+	"zzCV7DPjEvrGT8S1YR2uqUsdCNFJKtp7fIKagAzbxDDCB23wzCXPI5q9gGgq2WhEGDfXS7r/859HTv2A",
+	"WAmuQM7J//zn8eNDl3E2r1hA/JgqFFLVwyUv6x6wiQ0WeXn+E+7DsDxmOBWQNDWXW4VtqOkMZIBt//Hv",
+	"/9eXm4BLbu/kgfIhoGN2BcpwXE4ViRs0XSxYzayuhGqnFnHxBUVlR6URyGlevPBhWy5Thk6FqlPmBPn8",
+	"O+mioLjoriEKU6AG+Y2S2O7ZHCuKSntbNAj5E1+hnXppy7BwGKPwuAt+zTwnhN6+g95tswmR3JXiM72Z",
+	"xYNzvACpfAiYDZSS2BDanhaGHTdD9Sx8pjJqjSOlwXWYGEYorXa0M/sO0xvZ6SQRUxLGVEY7m2jKxn1E",
+	"Nds0RppBd7Vc/LUO7WxnEss+YtZrykPYFSCt1BVWqC3THjbtfAPBCoXJbV4u0p7+DGTo/O7ym1+pzEWK",
+	"uqMDbUyLUipZxUigT4SjiIElM5hJcXsUplL/Wm8+RPLn2JrUwrGLlZXY2oUaCiXoq6NOeeRffePLkehq",
+	"7FeBYfKYbCkdqCB6q158LU9QfgzBcr5oOfryT7VSeLDa2wvQGgXeRW9X67Ih+0hEV5gMz7h38ZBolzaC",
+	"rDVLKwQ6xsckmdmHwAyTNgcqTx299rwqOouQrqsGQ/7nPx89CQ4PD7fIiFnJISct9Kf0Uz+ic2UOvH90",
+	"3J8KricVLrb/+Pf/QjbaSAVzcnRMbMNstUfHdqHpuh5+990NlzMDyURUpWB0SWNITgYiOAzBYchw7gQ/",
+	"4gS/wCAoYgfM1nz8w9pLjmb9TB77TTDeH9MZLnlxnRfaMOQxKOXzgjNFpub8IuTUUbzB90qsZja/slOD",
+	"QkdMTrNEIs7gYLO4Y2xBWr0vTQJ4sw3546/GnrHgY1AasWcPRT0jkBJaOmuspjhKeISKaNxqbl8nZCQS",
+	"aTanIEzQc8Q8XWXapmC19i6KiZ+KS0e78vWEecnf5ciXiXml3Dle4/IU6To1ufUU947jRnhUDlEUX+Na",
+	"ec22mGlqGXKqu9OlwNv0Ma6BQ/LJppbml1pAxs3iC1eFBK5A4LePUXeCGreHvLaCNZoPUuWH8AwRyRuL",
+	"R9KSj1WRKIg2s5AFr72GGUWeakj5x75rhZoWmFEWmTXbGBVOxwYaXYMqlZl1Z7OHbddTR/sNPutZ9uPE",
+	"Owb9/b/J0cNToq9F+svf/5scf3dqEZz7fHRMulX+wnunhhr0xGh0suh5vEW1jH0R6U5r2eaSEnUmpNUP",
+	"IhdzUqJN6J1vWWkOjrO5nojYcd/4w1gKpba3kTXdhTfwrxyh5wO3dX09tJmLd3ynWbm9WNP7WmRfCw59",
+	"MRpVwlhTzy7ahyvD54SrazycPfctsaMF3DQ1ahYtZ14F3kLlwtb0PKt3mKrwxQnZjLlH7ZeTxhm5jP4K",
+	"BR/3HRdTxgEq15mO1kd+wgg+dVnpfMOlW1tJwq3PaT9ymeQKwNOov6ZS13ZfaH4v8lmm/jZ1fkfZnVYf",
+	"dPU9BUUsXobW/JsrnFvxEoqvoxqnLUHmmyXErCNUDVMM3jot2w322h5aKvHroE8WzBo2aLOgVUpz57ut",
+	"n1qyUqBHtjPDgntoiwlFHEOolWuUDVdMQLoCPWYIr04NENmgG5TdSuQT7Y2NMpLdCrJc3EE6rr8BNFji",
+	"wGSaGAHQ9q+JX69GtRUB+0vmOcGUCpmxPq1b69WMNi2ZIsrcrxKNE7wtQd43Q9Yl1JkvOJthx80wXnME",
+	"tA13vxoe/Hb9/qoXsSW5cPcId2PUuB6IVolQz4t5zMt1PGyy334+h29NhIBN5TxmV5CF+/hkgDZsvSbz",
+	"iq8x1hzkcmt+6ntXAVz9qt/loucJw4pNIVjHBJ8/OTXpY9oLI2DVWDy9L5JXpVfPlnosOcuGdYWgWEMB",
+	"M8QYPjAgQMOJrR+lSQxU2Qovtt5UlmB58wwEbneugG7FZtzu+2s5wUvnUZOlArg4x/IiBw+PHtpaJU28",
+	"NlUynVI5bzRpfb7nRaB1CyzAWsW9ZQsonNOH5a8mg8CK55P7aYnT6wmpzN0TpEDTLwLJsswtAalJRBO4",
+	"5EJmAjduYBXjfcaxqksjz9q1HH4nEEcNvLeyc3JdlnrEvkDfKl8SfPFof3bxQvpakBmIWezrFcWGQyfD",
+	"ObHeWUH6wuemQcGrcSYShQDDrliMNi2beb/wl6XR3rlQsWFs3f/GkvIo/R0/+UbWymU5FYxL50L33coq",
+	"KcMLBnGUlmUug1d14S0HWebnnDu1P/BBQAauMp1NJ2G+wCShARlYAmL+4hPl4jn64QTCj/2IjZlu5n2N",
+	"w1at7E8Xr1+RN8LIjzLjx7Emandw4OpOHfiCTIM9l/M/rST+QOF7WUhl8+iHytDFPLU2k3SCzu8J4Pt2",
+	"peNtmbbKk5+atzOGTZCR3T+uILC3lA1XCdE+BGSTSjcVnetK3izULtik8MvXW7Klocrpo0t5seahY6aM",
+	"DWqkeB/LZrdd8MxsVEJGNcqjpRKzbqhLkpH+rDbVhN23Uit4y7nQNxiNAJOFeD2Ru5ny3oPSK1pVX2XT",
+	"AioVEHaDihRV4bH1+TTrUEquSIU5vqoiFeiNsoavUxbcUkjp97gipZ+Ni5pJmLJkWs29RjADHqHKwuXb",
+	"LsLOam9Mpqhl61ZMZBP7NdqkTQ/TbI+RhL4thF/ObXPFogTjx0YxrRYiSxDcRGMBfEJ5CC5xZoN9p57s",
+	"qzb9c9pwGz6hzXw1G9/IOTZvdiM3pAboRdtHL9r+klI3FRW91kioWXKd2glkzoBjjG8oIWK6Ty0GDCfQ",
+	"hMF3yLYEoQ1ZobT8QItrdohrilTjWbq2npeb4BNWDteJBJc/ygydZi7KDLoGQZEUGguZy1o8dmd47J8X",
+	"ETXBMTVp7kZJHA9OySB/eKln7cDqC50tIoLQBoZRG2mUS0OCpZOdUSoLQ9o7veSFgTmLB6Q7BA4jjD6K",
+	"KePxnKiJuCaUcBYX7E97WDukNBN60mFgGjFvkM+JYa1t9FBqx0tiDEOv2lLpe17QwOSVEgsHuA1LQpUY",
+	"fLtmhIoV7Dp3fR3Ba5bEviWBLbvdkqlvlEwJOUQLxM2y3qbDNE96O/JdGuWzfWGT/Txz5rR13Vmc/8OK",
+	"gIm0Hjraxmyfvk/oo08xXwHeKETF+uhrewxW5oGLcpvzJ+dW0Qk6C+tBAwbyAzWeFRWA/ejGNU/TRS6p",
+	"eZpel8uEXBvHEm3FAXp1uq7d+2KiE7QW/fwdlsNhY+ARlTb4gPE0PRAasl0SK0PN/RD7i7tfd9+4qmvK",
+	"tFnlihXVLcMKX4JoEdG5C1lAIc3WW1i6wmoYj26o1/djbKjV3/yZBWbsD2tMcTMryM2zZy5icfsSHqiK",
+	"xMy2aLT6uHkaw5tmi1zPHcCC6pZwSEXYbjb+WnUBfK+GWW+bpfZz+DTL7XffLB15N9zU3FFzRcuy9FUT",
+	"hlyuwMIBl24pyFOn8hss4I0CIqrA3iXUualHbpEMbuSJux7p2hbR3+rzWg1OeeipBZrG7MZW1ARFBuaW",
+	"NQSF115ws8Ufcu8ko07VNtWf0R1n8TQWDbaiKkvPQiY57FW15p/zUmTq4sL42PlEJTP8IxYc+s5tpWq9",
+	"5xcvloVYLYl/uuXwo3JskfcFjil/oMj5xQuXwskZM5nyLlMycDFKX1OoUeOgIHspm/r2327Yz7qVtNaM",
+	"kzGPBeqPIzuA3xMqNcia/d9+6Ez+XDYIXlkEguqzKAXQVFLYKkyTRxEbkdSdQOk3Bne1kQNF4Njorldd",
+	"6jbod4GO3C71zmki7z6Xql2MT6W6dTVtdRrVwjT1R1Sta3xOJWd8rLIsdcJqsbNsyah+fPbLGTZ5c/4G",
+	"jR25LDIFL1sDjX2nKHWl0mY+P2b2dVGTajNFGoxE4+wrmM5iYeHdJU7O9LsGJWoNPDIfCl/P2KwfURbP",
+	"+zG7ssyb+crvyjBwMbVVPO2fuV/AnUXq1OsMd0vTm55zw9nTGB16b6bWLQzVXLXLXLdGmt1fGIcXVYjK",
+	"0BYDSZY69R/hB+U+IRZzfxtmCsMCw2pNqJnhPWeFgLWJSKSV8jpBh7PxRDu4NagKlAeWJZGGL89/OhvD",
+	"j7TSpmsQy9EP/eNHg4Dgh+PHRr5c1Ne7umUVPyBwiytbiynVU/lxsf5Y/bCdKttA3TZ+pArebhAjOsao",
+	"pJVmo9xBbWxt2kUisRLuyhYWZFtrgMtenv9kDk+tab41b++ly79p0SH5KaGScg0QuIRlp4TaQptp9lKX",
+	"NJm5vD3WB7/76PjY5zaACKK9RZ/JIVXNTWl5kPiywma7oxRvJaPvrmZZsJDuaKIlNtn+LYA23n4l7GLY",
+	"oKFor1O2I3XgxmhHz93nSku4WMNO0GGqBjWitfuV0GfWWHYzIlQerTkdslb3Hhe658x2jSjSq58vXqXF",
+	"YkqLBU4wRkUFRMzsU4/nZCxFMoOIPOw97D0iwzlRMxqCd2WmLrRuKqIkTlTv6IhgtIsdCTeRhrQ9efSQ",
+	"PPr+O/L4ydGTUhTMcV5r93/+eth78uHzwy/kf5X/evTlX6rEgldCvxAJv+Fl+FGaX4I5/ZHp0ujsLRy+",
+	"E87jZLG6xDQFWXcBXgOzT2xf9Huy/i8qmfoNMGn1MQFRwkVjRVGa/c7qbS45fKKhjuf7pJA9shjgj3UT",
+	"bbIZiEx3uww06Rmk6/LQ2HExPYDSl7wbU4l5yiRMKeOoBlJuaorVPorLcRl3FrIG2IBXmzASaDhpXLlz",
+	"S5mlaion3m4pxN3MlkFWX6TYcCmdLGPP+lpuO63FdjvHc1vVpBavYe0CSuXiTEvLKtUUUFrJ9+Vi5NcU",
+	"84fKRzs29ulCyROk6sfM8w+Mq0SitAmfZswGNK8caEbnUsRx32txGugZqryG3tB5LGj0TohfDFq7GUkp",
+	"Ddacssxsx54WoofotRGFeWPTkizaFmxgaPMouTPXoVGA3GY+JdqIn/0hk9aE0wBOFsOmjx8/alLwE6OV",
+	"m6ebHrMr4M2bN9R0ZvHAZSeA48U9LDBDR4fVnI97/03UZRY4vLpsNhEcNnTemEkYAdbkrzukryKaMXfP",
+	"RSBZ2GEZXovnXrjbIH1s/ow96G5qaLf3tlmqq+zdN3rtN3qXaUu/3fJDXeNhHi1a9Zs/0yadi69x2eFk",
+	"EtO2n9vxYeGhX17+EaUc0t3rffj8fXBc9+SXvb7Vey+9hCWPYBnM1wPqNiwcjo7drm3DTrpJuILLyzAF",
+	"OTYijw4npPv2xVPy/cMn3+25OrthDFQqQnkqW9tohiZhCpuSb7uXRjR8l+/+BgT6lvHAulR5DRXF1jHH",
+	"ksXtCpOsuMgvtY/qXSnzF41sZgCb1eVDLSdLY1sLtSJ4dZOa/YmUzvVmrfKrwLMEYSV73qcwTlS5clLT",
+	"3KQTprSwwk1pWKzK5biFgIg4AqXJiElfBTymCvXlA7elwV4hqdWNistuMcmHnWuzvB4bOAasX0X6vufU",
+	"KDiRpGCYQXIGQzdjLv072x7tTl/uLdPwmPIzdB+0OtY1eGVUW6zc3QUb89ej0VPb+EtVTeyKDH9zF73I",
+	"06TixPZTWaq/Baf1U+L3bA1gTJNI2ESmC+FcK11eG1ezLGcWsxutO+tfmKVNDZS0xTNJOHMF+/7+H+T3",
+	"hHLN9Nz8bZ6dr9dCuo+PA3L0MCBH5v9TIngIJ+RoLyBVWdxJd0LjK1Akme1hGnRMS5jqob1uxpUVxAkQ",
+	"mTIOtjhF9+//YeNFZMI542Py9/9OI1pMS9Oleuq9U0J9CnlvyJxJIc3T22I1GVdDs4pSV8Rp1Hnc1EUd",
+	"5OncSoRb8L9a9mKKPhDNCcxWVNZTAK0wN18Rga2d9tGmAmR6frOwl8V6o5umg1rhaLeyv39zjSuPr5dH",
+	"3bmkrAIMdF1x7Xdi1GlQpyyrIGGwTdXr3lFxMpsMy7/p4ostOyOWD8gdce4el+Rvz3EO+QcRVNojqkG0",
+	"4gU0NV0sox3nfJbodQl1DguW5fCPMPdoPufEDvKKhViCmMZinJTTHz4u6mH+Snt/O+w96X/4fBQ8rpGc",
+	"liPXlVLnhhLFFpHwbWHX7xbPFg/2u5qDbYJ3lwUspAmTI9Agp4xTa7GeUCyXZYg6ehe5+tJTMKI/Umyf",
+	"63Uz/qoWsRcX+8Km43SNe2ljZEKCfBJ+ZxaLijlW084Wypla2LoiXVrc3V6jXO3rOm7n6cdi+lgsumYw",
+	"lLIJmQ1XFxBqGLsIQjalsXUfcV4B14LMYhqCIt3LztHh/uPLDpmIRKq9E1cZjJJRLKguXc73VZaS4NGX",
+	"7uXlvv90/GXvf/1L52shaWsRkFrasTVqsYAl6pD566wE/jr2CV9qMsUhS/J+O7yey9bTRT0SERIr5Enf",
+	"1FABtecCk2LK0+8pV9cgVV0C8JviqqU+7muq5fNj1Z35RW1iUpUMp0y7oi9ZNN2KHKVvDAZxiaRfUBbf",
+	"1Lltcbzm9m+nzehNmZqiFruR+Ts3oc93sb0t+BHX8BUf9XDxvfRmm+0Ce1ek8HjxlDx59Pj7dMk2x7da",
+	"dIldK8c4SCnkOkmm0oTaVdpDbuhZXWChT8Ewo3rSLAe16+Go0hoR5ylqffzkSQ6pPqquUa+ZjmGtwJSa",
+	"nOHv374inE4tn5ECVy6LeCWw05hFyKgMih6Tyxt3ggb+LRUhLHazwbKI1zc5H5pyMQ9MvF6ZbSkUXNNQ",
+	"9zd31fAj3MQ7AV0azSALVdhGkk7hWkgMhJiJ6ijdHYaQNnYpaWQlclfk7UT3QZftDMcOzkoXUYaP8m0H",
+	"HrY21mW7E9nIVWIBdtd3Z1gGvBva+m8Iy3UAt0I8XR/8SsCwFA6WXd1WDBAed92y6cFNu62aSWug2Ztb",
+	"4FeB7haMzXcByl+W3FPZJo3ldenYSURMjTJHUoyl6zs1UuXq3p5dnFnhov7m1/ZNqKjghnOQcCKUM26g",
+	"dP327IIgm4Tm4uE8/WAkoVzNpewQ3p5d+Oi+dcS1nSQjmtJP/ZlgXFcIgOfcqcNOCR0qDIzg1ocGeA94",
+	"BJG1hQ8pjyoydq2em/Hc3Ov1Lvt2Z0MFxZP6UH0Bz8SUsnWz/X2EssZ+A+2lB4/mOPXt2cX/dp0WMzdO",
+	"GXefjhYxbi1nvY40bHad8a3Z8mtO9qWIIF7Th2tg726QVpT+V2K/IX//D4xhDcFmhDBfDgIiKRZS1IIM",
+	"HJAUvO1tiGtIZzOICNWXfOCAq9QKtXsK9D4ZGBg286ON0vSeiDhKBQm7ljG7ArVYovr0kmNvgoocQjU5",
+	"DHweY2GLYopEkzGdKSIkRt7GdKYCXKS0GroJpGiDUybhgSJuyVVxODjdOuDjY2Qz0MmbLReqBaSB0v5F",
+	"2Qkr6wxVHOy2cjmlv+4oEVsJrtZXEq5mzPFEax5KFhl52ygopkOIF4ZZTRPrkPVaqNqiE7uEdMiaI0rR",
+	"3h0ckou+W+eZ5Ywz6UM7Xomj4ZNe34xVjaPNUNnKVxwqIpp1Q4yQbK51KI7SFg7l4fJDKatj3aQ1+6nX",
+	"xKYirQTtNYBV3ONfMkm8QhCgNy0XlinNG3mgZqnUf0RmfbdqkWUM4DtMkqK0J4ALZIqElCNZ3Ij984zC",
+	"CgCyDMU6GhxeE2R9FJDjgDwk//j3/yIzw8q7AFhDiHOWDTNeYUNNtTIZd5S+rYZ8nW3/JYXUG8FbM3fM",
+	"7OXcE/1V+Zmk95iqtlLXzOIxe1AqAHNQfLyFk91Ux5Whis0Cgm6MB7b2ZFYQ+huCcel2Ky7W3mf1NS4/",
+	"+W0oqXIo/3bVVNnE21FUfT3wsHgUVMM76spb1xYGaVAP5Bc2ZVr5/DF9qvsTMYV+bpCGtSmLw+0s9lZC",
+	"fxRTfUvB9Y1TffexiPgizUSLVx8dpZlyudpR9SVjBtIKzNb6xhRh02mCH6prjU/ZuEGKIJv0KCf9ea82",
+	"LB66bSGwMVOROhlhKTEFKkvGdkt3qSnKqiBDF0iTH3XVPjWVbDTqKw2zbR+hGzp/CChVm7m2N8tGLEoK",
+	"vI28jHZkkcutIvfSghTP1WCuqjtbcdj2idUhmeUvqgxfa0D8xvyUpwGbGQ3vCZkoOeCx8QQkifF3QlMZ",
+	"Y0rnRIFGu0GIzoSamBWckkS5wjBc8J4ExSLgmtHYNkMd5UyCAq73lxKQZZ6ZWNUwWloWsVj0cEvWha0i",
+	"/LLXh/2dDCEW14SlOeymNNriFjbkmNahFoteqnjzBjrU9jayQD0W4SVNOE6vKIstUbcZBO1RL1h5NiI6",
+	"xXn/5z+PHx+ekOPHh4eH26t4tIoklddwRCimRjwhRxsuo3L/a9GfajN+gXhsgTSsQwKW4uytCGKpEHDL",
+	"cpifdzti2FcjsNyy8PE18ftbxOffLPd/dHfc/7qYdPHJA43mFeVKEA77Oc5/kSxyuAalCZ3NYgYRmbKx",
+	"RBfQ5XSiUnCo3NtiyRSJi21aNSUo7+JD9f6V4D8KewhrsNl1oT+vhCbDmPKPlTE7N6kEuKQez1vDtzLB",
+	"1YTNtpOXYlf5Jcy4N4pWdXlZpNtxdagPal+uBZmBmMWAQUqetR/OXSRSUIxicilxbFpnodOgrUJu+5lI",
+	"FIqo7IrF/RmVmqMivvCXy96LaUSCjmLD2GahH0vKo/R3/OQb2WTzdk9omeNC992Km1fB22KWjDxAbZYr",
+	"w62+v80MG19FBrd87ozFQ0jzaZThuD7gKfdkNtYo5K5zI6VCxatbGo+Bzf2sNwG6XYDRCp8Bez+LE686",
+	"2Odr+y6uldygFmvejKrkAK0hgakuq//rhOp8rChqxV36ZIt57Q8nZGAT2ovRgHSdO6uyor3tMN0LLvmA",
+	"JnoiJFPZFYyEHJCuhBDQ4czmSycuX7ryaTWmObQe0/AjCemMhkzPcVQupowDrBoLo3OBSTKECY1HewEZ",
+	"KDqFflqzoG/DWAeXvBvjCC4bh2lF0lanRM2nU9CShXvFev3+CDpBp3KjSALSpRrkUDV9teNG7qq2Iozm",
+	"eYvblUcvrHfz01xwfYmziSPvAt3Idvz0l2duTB+hEs36PlV9pV/7os9UdWaTxvYSmcSrl+k2/Na0rfZp",
+	"cmqQhQMo7MjN1uBoN9M0b/n0iwgFp8RXfW1QCy09UtQcG0ZtmMxJd4JlF82rCoirlB+UMi6Ia+6zLqiA",
+	"jOkU+TLyj3//r71qs9xW3OU2lKvvJ5RsA52U3/SXFV5uK7HDe56qZW8WV7s4XvOo2iTr1Cietpiya/1K",
+	"Ni6AWqYpFnx9AqLYmGPGJ8ySdUoA8/YJDmSaKI3+24bOugEMDdSJ5GlNhqzOfkVVG8wX2qeGY8Bg3jqk",
+	"GQquGcewlb4ZtLqVfbPzvqIj6F9DHFc3i2FMa35aSAXQt1EoNa0xM8hieP9iS8/z8T4GCIma6SVTH1Va",
+	"nqWyiZpByEYsxEPzyrLqptdMTxjvD9PkkuUmZS1H5dBB1SX5Q6zaWc25lHdXXl/V9S25kAqYqHzStszb",
+	"GwczzRS+uU5vqEQV8ufbq9CRFdC+iSusH2TDEvtrFqQFZkjfOtXrXZeUt7a44poa9EO3mU1udx69WI6m",
+	"ecCmTyRYwfHmoHwqokLAHrdBww1rOZnT+FTjf93UWdcRIkKJhCsspo4lcwiHa2LH2NBn15CXvqczfTTc",
+	"L8eWTfVCht7ADbWAuFdQmyaaM0SyL0ajfpZgsyGuKababGJcauZ2nMud8iWXK+VGWEULTePmIJ8vBVUB",
+	"9betW7u9CjhLizOnztapVSEHex6rNK+YU8Yd6S3VoOXqd1iCkMVXVaRLRQKzCP6bqRU/FAl2QxGy7K1i",
+	"8BQGppy6fLQQR7aamDasg+FrywR+kTE1QMrH5vBcodiGaWYYt+DEsIhR1KcRRlM364xXuf6cPnfUWqTI",
+	"p7JaiHMtv1KlMaFciXdtsCwjZPeZ6rOp2Qvlep1+WvTDCeXjZkf3ZTnntxUpM8dI3rLOqsyNVrsUwRVw",
+	"V4lOjAi1/FT32euXZ+ev9qcRURBisPzjvVObKPhxQCbOsuWSBTNF1Ay4DlDX6pIG3+fHUVYYC5RGlSs6",
+	"zWF+6jMMSi94M3TMYwsZpu/T4ypu6xmEyIW5QGarg0pFH9IFrMjBw/ke3nnDfd2f17mlVCItwv7KEfZ7",
+	"bnjPt0vSy+eSHIaUo6oWCA0nDK4gIl0JY3Lcfbi3d0IGqHNI05SGMCBd18WnCch+QzuO4WDYiIWUGzzO",
+	"eD9iSktQqk/5JwZ6PgjIAKvDj0GqvtVV9IVEbYWeD2zJirTiqJBW76Ue4OiafgTVz80Rz/uxMEMNXH5H",
+	"RQSP5yc2x6MiE3oFjn2RShM9kQABMTt8aHZYtP2UN+sYsqXbsWbgmt2gg2LdiiuFy/fcWZ3+dtNkhPmR",
+	"1igUzJRifNyz1DeoKWqPzk2uTROl6nvuHjZELyFi1GzpprtbHHEdpXDauzc13Xu+TNXqrcwkNTTjafpI",
+	"S6ku8gqfOr2NzTA8FtqpAxyTX5V6d6UsmSspUaMvegXXZMp4osjMSEgi2cxJu1f8frUDIKaKrCtwwZS3",
+	"R19T5f16aBwm1iTdpUQmMbjs6tcuYmsogX5UWX5EShy8kpfnP2GB+L1qsr3yFDlc93NhnxtqL8woW3QG",
+	"bVz3tqGGx1//6p3Wd20U6vAuzbwLkavgnwU/jISEHeXIz6sHajZbddUrtld/rxWvr6ivsE+gShop4pFt",
+	"SFYlzHS7wpWf/E9iWOEMgCuqwIhv808+uxNFrlHDUIQcN8r+Zj6rKTLaxLORcaYmN9T5NX5oIsR3s1o1",
+	"V7lPgwT7iC2b630xWnpNBWLWq9oyUu35dfNEEVKrfp3fs9m7pRQPFMkcsPfJGflNDEm6ZIeEbNEfw+Yr",
+	"8nsCCUQk4ZrFljpHdI6F6bkoAqDK9UbSZGbFUvjx/LRIxPIQbfhAAqMRhNpXcWKKmN2TrvWPYhI9IUxX",
+	"6VqyK8Ame43qOyy6ZdtdoR8BlihCe8d0FoNN9j2yRsgPdRrqihi2/I5Efrcn6NChcyUI8Mztjbn6SjT6",
+	"LVH2YApnk66JTIHy6wmLTWeWjSIkicFw8kwbzoDDNch8ApQ0Vbnh/mHvlMDvCY3NCtPnhNWg0gEnNDfr",
+	"RhilSlNdfHvlymwIt/5k8w89SBFk6VmV3mbhDRWx0jJK8ytiUSPorps7aVmG+pWOMhsEmax14sUaBiuK",
+	"1JvXAWEimZ5fGHLpeHUwQuJZYmuY2k8v/DL/9Ou7TkXp1l/foSOHgXOmJ4RiERmUTFzdGC0TpRXpPo+e",
+	"XZwZyH17cfz4OyxnEQo+YuNEQrS3T57GlE3VCRmoZDgwsq2zRBoJ24XghiKCvYAMpIhBGQHXEHLzhc81",
+	"OiDd9+/PnwXEf2He22iEIrBpx5Qy4jZNIpwBPs3Qt9IeIjagemBlYOQi0H6Ix5Dhl4nWs86XL07Fk0t+",
+	"bP60TlQdJ1+RKWVcU8ZBKpQdY9dfnRwcjJmeJMP9UEwPXHP//2L20mw8Tg3GVSJkNO6hK6p3qHCilCLA",
+	"0W/G/DcSkjzn45ipifcvU/uX/JI/FfwKODpLkq4CIGdvzvenkXcOnUlh4GTvxLT9A7EVNfFFocmWk4Vk",
+	"+t0BRteEqPA6cN/+8Tcl+GBvn/wlzbruO6AfrZwTyi85IQObRX9A8EaNbDv4jPaVgDAe4L0HZApK0TF8",
+	"GZySAf44sPZjrB78Rph3IQnjzpd3KKJ5QCwlMVPMqKRT0OiIZG4Jz+b3BOQ8wIT6qAOdADVAk7Y1h/UH",
+	"8lJwmGN2DPv0CL4qc1bOBgQcM00OXFrKU6RR1jR0fvGa/PDd4ZH96pTYDP/a/mhO8eHDh0/I+3dPcSbD",
+	"9iqSKCBhIpUwKxm7IjwnZICcqmJ/gwHpHpkrNmiHRDCiSazJ48M93MMgY2gHp86t2WoBHig86xLXa08x",
+	"TQ+bFkg1LQynYP4n2NI0RC4C35N971aVFJuzMsTomuIcTKnExsTbA7Q5RcxCRCJDSC+fDJykPzglPz1/",
+	"R6xxEEdCaVZpKczBPn9Hx4NT8ubs3dOfbbKv0MKue7u4r/NR7yXV4WRAuo+Of7Bk14nDAXl0dOyyhWoa",
+	"wx4u683ri3fKMjfWlkhoGMJMGwAfnEcwnQkNPJz3/gzzgfVbmMU0t3H0oTaAli481ayZFflzJ13skQ2p",
+	"e29xJIhODHqEwR5CI9WGqitNjh/Z+j2nhHLU9tlJbPrSR8fHp4Ta8W09CKVZHCM4xmw80b7d4ZP97PGm",
+	"azEnz0CRwb/13tr+vfPIaRlDGsfmgQRpyUyECpreuju4s5wrn1+hQy/45ESiFYuw3JLDw+j9R8NJYJ/s",
+	"o8NHONDgU8+htp7D6WmCYhuhR2J8EQjFpoG9rSmd41oJ06dOHUoMenx0+BCHdRtDlsy8bdctEqhXgU9M",
+	"aWyPC8mqTBjA+sgNz2k7WYLGScIjCGPUs01BT0Rkj//R4eMU/fmmg7M4FtcDj0jM6n0OWttVuYKa2BxT",
+	"Xhvy5mVXMngl9AuR8Agz4CJYv8R+r4Q+s16wA/Pk3XIE916T/sD29sng5+dnz2wG3cHrN+/OX7+6GCC6",
+	"MZu3kyLgTWBuTsFvJR0LF9c1SOin5+9OydPXby/ITIIFLpWOZOi7IdwZjPnDGGhUPhbuMaTcAFNk7t+c",
+	"CqS0ZmCY8wHifNuPuYJjaWeLtzwEqwC9iSwvibNjGTxUj7mLRtdRzO9dPJwTTy3wOTFkjsn7dy96P9iv",
+	"r2icgL1LA9Xm5uhIg0SUpk+LO0r1/ek7dJhglCjLd5Puo8NDMjBf97nQ3o3ZEMRXgljO0BA4C07Y2xY4",
+	"8+QnsJAukIcgzuiC0hcNEeN23//R8IkGzs1fRy/w1s2f37/wXz55sXdqxtd0GNhqrSMwIgcmWJaSGfTu",
+	"XGupTyICDsUbnCIBiIZPKGjYNTttxCBlgA0JMVMYxtVsYSok7O2TP/zhnemXd5SQbDqF6A9/MDeBG/Yj",
+	"2jMnA8sVW5sIgoU0BA0d2Qdmiq7FNnpiHtvl5cVgj8TCnDfTymBPJMRozpTUOwIyDUTNaAik+54zw0yQ",
+	"X82X/Qv8klpGaUrxKeRO12tV3//x+PDwxz0v52YlZCzKMDfteN9BKgMMrBOzsyVhmC0u30KE+WjA4Jnl",
+	"E8yz8HxBzIAMQV8DcHL05PCwd3jUOzzCNsdHT570jo57D4/2yXMaTiys0djj1EPEF7lyOBl6shfmuSzk",
+	"f1IfFnOxeR7Kc00ZHO55AzG+wyQG0h2YYxyckIGDyn56bubuEj36wfxvNxqQgb+NfkQ1NV9k95yDIoxw",
+	"QMqMhH4oIubYKFwf2qMNegonoEjXcE/fP3zy3V7gyJQiBSYUm/ewuWVEicCXXGiEP1iOP2YhcAU5Nv7l",
+	"+bsFtl3MgFsuZl/I8YHrpA5M2yxhu+fYcw5LJ52j/cP9Q5uZGDidsc5J5+H+4f5DDMbVExTBDiIR4h/O",
+	"tTrFN+dR56TzE+hn5ncj+TlsaBodHx56OcSlFjAP9mCip3EWIp9ziUy1mQuCxhknP797+Qsyfaf4puyv",
+	"6MKBCJ8MnbXCy3ddLsjTZ69QJWPJHq7pqV1M78KJmb03Imb1pTZdzwPXzfdynb4EnTy7smqQf3NNzyO7",
+	"x0eHj+u6pOd4UKazZtLH9mCXdzw3j4bT2FX1yonWnZO/fgg6KplOqZw7ndzZm3Pzbq2OPCASeGTocU4H",
+	"5kt9YKwPHSsj3KdgoDofzAwIJgcSIhHuG8QR0Vhw2P9tJehc4HU2BKDf6BW1978mGP2JXlE7UxkqaDiB",
+	"3tPMfWApLJjGvu03BALuSTkLbgEgrLTVfWsuNiAvz98RRDAh7AUEpkOIooxxGjLuCq7WQom1v/9tGVD8",
+	"jE1WA0QZaRYhYpkdxs1QASbOqh2CUgbBJLMStHwrF76wx9oLsyG4+VdcPLGX9nfL4XKRKX8MXT21PH0o",
+	"rsAS8OuJwAxg1nsDtffI1nnVWp9GU8YHyGVKoEjip/uYgL4EJW7ehnhjFrvSLGugjDdSGAkJEmW5Tfg0",
+	"Ewo1s445I4f7h/uPtgohDS76Rxq5bh3scrS6S97RxHZ6uLrTCyGHLIqA2x6PVvfwkmLnLoA9Be/ctTnY",
+	"tQpVFL+HcyJFolF3Z+VmHjnB7RTtOjyco7KMDqkCMhMi3qt7HkGnpCvA4PQ8HLsn5Jir/Tm13E8d4ns9",
+	"A3725nw9zOcHzQB7EaO5gQnydiQSYTJF39fhXFutI/5hFXMI40LOHygyyC98UHLbeOQNAivfUX4Ffu5v",
+	"Eq025ZQwFdNSEmgzS+2QAtoJKi4LfzCCOvLWX+s1mV4NUNxi1PJKwpmiBub0h6hGRoE9ieO5y+RlLZa1",
+	"AHB1dJAzrtYCwi9M6Zw512ZIcmaA2mirrMnBGzqGC/Y3wKDOBm3focuJaWxoZQdNET4Q/qScGax5qQEf",
+	"mmUGruK2aKiRqoIkXavVR4PbXrk6OEOTtLXsaYFFvyuWmR+vsNg165VVH4LLALDuEbiimh92+KKzydBT",
+	"qUqStqy8GOUt+y33cr+4l2KO5bwLRpeSayE/oq56LyAijkBpa9rJI5s8YqlmUUovxIfHIXrhWPNkxLhz",
+	"rqZJZLiBSrx18Lngo/dlGUHLoLNzK2+gjg/JVlwC/Ofv6HgVwGObG0v97SO58SN5zcs3uWvoX5f0ZpBo",
+	"Lv4DqlNt6E/xabzHINHC61hvovMRWpg7lrYgzPiEnFt+UjZ46UvRyUfLBL7c6Yt2jlnty74PL/vR4ZMl",
+	"V5/3wSmCQLMEAi4epSJHiS7Vfq6KKMkApMeF7tmCfqvjSb5UxG5XQ6I3uoaCj2IWapW5ZXg3kwdY0VWD",
+	"dW5AuxWzzj+oQ7Xm5r1t8mRHx6tv8o2EUHDrdPjCOpxi1wZw9obOY0Gjd0L8QqV1aX909LgJUC8GB2Hn",
+	"4+N7C0AhlRD1RkL2rI6z56KsamKwMLytZ3MKIMRlOcOqmkeJ3Sf0XOBfTTs0kOJ4ZiU5oHaiSVUfN6Jb",
+	"jOpNmZoiNt8W+P8KcWzWM4UoIMNEuzAgF3GtGAelLLiXYH2boH78w3qg/tZTsW2wJDakg1CbjyEvtnZz",
+	"RuJT605oDeySqr73uLFZlmcxDdE9W8SwdwO2pgm3fhAaJgdVhzdlbYSqYPqf4vD3mLPJZS+/f0wNHl7c",
+	"sjUtW9OyNd8EW3OntAmxSQVtCryXmGUMdk5xXDjPFmlOqbxCzMY26wn6UpqxEp15skBamICMqAFkpMIu",
+	"+5M9CqaVOwx1Qq4nLJz4PAzqkvvwKdPN/pbelyITiCMiJLERW+imntdsT+mciCuQkkXgEpu4xUlQSawv",
+	"eebB7u/jlAyF+SiBfLRO4BFBlYQZ/9c0m2CaMxxw+84cUVKeT6i65G/PLryPbznDr61rTkwL5x7mk4Ln",
+	"RnmgMNSfpJ7lUxvdQPklZzxChHi1EP9hzsIG1RCDUZ2rZCGHRJhIaVbpgkowy4M7Bj/3Jcftk4EV+F2y",
+	"LucoV2I9HJx9FWoVt1hM9X/v2JA06q9lQ1o2ZH02pFoadYREzBqlJmkZlVb/sgBiWELS8hJLYUxClGBc",
+	"Vg9JSi/N8LhmnxwdqerJRc/Sz56kqpflg6zUxTgmoEfHEkD1DIz2PDNQ08eM6uj2CqWTaRnBiHEEprRx",
+	"q+fZGi/t4I5QniOKJySC0HB2kONAKY9c2FrKmCFCKnBhGJdoBsvxT45t2gY3brjFHlytdjMxDZ9f3QM3",
+	"E+Ca6Xl/wdFieSmJJXUkVkxk0wCk06zIxVHtw4L+Kt572rqwuKhAz+wjz1rnskJDLXbgq2IjUjc4xMvL",
+	"/QZnWjyGc+4q2zkef2i4nboNixAZ/rQGbcXxL8lssjh5WlaPJLNZ48m1WH/qnXrwpG+wgQePaUvsw25d",
+	"eO6fC4+9H4wx83ghC0eu89wxfWrQu/dECCodjK+ODtzXBwq0Zny8NOrmqW174ZvuEKbLU9Ww7n7VrXD5",
+	"rXiu+Rs1nFEMY0y2hPnXrdbNFnno+XpUGCmdfwtuoC368Cy+nBVOOYuv5H6pkErruxP3nIbP2/votM/8",
+	"7nVIreVkfau+rkRtzfFVDc0uIkGrEFgdEfAMe72xnc6yPrcnthUf+Gsez0m2dkwwMAftcnDVceEJt78X",
+	"WPDFql2rJrNpBN6cEcZVIg3KJ/BpxiQozBnw7McLW8sNU2vEUWZ8kABkDtSI4GmyQJftrzaygPbhikWY",
+	"SRQnYXzct53rBYnm8mg+M2pzeXSXAkk1pDUQTtL7aUWT+8WjPSuyXbmH1E1jC1TB8yirubNtf+pqryHM",
+	"elUNeOtzYFnCrD/DfGeMWPVqXUmfRgzZ0Y7XUvVc7fqiG7BiFcnDVnXNuqQ9vgSdX0S4tDK67522a/nA",
+	"b9qWWMcX9TBPmqqreZBLj/cR5j3GezZBWE37WUydX66r73U/jZHIx1BOgMqYYXEfO3Ax5V8pNyAmxynm",
+	"4NuqUbO1TC4DWAkhmzFrp1xmrCtDrIRE1doAEVwnVPW46JXm83X0lkL5CFHGnRsCEZxxo5i1tQy3Lmth",
+	"lmJyi2B7Y+7prU0xafYY1TBSNv+krxAdpWWqNmWnPO+0WmY8+Jz+vSoYs5a9umVJojZI0zdo9URfd4xm",
+	"3Su5HQFjPQ9Tv7Ym8Zrbkk92rCGuXuadKIrXQwBpTGeLCFqF8VelMM6xCIqNOdWJhDR5qXOL7vnydZp4",
+	"feJWWQT7BbMTZc746df95mkbXvg+t5O/oWq6GhSR7qZ1Tf5m2IW6O02NLBMqx0ZIqX4XGRuwmmXYnFGo",
+	"gNEmLEP1S7pf/ELFGu+EWVgDDXhOAf3N2/ffqhMrI+YX6WHPRRwtVylW9myjLFvWr0EGgCpiRrq2eMiK",
+	"aP+GdG5Thu8GcZhLiF9lQOa7fJCf12BXRZWhwtqXiIvS8u9MEjEDjqWibapWe/HORf6SY3mpQoVeomYx",
+	"QwcNDOYMhdJZCaZcvKMLkUxXR6ci4VrtX/IfIaSJAle4g85mwBWhGsvTBUW/fx9larcjOOrqR1j1SatS",
+	"hcCTS04rSwfaVJKjREFEuo+Oj8kg/b2HvsiM90aJkSSwTgd80uRsJnEXtrAh5qG85DMQM6zHK0UytmVi",
+	"XMlP8psYBi5k9ZqapY2EXaIvxWhrb0d0viyecvs8zD1gINoQx5aPaMZH5OMWg5bTuC+cxn22C0rojWJq",
+	"b1JBnSW6Dt2vAys0SmKteoLH83W6rQyknLJxz1CZnqtbVx8Bia2QnuAOhAyhjTvcftwh0yc+d4StqOAq",
+	"cAuuJRsmtgiU0jAjwzn+H+Ted1p9Gf0CzBX5AotFluRG3GiCtSd7Puf+UmfWF7axL4/3daW4dovP57f+",
+	"Ohw7i6e+2qHTXaknHa1b5z1Tnr4o3U8aY+ZpvWXvuxa+/3XmqsMyX/qRgxEmsBR5QRD19261prfn/1mE",
+	"z/vq91lc5d34e5ZOqt7Pk3Tdre+1Hp+taHVPRSvgUa3/W4mt6DlwXtsZtHXybJ08bwKjmS/lFpw6PTCj",
+	"G/JQXEEvBKxK2jpq3oQfOlMfbTHZPP+COs+pjfRy+ecWcq4sSYi4Ni9UKxAdfHbf9N03K70wyuzQLQkG",
+	"tb4XRXazVZd+5W4Xi9d5KwLAepanAmSi0Wmd53Vg8zNtYPFanLfO2HWW8/u21iQyBEwd6rCtObcHijgU",
+	"j/hoFlPOzYeuNWK5BJjOlrW3WPnyGe7jpgLSrh1J7PLMWtUdJLZshsUsREQtFmslk9Vcn/Mz6inGQ/Co",
+	"ZnkewWXCTANTUknccdC6pnDU2o3a9JqN02s62tWztKtByZJyjxTDr2ieSTsZA96airZmKnqX0+lGjgST",
+	"rjv9wPMohJKIjbDIu3bsCop8EYQx47B3U1HI/uZlIKZGTfObnF+8uP2sJru0tuQ31CbP+HplpfOLF7nb",
+	"OSXmGbEIpKF5oxFRAN5l7ZrvPMIt6PjpV1pT8vB3X20p+TXejSWlcEptvowWe3w9Msq6mS8KxHi5X1qb",
+	"JKO1n+wISpcaRgyIegK3Sq7IZ8Yw/TAdhs2rn9LINjnGLSbHOOcRu2JRQmNyAfKKhUBeJDxaniXD744Y",
+	"Nsvf21bjYosyyBr5MkoM1K0ICm1ujG/c6lKQJm5dXLhBbgz3mmy0Se7ZFGH1zaJwhAXObMwNBqrY3J3m",
+	"HAzxJsqhCoO+vSAlx5QzhW+JTEQcqUWDiJGo39i13FUG1KdUQY9xBVwxWwBNwoh98onfR3TK4jni+rrU",
+	"orZJ33zq2851ZRuONi4HwSeqz5PpEGRjB9dXP1+8sj1qR42ohr4Y9YdM6skW06Au1P9YyphgH8sE7VSV",
+	"YydarcSxEN4qcO4X2jX35q4m5yGLbMtCMQaH3u5EYWOh7L6qauzq7kZJ406mVc+0uOHbVc/wiepZQt3T",
+	"9ON9LZLYqly+MZWLZbx6ZtweHUOrDdmCNoT66szdTL5JFEgr8YRUgtzbjOtItRq2y8HnNMrsy93LZD+B",
+	"TnmYHfPidXoSexytkuTrVpJkt3hrfPl6GgRcX5P8X5vy9Dv21LTLupMsX8vfr0/s1b7jlrOu5W++Dk65",
+	"9Xe8l8Bz7/jdbydXhc+ElibXikBTFivS/dPF61dkCnIMBMnlKeFJHJMwBiqRyxd4jDQmIwZxtH3m+CBf",
+	"SnuZG6IlT2e51t+AK2K2nQaOiNnWW0X2fSu1ylQuc112UUuKC69XQX5ncVxFjrkyjmrAASI1cPuywj+m",
+	"N3qgCP5Euk99PsALlw+w+zxXeP+pZBoko3vkLYyTGB+KIseHR48DImFMjveCSz5A6XvgxfAHinTNbw/3",
+	"AjIIJyyO8Cfzh/npqflDAidnoSZHT354QtTR93s2T+FAQna6AyKhJxOuLrlB+LlUgRbbD+dZe1B9Fg1K",
+	"GjNbCrcqCx9quG+Seu927APZCu/GRrA8519rJ2ilma/OTtAaAFoDwGYxXVmmP5RzRkL2Zl4TVdXB0MIo",
+	"12xFBTMknT0bIdQgYCxK7MFATyQ6FNP6DIcQR84xU/ZKm9hG3g03vVu56k2ZmqIOrC5NhyPYUTF34rKj",
+	"yYg8JmXEneQZhda+chMO+EJTqUu5mNHdKmWMSddl4t67ARu8TJCszLrdQKSsSE78TciWFftqkFmwIkt6",
+	"K27ea3Gz8srqBc97UbSlUuqszDy4jRTnt5R+cHGpd5SDsFm29VbyaiWvb65CTCuztTLb7ThtteLCzcWF",
+	"6qI8TeSGdZOgV8gLaflH27mJqPAjtvyLTQb2TQgJhR2tFg+K6dBaweCeCQbPr0DO08JLYkQAv/CQ7q+v",
+	"+MCKokJAgIaTPD2j5hEy7T2AihbgwsD3xpJV/+glOPPThM2Wv/i3hZZ3Fcp2zsM4icw15FbjK2FdAcGk",
+	"ZnVRbMx27vvMZxlKiGBEk1h3TkY0VpDSqaEQMVC+46Ct/MmuRjmFnbcI534hnMIjMayJrWmWJ99MEWDI",
+	"hCgWQb1eYuuOpDvUSuS3fV/VEfk13o0eonBKrQKiRT7fbohYnkh5BUWrcGgVDruPEkPIg8ibh1dVQ1AQ",
+	"j3p5aG31GFsIK5uI6wLPYy9FES3SlXdLPNHgI+PRwKekcLfoft+Bl22Biz74nP+4KttOidm5FbGgU4sH",
+	"szZtDMrXHUuWv8uSSuLeygWrhfk8FK+ji1h8kwfAo/XrI9xorXVSz3Me3Uzk2XHUXH5xz3l025FzTTAX",
+	"6mBa/NWKHqu4v6IosaRmwVcjc7TxdvcS0IBHvSGMhISe0lTqNuBuawF3z3mEifpzDE63qMGnEgiHK5Ak",
+	"ghg0bCGybm1rJo1/dG3vtsrzZvWYt1My2p5AWjF697nq/KE3yVlXNK61to/75oUJJBQJD1n8QC3c1jJD",
+	"xw6NpjXY4OCz/WOVrF+E0c6tvYY6rtmuuuWUv4WsMZn/AfKRUPZVYLf1Sm6UYcbCa1Gyr39rB44t7M1i",
+	"ypfTZEeJbPs32Pwb8C/K7acBxTO7bsnc/SNzeDGpjs6X5q0jcA7mba97+G6X2/ZzEHtfTfu5Jd6NZT9/",
+	"Rq1hv0U5X1350GV6tXVt/1i0JK2lOAXKrycshmWtGe/NpBhLUK2bQOsm0MYl3Lu4hNDns8nzMlggPMcB",
+	"VUcmrM39ZEK7425W6O7SVnertVuvIIRb9G2UhHBTNRA3/Em2Ise91qzlrylVD6SvYJvyhZu0T6Mp46vL",
+	"QmTFzO5nYQi3vjsqDeFPpxUQWgTRJn1qGfWWUW8Z9R3Uc/A1FLqWZx+b9QeFopUBiejcl07YW4eLKPMD",
+	"ZUb94LP/c6VhLeMVds751pZgyBXxbM1pX7E5raIY663xw+tJnG5VjQoybMxN77okg1vY3RRlWPGm07IM",
+	"7du+c672q/NNvB856TfAZjV0WVLV86kplsf2n13cdhKPGi1alvZkvQqrWWqvH6liamv+cG/PLm7FGS67",
+	"gdV6urdnF23Gka9CVZe/qXr/AC/hEhrHXqvS5J0Hm4f7LIvlTyHx3kbypyu8ozj+7ITqdXlFY0ir1Wu1",
+	"eq1Wr9XqtVH6LlaLql4EI8aReKWZylsV4A1Yj2eG2hBKOFzn3Yh1gSOp4DWImisNU7TmC14oCWPOZBuc",
+	"SqVEcvBZUtV3n1YG3ee5klvgwuv0CzmOrlUtfN1qw9JV3iE3vhaTncFoEy3iTbj5XQepp0u7E03i6rfu",
+	"dYnIxrevvWWkaxgZh0R65vVfwfJ83Pn2XOgewlYbpt6Gqa8FcfeRdf72qsPi28yzCaRLObGv3MoJ2kya",
+	"/soUYdNpoukwhoA8Onyyd3u88wEui2pYP0POIkNRqR08cxNsjaO4M7rubrBl41vC3hL2uyPsd4rk3yQ6",
+	"xfAp/saIhhBO8UzTbzVRyQykggiUOU6H9m8Rt9sZd4bZ3+LwXz9eL9HjFrG3iH0HiN32aTH7fcXs7+hH",
+	"IBmfnmrCE6zzgQgej1cgBVBJGIJSQm4ZnWvooRywwu+Ganhnm91VQY3XPJ4jpOFyUxpIBLehfRHVUF9P",
+	"o4+N+0gzKlJVmc4Vqap2Sib8kTaopGHek72l1o3mPrvR5C4qIMM5QY1HfyTFdKNCnuvr7at8Z8pQVXo/",
+	"3WyR5i0JSWxuQaJFROd7BWXBCaEkFFJCqJ0ewVrx8Md9csYvec4oh8bJ6hfLtCIwGoFFfeb1nWBLwSEj",
+	"KZiKW+cO8ZJzoQkdaZCE6X3i9xILGkGE7QvbobEEGs3JjCodEKrI9QQ4OZvJ9LIUoVKaJTB+yV+67dIw",
+	"hJmG6CRflzUdzIAIJv4jHwFmuf3pCczNnqMAA5ApJ8nMoFE+Jr+J4SVP95WeGJEQ0jhMXM7xCUwJrtuc",
+	"Tg50COoCzM0SuDIHKzGGQpHBkIYfzeFFg/1LAyCVblIez9xbLym/wDtykkrPp413bMnDN1zpJGX1epH9",
+	"0/BZ1W094ur9JoY9MQPeelu13la34m2VwmjrabUF7vQsigzH5vjNHHsaZNwYchxbZVSrpMuDz+ZDHz+s",
+	"dKHKcSy7F79qlXTpYbX6ua+8XknhJm9bCltPEe6hspHL1Oac/a49pvzK7sZhatXT9v5S7etu2et67Xtz",
+	"drnAtvSQrH7djHXrUXXfYbL1ptqZN5XX5lGNT0NoMged05c+OnxCBA+BMNNg75YY5gNEHZvY1sssRbVa",
+	"mKtrkIocHx5nSOM3MSRakJmI433ynIYTQlFnC1FOC2o3xWicj8cYg3a64YJG2I3MlJdCMh1wheLTujeI",
+	"OEK1MFPkI8x0QKZUfoTokqfODk7hahrblO4P0kSP2TpSYztqU38TwwfK8QGKxExpcj0RCsg1wMd4fsnx",
+	"JjNOwYw/nGO5yGkSTqq0re/xfrasbS1wSMdb45DeOzL0JzGstDw5BfgpXn0KClQTr1wsvfpWydlyYa2S",
+	"859HydnmbPtny9nmzZRBBQ3HejBhIqUh8TlqP6URkIRHgPArYvOHoeRdasjJJoxTyii5nHC9kGoYC8lW",
+	"uK9c2OZPs9a7rJxSmGy+2r0j20Tr3XGfvTuuJyIGn47Q3BqNxThxngsRjGgSG26TR8jHimueu1kD9Goi",
+	"pEZmM0Cxwtx/sXygm+sOUyOXgPfeFlIpLvOOiqmUzqr1H2gR0LfLWpdI7vxeVy5uPQPa7Mr/vAb/HIuC",
+	"T5VoUcqukjIvzbmPGpVlXZ3E4mUMbDbDf1XJcMq0hmhgHhs+RDbmPTEakd8TSODUHu/A8DV9z+D0YzZl",
+	"+l9HNFYwsFpX7Op/Vw+Q6bI9DdEfWF2gYYoeqH3iJ8cgqgFhPIyTCDA+KpEcIlclrzvwX/QlUCX4gCjQ",
+	"e1W6PpQp7qDg43ZSRZolp7kiF/zszQGe+MKB3ucez5JM6Rzvi4jR6JTgfRjmVygbx+CuwzSrc8SvuNfC",
+	"st27HgoRA5aoa0tctvJZ43oz9hlfC/kRpSy1d/ulLqvx4sFn81/J76kIaT5ftOFuRiOiANLXxyQKk7Eh",
+	"WdYmooWmsa1Fbz5awdRM8UBVoaufCuVpO7fzpGqT2ce0jXj82hPZx5Rbesu0soBpTXAIl/e+pKwBzyYO",
+	"VjeqKLtjF6vc2u7EyarBS09T3LcvvlVC/HUXJViXNGtTW7TlCxokTbJME5lRqdV2ioHWMH4HDsrXd+DJ",
+	"U6sa351M9jLimTLymeOGr510xhMak1AoFJ4NzDJeUglEEMMYE4KjWHZK6FBcoZNTSQrsPjp8aCX0Xtqn",
+	"h30Ge/vkDFdCjbD4Eby2BX1x6FgCRCfIMhiCHhM6FQlPxXl3FWaRAVGzmGkyBH0NwP0qkcewLj4uxpJE",
+	"bDQCCdwHMpiBGI8Qu12Bn4EDRIoMssZewq/ilu0O7jXxN4vyB30PCf8/D8G/l0R1lPIZ1fSx6ululUpq",
+	"8RHMU0ZMSSKB1k5qOBLrOJC+N6umt0RSjAyyQh1TJAza6ZZpJpEwQq0s26pevmXEmpXXd03QUyq4A24u",
+	"1R23HF3rM98YsMMJi6Meul700ALUm4FkIuppIXqx4OMasFvop3qIN4+OD3sRnddBa8Zi9CyL0Uspc10H",
+	"CaHuzeh8Clz3QiqhNxFT6ClN56sWWeoMn9CyEaU22ppuIzpl8bxnOSka96hSTGnKNb4zDiEoRWt7MzXq",
+	"eeXLqt3FjENPJFqxCHoOgdjzr3vti2tiqqcn4FbbvJvZyghx9hK8gldqf6hr5nfqIy5qHE/BbJFrRmN7",
+	"cxHVoJo2TjirNbs7+1gvnED4UfVG9qnXuLTyj1xc817ZVt+GiWxNfrxgY56KK0bQClw6FsbHBGg4IXhR",
+	"68qSC0rPlfIkal23Ik2WxJ8oshYxDvdS7jELO+ezRN+6u1czwSeXv4jxm0SXtg5bra50TRa9Vae2zPc/",
+	"NfPd8tItL13PS7fs8c7ZY5dxSChrSOBAtCgYWywed7p+cxTWjQWZ5lI0xPZtMMgzH3w2/3lnnAhisGHV",
+	"5VzjU3EFW+KEW1V8y0+2/GTLT66dn7xl7VrWrmXtWtbuPrB2liMi1LJ1NsF2jrG7Iee2qQ/n6vgJVBg6",
+	"jWdSWVVmFtMQviWlZ8titixmy2K2LGarsmz52pavbfnalq9dytci/+cZWzHaJlu7QiFpI453YMV/iwPf",
+	"Zx/mt+gehUO2PG3L07YhS62Taxu2tIRIGXyOdSAdgFhrmhYYT2OftstNQqznKekOafjRtEBqtrd7lzQJ",
+	"V0zBTqiZGXh71OzuPMQ4XNvraB3DWor0VVAkP3BLkO5rIeELTaVGtH/FbAnhUS4fjyUUJy4LuhVsimnQ",
+	"0Ctit3KOpVo7oAwXOPCOKEMrcrQIvlWjt2r01lOj1Wh/JRrtCVU9Lno2OKjVfLea76WMIzJPqbp7JGSW",
+	"jrNr0/p7tLtd/9x86Q118Pk3MVxVEzRfsWaHfNqKwjiudFCbBvJ+paQ7K5baT1Pwe/ZmK2U/Ny/q+Scx",
+	"RBlmKfAfuGJUS+tYePB86treXtrZ4jt4nWYEAjGLoVA7ixRLZ9VlgnU/9wWP54UUsK6QQucE88sGt5sS",
+	"tnjADUp32ItoEcL9ywsrAYmT1YXk0UNAKJHimswwL3xa2SbKla65LwjDbArCRDI9x35DoBLkWWIYn79+",
+	"MC/BcEd+1ETGnZPOROvZycFBLEIaT4TSJz8c/nCI2g23o/Jj/hlorCcBkUAjZHoCMgUtWajSsnrmbRlC",
+	"brAqxKP9XEJnj6NUBZpwBTJIokDawYw0IFVWr09CbHtP2Eyl6b70BKa5OSySqRj/FUCkAjuoHd6ILLl7",
+	"dDM9pRLIWagJxGzMhixmep4bP9e+YpK/2LqBEKWCKaYysuiFqLnSMFWk+/bsYs8WjbSGGhwTIpd6jHEt",
+	"8nnJLBSp3CIqBq9YzBsnFvgBcHuWU3P1DQ3AL5xfsVPFuA6bKOQBpwLzClNezqZm++eqLdoM6ySCEBWP",
+	"+f2MEo4pEazpqGLGtCi3CiprSCrSvcbjTMs6WjBkw0SD2sNF+Ge9X6Ar9rkuTlnMFq1Am672CBeK+uRH",
+	"dGnxFwdEuKJj4CEzuzi/eEG81GSHjejcD50/m7RR7ZhmSXnuOnB5oHOBdenrZBnXnpujyJwvzvOsIGnj",
+	"WOc8YlcsSmhM/Mt9kfDIJu7DK8mNP6WcjvHbmpOmsxnwqIfJAxEVEi0pi/Pvznxr0Nz/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -97,6 +97,7 @@ func TestBadInputGetsAProblemAndChangesNothing(t *testing.T) {
 			}
 			if tt.wantStatus == http.StatusMethodNotAllowed {
 				require.Contains(t, r.Header.Get("Allow"), "GET")
+				require.NotContains(t, r.Header.Get("Allow"), "OPTIONS", "OPTIONS is not answered")
 			}
 			require.Equal(t, before, b.counts(), "a rejected request changes nothing")
 		})
@@ -111,4 +112,15 @@ func TestEveryErrorCarriesTheRequestIDTheCallerSent(t *testing.T) {
 	require.Equal(t, "trace-123", *r.problem(t).RequestId)
 	bad := b.do(http.MethodGet, "/healthz", "", nil, "X-Request-Id", "has spaces in it")
 	require.NotEqual(t, "has spaces in it", bad.Header.Get("X-Request-Id"), "an unsafe id is replaced")
+}
+
+func TestHeadIsRefusedOnEveryPathWithTheAnsweredMethods(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for path, allow := range map[string]string{"/v1/people": "GET, POST", "/healthz": "GET", "/v1/people/" + newID(): "GET, PATCH"} {
+		r := b.do(http.MethodHead, path, b.token("practitioner"), nil)
+		require.Equal(t, http.StatusMethodNotAllowed, r.Status, path)
+		require.Equal(t, allow, r.Header.Get("Allow"), path)
+		require.Empty(t, r.Body, "HEAD has no body")
+	}
 }

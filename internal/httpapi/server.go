@@ -13,8 +13,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.yaml.in/yaml/v4"
 
+	"github.com/pbudget/pbudget"
 	"github.com/pbudget/pbudget/api"
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/audit"
@@ -93,7 +93,7 @@ func init() {
 
 // Spec returns the contract embedded in the binary, without servers so that any host validates.
 func Spec() (*openapi3.T, error) {
-	spec, err := api.GetSwagger()
+	spec, err := openapi3.NewLoader().LoadFromData(pbudget.OpenAPI)
 	if err != nil {
 		return nil, fmt.Errorf("load embedded spec: %w", err)
 	}
@@ -111,16 +111,12 @@ func New(d Deps) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	specYAML, err := yaml.Marshal(spec)
-	if err != nil {
-		return nil, fmt.Errorf("render spec: %w", err)
-	}
 	s := &Server{
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
 		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
 		plans: d.Plans, providers: d.Providers, settings: d.Settings,
 		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry), registry: d.Registry,
-		specYAML: specYAML,
+		specYAML: pbudget.OpenAPI,
 		validation: &openapi3filter.Options{
 			MultiError:         true,
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // authenticated by contract()

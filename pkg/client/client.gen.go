@@ -129,6 +129,24 @@ func (e AssessmentType) Valid() bool {
 	}
 }
 
+// Defines values for BadRequestProblemType.
+const (
+	UrnPbudgetProblemDataRejected BadRequestProblemType = "urn:pbudget:problem:data-rejected"
+	UrnPbudgetProblemValidation   BadRequestProblemType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the BadRequestProblemType enum.
+func (e BadRequestProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemDataRejected:
+		return true
+	case UrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BudgetChange.
 const (
 	BudgetChangeCeilingRaised        BudgetChange = "ceiling_raised"
@@ -693,6 +711,21 @@ func (e FinancialAssessmentPatchDreMethod) Valid() bool {
 	}
 }
 
+// Defines values for ForbiddenProblemType.
+const (
+	ForbiddenProblemTypeUrnPbudgetProblemForbidden ForbiddenProblemType = "urn:pbudget:problem:forbidden"
+)
+
+// Valid indicates whether the value is a known member of the ForbiddenProblemType enum.
+func (e ForbiddenProblemType) Valid() bool {
+	switch e {
+	case ForbiddenProblemTypeUrnPbudgetProblemForbidden:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FundingDecisionDecision.
 const (
 	FundingDecisionDecisionApprove          FundingDecisionDecision = "approve"
@@ -924,6 +957,21 @@ func (e IncomeType) Valid() bool {
 	}
 }
 
+// Defines values for InternalErrorProblemType.
+const (
+	UrnPbudgetProblemInternal InternalErrorProblemType = "urn:pbudget:problem:internal"
+)
+
+// Valid indicates whether the value is a known member of the InternalErrorProblemType enum.
+func (e InternalErrorProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemInternal:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LineFrequency.
 const (
 	Once      LineFrequency = "once"
@@ -1023,6 +1071,51 @@ func (e ManagementOption) Valid() bool {
 	}
 }
 
+// Defines values for MethodNotAllowedProblemType.
+const (
+	UrnPbudgetProblemMethodNotAllowed MethodNotAllowedProblemType = "urn:pbudget:problem:method-not-allowed"
+)
+
+// Valid indicates whether the value is a known member of the MethodNotAllowedProblemType enum.
+func (e MethodNotAllowedProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemMethodNotAllowed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotFoundProblemType.
+const (
+	UrnPbudgetProblemNotFound NotFoundProblemType = "urn:pbudget:problem:not-found"
+)
+
+// Valid indicates whether the value is a known member of the NotFoundProblemType enum.
+func (e NotFoundProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayloadTooLargeProblemType.
+const (
+	UrnPbudgetProblemPayloadTooLarge PayloadTooLargeProblemType = "urn:pbudget:problem:payload-too-large"
+)
+
+// Valid indicates whether the value is a known member of the PayloadTooLargeProblemType enum.
+func (e PayloadTooLargeProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemPayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PersonType.
 const (
 	PersonTypeAdult PersonType = "adult"
@@ -1059,6 +1152,36 @@ func (e PlanStatus) Valid() bool {
 	case PlanStatusSubmitted:
 		return true
 	case PlanStatusSuperseded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PreconditionFailedProblemType.
+const (
+	UrnPbudgetProblemVersionMismatch PreconditionFailedProblemType = "urn:pbudget:problem:version-mismatch"
+)
+
+// Valid indicates whether the value is a known member of the PreconditionFailedProblemType enum.
+func (e PreconditionFailedProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemVersionMismatch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PreconditionRequiredProblemType.
+const (
+	UrnPbudgetProblemIfMatchRequired PreconditionRequiredProblemType = "urn:pbudget:problem:if-match-required"
+)
+
+// Valid indicates whether the value is a known member of the PreconditionRequiredProblemType enum.
+func (e PreconditionRequiredProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemIfMatchRequired:
 		return true
 	default:
 		return false
@@ -1263,6 +1386,21 @@ func (e RelationshipKind) Valid() bool {
 	}
 }
 
+// Defines values for ServiceUnavailableProblemType.
+const (
+	UrnPbudgetProblemUnavailable ServiceUnavailableProblemType = "urn:pbudget:problem:unavailable"
+)
+
+// Valid indicates whether the value is a known member of the ServiceUnavailableProblemType enum.
+func (e ServiceUnavailableProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SupportPlanManagementMode.
 const (
 	SupportPlanManagementModeCouncilManaged SupportPlanManagementMode = "council_managed"
@@ -1314,6 +1452,39 @@ func (e UnableReason) Valid() bool {
 	}
 }
 
+// Defines values for UnauthorizedProblemType.
+const (
+	UrnPbudgetProblemInvalidToken UnauthorizedProblemType = "urn:pbudget:problem:invalid-token"
+	UrnPbudgetProblemMissingToken UnauthorizedProblemType = "urn:pbudget:problem:missing-token"
+)
+
+// Valid indicates whether the value is a known member of the UnauthorizedProblemType enum.
+func (e UnauthorizedProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemInvalidToken:
+		return true
+	case UrnPbudgetProblemMissingToken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UnsupportedMediaTypeProblemType.
+const (
+	UrnPbudgetProblemUnsupportedMediaType UnsupportedMediaTypeProblemType = "urn:pbudget:problem:unsupported-media-type"
+)
+
+// Valid indicates whether the value is a known member of the UnsupportedMediaTypeProblemType enum.
+func (e UnsupportedMediaTypeProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpratingJobStatus.
 const (
 	UpratingJobStatusCompleted UpratingJobStatus = "completed"
@@ -1332,6 +1503,1386 @@ func (e UpratingJobStatus) Valid() bool {
 	case UpratingJobStatusQueued:
 		return true
 	case UpratingJobStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid     UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cared-for-person-invalid"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed     UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:carer-reason-not-allowed"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome          UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:duplicate-outcome"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:field-not-for-assessment-type"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch    UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:outcome-reasons-mismatch"
+)
+
+// Valid indicates whether the value is a known member of the UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CancelAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CancelAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft CancelAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the CancelAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CancelAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CancelAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-not-draft"
+	CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen         CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+)
+
+// Valid indicates whether the value is a known member of the CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft:
+		return true
+	case CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentIncomplete             CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-incomplete"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReason       CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-reduction-needs-reason"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReassessment CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-reduction-needs-reassessment"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNoActiveRasVersion               CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:no-active-ras-version"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverrideAgreesWithComputed       CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:override-agrees-with-computed"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasAnswersInvalid                CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-answers-invalid"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid             CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-definition-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentIncomplete:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReason:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReassessment:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNoActiveRasVersion:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverrideAgreesWithComputed:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasAnswersInvalid:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentAgreementExists CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-agreement-exists"
+	CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight       CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved              CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentAgreementExists:
+		return true
+	case CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentRecipientInvalid CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-recipient-invalid"
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines   CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-direct-payment-lines"
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound                  CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-found"
+)
+
+// Valid indicates whether the value is a known member of the CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentRecipientInvalid:
+		return true
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines:
+		return true
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-current-exists"
+	UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft      UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists:
+		return true
+	case UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen                       CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+	CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-current-exists"
+	CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft      CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	case CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists:
+		return true
+	case CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemDreFlatNotSet                 CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:dre-flat-not-set"
+	UrnPbudgetProblemEffectiveDateInFuture         CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:effective-date-in-future"
+	UrnPbudgetProblemFinancialAssessmentAdultsOnly CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-adults-only"
+	UrnPbudgetProblemFinancialAssessmentIncomplete CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-incomplete"
+	UrnPbudgetProblemMigRateMissing                CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:mig-rate-missing"
+	UrnPbudgetProblemNoRateTableInForce            CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:no-rate-table-in-force"
+)
+
+// Valid indicates whether the value is a known member of the CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemDreFlatNotSet:
+		return true
+	case UrnPbudgetProblemEffectiveDateInFuture:
+		return true
+	case UrnPbudgetProblemFinancialAssessmentAdultsOnly:
+		return true
+	case UrnPbudgetProblemFinancialAssessmentIncomplete:
+		return true
+	case UrnPbudgetProblemMigRateMissing:
+		return true
+	case UrnPbudgetProblemNoRateTableInForce:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending  CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:funding-request-pending"
+	CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending:
+		return true
+	case CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetNotFound         CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-not-found"
+	CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused   CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRequestNotAboveCeiling CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:request-not-above-ceiling"
+)
+
+// Valid indicates whether the value is a known member of the CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetNotFound:
+		return true
+	case CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRequestNotAboveCeiling:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetChangedSinceRequest DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-changed-since-request"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded               DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen                DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestDecided     DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:funding-request-decided"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending     DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:funding-request-pending"
+)
+
+// Valid indicates whether the value is a known member of the DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetChangedSinceRequest:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestDecided:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemApprovedAmountNotAllowed   DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-amount-not-allowed"
+	UrnPbudgetProblemApprovedAmountRequired     DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-amount-required"
+	UrnPbudgetProblemApprovedNotAboveIndicative DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-not-above-indicative"
+)
+
+// Valid indicates whether the value is a known member of the DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemApprovedAmountNotAllowed:
+		return true
+	case UrnPbudgetProblemApprovedAmountRequired:
+		return true
+	case UrnPbudgetProblemApprovedNotAboveIndicative:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfAgreementExists     CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-agreement-exists"
+	CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved        CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfAgreementExists:
+		return true
+	case CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired           CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-isf-lines-with-provider"
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound                  CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-found"
+)
+
+// Valid indicates whether the value is a known member of the CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider:
+		return true
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePerson409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreatePerson409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken         CreatePerson409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:nhs-number-taken"
+)
+
+// Valid indicates whether the value is a known member of the CreatePerson409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreatePerson409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePerson422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreatePerson422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge        CreatePerson422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:person-type-age"
+)
+
+// Valid indicates whether the value is a known member of the CreatePerson422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreatePerson422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdatePerson409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken UpdatePerson409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:nhs-number-taken"
+)
+
+// Valid indicates whether the value is a known member of the UpdatePerson409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdatePerson409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdatePerson422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge UpdatePerson422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:person-type-age"
+)
+
+// Valid indicates whether the value is a known member of the UpdatePerson422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdatePerson422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentTypeForPerson       CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-type-for-person"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid         CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cared-for-person-invalid"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed         CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:carer-reason-not-allowed"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome              CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:duplicate-outcome"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType     CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:field-not-for-assessment-type"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch        CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:outcome-reasons-mismatch"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessedAssessmentInvalid   CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reassessed-assessment-invalid"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessesOnlyForReassessment CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reassesses-only-for-reassessment"
+)
+
+// Valid indicates whether the value is a known member of the CreateAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentTypeForPerson:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessedAssessmentInvalid:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessesOnlyForReassessment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-current-exists"
+	CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight           CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists:
+		return true
+	case CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRelationship409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists     CreateRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:relationship-exists"
+)
+
+// Valid indicates whether the value is a known member of the CreateRelationship409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRelationship409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRelationship422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused  CreateRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelatedPersonNotFound CreateRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:related-person-not-found"
+	CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSelfRelationship      CreateRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:self-relationship"
+)
+
+// Valid indicates whether the value is a known member of the CreateRelationship422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRelationship422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelatedPersonNotFound:
+		return true
+	case CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSelfRelationship:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EndRelationship409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipEnded  EndRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:relationship-ended"
+	EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists EndRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:relationship-exists"
+)
+
+// Valid indicates whether the value is a known member of the EndRelationship409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EndRelationship409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipEnded:
+		return true
+	case EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EndRelationship422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemEndBeforeStart EndRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:end-before-start"
+)
+
+// Valid indicates whether the value is a known member of the EndRelationship422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EndRelationship422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemEndBeforeStart:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+)
+
+// Valid indicates whether the value is a known member of the CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateProvider409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateProvider409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateProvider409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateProvider409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateProvider409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateProvider409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateProvider422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateProvider422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateProvider422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateProvider422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateProvider422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateProvider422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-definition-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-active-exists"
+	UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft     UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists:
+		return true
+	case UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-definition-invalid"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-active-exists"
+	ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft     ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists:
+		return true
+	case ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-active-exists"
+	RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotActive    RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-not-active"
+)
+
+// Valid indicates whether the value is a known member of the RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists:
+		return true
+	case RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotActive:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRateTable409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken     CreateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-date-taken"
+	CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen        CreateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:uprating-job-open"
+)
+
+// Valid indicates whether the value is a known member of the CreateRateTable409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRateTable409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken:
+		return true
+	case CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRateTable422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid     CreateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateRateTable422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-date-taken"
+	UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInForce   UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-in-force"
+	UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen    UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:uprating-job-open"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken:
+		return true
+	case UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInForce:
+		return true
+	case UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-invalid"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UprateRateTable409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight UprateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken     UprateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-date-taken"
+	UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen        UprateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:uprating-job-open"
+)
+
+// Valid indicates whether the value is a known member of the UprateRateTable409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UprateRateTable409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken:
+		return true
+	case UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UprateRateTable422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UprateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused UprateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the UprateRateTable422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UprateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UprateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemServiceCategoryExists  CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:service-category-exists"
+)
+
+// Valid indicates whether the value is a known member of the CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemServiceCategoryExists:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemForbidden          ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:forbidden"
+	ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverDelegatedLimit ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:over-delegated-limit"
+)
+
+// Valid indicates whether the value is a known member of the ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemForbidden:
+		return true
+	case ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverDelegatedLimit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded           ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen            ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted      ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-submitted"
+)
+
+// Valid indicates whether the value is a known member of the ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDifferenceReasonRequired            ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:difference-reason-required"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSignOffChecksFailed                 ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:sign-off-checks-failed"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDifferenceReasonRequired:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSignOffChecksFailed:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddPlanLine409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded           AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the AddPlanLine409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AddPlanLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddPlanLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the AddPlanLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AddPlanLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded           RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded           ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted      ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-submitted"
+)
+
+// Valid indicates whether the value is a known member of the ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved       ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded           SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoLines                      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-lines"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoLines:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
 		return true
 	default:
 		return false
@@ -1610,6 +3161,9 @@ type AuditEventList struct {
 	Items         []AuditEvent `json:"items"`
 	NextPageToken *string      `json:"next_page_token,omitempty"`
 }
+
+// BadRequestProblemType The problem types of the shared `BadRequest` response.
+type BadRequestProblemType string
 
 // BudgetChange What made this version.
 type BudgetChange string
@@ -2049,6 +3603,9 @@ type FinancialAssessmentPatch struct {
 // FinancialAssessmentPatchDreMethod defines model for FinancialAssessmentPatch.DreMethod.
 type FinancialAssessmentPatchDreMethod string
 
+// ForbiddenProblemType The problem types of the shared `Forbidden` response.
+type ForbiddenProblemType string
+
 // FundingDecision defines model for FundingDecision.
 type FundingDecision struct {
 	// ApprovedAnnualPence Required for approve_different; not allowed otherwise.
@@ -2176,6 +3733,9 @@ type IncomeItem struct {
 // IncomeType Earnings and the mobility components of DLA and PIP are disregarded.
 type IncomeType string
 
+// InternalErrorProblemType The problem types of the shared `InternalError` response.
+type InternalErrorProblemType string
+
 // LineFrequency defines model for LineFrequency.
 type LineFrequency string
 
@@ -2205,10 +3765,16 @@ type MIGRates struct {
 // ManagementOption defines model for ManagementOption.
 type ManagementOption string
 
+// MethodNotAllowedProblemType The problem types of the shared `MethodNotAllowed` response.
+type MethodNotAllowedProblemType string
+
 // NHSNumber Ten digits, optionally grouped 3-3-4 by spaces, with a valid modulus-11 check digit.
 //
 // Example: 943 476 5919
 type NHSNumber = string
+
+// NotFoundProblemType The problem types of the shared `NotFound` response.
+type NotFoundProblemType string
 
 // OptionTotal One management option's share. Option costs are sums of their lines, so they add up to the plan
 // exactly. The person's contribution is apportioned to options in proportion to their cost
@@ -2229,6 +3795,9 @@ type PAEvidence struct {
 	EmployersLiabilityInsuranceExpiry *openapi_types.Date `json:"employers_liability_insurance_expiry,omitempty"`
 	PayrollProvider                   *string             `json:"payroll_provider,omitempty"`
 }
+
+// PayloadTooLargeProblemType The problem types of the shared `PayloadTooLarge` response.
+type PayloadTooLargeProblemType string
 
 // Person defines model for Person.
 type Person struct {
@@ -2384,6 +3953,12 @@ type PlanOutcome struct {
 
 // PlanStatus defines model for PlanStatus.
 type PlanStatus string
+
+// PreconditionFailedProblemType The problem types of the shared `PreconditionFailed` response.
+type PreconditionFailedProblemType string
+
+// PreconditionRequiredProblemType The problem types of the shared `PreconditionRequired` response.
+type PreconditionRequiredProblemType string
 
 // Problem RFC 9457 problem details.
 type Problem struct {
@@ -2747,6 +4322,9 @@ type ServiceCategoryList struct {
 	Items []ServiceCategory `json:"items"`
 }
 
+// ServiceUnavailableProblemType The problem types of the shared `ServiceUnavailable` response.
+type ServiceUnavailableProblemType string
+
 // SignOffChecks The approver's record of each sign-off check; every one must hold to approve (return the plan otherwise).
 type SignOffChecks struct {
 	ClearAndDetailed       bool `json:"clear_and_detailed"`
@@ -2851,6 +4429,12 @@ type SupportPlanPatch struct {
 // `significant_pain_distress_anxiety`, `endangers_health_or_safety` (the person's or others'),
 // `takes_significantly_longer` (adults only: carers have the first three, reg 3(3)).
 type UnableReason string
+
+// UnauthorizedProblemType The problem types of the shared `Unauthorized` response.
+type UnauthorizedProblemType string
+
+// UnsupportedMediaTypeProblemType The problem types of the shared `UnsupportedMediaType` response.
+type UnsupportedMediaTypeProblemType string
 
 // UpratingChange defines model for UpratingChange.
 type UpratingChange struct {
@@ -2958,44 +4542,170 @@ type RateTableId = openapi_types.UUID
 // RelationshipId defines model for RelationshipId.
 type RelationshipId = openapi_types.UUID
 
-// BadRequest RFC 9457 problem details.
-type BadRequest = Problem
+// BadRequest defines model for BadRequest.
+type BadRequest struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// Conflict RFC 9457 problem details.
-type Conflict = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// Forbidden RFC 9457 problem details.
-type Forbidden = Problem
+	// Type The problem types of the shared `BadRequest` response.
+	Type BadRequestProblemType `json:"type"`
+}
 
-// InternalError RFC 9457 problem details.
-type InternalError = Problem
+// Forbidden defines model for Forbidden.
+type Forbidden struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// MethodNotAllowed RFC 9457 problem details.
-type MethodNotAllowed = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// NotFound RFC 9457 problem details.
-type NotFound = Problem
+	// Type The problem types of the shared `Forbidden` response.
+	Type ForbiddenProblemType `json:"type"`
+}
 
-// PayloadTooLarge RFC 9457 problem details.
-type PayloadTooLarge = Problem
+// InternalError defines model for InternalError.
+type InternalError struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// PreconditionFailed RFC 9457 problem details.
-type PreconditionFailed = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// PreconditionRequired RFC 9457 problem details.
-type PreconditionRequired = Problem
+	// Type The problem types of the shared `InternalError` response.
+	Type InternalErrorProblemType `json:"type"`
+}
 
-// ServiceUnavailable RFC 9457 problem details.
-type ServiceUnavailable = Problem
+// MethodNotAllowed defines model for MethodNotAllowed.
+type MethodNotAllowed struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// Unauthorized RFC 9457 problem details.
-type Unauthorized = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// UnprocessableEntity RFC 9457 problem details.
-type UnprocessableEntity = Problem
+	// Type The problem types of the shared `MethodNotAllowed` response.
+	Type MethodNotAllowedProblemType `json:"type"`
+}
 
-// UnsupportedMediaType RFC 9457 problem details.
-type UnsupportedMediaType = Problem
+// NotFound defines model for NotFound.
+type NotFound struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `NotFound` response.
+	Type NotFoundProblemType `json:"type"`
+}
+
+// PayloadTooLarge defines model for PayloadTooLarge.
+type PayloadTooLarge struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `PayloadTooLarge` response.
+	Type PayloadTooLargeProblemType `json:"type"`
+}
+
+// PreconditionFailed defines model for PreconditionFailed.
+type PreconditionFailed struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `PreconditionFailed` response.
+	Type PreconditionFailedProblemType `json:"type"`
+}
+
+// PreconditionRequired defines model for PreconditionRequired.
+type PreconditionRequired struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `PreconditionRequired` response.
+	Type PreconditionRequiredProblemType `json:"type"`
+}
+
+// ServiceUnavailable defines model for ServiceUnavailable.
+type ServiceUnavailable struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `ServiceUnavailable` response.
+	Type ServiceUnavailableProblemType `json:"type"`
+}
+
+// Unauthorized defines model for Unauthorized.
+type Unauthorized struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `Unauthorized` response.
+	Type UnauthorizedProblemType `json:"type"`
+}
+
+// UnsupportedMediaType defines model for UnsupportedMediaType.
+type UnsupportedMediaType struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `UnsupportedMediaType` response.
+	Type UnsupportedMediaTypeProblemType `json:"type"`
+}
 
 // ListAssessmentsParams defines parameters for ListAssessments.
 type ListAssessmentsParams struct {
@@ -3016,17 +4726,32 @@ type UpdateAssessmentParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateAssessment.
+type UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateAssessment.
+type UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType string
+
 // CancelAssessmentParams defines parameters for CancelAssessment.
 type CancelAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// CancelAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CancelAssessment.
+type CancelAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
 // CompleteAssessmentParams defines parameters for CompleteAssessment.
 type CompleteAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteAssessment.
+type CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteAssessment.
+type CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
@@ -3075,6 +4800,12 @@ type CreateDirectPaymentAgreementParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateDirectPaymentAgreement.
+type CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateDirectPaymentAgreement.
+type CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdateDirectPaymentAgreementParams defines parameters for UpdateDirectPaymentAgreement.
 type UpdateDirectPaymentAgreementParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3087,11 +4818,20 @@ type UpdateFinancialAssessmentParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateFinancialAssessment.
+type UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
 // CompleteFinancialAssessmentParams defines parameters for CompleteFinancialAssessment.
 type CompleteFinancialAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteFinancialAssessment.
+type CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteFinancialAssessment.
+type CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListFundingRequestsParams defines parameters for ListFundingRequests.
 type ListFundingRequestsParams struct {
@@ -3109,11 +4849,23 @@ type CreateFundingRequestParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFundingRequest.
+type CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFundingRequest.
+type CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType string
+
 // DecideFundingRequestParams defines parameters for DecideFundingRequest.
 type DecideFundingRequestParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType defines parameters for DecideFundingRequest.
+type DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType string
+
+// DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType defines parameters for DecideFundingRequest.
+type DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListISFAgreementsParams defines parameters for ListISFAgreements.
 type ListISFAgreementsParams struct {
@@ -3128,6 +4880,12 @@ type CreateISFAgreementParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateISFAgreement.
+type CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateISFAgreement.
+type CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPeopleParams defines parameters for ListPeople.
 type ListPeopleParams struct {
@@ -3149,11 +4907,23 @@ type CreatePersonParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreatePerson409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreatePerson.
+type CreatePerson409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreatePerson422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreatePerson.
+type CreatePerson422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdatePersonParams defines parameters for UpdatePerson.
 type UpdatePersonParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// UpdatePerson409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdatePerson.
+type UpdatePerson409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdatePerson422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdatePerson.
+type UpdatePerson422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPersonAssessmentsParams defines parameters for ListPersonAssessments.
 type ListPersonAssessmentsParams struct {
@@ -3169,6 +4939,12 @@ type CreateAssessmentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateAssessment.
+type CreateAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateAssessment.
+type CreateAssessment422ApplicationProblemPlusJSONResponseBodyType string
+
 // ListPersonFinancialAssessmentsParams defines parameters for ListPersonFinancialAssessments.
 type ListPersonFinancialAssessmentsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -3182,6 +4958,12 @@ type CreateFinancialAssessmentParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFinancialAssessment.
+type CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFinancialAssessment.
+type CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPersonBudgetVersionsParams defines parameters for ListPersonBudgetVersions.
 type ListPersonBudgetVersionsParams struct {
@@ -3208,11 +4990,23 @@ type CreateRelationshipParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateRelationship409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRelationship.
+type CreateRelationship409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateRelationship422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRelationship.
+type CreateRelationship422ApplicationProblemPlusJSONResponseBodyType string
+
 // EndRelationshipParams defines parameters for EndRelationship.
 type EndRelationshipParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// EndRelationship409ApplicationProblemPlusJSONResponseBodyType defines parameters for EndRelationship.
+type EndRelationship409ApplicationProblemPlusJSONResponseBodyType string
+
+// EndRelationship422ApplicationProblemPlusJSONResponseBodyType defines parameters for EndRelationship.
+type EndRelationship422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPersonalBudgetsParams defines parameters for ListPersonalBudgets.
 type ListPersonalBudgetsParams struct {
@@ -3238,6 +5032,12 @@ type CreateSupportPlanParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateSupportPlan.
+type CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateSupportPlan.
+type CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
+
 // ListProvidersParams defines parameters for ListProviders.
 type ListProvidersParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -3252,6 +5052,12 @@ type CreateProviderParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateProvider409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateProvider.
+type CreateProvider409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateProvider422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateProvider.
+type CreateProvider422ApplicationProblemPlusJSONResponseBodyType string
 
 // UpdateProviderParams defines parameters for UpdateProvider.
 type UpdateProviderParams struct {
@@ -3275,11 +5081,23 @@ type CreateRASVersionParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRASVersion.
+type CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRASVersion.
+type CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdateRASVersionParams defines parameters for UpdateRASVersion.
 type UpdateRASVersionParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRASVersion.
+type UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRASVersion.
+type UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType string
 
 // ActivateRASVersionParams defines parameters for ActivateRASVersion.
 type ActivateRASVersionParams struct {
@@ -3287,11 +5105,17 @@ type ActivateRASVersionParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for ActivateRASVersion.
+type ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType string
+
 // RetireRASVersionParams defines parameters for RetireRASVersion.
 type RetireRASVersionParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for RetireRASVersion.
+type RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType string
 
 // ListRateTablesParams defines parameters for ListRateTables.
 type ListRateTablesParams struct {
@@ -3310,11 +5134,23 @@ type CreateRateTableParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateRateTable409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRateTable.
+type CreateRateTable409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRateTable.
+type CreateRateTable422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdateRateTableParams defines parameters for UpdateRateTable.
 type UpdateRateTableParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRateTable.
+type UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRateTable.
+type UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType string
 
 // UprateRateTableParams defines parameters for UprateRateTable.
 type UprateRateTableParams struct {
@@ -3322,11 +5158,23 @@ type UprateRateTableParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// UprateRateTable409ApplicationProblemPlusJSONResponseBodyType defines parameters for UprateRateTable.
+type UprateRateTable409ApplicationProblemPlusJSONResponseBodyType string
+
+// UprateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for UprateRateTable.
+type UprateRateTable422ApplicationProblemPlusJSONResponseBodyType string
+
 // CreateServiceCategoryParams defines parameters for CreateServiceCategory.
 type CreateServiceCategoryParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateServiceCategory.
+type CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateServiceCategory.
+type CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListSupportPlansParams defines parameters for ListSupportPlans.
 type ListSupportPlansParams struct {
@@ -3346,11 +5194,23 @@ type UpdateSupportPlanParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateSupportPlan.
+type UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
 // ApproveSupportPlanParams defines parameters for ApproveSupportPlan.
 type ApproveSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType defines parameters for ApproveSupportPlan.
+type ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType string
+
+// ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for ApproveSupportPlan.
+type ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for ApproveSupportPlan.
+type ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
 
 // AddPlanLineParams defines parameters for AddPlanLine.
 type AddPlanLineParams struct {
@@ -3358,11 +5218,23 @@ type AddPlanLineParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// AddPlanLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for AddPlanLine.
+type AddPlanLine409ApplicationProblemPlusJSONResponseBodyType string
+
+// AddPlanLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for AddPlanLine.
+type AddPlanLine422ApplicationProblemPlusJSONResponseBodyType string
+
 // RemovePlanLineParams defines parameters for RemovePlanLine.
 type RemovePlanLineParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for RemovePlanLine.
+type RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType string
+
+// RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for RemovePlanLine.
+type RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType string
 
 // ReplacePlanLineParams defines parameters for ReplacePlanLine.
 type ReplacePlanLineParams struct {
@@ -3370,11 +5242,20 @@ type ReplacePlanLineParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReplacePlanLine.
+type ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType string
+
+// ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for ReplacePlanLine.
+type ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType string
+
 // ReturnSupportPlanParams defines parameters for ReturnSupportPlan.
 type ReturnSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReturnSupportPlan.
+type ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
 
 // ReviseSupportPlanParams defines parameters for ReviseSupportPlan.
 type ReviseSupportPlanParams struct {
@@ -3382,11 +5263,20 @@ type ReviseSupportPlanParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReviseSupportPlan.
+type ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
 // SubmitSupportPlanParams defines parameters for SubmitSupportPlan.
 type SubmitSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for SubmitSupportPlan.
+type SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for SubmitSupportPlan.
+type SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListUpratingChangesParams defines parameters for ListUpratingChanges.
 type ListUpratingChangesParams struct {
@@ -11078,6 +12968,12 @@ type GetDocsResponse200Headers struct {
 	XRequestId            *string
 }
 
+// GetDocsResponse405Headers the declared response headers of an HTTP 405 response for GetDocs
+type GetDocsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetDocsResponse500Headers the declared response headers of an HTTP 500 response for GetDocs
 type GetDocsResponse500Headers struct {
 	XRequestId *string
@@ -11086,12 +12982,21 @@ type GetDocsResponse500Headers struct {
 type GetDocsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetDocsResponse200Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetDocsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetDocsResponse500Headers
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetDocsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11134,6 +13039,12 @@ type GetDocsScriptResponse200Headers struct {
 	XRequestId   *string
 }
 
+// GetDocsScriptResponse405Headers the declared response headers of an HTTP 405 response for GetDocsScript
+type GetDocsScriptResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetDocsScriptResponse500Headers the declared response headers of an HTTP 500 response for GetDocsScript
 type GetDocsScriptResponse500Headers struct {
 	XRequestId *string
@@ -11142,12 +13053,21 @@ type GetDocsScriptResponse500Headers struct {
 type GetDocsScriptResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetDocsScriptResponse200Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetDocsScriptResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetDocsScriptResponse500Headers
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetDocsScriptResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11189,6 +13109,12 @@ type GetHealthResponse200Headers struct {
 	XRequestId *string
 }
 
+// GetHealthResponse405Headers the declared response headers of an HTTP 405 response for GetHealth
+type GetHealthResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetHealthResponse500Headers the declared response headers of an HTTP 500 response for GetHealth
 type GetHealthResponse500Headers struct {
 	XRequestId *string
@@ -11199,10 +13125,14 @@ type GetHealthResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Health
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetHealthResponse200Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetHealthResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetHealthResponse500Headers
 }
@@ -11210,6 +13140,11 @@ type GetHealthResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetHealthResponse) GetJSON200() *Health {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetHealthResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11267,6 +13202,17 @@ type GetMetricsResponse403Headers struct {
 	XRequestId *string
 }
 
+// GetMetricsResponse404Headers the declared response headers of an HTTP 404 response for GetMetrics
+type GetMetricsResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetMetricsResponse405Headers the declared response headers of an HTTP 405 response for GetMetrics
+type GetMetricsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetMetricsResponse500Headers the declared response headers of an HTTP 500 response for GetMetrics
 type GetMetricsResponse500Headers struct {
 	XRequestId *string
@@ -11281,6 +13227,10 @@ type GetMetricsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -11291,6 +13241,10 @@ type GetMetricsResponse struct {
 	Headers401 *GetMetricsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *GetMetricsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetMetricsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetMetricsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetMetricsResponse500Headers
 }
@@ -11308,6 +13262,16 @@ func (r GetMetricsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r GetMetricsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMetricsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetMetricsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11349,6 +13313,12 @@ type GetOpenAPIResponse200Headers struct {
 	XRequestId *string
 }
 
+// GetOpenAPIResponse405Headers the declared response headers of an HTTP 405 response for GetOpenAPI
+type GetOpenAPIResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetOpenAPIResponse500Headers the declared response headers of an HTTP 500 response for GetOpenAPI
 type GetOpenAPIResponse500Headers struct {
 	XRequestId *string
@@ -11358,18 +13328,27 @@ type GetOpenAPIResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
-	YAML200 *map[string]interface{}
+	YAML200 *string
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetOpenAPIResponse200Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetOpenAPIResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetOpenAPIResponse500Headers
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
-func (r GetOpenAPIResponse) GetYAML200() *map[string]interface{} {
+func (r GetOpenAPIResponse) GetYAML200() *string {
 	return r.YAML200
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetOpenAPIResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11411,6 +13390,12 @@ type GetReadyResponse200Headers struct {
 	XRequestId *string
 }
 
+// GetReadyResponse405Headers the declared response headers of an HTTP 405 response for GetReady
+type GetReadyResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetReadyResponse500Headers the declared response headers of an HTTP 500 response for GetReady
 type GetReadyResponse500Headers struct {
 	XRequestId *string
@@ -11426,12 +13411,16 @@ type GetReadyResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Ready
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetReadyResponse200Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetReadyResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetReadyResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -11441,6 +13430,11 @@ type GetReadyResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetReadyResponse) GetJSON200() *Ready {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetReadyResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11503,6 +13497,17 @@ type ListAssessmentsResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListAssessmentsResponse404Headers the declared response headers of an HTTP 404 response for ListAssessments
+type ListAssessmentsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListAssessmentsResponse405Headers the declared response headers of an HTTP 405 response for ListAssessments
+type ListAssessmentsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListAssessmentsResponse500Headers the declared response headers of an HTTP 500 response for ListAssessments
 type ListAssessmentsResponse500Headers struct {
 	XRequestId *string
@@ -11519,6 +13524,10 @@ type ListAssessmentsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -11529,6 +13538,10 @@ type ListAssessmentsResponse struct {
 	Headers401 *ListAssessmentsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListAssessmentsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListAssessmentsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListAssessmentsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListAssessmentsResponse500Headers
 }
@@ -11551,6 +13564,16 @@ func (r ListAssessmentsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListAssessmentsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListAssessmentsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListAssessmentsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11614,6 +13637,12 @@ type GetAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetAssessmentResponse405Headers the declared response headers of an HTTP 405 response for GetAssessment
+type GetAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetAssessmentResponse500Headers the declared response headers of an HTTP 500 response for GetAssessment
 type GetAssessmentResponse500Headers struct {
 	XRequestId *string
@@ -11632,6 +13661,8 @@ type GetAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -11644,6 +13675,8 @@ type GetAssessmentResponse struct {
 	Headers403 *GetAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetAssessmentResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetAssessmentResponse500Headers
 }
@@ -11671,6 +13704,11 @@ func (r GetAssessmentResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11734,6 +13772,12 @@ type UpdateAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// UpdateAssessmentResponse405Headers the declared response headers of an HTTP 405 response for UpdateAssessment
+type UpdateAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // UpdateAssessmentResponse409Headers the declared response headers of an HTTP 409 response for UpdateAssessment
 type UpdateAssessmentResponse409Headers struct {
 	XRequestId *string
@@ -11783,8 +13827,20 @@ type UpdateAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -11792,7 +13848,17 @@ type UpdateAssessmentResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -11807,6 +13873,8 @@ type UpdateAssessmentResponse struct {
 	Headers403 *UpdateAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdateAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateAssessmentResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UpdateAssessmentResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -11848,8 +13916,23 @@ func (r UpdateAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+func (r UpdateAssessmentResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -11869,7 +13952,17 @@ func (r UpdateAssessmentResponse) GetApplicationproblemJSON415() *UnsupportedMed
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r UpdateAssessmentResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -11939,6 +14032,12 @@ type CancelAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// CancelAssessmentResponse405Headers the declared response headers of an HTTP 405 response for CancelAssessment
+type CancelAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CancelAssessmentResponse409Headers the declared response headers of an HTTP 409 response for CancelAssessment
 type CancelAssessmentResponse409Headers struct {
 	XRequestId *string
@@ -11983,8 +14082,20 @@ type CancelAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CancelAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -12005,6 +14116,8 @@ type CancelAssessmentResponse struct {
 	Headers403 *CancelAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CancelAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CancelAssessmentResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CancelAssessmentResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -12044,8 +14157,23 @@ func (r CancelAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CancelAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CancelAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CancelAssessmentResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      CancelAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -12130,6 +14258,12 @@ type CompleteAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// CompleteAssessmentResponse405Headers the declared response headers of an HTTP 405 response for CompleteAssessment
+type CompleteAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CompleteAssessmentResponse409Headers the declared response headers of an HTTP 409 response for CompleteAssessment
 type CompleteAssessmentResponse409Headers struct {
 	XRequestId *string
@@ -12179,8 +14313,20 @@ type CompleteAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -12188,7 +14334,17 @@ type CompleteAssessmentResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -12203,6 +14359,8 @@ type CompleteAssessmentResponse struct {
 	Headers403 *CompleteAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CompleteAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CompleteAssessmentResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CompleteAssessmentResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -12244,8 +14402,23 @@ func (r CompleteAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CompleteAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CompleteAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CompleteAssessmentResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -12265,7 +14438,17 @@ func (r CompleteAssessmentResponse) GetApplicationproblemJSON415() *UnsupportedM
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CompleteAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CompleteAssessmentResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -12329,6 +14512,17 @@ type ListAuditEventsResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListAuditEventsResponse404Headers the declared response headers of an HTTP 404 response for ListAuditEvents
+type ListAuditEventsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListAuditEventsResponse405Headers the declared response headers of an HTTP 405 response for ListAuditEvents
+type ListAuditEventsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListAuditEventsResponse500Headers the declared response headers of an HTTP 500 response for ListAuditEvents
 type ListAuditEventsResponse500Headers struct {
 	XRequestId *string
@@ -12345,6 +14539,10 @@ type ListAuditEventsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -12355,6 +14553,10 @@ type ListAuditEventsResponse struct {
 	Headers401 *ListAuditEventsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListAuditEventsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListAuditEventsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListAuditEventsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListAuditEventsResponse500Headers
 }
@@ -12377,6 +14579,16 @@ func (r ListAuditEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListAuditEventsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -12435,6 +14647,17 @@ type GetCouncilSettingsResponse403Headers struct {
 	XRequestId *string
 }
 
+// GetCouncilSettingsResponse404Headers the declared response headers of an HTTP 404 response for GetCouncilSettings
+type GetCouncilSettingsResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetCouncilSettingsResponse405Headers the declared response headers of an HTTP 405 response for GetCouncilSettings
+type GetCouncilSettingsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetCouncilSettingsResponse500Headers the declared response headers of an HTTP 500 response for GetCouncilSettings
 type GetCouncilSettingsResponse500Headers struct {
 	XRequestId *string
@@ -12451,6 +14674,10 @@ type GetCouncilSettingsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -12461,6 +14688,10 @@ type GetCouncilSettingsResponse struct {
 	Headers401 *GetCouncilSettingsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *GetCouncilSettingsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCouncilSettingsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetCouncilSettingsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetCouncilSettingsResponse500Headers
 }
@@ -12483,6 +14714,16 @@ func (r GetCouncilSettingsResponse) GetApplicationproblemJSON401() *Unauthorized
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r GetCouncilSettingsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCouncilSettingsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetCouncilSettingsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -12541,8 +14782,14 @@ type UpdateCouncilSettingsResponse403Headers struct {
 	XRequestId *string
 }
 
-// UpdateCouncilSettingsResponse409Headers the declared response headers of an HTTP 409 response for UpdateCouncilSettings
-type UpdateCouncilSettingsResponse409Headers struct {
+// UpdateCouncilSettingsResponse404Headers the declared response headers of an HTTP 404 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateCouncilSettingsResponse405Headers the declared response headers of an HTTP 405 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse405Headers struct {
+	Allow      *string
 	XRequestId *string
 }
 
@@ -12559,11 +14806,6 @@ type UpdateCouncilSettingsResponse413Headers struct {
 
 // UpdateCouncilSettingsResponse415Headers the declared response headers of an HTTP 415 response for UpdateCouncilSettings
 type UpdateCouncilSettingsResponse415Headers struct {
-	XRequestId *string
-}
-
-// UpdateCouncilSettingsResponse422Headers the declared response headers of an HTTP 422 response for UpdateCouncilSettings
-type UpdateCouncilSettingsResponse422Headers struct {
 	XRequestId *string
 }
 
@@ -12588,16 +14830,16 @@ type UpdateCouncilSettingsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -12610,16 +14852,16 @@ type UpdateCouncilSettingsResponse struct {
 	Headers401 *UpdateCouncilSettingsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *UpdateCouncilSettingsResponse403Headers
-	// Headers409 the parsed response headers for an HTTP 409 response
-	Headers409 *UpdateCouncilSettingsResponse409Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateCouncilSettingsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateCouncilSettingsResponse405Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *UpdateCouncilSettingsResponse412Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *UpdateCouncilSettingsResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdateCouncilSettingsResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *UpdateCouncilSettingsResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *UpdateCouncilSettingsResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -12646,9 +14888,14 @@ func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON403() *Forbidden
 	return r.ApplicationproblemJSON403
 }
 
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON409() *Conflict {
-	return r.ApplicationproblemJSON409
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
@@ -12664,11 +14911,6 @@ func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON413() *PayloadTo
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
@@ -12731,6 +14973,17 @@ type ListDirectPaymentAgreementsResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListDirectPaymentAgreementsResponse404Headers the declared response headers of an HTTP 404 response for ListDirectPaymentAgreements
+type ListDirectPaymentAgreementsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListDirectPaymentAgreementsResponse405Headers the declared response headers of an HTTP 405 response for ListDirectPaymentAgreements
+type ListDirectPaymentAgreementsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListDirectPaymentAgreementsResponse500Headers the declared response headers of an HTTP 500 response for ListDirectPaymentAgreements
 type ListDirectPaymentAgreementsResponse500Headers struct {
 	XRequestId *string
@@ -12747,6 +15000,10 @@ type ListDirectPaymentAgreementsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -12757,6 +15014,10 @@ type ListDirectPaymentAgreementsResponse struct {
 	Headers401 *ListDirectPaymentAgreementsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListDirectPaymentAgreementsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListDirectPaymentAgreementsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListDirectPaymentAgreementsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListDirectPaymentAgreementsResponse500Headers
 }
@@ -12779,6 +15040,16 @@ func (r ListDirectPaymentAgreementsResponse) GetApplicationproblemJSON401() *Una
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListDirectPaymentAgreementsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListDirectPaymentAgreementsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListDirectPaymentAgreementsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -12839,6 +15110,17 @@ type CreateDirectPaymentAgreementResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreateDirectPaymentAgreementResponse404Headers the declared response headers of an HTTP 404 response for CreateDirectPaymentAgreement
+type CreateDirectPaymentAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateDirectPaymentAgreementResponse405Headers the declared response headers of an HTTP 405 response for CreateDirectPaymentAgreement
+type CreateDirectPaymentAgreementResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateDirectPaymentAgreementResponse409Headers the declared response headers of an HTTP 409 response for CreateDirectPaymentAgreement
 type CreateDirectPaymentAgreementResponse409Headers struct {
 	XRequestId *string
@@ -12875,14 +15157,38 @@ type CreateDirectPaymentAgreementResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                   `json:"instance,omitempty"`
+		RequestId *string                                                                   `json:"request_id,omitempty"`
+		Status    int                                                                       `json:"status"`
+		Title     string                                                                    `json:"title"`
+		Type      CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                   `json:"instance,omitempty"`
+		RequestId *string                                                                   `json:"request_id,omitempty"`
+		Status    int                                                                       `json:"status"`
+		Title     string                                                                    `json:"title"`
+		Type      CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -12893,6 +15199,10 @@ type CreateDirectPaymentAgreementResponse struct {
 	Headers401 *CreateDirectPaymentAgreementResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateDirectPaymentAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateDirectPaymentAgreementResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateDirectPaymentAgreementResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateDirectPaymentAgreementResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -12925,8 +15235,28 @@ func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON403() *Fo
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                   `json:"instance,omitempty"`
+	RequestId *string                                                                   `json:"request_id,omitempty"`
+	Status    int                                                                       `json:"status"`
+	Title     string                                                                    `json:"title"`
+	Type      CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -12941,7 +15271,17 @@ func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON415() *Un
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                   `json:"instance,omitempty"`
+	RequestId *string                                                                   `json:"request_id,omitempty"`
+	Status    int                                                                       `json:"status"`
+	Title     string                                                                    `json:"title"`
+	Type      CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -13006,6 +15346,12 @@ type GetDirectPaymentAgreementResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetDirectPaymentAgreementResponse405Headers the declared response headers of an HTTP 405 response for GetDirectPaymentAgreement
+type GetDirectPaymentAgreementResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetDirectPaymentAgreementResponse500Headers the declared response headers of an HTTP 500 response for GetDirectPaymentAgreement
 type GetDirectPaymentAgreementResponse500Headers struct {
 	XRequestId *string
@@ -13024,6 +15370,8 @@ type GetDirectPaymentAgreementResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -13036,6 +15384,8 @@ type GetDirectPaymentAgreementResponse struct {
 	Headers403 *GetDirectPaymentAgreementResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetDirectPaymentAgreementResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetDirectPaymentAgreementResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetDirectPaymentAgreementResponse500Headers
 }
@@ -13063,6 +15413,11 @@ func (r GetDirectPaymentAgreementResponse) GetApplicationproblemJSON403() *Forbi
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetDirectPaymentAgreementResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetDirectPaymentAgreementResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -13126,8 +15481,9 @@ type UpdateDirectPaymentAgreementResponse404Headers struct {
 	XRequestId *string
 }
 
-// UpdateDirectPaymentAgreementResponse409Headers the declared response headers of an HTTP 409 response for UpdateDirectPaymentAgreement
-type UpdateDirectPaymentAgreementResponse409Headers struct {
+// UpdateDirectPaymentAgreementResponse405Headers the declared response headers of an HTTP 405 response for UpdateDirectPaymentAgreement
+type UpdateDirectPaymentAgreementResponse405Headers struct {
+	Allow      *string
 	XRequestId *string
 }
 
@@ -13144,11 +15500,6 @@ type UpdateDirectPaymentAgreementResponse413Headers struct {
 
 // UpdateDirectPaymentAgreementResponse415Headers the declared response headers of an HTTP 415 response for UpdateDirectPaymentAgreement
 type UpdateDirectPaymentAgreementResponse415Headers struct {
-	XRequestId *string
-}
-
-// UpdateDirectPaymentAgreementResponse422Headers the declared response headers of an HTTP 422 response for UpdateDirectPaymentAgreement
-type UpdateDirectPaymentAgreementResponse422Headers struct {
 	XRequestId *string
 }
 
@@ -13175,16 +15526,14 @@ type UpdateDirectPaymentAgreementResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -13199,16 +15548,14 @@ type UpdateDirectPaymentAgreementResponse struct {
 	Headers403 *UpdateDirectPaymentAgreementResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdateDirectPaymentAgreementResponse404Headers
-	// Headers409 the parsed response headers for an HTTP 409 response
-	Headers409 *UpdateDirectPaymentAgreementResponse409Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateDirectPaymentAgreementResponse405Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *UpdateDirectPaymentAgreementResponse412Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *UpdateDirectPaymentAgreementResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdateDirectPaymentAgreementResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *UpdateDirectPaymentAgreementResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *UpdateDirectPaymentAgreementResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -13240,9 +15587,9 @@ func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON404() *No
 	return r.ApplicationproblemJSON404
 }
 
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON409() *Conflict {
-	return r.ApplicationproblemJSON409
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
@@ -13258,11 +15605,6 @@ func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON413() *Pa
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
@@ -13331,6 +15673,12 @@ type GetFinancialAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetFinancialAssessmentResponse405Headers the declared response headers of an HTTP 405 response for GetFinancialAssessment
+type GetFinancialAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetFinancialAssessmentResponse500Headers the declared response headers of an HTTP 500 response for GetFinancialAssessment
 type GetFinancialAssessmentResponse500Headers struct {
 	XRequestId *string
@@ -13349,6 +15697,8 @@ type GetFinancialAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -13361,6 +15711,8 @@ type GetFinancialAssessmentResponse struct {
 	Headers403 *GetFinancialAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetFinancialAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetFinancialAssessmentResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetFinancialAssessmentResponse500Headers
 }
@@ -13388,6 +15740,11 @@ func (r GetFinancialAssessmentResponse) GetApplicationproblemJSON403() *Forbidde
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetFinancialAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetFinancialAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -13451,6 +15808,12 @@ type UpdateFinancialAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// UpdateFinancialAssessmentResponse405Headers the declared response headers of an HTTP 405 response for UpdateFinancialAssessment
+type UpdateFinancialAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // UpdateFinancialAssessmentResponse409Headers the declared response headers of an HTTP 409 response for UpdateFinancialAssessment
 type UpdateFinancialAssessmentResponse409Headers struct {
 	XRequestId *string
@@ -13469,11 +15832,6 @@ type UpdateFinancialAssessmentResponse413Headers struct {
 
 // UpdateFinancialAssessmentResponse415Headers the declared response headers of an HTTP 415 response for UpdateFinancialAssessment
 type UpdateFinancialAssessmentResponse415Headers struct {
-	XRequestId *string
-}
-
-// UpdateFinancialAssessmentResponse422Headers the declared response headers of an HTTP 422 response for UpdateFinancialAssessment
-type UpdateFinancialAssessmentResponse422Headers struct {
 	XRequestId *string
 }
 
@@ -13500,16 +15858,26 @@ type UpdateFinancialAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -13524,6 +15892,8 @@ type UpdateFinancialAssessmentResponse struct {
 	Headers403 *UpdateFinancialAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdateFinancialAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateFinancialAssessmentResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UpdateFinancialAssessmentResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -13532,8 +15902,6 @@ type UpdateFinancialAssessmentResponse struct {
 	Headers413 *UpdateFinancialAssessmentResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdateFinancialAssessmentResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *UpdateFinancialAssessmentResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *UpdateFinancialAssessmentResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -13565,8 +15933,23 @@ func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON404() *NotFo
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                `json:"instance,omitempty"`
+	RequestId *string                                                                `json:"request_id,omitempty"`
+	Status    int                                                                    `json:"status"`
+	Title     string                                                                 `json:"title"`
+	Type      UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -13583,11 +15966,6 @@ func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON413() *Paylo
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
@@ -13656,6 +16034,12 @@ type CompleteFinancialAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// CompleteFinancialAssessmentResponse405Headers the declared response headers of an HTTP 405 response for CompleteFinancialAssessment
+type CompleteFinancialAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CompleteFinancialAssessmentResponse409Headers the declared response headers of an HTTP 409 response for CompleteFinancialAssessment
 type CompleteFinancialAssessmentResponse409Headers struct {
 	XRequestId *string
@@ -13695,12 +16079,34 @@ type CompleteFinancialAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                  `json:"instance,omitempty"`
+		RequestId *string                                                                  `json:"request_id,omitempty"`
+		Status    int                                                                      `json:"status"`
+		Title     string                                                                   `json:"title"`
+		Type      CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                  `json:"instance,omitempty"`
+		RequestId *string                                                                  `json:"request_id,omitempty"`
+		Status    int                                                                      `json:"status"`
+		Title     string                                                                   `json:"title"`
+		Type      CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -13715,6 +16121,8 @@ type CompleteFinancialAssessmentResponse struct {
 	Headers403 *CompleteFinancialAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CompleteFinancialAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CompleteFinancialAssessmentResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CompleteFinancialAssessmentResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -13752,8 +16160,23 @@ func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON404() *Not
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                  `json:"instance,omitempty"`
+	RequestId *string                                                                  `json:"request_id,omitempty"`
+	Status    int                                                                      `json:"status"`
+	Title     string                                                                   `json:"title"`
+	Type      CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -13763,7 +16186,17 @@ func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON412() *Pre
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                  `json:"instance,omitempty"`
+	RequestId *string                                                                  `json:"request_id,omitempty"`
+	Status    int                                                                      `json:"status"`
+	Title     string                                                                   `json:"title"`
+	Type      CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -13827,6 +16260,17 @@ type ListFundingRequestsResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListFundingRequestsResponse404Headers the declared response headers of an HTTP 404 response for ListFundingRequests
+type ListFundingRequestsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListFundingRequestsResponse405Headers the declared response headers of an HTTP 405 response for ListFundingRequests
+type ListFundingRequestsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListFundingRequestsResponse500Headers the declared response headers of an HTTP 500 response for ListFundingRequests
 type ListFundingRequestsResponse500Headers struct {
 	XRequestId *string
@@ -13843,6 +16287,10 @@ type ListFundingRequestsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -13853,6 +16301,10 @@ type ListFundingRequestsResponse struct {
 	Headers401 *ListFundingRequestsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListFundingRequestsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListFundingRequestsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListFundingRequestsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListFundingRequestsResponse500Headers
 }
@@ -13875,6 +16327,16 @@ func (r ListFundingRequestsResponse) GetApplicationproblemJSON401() *Unauthorize
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListFundingRequestsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListFundingRequestsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListFundingRequestsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -13935,6 +16397,17 @@ type CreateFundingRequestResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreateFundingRequestResponse404Headers the declared response headers of an HTTP 404 response for CreateFundingRequest
+type CreateFundingRequestResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateFundingRequestResponse405Headers the declared response headers of an HTTP 405 response for CreateFundingRequest
+type CreateFundingRequestResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateFundingRequestResponse409Headers the declared response headers of an HTTP 409 response for CreateFundingRequest
 type CreateFundingRequestResponse409Headers struct {
 	XRequestId *string
@@ -13971,14 +16444,38 @@ type CreateFundingRequestResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -13989,6 +16486,10 @@ type CreateFundingRequestResponse struct {
 	Headers401 *CreateFundingRequestResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateFundingRequestResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateFundingRequestResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateFundingRequestResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateFundingRequestResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -14021,8 +16522,28 @@ func (r CreateFundingRequestResponse) GetApplicationproblemJSON403() *Forbidden 
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateFundingRequestResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateFundingRequestResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateFundingRequestResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateFundingRequestResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                           `json:"instance,omitempty"`
+	RequestId *string                                                           `json:"request_id,omitempty"`
+	Status    int                                                               `json:"status"`
+	Title     string                                                            `json:"title"`
+	Type      CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -14037,7 +16558,17 @@ func (r CreateFundingRequestResponse) GetApplicationproblemJSON415() *Unsupporte
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateFundingRequestResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateFundingRequestResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                           `json:"instance,omitempty"`
+	RequestId *string                                                           `json:"request_id,omitempty"`
+	Status    int                                                               `json:"status"`
+	Title     string                                                            `json:"title"`
+	Type      CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -14102,6 +16633,12 @@ type GetFundingRequestResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetFundingRequestResponse405Headers the declared response headers of an HTTP 405 response for GetFundingRequest
+type GetFundingRequestResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetFundingRequestResponse500Headers the declared response headers of an HTTP 500 response for GetFundingRequest
 type GetFundingRequestResponse500Headers struct {
 	XRequestId *string
@@ -14120,6 +16657,8 @@ type GetFundingRequestResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -14132,6 +16671,8 @@ type GetFundingRequestResponse struct {
 	Headers403 *GetFundingRequestResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetFundingRequestResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetFundingRequestResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetFundingRequestResponse500Headers
 }
@@ -14159,6 +16700,11 @@ func (r GetFundingRequestResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetFundingRequestResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetFundingRequestResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -14222,6 +16768,12 @@ type DecideFundingRequestResponse404Headers struct {
 	XRequestId *string
 }
 
+// DecideFundingRequestResponse405Headers the declared response headers of an HTTP 405 response for DecideFundingRequest
+type DecideFundingRequestResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // DecideFundingRequestResponse409Headers the declared response headers of an HTTP 409 response for DecideFundingRequest
 type DecideFundingRequestResponse409Headers struct {
 	XRequestId *string
@@ -14271,8 +16823,20 @@ type DecideFundingRequestResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -14280,7 +16844,17 @@ type DecideFundingRequestResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -14295,6 +16869,8 @@ type DecideFundingRequestResponse struct {
 	Headers403 *DecideFundingRequestResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *DecideFundingRequestResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *DecideFundingRequestResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *DecideFundingRequestResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -14336,8 +16912,23 @@ func (r DecideFundingRequestResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r DecideFundingRequestResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r DecideFundingRequestResponse) GetApplicationproblemJSON409() *Conflict {
+func (r DecideFundingRequestResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                           `json:"instance,omitempty"`
+	RequestId *string                                                           `json:"request_id,omitempty"`
+	Status    int                                                               `json:"status"`
+	Title     string                                                            `json:"title"`
+	Type      DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -14357,7 +16948,17 @@ func (r DecideFundingRequestResponse) GetApplicationproblemJSON415() *Unsupporte
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r DecideFundingRequestResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r DecideFundingRequestResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                           `json:"instance,omitempty"`
+	RequestId *string                                                           `json:"request_id,omitempty"`
+	Status    int                                                               `json:"status"`
+	Title     string                                                            `json:"title"`
+	Type      DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -14421,6 +17022,17 @@ type ListISFAgreementsResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListISFAgreementsResponse404Headers the declared response headers of an HTTP 404 response for ListISFAgreements
+type ListISFAgreementsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListISFAgreementsResponse405Headers the declared response headers of an HTTP 405 response for ListISFAgreements
+type ListISFAgreementsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListISFAgreementsResponse500Headers the declared response headers of an HTTP 500 response for ListISFAgreements
 type ListISFAgreementsResponse500Headers struct {
 	XRequestId *string
@@ -14437,6 +17049,10 @@ type ListISFAgreementsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -14447,6 +17063,10 @@ type ListISFAgreementsResponse struct {
 	Headers401 *ListISFAgreementsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListISFAgreementsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListISFAgreementsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListISFAgreementsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListISFAgreementsResponse500Headers
 }
@@ -14469,6 +17089,16 @@ func (r ListISFAgreementsResponse) GetApplicationproblemJSON401() *Unauthorized 
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListISFAgreementsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListISFAgreementsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListISFAgreementsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -14529,6 +17159,17 @@ type CreateISFAgreementResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreateISFAgreementResponse404Headers the declared response headers of an HTTP 404 response for CreateISFAgreement
+type CreateISFAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateISFAgreementResponse405Headers the declared response headers of an HTTP 405 response for CreateISFAgreement
+type CreateISFAgreementResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateISFAgreementResponse409Headers the declared response headers of an HTTP 409 response for CreateISFAgreement
 type CreateISFAgreementResponse409Headers struct {
 	XRequestId *string
@@ -14565,14 +17206,38 @@ type CreateISFAgreementResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -14583,6 +17248,10 @@ type CreateISFAgreementResponse struct {
 	Headers401 *CreateISFAgreementResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateISFAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateISFAgreementResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateISFAgreementResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateISFAgreementResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -14615,8 +17284,28 @@ func (r CreateISFAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateISFAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -14631,7 +17320,17 @@ func (r CreateISFAgreementResponse) GetApplicationproblemJSON415() *UnsupportedM
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateISFAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -14696,6 +17395,12 @@ type GetISFAgreementResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetISFAgreementResponse405Headers the declared response headers of an HTTP 405 response for GetISFAgreement
+type GetISFAgreementResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetISFAgreementResponse500Headers the declared response headers of an HTTP 500 response for GetISFAgreement
 type GetISFAgreementResponse500Headers struct {
 	XRequestId *string
@@ -14714,6 +17419,8 @@ type GetISFAgreementResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -14726,6 +17433,8 @@ type GetISFAgreementResponse struct {
 	Headers403 *GetISFAgreementResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetISFAgreementResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetISFAgreementResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetISFAgreementResponse500Headers
 }
@@ -14753,6 +17462,11 @@ func (r GetISFAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetISFAgreementResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetISFAgreementResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -14810,6 +17524,17 @@ type ListPeopleResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListPeopleResponse404Headers the declared response headers of an HTTP 404 response for ListPeople
+type ListPeopleResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListPeopleResponse405Headers the declared response headers of an HTTP 405 response for ListPeople
+type ListPeopleResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListPeopleResponse500Headers the declared response headers of an HTTP 500 response for ListPeople
 type ListPeopleResponse500Headers struct {
 	XRequestId *string
@@ -14826,6 +17551,10 @@ type ListPeopleResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -14836,6 +17565,10 @@ type ListPeopleResponse struct {
 	Headers401 *ListPeopleResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListPeopleResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListPeopleResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListPeopleResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListPeopleResponse500Headers
 }
@@ -14858,6 +17591,16 @@ func (r ListPeopleResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListPeopleResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPeopleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListPeopleResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -14918,6 +17661,17 @@ type CreatePersonResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreatePersonResponse404Headers the declared response headers of an HTTP 404 response for CreatePerson
+type CreatePersonResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreatePersonResponse405Headers the declared response headers of an HTTP 405 response for CreatePerson
+type CreatePersonResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreatePersonResponse409Headers the declared response headers of an HTTP 409 response for CreatePerson
 type CreatePersonResponse409Headers struct {
 	XRequestId *string
@@ -14954,14 +17708,38 @@ type CreatePersonResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      CreatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      CreatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -14972,6 +17750,10 @@ type CreatePersonResponse struct {
 	Headers401 *CreatePersonResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreatePersonResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreatePersonResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreatePersonResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreatePersonResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -15004,8 +17786,28 @@ func (r CreatePersonResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePersonResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreatePersonResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreatePersonResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreatePersonResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      CreatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -15020,7 +17822,17 @@ func (r CreatePersonResponse) GetApplicationproblemJSON415() *UnsupportedMediaTy
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreatePersonResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreatePersonResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      CreatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -15085,6 +17897,12 @@ type GetPersonResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetPersonResponse405Headers the declared response headers of an HTTP 405 response for GetPerson
+type GetPersonResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetPersonResponse500Headers the declared response headers of an HTTP 500 response for GetPerson
 type GetPersonResponse500Headers struct {
 	XRequestId *string
@@ -15103,6 +17921,8 @@ type GetPersonResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -15115,6 +17935,8 @@ type GetPersonResponse struct {
 	Headers403 *GetPersonResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetPersonResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetPersonResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetPersonResponse500Headers
 }
@@ -15142,6 +17964,11 @@ func (r GetPersonResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetPersonResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetPersonResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -15205,6 +18032,12 @@ type UpdatePersonResponse404Headers struct {
 	XRequestId *string
 }
 
+// UpdatePersonResponse405Headers the declared response headers of an HTTP 405 response for UpdatePerson
+type UpdatePersonResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // UpdatePersonResponse409Headers the declared response headers of an HTTP 409 response for UpdatePerson
 type UpdatePersonResponse409Headers struct {
 	XRequestId *string
@@ -15254,8 +18087,20 @@ type UpdatePersonResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      UpdatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -15263,7 +18108,17 @@ type UpdatePersonResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      UpdatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -15278,6 +18133,8 @@ type UpdatePersonResponse struct {
 	Headers403 *UpdatePersonResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdatePersonResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdatePersonResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UpdatePersonResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -15319,8 +18176,23 @@ func (r UpdatePersonResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdatePersonResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdatePersonResponse) GetApplicationproblemJSON409() *Conflict {
+func (r UpdatePersonResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      UpdatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -15340,7 +18212,17 @@ func (r UpdatePersonResponse) GetApplicationproblemJSON415() *UnsupportedMediaTy
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdatePersonResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r UpdatePersonResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      UpdatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -15409,6 +18291,12 @@ type ListPersonAssessmentsResponse404Headers struct {
 	XRequestId *string
 }
 
+// ListPersonAssessmentsResponse405Headers the declared response headers of an HTTP 405 response for ListPersonAssessments
+type ListPersonAssessmentsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListPersonAssessmentsResponse500Headers the declared response headers of an HTTP 500 response for ListPersonAssessments
 type ListPersonAssessmentsResponse500Headers struct {
 	XRequestId *string
@@ -15427,6 +18315,8 @@ type ListPersonAssessmentsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -15439,6 +18329,8 @@ type ListPersonAssessmentsResponse struct {
 	Headers403 *ListPersonAssessmentsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListPersonAssessmentsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListPersonAssessmentsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListPersonAssessmentsResponse500Headers
 }
@@ -15466,6 +18358,11 @@ func (r ListPersonAssessmentsResponse) GetApplicationproblemJSON403() *Forbidden
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListPersonAssessmentsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListPersonAssessmentsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -15531,6 +18428,12 @@ type CreateAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// CreateAssessmentResponse405Headers the declared response headers of an HTTP 405 response for CreateAssessment
+type CreateAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateAssessmentResponse409Headers the declared response headers of an HTTP 409 response for CreateAssessment
 type CreateAssessmentResponse409Headers struct {
 	XRequestId *string
@@ -15569,14 +18472,36 @@ type CreateAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -15589,6 +18514,8 @@ type CreateAssessmentResponse struct {
 	Headers403 *CreateAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateAssessmentResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateAssessmentResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -15626,8 +18553,23 @@ func (r CreateAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateAssessmentResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      CreateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -15642,7 +18584,17 @@ func (r CreateAssessmentResponse) GetApplicationproblemJSON415() *UnsupportedMed
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateAssessmentResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      CreateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -15706,6 +18658,12 @@ type ListPersonFinancialAssessmentsResponse404Headers struct {
 	XRequestId *string
 }
 
+// ListPersonFinancialAssessmentsResponse405Headers the declared response headers of an HTTP 405 response for ListPersonFinancialAssessments
+type ListPersonFinancialAssessmentsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListPersonFinancialAssessmentsResponse500Headers the declared response headers of an HTTP 500 response for ListPersonFinancialAssessments
 type ListPersonFinancialAssessmentsResponse500Headers struct {
 	XRequestId *string
@@ -15724,6 +18682,8 @@ type ListPersonFinancialAssessmentsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -15736,6 +18696,8 @@ type ListPersonFinancialAssessmentsResponse struct {
 	Headers403 *ListPersonFinancialAssessmentsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListPersonFinancialAssessmentsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListPersonFinancialAssessmentsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListPersonFinancialAssessmentsResponse500Headers
 }
@@ -15763,6 +18725,11 @@ func (r ListPersonFinancialAssessmentsResponse) GetApplicationproblemJSON403() *
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListPersonFinancialAssessmentsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListPersonFinancialAssessmentsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -15828,6 +18795,12 @@ type CreateFinancialAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// CreateFinancialAssessmentResponse405Headers the declared response headers of an HTTP 405 response for CreateFinancialAssessment
+type CreateFinancialAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateFinancialAssessmentResponse409Headers the declared response headers of an HTTP 409 response for CreateFinancialAssessment
 type CreateFinancialAssessmentResponse409Headers struct {
 	XRequestId *string
@@ -15866,14 +18839,36 @@ type CreateFinancialAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -15886,6 +18881,8 @@ type CreateFinancialAssessmentResponse struct {
 	Headers403 *CreateFinancialAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateFinancialAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateFinancialAssessmentResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateFinancialAssessmentResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -15923,8 +18920,23 @@ func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON404() *NotFo
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                `json:"instance,omitempty"`
+	RequestId *string                                                                `json:"request_id,omitempty"`
+	Status    int                                                                    `json:"status"`
+	Title     string                                                                 `json:"title"`
+	Type      CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -15939,7 +18951,17 @@ func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON415() *Unsup
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                `json:"instance,omitempty"`
+	RequestId *string                                                                `json:"request_id,omitempty"`
+	Status    int                                                                    `json:"status"`
+	Title     string                                                                 `json:"title"`
+	Type      CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -16003,6 +19025,12 @@ type ListPersonBudgetVersionsResponse404Headers struct {
 	XRequestId *string
 }
 
+// ListPersonBudgetVersionsResponse405Headers the declared response headers of an HTTP 405 response for ListPersonBudgetVersions
+type ListPersonBudgetVersionsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListPersonBudgetVersionsResponse500Headers the declared response headers of an HTTP 500 response for ListPersonBudgetVersions
 type ListPersonBudgetVersionsResponse500Headers struct {
 	XRequestId *string
@@ -16021,6 +19049,8 @@ type ListPersonBudgetVersionsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -16033,6 +19063,8 @@ type ListPersonBudgetVersionsResponse struct {
 	Headers403 *ListPersonBudgetVersionsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListPersonBudgetVersionsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListPersonBudgetVersionsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListPersonBudgetVersionsResponse500Headers
 }
@@ -16060,6 +19092,11 @@ func (r ListPersonBudgetVersionsResponse) GetApplicationproblemJSON403() *Forbid
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListPersonBudgetVersionsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListPersonBudgetVersionsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -16122,6 +19159,12 @@ type ListRelationshipsResponse404Headers struct {
 	XRequestId *string
 }
 
+// ListRelationshipsResponse405Headers the declared response headers of an HTTP 405 response for ListRelationships
+type ListRelationshipsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListRelationshipsResponse500Headers the declared response headers of an HTTP 500 response for ListRelationships
 type ListRelationshipsResponse500Headers struct {
 	XRequestId *string
@@ -16140,6 +19183,8 @@ type ListRelationshipsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -16152,6 +19197,8 @@ type ListRelationshipsResponse struct {
 	Headers403 *ListRelationshipsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListRelationshipsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListRelationshipsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListRelationshipsResponse500Headers
 }
@@ -16179,6 +19226,11 @@ func (r ListRelationshipsResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListRelationshipsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListRelationshipsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -16244,6 +19296,12 @@ type CreateRelationshipResponse404Headers struct {
 	XRequestId *string
 }
 
+// CreateRelationshipResponse405Headers the declared response headers of an HTTP 405 response for CreateRelationship
+type CreateRelationshipResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateRelationshipResponse409Headers the declared response headers of an HTTP 409 response for CreateRelationship
 type CreateRelationshipResponse409Headers struct {
 	XRequestId *string
@@ -16282,14 +19340,36 @@ type CreateRelationshipResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -16302,6 +19382,8 @@ type CreateRelationshipResponse struct {
 	Headers403 *CreateRelationshipResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateRelationshipResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateRelationshipResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateRelationshipResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -16339,8 +19421,23 @@ func (r CreateRelationshipResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateRelationshipResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateRelationshipResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateRelationshipResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      CreateRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -16355,7 +19452,17 @@ func (r CreateRelationshipResponse) GetApplicationproblemJSON415() *UnsupportedM
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateRelationshipResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateRelationshipResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      CreateRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -16420,6 +19527,12 @@ type GetRelationshipResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetRelationshipResponse405Headers the declared response headers of an HTTP 405 response for GetRelationship
+type GetRelationshipResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetRelationshipResponse500Headers the declared response headers of an HTTP 500 response for GetRelationship
 type GetRelationshipResponse500Headers struct {
 	XRequestId *string
@@ -16438,6 +19551,8 @@ type GetRelationshipResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -16450,6 +19565,8 @@ type GetRelationshipResponse struct {
 	Headers403 *GetRelationshipResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetRelationshipResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetRelationshipResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetRelationshipResponse500Headers
 }
@@ -16477,6 +19594,11 @@ func (r GetRelationshipResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetRelationshipResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetRelationshipResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -16540,6 +19662,12 @@ type EndRelationshipResponse404Headers struct {
 	XRequestId *string
 }
 
+// EndRelationshipResponse405Headers the declared response headers of an HTTP 405 response for EndRelationship
+type EndRelationshipResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // EndRelationshipResponse409Headers the declared response headers of an HTTP 409 response for EndRelationship
 type EndRelationshipResponse409Headers struct {
 	XRequestId *string
@@ -16589,8 +19717,20 @@ type EndRelationshipResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      EndRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -16598,7 +19738,17 @@ type EndRelationshipResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      EndRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -16613,6 +19763,8 @@ type EndRelationshipResponse struct {
 	Headers403 *EndRelationshipResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *EndRelationshipResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *EndRelationshipResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *EndRelationshipResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -16654,8 +19806,23 @@ func (r EndRelationshipResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r EndRelationshipResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r EndRelationshipResponse) GetApplicationproblemJSON409() *Conflict {
+func (r EndRelationshipResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      EndRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -16675,7 +19842,17 @@ func (r EndRelationshipResponse) GetApplicationproblemJSON415() *UnsupportedMedi
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r EndRelationshipResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r EndRelationshipResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      EndRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -16739,6 +19916,17 @@ type ListPersonalBudgetsResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListPersonalBudgetsResponse404Headers the declared response headers of an HTTP 404 response for ListPersonalBudgets
+type ListPersonalBudgetsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListPersonalBudgetsResponse405Headers the declared response headers of an HTTP 405 response for ListPersonalBudgets
+type ListPersonalBudgetsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListPersonalBudgetsResponse500Headers the declared response headers of an HTTP 500 response for ListPersonalBudgets
 type ListPersonalBudgetsResponse500Headers struct {
 	XRequestId *string
@@ -16755,6 +19943,10 @@ type ListPersonalBudgetsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -16765,6 +19957,10 @@ type ListPersonalBudgetsResponse struct {
 	Headers401 *ListPersonalBudgetsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListPersonalBudgetsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListPersonalBudgetsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListPersonalBudgetsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListPersonalBudgetsResponse500Headers
 }
@@ -16787,6 +19983,16 @@ func (r ListPersonalBudgetsResponse) GetApplicationproblemJSON401() *Unauthorize
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListPersonalBudgetsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPersonalBudgetsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListPersonalBudgetsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -16850,6 +20056,12 @@ type GetPersonalBudgetResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetPersonalBudgetResponse405Headers the declared response headers of an HTTP 405 response for GetPersonalBudget
+type GetPersonalBudgetResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetPersonalBudgetResponse500Headers the declared response headers of an HTTP 500 response for GetPersonalBudget
 type GetPersonalBudgetResponse500Headers struct {
 	XRequestId *string
@@ -16868,6 +20080,8 @@ type GetPersonalBudgetResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -16880,6 +20094,8 @@ type GetPersonalBudgetResponse struct {
 	Headers403 *GetPersonalBudgetResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetPersonalBudgetResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetPersonalBudgetResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetPersonalBudgetResponse500Headers
 }
@@ -16907,6 +20123,11 @@ func (r GetPersonalBudgetResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetPersonalBudgetResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetPersonalBudgetResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -16969,6 +20190,12 @@ type ListBudgetSupportPlansResponse404Headers struct {
 	XRequestId *string
 }
 
+// ListBudgetSupportPlansResponse405Headers the declared response headers of an HTTP 405 response for ListBudgetSupportPlans
+type ListBudgetSupportPlansResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListBudgetSupportPlansResponse500Headers the declared response headers of an HTTP 500 response for ListBudgetSupportPlans
 type ListBudgetSupportPlansResponse500Headers struct {
 	XRequestId *string
@@ -16987,6 +20214,8 @@ type ListBudgetSupportPlansResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -16999,6 +20228,8 @@ type ListBudgetSupportPlansResponse struct {
 	Headers403 *ListBudgetSupportPlansResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListBudgetSupportPlansResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListBudgetSupportPlansResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListBudgetSupportPlansResponse500Headers
 }
@@ -17026,6 +20257,11 @@ func (r ListBudgetSupportPlansResponse) GetApplicationproblemJSON403() *Forbidde
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListBudgetSupportPlansResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListBudgetSupportPlansResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -17091,6 +20327,12 @@ type CreateSupportPlanResponse404Headers struct {
 	XRequestId *string
 }
 
+// CreateSupportPlanResponse405Headers the declared response headers of an HTTP 405 response for CreateSupportPlan
+type CreateSupportPlanResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for CreateSupportPlan
 type CreateSupportPlanResponse409Headers struct {
 	XRequestId *string
@@ -17129,14 +20371,36 @@ type CreateSupportPlanResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -17149,6 +20413,8 @@ type CreateSupportPlanResponse struct {
 	Headers403 *CreateSupportPlanResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateSupportPlanResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateSupportPlanResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateSupportPlanResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -17186,8 +20452,23 @@ func (r CreateSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -17202,7 +20483,17 @@ func (r CreateSupportPlanResponse) GetApplicationproblemJSON415() *UnsupportedMe
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -17261,6 +20552,17 @@ type ListProvidersResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListProvidersResponse404Headers the declared response headers of an HTTP 404 response for ListProviders
+type ListProvidersResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListProvidersResponse405Headers the declared response headers of an HTTP 405 response for ListProviders
+type ListProvidersResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListProvidersResponse500Headers the declared response headers of an HTTP 500 response for ListProviders
 type ListProvidersResponse500Headers struct {
 	XRequestId *string
@@ -17277,6 +20579,10 @@ type ListProvidersResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -17287,6 +20593,10 @@ type ListProvidersResponse struct {
 	Headers401 *ListProvidersResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListProvidersResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListProvidersResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListProvidersResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListProvidersResponse500Headers
 }
@@ -17309,6 +20619,16 @@ func (r ListProvidersResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListProvidersResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListProvidersResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListProvidersResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -17369,6 +20689,17 @@ type CreateProviderResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreateProviderResponse404Headers the declared response headers of an HTTP 404 response for CreateProvider
+type CreateProviderResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateProviderResponse405Headers the declared response headers of an HTTP 405 response for CreateProvider
+type CreateProviderResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateProviderResponse409Headers the declared response headers of an HTTP 409 response for CreateProvider
 type CreateProviderResponse409Headers struct {
 	XRequestId *string
@@ -17405,14 +20736,38 @@ type CreateProviderResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      CreateProvider409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      CreateProvider422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -17423,6 +20778,10 @@ type CreateProviderResponse struct {
 	Headers401 *CreateProviderResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateProviderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateProviderResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateProviderResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateProviderResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -17455,8 +20814,28 @@ func (r CreateProviderResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateProviderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateProviderResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateProviderResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateProviderResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                     `json:"instance,omitempty"`
+	RequestId *string                                                     `json:"request_id,omitempty"`
+	Status    int                                                         `json:"status"`
+	Title     string                                                      `json:"title"`
+	Type      CreateProvider409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -17471,7 +20850,17 @@ func (r CreateProviderResponse) GetApplicationproblemJSON415() *UnsupportedMedia
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateProviderResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateProviderResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                     `json:"instance,omitempty"`
+	RequestId *string                                                     `json:"request_id,omitempty"`
+	Status    int                                                         `json:"status"`
+	Title     string                                                      `json:"title"`
+	Type      CreateProvider422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -17536,6 +20925,12 @@ type GetProviderResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetProviderResponse405Headers the declared response headers of an HTTP 405 response for GetProvider
+type GetProviderResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetProviderResponse500Headers the declared response headers of an HTTP 500 response for GetProvider
 type GetProviderResponse500Headers struct {
 	XRequestId *string
@@ -17554,6 +20949,8 @@ type GetProviderResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -17566,6 +20963,8 @@ type GetProviderResponse struct {
 	Headers403 *GetProviderResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetProviderResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetProviderResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetProviderResponse500Headers
 }
@@ -17593,6 +20992,11 @@ func (r GetProviderResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetProviderResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetProviderResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -17656,8 +21060,9 @@ type UpdateProviderResponse404Headers struct {
 	XRequestId *string
 }
 
-// UpdateProviderResponse409Headers the declared response headers of an HTTP 409 response for UpdateProvider
-type UpdateProviderResponse409Headers struct {
+// UpdateProviderResponse405Headers the declared response headers of an HTTP 405 response for UpdateProvider
+type UpdateProviderResponse405Headers struct {
+	Allow      *string
 	XRequestId *string
 }
 
@@ -17674,11 +21079,6 @@ type UpdateProviderResponse413Headers struct {
 
 // UpdateProviderResponse415Headers the declared response headers of an HTTP 415 response for UpdateProvider
 type UpdateProviderResponse415Headers struct {
-	XRequestId *string
-}
-
-// UpdateProviderResponse422Headers the declared response headers of an HTTP 422 response for UpdateProvider
-type UpdateProviderResponse422Headers struct {
 	XRequestId *string
 }
 
@@ -17705,16 +21105,14 @@ type UpdateProviderResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -17729,16 +21127,14 @@ type UpdateProviderResponse struct {
 	Headers403 *UpdateProviderResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdateProviderResponse404Headers
-	// Headers409 the parsed response headers for an HTTP 409 response
-	Headers409 *UpdateProviderResponse409Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateProviderResponse405Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *UpdateProviderResponse412Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *UpdateProviderResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdateProviderResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *UpdateProviderResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *UpdateProviderResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -17770,9 +21166,9 @@ func (r UpdateProviderResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateProviderResponse) GetApplicationproblemJSON409() *Conflict {
-	return r.ApplicationproblemJSON409
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateProviderResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
@@ -17788,11 +21184,6 @@ func (r UpdateProviderResponse) GetApplicationproblemJSON413() *PayloadTooLarge 
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r UpdateProviderResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateProviderResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
@@ -17855,6 +21246,17 @@ type ListRASVersionsResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListRASVersionsResponse404Headers the declared response headers of an HTTP 404 response for ListRASVersions
+type ListRASVersionsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListRASVersionsResponse405Headers the declared response headers of an HTTP 405 response for ListRASVersions
+type ListRASVersionsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListRASVersionsResponse500Headers the declared response headers of an HTTP 500 response for ListRASVersions
 type ListRASVersionsResponse500Headers struct {
 	XRequestId *string
@@ -17871,6 +21273,10 @@ type ListRASVersionsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -17881,6 +21287,10 @@ type ListRASVersionsResponse struct {
 	Headers401 *ListRASVersionsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListRASVersionsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListRASVersionsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListRASVersionsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListRASVersionsResponse500Headers
 }
@@ -17903,6 +21313,16 @@ func (r ListRASVersionsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListRASVersionsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListRASVersionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListRASVersionsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -17963,6 +21383,17 @@ type CreateRASVersionResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreateRASVersionResponse404Headers the declared response headers of an HTTP 404 response for CreateRASVersion
+type CreateRASVersionResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateRASVersionResponse405Headers the declared response headers of an HTTP 405 response for CreateRASVersion
+type CreateRASVersionResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateRASVersionResponse409Headers the declared response headers of an HTTP 409 response for CreateRASVersion
 type CreateRASVersionResponse409Headers struct {
 	XRequestId *string
@@ -17999,14 +21430,38 @@ type CreateRASVersionResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -18017,6 +21472,10 @@ type CreateRASVersionResponse struct {
 	Headers401 *CreateRASVersionResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateRASVersionResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateRASVersionResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateRASVersionResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateRASVersionResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -18049,8 +21508,28 @@ func (r CreateRASVersionResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateRASVersionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateRASVersionResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateRASVersionResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateRASVersionResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -18065,7 +21544,17 @@ func (r CreateRASVersionResponse) GetApplicationproblemJSON415() *UnsupportedMed
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateRASVersionResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateRASVersionResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -18130,6 +21619,12 @@ type GetRASVersionResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetRASVersionResponse405Headers the declared response headers of an HTTP 405 response for GetRASVersion
+type GetRASVersionResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetRASVersionResponse500Headers the declared response headers of an HTTP 500 response for GetRASVersion
 type GetRASVersionResponse500Headers struct {
 	XRequestId *string
@@ -18148,6 +21643,8 @@ type GetRASVersionResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -18160,6 +21657,8 @@ type GetRASVersionResponse struct {
 	Headers403 *GetRASVersionResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetRASVersionResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetRASVersionResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetRASVersionResponse500Headers
 }
@@ -18187,6 +21686,11 @@ func (r GetRASVersionResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetRASVersionResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetRASVersionResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -18250,6 +21754,12 @@ type UpdateRASVersionResponse404Headers struct {
 	XRequestId *string
 }
 
+// UpdateRASVersionResponse405Headers the declared response headers of an HTTP 405 response for UpdateRASVersion
+type UpdateRASVersionResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // UpdateRASVersionResponse409Headers the declared response headers of an HTTP 409 response for UpdateRASVersion
 type UpdateRASVersionResponse409Headers struct {
 	XRequestId *string
@@ -18299,8 +21809,20 @@ type UpdateRASVersionResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -18308,7 +21830,17 @@ type UpdateRASVersionResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -18323,6 +21855,8 @@ type UpdateRASVersionResponse struct {
 	Headers403 *UpdateRASVersionResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdateRASVersionResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateRASVersionResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UpdateRASVersionResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -18364,8 +21898,23 @@ func (r UpdateRASVersionResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateRASVersionResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateRASVersionResponse) GetApplicationproblemJSON409() *Conflict {
+func (r UpdateRASVersionResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -18385,7 +21934,17 @@ func (r UpdateRASVersionResponse) GetApplicationproblemJSON415() *UnsupportedMed
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateRASVersionResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r UpdateRASVersionResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -18455,6 +22014,12 @@ type ActivateRASVersionResponse404Headers struct {
 	XRequestId *string
 }
 
+// ActivateRASVersionResponse405Headers the declared response headers of an HTTP 405 response for ActivateRASVersion
+type ActivateRASVersionResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ActivateRASVersionResponse409Headers the declared response headers of an HTTP 409 response for ActivateRASVersion
 type ActivateRASVersionResponse409Headers struct {
 	XRequestId *string
@@ -18489,8 +22054,20 @@ type ActivateRASVersionResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
@@ -18507,6 +22084,8 @@ type ActivateRASVersionResponse struct {
 	Headers403 *ActivateRASVersionResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ActivateRASVersionResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ActivateRASVersionResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *ActivateRASVersionResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -18542,8 +22121,23 @@ func (r ActivateRASVersionResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ActivateRASVersionResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r ActivateRASVersionResponse) GetApplicationproblemJSON409() *Conflict {
+func (r ActivateRASVersionResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -18618,6 +22212,12 @@ type RetireRASVersionResponse404Headers struct {
 	XRequestId *string
 }
 
+// RetireRASVersionResponse405Headers the declared response headers of an HTTP 405 response for RetireRASVersion
+type RetireRASVersionResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // RetireRASVersionResponse409Headers the declared response headers of an HTTP 409 response for RetireRASVersion
 type RetireRASVersionResponse409Headers struct {
 	XRequestId *string
@@ -18652,8 +22252,20 @@ type RetireRASVersionResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
@@ -18670,6 +22282,8 @@ type RetireRASVersionResponse struct {
 	Headers403 *RetireRASVersionResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *RetireRASVersionResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *RetireRASVersionResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *RetireRASVersionResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -18705,8 +22319,23 @@ func (r RetireRASVersionResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r RetireRASVersionResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r RetireRASVersionResponse) GetApplicationproblemJSON409() *Conflict {
+func (r RetireRASVersionResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -18775,6 +22404,17 @@ type ListRateTablesResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListRateTablesResponse404Headers the declared response headers of an HTTP 404 response for ListRateTables
+type ListRateTablesResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListRateTablesResponse405Headers the declared response headers of an HTTP 405 response for ListRateTables
+type ListRateTablesResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListRateTablesResponse500Headers the declared response headers of an HTTP 500 response for ListRateTables
 type ListRateTablesResponse500Headers struct {
 	XRequestId *string
@@ -18791,6 +22431,10 @@ type ListRateTablesResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -18801,6 +22445,10 @@ type ListRateTablesResponse struct {
 	Headers401 *ListRateTablesResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListRateTablesResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListRateTablesResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListRateTablesResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListRateTablesResponse500Headers
 }
@@ -18823,6 +22471,16 @@ func (r ListRateTablesResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListRateTablesResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListRateTablesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListRateTablesResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -18883,6 +22541,17 @@ type CreateRateTableResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreateRateTableResponse404Headers the declared response headers of an HTTP 404 response for CreateRateTable
+type CreateRateTableResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateRateTableResponse405Headers the declared response headers of an HTTP 405 response for CreateRateTable
+type CreateRateTableResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateRateTableResponse409Headers the declared response headers of an HTTP 409 response for CreateRateTable
 type CreateRateTableResponse409Headers struct {
 	XRequestId *string
@@ -18919,14 +22588,38 @@ type CreateRateTableResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      CreateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      CreateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -18937,6 +22630,10 @@ type CreateRateTableResponse struct {
 	Headers401 *CreateRateTableResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateRateTableResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateRateTableResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateRateTableResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateRateTableResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -18969,8 +22666,28 @@ func (r CreateRateTableResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateRateTableResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateRateTableResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateRateTableResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateRateTableResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      CreateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -18985,7 +22702,17 @@ func (r CreateRateTableResponse) GetApplicationproblemJSON415() *UnsupportedMedi
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateRateTableResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateRateTableResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      CreateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -19050,6 +22777,12 @@ type GetRateTableResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetRateTableResponse405Headers the declared response headers of an HTTP 405 response for GetRateTable
+type GetRateTableResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetRateTableResponse500Headers the declared response headers of an HTTP 500 response for GetRateTable
 type GetRateTableResponse500Headers struct {
 	XRequestId *string
@@ -19068,6 +22801,8 @@ type GetRateTableResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -19080,6 +22815,8 @@ type GetRateTableResponse struct {
 	Headers403 *GetRateTableResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetRateTableResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetRateTableResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetRateTableResponse500Headers
 }
@@ -19107,6 +22844,11 @@ func (r GetRateTableResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetRateTableResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetRateTableResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -19170,6 +22912,12 @@ type UpdateRateTableResponse404Headers struct {
 	XRequestId *string
 }
 
+// UpdateRateTableResponse405Headers the declared response headers of an HTTP 405 response for UpdateRateTable
+type UpdateRateTableResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // UpdateRateTableResponse409Headers the declared response headers of an HTTP 409 response for UpdateRateTable
 type UpdateRateTableResponse409Headers struct {
 	XRequestId *string
@@ -19219,8 +22967,20 @@ type UpdateRateTableResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -19228,7 +22988,17 @@ type UpdateRateTableResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -19243,6 +23013,8 @@ type UpdateRateTableResponse struct {
 	Headers403 *UpdateRateTableResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdateRateTableResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateRateTableResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UpdateRateTableResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -19284,8 +23056,23 @@ func (r UpdateRateTableResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateRateTableResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateRateTableResponse) GetApplicationproblemJSON409() *Conflict {
+func (r UpdateRateTableResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -19305,7 +23092,17 @@ func (r UpdateRateTableResponse) GetApplicationproblemJSON415() *UnsupportedMedi
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateRateTableResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r UpdateRateTableResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -19376,6 +23173,12 @@ type UprateRateTableResponse404Headers struct {
 	XRequestId *string
 }
 
+// UprateRateTableResponse405Headers the declared response headers of an HTTP 405 response for UprateRateTable
+type UprateRateTableResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // UprateRateTableResponse409Headers the declared response headers of an HTTP 409 response for UprateRateTable
 type UprateRateTableResponse409Headers struct {
 	XRequestId *string
@@ -19404,10 +23207,32 @@ type UprateRateTableResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UprateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UprateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers202 the parsed response headers for an HTTP 202 response
@@ -19420,6 +23245,8 @@ type UprateRateTableResponse struct {
 	Headers403 *UprateRateTableResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UprateRateTableResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UprateRateTableResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UprateRateTableResponse409Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
@@ -19453,13 +23280,38 @@ func (r UprateRateTableResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UprateRateTableResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UprateRateTableResponse) GetApplicationproblemJSON409() *Conflict {
+func (r UprateRateTableResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      UprateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UprateRateTableResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r UprateRateTableResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      UprateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -19518,6 +23370,17 @@ type ListServiceCategoriesResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListServiceCategoriesResponse404Headers the declared response headers of an HTTP 404 response for ListServiceCategories
+type ListServiceCategoriesResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListServiceCategoriesResponse405Headers the declared response headers of an HTTP 405 response for ListServiceCategories
+type ListServiceCategoriesResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListServiceCategoriesResponse500Headers the declared response headers of an HTTP 500 response for ListServiceCategories
 type ListServiceCategoriesResponse500Headers struct {
 	XRequestId *string
@@ -19534,6 +23397,10 @@ type ListServiceCategoriesResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -19544,6 +23411,10 @@ type ListServiceCategoriesResponse struct {
 	Headers401 *ListServiceCategoriesResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListServiceCategoriesResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListServiceCategoriesResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListServiceCategoriesResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListServiceCategoriesResponse500Headers
 }
@@ -19566,6 +23437,16 @@ func (r ListServiceCategoriesResponse) GetApplicationproblemJSON401() *Unauthori
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListServiceCategoriesResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListServiceCategoriesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListServiceCategoriesResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -19626,6 +23507,17 @@ type CreateServiceCategoryResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreateServiceCategoryResponse404Headers the declared response headers of an HTTP 404 response for CreateServiceCategory
+type CreateServiceCategoryResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateServiceCategoryResponse405Headers the declared response headers of an HTTP 405 response for CreateServiceCategory
+type CreateServiceCategoryResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateServiceCategoryResponse409Headers the declared response headers of an HTTP 409 response for CreateServiceCategory
 type CreateServiceCategoryResponse409Headers struct {
 	XRequestId *string
@@ -19662,14 +23554,38 @@ type CreateServiceCategoryResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -19680,6 +23596,10 @@ type CreateServiceCategoryResponse struct {
 	Headers401 *CreateServiceCategoryResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateServiceCategoryResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateServiceCategoryResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateServiceCategoryResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateServiceCategoryResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -19712,8 +23632,28 @@ func (r CreateServiceCategoryResponse) GetApplicationproblemJSON403() *Forbidden
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateServiceCategoryResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                            `json:"instance,omitempty"`
+	RequestId *string                                                            `json:"request_id,omitempty"`
+	Status    int                                                                `json:"status"`
+	Title     string                                                             `json:"title"`
+	Type      CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -19728,7 +23668,17 @@ func (r CreateServiceCategoryResponse) GetApplicationproblemJSON415() *Unsupport
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateServiceCategoryResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                            `json:"instance,omitempty"`
+	RequestId *string                                                            `json:"request_id,omitempty"`
+	Status    int                                                                `json:"status"`
+	Title     string                                                             `json:"title"`
+	Type      CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -19787,6 +23737,17 @@ type ListSupportPlansResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListSupportPlansResponse404Headers the declared response headers of an HTTP 404 response for ListSupportPlans
+type ListSupportPlansResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListSupportPlansResponse405Headers the declared response headers of an HTTP 405 response for ListSupportPlans
+type ListSupportPlansResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListSupportPlansResponse500Headers the declared response headers of an HTTP 500 response for ListSupportPlans
 type ListSupportPlansResponse500Headers struct {
 	XRequestId *string
@@ -19803,6 +23764,10 @@ type ListSupportPlansResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -19813,6 +23778,10 @@ type ListSupportPlansResponse struct {
 	Headers401 *ListSupportPlansResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListSupportPlansResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListSupportPlansResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListSupportPlansResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListSupportPlansResponse500Headers
 }
@@ -19835,6 +23804,16 @@ func (r ListSupportPlansResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListSupportPlansResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSupportPlansResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListSupportPlansResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -19898,6 +23877,12 @@ type GetSupportPlanResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetSupportPlanResponse405Headers the declared response headers of an HTTP 405 response for GetSupportPlan
+type GetSupportPlanResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetSupportPlanResponse500Headers the declared response headers of an HTTP 500 response for GetSupportPlan
 type GetSupportPlanResponse500Headers struct {
 	XRequestId *string
@@ -19916,6 +23901,8 @@ type GetSupportPlanResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -19928,6 +23915,8 @@ type GetSupportPlanResponse struct {
 	Headers403 *GetSupportPlanResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetSupportPlanResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetSupportPlanResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetSupportPlanResponse500Headers
 }
@@ -19955,6 +23944,11 @@ func (r GetSupportPlanResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetSupportPlanResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -20018,6 +24012,12 @@ type UpdateSupportPlanResponse404Headers struct {
 	XRequestId *string
 }
 
+// UpdateSupportPlanResponse405Headers the declared response headers of an HTTP 405 response for UpdateSupportPlan
+type UpdateSupportPlanResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // UpdateSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for UpdateSupportPlan
 type UpdateSupportPlanResponse409Headers struct {
 	XRequestId *string
@@ -20036,11 +24036,6 @@ type UpdateSupportPlanResponse413Headers struct {
 
 // UpdateSupportPlanResponse415Headers the declared response headers of an HTTP 415 response for UpdateSupportPlan
 type UpdateSupportPlanResponse415Headers struct {
-	XRequestId *string
-}
-
-// UpdateSupportPlanResponse422Headers the declared response headers of an HTTP 422 response for UpdateSupportPlan
-type UpdateSupportPlanResponse422Headers struct {
 	XRequestId *string
 }
 
@@ -20067,16 +24062,26 @@ type UpdateSupportPlanResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -20091,6 +24096,8 @@ type UpdateSupportPlanResponse struct {
 	Headers403 *UpdateSupportPlanResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdateSupportPlanResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateSupportPlanResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UpdateSupportPlanResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -20099,8 +24106,6 @@ type UpdateSupportPlanResponse struct {
 	Headers413 *UpdateSupportPlanResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdateSupportPlanResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *UpdateSupportPlanResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *UpdateSupportPlanResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -20132,8 +24137,23 @@ func (r UpdateSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -20150,11 +24170,6 @@ func (r UpdateSupportPlanResponse) GetApplicationproblemJSON413() *PayloadTooLar
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r UpdateSupportPlanResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
@@ -20223,6 +24238,12 @@ type ApproveSupportPlanResponse404Headers struct {
 	XRequestId *string
 }
 
+// ApproveSupportPlanResponse405Headers the declared response headers of an HTTP 405 response for ApproveSupportPlan
+type ApproveSupportPlanResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ApproveSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for ApproveSupportPlan
 type ApproveSupportPlanResponse409Headers struct {
 	XRequestId *string
@@ -20269,11 +24290,33 @@ type ApproveSupportPlanResponse struct {
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *Forbidden
+	ApplicationproblemJSON403 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -20281,7 +24324,17 @@ type ApproveSupportPlanResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -20296,6 +24349,8 @@ type ApproveSupportPlanResponse struct {
 	Headers403 *ApproveSupportPlanResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ApproveSupportPlanResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ApproveSupportPlanResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *ApproveSupportPlanResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -20328,7 +24383,17 @@ func (r ApproveSupportPlanResponse) GetApplicationproblemJSON401() *Unauthorized
 }
 
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r ApproveSupportPlanResponse) GetApplicationproblemJSON403() *Forbidden {
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON403() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON403
 }
 
@@ -20337,8 +24402,23 @@ func (r ApproveSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r ApproveSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -20358,7 +24438,17 @@ func (r ApproveSupportPlanResponse) GetApplicationproblemJSON415() *UnsupportedM
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ApproveSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -20429,6 +24519,12 @@ type AddPlanLineResponse404Headers struct {
 	XRequestId *string
 }
 
+// AddPlanLineResponse405Headers the declared response headers of an HTTP 405 response for AddPlanLine
+type AddPlanLineResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // AddPlanLineResponse409Headers the declared response headers of an HTTP 409 response for AddPlanLine
 type AddPlanLineResponse409Headers struct {
 	XRequestId *string
@@ -20478,8 +24574,20 @@ type AddPlanLineResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                  `json:"instance,omitempty"`
+		RequestId *string                                                  `json:"request_id,omitempty"`
+		Status    int                                                      `json:"status"`
+		Title     string                                                   `json:"title"`
+		Type      AddPlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -20487,7 +24595,17 @@ type AddPlanLineResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                  `json:"instance,omitempty"`
+		RequestId *string                                                  `json:"request_id,omitempty"`
+		Status    int                                                      `json:"status"`
+		Title     string                                                   `json:"title"`
+		Type      AddPlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -20502,6 +24620,8 @@ type AddPlanLineResponse struct {
 	Headers403 *AddPlanLineResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *AddPlanLineResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *AddPlanLineResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *AddPlanLineResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -20543,8 +24663,23 @@ func (r AddPlanLineResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r AddPlanLineResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r AddPlanLineResponse) GetApplicationproblemJSON409() *Conflict {
+func (r AddPlanLineResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                  `json:"instance,omitempty"`
+	RequestId *string                                                  `json:"request_id,omitempty"`
+	Status    int                                                      `json:"status"`
+	Title     string                                                   `json:"title"`
+	Type      AddPlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -20564,7 +24699,17 @@ func (r AddPlanLineResponse) GetApplicationproblemJSON415() *UnsupportedMediaTyp
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r AddPlanLineResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r AddPlanLineResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                  `json:"instance,omitempty"`
+	RequestId *string                                                  `json:"request_id,omitempty"`
+	Status    int                                                      `json:"status"`
+	Title     string                                                   `json:"title"`
+	Type      AddPlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -20634,6 +24779,12 @@ type RemovePlanLineResponse404Headers struct {
 	XRequestId *string
 }
 
+// RemovePlanLineResponse405Headers the declared response headers of an HTTP 405 response for RemovePlanLine
+type RemovePlanLineResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // RemovePlanLineResponse409Headers the declared response headers of an HTTP 409 response for RemovePlanLine
 type RemovePlanLineResponse409Headers struct {
 	XRequestId *string
@@ -20673,12 +24824,34 @@ type RemovePlanLineResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -20693,6 +24866,8 @@ type RemovePlanLineResponse struct {
 	Headers403 *RemovePlanLineResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *RemovePlanLineResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *RemovePlanLineResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *RemovePlanLineResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -20730,8 +24905,23 @@ func (r RemovePlanLineResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r RemovePlanLineResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r RemovePlanLineResponse) GetApplicationproblemJSON409() *Conflict {
+func (r RemovePlanLineResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                     `json:"instance,omitempty"`
+	RequestId *string                                                     `json:"request_id,omitempty"`
+	Status    int                                                         `json:"status"`
+	Title     string                                                      `json:"title"`
+	Type      RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -20741,7 +24931,17 @@ func (r RemovePlanLineResponse) GetApplicationproblemJSON412() *PreconditionFail
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r RemovePlanLineResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r RemovePlanLineResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                     `json:"instance,omitempty"`
+	RequestId *string                                                     `json:"request_id,omitempty"`
+	Status    int                                                         `json:"status"`
+	Title     string                                                      `json:"title"`
+	Type      RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -20811,6 +25011,12 @@ type ReplacePlanLineResponse404Headers struct {
 	XRequestId *string
 }
 
+// ReplacePlanLineResponse405Headers the declared response headers of an HTTP 405 response for ReplacePlanLine
+type ReplacePlanLineResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ReplacePlanLineResponse409Headers the declared response headers of an HTTP 409 response for ReplacePlanLine
 type ReplacePlanLineResponse409Headers struct {
 	XRequestId *string
@@ -20860,8 +25066,20 @@ type ReplacePlanLineResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -20869,7 +25087,17 @@ type ReplacePlanLineResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -20884,6 +25112,8 @@ type ReplacePlanLineResponse struct {
 	Headers403 *ReplacePlanLineResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ReplacePlanLineResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ReplacePlanLineResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *ReplacePlanLineResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -20925,8 +25155,23 @@ func (r ReplacePlanLineResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r ReplacePlanLineResponse) GetApplicationproblemJSON409() *Conflict {
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -20946,7 +25191,17 @@ func (r ReplacePlanLineResponse) GetApplicationproblemJSON415() *UnsupportedMedi
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ReplacePlanLineResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -21016,6 +25271,12 @@ type ReturnSupportPlanResponse404Headers struct {
 	XRequestId *string
 }
 
+// ReturnSupportPlanResponse405Headers the declared response headers of an HTTP 405 response for ReturnSupportPlan
+type ReturnSupportPlanResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ReturnSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for ReturnSupportPlan
 type ReturnSupportPlanResponse409Headers struct {
 	XRequestId *string
@@ -21034,11 +25295,6 @@ type ReturnSupportPlanResponse413Headers struct {
 
 // ReturnSupportPlanResponse415Headers the declared response headers of an HTTP 415 response for ReturnSupportPlan
 type ReturnSupportPlanResponse415Headers struct {
-	XRequestId *string
-}
-
-// ReturnSupportPlanResponse422Headers the declared response headers of an HTTP 422 response for ReturnSupportPlan
-type ReturnSupportPlanResponse422Headers struct {
 	XRequestId *string
 }
 
@@ -21065,16 +25321,26 @@ type ReturnSupportPlanResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -21089,6 +25355,8 @@ type ReturnSupportPlanResponse struct {
 	Headers403 *ReturnSupportPlanResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ReturnSupportPlanResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ReturnSupportPlanResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *ReturnSupportPlanResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -21097,8 +25365,6 @@ type ReturnSupportPlanResponse struct {
 	Headers413 *ReturnSupportPlanResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *ReturnSupportPlanResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *ReturnSupportPlanResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *ReturnSupportPlanResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -21130,8 +25396,23 @@ func (r ReturnSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r ReturnSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -21148,11 +25429,6 @@ func (r ReturnSupportPlanResponse) GetApplicationproblemJSON413() *PayloadTooLar
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r ReturnSupportPlanResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ReturnSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
@@ -21222,6 +25498,12 @@ type ReviseSupportPlanResponse404Headers struct {
 	XRequestId *string
 }
 
+// ReviseSupportPlanResponse405Headers the declared response headers of an HTTP 405 response for ReviseSupportPlan
+type ReviseSupportPlanResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ReviseSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for ReviseSupportPlan
 type ReviseSupportPlanResponse409Headers struct {
 	XRequestId *string
@@ -21230,11 +25512,6 @@ type ReviseSupportPlanResponse409Headers struct {
 // ReviseSupportPlanResponse412Headers the declared response headers of an HTTP 412 response for ReviseSupportPlan
 type ReviseSupportPlanResponse412Headers struct {
 	ETag       *string
-	XRequestId *string
-}
-
-// ReviseSupportPlanResponse422Headers the declared response headers of an HTTP 422 response for ReviseSupportPlan
-type ReviseSupportPlanResponse422Headers struct {
 	XRequestId *string
 }
 
@@ -21261,12 +25538,22 @@ type ReviseSupportPlanResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -21281,12 +25568,12 @@ type ReviseSupportPlanResponse struct {
 	Headers403 *ReviseSupportPlanResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ReviseSupportPlanResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ReviseSupportPlanResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *ReviseSupportPlanResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *ReviseSupportPlanResponse412Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *ReviseSupportPlanResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *ReviseSupportPlanResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -21318,19 +25605,29 @@ func (r ReviseSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ReviseSupportPlanResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r ReviseSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+func (r ReviseSupportPlanResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r ReviseSupportPlanResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ReviseSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
@@ -21399,6 +25696,12 @@ type SubmitSupportPlanResponse404Headers struct {
 	XRequestId *string
 }
 
+// SubmitSupportPlanResponse405Headers the declared response headers of an HTTP 405 response for SubmitSupportPlan
+type SubmitSupportPlanResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // SubmitSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for SubmitSupportPlan
 type SubmitSupportPlanResponse409Headers struct {
 	XRequestId *string
@@ -21438,12 +25741,34 @@ type SubmitSupportPlanResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -21458,6 +25783,8 @@ type SubmitSupportPlanResponse struct {
 	Headers403 *SubmitSupportPlanResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *SubmitSupportPlanResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *SubmitSupportPlanResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *SubmitSupportPlanResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -21495,8 +25822,23 @@ func (r SubmitSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r SubmitSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -21506,7 +25848,17 @@ func (r SubmitSupportPlanResponse) GetApplicationproblemJSON412() *PreconditionF
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r SubmitSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -21575,6 +25927,12 @@ type GetUpratingJobResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetUpratingJobResponse405Headers the declared response headers of an HTTP 405 response for GetUpratingJob
+type GetUpratingJobResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetUpratingJobResponse500Headers the declared response headers of an HTTP 500 response for GetUpratingJob
 type GetUpratingJobResponse500Headers struct {
 	XRequestId *string
@@ -21593,6 +25951,8 @@ type GetUpratingJobResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -21605,6 +25965,8 @@ type GetUpratingJobResponse struct {
 	Headers403 *GetUpratingJobResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetUpratingJobResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetUpratingJobResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetUpratingJobResponse500Headers
 }
@@ -21632,6 +25994,11 @@ func (r GetUpratingJobResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetUpratingJobResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetUpratingJobResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -21694,6 +26061,12 @@ type ListUpratingChangesResponse404Headers struct {
 	XRequestId *string
 }
 
+// ListUpratingChangesResponse405Headers the declared response headers of an HTTP 405 response for ListUpratingChanges
+type ListUpratingChangesResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListUpratingChangesResponse500Headers the declared response headers of an HTTP 500 response for ListUpratingChanges
 type ListUpratingChangesResponse500Headers struct {
 	XRequestId *string
@@ -21712,6 +26085,8 @@ type ListUpratingChangesResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -21724,6 +26099,8 @@ type ListUpratingChangesResponse struct {
 	Headers403 *ListUpratingChangesResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListUpratingChangesResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListUpratingChangesResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListUpratingChangesResponse500Headers
 }
@@ -21751,6 +26128,11 @@ func (r ListUpratingChangesResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListUpratingChangesResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListUpratingChangesResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -23203,6 +27585,13 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23230,6 +27619,23 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetDocsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetDocsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23259,6 +27665,13 @@ func ParseGetDocsScriptResponse(rsp *http.Response) (*GetDocsScriptResponse, err
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23286,6 +27699,23 @@ func ParseGetDocsScriptResponse(rsp *http.Response) (*GetDocsScriptResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetDocsScriptResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetDocsScriptResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23322,6 +27752,13 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23342,6 +27779,23 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetHealthResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetHealthResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23391,6 +27845,20 @@ func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -23449,6 +27917,33 @@ func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetMetricsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetMetricsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetMetricsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23479,11 +27974,18 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
-		var dest map[string]interface{}
+		var dest string
 		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.YAML200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -23505,6 +28007,23 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetOpenAPIResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetOpenAPIResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23541,6 +28060,13 @@ func ParseGetReadyResponse(rsp *http.Response) (*GetReadyResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23568,6 +28094,23 @@ func ParseGetReadyResponse(rsp *http.Response) (*GetReadyResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetReadyResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetReadyResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23635,6 +28178,20 @@ func ParseListAssessmentsResponse(rsp *http.Response) (*ListAssessmentsResponse,
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23692,6 +28249,33 @@ func ParseListAssessmentsResponse(rsp *http.Response) (*ListAssessmentsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListAssessmentsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListAssessmentsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListAssessmentsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23755,6 +28339,13 @@ func ParseGetAssessmentResponse(rsp *http.Response) (*GetAssessmentResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -23830,6 +28421,23 @@ func ParseGetAssessmentResponse(rsp *http.Response) (*GetAssessmentResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetAssessmentResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23894,8 +28502,25 @@ func ParseUpdateAssessmentResponse(rsp *http.Response) (*UpdateAssessmentRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -23923,7 +28548,17 @@ func ParseUpdateAssessmentResponse(rsp *http.Response) (*UpdateAssessmentRespons
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24010,6 +28645,23 @@ func ParseUpdateAssessmentResponse(rsp *http.Response) (*UpdateAssessmentRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdateAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateAssessmentResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -24141,8 +28793,25 @@ func ParseCancelAssessmentResponse(rsp *http.Response) (*CancelAssessmentRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      CancelAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24250,6 +28919,23 @@ func ParseCancelAssessmentResponse(rsp *http.Response) (*CancelAssessmentRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CancelAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CancelAssessmentResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -24371,8 +29057,25 @@ func ParseCompleteAssessmentResponse(rsp *http.Response) (*CompleteAssessmentRes
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24400,7 +29103,17 @@ func ParseCompleteAssessmentResponse(rsp *http.Response) (*CompleteAssessmentRes
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24487,6 +29200,23 @@ func ParseCompleteAssessmentResponse(rsp *http.Response) (*CompleteAssessmentRes
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CompleteAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CompleteAssessmentResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -24611,6 +29341,20 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24668,6 +29412,33 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListAuditEventsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListAuditEventsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListAuditEventsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -24724,6 +29495,20 @@ func ParseGetCouncilSettingsResponse(rsp *http.Response) (*GetCouncilSettingsRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -24789,6 +29574,33 @@ func ParseGetCouncilSettingsResponse(rsp *http.Response) (*GetCouncilSettingsRes
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCouncilSettingsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetCouncilSettingsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetCouncilSettingsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -24846,12 +29658,19 @@ func ParseUpdateCouncilSettingsResponse(rsp *http.Response) (*UpdateCouncilSetti
 		}
 		response.ApplicationproblemJSON403 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON409 = &dest
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
@@ -24873,13 +29692,6 @@ func ParseUpdateCouncilSettingsResponse(rsp *http.Response) (*UpdateCouncilSetti
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
@@ -24952,8 +29764,8 @@ func ParseUpdateCouncilSettingsResponse(rsp *http.Response) (*UpdateCouncilSetti
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
-	case rsp.StatusCode == 409:
-		var headers UpdateCouncilSettingsResponse409Headers
+	case rsp.StatusCode == 404:
+		var headers UpdateCouncilSettingsResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -24961,7 +29773,24 @@ func ParseUpdateCouncilSettingsResponse(rsp *http.Response) (*UpdateCouncilSetti
 			}
 			headers.XRequestId = &value
 		}
-		response.Headers409 = &headers
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdateCouncilSettingsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 412:
 		var headers UpdateCouncilSettingsResponse412Headers
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
@@ -24999,16 +29828,6 @@ func ParseUpdateCouncilSettingsResponse(rsp *http.Response) (*UpdateCouncilSetti
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers UpdateCouncilSettingsResponse422Headers
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = &value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers UpdateCouncilSettingsResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -25076,6 +29895,20 @@ func ParseListDirectPaymentAgreementsResponse(rsp *http.Response) (*ListDirectPa
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25133,6 +29966,33 @@ func ParseListDirectPaymentAgreementsResponse(rsp *http.Response) (*ListDirectPa
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListDirectPaymentAgreementsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListDirectPaymentAgreementsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListDirectPaymentAgreementsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -25190,8 +30050,32 @@ func ParseCreateDirectPaymentAgreementResponse(rsp *http.Response) (*CreateDirec
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                   `json:"instance,omitempty"`
+			RequestId *string                                                                   `json:"request_id,omitempty"`
+			Status    int                                                                       `json:"status"`
+			Title     string                                                                    `json:"title"`
+			Type      CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -25212,7 +30096,17 @@ func ParseCreateDirectPaymentAgreementResponse(rsp *http.Response) (*CreateDirec
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                   `json:"instance,omitempty"`
+			RequestId *string                                                                   `json:"request_id,omitempty"`
+			Status    int                                                                       `json:"status"`
+			Title     string                                                                    `json:"title"`
+			Type      CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -25296,6 +30190,33 @@ func ParseCreateDirectPaymentAgreementResponse(rsp *http.Response) (*CreateDirec
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateDirectPaymentAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateDirectPaymentAgreementResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateDirectPaymentAgreementResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -25400,6 +30321,13 @@ func ParseGetDirectPaymentAgreementResponse(rsp *http.Response) (*GetDirectPayme
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25474,6 +30402,23 @@ func ParseGetDirectPaymentAgreementResponse(rsp *http.Response) (*GetDirectPayme
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetDirectPaymentAgreementResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetDirectPaymentAgreementResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -25538,12 +30483,12 @@ func ParseUpdateDirectPaymentAgreementResponse(rsp *http.Response) (*UpdateDirec
 		}
 		response.ApplicationproblemJSON404 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON409 = &dest
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
@@ -25565,13 +30510,6 @@ func ParseUpdateDirectPaymentAgreementResponse(rsp *http.Response) (*UpdateDirec
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
@@ -25654,8 +30592,15 @@ func ParseUpdateDirectPaymentAgreementResponse(rsp *http.Response) (*UpdateDirec
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
-	case rsp.StatusCode == 409:
-		var headers UpdateDirectPaymentAgreementResponse409Headers
+	case rsp.StatusCode == 405:
+		var headers UpdateDirectPaymentAgreementResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -25663,7 +30608,7 @@ func ParseUpdateDirectPaymentAgreementResponse(rsp *http.Response) (*UpdateDirec
 			}
 			headers.XRequestId = &value
 		}
-		response.Headers409 = &headers
+		response.Headers405 = &headers
 	case rsp.StatusCode == 412:
 		var headers UpdateDirectPaymentAgreementResponse412Headers
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
@@ -25701,16 +30646,6 @@ func ParseUpdateDirectPaymentAgreementResponse(rsp *http.Response) (*UpdateDirec
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers UpdateDirectPaymentAgreementResponse422Headers
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = &value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers UpdateDirectPaymentAgreementResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -25784,6 +30719,13 @@ func ParseGetFinancialAssessmentResponse(rsp *http.Response) (*GetFinancialAsses
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -25859,6 +30801,23 @@ func ParseGetFinancialAssessmentResponse(rsp *http.Response) (*GetFinancialAsses
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetFinancialAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetFinancialAssessmentResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -25923,8 +30882,25 @@ func ParseUpdateFinancialAssessmentResponse(rsp *http.Response) (*UpdateFinancia
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                `json:"instance,omitempty"`
+			RequestId *string                                                                `json:"request_id,omitempty"`
+			Status    int                                                                    `json:"status"`
+			Title     string                                                                 `json:"title"`
+			Type      UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -25950,13 +30926,6 @@ func ParseUpdateFinancialAssessmentResponse(rsp *http.Response) (*UpdateFinancia
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
@@ -26039,6 +31008,23 @@ func ParseUpdateFinancialAssessmentResponse(rsp *http.Response) (*UpdateFinancia
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdateFinancialAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateFinancialAssessmentResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26086,16 +31072,6 @@ func ParseUpdateFinancialAssessmentResponse(rsp *http.Response) (*UpdateFinancia
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers UpdateFinancialAssessmentResponse422Headers
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = &value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers UpdateFinancialAssessmentResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26170,8 +31146,25 @@ func ParseCompleteFinancialAssessmentResponse(rsp *http.Response) (*CompleteFina
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                  `json:"instance,omitempty"`
+			RequestId *string                                                                  `json:"request_id,omitempty"`
+			Status    int                                                                      `json:"status"`
+			Title     string                                                                   `json:"title"`
+			Type      CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26185,7 +31178,17 @@ func ParseCompleteFinancialAssessmentResponse(rsp *http.Response) (*CompleteFina
 		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                  `json:"instance,omitempty"`
+			RequestId *string                                                                  `json:"request_id,omitempty"`
+			Status    int                                                                      `json:"status"`
+			Title     string                                                                   `json:"title"`
+			Type      CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26272,6 +31275,23 @@ func ParseCompleteFinancialAssessmentResponse(rsp *http.Response) (*CompleteFina
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CompleteFinancialAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CompleteFinancialAssessmentResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26376,6 +31396,20 @@ func ParseListFundingRequestsResponse(rsp *http.Response) (*ListFundingRequestsR
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26433,6 +31467,33 @@ func ParseListFundingRequestsResponse(rsp *http.Response) (*ListFundingRequestsR
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListFundingRequestsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListFundingRequestsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListFundingRequestsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26490,8 +31551,32 @@ func ParseCreateFundingRequestResponse(rsp *http.Response) (*CreateFundingReques
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                           `json:"instance,omitempty"`
+			RequestId *string                                                           `json:"request_id,omitempty"`
+			Status    int                                                               `json:"status"`
+			Title     string                                                            `json:"title"`
+			Type      CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26512,7 +31597,17 @@ func ParseCreateFundingRequestResponse(rsp *http.Response) (*CreateFundingReques
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                           `json:"instance,omitempty"`
+			RequestId *string                                                           `json:"request_id,omitempty"`
+			Status    int                                                               `json:"status"`
+			Title     string                                                            `json:"title"`
+			Type      CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26596,6 +31691,33 @@ func ParseCreateFundingRequestResponse(rsp *http.Response) (*CreateFundingReques
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateFundingRequestResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateFundingRequestResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateFundingRequestResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26700,6 +31822,13 @@ func ParseGetFundingRequestResponse(rsp *http.Response) (*GetFundingRequestRespo
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26774,6 +31903,23 @@ func ParseGetFundingRequestResponse(rsp *http.Response) (*GetFundingRequestRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetFundingRequestResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetFundingRequestResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26838,8 +31984,25 @@ func ParseDecideFundingRequestResponse(rsp *http.Response) (*DecideFundingReques
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                           `json:"instance,omitempty"`
+			RequestId *string                                                           `json:"request_id,omitempty"`
+			Status    int                                                               `json:"status"`
+			Title     string                                                            `json:"title"`
+			Type      DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26867,7 +32030,17 @@ func ParseDecideFundingRequestResponse(rsp *http.Response) (*DecideFundingReques
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                           `json:"instance,omitempty"`
+			RequestId *string                                                           `json:"request_id,omitempty"`
+			Status    int                                                               `json:"status"`
+			Title     string                                                            `json:"title"`
+			Type      DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26954,6 +32127,23 @@ func ParseDecideFundingRequestResponse(rsp *http.Response) (*DecideFundingReques
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers DecideFundingRequestResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers DecideFundingRequestResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -27078,6 +32268,20 @@ func ParseListISFAgreementsResponse(rsp *http.Response) (*ListISFAgreementsRespo
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27135,6 +32339,33 @@ func ParseListISFAgreementsResponse(rsp *http.Response) (*ListISFAgreementsRespo
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListISFAgreementsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListISFAgreementsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListISFAgreementsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -27192,8 +32423,32 @@ func ParseCreateISFAgreementResponse(rsp *http.Response) (*CreateISFAgreementRes
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -27214,7 +32469,17 @@ func ParseCreateISFAgreementResponse(rsp *http.Response) (*CreateISFAgreementRes
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -27298,6 +32563,33 @@ func ParseCreateISFAgreementResponse(rsp *http.Response) (*CreateISFAgreementRes
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateISFAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateISFAgreementResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateISFAgreementResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -27402,6 +32694,13 @@ func ParseGetISFAgreementResponse(rsp *http.Response) (*GetISFAgreementResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27476,6 +32775,23 @@ func ParseGetISFAgreementResponse(rsp *http.Response) (*GetISFAgreementResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetISFAgreementResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetISFAgreementResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -27532,6 +32848,20 @@ func ParseListPeopleResponse(rsp *http.Response) (*ListPeopleResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -27590,6 +32920,33 @@ func ParseListPeopleResponse(rsp *http.Response) (*ListPeopleResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListPeopleResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListPeopleResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListPeopleResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -27647,8 +33004,32 @@ func ParseCreatePersonResponse(rsp *http.Response) (*CreatePersonResponse, error
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      CreatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -27669,7 +33050,17 @@ func ParseCreatePersonResponse(rsp *http.Response) (*CreatePersonResponse, error
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      CreatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -27753,6 +33144,33 @@ func ParseCreatePersonResponse(rsp *http.Response) (*CreatePersonResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreatePersonResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreatePersonResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreatePersonResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -27857,6 +33275,13 @@ func ParseGetPersonResponse(rsp *http.Response) (*GetPersonResponse, error) {
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27931,6 +33356,23 @@ func ParseGetPersonResponse(rsp *http.Response) (*GetPersonResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetPersonResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetPersonResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -27995,8 +33437,25 @@ func ParseUpdatePersonResponse(rsp *http.Response) (*UpdatePersonResponse, error
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      UpdatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -28024,7 +33483,17 @@ func ParseUpdatePersonResponse(rsp *http.Response) (*UpdatePersonResponse, error
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      UpdatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -28111,6 +33580,23 @@ func ParseUpdatePersonResponse(rsp *http.Response) (*UpdatePersonResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdatePersonResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdatePersonResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -28242,6 +33728,13 @@ func ParseListPersonAssessmentsResponse(rsp *http.Response) (*ListPersonAssessme
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28309,6 +33802,23 @@ func ParseListPersonAssessmentsResponse(rsp *http.Response) (*ListPersonAssessme
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListPersonAssessmentsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListPersonAssessmentsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -28373,8 +33883,25 @@ func ParseCreateAssessmentResponse(rsp *http.Response) (*CreateAssessmentRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      CreateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -28395,7 +33922,17 @@ func ParseCreateAssessmentResponse(rsp *http.Response) (*CreateAssessmentRespons
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      CreateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -28489,6 +34026,23 @@ func ParseCreateAssessmentResponse(rsp *http.Response) (*CreateAssessmentRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateAssessmentResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -28593,6 +34147,13 @@ func ParseListPersonFinancialAssessmentsResponse(rsp *http.Response) (*ListPerso
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28660,6 +34221,23 @@ func ParseListPersonFinancialAssessmentsResponse(rsp *http.Response) (*ListPerso
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListPersonFinancialAssessmentsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListPersonFinancialAssessmentsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -28724,8 +34302,25 @@ func ParseCreateFinancialAssessmentResponse(rsp *http.Response) (*CreateFinancia
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                `json:"instance,omitempty"`
+			RequestId *string                                                                `json:"request_id,omitempty"`
+			Status    int                                                                    `json:"status"`
+			Title     string                                                                 `json:"title"`
+			Type      CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -28746,7 +34341,17 @@ func ParseCreateFinancialAssessmentResponse(rsp *http.Response) (*CreateFinancia
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                `json:"instance,omitempty"`
+			RequestId *string                                                                `json:"request_id,omitempty"`
+			Status    int                                                                    `json:"status"`
+			Title     string                                                                 `json:"title"`
+			Type      CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -28840,6 +34445,23 @@ func ParseCreateFinancialAssessmentResponse(rsp *http.Response) (*CreateFinancia
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateFinancialAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateFinancialAssessmentResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -28944,6 +34566,13 @@ func ParseListPersonBudgetVersionsResponse(rsp *http.Response) (*ListPersonBudge
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -29011,6 +34640,23 @@ func ParseListPersonBudgetVersionsResponse(rsp *http.Response) (*ListPersonBudge
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListPersonBudgetVersionsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListPersonBudgetVersionsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -29074,6 +34720,13 @@ func ParseListRelationshipsResponse(rsp *http.Response) (*ListRelationshipsRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -29142,6 +34795,23 @@ func ParseListRelationshipsResponse(rsp *http.Response) (*ListRelationshipsRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListRelationshipsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListRelationshipsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -29206,8 +34876,25 @@ func ParseCreateRelationshipResponse(rsp *http.Response) (*CreateRelationshipRes
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      CreateRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -29228,7 +34915,17 @@ func ParseCreateRelationshipResponse(rsp *http.Response) (*CreateRelationshipRes
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      CreateRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -29322,6 +35019,23 @@ func ParseCreateRelationshipResponse(rsp *http.Response) (*CreateRelationshipRes
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateRelationshipResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateRelationshipResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -29426,6 +35140,13 @@ func ParseGetRelationshipResponse(rsp *http.Response) (*GetRelationshipResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -29500,6 +35221,23 @@ func ParseGetRelationshipResponse(rsp *http.Response) (*GetRelationshipResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetRelationshipResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetRelationshipResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -29564,8 +35302,25 @@ func ParseEndRelationshipResponse(rsp *http.Response) (*EndRelationshipResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      EndRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -29593,7 +35348,17 @@ func ParseEndRelationshipResponse(rsp *http.Response) (*EndRelationshipResponse,
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      EndRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -29680,6 +35445,23 @@ func ParseEndRelationshipResponse(rsp *http.Response) (*EndRelationshipResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers EndRelationshipResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers EndRelationshipResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -29804,6 +35586,20 @@ func ParseListPersonalBudgetsResponse(rsp *http.Response) (*ListPersonalBudgetsR
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -29861,6 +35657,33 @@ func ParseListPersonalBudgetsResponse(rsp *http.Response) (*ListPersonalBudgetsR
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListPersonalBudgetsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListPersonalBudgetsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListPersonalBudgetsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -29924,6 +35747,13 @@ func ParseGetPersonalBudgetResponse(rsp *http.Response) (*GetPersonalBudgetRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -29999,6 +35829,23 @@ func ParseGetPersonalBudgetResponse(rsp *http.Response) (*GetPersonalBudgetRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetPersonalBudgetResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetPersonalBudgetResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -30062,6 +35909,13 @@ func ParseListBudgetSupportPlansResponse(rsp *http.Response) (*ListBudgetSupport
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -30130,6 +35984,23 @@ func ParseListBudgetSupportPlansResponse(rsp *http.Response) (*ListBudgetSupport
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListBudgetSupportPlansResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListBudgetSupportPlansResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -30194,8 +36065,25 @@ func ParseCreateSupportPlanResponse(rsp *http.Response) (*CreateSupportPlanRespo
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -30216,7 +36104,17 @@ func ParseCreateSupportPlanResponse(rsp *http.Response) (*CreateSupportPlanRespo
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -30310,6 +36208,23 @@ func ParseCreateSupportPlanResponse(rsp *http.Response) (*CreateSupportPlanRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateSupportPlanResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateSupportPlanResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -30407,6 +36322,20 @@ func ParseListProvidersResponse(rsp *http.Response) (*ListProvidersResponse, err
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -30464,6 +36393,33 @@ func ParseListProvidersResponse(rsp *http.Response) (*ListProvidersResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListProvidersResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListProvidersResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListProvidersResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -30521,8 +36477,32 @@ func ParseCreateProviderResponse(rsp *http.Response) (*CreateProviderResponse, e
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                     `json:"instance,omitempty"`
+			RequestId *string                                                     `json:"request_id,omitempty"`
+			Status    int                                                         `json:"status"`
+			Title     string                                                      `json:"title"`
+			Type      CreateProvider409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -30543,7 +36523,17 @@ func ParseCreateProviderResponse(rsp *http.Response) (*CreateProviderResponse, e
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                     `json:"instance,omitempty"`
+			RequestId *string                                                     `json:"request_id,omitempty"`
+			Status    int                                                         `json:"status"`
+			Title     string                                                      `json:"title"`
+			Type      CreateProvider422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -30627,6 +36617,33 @@ func ParseCreateProviderResponse(rsp *http.Response) (*CreateProviderResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateProviderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateProviderResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateProviderResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -30731,6 +36748,13 @@ func ParseGetProviderResponse(rsp *http.Response) (*GetProviderResponse, error) 
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -30805,6 +36829,23 @@ func ParseGetProviderResponse(rsp *http.Response) (*GetProviderResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetProviderResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetProviderResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -30869,12 +36910,12 @@ func ParseUpdateProviderResponse(rsp *http.Response) (*UpdateProviderResponse, e
 		}
 		response.ApplicationproblemJSON404 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON409 = &dest
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
@@ -30896,13 +36937,6 @@ func ParseUpdateProviderResponse(rsp *http.Response) (*UpdateProviderResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
@@ -30985,8 +37019,15 @@ func ParseUpdateProviderResponse(rsp *http.Response) (*UpdateProviderResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
-	case rsp.StatusCode == 409:
-		var headers UpdateProviderResponse409Headers
+	case rsp.StatusCode == 405:
+		var headers UpdateProviderResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -30994,7 +37035,7 @@ func ParseUpdateProviderResponse(rsp *http.Response) (*UpdateProviderResponse, e
 			}
 			headers.XRequestId = &value
 		}
-		response.Headers409 = &headers
+		response.Headers405 = &headers
 	case rsp.StatusCode == 412:
 		var headers UpdateProviderResponse412Headers
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
@@ -31032,16 +37073,6 @@ func ParseUpdateProviderResponse(rsp *http.Response) (*UpdateProviderResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers UpdateProviderResponse422Headers
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = &value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers UpdateProviderResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -31109,6 +37140,20 @@ func ParseListRASVersionsResponse(rsp *http.Response) (*ListRASVersionsResponse,
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -31166,6 +37211,33 @@ func ParseListRASVersionsResponse(rsp *http.Response) (*ListRASVersionsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListRASVersionsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListRASVersionsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListRASVersionsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -31223,8 +37295,32 @@ func ParseCreateRASVersionResponse(rsp *http.Response) (*CreateRASVersionRespons
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -31245,7 +37341,17 @@ func ParseCreateRASVersionResponse(rsp *http.Response) (*CreateRASVersionRespons
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -31329,6 +37435,33 @@ func ParseCreateRASVersionResponse(rsp *http.Response) (*CreateRASVersionRespons
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateRASVersionResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateRASVersionResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateRASVersionResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -31433,6 +37566,13 @@ func ParseGetRASVersionResponse(rsp *http.Response) (*GetRASVersionResponse, err
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -31507,6 +37647,23 @@ func ParseGetRASVersionResponse(rsp *http.Response) (*GetRASVersionResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetRASVersionResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetRASVersionResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -31571,8 +37728,25 @@ func ParseUpdateRASVersionResponse(rsp *http.Response) (*UpdateRASVersionRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -31600,7 +37774,17 @@ func ParseUpdateRASVersionResponse(rsp *http.Response) (*UpdateRASVersionRespons
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -31687,6 +37871,23 @@ func ParseUpdateRASVersionResponse(rsp *http.Response) (*UpdateRASVersionRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdateRASVersionResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateRASVersionResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -31818,8 +38019,25 @@ func ParseActivateRASVersionResponse(rsp *http.Response) (*ActivateRASVersionRes
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -31913,6 +38131,23 @@ func ParseActivateRASVersionResponse(rsp *http.Response) (*ActivateRASVersionRes
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ActivateRASVersionResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers ActivateRASVersionResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -32014,8 +38249,25 @@ func ParseRetireRASVersionResponse(rsp *http.Response) (*RetireRASVersionRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -32109,6 +38361,23 @@ func ParseRetireRASVersionResponse(rsp *http.Response) (*RetireRASVersionRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers RetireRASVersionResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers RetireRASVersionResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -32203,6 +38472,20 @@ func ParseListRateTablesResponse(rsp *http.Response) (*ListRateTablesResponse, e
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -32260,6 +38543,33 @@ func ParseListRateTablesResponse(rsp *http.Response) (*ListRateTablesResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListRateTablesResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListRateTablesResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListRateTablesResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -32317,8 +38627,32 @@ func ParseCreateRateTableResponse(rsp *http.Response) (*CreateRateTableResponse,
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      CreateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -32339,7 +38673,17 @@ func ParseCreateRateTableResponse(rsp *http.Response) (*CreateRateTableResponse,
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      CreateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -32423,6 +38767,33 @@ func ParseCreateRateTableResponse(rsp *http.Response) (*CreateRateTableResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateRateTableResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateRateTableResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateRateTableResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -32527,6 +38898,13 @@ func ParseGetRateTableResponse(rsp *http.Response) (*GetRateTableResponse, error
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -32601,6 +38979,23 @@ func ParseGetRateTableResponse(rsp *http.Response) (*GetRateTableResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetRateTableResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetRateTableResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -32665,8 +39060,25 @@ func ParseUpdateRateTableResponse(rsp *http.Response) (*UpdateRateTableResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -32694,7 +39106,17 @@ func ParseUpdateRateTableResponse(rsp *http.Response) (*UpdateRateTableResponse,
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -32781,6 +39203,23 @@ func ParseUpdateRateTableResponse(rsp *http.Response) (*UpdateRateTableResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdateRateTableResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateRateTableResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -32912,15 +39351,42 @@ func ParseUprateRateTableResponse(rsp *http.Response) (*UprateRateTableResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      UprateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      UprateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -33007,6 +39473,23 @@ func ParseUprateRateTableResponse(rsp *http.Response) (*UprateRateTableResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UprateRateTableResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers UprateRateTableResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33084,6 +39567,20 @@ func ParseListServiceCategoriesResponse(rsp *http.Response) (*ListServiceCategor
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -33141,6 +39638,33 @@ func ParseListServiceCategoriesResponse(rsp *http.Response) (*ListServiceCategor
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListServiceCategoriesResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListServiceCategoriesResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListServiceCategoriesResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33198,8 +39722,32 @@ func ParseCreateServiceCategoryResponse(rsp *http.Response) (*CreateServiceCateg
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                            `json:"instance,omitempty"`
+			RequestId *string                                                            `json:"request_id,omitempty"`
+			Status    int                                                                `json:"status"`
+			Title     string                                                             `json:"title"`
+			Type      CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -33220,7 +39768,17 @@ func ParseCreateServiceCategoryResponse(rsp *http.Response) (*CreateServiceCateg
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                            `json:"instance,omitempty"`
+			RequestId *string                                                            `json:"request_id,omitempty"`
+			Status    int                                                                `json:"status"`
+			Title     string                                                             `json:"title"`
+			Type      CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -33304,6 +39862,33 @@ func ParseCreateServiceCategoryResponse(rsp *http.Response) (*CreateServiceCateg
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateServiceCategoryResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateServiceCategoryResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateServiceCategoryResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33401,6 +39986,20 @@ func ParseListSupportPlansResponse(rsp *http.Response) (*ListSupportPlansRespons
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -33458,6 +40057,33 @@ func ParseListSupportPlansResponse(rsp *http.Response) (*ListSupportPlansRespons
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListSupportPlansResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListSupportPlansResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListSupportPlansResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33521,6 +40147,13 @@ func ParseGetSupportPlanResponse(rsp *http.Response) (*GetSupportPlanResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -33596,6 +40229,23 @@ func ParseGetSupportPlanResponse(rsp *http.Response) (*GetSupportPlanResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetSupportPlanResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetSupportPlanResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33660,8 +40310,25 @@ func ParseUpdateSupportPlanResponse(rsp *http.Response) (*UpdateSupportPlanRespo
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -33687,13 +40354,6 @@ func ParseUpdateSupportPlanResponse(rsp *http.Response) (*UpdateSupportPlanRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
@@ -33776,6 +40436,23 @@ func ParseUpdateSupportPlanResponse(rsp *http.Response) (*UpdateSupportPlanRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdateSupportPlanResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateSupportPlanResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33823,16 +40500,6 @@ func ParseUpdateSupportPlanResponse(rsp *http.Response) (*UpdateSupportPlanRespo
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers UpdateSupportPlanResponse422Headers
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = &value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers UpdateSupportPlanResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33894,7 +40561,17 @@ func ParseApproveSupportPlanResponse(rsp *http.Response) (*ApproveSupportPlanRes
 		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -33907,8 +40584,25 @@ func ParseApproveSupportPlanResponse(rsp *http.Response) (*ApproveSupportPlanRes
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -33936,7 +40630,17 @@ func ParseApproveSupportPlanResponse(rsp *http.Response) (*ApproveSupportPlanRes
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34023,6 +40727,23 @@ func ParseApproveSupportPlanResponse(rsp *http.Response) (*ApproveSupportPlanRes
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ApproveSupportPlanResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers ApproveSupportPlanResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -34154,8 +40875,25 @@ func ParseAddPlanLineResponse(rsp *http.Response) (*AddPlanLineResponse, error) 
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                  `json:"instance,omitempty"`
+			RequestId *string                                                  `json:"request_id,omitempty"`
+			Status    int                                                      `json:"status"`
+			Title     string                                                   `json:"title"`
+			Type      AddPlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34183,7 +40921,17 @@ func ParseAddPlanLineResponse(rsp *http.Response) (*AddPlanLineResponse, error) 
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                  `json:"instance,omitempty"`
+			RequestId *string                                                  `json:"request_id,omitempty"`
+			Status    int                                                      `json:"status"`
+			Title     string                                                   `json:"title"`
+			Type      AddPlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34277,6 +41025,23 @@ func ParseAddPlanLineResponse(rsp *http.Response) (*AddPlanLineResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers AddPlanLineResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers AddPlanLineResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -34408,8 +41173,25 @@ func ParseRemovePlanLineResponse(rsp *http.Response) (*RemovePlanLineResponse, e
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                     `json:"instance,omitempty"`
+			RequestId *string                                                     `json:"request_id,omitempty"`
+			Status    int                                                         `json:"status"`
+			Title     string                                                      `json:"title"`
+			Type      RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34423,7 +41205,17 @@ func ParseRemovePlanLineResponse(rsp *http.Response) (*RemovePlanLineResponse, e
 		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                     `json:"instance,omitempty"`
+			RequestId *string                                                     `json:"request_id,omitempty"`
+			Status    int                                                         `json:"status"`
+			Title     string                                                      `json:"title"`
+			Type      RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34510,6 +41302,23 @@ func ParseRemovePlanLineResponse(rsp *http.Response) (*RemovePlanLineResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers RemovePlanLineResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers RemovePlanLineResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -34621,8 +41430,25 @@ func ParseReplacePlanLineResponse(rsp *http.Response) (*ReplacePlanLineResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34650,7 +41476,17 @@ func ParseReplacePlanLineResponse(rsp *http.Response) (*ReplacePlanLineResponse,
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34737,6 +41573,23 @@ func ParseReplacePlanLineResponse(rsp *http.Response) (*ReplacePlanLineResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ReplacePlanLineResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers ReplacePlanLineResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -34868,8 +41721,25 @@ func ParseReturnSupportPlanResponse(rsp *http.Response) (*ReturnSupportPlanRespo
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34895,13 +41765,6 @@ func ParseReturnSupportPlanResponse(rsp *http.Response) (*ReturnSupportPlanRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
@@ -34984,6 +41847,23 @@ func ParseReturnSupportPlanResponse(rsp *http.Response) (*ReturnSupportPlanRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ReturnSupportPlanResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers ReturnSupportPlanResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -35031,16 +41911,6 @@ func ParseReturnSupportPlanResponse(rsp *http.Response) (*ReturnSupportPlanRespo
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers ReturnSupportPlanResponse422Headers
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = &value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers ReturnSupportPlanResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -35115,8 +41985,25 @@ func ParseReviseSupportPlanResponse(rsp *http.Response) (*ReviseSupportPlanRespo
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -35128,13 +42015,6 @@ func ParseReviseSupportPlanResponse(rsp *http.Response) (*ReviseSupportPlanRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON412 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
@@ -35224,6 +42104,23 @@ func ParseReviseSupportPlanResponse(rsp *http.Response) (*ReviseSupportPlanRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ReviseSupportPlanResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers ReviseSupportPlanResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -35251,16 +42148,6 @@ func ParseReviseSupportPlanResponse(rsp *http.Response) (*ReviseSupportPlanRespo
 			headers.XRequestId = &value
 		}
 		response.Headers412 = &headers
-	case rsp.StatusCode == 422:
-		var headers ReviseSupportPlanResponse422Headers
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = &value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers ReviseSupportPlanResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -35335,8 +42222,25 @@ func ParseSubmitSupportPlanResponse(rsp *http.Response) (*SubmitSupportPlanRespo
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -35350,7 +42254,17 @@ func ParseSubmitSupportPlanResponse(rsp *http.Response) (*SubmitSupportPlanRespo
 		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -35437,6 +42351,23 @@ func ParseSubmitSupportPlanResponse(rsp *http.Response) (*SubmitSupportPlanRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers SubmitSupportPlanResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers SubmitSupportPlanResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -35548,6 +42479,13 @@ func ParseGetUpratingJobResponse(rsp *http.Response) (*GetUpratingJobResponse, e
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -35615,6 +42553,23 @@ func ParseGetUpratingJobResponse(rsp *http.Response) (*GetUpratingJobResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetUpratingJobResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetUpratingJobResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -35678,6 +42633,13 @@ func ParseListUpratingChangesResponse(rsp *http.Response) (*ListUpratingChangesR
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -35746,6 +42708,23 @@ func ParseListUpratingChangesResponse(rsp *http.Response) (*ListUpratingChangesR
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListUpratingChangesResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListUpratingChangesResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
