@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -2955,12 +2956,17 @@ type Assessment struct {
 	ChildDisabled *bool `json:"child_disabled,omitempty"`
 
 	// ChildUnlikelyToAchieveReasonableStandard s17(10)(a) — unlikely to achieve or maintain a reasonable standard of health or development without services.
-	ChildUnlikelyToAchieveReasonableStandard *bool                          `json:"child_unlikely_to_achieve_reasonable_standard,omitempty"`
-	CompletedAt                              nullable.Nullable[time.Time]   `json:"completed_at"`
-	CompletedBy                              nullable.Nullable[string]      `json:"completed_by"`
-	CreatedAt                                time.Time                      `json:"created_at"`
-	Eligibility                              nullable.Nullable[Eligibility] `json:"eligibility"`
-	Id                                       openapi_types.UUID             `json:"id"`
+	ChildUnlikelyToAchieveReasonableStandard *bool                        `json:"child_unlikely_to_achieve_reasonable_standard,omitempty"`
+	CompletedAt                              nullable.Nullable[time.Time] `json:"completed_at"`
+	CompletedBy                              nullable.Nullable[string]    `json:"completed_by"`
+
+	// CompletionBlockers While a draft: the facts still missing before it can be completed (each with the field, as a
+	// JSON Pointer, and code `required_to_complete`); empty when it can be completed, and once
+	// completed or cancelled. Completion with blockers is 422 `assessment-incomplete`.
+	CompletionBlockers []FieldError                   `json:"completion_blockers"`
+	CreatedAt          time.Time                      `json:"created_at"`
+	Eligibility        nullable.Nullable[Eligibility] `json:"eligibility"`
+	Id                 openapi_types.UUID             `json:"id"`
 
 	// ImpairmentOrIllness The needs arise from a physical or mental impairment or illness.
 	ImpairmentOrIllness *bool `json:"impairment_or_illness,omitempty"`
@@ -5295,6 +5301,9 @@ type ListUpratingChangesParams struct {
 // UpdateAssessmentJSONRequestBody defines body for UpdateAssessment for application/json ContentType.
 type UpdateAssessmentJSONRequestBody = AssessmentPatch
 
+// UpdateAssessmentApplicationMergePatchPlusJSONRequestBody defines body for UpdateAssessment for application/merge-patch+json ContentType.
+type UpdateAssessmentApplicationMergePatchPlusJSONRequestBody = AssessmentPatch
+
 // CancelAssessmentJSONRequestBody defines body for CancelAssessment for application/json ContentType.
 type CancelAssessmentJSONRequestBody = ReasonBody
 
@@ -5304,14 +5313,23 @@ type CompleteAssessmentJSONRequestBody = AssessmentCompletion
 // UpdateCouncilSettingsJSONRequestBody defines body for UpdateCouncilSettings for application/json ContentType.
 type UpdateCouncilSettingsJSONRequestBody = CouncilSettingsPatch
 
+// UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody defines body for UpdateCouncilSettings for application/merge-patch+json ContentType.
+type UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody = CouncilSettingsPatch
+
 // CreateDirectPaymentAgreementJSONRequestBody defines body for CreateDirectPaymentAgreement for application/json ContentType.
 type CreateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementCreate
 
 // UpdateDirectPaymentAgreementJSONRequestBody defines body for UpdateDirectPaymentAgreement for application/json ContentType.
 type UpdateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementPatch
 
+// UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody defines body for UpdateDirectPaymentAgreement for application/merge-patch+json ContentType.
+type UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody = DirectPaymentAgreementPatch
+
 // UpdateFinancialAssessmentJSONRequestBody defines body for UpdateFinancialAssessment for application/json ContentType.
 type UpdateFinancialAssessmentJSONRequestBody = FinancialAssessmentPatch
+
+// UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody defines body for UpdateFinancialAssessment for application/merge-patch+json ContentType.
+type UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody = FinancialAssessmentPatch
 
 // CreateFundingRequestJSONRequestBody defines body for CreateFundingRequest for application/json ContentType.
 type CreateFundingRequestJSONRequestBody = FundingRequestCreate
@@ -5327,6 +5345,9 @@ type CreatePersonJSONRequestBody = PersonCreate
 
 // UpdatePersonJSONRequestBody defines body for UpdatePerson for application/json ContentType.
 type UpdatePersonJSONRequestBody = PersonPatch
+
+// UpdatePersonApplicationMergePatchPlusJSONRequestBody defines body for UpdatePerson for application/merge-patch+json ContentType.
+type UpdatePersonApplicationMergePatchPlusJSONRequestBody = PersonPatch
 
 // CreateAssessmentJSONRequestBody defines body for CreateAssessment for application/json ContentType.
 type CreateAssessmentJSONRequestBody = AssessmentCreate
@@ -5349,11 +5370,17 @@ type CreateProviderJSONRequestBody = ProviderCreate
 // UpdateProviderJSONRequestBody defines body for UpdateProvider for application/json ContentType.
 type UpdateProviderJSONRequestBody = ProviderPatch
 
+// UpdateProviderApplicationMergePatchPlusJSONRequestBody defines body for UpdateProvider for application/merge-patch+json ContentType.
+type UpdateProviderApplicationMergePatchPlusJSONRequestBody = ProviderPatch
+
 // CreateRASVersionJSONRequestBody defines body for CreateRASVersion for application/json ContentType.
 type CreateRASVersionJSONRequestBody = RASVersionCreate
 
 // UpdateRASVersionJSONRequestBody defines body for UpdateRASVersion for application/json ContentType.
 type UpdateRASVersionJSONRequestBody = RASVersionPatch
+
+// UpdateRASVersionApplicationMergePatchPlusJSONRequestBody defines body for UpdateRASVersion for application/merge-patch+json ContentType.
+type UpdateRASVersionApplicationMergePatchPlusJSONRequestBody = RASVersionPatch
 
 // CreateRateTableJSONRequestBody defines body for CreateRateTable for application/json ContentType.
 type CreateRateTableJSONRequestBody = RateTableCreate
@@ -5361,11 +5388,17 @@ type CreateRateTableJSONRequestBody = RateTableCreate
 // UpdateRateTableJSONRequestBody defines body for UpdateRateTable for application/json ContentType.
 type UpdateRateTableJSONRequestBody = RateTablePatch
 
+// UpdateRateTableApplicationMergePatchPlusJSONRequestBody defines body for UpdateRateTable for application/merge-patch+json ContentType.
+type UpdateRateTableApplicationMergePatchPlusJSONRequestBody = RateTablePatch
+
 // CreateServiceCategoryJSONRequestBody defines body for CreateServiceCategory for application/json ContentType.
 type CreateServiceCategoryJSONRequestBody = ServiceCategoryCreate
 
 // UpdateSupportPlanJSONRequestBody defines body for UpdateSupportPlan for application/json ContentType.
 type UpdateSupportPlanJSONRequestBody = SupportPlanPatch
+
+// UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody defines body for UpdateSupportPlan for application/merge-patch+json ContentType.
+type UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody = SupportPlanPatch
 
 // ApproveSupportPlanJSONRequestBody defines body for ApproveSupportPlan for application/json ContentType.
 type ApproveSupportPlanJSONRequestBody = PlanApproval
@@ -5585,6 +5618,9 @@ type ServerInterface interface {
 	// RemovePlanLine Remove a line from a draft plan.
 	// (DELETE /v1/support-plans/{plan_id}/lines/{line_id})
 	RemovePlanLine(ctx echo.Context, planId PlanId, lineId LineId, params RemovePlanLineParams) error
+	// GetPlanLine One line of a plan (the Location of an added line).
+	// (GET /v1/support-plans/{plan_id}/lines/{line_id})
+	GetPlanLine(ctx echo.Context, planId PlanId, lineId LineId) error
 	// ReplacePlanLine Replace a line of a draft plan.
 	// (PUT /v1/support-plans/{plan_id}/lines/{line_id})
 	ReplacePlanLine(ctx echo.Context, planId PlanId, lineId LineId, params ReplacePlanLineParams) error
@@ -7611,6 +7647,30 @@ func (w *ServerInterfaceWrapper) RemovePlanLine(ctx echo.Context) error {
 	return err
 }
 
+// GetPlanLine converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPlanLine(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "plan_id" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "plan_id", ctx.Param("plan_id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// ------------- Path parameter "line_id" -------------
+	var lineId LineId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "line_id", ctx.Param("line_id"), &lineId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter line_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPlanLine(ctx, planId, lineId)
+	return err
+}
+
 // ReplacePlanLine converts echo context to params.
 func (w *ServerInterfaceWrapper) ReplacePlanLine(ctx echo.Context) error {
 	var err error
@@ -7926,6 +7986,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/v1/support-plans/:plan_id", wrapper.UpdateSupportPlan, options.OperationMiddlewares["updateSupportPlan"]...)
 	router.POST(options.BaseURL+"/v1/support-plans/:plan_id/lines", wrapper.AddPlanLine, options.OperationMiddlewares["addPlanLine"]...)
 	router.DELETE(options.BaseURL+"/v1/support-plans/:plan_id/lines/:line_id", wrapper.RemovePlanLine, options.OperationMiddlewares["removePlanLine"]...)
+	router.GET(options.BaseURL+"/v1/support-plans/:plan_id/lines/:line_id", wrapper.GetPlanLine, options.OperationMiddlewares["getPlanLine"]...)
 	router.PUT(options.BaseURL+"/v1/support-plans/:plan_id/lines/:line_id", wrapper.ReplacePlanLine, options.OperationMiddlewares["replacePlanLine"]...)
 	router.POST(options.BaseURL+"/v1/support-plans/:plan_id/submit", wrapper.SubmitSupportPlan, options.OperationMiddlewares["submitSupportPlan"]...)
 	router.POST(options.BaseURL+"/v1/support-plans/:plan_id/approve", wrapper.ApproveSupportPlan, options.OperationMiddlewares["approveSupportPlan"]...)
@@ -9032,9 +9093,10 @@ func (response GetAssessment500ApplicationProblemPlusJSONResponse) VisitGetAsses
 }
 
 type UpdateAssessmentRequestObject struct {
-	AssessmentId AssessmentId `json:"assessment_id"`
-	Params       UpdateAssessmentParams
-	Body         *UpdateAssessmentJSONRequestBody
+	AssessmentId                      AssessmentId `json:"assessment_id"`
+	Params                            UpdateAssessmentParams
+	JSONBody                          *UpdateAssessmentJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateAssessmentApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateAssessmentResponseObject interface {
@@ -10220,8 +10282,9 @@ func (response GetCouncilSettings500ApplicationProblemPlusJSONResponse) VisitGet
 }
 
 type UpdateCouncilSettingsRequestObject struct {
-	Params UpdateCouncilSettingsParams
-	Body   *UpdateCouncilSettingsJSONRequestBody
+	Params                            UpdateCouncilSettingsParams
+	JSONBody                          *UpdateCouncilSettingsJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateCouncilSettingsResponseObject interface {
@@ -11035,9 +11098,10 @@ func (response GetDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) V
 }
 
 type UpdateDirectPaymentAgreementRequestObject struct {
-	AgreementId AgreementId `json:"agreement_id"`
-	Params      UpdateDirectPaymentAgreementParams
-	Body        *UpdateDirectPaymentAgreementJSONRequestBody
+	AgreementId                       AgreementId `json:"agreement_id"`
+	Params                            UpdateDirectPaymentAgreementParams
+	JSONBody                          *UpdateDirectPaymentAgreementJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateDirectPaymentAgreementResponseObject interface {
@@ -11428,9 +11492,10 @@ func (response GetFinancialAssessment500ApplicationProblemPlusJSONResponse) Visi
 }
 
 type UpdateFinancialAssessmentRequestObject struct {
-	FinancialAssessmentId FinancialAssessmentId `json:"financial_assessment_id"`
-	Params                UpdateFinancialAssessmentParams
-	Body                  *UpdateFinancialAssessmentJSONRequestBody
+	FinancialAssessmentId             FinancialAssessmentId `json:"financial_assessment_id"`
+	Params                            UpdateFinancialAssessmentParams
+	JSONBody                          *UpdateFinancialAssessmentJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateFinancialAssessmentResponseObject interface {
@@ -14007,9 +14072,10 @@ func (response GetPerson500ApplicationProblemPlusJSONResponse) VisitGetPersonRes
 }
 
 type UpdatePersonRequestObject struct {
-	PersonId PersonId `json:"person_id"`
-	Params   UpdatePersonParams
-	Body     *UpdatePersonJSONRequestBody
+	PersonId                          PersonId `json:"person_id"`
+	Params                            UpdatePersonParams
+	JSONBody                          *UpdatePersonJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdatePersonApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdatePersonResponseObject interface {
@@ -17515,9 +17581,10 @@ func (response GetProvider500ApplicationProblemPlusJSONResponse) VisitGetProvide
 }
 
 type UpdateProviderRequestObject struct {
-	ProviderId ProviderId `json:"provider_id"`
-	Params     UpdateProviderParams
-	Body       *UpdateProviderJSONRequestBody
+	ProviderId                        ProviderId `json:"provider_id"`
+	Params                            UpdateProviderParams
+	JSONBody                          *UpdateProviderJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateProviderApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateProviderResponseObject interface {
@@ -18331,9 +18398,10 @@ func (response GetRASVersion500ApplicationProblemPlusJSONResponse) VisitGetRASVe
 }
 
 type UpdateRASVersionRequestObject struct {
-	RasVersionId RASVersionId `json:"ras_version_id"`
-	Params       UpdateRASVersionParams
-	Body         *UpdateRASVersionJSONRequestBody
+	RasVersionId                      RASVersionId `json:"ras_version_id"`
+	Params                            UpdateRASVersionParams
+	JSONBody                          *UpdateRASVersionJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateRASVersionApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateRASVersionResponseObject interface {
@@ -19679,9 +19747,10 @@ func (response GetRateTable500ApplicationProblemPlusJSONResponse) VisitGetRateTa
 }
 
 type UpdateRateTableRequestObject struct {
-	RateTableId RateTableId `json:"rate_table_id"`
-	Params      UpdateRateTableParams
-	Body        *UpdateRateTableJSONRequestBody
+	RateTableId                       RateTableId `json:"rate_table_id"`
+	Params                            UpdateRateTableParams
+	JSONBody                          *UpdateRateTableJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateRateTableApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateRateTableResponseObject interface {
@@ -20943,9 +21012,10 @@ func (response GetSupportPlan500ApplicationProblemPlusJSONResponse) VisitGetSupp
 }
 
 type UpdateSupportPlanRequestObject struct {
-	PlanId PlanId `json:"plan_id"`
-	Params UpdateSupportPlanParams
-	Body   *UpdateSupportPlanJSONRequestBody
+	PlanId                            PlanId `json:"plan_id"`
+	Params                            UpdateSupportPlanParams
+	JSONBody                          *UpdateSupportPlanJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateSupportPlanResponseObject interface {
@@ -22095,6 +22165,163 @@ type RemovePlanLine500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RemovePlanLine500ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanLineRequestObject struct {
+	PlanId PlanId `json:"plan_id"`
+	LineId LineId `json:"line_id"`
+}
+
+type GetPlanLineResponseObject interface {
+	VisitGetPlanLineResponse(w http.ResponseWriter) error
+}
+
+type GetPlanLine200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetPlanLine200JSONResponse struct {
+	Body    PlanLine
+	Headers GetPlanLine200ResponseHeaders
+}
+
+func (response GetPlanLine200JSONResponse) VisitGetPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanLine400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlanLine400ApplicationProblemPlusJSONResponse) VisitGetPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanLine401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlanLine401ApplicationProblemPlusJSONResponse) VisitGetPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanLine403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlanLine403ApplicationProblemPlusJSONResponse) VisitGetPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanLine404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlanLine404ApplicationProblemPlusJSONResponse) VisitGetPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanLine405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlanLine405ApplicationProblemPlusJSONResponse) VisitGetPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanLine500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlanLine500ApplicationProblemPlusJSONResponse) VisitGetPlanLineResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -23699,6 +23926,9 @@ type StrictServerInterface interface {
 	// RemovePlanLine Remove a line from a draft plan.
 	// (DELETE /v1/support-plans/{plan_id}/lines/{line_id})
 	RemovePlanLine(ctx context.Context, request RemovePlanLineRequestObject) (RemovePlanLineResponseObject, error)
+	// GetPlanLine One line of a plan (the Location of an added line).
+	// (GET /v1/support-plans/{plan_id}/lines/{line_id})
+	GetPlanLine(ctx context.Context, request GetPlanLineRequestObject) (GetPlanLineResponseObject, error)
 	// ReplacePlanLine Replace a line of a draft plan.
 	// (PUT /v1/support-plans/{plan_id}/lines/{line_id})
 	ReplacePlanLine(ctx context.Context, request ReplacePlanLineRequestObject) (ReplacePlanLineResponseObject, error)
@@ -23925,29 +24155,56 @@ func (sh *strictHandler) UpdateAssessment(ctx echo.Context, assessmentId Assessm
 
 	request.AssessmentId = assessmentId
 	request.Params = params
-
-	var body UpdateAssessmentJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateAssessmentJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateAssessmentApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateAssessment(ctx.Request().Context(), request.(UpdateAssessmentRequestObject))
@@ -24043,9 +24300,12 @@ func (sh *strictHandler) CompleteAssessment(ctx echo.Context, assessmentId Asses
 		err = ctx.Bind(&body)
 	}
 	if err != nil {
-		return err
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.CompleteAssessment(ctx.Request().Context(), request.(CompleteAssessmentRequestObject))
@@ -24119,29 +24379,56 @@ func (sh *strictHandler) UpdateCouncilSettings(ctx echo.Context, params UpdateCo
 	var request UpdateCouncilSettingsRequestObject
 
 	request.Params = params
-
-	var body UpdateCouncilSettingsJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateCouncilSettingsJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateCouncilSettings(ctx.Request().Context(), request.(UpdateCouncilSettingsRequestObject))
@@ -24266,29 +24553,56 @@ func (sh *strictHandler) UpdateDirectPaymentAgreement(ctx echo.Context, agreemen
 
 	request.AgreementId = agreementId
 	request.Params = params
-
-	var body UpdateDirectPaymentAgreementJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateDirectPaymentAgreementJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateDirectPaymentAgreement(ctx.Request().Context(), request.(UpdateDirectPaymentAgreementRequestObject))
@@ -24340,29 +24654,56 @@ func (sh *strictHandler) UpdateFinancialAssessment(ctx echo.Context, financialAs
 
 	request.FinancialAssessmentId = financialAssessmentId
 	request.Params = params
-
-	var body UpdateFinancialAssessmentJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateFinancialAssessmentJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateFinancialAssessment(ctx.Request().Context(), request.(UpdateFinancialAssessmentRequestObject))
@@ -24758,29 +25099,56 @@ func (sh *strictHandler) UpdatePerson(ctx echo.Context, personId PersonId, param
 
 	request.PersonId = personId
 	request.Params = params
-
-	var body UpdatePersonJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdatePersonJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdatePersonApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdatePerson(ctx.Request().Context(), request.(UpdatePersonRequestObject))
@@ -25357,29 +25725,56 @@ func (sh *strictHandler) UpdateProvider(ctx echo.Context, providerId ProviderId,
 
 	request.ProviderId = providerId
 	request.Params = params
-
-	var body UpdateProviderJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateProviderJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateProviderApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateProvider(ctx.Request().Context(), request.(UpdateProviderRequestObject))
@@ -25504,29 +25899,56 @@ func (sh *strictHandler) UpdateRASVersion(ctx echo.Context, rasVersionId RASVers
 
 	request.RasVersionId = rasVersionId
 	request.Params = params
-
-	var body UpdateRASVersionJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateRASVersionJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateRASVersionApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateRASVersion(ctx.Request().Context(), request.(UpdateRASVersionRequestObject))
@@ -25703,29 +26125,56 @@ func (sh *strictHandler) UpdateRateTable(ctx echo.Context, rateTableId RateTable
 
 	request.RateTableId = rateTableId
 	request.Params = params
-
-	var body UpdateRateTableJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateRateTableJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateRateTableApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateRateTable(ctx.Request().Context(), request.(UpdateRateTableRequestObject))
@@ -25899,29 +26348,56 @@ func (sh *strictHandler) UpdateSupportPlan(ctx echo.Context, planId PlanId, para
 
 	request.PlanId = planId
 	request.Params = params
-
-	var body UpdateSupportPlanJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateSupportPlanJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateSupportPlan(ctx.Request().Context(), request.(UpdateSupportPlanRequestObject))
@@ -26061,6 +26537,32 @@ func (sh *strictHandler) RemovePlanLine(ctx echo.Context, planId PlanId, lineId 
 		return err
 	} else if validResponse, ok := response.(RemovePlanLineResponseObject); ok {
 		return validResponse.VisitRemovePlanLineResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPlanLine operation middleware
+func (sh *strictHandler) GetPlanLine(ctx echo.Context, planId PlanId, lineId LineId) error {
+	var request GetPlanLineRequestObject
+
+	request.PlanId = planId
+	request.LineId = lineId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPlanLine(ctx.Request().Context(), request.(GetPlanLineRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPlanLine")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPlanLineResponseObject); ok {
+		return validResponse.VisitGetPlanLineResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -26274,394 +26776,467 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bbhtJligMv0qA/wCmupM62a4qSxhsqHyoUnf5sC27a/C3vMlg5iIZ5WQEKyJSMtswMJff9YcNzAMM",
-	"MK8w99Nv0k/yIVZE5ImZZJIiJdmdvrFIxjlWrPPhcycU05ngwLXqnHzuTIBGIPHPszgW1+aPCFQo2Uwz",
-	"wTsnnXcTIFPQExEpoidAZlRPCOXqGqQiXQ5XIMnrN+/OX7+6CMj1hIUToidMEQXyioVAIgGKcKFdn739",
-	"TtBR4QSm1MwFn+h0FkPnpPPT83cBeXP27unPnaAzpZ9+AT7Wk87J0eFh0NHzmWmjtGR83PnyJeg8peEE",
-	"ngqupYgXF/2zuCax4GNcsQQ1E1wBmdI5GQIJTdeouI7chMc1EwqugesLCBPJ9PyNiFk4rz6uGR3DA0VC",
-	"24Mo14XMsA/p2vaKCB7PyUiKaeHE9mpXdnRYvbTn7+i4eiVXIBUTnIiRPwmRyBACMhKSDM5HvZdUh5NB",
-	"3Z1cdh5edorXcfwo6Myo1iDNHP/nsvPXw96TD5+PgqMnXy47/9KpWt95BNOZMGfxFmYxnUO0uNqBlgkM",
-	"yPUEuD0NZsFNaSEhyu5QjAjlBKiMGUgi4fcElCbXTE9sczoFks4Xznt/hnlpdzyZdk7+2jHzdT5ULfcX",
-	"EVK7qqojDSVQbVeEZ7kEjh79UDX8r7/+epboCXDNQqqhepYhUAmShBMax8DHQLpvXzwl333/+HBvXcD9",
-	"t7f2kM6j6qncGT5QhEUBobEShHF7mBYgHygSi7GqB8vjHwow8dez3v+f9v522Huy3z/pIWwc//ClCjS+",
-	"mH6STkF7HDSWAFPgbrHMjGcQTifocDo1falv0WdRJ+iYxTNpAMrcZ36BIyGnVHdOOkmCLRcP5kwpUGr5",
-	"bGmTm0/3YxKNoX6qIf5882leME55yGjcYHsj37a/zY2+SHjE+LgAdlWT22Z9B383nzf37P8MFaj5jCSc",
-	"/Z4A+Qhz0jUY0GE6Qsn79+fP9oieUE2m9CMoIkHLOUMKwlSKZxQd4YPH7VjamW2ohHaWPtMp4/5z6fFc",
-	"Xn46PupdXn76/vmHP9bg0xGi7ernPDDUYOAxvicAQzB7CSeUjyHaJ2/dMZPuo+MfLNKdMqUYH5+SR0fH",
-	"9hulaWypUfV2HfVYQq2qFv8nMawFid/E8OZg8AvjUDtDzDjcfIo3dAwX7G+QTvJ7AnKezWIYgL4yDfLj",
-	"RjCiSaw7J48PkaSyqaFEHhzsp6N0OsY1jEGm870TH6GGJA04fNJ9nFSbVuntzyRcMZEo5EjSi6xaLPar",
-	"u8nHR8cFiD2qPBOQSvDag5/hz1s4+pgumSSm25hCiisWgayfxjW4+VRvzy7+Yl9o7WSSqr57xVuYj2p4",
-	"R4cxLJlOQ1+bJluYDWJkpNSEzeonzDW66ZRfTGfLKCI78SONHBUynxw/bv6ks1nMLJd3MJNiGMP0j78p",
-	"y/Jl09E4fj3qnPz1c+dfJIw6J53/30EmPR3Ydurgje3f+RJ8NpAxA6mZnd4ub3nvbIlunHemk9mJ25wY",
-	"/gah7nz5gNsrPv6XNDZHgtyoJVDdIY3Iny5evwrItUQBaD6DgCT8IxfXnIwYxFHgcT0RkjB+RWMW2V/M",
-	"FylDhpg/Jx/+W88ttGfvsmpXrvlBjufEZb8QcsiiyCKwe3kP6Qo3uAaDgxGBPlBEihgUiYQVeY1IbTkI",
-	"sx7c5xZP9ZwbroHGz6UU8t6ebGGVG5zuGScJh08zCI3YBWaUU6RuEWjKYkWoBC+xGDmFJDwC6eRd+ypY",
-	"tMVTf4nKkFdCo8LEyrL38uDLC90QslHhA5+Y0ooME42A7eRtppxqqHS8qSpp2bnaRkZAvcFlvBL6hUj4",
-	"/b0Ev8ANDv+VICoJJ6mmwQI5UyQUCQ9ZTLpC4k044PdsicFCQMPJXmDwOXejmGvc4it4Q+exoNE7IX6h",
-	"cgz39vxL69zwDQxFNCdMkdiMYXALLWhICA1DmGlFukfkJftxm5TzjYRQ8IiZxbygLL7H+GZxqRuetpcs",
-	"U+mVKSuMls7V6z2XnSe2uSGSyW/sbcqcfgW34Be7wT2kd+C0H6gtGAm5O27mwr6l95xeURYbCeTenvHi",
-	"UjdC79rg6WhOuhHVdEgVkIQj5jYjGtw9ZWN7zIrMALVl20Qt7zlN9ERI9rd7DM75RW4iIS1KOk61jgw7",
-	"Ukhq/0bopjyVlRyVLR34r7/+2iur75cdelnbf0NU9J6rZDYTUkP0EiJG37kjvKd3t7jYGxDgB4o4I1zP",
-	"dDeYyfCiggPS4hQneWq8tafyxesgLHMbRRIU/kkji2dp/CZ3OCMaKwhK52WgSc8bqEgD1FEerVAaH9X0",
-	"O25gEwo6M6F0KCKo0pG//zPxP59661sym4EkocFQyPmbI1czGgIZwkhIe/6MX1MZEdPRnHxmRfzl/RE5",
-	"/vF/l826hf08rlilFte86sBWaSIz/dFf3Vm6sXIb/7AAeYG/2Ddet770dovH9hQV64pogUdB7UgBmYIc",
-	"Q0QYdz+EiZTALcyiRe/7h0++2zshdKjM16iEQV5nHhCexDEJY6BSXXK8W4OsLBztk1+ZnohEE5qOmU6K",
-	"ew6I2TKhPEqvEwVlfzj7l3geDWHUrMVSZKuS2z3MrpwxD8O3A1cVAJPE+nWiQzGtMeNq4ETYBoqIEZEw",
-	"Jsfd4z2voH9qrsTc0YVFlKT7PGZjNmQx03PyVDINktE98hbGiVOTkuPDo8f4wJwhmydaIpya+0QtO437",
-	"k/mYAQeEfBaD7nOASHWCDhqC+mEs9AQigyDFFPqKjkDPzSc6ZFb5a75HXWymnTXdr4X82NeSMm6GgSix",
-	"hKZ/JeKEawA8rKATiuk04UzP+yMams0YCAs6ITW/90dC9sMJi6MK+3vxVN9CKGS0JqrlQts/chf86LAS",
-	"EYrs8pYRssJFI4ahSnC1eOepXQ0NaAk3R3lKYDrTc2JOXF4zZQ0xGqaqAe8zjOEtTtbJAJBKSc1lWWvm",
-	"uR3JvJIv5jvPOC8CIzW7MFTTNjLIioYTBlfgmHq7wf1MsT4UIgbKF7CqP7Z0vkp0mpqUm/MbWZ8XNNSq",
-	"gu8YUsVWHlw2zI/Y/EuQM69X+1vgz169YgiXtoKnSgDV4t502gkWrBArUZWbO2fFqbBlrBwlpDyEuG9h",
-	"r8Iz6LDxGDFEfaoLi4iohp5meKerR7EHtLVRhvONKIDzxFm2iIU+kKHX5lCZw8mdLx9qV5aBfvUNLyyG",
-	"i74DjexSi6D562ReAY5cOHjdX3CVq2b3Uttrk1WZtZjnA6ppD6WpTtZ4lBe2fYrRmvazQkPQSWbR2hfv",
-	"Hp8DNGd6P3r0/aMfHn736PuVFvg89sNDyNuzsX3gUFN6HIYs0VAj1UK/iTzsBQV/n0UEUXpkpddSeshl",
-	"3JDttvBICgf3oUL0yuPsHz2eLQOkUEBkEoMiRtCck3/8+/81UjMSlweKIJ8RGLbUSNkPlJOwkdw/UAW+",
-	"xXEk2ND8X88RpKt6mr6FdcUvRN9L35nOyIBtrU4zzRfSc0r82zBrIbFAH1hWfobHh4vcZObhc3l5UQWf",
-	"4gqkZJadXUPwQANNDsweKBJByFBrSseUcaWt4CGms8S5LSaxDjKPSXsk+wvCgIVWy0uU2QHPAS2i7XU3",
-	"Xnpa6aTpDItw+mUpr/EU4X3NUzwjHK5JdrXWvuikMYryrbC+pyUGJXeOZk2Lp2iAO0KGdz0kjI+iPwEa",
-	"60mf6r5k6mONP6p9Z2Q2mSsW0hj1hsA1jYntTph9hEwRqokZiIhRQCIwsoWQVDM+ruL5/CK8/IL+G03Y",
-	"ViPUyCID/wUfiGNVfyhxsl/c2+9HcAWxmKEXomJjzkYspFzH8z6bzqjXuhePQB193z063OsO9xATuS0L",
-	"SXKDkZh9hHhuGN4hkMLIxI+MF2kEamfSUTVHYhfKlKH/S5YT7i3rn3C7or4WfceCO9SEspfSlEdULhme",
-	"2t36cfKsvLl+yrimzCMsOyrxoxowrj6mZkdgTwwvScg+i2PutGGLsIkonlDJFFg/d1oFptmACKZ2wOq5",
-	"q0S7Oq5nbbitEDwLcHt0uAi4BRJfLXUpA3AQldH0QCXDwSLlWKkxcVZe1ecQglJUzvvmnTa8ANub8TFJ",
-	"uyMGQQhyVLz66CVVfRf2seog355dnLmWVfxkcZkvkD/IE9YgpVjI8OTwslWbMEUsMrX+ukwTCT2ZcFUl",
-	"nC0yq9nz719DHFuFiIHBUFceooQcBs1jEsPl5EYjdgwiOEnHrT7KTbjeEqHEIZZL3VaCrmB1qHbuAhk8",
-	"EonwDtE+MfcxQLgZnJBB5WMfBGSw7BgHl5zyyFJF4GTgX+LAjY50xYxeQR3N2DUgPggu+aCKMK5cD/HL",
-	"ATaeaLeAfnFZZmyDnAcnduETCUCemm8kcHIWaqKOvicalFb75Mz5yyEAphFOQ7AxR04JnN7EA3XJUTiw",
-	"xtRRoqzn9TEZ4DA9LnRvJGQv69IzFzvYq9TStixFy1K0LEXLUvzzshR3TsOXy6C/MOtwXsTbKcA0g5xM",
-	"e/5lEUZKAR9V8RrLBW27huUMxA0NoZREko6ay9IIuIznpzhqaV9L+1ra19K+lvZ9LbTvIrUFeT0/UoG8",
-	"BSNvvlih7/fubcttBpmOAell5ZBJxPRZqG2cTJGo5MP5GhnIRFx6BisdrspwrhJ7dNVOIy6UqBakl5N2",
-	"P7ZfaCWRN8fx/MrZ5ovHYZ6VVe1nLlyW2u47Y9LqBB2BGcWe9VIUkd0KInM0sfctr1DzAqnzpMkxFQp0",
-	"zkLvc5LoCTBJrmicgNoruFysfVsu0KieFbJm4LJ7L+95dxwyMgyOX7Y30AQ2MIPaRBeSaiDae/6+PbtI",
-	"vd8TZf0OFm4RuGZ63hRsXWuvfCpfbpNLbTiTCNEnbT0D7Y38GnI5BNb3JKgy7+a34IE58E+jeJb5eyis",
-	"ZAGi001mILX8cW5FkMie+u0KEtWRrdUJc2wDtKGlz0RNDLNPBtk4gzQNTN6OnEh+MrOG2xM30Al6elN3",
-	"WVUNIqppT8JvGFRolr8SKdj0HVa+qdGqTmnkXKnc080v0/pu5GiVJYTAYkyCQZn9AnhkfxBcSzZM0Lsu",
-	"1wFD3DEJSjXttMv8M+NVOXYM2exTHvWdX/aAdMum+73A62eRZXA60fxGyoM0MuHbZS0yB4xH6Kt+Zd6R",
-	"25Z9Z1eQnkb9gH/JvDoWgkbZdJpYfKo4namJQPMB9a4z5FeAj/Gc0KlIuPaiKRDKeUJj9zWJmGENIjKc",
-	"k8fHAZEiMSu69P68HKgEpckMOJ+T7oTGV6BIMqtU3NqR+6FQuj8DHtY8BvO7WekUQDOXwgqv5sS5WfsT",
-	"82tMuGaxkQViiqFS9hjRisIdneTpjgo2Esb1d486uWQUiG/dv5xPzOGiT0xQyo2ziUdbwSevgQwfh84J",
-	"dg3ZOe1zoWFWhQH9C3S3s+RiFk4eX4jNicYhfoAeMVJcQeRvBr1GJmw8Abm9c/cLvkb4zRa8pdFTBLc0",
-	"a0EeGaIvH8bKrDhE97QQwP/x//y/3opnv970gGqgLL8lt7jygRUXZ38tL26Hq9rAe9H3qXaYXGgesdEI",
-	"pNnuSsenPIogtp/yqekqIL/a8XDlg8dZGrw0jwKRDUBxvydGI0RwJ7nlZk6Qu7miuvRYm+C6imxXmwzT",
-	"EFdmF7Zw2ttBE7kJdoOHeDIdWh3Q2u6aqXPmckBz2Me9+7//BxL4kM5mBn/rPC9gwHF3ULaeJtu1Xo7L",
-	"Mhu/3eOMzhWhuNWTnG0aIiM0yzGUtp1HhV18bhiKZD7SobiyfJKPCZsxTWMSsynTewHhQk8M0zIEm/kE",
-	"iDsMN9OpDWvyLEv6wvJOHpkLfsnffrvH7nJFbfIKZ4K5/Knlpay9ChypP5z3IzGlbIlb66q5FsdekMhK",
-	"qaQ22Xl+iKZPtNFBFPNObbS0JQqEDV3WC1LLl8DxCCUOfhv4rkoFkXcQz3ubu2PP+Zk7ni2nXlhI57iQ",
-	"RGzxHoPqjIx1pKSeBtTw1DWcayVXEORSuS1yMUGFKFV1OdXYsoYhrKYaNaxtsCx1ZimDmkMWFW+9KNOU",
-	"fPVzvF6ldiUv/25DT1QUqG9XVfT0l2cupUK9jujVzxfkOR/HlEckjBlw3YvhCmISUU3TRCzpxjACQcNY",
-	"yDmRMBPSiPiF+INY8HFfg5z202jFTpD7VoJiEXDNaFz4nidS2ShHNRFS45deB5LTiZiNox2wE3Qw9K9S",
-	"jVEWUBe2/poDURpmVneRg5eAME6uhYwUoTwKjKwpgTBNJlQRwSEgTCur/150S7fqx8a4smphZ0RZ7Qqn",
-	"U8hU2QMH5VpoGg9QhTSkPBrsN9Ev42oXp3pj3hymZ5gKDnM8DxUQOxN+7/7EHzZiGXrF71fgZzwRr8St",
-	"hmjLF51rmK4ZqVLYemNjxSo1CK7Gx0/hMa9LwNYkYU41np9qyTn9YtjHdVMqYPzNtuUOZGt3Stzzyy7O",
-	"t+SA6vGioSRkIqZpPgyM4nfJetAWTTX+nsd9il4xPlZIxK9A6SlYEoWIqu+OeY7bZdzHgi/DYpmLSvUq",
-	"reNtORT+Yfd4rzvcK2mXiyHihahxXIKqClTPR8FvN2hdApJihMk+aqbtL6sO4p7Erhfuphi7vvsg9G3E",
-	"kT91ZPxtEleKuiyckIhJCHVvRucoQcoktkKqZwEeKMyKYYhFHIvrEzJIMyVQpZjSlOsB6Y7olMVzn0xy",
-	"IhIFExFH3ibSt8kSNJ0PAmcZyXMJfcsPDCXQjwOXe48Xnp35nM/SkM7t+IdsAm9MqRu/GvpQxH6LEX7V",
-	"zzCV7DPjEvrGT8S1YR2uqUsdCNFJKtp7fIKagAzbxDDCB23wzCXPI5q9gGgq2WhEGDfXS7r/859HTv2A",
-	"WAmuQM7J//zn8eNDl3E2r1hA/JgqFFLVwyUv6x6wiQ0WeXn+E+7DsDxmOBWQNDWXW4VtqOkMZIBt//Hv",
-	"/9eXm4BLbu/kgfIhoGN2BcpwXE4ViRs0XSxYzayuhGqnFnHxBUVlR6URyGlevPBhWy5Thk6FqlPmBPn8",
-	"O+mioLjoriEKU6AG+Y2S2O7ZHCuKSntbNAj5E1+hnXppy7BwGKPwuAt+zTwnhN6+g95tswmR3JXiM72Z",
-	"xYNzvACpfAiYDZSS2BDanhaGHTdD9Sx8pjJqjSOlwXWYGEYorXa0M/sO0xvZ6SQRUxLGVEY7m2jKxn1E",
-	"Nds0RppBd7Vc/LUO7WxnEss+YtZrykPYFSCt1BVWqC3THjbtfAPBCoXJbV4u0p7+DGTo/O7ym1+pzEWK",
-	"uqMDbUyLUipZxUigT4SjiIElM5hJcXsUplL/Wm8+RPLn2JrUwrGLlZXY2oUaCiXoq6NOeeRffePLkehq",
-	"7FeBYfKYbCkdqCB6q158LU9QfgzBcr5oOfryT7VSeLDa2wvQGgXeRW9X67Ih+0hEV5gMz7h38ZBolzaC",
-	"rDVLKwQ6xsckmdmHwAyTNgcqTx299rwqOouQrqsGQ/7nPx89CQ4PD7fIiFnJISct9Kf0Uz+ic2UOvH90",
-	"3J8KricVLrb/+Pf/QjbaSAVzcnRMbMNstUfHdqHpuh5+990NlzMDyURUpWB0SWNITgYiOAzBYchw7gQ/",
-	"4gS/wCAoYgfM1nz8w9pLjmb9TB77TTDeH9MZLnlxnRfaMOQxKOXzgjNFpub8IuTUUbzB90qsZja/slOD",
-	"QkdMTrNEIs7gYLO4Y2xBWr0vTQJ4sw3546/GnrHgY1AasWcPRT0jkBJaOmuspjhKeISKaNxqbl8nZCQS",
-	"aTanIEzQc8Q8XWXapmC19i6KiZ+KS0e78vWEecnf5ciXiXml3Dle4/IU6To1ufUU947jRnhUDlEUX+Na",
-	"ec22mGlqGXKqu9OlwNv0Ma6BQ/LJppbml1pAxs3iC1eFBK5A4LePUXeCGreHvLaCNZoPUuWH8AwRyRuL",
-	"R9KSj1WRKIg2s5AFr72GGUWeakj5x75rhZoWmFEWmTXbGBVOxwYaXYMqlZl1Z7OHbddTR/sNPutZ9uPE",
-	"Owb9/b/J0cNToq9F+svf/5scf3dqEZz7fHRMulX+wnunhhr0xGh0suh5vEW1jH0R6U5r2eaSEnUmpNUP",
-	"IhdzUqJN6J1vWWkOjrO5nojYcd/4w1gKpba3kTXdhTfwrxyh5wO3dX09tJmLd3ynWbm9WNP7WmRfCw59",
-	"MRpVwlhTzy7ahyvD54SrazycPfctsaMF3DQ1ahYtZ14F3kLlwtb0PKt3mKrwxQnZjLlH7ZeTxhm5jP4K",
-	"BR/3HRdTxgEq15mO1kd+wgg+dVnpfMOlW1tJwq3PaT9ymeQKwNOov6ZS13ZfaH4v8lmm/jZ1fkfZnVYf",
-	"dPU9BUUsXobW/JsrnFvxEoqvoxqnLUHmmyXErCNUDVMM3jot2w322h5aKvHroE8WzBo2aLOgVUpz57ut",
-	"n1qyUqBHtjPDgntoiwlFHEOolWuUDVdMQLoCPWYIr04NENmgG5TdSuQT7Y2NMpLdCrJc3EE6rr8BNFji",
-	"wGSaGAHQ9q+JX69GtRUB+0vmOcGUCpmxPq1b69WMNi2ZIsrcrxKNE7wtQd43Q9Yl1JkvOJthx80wXnME",
-	"tA13vxoe/Hb9/qoXsSW5cPcId2PUuB6IVolQz4t5zMt1PGyy334+h29NhIBN5TxmV5CF+/hkgDZsvSbz",
-	"iq8x1hzkcmt+6ntXAVz9qt/loucJw4pNIVjHBJ8/OTXpY9oLI2DVWDy9L5JXpVfPlnosOcuGdYWgWEMB",
-	"M8QYPjAgQMOJrR+lSQxU2Qovtt5UlmB58wwEbneugG7FZtzu+2s5wUvnUZOlArg4x/IiBw+PHtpaJU28",
-	"NlUynVI5bzRpfb7nRaB1CyzAWsW9ZQsonNOH5a8mg8CK55P7aYnT6wmpzN0TpEDTLwLJsswtAalJRBO4",
-	"5EJmAjduYBXjfcaxqksjz9q1HH4nEEcNvLeyc3JdlnrEvkDfKl8SfPFof3bxQvpakBmIWezrFcWGQyfD",
-	"ObHeWUH6wuemQcGrcSYShQDDrliMNi2beb/wl6XR3rlQsWFs3f/GkvIo/R0/+UbWymU5FYxL50L33coq",
-	"KcMLBnGUlmUug1d14S0HWebnnDu1P/BBQAauMp1NJ2G+wCShARlYAmL+4hPl4jn64QTCj/2IjZlu5n2N",
-	"w1at7E8Xr1+RN8LIjzLjx7Emandw4OpOHfiCTIM9l/M/rST+QOF7WUhl8+iHytDFPLU2k3SCzu8J4Pt2",
-	"peNtmbbKk5+atzOGTZCR3T+uILC3lA1XCdE+BGSTSjcVnetK3izULtik8MvXW7Klocrpo0t5seahY6aM",
-	"DWqkeB/LZrdd8MxsVEJGNcqjpRKzbqhLkpH+rDbVhN23Uit4y7nQNxiNAJOFeD2Ru5ny3oPSK1pVX2XT",
-	"AioVEHaDihRV4bH1+TTrUEquSIU5vqoiFeiNsoavUxbcUkjp97gipZ+Ni5pJmLJkWs29RjADHqHKwuXb",
-	"LsLOam9Mpqhl61ZMZBP7NdqkTQ/TbI+RhL4thF/ObXPFogTjx0YxrRYiSxDcRGMBfEJ5CC5xZoN9p57s",
-	"qzb9c9pwGz6hzXw1G9/IOTZvdiM3pAboRdtHL9r+klI3FRW91kioWXKd2glkzoBjjG8oIWK6Ty0GDCfQ",
-	"hMF3yLYEoQ1ZobT8QItrdohrilTjWbq2npeb4BNWDteJBJc/ygydZi7KDLoGQZEUGguZy1o8dmd47J8X",
-	"ETXBMTVp7kZJHA9OySB/eKln7cDqC50tIoLQBoZRG2mUS0OCpZOdUSoLQ9o7veSFgTmLB6Q7BA4jjD6K",
-	"KePxnKiJuCaUcBYX7E97WDukNBN60mFgGjFvkM+JYa1t9FBqx0tiDEOv2lLpe17QwOSVEgsHuA1LQpUY",
-	"fLtmhIoV7Dp3fR3Ba5bEviWBLbvdkqlvlEwJOUQLxM2y3qbDNE96O/JdGuWzfWGT/Txz5rR13Vmc/8OK",
-	"gIm0Hjraxmyfvk/oo08xXwHeKETF+uhrewxW5oGLcpvzJ+dW0Qk6C+tBAwbyAzWeFRWA/ejGNU/TRS6p",
-	"eZpel8uEXBvHEm3FAXp1uq7d+2KiE7QW/fwdlsNhY+ARlTb4gPE0PRAasl0SK0PN/RD7i7tfd9+4qmvK",
-	"tFnlihXVLcMKX4JoEdG5C1lAIc3WW1i6wmoYj26o1/djbKjV3/yZBWbsD2tMcTMryM2zZy5icfsSHqiK",
-	"xMy2aLT6uHkaw5tmi1zPHcCC6pZwSEXYbjb+WnUBfK+GWW+bpfZz+DTL7XffLB15N9zU3FFzRcuy9FUT",
-	"hlyuwMIBl24pyFOn8hss4I0CIqrA3iXUualHbpEMbuSJux7p2hbR3+rzWg1OeeipBZrG7MZW1ARFBuaW",
-	"NQSF115ws8Ufcu8ko07VNtWf0R1n8TQWDbaiKkvPQiY57FW15p/zUmTq4sL42PlEJTP8IxYc+s5tpWq9",
-	"5xcvloVYLYl/uuXwo3JskfcFjil/oMj5xQuXwskZM5nyLlMycDFKX1OoUeOgIHspm/r2327Yz7qVtNaM",
-	"kzGPBeqPIzuA3xMqNcia/d9+6Ez+XDYIXlkEguqzKAXQVFLYKkyTRxEbkdSdQOk3Bne1kQNF4Njorldd",
-	"6jbod4GO3C71zmki7z6Xql2MT6W6dTVtdRrVwjT1R1Sta3xOJWd8rLIsdcJqsbNsyah+fPbLGTZ5c/4G",
-	"jR25LDIFL1sDjX2nKHWl0mY+P2b2dVGTajNFGoxE4+wrmM5iYeHdJU7O9LsGJWoNPDIfCl/P2KwfURbP",
-	"+zG7ssyb+crvyjBwMbVVPO2fuV/AnUXq1OsMd0vTm55zw9nTGB16b6bWLQzVXLXLXLdGmt1fGIcXVYjK",
-	"0BYDSZY69R/hB+U+IRZzfxtmCsMCw2pNqJnhPWeFgLWJSKSV8jpBh7PxRDu4NagKlAeWJZGGL89/OhvD",
-	"j7TSpmsQy9EP/eNHg4Dgh+PHRr5c1Ne7umUVPyBwiytbiynVU/lxsf5Y/bCdKttA3TZ+pArebhAjOsao",
-	"pJVmo9xBbWxt2kUisRLuyhYWZFtrgMtenv9kDk+tab41b++ly79p0SH5KaGScg0QuIRlp4TaQptp9lKX",
-	"NJm5vD3WB7/76PjY5zaACKK9RZ/JIVXNTWl5kPiywma7oxRvJaPvrmZZsJDuaKIlNtn+LYA23n4l7GLY",
-	"oKFor1O2I3XgxmhHz93nSku4WMNO0GGqBjWitfuV0GfWWHYzIlQerTkdslb3Hhe658x2jSjSq58vXqXF",
-	"YkqLBU4wRkUFRMzsU4/nZCxFMoOIPOw97D0iwzlRMxqCd2WmLrRuKqIkTlTv6IhgtIsdCTeRhrQ9efSQ",
-	"PPr+O/L4ydGTUhTMcV5r93/+eth78uHzwy/kf5X/evTlX6rEgldCvxAJv+Fl+FGaX4I5/ZHp0ujsLRy+",
-	"E87jZLG6xDQFWXcBXgOzT2xf9Huy/i8qmfoNMGn1MQFRwkVjRVGa/c7qbS45fKKhjuf7pJA9shjgj3UT",
-	"bbIZiEx3uww06Rmk6/LQ2HExPYDSl7wbU4l5yiRMKeOoBlJuaorVPorLcRl3FrIG2IBXmzASaDhpXLlz",
-	"S5mlaion3m4pxN3MlkFWX6TYcCmdLGPP+lpuO63FdjvHc1vVpBavYe0CSuXiTEvLKtUUUFrJ9+Vi5NcU",
-	"84fKRzs29ulCyROk6sfM8w+Mq0SitAmfZswGNK8caEbnUsRx32txGugZqryG3tB5LGj0TohfDFq7GUkp",
-	"Ddacssxsx54WoofotRGFeWPTkizaFmxgaPMouTPXoVGA3GY+JdqIn/0hk9aE0wBOFsOmjx8/alLwE6OV",
-	"m6ebHrMr4M2bN9R0ZvHAZSeA48U9LDBDR4fVnI97/03UZRY4vLpsNhEcNnTemEkYAdbkrzukryKaMXfP",
-	"RSBZ2GEZXovnXrjbIH1s/ow96G5qaLf3tlmqq+zdN3rtN3qXaUu/3fJDXeNhHi1a9Zs/0yadi69x2eFk",
-	"EtO2n9vxYeGhX17+EaUc0t3rffj8fXBc9+SXvb7Vey+9hCWPYBnM1wPqNiwcjo7drm3DTrpJuILLyzAF",
-	"OTYijw4npPv2xVPy/cMn3+25OrthDFQqQnkqW9tohiZhCpuSb7uXRjR8l+/+BgT6lvHAulR5DRXF1jHH",
-	"ksXtCpOsuMgvtY/qXSnzF41sZgCb1eVDLSdLY1sLtSJ4dZOa/YmUzvVmrfKrwLMEYSV73qcwTlS5clLT",
-	"3KQTprSwwk1pWKzK5biFgIg4AqXJiElfBTymCvXlA7elwV4hqdWNistuMcmHnWuzvB4bOAasX0X6vufU",
-	"KDiRpGCYQXIGQzdjLv072x7tTl/uLdPwmPIzdB+0OtY1eGVUW6zc3QUb89ej0VPb+EtVTeyKDH9zF73I",
-	"06TixPZTWaq/Baf1U+L3bA1gTJNI2ESmC+FcK11eG1ezLGcWsxutO+tfmKVNDZS0xTNJOHMF+/7+H+T3",
-	"hHLN9Nz8bZ6dr9dCuo+PA3L0MCBH5v9TIngIJ+RoLyBVWdxJd0LjK1Akme1hGnRMS5jqob1uxpUVxAkQ",
-	"mTIOtjhF9+//YeNFZMI542Py9/9OI1pMS9Oleuq9U0J9CnlvyJxJIc3T22I1GVdDs4pSV8Rp1Hnc1EUd",
-	"5OncSoRb8L9a9mKKPhDNCcxWVNZTAK0wN18Rga2d9tGmAmR6frOwl8V6o5umg1rhaLeyv39zjSuPr5dH",
-	"3bmkrAIMdF1x7Xdi1GlQpyyrIGGwTdXr3lFxMpsMy7/p4ostOyOWD8gdce4el+Rvz3EO+QcRVNojqkG0",
-	"4gU0NV0sox3nfJbodQl1DguW5fCPMPdoPufEDvKKhViCmMZinJTTHz4u6mH+Snt/O+w96X/4fBQ8rpGc",
-	"liPXlVLnhhLFFpHwbWHX7xbPFg/2u5qDbYJ3lwUspAmTI9Agp4xTa7GeUCyXZYg6ehe5+tJTMKI/Umyf",
-	"63Uz/qoWsRcX+8Km43SNe2ljZEKCfBJ+ZxaLijlW084Wypla2LoiXVrc3V6jXO3rOm7n6cdi+lgsumYw",
-	"lLIJmQ1XFxBqGLsIQjalsXUfcV4B14LMYhqCIt3LztHh/uPLDpmIRKq9E1cZjJJRLKguXc73VZaS4NGX",
-	"7uXlvv90/GXvf/1L52shaWsRkFrasTVqsYAl6pD566wE/jr2CV9qMsUhS/J+O7yey9bTRT0SERIr5Enf",
-	"1FABtecCk2LK0+8pV9cgVV0C8JviqqU+7muq5fNj1Z35RW1iUpUMp0y7oi9ZNN2KHKVvDAZxiaRfUBbf",
-	"1Lltcbzm9m+nzehNmZqiFruR+Ts3oc93sb0t+BHX8BUf9XDxvfRmm+0Ce1ek8HjxlDx59Pj7dMk2x7da",
-	"dIldK8c4SCnkOkmm0oTaVdpDbuhZXWChT8Ewo3rSLAe16+Go0hoR5ylqffzkSQ6pPqquUa+ZjmGtwJSa",
-	"nOHv374inE4tn5ECVy6LeCWw05hFyKgMih6Tyxt3ggb+LRUhLHazwbKI1zc5H5pyMQ9MvF6ZbSkUXNNQ",
-	"9zd31fAj3MQ7AV0azSALVdhGkk7hWkgMhJiJ6ijdHYaQNnYpaWQlclfk7UT3QZftDMcOzkoXUYaP8m0H",
-	"HrY21mW7E9nIVWIBdtd3Z1gGvBva+m8Iy3UAt0I8XR/8SsCwFA6WXd1WDBAed92y6cFNu62aSWug2Ztb",
-	"4FeB7haMzXcByl+W3FPZJo3ldenYSURMjTJHUoyl6zs1UuXq3p5dnFnhov7m1/ZNqKjghnOQcCKUM26g",
-	"dP327IIgm4Tm4uE8/WAkoVzNpewQ3p5d+Oi+dcS1nSQjmtJP/ZlgXFcIgOfcqcNOCR0qDIzg1ocGeA94",
-	"BJG1hQ8pjyoydq2em/Hc3Ov1Lvt2Z0MFxZP6UH0Bz8SUsnWz/X2EssZ+A+2lB4/mOPXt2cX/dp0WMzdO",
-	"GXefjhYxbi1nvY40bHad8a3Z8mtO9qWIIF7Th2tg726QVpT+V2K/IX//D4xhDcFmhDBfDgIiKRZS1IIM",
-	"HJAUvO1tiGtIZzOICNWXfOCAq9QKtXsK9D4ZGBg286ON0vSeiDhKBQm7ljG7ArVYovr0kmNvgoocQjU5",
-	"DHweY2GLYopEkzGdKSIkRt7GdKYCXKS0GroJpGiDUybhgSJuyVVxODjdOuDjY2Qz0MmbLReqBaSB0v5F",
-	"2Qkr6wxVHOy2cjmlv+4oEVsJrtZXEq5mzPFEax5KFhl52ygopkOIF4ZZTRPrkPVaqNqiE7uEdMiaI0rR",
-	"3h0ckou+W+eZ5Ywz6UM7Xomj4ZNe34xVjaPNUNnKVxwqIpp1Q4yQbK51KI7SFg7l4fJDKatj3aQ1+6nX",
-	"xKYirQTtNYBV3ONfMkm8QhCgNy0XlinNG3mgZqnUf0RmfbdqkWUM4DtMkqK0J4ALZIqElCNZ3Ij984zC",
-	"CgCyDMU6GhxeE2R9FJDjgDwk//j3/yIzw8q7AFhDiHOWDTNeYUNNtTIZd5S+rYZ8nW3/JYXUG8FbM3fM",
-	"7OXcE/1V+Zmk95iqtlLXzOIxe1AqAHNQfLyFk91Ux5Whis0Cgm6MB7b2ZFYQ+huCcel2Ky7W3mf1NS4/",
-	"+W0oqXIo/3bVVNnE21FUfT3wsHgUVMM76spb1xYGaVAP5Bc2ZVr5/DF9qvsTMYV+bpCGtSmLw+0s9lZC",
-	"fxRTfUvB9Y1TffexiPgizUSLVx8dpZlyudpR9SVjBtIKzNb6xhRh02mCH6prjU/ZuEGKIJv0KCf9ea82",
-	"LB66bSGwMVOROhlhKTEFKkvGdkt3qSnKqiBDF0iTH3XVPjWVbDTqKw2zbR+hGzp/CChVm7m2N8tGLEoK",
-	"vI28jHZkkcutIvfSghTP1WCuqjtbcdj2idUhmeUvqgxfa0D8xvyUpwGbGQ3vCZkoOeCx8QQkifF3QlMZ",
-	"Y0rnRIFGu0GIzoSamBWckkS5wjBc8J4ExSLgmtHYNkMd5UyCAq73lxKQZZ6ZWNUwWloWsVj0cEvWha0i",
-	"/LLXh/2dDCEW14SlOeymNNriFjbkmNahFoteqnjzBjrU9jayQD0W4SVNOE6vKIstUbcZBO1RL1h5NiI6",
-	"xXn/5z+PHx+ekOPHh4eH26t4tIoklddwRCimRjwhRxsuo3L/a9GfajN+gXhsgTSsQwKW4uytCGKpEHDL",
-	"cpifdzti2FcjsNyy8PE18ftbxOffLPd/dHfc/7qYdPHJA43mFeVKEA77Oc5/kSxyuAalCZ3NYgYRmbKx",
-	"RBfQ5XSiUnCo3NtiyRSJi21aNSUo7+JD9f6V4D8KewhrsNl1oT+vhCbDmPKPlTE7N6kEuKQez1vDtzLB",
-	"1YTNtpOXYlf5Jcy4N4pWdXlZpNtxdagPal+uBZmBmMWAQUqetR/OXSRSUIxicilxbFpnodOgrUJu+5lI",
-	"FIqo7IrF/RmVmqMivvCXy96LaUSCjmLD2GahH0vKo/R3/OQb2WTzdk9omeNC992Km1fB22KWjDxAbZYr",
-	"w62+v80MG19FBrd87ozFQ0jzaZThuD7gKfdkNtYo5K5zI6VCxatbGo+Bzf2sNwG6XYDRCp8Bez+LE686",
-	"2Odr+y6uldygFmvejKrkAK0hgakuq//rhOp8rChqxV36ZIt57Q8nZGAT2ovRgHSdO6uyor3tMN0LLvmA",
-	"JnoiJFPZFYyEHJCuhBDQ4czmSycuX7ryaTWmObQe0/AjCemMhkzPcVQupowDrBoLo3OBSTKECY1HewEZ",
-	"KDqFflqzoG/DWAeXvBvjCC4bh2lF0lanRM2nU9CShXvFev3+CDpBp3KjSALSpRrkUDV9teNG7qq2Iozm",
-	"eYvblUcvrHfz01xwfYmziSPvAt3Idvz0l2duTB+hEs36PlV9pV/7os9UdWaTxvYSmcSrl+k2/Na0rfZp",
-	"cmqQhQMo7MjN1uBoN9M0b/n0iwgFp8RXfW1QCy09UtQcG0ZtmMxJd4JlF82rCoirlB+UMi6Ia+6zLqiA",
-	"jOkU+TLyj3//r71qs9xW3OU2lKvvJ5RsA52U3/SXFV5uK7HDe56qZW8WV7s4XvOo2iTr1Cietpiya/1K",
-	"Ni6AWqYpFnx9AqLYmGPGJ8ySdUoA8/YJDmSaKI3+24bOugEMDdSJ5GlNhqzOfkVVG8wX2qeGY8Bg3jqk",
-	"GQquGcewlb4ZtLqVfbPzvqIj6F9DHFc3i2FMa35aSAXQt1EoNa0xM8hieP9iS8/z8T4GCIma6SVTH1Va",
-	"nqWyiZpByEYsxEPzyrLqptdMTxjvD9PkkuUmZS1H5dBB1SX5Q6zaWc25lHdXXl/V9S25kAqYqHzStszb",
-	"GwczzRS+uU5vqEQV8ufbq9CRFdC+iSusH2TDEvtrFqQFZkjfOtXrXZeUt7a44poa9EO3mU1udx69WI6m",
-	"ecCmTyRYwfHmoHwqokLAHrdBww1rOZnT+FTjf93UWdcRIkKJhCsspo4lcwiHa2LH2NBn15CXvqczfTTc",
-	"L8eWTfVCht7ADbWAuFdQmyaaM0SyL0ajfpZgsyGuKababGJcauZ2nMud8iWXK+VGWEULTePmIJ8vBVUB",
-	"9betW7u9CjhLizOnztapVSEHex6rNK+YU8Yd6S3VoOXqd1iCkMVXVaRLRQKzCP6bqRU/FAl2QxGy7K1i",
-	"8BQGppy6fLQQR7aamDasg+FrywR+kTE1QMrH5vBcodiGaWYYt+DEsIhR1KcRRlM364xXuf6cPnfUWqTI",
-	"p7JaiHMtv1KlMaFciXdtsCwjZPeZ6rOp2Qvlep1+WvTDCeXjZkf3ZTnntxUpM8dI3rLOqsyNVrsUwRVw",
-	"V4lOjAi1/FT32euXZ+ev9qcRURBisPzjvVObKPhxQCbOsuWSBTNF1Ay4DlDX6pIG3+fHUVYYC5RGlSs6",
-	"zWF+6jMMSi94M3TMYwsZpu/T4ypu6xmEyIW5QGarg0pFH9IFrMjBw/ke3nnDfd2f17mlVCItwv7KEfZ7",
-	"bnjPt0vSy+eSHIaUo6oWCA0nDK4gIl0JY3Lcfbi3d0IGqHNI05SGMCBd18WnCch+QzuO4WDYiIWUGzzO",
-	"eD9iSktQqk/5JwZ6PgjIAKvDj0GqvtVV9IVEbYWeD2zJirTiqJBW76Ue4OiafgTVz80Rz/uxMEMNXH5H",
-	"RQSP5yc2x6MiE3oFjn2RShM9kQABMTt8aHZYtP2UN+sYsqXbsWbgmt2gg2LdiiuFy/fcWZ3+dtNkhPmR",
-	"1igUzJRifNyz1DeoKWqPzk2uTROl6nvuHjZELyFi1GzpprtbHHEdpXDauzc13Xu+TNXqrcwkNTTjafpI",
-	"S6ku8gqfOr2NzTA8FtqpAxyTX5V6d6UsmSspUaMvegXXZMp4osjMSEgi2cxJu1f8frUDIKaKrCtwwZS3",
-	"R19T5f16aBwm1iTdpUQmMbjs6tcuYmsogX5UWX5EShy8kpfnP2GB+L1qsr3yFDlc93NhnxtqL8woW3QG",
-	"bVz3tqGGx1//6p3Wd20U6vAuzbwLkavgnwU/jISEHeXIz6sHajZbddUrtld/rxWvr6ivsE+gShop4pFt",
-	"SFYlzHS7wpWf/E9iWOEMgCuqwIhv808+uxNFrlHDUIQcN8r+Zj6rKTLaxLORcaYmN9T5NX5oIsR3s1o1",
-	"V7lPgwT7iC2b630xWnpNBWLWq9oyUu35dfNEEVKrfp3fs9m7pRQPFMkcsPfJGflNDEm6ZIeEbNEfw+Yr",
-	"8nsCCUQk4ZrFljpHdI6F6bkoAqDK9UbSZGbFUvjx/LRIxPIQbfhAAqMRhNpXcWKKmN2TrvWPYhI9IUxX",
-	"6VqyK8Ame43qOyy6ZdtdoR8BlihCe8d0FoNN9j2yRsgPdRrqihi2/I5Efrcn6NChcyUI8Mztjbn6SjT6",
-	"LVH2YApnk66JTIHy6wmLTWeWjSIkicFw8kwbzoDDNch8ApQ0Vbnh/mHvlMDvCY3NCtPnhNWg0gEnNDfr",
-	"RhilSlNdfHvlymwIt/5k8w89SBFk6VmV3mbhDRWx0jJK8ytiUSPorps7aVmG+pWOMhsEmax14sUaBiuK",
-	"1JvXAWEimZ5fGHLpeHUwQuJZYmuY2k8v/DL/9Ou7TkXp1l/foSOHgXOmJ4RiERmUTFzdGC0TpRXpPo+e",
-	"XZwZyH17cfz4OyxnEQo+YuNEQrS3T57GlE3VCRmoZDgwsq2zRBoJ24XghiKCvYAMpIhBGQHXEHLzhc81",
-	"OiDd9+/PnwXEf2He22iEIrBpx5Qy4jZNIpwBPs3Qt9IeIjagemBlYOQi0H6Ix5Dhl4nWs86XL07Fk0t+",
-	"bP60TlQdJ1+RKWVcU8ZBKpQdY9dfnRwcjJmeJMP9UEwPXHP//2L20mw8Tg3GVSJkNO6hK6p3qHCilCLA",
-	"0W/G/DcSkjzn45ipifcvU/uX/JI/FfwKODpLkq4CIGdvzvenkXcOnUlh4GTvxLT9A7EVNfFFocmWk4Vk",
-	"+t0BRteEqPA6cN/+8Tcl+GBvn/wlzbruO6AfrZwTyi85IQObRX9A8EaNbDv4jPaVgDAe4L0HZApK0TF8",
-	"GZySAf44sPZjrB78Rph3IQnjzpd3KKJ5QCwlMVPMqKRT0OiIZG4Jz+b3BOQ8wIT6qAOdADVAk7Y1h/UH",
-	"8lJwmGN2DPv0CL4qc1bOBgQcM00OXFrKU6RR1jR0fvGa/PDd4ZH96pTYDP/a/mhO8eHDh0/I+3dPcSbD",
-	"9iqSKCBhIpUwKxm7IjwnZICcqmJ/gwHpHpkrNmiHRDCiSazJ48M93MMgY2gHp86t2WoBHig86xLXa08x",
-	"TQ+bFkg1LQynYP4n2NI0RC4C35N971aVFJuzMsTomuIcTKnExsTbA7Q5RcxCRCJDSC+fDJykPzglPz1/",
-	"R6xxEEdCaVZpKczBPn9Hx4NT8ubs3dOfbbKv0MKue7u4r/NR7yXV4WRAuo+Of7Bk14nDAXl0dOyyhWoa",
-	"wx4u683ri3fKMjfWlkhoGMJMGwAfnEcwnQkNPJz3/gzzgfVbmMU0t3H0oTaAli481ayZFflzJ13skQ2p",
-	"e29xJIhODHqEwR5CI9WGqitNjh/Z+j2nhHLU9tlJbPrSR8fHp4Ta8W09CKVZHCM4xmw80b7d4ZP97PGm",
-	"azEnz0CRwb/13tr+vfPIaRlDGsfmgQRpyUyECpreuju4s5wrn1+hQy/45ESiFYuw3JLDw+j9R8NJYJ/s",
-	"o8NHONDgU8+htp7D6WmCYhuhR2J8EQjFpoG9rSmd41oJ06dOHUoMenx0+BCHdRtDlsy8bdctEqhXgU9M",
-	"aWyPC8mqTBjA+sgNz2k7WYLGScIjCGPUs01BT0Rkj//R4eMU/fmmg7M4FtcDj0jM6n0OWttVuYKa2BxT",
-	"Xhvy5mVXMngl9AuR8Agz4CJYv8R+r4Q+s16wA/Pk3XIE916T/sD29sng5+dnz2wG3cHrN+/OX7+6GCC6",
-	"MZu3kyLgTWBuTsFvJR0LF9c1SOin5+9OydPXby/ITIIFLpWOZOi7IdwZjPnDGGhUPhbuMaTcAFNk7t+c",
-	"CqS0ZmCY8wHifNuPuYJjaWeLtzwEqwC9iSwvibNjGTxUj7mLRtdRzO9dPJwTTy3wOTFkjsn7dy96P9iv",
-	"r2icgL1LA9Xm5uhIg0SUpk+LO0r1/ek7dJhglCjLd5Puo8NDMjBf97nQ3o3ZEMRXgljO0BA4C07Y2xY4",
-	"8+QnsJAukIcgzuiC0hcNEeN23//R8IkGzs1fRy/w1s2f37/wXz55sXdqxtd0GNhqrSMwIgcmWJaSGfTu",
-	"XGupTyICDsUbnCIBiIZPKGjYNTttxCBlgA0JMVMYxtVsYSok7O2TP/zhnemXd5SQbDqF6A9/MDeBG/Yj",
-	"2jMnA8sVW5sIgoU0BA0d2Qdmiq7FNnpiHtvl5cVgj8TCnDfTymBPJMRozpTUOwIyDUTNaAik+54zw0yQ",
-	"X82X/Qv8klpGaUrxKeRO12tV3//x+PDwxz0v52YlZCzKMDfteN9BKgMMrBOzsyVhmC0u30KE+WjA4Jnl",
-	"E8yz8HxBzIAMQV8DcHL05PCwd3jUOzzCNsdHT570jo57D4/2yXMaTiys0djj1EPEF7lyOBl6shfmuSzk",
-	"f1IfFnOxeR7Kc00ZHO55AzG+wyQG0h2YYxyckIGDyn56bubuEj36wfxvNxqQgb+NfkQ1NV9k95yDIoxw",
-	"QMqMhH4oIubYKFwf2qMNegonoEjXcE/fP3zy3V7gyJQiBSYUm/ewuWVEicCXXGiEP1iOP2YhcAU5Nv7l",
-	"+bsFtl3MgFsuZl/I8YHrpA5M2yxhu+fYcw5LJ52j/cP9Q5uZGDidsc5J5+H+4f5DDMbVExTBDiIR4h/O",
-	"tTrFN+dR56TzE+hn5ncj+TlsaBodHx56OcSlFjAP9mCip3EWIp9ziUy1mQuCxhknP797+Qsyfaf4puyv",
-	"6MKBCJ8MnbXCy3ddLsjTZ69QJWPJHq7pqV1M78KJmb03Imb1pTZdzwPXzfdynb4EnTy7smqQf3NNzyO7",
-	"x0eHj+u6pOd4UKazZtLH9mCXdzw3j4bT2FX1yonWnZO/fgg6KplOqZw7ndzZm3Pzbq2OPCASeGTocU4H",
-	"5kt9YKwPHSsj3KdgoDofzAwIJgcSIhHuG8QR0Vhw2P9tJehc4HU2BKDf6BW1978mGP2JXlE7UxkqaDiB",
-	"3tPMfWApLJjGvu03BALuSTkLbgEgrLTVfWsuNiAvz98RRDAh7AUEpkOIooxxGjLuCq7WQom1v/9tGVD8",
-	"jE1WA0QZaRYhYpkdxs1QASbOqh2CUgbBJLMStHwrF76wx9oLsyG4+VdcPLGX9nfL4XKRKX8MXT21PH0o",
-	"rsAS8OuJwAxg1nsDtffI1nnVWp9GU8YHyGVKoEjip/uYgL4EJW7ehnhjFrvSLGugjDdSGAkJEmW5Tfg0",
-	"Ewo1s445I4f7h/uPtgohDS76Rxq5bh3scrS6S97RxHZ6uLrTCyGHLIqA2x6PVvfwkmLnLoA9Be/ctTnY",
-	"tQpVFL+HcyJFolF3Z+VmHjnB7RTtOjyco7KMDqkCMhMi3qt7HkGnpCvA4PQ8HLsn5Jir/Tm13E8d4ns9",
-	"A3725nw9zOcHzQB7EaO5gQnydiQSYTJF39fhXFutI/5hFXMI40LOHygyyC98UHLbeOQNAivfUX4Ffu5v",
-	"Eq025ZQwFdNSEmgzS+2QAtoJKi4LfzCCOvLWX+s1mV4NUNxi1PJKwpmiBub0h6hGRoE9ieO5y+RlLZa1",
-	"AHB1dJAzrtYCwi9M6Zw512ZIcmaA2mirrMnBGzqGC/Y3wKDOBm3focuJaWxoZQdNET4Q/qScGax5qQEf",
-	"mmUGruK2aKiRqoIkXavVR4PbXrk6OEOTtLXsaYFFvyuWmR+vsNg165VVH4LLALDuEbiimh92+KKzydBT",
-	"qUqStqy8GOUt+y33cr+4l2KO5bwLRpeSayE/oq56LyAijkBpa9rJI5s8YqlmUUovxIfHIXrhWPNkxLhz",
-	"rqZJZLiBSrx18Lngo/dlGUHLoLNzK2+gjg/JVlwC/Ofv6HgVwGObG0v97SO58SN5zcs3uWvoX5f0ZpBo",
-	"Lv4DqlNt6E/xabzHINHC61hvovMRWpg7lrYgzPiEnFt+UjZ46UvRyUfLBL7c6Yt2jlnty74PL/vR4ZMl",
-	"V5/3wSmCQLMEAi4epSJHiS7Vfq6KKMkApMeF7tmCfqvjSb5UxG5XQ6I3uoaCj2IWapW5ZXg3kwdY0VWD",
-	"dW5AuxWzzj+oQ7Xm5r1t8mRHx6tv8o2EUHDrdPjCOpxi1wZw9obOY0Gjd0L8QqV1aX909LgJUC8GB2Hn",
-	"4+N7C0AhlRD1RkL2rI6z56KsamKwMLytZ3MKIMRlOcOqmkeJ3Sf0XOBfTTs0kOJ4ZiU5oHaiSVUfN6Jb",
-	"jOpNmZoiNt8W+P8KcWzWM4UoIMNEuzAgF3GtGAelLLiXYH2boH78w3qg/tZTsW2wJDakg1CbjyEvtnZz",
-	"RuJT605oDeySqr73uLFZlmcxDdE9W8SwdwO2pgm3fhAaJgdVhzdlbYSqYPqf4vD3mLPJZS+/f0wNHl7c",
-	"sjUtW9OyNd8EW3OntAmxSQVtCryXmGUMdk5xXDjPFmlOqbxCzMY26wn6UpqxEp15skBamICMqAFkpMIu",
-	"+5M9CqaVOwx1Qq4nLJz4PAzqkvvwKdPN/pbelyITiCMiJLERW+imntdsT+mciCuQkkXgEpu4xUlQSawv",
-	"eebB7u/jlAyF+SiBfLRO4BFBlYQZ/9c0m2CaMxxw+84cUVKeT6i65G/PLryPbznDr61rTkwL5x7mk4Ln",
-	"RnmgMNSfpJ7lUxvdQPklZzxChHi1EP9hzsIG1RCDUZ2rZCGHRJhIaVbpgkowy4M7Bj/3Jcftk4EV+F2y",
-	"LucoV2I9HJx9FWoVt1hM9X/v2JA06q9lQ1o2ZH02pFoadYREzBqlJmkZlVb/sgBiWELS8hJLYUxClGBc",
-	"Vg9JSi/N8LhmnxwdqerJRc/Sz56kqpflg6zUxTgmoEfHEkD1DIz2PDNQ08eM6uj2CqWTaRnBiHEEprRx",
-	"q+fZGi/t4I5QniOKJySC0HB2kONAKY9c2FrKmCFCKnBhGJdoBsvxT45t2gY3brjFHlytdjMxDZ9f3QM3",
-	"E+Ca6Xl/wdFieSmJJXUkVkxk0wCk06zIxVHtw4L+Kt572rqwuKhAz+wjz1rnskJDLXbgq2IjUjc4xMvL",
-	"/QZnWjyGc+4q2zkef2i4nboNixAZ/rQGbcXxL8lssjh5WlaPJLNZ48m1WH/qnXrwpG+wgQePaUvsw25d",
-	"eO6fC4+9H4wx83ghC0eu89wxfWrQu/dECCodjK+ODtzXBwq0Zny8NOrmqW174ZvuEKbLU9Ww7n7VrXD5",
-	"rXiu+Rs1nFEMY0y2hPnXrdbNFnno+XpUGCmdfwtuoC368Cy+nBVOOYuv5H6pkErruxP3nIbP2/votM/8",
-	"7nVIreVkfau+rkRtzfFVDc0uIkGrEFgdEfAMe72xnc6yPrcnthUf+Gsez0m2dkwwMAftcnDVceEJt78X",
-	"WPDFql2rJrNpBN6cEcZVIg3KJ/BpxiQozBnw7McLW8sNU2vEUWZ8kABkDtSI4GmyQJftrzaygPbhikWY",
-	"SRQnYXzct53rBYnm8mg+M2pzeXSXAkk1pDUQTtL7aUWT+8WjPSuyXbmH1E1jC1TB8yirubNtf+pqryHM",
-	"elUNeOtzYFnCrD/DfGeMWPVqXUmfRgzZ0Y7XUvVc7fqiG7BiFcnDVnXNuqQ9vgSdX0S4tDK67522a/nA",
-	"b9qWWMcX9TBPmqqreZBLj/cR5j3GezZBWE37WUydX66r73U/jZHIx1BOgMqYYXEfO3Ax5V8pNyAmxynm",
-	"4NuqUbO1TC4DWAkhmzFrp1xmrCtDrIRE1doAEVwnVPW46JXm83X0lkL5CFHGnRsCEZxxo5i1tQy3Lmth",
-	"lmJyi2B7Y+7prU0xafYY1TBSNv+krxAdpWWqNmWnPO+0WmY8+Jz+vSoYs5a9umVJojZI0zdo9URfd4xm",
-	"3Su5HQFjPQ9Tv7Ym8Zrbkk92rCGuXuadKIrXQwBpTGeLCFqF8VelMM6xCIqNOdWJhDR5qXOL7vnydZp4",
-	"feJWWQT7BbMTZc746df95mkbXvg+t5O/oWq6GhSR7qZ1Tf5m2IW6O02NLBMqx0ZIqX4XGRuwmmXYnFGo",
-	"gNEmLEP1S7pf/ELFGu+EWVgDDXhOAf3N2/ffqhMrI+YX6WHPRRwtVylW9myjLFvWr0EGgCpiRrq2eMiK",
-	"aP+GdG5Thu8GcZhLiF9lQOa7fJCf12BXRZWhwtqXiIvS8u9MEjEDjqWibapWe/HORf6SY3mpQoVeomYx",
-	"QwcNDOYMhdJZCaZcvKMLkUxXR6ci4VrtX/IfIaSJAle4g85mwBWhGsvTBUW/fx9larcjOOrqR1j1SatS",
-	"hcCTS04rSwfaVJKjREFEuo+Oj8kg/b2HvsiM90aJkSSwTgd80uRsJnEXtrAh5qG85DMQM6zHK0UytmVi",
-	"XMlP8psYBi5k9ZqapY2EXaIvxWhrb0d0viyecvs8zD1gINoQx5aPaMZH5OMWg5bTuC+cxn22C0rojWJq",
-	"b1JBnSW6Dt2vAys0SmKteoLH83W6rQyknLJxz1CZnqtbVx8Bia2QnuAOhAyhjTvcftwh0yc+d4StqOAq",
-	"cAuuJRsmtgiU0jAjwzn+H+Ted1p9Gf0CzBX5AotFluRG3GiCtSd7Puf+UmfWF7axL4/3daW4dovP57f+",
-	"Ohw7i6e+2qHTXaknHa1b5z1Tnr4o3U8aY+ZpvWXvuxa+/3XmqsMyX/qRgxEmsBR5QRD19261prfn/1mE",
-	"z/vq91lc5d34e5ZOqt7Pk3Tdre+1Hp+taHVPRSvgUa3/W4mt6DlwXtsZtHXybJ08bwKjmS/lFpw6PTCj",
-	"G/JQXEEvBKxK2jpq3oQfOlMfbTHZPP+COs+pjfRy+ecWcq4sSYi4Ni9UKxAdfHbf9N03K70wyuzQLQkG",
-	"tb4XRXazVZd+5W4Xi9d5KwLAepanAmSi0Wmd53Vg8zNtYPFanLfO2HWW8/u21iQyBEwd6rCtObcHijgU",
-	"j/hoFlPOzYeuNWK5BJjOlrW3WPnyGe7jpgLSrh1J7PLMWtUdJLZshsUsREQtFmslk9Vcn/Mz6inGQ/Co",
-	"ZnkewWXCTANTUknccdC6pnDU2o3a9JqN02s62tWztKtByZJyjxTDr2ieSTsZA96airZmKnqX0+lGjgST",
-	"rjv9wPMohJKIjbDIu3bsCop8EYQx47B3U1HI/uZlIKZGTfObnF+8uP2sJru0tuQ31CbP+HplpfOLF7nb",
-	"OSXmGbEIpKF5oxFRAN5l7ZrvPMIt6PjpV1pT8vB3X20p+TXejSWlcEptvowWe3w9Msq6mS8KxHi5X1qb",
-	"JKO1n+wISpcaRgyIegK3Sq7IZ8Yw/TAdhs2rn9LINjnGLSbHOOcRu2JRQmNyAfKKhUBeJDxaniXD744Y",
-	"Nsvf21bjYosyyBr5MkoM1K0ICm1ujG/c6lKQJm5dXLhBbgz3mmy0Se7ZFGH1zaJwhAXObMwNBqrY3J3m",
-	"HAzxJsqhCoO+vSAlx5QzhW+JTEQcqUWDiJGo39i13FUG1KdUQY9xBVwxWwBNwoh98onfR3TK4jni+rrU",
-	"orZJ33zq2851ZRuONi4HwSeqz5PpEGRjB9dXP1+8sj1qR42ohr4Y9YdM6skW06Au1P9YyphgH8sE7VSV",
-	"YydarcSxEN4qcO4X2jX35q4m5yGLbMtCMQaH3u5EYWOh7L6qauzq7kZJ406mVc+0uOHbVc/wiepZQt3T",
-	"9ON9LZLYqly+MZWLZbx6ZtweHUOrDdmCNoT66szdTL5JFEgr8YRUgtzbjOtItRq2y8HnNMrsy93LZD+B",
-	"TnmYHfPidXoSexytkuTrVpJkt3hrfPl6GgRcX5P8X5vy9Dv21LTLupMsX8vfr0/s1b7jlrOu5W++Dk65",
-	"9Xe8l8Bz7/jdbydXhc+ElibXikBTFivS/dPF61dkCnIMBMnlKeFJHJMwBiqRyxd4jDQmIwZxtH3m+CBf",
-	"SnuZG6IlT2e51t+AK2K2nQaOiNnWW0X2fSu1ylQuc112UUuKC69XQX5ncVxFjrkyjmrAASI1cPuywj+m",
-	"N3qgCP5Euk99PsALlw+w+zxXeP+pZBoko3vkLYyTGB+KIseHR48DImFMjveCSz5A6XvgxfAHinTNbw/3",
-	"AjIIJyyO8Cfzh/npqflDAidnoSZHT354QtTR93s2T+FAQna6AyKhJxOuLrlB+LlUgRbbD+dZe1B9Fg1K",
-	"GjNbCrcqCx9quG+Seu927APZCu/GRrA8519rJ2ilma/OTtAaAFoDwGYxXVmmP5RzRkL2Zl4TVdXB0MIo",
-	"12xFBTMknT0bIdQgYCxK7MFATyQ6FNP6DIcQR84xU/ZKm9hG3g03vVu56k2ZmqIOrC5NhyPYUTF34rKj",
-	"yYg8JmXEneQZhda+chMO+EJTqUu5mNHdKmWMSddl4t67ARu8TJCszLrdQKSsSE78TciWFftqkFmwIkt6",
-	"K27ea3Gz8srqBc97UbSlUuqszDy4jRTnt5R+cHGpd5SDsFm29VbyaiWvb65CTCuztTLb7ThtteLCzcWF",
-	"6qI8TeSGdZOgV8gLaflH27mJqPAjtvyLTQb2TQgJhR2tFg+K6dBaweCeCQbPr0DO08JLYkQAv/CQ7q+v",
-	"+MCKokJAgIaTPD2j5hEy7T2AihbgwsD3xpJV/+glOPPThM2Wv/i3hZZ3Fcp2zsM4icw15FbjK2FdAcGk",
-	"ZnVRbMx27vvMZxlKiGBEk1h3TkY0VpDSqaEQMVC+46Ct/MmuRjmFnbcI534hnMIjMayJrWmWJ99MEWDI",
-	"hCgWQb1eYuuOpDvUSuS3fV/VEfk13o0eonBKrQKiRT7fbohYnkh5BUWrcGgVDruPEkPIg8ibh1dVQ1AQ",
-	"j3p5aG31GFsIK5uI6wLPYy9FES3SlXdLPNHgI+PRwKekcLfoft+Bl22Biz74nP+4KttOidm5FbGgU4sH",
-	"szZtDMrXHUuWv8uSSuLeygWrhfk8FK+ji1h8kwfAo/XrI9xorXVSz3Me3Uzk2XHUXH5xz3l025FzTTAX",
-	"6mBa/NWKHqu4v6IosaRmwVcjc7TxdvcS0IBHvSGMhISe0lTqNuBuawF3z3mEifpzDE63qMGnEgiHK5Ak",
-	"ghg0bCGybm1rJo1/dG3vtsrzZvWYt1My2p5AWjF697nq/KE3yVlXNK61to/75oUJJBQJD1n8QC3c1jJD",
-	"xw6NpjXY4OCz/WOVrF+E0c6tvYY6rtmuuuWUv4WsMZn/AfKRUPZVYLf1Sm6UYcbCa1Gyr39rB44t7M1i",
-	"ypfTZEeJbPs32Pwb8C/K7acBxTO7bsnc/SNzeDGpjs6X5q0jcA7mba97+G6X2/ZzEHtfTfu5Jd6NZT9/",
-	"Rq1hv0U5X1350GV6tXVt/1i0JK2lOAXKrycshmWtGe/NpBhLUK2bQOsm0MYl3Lu4hNDns8nzMlggPMcB",
-	"VUcmrM39ZEK7425W6O7SVnertVuvIIRb9G2UhHBTNRA3/Em2Ise91qzlrylVD6SvYJvyhZu0T6Mp46vL",
-	"QmTFzO5nYQi3vjsqDeFPpxUQWgTRJn1qGfWWUW8Z9R3Uc/A1FLqWZx+b9QeFopUBiejcl07YW4eLKPMD",
-	"ZUb94LP/c6VhLeMVds751pZgyBXxbM1pX7E5raIY663xw+tJnG5VjQoybMxN77okg1vY3RRlWPGm07IM",
-	"7du+c672q/NNvB856TfAZjV0WVLV86kplsf2n13cdhKPGi1alvZkvQqrWWqvH6liamv+cG/PLm7FGS67",
-	"gdV6urdnF23Gka9CVZe/qXr/AC/hEhrHXqvS5J0Hm4f7LIvlTyHx3kbypyu8ozj+7ITqdXlFY0ir1Wu1",
-	"eq1Wr9XqtVH6LlaLql4EI8aReKWZylsV4A1Yj2eG2hBKOFzn3Yh1gSOp4DWImisNU7TmC14oCWPOZBuc",
-	"SqVEcvBZUtV3n1YG3ee5klvgwuv0CzmOrlUtfN1qw9JV3iE3vhaTncFoEy3iTbj5XQepp0u7E03i6rfu",
-	"dYnIxrevvWWkaxgZh0R65vVfwfJ83Pn2XOgewlYbpt6Gqa8FcfeRdf72qsPi28yzCaRLObGv3MoJ2kya",
-	"/soUYdNpoukwhoA8Onyyd3u88wEui2pYP0POIkNRqR08cxNsjaO4M7rubrBl41vC3hL2uyPsd4rk3yQ6",
-	"xfAp/saIhhBO8UzTbzVRyQykggiUOU6H9m8Rt9sZd4bZ3+LwXz9eL9HjFrG3iH0HiN32aTH7fcXs7+hH",
-	"IBmfnmrCE6zzgQgej1cgBVBJGIJSQm4ZnWvooRywwu+Ganhnm91VQY3XPJ4jpOFyUxpIBLehfRHVUF9P",
-	"o4+N+0gzKlJVmc4Vqap2Sib8kTaopGHek72l1o3mPrvR5C4qIMM5QY1HfyTFdKNCnuvr7at8Z8pQVXo/",
-	"3WyR5i0JSWxuQaJFROd7BWXBCaEkFFJCqJ0ewVrx8Md9csYvec4oh8bJ6hfLtCIwGoFFfeb1nWBLwSEj",
-	"KZiKW+cO8ZJzoQkdaZCE6X3i9xILGkGE7QvbobEEGs3JjCodEKrI9QQ4OZvJ9LIUoVKaJTB+yV+67dIw",
-	"hJmG6CRflzUdzIAIJv4jHwFmuf3pCczNnqMAA5ApJ8nMoFE+Jr+J4SVP95WeGJEQ0jhMXM7xCUwJrtuc",
-	"Tg50COoCzM0SuDIHKzGGQpHBkIYfzeFFg/1LAyCVblIez9xbLym/wDtykkrPp413bMnDN1zpJGX1epH9",
-	"0/BZ1W094ur9JoY9MQPeelu13la34m2VwmjrabUF7vQsigzH5vjNHHsaZNwYchxbZVSrpMuDz+ZDHz+s",
-	"dKHKcSy7F79qlXTpYbX6ua+8XknhJm9bCltPEe6hspHL1Oac/a49pvzK7sZhatXT9v5S7etu2et67Xtz",
-	"drnAtvSQrH7djHXrUXXfYbL1ptqZN5XX5lGNT0NoMged05c+OnxCBA+BMNNg75YY5gNEHZvY1sssRbVa",
-	"mKtrkIocHx5nSOM3MSRakJmI433ynIYTQlFnC1FOC2o3xWicj8cYg3a64YJG2I3MlJdCMh1wheLTujeI",
-	"OEK1MFPkI8x0QKZUfoTokqfODk7hahrblO4P0kSP2TpSYztqU38TwwfK8QGKxExpcj0RCsg1wMd4fsnx",
-	"JjNOwYw/nGO5yGkSTqq0re/xfrasbS1wSMdb45DeOzL0JzGstDw5BfgpXn0KClQTr1wsvfpWydlyYa2S",
-	"859HydnmbPtny9nmzZRBBQ3HejBhIqUh8TlqP6URkIRHgPArYvOHoeRdasjJJoxTyii5nHC9kGoYC8lW",
-	"uK9c2OZPs9a7rJxSmGy+2r0j20Tr3XGfvTuuJyIGn47Q3BqNxThxngsRjGgSG26TR8jHimueu1kD9Goi",
-	"pEZmM0Cxwtx/sXygm+sOUyOXgPfeFlIpLvOOiqmUzqr1H2gR0LfLWpdI7vxeVy5uPQPa7Mr/vAb/HIuC",
-	"T5VoUcqukjIvzbmPGpVlXZ3E4mUMbDbDf1XJcMq0hmhgHhs+RDbmPTEakd8TSODUHu/A8DV9z+D0YzZl",
-	"+l9HNFYwsFpX7Op/Vw+Q6bI9DdEfWF2gYYoeqH3iJ8cgqgFhPIyTCDA+KpEcIlclrzvwX/QlUCX4gCjQ",
-	"e1W6PpQp7qDg43ZSRZolp7kiF/zszQGe+MKB3ucez5JM6Rzvi4jR6JTgfRjmVygbx+CuwzSrc8SvuNfC",
-	"st27HgoRA5aoa0tctvJZ43oz9hlfC/kRpSy1d/ulLqvx4sFn81/J76kIaT5ftOFuRiOiANLXxyQKk7Eh",
-	"WdYmooWmsa1Fbz5awdRM8UBVoaufCuVpO7fzpGqT2ce0jXj82hPZx5Rbesu0soBpTXAIl/e+pKwBzyYO",
-	"VjeqKLtjF6vc2u7EyarBS09T3LcvvlVC/HUXJViXNGtTW7TlCxokTbJME5lRqdV2ioHWMH4HDsrXd+DJ",
-	"U6sa351M9jLimTLymeOGr510xhMak1AoFJ4NzDJeUglEEMMYE4KjWHZK6FBcoZNTSQrsPjp8aCX0Xtqn",
-	"h30Ge/vkDFdCjbD4Eby2BX1x6FgCRCfIMhiCHhM6FQlPxXl3FWaRAVGzmGkyBH0NwP0qkcewLj4uxpJE",
-	"bDQCCdwHMpiBGI8Qu12Bn4EDRIoMssZewq/ilu0O7jXxN4vyB30PCf8/D8G/l0R1lPIZ1fSx6ululUpq",
-	"8RHMU0ZMSSKB1k5qOBLrOJC+N6umt0RSjAyyQh1TJAza6ZZpJpEwQq0s26pevmXEmpXXd03QUyq4A24u",
-	"1R23HF3rM98YsMMJi6Meul700ALUm4FkIuppIXqx4OMasFvop3qIN4+OD3sRnddBa8Zi9CyL0Uspc10H",
-	"CaHuzeh8Clz3QiqhNxFT6ClN56sWWeoMn9CyEaU22ppuIzpl8bxnOSka96hSTGnKNb4zDiEoRWt7MzXq",
-	"eeXLqt3FjENPJFqxCHoOgdjzr3vti2tiqqcn4FbbvJvZyghx9hK8gldqf6hr5nfqIy5qHE/BbJFrRmN7",
-	"cxHVoJo2TjirNbs7+1gvnED4UfVG9qnXuLTyj1xc817ZVt+GiWxNfrxgY56KK0bQClw6FsbHBGg4IXhR",
-	"68qSC0rPlfIkal23Ik2WxJ8oshYxDvdS7jELO+ezRN+6u1czwSeXv4jxm0SXtg5bra50TRa9Vae2zPc/",
-	"NfPd8tItL13PS7fs8c7ZY5dxSChrSOBAtCgYWywed7p+cxTWjQWZ5lI0xPZtMMgzH3w2/3lnnAhisGHV",
-	"5VzjU3EFW+KEW1V8y0+2/GTLT66dn7xl7VrWrmXtWtbuPrB2liMi1LJ1NsF2jrG7Iee2qQ/n6vgJVBg6",
-	"jWdSWVVmFtMQviWlZ8titixmy2K2LGarsmz52pavbfnalq9dytci/+cZWzHaJlu7QiFpI453YMV/iwPf",
-	"Zx/mt+gehUO2PG3L07YhS62Taxu2tIRIGXyOdSAdgFhrmhYYT2OftstNQqznKekOafjRtEBqtrd7lzQJ",
-	"V0zBTqiZGXh71OzuPMQ4XNvraB3DWor0VVAkP3BLkO5rIeELTaVGtH/FbAnhUS4fjyUUJy4LuhVsimnQ",
-	"0Ctit3KOpVo7oAwXOPCOKEMrcrQIvlWjt2r01lOj1Wh/JRrtCVU9Lno2OKjVfLea76WMIzJPqbp7JGSW",
-	"jrNr0/p7tLtd/9x86Q118Pk3MVxVEzRfsWaHfNqKwjiudFCbBvJ+paQ7K5baT1Pwe/ZmK2U/Ny/q+Scx",
-	"RBlmKfAfuGJUS+tYePB86treXtrZ4jt4nWYEAjGLoVA7ixRLZ9VlgnU/9wWP54UUsK6QQucE88sGt5sS",
-	"tnjADUp32ItoEcL9ywsrAYmT1YXk0UNAKJHimswwL3xa2SbKla65LwjDbArCRDI9x35DoBLkWWIYn79+",
-	"MC/BcEd+1ETGnZPOROvZycFBLEIaT4TSJz8c/nCI2g23o/Jj/hlorCcBkUAjZHoCMgUtWajSsnrmbRlC",
-	"brAqxKP9XEJnj6NUBZpwBTJIokDawYw0IFVWr09CbHtP2Eyl6b70BKa5OSySqRj/FUCkAjuoHd6ILLl7",
-	"dDM9pRLIWagJxGzMhixmep4bP9e+YpK/2LqBEKWCKaYysuiFqLnSMFWk+/bsYs8WjbSGGhwTIpd6jHEt",
-	"8nnJLBSp3CIqBq9YzBsnFvgBcHuWU3P1DQ3AL5xfsVPFuA6bKOQBpwLzClNezqZm++eqLdoM6ySCEBWP",
-	"+f2MEo4pEazpqGLGtCi3CiprSCrSvcbjTMs6WjBkw0SD2sNF+Ge9X6Ar9rkuTlnMFq1Am672CBeK+uRH",
-	"dGnxFwdEuKJj4CEzuzi/eEG81GSHjejcD50/m7RR7ZhmSXnuOnB5oHOBdenrZBnXnpujyJwvzvOsIGnj",
-	"WOc8YlcsSmhM/Mt9kfDIJu7DK8mNP6WcjvHbmpOmsxnwqIfJAxEVEi0pi/Pvznxr0Nz/FwAA//8=",
+	"7P3bchs5tieMvwqC/x1hqjspi7TkKksxMaNy2V3uLrs8lt2149/yJMHMRRLlJMACkJLZFY7Yl9/1FxOx",
+	"H2BHzCvM/e436Sf5AgtAnphJJinq4Nr0jUUyE8eFhXX8rd86kZjNBQeuVef0t84UaAwS/zxPEnFt/ohB",
+	"RZLNNRO8c9p5PwUyAz0VsSJ6CmRO9ZRQrq5BKtLlcAWS/PT2/auf3lwE5HrKoinRU6aIAnnFIiCxAEW4",
+	"0O6dg8NO0FHRFGbU9AWf6WyeQOe086cX7wPy9vz98x86QWdGP/8IfKKnndP+0VHQ0Yu5eUZpyfik8+VL",
+	"0HlOoyk8F1xLkSwP+gdxTRLBJzhiCWouuAIyowsyAhKZV+PyOAodDho6FFwD1xcQpZLpxVuRsGhRv1xz",
+	"OoFHikT2DaLcK2SO75CufV4RwZMFGUsxK63YQePI+kf1Q3vxnk7qR3IFUjHBiRj7lRCpjCAgYyHJ8NW4",
+	"95rqaDps2pPLzpPLTnk7BsdBZ061Bmn6+F+Xnb8d9Z59/K0f9J99uez8S6dufK9imM2FWYt3ME/oAuLl",
+	"0Q61TGFIrqfA7WowS25KCwlxvodiTCgnQGXCQBIJv6agNLlmemofpzMgWX/RovcXWFRmx9NZ5/RvHdNf",
+	"52PdcH8UEbWjqlvSSALVdkS4livo6PjbuuZ//vnn81RPgWsWUQ31vYyASpAkmtIkAT4B0n338jl5+s3J",
+	"0cGmhPuv7+wivYrru3Jr+EgRFgeEJkoQxu1iWoJ8pEgiJqqZLAfflmjib+e9/z/t/f2o9+wwPO0hbQy+",
+	"/VJHGl/Me5LOQHseNJEAM+BusMy0ZxhOJ+hwOjPvUv9EyOJO0DGDZ9IQlNnP4gDHQs6o7px20hSfXF6Y",
+	"c6VAqdW9ZY/cvLvv0ngCzV2N8Oebd/OSccojRpMW0xv7Z8NdTvRlymPGJyWyq+vcPhY6+rt5v4Vj/xeo",
+	"Yc3nJOXs1xTIJ1iQruGAjtMRSj58ePX9AdFTqsmMfgJFJGi5YHiDMJXxGUXHeOBxOvbuzCdUYTsrj+mM",
+	"cf+5cnguLz8P+r3Ly8/fvPj4xwZ+Oka2XX+ch+Y2GHqO7y+AEZi5RFPKJxAfkndumUn3ePCtZbozphTj",
+	"kzNy3B/Yb5Smib2N6qfrbo8Vt1Xd4P8sRo0k8YsY3ZwMfmQcGntIGIebd/GWTuCC/R2yTn5NQS7yXowA",
+	"ECrzQLHdGMY0TXTn9OQIr1Q2MzeRJwf7qZ91x7iGCcisv/fiEzRcSUMOn3WInWrzVLb7cwlXTKQKJZJs",
+	"I+sGi+817eRJf1Ci2H7tmoBUgjcu/Bx/3sHSJ3RFJwndRRdSXLEYZHM37oGbd/Xu/OKv9oQ2diapCt0p",
+	"3kF/VMN7OkpgRXcaQm0e2UFvkKAgpaZs3txh4aGbdvnFvGwFRRQnvqOxu4XMJyePmz/pfJ4wK+U9nksx",
+	"SmD2x1+UFfny7miS/DTunP7tt86/SBh3Tjv/v8e59vTYPqcev7Xvd74EvxnKmIPUzHZvh7f67XyIrp33",
+	"5iUzEzc5MfoFIt358hGnVz78r2lilgSlUXtBdUc0Jn+++OlNQK4lKkCLOQQk5Z+4uOZkzCCJA8/riZCE",
+	"8SuasNj+Yr7IBDLk/AX98F97bqA9u5d1s3KPPy7InDjsl0KOWBxbBvYg9yEb4RbbYHgwMtBHikiRgCKx",
+	"sCqvUamtBGHGg/Pc4aq+4kZqoMkLKYV8sCtbGuUWq3vOScrh8xwio3aBaeUMb7cYNGWJIlSC11iMnkJS",
+	"HoN0+q49FSze4aq/RmPIG6HRYGJ12Qe58NWBbknZaPCBz0xpRUapRsJ2+jZTzjRUWd7MlLRqXe1DRkG9",
+	"wWa8EfqlSPnD3QQ/wC0W/40gKo2mmaXBEjlTJBIpj1hCukLiTjji92KJ4UJAo+lBYPg5d62YbdzhKXhL",
+	"F4mg8XshfqRyAg92/Svj3PIMjES8IEyRxLRheAstWUgIjSKYa0W6ffKafbfLm/OthEjwmJnBvKQsecD8",
+	"ZnmoW6621ywz7ZUpq4xW1tXbPVetJz5zQyZTnNi7TDj9CnbBD3aLfcj2wFk/0FowFvL2pJkLe5Y+cHpF",
+	"WWI0kAe7xstD3Yq9a8On4wXpxlTTEVVAUo6c27RoePeMTewyKzIHtJbtkrV84DTVUyHZ3x8wORcHuY2G",
+	"tKzpONM6Cux4Q1L7N1I35Zmu5G7ZyoL//PPPvar5ftWiV639N2RFH7hK53MhNcSvIWb0vVvCB7p3y4O9",
+	"wQX8SBHnhOuZ1w1nMrKo4IB3ccaT/G28s6PyxdsgrHAbxxIU/kljy2dp8rawOGOaKAgq62WoSS9amEgD",
+	"tFH21xiN+w3vDVr4hILOXCgdiRjqbOQf/kL8z2fe+5bO5yBJZDgUSv5mydWcRkBGMBbSrj/j11TGxLxo",
+	"Vj73Iv74oU8G3/3Pqlu3NJ+TmlFqcc3rFmydJTK3H/3NraVrqzDxj0uUF/iNfett6yt3t7xsz9GwrogW",
+	"uBTUthSQGcgJxIRx90OUSgnc0ix69L558uzpwSmhI2W+RiMMyjqLgPA0SUiUAJXqkuPeGmZl6eiQ/Mz0",
+	"VKSa0KzNrFOcc0DMlAnlcbadqCj7xTm8xPVoSaNmLPZGtia526fZtT0Wafhu6KqGYNJE/5TqSMwa3Lga",
+	"OBH2AUXEmEiYkEF3cOAN9M/Nlpg9urCMknRfJGzCRixhekGeS6ZBMnpA3sEkdWZSMjjqn+ABc45snmqJ",
+	"dGr2E63sNAmniwkDDkj5LAEdcoBYdYIOOoLCKBF6CrFhkGIGoaJj0AvziY6YNf6a79EWm1tnzevXQn4K",
+	"taSMm2YgTu1FE16JJOUaABcr6ERiNks504twTCMzGUNhQSei5vdwLGQYTVkS1/jfy6v6DiIh4w1ZLRfa",
+	"/lHY4OOjWkYo8s1bdZGVNho5DFWCq+U9z/xq6EBLuVnKMwKzuV4Qs+LyminriNEwUy1kn1EC77CzTk6A",
+	"VEpqNst6M1/Zlswp+WK+84LzMjFSMwtza9qHDLOi0ZTBFTih3k7wMDesj4RIgPIlruqXLeuvlp1mLuX2",
+	"8kb+zksaaVUjd4yoYmsXLm/mO3z8S1Bwr9fHW+DP3rxiLi5tFU+VAprFveu0Eyx5IdayKtd3wYtT48tY",
+	"20pEeQRJaGmvJjLoqHUbCcQh1aVBxFRDTzPc0/Wt2AXaWSujxVY3QL5P4SgR0Scn55U39+cpQwd/LOlY",
+	"nyLTHRvSIkqzJMk8IU6OYZpElGOQmB8d6RqNLI8wci4Uqgi95H+++OkNeSsY1yADZOR40Q79YQm1CH1L",
+	"wwPPCZA51HRlWxA8gkue92+Iz2/bIXmeEycOyc/cnOvjwYAM80iOHstaGdrrvhXXeWkmaF0KX1Bkcxym",
+	"KKxaFmT2wEZDrSKEpX2D/IprzxkK92Lny8dG6sjZT/0pWxoMF6E7nvnBqlLQooYlcOF4xuFSuGK9yJ35",
+	"v9uMyozFbCOotm8oTXW6AWO8sM9nt0rb96ziFnTSebzxxjsG6A67C3/oH39z/O2Tp8ffrI2CKN5AuAjF",
+	"mAJ8PnDXQ7Yc9UzCCAw00ihPYERLkSKDUiTWMuuusL8KH6uw2CrXztegdHRKy/mxRiku3qbf+RuwSqZC",
+	"AZFpAorQ+TxZkH/+2/8mlNtr/5EiKAEGRmGgEuQj5WwfKIg9UiWJ0smK+KD5v1lWy0aV86VNFWO8WFee",
+	"Pp1f0PZpdZbbJJGZUuJPjBkLSQRGJ7Pq4RwcLcv5eezV5eVFHdWKK5CSWUVjA5UQXWcFMnukSAwRQ3s2",
+	"nVDGlbYqoZjNUxdQmiY6yG8auySHS2qapVYr5VUFNS+bLl+om068cuCyTrMelun0y0op8DnS+4areE44",
+	"XJN8a8/yO9g6fjWSvRiTiuhYWEczpuVVNMQdoyqyGWvGQxFOgSZ6GlIdSqY+NUQK23NG5tOFYhFN0KIL",
+	"XNOE2NcJs4eQKUI1MQ0RMQ5IDEbrE5Jqxid10rgfhNcsMbKmzdVu1E1ZVq1KV/y3NRe8OfthDFeQiDnG",
+	"hyo24WzMIsp1sgjZbE69P6S8BKr/Tbd/dNAdHSAnclMWkhQaIwn7BMnCqCIjIKWWiW8ZN1Kk2jvbVMOS",
+	"2IEyZaSCFcOJDla9n3I7IiO4OeXIsSbUipWmPKZyRfPUzta3U1SyzPZTxjVlnmHZVolv1ZBx/TK1WwK7",
+	"YrhJQoYsSbizUy7TJrJ4QiVTYDMQaB2Z5g0imdoG6/uuU7qbZKGN6bbGJFARTZcJt3TF1+vDyhAcxFU2",
+	"PVTpaLh8c6y1ZTn/uwo5RKAUlYvQnNOWG2DfNrpI9jpyEKQgd4vXL72kKnQJOesW8t35xbl7sk7KLA/z",
+	"JcoHxYs1yG4sq5oUrlw0aDFFLDO1kdRMEwk9mXJVpzYvi7D58Q+vIUmsqcrQYKRrF9EobBkHLXISI+UU",
+	"WiO2DWJ0Jt9u/VJuIwtXLkpsYrU9xNo2akQdql0gR06PRCK9G9XP7McQ6WZ4Soa1h30YkOGqZRxecqNi",
+	"ameaHPqTOHSt471iWq+5HU3bDSQ+DC75sO5iXDse4ocDbDLVbgBheVimbcOch1Z911MJQJ6bbyRwch5p",
+	"ovrfEA1Kq0Ny7iIZkQCz3LMR2GwwZ57PduKRuuSoMlg39zhVNiZ+QIbYTI8L3RsL2Sto1WZjhwe19vO9",
+	"SLEXKfYixV6k+K8rUtz7Hb5aB/2R2VSAMt/OCKYd5eR+jS/LNFJJxanLpFmtaNsxrBYgbuiidtbw1ro0",
+	"Ei7jxS76+7tvf/ft77793be/+76Wu+8i8xB5Oz/eAkUPRtF9scbe7wMPV/sMchsD3pe1TaYx0+eRthlM",
+	"5UulmGjZym0mksoxWBsKV6Vzldqlqw/ncUlejSS9+mr3bfuB1l7yZjleXLmoifJymGNlTft5cJ29bQ+d",
+	"M2k9dEpgWrFrvZJF5LuCzByDH0IrKzScQOpinApChQJdiJ3waDF6CkySK5qkoA5KwTAb75ZLAWsWhaxz",
+	"uBp4zXs+UMoFA7hhewdNYFNmqIUgkVQD0T4m+935RZaXkCobEbK0i8A104u2ZOue9san6ua22dSWPYkI",
+	"owU3c9veKOKkgO6weYxHndO3OAVPzIE/GuW1LO5DaSRLFJ1NMiep1YdzJ4pEftTvVpGozzmuhzKyD6AP",
+	"LTsmamqEfTLM2xlmAD1FP3Iq+encOm5PXUOnGINP3WbVPRBTTXsSfsF0TzP8tUzBAqtY/abBqjqjsQty",
+	"c0e3OEwb0VG4q+xFCCxBeBLK7BfAY/uD4FqyUYoxBYUXEHwA4Wnq7047zL8wXod+ZK7NkPI4dBHzQ9Kt",
+	"uu4PAm+fRZHB2USLE6k20sqFb4e1LBwwHmMWwZU5R25a9pxdQbYazQ3+NY/1WErnZbNZavmp4nSupgLd",
+	"B9QH1JCfAT4lC0JnIuXaq6ZAKOcpTdzXJGZGNIjJaEFOBgGRIjUjuvSR1hyoBKXJHDhfkO6UJlegSDqv",
+	"NdzalsNIKB3OgUcNh8H8bkY6A9DMgYvh1py6AHi/Yn6MKdcsMbpAQjGJzS4jelG4uyd5NqOSj4Rx/fS4",
+	"U4AJQX7r/hUiZY6WI2WCCmrRNrGGpWjJFjp8Ernw5A105+ydCw3zOg7oT6DbnRUbs7TyeEIsWh2H5BFG",
+	"xEhxBbHfGYwambLJFOTu1t0P+BrpNx/wjlrPGNxKPIkiM8QgScxiWrOI7mghgf/z//l/vRfPfr3tAjVQ",
+	"WXFKbnDVBSsPzv5aHdwtjmqLmEb/Tn0o69LjMRuPQZrprg18KrIIYt9THjSwhvLrwxHXHnjspcVJ8ywQ",
+	"xQBU93tiPEYGd1oYbh4aeTtb1ARctg2vq8Eh26aZlrwy37Cl1d4Nmyh0cDt8iKezkbUBbRzEmYVsriY0",
+	"x33cuf/Hv+MFH9H53PBvXZQFDDneHpVtZsl2T6/mZbmP385xTheKUJzqacE3DbFRmuUEKtMussIuHjdM",
+	"EjMf6UhcWTnJZ+vNmaYJSdiM6YOAcKGnNtLdYtIAcYvhejqzCWdeZMlOWDHII0+OqGRC7HbZHYrXNqdw",
+	"LphDtq0OZeNRYEvhaBHGYkbZirDWdX0tt72kkVVAvraZebGJtke01UKUEcG2GtoKA8KWgewlreVL4GSE",
+	"igS/C35XZ4IoBogXY9Ddshejz60cVjAvLAFtLsG7Le9jUI+V2XSVNN8BDTJ1g+RaKxUEBZC9ZSkmqFGl",
+	"6jannls2CIT1t0aDaBusAjWtYNs5ZlFz1ss6TSVWvyDr1VpXivrvLuxEZYX6bk1Fz3/83oFdNNuI3vxw",
+	"QV7wSYLpTwkDrnsJXEFCYqppBpGTTQwzEDRMhFwQCXMhjYpfyj9IBJ+EGuQszPJIO0HhWwmKxcA1o0np",
+	"e55KZfNP1VRIjV96G0jBJmImjn7ATtDBpMxaM0ZVQV2a+k8ciNIwt7aLAr0EhHFyLWSsCOVxYHRNm1o2",
+	"pYoIDgFhWln793JYujU/tuaVdQM7J8paVzidQW7KHjoq10LTZIgmpBHl8fCwjX0ZR7vc1Vtz5hA4YyY4",
+	"LHA9VEBsT/i9+xN/2Epk6JW/X8OfcUW8Ebeeoq1c9ErDbMNMldLUWzsr1plBcDQ+qwqXedMLbMMrzJnG",
+	"i12tWKcfjfi4KdgF5t/sWu9AsfZWL/fisMv9rVigZr5obhIyFbMMqQTxFRyMEvqiqcbfi7xP0SvGJwov",
+	"8StQegb2ikJGFbplXuB0GfdZ+qu4WB6iUj9KG3hbBSl40h0cdEcHFetyOXm/lM+PQ1B1EAJFfILdwglI",
+	"wKsYaTJEy7T9Zd1CPBBUgdLelFEFbh8eYBcZ/s/dNf4uTWpVXRZNScwkRLo3pwvUIGWaWCXViwCPFOKV",
+	"mMsiScT1KRlmGBZUKaY05XpIumM6Y8nCw3xORapgKpLY+0RCC2Oh6WIYOM9IUUoIrTwwkkA/DR0qIi8d",
+	"O/O5iJ+R9e3kh7wD70xpar+e+lDFfocZfvXHMNPsc+cSxsZPxbURHa6pA3WE+DRT7T0/QUtAzm0SGOOB",
+	"NnzmkhcZzUFANJVsPCaYGg6k+5//0XfmB+RKcAVyQf7zPwYnRw4LuGhYQP6YGRQy08Mlr9oe8BGbLPL6",
+	"1Z9wHkbkMc2pgGSgaW4U9kFN5z6H/p//9r99IRC45HZPHimfAjphV6CMxOVMkThB84olq7m1lVDtzCIu",
+	"v6Bs7Kh1AjnLi1c+7JOrjKEzoZqMOUERGSkbFJQH3TWXwgyoYX7jNLFzNsuKqtLBDh1CfsXXWKde2wI5",
+	"HCaoPN6GvGaOE1Jv6Kh312JCLG/L8JntzPLCOVmA1B4ExGmlJDEXbU8LI46bpnqWPjMdtSGQ0vA6hOwR",
+	"Sqtbmpk9h9mO3GonMVMSJlTGt9bRjE1CZDW7dEaaRm9ruPhrE9vZTSdWfEQ8csojuC1CWmsrrDFbZm/Y",
+	"ggAtFCtUJne5uXj3hHOQkYu7K05+rTEXb9RbWtDWd1F2S9YJEhgT4W7EwF4ziHG5uxum1v7a7D7E68+J",
+	"NZmH4zZGVhFrl6pbVKiv6XYqMv/6HV/NRNdzvxoOU+RkK++Bmktv3YlvlAmqhyFYLRetZl/+qNYqD9Z6",
+	"ewFao8K7HO1qQzZkiJfoGpfhOfchHhL90kaRtW5phUTH+ISkc3sQmBHSFkDlmbuvvayKwSKk6+r0kP/8",
+	"j+NnwdHR0Q4FMas5FLSFcEY/hzFdKLPgYX8QzgTX05oQ23/+2/9BMdpoBQvSHxD7YD7a/sAONBvXk6dP",
+	"bzicOUgm4joDowONIQUdiGAzBJsho4VT/IhT/ALDoIhtMB/z4NuNhxzPw1wf+0UwHk7oHIe8PM4LbQTy",
+	"BJTyiO1MkZlZvxgldVRv8LwSa5ktjuzMsNAxk7McSMQ5HCy+PuYWZHUVM3jGm03IL38990wEn4DSyD17",
+	"qOoZhZTQylpjnctxymM0RONUC/M6JWORSjM5BVGKkSPm6CrzbEZWG8+iDAdVHjr6la8Rh62wikSm5pRy",
+	"F3iNw1Ok68zkNlLcB44b5VE5RlE+jRshzu0Qf2oVc2ra05XE2/YwbsBDimBTK/Gllphxu/zCdSmBaxj4",
+	"3XPUW2GNu2NeO+Ea7Rupi0P4HhnJW8tHsmKcdZkoyDbzlAVvvYY5RZlqRPmn0D2FlhaYUxabMdscFU4n",
+	"hhrdA3UmMxvOZhfbjqfp7jf8rGfFj1MfGPSP/0v6T86IvhbZL//4v2Tw9MwyOPe5PyDdunjhgzNzG/TE",
+	"eHy6HHm8Q7OMPRHZTBvF5ooRdS6ktQ+iFHNauZswOt+K0hycZHM9FYmTvvGHiRRK7W4iG4YLbxFfOcbI",
+	"B24rLntqMxvv5E4zcrux5u1rkX8tOIRiPK6lsbaRXTSEKyPnROurb5y/8E/ii5ZwM9DaPFvOnArchdqB",
+	"bRh51hwwVROLE7E5c4faDyfLM3K1FhQqPu47LmaMA9SOM2stRHnCKD5NqHT+wZVTW3uF25jTMHZIciXi",
+	"afW+plI3vr70+INAuczibZrijvI9rV/o+n0Kyly8Sq3FM1dat/ImlE9HPU9bwcy3A8RsuqhaQgze+V12",
+	"O9xrd2ypIq+DA0ouujVs0mbJqpRVNXBTP7PXSuk+si8zLIXo8JGTBCKt3EN5c2UA0jXsMWd4TWaA2Cbd",
+	"oO5WuT7R39gKkexOmOXyDLJ2/Q6gwxIbJrPUKID2/Yb89XpWW5Owv6KfU4RUyJ31WUVhb2a0sGSKKLO/",
+	"SrQGeFvBvG/GrCuss1gKOOeO23G89gxoF+F+DTL43cb91Q9iR3rh7TPcrVnjZiRap0K9KKObVyusWLDf",
+	"sIjh25AhYKGcJ+wK8nQfDwZo09YbkFd89bf2JFcY83P/dh3BNY/6fSF7njCspRWBDUzw+MmZSx9hL4yC",
+	"1eDx9LFI3pRe31sWseQ8GzYUgmJ1C0SIMXJgQBC8Hyt7aZIAVbb2jq0ElgMsb49A4GbnShvXTMbNPtwo",
+	"CF66iJocCuDiFRZ+efyk/8RWkWkTtanS2YzKRatOm/Gel4nWDbBEazX7lg+gtE4fV5+anAJrjk/hpxVB",
+	"r6ekFrsnyIgmLBPJKuSWgDQA0QQOXMh04NoNrGE8ZBzr7bSKrN0o4HcKSdwieitfJ/fKyojYlxhb5Yu1",
+	"Ly/tDy5fSF8LMgcxT3wlqcRI6GS0IDY6K8hO+MI8UIpqnItUIcGwK5agT8si75f+sne0Dy5UbJTY8L+J",
+	"pDzOfsdP/iHr5bKSCualc6FDN7Lam6FQ3aKGvOpLojnKMj8Xwqn9gg8DMnQ1Ay2chPkCQUIDMrQXiPmL",
+	"T5XL5wijKUSfwphNmG4XfY3N1o2sWH8kl8exWm13+NhVBHvsS2UNDxzmf1bj/ZHC87IEZXP8bW3qYvG2",
+	"Np10gs6vKeD5dkX9bQG92pWfmbMzgW2YkZ0/jiCwu5Q3V0vRPgVkmxpENS83FSNaql2wTUmeB1JMZwuj",
+	"XEuT0ycHebHhoiNSxhaVU3yMZbvdLkVmtioso1rhaKnUjBuaQDKyn9W2lrCHVoAFd7mQ+gbjMSBYiLcT",
+	"uZ2pzj2onKJ19VW2LaBSQ2E3qEhRlx7bjKfZxFIKRSrM8tUVqcBolA1infLklhKk30ld7SbMi5pLmLF0",
+	"Vi+9xjAHHqPJwuFtl2lnfTQmU9SKdWs6ssB+rSZp4WHazTGWEM5AT62vrohtc8XiFPPHxgmtVyIrFNzG",
+	"YgF8SnkEDjizxbyzSPZ1k/4he3AXMaHtYjVb78grfLzdjtzwNsAo2hCjaMMVpW5q6nxtAKhZCZ26Fcqc",
+	"A8cc30hCzHRILQeMptBGwHfMtkKhLUWhrPzAntfcIq8p3xrfZ2Preb0JPmNNd51KcPhRpukMuSh36BoG",
+	"RTJqLCGX7fnYvfGx/7qMqA2PaYC5G6dJMjwjw+LiZZG1Q2svdL6IGCKbGEZtplEBhgSLWjunVJ6GdHB2",
+	"yUsNc5YMSXcEHMaYfZRQxpMFUVNxTSjhLCn5nw6wdkilJ4ykw8Q0Ys4gXxAjWtvsocyPlyaYhl43pcr3",
+	"vGSBKRollhZwF56EOjX4bt0INSO4bez6pguvHYj9/grci9v7a+p3ek0JOUIPxM1Qb7Nm2oPejv0rrfBs",
+	"X1qwn++dO23TcBYX/7AmYSKrVI++MftO6AF99BniFeCOQlyuXL9xxGAtDlxcmJxfOTeKTtBZGg86MFAe",
+	"aIisqCHs4xvXPM0GuaLmabZdDgm5MY8l3kkA9Hq4rtuPxcQgaC3C4h5W02ET4DGVNvmA8QweCB3ZDsTK",
+	"3Oa+icPl2W86bxzVNWXajHLNiJqGYZUvQbSI6cKlLKCSZustrBxhPY3HN7Tr+za2tOpvf8wC0/bHDbq4",
+	"mRfk5uiZy1zcnoRHqgaY2RaNVp+2hzG8KVrkZuEAllR3xENq0nbz9jeqC+Dfaol62w7az/HTHNvvoXk6",
+	"imG4mbujYYtWofTVXwwFrMDSAld2KSjeTtUzWOIbJUZUw70rrHPbiNzyNbhVJO5mV9euLv2dHq/15FSk",
+	"nkaiaS1u7MRMUBZg7thCUDrtpTBb/KFwTvLbqd6n+gOG4yyvxrLDVtSh9CwhyeFbdWP+oahFZiEujE9c",
+	"TFQ6xz8SwSF0YSt143118XJVitWK/Kc7Tj+q5hb5WOCE8keKvLp46SCcnDOTKR8yJQOXo/Q1pRq1Tgqy",
+	"m7JtbP/dpv1sWklrwzwZc1igeTnyBfg1pVKDbJj/3afOFNdli+SVZSKoX4tKAk3tDVvHaYosYqsr9Vao",
+	"9HdGd42ZA2Xi2Gqv123qLu7v0j1yt7d3wRJ5/1iqdjAeSnXnZtp6GNVSN81LVG9rfEElZ3yicpQ6Ya3Y",
+	"OVoymh+///EcH3n76i06OwooMqUoW0ONoTOUulJpc4+PmX9dtqRapEjDkWiSfwWzeSIsvTvg5Ny+a1ii",
+	"1sBj86H09ZzNw5iyZBEm7MoKb+YrPysjwCXUVvG0fxZ+AbcWWVCvc9ythDd9xY1kTxMM6L2ZWbfUVHvT",
+	"LnOvtbLs/sg4vKxjVOZuMZRkb6fwGD8o9wm5mPvbCFOYFhjVW0JNDx84KyWsTUUqrZbXCTqcTaba0a1h",
+	"VaA8sazINHz96k/nE/iO1vp0DWPpfxsOjocBwQ+DE6NfLtvrXd2ymh+QuMWVrcWU2al8u1h/rLnZTp1v",
+	"oGka31EF77bIEZ1gVtJat1Fhobb2Nt0GkFiFd+UDC/KpteBlr1/9ySye2tB9a87ea4e/adkh+VNKJeUa",
+	"IHCAZWeE2kKbGXqpA01mDrfHxuB3jwcDj20AMcQHyzGTI6rau9KKJPFljc/2liDeKk7f2+plyUN6Sx2t",
+	"8MmGd0DauPu1tItpg+ZG+ykTO7IAbsx29NJ9obSEyzXsBB2mGlgjervfCH1unWU3u4SqrbW/h6zXvceF",
+	"7jm3Xasb6c0PF2+yYjGVwQInmKOiAiLm9qgnCzKRIp1DTJ70nvSOyWhB1JxG4EOZqUutm4k4TVLV6/cJ",
+	"ZrvYlnASWUrbs+Mn5Pibp+TkWf9ZJQtmULTa/a+/HfWeffztyRfy36t/HX/5lzq14I3QL0XKb7gZvpX2",
+	"m2BWf2xeabX2lg7fCxdxslxdYpaRrNsAb4E5JPZdjHuy8S8qnfkJMGntMQFRwmVjxXGGfmftNpccPtNI",
+	"J4tDUkKPLCf4Y91ECzYDsXndDgNdeobpOhwa2y7CAyh9ybsJlYhTJmFGGUczkHJdU6z2UR6OQ9xZQg2w",
+	"Ca8WMBJoNG1duXNHyFINlRPvthTi7fSWU1YoMm648p6scs/mWm63WovtbpbnrqpJLW/DxgWUqsWZVpZV",
+	"aiigtFbuK+TIb6jmj5TPdmwd04WaJ0gVJszLD4yrVKK2CZ/nzCY0r21oThdSJEnorTgt7Ax1UUNv6SIR",
+	"NH4vxI+Grd3sSqk01v5mmdsXe1qIHrLXVjfMWwtLsuxbsImh7bPkzt0LrRLktosp0Ub9DEdMWhdOCzpZ",
+	"TpsenBy3KfiJ2crt4aYn7Ap4+8dbWjrzfOBqEMBgeQ5LwlD/qF7ycee/jbnMEoc3l82ngsOWwRtzCWPA",
+	"mvxNi/RVZDMW9rlMJEszrNJred1Lextkh82vsSfdbR3tdt+2g7rKz32r036jc5k96adbPagbHMz+sle/",
+	"/TFt83L5NK5anFxj2vVxGxyVDvrl5R9RyyHdg97H374JBk1HftXpWz/3yklYcQhW0Xwzoe7Cw+Husbv1",
+	"bdhOt0lXcLgMM5ATo/LoaEq6714+J988efb0wNXZjRKgUhHKM93aZjO0SVPY9vq2c2l1h9/mub/BBX3H",
+	"fGDTW3kDE8XOOceKwd0WJ1mzkV8aD9X7CvIXjS0ygEV1+dgoydLE1kKtSV7dpmZ/KqULvdmo/CrwHCCs",
+	"4s/7HCWpqlZOaotNOmVKC6vcVJrFqlxOWgiISGJQmoyZ9FXAE6rQXj50UxoelECtblRcdocgH7av7XA9",
+	"tggM2LyK9EPH1CgFkWRkmFNyTkM3Ey79Odvd3Z2d3Du+wxPKzzF80NpYN5CV0WyxdnYXbMJ/Go+f24e/",
+	"1NXErkH4W7jsRZ6BihP7nsqh/paC1s+In7N1gDFNYmGBTJfSudaGvLauZllFFrMTbVrrH5m9m1oYactr",
+	"knLmCvb949/JrynlmumF+dscO1+vhXRPBgHpPwlI3/x/RgSP4JT0DwJSh+JOulOaXIEi6fwAYdARljCz",
+	"Q3vbjCsriB0gM2UcbHGK7j/+3eaLyJRzxifkH/83y2gxT5pX6rs+OCPUQ8h7R+ZcCmmO3g6rybgamnU3",
+	"dU2eRlPETVPWQfGeW8twS/FXq05MOQai/QWzE5P1DEArxOYrM7CNYR8tFCDTi5ulvSzXG90WDmpNoN3a",
+	"9/2Za115fDMcdReSso4wMHTFPX8rTp0WdcryChKG29Sd7lsqTmbBsPyZLp/YajBidYHcEhf2cQV+e0Fy",
+	"KB6IoNYfUU+iNSegreti1d3xis9TvelFXeCCVT38Eyw8my8EsYO8YhGWIKaJmKRV+MOTsh3mb7T396Pe",
+	"s/Djb/3gpEFzWs1c12qdW2oUO2TCd8Vdny6vLS7s04aFbcN3VyUsZIDJMWiQM8ap9VhPKZbLMpc6Rhe5",
+	"+tIzMKo/3tge63U7+aqRsZcH+9LCcbqHe9nDKIQERRB+5xaLyxir2cuWyplamroiXVqe3UErrPZNA7eL",
+	"98cyfCwWXTMcSllAZiPVBYQawS6GiM1oYsNHXFTAtSDzhEagSPey0z86PLnskKlIpTo4dZXBKBkngurK",
+	"5nxT5ykJjr90Ly8P/afBl4P//i+dr+VK2+gCabw7dnZbLHGJJmb+U14CfxP/hC81mfGQFbjfjq8X0Hq6",
+	"aEciQmKFPOkfNbeAOnCJSQnl2feUq2uQqgkA/Ka8amWM+4Zm+WJbTWt+0QhMqtLRjGlX9CXPpluDUfrW",
+	"cBAHJP2SsuSmwW3L7bX3fztrRm/G1Ayt2K3c34UOPd7F7qbgW9wgVnzcw8H3sp1tNwt8uwbC4+Vz8uz4",
+	"5JtsyBbjWy2HxG6EMQ5SCrkJyFQGqF1nPeTmPmtKLPQQDHOqp+0wqN0b7lbaIOM8Y60nz54VmOpxfY16",
+	"zXQCGyWmNGCGf3j3hnA6s3JGRlwFFPFaYqcJi1FQGZYjJlc/3AlaxLfUpLDYyQarMl7fFmJoqsU8EHi9",
+	"Fm0pElzTSIfbh2r4Fm4SnYAhjaaRpSpsY0lncC0kJkLMRX2W7i2mkLYOKWnlJXJb5P1ED8GW7RzHjs4q",
+	"G1Glj+puB562trZluxXZKlRiiXY3D2dYRbxb+vpvSMtNBLdGPd2c/CrEsJIOVm3dThwQnnfdsevBdbur",
+	"mkkbsNmbe+DXke4OnM33QcpfVuxT1SeN5XXpxGlETI3zQFLMpQudGal2dO/OL86tctG88xvHJtRUcMM+",
+	"SDQVyjk3ULt+d35BUExCd/FokX0wmlCh5lK+CO/OL3x23ybq2q2AEc3o53AuGNc1CuAr7sxhZ4SOFCZG",
+	"cBtDA7wHPIbY+sJHlMc1iF3r+2a80Pdmb1dju/OmgvJKfazfgO/FjLJN0f4+QdViv4X10pNHe5767vzi",
+	"f7qXlpEbZ4y7T/1ljtsoWW+iDZtZ53JrPvyGlX0tYkg2jOEa2r0bZhWl/xux35B//DvmsEZgESHMl8OA",
+	"SIqFFLUgQ0ckpWh7m+Ia0fkcYkL1JR864qo8hdY9BfqQDA0Nm/7RR2nenookzhQJO5YJuwK1XKL67JLj",
+	"2wQNOYRqchR4HGNhi2KKVJMJnSsiJGbeJnSuAhyktBa6KWRsg1Mm4ZEibsh1eTjY3Sbk43Nkc9Ipui2X",
+	"qgVkidL+RNkOa+sM1SzsrrCcsl9vCYitQlebGwnXC+a4og0HJc+MvGsWlNARJEvNrL8Tm5j1RqzashM7",
+	"hKzJhiXK2N49LJLLvtvkmBWcM9lBG6zl0fBZb+7GqufRpql85GsWFRnNpilGeG1utCjupi0typPVi1I1",
+	"x7pOG+bTbInNVFoJ2lsA66THv+aaeI0iQG9aLiw3mreKQM2h1L9DYf12zSKrBMD3CJKitL8Al64pElGO",
+	"1+JW4p8XFNYQkBUoNrHg8IYk635ABgF5Qv75b/+HzI0o7xJgzUVc8GyY9koTamuVyaWj7Gy1lOvs818y",
+	"Sr0RvbULx8xPzgOxX1WPSbaPmWkrC80sL7MnpRIxB+XDW1rZbW1cOavYLiHoxnxgZ0dmzUV/QzKu7G7N",
+	"xtr9rN/G1Su/CyNVgeXfrZkq73g3hqqvhx6Wl4JqeE9deevGwiAt6oH8yGZMK48fE1IdTsUMwkIjLWtT",
+	"lpu7tdxbCeE4ofqOkutbQ32HWER8+c5Ej1eIgdJMOax2NH3JhIG0CrP1vjFF2GyW4of6WuMzNmkBEWRB",
+	"jwran49qw+Khu1YCWwsVWZARlhJToHIwtjvaS01RVwUZuUSaYqvr5qmpZONxqDTMd72EruniIqBWbfra",
+	"XS9biSgZ8baKMrolj1xhFIWTFmR8roFz1e3ZmsW2R6yJyaw+UVX62oDit5an/B2wndPwgVwTlQA8NpmC",
+	"JAn+TmimY8zogijQ6DeIMJhQEzOCM5IqVxiGC96ToFgMXDOa2MfQRjmXoIDrw5UXyKrITKxqGK8si1gu",
+	"ergj78JOGX416sP+TkaQiGvCMgy7GY13OIUtJaZNbovlKFXceUMdancTWbo9luklAxynV5Ql9lK3CIJ2",
+	"qZe8PFtdOuV+//M/BidHp2RwcnR0tLuKR+uupOoY+oQiNOIp6W85jNr5b3T/1LvxS5fHDq6GTa6AlTx7",
+	"J4pYpgTcsR7m+92NGvbVKCx3rHx8TfL+Dvn571b679+f9L8pJ10+8kDjRU25EqTDsCD5L1+LHK5BaULn",
+	"84RBTGZsIjEEdPU9Uas41M5tuWSKxMG2rZoSVGfxsX7+SvDvhF2EDcTsptSfN0KTUUL5p9qcnZtUAlxR",
+	"j+edkVuZ4GrK5rvBpbgtfAnT7o2yVR0ui3Qzrk/1QevLtSBzEPMEMEnJi/ajhctECspZTA4Sx8I6C50l",
+	"bZWw7eciVaiisiuWhHMqNUdDfOkvh96LMCJBR7FRYlHoJ5LyOPsdP/mHLNi8nRN65rjQoRtx+yp4O0TJ",
+	"KBLUdlgZbvThLhE2vgoEtyJ2xvIiZHgaVTpuTngqHJmtLQqF7dzKqFBz6lbmY+DjvtebEN1tkNGamAG7",
+	"P8sdr1vYFxvHLm4EbtDINW92qxQIreUFU19W/+cp1cVcUbSKO/hky3ntD6dkaAHtxXhIui6cVVnV3r4w",
+	"Owgu+ZCmeiokU/kWjIUckq6ECDDgzOKlE4eXrjysxqzA1hMafSIRndOI6QW2ysWMcYB1bWF2LjBJRjCl",
+	"yfggIENFZxBmNQtCm8Y6vOTdBFtwaBzmKZI9dUbUYjYDLVl0UK7X75egE3RqJ4pXQDZUwxzquq8P3Chs",
+	"1U6U0aJscbf66IWNbn5eSK6vSDZJ7EOgW/mOn//4vWvTZ6jE89BD1dfGtS/HTNUjm7T2l8g0WT9MN+F3",
+	"5tn6mCZnBllagNKMXG8tlnY7S/OOV7/MULBLPNXXhrXQyiFFy7ER1EbpgnSnWHbRnKqAuEr5QQVxQVxz",
+	"j7qgAjKhM5TLyD//7f8c1LvldhIut6Ve/TCpZBfspHqmv6yJclvLHT7wzCx7s7za5fbaZ9Wm+Uut8mnL",
+	"kF2bV7JxCdQyg1jw9QmIYhOOiE+IknVGAHH7BAcyS5XG+G1zz7oGzB2oU8mzmgx5nf2aqjaIFxpSIzFg",
+	"Mm8T04wE14xj2kpoGq1/yp7ZRajoGMJrSJL6xxKY0IaflqAAQpuF0vA0IoMsp/cvP+llPh5igpBo6F4y",
+	"9Ull5VlqH1FziNiYRbho3lhW/+g101PGw1EGLll9pGrlqG06qNskv4h1M2tYl+rsquOr274VG1JDE7VH",
+	"2pZ5e+topp3Bt/DSWyrRhPzb3VXoyAto3yQU1jeyZYn9DQvSAjNX3ybV690rmWxtecU1NeyH7hJN7vYi",
+	"erEcTfuETQ8kWCPxFqh8JuJSwh63ScMtazmZ1fjcEH/dNljXXUSEEglXWEwdS+YQDtfEtrFlzK65XkJ/",
+	"z4TouF/NLdvahcx9Aze0AuJcQW0LNGcuyVCMx2EOsNmS15ShNts4l9qFHRewU74UsFJuxFW00DRpT/LF",
+	"UlA1VH/XtrW7q4CzsjhzFmydeRUKtOe5SvuKOVXeke1SA1uuP4cVClk+VeV7qXzBLJP/dmbFj+ULu6UK",
+	"WY1WMXwKE1POHB4tJLGtJqaN6GDk2uoFvyyYGiLlE7N4rlBsS5gZxi05MSxiFIc0xmzqdi/jVm7ep8eO",
+	"2ugq8lBWS3mu1VOqNALKVWTXFsMySnbIVMhmZi6U603e0yKMppRP2i3dl9WS3060zIIgecc2q6o0Wh9S",
+	"BFfAXSU6MSbUylPd7396ff7qzeEsJgoiTJY/OTizQMEnAZk6z5YDC2aKqDlwHaCt1YEGP+TDUTUYC9RG",
+	"lSs6zWFx5hEGpVe8GQbmsSWE6Yd0uMrT+h4ilMJcIrO1QWWqD+kCVuTg0eIA97zlvB7O6dwRlMieYX/l",
+	"DPsDN7LnuxXw8gWQw4hyNNUCodGUwRXEpCthQgbdJwcHp2SINocMpjSCIem6VzxMQP4b+nGMBMPGLKLc",
+	"8HHGw5gpLUGpkPLPDPRiGJAhVoefgFShtVWEQqK1Qi+GtmRFVnFUSGv3Uo+wdU0/gQoLfSSLMBGmqaHD",
+	"d1RE8GRxajEeFZnSK3Dii1Sa6KkECIiZ4RMzw7LvpzpZJ5CtnI51AzfMBgMUm0Zcq1x+4M7r9PebghEW",
+	"W9qgUDBTivFJz96+QUNRewxucs+0Map+4O5gQ/waYkbNlG46u+UWNzEKZ2/3Zub1ni9TtX4qc0nNnfE8",
+	"O6QVqIuiwafJbmMRhidCO3OAE/LroHfX6pKFkhIN9qI3cE1mjKeKzI2GJNLtgrR75e/XBwAiVGRTgQum",
+	"vD/6miof10OTKLUu6S4lMk3Aoatfu4ytkQT6SeX4iJQ4eiWvX/0JC8Qf1F/ba1eRw3VYSPvc0nphWtlh",
+	"MGjrurctLTx++9fPtPnVVqkO7zPkXYhdBf88+WEsJNwSRn7RPNAw2bqtXjO95n2tOX1le4U9AnXaSJmP",
+	"7EKzqnCmu1WufOd/FqOaYAAcUQ1HfFc88vmeKHKNFoYy5bhWDreLWc2Y0TaRjYwzNb2hza/1QRMRnpv1",
+	"prnaeRomGCK3bG/3xWzpDQ2I+Vv1npH6yK+bA0VIrcKmuGczd3tTPFIkD8A+JOfkFzEi2ZAdE7JFf4yY",
+	"r8ivKaQQk5RrltjbOaYLLEzPRZkAVeFtvJpMr1gKP1mclS+xIkUbOZDAeAyR9lWcmCJm9qRr46OYxEgI",
+	"86p0T7IrwEcOWtV3WA7LtrPCOAIsUYT+jtk8AQv2PbZOyI9NFuqaHLbijERxtqcY0KELJQhwze2OufpK",
+	"NP4lVXZhSmuTjYnMgPLrKUvMyyxvRUiSgJHkmTaSAYdrkEUAlAyq3Ej/cHBG4NeUJmaE2XHCalBZg1Na",
+	"6HUrjlJnqS6fvWplNqRbv7LFgx5kDLJyrCpns3SGylxp1U3zM3JRo+huip20CqF+baDMFkkmG614uYbB",
+	"miL15nRAlEqmFxfmunSyOhgl8Ty1NUztp5d+mH/++X2npnTrz+8xkMPQOdNTQrGIDGomrm6MlqnSinRf",
+	"xN9fnBvKfXcxOHmK5SwiwcdskkqIDw7J84SymTolQ5WOhka3dZ5Io2G7FNxIxHAQkKEUCSij4JqL3Hzh",
+	"sUaHpPvhw6vvA+K/MOdtPEYV2DzHlDLqNk1j7AE+zzG20i4iPkD10OrAKEWg/xCXIecvU63nnS9fnImn",
+	"AH5s/rRBVB2nX5EZZVxTxkEq1B0T9746ffx4wvQ0HR1GYvbYPe7/X0Yvzdvj1HBcJSJGkx6GovqACqdK",
+	"KQIc42bMf2MhyQs+SZia+vgydXjJL/lzwa+AY7Ak6SoAcv721eEs9sGhcykMnRycmmf/QGxFTTxR6LLl",
+	"ZAlMvzvE7JoIDV6P3bd//EUJPjw4JH/NUNf9CxhHKxeE8ktOyNCi6A8J7qjRbYe/oX8lIIwHuO8BmYFS",
+	"dAJfhmdkiD8Orf8Yqwe/FeZcSMK4i+UdiXgREHuTmC7mVNIZaAxEMruEa/NrCnIRIKA+2kCnQA3RZM+a",
+	"xfoDeS04LBAdwx49gqfKrJXzAQFHpMmhg6U8wzvKuoZeXfxEvn161LdfnRGL8K/tj2YVnzx58ox8eP8c",
+	"ezJiryKpAhKlUgkzkokrwnNKhiipKvZ3GJJu32yxYTskhjFNE01Ojg5wDsNcoB2eubBmawV4pHCtK1Kv",
+	"XcUMHjYrkGqeMJKC+Z/gk+ZBlCLwPNnzbk1JiVkrcxldU+yDKZXanHi7gBZTxAxEpDKCbPPJ0Gn6wzPy",
+	"pxfviXUOYkuozSothVnYF+/pZHhG3p6/f/6DBfuKLO26s4vzejXuvaY6mg5J93jwrb12nTockOP+wKGF",
+	"aprAAQ7r7U8X75UVbqwvkdAogrk2BD58FcNsLjTwaNH7CyyGNm5hntDCxDGG2hBaNvDMsmZG5NeddPGN",
+	"vEnde4ctQXxq2CMMD5AaqTa3utJkcGzr95wRytHaZzux8KXHg8EZobZ9Ww9CaZYkSI4Jm0y1f+7o2WF+",
+	"eLOxmJVnoMjwX3vv7Pu9V7GzMkY0ScwBCbKSmUgVNNt1t3DnhVA+P0LHXvDIiVQrFmO5JceHMfqPRtPA",
+	"Htnjo2NsaPi551hbz/H0DKDYZuiRBE8EUrF5wO7WjC5wrITpM2cOJYY9Hh89wWbdxFAkM2fbvRYLtKvA",
+	"Z6Y0Po8DyatMGML6xI3MaV+yFxonKY8hStDONgM9FbFd/uOjk4z9+UeH50kiroeekZjRewxa+6pyBTXx",
+	"cYS8Nteb113J8I3QL0XKY0TARbJ+je+9EfrcRsEOzZF3wxHcR036BTs4JMMfXpx/bxF0hz+9ff/qpzcX",
+	"Q2Q3ZvK2UyS8KSzMKvipZG3h4LqGCf3pxfsz8vyndxdkLsESl8paMve7ubhzGvOLMdRofCztY0S5IabY",
+	"7L9ZFcjumqERzofI8+17zBUcy162fMtTsAowmsjKktg7lsFD85jbaAwdRXzv8uKc+tsCjxND4Zh8eP+y",
+	"9639+oomKdi9NFRtdo6ONUhkafqsPKPM3p+dQ8cJxqmycjfpHh8dkaH5OuRC+zBmcyG+EcRKhuaCs+SE",
+	"b9sCZ/76CSylC5QhiHO6oPZFI+S43Q9/NHKioXPzV/8l7rr585uX/stnLw/OTPuajgJbrXUMRuVAgGUp",
+	"mWHvLrSWehARcCze8BQJQDR8RkXDjtlZI4aZAGyuENOFEVzNFGZCwsEh+cMf3pv3ioESks1mEP/hD2Yn",
+	"cMK+RbvmZGilYusTQbKQ5kLDQPah6aJruY2emsN2eXkxPCCJMOvNtDLcEy9idGdK6gMBmQai5jQC0v3A",
+	"mREmyM/my/ACv6RWUJpRPAqF1fVW1Q9/HBwdfXfg9dy8hIxlGWannew7zHSAoQ1idr4kTLPF4VuKMB8N",
+	"GXxv5QRzLLxckDAgI9DXAJz0nx0d9Y76vaM+PjPoP3vW6w96T/qH5AWNppbWaOJ56hHyi0I5nJw92Q3z",
+	"UhbKP1kMi9nYogzlpaacDg+8gxjPYZoA6Q7NMg5PydBRZZitm9m7VI+/Nf/biQZk6HcjjKmm5ot8nwtU",
+	"hBkOeDPjRT8SMXNiFI4P/dGGPUVTUKRrpKdvnjx7ehC4a0qRkhCKj/fwcSuIEoEnufQQ/mAl/oRFwBUU",
+	"xPjXr94vie1iDtxKMYdCTh67l9Rj82wO2O4l9kLA0mmnf3h0eGSRiYHTOeucdp4cHh0+wWRcPUUV7HEs",
+	"IvzDhVZX9a13EIvIymQSeAwyq8noK0ScmXs7ETS2Z8K+XjCxeL0MD3iXC/L8+zcHAV5y0opcLNLYGloS",
+	"nJZI5iJhEZZDyFjgq7hz2vkT6O/NkI0y6hi0Gffg6MirRg7twPCQx1M9S/Ks/UKUZmZgXdJ9zjn54f3r",
+	"H3HOZ8UpubnYTOnS1PysDm3wd+wKSzy3g+lduDn13uKcmuzI7s3H7jX/lnvpS9ApSlDrGvlX9+ir2M7x",
+	"+Oik6ZVsHR9Xr37T6Yld2NUvvjLnmNPEFRoraPud0799DDoqnc2oXDgz4fnbV4aVWLN94OjKiO8ZzXja",
+	"wvQjOlGd07/lZKA6H00PSLmPpaHPQ8PLYpoIDoe/NFOz6dvS8yjlcQIWSGu0IENsaxiQiEZTh61FSUyb",
+	"ye8Cm21JhL/QK2rHsSEp/pleUdtTlbLMOHvP86iIlfRkHvbP/o7IyB1L55guEZVlWF3c7IC8fvWeIN+M",
+	"4CAgMBtBHOfy4IhxV0e2kdJsWMHfm9mkk6wHR0fEWk+dUSMCheXpjYbjxDct0mjqZXRzO42o0dgoSdgV",
+	"cPO8uUStxXmJ9H7Agawnu+qNU6a7VU4s10MNMb4vTIkpks4rNPl7IaulOTaShc1fbuY3r+3vVj3gIrec",
+	"mW0/swpRJK7ASj/XU4HwaTb0BV0feGV6u2RI4xnjQxTRJVCUj2a1VOL6bcmd5omra7MBY3orhVEvIVVW",
+	"VIfPc6HQrO0kW3J0eHR4vFMKabHR39HYvdbBV/rrXylG6diXnqx/6aWQIxbHwO0bx+vf8Gp25z6IPSPv",
+	"wrY52rXWaLRdjBZEilSj4dMaHXjstN4zdIrxaHGWc6y5EMlB0/EIOhVDC2b2F+nYHSEnmR4uqJXTas/R",
+	"hZG6nFEGkNCEXDxSZFh8e0hGC22trOYPPD+onGshEpuMReAzjXSyyEJPjYiR+Q5AEuCItKpqT9VPc+Dn",
+	"b19txnz9vPKztcxUXcMEZXMSiyidYexyaT7rZl8Juzn2Dp21R7k4At/375KztxUrEUqr7V3vPK3ZqfA2",
+	"tszaAcoZhTIQMCvhWqkDzX8qIJAoICdHTzDsCo0KawQBC052i3KA7aCGXvAHooU9M18rpZi3WjD65cT3",
+	"teJDRgrMmaDRE4E2nzRJPB1Yp3cjDV71Hxf88ysVmhzGoejRR2/GtZCf0PgZOJeJ1XYsTw8wrpMISebm",
+	"SODljbaYJAalrVNhmfR+ZEoXYhAsrJfzXTWmCOaPPH5LJ3DB/g6Yidzi2fcYJ2UeNjJKB/1nHr3htApn",
+	"174+hs8nNA3XSbn5gpCudUWhl/igWtKe4apbd7QWWKm+ZpjF9kqD3bDIXv0iONiKTZfAVYL9eIs8JO8M",
+	"w+vqbC1WURPjIvHupcaHJTU2c5lugcccLLMOz96KrKxeNKycEJ/TieyFY6GeMeMuI4CmsRGBajnl499K",
+	"gaVfGjnnT7x0jtGczrTKsA3JmEZaBfgdJGxis60WNogpC1xCe3zgVH5qkzUDC8pjfaSjRESfrF3UvWQE",
+	"gO4w/xDiIyDVsP6iz89Q505OapOImC9W5Xi+eE8n644lPnNjy9P+KN/4KJfJ/i7O6KYCQk6JZuM/oqfC",
+	"ZtVVb46Cd8YmiuLxK0zv1EeZOIeg0nRxZiN+rIA+lFSFTmIfOijUeUIjjKEUCRySNwCxIj7Q4wyrM/hQ",
+	"SUTd5xEkSSnS1MgEx0fPlg/zB8wYL53nzZbm1RhH0bF3NlK5R+ddwwTgMzWjRk+T0GY7MVUfrn0UnRFr",
+	"RBSlc2pDE80Xks7NrR10CqtkWvi13zntJAKFv18HRkDBbL4vm4sgNmHyi0V5aXSjbcPFfMulkEUtU/hy",
+	"r0zUhZnumelDYKbHR89WbH0xorBMAu3gUFx2XQ3ikq5Usq/Lj8sJpMeF7tnypOuz477UIFHUU6IPIYkE",
+	"Hycs0irnAz5o7hFyTA02VAu98MyGMqLrxAbPHOxSWO8P1u/kWyOhcRtC/dKGz+OrLejsLV0kgsbvhfiR",
+	"Spugc9w/aUPUy6mO+PJg8GAJKKIS4t5YyJ51OvRczmhDRikm6/YsQgpSXI6AWPd4nNp5Qs+lMTc8hxcv",
+	"tmdGUiBqp7PWveNadINRvRlTM+TmuyL/nyFJzHhmRn4fpdolNTr8CGVNb0juFVrfJakPvt2M1N/5W2wX",
+	"UqBNUKuRmEi3IFSVRKWCDFAjKB3cQJJso8Y9toIWJrbdUJoUqkYbfI7Nq7oVcYFWlhp9eDPGomLeUlVE",
+	"XBb7bNv3LfZ5SLFOpuDSCWVcWffHNUY9W07RaS3IFQpEPDxJq0Yy38tae1lrL2t9rbLWvV6YyE1qroeg",
+	"fD/c+jXojA+3dhG+KJg6mbVZpjqPzIOKfdSKBg5gr2hERdHtlFxPWTT1UDfqkvsMVfOa/S3bL0WmkKBR",
+	"xSbFYiZQ0Q8zowsirkBKFoNz4LvBSVBpoi95niSU39cjYT5KIJ9snk1M0DRl2v85A2zNyjJYS69z11Vc",
+	"PVOqLvm78wvv4q2CqFObLWyecBG4vu5CoZVHynrdsuSdmU0go/ySMx4jQ7xaSrEza2HzFonhqC4avQTT",
+	"E6VSmlG6vD0E0nHL4Pu+5Dh9MrRWCIeH6GKRKzKLo7P7llpKI+2cWnwgwnhkvjF0NNYYQzymSdLZwgD1",
+	"PDPD18kRFvWTJmc2kYRjhoWQZPjbl+EB0SKzBfo0tgpFHpIf2Sdw7n+bQBYQ5jcnlxjvWVLKDJp7SWkv",
+	"KW0uKdVr8e6uE/NWAFV7WWpvt1oiMSwkbMWdlTQmIU6RufaQsfYynN8N3ylcdXVvctGzV3xPUtXLUYFr",
+	"bVhOTunRiQRQPUOjPX87NLxjWnWixRpjnXkyhjHjSEzZw3v72M7EfX+vU15yJ8YQGeGzGA/g/P/Ac9kR",
+	"GVJJUMTsdNNYQcRzkt0uFAYj0Pbgam2kGJ3Pgcc9FJPxJZuz6BMosoTqYqwYcM30IjDii5CBk2IwX4/N",
+	"oBLxQV7gGFw2LGb6GQqxWgIXvJfHv2P5DRUQboSjXNzFfFjVEHVmRmx7uOeoM7sm4VLc1epySCtqIa3p",
+	"yELZZN2swZOqD2nD8DW/0zaizWW2e20KRe2mCDbc/t2Hrlly2mIRLy8PW6xpeRlecVed1SlRIyOrNU1Y",
+	"RKhRZXXUa5Z/BTrXcudZaViSzuetO9di865vNaAvO4MtAvqQw1i2tI/oe3gRfatugMZAPvNOw+XkQ36C",
+	"2jyPq/5j9/VjBVozPmkb1ewfP7WmFBd1pB6RGBKYIMwbVn7IbDa2wkzPF8NTmi7sE+qQ/NVZZvqFND2H",
+	"Z+MQ5GqD8J7b0Vz4kd/iEat21aAH+VXZa+q/l7janM4rhG3lpwpVI/hI8Wi6hnYYu7d8kNsH4+naqZ3Z",
+	"OnxW1MhrMTldKshNs+t8qjaUbvlU3oOJslx+plI47MRmYbW2TFZmtOv4uIbm79R125K/+Ui5PZ+7f4vk",
+	"3lW4eWxNPQNsz7AbZKjyLWDNS6tTxL4v3xv5G2U93/nAhCQpt/lMbTLBbONvbdvn+WDuTj+vZnUki8IU",
+	"EQ1pAdoBhjapW37GJV1rucTous4s5tHbc8K4SqW5TAl8njMJCgGOvv/uwhaeRRywJM7deBKALIBKFeTI",
+	"xg6auDGjjIZwxWKEPcdOGJ+E9uVmjbG94aEI497e8HCbmmc9pbXQQrP92eugD0v6bWRMpJvllKlSYGFe",
+	"IHDXGSq1sRDvMNRB1emU2WC9rJtXg3V+eF9VECtZnRIJEZszDBihEUZBBISDNnxhIoVSQVa7fYySKI8W",
+	"h+Qnjg7+rBhWxUePCKL152JzUTgHH/0LLG4oEdsJhp49gOlHQzii/FPofjRb4SfaOe2MRSpdfQccOs4m",
+	"HFHFFHr9cUIJtXU2Okf9Z0ejp3TQO4760PsmfkJ7z8b9o97JaBB9C9/Qfnx0jCq6W/OMoXkA7xC54Wln",
+	"cDQ46R190zvqtw8eqF9wV+GxlSzdv2WmWMcQ7fjiG0jRNViy617NX8ne+BJ0fhR2ruvezp7bi/C/66CC",
+	"JpG2h7C5qqkEVgEt+RMseoz3LF5sw/OGe9jEBseYH2ZUAkqKlBOgMmFY69E2XEaArkBFIzBhGZJ5p9EN",
+	"+xCFVQSbXTNrvPZVipWQqsZgACTXKVU9LnqV/nxZ5ZVUPkaWce8RAUjOOFEE8a/SrQOxzhHHd0i2N5ZP",
+	"rfi3VvqjvCzr3URg9dLpenX/8W/Z32thDhpHn8XrWqMloTMjmtkgWfsnSp/2vXokzCbp8471wEbQAv/A",
+	"3nz4dWMWNNHw3aiHm0Xa+7Gtxi8oapeKTTjVqbS1pmxguVOUMpCmPNqbJj1fIVUTbwUqZe4dtPWg7Ep7",
+	"3IUjxdrgyqrZ097g6Kaq2a6dKKt7uVNfymbMMAMf2DPFvU/lq/KpFESxnFWu54k7FcXsF8x2lCdoZV+H",
+	"GwBPZS9VE42DJXypHBjYF/qzAFI2w2SYFUoolF5EVPNace2l7/duQKXqumvgTXUrsmdPX7fM1rSnmQN0",
+	"SuXEaKH1BzKXxdbLbdtLazU0uiXuVN10z1w5qfXQUk0SWv2RvQfxbCqMoj8JI6F0VqXZhbkMvjk5CgrI",
+	"UlwTKRQWrDufS7ZBal7NdHctv63o4k6Ftw24o5fckND2bHFvRq+F2lmWT3rOG7nalF775h4JYS+Kt4AO",
+	"qpVku02X3sEW1/+2AvgNsBJWyAS1gQLvi4n43nNTl1aNjhpfKduCx/q643PgBKvrYtEFu/EuquCSY5Xd",
+	"UqwsUfOEYUyZw5ZVOq9EW8AkcMpBNjpr11WHl/w7iGiqwNUvxNQwRahGBSQoJ755JAgHe4lRYjbzHtFx",
+	"S4XSTy85ra2gbuHQx1hxqXs8GJBh9nsP01kY741To9lhuUL4rK3s8Ei5+u6IpX7J5yDmGLgvRTqx1TLn",
+	"RmriE/KLGAUOVuKamqGNhR2ir0iPkWxY1mkF5sHuJa4HIEDsc/z3ckQ7OaKYuB/sJY2HImk8ZH+4hN44",
+	"oXYnFTRFYDSx+01ohcZpohVmMG/y2lokgRmb9Mwt03Plu5shAPApvE9wBkIaEWWfeL/rxHumTz2ajjWB",
+	"or3B1u9ho9RC6SgNc1vPBOZB4XznllCGGExRBtBTFkluJI2mWIK/56tnNdp7X9oHPUNSWVi951AolJyR",
+	"oa1l8t/mtrY/Fsm3NXE5GCHo1xRSqI/Cd134IuRfV00WN/hiQZavIyK9vOrrI9HHFULYx6M/LJN1u4NK",
+	"uuVzWntMS3qu33drq76LwPVz5S6NUte2qC2vBvuMxBVUQtgBK2dXoQ1dOHppkTBAKEcyqQtQLx+Tew1M",
+	"twNtHUP+BH1jDnlOXwvUzx38MQeIXZ1gLSlXYzOdbGgQV/JABxvmgZYX7X6Cyysb1xxUTrqOKg724eV7",
+	"ffaB6rPA48Zg24os13PkvHHk+T6ifB9RfhMazQO3dxBB7okZcx7MJd9z9/o+KvwmUuK5+tQgWs1s4q4D",
+	"5l1CeluBFL2xhNiohT7+zX0Tum/WhyKVpd48JjyGiFlUDjYmlC+CHF+HLhRhGm3sTYFGVaHvjrSwxvCi",
+	"8iz3pu+vPLJoeTvvRNvazItYokx0IG5yah9bsMktvJfL/TYqioXcFacPjgCh2ms1QmRz84Rybj50rUPS",
+	"AY47v2RNDcvvcR43VQN3EcLkWVrn1O95ScObgkPm/iVVmo0XJNf5Optqbt/7ru46qKgVO7SkFe/Z4V5z",
+	"Wi+VuuCznmI8As+zVqMrr1K2WvgXK+qYo9YNlbe9M3EPOt4adNxdgj17CbYogFd9I+Pwax7PtbFcQdj7",
+	"D3fmP3xfsMT725503eoHXtghlMRsPAYL1DKzaCxCmjcSxuHgpqqa/c3raEyN2+B0vbp4WQLnKoJvnREz",
+	"bhaDNExmPCYKgCCMt4seu+b1nsFXFy/vHpXrNp1uxQntwZ++Xi2uTO219F0i7VvN8Q06vvuWaFCveMyu",
+	"WJzShFyAvGIRECN4L8NC1aJBWe4iOJIo04qYxfAjUGXYJzS6+N+aXGzFQ3GvDjYP3LQC2mlTECc/99Yv",
+	"nawAecJfNCyN8deUSg0yWbTX84prfj/+udKu7yGf9iz669EsNwVvKolQq0NM9zhPe6/cLVHpSnebIVF/",
+	"V63TBovgTuY9RHSyNaIyQWSP73SH+E6t5Lkq0JOfXUl82ynkQFlz3ATyqSRe7wDnqSJh3ol6t8d0+p17",
+	"8UpEeudK3g0wndzxtJlojefwbbPJhrgkNosYbtbBSANEOd5j7gOv/soJ5UxZ1I+pSOKG4mhv7VjuC3f9",
+	"OVXQY1wBV8wWMJYwZp+9GjymM5Ys8PJoAjS3j4TmU2hfbqoK1t+62hifqpCnsxHI1tHpb364eGPfaGzV",
+	"qJmhGIcjJvV0h+DrS+XlVko6+I6Vqm7VAGc7Wm96sxS+N7s9LLZr9s1tTSG8HeWgpVpfjr3dk5kt54ap",
+	"AsMHrSe+UlvokBiJ4M0PF8Sea8xUnkL0CWLSnYk4TVJF+n2LkpRy9muKOUGFFs6KFeARa2+WotldWxS+",
+	"CRySc1uWiFBFhvbJw8gaV4ZNJrm3Hm/8HmHY41iCwnNnLpR+57TTH5C3VH4iF1qCxVQXSkciNlznxw99",
+	"MvjufxoCENdmJ35MtbXElBncaaf/7Gm/dzToDb7tBB2YUZYYpkZnh+ITHQv5P9wYDoWcGDrIGbu59/GR",
+	"TtCZsCvg/tsLOjPsL2fPp51nx0/I8TdPycmz/jMz0AJPPO1gGqD5dio4oFnw5NsB6Q+eHJ88bW/Cs3t0",
+	"P8Y7Rx97s92exf9+zXZ8qnr2QPc0/fRQC8HvTXG/M1OcvSt6pt0encDeSrYDKxn1IlJ3WTCjVjQ72E54",
+	"zKxd9pXHv2WZvl/uX7X+E+hMkrtllarJ3OUEzr2t66u2deW7eGfq1WaGIBzfOuTLP1/89KYEf9l99/I5",
+	"+ebJs6cHXjGzEz0ldKSwmhWDJMZreBEQniYJiRKgEvmgwIZpQgT3mOdWZTGXK/ayXAk208Wy29nwWpUZ",
+	"mmx3LmS1CVNzW+VsJ+Viy1rZoHPaeZlQTZ4YUnP6jFkns5swBqwCn2tJs8Wm6s2u0TPLrd5pbPtqPukx",
+	"Mvf8cq/BNMqRX4dGso8Sf5DE8+D0it8P7JMHFc1wKmPQlCWKdKsix1mjFIF3/+6VkMcFtNFGheT9lKl8",
+	"8JhFFjiDNeUxiaYsKUIvVsK7AzJakCiVSsgm755p+bwwkN9BKHc+nRaB3PnU9y6lh6XdlEm/kcaL57J4",
+	"ou4zQ7es9NS6o4Z4loduXtZ+g94Hf8xJ97lH7b1wqL3dFwmbsBFLmF6Q55JpkIwekHcwceU7FBkc9U8C",
+	"ImFCBgfBJR8iqxh6S8ojRbrmtycHARki78CfzB/mp+fmDwmcnEea9J99+4yo/jcHNj9/KCFf3SGR0JMp",
+	"V5cctasc0NdeJKNF/jyokMXDitHTXDqqFisXnRQ3AcjdoaOLzeaUSYyLEjJkScJRwTLqSF6UwM0yJlST",
+	"qZiBnekUJFFMaZBkLkHZmYhUYw40zsN96Jx2eKolkmSWNIykilQQ+uIzFg0y5XRkxmY1omIjvlpNOF1M",
+	"GHDEo3QPj2miKk9rwRLQIXax+skRYG2GROiptYs2P2pmHyo6Br1Y8yAdMYRRDM0rN5m1BEf4UzZfM5Fr",
+	"IT+FWlLGzYQgTu2+h1ciSbkGkA6Yp7mFSMxmKWd6EY5pZA4hgzV9RhTL54+FDPGQLT39sVKD5LRzfkje",
+	"Uo2cSFIVUq6u3YX0a79z2kkE3tG/GvVemU4My2QTzsYsolyH15AkdssM8UbaU6uTFu2Gt9b083N4P87M",
+	"1fjTe4fm3hzw1Tk0957Kvadyu1TyHHUaDQVjIXtzb2+ue8FIfHHhsTVVpFFA7NmbuEWeepzahYGev+6a",
+	"YLMhiV1mgexVJrELODLXvRu56s2YmqERuQm9zAtsZRzvVUuTi7IIEI4zKYrDe0fwTfS8C02lrtQFQa9L",
+	"pv6RrqsKc3ADZW+VJaa2AkxLm0xdoZrtzDA1ZTd+F/aYmnm1ALWuW9a9ieYhm2hanIQHV6WxhaUG+ZNa",
+	"U5hqnCaJ4cEoBhEt0mh64HO74jTReRUBJglWjYCARHTONE0Cgletma0trDQVqYKpSOJG6OtdVBLaoaHE",
+	"TQS79RcfvWJ8YvjXFU1S8HjV/ad9xKv+GHRipqi1ZYVzCTNmRB+rrMYSsKnyPsBnLSlJaMpjubDrBFie",
+	"qRN0KlUjfQ8SwhnSfee0w7JUvE7Qyco1VKuCYy4/8KnZjDhsHmK2RWaqjE8wRWZlJcsTIxXYnS+uE97J",
+	"4Qg4jJlemsmxn8onxk1XhswwaJkrJngYSYiZDukEQixiZdRXZ4bYnjffEyh4u5pTe51/r/P/7upk7q0F",
+	"e2vB3cQ17xXVmyuq9RJgG41101JQNZqqd/P07MvNSuqLK5CLrKinGBPALxyobnm0VW3ViBJF5kDNjJjO",
+	"IuE8Xve784u8B0nGbJJKUMRQ2io99zscw1/ti78LDbc0o/W6bRnZeK/VPjCttuHo+KO3kzNUjiYqNfxg",
+	"QheauVDZ7bqaBRWfNfeALaNb5JVMEWDaesxjCAiC/BLBQRlNOUmxovFG9rR3Fbfw/WAXvLKDL62A8mWR",
+	"r8DOswm2wM089IjHOSOKYUzTRDtNL7uuR0IkQPktZ+kXV3Y9oyvNfM/mHhabKx2SdiezyZS385STWzHk",
+	"5UCbVFenOfzEeDz02R5It1nIP+l6hICAOPpQ+Y9jIQPCxYxxAPsB1Z/MQERmMBuBtHAACVW2VvtiNgMt",
+	"WXRwSL4TeuqTyxAiYARVMIIGM2BxB+/V/udS8f1xR5vYKLGmOWe5wiUMxRijfXB1w7zyZiv8zUEN/uZx",
+	"76jf65+0j2gpLtn9GLpKm7a3cO3Z+u83Tb94/XsL2N6itbdo3X6mvrtifOTLuvp3CpJxr0ite0PZDlL7",
+	"p+K6JGbZTVFEi2zk3Q3EsFvIwCnpJ49/K35ci4S5uV6boWWai7oWEqAi0N2JFtdpZK75M/uk168bJKBE",
+	"q2W71YNV49bbXopUvInBavmgPwYeb14P70ZjbVJSX3DEqCvvGCeUGKWnXD7mzDFJZLZK0wVm9xSVeltQ",
+	"/AokiSEBDfHBEu7BEht6weOb6ZW7ADMAHlcjM54cVWvqWa18ZosMXtPFdlrgCx7fNd5AG/ZrjaB7JrxX",
+	"ytbIxWUla0V9vK9GG9ujFDxIQgMe90YwFhJ6aIbbwxTsDKbgBY+rd/76m/ym2lDLQIL3uR36kao6QVVA",
+	"xizRIG3Srznc6SYl5nwzLjDWoaph2QqCEY2r4gho8p0b+915+FbAarO4HqM7TfGXlhjddglbw3PbFbiw",
+	"L90FQLdf9DZA3WVS2fv/Hlrw/uqD3ezsu8VwhQbu9Pg3+8daq0xlcKdob/HF8nxIRzcvkRr4EuQBhnUl",
+	"AYmE0kTNE6bJCPQ1APerZEvmWVsU/m3jQrzR2LeemXnyIp8N2I/+LHXu7NQ2aRt2tfYaxu8BCzKPUEJK",
+	"hGo0E7ur03wj3EhLr2WzTjNPeOzE6d48oXy1LINPZEYw20TgVslh/ZuzXSfK1Asj7gq2A3iL/f8OQhoL",
+	"82lx1ZtZ7+/3h3e/1xN7083uDpF96wEygpYZepHHTSrOh4yFLGgcBW/M3L7MY+LxeVylXPOWq+kxo5+w",
+	"ODfIwlVZF5JTODb3GpFTghryGe8O76fA9TO0oI/Vw31N1RQXxQLnWv44E5Kj9vIRQ3EWiDPDQzMsKZLO",
+	"aWe28KhHzOrvgAh7PFoQ8xCNMMVtSnXIVMhmZqmomY9vrQyiNFuQiOr2Zt3C4t9PbE9x9/ehPXuO/vVY",
+	"kR2bX2U/3jT6B0uK+sKWvRlQfj1lCax6mvHeXIoJ4ljvA4X2gUL71LcHlvq2SrTKBMz65LeNhcvcGOSE",
+	"x9Y2av982TiNNdjM8Y2s4We9Zvc26/h+DcybFWx0g76Lko2uqxYKol/JvZL4oI3AxW3KLETZKdilRug6",
+	"DWk8Y7xV2cbMjdS1XAjViqBUJDsgMV34kjwHLbMo3uaV0e8RQcVqR6GveijGYxbB/5AMDXcxHPpng+zR",
+	"co3CpyfHTwZ997PZkXBEFVOd087YDPhayE85Q3nnmyWIMfyjLjiomBqHmbr+ZVOuc09FD7Px7pWuPYfc",
+	"o4TulZ+98rNXfnZfqXBTCWQTMaoqEFWVn8e/+T/XO8H9ONdnHBSEn1tXExoLEbrf9+7nr9z9XNjHO1ce",
+	"NlPP3ajWlSUsViQU4xIHMPwtIF7YJihsB97JETgjQ4twe1c4cGsdZBfR9vUaxdHRUb/f31wF2HlhwEq7",
+	"d1sacA3vyooD7nnYvUv6X12s98OojLYF126QVSRVPQ9q1dJWW4AQq5hrC9hq3nLbPibn3fnFXeOLNdhu",
+	"82mEG5lxcxjU79COs6uA4XfnF3cSLZzvwHrrcJEI9gbih2wgLh/Xpjgib1ZAXGtnymrDSILtk0xrbcff",
+	"SzrGuKBC9GPR7FEYH1ELpWFGukgKTHBOmXN1zQXjWhn+M6I8VmQmYkgO0OklOFT51CE5z8KQOBnlEkLK",
+	"NUsIQ/gflA69VbIW2Sc7Pfdqla4yL19AKujgIphHHLyPXSQLTR1BOAcZ4led028G3x4dfcnY1XmcJtoS",
+	"0uBocNIJOqUVx00UM8q4newnWDjwoMKTxZ9+7eMSVr/mAkugJXRkhtl5I8gUEkxmtQM9PTL81D6rbPUS",
+	"/+yFmEH16X7hcVeCyz9+ThKBYICVVwaI263hs+6cdn6maorhTT6gykdRaabNUnd8mDZ6WDt5Z65AWu3M",
+	"B3cx85PCLF4DTVRp2D9gCTIUADa9Fu4JfSk/WM2+grIDe+812HsN9l6Dvddgj63k8sip6sUwZhzltKx0",
+	"1t7FcAMpGyVVQgmH66qwmgvfK8TWJmF0B0J5rXb/+DdJVeg+rfVHFHHCM5dESewLrFSdIYvPhNJe8GZW",
+	"lJ6wK6gHTSrKynegzzaZAguz3FsBv25PRmUr71Gv3Uj1y2l0Y8eGVVndnM+wbBV6MCxP1UY4z44wU4TN",
+	"ZilWcCbd46Nnrd0cN1Frd+HoaNRaZ4yzWToLKecpTbJiVUfmX51O++RohU5LuhKumIL4oLOFXrRr98ly",
+	"y3eLdbSWb3oDCZLgnnPudZ4GmdOxn55lTKsrKhWf50L3kLb2aEd7tKONKO4hajm/G8yjzAFpRY+ijtBt",
+	"LX4EBMWPO1NzHnvL/eZokcvCWa3P4m1ayGTOpow5NhHWF0DlqaLnWSTI7GlNVDoHqSAGZZbLrWDgs5nR",
+	"4qIl5cpMR/D14tu5m/bOBLh7kzYcXe0Vtb24sRc37k/cuNer522qG1lsO1Z6hzeO7fHW7pv39JO1l5YZ",
+	"IxEpOjXttWNoTeCiqTSKQCkhz4jpNgF0P1pbJdVLQTt6CpxMQJPjwcB5wL0J1rvBYf3t8w6X4Ou/eyqS",
+	"zP7y2V8+t3D52Hf2t89DvX0Mx92C4e74ytHQQw2qbaBmVjG/F2OIhK9lS0xTxDaFdRmHqCiHYylmw4bg",
+	"TKrhve37vkoz/uTxZ60RO9OvBLdABmaOzZUZQ3w4xIuoBvAVgeuXT9ut3j1+SVvUZMz3ax9r+ZBjLasH",
+	"Kz9XW9SUDrZwSa0PsDyvnp9uPkhii0JbxHCiRUwXByXbzSmhJBJSAtogUB5E/zf+eEjO+SUviJPo1q8/",
+	"sUwX2BMe3VN8UnDI7yksPaQLi3jJudCEjhGsTB8SP5dE0BhifL40HZpIoPGCzKnSAaGKXBvZ9nwus81S",
+	"hEpphsD4JX/tpkujCOYa4tOCbKyyxpwMDTH5BDAvzE9PYYGFtAP0iVNO0rlho3xCfhGjS57NK1sxIiGi",
+	"SZS6GktTmBEct1mdAukQNIKYnSVwZRZWOoCF4YhGn5C3Dw8veVNcqucz9wuWQOdMU3TkmcMnM3/d8eAE",
+	"HXbpfJ5/O3iC334JOjOGAvaIKrC4eBMIRxQ9gebP/rfh4NiwRF+6E+tY8gnO9hrgU7LwbX77rH9ibpVK",
+	"C4OTUAvzDGpvkYSY6ZBOoF2j/f7gBINGY6boiCVML8K5hBlLZ2H5yeNnT0+CDvCpOdtxuPb5wfHg5Evu",
+	"5XQ/IusA/8xRdsG94JPEEN3gaHDyePAUmY1dTxnhBvVRmKSSjceh0jDPurGr734pDgGdp+ZR93JOkFmF",
+	"l+Pe0dMN/KWeEO8pjDQ7B3vEib0Y8Duu4JnpCSj29zQ18nT9s/6C6v0iRj0xB76PR93Ho95JPGpGo/tY",
+	"1B1oIedxbCTzZf0+KPghjWS5U4WkzjTx+DfzIcQP6+txZuM8JU5AJAmbMa0CYiUSwngkZhCQ16/+ZAX2",
+	"gHz/7oX5ee5Q352EZGffEG5aEIFvX59vNCVns91bkb/y2pylnbxrtX4zl5Knyo3DS62Gej0VCkoGwtK9",
+	"arjqONWphLPslYzj3CDodHuddScxp6uULlSG6tUu0nXGkc3iSP1kdx5GWm34bqNI1/FDH0S6Z4l75afZ",
+	"sdZemSkJlT1kQV+32rMPM33oNLkPMb21EFNvU6eIvsCFJgvQBa/F8dEzIriRMswDB3ekzjxG1rFNaE9V",
+	"Dqt3znB1DVIZeSJnGr+IEdGCzEWSHJIXNJoSip4TiAu+CDspRpNiPA+W6UQPTckv41pmyuuIuSemxv1g",
+	"o6tEEqNzhinyCeY6IDMqP0F8ybNYK+f2MA/bUjWPMnD5fBxZHA36NH4Ro0fKyQGKJExpJ29aweuSW8kr",
+	"kxRM+6MFmYprMkujaZ3P4wPuz459HiUJabAzCemDu4b+LEa1/l/nhjrDrc9IgWriTb+VU783Qe+lsL0J",
+	"+r+OCXqPafxfDdPYBwsENXc4VnvzZXMLt/2MxkBSHqO5FPG/LO5Al5rrZBvBKROUHGZyL6IaJkKyNZFp",
+	"11ORgAdaJhHVNBGT1EV+xDCmmJLrhYg8qkZcc5J3YQaupv8fe1fX2zaOtf8KoZsmgJRk+nbmHbiYi6CL",
+	"2ekCCyzaYm+KhUJLRzYnMukRqXiM/vkFzyFlypYSu41jd4dXRWOJX+LH8/B8PKoxCBhShIZLPnPy6ruu",
+	"ax+pvnebNh5TgrNX2fpp165Nv6Jn1zl7du0/dy16PmTGdouP6jqJYsttiXItrslrSzf6S3Cn4+nm5Ctq",
+	"YSFnDQ9Q2/Oed09jPIEwrAFL8TXjNEKrOeAGy1kpGijsYKzdVrVm03bt5I4HtTr76+u0Lk11mbue+lR7",
+	"tZKz3ECzyAu1WLRSGNvEcplzNzHx1jV1qdxmvClBCjnLXQI3d6v8G9TLzfDSU3bTajF/GyaL219fsz9g",
+	"J9LY3Ppq0QEn7tb/u+xnCxWtfShI5DXRtSaSqbPymAlgzQjw6QDP/lBt5FbZzbuMxDTHeNId5Qb/RbfT",
+	"hTAGyjsvy63FTGaqqtgfLbTwlob3zoLA3KPBHJ1nfql4reHO5S22r/rf9SvCX/imPfTv6LrWIshX+or5",
+	"yjHM9o4JWdRtCRhB2zYSSqdNf3Hn/5A3wLWSd0yDuRy6jkUCtlHYPnVm9wMTr9smd5nXdwKS7ABOvFy/",
+	"D07CsUQga78XU1X1luH3sExBaYoic5/DPjYWsTTwXXvNdut6qlQNqFx+zFCl4AvuoRtqBySS2bPWDKVl",
+	"vFLNPVJSfTmeGP5gDeC9U+UN7YvXX+w/jzoOenkXi26qimmAbvWJBpl3bY8sMlsZZXitGW8wPMexeFvF",
+	"Kz20Xf0dwt0qeZklNaqxVfMYb/6962vVPMifihOTLjhxXr7EOks7ZZivEd2q+dfmpaRFxpa8MfotU60p",
+	"1AJoJTaWbBdQ0nLc1yewvzBP4BW4mnOTG5WTNTqZJDPl8WLJ16wAaRoMbvzUgi75Wh9wS7Pp23M7AQ4U",
+	"/aJugHtsdJ0gV9zw4h3MMAW2UyNz+12ZLYDL1VzUY/59+LSQ2bJRswa0fuyxmPspiq3tkeswPM6+6dh+",
+	"Cvdeu1l+uItZeFiPeJdtqKdlp9rSU0cGVo6cypbXrFAa7w7snHVO/hvyUEINM8wngqz0LeNT9YBmni0S",
+	"fPHm5v/ogiLr3snwnbvLK3aLLeGWK9+Dv2xCbzE+awDKCSImi2dqxheqld1thvsUtpEp08taGDYFswKQ",
+	"vpWkAYVOaC4Wn5WiqqAB6QOhbEFClri7PYCvAaWS2N3mYX/BMUQWqAenxyXFHIp7TRYp4E3OZZmXYGjx",
+	"OoOTLU1IFD/O7fj5v8+B12a+zjWvIF9BXfsf7Pfq/rPgks8ANaVIvCgv7HTpSlkAGJ2TzwGUOQlOud/o",
+	"M+RC5ii8qrpCG6HvdU5Fd+3USyhEJQrsxNIJLPkfaTrmNE065LLzsZJJ4qcJThI7ubkJHBMZtv4AldSa",
+	"Sz9dzxA+/XVg01lCk6pDa8MoY2gDfFasYdQ92A0RzxtWKvQvQIMzOQh1uxbZeghqqMpu+XhRWSq7eV9s",
+	"Iw/WQIVX++JZjTsRzsJi4hACyHI0RNo9gh6R6QkwcWeAiLg4xsbsPbGLuajLDJ2dMjQjZktohCozo1RW",
+	"KzkbmXY77+kM980fXt9keJUy/Nrm7M/o7M+6k3nshQYKkzmHo6zgDWRztYBMG75+qpFbL8OfaB4rO0P/",
+	"yGsVX4h6nXk0k3GthTZcGlxnEgrQmo++LXSV+Ru8p3pXCwmZao0WJWRuA6HxH1vtu20SOjNzcK3d/zXb",
+	"lQr37Ef2FfykDr6NPOZ76iOrRhzMwXZRGsFr+nIlN6D3fbiVYtR3wxlZMwLVWUVLfcR1Xd5LtZLZtsNH",
+	"DAd7Nhb+UcxkR/osXU1d8jMhZwx4MWf4oQ5l5Ds350+ycry6PwYnd56XShOjlsAu3HxKmZ2ojuf+0XJp",
+	"hFmnrMIzVBbrFPPm6ZRt6BkjenbJjOrdXJAxzJb+iiYMXcTj2Lm4qsBaZkd4sWwNlHuoDJQlmYXliWL1",
+	"u0VHwru50x3uj/I/VSPtjHkQWhg7OHN0seR6vpH3TdIELHPG8L7k9c3rn7Kb/89ufkjSpBvyZGL5LOYF",
+	"SAZocTLpnD88r/Xk2HHiz4nfO/P5eiZAYtJf/3GTSfJjkiba8MYEDfmxawjuXLajbeP+l9vpESZzO4jV",
+	"2s/2Xi5b8+IeofvR2iAXpJDfkiMg+nRGe8KBBCyaHCK1+ktTq8iUIlMaZ0qR/Byd/LisfgE12IL1tI87",
+	"e9gOrL88rp0SGdH1F/uP99croQZKjtH/lB9goR5s46gXlJs77IcF4R3r0AEX2Udoxpb9TBwkGnEiVo1Y",
+	"NWLVg8VpImyMsDHCxggbzwE2EiIaBVvfiArT8XTOIVJFdUGCNUGqAAdVLWq5YnsHcrgYwleaBGfe3LwZ",
+	"zPIcYMCjIbmujpGD7RuvKSOMO4OYDT9/ecCx/L0w/l0yXpZuol9+NzEcT8dPojXAGataM0TjMG6j43Fb",
+	"0R6Y3oNiOsje9KyGJld5NDY9o7Hpp3M2NkX6Hel3pN+RfkdTUeT8kfNHzh85/6OcH9HxCDI/riGIksEc",
+	"wTfuAxasUVHbOaMT0TAKg8MI3xDtwM6m4TnGtZL70Apbx8ljuHqRS0GwFvVXaLYQWuOK2FtVBkvElkS4",
+	"HeF2jPSOUS0x2vuR89MeA0+dNJTRzp0t7GLKi3v7BJ49l8f3QW/gQehjBIZ/NBzT8zKsIbjmdMsQ+zFx",
+	"Ch4EKwIx8z8Nk+1i6uQYu5yRQRamXjl2Haz1RsmllUbUbq242oXuXrlinzA+XCpKIbjHgW4H6fkO9NM5",
+	"QHeDHf2e4+n6XZyuvuB4uD7mK3LSeCq703/dRr/Z1I9LJ+kEPsYphwXrvs2qUk2XWfWtE9HAH/ws8qYr",
+	"Sox46GlEdR7pNIqULR4q0UISLSTRQTEaK74TY8Wc60yqjKKpo1EjGjUeBasInjq8FkI1dkFQbQulPVPI",
+	"S6hJqK+//K6mj2akvpXMv8F+V1PKXIdnQ0papVyuA0U2zYRhc47uT17QjVyjuoddRtRBN8dQNfSIkPAJ",
+	"cVIn3xrzvJ+X/+LWVOwEyTySegaZ5DCF+6Fk5h9qihTt0XV27QSBH9USJEkxR1/DLqeW3aoVW6KYTbjA",
+	"NpKIF0vLf1VLubgt1yXBYUZ6w5gnbTVf23W64iQ+HRZ1mbIpSi1q1QxrDvrF88715OVUL7a9sn1GTlDL",
+	"GnrqyqwvrjwmROF+zpWs1z0FCid6l0xQ3iJ9WUWK/gDvIbNIHyJuV+cnS/EtK/lctjPbKSjaBt1qP39J",
+	"psAbaG5biwA//8euBAsTfaltUyeTZG7McnJ9XauC13OlzeTnm59v8JrH9Wh7Mf+GuVpT1gAvEf2lbAGm",
+	"EUWomSqNRTR2z4e6ugr0ZPwepQe2CafPx1oNDRVmaVGjN4ruDdT09lwsdZdu18xhEdRBm8xA+XhLllKh",
+	"VLzlbiEkopre8QbYbWEY1GImpqIWZh2UHzw/UMm/SVkeyo6hYxJM57ev19rAQrOLD7cfL5nBhLBo8XNJ",
+	"a13qXyGNCvMC0yzSQSMGCh9ozL8cP/IFYPcIsjoFfBch0x+//ksD5brdRCMYXiiUNeFyO5sxvR/o8ZPA",
+	"EyuhwFvfsD9VKzGZFtkgB2rkBkhjWKeMFpHgdQ/OXuzk17XTUExbA/oSG+GX9VXvXKHlulvlpy3pUWNf",
+	"pSHc0SENS3SqXLsF4rziM5CFsL14//FX5ukjFVvytS86HJvuodEybZNCmpG66KUgFKpbnWJDX4I6+ixl",
+	"t56/9a4csKz3shQPomx5zfzK/bWVJSXOxk8SlL+JGxgZab5cgiwzDL3CrZCZhos6XHf2r3ab+28AAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -277,3 +277,11 @@ func schemaCode(se *openapi3.SchemaError) string {
 	}
 	return se.SchemaField // pattern, format, enum, minLength, maxLength, minimum, maximum, ...
 }
+
+// patchBody is the merge patch of a PATCH, sent as application/json or application/merge-patch+json.
+func patchBody[T any](asJSON, asMergePatch *T) *T {
+	if asJSON != nil {
+		return asJSON
+	}
+	return asMergePatch
+}

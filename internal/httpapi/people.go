@@ -97,7 +97,7 @@ func (s *Server) UpdatePerson(ctx context.Context, req api.UpdatePersonRequestOb
 	if err != nil {
 		return nil, err
 	}
-	b := req.Body
+	b := patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody)
 	patch := person.Patch{
 		GivenName: b.GivenName, FamilyName: b.FamilyName, Type: (*person.Type)(b.PersonType),
 		PreferredName: optional(b.PreferredName, func(v string) string { return v }),

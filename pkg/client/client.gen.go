@@ -2952,12 +2952,17 @@ type Assessment struct {
 	ChildDisabled *bool `json:"child_disabled,omitempty"`
 
 	// ChildUnlikelyToAchieveReasonableStandard s17(10)(a) — unlikely to achieve or maintain a reasonable standard of health or development without services.
-	ChildUnlikelyToAchieveReasonableStandard *bool                          `json:"child_unlikely_to_achieve_reasonable_standard,omitempty"`
-	CompletedAt                              nullable.Nullable[time.Time]   `json:"completed_at"`
-	CompletedBy                              nullable.Nullable[string]      `json:"completed_by"`
-	CreatedAt                                time.Time                      `json:"created_at"`
-	Eligibility                              nullable.Nullable[Eligibility] `json:"eligibility"`
-	Id                                       openapi_types.UUID             `json:"id"`
+	ChildUnlikelyToAchieveReasonableStandard *bool                        `json:"child_unlikely_to_achieve_reasonable_standard,omitempty"`
+	CompletedAt                              nullable.Nullable[time.Time] `json:"completed_at"`
+	CompletedBy                              nullable.Nullable[string]    `json:"completed_by"`
+
+	// CompletionBlockers While a draft: the facts still missing before it can be completed (each with the field, as a
+	// JSON Pointer, and code `required_to_complete`); empty when it can be completed, and once
+	// completed or cancelled. Completion with blockers is 422 `assessment-incomplete`.
+	CompletionBlockers []FieldError                   `json:"completion_blockers"`
+	CreatedAt          time.Time                      `json:"created_at"`
+	Eligibility        nullable.Nullable[Eligibility] `json:"eligibility"`
+	Id                 openapi_types.UUID             `json:"id"`
 
 	// ImpairmentOrIllness The needs arise from a physical or mental impairment or illness.
 	ImpairmentOrIllness *bool `json:"impairment_or_illness,omitempty"`
@@ -5292,6 +5297,9 @@ type ListUpratingChangesParams struct {
 // UpdateAssessmentJSONRequestBody defines body for UpdateAssessment for application/json ContentType.
 type UpdateAssessmentJSONRequestBody = AssessmentPatch
 
+// UpdateAssessmentApplicationMergePatchPlusJSONRequestBody defines body for UpdateAssessment for application/merge-patch+json ContentType.
+type UpdateAssessmentApplicationMergePatchPlusJSONRequestBody = AssessmentPatch
+
 // CancelAssessmentJSONRequestBody defines body for CancelAssessment for application/json ContentType.
 type CancelAssessmentJSONRequestBody = ReasonBody
 
@@ -5301,14 +5309,23 @@ type CompleteAssessmentJSONRequestBody = AssessmentCompletion
 // UpdateCouncilSettingsJSONRequestBody defines body for UpdateCouncilSettings for application/json ContentType.
 type UpdateCouncilSettingsJSONRequestBody = CouncilSettingsPatch
 
+// UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody defines body for UpdateCouncilSettings for application/merge-patch+json ContentType.
+type UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody = CouncilSettingsPatch
+
 // CreateDirectPaymentAgreementJSONRequestBody defines body for CreateDirectPaymentAgreement for application/json ContentType.
 type CreateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementCreate
 
 // UpdateDirectPaymentAgreementJSONRequestBody defines body for UpdateDirectPaymentAgreement for application/json ContentType.
 type UpdateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementPatch
 
+// UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody defines body for UpdateDirectPaymentAgreement for application/merge-patch+json ContentType.
+type UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody = DirectPaymentAgreementPatch
+
 // UpdateFinancialAssessmentJSONRequestBody defines body for UpdateFinancialAssessment for application/json ContentType.
 type UpdateFinancialAssessmentJSONRequestBody = FinancialAssessmentPatch
+
+// UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody defines body for UpdateFinancialAssessment for application/merge-patch+json ContentType.
+type UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody = FinancialAssessmentPatch
 
 // CreateFundingRequestJSONRequestBody defines body for CreateFundingRequest for application/json ContentType.
 type CreateFundingRequestJSONRequestBody = FundingRequestCreate
@@ -5324,6 +5341,9 @@ type CreatePersonJSONRequestBody = PersonCreate
 
 // UpdatePersonJSONRequestBody defines body for UpdatePerson for application/json ContentType.
 type UpdatePersonJSONRequestBody = PersonPatch
+
+// UpdatePersonApplicationMergePatchPlusJSONRequestBody defines body for UpdatePerson for application/merge-patch+json ContentType.
+type UpdatePersonApplicationMergePatchPlusJSONRequestBody = PersonPatch
 
 // CreateAssessmentJSONRequestBody defines body for CreateAssessment for application/json ContentType.
 type CreateAssessmentJSONRequestBody = AssessmentCreate
@@ -5346,11 +5366,17 @@ type CreateProviderJSONRequestBody = ProviderCreate
 // UpdateProviderJSONRequestBody defines body for UpdateProvider for application/json ContentType.
 type UpdateProviderJSONRequestBody = ProviderPatch
 
+// UpdateProviderApplicationMergePatchPlusJSONRequestBody defines body for UpdateProvider for application/merge-patch+json ContentType.
+type UpdateProviderApplicationMergePatchPlusJSONRequestBody = ProviderPatch
+
 // CreateRASVersionJSONRequestBody defines body for CreateRASVersion for application/json ContentType.
 type CreateRASVersionJSONRequestBody = RASVersionCreate
 
 // UpdateRASVersionJSONRequestBody defines body for UpdateRASVersion for application/json ContentType.
 type UpdateRASVersionJSONRequestBody = RASVersionPatch
+
+// UpdateRASVersionApplicationMergePatchPlusJSONRequestBody defines body for UpdateRASVersion for application/merge-patch+json ContentType.
+type UpdateRASVersionApplicationMergePatchPlusJSONRequestBody = RASVersionPatch
 
 // CreateRateTableJSONRequestBody defines body for CreateRateTable for application/json ContentType.
 type CreateRateTableJSONRequestBody = RateTableCreate
@@ -5358,11 +5384,17 @@ type CreateRateTableJSONRequestBody = RateTableCreate
 // UpdateRateTableJSONRequestBody defines body for UpdateRateTable for application/json ContentType.
 type UpdateRateTableJSONRequestBody = RateTablePatch
 
+// UpdateRateTableApplicationMergePatchPlusJSONRequestBody defines body for UpdateRateTable for application/merge-patch+json ContentType.
+type UpdateRateTableApplicationMergePatchPlusJSONRequestBody = RateTablePatch
+
 // CreateServiceCategoryJSONRequestBody defines body for CreateServiceCategory for application/json ContentType.
 type CreateServiceCategoryJSONRequestBody = ServiceCategoryCreate
 
 // UpdateSupportPlanJSONRequestBody defines body for UpdateSupportPlan for application/json ContentType.
 type UpdateSupportPlanJSONRequestBody = SupportPlanPatch
+
+// UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody defines body for UpdateSupportPlan for application/merge-patch+json ContentType.
+type UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody = SupportPlanPatch
 
 // ApproveSupportPlanJSONRequestBody defines body for ApproveSupportPlan for application/json ContentType.
 type ApproveSupportPlanJSONRequestBody = PlanApproval
@@ -5452,15 +5484,21 @@ type ClientInterface interface {
 
 	// GetDocs The API reference, rendered from this contract.
 	//
+	// A Redoc page rendering this contract; it loads its script from this service only (no CDN), under a strict content security policy.
+	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetDocsScript The script of the API reference page (Redoc, MIT licence), embedded in the binary.
 	//
+	// The Redoc bundle used by `/docs`, cached for a day.
+	//
 	// Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
 	GetDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth The process is up.
+	//
+	// Answers 200 while the process runs, without touching the database (a liveness probe).
 	//
 	// Corresponds with GET /healthz (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5474,25 +5512,35 @@ type ClientInterface interface {
 
 	// GetOpenAPI This contract.
 	//
+	// Serves the repository's `openapi.yaml` byte for byte, so that tools read exactly the contract the server enforces.
+	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReady The database is reachable and fully migrated.
+	//
+	// Answers 200 when the database answers and carries every migration this binary knows, else 503 (a readiness probe).
 	//
 	// Corresponds with GET /readyz (the `GetReady` operationId).
 	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAssessments The council's assessments (a work list), oldest first.
 	//
+	// The council's assessments as a work list, filtered by status, type or practitioner, oldest first.
+	//
 	// Corresponds with GET /v1/assessments (the `ListAssessments` operationId).
 	ListAssessments(ctx context.Context, params *ListAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetAssessment One assessment.
 	//
+	// One assessment with its recorded facts, its eligibility once completed, and, while a draft, what still blocks its completion (`completion_blockers`).
+	//
 	// Corresponds with GET /v1/assessments/{assessment_id} (the `GetAssessment` operationId).
 	GetAssessment(ctx context.Context, assessmentId AssessmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateAssessmentWithBody Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+	//
+	// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5501,12 +5549,25 @@ type ClientInterface interface {
 
 	// UpdateAssessment Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
 	//
+	// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
 	UpdateAssessment(ctx context.Context, assessmentId AssessmentId, params *UpdateAssessmentParams, body UpdateAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateAssessmentWithApplicationMergePatchPlusJSONBody Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+	//
+	// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
+	UpdateAssessmentWithApplicationMergePatchPlusJSONBody(ctx context.Context, assessmentId AssessmentId, params *UpdateAssessmentParams, body UpdateAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CancelAssessmentWithBody Cancel a draft assessment, with a reason.
+	//
+	// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5514,6 +5575,8 @@ type ClientInterface interface {
 	CancelAssessmentWithBody(ctx context.Context, assessmentId AssessmentId, params *CancelAssessmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CancelAssessment Cancel a draft assessment, with a reason.
+	//
+	// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5550,15 +5613,21 @@ type ClientInterface interface {
 
 	// ListAuditEvents The audit trail of the council, oldest first.
 	//
+	// The append-only audit trail of the council, filtered by entity, actor, action or time, oldest first. Events hold field names and non-personal details, never personal values.
+	//
 	// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetCouncilSettings The council's settings: delegated limits and direct-payment rules.
 	//
+	// The council's settings: the approvers' delegated limit and the direct-payment stay limits. Version 1 while the defaults apply.
+	//
 	// Corresponds with GET /v1/council/settings (the `GetCouncilSettings` operationId).
 	GetCouncilSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateCouncilSettingsWithBody Change the council's settings.
+	//
+	// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5567,17 +5636,32 @@ type ClientInterface interface {
 
 	// UpdateCouncilSettings Change the council's settings.
 	//
+	// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
 	UpdateCouncilSettings(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBody Change the council's settings.
+	//
+	// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+	UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBody(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListDirectPaymentAgreements Direct-payment agreements (work lists).
+	//
+	// Direct-payment agreements, filtered by person or unsigned, oldest first.
 	//
 	// Corresponds with GET /v1/direct-payment-agreements (the `ListDirectPaymentAgreements` operationId).
 	ListDirectPaymentAgreements(ctx context.Context, params *ListDirectPaymentAgreementsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateDirectPaymentAgreementWithBody Record the direct-payment agreement of an approved plan.
+	//
+	// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5586,6 +5670,8 @@ type ClientInterface interface {
 
 	// CreateDirectPaymentAgreement Record the direct-payment agreement of an approved plan.
 	//
+	// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
@@ -5593,10 +5679,14 @@ type ClientInterface interface {
 
 	// GetDirectPaymentAgreement One direct-payment agreement.
 	//
+	// One direct-payment agreement with its annual amount and amount per payment.
+	//
 	// Corresponds with GET /v1/direct-payment-agreements/{agreement_id} (the `GetDirectPaymentAgreement` operationId).
 	GetDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateDirectPaymentAgreementWithBody Record the signature or the personal-assistant evidence.
+	//
+	// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5605,17 +5695,32 @@ type ClientInterface interface {
 
 	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
 	//
+	// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
 	UpdateDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBody Record the signature or the personal-assistant evidence.
+	//
+	// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+	UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBody(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetFinancialAssessment One financial assessment.
+	//
+	// One financial assessment with, once completed, the whole calculation (`result`) and the rate table used.
 	//
 	// Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
 	GetFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateFinancialAssessmentWithBody Change a draft financial assessment (lists are replaced whole).
+	//
+	// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5624,10 +5729,21 @@ type ClientInterface interface {
 
 	// UpdateFinancialAssessment Change a draft financial assessment (lists are replaced whole).
 	//
+	// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
 	UpdateFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBody Change a draft financial assessment (lists are replaced whole).
+	//
+	// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+	UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBody(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CompleteFinancialAssessment Complete it: compute the weekly contribution, step by step, with the rate table in force on the effective date.
 	//
@@ -5642,10 +5758,14 @@ type ClientInterface interface {
 
 	// ListFundingRequests Funding requests, oldest request first (status=pending is the panel's queue).
 	//
+	// Funding requests, oldest request first; `status=pending` is the panel's queue.
+	//
 	// Corresponds with GET /v1/funding-requests (the `ListFundingRequests` operationId).
 	ListFundingRequests(ctx context.Context, params *ListFundingRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateFundingRequestWithBody Ask the funding panel for more than the indicative budget, with a reason.
+	//
+	// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5654,12 +5774,16 @@ type ClientInterface interface {
 
 	// CreateFundingRequest Ask the funding panel for more than the indicative budget, with a reason.
 	//
+	// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/funding-requests (the `CreateFundingRequest` operationId).
 	CreateFundingRequest(ctx context.Context, params *CreateFundingRequestParams, body CreateFundingRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetFundingRequest One funding request.
+	//
+	// One funding request with its decision, if any, and the days it waited.
 	//
 	// Corresponds with GET /v1/funding-requests/{funding_request_id} (the `GetFundingRequest` operationId).
 	GetFundingRequest(ctx context.Context, fundingRequestId FundingRequestId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5684,10 +5808,14 @@ type ClientInterface interface {
 
 	// ListISFAgreements ISF agreements; provider staff see their own.
 	//
+	// ISF agreements, oldest first; provider staff see only their own.
+	//
 	// Corresponds with GET /v1/isf-agreements (the `ListISFAgreements` operationId).
 	ListISFAgreements(ctx context.Context, params *ListISFAgreementsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateISFAgreementWithBody Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+	//
+	// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5696,12 +5824,16 @@ type ClientInterface interface {
 
 	// CreateISFAgreement Record the Individual Service Fund agreement of an approved plan with an ISF provider.
 	//
+	// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
 	CreateISFAgreement(ctx context.Context, params *CreateISFAgreementParams, body CreateISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetISFAgreement One ISF agreement.
+	//
+	// One ISF agreement with its annual amount and amount per payment.
 	//
 	// Corresponds with GET /v1/isf-agreements/{agreement_id} (the `GetISFAgreement` operationId).
 	GetISFAgreement(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5715,12 +5847,16 @@ type ClientInterface interface {
 
 	// CreatePersonWithBody Record a person (a service user or a carer).
 	//
+	// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/people (the `CreatePerson` operationId).
 	CreatePersonWithBody(ctx context.Context, params *CreatePersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreatePerson Record a person (a service user or a carer).
+	//
+	// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5736,6 +5872,8 @@ type ClientInterface interface {
 
 	// UpdatePersonWithBody Change a person's details (JSON merge patch; null clears an optional field).
 	//
+	// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
@@ -5743,12 +5881,25 @@ type ClientInterface interface {
 
 	// UpdatePerson Change a person's details (JSON merge patch; null clears an optional field).
 	//
+	// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
 	UpdatePerson(ctx context.Context, personId PersonId, params *UpdatePersonParams, body UpdatePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdatePersonWithApplicationMergePatchPlusJSONBody Change a person's details (JSON merge patch; null clears an optional field).
+	//
+	// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
+	UpdatePersonWithApplicationMergePatchPlusJSONBody(ctx context.Context, personId PersonId, params *UpdatePersonParams, body UpdatePersonApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListPersonAssessments This person's assessments, oldest first.
+	//
+	// This person's needs, carer and child assessments, oldest first, by cursor.
 	//
 	// Corresponds with GET /v1/people/{person_id}/assessments (the `ListPersonAssessments` operationId).
 	ListPersonAssessments(ctx context.Context, personId PersonId, params *ListPersonAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5777,10 +5928,14 @@ type ClientInterface interface {
 
 	// ListPersonFinancialAssessments This person's financial assessments, oldest first.
 	//
+	// This person's financial assessments, oldest first, by cursor.
+	//
 	// Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
 	ListPersonFinancialAssessments(ctx context.Context, personId PersonId, params *ListPersonFinancialAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateFinancialAssessmentWithBody Start a financial assessment of this person (a draft).
+	//
+	// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5789,6 +5944,8 @@ type ClientInterface interface {
 
 	// CreateFinancialAssessment Start a financial assessment of this person (a draft).
 	//
+	// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
@@ -5796,15 +5953,21 @@ type ClientInterface interface {
 
 	// ListPersonBudgetVersions Every version of every personal budget of this person, oldest first, each with the reason it changed.
 	//
+	// Every version of every budget of this person, oldest first, each with the reason it changed and the RAS version or figures used.
+	//
 	// Corresponds with GET /v1/people/{person_id}/personal-budgets (the `ListPersonBudgetVersions` operationId).
 	ListPersonBudgetVersions(ctx context.Context, personId PersonId, params *ListPersonBudgetVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRelationships Relationships in which this person is either side, oldest first.
 	//
+	// Every relationship in which this person is either side, ended ones included, oldest first, by cursor.
+	//
 	// Corresponds with GET /v1/people/{person_id}/relationships (the `ListRelationships` operationId).
 	ListRelationships(ctx context.Context, personId PersonId, params *ListRelationshipsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateRelationshipWithBody Record how this person relates to another (this person is `kind` of the related person).
+	//
+	// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5813,6 +5976,8 @@ type ClientInterface interface {
 
 	// CreateRelationship Record how this person relates to another (this person is `kind` of the related person).
 	//
+	// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/people/{person_id}/relationships (the `CreateRelationship` operationId).
@@ -5820,10 +5985,14 @@ type ClientInterface interface {
 
 	// GetRelationship One relationship of this person.
 	//
+	// One relationship in which this person is either side, with its ETag.
+	//
 	// Corresponds with GET /v1/people/{person_id}/relationships/{relationship_id} (the `GetRelationship` operationId).
 	GetRelationship(ctx context.Context, personId PersonId, relationshipId RelationshipId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EndRelationshipWithBody End a relationship (relationships are never deleted).
+	//
+	// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5832,6 +6001,8 @@ type ClientInterface interface {
 
 	// EndRelationship End a relationship (relationships are never deleted).
 	//
+	// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/people/{person_id}/relationships/{relationship_id}/end (the `EndRelationship` operationId).
@@ -5839,20 +6010,28 @@ type ClientInterface interface {
 
 	// ListPersonalBudgets The council's personal budgets, oldest first.
 	//
+	// The council's personal budgets, filtered by status, oldest first; provider staff see only the budgets their ISF or lines reach.
+	//
 	// Corresponds with GET /v1/personal-budgets (the `ListPersonalBudgets` operationId).
 	ListPersonalBudgets(ctx context.Context, params *ListPersonalBudgetsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPersonalBudget One personal budget with every version of it.
+	//
+	// One personal budget: its current version (indicative, ceiling, final, cost split between council and person) and every earlier version with its reason.
 	//
 	// Corresponds with GET /v1/personal-budgets/{budget_id} (the `GetPersonalBudget` operationId).
 	GetPersonalBudget(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListBudgetSupportPlans The plans of this budget, oldest first.
 	//
+	// The plans of this budget, every number and status, oldest first.
+	//
 	// Corresponds with GET /v1/personal-budgets/{budget_id}/support-plans (the `ListBudgetSupportPlans` operationId).
 	ListBudgetSupportPlans(ctx context.Context, budgetId BudgetId, params *ListBudgetSupportPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateSupportPlanWithBody Start a care and support plan for this budget (a draft).
+	//
+	// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5861,6 +6040,8 @@ type ClientInterface interface {
 
 	// CreateSupportPlan Start a care and support plan for this budget (a draft).
 	//
+	// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
@@ -5868,10 +6049,14 @@ type ClientInterface interface {
 
 	// ListProviders The council's providers.
 	//
+	// The council's providers, filtered by type or active, oldest first.
+	//
 	// Corresponds with GET /v1/providers (the `ListProviders` operationId).
 	ListProviders(ctx context.Context, params *ListProvidersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateProviderWithBody Record a provider (care agency, ISF provider, day service).
+	//
+	// Records a provider (care agency, ISF provider, day service) of the council.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5880,6 +6065,8 @@ type ClientInterface interface {
 
 	// CreateProvider Record a provider (care agency, ISF provider, day service).
 	//
+	// Records a provider (care agency, ISF provider, day service) of the council.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/providers (the `CreateProvider` operationId).
@@ -5887,10 +6074,14 @@ type ClientInterface interface {
 
 	// GetProvider One provider.
 	//
+	// One provider with its ETag.
+	//
 	// Corresponds with GET /v1/providers/{provider_id} (the `GetProvider` operationId).
 	GetProvider(ctx context.Context, providerId ProviderId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateProviderWithBody Change a provider.
+	//
+	// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5899,17 +6090,32 @@ type ClientInterface interface {
 
 	// UpdateProvider Change a provider.
 	//
+	// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
 	UpdateProvider(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateProviderWithApplicationMergePatchPlusJSONBody Change a provider.
+	//
+	// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+	UpdateProviderWithApplicationMergePatchPlusJSONBody(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListRASVersions The council's RAS versions, oldest first.
+	//
+	// The council's RAS versions, filtered by assessment type or status, oldest first.
 	//
 	// Corresponds with GET /v1/ras-versions (the `ListRASVersions` operationId).
 	ListRASVersions(ctx context.Context, params *ListRASVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateRASVersionWithBody Draft a new version of the council's resource allocation system for one assessment type.
+	//
+	// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5918,6 +6124,8 @@ type ClientInterface interface {
 
 	// CreateRASVersion Draft a new version of the council's resource allocation system for one assessment type.
 	//
+	// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/ras-versions (the `CreateRASVersion` operationId).
@@ -5925,10 +6133,14 @@ type ClientInterface interface {
 
 	// GetRASVersion One RAS version.
 	//
+	// One RAS version with its questionnaire, model and the most points it can give.
+	//
 	// Corresponds with GET /v1/ras-versions/{ras_version_id} (the `GetRASVersion` operationId).
 	GetRASVersion(ctx context.Context, rasVersionId RASVersionId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateRASVersionWithBody Change a draft RAS version (an active or retired version is immutable, 409).
+	//
+	// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5937,22 +6149,39 @@ type ClientInterface interface {
 
 	// UpdateRASVersion Change a draft RAS version (an active or retired version is immutable, 409).
 	//
+	// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
 	UpdateRASVersion(ctx context.Context, rasVersionId RASVersionId, params *UpdateRASVersionParams, body UpdateRASVersionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateRASVersionWithApplicationMergePatchPlusJSONBody Change a draft RAS version (an active or retired version is immutable, 409).
+	//
+	// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
+	UpdateRASVersionWithApplicationMergePatchPlusJSONBody(ctx context.Context, rasVersionId RASVersionId, params *UpdateRASVersionParams, body UpdateRASVersionApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ActivateRASVersion Put a draft version in force; the version it supersedes is retired.
+	//
+	// Puts a draft version in force for its assessment type; the version it supersedes is retired, in the same transaction. Needs If-Match.
 	//
 	// Corresponds with POST /v1/ras-versions/{ras_version_id}/activate (the `ActivateRASVersion` operationId).
 	ActivateRASVersion(ctx context.Context, rasVersionId RASVersionId, params *ActivateRASVersionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RetireRASVersion Take an active version out of force without a successor.
 	//
+	// Takes an active version out of force without a successor; completions of that assessment type then get 422 until another is active. Needs If-Match.
+	//
 	// Corresponds with POST /v1/ras-versions/{ras_version_id}/retire (the `RetireRASVersion` operationId).
 	RetireRASVersion(ctx context.Context, rasVersionId RASVersionId, params *RetireRASVersionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRateTables The council's rate tables, by valid_from.
+	//
+	// The council's effective-dated charging rate tables, by `valid_from`.
 	//
 	// Corresponds with GET /v1/rate-tables (the `ListRateTables` operationId).
 	ListRateTables(ctx context.Context, params *ListRateTablesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5985,10 +6214,14 @@ type ClientInterface interface {
 
 	// GetRateTable One rate table.
 	//
+	// One rate table: capital limits, tariff income, MIG rates, DRE, taper and minimum charge.
+	//
 	// Corresponds with GET /v1/rate-tables/{rate_table_id} (the `GetRateTable` operationId).
 	GetRateTable(ctx context.Context, rateTableId RateTableId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateRateTableWithBody Change a table that is not yet in force (409 once it is).
+	//
+	// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5997,10 +6230,21 @@ type ClientInterface interface {
 
 	// UpdateRateTable Change a table that is not yet in force (409 once it is).
 	//
+	// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
 	UpdateRateTable(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateRateTableWithApplicationMergePatchPlusJSONBody Change a table that is not yet in force (409 once it is).
+	//
+	// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+	UpdateRateTableWithApplicationMergePatchPlusJSONBody(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UprateRateTable Recalculate, with this table, every current assessment made under an older one (a job).
 	//
@@ -6014,10 +6258,14 @@ type ClientInterface interface {
 
 	// ListServiceCategories The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
 	//
+	// The whole service catalogue: the defaults and the council's own categories (a short list, not paged).
+	//
 	// Corresponds with GET /v1/service-categories (the `ListServiceCategories` operationId).
 	ListServiceCategories(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateServiceCategoryWithBody Add a service category to the council's catalogue.
+	//
+	// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -6025,6 +6273,8 @@ type ClientInterface interface {
 	CreateServiceCategoryWithBody(ctx context.Context, params *CreateServiceCategoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateServiceCategory Add a service category to the council's catalogue.
+	//
+	// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -6047,6 +6297,8 @@ type ClientInterface interface {
 
 	// UpdateSupportPlanWithBody Change a draft plan's parts.
 	//
+	// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
@@ -6054,10 +6306,21 @@ type ClientInterface interface {
 
 	// UpdateSupportPlan Change a draft plan's parts.
 	//
+	// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
 	UpdateSupportPlan(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSupportPlanWithApplicationMergePatchPlusJSONBody Change a draft plan's parts.
+	//
+	// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+	UpdateSupportPlanWithApplicationMergePatchPlusJSONBody(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ApproveSupportPlanWithBody Sign the plan off, recording each check.
 	//
@@ -6079,12 +6342,16 @@ type ClientInterface interface {
 
 	// AddPlanLineWithBody Add a costed line to a draft plan (the plan's rules are checked).
 	//
+	// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
 	AddPlanLineWithBody(ctx context.Context, planId PlanId, params *AddPlanLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddPlanLine Add a costed line to a draft plan (the plan's rules are checked).
+	//
+	// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -6093,10 +6360,21 @@ type ClientInterface interface {
 
 	// RemovePlanLine Remove a line from a draft plan.
 	//
+	// Removes a line from a draft plan and recomputes the totals. Needs If-Match.
+	//
 	// Corresponds with DELETE /v1/support-plans/{plan_id}/lines/{line_id} (the `RemovePlanLine` operationId).
 	RemovePlanLine(ctx context.Context, planId PlanId, lineId LineId, params *RemovePlanLineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetPlanLine One line of a plan (the Location of an added line).
+	//
+	// One costed line of the plan, with the plan's ETag. Provider staff see only their own lines; another's is a 404.
+	//
+	// Corresponds with GET /v1/support-plans/{plan_id}/lines/{line_id} (the `GetPlanLine` operationId).
+	GetPlanLine(ctx context.Context, planId PlanId, lineId LineId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ReplacePlanLineWithBody Replace a line of a draft plan.
+	//
+	// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -6105,12 +6383,16 @@ type ClientInterface interface {
 
 	// ReplacePlanLine Replace a line of a draft plan.
 	//
+	// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
 	ReplacePlanLine(ctx context.Context, planId PlanId, lineId LineId, params *ReplacePlanLineParams, body ReplacePlanLineJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReturnSupportPlanWithBody Return a submitted plan to its author with a reason (back to draft).
+	//
+	// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -6119,6 +6401,8 @@ type ClientInterface interface {
 
 	// ReturnSupportPlan Return a submitted plan to its author with a reason (back to draft).
 	//
+	// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
@@ -6126,26 +6410,36 @@ type ClientInterface interface {
 
 	// ReviseSupportPlan Start a revision of an approved plan: a new draft with the same lines.
 	//
+	// Starts a revision of an approved plan: a new draft with the next number and the same lines; the approved plan stays in force until the revision is approved. Takes no body. Needs If-Match.
+	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/revise (the `ReviseSupportPlan` operationId).
 	ReviseSupportPlan(ctx context.Context, planId PlanId, params *ReviseSupportPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SubmitSupportPlan Submit a draft for sign-off (every rule is checked).
+	//
+	// Submits a draft plan for sign-off; every plan rule is checked first. Takes no body. Needs If-Match.
 	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
 	SubmitSupportPlan(ctx context.Context, planId PlanId, params *SubmitSupportPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetUpratingJob An uprating job and its progress.
 	//
+	// An uprating job: its state, how many assessments it has recalculated and how many changed.
+	//
 	// Corresponds with GET /v1/uprating-jobs/{job_id} (the `GetUpratingJob` operationId).
 	GetUpratingJob(ctx context.Context, jobId JobId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUpratingChanges The report of an uprating job, a row per recalculated assessment.
+	//
+	// The report of an uprating job, a row per recalculated assessment (previous and new weekly charge, or why it was not recalculated), by cursor.
 	//
 	// Corresponds with GET /v1/uprating-jobs/{job_id}/changes (the `ListUpratingChanges` operationId).
 	ListUpratingChanges(ctx context.Context, jobId JobId, params *ListUpratingChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetDocs The API reference, rendered from this contract.
+//
+// A Redoc page rendering this contract; it loads its script from this service only (no CDN), under a strict content security policy.
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
 func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6162,6 +6456,8 @@ func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 
 // GetDocsScript The script of the API reference page (Redoc, MIT licence), embedded in the binary.
 //
+// The Redoc bundle used by `/docs`, cached for a day.
+//
 // Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
 func (c *Client) GetDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDocsScriptRequest(c.Server)
@@ -6176,6 +6472,8 @@ func (c *Client) GetDocsScript(ctx context.Context, reqEditors ...RequestEditorF
 }
 
 // GetHealth The process is up.
+//
+// Answers 200 while the process runs, without touching the database (a liveness probe).
 //
 // Corresponds with GET /healthz (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6209,6 +6507,8 @@ func (c *Client) GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) 
 
 // GetOpenAPI This contract.
 //
+// Serves the repository's `openapi.yaml` byte for byte, so that tools read exactly the contract the server enforces.
+//
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOpenAPIRequest(c.Server)
@@ -6223,6 +6523,8 @@ func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) 
 }
 
 // GetReady The database is reachable and fully migrated.
+//
+// Answers 200 when the database answers and carries every migration this binary knows, else 503 (a readiness probe).
 //
 // Corresponds with GET /readyz (the `GetReady` operationId).
 func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6239,6 +6541,8 @@ func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*
 
 // ListAssessments The council's assessments (a work list), oldest first.
 //
+// The council's assessments as a work list, filtered by status, type or practitioner, oldest first.
+//
 // Corresponds with GET /v1/assessments (the `ListAssessments` operationId).
 func (c *Client) ListAssessments(ctx context.Context, params *ListAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAssessmentsRequest(c.Server, params)
@@ -6254,6 +6558,8 @@ func (c *Client) ListAssessments(ctx context.Context, params *ListAssessmentsPar
 
 // GetAssessment One assessment.
 //
+// One assessment with its recorded facts, its eligibility once completed, and, while a draft, what still blocks its completion (`completion_blockers`).
+//
 // Corresponds with GET /v1/assessments/{assessment_id} (the `GetAssessment` operationId).
 func (c *Client) GetAssessment(ctx context.Context, assessmentId AssessmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAssessmentRequest(c.Server, assessmentId)
@@ -6268,6 +6574,8 @@ func (c *Client) GetAssessment(ctx context.Context, assessmentId AssessmentId, r
 }
 
 // UpdateAssessmentWithBody Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+//
+// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6286,6 +6594,8 @@ func (c *Client) UpdateAssessmentWithBody(ctx context.Context, assessmentId Asse
 
 // UpdateAssessment Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
 //
+// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
@@ -6301,7 +6611,28 @@ func (c *Client) UpdateAssessment(ctx context.Context, assessmentId AssessmentId
 	return c.Client.Do(req)
 }
 
+// UpdateAssessmentWithApplicationMergePatchPlusJSONBody Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+//
+// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
+func (c *Client) UpdateAssessmentWithApplicationMergePatchPlusJSONBody(ctx context.Context, assessmentId AssessmentId, params *UpdateAssessmentParams, body UpdateAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAssessmentRequestWithApplicationMergePatchPlusJSONBody(c.Server, assessmentId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CancelAssessmentWithBody Cancel a draft assessment, with a reason.
+//
+// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6319,6 +6650,8 @@ func (c *Client) CancelAssessmentWithBody(ctx context.Context, assessmentId Asse
 }
 
 // CancelAssessment Cancel a draft assessment, with a reason.
+//
+// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6385,6 +6718,8 @@ func (c *Client) CompleteAssessment(ctx context.Context, assessmentId Assessment
 
 // ListAuditEvents The audit trail of the council, oldest first.
 //
+// The append-only audit trail of the council, filtered by entity, actor, action or time, oldest first. Events hold field names and non-personal details, never personal values.
+//
 // Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAuditEventsRequest(c.Server, params)
@@ -6400,6 +6735,8 @@ func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsPar
 
 // GetCouncilSettings The council's settings: delegated limits and direct-payment rules.
 //
+// The council's settings: the approvers' delegated limit and the direct-payment stay limits. Version 1 while the defaults apply.
+//
 // Corresponds with GET /v1/council/settings (the `GetCouncilSettings` operationId).
 func (c *Client) GetCouncilSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCouncilSettingsRequest(c.Server)
@@ -6414,6 +6751,8 @@ func (c *Client) GetCouncilSettings(ctx context.Context, reqEditors ...RequestEd
 }
 
 // UpdateCouncilSettingsWithBody Change the council's settings.
+//
+// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6432,6 +6771,8 @@ func (c *Client) UpdateCouncilSettingsWithBody(ctx context.Context, params *Upda
 
 // UpdateCouncilSettings Change the council's settings.
 //
+// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
@@ -6447,7 +6788,28 @@ func (c *Client) UpdateCouncilSettings(ctx context.Context, params *UpdateCounci
 	return c.Client.Do(req)
 }
 
+// UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBody Change the council's settings.
+//
+// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+func (c *Client) UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBody(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCouncilSettingsRequestWithApplicationMergePatchPlusJSONBody(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListDirectPaymentAgreements Direct-payment agreements (work lists).
+//
+// Direct-payment agreements, filtered by person or unsigned, oldest first.
 //
 // Corresponds with GET /v1/direct-payment-agreements (the `ListDirectPaymentAgreements` operationId).
 func (c *Client) ListDirectPaymentAgreements(ctx context.Context, params *ListDirectPaymentAgreementsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6463,6 +6825,8 @@ func (c *Client) ListDirectPaymentAgreements(ctx context.Context, params *ListDi
 }
 
 // CreateDirectPaymentAgreementWithBody Record the direct-payment agreement of an approved plan.
+//
+// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6481,6 +6845,8 @@ func (c *Client) CreateDirectPaymentAgreementWithBody(ctx context.Context, param
 
 // CreateDirectPaymentAgreement Record the direct-payment agreement of an approved plan.
 //
+// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
@@ -6498,6 +6864,8 @@ func (c *Client) CreateDirectPaymentAgreement(ctx context.Context, params *Creat
 
 // GetDirectPaymentAgreement One direct-payment agreement.
 //
+// One direct-payment agreement with its annual amount and amount per payment.
+//
 // Corresponds with GET /v1/direct-payment-agreements/{agreement_id} (the `GetDirectPaymentAgreement` operationId).
 func (c *Client) GetDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDirectPaymentAgreementRequest(c.Server, agreementId)
@@ -6512,6 +6880,8 @@ func (c *Client) GetDirectPaymentAgreement(ctx context.Context, agreementId Agre
 }
 
 // UpdateDirectPaymentAgreementWithBody Record the signature or the personal-assistant evidence.
+//
+// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6530,6 +6900,8 @@ func (c *Client) UpdateDirectPaymentAgreementWithBody(ctx context.Context, agree
 
 // UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
 //
+// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
@@ -6545,7 +6917,28 @@ func (c *Client) UpdateDirectPaymentAgreement(ctx context.Context, agreementId A
 	return c.Client.Do(req)
 }
 
+// UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBody Record the signature or the personal-assistant evidence.
+//
+// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+func (c *Client) UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBody(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDirectPaymentAgreementRequestWithApplicationMergePatchPlusJSONBody(c.Server, agreementId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetFinancialAssessment One financial assessment.
+//
+// One financial assessment with, once completed, the whole calculation (`result`) and the rate table used.
 //
 // Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
 func (c *Client) GetFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6561,6 +6954,8 @@ func (c *Client) GetFinancialAssessment(ctx context.Context, financialAssessment
 }
 
 // UpdateFinancialAssessmentWithBody Change a draft financial assessment (lists are replaced whole).
+//
+// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6579,11 +6974,32 @@ func (c *Client) UpdateFinancialAssessmentWithBody(ctx context.Context, financia
 
 // UpdateFinancialAssessment Change a draft financial assessment (lists are replaced whole).
 //
+// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
 func (c *Client) UpdateFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateFinancialAssessmentRequest(c.Server, financialAssessmentId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBody Change a draft financial assessment (lists are replaced whole).
+//
+// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+func (c *Client) UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBody(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateFinancialAssessmentRequestWithApplicationMergePatchPlusJSONBody(c.Server, financialAssessmentId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6617,6 +7033,8 @@ func (c *Client) CompleteFinancialAssessment(ctx context.Context, financialAsses
 
 // ListFundingRequests Funding requests, oldest request first (status=pending is the panel's queue).
 //
+// Funding requests, oldest request first; `status=pending` is the panel's queue.
+//
 // Corresponds with GET /v1/funding-requests (the `ListFundingRequests` operationId).
 func (c *Client) ListFundingRequests(ctx context.Context, params *ListFundingRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListFundingRequestsRequest(c.Server, params)
@@ -6631,6 +7049,8 @@ func (c *Client) ListFundingRequests(ctx context.Context, params *ListFundingReq
 }
 
 // CreateFundingRequestWithBody Ask the funding panel for more than the indicative budget, with a reason.
+//
+// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6649,6 +7069,8 @@ func (c *Client) CreateFundingRequestWithBody(ctx context.Context, params *Creat
 
 // CreateFundingRequest Ask the funding panel for more than the indicative budget, with a reason.
 //
+// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/funding-requests (the `CreateFundingRequest` operationId).
@@ -6665,6 +7087,8 @@ func (c *Client) CreateFundingRequest(ctx context.Context, params *CreateFunding
 }
 
 // GetFundingRequest One funding request.
+//
+// One funding request with its decision, if any, and the days it waited.
 //
 // Corresponds with GET /v1/funding-requests/{funding_request_id} (the `GetFundingRequest` operationId).
 func (c *Client) GetFundingRequest(ctx context.Context, fundingRequestId FundingRequestId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6719,6 +7143,8 @@ func (c *Client) DecideFundingRequest(ctx context.Context, fundingRequestId Fund
 
 // ListISFAgreements ISF agreements; provider staff see their own.
 //
+// ISF agreements, oldest first; provider staff see only their own.
+//
 // Corresponds with GET /v1/isf-agreements (the `ListISFAgreements` operationId).
 func (c *Client) ListISFAgreements(ctx context.Context, params *ListISFAgreementsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListISFAgreementsRequest(c.Server, params)
@@ -6733,6 +7159,8 @@ func (c *Client) ListISFAgreements(ctx context.Context, params *ListISFAgreement
 }
 
 // CreateISFAgreementWithBody Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+//
+// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6751,6 +7179,8 @@ func (c *Client) CreateISFAgreementWithBody(ctx context.Context, params *CreateI
 
 // CreateISFAgreement Record the Individual Service Fund agreement of an approved plan with an ISF provider.
 //
+// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
@@ -6767,6 +7197,8 @@ func (c *Client) CreateISFAgreement(ctx context.Context, params *CreateISFAgreem
 }
 
 // GetISFAgreement One ISF agreement.
+//
+// One ISF agreement with its annual amount and amount per payment.
 //
 // Corresponds with GET /v1/isf-agreements/{agreement_id} (the `GetISFAgreement` operationId).
 func (c *Client) GetISFAgreement(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6800,6 +7232,8 @@ func (c *Client) ListPeople(ctx context.Context, params *ListPeopleParams, reqEd
 
 // CreatePersonWithBody Record a person (a service user or a carer).
 //
+// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/people (the `CreatePerson` operationId).
@@ -6816,6 +7250,8 @@ func (c *Client) CreatePersonWithBody(ctx context.Context, params *CreatePersonP
 }
 
 // CreatePerson Record a person (a service user or a carer).
+//
+// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6851,6 +7287,8 @@ func (c *Client) GetPerson(ctx context.Context, personId PersonId, reqEditors ..
 
 // UpdatePersonWithBody Change a person's details (JSON merge patch; null clears an optional field).
 //
+// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
@@ -6868,6 +7306,8 @@ func (c *Client) UpdatePersonWithBody(ctx context.Context, personId PersonId, pa
 
 // UpdatePerson Change a person's details (JSON merge patch; null clears an optional field).
 //
+// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
@@ -6883,7 +7323,28 @@ func (c *Client) UpdatePerson(ctx context.Context, personId PersonId, params *Up
 	return c.Client.Do(req)
 }
 
+// UpdatePersonWithApplicationMergePatchPlusJSONBody Change a person's details (JSON merge patch; null clears an optional field).
+//
+// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
+func (c *Client) UpdatePersonWithApplicationMergePatchPlusJSONBody(ctx context.Context, personId PersonId, params *UpdatePersonParams, body UpdatePersonApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePersonRequestWithApplicationMergePatchPlusJSONBody(c.Server, personId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListPersonAssessments This person's assessments, oldest first.
+//
+// This person's needs, carer and child assessments, oldest first, by cursor.
 //
 // Corresponds with GET /v1/people/{person_id}/assessments (the `ListPersonAssessments` operationId).
 func (c *Client) ListPersonAssessments(ctx context.Context, personId PersonId, params *ListPersonAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6942,6 +7403,8 @@ func (c *Client) CreateAssessment(ctx context.Context, personId PersonId, params
 
 // ListPersonFinancialAssessments This person's financial assessments, oldest first.
 //
+// This person's financial assessments, oldest first, by cursor.
+//
 // Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
 func (c *Client) ListPersonFinancialAssessments(ctx context.Context, personId PersonId, params *ListPersonFinancialAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPersonFinancialAssessmentsRequest(c.Server, personId, params)
@@ -6956,6 +7419,8 @@ func (c *Client) ListPersonFinancialAssessments(ctx context.Context, personId Pe
 }
 
 // CreateFinancialAssessmentWithBody Start a financial assessment of this person (a draft).
+//
+// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6974,6 +7439,8 @@ func (c *Client) CreateFinancialAssessmentWithBody(ctx context.Context, personId
 
 // CreateFinancialAssessment Start a financial assessment of this person (a draft).
 //
+// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
@@ -6991,6 +7458,8 @@ func (c *Client) CreateFinancialAssessment(ctx context.Context, personId PersonI
 
 // ListPersonBudgetVersions Every version of every personal budget of this person, oldest first, each with the reason it changed.
 //
+// Every version of every budget of this person, oldest first, each with the reason it changed and the RAS version or figures used.
+//
 // Corresponds with GET /v1/people/{person_id}/personal-budgets (the `ListPersonBudgetVersions` operationId).
 func (c *Client) ListPersonBudgetVersions(ctx context.Context, personId PersonId, params *ListPersonBudgetVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPersonBudgetVersionsRequest(c.Server, personId, params)
@@ -7006,6 +7475,8 @@ func (c *Client) ListPersonBudgetVersions(ctx context.Context, personId PersonId
 
 // ListRelationships Relationships in which this person is either side, oldest first.
 //
+// Every relationship in which this person is either side, ended ones included, oldest first, by cursor.
+//
 // Corresponds with GET /v1/people/{person_id}/relationships (the `ListRelationships` operationId).
 func (c *Client) ListRelationships(ctx context.Context, personId PersonId, params *ListRelationshipsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListRelationshipsRequest(c.Server, personId, params)
@@ -7020,6 +7491,8 @@ func (c *Client) ListRelationships(ctx context.Context, personId PersonId, param
 }
 
 // CreateRelationshipWithBody Record how this person relates to another (this person is `kind` of the related person).
+//
+// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7038,6 +7511,8 @@ func (c *Client) CreateRelationshipWithBody(ctx context.Context, personId Person
 
 // CreateRelationship Record how this person relates to another (this person is `kind` of the related person).
 //
+// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/people/{person_id}/relationships (the `CreateRelationship` operationId).
@@ -7055,6 +7530,8 @@ func (c *Client) CreateRelationship(ctx context.Context, personId PersonId, para
 
 // GetRelationship One relationship of this person.
 //
+// One relationship in which this person is either side, with its ETag.
+//
 // Corresponds with GET /v1/people/{person_id}/relationships/{relationship_id} (the `GetRelationship` operationId).
 func (c *Client) GetRelationship(ctx context.Context, personId PersonId, relationshipId RelationshipId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRelationshipRequest(c.Server, personId, relationshipId)
@@ -7069,6 +7546,8 @@ func (c *Client) GetRelationship(ctx context.Context, personId PersonId, relatio
 }
 
 // EndRelationshipWithBody End a relationship (relationships are never deleted).
+//
+// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7087,6 +7566,8 @@ func (c *Client) EndRelationshipWithBody(ctx context.Context, personId PersonId,
 
 // EndRelationship End a relationship (relationships are never deleted).
 //
+// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/people/{person_id}/relationships/{relationship_id}/end (the `EndRelationship` operationId).
@@ -7104,6 +7585,8 @@ func (c *Client) EndRelationship(ctx context.Context, personId PersonId, relatio
 
 // ListPersonalBudgets The council's personal budgets, oldest first.
 //
+// The council's personal budgets, filtered by status, oldest first; provider staff see only the budgets their ISF or lines reach.
+//
 // Corresponds with GET /v1/personal-budgets (the `ListPersonalBudgets` operationId).
 func (c *Client) ListPersonalBudgets(ctx context.Context, params *ListPersonalBudgetsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPersonalBudgetsRequest(c.Server, params)
@@ -7118,6 +7601,8 @@ func (c *Client) ListPersonalBudgets(ctx context.Context, params *ListPersonalBu
 }
 
 // GetPersonalBudget One personal budget with every version of it.
+//
+// One personal budget: its current version (indicative, ceiling, final, cost split between council and person) and every earlier version with its reason.
 //
 // Corresponds with GET /v1/personal-budgets/{budget_id} (the `GetPersonalBudget` operationId).
 func (c *Client) GetPersonalBudget(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7134,6 +7619,8 @@ func (c *Client) GetPersonalBudget(ctx context.Context, budgetId BudgetId, reqEd
 
 // ListBudgetSupportPlans The plans of this budget, oldest first.
 //
+// The plans of this budget, every number and status, oldest first.
+//
 // Corresponds with GET /v1/personal-budgets/{budget_id}/support-plans (the `ListBudgetSupportPlans` operationId).
 func (c *Client) ListBudgetSupportPlans(ctx context.Context, budgetId BudgetId, params *ListBudgetSupportPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListBudgetSupportPlansRequest(c.Server, budgetId, params)
@@ -7148,6 +7635,8 @@ func (c *Client) ListBudgetSupportPlans(ctx context.Context, budgetId BudgetId, 
 }
 
 // CreateSupportPlanWithBody Start a care and support plan for this budget (a draft).
+//
+// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7166,6 +7655,8 @@ func (c *Client) CreateSupportPlanWithBody(ctx context.Context, budgetId BudgetI
 
 // CreateSupportPlan Start a care and support plan for this budget (a draft).
 //
+// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
@@ -7183,6 +7674,8 @@ func (c *Client) CreateSupportPlan(ctx context.Context, budgetId BudgetId, param
 
 // ListProviders The council's providers.
 //
+// The council's providers, filtered by type or active, oldest first.
+//
 // Corresponds with GET /v1/providers (the `ListProviders` operationId).
 func (c *Client) ListProviders(ctx context.Context, params *ListProvidersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListProvidersRequest(c.Server, params)
@@ -7197,6 +7690,8 @@ func (c *Client) ListProviders(ctx context.Context, params *ListProvidersParams,
 }
 
 // CreateProviderWithBody Record a provider (care agency, ISF provider, day service).
+//
+// Records a provider (care agency, ISF provider, day service) of the council.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7215,6 +7710,8 @@ func (c *Client) CreateProviderWithBody(ctx context.Context, params *CreateProvi
 
 // CreateProvider Record a provider (care agency, ISF provider, day service).
 //
+// Records a provider (care agency, ISF provider, day service) of the council.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/providers (the `CreateProvider` operationId).
@@ -7232,6 +7729,8 @@ func (c *Client) CreateProvider(ctx context.Context, params *CreateProviderParam
 
 // GetProvider One provider.
 //
+// One provider with its ETag.
+//
 // Corresponds with GET /v1/providers/{provider_id} (the `GetProvider` operationId).
 func (c *Client) GetProvider(ctx context.Context, providerId ProviderId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetProviderRequest(c.Server, providerId)
@@ -7246,6 +7745,8 @@ func (c *Client) GetProvider(ctx context.Context, providerId ProviderId, reqEdit
 }
 
 // UpdateProviderWithBody Change a provider.
+//
+// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7264,6 +7765,8 @@ func (c *Client) UpdateProviderWithBody(ctx context.Context, providerId Provider
 
 // UpdateProvider Change a provider.
 //
+// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
@@ -7279,7 +7782,28 @@ func (c *Client) UpdateProvider(ctx context.Context, providerId ProviderId, para
 	return c.Client.Do(req)
 }
 
+// UpdateProviderWithApplicationMergePatchPlusJSONBody Change a provider.
+//
+// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+func (c *Client) UpdateProviderWithApplicationMergePatchPlusJSONBody(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateProviderRequestWithApplicationMergePatchPlusJSONBody(c.Server, providerId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListRASVersions The council's RAS versions, oldest first.
+//
+// The council's RAS versions, filtered by assessment type or status, oldest first.
 //
 // Corresponds with GET /v1/ras-versions (the `ListRASVersions` operationId).
 func (c *Client) ListRASVersions(ctx context.Context, params *ListRASVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7295,6 +7819,8 @@ func (c *Client) ListRASVersions(ctx context.Context, params *ListRASVersionsPar
 }
 
 // CreateRASVersionWithBody Draft a new version of the council's resource allocation system for one assessment type.
+//
+// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7313,6 +7839,8 @@ func (c *Client) CreateRASVersionWithBody(ctx context.Context, params *CreateRAS
 
 // CreateRASVersion Draft a new version of the council's resource allocation system for one assessment type.
 //
+// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/ras-versions (the `CreateRASVersion` operationId).
@@ -7330,6 +7858,8 @@ func (c *Client) CreateRASVersion(ctx context.Context, params *CreateRASVersionP
 
 // GetRASVersion One RAS version.
 //
+// One RAS version with its questionnaire, model and the most points it can give.
+//
 // Corresponds with GET /v1/ras-versions/{ras_version_id} (the `GetRASVersion` operationId).
 func (c *Client) GetRASVersion(ctx context.Context, rasVersionId RASVersionId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRASVersionRequest(c.Server, rasVersionId)
@@ -7344,6 +7874,8 @@ func (c *Client) GetRASVersion(ctx context.Context, rasVersionId RASVersionId, r
 }
 
 // UpdateRASVersionWithBody Change a draft RAS version (an active or retired version is immutable, 409).
+//
+// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7362,6 +7894,8 @@ func (c *Client) UpdateRASVersionWithBody(ctx context.Context, rasVersionId RASV
 
 // UpdateRASVersion Change a draft RAS version (an active or retired version is immutable, 409).
 //
+// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
@@ -7377,7 +7911,28 @@ func (c *Client) UpdateRASVersion(ctx context.Context, rasVersionId RASVersionId
 	return c.Client.Do(req)
 }
 
+// UpdateRASVersionWithApplicationMergePatchPlusJSONBody Change a draft RAS version (an active or retired version is immutable, 409).
+//
+// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
+func (c *Client) UpdateRASVersionWithApplicationMergePatchPlusJSONBody(ctx context.Context, rasVersionId RASVersionId, params *UpdateRASVersionParams, body UpdateRASVersionApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRASVersionRequestWithApplicationMergePatchPlusJSONBody(c.Server, rasVersionId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ActivateRASVersion Put a draft version in force; the version it supersedes is retired.
+//
+// Puts a draft version in force for its assessment type; the version it supersedes is retired, in the same transaction. Needs If-Match.
 //
 // Corresponds with POST /v1/ras-versions/{ras_version_id}/activate (the `ActivateRASVersion` operationId).
 func (c *Client) ActivateRASVersion(ctx context.Context, rasVersionId RASVersionId, params *ActivateRASVersionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7394,6 +7949,8 @@ func (c *Client) ActivateRASVersion(ctx context.Context, rasVersionId RASVersion
 
 // RetireRASVersion Take an active version out of force without a successor.
 //
+// Takes an active version out of force without a successor; completions of that assessment type then get 422 until another is active. Needs If-Match.
+//
 // Corresponds with POST /v1/ras-versions/{ras_version_id}/retire (the `RetireRASVersion` operationId).
 func (c *Client) RetireRASVersion(ctx context.Context, rasVersionId RASVersionId, params *RetireRASVersionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRetireRASVersionRequest(c.Server, rasVersionId, params)
@@ -7408,6 +7965,8 @@ func (c *Client) RetireRASVersion(ctx context.Context, rasVersionId RASVersionId
 }
 
 // ListRateTables The council's rate tables, by valid_from.
+//
+// The council's effective-dated charging rate tables, by `valid_from`.
 //
 // Corresponds with GET /v1/rate-tables (the `ListRateTables` operationId).
 func (c *Client) ListRateTables(ctx context.Context, params *ListRateTablesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7470,6 +8029,8 @@ func (c *Client) CreateRateTable(ctx context.Context, params *CreateRateTablePar
 
 // GetRateTable One rate table.
 //
+// One rate table: capital limits, tariff income, MIG rates, DRE, taper and minimum charge.
+//
 // Corresponds with GET /v1/rate-tables/{rate_table_id} (the `GetRateTable` operationId).
 func (c *Client) GetRateTable(ctx context.Context, rateTableId RateTableId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRateTableRequest(c.Server, rateTableId)
@@ -7484,6 +8045,8 @@ func (c *Client) GetRateTable(ctx context.Context, rateTableId RateTableId, reqE
 }
 
 // UpdateRateTableWithBody Change a table that is not yet in force (409 once it is).
+//
+// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7502,11 +8065,32 @@ func (c *Client) UpdateRateTableWithBody(ctx context.Context, rateTableId RateTa
 
 // UpdateRateTable Change a table that is not yet in force (409 once it is).
 //
+// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
 func (c *Client) UpdateRateTable(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateRateTableRequest(c.Server, rateTableId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateRateTableWithApplicationMergePatchPlusJSONBody Change a table that is not yet in force (409 once it is).
+//
+// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+func (c *Client) UpdateRateTableWithApplicationMergePatchPlusJSONBody(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRateTableRequestWithApplicationMergePatchPlusJSONBody(c.Server, rateTableId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7539,6 +8123,8 @@ func (c *Client) UprateRateTable(ctx context.Context, rateTableId RateTableId, p
 
 // ListServiceCategories The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
 //
+// The whole service catalogue: the defaults and the council's own categories (a short list, not paged).
+//
 // Corresponds with GET /v1/service-categories (the `ListServiceCategories` operationId).
 func (c *Client) ListServiceCategories(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListServiceCategoriesRequest(c.Server)
@@ -7553,6 +8139,8 @@ func (c *Client) ListServiceCategories(ctx context.Context, reqEditors ...Reques
 }
 
 // CreateServiceCategoryWithBody Add a service category to the council's catalogue.
+//
+// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7570,6 +8158,8 @@ func (c *Client) CreateServiceCategoryWithBody(ctx context.Context, params *Crea
 }
 
 // CreateServiceCategory Add a service category to the council's catalogue.
+//
+// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7622,6 +8212,8 @@ func (c *Client) GetSupportPlan(ctx context.Context, planId PlanId, reqEditors .
 
 // UpdateSupportPlanWithBody Change a draft plan's parts.
 //
+// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
@@ -7639,11 +8231,32 @@ func (c *Client) UpdateSupportPlanWithBody(ctx context.Context, planId PlanId, p
 
 // UpdateSupportPlan Change a draft plan's parts.
 //
+// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
 func (c *Client) UpdateSupportPlan(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateSupportPlanRequest(c.Server, planId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSupportPlanWithApplicationMergePatchPlusJSONBody Change a draft plan's parts.
+//
+// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+func (c *Client) UpdateSupportPlanWithApplicationMergePatchPlusJSONBody(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSupportPlanRequestWithApplicationMergePatchPlusJSONBody(c.Server, planId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7694,6 +8307,8 @@ func (c *Client) ApproveSupportPlan(ctx context.Context, planId PlanId, params *
 
 // AddPlanLineWithBody Add a costed line to a draft plan (the plan's rules are checked).
 //
+// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
@@ -7710,6 +8325,8 @@ func (c *Client) AddPlanLineWithBody(ctx context.Context, planId PlanId, params 
 }
 
 // AddPlanLine Add a costed line to a draft plan (the plan's rules are checked).
+//
+// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7728,6 +8345,8 @@ func (c *Client) AddPlanLine(ctx context.Context, planId PlanId, params *AddPlan
 
 // RemovePlanLine Remove a line from a draft plan.
 //
+// Removes a line from a draft plan and recomputes the totals. Needs If-Match.
+//
 // Corresponds with DELETE /v1/support-plans/{plan_id}/lines/{line_id} (the `RemovePlanLine` operationId).
 func (c *Client) RemovePlanLine(ctx context.Context, planId PlanId, lineId LineId, params *RemovePlanLineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRemovePlanLineRequest(c.Server, planId, lineId, params)
@@ -7741,7 +8360,26 @@ func (c *Client) RemovePlanLine(ctx context.Context, planId PlanId, lineId LineI
 	return c.Client.Do(req)
 }
 
+// GetPlanLine One line of a plan (the Location of an added line).
+//
+// One costed line of the plan, with the plan's ETag. Provider staff see only their own lines; another's is a 404.
+//
+// Corresponds with GET /v1/support-plans/{plan_id}/lines/{line_id} (the `GetPlanLine` operationId).
+func (c *Client) GetPlanLine(ctx context.Context, planId PlanId, lineId LineId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPlanLineRequest(c.Server, planId, lineId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ReplacePlanLineWithBody Replace a line of a draft plan.
+//
+// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7760,6 +8398,8 @@ func (c *Client) ReplacePlanLineWithBody(ctx context.Context, planId PlanId, lin
 
 // ReplacePlanLine Replace a line of a draft plan.
 //
+// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
@@ -7776,6 +8416,8 @@ func (c *Client) ReplacePlanLine(ctx context.Context, planId PlanId, lineId Line
 }
 
 // ReturnSupportPlanWithBody Return a submitted plan to its author with a reason (back to draft).
+//
+// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7794,6 +8436,8 @@ func (c *Client) ReturnSupportPlanWithBody(ctx context.Context, planId PlanId, p
 
 // ReturnSupportPlan Return a submitted plan to its author with a reason (back to draft).
 //
+// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
@@ -7811,6 +8455,8 @@ func (c *Client) ReturnSupportPlan(ctx context.Context, planId PlanId, params *R
 
 // ReviseSupportPlan Start a revision of an approved plan: a new draft with the same lines.
 //
+// Starts a revision of an approved plan: a new draft with the next number and the same lines; the approved plan stays in force until the revision is approved. Takes no body. Needs If-Match.
+//
 // Corresponds with POST /v1/support-plans/{plan_id}/revise (the `ReviseSupportPlan` operationId).
 func (c *Client) ReviseSupportPlan(ctx context.Context, planId PlanId, params *ReviseSupportPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReviseSupportPlanRequest(c.Server, planId, params)
@@ -7825,6 +8471,8 @@ func (c *Client) ReviseSupportPlan(ctx context.Context, planId PlanId, params *R
 }
 
 // SubmitSupportPlan Submit a draft for sign-off (every rule is checked).
+//
+// Submits a draft plan for sign-off; every plan rule is checked first. Takes no body. Needs If-Match.
 //
 // Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
 func (c *Client) SubmitSupportPlan(ctx context.Context, planId PlanId, params *SubmitSupportPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7841,6 +8489,8 @@ func (c *Client) SubmitSupportPlan(ctx context.Context, planId PlanId, params *S
 
 // GetUpratingJob An uprating job and its progress.
 //
+// An uprating job: its state, how many assessments it has recalculated and how many changed.
+//
 // Corresponds with GET /v1/uprating-jobs/{job_id} (the `GetUpratingJob` operationId).
 func (c *Client) GetUpratingJob(ctx context.Context, jobId JobId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetUpratingJobRequest(c.Server, jobId)
@@ -7855,6 +8505,8 @@ func (c *Client) GetUpratingJob(ctx context.Context, jobId JobId, reqEditors ...
 }
 
 // ListUpratingChanges The report of an uprating job, a row per recalculated assessment.
+//
+// The report of an uprating job, a row per recalculated assessment (previous and new weekly charge, or why it was not recalculated), by cursor.
 //
 // Corresponds with GET /v1/uprating-jobs/{job_id}/changes (the `ListUpratingChanges` operationId).
 func (c *Client) ListUpratingChanges(ctx context.Context, jobId JobId, params *ListUpratingChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8176,6 +8828,17 @@ func NewUpdateAssessmentRequest(server string, assessmentId AssessmentId, params
 	}
 	bodyReader = bytes.NewReader(buf)
 	return NewUpdateAssessmentRequestWithBody(server, assessmentId, params, "application/json", bodyReader)
+}
+
+// NewUpdateAssessmentRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateAssessment builder with application/merge-patch+json body
+func NewUpdateAssessmentRequestWithApplicationMergePatchPlusJSONBody(server string, assessmentId AssessmentId, params *UpdateAssessmentParams, body UpdateAssessmentApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateAssessmentRequestWithBody(server, assessmentId, params, "application/merge-patch+json", bodyReader)
 }
 
 // NewUpdateAssessmentRequestWithBody constructs an http.Request for the UpdateAssessment method, with any body, and a specified content type
@@ -8529,6 +9192,17 @@ func NewUpdateCouncilSettingsRequest(server string, params *UpdateCouncilSetting
 	return NewUpdateCouncilSettingsRequestWithBody(server, params, "application/json", bodyReader)
 }
 
+// NewUpdateCouncilSettingsRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateCouncilSettings builder with application/merge-patch+json body
+func NewUpdateCouncilSettingsRequestWithApplicationMergePatchPlusJSONBody(server string, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateCouncilSettingsRequestWithBody(server, params, "application/merge-patch+json", bodyReader)
+}
+
 // NewUpdateCouncilSettingsRequestWithBody constructs an http.Request for the UpdateCouncilSettings method, with any body, and a specified content type
 func NewUpdateCouncilSettingsRequestWithBody(server string, params *UpdateCouncilSettingsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -8775,6 +9449,17 @@ func NewUpdateDirectPaymentAgreementRequest(server string, agreementId Agreement
 	return NewUpdateDirectPaymentAgreementRequestWithBody(server, agreementId, params, "application/json", bodyReader)
 }
 
+// NewUpdateDirectPaymentAgreementRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateDirectPaymentAgreement builder with application/merge-patch+json body
+func NewUpdateDirectPaymentAgreementRequestWithApplicationMergePatchPlusJSONBody(server string, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateDirectPaymentAgreementRequestWithBody(server, agreementId, params, "application/merge-patch+json", bodyReader)
+}
+
 // NewUpdateDirectPaymentAgreementRequestWithBody constructs an http.Request for the UpdateDirectPaymentAgreement method, with any body, and a specified content type
 func NewUpdateDirectPaymentAgreementRequestWithBody(server string, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -8869,6 +9554,17 @@ func NewUpdateFinancialAssessmentRequest(server string, financialAssessmentId Fi
 	}
 	bodyReader = bytes.NewReader(buf)
 	return NewUpdateFinancialAssessmentRequestWithBody(server, financialAssessmentId, params, "application/json", bodyReader)
+}
+
+// NewUpdateFinancialAssessmentRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateFinancialAssessment builder with application/merge-patch+json body
+func NewUpdateFinancialAssessmentRequestWithApplicationMergePatchPlusJSONBody(server string, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateFinancialAssessmentRequestWithBody(server, financialAssessmentId, params, "application/merge-patch+json", bodyReader)
 }
 
 // NewUpdateFinancialAssessmentRequestWithBody constructs an http.Request for the UpdateFinancialAssessment method, with any body, and a specified content type
@@ -9579,6 +10275,17 @@ func NewUpdatePersonRequest(server string, personId PersonId, params *UpdatePers
 	}
 	bodyReader = bytes.NewReader(buf)
 	return NewUpdatePersonRequestWithBody(server, personId, params, "application/json", bodyReader)
+}
+
+// NewUpdatePersonRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdatePerson builder with application/merge-patch+json body
+func NewUpdatePersonRequestWithApplicationMergePatchPlusJSONBody(server string, personId PersonId, params *UpdatePersonParams, body UpdatePersonApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdatePersonRequestWithBody(server, personId, params, "application/merge-patch+json", bodyReader)
 }
 
 // NewUpdatePersonRequestWithBody constructs an http.Request for the UpdatePerson method, with any body, and a specified content type
@@ -10669,6 +11376,17 @@ func NewUpdateProviderRequest(server string, providerId ProviderId, params *Upda
 	return NewUpdateProviderRequestWithBody(server, providerId, params, "application/json", bodyReader)
 }
 
+// NewUpdateProviderRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateProvider builder with application/merge-patch+json body
+func NewUpdateProviderRequestWithApplicationMergePatchPlusJSONBody(server string, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateProviderRequestWithBody(server, providerId, params, "application/merge-patch+json", bodyReader)
+}
+
 // NewUpdateProviderRequestWithBody constructs an http.Request for the UpdateProvider method, with any body, and a specified content type
 func NewUpdateProviderRequestWithBody(server string, providerId ProviderId, params *UpdateProviderParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -10908,6 +11626,17 @@ func NewUpdateRASVersionRequest(server string, rasVersionId RASVersionId, params
 	}
 	bodyReader = bytes.NewReader(buf)
 	return NewUpdateRASVersionRequestWithBody(server, rasVersionId, params, "application/json", bodyReader)
+}
+
+// NewUpdateRASVersionRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateRASVersion builder with application/merge-patch+json body
+func NewUpdateRASVersionRequestWithApplicationMergePatchPlusJSONBody(server string, rasVersionId RASVersionId, params *UpdateRASVersionParams, body UpdateRASVersionApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateRASVersionRequestWithBody(server, rasVersionId, params, "application/merge-patch+json", bodyReader)
 }
 
 // NewUpdateRASVersionRequestWithBody constructs an http.Request for the UpdateRASVersion method, with any body, and a specified content type
@@ -11237,6 +11966,17 @@ func NewUpdateRateTableRequest(server string, rateTableId RateTableId, params *U
 	return NewUpdateRateTableRequestWithBody(server, rateTableId, params, "application/json", bodyReader)
 }
 
+// NewUpdateRateTableRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateRateTable builder with application/merge-patch+json body
+func NewUpdateRateTableRequestWithApplicationMergePatchPlusJSONBody(server string, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateRateTableRequestWithBody(server, rateTableId, params, "application/merge-patch+json", bodyReader)
+}
+
 // NewUpdateRateTableRequestWithBody constructs an http.Request for the UpdateRateTable method, with any body, and a specified content type
 func NewUpdateRateTableRequestWithBody(server string, rateTableId RateTableId, params *UpdateRateTableParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -11554,6 +12294,17 @@ func NewUpdateSupportPlanRequest(server string, planId PlanId, params *UpdateSup
 	return NewUpdateSupportPlanRequestWithBody(server, planId, params, "application/json", bodyReader)
 }
 
+// NewUpdateSupportPlanRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateSupportPlan builder with application/merge-patch+json body
+func NewUpdateSupportPlanRequestWithApplicationMergePatchPlusJSONBody(server string, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateSupportPlanRequestWithBody(server, planId, params, "application/merge-patch+json", bodyReader)
+}
+
 // NewUpdateSupportPlanRequestWithBody constructs an http.Request for the UpdateSupportPlan method, with any body, and a specified content type
 func NewUpdateSupportPlanRequestWithBody(server string, planId PlanId, params *UpdateSupportPlanParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -11780,6 +12531,47 @@ func NewRemovePlanLineRequest(server string, planId PlanId, lineId LineId, param
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewGetPlanLineRequest constructs an http.Request for the GetPlanLine method
+func NewGetPlanLineRequest(server string, planId PlanId, lineId LineId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "line_id", lineId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/support-plans/%s/lines/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -12179,6 +12971,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetDocsWithResponse The API reference, rendered from this contract.
 	//
+	// A Redoc page rendering this contract; it loads its script from this service only (no CDN), under a strict content security policy.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
@@ -12186,12 +12980,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetDocsScriptWithResponse The script of the API reference page (Redoc, MIT licence), embedded in the binary.
 	//
+	// The Redoc bundle used by `/docs`, cached for a day.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
 	GetDocsScriptWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsScriptResponse, error)
 
 	// GetHealthWithResponse The process is up.
+	//
+	// Answers 200 while the process runs, without touching the database (a liveness probe).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12209,12 +13007,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetOpenAPIWithResponse This contract.
 	//
+	// Serves the repository's `openapi.yaml` byte for byte, so that tools read exactly the contract the server enforces.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error)
 
 	// GetReadyWithResponse The database is reachable and fully migrated.
+	//
+	// Answers 200 when the database answers and carries every migration this binary knows, else 503 (a readiness probe).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12223,12 +13025,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListAssessmentsWithResponse The council's assessments (a work list), oldest first.
 	//
+	// The council's assessments as a work list, filtered by status, type or practitioner, oldest first.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/assessments (the `ListAssessments` operationId).
 	ListAssessmentsWithResponse(ctx context.Context, params *ListAssessmentsParams, reqEditors ...RequestEditorFn) (*ListAssessmentsResponse, error)
 
 	// GetAssessmentWithResponse One assessment.
+	//
+	// One assessment with its recorded facts, its eligibility once completed, and, while a draft, what still blocks its completion (`completion_blockers`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12237,6 +13043,8 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateAssessmentWithBodyWithResponse Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
 	//
+	// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
@@ -12244,12 +13052,25 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateAssessmentWithResponse Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
 	//
+	// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
 	UpdateAssessmentWithResponse(ctx context.Context, assessmentId AssessmentId, params *UpdateAssessmentParams, body UpdateAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAssessmentResponse, error)
 
+	// UpdateAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+	//
+	// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
+	UpdateAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, assessmentId AssessmentId, params *UpdateAssessmentParams, body UpdateAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAssessmentResponse, error)
+
 	// CancelAssessmentWithBodyWithResponse Cancel a draft assessment, with a reason.
+	//
+	// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12257,6 +13078,8 @@ type ClientWithResponsesInterface interface {
 	CancelAssessmentWithBodyWithResponse(ctx context.Context, assessmentId AssessmentId, params *CancelAssessmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelAssessmentResponse, error)
 
 	// CancelAssessmentWithResponse Cancel a draft assessment, with a reason.
+	//
+	// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12293,12 +13116,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListAuditEventsWithResponse The audit trail of the council, oldest first.
 	//
+	// The append-only audit trail of the council, filtered by entity, actor, action or time, oldest first. Events hold field names and non-personal details, never personal values.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error)
 
 	// GetCouncilSettingsWithResponse The council's settings: delegated limits and direct-payment rules.
+	//
+	// The council's settings: the approvers' delegated limit and the direct-payment stay limits. Version 1 while the defaults apply.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12307,6 +13134,8 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateCouncilSettingsWithBodyWithResponse Change the council's settings.
 	//
+	// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
@@ -12314,12 +13143,25 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateCouncilSettingsWithResponse Change the council's settings.
 	//
+	// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
 	UpdateCouncilSettingsWithResponse(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCouncilSettingsResponse, error)
 
+	// UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBodyWithResponse Change the council's settings.
+	//
+	// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+	UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCouncilSettingsResponse, error)
+
 	// ListDirectPaymentAgreementsWithResponse Direct-payment agreements (work lists).
+	//
+	// Direct-payment agreements, filtered by person or unsigned, oldest first.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12328,12 +13170,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateDirectPaymentAgreementWithBodyWithResponse Record the direct-payment agreement of an approved plan.
 	//
+	// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
 	CreateDirectPaymentAgreementWithBodyWithResponse(ctx context.Context, params *CreateDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateDirectPaymentAgreementResponse, error)
 
 	// CreateDirectPaymentAgreementWithResponse Record the direct-payment agreement of an approved plan.
+	//
+	// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12342,12 +13188,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetDirectPaymentAgreementWithResponse One direct-payment agreement.
 	//
+	// One direct-payment agreement with its annual amount and amount per payment.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/direct-payment-agreements/{agreement_id} (the `GetDirectPaymentAgreement` operationId).
 	GetDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*GetDirectPaymentAgreementResponse, error)
 
 	// UpdateDirectPaymentAgreementWithBodyWithResponse Record the signature or the personal-assistant evidence.
+	//
+	// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12356,12 +13206,25 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateDirectPaymentAgreementWithResponse Record the signature or the personal-assistant evidence.
 	//
+	// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
 	UpdateDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDirectPaymentAgreementResponse, error)
 
+	// UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBodyWithResponse Record the signature or the personal-assistant evidence.
+	//
+	// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+	UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDirectPaymentAgreementResponse, error)
+
 	// GetFinancialAssessmentWithResponse One financial assessment.
+	//
+	// One financial assessment with, once completed, the whole calculation (`result`) and the rate table used.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12370,6 +13233,8 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateFinancialAssessmentWithBodyWithResponse Change a draft financial assessment (lists are replaced whole).
 	//
+	// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
@@ -12377,10 +13242,21 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateFinancialAssessmentWithResponse Change a draft financial assessment (lists are replaced whole).
 	//
+	// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
 	UpdateFinancialAssessmentWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFinancialAssessmentResponse, error)
+
+	// UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft financial assessment (lists are replaced whole).
+	//
+	// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+	UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFinancialAssessmentResponse, error)
 
 	// CompleteFinancialAssessmentWithResponse Complete it: compute the weekly contribution, step by step, with the rate table in force on the effective date.
 	//
@@ -12397,12 +13273,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListFundingRequestsWithResponse Funding requests, oldest request first (status=pending is the panel's queue).
 	//
+	// Funding requests, oldest request first; `status=pending` is the panel's queue.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/funding-requests (the `ListFundingRequests` operationId).
 	ListFundingRequestsWithResponse(ctx context.Context, params *ListFundingRequestsParams, reqEditors ...RequestEditorFn) (*ListFundingRequestsResponse, error)
 
 	// CreateFundingRequestWithBodyWithResponse Ask the funding panel for more than the indicative budget, with a reason.
+	//
+	// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12411,12 +13291,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateFundingRequestWithResponse Ask the funding panel for more than the indicative budget, with a reason.
 	//
+	// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/funding-requests (the `CreateFundingRequest` operationId).
 	CreateFundingRequestWithResponse(ctx context.Context, params *CreateFundingRequestParams, body CreateFundingRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFundingRequestResponse, error)
 
 	// GetFundingRequestWithResponse One funding request.
+	//
+	// One funding request with its decision, if any, and the days it waited.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12443,12 +13327,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListISFAgreementsWithResponse ISF agreements; provider staff see their own.
 	//
+	// ISF agreements, oldest first; provider staff see only their own.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/isf-agreements (the `ListISFAgreements` operationId).
 	ListISFAgreementsWithResponse(ctx context.Context, params *ListISFAgreementsParams, reqEditors ...RequestEditorFn) (*ListISFAgreementsResponse, error)
 
 	// CreateISFAgreementWithBodyWithResponse Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+	//
+	// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12457,12 +13345,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateISFAgreementWithResponse Record the Individual Service Fund agreement of an approved plan with an ISF provider.
 	//
+	// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
 	CreateISFAgreementWithResponse(ctx context.Context, params *CreateISFAgreementParams, body CreateISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateISFAgreementResponse, error)
 
 	// GetISFAgreementWithResponse One ISF agreement.
+	//
+	// One ISF agreement with its annual amount and amount per payment.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12480,12 +13372,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreatePersonWithBodyWithResponse Record a person (a service user or a carer).
 	//
+	// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/people (the `CreatePerson` operationId).
 	CreatePersonWithBodyWithResponse(ctx context.Context, params *CreatePersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePersonResponse, error)
 
 	// CreatePersonWithResponse Record a person (a service user or a carer).
+	//
+	// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12503,6 +13399,8 @@ type ClientWithResponsesInterface interface {
 
 	// UpdatePersonWithBodyWithResponse Change a person's details (JSON merge patch; null clears an optional field).
 	//
+	// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
@@ -12510,12 +13408,25 @@ type ClientWithResponsesInterface interface {
 
 	// UpdatePersonWithResponse Change a person's details (JSON merge patch; null clears an optional field).
 	//
+	// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
 	UpdatePersonWithResponse(ctx context.Context, personId PersonId, params *UpdatePersonParams, body UpdatePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePersonResponse, error)
 
+	// UpdatePersonWithApplicationMergePatchPlusJSONBodyWithResponse Change a person's details (JSON merge patch; null clears an optional field).
+	//
+	// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
+	UpdatePersonWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, personId PersonId, params *UpdatePersonParams, body UpdatePersonApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePersonResponse, error)
+
 	// ListPersonAssessmentsWithResponse This person's assessments, oldest first.
+	//
+	// This person's needs, carer and child assessments, oldest first, by cursor.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12546,12 +13457,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListPersonFinancialAssessmentsWithResponse This person's financial assessments, oldest first.
 	//
+	// This person's financial assessments, oldest first, by cursor.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
 	ListPersonFinancialAssessmentsWithResponse(ctx context.Context, personId PersonId, params *ListPersonFinancialAssessmentsParams, reqEditors ...RequestEditorFn) (*ListPersonFinancialAssessmentsResponse, error)
 
 	// CreateFinancialAssessmentWithBodyWithResponse Start a financial assessment of this person (a draft).
+	//
+	// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12560,12 +13475,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateFinancialAssessmentWithResponse Start a financial assessment of this person (a draft).
 	//
+	// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
 	CreateFinancialAssessmentWithResponse(ctx context.Context, personId PersonId, params *CreateFinancialAssessmentParams, body CreateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFinancialAssessmentResponse, error)
 
 	// ListPersonBudgetVersionsWithResponse Every version of every personal budget of this person, oldest first, each with the reason it changed.
+	//
+	// Every version of every budget of this person, oldest first, each with the reason it changed and the RAS version or figures used.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12574,12 +13493,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListRelationshipsWithResponse Relationships in which this person is either side, oldest first.
 	//
+	// Every relationship in which this person is either side, ended ones included, oldest first, by cursor.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/people/{person_id}/relationships (the `ListRelationships` operationId).
 	ListRelationshipsWithResponse(ctx context.Context, personId PersonId, params *ListRelationshipsParams, reqEditors ...RequestEditorFn) (*ListRelationshipsResponse, error)
 
 	// CreateRelationshipWithBodyWithResponse Record how this person relates to another (this person is `kind` of the related person).
+	//
+	// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12588,12 +13511,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateRelationshipWithResponse Record how this person relates to another (this person is `kind` of the related person).
 	//
+	// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/people/{person_id}/relationships (the `CreateRelationship` operationId).
 	CreateRelationshipWithResponse(ctx context.Context, personId PersonId, params *CreateRelationshipParams, body CreateRelationshipJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRelationshipResponse, error)
 
 	// GetRelationshipWithResponse One relationship of this person.
+	//
+	// One relationship in which this person is either side, with its ETag.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12602,12 +13529,16 @@ type ClientWithResponsesInterface interface {
 
 	// EndRelationshipWithBodyWithResponse End a relationship (relationships are never deleted).
 	//
+	// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/people/{person_id}/relationships/{relationship_id}/end (the `EndRelationship` operationId).
 	EndRelationshipWithBodyWithResponse(ctx context.Context, personId PersonId, relationshipId RelationshipId, params *EndRelationshipParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EndRelationshipResponse, error)
 
 	// EndRelationshipWithResponse End a relationship (relationships are never deleted).
+	//
+	// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12616,12 +13547,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListPersonalBudgetsWithResponse The council's personal budgets, oldest first.
 	//
+	// The council's personal budgets, filtered by status, oldest first; provider staff see only the budgets their ISF or lines reach.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/personal-budgets (the `ListPersonalBudgets` operationId).
 	ListPersonalBudgetsWithResponse(ctx context.Context, params *ListPersonalBudgetsParams, reqEditors ...RequestEditorFn) (*ListPersonalBudgetsResponse, error)
 
 	// GetPersonalBudgetWithResponse One personal budget with every version of it.
+	//
+	// One personal budget: its current version (indicative, ceiling, final, cost split between council and person) and every earlier version with its reason.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12630,12 +13565,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListBudgetSupportPlansWithResponse The plans of this budget, oldest first.
 	//
+	// The plans of this budget, every number and status, oldest first.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/personal-budgets/{budget_id}/support-plans (the `ListBudgetSupportPlans` operationId).
 	ListBudgetSupportPlansWithResponse(ctx context.Context, budgetId BudgetId, params *ListBudgetSupportPlansParams, reqEditors ...RequestEditorFn) (*ListBudgetSupportPlansResponse, error)
 
 	// CreateSupportPlanWithBodyWithResponse Start a care and support plan for this budget (a draft).
+	//
+	// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12644,12 +13583,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSupportPlanWithResponse Start a care and support plan for this budget (a draft).
 	//
+	// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
 	CreateSupportPlanWithResponse(ctx context.Context, budgetId BudgetId, params *CreateSupportPlanParams, body CreateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSupportPlanResponse, error)
 
 	// ListProvidersWithResponse The council's providers.
+	//
+	// The council's providers, filtered by type or active, oldest first.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12658,12 +13601,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateProviderWithBodyWithResponse Record a provider (care agency, ISF provider, day service).
 	//
+	// Records a provider (care agency, ISF provider, day service) of the council.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/providers (the `CreateProvider` operationId).
 	CreateProviderWithBodyWithResponse(ctx context.Context, params *CreateProviderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProviderResponse, error)
 
 	// CreateProviderWithResponse Record a provider (care agency, ISF provider, day service).
+	//
+	// Records a provider (care agency, ISF provider, day service) of the council.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12672,12 +13619,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetProviderWithResponse One provider.
 	//
+	// One provider with its ETag.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/providers/{provider_id} (the `GetProvider` operationId).
 	GetProviderWithResponse(ctx context.Context, providerId ProviderId, reqEditors ...RequestEditorFn) (*GetProviderResponse, error)
 
 	// UpdateProviderWithBodyWithResponse Change a provider.
+	//
+	// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12686,12 +13637,25 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateProviderWithResponse Change a provider.
 	//
+	// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
 	UpdateProviderWithResponse(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProviderResponse, error)
 
+	// UpdateProviderWithApplicationMergePatchPlusJSONBodyWithResponse Change a provider.
+	//
+	// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+	UpdateProviderWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProviderResponse, error)
+
 	// ListRASVersionsWithResponse The council's RAS versions, oldest first.
+	//
+	// The council's RAS versions, filtered by assessment type or status, oldest first.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12700,12 +13664,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateRASVersionWithBodyWithResponse Draft a new version of the council's resource allocation system for one assessment type.
 	//
+	// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/ras-versions (the `CreateRASVersion` operationId).
 	CreateRASVersionWithBodyWithResponse(ctx context.Context, params *CreateRASVersionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRASVersionResponse, error)
 
 	// CreateRASVersionWithResponse Draft a new version of the council's resource allocation system for one assessment type.
+	//
+	// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12714,12 +13682,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetRASVersionWithResponse One RAS version.
 	//
+	// One RAS version with its questionnaire, model and the most points it can give.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/ras-versions/{ras_version_id} (the `GetRASVersion` operationId).
 	GetRASVersionWithResponse(ctx context.Context, rasVersionId RASVersionId, reqEditors ...RequestEditorFn) (*GetRASVersionResponse, error)
 
 	// UpdateRASVersionWithBodyWithResponse Change a draft RAS version (an active or retired version is immutable, 409).
+	//
+	// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12728,12 +13700,25 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateRASVersionWithResponse Change a draft RAS version (an active or retired version is immutable, 409).
 	//
+	// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
 	UpdateRASVersionWithResponse(ctx context.Context, rasVersionId RASVersionId, params *UpdateRASVersionParams, body UpdateRASVersionJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRASVersionResponse, error)
 
+	// UpdateRASVersionWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft RAS version (an active or retired version is immutable, 409).
+	//
+	// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
+	UpdateRASVersionWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, rasVersionId RASVersionId, params *UpdateRASVersionParams, body UpdateRASVersionApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRASVersionResponse, error)
+
 	// ActivateRASVersionWithResponse Put a draft version in force; the version it supersedes is retired.
+	//
+	// Puts a draft version in force for its assessment type; the version it supersedes is retired, in the same transaction. Needs If-Match.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12742,12 +13727,16 @@ type ClientWithResponsesInterface interface {
 
 	// RetireRASVersionWithResponse Take an active version out of force without a successor.
 	//
+	// Takes an active version out of force without a successor; completions of that assessment type then get 422 until another is active. Needs If-Match.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/ras-versions/{ras_version_id}/retire (the `RetireRASVersion` operationId).
 	RetireRASVersionWithResponse(ctx context.Context, rasVersionId RASVersionId, params *RetireRASVersionParams, reqEditors ...RequestEditorFn) (*RetireRASVersionResponse, error)
 
 	// ListRateTablesWithResponse The council's rate tables, by valid_from.
+	//
+	// The council's effective-dated charging rate tables, by `valid_from`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12782,12 +13771,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetRateTableWithResponse One rate table.
 	//
+	// One rate table: capital limits, tariff income, MIG rates, DRE, taper and minimum charge.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/rate-tables/{rate_table_id} (the `GetRateTable` operationId).
 	GetRateTableWithResponse(ctx context.Context, rateTableId RateTableId, reqEditors ...RequestEditorFn) (*GetRateTableResponse, error)
 
 	// UpdateRateTableWithBodyWithResponse Change a table that is not yet in force (409 once it is).
+	//
+	// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12796,10 +13789,21 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateRateTableWithResponse Change a table that is not yet in force (409 once it is).
 	//
+	// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
 	UpdateRateTableWithResponse(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRateTableResponse, error)
+
+	// UpdateRateTableWithApplicationMergePatchPlusJSONBodyWithResponse Change a table that is not yet in force (409 once it is).
+	//
+	// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+	UpdateRateTableWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRateTableResponse, error)
 
 	// UprateRateTableWithResponse Recalculate, with this table, every current assessment made under an older one (a job).
 	//
@@ -12815,6 +13819,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListServiceCategoriesWithResponse The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
 	//
+	// The whole service catalogue: the defaults and the council's own categories (a short list, not paged).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/service-categories (the `ListServiceCategories` operationId).
@@ -12822,12 +13828,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateServiceCategoryWithBodyWithResponse Add a service category to the council's catalogue.
 	//
+	// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/service-categories (the `CreateServiceCategory` operationId).
 	CreateServiceCategoryWithBodyWithResponse(ctx context.Context, params *CreateServiceCategoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateServiceCategoryResponse, error)
 
 	// CreateServiceCategoryWithResponse Add a service category to the council's catalogue.
+	//
+	// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12854,6 +13864,8 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateSupportPlanWithBodyWithResponse Change a draft plan's parts.
 	//
+	// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
@@ -12861,10 +13873,21 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateSupportPlanWithResponse Change a draft plan's parts.
 	//
+	// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
 	UpdateSupportPlanWithResponse(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSupportPlanResponse, error)
+
+	// UpdateSupportPlanWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft plan's parts.
+	//
+	// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+	UpdateSupportPlanWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSupportPlanResponse, error)
 
 	// ApproveSupportPlanWithBodyWithResponse Sign the plan off, recording each check.
 	//
@@ -12886,12 +13909,16 @@ type ClientWithResponsesInterface interface {
 
 	// AddPlanLineWithBodyWithResponse Add a costed line to a draft plan (the plan's rules are checked).
 	//
+	// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
 	AddPlanLineWithBodyWithResponse(ctx context.Context, planId PlanId, params *AddPlanLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPlanLineResponse, error)
 
 	// AddPlanLineWithResponse Add a costed line to a draft plan (the plan's rules are checked).
+	//
+	// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12900,12 +13927,25 @@ type ClientWithResponsesInterface interface {
 
 	// RemovePlanLineWithResponse Remove a line from a draft plan.
 	//
+	// Removes a line from a draft plan and recomputes the totals. Needs If-Match.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/support-plans/{plan_id}/lines/{line_id} (the `RemovePlanLine` operationId).
 	RemovePlanLineWithResponse(ctx context.Context, planId PlanId, lineId LineId, params *RemovePlanLineParams, reqEditors ...RequestEditorFn) (*RemovePlanLineResponse, error)
 
+	// GetPlanLineWithResponse One line of a plan (the Location of an added line).
+	//
+	// One costed line of the plan, with the plan's ETag. Provider staff see only their own lines; another's is a 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/support-plans/{plan_id}/lines/{line_id} (the `GetPlanLine` operationId).
+	GetPlanLineWithResponse(ctx context.Context, planId PlanId, lineId LineId, reqEditors ...RequestEditorFn) (*GetPlanLineResponse, error)
+
 	// ReplacePlanLineWithBodyWithResponse Replace a line of a draft plan.
+	//
+	// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12914,12 +13954,16 @@ type ClientWithResponsesInterface interface {
 
 	// ReplacePlanLineWithResponse Replace a line of a draft plan.
 	//
+	// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
 	ReplacePlanLineWithResponse(ctx context.Context, planId PlanId, lineId LineId, params *ReplacePlanLineParams, body ReplacePlanLineJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplacePlanLineResponse, error)
 
 	// ReturnSupportPlanWithBodyWithResponse Return a submitted plan to its author with a reason (back to draft).
+	//
+	// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12928,12 +13972,16 @@ type ClientWithResponsesInterface interface {
 
 	// ReturnSupportPlanWithResponse Return a submitted plan to its author with a reason (back to draft).
 	//
+	// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
 	ReturnSupportPlanWithResponse(ctx context.Context, planId PlanId, params *ReturnSupportPlanParams, body ReturnSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*ReturnSupportPlanResponse, error)
 
 	// ReviseSupportPlanWithResponse Start a revision of an approved plan: a new draft with the same lines.
+	//
+	// Starts a revision of an approved plan: a new draft with the next number and the same lines; the approved plan stays in force until the revision is approved. Takes no body. Needs If-Match.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12942,6 +13990,8 @@ type ClientWithResponsesInterface interface {
 
 	// SubmitSupportPlanWithResponse Submit a draft for sign-off (every rule is checked).
 	//
+	// Submits a draft plan for sign-off; every plan rule is checked first. Takes no body. Needs If-Match.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
@@ -12949,12 +13999,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetUpratingJobWithResponse An uprating job and its progress.
 	//
+	// An uprating job: its state, how many assessments it has recalculated and how many changed.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/uprating-jobs/{job_id} (the `GetUpratingJob` operationId).
 	GetUpratingJobWithResponse(ctx context.Context, jobId JobId, reqEditors ...RequestEditorFn) (*GetUpratingJobResponse, error)
 
 	// ListUpratingChangesWithResponse The report of an uprating job, a row per recalculated assessment.
+	//
+	// The report of an uprating job, a row per recalculated assessment (previous and new weekly charge, or why it was not recalculated), by cursor.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -24984,6 +26038,141 @@ func (r RemovePlanLineResponse) ContentType() string {
 	return ""
 }
 
+// GetPlanLineResponse200Headers the declared response headers of an HTTP 200 response for GetPlanLine
+type GetPlanLineResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// GetPlanLineResponse400Headers the declared response headers of an HTTP 400 response for GetPlanLine
+type GetPlanLineResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetPlanLineResponse401Headers the declared response headers of an HTTP 401 response for GetPlanLine
+type GetPlanLineResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetPlanLineResponse403Headers the declared response headers of an HTTP 403 response for GetPlanLine
+type GetPlanLineResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetPlanLineResponse404Headers the declared response headers of an HTTP 404 response for GetPlanLine
+type GetPlanLineResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetPlanLineResponse405Headers the declared response headers of an HTTP 405 response for GetPlanLine
+type GetPlanLineResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetPlanLineResponse500Headers the declared response headers of an HTTP 500 response for GetPlanLine
+type GetPlanLineResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetPlanLineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PlanLine
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPlanLineResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPlanLineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPlanLineResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPlanLineResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPlanLineResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetPlanLineResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPlanLineResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPlanLineResponse) GetJSON200() *PlanLine {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPlanLineResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPlanLineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPlanLineResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPlanLineResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetPlanLineResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPlanLineResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPlanLineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPlanLineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPlanLineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPlanLineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ReplacePlanLineResponse200Headers the declared response headers of an HTTP 200 response for ReplacePlanLine
 type ReplacePlanLineResponse200Headers struct {
 	ETag       *string
@@ -26171,6 +27360,8 @@ func (r ListUpratingChangesResponse) ContentType() string {
 
 // GetDocsWithResponse The API reference, rendered from this contract.
 //
+// A Redoc page rendering this contract; it loads its script from this service only (no CDN), under a strict content security policy.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
@@ -26184,6 +27375,8 @@ func (c *ClientWithResponses) GetDocsWithResponse(ctx context.Context, reqEditor
 
 // GetDocsScriptWithResponse The script of the API reference page (Redoc, MIT licence), embedded in the binary.
 //
+// The Redoc bundle used by `/docs`, cached for a day.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
@@ -26196,6 +27389,8 @@ func (c *ClientWithResponses) GetDocsScriptWithResponse(ctx context.Context, req
 }
 
 // GetHealthWithResponse The process is up.
+//
+// Answers 200 while the process runs, without touching the database (a liveness probe).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -26225,6 +27420,8 @@ func (c *ClientWithResponses) GetMetricsWithResponse(ctx context.Context, reqEdi
 
 // GetOpenAPIWithResponse This contract.
 //
+// Serves the repository's `openapi.yaml` byte for byte, so that tools read exactly the contract the server enforces.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
@@ -26237,6 +27434,8 @@ func (c *ClientWithResponses) GetOpenAPIWithResponse(ctx context.Context, reqEdi
 }
 
 // GetReadyWithResponse The database is reachable and fully migrated.
+//
+// Answers 200 when the database answers and carries every migration this binary knows, else 503 (a readiness probe).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -26251,6 +27450,8 @@ func (c *ClientWithResponses) GetReadyWithResponse(ctx context.Context, reqEdito
 
 // ListAssessmentsWithResponse The council's assessments (a work list), oldest first.
 //
+// The council's assessments as a work list, filtered by status, type or practitioner, oldest first.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/assessments (the `ListAssessments` operationId).
@@ -26263,6 +27464,8 @@ func (c *ClientWithResponses) ListAssessmentsWithResponse(ctx context.Context, p
 }
 
 // GetAssessmentWithResponse One assessment.
+//
+// One assessment with its recorded facts, its eligibility once completed, and, while a draft, what still blocks its completion (`completion_blockers`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -26277,6 +27480,8 @@ func (c *ClientWithResponses) GetAssessmentWithResponse(ctx context.Context, ass
 
 // UpdateAssessmentWithBodyWithResponse Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
 //
+// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
@@ -26290,6 +27495,8 @@ func (c *ClientWithResponses) UpdateAssessmentWithBodyWithResponse(ctx context.C
 
 // UpdateAssessmentWithResponse Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
 //
+// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
@@ -26301,7 +27508,24 @@ func (c *ClientWithResponses) UpdateAssessmentWithResponse(ctx context.Context, 
 	return ParseUpdateAssessmentResponse(rsp)
 }
 
+// UpdateAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+//
+// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
+func (c *ClientWithResponses) UpdateAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, assessmentId AssessmentId, params *UpdateAssessmentParams, body UpdateAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAssessmentResponse, error) {
+	rsp, err := c.UpdateAssessmentWithApplicationMergePatchPlusJSONBody(ctx, assessmentId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAssessmentResponse(rsp)
+}
+
 // CancelAssessmentWithBodyWithResponse Cancel a draft assessment, with a reason.
+//
+// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26315,6 +27539,8 @@ func (c *ClientWithResponses) CancelAssessmentWithBodyWithResponse(ctx context.C
 }
 
 // CancelAssessmentWithResponse Cancel a draft assessment, with a reason.
+//
+// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26369,6 +27595,8 @@ func (c *ClientWithResponses) CompleteAssessmentWithResponse(ctx context.Context
 
 // ListAuditEventsWithResponse The audit trail of the council, oldest first.
 //
+// The append-only audit trail of the council, filtered by entity, actor, action or time, oldest first. Events hold field names and non-personal details, never personal values.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
@@ -26381,6 +27609,8 @@ func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, p
 }
 
 // GetCouncilSettingsWithResponse The council's settings: delegated limits and direct-payment rules.
+//
+// The council's settings: the approvers' delegated limit and the direct-payment stay limits. Version 1 while the defaults apply.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -26395,6 +27625,8 @@ func (c *ClientWithResponses) GetCouncilSettingsWithResponse(ctx context.Context
 
 // UpdateCouncilSettingsWithBodyWithResponse Change the council's settings.
 //
+// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
@@ -26408,6 +27640,8 @@ func (c *ClientWithResponses) UpdateCouncilSettingsWithBodyWithResponse(ctx cont
 
 // UpdateCouncilSettingsWithResponse Change the council's settings.
 //
+// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
@@ -26419,7 +27653,24 @@ func (c *ClientWithResponses) UpdateCouncilSettingsWithResponse(ctx context.Cont
 	return ParseUpdateCouncilSettingsResponse(rsp)
 }
 
+// UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBodyWithResponse Change the council's settings.
+//
+// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+func (c *ClientWithResponses) UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCouncilSettingsResponse, error) {
+	rsp, err := c.UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBody(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCouncilSettingsResponse(rsp)
+}
+
 // ListDirectPaymentAgreementsWithResponse Direct-payment agreements (work lists).
+//
+// Direct-payment agreements, filtered by person or unsigned, oldest first.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -26434,6 +27685,8 @@ func (c *ClientWithResponses) ListDirectPaymentAgreementsWithResponse(ctx contex
 
 // CreateDirectPaymentAgreementWithBodyWithResponse Record the direct-payment agreement of an approved plan.
 //
+// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
@@ -26446,6 +27699,8 @@ func (c *ClientWithResponses) CreateDirectPaymentAgreementWithBodyWithResponse(c
 }
 
 // CreateDirectPaymentAgreementWithResponse Record the direct-payment agreement of an approved plan.
+//
+// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26460,6 +27715,8 @@ func (c *ClientWithResponses) CreateDirectPaymentAgreementWithResponse(ctx conte
 
 // GetDirectPaymentAgreementWithResponse One direct-payment agreement.
 //
+// One direct-payment agreement with its annual amount and amount per payment.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/direct-payment-agreements/{agreement_id} (the `GetDirectPaymentAgreement` operationId).
@@ -26472,6 +27729,8 @@ func (c *ClientWithResponses) GetDirectPaymentAgreementWithResponse(ctx context.
 }
 
 // UpdateDirectPaymentAgreementWithBodyWithResponse Record the signature or the personal-assistant evidence.
+//
+// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26486,6 +27745,8 @@ func (c *ClientWithResponses) UpdateDirectPaymentAgreementWithBodyWithResponse(c
 
 // UpdateDirectPaymentAgreementWithResponse Record the signature or the personal-assistant evidence.
 //
+// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
@@ -26497,7 +27758,24 @@ func (c *ClientWithResponses) UpdateDirectPaymentAgreementWithResponse(ctx conte
 	return ParseUpdateDirectPaymentAgreementResponse(rsp)
 }
 
+// UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBodyWithResponse Record the signature or the personal-assistant evidence.
+//
+// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDirectPaymentAgreementResponse, error) {
+	rsp, err := c.UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBody(ctx, agreementId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDirectPaymentAgreementResponse(rsp)
+}
+
 // GetFinancialAssessmentWithResponse One financial assessment.
+//
+// One financial assessment with, once completed, the whole calculation (`result`) and the rate table used.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -26512,6 +27790,8 @@ func (c *ClientWithResponses) GetFinancialAssessmentWithResponse(ctx context.Con
 
 // UpdateFinancialAssessmentWithBodyWithResponse Change a draft financial assessment (lists are replaced whole).
 //
+// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
@@ -26525,11 +27805,28 @@ func (c *ClientWithResponses) UpdateFinancialAssessmentWithBodyWithResponse(ctx 
 
 // UpdateFinancialAssessmentWithResponse Change a draft financial assessment (lists are replaced whole).
 //
+// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
 func (c *ClientWithResponses) UpdateFinancialAssessmentWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFinancialAssessmentResponse, error) {
 	rsp, err := c.UpdateFinancialAssessment(ctx, financialAssessmentId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateFinancialAssessmentResponse(rsp)
+}
+
+// UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft financial assessment (lists are replaced whole).
+//
+// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+func (c *ClientWithResponses) UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFinancialAssessmentResponse, error) {
+	rsp, err := c.UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBody(ctx, financialAssessmentId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -26557,6 +27854,8 @@ func (c *ClientWithResponses) CompleteFinancialAssessmentWithResponse(ctx contex
 
 // ListFundingRequestsWithResponse Funding requests, oldest request first (status=pending is the panel's queue).
 //
+// Funding requests, oldest request first; `status=pending` is the panel's queue.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/funding-requests (the `ListFundingRequests` operationId).
@@ -26569,6 +27868,8 @@ func (c *ClientWithResponses) ListFundingRequestsWithResponse(ctx context.Contex
 }
 
 // CreateFundingRequestWithBodyWithResponse Ask the funding panel for more than the indicative budget, with a reason.
+//
+// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26583,6 +27884,8 @@ func (c *ClientWithResponses) CreateFundingRequestWithBodyWithResponse(ctx conte
 
 // CreateFundingRequestWithResponse Ask the funding panel for more than the indicative budget, with a reason.
 //
+// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/funding-requests (the `CreateFundingRequest` operationId).
@@ -26595,6 +27898,8 @@ func (c *ClientWithResponses) CreateFundingRequestWithResponse(ctx context.Conte
 }
 
 // GetFundingRequestWithResponse One funding request.
+//
+// One funding request with its decision, if any, and the days it waited.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -26639,6 +27944,8 @@ func (c *ClientWithResponses) DecideFundingRequestWithResponse(ctx context.Conte
 
 // ListISFAgreementsWithResponse ISF agreements; provider staff see their own.
 //
+// ISF agreements, oldest first; provider staff see only their own.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/isf-agreements (the `ListISFAgreements` operationId).
@@ -26651,6 +27958,8 @@ func (c *ClientWithResponses) ListISFAgreementsWithResponse(ctx context.Context,
 }
 
 // CreateISFAgreementWithBodyWithResponse Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+//
+// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26665,6 +27974,8 @@ func (c *ClientWithResponses) CreateISFAgreementWithBodyWithResponse(ctx context
 
 // CreateISFAgreementWithResponse Record the Individual Service Fund agreement of an approved plan with an ISF provider.
 //
+// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
@@ -26677,6 +27988,8 @@ func (c *ClientWithResponses) CreateISFAgreementWithResponse(ctx context.Context
 }
 
 // GetISFAgreementWithResponse One ISF agreement.
+//
+// One ISF agreement with its annual amount and amount per payment.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -26706,6 +28019,8 @@ func (c *ClientWithResponses) ListPeopleWithResponse(ctx context.Context, params
 
 // CreatePersonWithBodyWithResponse Record a person (a service user or a carer).
 //
+// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/people (the `CreatePerson` operationId).
@@ -26718,6 +28033,8 @@ func (c *ClientWithResponses) CreatePersonWithBodyWithResponse(ctx context.Conte
 }
 
 // CreatePersonWithResponse Record a person (a service user or a carer).
+//
+// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26747,6 +28064,8 @@ func (c *ClientWithResponses) GetPersonWithResponse(ctx context.Context, personI
 
 // UpdatePersonWithBodyWithResponse Change a person's details (JSON merge patch; null clears an optional field).
 //
+// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
@@ -26760,6 +28079,8 @@ func (c *ClientWithResponses) UpdatePersonWithBodyWithResponse(ctx context.Conte
 
 // UpdatePersonWithResponse Change a person's details (JSON merge patch; null clears an optional field).
 //
+// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
@@ -26771,7 +28092,24 @@ func (c *ClientWithResponses) UpdatePersonWithResponse(ctx context.Context, pers
 	return ParseUpdatePersonResponse(rsp)
 }
 
+// UpdatePersonWithApplicationMergePatchPlusJSONBodyWithResponse Change a person's details (JSON merge patch; null clears an optional field).
+//
+// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
+func (c *ClientWithResponses) UpdatePersonWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, personId PersonId, params *UpdatePersonParams, body UpdatePersonApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePersonResponse, error) {
+	rsp, err := c.UpdatePersonWithApplicationMergePatchPlusJSONBody(ctx, personId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePersonResponse(rsp)
+}
+
 // ListPersonAssessmentsWithResponse This person's assessments, oldest first.
+//
+// This person's needs, carer and child assessments, oldest first, by cursor.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -26820,6 +28158,8 @@ func (c *ClientWithResponses) CreateAssessmentWithResponse(ctx context.Context, 
 
 // ListPersonFinancialAssessmentsWithResponse This person's financial assessments, oldest first.
 //
+// This person's financial assessments, oldest first, by cursor.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
@@ -26832,6 +28172,8 @@ func (c *ClientWithResponses) ListPersonFinancialAssessmentsWithResponse(ctx con
 }
 
 // CreateFinancialAssessmentWithBodyWithResponse Start a financial assessment of this person (a draft).
+//
+// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26846,6 +28188,8 @@ func (c *ClientWithResponses) CreateFinancialAssessmentWithBodyWithResponse(ctx 
 
 // CreateFinancialAssessmentWithResponse Start a financial assessment of this person (a draft).
 //
+// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
@@ -26858,6 +28202,8 @@ func (c *ClientWithResponses) CreateFinancialAssessmentWithResponse(ctx context.
 }
 
 // ListPersonBudgetVersionsWithResponse Every version of every personal budget of this person, oldest first, each with the reason it changed.
+//
+// Every version of every budget of this person, oldest first, each with the reason it changed and the RAS version or figures used.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -26872,6 +28218,8 @@ func (c *ClientWithResponses) ListPersonBudgetVersionsWithResponse(ctx context.C
 
 // ListRelationshipsWithResponse Relationships in which this person is either side, oldest first.
 //
+// Every relationship in which this person is either side, ended ones included, oldest first, by cursor.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/people/{person_id}/relationships (the `ListRelationships` operationId).
@@ -26884,6 +28232,8 @@ func (c *ClientWithResponses) ListRelationshipsWithResponse(ctx context.Context,
 }
 
 // CreateRelationshipWithBodyWithResponse Record how this person relates to another (this person is `kind` of the related person).
+//
+// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26898,6 +28248,8 @@ func (c *ClientWithResponses) CreateRelationshipWithBodyWithResponse(ctx context
 
 // CreateRelationshipWithResponse Record how this person relates to another (this person is `kind` of the related person).
 //
+// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/people/{person_id}/relationships (the `CreateRelationship` operationId).
@@ -26910,6 +28262,8 @@ func (c *ClientWithResponses) CreateRelationshipWithResponse(ctx context.Context
 }
 
 // GetRelationshipWithResponse One relationship of this person.
+//
+// One relationship in which this person is either side, with its ETag.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -26924,6 +28278,8 @@ func (c *ClientWithResponses) GetRelationshipWithResponse(ctx context.Context, p
 
 // EndRelationshipWithBodyWithResponse End a relationship (relationships are never deleted).
 //
+// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/people/{person_id}/relationships/{relationship_id}/end (the `EndRelationship` operationId).
@@ -26936,6 +28292,8 @@ func (c *ClientWithResponses) EndRelationshipWithBodyWithResponse(ctx context.Co
 }
 
 // EndRelationshipWithResponse End a relationship (relationships are never deleted).
+//
+// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26950,6 +28308,8 @@ func (c *ClientWithResponses) EndRelationshipWithResponse(ctx context.Context, p
 
 // ListPersonalBudgetsWithResponse The council's personal budgets, oldest first.
 //
+// The council's personal budgets, filtered by status, oldest first; provider staff see only the budgets their ISF or lines reach.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/personal-budgets (the `ListPersonalBudgets` operationId).
@@ -26962,6 +28322,8 @@ func (c *ClientWithResponses) ListPersonalBudgetsWithResponse(ctx context.Contex
 }
 
 // GetPersonalBudgetWithResponse One personal budget with every version of it.
+//
+// One personal budget: its current version (indicative, ceiling, final, cost split between council and person) and every earlier version with its reason.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -26976,6 +28338,8 @@ func (c *ClientWithResponses) GetPersonalBudgetWithResponse(ctx context.Context,
 
 // ListBudgetSupportPlansWithResponse The plans of this budget, oldest first.
 //
+// The plans of this budget, every number and status, oldest first.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/personal-budgets/{budget_id}/support-plans (the `ListBudgetSupportPlans` operationId).
@@ -26988,6 +28352,8 @@ func (c *ClientWithResponses) ListBudgetSupportPlansWithResponse(ctx context.Con
 }
 
 // CreateSupportPlanWithBodyWithResponse Start a care and support plan for this budget (a draft).
+//
+// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27002,6 +28368,8 @@ func (c *ClientWithResponses) CreateSupportPlanWithBodyWithResponse(ctx context.
 
 // CreateSupportPlanWithResponse Start a care and support plan for this budget (a draft).
 //
+// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
@@ -27014,6 +28382,8 @@ func (c *ClientWithResponses) CreateSupportPlanWithResponse(ctx context.Context,
 }
 
 // ListProvidersWithResponse The council's providers.
+//
+// The council's providers, filtered by type or active, oldest first.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27028,6 +28398,8 @@ func (c *ClientWithResponses) ListProvidersWithResponse(ctx context.Context, par
 
 // CreateProviderWithBodyWithResponse Record a provider (care agency, ISF provider, day service).
 //
+// Records a provider (care agency, ISF provider, day service) of the council.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/providers (the `CreateProvider` operationId).
@@ -27040,6 +28412,8 @@ func (c *ClientWithResponses) CreateProviderWithBodyWithResponse(ctx context.Con
 }
 
 // CreateProviderWithResponse Record a provider (care agency, ISF provider, day service).
+//
+// Records a provider (care agency, ISF provider, day service) of the council.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27054,6 +28428,8 @@ func (c *ClientWithResponses) CreateProviderWithResponse(ctx context.Context, pa
 
 // GetProviderWithResponse One provider.
 //
+// One provider with its ETag.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/providers/{provider_id} (the `GetProvider` operationId).
@@ -27066,6 +28442,8 @@ func (c *ClientWithResponses) GetProviderWithResponse(ctx context.Context, provi
 }
 
 // UpdateProviderWithBodyWithResponse Change a provider.
+//
+// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27080,6 +28458,8 @@ func (c *ClientWithResponses) UpdateProviderWithBodyWithResponse(ctx context.Con
 
 // UpdateProviderWithResponse Change a provider.
 //
+// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
@@ -27091,7 +28471,24 @@ func (c *ClientWithResponses) UpdateProviderWithResponse(ctx context.Context, pr
 	return ParseUpdateProviderResponse(rsp)
 }
 
+// UpdateProviderWithApplicationMergePatchPlusJSONBodyWithResponse Change a provider.
+//
+// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+func (c *ClientWithResponses) UpdateProviderWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProviderResponse, error) {
+	rsp, err := c.UpdateProviderWithApplicationMergePatchPlusJSONBody(ctx, providerId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateProviderResponse(rsp)
+}
+
 // ListRASVersionsWithResponse The council's RAS versions, oldest first.
+//
+// The council's RAS versions, filtered by assessment type or status, oldest first.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27106,6 +28503,8 @@ func (c *ClientWithResponses) ListRASVersionsWithResponse(ctx context.Context, p
 
 // CreateRASVersionWithBodyWithResponse Draft a new version of the council's resource allocation system for one assessment type.
 //
+// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/ras-versions (the `CreateRASVersion` operationId).
@@ -27118,6 +28517,8 @@ func (c *ClientWithResponses) CreateRASVersionWithBodyWithResponse(ctx context.C
 }
 
 // CreateRASVersionWithResponse Draft a new version of the council's resource allocation system for one assessment type.
+//
+// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27132,6 +28533,8 @@ func (c *ClientWithResponses) CreateRASVersionWithResponse(ctx context.Context, 
 
 // GetRASVersionWithResponse One RAS version.
 //
+// One RAS version with its questionnaire, model and the most points it can give.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/ras-versions/{ras_version_id} (the `GetRASVersion` operationId).
@@ -27144,6 +28547,8 @@ func (c *ClientWithResponses) GetRASVersionWithResponse(ctx context.Context, ras
 }
 
 // UpdateRASVersionWithBodyWithResponse Change a draft RAS version (an active or retired version is immutable, 409).
+//
+// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27158,6 +28563,8 @@ func (c *ClientWithResponses) UpdateRASVersionWithBodyWithResponse(ctx context.C
 
 // UpdateRASVersionWithResponse Change a draft RAS version (an active or retired version is immutable, 409).
 //
+// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
@@ -27169,7 +28576,24 @@ func (c *ClientWithResponses) UpdateRASVersionWithResponse(ctx context.Context, 
 	return ParseUpdateRASVersionResponse(rsp)
 }
 
+// UpdateRASVersionWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft RAS version (an active or retired version is immutable, 409).
+//
+// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
+func (c *ClientWithResponses) UpdateRASVersionWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, rasVersionId RASVersionId, params *UpdateRASVersionParams, body UpdateRASVersionApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRASVersionResponse, error) {
+	rsp, err := c.UpdateRASVersionWithApplicationMergePatchPlusJSONBody(ctx, rasVersionId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateRASVersionResponse(rsp)
+}
+
 // ActivateRASVersionWithResponse Put a draft version in force; the version it supersedes is retired.
+//
+// Puts a draft version in force for its assessment type; the version it supersedes is retired, in the same transaction. Needs If-Match.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27184,6 +28608,8 @@ func (c *ClientWithResponses) ActivateRASVersionWithResponse(ctx context.Context
 
 // RetireRASVersionWithResponse Take an active version out of force without a successor.
 //
+// Takes an active version out of force without a successor; completions of that assessment type then get 422 until another is active. Needs If-Match.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/ras-versions/{ras_version_id}/retire (the `RetireRASVersion` operationId).
@@ -27196,6 +28622,8 @@ func (c *ClientWithResponses) RetireRASVersionWithResponse(ctx context.Context, 
 }
 
 // ListRateTablesWithResponse The council's rate tables, by valid_from.
+//
+// The council's effective-dated charging rate tables, by `valid_from`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27248,6 +28676,8 @@ func (c *ClientWithResponses) CreateRateTableWithResponse(ctx context.Context, p
 
 // GetRateTableWithResponse One rate table.
 //
+// One rate table: capital limits, tariff income, MIG rates, DRE, taper and minimum charge.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/rate-tables/{rate_table_id} (the `GetRateTable` operationId).
@@ -27260,6 +28690,8 @@ func (c *ClientWithResponses) GetRateTableWithResponse(ctx context.Context, rate
 }
 
 // UpdateRateTableWithBodyWithResponse Change a table that is not yet in force (409 once it is).
+//
+// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27274,11 +28706,28 @@ func (c *ClientWithResponses) UpdateRateTableWithBodyWithResponse(ctx context.Co
 
 // UpdateRateTableWithResponse Change a table that is not yet in force (409 once it is).
 //
+// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
 func (c *ClientWithResponses) UpdateRateTableWithResponse(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRateTableResponse, error) {
 	rsp, err := c.UpdateRateTable(ctx, rateTableId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateRateTableResponse(rsp)
+}
+
+// UpdateRateTableWithApplicationMergePatchPlusJSONBodyWithResponse Change a table that is not yet in force (409 once it is).
+//
+// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+func (c *ClientWithResponses) UpdateRateTableWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRateTableResponse, error) {
+	rsp, err := c.UpdateRateTableWithApplicationMergePatchPlusJSONBody(ctx, rateTableId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -27305,6 +28754,8 @@ func (c *ClientWithResponses) UprateRateTableWithResponse(ctx context.Context, r
 
 // ListServiceCategoriesWithResponse The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
 //
+// The whole service catalogue: the defaults and the council's own categories (a short list, not paged).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/service-categories (the `ListServiceCategories` operationId).
@@ -27318,6 +28769,8 @@ func (c *ClientWithResponses) ListServiceCategoriesWithResponse(ctx context.Cont
 
 // CreateServiceCategoryWithBodyWithResponse Add a service category to the council's catalogue.
 //
+// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/service-categories (the `CreateServiceCategory` operationId).
@@ -27330,6 +28783,8 @@ func (c *ClientWithResponses) CreateServiceCategoryWithBodyWithResponse(ctx cont
 }
 
 // CreateServiceCategoryWithResponse Add a service category to the council's catalogue.
+//
+// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27374,6 +28829,8 @@ func (c *ClientWithResponses) GetSupportPlanWithResponse(ctx context.Context, pl
 
 // UpdateSupportPlanWithBodyWithResponse Change a draft plan's parts.
 //
+// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
@@ -27387,11 +28844,28 @@ func (c *ClientWithResponses) UpdateSupportPlanWithBodyWithResponse(ctx context.
 
 // UpdateSupportPlanWithResponse Change a draft plan's parts.
 //
+// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
 func (c *ClientWithResponses) UpdateSupportPlanWithResponse(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSupportPlanResponse, error) {
 	rsp, err := c.UpdateSupportPlan(ctx, planId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSupportPlanResponse(rsp)
+}
+
+// UpdateSupportPlanWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft plan's parts.
+//
+// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+func (c *ClientWithResponses) UpdateSupportPlanWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSupportPlanResponse, error) {
+	rsp, err := c.UpdateSupportPlanWithApplicationMergePatchPlusJSONBody(ctx, planId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -27430,6 +28904,8 @@ func (c *ClientWithResponses) ApproveSupportPlanWithResponse(ctx context.Context
 
 // AddPlanLineWithBodyWithResponse Add a costed line to a draft plan (the plan's rules are checked).
 //
+// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
@@ -27442,6 +28918,8 @@ func (c *ClientWithResponses) AddPlanLineWithBodyWithResponse(ctx context.Contex
 }
 
 // AddPlanLineWithResponse Add a costed line to a draft plan (the plan's rules are checked).
+//
+// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27456,6 +28934,8 @@ func (c *ClientWithResponses) AddPlanLineWithResponse(ctx context.Context, planI
 
 // RemovePlanLineWithResponse Remove a line from a draft plan.
 //
+// Removes a line from a draft plan and recomputes the totals. Needs If-Match.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/support-plans/{plan_id}/lines/{line_id} (the `RemovePlanLine` operationId).
@@ -27467,7 +28947,24 @@ func (c *ClientWithResponses) RemovePlanLineWithResponse(ctx context.Context, pl
 	return ParseRemovePlanLineResponse(rsp)
 }
 
+// GetPlanLineWithResponse One line of a plan (the Location of an added line).
+//
+// One costed line of the plan, with the plan's ETag. Provider staff see only their own lines; another's is a 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/support-plans/{plan_id}/lines/{line_id} (the `GetPlanLine` operationId).
+func (c *ClientWithResponses) GetPlanLineWithResponse(ctx context.Context, planId PlanId, lineId LineId, reqEditors ...RequestEditorFn) (*GetPlanLineResponse, error) {
+	rsp, err := c.GetPlanLine(ctx, planId, lineId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPlanLineResponse(rsp)
+}
+
 // ReplacePlanLineWithBodyWithResponse Replace a line of a draft plan.
+//
+// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27482,6 +28979,8 @@ func (c *ClientWithResponses) ReplacePlanLineWithBodyWithResponse(ctx context.Co
 
 // ReplacePlanLineWithResponse Replace a line of a draft plan.
 //
+// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
@@ -27494,6 +28993,8 @@ func (c *ClientWithResponses) ReplacePlanLineWithResponse(ctx context.Context, p
 }
 
 // ReturnSupportPlanWithBodyWithResponse Return a submitted plan to its author with a reason (back to draft).
+//
+// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27508,6 +29009,8 @@ func (c *ClientWithResponses) ReturnSupportPlanWithBodyWithResponse(ctx context.
 
 // ReturnSupportPlanWithResponse Return a submitted plan to its author with a reason (back to draft).
 //
+// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
@@ -27520,6 +29023,8 @@ func (c *ClientWithResponses) ReturnSupportPlanWithResponse(ctx context.Context,
 }
 
 // ReviseSupportPlanWithResponse Start a revision of an approved plan: a new draft with the same lines.
+//
+// Starts a revision of an approved plan: a new draft with the next number and the same lines; the approved plan stays in force until the revision is approved. Takes no body. Needs If-Match.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27534,6 +29039,8 @@ func (c *ClientWithResponses) ReviseSupportPlanWithResponse(ctx context.Context,
 
 // SubmitSupportPlanWithResponse Submit a draft for sign-off (every rule is checked).
 //
+// Submits a draft plan for sign-off; every plan rule is checked first. Takes no body. Needs If-Match.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
@@ -27547,6 +29054,8 @@ func (c *ClientWithResponses) SubmitSupportPlanWithResponse(ctx context.Context,
 
 // GetUpratingJobWithResponse An uprating job and its progress.
 //
+// An uprating job: its state, how many assessments it has recalculated and how many changed.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/uprating-jobs/{job_id} (the `GetUpratingJob` operationId).
@@ -27559,6 +29068,8 @@ func (c *ClientWithResponses) GetUpratingJobWithResponse(ctx context.Context, jo
 }
 
 // ListUpratingChangesWithResponse The report of an uprating job, a row per recalculated assessment.
+//
+// The report of an uprating job, a row per recalculated assessment (previous and new weekly charge, or why it was not recalculated), by cursor.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -41368,6 +42879,168 @@ func ParseRemovePlanLineResponse(rsp *http.Response) (*RemovePlanLineResponse, e
 		response.Headers428 = &headers
 	case rsp.StatusCode == 500:
 		var headers RemovePlanLineResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPlanLineResponse parses an HTTP response from a GetPlanLineWithResponse call
+func ParseGetPlanLineResponse(rsp *http.Response) (*GetPlanLineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPlanLineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PlanLine
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPlanLineResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPlanLineResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPlanLineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPlanLineResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPlanLineResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetPlanLineResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPlanLineResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
