@@ -195,7 +195,7 @@ func assessmentOut(as assessment.Assessment) api.Assessment {
 		CompletedAt: nullableOf(as.CompletedAt), CompletedBy: nullableOf(as.CompletedBy),
 		CancelledAt: nullableOf(as.CancelledAt), CancelReason: nullableOf(as.CancelReason),
 		Eligibility: nullable.NewNullNullable[api.Eligibility](), CompletionBlockers: []api.FieldError{},
-		Version:     as.Version, CreatedAt: as.CreatedAt, UpdatedAt: as.UpdatedAt,
+		Version: as.Version, CreatedAt: as.CreatedAt, UpdatedAt: as.UpdatedAt,
 	}
 	if as.Status == assessment.Draft {
 		for _, fe := range assessment.Blockers(ras.AssessmentType(as.Basis), as.Facts) {

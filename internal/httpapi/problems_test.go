@@ -144,7 +144,6 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-
 // function finds the package-level function name of the package whose path ends with pkg.
 func (sc *problemScan) function(pkg, name string) *types.Func {
 	for fn := range sc.funcs {

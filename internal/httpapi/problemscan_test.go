@@ -27,7 +27,7 @@ type problemScan struct {
 	funcs   map[*types.Func]funcSource
 	vars    map[*types.Var]ast.Expr // package-level variables and their initialisers
 	varInfo map[*types.Var]*types.Info
-	named   []*types.Named          // the module's named types, for interface dispatch
+	named   []*types.Named // the module's named types, for interface dispatch
 	apperrP *types.Package
 	memo    map[any]map[string]apperr.Kind
 }
