@@ -16,14 +16,12 @@ import (
 // shapeProblems are the problems the middleware sends, by what an operation declares: they are
 // not in its handler, so the scan cannot see them there.
 func shapeProblems(op *openapi3.Operation, o *operation) map[string]int {
-	out := map[string]int{"internal": 500, "method-not-allowed": 405}
+	// Any operation refuses a body it does not take, or a parameter with a control character.
+	out := map[string]int{"internal": 500, "method-not-allowed": 405, "validation": 400}
 	if o.secured {
 		out["missing-token"], out["invalid-token"], out["forbidden"] = 401, 401, 403
 		// Stores answer not-found for any row they miss, and the database's refusals of data.
 		out["not-found"], out["data-rejected"] = 404, 400
-	}
-	if len(op.Parameters) > 0 || op.RequestBody != nil || o.secured {
-		out["validation"] = 400
 	}
 	if op.RequestBody != nil {
 		out["payload-too-large"], out["unsupported-media-type"] = 413, 415
