@@ -259,7 +259,6 @@ func (b *bundle) snapshot(tables []string) string {
 	return s
 }
 
-
 // hostileCases builds the requests for one operation.
 func hostileCases(method, path, filled string, op *openapi3.Operation, params openapi3.Parameters, fx hostileFixtures) []hostileCase {
 	var out []hostileCase
