@@ -102,8 +102,13 @@ generate:
 generate-check:
 	@.ci/check-generated
 
+# The house rules (internal/speclint), then Redocly's recommended rules (tools/package.json pins
+# @redocly/cli; installed from package-lock.json on first use).
 lint-openapi:
 	@$(GO) run ./internal/speclint openapi.yaml
+	[ -x tools/node_modules/.bin/redocly ] || npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	  tools/node_modules/.bin/redocly lint openapi.yaml --config redocly.yaml --format stylish
 
 bench: build
 	@.ci/bench

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -126,6 +127,24 @@ func (e AssessmentType) Valid() bool {
 	case AssessmentTypeNeeds:
 		return true
 	case AssessmentTypeReassessment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BadRequestProblemType.
+const (
+	UrnPbudgetProblemDataRejected BadRequestProblemType = "urn:pbudget:problem:data-rejected"
+	UrnPbudgetProblemValidation   BadRequestProblemType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the BadRequestProblemType enum.
+func (e BadRequestProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemDataRejected:
+		return true
+	case UrnPbudgetProblemValidation:
 		return true
 	default:
 		return false
@@ -714,6 +733,21 @@ func (e FinancialAssessmentPatchDreMethod) Valid() bool {
 	}
 }
 
+// Defines values for ForbiddenProblemType.
+const (
+	ForbiddenProblemTypeUrnPbudgetProblemForbidden ForbiddenProblemType = "urn:pbudget:problem:forbidden"
+)
+
+// Valid indicates whether the value is a known member of the ForbiddenProblemType enum.
+func (e ForbiddenProblemType) Valid() bool {
+	switch e {
+	case ForbiddenProblemTypeUrnPbudgetProblemForbidden:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FundingDecisionDecision.
 const (
 	FundingDecisionDecisionApprove          FundingDecisionDecision = "approve"
@@ -740,6 +774,7 @@ const (
 	FundingRequestDecisionApprove          FundingRequestDecision = "approve"
 	FundingRequestDecisionApproveDifferent FundingRequestDecision = "approve_different"
 	FundingRequestDecisionDecline          FundingRequestDecision = "decline"
+	FundingRequestDecisionLessThannil      FundingRequestDecision = "<nil>"
 )
 
 // Valid indicates whether the value is a known member of the FundingRequestDecision enum.
@@ -750,6 +785,8 @@ func (e FundingRequestDecision) Valid() bool {
 	case FundingRequestDecisionApproveDifferent:
 		return true
 	case FundingRequestDecisionDecline:
+		return true
+	case FundingRequestDecisionLessThannil:
 		return true
 	default:
 		return false
@@ -942,6 +979,21 @@ func (e IncomeType) Valid() bool {
 	}
 }
 
+// Defines values for InternalErrorProblemType.
+const (
+	UrnPbudgetProblemInternal InternalErrorProblemType = "urn:pbudget:problem:internal"
+)
+
+// Valid indicates whether the value is a known member of the InternalErrorProblemType enum.
+func (e InternalErrorProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemInternal:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LineFrequency.
 const (
 	Once      LineFrequency = "once"
@@ -1041,6 +1093,51 @@ func (e ManagementOption) Valid() bool {
 	}
 }
 
+// Defines values for MethodNotAllowedProblemType.
+const (
+	UrnPbudgetProblemMethodNotAllowed MethodNotAllowedProblemType = "urn:pbudget:problem:method-not-allowed"
+)
+
+// Valid indicates whether the value is a known member of the MethodNotAllowedProblemType enum.
+func (e MethodNotAllowedProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemMethodNotAllowed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotFoundProblemType.
+const (
+	UrnPbudgetProblemNotFound NotFoundProblemType = "urn:pbudget:problem:not-found"
+)
+
+// Valid indicates whether the value is a known member of the NotFoundProblemType enum.
+func (e NotFoundProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayloadTooLargeProblemType.
+const (
+	UrnPbudgetProblemPayloadTooLarge PayloadTooLargeProblemType = "urn:pbudget:problem:payload-too-large"
+)
+
+// Valid indicates whether the value is a known member of the PayloadTooLargeProblemType enum.
+func (e PayloadTooLargeProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemPayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PersonType.
 const (
 	PersonTypeAdult PersonType = "adult"
@@ -1077,6 +1174,36 @@ func (e PlanStatus) Valid() bool {
 	case PlanStatusSubmitted:
 		return true
 	case PlanStatusSuperseded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PreconditionFailedProblemType.
+const (
+	UrnPbudgetProblemVersionMismatch PreconditionFailedProblemType = "urn:pbudget:problem:version-mismatch"
+)
+
+// Valid indicates whether the value is a known member of the PreconditionFailedProblemType enum.
+func (e PreconditionFailedProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemVersionMismatch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PreconditionRequiredProblemType.
+const (
+	UrnPbudgetProblemIfMatchRequired PreconditionRequiredProblemType = "urn:pbudget:problem:if-match-required"
+)
+
+// Valid indicates whether the value is a known member of the PreconditionRequiredProblemType enum.
+func (e PreconditionRequiredProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemIfMatchRequired:
 		return true
 	default:
 		return false
@@ -1212,6 +1339,51 @@ func (e ReadyStatus) Valid() bool {
 	}
 }
 
+// Defines values for RelationshipFamilyRelation.
+const (
+	RelationshipFamilyRelationChild         RelationshipFamilyRelation = "child"
+	RelationshipFamilyRelationCivilPartner  RelationshipFamilyRelation = "civil_partner"
+	RelationshipFamilyRelationGrandchild    RelationshipFamilyRelation = "grandchild"
+	RelationshipFamilyRelationGrandparent   RelationshipFamilyRelation = "grandparent"
+	RelationshipFamilyRelationLessThannil   RelationshipFamilyRelation = "<nil>"
+	RelationshipFamilyRelationNotRelated    RelationshipFamilyRelation = "not_related"
+	RelationshipFamilyRelationOtherRelative RelationshipFamilyRelation = "other_relative"
+	RelationshipFamilyRelationParent        RelationshipFamilyRelation = "parent"
+	RelationshipFamilyRelationPartner       RelationshipFamilyRelation = "partner"
+	RelationshipFamilyRelationSibling       RelationshipFamilyRelation = "sibling"
+	RelationshipFamilyRelationSpouse        RelationshipFamilyRelation = "spouse"
+)
+
+// Valid indicates whether the value is a known member of the RelationshipFamilyRelation enum.
+func (e RelationshipFamilyRelation) Valid() bool {
+	switch e {
+	case RelationshipFamilyRelationChild:
+		return true
+	case RelationshipFamilyRelationCivilPartner:
+		return true
+	case RelationshipFamilyRelationGrandchild:
+		return true
+	case RelationshipFamilyRelationGrandparent:
+		return true
+	case RelationshipFamilyRelationLessThannil:
+		return true
+	case RelationshipFamilyRelationNotRelated:
+		return true
+	case RelationshipFamilyRelationOtherRelative:
+		return true
+	case RelationshipFamilyRelationParent:
+		return true
+	case RelationshipFamilyRelationPartner:
+		return true
+	case RelationshipFamilyRelationSibling:
+		return true
+	case RelationshipFamilyRelationSpouse:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RelationshipKind.
 const (
 	AuthorisedPersonFor RelationshipKind = "authorised_person_for"
@@ -1230,6 +1402,21 @@ func (e RelationshipKind) Valid() bool {
 	case NomineeFor:
 		return true
 	case SameHouseholdMember:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ServiceUnavailableProblemType.
+const (
+	UrnPbudgetProblemUnavailable ServiceUnavailableProblemType = "urn:pbudget:problem:unavailable"
+)
+
+// Valid indicates whether the value is a known member of the ServiceUnavailableProblemType enum.
+func (e ServiceUnavailableProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemUnavailable:
 		return true
 	default:
 		return false
@@ -1287,6 +1474,39 @@ func (e UnableReason) Valid() bool {
 	}
 }
 
+// Defines values for UnauthorizedProblemType.
+const (
+	UrnPbudgetProblemInvalidToken UnauthorizedProblemType = "urn:pbudget:problem:invalid-token"
+	UrnPbudgetProblemMissingToken UnauthorizedProblemType = "urn:pbudget:problem:missing-token"
+)
+
+// Valid indicates whether the value is a known member of the UnauthorizedProblemType enum.
+func (e UnauthorizedProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemInvalidToken:
+		return true
+	case UrnPbudgetProblemMissingToken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UnsupportedMediaTypeProblemType.
+const (
+	UrnPbudgetProblemUnsupportedMediaType UnsupportedMediaTypeProblemType = "urn:pbudget:problem:unsupported-media-type"
+)
+
+// Valid indicates whether the value is a known member of the UnsupportedMediaTypeProblemType enum.
+func (e UnsupportedMediaTypeProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpratingJobStatus.
 const (
 	UpratingJobStatusCompleted UpratingJobStatus = "completed"
@@ -1305,6 +1525,1542 @@ func (e UpratingJobStatus) Valid() bool {
 	case UpratingJobStatusQueued:
 		return true
 	case UpratingJobStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid     UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cared-for-person-invalid"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed     UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:carer-reason-not-allowed"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome          UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:duplicate-outcome"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:field-not-for-assessment-type"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch    UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:outcome-reasons-mismatch"
+)
+
+// Valid indicates whether the value is a known member of the UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CancelAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CancelAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft     CancelAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-not-draft"
+	CancelAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CancelAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CancelAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CancelAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CancelAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft:
+		return true
+	case CancelAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CancelAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CancelAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CancelAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CancelAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CancelAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CancelAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft     CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-not-draft"
+	CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen             CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+	CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft:
+		return true
+	case CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	case CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentIncomplete             CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-incomplete"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReason       CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-reduction-needs-reason"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReassessment CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-reduction-needs-reassessment"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused             CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNoActiveRasVersion               CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:no-active-ras-version"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverrideAgreesWithComputed       CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:override-agrees-with-computed"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasAnswersInvalid                CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-answers-invalid"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid             CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-definition-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentIncomplete:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReason:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReassessment:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNoActiveRasVersion:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverrideAgreesWithComputed:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasAnswersInvalid:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentAgreementExists CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-agreement-exists"
+	CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight       CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved              CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentAgreementExists:
+		return true
+	case CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentRecipientInvalid CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-recipient-invalid"
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines   CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-direct-payment-lines"
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound                  CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-found"
+)
+
+// Valid indicates whether the value is a known member of the CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentRecipientInvalid:
+		return true
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines:
+		return true
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-current-exists"
+	UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft      UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists:
+		return true
+	case UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIncomeDisregardInvalid    UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:income-disregard-invalid"
+	UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPensionAgeOverrideInvalid UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:pension-age-override-invalid"
+)
+
+// Valid indicates whether the value is a known member of the UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIncomeDisregardInvalid:
+		return true
+	case UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPensionAgeOverrideInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen                       CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+	CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-current-exists"
+	CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft      CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-not-draft"
+	CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight           CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	case CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists:
+		return true
+	case CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft:
+		return true
+	case CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDreFlatNotSet                 CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:dre-flat-not-set"
+	CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEffectiveDateInFuture         CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:effective-date-in-future"
+	CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentAdultsOnly CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-adults-only"
+	CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentIncomplete CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-incomplete"
+	CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemMigRateMissing                CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:mig-rate-missing"
+	CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNoRateTableInForce            CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:no-rate-table-in-force"
+)
+
+// Valid indicates whether the value is a known member of the CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDreFlatNotSet:
+		return true
+	case CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEffectiveDateInFuture:
+		return true
+	case CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentAdultsOnly:
+		return true
+	case CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentIncomplete:
+		return true
+	case CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemMigRateMissing:
+		return true
+	case CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNoRateTableInForce:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending  CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:funding-request-pending"
+	CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending:
+		return true
+	case CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetNotFound         CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-not-found"
+	CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused   CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRequestNotAboveCeiling CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:request-not-above-ceiling"
+)
+
+// Valid indicates whether the value is a known member of the CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetNotFound:
+		return true
+	case CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRequestNotAboveCeiling:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetChangedSinceRequest DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-changed-since-request"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded               DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen                DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestDecided     DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:funding-request-decided"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending     DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:funding-request-pending"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight    DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetChangedSinceRequest:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestDecided:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedAmountNotAllowed   DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-amount-not-allowed"
+	DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedAmountRequired     DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-amount-required"
+	DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedNotAboveIndicative DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-not-above-indicative"
+	DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused       DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedAmountNotAllowed:
+		return true
+	case DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedAmountRequired:
+		return true
+	case DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedNotAboveIndicative:
+		return true
+	case DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfAgreementExists     CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-agreement-exists"
+	CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved        CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfAgreementExists:
+		return true
+	case CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired           CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-isf-lines-with-provider"
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound                  CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-found"
+)
+
+// Valid indicates whether the value is a known member of the CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider:
+		return true
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePerson409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreatePerson409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken         CreatePerson409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:nhs-number-taken"
+)
+
+// Valid indicates whether the value is a known member of the CreatePerson409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreatePerson409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePerson422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreatePerson422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge        CreatePerson422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:person-type-age"
+)
+
+// Valid indicates whether the value is a known member of the CreatePerson422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreatePerson422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdatePerson409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken UpdatePerson409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:nhs-number-taken"
+)
+
+// Valid indicates whether the value is a known member of the UpdatePerson409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdatePerson409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdatePerson422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge UpdatePerson422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:person-type-age"
+)
+
+// Valid indicates whether the value is a known member of the UpdatePerson422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdatePerson422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentTypeForPerson       CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-type-for-person"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid         CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cared-for-person-invalid"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed         CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:carer-reason-not-allowed"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome              CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:duplicate-outcome"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType     CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:field-not-for-assessment-type"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch        CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:outcome-reasons-mismatch"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessedAssessmentInvalid   CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reassessed-assessment-invalid"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessesOnlyForReassessment CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reassesses-only-for-reassessment"
+)
+
+// Valid indicates whether the value is a known member of the CreateAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentTypeForPerson:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessedAssessmentInvalid:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessesOnlyForReassessment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-current-exists"
+	CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight           CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists:
+		return true
+	case CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused      CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIncomeDisregardInvalid    CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:income-disregard-invalid"
+	CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPensionAgeOverrideInvalid CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:pension-age-override-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIncomeDisregardInvalid:
+		return true
+	case CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPensionAgeOverrideInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRelationship409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists     CreateRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:relationship-exists"
+)
+
+// Valid indicates whether the value is a known member of the CreateRelationship409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRelationship409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRelationship422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused  CreateRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelatedPersonNotFound CreateRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:related-person-not-found"
+	CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSelfRelationship      CreateRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:self-relationship"
+)
+
+// Valid indicates whether the value is a known member of the CreateRelationship422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRelationship422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelatedPersonNotFound:
+		return true
+	case CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSelfRelationship:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EndRelationship409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight EndRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipEnded      EndRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:relationship-ended"
+	EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists     EndRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:relationship-exists"
+)
+
+// Valid indicates whether the value is a known member of the EndRelationship409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EndRelationship409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipEnded:
+		return true
+	case EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EndRelationship422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	EndRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndBeforeStart       EndRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:end-before-start"
+	EndRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused EndRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the EndRelationship422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EndRelationship422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case EndRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndBeforeStart:
+		return true
+	case EndRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+)
+
+// Valid indicates whether the value is a known member of the CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateProvider409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateProvider409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateProvider409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateProvider409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateProvider409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateProvider409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateProvider422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateProvider422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateProvider422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateProvider422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateProvider422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateProvider422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-definition-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-active-exists"
+	UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft     UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists:
+		return true
+	case UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-definition-invalid"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-active-exists"
+	ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft     ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists:
+		return true
+	case ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-active-exists"
+	RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotActive    RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-not-active"
+)
+
+// Valid indicates whether the value is a known member of the RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists:
+		return true
+	case RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotActive:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RetireRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RetireRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRateTable409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken     CreateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-date-taken"
+	CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen        CreateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:uprating-job-open"
+)
+
+// Valid indicates whether the value is a known member of the CreateRateTable409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRateTable409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken:
+		return true
+	case CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRateTable422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid     CreateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateRateTable422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-date-taken"
+	UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInForce   UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-in-force"
+	UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen    UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:uprating-job-open"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken:
+		return true
+	case UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInForce:
+		return true
+	case UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-invalid"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UprateRateTable409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight UprateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken     UprateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-date-taken"
+	UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen        UprateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:uprating-job-open"
+)
+
+// Valid indicates whether the value is a known member of the UprateRateTable409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UprateRateTable409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken:
+		return true
+	case UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UprateRateTable422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UprateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused UprateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the UprateRateTable422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UprateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UprateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemServiceCategoryExists  CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:service-category-exists"
+)
+
+// Valid indicates whether the value is a known member of the CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemServiceCategoryExists:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemForbidden          ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:forbidden"
+	ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverDelegatedLimit ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:over-delegated-limit"
+)
+
+// Valid indicates whether the value is a known member of the ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemForbidden:
+		return true
+	case ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverDelegatedLimit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen             ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted       ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-submitted"
+)
+
+// Valid indicates whether the value is a known member of the ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDifferenceReasonRequired            ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:difference-reason-required"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused                ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSignOffChecksFailed                 ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:sign-off-checks-failed"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDifferenceReasonRequired:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSignOffChecksFailed:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddPlanLine409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft           AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the AddPlanLine409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AddPlanLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddPlanLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused                AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the AddPlanLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AddPlanLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded           RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded           ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted       ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-submitted"
+)
+
+// Valid indicates whether the value is a known member of the ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved        ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft           SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused                SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoLines                      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-lines"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoLines:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
 		return true
 	default:
 		return false
@@ -1374,12 +3130,17 @@ type Assessment struct {
 	ChildDisabled *bool `json:"child_disabled,omitempty"`
 
 	// ChildUnlikelyToAchieveReasonableStandard s17(10)(a) — unlikely to achieve or maintain a reasonable standard of health or development without services.
-	ChildUnlikelyToAchieveReasonableStandard *bool                          `json:"child_unlikely_to_achieve_reasonable_standard,omitempty"`
-	CompletedAt                              nullable.Nullable[time.Time]   `json:"completed_at"`
-	CompletedBy                              nullable.Nullable[string]      `json:"completed_by"`
-	CreatedAt                                time.Time                      `json:"created_at"`
-	Eligibility                              nullable.Nullable[Eligibility] `json:"eligibility"`
-	Id                                       openapi_types.UUID             `json:"id"`
+	ChildUnlikelyToAchieveReasonableStandard *bool                        `json:"child_unlikely_to_achieve_reasonable_standard,omitempty"`
+	CompletedAt                              nullable.Nullable[time.Time] `json:"completed_at"`
+	CompletedBy                              nullable.Nullable[string]    `json:"completed_by"`
+
+	// CompletionBlockers While a draft: the facts still missing before it can be completed (each with the field, as a
+	// JSON Pointer, and code `required_to_complete`); empty when it can be completed, and once
+	// completed or cancelled. Completion with blockers is 422 `assessment-incomplete`.
+	CompletionBlockers []FieldError                   `json:"completion_blockers"`
+	CreatedAt          time.Time                      `json:"created_at"`
+	Eligibility        nullable.Nullable[Eligibility] `json:"eligibility"`
+	Id                 openapi_types.UUID             `json:"id"`
 
 	// ImpairmentOrIllness The needs arise from a physical or mental impairment or illness.
 	ImpairmentOrIllness *bool `json:"impairment_or_illness,omitempty"`
@@ -1584,6 +3345,9 @@ type AuditEventList struct {
 	NextPageToken *string      `json:"next_page_token,omitempty"`
 }
 
+// BadRequestProblemType The problem types of the shared `BadRequest` response.
+type BadRequestProblemType string
+
 // BudgetChange What made this version.
 type BudgetChange string
 
@@ -1772,9 +3536,11 @@ type CouncilSettings struct {
 	DpCareHomeJoinGapDays int `json:"dp_care_home_join_gap_days"`
 
 	// DpCareHomeMaxDays The longest care-home stay a direct payment may fund, in days (default 28: four consecutive weeks in 12 months).
-	DpCareHomeMaxDays int       `json:"dp_care_home_max_days"`
-	UpdatedAt         time.Time `json:"updated_at"`
-	Version           int       `json:"version"`
+	DpCareHomeMaxDays int `json:"dp_care_home_max_days"`
+
+	// UpdatedAt null while the council runs on the defaults (it has never changed its settings).
+	UpdatedAt nullable.Nullable[time.Time] `json:"updated_at"`
+	Version   int                          `json:"version"`
 }
 
 // CouncilSettingsPatch defines model for CouncilSettingsPatch.
@@ -2085,6 +3851,9 @@ type FinancialAssessmentPatch struct {
 // FinancialAssessmentPatchDreMethod defines model for FinancialAssessmentPatch.DreMethod.
 type FinancialAssessmentPatchDreMethod string
 
+// ForbiddenProblemType The problem types of the shared `Forbidden` response.
+type ForbiddenProblemType string
+
 // FundingDecision defines model for FundingDecision.
 type FundingDecision struct {
 	// ApprovedAnnualPence Required for approve_different; not allowed otherwise.
@@ -2227,6 +3996,9 @@ type IncomeItem struct {
 // IncomeType Earnings and the mobility components of DLA and PIP are disregarded.
 type IncomeType string
 
+// InternalErrorProblemType The problem types of the shared `InternalError` response.
+type InternalErrorProblemType string
+
 // LineFrequency defines model for LineFrequency.
 type LineFrequency string
 
@@ -2256,10 +4028,16 @@ type MIGRates struct {
 // ManagementOption defines model for ManagementOption.
 type ManagementOption string
 
+// MethodNotAllowedProblemType The problem types of the shared `MethodNotAllowed` response.
+type MethodNotAllowedProblemType string
+
 // NHSNumber Ten digits, optionally grouped 3-3-4 by spaces, with a valid modulus-11 check digit.
 //
 // Example: 943 476 5919
 type NHSNumber = string
+
+// NotFoundProblemType The problem types of the shared `NotFound` response.
+type NotFoundProblemType string
 
 // OptionTotal One management option's share. Option costs are sums of their lines, so they add up to the plan
 // exactly. The person's contribution is apportioned to options in proportion to their cost
@@ -2280,6 +4058,9 @@ type PAEvidence struct {
 	EmployersLiabilityInsuranceExpiry *openapi_types.Date `json:"employers_liability_insurance_expiry,omitempty"`
 	PayrollProvider                   *string             `json:"payroll_provider,omitempty"`
 }
+
+// PayloadTooLargeProblemType The problem types of the shared `PayloadTooLarge` response.
+type PayloadTooLargeProblemType string
 
 // PensionCreditAge How the MIG's pension credit age row was chosen. The qualifying age for pension credit is the
 // women's State Pension age for the person's date of birth, whatever their sex (State Pension
@@ -2454,6 +4235,12 @@ type PlanOutcome struct {
 
 // PlanStatus defines model for PlanStatus.
 type PlanStatus string
+
+// PreconditionFailedProblemType The problem types of the shared `PreconditionFailed` response.
+type PreconditionFailedProblemType string
+
+// PreconditionRequiredProblemType The problem types of the shared `PreconditionRequired` response.
+type PreconditionRequiredProblemType string
 
 // Problem RFC 9457 problem details.
 type Problem struct {
@@ -2759,10 +4546,12 @@ type Relationship struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// EndDate Exclusive.
-	EndDate        nullable.Nullable[openapi_types.Date] `json:"end_date"`
-	EndReason      nullable.Nullable[string]             `json:"end_reason"`
-	FamilyRelation nullable.Nullable[FamilyRelation]     `json:"family_relation"`
-	Id             openapi_types.UUID                    `json:"id"`
+	EndDate   nullable.Nullable[openapi_types.Date] `json:"end_date"`
+	EndReason nullable.Nullable[string]             `json:"end_reason"`
+
+	// FamilyRelation How the two people are related by family, when they are; null when not recorded.
+	FamilyRelation nullable.Nullable[RelationshipFamilyRelation] `json:"family_relation"`
+	Id             openapi_types.UUID                            `json:"id"`
 
 	// Kind What the person is to the related person: `carer_of` (provides care to them),
 	// `authorised_person_for` (receives direct payments for them when they lack capacity),
@@ -2775,6 +4564,9 @@ type Relationship struct {
 	UpdatedAt       time.Time                             `json:"updated_at"`
 	Version         int                                   `json:"version"`
 }
+
+// RelationshipFamilyRelation How the two people are related by family, when they are; null when not recorded.
+type RelationshipFamilyRelation string
 
 // RelationshipCreate defines model for RelationshipCreate.
 type RelationshipCreate struct {
@@ -2838,6 +4630,9 @@ type ServiceCategoryCreate struct {
 type ServiceCategoryList struct {
 	Items []ServiceCategory `json:"items"`
 }
+
+// ServiceUnavailableProblemType The problem types of the shared `ServiceUnavailable` response.
+type ServiceUnavailableProblemType string
 
 // SignOffChecks The approver's record of each sign-off check; every one must hold to approve (return the plan otherwise).
 type SignOffChecks struct {
@@ -2943,6 +4738,12 @@ type SupportPlanPatch struct {
 // `significant_pain_distress_anxiety`, `endangers_health_or_safety` (the person's or others'),
 // `takes_significantly_longer` (adults only: carers have the first three, reg 3(3)).
 type UnableReason string
+
+// UnauthorizedProblemType The problem types of the shared `Unauthorized` response.
+type UnauthorizedProblemType string
+
+// UnsupportedMediaTypeProblemType The problem types of the shared `UnsupportedMediaType` response.
+type UnsupportedMediaTypeProblemType string
 
 // UpratingChange defines model for UpratingChange.
 type UpratingChange struct {
@@ -3050,44 +4851,170 @@ type RateTableId = openapi_types.UUID
 // RelationshipId defines model for RelationshipId.
 type RelationshipId = openapi_types.UUID
 
-// BadRequest RFC 9457 problem details.
-type BadRequest = Problem
+// BadRequest defines model for BadRequest.
+type BadRequest struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// Conflict RFC 9457 problem details.
-type Conflict = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// Forbidden RFC 9457 problem details.
-type Forbidden = Problem
+	// Type The problem types of the shared `BadRequest` response.
+	Type BadRequestProblemType `json:"type"`
+}
 
-// InternalError RFC 9457 problem details.
-type InternalError = Problem
+// Forbidden defines model for Forbidden.
+type Forbidden struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// MethodNotAllowed RFC 9457 problem details.
-type MethodNotAllowed = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// NotFound RFC 9457 problem details.
-type NotFound = Problem
+	// Type The problem types of the shared `Forbidden` response.
+	Type ForbiddenProblemType `json:"type"`
+}
 
-// PayloadTooLarge RFC 9457 problem details.
-type PayloadTooLarge = Problem
+// InternalError defines model for InternalError.
+type InternalError struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// PreconditionFailed RFC 9457 problem details.
-type PreconditionFailed = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// PreconditionRequired RFC 9457 problem details.
-type PreconditionRequired = Problem
+	// Type The problem types of the shared `InternalError` response.
+	Type InternalErrorProblemType `json:"type"`
+}
 
-// ServiceUnavailable RFC 9457 problem details.
-type ServiceUnavailable = Problem
+// MethodNotAllowed defines model for MethodNotAllowed.
+type MethodNotAllowed struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// Unauthorized RFC 9457 problem details.
-type Unauthorized = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// UnprocessableEntity RFC 9457 problem details.
-type UnprocessableEntity = Problem
+	// Type The problem types of the shared `MethodNotAllowed` response.
+	Type MethodNotAllowedProblemType `json:"type"`
+}
 
-// UnsupportedMediaType RFC 9457 problem details.
-type UnsupportedMediaType = Problem
+// NotFound defines model for NotFound.
+type NotFound struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `NotFound` response.
+	Type NotFoundProblemType `json:"type"`
+}
+
+// PayloadTooLarge defines model for PayloadTooLarge.
+type PayloadTooLarge struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `PayloadTooLarge` response.
+	Type PayloadTooLargeProblemType `json:"type"`
+}
+
+// PreconditionFailed defines model for PreconditionFailed.
+type PreconditionFailed struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `PreconditionFailed` response.
+	Type PreconditionFailedProblemType `json:"type"`
+}
+
+// PreconditionRequired defines model for PreconditionRequired.
+type PreconditionRequired struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `PreconditionRequired` response.
+	Type PreconditionRequiredProblemType `json:"type"`
+}
+
+// ServiceUnavailable defines model for ServiceUnavailable.
+type ServiceUnavailable struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `ServiceUnavailable` response.
+	Type ServiceUnavailableProblemType `json:"type"`
+}
+
+// Unauthorized defines model for Unauthorized.
+type Unauthorized struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `Unauthorized` response.
+	Type UnauthorizedProblemType `json:"type"`
+}
+
+// UnsupportedMediaType defines model for UnsupportedMediaType.
+type UnsupportedMediaType struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `UnsupportedMediaType` response.
+	Type UnsupportedMediaTypeProblemType `json:"type"`
+}
 
 // ListAssessmentsParams defines parameters for ListAssessments.
 type ListAssessmentsParams struct {
@@ -3108,6 +5035,12 @@ type UpdateAssessmentParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateAssessment.
+type UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateAssessment.
+type UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType string
+
 // CancelAssessmentParams defines parameters for CancelAssessment.
 type CancelAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3117,6 +5050,12 @@ type CancelAssessmentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CancelAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CancelAssessment.
+type CancelAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CancelAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CancelAssessment.
+type CancelAssessment422ApplicationProblemPlusJSONResponseBodyType string
+
 // CompleteAssessmentParams defines parameters for CompleteAssessment.
 type CompleteAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3125,6 +5064,12 @@ type CompleteAssessmentParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteAssessment.
+type CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteAssessment.
+type CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
@@ -3173,6 +5118,12 @@ type CreateDirectPaymentAgreementParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateDirectPaymentAgreement.
+type CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateDirectPaymentAgreement.
+type CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdateDirectPaymentAgreementParams defines parameters for UpdateDirectPaymentAgreement.
 type UpdateDirectPaymentAgreementParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3185,6 +5136,12 @@ type UpdateFinancialAssessmentParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateFinancialAssessment.
+type UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateFinancialAssessment.
+type UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType string
+
 // CompleteFinancialAssessmentParams defines parameters for CompleteFinancialAssessment.
 type CompleteFinancialAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3193,6 +5150,12 @@ type CompleteFinancialAssessmentParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteFinancialAssessment.
+type CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteFinancialAssessment.
+type CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListFundingRequestsParams defines parameters for ListFundingRequests.
 type ListFundingRequestsParams struct {
@@ -3210,6 +5173,12 @@ type CreateFundingRequestParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFundingRequest.
+type CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFundingRequest.
+type CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType string
+
 // DecideFundingRequestParams defines parameters for DecideFundingRequest.
 type DecideFundingRequestParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3218,6 +5187,12 @@ type DecideFundingRequestParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType defines parameters for DecideFundingRequest.
+type DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType string
+
+// DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType defines parameters for DecideFundingRequest.
+type DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListISFAgreementsParams defines parameters for ListISFAgreements.
 type ListISFAgreementsParams struct {
@@ -3232,6 +5207,12 @@ type CreateISFAgreementParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateISFAgreement.
+type CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateISFAgreement.
+type CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPeopleParams defines parameters for ListPeople.
 type ListPeopleParams struct {
@@ -3253,11 +5234,23 @@ type CreatePersonParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreatePerson409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreatePerson.
+type CreatePerson409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreatePerson422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreatePerson.
+type CreatePerson422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdatePersonParams defines parameters for UpdatePerson.
 type UpdatePersonParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// UpdatePerson409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdatePerson.
+type UpdatePerson409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdatePerson422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdatePerson.
+type UpdatePerson422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPersonAssessmentsParams defines parameters for ListPersonAssessments.
 type ListPersonAssessmentsParams struct {
@@ -3273,6 +5266,12 @@ type CreateAssessmentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateAssessment.
+type CreateAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateAssessment.
+type CreateAssessment422ApplicationProblemPlusJSONResponseBodyType string
+
 // ListPersonFinancialAssessmentsParams defines parameters for ListPersonFinancialAssessments.
 type ListPersonFinancialAssessmentsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -3286,6 +5285,12 @@ type CreateFinancialAssessmentParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFinancialAssessment.
+type CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFinancialAssessment.
+type CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPersonBudgetVersionsParams defines parameters for ListPersonBudgetVersions.
 type ListPersonBudgetVersionsParams struct {
@@ -3312,6 +5317,12 @@ type CreateRelationshipParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateRelationship409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRelationship.
+type CreateRelationship409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateRelationship422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRelationship.
+type CreateRelationship422ApplicationProblemPlusJSONResponseBodyType string
+
 // EndRelationshipParams defines parameters for EndRelationship.
 type EndRelationshipParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3320,6 +5331,12 @@ type EndRelationshipParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// EndRelationship409ApplicationProblemPlusJSONResponseBodyType defines parameters for EndRelationship.
+type EndRelationship409ApplicationProblemPlusJSONResponseBodyType string
+
+// EndRelationship422ApplicationProblemPlusJSONResponseBodyType defines parameters for EndRelationship.
+type EndRelationship422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPersonalBudgetsParams defines parameters for ListPersonalBudgets.
 type ListPersonalBudgetsParams struct {
@@ -3345,6 +5362,12 @@ type CreateSupportPlanParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateSupportPlan.
+type CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateSupportPlan.
+type CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
+
 // ListProvidersParams defines parameters for ListProviders.
 type ListProvidersParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -3359,6 +5382,12 @@ type CreateProviderParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateProvider409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateProvider.
+type CreateProvider409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateProvider422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateProvider.
+type CreateProvider422ApplicationProblemPlusJSONResponseBodyType string
 
 // UpdateProviderParams defines parameters for UpdateProvider.
 type UpdateProviderParams struct {
@@ -3382,11 +5411,23 @@ type CreateRASVersionParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRASVersion.
+type CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRASVersion.
+type CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdateRASVersionParams defines parameters for UpdateRASVersion.
 type UpdateRASVersionParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRASVersion.
+type UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRASVersion.
+type UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType string
 
 // ActivateRASVersionParams defines parameters for ActivateRASVersion.
 type ActivateRASVersionParams struct {
@@ -3397,6 +5438,12 @@ type ActivateRASVersionParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for ActivateRASVersion.
+type ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType string
+
+// ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType defines parameters for ActivateRASVersion.
+type ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType string
+
 // RetireRASVersionParams defines parameters for RetireRASVersion.
 type RetireRASVersionParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3405,6 +5452,12 @@ type RetireRASVersionParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for RetireRASVersion.
+type RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType string
+
+// RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType defines parameters for RetireRASVersion.
+type RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListRateTablesParams defines parameters for ListRateTables.
 type ListRateTablesParams struct {
@@ -3423,11 +5476,23 @@ type CreateRateTableParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateRateTable409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRateTable.
+type CreateRateTable409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRateTable.
+type CreateRateTable422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdateRateTableParams defines parameters for UpdateRateTable.
 type UpdateRateTableParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRateTable.
+type UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRateTable.
+type UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType string
 
 // UprateRateTableParams defines parameters for UprateRateTable.
 type UprateRateTableParams struct {
@@ -3435,11 +5500,23 @@ type UprateRateTableParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// UprateRateTable409ApplicationProblemPlusJSONResponseBodyType defines parameters for UprateRateTable.
+type UprateRateTable409ApplicationProblemPlusJSONResponseBodyType string
+
+// UprateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for UprateRateTable.
+type UprateRateTable422ApplicationProblemPlusJSONResponseBodyType string
+
 // CreateServiceCategoryParams defines parameters for CreateServiceCategory.
 type CreateServiceCategoryParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateServiceCategory.
+type CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateServiceCategory.
+type CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListSupportPlansParams defines parameters for ListSupportPlans.
 type ListSupportPlansParams struct {
@@ -3459,6 +5536,9 @@ type UpdateSupportPlanParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateSupportPlan.
+type UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
 // ApproveSupportPlanParams defines parameters for ApproveSupportPlan.
 type ApproveSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3467,6 +5547,15 @@ type ApproveSupportPlanParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType defines parameters for ApproveSupportPlan.
+type ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType string
+
+// ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for ApproveSupportPlan.
+type ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for ApproveSupportPlan.
+type ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
 
 // AddPlanLineParams defines parameters for AddPlanLine.
 type AddPlanLineParams struct {
@@ -3477,17 +5566,35 @@ type AddPlanLineParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// AddPlanLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for AddPlanLine.
+type AddPlanLine409ApplicationProblemPlusJSONResponseBodyType string
+
+// AddPlanLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for AddPlanLine.
+type AddPlanLine422ApplicationProblemPlusJSONResponseBodyType string
+
 // RemovePlanLineParams defines parameters for RemovePlanLine.
 type RemovePlanLineParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for RemovePlanLine.
+type RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType string
+
+// RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for RemovePlanLine.
+type RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType string
+
 // ReplacePlanLineParams defines parameters for ReplacePlanLine.
 type ReplacePlanLineParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReplacePlanLine.
+type ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType string
+
+// ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for ReplacePlanLine.
+type ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType string
 
 // ReturnSupportPlanParams defines parameters for ReturnSupportPlan.
 type ReturnSupportPlanParams struct {
@@ -3498,6 +5605,12 @@ type ReturnSupportPlanParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReturnSupportPlan.
+type ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for ReturnSupportPlan.
+type ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
+
 // ReviseSupportPlanParams defines parameters for ReviseSupportPlan.
 type ReviseSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3507,6 +5620,12 @@ type ReviseSupportPlanParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReviseSupportPlan.
+type ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for ReviseSupportPlan.
+type ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
+
 // SubmitSupportPlanParams defines parameters for SubmitSupportPlan.
 type SubmitSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3515,6 +5634,12 @@ type SubmitSupportPlanParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for SubmitSupportPlan.
+type SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for SubmitSupportPlan.
+type SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListUpratingChangesParams defines parameters for ListUpratingChanges.
 type ListUpratingChangesParams struct {
@@ -3530,6 +5655,9 @@ type ListUpratingChangesParams struct {
 // UpdateAssessmentJSONRequestBody defines body for UpdateAssessment for application/json ContentType.
 type UpdateAssessmentJSONRequestBody = AssessmentPatch
 
+// UpdateAssessmentApplicationMergePatchPlusJSONRequestBody defines body for UpdateAssessment for application/merge-patch+json ContentType.
+type UpdateAssessmentApplicationMergePatchPlusJSONRequestBody = AssessmentPatch
+
 // CancelAssessmentJSONRequestBody defines body for CancelAssessment for application/json ContentType.
 type CancelAssessmentJSONRequestBody = ReasonBody
 
@@ -3539,14 +5667,23 @@ type CompleteAssessmentJSONRequestBody = AssessmentCompletion
 // UpdateCouncilSettingsJSONRequestBody defines body for UpdateCouncilSettings for application/json ContentType.
 type UpdateCouncilSettingsJSONRequestBody = CouncilSettingsPatch
 
+// UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody defines body for UpdateCouncilSettings for application/merge-patch+json ContentType.
+type UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody = CouncilSettingsPatch
+
 // CreateDirectPaymentAgreementJSONRequestBody defines body for CreateDirectPaymentAgreement for application/json ContentType.
 type CreateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementCreate
 
 // UpdateDirectPaymentAgreementJSONRequestBody defines body for UpdateDirectPaymentAgreement for application/json ContentType.
 type UpdateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementPatch
 
+// UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody defines body for UpdateDirectPaymentAgreement for application/merge-patch+json ContentType.
+type UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody = DirectPaymentAgreementPatch
+
 // UpdateFinancialAssessmentJSONRequestBody defines body for UpdateFinancialAssessment for application/json ContentType.
 type UpdateFinancialAssessmentJSONRequestBody = FinancialAssessmentPatch
+
+// UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody defines body for UpdateFinancialAssessment for application/merge-patch+json ContentType.
+type UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody = FinancialAssessmentPatch
 
 // CreateFundingRequestJSONRequestBody defines body for CreateFundingRequest for application/json ContentType.
 type CreateFundingRequestJSONRequestBody = FundingRequestCreate
@@ -3562,6 +5699,9 @@ type CreatePersonJSONRequestBody = PersonCreate
 
 // UpdatePersonJSONRequestBody defines body for UpdatePerson for application/json ContentType.
 type UpdatePersonJSONRequestBody = PersonPatch
+
+// UpdatePersonApplicationMergePatchPlusJSONRequestBody defines body for UpdatePerson for application/merge-patch+json ContentType.
+type UpdatePersonApplicationMergePatchPlusJSONRequestBody = PersonPatch
 
 // CreateAssessmentJSONRequestBody defines body for CreateAssessment for application/json ContentType.
 type CreateAssessmentJSONRequestBody = AssessmentCreate
@@ -3584,11 +5724,17 @@ type CreateProviderJSONRequestBody = ProviderCreate
 // UpdateProviderJSONRequestBody defines body for UpdateProvider for application/json ContentType.
 type UpdateProviderJSONRequestBody = ProviderPatch
 
+// UpdateProviderApplicationMergePatchPlusJSONRequestBody defines body for UpdateProvider for application/merge-patch+json ContentType.
+type UpdateProviderApplicationMergePatchPlusJSONRequestBody = ProviderPatch
+
 // CreateRASVersionJSONRequestBody defines body for CreateRASVersion for application/json ContentType.
 type CreateRASVersionJSONRequestBody = RASVersionCreate
 
 // UpdateRASVersionJSONRequestBody defines body for UpdateRASVersion for application/json ContentType.
 type UpdateRASVersionJSONRequestBody = RASVersionPatch
+
+// UpdateRASVersionApplicationMergePatchPlusJSONRequestBody defines body for UpdateRASVersion for application/merge-patch+json ContentType.
+type UpdateRASVersionApplicationMergePatchPlusJSONRequestBody = RASVersionPatch
 
 // CreateRateTableJSONRequestBody defines body for CreateRateTable for application/json ContentType.
 type CreateRateTableJSONRequestBody = RateTableCreate
@@ -3596,11 +5742,17 @@ type CreateRateTableJSONRequestBody = RateTableCreate
 // UpdateRateTableJSONRequestBody defines body for UpdateRateTable for application/json ContentType.
 type UpdateRateTableJSONRequestBody = RateTablePatch
 
+// UpdateRateTableApplicationMergePatchPlusJSONRequestBody defines body for UpdateRateTable for application/merge-patch+json ContentType.
+type UpdateRateTableApplicationMergePatchPlusJSONRequestBody = RateTablePatch
+
 // CreateServiceCategoryJSONRequestBody defines body for CreateServiceCategory for application/json ContentType.
 type CreateServiceCategoryJSONRequestBody = ServiceCategoryCreate
 
 // UpdateSupportPlanJSONRequestBody defines body for UpdateSupportPlan for application/json ContentType.
 type UpdateSupportPlanJSONRequestBody = SupportPlanPatch
+
+// UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody defines body for UpdateSupportPlan for application/merge-patch+json ContentType.
+type UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody = SupportPlanPatch
 
 // ApproveSupportPlanJSONRequestBody defines body for ApproveSupportPlan for application/json ContentType.
 type ApproveSupportPlanJSONRequestBody = PlanApproval
@@ -3817,6 +5969,9 @@ type ServerInterface interface {
 	// RemovePlanLine Remove a line from a draft plan.
 	// (DELETE /v1/support-plans/{plan_id}/lines/{line_id})
 	RemovePlanLine(ctx echo.Context, planId PlanId, lineId LineId, params RemovePlanLineParams) error
+	// GetPlanLine One line of a plan (the Location of an added line).
+	// (GET /v1/support-plans/{plan_id}/lines/{line_id})
+	GetPlanLine(ctx echo.Context, planId PlanId, lineId LineId) error
 	// ReplacePlanLine Replace a line of a draft plan.
 	// (PUT /v1/support-plans/{plan_id}/lines/{line_id})
 	ReplacePlanLine(ctx echo.Context, planId PlanId, lineId LineId, params ReplacePlanLineParams) error
@@ -5969,6 +8124,30 @@ func (w *ServerInterfaceWrapper) RemovePlanLine(ctx echo.Context) error {
 	return err
 }
 
+// GetPlanLine converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPlanLine(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "plan_id" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "plan_id", ctx.Param("plan_id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// ------------- Path parameter "line_id" -------------
+	var lineId LineId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "line_id", ctx.Param("line_id"), &lineId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter line_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPlanLine(ctx, planId, lineId)
+	return err
+}
+
 // ReplacePlanLine converts echo context to params.
 func (w *ServerInterfaceWrapper) ReplacePlanLine(ctx echo.Context) error {
 	var err error
@@ -6328,6 +8507,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/v1/support-plans/:plan_id", wrapper.UpdateSupportPlan, options.OperationMiddlewares["updateSupportPlan"]...)
 	router.POST(options.BaseURL+"/v1/support-plans/:plan_id/lines", wrapper.AddPlanLine, options.OperationMiddlewares["addPlanLine"]...)
 	router.DELETE(options.BaseURL+"/v1/support-plans/:plan_id/lines/:line_id", wrapper.RemovePlanLine, options.OperationMiddlewares["removePlanLine"]...)
+	router.GET(options.BaseURL+"/v1/support-plans/:plan_id/lines/:line_id", wrapper.GetPlanLine, options.OperationMiddlewares["getPlanLine"]...)
 	router.PUT(options.BaseURL+"/v1/support-plans/:plan_id/lines/:line_id", wrapper.ReplacePlanLine, options.OperationMiddlewares["replacePlanLine"]...)
 	router.POST(options.BaseURL+"/v1/support-plans/:plan_id/submit", wrapper.SubmitSupportPlan, options.OperationMiddlewares["submitSupportPlan"]...)
 	router.POST(options.BaseURL+"/v1/support-plans/:plan_id/approve", wrapper.ApproveSupportPlan, options.OperationMiddlewares["approveSupportPlan"]...)
@@ -6348,25 +8528,40 @@ type BadRequestResponseHeaders struct {
 	XRequestId *string
 }
 type BadRequestApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `BadRequest` response.
+		Type BadRequestProblemType `json:"type"`
+	}
 
 	Headers BadRequestResponseHeaders
-}
-
-type ConflictResponseHeaders struct {
-	XRequestId *string
-}
-type ConflictApplicationProblemPlusJSONResponse struct {
-	Body Problem
-
-	Headers ConflictResponseHeaders
 }
 
 type ForbiddenResponseHeaders struct {
 	XRequestId *string
 }
 type ForbiddenApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `Forbidden` response.
+		Type ForbiddenProblemType `json:"type"`
+	}
 
 	Headers ForbiddenResponseHeaders
 }
@@ -6375,7 +8570,19 @@ type InternalErrorResponseHeaders struct {
 	XRequestId *string
 }
 type InternalErrorApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `InternalError` response.
+		Type InternalErrorProblemType `json:"type"`
+	}
 
 	Headers InternalErrorResponseHeaders
 }
@@ -6385,7 +8592,19 @@ type MethodNotAllowedResponseHeaders struct {
 	XRequestId *string
 }
 type MethodNotAllowedApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `MethodNotAllowed` response.
+		Type MethodNotAllowedProblemType `json:"type"`
+	}
 
 	Headers MethodNotAllowedResponseHeaders
 }
@@ -6394,7 +8613,19 @@ type NotFoundResponseHeaders struct {
 	XRequestId *string
 }
 type NotFoundApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `NotFound` response.
+		Type NotFoundProblemType `json:"type"`
+	}
 
 	Headers NotFoundResponseHeaders
 }
@@ -6403,7 +8634,19 @@ type PayloadTooLargeResponseHeaders struct {
 	XRequestId *string
 }
 type PayloadTooLargeApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `PayloadTooLarge` response.
+		Type PayloadTooLargeProblemType `json:"type"`
+	}
 
 	Headers PayloadTooLargeResponseHeaders
 }
@@ -6413,7 +8656,19 @@ type PreconditionFailedResponseHeaders struct {
 	XRequestId *string
 }
 type PreconditionFailedApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `PreconditionFailed` response.
+		Type PreconditionFailedProblemType `json:"type"`
+	}
 
 	Headers PreconditionFailedResponseHeaders
 }
@@ -6422,7 +8677,19 @@ type PreconditionRequiredResponseHeaders struct {
 	XRequestId *string
 }
 type PreconditionRequiredApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `PreconditionRequired` response.
+		Type PreconditionRequiredProblemType `json:"type"`
+	}
 
 	Headers PreconditionRequiredResponseHeaders
 }
@@ -6431,7 +8698,19 @@ type ServiceUnavailableResponseHeaders struct {
 	XRequestId *string
 }
 type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `ServiceUnavailable` response.
+		Type ServiceUnavailableProblemType `json:"type"`
+	}
 
 	Headers ServiceUnavailableResponseHeaders
 }
@@ -6441,25 +8720,40 @@ type UnauthorizedResponseHeaders struct {
 	XRequestId      *string
 }
 type UnauthorizedApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `Unauthorized` response.
+		Type UnauthorizedProblemType `json:"type"`
+	}
 
 	Headers UnauthorizedResponseHeaders
-}
-
-type UnprocessableEntityResponseHeaders struct {
-	XRequestId *string
-}
-type UnprocessableEntityApplicationProblemPlusJSONResponse struct {
-	Body Problem
-
-	Headers UnprocessableEntityResponseHeaders
 }
 
 type UnsupportedMediaTypeResponseHeaders struct {
 	XRequestId *string
 }
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
-	Body Problem
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string `json:"instance,omitempty"`
+		RequestId *string `json:"request_id,omitempty"`
+		Status    int     `json:"status"`
+		Title     string  `json:"title"`
+
+		// Type The problem types of the shared `UnsupportedMediaType` response.
+		Type UnsupportedMediaTypeProblemType `json:"type"`
+	}
 
 	Headers UnsupportedMediaTypeResponseHeaders
 }
@@ -6500,6 +8794,47 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 		defer closer.Close()
 	}
 	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocs400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs400ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs405ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
 	return err
 }
 
@@ -6561,6 +8896,47 @@ func (response GetDocsScript200TextjavascriptResponse) VisitGetDocsScriptRespons
 	return err
 }
 
+type GetDocsScript400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocsScript400ApplicationProblemPlusJSONResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsScript405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocsScript405ApplicationProblemPlusJSONResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDocsScript500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -6607,6 +8983,47 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth400ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth405ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6665,6 +9082,47 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	return err
 }
 
+type GetOpenAPI400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI400ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPI405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI405ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPI500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -6711,6 +9169,47 @@ func (response GetReady200JSONResponse) VisitGetReadyResponse(w http.ResponseWri
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady400ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady405ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6841,6 +9340,47 @@ func (response ListAssessments403ApplicationProblemPlusJSONResponse) VisitListAs
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAssessments404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListAssessments404ApplicationProblemPlusJSONResponse) VisitListAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAssessments405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAssessments405ApplicationProblemPlusJSONResponse) VisitListAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6979,6 +9519,28 @@ func (response GetAssessment404ApplicationProblemPlusJSONResponse) VisitGetAsses
 	return err
 }
 
+type GetAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAssessment405ApplicationProblemPlusJSONResponse) VisitGetAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetAssessment500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -6999,9 +9561,10 @@ func (response GetAssessment500ApplicationProblemPlusJSONResponse) VisitGetAsses
 }
 
 type UpdateAssessmentRequestObject struct {
-	AssessmentId AssessmentId `json:"assessment_id"`
-	Params       UpdateAssessmentParams
-	Body         *UpdateAssessmentJSONRequestBody
+	AssessmentId                      AssessmentId `json:"assessment_id"`
+	Params                            UpdateAssessmentParams
+	JSONBody                          *UpdateAssessmentJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateAssessmentApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateAssessmentResponseObject interface {
@@ -7115,8 +9678,45 @@ func (response UpdateAssessment404ApplicationProblemPlusJSONResponse) VisitUpdat
 	return err
 }
 
+type UpdateAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAssessment405ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAssessment409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateAssessment409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateAssessment409ResponseHeaders
 }
 
 func (response UpdateAssessment409ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
@@ -7194,8 +9794,23 @@ func (response UpdateAssessment415ApplicationProblemPlusJSONResponse) VisitUpdat
 	return err
 }
 
+type UpdateAssessment422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateAssessment422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateAssessment422ResponseHeaders
 }
 
 func (response UpdateAssessment422ApplicationProblemPlusJSONResponse) VisitUpdateAssessmentResponse(w http.ResponseWriter) error {
@@ -7372,8 +9987,45 @@ func (response CancelAssessment404ApplicationProblemPlusJSONResponse) VisitCance
 	return err
 }
 
+type CancelAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelAssessment405ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelAssessment409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CancelAssessment409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CancelAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CancelAssessment409ResponseHeaders
 }
 
 func (response CancelAssessment409ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
@@ -7451,8 +10103,23 @@ func (response CancelAssessment415ApplicationProblemPlusJSONResponse) VisitCance
 	return err
 }
 
+type CancelAssessment422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CancelAssessment422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CancelAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CancelAssessment422ResponseHeaders
 }
 
 func (response CancelAssessment422ApplicationProblemPlusJSONResponse) VisitCancelAssessmentResponse(w http.ResponseWriter) error {
@@ -7629,8 +10296,45 @@ func (response CompleteAssessment404ApplicationProblemPlusJSONResponse) VisitCom
 	return err
 }
 
+type CompleteAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteAssessment405ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteAssessment409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CompleteAssessment409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CompleteAssessment409ResponseHeaders
 }
 
 func (response CompleteAssessment409ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
@@ -7708,8 +10412,23 @@ func (response CompleteAssessment415ApplicationProblemPlusJSONResponse) VisitCom
 	return err
 }
 
+type CompleteAssessment422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CompleteAssessment422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CompleteAssessment422ResponseHeaders
 }
 
 func (response CompleteAssessment422ApplicationProblemPlusJSONResponse) VisitCompleteAssessmentResponse(w http.ResponseWriter) error {
@@ -7857,6 +10576,47 @@ func (response ListAuditEvents403ApplicationProblemPlusJSONResponse) VisitListAu
 	return err
 }
 
+type ListAuditEvents404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListAuditEvents404ApplicationProblemPlusJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAuditEvents405ApplicationProblemPlusJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAuditEvents500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -7971,6 +10731,47 @@ func (response GetCouncilSettings403ApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
+type GetCouncilSettings404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCouncilSettings404ApplicationProblemPlusJSONResponse) VisitGetCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCouncilSettings405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCouncilSettings405ApplicationProblemPlusJSONResponse) VisitGetCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCouncilSettings500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -7991,8 +10792,9 @@ func (response GetCouncilSettings500ApplicationProblemPlusJSONResponse) VisitGet
 }
 
 type UpdateCouncilSettingsRequestObject struct {
-	Params UpdateCouncilSettingsParams
-	Body   *UpdateCouncilSettingsJSONRequestBody
+	Params                            UpdateCouncilSettingsParams
+	JSONBody                          *UpdateCouncilSettingsJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateCouncilSettingsResponseObject interface {
@@ -8087,11 +10889,11 @@ func (response UpdateCouncilSettings403ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
-type UpdateCouncilSettings409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+type UpdateCouncilSettings404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
 }
 
-func (response UpdateCouncilSettings409ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+func (response UpdateCouncilSettings404ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -8101,7 +10903,29 @@ func (response UpdateCouncilSettings409ApplicationProblemPlusJSONResponse) Visit
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
-	w.WriteHeader(409)
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCouncilSettings405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCouncilSettings405ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8162,25 +10986,6 @@ func (response UpdateCouncilSettings415ApplicationProblemPlusJSONResponse) Visit
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateCouncilSettings422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response UpdateCouncilSettings422ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8315,6 +11120,47 @@ func (response ListDirectPaymentAgreements403ApplicationProblemPlusJSONResponse)
 	return err
 }
 
+type ListDirectPaymentAgreements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListDirectPaymentAgreements404ApplicationProblemPlusJSONResponse) VisitListDirectPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDirectPaymentAgreements405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDirectPaymentAgreements405ApplicationProblemPlusJSONResponse) VisitListDirectPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDirectPaymentAgreements500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -8439,8 +11285,64 @@ func (response CreateDirectPaymentAgreement403ApplicationProblemPlusJSONResponse
 	return err
 }
 
+type CreateDirectPaymentAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDirectPaymentAgreement404ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectPaymentAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateDirectPaymentAgreement405ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectPaymentAgreement409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                   `json:"instance,omitempty"`
+		RequestId *string                                                                   `json:"request_id,omitempty"`
+		Status    int                                                                       `json:"status"`
+		Title     string                                                                    `json:"title"`
+		Type      CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateDirectPaymentAgreement409ResponseHeaders
 }
 
 func (response CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
@@ -8496,8 +11398,23 @@ func (response CreateDirectPaymentAgreement415ApplicationProblemPlusJSONResponse
 	return err
 }
 
+type CreateDirectPaymentAgreement422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                   `json:"instance,omitempty"`
+		RequestId *string                                                                   `json:"request_id,omitempty"`
+		Status    int                                                                       `json:"status"`
+		Title     string                                                                    `json:"title"`
+		Type      CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateDirectPaymentAgreement422ResponseHeaders
 }
 
 func (response CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponse) VisitCreateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
@@ -8649,6 +11566,28 @@ func (response GetDirectPaymentAgreement404ApplicationProblemPlusJSONResponse) V
 	return err
 }
 
+type GetDirectPaymentAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAgreement405ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -8669,9 +11608,10 @@ func (response GetDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) V
 }
 
 type UpdateDirectPaymentAgreementRequestObject struct {
-	AgreementId AgreementId `json:"agreement_id"`
-	Params      UpdateDirectPaymentAgreementParams
-	Body        *UpdateDirectPaymentAgreementJSONRequestBody
+	AgreementId                       AgreementId `json:"agreement_id"`
+	Params                            UpdateDirectPaymentAgreementParams
+	JSONBody                          *UpdateDirectPaymentAgreementJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateDirectPaymentAgreementResponseObject interface {
@@ -8785,21 +11725,24 @@ func (response UpdateDirectPaymentAgreement404ApplicationProblemPlusJSONResponse
 	return err
 }
 
-type UpdateDirectPaymentAgreement409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+type UpdateDirectPaymentAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
 }
 
-func (response UpdateDirectPaymentAgreement409ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+func (response UpdateDirectPaymentAgreement405ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
-	w.WriteHeader(409)
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8860,25 +11803,6 @@ func (response UpdateDirectPaymentAgreement415ApplicationProblemPlusJSONResponse
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateDirectPaymentAgreement422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response UpdateDirectPaymentAgreement422ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9036,6 +11960,28 @@ func (response GetFinancialAssessment404ApplicationProblemPlusJSONResponse) Visi
 	return err
 }
 
+type GetFinancialAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFinancialAssessment405ApplicationProblemPlusJSONResponse) VisitGetFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFinancialAssessment500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -9056,9 +12002,10 @@ func (response GetFinancialAssessment500ApplicationProblemPlusJSONResponse) Visi
 }
 
 type UpdateFinancialAssessmentRequestObject struct {
-	FinancialAssessmentId FinancialAssessmentId `json:"financial_assessment_id"`
-	Params                UpdateFinancialAssessmentParams
-	Body                  *UpdateFinancialAssessmentJSONRequestBody
+	FinancialAssessmentId             FinancialAssessmentId `json:"financial_assessment_id"`
+	Params                            UpdateFinancialAssessmentParams
+	JSONBody                          *UpdateFinancialAssessmentJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateFinancialAssessmentResponseObject interface {
@@ -9172,8 +12119,45 @@ func (response UpdateFinancialAssessment404ApplicationProblemPlusJSONResponse) V
 	return err
 }
 
+type UpdateFinancialAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFinancialAssessment405ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFinancialAssessment409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateFinancialAssessment409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateFinancialAssessment409ResponseHeaders
 }
 
 func (response UpdateFinancialAssessment409ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
@@ -9251,8 +12235,23 @@ func (response UpdateFinancialAssessment415ApplicationProblemPlusJSONResponse) V
 	return err
 }
 
+type UpdateFinancialAssessment422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateFinancialAssessment422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateFinancialAssessment422ResponseHeaders
 }
 
 func (response UpdateFinancialAssessment422ApplicationProblemPlusJSONResponse) VisitUpdateFinancialAssessmentResponse(w http.ResponseWriter) error {
@@ -9428,8 +12427,45 @@ func (response CompleteFinancialAssessment404ApplicationProblemPlusJSONResponse)
 	return err
 }
 
+type CompleteFinancialAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteFinancialAssessment405ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteFinancialAssessment409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CompleteFinancialAssessment409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                  `json:"instance,omitempty"`
+		RequestId *string                                                                  `json:"request_id,omitempty"`
+		Status    int                                                                      `json:"status"`
+		Title     string                                                                   `json:"title"`
+		Type      CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CompleteFinancialAssessment409ResponseHeaders
 }
 
 func (response CompleteFinancialAssessment409ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
@@ -9469,8 +12505,23 @@ func (response CompleteFinancialAssessment412ApplicationProblemPlusJSONResponse)
 	return err
 }
 
+type CompleteFinancialAssessment422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CompleteFinancialAssessment422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                  `json:"instance,omitempty"`
+		RequestId *string                                                                  `json:"request_id,omitempty"`
+		Status    int                                                                      `json:"status"`
+		Title     string                                                                   `json:"title"`
+		Type      CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CompleteFinancialAssessment422ResponseHeaders
 }
 
 func (response CompleteFinancialAssessment422ApplicationProblemPlusJSONResponse) VisitCompleteFinancialAssessmentResponse(w http.ResponseWriter) error {
@@ -9618,6 +12669,47 @@ func (response ListFundingRequests403ApplicationProblemPlusJSONResponse) VisitLi
 	return err
 }
 
+type ListFundingRequests404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListFundingRequests404ApplicationProblemPlusJSONResponse) VisitListFundingRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFundingRequests405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListFundingRequests405ApplicationProblemPlusJSONResponse) VisitListFundingRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListFundingRequests500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -9742,8 +12834,64 @@ func (response CreateFundingRequest403ApplicationProblemPlusJSONResponse) VisitC
 	return err
 }
 
+type CreateFundingRequest404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFundingRequest404ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundingRequest405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFundingRequest405ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFundingRequest409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateFundingRequest409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateFundingRequest409ResponseHeaders
 }
 
 func (response CreateFundingRequest409ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
@@ -9799,8 +12947,23 @@ func (response CreateFundingRequest415ApplicationProblemPlusJSONResponse) VisitC
 	return err
 }
 
+type CreateFundingRequest422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateFundingRequest422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateFundingRequest422ResponseHeaders
 }
 
 func (response CreateFundingRequest422ApplicationProblemPlusJSONResponse) VisitCreateFundingRequestResponse(w http.ResponseWriter) error {
@@ -9952,6 +13115,28 @@ func (response GetFundingRequest404ApplicationProblemPlusJSONResponse) VisitGetF
 	return err
 }
 
+type GetFundingRequest405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFundingRequest405ApplicationProblemPlusJSONResponse) VisitGetFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFundingRequest500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -10092,8 +13277,45 @@ func (response DecideFundingRequest404ApplicationProblemPlusJSONResponse) VisitD
 	return err
 }
 
+type DecideFundingRequest405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response DecideFundingRequest405ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DecideFundingRequest409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type DecideFundingRequest409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers DecideFundingRequest409ResponseHeaders
 }
 
 func (response DecideFundingRequest409ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
@@ -10171,8 +13393,23 @@ func (response DecideFundingRequest415ApplicationProblemPlusJSONResponse) VisitD
 	return err
 }
 
+type DecideFundingRequest422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type DecideFundingRequest422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers DecideFundingRequest422ResponseHeaders
 }
 
 func (response DecideFundingRequest422ApplicationProblemPlusJSONResponse) VisitDecideFundingRequestResponse(w http.ResponseWriter) error {
@@ -10320,6 +13557,47 @@ func (response ListISFAgreements403ApplicationProblemPlusJSONResponse) VisitList
 	return err
 }
 
+type ListISFAgreements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFAgreements404ApplicationProblemPlusJSONResponse) VisitListISFAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFAgreements405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFAgreements405ApplicationProblemPlusJSONResponse) VisitListISFAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListISFAgreements500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -10444,8 +13722,64 @@ func (response CreateISFAgreement403ApplicationProblemPlusJSONResponse) VisitCre
 	return err
 }
 
+type CreateISFAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFAgreement404ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFAgreement405ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFAgreement409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateISFAgreement409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateISFAgreement409ResponseHeaders
 }
 
 func (response CreateISFAgreement409ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
@@ -10501,8 +13835,23 @@ func (response CreateISFAgreement415ApplicationProblemPlusJSONResponse) VisitCre
 	return err
 }
 
+type CreateISFAgreement422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateISFAgreement422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateISFAgreement422ResponseHeaders
 }
 
 func (response CreateISFAgreement422ApplicationProblemPlusJSONResponse) VisitCreateISFAgreementResponse(w http.ResponseWriter) error {
@@ -10654,6 +14003,28 @@ func (response GetISFAgreement404ApplicationProblemPlusJSONResponse) VisitGetISF
 	return err
 }
 
+type GetISFAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFAgreement405ApplicationProblemPlusJSONResponse) VisitGetISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetISFAgreement500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -10761,6 +14132,47 @@ func (response ListPeople403ApplicationProblemPlusJSONResponse) VisitListPeopleR
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPeople404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPeople404ApplicationProblemPlusJSONResponse) VisitListPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPeople405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPeople405ApplicationProblemPlusJSONResponse) VisitListPeopleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10889,8 +14301,64 @@ func (response CreatePerson403ApplicationProblemPlusJSONResponse) VisitCreatePer
 	return err
 }
 
+type CreatePerson404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePerson404ApplicationProblemPlusJSONResponse) VisitCreatePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePerson405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePerson405ApplicationProblemPlusJSONResponse) VisitCreatePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePerson409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreatePerson409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      CreatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreatePerson409ResponseHeaders
 }
 
 func (response CreatePerson409ApplicationProblemPlusJSONResponse) VisitCreatePersonResponse(w http.ResponseWriter) error {
@@ -10946,8 +14414,23 @@ func (response CreatePerson415ApplicationProblemPlusJSONResponse) VisitCreatePer
 	return err
 }
 
+type CreatePerson422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreatePerson422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      CreatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreatePerson422ResponseHeaders
 }
 
 func (response CreatePerson422ApplicationProblemPlusJSONResponse) VisitCreatePersonResponse(w http.ResponseWriter) error {
@@ -11099,6 +14582,28 @@ func (response GetPerson404ApplicationProblemPlusJSONResponse) VisitGetPersonRes
 	return err
 }
 
+type GetPerson405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPerson405ApplicationProblemPlusJSONResponse) VisitGetPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPerson500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -11119,9 +14624,10 @@ func (response GetPerson500ApplicationProblemPlusJSONResponse) VisitGetPersonRes
 }
 
 type UpdatePersonRequestObject struct {
-	PersonId PersonId `json:"person_id"`
-	Params   UpdatePersonParams
-	Body     *UpdatePersonJSONRequestBody
+	PersonId                          PersonId `json:"person_id"`
+	Params                            UpdatePersonParams
+	JSONBody                          *UpdatePersonJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdatePersonApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdatePersonResponseObject interface {
@@ -11235,8 +14741,45 @@ func (response UpdatePerson404ApplicationProblemPlusJSONResponse) VisitUpdatePer
 	return err
 }
 
+type UpdatePerson405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePerson405ApplicationProblemPlusJSONResponse) VisitUpdatePersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePerson409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdatePerson409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      UpdatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdatePerson409ResponseHeaders
 }
 
 func (response UpdatePerson409ApplicationProblemPlusJSONResponse) VisitUpdatePersonResponse(w http.ResponseWriter) error {
@@ -11314,8 +14857,23 @@ func (response UpdatePerson415ApplicationProblemPlusJSONResponse) VisitUpdatePer
 	return err
 }
 
+type UpdatePerson422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdatePerson422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      UpdatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdatePerson422ResponseHeaders
 }
 
 func (response UpdatePerson422ApplicationProblemPlusJSONResponse) VisitUpdatePersonResponse(w http.ResponseWriter) error {
@@ -11483,6 +15041,28 @@ func (response ListPersonAssessments404ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type ListPersonAssessments405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonAssessments405ApplicationProblemPlusJSONResponse) VisitListPersonAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPersonAssessments500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -11627,8 +15207,45 @@ func (response CreateAssessment404ApplicationProblemPlusJSONResponse) VisitCreat
 	return err
 }
 
+type CreateAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAssessment405ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAssessment409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateAssessment409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateAssessment409ResponseHeaders
 }
 
 func (response CreateAssessment409ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
@@ -11684,8 +15301,23 @@ func (response CreateAssessment415ApplicationProblemPlusJSONResponse) VisitCreat
 	return err
 }
 
+type CreateAssessment422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateAssessment422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateAssessment422ResponseHeaders
 }
 
 func (response CreateAssessment422ApplicationProblemPlusJSONResponse) VisitCreateAssessmentResponse(w http.ResponseWriter) error {
@@ -11834,6 +15466,28 @@ func (response ListPersonFinancialAssessments404ApplicationProblemPlusJSONRespon
 	return err
 }
 
+type ListPersonFinancialAssessments405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonFinancialAssessments405ApplicationProblemPlusJSONResponse) VisitListPersonFinancialAssessmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPersonFinancialAssessments500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -11978,8 +15632,45 @@ func (response CreateFinancialAssessment404ApplicationProblemPlusJSONResponse) V
 	return err
 }
 
+type CreateFinancialAssessment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFinancialAssessment405ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFinancialAssessment409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateFinancialAssessment409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateFinancialAssessment409ResponseHeaders
 }
 
 func (response CreateFinancialAssessment409ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
@@ -12035,8 +15726,23 @@ func (response CreateFinancialAssessment415ApplicationProblemPlusJSONResponse) V
 	return err
 }
 
+type CreateFinancialAssessment422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateFinancialAssessment422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateFinancialAssessment422ResponseHeaders
 }
 
 func (response CreateFinancialAssessment422ApplicationProblemPlusJSONResponse) VisitCreateFinancialAssessmentResponse(w http.ResponseWriter) error {
@@ -12185,6 +15891,28 @@ func (response ListPersonBudgetVersions404ApplicationProblemPlusJSONResponse) Vi
 	return err
 }
 
+type ListPersonBudgetVersions405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonBudgetVersions405ApplicationProblemPlusJSONResponse) VisitListPersonBudgetVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPersonBudgetVersions500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -12312,6 +16040,28 @@ func (response ListRelationships404ApplicationProblemPlusJSONResponse) VisitList
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRelationships405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRelationships405ApplicationProblemPlusJSONResponse) VisitListRelationshipsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12460,8 +16210,45 @@ func (response CreateRelationship404ApplicationProblemPlusJSONResponse) VisitCre
 	return err
 }
 
+type CreateRelationship405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRelationship405ApplicationProblemPlusJSONResponse) VisitCreateRelationshipResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRelationship409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateRelationship409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRelationship409ResponseHeaders
 }
 
 func (response CreateRelationship409ApplicationProblemPlusJSONResponse) VisitCreateRelationshipResponse(w http.ResponseWriter) error {
@@ -12517,8 +16304,23 @@ func (response CreateRelationship415ApplicationProblemPlusJSONResponse) VisitCre
 	return err
 }
 
+type CreateRelationship422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateRelationship422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRelationship422ResponseHeaders
 }
 
 func (response CreateRelationship422ApplicationProblemPlusJSONResponse) VisitCreateRelationshipResponse(w http.ResponseWriter) error {
@@ -12671,6 +16473,28 @@ func (response GetRelationship404ApplicationProblemPlusJSONResponse) VisitGetRel
 	return err
 }
 
+type GetRelationship405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRelationship405ApplicationProblemPlusJSONResponse) VisitGetRelationshipResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetRelationship500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -12812,8 +16636,45 @@ func (response EndRelationship404ApplicationProblemPlusJSONResponse) VisitEndRel
 	return err
 }
 
+type EndRelationship405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response EndRelationship405ApplicationProblemPlusJSONResponse) VisitEndRelationshipResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndRelationship409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type EndRelationship409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      EndRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers EndRelationship409ResponseHeaders
 }
 
 func (response EndRelationship409ApplicationProblemPlusJSONResponse) VisitEndRelationshipResponse(w http.ResponseWriter) error {
@@ -12891,8 +16752,23 @@ func (response EndRelationship415ApplicationProblemPlusJSONResponse) VisitEndRel
 	return err
 }
 
+type EndRelationship422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type EndRelationship422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      EndRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers EndRelationship422ResponseHeaders
 }
 
 func (response EndRelationship422ApplicationProblemPlusJSONResponse) VisitEndRelationshipResponse(w http.ResponseWriter) error {
@@ -13040,6 +16916,47 @@ func (response ListPersonalBudgets403ApplicationProblemPlusJSONResponse) VisitLi
 	return err
 }
 
+type ListPersonalBudgets404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonalBudgets404ApplicationProblemPlusJSONResponse) VisitListPersonalBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonalBudgets405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonalBudgets405ApplicationProblemPlusJSONResponse) VisitListPersonalBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPersonalBudgets500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -13174,6 +17091,28 @@ func (response GetPersonalBudget404ApplicationProblemPlusJSONResponse) VisitGetP
 	return err
 }
 
+type GetPersonalBudget405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPersonalBudget405ApplicationProblemPlusJSONResponse) VisitGetPersonalBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPersonalBudget500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -13301,6 +17240,28 @@ func (response ListBudgetSupportPlans404ApplicationProblemPlusJSONResponse) Visi
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBudgetSupportPlans405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListBudgetSupportPlans405ApplicationProblemPlusJSONResponse) VisitListBudgetSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -13449,8 +17410,45 @@ func (response CreateSupportPlan404ApplicationProblemPlusJSONResponse) VisitCrea
 	return err
 }
 
+type CreateSupportPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupportPlan405ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupportPlan409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateSupportPlan409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateSupportPlan409ResponseHeaders
 }
 
 func (response CreateSupportPlan409ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
@@ -13506,8 +17504,23 @@ func (response CreateSupportPlan415ApplicationProblemPlusJSONResponse) VisitCrea
 	return err
 }
 
+type CreateSupportPlan422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateSupportPlan422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateSupportPlan422ResponseHeaders
 }
 
 func (response CreateSupportPlan422ApplicationProblemPlusJSONResponse) VisitCreateSupportPlanResponse(w http.ResponseWriter) error {
@@ -13636,6 +17649,47 @@ func (response ListProviders403ApplicationProblemPlusJSONResponse) VisitListProv
 	return err
 }
 
+type ListProviders404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListProviders404ApplicationProblemPlusJSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviders405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListProviders405ApplicationProblemPlusJSONResponse) VisitListProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProviders500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -13760,8 +17814,64 @@ func (response CreateProvider403ApplicationProblemPlusJSONResponse) VisitCreateP
 	return err
 }
 
+type CreateProvider404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProvider404ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProvider405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProvider405ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProvider409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateProvider409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      CreateProvider409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateProvider409ResponseHeaders
 }
 
 func (response CreateProvider409ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
@@ -13817,8 +17927,23 @@ func (response CreateProvider415ApplicationProblemPlusJSONResponse) VisitCreateP
 	return err
 }
 
+type CreateProvider422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateProvider422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      CreateProvider422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateProvider422ResponseHeaders
 }
 
 func (response CreateProvider422ApplicationProblemPlusJSONResponse) VisitCreateProviderResponse(w http.ResponseWriter) error {
@@ -13970,6 +18095,28 @@ func (response GetProvider404ApplicationProblemPlusJSONResponse) VisitGetProvide
 	return err
 }
 
+type GetProvider405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetProvider405ApplicationProblemPlusJSONResponse) VisitGetProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetProvider500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -13990,9 +18137,10 @@ func (response GetProvider500ApplicationProblemPlusJSONResponse) VisitGetProvide
 }
 
 type UpdateProviderRequestObject struct {
-	ProviderId ProviderId `json:"provider_id"`
-	Params     UpdateProviderParams
-	Body       *UpdateProviderJSONRequestBody
+	ProviderId                        ProviderId `json:"provider_id"`
+	Params                            UpdateProviderParams
+	JSONBody                          *UpdateProviderJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateProviderApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateProviderResponseObject interface {
@@ -14106,21 +18254,24 @@ func (response UpdateProvider404ApplicationProblemPlusJSONResponse) VisitUpdateP
 	return err
 }
 
-type UpdateProvider409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+type UpdateProvider405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
 }
 
-func (response UpdateProvider409ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+func (response UpdateProvider405ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
-	w.WriteHeader(409)
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -14181,25 +18332,6 @@ func (response UpdateProvider415ApplicationProblemPlusJSONResponse) VisitUpdateP
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateProvider422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response UpdateProvider422ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -14334,6 +18466,47 @@ func (response ListRASVersions403ApplicationProblemPlusJSONResponse) VisitListRA
 	return err
 }
 
+type ListRASVersions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListRASVersions404ApplicationProblemPlusJSONResponse) VisitListRASVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRASVersions405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRASVersions405ApplicationProblemPlusJSONResponse) VisitListRASVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListRASVersions500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -14458,8 +18631,64 @@ func (response CreateRASVersion403ApplicationProblemPlusJSONResponse) VisitCreat
 	return err
 }
 
+type CreateRASVersion404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRASVersion404ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRASVersion405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRASVersion405ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRASVersion409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateRASVersion409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRASVersion409ResponseHeaders
 }
 
 func (response CreateRASVersion409ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
@@ -14515,8 +18744,23 @@ func (response CreateRASVersion415ApplicationProblemPlusJSONResponse) VisitCreat
 	return err
 }
 
+type CreateRASVersion422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateRASVersion422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRASVersion422ResponseHeaders
 }
 
 func (response CreateRASVersion422ApplicationProblemPlusJSONResponse) VisitCreateRASVersionResponse(w http.ResponseWriter) error {
@@ -14668,6 +18912,28 @@ func (response GetRASVersion404ApplicationProblemPlusJSONResponse) VisitGetRASVe
 	return err
 }
 
+type GetRASVersion405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRASVersion405ApplicationProblemPlusJSONResponse) VisitGetRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetRASVersion500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -14688,9 +18954,10 @@ func (response GetRASVersion500ApplicationProblemPlusJSONResponse) VisitGetRASVe
 }
 
 type UpdateRASVersionRequestObject struct {
-	RasVersionId RASVersionId `json:"ras_version_id"`
-	Params       UpdateRASVersionParams
-	Body         *UpdateRASVersionJSONRequestBody
+	RasVersionId                      RASVersionId `json:"ras_version_id"`
+	Params                            UpdateRASVersionParams
+	JSONBody                          *UpdateRASVersionJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateRASVersionApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateRASVersionResponseObject interface {
@@ -14804,8 +19071,45 @@ func (response UpdateRASVersion404ApplicationProblemPlusJSONResponse) VisitUpdat
 	return err
 }
 
+type UpdateRASVersion405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRASVersion405ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRASVersion409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateRASVersion409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateRASVersion409ResponseHeaders
 }
 
 func (response UpdateRASVersion409ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
@@ -14883,8 +19187,23 @@ func (response UpdateRASVersion415ApplicationProblemPlusJSONResponse) VisitUpdat
 	return err
 }
 
+type UpdateRASVersion422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateRASVersion422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateRASVersion422ResponseHeaders
 }
 
 func (response UpdateRASVersion422ApplicationProblemPlusJSONResponse) VisitUpdateRASVersionResponse(w http.ResponseWriter) error {
@@ -15060,8 +19379,45 @@ func (response ActivateRASVersion404ApplicationProblemPlusJSONResponse) VisitAct
 	return err
 }
 
+type ActivateRASVersion405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateRASVersion405ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateRASVersion409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ActivateRASVersion409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ActivateRASVersion409ResponseHeaders
 }
 
 func (response ActivateRASVersion409ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
@@ -15101,8 +19457,23 @@ func (response ActivateRASVersion412ApplicationProblemPlusJSONResponse) VisitAct
 	return err
 }
 
+type ActivateRASVersion422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ActivateRASVersion422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ActivateRASVersion422ResponseHeaders
 }
 
 func (response ActivateRASVersion422ApplicationProblemPlusJSONResponse) VisitActivateRASVersionResponse(w http.ResponseWriter) error {
@@ -15278,8 +19649,45 @@ func (response RetireRASVersion404ApplicationProblemPlusJSONResponse) VisitRetir
 	return err
 }
 
+type RetireRASVersion405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response RetireRASVersion405ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetireRASVersion409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type RetireRASVersion409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RetireRASVersion409ResponseHeaders
 }
 
 func (response RetireRASVersion409ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
@@ -15319,8 +19727,23 @@ func (response RetireRASVersion412ApplicationProblemPlusJSONResponse) VisitRetir
 	return err
 }
 
+type RetireRASVersion422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type RetireRASVersion422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RetireRASVersion422ResponseHeaders
 }
 
 func (response RetireRASVersion422ApplicationProblemPlusJSONResponse) VisitRetireRASVersionResponse(w http.ResponseWriter) error {
@@ -15468,6 +19891,47 @@ func (response ListRateTables403ApplicationProblemPlusJSONResponse) VisitListRat
 	return err
 }
 
+type ListRateTables404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListRateTables404ApplicationProblemPlusJSONResponse) VisitListRateTablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRateTables405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRateTables405ApplicationProblemPlusJSONResponse) VisitListRateTablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListRateTables500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -15592,8 +20056,64 @@ func (response CreateRateTable403ApplicationProblemPlusJSONResponse) VisitCreate
 	return err
 }
 
+type CreateRateTable404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRateTable404ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRateTable405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRateTable405ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRateTable409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateRateTable409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      CreateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRateTable409ResponseHeaders
 }
 
 func (response CreateRateTable409ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
@@ -15649,8 +20169,23 @@ func (response CreateRateTable415ApplicationProblemPlusJSONResponse) VisitCreate
 	return err
 }
 
+type CreateRateTable422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateRateTable422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      CreateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRateTable422ResponseHeaders
 }
 
 func (response CreateRateTable422ApplicationProblemPlusJSONResponse) VisitCreateRateTableResponse(w http.ResponseWriter) error {
@@ -15802,6 +20337,28 @@ func (response GetRateTable404ApplicationProblemPlusJSONResponse) VisitGetRateTa
 	return err
 }
 
+type GetRateTable405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRateTable405ApplicationProblemPlusJSONResponse) VisitGetRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetRateTable500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -15822,9 +20379,10 @@ func (response GetRateTable500ApplicationProblemPlusJSONResponse) VisitGetRateTa
 }
 
 type UpdateRateTableRequestObject struct {
-	RateTableId RateTableId `json:"rate_table_id"`
-	Params      UpdateRateTableParams
-	Body        *UpdateRateTableJSONRequestBody
+	RateTableId                       RateTableId `json:"rate_table_id"`
+	Params                            UpdateRateTableParams
+	JSONBody                          *UpdateRateTableJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateRateTableApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateRateTableResponseObject interface {
@@ -15938,8 +20496,45 @@ func (response UpdateRateTable404ApplicationProblemPlusJSONResponse) VisitUpdate
 	return err
 }
 
+type UpdateRateTable405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateRateTable405ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRateTable409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateRateTable409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateRateTable409ResponseHeaders
 }
 
 func (response UpdateRateTable409ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
@@ -16017,8 +20612,23 @@ func (response UpdateRateTable415ApplicationProblemPlusJSONResponse) VisitUpdate
 	return err
 }
 
+type UpdateRateTable422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateRateTable422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateRateTable422ResponseHeaders
 }
 
 func (response UpdateRateTable422ApplicationProblemPlusJSONResponse) VisitUpdateRateTableResponse(w http.ResponseWriter) error {
@@ -16194,8 +20804,45 @@ func (response UprateRateTable404ApplicationProblemPlusJSONResponse) VisitUprate
 	return err
 }
 
+type UprateRateTable405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UprateRateTable405ApplicationProblemPlusJSONResponse) VisitUprateRateTableResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UprateRateTable409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UprateRateTable409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UprateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UprateRateTable409ResponseHeaders
 }
 
 func (response UprateRateTable409ApplicationProblemPlusJSONResponse) VisitUprateRateTableResponse(w http.ResponseWriter) error {
@@ -16213,8 +20860,23 @@ func (response UprateRateTable409ApplicationProblemPlusJSONResponse) VisitUprate
 	return err
 }
 
+type UprateRateTable422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UprateRateTable422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UprateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UprateRateTable422ResponseHeaders
 }
 
 func (response UprateRateTable422ApplicationProblemPlusJSONResponse) VisitUprateRateTableResponse(w http.ResponseWriter) error {
@@ -16338,6 +21000,47 @@ func (response ListServiceCategories403ApplicationProblemPlusJSONResponse) Visit
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceCategories404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListServiceCategories404ApplicationProblemPlusJSONResponse) VisitListServiceCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceCategories405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListServiceCategories405ApplicationProblemPlusJSONResponse) VisitListServiceCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16466,8 +21169,64 @@ func (response CreateServiceCategory403ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type CreateServiceCategory404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateServiceCategory404ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceCategory405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateServiceCategory405ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceCategory409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateServiceCategory409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateServiceCategory409ResponseHeaders
 }
 
 func (response CreateServiceCategory409ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
@@ -16523,8 +21282,23 @@ func (response CreateServiceCategory415ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type CreateServiceCategory422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type CreateServiceCategory422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateServiceCategory422ResponseHeaders
 }
 
 func (response CreateServiceCategory422ApplicationProblemPlusJSONResponse) VisitCreateServiceCategoryResponse(w http.ResponseWriter) error {
@@ -16649,6 +21423,47 @@ func (response ListSupportPlans403ApplicationProblemPlusJSONResponse) VisitListS
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportPlans404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSupportPlans404ApplicationProblemPlusJSONResponse) VisitListSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSupportPlans405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSupportPlans405ApplicationProblemPlusJSONResponse) VisitListSupportPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16787,6 +21602,28 @@ func (response GetSupportPlan404ApplicationProblemPlusJSONResponse) VisitGetSupp
 	return err
 }
 
+type GetSupportPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupportPlan405ApplicationProblemPlusJSONResponse) VisitGetSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSupportPlan500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -16807,9 +21644,10 @@ func (response GetSupportPlan500ApplicationProblemPlusJSONResponse) VisitGetSupp
 }
 
 type UpdateSupportPlanRequestObject struct {
-	PlanId PlanId `json:"plan_id"`
-	Params UpdateSupportPlanParams
-	Body   *UpdateSupportPlanJSONRequestBody
+	PlanId                            PlanId `json:"plan_id"`
+	Params                            UpdateSupportPlanParams
+	JSONBody                          *UpdateSupportPlanJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateSupportPlanResponseObject interface {
@@ -16923,8 +21761,45 @@ func (response UpdateSupportPlan404ApplicationProblemPlusJSONResponse) VisitUpda
 	return err
 }
 
+type UpdateSupportPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupportPlan405ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupportPlan409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type UpdateSupportPlan409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateSupportPlan409ResponseHeaders
 }
 
 func (response UpdateSupportPlan409ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
@@ -16998,25 +21873,6 @@ func (response UpdateSupportPlan415ApplicationProblemPlusJSONResponse) VisitUpda
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateSupportPlan422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
-}
-
-func (response UpdateSupportPlan422ApplicationProblemPlusJSONResponse) VisitUpdateSupportPlanResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -17142,8 +21998,23 @@ func (response ApproveSupportPlan401ApplicationProblemPlusJSONResponse) VisitApp
 	return err
 }
 
+type ApproveSupportPlan403ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ApproveSupportPlan403ApplicationProblemPlusJSONResponse struct {
-	ForbiddenApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ApproveSupportPlan403ResponseHeaders
 }
 
 func (response ApproveSupportPlan403ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
@@ -17180,8 +22051,45 @@ func (response ApproveSupportPlan404ApplicationProblemPlusJSONResponse) VisitApp
 	return err
 }
 
+type ApproveSupportPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveSupportPlan405ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveSupportPlan409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ApproveSupportPlan409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ApproveSupportPlan409ResponseHeaders
 }
 
 func (response ApproveSupportPlan409ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
@@ -17259,8 +22167,23 @@ func (response ApproveSupportPlan415ApplicationProblemPlusJSONResponse) VisitApp
 	return err
 }
 
+type ApproveSupportPlan422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ApproveSupportPlan422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ApproveSupportPlan422ResponseHeaders
 }
 
 func (response ApproveSupportPlan422ApplicationProblemPlusJSONResponse) VisitApproveSupportPlanResponse(w http.ResponseWriter) error {
@@ -17441,8 +22364,45 @@ func (response AddPlanLine404ApplicationProblemPlusJSONResponse) VisitAddPlanLin
 	return err
 }
 
+type AddPlanLine405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response AddPlanLine405ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPlanLine409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type AddPlanLine409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                  `json:"instance,omitempty"`
+		RequestId *string                                                  `json:"request_id,omitempty"`
+		Status    int                                                      `json:"status"`
+		Title     string                                                   `json:"title"`
+		Type      AddPlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers AddPlanLine409ResponseHeaders
 }
 
 func (response AddPlanLine409ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
@@ -17520,8 +22480,23 @@ func (response AddPlanLine415ApplicationProblemPlusJSONResponse) VisitAddPlanLin
 	return err
 }
 
+type AddPlanLine422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type AddPlanLine422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                  `json:"instance,omitempty"`
+		RequestId *string                                                  `json:"request_id,omitempty"`
+		Status    int                                                      `json:"status"`
+		Title     string                                                   `json:"title"`
+		Type      AddPlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers AddPlanLine422ResponseHeaders
 }
 
 func (response AddPlanLine422ApplicationProblemPlusJSONResponse) VisitAddPlanLineResponse(w http.ResponseWriter) error {
@@ -17694,8 +22669,45 @@ func (response RemovePlanLine404ApplicationProblemPlusJSONResponse) VisitRemoveP
 	return err
 }
 
+type RemovePlanLine405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePlanLine405ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePlanLine409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type RemovePlanLine409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RemovePlanLine409ResponseHeaders
 }
 
 func (response RemovePlanLine409ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
@@ -17735,8 +22747,23 @@ func (response RemovePlanLine412ApplicationProblemPlusJSONResponse) VisitRemoveP
 	return err
 }
 
+type RemovePlanLine422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type RemovePlanLine422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RemovePlanLine422ResponseHeaders
 }
 
 func (response RemovePlanLine422ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
@@ -17778,6 +22805,163 @@ type RemovePlanLine500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RemovePlanLine500ApplicationProblemPlusJSONResponse) VisitRemovePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanLineRequestObject struct {
+	PlanId PlanId `json:"plan_id"`
+	LineId LineId `json:"line_id"`
+}
+
+type GetPlanLineResponseObject interface {
+	VisitGetPlanLineResponse(w http.ResponseWriter) error
+}
+
+type GetPlanLine200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetPlanLine200JSONResponse struct {
+	Body    PlanLine
+	Headers GetPlanLine200ResponseHeaders
+}
+
+func (response GetPlanLine200JSONResponse) VisitGetPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanLine400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlanLine400ApplicationProblemPlusJSONResponse) VisitGetPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanLine401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlanLine401ApplicationProblemPlusJSONResponse) VisitGetPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanLine403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlanLine403ApplicationProblemPlusJSONResponse) VisitGetPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanLine404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlanLine404ApplicationProblemPlusJSONResponse) VisitGetPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanLine405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlanLine405ApplicationProblemPlusJSONResponse) VisitGetPlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlanLine500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlanLine500ApplicationProblemPlusJSONResponse) VisitGetPlanLineResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -17910,8 +23094,45 @@ func (response ReplacePlanLine404ApplicationProblemPlusJSONResponse) VisitReplac
 	return err
 }
 
+type ReplacePlanLine405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplacePlanLine405ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplacePlanLine409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ReplacePlanLine409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ReplacePlanLine409ResponseHeaders
 }
 
 func (response ReplacePlanLine409ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
@@ -17989,8 +23210,23 @@ func (response ReplacePlanLine415ApplicationProblemPlusJSONResponse) VisitReplac
 	return err
 }
 
+type ReplacePlanLine422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ReplacePlanLine422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ReplacePlanLine422ResponseHeaders
 }
 
 func (response ReplacePlanLine422ApplicationProblemPlusJSONResponse) VisitReplacePlanLineResponse(w http.ResponseWriter) error {
@@ -18167,8 +23403,45 @@ func (response ReturnSupportPlan404ApplicationProblemPlusJSONResponse) VisitRetu
 	return err
 }
 
+type ReturnSupportPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ReturnSupportPlan405ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReturnSupportPlan409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ReturnSupportPlan409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ReturnSupportPlan409ResponseHeaders
 }
 
 func (response ReturnSupportPlan409ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
@@ -18246,8 +23519,23 @@ func (response ReturnSupportPlan415ApplicationProblemPlusJSONResponse) VisitRetu
 	return err
 }
 
+type ReturnSupportPlan422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ReturnSupportPlan422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ReturnSupportPlan422ResponseHeaders
 }
 
 func (response ReturnSupportPlan422ApplicationProblemPlusJSONResponse) VisitReturnSupportPlanResponse(w http.ResponseWriter) error {
@@ -18427,8 +23715,45 @@ func (response ReviseSupportPlan404ApplicationProblemPlusJSONResponse) VisitRevi
 	return err
 }
 
+type ReviseSupportPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ReviseSupportPlan405ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviseSupportPlan409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ReviseSupportPlan409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ReviseSupportPlan409ResponseHeaders
 }
 
 func (response ReviseSupportPlan409ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
@@ -18468,8 +23793,23 @@ func (response ReviseSupportPlan412ApplicationProblemPlusJSONResponse) VisitRevi
 	return err
 }
 
+type ReviseSupportPlan422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type ReviseSupportPlan422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ReviseSupportPlan422ResponseHeaders
 }
 
 func (response ReviseSupportPlan422ApplicationProblemPlusJSONResponse) VisitReviseSupportPlanResponse(w http.ResponseWriter) error {
@@ -18645,8 +23985,45 @@ func (response SubmitSupportPlan404ApplicationProblemPlusJSONResponse) VisitSubm
 	return err
 }
 
+type SubmitSupportPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitSupportPlan405ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitSupportPlan409ResponseHeaders struct {
+	XRequestId *string
+}
+
 type SubmitSupportPlan409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers SubmitSupportPlan409ResponseHeaders
 }
 
 func (response SubmitSupportPlan409ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
@@ -18686,8 +24063,23 @@ func (response SubmitSupportPlan412ApplicationProblemPlusJSONResponse) VisitSubm
 	return err
 }
 
+type SubmitSupportPlan422ResponseHeaders struct {
+	XRequestId *string
+}
+
 type SubmitSupportPlan422ApplicationProblemPlusJSONResponse struct {
-	UnprocessableEntityApplicationProblemPlusJSONResponse
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers SubmitSupportPlan422ResponseHeaders
 }
 
 func (response SubmitSupportPlan422ApplicationProblemPlusJSONResponse) VisitSubmitSupportPlanResponse(w http.ResponseWriter) error {
@@ -18854,6 +24246,28 @@ func (response GetUpratingJob404ApplicationProblemPlusJSONResponse) VisitGetUpra
 	return err
 }
 
+type GetUpratingJob405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetUpratingJob405ApplicationProblemPlusJSONResponse) VisitGetUpratingJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetUpratingJob500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -18981,6 +24395,28 @@ func (response ListUpratingChanges404ApplicationProblemPlusJSONResponse) VisitLi
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUpratingChanges405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListUpratingChanges405ApplicationProblemPlusJSONResponse) VisitListUpratingChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19207,6 +24643,9 @@ type StrictServerInterface interface {
 	// RemovePlanLine Remove a line from a draft plan.
 	// (DELETE /v1/support-plans/{plan_id}/lines/{line_id})
 	RemovePlanLine(ctx context.Context, request RemovePlanLineRequestObject) (RemovePlanLineResponseObject, error)
+	// GetPlanLine One line of a plan (the Location of an added line).
+	// (GET /v1/support-plans/{plan_id}/lines/{line_id})
+	GetPlanLine(ctx context.Context, request GetPlanLineRequestObject) (GetPlanLineResponseObject, error)
 	// ReplacePlanLine Replace a line of a draft plan.
 	// (PUT /v1/support-plans/{plan_id}/lines/{line_id})
 	ReplacePlanLine(ctx context.Context, request ReplacePlanLineRequestObject) (ReplacePlanLineResponseObject, error)
@@ -19410,29 +24849,56 @@ func (sh *strictHandler) UpdateAssessment(ctx echo.Context, assessmentId Assessm
 
 	request.AssessmentId = assessmentId
 	request.Params = params
-
-	var body UpdateAssessmentJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateAssessmentJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateAssessmentApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateAssessment(ctx.Request().Context(), request.(UpdateAssessmentRequestObject))
@@ -19528,9 +24994,12 @@ func (sh *strictHandler) CompleteAssessment(ctx echo.Context, assessmentId Asses
 		err = ctx.Bind(&body)
 	}
 	if err != nil {
-		return err
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.CompleteAssessment(ctx.Request().Context(), request.(CompleteAssessmentRequestObject))
@@ -19604,29 +25073,56 @@ func (sh *strictHandler) UpdateCouncilSettings(ctx echo.Context, params UpdateCo
 	var request UpdateCouncilSettingsRequestObject
 
 	request.Params = params
-
-	var body UpdateCouncilSettingsJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateCouncilSettingsJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateCouncilSettings(ctx.Request().Context(), request.(UpdateCouncilSettingsRequestObject))
@@ -19751,29 +25247,56 @@ func (sh *strictHandler) UpdateDirectPaymentAgreement(ctx echo.Context, agreemen
 
 	request.AgreementId = agreementId
 	request.Params = params
-
-	var body UpdateDirectPaymentAgreementJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateDirectPaymentAgreementJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateDirectPaymentAgreement(ctx.Request().Context(), request.(UpdateDirectPaymentAgreementRequestObject))
@@ -19825,29 +25348,56 @@ func (sh *strictHandler) UpdateFinancialAssessment(ctx echo.Context, financialAs
 
 	request.FinancialAssessmentId = financialAssessmentId
 	request.Params = params
-
-	var body UpdateFinancialAssessmentJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateFinancialAssessmentJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateFinancialAssessment(ctx.Request().Context(), request.(UpdateFinancialAssessmentRequestObject))
@@ -20243,29 +25793,56 @@ func (sh *strictHandler) UpdatePerson(ctx echo.Context, personId PersonId, param
 
 	request.PersonId = personId
 	request.Params = params
-
-	var body UpdatePersonJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdatePersonJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdatePersonApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdatePerson(ctx.Request().Context(), request.(UpdatePersonRequestObject))
@@ -20842,29 +26419,56 @@ func (sh *strictHandler) UpdateProvider(ctx echo.Context, providerId ProviderId,
 
 	request.ProviderId = providerId
 	request.Params = params
-
-	var body UpdateProviderJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateProviderJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateProviderApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateProvider(ctx.Request().Context(), request.(UpdateProviderRequestObject))
@@ -20989,29 +26593,56 @@ func (sh *strictHandler) UpdateRASVersion(ctx echo.Context, rasVersionId RASVers
 
 	request.RasVersionId = rasVersionId
 	request.Params = params
-
-	var body UpdateRASVersionJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateRASVersionJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateRASVersionApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateRASVersion(ctx.Request().Context(), request.(UpdateRASVersionRequestObject))
@@ -21188,29 +26819,56 @@ func (sh *strictHandler) UpdateRateTable(ctx echo.Context, rateTableId RateTable
 
 	request.RateTableId = rateTableId
 	request.Params = params
-
-	var body UpdateRateTableJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateRateTableJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateRateTableApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateRateTable(ctx.Request().Context(), request.(UpdateRateTableRequestObject))
@@ -21384,29 +27042,56 @@ func (sh *strictHandler) UpdateSupportPlan(ctx echo.Context, planId PlanId, para
 
 	request.PlanId = planId
 	request.Params = params
-
-	var body UpdateSupportPlanJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateSupportPlanJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateSupportPlan(ctx.Request().Context(), request.(UpdateSupportPlanRequestObject))
@@ -21546,6 +27231,32 @@ func (sh *strictHandler) RemovePlanLine(ctx echo.Context, planId PlanId, lineId 
 		return err
 	} else if validResponse, ok := response.(RemovePlanLineResponseObject); ok {
 		return validResponse.VisitRemovePlanLineResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPlanLine operation middleware
+func (sh *strictHandler) GetPlanLine(ctx echo.Context, planId PlanId, lineId LineId) error {
+	var request GetPlanLineRequestObject
+
+	request.PlanId = planId
+	request.LineId = lineId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPlanLine(ctx.Request().Context(), request.(GetPlanLineRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPlanLine")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPlanLineResponseObject); ok {
+		return validResponse.VisitGetPlanLineResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -21759,372 +27470,494 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rbiO3lij8KoS+AVo+U752d5K2MThw+pJ473Snj92ZDLCdI1FVSxLTJVIhWXZrBw3Mrw/f74MDzAMM",
-	"MK8w//d+k/0kH7hI1k0sqSRLtpOo/7QlVfGyuLjul187sZhMBQeuVef0184YaAIS/zxPU3Fr/khAxZJN",
-	"NRO8c9r5MAYyAT0WiSJ6DGRK9ZiobDoVUquDTtRR8Rgm1LyoZ1PonHaUloyPOp8/R52XNB7DS8G1FKl5",
-	"YuGzgmvg+griTDI9ey9SFs+WvfT6Ax2F13wDUjHBiRjisiUokckYIjIUkvQvhvtvqY7H/WU7uEhgMhVm",
-	"YZcwTekMkvnp+lpm0Ce3Y+BEj5kizIJKaSEhMVNPBVdglkI5ASpTBpJI+CUDpckt02P7OJ0AyeeLZ/t/",
-	"hll1ecCzSef0Lx0zX+enKLDc70RM7apCMIklUG1XhMBYtvkff/zxPNNj4JrFVEN40AFQCZLEY5qmwEdA",
-	"updvXpIvvnx+tLds/H+7tDC4SMJDOxA9UYQlEaGpEoRxCyuQNyyGJ4qkYrQEDT9HnSmVdALaY/pIAkyA",
-	"u3mZmc6gdSfqcDox71L/RI8lnahj1sGkOXoD+fJcQyEnVHdOO1mGT87v8VwpUGrxbPkjd5/u6ywZQfNU",
-	"A/z57tO8YZzymNG0xfaG/tneJjf6JuMJ46MKBoUmt4/1HCrdfd7SBf0zzObx9pxknP2SAfkIM9I1xAY+",
-	"0ck0BULJDz9cvNojekw1mdCPoIgELWeMjyzZ8BRB0SFeTdyOpdDFhmoEooL5E/rpO+AjPe6cnhwdRZ0J",
-	"4/7zV+YSaA3SjPm//3J9/enkeP/6+tOXr3/6538Kb3SIFDJ8M/uG8PY9cfW0dgBmL/GY8hEkB+TSgZl0",
-	"n518ZcnjhCnF+OiMPDs+sd8oTVPYa96uI9RN+zw2+5xf/J/EoBElfhaDu6PBd4xD4wwp43D3Kd7TEVyx",
-	"v0I+yS8ZyFkxy5SOoKfMA+VxExjSLNWd0+cGAegnNjE8w6OD/XScT8e4hhHIfL4P4iM0MI8+h0+6h5Nq",
-	"81R++lMJN0xkipjf8oMMLRbfazrJ58cnFYw9DsIEpBK8EfBT/HkDoE/pgklSuokppLhhCcjmadwDd5/q",
-	"8vzqX+0NbZxMUtVzt3gD81ENH+gghQXTaehp88gGZoMURR41ZtPmCUsP3XXKz+ZlK9KhOPE1TRwXMp9i",
-	"K8aaP+l0mjIrjx1OpRikMPnnn5UVzorp/knCsHPa+X8OC8n80P6qDt/bt+yk1Sv5lqZmoSjNWbbRHdCE",
-	"/Onq+3cRuZXCMJXZFCKS8Y9c3HIyZJAmkafAREjC+A1NWWJ/MV/kYhLS45Ju8G/7bof7FsKhNbvHD0tC",
-	"3Wcn1w9TFt8rcErCI4nd/KqQtL38+0QZ9qOhzqeTzK4NyLtvrwjPJgOQTvK85rHIeMzSvchAbFV53qgG",
-	"SrM0NcMNUzYa64NrvjlgvxFywJLE0vD7hDaS9ieKSJGCIokgXGhCjUppZRsxBYnTbxCzLriRZ2j6Wkoh",
-	"73PD55xkHD5NITbaFJjpz/DIE9CUpYpQCV5TMfoJyXgC0qGexRKWbBAQb1E/fyc06vBWRb3Pw0ebAHxi",
-	"SisyyDSevbsGTDnrQW27ubVh0T7tQ0ZRvANw3gn9RmT8XoHyThCVxeOc0FhkYIo44kG6QiKEHJJ4Xm8u",
-	"ENB4bIkLd6MY8G4QW97TWSpo8kGI76gcwX0jy0AkSAZTM7m5FLSi0hMaxzDVinSPyVv29SY50XsJseAJ",
-	"M4t5Q1l6/xfFazO5xoTsgKZQ26U3ay3aHT5zx7tRhshlLhDdH0xyeDjtF7VFw4u3xjOuLJb9wOkNZamR",
-	"QO+XLmhzwZMZ6SZU0wFVQDKOV94sxVz6CRvZTSsyBbRdbPIK/MBppsdCsr/e70G/nZc6nd0QBQcrS9m/",
-	"8fwpz+VWRzJrQPjxxx/367bJRYComzLveHF+4FMpYlDKHNtrrpme3Sc4f4Q03bfif4QcdyCBflSEkkGm",
-	"GAeliMxSIEb7SQzz6RtdoI9glpApUAbCddnUMKRrTrnQY5CWTnf7meSnU2s2PHX7OGWlFz/CbB+HTPp7",
-	"GxVlf+DOywDJW0gY/YBq2P3zqieKONfEvlmCIVVGvhEckG3lRMozro3d1s9eKbUCU5JIUPgnTSzFpul7",
-	"aabXzCiiQ5oqiDrT0lcGWBm3qLnEZhah0ep4iRXxuOG9k9B7c09OhdKxSCBkNP3hz8T/fOYdJ9l0CpLE",
-	"hkiiNGlArqY0BjKAoZAW/ozfUpkQ86KBvFPiOqed7344Jidf/69OVN16ZT/PA6vU4paHALbMNFUYFP7i",
-	"YOnGKm288NmIwc8QazOfO9j33ti68HSrYHuJllZFtEBQUDtSRCYgR3jv3Q9xJiVwi7Ponfny6Ysv9k4J",
-	"HSjzNer/KIjMIsKzNCVxClSqa45na4iGxaMD8iPTY5FpQvMx80lxzxExWyaUJ/lxojLkgWMpRFscNWux",
-	"LNraaLaPs0tnLOPw/eBVAGGyVH+f6VhMGlxyGjgR9gFFxJBIGJGT7smet9i+NEdizujKUljSfZ2yERuw",
-	"lOkZeSmZBsnoHrmEUebsZuTk6Pg5XjDng+SZloin5jzR7ErT3ng2YsABMZ+loHscIFGdqIOegV6cGtaS",
-	"GAIpJtBTdAh6Zj7RAbPWQPM9GucKc515/VbIjz0tKeNmGEgyS/R7NyLNuAZAYEWdWEwmGWd61hvS2GzG",
-	"YFjUian5vTcUshePWZoEXKdVqF5CLGSyIqnlQts/Sgf87ChICEVxeIuYU+WgkcJQJbiaP/Pc0YIelYwb",
-	"UJ4RmEz1jCAzv2XKWuY1TNSyaX/A9y9xsk6BgFRKag7Lurcu7Ejmlnw233lJeh4ZqdmF4Zr2IUOsaDxm",
-	"cANOyrcbPCgsrQMhUqB8jqp6sOXzBclp7mPE80vT74ed078sAXT+zhsaa9X5HP1aO9wBVWwp4IphvsbH",
-	"P0clf2vYd44/e9OAYVzaaoUqA7TIel9aJ5ozSy8lVW7uklk/YNxeOkpMeQxpz+Ie4nm7N1JIelRXpkyo",
-	"hn3N8ASXj2LBsbFRBrN2i7chEosmnXsHCuLZHudKFLfz+af6Vj5HnfB5zU3ORc8ddHFENWVhPAsgFxcO",
-	"+w5CoxaOtDZrMDMb1AfV9g2lqc5WuFBX9vmcGrV9D5UGQ6CmycrH6i4OkvTFntMykcL9lv2Q+HzkKEi+",
-	"c8M9aKyRuaC/u4xEUSVOY/4e125HDc1rN7B+hYuNVbC9AqN5wvpThbR+7clhHdOEAtQ8FTG62Yz849//",
-	"r9E0kQc8UQTFgchIj0b3f6Kc3o9c+YmqiBdOcMAHzf/NjDtf1cscyVfVkpDKLrxAuqDW9ml1VliskO1S",
-	"4q+BWQtJxS1IRRjer6qYOSf0FZEZ19dXIVQUNyAls1LnCvoB2uZLaPZEkQRihpZHOqKMK231AzGZZi4w",
-	"LEt1VPaUGZAczMnsFlsty69zbS+ozMvXq268drXySfMZ5vH080KR4CXi+4pQPCccbklxtNbV45Qmimqo",
-	"sNF9NTmiBEezpnkoGuROUC5djd7ipeiNgaZ63KO6J5n62BDxZ+8ZmY5nisU0RQsjcE1TYl8nzF5CpgjV",
-	"xAxExDAiCRgVQEiqGR+FRDO/CK9moN+9jXRpdA9ZlbM/4wVxEuVXNYHzs7v7vQRuIBVTjB5TbMTZkMWU",
-	"63TWY5Mp9ZbrKgjU8Zfd46O97mAPKZHbspCkNBhJ2UdIZ0YuHQCpjEz8yHiQRu91TgrVABK7UIZWwQXL",
-	"ifcWvZ9xu6KeFj0nKTvShCqS0pQnVC4Yntrd+nHKErc5fsq4pswTLDsq8aMaNA6DqR0ILMTwkITssTTl",
-	"zmg1j5tI4gmVTAEZSjEhNISmxYCIpnbA8NwhDez4aKEK1h5vA/phBW+Pj+YRt8Liw8qRMggHSZ1M91U2",
-	"6M9zjqWGDedIVD0OaJ2Ws565py0PwL7N+IjkryMFQQxyXDwMeklVj3J164yeiwB5eX517p4MiY7VZb5B",
-	"+aDMWKOcY6HAU6LL1rrBFLHE1MZZMk0k7MuMq5AONS+XFte/dwtpau0WBgdtAMscECWUKGiZkhgppzQa",
-	"sWMQwUk+bhiU6wi4NUaJQyxWjq2iGxB1qHYe6QIfiUR8h+SAmPPoI970T0k/eNn7EekvAmP/mlOeWK4I",
-	"nPT9Tey70ZGvmNED3NGM3YDi/eia90OMcel6iF8OsNFYuwX0qssyYxvi3D+1Cx9LAPLSfCOBk/NYE3X8",
-	"JdGgtDog5y6iChEwEWAdBgNIMSjL2Wrzk3iirjkqB9YJOsyUjZg9IX0cZp8LvT8Ucr94ZR+9OXtBY+pO",
-	"pNiJFDuRYidS/HFFigfn4Yt10O+YDRSu0u0cYdphTmHk/jyPI7VA/XDuVcVmhXMuFhju6J+kJJF02F53",
-	"RkRlvDzF8Y7X7XjdjtfteN2O1/1WeN1V7ubxdn3kAmWPRdldscS+7yPAFvsICpsC8sfgkFnC9HmsbdZA",
-	"lamU065a+b5EWrsG85EfNbxWmQVVOHbDJVLkKLyYdfux/EKCTNxs9/WNc4lXt2uujTXVF5FTlpseOOdQ",
-	"aNPUw27hlS+gjMQZPdk9y/sbbhR1ASslIUGBLjnCSZfDjU2lYJLc0DQDtVeJbFgKfZej0SzKWM9wPXCX",
-	"7/soFzI0AopfpneoRDZWn9rUf0k1EO1jei/Pr/KIb6Pel461OCXAKNK2aOee9sai+uGFXmk5sogxtGs1",
-	"X+kK4QGlTOzlj4ecq+UFelSMPCJXIVOGamXmOXzMt1AgyOKrtBExvriY2xXjbVUAK443GP0mNHEBOQ5T",
-	"y95YGzNQIq2WbgNLMbeeMvsF8MT+ILiWbJBhjFbpBcycxdoKYVJvl/lnxkNFNgyV71Ge9FxYcJ90657l",
-	"vcibD5HDOZNdeSP1QVp5mO2y5nkZ4wlGH98YRHPbsoh4Azk0mgf81yK+YC69jE0mmSUfitOpGgu0blMf",
-	"skF+BPiYzgidiIxrr0kBoZxnNHVfk4QZTpaQwYw8P4mIFJlZ0bWPCuVAJShNpsD5jHTHNL0BRbJp0K5o",
-	"R+7FQuneFHjcIBOZ381KJwDa1jVwctKpC9b1EPNrzLhmqRFdU4rZMBaMaOTnjg3wfEcVEz7j+otnnVJW",
-	"+9F8bEZUq62xTgBUJYSrhW6Zxi5mcgWdLn/nSsM0RAv8VXPHsOAE5kCMV8FW7uGQPsHIDCluIPFHgNEL",
-	"YzYag1wDwH5lt4iRxcpWHSanTYsgVaFjGN6FuSFLwOJuBeLmP/6//+P9Q/brpVtuQJDy2t0q6iCorsL+",
-	"Wl/FJqZfI2TNv2Oj4uZ+TthwCNLsY2lQTPl+EvuesupQ8MIftLlyOGYLXPfUBtMHURHcF8Mh0pLT0uKK",
-	"OLc5SC+HblP1mnVISaAYzTrDtCRFBeznQLni5SyNdMdrbnPpl4XU5QF0i1HA3WN3sf7+H8jlYjqdGtqm",
-	"ywzRIMoGbtpqZkb39GKqUDhc7WamdKYIxT2dlhyFkBgNSI6gtr8yUekixmP6hvlIB+LGSgU+j2bKNE1J",
-	"yiZM70WECz02LHoANkkfiAOGm+nMpoJ4Bp3fg7LHvQhbrsUorwlfV1llnUsxFczVtGsxDz7bG8x6iZhQ",
-	"tiBc8NfA23PSda14yjqrLw9R3JHlO6kWUllr5py+rxmkW5GOP0eOz9UkxZXIREjpKwfElqNrHbBKcbVO",
-	"kigpdHNlx+aK3cxDPwpXDmuiqc00skF2axCcgrwvKpUcmufMUUA2D51CmCA1SC9hCtwgcEWLSrzVKv24",
-	"axq4g1XZuRabXJJXmvVbp1BtQjOvamjbVc5ffvfKZaV7A+e8pPPu2yvymo9SyhMSpwy43k/hBlKSUE3z",
-	"0gn5RjDCWsNIyBmRgKU6Ca3EV6eCj3oa5KSXJ011otK3EhRLgGtG08r3PJPKJlupsZAav/RKdEmpNhtH",
-	"v0cn6mAGUlAPris+c1v/ngNRGqZW+S3hR0QYJ7dCJopQnkRGh5FAmCZjqojgEBGmlbUPzofdWgNPA8kL",
-	"LeOcKKuMczqBwtDXdzishaZpHy0OA8qTfjCjAtcyP/R7c4Mw5X0iOMxwtyoidmT83v2JPwR57BLyiVvy",
-	"Vq0wAlrJ4ELDZMXA+cpeWmQAt4ltc6vxmRsIt0WMxJe4Q1dV/m8lDuNsheWpFsDpOyNArZqIjekAa4vN",
-	"KMFthpuWF1IdeMGWmwmTId1kLCZ5Xjxm87oqHuj8ohp/LxMfRW8YHynkmjeg9AQsT0BK0XOAm+HhMu5z",
-	"QheRkcInHl6ljeyrp8Q+7Z7sdQd7NftgNVW0kj2KS1ChhNVyNuxmk1clIO9DLOuhbdH+sgwQjySHtXI2",
-	"1RzW7SejbiKf9KXjo5dZGlTfWDwmCZMQ6/0pnaFWhKU3MErZvftEYXa8oedpKm5PST/PmKZKMaUp133S",
-	"HdIJS2e+cNhYZArGIk28Vbtnk6Y1nfUjZ9sus+meZchYCaTv6kfxyrUzn8vZ2vncjoEXE3hzeNP4YexD",
-	"tfESU4jC1zDXVgv3AAbfjsWt4d231JW/guQ0V1c9PUHttqA2KQzxQhs6c83LhGYvIppKNhwSxs3xku7f",
-	"/vPYqdRIleAG5Iz87T9Pnh+5oodlZRnpY64k5+r0Na/r0/iIjUZ/e/EN7sPIHGY4FZG8vJBbhX1Q0ynI",
-	"CJ/9x7//X18xHK65PZMnyueYjdgNKCPyOAsXbtC8YtFqavV/qp2q7wKYqwp80IzvrAle2rdPLrKxTYRq",
-	"MlBE5Toc+aKguuiuYQoToIb4DbPU7tmAFXWTvXVM+h60S0wrb+mMDIBwGKFa1kp2MhcB8a7n8G4B051/",
-	"N5EtDGQBE6OHxvweHP8lQeTDKnKUYBXJfS2MVGqG2rc4kStiDdFShr5gUQahtFpn2Raxc0CtP0LClIQR",
-	"lUlglCo4XlNp8EjZ2zQRrmJFwTei/C4gd3mC15HRlORzqJZ4MGGjHt7lTbpxzKBrwMndh6ZL22IEK1lh",
-	"PU7KY1jrvKfA0UISS0iY7lHrrmmX7f7evvsSXz0fAaa8V8/2W2eFfHvxzRNF6AiIFLfIE+KxUMDP8nI1",
-	"UkxcpqrKdUJIPDFyjCQByW6MHOpdEQnVGGg6YFKPD1oZzwJmuvwNW1i4QYXcKNIg0+hNQcYugidgksRH",
-	"0MFrVrFsTsuo/dP4vmGY6yBFaz6Sc7iQEIAeacfNIssisPhby7saNDk2u4uQLzk0yc3pK09bEybnSlrX",
-	"UKWJs5TJf/ggFlPa5VQ0QHbK5G0hJwjwtGXEpJFB1zF5Dm2jxeLJYjroL15Qhq8ifLlKfiexJbrCtAgX",
-	"WPheunWpjvz9P0hlU3uYxGUDLWzY++1YpGBjLE6ved9M149c5BiuIfICf35DhvRGZPKM2Fw7DNIwrwSi",
-	"NiKSR21c8+7f/vPFVwdPj56Tf/y//4fYD8d7B+Q1w3p+t9Q6bN1ebBwdfIoxihU9TbXNHZALH4VyzQWP",
-	"wYEEn1BYwFpgR52UfSz99kTZmkMugM9KoXn4p4W224Q5rCJyzf1WUj2/rJPgqPNp3wy1f0MlBguaMaun",
-	"+8qOUv3ynZ8P65GjCfsKtEYjxHxIpI2PkD0Uspb4IM+5j6eQ6IJWxHugFdIbxkckm9rDY0ZwngGVZ06e",
-	"8/oDRmaQrkMI8rf/fPYiOjo62msrsqKqVlLPehP6qZfQmTJo2Ts+6U0E1+NA0OU//v2/UG8xatiMHJ8Q",
-	"+2CxlOOTo7L42H7SKUgmkpAp1RX7ICXVkuAwtoglGcycPk2cPh2Zm0HsgMXKTr5qWFgy7RXK7M+C8d6I",
-	"TnFh86u50kabSUEpX4eYKTIxsEhQzUHdEMkusXbl8vxnWFqeyUlR5sG5R2wZZ4wEz9tP5ZXU2izbgzLM",
-	"x1LBR1jZnkrYR23Y6OyE1uBGJnRGhhlPkMLghkqrPyVDkUmzBQVxhhEahqzivc4RoWGt91dNZ9FdbILZ",
-	"QhRoi7gr3KpyQZ2FNXTmaE+7nKplaVBL6FU7i/ny+Kz2NCaf4OkXX9xx3IKMrDLoYhKw9kjlW9l+kFDE",
-	"wCu8qO/tPc3bkYWi85H4FGHe3oAOU4oC5oDyjz33FBp7YEpZYtac4ElzOjLY6B4IWe1sWJYFtl1PE6sz",
-	"9GLfil6nPrDm7/9Njp+eEX0r8l/+/t/k5IszS0Dc5+MT0g2JL3tnhqbui+HwdD58tSXzc+ieb6NR+q8Z",
-	"aadCWvsjcuTTGvlWY6MjoEbAwXFpK8mhEoE/jKRQba0JKwaRrhHRN8Q4BW5bJno8MUfmpGWDDvZIzNu3",
-	"ovhacOiJ4TCIHW1DnWgPbgw3j5c6BN6fv/ZP4osW5fL6ikVuj8FnBHFwYSuGYjUHFgUCYmI2Ze46+uXk",
-	"WRWufLpC/c19x8WEcYDgOvPReshpjf7WVDPLP7hwa0vjeWwcZC9xda4qyNPqfU2lbnx97vH7LqyXB8I0",
-	"BQQVxxeGafhIoiqprSNm+XpVQFSFd/UihGnTAoq7XmW+Jm7SstbZvTOc7RCqzVGgKufgoE/n3B82+6xi",
-	"wcprbbutn1n2UOEr9mWGfZHQTh2LNIVYK/dQMVy1EuISSljQtibVNLHpFaim1Ngg+iVblUa6F7o4v4N8",
-	"XH8C6NjEgckks/29zPsNibVhqhrIJF4wzynmehdO/bzxoTfY2PpIiihzvkq0rjS1gE7fjS7XSGe5Y2FB",
-	"HdejeO0J0Cbi8BoE5e0G5IUn3ZCytn0CuzYpXA0lQ3rN62ol5Hqdf1tltFcuHtoQDW9ryI7YDRQOHF+F",
-	"zObfNpSA8N2M2qNYac0v/dshBGte9YdSGnBuFrUBC75wa+7qx/x7o/U0eGV9jJI39odnyyOZnNfEhkhQ",
-	"rLGOpSqMiBcRoPHYttPRJAWqbAcI236nqOzaPnXa7SapXK/y4t1uewuCyqWLoynsvlcX2Fzg8OnxU9up",
-	"IEj+ssmEytnya10qEjuPcG76Cp4EYF5MV9nzT4sxvsCeAOqXfloQW3pKggVAovzAe9UDXlT+ISIN1Swi",
-	"V6HETODGjaxVtsc4dmwIBrAuiJodQ5q0iLcqoOBeWRiV+gajoXx313nA5T6aW0GmILBzJ3Yacd7gGbHx",
-	"VFF+92bmgUoc4lRkCtGB3bAU/WG2GHflL8stfTigYoPUuiJGkvIk/x0/+Yesh8zKDJgLzIXuuZUFafYb",
-	"BmmS97GsI0+4ZY7DG/NzKSbZA7wfkb5roWVz3M0XrgtU35J28xcfK5fy0IvHEH/sJWzEdDiEGYcJreRP",
-	"V9+/I++F0dxkIQm7BlKHrkPMoW+d0netU4t2s08UYv9BOIutzCbNmJ0oby7tmvy6puEhwE4M4o9gOd2w",
-	"m8P5Igvy4uUges53wG8fDhF4uanzxFxt8t9T54SWJpmPriLAiiDFQgLbD1x5ZSNNIvT57Auezk5tvgLW",
-	"uokKASbXFyqhKObWMm3Dp2/PXKaDB/41L1e+vbUVbVU5E8IWFLG5emZuy+/zl0oJej5AxoHjmlt4YKhN",
-	"i4gZ9OM2YEFxLVZtHOGDRdudRiXENNg1Q7WqOKQys05oqs+Q/6zWtcI9YL8JvCylfDgYDgFLUuQ2qvnr",
-	"kJ9Efe9Rjf4s6zyxbmuJwO29Q63+UK5qc+XBJmJcKt9vYHpwzR0xIKWL47IeFHB96q7x3D0K3/tw9V4M",
-	"EVoheqzI3KmUU3seKKdmc7SmEiYsm4QF+ASmwBO0yrjaxhVf18lSNyEW70NpeMlEtqhaq03aWift9phI",
-	"6Nl+0/VCLTcsyTCXbZjSsN5cuyhtjDLAx5TH4IoWtth3HtS/bNPf5g+uHqo77+BdnuDvczlancgFPt7u",
-	"RO7IuzG4uYfBzb0FbUUCbZFWKGZYi2fbCmbOU91euatL3Q4CGEJVMjyPqSJUa8qw3GGVEP2S0ZQNZ4yP",
-	"PE2q0yAmkfhc80Lq8EXPPdZb6tRVkEsIpbXunWEhNj1mjixe8wUbcicVWYFEi8IMosdUW2HllPDi+4XC",
-	"Ren6LJ+zuVCJB8k0SMQLNb/c14choPJlRr4++zX35TwxJgiLtbtx9+kI9v0L+67ZcX/vgFx685UL9yvL",
-	"cBi6aI7kmqMPITMr05Ky9IB8kGwyAawsqjLpgyXJ7ZhpwG6oFnhzV2K1ympOaqjRwJaKT95MYMfNtsjN",
-	"alpHvrZ9b/KAT9gxXGcSTosciLz+UxHdYFggyeldpdDbjlM+GKfcsbodq9uxuu2wujZcrKHu5DBL0/4Z",
-	"6ZevZ56y0bduHoe4CcQ2z5faxNFSpSTsiO1iB4qs0r2za14ZmLO0T7oD4DDEZNKUMoNXaixuCSWcpZUw",
-	"gT3sNVObCaN+Mc+YGCrPZ0SzCVTD8M07nSrFKWeh1FbUYLGeA+AmHL4hs+p2vb2BGbfd66BJhDogC279",
-	"NUcbn4SJuAGLRzmt8cnHzqlnb8nS7gk76Wxna9hJUDsJaidB7SSoNSQol2/nAl9WDTR1kYlL0usuPXTR",
-	"q2Xf6fkaePoMbe94F82ezS24ZSpc6WFZ1kuwDGlS2pwn8G4Vnagztx4MaEARsCHmMUCSnt25LXK+yAVt",
-	"kfPjurTVDBuzHpPl+UPLq1JuP9sBE4S06JUPqF45IwWeUGkT3xjPy+e58gEIBkNu/BAHrbaGE99SpvNE",
-	"4uZJm2ayFhlBtEjozNxNmyCcVFus1NAwuaM/34/R0pt/J8xvPfoqYQ13r3o8H0dnEfWJChSmtz3d1ceG",
-	"wrZ3LQ68KELOYkybqxgoCFu8vFL7Dv9WQ0HwdqVgHY0pasE+oBu8nB+S+8IbQLuormuYLpaqy1ZgVzuA",
-	"qEyc60hfuZOVSx6gbzXKs26qSJULrJUishpx3xTPW+larMHra+hUxp5GpGnNbTdiGKny7y3bRCoXuZLv",
-	"kZfqcPeioPzhWJpvMdZ0fvfzgToiVFZurpgpvhVa87dldTeP8GR85AJ+syn+kQoOPRe1GVrvxdWbRQm5",
-	"C7JlN5msWs9E9RknKeVPFLm4euMKCroIFaZ8sK+MXEbro0lMbZ1CasG5bnrY/SaJrtolbsWsSoPm0AyO",
-	"AgC/ZFRqkA3732qiZRkEa6Q6zp93eNu1dMsg2wuRg/I9XovPbQUhf2co1phnVkWOtc562aFugqlWiP12",
-	"WWrJjrlqSKOrmOarMr2nEsuYMevrGQAplf5yQYu+Oa11T3GsEIllz6b25WtuxC2eUB5DEQmAiqkYkvcX",
-	"70lCWTojKbthfORSKLiwI7kCajnPSSKi6GzvFA121xynYAqdVkaFKi/P180KmLW6WOi9P1/NrG+blRCq",
-	"rjnlpbgFcl4M7Soqle3VUd5zt3CNRAVk/I/0muejuMSEYlSRV5GlqQSazGqbsd63LgTrUl7zAuVsYTBr",
-	"EDwlaAO0A+/nA+b2v4hwOvHd09B/FIoVXbX2ej7PQuOnw488fATtw8WW6/bOctE5BLo7h6M2pshOufrX",
-	"PI6SEIqeNmNhyK7ZDIVyadfGSsV+JWW0qoKDalsht/zEATm3lSqFJEf+6vDqfp9+8eIo2oQ7pU1JfUt7",
-	"fEX9jft0wtX0K9M0U8RwaXlf6LUobTxf69UczKvvzvERQ7EMOpTOppLoZZhNzxndXQvRqS+qXnxd9RjY",
-	"8uJG4KBp8RVMpqmw7My1uyicQUbiyXG28vWUTXtIUXuWorqv/K6MEpVS22va/ln6xROXPK/MhQcsrIn/",
-	"HePwJsTYjSxmjsZKc71n+EG5T8j13d9GicCiCzE0zvADZ5VyAGORSWuq6ET2RjtEMKwdlIf+gjoOby++",
-	"OR/B1zQYimEY8fFXvZNn/Yjgh5PnPS16844e1/8z8ANii7ixrQ5zw6YfF/t4Ng8bTp5o2MbXVMHlGhU4",
-	"RpgDvtRpWwLU2r7eOzVzq936YgVRsYcWVODtxTcGSmpFqcgQ6beu3LklJOSbjErKNRjGj7OeGWZPdalY",
-	"vMvWYK7Sn02gRI+cK/UECSR78x1jBlS191iXz/7zktCIu/bTqwVR3Hm4udCCu464IGqht0n0wxMK4hdW",
-	"TDD0+vtcVspTw7DQg1dNS+2tXJmFTtRhKkyn3n179S7v01ZDTeAEs2hVRMTU4nM6IyMpsikk5On+0/1n",
-	"ZDAjKASpXGC3afkTkWRppvaPjwnm49qRqqLSi2dPybMvvyDPXxy/6JQtp//7L0f7L3769eln8j/rfz37",
-	"/E8hLdDC5INwgUDz3ZcmOfjcXrxJ6oDYdzGOzcY3qWzi26IzaQ1UEVHCpV4nSV4I1Rqyrjl8orFOZwek",
-	"UiC6WlcH+9XaWm22pK5dBrr0zCV1ZdzsuFiVR+lr3k2pxBqZEiaUcbSLKTc1xW5Y1eW4anRzxXps3Qlb",
-	"NhpoPG7dGrlN2daG5rVrOFybOtCuMVRx4D2RX5iF5K5+wZrbd66xnIYmmmuM1K4v4RIyMw+dldvv1Vv7",
-	"LWzK19B+bylXLRV2WbGj10D5QgCtA9NQIgapeinzJJ5xlUmUguHTlNm6HUsHmtKZFGna88ajFmptKDBl",
-	"LmW7sXSEbTUQiPGpdh6w9KkWN4Wt2apvMmWbudyKCRhCdmW0DuKTRv1LzRmhNsEb63JbWqbgE+lWRrl2",
-	"2yLnsSYnR0cnRB13v9g7878r/OH4xYvn5CoeQ5KlQJ4RqgidYDt6w3fMAsqPKzPQl9E1Pzk6Pkb5+OTo",
-	"+NneKfniyC1YKCADIbnPIP+CnE8lS8nxi+dHEZFMobFCkC++qr8wlGJyzYvnv/zqgJznDbgxQg2z3w0F",
-	"H1NNEjoLkdg1Cs+sGuKEhk53wDnuB+r8uCrqtS0sjLGruGIc8lciDcN+U3N+C0okvb34hmQKXIm55kJD",
-	"EYFUgW+shA03jTIshj3XCSNcNy38dBgope0iQuPERgMr9Qeqhg6GZq2R2vpxLFhUAa5KvZ55vAiSSluu",
-	"bt7VZ8uWtC9OcO5eCNYlWC/IqQb5FqTYlehZ3ooca+M0dzEZsRvgzT+39EkU1WVCi5oTXI+PwlKq45Ft",
-	"TF32NL2pazoWHFrBYyphCFJCku/5sdV4KJ1I9fjmFl/HnCoAK6cS5WjugeWRaN0IE3sA6xUfLW5cq3t2",
-	"pxuSP+m3W2YYz58tvzLVWPF6OMuSC7Xiy9V7tAg4hV66kXtTuqLX1/+MuiTp7u3/9OuX0UnTZZ27SStt",
-	"tob6C7B+EZI3Y+Ym3IaOZWzXYWgnWScVyRXkmoAcGXVXx2PSvXzzknz59IURFTGNKE6BSoXx6s5E4TxN",
-	"LTKH1uWMdi9B9rjNi7wqL3y4i72UQa5g2dk8z7wHWrBGGkJp8eVQ5cRWM7IF+UIGvPeuC6rt9B4oXrCG",
-	"wBZnUrqwsZWaywNPGlSO15/iNFP17pVta7mPmdLCKt+1YbEFqmPwERFpAkqTIZNK24iBlCrUZ/tuS/29",
-	"SqXQO7XO32DRNztXUedtlXCvNeJlspabfxQB0PU6YJUwqhzjCqQt0OVuop+/UptjtPkl3TLDTSk/x6hW",
-	"awxfQXJFi9nS3VyxEf9+OHxpH0Z3i02fiJcnpA0ZzzujEPueKiqMzaUvlOM0xsAJ0yQRttD7nGFkaeR1",
-	"667g9XqvdqNNsP6OORlzuTW9CpOMM9f4+O//QX7JKNdMz7AVH5uA77FGus9PInL8NCLH5v8zIjB65Hgv",
-	"3EmPdPNOensYxcMLY10pJMa1Z8YJkE4yDkRmXJHu3//DZv3IjHPGR+Tv/52nHpknzSvhqffOCPV9cLyH",
-	"ciqFNFetddNi22g8qKvXAoUCicUrlKGvBAsuQvZqAEJ7sr8R/8MEQCssZVylNUsrXNtKyUzPVslMmm+o",
-	"vm7ZyCUxn21MmHgZmnJ4Vurs4mI7lh0yxoC451d3grVo3Vq0mjI3OnSD1unXaotb+ntTvSX1+NX61hxw",
-	"SvBe0CCmxGrLaBkFfUlhVArgZVu30yLie8GnmV6V05UoTV3r/AgzTydL+Qsgb1gMJKaapmKUoSRbVmzo",
-	"/l+P9l/0fvr1OHreoEY0hzoeH7VQstYUrzdI+7ZK1GrAREh+0QDJNvRuUTZK3oMhAQ1ywriN3UXfzZTO",
-	"bNAqU670OpmAUW2RqfkS9OuJII0ktrrYN7auuHt4P38Y+XRUdtw4p2VSLQ6fv2zxmKm5rSvSpdXd7bVq",
-	"97JqNH+Zks87L7FFqaFByvZ4MIJPhG4+TDKe0NRGlbgIh1tBpimNQZHudef46OD5dYeMRSbV3qnrA0zJ",
-	"MBVUH4TCSY6jZ5+719cH/tPJ573/+U8b0Ki2wWDuGLrayA82xgHmCEETgf7edmZY1YTuG2jnZGJB8xBH",
-	"q0u1o7poNyFCYnC19I8ayq72XJ5ZSnn+PeXqFqSq2AbuQo4WxrSvaDkuj9UE5KvGauEqG0yYdq3hilTH",
-	"JYXD30sxSG2GR62OxZuX5MWz518awd48QWzjC3UQCOtvbLMBUgq5SimtvKdEyArDDWVsin/3VQumtOIh",
-	"nsvGdeRsgbUkv5HPX7wo3cVnR+FodqZTWCCpN3bB+OHyXTlrwoG51Bcjk/x0atW3U/frKYbcIQfrVyPs",
-	"Fj+8tCKH87PZzUSLklbfl0Jd6o2isHVIMNwhFlzTWPfau3v9G+0dohiFZ16Za805lHQCt0JiUPdUhNNo",
-	"t5gp2uiUbmXrdgD31u57NtA515VDkBqM6wdbP7bII8XaBjq3+bW8s3NIt7oHdQ4L13Ap3BEvA36IkxYq",
-	"xOqoVTv9hQe/6Kw2Ykb1VGbLBlQ3zaY65a1AAO/uBFxKIX8juPp5wcHUvWTY2pyOnMzK1LAIvcQknp5T",
-	"3oOruzy/OrfiX/NRr+wPDTTmxDlcJCbaZFHjuTy/IiiBoANrMMs/GFm1JLEUQLg8v/JpRasI1Fvppj+h",
-	"n3pTwbgOiOgX3Nkkzgh1aYTc+umB79sgTvTODSj33vpFMzFemmkFVaj0YlSFwk9h4L4SE8pWLQP3EWYB",
-	"nWGZPcifdXsKeHl+9b/cS/PVFyeMu0/H8/Qxl0hXvYWV6vowK8mDxfIbQPlWJJCuGPTRt4fVz1vz/wux",
-	"35C//wdmwsVg6zCYL/sRkRSb3WpB+g4rKsHmNlEuptMpJITqa953iF57Cs0nCvQB6RuENPOjn8S8PRZp",
-	"kgvkdi0j5mvXVnr9n11zfJug3kyoJkeRL2JcStUe0anCFPUbkCmdqggXKa0JBONQLWA5ZRKeKOKWHIoo",
-	"xulWQR+faVegzvHRgnYnebqlv0J2wmCLugBgN1XWKP+1tx1CVsOr1W0yy+VmhGjDRSlSurZOc1I6sHey",
-	"RAeet+BoJeJbgcNKdilLP+wS8iEbYJLTufuAikvGWuUilQza+VU6WUqF4ZNe3fQfpsJmqGLlS6CIpGTV",
-	"HBrkhCsBxTHPClCeLgZK3dzlJm3YT7OlK9cpJWgcrEHY+9dC6w0I6vSu/SYLK2SrmLWicvrXKFtv1+Sw",
-	"SF77gNUJlPYsbo4RkZhyZHzh4p4Tz+yXoIgVChbZP3hDQupxRE4i8pT849//i0yNLO0yHA3zLBl/zXgV",
-	"gTLIT36pX4yWYpd9/nOOZndClnbBWAXa37+hp47O+enkNqA8MKsKUY8QFaSLqpesAsR1jUHFlV4vWP/O",
-	"93VtxF/RdnNHjK2dbuBg7XmGj3Ex5Ddh3CmR5u2ad4qJNmPg+e2c/zwoqIYPlkItaHrWopvGd2zCtPJl",
-	"IXpU98ZiAr3SIC0b41aH21gGmoTeMKV6E/nXres394ZChvxS6IDpYcwjU654NpqDZMpAWr3TOoOYImwy",
-	"yfBDOL9xwkYtynjYwiQlJcrH12Ab4pXinBqZdh7ZgN3bFKiibtAmoO7rbi3FR9tZ2T9tkJ6iWgcydiHt",
-	"AW8dlWw47CkN05WA4d4rbw91SDNQyyHWYuc5ArWKT7i7m6c0YQmxo5xGNNz6EGCXAM1idNOFXYzA9aMu",
-	"Ic0K6Lm2GOJJ6XpOqUdCbWshOmw0BklS/B3buVuBe0Jn2Bll6AIsCNXErOAMm7jj11zwfQmKJcA1o6l9",
-	"DI1sUwkKuD5YSJcXxW5h18dkYdvIalPIFUv9bJam1v389ncygFTc5v3yNZnQZJ21rilKrEKs5yPT8CzN",
-	"eas1VrxBQj6PJHmRaXpDWWp5qC2qZcGeHNTseEurEoY4Q3Xev/3nyfOjU3Ly/OjoaDE8jtfhIfXJjgnF",
-	"smCn5HjZfMEdrcQ8ws7fCjvYALFfhagvJL0bUUNykXjLWoifZzNKyKMV19uL3mW8bVHfabuS74OT3TuC",
-	"Z4Nk9s70csMUccsEb/6mAk1mgcYPCMFeSbqe50ccbkFpQqfTlEFCJmwkMfKuZTrUfG8JrN3cur1EVF/k",
-	"T+HtKcG/FnaPK8isTZH274Qmg5Tyj8EQ+bt0CFtQ/eYSbPltNWbTzSRBbyuZ2Yy7QlKWS+qXbn/tafMb",
-	"fNHDJUycN5jCXD6A9RKZnRzf22T682MrflNObJ7fb57sXD/05kD8EjatrbmWTm4t5TWAoqsg5vr4tQ2M",
-	"WeJ6teczP/EywL5eOWJrpXTWYL244zsT3BKitaS94ebjebE3l5WEdk9XlNQq7/aHU9K3ZYXFsE+6LohP",
-	"WYXTvjDZi655n2Z6LCRTxREMheyTroQYMDLHVsQlriKu8jnQk1KaVErjjySmUxozPcNRuZgwDrBsLMwT",
-	"AybJAMY0He5FpK/oBHp55eieTajqX/NuiiO41GnzFMmfOiNqNpmAlizeq3Y19yDoRJ3gRg1dK5ZqiENo",
-	"+rD/u3RUG9GWymx3uwrTlY3hfFlK3Kwx+TTxgZ6tXHkvv3vlxvRB9Mm055qwhsN1XWxJ+0h+maXLl+E2",
-	"dGmeDYd6OL17boOVFbvZWoBuPQvlhqFbJRA4Jd7SW0MqaO3SocWRG7kym5HuGFuxmVsSEdfmO6pl64pb",
-	"7jN2VURGdDJIGR+Rf/z7f+2FHSnrhQ2tqQc+TrTYBD2oX9LPS6J9Flz3SpGR1Yvqu2Q3mWe8+tLXRLER",
-	"xxoVWNfjjAAWERIcyCRTGqM9DbNxAxhGoDPJ83LfRX/mQIF9LEfWo4ZtYv5bEyWJBdeMY8R6zwza0Pke",
-	"EX3WU3QIvVtI0/BjKYxow09zeZo9G4De8DRmZs/nXoZ6klvBh/cwN0A0TC+Z+qjyKvTBR9QUYjZkMQLN",
-	"G0jCj94yPWa8N8grXS2pvBoeOgodkgdiaGcNcKnvrr6+0PEtOJAATgSvhe3V8t7hTDtVsPTSeyrR8Pfr",
-	"hoq/F21l7xIz5wdp2dR5xWaPwAzxX6WNsnsllxbtxb+l2H6rdTGb7cXxYU+C9mlTvkhRQEAr4eNEJJWs",
-	"Gm5z9Vo2lzBM71ND1GXbgD6XqYq9zW6wXzD2TSAcbokdY3lcn6H5PU/8e+i6XEzC2honDBOAlUw3uAlQ",
-	"6xbBMXyqJ4bDXlGVq+V1r9bnChl+2gUellLLP5dSye9017XQNG2Pu+XGHgH03aL5ZkOdFhb2Hs1jKUud",
-	"vXOc8de8fWeG+mXOod1ABMO3pXbS87hfpfpV8j2PtuuZpX6q8rqWKkvd2W4IB8aHnxU9CG2PF1vbXwxJ",
-	"nTfOy3QG2fjIAM81SguYWY6CEWAWVxg2y0h6NMEcxHYv41GuPqevibESb/AlOuYSyuq3TWksjVMT+1os",
-	"yyh1PaZ6bGL2Qrle5T0tevGY8lE70H1eLDRtRMkpyWBbtnnUBbdw1APcAHf9gMSQUCutdF99//b84t3B",
-	"JCEKYkwpfb53ZqsAPjeK8225EiBTRE2B68h1/7Btjx7xZagbGAUqbso1WeQwO/O1kSSRoKaCK4YBQ2yu",
-	"fORjukzVbb2CGMUglyFobRy5lkC6gLWxeTzbwzNvua/Hcxs3lGG/I9C/cQL9Azcy4+WC2rGlYk0x5WgK",
-	"BELjMYMbSEhXwoicdJ/u7Z2SPqrneYG1GPqk617JWyXnv6Hd30gsbMhiyg3dZryXMKUlKNWj/BMDPetH",
-	"pI/dUEcgVc+q9T0hUbHXs74tNZ33QhLSmojUExxd04+geqU50lkvFWaovqtTpYjg6ezU1qpSZExvwIkr",
-	"UmmixxIgImaHT80Oq76C+madALZwO9Zt2LAbjLhqWnFQu/thKqkhSS9zHKilKJe19Sal25beGwnt1D0n",
-	"M4Zq0i1VMUrliBuU/XdwSyaMZ4pMjcAtsnAk4/IwGyxl1VTtmCnv77qlNspTgu8UbpCWEpml4MqA3rqY",
-	"/4EE+lEVBZ8omTCFjaneXnyDbUDR7LgUCBxue6UcnzV1UDNK25Cp1k3wWqrc/miWb6P51VZBuR/y4nGQ",
-	"+I7ZeZjuUEhYpy5rWc1r2EnokJasvflEAmhf1TstqoakzOoF3oSEXCMJ2xWS/WR/EoOAUxBXECA9l+Wr",
-	"WJyBIreoGVbRwI0STnzNacDyWB7GmRrf0YDS+gqIGDE6nPJiCEkPKU57CxgmoK1obCneGiyo5nz3NFqp",
-	"Va8pCg97J+NenyhShAMekHPysxiQfImlNm+cGFFKkV8yyCAhGdcszTv7YQtWLqrIocpN4gw5N7Ni09d0",
-	"dlYl/GVsM7zW9ZTzZfCZa6fYFb5/orjlxLwqa93n9lqV+52PIrS7Qtcg1nhHo+5kmoKtEzm0PpGfmqx3",
-	"gbSG8o5Eeben6JTVpQK1CHN7Yq5APU1+zpQFTAU2+ZrIBCi/HbPUvMyKUYQkKRhpiWnDTTncgixngudV",
-	"LrGB4N4ZgV8ympoV5rcDy+nnA45padaDlsa96lWqd6pAtPSAK1/LKKdNtVtSu2qVK1KlIYuI+o9IwIyu",
-	"sGrVh0W1S5e6tpeHMd+tsm21nO2S/rEG+SHOJNOzK8OZnDwKRs4+z2yDJvvpjV/mn3780An0ofrxA7qN",
-	"DRrbLtcfwfaz8GXBtcyUVqT7Onl1dW4Q8/Lq5PkXWMs4FnzIRpmEZO+AvEwpm6hT0lfZoG/UA+dNMUqK",
-	"y66KRQJ7EelLkYIyOoLhmeYLX9SsT7o//HDxKiL+C3OdhkPUIsxzTCmjsdAswRng0xTDmSwQ8QGq+1aN",
-	"QIaNjhEEQ4HxY62nnc+fnZY8f+NdVVHXV1sRJWJG032M1PKuVifaKwIcPermv6GQ5DUfpUyNfbiGOrjm",
-	"1/yl4DfAbUvsLuNkmKWpD5ySMBWKaSFnTxRJRKwO6ZQdTJIz+8GWDDmYJKWyTEayNiR5zKzd5JobHLex",
-	"SnunZsL/QWz3ILxC6GfiZK68bbePsdsxvnjovv3nn5Xg/b0D8q95KVX/AsaqSaOuXnNC+rbSbZ/gERIx",
-	"JP1f0QYdEcYjPOiITEApOoLP/TPSxx/71umFvc/eC3MRJGHcxcsNRDKLiOUMZooplXQCGuMcOJ3YGJpf",
-	"MpCzCIveot1oDNRgSf6sgfj/IG8FhxnmGNu7RvAaGZg7OzlgTgDpuxpZZ8hzrPn84up78tUXR8f2qzNi",
-	"q/C6/ukGik+fPn1BfvjwEmcyIqUimQISZ1IJs5KRK7l+SvooBSr2V6OoHxs8MXSGJDCkWarJ86M93EO/",
-	"EBb7Z76f+VRwBU8UwromUVoo5oXn8mZQ5gns3UtHQPBJ86BtWm8ukL3gVv1ODawMc7mlOAdTKrP5jRaA",
-	"NjPbLERkMob88Enfqa/9M/LN6w/EOlBwJNTolJbCAPb1Bzrqn5H35x9efmurmMT2ArjLivu6GO6/pToe",
-	"90n32clXlo06lTAiz45PXOkyTVPYOyjQ+v33Vx8iYh0uqjI4TdlHiAiNY5hqRPv+RQKTqdDA49n+n2HW",
-	"ty7YaUpL4MDoRYN+ZlV+R4WZwp8G6eIbxZB6/xJHguTUUEno7yGOUm14t9Lk5Jmt4X5GKEe7ST6Jvc3P",
-	"Tk7OcDm2krPSzBKGYcpGY+0fOnphDvVWMg2Gg2PC6u1YpEC65k/LaiNCs4RpAjcoX1CemGmUFhKSfAN7",
-	"BNNXsXobTdOI0FSJQnqJU2ZQaiQMVG/pjExYsu8Wh4Ih9Y+guJhiG3/iSsVhCUgJWjJQNcgahmJOCQnm",
-	"PFj9nXdbnNAEUHQpnXh+AgYLzQT9f9u/tAvbv0iclSqmaWqIRZT3U8IbQvMb4JDovBQ15c/F0Wtcisi0",
-	"Ygk2GnBMCAOtaDyOLPl6dvQMB+p/2ne8Yt8xtLwMpCXHJEXqgDfaPGDhNqEzXCth+syZ0wxoyLOjpzis",
-	"2xiKm4bOudcSgUcHn5jS+DwupCijbSD8kRt52r5kuTknGU8gTqlEWVOPRUKoObVnR89zVuAf7Z+nqbjt",
-	"e6LaLdRf0n8n9BuR8cRWHey/xaHeCX1ug/H6zniXshi4stVZMYKw8/bCiB2ZTB3rVaeHh2IK3BKWAyFH",
-	"h+4ldWieLQo6ek5c8rOedo4Pjg6ObF0z4HTKOqedpwdHB09tW4QxikGHhneaP1wwVX4gF0nntPMN6Ffm",
-	"dyN9WbTCZ0+OjnwNZV9NAT7pw7GepEVOVEiZn6uJes7Jtx/efod0+IyYO2p/RU8UyBvf450VrVe6XJCX",
-	"r96h1mOhj2t6aRezf+VEvf33ImXNzU3cm4fuNf+We+lz1CnfmmWD/Jt79CKxe3xu4RN6JYfj4YVh6Zym",
-	"rqZ9SUrtnP7lp6ijssmEypnTXs/fXxBsP2mYcEQk8AQMnhbaoi/PiwoLHSkjJxfSTucnMwOe9qGERMQH",
-	"hlUnNBUcDn5eigFXeCot8eBnekPtMa6IDX+iN9TOVD9cGo9h/2XhzFh4pOZh/+zjO0mH4K5dReVcrTjS",
-	"vTTnE5G3Fx8IXvfYKAIwGUCSQOKl4QHjrv9M42Fbo/5fF53tt/jI8nMty78/O/dMcbCLjIBuhsBpf7Cd",
-	"DYwibK57Nq0d+iM7t7mlNsLdkduDGbX0sAn430+Bn7+/WA36ftAC+vNQdQMTpPZGO8omWGtjXjUOHop/",
-	"vfziYz2XtoQPU2YXXgWb4LvFm2AnCMAcfzAiDHK8B4a2eevp8rdciP8PPK+xsfQCJVTTAVVY0AplRFSb",
-	"jIhktPyZy4t2Fremc7w5PiwZBxvP0+iaJXMkSjxe7W2MnCweOXxPR3DF/goYI93i2Q/ovjAPM3OiqHr7",
-	"3IzTeiJ2++qCPuzSDBwinkaZM18YCdRqsWhR2qt3QmJoUrWmKy2wwVFgmeXxKotdsVh4GAguKWVVELj+",
-	"Ez9t8WIWk6HXKySmWs5stKACqTZ4UZ+1uahf08S91sFXjpe/8gN3qYN/hcS+1OJqvxFywJIE8Xltgl25",
-	"+UVGVtmw36XkVsiPqPntVdt2l0lA+br/FHVqiiQ6Wat46wNZ8dJzLD46ZNyFRaDqL2SQmhz+WvHCfl7E",
-	"LQqc6dwLZjbx6mLFNXR8/YGOlqEhPnNHCfnxou6zo2fL3/C6+kZw/XteP5BtI/GqfK1AKHN+P6EhwMbe",
-	"VTH8B4zKriD5ahNdDNFc2bGEG4/eFxfZ8M2w0YOfqy4il+DwgBfTufV2F3SDF/TZ0YvlL7wUfJgy6/58",
-	"dnyy/IX3EmLBrWf0jXV646sttvOezlJBkw9CfEelDXF5dvy8DexcvCgkbyFh1CdHPzs5afOyU0WN/Pza",
-	"9uvEd79aba+X/rZsgvTZGB9CbaJFpQsnRicTJDRn1gdmPRGSqp5ruYkOI3Q1xBgjIFIb1bAm+WzD3A9j",
-	"Q0xTm+59NxIqVEBGeInDb4KCLtdASo6bP8NsazS3VCPq8ZFbBHe6KYIb8Fste7V4JX9jR7l3lPvxU268",
-	"OQHKHfkoF5vwt3V67CKuNkiRawXbUjayyT8Y72DGynThQoGiHfyQxtrxKJf0aEHBtHLAUKfkdszicd5+",
-	"+pr7CDfzmv0tPy9FxpAmREhig+ow8qBsvJnQGbYBkywBl9/jFidBZam+5kVQgj+PMzIQ5qME8hGm2jr3",
-	"jWJgxv8xT1nPSy0Bbt9Z3Gr2oTFV1/zy/Mq3wK4XUrFddbBNoXMv+lpKpVGeKGy6QvKYgIkNWKH8mjOe",
-	"IOW/mYsLMrCwgVEkFbdgBqXlpT9RJM6kNKt0wUaY7ODA4Oe+5rh90rdit8tRdeFNNcbs8Ox3xZqLzbjt",
-	"YU21R8ek81DOHZPeMekdk16BSbubQygv3Z1TkkBsWAaUWBvliQvrySk+8o0KeccYNjNYiTA7erwJNm/Y",
-	"0L6Nr1rsojEPvr55BC4awIPuzTkpaqXAFtQBWzKyDQrPx12SaBF2+KBzx0cOWH+PC5PyYgNyvyb/Do21",
-	"2IJjx0YUtoHa9fVBCyA2NBB24sHAUKumHYoYZYW8LH0A3gvyVOYnz2v8kmw6bT25FqtPvVX/Vn7LWvi3",
-	"SqGROwdXWweXhZqWlKX+ehZhkk1+LfNOA1n1Bv6izBJNJowXFNZ9fahAa8ZHC+O3Xtpnr/yjW8S0+lQN",
-	"cqBf9c4ivl1vq4ezkRNSGGHamW/jwxNXXXPfV9fEZIkyhrqBNuiwmsfnJR6oedx9XG6o2voexBfV8tJ5",
-	"h9Tu8jXqSzv153F7l3SQurUnWQ3MtEoH9+lIAiwPL3uFb723L50X79yfHlO949/zdEaKtWMGxAy0y1hs",
-	"Elozbn+vSKzzFVWXTWbT5d+fE8ZVJg3VJ/BpyiQozBN59fWVrbNLmEKBKDfzSQAyA2p00jxz2qU+N4ap",
-	"0R7csARLHOAkjI969uVmubu9vlYu2dBeX9um/B7GtBayfH4+O0m+DZV5VZWHSujdzQPVVMUvXZRa3HRU",
-	"T9injHl8YXRYXTS6H8t0eLWukmMrSel4y2sJXSK7vuQxGKe/E/HChir+7fy5nYBWCGi/MSnrziTs0qZr",
-	"GkEpaaBmNpfTF7ZP8pKB69I0T8CWi1OHv+Z/LwuvbaRx98xkG8Nu/QM7LepRRN02Ifv9MOvVohX82tpE",
-	"4G6K12/ZDBJe5oNYQ1a7x3mU7u4+77zIv3szSkk6MFo/xSbpLo7Hh+Xs+yqimngte6PSgf2C2YmKYLD8",
-	"6177HJw3/p37ScYJTddAVvLd7ML/H5uk0HQ0uQVxTOWI8VEDehcSwHJpYX0ZIYBqbaSF8IV4XKJCYI0P",
-	"IiescJu9kIABsrtrvBMQ/ihZPCFaSbq2UtOSjJ2WZHRdseAO0eILaGswbPxDORQZqEwZFsGaj2TFmkW+",
-	"1miS92pgkogpcNu+1nznkMbF211zrPVVqXdO1DRl6NzCkPNYKF3U/itFZbtA7nx1dCIyrtXBNf8aYpop",
-	"sOFhYzqdAleEaiwWFlWDCH0svN2O4EYgpEMsN6hVrdTs6TWnwRq0tqbDMFOQkO6zkxPSz3/fx7AnxveH",
-	"mZE3+3sH5B180uR8KnEXtkIuFoS45lMQUyyGLkU2sjW5XF1n8rMYRC6w/pYy182XYfFcW9PXlkpL6OyA",
-	"mDN7e/HNE0XMxpng1zyWkDBN6AiIFLdkKNJU3Koq/HAnYkgGTOqxrxdY26irx5uH60fXvJYbsGcLE2o6",
-	"xQpNrj6wAZChgLbAra4UJCaKzhTp9vEBxkcGRh/GcM1L0VguO8FXhRtlEtQpfnh78U1E8jIchPFYTCBy",
-	"/5OEKQkjKhElcU224p2fKypF8eerjVwWA2DFNwdDUgKha4IXj815D2wRVAe9a47gs0NQLPiY7EVFnTsP",
-	"uCceXouC9Dcq0awZrf8IBJBd3PxOoHHb+e2HsDN96vObbC1LV2RfcC3ZIDMTR0RpmJLBDP8vEY8SzWSY",
-	"gxRDmE7fSRaxlNHX81wcBvLGPuwrUf62Kg25xZfLDP02QiKqUF8eCuGO1NeP3QVEtLqyb2pQy4OZfRle",
-	"K3J1Ldb9y9SVina949AM8sR1T6goB/40rKHk/iInqljzWCMmqqt8mEiJGqSaIyRI15363i5WYhcr8ZuK",
-	"lThXH60yVaZGqFVObByiy0OeS5FbkBi/MmVrFDoOf3Xf9Nw3S70hdeJ2T8y30QdSZR47u+njcH/Mn8q9",
-	"cOXVTHQVBEPr3Cq35NBmxa5hGpyft8kqeF6KoLJmNzIArARR6qf7RBHXcRvJyjSl2GjJdSny9Qyc0Q8Z",
-	"aPVWv8J93FVqeXTFCtyGfFvbe/f8tCJfFoeSDZCvnbll5z/6g/iPPpTUvsRdb9J1hDLyFJNQ4rtUakc8",
-	"MUskgThlHPbuKl/Z37xgxdSwbUrPxdWb+0/k2aaZpLyhXb7Ips0jF1dvSjA7qzdiUwBF58atB6JiAz+c",
-	"fqkZpIwVj9UIUl7jw5hAKlDapYjszB6/vxSRC56wG5ZkNCWunwMxwvHiXJG8BZYhf57mbDREtMqxV8ga",
-	"qRG2e2GruwyR34bho8Ks750b3yFDxF0KGxlTwv4qyr2flz2wZKSNb8GgGpujbeAgJKF5PzUjcns5RY4o",
-	"Z8o25BuLNFHzNgkjRr63a3moTPeXVME+4wq4YrakpIQh++Qr7wzphKUz7IPalEJuH+mZTz37clNZrOO1",
-	"y2LxserxbDKo9VJZRFfefXv1zr7ROGpCNfTEsIcxNhtMd1+pO8t7fOceOrPYiZZrLhbDd1pLG2JooOkA",
-	"VvLnokwwV6PKEZ0H0VLs2T9W/cSu7mE0EweZnU6y00l+XzoJ9eWqu4V4kimQVmCJqQS5tx55ynUL+8rh",
-	"r3lI0+eHF6m+AZ0Tuy2z0sY+nPjrTlV5FKpKcRj3xodXk+NxfW0S0tbl4VvOQbPLepC0s8XX0Gea7a7j",
-	"zlX4R0k1K7JvQFOWKtL909X370ilaxTP0pTEKVCpCOVE4J2hKRkySJPNiwStW8za2/wAjWZ37VD/KAIB",
-	"trguMvwKeN9/x9S7yQnBMKo+NnPp+/wzvN00yVL9RLk+L92XPm/yyuVNdsuNfF5KpkEyukcuYZSltlc0",
-	"OTk6fh4RCSNyshdd8z6qDn2vQzxRpGt+e7oXkX48ZmmCP5k/zE8vzR8SODmPNTl+8dULoo6/3LP5bP1y",
-	"05k+kbAvM66uea2fDqcTSMhgVjwPqseSfpHIougEXMXlUPob6vF3yXm797YzD2IJWZw6t7OG/EFluD+a",
-	"+eRKU6lrWd3oDMlZB+m6nP6NtNUMSEzB/P0WslMgC/Z3IUQF9tUiSy1Qb2EnV92HXBWEfLOE9SiKBAXF",
-	"q2Da2yaS6O8pNHx+qQ+UANcuO38nYuxEjD+SiBEuCdRG1lg1CT8gY+QlCu3LbcSLr/HJf7UZNr8LwaKy",
-	"o+UiRTXHaCdMbEeYeH0DcpZXbxJDAvhFrdVt7Z5UxYuIAI3HpUoXmPtAmPZOgaqVszLwozHzNN9dCc42",
-	"M2bTxRf3svLkQ8WYYdvBxBxDaTW+nNYNEOBJc1MVZl/u4UOVqKoEhjRLded0SFMF0XynlW2SjjJkl1OO",
-	"ys53dGMrdKOC64RxV9+szEyZIsCwDJdiCTSrJBt3EW9RISlv+7FqIuU1PowKUoHSTvfY6R5/8Oiwsbit",
-	"UEZkUKCIFoRygSSyW6Oc/Y+MJ3nHZPuCj67Ygtu4wjIPfy1/XJa6UiOJ9yIDNEWhlNe9i0F5FCFh5SOp",
-	"qRGPVghYLoCXkXEV/WH+ah0CT1av93GntTaJOK95cjf55tHV6yhv5zVP7jtkrg3JQk1rU4RrV7BjF4X3",
-	"B4nCe80TrLNR4i7dqsmDSiAcbkBiD3ENGwi3W9mKS9Ov3bMPW111vTqomynVaiGQV2rdftadB3qb7Luq",
-	"NXKXh7d6q/46DBcZerZo+224o4e/2j+WaTFVzOncG442iQV21Tsd5hGltRTeEHR1QN1zwu4L2e+UAmPR",
-	"rqqzNF+ZQyc27E9TyhczPEfm7fPv8fHfgdOytJ8W7MTseudw2FLUE1j45kYEX9K2id34bjUWdR/f9Vvs",
-	"aSgh3mN1NJSW+DB+hjKMdm6GnQ7+Rw9xmmvUhVWvhtj3KSeY4SCnlYllIXE7YrhEHc6felhFeLVqMW7R",
-	"91Evxk3VQsjwkNwpq2soq2Xg5aJ6jpubFBLcpD2aTBhfXjPGixSPtWqMW98D1Y3x0Nlx+V3lmN9d5Rhf",
-	"raVr+ffI3OWoUqQyIgmd+SIte6vQrjoVqjPtw1/9n0stZAWF2joXbCz2UiraubOLPbxdLFBD9d6Y6WpC",
-	"pFtVq9Iva7PibRd/cQt7mPIvS65mXgBmd0V3zuc/TgmYNShgA0uWVO37ZJfFaQbnV/edFtSgTJc6m6+k",
-	"VxeZiV9TxdTGPM2X51f34mYuTmC5un55fvXHymHasMZehl+zrV+CEpmMgdA09cpVm9sXbaVbZ4EfjzZH",
-	"IF/hA2UIFBBa1KGzbKncKfc75f43o9y/MmhLbLO8UoiArpC2ANEiaqY0TNBmL3ilMpPhsJsgeUGB4/BX",
-	"SVXPfVoa8V8mb/fAZJtUjhJr2Gkbj8IgUDuRB+TOKzHdAtXa2Afuwt23bCEolvYgNoLlV9ZbCZCt7y7t",
-	"zkTw+zcRIKqXKSPpUk4MWbsBIiSRoM2k+a9METaZZNpsJiLPjl7s3R/XP8RlGX1g5YykeRoaVJDO3QSb",
-	"IKJrphk9GPFzZ353kWWX5vMbJqO/WYr2PtM5OcuJFYYXxXCGqk3+rSYqm4JUkIAyBM3RuHskZHbGrZGx",
-	"Sxz+j0jEauxqR8V2VOy31eibfgRSCGC5cSbDIldIzDC/QyC1U1lsNiDkhkmXhn0U8JZ4eqiGD/axh6om",
-	"9b3vG4TLzek9EdzGlBqFuLmYVA8f7iF9bN/vb6sEzoO0RRkpqt22d46bNRw3JfBFZDAjNzRlSW8oxWSt",
-	"erSrW4ZC3pr6Wdewulss0mC4kGQAQyGBaJHQ2V5FNzsllMRCSoi1U9usuRd/PCDn/JqXrLeZAtVwj5hW",
-	"BIZDsATJ3IlTfFJwKIrqYcEYXQLiNedCEzrUIAnTB8TvxajfkODzle3QVAJNZmRKlY4IVeR2DJycT2V+",
-	"WIpQKc0SGL/mb912aRzDVENyWi4vnA9mUARTq8lHgGlpf3oMM7PnxDYfoJxkU0Pc+Ij8LAbXPN9XDjEi",
-	"IaZpnLnKOGOYEFy3gU4JdQgqUuZkCdwYwNoGkIr0BzT+aICX9Jv7EuS3/9H65fwCH8gtl8NnF2i788X9",
-	"Tnxx50mCTVIsoynxpaggw0hqNsqhQsKeUVM19PDDUidbiVRtXxpq1PZyYO2M9Y+jnFblQO5bilrNlOKR",
-	"q5VTbX3OvG2fml/Zw7jUlt1Q71HbXdKdR+0P4lHzKgbVRkMxatAMdEmJe3b0gggeA2Hmgb17YuaHqOGs",
-	"Y3Ku08mwrsrVLUhFTo5OCq3wZzEgWpCpSNMD8prGY0JRkYSkpJoFGx+MQDuFtaKmupGZ8hJSoZgGtDFr",
-	"9RdpgroqU+QjTHVEJlR+hOSa5z4ApwXqvF3zkzwZuVhHblFGFe9nMXiiHHFTJGVKu5bVtwAf09k1x5Ms",
-	"yJ8ZfzDDSquTLB6HVMAf8Hw2rAJWyP7Jxsj+D05b/pMYBI1UTis/w6PPUYFq4jWeGifYaV6/RdbywOmJ",
-	"3hwTBcgCFj+KMykN1SgRkAlNgGQ8AYntblPzhyEOXWow9E59VVz6435MNYyEZEuM51f28ZfF09ssE1SZ",
-	"bLbcuFxsYmdbXt22fDsWKfh8WANLmopR5uymrlOFQp5gGJa45SV4G1RUYyE1cpUI5QdzKtXykG6uB6wI",
-	"UEOpR1sEqLrMByoEVIPVznq5s17+rqyXJVKHGG6k/moyQU4E21OxBh2nqeRfrf+1zc37F5UNJkxrSPpG",
-	"AcAG0WzE98VwSH7JIIMzKzz0DX3seULZS9mE6X/BVkJ9q6bhq/539QSJt33TEI++VR4McX2iDoifHIOR",
-	"+sR1LcI4o0xySFyluG7ff9GzTan6RIHeCykHKDE8QO3CzSQ+miXnmY9zPnwDwFNfPM/78xGWZEJneF5E",
-	"DIdnBM/DMFGjaFGeH4d5rMnJHzjXyrLvtU/UrlrjvRRRspfrVsiPKEOpvfsvwhimVoe/mv9qrpXq+fs6",
-	"BkRpOhwSBZDfCSZRVEwZB2VNG1pomtpK4uajFTvNFE+Cze+/qdQ/7dwPojfWSknpLi3qkdRJSSm3zMyo",
-	"I4hf1iCG6PXoa5YaLGvjw7lTydIte3FKa3sQP06LC5tXUNld3J0j5w+UGmX5KZlSqdVmSpI2yASHjlSu",
-	"0W6pRAEbvDOFsGzkaWUEaico3Tpxmmc0JbFQqO0YbsB4TYdLIIURVj5AOfqM0IG4QTdWTWzvPjt6alWq",
-	"/fydfXynv3dAznEl1Ej3H13UofO20JEESE6RDRkmkRI6ERnP9S93FGaREVHTlGkyAH0LwP0qkW/5LsAY",
-	"2kcSNhyCBO7DaMxAjCdIJ2/Az8ABEkX6xcNeJQsJUnYHm2Eoj6YZldmGP5pHyH7uyHZ22Rw7/vUH4V9X",
-	"bMRzcmkIfeSikBkf2V7o8Rjij6vysjlBfik/Q01iI9ysRn6TxJpQOPxO6K7ZygWfZvqRtSjwhLcU6M84",
-	"7JwUO9K9I93bIN0uFlwoK2RzwB7MJUWEdEtysMxSsNY/JOg1F/Hm9ROk54e/mv+8DdO2LgwlIE/EDdyd",
-	"Sv+0M1LuCM4fI/PXXhlC7b23SXGlm3/Hq72uUXW5mISyixPXsmAtgmlK403Rgkchf+1o0I4G7YSezRE+",
-	"JBCe8onhJuneEpHGBmBsQUe9xIF/XxbCS7SI4pA7++DOPrijt79VemtIE1aPcbFxVrXUAh0vFlWsxYcS",
-	"6wUh3QGNP5on1mvNt7rtUMINU7AVwmwGfkjC/HCmPA63dy5turPg7RTq34gfxLUdRVLiKpwXUaOW6J26",
-	"5D4rb+ZWbkUn1tS9ZY+/pcBboHJXOPCjoXI7SXBHrHbEaiGxwguba75DIYtEha5NZ5RZilnMmzX2+8JX",
-	"+z+LgTr89WcxWFb6pZz8u8WbviTH2GVh/yEC5O8/LPi8WhEtz1WcSjGSoNRGqrusX7vlT2KA7G8hDh+6",
-	"9PyFabgey166Zx+8kOUUxDSFSjUBUi0m0JTq4n7uCZ7OKjkuLuO0c4oJNNH95rxUAdwi89gexO5eb+Ve",
-	"2xLJyCqsNFy+5ZERlsUtmYIslztMSgn0j+Xem01BnEnDu817A6AS5Hmmx53Tv/xkEFqBvPGjZjLtnHbG",
-	"Wk9PDw9TEdN0LJQ+/eroqyOUVt2O6nfyW6CpHkdEAk2MLqDyMiHmZhhuamgipEPSnYCWLLbOeJw5IQJN",
-	"LGBWrwETkYCDjMj7r3tvX3+4vHh51Tt/9eoS2bhPVvPkSQUohEsiJpkCaVcSmz2roniJhNS+PWZTlUfG",
-	"6jFMSnNY+hIY/x1AoiI7qB1+zNLy2buZXpo9nseaQMpGbMBSpmcHoaaLoU246t2QLOgupUj38vxqz1bQ",
-	"saYqHBMSF6XLuBblEF6Leaq0iFAJ5PnFvMc4YZr6AXB7VtaqNsWqwq/6UmBcR0gUSnETrM86prweeGzf",
-	"L5WesdmjJIGY5e0Y3aTDjGP0njWeBWYsF7MNFdRRpHuL4Mxr3FgcZoNMg9rDRXhScFBhKfaKz09ZzblT",
-	"oM2rFoRzhQ/KI7qU3/kBX+bdxZnZRbm/uB221GO8DJuin2nTmGZJZfk4ctl0pTib/GqzQu4uzVEVr+fn",
-	"ecUkxHp/SmdYZcSMdcETdsOSjKbE39w3GU9sjDseSWn8CeV0hN82QJpOp8CTfYyzt+VltaQsLd87860h",
-	"jf9/AAAA//8=",
+	"7P3tbhs5ti+M3wqh/wYizZQcy7GTjo2Dc9zppDsznXROnExv/Mc5JaqKktgpkWqSZUfTCLA/PXg+Hxxg",
+	"X8AGzi3s73vuZK7kAdci601VUkmWHadH+RJLquLr4nrjWr/1WyeSs7kUTBjdOf2tM2U0Zgr+PE8SeW3/",
+	"iJmOFJ8bLkXntPNuysiMmamMNTFTRubUTAkV+popTbqCXTFFfnrz7uVPry8Ccj3l0ZSYKddEM3XFI0Zi",
+	"yTQR0rh3egedoKOjKZtR2xf7RGfzhHVOO98/fxeQN+fvnv3QCToz+ulHJiZm2jkdHB4GHbOY22e0UVxM",
+	"Op8/B51nNJqyZ1IYJZPlQf8gr0kixQRGrJieS6EZmdEFGTES2Vfj8jgKHR41dCiFYcJcsChV3CzeyIRH",
+	"i/rlmtMJe6BJhG8Q7V4hc3iHdPF5TaRIFmSs5Ky0Yr3GkQ0O64f2/B2d1I/kiinNpSBy7FdCpipiARlL",
+	"RYYvx/1X1ETTYdOeXHYeXXbK23F0HHTm1BimbB//67Lz18P+0w+/DYLB08+XnX/p1I3vZcxmc2nX4i2b",
+	"J3TB4uXRDo1K2ZBcT5nA1eBIbtpIxeJ8D+WYUEEYVQlniij2a8q0IdfcTPFxOmMk6y9a9P/MFpXZiXTW",
+	"Of1rx/bX+VA33B9lRHFUdUsaKUYNjgjWcgUdHX9T1/zPP/98npopE4ZH1LD6XkaMKqZINKVJwsSEke7b",
+	"F8/I4ycnh71NCfdf3+IivYzru3Jr+EATHgeEJloSLnAxkSAfaJLIiW4my6NvSjTx1/P+/5/2/3bYf3oQ",
+	"nvaBNo6++VxHGp/te4rOmPE8aKIYmzHhBstte5bhdIKOoDP7LvVPhDzuBB07eK4sQdn9LA5wLNWMms5p",
+	"J03hyeWFOdeaab26t+yRm3f3bRpPWHNXI/j55t284IKKiNOkxfTG/tlwlxN9kYqYi0mJ7Oo6x8dCR383",
+	"77dw7P/MaljzOUkF/zVl5CNbkK7lgI7TEUrev3/5XY+YKTVkRj8yTRQzasFBgnCd8RlNx3DgYTooO/MJ",
+	"VdjOymM648J/rhyey8tPR4P+5eWnJ88//LGBn46Bbdcf56GVBkPP8b0AGDE7l2hKxYTFB+StW2bSPT76",
+	"BpnujGvNxeSMHA+O8BttaILSqH66TnqskFZ1g/+THDWSxC9ydHMy+JEL1thDwgW7eRdv6IRd8L+xrJNf",
+	"U6YWeS9WAQi1faDYbszGNE1M5/TkEEQqn1lJ5MkBPw2y7rgwbMJU1t87+ZE1iKShYJ9MCJ0a+1S2+3PF",
+	"rrhMNWgk2UbWDRbea9rJk8FRiWIHtWvClJaiceHn8PMOlj6hKzpJ6C66UPKKx0w1d+MeuHlXb88v/oIn",
+	"tLEzRXXoTvEO+qOGvaOjhK3ozrDQ2Ed20BtLQJHSUz5v7rDw0E27/GxfRkUR1IlvaeykkP3k9HH7J53P",
+	"E45a3sO5kqOEzf74i0aVL++OJslP487pX3/r/Iti485p5//3MLeeHuJz+uEbfL/zOfjNUsacKcOxexze",
+	"6rfzIbp23tmX7Ezc5OToFxaZzucPML3y4X9FE7skoI2igOqOaEz+dPHT64BcKzCAFnMWkFR8FPJakDFn",
+	"SRx4Xk+kIlxc0YTH+Iv9IlPIgPMX7MN/7buB9nEv62blHn9Y0Dlh2C+kGvE4RgZ2L/chG+EW22B5MDDQ",
+	"B5oomTBNYokmrzWpUYOw44F57nBVXwqrNdDkuVJS3duVLY1yi9U9FyQV7NOcRdbsYraVM5BuMTOUJ5pQ",
+	"xbzFYu0UkoqYKWfv4qng8Q5X/RU4Q15LAw4TtGXv5cJXB7olZYPDh33i2mgySg0QtrO3uXauocryZq6k",
+	"VeuKD1kD9Qab8VqaFzIV93cT/AC3WPzXkug0mmaeBiRyrkkkUxHxhHSlgp1wxO/VEsuFGI2mvcDyc+Fa",
+	"sdu4w1Pwhi4SSeN3Uv5I1YTd2/WvjHPLMzCS8YJwTRLbhuUttOQhITSK2Nxo0h2QV/zbXUrON4pFUsTc",
+	"DuYF5ck95jfLQ91ytb1lmVmvXKMxWllX7/dctZ7wzA2ZTHFibzPl9CvYBT/YLfYh2wPn/QBvwViq29Nm",
+	"LvAsvRf0ivLEWiD3do2Xh7oVezeWT8cL0o2poSOqGUkFcG7bouXdMz7BZdZkzsBbtkvW8l7Q1Eyl4n+7",
+	"x+RcHOQ2FtKypeNc66Cwg4Sk+DdQNxWZreSkbGXBf/75537Vfb9q0ave/huyovdCp/O5VIbFr1jM6Tu3",
+	"hPd075YHewMB/EATdwnXt69bzmR1USkYyOKMJ3lpvLOj8tn7IFC5jWPFNPxJY+SzNHlTWJwxTTQLKutl",
+	"qcksWrhIA/BRDtY4jQcN7x21uBMKOnOpTSRjVucjf/9n4n8+87dv6XzOFIkshwLN3y65ntOIkREbS4Xr",
+	"z8U1VTGxL9qVz28Rf3w/IEff/s/qtW5pPic1ozTyWtQt2DpPZO4/+qtbS9dWYeIfligv8Bv7xvvWV+5u",
+	"edmegWNdEyNhKSi2FJAZUxMWEy7cD1GqFBNIs3Cj9+TR08e9U0JH2n4NThjQdRYBEWmSkChhVOlLAXtr",
+	"mRXS0QH5mZupTA2hWZtZpzDngNgpEyribDvBUPaLc3AJ69GSRu1YUCKjS+72aXZtj0Uavhu6qiGYNDE/",
+	"pSaSs4ZrXMMEkfiAJnJMFJuQo+5Rzzvon9ktsXt0gYySdJ8nfMJHPOFmQZ4pbpjitEfesknq3KTk6HBw",
+	"AgfMXWSL1CigU7uf4GWnSThdTDgTDCifJ8yEgrFYd4IOXASFUSLNlMWWQcoZCzUdM7Own+iIo/PXfg++",
+	"2Nw7a1+/lupjaBTlwjbD4hQFTXglk1QYxmCxgk4kZ7NUcLMIxzSyk7EUFnQian8Px1KF0ZQncc39e3lV",
+	"37JIqnhDViukwT8KG3x8WMsIZb55qwRZaaOBw1AthV7e8+xeDS7QUmGX8oyw2dwsiF1xdc01XsQYNtMt",
+	"dJ9Rwt5CZ52cAKlS1G4W3ma+xJbsKflsv/OK8zIxUjsLKzXxIcusaDTl7Io5pR4neJA71kdSJoyKJa7q",
+	"ly3rr5adZlfK7fWN/J0XNDK6Ru8YUc3XLlzezLfw+OegcL1eH28BP3v3ihVcBg1PnTJwi/ur006wdAux",
+	"llW5vgu3ODV3GWtbiaiIWBIi7dVEBh22biNhcUhNaRAxNaxvOOzp+lZwgXbWymixlQTI9ykcJTL66PS8",
+	"8ub+POVwwR8rOjanwHTHlrSINjxJspsQp8dwQyIqIEjMj450rUWWRxi5KxSqCb0Uf7r46TV5I7kwTAXA",
+	"yEHQDv1hCY0MfUvDnucEwBxqusIWpIjYpcj7t8Tnt+2APMuJE4bkZ27P9fHRERnmkRx9nrUyRHHfiuu8",
+	"sBPEK4XPoLI5DlNUVpEF2T3AaKhVhLC0bywXce05Q0Eudj5/aKSOnP3Un7KlwQgZuuOZH6wqBS1qWIKQ",
+	"jmccLIUr1qvc2f13m1HZsdhtZLrtG9pQk27AGC/w+UyqtH0PDbegk87jjTfeMUB32F34w+D4yfE3jx4f",
+	"P1kbBVGUQLAIxZgCeD5w4iFbjnomYRUGGhnQJyCipUiRQSkSa5l1V9hfhY9VWGyVa+drUDo6peX8UGMU",
+	"F6Xpt14CVslUakZUmjBN6HyeLMg//u3/ECpQ7D/QBDTAwBoMVDH1QDvfByhiD3RJo3S6Ijxo/2/W1bJR",
+	"5XxpU8MYBOvK02dyAY1P67PcJwnMlBJ/YuxYSCIhOplXD+fR4bKen8deXV5e1FGtvGJKcTQ0NjAJ4eqs",
+	"QGYPNIlZxMGfTSeUC23QJJSzeeoCStPEBLmkwSU5WDLTkFpRy6sqal43XRaom068cuCyTrMelun080ot",
+	"8BnQ+4areE4Euyb51p7lMhgvfg2QvRyTiupYWEc7puVVtMQdgymyGWuGQxFOGU3MNKQmVFx/bIgUxnNG",
+	"5tOF5hFNwKPLhKEJwdcJx0PINaGG2IaIHAckZtbqk4oaLiZ12rgfhLcsIbKmjWi35qYqm1YlEf9NjYC3",
+	"Zz+M2RVL5BziQzWfCD7mERUmWYR8Nqf+PqS8BHrwpDs47HVHPeBEbspSkUJjJOEfWbKwpsiIkVLLxLcM",
+	"GylT4y/bdMOS4EC5tlrBiuFEvVXvpwJHZBU3Zxw51gRWsTZUxFStaJ7ibH07RSPLbj/lwlDuGRa2Snyr",
+	"lozrl6ndEuCKwSZJFfIkEc5PuUybwOIJVVwzzECgdWSaNwhkig3W911ndDfpQhvTbY1LoKKaLhNuScTX",
+	"28PaEhyLq2x6qNPRcFlyrPVluft3HQoWMa2pWoT2nLbcAHzb2iLZ68BBgIKcFK9fekV16BJy1i3k2/OL",
+	"c/dknZZZHuYL0A+KgjXIJBaaJgWRCw4trgkyU4yk5oYo1lep0HVm87IKmx//8JolCbqqLA1GpnYRrcGW",
+	"cdAiJ7FaTqE1gm0QazP5duuXchtduCIooYnV/hD0bdSoOtS4QI6cHokCeremn92PIdDN8JQMaw/7MCDD",
+	"Vcs4vBTWxDTONTn0J3HoWge5YluvkY627QYSHwaXYlgnGNeOh/jhMD6ZGjeAsDws27ZlzkM0381UMUae",
+	"2W8UE+Q8MkQPnhDDtNEH5NxFMgIBZrlnI4bZYM49n+3EA30pwGTAa+5xqjEm/ogMoZm+kKY/lqpfsKrt",
+	"xg57tf7zvUqxVyn2KsVepfjnVSm+uAxfbYP+yDEVoMy3M4JpRzn5vcbnZRqppOLUZdKsNrRxDKsViBte",
+	"UTtveGtbGgiXi2IXg73s28u+vezby7697PtaZN9FdkPk/fwgBYo3GMXrizX+fh94uPrOIPcxgLysbTKN",
+	"uTmPDGYwlYVKMdGy1bWZTCrHYG0oXJXOdYpLVx/O45K8Gkl6tWj3bfuB1gp5uxzPr1zURHk57LFC134e",
+	"XIfS9sBdJq2HTglsK7jWK1lEvivAzCH4IURdoeEEUhfjVFAqNDOF2AmPFmOmjCtyRZOU6V4pGGbj3XIp",
+	"YM2qEF4OVwOvRd8HSrlgADdsf0ETYMoMRQgSRQ0jxsdkvz2/yPISUo0RIUu7yIThZtGWbN3T3vlU3dw2",
+	"m9qyJxlBtOBm17Y3ijgpoDtsHuNRd+lbnIIn5sAfjfJaFvehNJIlis4mmZPU6sO5E0MiP+p3a0jU5xzX",
+	"QxnhA3CHlh0TPbXKPhnm7QwzgJ7iPXKqxOkcL25PXUOnEINP3WbVPRBTQ/uK/QLpnnb4a5kCAqugfdPg",
+	"VZ3R2AW5uaNbHCZGdBRkFQpCxhOAJ6Ecv2Aixh+kMIqPUogpKLwA4AMAT1MvO3GYf+aiDv3Iis2Qijh0",
+	"EfND0q1e3fcC758FlcH5RIsTqTbS6gofh7WsHHARQxbBlT1Hblp4zq5YthrNDf4lj/VYSufls1mK/FQL",
+	"OtdTCdcH1AfUkJ8Z+5gsCJ3JVBhvmjJChUhp4r4mMbeqQUxGC3JyFBAlUzuiSx9pLRhVTBsyZ0IsSHdK",
+	"kyumSTqvddxiy2EktQnnTEQNh8H+bkc6Y8xwBy4GW3PqAuD9ivkxpsLwxNoCCYUkNlxGuEURTk6KbEal",
+	"OxIuzOPjTgEmBPit+1eIlDlcjpQJKqhF28QalqIlW9jwSeTCkzewnbN3Lgyb13FAfwLd7qzYmKWVhxOC",
+	"aHWCJQ8gIkbJKxb7nYGokSmfTJna3br7AV8D/eYD3lHrGYNbiSdRZIYQJAlZTGsW0R0tIPB//L//29/i",
+	"4dfbLlADlRWn5AZXXbDy4PDX6uBucVRbxDT6d+pDWZcej/l4zJSd7trApyKLIPie9qCBNZRfH4649sBD",
+	"Ly1OmmeBoAaAud+X4zEwuNPCcPPQyNvZoibgsm14XQ0O2TbNtOSV+YYtrfZu2EShg9vhQyKdjdAHtHEQ",
+	"ZxayuZrQHPdx5/7v/w4CPqLzueXfpqgLWHK8PSrbzJPtnl7Ny/I7fpzjnC40oTDV08LdNIut0awmrDLt",
+	"IivswnGDJDH7kY7kFepJPltvzg1NSMJn3PQCIqSZYqQ7YtIw4hbD9XSGCWdeZclOWDHII0+OqGRC7HbZ",
+	"HYrXNqdwLrlDtq0OZeNRQEvhaBHGckb5irDWdX0tt71kkVVAvraZebGJtke01UKUEcG2GtoKB8KWgewl",
+	"q+Vz4HSEiga/C35X54IoBogXY9Ddshejz1EPK7gXloA2l+DdlvcxqMfKbBIlzTKgQadu0FxrtYKgALK3",
+	"rMUENaZU3ebUc8sGhbBeajSotsEqUNMKtp1jFjVnvWzTVGL1C7perXelaP/uwk9UNqjv1lX07MfvHNhF",
+	"s4/o9Q8X5LmYJJD+lHAmTD9hVywhMTU0g8jJJgYZCIZNpFoQxeZSWRO/lH+QSDEJDVOzMMsj7QSFbxXT",
+	"PGbCcJqUvhep0ph/qqdSGfjS+0AKPhE7cbgH7AQdSMqsdWNUDdSlqf8kGNGGzdF3UaCXgHBBrqWKNaEi",
+	"DqytiallU6qJFCwg3Gj0fy+HpaP7sTWvrBvYOdHoXRF0xnJX9tBRuZGGJkNwIY2oiIcHbfzLMNrlrt7Y",
+	"MwfAGTMp2ALWQwcEe4Lv3Z/ww1YqQ7/8/Rr+DCvinbj1FI160UvDZhtmqpSm3vqyYp0bBEbjs6pgmTcV",
+	"YBuKMOcaL3a1Yp1+tOrjpmAXkH+za7sD1NpbFe7FYZf7W7FAzXzRShIylbMMqQTwFRyMEtxFUwO/F3mf",
+	"pldcTDQI8SumzYyhiAJGFbplXsB0ufBZ+qu4WB6iUj9KDLytghQ86h71uqNexbtcTt4v5fPDEHQdhEAR",
+	"n2C3cAKKgSgGmgzBM42/rFuIe4IqUNqbMqrA7cMD7CLD/5kT42/TpNbU5dGUxFyxyPTndAEWpEoTNFK9",
+	"CvBAA16JFRZJIq9PyTDDsKBac22oMEPSHdMZTxYe5nMqU82mMon9nUiIMBaGLoaBuxkpagkh6gMjxejH",
+	"oUNFFKVjZz8X8TOyvp3+kHfgL1Oa2q+nPjCx30KGX/0xzCz7/HIJYuOn8tqqDtfUgTqy+DQz7T0/AU9A",
+	"zm0SNoYDbfnMpSgyml5ADFV8PCaQGs5I97/+Y+DcD8CV2BVTC/Jf/3F0cuiwgIuOBeCPmUMhcz1ciqrv",
+	"AR7BZJFXL7+HeViVxzanA5KBprlR4IOGzn0O/T/+7f/4QiDsUuCePNA+BXTCr5i2GpdzRcIE7StIVnP0",
+	"lVDj3CIuv6Ds7Ki9BHKeF2984JOrnKEzqZucOUERGSkbFCsPumuFwoxRy/zGaYJztssKplJvhxdCfsXX",
+	"eKdeYYEcwSZgPN6GvmaPE1Bv6Kh312pCrG7L8ZntzPLCOV2A1B4EwGmlJLGCtm+kVcdtU32kz8xGbQik",
+	"tLwOIHukNvqWZobnMNuRW+0k5lqxCVVxTUflRX1OlT0ZGvnDTDpUpFwSBtnpBnn5ABgMpwnJ+tC7O0Mz",
+	"PgmBge3yitM2ejur7X5tYma76QSVUkA5pyJit0WecybAHRYpFnMTUrwFbYlgiO8+g1fPJwzAQ5aLhTlR",
+	"9UATOmFEyWuQuNFUaibOMng2JWcuTV9nBj+LC+Ax9qWYKX5ltXx/RxdTA1H1I67M9KCVS7XGu5u9gXUT",
+	"WtifYHPvklpBRIdzpiIXnljczbU+b3gZwjTs+NaNBhUm/zS8bxWXW6Kw1iI/U0bq9DUIPXGKR4DSHKBE",
+	"d8eEat3czbe0oGU4sswukm5jZBXrYamISIV6m5SAooyt3/HVsmq9kKlhuUXWvlLc1ugW61hgo+pVPUxL",
+	"5yNYrY+uZvD+7NcabeWTVaxL1IkRJbOePcIA84vJblWNJ3//d1KaVA+SajEuC9OOrqcyYRiSdXophra7",
+	"YeAib2EMgbfwsnM2plcyVWcEc58hpsu+UhPkFZAsyOtSdP/rP55+c/Do8IT84//53wQ/DHoH5Dm3+0Wu",
+	"KQZXuLlgXDL7FEEWAVzDViZ3QF76oLVLIUXE3JLAE9qOeiyhsGLCPxZ+e6AR9s8FRKPZkYXf42q7SdjN",
+	"yiN/3W8FHv+kyuGDzqe+bap/RRUEX9s2y7v7HbZS/vK17w+KWsIVygUzBrxOyyHnGDelQtBk19zbnwsf",
+	"Z6UgOEQTHxuigSVxMSHpHDePW0tpwag6c0qzNxghYot0HUGQ//qP46fB4eHhDq0hNN8LJns4o5/CmC60",
+	"pdxwcBTOpDDTmjj3f/zb/wVb1prmCzI4IvhgPtrBEQ40G9ejx49vOJw5U1zGdV5+h9xECo4IAs0QaIaM",
+	"Fs77Qpz3JbDHimCD+ZiPvtl4yPE8zJ0iv0guwgmdw5CXx3lhrFWcMK192QSuycyuXwzmMvgYgJsTvB4p",
+	"juzMCtgxV7Mczcfd+mGRC0jwyYqbZhipN5uQX/562ZpIMbE8xz7fB3+LNnRBaGWtodjsOBUxsDSYamFe",
+	"p2QsU2Unp1mUQviW5ePASDKy2ngWZUy28tAhuOMawBALq0hUak+pKPJgTbrurgrZos/e4AYSOoBRlE/j",
+	"RrCPOwSBW8WcmvZ0JfG2PYwb8JAi4ttKkLclZtwuyXddXu4aBn73HPVWWOPumNdOuEb7RuqCgb4DRvIG",
+	"+UhWEbcuHQzYZp435K+Q2JyCxj2i4mPongJ3J5tTHtsxY6KYoBNLje6BOr81xpTiYuN4mmS/5Wd91EVP",
+	"fXTe3/+TDB6dEXMts1/+/p/k6PEZMjj3eXBEunX6XO/MSoO+HI9Pl8P/d+gbxRORzbTRqKrcZMylQic9",
+	"aDGnFdkEKTJoaAnmNBvUfsE2gx8mSuodOqg2jNnfIsh5DOFHAsuee2qzG++MEDty3Fj79rXMv5aChXI8",
+	"rqWxtuGVNGRXVs+J1pfAOX/un4QXkXAz5Og8ZdWeCtiF2oFtGP7ZHLVYExAX8Tl3h9oPJ0v2cwVPNJjF",
+	"7jshZ1wwVjvOrLUQ9AlrFjdBQ/oHV05trQjHwO8wdnCOJeJp9b6hyjS+vvT4vYCazYLemoL/8j2tX+j6",
+	"fQrKXLxKrcUzV1q38iaUT0c9T1vBzLdDpW0SVC1xPu9clt0O99odW6ro68yhlRfvFjFzuuRzzEqLuKmf",
+	"oVgpySN8mUM9UgdSniQsMto9lDdXRgFewx5zhtfkBogx8w1st4r4hEv/VrCAd8Isl2eQtet3AKIGoGEy",
+	"S60BiO83gEjUs9oa1IwV/ZwCrkkeMZOV9fbOMcQG1ETb/dWyNcriCuZ9M2ZdYZ3Fetw5d9yO47VnQLuI",
+	"uW3Qwe82+LZ+EDuyC2+f4W7NGjcj0ToT6nm5xEC1zBEibodFIO2GNB3EU5/wK5bf53lETsSOaIA/8iUY",
+	"25NcYczP/Nt1BNc86ncFCIvMJY3RQR7EPIurAewZa2A1hB34gEB/0VLfWxY26O69MB6JQokZgGmyemBA",
+	"oIIGlNczJGFUYwEsLMeXo5xvDwPiZufqi9dMxs0+3CgTRbmwttwrf/ESqi89fDR4hKWc2oRO63Q2o2rR",
+	"qtNm0PVlonUDLNFazb7lAyit04fVpyanwJrjU/hpReT5KakF0AoyognLRLIKPikgDWhQgUP4sh24dgN0",
+	"jIdcQNGrVuHtG0XdT1kStwihzNfJvbIyLP0FBDi+ZXkafcMt3LUkcybniS/n5kIQFgRDJIPshC/sA6XQ",
+	"4rlMNRAMv+IJ3Hhi+YvSXyijfYSv5qMEL5smioo4+x0++YfwDhQ1FQCHENKEbmS1kqFQYqaGvOrrEjrK",
+	"sj8Xchr8gg8DMnSFOxHTxX4BSL0BGaIAsX+JqXZJVWE0ZdHHMOYTbtqlQECzdSMrFgHK9XEoGd0dPnRl",
+	"+R76enXDniu8YeXsjBnASLPnZQlP6vib2vzhorS2nXSCzq8pg/M9p2aaFb2sXfmZPTsTtg0zwvnDCALc",
+	"pby5Wor2eVjbFAKrebmpIthSAZFt6mLdk4pWWzjlWrqcPjrcmQ0XHeBqbj8E6zuMmQrgTq8vRbI4xbQq",
+	"gKgLct0rM31KQVWWFXCDaRbXZy4hy2/GpSgC2F8jML0uJmwhjhfmP9u+UVXJXiokPftQL7cclwLXA4LG",
+	"WsR+wfX/2spVm5aK8kHl7XajFIreqpKWbgUcqFM7btaECpT9rLf1Ot63ilNwogq5vmw8ZoCOlPnkls9M",
+	"tl3VBQkqbGxdlalty0jVHPEb1OWpAwloRhVu4umFUj12TQ8uheMYpHC6XAqVZsKcurO+dNjqmUM9Uj+E",
+	"n20QHJknDZagUk/qauJBvulcsRlPZ/UGSczmTMTghXJ1DMokuj7KnWuKmvqajhAwtdUkEXar3RxjxcIZ",
+	"M1O8fi1ihl3xOIW83HFC6/0ClYPSxgnFxJSKiDlA4hbzzjKE1k36h+zBXcTat4uBb70jL+HxdjtyQwEP",
+	"2QkhZCeEK0qI1dRP3ACouBIreSuUucx1w2IFt6qfh0F4XsHRPqWaUGMoByjjMiP6NaUJHy+4mHieVOVB",
+	"XAHzuRS5auILnHiqR+7U1SxTIwpj7Z0BaKqZcscWL8WKCbmdClBrMTJ385gpNajRnBKRf79SAykcn/V9",
+	"NgNW+SWZ1zLx3AVRrOHHYaGyYQa+Fsul8FDdEBgGhVlcu306YX3/Qp8L8CYNewfkrXfPuVDSoqIHYbF2",
+	"Sy4F3JmkdmRGUZ4ckHeKz2YMUMN1qnwgLrmecsOg2D0u3tKR2AzD1GkNFR7Y0n7KCgftpdktSrOKaZKN",
+	"re+dLeyTnS83qWKnefpRhjmYR4FYEUgyflfCHN1Lyi8mKfeibi/q9qLudkRdGynWAIE8TpNkeEaGxeOZ",
+	"pQMN8RrLEW7MIgQNoJiFXoCoszToYyXyFPXe2aUoNSx4MiTdERNsDJnpCeWWrvRUXhNKBE9KYRE9qCtX",
+	"6QkCvAG0gFguLxbE8Bkrp3jYdzpljlPMcKqMqMFXvrSAu7jgrvPO3u3tds0IbruuUZNKdUBWcIFLAY5B",
+	"xWbyiiFdZbzHIxu4S0w8NWsrJe21tb3vYa9R7TWqvUa116i20KikGsEa3Kx4R9ZM+9odY/9Kq7IcL1wO",
+	"qgtI2jQg2EWQrkk5feupAK7s8J3Q45KaM7gzAJ5h98ae1muut8O1qYWzjguT8yvnRtEJOkvjgRAQUF0b",
+	"YlNrWOfx4XKttDk1hik7/8vLi7VRmNkgsx5q1THcLlfQpTETON5JCtl61OHbz2aBNDIjw+IeVlF9EiZi",
+	"qjB9k4sM5dQBgcBKWc7pmzhYnv2m84ZRXVNusuT85hE1DQM9UZIYGdOFS/oEjxWWjVs5wnoaj28YGeHb",
+	"2DIuYvtjFti2P2zQxc3iSG5eBGCZi+NJeKBr6stAqBfVH7dHY78p6P1mAZVIqjviITVI5Xn7G5U382+1",
+	"LN7RDqHc8dMcovy+xS8UE5myIIaGLVoFNl4vGAqQ56UFruxSUJRO1TNY4hslRlTDvSusc9ucprIY3CqX",
+	"aTPRtSuhv9PjtZ6citTTSDSt1Y2deLTKCswdO7NKp72UqJTh+bhzkkun+kipHyCgeXk1lsOwZB3Y6BIg",
+	"NrxVN+Yfin6KLEiYi4mLKk/n8EciBQtd4G/deF9evFiVpL4ig/yOE7ir2dk+myqh4oEmLy9eOCRaF43E",
+	"tQ86V4HL8v6akrVbp1XjpmybHXm3idObFgTeMNPYHhbWvBz5AvyaUmWYapj/3ScfF9dli/TfZSKoX4tK",
+	"CnKthK3jNEUWsZVIvRUq/Z3RXWPuZZk4ttrrdZu6C/ldkiN3K70Lvu5Nw2AdDqRHiXtDFSAvcrwfHDFS",
+	"gCJ0ga7UXRfhlaYAWGBAapzjy5fCanoipiJiefQIGPVyTN68fENiypMFSfgVFxOX8CMktuQwHzPZFQdE",
+	"00XvFJy6lwK64BouOq3pWByex/GrcX12odDJcBldcYiVxQjVl4KKQqwLOc+bdghvxTsNXAqZmsL1WZCv",
+	"jP+RXoqsFZc2k7cqMxhzmihG40VlMnhj22W1MMKXIidBBCpEp/EpAT8xNtzPGsx8xAERdOaLv8IdY118",
+	"8aalQrJ+VjrIHX1kIUdwh5BPueoTL4JgwqK7fThs467uFNEIl2mU1JHoaTMV1vm+m1ehiAreCJXvR1Ik",
+	"q/JyUIMQ7cUnDsg5gvlKRQ790RHl+T56/PQw2MWVW5sKMMh7fAGYnd/71Rd/KXXTzBHrrxY8LneOrb8M",
+	"zW035rsfz+ERy7EsORT2ppSWaIVP6C5mXIH3ua/qkX9dvlXC+hZWAaFJ/hWbzROJ4s2Ve8ovDK0GlNFs",
+	"6es5n4fAUUPkqO4rPytrryUUsk3dn4VfPHPJsiBdSMnKoiwvhTXkaQIZkDe7xSk11f4mh7vXWl3k/MgF",
+	"e1Gnl1hV0lISKqPhMXzQ7hMoLe5vazsBjkpUf/Fhe3gveAnhYypThU6dToAMyNGt1UyY9sSyAprl1cvv",
+	"zyfsW1obbWT1iME34dHxMCDw4egkNDJcvrt01dZrfgDilldYQTpzS/t2oWp6c7P1+UEN0/iWavZ2C1Cd",
+	"CcA4rI1DKCzU1uELt4HLXeFd+cCCfGoteNmrl9/bxdMb6nb27L1yVUOQHZLvU6qoMMyqL9DrmVVZqCnU",
+	"XHF5StwBnWLSMtw9OzA4FrO4t1z3bUR1+9iMIkl8XhMEdEuI6ZUootvqZSnk5pY6WhHkE94BacPu19Iu",
+	"4KxYifZTpk1mWZgAD+ON+UJBTAfO0gk6XDewRgifei3NOd6N30wIVVtrL4cwjKsvpOm7W/pWEun1Dxev",
+	"sxK3lcEyQSCpXwdEzvGoJwsyUTKds5g86j/qH5PRgoCWqzOLDLFIZjJOk1T3BwMC8ADYUlkXfnr8iBw/",
+	"eUxOng6eVmADjopO+v/118P+0w+/PfpM/nv1r+PP/1LnBXgtzQurid9sM3wr7TfBrv7YvtJq7ZEO30kX",
+	"wrhcE3OWkazbAO9wPSD4LkTkYmSmTmd+Alyh+zUgWjr4ijjO4MLRTXsp2CcamWRxQErFGMqIaJrQuUPn",
+	"ROB5HAbc4Fum64A7sV3AU9PmUnQTqgDYWbEZ5QK8vtp1TaFGaXk4DqJ0CWYNEYKw/gKjUW366XKR3N1B",
+	"8dYVxb21KI3aer231ltOWaHMuOFKOVnlns0V6G+1gvzdLM9d1cBe3oaNyz5XS0qvLAbdUPZ5rd5XABXb",
+	"sNDrSHt4mNZBwmB5MqXDhHv9gQudKrA22ac5RwSotQ3N6ULJJAm907aF+6guSPANXSSSxu+k/NGytZuJ",
+	"lEpj7SXLHF/sGyn7wF5bSZglvJBGMCSs2FQTK1ou4ITSohJ/C8WJy29yjRUHr+WMWbFyYaxq78EI/EvN",
+	"SAOILgKg+ShZNPtEuqVWLt20yHlkyNHh4RHRg+7j3pn/XcMPg6dPT8hFNGVxmjByTKgmdMagjsoI42SL",
+	"j2vb0JPgUhwdDgZglB4dDo57p+TxoRuw1IyMpBIevuQxOZ8rnpDB05PDgCiuwaEpyeNvqi+MlZxdivz5",
+	"J98ckHMf7YyRzgC9AiUEqCExXdQJvJsBtB21C77KNzg7tzX4eK7yS2UKK2O1l4odVOGi6sM67P6tgBZ8",
+	"9fJ7kmrmoFqbAfoCwhLNfPVPKFJPDQvlOHQFxerxR+ufrl+UwnSBoKFjIlWxiGU5BL2u14qYqG7HikHl",
+	"y1XCqFumi1o2j7Cvy5EHCLzVHhnn3L3QChRnu4jTyk60ECvLsHRHJ8ctDgOiwbUvFjfhV0y0f7zlPWiO",
+	"t1YNETxansOS7TQ4rDeUnLrQxruOxOG96/OpFGzL0M65YmOmFIsbF+mrQDAq7HOZSJZmWKXX8rqX9jbI",
+	"DptfY0+624bh4b5tByWen/tWp/1G5zJ70k+3elA3OJiD5Zi/9se0zcvl07hqcXIHy66P29Fh6aBfXv4R",
+	"nCKk2+t/+O1JcNR05FedvvVzr5yEFYdgFc03E+ou4h+cHLvbyAfsdJu8W4d7OWNqwsjcNkC6b188I08e",
+	"PbX6LOTMRgmjSkNylnPFuSvzFmmy24pvnEsrGX6b5/4GAvqO+cCmUnkDj+bOOceKwd0WJ9kiQ68wl2LC",
+	"SozAf4ia+6HW8LXv0eRbsKJrcH620DmjVCkXmLtq+bHLvzhZDRcicYMV9fxTlKS6Wh6+be2XKddGoi+k",
+	"0uwVUwvitIWAyCRm2pAxV9pgoFRCNZjoQzelYa8EGr7R7KocdocgqthXjpu6SSjsFmGDacvJ3988lCqO",
+	"ZinENCPDnJJzGrqZcunP2e5kd3Zy71iGJ1ScQ3IBXslsoCuDl3Pt7C74RPw0Hj/Dh+FaFjPtovUJ3WMu",
+	"sqJtBN/TOWLnUkpbMYZtygThhsQSC8UsOYTWJsTUwQsct0C6dqvStNY/cpRNLe50ymuSCo7Fwcnf/538",
+	"mlJhuFlA2WQ+Y74eLumeHAVk8CggA/v/GZEQWTfo1Vc9Jt2s6nEPIhxF7qQshAuiYxY7AGbKBcPin92/",
+	"/ztmk6pUCC4m5O//meW72iftK/Vd984I9SX6fNzDXEllj94Oq/VSwyayrn5CbRZnU9xlU05iUc6tZbil",
+	"6OxVJ6YcMtVewOzkhmvGmNFQ+6DMwDYuq4GlFrhZ3Cwpdu6YY0i15tpQYbaFgF4Tht/GQwxnriVtbFqn",
+	"zkWwrSMMiHRzz9/KHXDtRWCZFeUVOi23qTvduzrBdeI/O9PlE1tNVagukFviwj6uqI9X0ByKByKovb6s",
+	"J9GaE9D2pnOV7Hgp5qnZVFAXuGDVDv/IFp7NF1LcmLriESMRNTSRk7RaXuKk7If5K+3/7bD/NPzw2yA4",
+	"abCcVjPXtVbnlhbFDpnwXXHXx8trCwv7uGFh2/DdVemMWUGqmBmmZlxg0gZcyM3pArMVuHYVYsiMWdMf",
+	"JLavpbOdftXI2MuDfYHlTtzD/exhUEKC4m2cu0WPyzVsspeRyrlemromXVqeXa9VLbxN07qK8mP5RhqK",
+	"2lsOpbHgldXqAri7BWSOGU0w2swFEV1LMk9oxDTpXnYGhwcnlx0ylanSvVNXeZ2ScSKpqWzOk7qbkuD4",
+	"c/fy8sB/Ovrc++//0vlaRNpGAqRRduxMWixxiSZm/hMWnNr0fgKwB1mc85AVddUcXy/ATnbBj0Skghwb",
+	"5R+1UkD3XNpyQkX2PRX6mindVGDtprxqZabThm75YltNa37RWIxEp6MZN66obp5rv6YuyRvLQVyhrheU",
+	"JzeNhV1ur324jPNm9Gdcz8CL3SpaptChR8Pa3RR8ixukloz7MPh+trPtZgFv1wB8vXhGnh6fPMmGjDXU",
+	"9EFNzt0GNdyYUlJtgpaaFSyr8x4KK8+a0tU8QNOcYrDG+hpf7g0nlTbAo8lY68nTpwWmenxYn53GTcI2",
+	"MAwba7K9f/u6mBXpdqpQpa2W2GnCY1BUhuUA69UPd4IW4XA1GW842WAVHsabQshdtVgqFLarDV2KpDA0",
+	"MuH2oRq+hZtEJ0AEtG1kqcr9WNEZu5YK8qbmsh7D4xYBJlqHlLS6JXJb5O+J7oMv210cOzqrbESVPqq7",
+	"HXja2tqX7VZkq1CJJdrdPJxhFfFuedd/Q1puIrg15unm5FchhpV0sGrrdnIB4XnXHV89uG53VZN6AzZ7",
+	"8xv4daS7g8vmL0HKn1fsU/VO2poQIZ04i4jrcR53Dqm3oXMj1Y7u7fnFORoXzTu/cWxCTYV86MOFcsPl",
+	"BljXb88vCKhJcF08WmQfrCVUCE/NF+Ht+YVPBt7EXLsVqMIZ/RTOJRemxgB8KZw77IxQh1UgMIaGiT5G",
+	"gcNd+IiKuAbPc33fXBT63uztaipI3lRQXqkP9RvwnZxRvikW8EdW9dhv4b305NGep749v/if7qVl5PAZ",
+	"F+7TYJnjNmrWm1jDdta53poPv2FlX8mYJRvGcA1x74anxN0H/DeC35C//zukvEcM8aLsl8OAKMo1ptQN",
+	"HZGUknMwIz6i8zmLCTWXYuiIq/IUePc0MwdkaGnY9g93lPbtqUzizJDAsUy4r7vgRumuii8FvE3AkUOo",
+	"IYeBL8hRgJCZ0LkG6JwrphI61wEMUqGHDmLfcWEF5Yo90MQNuS6LAbrbhHx8Sn1OOsVry6XSfRmugj9R",
+	"2GFtHeeahd0V0mP26y3BtFboanMn4XrFHFa04aDkidR3zYISOmLJUjPrZWITs96IVSM7wSFkTTYsUcb2",
+	"vsAiuWTdTY5Z4XImO2hHa3k0+2Q2v8aq59G2qXzkaxYVGM2mGYkgNjdaFCdpS4vyaPWiVN2xrtOG+TR7",
+	"YjOTVjHjPYB12uNfcku8xhCgNy3HnjvNW0Wg5jWBvgVl/XbdIqsUwHeAqaSNF4BLYopEVIBY3Er984rC",
+	"GgJChWITD45owGQYBOQoII/IP/7t/5K5VeVdvrwVxIWbDdteaUJtvTK5dpSdrZZ6HT7/OaPUG9Fbu3DM",
+	"/OTcE/9V9Zhk+5i5trLQzPIye1IqEXNQPrylld3Wx5Wziu0Sgm7MB3Z2ZNYI+huScWV3azYW97N+G1ev",
+	"/C6cVAWWf7duqrzj3Tiqvh56WF4Katg7ZGMrygi3qEf3I59xoz3cVEhNOJUzFhYaaZe2U2nu1nJvFQvH",
+	"CTV3hMXRuhBIOJaq7uYQbrxCCJTm2lVyAdeXSjhTaDDj7RvXhM9mKXyoTwaf8UkLRDHESCtYfz6qbUrV",
+	"hO3aCGytVGRBRlB1WTOdYzfe0V56eNS1BwMW6q1/2p4+ClYuU5FLwSmOZy14KFV8PA61YfNdL75rurh8",
+	"YI/bvnbXy1bKTUb2reKTbukurzCKwhkNMg7ZwPPq9mzNYuPhbGJPq89ilb4KlLrBsdlaKfOCZLubx3si",
+	"aypRfHwyZYok8DuhmaEyowuorDh2UVeEGmJHcEZS7WrPCSn6imkeM2E4TfAxcHTOFdNMmIOVUmhVeCdU",
+	"kY9XlqEvF5nf0RXFTqVGNXQEfycjlshrwjPczBmNdziFLdWuTUTOcqgr7LylDr27iexQBC1TWlYNhV5R",
+	"nqBOgXinuElLl0xbSa5yv//1H0cnh6fk6OTw8HB35RjXybXqGAaEApDrKRlsOYza+W8kxOqjCEoSaAfy",
+	"ZRM5spLb78QOzGyQOzYDfb+7sQK/Gnvpjm2fr8nc2KEk2Bsfu2HSX4YHLzMLRuNFTRU2WO+wYHgsC1TB",
+	"rpk2hM7nCWcxmfGJgtjV1RKm1m6pndtyJTgof9K6GFxQncWH+vlrKb6VuAgbqPZNOUuvpSGjhIqPtclG",
+	"NylwvAIc7i3DCjZ6yue7AdS4LWAM2+6N0mwdoIxyM25GzYTMIybnCYPsKm9OjBYuhSoop185LB9XKsVk",
+	"2WalGh5zmWqwkPkVT8I5VUbADULpL4dSDvgnQUfzUYK26kRREWe/wyf/EBbVwDnBlaKQJnQjbl/cd4fw",
+	"HkWC2g7kw40+3CU0yFcBPVcE/VhehAwIpErHzZlahSOztRejsJ1bOTJqTt3KRBJ43Pd6E6K7DTJaE+yA",
+	"+7Pc8bqFfb5x0OVGqAyNXPNmUqVAaC0FzJ+5WAX46pJYwZ3vYOKR8+IPp2SIhTvkeEi6Lg5XozsBX5j1",
+	"gksxpKmZSsV1vgVjqYakq1jEIFIO60IQVxdCezyQWYGtJzT6SCI6pxE3C2hVyBkXjK1rC9KKGVdkxKY0",
+	"GfcCMtR0xsKsNkuI+bfDS9FNoAUHI2KfItlTZ0QvZjNmFI96GGlXjEi2S9AJOrUTBRGQDdUyh7ru6yNO",
+	"Clu1EzO2qFvcrSV7gWHZzwqoABXNJol97HarS+9nP37n2vSpNfE89CU5agPyl4O96iFZWl/0qDRZP0w3",
+	"4bf22fpgLOdAWVqA0oxcby2Wdjvv9o5Xv8xQoEs41deWtdDKIQVvtVXURumCdKdQTdqeqgCOH1SMLENF",
+	"yGvh4SJ0QCZ0BnoZ+ce//d9e/X3iTuL8trTI7yeV7IKdVM/05zXheWu5w3uROXRvlhC83F77dOA0f6lV",
+	"InAZa2zzil0u81tl2BC+DgvRfCIAqgrgvc4IA8BBKRiZpdpA4LmVs64BKwNNqkRWe4aAKXLNNaup3gVA",
+	"pyG1GgNkITcxzUgKwwXk24S20fqn8MwuQk3HLLxmSVL/WMImtOGnJQyDENNnGp4GSJNlXILlJ73OJ0LI",
+	"bJIN3SuuP+qsDFXtI3rOIj7mESyad7PVP3rNzZSLcJShYq4Bnq9vOqjbJL+IdTNrWJfq7Krjq9u+FRtS",
+	"QxO1RxrLWb5xNNPOVVx46Q1V4Hz+7e4qEXkMhpvF8PpGRoutINc3rLPPuBV9S3kPy2wG232giXsl062R",
+	"V1xTKGq8Sxi82wtFhrJb7TNNPQJijcZboPKZjEuZhgKznVvWrLOr8akhcLxtlLETRFBU+oprXxqMCHZN",
+	"sI0tg42teAm9nAkhWGA1t2zrF7Lyht3QCwhzZXpbhDwrJEM5Hoc5MmhLXlPGCG1zLdUuXroA+vK5APJy",
+	"I65ipKFJe5Ivlryrofq79q3dXaUvoJmchZZdeFmUeHarUKA9z1XaVwar8o5slxrYcv05rFDI8qkqy6Wy",
+	"gFkm/+3cih/KArulCVmNkLF8CjJqzvJa81g1EeszyTGpCvhlxdQSqZjYxXMFsVvi43CB5MShWFsc0hjS",
+	"wNu9DFu5eZ8e9GojUeQxuJYSdKunVBtAwqvori2GZY3skOuQz+xcqDCbvGdkGE2pmLRbus+rNb+dWJkF",
+	"RfKOfVZVbbQ+GIldMeEqbsoxoahPdb/76dX5y9cHs5hoFkGW/0nvDBGOTwIydTdbDuWYa6LnTJjAVXTD",
+	"wqL3+HBUHcYSrFHtiusLtjjz0IjKG94cggH5EjT2fTpc5Wl9xyLQwlwGNvqgMtOHdBmUEhHRogd73nJe",
+	"9+d07ggDZc+wv3KG/V5Y3fPtClz8AjpjRAW4ahmh0ZSzKxaTrmITctR91OudkiH4HDJ81YgNSde94vEN",
+	"8t/gHsdqMHzMIyosH+cijLk2imkdUvGJM7MYBmTIRGynqHSIvopQKvBWmMUQa21k9S2lQr+XfgCtG/qR",
+	"6bDQR7IIE2mbGjpgSk2kSBanCE6pyZReMae+KG2ImSrGAmJn+MjOsHz3U52sU8hWTgevgRtmA6GNTSOu",
+	"NS7fC3fr9LeboigWW9qgIDrXmotJH6VvUI+wKCC4yT3Txqn6XriDzeJXLObUTumms1tucROncPZ2f2Zf",
+	"7/v6WuunMlfUyoxn2SGtYHQUHT5NfhuERp5I49wBTsmvwwxea0sWamE0+Ites2sy4yLVZG4tJJluFxje",
+	"L3+/PnQQMC6bKnNw7e+jr6n2cT00iVK8ku5SotKEOVj4a5dqNlKMftQ5sCMljl6hmKmiBn3jW7gtBLsO",
+	"C/mqW3ovbCs7DCNtXd+7pYfHb//6mTa/2iq94l0GGcxigm/kCRdjqdgtgfsX3QMNk63b6jXTa97XmtNX",
+	"9lfgEaizRsp8ZBeWVYUz3a1x5Tv/kxzVBAPAiGo44tvikc/3RJNr8DCUKce1crBdzGrGjLaJbOSC6+kN",
+	"fX6tD5qM4Nysd83VZ+pQw0Lglu39vpDmvaEDMX+r/makPvLr5ggXyuiwKe7Zzh0lxQNN8gDsA3JOfpEj",
+	"kg25UFZaEKvma/JrylIWk1QYnmSVxAOiJRGyTIC6WJTaiibbq4Zg68VZWYgVKdrqga6GtS8/xV359q70",
+	"9drltSD2VVWpdt1rVZhiOSwbZwVxBFBbCe47ZvOEIUr5GC8hPzR5qGvy5oozksXZnkJAhynUToA1xx1z",
+	"haFo/EuqcWFKa5ONicwYFddTntiXed6KVCRhVpPnxmoGgl0zVURuyTDWoWB574ywX1Oa2BFmxwnKWGUN",
+	"Tmmh1604Sp2nunz2qiXlgG79yhYPepAxyMqxqpzN0hkqc6VVkuZn4KLW0N0U9GkVtP7aQJkt0lM2WvFy",
+	"8YVSb8urYE8Hi1LFzeLCikunqzNrJJ6nWHwVP73ww/zTz+86NTVnf34HgRyWzrmZEgrVb8AycQVvjEq1",
+	"0aT7PP7u4txS7tuLo5PHUIcjkmLMJ6lice+APEson+lTMtTpaGhtW3cTaS1sl/YbyZj1AjJUMmHaGrhW",
+	"kNsvPEjqkHTfv3/5XUD8F/a8jcdgAtvnuNbW3KZpDD2wT3OIrcRFhAeoGaINDFoE3B/CMuT8ZWrMvPP5",
+	"s3PxFFCb7Z8YRNVx9hWZUS4M5YIpDbZj4t7Xpw8fTriZpqODSM4eusf9/8uwq3l7glqOq2XEadKHUFQf",
+	"UOFMKU2YgLgZ+99YKvJcTBKupz6+TB9cikvxTIorJiBYknS5IOM0SXxkqGJzqbmRavFAk1hG+iGd84NZ",
+	"fIYfEIXsYBYXcCCtaWLlwJSjI/FS2HODwZi9U9vhHwjWE4VjCfe+giyVEugOIUUnghcfum//+IuWYtg7",
+	"IH/JMOf9CxCMqxaEiktByBBrCAwJkIU1kIe/wSVNQLgIgHgCMmNa0wn7PDwjQ/hxiJfQUDv5jbSHSxEu",
+	"XEDwSMaLgKA4sl3MqaIzZiCayW41LPCvKVOLAMoJgCN1yqilvOxZu+J/IK+kYAvABsHzS+Bo2jV3F0kM",
+	"EsXI0IFynoGgw/ullxc/kW8eHw7wqzOC9Q0M/mhX8dGjR0/J+3fPoCerO2uSakaiVGlpRzJxJYhOyRDU",
+	"Xc3/xoakO7B0YnkXidmYpokhJ4c9mMMw14qHZ44q0JXwQMNaV1RnXMUMHDcrD2ufsOqG/Z/Ak/ZBUEXg",
+	"UCLTQH9UYtfKSrRrCn1wrVNM5scFREQVOxCZqohlm0+Gzl0wPCPfP39H8IYRWgKTWBsl7cI+f0cnwzPy",
+	"5vzdsx8Q6izCA+AYAMzr5bj/ippoOiTd46NvUHY7mzogx4Mjh5VqaMJ6BzlZv/np4l1A8EZSlxqnCf/I",
+	"AkKjiM0NkP3wZcxmc2mYiBb9P7PFEEMi5gktLAeEZ1vys6PyM8r9dn43SBfeyJs0/bfQEotPLedlwx7Q",
+	"KDVWYdCGHB1jTaMzQgU4ErNO8DQfHx2dwXCwRoY2HBnDOOGTqfEPHT61m3qtuGFWbQB0huupTBjp2j9R",
+	"fAeEpjE3hF2BUkNFbLvRRioWZxPoEcBqALhYmiQBoYmWucoUJdyS1ETaVb2mCzLjcd8NDrRR6h8BHTWR",
+	"2thOTA5TrZhRnOnKylohZXcJGObysvoz76Y4ozEDfamw49kOWCq0HQz/tf8WB9Z/GTu3bUSTxDKLICue",
+	"CieEZifAEdF5ITbS74vj1zAUmRrNYyi85QQbhFPSaBog+zo+PIaGhp/6Tlb0nZDMoKqRHZMEuAOcaPsA",
+	"rtuMLmCshJsz51+2S0OODx9Bs25ioONaPudeiyVsHfvEtYHnYSB5vRG7wh+FVeLxJdQQBElFzKIEHJcz",
+	"ZqYyJtTu2vHhSSYK/KPD8ySR10PPVO3oPRoxvqpdaVV4HMDPrb7gnQFk+FqaFzIV8dAT4PAVvPdamnMM",
+	"Kx5a9ueGI4UPQ/UL1jsgwx+en3+HWMrDn968e/nT64shsF6gW+gUjtuULewq+KlkbcHgupYhf//83Rl5",
+	"9tPbCzJXDI+UzlqyCpPVhHIa84sxNODNLe1jRIUlptjuv10VFnv5PbTWzhDkH77HXem57GXk4Z6CdQDh",
+	"WaicQ+9QENEJdXgTYnEB6b28OKdeclomYkciBSPv373of4NfX9EkZbiXlqrtztGxYQrYuzkrzyi7QMm4",
+	"D7Sq2DjVaMiQ7vHhIRnar0MhjY8Lt8rBa0lQ1bbCHskJ3sZSd14UB0jpEpQy4m6xwJylEUif7vs/WsXb",
+	"0rn9a/ACdt3++eSF//Lpi94ZMBk6CrBu75hZGw6gtpXiVtS5WGXqkWCYE3eWkyrGiGGfwHLDMTv3zjCz",
+	"KKw4tV1YS8BOYSYV6x2QP/zhnX2vGHmi+GzG4j/8we4ETNi3iGtOhmhm4CUTkIWywh0yA4a2iy5yGzO1",
+	"h+3y8mLYs1yUWfGprcwApQTuhxX1kZWWJ+o5jRjpvhfcKlbkZ/tleAFfUtQ8ZxSOQmF1vZv6/R+PDg+/",
+	"7XnHQV5MCFmG3WlnTAwzo2qIUeHucg7ylmH4SBH2oyWD7zL5m+lICWdkxMw1Y4IMnh4e9g8H/cMBPHM0",
+	"ePq0PzjqPxockOc0miKt0cTz1EPgF4XCSDl7wg3zGifogllQkN3Yoj6ZSZOMDnv+xh3OYWrl5tAu4/CU",
+	"DB1Vhtm62b1Lzfgb+z9ONCBDvxthTA21X+T7XKAiSBmxJxqVnpGMuVMpYXxwwW/ZUzRlmnStJvnk0dPH",
+	"vcCJKU1KCjk83ofHUSknEk5y6SH4AU2ohEdMaFawi169fLdkB8k5E6jRHUg1eehe0g/tszl0vzeBChFg",
+	"p53BweHBIWJUM0HnvHPaeXRwePAIspvNFGzah9ZosX+4WPWqAfuWxTJC/VQxETOVVef0tULOrNxOJI3x",
+	"TODrBZ+VN3ThgHeFJM++e90LQMgpVD95ZKA1cM04s5vMZcIjKIyRscCXcee08z0z39khW+veMWg77qPD",
+	"Q29rOvgIy0MeTs0syWEQCmGvmcd6yZg8F+SHd69+hDmfFafk5oKp56Wp+VkdYDR97EqMPMPB9C/cnPpv",
+	"YE5Njnn35kP3mn/LvfQ56BQ1qHWN/Kt79GWMczzG9al7JVvHh9/S2L3WgVdO1r9S1Rbsiydt+nppj76g",
+	"iatSV/C4dE7/+iHo6HQ2o2rhXLXnb15a7oNXJ4EjRWv9ZGTmyRFSwOhEd07/mlOO7nywPQCxP1SWpA8s",
+	"+4tpIgU7+KX5ANi+8QiMUhEnDAHURgsyhLaGAYloNHWYapTEtJliL6DZlnT7C72iOI4NqfdP9IpiT1Vi",
+	"tOPsP8sjU1aSoH3YP/vPTXnu8Lt4ghIdIlvsAn0E5NXLdwS4c8R6AWGzEYvjXOscceHqFjcSJ0aD/K2Z",
+	"GTv9/ejwkKDT21UvjJjWRKXC2lFOSTQyjabeErAycEStNUxJwq+YsM9bUY0XBUvU+gMMZD2lVuVamVRX",
+	"3T26Hmro911hSlyTdF4h439iSlxalkZKcvL+YEFR+tWS04WVZXrZpTksvj0ko4VBP579A3wKYPIYKRPM",
+	"GSLsE41MssgiJC0XzlzcTBEmAI9U19LaT3Mmzt+83IzY/LxyYlsmItcwAY2HxDJKZxBiW5rPutlXokOO",
+	"/b3DWjZcHIHve0/JSMlthTWARLVlh84hlrE67+zIzE6mnXWewVuh3oCMGfwwOiAs0YycHD6CgCKw7tbw",
+	"SoTdukVWiR3UkBj8YI1uOGb/RMRl33q0/q3lLPC1HDajHu7ch+BRB3s9TRJPOngD3Ei2V4OHhcvqlZpl",
+	"jmlQvN4Gr/y1VB/BcRU41z+qneiFCiDI0ZrNc3uK4IIW7OgkZtqgs3aZWn/k2hQu5BHjyt3BNObL5Y88",
+	"fEMn7IL/jUFabotn30HQkH2Y2wnDPZCHMjitYru1r3Lhk+tsw3W6Q74gpItXKnBl2qsWpuew6ng3ayTU",
+	"m68ZZrG90mA3LJVXvwgOw2HTJXD1XD/cItvJO4NYszo7GdVfOS4S75dmQ4P1rxQDnfGlFszkhVQjHsdA",
+	"z53jw+P1b3jH+heRvSWuVs9lugUe01tmHZ69FVnZh6BTuT+BIMryCfEJjsBeBJTbGXPhwuPhxkuqWk75",
+	"8LdSlOXnRs75kyidY3CFcqMzoD8yppHRAXzHEj7B1KMFRvRkUTzgSw2cIUUxczFAhBq81RslMvqIPi33",
+	"ktUZusP8QwiPMKWH9bpBfoY6d3JSmxTRfLEqx/P5OzpZdyzhmS/hAtgf5fJRLpP9XZzRTRWEnBLtxn8A",
+	"LzOmmFUlR8GzjlmTcPwK0zv10RLuMkcbujjDyBXU6YeK6tAp+UOHCzpPaAQBhTJhB+Q1Y7EmPmDhDMoj",
+	"+LhBgL0XEUuSUtil1QmOD58uH+b3kD5dOs+bLc3LMYyigzIbqNxD1a5hAuwTtaOGWwJp7HZC3jq79iFl",
+	"Vq2RUZTOKcbp2S8UnVupHXQKq2Rb+HXQOe0kEpS/X4+sggKpbZ83V0Ewe/AzQp40XoFsw8V8y6X4PaNS",
+	"9vmLMlEXc7lnpveBmR4fPl2x9cXIuDIJtMMGcalmNfBDplKPvi5ZLCeQvpCmj0VG16eKfa6BZainRH/9",
+	"H0kxTnhkCsE7PvjrAXBMwzDMBm5QOYbkgUMaAx96u1TWB0frd/KN1dAExhO/wFhyeLUFnb2hi0TS+J2U",
+	"P1KF2SrHg5M2RL2c9wcvHx3dWwKKqGJxfyxVH2NX+y6BsiG9EjJX+wgXAhSXwwHWPR6nOE/Wdzm9Dc+B",
+	"4IX27EgKRO1s1rp3XItuMLo/43oG3HxX5P8zSxI7npnV30epcRl+DkxBo7cOyL1C67sk9aNvNiP1t16K",
+	"7UILxGytGo2JdAtKVUlVKugANYpS7waaZBsz7iEqWpDldUNtUuoaa/AZNK/rVsQFySA1+jBdiCOEJJ6q",
+	"iris9mHbu1D71nvMClGvf2aLmymKHpGrk5nEdEK50MYFbUoxcXHxndaqX6G+wv3TzWp0+RtoZzXRwute",
+	"zV/J3tiref98al4DAEIhoP0jW/S56GNw614t3KuFrQmuSkWKpRqzMb+sagXhmzAYSN+oZG/4SPU8meL3",
+	"o4qB1KlRPIKy5nHrCpZza92aivW84ETn6A1PTR58xyqed1Q6HY5h0T0PRsEpuZ7yaOoRhfSl8InA9jX8",
+	"LdsvTaYsAXcd5h5DrlTxhm9GF0ReMaV4zFwAihucYjpNzKXI06hyTXAk7UfFyEc2N5iOlMbc2PZ/znBx",
+	"s+oXeIfgLoIrl4hTqi/F2/MLH29QxaqnmJRtn3Bxub68RaGVBxrvc7Msphmm2FFxKbiIgf1cLWUy2rXA",
+	"9FBiBaaLUS+hIUWpUnaULj0S8IrcMvi+LwVMnwzRv+VgJ12EckUbdnT29enDpbl1ThG4iXAR2W8s5Y0N",
+	"xCKPaZJ0tnCGPsuuhOo0VIRjpckZJqQIyNSQigx/+zzsESMzv7RPDazQ8AH5kX9kLnoF8+YCwv125tbL",
+	"F9bBM+f6Xgff6+D3Tgd3YlbOm2HK9lr6XkvfJUlCUWrUzFbSpGJxCly9Dxy9nyE/b/hOQSrXvSlkH7WR",
+	"vqK6n+NE1zpynUrVpxPFmO5bGu17sdTwjm3VaUFrPNb2yZiNuQBiWvPwfTV7fj9mjNc+qChdwMcsskp1",
+	"MYLGRcwwkevEwL1KCjDgEtjGCqqr01h3YQhZRb2POfMrYyvpfM5E3Af1HxPtISfQJ3Jk6ePF6EomDDeL",
+	"wCpZUgVO14LsRD5jlRgp8hzz9jH3F/IaLYWg9SOk6GfqOlZv0QERVoXL1XjI/tUNcZp2xNjDF47TxDUJ",
+	"lyIVV1fTWlFKa01HiISUdbMGjqw+CBQCPv1OYwyoy+P3ViIYBE0xn7D9uw/2RHLaYhEvLw9arGl5GV4K",
+	"V9zXGYcjqwg2TVhGYClmBfxrln8FuNty51llYZLO5607N3Lzrm81BDY7gy1CYAtQHvsY2PsXA7tKAjSG",
+	"vtp3GoSTD5LLCwLReMZFLqfc1w81M4aLSds8AP/4KbqIXJyefkBilrAJoARC4ZDMF4UFivq+lqI2dIFP",
+	"6APyF+dxGhTSBR2SkQMgrA1bfYajufAjv8UjVu2qwWjyq7KPuPq9RKLndF4hbNSfKlQNUCvFo+ka2mG0",
+	"6/JBbh++amqndoZlHFHVyEt5OcMryF3O66IQMPh0+VR+gQjUcvWiSt25E8yObO0/rcxo1xGlDc3faehC",
+	"S/7mY0v3fO7Luzu/Ol/YPYhGq2eA7Rl2gw5VlgLoi1qdVPldWW7kb5TtfHe3JxVJBWYAtsmdxMbfYNvn",
+	"+WDuzj6v5kEli8IUAftpwYzDm20yt/yMS7bWcoXadZ0hwtObc8KFTpUVpoR9mnPFNMQDfPftBdYtBtSz",
+	"JM6vJxVjZMGo0kEOjO2QrRtzMGnIrngMqPnQCReTEF9uthjbOx6KVQDaOx5u0/Ksp7QWVmi2P3sb9H5p",
+	"v42MiXSzLExdCsXN60vuOqerNsbjLYRw6DqbMhus13XzYsIuvsAXpYRCaKdEsYjPOQTC0AiiOwIimLF8",
+	"YaKk1kFW+n8MmqiIFgfkJwGBC1kttUrsAUDH1p+LzVXhHYYWuAmGnj0w249h4YiKj6H70W6Fn2jntDOW",
+	"qXLlQWDoMJtwRDXXEJsAE0oolmnpHA6eHo4e06P+cTRg/SfxI9p/Oh4c9k9GR9E37AkdxIfHYKK7Nc8Y",
+	"msd/D4EbnnaODo9O+odP+oeD9iEO9QvuCoS20qUHt8wU6xgiji++D9EHP0qc67q3s+f2KvzvOmKhSaXt",
+	"A0iw3jg0of55yz0wFcgx5vsZwgCaIhWEUZVwwKLGhstY1NWAUq6rsNs7DYXYxzOsIthMzGx3a7+CXKdU",
+	"94XsV/rzVblXUvkYWMY/cyD0jfVTVP/Wan9UlHW9myisXjtdb+4//C37ey0wSOPoszhkdFoSOrOqGQb/",
+	"4p+gfeJ79SCeTdrnHduBjTAf/oG9+/DrRvloouG7MQ83yyDwY1uN+FG0LjWfCGpShaXKMGDeGUoZrFke",
+	"xU6Tvi+wa4j3ApVyXXttb1B2ZT3u4iIFfXBl0+xx/+jwpqbZri9RVvdyp3cpmzHDDK5jzxT3dypf1Z1K",
+	"QRXLWeV6nrhTVQy/4NhRnniWfR1uANWWvVRNzQ+WENkgOx3qJPk6kQi5hnkww6wsRKFyJwCy16prL3y/",
+	"dwPDVtddA2+qW5E9e/q6dbamPc0uQKdUTawVWn8gc11svd62vbZWQ6NbIrXVTffMFc9aD8bWpKHVH9kv",
+	"oJ5NpTX0J2EktcmKfLswl6MnJ4dBAYtNGKKkhlKF53PFN0ggrJnurvW3FV3cqfK2AXf0mhsQ2p4t7t3o",
+	"teBUy/pJ391Grnal1765x2nbp/ptAcghAOws5lqxCVXxGpf4nAnNpejTCetn+XX+lT2Kxz0BVKu1VrpN",
+	"ik1vCxVvWyPrBjgfK/S+2mCQd0UQCX87V5fgD5dxvpg+QmpbUuOKyDkTBApw2+/c4XaRI5cC6sqW4qGJ",
+	"nicc4gYd4rY2eZ3pAp6GMwCz0aHvXh9cim9ZRFPNXEVOSP/ThBowMoNycqNHMXFgwBAJiBgQgBk+HjOE",
+	"7bA66emloCSh9sfyD1gkYgwFwbrHR0dkmP3eh5QlLvrj1FrvUICTfTKoHz7QYL66ChOXYs7kHJIzlEwn",
+	"WP91bjVjMSG/yFHgIFGuqR3aWOIQwfR9oF1Z3pguDojds1cvv3+giWM0lyJSLOaGQO0+eU3G0gp3XV4/",
+	"mIkckxFXZuoBKCoT7Trvg+dawaWooLr0EF3P0DmEWMJJwAWyagiQTNVu13ShrWlvH+BiYtfo3ZRdikIm",
+	"lcOV8RWIJ6liLjHm1cvvA5LV9SDIiQP3P8k4MvgU7JiwuK3vKyjgr2SjDRz+DAMW59aQFJbwmrots/s9",
+	"WvhyM3b1LgUsHzZBobh43AsK8Mxu4R749VoFr7JTI2hLnJV7YAXs4UT2VsUdK3TrMUJuze7YQ5Lszk65",
+	"z9E0ivXHCcWd16xp35sUiU1oi8ZpYjTgH2zy2lrQkhmf9K0Y78+41pbSGtFG4CkQ9jADqSK2x/j4whgf",
+	"3Jx6eDG8bQHXJtbj46MUscW0YXMsNsbmBS2moLxxgLGLWL3CeCOjCFW0vmNKzak+L/BBz710lsHj2Rno",
+	"xmdkiIXG/tucoZ5pGRcWGxfM6uK/pixl9Qk/rou3fihfVcE0N/hitbSvI/mlvOrrk17GFULYp77cr9ux",
+	"dgeVdMvntPaYltwtft/xWuwucmTOtRMapa6x9LeoxhWO5BWrZMswnoD1WUaHdZkvpUWCWMQcNKkuF6Z8",
+	"TL5oDgwOtHW6yiO4hndQnOZagpvI1SYQjMWumrpRVOixnU42NBZXUs6PNkw5Ly/al8ljqWxcc/4K6Tqq",
+	"6O0zWfbG8j01lpmIG+P6K7pc35Hz78PY3Sev3P8bOkejeY7IDpJVPDFDepUV8n0n1/cJKDfREs/1xwbV",
+	"aoYYAQ7bfAlUcgXY/sYaYqMV+vA3903ovlkf9VjWevP0k5hFHAGA+JhQsQhyKC+60IQbuOppimmsKn13",
+	"ZIU1RjKWZ7mP1vnKgxiXt/NOrK3NLrNLlAn32Juc2oeIa7vFJfpyv42GYiFNztmDIwbVLmotQmBz84QK",
+	"YT908V7c1Wxw1+M1Baa/g3nc1Az8MgUZPBPsnHoqKdmEU+aKG/ySasPHC5JbiZ1Nbb3vfFd3HfHYioEi",
+	"McY7YKD7G8690dZWIXYhtn3NRcQ8u1wNOL/Kzmtxb1qxBB3Z/zPajftgzvtZt8HJ6z7K6xaFdKtvZKJl",
+	"zeO54ZjbMvt70S9zL/qucMPgdRLSdVsVeCWOUBLz8Zgh1tUMAa2ksm8kXLDeTU1Q/M3bnlyP20Advrx4",
+	"UcI3LOIXnhE7bh4zZTnSeEw0YwQqIbjgzGtRf+P58uLF3QMb3uZlYnFCe/y8r9c6LVN7LX2XSPtWYRKC",
+	"ju++JaDeSxHzKx6nNCEXTF3xiBFrHiwj69UC6iF3kQJIlBtN7GL4Eegych44k/xvTVeHxUPxRS8OPfbd",
+	"CnS8TXHw/Nxbv3SyAicPfjFsaYy/plQZppJFe2u0uOZf5t6xtOt71Lw9i/56zNZN8e9KKtTquNw9VN7+",
+	"tvF2C3Q3k6iXVetMxyI+nn0PQPGwJl+miOwh8u4QIq+VPlfFyvOzK6lvO0VtKVuOm6DmldTrHUDlVTTM",
+	"OzHv9rB4v/PbyRKR3rmRdwNYPHc8MdGz8Ry+aXbZEJcjikUX7DpYbYBox3usPPDmr5pQwTUCJ01lEjfU",
+	"l3yDY/lSpSueUc36XGgmNMfa9oqN+SdvBo/pjCcLEB5NNSHwkdB+CvHlpsKKg60LNoqpDkU6GzHVOur+",
+	"9Q8Xr/GNxlatmRnKcQgpozusX7FUoXOlpgPvoFZ1qw447Gi96w0pfO92u19s1+6b25pC2D7oQUvlEh17",
+	"+0JutpwbpppZPojxApXybJgm//qHC4LnGoAApiz6yGLSnck4TVJNBgMEmksF/zWFXKdCC2eF9HmEK52l",
+	"4HY3mFQ+YQfkHCu7EarJEJ88iNC5Mmxyyb3xJRu+YCWLOFZMw7mzAmXQOe0Mjsgbqj6SC6MYlqWQ2kQy",
+	"tlznx/cDcvTt/7QEIK/tTvyYGvTElBncaWfw9PGgf3jUP/qmE3TYjPLEMjU6O5Af6Viq/+HGcCDVxNJB",
+	"ztit3IdHOkFnwq+Y8N9e0Jllfzl7Pu08PX5Ejp88JidPB0/tQAs88bQDuZD226kUDNyCJ98ckcHRo+OT",
+	"x+1deLhHX8Z55+hj77bbs/jfr9tOTHUfD3TfUKs47l1xe1fc7bviUFb0bbt9OmF7L9kOvGTUq0jdZcWM",
+	"omrW2055zLxd+MrD37IM5s9f3rT+nplMk7tlk6rJ3eUUzr2v66v2deW7eGfm1WaOIBjfOvDgP1389LqE",
+	"INx9++IZefLo6eOeN8xwoqeEjjQUBOQsiUEMLwIi0iQhUcKoAj4ooWGaECl82Qg0WaxwhV6Wi2lntlgm",
+	"nS2v1ZmjCbtz8bBNsMTbGmc7qbhdtsqOOqedFwk15JElNWfP2HWyu8nGTCkWF6yk2WJT82bXAMTlVu80",
+	"An81n/Qww3t+ubdgGvXIr8Mi2YeU30viuXd2xe8PszeHMWWG8kSTblXlOGvUIkD2794IeVgA8200SN5N",
+	"uc4HD7lugXNYUxGTaMqTIvBlJbw7IKMFiVKlpWq63bMtnxcG8jsI5c6n0yKQO5/6/krpflk3ZdJvpPHi",
+	"uSyeqC+ZeVw2emqvo4ZwloceXBg4Dtw++GNOus88KPaFA8XuPk/4hI94ws2CPFPcMMVpj7xlE1cBSZOj",
+	"w8FJQBSbkKNecCmGwCqG3pPyQJOu/e1RLyBD4B3wk/3D/vTM/qGYIOeRIYOn3zwlevCkh7gDQ8Xy1R0S",
+	"xfoqFfpS5ADJEBGEgmS0yJ9nOuTxsOL0tEJH12IbwyXFTQCNd3jRxWdzyhXERUkV8iQRYGBZcySv65Kh",
+	"Q1NDpnLGcKZTpojm2jBF5oppnIlMDeR2wzzch85pR6RGAUlmqc1AqkAFoa/fFYG4SQUd2bGhRVRsxBf8",
+	"CqeLCWcCEsXcw2Oa6MrTRvKEmRC6WP3kiEF5m0SaKfpFmx+1sw81HTOzWPMgHXGAhwztKzeZtWKO8Kd8",
+	"vmYi11J9DI2iXNgJsTjFfQ+vZJIKw5hyiaPNLURyNksFN4twTCN7CDlb02dEbavhWKoQDtnS0x8qZZxO",
+	"O+cH5A01wIkU1SEV+toJpF8HndNOIkFG/2rNe207sSyTTwQf84gKE16zJMEts8QbGU+tTlvEDW9t6efn",
+	"8MtcZq5G/95faO7dAV/dheb+pnJ/U7ld3nkOvQ2OgrFU/bn3N9e9YDW+uPDYmqpDoCD2URK3SGqPU1wY",
+	"1vfirgk7nCWxyyxQ/cokdgGz5rp3I9f9GdczcCI3obJ5ha0MZr5qaXJVFlDSYSZFdXh/EXwTO+/CUGUq",
+	"ZXfg1iUz/0jXFV3q3cDYW+WJqS2w1NInU1cHajs3TE3Rk9+FP6ZmXi3AuuuWde+iuc8umhYn4d4Vum3h",
+	"qQH+pNfUfRunSWJ5MKhBxMg0mvZ8blecJiavjsBVVoUqonNuaBIQELV2tli3bCpTzaYyiRshvXdR+WmH",
+	"jhI3EejWCz56xcXE8q8rmqTM43APHg8Ah/tD0Im5pujLCueKzbhVfdBYjRWDpsr7wD4ZRUlCUxGrBa4T",
+	"g+pnnaBTKbzre1AsnAHdd047PEvF6wSdrAxFOZf/MebyMzG1mxGHzUPMtshOlYsJpMisLAZ8YrUC3Pni",
+	"OoFMDkdMsDE3SzM59lP5yIXtypLZjcoGfyEk83blvPYG/d6g/93VEd67AvaugC+KH7AvPnyv7Nx6BbKN",
+	"wbtphawaQ9ffEvXx5WYb9/kVU4us5K4cEwZfOKzh8mirxi6j0bTIfqidETdZIJ2HMX97fpH3oHzdVqiJ",
+	"uspM/hbG8Bd88XdhIJdmtN40LgM+743ie2YUNxwdf/R2cobKwUilhu9N5EMzFyrf2q5mQcVnrRzAItdF",
+	"Xsk1YdzghXvMAgIAxEQKpq2hnaRQ3Hkjd9zbyq3yl4E+eImDL62A9kXLrxjOswn1wM089GjMOSOK2Zim",
+	"iXE30Jm4HkmZMCpuOcm/uLLrGV1p5ns2d7/YXOmQtDuZTZ7AnWes3IofMMfppKY6zeFHLuKhTxYBus0y",
+	"BkjXAwwExNGHzn8cSxUQIWdcMIYfwMDK/EtkxmYjphBNIKHagK21mM2YUTzqHZBvpZn63DRAGBixKpZB",
+	"gxexuINf1H3oMvn9cQeX2ihBz55zfMEShnIMwUKwumFekLQVfOdRDXzncf9w0B+ctPeoFZfsy7jSSpu2",
+	"96Ht2frvN8u/KP69j23vM9v7zG7fZ+ZEjA+cWVcWULNk3C9S695RtgNkgKm8LqlZuCmaGJmNvLuBGnYL",
+	"CTwl++Thb8WPa4E0N7drM7BNK6hrEQUqCt2dWHGdRuaaP7PPmf26MQZKtFr2W91bM26976VIxZs4rJYP",
+	"+kMm4s3LBN5orE1G6nMBEHflHROEEmv0lKvPnDkmCcxWG7qA5KCiUY911q+YIjFLmGFxbwk2YYkNPRfx",
+	"zezKL1NnkIm4Ggry6LBaahDt+BlWa7ymi+3sxucivmuAgzYMG92mO2Lb+xqDe3twrUpetu9WlA2sMwT3",
+	"Jf72eAy3RZhMxP0RG0vF+uAx3Bfd+zLoDc9FXNVl1msoN7XyWgZIvMv96w909XJXB2TME8MU5kJbTpBu",
+	"UnnPN+PihR3YHFTzsMpbnd6Vx0fQ5Fs39ru7uVyBNs7jeujyNIVfWkKX4xK2Ri3HFbjAl+4Ct9wvehv8",
+	"8jKp7O8171tOw+qD3XyJeYthGA3c6eFv+Mdab1NlcKfgR/I1BH2oSjcvMxv4ivMBhKslAYmkNkTPE27I",
+	"iJlrxoRfJawkiD42+BvjXbwz3Leeua/y2qcNkJj+LHXu7NQ22US4Wnv31e8BIjOPvAJKZNUoLX5Xp/lG",
+	"cJpIr2V3VTNPeOh07/48oWK1LgNPZM49bCJwq+RKINizXafK1CsjTgTjAN5A/7+DUM3CfFqIejvrvXy/",
+	"f/K9ntibJLs7RPjWPWQELRMXIw8nVZwPGUtVsDgKt0xzfFnExMMWuQLC9i1X6mRGP0LNcqYKorIu1Khw",
+	"bL5opFEJgckDATgYpALXz0CUPlQP9zXVU1gUxBNG/jiTSoD18gFCjBYAvyNCOywlk85pZ7bwYFAc7XcG",
+	"wIMiWhD7EI0g829KTch1yGd2qaidj2+tjC01W5CImvbO58Lif5mYpeLu70OW9hz963FROza/yjm9aVQT",
+	"VFr19T77M0bF9ZQnbNXTXPTnSk4A3nsfALUPgNplANQ+UmkHKX2rVKtMwaxP6ttYucydQU55bO2j9s+X",
+	"ndNQms4e3wgdP+stuzdZx1/WwbxZHUs36LuoZOm6amEg+pXcG4n32glc3KbMQ5Sdgl1ahK7TkMYzLlpV",
+	"s8yukbrIhcCsCEq1wwMS04WvVNRrmR3yJi8Y/wWBZdA6Cn0xSDke84j9D8XBcRezA/9skD1aLt34+OT4",
+	"0dHA/Wx3JBxRzXXntDO2A76W6mPOUN76ZglAL/9oChdUXI/DzFz/vCnX+UK1ILPx7o2uPYfcg6fujZ+9",
+	"8bM3fnZfwHFTDWQTNaqqEFWNn4e/+T/XX4L7ca7PpCgoP7duJjTWZ3S/76+fv/Lr58I+3rnxsJl57ka1",
+	"rlpjsVCjHJc4gOVvAfHKNgFlO/CXHIFzMrRII3D1FLe2QXZRUbHeojg8PBwMBpubADuvl1hp924rJq7h",
+	"XVnNxD0P++Ka/lcXGH4/CsZtwbUbdBVFdd+DdbX01Rag0Sru2gJmnPfcto/JeXt+cde4aQ2+23wa4UZu",
+	"3BxA9lvw4+wqYPjt+cWdRAvnO7DeO1wkgr2D+D47iMvHtSmOyLsVAO7bubLaMJJg++TZWt/xd4qOIS6o",
+	"EP1YdHsUxkf0Qhs2I10gBS6FoNxddc0lF0Zb/jOiItZkJmOW9ODSSwpW5VMH5DwLQxJklGsIqTA8IRxg",
+	"jUA79F7JWsSi7PR8Ua90lXn5ulpBBxbBPuJgi3CR7GCZiFg4ZyqErzqnT46+OTz8nLGr8zhNDBLS0eHR",
+	"SSfolFYcNlHOKBc42Y9s4UCRCk8Wf/p1AEtY/VpIqAyX0JEdZue1JFOWQJIuDvT00PJTfFZjURf/7IWc",
+	"serTg8LjrjKZf/ycJBJADiuvHAGcuWGfTOe08zPVUwhv8gFVPorKcGOXuuPDtOGGtZN35urG1c786C5m",
+	"flKYxStGE10a9g9QmQ0UgE3FwhdClcoPVvNdQfkCe39rsL812N8a7G8N9phRLkmd6n7MxlyAnraHTN+F",
+	"lg2aKqFEsOuqspor3yvU1iZldAdKea11//A3RXXoPq29jyjin2dXEiW1L0CtOkNMn0ltvOLNUZWe8CtW",
+	"DwZV1JXvwJ5tcgUWZrn3Av5/7F1bc9s4sv4rKL3EriJtx2PnzNi1Dz4zs7vZqtRJOdnzMtmiIaIlISYB",
+	"LQFaq0rNf99C4yJKIm3J1s0J9mU2Fgni2vg+dKO/1+3JWBjKPfLatajfbI6u7diwlNW1+RrVvNCDYW2q",
+	"NuA8LGGuCC/LGoWtydHF2S8ruzleQms34ejoZK0lF7ysy4wKUdMiaHidmf+1cdqfzh7htOSoggeugB33",
+	"nsGLNu0+WS55txmZnrSb/oAEp2C0nJHzdGBOZ35Sa5geT4/UfF5IneLciqmRYmqktWbcIbKc7ybnUXBA",
+	"WujR5AhHK8OPhCD82BnNOfUn9+tnwVwGZ60+i4914yZzaDLesclRNwHJ0wLPsxkuw9OaqHoMlQIGynSX",
+	"68HE32bGExddUaFMc6R4Gr7duGZvAsA9M9/l3vCJm4kvp3YxV2REOjtCOjFp5OaQUYz2fk1HsfsFNR9r",
+	"3bl5r7ZJ7xDL2C9uDcl8pvd2+Oc3UCJrdJdbQGOmgsROU3Weg1KyuibmswWgY9ueglO9FA6mRyDIEDS5",
+	"OD93sRV+RvkAC3ga19xiF/yIqGYBVUdYE2HNIcMa+07ENRHXRFyzB1xj9vJnbOUbBjMaUjz1WTW4HAYD",
+	"sLaGYViX1xUnpihii0KN3Ds83MsGlSzvOgLKqYbP9tv7ksn9P58z2zrewpmQFDb5imljt0puhg9nCHFa",
+	"klSjJMjyctoqRvFduoI+7my8Ynz4IceHLy6s2bp6hr5/8gw3+tNB4TeL6+doVkliBfqtJALRktHp8dx5",
+	"8xWhJJdVBXhuikwDY3bwxxNyI76IBlHBfaJ9xXLdME+4dK/wSSlgBitQBk43OvGLEFITOsAEi/qE+LYU",
+	"kjJg+Pxcc2hRAWVTMqZKJ4QqMjGs6WZchcFShFaVqQIXX8QH11ya5zDWwK4arEuFwhw7A0buAcaN9ukR",
+	"TE2bWYJxPFSQemzMqBiSr7L/RYR2hR4jFeS0yGundzeCkmC9Te80pg7BY1gzsgQeTMdWLinMXZ/m92jb",
+	"706+iK5Yem9n9pvghY65phh8YBZfFWIMLs4vMcigHo9nfz3/Cf/6Z9IrORKxPlVgc3kOIetTjF4w//ft",
+	"z9n5hTGJXkYZNYXFEFs7Abgvpr7Mn395e2l2lYUSzi8zLc0zeC6QV8C4zugQViv07dvzSwx0Z1zRPi+4",
+	"nmbjCkpel9n8kxe/vLtMeiBGZm2z7Mnnzy/OL/+cRWa4H9F0gH/mLGxwv4thYSbd+dn55en5OzQ2tj+r",
+	"HAfoLaJFWvHBIFMaxuEztvfdL80qYMCHedS9PJuQQTvrIj17t0aMh5+Iewp9D+sgZsmJMOA7VlMOPAFh",
+	"f6qpwdPtz/oNKv0q+6kcg4gx9DGGficx9GGOxvj5DbCQG8YMMl/m90kjdsIgy40SkrajidNv5h8Z/uNp",
+	"beRQzyviACIpeMm1SohFJISLXJaQkA/v/2YBe0J+u/3d/Dx2ShUOIdnWd4TINyDw9vl8p8shtDZGeb5y",
+	"neS5kdw1rV/PWeln5doh8ZahTkZSwdwB4dy+aqzqoNZ1BdfhlWBxXhAo/3zOupE4+cdIF5KhdtpFjtzh",
+	"yHqx776xGw99Xyx4t5HvT9lDH/geTWIkP91+09XJzByoTNEEvW7aE0PjD31OxrD4rYXF+zN1ihljhNRk",
+	"Crrhtbg4+4VIYVCGeeB4R3TmFE3Hc4LGFnFYu3NGqAlUyuCJmdH4KvtESzKWRXFCfqf5iFD0nABr+CJs",
+	"ozgtmpFiKC2MHpo5v4wrmSvPEWeemBb3g43bkwVD5wxX5B7GOiElre6BfREhis+5PczDVl7rTRDEmNUj",
+	"xFuhT+Or7L9RDgcoUnClHd60wOuLsMgrIAVTfn9KRnJCyjoftfk8/onjs2GfxxxCOt8YQvqn24b+Ifut",
+	"/l/nhrrGoQ9TgWrij34XVn08go4oLB5B/zhH0DGC7UfLw+6DBZKWPRwVKr3Ud2O3LykDUguGx6WYs9Dm",
+	"SjmiZjt5DnAKQMnleU9zqmEoK/5EZNpkJAvwyeFJTjUt5LB2kR8MBhTTCHgQMYuqkRNBZp8wFVcjWWkE",
+	"DAlCwzEdAjtuD137ZL/366yO25QNnvvY9OnQrlm7YmTXIUd2rT53DXpeZ8aGxWe/tReVqRuGElOuylND",
+	"N+aX4FLDk9nOlxfcQM4CHqAw+z0NT+NNFa5JBYbiK0JtD01GgAaWEsYryE1nTJ2pmpJ+PXUS7a36wvPr",
+	"a78hTQXLXEt9etBCimGmoSqzXJZlLbg2VWTjjLqJiaeuiUs/OaQVA8HFMHNJJ92p8t+hGM+61z5ljFaN",
+	"OScxweXqmsDzHbYnXeCFUYsBONFaf7/sZwEVTf1Nn8hrYmhNJFMHFTHTgDUdwCcAntWhWsepspt3qRUA",
+	"7uJJd1bP4C+q7pdca2Dob8eFyIcilYMB+XcNNVzb7r0zIDDzaDDD4Jm/DGih4M7lWjev+t/VG4u/8E2z",
+	"6d/Z41qDIN+oE+I/jhe47wgXeVEzwLvZdSWAWfFicnTn/5BVQJUUd0SBPm47jkUCZhv+Edu9XzWKNcUi",
+	"TJWDWsTShSTTgVeuS6S/nIR9iUDWjBeRg8E1wfEwTEEqe4vMDYd5rOvGUsu4zlXbreu+lAVQseWrSo0R",
+	"XEHr2HRIJLMHrXNsl/FEVvdISdVxt5jF2rrlK6f3bLOLp9/Mfx4NHPSSVAbdDAZEAYTVxytk3oXZsqzb",
+	"SktNC0VohddzHIs3n3ij2szV36BprXq7WVKduoAFjZl0X7smYEEbOZ9xYtoDTpyXu1hnSVCzeo5QYEGf",
+	"m0vXLjIyppVW10TWOpcl2JVYGbKdA7PLcdWYwPmFuYeowMmI6kzLzHqje1e9ofR4kdEpyUHoCi83fq5B",
+	"MTpVa5zSzNq26SDAlqJ3Gga4gqELIoLR4MUzmHYKbKZG6uwdS0ugYjLiRVd8Hz7NRTqu5LACpR57LKbH",
+	"jQKRK+RnbW5nL9q2n8K9p26Wrx9i1tysO6LLZtTTsFNl6KkjAxNHTkVNC5JLhWcHZs66IP8ZeWBQwBDz",
+	"iSArvSa0Lx/QzbNAgo8uzn6yBxRpeCfFd+6OT8gN1oQarnwP/rAJo8XosAJgV4iYDJ4pCC1lLcJphhsK",
+	"U8mEqHHBNemDngAIX0urW4dBaO4uPmF8MIAKhL8IZQrigqF1ewD/BZR3I3ezh/0BRxtZsC3YDC5Jduu5",
+	"GkF+r6wPC2iVUcEyBtoud+eiMqVxgRLvmelx//cR0EKPppmiA8gmUBT+BzPC4R8lFXQIqJxnJdqy3Eyw",
+	"UEoJoFVmoxSAZVZWz/1mBy7jIkN5aRkKrbi6V5ktOtRTjSHnA55jI8ZORs7/aCdwZidWwDpLw9u76vmJ",
+	"hdPKLAeqG6GMBGu/hhZ0QYWf4AcIuF4ItH7EjHcHiYoGASi2A5w227tRmKPlPRhbjFsdYRJDG9DXbWOT",
+	"gsG0biaLcuTA7DZ4Rsqk2TeOFkEPqWCAXgW+Ub9SRNJQXjlwAoJ13s52j2AwZrIHOB58HzHfYbzGs7WF",
+	"kI94wVKMy0rR45mOoeKSpVrKtJBi2DH7lt5TKdrZt+dnKZ76tL82Ax2pBR1pgARdL1SQ69TFRqU5rSAd",
+	"yRJSpen0qUouvAz/QU8eCzEJHa8NaMmLaephVEqV4kpToXFdCshBKdr5NleD1B82PtW6ggtIZa0VZ5A6",
+	"g2P7v8s6LNeJq1SPwNV29ddMUwZo4x+xQzikDjd2POZb6i+BdcTCg2mi0JwWduQY1aBWfbgWvDPMxPmD",
+	"U4vm04Fd6h1R9uJeyIlIF2NTVrSwhxJx8N1cc/vEhyKQWUPDE5fUjYshAZqPCI7quicNSx6BJ08b0CWx",
+	"jbMGF1EqlT0pEECO3ORLiJnVjr//u6ZCcz1NyAA3XJFPE8wHqBIyI5HEkshjouXciYx18pnS39gJYx0M",
+	"2HfuvljDC2h6uBzXGtgKii+MWXe3gFfD6v2atrLpmVONnx+XD7ISZo49cMW16c4RBptSNZqJs/eSHgiW",
+	"YU5UTPX2Lj37n/TsbS/phUHqXRmejhkSei10v3cVwmA8X/ek33H9P3reNGej6ZCDADOn/XToXfUue0lP",
+	"aVrpRkUuQ0XQMJqG1pX7V2YmVDOt3Vps3Qz0ezGu9c5jY1ej642smFxADJONLppXSCx34cWJlDFSxu+G",
+	"MkYGGBlgNwOMpO6wSJ3LwtigPAt0xRp9579coivH2/UrI9M7/Wb+4+MrGRRgk5nMD+UtlPLBVM62wuZS",
+	"b7bDUIXAplSDY60iOWXKfjm3+lcMzoxAOALhGM70nWk/RYwZMeZrwJgRNm4KNlpE1Am2XogKk+70202k",
+	"ijqjFtY0Ujs4qGpQywlZ+eKNu/P5RlmBoIuzi9as3A0MuDUkF77RsbG98DA1wrgDuGPj5y9tcCx/6Ix/",
+	"F4Qy5ib68au5c/O08wh9Fs4JV+s2Gof3bAKPW7idg+lY7B0c60fbqAPNfXxDRC+6xEzx7w7ZJRbpd6Tf",
+	"kX5H+h39SpHzR84fOX/k/I9yfkTHHch8u44gm7xnCzF/t1iwQgV0F8FviYaWeJnP4htLO7CxSXMfo0qK",
+	"VWiF+cYrvHM3d9OscbnO9hBXpORK4RpaWTcIS8SaxCtm38EVs4j0DyopQLyFFKH/q8/teLuX7Iz7xlYG",
+	"IjyFQmz7He4gR32a35snEJccb//eRQUPXG0jycMnTTHVNsEvNI7AnZ3Edlw5NR4LOYNFEfAfTURd9p20",
+	"asj/2sioNleOMTxTNVNlqoXmhTNO7utchVdOyGfM9SCknXArgD3TSfsEe/sL+g/DE2P9I/L6sZCXLzgC",
+	"rx8j5ClioM3fLzUo4HkgYLbhb/cYyqKzbSAgLFjN+7oHsgoZtK+dWBL+4Jetd3nbBLjrIhX7zYNBKvGo",
+	"JwKO6NSNlwsjIIn+2OiPfdwfO6IqFTK1iTDifcDo5N0cCEdQGHBoE4KSIwtBF9Dnhq4ANjV11em3r7L/",
+	"qKLCjSD+DfJV9m3mVdxIEqu1TcW0oSiqCNdkRDEc1AuS2lDR8LDL6N0a9t1Uvd4icH1CXNvJj0edksOK",
+	"516YikFQ08O0Dcj8NyVI1iVp/5B9pJ6PrrNTJ2j/qBaulcR0tLzZ5MSwdjkhYxRjay6wmaTv0djwellb",
+	"LQnD4a1gPrF6+ZhsczKamnU6oQqTcjaLOk5IH6WClazaNXP94vnVtWR3qk2Lt1R8RmmQ4wJcluq5xjZt",
+	"TZuQkvs5k6KYzikoOdHW3hXKMyW7VVSa7+AVZILtQERzdXiySi9ZyYdizkyjIK8rvGbwx7deH2gF1U1t",
+	"EOAf/zIrwWBKX+qyNRtJpa2YnhjazL9M5rW1VTabnUvMXtVCBYVkLgxMz+Ga3JX03hBWVJKrHkARKUgh",
+	"c1qYkq9+Pvv5DKFRXRW9q94pHnm5fluszt8xP3lCKqDMYsyZoLjQBi6Z70MxIEcl6Irn9sYLfpaZz1Ki",
+	"wPSRBtTGAgFVQj7+b/bh98+373/9lN389tstVsYrtXnrqVoMmFO+JbWCytbEsLtKJaFWFRT27REfq5DI",
+	"Xo+gbHzDmr+W8vFcMrGF2uINBW2CNfulX00bb3JNoOBD3ucF19NG+Y3nWz7y/1ApgzBZOGjAHM/uhpWa",
+	"Kg2lIke3N5+OicbE6eh/d8ndXVJ9LrRsZty381s1KtFSeEtlPjqa5wvA5lkw/WDr6e4yzvff/Est5To7",
+	"pxCmlxIFw6hY1Amw789Gz0knEgY5nrM32zOoBaZztBEBLV80UwzV+1VC7PLmtJgD2kdLeejNHOb9WoM6",
+	"xkp4g3Myt+NZQ7L8yc8Lot7avGq7cEnhu1mi07tcLhDnFR2CyLlpxftPfyWeBdtiGZ36opt9Ex7qLNNU",
+	"qUmAEnfPtHFpNSxtPiNWjW/M86fl7/w2d3KCZb0XjD9wVtOC+JX711owK0mBQ9Iof3bDq6On6XgMgqV4",
+	"SRaNNNEV5UVz3Zm/GgP83wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

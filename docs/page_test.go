@@ -75,7 +75,7 @@ func TestTheDocsPageRendersTheJourneyFirstInChromium(t *testing.T) {
 	for _, want := range []string{"1.-Record-the-person", "6.-Submit-and-sign-off", "8.-What-the-provider's-staff-see"} {
 		require.True(t, strings.Contains(dom, `data-item-id="section/A-front-end's-journey/`+want+`"`), "the journey's step %s in the menu", want)
 	}
-	require.True(t, strings.Contains(dom, `data-item-id="tag/people/operation/CreatePerson"`), "and the reference after it")
+	require.True(t, strings.Contains(dom, `data-item-id="tag/people/operation/createPerson"`), "and the reference after it")
 
 	shot := filepath.Join(dir, "docs.png")
 	run("screenshot", "--window-size=1400,1000", "--hide-scrollbars", "--screenshot="+shot, page)

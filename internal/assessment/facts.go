@@ -90,6 +90,14 @@ func checkRecords(field string, records []OutcomeRecord, carer bool) error {
 
 // Incomplete reports what an assessment of basis still lacks before eligibility can be decided.
 func Incomplete(basis ras.AssessmentType, f Facts) error {
+	if missing := Blockers(basis, f); len(missing) > 0 {
+		return ruleError(ErrIncomplete, missing)
+	}
+	return nil
+}
+
+// Blockers lists the facts an assessment of basis still lacks before it can be completed.
+func Blockers(basis ras.AssessmentType, f Facts) apperr.Fields {
 	var missing apperr.Fields
 	need := func(set bool, field string) {
 		if !set {
@@ -119,8 +127,5 @@ func Incomplete(basis ras.AssessmentType, f Facts) error {
 		need(f.ChildImpaired != nil, "child_development_significantly_impaired")
 		need(f.ChildDisabled != nil, "child_disabled")
 	}
-	if len(missing) > 0 {
-		return ruleError(ErrIncomplete, missing)
-	}
-	return nil
+	return missing
 }

@@ -80,7 +80,7 @@ func (s *Server) UpdateDirectPaymentAgreement(ctx context.Context, req api.Updat
 	if err != nil {
 		return nil, err
 	}
-	b := req.Body
+	b := patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody)
 	d, err := s.plans.UpdateDP(ctx, a, req.AgreementId, version, jsonFields(b), func(d *plan.DPAgreement) {
 		if b.SignedDate != nil {
 			d.SignedDate = datePtr(b.SignedDate)

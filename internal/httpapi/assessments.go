@@ -11,6 +11,7 @@ import (
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/page"
+	"github.com/pbudget/pbudget/internal/ras"
 )
 
 // CreateAssessment implements api.StrictServerInterface.
@@ -101,7 +102,7 @@ func (s *Server) UpdateAssessment(ctx context.Context, req api.UpdateAssessmentR
 	if err != nil {
 		return nil, err
 	}
-	as, err := s.assessments.Update(ctx, a, req.AssessmentId, version, factsIn(*req.Body))
+	as, err := s.assessments.Update(ctx, a, req.AssessmentId, version, factsIn(*patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody)))
 	if err != nil {
 		return nil, err
 	}
@@ -115,10 +116,14 @@ func (s *Server) CompleteAssessment(ctx context.Context, req api.CompleteAssessm
 		return nil, err
 	}
 	var override *assessment.Override
-	if o := req.Body.Override; o != nil {
-		override = &assessment.Override{Eligible: o.Eligible, Reason: o.Reason}
+	var changeReason string
+	if b := req.Body; b != nil { // the body is optional
+		if o := b.Override; o != nil {
+			override = &assessment.Override{Eligible: o.Eligible, Reason: o.Reason}
+		}
+		changeReason = deref(b.ChangeReason)
 	}
-	as, err := s.assessments.Complete(ctx, a, req.AssessmentId, version, override, deref(req.Body.ChangeReason))
+	as, err := s.assessments.Complete(ctx, a, req.AssessmentId, version, override, changeReason)
 	if err != nil {
 		return nil, err
 	}
@@ -189,8 +194,13 @@ func assessmentOut(as assessment.Assessment) api.Assessment {
 		BudgetId: nullableOf(as.BudgetID), BudgetVersionId: nullableOf(as.BudgetVersionID),
 		CompletedAt: nullableOf(as.CompletedAt), CompletedBy: nullableOf(as.CompletedBy),
 		CancelledAt: nullableOf(as.CancelledAt), CancelReason: nullableOf(as.CancelReason),
-		Eligibility: nullable.NewNullNullable[api.Eligibility](),
-		Version:     as.Version, CreatedAt: as.CreatedAt, UpdatedAt: as.UpdatedAt,
+		Eligibility: nullable.NewNullNullable[api.Eligibility](), CompletionBlockers: []api.FieldError{},
+		Version: as.Version, CreatedAt: as.CreatedAt, UpdatedAt: as.UpdatedAt,
+	}
+	if as.Status == assessment.Draft {
+		for _, fe := range assessment.Blockers(ras.AssessmentType(as.Basis), as.Facts) {
+			out.CompletionBlockers = append(out.CompletionBlockers, api.FieldError{Field: fe.Field, In: api.FieldErrorIn(fe.In), Code: fe.Code, Message: fe.Message})
+		}
 	}
 	if f.CaredForPersonID != nil {
 		if id, err := uuid.Parse(*f.CaredForPersonID); err == nil {

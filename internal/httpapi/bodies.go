@@ -54,6 +54,15 @@ func (c *BodyChecker) Check(ctx context.Context, method, path string, body []byt
 	if len(body) > MaxBodyBytes {
 		return nil, errTooLarge
 	}
+	// The same screen as contract(): control characters, UTF-8, trailing data, blank and trimmed text.
+	var schema *openapi3.Schema
+	if mt := rb.Content.Get("application/json"); mt != nil && mt.Schema != nil {
+		schema = mt.Schema.Value
+	}
+	body, err := screenBody(body, schema)
+	if err != nil {
+		return nil, err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
 	if err != nil {
 		return nil, err

@@ -76,7 +76,7 @@ func (s *Server) UpdateRateTable(ctx context.Context, req api.UpdateRateTableReq
 	if err != nil {
 		return nil, err
 	}
-	b := req.Body
+	b := patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody)
 	var migErr error
 	t, err := s.charging.UpdateTable(ctx, a, req.RateTableId, version, func(t *charging.RateTable) {
 		if b.Name != nil {
@@ -276,7 +276,7 @@ func (s *Server) UpdateFinancialAssessment(ctx context.Context, req api.UpdateFi
 	if err != nil {
 		return nil, err
 	}
-	fa, err := s.charging.UpdateAssessment(ctx, a, req.FinancialAssessmentId, version, jsonFields(req.Body), financialPatch(*req.Body))
+	fa, err := s.charging.UpdateAssessment(ctx, a, req.FinancialAssessmentId, version, jsonFields(patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody)), financialPatch(*patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody)))
 	if err != nil {
 		return nil, err
 	}

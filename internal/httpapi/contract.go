@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"regexp"
@@ -121,14 +123,32 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			req = req.WithContext(actor.With(req.Context(), a))
 			c.SetRequest(req)
 		}
-		if len(op.contentTypes) > 0 && hasBody(req) {
+		if hasBody(req) {
+			if len(op.contentTypes) == 0 {
+				return errBodyNotAllowed
+			}
 			if err := checkContentType(req, op.contentTypes); err != nil {
 				return err
 			}
 			if req.ContentLength > MaxBodyBytes {
 				return errTooLarge
 			}
-			req.Body = http.MaxBytesReader(c.Response(), req.Body, MaxBodyBytes)
+			raw, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, MaxBodyBytes))
+			if err != nil {
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					return errTooLarge
+				}
+				return err
+			}
+			if raw, err = screenBody(raw, bodySchema(op, req)); err != nil {
+				return err
+			}
+			req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
+			req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }
+		}
+		if err := screenParams(c, op); err != nil {
+			return err
 		}
 		params := make(map[string]string, len(c.ParamNames()))
 		for i, name := range c.ParamNames() {
@@ -149,11 +169,19 @@ func hasBody(r *http.Request) bool {
 }
 
 func checkContentType(r *http.Request, allowed []string) error {
-	mt, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
-	if err != nil || !slices.Contains(allowed, mt) {
+	if !slices.Contains(allowed, mediaType(r)) {
 		return errUnsupportedMediaType
 	}
 	return nil
+}
+
+// mediaType is the request's Content-Type without parameters, "" when it has none or a bad one.
+func mediaType(r *http.Request) string {
+	mt, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
+	if err != nil {
+		return ""
+	}
+	return mt
 }
 
 // validationError turns kin-openapi's findings into one problem listing every bad field.
@@ -248,4 +276,12 @@ func schemaCode(se *openapi3.SchemaError) string {
 		return "invalid"
 	}
 	return se.SchemaField // pattern, format, enum, minLength, maxLength, minimum, maximum, ...
+}
+
+// patchBody is the merge patch of a PATCH, sent as application/json or application/merge-patch+json.
+func patchBody[T any](asJSON, asMergePatch *T) *T {
+	if asJSON != nil {
+		return asJSON
+	}
+	return asMergePatch
 }

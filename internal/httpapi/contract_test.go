@@ -50,8 +50,17 @@ func TestBadInputGetsAProblemAndChangesNothing(t *testing.T) {
 		{"invalid NHS number", "POST", "/v1/people", strings.Replace(valid, `{`, `{"nhs_number":"9434765918",`, 1), nil, 400, "validation", "/nhs_number", "nhs_number_check_digit"},
 		{"NHS number of letters", "POST", "/v1/people", strings.Replace(valid, `{`, `{"nhs_number":"abc",`, 1), nil, 400, "validation", "/nhs_number", "pattern"},
 		{"invalid postcode", "POST", "/v1/people", strings.Replace(valid, `{`, `{"address":{"line1":"1 Road","town":"Luton","postcode":"ZZ99 ZZZ"},`, 1), nil, 400, "validation", "/address/postcode", "postcode"},
-		{"blank name", "POST", "/v1/people", strings.Replace(valid, `"A"`, `"   "`, 1), nil, 400, "validation", "/given_name", "text"},
-		{"future date of birth", "POST", "/v1/people", strings.Replace(valid, `1970-01-01`, `2999-01-01`, 1), nil, 400, "validation", "/date_of_birth", "date_range"},
+		{"blank name", "POST", "/v1/people", strings.Replace(valid, `"A"`, `"   "`, 1), nil, 400, "validation", "/given_name", "blank"},
+		{"name of a Unicode hair space", "POST", "/v1/people", strings.Replace(valid, `"A"`, `"\u200a"`, 1), nil, 400, "validation", "/given_name", "blank"},
+		{"NUL in a name", "POST", "/v1/people", strings.Replace(valid, `"A"`, `"A\u0000B"`, 1), nil, 400, "validation", "/given_name", "control_character"},
+		{"line break in a name", "POST", "/v1/people", strings.Replace(valid, `"A"`, `"A\nB"`, 1), nil, 400, "validation", "/given_name", "control_character"},
+		{"invalid UTF-8", "POST", "/v1/people", strings.Replace(valid, `"A"`, "\"A\xff\"", 1), nil, 400, "validation", "/given_name", "utf8"},
+		{"trailing data", "POST", "/v1/people", valid + ` {"x":1}`, nil, 400, "validation", "", "trailing_data"},
+		{"NUL in a query", "GET", "/v1/assessments?practitioner=a%00b", nil, nil, 400, "validation", "practitioner", "control_character"},
+		{"year 0", "POST", "/v1/people", strings.Replace(valid, `1970-01-01`, `0000-01-01`, 1), nil, 400, "validation", "/date_of_birth", "format"},
+		{"body on an action that takes none", "POST", "/v1/support-plans/" + newID() + "/submit", `{}`, nil, 400, "validation", "", "body_not_allowed"},
+		{"future date of birth", "POST", "/v1/people", strings.Replace(valid, `1970-01-01`, `2999-01-01`, 1), nil, 400, "validation", "/date_of_birth", "format"},
+		{"future date of birth within the range", "POST", "/v1/people", strings.Replace(valid, `1970-01-01`, `2199-01-01`, 1), nil, 400, "validation", "/date_of_birth", "date_range"},
 		{"no body", "POST", "/v1/people", "", nil, 400, "validation", "", "required"},
 		{"oversized body", "POST", "/v1/people", `{"given_name":"` + strings.Repeat("a", 1<<20) + `"}`, nil, 413, "payload-too-large", "", ""},
 		{"wrong content type", "POST", "/v1/people", valid, []string{"Content-Type", "text/plain"}, 415, "unsupported-media-type", "", ""},
@@ -88,6 +97,7 @@ func TestBadInputGetsAProblemAndChangesNothing(t *testing.T) {
 			}
 			if tt.wantStatus == http.StatusMethodNotAllowed {
 				require.Contains(t, r.Header.Get("Allow"), "GET")
+				require.NotContains(t, r.Header.Get("Allow"), "OPTIONS", "OPTIONS is not answered")
 			}
 			require.Equal(t, before, b.counts(), "a rejected request changes nothing")
 		})
@@ -102,4 +112,15 @@ func TestEveryErrorCarriesTheRequestIDTheCallerSent(t *testing.T) {
 	require.Equal(t, "trace-123", *r.problem(t).RequestId)
 	bad := b.do(http.MethodGet, "/healthz", "", nil, "X-Request-Id", "has spaces in it")
 	require.NotEqual(t, "has spaces in it", bad.Header.Get("X-Request-Id"), "an unsafe id is replaced")
+}
+
+func TestHeadIsRefusedOnEveryPathWithTheAnsweredMethods(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for path, allow := range map[string]string{"/v1/people": "GET, POST", "/healthz": "GET", "/v1/people/" + newID(): "GET, PATCH"} {
+		r := b.do(http.MethodHead, path, b.token("practitioner"), nil)
+		require.Equal(t, http.StatusMethodNotAllowed, r.Status, path)
+		require.Equal(t, allow, r.Header.Get("Allow"), path)
+		require.Empty(t, r.Body, "HEAD has no body")
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -104,10 +105,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 		p.Errors = &fields
 	}
-	if status == http.StatusMethodNotAllowed && c.Response().Header().Get(echo.HeaderAllow) == "" {
-		if allow, ok := c.Get(echo.ContextKeyHeaderAllow).(string); ok {
-			c.Response().Header().Set(echo.HeaderAllow, allow)
+	if status == http.StatusMethodNotAllowed {
+		allow := c.Response().Header().Get(echo.HeaderAllow)
+		if a, ok := c.Get(echo.ContextKeyHeaderAllow).(string); ok && allow == "" {
+			allow = a
 		}
+		c.Response().Header().Set(echo.HeaderAllow, answeredMethods(allow))
 	}
 	if status == http.StatusUnauthorized {
 		challenge := `Bearer realm="pbudget"`
@@ -123,6 +126,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		status = http.StatusInternalServerError
 	}
 	if c.Request().Method == http.MethodHead {
+		c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 		_ = c.NoContent(status)
 		return
 	}
@@ -135,3 +139,15 @@ var (
 	errUnsupportedMediaType = apperr.New(apperr.UnsupportedMediaType, "unsupported-media-type",
 		"send the body as application/json")
 )
+
+// answeredMethods is echo's Allow list without OPTIONS, which echo lists for every path but this
+// service does not answer (see contract).
+func answeredMethods(allow string) string {
+	var out []string
+	for _, m := range strings.Split(allow, ",") {
+		if m = strings.TrimSpace(m); m != "" && m != http.MethodOptions {
+			out = append(out, m)
+		}
+	}
+	return strings.Join(out, ", ")
+}

@@ -39,6 +39,7 @@ func TestMain(m *testing.M) {
 	// The docs page and its script are text; kin-openapi knows only text/plain by default.
 	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("text/javascript", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/yaml", openapi3filter.PlainBodyDecoder)
 	os.Exit(testdb.Run(m))
 }
 
@@ -219,6 +220,15 @@ func specError(method, path string, reqBody []byte, r *resp) error {
 		// Not an operation of the contract: only the router's 404 and 405 problems may come back.
 		if r.Status != http.StatusNotFound && r.Status != http.StatusMethodNotAllowed {
 			return fmt.Errorf("%s %s is outside the contract but answered %d", method, path, r.Status)
+		}
+		if allow := r.Header.Get("Allow"); r.Status == http.StatusMethodNotAllowed && (allow == "" || strings.Contains(allow, "OPTIONS") || strings.Contains(allow, "HEAD")) {
+			return fmt.Errorf("%s %s: Allow %q must list the answered methods only", method, path, allow)
+		}
+		if method == http.MethodHead {
+			if len(r.Body) != 0 {
+				return fmt.Errorf("HEAD %s answered with a body", path)
+			}
+			return nil
 		}
 		var v any
 		if err := json.Unmarshal(r.Body, &v); err != nil {

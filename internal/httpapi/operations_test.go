@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pbudget/pbudget"
 	"github.com/pbudget/pbudget/api"
 	"github.com/pbudget/pbudget/internal/app"
 	"github.com/pbudget/pbudget/internal/auth"
@@ -73,6 +75,10 @@ func TestTheServedContractIsTheEmbeddedSpec(t *testing.T) {
 	b := setup(t)
 	r := b.do(http.MethodGet, "/openapi.yaml", "", nil)
 	require.Equal(t, "application/yaml", r.Header.Get("Content-Type"))
+	require.Equal(t, pbudget.OpenAPI, r.Body, "the repository's file, byte for byte")
+	file, err := os.ReadFile("../../openapi.yaml")
+	require.NoError(t, err)
+	require.Equal(t, file, r.Body)
 	doc, err := openapi3.NewLoader().LoadFromData(r.Body)
 	require.NoError(t, err)
 	require.NoError(t, doc.Validate(context.Background()))

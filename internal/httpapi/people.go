@@ -97,7 +97,7 @@ func (s *Server) UpdatePerson(ctx context.Context, req api.UpdatePersonRequestOb
 	if err != nil {
 		return nil, err
 	}
-	b := req.Body
+	b := patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody)
 	patch := person.Patch{
 		GivenName: b.GivenName, FamilyName: b.FamilyName, Type: (*person.Type)(b.PersonType),
 		PreferredName: optional(b.PreferredName, func(v string) string { return v }),
@@ -220,12 +220,12 @@ func personOut(p person.Person) api.Person {
 func relationshipOut(r person.Relationship) api.Relationship {
 	out := api.Relationship{
 		Id: r.ID, PersonId: r.PersonID, RelatedPersonId: r.RelatedPersonID, Kind: api.RelationshipKind(r.Kind),
-		FamilyRelation: nullable.NewNullNullable[api.FamilyRelation](),
+		FamilyRelation: nullable.NewNullNullable[api.RelationshipFamilyRelation](),
 		StartDate:      nullableDate(r.StartDate), EndDate: nullableDate(r.EndDate),
 		EndReason: nullableOf(r.EndReason), Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if r.FamilyRelation != nil {
-		out.FamilyRelation = nullable.NewNullableWithValue(api.FamilyRelation(*r.FamilyRelation))
+		out.FamilyRelation = nullable.NewNullableWithValue(api.RelationshipFamilyRelation(*r.FamilyRelation))
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/oapi-codegen/nullable"
 
@@ -36,7 +37,7 @@ func (s *Server) UpdateCouncilSettings(ctx context.Context, req api.UpdateCounci
 	if err != nil {
 		return nil, err
 	}
-	b := req.Body
+	b := patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody)
 	st, err := s.settings.Update(ctx, a, version, jsonFields(b), func(st *council.Settings) {
 		setIf(&st.ApproverLimitAnnual, b.ApproverLimitAnnualPence)
 		setIf(&st.CareHomeMaxDays, b.DpCareHomeMaxDays)
@@ -58,11 +59,15 @@ func setIf[T any](dst *T, v *T) {
 }
 
 func settingsOut(st council.Settings) api.CouncilSettings {
-	return api.CouncilSettings{
+	out := api.CouncilSettings{
 		ApproverLimitAnnualPence: st.ApproverLimitAnnual, DpCareHomeMaxDays: st.CareHomeMaxDays, DpCareHomeJoinGapDays: st.CareHomeJoinGapDays,
 		ChildShortBreakMaxDaysPerPeriod: st.ChildShortBreakMaxPerPeriod, ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month,
-		Version: st.Version, UpdatedAt: st.UpdatedAt,
+		Version: st.Version, UpdatedAt: nullable.NewNullNullable[time.Time](),
 	}
+	if !st.UpdatedAt.IsZero() {
+		out.UpdatedAt = nullable.NewNullableWithValue(st.UpdatedAt)
+	}
+	return out
 }
 
 // CreateServiceCategory implements api.StrictServerInterface.
@@ -160,7 +165,7 @@ func (s *Server) UpdateProvider(ctx context.Context, req api.UpdateProviderReque
 	if err != nil {
 		return nil, err
 	}
-	b := req.Body
+	b := patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody)
 	p, err := s.providers.Update(ctx, a, req.ProviderId, version, jsonFields(b), func(p *provider.Provider) {
 		setIf(&p.Name, b.Name)
 		setIf(&p.Active, b.Active)
@@ -275,7 +280,7 @@ func (s *Server) UpdateSupportPlan(ctx context.Context, req api.UpdateSupportPla
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.plans.UpdateParts(ctx, a, req.PlanId, version, jsonFields(req.Body), applyParts(*req.Body))
+	v, err := s.plans.UpdateParts(ctx, a, req.PlanId, version, jsonFields(patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody)), applyParts(*patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody)))
 	if err != nil {
 		return nil, err
 	}
@@ -463,13 +468,7 @@ func planOut(v plan.View) api.SupportPlan {
 		out.SignOffChecks = nullable.NewNullableWithValue(c)
 	}
 	for i, l := range p.Lines {
-		out.Lines[i] = api.PlanLine{
-			Id: l.ID, Category: l.Category, Description: l.Description, ProviderId: nullableOf(l.ProviderID), UnitCostPence: l.UnitCost,
-			Unit: api.LineUnit(l.Unit), Quantity: l.Quantity.String(), Frequency: api.LineFrequency(l.Frequency),
-			StartDate: dateOut(l.Start), EndDate: dateOut(l.End), MeetsNeeds: nonNil(l.MeetsNeeds),
-			ManagementOption: api.ManagementOption(l.Option), PersonalAssistantId: nullableOf(l.PersonalAssistantID),
-			NecessityReason: nullableOf(l.NecessityReason), AnnualCostPence: l.Annual, WeeklyCostPence: l.Weekly,
-		}
+		out.Lines[i] = lineOut(l)
 	}
 	for i, t := range v.Totals.Options {
 		out.Totals[i] = api.OptionTotal{
@@ -479,4 +478,33 @@ func planOut(v plan.View) api.SupportPlan {
 		}
 	}
 	return out
+}
+
+func lineOut(l plan.Line) api.PlanLine {
+	return api.PlanLine{
+		Id: l.ID, Category: l.Category, Description: l.Description, ProviderId: nullableOf(l.ProviderID), UnitCostPence: l.UnitCost,
+		Unit: api.LineUnit(l.Unit), Quantity: l.Quantity.String(), Frequency: api.LineFrequency(l.Frequency),
+		StartDate: dateOut(l.Start), EndDate: dateOut(l.End), MeetsNeeds: nonNil(l.MeetsNeeds),
+		ManagementOption: api.ManagementOption(l.Option), PersonalAssistantId: nullableOf(l.PersonalAssistantID),
+		NecessityReason: nullableOf(l.NecessityReason), AnnualCostPence: l.Annual, WeeklyCostPence: l.Weekly,
+	}
+}
+
+// GetPlanLine implements api.StrictServerInterface: the line as its plan shows it to the caller
+// (provider staff see only their own lines, so another's is a 404).
+func (s *Server) GetPlanLine(ctx context.Context, req api.GetPlanLineRequestObject) (api.GetPlanLineResponseObject, error) {
+	a, err := mustActor(actor.From(ctx))
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.plans.Get(ctx, a, req.PlanId)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range v.Plan.Lines {
+		if l.ID == req.LineId {
+			return api.GetPlanLine200JSONResponse{Body: lineOut(l), Headers: api.GetPlanLine200ResponseHeaders{ETag: etag(v.Plan.Version)}}, nil
+		}
+	}
+	return nil, apperr.ErrNotFound
 }

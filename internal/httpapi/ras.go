@@ -67,16 +67,16 @@ func (s *Server) UpdateRASVersion(ctx context.Context, req api.UpdateRASVersionR
 	if err != nil {
 		return nil, err
 	}
-	p := ras.Patch{Name: req.Body.Name}
-	if req.Body.Questionnaire != nil {
+	p := ras.Patch{Name: patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody).Name}
+	if patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody).Questionnaire != nil {
 		p.Questionnaire = &ras.Questionnaire{}
-		if err := sameShape(req.Body.Questionnaire, p.Questionnaire); err != nil {
+		if err := sameShape(patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody).Questionnaire, p.Questionnaire); err != nil {
 			return nil, err
 		}
 	}
-	if req.Body.Model != nil {
+	if patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody).Model != nil {
 		p.Model = &ras.Model{}
-		if err := sameShape(req.Body.Model, p.Model); err != nil {
+		if err := sameShape(patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody).Model, p.Model); err != nil {
 			return nil, err
 		}
 	}

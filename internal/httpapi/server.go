@@ -13,8 +13,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.yaml.in/yaml/v4"
 
+	"github.com/pbudget/pbudget"
 	"github.com/pbudget/pbudget/api"
 	"github.com/pbudget/pbudget/docs"
 	"github.com/pbudget/pbudget/internal/assessment"
@@ -95,7 +95,7 @@ func init() {
 
 // Spec returns the contract embedded in the binary, without servers so that any host validates.
 func Spec() (*openapi3.T, error) {
-	spec, err := api.GetSwagger()
+	spec, err := openapi3.NewLoader().LoadFromData(pbudget.OpenAPI)
 	if err != nil {
 		return nil, fmt.Errorf("load embedded spec: %w", err)
 	}
@@ -122,10 +122,7 @@ func New(d Deps) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	specYAML, err := yaml.Marshal(spec)
-	if err != nil {
-		return nil, fmt.Errorf("render spec: %w", err)
-	}
+	specYAML := pbudget.OpenAPI
 	docsHTML, docsCSP, err := renderDocsPage(specYAML, docs.Journey)
 	if err != nil {
 		return nil, err

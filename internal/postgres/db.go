@@ -166,7 +166,12 @@ func translate(err error, byConstraint map[string]error) error {
 			return mapped
 		}
 		// The PostgreSQL message may quote values (personal data): keep code and constraint only.
-		return apperr.ErrInternal.Wrap(fmt.Errorf("postgres %s on %s.%s", pgErr.Code, pgErr.TableName, pgErr.ConstraintName))
+		cause := fmt.Errorf("postgres %s on %s.%s", pgErr.Code, pgErr.TableName, pgErr.ConstraintName)
+		if client, ok := clientDataErrors[pgErr.Code]; ok {
+			// Input the request validation should have refused; never a 500 (the log keeps the cause).
+			return client.Wrap(cause)
+		}
+		return apperr.ErrInternal.Wrap(cause)
 	}
 	var ae *apperr.Error
 	if errors.As(err, &ae) {
@@ -174,6 +179,24 @@ func translate(err error, byConstraint map[string]error) error {
 	}
 	return apperr.ErrInternal.Wrap(err)
 }
+
+// clientDataErrors are the PostgreSQL errors that only data can cause (SQLSTATE classes 22 and
+// 23 other than unique and foreign keys, which constraint names map): the request carried a value
+// the database cannot hold or a rule refuses.
+var clientDataErrors = map[string]*apperr.Error{
+	"22001": errDataRejected, // string_data_right_truncation
+	"22003": errDataRejected, // numeric_value_out_of_range
+	"22007": errDataRejected, // invalid_datetime_format
+	"22008": errDataRejected, // datetime_field_overflow
+	"22021": errDataRejected, // character_not_in_repertoire (NUL, invalid UTF-8)
+	"22P02": errDataRejected, // invalid_text_representation
+	"22P05": errDataRejected, // untranslatable_character
+	"23502": errDataRejected, // not_null_violation
+	"23514": errDataRejected, // check_violation
+}
+
+var errDataRejected = apperr.New(apperr.Invalid, "data-rejected",
+	"a value in the request cannot be stored (out of range, blank or not valid text)")
 
 // uuidArg passes a UUID to pgx as its 16 bytes, which pgx encodes directly; a uuid.UUID goes
 // through its driver.Valuer (a string, parsed again) on every call.

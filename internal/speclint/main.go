@@ -1,6 +1,11 @@
 // Command speclint checks openapi.yaml: first that it is a valid OpenAPI 3.0 document, then the
 // house rules of API.md that a generic linter does not know (problem+json errors, X-Request-Id on
-// every response, the statuses each kind of operation can answer, roles, snake_case, pence).
+// every response, the statuses each kind of operation can answer, roles, snake_case, pence), and
+// the rules that keep the contract exact for strict tools: every string has a maxLength (an enum
+// or a uuid, date or date-time format bounds it instead), every integer a minimum and a maximum,
+// every operation a description, every JSON request body an example, every error response the
+// list of its problem types (an enum of `type`), and nullable written so that strict tools read it
+// (an allOf beside nullable needs a type; a nullable enum lists null).
 // Run by `make test`; it prints every finding and exits 1 when there is any.
 package main
 
@@ -59,6 +64,9 @@ func check(doc *openapi3.T) []string {
 	if doc.OpenAPI != "3.0.3" {
 		add("openapi: want 3.0.3, got %s", doc.OpenAPI)
 	}
+	if doc.Info == nil || doc.Info.Contact == nil || (doc.Info.Contact.URL == "" && doc.Info.Contact.Email == "") {
+		add("info.contact: name a contact (url or email)")
+	}
 	paths := doc.Paths.InMatchingOrder()
 	sort.Strings(paths)
 	for _, path := range paths {
@@ -67,6 +75,9 @@ func check(doc *openapi3.T) []string {
 			where := method + " " + path
 			if op.OperationID == "" || op.Summary == "" || len(op.Tags) == 0 {
 				add("%s: needs operationId, summary and tags", where)
+			}
+			if strings.TrimSpace(op.Description) == "" {
+				add("%s: needs a description", where)
 			}
 			secured := len(doc.Security) > 0
 			if op.Security != nil {
@@ -82,9 +93,9 @@ func check(doc *openapi3.T) []string {
 				}
 				return false
 			}
-			want := []string{"500"}
+			want := []string{"400", "405", "500"}
 			if secured {
-				want = append(want, "400", "401", "403")
+				want = append(want, "401", "403")
 				roles, ok := op.Extensions["x-pbudget-roles"].([]any)
 				if strings.HasPrefix(path, "/v1/") && !ok {
 					add("%s: a /v1 operation lists its roles in x-pbudget-roles", where)
@@ -115,6 +126,11 @@ func check(doc *openapi3.T) []string {
 			}
 			for code, ref := range op.Responses.Map() {
 				checkResponse(where+" "+code, code, ref.Value, add)
+			}
+			for _, p := range params {
+				if p.Value != nil {
+					walkSchema(where+" parameter "+p.Value.Name, p.Value.Schema, map[*openapi3.Schema]bool{}, add)
+				}
 			}
 			if r := op.Responses.Value("200"); r != nil && r.Value != nil {
 				if mt := r.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil && mt.Schema.Value != nil {
@@ -151,6 +167,9 @@ func checkRequestBody(where string, body *openapi3.RequestBody, add func(string,
 				add("%s: a JSON request body rejects unknown fields (additionalProperties: false)", where)
 			}
 		}
+		if mt.Example == nil && len(mt.Examples) == 0 {
+			add("%s: a JSON request body has an example", where)
+		}
 	}
 }
 
@@ -165,8 +184,19 @@ func checkResponse(where, code string, r *openapi3.Response, add func(string, ..
 		mt := r.Content.Get("application/problem+json")
 		if mt == nil || len(r.Content) != 1 {
 			add("%s: an error is application/problem+json only", where)
-		} else if mt.Schema == nil || !strings.HasSuffix(mt.Schema.Ref, "/Problem") {
-			add("%s: an error body is the Problem schema", where)
+		} else if types := problemTypes(mt.Schema); len(types) == 0 {
+			add("%s: an error body is the Problem schema with the enum of its problem types (allOf [Problem, {type: enum}])", where)
+		} else {
+			for _, t := range types {
+				if !strings.HasPrefix(t, "urn:pbudget:problem:") {
+					add("%s: problem type %q is not a urn:pbudget:problem: URN", where, t)
+				}
+			}
+		}
+	}
+	for name, h := range r.Headers {
+		if h.Value != nil && h.Value.Schema != nil {
+			walkSchema(where+" header "+name, h.Value.Schema, map[*openapi3.Schema]bool{}, add)
 		}
 	}
 	if code == "401" {
@@ -193,6 +223,23 @@ func walkSchema(where string, ref *openapi3.SchemaRef, seen map[*openapi3.Schema
 	if slices.Contains(typesOf(s), "number") {
 		add("%s: no floating point in this API (money is integer pence)", where)
 	}
+	switch {
+	case slices.Contains(typesOf(s), "string"):
+		bounded := len(s.Enum) > 0 || s.Format == "uuid" || s.Format == "date" || s.Format == "date-time"
+		if s.MaxLength == nil && !bounded {
+			add("%s: a string has a maxLength", where)
+		}
+	case slices.Contains(typesOf(s), "integer"):
+		if s.Min == nil || s.Max == nil {
+			add("%s: an integer has a minimum and a maximum", where)
+		}
+	}
+	if s.Nullable && len(s.AllOf) > 0 && len(typesOf(s)) == 0 {
+		add("%s: nullable beside allOf needs a type (type: object, nullable: true, allOf: [$ref])", where)
+	}
+	if s.Nullable && len(s.Enum) > 0 && !slices.Contains(s.Enum, any(nil)) {
+		add("%s: a nullable enum lists null among its values", where)
+	}
 	for name, p := range s.Properties {
 		at := where + "." + name
 		if !snake.MatchString(name) {
@@ -209,4 +256,31 @@ func walkSchema(where string, ref *openapi3.SchemaRef, seen map[*openapi3.Schema
 	for _, sub := range append(append(append([]*openapi3.SchemaRef{}, s.AllOf...), s.OneOf...), s.AnyOf...) {
 		walkSchema(where, sub, seen, add)
 	}
+}
+
+// problemTypes lists the enum of `type` of a problem schema: allOf [Problem, {properties: {type}}].
+func problemTypes(ref *openapi3.SchemaRef) []string {
+	if ref == nil || ref.Value == nil {
+		return nil
+	}
+	var out []string
+	hasProblem := false
+	for _, sub := range ref.Value.AllOf {
+		if strings.HasSuffix(sub.Ref, "/Problem") {
+			hasProblem = true
+			continue
+		}
+		if sub.Value == nil {
+			continue
+		}
+		if t, ok := sub.Value.Properties["type"]; ok && t.Value != nil {
+			for _, e := range t.Value.Enum {
+				out = append(out, fmt.Sprint(e))
+			}
+		}
+	}
+	if !hasProblem {
+		return nil
+	}
+	return out
 }

@@ -53,6 +53,9 @@ components:
       properties:
         camelCase: {type: string}
         cost_pence: {type: number}
+        count: {type: integer, minimum: 0}
+        address: {nullable: true, allOf: [{$ref: "#/components/schemas/Thing"}]}
+        decision: {type: string, nullable: true, enum: [yes, no]}
 `
 	doc, err := openapi3.NewLoader().LoadFromData([]byte(bad))
 	require.NoError(t, err)
@@ -61,7 +64,9 @@ components:
 	for _, want := range []string{
 		"x-pbudget-roles", "must declare a 401", "must declare a 404", "must declare a 413",
 		"X-Request-Id", "application/problem+json only", "unknown fields", "snake_case",
-		"integer with format int64", "no floating point",
+		"integer with format int64", "no floating point", "info.contact", "needs a description",
+		"request body has an example", "must declare a 405", "a string has a maxLength", "a minimum and a maximum",
+		"nullable beside allOf needs a type", "nullable enum lists null",
 	} {
 		require.Contains(t, all, want)
 	}

@@ -133,6 +133,24 @@ func (e AssessmentType) Valid() bool {
 	}
 }
 
+// Defines values for BadRequestProblemType.
+const (
+	UrnPbudgetProblemDataRejected BadRequestProblemType = "urn:pbudget:problem:data-rejected"
+	UrnPbudgetProblemValidation   BadRequestProblemType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the BadRequestProblemType enum.
+func (e BadRequestProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemDataRejected:
+		return true
+	case UrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BudgetChange.
 const (
 	BudgetChangeCeilingRaised        BudgetChange = "ceiling_raised"
@@ -715,6 +733,21 @@ func (e FinancialAssessmentPatchDreMethod) Valid() bool {
 	}
 }
 
+// Defines values for ForbiddenProblemType.
+const (
+	ForbiddenProblemTypeUrnPbudgetProblemForbidden ForbiddenProblemType = "urn:pbudget:problem:forbidden"
+)
+
+// Valid indicates whether the value is a known member of the ForbiddenProblemType enum.
+func (e ForbiddenProblemType) Valid() bool {
+	switch e {
+	case ForbiddenProblemTypeUrnPbudgetProblemForbidden:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FundingDecisionDecision.
 const (
 	FundingDecisionDecisionApprove          FundingDecisionDecision = "approve"
@@ -741,6 +774,7 @@ const (
 	FundingRequestDecisionApprove          FundingRequestDecision = "approve"
 	FundingRequestDecisionApproveDifferent FundingRequestDecision = "approve_different"
 	FundingRequestDecisionDecline          FundingRequestDecision = "decline"
+	FundingRequestDecisionLessThannil      FundingRequestDecision = "<nil>"
 )
 
 // Valid indicates whether the value is a known member of the FundingRequestDecision enum.
@@ -751,6 +785,8 @@ func (e FundingRequestDecision) Valid() bool {
 	case FundingRequestDecisionApproveDifferent:
 		return true
 	case FundingRequestDecisionDecline:
+		return true
+	case FundingRequestDecisionLessThannil:
 		return true
 	default:
 		return false
@@ -943,6 +979,21 @@ func (e IncomeType) Valid() bool {
 	}
 }
 
+// Defines values for InternalErrorProblemType.
+const (
+	UrnPbudgetProblemInternal InternalErrorProblemType = "urn:pbudget:problem:internal"
+)
+
+// Valid indicates whether the value is a known member of the InternalErrorProblemType enum.
+func (e InternalErrorProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemInternal:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LineFrequency.
 const (
 	Once      LineFrequency = "once"
@@ -1042,6 +1093,51 @@ func (e ManagementOption) Valid() bool {
 	}
 }
 
+// Defines values for MethodNotAllowedProblemType.
+const (
+	UrnPbudgetProblemMethodNotAllowed MethodNotAllowedProblemType = "urn:pbudget:problem:method-not-allowed"
+)
+
+// Valid indicates whether the value is a known member of the MethodNotAllowedProblemType enum.
+func (e MethodNotAllowedProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemMethodNotAllowed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotFoundProblemType.
+const (
+	UrnPbudgetProblemNotFound NotFoundProblemType = "urn:pbudget:problem:not-found"
+)
+
+// Valid indicates whether the value is a known member of the NotFoundProblemType enum.
+func (e NotFoundProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayloadTooLargeProblemType.
+const (
+	UrnPbudgetProblemPayloadTooLarge PayloadTooLargeProblemType = "urn:pbudget:problem:payload-too-large"
+)
+
+// Valid indicates whether the value is a known member of the PayloadTooLargeProblemType enum.
+func (e PayloadTooLargeProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemPayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PersonType.
 const (
 	PersonTypeAdult PersonType = "adult"
@@ -1078,6 +1174,36 @@ func (e PlanStatus) Valid() bool {
 	case PlanStatusSubmitted:
 		return true
 	case PlanStatusSuperseded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PreconditionFailedProblemType.
+const (
+	UrnPbudgetProblemVersionMismatch PreconditionFailedProblemType = "urn:pbudget:problem:version-mismatch"
+)
+
+// Valid indicates whether the value is a known member of the PreconditionFailedProblemType enum.
+func (e PreconditionFailedProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemVersionMismatch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PreconditionRequiredProblemType.
+const (
+	UrnPbudgetProblemIfMatchRequired PreconditionRequiredProblemType = "urn:pbudget:problem:if-match-required"
+)
+
+// Valid indicates whether the value is a known member of the PreconditionRequiredProblemType enum.
+func (e PreconditionRequiredProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemIfMatchRequired:
 		return true
 	default:
 		return false
@@ -1213,6 +1339,51 @@ func (e ReadyStatus) Valid() bool {
 	}
 }
 
+// Defines values for RelationshipFamilyRelation.
+const (
+	RelationshipFamilyRelationChild         RelationshipFamilyRelation = "child"
+	RelationshipFamilyRelationCivilPartner  RelationshipFamilyRelation = "civil_partner"
+	RelationshipFamilyRelationGrandchild    RelationshipFamilyRelation = "grandchild"
+	RelationshipFamilyRelationGrandparent   RelationshipFamilyRelation = "grandparent"
+	RelationshipFamilyRelationLessThannil   RelationshipFamilyRelation = "<nil>"
+	RelationshipFamilyRelationNotRelated    RelationshipFamilyRelation = "not_related"
+	RelationshipFamilyRelationOtherRelative RelationshipFamilyRelation = "other_relative"
+	RelationshipFamilyRelationParent        RelationshipFamilyRelation = "parent"
+	RelationshipFamilyRelationPartner       RelationshipFamilyRelation = "partner"
+	RelationshipFamilyRelationSibling       RelationshipFamilyRelation = "sibling"
+	RelationshipFamilyRelationSpouse        RelationshipFamilyRelation = "spouse"
+)
+
+// Valid indicates whether the value is a known member of the RelationshipFamilyRelation enum.
+func (e RelationshipFamilyRelation) Valid() bool {
+	switch e {
+	case RelationshipFamilyRelationChild:
+		return true
+	case RelationshipFamilyRelationCivilPartner:
+		return true
+	case RelationshipFamilyRelationGrandchild:
+		return true
+	case RelationshipFamilyRelationGrandparent:
+		return true
+	case RelationshipFamilyRelationLessThannil:
+		return true
+	case RelationshipFamilyRelationNotRelated:
+		return true
+	case RelationshipFamilyRelationOtherRelative:
+		return true
+	case RelationshipFamilyRelationParent:
+		return true
+	case RelationshipFamilyRelationPartner:
+		return true
+	case RelationshipFamilyRelationSibling:
+		return true
+	case RelationshipFamilyRelationSpouse:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RelationshipKind.
 const (
 	AuthorisedPersonFor RelationshipKind = "authorised_person_for"
@@ -1231,6 +1402,21 @@ func (e RelationshipKind) Valid() bool {
 	case NomineeFor:
 		return true
 	case SameHouseholdMember:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ServiceUnavailableProblemType.
+const (
+	UrnPbudgetProblemUnavailable ServiceUnavailableProblemType = "urn:pbudget:problem:unavailable"
+)
+
+// Valid indicates whether the value is a known member of the ServiceUnavailableProblemType enum.
+func (e ServiceUnavailableProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemUnavailable:
 		return true
 	default:
 		return false
@@ -1288,6 +1474,39 @@ func (e UnableReason) Valid() bool {
 	}
 }
 
+// Defines values for UnauthorizedProblemType.
+const (
+	UrnPbudgetProblemInvalidToken UnauthorizedProblemType = "urn:pbudget:problem:invalid-token"
+	UrnPbudgetProblemMissingToken UnauthorizedProblemType = "urn:pbudget:problem:missing-token"
+)
+
+// Valid indicates whether the value is a known member of the UnauthorizedProblemType enum.
+func (e UnauthorizedProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemInvalidToken:
+		return true
+	case UrnPbudgetProblemMissingToken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UnsupportedMediaTypeProblemType.
+const (
+	UrnPbudgetProblemUnsupportedMediaType UnsupportedMediaTypeProblemType = "urn:pbudget:problem:unsupported-media-type"
+)
+
+// Valid indicates whether the value is a known member of the UnsupportedMediaTypeProblemType enum.
+func (e UnsupportedMediaTypeProblemType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpratingJobStatus.
 const (
 	UpratingJobStatusCompleted UpratingJobStatus = "completed"
@@ -1306,6 +1525,1542 @@ func (e UpratingJobStatus) Valid() bool {
 	case UpratingJobStatusQueued:
 		return true
 	case UpratingJobStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid     UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cared-for-person-invalid"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed     UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:carer-reason-not-allowed"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome          UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:duplicate-outcome"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:field-not-for-assessment-type"
+	UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch    UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:outcome-reasons-mismatch"
+)
+
+// Valid indicates whether the value is a known member of the UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType:
+		return true
+	case UpdateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CancelAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CancelAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft     CancelAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-not-draft"
+	CancelAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CancelAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CancelAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CancelAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CancelAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft:
+		return true
+	case CancelAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CancelAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CancelAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CancelAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CancelAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CancelAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CancelAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft     CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-not-draft"
+	CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen             CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+	CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentNotDraft:
+		return true
+	case CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	case CompleteAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentIncomplete             CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-incomplete"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReason       CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-reduction-needs-reason"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReassessment CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-reduction-needs-reassessment"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused             CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNoActiveRasVersion               CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:no-active-ras-version"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverrideAgreesWithComputed       CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:override-agrees-with-computed"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasAnswersInvalid                CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-answers-invalid"
+	CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid             CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-definition-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentIncomplete:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReason:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetReductionNeedsReassessment:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNoActiveRasVersion:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverrideAgreesWithComputed:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasAnswersInvalid:
+		return true
+	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentAgreementExists CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-agreement-exists"
+	CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight       CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved              CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentAgreementExists:
+		return true
+	case CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentRecipientInvalid CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-recipient-invalid"
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines   CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-direct-payment-lines"
+	CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound                  CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-found"
+)
+
+// Valid indicates whether the value is a known member of the CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentRecipientInvalid:
+		return true
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines:
+		return true
+	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-current-exists"
+	UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft      UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists:
+		return true
+	case UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIncomeDisregardInvalid    UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:income-disregard-invalid"
+	UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPensionAgeOverrideInvalid UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:pension-age-override-invalid"
+)
+
+// Valid indicates whether the value is a known member of the UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIncomeDisregardInvalid:
+		return true
+	case UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPensionAgeOverrideInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen                       CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+	CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-current-exists"
+	CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft      CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-not-draft"
+	CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight           CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	case CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists:
+		return true
+	case CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentNotDraft:
+		return true
+	case CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDreFlatNotSet                 CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:dre-flat-not-set"
+	CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEffectiveDateInFuture         CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:effective-date-in-future"
+	CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentAdultsOnly CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-adults-only"
+	CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentIncomplete CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-incomplete"
+	CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemMigRateMissing                CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:mig-rate-missing"
+	CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNoRateTableInForce            CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:no-rate-table-in-force"
+)
+
+// Valid indicates whether the value is a known member of the CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDreFlatNotSet:
+		return true
+	case CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEffectiveDateInFuture:
+		return true
+	case CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentAdultsOnly:
+		return true
+	case CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentIncomplete:
+		return true
+	case CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemMigRateMissing:
+		return true
+	case CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNoRateTableInForce:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending  CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:funding-request-pending"
+	CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending:
+		return true
+	case CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetNotFound         CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-not-found"
+	CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused   CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRequestNotAboveCeiling CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:request-not-above-ceiling"
+)
+
+// Valid indicates whether the value is a known member of the CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetNotFound:
+		return true
+	case CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRequestNotAboveCeiling:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetChangedSinceRequest DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-changed-since-request"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded               DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen                DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestDecided     DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:funding-request-decided"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending     DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:funding-request-pending"
+	DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight    DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetChangedSinceRequest:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestDecided:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFundingRequestPending:
+		return true
+	case DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedAmountNotAllowed   DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-amount-not-allowed"
+	DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedAmountRequired     DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-amount-required"
+	DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedNotAboveIndicative DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-not-above-indicative"
+	DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused       DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedAmountNotAllowed:
+		return true
+	case DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedAmountRequired:
+		return true
+	case DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedNotAboveIndicative:
+		return true
+	case DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfAgreementExists     CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-agreement-exists"
+	CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved        CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfAgreementExists:
+		return true
+	case CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired           CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-isf-lines-with-provider"
+	CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound                  CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-found"
+)
+
+// Valid indicates whether the value is a known member of the CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider:
+		return true
+	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePerson409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreatePerson409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken         CreatePerson409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:nhs-number-taken"
+)
+
+// Valid indicates whether the value is a known member of the CreatePerson409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreatePerson409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePerson422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreatePerson422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge        CreatePerson422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:person-type-age"
+)
+
+// Valid indicates whether the value is a known member of the CreatePerson422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreatePerson422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdatePerson409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken UpdatePerson409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:nhs-number-taken"
+)
+
+// Valid indicates whether the value is a known member of the UpdatePerson409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdatePerson409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdatePerson409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNhsNumberTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdatePerson422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge UpdatePerson422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:person-type-age"
+)
+
+// Valid indicates whether the value is a known member of the UpdatePerson422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdatePerson422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdatePerson422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonTypeAge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentTypeForPerson       CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-type-for-person"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid         CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cared-for-person-invalid"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed         CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:carer-reason-not-allowed"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome              CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:duplicate-outcome"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType     CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:field-not-for-assessment-type"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch        CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:outcome-reasons-mismatch"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessedAssessmentInvalid   CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reassessed-assessment-invalid"
+	CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessesOnlyForReassessment CreateAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reassesses-only-for-reassessment"
+)
+
+// Valid indicates whether the value is a known member of the CreateAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentTypeForPerson:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessedAssessmentInvalid:
+		return true
+	case CreateAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessesOnlyForReassessment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:financial-assessment-current-exists"
+	CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight           CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFinancialAssessmentCurrentExists:
+		return true
+	case CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused      CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIncomeDisregardInvalid    CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:income-disregard-invalid"
+	CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPensionAgeOverrideInvalid CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:pension-age-override-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIncomeDisregardInvalid:
+		return true
+	case CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPensionAgeOverrideInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRelationship409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists     CreateRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:relationship-exists"
+)
+
+// Valid indicates whether the value is a known member of the CreateRelationship409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRelationship409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRelationship422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused  CreateRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelatedPersonNotFound CreateRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:related-person-not-found"
+	CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSelfRelationship      CreateRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:self-relationship"
+)
+
+// Valid indicates whether the value is a known member of the CreateRelationship422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRelationship422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelatedPersonNotFound:
+		return true
+	case CreateRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSelfRelationship:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EndRelationship409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight EndRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipEnded      EndRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:relationship-ended"
+	EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists     EndRelationship409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:relationship-exists"
+)
+
+// Valid indicates whether the value is a known member of the EndRelationship409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EndRelationship409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipEnded:
+		return true
+	case EndRelationship409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRelationshipExists:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EndRelationship422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	EndRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndBeforeStart       EndRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:end-before-start"
+	EndRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused EndRelationship422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the EndRelationship422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EndRelationship422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case EndRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndBeforeStart:
+		return true
+	case EndRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+)
+
+// Valid indicates whether the value is a known member of the CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateProvider409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateProvider409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateProvider409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateProvider409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateProvider409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateProvider409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateProvider422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateProvider422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateProvider422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateProvider422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateProvider422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateProvider422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-definition-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-active-exists"
+	UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft     UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists:
+		return true
+	case UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-definition-invalid"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-active-exists"
+	ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft     ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists:
+		return true
+	case ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-active-exists"
+	RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotActive    RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ras-version-not-active"
+)
+
+// Valid indicates whether the value is a known member of the RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionActiveExists:
+		return true
+	case RetireRASVersion409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasVersionNotActive:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RetireRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RetireRASVersion422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRateTable409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken     CreateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-date-taken"
+	CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen        CreateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:uprating-job-open"
+)
+
+// Valid indicates whether the value is a known member of the CreateRateTable409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRateTable409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken:
+		return true
+	case CreateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRateTable422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid     CreateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateRateTable422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-date-taken"
+	UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInForce   UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-in-force"
+	UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen    UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:uprating-job-open"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken:
+		return true
+	case UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInForce:
+		return true
+	case UpdateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-invalid"
+)
+
+// Valid indicates whether the value is a known member of the UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UprateRateTable409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight UprateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken     UprateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:rate-table-date-taken"
+	UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen        UprateRateTable409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:uprating-job-open"
+)
+
+// Valid indicates whether the value is a known member of the UprateRateTable409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UprateRateTable409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRateTableDateTaken:
+		return true
+	case UprateRateTable409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUpratingJobOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UprateRateTable422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UprateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused UprateRateTable422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the UprateRateTable422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UprateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UprateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemServiceCategoryExists  CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:service-category-exists"
+)
+
+// Valid indicates whether the value is a known member of the CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemServiceCategoryExists:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemForbidden          ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:forbidden"
+	ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverDelegatedLimit ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:over-delegated-limit"
+)
+
+// Valid indicates whether the value is a known member of the ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemForbidden:
+		return true
+	case ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOverDelegatedLimit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen             ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-open"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted       ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-submitted"
+)
+
+// Valid indicates whether the value is a known member of the ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetOpen:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDifferenceReasonRequired            ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:difference-reason-required"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused                ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSignOffChecksFailed                 ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:sign-off-checks-failed"
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDifferenceReasonRequired:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSignOffChecksFailed:
+		return true
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddPlanLine409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft           AddPlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the AddPlanLine409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AddPlanLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case AddPlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddPlanLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused                AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              AddPlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the AddPlanLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AddPlanLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case AddPlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded           RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case RemovePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case RemovePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded           ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted       ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-submitted"
+)
+
+// Valid indicates whether the value is a known member of the ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved        ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft           SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded:
+		return true
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong    SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-care-home-stay-too-long"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory       SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-excluded-category"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:family-personal-assistant-not-necessary"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused                SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired                 SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-provider-required"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod             SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:line-outside-budget-period"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson        SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-is-the-person"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound           SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:personal-assistant-not-found"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoLines                      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-lines"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget                      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-over-budget"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid                     SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-invalid"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates                SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-dates"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit                 SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:residential-stay-unit"
+	SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory              SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:unknown-service-category"
+)
+
+// Valid indicates whether the value is a known member of the SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentCareHomeStayTooLong:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentExcludedCategory:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFamilyPersonalAssistantNotNecessary:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfProviderRequired:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLineOutsideBudgetPeriod:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantIsThePerson:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPersonalAssistantNotFound:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoLines:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanOverBudget:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderInvalid:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayDates:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResidentialStayUnit:
+		return true
+	case SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemUnknownServiceCategory:
 		return true
 	default:
 		return false
@@ -1375,12 +3130,17 @@ type Assessment struct {
 	ChildDisabled *bool `json:"child_disabled,omitempty"`
 
 	// ChildUnlikelyToAchieveReasonableStandard s17(10)(a) — unlikely to achieve or maintain a reasonable standard of health or development without services.
-	ChildUnlikelyToAchieveReasonableStandard *bool                          `json:"child_unlikely_to_achieve_reasonable_standard,omitempty"`
-	CompletedAt                              nullable.Nullable[time.Time]   `json:"completed_at"`
-	CompletedBy                              nullable.Nullable[string]      `json:"completed_by"`
-	CreatedAt                                time.Time                      `json:"created_at"`
-	Eligibility                              nullable.Nullable[Eligibility] `json:"eligibility"`
-	Id                                       openapi_types.UUID             `json:"id"`
+	ChildUnlikelyToAchieveReasonableStandard *bool                        `json:"child_unlikely_to_achieve_reasonable_standard,omitempty"`
+	CompletedAt                              nullable.Nullable[time.Time] `json:"completed_at"`
+	CompletedBy                              nullable.Nullable[string]    `json:"completed_by"`
+
+	// CompletionBlockers While a draft: the facts still missing before it can be completed (each with the field, as a
+	// JSON Pointer, and code `required_to_complete`); empty when it can be completed, and once
+	// completed or cancelled. Completion with blockers is 422 `assessment-incomplete`.
+	CompletionBlockers []FieldError                   `json:"completion_blockers"`
+	CreatedAt          time.Time                      `json:"created_at"`
+	Eligibility        nullable.Nullable[Eligibility] `json:"eligibility"`
+	Id                 openapi_types.UUID             `json:"id"`
 
 	// ImpairmentOrIllness The needs arise from a physical or mental impairment or illness.
 	ImpairmentOrIllness *bool `json:"impairment_or_illness,omitempty"`
@@ -1585,6 +3345,9 @@ type AuditEventList struct {
 	NextPageToken *string      `json:"next_page_token,omitempty"`
 }
 
+// BadRequestProblemType The problem types of the shared `BadRequest` response.
+type BadRequestProblemType string
+
 // BudgetChange What made this version.
 type BudgetChange string
 
@@ -1773,9 +3536,11 @@ type CouncilSettings struct {
 	DpCareHomeJoinGapDays int `json:"dp_care_home_join_gap_days"`
 
 	// DpCareHomeMaxDays The longest care-home stay a direct payment may fund, in days (default 28: four consecutive weeks in 12 months).
-	DpCareHomeMaxDays int       `json:"dp_care_home_max_days"`
-	UpdatedAt         time.Time `json:"updated_at"`
-	Version           int       `json:"version"`
+	DpCareHomeMaxDays int `json:"dp_care_home_max_days"`
+
+	// UpdatedAt null while the council runs on the defaults (it has never changed its settings).
+	UpdatedAt nullable.Nullable[time.Time] `json:"updated_at"`
+	Version   int                          `json:"version"`
 }
 
 // CouncilSettingsPatch defines model for CouncilSettingsPatch.
@@ -2086,6 +3851,9 @@ type FinancialAssessmentPatch struct {
 // FinancialAssessmentPatchDreMethod defines model for FinancialAssessmentPatch.DreMethod.
 type FinancialAssessmentPatchDreMethod string
 
+// ForbiddenProblemType The problem types of the shared `Forbidden` response.
+type ForbiddenProblemType string
+
 // FundingDecision defines model for FundingDecision.
 type FundingDecision struct {
 	// ApprovedAnnualPence Required for approve_different; not allowed otherwise.
@@ -2228,6 +3996,9 @@ type IncomeItem struct {
 // IncomeType Earnings and the mobility components of DLA and PIP are disregarded.
 type IncomeType string
 
+// InternalErrorProblemType The problem types of the shared `InternalError` response.
+type InternalErrorProblemType string
+
 // LineFrequency defines model for LineFrequency.
 type LineFrequency string
 
@@ -2257,10 +4028,16 @@ type MIGRates struct {
 // ManagementOption defines model for ManagementOption.
 type ManagementOption string
 
+// MethodNotAllowedProblemType The problem types of the shared `MethodNotAllowed` response.
+type MethodNotAllowedProblemType string
+
 // NHSNumber Ten digits, optionally grouped 3-3-4 by spaces, with a valid modulus-11 check digit.
 //
 // Example: 943 476 5919
 type NHSNumber = string
+
+// NotFoundProblemType The problem types of the shared `NotFound` response.
+type NotFoundProblemType string
 
 // OptionTotal One management option's share. Option costs are sums of their lines, so they add up to the plan
 // exactly. The person's contribution is apportioned to options in proportion to their cost
@@ -2281,6 +4058,9 @@ type PAEvidence struct {
 	EmployersLiabilityInsuranceExpiry *openapi_types.Date `json:"employers_liability_insurance_expiry,omitempty"`
 	PayrollProvider                   *string             `json:"payroll_provider,omitempty"`
 }
+
+// PayloadTooLargeProblemType The problem types of the shared `PayloadTooLarge` response.
+type PayloadTooLargeProblemType string
 
 // PensionCreditAge How the MIG's pension credit age row was chosen. The qualifying age for pension credit is the
 // women's State Pension age for the person's date of birth, whatever their sex (State Pension
@@ -2455,6 +4235,12 @@ type PlanOutcome struct {
 
 // PlanStatus defines model for PlanStatus.
 type PlanStatus string
+
+// PreconditionFailedProblemType The problem types of the shared `PreconditionFailed` response.
+type PreconditionFailedProblemType string
+
+// PreconditionRequiredProblemType The problem types of the shared `PreconditionRequired` response.
+type PreconditionRequiredProblemType string
 
 // Problem RFC 9457 problem details.
 type Problem struct {
@@ -2760,10 +4546,12 @@ type Relationship struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// EndDate Exclusive.
-	EndDate        nullable.Nullable[openapi_types.Date] `json:"end_date"`
-	EndReason      nullable.Nullable[string]             `json:"end_reason"`
-	FamilyRelation nullable.Nullable[FamilyRelation]     `json:"family_relation"`
-	Id             openapi_types.UUID                    `json:"id"`
+	EndDate   nullable.Nullable[openapi_types.Date] `json:"end_date"`
+	EndReason nullable.Nullable[string]             `json:"end_reason"`
+
+	// FamilyRelation How the two people are related by family, when they are; null when not recorded.
+	FamilyRelation nullable.Nullable[RelationshipFamilyRelation] `json:"family_relation"`
+	Id             openapi_types.UUID                            `json:"id"`
 
 	// Kind What the person is to the related person: `carer_of` (provides care to them),
 	// `authorised_person_for` (receives direct payments for them when they lack capacity),
@@ -2776,6 +4564,9 @@ type Relationship struct {
 	UpdatedAt       time.Time                             `json:"updated_at"`
 	Version         int                                   `json:"version"`
 }
+
+// RelationshipFamilyRelation How the two people are related by family, when they are; null when not recorded.
+type RelationshipFamilyRelation string
 
 // RelationshipCreate defines model for RelationshipCreate.
 type RelationshipCreate struct {
@@ -2839,6 +4630,9 @@ type ServiceCategoryCreate struct {
 type ServiceCategoryList struct {
 	Items []ServiceCategory `json:"items"`
 }
+
+// ServiceUnavailableProblemType The problem types of the shared `ServiceUnavailable` response.
+type ServiceUnavailableProblemType string
 
 // SignOffChecks The approver's record of each sign-off check; every one must hold to approve (return the plan otherwise).
 type SignOffChecks struct {
@@ -2944,6 +4738,12 @@ type SupportPlanPatch struct {
 // `significant_pain_distress_anxiety`, `endangers_health_or_safety` (the person's or others'),
 // `takes_significantly_longer` (adults only: carers have the first three, reg 3(3)).
 type UnableReason string
+
+// UnauthorizedProblemType The problem types of the shared `Unauthorized` response.
+type UnauthorizedProblemType string
+
+// UnsupportedMediaTypeProblemType The problem types of the shared `UnsupportedMediaType` response.
+type UnsupportedMediaTypeProblemType string
 
 // UpratingChange defines model for UpratingChange.
 type UpratingChange struct {
@@ -3051,44 +4851,170 @@ type RateTableId = openapi_types.UUID
 // RelationshipId defines model for RelationshipId.
 type RelationshipId = openapi_types.UUID
 
-// BadRequest RFC 9457 problem details.
-type BadRequest = Problem
+// BadRequest defines model for BadRequest.
+type BadRequest struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// Conflict RFC 9457 problem details.
-type Conflict = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// Forbidden RFC 9457 problem details.
-type Forbidden = Problem
+	// Type The problem types of the shared `BadRequest` response.
+	Type BadRequestProblemType `json:"type"`
+}
 
-// InternalError RFC 9457 problem details.
-type InternalError = Problem
+// Forbidden defines model for Forbidden.
+type Forbidden struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// MethodNotAllowed RFC 9457 problem details.
-type MethodNotAllowed = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// NotFound RFC 9457 problem details.
-type NotFound = Problem
+	// Type The problem types of the shared `Forbidden` response.
+	Type ForbiddenProblemType `json:"type"`
+}
 
-// PayloadTooLarge RFC 9457 problem details.
-type PayloadTooLarge = Problem
+// InternalError defines model for InternalError.
+type InternalError struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// PreconditionFailed RFC 9457 problem details.
-type PreconditionFailed = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// PreconditionRequired RFC 9457 problem details.
-type PreconditionRequired = Problem
+	// Type The problem types of the shared `InternalError` response.
+	Type InternalErrorProblemType `json:"type"`
+}
 
-// ServiceUnavailable RFC 9457 problem details.
-type ServiceUnavailable = Problem
+// MethodNotAllowed defines model for MethodNotAllowed.
+type MethodNotAllowed struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
 
-// Unauthorized RFC 9457 problem details.
-type Unauthorized = Problem
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
-// UnprocessableEntity RFC 9457 problem details.
-type UnprocessableEntity = Problem
+	// Type The problem types of the shared `MethodNotAllowed` response.
+	Type MethodNotAllowedProblemType `json:"type"`
+}
 
-// UnsupportedMediaType RFC 9457 problem details.
-type UnsupportedMediaType = Problem
+// NotFound defines model for NotFound.
+type NotFound struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `NotFound` response.
+	Type NotFoundProblemType `json:"type"`
+}
+
+// PayloadTooLarge defines model for PayloadTooLarge.
+type PayloadTooLarge struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `PayloadTooLarge` response.
+	Type PayloadTooLargeProblemType `json:"type"`
+}
+
+// PreconditionFailed defines model for PreconditionFailed.
+type PreconditionFailed struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `PreconditionFailed` response.
+	Type PreconditionFailedProblemType `json:"type"`
+}
+
+// PreconditionRequired defines model for PreconditionRequired.
+type PreconditionRequired struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `PreconditionRequired` response.
+	Type PreconditionRequiredProblemType `json:"type"`
+}
+
+// ServiceUnavailable defines model for ServiceUnavailable.
+type ServiceUnavailable struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `ServiceUnavailable` response.
+	Type ServiceUnavailableProblemType `json:"type"`
+}
+
+// Unauthorized defines model for Unauthorized.
+type Unauthorized struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `Unauthorized` response.
+	Type UnauthorizedProblemType `json:"type"`
+}
+
+// UnsupportedMediaType defines model for UnsupportedMediaType.
+type UnsupportedMediaType struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+
+	// Type The problem types of the shared `UnsupportedMediaType` response.
+	Type UnsupportedMediaTypeProblemType `json:"type"`
+}
 
 // ListAssessmentsParams defines parameters for ListAssessments.
 type ListAssessmentsParams struct {
@@ -3109,6 +5035,12 @@ type UpdateAssessmentParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateAssessment.
+type UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateAssessment.
+type UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType string
+
 // CancelAssessmentParams defines parameters for CancelAssessment.
 type CancelAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3118,6 +5050,12 @@ type CancelAssessmentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CancelAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CancelAssessment.
+type CancelAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CancelAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CancelAssessment.
+type CancelAssessment422ApplicationProblemPlusJSONResponseBodyType string
+
 // CompleteAssessmentParams defines parameters for CompleteAssessment.
 type CompleteAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3126,6 +5064,12 @@ type CompleteAssessmentParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteAssessment.
+type CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteAssessment.
+type CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
@@ -3174,6 +5118,12 @@ type CreateDirectPaymentAgreementParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateDirectPaymentAgreement.
+type CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateDirectPaymentAgreement.
+type CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdateDirectPaymentAgreementParams defines parameters for UpdateDirectPaymentAgreement.
 type UpdateDirectPaymentAgreementParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3186,6 +5136,12 @@ type UpdateFinancialAssessmentParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateFinancialAssessment.
+type UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateFinancialAssessment.
+type UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType string
+
 // CompleteFinancialAssessmentParams defines parameters for CompleteFinancialAssessment.
 type CompleteFinancialAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3194,6 +5150,12 @@ type CompleteFinancialAssessmentParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteFinancialAssessment.
+type CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CompleteFinancialAssessment.
+type CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListFundingRequestsParams defines parameters for ListFundingRequests.
 type ListFundingRequestsParams struct {
@@ -3211,6 +5173,12 @@ type CreateFundingRequestParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFundingRequest.
+type CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFundingRequest.
+type CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType string
+
 // DecideFundingRequestParams defines parameters for DecideFundingRequest.
 type DecideFundingRequestParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3219,6 +5187,12 @@ type DecideFundingRequestParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType defines parameters for DecideFundingRequest.
+type DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType string
+
+// DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType defines parameters for DecideFundingRequest.
+type DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListISFAgreementsParams defines parameters for ListISFAgreements.
 type ListISFAgreementsParams struct {
@@ -3233,6 +5207,12 @@ type CreateISFAgreementParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateISFAgreement.
+type CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateISFAgreement.
+type CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPeopleParams defines parameters for ListPeople.
 type ListPeopleParams struct {
@@ -3254,11 +5234,23 @@ type CreatePersonParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreatePerson409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreatePerson.
+type CreatePerson409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreatePerson422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreatePerson.
+type CreatePerson422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdatePersonParams defines parameters for UpdatePerson.
 type UpdatePersonParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// UpdatePerson409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdatePerson.
+type UpdatePerson409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdatePerson422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdatePerson.
+type UpdatePerson422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPersonAssessmentsParams defines parameters for ListPersonAssessments.
 type ListPersonAssessmentsParams struct {
@@ -3274,6 +5266,12 @@ type CreateAssessmentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateAssessment.
+type CreateAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateAssessment.
+type CreateAssessment422ApplicationProblemPlusJSONResponseBodyType string
+
 // ListPersonFinancialAssessmentsParams defines parameters for ListPersonFinancialAssessments.
 type ListPersonFinancialAssessmentsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -3287,6 +5285,12 @@ type CreateFinancialAssessmentParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFinancialAssessment.
+type CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateFinancialAssessment.
+type CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPersonBudgetVersionsParams defines parameters for ListPersonBudgetVersions.
 type ListPersonBudgetVersionsParams struct {
@@ -3313,6 +5317,12 @@ type CreateRelationshipParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateRelationship409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRelationship.
+type CreateRelationship409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateRelationship422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRelationship.
+type CreateRelationship422ApplicationProblemPlusJSONResponseBodyType string
+
 // EndRelationshipParams defines parameters for EndRelationship.
 type EndRelationshipParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3321,6 +5331,12 @@ type EndRelationshipParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// EndRelationship409ApplicationProblemPlusJSONResponseBodyType defines parameters for EndRelationship.
+type EndRelationship409ApplicationProblemPlusJSONResponseBodyType string
+
+// EndRelationship422ApplicationProblemPlusJSONResponseBodyType defines parameters for EndRelationship.
+type EndRelationship422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPersonalBudgetsParams defines parameters for ListPersonalBudgets.
 type ListPersonalBudgetsParams struct {
@@ -3346,6 +5362,12 @@ type CreateSupportPlanParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateSupportPlan.
+type CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateSupportPlan.
+type CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
+
 // ListProvidersParams defines parameters for ListProviders.
 type ListProvidersParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -3360,6 +5382,12 @@ type CreateProviderParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateProvider409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateProvider.
+type CreateProvider409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateProvider422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateProvider.
+type CreateProvider422ApplicationProblemPlusJSONResponseBodyType string
 
 // UpdateProviderParams defines parameters for UpdateProvider.
 type UpdateProviderParams struct {
@@ -3383,11 +5411,23 @@ type CreateRASVersionParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRASVersion.
+type CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRASVersion.
+type CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdateRASVersionParams defines parameters for UpdateRASVersion.
 type UpdateRASVersionParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRASVersion.
+type UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRASVersion.
+type UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType string
 
 // ActivateRASVersionParams defines parameters for ActivateRASVersion.
 type ActivateRASVersionParams struct {
@@ -3398,6 +5438,12 @@ type ActivateRASVersionParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for ActivateRASVersion.
+type ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType string
+
+// ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType defines parameters for ActivateRASVersion.
+type ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType string
+
 // RetireRASVersionParams defines parameters for RetireRASVersion.
 type RetireRASVersionParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3406,6 +5452,12 @@ type RetireRASVersionParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType defines parameters for RetireRASVersion.
+type RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType string
+
+// RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType defines parameters for RetireRASVersion.
+type RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListRateTablesParams defines parameters for ListRateTables.
 type ListRateTablesParams struct {
@@ -3424,11 +5476,23 @@ type CreateRateTableParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateRateTable409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRateTable.
+type CreateRateTable409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRateTable.
+type CreateRateTable422ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdateRateTableParams defines parameters for UpdateRateTable.
 type UpdateRateTableParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRateTable.
+type UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateRateTable.
+type UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType string
 
 // UprateRateTableParams defines parameters for UprateRateTable.
 type UprateRateTableParams struct {
@@ -3436,11 +5500,23 @@ type UprateRateTableParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// UprateRateTable409ApplicationProblemPlusJSONResponseBodyType defines parameters for UprateRateTable.
+type UprateRateTable409ApplicationProblemPlusJSONResponseBodyType string
+
+// UprateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for UprateRateTable.
+type UprateRateTable422ApplicationProblemPlusJSONResponseBodyType string
+
 // CreateServiceCategoryParams defines parameters for CreateServiceCategory.
 type CreateServiceCategoryParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateServiceCategory.
+type CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateServiceCategory.
+type CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListSupportPlansParams defines parameters for ListSupportPlans.
 type ListSupportPlansParams struct {
@@ -3460,6 +5536,9 @@ type UpdateSupportPlanParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateSupportPlan.
+type UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
 // ApproveSupportPlanParams defines parameters for ApproveSupportPlan.
 type ApproveSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3468,6 +5547,15 @@ type ApproveSupportPlanParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType defines parameters for ApproveSupportPlan.
+type ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType string
+
+// ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for ApproveSupportPlan.
+type ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for ApproveSupportPlan.
+type ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
 
 // AddPlanLineParams defines parameters for AddPlanLine.
 type AddPlanLineParams struct {
@@ -3478,17 +5566,35 @@ type AddPlanLineParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// AddPlanLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for AddPlanLine.
+type AddPlanLine409ApplicationProblemPlusJSONResponseBodyType string
+
+// AddPlanLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for AddPlanLine.
+type AddPlanLine422ApplicationProblemPlusJSONResponseBodyType string
+
 // RemovePlanLineParams defines parameters for RemovePlanLine.
 type RemovePlanLineParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for RemovePlanLine.
+type RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType string
+
+// RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for RemovePlanLine.
+type RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType string
+
 // ReplacePlanLineParams defines parameters for ReplacePlanLine.
 type ReplacePlanLineParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReplacePlanLine.
+type ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType string
+
+// ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for ReplacePlanLine.
+type ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType string
 
 // ReturnSupportPlanParams defines parameters for ReturnSupportPlan.
 type ReturnSupportPlanParams struct {
@@ -3499,6 +5605,12 @@ type ReturnSupportPlanParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReturnSupportPlan.
+type ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for ReturnSupportPlan.
+type ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
+
 // ReviseSupportPlanParams defines parameters for ReviseSupportPlan.
 type ReviseSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3508,6 +5620,12 @@ type ReviseSupportPlanParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReviseSupportPlan.
+type ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for ReviseSupportPlan.
+type ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
+
 // SubmitSupportPlanParams defines parameters for SubmitSupportPlan.
 type SubmitSupportPlanParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3516,6 +5634,12 @@ type SubmitSupportPlanParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType defines parameters for SubmitSupportPlan.
+type SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
+
+// SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for SubmitSupportPlan.
+type SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListUpratingChangesParams defines parameters for ListUpratingChanges.
 type ListUpratingChangesParams struct {
@@ -3531,6 +5655,9 @@ type ListUpratingChangesParams struct {
 // UpdateAssessmentJSONRequestBody defines body for UpdateAssessment for application/json ContentType.
 type UpdateAssessmentJSONRequestBody = AssessmentPatch
 
+// UpdateAssessmentApplicationMergePatchPlusJSONRequestBody defines body for UpdateAssessment for application/merge-patch+json ContentType.
+type UpdateAssessmentApplicationMergePatchPlusJSONRequestBody = AssessmentPatch
+
 // CancelAssessmentJSONRequestBody defines body for CancelAssessment for application/json ContentType.
 type CancelAssessmentJSONRequestBody = ReasonBody
 
@@ -3540,14 +5667,23 @@ type CompleteAssessmentJSONRequestBody = AssessmentCompletion
 // UpdateCouncilSettingsJSONRequestBody defines body for UpdateCouncilSettings for application/json ContentType.
 type UpdateCouncilSettingsJSONRequestBody = CouncilSettingsPatch
 
+// UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody defines body for UpdateCouncilSettings for application/merge-patch+json ContentType.
+type UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody = CouncilSettingsPatch
+
 // CreateDirectPaymentAgreementJSONRequestBody defines body for CreateDirectPaymentAgreement for application/json ContentType.
 type CreateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementCreate
 
 // UpdateDirectPaymentAgreementJSONRequestBody defines body for UpdateDirectPaymentAgreement for application/json ContentType.
 type UpdateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementPatch
 
+// UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody defines body for UpdateDirectPaymentAgreement for application/merge-patch+json ContentType.
+type UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody = DirectPaymentAgreementPatch
+
 // UpdateFinancialAssessmentJSONRequestBody defines body for UpdateFinancialAssessment for application/json ContentType.
 type UpdateFinancialAssessmentJSONRequestBody = FinancialAssessmentPatch
+
+// UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody defines body for UpdateFinancialAssessment for application/merge-patch+json ContentType.
+type UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody = FinancialAssessmentPatch
 
 // CreateFundingRequestJSONRequestBody defines body for CreateFundingRequest for application/json ContentType.
 type CreateFundingRequestJSONRequestBody = FundingRequestCreate
@@ -3563,6 +5699,9 @@ type CreatePersonJSONRequestBody = PersonCreate
 
 // UpdatePersonJSONRequestBody defines body for UpdatePerson for application/json ContentType.
 type UpdatePersonJSONRequestBody = PersonPatch
+
+// UpdatePersonApplicationMergePatchPlusJSONRequestBody defines body for UpdatePerson for application/merge-patch+json ContentType.
+type UpdatePersonApplicationMergePatchPlusJSONRequestBody = PersonPatch
 
 // CreateAssessmentJSONRequestBody defines body for CreateAssessment for application/json ContentType.
 type CreateAssessmentJSONRequestBody = AssessmentCreate
@@ -3585,11 +5724,17 @@ type CreateProviderJSONRequestBody = ProviderCreate
 // UpdateProviderJSONRequestBody defines body for UpdateProvider for application/json ContentType.
 type UpdateProviderJSONRequestBody = ProviderPatch
 
+// UpdateProviderApplicationMergePatchPlusJSONRequestBody defines body for UpdateProvider for application/merge-patch+json ContentType.
+type UpdateProviderApplicationMergePatchPlusJSONRequestBody = ProviderPatch
+
 // CreateRASVersionJSONRequestBody defines body for CreateRASVersion for application/json ContentType.
 type CreateRASVersionJSONRequestBody = RASVersionCreate
 
 // UpdateRASVersionJSONRequestBody defines body for UpdateRASVersion for application/json ContentType.
 type UpdateRASVersionJSONRequestBody = RASVersionPatch
+
+// UpdateRASVersionApplicationMergePatchPlusJSONRequestBody defines body for UpdateRASVersion for application/merge-patch+json ContentType.
+type UpdateRASVersionApplicationMergePatchPlusJSONRequestBody = RASVersionPatch
 
 // CreateRateTableJSONRequestBody defines body for CreateRateTable for application/json ContentType.
 type CreateRateTableJSONRequestBody = RateTableCreate
@@ -3597,11 +5742,17 @@ type CreateRateTableJSONRequestBody = RateTableCreate
 // UpdateRateTableJSONRequestBody defines body for UpdateRateTable for application/json ContentType.
 type UpdateRateTableJSONRequestBody = RateTablePatch
 
+// UpdateRateTableApplicationMergePatchPlusJSONRequestBody defines body for UpdateRateTable for application/merge-patch+json ContentType.
+type UpdateRateTableApplicationMergePatchPlusJSONRequestBody = RateTablePatch
+
 // CreateServiceCategoryJSONRequestBody defines body for CreateServiceCategory for application/json ContentType.
 type CreateServiceCategoryJSONRequestBody = ServiceCategoryCreate
 
 // UpdateSupportPlanJSONRequestBody defines body for UpdateSupportPlan for application/json ContentType.
 type UpdateSupportPlanJSONRequestBody = SupportPlanPatch
+
+// UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody defines body for UpdateSupportPlan for application/merge-patch+json ContentType.
+type UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody = SupportPlanPatch
 
 // ApproveSupportPlanJSONRequestBody defines body for ApproveSupportPlan for application/json ContentType.
 type ApproveSupportPlanJSONRequestBody = PlanApproval
@@ -3691,40 +5842,56 @@ type ClientInterface interface {
 
 	// GetDocs The API reference, rendered from this contract.
 	//
+	// A Redoc page rendering this contract; it loads its script from this service only (no CDN), under a strict content security policy.
+	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetDocsScript The script of the API reference page (Redoc, MIT licence), embedded in the binary.
+	//
+	// The Redoc bundle used by `/docs`, cached for a day.
 	//
 	// Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
 	GetDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth The process is up.
 	//
+	// Answers 200 while the process runs, without touching the database (a liveness probe).
+	//
 	// Corresponds with GET /healthz (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOpenAPI This contract.
+	//
+	// Serves the repository's `openapi.yaml` byte for byte, so that tools read exactly the contract the server enforces.
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReady The database is reachable and fully migrated.
 	//
+	// Answers 200 when the database answers and carries every migration this binary knows, else 503 (a readiness probe).
+	//
 	// Corresponds with GET /readyz (the `GetReady` operationId).
 	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAssessments The council's assessments (a work list), oldest first.
+	//
+	// The council's assessments as a work list, filtered by status, type or practitioner, oldest first.
 	//
 	// Corresponds with GET /v1/assessments (the `ListAssessments` operationId).
 	ListAssessments(ctx context.Context, params *ListAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetAssessment One assessment.
 	//
+	// One assessment with its recorded facts, its eligibility once completed, and, while a draft, what still blocks its completion (`completion_blockers`).
+	//
 	// Corresponds with GET /v1/assessments/{assessment_id} (the `GetAssessment` operationId).
 	GetAssessment(ctx context.Context, assessmentId AssessmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateAssessmentWithBody Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+	//
+	// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3733,12 +5900,25 @@ type ClientInterface interface {
 
 	// UpdateAssessment Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
 	//
+	// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
 	UpdateAssessment(ctx context.Context, assessmentId AssessmentId, params *UpdateAssessmentParams, body UpdateAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateAssessmentWithApplicationMergePatchPlusJSONBody Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+	//
+	// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
+	UpdateAssessmentWithApplicationMergePatchPlusJSONBody(ctx context.Context, assessmentId AssessmentId, params *UpdateAssessmentParams, body UpdateAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CancelAssessmentWithBody Cancel a draft assessment, with a reason.
+	//
+	// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3746,6 +5926,8 @@ type ClientInterface interface {
 	CancelAssessmentWithBody(ctx context.Context, assessmentId AssessmentId, params *CancelAssessmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CancelAssessment Cancel a draft assessment, with a reason.
+	//
+	// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3782,15 +5964,21 @@ type ClientInterface interface {
 
 	// ListAuditEvents The audit trail of the council, oldest first.
 	//
+	// The append-only audit trail of the council, filtered by entity, actor, action or time, oldest first. Events hold field names and non-personal details, never personal values.
+	//
 	// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetCouncilSettings The council's settings: delegated limits and direct-payment rules.
 	//
+	// The council's settings: the approvers' delegated limit and the direct-payment stay limits. Version 1 while the defaults apply.
+	//
 	// Corresponds with GET /v1/council/settings (the `GetCouncilSettings` operationId).
 	GetCouncilSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateCouncilSettingsWithBody Change the council's settings.
+	//
+	// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3799,17 +5987,32 @@ type ClientInterface interface {
 
 	// UpdateCouncilSettings Change the council's settings.
 	//
+	// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
 	UpdateCouncilSettings(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBody Change the council's settings.
+	//
+	// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+	UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBody(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListDirectPaymentAgreements Direct-payment agreements (work lists).
+	//
+	// Direct-payment agreements, filtered by person or unsigned, oldest first.
 	//
 	// Corresponds with GET /v1/direct-payment-agreements (the `ListDirectPaymentAgreements` operationId).
 	ListDirectPaymentAgreements(ctx context.Context, params *ListDirectPaymentAgreementsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateDirectPaymentAgreementWithBody Record the direct-payment agreement of an approved plan.
+	//
+	// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3818,6 +6021,8 @@ type ClientInterface interface {
 
 	// CreateDirectPaymentAgreement Record the direct-payment agreement of an approved plan.
 	//
+	// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
@@ -3825,10 +6030,14 @@ type ClientInterface interface {
 
 	// GetDirectPaymentAgreement One direct-payment agreement.
 	//
+	// One direct-payment agreement with its annual amount and amount per payment.
+	//
 	// Corresponds with GET /v1/direct-payment-agreements/{agreement_id} (the `GetDirectPaymentAgreement` operationId).
 	GetDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateDirectPaymentAgreementWithBody Record the signature or the personal-assistant evidence.
+	//
+	// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3837,17 +6046,32 @@ type ClientInterface interface {
 
 	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
 	//
+	// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
 	UpdateDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBody Record the signature or the personal-assistant evidence.
+	//
+	// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+	UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBody(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetFinancialAssessment One financial assessment.
+	//
+	// One financial assessment with, once completed, the whole calculation (`result`) and the rate table used.
 	//
 	// Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
 	GetFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateFinancialAssessmentWithBody Change a draft financial assessment (lists are replaced whole).
+	//
+	// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3856,10 +6080,21 @@ type ClientInterface interface {
 
 	// UpdateFinancialAssessment Change a draft financial assessment (lists are replaced whole).
 	//
+	// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
 	UpdateFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBody Change a draft financial assessment (lists are replaced whole).
+	//
+	// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+	UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBody(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CompleteFinancialAssessment Complete it: compute the weekly contribution, step by step, with the rate table in force on the effective date.
 	//
@@ -3879,10 +6114,14 @@ type ClientInterface interface {
 
 	// ListFundingRequests Funding requests, oldest request first (status=pending is the panel's queue).
 	//
+	// Funding requests, oldest request first; `status=pending` is the panel's queue.
+	//
 	// Corresponds with GET /v1/funding-requests (the `ListFundingRequests` operationId).
 	ListFundingRequests(ctx context.Context, params *ListFundingRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateFundingRequestWithBody Ask the funding panel for more than the indicative budget, with a reason.
+	//
+	// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3891,12 +6130,16 @@ type ClientInterface interface {
 
 	// CreateFundingRequest Ask the funding panel for more than the indicative budget, with a reason.
 	//
+	// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/funding-requests (the `CreateFundingRequest` operationId).
 	CreateFundingRequest(ctx context.Context, params *CreateFundingRequestParams, body CreateFundingRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetFundingRequest One funding request.
+	//
+	// One funding request with its decision, if any, and the days it waited.
 	//
 	// Corresponds with GET /v1/funding-requests/{funding_request_id} (the `GetFundingRequest` operationId).
 	GetFundingRequest(ctx context.Context, fundingRequestId FundingRequestId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3921,10 +6164,14 @@ type ClientInterface interface {
 
 	// ListISFAgreements ISF agreements; provider staff see their own.
 	//
+	// ISF agreements, oldest first; provider staff see only their own.
+	//
 	// Corresponds with GET /v1/isf-agreements (the `ListISFAgreements` operationId).
 	ListISFAgreements(ctx context.Context, params *ListISFAgreementsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateISFAgreementWithBody Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+	//
+	// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3933,12 +6180,16 @@ type ClientInterface interface {
 
 	// CreateISFAgreement Record the Individual Service Fund agreement of an approved plan with an ISF provider.
 	//
+	// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
 	CreateISFAgreement(ctx context.Context, params *CreateISFAgreementParams, body CreateISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetISFAgreement One ISF agreement.
+	//
+	// One ISF agreement with its annual amount and amount per payment.
 	//
 	// Corresponds with GET /v1/isf-agreements/{agreement_id} (the `GetISFAgreement` operationId).
 	GetISFAgreement(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3952,12 +6203,16 @@ type ClientInterface interface {
 
 	// CreatePersonWithBody Record a person (a service user or a carer).
 	//
+	// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/people (the `CreatePerson` operationId).
 	CreatePersonWithBody(ctx context.Context, params *CreatePersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreatePerson Record a person (a service user or a carer).
+	//
+	// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3973,6 +6228,8 @@ type ClientInterface interface {
 
 	// UpdatePersonWithBody Change a person's details (JSON merge patch; null clears an optional field).
 	//
+	// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
@@ -3980,12 +6237,25 @@ type ClientInterface interface {
 
 	// UpdatePerson Change a person's details (JSON merge patch; null clears an optional field).
 	//
+	// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
 	UpdatePerson(ctx context.Context, personId PersonId, params *UpdatePersonParams, body UpdatePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdatePersonWithApplicationMergePatchPlusJSONBody Change a person's details (JSON merge patch; null clears an optional field).
+	//
+	// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
+	UpdatePersonWithApplicationMergePatchPlusJSONBody(ctx context.Context, personId PersonId, params *UpdatePersonParams, body UpdatePersonApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListPersonAssessments This person's assessments, oldest first.
+	//
+	// This person's needs, carer and child assessments, oldest first, by cursor.
 	//
 	// Corresponds with GET /v1/people/{person_id}/assessments (the `ListPersonAssessments` operationId).
 	ListPersonAssessments(ctx context.Context, personId PersonId, params *ListPersonAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4014,10 +6284,14 @@ type ClientInterface interface {
 
 	// ListPersonFinancialAssessments This person's financial assessments, oldest first.
 	//
+	// This person's financial assessments, oldest first, by cursor.
+	//
 	// Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
 	ListPersonFinancialAssessments(ctx context.Context, personId PersonId, params *ListPersonFinancialAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateFinancialAssessmentWithBody Start a financial assessment of this person (a draft).
+	//
+	// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4026,6 +6300,8 @@ type ClientInterface interface {
 
 	// CreateFinancialAssessment Start a financial assessment of this person (a draft).
 	//
+	// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
@@ -4033,15 +6309,21 @@ type ClientInterface interface {
 
 	// ListPersonBudgetVersions Every version of every personal budget of this person, oldest first, each with the reason it changed.
 	//
+	// Every version of every budget of this person, oldest first, each with the reason it changed and the RAS version or figures used.
+	//
 	// Corresponds with GET /v1/people/{person_id}/personal-budgets (the `ListPersonBudgetVersions` operationId).
 	ListPersonBudgetVersions(ctx context.Context, personId PersonId, params *ListPersonBudgetVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRelationships Relationships in which this person is either side, oldest first.
 	//
+	// Every relationship in which this person is either side, ended ones included, oldest first, by cursor.
+	//
 	// Corresponds with GET /v1/people/{person_id}/relationships (the `ListRelationships` operationId).
 	ListRelationships(ctx context.Context, personId PersonId, params *ListRelationshipsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateRelationshipWithBody Record how this person relates to another (this person is `kind` of the related person).
+	//
+	// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4050,6 +6332,8 @@ type ClientInterface interface {
 
 	// CreateRelationship Record how this person relates to another (this person is `kind` of the related person).
 	//
+	// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/people/{person_id}/relationships (the `CreateRelationship` operationId).
@@ -4057,10 +6341,14 @@ type ClientInterface interface {
 
 	// GetRelationship One relationship of this person.
 	//
+	// One relationship in which this person is either side, with its ETag.
+	//
 	// Corresponds with GET /v1/people/{person_id}/relationships/{relationship_id} (the `GetRelationship` operationId).
 	GetRelationship(ctx context.Context, personId PersonId, relationshipId RelationshipId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EndRelationshipWithBody End a relationship (relationships are never deleted).
+	//
+	// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4069,6 +6357,8 @@ type ClientInterface interface {
 
 	// EndRelationship End a relationship (relationships are never deleted).
 	//
+	// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/people/{person_id}/relationships/{relationship_id}/end (the `EndRelationship` operationId).
@@ -4076,20 +6366,28 @@ type ClientInterface interface {
 
 	// ListPersonalBudgets The council's personal budgets, oldest first.
 	//
+	// The council's personal budgets, filtered by status, oldest first; provider staff see only the budgets their ISF or lines reach.
+	//
 	// Corresponds with GET /v1/personal-budgets (the `ListPersonalBudgets` operationId).
 	ListPersonalBudgets(ctx context.Context, params *ListPersonalBudgetsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPersonalBudget One personal budget with every version of it.
+	//
+	// One personal budget: its current version (indicative, ceiling, final, cost split between council and person) and every earlier version with its reason.
 	//
 	// Corresponds with GET /v1/personal-budgets/{budget_id} (the `GetPersonalBudget` operationId).
 	GetPersonalBudget(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListBudgetSupportPlans The plans of this budget, oldest first.
 	//
+	// The plans of this budget, every number and status, oldest first.
+	//
 	// Corresponds with GET /v1/personal-budgets/{budget_id}/support-plans (the `ListBudgetSupportPlans` operationId).
 	ListBudgetSupportPlans(ctx context.Context, budgetId BudgetId, params *ListBudgetSupportPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateSupportPlanWithBody Start a care and support plan for this budget (a draft).
+	//
+	// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4098,6 +6396,8 @@ type ClientInterface interface {
 
 	// CreateSupportPlan Start a care and support plan for this budget (a draft).
 	//
+	// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
@@ -4105,10 +6405,14 @@ type ClientInterface interface {
 
 	// ListProviders The council's providers.
 	//
+	// The council's providers, filtered by type or active, oldest first.
+	//
 	// Corresponds with GET /v1/providers (the `ListProviders` operationId).
 	ListProviders(ctx context.Context, params *ListProvidersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateProviderWithBody Record a provider (care agency, ISF provider, day service).
+	//
+	// Records a provider (care agency, ISF provider, day service) of the council.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4117,6 +6421,8 @@ type ClientInterface interface {
 
 	// CreateProvider Record a provider (care agency, ISF provider, day service).
 	//
+	// Records a provider (care agency, ISF provider, day service) of the council.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/providers (the `CreateProvider` operationId).
@@ -4124,10 +6430,14 @@ type ClientInterface interface {
 
 	// GetProvider One provider.
 	//
+	// One provider with its ETag.
+	//
 	// Corresponds with GET /v1/providers/{provider_id} (the `GetProvider` operationId).
 	GetProvider(ctx context.Context, providerId ProviderId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateProviderWithBody Change a provider.
+	//
+	// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4136,17 +6446,32 @@ type ClientInterface interface {
 
 	// UpdateProvider Change a provider.
 	//
+	// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
 	UpdateProvider(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateProviderWithApplicationMergePatchPlusJSONBody Change a provider.
+	//
+	// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+	UpdateProviderWithApplicationMergePatchPlusJSONBody(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListRASVersions The council's RAS versions, oldest first.
+	//
+	// The council's RAS versions, filtered by assessment type or status, oldest first.
 	//
 	// Corresponds with GET /v1/ras-versions (the `ListRASVersions` operationId).
 	ListRASVersions(ctx context.Context, params *ListRASVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateRASVersionWithBody Draft a new version of the council's resource allocation system for one assessment type.
+	//
+	// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4155,6 +6480,8 @@ type ClientInterface interface {
 
 	// CreateRASVersion Draft a new version of the council's resource allocation system for one assessment type.
 	//
+	// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/ras-versions (the `CreateRASVersion` operationId).
@@ -4162,10 +6489,14 @@ type ClientInterface interface {
 
 	// GetRASVersion One RAS version.
 	//
+	// One RAS version with its questionnaire, model and the most points it can give.
+	//
 	// Corresponds with GET /v1/ras-versions/{ras_version_id} (the `GetRASVersion` operationId).
 	GetRASVersion(ctx context.Context, rasVersionId RASVersionId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateRASVersionWithBody Change a draft RAS version (an active or retired version is immutable, 409).
+	//
+	// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4174,22 +6505,39 @@ type ClientInterface interface {
 
 	// UpdateRASVersion Change a draft RAS version (an active or retired version is immutable, 409).
 	//
+	// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
 	UpdateRASVersion(ctx context.Context, rasVersionId RASVersionId, params *UpdateRASVersionParams, body UpdateRASVersionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateRASVersionWithApplicationMergePatchPlusJSONBody Change a draft RAS version (an active or retired version is immutable, 409).
+	//
+	// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
+	UpdateRASVersionWithApplicationMergePatchPlusJSONBody(ctx context.Context, rasVersionId RASVersionId, params *UpdateRASVersionParams, body UpdateRASVersionApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ActivateRASVersion Put a draft version in force; the version it supersedes is retired.
+	//
+	// Puts a draft version in force for its assessment type; the version it supersedes is retired, in the same transaction. Needs If-Match.
 	//
 	// Corresponds with POST /v1/ras-versions/{ras_version_id}/activate (the `ActivateRASVersion` operationId).
 	ActivateRASVersion(ctx context.Context, rasVersionId RASVersionId, params *ActivateRASVersionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RetireRASVersion Take an active version out of force without a successor.
 	//
+	// Takes an active version out of force without a successor; completions of that assessment type then get 422 until another is active. Needs If-Match.
+	//
 	// Corresponds with POST /v1/ras-versions/{ras_version_id}/retire (the `RetireRASVersion` operationId).
 	RetireRASVersion(ctx context.Context, rasVersionId RASVersionId, params *RetireRASVersionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRateTables The council's rate tables, by valid_from.
+	//
+	// The council's effective-dated charging rate tables, by `valid_from`.
 	//
 	// Corresponds with GET /v1/rate-tables (the `ListRateTables` operationId).
 	ListRateTables(ctx context.Context, params *ListRateTablesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4222,10 +6570,14 @@ type ClientInterface interface {
 
 	// GetRateTable One rate table.
 	//
+	// One rate table: capital limits, tariff income, MIG rates, DRE, taper and minimum charge.
+	//
 	// Corresponds with GET /v1/rate-tables/{rate_table_id} (the `GetRateTable` operationId).
 	GetRateTable(ctx context.Context, rateTableId RateTableId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateRateTableWithBody Change a table that is not yet in force (409 once it is).
+	//
+	// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4234,10 +6586,21 @@ type ClientInterface interface {
 
 	// UpdateRateTable Change a table that is not yet in force (409 once it is).
 	//
+	// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
 	UpdateRateTable(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateRateTableWithApplicationMergePatchPlusJSONBody Change a table that is not yet in force (409 once it is).
+	//
+	// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+	UpdateRateTableWithApplicationMergePatchPlusJSONBody(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UprateRateTable Recalculate, with this table, every current assessment made under an older one (a job).
 	//
@@ -4251,10 +6614,14 @@ type ClientInterface interface {
 
 	// ListServiceCategories The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
 	//
+	// The whole service catalogue: the defaults and the council's own categories (a short list, not paged).
+	//
 	// Corresponds with GET /v1/service-categories (the `ListServiceCategories` operationId).
 	ListServiceCategories(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateServiceCategoryWithBody Add a service category to the council's catalogue.
+	//
+	// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4262,6 +6629,8 @@ type ClientInterface interface {
 	CreateServiceCategoryWithBody(ctx context.Context, params *CreateServiceCategoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateServiceCategory Add a service category to the council's catalogue.
+	//
+	// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4284,6 +6653,8 @@ type ClientInterface interface {
 
 	// UpdateSupportPlanWithBody Change a draft plan's parts.
 	//
+	// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
@@ -4291,10 +6662,21 @@ type ClientInterface interface {
 
 	// UpdateSupportPlan Change a draft plan's parts.
 	//
+	// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
 	UpdateSupportPlan(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSupportPlanWithApplicationMergePatchPlusJSONBody Change a draft plan's parts.
+	//
+	// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+	UpdateSupportPlanWithApplicationMergePatchPlusJSONBody(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ApproveSupportPlanWithBody Sign the plan off, recording each check.
 	//
@@ -4316,12 +6698,16 @@ type ClientInterface interface {
 
 	// AddPlanLineWithBody Add a costed line to a draft plan (the plan's rules are checked).
 	//
+	// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
 	AddPlanLineWithBody(ctx context.Context, planId PlanId, params *AddPlanLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddPlanLine Add a costed line to a draft plan (the plan's rules are checked).
+	//
+	// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4330,10 +6716,21 @@ type ClientInterface interface {
 
 	// RemovePlanLine Remove a line from a draft plan.
 	//
+	// Removes a line from a draft plan and recomputes the totals. Needs If-Match.
+	//
 	// Corresponds with DELETE /v1/support-plans/{plan_id}/lines/{line_id} (the `RemovePlanLine` operationId).
 	RemovePlanLine(ctx context.Context, planId PlanId, lineId LineId, params *RemovePlanLineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetPlanLine One line of a plan (the Location of an added line).
+	//
+	// One costed line of the plan, with the plan's ETag. Provider staff see only their own lines; another's is a 404.
+	//
+	// Corresponds with GET /v1/support-plans/{plan_id}/lines/{line_id} (the `GetPlanLine` operationId).
+	GetPlanLine(ctx context.Context, planId PlanId, lineId LineId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ReplacePlanLineWithBody Replace a line of a draft plan.
+	//
+	// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4342,12 +6739,16 @@ type ClientInterface interface {
 
 	// ReplacePlanLine Replace a line of a draft plan.
 	//
+	// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
 	ReplacePlanLine(ctx context.Context, planId PlanId, lineId LineId, params *ReplacePlanLineParams, body ReplacePlanLineJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReturnSupportPlanWithBody Return a submitted plan to its author with a reason (back to draft).
+	//
+	// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4356,6 +6757,8 @@ type ClientInterface interface {
 
 	// ReturnSupportPlan Return a submitted plan to its author with a reason (back to draft).
 	//
+	// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
@@ -4363,26 +6766,36 @@ type ClientInterface interface {
 
 	// ReviseSupportPlan Start a revision of an approved plan: a new draft with the same lines.
 	//
+	// Starts a revision of an approved plan: a new draft with the next number and the same lines; the approved plan stays in force until the revision is approved. Takes no body. Needs If-Match.
+	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/revise (the `ReviseSupportPlan` operationId).
 	ReviseSupportPlan(ctx context.Context, planId PlanId, params *ReviseSupportPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SubmitSupportPlan Submit a draft for sign-off (every rule is checked).
+	//
+	// Submits a draft plan for sign-off; every plan rule is checked first. Takes no body. Needs If-Match.
 	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
 	SubmitSupportPlan(ctx context.Context, planId PlanId, params *SubmitSupportPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetUpratingJob An uprating job and its progress.
 	//
+	// An uprating job: its state, how many assessments it has recalculated and how many changed.
+	//
 	// Corresponds with GET /v1/uprating-jobs/{job_id} (the `GetUpratingJob` operationId).
 	GetUpratingJob(ctx context.Context, jobId JobId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUpratingChanges The report of an uprating job, a row per recalculated assessment.
+	//
+	// The report of an uprating job, a row per recalculated assessment (previous and new weekly charge, or why it was not recalculated), by cursor.
 	//
 	// Corresponds with GET /v1/uprating-jobs/{job_id}/changes (the `ListUpratingChanges` operationId).
 	ListUpratingChanges(ctx context.Context, jobId JobId, params *ListUpratingChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetDocs The API reference, rendered from this contract.
+//
+// A Redoc page rendering this contract; it loads its script from this service only (no CDN), under a strict content security policy.
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
 func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4399,6 +6812,8 @@ func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 
 // GetDocsScript The script of the API reference page (Redoc, MIT licence), embedded in the binary.
 //
+// The Redoc bundle used by `/docs`, cached for a day.
+//
 // Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
 func (c *Client) GetDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDocsScriptRequest(c.Server)
@@ -4413,6 +6828,8 @@ func (c *Client) GetDocsScript(ctx context.Context, reqEditors ...RequestEditorF
 }
 
 // GetHealth The process is up.
+//
+// Answers 200 while the process runs, without touching the database (a liveness probe).
 //
 // Corresponds with GET /healthz (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4429,6 +6846,8 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 
 // GetOpenAPI This contract.
 //
+// Serves the repository's `openapi.yaml` byte for byte, so that tools read exactly the contract the server enforces.
+//
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOpenAPIRequest(c.Server)
@@ -4443,6 +6862,8 @@ func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) 
 }
 
 // GetReady The database is reachable and fully migrated.
+//
+// Answers 200 when the database answers and carries every migration this binary knows, else 503 (a readiness probe).
 //
 // Corresponds with GET /readyz (the `GetReady` operationId).
 func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4459,6 +6880,8 @@ func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*
 
 // ListAssessments The council's assessments (a work list), oldest first.
 //
+// The council's assessments as a work list, filtered by status, type or practitioner, oldest first.
+//
 // Corresponds with GET /v1/assessments (the `ListAssessments` operationId).
 func (c *Client) ListAssessments(ctx context.Context, params *ListAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAssessmentsRequest(c.Server, params)
@@ -4474,6 +6897,8 @@ func (c *Client) ListAssessments(ctx context.Context, params *ListAssessmentsPar
 
 // GetAssessment One assessment.
 //
+// One assessment with its recorded facts, its eligibility once completed, and, while a draft, what still blocks its completion (`completion_blockers`).
+//
 // Corresponds with GET /v1/assessments/{assessment_id} (the `GetAssessment` operationId).
 func (c *Client) GetAssessment(ctx context.Context, assessmentId AssessmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAssessmentRequest(c.Server, assessmentId)
@@ -4488,6 +6913,8 @@ func (c *Client) GetAssessment(ctx context.Context, assessmentId AssessmentId, r
 }
 
 // UpdateAssessmentWithBody Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+//
+// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4506,6 +6933,8 @@ func (c *Client) UpdateAssessmentWithBody(ctx context.Context, assessmentId Asse
 
 // UpdateAssessment Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
 //
+// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
@@ -4521,7 +6950,28 @@ func (c *Client) UpdateAssessment(ctx context.Context, assessmentId AssessmentId
 	return c.Client.Do(req)
 }
 
+// UpdateAssessmentWithApplicationMergePatchPlusJSONBody Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+//
+// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
+func (c *Client) UpdateAssessmentWithApplicationMergePatchPlusJSONBody(ctx context.Context, assessmentId AssessmentId, params *UpdateAssessmentParams, body UpdateAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAssessmentRequestWithApplicationMergePatchPlusJSONBody(c.Server, assessmentId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CancelAssessmentWithBody Cancel a draft assessment, with a reason.
+//
+// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4539,6 +6989,8 @@ func (c *Client) CancelAssessmentWithBody(ctx context.Context, assessmentId Asse
 }
 
 // CancelAssessment Cancel a draft assessment, with a reason.
+//
+// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4605,6 +7057,8 @@ func (c *Client) CompleteAssessment(ctx context.Context, assessmentId Assessment
 
 // ListAuditEvents The audit trail of the council, oldest first.
 //
+// The append-only audit trail of the council, filtered by entity, actor, action or time, oldest first. Events hold field names and non-personal details, never personal values.
+//
 // Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAuditEventsRequest(c.Server, params)
@@ -4620,6 +7074,8 @@ func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsPar
 
 // GetCouncilSettings The council's settings: delegated limits and direct-payment rules.
 //
+// The council's settings: the approvers' delegated limit and the direct-payment stay limits. Version 1 while the defaults apply.
+//
 // Corresponds with GET /v1/council/settings (the `GetCouncilSettings` operationId).
 func (c *Client) GetCouncilSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCouncilSettingsRequest(c.Server)
@@ -4634,6 +7090,8 @@ func (c *Client) GetCouncilSettings(ctx context.Context, reqEditors ...RequestEd
 }
 
 // UpdateCouncilSettingsWithBody Change the council's settings.
+//
+// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4652,6 +7110,8 @@ func (c *Client) UpdateCouncilSettingsWithBody(ctx context.Context, params *Upda
 
 // UpdateCouncilSettings Change the council's settings.
 //
+// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
@@ -4667,7 +7127,28 @@ func (c *Client) UpdateCouncilSettings(ctx context.Context, params *UpdateCounci
 	return c.Client.Do(req)
 }
 
+// UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBody Change the council's settings.
+//
+// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+func (c *Client) UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBody(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCouncilSettingsRequestWithApplicationMergePatchPlusJSONBody(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListDirectPaymentAgreements Direct-payment agreements (work lists).
+//
+// Direct-payment agreements, filtered by person or unsigned, oldest first.
 //
 // Corresponds with GET /v1/direct-payment-agreements (the `ListDirectPaymentAgreements` operationId).
 func (c *Client) ListDirectPaymentAgreements(ctx context.Context, params *ListDirectPaymentAgreementsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4683,6 +7164,8 @@ func (c *Client) ListDirectPaymentAgreements(ctx context.Context, params *ListDi
 }
 
 // CreateDirectPaymentAgreementWithBody Record the direct-payment agreement of an approved plan.
+//
+// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4701,6 +7184,8 @@ func (c *Client) CreateDirectPaymentAgreementWithBody(ctx context.Context, param
 
 // CreateDirectPaymentAgreement Record the direct-payment agreement of an approved plan.
 //
+// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
@@ -4718,6 +7203,8 @@ func (c *Client) CreateDirectPaymentAgreement(ctx context.Context, params *Creat
 
 // GetDirectPaymentAgreement One direct-payment agreement.
 //
+// One direct-payment agreement with its annual amount and amount per payment.
+//
 // Corresponds with GET /v1/direct-payment-agreements/{agreement_id} (the `GetDirectPaymentAgreement` operationId).
 func (c *Client) GetDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDirectPaymentAgreementRequest(c.Server, agreementId)
@@ -4732,6 +7219,8 @@ func (c *Client) GetDirectPaymentAgreement(ctx context.Context, agreementId Agre
 }
 
 // UpdateDirectPaymentAgreementWithBody Record the signature or the personal-assistant evidence.
+//
+// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4750,6 +7239,8 @@ func (c *Client) UpdateDirectPaymentAgreementWithBody(ctx context.Context, agree
 
 // UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
 //
+// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
@@ -4765,7 +7256,28 @@ func (c *Client) UpdateDirectPaymentAgreement(ctx context.Context, agreementId A
 	return c.Client.Do(req)
 }
 
+// UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBody Record the signature or the personal-assistant evidence.
+//
+// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+func (c *Client) UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBody(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDirectPaymentAgreementRequestWithApplicationMergePatchPlusJSONBody(c.Server, agreementId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetFinancialAssessment One financial assessment.
+//
+// One financial assessment with, once completed, the whole calculation (`result`) and the rate table used.
 //
 // Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
 func (c *Client) GetFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4781,6 +7293,8 @@ func (c *Client) GetFinancialAssessment(ctx context.Context, financialAssessment
 }
 
 // UpdateFinancialAssessmentWithBody Change a draft financial assessment (lists are replaced whole).
+//
+// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4799,11 +7313,32 @@ func (c *Client) UpdateFinancialAssessmentWithBody(ctx context.Context, financia
 
 // UpdateFinancialAssessment Change a draft financial assessment (lists are replaced whole).
 //
+// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
 func (c *Client) UpdateFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateFinancialAssessmentRequest(c.Server, financialAssessmentId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBody Change a draft financial assessment (lists are replaced whole).
+//
+// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+func (c *Client) UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBody(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateFinancialAssessmentRequestWithApplicationMergePatchPlusJSONBody(c.Server, financialAssessmentId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4842,6 +7377,8 @@ func (c *Client) CompleteFinancialAssessment(ctx context.Context, financialAsses
 
 // ListFundingRequests Funding requests, oldest request first (status=pending is the panel's queue).
 //
+// Funding requests, oldest request first; `status=pending` is the panel's queue.
+//
 // Corresponds with GET /v1/funding-requests (the `ListFundingRequests` operationId).
 func (c *Client) ListFundingRequests(ctx context.Context, params *ListFundingRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListFundingRequestsRequest(c.Server, params)
@@ -4856,6 +7393,8 @@ func (c *Client) ListFundingRequests(ctx context.Context, params *ListFundingReq
 }
 
 // CreateFundingRequestWithBody Ask the funding panel for more than the indicative budget, with a reason.
+//
+// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4874,6 +7413,8 @@ func (c *Client) CreateFundingRequestWithBody(ctx context.Context, params *Creat
 
 // CreateFundingRequest Ask the funding panel for more than the indicative budget, with a reason.
 //
+// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/funding-requests (the `CreateFundingRequest` operationId).
@@ -4890,6 +7431,8 @@ func (c *Client) CreateFundingRequest(ctx context.Context, params *CreateFunding
 }
 
 // GetFundingRequest One funding request.
+//
+// One funding request with its decision, if any, and the days it waited.
 //
 // Corresponds with GET /v1/funding-requests/{funding_request_id} (the `GetFundingRequest` operationId).
 func (c *Client) GetFundingRequest(ctx context.Context, fundingRequestId FundingRequestId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4944,6 +7487,8 @@ func (c *Client) DecideFundingRequest(ctx context.Context, fundingRequestId Fund
 
 // ListISFAgreements ISF agreements; provider staff see their own.
 //
+// ISF agreements, oldest first; provider staff see only their own.
+//
 // Corresponds with GET /v1/isf-agreements (the `ListISFAgreements` operationId).
 func (c *Client) ListISFAgreements(ctx context.Context, params *ListISFAgreementsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListISFAgreementsRequest(c.Server, params)
@@ -4958,6 +7503,8 @@ func (c *Client) ListISFAgreements(ctx context.Context, params *ListISFAgreement
 }
 
 // CreateISFAgreementWithBody Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+//
+// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4976,6 +7523,8 @@ func (c *Client) CreateISFAgreementWithBody(ctx context.Context, params *CreateI
 
 // CreateISFAgreement Record the Individual Service Fund agreement of an approved plan with an ISF provider.
 //
+// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
@@ -4992,6 +7541,8 @@ func (c *Client) CreateISFAgreement(ctx context.Context, params *CreateISFAgreem
 }
 
 // GetISFAgreement One ISF agreement.
+//
+// One ISF agreement with its annual amount and amount per payment.
 //
 // Corresponds with GET /v1/isf-agreements/{agreement_id} (the `GetISFAgreement` operationId).
 func (c *Client) GetISFAgreement(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5025,6 +7576,8 @@ func (c *Client) ListPeople(ctx context.Context, params *ListPeopleParams, reqEd
 
 // CreatePersonWithBody Record a person (a service user or a carer).
 //
+// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/people (the `CreatePerson` operationId).
@@ -5041,6 +7594,8 @@ func (c *Client) CreatePersonWithBody(ctx context.Context, params *CreatePersonP
 }
 
 // CreatePerson Record a person (a service user or a carer).
+//
+// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5076,6 +7631,8 @@ func (c *Client) GetPerson(ctx context.Context, personId PersonId, reqEditors ..
 
 // UpdatePersonWithBody Change a person's details (JSON merge patch; null clears an optional field).
 //
+// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
@@ -5093,6 +7650,8 @@ func (c *Client) UpdatePersonWithBody(ctx context.Context, personId PersonId, pa
 
 // UpdatePerson Change a person's details (JSON merge patch; null clears an optional field).
 //
+// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
@@ -5108,7 +7667,28 @@ func (c *Client) UpdatePerson(ctx context.Context, personId PersonId, params *Up
 	return c.Client.Do(req)
 }
 
+// UpdatePersonWithApplicationMergePatchPlusJSONBody Change a person's details (JSON merge patch; null clears an optional field).
+//
+// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
+func (c *Client) UpdatePersonWithApplicationMergePatchPlusJSONBody(ctx context.Context, personId PersonId, params *UpdatePersonParams, body UpdatePersonApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePersonRequestWithApplicationMergePatchPlusJSONBody(c.Server, personId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListPersonAssessments This person's assessments, oldest first.
+//
+// This person's needs, carer and child assessments, oldest first, by cursor.
 //
 // Corresponds with GET /v1/people/{person_id}/assessments (the `ListPersonAssessments` operationId).
 func (c *Client) ListPersonAssessments(ctx context.Context, personId PersonId, params *ListPersonAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5167,6 +7747,8 @@ func (c *Client) CreateAssessment(ctx context.Context, personId PersonId, params
 
 // ListPersonFinancialAssessments This person's financial assessments, oldest first.
 //
+// This person's financial assessments, oldest first, by cursor.
+//
 // Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
 func (c *Client) ListPersonFinancialAssessments(ctx context.Context, personId PersonId, params *ListPersonFinancialAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPersonFinancialAssessmentsRequest(c.Server, personId, params)
@@ -5181,6 +7763,8 @@ func (c *Client) ListPersonFinancialAssessments(ctx context.Context, personId Pe
 }
 
 // CreateFinancialAssessmentWithBody Start a financial assessment of this person (a draft).
+//
+// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5199,6 +7783,8 @@ func (c *Client) CreateFinancialAssessmentWithBody(ctx context.Context, personId
 
 // CreateFinancialAssessment Start a financial assessment of this person (a draft).
 //
+// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
@@ -5216,6 +7802,8 @@ func (c *Client) CreateFinancialAssessment(ctx context.Context, personId PersonI
 
 // ListPersonBudgetVersions Every version of every personal budget of this person, oldest first, each with the reason it changed.
 //
+// Every version of every budget of this person, oldest first, each with the reason it changed and the RAS version or figures used.
+//
 // Corresponds with GET /v1/people/{person_id}/personal-budgets (the `ListPersonBudgetVersions` operationId).
 func (c *Client) ListPersonBudgetVersions(ctx context.Context, personId PersonId, params *ListPersonBudgetVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPersonBudgetVersionsRequest(c.Server, personId, params)
@@ -5231,6 +7819,8 @@ func (c *Client) ListPersonBudgetVersions(ctx context.Context, personId PersonId
 
 // ListRelationships Relationships in which this person is either side, oldest first.
 //
+// Every relationship in which this person is either side, ended ones included, oldest first, by cursor.
+//
 // Corresponds with GET /v1/people/{person_id}/relationships (the `ListRelationships` operationId).
 func (c *Client) ListRelationships(ctx context.Context, personId PersonId, params *ListRelationshipsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListRelationshipsRequest(c.Server, personId, params)
@@ -5245,6 +7835,8 @@ func (c *Client) ListRelationships(ctx context.Context, personId PersonId, param
 }
 
 // CreateRelationshipWithBody Record how this person relates to another (this person is `kind` of the related person).
+//
+// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5263,6 +7855,8 @@ func (c *Client) CreateRelationshipWithBody(ctx context.Context, personId Person
 
 // CreateRelationship Record how this person relates to another (this person is `kind` of the related person).
 //
+// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/people/{person_id}/relationships (the `CreateRelationship` operationId).
@@ -5280,6 +7874,8 @@ func (c *Client) CreateRelationship(ctx context.Context, personId PersonId, para
 
 // GetRelationship One relationship of this person.
 //
+// One relationship in which this person is either side, with its ETag.
+//
 // Corresponds with GET /v1/people/{person_id}/relationships/{relationship_id} (the `GetRelationship` operationId).
 func (c *Client) GetRelationship(ctx context.Context, personId PersonId, relationshipId RelationshipId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRelationshipRequest(c.Server, personId, relationshipId)
@@ -5294,6 +7890,8 @@ func (c *Client) GetRelationship(ctx context.Context, personId PersonId, relatio
 }
 
 // EndRelationshipWithBody End a relationship (relationships are never deleted).
+//
+// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5312,6 +7910,8 @@ func (c *Client) EndRelationshipWithBody(ctx context.Context, personId PersonId,
 
 // EndRelationship End a relationship (relationships are never deleted).
 //
+// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/people/{person_id}/relationships/{relationship_id}/end (the `EndRelationship` operationId).
@@ -5329,6 +7929,8 @@ func (c *Client) EndRelationship(ctx context.Context, personId PersonId, relatio
 
 // ListPersonalBudgets The council's personal budgets, oldest first.
 //
+// The council's personal budgets, filtered by status, oldest first; provider staff see only the budgets their ISF or lines reach.
+//
 // Corresponds with GET /v1/personal-budgets (the `ListPersonalBudgets` operationId).
 func (c *Client) ListPersonalBudgets(ctx context.Context, params *ListPersonalBudgetsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPersonalBudgetsRequest(c.Server, params)
@@ -5343,6 +7945,8 @@ func (c *Client) ListPersonalBudgets(ctx context.Context, params *ListPersonalBu
 }
 
 // GetPersonalBudget One personal budget with every version of it.
+//
+// One personal budget: its current version (indicative, ceiling, final, cost split between council and person) and every earlier version with its reason.
 //
 // Corresponds with GET /v1/personal-budgets/{budget_id} (the `GetPersonalBudget` operationId).
 func (c *Client) GetPersonalBudget(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5359,6 +7963,8 @@ func (c *Client) GetPersonalBudget(ctx context.Context, budgetId BudgetId, reqEd
 
 // ListBudgetSupportPlans The plans of this budget, oldest first.
 //
+// The plans of this budget, every number and status, oldest first.
+//
 // Corresponds with GET /v1/personal-budgets/{budget_id}/support-plans (the `ListBudgetSupportPlans` operationId).
 func (c *Client) ListBudgetSupportPlans(ctx context.Context, budgetId BudgetId, params *ListBudgetSupportPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListBudgetSupportPlansRequest(c.Server, budgetId, params)
@@ -5373,6 +7979,8 @@ func (c *Client) ListBudgetSupportPlans(ctx context.Context, budgetId BudgetId, 
 }
 
 // CreateSupportPlanWithBody Start a care and support plan for this budget (a draft).
+//
+// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5391,6 +7999,8 @@ func (c *Client) CreateSupportPlanWithBody(ctx context.Context, budgetId BudgetI
 
 // CreateSupportPlan Start a care and support plan for this budget (a draft).
 //
+// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
@@ -5408,6 +8018,8 @@ func (c *Client) CreateSupportPlan(ctx context.Context, budgetId BudgetId, param
 
 // ListProviders The council's providers.
 //
+// The council's providers, filtered by type or active, oldest first.
+//
 // Corresponds with GET /v1/providers (the `ListProviders` operationId).
 func (c *Client) ListProviders(ctx context.Context, params *ListProvidersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListProvidersRequest(c.Server, params)
@@ -5422,6 +8034,8 @@ func (c *Client) ListProviders(ctx context.Context, params *ListProvidersParams,
 }
 
 // CreateProviderWithBody Record a provider (care agency, ISF provider, day service).
+//
+// Records a provider (care agency, ISF provider, day service) of the council.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5440,6 +8054,8 @@ func (c *Client) CreateProviderWithBody(ctx context.Context, params *CreateProvi
 
 // CreateProvider Record a provider (care agency, ISF provider, day service).
 //
+// Records a provider (care agency, ISF provider, day service) of the council.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/providers (the `CreateProvider` operationId).
@@ -5457,6 +8073,8 @@ func (c *Client) CreateProvider(ctx context.Context, params *CreateProviderParam
 
 // GetProvider One provider.
 //
+// One provider with its ETag.
+//
 // Corresponds with GET /v1/providers/{provider_id} (the `GetProvider` operationId).
 func (c *Client) GetProvider(ctx context.Context, providerId ProviderId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetProviderRequest(c.Server, providerId)
@@ -5471,6 +8089,8 @@ func (c *Client) GetProvider(ctx context.Context, providerId ProviderId, reqEdit
 }
 
 // UpdateProviderWithBody Change a provider.
+//
+// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5489,6 +8109,8 @@ func (c *Client) UpdateProviderWithBody(ctx context.Context, providerId Provider
 
 // UpdateProvider Change a provider.
 //
+// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
@@ -5504,7 +8126,28 @@ func (c *Client) UpdateProvider(ctx context.Context, providerId ProviderId, para
 	return c.Client.Do(req)
 }
 
+// UpdateProviderWithApplicationMergePatchPlusJSONBody Change a provider.
+//
+// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+func (c *Client) UpdateProviderWithApplicationMergePatchPlusJSONBody(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateProviderRequestWithApplicationMergePatchPlusJSONBody(c.Server, providerId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListRASVersions The council's RAS versions, oldest first.
+//
+// The council's RAS versions, filtered by assessment type or status, oldest first.
 //
 // Corresponds with GET /v1/ras-versions (the `ListRASVersions` operationId).
 func (c *Client) ListRASVersions(ctx context.Context, params *ListRASVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5520,6 +8163,8 @@ func (c *Client) ListRASVersions(ctx context.Context, params *ListRASVersionsPar
 }
 
 // CreateRASVersionWithBody Draft a new version of the council's resource allocation system for one assessment type.
+//
+// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5538,6 +8183,8 @@ func (c *Client) CreateRASVersionWithBody(ctx context.Context, params *CreateRAS
 
 // CreateRASVersion Draft a new version of the council's resource allocation system for one assessment type.
 //
+// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/ras-versions (the `CreateRASVersion` operationId).
@@ -5555,6 +8202,8 @@ func (c *Client) CreateRASVersion(ctx context.Context, params *CreateRASVersionP
 
 // GetRASVersion One RAS version.
 //
+// One RAS version with its questionnaire, model and the most points it can give.
+//
 // Corresponds with GET /v1/ras-versions/{ras_version_id} (the `GetRASVersion` operationId).
 func (c *Client) GetRASVersion(ctx context.Context, rasVersionId RASVersionId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRASVersionRequest(c.Server, rasVersionId)
@@ -5569,6 +8218,8 @@ func (c *Client) GetRASVersion(ctx context.Context, rasVersionId RASVersionId, r
 }
 
 // UpdateRASVersionWithBody Change a draft RAS version (an active or retired version is immutable, 409).
+//
+// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5587,6 +8238,8 @@ func (c *Client) UpdateRASVersionWithBody(ctx context.Context, rasVersionId RASV
 
 // UpdateRASVersion Change a draft RAS version (an active or retired version is immutable, 409).
 //
+// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
@@ -5602,7 +8255,28 @@ func (c *Client) UpdateRASVersion(ctx context.Context, rasVersionId RASVersionId
 	return c.Client.Do(req)
 }
 
+// UpdateRASVersionWithApplicationMergePatchPlusJSONBody Change a draft RAS version (an active or retired version is immutable, 409).
+//
+// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
+func (c *Client) UpdateRASVersionWithApplicationMergePatchPlusJSONBody(ctx context.Context, rasVersionId RASVersionId, params *UpdateRASVersionParams, body UpdateRASVersionApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRASVersionRequestWithApplicationMergePatchPlusJSONBody(c.Server, rasVersionId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ActivateRASVersion Put a draft version in force; the version it supersedes is retired.
+//
+// Puts a draft version in force for its assessment type; the version it supersedes is retired, in the same transaction. Needs If-Match.
 //
 // Corresponds with POST /v1/ras-versions/{ras_version_id}/activate (the `ActivateRASVersion` operationId).
 func (c *Client) ActivateRASVersion(ctx context.Context, rasVersionId RASVersionId, params *ActivateRASVersionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5619,6 +8293,8 @@ func (c *Client) ActivateRASVersion(ctx context.Context, rasVersionId RASVersion
 
 // RetireRASVersion Take an active version out of force without a successor.
 //
+// Takes an active version out of force without a successor; completions of that assessment type then get 422 until another is active. Needs If-Match.
+//
 // Corresponds with POST /v1/ras-versions/{ras_version_id}/retire (the `RetireRASVersion` operationId).
 func (c *Client) RetireRASVersion(ctx context.Context, rasVersionId RASVersionId, params *RetireRASVersionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRetireRASVersionRequest(c.Server, rasVersionId, params)
@@ -5633,6 +8309,8 @@ func (c *Client) RetireRASVersion(ctx context.Context, rasVersionId RASVersionId
 }
 
 // ListRateTables The council's rate tables, by valid_from.
+//
+// The council's effective-dated charging rate tables, by `valid_from`.
 //
 // Corresponds with GET /v1/rate-tables (the `ListRateTables` operationId).
 func (c *Client) ListRateTables(ctx context.Context, params *ListRateTablesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5695,6 +8373,8 @@ func (c *Client) CreateRateTable(ctx context.Context, params *CreateRateTablePar
 
 // GetRateTable One rate table.
 //
+// One rate table: capital limits, tariff income, MIG rates, DRE, taper and minimum charge.
+//
 // Corresponds with GET /v1/rate-tables/{rate_table_id} (the `GetRateTable` operationId).
 func (c *Client) GetRateTable(ctx context.Context, rateTableId RateTableId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRateTableRequest(c.Server, rateTableId)
@@ -5709,6 +8389,8 @@ func (c *Client) GetRateTable(ctx context.Context, rateTableId RateTableId, reqE
 }
 
 // UpdateRateTableWithBody Change a table that is not yet in force (409 once it is).
+//
+// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5727,11 +8409,32 @@ func (c *Client) UpdateRateTableWithBody(ctx context.Context, rateTableId RateTa
 
 // UpdateRateTable Change a table that is not yet in force (409 once it is).
 //
+// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
 func (c *Client) UpdateRateTable(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateRateTableRequest(c.Server, rateTableId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateRateTableWithApplicationMergePatchPlusJSONBody Change a table that is not yet in force (409 once it is).
+//
+// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+func (c *Client) UpdateRateTableWithApplicationMergePatchPlusJSONBody(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRateTableRequestWithApplicationMergePatchPlusJSONBody(c.Server, rateTableId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5764,6 +8467,8 @@ func (c *Client) UprateRateTable(ctx context.Context, rateTableId RateTableId, p
 
 // ListServiceCategories The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
 //
+// The whole service catalogue: the defaults and the council's own categories (a short list, not paged).
+//
 // Corresponds with GET /v1/service-categories (the `ListServiceCategories` operationId).
 func (c *Client) ListServiceCategories(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListServiceCategoriesRequest(c.Server)
@@ -5778,6 +8483,8 @@ func (c *Client) ListServiceCategories(ctx context.Context, reqEditors ...Reques
 }
 
 // CreateServiceCategoryWithBody Add a service category to the council's catalogue.
+//
+// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5795,6 +8502,8 @@ func (c *Client) CreateServiceCategoryWithBody(ctx context.Context, params *Crea
 }
 
 // CreateServiceCategory Add a service category to the council's catalogue.
+//
+// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5847,6 +8556,8 @@ func (c *Client) GetSupportPlan(ctx context.Context, planId PlanId, reqEditors .
 
 // UpdateSupportPlanWithBody Change a draft plan's parts.
 //
+// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
@@ -5864,11 +8575,32 @@ func (c *Client) UpdateSupportPlanWithBody(ctx context.Context, planId PlanId, p
 
 // UpdateSupportPlan Change a draft plan's parts.
 //
+// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
 func (c *Client) UpdateSupportPlan(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateSupportPlanRequest(c.Server, planId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSupportPlanWithApplicationMergePatchPlusJSONBody Change a draft plan's parts.
+//
+// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+func (c *Client) UpdateSupportPlanWithApplicationMergePatchPlusJSONBody(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSupportPlanRequestWithApplicationMergePatchPlusJSONBody(c.Server, planId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5919,6 +8651,8 @@ func (c *Client) ApproveSupportPlan(ctx context.Context, planId PlanId, params *
 
 // AddPlanLineWithBody Add a costed line to a draft plan (the plan's rules are checked).
 //
+// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
@@ -5935,6 +8669,8 @@ func (c *Client) AddPlanLineWithBody(ctx context.Context, planId PlanId, params 
 }
 
 // AddPlanLine Add a costed line to a draft plan (the plan's rules are checked).
+//
+// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5953,6 +8689,8 @@ func (c *Client) AddPlanLine(ctx context.Context, planId PlanId, params *AddPlan
 
 // RemovePlanLine Remove a line from a draft plan.
 //
+// Removes a line from a draft plan and recomputes the totals. Needs If-Match.
+//
 // Corresponds with DELETE /v1/support-plans/{plan_id}/lines/{line_id} (the `RemovePlanLine` operationId).
 func (c *Client) RemovePlanLine(ctx context.Context, planId PlanId, lineId LineId, params *RemovePlanLineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRemovePlanLineRequest(c.Server, planId, lineId, params)
@@ -5966,7 +8704,26 @@ func (c *Client) RemovePlanLine(ctx context.Context, planId PlanId, lineId LineI
 	return c.Client.Do(req)
 }
 
+// GetPlanLine One line of a plan (the Location of an added line).
+//
+// One costed line of the plan, with the plan's ETag. Provider staff see only their own lines; another's is a 404.
+//
+// Corresponds with GET /v1/support-plans/{plan_id}/lines/{line_id} (the `GetPlanLine` operationId).
+func (c *Client) GetPlanLine(ctx context.Context, planId PlanId, lineId LineId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPlanLineRequest(c.Server, planId, lineId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ReplacePlanLineWithBody Replace a line of a draft plan.
+//
+// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5985,6 +8742,8 @@ func (c *Client) ReplacePlanLineWithBody(ctx context.Context, planId PlanId, lin
 
 // ReplacePlanLine Replace a line of a draft plan.
 //
+// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
@@ -6001,6 +8760,8 @@ func (c *Client) ReplacePlanLine(ctx context.Context, planId PlanId, lineId Line
 }
 
 // ReturnSupportPlanWithBody Return a submitted plan to its author with a reason (back to draft).
+//
+// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6019,6 +8780,8 @@ func (c *Client) ReturnSupportPlanWithBody(ctx context.Context, planId PlanId, p
 
 // ReturnSupportPlan Return a submitted plan to its author with a reason (back to draft).
 //
+// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
@@ -6036,6 +8799,8 @@ func (c *Client) ReturnSupportPlan(ctx context.Context, planId PlanId, params *R
 
 // ReviseSupportPlan Start a revision of an approved plan: a new draft with the same lines.
 //
+// Starts a revision of an approved plan: a new draft with the next number and the same lines; the approved plan stays in force until the revision is approved. Takes no body. Needs If-Match.
+//
 // Corresponds with POST /v1/support-plans/{plan_id}/revise (the `ReviseSupportPlan` operationId).
 func (c *Client) ReviseSupportPlan(ctx context.Context, planId PlanId, params *ReviseSupportPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReviseSupportPlanRequest(c.Server, planId, params)
@@ -6050,6 +8815,8 @@ func (c *Client) ReviseSupportPlan(ctx context.Context, planId PlanId, params *R
 }
 
 // SubmitSupportPlan Submit a draft for sign-off (every rule is checked).
+//
+// Submits a draft plan for sign-off; every plan rule is checked first. Takes no body. Needs If-Match.
 //
 // Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
 func (c *Client) SubmitSupportPlan(ctx context.Context, planId PlanId, params *SubmitSupportPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6066,6 +8833,8 @@ func (c *Client) SubmitSupportPlan(ctx context.Context, planId PlanId, params *S
 
 // GetUpratingJob An uprating job and its progress.
 //
+// An uprating job: its state, how many assessments it has recalculated and how many changed.
+//
 // Corresponds with GET /v1/uprating-jobs/{job_id} (the `GetUpratingJob` operationId).
 func (c *Client) GetUpratingJob(ctx context.Context, jobId JobId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetUpratingJobRequest(c.Server, jobId)
@@ -6080,6 +8849,8 @@ func (c *Client) GetUpratingJob(ctx context.Context, jobId JobId, reqEditors ...
 }
 
 // ListUpratingChanges The report of an uprating job, a row per recalculated assessment.
+//
+// The report of an uprating job, a row per recalculated assessment (previous and new weekly charge, or why it was not recalculated), by cursor.
 //
 // Corresponds with GET /v1/uprating-jobs/{job_id}/changes (the `ListUpratingChanges` operationId).
 func (c *Client) ListUpratingChanges(ctx context.Context, jobId JobId, params *ListUpratingChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6374,6 +9145,17 @@ func NewUpdateAssessmentRequest(server string, assessmentId AssessmentId, params
 	}
 	bodyReader = bytes.NewReader(buf)
 	return NewUpdateAssessmentRequestWithBody(server, assessmentId, params, "application/json", bodyReader)
+}
+
+// NewUpdateAssessmentRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateAssessment builder with application/merge-patch+json body
+func NewUpdateAssessmentRequestWithApplicationMergePatchPlusJSONBody(server string, assessmentId AssessmentId, params *UpdateAssessmentParams, body UpdateAssessmentApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateAssessmentRequestWithBody(server, assessmentId, params, "application/merge-patch+json", bodyReader)
 }
 
 // NewUpdateAssessmentRequestWithBody constructs an http.Request for the UpdateAssessment method, with any body, and a specified content type
@@ -6749,6 +9531,17 @@ func NewUpdateCouncilSettingsRequest(server string, params *UpdateCouncilSetting
 	return NewUpdateCouncilSettingsRequestWithBody(server, params, "application/json", bodyReader)
 }
 
+// NewUpdateCouncilSettingsRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateCouncilSettings builder with application/merge-patch+json body
+func NewUpdateCouncilSettingsRequestWithApplicationMergePatchPlusJSONBody(server string, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateCouncilSettingsRequestWithBody(server, params, "application/merge-patch+json", bodyReader)
+}
+
 // NewUpdateCouncilSettingsRequestWithBody constructs an http.Request for the UpdateCouncilSettings method, with any body, and a specified content type
 func NewUpdateCouncilSettingsRequestWithBody(server string, params *UpdateCouncilSettingsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -6995,6 +9788,17 @@ func NewUpdateDirectPaymentAgreementRequest(server string, agreementId Agreement
 	return NewUpdateDirectPaymentAgreementRequestWithBody(server, agreementId, params, "application/json", bodyReader)
 }
 
+// NewUpdateDirectPaymentAgreementRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateDirectPaymentAgreement builder with application/merge-patch+json body
+func NewUpdateDirectPaymentAgreementRequestWithApplicationMergePatchPlusJSONBody(server string, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateDirectPaymentAgreementRequestWithBody(server, agreementId, params, "application/merge-patch+json", bodyReader)
+}
+
 // NewUpdateDirectPaymentAgreementRequestWithBody constructs an http.Request for the UpdateDirectPaymentAgreement method, with any body, and a specified content type
 func NewUpdateDirectPaymentAgreementRequestWithBody(server string, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -7089,6 +9893,17 @@ func NewUpdateFinancialAssessmentRequest(server string, financialAssessmentId Fi
 	}
 	bodyReader = bytes.NewReader(buf)
 	return NewUpdateFinancialAssessmentRequestWithBody(server, financialAssessmentId, params, "application/json", bodyReader)
+}
+
+// NewUpdateFinancialAssessmentRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateFinancialAssessment builder with application/merge-patch+json body
+func NewUpdateFinancialAssessmentRequestWithApplicationMergePatchPlusJSONBody(server string, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateFinancialAssessmentRequestWithBody(server, financialAssessmentId, params, "application/merge-patch+json", bodyReader)
 }
 
 // NewUpdateFinancialAssessmentRequestWithBody constructs an http.Request for the UpdateFinancialAssessment method, with any body, and a specified content type
@@ -7821,6 +10636,17 @@ func NewUpdatePersonRequest(server string, personId PersonId, params *UpdatePers
 	}
 	bodyReader = bytes.NewReader(buf)
 	return NewUpdatePersonRequestWithBody(server, personId, params, "application/json", bodyReader)
+}
+
+// NewUpdatePersonRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdatePerson builder with application/merge-patch+json body
+func NewUpdatePersonRequestWithApplicationMergePatchPlusJSONBody(server string, personId PersonId, params *UpdatePersonParams, body UpdatePersonApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdatePersonRequestWithBody(server, personId, params, "application/merge-patch+json", bodyReader)
 }
 
 // NewUpdatePersonRequestWithBody constructs an http.Request for the UpdatePerson method, with any body, and a specified content type
@@ -8922,6 +11748,17 @@ func NewUpdateProviderRequest(server string, providerId ProviderId, params *Upda
 	return NewUpdateProviderRequestWithBody(server, providerId, params, "application/json", bodyReader)
 }
 
+// NewUpdateProviderRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateProvider builder with application/merge-patch+json body
+func NewUpdateProviderRequestWithApplicationMergePatchPlusJSONBody(server string, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateProviderRequestWithBody(server, providerId, params, "application/merge-patch+json", bodyReader)
+}
+
 // NewUpdateProviderRequestWithBody constructs an http.Request for the UpdateProvider method, with any body, and a specified content type
 func NewUpdateProviderRequestWithBody(server string, providerId ProviderId, params *UpdateProviderParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -9161,6 +11998,17 @@ func NewUpdateRASVersionRequest(server string, rasVersionId RASVersionId, params
 	}
 	bodyReader = bytes.NewReader(buf)
 	return NewUpdateRASVersionRequestWithBody(server, rasVersionId, params, "application/json", bodyReader)
+}
+
+// NewUpdateRASVersionRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateRASVersion builder with application/merge-patch+json body
+func NewUpdateRASVersionRequestWithApplicationMergePatchPlusJSONBody(server string, rasVersionId RASVersionId, params *UpdateRASVersionParams, body UpdateRASVersionApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateRASVersionRequestWithBody(server, rasVersionId, params, "application/merge-patch+json", bodyReader)
 }
 
 // NewUpdateRASVersionRequestWithBody constructs an http.Request for the UpdateRASVersion method, with any body, and a specified content type
@@ -9512,6 +12360,17 @@ func NewUpdateRateTableRequest(server string, rateTableId RateTableId, params *U
 	return NewUpdateRateTableRequestWithBody(server, rateTableId, params, "application/json", bodyReader)
 }
 
+// NewUpdateRateTableRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateRateTable builder with application/merge-patch+json body
+func NewUpdateRateTableRequestWithApplicationMergePatchPlusJSONBody(server string, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateRateTableRequestWithBody(server, rateTableId, params, "application/merge-patch+json", bodyReader)
+}
+
 // NewUpdateRateTableRequestWithBody constructs an http.Request for the UpdateRateTable method, with any body, and a specified content type
 func NewUpdateRateTableRequestWithBody(server string, rateTableId RateTableId, params *UpdateRateTableParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -9829,6 +12688,17 @@ func NewUpdateSupportPlanRequest(server string, planId PlanId, params *UpdateSup
 	return NewUpdateSupportPlanRequestWithBody(server, planId, params, "application/json", bodyReader)
 }
 
+// NewUpdateSupportPlanRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateSupportPlan builder with application/merge-patch+json body
+func NewUpdateSupportPlanRequestWithApplicationMergePatchPlusJSONBody(server string, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateSupportPlanRequestWithBody(server, planId, params, "application/merge-patch+json", bodyReader)
+}
+
 // NewUpdateSupportPlanRequestWithBody constructs an http.Request for the UpdateSupportPlan method, with any body, and a specified content type
 func NewUpdateSupportPlanRequestWithBody(server string, planId PlanId, params *UpdateSupportPlanParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -10077,6 +12947,47 @@ func NewRemovePlanLineRequest(server string, planId PlanId, lineId LineId, param
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewGetPlanLineRequest constructs an http.Request for the GetPlanLine method
+func NewGetPlanLineRequest(server string, planId PlanId, lineId LineId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "line_id", lineId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/support-plans/%s/lines/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -10509,12 +13420,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetDocsWithResponse The API reference, rendered from this contract.
 	//
+	// A Redoc page rendering this contract; it loads its script from this service only (no CDN), under a strict content security policy.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsResponse, error)
 
 	// GetDocsScriptWithResponse The script of the API reference page (Redoc, MIT licence), embedded in the binary.
+	//
+	// The Redoc bundle used by `/docs`, cached for a day.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10523,12 +13438,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetHealthWithResponse The process is up.
 	//
+	// Answers 200 while the process runs, without touching the database (a liveness probe).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /healthz (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
 
 	// GetOpenAPIWithResponse This contract.
+	//
+	// Serves the repository's `openapi.yaml` byte for byte, so that tools read exactly the contract the server enforces.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10537,12 +13456,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetReadyWithResponse The database is reachable and fully migrated.
 	//
+	// Answers 200 when the database answers and carries every migration this binary knows, else 503 (a readiness probe).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /readyz (the `GetReady` operationId).
 	GetReadyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadyResponse, error)
 
 	// ListAssessmentsWithResponse The council's assessments (a work list), oldest first.
+	//
+	// The council's assessments as a work list, filtered by status, type or practitioner, oldest first.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10551,12 +13474,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetAssessmentWithResponse One assessment.
 	//
+	// One assessment with its recorded facts, its eligibility once completed, and, while a draft, what still blocks its completion (`completion_blockers`).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/assessments/{assessment_id} (the `GetAssessment` operationId).
 	GetAssessmentWithResponse(ctx context.Context, assessmentId AssessmentId, reqEditors ...RequestEditorFn) (*GetAssessmentResponse, error)
 
 	// UpdateAssessmentWithBodyWithResponse Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+	//
+	// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10565,12 +13492,25 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateAssessmentWithResponse Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
 	//
+	// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
 	UpdateAssessmentWithResponse(ctx context.Context, assessmentId AssessmentId, params *UpdateAssessmentParams, body UpdateAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAssessmentResponse, error)
 
+	// UpdateAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+	//
+	// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
+	UpdateAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, assessmentId AssessmentId, params *UpdateAssessmentParams, body UpdateAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAssessmentResponse, error)
+
 	// CancelAssessmentWithBodyWithResponse Cancel a draft assessment, with a reason.
+	//
+	// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10578,6 +13518,8 @@ type ClientWithResponsesInterface interface {
 	CancelAssessmentWithBodyWithResponse(ctx context.Context, assessmentId AssessmentId, params *CancelAssessmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelAssessmentResponse, error)
 
 	// CancelAssessmentWithResponse Cancel a draft assessment, with a reason.
+	//
+	// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10614,12 +13556,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListAuditEventsWithResponse The audit trail of the council, oldest first.
 	//
+	// The append-only audit trail of the council, filtered by entity, actor, action or time, oldest first. Events hold field names and non-personal details, never personal values.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error)
 
 	// GetCouncilSettingsWithResponse The council's settings: delegated limits and direct-payment rules.
+	//
+	// The council's settings: the approvers' delegated limit and the direct-payment stay limits. Version 1 while the defaults apply.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10628,6 +13574,8 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateCouncilSettingsWithBodyWithResponse Change the council's settings.
 	//
+	// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
@@ -10635,12 +13583,25 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateCouncilSettingsWithResponse Change the council's settings.
 	//
+	// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
 	UpdateCouncilSettingsWithResponse(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCouncilSettingsResponse, error)
 
+	// UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBodyWithResponse Change the council's settings.
+	//
+	// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+	UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCouncilSettingsResponse, error)
+
 	// ListDirectPaymentAgreementsWithResponse Direct-payment agreements (work lists).
+	//
+	// Direct-payment agreements, filtered by person or unsigned, oldest first.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10649,12 +13610,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateDirectPaymentAgreementWithBodyWithResponse Record the direct-payment agreement of an approved plan.
 	//
+	// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
 	CreateDirectPaymentAgreementWithBodyWithResponse(ctx context.Context, params *CreateDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateDirectPaymentAgreementResponse, error)
 
 	// CreateDirectPaymentAgreementWithResponse Record the direct-payment agreement of an approved plan.
+	//
+	// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10663,12 +13628,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetDirectPaymentAgreementWithResponse One direct-payment agreement.
 	//
+	// One direct-payment agreement with its annual amount and amount per payment.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/direct-payment-agreements/{agreement_id} (the `GetDirectPaymentAgreement` operationId).
 	GetDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*GetDirectPaymentAgreementResponse, error)
 
 	// UpdateDirectPaymentAgreementWithBodyWithResponse Record the signature or the personal-assistant evidence.
+	//
+	// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10677,12 +13646,25 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateDirectPaymentAgreementWithResponse Record the signature or the personal-assistant evidence.
 	//
+	// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
 	UpdateDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDirectPaymentAgreementResponse, error)
 
+	// UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBodyWithResponse Record the signature or the personal-assistant evidence.
+	//
+	// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+	UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDirectPaymentAgreementResponse, error)
+
 	// GetFinancialAssessmentWithResponse One financial assessment.
+	//
+	// One financial assessment with, once completed, the whole calculation (`result`) and the rate table used.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10691,6 +13673,8 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateFinancialAssessmentWithBodyWithResponse Change a draft financial assessment (lists are replaced whole).
 	//
+	// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
@@ -10698,10 +13682,21 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateFinancialAssessmentWithResponse Change a draft financial assessment (lists are replaced whole).
 	//
+	// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
 	UpdateFinancialAssessmentWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFinancialAssessmentResponse, error)
+
+	// UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft financial assessment (lists are replaced whole).
+	//
+	// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+	UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFinancialAssessmentResponse, error)
 
 	// CompleteFinancialAssessmentWithResponse Complete it: compute the weekly contribution, step by step, with the rate table in force on the effective date.
 	//
@@ -10723,12 +13718,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListFundingRequestsWithResponse Funding requests, oldest request first (status=pending is the panel's queue).
 	//
+	// Funding requests, oldest request first; `status=pending` is the panel's queue.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/funding-requests (the `ListFundingRequests` operationId).
 	ListFundingRequestsWithResponse(ctx context.Context, params *ListFundingRequestsParams, reqEditors ...RequestEditorFn) (*ListFundingRequestsResponse, error)
 
 	// CreateFundingRequestWithBodyWithResponse Ask the funding panel for more than the indicative budget, with a reason.
+	//
+	// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10737,12 +13736,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateFundingRequestWithResponse Ask the funding panel for more than the indicative budget, with a reason.
 	//
+	// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/funding-requests (the `CreateFundingRequest` operationId).
 	CreateFundingRequestWithResponse(ctx context.Context, params *CreateFundingRequestParams, body CreateFundingRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFundingRequestResponse, error)
 
 	// GetFundingRequestWithResponse One funding request.
+	//
+	// One funding request with its decision, if any, and the days it waited.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10769,12 +13772,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListISFAgreementsWithResponse ISF agreements; provider staff see their own.
 	//
+	// ISF agreements, oldest first; provider staff see only their own.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/isf-agreements (the `ListISFAgreements` operationId).
 	ListISFAgreementsWithResponse(ctx context.Context, params *ListISFAgreementsParams, reqEditors ...RequestEditorFn) (*ListISFAgreementsResponse, error)
 
 	// CreateISFAgreementWithBodyWithResponse Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+	//
+	// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10783,12 +13790,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateISFAgreementWithResponse Record the Individual Service Fund agreement of an approved plan with an ISF provider.
 	//
+	// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
 	CreateISFAgreementWithResponse(ctx context.Context, params *CreateISFAgreementParams, body CreateISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateISFAgreementResponse, error)
 
 	// GetISFAgreementWithResponse One ISF agreement.
+	//
+	// One ISF agreement with its annual amount and amount per payment.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10806,12 +13817,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreatePersonWithBodyWithResponse Record a person (a service user or a carer).
 	//
+	// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/people (the `CreatePerson` operationId).
 	CreatePersonWithBodyWithResponse(ctx context.Context, params *CreatePersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePersonResponse, error)
 
 	// CreatePersonWithResponse Record a person (a service user or a carer).
+	//
+	// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10829,6 +13844,8 @@ type ClientWithResponsesInterface interface {
 
 	// UpdatePersonWithBodyWithResponse Change a person's details (JSON merge patch; null clears an optional field).
 	//
+	// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
@@ -10836,12 +13853,25 @@ type ClientWithResponsesInterface interface {
 
 	// UpdatePersonWithResponse Change a person's details (JSON merge patch; null clears an optional field).
 	//
+	// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
 	UpdatePersonWithResponse(ctx context.Context, personId PersonId, params *UpdatePersonParams, body UpdatePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePersonResponse, error)
 
+	// UpdatePersonWithApplicationMergePatchPlusJSONBodyWithResponse Change a person's details (JSON merge patch; null clears an optional field).
+	//
+	// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
+	UpdatePersonWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, personId PersonId, params *UpdatePersonParams, body UpdatePersonApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePersonResponse, error)
+
 	// ListPersonAssessmentsWithResponse This person's assessments, oldest first.
+	//
+	// This person's needs, carer and child assessments, oldest first, by cursor.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10872,12 +13902,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListPersonFinancialAssessmentsWithResponse This person's financial assessments, oldest first.
 	//
+	// This person's financial assessments, oldest first, by cursor.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
 	ListPersonFinancialAssessmentsWithResponse(ctx context.Context, personId PersonId, params *ListPersonFinancialAssessmentsParams, reqEditors ...RequestEditorFn) (*ListPersonFinancialAssessmentsResponse, error)
 
 	// CreateFinancialAssessmentWithBodyWithResponse Start a financial assessment of this person (a draft).
+	//
+	// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10886,12 +13920,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateFinancialAssessmentWithResponse Start a financial assessment of this person (a draft).
 	//
+	// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
 	CreateFinancialAssessmentWithResponse(ctx context.Context, personId PersonId, params *CreateFinancialAssessmentParams, body CreateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFinancialAssessmentResponse, error)
 
 	// ListPersonBudgetVersionsWithResponse Every version of every personal budget of this person, oldest first, each with the reason it changed.
+	//
+	// Every version of every budget of this person, oldest first, each with the reason it changed and the RAS version or figures used.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10900,12 +13938,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListRelationshipsWithResponse Relationships in which this person is either side, oldest first.
 	//
+	// Every relationship in which this person is either side, ended ones included, oldest first, by cursor.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/people/{person_id}/relationships (the `ListRelationships` operationId).
 	ListRelationshipsWithResponse(ctx context.Context, personId PersonId, params *ListRelationshipsParams, reqEditors ...RequestEditorFn) (*ListRelationshipsResponse, error)
 
 	// CreateRelationshipWithBodyWithResponse Record how this person relates to another (this person is `kind` of the related person).
+	//
+	// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10914,12 +13956,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateRelationshipWithResponse Record how this person relates to another (this person is `kind` of the related person).
 	//
+	// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/people/{person_id}/relationships (the `CreateRelationship` operationId).
 	CreateRelationshipWithResponse(ctx context.Context, personId PersonId, params *CreateRelationshipParams, body CreateRelationshipJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRelationshipResponse, error)
 
 	// GetRelationshipWithResponse One relationship of this person.
+	//
+	// One relationship in which this person is either side, with its ETag.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10928,12 +13974,16 @@ type ClientWithResponsesInterface interface {
 
 	// EndRelationshipWithBodyWithResponse End a relationship (relationships are never deleted).
 	//
+	// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/people/{person_id}/relationships/{relationship_id}/end (the `EndRelationship` operationId).
 	EndRelationshipWithBodyWithResponse(ctx context.Context, personId PersonId, relationshipId RelationshipId, params *EndRelationshipParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EndRelationshipResponse, error)
 
 	// EndRelationshipWithResponse End a relationship (relationships are never deleted).
+	//
+	// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10942,12 +13992,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListPersonalBudgetsWithResponse The council's personal budgets, oldest first.
 	//
+	// The council's personal budgets, filtered by status, oldest first; provider staff see only the budgets their ISF or lines reach.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/personal-budgets (the `ListPersonalBudgets` operationId).
 	ListPersonalBudgetsWithResponse(ctx context.Context, params *ListPersonalBudgetsParams, reqEditors ...RequestEditorFn) (*ListPersonalBudgetsResponse, error)
 
 	// GetPersonalBudgetWithResponse One personal budget with every version of it.
+	//
+	// One personal budget: its current version (indicative, ceiling, final, cost split between council and person) and every earlier version with its reason.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10956,12 +14010,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListBudgetSupportPlansWithResponse The plans of this budget, oldest first.
 	//
+	// The plans of this budget, every number and status, oldest first.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/personal-budgets/{budget_id}/support-plans (the `ListBudgetSupportPlans` operationId).
 	ListBudgetSupportPlansWithResponse(ctx context.Context, budgetId BudgetId, params *ListBudgetSupportPlansParams, reqEditors ...RequestEditorFn) (*ListBudgetSupportPlansResponse, error)
 
 	// CreateSupportPlanWithBodyWithResponse Start a care and support plan for this budget (a draft).
+	//
+	// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10970,12 +14028,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSupportPlanWithResponse Start a care and support plan for this budget (a draft).
 	//
+	// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
 	CreateSupportPlanWithResponse(ctx context.Context, budgetId BudgetId, params *CreateSupportPlanParams, body CreateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSupportPlanResponse, error)
 
 	// ListProvidersWithResponse The council's providers.
+	//
+	// The council's providers, filtered by type or active, oldest first.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10984,12 +14046,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateProviderWithBodyWithResponse Record a provider (care agency, ISF provider, day service).
 	//
+	// Records a provider (care agency, ISF provider, day service) of the council.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/providers (the `CreateProvider` operationId).
 	CreateProviderWithBodyWithResponse(ctx context.Context, params *CreateProviderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProviderResponse, error)
 
 	// CreateProviderWithResponse Record a provider (care agency, ISF provider, day service).
+	//
+	// Records a provider (care agency, ISF provider, day service) of the council.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10998,12 +14064,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetProviderWithResponse One provider.
 	//
+	// One provider with its ETag.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/providers/{provider_id} (the `GetProvider` operationId).
 	GetProviderWithResponse(ctx context.Context, providerId ProviderId, reqEditors ...RequestEditorFn) (*GetProviderResponse, error)
 
 	// UpdateProviderWithBodyWithResponse Change a provider.
+	//
+	// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11012,12 +14082,25 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateProviderWithResponse Change a provider.
 	//
+	// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
 	UpdateProviderWithResponse(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProviderResponse, error)
 
+	// UpdateProviderWithApplicationMergePatchPlusJSONBodyWithResponse Change a provider.
+	//
+	// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+	UpdateProviderWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProviderResponse, error)
+
 	// ListRASVersionsWithResponse The council's RAS versions, oldest first.
+	//
+	// The council's RAS versions, filtered by assessment type or status, oldest first.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11026,12 +14109,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateRASVersionWithBodyWithResponse Draft a new version of the council's resource allocation system for one assessment type.
 	//
+	// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/ras-versions (the `CreateRASVersion` operationId).
 	CreateRASVersionWithBodyWithResponse(ctx context.Context, params *CreateRASVersionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRASVersionResponse, error)
 
 	// CreateRASVersionWithResponse Draft a new version of the council's resource allocation system for one assessment type.
+	//
+	// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11040,12 +14127,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetRASVersionWithResponse One RAS version.
 	//
+	// One RAS version with its questionnaire, model and the most points it can give.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/ras-versions/{ras_version_id} (the `GetRASVersion` operationId).
 	GetRASVersionWithResponse(ctx context.Context, rasVersionId RASVersionId, reqEditors ...RequestEditorFn) (*GetRASVersionResponse, error)
 
 	// UpdateRASVersionWithBodyWithResponse Change a draft RAS version (an active or retired version is immutable, 409).
+	//
+	// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11054,12 +14145,25 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateRASVersionWithResponse Change a draft RAS version (an active or retired version is immutable, 409).
 	//
+	// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
 	UpdateRASVersionWithResponse(ctx context.Context, rasVersionId RASVersionId, params *UpdateRASVersionParams, body UpdateRASVersionJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRASVersionResponse, error)
 
+	// UpdateRASVersionWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft RAS version (an active or retired version is immutable, 409).
+	//
+	// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
+	UpdateRASVersionWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, rasVersionId RASVersionId, params *UpdateRASVersionParams, body UpdateRASVersionApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRASVersionResponse, error)
+
 	// ActivateRASVersionWithResponse Put a draft version in force; the version it supersedes is retired.
+	//
+	// Puts a draft version in force for its assessment type; the version it supersedes is retired, in the same transaction. Needs If-Match.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11068,12 +14172,16 @@ type ClientWithResponsesInterface interface {
 
 	// RetireRASVersionWithResponse Take an active version out of force without a successor.
 	//
+	// Takes an active version out of force without a successor; completions of that assessment type then get 422 until another is active. Needs If-Match.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/ras-versions/{ras_version_id}/retire (the `RetireRASVersion` operationId).
 	RetireRASVersionWithResponse(ctx context.Context, rasVersionId RASVersionId, params *RetireRASVersionParams, reqEditors ...RequestEditorFn) (*RetireRASVersionResponse, error)
 
 	// ListRateTablesWithResponse The council's rate tables, by valid_from.
+	//
+	// The council's effective-dated charging rate tables, by `valid_from`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11108,12 +14216,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetRateTableWithResponse One rate table.
 	//
+	// One rate table: capital limits, tariff income, MIG rates, DRE, taper and minimum charge.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/rate-tables/{rate_table_id} (the `GetRateTable` operationId).
 	GetRateTableWithResponse(ctx context.Context, rateTableId RateTableId, reqEditors ...RequestEditorFn) (*GetRateTableResponse, error)
 
 	// UpdateRateTableWithBodyWithResponse Change a table that is not yet in force (409 once it is).
+	//
+	// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11122,10 +14234,21 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateRateTableWithResponse Change a table that is not yet in force (409 once it is).
 	//
+	// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
 	UpdateRateTableWithResponse(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRateTableResponse, error)
+
+	// UpdateRateTableWithApplicationMergePatchPlusJSONBodyWithResponse Change a table that is not yet in force (409 once it is).
+	//
+	// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+	UpdateRateTableWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRateTableResponse, error)
 
 	// UprateRateTableWithResponse Recalculate, with this table, every current assessment made under an older one (a job).
 	//
@@ -11141,6 +14264,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListServiceCategoriesWithResponse The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
 	//
+	// The whole service catalogue: the defaults and the council's own categories (a short list, not paged).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/service-categories (the `ListServiceCategories` operationId).
@@ -11148,12 +14273,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateServiceCategoryWithBodyWithResponse Add a service category to the council's catalogue.
 	//
+	// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/service-categories (the `CreateServiceCategory` operationId).
 	CreateServiceCategoryWithBodyWithResponse(ctx context.Context, params *CreateServiceCategoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateServiceCategoryResponse, error)
 
 	// CreateServiceCategoryWithResponse Add a service category to the council's catalogue.
+	//
+	// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11180,6 +14309,8 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateSupportPlanWithBodyWithResponse Change a draft plan's parts.
 	//
+	// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
@@ -11187,10 +14318,21 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateSupportPlanWithResponse Change a draft plan's parts.
 	//
+	// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
 	UpdateSupportPlanWithResponse(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSupportPlanResponse, error)
+
+	// UpdateSupportPlanWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft plan's parts.
+	//
+	// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+	UpdateSupportPlanWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSupportPlanResponse, error)
 
 	// ApproveSupportPlanWithBodyWithResponse Sign the plan off, recording each check.
 	//
@@ -11212,12 +14354,16 @@ type ClientWithResponsesInterface interface {
 
 	// AddPlanLineWithBodyWithResponse Add a costed line to a draft plan (the plan's rules are checked).
 	//
+	// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
 	AddPlanLineWithBodyWithResponse(ctx context.Context, planId PlanId, params *AddPlanLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPlanLineResponse, error)
 
 	// AddPlanLineWithResponse Add a costed line to a draft plan (the plan's rules are checked).
+	//
+	// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11226,12 +14372,25 @@ type ClientWithResponsesInterface interface {
 
 	// RemovePlanLineWithResponse Remove a line from a draft plan.
 	//
+	// Removes a line from a draft plan and recomputes the totals. Needs If-Match.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/support-plans/{plan_id}/lines/{line_id} (the `RemovePlanLine` operationId).
 	RemovePlanLineWithResponse(ctx context.Context, planId PlanId, lineId LineId, params *RemovePlanLineParams, reqEditors ...RequestEditorFn) (*RemovePlanLineResponse, error)
 
+	// GetPlanLineWithResponse One line of a plan (the Location of an added line).
+	//
+	// One costed line of the plan, with the plan's ETag. Provider staff see only their own lines; another's is a 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/support-plans/{plan_id}/lines/{line_id} (the `GetPlanLine` operationId).
+	GetPlanLineWithResponse(ctx context.Context, planId PlanId, lineId LineId, reqEditors ...RequestEditorFn) (*GetPlanLineResponse, error)
+
 	// ReplacePlanLineWithBodyWithResponse Replace a line of a draft plan.
+	//
+	// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11240,12 +14399,16 @@ type ClientWithResponsesInterface interface {
 
 	// ReplacePlanLineWithResponse Replace a line of a draft plan.
 	//
+	// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
 	ReplacePlanLineWithResponse(ctx context.Context, planId PlanId, lineId LineId, params *ReplacePlanLineParams, body ReplacePlanLineJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplacePlanLineResponse, error)
 
 	// ReturnSupportPlanWithBodyWithResponse Return a submitted plan to its author with a reason (back to draft).
+	//
+	// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11254,12 +14417,16 @@ type ClientWithResponsesInterface interface {
 
 	// ReturnSupportPlanWithResponse Return a submitted plan to its author with a reason (back to draft).
 	//
+	// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
 	ReturnSupportPlanWithResponse(ctx context.Context, planId PlanId, params *ReturnSupportPlanParams, body ReturnSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*ReturnSupportPlanResponse, error)
 
 	// ReviseSupportPlanWithResponse Start a revision of an approved plan: a new draft with the same lines.
+	//
+	// Starts a revision of an approved plan: a new draft with the next number and the same lines; the approved plan stays in force until the revision is approved. Takes no body. Needs If-Match.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11268,6 +14435,8 @@ type ClientWithResponsesInterface interface {
 
 	// SubmitSupportPlanWithResponse Submit a draft for sign-off (every rule is checked).
 	//
+	// Submits a draft plan for sign-off; every plan rule is checked first. Takes no body. Needs If-Match.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
@@ -11275,12 +14444,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetUpratingJobWithResponse An uprating job and its progress.
 	//
+	// An uprating job: its state, how many assessments it has recalculated and how many changed.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/uprating-jobs/{job_id} (the `GetUpratingJob` operationId).
 	GetUpratingJobWithResponse(ctx context.Context, jobId JobId, reqEditors ...RequestEditorFn) (*GetUpratingJobResponse, error)
 
 	// ListUpratingChangesWithResponse The report of an uprating job, a row per recalculated assessment.
+	//
+	// The report of an uprating job, a row per recalculated assessment (previous and new weekly charge, or why it was not recalculated), by cursor.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11294,6 +14467,17 @@ type GetDocsResponse200Headers struct {
 	XRequestId            *string
 }
 
+// GetDocsResponse400Headers the declared response headers of an HTTP 400 response for GetDocs
+type GetDocsResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetDocsResponse405Headers the declared response headers of an HTTP 405 response for GetDocs
+type GetDocsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetDocsResponse500Headers the declared response headers of an HTTP 500 response for GetDocs
 type GetDocsResponse500Headers struct {
 	XRequestId *string
@@ -11302,12 +14486,30 @@ type GetDocsResponse500Headers struct {
 type GetDocsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetDocsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetDocsResponse400Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetDocsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetDocsResponse500Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetDocsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetDocsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11350,6 +14552,17 @@ type GetDocsScriptResponse200Headers struct {
 	XRequestId   *string
 }
 
+// GetDocsScriptResponse400Headers the declared response headers of an HTTP 400 response for GetDocsScript
+type GetDocsScriptResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetDocsScriptResponse405Headers the declared response headers of an HTTP 405 response for GetDocsScript
+type GetDocsScriptResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetDocsScriptResponse500Headers the declared response headers of an HTTP 500 response for GetDocsScript
 type GetDocsScriptResponse500Headers struct {
 	XRequestId *string
@@ -11358,12 +14571,30 @@ type GetDocsScriptResponse500Headers struct {
 type GetDocsScriptResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetDocsScriptResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetDocsScriptResponse400Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetDocsScriptResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetDocsScriptResponse500Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetDocsScriptResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetDocsScriptResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11405,6 +14636,17 @@ type GetHealthResponse200Headers struct {
 	XRequestId *string
 }
 
+// GetHealthResponse400Headers the declared response headers of an HTTP 400 response for GetHealth
+type GetHealthResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetHealthResponse405Headers the declared response headers of an HTTP 405 response for GetHealth
+type GetHealthResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetHealthResponse500Headers the declared response headers of an HTTP 500 response for GetHealth
 type GetHealthResponse500Headers struct {
 	XRequestId *string
@@ -11415,10 +14657,18 @@ type GetHealthResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Health
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetHealthResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetHealthResponse400Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetHealthResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetHealthResponse500Headers
 }
@@ -11426,6 +14676,16 @@ type GetHealthResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetHealthResponse) GetJSON200() *Health {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetHealthResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetHealthResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11467,6 +14727,17 @@ type GetOpenAPIResponse200Headers struct {
 	XRequestId *string
 }
 
+// GetOpenAPIResponse400Headers the declared response headers of an HTTP 400 response for GetOpenAPI
+type GetOpenAPIResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetOpenAPIResponse405Headers the declared response headers of an HTTP 405 response for GetOpenAPI
+type GetOpenAPIResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetOpenAPIResponse500Headers the declared response headers of an HTTP 500 response for GetOpenAPI
 type GetOpenAPIResponse500Headers struct {
 	XRequestId *string
@@ -11476,18 +14747,36 @@ type GetOpenAPIResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
-	YAML200 *map[string]interface{}
+	YAML200 *string
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetOpenAPIResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetOpenAPIResponse400Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetOpenAPIResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetOpenAPIResponse500Headers
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
-func (r GetOpenAPIResponse) GetYAML200() *map[string]interface{} {
+func (r GetOpenAPIResponse) GetYAML200() *string {
 	return r.YAML200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOpenAPIResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetOpenAPIResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11529,6 +14818,17 @@ type GetReadyResponse200Headers struct {
 	XRequestId *string
 }
 
+// GetReadyResponse400Headers the declared response headers of an HTTP 400 response for GetReady
+type GetReadyResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetReadyResponse405Headers the declared response headers of an HTTP 405 response for GetReady
+type GetReadyResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetReadyResponse500Headers the declared response headers of an HTTP 500 response for GetReady
 type GetReadyResponse500Headers struct {
 	XRequestId *string
@@ -11544,12 +14844,20 @@ type GetReadyResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Ready
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetReadyResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetReadyResponse400Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetReadyResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetReadyResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -11559,6 +14867,16 @@ type GetReadyResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetReadyResponse) GetJSON200() *Ready {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetReadyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetReadyResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11621,6 +14939,17 @@ type ListAssessmentsResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListAssessmentsResponse404Headers the declared response headers of an HTTP 404 response for ListAssessments
+type ListAssessmentsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListAssessmentsResponse405Headers the declared response headers of an HTTP 405 response for ListAssessments
+type ListAssessmentsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListAssessmentsResponse500Headers the declared response headers of an HTTP 500 response for ListAssessments
 type ListAssessmentsResponse500Headers struct {
 	XRequestId *string
@@ -11637,6 +14966,10 @@ type ListAssessmentsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -11647,6 +14980,10 @@ type ListAssessmentsResponse struct {
 	Headers401 *ListAssessmentsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListAssessmentsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListAssessmentsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListAssessmentsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListAssessmentsResponse500Headers
 }
@@ -11669,6 +15006,16 @@ func (r ListAssessmentsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListAssessmentsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListAssessmentsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListAssessmentsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11732,6 +15079,12 @@ type GetAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetAssessmentResponse405Headers the declared response headers of an HTTP 405 response for GetAssessment
+type GetAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetAssessmentResponse500Headers the declared response headers of an HTTP 500 response for GetAssessment
 type GetAssessmentResponse500Headers struct {
 	XRequestId *string
@@ -11750,6 +15103,8 @@ type GetAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -11762,6 +15117,8 @@ type GetAssessmentResponse struct {
 	Headers403 *GetAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetAssessmentResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetAssessmentResponse500Headers
 }
@@ -11789,6 +15146,11 @@ func (r GetAssessmentResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11852,6 +15214,12 @@ type UpdateAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// UpdateAssessmentResponse405Headers the declared response headers of an HTTP 405 response for UpdateAssessment
+type UpdateAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // UpdateAssessmentResponse409Headers the declared response headers of an HTTP 409 response for UpdateAssessment
 type UpdateAssessmentResponse409Headers struct {
 	XRequestId *string
@@ -11901,8 +15269,20 @@ type UpdateAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -11910,7 +15290,17 @@ type UpdateAssessmentResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -11925,6 +15315,8 @@ type UpdateAssessmentResponse struct {
 	Headers403 *UpdateAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdateAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateAssessmentResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UpdateAssessmentResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -11966,8 +15358,23 @@ func (r UpdateAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+func (r UpdateAssessmentResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -11987,7 +15394,17 @@ func (r UpdateAssessmentResponse) GetApplicationproblemJSON415() *UnsupportedMed
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r UpdateAssessmentResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -12058,6 +15475,12 @@ type CancelAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// CancelAssessmentResponse405Headers the declared response headers of an HTTP 405 response for CancelAssessment
+type CancelAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CancelAssessmentResponse409Headers the declared response headers of an HTTP 409 response for CancelAssessment
 type CancelAssessmentResponse409Headers struct {
 	XRequestId *string
@@ -12107,8 +15530,20 @@ type CancelAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CancelAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -12116,7 +15551,17 @@ type CancelAssessmentResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CancelAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -12131,6 +15576,8 @@ type CancelAssessmentResponse struct {
 	Headers403 *CancelAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CancelAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CancelAssessmentResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CancelAssessmentResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -12172,8 +15619,23 @@ func (r CancelAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CancelAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CancelAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CancelAssessmentResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      CancelAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -12193,7 +15655,17 @@ func (r CancelAssessmentResponse) GetApplicationproblemJSON415() *UnsupportedMed
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CancelAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CancelAssessmentResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      CancelAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -12264,6 +15736,12 @@ type CompleteAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// CompleteAssessmentResponse405Headers the declared response headers of an HTTP 405 response for CompleteAssessment
+type CompleteAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CompleteAssessmentResponse409Headers the declared response headers of an HTTP 409 response for CompleteAssessment
 type CompleteAssessmentResponse409Headers struct {
 	XRequestId *string
@@ -12313,8 +15791,20 @@ type CompleteAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -12322,7 +15812,17 @@ type CompleteAssessmentResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -12337,6 +15837,8 @@ type CompleteAssessmentResponse struct {
 	Headers403 *CompleteAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CompleteAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CompleteAssessmentResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CompleteAssessmentResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -12378,8 +15880,23 @@ func (r CompleteAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CompleteAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CompleteAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CompleteAssessmentResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -12399,7 +15916,17 @@ func (r CompleteAssessmentResponse) GetApplicationproblemJSON415() *UnsupportedM
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CompleteAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CompleteAssessmentResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -12463,6 +15990,17 @@ type ListAuditEventsResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListAuditEventsResponse404Headers the declared response headers of an HTTP 404 response for ListAuditEvents
+type ListAuditEventsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListAuditEventsResponse405Headers the declared response headers of an HTTP 405 response for ListAuditEvents
+type ListAuditEventsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListAuditEventsResponse500Headers the declared response headers of an HTTP 500 response for ListAuditEvents
 type ListAuditEventsResponse500Headers struct {
 	XRequestId *string
@@ -12479,6 +16017,10 @@ type ListAuditEventsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -12489,6 +16031,10 @@ type ListAuditEventsResponse struct {
 	Headers401 *ListAuditEventsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListAuditEventsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListAuditEventsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListAuditEventsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListAuditEventsResponse500Headers
 }
@@ -12511,6 +16057,16 @@ func (r ListAuditEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListAuditEventsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -12569,6 +16125,17 @@ type GetCouncilSettingsResponse403Headers struct {
 	XRequestId *string
 }
 
+// GetCouncilSettingsResponse404Headers the declared response headers of an HTTP 404 response for GetCouncilSettings
+type GetCouncilSettingsResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetCouncilSettingsResponse405Headers the declared response headers of an HTTP 405 response for GetCouncilSettings
+type GetCouncilSettingsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetCouncilSettingsResponse500Headers the declared response headers of an HTTP 500 response for GetCouncilSettings
 type GetCouncilSettingsResponse500Headers struct {
 	XRequestId *string
@@ -12585,6 +16152,10 @@ type GetCouncilSettingsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -12595,6 +16166,10 @@ type GetCouncilSettingsResponse struct {
 	Headers401 *GetCouncilSettingsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *GetCouncilSettingsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCouncilSettingsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetCouncilSettingsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetCouncilSettingsResponse500Headers
 }
@@ -12617,6 +16192,16 @@ func (r GetCouncilSettingsResponse) GetApplicationproblemJSON401() *Unauthorized
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r GetCouncilSettingsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCouncilSettingsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetCouncilSettingsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -12675,8 +16260,14 @@ type UpdateCouncilSettingsResponse403Headers struct {
 	XRequestId *string
 }
 
-// UpdateCouncilSettingsResponse409Headers the declared response headers of an HTTP 409 response for UpdateCouncilSettings
-type UpdateCouncilSettingsResponse409Headers struct {
+// UpdateCouncilSettingsResponse404Headers the declared response headers of an HTTP 404 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateCouncilSettingsResponse405Headers the declared response headers of an HTTP 405 response for UpdateCouncilSettings
+type UpdateCouncilSettingsResponse405Headers struct {
+	Allow      *string
 	XRequestId *string
 }
 
@@ -12693,11 +16284,6 @@ type UpdateCouncilSettingsResponse413Headers struct {
 
 // UpdateCouncilSettingsResponse415Headers the declared response headers of an HTTP 415 response for UpdateCouncilSettings
 type UpdateCouncilSettingsResponse415Headers struct {
-	XRequestId *string
-}
-
-// UpdateCouncilSettingsResponse422Headers the declared response headers of an HTTP 422 response for UpdateCouncilSettings
-type UpdateCouncilSettingsResponse422Headers struct {
 	XRequestId *string
 }
 
@@ -12722,16 +16308,16 @@ type UpdateCouncilSettingsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -12744,16 +16330,16 @@ type UpdateCouncilSettingsResponse struct {
 	Headers401 *UpdateCouncilSettingsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *UpdateCouncilSettingsResponse403Headers
-	// Headers409 the parsed response headers for an HTTP 409 response
-	Headers409 *UpdateCouncilSettingsResponse409Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateCouncilSettingsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateCouncilSettingsResponse405Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *UpdateCouncilSettingsResponse412Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *UpdateCouncilSettingsResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdateCouncilSettingsResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *UpdateCouncilSettingsResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *UpdateCouncilSettingsResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -12780,9 +16366,14 @@ func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON403() *Forbidden
 	return r.ApplicationproblemJSON403
 }
 
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON409() *Conflict {
-	return r.ApplicationproblemJSON409
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
@@ -12798,11 +16389,6 @@ func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON413() *PayloadTo
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateCouncilSettingsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
@@ -12865,6 +16451,17 @@ type ListDirectPaymentAgreementsResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListDirectPaymentAgreementsResponse404Headers the declared response headers of an HTTP 404 response for ListDirectPaymentAgreements
+type ListDirectPaymentAgreementsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListDirectPaymentAgreementsResponse405Headers the declared response headers of an HTTP 405 response for ListDirectPaymentAgreements
+type ListDirectPaymentAgreementsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListDirectPaymentAgreementsResponse500Headers the declared response headers of an HTTP 500 response for ListDirectPaymentAgreements
 type ListDirectPaymentAgreementsResponse500Headers struct {
 	XRequestId *string
@@ -12881,6 +16478,10 @@ type ListDirectPaymentAgreementsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -12891,6 +16492,10 @@ type ListDirectPaymentAgreementsResponse struct {
 	Headers401 *ListDirectPaymentAgreementsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListDirectPaymentAgreementsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListDirectPaymentAgreementsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListDirectPaymentAgreementsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListDirectPaymentAgreementsResponse500Headers
 }
@@ -12913,6 +16518,16 @@ func (r ListDirectPaymentAgreementsResponse) GetApplicationproblemJSON401() *Una
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListDirectPaymentAgreementsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListDirectPaymentAgreementsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListDirectPaymentAgreementsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -12973,6 +16588,17 @@ type CreateDirectPaymentAgreementResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreateDirectPaymentAgreementResponse404Headers the declared response headers of an HTTP 404 response for CreateDirectPaymentAgreement
+type CreateDirectPaymentAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateDirectPaymentAgreementResponse405Headers the declared response headers of an HTTP 405 response for CreateDirectPaymentAgreement
+type CreateDirectPaymentAgreementResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateDirectPaymentAgreementResponse409Headers the declared response headers of an HTTP 409 response for CreateDirectPaymentAgreement
 type CreateDirectPaymentAgreementResponse409Headers struct {
 	XRequestId *string
@@ -13009,14 +16635,38 @@ type CreateDirectPaymentAgreementResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                   `json:"instance,omitempty"`
+		RequestId *string                                                                   `json:"request_id,omitempty"`
+		Status    int                                                                       `json:"status"`
+		Title     string                                                                    `json:"title"`
+		Type      CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                   `json:"instance,omitempty"`
+		RequestId *string                                                                   `json:"request_id,omitempty"`
+		Status    int                                                                       `json:"status"`
+		Title     string                                                                    `json:"title"`
+		Type      CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -13027,6 +16677,10 @@ type CreateDirectPaymentAgreementResponse struct {
 	Headers401 *CreateDirectPaymentAgreementResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateDirectPaymentAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateDirectPaymentAgreementResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateDirectPaymentAgreementResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateDirectPaymentAgreementResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -13059,8 +16713,28 @@ func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON403() *Fo
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                   `json:"instance,omitempty"`
+	RequestId *string                                                                   `json:"request_id,omitempty"`
+	Status    int                                                                       `json:"status"`
+	Title     string                                                                    `json:"title"`
+	Type      CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -13075,7 +16749,17 @@ func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON415() *Un
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateDirectPaymentAgreementResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                   `json:"instance,omitempty"`
+	RequestId *string                                                                   `json:"request_id,omitempty"`
+	Status    int                                                                       `json:"status"`
+	Title     string                                                                    `json:"title"`
+	Type      CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -13140,6 +16824,12 @@ type GetDirectPaymentAgreementResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetDirectPaymentAgreementResponse405Headers the declared response headers of an HTTP 405 response for GetDirectPaymentAgreement
+type GetDirectPaymentAgreementResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetDirectPaymentAgreementResponse500Headers the declared response headers of an HTTP 500 response for GetDirectPaymentAgreement
 type GetDirectPaymentAgreementResponse500Headers struct {
 	XRequestId *string
@@ -13158,6 +16848,8 @@ type GetDirectPaymentAgreementResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -13170,6 +16862,8 @@ type GetDirectPaymentAgreementResponse struct {
 	Headers403 *GetDirectPaymentAgreementResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetDirectPaymentAgreementResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetDirectPaymentAgreementResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetDirectPaymentAgreementResponse500Headers
 }
@@ -13197,6 +16891,11 @@ func (r GetDirectPaymentAgreementResponse) GetApplicationproblemJSON403() *Forbi
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetDirectPaymentAgreementResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetDirectPaymentAgreementResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -13260,8 +16959,9 @@ type UpdateDirectPaymentAgreementResponse404Headers struct {
 	XRequestId *string
 }
 
-// UpdateDirectPaymentAgreementResponse409Headers the declared response headers of an HTTP 409 response for UpdateDirectPaymentAgreement
-type UpdateDirectPaymentAgreementResponse409Headers struct {
+// UpdateDirectPaymentAgreementResponse405Headers the declared response headers of an HTTP 405 response for UpdateDirectPaymentAgreement
+type UpdateDirectPaymentAgreementResponse405Headers struct {
+	Allow      *string
 	XRequestId *string
 }
 
@@ -13278,11 +16978,6 @@ type UpdateDirectPaymentAgreementResponse413Headers struct {
 
 // UpdateDirectPaymentAgreementResponse415Headers the declared response headers of an HTTP 415 response for UpdateDirectPaymentAgreement
 type UpdateDirectPaymentAgreementResponse415Headers struct {
-	XRequestId *string
-}
-
-// UpdateDirectPaymentAgreementResponse422Headers the declared response headers of an HTTP 422 response for UpdateDirectPaymentAgreement
-type UpdateDirectPaymentAgreementResponse422Headers struct {
 	XRequestId *string
 }
 
@@ -13309,16 +17004,14 @@ type UpdateDirectPaymentAgreementResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -13333,16 +17026,14 @@ type UpdateDirectPaymentAgreementResponse struct {
 	Headers403 *UpdateDirectPaymentAgreementResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdateDirectPaymentAgreementResponse404Headers
-	// Headers409 the parsed response headers for an HTTP 409 response
-	Headers409 *UpdateDirectPaymentAgreementResponse409Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateDirectPaymentAgreementResponse405Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *UpdateDirectPaymentAgreementResponse412Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *UpdateDirectPaymentAgreementResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdateDirectPaymentAgreementResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *UpdateDirectPaymentAgreementResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *UpdateDirectPaymentAgreementResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -13374,9 +17065,9 @@ func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON404() *No
 	return r.ApplicationproblemJSON404
 }
 
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON409() *Conflict {
-	return r.ApplicationproblemJSON409
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
@@ -13392,11 +17083,6 @@ func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON413() *Pa
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateDirectPaymentAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
@@ -13465,6 +17151,12 @@ type GetFinancialAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetFinancialAssessmentResponse405Headers the declared response headers of an HTTP 405 response for GetFinancialAssessment
+type GetFinancialAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetFinancialAssessmentResponse500Headers the declared response headers of an HTTP 500 response for GetFinancialAssessment
 type GetFinancialAssessmentResponse500Headers struct {
 	XRequestId *string
@@ -13483,6 +17175,8 @@ type GetFinancialAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -13495,6 +17189,8 @@ type GetFinancialAssessmentResponse struct {
 	Headers403 *GetFinancialAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetFinancialAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetFinancialAssessmentResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetFinancialAssessmentResponse500Headers
 }
@@ -13522,6 +17218,11 @@ func (r GetFinancialAssessmentResponse) GetApplicationproblemJSON403() *Forbidde
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetFinancialAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetFinancialAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -13585,6 +17286,12 @@ type UpdateFinancialAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// UpdateFinancialAssessmentResponse405Headers the declared response headers of an HTTP 405 response for UpdateFinancialAssessment
+type UpdateFinancialAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // UpdateFinancialAssessmentResponse409Headers the declared response headers of an HTTP 409 response for UpdateFinancialAssessment
 type UpdateFinancialAssessmentResponse409Headers struct {
 	XRequestId *string
@@ -13634,8 +17341,20 @@ type UpdateFinancialAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -13643,7 +17362,17 @@ type UpdateFinancialAssessmentResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -13658,6 +17387,8 @@ type UpdateFinancialAssessmentResponse struct {
 	Headers403 *UpdateFinancialAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdateFinancialAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateFinancialAssessmentResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UpdateFinancialAssessmentResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -13699,8 +17430,23 @@ func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON404() *NotFo
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                `json:"instance,omitempty"`
+	RequestId *string                                                                `json:"request_id,omitempty"`
+	Status    int                                                                    `json:"status"`
+	Title     string                                                                 `json:"title"`
+	Type      UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -13720,7 +17466,17 @@ func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON415() *Unsup
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r UpdateFinancialAssessmentResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                `json:"instance,omitempty"`
+	RequestId *string                                                                `json:"request_id,omitempty"`
+	Status    int                                                                    `json:"status"`
+	Title     string                                                                 `json:"title"`
+	Type      UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -13791,6 +17547,12 @@ type CompleteFinancialAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// CompleteFinancialAssessmentResponse405Headers the declared response headers of an HTTP 405 response for CompleteFinancialAssessment
+type CompleteFinancialAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CompleteFinancialAssessmentResponse409Headers the declared response headers of an HTTP 409 response for CompleteFinancialAssessment
 type CompleteFinancialAssessmentResponse409Headers struct {
 	XRequestId *string
@@ -13830,12 +17592,34 @@ type CompleteFinancialAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                  `json:"instance,omitempty"`
+		RequestId *string                                                                  `json:"request_id,omitempty"`
+		Status    int                                                                      `json:"status"`
+		Title     string                                                                   `json:"title"`
+		Type      CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                  `json:"instance,omitempty"`
+		RequestId *string                                                                  `json:"request_id,omitempty"`
+		Status    int                                                                      `json:"status"`
+		Title     string                                                                   `json:"title"`
+		Type      CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -13850,6 +17634,8 @@ type CompleteFinancialAssessmentResponse struct {
 	Headers403 *CompleteFinancialAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CompleteFinancialAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CompleteFinancialAssessmentResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CompleteFinancialAssessmentResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -13887,8 +17673,23 @@ func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON404() *Not
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                  `json:"instance,omitempty"`
+	RequestId *string                                                                  `json:"request_id,omitempty"`
+	Status    int                                                                      `json:"status"`
+	Title     string                                                                   `json:"title"`
+	Type      CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -13898,7 +17699,17 @@ func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON412() *Pre
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CompleteFinancialAssessmentResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                  `json:"instance,omitempty"`
+	RequestId *string                                                                  `json:"request_id,omitempty"`
+	Status    int                                                                      `json:"status"`
+	Title     string                                                                   `json:"title"`
+	Type      CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -13962,6 +17773,17 @@ type ListFundingRequestsResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListFundingRequestsResponse404Headers the declared response headers of an HTTP 404 response for ListFundingRequests
+type ListFundingRequestsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListFundingRequestsResponse405Headers the declared response headers of an HTTP 405 response for ListFundingRequests
+type ListFundingRequestsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListFundingRequestsResponse500Headers the declared response headers of an HTTP 500 response for ListFundingRequests
 type ListFundingRequestsResponse500Headers struct {
 	XRequestId *string
@@ -13978,6 +17800,10 @@ type ListFundingRequestsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -13988,6 +17814,10 @@ type ListFundingRequestsResponse struct {
 	Headers401 *ListFundingRequestsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListFundingRequestsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListFundingRequestsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListFundingRequestsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListFundingRequestsResponse500Headers
 }
@@ -14010,6 +17840,16 @@ func (r ListFundingRequestsResponse) GetApplicationproblemJSON401() *Unauthorize
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListFundingRequestsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListFundingRequestsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListFundingRequestsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -14070,6 +17910,17 @@ type CreateFundingRequestResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreateFundingRequestResponse404Headers the declared response headers of an HTTP 404 response for CreateFundingRequest
+type CreateFundingRequestResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateFundingRequestResponse405Headers the declared response headers of an HTTP 405 response for CreateFundingRequest
+type CreateFundingRequestResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateFundingRequestResponse409Headers the declared response headers of an HTTP 409 response for CreateFundingRequest
 type CreateFundingRequestResponse409Headers struct {
 	XRequestId *string
@@ -14106,14 +17957,38 @@ type CreateFundingRequestResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -14124,6 +17999,10 @@ type CreateFundingRequestResponse struct {
 	Headers401 *CreateFundingRequestResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateFundingRequestResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateFundingRequestResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateFundingRequestResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateFundingRequestResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -14156,8 +18035,28 @@ func (r CreateFundingRequestResponse) GetApplicationproblemJSON403() *Forbidden 
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateFundingRequestResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateFundingRequestResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateFundingRequestResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateFundingRequestResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                           `json:"instance,omitempty"`
+	RequestId *string                                                           `json:"request_id,omitempty"`
+	Status    int                                                               `json:"status"`
+	Title     string                                                            `json:"title"`
+	Type      CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -14172,7 +18071,17 @@ func (r CreateFundingRequestResponse) GetApplicationproblemJSON415() *Unsupporte
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateFundingRequestResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateFundingRequestResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                           `json:"instance,omitempty"`
+	RequestId *string                                                           `json:"request_id,omitempty"`
+	Status    int                                                               `json:"status"`
+	Title     string                                                            `json:"title"`
+	Type      CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -14237,6 +18146,12 @@ type GetFundingRequestResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetFundingRequestResponse405Headers the declared response headers of an HTTP 405 response for GetFundingRequest
+type GetFundingRequestResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetFundingRequestResponse500Headers the declared response headers of an HTTP 500 response for GetFundingRequest
 type GetFundingRequestResponse500Headers struct {
 	XRequestId *string
@@ -14255,6 +18170,8 @@ type GetFundingRequestResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -14267,6 +18184,8 @@ type GetFundingRequestResponse struct {
 	Headers403 *GetFundingRequestResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetFundingRequestResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetFundingRequestResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetFundingRequestResponse500Headers
 }
@@ -14294,6 +18213,11 @@ func (r GetFundingRequestResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetFundingRequestResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetFundingRequestResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -14358,6 +18282,12 @@ type DecideFundingRequestResponse404Headers struct {
 	XRequestId *string
 }
 
+// DecideFundingRequestResponse405Headers the declared response headers of an HTTP 405 response for DecideFundingRequest
+type DecideFundingRequestResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // DecideFundingRequestResponse409Headers the declared response headers of an HTTP 409 response for DecideFundingRequest
 type DecideFundingRequestResponse409Headers struct {
 	XRequestId *string
@@ -14407,8 +18337,20 @@ type DecideFundingRequestResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -14416,7 +18358,17 @@ type DecideFundingRequestResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -14431,6 +18383,8 @@ type DecideFundingRequestResponse struct {
 	Headers403 *DecideFundingRequestResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *DecideFundingRequestResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *DecideFundingRequestResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *DecideFundingRequestResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -14472,8 +18426,23 @@ func (r DecideFundingRequestResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r DecideFundingRequestResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r DecideFundingRequestResponse) GetApplicationproblemJSON409() *Conflict {
+func (r DecideFundingRequestResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                           `json:"instance,omitempty"`
+	RequestId *string                                                           `json:"request_id,omitempty"`
+	Status    int                                                               `json:"status"`
+	Title     string                                                            `json:"title"`
+	Type      DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -14493,7 +18462,17 @@ func (r DecideFundingRequestResponse) GetApplicationproblemJSON415() *Unsupporte
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r DecideFundingRequestResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r DecideFundingRequestResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                           `json:"instance,omitempty"`
+	RequestId *string                                                           `json:"request_id,omitempty"`
+	Status    int                                                               `json:"status"`
+	Title     string                                                            `json:"title"`
+	Type      DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -14557,6 +18536,17 @@ type ListISFAgreementsResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListISFAgreementsResponse404Headers the declared response headers of an HTTP 404 response for ListISFAgreements
+type ListISFAgreementsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListISFAgreementsResponse405Headers the declared response headers of an HTTP 405 response for ListISFAgreements
+type ListISFAgreementsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListISFAgreementsResponse500Headers the declared response headers of an HTTP 500 response for ListISFAgreements
 type ListISFAgreementsResponse500Headers struct {
 	XRequestId *string
@@ -14573,6 +18563,10 @@ type ListISFAgreementsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -14583,6 +18577,10 @@ type ListISFAgreementsResponse struct {
 	Headers401 *ListISFAgreementsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListISFAgreementsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListISFAgreementsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListISFAgreementsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListISFAgreementsResponse500Headers
 }
@@ -14605,6 +18603,16 @@ func (r ListISFAgreementsResponse) GetApplicationproblemJSON401() *Unauthorized 
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListISFAgreementsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListISFAgreementsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListISFAgreementsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -14665,6 +18673,17 @@ type CreateISFAgreementResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreateISFAgreementResponse404Headers the declared response headers of an HTTP 404 response for CreateISFAgreement
+type CreateISFAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateISFAgreementResponse405Headers the declared response headers of an HTTP 405 response for CreateISFAgreement
+type CreateISFAgreementResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateISFAgreementResponse409Headers the declared response headers of an HTTP 409 response for CreateISFAgreement
 type CreateISFAgreementResponse409Headers struct {
 	XRequestId *string
@@ -14701,14 +18720,38 @@ type CreateISFAgreementResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -14719,6 +18762,10 @@ type CreateISFAgreementResponse struct {
 	Headers401 *CreateISFAgreementResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateISFAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateISFAgreementResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateISFAgreementResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateISFAgreementResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -14751,8 +18798,28 @@ func (r CreateISFAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateISFAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -14767,7 +18834,17 @@ func (r CreateISFAgreementResponse) GetApplicationproblemJSON415() *UnsupportedM
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateISFAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateISFAgreementResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -14832,6 +18909,12 @@ type GetISFAgreementResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetISFAgreementResponse405Headers the declared response headers of an HTTP 405 response for GetISFAgreement
+type GetISFAgreementResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetISFAgreementResponse500Headers the declared response headers of an HTTP 500 response for GetISFAgreement
 type GetISFAgreementResponse500Headers struct {
 	XRequestId *string
@@ -14850,6 +18933,8 @@ type GetISFAgreementResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -14862,6 +18947,8 @@ type GetISFAgreementResponse struct {
 	Headers403 *GetISFAgreementResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetISFAgreementResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetISFAgreementResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetISFAgreementResponse500Headers
 }
@@ -14889,6 +18976,11 @@ func (r GetISFAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetISFAgreementResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetISFAgreementResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -14946,6 +19038,17 @@ type ListPeopleResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListPeopleResponse404Headers the declared response headers of an HTTP 404 response for ListPeople
+type ListPeopleResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListPeopleResponse405Headers the declared response headers of an HTTP 405 response for ListPeople
+type ListPeopleResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListPeopleResponse500Headers the declared response headers of an HTTP 500 response for ListPeople
 type ListPeopleResponse500Headers struct {
 	XRequestId *string
@@ -14962,6 +19065,10 @@ type ListPeopleResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -14972,6 +19079,10 @@ type ListPeopleResponse struct {
 	Headers401 *ListPeopleResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListPeopleResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListPeopleResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListPeopleResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListPeopleResponse500Headers
 }
@@ -14994,6 +19105,16 @@ func (r ListPeopleResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListPeopleResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPeopleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListPeopleResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -15054,6 +19175,17 @@ type CreatePersonResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreatePersonResponse404Headers the declared response headers of an HTTP 404 response for CreatePerson
+type CreatePersonResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreatePersonResponse405Headers the declared response headers of an HTTP 405 response for CreatePerson
+type CreatePersonResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreatePersonResponse409Headers the declared response headers of an HTTP 409 response for CreatePerson
 type CreatePersonResponse409Headers struct {
 	XRequestId *string
@@ -15090,14 +19222,38 @@ type CreatePersonResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      CreatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      CreatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -15108,6 +19264,10 @@ type CreatePersonResponse struct {
 	Headers401 *CreatePersonResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreatePersonResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreatePersonResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreatePersonResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreatePersonResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -15140,8 +19300,28 @@ func (r CreatePersonResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePersonResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreatePersonResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreatePersonResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreatePersonResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      CreatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -15156,7 +19336,17 @@ func (r CreatePersonResponse) GetApplicationproblemJSON415() *UnsupportedMediaTy
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreatePersonResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreatePersonResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      CreatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -15221,6 +19411,12 @@ type GetPersonResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetPersonResponse405Headers the declared response headers of an HTTP 405 response for GetPerson
+type GetPersonResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetPersonResponse500Headers the declared response headers of an HTTP 500 response for GetPerson
 type GetPersonResponse500Headers struct {
 	XRequestId *string
@@ -15239,6 +19435,8 @@ type GetPersonResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -15251,6 +19449,8 @@ type GetPersonResponse struct {
 	Headers403 *GetPersonResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetPersonResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetPersonResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetPersonResponse500Headers
 }
@@ -15278,6 +19478,11 @@ func (r GetPersonResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetPersonResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetPersonResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -15341,6 +19546,12 @@ type UpdatePersonResponse404Headers struct {
 	XRequestId *string
 }
 
+// UpdatePersonResponse405Headers the declared response headers of an HTTP 405 response for UpdatePerson
+type UpdatePersonResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // UpdatePersonResponse409Headers the declared response headers of an HTTP 409 response for UpdatePerson
 type UpdatePersonResponse409Headers struct {
 	XRequestId *string
@@ -15390,8 +19601,20 @@ type UpdatePersonResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      UpdatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -15399,7 +19622,17 @@ type UpdatePersonResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      UpdatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -15414,6 +19647,8 @@ type UpdatePersonResponse struct {
 	Headers403 *UpdatePersonResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdatePersonResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdatePersonResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UpdatePersonResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -15455,8 +19690,23 @@ func (r UpdatePersonResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdatePersonResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdatePersonResponse) GetApplicationproblemJSON409() *Conflict {
+func (r UpdatePersonResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      UpdatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -15476,7 +19726,17 @@ func (r UpdatePersonResponse) GetApplicationproblemJSON415() *UnsupportedMediaTy
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdatePersonResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r UpdatePersonResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      UpdatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -15545,6 +19805,12 @@ type ListPersonAssessmentsResponse404Headers struct {
 	XRequestId *string
 }
 
+// ListPersonAssessmentsResponse405Headers the declared response headers of an HTTP 405 response for ListPersonAssessments
+type ListPersonAssessmentsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListPersonAssessmentsResponse500Headers the declared response headers of an HTTP 500 response for ListPersonAssessments
 type ListPersonAssessmentsResponse500Headers struct {
 	XRequestId *string
@@ -15563,6 +19829,8 @@ type ListPersonAssessmentsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -15575,6 +19843,8 @@ type ListPersonAssessmentsResponse struct {
 	Headers403 *ListPersonAssessmentsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListPersonAssessmentsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListPersonAssessmentsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListPersonAssessmentsResponse500Headers
 }
@@ -15602,6 +19872,11 @@ func (r ListPersonAssessmentsResponse) GetApplicationproblemJSON403() *Forbidden
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListPersonAssessmentsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListPersonAssessmentsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -15667,6 +19942,12 @@ type CreateAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// CreateAssessmentResponse405Headers the declared response headers of an HTTP 405 response for CreateAssessment
+type CreateAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateAssessmentResponse409Headers the declared response headers of an HTTP 409 response for CreateAssessment
 type CreateAssessmentResponse409Headers struct {
 	XRequestId *string
@@ -15705,14 +19986,36 @@ type CreateAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -15725,6 +20028,8 @@ type CreateAssessmentResponse struct {
 	Headers403 *CreateAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateAssessmentResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateAssessmentResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -15762,8 +20067,23 @@ func (r CreateAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateAssessmentResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      CreateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -15778,7 +20098,17 @@ func (r CreateAssessmentResponse) GetApplicationproblemJSON415() *UnsupportedMed
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateAssessmentResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      CreateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -15842,6 +20172,12 @@ type ListPersonFinancialAssessmentsResponse404Headers struct {
 	XRequestId *string
 }
 
+// ListPersonFinancialAssessmentsResponse405Headers the declared response headers of an HTTP 405 response for ListPersonFinancialAssessments
+type ListPersonFinancialAssessmentsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListPersonFinancialAssessmentsResponse500Headers the declared response headers of an HTTP 500 response for ListPersonFinancialAssessments
 type ListPersonFinancialAssessmentsResponse500Headers struct {
 	XRequestId *string
@@ -15860,6 +20196,8 @@ type ListPersonFinancialAssessmentsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -15872,6 +20210,8 @@ type ListPersonFinancialAssessmentsResponse struct {
 	Headers403 *ListPersonFinancialAssessmentsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListPersonFinancialAssessmentsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListPersonFinancialAssessmentsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListPersonFinancialAssessmentsResponse500Headers
 }
@@ -15899,6 +20239,11 @@ func (r ListPersonFinancialAssessmentsResponse) GetApplicationproblemJSON403() *
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListPersonFinancialAssessmentsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListPersonFinancialAssessmentsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -15964,6 +20309,12 @@ type CreateFinancialAssessmentResponse404Headers struct {
 	XRequestId *string
 }
 
+// CreateFinancialAssessmentResponse405Headers the declared response headers of an HTTP 405 response for CreateFinancialAssessment
+type CreateFinancialAssessmentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateFinancialAssessmentResponse409Headers the declared response headers of an HTTP 409 response for CreateFinancialAssessment
 type CreateFinancialAssessmentResponse409Headers struct {
 	XRequestId *string
@@ -16002,14 +20353,36 @@ type CreateFinancialAssessmentResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -16022,6 +20395,8 @@ type CreateFinancialAssessmentResponse struct {
 	Headers403 *CreateFinancialAssessmentResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateFinancialAssessmentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateFinancialAssessmentResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateFinancialAssessmentResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -16059,8 +20434,23 @@ func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON404() *NotFo
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                `json:"instance,omitempty"`
+	RequestId *string                                                                `json:"request_id,omitempty"`
+	Status    int                                                                    `json:"status"`
+	Title     string                                                                 `json:"title"`
+	Type      CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -16075,7 +20465,17 @@ func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON415() *Unsup
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateFinancialAssessmentResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                `json:"instance,omitempty"`
+	RequestId *string                                                                `json:"request_id,omitempty"`
+	Status    int                                                                    `json:"status"`
+	Title     string                                                                 `json:"title"`
+	Type      CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -16139,6 +20539,12 @@ type ListPersonBudgetVersionsResponse404Headers struct {
 	XRequestId *string
 }
 
+// ListPersonBudgetVersionsResponse405Headers the declared response headers of an HTTP 405 response for ListPersonBudgetVersions
+type ListPersonBudgetVersionsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListPersonBudgetVersionsResponse500Headers the declared response headers of an HTTP 500 response for ListPersonBudgetVersions
 type ListPersonBudgetVersionsResponse500Headers struct {
 	XRequestId *string
@@ -16157,6 +20563,8 @@ type ListPersonBudgetVersionsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -16169,6 +20577,8 @@ type ListPersonBudgetVersionsResponse struct {
 	Headers403 *ListPersonBudgetVersionsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListPersonBudgetVersionsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListPersonBudgetVersionsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListPersonBudgetVersionsResponse500Headers
 }
@@ -16196,6 +20606,11 @@ func (r ListPersonBudgetVersionsResponse) GetApplicationproblemJSON403() *Forbid
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListPersonBudgetVersionsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListPersonBudgetVersionsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -16258,6 +20673,12 @@ type ListRelationshipsResponse404Headers struct {
 	XRequestId *string
 }
 
+// ListRelationshipsResponse405Headers the declared response headers of an HTTP 405 response for ListRelationships
+type ListRelationshipsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListRelationshipsResponse500Headers the declared response headers of an HTTP 500 response for ListRelationships
 type ListRelationshipsResponse500Headers struct {
 	XRequestId *string
@@ -16276,6 +20697,8 @@ type ListRelationshipsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -16288,6 +20711,8 @@ type ListRelationshipsResponse struct {
 	Headers403 *ListRelationshipsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListRelationshipsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListRelationshipsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListRelationshipsResponse500Headers
 }
@@ -16315,6 +20740,11 @@ func (r ListRelationshipsResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListRelationshipsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListRelationshipsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -16380,6 +20810,12 @@ type CreateRelationshipResponse404Headers struct {
 	XRequestId *string
 }
 
+// CreateRelationshipResponse405Headers the declared response headers of an HTTP 405 response for CreateRelationship
+type CreateRelationshipResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateRelationshipResponse409Headers the declared response headers of an HTTP 409 response for CreateRelationship
 type CreateRelationshipResponse409Headers struct {
 	XRequestId *string
@@ -16418,14 +20854,36 @@ type CreateRelationshipResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -16438,6 +20896,8 @@ type CreateRelationshipResponse struct {
 	Headers403 *CreateRelationshipResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateRelationshipResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateRelationshipResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateRelationshipResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -16475,8 +20935,23 @@ func (r CreateRelationshipResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateRelationshipResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateRelationshipResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateRelationshipResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      CreateRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -16491,7 +20966,17 @@ func (r CreateRelationshipResponse) GetApplicationproblemJSON415() *UnsupportedM
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateRelationshipResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateRelationshipResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      CreateRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -16556,6 +21041,12 @@ type GetRelationshipResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetRelationshipResponse405Headers the declared response headers of an HTTP 405 response for GetRelationship
+type GetRelationshipResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetRelationshipResponse500Headers the declared response headers of an HTTP 500 response for GetRelationship
 type GetRelationshipResponse500Headers struct {
 	XRequestId *string
@@ -16574,6 +21065,8 @@ type GetRelationshipResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -16586,6 +21079,8 @@ type GetRelationshipResponse struct {
 	Headers403 *GetRelationshipResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetRelationshipResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetRelationshipResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetRelationshipResponse500Headers
 }
@@ -16613,6 +21108,11 @@ func (r GetRelationshipResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetRelationshipResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetRelationshipResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -16677,6 +21177,12 @@ type EndRelationshipResponse404Headers struct {
 	XRequestId *string
 }
 
+// EndRelationshipResponse405Headers the declared response headers of an HTTP 405 response for EndRelationship
+type EndRelationshipResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // EndRelationshipResponse409Headers the declared response headers of an HTTP 409 response for EndRelationship
 type EndRelationshipResponse409Headers struct {
 	XRequestId *string
@@ -16726,8 +21232,20 @@ type EndRelationshipResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      EndRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -16735,7 +21253,17 @@ type EndRelationshipResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      EndRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -16750,6 +21278,8 @@ type EndRelationshipResponse struct {
 	Headers403 *EndRelationshipResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *EndRelationshipResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *EndRelationshipResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *EndRelationshipResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -16791,8 +21321,23 @@ func (r EndRelationshipResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r EndRelationshipResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r EndRelationshipResponse) GetApplicationproblemJSON409() *Conflict {
+func (r EndRelationshipResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      EndRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -16812,7 +21357,17 @@ func (r EndRelationshipResponse) GetApplicationproblemJSON415() *UnsupportedMedi
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r EndRelationshipResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r EndRelationshipResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      EndRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -16876,6 +21431,17 @@ type ListPersonalBudgetsResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListPersonalBudgetsResponse404Headers the declared response headers of an HTTP 404 response for ListPersonalBudgets
+type ListPersonalBudgetsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListPersonalBudgetsResponse405Headers the declared response headers of an HTTP 405 response for ListPersonalBudgets
+type ListPersonalBudgetsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListPersonalBudgetsResponse500Headers the declared response headers of an HTTP 500 response for ListPersonalBudgets
 type ListPersonalBudgetsResponse500Headers struct {
 	XRequestId *string
@@ -16892,6 +21458,10 @@ type ListPersonalBudgetsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -16902,6 +21472,10 @@ type ListPersonalBudgetsResponse struct {
 	Headers401 *ListPersonalBudgetsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListPersonalBudgetsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListPersonalBudgetsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListPersonalBudgetsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListPersonalBudgetsResponse500Headers
 }
@@ -16924,6 +21498,16 @@ func (r ListPersonalBudgetsResponse) GetApplicationproblemJSON401() *Unauthorize
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListPersonalBudgetsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPersonalBudgetsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListPersonalBudgetsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -16987,6 +21571,12 @@ type GetPersonalBudgetResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetPersonalBudgetResponse405Headers the declared response headers of an HTTP 405 response for GetPersonalBudget
+type GetPersonalBudgetResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetPersonalBudgetResponse500Headers the declared response headers of an HTTP 500 response for GetPersonalBudget
 type GetPersonalBudgetResponse500Headers struct {
 	XRequestId *string
@@ -17005,6 +21595,8 @@ type GetPersonalBudgetResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -17017,6 +21609,8 @@ type GetPersonalBudgetResponse struct {
 	Headers403 *GetPersonalBudgetResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetPersonalBudgetResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetPersonalBudgetResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetPersonalBudgetResponse500Headers
 }
@@ -17044,6 +21638,11 @@ func (r GetPersonalBudgetResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetPersonalBudgetResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetPersonalBudgetResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -17106,6 +21705,12 @@ type ListBudgetSupportPlansResponse404Headers struct {
 	XRequestId *string
 }
 
+// ListBudgetSupportPlansResponse405Headers the declared response headers of an HTTP 405 response for ListBudgetSupportPlans
+type ListBudgetSupportPlansResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListBudgetSupportPlansResponse500Headers the declared response headers of an HTTP 500 response for ListBudgetSupportPlans
 type ListBudgetSupportPlansResponse500Headers struct {
 	XRequestId *string
@@ -17124,6 +21729,8 @@ type ListBudgetSupportPlansResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -17136,6 +21743,8 @@ type ListBudgetSupportPlansResponse struct {
 	Headers403 *ListBudgetSupportPlansResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListBudgetSupportPlansResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListBudgetSupportPlansResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListBudgetSupportPlansResponse500Headers
 }
@@ -17163,6 +21772,11 @@ func (r ListBudgetSupportPlansResponse) GetApplicationproblemJSON403() *Forbidde
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListBudgetSupportPlansResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListBudgetSupportPlansResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -17228,6 +21842,12 @@ type CreateSupportPlanResponse404Headers struct {
 	XRequestId *string
 }
 
+// CreateSupportPlanResponse405Headers the declared response headers of an HTTP 405 response for CreateSupportPlan
+type CreateSupportPlanResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for CreateSupportPlan
 type CreateSupportPlanResponse409Headers struct {
 	XRequestId *string
@@ -17266,14 +21886,36 @@ type CreateSupportPlanResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -17286,6 +21928,8 @@ type CreateSupportPlanResponse struct {
 	Headers403 *CreateSupportPlanResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateSupportPlanResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateSupportPlanResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateSupportPlanResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -17323,8 +21967,23 @@ func (r CreateSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -17339,7 +21998,17 @@ func (r CreateSupportPlanResponse) GetApplicationproblemJSON415() *UnsupportedMe
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateSupportPlanResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -17398,6 +22067,17 @@ type ListProvidersResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListProvidersResponse404Headers the declared response headers of an HTTP 404 response for ListProviders
+type ListProvidersResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListProvidersResponse405Headers the declared response headers of an HTTP 405 response for ListProviders
+type ListProvidersResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListProvidersResponse500Headers the declared response headers of an HTTP 500 response for ListProviders
 type ListProvidersResponse500Headers struct {
 	XRequestId *string
@@ -17414,6 +22094,10 @@ type ListProvidersResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -17424,6 +22108,10 @@ type ListProvidersResponse struct {
 	Headers401 *ListProvidersResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListProvidersResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListProvidersResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListProvidersResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListProvidersResponse500Headers
 }
@@ -17446,6 +22134,16 @@ func (r ListProvidersResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListProvidersResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListProvidersResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListProvidersResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -17506,6 +22204,17 @@ type CreateProviderResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreateProviderResponse404Headers the declared response headers of an HTTP 404 response for CreateProvider
+type CreateProviderResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateProviderResponse405Headers the declared response headers of an HTTP 405 response for CreateProvider
+type CreateProviderResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateProviderResponse409Headers the declared response headers of an HTTP 409 response for CreateProvider
 type CreateProviderResponse409Headers struct {
 	XRequestId *string
@@ -17542,14 +22251,38 @@ type CreateProviderResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      CreateProvider409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      CreateProvider422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -17560,6 +22293,10 @@ type CreateProviderResponse struct {
 	Headers401 *CreateProviderResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateProviderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateProviderResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateProviderResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateProviderResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -17592,8 +22329,28 @@ func (r CreateProviderResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateProviderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateProviderResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateProviderResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateProviderResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                     `json:"instance,omitempty"`
+	RequestId *string                                                     `json:"request_id,omitempty"`
+	Status    int                                                         `json:"status"`
+	Title     string                                                      `json:"title"`
+	Type      CreateProvider409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -17608,7 +22365,17 @@ func (r CreateProviderResponse) GetApplicationproblemJSON415() *UnsupportedMedia
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateProviderResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateProviderResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                     `json:"instance,omitempty"`
+	RequestId *string                                                     `json:"request_id,omitempty"`
+	Status    int                                                         `json:"status"`
+	Title     string                                                      `json:"title"`
+	Type      CreateProvider422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -17673,6 +22440,12 @@ type GetProviderResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetProviderResponse405Headers the declared response headers of an HTTP 405 response for GetProvider
+type GetProviderResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetProviderResponse500Headers the declared response headers of an HTTP 500 response for GetProvider
 type GetProviderResponse500Headers struct {
 	XRequestId *string
@@ -17691,6 +22464,8 @@ type GetProviderResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -17703,6 +22478,8 @@ type GetProviderResponse struct {
 	Headers403 *GetProviderResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetProviderResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetProviderResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetProviderResponse500Headers
 }
@@ -17730,6 +22507,11 @@ func (r GetProviderResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetProviderResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetProviderResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -17793,8 +22575,9 @@ type UpdateProviderResponse404Headers struct {
 	XRequestId *string
 }
 
-// UpdateProviderResponse409Headers the declared response headers of an HTTP 409 response for UpdateProvider
-type UpdateProviderResponse409Headers struct {
+// UpdateProviderResponse405Headers the declared response headers of an HTTP 405 response for UpdateProvider
+type UpdateProviderResponse405Headers struct {
+	Allow      *string
 	XRequestId *string
 }
 
@@ -17811,11 +22594,6 @@ type UpdateProviderResponse413Headers struct {
 
 // UpdateProviderResponse415Headers the declared response headers of an HTTP 415 response for UpdateProvider
 type UpdateProviderResponse415Headers struct {
-	XRequestId *string
-}
-
-// UpdateProviderResponse422Headers the declared response headers of an HTTP 422 response for UpdateProvider
-type UpdateProviderResponse422Headers struct {
 	XRequestId *string
 }
 
@@ -17842,16 +22620,14 @@ type UpdateProviderResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -17866,16 +22642,14 @@ type UpdateProviderResponse struct {
 	Headers403 *UpdateProviderResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdateProviderResponse404Headers
-	// Headers409 the parsed response headers for an HTTP 409 response
-	Headers409 *UpdateProviderResponse409Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateProviderResponse405Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *UpdateProviderResponse412Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *UpdateProviderResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdateProviderResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *UpdateProviderResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *UpdateProviderResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -17907,9 +22681,9 @@ func (r UpdateProviderResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateProviderResponse) GetApplicationproblemJSON409() *Conflict {
-	return r.ApplicationproblemJSON409
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateProviderResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
@@ -17925,11 +22699,6 @@ func (r UpdateProviderResponse) GetApplicationproblemJSON413() *PayloadTooLarge 
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r UpdateProviderResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateProviderResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
@@ -17992,6 +22761,17 @@ type ListRASVersionsResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListRASVersionsResponse404Headers the declared response headers of an HTTP 404 response for ListRASVersions
+type ListRASVersionsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListRASVersionsResponse405Headers the declared response headers of an HTTP 405 response for ListRASVersions
+type ListRASVersionsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListRASVersionsResponse500Headers the declared response headers of an HTTP 500 response for ListRASVersions
 type ListRASVersionsResponse500Headers struct {
 	XRequestId *string
@@ -18008,6 +22788,10 @@ type ListRASVersionsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -18018,6 +22802,10 @@ type ListRASVersionsResponse struct {
 	Headers401 *ListRASVersionsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListRASVersionsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListRASVersionsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListRASVersionsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListRASVersionsResponse500Headers
 }
@@ -18040,6 +22828,16 @@ func (r ListRASVersionsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListRASVersionsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListRASVersionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListRASVersionsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -18100,6 +22898,17 @@ type CreateRASVersionResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreateRASVersionResponse404Headers the declared response headers of an HTTP 404 response for CreateRASVersion
+type CreateRASVersionResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateRASVersionResponse405Headers the declared response headers of an HTTP 405 response for CreateRASVersion
+type CreateRASVersionResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateRASVersionResponse409Headers the declared response headers of an HTTP 409 response for CreateRASVersion
 type CreateRASVersionResponse409Headers struct {
 	XRequestId *string
@@ -18136,14 +22945,38 @@ type CreateRASVersionResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -18154,6 +22987,10 @@ type CreateRASVersionResponse struct {
 	Headers401 *CreateRASVersionResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateRASVersionResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateRASVersionResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateRASVersionResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateRASVersionResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -18186,8 +23023,28 @@ func (r CreateRASVersionResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateRASVersionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateRASVersionResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateRASVersionResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateRASVersionResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -18202,7 +23059,17 @@ func (r CreateRASVersionResponse) GetApplicationproblemJSON415() *UnsupportedMed
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateRASVersionResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateRASVersionResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -18267,6 +23134,12 @@ type GetRASVersionResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetRASVersionResponse405Headers the declared response headers of an HTTP 405 response for GetRASVersion
+type GetRASVersionResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetRASVersionResponse500Headers the declared response headers of an HTTP 500 response for GetRASVersion
 type GetRASVersionResponse500Headers struct {
 	XRequestId *string
@@ -18285,6 +23158,8 @@ type GetRASVersionResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -18297,6 +23172,8 @@ type GetRASVersionResponse struct {
 	Headers403 *GetRASVersionResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetRASVersionResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetRASVersionResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetRASVersionResponse500Headers
 }
@@ -18324,6 +23201,11 @@ func (r GetRASVersionResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetRASVersionResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetRASVersionResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -18387,6 +23269,12 @@ type UpdateRASVersionResponse404Headers struct {
 	XRequestId *string
 }
 
+// UpdateRASVersionResponse405Headers the declared response headers of an HTTP 405 response for UpdateRASVersion
+type UpdateRASVersionResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // UpdateRASVersionResponse409Headers the declared response headers of an HTTP 409 response for UpdateRASVersion
 type UpdateRASVersionResponse409Headers struct {
 	XRequestId *string
@@ -18436,8 +23324,20 @@ type UpdateRASVersionResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -18445,7 +23345,17 @@ type UpdateRASVersionResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -18460,6 +23370,8 @@ type UpdateRASVersionResponse struct {
 	Headers403 *UpdateRASVersionResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdateRASVersionResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateRASVersionResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UpdateRASVersionResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -18501,8 +23413,23 @@ func (r UpdateRASVersionResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateRASVersionResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateRASVersionResponse) GetApplicationproblemJSON409() *Conflict {
+func (r UpdateRASVersionResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -18522,7 +23449,17 @@ func (r UpdateRASVersionResponse) GetApplicationproblemJSON415() *UnsupportedMed
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateRASVersionResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r UpdateRASVersionResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -18593,6 +23530,12 @@ type ActivateRASVersionResponse404Headers struct {
 	XRequestId *string
 }
 
+// ActivateRASVersionResponse405Headers the declared response headers of an HTTP 405 response for ActivateRASVersion
+type ActivateRASVersionResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ActivateRASVersionResponse409Headers the declared response headers of an HTTP 409 response for ActivateRASVersion
 type ActivateRASVersionResponse409Headers struct {
 	XRequestId *string
@@ -18632,12 +23575,34 @@ type ActivateRASVersionResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -18652,6 +23617,8 @@ type ActivateRASVersionResponse struct {
 	Headers403 *ActivateRASVersionResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ActivateRASVersionResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ActivateRASVersionResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *ActivateRASVersionResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -18689,8 +23656,23 @@ func (r ActivateRASVersionResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ActivateRASVersionResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r ActivateRASVersionResponse) GetApplicationproblemJSON409() *Conflict {
+func (r ActivateRASVersionResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -18700,7 +23682,17 @@ func (r ActivateRASVersionResponse) GetApplicationproblemJSON412() *Precondition
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ActivateRASVersionResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r ActivateRASVersionResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -18771,6 +23763,12 @@ type RetireRASVersionResponse404Headers struct {
 	XRequestId *string
 }
 
+// RetireRASVersionResponse405Headers the declared response headers of an HTTP 405 response for RetireRASVersion
+type RetireRASVersionResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // RetireRASVersionResponse409Headers the declared response headers of an HTTP 409 response for RetireRASVersion
 type RetireRASVersionResponse409Headers struct {
 	XRequestId *string
@@ -18810,12 +23808,34 @@ type RetireRASVersionResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -18830,6 +23850,8 @@ type RetireRASVersionResponse struct {
 	Headers403 *RetireRASVersionResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *RetireRASVersionResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *RetireRASVersionResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *RetireRASVersionResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -18867,8 +23889,23 @@ func (r RetireRASVersionResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r RetireRASVersionResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r RetireRASVersionResponse) GetApplicationproblemJSON409() *Conflict {
+func (r RetireRASVersionResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -18878,7 +23915,17 @@ func (r RetireRASVersionResponse) GetApplicationproblemJSON412() *PreconditionFa
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r RetireRASVersionResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r RetireRASVersionResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -18942,6 +23989,17 @@ type ListRateTablesResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListRateTablesResponse404Headers the declared response headers of an HTTP 404 response for ListRateTables
+type ListRateTablesResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListRateTablesResponse405Headers the declared response headers of an HTTP 405 response for ListRateTables
+type ListRateTablesResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListRateTablesResponse500Headers the declared response headers of an HTTP 500 response for ListRateTables
 type ListRateTablesResponse500Headers struct {
 	XRequestId *string
@@ -18958,6 +24016,10 @@ type ListRateTablesResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -18968,6 +24030,10 @@ type ListRateTablesResponse struct {
 	Headers401 *ListRateTablesResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListRateTablesResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListRateTablesResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListRateTablesResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListRateTablesResponse500Headers
 }
@@ -18990,6 +24056,16 @@ func (r ListRateTablesResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListRateTablesResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListRateTablesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListRateTablesResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -19050,6 +24126,17 @@ type CreateRateTableResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreateRateTableResponse404Headers the declared response headers of an HTTP 404 response for CreateRateTable
+type CreateRateTableResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateRateTableResponse405Headers the declared response headers of an HTTP 405 response for CreateRateTable
+type CreateRateTableResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateRateTableResponse409Headers the declared response headers of an HTTP 409 response for CreateRateTable
 type CreateRateTableResponse409Headers struct {
 	XRequestId *string
@@ -19086,14 +24173,38 @@ type CreateRateTableResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      CreateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      CreateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -19104,6 +24215,10 @@ type CreateRateTableResponse struct {
 	Headers401 *CreateRateTableResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateRateTableResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateRateTableResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateRateTableResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateRateTableResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -19136,8 +24251,28 @@ func (r CreateRateTableResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateRateTableResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateRateTableResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateRateTableResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateRateTableResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      CreateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -19152,7 +24287,17 @@ func (r CreateRateTableResponse) GetApplicationproblemJSON415() *UnsupportedMedi
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateRateTableResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateRateTableResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      CreateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -19217,6 +24362,12 @@ type GetRateTableResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetRateTableResponse405Headers the declared response headers of an HTTP 405 response for GetRateTable
+type GetRateTableResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetRateTableResponse500Headers the declared response headers of an HTTP 500 response for GetRateTable
 type GetRateTableResponse500Headers struct {
 	XRequestId *string
@@ -19235,6 +24386,8 @@ type GetRateTableResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -19247,6 +24400,8 @@ type GetRateTableResponse struct {
 	Headers403 *GetRateTableResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetRateTableResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetRateTableResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetRateTableResponse500Headers
 }
@@ -19274,6 +24429,11 @@ func (r GetRateTableResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetRateTableResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetRateTableResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -19337,6 +24497,12 @@ type UpdateRateTableResponse404Headers struct {
 	XRequestId *string
 }
 
+// UpdateRateTableResponse405Headers the declared response headers of an HTTP 405 response for UpdateRateTable
+type UpdateRateTableResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // UpdateRateTableResponse409Headers the declared response headers of an HTTP 409 response for UpdateRateTable
 type UpdateRateTableResponse409Headers struct {
 	XRequestId *string
@@ -19386,8 +24552,20 @@ type UpdateRateTableResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -19395,7 +24573,17 @@ type UpdateRateTableResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -19410,6 +24598,8 @@ type UpdateRateTableResponse struct {
 	Headers403 *UpdateRateTableResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdateRateTableResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateRateTableResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UpdateRateTableResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -19451,8 +24641,23 @@ func (r UpdateRateTableResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateRateTableResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateRateTableResponse) GetApplicationproblemJSON409() *Conflict {
+func (r UpdateRateTableResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -19472,7 +24677,17 @@ func (r UpdateRateTableResponse) GetApplicationproblemJSON415() *UnsupportedMedi
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateRateTableResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r UpdateRateTableResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -19543,6 +24758,12 @@ type UprateRateTableResponse404Headers struct {
 	XRequestId *string
 }
 
+// UprateRateTableResponse405Headers the declared response headers of an HTTP 405 response for UprateRateTable
+type UprateRateTableResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // UprateRateTableResponse409Headers the declared response headers of an HTTP 409 response for UprateRateTable
 type UprateRateTableResponse409Headers struct {
 	XRequestId *string
@@ -19571,10 +24792,32 @@ type UprateRateTableResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UprateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      UprateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers202 the parsed response headers for an HTTP 202 response
@@ -19587,6 +24830,8 @@ type UprateRateTableResponse struct {
 	Headers403 *UprateRateTableResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UprateRateTableResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UprateRateTableResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UprateRateTableResponse409Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
@@ -19620,13 +24865,38 @@ func (r UprateRateTableResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UprateRateTableResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UprateRateTableResponse) GetApplicationproblemJSON409() *Conflict {
+func (r UprateRateTableResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      UprateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UprateRateTableResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r UprateRateTableResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      UprateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -19685,6 +24955,17 @@ type ListServiceCategoriesResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListServiceCategoriesResponse404Headers the declared response headers of an HTTP 404 response for ListServiceCategories
+type ListServiceCategoriesResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListServiceCategoriesResponse405Headers the declared response headers of an HTTP 405 response for ListServiceCategories
+type ListServiceCategoriesResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListServiceCategoriesResponse500Headers the declared response headers of an HTTP 500 response for ListServiceCategories
 type ListServiceCategoriesResponse500Headers struct {
 	XRequestId *string
@@ -19701,6 +24982,10 @@ type ListServiceCategoriesResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -19711,6 +24996,10 @@ type ListServiceCategoriesResponse struct {
 	Headers401 *ListServiceCategoriesResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListServiceCategoriesResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListServiceCategoriesResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListServiceCategoriesResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListServiceCategoriesResponse500Headers
 }
@@ -19733,6 +25022,16 @@ func (r ListServiceCategoriesResponse) GetApplicationproblemJSON401() *Unauthori
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListServiceCategoriesResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListServiceCategoriesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListServiceCategoriesResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -19793,6 +25092,17 @@ type CreateServiceCategoryResponse403Headers struct {
 	XRequestId *string
 }
 
+// CreateServiceCategoryResponse404Headers the declared response headers of an HTTP 404 response for CreateServiceCategory
+type CreateServiceCategoryResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateServiceCategoryResponse405Headers the declared response headers of an HTTP 405 response for CreateServiceCategory
+type CreateServiceCategoryResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // CreateServiceCategoryResponse409Headers the declared response headers of an HTTP 409 response for CreateServiceCategory
 type CreateServiceCategoryResponse409Headers struct {
 	XRequestId *string
@@ -19829,14 +25139,38 @@ type CreateServiceCategoryResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -19847,6 +25181,10 @@ type CreateServiceCategoryResponse struct {
 	Headers401 *CreateServiceCategoryResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateServiceCategoryResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateServiceCategoryResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateServiceCategoryResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateServiceCategoryResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -19879,8 +25217,28 @@ func (r CreateServiceCategoryResponse) GetApplicationproblemJSON403() *Forbidden
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateServiceCategoryResponse) GetApplicationproblemJSON409() *Conflict {
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                            `json:"instance,omitempty"`
+	RequestId *string                                                            `json:"request_id,omitempty"`
+	Status    int                                                                `json:"status"`
+	Title     string                                                             `json:"title"`
+	Type      CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -19895,7 +25253,17 @@ func (r CreateServiceCategoryResponse) GetApplicationproblemJSON415() *Unsupport
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateServiceCategoryResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r CreateServiceCategoryResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                            `json:"instance,omitempty"`
+	RequestId *string                                                            `json:"request_id,omitempty"`
+	Status    int                                                                `json:"status"`
+	Title     string                                                             `json:"title"`
+	Type      CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -19954,6 +25322,17 @@ type ListSupportPlansResponse403Headers struct {
 	XRequestId *string
 }
 
+// ListSupportPlansResponse404Headers the declared response headers of an HTTP 404 response for ListSupportPlans
+type ListSupportPlansResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListSupportPlansResponse405Headers the declared response headers of an HTTP 405 response for ListSupportPlans
+type ListSupportPlansResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListSupportPlansResponse500Headers the declared response headers of an HTTP 500 response for ListSupportPlans
 type ListSupportPlansResponse500Headers struct {
 	XRequestId *string
@@ -19970,6 +25349,10 @@ type ListSupportPlansResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -19980,6 +25363,10 @@ type ListSupportPlansResponse struct {
 	Headers401 *ListSupportPlansResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListSupportPlansResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListSupportPlansResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListSupportPlansResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListSupportPlansResponse500Headers
 }
@@ -20002,6 +25389,16 @@ func (r ListSupportPlansResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListSupportPlansResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSupportPlansResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListSupportPlansResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -20065,6 +25462,12 @@ type GetSupportPlanResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetSupportPlanResponse405Headers the declared response headers of an HTTP 405 response for GetSupportPlan
+type GetSupportPlanResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetSupportPlanResponse500Headers the declared response headers of an HTTP 500 response for GetSupportPlan
 type GetSupportPlanResponse500Headers struct {
 	XRequestId *string
@@ -20083,6 +25486,8 @@ type GetSupportPlanResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -20095,6 +25500,8 @@ type GetSupportPlanResponse struct {
 	Headers403 *GetSupportPlanResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetSupportPlanResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetSupportPlanResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetSupportPlanResponse500Headers
 }
@@ -20122,6 +25529,11 @@ func (r GetSupportPlanResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetSupportPlanResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -20185,6 +25597,12 @@ type UpdateSupportPlanResponse404Headers struct {
 	XRequestId *string
 }
 
+// UpdateSupportPlanResponse405Headers the declared response headers of an HTTP 405 response for UpdateSupportPlan
+type UpdateSupportPlanResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // UpdateSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for UpdateSupportPlan
 type UpdateSupportPlanResponse409Headers struct {
 	XRequestId *string
@@ -20203,11 +25621,6 @@ type UpdateSupportPlanResponse413Headers struct {
 
 // UpdateSupportPlanResponse415Headers the declared response headers of an HTTP 415 response for UpdateSupportPlan
 type UpdateSupportPlanResponse415Headers struct {
-	XRequestId *string
-}
-
-// UpdateSupportPlanResponse422Headers the declared response headers of an HTTP 422 response for UpdateSupportPlan
-type UpdateSupportPlanResponse422Headers struct {
 	XRequestId *string
 }
 
@@ -20234,16 +25647,26 @@ type UpdateSupportPlanResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -20258,6 +25681,8 @@ type UpdateSupportPlanResponse struct {
 	Headers403 *UpdateSupportPlanResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *UpdateSupportPlanResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *UpdateSupportPlanResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *UpdateSupportPlanResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -20266,8 +25691,6 @@ type UpdateSupportPlanResponse struct {
 	Headers413 *UpdateSupportPlanResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdateSupportPlanResponse415Headers
-	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *UpdateSupportPlanResponse422Headers
 	// Headers428 the parsed response headers for an HTTP 428 response
 	Headers428 *UpdateSupportPlanResponse428Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -20299,8 +25722,23 @@ func (r UpdateSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+func (r UpdateSupportPlanResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -20317,11 +25755,6 @@ func (r UpdateSupportPlanResponse) GetApplicationproblemJSON413() *PayloadTooLar
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r UpdateSupportPlanResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
-	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
@@ -20391,6 +25824,12 @@ type ApproveSupportPlanResponse404Headers struct {
 	XRequestId *string
 }
 
+// ApproveSupportPlanResponse405Headers the declared response headers of an HTTP 405 response for ApproveSupportPlan
+type ApproveSupportPlanResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ApproveSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for ApproveSupportPlan
 type ApproveSupportPlanResponse409Headers struct {
 	XRequestId *string
@@ -20437,11 +25876,33 @@ type ApproveSupportPlanResponse struct {
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *Forbidden
+	ApplicationproblemJSON403 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -20449,7 +25910,17 @@ type ApproveSupportPlanResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -20464,6 +25935,8 @@ type ApproveSupportPlanResponse struct {
 	Headers403 *ApproveSupportPlanResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ApproveSupportPlanResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ApproveSupportPlanResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *ApproveSupportPlanResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -20496,7 +25969,17 @@ func (r ApproveSupportPlanResponse) GetApplicationproblemJSON401() *Unauthorized
 }
 
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r ApproveSupportPlanResponse) GetApplicationproblemJSON403() *Forbidden {
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON403() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON403
 }
 
@@ -20505,8 +25988,23 @@ func (r ApproveSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r ApproveSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -20526,7 +26024,17 @@ func (r ApproveSupportPlanResponse) GetApplicationproblemJSON415() *UnsupportedM
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ApproveSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r ApproveSupportPlanResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                         `json:"instance,omitempty"`
+	RequestId *string                                                         `json:"request_id,omitempty"`
+	Status    int                                                             `json:"status"`
+	Title     string                                                          `json:"title"`
+	Type      ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -20598,6 +26106,12 @@ type AddPlanLineResponse404Headers struct {
 	XRequestId *string
 }
 
+// AddPlanLineResponse405Headers the declared response headers of an HTTP 405 response for AddPlanLine
+type AddPlanLineResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // AddPlanLineResponse409Headers the declared response headers of an HTTP 409 response for AddPlanLine
 type AddPlanLineResponse409Headers struct {
 	XRequestId *string
@@ -20647,8 +26161,20 @@ type AddPlanLineResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                  `json:"instance,omitempty"`
+		RequestId *string                                                  `json:"request_id,omitempty"`
+		Status    int                                                      `json:"status"`
+		Title     string                                                   `json:"title"`
+		Type      AddPlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -20656,7 +26182,17 @@ type AddPlanLineResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                  `json:"instance,omitempty"`
+		RequestId *string                                                  `json:"request_id,omitempty"`
+		Status    int                                                      `json:"status"`
+		Title     string                                                   `json:"title"`
+		Type      AddPlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -20671,6 +26207,8 @@ type AddPlanLineResponse struct {
 	Headers403 *AddPlanLineResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *AddPlanLineResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *AddPlanLineResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *AddPlanLineResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -20712,8 +26250,23 @@ func (r AddPlanLineResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r AddPlanLineResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r AddPlanLineResponse) GetApplicationproblemJSON409() *Conflict {
+func (r AddPlanLineResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                  `json:"instance,omitempty"`
+	RequestId *string                                                  `json:"request_id,omitempty"`
+	Status    int                                                      `json:"status"`
+	Title     string                                                   `json:"title"`
+	Type      AddPlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -20733,7 +26286,17 @@ func (r AddPlanLineResponse) GetApplicationproblemJSON415() *UnsupportedMediaTyp
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r AddPlanLineResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r AddPlanLineResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                  `json:"instance,omitempty"`
+	RequestId *string                                                  `json:"request_id,omitempty"`
+	Status    int                                                      `json:"status"`
+	Title     string                                                   `json:"title"`
+	Type      AddPlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -20803,6 +26366,12 @@ type RemovePlanLineResponse404Headers struct {
 	XRequestId *string
 }
 
+// RemovePlanLineResponse405Headers the declared response headers of an HTTP 405 response for RemovePlanLine
+type RemovePlanLineResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // RemovePlanLineResponse409Headers the declared response headers of an HTTP 409 response for RemovePlanLine
 type RemovePlanLineResponse409Headers struct {
 	XRequestId *string
@@ -20842,12 +26411,34 @@ type RemovePlanLineResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -20862,6 +26453,8 @@ type RemovePlanLineResponse struct {
 	Headers403 *RemovePlanLineResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *RemovePlanLineResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *RemovePlanLineResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *RemovePlanLineResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -20899,8 +26492,23 @@ func (r RemovePlanLineResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r RemovePlanLineResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r RemovePlanLineResponse) GetApplicationproblemJSON409() *Conflict {
+func (r RemovePlanLineResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                     `json:"instance,omitempty"`
+	RequestId *string                                                     `json:"request_id,omitempty"`
+	Status    int                                                         `json:"status"`
+	Title     string                                                      `json:"title"`
+	Type      RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -20910,7 +26518,17 @@ func (r RemovePlanLineResponse) GetApplicationproblemJSON412() *PreconditionFail
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r RemovePlanLineResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r RemovePlanLineResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                     `json:"instance,omitempty"`
+	RequestId *string                                                     `json:"request_id,omitempty"`
+	Status    int                                                         `json:"status"`
+	Title     string                                                      `json:"title"`
+	Type      RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -20953,6 +26571,141 @@ func (r RemovePlanLineResponse) ContentType() string {
 	return ""
 }
 
+// GetPlanLineResponse200Headers the declared response headers of an HTTP 200 response for GetPlanLine
+type GetPlanLineResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// GetPlanLineResponse400Headers the declared response headers of an HTTP 400 response for GetPlanLine
+type GetPlanLineResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetPlanLineResponse401Headers the declared response headers of an HTTP 401 response for GetPlanLine
+type GetPlanLineResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetPlanLineResponse403Headers the declared response headers of an HTTP 403 response for GetPlanLine
+type GetPlanLineResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetPlanLineResponse404Headers the declared response headers of an HTTP 404 response for GetPlanLine
+type GetPlanLineResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetPlanLineResponse405Headers the declared response headers of an HTTP 405 response for GetPlanLine
+type GetPlanLineResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetPlanLineResponse500Headers the declared response headers of an HTTP 500 response for GetPlanLine
+type GetPlanLineResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetPlanLineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PlanLine
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPlanLineResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPlanLineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPlanLineResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPlanLineResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPlanLineResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetPlanLineResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPlanLineResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPlanLineResponse) GetJSON200() *PlanLine {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPlanLineResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPlanLineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPlanLineResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPlanLineResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetPlanLineResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPlanLineResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPlanLineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPlanLineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPlanLineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPlanLineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ReplacePlanLineResponse200Headers the declared response headers of an HTTP 200 response for ReplacePlanLine
 type ReplacePlanLineResponse200Headers struct {
 	ETag       *string
@@ -20977,6 +26730,12 @@ type ReplacePlanLineResponse403Headers struct {
 
 // ReplacePlanLineResponse404Headers the declared response headers of an HTTP 404 response for ReplacePlanLine
 type ReplacePlanLineResponse404Headers struct {
+	XRequestId *string
+}
+
+// ReplacePlanLineResponse405Headers the declared response headers of an HTTP 405 response for ReplacePlanLine
+type ReplacePlanLineResponse405Headers struct {
+	Allow      *string
 	XRequestId *string
 }
 
@@ -21029,8 +26788,20 @@ type ReplacePlanLineResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -21038,7 +26809,17 @@ type ReplacePlanLineResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -21053,6 +26834,8 @@ type ReplacePlanLineResponse struct {
 	Headers403 *ReplacePlanLineResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ReplacePlanLineResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ReplacePlanLineResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *ReplacePlanLineResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -21094,8 +26877,23 @@ func (r ReplacePlanLineResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r ReplacePlanLineResponse) GetApplicationproblemJSON409() *Conflict {
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -21115,7 +26913,17 @@ func (r ReplacePlanLineResponse) GetApplicationproblemJSON415() *UnsupportedMedi
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ReplacePlanLineResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r ReplacePlanLineResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -21186,6 +26994,12 @@ type ReturnSupportPlanResponse404Headers struct {
 	XRequestId *string
 }
 
+// ReturnSupportPlanResponse405Headers the declared response headers of an HTTP 405 response for ReturnSupportPlan
+type ReturnSupportPlanResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ReturnSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for ReturnSupportPlan
 type ReturnSupportPlanResponse409Headers struct {
 	XRequestId *string
@@ -21235,8 +27049,20 @@ type ReturnSupportPlanResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -21244,7 +27070,17 @@ type ReturnSupportPlanResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -21259,6 +27095,8 @@ type ReturnSupportPlanResponse struct {
 	Headers403 *ReturnSupportPlanResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ReturnSupportPlanResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ReturnSupportPlanResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *ReturnSupportPlanResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -21300,8 +27138,23 @@ func (r ReturnSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r ReturnSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -21321,7 +27174,17 @@ func (r ReturnSupportPlanResponse) GetApplicationproblemJSON415() *UnsupportedMe
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ReturnSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r ReturnSupportPlanResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -21393,6 +27256,12 @@ type ReviseSupportPlanResponse404Headers struct {
 	XRequestId *string
 }
 
+// ReviseSupportPlanResponse405Headers the declared response headers of an HTTP 405 response for ReviseSupportPlan
+type ReviseSupportPlanResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ReviseSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for ReviseSupportPlan
 type ReviseSupportPlanResponse409Headers struct {
 	XRequestId *string
@@ -21432,12 +27301,34 @@ type ReviseSupportPlanResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -21452,6 +27343,8 @@ type ReviseSupportPlanResponse struct {
 	Headers403 *ReviseSupportPlanResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ReviseSupportPlanResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ReviseSupportPlanResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *ReviseSupportPlanResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -21489,8 +27382,23 @@ func (r ReviseSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ReviseSupportPlanResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r ReviseSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+func (r ReviseSupportPlanResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -21500,7 +27408,17 @@ func (r ReviseSupportPlanResponse) GetApplicationproblemJSON412() *PreconditionF
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ReviseSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r ReviseSupportPlanResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -21571,6 +27489,12 @@ type SubmitSupportPlanResponse404Headers struct {
 	XRequestId *string
 }
 
+// SubmitSupportPlanResponse405Headers the declared response headers of an HTTP 405 response for SubmitSupportPlan
+type SubmitSupportPlanResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // SubmitSupportPlanResponse409Headers the declared response headers of an HTTP 409 response for SubmitSupportPlan
 type SubmitSupportPlanResponse409Headers struct {
 	XRequestId *string
@@ -21610,12 +27534,34 @@ type SubmitSupportPlanResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *UnprocessableEntity
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
 	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
 	ApplicationproblemJSON428 *PreconditionRequired
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -21630,6 +27576,8 @@ type SubmitSupportPlanResponse struct {
 	Headers403 *SubmitSupportPlanResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *SubmitSupportPlanResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *SubmitSupportPlanResponse405Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *SubmitSupportPlanResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -21667,8 +27615,23 @@ func (r SubmitSupportPlanResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r SubmitSupportPlanResponse) GetApplicationproblemJSON409() *Conflict {
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -21678,7 +27641,17 @@ func (r SubmitSupportPlanResponse) GetApplicationproblemJSON412() *PreconditionF
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r SubmitSupportPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+func (r SubmitSupportPlanResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
 	return r.ApplicationproblemJSON422
 }
 
@@ -21747,6 +27720,12 @@ type GetUpratingJobResponse404Headers struct {
 	XRequestId *string
 }
 
+// GetUpratingJobResponse405Headers the declared response headers of an HTTP 405 response for GetUpratingJob
+type GetUpratingJobResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // GetUpratingJobResponse500Headers the declared response headers of an HTTP 500 response for GetUpratingJob
 type GetUpratingJobResponse500Headers struct {
 	XRequestId *string
@@ -21765,6 +27744,8 @@ type GetUpratingJobResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -21777,6 +27758,8 @@ type GetUpratingJobResponse struct {
 	Headers403 *GetUpratingJobResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetUpratingJobResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetUpratingJobResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetUpratingJobResponse500Headers
 }
@@ -21804,6 +27787,11 @@ func (r GetUpratingJobResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetUpratingJobResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetUpratingJobResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -21866,6 +27854,12 @@ type ListUpratingChangesResponse404Headers struct {
 	XRequestId *string
 }
 
+// ListUpratingChangesResponse405Headers the declared response headers of an HTTP 405 response for ListUpratingChanges
+type ListUpratingChangesResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
 // ListUpratingChangesResponse500Headers the declared response headers of an HTTP 500 response for ListUpratingChanges
 type ListUpratingChangesResponse500Headers struct {
 	XRequestId *string
@@ -21884,6 +27878,8 @@ type ListUpratingChangesResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -21896,6 +27892,8 @@ type ListUpratingChangesResponse struct {
 	Headers403 *ListUpratingChangesResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListUpratingChangesResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListUpratingChangesResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListUpratingChangesResponse500Headers
 }
@@ -21923,6 +27921,11 @@ func (r ListUpratingChangesResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListUpratingChangesResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListUpratingChangesResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -21961,6 +27964,8 @@ func (r ListUpratingChangesResponse) ContentType() string {
 
 // GetDocsWithResponse The API reference, rendered from this contract.
 //
+// A Redoc page rendering this contract; it loads its script from this service only (no CDN), under a strict content security policy.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
@@ -21973,6 +27978,8 @@ func (c *ClientWithResponses) GetDocsWithResponse(ctx context.Context, reqEditor
 }
 
 // GetDocsScriptWithResponse The script of the API reference page (Redoc, MIT licence), embedded in the binary.
+//
+// The Redoc bundle used by `/docs`, cached for a day.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -21987,6 +27994,8 @@ func (c *ClientWithResponses) GetDocsScriptWithResponse(ctx context.Context, req
 
 // GetHealthWithResponse The process is up.
 //
+// Answers 200 while the process runs, without touching the database (a liveness probe).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /healthz (the `GetHealth` operationId).
@@ -21999,6 +28008,8 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 }
 
 // GetOpenAPIWithResponse This contract.
+//
+// Serves the repository's `openapi.yaml` byte for byte, so that tools read exactly the contract the server enforces.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22013,6 +28024,8 @@ func (c *ClientWithResponses) GetOpenAPIWithResponse(ctx context.Context, reqEdi
 
 // GetReadyWithResponse The database is reachable and fully migrated.
 //
+// Answers 200 when the database answers and carries every migration this binary knows, else 503 (a readiness probe).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /readyz (the `GetReady` operationId).
@@ -22025,6 +28038,8 @@ func (c *ClientWithResponses) GetReadyWithResponse(ctx context.Context, reqEdito
 }
 
 // ListAssessmentsWithResponse The council's assessments (a work list), oldest first.
+//
+// The council's assessments as a work list, filtered by status, type or practitioner, oldest first.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22039,6 +28054,8 @@ func (c *ClientWithResponses) ListAssessmentsWithResponse(ctx context.Context, p
 
 // GetAssessmentWithResponse One assessment.
 //
+// One assessment with its recorded facts, its eligibility once completed, and, while a draft, what still blocks its completion (`completion_blockers`).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/assessments/{assessment_id} (the `GetAssessment` operationId).
@@ -22051,6 +28068,8 @@ func (c *ClientWithResponses) GetAssessmentWithResponse(ctx context.Context, ass
 }
 
 // UpdateAssessmentWithBodyWithResponse Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+//
+// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22065,6 +28084,8 @@ func (c *ClientWithResponses) UpdateAssessmentWithBodyWithResponse(ctx context.C
 
 // UpdateAssessmentWithResponse Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
 //
+// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
@@ -22076,7 +28097,24 @@ func (c *ClientWithResponses) UpdateAssessmentWithResponse(ctx context.Context, 
 	return ParseUpdateAssessmentResponse(rsp)
 }
 
+// UpdateAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft assessment (merge patch; arrays and ras_answers are replaced whole).
+//
+// A merge patch of a draft assessment: absent fields stay; arrays and `ras_answers` are replaced whole. Needs If-Match; a completed or cancelled assessment is 409.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/assessments/{assessment_id} (the `UpdateAssessment` operationId).
+func (c *ClientWithResponses) UpdateAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, assessmentId AssessmentId, params *UpdateAssessmentParams, body UpdateAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAssessmentResponse, error) {
+	rsp, err := c.UpdateAssessmentWithApplicationMergePatchPlusJSONBody(ctx, assessmentId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAssessmentResponse(rsp)
+}
+
 // CancelAssessmentWithBodyWithResponse Cancel a draft assessment, with a reason.
+//
+// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22090,6 +28128,8 @@ func (c *ClientWithResponses) CancelAssessmentWithBodyWithResponse(ctx context.C
 }
 
 // CancelAssessmentWithResponse Cancel a draft assessment, with a reason.
+//
+// Cancels a draft assessment with a reason; the record stays. Needs If-Match.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22144,6 +28184,8 @@ func (c *ClientWithResponses) CompleteAssessmentWithResponse(ctx context.Context
 
 // ListAuditEventsWithResponse The audit trail of the council, oldest first.
 //
+// The append-only audit trail of the council, filtered by entity, actor, action or time, oldest first. Events hold field names and non-personal details, never personal values.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
@@ -22156,6 +28198,8 @@ func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, p
 }
 
 // GetCouncilSettingsWithResponse The council's settings: delegated limits and direct-payment rules.
+//
+// The council's settings: the approvers' delegated limit and the direct-payment stay limits. Version 1 while the defaults apply.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22170,6 +28214,8 @@ func (c *ClientWithResponses) GetCouncilSettingsWithResponse(ctx context.Context
 
 // UpdateCouncilSettingsWithBodyWithResponse Change the council's settings.
 //
+// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
@@ -22183,6 +28229,8 @@ func (c *ClientWithResponses) UpdateCouncilSettingsWithBodyWithResponse(ctx cont
 
 // UpdateCouncilSettingsWithResponse Change the council's settings.
 //
+// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
@@ -22194,7 +28242,24 @@ func (c *ClientWithResponses) UpdateCouncilSettingsWithResponse(ctx context.Cont
 	return ParseUpdateCouncilSettingsResponse(rsp)
 }
 
+// UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBodyWithResponse Change the council's settings.
+//
+// A merge patch of the council's settings; each change is a new version, audited. Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/council/settings (the `UpdateCouncilSettings` operationId).
+func (c *ClientWithResponses) UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, params *UpdateCouncilSettingsParams, body UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCouncilSettingsResponse, error) {
+	rsp, err := c.UpdateCouncilSettingsWithApplicationMergePatchPlusJSONBody(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCouncilSettingsResponse(rsp)
+}
+
 // ListDirectPaymentAgreementsWithResponse Direct-payment agreements (work lists).
+//
+// Direct-payment agreements, filtered by person or unsigned, oldest first.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22209,6 +28274,8 @@ func (c *ClientWithResponses) ListDirectPaymentAgreementsWithResponse(ctx contex
 
 // CreateDirectPaymentAgreementWithBodyWithResponse Record the direct-payment agreement of an approved plan.
 //
+// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/direct-payment-agreements (the `CreateDirectPaymentAgreement` operationId).
@@ -22221,6 +28288,8 @@ func (c *ClientWithResponses) CreateDirectPaymentAgreementWithBodyWithResponse(c
 }
 
 // CreateDirectPaymentAgreementWithResponse Record the direct-payment agreement of an approved plan.
+//
+// Records the direct-payment agreement of the budget's current approved plan: recipient, account, net or gross, payment frequency. One per plan.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22235,6 +28304,8 @@ func (c *ClientWithResponses) CreateDirectPaymentAgreementWithResponse(ctx conte
 
 // GetDirectPaymentAgreementWithResponse One direct-payment agreement.
 //
+// One direct-payment agreement with its annual amount and amount per payment.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/direct-payment-agreements/{agreement_id} (the `GetDirectPaymentAgreement` operationId).
@@ -22247,6 +28318,8 @@ func (c *ClientWithResponses) GetDirectPaymentAgreementWithResponse(ctx context.
 }
 
 // UpdateDirectPaymentAgreementWithBodyWithResponse Record the signature or the personal-assistant evidence.
+//
+// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22261,6 +28334,8 @@ func (c *ClientWithResponses) UpdateDirectPaymentAgreementWithBodyWithResponse(c
 
 // UpdateDirectPaymentAgreementWithResponse Record the signature or the personal-assistant evidence.
 //
+// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
@@ -22272,7 +28347,24 @@ func (c *ClientWithResponses) UpdateDirectPaymentAgreementWithResponse(ctx conte
 	return ParseUpdateDirectPaymentAgreementResponse(rsp)
 }
 
+// UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBodyWithResponse Record the signature or the personal-assistant evidence.
+//
+// Records the signature date, the account type or the personal-assistant evidence (merge patch). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDirectPaymentAgreementResponse, error) {
+	rsp, err := c.UpdateDirectPaymentAgreementWithApplicationMergePatchPlusJSONBody(ctx, agreementId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDirectPaymentAgreementResponse(rsp)
+}
+
 // GetFinancialAssessmentWithResponse One financial assessment.
+//
+// One financial assessment with, once completed, the whole calculation (`result`) and the rate table used.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22287,6 +28379,8 @@ func (c *ClientWithResponses) GetFinancialAssessmentWithResponse(ctx context.Con
 
 // UpdateFinancialAssessmentWithBodyWithResponse Change a draft financial assessment (lists are replaced whole).
 //
+// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
@@ -22300,11 +28394,28 @@ func (c *ClientWithResponses) UpdateFinancialAssessmentWithBodyWithResponse(ctx 
 
 // UpdateFinancialAssessmentWithResponse Change a draft financial assessment (lists are replaced whole).
 //
+// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
 func (c *ClientWithResponses) UpdateFinancialAssessmentWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFinancialAssessmentResponse, error) {
 	rsp, err := c.UpdateFinancialAssessment(ctx, financialAssessmentId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateFinancialAssessmentResponse(rsp)
+}
+
+// UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft financial assessment (lists are replaced whole).
+//
+// A merge patch of a draft financial assessment; lists are replaced whole. Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/financial-assessments/{financial_assessment_id} (the `UpdateFinancialAssessment` operationId).
+func (c *ClientWithResponses) UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, financialAssessmentId FinancialAssessmentId, params *UpdateFinancialAssessmentParams, body UpdateFinancialAssessmentApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFinancialAssessmentResponse, error) {
+	rsp, err := c.UpdateFinancialAssessmentWithApplicationMergePatchPlusJSONBody(ctx, financialAssessmentId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -22337,6 +28448,8 @@ func (c *ClientWithResponses) CompleteFinancialAssessmentWithResponse(ctx contex
 
 // ListFundingRequestsWithResponse Funding requests, oldest request first (status=pending is the panel's queue).
 //
+// Funding requests, oldest request first; `status=pending` is the panel's queue.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/funding-requests (the `ListFundingRequests` operationId).
@@ -22349,6 +28462,8 @@ func (c *ClientWithResponses) ListFundingRequestsWithResponse(ctx context.Contex
 }
 
 // CreateFundingRequestWithBodyWithResponse Ask the funding panel for more than the indicative budget, with a reason.
+//
+// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22363,6 +28478,8 @@ func (c *ClientWithResponses) CreateFundingRequestWithBodyWithResponse(ctx conte
 
 // CreateFundingRequestWithResponse Ask the funding panel for more than the indicative budget, with a reason.
 //
+// Asks the funding panel for an annual amount above the budget's ceiling, with a reason. One pending request per budget.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/funding-requests (the `CreateFundingRequest` operationId).
@@ -22375,6 +28492,8 @@ func (c *ClientWithResponses) CreateFundingRequestWithResponse(ctx context.Conte
 }
 
 // GetFundingRequestWithResponse One funding request.
+//
+// One funding request with its decision, if any, and the days it waited.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22419,6 +28538,8 @@ func (c *ClientWithResponses) DecideFundingRequestWithResponse(ctx context.Conte
 
 // ListISFAgreementsWithResponse ISF agreements; provider staff see their own.
 //
+// ISF agreements, oldest first; provider staff see only their own.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/isf-agreements (the `ListISFAgreements` operationId).
@@ -22431,6 +28552,8 @@ func (c *ClientWithResponses) ListISFAgreementsWithResponse(ctx context.Context,
 }
 
 // CreateISFAgreementWithBodyWithResponse Record the Individual Service Fund agreement of an approved plan with an ISF provider.
+//
+// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22445,6 +28568,8 @@ func (c *ClientWithResponses) CreateISFAgreementWithBodyWithResponse(ctx context
 
 // CreateISFAgreementWithResponse Record the Individual Service Fund agreement of an approved plan with an ISF provider.
 //
+// Records the Individual Service Fund agreement of the current approved plan with one of its ISF providers. One per plan and provider.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/isf-agreements (the `CreateISFAgreement` operationId).
@@ -22457,6 +28582,8 @@ func (c *ClientWithResponses) CreateISFAgreementWithResponse(ctx context.Context
 }
 
 // GetISFAgreementWithResponse One ISF agreement.
+//
+// One ISF agreement with its annual amount and amount per payment.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22486,6 +28613,8 @@ func (c *ClientWithResponses) ListPeopleWithResponse(ctx context.Context, params
 
 // CreatePersonWithBodyWithResponse Record a person (a service user or a carer).
 //
+// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/people (the `CreatePerson` operationId).
@@ -22498,6 +28627,8 @@ func (c *ClientWithResponses) CreatePersonWithBodyWithResponse(ctx context.Conte
 }
 
 // CreatePersonWithResponse Record a person (a service user or a carer).
+//
+// Records a service user or carer of the council. The NHS number is checked (modulus 11) and unique in the council; the person type must fit the age. Audited as `person.created`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22527,6 +28658,8 @@ func (c *ClientWithResponses) GetPersonWithResponse(ctx context.Context, personI
 
 // UpdatePersonWithBodyWithResponse Change a person's details (JSON merge patch; null clears an optional field).
 //
+// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
@@ -22540,6 +28673,8 @@ func (c *ClientWithResponses) UpdatePersonWithBodyWithResponse(ctx context.Conte
 
 // UpdatePersonWithResponse Change a person's details (JSON merge patch; null clears an optional field).
 //
+// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
@@ -22551,7 +28686,24 @@ func (c *ClientWithResponses) UpdatePersonWithResponse(ctx context.Context, pers
 	return ParseUpdatePersonResponse(rsp)
 }
 
+// UpdatePersonWithApplicationMergePatchPlusJSONBodyWithResponse Change a person's details (JSON merge patch; null clears an optional field).
+//
+// A JSON merge patch (RFC 7396) of the person: absent fields stay, null clears an optional one, the address is merged. Needs If-Match. Audited with the names of the fields changed.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/people/{person_id} (the `UpdatePerson` operationId).
+func (c *ClientWithResponses) UpdatePersonWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, personId PersonId, params *UpdatePersonParams, body UpdatePersonApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePersonResponse, error) {
+	rsp, err := c.UpdatePersonWithApplicationMergePatchPlusJSONBody(ctx, personId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePersonResponse(rsp)
+}
+
 // ListPersonAssessmentsWithResponse This person's assessments, oldest first.
+//
+// This person's needs, carer and child assessments, oldest first, by cursor.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22600,6 +28752,8 @@ func (c *ClientWithResponses) CreateAssessmentWithResponse(ctx context.Context, 
 
 // ListPersonFinancialAssessmentsWithResponse This person's financial assessments, oldest first.
 //
+// This person's financial assessments, oldest first, by cursor.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
@@ -22612,6 +28766,8 @@ func (c *ClientWithResponses) ListPersonFinancialAssessmentsWithResponse(ctx con
 }
 
 // CreateFinancialAssessmentWithBodyWithResponse Start a financial assessment of this person (a draft).
+//
+// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22626,6 +28782,8 @@ func (c *ClientWithResponses) CreateFinancialAssessmentWithBodyWithResponse(ctx 
 
 // CreateFinancialAssessmentWithResponse Start a financial assessment of this person (a draft).
 //
+// Starts a draft financial assessment (full or light touch) of an adult, with their income, capital, allowances and household.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/people/{person_id}/financial-assessments (the `CreateFinancialAssessment` operationId).
@@ -22638,6 +28796,8 @@ func (c *ClientWithResponses) CreateFinancialAssessmentWithResponse(ctx context.
 }
 
 // ListPersonBudgetVersionsWithResponse Every version of every personal budget of this person, oldest first, each with the reason it changed.
+//
+// Every version of every budget of this person, oldest first, each with the reason it changed and the RAS version or figures used.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22652,6 +28812,8 @@ func (c *ClientWithResponses) ListPersonBudgetVersionsWithResponse(ctx context.C
 
 // ListRelationshipsWithResponse Relationships in which this person is either side, oldest first.
 //
+// Every relationship in which this person is either side, ended ones included, oldest first, by cursor.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/people/{person_id}/relationships (the `ListRelationships` operationId).
@@ -22664,6 +28826,8 @@ func (c *ClientWithResponses) ListRelationshipsWithResponse(ctx context.Context,
 }
 
 // CreateRelationshipWithBodyWithResponse Record how this person relates to another (this person is `kind` of the related person).
+//
+// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22678,6 +28842,8 @@ func (c *ClientWithResponses) CreateRelationshipWithBodyWithResponse(ctx context
 
 // CreateRelationshipWithResponse Record how this person relates to another (this person is `kind` of the related person).
 //
+// Records that this person is `kind` of the related person (carer of, authorised person for, nominee for, same household member; the last is symmetric). Both people must be of the council.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/people/{person_id}/relationships (the `CreateRelationship` operationId).
@@ -22690,6 +28856,8 @@ func (c *ClientWithResponses) CreateRelationshipWithResponse(ctx context.Context
 }
 
 // GetRelationshipWithResponse One relationship of this person.
+//
+// One relationship in which this person is either side, with its ETag.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22704,6 +28872,8 @@ func (c *ClientWithResponses) GetRelationshipWithResponse(ctx context.Context, p
 
 // EndRelationshipWithBodyWithResponse End a relationship (relationships are never deleted).
 //
+// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/people/{person_id}/relationships/{relationship_id}/end (the `EndRelationship` operationId).
@@ -22716,6 +28886,8 @@ func (c *ClientWithResponses) EndRelationshipWithBodyWithResponse(ctx context.Co
 }
 
 // EndRelationshipWithResponse End a relationship (relationships are never deleted).
+//
+// Ends a relationship on a date with a reason; the record stays (relationships are never deleted). Needs If-Match.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22730,6 +28902,8 @@ func (c *ClientWithResponses) EndRelationshipWithResponse(ctx context.Context, p
 
 // ListPersonalBudgetsWithResponse The council's personal budgets, oldest first.
 //
+// The council's personal budgets, filtered by status, oldest first; provider staff see only the budgets their ISF or lines reach.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/personal-budgets (the `ListPersonalBudgets` operationId).
@@ -22742,6 +28916,8 @@ func (c *ClientWithResponses) ListPersonalBudgetsWithResponse(ctx context.Contex
 }
 
 // GetPersonalBudgetWithResponse One personal budget with every version of it.
+//
+// One personal budget: its current version (indicative, ceiling, final, cost split between council and person) and every earlier version with its reason.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22756,6 +28932,8 @@ func (c *ClientWithResponses) GetPersonalBudgetWithResponse(ctx context.Context,
 
 // ListBudgetSupportPlansWithResponse The plans of this budget, oldest first.
 //
+// The plans of this budget, every number and status, oldest first.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/personal-budgets/{budget_id}/support-plans (the `ListBudgetSupportPlans` operationId).
@@ -22768,6 +28946,8 @@ func (c *ClientWithResponses) ListBudgetSupportPlansWithResponse(ctx context.Con
 }
 
 // CreateSupportPlanWithBodyWithResponse Start a care and support plan for this budget (a draft).
+//
+// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22782,6 +28962,8 @@ func (c *ClientWithResponses) CreateSupportPlanWithBodyWithResponse(ctx context.
 
 // CreateSupportPlanWithResponse Start a care and support plan for this budget (a draft).
 //
+// Starts a draft care and support plan for the budget, with its parts and outcomes. One plan in the making per budget.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/personal-budgets/{budget_id}/support-plans (the `CreateSupportPlan` operationId).
@@ -22794,6 +28976,8 @@ func (c *ClientWithResponses) CreateSupportPlanWithResponse(ctx context.Context,
 }
 
 // ListProvidersWithResponse The council's providers.
+//
+// The council's providers, filtered by type or active, oldest first.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22808,6 +28992,8 @@ func (c *ClientWithResponses) ListProvidersWithResponse(ctx context.Context, par
 
 // CreateProviderWithBodyWithResponse Record a provider (care agency, ISF provider, day service).
 //
+// Records a provider (care agency, ISF provider, day service) of the council.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/providers (the `CreateProvider` operationId).
@@ -22820,6 +29006,8 @@ func (c *ClientWithResponses) CreateProviderWithBodyWithResponse(ctx context.Con
 }
 
 // CreateProviderWithResponse Record a provider (care agency, ISF provider, day service).
+//
+// Records a provider (care agency, ISF provider, day service) of the council.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22834,6 +29022,8 @@ func (c *ClientWithResponses) CreateProviderWithResponse(ctx context.Context, pa
 
 // GetProviderWithResponse One provider.
 //
+// One provider with its ETag.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/providers/{provider_id} (the `GetProvider` operationId).
@@ -22846,6 +29036,8 @@ func (c *ClientWithResponses) GetProviderWithResponse(ctx context.Context, provi
 }
 
 // UpdateProviderWithBodyWithResponse Change a provider.
+//
+// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22860,6 +29052,8 @@ func (c *ClientWithResponses) UpdateProviderWithBodyWithResponse(ctx context.Con
 
 // UpdateProviderWithResponse Change a provider.
 //
+// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
@@ -22871,7 +29065,24 @@ func (c *ClientWithResponses) UpdateProviderWithResponse(ctx context.Context, pr
 	return ParseUpdateProviderResponse(rsp)
 }
 
+// UpdateProviderWithApplicationMergePatchPlusJSONBodyWithResponse Change a provider.
+//
+// A merge patch of a provider (name, contract basis, contact, active). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
+func (c *ClientWithResponses) UpdateProviderWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProviderResponse, error) {
+	rsp, err := c.UpdateProviderWithApplicationMergePatchPlusJSONBody(ctx, providerId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateProviderResponse(rsp)
+}
+
 // ListRASVersionsWithResponse The council's RAS versions, oldest first.
+//
+// The council's RAS versions, filtered by assessment type or status, oldest first.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22886,6 +29097,8 @@ func (c *ClientWithResponses) ListRASVersionsWithResponse(ctx context.Context, p
 
 // CreateRASVersionWithBodyWithResponse Draft a new version of the council's resource allocation system for one assessment type.
 //
+// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/ras-versions (the `CreateRASVersion` operationId).
@@ -22898,6 +29111,8 @@ func (c *ClientWithResponses) CreateRASVersionWithBodyWithResponse(ctx context.C
 }
 
 // CreateRASVersionWithResponse Draft a new version of the council's resource allocation system for one assessment type.
+//
+// Drafts a version of the resource allocation system (questionnaire and points or bands model) for one assessment type. A draft can be changed until it is activated.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22912,6 +29127,8 @@ func (c *ClientWithResponses) CreateRASVersionWithResponse(ctx context.Context, 
 
 // GetRASVersionWithResponse One RAS version.
 //
+// One RAS version with its questionnaire, model and the most points it can give.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/ras-versions/{ras_version_id} (the `GetRASVersion` operationId).
@@ -22924,6 +29141,8 @@ func (c *ClientWithResponses) GetRASVersionWithResponse(ctx context.Context, ras
 }
 
 // UpdateRASVersionWithBodyWithResponse Change a draft RAS version (an active or retired version is immutable, 409).
+//
+// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22938,6 +29157,8 @@ func (c *ClientWithResponses) UpdateRASVersionWithBodyWithResponse(ctx context.C
 
 // UpdateRASVersionWithResponse Change a draft RAS version (an active or retired version is immutable, 409).
 //
+// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
@@ -22949,7 +29170,24 @@ func (c *ClientWithResponses) UpdateRASVersionWithResponse(ctx context.Context, 
 	return ParseUpdateRASVersionResponse(rsp)
 }
 
+// UpdateRASVersionWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft RAS version (an active or retired version is immutable, 409).
+//
+// A merge patch of a draft version; an active or retired version is immutable (409). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/ras-versions/{ras_version_id} (the `UpdateRASVersion` operationId).
+func (c *ClientWithResponses) UpdateRASVersionWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, rasVersionId RASVersionId, params *UpdateRASVersionParams, body UpdateRASVersionApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRASVersionResponse, error) {
+	rsp, err := c.UpdateRASVersionWithApplicationMergePatchPlusJSONBody(ctx, rasVersionId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateRASVersionResponse(rsp)
+}
+
 // ActivateRASVersionWithResponse Put a draft version in force; the version it supersedes is retired.
+//
+// Puts a draft version in force for its assessment type; the version it supersedes is retired, in the same transaction. Needs If-Match.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22964,6 +29202,8 @@ func (c *ClientWithResponses) ActivateRASVersionWithResponse(ctx context.Context
 
 // RetireRASVersionWithResponse Take an active version out of force without a successor.
 //
+// Takes an active version out of force without a successor; completions of that assessment type then get 422 until another is active. Needs If-Match.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/ras-versions/{ras_version_id}/retire (the `RetireRASVersion` operationId).
@@ -22976,6 +29216,8 @@ func (c *ClientWithResponses) RetireRASVersionWithResponse(ctx context.Context, 
 }
 
 // ListRateTablesWithResponse The council's rate tables, by valid_from.
+//
+// The council's effective-dated charging rate tables, by `valid_from`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -23028,6 +29270,8 @@ func (c *ClientWithResponses) CreateRateTableWithResponse(ctx context.Context, p
 
 // GetRateTableWithResponse One rate table.
 //
+// One rate table: capital limits, tariff income, MIG rates, DRE, taper and minimum charge.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/rate-tables/{rate_table_id} (the `GetRateTable` operationId).
@@ -23040,6 +29284,8 @@ func (c *ClientWithResponses) GetRateTableWithResponse(ctx context.Context, rate
 }
 
 // UpdateRateTableWithBodyWithResponse Change a table that is not yet in force (409 once it is).
+//
+// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23054,11 +29300,28 @@ func (c *ClientWithResponses) UpdateRateTableWithBodyWithResponse(ctx context.Co
 
 // UpdateRateTableWithResponse Change a table that is not yet in force (409 once it is).
 //
+// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
 func (c *ClientWithResponses) UpdateRateTableWithResponse(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRateTableResponse, error) {
 	rsp, err := c.UpdateRateTable(ctx, rateTableId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateRateTableResponse(rsp)
+}
+
+// UpdateRateTableWithApplicationMergePatchPlusJSONBodyWithResponse Change a table that is not yet in force (409 once it is).
+//
+// A merge patch of a table whose `valid_from` is still in the future; a table in force is immutable (409). Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/rate-tables/{rate_table_id} (the `UpdateRateTable` operationId).
+func (c *ClientWithResponses) UpdateRateTableWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, rateTableId RateTableId, params *UpdateRateTableParams, body UpdateRateTableApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRateTableResponse, error) {
+	rsp, err := c.UpdateRateTableWithApplicationMergePatchPlusJSONBody(ctx, rateTableId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -23085,6 +29348,8 @@ func (c *ClientWithResponses) UprateRateTableWithResponse(ctx context.Context, r
 
 // ListServiceCategoriesWithResponse The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
 //
+// The whole service catalogue: the defaults and the council's own categories (a short list, not paged).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/service-categories (the `ListServiceCategories` operationId).
@@ -23098,6 +29363,8 @@ func (c *ClientWithResponses) ListServiceCategoriesWithResponse(ctx context.Cont
 
 // CreateServiceCategoryWithBodyWithResponse Add a service category to the council's catalogue.
 //
+// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/service-categories (the `CreateServiceCategory` operationId).
@@ -23110,6 +29377,8 @@ func (c *ClientWithResponses) CreateServiceCategoryWithBodyWithResponse(ctx cont
 }
 
 // CreateServiceCategoryWithResponse Add a service category to the council's catalogue.
+//
+// Adds a category to the council's service catalogue, with the client-level-data service type it reports as and whether a direct payment may buy it.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23154,6 +29423,8 @@ func (c *ClientWithResponses) GetSupportPlanWithResponse(ctx context.Context, pl
 
 // UpdateSupportPlanWithBodyWithResponse Change a draft plan's parts.
 //
+// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
@@ -23167,11 +29438,28 @@ func (c *ClientWithResponses) UpdateSupportPlanWithBodyWithResponse(ctx context.
 
 // UpdateSupportPlanWithResponse Change a draft plan's parts.
 //
+// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
 func (c *ClientWithResponses) UpdateSupportPlanWithResponse(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSupportPlanResponse, error) {
 	rsp, err := c.UpdateSupportPlan(ctx, planId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSupportPlanResponse(rsp)
+}
+
+// UpdateSupportPlanWithApplicationMergePatchPlusJSONBodyWithResponse Change a draft plan's parts.
+//
+// A merge patch of a draft plan's parts; outcomes are replaced whole. Needs If-Match.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/support-plans/{plan_id} (the `UpdateSupportPlan` operationId).
+func (c *ClientWithResponses) UpdateSupportPlanWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, planId PlanId, params *UpdateSupportPlanParams, body UpdateSupportPlanApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSupportPlanResponse, error) {
+	rsp, err := c.UpdateSupportPlanWithApplicationMergePatchPlusJSONBody(ctx, planId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -23210,6 +29498,8 @@ func (c *ClientWithResponses) ApproveSupportPlanWithResponse(ctx context.Context
 
 // AddPlanLineWithBodyWithResponse Add a costed line to a draft plan (the plan's rules are checked).
 //
+// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/support-plans/{plan_id}/lines (the `AddPlanLine` operationId).
@@ -23222,6 +29512,8 @@ func (c *ClientWithResponses) AddPlanLineWithBodyWithResponse(ctx context.Contex
 }
 
 // AddPlanLineWithResponse Add a costed line to a draft plan (the plan's rules are checked).
+//
+// Adds a costed line (service, unit cost, quantity, frequency, dates, management option) to a draft plan; the line's rules are checked and the totals recomputed. Needs If-Match.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23236,6 +29528,8 @@ func (c *ClientWithResponses) AddPlanLineWithResponse(ctx context.Context, planI
 
 // RemovePlanLineWithResponse Remove a line from a draft plan.
 //
+// Removes a line from a draft plan and recomputes the totals. Needs If-Match.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/support-plans/{plan_id}/lines/{line_id} (the `RemovePlanLine` operationId).
@@ -23247,7 +29541,24 @@ func (c *ClientWithResponses) RemovePlanLineWithResponse(ctx context.Context, pl
 	return ParseRemovePlanLineResponse(rsp)
 }
 
+// GetPlanLineWithResponse One line of a plan (the Location of an added line).
+//
+// One costed line of the plan, with the plan's ETag. Provider staff see only their own lines; another's is a 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/support-plans/{plan_id}/lines/{line_id} (the `GetPlanLine` operationId).
+func (c *ClientWithResponses) GetPlanLineWithResponse(ctx context.Context, planId PlanId, lineId LineId, reqEditors ...RequestEditorFn) (*GetPlanLineResponse, error) {
+	rsp, err := c.GetPlanLine(ctx, planId, lineId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPlanLineResponse(rsp)
+}
+
 // ReplacePlanLineWithBodyWithResponse Replace a line of a draft plan.
+//
+// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23262,6 +29573,8 @@ func (c *ClientWithResponses) ReplacePlanLineWithBodyWithResponse(ctx context.Co
 
 // ReplacePlanLineWithResponse Replace a line of a draft plan.
 //
+// Replaces a line of a draft plan as a whole; the rules are checked and the totals recomputed. Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/support-plans/{plan_id}/lines/{line_id} (the `ReplacePlanLine` operationId).
@@ -23274,6 +29587,8 @@ func (c *ClientWithResponses) ReplacePlanLineWithResponse(ctx context.Context, p
 }
 
 // ReturnSupportPlanWithBodyWithResponse Return a submitted plan to its author with a reason (back to draft).
+//
+// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23288,6 +29603,8 @@ func (c *ClientWithResponses) ReturnSupportPlanWithBodyWithResponse(ctx context.
 
 // ReturnSupportPlanWithResponse Return a submitted plan to its author with a reason (back to draft).
 //
+// Returns a submitted plan to its author as a draft, with the reason. Needs If-Match.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/support-plans/{plan_id}/return (the `ReturnSupportPlan` operationId).
@@ -23300,6 +29617,8 @@ func (c *ClientWithResponses) ReturnSupportPlanWithResponse(ctx context.Context,
 }
 
 // ReviseSupportPlanWithResponse Start a revision of an approved plan: a new draft with the same lines.
+//
+// Starts a revision of an approved plan: a new draft with the next number and the same lines; the approved plan stays in force until the revision is approved. Takes no body. Needs If-Match.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -23314,6 +29633,8 @@ func (c *ClientWithResponses) ReviseSupportPlanWithResponse(ctx context.Context,
 
 // SubmitSupportPlanWithResponse Submit a draft for sign-off (every rule is checked).
 //
+// Submits a draft plan for sign-off; every plan rule is checked first. Takes no body. Needs If-Match.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
@@ -23327,6 +29648,8 @@ func (c *ClientWithResponses) SubmitSupportPlanWithResponse(ctx context.Context,
 
 // GetUpratingJobWithResponse An uprating job and its progress.
 //
+// An uprating job: its state, how many assessments it has recalculated and how many changed.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/uprating-jobs/{job_id} (the `GetUpratingJob` operationId).
@@ -23339,6 +29662,8 @@ func (c *ClientWithResponses) GetUpratingJobWithResponse(ctx context.Context, jo
 }
 
 // ListUpratingChangesWithResponse The report of an uprating job, a row per recalculated assessment.
+//
+// The report of an uprating job, a row per recalculated assessment (previous and new weekly charge, or why it was not recalculated), by cursor.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -23365,6 +29690,20 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23392,6 +29731,33 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetDocsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetDocsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetDocsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23421,6 +29787,20 @@ func ParseGetDocsScriptResponse(rsp *http.Response) (*GetDocsScriptResponse, err
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23448,6 +29828,33 @@ func ParseGetDocsScriptResponse(rsp *http.Response) (*GetDocsScriptResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetDocsScriptResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetDocsScriptResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetDocsScriptResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23484,6 +29891,20 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23504,6 +29925,33 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetHealthResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetHealthResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetHealthResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23534,11 +29982,25 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
-		var dest map[string]interface{}
+		var dest string
 		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.YAML200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -23560,6 +30022,33 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetOpenAPIResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetOpenAPIResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetOpenAPIResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23596,6 +30085,20 @@ func ParseGetReadyResponse(rsp *http.Response) (*GetReadyResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23623,6 +30126,33 @@ func ParseGetReadyResponse(rsp *http.Response) (*GetReadyResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetReadyResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetReadyResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetReadyResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23690,6 +30220,20 @@ func ParseListAssessmentsResponse(rsp *http.Response) (*ListAssessmentsResponse,
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23747,6 +30291,33 @@ func ParseListAssessmentsResponse(rsp *http.Response) (*ListAssessmentsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListAssessmentsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListAssessmentsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListAssessmentsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23810,6 +30381,13 @@ func ParseGetAssessmentResponse(rsp *http.Response) (*GetAssessmentResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -23885,6 +30463,23 @@ func ParseGetAssessmentResponse(rsp *http.Response) (*GetAssessmentResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetAssessmentResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23949,8 +30544,25 @@ func ParseUpdateAssessmentResponse(rsp *http.Response) (*UpdateAssessmentRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      UpdateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -23978,7 +30590,17 @@ func ParseUpdateAssessmentResponse(rsp *http.Response) (*UpdateAssessmentRespons
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      UpdateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24065,6 +30687,23 @@ func ParseUpdateAssessmentResponse(rsp *http.Response) (*UpdateAssessmentRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdateAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateAssessmentResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -24196,8 +30835,25 @@ func ParseCancelAssessmentResponse(rsp *http.Response) (*CancelAssessmentRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      CancelAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24225,7 +30881,17 @@ func ParseCancelAssessmentResponse(rsp *http.Response) (*CancelAssessmentRespons
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      CancelAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24319,6 +30985,23 @@ func ParseCancelAssessmentResponse(rsp *http.Response) (*CancelAssessmentRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CancelAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CancelAssessmentResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -24450,8 +31133,25 @@ func ParseCompleteAssessmentResponse(rsp *http.Response) (*CompleteAssessmentRes
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      CompleteAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24479,7 +31179,17 @@ func ParseCompleteAssessmentResponse(rsp *http.Response) (*CompleteAssessmentRes
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24573,6 +31283,23 @@ func ParseCompleteAssessmentResponse(rsp *http.Response) (*CompleteAssessmentRes
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CompleteAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CompleteAssessmentResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -24697,6 +31424,20 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24754,6 +31495,33 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListAuditEventsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListAuditEventsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListAuditEventsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -24810,6 +31578,20 @@ func ParseGetCouncilSettingsResponse(rsp *http.Response) (*GetCouncilSettingsRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -24875,6 +31657,33 @@ func ParseGetCouncilSettingsResponse(rsp *http.Response) (*GetCouncilSettingsRes
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCouncilSettingsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetCouncilSettingsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetCouncilSettingsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -24932,12 +31741,19 @@ func ParseUpdateCouncilSettingsResponse(rsp *http.Response) (*UpdateCouncilSetti
 		}
 		response.ApplicationproblemJSON403 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON409 = &dest
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
@@ -24959,13 +31775,6 @@ func ParseUpdateCouncilSettingsResponse(rsp *http.Response) (*UpdateCouncilSetti
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
@@ -25038,8 +31847,8 @@ func ParseUpdateCouncilSettingsResponse(rsp *http.Response) (*UpdateCouncilSetti
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
-	case rsp.StatusCode == 409:
-		var headers UpdateCouncilSettingsResponse409Headers
+	case rsp.StatusCode == 404:
+		var headers UpdateCouncilSettingsResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -25047,7 +31856,24 @@ func ParseUpdateCouncilSettingsResponse(rsp *http.Response) (*UpdateCouncilSetti
 			}
 			headers.XRequestId = &value
 		}
-		response.Headers409 = &headers
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdateCouncilSettingsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 412:
 		var headers UpdateCouncilSettingsResponse412Headers
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
@@ -25085,16 +31911,6 @@ func ParseUpdateCouncilSettingsResponse(rsp *http.Response) (*UpdateCouncilSetti
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers UpdateCouncilSettingsResponse422Headers
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = &value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers UpdateCouncilSettingsResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -25162,6 +31978,20 @@ func ParseListDirectPaymentAgreementsResponse(rsp *http.Response) (*ListDirectPa
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25219,6 +32049,33 @@ func ParseListDirectPaymentAgreementsResponse(rsp *http.Response) (*ListDirectPa
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListDirectPaymentAgreementsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListDirectPaymentAgreementsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListDirectPaymentAgreementsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -25276,8 +32133,32 @@ func ParseCreateDirectPaymentAgreementResponse(rsp *http.Response) (*CreateDirec
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                   `json:"instance,omitempty"`
+			RequestId *string                                                                   `json:"request_id,omitempty"`
+			Status    int                                                                       `json:"status"`
+			Title     string                                                                    `json:"title"`
+			Type      CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -25298,7 +32179,17 @@ func ParseCreateDirectPaymentAgreementResponse(rsp *http.Response) (*CreateDirec
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                   `json:"instance,omitempty"`
+			RequestId *string                                                                   `json:"request_id,omitempty"`
+			Status    int                                                                       `json:"status"`
+			Title     string                                                                    `json:"title"`
+			Type      CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -25382,6 +32273,33 @@ func ParseCreateDirectPaymentAgreementResponse(rsp *http.Response) (*CreateDirec
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateDirectPaymentAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateDirectPaymentAgreementResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateDirectPaymentAgreementResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -25486,6 +32404,13 @@ func ParseGetDirectPaymentAgreementResponse(rsp *http.Response) (*GetDirectPayme
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25560,6 +32485,23 @@ func ParseGetDirectPaymentAgreementResponse(rsp *http.Response) (*GetDirectPayme
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetDirectPaymentAgreementResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetDirectPaymentAgreementResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -25624,12 +32566,12 @@ func ParseUpdateDirectPaymentAgreementResponse(rsp *http.Response) (*UpdateDirec
 		}
 		response.ApplicationproblemJSON404 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON409 = &dest
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
@@ -25651,13 +32593,6 @@ func ParseUpdateDirectPaymentAgreementResponse(rsp *http.Response) (*UpdateDirec
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
@@ -25740,8 +32675,15 @@ func ParseUpdateDirectPaymentAgreementResponse(rsp *http.Response) (*UpdateDirec
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
-	case rsp.StatusCode == 409:
-		var headers UpdateDirectPaymentAgreementResponse409Headers
+	case rsp.StatusCode == 405:
+		var headers UpdateDirectPaymentAgreementResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -25749,7 +32691,7 @@ func ParseUpdateDirectPaymentAgreementResponse(rsp *http.Response) (*UpdateDirec
 			}
 			headers.XRequestId = &value
 		}
-		response.Headers409 = &headers
+		response.Headers405 = &headers
 	case rsp.StatusCode == 412:
 		var headers UpdateDirectPaymentAgreementResponse412Headers
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
@@ -25787,16 +32729,6 @@ func ParseUpdateDirectPaymentAgreementResponse(rsp *http.Response) (*UpdateDirec
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers UpdateDirectPaymentAgreementResponse422Headers
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = &value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers UpdateDirectPaymentAgreementResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -25870,6 +32802,13 @@ func ParseGetFinancialAssessmentResponse(rsp *http.Response) (*GetFinancialAsses
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -25945,6 +32884,23 @@ func ParseGetFinancialAssessmentResponse(rsp *http.Response) (*GetFinancialAsses
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetFinancialAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetFinancialAssessmentResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26009,8 +32965,25 @@ func ParseUpdateFinancialAssessmentResponse(rsp *http.Response) (*UpdateFinancia
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                `json:"instance,omitempty"`
+			RequestId *string                                                                `json:"request_id,omitempty"`
+			Status    int                                                                    `json:"status"`
+			Title     string                                                                 `json:"title"`
+			Type      UpdateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26038,7 +33011,17 @@ func ParseUpdateFinancialAssessmentResponse(rsp *http.Response) (*UpdateFinancia
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                `json:"instance,omitempty"`
+			RequestId *string                                                                `json:"request_id,omitempty"`
+			Status    int                                                                    `json:"status"`
+			Title     string                                                                 `json:"title"`
+			Type      UpdateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26125,6 +33108,23 @@ func ParseUpdateFinancialAssessmentResponse(rsp *http.Response) (*UpdateFinancia
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdateFinancialAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateFinancialAssessmentResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26256,8 +33256,25 @@ func ParseCompleteFinancialAssessmentResponse(rsp *http.Response) (*CompleteFina
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                  `json:"instance,omitempty"`
+			RequestId *string                                                                  `json:"request_id,omitempty"`
+			Status    int                                                                      `json:"status"`
+			Title     string                                                                   `json:"title"`
+			Type      CompleteFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26271,7 +33288,17 @@ func ParseCompleteFinancialAssessmentResponse(rsp *http.Response) (*CompleteFina
 		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                  `json:"instance,omitempty"`
+			RequestId *string                                                                  `json:"request_id,omitempty"`
+			Status    int                                                                      `json:"status"`
+			Title     string                                                                   `json:"title"`
+			Type      CompleteFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26365,6 +33392,23 @@ func ParseCompleteFinancialAssessmentResponse(rsp *http.Response) (*CompleteFina
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CompleteFinancialAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CompleteFinancialAssessmentResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26469,6 +33513,20 @@ func ParseListFundingRequestsResponse(rsp *http.Response) (*ListFundingRequestsR
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26526,6 +33584,33 @@ func ParseListFundingRequestsResponse(rsp *http.Response) (*ListFundingRequestsR
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListFundingRequestsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListFundingRequestsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListFundingRequestsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26583,8 +33668,32 @@ func ParseCreateFundingRequestResponse(rsp *http.Response) (*CreateFundingReques
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                           `json:"instance,omitempty"`
+			RequestId *string                                                           `json:"request_id,omitempty"`
+			Status    int                                                               `json:"status"`
+			Title     string                                                            `json:"title"`
+			Type      CreateFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26605,7 +33714,17 @@ func ParseCreateFundingRequestResponse(rsp *http.Response) (*CreateFundingReques
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                           `json:"instance,omitempty"`
+			RequestId *string                                                           `json:"request_id,omitempty"`
+			Status    int                                                               `json:"status"`
+			Title     string                                                            `json:"title"`
+			Type      CreateFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26689,6 +33808,33 @@ func ParseCreateFundingRequestResponse(rsp *http.Response) (*CreateFundingReques
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateFundingRequestResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateFundingRequestResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateFundingRequestResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26793,6 +33939,13 @@ func ParseGetFundingRequestResponse(rsp *http.Response) (*GetFundingRequestRespo
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26867,6 +34020,23 @@ func ParseGetFundingRequestResponse(rsp *http.Response) (*GetFundingRequestRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetFundingRequestResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetFundingRequestResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26931,8 +34101,25 @@ func ParseDecideFundingRequestResponse(rsp *http.Response) (*DecideFundingReques
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                           `json:"instance,omitempty"`
+			RequestId *string                                                           `json:"request_id,omitempty"`
+			Status    int                                                               `json:"status"`
+			Title     string                                                            `json:"title"`
+			Type      DecideFundingRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26960,7 +34147,17 @@ func ParseDecideFundingRequestResponse(rsp *http.Response) (*DecideFundingReques
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                           `json:"instance,omitempty"`
+			RequestId *string                                                           `json:"request_id,omitempty"`
+			Status    int                                                               `json:"status"`
+			Title     string                                                            `json:"title"`
+			Type      DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -27054,6 +34251,23 @@ func ParseDecideFundingRequestResponse(rsp *http.Response) (*DecideFundingReques
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers DecideFundingRequestResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers DecideFundingRequestResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -27178,6 +34392,20 @@ func ParseListISFAgreementsResponse(rsp *http.Response) (*ListISFAgreementsRespo
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27235,6 +34463,33 @@ func ParseListISFAgreementsResponse(rsp *http.Response) (*ListISFAgreementsRespo
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListISFAgreementsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListISFAgreementsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListISFAgreementsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -27292,8 +34547,32 @@ func ParseCreateISFAgreementResponse(rsp *http.Response) (*CreateISFAgreementRes
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -27314,7 +34593,17 @@ func ParseCreateISFAgreementResponse(rsp *http.Response) (*CreateISFAgreementRes
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -27398,6 +34687,33 @@ func ParseCreateISFAgreementResponse(rsp *http.Response) (*CreateISFAgreementRes
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateISFAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateISFAgreementResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateISFAgreementResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -27502,6 +34818,13 @@ func ParseGetISFAgreementResponse(rsp *http.Response) (*GetISFAgreementResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27576,6 +34899,23 @@ func ParseGetISFAgreementResponse(rsp *http.Response) (*GetISFAgreementResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetISFAgreementResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetISFAgreementResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -27632,6 +34972,20 @@ func ParseListPeopleResponse(rsp *http.Response) (*ListPeopleResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -27690,6 +35044,33 @@ func ParseListPeopleResponse(rsp *http.Response) (*ListPeopleResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListPeopleResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListPeopleResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListPeopleResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -27747,8 +35128,32 @@ func ParseCreatePersonResponse(rsp *http.Response) (*CreatePersonResponse, error
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      CreatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -27769,7 +35174,17 @@ func ParseCreatePersonResponse(rsp *http.Response) (*CreatePersonResponse, error
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      CreatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -27853,6 +35268,33 @@ func ParseCreatePersonResponse(rsp *http.Response) (*CreatePersonResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreatePersonResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreatePersonResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreatePersonResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -27957,6 +35399,13 @@ func ParseGetPersonResponse(rsp *http.Response) (*GetPersonResponse, error) {
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28031,6 +35480,23 @@ func ParseGetPersonResponse(rsp *http.Response) (*GetPersonResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetPersonResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetPersonResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -28095,8 +35561,25 @@ func ParseUpdatePersonResponse(rsp *http.Response) (*UpdatePersonResponse, error
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      UpdatePerson409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -28124,7 +35607,17 @@ func ParseUpdatePersonResponse(rsp *http.Response) (*UpdatePersonResponse, error
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      UpdatePerson422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -28211,6 +35704,23 @@ func ParseUpdatePersonResponse(rsp *http.Response) (*UpdatePersonResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdatePersonResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdatePersonResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -28342,6 +35852,13 @@ func ParseListPersonAssessmentsResponse(rsp *http.Response) (*ListPersonAssessme
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28409,6 +35926,23 @@ func ParseListPersonAssessmentsResponse(rsp *http.Response) (*ListPersonAssessme
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListPersonAssessmentsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListPersonAssessmentsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -28473,8 +36007,25 @@ func ParseCreateAssessmentResponse(rsp *http.Response) (*CreateAssessmentRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      CreateAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -28495,7 +36046,17 @@ func ParseCreateAssessmentResponse(rsp *http.Response) (*CreateAssessmentRespons
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      CreateAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -28589,6 +36150,23 @@ func ParseCreateAssessmentResponse(rsp *http.Response) (*CreateAssessmentRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateAssessmentResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -28693,6 +36271,13 @@ func ParseListPersonFinancialAssessmentsResponse(rsp *http.Response) (*ListPerso
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28760,6 +36345,23 @@ func ParseListPersonFinancialAssessmentsResponse(rsp *http.Response) (*ListPerso
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListPersonFinancialAssessmentsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListPersonFinancialAssessmentsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -28824,8 +36426,25 @@ func ParseCreateFinancialAssessmentResponse(rsp *http.Response) (*CreateFinancia
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                `json:"instance,omitempty"`
+			RequestId *string                                                                `json:"request_id,omitempty"`
+			Status    int                                                                    `json:"status"`
+			Title     string                                                                 `json:"title"`
+			Type      CreateFinancialAssessment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -28846,7 +36465,17 @@ func ParseCreateFinancialAssessmentResponse(rsp *http.Response) (*CreateFinancia
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                `json:"instance,omitempty"`
+			RequestId *string                                                                `json:"request_id,omitempty"`
+			Status    int                                                                    `json:"status"`
+			Title     string                                                                 `json:"title"`
+			Type      CreateFinancialAssessment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -28940,6 +36569,23 @@ func ParseCreateFinancialAssessmentResponse(rsp *http.Response) (*CreateFinancia
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateFinancialAssessmentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateFinancialAssessmentResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -29044,6 +36690,13 @@ func ParseListPersonBudgetVersionsResponse(rsp *http.Response) (*ListPersonBudge
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -29111,6 +36764,23 @@ func ParseListPersonBudgetVersionsResponse(rsp *http.Response) (*ListPersonBudge
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListPersonBudgetVersionsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListPersonBudgetVersionsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -29174,6 +36844,13 @@ func ParseListRelationshipsResponse(rsp *http.Response) (*ListRelationshipsRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -29242,6 +36919,23 @@ func ParseListRelationshipsResponse(rsp *http.Response) (*ListRelationshipsRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListRelationshipsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListRelationshipsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -29306,8 +37000,25 @@ func ParseCreateRelationshipResponse(rsp *http.Response) (*CreateRelationshipRes
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      CreateRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -29328,7 +37039,17 @@ func ParseCreateRelationshipResponse(rsp *http.Response) (*CreateRelationshipRes
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      CreateRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -29422,6 +37143,23 @@ func ParseCreateRelationshipResponse(rsp *http.Response) (*CreateRelationshipRes
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateRelationshipResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateRelationshipResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -29526,6 +37264,13 @@ func ParseGetRelationshipResponse(rsp *http.Response) (*GetRelationshipResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -29600,6 +37345,23 @@ func ParseGetRelationshipResponse(rsp *http.Response) (*GetRelationshipResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetRelationshipResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetRelationshipResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -29664,8 +37426,25 @@ func ParseEndRelationshipResponse(rsp *http.Response) (*EndRelationshipResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      EndRelationship409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -29693,7 +37472,17 @@ func ParseEndRelationshipResponse(rsp *http.Response) (*EndRelationshipResponse,
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      EndRelationship422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -29787,6 +37576,23 @@ func ParseEndRelationshipResponse(rsp *http.Response) (*EndRelationshipResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers EndRelationshipResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers EndRelationshipResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -29911,6 +37717,20 @@ func ParseListPersonalBudgetsResponse(rsp *http.Response) (*ListPersonalBudgetsR
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -29968,6 +37788,33 @@ func ParseListPersonalBudgetsResponse(rsp *http.Response) (*ListPersonalBudgetsR
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListPersonalBudgetsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListPersonalBudgetsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListPersonalBudgetsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -30031,6 +37878,13 @@ func ParseGetPersonalBudgetResponse(rsp *http.Response) (*GetPersonalBudgetRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -30106,6 +37960,23 @@ func ParseGetPersonalBudgetResponse(rsp *http.Response) (*GetPersonalBudgetRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetPersonalBudgetResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetPersonalBudgetResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -30169,6 +38040,13 @@ func ParseListBudgetSupportPlansResponse(rsp *http.Response) (*ListBudgetSupport
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -30237,6 +38115,23 @@ func ParseListBudgetSupportPlansResponse(rsp *http.Response) (*ListBudgetSupport
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListBudgetSupportPlansResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListBudgetSupportPlansResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -30301,8 +38196,25 @@ func ParseCreateSupportPlanResponse(rsp *http.Response) (*CreateSupportPlanRespo
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -30323,7 +38235,17 @@ func ParseCreateSupportPlanResponse(rsp *http.Response) (*CreateSupportPlanRespo
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      CreateSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -30417,6 +38339,23 @@ func ParseCreateSupportPlanResponse(rsp *http.Response) (*CreateSupportPlanRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateSupportPlanResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateSupportPlanResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -30514,6 +38453,20 @@ func ParseListProvidersResponse(rsp *http.Response) (*ListProvidersResponse, err
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -30571,6 +38524,33 @@ func ParseListProvidersResponse(rsp *http.Response) (*ListProvidersResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListProvidersResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListProvidersResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListProvidersResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -30628,8 +38608,32 @@ func ParseCreateProviderResponse(rsp *http.Response) (*CreateProviderResponse, e
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                     `json:"instance,omitempty"`
+			RequestId *string                                                     `json:"request_id,omitempty"`
+			Status    int                                                         `json:"status"`
+			Title     string                                                      `json:"title"`
+			Type      CreateProvider409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -30650,7 +38654,17 @@ func ParseCreateProviderResponse(rsp *http.Response) (*CreateProviderResponse, e
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                     `json:"instance,omitempty"`
+			RequestId *string                                                     `json:"request_id,omitempty"`
+			Status    int                                                         `json:"status"`
+			Title     string                                                      `json:"title"`
+			Type      CreateProvider422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -30734,6 +38748,33 @@ func ParseCreateProviderResponse(rsp *http.Response) (*CreateProviderResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateProviderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateProviderResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateProviderResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -30838,6 +38879,13 @@ func ParseGetProviderResponse(rsp *http.Response) (*GetProviderResponse, error) 
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -30912,6 +38960,23 @@ func ParseGetProviderResponse(rsp *http.Response) (*GetProviderResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetProviderResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetProviderResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -30976,12 +39041,12 @@ func ParseUpdateProviderResponse(rsp *http.Response) (*UpdateProviderResponse, e
 		}
 		response.ApplicationproblemJSON404 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON409 = &dest
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
@@ -31003,13 +39068,6 @@ func ParseUpdateProviderResponse(rsp *http.Response) (*UpdateProviderResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
@@ -31092,8 +39150,15 @@ func ParseUpdateProviderResponse(rsp *http.Response) (*UpdateProviderResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
-	case rsp.StatusCode == 409:
-		var headers UpdateProviderResponse409Headers
+	case rsp.StatusCode == 405:
+		var headers UpdateProviderResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -31101,7 +39166,7 @@ func ParseUpdateProviderResponse(rsp *http.Response) (*UpdateProviderResponse, e
 			}
 			headers.XRequestId = &value
 		}
-		response.Headers409 = &headers
+		response.Headers405 = &headers
 	case rsp.StatusCode == 412:
 		var headers UpdateProviderResponse412Headers
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
@@ -31139,16 +39204,6 @@ func ParseUpdateProviderResponse(rsp *http.Response) (*UpdateProviderResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers UpdateProviderResponse422Headers
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = &value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers UpdateProviderResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -31216,6 +39271,20 @@ func ParseListRASVersionsResponse(rsp *http.Response) (*ListRASVersionsResponse,
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -31273,6 +39342,33 @@ func ParseListRASVersionsResponse(rsp *http.Response) (*ListRASVersionsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListRASVersionsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListRASVersionsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListRASVersionsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -31330,8 +39426,32 @@ func ParseCreateRASVersionResponse(rsp *http.Response) (*CreateRASVersionRespons
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      CreateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -31352,7 +39472,17 @@ func ParseCreateRASVersionResponse(rsp *http.Response) (*CreateRASVersionRespons
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      CreateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -31436,6 +39566,33 @@ func ParseCreateRASVersionResponse(rsp *http.Response) (*CreateRASVersionRespons
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateRASVersionResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateRASVersionResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateRASVersionResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -31540,6 +39697,13 @@ func ParseGetRASVersionResponse(rsp *http.Response) (*GetRASVersionResponse, err
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -31614,6 +39778,23 @@ func ParseGetRASVersionResponse(rsp *http.Response) (*GetRASVersionResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetRASVersionResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetRASVersionResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -31678,8 +39859,25 @@ func ParseUpdateRASVersionResponse(rsp *http.Response) (*UpdateRASVersionRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      UpdateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -31707,7 +39905,17 @@ func ParseUpdateRASVersionResponse(rsp *http.Response) (*UpdateRASVersionRespons
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      UpdateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -31794,6 +40002,23 @@ func ParseUpdateRASVersionResponse(rsp *http.Response) (*UpdateRASVersionRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdateRASVersionResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateRASVersionResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -31925,8 +40150,25 @@ func ParseActivateRASVersionResponse(rsp *http.Response) (*ActivateRASVersionRes
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      ActivateRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -31940,7 +40182,17 @@ func ParseActivateRASVersionResponse(rsp *http.Response) (*ActivateRASVersionRes
 		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      ActivateRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -32034,6 +40286,23 @@ func ParseActivateRASVersionResponse(rsp *http.Response) (*ActivateRASVersionRes
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ActivateRASVersionResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers ActivateRASVersionResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -32145,8 +40414,25 @@ func ParseRetireRASVersionResponse(rsp *http.Response) (*RetireRASVersionRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      RetireRASVersion409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -32160,7 +40446,17 @@ func ParseRetireRASVersionResponse(rsp *http.Response) (*RetireRASVersionRespons
 		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      RetireRASVersion422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -32254,6 +40550,23 @@ func ParseRetireRASVersionResponse(rsp *http.Response) (*RetireRASVersionRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers RetireRASVersionResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers RetireRASVersionResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -32358,6 +40671,20 @@ func ParseListRateTablesResponse(rsp *http.Response) (*ListRateTablesResponse, e
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -32415,6 +40742,33 @@ func ParseListRateTablesResponse(rsp *http.Response) (*ListRateTablesResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListRateTablesResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListRateTablesResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListRateTablesResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -32472,8 +40826,32 @@ func ParseCreateRateTableResponse(rsp *http.Response) (*CreateRateTableResponse,
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      CreateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -32494,7 +40872,17 @@ func ParseCreateRateTableResponse(rsp *http.Response) (*CreateRateTableResponse,
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      CreateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -32578,6 +40966,33 @@ func ParseCreateRateTableResponse(rsp *http.Response) (*CreateRateTableResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateRateTableResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateRateTableResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateRateTableResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -32682,6 +41097,13 @@ func ParseGetRateTableResponse(rsp *http.Response) (*GetRateTableResponse, error
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -32756,6 +41178,23 @@ func ParseGetRateTableResponse(rsp *http.Response) (*GetRateTableResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetRateTableResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetRateTableResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -32820,8 +41259,25 @@ func ParseUpdateRateTableResponse(rsp *http.Response) (*UpdateRateTableResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      UpdateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -32849,7 +41305,17 @@ func ParseUpdateRateTableResponse(rsp *http.Response) (*UpdateRateTableResponse,
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      UpdateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -32936,6 +41402,23 @@ func ParseUpdateRateTableResponse(rsp *http.Response) (*UpdateRateTableResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdateRateTableResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateRateTableResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33067,15 +41550,42 @@ func ParseUprateRateTableResponse(rsp *http.Response) (*UprateRateTableResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      UprateRateTable409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      UprateRateTable422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -33162,6 +41672,23 @@ func ParseUprateRateTableResponse(rsp *http.Response) (*UprateRateTableResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UprateRateTableResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers UprateRateTableResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33239,6 +41766,20 @@ func ParseListServiceCategoriesResponse(rsp *http.Response) (*ListServiceCategor
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -33296,6 +41837,33 @@ func ParseListServiceCategoriesResponse(rsp *http.Response) (*ListServiceCategor
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListServiceCategoriesResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListServiceCategoriesResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListServiceCategoriesResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33353,8 +41921,32 @@ func ParseCreateServiceCategoryResponse(rsp *http.Response) (*CreateServiceCateg
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                            `json:"instance,omitempty"`
+			RequestId *string                                                            `json:"request_id,omitempty"`
+			Status    int                                                                `json:"status"`
+			Title     string                                                             `json:"title"`
+			Type      CreateServiceCategory409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -33375,7 +41967,17 @@ func ParseCreateServiceCategoryResponse(rsp *http.Response) (*CreateServiceCateg
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                            `json:"instance,omitempty"`
+			RequestId *string                                                            `json:"request_id,omitempty"`
+			Status    int                                                                `json:"status"`
+			Title     string                                                             `json:"title"`
+			Type      CreateServiceCategory422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -33459,6 +42061,33 @@ func ParseCreateServiceCategoryResponse(rsp *http.Response) (*CreateServiceCateg
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateServiceCategoryResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateServiceCategoryResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateServiceCategoryResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33556,6 +42185,20 @@ func ParseListSupportPlansResponse(rsp *http.Response) (*ListSupportPlansRespons
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -33613,6 +42256,33 @@ func ParseListSupportPlansResponse(rsp *http.Response) (*ListSupportPlansRespons
 			headers.XRequestId = &value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListSupportPlansResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListSupportPlansResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListSupportPlansResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33676,6 +42346,13 @@ func ParseGetSupportPlanResponse(rsp *http.Response) (*GetSupportPlanResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -33751,6 +42428,23 @@ func ParseGetSupportPlanResponse(rsp *http.Response) (*GetSupportPlanResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetSupportPlanResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetSupportPlanResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33815,8 +42509,25 @@ func ParseUpdateSupportPlanResponse(rsp *http.Response) (*UpdateSupportPlanRespo
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      UpdateSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -33842,13 +42553,6 @@ func ParseUpdateSupportPlanResponse(rsp *http.Response) (*UpdateSupportPlanRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
 		var dest PreconditionRequired
@@ -33931,6 +42635,23 @@ func ParseUpdateSupportPlanResponse(rsp *http.Response) (*UpdateSupportPlanRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers UpdateSupportPlanResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateSupportPlanResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33978,16 +42699,6 @@ func ParseUpdateSupportPlanResponse(rsp *http.Response) (*UpdateSupportPlanRespo
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
-	case rsp.StatusCode == 422:
-		var headers UpdateSupportPlanResponse422Headers
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = &value
-		}
-		response.Headers422 = &headers
 	case rsp.StatusCode == 428:
 		var headers UpdateSupportPlanResponse428Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -34049,7 +42760,17 @@ func ParseApproveSupportPlanResponse(rsp *http.Response) (*ApproveSupportPlanRes
 		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      ApproveSupportPlan403ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34062,8 +42783,25 @@ func ParseApproveSupportPlanResponse(rsp *http.Response) (*ApproveSupportPlanRes
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34091,7 +42829,17 @@ func ParseApproveSupportPlanResponse(rsp *http.Response) (*ApproveSupportPlanRes
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                         `json:"instance,omitempty"`
+			RequestId *string                                                         `json:"request_id,omitempty"`
+			Status    int                                                             `json:"status"`
+			Title     string                                                          `json:"title"`
+			Type      ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34185,6 +42933,23 @@ func ParseApproveSupportPlanResponse(rsp *http.Response) (*ApproveSupportPlanRes
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ApproveSupportPlanResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers ApproveSupportPlanResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -34316,8 +43081,25 @@ func ParseAddPlanLineResponse(rsp *http.Response) (*AddPlanLineResponse, error) 
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                  `json:"instance,omitempty"`
+			RequestId *string                                                  `json:"request_id,omitempty"`
+			Status    int                                                      `json:"status"`
+			Title     string                                                   `json:"title"`
+			Type      AddPlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34345,7 +43127,17 @@ func ParseAddPlanLineResponse(rsp *http.Response) (*AddPlanLineResponse, error) 
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                  `json:"instance,omitempty"`
+			RequestId *string                                                  `json:"request_id,omitempty"`
+			Status    int                                                      `json:"status"`
+			Title     string                                                   `json:"title"`
+			Type      AddPlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34446,6 +43238,23 @@ func ParseAddPlanLineResponse(rsp *http.Response) (*AddPlanLineResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers AddPlanLineResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers AddPlanLineResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -34577,8 +43386,25 @@ func ParseRemovePlanLineResponse(rsp *http.Response) (*RemovePlanLineResponse, e
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                     `json:"instance,omitempty"`
+			RequestId *string                                                     `json:"request_id,omitempty"`
+			Status    int                                                         `json:"status"`
+			Title     string                                                      `json:"title"`
+			Type      RemovePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34592,7 +43418,17 @@ func ParseRemovePlanLineResponse(rsp *http.Response) (*RemovePlanLineResponse, e
 		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                     `json:"instance,omitempty"`
+			RequestId *string                                                     `json:"request_id,omitempty"`
+			Status    int                                                         `json:"status"`
+			Title     string                                                      `json:"title"`
+			Type      RemovePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34679,6 +43515,23 @@ func ParseRemovePlanLineResponse(rsp *http.Response) (*RemovePlanLineResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers RemovePlanLineResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers RemovePlanLineResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -34741,6 +43594,168 @@ func ParseRemovePlanLineResponse(rsp *http.Response) (*RemovePlanLineResponse, e
 	return response, nil
 }
 
+// ParseGetPlanLineResponse parses an HTTP response from a GetPlanLineWithResponse call
+func ParseGetPlanLineResponse(rsp *http.Response) (*GetPlanLineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPlanLineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PlanLine
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPlanLineResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPlanLineResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPlanLineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPlanLineResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPlanLineResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetPlanLineResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPlanLineResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseReplacePlanLineResponse parses an HTTP response from a ReplacePlanLineWithResponse call
 func ParseReplacePlanLineResponse(rsp *http.Response) (*ReplacePlanLineResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -34790,8 +43805,25 @@ func ParseReplacePlanLineResponse(rsp *http.Response) (*ReplacePlanLineResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      ReplacePlanLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34819,7 +43851,17 @@ func ParseReplacePlanLineResponse(rsp *http.Response) (*ReplacePlanLineResponse,
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      ReplacePlanLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34906,6 +43948,23 @@ func ParseReplacePlanLineResponse(rsp *http.Response) (*ReplacePlanLineResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ReplacePlanLineResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers ReplacePlanLineResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -35037,8 +44096,25 @@ func ParseReturnSupportPlanResponse(rsp *http.Response) (*ReturnSupportPlanRespo
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      ReturnSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -35066,7 +44142,17 @@ func ParseReturnSupportPlanResponse(rsp *http.Response) (*ReturnSupportPlanRespo
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      ReturnSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -35160,6 +44246,23 @@ func ParseReturnSupportPlanResponse(rsp *http.Response) (*ReturnSupportPlanRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ReturnSupportPlanResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers ReturnSupportPlanResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -35291,8 +44394,25 @@ func ParseReviseSupportPlanResponse(rsp *http.Response) (*ReviseSupportPlanRespo
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      ReviseSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -35306,7 +44426,17 @@ func ParseReviseSupportPlanResponse(rsp *http.Response) (*ReviseSupportPlanRespo
 		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      ReviseSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -35407,6 +44537,23 @@ func ParseReviseSupportPlanResponse(rsp *http.Response) (*ReviseSupportPlanRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ReviseSupportPlanResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers ReviseSupportPlanResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -35518,8 +44665,25 @@ func ParseSubmitSupportPlanResponse(rsp *http.Response) (*SubmitSupportPlanRespo
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -35533,7 +44697,17 @@ func ParseSubmitSupportPlanResponse(rsp *http.Response) (*SubmitSupportPlanRespo
 		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest UnprocessableEntity
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -35627,6 +44801,23 @@ func ParseSubmitSupportPlanResponse(rsp *http.Response) (*SubmitSupportPlanRespo
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers SubmitSupportPlanResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 409:
 		var headers SubmitSupportPlanResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -35738,6 +44929,13 @@ func ParseGetUpratingJobResponse(rsp *http.Response) (*GetUpratingJobResponse, e
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -35805,6 +45003,23 @@ func ParseGetUpratingJobResponse(rsp *http.Response) (*GetUpratingJobResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetUpratingJobResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetUpratingJobResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -35868,6 +45083,13 @@ func ParseListUpratingChangesResponse(rsp *http.Response) (*ListUpratingChangesR
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -35936,6 +45158,23 @@ func ParseListUpratingChangesResponse(rsp *http.Response) (*ListUpratingChangesR
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListUpratingChangesResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListUpratingChangesResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -35956,372 +45195,494 @@ func ParseListUpratingChangesResponse(rsp *http.Response) (*ListUpratingChangesR
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rbiO3lij8KoS+AVo+U752d5K2MThw+pJ473Snj92ZDLCdI1FVSxLTJVIhWXZrBw3Mrw/f74MDzAMM",
-	"MK8w//d+k/0kH7hI1k0sqSRLtpOo/7QlVfGyuLjul187sZhMBQeuVef0184YaAIS/zxPU3Fr/khAxZJN",
-	"NRO8c9r5MAYyAT0WiSJ6DGRK9ZiobDoVUquDTtRR8Rgm1LyoZ1PonHaUloyPOp8/R52XNB7DS8G1FKl5",
-	"YuGzgmvg+griTDI9ey9SFs+WvfT6Ax2F13wDUjHBiRjisiUokckYIjIUkvQvhvtvqY7H/WU7uEhgMhVm",
-	"YZcwTekMkvnp+lpm0Ce3Y+BEj5kizIJKaSEhMVNPBVdglkI5ASpTBpJI+CUDpckt02P7OJ0AyeeLZ/t/",
-	"hll1ecCzSef0Lx0zX+enKLDc70RM7apCMIklUG1XhMBYtvkff/zxPNNj4JrFVEN40AFQCZLEY5qmwEdA",
-	"updvXpIvvnx+tLds/H+7tDC4SMJDOxA9UYQlEaGpEoRxCyuQNyyGJ4qkYrQEDT9HnSmVdALaY/pIAkyA",
-	"u3mZmc6gdSfqcDox71L/RI8lnahj1sGkOXoD+fJcQyEnVHdOO1mGT87v8VwpUGrxbPkjd5/u6ywZQfNU",
-	"A/z57tO8YZzymNG0xfaG/tneJjf6JuMJ46MKBoUmt4/1HCrdfd7SBf0zzObx9pxknP2SAfkIM9I1xAY+",
-	"0ck0BULJDz9cvNojekw1mdCPoIgELWeMjyzZ8BRB0SFeTdyOpdDFhmoEooL5E/rpO+AjPe6cnhwdRZ0J",
-	"4/7zV+YSaA3SjPm//3J9/enkeP/6+tOXr3/6538Kb3SIFDJ8M/uG8PY9cfW0dgBmL/GY8hEkB+TSgZl0",
-	"n518ZcnjhCnF+OiMPDs+sd8oTVPYa96uI9RN+zw2+5xf/J/EoBElfhaDu6PBd4xD4wwp43D3Kd7TEVyx",
-	"v0I+yS8ZyFkxy5SOoKfMA+VxExjSLNWd0+cGAegnNjE8w6OD/XScT8e4hhHIfL4P4iM0MI8+h0+6h5Nq",
-	"81R++lMJN0xkipjf8oMMLRbfazrJ58cnFYw9DsIEpBK8EfBT/HkDoE/pgklSuokppLhhCcjmadwDd5/q",
-	"8vzqX+0NbZxMUtVzt3gD81ENH+gghQXTaehp88gGZoMURR41ZtPmCUsP3XXKz+ZlK9KhOPE1TRwXMp9i",
-	"K8aaP+l0mjIrjx1OpRikMPnnn5UVzorp/knCsHPa+X8OC8n80P6qDt/bt+yk1Sv5lqZmoSjNWbbRHdCE",
-	"/Onq+3cRuZXCMJXZFCKS8Y9c3HIyZJAmkafAREjC+A1NWWJ/MV/kYhLS45Ju8G/7bof7FsKhNbvHD0tC",
-	"3Wcn1w9TFt8rcErCI4nd/KqQtL38+0QZ9qOhzqeTzK4NyLtvrwjPJgOQTvK85rHIeMzSvchAbFV53qgG",
-	"SrM0NcMNUzYa64NrvjlgvxFywJLE0vD7hDaS9ieKSJGCIokgXGhCjUppZRsxBYnTbxCzLriRZ2j6Wkoh",
-	"73PD55xkHD5NITbaFJjpz/DIE9CUpYpQCV5TMfoJyXgC0qGexRKWbBAQb1E/fyc06vBWRb3Pw0ebAHxi",
-	"SisyyDSevbsGTDnrQW27ubVh0T7tQ0ZRvANw3gn9RmT8XoHyThCVxeOc0FhkYIo44kG6QiKEHJJ4Xm8u",
-	"ENB4bIkLd6MY8G4QW97TWSpo8kGI76gcwX0jy0AkSAZTM7m5FLSi0hMaxzDVinSPyVv29SY50XsJseAJ",
-	"M4t5Q1l6/xfFazO5xoTsgKZQ26U3ay3aHT5zx7tRhshlLhDdH0xyeDjtF7VFw4u3xjOuLJb9wOkNZamR",
-	"QO+XLmhzwZMZ6SZU0wFVQDKOV94sxVz6CRvZTSsyBbRdbPIK/MBppsdCsr/e70G/nZc6nd0QBQcrS9m/",
-	"8fwpz+VWRzJrQPjxxx/367bJRYComzLveHF+4FMpYlDKHNtrrpme3Sc4f4Q03bfif4QcdyCBflSEkkGm",
-	"GAeliMxSIEb7SQzz6RtdoI9glpApUAbCddnUMKRrTrnQY5CWTnf7meSnU2s2PHX7OGWlFz/CbB+HTPp7",
-	"GxVlf+DOywDJW0gY/YBq2P3zqieKONfEvlmCIVVGvhEckG3lRMozro3d1s9eKbUCU5JIUPgnTSzFpul7",
-	"aabXzCiiQ5oqiDrT0lcGWBm3qLnEZhah0ep4iRXxuOG9k9B7c09OhdKxSCBkNP3hz8T/fOYdJ9l0CpLE",
-	"hkiiNGlArqY0BjKAoZAW/ozfUpkQ86KBvFPiOqed7344Jidf/69OVN16ZT/PA6vU4paHALbMNFUYFP7i",
-	"YOnGKm288NmIwc8QazOfO9j33ti68HSrYHuJllZFtEBQUDtSRCYgR3jv3Q9xJiVwi7Ponfny6Ysv9k4J",
-	"HSjzNer/KIjMIsKzNCVxClSqa45na4iGxaMD8iPTY5FpQvMx80lxzxExWyaUJ/lxojLkgWMpRFscNWux",
-	"LNraaLaPs0tnLOPw/eBVAGGyVH+f6VhMGlxyGjgR9gFFxJBIGJGT7smet9i+NEdizujKUljSfZ2yERuw",
-	"lOkZeSmZBsnoHrmEUebsZuTk6Pg5XjDng+SZloin5jzR7ErT3ng2YsABMZ+loHscIFGdqIOegV6cGtaS",
-	"GAIpJtBTdAh6Zj7RAbPWQPM9GucKc515/VbIjz0tKeNmGEgyS/R7NyLNuAZAYEWdWEwmGWd61hvS2GzG",
-	"YFjUian5vTcUshePWZoEXKdVqF5CLGSyIqnlQts/Sgf87ChICEVxeIuYU+WgkcJQJbiaP/Pc0YIelYwb",
-	"UJ4RmEz1jCAzv2XKWuY1TNSyaX/A9y9xsk6BgFRKag7Lurcu7Ejmlnw233lJeh4ZqdmF4Zr2IUOsaDxm",
-	"cANOyrcbPCgsrQMhUqB8jqp6sOXzBclp7mPE80vT74ed078sAXT+zhsaa9X5HP1aO9wBVWwp4IphvsbH",
-	"P0clf2vYd44/e9OAYVzaaoUqA7TIel9aJ5ozSy8lVW7uklk/YNxeOkpMeQxpz+Ie4nm7N1JIelRXpkyo",
-	"hn3N8ASXj2LBsbFRBrN2i7chEosmnXsHCuLZHudKFLfz+af6Vj5HnfB5zU3ORc8ddHFENWVhPAsgFxcO",
-	"+w5CoxaOtDZrMDMb1AfV9g2lqc5WuFBX9vmcGrV9D5UGQ6CmycrH6i4OkvTFntMykcL9lv2Q+HzkKEi+",
-	"c8M9aKyRuaC/u4xEUSVOY/4e125HDc1rN7B+hYuNVbC9AqN5wvpThbR+7clhHdOEAtQ8FTG62Yz849//",
-	"r9E0kQc8UQTFgchIj0b3f6Kc3o9c+YmqiBdOcMAHzf/NjDtf1cscyVfVkpDKLrxAuqDW9ml1VliskO1S",
-	"4q+BWQtJxS1IRRjer6qYOSf0FZEZ19dXIVQUNyAls1LnCvoB2uZLaPZEkQRihpZHOqKMK231AzGZZi4w",
-	"LEt1VPaUGZAczMnsFlsty69zbS+ozMvXq268drXySfMZ5vH080KR4CXi+4pQPCccbklxtNbV45Qmimqo",
-	"sNF9NTmiBEezpnkoGuROUC5djd7ipeiNgaZ63KO6J5n62BDxZ+8ZmY5nisU0RQsjcE1TYl8nzF5CpgjV",
-	"xAxExDAiCRgVQEiqGR+FRDO/CK9moN+9jXRpdA9ZlbM/4wVxEuVXNYHzs7v7vQRuIBVTjB5TbMTZkMWU",
-	"63TWY5Mp9ZbrKgjU8Zfd46O97mAPKZHbspCkNBhJ2UdIZ0YuHQCpjEz8yHiQRu91TgrVABK7UIZWwQXL",
-	"ifcWvZ9xu6KeFj0nKTvShCqS0pQnVC4Yntrd+nHKErc5fsq4pswTLDsq8aMaNA6DqR0ILMTwkITssTTl",
-	"zmg1j5tI4gmVTAEZSjEhNISmxYCIpnbA8NwhDez4aKEK1h5vA/phBW+Pj+YRt8Liw8qRMggHSZ1M91U2",
-	"6M9zjqWGDedIVD0OaJ2Ws565py0PwL7N+IjkryMFQQxyXDwMeklVj3J164yeiwB5eX517p4MiY7VZb5B",
-	"+aDMWKOcY6HAU6LL1rrBFLHE1MZZMk0k7MuMq5AONS+XFte/dwtpau0WBgdtAMscECWUKGiZkhgppzQa",
-	"sWMQwUk+bhiU6wi4NUaJQyxWjq2iGxB1qHYe6QIfiUR8h+SAmPPoI970T0k/eNn7EekvAmP/mlOeWK4I",
-	"nPT9Tey70ZGvmNED3NGM3YDi/eia90OMcel6iF8OsNFYuwX0qssyYxvi3D+1Cx9LAPLSfCOBk/NYE3X8",
-	"JdGgtDog5y6iChEwEWAdBgNIMSjL2Wrzk3iirjkqB9YJOsyUjZg9IX0cZp8LvT8Ucr94ZR+9OXtBY+pO",
-	"pNiJFDuRYidS/HFFigfn4Yt10O+YDRSu0u0cYdphTmHk/jyPI7VA/XDuVcVmhXMuFhju6J+kJJF02F53",
-	"RkRlvDzF8Y7X7XjdjtfteN2O1/1WeN1V7ubxdn3kAmWPRdldscS+7yPAFvsICpsC8sfgkFnC9HmsbdZA",
-	"lamU065a+b5EWrsG85EfNbxWmQVVOHbDJVLkKLyYdfux/EKCTNxs9/WNc4lXt2uujTXVF5FTlpseOOdQ",
-	"aNPUw27hlS+gjMQZPdk9y/sbbhR1ASslIUGBLjnCSZfDjU2lYJLc0DQDtVeJbFgKfZej0SzKWM9wPXCX",
-	"7/soFzI0AopfpneoRDZWn9rUf0k1EO1jei/Pr/KIb6Pel461OCXAKNK2aOee9sai+uGFXmk5sogxtGs1",
-	"X+kK4QGlTOzlj4ecq+UFelSMPCJXIVOGamXmOXzMt1AgyOKrtBExvriY2xXjbVUAK443GP0mNHEBOQ5T",
-	"y95YGzNQIq2WbgNLMbeeMvsF8MT+ILiWbJBhjFbpBcycxdoKYVJvl/lnxkNFNgyV71Ge9FxYcJ90657l",
-	"vcibD5HDOZNdeSP1QVp5mO2y5nkZ4wlGH98YRHPbsoh4Azk0mgf81yK+YC69jE0mmSUfitOpGgu0blMf",
-	"skF+BPiYzgidiIxrr0kBoZxnNHVfk4QZTpaQwYw8P4mIFJlZ0bWPCuVAJShNpsD5jHTHNL0BRbJp0K5o",
-	"R+7FQuneFHjcIBOZ381KJwDa1jVwctKpC9b1EPNrzLhmqRFdU4rZMBaMaOTnjg3wfEcVEz7j+otnnVJW",
-	"+9F8bEZUq62xTgBUJYSrhW6Zxi5mcgWdLn/nSsM0RAv8VXPHsOAE5kCMV8FW7uGQPsHIDCluIPFHgNEL",
-	"YzYag1wDwH5lt4iRxcpWHSanTYsgVaFjGN6FuSFLwOJuBeLmP/6//+P9Q/brpVtuQJDy2t0q6iCorsL+",
-	"Wl/FJqZfI2TNv2Oj4uZ+TthwCNLsY2lQTPl+EvuesupQ8MIftLlyOGYLXPfUBtMHURHcF8Mh0pLT0uKK",
-	"OLc5SC+HblP1mnVISaAYzTrDtCRFBeznQLni5SyNdMdrbnPpl4XU5QF0i1HA3WN3sf7+H8jlYjqdGtqm",
-	"ywzRIMoGbtpqZkb39GKqUDhc7WamdKYIxT2dlhyFkBgNSI6gtr8yUekixmP6hvlIB+LGSgU+j2bKNE1J",
-	"yiZM70WECz02LHoANkkfiAOGm+nMpoJ4Bp3fg7LHvQhbrsUorwlfV1llnUsxFczVtGsxDz7bG8x6iZhQ",
-	"tiBc8NfA23PSda14yjqrLw9R3JHlO6kWUllr5py+rxmkW5GOP0eOz9UkxZXIREjpKwfElqNrHbBKcbVO",
-	"kigpdHNlx+aK3cxDPwpXDmuiqc00skF2axCcgrwvKpUcmufMUUA2D51CmCA1SC9hCtwgcEWLSrzVKv24",
-	"axq4g1XZuRabXJJXmvVbp1BtQjOvamjbVc5ffvfKZaV7A+e8pPPu2yvymo9SyhMSpwy43k/hBlKSUE3z",
-	"0gn5RjDCWsNIyBmRgKU6Ca3EV6eCj3oa5KSXJ011otK3EhRLgGtG08r3PJPKJlupsZAav/RKdEmpNhtH",
-	"v0cn6mAGUlAPris+c1v/ngNRGqZW+S3hR0QYJ7dCJopQnkRGh5FAmCZjqojgEBGmlbUPzofdWgNPA8kL",
-	"LeOcKKuMczqBwtDXdzishaZpHy0OA8qTfjCjAtcyP/R7c4Mw5X0iOMxwtyoidmT83v2JPwR57BLyiVvy",
-	"Vq0wAlrJ4ELDZMXA+cpeWmQAt4ltc6vxmRsIt0WMxJe4Q1dV/m8lDuNsheWpFsDpOyNArZqIjekAa4vN",
-	"KMFthpuWF1IdeMGWmwmTId1kLCZ5Xjxm87oqHuj8ohp/LxMfRW8YHynkmjeg9AQsT0BK0XOAm+HhMu5z",
-	"QheRkcInHl6ljeyrp8Q+7Z7sdQd7NftgNVW0kj2KS1ChhNVyNuxmk1clIO9DLOuhbdH+sgwQjySHtXI2",
-	"1RzW7SejbiKf9KXjo5dZGlTfWDwmCZMQ6/0pnaFWhKU3MErZvftEYXa8oedpKm5PST/PmKZKMaUp133S",
-	"HdIJS2e+cNhYZArGIk28Vbtnk6Y1nfUjZ9sus+meZchYCaTv6kfxyrUzn8vZ2vncjoEXE3hzeNP4YexD",
-	"tfESU4jC1zDXVgv3AAbfjsWt4d231JW/guQ0V1c9PUHttqA2KQzxQhs6c83LhGYvIppKNhwSxs3xku7f",
-	"/vPYqdRIleAG5Iz87T9Pnh+5oodlZRnpY64k5+r0Na/r0/iIjUZ/e/EN7sPIHGY4FZG8vJBbhX1Q0ynI",
-	"CJ/9x7//X18xHK65PZMnyueYjdgNKCPyOAsXbtC8YtFqavV/qp2q7wKYqwp80IzvrAle2rdPLrKxTYRq",
-	"MlBE5Toc+aKguuiuYQoToIb4DbPU7tmAFXWTvXVM+h60S0wrb+mMDIBwGKFa1kp2MhcB8a7n8G4B051/",
-	"N5EtDGQBE6OHxvweHP8lQeTDKnKUYBXJfS2MVGqG2rc4kStiDdFShr5gUQahtFpn2Raxc0CtP0LClIQR",
-	"lUlglCo4XlNp8EjZ2zQRrmJFwTei/C4gd3mC15HRlORzqJZ4MGGjHt7lTbpxzKBrwMndh6ZL22IEK1lh",
-	"PU7KY1jrvKfA0UISS0iY7lHrrmmX7f7evvsSXz0fAaa8V8/2W2eFfHvxzRNF6AiIFLfIE+KxUMDP8nI1",
-	"UkxcpqrKdUJIPDFyjCQByW6MHOpdEQnVGGg6YFKPD1oZzwJmuvwNW1i4QYXcKNIg0+hNQcYugidgksRH",
-	"0MFrVrFsTsuo/dP4vmGY6yBFaz6Sc7iQEIAeacfNIssisPhby7saNDk2u4uQLzk0yc3pK09bEybnSlrX",
-	"UKWJs5TJf/ggFlPa5VQ0QHbK5G0hJwjwtGXEpJFB1zF5Dm2jxeLJYjroL15Qhq8ifLlKfiexJbrCtAgX",
-	"WPheunWpjvz9P0hlU3uYxGUDLWzY++1YpGBjLE6ved9M149c5BiuIfICf35DhvRGZPKM2Fw7DNIwrwSi",
-	"NiKSR21c8+7f/vPFVwdPj56Tf/y//4fYD8d7B+Q1w3p+t9Q6bN1ebBwdfIoxihU9TbXNHZALH4VyzQWP",
-	"wYEEn1BYwFpgR52UfSz99kTZmkMugM9KoXn4p4W224Q5rCJyzf1WUj2/rJPgqPNp3wy1f0MlBguaMaun",
-	"+8qOUv3ynZ8P65GjCfsKtEYjxHxIpI2PkD0Uspb4IM+5j6eQ6IJWxHugFdIbxkckm9rDY0ZwngGVZ06e",
-	"8/oDRmaQrkMI8rf/fPYiOjo62msrsqKqVlLPehP6qZfQmTJo2Ts+6U0E1+NA0OU//v2/UG8xatiMHJ8Q",
-	"+2CxlOOTo7L42H7SKUgmkpAp1RX7ICXVkuAwtoglGcycPk2cPh2Zm0HsgMXKTr5qWFgy7RXK7M+C8d6I",
-	"TnFh86u50kabSUEpX4eYKTIxsEhQzUHdEMkusXbl8vxnWFqeyUlR5sG5R2wZZ4wEz9tP5ZXU2izbgzLM",
-	"x1LBR1jZnkrYR23Y6OyE1uBGJnRGhhlPkMLghkqrPyVDkUmzBQVxhhEahqzivc4RoWGt91dNZ9FdbILZ",
-	"QhRoi7gr3KpyQZ2FNXTmaE+7nKplaVBL6FU7i/ny+Kz2NCaf4OkXX9xx3IKMrDLoYhKw9kjlW9l+kFDE",
-	"wCu8qO/tPc3bkYWi85H4FGHe3oAOU4oC5oDyjz33FBp7YEpZYtac4ElzOjLY6B4IWe1sWJYFtl1PE6sz",
-	"9GLfil6nPrDm7/9Njp+eEX0r8l/+/t/k5IszS0Dc5+MT0g2JL3tnhqbui+HwdD58tSXzc+ieb6NR+q8Z",
-	"aadCWvsjcuTTGvlWY6MjoEbAwXFpK8mhEoE/jKRQba0JKwaRrhHRN8Q4BW5bJno8MUfmpGWDDvZIzNu3",
-	"ovhacOiJ4TCIHW1DnWgPbgw3j5c6BN6fv/ZP4osW5fL6ikVuj8FnBHFwYSuGYjUHFgUCYmI2Ze46+uXk",
-	"WRWufLpC/c19x8WEcYDgOvPReshpjf7WVDPLP7hwa0vjeWwcZC9xda4qyNPqfU2lbnx97vH7LqyXB8I0",
-	"BQQVxxeGafhIoiqprSNm+XpVQFSFd/UihGnTAoq7XmW+Jm7SstbZvTOc7RCqzVGgKufgoE/n3B82+6xi",
-	"wcprbbutn1n2UOEr9mWGfZHQTh2LNIVYK/dQMVy1EuISSljQtibVNLHpFaim1Ngg+iVblUa6F7o4v4N8",
-	"XH8C6NjEgckks/29zPsNibVhqhrIJF4wzynmehdO/bzxoTfY2PpIiihzvkq0rjS1gE7fjS7XSGe5Y2FB",
-	"HdejeO0J0Cbi8BoE5e0G5IUn3ZCytn0CuzYpXA0lQ3rN62ol5Hqdf1tltFcuHtoQDW9ryI7YDRQOHF+F",
-	"zObfNpSA8N2M2qNYac0v/dshBGte9YdSGnBuFrUBC75wa+7qx/x7o/U0eGV9jJI39odnyyOZnNfEhkhQ",
-	"rLGOpSqMiBcRoPHYttPRJAWqbAcI236nqOzaPnXa7SapXK/y4t1uewuCyqWLoynsvlcX2Fzg8OnxU9up",
-	"IEj+ssmEytnya10qEjuPcG76Cp4EYF5MV9nzT4sxvsCeAOqXfloQW3pKggVAovzAe9UDXlT+ISIN1Swi",
-	"V6HETODGjaxVtsc4dmwIBrAuiJodQ5q0iLcqoOBeWRiV+gajoXx313nA5T6aW0GmILBzJ3Yacd7gGbHx",
-	"VFF+92bmgUoc4lRkCtGB3bAU/WG2GHflL8stfTigYoPUuiJGkvIk/x0/+Yesh8zKDJgLzIXuuZUFafYb",
-	"BmmS97GsI0+4ZY7DG/NzKSbZA7wfkb5roWVz3M0XrgtU35J28xcfK5fy0IvHEH/sJWzEdDiEGYcJreRP",
-	"V9+/I++F0dxkIQm7BlKHrkPMoW+d0netU4t2s08UYv9BOIutzCbNmJ0oby7tmvy6puEhwE4M4o9gOd2w",
-	"m8P5Igvy4uUges53wG8fDhF4uanzxFxt8t9T54SWJpmPriLAiiDFQgLbD1x5ZSNNIvT57Auezk5tvgLW",
-	"uokKASbXFyqhKObWMm3Dp2/PXKaDB/41L1e+vbUVbVU5E8IWFLG5emZuy+/zl0oJej5AxoHjmlt4YKhN",
-	"i4gZ9OM2YEFxLVZtHOGDRdudRiXENNg1Q7WqOKQys05oqs+Q/6zWtcI9YL8JvCylfDgYDgFLUuQ2qvnr",
-	"kJ9Efe9Rjf4s6zyxbmuJwO29Q63+UK5qc+XBJmJcKt9vYHpwzR0xIKWL47IeFHB96q7x3D0K3/tw9V4M",
-	"EVoheqzI3KmUU3seKKdmc7SmEiYsm4QF+ASmwBO0yrjaxhVf18lSNyEW70NpeMlEtqhaq03aWift9phI",
-	"6Nl+0/VCLTcsyTCXbZjSsN5cuyhtjDLAx5TH4IoWtth3HtS/bNPf5g+uHqo77+BdnuDvczlancgFPt7u",
-	"RO7IuzG4uYfBzb0FbUUCbZFWKGZYi2fbCmbOU91euatL3Q4CGEJVMjyPqSJUa8qw3GGVEP2S0ZQNZ4yP",
-	"PE2q0yAmkfhc80Lq8EXPPdZb6tRVkEsIpbXunWEhNj1mjixe8wUbcicVWYFEi8IMosdUW2HllPDi+4XC",
-	"Ren6LJ+zuVCJB8k0SMQLNb/c14choPJlRr4++zX35TwxJgiLtbtx9+kI9v0L+67ZcX/vgFx685UL9yvL",
-	"cBi6aI7kmqMPITMr05Ky9IB8kGwyAawsqjLpgyXJ7ZhpwG6oFnhzV2K1ympOaqjRwJaKT95MYMfNtsjN",
-	"alpHvrZ9b/KAT9gxXGcSTosciLz+UxHdYFggyeldpdDbjlM+GKfcsbodq9uxuu2wujZcrKHu5DBL0/4Z",
-	"6ZevZ56y0bduHoe4CcQ2z5faxNFSpSTsiO1iB4qs0r2za14ZmLO0T7oD4DDEZNKUMoNXaixuCSWcpZUw",
-	"gT3sNVObCaN+Mc+YGCrPZ0SzCVTD8M07nSrFKWeh1FbUYLGeA+AmHL4hs+p2vb2BGbfd66BJhDogC279",
-	"NUcbn4SJuAGLRzmt8cnHzqlnb8nS7gk76Wxna9hJUDsJaidB7SSoNSQol2/nAl9WDTR1kYlL0usuPXTR",
-	"q2Xf6fkaePoMbe94F82ezS24ZSpc6WFZ1kuwDGlS2pwn8G4Vnagztx4MaEARsCHmMUCSnt25LXK+yAVt",
-	"kfPjurTVDBuzHpPl+UPLq1JuP9sBE4S06JUPqF45IwWeUGkT3xjPy+e58gEIBkNu/BAHrbaGE99SpvNE",
-	"4uZJm2ayFhlBtEjozNxNmyCcVFus1NAwuaM/34/R0pt/J8xvPfoqYQ13r3o8H0dnEfWJChSmtz3d1ceG",
-	"wrZ3LQ68KELOYkybqxgoCFu8vFL7Dv9WQ0HwdqVgHY0pasE+oBu8nB+S+8IbQLuormuYLpaqy1ZgVzuA",
-	"qEyc60hfuZOVSx6gbzXKs26qSJULrJUishpx3xTPW+larMHra+hUxp5GpGnNbTdiGKny7y3bRCoXuZLv",
-	"kZfqcPeioPzhWJpvMdZ0fvfzgToiVFZurpgpvhVa87dldTeP8GR85AJ+syn+kQoOPRe1GVrvxdWbRQm5",
-	"C7JlN5msWs9E9RknKeVPFLm4euMKCroIFaZ8sK+MXEbro0lMbZ1CasG5bnrY/SaJrtolbsWsSoPm0AyO",
-	"AgC/ZFRqkA3732qiZRkEa6Q6zp93eNu1dMsg2wuRg/I9XovPbQUhf2co1phnVkWOtc562aFugqlWiP12",
-	"WWrJjrlqSKOrmOarMr2nEsuYMevrGQAplf5yQYu+Oa11T3GsEIllz6b25WtuxC2eUB5DEQmAiqkYkvcX",
-	"70lCWTojKbthfORSKLiwI7kCajnPSSKi6GzvFA121xynYAqdVkaFKi/P180KmLW6WOi9P1/NrG+blRCq",
-	"rjnlpbgFcl4M7Soqle3VUd5zt3CNRAVk/I/0muejuMSEYlSRV5GlqQSazGqbsd63LgTrUl7zAuVsYTBr",
-	"EDwlaAO0A+/nA+b2v4hwOvHd09B/FIoVXbX2ej7PQuOnw488fATtw8WW6/bOctE5BLo7h6M2pshOufrX",
-	"PI6SEIqeNmNhyK7ZDIVyadfGSsV+JWW0qoKDalsht/zEATm3lSqFJEf+6vDqfp9+8eIo2oQ7pU1JfUt7",
-	"fEX9jft0wtX0K9M0U8RwaXlf6LUobTxf69UczKvvzvERQ7EMOpTOppLoZZhNzxndXQvRqS+qXnxd9RjY",
-	"8uJG4KBp8RVMpqmw7My1uyicQUbiyXG28vWUTXtIUXuWorqv/K6MEpVS22va/ln6xROXPK/MhQcsrIn/",
-	"HePwJsTYjSxmjsZKc71n+EG5T8j13d9GicCiCzE0zvADZ5VyAGORSWuq6ET2RjtEMKwdlIf+gjoOby++",
-	"OR/B1zQYimEY8fFXvZNn/Yjgh5PnPS16844e1/8z8ANii7ixrQ5zw6YfF/t4Ng8bTp5o2MbXVMHlGhU4",
-	"RpgDvtRpWwLU2r7eOzVzq936YgVRsYcWVODtxTcGSmpFqcgQ6beu3LklJOSbjErKNRjGj7OeGWZPdalY",
-	"vMvWYK7Sn02gRI+cK/UECSR78x1jBlS191iXz/7zktCIu/bTqwVR3Hm4udCCu464IGqht0n0wxMK4hdW",
-	"TDD0+vtcVspTw7DQg1dNS+2tXJmFTtRhKkyn3n179S7v01ZDTeAEs2hVRMTU4nM6IyMpsikk5On+0/1n",
-	"ZDAjKASpXGC3afkTkWRppvaPjwnm49qRqqLSi2dPybMvvyDPXxy/6JQtp//7L0f7L3769eln8j/rfz37",
-	"/E8hLdDC5INwgUDz3ZcmOfjcXrxJ6oDYdzGOzcY3qWzi26IzaQ1UEVHCpV4nSV4I1Rqyrjl8orFOZwek",
-	"UiC6WlcH+9XaWm22pK5dBrr0zCV1ZdzsuFiVR+lr3k2pxBqZEiaUcbSLKTc1xW5Y1eW4anRzxXps3Qlb",
-	"NhpoPG7dGrlN2daG5rVrOFybOtCuMVRx4D2RX5iF5K5+wZrbd66xnIYmmmuM1K4v4RIyMw+dldvv1Vv7",
-	"LWzK19B+bylXLRV2WbGj10D5QgCtA9NQIgapeinzJJ5xlUmUguHTlNm6HUsHmtKZFGna88ajFmptKDBl",
-	"LmW7sXSEbTUQiPGpdh6w9KkWN4Wt2apvMmWbudyKCRhCdmW0DuKTRv1LzRmhNsEb63JbWqbgE+lWRrl2",
-	"2yLnsSYnR0cnRB13v9g7878r/OH4xYvn5CoeQ5KlQJ4RqgidYDt6w3fMAsqPKzPQl9E1Pzk6Pkb5+OTo",
-	"+NneKfniyC1YKCADIbnPIP+CnE8lS8nxi+dHEZFMobFCkC++qr8wlGJyzYvnv/zqgJznDbgxQg2z3w0F",
-	"H1NNEjoLkdg1Cs+sGuKEhk53wDnuB+r8uCrqtS0sjLGruGIc8lciDcN+U3N+C0okvb34hmQKXIm55kJD",
-	"EYFUgW+shA03jTIshj3XCSNcNy38dBgope0iQuPERgMr9Qeqhg6GZq2R2vpxLFhUAa5KvZ55vAiSSluu",
-	"bt7VZ8uWtC9OcO5eCNYlWC/IqQb5FqTYlehZ3ooca+M0dzEZsRvgzT+39EkU1WVCi5oTXI+PwlKq45Ft",
-	"TF32NL2pazoWHFrBYyphCFJCku/5sdV4KJ1I9fjmFl/HnCoAK6cS5WjugeWRaN0IE3sA6xUfLW5cq3t2",
-	"pxuSP+m3W2YYz58tvzLVWPF6OMuSC7Xiy9V7tAg4hV66kXtTuqLX1/+MuiTp7u3/9OuX0UnTZZ27SStt",
-	"tob6C7B+EZI3Y+Ym3IaOZWzXYWgnWScVyRXkmoAcGXVXx2PSvXzzknz59IURFTGNKE6BSoXx6s5E4TxN",
-	"LTKH1uWMdi9B9rjNi7wqL3y4i72UQa5g2dk8z7wHWrBGGkJp8eVQ5cRWM7IF+UIGvPeuC6rt9B4oXrCG",
-	"wBZnUrqwsZWaywNPGlSO15/iNFP17pVta7mPmdLCKt+1YbEFqmPwERFpAkqTIZNK24iBlCrUZ/tuS/29",
-	"SqXQO7XO32DRNztXUedtlXCvNeJlspabfxQB0PU6YJUwqhzjCqQt0OVuop+/UptjtPkl3TLDTSk/x6hW",
-	"awxfQXJFi9nS3VyxEf9+OHxpH0Z3i02fiJcnpA0ZzzujEPueKiqMzaUvlOM0xsAJ0yQRttD7nGFkaeR1",
-	"667g9XqvdqNNsP6OORlzuTW9CpOMM9f4+O//QX7JKNdMz7AVH5uA77FGus9PInL8NCLH5v8zIjB65Hgv",
-	"3EmPdPNOensYxcMLY10pJMa1Z8YJkE4yDkRmXJHu3//DZv3IjHPGR+Tv/52nHpknzSvhqffOCPV9cLyH",
-	"ciqFNFetddNi22g8qKvXAoUCicUrlKGvBAsuQvZqAEJ7sr8R/8MEQCssZVylNUsrXNtKyUzPVslMmm+o",
-	"vm7ZyCUxn21MmHgZmnJ4Vurs4mI7lh0yxoC451d3grVo3Vq0mjI3OnSD1unXaotb+ntTvSX1+NX61hxw",
-	"SvBe0CCmxGrLaBkFfUlhVArgZVu30yLie8GnmV6V05UoTV3r/AgzTydL+Qsgb1gMJKaapmKUoSRbVmzo",
-	"/l+P9l/0fvr1OHreoEY0hzoeH7VQstYUrzdI+7ZK1GrAREh+0QDJNvRuUTZK3oMhAQ1ywriN3UXfzZTO",
-	"bNAqU670OpmAUW2RqfkS9OuJII0ktrrYN7auuHt4P38Y+XRUdtw4p2VSLQ6fv2zxmKm5rSvSpdXd7bVq",
-	"97JqNH+Zks87L7FFqaFByvZ4MIJPhG4+TDKe0NRGlbgIh1tBpimNQZHudef46OD5dYeMRSbV3qnrA0zJ",
-	"MBVUH4TCSY6jZ5+719cH/tPJ573/+U8b0Ki2wWDuGLrayA82xgHmCEETgf7edmZY1YTuG2jnZGJB8xBH",
-	"q0u1o7poNyFCYnC19I8ayq72XJ5ZSnn+PeXqFqSq2AbuQo4WxrSvaDkuj9UE5KvGauEqG0yYdq3hilTH",
-	"JYXD30sxSG2GR62OxZuX5MWz518awd48QWzjC3UQCOtvbLMBUgq5SimtvKdEyArDDWVsin/3VQumtOIh",
-	"nsvGdeRsgbUkv5HPX7wo3cVnR+FodqZTWCCpN3bB+OHyXTlrwoG51Bcjk/x0atW3U/frKYbcIQfrVyPs",
-	"Fj+8tCKH87PZzUSLklbfl0Jd6o2isHVIMNwhFlzTWPfau3v9G+0dohiFZ16Za805lHQCt0JiUPdUhNNo",
-	"t5gp2uiUbmXrdgD31u57NtA515VDkBqM6wdbP7bII8XaBjq3+bW8s3NIt7oHdQ4L13Ap3BEvA36IkxYq",
-	"xOqoVTv9hQe/6Kw2Ykb1VGbLBlQ3zaY65a1AAO/uBFxKIX8juPp5wcHUvWTY2pyOnMzK1LAIvcQknp5T",
-	"3oOruzy/OrfiX/NRr+wPDTTmxDlcJCbaZFHjuTy/IiiBoANrMMs/GFm1JLEUQLg8v/JpRasI1Fvppj+h",
-	"n3pTwbgOiOgX3Nkkzgh1aYTc+umB79sgTvTODSj33vpFMzFemmkFVaj0YlSFwk9h4L4SE8pWLQP3EWYB",
-	"nWGZPcifdXsKeHl+9b/cS/PVFyeMu0/H8/Qxl0hXvYWV6vowK8mDxfIbQPlWJJCuGPTRt4fVz1vz/wux",
-	"35C//wdmwsVg6zCYL/sRkRSb3WpB+g4rKsHmNlEuptMpJITqa953iF57Cs0nCvQB6RuENPOjn8S8PRZp",
-	"kgvkdi0j5mvXVnr9n11zfJug3kyoJkeRL2JcStUe0anCFPUbkCmdqggXKa0JBONQLWA5ZRKeKOKWHIoo",
-	"xulWQR+faVegzvHRgnYnebqlv0J2wmCLugBgN1XWKP+1tx1CVsOr1W0yy+VmhGjDRSlSurZOc1I6sHey",
-	"RAeet+BoJeJbgcNKdilLP+wS8iEbYJLTufuAikvGWuUilQza+VU6WUqF4ZNe3fQfpsJmqGLlS6CIpGTV",
-	"HBrkhCsBxTHPClCeLgZK3dzlJm3YT7OlK9cpJWgcrEHY+9dC6w0I6vSu/SYLK2SrmLWicvrXKFtv1+Sw",
-	"SF77gNUJlPYsbo4RkZhyZHzh4p4Tz+yXoIgVChbZP3hDQupxRE4i8pT849//i0yNLO0yHA3zLBl/zXgV",
-	"gTLIT36pX4yWYpd9/nOOZndClnbBWAXa37+hp47O+enkNqA8MKsKUY8QFaSLqpesAsR1jUHFlV4vWP/O",
-	"93VtxF/RdnNHjK2dbuBg7XmGj3Ex5Ddh3CmR5u2ad4qJNmPg+e2c/zwoqIYPlkItaHrWopvGd2zCtPJl",
-	"IXpU98ZiAr3SIC0b41aH21gGmoTeMKV6E/nXres394ZChvxS6IDpYcwjU654NpqDZMpAWr3TOoOYImwy",
-	"yfBDOL9xwkYtynjYwiQlJcrH12Ab4pXinBqZdh7ZgN3bFKiibtAmoO7rbi3FR9tZ2T9tkJ6iWgcydiHt",
-	"AW8dlWw47CkN05WA4d4rbw91SDNQyyHWYuc5ArWKT7i7m6c0YQmxo5xGNNz6EGCXAM1idNOFXYzA9aMu",
-	"Ic0K6Lm2GOJJ6XpOqUdCbWshOmw0BklS/B3buVuBe0Jn2Bll6AIsCNXErOAMm7jj11zwfQmKJcA1o6l9",
-	"DI1sUwkKuD5YSJcXxW5h18dkYdvIalPIFUv9bJam1v389ncygFTc5v3yNZnQZJ21rilKrEKs5yPT8CzN",
-	"eas1VrxBQj6PJHmRaXpDWWp5qC2qZcGeHNTseEurEoY4Q3Xev/3nyfOjU3Ly/OjoaDE8jtfhIfXJjgnF",
-	"smCn5HjZfMEdrcQ8ws7fCjvYALFfhagvJL0bUUNykXjLWoifZzNKyKMV19uL3mW8bVHfabuS74OT3TuC",
-	"Z4Nk9s70csMUccsEb/6mAk1mgcYPCMFeSbqe50ccbkFpQqfTlEFCJmwkMfKuZTrUfG8JrN3cur1EVF/k",
-	"T+HtKcG/FnaPK8isTZH274Qmg5Tyj8EQ+bt0CFtQ/eYSbPltNWbTzSRBbyuZ2Yy7QlKWS+qXbn/tafMb",
-	"fNHDJUycN5jCXD6A9RKZnRzf22T682MrflNObJ7fb57sXD/05kD8EjatrbmWTm4t5TWAoqsg5vr4tQ2M",
-	"WeJ6teczP/EywL5eOWJrpXTWYL244zsT3BKitaS94ebjebE3l5WEdk9XlNQq7/aHU9K3ZYXFsE+6LohP",
-	"WYXTvjDZi655n2Z6LCRTxREMheyTroQYMDLHVsQlriKu8jnQk1KaVErjjySmUxozPcNRuZgwDrBsLMwT",
-	"AybJAMY0He5FpK/oBHp55eieTajqX/NuiiO41GnzFMmfOiNqNpmAlizeq3Y19yDoRJ3gRg1dK5ZqiENo",
-	"+rD/u3RUG9GWymx3uwrTlY3hfFlK3Kwx+TTxgZ6tXHkvv3vlxvRB9Mm055qwhsN1XWxJ+0h+maXLl+E2",
-	"dGmeDYd6OL17boOVFbvZWoBuPQvlhqFbJRA4Jd7SW0MqaO3SocWRG7kym5HuGFuxmVsSEdfmO6pl64pb",
-	"7jN2VURGdDJIGR+Rf/z7f+2FHSnrhQ2tqQc+TrTYBD2oX9LPS6J9Flz3SpGR1Yvqu2Q3mWe8+tLXRLER",
-	"xxoVWNfjjAAWERIcyCRTGqM9DbNxAxhGoDPJ83LfRX/mQIF9LEfWo4ZtYv5bEyWJBdeMY8R6zwza0Pke",
-	"EX3WU3QIvVtI0/BjKYxow09zeZo9G4De8DRmZs/nXoZ6klvBh/cwN0A0TC+Z+qjyKvTBR9QUYjZkMQLN",
-	"G0jCj94yPWa8N8grXS2pvBoeOgodkgdiaGcNcKnvrr6+0PEtOJAATgSvhe3V8t7hTDtVsPTSeyrR8Pfr",
-	"hoq/F21l7xIz5wdp2dR5xWaPwAzxX6WNsnsllxbtxb+l2H6rdTGb7cXxYU+C9mlTvkhRQEAr4eNEJJWs",
-	"Gm5z9Vo2lzBM71ND1GXbgD6XqYq9zW6wXzD2TSAcbokdY3lcn6H5PU/8e+i6XEzC2honDBOAlUw3uAlQ",
-	"6xbBMXyqJ4bDXlGVq+V1r9bnChl+2gUellLLP5dSye9017XQNG2Pu+XGHgH03aL5ZkOdFhb2Hs1jKUud",
-	"vXOc8de8fWeG+mXOod1ABMO3pXbS87hfpfpV8j2PtuuZpX6q8rqWKkvd2W4IB8aHnxU9CG2PF1vbXwxJ",
-	"nTfOy3QG2fjIAM81SguYWY6CEWAWVxg2y0h6NMEcxHYv41GuPqevibESb/AlOuYSyuq3TWksjVMT+1os",
-	"yyh1PaZ6bGL2Qrle5T0tevGY8lE70H1eLDRtRMkpyWBbtnnUBbdw1APcAHf9gMSQUCutdF99//b84t3B",
-	"JCEKYkwpfb53ZqsAPjeK8225EiBTRE2B68h1/7Btjx7xZagbGAUqbso1WeQwO/O1kSSRoKaCK4YBQ2yu",
-	"fORjukzVbb2CGMUglyFobRy5lkC6gLWxeTzbwzNvua/Hcxs3lGG/I9C/cQL9Azcy4+WC2rGlYk0x5WgK",
-	"BELjMYMbSEhXwoicdJ/u7Z2SPqrneYG1GPqk617JWyXnv6Hd30gsbMhiyg3dZryXMKUlKNWj/BMDPetH",
-	"pI/dUEcgVc+q9T0hUbHXs74tNZ33QhLSmojUExxd04+geqU50lkvFWaovqtTpYjg6ezU1qpSZExvwIkr",
-	"UmmixxIgImaHT80Oq76C+madALZwO9Zt2LAbjLhqWnFQu/thKqkhSS9zHKilKJe19Sal25beGwnt1D0n",
-	"M4Zq0i1VMUrliBuU/XdwSyaMZ4pMjcAtsnAk4/IwGyxl1VTtmCnv77qlNspTgu8UbpCWEpml4MqA3rqY",
-	"/4EE+lEVBZ8omTCFjaneXnyDbUDR7LgUCBxue6UcnzV1UDNK25Cp1k3wWqrc/miWb6P51VZBuR/y4nGQ",
-	"+I7ZeZjuUEhYpy5rWc1r2EnokJasvflEAmhf1TstqoakzOoF3oSEXCMJ2xWS/WR/EoOAUxBXECA9l+Wr",
-	"WJyBIreoGVbRwI0STnzNacDyWB7GmRrf0YDS+gqIGDE6nPJiCEkPKU57CxgmoK1obCneGiyo5nz3NFqp",
-	"Va8pCg97J+NenyhShAMekHPysxiQfImlNm+cGFFKkV8yyCAhGdcszTv7YQtWLqrIocpN4gw5N7Ni09d0",
-	"dlYl/GVsM7zW9ZTzZfCZa6fYFb5/orjlxLwqa93n9lqV+52PIrS7Qtcg1nhHo+5kmoKtEzm0PpGfmqx3",
-	"gbSG8o5Eeben6JTVpQK1CHN7Yq5APU1+zpQFTAU2+ZrIBCi/HbPUvMyKUYQkKRhpiWnDTTncgixngudV",
-	"LrGB4N4ZgV8ympoV5rcDy+nnA45padaDlsa96lWqd6pAtPSAK1/LKKdNtVtSu2qVK1KlIYuI+o9IwIyu",
-	"sGrVh0W1S5e6tpeHMd+tsm21nO2S/rEG+SHOJNOzK8OZnDwKRs4+z2yDJvvpjV/mn3780An0ofrxA7qN",
-	"DRrbLtcfwfaz8GXBtcyUVqT7Onl1dW4Q8/Lq5PkXWMs4FnzIRpmEZO+AvEwpm6hT0lfZoG/UA+dNMUqK",
-	"y66KRQJ7EelLkYIyOoLhmeYLX9SsT7o//HDxKiL+C3OdhkPUIsxzTCmjsdAswRng0xTDmSwQ8QGq+1aN",
-	"QIaNjhEEQ4HxY62nnc+fnZY8f+NdVVHXV1sRJWJG032M1PKuVifaKwIcPermv6GQ5DUfpUyNfbiGOrjm",
-	"1/yl4DfAbUvsLuNkmKWpD5ySMBWKaSFnTxRJRKwO6ZQdTJIz+8GWDDmYJKWyTEayNiR5zKzd5JobHLex",
-	"SnunZsL/QWz3ILxC6GfiZK68bbePsdsxvnjovv3nn5Xg/b0D8q95KVX/AsaqSaOuXnNC+rbSbZ/gERIx",
-	"JP1f0QYdEcYjPOiITEApOoLP/TPSxx/71umFvc/eC3MRJGHcxcsNRDKLiOUMZooplXQCGuMcOJ3YGJpf",
-	"MpCzCIveot1oDNRgSf6sgfj/IG8FhxnmGNu7RvAaGZg7OzlgTgDpuxpZZ8hzrPn84up78tUXR8f2qzNi",
-	"q/C6/ukGik+fPn1BfvjwEmcyIqUimQISZ1IJs5KRK7l+SvooBSr2V6OoHxs8MXSGJDCkWarJ86M93EO/",
-	"EBb7Z76f+VRwBU8UwromUVoo5oXn8mZQ5gns3UtHQPBJ86BtWm8ukL3gVv1ODawMc7mlOAdTKrP5jRaA",
-	"NjPbLERkMob88Enfqa/9M/LN6w/EOlBwJNTolJbCAPb1Bzrqn5H35x9efmurmMT2ArjLivu6GO6/pToe",
-	"90n32clXlo06lTAiz45PXOkyTVPYOyjQ+v33Vx8iYh0uqjI4TdlHiAiNY5hqRPv+RQKTqdDA49n+n2HW",
-	"ty7YaUpL4MDoRYN+ZlV+R4WZwp8G6eIbxZB6/xJHguTUUEno7yGOUm14t9Lk5Jmt4X5GKEe7ST6Jvc3P",
-	"Tk7OcDm2krPSzBKGYcpGY+0fOnphDvVWMg2Gg2PC6u1YpEC65k/LaiNCs4RpAjcoX1CemGmUFhKSfAN7",
-	"BNNXsXobTdOI0FSJQnqJU2ZQaiQMVG/pjExYsu8Wh4Ih9Y+guJhiG3/iSsVhCUgJWjJQNcgahmJOCQnm",
-	"PFj9nXdbnNAEUHQpnXh+AgYLzQT9f9u/tAvbv0iclSqmaWqIRZT3U8IbQvMb4JDovBQ15c/F0Wtcisi0",
-	"Ygk2GnBMCAOtaDyOLPl6dvQMB+p/2ne8Yt8xtLwMpCXHJEXqgDfaPGDhNqEzXCth+syZ0wxoyLOjpzis",
-	"2xiKm4bOudcSgUcHn5jS+DwupCijbSD8kRt52r5kuTknGU8gTqlEWVOPRUKoObVnR89zVuAf7Z+nqbjt",
-	"e6LaLdRf0n8n9BuR8cRWHey/xaHeCX1ug/H6zniXshi4stVZMYKw8/bCiB2ZTB3rVaeHh2IK3BKWAyFH",
-	"h+4ldWieLQo6ek5c8rOedo4Pjg6ObF0z4HTKOqedpwdHB09tW4QxikGHhneaP1wwVX4gF0nntPMN6Ffm",
-	"dyN9WbTCZ0+OjnwNZV9NAT7pw7GepEVOVEiZn6uJes7Jtx/efod0+IyYO2p/RU8UyBvf450VrVe6XJCX",
-	"r96h1mOhj2t6aRezf+VEvf33ImXNzU3cm4fuNf+We+lz1CnfmmWD/Jt79CKxe3xu4RN6JYfj4YVh6Zym",
-	"rqZ9SUrtnP7lp6ijssmEypnTXs/fXxBsP2mYcEQk8AQMnhbaoi/PiwoLHSkjJxfSTucnMwOe9qGERMQH",
-	"hlUnNBUcDn5eigFXeCot8eBnekPtMa6IDX+iN9TOVD9cGo9h/2XhzFh4pOZh/+zjO0mH4K5dReVcrTjS",
-	"vTTnE5G3Fx8IXvfYKAIwGUCSQOKl4QHjrv9M42Fbo/5fF53tt/jI8nMty78/O/dMcbCLjIBuhsBpf7Cd",
-	"DYwibK57Nq0d+iM7t7mlNsLdkduDGbX0sAn430+Bn7+/WA36ftAC+vNQdQMTpPZGO8omWGtjXjUOHop/",
-	"vfziYz2XtoQPU2YXXgWb4LvFm2AnCMAcfzAiDHK8B4a2eevp8rdciP8PPK+xsfQCJVTTAVVY0AplRFSb",
-	"jIhktPyZy4t2Fremc7w5PiwZBxvP0+iaJXMkSjxe7W2MnCweOXxPR3DF/goYI93i2Q/ovjAPM3OiqHr7",
-	"3IzTeiJ2++qCPuzSDBwinkaZM18YCdRqsWhR2qt3QmJoUrWmKy2wwVFgmeXxKotdsVh4GAguKWVVELj+",
-	"Ez9t8WIWk6HXKySmWs5stKACqTZ4UZ+1uahf08S91sFXjpe/8gN3qYN/hcS+1OJqvxFywJIE8Xltgl25",
-	"+UVGVtmw36XkVsiPqPntVdt2l0lA+br/FHVqiiQ6Wat46wNZ8dJzLD46ZNyFRaDqL2SQmhz+WvHCfl7E",
-	"LQqc6dwLZjbx6mLFNXR8/YGOlqEhPnNHCfnxou6zo2fL3/C6+kZw/XteP5BtI/GqfK1AKHN+P6EhwMbe",
-	"VTH8B4zKriD5ahNdDNFc2bGEG4/eFxfZ8M2w0YOfqy4il+DwgBfTufV2F3SDF/TZ0YvlL7wUfJgy6/58",
-	"dnyy/IX3EmLBrWf0jXV646sttvOezlJBkw9CfEelDXF5dvy8DexcvCgkbyFh1CdHPzs5afOyU0WN/Pza",
-	"9uvEd79aba+X/rZsgvTZGB9CbaJFpQsnRicTJDRn1gdmPRGSqp5ruYkOI3Q1xBgjIFIb1bAm+WzD3A9j",
-	"Q0xTm+59NxIqVEBGeInDb4KCLtdASo6bP8NsazS3VCPq8ZFbBHe6KYIb8Fste7V4JX9jR7l3lPvxU268",
-	"OQHKHfkoF5vwt3V67CKuNkiRawXbUjayyT8Y72DGynThQoGiHfyQxtrxKJf0aEHBtHLAUKfkdszicd5+",
-	"+pr7CDfzmv0tPy9FxpAmREhig+ow8qBsvJnQGbYBkywBl9/jFidBZam+5kVQgj+PMzIQ5qME8hGm2jr3",
-	"jWJgxv8xT1nPSy0Bbt9Z3Gr2oTFV1/zy/Mq3wK4XUrFddbBNoXMv+lpKpVGeKGy6QvKYgIkNWKH8mjOe",
-	"IOW/mYsLMrCwgVEkFbdgBqXlpT9RJM6kNKt0wUaY7ODA4Oe+5rh90rdit8tRdeFNNcbs8Ox3xZqLzbjt",
-	"YU21R8ek81DOHZPeMekdk16BSbubQygv3Z1TkkBsWAaUWBvliQvrySk+8o0KeccYNjNYiTA7erwJNm/Y",
-	"0L6Nr1rsojEPvr55BC4awIPuzTkpaqXAFtQBWzKyDQrPx12SaBF2+KBzx0cOWH+PC5PyYgNyvyb/Do21",
-	"2IJjx0YUtoHa9fVBCyA2NBB24sHAUKumHYoYZYW8LH0A3gvyVOYnz2v8kmw6bT25FqtPvVX/Vn7LWvi3",
-	"SqGROwdXWweXhZqWlKX+ehZhkk1+LfNOA1n1Bv6izBJNJowXFNZ9fahAa8ZHC+O3Xtpnr/yjW8S0+lQN",
-	"cqBf9c4ivl1vq4ezkRNSGGHamW/jwxNXXXPfV9fEZIkyhrqBNuiwmsfnJR6oedx9XG6o2voexBfV8tJ5",
-	"h9Tu8jXqSzv153F7l3SQurUnWQ3MtEoH9+lIAiwPL3uFb723L50X79yfHlO949/zdEaKtWMGxAy0y1hs",
-	"Elozbn+vSKzzFVWXTWbT5d+fE8ZVJg3VJ/BpyiQozBN59fWVrbNLmEKBKDfzSQAyA2p00jxz2qU+N4ap",
-	"0R7csARLHOAkjI969uVmubu9vlYu2dBeX9um/B7GtBayfH4+O0m+DZV5VZWHSujdzQPVVMUvXZRa3HRU",
-	"T9injHl8YXRYXTS6H8t0eLWukmMrSel4y2sJXSK7vuQxGKe/E/HChir+7fy5nYBWCGi/MSnrziTs0qZr",
-	"GkEpaaBmNpfTF7ZP8pKB69I0T8CWi1OHv+Z/LwuvbaRx98xkG8Nu/QM7LepRRN02Ifv9MOvVohX82tpE",
-	"4G6K12/ZDBJe5oNYQ1a7x3mU7u4+77zIv3szSkk6MFo/xSbpLo7Hh+Xs+yqimngte6PSgf2C2YmKYLD8",
-	"6177HJw3/p37ScYJTddAVvLd7ML/H5uk0HQ0uQVxTOWI8VEDehcSwHJpYX0ZIYBqbaSF8IV4XKJCYI0P",
-	"IiescJu9kIABsrtrvBMQ/ihZPCFaSbq2UtOSjJ2WZHRdseAO0eILaGswbPxDORQZqEwZFsGaj2TFmkW+",
-	"1miS92pgkogpcNu+1nznkMbF211zrPVVqXdO1DRl6NzCkPNYKF3U/itFZbtA7nx1dCIyrtXBNf8aYpop",
-	"sOFhYzqdAleEaiwWFlWDCH0svN2O4EYgpEMsN6hVrdTs6TWnwRq0tqbDMFOQkO6zkxPSz3/fx7AnxveH",
-	"mZE3+3sH5B180uR8KnEXtkIuFoS45lMQUyyGLkU2sjW5XF1n8rMYRC6w/pYy182XYfFcW9PXlkpL6OyA",
-	"mDN7e/HNE0XMxpng1zyWkDBN6AiIFLdkKNJU3Koq/HAnYkgGTOqxrxdY26irx5uH60fXvJYbsGcLE2o6",
-	"xQpNrj6wAZChgLbAra4UJCaKzhTp9vEBxkcGRh/GcM1L0VguO8FXhRtlEtQpfnh78U1E8jIchPFYTCBy",
-	"/5OEKQkjKhElcU224p2fKypF8eerjVwWA2DFNwdDUgKha4IXj815D2wRVAe9a47gs0NQLPiY7EVFnTsP",
-	"uCceXouC9Dcq0awZrf8IBJBd3PxOoHHb+e2HsDN96vObbC1LV2RfcC3ZIDMTR0RpmJLBDP8vEY8SzWSY",
-	"gxRDmE7fSRaxlNHX81wcBvLGPuwrUf62Kg25xZfLDP02QiKqUF8eCuGO1NeP3QVEtLqyb2pQy4OZfRle",
-	"K3J1Ldb9y9SVina949AM8sR1T6goB/40rKHk/iInqljzWCMmqqt8mEiJGqSaIyRI15363i5WYhcr8ZuK",
-	"lThXH60yVaZGqFVObByiy0OeS5FbkBi/MmVrFDoOf3Xf9Nw3S70hdeJ2T8y30QdSZR47u+njcH/Mn8q9",
-	"cOXVTHQVBEPr3Cq35NBmxa5hGpyft8kqeF6KoLJmNzIArARR6qf7RBHXcRvJyjSl2GjJdSny9Qyc0Q8Z",
-	"aPVWv8J93FVqeXTFCtyGfFvbe/f8tCJfFoeSDZCvnbll5z/6g/iPPpTUvsRdb9J1hDLyFJNQ4rtUakc8",
-	"MUskgThlHPbuKl/Z37xgxdSwbUrPxdWb+0/k2aaZpLyhXb7Ips0jF1dvSjA7qzdiUwBF58atB6JiAz+c",
-	"fqkZpIwVj9UIUl7jw5hAKlDapYjszB6/vxSRC56wG5ZkNCWunwMxwvHiXJG8BZYhf57mbDREtMqxV8ga",
-	"qRG2e2GruwyR34bho8Ks750b3yFDxF0KGxlTwv4qyr2flz2wZKSNb8GgGpujbeAgJKF5PzUjcns5RY4o",
-	"Z8o25BuLNFHzNgkjRr63a3moTPeXVME+4wq4YrakpIQh++Qr7wzphKUz7IPalEJuH+mZTz37clNZrOO1",
-	"y2LxserxbDKo9VJZRFfefXv1zr7ROGpCNfTEsIcxNhtMd1+pO8t7fOceOrPYiZZrLhbDd1pLG2JooOkA",
-	"VvLnokwwV6PKEZ0H0VLs2T9W/cSu7mE0EweZnU6y00l+XzoJ9eWqu4V4kimQVmCJqQS5tx55ynUL+8rh",
-	"r3lI0+eHF6m+AZ0Tuy2z0sY+nPjrTlV5FKpKcRj3xodXk+NxfW0S0tbl4VvOQbPLepC0s8XX0Gea7a7j",
-	"zlX4R0k1K7JvQFOWKtL909X370ilaxTP0pTEKVCpCOVE4J2hKRkySJPNiwStW8za2/wAjWZ37VD/KAIB",
-	"trguMvwKeN9/x9S7yQnBMKo+NnPp+/wzvN00yVL9RLk+L92XPm/yyuVNdsuNfF5KpkEyukcuYZSltlc0",
-	"OTk6fh4RCSNyshdd8z6qDn2vQzxRpGt+e7oXkX48ZmmCP5k/zE8vzR8SODmPNTl+8dULoo6/3LP5bP1y",
-	"05k+kbAvM66uea2fDqcTSMhgVjwPqseSfpHIougEXMXlUPob6vF3yXm797YzD2IJWZw6t7OG/EFluD+a",
-	"+eRKU6lrWd3oDMlZB+m6nP6NtNUMSEzB/P0WslMgC/Z3IUQF9tUiSy1Qb2EnV92HXBWEfLOE9SiKBAXF",
-	"q2Da2yaS6O8pNHx+qQ+UANcuO38nYuxEjD+SiBEuCdRG1lg1CT8gY+QlCu3LbcSLr/HJf7UZNr8LwaKy",
-	"o+UiRTXHaCdMbEeYeH0DcpZXbxJDAvhFrdVt7Z5UxYuIAI3HpUoXmPtAmPZOgaqVszLwozHzNN9dCc42",
-	"M2bTxRf3svLkQ8WYYdvBxBxDaTW+nNYNEOBJc1MVZl/u4UOVqKoEhjRLded0SFMF0XynlW2SjjJkl1OO",
-	"ys53dGMrdKOC64RxV9+szEyZIsCwDJdiCTSrJBt3EW9RISlv+7FqIuU1PowKUoHSTvfY6R5/8Oiwsbit",
-	"UEZkUKCIFoRygSSyW6Oc/Y+MJ3nHZPuCj67Ygtu4wjIPfy1/XJa6UiOJ9yIDNEWhlNe9i0F5FCFh5SOp",
-	"qRGPVghYLoCXkXEV/WH+ah0CT1av93GntTaJOK95cjf55tHV6yhv5zVP7jtkrg3JQk1rU4RrV7BjF4X3",
-	"B4nCe80TrLNR4i7dqsmDSiAcbkBiD3ENGwi3W9mKS9Ov3bMPW111vTqomynVaiGQV2rdftadB3qb7Luq",
-	"NXKXh7d6q/46DBcZerZo+224o4e/2j+WaTFVzOncG442iQV21Tsd5hGltRTeEHR1QN1zwu4L2e+UAmPR",
-	"rqqzNF+ZQyc27E9TyhczPEfm7fPv8fHfgdOytJ8W7MTseudw2FLUE1j45kYEX9K2id34bjUWdR/f9Vvs",
-	"aSgh3mN1NJSW+DB+hjKMdm6GnQ7+Rw9xmmvUhVWvhtj3KSeY4SCnlYllIXE7YrhEHc6felhFeLVqMW7R",
-	"91Evxk3VQsjwkNwpq2soq2Xg5aJ6jpubFBLcpD2aTBhfXjPGixSPtWqMW98D1Y3x0Nlx+V3lmN9d5Rhf",
-	"raVr+ffI3OWoUqQyIgmd+SIte6vQrjoVqjPtw1/9n0stZAWF2joXbCz2UiraubOLPbxdLFBD9d6Y6WpC",
-	"pFtVq9Iva7PibRd/cQt7mPIvS65mXgBmd0V3zuc/TgmYNShgA0uWVO37ZJfFaQbnV/edFtSgTJc6m6+k",
-	"VxeZiV9TxdTGPM2X51f34mYuTmC5un55fvXHymHasMZehl+zrV+CEpmMgdA09cpVm9sXbaVbZ4EfjzZH",
-	"IF/hA2UIFBBa1KGzbKncKfc75f43o9y/MmhLbLO8UoiArpC2ANEiaqY0TNBmL3ilMpPhsJsgeUGB4/BX",
-	"SVXPfVoa8V8mb/fAZJtUjhJr2Gkbj8IgUDuRB+TOKzHdAtXa2Afuwt23bCEolvYgNoLlV9ZbCZCt7y7t",
-	"zkTw+zcRIKqXKSPpUk4MWbsBIiSRoM2k+a9METaZZNpsJiLPjl7s3R/XP8RlGX1g5YykeRoaVJDO3QSb",
-	"IKJrphk9GPFzZ353kWWX5vMbJqO/WYr2PtM5OcuJFYYXxXCGqk3+rSYqm4JUkIAyBM3RuHskZHbGrZGx",
-	"Sxz+j0jEauxqR8V2VOy31eibfgRSCGC5cSbDIldIzDC/QyC1U1lsNiDkhkmXhn0U8JZ4eqiGD/axh6om",
-	"9b3vG4TLzek9EdzGlBqFuLmYVA8f7iF9bN/vb6sEzoO0RRkpqt22d46bNRw3JfBFZDAjNzRlSW8oxWSt",
-	"erSrW4ZC3pr6Wdewulss0mC4kGQAQyGBaJHQ2V5FNzsllMRCSoi1U9usuRd/PCDn/JqXrLeZAtVwj5hW",
-	"BIZDsATJ3IlTfFJwKIrqYcEYXQLiNedCEzrUIAnTB8TvxajfkODzle3QVAJNZmRKlY4IVeR2DJycT2V+",
-	"WIpQKc0SGL/mb912aRzDVENyWi4vnA9mUARTq8lHgGlpf3oMM7PnxDYfoJxkU0Pc+Ij8LAbXPN9XDjEi",
-	"IaZpnLnKOGOYEFy3gU4JdQgqUuZkCdwYwNoGkIr0BzT+aICX9Jv7EuS3/9H65fwCH8gtl8NnF2i788X9",
-	"Tnxx50mCTVIsoynxpaggw0hqNsqhQsKeUVM19PDDUidbiVRtXxpq1PZyYO2M9Y+jnFblQO5bilrNlOKR",
-	"q5VTbX3OvG2fml/Zw7jUlt1Q71HbXdKdR+0P4lHzKgbVRkMxatAMdEmJe3b0gggeA2Hmgb17YuaHqOGs",
-	"Y3Ku08mwrsrVLUhFTo5OCq3wZzEgWpCpSNMD8prGY0JRkYSkpJoFGx+MQDuFtaKmupGZ8hJSoZgGtDFr",
-	"9RdpgroqU+QjTHVEJlR+hOSa5z4ApwXqvF3zkzwZuVhHblFGFe9nMXiiHHFTJGVKu5bVtwAf09k1x5Ms",
-	"yJ8ZfzDDSquTLB6HVMAf8Hw2rAJWyP7Jxsj+D05b/pMYBI1UTis/w6PPUYFq4jWeGifYaV6/RdbywOmJ",
-	"3hwTBcgCFj+KMykN1SgRkAlNgGQ8AYntblPzhyEOXWow9E59VVz6435MNYyEZEuM51f28ZfF09ssE1SZ",
-	"bLbcuFxsYmdbXt22fDsWKfh8WANLmopR5uymrlOFQp5gGJa45SV4G1RUYyE1cpUI5QdzKtXykG6uB6wI",
-	"UEOpR1sEqLrMByoEVIPVznq5s17+rqyXJVKHGG6k/moyQU4E21OxBh2nqeRfrf+1zc37F5UNJkxrSPpG",
-	"AcAG0WzE98VwSH7JIIMzKzz0DX3seULZS9mE6X/BVkJ9q6bhq/539QSJt33TEI++VR4McX2iDoifHIOR",
-	"+sR1LcI4o0xySFyluG7ff9GzTan6RIHeCykHKDE8QO3CzSQ+miXnmY9zPnwDwFNfPM/78xGWZEJneF5E",
-	"DIdnBM/DMFGjaFGeH4d5rMnJHzjXyrLvtU/UrlrjvRRRspfrVsiPKEOpvfsvwhimVoe/mv9qrpXq+fs6",
-	"BkRpOhwSBZDfCSZRVEwZB2VNG1pomtpK4uajFTvNFE+Cze+/qdQ/7dwPojfWSknpLi3qkdRJSSm3zMyo",
-	"I4hf1iCG6PXoa5YaLGvjw7lTydIte3FKa3sQP06LC5tXUNld3J0j5w+UGmX5KZlSqdVmSpI2yASHjlSu",
-	"0W6pRAEbvDOFsGzkaWUEaico3Tpxmmc0JbFQqO0YbsB4TYdLIIURVj5AOfqM0IG4QTdWTWzvPjt6alWq",
-	"/fydfXynv3dAznEl1Ej3H13UofO20JEESE6RDRkmkRI6ERnP9S93FGaREVHTlGkyAH0LwP0qkW/5LsAY",
-	"2kcSNhyCBO7DaMxAjCdIJ2/Az8ABEkX6xcNeJQsJUnYHm2Eoj6YZldmGP5pHyH7uyHZ22Rw7/vUH4V9X",
-	"bMRzcmkIfeSikBkf2V7o8Rjij6vysjlBfik/Q01iI9ysRn6TxJpQOPxO6K7ZygWfZvqRtSjwhLcU6M84",
-	"7JwUO9K9I93bIN0uFlwoK2RzwB7MJUWEdEtysMxSsNY/JOg1F/Hm9ROk54e/mv+8DdO2LgwlIE/EDdyd",
-	"Sv+0M1LuCM4fI/PXXhlC7b23SXGlm3/Hq72uUXW5mISyixPXsmAtgmlK403Rgkchf+1o0I4G7YSezRE+",
-	"JBCe8onhJuneEpHGBmBsQUe9xIF/XxbCS7SI4pA7++DOPrijt79VemtIE1aPcbFxVrXUAh0vFlWsxYcS",
-	"6wUh3QGNP5on1mvNt7rtUMINU7AVwmwGfkjC/HCmPA63dy5turPg7RTq34gfxLUdRVLiKpwXUaOW6J26",
-	"5D4rb+ZWbkUn1tS9ZY+/pcBboHJXOPCjoXI7SXBHrHbEaiGxwguba75DIYtEha5NZ5RZilnMmzX2+8JX",
-	"+z+LgTr89WcxWFb6pZz8u8WbviTH2GVh/yEC5O8/LPi8WhEtz1WcSjGSoNRGqrusX7vlT2KA7G8hDh+6",
-	"9PyFabgey166Zx+8kOUUxDSFSjUBUi0m0JTq4n7uCZ7OKjkuLuO0c4oJNNH95rxUAdwi89gexO5eb+Ve",
-	"2xLJyCqsNFy+5ZERlsUtmYIslztMSgn0j+Xem01BnEnDu817A6AS5Hmmx53Tv/xkEFqBvPGjZjLtnHbG",
-	"Wk9PDw9TEdN0LJQ+/eroqyOUVt2O6nfyW6CpHkdEAk2MLqDyMiHmZhhuamgipEPSnYCWLLbOeJw5IQJN",
-	"LGBWrwETkYCDjMj7r3tvX3+4vHh51Tt/9eoS2bhPVvPkSQUohEsiJpkCaVcSmz2roniJhNS+PWZTlUfG",
-	"6jFMSnNY+hIY/x1AoiI7qB1+zNLy2buZXpo9nseaQMpGbMBSpmcHoaaLoU246t2QLOgupUj38vxqz1bQ",
-	"saYqHBMSF6XLuBblEF6Leaq0iFAJ5PnFvMc4YZr6AXB7VtaqNsWqwq/6UmBcR0gUSnETrM86prweeGzf",
-	"L5WesdmjJIGY5e0Y3aTDjGP0njWeBWYsF7MNFdRRpHuL4Mxr3FgcZoNMg9rDRXhScFBhKfaKz09ZzblT",
-	"oM2rFoRzhQ/KI7qU3/kBX+bdxZnZRbm/uB221GO8DJuin2nTmGZJZfk4ctl0pTib/GqzQu4uzVEVr+fn",
-	"ecUkxHp/SmdYZcSMdcETdsOSjKbE39w3GU9sjDseSWn8CeV0hN82QJpOp8CTfYyzt+VltaQsLd87860h",
-	"jf9/AAAA//8=",
+	"7P3tbhs5ti+M3wqh/wYizZQcy7GTjo2Dc9zppDsznXROnExv/Mc5JaqKktgpkWqSZUfTCLA/PXg+Hxxg",
+	"X8AGzi3s73vuZK7kAdci601VUkmWHadH+RJLquLr4nrjWr/1WyeSs7kUTBjdOf2tM2U0Zgr+PE8SeW3/",
+	"iJmOFJ8bLkXntPNuysiMmamMNTFTRubUTAkV+popTbqCXTFFfnrz7uVPry8Ccj3l0ZSYKddEM3XFI0Zi",
+	"yTQR0rh3egedoKOjKZtR2xf7RGfzhHVOO98/fxeQN+fvnv3QCToz+ulHJiZm2jkdHB4GHbOY22e0UVxM",
+	"Op8/B51nNJqyZ1IYJZPlQf8gr0kixQRGrJieS6EZmdEFGTES2Vfj8jgKHR41dCiFYcJcsChV3CzeyIRH",
+	"i/rlmtMJe6BJhG8Q7V4hc3iHdPF5TaRIFmSs5Ky0Yr3GkQ0O64f2/B2d1I/kiinNpSBy7FdCpipiARlL",
+	"RYYvx/1X1ETTYdOeXHYeXXbK23F0HHTm1BimbB//67Lz18P+0w+/DYLB08+XnX/p1I3vZcxmc2nX4i2b",
+	"J3TB4uXRDo1K2ZBcT5nA1eBIbtpIxeJ8D+WYUEEYVQlniij2a8q0IdfcTPFxOmMk6y9a9P/MFpXZiXTW",
+	"Of1rx/bX+VA33B9lRHFUdUsaKUYNjgjWcgUdHX9T1/zPP/98npopE4ZH1LD6XkaMKqZINKVJwsSEke7b",
+	"F8/I4ycnh71NCfdf3+IivYzru3Jr+EATHgeEJloSLnAxkSAfaJLIiW4my6NvSjTx1/P+/5/2/3bYf3oQ",
+	"nvaBNo6++VxHGp/te4rOmPE8aKIYmzHhBstte5bhdIKOoDP7LvVPhDzuBB07eK4sQdn9LA5wLNWMms5p",
+	"J03hyeWFOdeaab26t+yRm3f3bRpPWHNXI/j55t284IKKiNOkxfTG/tlwlxN9kYqYi0mJ7Oo6x8dCR383",
+	"77dw7P/MaljzOUkF/zVl5CNbkK7lgI7TEUrev3/5XY+YKTVkRj8yTRQzasFBgnCd8RlNx3DgYTooO/MJ",
+	"VdjOymM648J/rhyey8tPR4P+5eWnJ88//LGBn46Bbdcf56GVBkPP8b0AGDE7l2hKxYTFB+StW2bSPT76",
+	"BpnujGvNxeSMHA+O8BttaILSqH66TnqskFZ1g/+THDWSxC9ydHMy+JEL1thDwgW7eRdv6IRd8L+xrJNf",
+	"U6YWeS9WAQi1faDYbszGNE1M5/TkEEQqn1lJ5MkBPw2y7rgwbMJU1t87+ZE1iKShYJ9MCJ0a+1S2+3PF",
+	"rrhMNWgk2UbWDRbea9rJk8FRiWIHtWvClJaiceHn8PMOlj6hKzpJ6C66UPKKx0w1d+MeuHlXb88v/oIn",
+	"tLEzRXXoTvEO+qOGvaOjhK3ozrDQ2Ed20BtLQJHSUz5v7rDw0E27/GxfRkUR1IlvaeykkP3k9HH7J53P",
+	"E45a3sO5kqOEzf74i0aVL++OJslP487pX3/r/Iti485p5//3MLeeHuJz+uEbfL/zOfjNUsacKcOxexze",
+	"6rfzIbp23tmX7Ezc5OToFxaZzucPML3y4X9FE7skoI2igOqOaEz+dPHT64BcKzCAFnMWkFR8FPJakDFn",
+	"SRx4Xk+kIlxc0YTH+Iv9IlPIgPMX7MN/7buB9nEv62blHn9Y0Dlh2C+kGvE4RgZ2L/chG+EW22B5MDDQ",
+	"B5oomTBNYokmrzWpUYOw44F57nBVXwqrNdDkuVJS3duVLY1yi9U9FyQV7NOcRdbsYraVM5BuMTOUJ5pQ",
+	"xbzFYu0UkoqYKWfv4qng8Q5X/RU4Q15LAw4TtGXv5cJXB7olZYPDh33i2mgySg0QtrO3uXauocryZq6k",
+	"VeuKD1kD9Qab8VqaFzIV93cT/AC3WPzXkug0mmaeBiRyrkkkUxHxhHSlgp1wxO/VEsuFGI2mvcDyc+Fa",
+	"sdu4w1Pwhi4SSeN3Uv5I1YTd2/WvjHPLMzCS8YJwTRLbhuUttOQhITSK2Nxo0h2QV/zbXUrON4pFUsTc",
+	"DuYF5ck95jfLQ91ytb1lmVmvXKMxWllX7/dctZ7wzA2ZTHFibzPl9CvYBT/YLfYh2wPn/QBvwViq29Nm",
+	"LvAsvRf0ivLEWiD3do2Xh7oVezeWT8cL0o2poSOqGUkFcG7bouXdMz7BZdZkzsBbtkvW8l7Q1Eyl4n+7",
+	"x+RcHOQ2FtKypeNc66Cwg4Sk+DdQNxWZreSkbGXBf/75537Vfb9q0ave/huyovdCp/O5VIbFr1jM6Tu3",
+	"hPd075YHewMB/EATdwnXt69bzmR1USkYyOKMJ3lpvLOj8tn7IFC5jWPFNPxJY+SzNHlTWJwxTTQLKutl",
+	"qcksWrhIA/BRDtY4jQcN7x21uBMKOnOpTSRjVucjf/9n4n8+87dv6XzOFIkshwLN3y65ntOIkREbS4Xr",
+	"z8U1VTGxL9qVz28Rf3w/IEff/s/qtW5pPic1ozTyWtQt2DpPZO4/+qtbS9dWYeIfligv8Bv7xvvWV+5u",
+	"edmegWNdEyNhKSi2FJAZUxMWEy7cD1GqFBNIs3Cj9+TR08e9U0JH2n4NThjQdRYBEWmSkChhVOlLAXtr",
+	"mRXS0QH5mZupTA2hWZtZpzDngNgpEyribDvBUPaLc3AJ69GSRu1YUCKjS+72aXZtj0Uavhu6qiGYNDE/",
+	"pSaSs4ZrXMMEkfiAJnJMFJuQo+5Rzzvon9ktsXt0gYySdJ8nfMJHPOFmQZ4pbpjitEfesknq3KTk6HBw",
+	"AgfMXWSL1CigU7uf4GWnSThdTDgTDCifJ8yEgrFYd4IOXASFUSLNlMWWQcoZCzUdM7Own+iIo/PXfg++",
+	"2Nw7a1+/lupjaBTlwjbD4hQFTXglk1QYxmCxgk4kZ7NUcLMIxzSyk7EUFnQian8Px1KF0ZQncc39e3lV",
+	"37JIqnhDViukwT8KG3x8WMsIZb55qwRZaaOBw1AthV7e8+xeDS7QUmGX8oyw2dwsiF1xdc01XsQYNtMt",
+	"dJ9Rwt5CZ52cAKlS1G4W3ma+xJbsKflsv/OK8zIxUjsLKzXxIcusaDTl7Io5pR4neJA71kdSJoyKJa7q",
+	"ly3rr5adZlfK7fWN/J0XNDK6Ru8YUc3XLlzezLfw+OegcL1eH28BP3v3ihVcBg1PnTJwi/ur006wdAux",
+	"llW5vgu3ODV3GWtbiaiIWBIi7dVEBh22biNhcUhNaRAxNaxvOOzp+lZwgXbWymixlQTI9ykcJTL66PS8",
+	"8ub+POVwwR8rOjanwHTHlrSINjxJspsQp8dwQyIqIEjMj450rUWWRxi5KxSqCb0Uf7r46TV5I7kwTAXA",
+	"yEHQDv1hCY0MfUvDnucEwBxqusIWpIjYpcj7t8Tnt+2APMuJE4bkZ27P9fHRERnmkRx9nrUyRHHfiuu8",
+	"sBPEK4XPoLI5DlNUVpEF2T3AaKhVhLC0bywXce05Q0Eudj5/aKSOnP3Un7KlwQgZuuOZH6wqBS1qWIKQ",
+	"jmccLIUr1qvc2f13m1HZsdhtZLrtG9pQk27AGC/w+UyqtH0PDbegk87jjTfeMUB32F34w+D4yfE3jx4f",
+	"P1kbBVGUQLAIxZgCeD5w4iFbjnomYRUGGhnQJyCipUiRQSkSa5l1V9hfhY9VWGyVa+drUDo6peX8UGMU",
+	"F6Xpt14CVslUakZUmjBN6HyeLMg//u3/ECpQ7D/QBDTAwBoMVDH1QDvfByhiD3RJo3S6Ijxo/2/W1bJR",
+	"5XxpU8MYBOvK02dyAY1P67PcJwnMlBJ/YuxYSCIhOplXD+fR4bKen8deXV5e1FGtvGJKcTQ0NjAJ4eqs",
+	"QGYPNIlZxMGfTSeUC23QJJSzeeoCStPEBLmkwSU5WDLTkFpRy6sqal43XRaom068cuCyTrMelun080ot",
+	"8BnQ+4areE4Euyb51p7lMhgvfg2QvRyTiupYWEc7puVVtMQdgymyGWuGQxFOGU3MNKQmVFx/bIgUxnNG",
+	"5tOF5hFNwKPLhKEJwdcJx0PINaGG2IaIHAckZtbqk4oaLiZ12rgfhLcsIbKmjWi35qYqm1YlEf9NjYC3",
+	"Zz+M2RVL5BziQzWfCD7mERUmWYR8Nqf+PqS8BHrwpDs47HVHPeBEbspSkUJjJOEfWbKwpsiIkVLLxLcM",
+	"GylT4y/bdMOS4EC5tlrBiuFEvVXvpwJHZBU3Zxw51gRWsTZUxFStaJ7ibH07RSPLbj/lwlDuGRa2Snyr",
+	"lozrl6ndEuCKwSZJFfIkEc5PuUybwOIJVVwzzECgdWSaNwhkig3W911ndDfpQhvTbY1LoKKaLhNuScTX",
+	"28PaEhyLq2x6qNPRcFlyrPVluft3HQoWMa2pWoT2nLbcAHzb2iLZ68BBgIKcFK9fekV16BJy1i3k2/OL",
+	"c/dknZZZHuYL0A+KgjXIJBaaJgWRCw4trgkyU4yk5oYo1lep0HVm87IKmx//8JolCbqqLA1GpnYRrcGW",
+	"cdAiJ7FaTqE1gm0QazP5duuXchtduCIooYnV/hD0bdSoOtS4QI6cHokCeremn92PIdDN8JQMaw/7MCDD",
+	"Vcs4vBTWxDTONTn0J3HoWge5YluvkY627QYSHwaXYlgnGNeOh/jhMD6ZGjeAsDws27ZlzkM0381UMUae",
+	"2W8UE+Q8MkQPnhDDtNEH5NxFMgIBZrlnI4bZYM49n+3EA30pwGTAa+5xqjEm/ogMoZm+kKY/lqpfsKrt",
+	"xg57tf7zvUqxVyn2KsVepfjnVSm+uAxfbYP+yDEVoMy3M4JpRzn5vcbnZRqppOLUZdKsNrRxDKsViBte",
+	"UTtveGtbGgiXi2IXg73s28u+vezby7697PtaZN9FdkPk/fwgBYo3GMXrizX+fh94uPrOIPcxgLysbTKN",
+	"uTmPDGYwlYVKMdGy1bWZTCrHYG0oXJXOdYpLVx/O45K8Gkl6tWj3bfuB1gp5uxzPr1zURHk57LFC134e",
+	"XIfS9sBdJq2HTglsK7jWK1lEvivAzCH4IURdoeEEUhfjVFAqNDOF2AmPFmOmjCtyRZOU6V4pGGbj3XIp",
+	"YM2qEF4OVwOvRd8HSrlgADdsf0ETYMoMRQgSRQ0jxsdkvz2/yPISUo0RIUu7yIThZtGWbN3T3vlU3dw2",
+	"m9qyJxlBtOBm17Y3ijgpoDtsHuNRd+lbnIIn5sAfjfJaFvehNJIlis4mmZPU6sO5E0MiP+p3a0jU5xzX",
+	"QxnhA3CHlh0TPbXKPhnm7QwzgJ7iPXKqxOkcL25PXUOnEINP3WbVPRBTQ/uK/QLpnnb4a5kCAqugfdPg",
+	"VZ3R2AW5uaNbHCZGdBRkFQpCxhOAJ6Ecv2Aixh+kMIqPUogpKLwA4AMAT1MvO3GYf+aiDv3Iis2Qijh0",
+	"EfND0q1e3fcC758FlcH5RIsTqTbS6gofh7WsHHARQxbBlT1Hblp4zq5YthrNDf4lj/VYSufls1mK/FQL",
+	"OtdTCdcH1AfUkJ8Z+5gsCJ3JVBhvmjJChUhp4r4mMbeqQUxGC3JyFBAlUzuiSx9pLRhVTBsyZ0IsSHdK",
+	"kyumSTqvddxiy2EktQnnTEQNh8H+bkc6Y8xwBy4GW3PqAuD9ivkxpsLwxNoCCYUkNlxGuEURTk6KbEal",
+	"OxIuzOPjTgEmBPit+1eIlDlcjpQJKqhF28QalqIlW9jwSeTCkzewnbN3Lgyb13FAfwLd7qzYmKWVhxOC",
+	"aHWCJQ8gIkbJKxb7nYGokSmfTJna3br7AV8D/eYD3lHrGYNbiSdRZIYQJAlZTGsW0R0tIPB//L//29/i",
+	"4dfbLlADlRWn5AZXXbDy4PDX6uBucVRbxDT6d+pDWZcej/l4zJSd7trApyKLIPie9qCBNZRfH4649sBD",
+	"Ly1OmmeBoAaAud+X4zEwuNPCcPPQyNvZoibgsm14XQ0O2TbNtOSV+YYtrfZu2EShg9vhQyKdjdAHtHEQ",
+	"ZxayuZrQHPdx5/7v/w4CPqLzueXfpqgLWHK8PSrbzJPtnl7Ny/I7fpzjnC40oTDV08LdNIut0awmrDLt",
+	"IivswnGDJDH7kY7kFepJPltvzg1NSMJn3PQCIqSZYqQ7YtIw4hbD9XSGCWdeZclOWDHII0+OqGRC7HbZ",
+	"HYrXNqdwLrlDtq0OZeNRQEvhaBHGckb5irDWdX0tt71kkVVAvraZebGJtke01UKUEcG2GtoKB8KWgewl",
+	"q+Vz4HSEiga/C35X54IoBogXY9Ddshejz1EPK7gXloA2l+DdlvcxqMfKbBIlzTKgQadu0FxrtYKgALK3",
+	"rMUENaZU3ebUc8sGhbBeajSotsEqUNMKtp1jFjVnvWzTVGL1C7perXelaP/uwk9UNqjv1lX07MfvHNhF",
+	"s4/o9Q8X5LmYJJD+lHAmTD9hVywhMTU0g8jJJgYZCIZNpFoQxeZSWRO/lH+QSDEJDVOzMMsj7QSFbxXT",
+	"PGbCcJqUvhep0ph/qqdSGfjS+0AKPhE7cbgH7AQdSMqsdWNUDdSlqf8kGNGGzdF3UaCXgHBBrqWKNaEi",
+	"DqytiallU6qJFCwg3Gj0fy+HpaP7sTWvrBvYOdHoXRF0xnJX9tBRuZGGJkNwIY2oiIcHbfzLMNrlrt7Y",
+	"MwfAGTMp2ALWQwcEe4Lv3Z/ww1YqQ7/8/Rr+DCvinbj1FI160UvDZhtmqpSm3vqyYp0bBEbjs6pgmTcV",
+	"YBuKMOcaL3a1Yp1+tOrjpmAXkH+za7sD1NpbFe7FYZf7W7FAzXzRShIylbMMqQTwFRyMEtxFUwO/F3mf",
+	"pldcTDQI8SumzYyhiAJGFbplXsB0ufBZ+qu4WB6iUj9KDLytghQ86h71uqNexbtcTt4v5fPDEHQdhEAR",
+	"n2C3cAKKgSgGmgzBM42/rFuIe4IqUNqbMqrA7cMD7CLD/5kT42/TpNbU5dGUxFyxyPTndAEWpEoTNFK9",
+	"CvBAA16JFRZJIq9PyTDDsKBac22oMEPSHdMZTxYe5nMqU82mMon9nUiIMBaGLoaBuxkpagkh6gMjxejH",
+	"oUNFFKVjZz8X8TOyvp3+kHfgL1Oa2q+nPjCx30KGX/0xzCz7/HIJYuOn8tqqDtfUgTqy+DQz7T0/AU9A",
+	"zm0SNoYDbfnMpSgyml5ADFV8PCaQGs5I97/+Y+DcD8CV2BVTC/Jf/3F0cuiwgIuOBeCPmUMhcz1ciqrv",
+	"AR7BZJFXL7+HeViVxzanA5KBprlR4IOGzn0O/T/+7f/4QiDsUuCePNA+BXTCr5i2GpdzRcIE7StIVnP0",
+	"lVDj3CIuv6Ds7Ki9BHKeF2984JOrnKEzqZucOUERGSkbFCsPumuFwoxRy/zGaYJztssKplJvhxdCfsXX",
+	"eKdeYYEcwSZgPN6GvmaPE1Bv6Kh312pCrG7L8ZntzPLCOV2A1B4EwGmlJLGCtm+kVcdtU32kz8xGbQik",
+	"tLwOIHukNvqWZobnMNuRW+0k5lqxCVVxTUflRX1OlT0ZGvnDTDpUpFwSBtnpBnn5ABgMpwnJ+tC7O0Mz",
+	"PgmBge3yitM2ejur7X5tYma76QSVUkA5pyJit0WecybAHRYpFnMTUrwFbYlgiO8+g1fPJwzAQ5aLhTlR",
+	"9UATOmFEyWuQuNFUaibOMng2JWcuTV9nBj+LC+Ax9qWYKX5ltXx/RxdTA1H1I67M9KCVS7XGu5u9gXUT",
+	"WtifYHPvklpBRIdzpiIXnljczbU+b3gZwjTs+NaNBhUm/zS8bxWXW6Kw1iI/U0bq9DUIPXGKR4DSHKBE",
+	"d8eEat3czbe0oGU4sswukm5jZBXrYamISIV6m5SAooyt3/HVsmq9kKlhuUXWvlLc1ugW61hgo+pVPUxL",
+	"5yNYrY+uZvD+7NcabeWTVaxL1IkRJbOePcIA84vJblWNJ3//d1KaVA+SajEuC9OOrqcyYRiSdXophra7",
+	"YeAib2EMgbfwsnM2plcyVWcEc58hpsu+UhPkFZAsyOtSdP/rP55+c/Do8IT84//53wQ/DHoH5Dm3+0Wu",
+	"KQZXuLlgXDL7FEEWAVzDViZ3QF76oLVLIUXE3JLAE9qOeiyhsGLCPxZ+e6AR9s8FRKPZkYXf42q7SdjN",
+	"yiN/3W8FHv+kyuGDzqe+bap/RRUEX9s2y7v7HbZS/vK17w+KWsIVygUzBrxOyyHnGDelQtBk19zbnwsf",
+	"Z6UgOEQTHxuigSVxMSHpHDePW0tpwag6c0qzNxghYot0HUGQ//qP46fB4eHhDq0hNN8LJns4o5/CmC60",
+	"pdxwcBTOpDDTmjj3f/zb/wVb1prmCzI4IvhgPtrBEQ40G9ejx49vOJw5U1zGdV5+h9xECo4IAs0QaIaM",
+	"Fs77Qpz3JbDHimCD+ZiPvtl4yPE8zJ0iv0guwgmdw5CXx3lhrFWcMK192QSuycyuXwzmMvgYgJsTvB4p",
+	"juzMCtgxV7Mczcfd+mGRC0jwyYqbZhipN5uQX/562ZpIMbE8xz7fB3+LNnRBaGWtodjsOBUxsDSYamFe",
+	"p2QsU2Unp1mUQviW5ePASDKy2ngWZUy28tAhuOMawBALq0hUak+pKPJgTbrurgrZos/e4AYSOoBRlE/j",
+	"RrCPOwSBW8WcmvZ0JfG2PYwb8JAi4ttKkLclZtwuyXddXu4aBn73HPVWWOPumNdOuEb7RuqCgb4DRvIG",
+	"+UhWEbcuHQzYZp435K+Q2JyCxj2i4mPongJ3J5tTHtsxY6KYoBNLje6BOr81xpTiYuN4mmS/5Wd91EVP",
+	"fXTe3/+TDB6dEXMts1/+/p/k6PEZMjj3eXBEunX6XO/MSoO+HI9Pl8P/d+gbxRORzbTRqKrcZMylQic9",
+	"aDGnFdkEKTJoaAnmNBvUfsE2gx8mSuodOqg2jNnfIsh5DOFHAsuee2qzG++MEDty3Fj79rXMv5aChXI8",
+	"rqWxtuGVNGRXVs+J1pfAOX/un4QXkXAz5Og8ZdWeCtiF2oFtGP7ZHLVYExAX8Tl3h9oPJ0v2cwVPNJjF",
+	"7jshZ1wwVjvOrLUQ9AlrFjdBQ/oHV05trQjHwO8wdnCOJeJp9b6hyjS+vvT4vYCazYLemoL/8j2tX+j6",
+	"fQrKXLxKrcUzV1q38iaUT0c9T1vBzLdDpW0SVC1xPu9clt0O99odW6ro68yhlRfvFjFzuuRzzEqLuKmf",
+	"oVgpySN8mUM9UgdSniQsMto9lDdXRgFewx5zhtfkBogx8w1st4r4hEv/VrCAd8Isl2eQtet3AKIGoGEy",
+	"S60BiO83gEjUs9oa1IwV/ZwCrkkeMZOV9fbOMcQG1ETb/dWyNcriCuZ9M2ZdYZ3Fetw5d9yO47VnQLuI",
+	"uW3Qwe82+LZ+EDuyC2+f4W7NGjcj0ToT6nm5xEC1zBEibodFIO2GNB3EU5/wK5bf53lETsSOaIA/8iUY",
+	"25NcYczP/Nt1BNc86ncFCIvMJY3RQR7EPIurAewZa2A1hB34gEB/0VLfWxY26O69MB6JQokZgGmyemBA",
+	"oIIGlNczJGFUYwEsLMeXo5xvDwPiZufqi9dMxs0+3CgTRbmwttwrf/ESqi89fDR4hKWc2oRO63Q2o2rR",
+	"qtNm0PVlonUDLNFazb7lAyit04fVpyanwJrjU/hpReT5KakF0AoyognLRLIKPikgDWhQgUP4sh24dgN0",
+	"jIdcQNGrVuHtG0XdT1kStwihzNfJvbIyLP0FBDi+ZXkafcMt3LUkcybniS/n5kIQFgRDJIPshC/sA6XQ",
+	"4rlMNRAMv+IJ3Hhi+YvSXyijfYSv5qMEL5smioo4+x0++YfwDhQ1FQCHENKEbmS1kqFQYqaGvOrrEjrK",
+	"sj8Xchr8gg8DMnSFOxHTxX4BSL0BGaIAsX+JqXZJVWE0ZdHHMOYTbtqlQECzdSMrFgHK9XEoGd0dPnRl",
+	"+R76enXDniu8YeXsjBnASLPnZQlP6vib2vzhorS2nXSCzq8pg/M9p2aaFb2sXfmZPTsTtg0zwvnDCALc",
+	"pby5Wor2eVjbFAKrebmpIthSAZFt6mLdk4pWWzjlWrqcPjrcmQ0XHeBqbj8E6zuMmQrgTq8vRbI4xbQq",
+	"gKgLct0rM31KQVWWFXCDaRbXZy4hy2/GpSgC2F8jML0uJmwhjhfmP9u+UVXJXiokPftQL7cclwLXA4LG",
+	"WsR+wfX/2spVm5aK8kHl7XajFIreqpKWbgUcqFM7btaECpT9rLf1Ot63ilNwogq5vmw8ZoCOlPnkls9M",
+	"tl3VBQkqbGxdlalty0jVHPEb1OWpAwloRhVu4umFUj12TQ8uheMYpHC6XAqVZsKcurO+dNjqmUM9Uj+E",
+	"n20QHJknDZagUk/qauJBvulcsRlPZ/UGSczmTMTghXJ1DMokuj7KnWuKmvqajhAwtdUkEXar3RxjxcIZ",
+	"M1O8fi1ihl3xOIW83HFC6/0ClYPSxgnFxJSKiDlA4hbzzjKE1k36h+zBXcTat4uBb70jL+HxdjtyQwEP",
+	"2QkhZCeEK0qI1dRP3ACouBIreSuUucx1w2IFt6qfh0F4XsHRPqWaUGMoByjjMiP6NaUJHy+4mHieVOVB",
+	"XAHzuRS5auILnHiqR+7U1SxTIwpj7Z0BaKqZcscWL8WKCbmdClBrMTJ385gpNajRnBKRf79SAykcn/V9",
+	"NgNW+SWZ1zLx3AVRrOHHYaGyYQa+Fsul8FDdEBgGhVlcu306YX3/Qp8L8CYNewfkrXfPuVDSoqIHYbF2",
+	"Sy4F3JmkdmRGUZ4ckHeKz2YMUMN1qnwgLrmecsOg2D0u3tKR2AzD1GkNFR7Y0n7KCgftpdktSrOKaZKN",
+	"re+dLeyTnS83qWKnefpRhjmYR4FYEUgyflfCHN1Lyi8mKfeibi/q9qLudkRdGynWAIE8TpNkeEaGxeOZ",
+	"pQMN8RrLEW7MIgQNoJiFXoCoszToYyXyFPXe2aUoNSx4MiTdERNsDJnpCeWWrvRUXhNKBE9KYRE9qCtX",
+	"6QkCvAG0gFguLxbE8Bkrp3jYdzpljlPMcKqMqMFXvrSAu7jgrvPO3u3tds0IbruuUZNKdUBWcIFLAY5B",
+	"xWbyiiFdZbzHIxu4S0w8NWsrJe21tb3vYa9R7TWqvUa116i20KikGsEa3Kx4R9ZM+9odY/9Kq7IcL1wO",
+	"qgtI2jQg2EWQrkk5feupAK7s8J3Q45KaM7gzAJ5h98ae1muut8O1qYWzjguT8yvnRtEJOkvjgRAQUF0b",
+	"YlNrWOfx4XKttDk1hik7/8vLi7VRmNkgsx5q1THcLlfQpTETON5JCtl61OHbz2aBNDIjw+IeVlF9EiZi",
+	"qjB9k4sM5dQBgcBKWc7pmzhYnv2m84ZRXVNusuT85hE1DQM9UZIYGdOFS/oEjxWWjVs5wnoaj28YGeHb",
+	"2DIuYvtjFti2P2zQxc3iSG5eBGCZi+NJeKBr6stAqBfVH7dHY78p6P1mAZVIqjviITVI5Xn7G5U382+1",
+	"LN7RDqHc8dMcovy+xS8UE5myIIaGLVoFNl4vGAqQ56UFruxSUJRO1TNY4hslRlTDvSusc9ucprIY3CqX",
+	"aTPRtSuhv9PjtZ6citTTSDSt1Y2deLTKCswdO7NKp72UqJTh+bhzkkun+kipHyCgeXk1lsOwZB3Y6BIg",
+	"NrxVN+Yfin6KLEiYi4mLKk/n8EciBQtd4G/deF9evFiVpL4ig/yOE7ir2dk+myqh4oEmLy9eOCRaF43E",
+	"tQ86V4HL8v6akrVbp1XjpmybHXm3idObFgTeMNPYHhbWvBz5AvyaUmWYapj/3ScfF9dli/TfZSKoX4tK",
+	"CnKthK3jNEUWsZVIvRUq/Z3RXWPuZZk4ttrrdZu6C/ldkiN3K70Lvu5Nw2AdDqRHiXtDFSAvcrwfHDFS",
+	"gCJ0ga7UXRfhlaYAWGBAapzjy5fCanoipiJiefQIGPVyTN68fENiypMFSfgVFxOX8CMktuQwHzPZFQdE",
+	"00XvFJy6lwK64BouOq3pWByex/GrcX12odDJcBldcYiVxQjVl4KKQqwLOc+bdghvxTsNXAqZmsL1WZCv",
+	"jP+RXoqsFZc2k7cqMxhzmihG40VlMnhj22W1MMKXIidBBCpEp/EpAT8xNtzPGsx8xAERdOaLv8IdY118",
+	"8aalQrJ+VjrIHX1kIUdwh5BPueoTL4JgwqK7fThs467uFNEIl2mU1JHoaTMV1vm+m1ehiAreCJXvR1Ik",
+	"q/JyUIMQ7cUnDsg5gvlKRQ790RHl+T56/PQw2MWVW5sKMMh7fAGYnd/71Rd/KXXTzBHrrxY8LneOrb8M",
+	"zW035rsfz+ERy7EsORT2ppSWaIVP6C5mXIH3ua/qkX9dvlXC+hZWAaFJ/hWbzROJ4s2Ve8ovDK0GlNFs",
+	"6es5n4fAUUPkqO4rPytrryUUsk3dn4VfPHPJsiBdSMnKoiwvhTXkaQIZkDe7xSk11f4mh7vXWl3k/MgF",
+	"e1Gnl1hV0lISKqPhMXzQ7hMoLe5vazsBjkpUf/Fhe3gveAnhYypThU6dToAMyNGt1UyY9sSyAprl1cvv",
+	"zyfsW1obbWT1iME34dHxMCDw4egkNDJcvrt01dZrfgDilldYQTpzS/t2oWp6c7P1+UEN0/iWavZ2C1Cd",
+	"CcA4rI1DKCzU1uELt4HLXeFd+cCCfGoteNmrl9/bxdMb6nb27L1yVUOQHZLvU6qoMMyqL9DrmVVZqCnU",
+	"XHF5StwBnWLSMtw9OzA4FrO4t1z3bUR1+9iMIkl8XhMEdEuI6ZUootvqZSnk5pY6WhHkE94BacPu19Iu",
+	"4KxYifZTpk1mWZgAD+ON+UJBTAfO0gk6XDewRgifei3NOd6N30wIVVtrL4cwjKsvpOm7W/pWEun1Dxev",
+	"sxK3lcEyQSCpXwdEzvGoJwsyUTKds5g86j/qH5PRgoCWqzOLDLFIZjJOk1T3BwMC8ADYUlkXfnr8iBw/",
+	"eUxOng6eVmADjopO+v/118P+0w+/PfpM/nv1r+PP/1LnBXgtzQurid9sM3wr7TfBrv7YvtJq7ZEO30kX",
+	"wrhcE3OWkazbAO9wPSD4LkTkYmSmTmd+Alyh+zUgWjr4ijjO4MLRTXsp2CcamWRxQErFGMqIaJrQuUPn",
+	"ROB5HAbc4Fum64A7sV3AU9PmUnQTqgDYWbEZ5QK8vtp1TaFGaXk4DqJ0CWYNEYKw/gKjUW366XKR3N1B",
+	"8dYVxb21KI3aer231ltOWaHMuOFKOVnlns0V6G+1gvzdLM9d1cBe3oaNyz5XS0qvLAbdUPZ5rd5XABXb",
+	"sNDrSHt4mNZBwmB5MqXDhHv9gQudKrA22ac5RwSotQ3N6ULJJAm907aF+6guSPANXSSSxu+k/NGytZuJ",
+	"lEpj7SXLHF/sGyn7wF5bSZglvJBGMCSs2FQTK1ou4ITSohJ/C8WJy29yjRUHr+WMWbFyYaxq78EI/EvN",
+	"SAOILgKg+ShZNPtEuqVWLt20yHlkyNHh4RHRg+7j3pn/XcMPg6dPT8hFNGVxmjByTKgmdMagjsoI42SL",
+	"j2vb0JPgUhwdDgZglB4dDo57p+TxoRuw1IyMpBIevuQxOZ8rnpDB05PDgCiuwaEpyeNvqi+MlZxdivz5",
+	"J98ckHMf7YyRzgC9AiUEqCExXdQJvJsBtB21C77KNzg7tzX4eK7yS2UKK2O1l4odVOGi6sM67P6tgBZ8",
+	"9fJ7kmrmoFqbAfoCwhLNfPVPKFJPDQvlOHQFxerxR+ufrl+UwnSBoKFjIlWxiGU5BL2u14qYqG7HikHl",
+	"y1XCqFumi1o2j7Cvy5EHCLzVHhnn3L3QChRnu4jTyk60ECvLsHRHJ8ctDgOiwbUvFjfhV0y0f7zlPWiO",
+	"t1YNETxansOS7TQ4rDeUnLrQxruOxOG96/OpFGzL0M65YmOmFIsbF+mrQDAq7HOZSJZmWKXX8rqX9jbI",
+	"DptfY0+624bh4b5tByWen/tWp/1G5zJ70k+3elA3OJiD5Zi/9se0zcvl07hqcXIHy66P29Fh6aBfXv4R",
+	"nCKk2+t/+O1JcNR05FedvvVzr5yEFYdgFc03E+ou4h+cHLvbyAfsdJu8W4d7OWNqwsjcNkC6b188I08e",
+	"PbX6LOTMRgmjSkNylnPFuSvzFmmy24pvnEsrGX6b5/4GAvqO+cCmUnkDj+bOOceKwd0WJ9kiQ68wl2LC",
+	"SozAf4ia+6HW8LXv0eRbsKJrcH620DmjVCkXmLtq+bHLvzhZDRcicYMV9fxTlKS6Wh6+be2XKddGoi+k",
+	"0uwVUwvitIWAyCRm2pAxV9pgoFRCNZjoQzelYa8EGr7R7KocdocgqthXjpu6SSjsFmGDacvJ3988lCqO",
+	"ZinENCPDnJJzGrqZcunP2e5kd3Zy71iGJ1ScQ3IBXslsoCuDl3Pt7C74RPw0Hj/Dh+FaFjPtovUJ3WMu",
+	"sqJtBN/TOWLnUkpbMYZtygThhsQSC8UsOYTWJsTUwQsct0C6dqvStNY/cpRNLe50ymuSCo7Fwcnf/538",
+	"mlJhuFlA2WQ+Y74eLumeHAVk8CggA/v/GZEQWTfo1Vc9Jt2s6nEPIhxF7qQshAuiYxY7AGbKBcPin92/",
+	"/ztmk6pUCC4m5O//meW72iftK/Vd984I9SX6fNzDXEllj94Oq/VSwyayrn5CbRZnU9xlU05iUc6tZbil",
+	"6OxVJ6YcMtVewOzkhmvGmNFQ+6DMwDYuq4GlFrhZ3Cwpdu6YY0i15tpQYbaFgF4Tht/GQwxnriVtbFqn",
+	"zkWwrSMMiHRzz9/KHXDtRWCZFeUVOi23qTvduzrBdeI/O9PlE1tNVagukFviwj6uqI9X0ByKByKovb6s",
+	"J9GaE9D2pnOV7Hgp5qnZVFAXuGDVDv/IFp7NF1LcmLriESMRNTSRk7RaXuKk7If5K+3/7bD/NPzw2yA4",
+	"abCcVjPXtVbnlhbFDpnwXXHXx8trCwv7uGFh2/DdVemMWUGqmBmmZlxg0gZcyM3pArMVuHYVYsiMWdMf",
+	"JLavpbOdftXI2MuDfYHlTtzD/exhUEKC4m2cu0WPyzVsspeRyrlemromXVqeXa9VLbxN07qK8mP5RhqK",
+	"2lsOpbHgldXqAri7BWSOGU0w2swFEV1LMk9oxDTpXnYGhwcnlx0ylanSvVNXeZ2ScSKpqWzOk7qbkuD4",
+	"c/fy8sB/Ovrc++//0vlaRNpGAqRRduxMWixxiSZm/hMWnNr0fgKwB1mc85AVddUcXy/ATnbBj0Skghwb",
+	"5R+1UkD3XNpyQkX2PRX6mindVGDtprxqZabThm75YltNa37RWIxEp6MZN66obp5rv6YuyRvLQVyhrheU",
+	"JzeNhV1ur324jPNm9Gdcz8CL3SpaptChR8Pa3RR8ixukloz7MPh+trPtZgFv1wB8vXhGnh6fPMmGjDXU",
+	"9EFNzt0GNdyYUlJtgpaaFSyr8x4KK8+a0tU8QNOcYrDG+hpf7g0nlTbAo8lY68nTpwWmenxYn53GTcI2",
+	"MAwba7K9f/u6mBXpdqpQpa2W2GnCY1BUhuUA69UPd4IW4XA1GW842WAVHsabQshdtVgqFLarDV2KpDA0",
+	"MuH2oRq+hZtEJ0AEtG1kqcr9WNEZu5YK8qbmsh7D4xYBJlqHlLS6JXJb5O+J7oMv210cOzqrbESVPqq7",
+	"HXja2tqX7VZkq1CJJdrdPJxhFfFuedd/Q1puIrg15unm5FchhpV0sGrrdnIB4XnXHV89uG53VZN6AzZ7",
+	"8xv4daS7g8vmL0HKn1fsU/VO2poQIZ04i4jrcR53Dqm3oXMj1Y7u7fnFORoXzTu/cWxCTYV86MOFcsPl",
+	"BljXb88vCKhJcF08WmQfrCVUCE/NF+Ht+YVPBt7EXLsVqMIZ/RTOJRemxgB8KZw77IxQh1UgMIaGiT5G",
+	"gcNd+IiKuAbPc33fXBT63uztaipI3lRQXqkP9RvwnZxRvikW8EdW9dhv4b305NGep749v/if7qVl5PAZ",
+	"F+7TYJnjNmrWm1jDdta53poPv2FlX8mYJRvGcA1x74anxN0H/DeC35C//zukvEcM8aLsl8OAKMo1ptQN",
+	"HZGUknMwIz6i8zmLCTWXYuiIq/IUePc0MwdkaGnY9g93lPbtqUzizJDAsUy4r7vgRumuii8FvE3AkUOo",
+	"IYeBL8hRgJCZ0LkG6JwrphI61wEMUqGHDmLfcWEF5Yo90MQNuS6LAbrbhHx8Sn1OOsVry6XSfRmugj9R",
+	"2GFtHeeahd0V0mP26y3BtFboanMn4XrFHFa04aDkidR3zYISOmLJUjPrZWITs96IVSM7wSFkTTYsUcb2",
+	"vsAiuWTdTY5Z4XImO2hHa3k0+2Q2v8aq59G2qXzkaxYVGM2mGYkgNjdaFCdpS4vyaPWiVN2xrtOG+TR7",
+	"YjOTVjHjPYB12uNfcku8xhCgNy3HnjvNW0Wg5jWBvgVl/XbdIqsUwHeAqaSNF4BLYopEVIBY3Er984rC",
+	"GgJChWITD45owGQYBOQoII/IP/7t/5K5VeVdvrwVxIWbDdteaUJtvTK5dpSdrZZ6HT7/OaPUG9Fbu3DM",
+	"/OTcE/9V9Zhk+5i5trLQzPIye1IqEXNQPrylld3Wx5Wziu0Sgm7MB3Z2ZNYI+huScWV3azYW97N+G1ev",
+	"/C6cVAWWf7duqrzj3Tiqvh56WF4Katg7ZGMrygi3qEf3I59xoz3cVEhNOJUzFhYaaZe2U2nu1nJvFQvH",
+	"CTV3hMXRuhBIOJaq7uYQbrxCCJTm2lVyAdeXSjhTaDDj7RvXhM9mKXyoTwaf8UkLRDHESCtYfz6qbUrV",
+	"hO3aCGytVGRBRlB1WTOdYzfe0V56eNS1BwMW6q1/2p4+ClYuU5FLwSmOZy14KFV8PA61YfNdL75rurh8",
+	"YI/bvnbXy1bKTUb2reKTbukurzCKwhkNMg7ZwPPq9mzNYuPhbGJPq89ilb4KlLrBsdlaKfOCZLubx3si",
+	"aypRfHwyZYok8DuhmaEyowuorDh2UVeEGmJHcEZS7WrPCSn6imkeM2E4TfAxcHTOFdNMmIOVUmhVeCdU",
+	"kY9XlqEvF5nf0RXFTqVGNXQEfycjlshrwjPczBmNdziFLdWuTUTOcqgr7LylDr27iexQBC1TWlYNhV5R",
+	"nqBOgXinuElLl0xbSa5yv//1H0cnh6fk6OTw8HB35RjXybXqGAaEApDrKRlsOYza+W8kxOqjCEoSaAfy",
+	"ZRM5spLb78QOzGyQOzYDfb+7sQK/Gnvpjm2fr8nc2KEk2Bsfu2HSX4YHLzMLRuNFTRU2WO+wYHgsC1TB",
+	"rpk2hM7nCWcxmfGJgtjV1RKm1m6pndtyJTgof9K6GFxQncWH+vlrKb6VuAgbqPZNOUuvpSGjhIqPtclG",
+	"NylwvAIc7i3DCjZ6yue7AdS4LWAM2+6N0mwdoIxyM25GzYTMIybnCYPsKm9OjBYuhSoop185LB9XKsVk",
+	"2WalGh5zmWqwkPkVT8I5VUbADULpL4dSDvgnQUfzUYK26kRREWe/wyf/EBbVwDnBlaKQJnQjbl/cd4fw",
+	"HkWC2g7kw40+3CU0yFcBPVcE/VhehAwIpErHzZlahSOztRejsJ1bOTJqTt3KRBJ43Pd6E6K7DTJaE+yA",
+	"+7Pc8bqFfb5x0OVGqAyNXPNmUqVAaC0FzJ+5WAX46pJYwZ3vYOKR8+IPp2SIhTvkeEi6Lg5XozsBX5j1",
+	"gksxpKmZSsV1vgVjqYakq1jEIFIO60IQVxdCezyQWYGtJzT6SCI6pxE3C2hVyBkXjK1rC9KKGVdkxKY0",
+	"GfcCMtR0xsKsNkuI+bfDS9FNoAUHI2KfItlTZ0QvZjNmFI96GGlXjEi2S9AJOrUTBRGQDdUyh7ru6yNO",
+	"Clu1EzO2qFvcrSV7gWHZzwqoABXNJol97HarS+9nP37n2vSpNfE89CU5agPyl4O96iFZWl/0qDRZP0w3",
+	"4bf22fpgLOdAWVqA0oxcby2Wdjvv9o5Xv8xQoEs41deWtdDKIQVvtVXURumCdKdQTdqeqgCOH1SMLENF",
+	"yGvh4SJ0QCZ0BnoZ+ce//d9e/X3iTuL8trTI7yeV7IKdVM/05zXheWu5w3uROXRvlhC83F77dOA0f6lV",
+	"InAZa2zzil0u81tl2BC+DgvRfCIAqgrgvc4IA8BBKRiZpdpA4LmVs64BKwNNqkRWe4aAKXLNNaup3gVA",
+	"pyG1GgNkITcxzUgKwwXk24S20fqn8MwuQk3HLLxmSVL/WMImtOGnJQyDENNnGp4GSJNlXILlJ73OJ0LI",
+	"bJIN3SuuP+qsDFXtI3rOIj7mESyad7PVP3rNzZSLcJShYq4Bnq9vOqjbJL+IdTNrWJfq7Krjq9u+FRtS",
+	"QxO1RxrLWb5xNNPOVVx46Q1V4Hz+7e4qEXkMhpvF8PpGRoutINc3rLPPuBV9S3kPy2wG232giXsl062R",
+	"V1xTKGq8Sxi82wtFhrJb7TNNPQJijcZboPKZjEuZhgKznVvWrLOr8akhcLxtlLETRFBU+oprXxqMCHZN",
+	"sI0tg42teAm9nAkhWGA1t2zrF7Lyht3QCwhzZXpbhDwrJEM5Hoc5MmhLXlPGCG1zLdUuXroA+vK5APJy",
+	"I65ipKFJe5Ivlryrofq79q3dXaUvoJmchZZdeFmUeHarUKA9z1XaVwar8o5slxrYcv05rFDI8qkqy6Wy",
+	"gFkm/+3cih/KArulCVmNkLF8CjJqzvJa81g1EeszyTGpCvhlxdQSqZjYxXMFsVvi43CB5MShWFsc0hjS",
+	"wNu9DFu5eZ8e9GojUeQxuJYSdKunVBtAwqvori2GZY3skOuQz+xcqDCbvGdkGE2pmLRbus+rNb+dWJkF",
+	"RfKOfVZVbbQ+GIldMeEqbsoxoahPdb/76dX5y9cHs5hoFkGW/0nvDBGOTwIydTdbDuWYa6LnTJjAVXTD",
+	"wqL3+HBUHcYSrFHtiusLtjjz0IjKG94cggH5EjT2fTpc5Wl9xyLQwlwGNvqgMtOHdBmUEhHRogd73nJe",
+	"9+d07ggDZc+wv3KG/V5Y3fPtClz8AjpjRAW4ahmh0ZSzKxaTrmITctR91OudkiH4HDJ81YgNSde94vEN",
+	"8t/gHsdqMHzMIyosH+cijLk2imkdUvGJM7MYBmTIRGynqHSIvopQKvBWmMUQa21k9S2lQr+XfgCtG/qR",
+	"6bDQR7IIE2mbGjpgSk2kSBanCE6pyZReMae+KG2ImSrGAmJn+MjOsHz3U52sU8hWTgevgRtmA6GNTSOu",
+	"NS7fC3fr9LeboigWW9qgIDrXmotJH6VvUI+wKCC4yT3Txqn6XriDzeJXLObUTumms1tucROncPZ2f2Zf",
+	"7/v6WuunMlfUyoxn2SGtYHQUHT5NfhuERp5I49wBTsmvwwxea0sWamE0+Ites2sy4yLVZG4tJJluFxje",
+	"L3+/PnQQMC6bKnNw7e+jr6n2cT00iVK8ku5SotKEOVj4a5dqNlKMftQ5sCMljl6hmKmiBn3jW7gtBLsO",
+	"C/mqW3ovbCs7DCNtXd+7pYfHb//6mTa/2iq94l0GGcxigm/kCRdjqdgtgfsX3QMNk63b6jXTa97XmtNX",
+	"9lfgEaizRsp8ZBeWVYUz3a1x5Tv/kxzVBAPAiGo44tvikc/3RJNr8DCUKce1crBdzGrGjLaJbOSC6+kN",
+	"fX6tD5qM4Nysd83VZ+pQw0Lglu39vpDmvaEDMX+r/makPvLr5ggXyuiwKe7Zzh0lxQNN8gDsA3JOfpEj",
+	"kg25UFZaEKvma/JrylIWk1QYnmSVxAOiJRGyTIC6WJTaiibbq4Zg68VZWYgVKdrqga6GtS8/xV359q70",
+	"9drltSD2VVWpdt1rVZhiOSwbZwVxBFBbCe47ZvOEIUr5GC8hPzR5qGvy5oozksXZnkJAhynUToA1xx1z",
+	"haFo/EuqcWFKa5ONicwYFddTntiXed6KVCRhVpPnxmoGgl0zVURuyTDWoWB574ywX1Oa2BFmxwnKWGUN",
+	"Tmmh1604Sp2nunz2qiXlgG79yhYPepAxyMqxqpzN0hkqc6VVkuZn4KLW0N0U9GkVtP7aQJkt0lM2WvFy",
+	"8YVSb8urYE8Hi1LFzeLCikunqzNrJJ6nWHwVP73ww/zTz+86NTVnf34HgRyWzrmZEgrVb8AycQVvjEq1",
+	"0aT7PP7u4txS7tuLo5PHUIcjkmLMJ6lice+APEson+lTMtTpaGhtW3cTaS1sl/YbyZj1AjJUMmHaGrhW",
+	"kNsvPEjqkHTfv3/5XUD8F/a8jcdgAtvnuNbW3KZpDD2wT3OIrcRFhAeoGaINDFoE3B/CMuT8ZWrMvPP5",
+	"s3PxFFCb7Z8YRNVx9hWZUS4M5YIpDbZj4t7Xpw8fTriZpqODSM4eusf9/8uwq3l7glqOq2XEadKHUFQf",
+	"UOFMKU2YgLgZ+99YKvJcTBKupz6+TB9cikvxTIorJiBYknS5IOM0SXxkqGJzqbmRavFAk1hG+iGd84NZ",
+	"fIYfEIXsYBYXcCCtaWLlwJSjI/FS2HODwZi9U9vhHwjWE4VjCfe+giyVEugOIUUnghcfum//+IuWYtg7",
+	"IH/JMOf9CxCMqxaEiktByBBrCAwJkIU1kIe/wSVNQLgIgHgCMmNa0wn7PDwjQ/hxiJfQUDv5jbSHSxEu",
+	"XEDwSMaLgKA4sl3MqaIzZiCayW41LPCvKVOLAMoJgCN1yqilvOxZu+J/IK+kYAvABsHzS+Bo2jV3F0kM",
+	"EsXI0IFynoGgw/ullxc/kW8eHw7wqzOC9Q0M/mhX8dGjR0/J+3fPoCerO2uSakaiVGlpRzJxJYhOyRDU",
+	"Xc3/xoakO7B0YnkXidmYpokhJ4c9mMMw14qHZ44q0JXwQMNaV1RnXMUMHDcrD2ufsOqG/Z/Ak/ZBUEXg",
+	"UCLTQH9UYtfKSrRrCn1wrVNM5scFREQVOxCZqohlm0+Gzl0wPCPfP39H8IYRWgKTWBsl7cI+f0cnwzPy",
+	"5vzdsx8Q6izCA+AYAMzr5bj/ippoOiTd46NvUHY7mzogx4Mjh5VqaMJ6BzlZv/np4l1A8EZSlxqnCf/I",
+	"AkKjiM0NkP3wZcxmc2mYiBb9P7PFEEMi5gktLAeEZ1vys6PyM8r9dn43SBfeyJs0/bfQEotPLedlwx7Q",
+	"KDVWYdCGHB1jTaMzQgU4ErNO8DQfHx2dwXCwRoY2HBnDOOGTqfEPHT61m3qtuGFWbQB0huupTBjp2j9R",
+	"fAeEpjE3hF2BUkNFbLvRRioWZxPoEcBqALhYmiQBoYmWucoUJdyS1ETaVb2mCzLjcd8NDrRR6h8BHTWR",
+	"2thOTA5TrZhRnOnKylohZXcJGObysvoz76Y4ozEDfamw49kOWCq0HQz/tf8WB9Z/GTu3bUSTxDKLICue",
+	"CieEZifAEdF5ITbS74vj1zAUmRrNYyi85QQbhFPSaBog+zo+PIaGhp/6Tlb0nZDMoKqRHZMEuAOcaPsA",
+	"rtuMLmCshJsz51+2S0OODx9Bs25ioONaPudeiyVsHfvEtYHnYSB5vRG7wh+FVeLxJdQQBElFzKIEHJcz",
+	"ZqYyJtTu2vHhSSYK/KPD8ySR10PPVO3oPRoxvqpdaVV4HMDPrb7gnQFk+FqaFzIV8dAT4PAVvPdamnMM",
+	"Kx5a9ueGI4UPQ/UL1jsgwx+en3+HWMrDn968e/nT64shsF6gW+gUjtuULewq+KlkbcHgupYhf//83Rl5",
+	"9tPbCzJXDI+UzlqyCpPVhHIa84sxNODNLe1jRIUlptjuv10VFnv5PbTWzhDkH77HXem57GXk4Z6CdQDh",
+	"WaicQ+9QENEJdXgTYnEB6b28OKdeclomYkciBSPv373of4NfX9EkZbiXlqrtztGxYQrYuzkrzyi7QMm4",
+	"D7Sq2DjVaMiQ7vHhIRnar0MhjY8Lt8rBa0lQ1bbCHskJ3sZSd14UB0jpEpQy4m6xwJylEUif7vs/WsXb",
+	"0rn9a/ACdt3++eSF//Lpi94ZMBk6CrBu75hZGw6gtpXiVtS5WGXqkWCYE3eWkyrGiGGfwHLDMTv3zjCz",
+	"KKw4tV1YS8BOYSYV6x2QP/zhnX2vGHmi+GzG4j/8we4ETNi3iGtOhmhm4CUTkIWywh0yA4a2iy5yGzO1",
+	"h+3y8mLYs1yUWfGprcwApQTuhxX1kZWWJ+o5jRjpvhfcKlbkZ/tleAFfUtQ8ZxSOQmF1vZv6/R+PDg+/",
+	"7XnHQV5MCFmG3WlnTAwzo2qIUeHucg7ylmH4SBH2oyWD7zL5m+lICWdkxMw1Y4IMnh4e9g8H/cMBPHM0",
+	"ePq0PzjqPxockOc0miKt0cTz1EPgF4XCSDl7wg3zGifogllQkN3Yoj6ZSZOMDnv+xh3OYWrl5tAu4/CU",
+	"DB1Vhtm62b1Lzfgb+z9ONCBDvxthTA21X+T7XKAiSBmxJxqVnpGMuVMpYXxwwW/ZUzRlmnStJvnk0dPH",
+	"vcCJKU1KCjk83ofHUSknEk5y6SH4AU2ohEdMaFawi169fLdkB8k5E6jRHUg1eehe0g/tszl0vzeBChFg",
+	"p53BweHBIWJUM0HnvHPaeXRwePAIspvNFGzah9ZosX+4WPWqAfuWxTJC/VQxETOVVef0tULOrNxOJI3x",
+	"TODrBZ+VN3ThgHeFJM++e90LQMgpVD95ZKA1cM04s5vMZcIjKIyRscCXcee08z0z39khW+veMWg77qPD",
+	"Q29rOvgIy0MeTs0syWEQCmGvmcd6yZg8F+SHd69+hDmfFafk5oKp56Wp+VkdYDR97EqMPMPB9C/cnPpv",
+	"YE5Njnn35kP3mn/LvfQ56BQ1qHWN/Kt79GWMczzG9al7JVvHh9/S2L3WgVdO1r9S1Rbsiydt+nppj76g",
+	"iatSV/C4dE7/+iHo6HQ2o2rhXLXnb15a7oNXJ4EjRWv9ZGTmyRFSwOhEd07/mlOO7nywPQCxP1SWpA8s",
+	"+4tpIgU7+KX5ANi+8QiMUhEnDAHURgsyhLaGAYloNHWYapTEtJliL6DZlnT7C72iOI4NqfdP9IpiT1Vi",
+	"tOPsP8sjU1aSoH3YP/vPTXnu8Lt4ghIdIlvsAn0E5NXLdwS4c8R6AWGzEYvjXOscceHqFjcSJ0aD/K2Z",
+	"GTv9/ejwkKDT21UvjJjWRKXC2lFOSTQyjabeErAycEStNUxJwq+YsM9bUY0XBUvU+gMMZD2lVuVamVRX",
+	"3T26Hmro911hSlyTdF4h439iSlxalkZKcvL+YEFR+tWS04WVZXrZpTksvj0ko4VBP579A3wKYPIYKRPM",
+	"GSLsE41MssgiJC0XzlzcTBEmAI9U19LaT3Mmzt+83IzY/LxyYlsmItcwAY2HxDJKZxBiW5rPutlXokOO",
+	"/b3DWjZcHIHve0/JSMlthTWARLVlh84hlrE67+zIzE6mnXWewVuh3oCMGfwwOiAs0YycHD6CgCKw7tbw",
+	"SoTdukVWiR3UkBj8YI1uOGb/RMRl33q0/q3lLPC1HDajHu7ch+BRB3s9TRJPOngD3Ei2V4OHhcvqlZpl",
+	"jmlQvN4Gr/y1VB/BcRU41z+qneiFCiDI0ZrNc3uK4IIW7OgkZtqgs3aZWn/k2hQu5BHjyt3BNObL5Y88",
+	"fEMn7IL/jUFabotn30HQkH2Y2wnDPZCHMjitYru1r3Lhk+tsw3W6Q74gpItXKnBl2qsWpuew6ng3ayTU",
+	"m68ZZrG90mA3LJVXvwgOw2HTJXD1XD/cItvJO4NYszo7GdVfOS4S75dmQ4P1rxQDnfGlFszkhVQjHsdA",
+	"z53jw+P1b3jH+heRvSWuVs9lugUe01tmHZ69FVnZh6BTuT+BIMryCfEJjsBeBJTbGXPhwuPhxkuqWk75",
+	"8LdSlOXnRs75kyidY3CFcqMzoD8yppHRAXzHEj7B1KMFRvRkUTzgSw2cIUUxczFAhBq81RslMvqIPi33",
+	"ktUZusP8QwiPMKWH9bpBfoY6d3JSmxTRfLEqx/P5OzpZdyzhmS/hAtgf5fJRLpP9XZzRTRWEnBLtxn8A",
+	"LzOmmFUlR8GzjlmTcPwK0zv10RLuMkcbujjDyBXU6YeK6tAp+UOHCzpPaAQBhTJhB+Q1Y7EmPmDhDMoj",
+	"+LhBgL0XEUuSUtil1QmOD58uH+b3kD5dOs+bLc3LMYyigzIbqNxD1a5hAuwTtaOGWwJp7HZC3jq79iFl",
+	"Vq2RUZTOKcbp2S8UnVupHXQKq2Rb+HXQOe0kEpS/X4+sggKpbZ83V0Ewe/AzQp40XoFsw8V8y6X4PaNS",
+	"9vmLMlEXc7lnpveBmR4fPl2x9cXIuDIJtMMGcalmNfBDplKPvi5ZLCeQvpCmj0VG16eKfa6BZainRH/9",
+	"H0kxTnhkCsE7PvjrAXBMwzDMBm5QOYbkgUMaAx96u1TWB0frd/KN1dAExhO/wFhyeLUFnb2hi0TS+J2U",
+	"P1KF2SrHg5M2RL2c9wcvHx3dWwKKqGJxfyxVH2NX+y6BsiG9EjJX+wgXAhSXwwHWPR6nOE/Wdzm9Dc+B",
+	"4IX27EgKRO1s1rp3XItuMLo/43oG3HxX5P8zSxI7npnV30epcRl+DkxBo7cOyL1C67sk9aNvNiP1t16K",
+	"7UILxGytGo2JdAtKVUlVKugANYpS7waaZBsz7iEqWpDldUNtUuoaa/AZNK/rVsQFySA1+jBdiCOEJJ6q",
+	"iris9mHbu1D71nvMClGvf2aLmymKHpGrk5nEdEK50MYFbUoxcXHxndaqX6G+wv3TzWp0+RtoZzXRwute",
+	"zV/J3tiref98al4DAEIhoP0jW/S56GNw614t3KuFrQmuSkWKpRqzMb+sagXhmzAYSN+oZG/4SPU8meL3",
+	"o4qB1KlRPIKy5nHrCpZza92aivW84ETn6A1PTR58xyqed1Q6HY5h0T0PRsEpuZ7yaOoRhfSl8InA9jX8",
+	"LdsvTaYsAXcd5h5DrlTxhm9GF0ReMaV4zFwAihucYjpNzKXI06hyTXAk7UfFyEc2N5iOlMbc2PZ/znBx",
+	"s+oXeIfgLoIrl4hTqi/F2/MLH29QxaqnmJRtn3Bxub68RaGVBxrvc7Msphmm2FFxKbiIgf1cLWUy2rXA",
+	"9FBiBaaLUS+hIUWpUnaULj0S8IrcMvi+LwVMnwzRv+VgJ12EckUbdnT29enDpbl1ThG4iXAR2W8s5Y0N",
+	"xCKPaZJ0tnCGPsuuhOo0VIRjpckZJqQIyNSQigx/+zzsESMzv7RPDazQ8AH5kX9kLnoF8+YCwv125tbL",
+	"F9bBM+f6Xgff6+D3Tgd3YlbOm2HK9lr6XkvfJUlCUWrUzFbSpGJxCly9Dxy9nyE/b/hOQSrXvSlkH7WR",
+	"vqK6n+NE1zpynUrVpxPFmO5bGu17sdTwjm3VaUFrPNb2yZiNuQBiWvPwfTV7fj9mjNc+qChdwMcsskp1",
+	"MYLGRcwwkevEwL1KCjDgEtjGCqqr01h3YQhZRb2POfMrYyvpfM5E3Af1HxPtISfQJ3Jk6ePF6EomDDeL",
+	"wCpZUgVO14LsRD5jlRgp8hzz9jH3F/IaLYWg9SOk6GfqOlZv0QERVoXL1XjI/tUNcZp2xNjDF47TxDUJ",
+	"lyIVV1fTWlFKa01HiISUdbMGjqw+CBQCPv1OYwyoy+P3ViIYBE0xn7D9uw/2RHLaYhEvLw9arGl5GV4K",
+	"V9zXGYcjqwg2TVhGYClmBfxrln8FuNty51llYZLO5607N3Lzrm81BDY7gy1CYAtQHvsY2PsXA7tKAjSG",
+	"vtp3GoSTD5LLCwLReMZFLqfc1w81M4aLSds8AP/4KbqIXJyefkBilrAJoARC4ZDMF4UFivq+lqI2dIFP",
+	"6APyF+dxGhTSBR2SkQMgrA1bfYajufAjv8UjVu2qwWjyq7KPuPq9RKLndF4hbNSfKlQNUCvFo+ka2mG0",
+	"6/JBbh++amqndoZlHFHVyEt5OcMryF3O66IQMPh0+VR+gQjUcvWiSt25E8yObO0/rcxo1xGlDc3faehC",
+	"S/7mY0v3fO7Luzu/Ol/YPYhGq2eA7Rl2gw5VlgLoi1qdVPldWW7kb5TtfHe3JxVJBWYAtsmdxMbfYNvn",
+	"+WDuzj6v5kEli8IUAftpwYzDm20yt/yMS7bWcoXadZ0hwtObc8KFTpUVpoR9mnPFNMQDfPftBdYtBtSz",
+	"JM6vJxVjZMGo0kEOjO2QrRtzMGnIrngMqPnQCReTEF9uthjbOx6KVQDaOx5u0/Ksp7QWVmi2P3sb9H5p",
+	"v42MiXSzLExdCsXN60vuOqerNsbjLYRw6DqbMhus13XzYsIuvsAXpYRCaKdEsYjPOQTC0AiiOwIimLF8",
+	"YaKk1kFW+n8MmqiIFgfkJwGBC1kttUrsAUDH1p+LzVXhHYYWuAmGnj0w249h4YiKj6H70W6Fn2jntDOW",
+	"qXLlQWDoMJtwRDXXEJsAE0oolmnpHA6eHo4e06P+cTRg/SfxI9p/Oh4c9k9GR9E37AkdxIfHYKK7Nc8Y",
+	"msd/D4EbnnaODo9O+odP+oeD9iEO9QvuCoS20qUHt8wU6xgiji++D9EHP0qc67q3s+f2KvzvOmKhSaXt",
+	"A0iw3jg0of55yz0wFcgx5vsZwgCaIhWEUZVwwKLGhstY1NWAUq6rsNs7DYXYxzOsIthMzGx3a7+CXKdU",
+	"94XsV/rzVblXUvkYWMY/cyD0jfVTVP/Wan9UlHW9myisXjtdb+4//C37ey0wSOPoszhkdFoSOrOqGQb/",
+	"4p+gfeJ79SCeTdrnHduBjTAf/oG9+/DrRvloouG7MQ83yyDwY1uN+FG0LjWfCGpShaXKMGDeGUoZrFke",
+	"xU6Tvi+wa4j3ApVyXXttb1B2ZT3u4iIFfXBl0+xx/+jwpqbZri9RVvdyp3cpmzHDDK5jzxT3dypf1Z1K",
+	"QRXLWeV6nrhTVQy/4NhRnniWfR1uANWWvVRNzQ+WENkgOx3qJPk6kQi5hnkww6wsRKFyJwCy16prL3y/",
+	"dwPDVtddA2+qW5E9e/q6dbamPc0uQKdUTawVWn8gc11svd62vbZWQ6NbIrXVTffMFc9aD8bWpKHVH9kv",
+	"oJ5NpTX0J2EktcmKfLswl6MnJ4dBAYtNGKKkhlKF53PFN0ggrJnurvW3FV3cqfK2AXf0mhsQ2p4t7t3o",
+	"teBUy/pJ391Grnal1765x2nbp/ptAcghAOws5lqxCVXxGpf4nAnNpejTCetn+XX+lT2Kxz0BVKu1VrpN",
+	"ik1vCxVvWyPrBjgfK/S+2mCQd0UQCX87V5fgD5dxvpg+QmpbUuOKyDkTBApw2+/c4XaRI5cC6sqW4qGJ",
+	"nicc4gYd4rY2eZ3pAp6GMwCz0aHvXh9cim9ZRFPNXEVOSP/ThBowMoNycqNHMXFgwBAJiBgQgBk+HjOE",
+	"7bA66emloCSh9sfyD1gkYgwFwbrHR0dkmP3eh5QlLvrj1FrvUICTfTKoHz7QYL66ChOXYs7kHJIzlEwn",
+	"WP91bjVjMSG/yFHgIFGuqR3aWOIQwfR9oF1Z3pguDojds1cvv3+giWM0lyJSLOaGQO0+eU3G0gp3XV4/",
+	"mIkckxFXZuoBKCoT7Trvg+dawaWooLr0EF3P0DmEWMJJwAWyagiQTNVu13ShrWlvH+BiYtfo3ZRdikIm",
+	"lcOV8RWIJ6liLjHm1cvvA5LV9SDIiQP3P8k4MvgU7JiwuK3vKyjgr2SjDRz+DAMW59aQFJbwmrots/s9",
+	"WvhyM3b1LgUsHzZBobh43AsK8Mxu4R749VoFr7JTI2hLnJV7YAXs4UT2VsUdK3TrMUJuze7YQ5Lszk65",
+	"z9E0ivXHCcWd16xp35sUiU1oi8ZpYjTgH2zy2lrQkhmf9K0Y78+41pbSGtFG4CkQ9jADqSK2x/j4whgf",
+	"3Jx6eDG8bQHXJtbj46MUscW0YXMsNsbmBS2moLxxgLGLWL3CeCOjCFW0vmNKzak+L/BBz710lsHj2Rno",
+	"xmdkiIXG/tucoZ5pGRcWGxfM6uK/pixl9Qk/rou3fihfVcE0N/hitbSvI/mlvOrrk17GFULYp77cr9ux",
+	"dgeVdMvntPaYltwtft/xWuwucmTOtRMapa6x9LeoxhWO5BWrZMswnoD1WUaHdZkvpUWCWMQcNKkuF6Z8",
+	"TL5oDgwOtHW6yiO4hndQnOZagpvI1SYQjMWumrpRVOixnU42NBZXUs6PNkw5Ly/al8ljqWxcc/4K6Tqq",
+	"6O0zWfbG8j01lpmIG+P6K7pc35Hz78PY3Sev3P8bOkejeY7IDpJVPDFDepUV8n0n1/cJKDfREs/1xwbV",
+	"aoYYAQ7bfAlUcgXY/sYaYqMV+vA3903ovlkf9VjWevP0k5hFHAGA+JhQsQhyKC+60IQbuOppimmsKn13",
+	"ZIU1RjKWZ7mP1vnKgxiXt/NOrK3NLrNLlAn32Juc2oeIa7vFJfpyv42GYiFNztmDIwbVLmotQmBz84QK",
+	"YT908V7c1Wxw1+M1Baa/g3nc1Az8MgUZPBPsnHoqKdmEU+aKG/ySasPHC5JbiZ1Nbb3vfFd3HfHYioEi",
+	"McY7YKD7G8690dZWIXYhtn3NRcQ8u1wNOL/Kzmtxb1qxBB3Z/zPajftgzvtZt8HJ6z7K6xaFdKtvZKJl",
+	"zeO54ZjbMvt70S9zL/qucMPgdRLSdVsVeCWOUBLz8Zgh1tUMAa2ksm8kXLDeTU1Q/M3bnlyP20Advrx4",
+	"UcI3LOIXnhE7bh4zZTnSeEw0YwQqIbjgzGtRf+P58uLF3QMb3uZlYnFCe/y8r9c6LVN7LX2XSPtWYRKC",
+	"ju++JaDeSxHzKx6nNCEXTF3xiBFrHiwj69UC6iF3kQJIlBtN7GL4Eegych44k/xvTVeHxUPxRS8OPfbd",
+	"CnS8TXHw/Nxbv3SyAicPfjFsaYy/plQZppJFe2u0uOZf5t6xtOt71Lw9i/56zNZN8e9KKtTquNw9VN7+",
+	"tvF2C3Q3k6iXVetMxyI+nn0PQPGwJl+miOwh8u4QIq+VPlfFyvOzK6lvO0VtKVuOm6DmldTrHUDlVTTM",
+	"OzHv9rB4v/PbyRKR3rmRdwNYPHc8MdGz8Ry+aXbZEJcjikUX7DpYbYBox3usPPDmr5pQwTUCJ01lEjfU",
+	"l3yDY/lSpSueUc36XGgmNMfa9oqN+SdvBo/pjCcLEB5NNSHwkdB+CvHlpsKKg60LNoqpDkU6GzHVOur+",
+	"9Q8Xr/GNxlatmRnKcQgpozusX7FUoXOlpgPvoFZ1qw447Gi96w0pfO92u19s1+6b25pC2D7oQUvlEh17",
+	"+0JutpwbpppZPojxApXybJgm//qHC4LnGoAApiz6yGLSnck4TVJNBgMEmksF/zWFXKdCC2eF9HmEK52l",
+	"4HY3mFQ+YQfkHCu7EarJEJ88iNC5Mmxyyb3xJRu+YCWLOFZMw7mzAmXQOe0Mjsgbqj6SC6MYlqWQ2kQy",
+	"tlznx/cDcvTt/7QEIK/tTvyYGvTElBncaWfw9PGgf3jUP/qmE3TYjPLEMjU6O5Af6Viq/+HGcCDVxNJB",
+	"ztit3IdHOkFnwq+Y8N9e0Jllfzl7Pu08PX5Ejp88JidPB0/tQAs88bQDuZD226kUDNyCJ98ckcHRo+OT",
+	"x+1deLhHX8Z55+hj77bbs/jfr9tOTHUfD3TfUKs47l1xe1fc7bviUFb0bbt9OmF7L9kOvGTUq0jdZcWM",
+	"omrW2055zLxd+MrD37IM5s9f3rT+nplMk7tlk6rJ3eUUzr2v66v2deW7eGfm1WaOIBjfOvDgP1389LqE",
+	"INx9++IZefLo6eOeN8xwoqeEjjQUBOQsiUEMLwIi0iQhUcKoAj4ooWGaECl82Qg0WaxwhV6Wi2lntlgm",
+	"nS2v1ZmjCbtz8bBNsMTbGmc7qbhdtsqOOqedFwk15JElNWfP2HWyu8nGTCkWF6yk2WJT82bXAMTlVu80",
+	"An81n/Qww3t+ubdgGvXIr8Mi2YeU30viuXd2xe8PszeHMWWG8kSTblXlOGvUIkD2794IeVgA8200SN5N",
+	"uc4HD7lugXNYUxGTaMqTIvBlJbw7IKMFiVKlpWq63bMtnxcG8jsI5c6n0yKQO5/6/krpflk3ZdJvpPHi",
+	"uSyeqC+ZeVw2emqvo4ZwloceXBg4Dtw++GNOus88KPaFA8XuPk/4hI94ws2CPFPcMMVpj7xlE1cBSZOj",
+	"w8FJQBSbkKNecCmGwCqG3pPyQJOu/e1RLyBD4B3wk/3D/vTM/qGYIOeRIYOn3zwlevCkh7gDQ8Xy1R0S",
+	"xfoqFfpS5ADJEBGEgmS0yJ9nOuTxsOL0tEJH12IbwyXFTQCNd3jRxWdzyhXERUkV8iQRYGBZcySv65Kh",
+	"Q1NDpnLGcKZTpojm2jBF5oppnIlMDeR2wzzch85pR6RGAUlmqc1AqkAFoa/fFYG4SQUd2bGhRVRsxBf8",
+	"CqeLCWcCEsXcw2Oa6MrTRvKEmRC6WP3kiEF5m0SaKfpFmx+1sw81HTOzWPMgHXGAhwztKzeZtWKO8Kd8",
+	"vmYi11J9DI2iXNgJsTjFfQ+vZJIKw5hyiaPNLURyNksFN4twTCN7CDlb02dEbavhWKoQDtnS0x8qZZxO",
+	"O+cH5A01wIkU1SEV+toJpF8HndNOIkFG/2rNe207sSyTTwQf84gKE16zJMEts8QbGU+tTlvEDW9t6efn",
+	"8MtcZq5G/95faO7dAV/dheb+pnJ/U7ld3nkOvQ2OgrFU/bn3N9e9YDW+uPDYmqpDoCD2URK3SGqPU1wY",
+	"1vfirgk7nCWxyyxQ/cokdgGz5rp3I9f9GdczcCI3obJ5ha0MZr5qaXJVFlDSYSZFdXh/EXwTO+/CUGUq",
+	"ZXfg1iUz/0jXFV3q3cDYW+WJqS2w1NInU1cHajs3TE3Rk9+FP6ZmXi3AuuuWde+iuc8umhYn4d4Vum3h",
+	"qQH+pNfUfRunSWJ5MKhBxMg0mvZ8blecJiavjsBVVoUqonNuaBIQELV2tli3bCpTzaYyiRshvXdR+WmH",
+	"jhI3EejWCz56xcXE8q8rmqTM43APHg8Ah/tD0Im5pujLCueKzbhVfdBYjRWDpsr7wD4ZRUlCUxGrBa4T",
+	"g+pnnaBTKbzre1AsnAHdd047PEvF6wSdrAxFOZf/MebyMzG1mxGHzUPMtshOlYsJpMisLAZ8YrUC3Pni",
+	"OoFMDkdMsDE3SzM59lP5yIXtypLZjcoGfyEk83blvPYG/d6g/93VEd67AvaugC+KH7AvPnyv7Nx6BbKN",
+	"wbtphawaQ9ffEvXx5WYb9/kVU4us5K4cEwZfOKzh8mirxi6j0bTIfqidETdZIJ2HMX97fpH3oHzdVqiJ",
+	"uspM/hbG8Bd88XdhIJdmtN40LgM+743ie2YUNxwdf/R2cobKwUilhu9N5EMzFyrf2q5mQcVnrRzAItdF",
+	"Xsk1YdzghXvMAgIAxEQKpq2hnaRQ3Hkjd9zbyq3yl4E+eImDL62A9kXLrxjOswn1wM089GjMOSOK2Zim",
+	"iXE30Jm4HkmZMCpuOcm/uLLrGV1p5ns2d7/YXOmQtDuZTZ7AnWes3IofMMfppKY6zeFHLuKhTxYBus0y",
+	"BkjXAwwExNGHzn8cSxUQIWdcMIYfwMDK/EtkxmYjphBNIKHagK21mM2YUTzqHZBvpZn63DRAGBixKpZB",
+	"gxexuINf1H3oMvn9cQeX2ihBz55zfMEShnIMwUKwumFekLQVfOdRDXzncf9w0B+ctPeoFZfsy7jSSpu2",
+	"96Ht2frvN8u/KP69j23vM9v7zG7fZ+ZEjA+cWVcWULNk3C9S695RtgNkgKm8LqlZuCmaGJmNvLuBGnYL",
+	"CTwl++Thb8WPa4E0N7drM7BNK6hrEQUqCt2dWHGdRuaaP7PPmf26MQZKtFr2W91bM26976VIxZs4rJYP",
+	"+kMm4s3LBN5orE1G6nMBEHflHROEEmv0lKvPnDkmCcxWG7qA5KCiUY911q+YIjFLmGFxbwk2YYkNPRfx",
+	"zezKL1NnkIm4Ggry6LBaahDt+BlWa7ymi+3sxucivmuAgzYMG92mO2Lb+xqDe3twrUpetu9WlA2sMwT3",
+	"Jf72eAy3RZhMxP0RG0vF+uAx3Bfd+zLoDc9FXNVl1msoN7XyWgZIvMv96w909XJXB2TME8MU5kJbTpBu",
+	"UnnPN+PihR3YHFTzsMpbnd6Vx0fQ5Fs39ru7uVyBNs7jeujyNIVfWkKX4xK2Ri3HFbjAl+4Ct9wvehv8",
+	"8jKp7O8171tOw+qD3XyJeYthGA3c6eFv+Mdab1NlcKfgR/I1BH2oSjcvMxv4ivMBhKslAYmkNkTPE27I",
+	"iJlrxoRfJawkiD42+BvjXbwz3Leeua/y2qcNkJj+LHXu7NQ22US4Wnv31e8BIjOPvAJKZNUoLX5Xp/lG",
+	"cJpIr2V3VTNPeOh07/48oWK1LgNPZM49bCJwq+RKINizXafK1CsjTgTjAN5A/7+DUM3CfFqIejvrvXy/",
+	"f/K9ntibJLs7RPjWPWQELRMXIw8nVZwPGUtVsDgKt0xzfFnExMMWuQLC9i1X6mRGP0LNcqYKorIu1Khw",
+	"bL5opFEJgckDATgYpALXz0CUPlQP9zXVU1gUxBNG/jiTSoD18gFCjBYAvyNCOywlk85pZ7bwYFAc7XcG",
+	"wIMiWhD7EI0g829KTch1yGd2qaidj2+tjC01W5CImvbO58Lif5mYpeLu70OW9hz963FROza/yjm9aVQT",
+	"VFr19T77M0bF9ZQnbNXTXPTnSk4A3nsfALUPgNplANQ+UmkHKX2rVKtMwaxP6ttYucydQU55bO2j9s+X",
+	"ndNQms4e3wgdP+stuzdZx1/WwbxZHUs36LuoZOm6amEg+pXcG4n32glc3KbMQ5Sdgl1ahK7TkMYzLlpV",
+	"s8yukbrIhcCsCEq1wwMS04WvVNRrmR3yJi8Y/wWBZdA6Cn0xSDke84j9D8XBcRezA/9skD1aLt34+OT4",
+	"0dHA/Wx3JBxRzXXntDO2A76W6mPOUN76ZglAL/9oChdUXI/DzFz/vCnX+UK1ILPx7o2uPYfcg6fujZ+9",
+	"8bM3fnZfwHFTDWQTNaqqEFWNn4e/+T/XX4L7ca7PpCgoP7duJjTWZ3S/76+fv/Lr58I+3rnxsJl57ka1",
+	"rlpjsVCjHJc4gOVvAfHKNgFlO/CXHIFzMrRII3D1FLe2QXZRUbHeojg8PBwMBpubADuvl1hp924rJq7h",
+	"XVnNxD0P++Ka/lcXGH4/CsZtwbUbdBVFdd+DdbX01Rag0Sru2gJmnPfcto/JeXt+cde4aQ2+23wa4UZu",
+	"3BxA9lvw4+wqYPjt+cWdRAvnO7DeO1wkgr2D+D47iMvHtSmOyLsVAO7bubLaMJJg++TZWt/xd4qOIS6o",
+	"EP1YdHsUxkf0Qhs2I10gBS6FoNxddc0lF0Zb/jOiItZkJmOW9ODSSwpW5VMH5DwLQxJklGsIqTA8IRxg",
+	"jUA79F7JWsSi7PR8Ua90lXn5ulpBBxbBPuJgi3CR7GCZiFg4ZyqErzqnT46+OTz8nLGr8zhNDBLS0eHR",
+	"SSfolFYcNlHOKBc42Y9s4UCRCk8Wf/p1AEtY/VpIqAyX0JEdZue1JFOWQJIuDvT00PJTfFZjURf/7IWc",
+	"serTg8LjrjKZf/ycJBJADiuvHAGcuWGfTOe08zPVUwhv8gFVPorKcGOXuuPDtOGGtZN35urG1c786C5m",
+	"flKYxStGE10a9g9QmQ0UgE3FwhdClcoPVvNdQfkCe39rsL812N8a7G8N9phRLkmd6n7MxlyAnraHTN+F",
+	"lg2aKqFEsOuqspor3yvU1iZldAdKea11//A3RXXoPq29jyjin2dXEiW1L0CtOkNMn0ltvOLNUZWe8CtW",
+	"DwZV1JXvwJ5tcgUWZrn3Av5/7F1bc9s4sv4rKL3EriJtx2PnzNi1Dz4zs7vZqtRJOdnzMtmiIaIlISYB",
+	"LQFaq0rNf99C4yJKIm3J1s0J9mU2Fgni2vg+dKO/1+3JWBjKPfLatajfbI6u7diwlNW1+RrVvNCDYW2q",
+	"NuA8LGGuCC/LGoWtydHF2S8ruzleQms34ejoZK0lF7ysy4wKUdMiaHidmf+1cdqfzh7htOSoggeugB33",
+	"nsGLNu0+WS55txmZnrSb/oAEp2C0nJHzdGBOZ35Sa5geT4/UfF5IneLciqmRYmqktWbcIbKc7ybnUXBA",
+	"WujR5AhHK8OPhCD82BnNOfUn9+tnwVwGZ60+i4914yZzaDLesclRNwHJ0wLPsxkuw9OaqHoMlQIGynSX",
+	"68HE32bGExddUaFMc6R4Gr7duGZvAsA9M9/l3vCJm4kvp3YxV2REOjtCOjFp5OaQUYz2fk1HsfsFNR9r",
+	"3bl5r7ZJ7xDL2C9uDcl8pvd2+Oc3UCJrdJdbQGOmgsROU3Weg1KyuibmswWgY9ueglO9FA6mRyDIEDS5",
+	"OD93sRV+RvkAC3ga19xiF/yIqGYBVUdYE2HNIcMa+07ENRHXRFyzB1xj9vJnbOUbBjMaUjz1WTW4HAYD",
+	"sLaGYViX1xUnpihii0KN3Ds83MsGlSzvOgLKqYbP9tv7ksn9P58z2zrewpmQFDb5imljt0puhg9nCHFa",
+	"klSjJMjyctoqRvFduoI+7my8Ynz4IceHLy6s2bp6hr5/8gw3+tNB4TeL6+doVkliBfqtJALRktHp8dx5",
+	"8xWhJJdVBXhuikwDY3bwxxNyI76IBlHBfaJ9xXLdME+4dK/wSSlgBitQBk43OvGLEFITOsAEi/qE+LYU",
+	"kjJg+Pxcc2hRAWVTMqZKJ4QqMjGs6WZchcFShFaVqQIXX8QH11ya5zDWwK4arEuFwhw7A0buAcaN9ukR",
+	"TE2bWYJxPFSQemzMqBiSr7L/RYR2hR4jFeS0yGundzeCkmC9Te80pg7BY1gzsgQeTMdWLinMXZ/m92jb",
+	"706+iK5Yem9n9pvghY65phh8YBZfFWIMLs4vMcigHo9nfz3/Cf/6Z9IrORKxPlVgc3kOIetTjF4w//ft",
+	"z9n5hTGJXkYZNYXFEFs7Abgvpr7Mn395e2l2lYUSzi8zLc0zeC6QV8C4zugQViv07dvzSwx0Z1zRPi+4",
+	"nmbjCkpel9n8kxe/vLtMeiBGZm2z7Mnnzy/OL/+cRWa4H9F0gH/mLGxwv4thYSbd+dn55en5OzQ2tj+r",
+	"HAfoLaJFWvHBIFMaxuEztvfdL80qYMCHedS9PJuQQTvrIj17t0aMh5+Iewp9D+sgZsmJMOA7VlMOPAFh",
+	"f6qpwdPtz/oNKv0q+6kcg4gx9DGGficx9GGOxvj5DbCQG8YMMl/m90kjdsIgy40SkrajidNv5h8Z/uNp",
+	"beRQzyviACIpeMm1SohFJISLXJaQkA/v/2YBe0J+u/3d/Dx2ShUOIdnWd4TINyDw9vl8p8shtDZGeb5y",
+	"neS5kdw1rV/PWeln5doh8ZahTkZSwdwB4dy+aqzqoNZ1BdfhlWBxXhAo/3zOupE4+cdIF5KhdtpFjtzh",
+	"yHqx776xGw99Xyx4t5HvT9lDH/geTWIkP91+09XJzByoTNEEvW7aE0PjD31OxrD4rYXF+zN1ihljhNRk",
+	"Crrhtbg4+4VIYVCGeeB4R3TmFE3Hc4LGFnFYu3NGqAlUyuCJmdH4KvtESzKWRXFCfqf5iFD0nABr+CJs",
+	"ozgtmpFiKC2MHpo5v4wrmSvPEWeemBb3g43bkwVD5wxX5B7GOiElre6BfREhis+5PczDVl7rTRDEmNUj",
+	"xFuhT+Or7L9RDgcoUnClHd60wOuLsMgrIAVTfn9KRnJCyjoftfk8/onjs2GfxxxCOt8YQvqn24b+Ifut",
+	"/l/nhrrGoQ9TgWrij34XVn08go4oLB5B/zhH0DGC7UfLw+6DBZKWPRwVKr3Ud2O3LykDUguGx6WYs9Dm",
+	"SjmiZjt5DnAKQMnleU9zqmEoK/5EZNpkJAvwyeFJTjUt5LB2kR8MBhTTCHgQMYuqkRNBZp8wFVcjWWkE",
+	"DAlCwzEdAjtuD137ZL/366yO25QNnvvY9OnQrlm7YmTXIUd2rT53DXpeZ8aGxWe/tReVqRuGElOuylND",
+	"N+aX4FLDk9nOlxfcQM4CHqAw+z0NT+NNFa5JBYbiK0JtD01GgAaWEsYryE1nTJ2pmpJ+PXUS7a36wvPr",
+	"a78hTQXLXEt9etBCimGmoSqzXJZlLbg2VWTjjLqJiaeuiUs/OaQVA8HFMHNJJ92p8t+hGM+61z5ljFaN",
+	"OScxweXqmsDzHbYnXeCFUYsBONFaf7/sZwEVTf1Nn8hrYmhNJFMHFTHTgDUdwCcAntWhWsepspt3qRUA",
+	"7uJJd1bP4C+q7pdca2Dob8eFyIcilYMB+XcNNVzb7r0zIDDzaDDD4Jm/DGih4M7lWjev+t/VG4u/8E2z",
+	"6d/Z41qDIN+oE+I/jhe47wgXeVEzwLvZdSWAWfFicnTn/5BVQJUUd0SBPm47jkUCZhv+Edu9XzWKNcUi",
+	"TJWDWsTShSTTgVeuS6S/nIR9iUDWjBeRg8E1wfEwTEEqe4vMDYd5rOvGUsu4zlXbreu+lAVQseWrSo0R",
+	"XEHr2HRIJLMHrXNsl/FEVvdISdVxt5jF2rrlK6f3bLOLp9/Mfx4NHPSSVAbdDAZEAYTVxytk3oXZsqzb",
+	"SktNC0VohddzHIs3n3ij2szV36BprXq7WVKduoAFjZl0X7smYEEbOZ9xYtoDTpyXu1hnSVCzeo5QYEGf",
+	"m0vXLjIyppVW10TWOpcl2JVYGbKdA7PLcdWYwPmFuYeowMmI6kzLzHqje1e9ofR4kdEpyUHoCi83fq5B",
+	"MTpVa5zSzNq26SDAlqJ3Gga4gqELIoLR4MUzmHYKbKZG6uwdS0ugYjLiRVd8Hz7NRTqu5LACpR57LKbH",
+	"jQKRK+RnbW5nL9q2n8K9p26Wrx9i1tysO6LLZtTTsFNl6KkjAxNHTkVNC5JLhWcHZs66IP8ZeWBQwBDz",
+	"iSArvSa0Lx/QzbNAgo8uzn6yBxRpeCfFd+6OT8gN1oQarnwP/rAJo8XosAJgV4iYDJ4pCC1lLcJphhsK",
+	"U8mEqHHBNemDngAIX0urW4dBaO4uPmF8MIAKhL8IZQrigqF1ewD/BZR3I3ezh/0BRxtZsC3YDC5Jduu5",
+	"GkF+r6wPC2iVUcEyBtoud+eiMqVxgRLvmelx//cR0EKPppmiA8gmUBT+BzPC4R8lFXQIqJxnJdqy3Eyw",
+	"UEoJoFVmoxSAZVZWz/1mBy7jIkN5aRkKrbi6V5ktOtRTjSHnA55jI8ZORs7/aCdwZidWwDpLw9u76vmJ",
+	"hdPKLAeqG6GMBGu/hhZ0QYWf4AcIuF4ItH7EjHcHiYoGASi2A5w227tRmKPlPRhbjFsdYRJDG9DXbWOT",
+	"gsG0biaLcuTA7DZ4Rsqk2TeOFkEPqWCAXgW+Ub9SRNJQXjlwAoJ13s52j2AwZrIHOB58HzHfYbzGs7WF",
+	"kI94wVKMy0rR45mOoeKSpVrKtJBi2DH7lt5TKdrZt+dnKZ76tL82Ax2pBR1pgARdL1SQ69TFRqU5rSAd",
+	"yRJSpen0qUouvAz/QU8eCzEJHa8NaMmLaephVEqV4kpToXFdCshBKdr5NleD1B82PtW6ggtIZa0VZ5A6",
+	"g2P7v8s6LNeJq1SPwNV29ddMUwZo4x+xQzikDjd2POZb6i+BdcTCg2mi0JwWduQY1aBWfbgWvDPMxPmD",
+	"U4vm04Fd6h1R9uJeyIlIF2NTVrSwhxJx8N1cc/vEhyKQWUPDE5fUjYshAZqPCI7quicNSx6BJ08b0CWx",
+	"jbMGF1EqlT0pEECO3ORLiJnVjr//u6ZCcz1NyAA3XJFPE8wHqBIyI5HEkshjouXciYx18pnS39gJYx0M",
+	"2HfuvljDC2h6uBzXGtgKii+MWXe3gFfD6v2atrLpmVONnx+XD7ISZo49cMW16c4RBptSNZqJs/eSHgiW",
+	"YU5UTPX2Lj37n/TsbS/phUHqXRmejhkSei10v3cVwmA8X/ek33H9P3reNGej6ZCDADOn/XToXfUue0lP",
+	"aVrpRkUuQ0XQMJqG1pX7V2YmVDOt3Vps3Qz0ezGu9c5jY1ej642smFxADJONLppXSCx34cWJlDFSxu+G",
+	"MkYGGBlgNwOMpO6wSJ3LwtigPAt0xRp9579coivH2/UrI9M7/Wb+4+MrGRRgk5nMD+UtlPLBVM62wuZS",
+	"b7bDUIXAplSDY60iOWXKfjm3+lcMzoxAOALhGM70nWk/RYwZMeZrwJgRNm4KNlpE1Am2XogKk+70202k",
+	"ijqjFtY0Ujs4qGpQywlZ+eKNu/P5RlmBoIuzi9as3A0MuDUkF77RsbG98DA1wrgDuGPj5y9tcCx/6Ix/",
+	"F4Qy5ib68au5c/O08wh9Fs4JV+s2Gof3bAKPW7idg+lY7B0c60fbqAPNfXxDRC+6xEzx7w7ZJRbpd6Tf",
+	"kX5H+h39SpHzR84fOX/k/I9yfkTHHch8u44gm7xnCzF/t1iwQgV0F8FviYaWeJnP4htLO7CxSXMfo0qK",
+	"VWiF+cYrvHM3d9OscbnO9hBXpORK4RpaWTcIS8SaxCtm38EVs4j0DyopQLyFFKH/q8/teLuX7Iz7xlYG",
+	"IjyFQmz7He4gR32a35snEJccb//eRQUPXG0jycMnTTHVNsEvNI7AnZ3Edlw5NR4LOYNFEfAfTURd9p20",
+	"asj/2sioNleOMTxTNVNlqoXmhTNO7utchVdOyGfM9SCknXArgD3TSfsEe/sL+g/DE2P9I/L6sZCXLzgC",
+	"rx8j5ClioM3fLzUo4HkgYLbhb/cYyqKzbSAgLFjN+7oHsgoZtK+dWBL+4Jetd3nbBLjrIhX7zYNBKvGo",
+	"JwKO6NSNlwsjIIn+2OiPfdwfO6IqFTK1iTDifcDo5N0cCEdQGHBoE4KSIwtBF9Dnhq4ANjV11em3r7L/",
+	"qKLCjSD+DfJV9m3mVdxIEqu1TcW0oSiqCNdkRDEc1AuS2lDR8LDL6N0a9t1Uvd4icH1CXNvJj0edksOK",
+	"516YikFQ08O0Dcj8NyVI1iVp/5B9pJ6PrrNTJ2j/qBaulcR0tLzZ5MSwdjkhYxRjay6wmaTv0djwellb",
+	"LQnD4a1gPrF6+ZhsczKamnU6oQqTcjaLOk5IH6WClazaNXP94vnVtWR3qk2Lt1R8RmmQ4wJcluq5xjZt",
+	"TZuQkvs5k6KYzikoOdHW3hXKMyW7VVSa7+AVZILtQERzdXiySi9ZyYdizkyjIK8rvGbwx7deH2gF1U1t",
+	"EOAf/zIrwWBKX+qyNRtJpa2YnhjazL9M5rW1VTabnUvMXtVCBYVkLgxMz+Ga3JX03hBWVJKrHkARKUgh",
+	"c1qYkq9+Pvv5DKFRXRW9q94pHnm5fluszt8xP3lCKqDMYsyZoLjQBi6Z70MxIEcl6Irn9sYLfpaZz1Ki",
+	"wPSRBtTGAgFVQj7+b/bh98+373/9lN389tstVsYrtXnrqVoMmFO+JbWCytbEsLtKJaFWFRT27REfq5DI",
+	"Xo+gbHzDmr+W8vFcMrGF2uINBW2CNfulX00bb3JNoOBD3ucF19NG+Y3nWz7y/1ApgzBZOGjAHM/uhpWa",
+	"Kg2lIke3N5+OicbE6eh/d8ndXVJ9LrRsZty381s1KtFSeEtlPjqa5wvA5lkw/WDr6e4yzvff/Est5To7",
+	"pxCmlxIFw6hY1Amw789Gz0knEgY5nrM32zOoBaZztBEBLV80UwzV+1VC7PLmtJgD2kdLeejNHOb9WoM6",
+	"xkp4g3Myt+NZQ7L8yc8Lot7avGq7cEnhu1mi07tcLhDnFR2CyLlpxftPfyWeBdtiGZ36opt9Ex7qLNNU",
+	"qUmAEnfPtHFpNSxtPiNWjW/M86fl7/w2d3KCZb0XjD9wVtOC+JX711owK0mBQ9Iof3bDq6On6XgMgqV4",
+	"SRaNNNEV5UVz3Zm/GgP83wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
