@@ -25,6 +25,7 @@ import (
 	"github.com/pbudget/pbudget/internal/app"
 	"github.com/pbudget/pbudget/internal/auth"
 	"github.com/pbudget/pbudget/internal/config"
+	"github.com/pbudget/pbudget/internal/jobs"
 	"github.com/pbudget/pbudget/internal/postgres"
 )
 
@@ -167,9 +168,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.List
 		ln.Close()
 		return err
 	}
+	queue, err := jobs.New(db.SQL(), log, jobs.Config{})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	handler, _, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Background: workCtx})
+	handler, _, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Jobs: queue, Background: workCtx})
 	if err != nil {
 		ln.Close()
 		return err
@@ -183,10 +189,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.List
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSweep()
-	go app.SweepIdempotencyKeys(sweepCtx, db, time.Hour, log)
-
 	if cfg.PprofAddr != "" {
 		// Profiling stays off the API port, and off unless asked for.
 		go func() {
@@ -208,6 +210,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.List
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	// Running jobs get what is left of the timeout; any still running then is cancelled and is
+	// picked up again, where it stopped, by the next instance to work the queue.
+	if err := queue.Stop(shutdownCtx); err != nil {
+		return fmt.Errorf("stop jobs: %w", err)
 	}
 	log.Info("stopped")
 	return nil

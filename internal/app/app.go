@@ -23,6 +23,7 @@ import (
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/httpapi"
+	"github.com/pbudget/pbudget/internal/jobs"
 	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/plan"
 	"github.com/pbudget/pbudget/internal/postgres"
@@ -36,7 +37,9 @@ type Options struct {
 	Verifier *auth.Verifier
 	Log      *slog.Logger
 	Now      func() time.Time // nil means time.Now
-	// Background, when set, runs the service's background work (uprating jobs) until it ends.
+	// Jobs is this instance's job queue; nil: New makes one (which is then never stopped).
+	Jobs *jobs.Queue
+	// Background, when set, makes this instance work the job queues until it ends or Jobs stops.
 	Background context.Context
 }
 
@@ -48,8 +51,25 @@ func (b chargingBudgets) ApplyContribution(ctx context.Context, a actor.Actor, p
 	if err != nil || bud == nil {
 		return nil, err
 	}
+	applied := appliedOf(*bud)
+	return &applied, nil
+}
+
+func (b chargingBudgets) ApplyContributions(ctx context.Context, a actor.Actor, cs map[uuid.UUID]charging.Contribution, reason string) (map[uuid.UUID]charging.Applied, error) {
+	buds, err := b.Service.ApplyContributions(ctx, a, cs, reason)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]charging.Applied, len(buds))
+	for personID, bud := range buds {
+		out[personID] = appliedOf(bud)
+	}
+	return out, nil
+}
+
+func appliedOf(bud budget.Budget) charging.Applied {
 	v := bud.Current
-	return &charging.Applied{BudgetID: bud.ID, WeeklyCost: v.WeeklyCost, WeeklyCharge: *v.PersonWeekly, Steps: v.ContributionSteps}, nil
+	return charging.Applied{BudgetID: bud.ID, WeeklyCost: v.WeeklyCost, WeeklyCharge: *v.PersonWeekly, Steps: v.ContributionSteps}
 }
 
 // Services are the domain services of one database.
@@ -67,8 +87,8 @@ type Services struct {
 	Audit       *audit.Service
 }
 
-// Build wires the stores and services of db.
-func Build(db *postgres.DB, log *slog.Logger, now func() time.Time) Services {
+// Build wires the stores and services of db; q queues their background work.
+func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queue) Services {
 	auditStore := postgres.NewAuditStore(db, now)
 	personStore := postgres.NewPersonStore(db)
 	rasService := ras.NewService(postgres.NewRASStore(db), auditStore, db, now)
@@ -83,7 +103,7 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time) Services {
 		RAS:         rasService,
 		Budgets:     budgets,
 		Funding:     funding.NewService(postgres.NewFundingStore(db), budgets, auditStore, db, now),
-		Charging:    charging.NewService(postgres.NewChargingStore(db), personStore, chargingBudgets{budgets}, auditStore, db, now, log),
+		Charging:    charging.NewService(postgres.NewChargingStore(db), personStore, chargingBudgets{budgets}, auditStore, db, q, now, log),
 		Audit:       audit.NewService(auditStore),
 		Plans: plan.NewService(plan.Deps{Store: postgres.NewPlanStore(db), Budgets: budgets, People: personStore, Reach: people,
 			Providers: providerStore, Settings: settings, Audit: auditStore, Tx: db, Now: now}),
@@ -107,10 +127,19 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(o.DB.SQL(), "pbudget"),
+		jobs.NewQueueCollector(o.DB.SQL(), o.Log),
 	)
-	svc := Build(o.DB, o.Log, now)
+	q := o.Jobs
+	if q == nil {
+		if q, err = jobs.New(o.DB.SQL(), o.Log, jobs.Config{}); err != nil {
+			return nil, nil, err
+		}
+	}
+	svc := Build(o.DB, o.Log, now, q)
 	if o.Background != nil {
-		go svc.Charging.Work(o.Background)
+		if err := q.Start(o.Background, WorkerDeps(o.DB, svc)); err != nil {
+			return nil, nil, err
+		}
 	}
 	e, err := httpapi.New(httpapi.Deps{
 		Log: o.Log, Verifier: o.Verifier, Councils: svc.Councils, People: svc.People, Assessments: svc.Assessments,
@@ -125,23 +154,7 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 	return e, reg, nil
 }
 
-// SweepIdempotencyKeys deletes expired idempotency keys every interval until ctx ends. Several
-// instances may sweep at once; the deletes are idempotent.
-func SweepIdempotencyKeys(ctx context.Context, db *postgres.DB, interval time.Duration, log *slog.Logger) {
-	store := postgres.NewIdempotencyStore(db)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := store.DeleteExpired(ctx, time.Now())
-			if err != nil {
-				log.Warn("sweep idempotency keys", slog.String("error", err.Error()))
-				continue
-			}
-			log.Debug("swept idempotency keys", slog.Int64("deleted", n))
-		}
-	}
+// WorkerDeps are the services the background workers of db call.
+func WorkerDeps(db *postgres.DB, svc Services) jobs.Deps {
+	return jobs.Deps{Uprating: svc.Charging, IdempotencyKeys: postgres.NewIdempotencyStore(db)}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/pbudget/pbudget/internal/charging"
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/date"
+	"github.com/pbudget/pbudget/internal/jobs"
 	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/ras"
@@ -18,7 +19,11 @@ import (
 // Seed creates the demo council (code demo) with a RAS version in force for each assessment type
 // and the England 2025/26 charging rate table, idempotently: what exists is left as it is.
 func Seed(ctx context.Context, db *postgres.DB) (council.Council, error) {
-	svc := Build(db, slog.Default(), time.Now)
+	q, err := jobs.New(db.SQL(), slog.Default(), jobs.Config{})
+	if err != nil {
+		return council.Council{}, err
+	}
+	svc := Build(db, slog.Default(), time.Now, q)
 	c, err := svc.Councils.Ensure(ctx, "demo", "Demo Council")
 	if err != nil {
 		return council.Council{}, err

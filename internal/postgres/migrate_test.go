@@ -2,14 +2,18 @@ package postgres_test
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"sync"
 	"testing"
 
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivermigrate"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/testdb"
+	"github.com/pbudget/pbudget/migrations"
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
@@ -49,7 +53,15 @@ func TestInstancesStartingTogetherMigrateOnce(t *testing.T) {
 	db, err := postgres.Open(ctx, dsn, 1, testdb.Logger())
 	require.NoError(t, err)
 	defer db.Close()
+	files, err := fs.Glob(migrations.FS, "*.sql")
+	require.NoError(t, err)
 	var applied int
 	require.NoError(t, db.SQL().QueryRow(`SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied))
-	require.Equal(t, int(target), applied, "each migration applied exactly once")
+	require.Equal(t, len(files), applied, "each migration applied exactly once")
+
+	m, err := rivermigrate.New(riverdatabasesql.New(db.SQL()), nil)
+	require.NoError(t, err)
+	var riverApplied int
+	require.NoError(t, db.SQL().QueryRow(`SELECT count(*) FROM river_migration WHERE line = 'main'`).Scan(&riverApplied))
+	require.Equal(t, len(m.AllVersions()), riverApplied, "River's tables are migrated by the same step")
 }
