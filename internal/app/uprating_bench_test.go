@@ -149,13 +149,13 @@ func facts(i int) charging.Facts {
 	}
 }
 
-func seedRAS(b *testing.B, svc app.Services, a actor.Actor) {
+func seedRAS(b testing.TB, svc app.Services, a actor.Actor) {
 	if _, err := app.SeedRAS(context.Background(), svc, a); err != nil {
 		b.Fatal(err)
 	}
 }
 
-func completeNeeds(b *testing.B, svc app.Services, a actor.Actor, personID uuid.UUID) {
+func completeNeeds(b testing.TB, svc app.Services, a actor.Actor, personID uuid.UUID) {
 	ctx := context.Background()
 	yes := true
 	f := assessment.Facts{ImpairmentOrIllness: &yes, SignificantWellbeingImpact: &yes,

@@ -127,6 +127,10 @@ func (e *NotInForceError) Error() string {
 // and their budgets) for a fraction of a second.
 const upratingBatch = 500
 
+// SetUpratingBatch sets how many people one transaction of an uprating job takes (default 500):
+// tests make jobs of a few batches with a few people.
+func (s *Service) SetUpratingBatch(n int) { s.batchSize = max(1, n) }
+
 // StartUprating queues a job that recalculates with table id every current full assessment made
 // under an older table. The job and its background run are written in one transaction; the run
 // waits for the table's first day.
@@ -238,7 +242,7 @@ func (r *upratingRun) walk(ctx context.Context) (int, error) {
 	for range upratingWorkers {
 		g.Go(func() error {
 			for batch := range batches {
-				if err := r.batch(ctx, batch); err != nil {
+				if err := r.recalculateBatch(ctx, batch); err != nil {
 					return err
 				}
 			}
@@ -250,7 +254,7 @@ func (r *upratingRun) walk(ctx context.Context) (int, error) {
 		defer close(batches)
 		var after *Candidate
 		for {
-			batch, err := r.store.Candidates(ctx, r.job.CouncilID, r.table.ValidFrom, r.job.ID, after, upratingBatch)
+			batch, err := r.store.Candidates(ctx, r.job.CouncilID, r.table.ValidFrom, r.job.ID, after, r.batchSize)
 			if err != nil || len(batch) == 0 {
 				return err
 			}
@@ -282,7 +286,7 @@ type upratingRun struct {
 // day: new assessments, the old ones superseded, new budget versions, report lines, audit events
 // and the job's progress, all written in a few multi-row statements. A person whose recalculation
 // breaks a rule (a missing MIG rate) gets a report line saying so and keeps their assessment.
-func (r *upratingRun) batch(ctx context.Context, batch []Candidate) error {
+func (r *upratingRun) recalculateBatch(ctx context.Context, batch []Candidate) error {
 	began := time.Now()
 	var prog Progress
 	err := r.tx.WithinTx(ctx, func(ctx context.Context) error {

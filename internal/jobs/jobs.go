@@ -74,16 +74,26 @@ type Queue struct {
 
 // New returns a Queue on db, the service's pool. It can insert jobs at once; Start works them.
 func New(db *sql.DB, log *slog.Logger, cfg Config) (*Queue, error) {
+	return newQueue(db, log, cfg, nil)
+}
+
+// newQueue is New with more workers, for tests.
+func newQueue(db *sql.DB, log *slog.Logger, cfg Config, more func(*river.Workers)) (*Queue, error) {
 	q := &Queue{log: log}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &upratingWorker{q: q})
 	river.AddWorker(workers, &sweepIdempotencyKeysWorker{q: q})
+	if more != nil {
+		more(workers)
+	}
 
+	poll := cmp.Or(cfg.PollInterval, time.Second)
 	client, err := river.NewClient(riverdatabasesql.New(db), &river.Config{
 		ID:                cfg.ID,
 		Logger:            log.With(slog.String("component", "river")),
 		PollOnly:          true,
-		FetchPollInterval: cmp.Or(cfg.PollInterval, time.Second),
+		FetchPollInterval: poll,
+		FetchCooldown:     min(poll, river.FetchCooldownDefault),
 		Queues: map[string]river.QueueConfig{
 			QueueDefault: {MaxWorkers: cmp.Or(cfg.DefaultWorkers, 4)},
 			QueueBulk:    {MaxWorkers: cmp.Or(cfg.BulkWorkers, 1)},
