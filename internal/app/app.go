@@ -96,6 +96,9 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 	people := person.NewService(personStore, auditStore, db, now)
 	providerStore := postgres.NewProviderStore(db)
 	settings := council.NewSettingsService(postgres.NewSettingsStore(db), auditStore, db, now)
+	chargingService := charging.NewService(postgres.NewChargingStore(db), personStore, chargingBudgets{budgets}, auditStore, db, q, now, log)
+	// An uprating job takes at most a quarter of the pool, so that requests keep the rest.
+	chargingService.SetUpratingBatches(charging.UpratingBatches{Concurrent: min(4, max(1, db.SQL().Stats().MaxOpenConnections/4))})
 	return Services{
 		Councils:    council.NewService(postgres.NewCouncilStore(db)),
 		People:      people,
@@ -103,7 +106,7 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 		RAS:         rasService,
 		Budgets:     budgets,
 		Funding:     funding.NewService(postgres.NewFundingStore(db), budgets, auditStore, db, now),
-		Charging:    charging.NewService(postgres.NewChargingStore(db), personStore, chargingBudgets{budgets}, auditStore, db, q, now, log),
+		Charging:    chargingService,
 		Audit:       audit.NewService(auditStore),
 		Plans: plan.NewService(plan.Deps{Store: postgres.NewPlanStore(db), Budgets: budgets, People: personStore, Reach: people,
 			Providers: providerStore, Settings: settings, Audit: auditStore, Tx: db, Now: now}),

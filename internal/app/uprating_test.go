@@ -30,7 +30,7 @@ func instance(t *testing.T, name string) app.Services {
 	q, err := jobs.New(db.SQL(), testdb.Logger(), jobs.Config{ID: name + "-" + uuid.NewString()[:8], PollInterval: 100 * time.Millisecond})
 	require.NoError(t, err)
 	svc := app.Build(db, testdb.Logger(), time.Now, q)
-	svc.Charging.SetUpratingBatch(testBatch)
+	svc.Charging.SetUpratingBatches(charging.UpratingBatches{Size: testBatch})
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, q.Start(ctx, app.WorkerDeps(db, svc)))
 	t.Cleanup(func() {

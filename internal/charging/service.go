@@ -116,20 +116,20 @@ type Store interface {
 
 // Service is the charging use cases.
 type Service struct {
-	store     Store
-	people    People
-	budgets   Budgets
-	audit     audit.Recorder
-	tx        txn.Transactor
-	jobs      Enqueuer
-	now       func() time.Time
-	log       *slog.Logger
-	batchSize int // people an uprating transaction takes
+	store   Store
+	people  People
+	budgets Budgets
+	audit   audit.Recorder
+	tx      txn.Transactor
+	jobs    Enqueuer
+	now     func() time.Time
+	log     *slog.Logger
+	batches UpratingBatches
 }
 
 // NewService returns a Service; jobs queues its background work.
 func NewService(store Store, people People, budgets Budgets, auditor audit.Recorder, tx txn.Transactor, jobs Enqueuer, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{store: store, people: people, budgets: budgets, audit: auditor, tx: tx, jobs: jobs, now: now, log: log, batchSize: upratingBatch}
+	return &Service{store: store, people: people, budgets: budgets, audit: auditor, tx: tx, jobs: jobs, now: now, log: log, batches: defaultBatches}
 }
 
 func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
