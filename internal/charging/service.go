@@ -91,7 +91,7 @@ type Budgets interface {
 // People reads the people assessed.
 type People interface {
 	GetPerson(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (person.Person, error)
-	// GetPeople reads the people of ids that exist, in id order (the order of their locks).
+	// GetPeople reads the people of ids that exist, in the order of ids (the order of their locks).
 	GetPeople(ctx context.Context, councilID uuid.UUID, ids []uuid.UUID, forUpdate bool) ([]person.Person, error)
 }
 
