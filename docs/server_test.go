@@ -58,7 +58,10 @@ func startDevServer(t *testing.T) devServer {
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "bin"), 0o755))
 	require.NoError(t, os.Symlink(filepath.Join(binary.dir, "bin", "pbudget"), filepath.Join(dir, "bin", "pbudget")))
 
-	env := append(os.Environ(), "DATABASE_URL="+testdb.DSN(), "PB_LOG_LEVEL=warn")
+	// The test's own database, as make run provisions one: migrated by the owner, served by the
+	// runtime role (whatever .ci/devdb exported for the development database).
+	env := append(os.Environ(), "DATABASE_URL="+testdb.DSN(), "PB_MIGRATE_DATABASE_URL="+testdb.OwnerDSN(),
+		"PB_LOG_LEVEL=warn", "PB_METRICS_ADDR=off")
 	pbudget := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command("bin/pbudget", args...)
@@ -112,6 +115,7 @@ func startDevServer(t *testing.T) devServer {
 		}
 		select {
 		case err := <-exited:
+			exited <- err // for the cleanup, which waits for the exit
 			t.Fatalf("pbudget serve exited: %v\n%s", err, logs())
 		default:
 		}

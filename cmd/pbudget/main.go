@@ -25,6 +25,7 @@ import (
 	"github.com/pbudget/pbudget/internal/app"
 	"github.com/pbudget/pbudget/internal/auth"
 	"github.com/pbudget/pbudget/internal/config"
+	"github.com/pbudget/pbudget/internal/jobs"
 	"github.com/pbudget/pbudget/internal/postgres"
 )
 
@@ -239,9 +240,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln, metrics
 		closeAll()
 		return err
 	}
+	queue, err := jobs.New(db.SQL(), log, jobs.Config{})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	handler, reg, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Background: workCtx})
+	handler, reg, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Jobs: queue, Background: workCtx})
 	if err != nil {
 		closeAll()
 		return err
@@ -255,10 +261,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln, metrics
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSweep()
-	go app.SweepIdempotencyKeys(sweepCtx, db, time.Hour, log)
-
 	if cfg.PprofAddr != "" {
 		// Profiling stays off the API port, and off unless asked for.
 		go func() {
@@ -288,6 +290,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln, metrics
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	// Running jobs get what is left of the timeout; any still running then is cancelled and is
+	// picked up again, where it stopped, by the next instance to work the queue.
+	if err := queue.Stop(shutdownCtx); err != nil {
+		return fmt.Errorf("stop jobs: %w", err)
 	}
 	if metricsSrv != nil {
 		if err := metricsSrv.Shutdown(shutdownCtx); err != nil {

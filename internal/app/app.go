@@ -26,6 +26,7 @@ import (
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/httpapi"
+	"github.com/pbudget/pbudget/internal/jobs"
 	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/plan"
 	"github.com/pbudget/pbudget/internal/postgres"
@@ -39,7 +40,9 @@ type Options struct {
 	Verifier *auth.Verifier
 	Log      *slog.Logger
 	Now      func() time.Time // nil means time.Now
-	// Background, when set, runs the service's background work (uprating jobs) until it ends.
+	// Jobs is this instance's job queue; nil: New makes one (which is then never stopped).
+	Jobs *jobs.Queue
+	// Background, when set, makes this instance work the job queues until it ends or Jobs stops.
 	Background context.Context
 	// Collectors are registered on the service's metrics registry beside its own: the hook for
 	// metrics of parts built outside New (queue gauges, for one).
@@ -54,8 +57,25 @@ func (b chargingBudgets) ApplyContribution(ctx context.Context, a actor.Actor, p
 	if err != nil || bud == nil {
 		return nil, err
 	}
+	applied := appliedOf(*bud)
+	return &applied, nil
+}
+
+func (b chargingBudgets) ApplyContributions(ctx context.Context, a actor.Actor, cs map[uuid.UUID]charging.Contribution, reason string) (map[uuid.UUID]charging.Applied, error) {
+	buds, err := b.Service.ApplyContributions(ctx, a, cs, reason)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]charging.Applied, len(buds))
+	for personID, bud := range buds {
+		out[personID] = appliedOf(bud)
+	}
+	return out, nil
+}
+
+func appliedOf(bud budget.Budget) charging.Applied {
 	v := bud.Current
-	return &charging.Applied{BudgetID: bud.ID, WeeklyCost: v.WeeklyCost, WeeklyCharge: *v.PersonWeekly, Steps: v.ContributionSteps}, nil
+	return charging.Applied{BudgetID: bud.ID, WeeklyCost: v.WeeklyCost, WeeklyCharge: *v.PersonWeekly, Steps: v.ContributionSteps}
 }
 
 // Services are the domain services of one database.
@@ -73,8 +93,8 @@ type Services struct {
 	Audit       *audit.Service
 }
 
-// Build wires the stores and services of db.
-func Build(db *postgres.DB, log *slog.Logger, now func() time.Time) Services {
+// Build wires the stores and services of db; q queues their background work.
+func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queue) Services {
 	auditStore := postgres.NewAuditStore(db, now)
 	personStore := postgres.NewPersonStore(db)
 	rasService := ras.NewService(postgres.NewRASStore(db), auditStore, db, now)
@@ -82,6 +102,9 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time) Services {
 	people := person.NewService(personStore, auditStore, db, now)
 	providerStore := postgres.NewProviderStore(db)
 	settings := council.NewSettingsService(postgres.NewSettingsStore(db), auditStore, db, now)
+	chargingService := charging.NewService(postgres.NewChargingStore(db), personStore, chargingBudgets{budgets}, auditStore, db, q, now, log)
+	// An uprating job takes at most a quarter of the pool, so that requests keep the rest.
+	chargingService.SetUpratingBatches(charging.UpratingBatches{Concurrent: min(4, max(1, db.SQL().Stats().MaxOpenConnections/4))})
 	return Services{
 		Councils:    council.NewServiceAt(postgres.NewCouncilStore(db), now),
 		People:      people,
@@ -89,7 +112,7 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time) Services {
 		RAS:         rasService,
 		Budgets:     budgets,
 		Funding:     funding.NewService(postgres.NewFundingStore(db), budgets, auditStore, db, now),
-		Charging:    charging.NewService(postgres.NewChargingStore(db), personStore, chargingBudgets{budgets}, auditStore, db, now, log),
+		Charging:    chargingService,
 		Audit:       audit.NewService(auditStore),
 		Plans: plan.NewService(plan.Deps{Store: postgres.NewPlanStore(db), Budgets: budgets, People: personStore, Reach: people,
 			Providers: providerStore, Settings: settings, Audit: auditStore, Tx: db, Now: now}),
@@ -108,13 +131,21 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	reg, err := NewRegistry(o.DB, o.Collectors...)
+	reg, err := NewRegistry(o.DB, append([]prometheus.Collector{jobs.NewQueueCollector(o.DB.SQL(), o.Log)}, o.Collectors...)...)
 	if err != nil {
 		return nil, nil, err
 	}
-	svc := Build(o.DB, o.Log, now)
+	q := o.Jobs
+	if q == nil {
+		if q, err = jobs.New(o.DB.SQL(), o.Log, jobs.Config{}); err != nil {
+			return nil, nil, err
+		}
+	}
+	svc := Build(o.DB, o.Log, now, q)
 	if o.Background != nil {
-		go svc.Charging.Work(o.Background)
+		if err := q.Start(o.Background, WorkerDeps(o.DB, svc)); err != nil {
+			return nil, nil, err
+		}
 	}
 	e, err := httpapi.New(httpapi.Deps{
 		Log: o.Log, Verifier: o.Verifier, Councils: svc.Councils, People: svc.People, Assessments: svc.Assessments,
@@ -163,23 +194,17 @@ func MetricsHandler(reg *prometheus.Registry) http.Handler {
 	return mux
 }
 
-// SweepIdempotencyKeys deletes expired idempotency keys every interval until ctx ends. Several
-// instances may sweep at once; the deletes are idempotent.
-func SweepIdempotencyKeys(ctx context.Context, db *postgres.DB, interval time.Duration, log *slog.Logger) {
-	store := postgres.NewIdempotencyStore(db)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := store.DeleteExpired(ctx, time.Now())
-			if err != nil {
-				log.Warn("sweep idempotency keys", slog.String("error", err.Error()))
-				continue
-			}
-			log.Debug("swept idempotency keys", slog.Int64("deleted", n))
-		}
+// BuildOffline wires the services of db for a command outside serve (council create, load, seed):
+// its job queue inserts jobs, in their transactions, for an instance that serves to work.
+func BuildOffline(db *postgres.DB) (Services, error) {
+	q, err := jobs.New(db.SQL(), slog.Default(), jobs.Config{})
+	if err != nil {
+		return Services{}, err
 	}
+	return Build(db, slog.Default(), time.Now, q), nil
+}
+
+// WorkerDeps are the services the background workers of db call.
+func WorkerDeps(db *postgres.DB, svc Services) jobs.Deps {
+	return jobs.Deps{Uprating: svc.Charging, IdempotencyKeys: postgres.NewIdempotencyStore(db)}
 }

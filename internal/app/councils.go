@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -53,9 +52,12 @@ func CreateCouncil(ctx context.Context, db *postgres.DB, code, name, operator st
 	if operator == "" {
 		operator = CouncilActor
 	}
-	svc := Build(db, slog.Default(), time.Now)
+	svc, err := BuildOffline(db)
+	if err != nil {
+		return CouncilReport{}, err
+	}
 	var r CouncilReport
-	err := db.WithinTx(ctx, func(ctx context.Context) error {
+	err = db.WithinTx(ctx, func(ctx context.Context) error {
 		c, created, err := registry(db).Create(ctx, operator, code, name)
 		if err != nil {
 			return err

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,7 +77,10 @@ func Load(ctx context.Context, db *postgres.DB, code, subject string, files []Co
 	if err != nil {
 		return LoadReport{}, err
 	}
-	svc := Build(db, slog.Default(), time.Now)
+	svc, err := BuildOffline(db)
+	if err != nil {
+		return LoadReport{}, err
+	}
 	c, err := registry(db).Find(ctx, code)
 	if errors.Is(err, apperr.ErrNotFound) {
 		return LoadReport{}, apperr.ErrNotFound.WithMessage("no council has the code %s: create it first (pbudget council create)", code)

@@ -26,6 +26,9 @@ type Event struct {
 // and its event are written together or not at all.
 type Recorder interface {
 	Record(ctx context.Context, a actor.Actor, e Event) error
+	// RecordAll appends the events of one actor in one statement: bulk work writes hundreds of
+	// changes a transaction, and one round trip an event would be most of its time.
+	RecordAll(ctx context.Context, a actor.Actor, es []Event) error
 }
 
 // Record is a stored event.

@@ -5,8 +5,10 @@
 package budget
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -190,6 +192,12 @@ type Store interface {
 	// Update writes the budget's row if its stored version is b.Version − 1.
 	Update(ctx context.Context, b Budget) error
 	InsertVersion(ctx context.Context, v Version) error
+	// OpenMany locks and returns the open budgets of kind of the people of personIDs, each with its
+	// Current version only (no History), for bulk work.
+	OpenMany(ctx context.Context, councilID uuid.UUID, personIDs []uuid.UUID, kind Kind) ([]Budget, error)
+	// UpdateMany writes the budgets' rows, each if its stored version is its Version − 1.
+	UpdateMany(ctx context.Context, bs []Budget) error
+	InsertVersions(ctx context.Context, vs []Version) error
 	List(ctx context.Context, councilID uuid.UUID, f Filter, p page.Request) ([]Budget, error)
 	ListVersions(ctx context.Context, councilID, personID uuid.UUID, p page.Request) ([]Version, error)
 	// CurrentContribution returns the person's completed, not superseded financial assessment as a
@@ -364,17 +372,59 @@ func (s *Service) ApplyContribution(ctx context.Context, a actor.Actor, personID
 		if err != nil {
 			return err
 		}
-		v := b.Current
-		v.Change, v.Reason, v.FundingRequestID = Contributed, reason, nil
-		v.Split = Compose(v.AnnualCost, &c)
-		nb, err := s.commit(ctx, a, b, v, false, audit.Event{
-			Action: "personal_budget.contribution_assessed", ChangedFields: []string{"person_weekly_pence", "council_weekly_pence"},
-			Details: map[string]any{"financial_assessment_id": c.FinancialAssessmentID.String(), "rate_table_id": c.RateTableID.String()},
-		})
+		v, ev := contributed(b.Current, c, reason)
+		nb, err := s.commit(ctx, a, b, v, false, ev)
 		out = &nb
 		return err
 	})
 	return out, err
+}
+
+// ApplyContributions does ApplyContribution for many people at once, keyed by person, in a few
+// statements (uprating). People without an open care and support budget are not in the result.
+func (s *Service) ApplyContributions(ctx context.Context, a actor.Actor, cs map[uuid.UUID]charging.Contribution, reason string) (map[uuid.UUID]Budget, error) {
+	out := make(map[uuid.UUID]Budget, len(cs))
+	if len(cs) == 0 {
+		return out, nil
+	}
+	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		ids := make([]uuid.UUID, 0, len(cs))
+		for id := range cs {
+			ids = append(ids, id)
+		}
+		slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }) // one lock order
+		bs, err := s.store.OpenMany(ctx, a.CouncilID, ids, CareAndSupport)
+		if err != nil {
+			return err
+		}
+		now := s.timestamp()
+		versions := make([]Version, len(bs))
+		events := make([]audit.Event, len(bs))
+		for i, b := range bs {
+			v, ev := contributed(b.Current, cs[b.PersonID], reason)
+			bs[i], versions[i], events[i] = next(a, b, v, false, ev, now)
+			out[b.PersonID] = bs[i]
+		}
+		if err := s.store.UpdateMany(ctx, bs); err != nil {
+			return err
+		}
+		if err := s.store.InsertVersions(ctx, versions); err != nil {
+			return err
+		}
+		return s.audit.RecordAll(ctx, a, events)
+	})
+	return out, err
+}
+
+// contributed is current split again with contribution c, and its audit event.
+func contributed(current Version, c charging.Contribution, reason string) (Version, audit.Event) {
+	v := current
+	v.Change, v.Reason, v.FundingRequestID = Contributed, reason, nil
+	v.Split = Compose(v.AnnualCost, &c)
+	return v, audit.Event{
+		Action: "personal_budget.contribution_assessed", ChangedFields: []string{"person_weekly_pence", "council_weekly_pence"},
+		Details: map[string]any{"financial_assessment_id": c.FinancialAssessmentID.String(), "rate_table_id": c.RateTableID.String()},
+	}
 }
 
 // Agreement is a signed-off plan as the budget records it.
@@ -440,22 +490,31 @@ func (s *Service) ContributionFor(ctx context.Context, a actor.Actor, personID u
 // commit stores budget b (new, or changed at its current version) with v as its next version,
 // and audits ev with the version's reason and numbers.
 func (s *Service) commit(ctx context.Context, a actor.Actor, b Budget, v Version, isNew bool, ev audit.Event) (Budget, error) {
-	now := s.timestamp()
+	b, v, ev = next(a, b, v, isNew, ev, s.timestamp())
+	var err error
+	if isNew {
+		err = s.store.Insert(ctx, b)
+	} else {
+		err = s.store.Update(ctx, b)
+	}
+	if err != nil {
+		return Budget{}, err
+	}
+	if err := s.store.InsertVersion(ctx, v); err != nil {
+		return Budget{}, err
+	}
+	return b, s.audit.Record(ctx, a, ev)
+}
+
+// next is budget b with v as its next version at now, and ev completed with the version's reason
+// and numbers: what commit stores.
+func next(a actor.Actor, b Budget, v Version, isNew bool, ev audit.Event, now time.Time) (Budget, Version, audit.Event) {
 	v.ID, v.Number, v.CreatedAt, v.CreatedBy = uuid.Must(uuid.NewV7()), b.Current.Number+1, now, a.Subject
 	b.UpdatedAt = now
 	if isNew {
 		b.Version = 1
-		if err := s.store.Insert(ctx, b); err != nil {
-			return Budget{}, err
-		}
 	} else {
 		b.Version++
-		if err := s.store.Update(ctx, b); err != nil {
-			return Budget{}, err
-		}
-	}
-	if err := s.store.InsertVersion(ctx, v); err != nil {
-		return Budget{}, err
 	}
 	b.Current, b.History = v, append(b.History, v)
 	ev.EntityType, ev.EntityID, ev.Reason = "personal_budget", b.ID, v.Reason
@@ -463,5 +522,5 @@ func (s *Service) commit(ctx context.Context, a actor.Actor, b Budget, v Version
 		ev.Details = map[string]any{}
 	}
 	ev.Details["budget_version"], ev.Details["budget_version_id"] = v.Number, v.ID.String()
-	return b, s.audit.Record(ctx, a, ev)
+	return b, v, ev
 }

@@ -84,11 +84,16 @@ type Applied struct {
 // Budgets recomposes the person's budget with a contribution; nil when they have no open budget.
 type Budgets interface {
 	ApplyContribution(ctx context.Context, a actor.Actor, personID uuid.UUID, c Contribution, reason string) (*Applied, error)
+	// ApplyContributions does the same for many people in one go (uprating), keyed by person;
+	// people without an open budget are not in the map.
+	ApplyContributions(ctx context.Context, a actor.Actor, cs map[uuid.UUID]Contribution, reason string) (map[uuid.UUID]Applied, error)
 }
 
 // People reads the people assessed.
 type People interface {
 	GetPerson(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (person.Person, error)
+	// GetPeople reads the people of ids that exist, in the order of ids (the order of their locks).
+	GetPeople(ctx context.Context, councilID uuid.UUID, ids []uuid.UUID, forUpdate bool) ([]person.Person, error)
 }
 
 // Store keeps rate tables, financial assessments and uprating jobs.
@@ -107,19 +112,7 @@ type Store interface {
 	// CurrentAssessment returns the person's completed assessment, apperr.ErrNotFound if none.
 	CurrentAssessment(ctx context.Context, councilID, personID uuid.UUID, forUpdate bool) (Assessment, error)
 
-	InsertJob(ctx context.Context, j Job) error
-	GetJob(ctx context.Context, councilID, id uuid.UUID) (Job, error)
-	// ClaimJob takes the oldest queued job whose table is in force on today, or a running one
-	// whose lease ran out, of any council.
-	ClaimJob(ctx context.Context, now time.Time, today date.Date, lease time.Duration) (*Job, error)
-	// SaveJob writes a job's progress if the claim is still ours.
-	SaveJob(ctx context.Context, j Job, lease time.Duration) error
-	// Affected lists current full assessments made under a table older than validFrom, not yet in
-	// the job's report.
-	Affected(ctx context.Context, councilID uuid.UUID, validFrom date.Date, jobID uuid.UUID, limit int) ([]uuid.UUID, error)
-	CountAffected(ctx context.Context, councilID uuid.UUID, validFrom date.Date, jobID uuid.UUID) (int, error)
-	InsertChange(ctx context.Context, c Change) error
-	ListChanges(ctx context.Context, councilID, jobID uuid.UUID, changedOnly bool, p page.Request) ([]Change, error)
+	UpratingStore
 }
 
 // Service is the charging use cases.
@@ -129,14 +122,15 @@ type Service struct {
 	budgets Budgets
 	audit   audit.Recorder
 	tx      txn.Transactor
+	jobs    Enqueuer
 	now     func() time.Time
 	log     *slog.Logger
-	kick    chan struct{}
+	batches UpratingBatches
 }
 
-// NewService returns a Service.
-func NewService(store Store, people People, budgets Budgets, auditor audit.Recorder, tx txn.Transactor, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{store: store, people: people, budgets: budgets, audit: auditor, tx: tx, now: now, log: log, kick: make(chan struct{}, 1)}
+// NewService returns a Service; jobs queues its background work.
+func NewService(store Store, people People, budgets Budgets, auditor audit.Recorder, tx txn.Transactor, jobs Enqueuer, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: store, people: people, budgets: budgets, audit: auditor, tx: tx, jobs: jobs, now: now, log: log, batches: defaultBatches}
 }
 
 func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
@@ -425,16 +419,14 @@ func (s *Service) CompleteAssessment(ctx context.Context, a actor.Actor, id uuid
 }
 
 // complete finishes as (a draft, or a recalculation) for person p: calculation, supersession,
-// budget, store, audit. Call it in a transaction.
+// budget, store, audit. Call it in a transaction. The uprating batch (recalculateBatch) does the
+// same for many people with calculate, contributionOf and completed.
 func (s *Service) complete(ctx context.Context, a actor.Actor, as Assessment, p person.Person, reason string) (Assessment, error) {
-	table, err := s.store.TableInForce(ctx, a.CouncilID, as.Facts.EffectiveDate)
-	if errors.Is(err, apperr.ErrNotFound) {
-		return Assessment{}, ErrNoTable
-	}
+	table, err := s.tableInForce(ctx, a.CouncilID, as.Facts.EffectiveDate)
 	if err != nil {
 		return Assessment{}, err
 	}
-	res, err := Calculate(as.Kind, as.Facts, p.DateOfBirth, table)
+	res, err := calculate(as, p, table)
 	if err != nil {
 		return Assessment{}, err
 	}
@@ -449,18 +441,51 @@ func (s *Service) complete(ctx context.Context, a actor.Actor, as Assessment, p 
 	case !errors.Is(err, apperr.ErrNotFound):
 		return Assessment{}, err
 	}
-	now := s.timestamp()
-	as.Status, as.Result, as.RateTable, as.CompletedAt, as.CompletedBy, as.ChangeReason = Completed, &res, &table, &now, &a.Subject, reason
-	as.PensionAge = res.PensionAge
-	if reason == "" {
-		reason = "financial assessment completed"
+	budgetReason := reason
+	if budgetReason == "" {
+		budgetReason = "financial assessment completed"
 	}
-	applied, err := s.budgets.ApplyContribution(ctx, a, as.PersonID, Contribution{
-		FinancialAssessmentID: as.ID, RateTableID: table.ID, FullCost: res.FullCost, Assessed: res.Assessed, Minimum: res.MinimumCharge,
-	}, reason)
+	applied, err := s.budgets.ApplyContribution(ctx, a, as.PersonID, contributionOf(as.ID, table, res), budgetReason)
 	if err != nil {
 		return Assessment{}, err
 	}
+	isNew := as.Version == 0 // a recalculation: a new row
+	as, ev := completed(a, as, res, table, applied, reason, s.timestamp())
+	if isNew {
+		err = s.store.InsertAssessment(ctx, as)
+	} else {
+		err = s.store.UpdateAssessment(ctx, as)
+	}
+	if err != nil {
+		return Assessment{}, err
+	}
+	return as, s.audit.Record(ctx, a, ev)
+}
+
+// tableInForce is the council's rate table in force on a date, ErrNoTable when none is.
+func (s *Service) tableInForce(ctx context.Context, councilID uuid.UUID, on date.Date) (RateTable, error) {
+	table, err := s.store.TableInForce(ctx, councilID, on)
+	if errors.Is(err, apperr.ErrNotFound) {
+		return RateTable{}, ErrNoTable
+	}
+	return table, err
+}
+
+// calculate works out as's contribution for person p with table, the one in force on its
+// effective date.
+func calculate(as Assessment, p person.Person, table RateTable) (Result, error) {
+	return Calculate(as.Kind, as.Facts, p.DateOfBirth, table)
+}
+
+// contributionOf is what the budget takes of assessment id's result.
+func contributionOf(id uuid.UUID, table RateTable, res Result) Contribution {
+	return Contribution{FinancialAssessmentID: id, RateTableID: table.ID, FullCost: res.FullCost, Assessed: res.Assessed, Minimum: res.MinimumCharge}
+}
+
+// completed returns as completed at now with res under table and the budget it recomposed
+// (applied; nil when the person has no open budget), with its audit event. A recalculation (as
+// not yet stored, version 0) gives its reason. The caller stores both.
+func completed(a actor.Actor, as Assessment, res Result, table RateTable, applied *Applied, reason string, now time.Time) (Assessment, audit.Event) {
 	// The figures of the decision, and how the MIG's age row was chosen (not the date of birth).
 	details := map[string]any{"rate_table_id": table.ID.String(), "rate_table_valid_from": table.ValidFrom.String(), "kind": string(as.Kind),
 		"mig_weekly_pence": res.MIG, "available_weekly_pence": res.Available, "income_disregarded_weekly_pence": res.IncomeDisregarded,
@@ -484,25 +509,21 @@ func (s *Service) complete(ctx context.Context, a actor.Actor, as Assessment, p 
 	if as.SupersedesID != nil {
 		details["supersedes_id"] = as.SupersedesID.String()
 	}
-	if as.Version == 0 { // a recalculation: a new row
+	as.Status, as.Result, as.RateTable, as.CompletedAt, as.CompletedBy, as.ChangeReason = Completed, &res, &table, &now, &a.Subject, reason
+	as.PensionAge = res.PensionAge
+	if as.Version == 0 {
 		as.Version, as.CreatedAt, as.UpdatedAt = 1, now, now
-		if err := s.store.InsertAssessment(ctx, as); err != nil {
-			return Assessment{}, err
-		}
 	} else {
 		as.Version, as.UpdatedAt = as.Version+1, now
-		if err := s.store.UpdateAssessment(ctx, as); err != nil {
-			return Assessment{}, err
-		}
 	}
 	action := "financial_assessment.completed"
 	if as.ChangeReason != "" {
 		action = "financial_assessment.recalculated"
 	}
-	return as, s.audit.Record(ctx, a, audit.Event{
+	return as, audit.Event{
 		Action: action, EntityType: "financial_assessment", EntityID: as.ID, ChangedFields: []string{"status", "result"},
 		Reason: as.ChangeReason, Details: details,
-	})
+	}
 }
 
 func factNames(f Facts) []string {

@@ -1,20 +1,24 @@
 package charging
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/page"
+	"github.com/pbudget/pbudget/internal/person"
 )
 
 // JobStatus is queued, running, completed or failed.
@@ -29,6 +33,7 @@ const (
 )
 
 // Job recalculates, with one rate table, the council's current assessments made under older tables.
+// It is the record of the work and its progress; the background queue runs it.
 type Job struct {
 	CouncilID   uuid.UUID
 	ID          uuid.UUID
@@ -43,7 +48,6 @@ type Job struct {
 	StartedAt   *time.Time
 	FinishedAt  *time.Time
 	Error       *string
-	ClaimToken  *uuid.UUID
 }
 
 // Change is one line of an uprating report.
@@ -64,15 +68,85 @@ type Change struct {
 // Cursor is the page position of a change.
 func (c Change) Cursor() page.Cursor { return page.Cursor{Time: c.CreatedAt, ID: c.ID} }
 
-const (
-	jobLease   = 2 * time.Minute
-	jobBatch   = 200
-	jobWorkers = 4 // recalculations of different people run side by side
-	pollEvery  = 5 * time.Second
-)
+// Candidate is an assessment an uprating job has still to recalculate: a current full assessment
+// made under an older table, not yet in the job's report. Candidates are walked in (TableValidFrom,
+// ID) order.
+type Candidate struct {
+	ID             uuid.UUID
+	PersonID       uuid.UUID
+	TableValidFrom date.Date
+}
+
+// Progress is what one batch adds to a job's counters.
+type Progress struct {
+	Processed int // recalculated, or reported as not recalculable
+	Changed   int // of those, with a new charge
+	Skipped   int // superseded by a completion since they were listed: they leave the job
+}
+
+// UpratingStore keeps uprating jobs, their reports, and the bulk reads and writes of their batches.
+type UpratingStore interface {
+	InsertJob(ctx context.Context, j Job) error
+	GetJob(ctx context.Context, councilID, id uuid.UUID) (Job, error)
+	// StartJob marks the job running (keeping the first start time) with total = processed + remaining.
+	StartJob(ctx context.Context, councilID, id uuid.UUID, at time.Time, remaining int) error
+	// AddProgress adds a batch's counts to the job, in the batch's transaction.
+	AddProgress(ctx context.Context, councilID, id uuid.UUID, p Progress) error
+	// FinishJob records the job completed (total = processed) or failed with a message.
+	FinishJob(ctx context.Context, councilID, id uuid.UUID, status JobStatus, at time.Time, message *string) error
+
+	// Candidates lists up to limit of the job's candidates under tables older than validFrom, after
+	// the one given (nil: from the start).
+	Candidates(ctx context.Context, councilID uuid.UUID, validFrom date.Date, jobID uuid.UUID, after *Candidate, limit int) ([]Candidate, error)
+	CountCandidates(ctx context.Context, councilID uuid.UUID, validFrom date.Date, jobID uuid.UUID) (int, error)
+	// LockCurrent locks and returns those of the assessments ids that are still completed.
+	LockCurrent(ctx context.Context, councilID uuid.UUID, ids []uuid.UUID) ([]Assessment, error)
+	// Supersede marks the assessments ids superseded at at, at their next version.
+	Supersede(ctx context.Context, councilID uuid.UUID, ids []uuid.UUID, at time.Time) error
+	InsertAssessments(ctx context.Context, as []Assessment) error
+	InsertChanges(ctx context.Context, cs []Change) error
+	ListChanges(ctx context.Context, councilID, jobID uuid.UUID, changedOnly bool, p page.Request) ([]Change, error)
+}
+
+// Enqueuer queues the background run of an uprating job in the transaction of ctx, so that the job
+// and its run are committed together; the run waits until at.
+type Enqueuer interface {
+	EnqueueUprating(ctx context.Context, councilID, jobID uuid.UUID, at time.Time) error
+}
+
+// NotInForceError is returned by RunUprating for a job whose table comes into force at Until (its
+// date may have moved since the job was queued): run the job again then.
+type NotInForceError struct{ Until time.Time }
+
+func (e *NotInForceError) Error() string {
+	return "the rate table is not in force until " + e.Until.Format(time.RFC3339)
+}
+
+// defaultBatches: 500 people a transaction, large enough that the per-batch round trips are a
+// small part of its time, small enough that a batch holds its locks (the people and their
+// budgets) for a fraction of a second; four at once, so that while one waits on the database
+// (its writes, its commit) others compute: on two cores one at a time took about twice as long
+// (the README's uprating benchmark).
+var defaultBatches = UpratingBatches{Size: 500, Concurrent: 4}
+
+// UpratingBatches is how an uprating job is cut up: the people one transaction takes (default
+// 500), and the transactions that run at once (default 4), each on a connection of the pool.
+type UpratingBatches struct{ Size, Concurrent int }
+
+// SetUpratingBatches changes how jobs are cut up; a zero field keeps its value. The service gives
+// a job at most a quarter of its pool; tests make jobs of a few batches with a few people.
+func (s *Service) SetUpratingBatches(b UpratingBatches) {
+	if b.Size > 0 {
+		s.batches.Size = b.Size
+	}
+	if b.Concurrent > 0 {
+		s.batches.Concurrent = b.Concurrent
+	}
+}
 
 // StartUprating queues a job that recalculates with table id every current full assessment made
-// under an older table.
+// under an older table. The job and its background run are written in one transaction; the run
+// waits for the table's first day.
 func (s *Service) StartUprating(ctx context.Context, a actor.Actor, tableID uuid.UUID) (Job, error) {
 	var j Job
 	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
@@ -85,14 +159,14 @@ func (s *Service) StartUprating(ctx context.Context, a actor.Actor, tableID uuid
 		if err := s.store.InsertJob(ctx, j); err != nil {
 			return err
 		}
+		if err := s.jobs.EnqueueUprating(ctx, j.CouncilID, j.ID, t.ValidFrom.Start()); err != nil {
+			return err
+		}
 		return s.audit.Record(ctx, a, audit.Event{
 			Action: "uprating_job.requested", EntityType: "uprating_job", EntityID: j.ID,
 			Details: map[string]any{"rate_table_id": tableID.String(), "starts_on": j.StartsOn.String()},
 		})
 	})
-	if err == nil {
-		s.Kick()
-	}
 	return j, err
 }
 
@@ -109,189 +183,243 @@ func (s *Service) ListChanges(ctx context.Context, a actor.Actor, jobID uuid.UUI
 	return s.store.ListChanges(ctx, a.CouncilID, jobID, changedOnly, p)
 }
 
-// Kick wakes the worker.
-func (s *Service) Kick() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
+// RunUprating runs a job to the end, in batches of people each recalculated in one transaction.
+// Run again after an error, it carries on where it stopped: the people already recalculated are no
+// longer candidates and nobody is recalculated twice. On the last attempt an error (a timeout too)
+// fails the job; before that the job stays running while the queue retries it. A job already
+// finished is left alone, and one whose table is not in force yet returns a NotInForceError.
+func (s *Service) RunUprating(ctx context.Context, councilID, jobID uuid.UUID, lastAttempt bool) error {
+	j, err := s.store.GetJob(ctx, councilID, jobID)
+	if err != nil {
+		return err
 	}
-}
-
-// Work runs queued jobs until ctx ends: when kicked, and every few seconds for jobs queued by other
-// instances or left behind by one that stopped.
-func (s *Service) Work(ctx context.Context) {
-	t := time.NewTicker(pollEvery)
-	defer t.Stop()
-	for {
-		if err := s.RunJobs(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("uprating jobs", slog.String("error", err.Error()))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-s.kick:
-		}
+	if j.Status == Done || j.Status == JobFailed {
+		return nil
 	}
-}
-
-// RunJobs runs every job waiting now, then returns.
-func (s *Service) RunJobs(ctx context.Context) error {
-	for {
-		j, err := s.store.ClaimJob(ctx, s.now(), date.Today(s.now()), jobLease)
-		if err != nil || j == nil {
-			return err
-		}
-		if err := s.runJob(ctx, *j); err != nil {
-			return err
-		}
+	err = s.runJob(ctx, j)
+	var notYet *NotInForceError
+	switch {
+	case err == nil:
+		return s.store.FinishJob(ctx, councilID, jobID, Done, s.timestamp(), nil)
+	case errors.As(err, &notYet) || !lastAttempt || errors.Is(ctx.Err(), context.Canceled):
+		return err // it runs again (after a shutdown, without using up an attempt)
 	}
+	s.log.Error("uprating job failed", slog.String("job_id", jobID.String()), slog.String("error", err.Error()))
+	msg := "the job stopped on an unexpected error; see the logs"
+	if ferr := s.store.FinishJob(context.WithoutCancel(ctx), councilID, jobID, JobFailed, s.timestamp(), &msg); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return err
 }
 
 func (s *Service) runJob(ctx context.Context, j Job) error {
 	table, err := s.store.GetTable(ctx, j.CouncilID, j.RateTableID, false)
 	if err != nil {
-		return s.failJob(ctx, j, err)
-	}
-	a := actor.Actor{Subject: j.RequestedBy, CouncilID: j.CouncilID, Roles: []actor.Role{actor.Finance}, RequestID: "uprating-job:" + j.ID.String()}
-	if j.StartedAt == nil {
-		now := s.timestamp()
-		j.StartedAt = &now
-	}
-	remaining, err := s.store.CountAffected(ctx, j.CouncilID, table.ValidFrom, j.ID)
-	if err != nil {
-		return s.failJob(ctx, j, err)
-	}
-	j.Total = j.Processed + remaining
-	if err := s.store.SaveJob(ctx, j, jobLease); err != nil {
 		return err
 	}
-	for {
-		ids, err := s.store.Affected(ctx, j.CouncilID, table.ValidFrom, j.ID, jobBatch)
-		if err != nil {
-			return s.failJob(ctx, j, err)
-		}
-		if len(ids) == 0 {
-			break
-		}
-		var mu sync.Mutex
-		var firstErr error
-		job := j // the workers read this copy; j's counters change under mu
-		next := make(chan uuid.UUID)
-		var wg sync.WaitGroup
-		for range min(jobWorkers, len(ids)) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for id := range next {
-					changed, skipped, err := s.recalculate(ctx, a, job, table, id)
-					mu.Lock()
-					if err != nil && firstErr == nil {
-						firstErr = err
-					}
-					if err == nil && skipped {
-						j.Total--
-					}
-					if err == nil && !skipped {
-						j.Processed++
-						if changed {
-							j.Changed++
-						}
-					}
-					mu.Unlock()
-				}
-			}()
-		}
-		for _, id := range ids {
-			next <- id
-		}
-		close(next)
-		wg.Wait()
-		if firstErr != nil {
-			return s.failJob(ctx, j, firstErr)
-		}
-		// Assessments completed meanwhile under an older table join the job; superseded ones leave
-		// it. (Recounting here would scan the table once a batch: the total is kept instead.)
-		j.Total = max(j.Total, j.Processed)
-		if err := s.store.SaveJob(ctx, j, jobLease); err != nil {
-			return err // the claim was lost: another instance carries on
-		}
+	if table.ValidFrom.After(date.Today(s.now())) {
+		return &NotInForceError{Until: table.ValidFrom.Start()}
 	}
-	now := s.timestamp()
-	j.Status, j.FinishedAt, j.Total = Done, &now, j.Processed // nothing is left
-	return s.store.SaveJob(ctx, j, 0)
+	remaining, err := s.store.CountCandidates(ctx, j.CouncilID, table.ValidFrom, j.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.store.StartJob(ctx, j.CouncilID, j.ID, s.timestamp(), remaining); err != nil {
+		return err
+	}
+	run := &upratingRun{
+		Service: s, job: j, table: table, tables: map[date.Date]RateTable{},
+		actor:  actor.Actor{Subject: j.RequestedBy, CouncilID: j.CouncilID, Roles: []actor.Role{actor.Finance}, RequestID: "uprating-job:" + j.ID.String()},
+		reason: fmt.Sprintf("uprating with rate table %q from %s", table.Name, table.ValidFrom),
+	}
+	for {
+		found, err := run.walk(ctx)
+		if err != nil || found == 0 {
+			return err
+		}
+		// An assessment completed meanwhile under an older table lands ahead of the cursor (ids
+		// are time-ordered) unless its table is older than the cursor's: a walk that found
+		// anything is followed by another, until one finds nothing.
+	}
 }
 
-func (s *Service) failJob(ctx context.Context, j Job, cause error) error {
-	now := s.timestamp()
-	msg := "the job stopped on an unexpected error; see the logs"
-	j.Status, j.FinishedAt, j.Error = JobFailed, &now, &msg
-	s.log.Error("uprating job failed", slog.String("job_id", j.ID.String()), slog.String("error", cause.Error()))
-	return s.store.SaveJob(ctx, j, 0)
-}
-
-// recalculate makes a new assessment of one person with table, effective from its valid_from, in
-// one transaction. A rule the new table cannot meet (a missing MIG rate) is reported, not fatal.
-func (s *Service) recalculate(ctx context.Context, a actor.Actor, j Job, table RateTable, oldID uuid.UUID) (changed, skipped bool, err error) {
-	var ruleErr error
-	err = s.tx.WithinTx(ctx, func(ctx context.Context) error {
-		listed, err := s.store.GetAssessment(ctx, j.CouncilID, oldID, false)
-		if err != nil {
-			return err
-		}
-		// Lock the person first, as a completion does, then read the assessment again: one
-		// completed since it was listed has superseded it, and must not be overwritten with
-		// a recalculation of older facts.
-		p, err := s.people.GetPerson(ctx, j.CouncilID, listed.PersonID, true)
-		if err != nil {
-			return err
-		}
-		old, err := s.store.GetAssessment(ctx, j.CouncilID, oldID, true)
-		if err != nil {
-			return err
-		}
-		if old.Status != Completed || old.Result == nil {
-			skipped = true
+// walk recalculates the candidates in batches, walking them by (table, id) and never reading
+// behind the cursor, where the rows the job has superseded stay. It returns how many it found.
+func (r *upratingRun) walk(ctx context.Context) (int, error) {
+	g, ctx := errgroup.WithContext(ctx)
+	batches := make(chan []Candidate)
+	for range r.batches.Concurrent {
+		g.Go(func() error {
+			for batch := range batches {
+				if err := r.recalculateBatch(ctx, batch); err != nil {
+					return err
+				}
+			}
 			return nil
-		}
-		c := Change{CouncilID: j.CouncilID, ID: uuid.Must(uuid.NewV7()), JobID: j.ID, PersonID: old.PersonID,
-			PreviousAssessmentID: old.ID, PreviousWeekly: old.Result.Assessed, CreatedAt: s.timestamp()}
-		next := Assessment{
-			CouncilID: j.CouncilID, ID: uuid.Must(uuid.NewV7()), PersonID: old.PersonID, Kind: old.Kind, Facts: old.Facts,
-		}
-		// The new rates apply from the table's first day; an assessment effective later keeps its date.
-		next.Facts.EffectiveDate = date.Later(old.Facts.EffectiveDate, table.ValidFrom)
-		done, err := s.complete(ctx, a, next, p, fmt.Sprintf("uprating with rate table %q from %s", table.Name, table.ValidFrom))
-		if err != nil {
-			if apperr.KindOf(err) != apperr.RuleViolation {
+		})
+	}
+	found := 0
+	g.Go(func() error {
+		defer close(batches)
+		var after *Candidate
+		for {
+			batch, err := r.store.Candidates(ctx, r.job.CouncilID, r.table.ValidFrom, r.job.ID, after, r.batches.Size)
+			if err != nil || len(batch) == 0 {
 				return err
 			}
-			ruleErr = err
-			return nil
+			found += len(batch)
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			after = &batch[len(batch)-1]
 		}
-		c.NewAssessmentID, c.NewWeekly = &done.ID, &done.Result.Assessed
-		if done.Result.FullCost != old.Result.FullCost {
-			changed = true
-		}
-		changed = changed || done.Result.Assessed != old.Result.Assessed
-		c.BudgetID = done.budgetID
-		return s.store.InsertChange(ctx, c)
 	})
-	if err != nil || ruleErr == nil {
-		return changed, skipped, err
-	}
-	// Record what stopped this person's recalculation, outside the rolled-back transaction.
-	return false, false, s.tx.WithinTx(ctx, func(ctx context.Context) error {
-		old, err := s.store.GetAssessment(ctx, j.CouncilID, oldID, false)
+	err := g.Wait()
+	return found, err
+}
+
+// upratingRun is one run of a job: its table, the tables in force met so far, and who it acts for.
+type upratingRun struct {
+	*Service
+	job      Job
+	table    RateTable
+	tablesMu sync.Mutex
+	tables   map[date.Date]RateTable // in force on each effective date met
+	actor    actor.Actor
+	reason   string
+}
+
+// batch recalculates the candidates of one batch in one transaction, each from its table's first
+// day: new assessments, the old ones superseded, new budget versions, report lines, audit events
+// and the job's progress, all written in a few multi-row statements. A person whose recalculation
+// breaks a rule (a missing MIG rate) gets a report line saying so and keeps their assessment.
+func (r *upratingRun) recalculateBatch(ctx context.Context, batch []Candidate) error {
+	began := time.Now()
+	var prog Progress
+	err := r.tx.WithinTx(ctx, func(ctx context.Context) error {
+		prog = Progress{}
+		personIDs, ids := make([]uuid.UUID, len(batch)), make([]uuid.UUID, len(batch))
+		for i, c := range batch {
+			personIDs[i], ids[i] = c.PersonID, c.ID
+		}
+		// Locks are taken in id order, so that batches of two jobs of a council never deadlock.
+		slices.SortFunc(personIDs, compareIDs)
+		slices.SortFunc(ids, compareIDs)
+		// Lock the people first, as a completion does, then read their assessments again: one
+		// completed since the batch was listed has superseded the listed one, which must not be
+		// overwritten with a recalculation of older facts.
+		people, err := r.people.GetPeople(ctx, r.job.CouncilID, personIDs, true)
 		if err != nil {
 			return err
 		}
-		msg := ruleErr.Error()
-		var ae *apperr.Error
-		if errors.As(ruleErr, &ae) {
-			msg = ae.Message
+		byID := make(map[uuid.UUID]person.Person, len(people))
+		for _, p := range people {
+			byID[p.ID] = p
 		}
-		return s.store.InsertChange(ctx, Change{CouncilID: j.CouncilID, ID: uuid.Must(uuid.NewV7()), JobID: j.ID,
-			PersonID: old.PersonID, PreviousAssessmentID: old.ID, PreviousWeekly: old.Result.Assessed, Error: &msg, CreatedAt: s.timestamp()})
+		olds, err := r.store.LockCurrent(ctx, r.job.CouncilID, ids)
+		if err != nil {
+			return err
+		}
+		prog.Skipped = len(batch) - len(olds)
+		now := r.timestamp()
+		type recalculation struct {
+			old, next Assessment
+			res       Result
+			table     RateTable
+		}
+		var done []recalculation
+		var lines []Change
+		contributions := map[uuid.UUID]Contribution{}
+		for _, old := range olds {
+			line := Change{CouncilID: r.job.CouncilID, ID: uuid.Must(uuid.NewV7()), JobID: r.job.ID, PersonID: old.PersonID,
+				PreviousAssessmentID: old.ID, PreviousWeekly: old.Result.Assessed, CreatedAt: now}
+			next := Assessment{CouncilID: r.job.CouncilID, ID: uuid.Must(uuid.NewV7()), PersonID: old.PersonID, Kind: old.Kind,
+				Facts: old.Facts, SupersedesID: &old.ID}
+			// The new rates apply from the table's first day; an assessment effective later keeps its date.
+			next.Facts.EffectiveDate = date.Later(old.Facts.EffectiveDate, r.table.ValidFrom)
+			table, err := r.tableOn(ctx, next.Facts.EffectiveDate)
+			var res Result
+			if err == nil {
+				res, err = calculate(next, byID[old.PersonID], table)
+			}
+			if err != nil {
+				var ae *apperr.Error
+				if apperr.KindOf(err) != apperr.RuleViolation || !errors.As(err, &ae) {
+					return err
+				}
+				msg := ae.Message
+				line.Error = &msg
+				lines = append(lines, line)
+				continue
+			}
+			done = append(done, recalculation{old: old, next: next, res: res, table: table})
+			contributions[old.PersonID] = contributionOf(next.ID, table, res)
+			lines = append(lines, line)
+		}
+		prog.Processed = len(olds)
+		superseded := make([]uuid.UUID, len(done))
+		for i, d := range done {
+			superseded[i] = d.old.ID
+		}
+		if err := r.store.Supersede(ctx, r.job.CouncilID, superseded, now); err != nil {
+			return err
+		}
+		applied, err := r.budgets.ApplyContributions(ctx, r.actor, contributions, r.reason)
+		if err != nil {
+			return err
+		}
+		nexts := make([]Assessment, len(done))
+		events := make([]audit.Event, len(done))
+		byPerson := make(map[uuid.UUID]Assessment, len(done))
+		for i, d := range done {
+			var ap *Applied
+			if a, ok := applied[d.old.PersonID]; ok {
+				ap = &a
+			}
+			nexts[i], events[i] = completed(r.actor, d.next, d.res, d.table, ap, r.reason, now)
+			byPerson[d.old.PersonID] = nexts[i]
+			if nexts[i].Result.FullCost != d.old.Result.FullCost || nexts[i].Result.Assessed != d.old.Result.Assessed {
+				prog.Changed++
+			}
+		}
+		for i := range lines {
+			if n, ok := byPerson[lines[i].PersonID]; ok && lines[i].Error == nil {
+				lines[i].NewAssessmentID, lines[i].NewWeekly, lines[i].BudgetID = &n.ID, &n.Result.Assessed, n.budgetID
+			}
+		}
+		if err := r.store.InsertAssessments(ctx, nexts); err != nil {
+			return err
+		}
+		if err := r.store.InsertChanges(ctx, lines); err != nil {
+			return err
+		}
+		if err := r.audit.RecordAll(ctx, r.actor, events); err != nil {
+			return err
+		}
+		return r.store.AddProgress(ctx, r.job.CouncilID, r.job.ID, prog)
 	})
+	if err == nil {
+		r.log.Debug("uprating batch", slog.String("job_id", r.job.ID.String()), slog.Int("candidates", len(batch)),
+			slog.Int("processed", prog.Processed), slog.Int("changed", prog.Changed), slog.Int("skipped", prog.Skipped),
+			slog.Duration("took", time.Since(began)))
+	}
+	return err
+}
+
+func compareIDs(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
+
+// tableOn is the table in force on a date, read once a run.
+func (r *upratingRun) tableOn(ctx context.Context, on date.Date) (RateTable, error) {
+	r.tablesMu.Lock()
+	defer r.tablesMu.Unlock()
+	if t, ok := r.tables[on]; ok {
+		return t, nil
+	}
+	t, err := r.tableInForce(ctx, r.job.CouncilID, on)
+	if err == nil {
+		r.tables[on] = t
+	}
+	return t, err
 }

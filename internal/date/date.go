@@ -49,6 +49,9 @@ func mustLoad(name string) *time.Location {
 // Today returns the date in England at instant now.
 func Today(now time.Time) Date { return FromTime(now.In(London)) }
 
+// Start returns the instant day d begins in England.
+func (d Date) Start() time.Time { return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, London) }
+
 // Time returns midnight UTC of d.
 func (d Date) Time() time.Time { return time.Unix(int64(d.days)*86400, 0).UTC() }
 

@@ -157,3 +157,35 @@ func TestMigration6AppliesOverExistingChargingData(t *testing.T) {
 	require.Equal(t, api.ChargeRoundingDown, old.Result.MustGet().TaperRounding)
 	require.Equal(t, int64(19_660), old.Result.MustGet().AssessedWeeklyChargePence)
 }
+
+// TestMigration9FailsTheJobsTheOldWorkerLeftOpen: after migration 00009 nothing runs a job queued
+// by the hand-written worker, so it is failed with a message saying what to do, and the table can
+// be uprated again.
+func TestMigration9FailsTheJobsTheOldWorkerLeftOpen(t *testing.T) {
+	t.Parallel()
+	b, sqlDB := privateBundle(t)
+	ctx := context.Background()
+	b.rateTable("2025-04-06", 11_250)
+	next := b.rateTable(daysFromToday(40), 11_700)
+	later := b.rateTable(daysFromToday(400), 11_900)
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
+	require.NoError(t, err)
+	_, err = p.DownTo(ctx, 8)
+	require.NoError(t, err)
+	// What the old code left: a job queued, and one that a stopped instance had claimed.
+	for table, claim := range map[string]string{next.Id.String(): "'queued', NULL", later.Id.String(): "'running', gen_random_uuid()"} {
+		_, err = sqlDB.Exec(`INSERT INTO uprating_jobs (council_id, id, rate_table_id, status, claim_token, lease_until, requested_by, requested_at)
+			VALUES ($1, gen_random_uuid(), $2, `+claim+`, now(), 'someone', now())`, b.council.ID, table)
+		require.NoError(t, err)
+	}
+	_, err = p.Up(ctx)
+	require.NoError(t, err)
+	var failed int
+	var message string
+	require.NoError(t, sqlDB.QueryRow(`SELECT count(*), min(error) FROM uprating_jobs WHERE council_id = $1 AND status = 'failed'
+		AND finished_at IS NOT NULL`, b.council.ID).Scan(&failed, &message))
+	require.Equal(t, 2, failed)
+	require.Contains(t, message, "start the uprating again")
+	r := b.do(http.MethodPost, "/v1/rate-tables/"+next.Id.String()+"/uprate", b.token("finance"), nil)
+	require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+}

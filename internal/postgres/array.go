@@ -18,7 +18,7 @@ func (a textArray) Value() (driver.Value, error) {
 			b.WriteByte(',')
 		}
 		b.WriteByte('"')
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s))
+		_, _ = arrayQuoter.WriteString(&b, s)
 		b.WriteByte('"')
 	}
 	b.WriteByte('}')

@@ -56,25 +56,40 @@ func NewAuditStore(db *DB, now func() time.Time) *AuditStore { return &AuditStor
 
 // Record appends e, by a, in the transaction of ctx when there is one.
 func (s *AuditStore) Record(ctx context.Context, a actor.Actor, e audit.Event) error {
-	details := e.Details
-	if details == nil {
-		details = map[string]any{}
+	return s.RecordAll(ctx, a, []audit.Event{e})
+}
+
+// RecordAll appends es, by a, in one statement, in the transaction of ctx when there is one.
+func (s *AuditStore) RecordAll(ctx context.Context, a actor.Actor, es []audit.Event) error {
+	if len(es) == 0 {
+		return nil
 	}
-	raw, err := json.Marshal(details)
-	if err != nil {
-		return err
+	at := s.now().UTC().Truncate(time.Microsecond)
+	rows := make([]auditRow, len(es))
+	for i, e := range es {
+		details := e.Details
+		if details == nil {
+			details = map[string]any{}
+		}
+		raw, err := json.Marshal(details)
+		if err != nil {
+			return err
+		}
+		fields := e.ChangedFields
+		if fields == nil {
+			fields = []string{}
+		}
+		rows[i] = auditRow{
+			CouncilID: a.CouncilID, ID: uuid.Must(uuid.NewV7()), OccurredAt: at,
+			ActorSubject: a.Subject, ActorRoles: textArray(a.RoleNames()), ActorProvider: a.ProviderID,
+			Action: e.Action, EntityType: e.EntityType, EntityID: e.EntityID, RequestID: nonEmpty(a.RequestID),
+			ChangedFields: textArray(fields), Reason: nonEmpty(e.Reason), Details: raw,
+		}
 	}
-	fields := e.ChangedFields
-	if fields == nil {
-		fields = []string{}
+	if len(rows) == 1 {
+		return translate(s.db.conn(ctx).Create(&rows[0]).Error, nil)
 	}
-	row := auditRow{
-		CouncilID: a.CouncilID, ID: uuid.Must(uuid.NewV7()), OccurredAt: s.now().UTC().Truncate(time.Microsecond),
-		ActorSubject: a.Subject, ActorRoles: textArray(a.RoleNames()), ActorProvider: a.ProviderID,
-		Action: e.Action, EntityType: e.EntityType, EntityID: e.EntityID, RequestID: nonEmpty(a.RequestID),
-		ChangedFields: textArray(fields), Reason: nonEmpty(e.Reason), Details: raw,
-	}
-	return translate(s.db.conn(ctx).Create(&row).Error, nil)
+	return translate(insertAll(ctx, s.db.conn(ctx), rows), nil)
 }
 
 // List implements audit.Store.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -218,6 +219,92 @@ func (s *BudgetStore) InsertVersion(ctx context.Context, v budget.Version) error
 		return err
 	}
 	return translate(s.db.conn(ctx).Create(&row).Error, nil)
+}
+
+// OpenMany implements budget.Store: the budgets locked in the order of personIDs, and the current
+// version of each (its highest number, on the (council_id, budget_id, number) key), each an index
+// probe whatever the statistics say (see lockedByID).
+func (s *BudgetStore) OpenMany(ctx context.Context, councilID uuid.UUID, personIDs []uuid.UUID, kind budget.Kind) ([]budget.Budget, error) {
+	var rows []budgetRow
+	err := s.db.conn(ctx).Raw(`SELECT b.* FROM unnest(?::uuid[]) AS k(person_key) CROSS JOIN LATERAL (
+			SELECT * FROM personal_budgets WHERE council_id = ? AND person_id = k.person_key AND kind = ? AND status <> 'ended'
+			FOR UPDATE) b`, uuidArray(personIDs), uuidArg(councilID), string(kind)).Scan(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return nil, translate(err, nil)
+	}
+	ids := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	var vrows []budgetVersionRow
+	err = s.db.conn(ctx).Raw(`SELECT v.* FROM unnest(?::uuid[]) AS k(budget_key) CROSS JOIN LATERAL (
+			SELECT * FROM personal_budget_versions v WHERE v.council_id = ? AND v.budget_id = k.budget_key
+			ORDER BY v.number DESC LIMIT 1) v`, uuidArray(ids), uuidArg(councilID)).Scan(&vrows).Error
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	current := make(map[uuid.UUID]budget.Version, len(vrows))
+	for _, vr := range vrows {
+		v, err := vr.domain()
+		if err != nil {
+			return nil, translate(err, nil)
+		}
+		current[v.BudgetID] = v
+	}
+	out := make([]budget.Budget, len(rows))
+	for i, r := range rows {
+		out[i] = budget.Budget{
+			CouncilID: r.CouncilID, ID: r.ID, PersonID: r.PersonID, Kind: budget.Kind(r.Kind), Status: budget.Status(r.Status),
+			StartDate: r.StartDate, EndDate: r.EndDate, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+			Current: current[r.ID],
+		}
+	}
+	return out, nil
+}
+
+// UpdateMany implements budget.Store in one statement, a TID scan of the rows (see lockedByID).
+func (s *BudgetStore) UpdateMany(ctx context.Context, bs []budget.Budget) error {
+	if len(bs) == 0 {
+		return nil
+	}
+	ids, versions, statuses, ends, updated := make([]uuid.UUID, len(bs)), make([]*string, len(bs)), make([]*string, len(bs)),
+		make([]*string, len(bs)), make([]*string, len(bs))
+	for i, b := range bs {
+		version, status, at := strconv.Itoa(b.Version), string(b.Status), b.UpdatedAt.Format(time.RFC3339Nano)
+		ids[i], versions[i], statuses[i], updated[i] = b.ID, &version, &status, &at
+		if b.EndDate != nil {
+			end := b.EndDate.String()
+			ends[i] = &end
+		}
+	}
+	res := s.db.conn(ctx).Exec(`UPDATE personal_budgets b
+		   SET status = u.status, end_date = u.end_date::date, version = u.version::int, updated_at = u.updated_at::timestamptz
+		  FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[]) AS u(id, version, status, end_date, updated_at)
+		 WHERE b.ctid = ANY(ARRAY(`+lockedByID("personal_budgets")+`)) AND b.id = u.id AND b.version = u.version::int - 1`,
+		uuidArray(ids), textArrayParam(versions), textArrayParam(statuses), textArrayParam(ends), textArrayParam(updated),
+		uuidArray(ids), uuidArg(bs[0].CouncilID))
+	if res.Error != nil {
+		return translate(res.Error, budgetConstraints)
+	}
+	if res.RowsAffected != int64(len(bs)) {
+		return apperr.ErrVersionMismatch
+	}
+	return nil
+}
+
+// InsertVersions implements budget.Store with multi-row inserts.
+func (s *BudgetStore) InsertVersions(ctx context.Context, vs []budget.Version) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	rows := make([]budgetVersionRow, len(vs))
+	for i, v := range vs {
+		var err error
+		if rows[i], err = budgetVersionRowOf(v); err != nil {
+			return err
+		}
+	}
+	return translate(insertAll(ctx, s.db.conn(ctx), rows), nil)
 }
 
 // List implements budget.Store.

@@ -190,8 +190,6 @@ type jobRow struct {
 	StartedAt   *time.Time
 	FinishedAt  *time.Time
 	Error       *string
-	ClaimToken  *uuid.UUID
-	LeaseUntil  *time.Time
 	StartsOn    date.Date `gorm:"->"` // the table's valid_from, read with the job
 }
 
@@ -201,8 +199,7 @@ func (r jobRow) domain() (charging.Job, error) {
 	return charging.Job{
 		CouncilID: r.CouncilID, ID: r.ID, RateTableID: r.RateTableID, Status: charging.JobStatus(r.Status), Total: r.Total,
 		Processed: r.Processed, Changed: r.Changed, RequestedBy: r.RequestedBy, RequestedAt: r.RequestedAt.UTC(),
-		StartedAt: utcPtr(r.StartedAt), FinishedAt: utcPtr(r.FinishedAt), Error: r.Error, ClaimToken: r.ClaimToken,
-		StartsOn: r.StartsOn,
+		StartedAt: utcPtr(r.StartedAt), FinishedAt: utcPtr(r.FinishedAt), Error: r.Error, StartsOn: r.StartsOn,
 	}, nil
 }
 
@@ -390,72 +387,145 @@ func (s *ChargingStore) GetJob(ctx context.Context, councilID, id uuid.UUID) (ch
 	return r.domain()
 }
 
-// ClaimJob implements charging.Store: SKIP LOCKED lets instances claim different jobs at once.
-func (s *ChargingStore) ClaimJob(ctx context.Context, now time.Time, today date.Date, lease time.Duration) (*charging.Job, error) {
-	token := uuid.New()
-	var rows []jobRow
-	err := s.db.conn(ctx).Raw(`UPDATE uprating_jobs SET status = 'running', claim_token = ?, lease_until = ?
-		WHERE (council_id, id) = (
-			SELECT j.council_id, j.id FROM uprating_jobs j
-			  JOIN rate_tables t ON t.council_id = j.council_id AND t.id = j.rate_table_id
-			 WHERE (j.status = 'queued' AND t.valid_from <= ?) OR (j.status = 'running' AND j.lease_until < ?)
-			 ORDER BY j.requested_at LIMIT 1 FOR UPDATE OF j SKIP LOCKED)
-		RETURNING *, (SELECT valid_from FROM rate_tables t WHERE t.council_id = uprating_jobs.council_id
-			AND t.id = uprating_jobs.rate_table_id) AS starts_on`, token, now.Add(lease), today, now).Scan(&rows).Error
-	if err != nil || len(rows) == 0 {
-		return nil, translate(err, nil)
-	}
-	j, err := rows[0].domain()
-	return &j, err
+// StartJob implements charging.UpratingStore.
+func (s *ChargingStore) StartJob(ctx context.Context, councilID, id uuid.UUID, at time.Time, remaining int) error {
+	return s.updateJob(ctx, councilID, id, `status = 'running', started_at = coalesce(started_at, ?), total = processed + ?`, at, remaining)
 }
 
-// SaveJob implements charging.Store; a lease of 0 releases the claim.
-func (s *ChargingStore) SaveJob(ctx context.Context, j charging.Job, lease time.Duration) error {
-	updates := map[string]any{
-		"status": string(j.Status), "total": j.Total, "processed": j.Processed, "changed": j.Changed,
-		"started_at": j.StartedAt, "finished_at": j.FinishedAt, "error": j.Error,
+// AddProgress implements charging.UpratingStore. Assessments completed meanwhile under an older
+// table join the job (processed may pass the first count); superseded ones leave it.
+func (s *ChargingStore) AddProgress(ctx context.Context, councilID, id uuid.UUID, p charging.Progress) error {
+	return s.updateJob(ctx, councilID, id, `processed = processed + ?, changed = changed + ?,
+		total = greatest(total - ?, processed + ?)`, p.Processed, p.Changed, p.Skipped, p.Processed)
+}
+
+// FinishJob implements charging.UpratingStore.
+func (s *ChargingStore) FinishJob(ctx context.Context, councilID, id uuid.UUID, status charging.JobStatus, at time.Time, message *string) error {
+	set := `status = ?, finished_at = ?, error = ?`
+	if status == charging.Done {
+		set += `, total = processed` // nothing is left
 	}
-	if lease > 0 {
-		updates["lease_until"] = time.Now().Add(lease)
-	} else {
-		updates["lease_until"], updates["claim_token"] = nil, nil
-	}
-	res := s.db.conn(ctx).Model(&jobRow{}).
-		Where("council_id = ? AND id = ? AND claim_token = ?", uuidArg(j.CouncilID), uuidArg(j.ID), j.ClaimToken).Updates(updates)
+	return s.updateJob(ctx, councilID, id, set, string(status), at, message)
+}
+
+func (s *ChargingStore) updateJob(ctx context.Context, councilID, id uuid.UUID, set string, args ...any) error {
+	args = append(args, uuidArg(councilID), uuidArg(id))
+	res := s.db.conn(ctx).Exec(`UPDATE uprating_jobs SET `+set+` WHERE council_id = ? AND id = ?`, args...)
 	if res.Error != nil {
 		return translate(res.Error, nil)
 	}
 	if res.RowsAffected == 0 {
-		return apperr.New(apperr.Conflict, "uprating-claim-lost", "another instance has taken over the job")
+		return apperr.ErrNotFound
 	}
 	return nil
 }
 
-const affectedWhere = `council_id = ? AND status = 'completed' AND kind = 'full' AND rate_table_valid_from < ?
-	AND NOT EXISTS (SELECT 1 FROM uprating_changes c WHERE c.council_id = financial_assessments.council_id
-		AND c.job_id = ? AND c.previous_assessment_id = financial_assessments.id)`
+// candidatesFrom is the job's candidates: current full assessments under an older table (the
+// partial index financial_assessments_uprating_idx, in its order), less those the job reported it
+// could not recalculate (those it recalculated are superseded, so no longer current). The few
+// error lines are read once a query, on their own partial index, and hashed; the subquery is not
+// correlated so that it can be. An anti-join with all the job's report lines was planned as a
+// nested loop over them for every candidate: time growing with the square of the job's progress.
+const candidatesFrom = `FROM financial_assessments fa
+	WHERE fa.council_id = ? AND fa.status = 'completed' AND fa.kind = 'full' AND fa.rate_table_valid_from < ?
+	  AND fa.id NOT IN (SELECT c.previous_assessment_id FROM uprating_changes c
+		WHERE c.council_id = ? AND c.job_id = ? AND c.error IS NOT NULL)`
 
-// Affected implements charging.Store.
-func (s *ChargingStore) Affected(ctx context.Context, councilID uuid.UUID, validFrom date.Date, jobID uuid.UUID, limit int) ([]uuid.UUID, error) {
-	var ids []uuid.UUID
-	err := s.db.conn(ctx).Model(&financialRow{}).Where(affectedWhere, uuidArg(councilID), validFrom, uuidArg(jobID)).
-		Order("id").Limit(limit).Pluck("id", &ids).Error
-	return ids, translate(err, nil)
+// Candidates implements charging.UpratingStore: a keyset walk on (rate_table_valid_from, id), so a
+// batch never reads the rows that earlier batches superseded.
+func (s *ChargingStore) Candidates(ctx context.Context, councilID uuid.UUID, validFrom date.Date, jobID uuid.UUID, after *charging.Candidate, limit int) ([]charging.Candidate, error) {
+	query := `SELECT fa.id, fa.person_id, fa.rate_table_valid_from ` + candidatesFrom
+	args := []any{uuidArg(councilID), validFrom, uuidArg(councilID), uuidArg(jobID)}
+	if after != nil {
+		query += ` AND (fa.rate_table_valid_from, fa.id) > (?, ?)`
+		args = append(args, after.TableValidFrom, uuidArg(after.ID))
+	}
+	query += ` ORDER BY fa.rate_table_valid_from, fa.id LIMIT ?`
+	var rows []struct {
+		ID                 uuid.UUID
+		PersonID           uuid.UUID
+		RateTableValidFrom date.Date
+	}
+	if err := s.db.conn(ctx).Raw(query, append(args, limit)...).Scan(&rows).Error; err != nil {
+		return nil, translate(err, nil)
+	}
+	out := make([]charging.Candidate, len(rows))
+	for i, r := range rows {
+		out[i] = charging.Candidate{ID: r.ID, PersonID: r.PersonID, TableValidFrom: r.RateTableValidFrom}
+	}
+	return out, nil
 }
 
-// CountAffected implements charging.Store.
-func (s *ChargingStore) CountAffected(ctx context.Context, councilID uuid.UUID, validFrom date.Date, jobID uuid.UUID) (int, error) {
+// CountCandidates implements charging.UpratingStore.
+func (s *ChargingStore) CountCandidates(ctx context.Context, councilID uuid.UUID, validFrom date.Date, jobID uuid.UUID) (int, error) {
 	var n int64
-	err := s.db.conn(ctx).Model(&financialRow{}).Where(affectedWhere, uuidArg(councilID), validFrom, uuidArg(jobID)).Count(&n).Error
+	err := s.db.conn(ctx).Raw(`SELECT count(*) `+candidatesFrom, uuidArg(councilID), validFrom, uuidArg(councilID), uuidArg(jobID)).Scan(&n).Error
 	return int(n), translate(err, nil)
 }
 
-// InsertChange implements charging.Store.
-func (s *ChargingStore) InsertChange(ctx context.Context, c charging.Change) error {
-	row := changeRow{CouncilID: c.CouncilID, ID: c.ID, JobID: c.JobID, PersonID: c.PersonID, PreviousAssessmentID: c.PreviousAssessmentID,
-		NewAssessmentID: c.NewAssessmentID, PreviousWeeklyChargePence: c.PreviousWeekly, NewWeeklyChargePence: c.NewWeekly,
-		BudgetID: c.BudgetID, Error: c.Error, CreatedAt: c.CreatedAt}
-	return translate(s.db.conn(ctx).Create(&row).Error, nil)
+// LockCurrent implements charging.UpratingStore: a primary-key probe an id (see lockedByID); the
+// status is checked on the locked rows.
+func (s *ChargingStore) LockCurrent(ctx context.Context, councilID uuid.UUID, ids []uuid.UUID) ([]charging.Assessment, error) {
+	var rows []financialRow
+	err := s.db.conn(ctx).Raw(`SELECT fa.* FROM unnest(?::uuid[]) AS k(key_id) CROSS JOIN LATERAL (
+			SELECT * FROM financial_assessments WHERE council_id = ? AND id = k.key_id FOR UPDATE) fa`,
+		uuidArray(ids), uuidArg(councilID)).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	current := rows[:0]
+	for _, r := range rows {
+		if r.Status == string(charging.Completed) {
+			current = append(current, r)
+		}
+	}
+	return mapRows(current, financialRow.domain)
+}
+
+// Supersede implements charging.UpratingStore: a TID scan of the rows (see lockedByID).
+func (s *ChargingStore) Supersede(ctx context.Context, councilID uuid.UUID, ids []uuid.UUID, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	res := s.db.conn(ctx).Exec(`UPDATE financial_assessments SET status = 'superseded', version = version + 1, updated_at = ?
+		 WHERE ctid = ANY(ARRAY(`+lockedByID("financial_assessments")+`)) AND status = 'completed'`,
+		at, uuidArray(ids), uuidArg(councilID))
+	if res.Error != nil {
+		return translate(res.Error, financialConstraints)
+	}
+	if res.RowsAffected != int64(len(ids)) {
+		return apperr.ErrVersionMismatch
+	}
+	return nil
+}
+
+// InsertAssessments implements charging.UpratingStore.
+func (s *ChargingStore) InsertAssessments(ctx context.Context, as []charging.Assessment) error {
+	if len(as) == 0 {
+		return nil
+	}
+	rows := make([]financialRow, len(as))
+	for i, a := range as {
+		var err error
+		if rows[i], err = financialRowOf(a); err != nil {
+			return err
+		}
+	}
+	return translate(insertAll(ctx, s.db.conn(ctx), rows), financialConstraints)
+}
+
+// InsertChanges implements charging.UpratingStore.
+func (s *ChargingStore) InsertChanges(ctx context.Context, cs []charging.Change) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	rows := make([]changeRow, len(cs))
+	for i, c := range cs {
+		rows[i] = changeRow{CouncilID: c.CouncilID, ID: c.ID, JobID: c.JobID, PersonID: c.PersonID, PreviousAssessmentID: c.PreviousAssessmentID,
+			NewAssessmentID: c.NewAssessmentID, PreviousWeeklyChargePence: c.PreviousWeekly, NewWeeklyChargePence: c.NewWeekly,
+			BudgetID: c.BudgetID, Error: c.Error, CreatedAt: c.CreatedAt}
+	}
+	return translate(insertAll(ctx, s.db.conn(ctx), rows), nil)
 }
 
 // ListChanges implements charging.Store.

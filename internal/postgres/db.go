@@ -151,6 +151,18 @@ func InTx(ctx context.Context) bool {
 	return ok
 }
 
+// SQLTx returns the database/sql transaction that ctx carries (see WithinTx), for a library that
+// must write in the same transaction as the stores, such as River inserting a job; false when ctx
+// carries none.
+func SQLTx(ctx context.Context) (*sql.Tx, bool) {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return nil, false
+	}
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	return sqlTx, ok
+}
+
 // translate turns database errors into domain errors: no row becomes not found, and the unique
 // and check constraints named in byConstraint become their errors. Anything else is internal.
 func translate(err error, byConstraint map[string]error) error {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivermigrate"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pbudget/pbudget/internal/postgres"
@@ -56,9 +58,15 @@ func TestInstancesStartingTogetherMigrateOnce(t *testing.T) {
 	db, err := postgres.Open(ctx, dsn, 1, testdb.Logger())
 	require.NoError(t, err)
 	defer db.Close()
-	var applied int
-	require.NoError(t, db.SQL().QueryRow(`SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied))
 	files, err := fs.Glob(migrations.FS, "*.sql")
 	require.NoError(t, err)
+	var applied int
+	require.NoError(t, db.SQL().QueryRow(`SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied))
 	require.Equal(t, len(files), applied, "each migration applied exactly once (numbers are assigned with gaps)")
+
+	m, err := rivermigrate.New(riverdatabasesql.New(db.SQL()), nil)
+	require.NoError(t, err)
+	var riverApplied int
+	require.NoError(t, db.SQL().QueryRow(`SELECT count(*) FROM river_migration WHERE line = 'main'`).Scan(&riverApplied))
+	require.Equal(t, len(m.AllVersions()), riverApplied, "River's tables are migrated by the same step")
 }

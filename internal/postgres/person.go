@@ -106,6 +106,28 @@ func (s *PersonStore) GetPerson(ctx context.Context, councilID, id uuid.UUID, fo
 	return rows[0].domain(), nil
 }
 
+// GetPeople reads the people of ids of one council, in the order of ids, locked FOR UPDATE when
+// forUpdate. Each id is a primary-key probe, whatever the table's statistics say (see lockedByID).
+func (s *PersonStore) GetPeople(ctx context.Context, councilID uuid.UUID, ids []uuid.UUID, forUpdate bool) ([]person.Person, error) {
+	one := strings.TrimSuffix(selectPerson, "AND id = ?") + "AND id = k.key_id"
+	if forUpdate {
+		one += " FOR UPDATE"
+	} else {
+		one += " LIMIT 1"
+	}
+	var rows []personRow
+	err := s.db.conn(ctx).Raw(`SELECT p.* FROM unnest(?::uuid[]) AS k(key_id) CROSS JOIN LATERAL (`+one+`) p`,
+		uuidArray(ids), uuidArg(councilID)).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	out := make([]person.Person, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
 // UpdatePerson implements person.Store: it writes p if the stored version is p.Version − 1.
 func (s *PersonStore) UpdatePerson(ctx context.Context, p person.Person) error {
 	row := personRowOf(p)

@@ -1,0 +1,32 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Deps are the domain services the workers call.
+type Deps struct {
+	Uprating        Uprater
+	IdempotencyKeys KeySweeper
+}
+
+func (d Deps) check() error {
+	if d.Uprating == nil || d.IdempotencyKeys == nil {
+		return errors.New("jobs: every dependency of the workers must be set")
+	}
+	return nil
+}
+
+// Uprater runs uprating jobs (charging.Service).
+type Uprater interface {
+	RunUprating(ctx context.Context, councilID, jobID uuid.UUID, lastAttempt bool) error
+}
+
+// KeySweeper deletes expired idempotency keys (the idempotency store).
+type KeySweeper interface {
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+}

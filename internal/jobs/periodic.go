@@ -1,0 +1,45 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// periodicJobs is the periodic work of the service, inserted by the leader among the instances.
+// Payment runs, review due dates and webhook delivery come here.
+func periodicJobs() []*river.PeriodicJob {
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return SweepIdempotencyKeysArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "sweep_idempotency_keys", RunOnStart: true}),
+	}
+}
+
+// SweepIdempotencyKeysArgs deletes the idempotency keys past their 24 hours (they hold response
+// bodies, which can hold personal data).
+type SweepIdempotencyKeysArgs struct{}
+
+// Kind implements river.JobArgs.
+func (SweepIdempotencyKeysArgs) Kind() string { return "sweep_idempotency_keys" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one sweep an hour, whoever is leader.
+func (SweepIdempotencyKeysArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueDefault, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
+}
+
+type sweepIdempotencyKeysWorker struct {
+	river.WorkerDefaults[SweepIdempotencyKeysArgs]
+	q *Queue
+}
+
+// Work deletes the expired keys.
+func (w *sweepIdempotencyKeysWorker) Work(ctx context.Context, _ *river.Job[SweepIdempotencyKeysArgs]) error {
+	n, err := w.q.deps.IdempotencyKeys.DeleteExpired(ctx, time.Now())
+	if err == nil {
+		w.q.log.Debug("swept idempotency keys", slog.Int64("deleted", n))
+	}
+	return err
+}
