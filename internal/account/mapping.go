@@ -215,7 +215,9 @@ func (r resolved) locate(header []string) (columns, []string) {
 }
 
 // parseDate reads a date in the mapping's layout.
-func (r resolved) parseDate(s string) (time.Time, error) { return time.Parse(r.layout, strings.TrimSpace(s)) }
+func (r resolved) parseDate(s string) (time.Time, error) {
+	return time.Parse(r.layout, strings.TrimSpace(s))
+}
 
 // example says how the mapping writes amounts, for error messages.
 func (r resolved) example() string {
