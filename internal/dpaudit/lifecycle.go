@@ -149,9 +149,9 @@ func (s Settings) Apply(from State, on Event, st Step, evidenceDue date.Date) (S
 			st.Outcome = &o
 		}
 	case Cancel:
-		r, fe := reason.Check("/reason", st.Reason)
-		if fe != nil {
-			f = append(f, *fe)
+		r, err := reason.Require("/reason", st.Reason)
+		if err != nil {
+			return from, st, err
 		}
 		st.Reason = r
 	}

@@ -34,8 +34,9 @@ type Outcome struct {
 }
 
 // CheckOutcome checks an outcome concluded on day on and returns it as it is to be recorded. Every
-// outcome needs a written reason (reason.Check: a blank or token reason is refused, even for a
-// satisfactory audit, so that the person's letter always says why).
+// outcome needs a written reason (reason.Require: a blank or token reason is refused with
+// reason-required, even for a satisfactory audit, so that the person's letter always says why);
+// malformed fields are reported first, as a validation error.
 func (s Settings) CheckOutcome(o Outcome, on date.Date) (Outcome, error) {
 	var f apperr.Fields
 	valid := false
@@ -45,11 +46,6 @@ func (s Settings) CheckOutcome(o Outcome, on date.Date) (Outcome, error) {
 	if !valid {
 		f.Add("/outcome/kind", "enum", fmt.Sprintf("%q is not an outcome", o.Kind))
 	}
-	r, fe := reason.Check("/outcome/reason", o.Reason)
-	if fe != nil {
-		f = append(f, *fe)
-	}
-	o.Reason = r
 	switch o.Kind {
 	case ActionPlan:
 		if !o.ActionPlanDue.After(on) {
@@ -75,5 +71,10 @@ func (s Settings) CheckOutcome(o Outcome, on date.Date) (Outcome, error) {
 	if o.Kind != ActionPlan {
 		o.ActionPlanDue = date.Date{}
 	}
-	return o, f.Err()
+	if err := f.Err(); err != nil {
+		return o, err
+	}
+	var err error
+	o.Reason, err = reason.Require("/outcome/reason", o.Reason)
+	return o, err
 }

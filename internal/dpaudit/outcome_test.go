@@ -7,6 +7,7 @@ import (
 
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/date"
+	"github.com/pbudget/pbudget/internal/reason"
 )
 
 func TestEveryOutcomeNeedsAWrittenReasonAndItsDates(t *testing.T) {
@@ -41,6 +42,11 @@ func TestEveryOutcomeNeedsAWrittenReasonAndItsDates(t *testing.T) {
 			var ae *apperr.Error
 			require.ErrorAs(t, err, &ae)
 			require.Equal(t, tt.field, ae.Fields[0].Field)
+			if tt.field == "/outcome/reason" {
+				require.ErrorIs(t, err, reason.ErrRequired, "a missing reason is the rule's 422, not a 400")
+			} else {
+				require.Equal(t, apperr.Invalid, apperr.KindOf(err))
+			}
 		})
 	}
 }

@@ -20,6 +20,24 @@ const MinLength = 20
 // MaxLength is the most characters a reason may have (the API's maxLength for reasons).
 const MaxLength = 2000
 
+// ErrRequired is a decision about money without a written reason: a business rule (422), not a
+// malformed request, because the request is well formed and the rule is the council's duty to
+// give reasons.
+var ErrRequired = apperr.New(apperr.RuleViolation, "reason-required",
+	"a decision about money needs a written reason that says why")
+
+// Require is Check as a rule: the cleaned reason, or ErrRequired naming the field and what is
+// wrong with it.
+func Require(pointer, text string) (string, error) {
+	clean, fe := Check(pointer, text)
+	if fe != nil {
+		e := ErrRequired.WithMessage("%s", fe.Message)
+		e.Fields = []apperr.FieldError{*fe}
+		return "", e
+	}
+	return clean, nil
+}
+
 // Check trims text, collapses runs of white space to one space and returns it, or a field error at
 // pointer (a JSON Pointer such as "/reason") naming the rule it breaks: blank, too short, too long,
 // or holding control characters.

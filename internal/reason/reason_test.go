@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pbudget/pbudget/internal/apperr"
 )
 
 func TestAWrittenReasonIsRequiredAndMustSayWhy(t *testing.T) {
@@ -37,4 +39,17 @@ func TestAWrittenReasonIsRequiredAndMustSayWhy(t *testing.T) {
 			require.Empty(t, got)
 		})
 	}
+}
+
+func TestARequiredReasonIsABusinessRule(t *testing.T) {
+	t.Parallel()
+	_, err := Require("/reason", "n/a")
+	require.ErrorIs(t, err, ErrRequired)
+	require.Equal(t, apperr.RuleViolation, apperr.KindOf(err))
+	var ae *apperr.Error
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, "/reason", ae.Fields[0].Field)
+	got, err := Require("/reason", "Balance above the eight weeks' contingency")
+	require.NoError(t, err)
+	require.Equal(t, "Balance above the eight weeks' contingency", got)
 }
