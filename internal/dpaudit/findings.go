@@ -141,17 +141,17 @@ func detail(f Finding, r Reconciliation) string {
 	m := money.Format
 	switch f.Type {
 	case UnevidencedSpend:
-		return fmt.Sprintf("%d payment(s) totalling %s have no evidence of what they were for.", f.Count, m(f.Amount))
+		return fmt.Sprintf("%s totalling %s %s no evidence of what %s for.", count(f.Count, "payment"), m(f.Amount), verb(f.Count, "has", "have"), verb(f.Count, "it was", "they were"))
 	case SpendOutsidePlan:
-		return fmt.Sprintf("%d payment(s) totalling %s were for things the support plan does not include.", f.Count, m(f.Amount))
+		return fmt.Sprintf("%s totalling %s %s for things the support plan does not include.", count(f.Count, "payment"), m(f.Amount), verb(f.Count, "was", "were"))
 	case ExcludedCategorySpend:
-		return fmt.Sprintf("%d payment(s) totalling %s were to kinds of business a direct payment may not be spent with.", f.Count, m(f.Amount))
+		return fmt.Sprintf("%s totalling %s %s to kinds of business a direct payment may not be spent with.", count(f.Count, "payment"), m(f.Amount), verb(f.Count, "was", "were"))
 	case ContributionShortfall:
 		return fmt.Sprintf("%s of your contributions due was not paid into the account.", m(f.Amount))
 	case PAEvidenceMissing:
-		return fmt.Sprintf("%d personal assistant(s) lack a required record (such as insurance, a DBS check or payroll).", f.Count)
+		return fmt.Sprintf("%s %s a required record (such as insurance, a DBS check or payroll).", count(f.Count, "personal assistant"), verb(f.Count, "lacks", "lack"))
 	case PAEvidenceExpired:
-		return fmt.Sprintf("%d personal assistant(s) have a record that expired before the end of the period.", f.Count)
+		return fmt.Sprintf("%s %s a record that expired before the end of the period.", count(f.Count, "personal assistant"), verb(f.Count, "has", "have"))
 	case UnexplainedDifference:
 		if r.Unexplained > 0 {
 			return fmt.Sprintf("The statement shows %s more than the account's record explains.", m(f.Amount))
@@ -177,4 +177,19 @@ func abs(v int64) int64 {
 		return -v
 	}
 	return v
+}
+
+// count writes "1 payment" or "3 payments".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -32,12 +32,12 @@ func TestFindingsComeFromFlagsAndFigures(t *testing.T) {
 		},
 	})
 	require.Equal(t, []Finding{
-		{UnevidencedSpend, 1, 4_000, "1 payment(s) totalling £40.00 have no evidence of what they were for."},
-		{SpendOutsidePlan, 2, 1_700, "2 payment(s) totalling £17.00 were for things the support plan does not include."},
-		{ExcludedCategorySpend, 2, 5_000, "2 payment(s) totalling £50.00 were to kinds of business a direct payment may not be spent with."},
+		{UnevidencedSpend, 1, 4_000, "1 payment totalling £40.00 has no evidence of what it was for."},
+		{SpendOutsidePlan, 2, 1_700, "2 payments totalling £17.00 were for things the support plan does not include."},
+		{ExcludedCategorySpend, 2, 5_000, "2 payments totalling £50.00 were to kinds of business a direct payment may not be spent with."},
 		{ContributionShortfall, 1, 8_000, "£80.00 of your contributions due was not paid into the account."},
-		{PAEvidenceMissing, 1, 0, "1 personal assistant(s) lack a required record (such as insurance, a DBS check or payroll)."},
-		{PAEvidenceExpired, 1, 0, "1 personal assistant(s) have a record that expired before the end of the period."},
+		{PAEvidenceMissing, 1, 0, "1 personal assistant lacks a required record (such as insurance, a DBS check or payroll)."},
+		{PAEvidenceExpired, 1, 0, "1 personal assistant has a record that expired before the end of the period."},
 		{UnexplainedDifference, 1, 4_500, "The statement shows £45.00 less than the account's record explains."},
 	}, got)
 	require.Equal(t, int64(3_500), MisspendTotal(flagged))

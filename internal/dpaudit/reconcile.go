@@ -86,18 +86,18 @@ func ReconcilePeriod(in ReconcileInput) (Reconciliation, error) {
 	p := in.Period
 	f := money.Format
 	r.Steps = []money.Step{
-		money.NewStep(StepOpening, r.Opening, fmt.Sprintf("The account held %s at the start of %s.", f(r.Opening), Long(p.Start))),
+		money.NewStep(StepOpening, r.Opening, fmt.Sprintf("The account held %s at the start of %s.", f(r.Opening), p.Start.Long())),
 		money.NewStep(StepCouncilPayments, r.CouncilPayments, fmt.Sprintf("The council paid %s into the account.", f(r.CouncilPayments))),
 		money.NewStep(StepContributionsReceived, r.ContributionsReceived, fmt.Sprintf("Your contributions paid into the account came to %s.", f(r.ContributionsReceived))),
 		money.NewStep(StepOtherIn, r.OtherIn, fmt.Sprintf("Refunds and other money in came to %s.", f(r.OtherIn))),
 		money.NewStep(StepSpending, r.Spending, fmt.Sprintf("Spending from the account came to %s.", f(r.Spending))),
 		money.NewStep(StepOtherOut, r.OtherOut, fmt.Sprintf("Money returned to the council and other money out came to %s.", f(r.OtherOut))),
 		money.NewStep(StepExpectedClosing, r.ExpectedClosing, fmt.Sprintf("So the account should have held %s at the end of %s: %s + %s + %s + %s − %s − %s.",
-			f(r.ExpectedClosing), Long(p.Last()), f(r.Opening), f(r.CouncilPayments), f(r.ContributionsReceived), f(r.OtherIn), f(r.Spending), f(r.OtherOut))),
+			f(r.ExpectedClosing), p.Last().Long(), f(r.Opening), f(r.CouncilPayments), f(r.ContributionsReceived), f(r.OtherIn), f(r.Spending), f(r.OtherOut))),
 	}
 	if r.StatementClosing != nil {
 		r.Steps = append(r.Steps, money.NewStep(StepStatementClosing, *r.StatementClosing,
-			fmt.Sprintf("The statement shows %s at the end of %s.", f(*r.StatementClosing), Long(p.Last()))))
+			fmt.Sprintf("The statement shows %s at the end of %s.", f(*r.StatementClosing), p.Last().Long())))
 		var why string
 		switch {
 		case r.Unexplained == 0:

@@ -51,10 +51,7 @@ func (p Period) Days() int { return p.End.DaysSince(p.Start) }
 func (p Period) Last() date.Date { return p.End.AddDays(-1) }
 
 // String renders the period for people: "6 April 2026 to 28 June 2026" (its last day).
-func (p Period) String() string { return Long(p.Start) + " to " + Long(p.Last()) }
-
-// Long renders a date as a letter writes it: "6 April 2026".
-func Long(d date.Date) string { return d.Time().Format("2 January 2006") }
+func (p Period) String() string { return p.Start.Long() + " to " + p.Last().Long() }
 
 // Scheduled is the k-th scheduled audit period of an account whose first payment was on first:
 //
