@@ -116,9 +116,10 @@ var ErrInvalidStatement = apperr.New(apperr.Invalid, "statement-invalid", "the s
 // identical lines is kept).
 //
 // Every bad line is reported with its line number and reason (the first MaxReported of them, and
-// the count); a file with any bad line returns ErrInvalidStatement with them, after each has seen
-// the good lines, so the caller passes each lines to a transaction it rolls back on error: the
-// import is all or nothing. An error returned by each stops the parse and is returned as it is.
+// the count); a file with any bad line returns ErrInvalidStatement with them. each sees the good
+// lines before the first bad one and none after it, so the caller writes what each receives in a
+// transaction that it rolls back on any error: the import is all or nothing. An error returned by
+// each stops the parse and is returned as it is.
 //
 // Lines must be in date order, oldest or newest first, as every bank exports them: a date out of
 // that order is a bad line (the identity counts identical lines within a day, which needs all of a
