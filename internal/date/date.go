@@ -58,6 +58,9 @@ func (d Date) Time() time.Time { return time.Unix(int64(d.days)*86400, 0).UTC() 
 // String renders ISO 8601.
 func (d Date) String() string { return d.Time().Format(layout) }
 
+// Long renders d as a letter writes it: "6 April 2026".
+func (d Date) Long() string { return d.Time().Format("2 January 2006") }
+
 // AddDays returns d plus n days.
 func (d Date) AddDays(n int) Date { return Date{days: d.days + int32(n)} }
 

@@ -68,3 +68,9 @@ func must(d Date, err error) Date {
 	}
 	return d
 }
+
+func TestLongIsHowALetterWritesADate(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "6 April 2026", Of(2026, 4, 6).Long())
+	require.Equal(t, "29 February 2028", Of(2028, 2, 29).Long())
+}
