@@ -68,3 +68,26 @@ func must(d Date, err error) Date {
 	}
 	return d
 }
+
+func TestAddMonthsStaysWithinTheTargetMonth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		from   string
+		months int
+		want   string
+	}{
+		{"2026-01-15", 1, "2026-02-15"},
+		{"2025-08-31", 6, "2026-02-28"},  // not 3 March
+		{"2023-08-31", 6, "2024-02-29"},  // a leap year's February
+		{"2024-02-29", 12, "2025-02-28"}, // not 1 March
+		{"2024-02-29", 48, "2028-02-29"},
+		{"2026-03-31", 1, "2026-04-30"},
+		{"2026-12-31", 2, "2027-02-28"},
+		{"2026-03-31", -1, "2026-02-28"},
+		{"2026-01-31", -13, "2024-12-31"},
+		{"2026-05-10", 0, "2026-05-10"},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, must(Parse(tt.from)).AddMonths(tt.months).String(), "%s + %d months", tt.from, tt.months)
+	}
+}
