@@ -8,13 +8,7 @@ import (
 	"github.com/pbudget/pbudget/internal/date"
 )
 
-func d(s string) date.Date {
-	v, err := date.Parse(s)
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
+var d = date.MustParse
 
 func TestQuartersAreFinancialYearQuartersDueAMonthAfter(t *testing.T) {
 	t.Parallel()

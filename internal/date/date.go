@@ -150,3 +150,12 @@ func (d Date) AddMonths(n int) Date {
 	last := time.Date(y, time.Month(m+2), 0, 0, 0, 0, 0, time.UTC).Day() // day 0 of the next month
 	return Of(y, time.Month(m+1), min(t.Day(), last))
 }
+
+// MustParse is Parse for dates written in code (tests, fixed tables): it panics on a bad date.
+func MustParse(s string) Date {
+	d, err := Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}

@@ -91,3 +91,9 @@ func TestAddMonthsStaysWithinTheTargetMonth(t *testing.T) {
 		require.Equal(t, tt.want, must(Parse(tt.from)).AddMonths(tt.months).String(), "%s + %d months", tt.from, tt.months)
 	}
 }
+
+func TestMustParsePanicsOnABadDate(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "2026-02-28", MustParse("2026-02-28").String())
+	require.Panics(t, func() { MustParse("2026-02-30") })
+}

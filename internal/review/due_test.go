@@ -11,13 +11,7 @@ import (
 	"github.com/pbudget/pbudget/internal/date"
 )
 
-func d(s string) date.Date {
-	v, err := date.Parse(s)
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
+var d = date.MustParse
 
 func dp(s string) *date.Date { v := d(s); return &v }
 
