@@ -140,3 +140,28 @@ func (d *Date) Scan(src any) error {
 
 // Value implements driver.Valuer.
 func (d Date) Value() (driver.Value, error) { return d.String(), nil }
+
+// AddMonths returns d plus n calendar months, kept within the target month: when that month is
+// shorter, the result is its last day (31 August + 6 months = 28 or 29 February; 29 February +
+// 12 months = 28 February). Use it for "at most N months after" limits, where AddDate's
+// normalisation would carry the date past the limit (31 August + 6 months would be 2 or 3 March).
+func (d Date) AddMonths(n int) Date {
+	t := d.Time()
+	y, m := t.Year(), int(t.Month())-1+n
+	y += m / 12
+	if m %= 12; m < 0 {
+		m += 12
+		y--
+	}
+	last := time.Date(y, time.Month(m+2), 0, 0, 0, 0, 0, time.UTC).Day() // day 0 of the next month
+	return Of(y, time.Month(m+1), min(t.Day(), last))
+}
+
+// MustParse is Parse for dates written in code (tests, fixed tables): it panics on a bad date.
+func MustParse(s string) Date {
+	d, err := Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}

@@ -74,3 +74,32 @@ func TestLongIsHowALetterWritesADate(t *testing.T) {
 	require.Equal(t, "6 April 2026", Of(2026, 4, 6).Long())
 	require.Equal(t, "29 February 2028", Of(2028, 2, 29).Long())
 }
+
+func TestAddMonthsStaysWithinTheTargetMonth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		from   string
+		months int
+		want   string
+	}{
+		{"2026-01-15", 1, "2026-02-15"},
+		{"2025-08-31", 6, "2026-02-28"},  // not 3 March
+		{"2023-08-31", 6, "2024-02-29"},  // a leap year's February
+		{"2024-02-29", 12, "2025-02-28"}, // not 1 March
+		{"2024-02-29", 48, "2028-02-29"},
+		{"2026-03-31", 1, "2026-04-30"},
+		{"2026-12-31", 2, "2027-02-28"},
+		{"2026-03-31", -1, "2026-02-28"},
+		{"2026-01-31", -13, "2024-12-31"},
+		{"2026-05-10", 0, "2026-05-10"},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, must(Parse(tt.from)).AddMonths(tt.months).String(), "%s + %d months", tt.from, tt.months)
+	}
+}
+
+func TestMustParsePanicsOnABadDate(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "2026-02-28", MustParse("2026-02-28").String())
+	require.Panics(t, func() { MustParse("2026-02-30") })
+}
