@@ -24,6 +24,45 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AccessEntityType.
+const (
+	AccessEntityTypeAssessment             AccessEntityType = "assessment"
+	AccessEntityTypeDirectPaymentAgreement AccessEntityType = "direct_payment_agreement"
+	AccessEntityTypeFinancialAssessment    AccessEntityType = "financial_assessment"
+	AccessEntityTypeFundingRequest         AccessEntityType = "funding_request"
+	AccessEntityTypeIsfAgreement           AccessEntityType = "isf_agreement"
+	AccessEntityTypePerson                 AccessEntityType = "person"
+	AccessEntityTypePersonalBudget         AccessEntityType = "personal_budget"
+	AccessEntityTypeRelationship           AccessEntityType = "relationship"
+	AccessEntityTypeSupportPlan            AccessEntityType = "support_plan"
+)
+
+// Valid indicates whether the value is a known member of the AccessEntityType enum.
+func (e AccessEntityType) Valid() bool {
+	switch e {
+	case AccessEntityTypeAssessment:
+		return true
+	case AccessEntityTypeDirectPaymentAgreement:
+		return true
+	case AccessEntityTypeFinancialAssessment:
+		return true
+	case AccessEntityTypeFundingRequest:
+		return true
+	case AccessEntityTypeIsfAgreement:
+		return true
+	case AccessEntityTypePerson:
+		return true
+	case AccessEntityTypePersonalBudget:
+		return true
+	case AccessEntityTypeRelationship:
+		return true
+	case AccessEntityTypeSupportPlan:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AdultOutcome.
 const (
 	AdultOutcomeBeingClothed                      AdultOutcome = "being_clothed"
@@ -1293,6 +1332,39 @@ func (e UpratingJobStatus) Valid() bool {
 	}
 }
 
+// AccessEntityType The kind of record read.
+type AccessEntityType string
+
+// AccessRecord One read of a record about a person: who read it, through which operation, when, in which
+// request. It names the record and the person, never their details, and never a search term.
+type AccessRecord struct {
+	Actor    AuditActor         `json:"actor"`
+	EntityId openapi_types.UUID `json:"entity_id"`
+
+	// EntityType The kind of record read.
+	EntityType AccessEntityType `json:"entity_type"`
+
+	// Filters For a list, the names of the filters it was asked with (`nhs_number`, `family_name_prefix`, …), never their values.
+	Filters    []string           `json:"filters"`
+	Id         openapi_types.UUID `json:"id"`
+	OccurredAt time.Time          `json:"occurred_at"`
+
+	// Operation The operationId of the read.
+	//
+	// Example: getPerson
+	Operation string `json:"operation"`
+
+	// PersonId The person the record is about.
+	PersonId  openapi_types.UUID        `json:"person_id"`
+	RequestId nullable.Nullable[string] `json:"request_id"`
+}
+
+// AccessRecordList defines model for AccessRecordList.
+type AccessRecordList struct {
+	Items         []AccessRecord `json:"items"`
+	NextPageToken *string        `json:"next_page_token,omitempty"`
+}
+
 // Address defines model for Address.
 type Address struct {
 	County *string `json:"county,omitempty"`
@@ -1722,6 +1794,10 @@ type CouncilSettings struct {
 	// ApproverLimitAnnualPence An approver signs off plans costing up to this a year; above it, the panel (default £49,000).
 	ApproverLimitAnnualPence int64 `json:"approver_limit_annual_pence"`
 
+	// ApproverMustDifferFromSubmitter Segregation of duties (default true): the user who submitted a plan cannot sign it off
+	// (approver or panel), and the user who asked the funding panel cannot decide the request.
+	ApproverMustDifferFromSubmitter bool `json:"approver_must_differ_from_submitter"`
+
 	// ChildShortBreakMaxDaysPer12Months …and in any 12 months (default 120).
 	ChildShortBreakMaxDaysPer12Months int `json:"child_short_break_max_days_per_12_months"`
 
@@ -1740,6 +1816,7 @@ type CouncilSettings struct {
 // CouncilSettingsPatch defines model for CouncilSettingsPatch.
 type CouncilSettingsPatch struct {
 	ApproverLimitAnnualPence          *int64 `json:"approver_limit_annual_pence,omitempty"`
+	ApproverMustDifferFromSubmitter   *bool  `json:"approver_must_differ_from_submitter,omitempty"`
 	ChildShortBreakMaxDaysPer12Months *int   `json:"child_short_break_max_days_per_12_months,omitempty"`
 	ChildShortBreakMaxDaysPerPeriod   *int   `json:"child_short_break_max_days_per_period,omitempty"`
 	DpCareHomeJoinGapDays             *int   `json:"dp_care_home_join_gap_days,omitempty"`
@@ -2372,6 +2449,40 @@ type Provider struct {
 // ProviderContractBasis defines model for Provider.ContractBasis.
 type ProviderContractBasis string
 
+// ProviderBudget A budget as the staff of one provider see it: its dates and status, and their own lines of
+// its approved plan with what they cost. No financial assessment, contribution or other
+// amount of the person's.
+type ProviderBudget struct {
+	// AnnualCostPence The sum of the provider's lines' annual costs.
+	AnnualCostPence int64 `json:"annual_cost_pence"`
+
+	// EndDate Exclusive.
+	EndDate nullable.Nullable[openapi_types.Date] `json:"end_date"`
+	Id      openapi_types.UUID                    `json:"id"`
+
+	// Kind `care_and_support` (an adult's needs), `carer`, or `child`.
+	Kind BudgetKind `json:"kind"`
+
+	// Lines The provider's lines of the approved plan (none when it holds only an ISF agreement).
+	Lines    []PlanLine         `json:"lines"`
+	PersonId openapi_types.UUID `json:"person_id"`
+
+	// PlanId The budget's approved plan.
+	PlanId openapi_types.UUID `json:"plan_id"`
+
+	// ProviderId The provider of the token.
+	ProviderId openapi_types.UUID `json:"provider_id"`
+	StartDate  openapi_types.Date `json:"start_date"`
+	Status     BudgetStatus       `json:"status"`
+	UpdatedAt  time.Time          `json:"updated_at"`
+
+	// Version The budget's version (its ETag).
+	Version int `json:"version"`
+
+	// WeeklyCostPence annual ÷ 52, to the nearest penny.
+	WeeklyCostPence int64 `json:"weekly_cost_pence"`
+}
+
 // ProviderCreate defines model for ProviderCreate.
 type ProviderCreate struct {
 	ContactEmail  *openapi_types.Email        `json:"contact_email,omitempty"`
@@ -2711,19 +2822,22 @@ type SignOffChecks struct {
 
 // SupportPlan defines model for SupportPlan.
 type SupportPlan struct {
+	// AnnualCostPence The plan's cost a year; for provider staff, the cost of their own lines.
 	AnnualCostPence  int64                        `json:"annual_cost_pence"`
 	ApprovedAt       nullable.Nullable[time.Time] `json:"approved_at"`
 	ApprovedBy       nullable.Nullable[string]    `json:"approved_by"`
 	ArrangingSupport *string                      `json:"arranging_support,omitempty"`
 	BudgetId         openapi_types.UUID           `json:"budget_id"`
 
-	// CeilingAnnualPence The budget's ceiling when the plan was read.
-	CeilingAnnualPence   int64                     `json:"ceiling_annual_pence"`
-	CreatedAt            time.Time                 `json:"created_at"`
-	Id                   openapi_types.UUID        `json:"id"`
-	InformationAndAdvice *string                   `json:"information_and_advice,omitempty"`
-	Lines                []PlanLine                `json:"lines"`
-	ManagementMode       SupportPlanManagementMode `json:"management_mode"`
+	// CeilingAnnualPence The budget's ceiling when the plan was read; null for provider staff.
+	CeilingAnnualPence   nullable.Nullable[int64] `json:"ceiling_annual_pence"`
+	CreatedAt            time.Time                `json:"created_at"`
+	Id                   openapi_types.UUID       `json:"id"`
+	InformationAndAdvice *string                  `json:"information_and_advice,omitempty"`
+
+	// Lines The plan's lines; provider staff get only their own.
+	Lines          []PlanLine                `json:"lines"`
+	ManagementMode SupportPlanManagementMode `json:"management_mode"`
 
 	// ManagingSupport Who holds the money; employer responsibilities.
 	ManagingSupport *string `json:"managing_support,omitempty"`
@@ -2741,12 +2855,17 @@ type SupportPlan struct {
 	// StayingInControl Decisions, and the contingency (emergency) plan.
 	StayingInControl *string                      `json:"staying_in_control,omitempty"`
 	SubmittedAt      nullable.Nullable[time.Time] `json:"submitted_at"`
-	Totals           []OptionTotal                `json:"totals"`
-	UpdatedAt        time.Time                    `json:"updated_at"`
-	Version          int                          `json:"version"`
-	WeeklyCostPence  int64                        `json:"weekly_cost_pence"`
-	WhatIsImportant  *string                      `json:"what_is_important,omitempty"`
-	WhatToChange     *string                      `json:"what_to_change,omitempty"`
+
+	// SubmittedBy The `sub` of the user who submitted the plan (null while it is a draft, and for plans submitted before this was kept).
+	SubmittedBy nullable.Nullable[string] `json:"submitted_by"`
+
+	// Totals Per management option; for provider staff, of their own lines only, without the person's and council's shares (null).
+	Totals          []OptionTotal `json:"totals"`
+	UpdatedAt       time.Time     `json:"updated_at"`
+	Version         int           `json:"version"`
+	WeeklyCostPence int64         `json:"weekly_cost_pence"`
+	WhatIsImportant *string       `json:"what_is_important,omitempty"`
+	WhatToChange    *string       `json:"what_to_change,omitempty"`
 }
 
 // SupportPlanManagementMode defines model for SupportPlan.ManagementMode.
@@ -2944,6 +3063,29 @@ type UnprocessableEntity = Problem
 
 // UnsupportedMediaType RFC 9457 problem details.
 type UnsupportedMediaType = Problem
+
+// ListAccessRecordsParams defines parameters for ListAccessRecords.
+type ListAccessRecordsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// PersonId The person the records read are about.
+	PersonId *openapi_types.UUID `form:"person_id,omitempty" json:"person_id,omitempty"`
+
+	// Actor The `sub` of the token that read.
+	Actor *string `form:"actor,omitempty" json:"actor,omitempty"`
+
+	// EntityId The record read.
+	EntityId *openapi_types.UUID `form:"entity_id,omitempty" json:"entity_id,omitempty"`
+
+	// OccurredFrom Inclusive lower bound.
+	OccurredFrom *time.Time `form:"occurred_from,omitempty" json:"occurred_from,omitempty"`
+
+	// OccurredTo Exclusive upper bound.
+	OccurredTo *time.Time `form:"occurred_to,omitempty" json:"occurred_to,omitempty"`
+}
 
 // ListAssessmentsParams defines parameters for ListAssessments.
 type ListAssessmentsParams struct {
@@ -3454,6 +3596,9 @@ type ServerInterface interface {
 	// GetReady The database is reachable and fully migrated.
 	// (GET /readyz)
 	GetReady(ctx echo.Context) error
+	// ListAccessRecords Who read whose personal records, oldest first.
+	// (GET /v1/access-records)
+	ListAccessRecords(ctx echo.Context, params ListAccessRecordsParams) error
 	// ListAssessments The council's assessments (a work list), oldest first.
 	// (GET /v1/assessments)
 	ListAssessments(ctx echo.Context, params ListAssessmentsParams) error
@@ -3565,6 +3710,9 @@ type ServerInterface interface {
 	// GetPersonalBudget One personal budget with every version of it.
 	// (GET /v1/personal-budgets/{budget_id})
 	GetPersonalBudget(ctx echo.Context, budgetId BudgetId) error
+	// GetProviderBudgetView What a provider's staff see of a budget.
+	// (GET /v1/personal-budgets/{budget_id}/provider-view)
+	GetProviderBudgetView(ctx echo.Context, budgetId BudgetId) error
 	// ListBudgetSupportPlans The plans of this budget, oldest first.
 	// (GET /v1/personal-budgets/{budget_id}/support-plans)
 	ListBudgetSupportPlans(ctx echo.Context, budgetId BudgetId, params ListBudgetSupportPlansParams) error
@@ -3716,6 +3864,66 @@ func (w *ServerInterfaceWrapper) GetReady(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetReady(ctx)
+	return err
+}
+
+// ListAccessRecords converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAccessRecords(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccessRecordsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "person_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "person_id", ctx.QueryParams(), &params.PersonId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "actor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "actor", ctx.QueryParams(), &params.Actor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actor: %s", err))
+	}
+
+	// ------------- Optional query parameter "entity_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "entity_id", ctx.QueryParams(), &params.EntityId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter entity_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "occurred_from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "occurred_from", ctx.QueryParams(), &params.OccurredFrom, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter occurred_from: %s", err))
+	}
+
+	// ------------- Optional query parameter "occurred_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "occurred_to", ctx.QueryParams(), &params.OccurredTo, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter occurred_to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAccessRecords(ctx, params)
 	return err
 }
 
@@ -4899,6 +5107,22 @@ func (w *ServerInterfaceWrapper) GetPersonalBudget(ctx echo.Context) error {
 	return err
 }
 
+// GetProviderBudgetView converts echo context to params.
+func (w *ServerInterfaceWrapper) GetProviderBudgetView(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "budget_id" -------------
+	var budgetId BudgetId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "budget_id", ctx.Param("budget_id"), &budgetId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter budget_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetProviderBudgetView(ctx, budgetId)
+	return err
+}
+
 // ListBudgetSupportPlans converts echo context to params.
 func (w *ServerInterfaceWrapper) ListBudgetSupportPlans(ctx echo.Context) error {
 	var err error
@@ -5949,6 +6173,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/ras-versions/:ras_version_id/retire", wrapper.RetireRASVersion, options.OperationMiddlewares["retireRASVersion"]...)
 	router.GET(options.BaseURL+"/v1/personal-budgets", wrapper.ListPersonalBudgets, options.OperationMiddlewares["listPersonalBudgets"]...)
 	router.GET(options.BaseURL+"/v1/personal-budgets/:budget_id", wrapper.GetPersonalBudget, options.OperationMiddlewares["getPersonalBudget"]...)
+	router.GET(options.BaseURL+"/v1/personal-budgets/:budget_id/provider-view", wrapper.GetProviderBudgetView, options.OperationMiddlewares["getProviderBudgetView"]...)
 	router.GET(options.BaseURL+"/v1/people/:person_id/personal-budgets", wrapper.ListPersonBudgetVersions, options.OperationMiddlewares["listPersonBudgetVersions"]...)
 	router.GET(options.BaseURL+"/v1/funding-requests", wrapper.ListFundingRequests, options.OperationMiddlewares["listFundingRequests"]...)
 	router.POST(options.BaseURL+"/v1/funding-requests", wrapper.CreateFundingRequest, options.OperationMiddlewares["createFundingRequest"]...)
@@ -5994,6 +6219,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/isf-agreements", wrapper.CreateISFAgreement, options.OperationMiddlewares["createISFAgreement"]...)
 	router.GET(options.BaseURL+"/v1/isf-agreements/:agreement_id", wrapper.GetISFAgreement, options.OperationMiddlewares["getISFAgreement"]...)
 	router.GET(options.BaseURL+"/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
+	router.GET(options.BaseURL+"/v1/access-records", wrapper.ListAccessRecords, options.OperationMiddlewares["listAccessRecords"]...)
 
 }
 
@@ -6509,6 +6735,117 @@ func (response GetReady503ApplicationProblemPlusJSONResponse) VisitGetReadyRespo
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessRecordsRequestObject struct {
+	Params ListAccessRecordsParams
+}
+
+type ListAccessRecordsResponseObject interface {
+	VisitListAccessRecordsResponse(w http.ResponseWriter) error
+}
+
+type ListAccessRecords200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListAccessRecords200JSONResponse struct {
+	Body    AccessRecordList
+	Headers ListAccessRecords200ResponseHeaders
+}
+
+func (response ListAccessRecords200JSONResponse) VisitListAccessRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessRecords400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccessRecords400ApplicationProblemPlusJSONResponse) VisitListAccessRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessRecords401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccessRecords401ApplicationProblemPlusJSONResponse) VisitListAccessRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessRecords403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccessRecords403ApplicationProblemPlusJSONResponse) VisitListAccessRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessRecords500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccessRecords500ApplicationProblemPlusJSONResponse) VisitListAccessRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12914,6 +13251,140 @@ func (response GetPersonalBudget500ApplicationProblemPlusJSONResponse) VisitGetP
 	return err
 }
 
+type GetProviderBudgetViewRequestObject struct {
+	BudgetId BudgetId `json:"budget_id"`
+}
+
+type GetProviderBudgetViewResponseObject interface {
+	VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error
+}
+
+type GetProviderBudgetView200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetProviderBudgetView200JSONResponse struct {
+	Body    ProviderBudget
+	Headers GetProviderBudgetView200ResponseHeaders
+}
+
+func (response GetProviderBudgetView200JSONResponse) VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBudgetView400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBudgetView400ApplicationProblemPlusJSONResponse) VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBudgetView401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBudgetView401ApplicationProblemPlusJSONResponse) VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBudgetView403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBudgetView403ApplicationProblemPlusJSONResponse) VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBudgetView404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBudgetView404ApplicationProblemPlusJSONResponse) VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBudgetView500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBudgetView500ApplicationProblemPlusJSONResponse) VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListBudgetSupportPlansRequestObject struct {
 	BudgetId BudgetId `json:"budget_id"`
 	Params   ListBudgetSupportPlansParams
@@ -18679,6 +19150,9 @@ type StrictServerInterface interface {
 	// GetReady The database is reachable and fully migrated.
 	// (GET /readyz)
 	GetReady(ctx context.Context, request GetReadyRequestObject) (GetReadyResponseObject, error)
+	// ListAccessRecords Who read whose personal records, oldest first.
+	// (GET /v1/access-records)
+	ListAccessRecords(ctx context.Context, request ListAccessRecordsRequestObject) (ListAccessRecordsResponseObject, error)
 	// ListAssessments The council's assessments (a work list), oldest first.
 	// (GET /v1/assessments)
 	ListAssessments(ctx context.Context, request ListAssessmentsRequestObject) (ListAssessmentsResponseObject, error)
@@ -18790,6 +19264,9 @@ type StrictServerInterface interface {
 	// GetPersonalBudget One personal budget with every version of it.
 	// (GET /v1/personal-budgets/{budget_id})
 	GetPersonalBudget(ctx context.Context, request GetPersonalBudgetRequestObject) (GetPersonalBudgetResponseObject, error)
+	// GetProviderBudgetView What a provider's staff see of a budget.
+	// (GET /v1/personal-budgets/{budget_id}/provider-view)
+	GetProviderBudgetView(ctx context.Context, request GetProviderBudgetViewRequestObject) (GetProviderBudgetViewResponseObject, error)
 	// ListBudgetSupportPlans The plans of this budget, oldest first.
 	// (GET /v1/personal-budgets/{budget_id}/support-plans)
 	ListBudgetSupportPlans(ctx context.Context, request ListBudgetSupportPlansRequestObject) (ListBudgetSupportPlansResponseObject, error)
@@ -19029,6 +19506,31 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetReadyResponseObject); ok {
 		return validResponse.VisitGetReadyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAccessRecords operation middleware
+func (sh *strictHandler) ListAccessRecords(ctx echo.Context, params ListAccessRecordsParams) error {
+	var request ListAccessRecordsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAccessRecords(ctx.Request().Context(), request.(ListAccessRecordsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAccessRecords")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAccessRecordsResponseObject); ok {
+		return validResponse.VisitListAccessRecordsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -20344,6 +20846,31 @@ func (sh *strictHandler) GetPersonalBudget(ctx echo.Context, budgetId BudgetId) 
 	return nil
 }
 
+// GetProviderBudgetView operation middleware
+func (sh *strictHandler) GetProviderBudgetView(ctx echo.Context, budgetId BudgetId) error {
+	var request GetProviderBudgetViewRequestObject
+
+	request.BudgetId = budgetId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetProviderBudgetView(ctx.Request().Context(), request.(GetProviderBudgetViewRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetProviderBudgetView")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetProviderBudgetViewResponseObject); ok {
+		return validResponse.VisitGetProviderBudgetViewResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListBudgetSupportPlans operation middleware
 func (sh *strictHandler) ListBudgetSupportPlans(ctx echo.Context, budgetId BudgetId, params ListBudgetSupportPlansParams) error {
 	var request ListBudgetSupportPlansRequestObject
@@ -21440,345 +21967,374 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rbhu5lij8KoS+ASKfKV+T9MXG4MCdy+7s3Un72Mn0ANt9JKpqSWKnRKpJlh3tIMD8/H5/OMA8wADn",
-	"Feb/7DfZT/KBi2TdxJJKsmS7u5U/saQqXhYX1/3yuROLyVRw4Fp1Tj93xkATkPjneZqKW/NHAiqWbKqZ",
-	"4J3TzvsxkAnosUgU0WMgU6rHRGXTqZBaHXSijorHMKHmRT2bQue0o7RkfNT58iXqvKDxGF4IrqVIzRML",
-	"nxVcA9dXEGeS6dmFSFk8W/bSq/d0FF7zDUjFBCdiiMuWoEQmY4jIUEjSfzPcf0t1PO4v28GbBCZTYRZ2",
-	"CdOUziCZn66vZQZ9cjsGTvSYKcIsqJQWEhIz9VRwBWYplBOgMmUgiYRfM1Ca3DI9to/TCZB8vni2/xeY",
-	"VZcHPJt0Tv/aMfN1fo4Cy/1BxNSuKgSTWALVdkUIjGWb/+mnn84zPQauWUw1hAcdAJUgSTymaQp8BKR7",
-	"+foF+err50d7y8b/t0sLgzdJeGgHoieKsCQiNFWCMG5hBfKGxfBEkVSMlqDhl6gzpZJOQHtMH0mACXA3",
-	"LzPTGbTuRB1OJ+Zd6p/osaQTdcw6mDRHbyBfnmso5ITqzmkny/DJ+T2eKwVKLZ4tf+Tu032XJSNonmqA",
-	"P999mteMUx4zmrbY3tA/29vkRl9nPGF8VMGg0OT2sZ5DpbvPW7qgf4HZPN6ek4yzXzMgH2FGuobYwCc6",
-	"maZAKPnw4c3LPaLHVJMJ/QiKSNByxvjIkg1PERQd4tXE7VgKXWyoRiAqmD+hn34APtLjzunJ0VHUmTDu",
-	"P39jLoHWIM2Y//uv19efTo73r68/ff3q53/+p/BGh0ghwzezbwhv3xNXT2sHYPYSjykfQXJALh2YSffZ",
-	"yTeWPE6YUoyPzsiz4xP7jdI0hb3m7TpC3bTPY7PP+cX/WQwaUeIXMbg7GvzAODTOkDIOd5/igo7giv0N",
-	"8kl+zUDOilmmdAQ9ZR4oj5vAkGap7pw+NwhAP7GJ4RkeHeyn43w6xjWMQObzvRcfoYF59Dl80j2cVJun",
-	"8tOfSrhhIlPE/JYfZGix+F7TST4/Pqlg7HEQJiCV4I2An+LPGwB9ShdMktJNTCHFDUtANk/jHrj7VJfn",
-	"V/9qb2jjZJKqnrvFG5iPanhPByksmE5DT5tHNjAbpCjyqDGbNk9YeuiuU34xL1uRDsWJ72jiuJD5FFsx",
-	"1vxJp9OUWXnscCrFIIXJP/+irHBWTPdPEoad087/c1hI5of2V3V4Yd+yk1av5FuamoWiNGfZRndAE/Ln",
-	"qx/fReRWCsNUZlOISMY/cnHLyZBBmkSeAhMhCeM3NGWJ/cV8kYtJSI9LusG/7bsd7lsIh9bsHj8sCXVf",
-	"nFw/TFl8r8ApCY8kdvOrQtL28u8TZdiPhjqfTjK7NiDvvr8iPJsMQDrJ85rHIuMxS/ciA7FV5XmjGijN",
-	"0tQMN0zZaKwPrvnmgP1ayAFLEkvD7xPaSNqfKCJFCookgnChCTUqpZVtxBQkTr9BzHrDjTxD01dSCnmf",
-	"Gz7nJOPwaQqx0abATH+GR56ApixVhErwmorRT0jGE5AO9SyWsGSDgHiL+vk7oVGHtyrqfR4+2gTgE1Na",
-	"kUGm8ezdNWDKWQ9q282tDYv2aR8yiuIdgPNO6Nci4/cKlHeCqCwe54TGIgNTxBEP0hUSIeSQxPN6c4GA",
-	"xmNLXLgbxYB3g9hyQWepoMl7IX6gcgT3jSwDkSAZTM3k5lLQikpPaBzDVCvSPSZv2Xeb5EQXEmLBE2YW",
-	"85qy9P4vitdmco0J2QFNobZLb9ZatDt85o53owyRy1wguj+Y5PBw2i9qi4YXb41nXFks+8DpDWWpkUDv",
-	"ly5oc8GTGekmVNMBVUAyjlfeLMVc+gkb2U0rMgW0XWzyCnzgNNNjIdnf7veg385Lnc5uiIKDlaXs33j+",
-	"lOdyqyOZNSD89NNP+3Xb5CJA1E2Zd7w4H/hUihiUMsf2imumZ/cJzp8gTfet+B8hxx1IoB8VoWSQKcZB",
-	"KSKzFIjRfhLDfPpGF+gjmCVkCpSBcF02NQzpmlMu9BikpdPdfib56dSaDU/dPk5Z6cWPMNvHIZP+3kZF",
-	"2Q/ceRkgeQsJo+9RDbt/XvVEEeea2DdLMKTKyDeCA7KtnEh5xrWx2/rFK6VWYEoSCQr/pIml2DS9kGZ6",
-	"zYwiOqSpgqgzLX1lgJVxi5pLbGYRGq2Ol1gRjxveOwm9N/fkVCgdiwRCRtMPfyH+5zPvOMmmU5AkNkQS",
-	"pUkDcjWlMZABDIW08Gf8lsqEmBcN5J0S1znt/PDhmJx89786UXXrlf08D6xSi1seAtgy01RhUPirg6Ub",
-	"q7TxwmcjBr9ArM187mAvvLF14elWwfYCLa2KaIGgoHakiExAjvDeux/iTErgFmfRO/P102+/2jsldKDM",
-	"16j/oyAyiwjP0pTEKVCprjmerSEaFo8OyE9Mj0WmCc3HzCfFPUfEbJlQnuTHicqQB46lEG1x1KzFsmhr",
-	"o9k+zi6dsYzD94NXAYTJUv1jpmMxaXDJaeBE2AcUEUMiYUROuid73mL7whyJOaMrS2FJ91XKRmzAUqZn",
-	"5IVkGiSje+QSRpmzm5GTo+PneMGcD5JnWiKemvNEsytNe+PZiAEHxHyWgu5xgER1og56BnpxalhLYgik",
-	"mEBP0SHomflEB8xaA833aJwrzHXm9VshP/a0pIybYSDJLNHv3Yg04xoAgRV1YjGZZJzpWW9IY7MZg2FR",
-	"J6bm995QyF48ZmkScJ1WoXoJsZDJiqSWC23/KB3ws6MgIRTF4S1iTpWDRgpDleBq/sxzRwt6VDJuQHlG",
-	"YDLVM4LM/JYpa5nXMFHLpv2A71/iZJ0CAamU1ByWdW+9sSOZW/LFfOcl6XlkpGYXhmvahwyxovGYwQ04",
-	"Kd9u8KCwtA6ESIHyOarqwZbPFySnuY8Rzy9Nfxx2Tv+6BND5O69prFXnS/S5drgDqthSwBXDfIePf4lK",
-	"/taw7xx/9qYBw7i01QpVBmiR9b60TjRnll5KqtzcJbN+wLi9dJSY8hjSnsU9xPN2b6SQ9KiuTJlQDfua",
-	"4QkuH8WCY2OjDGbtFm9DJBZNOvcOFMSzPc6VKG7ny8/1rXyJOuHzmpuci5476OKIasrCeBZALi4c9h2E",
-	"Ri0caW3WYGY2qA+q7RtKU52tcKGu7PM5NWr7HioNhkBNk5WP1V0cJOmLPadlIoX7Lfsh8fnIUZB854Z7",
-	"0Fgjc0F/dxmJokqcxvw9rt2OGprXbmD9Chcbq2B7BUbzhPXnCmn9zpPDOqYJBah5KmJ0sxn5x7//H6Np",
-	"Ig94ogiKA5GRHo3u/0Q5vR+58hNVES+c4IAPmv+bGXe+qhc5kq+qJSGVXXiBdEGt7dPqrLBYIdulxF8D",
-	"sxaSiluQijC8X1Uxc07oKyIzrq+vQqgobkBKZqXOFfQDtM2X0OyJIgnEDC2PdEQZV9rqB2IyzVxgWJbq",
-	"qOwpMyA5mJPZLbZall/n2l5QmZevV9147Wrlk+YzzOPpl4UiwQvE9xWheE443JLiaK2rxylNFNVQYaP7",
-	"anJECY5mTfNQNMidoFy6Gr3FS9EbA031uEd1TzL1sSHiz94zMh3PFItpihZG4JqmxL5OmL2ETBGqiRmI",
-	"iGFEEjAqgJBUMz4KiWZ+EV7NQL97G+nS6B6yKmd/wQviJMpvagLnF3f3ewncQCqmGD2m2IizIYsp1+ms",
-	"xyZT6i3XVRCo46+7x0d73cEeUiK3ZSFJaTCSso+QzoxcOgBSGZn4kfEgjd7rnBSqASR2oQytgguWE+8t",
-	"ej/jdkU9LXpOUnakCVUkpSlPqFwwPLW79eOUJW5z/JRxTZknWHZU4kc1aBwGUzsQWIjhIQnZY2nKndFq",
-	"HjeRxBMqmQIylGJCaAhNiwERTe2A4blDGtjx0UIVrD3eBvTDCt4eH80jboXFh5UjZRAOkjqZ7qts0J/n",
-	"HEsNG86RqHoc0DotZz1zT1segH2b8RHJX0cKghjkuHgY9JKqHuXq1hk9FwHy8vzq3D0ZEh2ry3yN8kGZ",
-	"sUY5x0KBp0SXrXWDKWKJqY2zZJpI2JcZVyEdal4uLa5/7xbS1NotDA7aAJY5IEooUdAyJTFSTmk0Yscg",
-	"gpN83DAo1xFwa4wSh1isHFtFNyDqUO080gU+Eon4DskBMefRR7zpn5J+8LL3I9JfBMb+Nac8sVwROOn7",
-	"m9h3oyNfMaMHuKMZuwHF+9E174cY49L1EL8cYKOxdgvoVZdlxjbEuX9qFz6WAOSF+UYCJ+exJur4a6JB",
-	"aXVAzl1EFSJgIsA6DAaQYlCWs9XmJ/FEXXNUDqwTdJgpGzF7Qvo4zD4Xen8o5H7xyj56c/aCxtSdSLET",
-	"KXYixU6k+OOKFA/OwxfroD8wGyhcpds5wrTDnMLI/WUeR2qB+uHcq4rNCudcLDDc0T9JSSLpsL3ujIjK",
-	"eHmK4x2v2/G6Ha/b8bodr/ut8Lqr3M3j7frIBcoei7K7Yol930eALfYRFDYF5I/BIbOE6fNY26yBKlMp",
-	"p1218n2JtHYN5iM/anitMguqcOyGS6TIUXgx6/Zj+YUEmbjZ7qsb5xKvbtdcG2uqLyKnLDc9cM6h0Kap",
-	"h93CK19AGYkzerJ7lvc33CjqAlZKQoICXXKEky6HG5tKwSS5oWkGaq8S2bAU+i5Ho1mUsZ7heuAu3/dR",
-	"LmRoBBS/TO9QiWysPrWp/5JqINrH9F6eX+UR30a9Lx1rcUqAUaRt0c497Y1F9cMLvdJyZBFjaNdqvtIV",
-	"wgNKmdjLHw85V8sL9KgYeUSuQqYM1crMc/iYb6FAkMVXaSNifHExtyvG26oAVhxvMPpNaOICchymlr2x",
-	"NmagRFot3QaWYm49ZfYL4In9QXAt2SDDGK3SC5g5i7UVwqTeLvMvjIeKbBgq36M86bmw4D7p1j3Le5E3",
-	"HyKHcya78kbqg7TyMNtlzfMyxhOMPr4xiOa2ZRHxBnJoNA/4r0V8wVx6GZtMMks+FKdTNRZo3aY+ZIP8",
-	"BPAxnRE6ERnXXpMCQjnPaOq+JgkznCwhgxl5fhIRKTKzomsfFcqBSlCaTIHzGemOaXoDimTToF3RjtyL",
-	"hdK9KfC4QSYyv5uVTgC0rWvg5KRTF6zrIebXmHHNUiO6phSzYSwY0cjPHRvg+Y4qJnzG9VfPOqWs9qP5",
-	"2IyoVltjnQCoSghXC90yjV3M5Ao6Xf7OlYZpiBb4q+aOYcEJzIEYr4Kt3MMhfYKRGVLcQOKPAKMXxmw0",
-	"BrkGgP3KbhEji5WtOkxOmxZBqkLHMLwLc0OWgMXdCsTNf/y//5/3D9mvl265AUHKa3erqIOgugr7a30V",
-	"m5h+jZA1/46Nipv7OWHDIUizj6VBMeX7Sex7yqpDwQt/0ObK4ZgtcN1TG0wfREVwXwyHSEtOS4sr4tzm",
-	"IL0cuk3Va9YhJYFiNOsM05IUFbCfA+WKl7M00h2vuc2lXxZSlwfQLUYBd4/dxfr7fyCXi+l0amibLjNE",
-	"gygbuGmrmRnd04upQuFwtZuZ0pkiFPd0WnIUQmI0IDmC2v7KRKWLGI/pG+YjHYgbKxX4PJop0zQlKZsw",
-	"vRcRLvTYsOgB2CR9IA4YbqYzmwriGXR+D8oe9yJsuRajvCZ8XWWVdS7FVDBX067FPPhsbzDrJWJC2YJw",
-	"wc+Bt+ek61rxlHVWXx6iuCPLd1ItpLLWzDl9XzNItyIdf4kcn6tJiiuRiZDSVw6ILUfXOmCV4mqdJFFS",
-	"6ObKjs0Vu5mHfhSuHNZEU5tpZIPs1iA4BXlfVCo5NM+Zo4BsHjqFMEFqkF7CFLhB4IoWlXirVfpx1zRw",
-	"B6uycy02uSSvNOu3TqHahGZe1dC2q5y/+OGly0r3Bs55Sefd91fkFR+llCckThlwvZ/CDaQkoZrmpRPy",
-	"jWCEtYaRkDMiAUt1ElqJr04FH/U0yEkvT5rqRKVvJSiWANeMppXveSaVTbZSYyE1fumV6JJSbTaOfo9O",
-	"1MEMpKAeXFd85rb+IweiNEyt8lvCj4gwTm6FTBShPImMDiOBME3GVBHBISJMK2sfnA+7tQaeBpIXWsY5",
-	"UVYZ53QChaGv73BYC03TPlocBpQn/WBGBa5lfugLc4Mw5X0iOMxwtyoidmT83v2JPwR57BLyiVvyVq0w",
-	"AlrJ4I2GyYqB85W9tMgAbhPb5lbjMzcQbosYiS9xh66q/N9KHMbZCstTLYDTD0aAWjURG9MB1habUYLb",
-	"DDctL6Q68IItNxMmQ7rJWEzyvHjM5nVVPND5RTX+XiY+it4wPlLINW9A6QlYnoCUoucAN8PDZdznhC4i",
-	"I4VPPLxKG9lXT4l92j3Z6w72avbBaqpoJXsUl6BCCavlbNjNJq9KQN6HWNZD26L9ZRkgHkkOa+Vsqjms",
-	"209G3UQ+6QvHRy+zNKi+sXhMEiYh1vtTOkOtCEtvYJSye/eJwux4Q8/TVNyekn6eMU2VYkpTrvukO6QT",
-	"ls584bCxyBSMRZp4q3bPJk1rOutHzrZdZtM9y5CxEkjf1Y/ilWtnPpeztfO5HQMvJvDm8Kbxw9iHauMl",
-	"phCFr2GurRbuAQy+HYtbw7tvqSt/Bclprq56eoLabUFtUhjihTZ05pqXCc1eRDSVbDgkjJvjJd3//s9j",
-	"p1IjVYIbkDPy3/958vzIFT0sK8tIH3MlOVenr3ldn8ZHbDT62zd/wn0YmcMMpyKSlxdyq7APajoFGeGz",
-	"//j3/+MrhsM1t2fyRPkcsxG7AWVEHmfhwg2aVyxaTa3+T7VT9V0Ac1WBD5rxnTXBS/v2yUU2tolQTQaK",
-	"qFyHI18UVBfdNUxhAtQQv2GW2j0bsKJusreOSd+Ddolp5S2dkQEQDiNUy1rJTuYiIN71HN4tYLrz7yay",
-	"hYEsYGL00Jjfg+O/JIh8WEWOEqwiua+FkUrNUPsWJ3JFrCFaytAXLMoglFbrLNsidg6o9UdImJIwojJZ",
-	"b5QJG/Xw1m3S4WIGXWstiLlN16vFCFYGwsqZlMew1skstQoF7E/5G7ZiboNutFEYIzXsTUHGLjQlYGtD",
-	"Sr4ODFoTuJz0hrgTukodmY0s7cKqZC2JSdAW1uzHQILpGGFu51152pqUM1druXbUTSSvTJfCB7GYBCy/",
-	"3oFbVr7NC0lUgNguuzuNnKOOidFiNrn4lvt7EpQlrfXsCrRG/Wc+Gsu6ZmUP6fsS98c5965cid4vo9dY",
-	"55dCjGJ8RLKpRWFmePYMqDxzrMSLLugUJl1XNZ78938++zY6Ojraa8stUUosSYa9Cf3US+hMGWj2jk96",
-	"E8H1OBDv9Y9//78oMhkJcEaOT4h9sFjK8clRmXO1n3QKkokkZMVxdQZISaolOIytn0cGMyfKEyfKR4Y6",
-	"EDtgsbKTbxoWlkx7hRz9i2C8N6JTXNj8aq60EaRSUMqXQGWKTAwsEpSwUCzFi0WsSas8/xlWtWZyUmSY",
-	"O8usrSCLQah555u8iFObZXtQhilVKvgIi2pTCfsoiBt1gdAa3MiEzsgw4wna6XBDpdWfkqHIpNmCgjhD",
-	"57C5Sco8myNCw1rvr5DHorvYBLOFKNAWcVe4VeVaHgvLd8zRnnbpHMsyMJbQq3bGuuWhIe1pTD7B06++",
-	"uuO4BRlZZdDFJGDtkcq3sv0gIWflS7yoF/ae5p2QQoHBSHyKCFNvu4MpRRFiQPnHnnsK9UyYUpaYNSd4",
-	"0pyODDa6B0IGAxsRYoFt19PE6gy92Lfc9tT79P/+X+T46RnRtyL/5e//RU6+OrMExH0+PiHdULzb3pmh",
-	"qftiODydj5xryfwcuufbaJTvavahqZDW9IEc+bRGvtXYSIEo83FwXPp2LFInJuIPIymUarnKFePX1ggm",
-	"GqKLlNtubR5PzJE5Acmggz0S8/atKL4WHHpiOAxiR9soC9qDG8PN46W2yIvzV/5JfNGiXF7arUgrMPiM",
-	"IA4ubMUokOaYhoAvPmZT5q6jX04e0O0qNyuU0N13XEwYBwiuMx+th5zWSOhN5Xr8gwu3tjSUwIZg9RJX",
-	"YqeCPK3e11TqxtfnHr/vml65D74pFqE4vjBMw0cSVUltHTHL16sCoiq8qxchTJsWUNz1ioI1cZOWZZbu",
-	"neFsh1BtjgJVOQcHfTpnebWJLxUbRV7m1239zLKHCl+xLzNsyYLm4likKcRauYeK4apF2JZQwoK2Namm",
-	"iY3sRjWlxgbRJdKqKsu90MX5HeTj+hNAnwoOTCaZbS1k3m/I6QtT1UAS44J5TjHNtPAn5j3XvNHKlmZR",
-	"RJnzVaJ1kZsFdPpudLlGOsvN0grquB7Fa0+ANhEC1CAobzcWKDzphpS17RPYtUnhaigZ0mteVYuw1kuM",
-	"2wKHvXLdwoZAXFu+csRuoAhj9wWQbOpfQ/a5b6TSHsVKa37h3w4hWPOq35cyELGlmJAxWF+prxmZexkx",
-	"9ddoPQ0OIR8e4c254dnyIApnF7feWYrlnTFL3oh4EQEaj20nD01SoMoWn7edP4qiku2zNt1uksr1Ki/e",
-	"7ba3IJ5VOhd+kSx59Qbrmh8+PX5qi6QHyV82mVA5W36tS/Up5xHOTV/BkwDMi+kqe/55McYX2BNA/dJP",
-	"C8LaTkmw9kCUH3ivesCLMs8j0pBIH7niCGYCN25krbI9xrFYfDB2bkHA3hjSpEWoRwEF98rCgLjXGIjh",
-	"G0vOA+57FzCvbwWZgsCmgdjkIMX22oMZsaEcUX73ZuaBSgjUVGQK0YHdsBQ9HrYOcOUvyy19JJJig9TG",
-	"Co0k5Un+O37yD1kfiJUZMA2RC91zKwvS7NcM0iRvoVdHnnC3Doc35udSOKQHeD8ifde9x6bXmi9cA5q+",
-	"Je3mLz5WLtq6F48h/thL2IjpcPQkDhNayZ+vfnxHLoTR3GQhCbveNYeuOcWh79rQd10bi06XTxRi/0E4",
-	"gabMJs2YnSjva+v6i7p+xSHATgzij2A53bCbw/kiC/Li5SB6zjffbl93PPByU9H7ubLIv6ei7S1NMh9d",
-	"MvKKIMUc5jXqqPvYqXZnWYm4ChaRV60KcKjMrBOa0pXzn9W6lqEHLL+OB1hKD4HhEDBD29tNHNDr24xq",
-	"6L+s5vq6RdUDyHOHKtWhLK3mmltNtKBUuNqAL1S4GiMGVggGKSLMK2V/ngfK/thcgqmECcsmYWkvgSnw",
-	"BFV4V4Oz4hg5WepTwiJTKDotmcgW/2m1SZuT326PiYSe7YtaLyhww5IMcy6GKQ0rWTUMbqPBAx9THoMr",
-	"rtVi33nw6bJNf58/uHpI2bw3cHkiqo85bnUib/DxdidyR0KPQXg9DMLrLSh/H2jfsULRrVp4y1Ywcwoc",
-	"8+BiCQnTPWopYDyGNmK2I7Y1DG0pw+QliXe0Zou0pso1XuZr2/faC3zCvqM6k+CKdpih8yoShaPSECiS",
-	"Y2OlXMyOjj0YHfvjEqI2NKahttAwS9P+GemXgZdHP/atPc3Z5hOIbS4HtckBpWx47HronDRF5sDe2TWv",
-	"DMxZ2ifdAXAYYsJAShlPZ0SNxS2hhLO04o/Zw3ritZkwvApzSYi5g3xGjBRtA/5zv1aWYupmaEu173nF",
-	"DlI2DcwBcBOW9ZD+ul2zemDGbdezbWJw7Qrb7ljeTrzesaXfKVuyhSVeOrfNqmESzq++JDj8stxN373T",
-	"88Uj9Bmm6iKkIKm2CF05ZjNYvycpbc5fP7eKTtSZWw+a45GvNnjsAwjz7M79xPJFLugnlh+Xa83dGLOf",
-	"LI9+XV7OZfuxehjeqkWvfED1lLMUeEKlDdtmPK87gd5QVw3FsEA/xEGrreHEt5Rps5AlkzbNZJUQQbRI",
-	"6IzcjllqxDI8nobIdohZckdrtB+jpS36TpjfevRVjPJ3LxfW1Lj2iQpUdLTNENXHhopQd62qtci/azGm",
-	"zVUM5MwVL69U99a/1VBJr10NJUdjiiJKD2gwL0c35lbzBtAuKogUpoulskwV2NUOICoT5zrSV+5k5ZIH",
-	"6FuN8qwb6FjlAmsFOK5G3DfF81a6Fmvw+ho6lbGnEWlac9uNaJtV/r1lRbNykSvRivhD6V4UlD/sdfse",
-	"IyXmdz/v0hOhegxzVYDwrdCavy8rI3l8AuMjF66STfGPVHDouZiD0HrfXL1elE6yINdjk6kW9TwKHy+Z",
-	"Uv5EkTdXr10lDufgYsqHqsjI5WM8mrSK1gkQFpzrBjffb4rDqu0VVswJMGgOzeAoAPBrRqUG2bD/raYJ",
-	"lEGwRqD+/HmHt11LFgiyvRA5KN/jtfjcVhDyd4ZijVHSVeRY66yXHeommGqF2G+XpZasTA9fnM4uxtem",
-	"27gJLlyXrjJNM4jCRdpeUckZH6miSJCwFsqiWiQWRHv5wzk+cvHmAg3ZpaoNlbhFg309ZwRzzTimvjxZ",
-	"8XXVSmYLdRkKRNPiK5hMU2Hx2xWOLGx3hgRqDTwxHypfT9m0l1CWznopu7ESlfnK78pIVSm1XZvsn6Vf",
-	"wMEiD5N0TpiF1eV+YBxeh266Ic7maCx57z3DD8p9QjLg/jZSBeYQxdA4wwfOKtktY5FJq7t0og5no7F2",
-	"iGDuOigP/QVpSW/f/Ol8BN/RoMPL3Mzjb3onz/oRwQ8nz43WNG/cdJ00Aj8gtogb2zQgt3T4cbEjRvOw",
-	"nZAhtWkb31EFl2sklI0wpWGpjb0EqLVN83cqi1679cUKomIPLajA2zd/MlBSKzq1jNT81hUOs4SE/Cmj",
-	"knINELmiOGeE2pZGedk1V+2RucIVNh4Yuxa7zGVIINmbjxwbUNXewVA++y9LPFl3rUxf83ndebg5T9Bd",
-	"R1zgZOptEv3whIL4hQlAhl7/mDPVPKoU85a8rFoqFO2yhjpRh6kwnXr3/dW7vOJ5DTWBEwwKVxERU4vP",
-	"6YyMpMimkJCn+0/3n5HBjKgpjcFHLVKXZTIRSZZmav/4mGB4uR0JiVWe//Hts6fk2ddfkeffHn/bKZtS",
-	"/vdfj/a//fnz0y/kf9b/evbln0JioYXJe+H8tvN1jCc5+NxevI56QOy7GC1gvcgqm/gGY0xajTUiSrhM",
-	"giTJ6/pYzfaawyca63R2QCoVrappotj5xZYegMS8bpeBNn5zSV1VAjsuJpkqfc27KZVY8kXChDKOirJy",
-	"U1OsK11djiuuMJd7atOobJ0roPG4dZOhNlWIGtrArOGBaerlssZQxYH3RH5hFpK7+gVrboSxxnIa2lGs",
-	"MVK7Cv9LyMw8dFYuZF8vkr+wvH1DIfulXLWUp7ii+jFQPq+ldRwBSsQgVS9lnsQzrjKJUjB8mjKbhrZ0",
-	"oCmdSZGmPa9NttB/Qp7qC5tOPW/Ms2k17RMVzt0LwRyF9dyY2ki+vQGT1kbaArYuhWx5lx7M3Wqugzhi",
-	"N8Cbf25pdSiyn0KLmuNEx0dhtuOQvo3uak/T667TseDQCh5TCUPAhot+z48t36N0ItXjm1t8HXOqAKyc",
-	"SpSjuQeWR6J1fUj2ANYrjlHcuFb37E43JH/Sb7dMOp4/W35lqrE6S7suVy/Uii9X79Ei4BSC5kbuTemK",
-	"Xl//MwqHpLu3//Pnr6OTpss6d5NW2mwN9Rdg/SIkb8bMTRgGHcvYrknQTrJOBKdLGJ2AHBn5Vcdj0r18",
-	"/YJ8/fTbr/Zcx6s4BSoVoTzXOWyAZ5vIzXU5o91LkD1u8yKvygsf7mIvZZArqGqb55n3QAuWN0puuCb1",
-	"runYMXdhv9sL1yDANkEKZOSs03Ayk9I5hlfquwS8qApSM2x/itNM1Qu7t601NmZKCytN14bF7gCOwUdE",
-	"pIlRWodM+g57KVVo/uq7LfWr/cfv1FVqg0nJpV7KKzt01/CIrd4n7hHlBFccpTnGFUhboMvdRD9/pTbH",
-	"aPNLumWGm1J+jnEr1rq1guSKKvDS3VyxEf9xOHxhH95qB9oz4vdsTdVMk0TYQmRz4ehLY6taN8yp1yOx",
-	"G22C9Q/MyZir9uDOOHM9Qf7+H+TXjGL3e/O3uVG+BjjpPj+JyPHTiByb/8+I4DGckuO9iCxrDe4acw/z",
-	"ltIyb8DrOpfgBEgnGQciM65I9+//YeN6ZcY54yPy9//Kg4vNk+aV8NR7Z4T6Oq3e5TCVQlLdOrrU9+AJ",
-	"9zmuuogDiR0rlEmrhAMsQvaqR7E92d+IQXECoBWW2qnSmqUVmGwlH6Znq8Qez/caWru/6+KojqXv+8vQ",
-	"FKW7UuVR56xddsjo1HXPr27VbtE8oiiFbG506Aat0zHCVr/w96Z6S+oRKvWtOeCU4L2ggGmJ1ZbRMgoa",
-	"h8OoFMDLtnbkRcT3DZ9melVOV6I0da3zI8w8nSxFKPq2nVTTVIxcq8qSYkP3/3a0/23v58/H0fMGNaI5",
-	"yOX4qIWStaZ4vUHat1WiVgMmQvKrBki2oXeL4k3zGoEJaJATxql1p40ptkUwfA9d5a7L2wSMaotMzZdI",
-	"W08EaSSx1cW+tnWv3MP7+cPIp6NynVnnhUiqxcvyly0eY+fv6tYV6dLq7vZalSNdNV6vTMnn67JhCw1D",
-	"g5StQWgEn4hQI/skELMJTa2b2LksbwWZpjQGRbrXneOjg+fXHTIWmVR7p4TDDRigDVNB9UHIP3wcPfvS",
-	"vb4+8J9Ovuz9z3/agEa1DQZzx1i0Rn6wMQ4wRwiaCHSp1ecqJnTf0ycnEwuKWzpaXUq576LdhLiuptI/",
-	"aii72nOR5Cnl+feUq1uQqmIbuAs5WhjNuKLluDxWE5CvGiuHqWwwYdqVLi+SGZYUEbuQYpDaGM5apurr",
-	"F+TbZ8+/NoK9eYLYwoxqpb7NIKWQq1QgyGsehqww3FDGpgwDn5c4pXp8sCDfxpGzBdaS/EY+//bb0l18",
-	"dhSM/9FMp7BAUm+s0vjh8h3hdGIZEHgwl+o2ZpKfTq36dup+PcUYGuRg/WrIzOKHl+bcOj+b3Uy0KC3l",
-	"ouS7rhcyxtKWwcz6WHBNY91r7+71b7R3iGJYjXllrnXEUNIJ3AqJUZpTEU6U2WIuSKNTupWt2wHcW7vv",
-	"2UDnXFcOQWowrh9s/dgijxRrG+jc5tfyzs4h3eoe1DksXMOlcEe8DPghTlqoEKujVu30Fx78orPaiBnV",
-	"U5ktG1DdNJuq5L4CAby7E3AphfyN4OqXBQdT95Jh6y06cjIrU8Milgqj8ntOeQ+u7vL86tyKf81HvbI/",
-	"NNA4Aucg8VgoZ5NFjefy/IqgBIIOrMEs/2Bk1ZLEUgDh8vzK5wmsIlBvpdvbhH7qTQXjOiCiv+HOJnFG",
-	"6EBhJC23fnrg+8CN8o3euQHl3lu/aCbGSzOtoAqVXoyqUPg5DNyXYkLZqoVePsIsoDMsswf5s25PAS/P",
-	"r/6Xe2m++s2EcffpONC/10ukq97CSslImJXkwWL5DaB8KxJIVwz66NvD6uet4/6F2G/I3/8DU1tisJmW",
-	"5st+RCTFZixakL7v9Fo+ZZv5kvfnveZ9h+i1p9B8okAfkL5BSDM/+klsx/s0yQVyuxbb8n2uF93ZNce3",
-	"CerNhGpyFPnab8I21hGZJiM6VUY5FTcgUzpVtsm8tCaQMeQ0gFMm4YkibsmhKGycbhX08akzBeocHy2o",
-	"sJrnT/krZCcMllAPAHZThQuKNr7bIWQ1vFrdJrNcbkaINlyUIkdj6zQnpQN7J0t04HkLjlYivhU4rGSX",
-	"svTDLiEfsgEmOZ27D6i47IpVLlLJoJ1fpZOlVBg+6dVN/2EqbIYqVr4EikhKVg2KR064ElAc86wA5eli",
-	"oNTNXW7Shv00W7pynVKCxsEahL1/LbTegKBO79oPobBCtopZKwpOfoey9XZNDovktfeYbqy0Z3FzjIjE",
-	"lCPjC5fvmnhmvwRFrFCwyP7BGzLMjiNyEpGn5B///n+x1bdPWTLMs2T8NeNVBMogP/m1fjFail32+S85",
-	"mt0JWdoFYxVof/+Gnjo656eT24DywKwqRD1CVJAuql6yChDXNQYVV3q9YP0739e1EX9F280dMbbeMX3+",
-	"YO15ho9xMeQ3YdwpkebtmneKiTZj4PntnP88KKiG99Q1q2ssa9yimvEPbMK08nnePaptJ/TSIC2b5FSH",
-	"21gGmoTeMKV6EwmVrSs09rC/3zwbQwdMD2MemXLlMdEcJFMGrsO4dQYxRdhkkuGHcBvACRu1yMu3lQZK",
-	"SpSPr8GWRCvFOTUy7TyyAVsSKFBFIZBNQF1T1+Y/doHpoUckGw57SsN0pS2598qLRE3QDNRyiLWYco4G",
-	"raIM7u6sKU1YQs8ov+kNdzcE2CVAs3jZdO0Wo2H9qFfArLUlCE8F1/MnPRJCWYuuYaMxSJLi74TmsvKE",
-	"zogCjQboGCOFNDErOCOZcgWoueD7EhRLgGtGU/sY2semEmwL5UUkdVHYFXYhSRa2Mak2KVmx7MZmyWHd",
-	"RW9/JwNIxS1heVmVCU3WWeuaUsAqdHY+qAzP0py3WmPFczR4/qjzOo70hrLUMjFbpsYCLzmoGdKWzxkg",
-	"6tV5//s/T54fnZKT50dHR4t3dbwO+a9PdkwoFto5JcfL5gvuaCW6H/a+Vij5Buj0KvR4IQHdiB6Qy6Rb",
-	"VgP8PJvRAh6tvNxe9i3jbYuKKdsVPR+ceN4RPHPE8s5Ub8N0bctka/6+AU0C3d4trvRK4u08V+FwC0oT",
-	"Op2mDBIyYSOJAWwts4rmizBLXEvbOsxRfZE/h7enBP9O2D2uID82Bay/E5oMUso/BiPN79JKY0FFb99G",
-	"W43ZdDO5xNvKCTbjrpDb5HLjZalNeMsWzNX24kESu8FM4PIBrNuXGGXq3iaziB9zz+D5/eY5w/VDb45n",
-	"L2HT2lpk6eTWUiQDKLoKYq6PX9vAmCUeTHs+8xMvA+yrlQOfVsoKDfZxOL4zwS0hWkvaG259+NOY6nLy",
-	"D5oPXbE+q0jbH05J35bbFMM+6bpYOGWVP/vCZC+65n2a6bGQTBVHMBSyT7oSYsAAF1spkrhKkcqnEk9K",
-	"2UYpjT+SmE5pzPQMR+ViwjjAsrEw3QqYJAMY03S4F5G+ohPo5RVVezYvqX/NuymO4DKQzVMkf+qMqNlk",
-	"AlqyeK/aU9GDoBN1ghs1dK1YqiEOoenDbuTSUW1E5ymz3e2qPVc2FPJFKf+xxuTTxMdLtvKIvfjhpRvT",
-	"x6In057rVhaOenUhGu0D4mWWLl+G29CleTYcMeG057kNVlbsZmsBuvWshRuGbpVA4JR4S28NqaC1S4fW",
-	"P27kymxGumPsWWJuSURct8KolvQqbrlPfFURGdHJIGV8RP7x7/93L+yPWC/6Zk1t7nGixSboQf2SflkS",
-	"NLPguldqdaxebNrljMk8cdSXhCWKjTiWesDyGGcEsBaP4EAmmdIYNIm9V+0AhhHoTPK8DG7RyDBQeBqr",
-	"evWoYZuYRtZESWLBNeMY+N0zgzY08EREn/UUHRo1P03Dj6Uwog0/zaU79mwcd8PTmOA8n8I4/6QXfHgP",
-	"Q+xFw/SSqY8qr84cfERNIWZDFiPQvJkj/Ogt02PGe4O8YNSSPvHhoaPQIXkghnbWAJf67urrCx3fggMJ",
-	"4ETwWtgeBhcOZ9qpgqWXLqhE893nDRVFLvqv3SX0zA/Ssvvhil2RgBniv0q/QfdKLi3ai39LDS2hrWvC",
-	"bC8cDmt1t88+8rV+AgJaCR8nIqkkp3Cb8tay6Lphep8aghfbxsW5hE9CiYQbbKyH9cQJh1tix1geHmdo",
-	"fs8T/x66EReTsLbGCcMEYCXTDW4C1Lq1ZAyf6onhsFcUt2p53atlrkKGn3bxe6UM7S+ljOw73XUtNE3b",
-	"42654H0AfbdovtlQBfKFTbrykMRSC8wcZ/w1b1+xvH6Zc2g3EMHwbamd9DzuV6l+lXzPo+16Zqmfq7yu",
-	"pcpSd3wbwrGkg36dN87LdAbZ+MgAzzUQatkonHGLKwyLyCc9mmAqX7uX8ShXn9OXlliJN/hKF0u7kiuN",
-	"FWZqYl+LZRmlrsdUj03MXijXq7ynRS8eUz5qB7ovi4WmjSg5JRlsyzaPuuAWjl2AG+CuT4YYEmqlle7L",
-	"H9+ev3l3MEmIghgzM5/vndlies+N4nxbLqjHFFFT4DpC25wrrPeYL0PdwChQcVOu+RiH2ZkvMSSJBDUV",
-	"XDEM3mFzVRgf02Wqbst373eJdtbGkWsJpAtYYprHsz0885b7ejy3cUOJ6jsC/Rsn0B+4kRkvF5RgLdU8",
-	"iilHUyAQGo8Z3EBCuhJG5KT7dG/vlPRRPc/rlMXQJ133ik9jLX5Du7+RWNiQxZQbus14L2FKS1CqR/kn",
-	"BnrWj0gfuwSOQKqeVet7QqJir2d9W7E574ckpDURqSc4uqYfQfVKc6SzXirMUH1X7kkRwdPZqS35pMiY",
-	"3oATV6TSRI8lQETMDp+aHVZ9BfXNOgFs4Xas27BhNxg31bTioHb3YSqpIUkvchxY0JG8Sem2FexGQjt1",
-	"z8mModJuS1WMUlXfBmX/HdySCeOZIlMjcIssHFW4PFgGK0I1FQ1myvu7bqmNuJQQ0zTOrMurS4nMUnDV",
-	"NG9d6PxAAv2oirpJlEyYUoyPyNs3f8L2eGh2XAoEDre9UqrMmjqoGaVt4FPr5lCtO+zao1m+jeZXWwXI",
-	"vs9rsEHiWhEWIbNDIWGd8qbVXszBnYQOacnam08kgPZVvdOiakjKrF7gTUjINZKwXSHZT/ZnMQg4BXEF",
-	"AdJzWb6KxRkocouaYRUN3Cjh/NGcBiyP5WGcqfEdDSjt+1PHiNHhnBNDSHpIcdpbwDCPa0VjS/HWYEFR",
-	"5Ltno0qtek1ReNhTFPf6RJEiHPCAnJNfxIDkS3S33RYfN6KUIr9mkEFCMq5ZallUQmfYmpCLKnKo0ttI",
-	"zs2s2AwxnZ1VCX8Z2wyvJTAcQqx9NXmmiNk96dqYBSbRm2lele5JdgP4yF6rqrnzUYR2V+gaxFLpaNSd",
-	"TFOw5RaH1ifyc5P1LpBiUN6RKO/2FJ2yulTnFWFuT8zVeafJL5mygKnAJl8TmQDlt2OWmpdZMYqQJAUj",
-	"LTFtuCmHW5DlhOq8WKSRsGDvjMCvGU3NCvPbgVXp8wHHtDTrQUvjXvUq1Rs+IFp6wJWvZZTTptotqV21",
-	"yhWp0pBFRP0nJGCbb2i+xLW97Wbl1aqwS/oqGuSHOJNMz64MZ3LyKBg5+zyzfY7sp9d+mX/+6X0n0M7p",
-	"p/foNjZobLu/fgTbFsJX19YyU1qR7qvk5dW5QczLq5PnX2FJ4FjwIRtlEpK9A/IipWyiTklfZYO+UQ+c",
-	"N8UoKS7TKRYJ7EWkL0UKyugIhmeaL3xtsD7pfvjw5mVE/BfmOg2HqEWY55hS2HA7S3AG+DTFcCYLRHyA",
-	"6r5VI5Bho2MEwVBg/FjraefLF6clz994V5zT9ZtVRImY0XQfI7W8q9WJ9ooAR4+6+W8oJHnFRylTYx+u",
-	"oQ6u+TV/IfgNcNsqtqsAyPnFm4NJ4mOnplKYM907Nc/+D2L75yD2o4uIk7kCr90+hl3HqN8fum//+Rcl",
-	"eH/vgPxrXkzUv4BhZtJomteckL6t9donCH0ihqT/Gc3HEWE8wjOKyASUoiP40j8jffyxb/1V2P3rQhgc",
-	"loRxF+o2EMkM+5zrMZgpplTSCWgMUeB0YsNffs1AziIs+4omnzFQc8D5swZY/4O8FRxmmGVrrwnBG2Bg",
-	"5UzcwLHwU99ViTpDdmEt32+ufiTffHV0bL86I7YOrWsJbKD49OnTb8mH9y9wJiMNKpIpIHEmlTArGbmi",
-	"46ekjwKcYn8zOvaxOWJDIkgCQ5qlmjw/2sM99As5r3/mW/ROBVfwRCGsa8KghWJeei1vh2SeMEzb/E/w",
-	"SfOg7cNscN/eTas5pwZWhi/cUpyDKZXZNEELQJubbBYiMhlDfvik7zTP/hn506v3xPo+cCRUxpSWwgD2",
-	"1Xs66p+Ri/P3L763dTxii7vunuG+3gz331Idj/uk++zkG8sBnTYXkWfHrou50jSFPVzWxY9X75WVM6yr",
-	"hNA4hqk2CN5/k8BkKjTweLb/F5j1rZ90mtLSxjHE0CBavvDckGBW5OFOuvhGMaTev8SRIDk1pAz6e4iN",
-	"VBsGqzQ5eWbrlZ8RytG4YSex1cSenZycEWrHt1WLlWZpiuiYstFY++eOvj0oLm++FgN5Bor0/23/0r6/",
-	"/yZxRpWYpqm5IFHeRQexguan7gB3Xgry8St05AWvnMi0YgmWl3c0E+OCaDyO7JV9dvQMB+p/2nekbd/R",
-	"37z4n03dICneCMRi84A9rQmd4VoJ02fO+kMMeXx29BSHdRtD6cjcbfdaItAsAJ+Y0vg8LqQonmwQ6yM3",
-	"4p99yTIfTjKeQJxSiaKRHovEgv/Z0fOc/PlH++dpKm77npB0C22N9N8J/VpkPLG15vpvcah3Qp/b2LG+",
-	"szWlLAZuG+rbgLfO2zeGS2YydZxCnR4eiilwe5kOhBwdupfUoXm2KOPnGUfJLXjaOT44Ojiy1ayA0ynr",
-	"nHaeHhwdPLXF8MfItQ8TEeMfLvYnP5A3See08yfQL83vRliwaIXPnhwd+cq5PvsePunDsZ6kRQpPSPec",
-	"q4R5zsn379/+gLTnjDCtiP0VHScgb4z24Gw+XiTockFevHyHQrqFPq7phV3M/pWTTPYvRMqaW1q4Nw/d",
-	"a/4t99KXqFO+NcsG+Tf36JvE7vG5hU/olRyOh28MG+M0dZXMS0JV5/SvP0cdlU0mVM6csnV+8YZg00HD",
-	"eCIigSdg8LRQbnxRVpSv6UgZsS4/TdX52cyAp30oIRHxgWFPCU0Fh4NflmLAFZ5KSzz4hd5Qe4wrYsOf",
-	"6Q21M9UPl8Zj2H9R2N4XHql52D/7+E7SIbhrUlA5V8uCu5fmfCLy9s17gtc9NnIrTAaQJJBLbgPGXdeR",
-	"xsO2Nui/LTrb7/GR5edalvl+cd6E4mAX2azcDIHTfm/lT6O3meueTWuH/sjObW6pjXC32QflO1Xd+Fv7",
-	"uw2J5aIQ7BOq6ZlNo4jFDdhWbLdjgVnz1hGBRhKUyvp5c/xkwngfeaUEiu7MyQFWAqwdtpu35S2epq7s",
-	"7QoX+EIKwzghU8SMQeDTVCjUkInVWMnRwdHBsw0e9LM2B/0dTdxrHXzlePkrH7jLEfkbJPalp8tfei3k",
-	"gCUJYPzCuiiYI10JmA6jrLqJAs9gRqTINGpLVlLhCbEmkjM0avF4huoJHVAFZCpEuteEtFGnJp1htkwZ",
-	"uxxiOzniYEYto2+iKj9OgZ9fvFmNrPhBC3SbJxduYIJiDElEnE2w/si8iSJIbfzr5RcfK8Fpy9ExdXkh",
-	"jbeJ1lsk8XaCAMzxByOboyj3wNA2b7W4wy7V4gPPK5Ys5Qz5LWNO+UEd2FzIYZamM5ef7iyfTed4c3xY",
-	"MtI2nucPTOmSWRhFeW/DaIxgLR45vKAjuGJ/A4xVb/Hse3QjmYcNM+igHcXnyJzWE+LbF0v04a9m4JBU",
-	"YNR+84VRraxJAi17e/XGTgxN29aEqAX2awosszxeZbEr1j4PA8ElB60KAtdO4+ctXsxiMvQ+hvQvK3Ia",
-	"9b5Aqh17bsOeq5Wsyg6WLiW3Qn5Ek8ZetQt5mQSUr3uYB9fw1gcU46XnWEt1yLgLT6FZwrSQQWpy+Lni",
-	"Df+yiFsUONO5F8xs4tXFimvo+Oo9HS1DQ3zmjqrf40XdZ0fPlr/hjVAbwfUfef1Ato3Eq/K1AqHM+f2M",
-	"Fi4bA1nF8A8YHV9B8tUmejNE23PHEm48el/kZcM3w0Zxfqm66lyiyQNeTOde3V3QDV7QZ0ffLn/hheDD",
-	"lFk39LPjk+UvXEiIBbce6tc2+ABfbbGdCzpLBU3eC/EDlTbU6Nnx8zawc3G7kLyFhFGfpP7s5KTNy87G",
-	"YuTnV7b9KL77zWp7vfS3ZROkz8ZaEWoTXipNRTFKnCChObMOTWUbt1DVcx1E0fuH3qQYYzVECnt3IJ9t",
-	"mPthbIhpatPu70ZChQrICC9w+EdMQUuVtx4f8UTgpTvyuSOfq5HPByWBiLQBEhj5sB2bwbh1wuZCyDZI",
-	"2moV6FI2stlMGAVixsp04WSDok38kMbaEXuXxWlBwbRywFCn5HbM4nHelvqa+5A985r9LT8vRcaQJkRI",
-	"YqMEMR6jbAWZ0Bm2B5MsAZew5BYnQWWpvuZFqIY/jzMyEOajBPLRRjskBCVsM/5PeQ5+XjsKcPvOdFUz",
-	"tIypuuaX51e+NXa9MozttoPtC50D2heHKo3yRGEzFpKHUExsGA/l15zxBInuzVygk4GFjfQiqbhFrwgt",
-	"L/2JInEmpVmli57C7A0HBj/3Ncftk76VX13SrYvXqnE4h2e/CS3BLRZLvj06bpdHmu643Y7b/RGUBYfw",
-	"hPISyp+SBGJDt6HEXyhPXPRVTnaReFdoLIbXmcFK1NERxU3wWsML9uFmucPBPPjq5hE4HAAPujdncq8V",
-	"GFtQXWzJyDbUPB93SfpG2H2Brgof4GG9Fy6azfNuZEFN3goaa7EFN4WNpGwDtevrgxZAbOju63j0wFCr",
-	"ph2KGBl2XrI+AO8F2S/zk+eVg0k2nbaeXIvVp96qtya/ZS28NeZZYq/uzl3T1l1joaYlZam/nkU0a5OX",
-	"xrzTQFa9uToKRkvcHB+6rw8VaM34aGGY3Qv77JV/dIuYVp+qQXzzq96JbNv1HXo4GzkhhREms/lGPTxx",
-	"NTv3fc1OmaW21IbHUDfQBt0v8/i8xJ8yj7uPS12qre9BPCstL513r+wuX6O+tFN/HrevRAepW3uS1cBM",
-	"q3Rwn44kwPJgqZf41oV96bx45/70mOod/5GnM1KsHRNVZqBdHmST0Jpx+3tFYp2v07psMpuEf3FOGFeZ",
-	"NFSfwKcpk6Awnefld1e2ei9hCgWi3NYmAcgMqNFJ83xsl1DdGHRFe3DDEiycgJMwPurZl5vl7vb6WrkQ",
-	"RHt9bZvyexjTWsjy+fnsJPk2VOZlVR4qoXc3D7tSFS9rUcBx0zEqYQ8p5hiG0WF10ahIT/wLzLYmIYVX",
-	"6+pDtpKUjre8ltAlsutL7iAjBVI1l71avJK/8SXq/CDihW1a/Nv5czsBrRDQfmNS1p1J2KXNqjWCUtJA",
-	"zWzKrS+Xn+SFCNelaZ6ALRenDj/nfy8LFm2kcffMZBuDSP0DOy3qUcSQNiH7/TDr1UIG/NraxJNuitdv",
-	"2QwSXuaDWENWu8d5zOnuPu+8yL97M0pJOjBaP8U26C6YxsfG7PvapJp4LXuj0oH9gtmJiois/Ote+4yS",
-	"1/6d+0ktCU3XQFby3eziUx6bpNB0NLkFcUzliPFRA3oXEsByaWF9GSGAam2khfCFeFyiQmCNDyInrHCb",
-	"vZCAUaq7a7wTEP4oOSkhWkm6tqDWkvyTlmR0XbHgDiHbC2hrMHb7fTkeGKhMGdYqmw9AxdJSvoJpkneA",
-	"YJKIKXDbFBeLaVikcfF21xxLLlaqqBM1TRk6tzDuOxZKF2UJS6HRLpo6Xx2diIxrdXDNv4OYZgpseNiY",
-	"TqfAFaEaq6dG1SBCH5ButyO4EQjpECshalUrYHt6zWmwsq2tUDDMFCSk++zkhPTz3/cx7Inx/WFm5M3+",
-	"3gF5B580OZ9K3IWtu4vlDa75FMQUS6xLkY1s6TRXLZr8IgaRi26/pcz1CGZYktdWCrbl9xM6WxR6vXkW",
-	"+Qj40y4a+rfOpn77gclMn/rUEVtdyhVkF1xLNsjMxBFRGqZkMMP/o6IKZlHwG2tQChmDLyRaJTN34jAZ",
-	"1ljd95WOFjr3X9uHfRnI31Y1FLf4cimU34ajuwr15Q5ud6S+jOnOzd3qyr6uQS0PUfXVYC0j7Vqs+5ep",
-	"q03s+oyhcvvEVdqviHz+NKz6e3/+8CrWPFY/eHWVD+P/rkGq2e9Nuu7U93Ye8J0H/DflAT9XH20N7TI1",
-	"Ql1hYqPLXIrnXOLTgpzjlSlbo9Bx+Nl903PfLLVx14nbPTHfRst2lXns1IzHYdSeP5V74cqrGV4qCIY2",
-	"l1VuyaHNdVzD4DM/b5Ot57wUF2ONKWQAmGRf6r1a6jdvyMo0pdiUx3W08anizpSzN18w9yXu465Sy7bN",
-	"9HZ5vqHpvVvnWxEjixHJjhjtTPO/e9P8+5LulbhbSbqOWkWebBFKfFtB7SgYBuAnEKeMw95dhRz7m5du",
-	"mBq2zZZ4c/X6/nMktmmrKG9oF4q/aRvFm6vXJZid1TtnKYCi1d7WY/yw4xpOv9QWUcaKx2qJKK/xYewQ",
-	"FSjtou93toffX/T9G56wG5ZkNCWu8DsxMu3iMPy8CZQhf57mbDT6rsqxVwjIrxG2e2Gru+D734b1ocKs",
-	"750b3yH43l0KG3TQ2FXnYl72wJJ4NvQC4xVs+quBg5CE5h3FjMjt5RQ5opwp25JuLNJEzRsGjBh5Ydfy",
-	"UEnEL6iCfcYVcMVsyTwJQ/bJFzUZ0glLZ9j9sik71z7SM5969uWmikPHa1cc4mPV49lkUGu6sIiuvPv+",
-	"6p19o3HUhGroiWFvwCR2rtpUJvFKbRwu8J17aOFgJ1quuVgM32ktbYihgaYDWMmpijLBXPkfR3QeREux",
-	"Z/9Y9RO7uofRTBxkdjrJTif5fekk1Jfj7RbiSaZAWoElphLk3nrkKdct7CuHn/O4oi8PL1L9CXRO7LbM",
-	"Shs7UeKvO1XlUagqxWHcGx9eTY7H9bXJ9VmXh2/Zb2iX9SAZPYuvoU/i2V3Hnavwj5LFkyeGJKApSxXp",
-	"/vnqx3ek0l6GZ2lK4hSoVLZvvlkOTcmQQZpsXiRo3YvS3uYH6Ei565v4RxEIsBdukTxVwPv+WyveTU4I",
-	"xjL1sVlF3+0L8HbTJEv1E+X6WHRf+JS0K5eS1i03KnkhmQbJ6B65hFGW2qay5OTo+HlEJIzIyV50zfuo",
-	"OvS9DvEEW0mPyNO9iPTjMUsT/Mn8YX56Yf6QwMl5rMnxt998S9Tx13s2Va5fbqrRJxL2ZcbVNa/1C+F0",
-	"AgkZzIrnQfVY0i+ySRSdgCtmG0oEQz3+Ltlf92MFKTXieBBLyOK0s5015A8qw/3RzCdXmkpdS5hFZ0jO",
-	"OkjXpUtvpP9eQGIKpka3kJ0CGaS/CyEqsK8WqWKBVPadXHUfclUQ8s0S1qOovxIUr4K5Z5tIJ7+nBLT5",
-	"pT5QFlq7zPadiLETMf5IIka42kobWWPVTPiAjJFXf7MvtxEvvsMn/9WmufwuBIvKjpaLFNVEn50wsR1h",
-	"4tUNyFleGEcMCeAXtVaetXtSFS8iAjQel8pNYO4DYdo7BapWzsrAj8bM03x3JTjbzJhNF1/cy8qTDxVj",
-	"hh3dEnMMpdX4SkU3QIAnzf0qmH25hw9VoqoSGNIs1Z3TIU0VRPNNLLZJOsqQXU45Kjvf0Y2t0I0KrhPG",
-	"XemoMjNligDTY5BEsQSaVZKNu4i3qJCUt/1YNZHyGh9GBalAaad77HSPP3h02FjcVigjMihQBFuoCySR",
-	"3Rrl7H9kPMmb0doXfHTFFtzGFZZ5+Ln8cVnqSo0k3osM0BSFUl73LgblUYSElY+kpkY8WiFguQBeRsZV",
-	"9If5q3UIPFm96Mad1tok4rziyd3kmy0Hv5UX94on9x0A14YAod60I0O7ULg/RijcK55gsYsSie9W7Q5U",
-	"AuFwAxJ7JGvYQMzbyqZUmn7nnn3YOqPrVQTdTNFSC4G8Zun2U9880NukwFVNgrtkuNVbkddhuMjaskUD",
-	"bMMdPfxs/1imSlQxp3NvONrEze2qdxz8EeWWFC4J9DdA3X3B7gvZ75SHYtGuqjg0X5lDJzbsT1PKFzM8",
-	"R+bt8xf4+O/Ac1jaTwt2Yna9s/pvKfQILHxzTd4Xd21iN74bh0Xdx3f9Fpv7S4j3WK39pSU+jLG/DKOd",
-	"rX+ng//R44zmGhFh6akh9oHMCWY40mhlYllI3I4YLlGH86ceVhFerWSLW/R9FG1xU7UQMjwkd8rqGspq",
-	"GXi5qJ7j5iaFBDdpjyYTxpcXbvEixWMt3eLW90DFWzx0dlx+V77ld1e+xZdM6Vr+PTJ3OapUioxIQme+",
-	"UsreKrSrToXqTPvws/9zqYWsoFBb54KNFVdKlTN3drGHt4sFCpneGzNdTYh0q2pVf2VtVrztCixuYQ9T",
-	"g2XJ1cyrsOyu6M75/Mepw7IGBWxgyZKqfZ9xsjjW//zqvnNzGpTpUufmlfTqIj3wO6qY2pin+fL86l7c",
-	"zMUJLFfXL8+v/liJRBvW2Mvwa7b1S1AikzEQmqZeuWpz+6Kt9K0s8OPRBurnK3ygMP0CQot6VZYtlTvl",
-	"fqfc/2aU+5cGbWut/11AfUHaAkSLqJnSMEGbveCV8kiGw26C5AUFjsPPkqqe+7Q07L5M3u6ByTapHCXW",
-	"sNM2HoVBoHYiD8idV2K6Baq1sQ/chbtvO0w9X9qD2AiWX1lvJUC2vru0OxPB799EgKhepoykSzkxZO0G",
-	"iJBEgjaT5r8yRdhkkmmzmYg8O/p27/64/iEuy+gDK6cFzdPQoIJ07ibYGBF9MFLmTnAngPwWadmDkoaL",
-	"TOd0Ib/1GKcTwxnqCPm3mqhsClJBAspQBkcs7pEi2Bm3Rg8ucfjfPjWoUfEdOdiRg9b2TvoRSCES5OaC",
-	"DGsfIVXAjAOBZENlsRF1hNwwDdCwjyLHEt8D1fDePvZQRYZ+9O1kcLk54SSC2yhHo6I11xjq4cM9JDTt",
-	"28BtlbZ4kLaoLkS12/bOlbCGK6EEvogMZuSGpizpDaWYrFWmdHVbRch/UD/rGlZ3i0UaDBeSDGAoJBAt",
-	"Ejrbq2gLp4SSWEgJsXaKhDVA4o8H5Jxf85I9MVOgGu4R04rAcAiWIJk7cYpPCg5FrTWsI6JLQLzmXGhC",
-	"hxokYfqA+L0YhRASfL6yHZpKoMmMTKnSEaGK3I6Bk/OpzA9LESqlWQLj1/yt2y6NY5hqSE7LVWfzwQyK",
-	"YLIv+QgwLe1Pj2Fm9pzYmvSUk2xqiBsfkV/E4Jrn+8ohRiTENI0zVzBlDBOC6zbQKaEOQWXAnCyBGwNY",
-	"2xdQkf6Axh8N8JJ+c7n6/PY/Wk+RX+ADOYpy+OxCP3feod+Jd+g8SbB3hmU0Jb4UFWQYSc1GOVRI2DP6",
-	"noYefljq9imRqu1LQ42KVg6snY71OKosVQ7kvqWo1WwSHrlauXnW58zb9vL4lT2Mk2fZDfU+nt0l3fl4",
-	"/iA+Hq9iUG00FKMGzUCXlLhnR98SwWMgzDywd0/M/BA1nHVst3U6GdZVuboFqcjJ0UmhFf4iBkQLMhVp",
-	"ekBe0XhMKCqSkJRUs2A9/BFop7BW1FQ3MlNeQioU04A2Zs3nIk1QV2WKfISpjsiEyo+QXPPcmO60QJ13",
-	"8X2Sp8cW68iNuaji/SIGT5QjboqkTGnXyfgW4GM6u+Z4kgX5M+MPZliAc5LF45AK+AHPZ8MqYIXsn2yM",
-	"7H9w2vKfxSBopHJa+RkefY4KVBOv8dQ4wU7z+i2ylgdOmPPmmChAFrAcT5xJaahGiYBMaAIk4wlI7IKa",
-	"mj8McehSg6F3arfhEvL2Y6phJCRbYjy/so+/KJ7eZuGaymSz5cblYhM72/LqtuXbsUgh72UfU01TMcqc",
-	"3dQ1MFDIEwzDEre8BG/s3D8WUiNXiVB+MKdSLVjo5nrAHPUaSj3asjTVZT5QaZoarHbWy5318ndlvSyR",
-	"OsRwI/VXw9tzItieijXoOE1F6GptkW222L+obDBhWkPSNwoA9g1mI74vhkPyawYZnFnhoW/oY88Tyl7K",
-	"Jkz/C3aY6Vs1DV/1v6snSLztm4Z49K3yYIjrE3VA/OQY1dMnrpkNBuxkkkPiapd1+/6Lnu1V1CcK9F5I",
-	"OUCJ4QGq6W0mFc8sOc/Fm/PhGwCe+nJu3p+PsCQTOsPzImI4PCN4HoaJGkWL8vw4zGNNTv7AuVaWfa/t",
-	"g3b1A++lrI+9XLdCfkQZSu3df1nAMLU6/Gz+q7lWqufvM+uJ0nQ4JAogvxNMoqiYMg7Kmja00DS1ta3N",
-	"Ryt2mimeBHui/6lSkbNzP4jeWL0jpbvAuEdSuSOl3DIzo44gflmDGKLXo6+iabCsjQ/nTkU0t+zFKa3t",
-	"Qfw4LS5sXtNjd3F3jpw/ULKO5adkSqVWmymS2SATHDpSuUYXnhIFbPDOFMKykaeVEaidoHTrxGme0ZTE",
-	"QqG2Y7gB4zUdLoEURpiLj3L0GaEDcYNurJrY3n129NSqVPv5O/v4Tn/vgJzjSqiR7j+6qEPnbaEjCZCc",
-	"IhsyTCIldCIynutf7ijMIiOipinTZAD6FoD7VSLf8s1hMbSPJGw4BAnch9GYgRhPkE7egJ+BAySK9IuH",
-	"vUoWEqTsDh41QzGL8oB+hMxkx0R2TOR3zUSu2IjnNMtQ28iFAjM+sn2q4zHEH1dlKHPS9FKmguL8RlhK",
-	"jQYmibVjcHiUxM8s7A2fZvqR1aH31K8UO8/4XSKjdub6Hf38/dFPFxUtlBU3OWCT2pJITroliVBmKVg7",
-	"GFLVmrN085I6EtXDz+Y/b82zbeVCOa0TcQMbIpU7gW1HcNrnsf5W7769MoTae2/Tw0o3/45Xe13z4nK/",
-	"GYocTmbKgunt05TG8HsSm3Y0aEeDdkLP5ggfEghP+cRwk3RviUhjQxG2oChe4sCP2VZ2iZY+HHJH9HZE",
-	"b0f07pnoGfqAxUxcqJbV77RAP4BFFWstocQa5Ul3QOOP5on1epetbkWTcMMUbIU6moE3Rx0fzqjF4fbO",
-	"lRx3tqydarlds7xrjoj32dVhLiIJLeU5dQlfVvLKzbSKTqytdsteYEsGt0BqrnDgLZGanUy0oxi/T4qB",
-	"tyZXxIZCFhHkXZtnJrMU00s3a3v2FYn2fxEDdfj5FzFYVpOjnJW5xQu6JPnTpcfuOp9vJV7zvFqqKk8i",
-	"m0oxkqDURspurF9U489igDxoIQ4furzphfmRHsteuGcfvMLgFMQ0hUqaN6lmeTflILife4Kns0rygUsF",
-	"7JxiZkN0v8kIVQC3SAm1B7G711u517ZsLLIKK5KWb3lkJFZxS6Ygy3XoklJm82O592ZTEGfS8G7z3gCo",
-	"BHme6XHn9K8/G4RWIG/8qJlMO6edsdbT08PDVMQ0HQulT785+uYIhUy3o/qd/B5oqscRkUATI5CriExA",
-	"SxarvJCDuSKGrRriCOnwoJQR5EmNCtx2l6lJMgXSDhab9auiQoSE1L49ZlOVhx/qMUxKc1haERj/HUCi",
-	"IjuoHX7M0vI5upleUAnkPNYEUjZiA5YyPTsI9VoLbcJVJ4ZkQVMZRbqX51d7tkyJNcDgmJC4UEjGtSjH",
-	"SVosUqVFhOrMzi/mAoMxaeoHwO1ZuanaC6cKv+pLgXEdUVAokU2wCOaY8np0p32/VN/DpuiRBGKWd2Fz",
-	"kw4zjtFZ1iQUmLFcMTRUtUSR7i2CMy8kYtGQDTINag8X4a/1QYU92Os6P2U1sUmBNq9aEM5ll5dHdHmV",
-	"8wO+yJsKM7OLclthO2yptXAZNkUbw6YxzZLKsm7kUpZKIRz57WSFDF2aoyoqz8/zkkmI9f6UzrCUgxnr",
-	"DU/YDUsymhJ/c19nPLGBxHgkpfEnlNMRftsAaTqdAk/2MZjZ1vDUkrK0fO/Mt4bM/f8BAAD//w==",
+	"7L3bbiM5lij6K4TPACntCV/TWRcbgw1XVmZXdldm5bYzpwanXVuiIpYklkOkmmTYqS4k0I/n+WAD8wED",
+	"zC/M+/Sf9JdscJGMmxhSSJZsV5XqpdKKCF4WF9f98steLCZTwYFrtXf2y94YaAIS/3mRpuLO/CMBFUs2",
+	"1UzwvbO9D2MgE9BjkSiix0CmVI+JyqZTIbU62Iv2VDyGCTUf6tkU9s72lJaMj/Y+f472XtJ4DC8F11Kk",
+	"5o2F7wqugesriDPJ9Oy9SFk8W/bRqw90FF7zLUjFBCdiiMuWoEQmY4jIUEjSfzPcf0t1PO4v28GbBCZT",
+	"YRZ2CdOUziCZn66vZQZ9cjcGTvSYKcIsqJQWEhIz9VRwBWYplBOgMmUgiYS/ZKA0uWN6bF+nEyD5fPFs",
+	"/08wqy4PeDbZO/vznplv76cosNzvRUztqkIwiSVQbVeEwFi2+R9//PEi02PgmsVUQ3jQAVAJksRjmqbA",
+	"R0A6l69fki++fHHUXTb+v11aGLxJwkM7ED1ThCURoakShHELK5C3LIZniqRitAQNP0d7UyrpBLTH9JEE",
+	"mAB38zIznUHrvWiP04n5lvo3eizZi/bMOpg0R28gX55rKOSE6r2zvSzDN+f3eKEUKLV4tvyV+0/3TZaM",
+	"oHmqAT6+/zSvGac8ZjRtsb2hf7e3yY2+znjC+KiCQaHJ7Ws9h0r3n7d0Qf8Es3m8vSAZZ3/JgNzAjHQM",
+	"sYFPdDJNgVDy8eObb7tEj6kmE3oDikjQcsb4yJINTxEUHeLVxO1YCl1sqEYgKpg/oZ++Bz7S472zk6Oj",
+	"aG/CuP/7K3MJtAZpxvzff76+/nRyvH99/enLVz/98z+FNzpEChm+mX1DePueuHpaOwCzl3hM+QiSA3Lp",
+	"wEw6pydfWfI4YUoxPjonp8cn9helaQrd5u06Qt20z2Ozz/nF/1EMGlHiZzG4Pxp8zzg0zpAyDvef4j0d",
+	"wRX7K+ST/CUDOStmmdIR9JR5oTxuAkOapXrv7IVBAPqJTQzP8Ohg/zrOp2NcwwhkPt8HcQMNzKPP4ZPu",
+	"4aTavJWf/lTCLROZIuZZfpChxeJ3TSf54vikgrHHQZiAVII3An6KjzcA+pQumCSlm5hCiluWgGyexr1w",
+	"/6kuL67+1d7QxskkVT13izcwH9XwgQ5SWDCdhp42r2xgNkhR5FFjNm2esPTSfaf8bD62Ih2KE9/QxHEh",
+	"81dsxVjzTzqdpszKY4dTKQYpTP75Z2WFs2K6f5Iw3Dvb+38OC8n80D5Vh+/tV3bS6pV8S1OzUJTmLNvo",
+	"DGhC/nj1w7uI3ElhmMpsChHJ+A0Xd5wMGaRJ5CkwEZIwfktTltgn5odcTEJ6XNIN/m3f7XDfQji0Zvf6",
+	"YUmo++zk+mHK4gcFTkl4JLGbXxWStpd/nynDfjTU+XSS2bUBeffdFeHZZADSSZ7XPBYZj1najQzEVpXn",
+	"jWqgNEtTM9wwZaOxPrjmmwP2ayEHLEksDX9IaCNpf6aIFCkokgjChSbUqJRWthFTkDj9BjHrDTfyDE1f",
+	"SSnkQ274gpOMw6cpxEabAjP9OR55ApqyVBEqwWsqRj8hGU9AOtSzWMKSDQLiLern74RGHd6qqA95+GgT",
+	"gE9MaUUGmcazd9eAKWc9qG03tzYs2qd9ySiK9wDOO6Ffi4w/KFDeCaKyeJwTGosMTBFHPEhHSISQQxLP",
+	"680FAhqPLXHhbhQD3g1iy3s6SwVNPgjxPZUjeGhkGYgEyWBqJjeXglZUekLjGKZakc4xecu+2SQnei8h",
+	"FjxhZjGvKUsf/qJ4bSbXmJAd0BRqu/RmrUW7w3fueTfKELnMBaKHg0kOD6f9orZoePHWeMaVxbKPnN5S",
+	"lhoJ9GHpgjYXPJmRTkI1HVAFJON45c1SzKWfsJHdtCJTQNvFJq/AR04zPRaS/fVhD/rtvNTp7IYoOFhZ",
+	"yv4bz5/yXG51JLMGhB9//HG/bptcBIi6KfOeF+cjn0oRg1Lm2F5xzfTsIcH5I6TpvhX/I+S4Awn0RhFK",
+	"BpliHJQiMkuBGO0nMcynb3SBPoJZQqZAGQjXZVPDkK455UKPQVo63elnkp9NrdnwzO3jjJU+vIHZPg6Z",
+	"9LsbFWU/cudlgOQtJIx+QDXs4XnVM0Wca2LfLMGQKiPfCA7ItnIi5RnXxm7rZ6+UWoEpNuhmUc2DYn7B",
+	"N4wnRAyJoesyQVpj1uMdB9Y+gtpvoQ/vRSUL9F4UtNfuRe5bmvYsMpgXq7bVvWjPnVhvmlIzS8IkxLo3",
+	"pTO0+eZW9b1oj6lh6e95X0bkNnyJG5nf7A8ccHfoVPHbpQORaUKJXeoZuRsL+xLTEdFjKbLRmNyNWTwu",
+	"ji1CM2RkLgk+ueZuOwfkjcYLpJzgbqfgiZXYcIqIcLi1kj2TXvqP8CX7gBIFVMZjokFO7PWYSjO3ZtZ4",
+	"QGNtdZdFWHqRJUxf4JufzWEaHOixJGSsKBnUnn8RgKr7WDsMWjhrHeM+G9xIvReleh6vkYCnTCGkwQHO",
+	"WQjdV4RpckcVoeoGEqsgdPp8rHpWw+5HpD+kE5bOeubr3lTCkH3qR+Qff/vPbhXStzTNAG8a0zBRdUvi",
+	"UdXYTff/2vvpl+PoxdHngKkbYfbGDnNSGJOplHRmnq4HZxHHmZSQ9KiufJ5QDfuaTaA6xulRaAyPo+G7",
+	"nj9+kxReTnffrSlj72xvBPq9v/Sl+b6YB9HF/v9rgPRFA5AK02pwMfZx+aYwZe+jWc+q0Ct5awJuDZ6l",
+	"TnKzprt5m2Bh3PvzHk5YPo7IXboygKsXo3zHoopR2eN/ZYkF9RKDnyHWder1PbOmwerNzzE3/8fyy+io",
+	"YQ1nA0hbs9WHTO1LoIaDB3eWJBKUJV6JVR1o+r60tSFNFdTpnJHirIy0xHkToffkeIk767jhu5PQd/O4",
+	"LJSORQIh793HPxH/+Nx78LPpFCSJjbSOVMvwfjWlMZABDIW0ggDjd1QmxHxYvYLffzwmJ9/8ryraH1f3",
+	"8yKwSi3ueAhgy3wk5WO0sHRjlTa+4GDfe6/fwtOtgu0luvwU0QJBQe1IEZmAHKEA6h7gJeRWeMIwgS+f",
+	"f/1F94zQgTI/oyEaNeJZRMwtJ3EKVKprjmdrpFeLRwfkR6bHltn7MfNJcc8RMVtGTuw3jVY5D5wQL27G",
+	"0SUUZws4u3TGMg4/DF4FECZL9Q+ZjsWkQRzVwImwLygrlo7ISeek6/nVS3Mk5oyurOBIOq9SNmIDljI9",
+	"Iy8l0yAZ7ZJLGGVOYCUnR8cvyjItz7RkjojnMup4NmLAATGfpaB7HCAxZBtd1L04NTqOIehjMYGeokPQ",
+	"M/MXHTDrljK/1+Rk8/mdkDc9LSnjZhhIMqt99G5FmnENgMCK9mIxmWTccJAhjc1mDIZFezE1z3tDIXvx",
+	"mKVJWO4tQbWQflcgtVxoqItEp0dBQiiKw1vIfMoHjRSGKsEDUmDu8UfXfsYNKM8JTKZ6RlCrvGMKKmLb",
+	"omk/4veXONne5xqTi/ZsnIXjguaWfDa/eZPOPDJSswsjltiXDLGi8ZjBLThzk93gQSH9DIRIgfI5qurB",
+	"ls8XJKeF8mTOL01/GO6d/XkJoPNvXtNYq73PUV1qGFDFlgsL+TDf4Oufo1LgTziICx97G7VhXNqaJ1UG",
+	"6Br0QR0BYW4pqXJzl/zLAYF66Sgx5TGkPYt7iOftvkgXC+HLR7Hg2Ngog1m7xdtYvUWTzit3BfFsj3Ml",
+	"irv3+af6VhoVoLnJuXCWgdIR1axW41kAubhw2HewVO1YugYzs0F9UG2/UJrqbIULdWXfz6lR2++8Ap1N",
+	"k5WP1V0cJOmLQ3jm9J6y7uJUG0tB8p0b7kFjjcwFA6/KSBRVAgbn73HtdtTQvHYD61e42FgF2yswmies",
+	"P1VI6zeeHNYxTShAE6gidDpNZ+Qff/s/hHLLA54pguJAZKRHKkE+U84AjVz5maqIF05wwBfN/5sZd76q",
+	"lzmSr6olIZVdeIF0Qa3t2+q8cJ0g26XEXwOzFpKKO2t7OahqICdH80JfYRK4vr4KoaK4BSmZlTpX0A/Q",
+	"QlBCs2eKJBAzdIHREWVcaasfiMk0cxHKWaqjcsiGAcnBnMxusdWy/DrX9oLKvHy96sZrVyufNJ9hHk8/",
+	"LxQJXiK+rwjFC8LhjhRHe+6Ma6g0UVRDhQ0zr8kRJTiaNc1D0SB3gnLpavQWL0VvDDTV4x7VPcnUTUPo",
+	"ub1nZDqeKRbTFF1dwDVNif2cMHsJmSJUEzMQEcOIJGBUACGpZnwUEs38Irya0dqiYnQPWZWzK3aVr+at",
+	"Knj3ewncQiqmaNJWbMTZkMWU63TWY5Mp9S7UKgjU8Zed46NuZ9BFSuS2LCQpDUZSdgPpzMilAyCVkYkf",
+	"GQ/S6L3OW64aQGIXytA9tWA5cXfR9xm3K+pp0XOSsiNNqCIpTXlC5YLhqd2tH6cscZvjp4xryjzBsqMS",
+	"P6pB4zCY2oHAQgwPScgeS1PujFbzuIkknlDJFJChFBNCQ2haDIhoagcMzx3SwI6PFqpgK1gC5/XDCt4e",
+	"B8yBFRYfVo6UQThI6mS6r7JBf55zLDVsuIgW1eOAblI565l72vIA7NeMj0j+OVIQxCDHxcOgl1T1KFd3",
+	"zkmxCJCXF1cX7s2Q6Bjyb5QZa5RzLBR4SnTZWjeYKoziVBOmiYR9mXEV0qHm5dLi+vfuIE2t3cLgoI2k",
+	"nAOihBIFLVMSI+WURiN2DCI4yccNg3IdAbfGKHGIxcqxVXQDog7VLjSqwEfnWoDkgJjz6CPe9M9IP3jZ",
+	"+xHpLwJj/5p7b54GTvr+Jvbd6MhXzOgB7mjGbkDxfnTN+yHGuHQ9uXMR2Gis3QJ61WWZsQ1x7p/ZhY8l",
+	"AHlpfpHAyUWsiTr+kmhQWh2QCxfaiwiYCLCe6wGkGB3sbLX5STxT1xyVAxuNM8yUTd04IX0cZp8LvT8U",
+	"cr/4ZB/DCrpBY+pOpNiJFDuRYidS/H5Fikfn4Yt10I24pQsj9+dWXui1vc75RPf0T1KSSDpsrzsjojJe",
+	"nuJ4x+t2vG7H63a8bsfrfi287ip383i7PnKBssei7K5YYt/38beLfQSFTaE5xrUI7JxjxOX831a+L5HW",
+	"rsF85EcNr1VmQRWO3XAZfTkKL2bdfiy/kCATN9t9detc4nOBsM5fUkROWW564JxDoU2vET7rPNk9y/sb",
+	"blQ1etVGJYEuOcJJZz4etVuJbFgKfRcu3CzKWM9wPYOE7/soFzI0AopfpneoRDZpjLqwZaqBaJ9ccnlx",
+	"laceGfW+dKzFKS2ML14WUFw/vNAnLUduE0Ib9AC3DA+oBpluLKjUIfKiiNJKMZIaPuZbKBBk8VXaiBhf",
+	"XMztivG2PI0VxxuMfhOauIAch6llb6yNGSiRVku3gaWYiECZ/QF4Yh8IriUbZBijVfoASzhg+kGY1Ntl",
+	"/onxULUnQ+V7lCc9l+3QJ526Z7kbefMhcjhnsitvpD5IKw+zXdY8L2M8wTSYW4NoblsWEW8hh0bzgP9a",
+	"xBfM5TmzySSz5ENxOlVjoW3GhQvZID8C3KQzQici49prUkAo5xlN3c8kYYaTJWQwIy9OIiJFZlZ07aNC",
+	"OVAJSpMpcD4jnTFNb0GRbBq0K9qRe7FQujcFHjfIROa5WekEQNsCO05OOnPBuh5ifo0Z1yw1omtKMS3T",
+	"ghGN/NyxAZ7vqGLCZ1x/cbpXKq9yNB+bEdWKPK0TAFUJ4WqhW6axi5lcQafLv7nSMA3RAn/V3DEsOIE5",
+	"EONVsCXkOKTPMDJDiltI/BFg9MKYjcYg1wCwX9kdYmSxslWHyWnTIkhV6BiGd2GS4hKwuFuBuPmP/+//",
+	"9/4h+/PSLTcgSHntbhV1EFRXYZ/WV7GJ6dcIWfPf2Ki4uccJGw5Bmn0sDYop309iv1NWHQpe+IM2Vw7H",
+	"bIHrntpgHjsqgvtiOERaclZaXBHnNgfp5dBtKqO2DikJVEVbZ5iWpKiA/RwoV7ycpZHuec1tytmykLo8",
+	"gG4xCrh77C7W3/8duVxMp1ND23SZIRpE2cBNW83M6N5eTBUKh6vdzJTOFKG4p7OSoxASowHJEdT2VyYq",
+	"HcR4TN8wf9KBuLVSgc+jmTJNU5KyCdPdiHChx4ZFD8BWiwHigOFmOrepIJ5B5/eg7HEvwpZrMcprwteV",
+	"+FrnUkwFc8VVW8yD7/YGs14iJpQtCBf8JfD1nHRdq+K1zurLQxR3ZPlOqhW91po5p+9rBulWpOPPkeNz",
+	"NUlxJTIRUvrKAbHl6FoHrFJcrZMkSgrdXP3Luapr89CPwiUsm2hqM41skN0aBKcg74tKte/mOXMUkM1D",
+	"pxAmSA3SS5gCNwhc0aJao7WSc+6aBu5gVXauxSaX5JVm/dYpVJvQzKsa2naV85fff+vKozQXGHj33RV5",
+	"xUcp5QmJUwZc76dwCylJqKZ5DZ98IxhhrWEk5IxIwJrRhFbiq1PBRz0NctLLk6b2otKvEhRLgGtG08rv",
+	"PJPKJlupsZAaf/RKdEmpNhufupoDmIEU1IPrik+w3IDSMLXKbwk/bOEAIRNFKE+wmIAEwjQZU0UEh4gw",
+	"rax9cD7s1hp4GkheaBkXRFllnNMJFIa+vsNhLTRN+2hxGFCe9IMZFbiW+aHfmxuEtVcmgsMMd6siYkfG",
+	"390/8UGQxy4hn7glb9UKI6CVDN5omKwYOF/ZS4sM4DaxbW41PnMD4baIkfhaq+iqyv9bicM4W2F5qgVw",
+	"+t4IUKsmYmM6wNpiM0pwm+Gm5YVUB16w5WbCZEg3GYtJXqAFs3ldOSl0flGNz8vER9FbxkcKueYtKD0B",
+	"yxOQUvQc4GZ4uIz7nNBFZKTwiYdXaSP76imxzzsn3c6gW7MPVlNFK9mjuAQVSlgtZ8NuNnlVAvI+xLIe",
+	"2hbtk2WAeCI5rJWzqeawbj8ZdRP5pC8dH73M0qD6xuIxsQV39l3BHVsDCqOU3bfPFGbHG3qepuLujPTz",
+	"jGmqFFOact0nHVuFxVewHItMwVikibdq92zStKazfuRs22U23bMMGUtS9V0hQ165dubvcrZ2Prdj4MUE",
+	"3hzeNH4Y+1BtvMQUovA1zLXVwj2AwbdjceeL1GBRNkjOcnXV0xPUbgtqk8IQL7ShM9e8TGi6EdFUsuGQ",
+	"MG6Ol3T++z+OnUqNVAluQc7If//HyYsjV323rCwjfcyV5FydvuZ1fRpfsdHob9/8AfdhZA4znIpIXufO",
+	"rcK+qOkUpC1U9I+//R/fugKuuT2TZ8rnmI3YLSgj8jgLF27QfGLRamr1f6qdqu8CmKsKfNCM76wJXtq3",
+	"by6ysU2EajJQROU6HPmioLrojmEKE6CG+A2z1O7ZgBV1k+46Jn0P2iWmlbd0RgZAOIxQLWslO5mLgHjX",
+	"c3i3gOnOf5vIFgaygInRQ2N+D47/kiDyYTlTSrCc8b4WRio1Q+1bnMgVsYZoKUNfsCiDUFqts2yL2Dmg",
+	"1h8hYUrCiMpkvVEmbNTDW7dJh4sZdK21IOY2Xa8WI1gZCEs4Ux7DWiez1CoUsD/lX9jS7Q260UZhjNSw",
+	"NwUZu9CUgK0NKfk6MGhN4HLSG+JO6Cp1ZNaWrCNYHrMlMQnawpr9GEgwHSPM7bwrT1uTcuaK/teOuonk",
+	"lelS+CAWk4Dl1ztwy8q3eSGJChDbZXenkXPUMTFazCYX33J/T4KypLWeXYHWqP/MR2NZ16zsIX1f4v64",
+	"4N6VK9H7ZfQa6/xSiFGMj0g2tSjMDM+eAZXnjpV40QWdwqTj2peQ//6P06+jo6OjbksEzxc8yZTuWeNk",
+	"byjFpKeywYRpHYrcvIKRRKZs+4Qlmdl+sQYjxnet8yNTILGcpB8t8aECMeVGsDD7NjdGDIfXvJODA8U6",
+	"Dmk3ymWjfChbBtH6StDC62DgRkwgZgmUi8ZbOaop3LgkFfcm9FMvoTNlMKl3fNKbCK7HgVi3f/ztP1Fc",
+	"NNLvjByfEPtiAYLjk6My1674yRdOOgXJRBKyYLkaC6Qk0RMcxhaxJYOZU2OIU2MiQxmJHbBY2clXDQtL",
+	"pr1Ch/hZMN4b0SkuLIAA2giRKSjl65AzRSYGFglKlyiSI1Eh1pxXnv8cW0swOSmy651V2pZxxyPNCzPm",
+	"BazaLNuDMkylU8FH2NmCSthHJcSoSoTW4EYmdIaohTZK3FBp9WdkKDJptqAgztAxbqiIMu/miNCw1ocr",
+	"YrKIDjXBbCEKtEXcFW5VO+JTrnaysMDJHHVul/CyLEdlCUVvZ85cqhG1o8L3I2H5yp5/8cXyaJ6WVGqV",
+	"QRdTmLVHKl/69oOE/MDfIh14b8lA3u0wFHONtK0I3vVmUZhSlM4GlN/03FuowsOUssSs2VZx5XRk0Ni9",
+	"ELLF2GAbC2xXBrpBijDkaN8KMmc+XOLv/0WOn58TfSfyJ3//L3LyxbmlT+7v4xPSCYUSds8Nyd4Xw+HZ",
+	"fFBiW7nC3pN8G42ic830NhXSWpVQ2DmrcQc1NgI2itMcnAB0Nxapk8DxwUgKpVqucsXQwDXitIYog3Db",
+	"kdXjiTkyJ3sadLBHYr6+E8XPgkNPDIdB7GgbwEJ7cGuEhXipmff9xSv/Jn5oUS6vmldkbBh8RhAHF7Zi",
+	"gE1zuEggzCFmU+au41xddtedQaHy437jYsI4QHCd+Wg9ZORG+WmqhORfXLi1pVEaNrqtl7jqRRXkafW9",
+	"plI3fj73+kOXS8vDG5rCPIrjC8M0fCRRldTWEbN8vSogqsK7ehHCtGkBxV2v3loTN2lZwerBGc52CNXm",
+	"KFCVc3DQZ3NGbZtTVDH/5BWU3dbPLXuo8BX7McO2a6htxiJNIdbKvVQMV61vt4QSFrStSetPrCaMWlCN",
+	"DaK3qVXBmwehi/M7yMf1J4DuKhyYGCGWuO8b0iXDVDWQH7pgnjPM4C1ctXlfVW8PtFVvFFHmfJVoXT9o",
+	"AZ2+H12ukc5yQ9SCOq5H8doToE1EVzUIytsNswpPuiEtb/sEdm1SuBpKhvSaV9X6tvXq7bZ2ZK9cErIh",
+	"xtlWBh2xWygyBHxtKZtV2ZDY75ultUex0ppf+q9DCNa86g+l5E5sGypkDNYN7ctx5g5czKo2Wk+Dr81H",
+	"nnhLeUNnER+f4lwO1vFNsXI2FiAwIl5EgMZj261LkxSosnX9bXevol5n+4RYt5ukcr3Ki3e77S0IFZYu",
+	"OqLIQ716gyXjD58fP7f154PkL5tMqJwtv9al0p/zCOemr+BJAObFdJU9/7QY4wvsCaB+6dGCiMEzEizr",
+	"EOUH3qse8KKk/og01CiIXN0JM4EbN7JG3x7jWIc/GJa4IBZyDGnSIoqmgIL7ZGGs4WuMcfHNo+cB953L",
+	"RdB3gkxBYGNg7B+RGlmZDGbERslE+d2bmRcq0WVTkSlEB3bLUnQm2RLLlX9ZbumDvBQbpDYMayQpT/Ln",
+	"+Jd/ybqXrMyAGZ5c6J5bWZBmv2aQJnmb3DryhBuhOLwxj0uRph7g/Yj0XYc+m7lsfnBN5vqWtJt/Fd2d",
+	"evEY4ptewkZMhwNTcZjQSv549cM78l4YzU0WkrDrT3fo+n4c+oYYfdeZuehm/Uwh9h+Ec5PKbNKMuRfl",
+	"vetdD3Hbni0I2IlB/BEspxt2czhfZEFefBxETx/Ivk4bgcDHTf0E5ipO/5bq4bc0ydy4PO8VQYrp4WuU",
+	"qPdhae3OshLMFqzPr1rVNlGZWSc0ZYLnj9W6lqFHrGyPB1jKvIHhEDD53dtNHNDr24xq6L+snP269eoD",
+	"yHOPAuChBLjmcmZNtKBUE9yAL1QTHIMxVoizKYL3KxWVXgQqKtk0jamECcsmYWkvgSnwBFV4V9604hg5",
+	"WeqMwvpdKDotmcjWVWq1SVvuoN0eEwk92/u8XqvhliUZprMMUxpWsmoY3EaDBz6mPAZXt6zFvvO43mWb",
+	"/i5/cfVovXk34vIcXx/O3epE3uDr7U7knoQe4xt7GN/YW9BZINAZZYV6ZrXIoa1g5hQ4phjGEhKme9RS",
+	"wHgMbcRsR2xrGNpShsmrPe9ozRZpTZVrfJuvbd9rL/AJe4vrTIKrh2KGzgt0FI5KQ6BIjo2VSjw7OvZo",
+	"dOz3S4ja0JiGsk3DLE3756RfBl4eWNq39jRnm08gtmky1OZdlAoNYENJ56QpkjK659e8MjBnaZ90BsBh",
+	"iLkYKWU8nRE1FneEEs7Sij+mi6XaazNh9Bam6RBzB/mMGCnaxgDmfq0sxazY0JZqv/OKHaRsGpgD4CYs",
+	"6yH9dbtm9cCM2y4V3MTg2tUM3rG8nXi9Y0u/UbZkI7q/dW6bVcMknF99Sdx93m0VfTD2m56vy6HPMQsa",
+	"IQVJtfvqysGewdJISWlz/vq5VRQxscV60ByPfLXBYx9AmNN7t2rLF7mgVVt+XJc2zr4xHSJZHja7vFLO",
+	"9mP1MLxVi175gOrZfCnwhEobFc54XtIDvaEu3cCwQD/EQaut4cR3lGmzkCWTNs1klRBBtEjojNyNWWrE",
+	"MjyehsB5zJO4nzXaj9HSFn0vzG89+ipG+ftXYmvqCfxMBYpl2j6T6qah2NZ9C5Yt8u9ajGlzFQPpiMXH",
+	"K5UU9l81FClsV57K0ZiiPtUjGszL0Y251bwBtItqTYXpYqniVQV2tQOIysS5jvSVO1m55AH6VqM86wY6",
+	"VrnAWgGOqxH3TfG8la7FGry+hk5l7GlEmtbcdiPaZpV/b1nRrFzkSrQiPijdi4Lyh71u32GkxPzu5116",
+	"IlTqYq7AEn4VWvN3ZWUkj09gfOTCVbIp/iMVHHou5iC03jdXrxelkyzI9dhkqkU9j8LHS6aUP1PkzdVr",
+	"V+TEObiY8qEqMnL5GE8mraJ1AoQF57rBzQ+b4rBq54oVcwIMmkMzOAoA/CWjUoNs2P9W0wTKIFgjUH/+",
+	"vMPbriULBNleiByU7/FafG4rCPkbQ7HGKOkqcqx11ssOdRNMtULst8tSS1amx6/7Zxfjy/5t3AQXLvlX",
+	"maYZROH6d6+o5IyPVFF/SVgLZVGIE2vNffv9Bb7y/s17NGSXCmJU4hYN9vWcEcz1OZn6ym/Fz1Urma2B",
+	"ZigQTYufYDJNhcVvV5OzsN0ZEqg18MT8Ufl5yqa9hLJ01kvZrZWozE9+V0aqSqltiGX/WXoCDhZ5mKRz",
+	"wiws3Pc94/A6dNMNcTZHY8l77xT/UO4vJAPu30aqwByiGBpn+MhZJbtlLDJpdZe9aI+z0Vg7RDB3HZSH",
+	"/oK0pLdv/nAxgm9o0OFlbubxV72T035E8I+TF0ZrmjduuiYlgQeILeLW9mPILR1+XGw20jzsXsiQ2rSN",
+	"b6iCyzUSykaY0rDUxl4C1Nqm+XtVnK/d+mIFUbGHFlTg7Zs/GCipFZ1aRmp+62qyWUJC/pBRSbkGiFy9",
+	"oXNCbbeovKKdK6TJXF0MGw+MDaFd5jIkkHTnI8cGVLV3MJTP/vMST9Z9i/7XfF73Hm7OE3TfERc4mXqb",
+	"RD88oSB+YQKQodc/5Ew1jyrFvCUvq5ZqcLusob1oj6kwnXr33dW7vJh8DTWBEwwKVxERU4vP6YyMpMim",
+	"kJDn+8/3T8lgRtSUxuCjFqnLMpmIJEsztX98TDC83I6ExCrP//j69Dk5/fIL8uLr46/3yqaU//3no/2v",
+	"f/rl+WfyP+v/Ov38TyGx0MLkg3B+2/kS0ZMcfG4vXkc9IPZbjBawXmSVTXzvNiatxhoRJVwmQZLkJZOs",
+	"ZnvN4RONdTo7IJViYdU0UWyqY0sPQGI+t8tAG7+5pK4qgR0Xk0yVvuadlEqsKCNhQhlHRVm5qSmW7K4u",
+	"xxVXmMs9tWlUtoQY0Hjcun9Tm3KIDR121vDANLXJWWOo4sB7Ir8wC8ld/YI19xhZYzkNnT7WGKld84Ql",
+	"ZGYeOiv3CKj3H1jYOaChR8BSrlrKU1xR/Rgon9fSOo4AJWKQqpcyT+IZV5lEKRg+TZlNQ1s60JTOpEjT",
+	"ntcmW+g/IU/1e5tOPW/Ms2k17RMVLtwHwRyF9dyY2ki+vQGT1kbaArYuhWx5AyTM3WouMTlit8CbH7e0",
+	"OhTZT6FFzXGi46Mw23FI30Z3tafpddfpWHBoBY+phCFgL0u/56eW71E6kerxzS2+jjlVAFZOJcrR3APL",
+	"I9G6PiR7AOsVxyhuXKt7dq8bkr/pt1smHS9Ol1+ZaqzO0obW1Qu14sfVe7QIOIWguZF7U7qi19f/jMIh",
+	"6XT3f/rly+ik6bLO3aSVNltD/QVYvwjJmzFzE4ZBxzK2axK0k6wTwekSRicgR0Z+1fGYdC5fvyRfPv/6",
+	"i65rJhanQKUilOc6hw3wbBO5uS5ntHsJssdtXuRVeeHjXeylDHIFVW3zPPMBaMHyHtQN16TekB6bES9s",
+	"Jfze9V6w/aUCGTnr9PLMpHSO4ZVaWgEvqoLUDNuf4jRT9Zr5bWuNjZnSwkrTtWGx8YJj8BERaWKU1iGT",
+	"vnlhShWav/puS/1qa/d7NezaYFJyqU31yg7dNTxiq7fge0I5wRVHaY5xBdIW6HI/0c9fqc0x2vySbpnh",
+	"ppRfYNyKtW6tILmiCrx0N1dsxH8YDl/al7fa3Pec+D1bUzXTJBG2ENlcOPrS2KrWvYjq9UjsRptg/T1z",
+	"Muaq7c0zzly7lb//O/lLRrlmGrvOmhvly6uTzouTiBw/j8ix+f85ETyGM3Lcjciyruuu5/kw79Yt897G",
+	"rikMToB0knEgMuOKdP7+7zauV2acMz4if/+vPLjYvGk+CU/dPSfU12n1LoepFJLq1tGlvr1RuIV01UUc",
+	"SOxYoUxaJRxgEbJXPYrtyf5GDIoTAK2w1E6V1iytwGQr+TA9WyX2eL6N09qtcxdHdSz93l+GpijdlSqP",
+	"OmftskNGp657f3Wrdou+HEUpZHOjQzdonWYctvqFvzfVW1KPUKlvzQGnBO8FBUxLrLaMllHQOBxGpQBe",
+	"trUjLyK+b/g006tyuhKlqWudNzDzdLIUoeg7olJNUzFyXUBLig3d/+vR/te9n345jl40qBHNQS7HRy2U",
+	"rDXF6w3Svq0StRowEZJfNECyDb1bFG+a1whMQIOcMG57h2CZvCmdGb6HrnLXQG8CRrVFpuZLpK0ngjSS",
+	"2OpiX9u6V+7l/fxl5NNRuc6s80Ik1eJl+ccWj7GpenXrinRodXfdVuVIV43XK1Py+bps2KHD0CBlaxAa",
+	"wSci1Mg+CcRsQlPrJnYuyztBpimNQZHO9d7x0cGL6z0yFplU3TPC4RYM0IapoPog5B8+jk4/d66vD/xf",
+	"J5+7//OfNqBRbYPB3DMWrZEfbIwDzBGCJgJd6qK6igndt0vKycSC4paOVpdS7jtoNyGuYaz0rxrKrrou",
+	"kjylPP+dcnUHUlVsA/chRwujGVe0HJfHagLyVWPlsLzNUTWZYUkRsfdSDFIbw1nLVH39knx9+uJLI9ib",
+	"N4gtzKhWaokNUgq5SgWCvOZhyArDDWVsyjDweYlTqscHC/JtHDlbYC3Jb+SLr78u3cXTo2D8j2Y6hQWS",
+	"emOVxo+X7winE8uAwIO5VLcxk/xsatW3M/f0DGNokIP1qyEzi19emnPr/Gx2M9GitJT3Jd91vZAxlrYM",
+	"N4sRXNNY99q7e/0X7R2iGFZjPplrHTGUdAJ3QmKU5lSEE2W2mAvS6JRuZet2APfW7gc20DnXlUOQGozr",
+	"B1s/tsgjxdoGOrf5wuZdv03OvkFtKJPSdDg0bEJwyFOIiAIgTJ9hj10znY26tkied3ljkog77vKQxPAa",
+	"ZZVAufw7V5F6hgadA/JOBMv7RdUwLyFtPv81dxaxWsX41nFX85RPZZN8NLdj3zT6mW+ggzFsa9URaAh6",
+	"XEs/qahB0bop0qVRnn+xETM8wqqhw2cNorkIUkGMDjf45u2WY5EmigiezgjlmNxGfVJGe6dEbm/8HCp2",
+	"scBtsAw8jd0hKgnklf2F9IWl01TVh2bIeoiiNXydmRYL8TWcezgvScX0vJgmLzgH9xbpGGr06gMddQ/K",
+	"l/bk+PTL06+ef3H65bLSH9szW61BQZZ5gqrGrLZ+oSJdy17o9pGLrfv8eX60VrTQnBC0ekTPnFS0hov7",
+	"nnJSwC9+0sKktbqoU0OShYLIorPaiFvPS71bdui5aTbVWWQFgfz+QSlLJfZfCa5+XnAw9agNbAVJR86G",
+	"wtSwiO3FLLGeMyYHV3d5cXVhzRHNR71yfE6gkRHOQeKxUM5HiBa4y4srghoxBlQMZvkf5AZmJQ26AMLl",
+	"xZXPW1vFwLOVtqUT+qk3FYzrgNz2hjsZ9JzQgcLMDm7jxoDvA08gsdEiA8p99NiimRgvzbQCVyt9GFWh",
+	"8FMYuN+KCWWrFh67gVnAhrXMP+HPuj0FvLy4+l/uo/lqbBPG3V/HgVb93kKy6i2slDCGWck+USy/AZRv",
+	"RQLpikGIfXtY/byV6b8Q+wv5+79jqmUMNvPf/NiPiKTYHEwL0vdN3cunbDMx81b817zvEL32FmoNCvQB",
+	"6RuENPOj3958bTSJ3EBk1zJit6Dme6OeX3P8mqBwRKgmR5GvRSqs5ioyTUZ0qlAXvQWZ0qnTfqU1yY8h",
+	"pwGcMgnPFHFLDmmnON0q6ONTOQvUOT5aUPE7z+f1V8hOGGzpEQDspgrpFB37t0PIani1uo9guR0HIdpw",
+	"UYqcwa3TnJQO7J0s0YEXLThaifhW4LCSimHph11CPmQDTHI69xBQcdl+q1ykkoM1v0onS6kwfNKru6LD",
+	"VNgMVax8CRSRlKyapIWccCWgOOZZAcrzxUCpu1/cpA37afa85DZOCRoHaxD2/rXQ+AOCOr1vf57C9tgq",
+	"hroogPwNytbbNYEvktc+YPkLpT2Lm2NEJKYcGV+4nOTEM/slKGKFgkX2eN6Q8XwckZOIPCf/+Nt/kqmR",
+	"pV0KrWGeJWekGa8iUAb5yV/qF6Ol2GXf/5yj2b2QpZ3Zq0D7h3c81NE5P53cJ5EbhKoQ9QhRQbqoeskq",
+	"QFzXOVFc6fWSx+59X9dG/BVtN/fE2NrpBg7Wnmf4GBdDfhPGnRJp3q55p5hoMwaeX8/5z4OCavhAXfPU",
+	"xjL7Larrf88mTCtfd6RHdW8sJtArDdKyaVt1uI1lREvoDVOqN5Hg37picA/7zc6zMQwI6GEMPlOuXDOa",
+	"g2TKQFq90wYnMEXYZJLhH+G2tBM2alEnxla+KSlR3vqOLfJWirttZNp5pB22yFGgisJUm4C6pqicgYxd",
+	"olToFcmGw57SMF1pS+678iJREzQDtRxiLaaco0GrqLf7Bw+UJiyhZ5Tf9Ia7GwLsEqBZvGy6dovRsH7U",
+	"K2DW2hKEp4Lr+ZOeCKGsRXuy0RgkSfE5obmsPKEzokCjATrGyFVNzArOSaZcQwQu+L4ExRLgmtHUvob2",
+	"sakE29J/EUldFAaMXbGShW21qk2zViwDtVlyWA9ysc/JAFJxR1he5mtCk3XWuqYUsAqdnQ9yxrM0563W",
+	"WPEcDQ5Ewfi6wvSWstQyMVs2zQIvOagZ0pbPGSDq1Xn/+z9OXhydkZMXR0dHi3d1vA75r092TCgWfjsj",
+	"x8vmC+5oJbof9r5WKPkG6PQq9HghAd2IHpDLpFtWA/w8m9ECnqy83F72LeNtiwpe2xU9H5143hM8c8Ty",
+	"3lRvw3Rty2Rr/r4BTWaBiv2IK72FcVgc7kBpQqfTlEFCJmwkMaC6ZZbrfFMAiWtp2xcgqi/yp/D2lODf",
+	"CLvHFeTHpgSqd0KTQUr5TTDz6T6tnRZ0mLg0AhkTXI3ZdDO1LbZVo8KMu0KuravVIt3+2lPY1/ihh0uY",
+	"xG6wMkX5ANbtk48ydW+TVS2ecg/7+f3msYr1Q28OWixh09paZOnk1lIkAyi6CmKuj1/bwJglHkx7PvMT",
+	"LwPsq5UDn1aqUhDsK3R8b4JbQrSWtDfcivdHl/Tgk03RfOiKx1pF2j44I31b/lkM+6TjYuGUVf7sB5Nu",
+	"dM37NNNjIZkqjmAoZJ90JMSAAS62cjFxlYuVL20xKWW/pjS+ITGd0pjpGY7KxYRxgGVjYfovMEkGMKbp",
+	"sBuRvqIT6OUVvns2T7Z/zTspjuAqYpi3SP7WOVGzyQS0ZHG32uPXg2Av2gtu1NC1YqmGOISmD7uRS0e1",
+	"EZ2nzHa3q/Zc2VDIl6V8/BqTTxMfL9nKI/by+2/dmD43Kpn2XPfMcNSrC9Fon6Als3T5MtyGLs274YgJ",
+	"pz3PbbCyYjdbC9CtZy3cMHSrBAKnxFuK+VG0dunQ+seNXJnNSGeMPbTMLYmI654b1YowiDvuCzGoiIzo",
+	"ZJAyPiL/+Nt/dsP+iPWib9bU5p4mWmyCHtQv6eclQTMLrnuldtTqzQ9cBpLMCxn4EuVEsRHH0kNYrumc",
+	"ANaGExzIJFM2/Qp7gdsBDCPQmeR5WfaisW6gEQJWmexRwzYxrbmJksSCa8Yx8LtnBm1oKI2IPuspOjRq",
+	"fpqGX0thRBsezaXf92wcd8PbWHBjPqV+/k0v+PAehtiLhuklUzcq7xYQfEVNIWZDFiPQvJkj/Ood02PG",
+	"e4M8mTPQl7miBQeHjkKH5IEY2lkDXOq7q68vdHwLDiSAE8FrYXvqvHc4004VLH30nko03/2yXrKo67iH",
+	"tchs2bFzpNpFrqymw6GnxkoX7Q7y5NiWto+i0eh9Ytr8IC3b/K7Y/g+Y4SqrNNZ1n+RiqEsMpoZI0cSV",
+	"qp0H6LqJcy06I2wvZm9RWqxFI3zjvLZXMgJts19zxNlI1mvp5k1EUknD4TbZvGW7EwPiTw1hmm0jAF2p",
+	"BUKJhFtsaYudPAiHO2LHWB4IaLhbz7O5HjpMFxPrtmYYw+5gJSMVbgLUulXcDEfuieGwV5SVbEnYqgUm",
+	"QyaudpGKpdoon0u1UO4XI5mPMpiFr0FfZYO+T2DOFBjpV5D8u4JAdJAu2Nbo1n9LCYYP2wQMJBgp5ar0",
+	"7QCGwmjNY6aQvtzAVHfnLbIt9qGFpmngIr8HOd/+JswO5rkA3vAoTywp1zKwiS/Vjq/KgqB9/nu5cU+A",
+	"GGzR7LehTioLm43moaylVt75DVw9f7lOGvMzb+BxYdpTuze1CzBPWKo8vsqs52nCetbNn6oiU0vNtx4/",
+	"YagyXrdzV5oW0sS2dNJGeDPoXRex5lUDg3t8ZGDp+iIGrHVHwXg8izoMe+MkPZpgRmi7j/FkV5/TV8xq",
+	"n+BcKuA1l95Xv3xKY+G8mvbQYll3Y6p7TPXYxOyFcr3Kd1r04jHlo3ag+7xY9t6IrlwS5bdsOqvL/+EQ",
+	"GLgF7tp/iSGhjvV8+8PbizfvDiYJURBjgu+L7rmtEfwiImNxV64TzBRRUyxfw1ReL/gpX4a6nVq48iu2",
+	"pyqH2bmvnCiJBDUVXDGMAWNzxaWf0mWqbutbiFHGLKoVkZKySTqAnTN4POvm9Vp+VbdxQ/UOdgT6V06g",
+	"P3IjyF4uqCxfKuUYU44WZSA0HjO4hYR0JIzISed5t3tG+mjlycuvxtAnHfeJF1qLZ+g+MhILG7KYckO3",
+	"Ge8lTGkJSvUo/8RAz/oR6WPz4xFI1bPWoZ6QaB/Ss75tRJFLwb7kl3qGo2t6A6pXmiOd9VJhhuq7KpZW",
+	"pj6zlSwVGdNbcOKKVEbClgARMTt8bnZYdTnVN+sEsIXbsd7nht1g+F3TioOq88eppIYkvcxxoJYwXrbN",
+	"NJlYbGHekdBOl3YyY6gu1FK9p9SsoMG08w7uyITxTJGpkb9FFjZuLbfCYKHLpl4ITHm3qdHjDAJKiGka",
+	"Z9Zz2qFEZim4akt3LgNjIIHeqKIcJCUTphTjI/L2zR+w6y/qUkuBwOGuV8q4WlPBN6O0jZ9r3fOypT3D",
+	"H83ybTR/2irO+kNeWhYS12G5iLw2yvg6VdurZa2COwkd0pK1N59IAO2raqhF1ZCUWb3Am5CQayRhu0Ky",
+	"n+yPYhDwLeMKAqTnsnwVizNQ5A41wyoauFHCacg5DVgeEsY4U+N7WqdaXwERI0aHU5cMIekhxWlvXsR0",
+	"wBVtL8VXgwW9Hu6f1Cy16jUFc2KrdNzrM0WKqNIDckF+FgOSL7EwvQEnRpRS5C8ZZJCQjGuWWhaV0Bl2",
+	"XOaiihyq9DWSc2kLjk6n6ey8SvjL2GZ4LYHhEGLtm+QwW6yUdGzoize+UQ3SvcluAV/ptmoGMB+ManeF",
+	"HmbsAIMW88k0BVtFemhdaz81mRQDmSrlHYnybs/QIKhL5esR5vbEXPsamvycKQuYCmzyNZEJUG6NqD8L",
+	"VowiJEnBSEtMG27K4Q5kOS8/r4FtJCzonhP4S0ZTs8L8dmCznXzAMS3NetDS1le9SvV6hYiWHnDlaxnl",
+	"tKl2S2pXrXJFqjRkEVH/EQmY0RVWrcGxqLL50giJ5THt96t7Xy12v6RdtEF+iDPJ9OzKcCYnj4KRsy8y",
+	"277R/vXaL/OPP37YC3Sp/PEDRh8YNLZN7W/AdrvyTUO0zJRWpPMq+fbqwiDm5dXJiy+w00Es+JCNMglJ",
+	"94C8TCmbqDPrQTDqgbOXGyXFJczFIoFuRPpSpKCMjmB4pvnBG+f7pPPx45tvo7r/zWgR5j2mlNFYaJbg",
+	"DPBpilFxFoj4AtV9q0Ygw0avE4KhwPix1tO9z5+dljx/413NcedHUESJmNF0HwP+vMfeifaKAMfADHAe",
+	"j1d8lDI19q4CdXDNr/lLwW+B2w74HQVALt6/OZgkPgRvKoU50+6Zefd/ENsWELEfnSqczNWt7/Qxej9G",
+	"/f7Q/frPPyvB+90D8q95jXT/AUYrSqNpXnNC+raEfZ8g9IkYkv4vaD6OCOMRnlFEJqAUHcHn/jnp48O+",
+	"9fBgU9P3wuCwJIy7iMmBSGYRsUTdTDGlkk5AY6QLpxMbRfWXDOQswmr2aPIZAzUHnL9rgPU/yFvBYYbJ",
+	"2vaaELwBBlbOxA0c64f1XbGxc1/+WgJ5c/UD+eqLo2P70zmx5fW1fWig+Pz586/Jxw8vcSYjDSqSKSBx",
+	"JpUwKxm5XipnpI8CnGJ/NTr2sTliQyJIAkOapZq8OOriHvqFnNc/d8GjaJCDZwphXRMGLRTzCn55l0fz",
+	"hmHa5v+2bLB5ERm69Tvj3bSac2pgZfjCHcU5mFKZzTa1ALQp7mYhIpMx5IdP+k7z7J+TP7z6QKzvA0dC",
+	"ZUxpKQxgX32go/45eX/x4eV3thxMbHHX3TPc15vh/luq43GfdE5PvrIc0GlzETk9PnE14DRNoYvLev/D",
+	"1Qdl5QzrKiE0jmGqDYL33yQwmQoNPJ7t/wlmfeuEnqa0tHGMVDWIli88NySYFXm4kw5+UQyp9y9xJEjO",
+	"DCmDfhexkWrDYJUmJ6e2Dcs5oRyNG3YSW5Tu9OTknFA7vm3GoDRLU0THlI3G2r939PVBcXnztRjIM1Ck",
+	"/2/7l/b7/TeJM6rENE3NBYnyItuIFTQ/dQe4i1KsmF+hIy945USmFUuwa05R2BvL30X2yp4eneJA/U/7",
+	"jrTtO/qb15C0GUAkxRuBWGxesKc1oTNcK2H63Fl/MBzi9Og5Dus2htKRudvus0SgWQA+MaXxfVxI0RPC",
+	"INYNN+Kf/cgyH04ynkCcUomikR6LxIL/9OhFTv78q/2LNBV3fU9IOoW2RvrvhH4tMp7YkoX9tzjUO6Ev",
+	"bAhi39maUhYDV7a0K8ZN7r19Y7hkJlPHKdTZ4aGYAreX6UDI0aH7SB2ad4tqkJ5xlNyCZ3vHB0cHR7Yo",
+	"GnA6ZXtne88Pjg6e2x4/Y+Tah4mI8R8uhCw/kDfJ3tneH0B/a54bYcGiFb57cnTkCzD7Ig7wSR+O9SQt",
+	"MsFCuudcQdULTr778PZ7pD3n2FDAPkXHCchboz04m48XCTpckJffvkMh3UIf1/TSLmb/ykkm++9Fypo7",
+	"dbkvD91n/iv30edor3xrlg3yb+7VN4nd4wsLn9AnORwP3xg2xmnqGrSUhKq9sz//FO2pbDKhcuaUrYv3",
+	"bwj2UjaMJyISeAIGTwvlxtf2RfmajpQR6/LTVHs/mRnwtA8lJCI+MOwpoangcPDzUgy4wlNpiQc/01tq",
+	"j3FFbPgjvaV2pvrh0ngM+y8L2/vCIzUv+3ef3kk6BHdRLpVztSy4c2nOJyJv33wgeN1jI7fCZABJArnk",
+	"NmDcNVNrPGxrg/7rorP9Dl9Zfq5lme9n500oDnaRzcrNEDht17XA6G3mumfT2qE/sXObW2oj3G0SS/lO",
+	"VTf+1j63kdVcFIJ9QjU9981QbsF2mL0bCyy+YB0RaCRBqcyrOD2aTBjvI6+UQNGdOTnAgpK1w3bztrzF",
+	"09RVT17hAr+XwjBOyBQxYxD4NBUKNWRiNVZydHB0cLrBgz5tc9Df0MR9toefHC//5CN3qUZ/hcR+9Hz5",
+	"R6+FHLAkAYxfWBcFc6QrAdNhlFU3UeAZzIgUmUZtyUoqeQueczRq8XiG6gkdUAVkKoQNFgshbbRXk84w",
+	"6aqMXQ6xnRxxMKOW0TdRlR+mwC/ev1mNrPhBC3SbJxduYIJiDElEnE2wjM28iSJIbfzn5Q+fKsFpy9Ex",
+	"A34hjbf5+lsk8XaCAMzxgZHNUZR7ZGibr1rcYZex85HnhW+Wcob8ljGn/KAOjIGoWZrOXJkDZ/lsOsfb",
+	"40OjlCq17/qMNrIPq+epDN8eZqml+hih5LQ1OkB3vHeTojEXrTl2BveaLVBntHHz7TW3b0c4TJHFGOF3",
+	"pT5ctKE/F3V2KXwjs4YSR66ia+6ip4zyy4v+TVYVswlHTMPEuWdRGcxV7Y7721ofrEbw7rsrFxdOhLzm",
+	"aOfx/VkFB7/RKdpwEAg+2jIqtHrzVd6Byts2MmXewaao19z6CW5pmoHqHpCLGgTdCFg9PtZC2jyP/Ggj",
+	"Z5SxZ+ICjexyrrkLWzYndV50uSpLA3baA2JQTEvKUvxgOgWe7BsJAO17l27TWNpLMq2NOs/JgOp4DIqo",
+	"sZA6nRE61E6cQGTp2NQchygvjshEdVGyoPb5hM6uOfpQUJ9OBR+5FDCgkoxBwgF5jQAzh9HPnbJoHzWQ",
+	"6JuT7gN2RjW/k45NNfMqnW0HZzRwxhP41LWIMJgRiq1siaR8BFZNrtKz75nSF3gGbueozHorXmOAfPHK",
+	"4Xs6giv2V8CknxbvfkBHqnk5IL5a3CqO2eat2E7CBrYYn23eRgOkz1E8q7ixCyK7xFkYXkMlaN6a7/DQ",
+	"zEKapsczqky9YjOJcMtQRPRF8+YIcb9t5x1JSCru0GiW8cY5RRxnUkJeZiswb/s+Y/NryYufkGw6bb0W",
+	"Le69kp+2yNHLNwwDF0KmG6utGt5RpolqJ9y3Ee5/HAtLKmxcRE70HRAjItIEkOlJVREAaZYw3SCz4zMh",
+	"SxJF4fZtlBCRopbeezh6GrohtUpN7at4+2ylBkJt5GhUREGSjqWSSDi79Q7YDJ3l1impRSP9Lo13Pzoa",
+	"Gt1lra8KAtfnbauEIZ+sBVkokGpHE9rQhGqJ1XLIRoeSOyFvUA7uLqANpWscphA1vPUZS3jpORb5t8I9",
+	"9hpeQE0Of6nE131epH8WOLP3IJjZpP0XK66h46sPdLQMDfGdexqTny7qnh6dLv/Cu7U2gus/8PqBbBuJ",
+	"V+VrBUKZ8/sJfWY2q6KK4R8x366C5KtN9GaI3uw9S7jx6H31wQ3fDJsX8rka/OPygh/xYrqArd0F3eAF",
+	"PT36evkHLwUfpswGtp0enyz/4L0RT7mNeXttwxnx0xbbeU9nqaDJByG+p9IGL58ev2gDO5cJBMlbSBj1",
+	"1ZNOT07afOy8NnSQwitUPu23X62210t/WzZB+mz0ts9YL8ueHcw7I0hozm2IlM3+llT1bN9Ra+nB+JQY",
+	"oz9FCt17kM82zP0wNsQ0tfWg7kdChQrICC9x+CdMQUslYZ8e8UTgpTvyuSOfq5HPRyWBiLQBEhj5QGBb",
+	"E2HrhM0FpW+QtNWsgykb2fxojCs1Y2W6CNvxRlPzC421I/bOU2FBwbRywFBn5G7M4rHP2FTX3CcBmM/s",
+	"s/y8FBlDmhAhic07wAjPshVkQmfYt1ayBFwKtFucBJWl+poXwZ/+PM7JQJg/JWD9FBuhaSRsM/6PeQ2n",
+	"vKgp4PadM6xmaBlTdc0vL65cQ21VL1lo20BiX20X0uarlpZGeaawSyDJgzInNjCY8mvOeIJE93YudNrA",
+	"wsaOOwOyHlNerbmCdlqufRol5oM6MPi5rzlun/St/OrKePRDXouXDs9+FVqCWyzWIn5y3C7PXdlxux23",
+	"+z0oCw7hq174M5JAbOg2lPgL5YmL587JLhLvCo3FgH0zWIk6OqK4CV5reME+3C53OJgXX90+AYeDc0nO",
+	"mdxrlW8XlL1dMvI2fbwT6nk3sqAtunsbhnXF+JdB7fr6oAUQH87J+4he3Qd14+a3rIW3xrxL7NXduWva",
+	"umss1Gx0jrueRX7MPTy4UTD+8vb40P18qEBrxkcLA/df2nev/KtbxLT6VA3im1/1TmTbru/Qw9nICSmM",
+	"MD3ed5DkiSsmv++LycsstcW7PIa6gTbofpnH5yX+lHncfVrqUm19j+JZaXnpvHtld/ka9aWd+vO0fSU6",
+	"SN3ak6wGZlqlg/t5WPJi3eVb/Oq9/eii+OaxAlF/4OmsCKm2FbFmoF1lhSahNeP2eUVinW8gsGwyG772",
+	"/oIwrjJpqD6BT1MmQWGC8LffXNm2EoQpFIhyW5sEwHr5KqqUZja0vzHoivbgliVYigknYXzUsx83y93t",
+	"9bX1YnK3Kb+HMa2FLJ+fz06Sb0Nlvq3KQyX07uRhV6riZS0qRG86RiXsIcWqBWF0WF00Kgoe/AlmW5OQ",
+	"wqt1FadbSUrHW15L6BLZ9SX3kJECxR+WfVp8kn/xOdr7XsQL+wf6r/P3dgJaIaD9yqSse5MwG6uPglLS",
+	"QM1sEQ/fxynJSxuvS9M8AVsuTh3+kv97WbBoI417YCbbGETqX9hpUU8ihrQJ2R+GWa8WMuDX1iaedFO8",
+	"fstmkPAyH8Uasto9zmNOd/d550X+zZtRStKB0fqpziS4knl5bMy+r3auideyNyod5Fnj+5WIrPznXmNG",
+	"SV3NDeWfE6Zs0jbxqc1zJcmCjdVOj06DtVJe+zkeJnslNF0D5Qrtfke8noQw0nQ0uZFyTOWI8VHDDSqE",
+	"jOUCSeFY8Ui9hkQSwLo2skn4bjwtwSSwxkeRSla42F4kwZjY3Y3eiSO/lwyYID/v2IKgS7JdWlLUdYWQ",
+	"ewSIL6CtwUjxD+XoY6AyZVhrdT7cFUtj+grsSd7BikkipsCx240tBmaRxkX3XXMsGV3pAkPUNGXoSsMo",
+	"c+xPnJdVLgViVyrXmB8mIuNaHVzzbyCmmXJVYsZYm0YRqrH6e61wkA9/t9sRthQQVqUxc1cL8J9dcxqs",
+	"zG8rLA0zBQnpnJ6ckH7+fB+DrBjfH2ZGuu13D8g7+KTJxVTiLmzfABQEr/kUxBRbxEiRjWzpV9ftgvws",
+	"BpGLpb+jZmlDYZfoOx3Y9kEJnS0K9N48i3wC/GkXe/1rZ1O//jBops98ooqtjukaygiuJRtktuyW0jAl",
+	"gxn+v1Tvq2hYgjW0hYzBF0Kvkpl7cRhb+mzfV2pcGErw2r7sy1j/umqvuMWXC6/8OtzqVagvd6fXqtnt",
+	"nOqtruzrGtTygFhfzd4y0o7Fun+Zut4Krk8q6rnPXKegisjnT8Nqwg/nfa9izVP1uldX+Tje9hqkmr3s",
+	"pONOvbvzt+/87b8qf/uFurFlQ8vUCHWFiY1lcwmlc2lWCzKcV6ZsjULH4S/ul577ZZnbfY64PRDzbTRy",
+	"V5nHTs14Gvbt+VN5EK68muGlgmBoc1nllhzazMo1DD7z8zbZei5KUTjWmEIGgCn9pd7xzxSJgaUGqIas",
+	"TFOKTQVdRz6fmO5MOd0D8iM28sMmWHOh0qTvgd2bZEr3bE9TTJbrqWwwYVqD7LsaxNghyDWb6tqs/EyB",
+	"JHdjQai6geSau8bPLgnVWmLsH3KfKQ9gkL7VTZXefItv3lee2rYDwS7Pt4p/cL9BKzJpYZ7syOTOafCb",
+	"dxp8KGmFibuVpOPoWuQJKqHEN2zWjrZiIkICcco4dO8rftlnXu5iatg2a+TN1euHzxXZphWlvKFdSsKm",
+	"rSdvrl6XYDYXuqIAiibGW491rAcZLLCSlLHiqdpIymt8HAtJBUq7LISdVeS3l4XwhifsliUZTYlrqUOM",
+	"TLs4HSFvr2nIn6c5G41CrHLsFRITaoTtQdjqLgnh12EXqTDrB+fG90hCcJfChkM0Rty+n5c9sDSgDQrB",
+	"SAqbBmzgICShea9WI3J7OUWOKGfKNvtFQ8NBsLnPe7uWx0qmfkkV7DOugCtmSwdKGLJPeZcoOmHpDPs+",
+	"NWUp21d65q+e/bip8tLx2pWX+Fj1bPur1t7ad99dvbNfNI6aUA09MewNmMSeoJvKqF6pncV7/OYBWlnY",
+	"iZZrLhbDd1pLG2JooOkAVnL3okwwVwbJEZ1H0VLs2T9V/cSu7nE0EweZnU6y00l+WzpJ3g2zU4gn6NZA",
+	"gSWmEmR3PfKU6xb2k8Nf8oinz48vUv0BdE7stsxKG3t849OdqvIkVJXiMB6MD68mx+P62mQhrcvDt+w3",
+	"tMt6lFyjxdfQpxftruPOVfh7yS/KU1YS0JSlinT+ePXDO1Jps8OzNCVxClRii2yBd4amZMggTTYvErTu",
+	"yWlv8yN05tz1j/y9CAQfxkyV0roKeD98i8n7yQnBKKs+Nu3ou325BvhJlupnyvXz6Lz0yXJXLlmuU27Y",
+	"8lIyDZLRLrmEUeZa4pOTo+MXEZEwIifd6Jr3UXXoex3imSId8+x5NyL9eMzSBB+Zf5hHL80/JHByEWty",
+	"/PVXXxN1/KXrft4vNxfpEwn7MuMKm9CX8+g4ndge+Pn7oLDFep7norAbPhb1DaWooR5/n7y0h7GClBqS",
+	"PIolZHFC3M4a8juV4X5v5pMrTaWupfKiMyRnHaTjErk30ocwIDEFk7Yfsz5MIZ4F0md/E3JaYF8t8uQC",
+	"cN+Jbg8hugUh3yzEPbU6NEFhLpiDt4m0+gdKxJtf6iNl47XL8N8JNDuB5vck0ISlhDaSzaoVAQISTV5z",
+	"z37cxhD0Db75rzbd5zchY1R2tFy6qCY87eSK7cgVr25BzvICQWJIAH+oNVCt3ZOqpBERI02Xym5gpgVh",
+	"2rsgqjbVysBPxqjUfHclOEvQmE0XX9zLypuPFdGGffQScwyl1fiKTbdAgCfNXUKY/biHL1ViuFyC4N7Z",
+	"kKYKovnWIdskHWXILqcclZ3v6MZW6EYF1wnjroRWmZkyRYDpsVGvWQLN2snGHdJbVEjK236qmkh5jY+j",
+	"glSgtNM9drrH7zwWbSzuKpQRGRQogo3rBZLITo1y9m8YT/IWwPYDH8uxBSd1hWUe/lL+c1miTI0kPogM",
+	"0BTzUl73LuLlSQSglY+kpkY8WSFguQBeRsZV9If5q3UIPFm9+Mi91tok4rziyf3kmy2H2pUX94onDx1u",
+	"14YAod60I0O7wLvfR+DdK55gaY0Sie9U7Q5UgvPDJoDFhO8vvKxsSqXpN+7dx623ul5l1M0Ub7UQyGu3",
+	"bj/RzgO9TcJd1SS4S71bvQF8HYaLrC1bNMA23NHDX+w/FqbImA1hwf9q4cRKJfpy2WeMocM69jSNXbTe",
+	"mQeJi+gQPJ0dXPNa9o0EmpD+H159IMsWe+id3Pu3DO76hHGlgSahMLs88cYj/t6DXbEmYcTuYyeAPKFE",
+	"nMKjgsgNde8L00/WWWJxrarstL05K+XFDQnN3U48nZG7MdUuA85lx6WMg43pPasWUEzQrEJ5cs0tf6y0",
+	"y7jj7ksEtAqVIrFvxkLpA/IOxRZdbsF1zQvfcdRMmqLqqqyFx3XRIK69xJgpLeTsgFzkHTtsBmB1VSN2",
+	"66pE5sFqXFQLUHiIkA76rpXvBuI6huA46pqbkQgXesz4qBvZbnDoE1JWa4kIU4RiAFwDeXMLcH5cc6zb",
+	"JHGV2RpzDYuYPoNn3l62o3xPhPL9aFCsEnoZvOhrEb21w89WpGROadvHe7RQ3XBCtn3/Pb7+G4jbKO2n",
+	"hTBvdr3zuW4pBhQsfHM7qpeUm4R93xPKou4TSfktXb/FztYS4j1VX2tpiY/jai3DaOdp3VlAf+9RnnPt",
+	"8FCKHqK0mxPMcJznysSysHc4YrjEGJm/9bhmyNXKc7lFP0SBLjdVCyHDQ3JnKlzDVFgGXi5057i5SSHB",
+	"TdqjyYTx5UW6vEjxVMt0ufU9UqEuD50dl9+V6vrNlerytq2O5d8jc5ejSlXgiCR05qtidVehXXUqVGfa",
+	"h7/4fy4LdSpRqK1zwWUWr51x62mY9QNFqx+Mma4mRLpVtaq1tTYr3na1Lbewx6m3teRq5hW3dld0F/rz",
+	"+6m5tQYFbGDJkqp9n++3ONPq4uqhMyMblOnCH7ha2esiOfsbqpjaWJzP5cXVgwT5FCewXF2/vLj6faVx",
+	"blhjL8Ov2dYvQYlMxkBomnrlqs3ti7bSPbnAjyebJpWv8JGSpAoILeqYXLZU7pT7nXL/q1HuvzVoS2zz",
+	"0lKEk66QtgDRImqmNEzQZi94pRSe4bCbIHlBgePwF0lVz/21NOmpTN4egMk2qRwl1rDTNp6EQaB2Io/I",
+	"nVdiugWqtbEP3Ie7bztJKF/ao9gIll9ZbyVAtr67tDsTwW/fRICoXqaMpEM5MWTtFoiQRII2k+ZPmSJs",
+	"Msm02UxETo++7j4c1z/EZRl9YOWkzHkaGlSQLtwEGyOij0bK3AnuBJBfIy17VNLwPtM5XchvPcbpxHCO",
+	"OkL+qy5i2ZWhDI5YPCBFsDNujR5c4vC/fmpQo+I7crAjB63tnfQGSCES5OaCDCvPIVXA/ByBZENlsRF1",
+	"hNwwDdCwjyLHEt8D1fDBvvZYJd5+8K3DcLk54SSC2yhHo6I1V3jr4cs9JDTtW35ulbZ4kLao7Ua12/bO",
+	"lbCGK6EEvogMZuSWpizpDaWYrFUvenVbRch/UD/rGlZ3ikUaDBeSDGAoJBAtEjrrVrSFM0JJLKSEWDtF",
+	"whog8eEBueDlDD6SKZdbN3+PmFYEhkOwBMncCZtqKDgUeclYxUmXgHjNudCEDjVIwvQB8XsxCiEk+H5l",
+	"OzSVQJMZmVKlI0IVuRsDJxdTmR+WIlRKswTGr/lbt10axzDVkJyVy3/ngxkUwVIL5AZgWtqfHsPM7Dmx",
+	"WZGUk2xqiBsfkZ/F4Jrn+8ohRiT47GoLqQnBdRvolFCHoDJgTpbArQGs7QGrSH9A4xsDvKTf3Jokv/1P",
+	"1lPkF/hIjqIcPrvQz5136DfiHbpIEuyTZBlNiS9FBRlGUrNRDhUS9oy+p6GHfyx1+5RI1faloUZFKwfW",
+	"Tsd6GjXuKgfy0FLUajYJj1yt3Dzrc+Zte3n8yh7HybPshnofz+6S7nw8vxMfj1cxqG29JTSZgS4pcadH",
+	"XxPBYyDMvNB9IGZ+iBrOOrbbOp0M66pc3YFU5OTopNAKfxYDogWZijQ9IK9oPCYUFUlISqpZsBvJCLRT",
+	"WCtqqhuZKS8hFYppQBuz5nORJqirMkVuYKojMqHyBpJrXhSGyWvjFEVsXHpssY7cmIsq3s9i8Ew54qZI",
+	"ypR2XevvAG7S2TXHkyzInxl/MMPyx5MsHodUwI94PhtWAStk/2RjZP+j05b/KAZBI5XTys/x6HNUoJp4",
+	"jafGCXaa16+RtTxywpw3x0QBsoDVxOJMSkM1SgRkQhMgGU9AYsfr1PzDEIcONRh6r2ZHLiFvP6YaRkKy",
+	"JcbzK/v6y+LtbRauqUw2W25cLjaxsy2vblu2xRsdQhhY0lSMMmc3de1jVF61UdzxErwNKqqxkBq5SoTy",
+	"gzmVarlYN9cj5qjXUOrJlqWpLvORStPUYLWzXu6sl78p62WJ1CGGG6m/Gt6eE8H2VKxBx2kqQldrgW+z",
+	"xf5FZYMJ0xqSvlEAsEc8G/F9MRySv2SQwbkVHvqGPvY8oeylbML0v2B/r75V0/BT/1w9Q+JtvzTEo2+V",
+	"B0Ncn6kD4ifHqJ4+ca3EMGAnk9wXoiSdvv+hZzvF9YkC3Q0pBygxPEI1vc2k4pkl57l4cz58A8AzX87N",
+	"+/MRlmRCZ3heRAyH5wTPwzBRLA7K8+MwrzU5+QPnWln2gzZv29UPfJCyPvZy3Ql5gzKU6j58WcAwtTr8",
+	"xfxvYe3vUBlgdyfKhXutaUMLTVPbWUDnNcPNFM9UQ+XaaiHBh0D0xuodKd0Fxj2Ryh150WejjtjC0GgQ",
+	"Q/R68lU0DZa18eHcq4jmlr04pbU9ih+nxYXNa3rsLu7OkfM7Stax/JRMqdRqM0UyG2SCQ0cq1+iBVqKA",
+	"Dd6ZQlg28rQyArUTlFytfc4zmmK9f6PtGG7AeE2HSyCFEebioxx9TuhA3KIbqya2d06PnluVaj//Zh+/",
+	"6XcPyAWuhBrp/sZFHTpvCxbyT86QDRkmkbpWAV7/ckdhFhkRNU2ZJgPQdwA873Zi+JZvzY2hfSRhwyFI",
+	"4D6MxgzEeIJ08hb8DBwgUaRfvOxVsoNr/uOY2ZjBEiwUaAwX7Oe6xSRTume/R+9Tz6uesk/GIk0U6ZTM",
+	"f13bGSFTIM0JkFxPzTdKYooxlKj/GBgPhxgYmR+kkOZPD/GTk2It+0ztF7MHFUp7CE+aJ5pFeVx5gvxw",
+	"xwd3fPA3zQevDOHJqRGSHxvNbOge0HhM4jHEN6vyxDmFYClfRI1kI1yxRgOTxJpiODxJ4mcW9oZPM/3E",
+	"Sul76lcK/2f8PsFdO4/Djn7+9uinC+wWykrMHLDLeUmrsAKhE2plloI15SFVrfl7N69sIFE9/MX8zxsk",
+	"bV/SUFruRNzChkjlTmDbEZz2qbi/1rtvrwyh9t7bDLfSzb/n1V7XQrrc9Ycih5OZsmCG/jSlMfyWxKYd",
+	"DdrRoJ3QsznChwTCUz7sbLgxurdEpLHRFFtQFC9x4KdsK7tEYyUOuSN6O6K3I3oPTPQMfcB6LN6Kj/qd",
+	"Fra7MqKKtZZQYv0KpDOg8Y15Y732a6tb0STcMgVboY5m4M1Rx8czanG4u3cxyp0ta6dabtcs7/o74n12",
+	"paSLYEhLec5czpqVvHIzraITa6vdsiPbksEtkJorHHhLpGYnE+0oxm+TYuCtyRWxoZBFEHzHpsrJLMUM",
+	"2c3ann1Rpf2fxUAd/vKzGCwrK1JOLN3iBV2Sv+oyfHfN27cScnpRrbaV58FNpRhJUGojlUPWrwvyRzFA",
+	"HrQQhw9d6vfCFE+PZS/du49eJHEKYppCJVOdVBPVm9Io3OOe4Omskj/hwpn2zjA5I3rYfIoqgFtktdqD",
+	"2N3rrdxrW/kWWYUVScu3PDISq7gjU5DlUnpJKTn7qdx7symIM2l4t/luAFSCvMj0eO/szz8ZhFYgb/2o",
+	"mUz3zvbGWk/PDg9TEdN0LJQ+++roqyMUMt2O6nfyO6CpHkdEAk2MQK4iMgEtWazyWhTmihi2aogjpMOD",
+	"UlKTJzUqcNtdsimGFtrBYrN+VRS5kJDar8dsqvIISj2GSWkOSysC478DSFRkB7XDj1laPkc300sqgVzE",
+	"mkDKRmzAUqZnB6F2caFNuALLkCzoi6NI5/LiqmsrrVgDDI4JiYvmZFyLcqinxSJVWkSoVO78Yt5jPClN",
+	"/QC4PSs3Vdv5VOFX/SgwriMKCiWyCdbxHFNeD1C135dKlNgsQ5JAzPJGcm7SYcYxOsuahAIzlouehgqv",
+	"KNK5Q3DmtVAsGrJBpkF1cRH+Wh9U2IO9rvNTfgiFzVoQziXIl0d0qaHzA77M+yIzs4tyZ2Q7bKk7chk2",
+	"RSfGpjHNksqybuSyrkohHPntZIUMXZqjKirPz/MtkxDr/SmdYTUKM9YbnrBblmQ0Jf7mvs54YmOh8UhK",
+	"408opyP8tQHSdDoFnuxjPLYtQ6olZWn53plfDZn7vwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -169,7 +169,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.List
 	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	handler, _, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Background: workCtx})
+	// Access records are written in batches; once the HTTP server has stopped (deferred calls run
+	// after Shutdown), the writer writes what it still holds before the pool closes.
+	accessLog := app.NewAccessWriter(db, log)
+	accessCtx, stopAccess := context.WithCancel(context.WithoutCancel(ctx))
+	go accessLog.Run(accessCtx)
+	defer func() { stopAccess(); <-accessLog.Done() }()
+	handler, _, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Background: workCtx, Access: accessLog})
 	if err != nil {
 		ln.Close()
 		return err
@@ -275,6 +281,9 @@ func tokenCmd(args []string, cfg config.Config, stdout io.Writer) error {
 		Subject: *sub, Council: *council, Roles: rs, Provider: *provider,
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: *ttl,
 	})
+	if errors.Is(err, auth.ErrProviderRequired) {
+		return errors.New("token: --roles provider needs --provider UUID (the provider's id)")
+	}
 	if err != nil {
 		return err
 	}

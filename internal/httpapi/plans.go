@@ -43,6 +43,7 @@ func (s *Server) UpdateCouncilSettings(ctx context.Context, req api.UpdateCounci
 		setIf(&st.CareHomeJoinGapDays, b.DpCareHomeJoinGapDays)
 		setIf(&st.ChildShortBreakMaxPerPeriod, b.ChildShortBreakMaxDaysPerPeriod)
 		setIf(&st.ChildShortBreakMaxPer12Month, b.ChildShortBreakMaxDaysPer12Months)
+		setIf(&st.ApproverMustDifferFromSubmitter, b.ApproverMustDifferFromSubmitter)
 	})
 	if err != nil {
 		return nil, err
@@ -61,7 +62,7 @@ func settingsOut(st council.Settings) api.CouncilSettings {
 	return api.CouncilSettings{
 		ApproverLimitAnnualPence: st.ApproverLimitAnnual, DpCareHomeMaxDays: st.CareHomeMaxDays, DpCareHomeJoinGapDays: st.CareHomeJoinGapDays,
 		ChildShortBreakMaxDaysPerPeriod: st.ChildShortBreakMaxPerPeriod, ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month,
-		Version: st.Version, UpdatedAt: st.UpdatedAt,
+		ApproverMustDifferFromSubmitter: st.ApproverMustDifferFromSubmitter, Version: st.Version, UpdatedAt: st.UpdatedAt,
 	}
 }
 
@@ -442,8 +443,8 @@ func planOut(v plan.View) api.SupportPlan {
 	out := api.SupportPlan{
 		Id: p.ID, BudgetId: p.BudgetID, PersonId: p.PersonID, Number: p.Number, Status: api.PlanStatus(p.Status),
 		RevisesId: nullableOf(p.RevisesID), AnnualCostPence: v.Totals.Annual, WeeklyCostPence: v.Totals.Weekly,
-		ManagementMode: api.SupportPlanManagementMode(v.Totals.Mode), CeilingAnnualPence: v.Ceiling, OverApproverLimit: v.OverApproverLim,
-		SubmittedAt: nullableOf(p.SubmittedAt), ReturnedReason: nullableOf(p.ReturnedReason), ApprovedAt: nullableOf(p.ApprovedAt),
+		ManagementMode: api.SupportPlanManagementMode(v.Totals.Mode), CeilingAnnualPence: nullableOf(v.Ceiling), OverApproverLimit: v.OverApproverLim,
+		SubmittedAt: nullableOf(p.SubmittedAt), SubmittedBy: nullableOf(p.SubmittedBy), ReturnedReason: nullableOf(p.ReturnedReason), ApprovedAt: nullableOf(p.ApprovedAt),
 		ApprovedBy: nullableOf(p.ApprovedBy), SignOffChecks: nullable.NewNullNullable[api.SignOffChecks](),
 		Version: p.Version, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 		WhatIsImportant: nonEmpty(p.Parts.WhatIsImportant), WhatToChange: nonEmpty(p.Parts.WhatToChange),
@@ -465,13 +466,7 @@ func planOut(v plan.View) api.SupportPlan {
 		out.SignOffChecks = nullable.NewNullableWithValue(c)
 	}
 	for i, l := range p.Lines {
-		out.Lines[i] = api.PlanLine{
-			Id: l.ID, Category: l.Category, Description: l.Description, ProviderId: nullableOf(l.ProviderID), UnitCostPence: l.UnitCost,
-			Unit: api.LineUnit(l.Unit), Quantity: l.Quantity.String(), Frequency: api.LineFrequency(l.Frequency),
-			StartDate: dateOut(l.Start), EndDate: dateOut(l.End), MeetsNeeds: nonNil(l.MeetsNeeds),
-			ManagementOption: api.ManagementOption(l.Option), PersonalAssistantId: nullableOf(l.PersonalAssistantID),
-			NecessityReason: nullableOf(l.NecessityReason), AnnualCostPence: l.Annual, WeeklyCostPence: l.Weekly,
-		}
+		out.Lines[i] = lineOut(l)
 	}
 	for i, t := range v.Totals.Options {
 		out.Totals[i] = api.OptionTotal{
@@ -481,4 +476,14 @@ func planOut(v plan.View) api.SupportPlan {
 		}
 	}
 	return out
+}
+
+func lineOut(l plan.Line) api.PlanLine {
+	return api.PlanLine{
+		Id: l.ID, Category: l.Category, Description: l.Description, ProviderId: nullableOf(l.ProviderID), UnitCostPence: l.UnitCost,
+		Unit: api.LineUnit(l.Unit), Quantity: l.Quantity.String(), Frequency: api.LineFrequency(l.Frequency),
+		StartDate: dateOut(l.Start), EndDate: dateOut(l.End), MeetsNeeds: nonNil(l.MeetsNeeds),
+		ManagementOption: api.ManagementOption(l.Option), PersonalAssistantId: nullableOf(l.PersonalAssistantID),
+		NecessityReason: nullableOf(l.NecessityReason), AnnualCostPence: l.Annual, WeeklyCostPence: l.Weekly,
+	}
 }

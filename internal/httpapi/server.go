@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/pbudget/pbudget/api"
+	"github.com/pbudget/pbudget/internal/access"
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/auth"
@@ -52,6 +53,8 @@ type Deps struct {
 	Providers    *provider.Service
 	Settings     *council.SettingsService
 	Audit        *audit.Service
+	Access       *access.Service
+	AccessLog    access.Recorder // keeps the access record of every personal read; required
 	Ready        Readiness
 	TargetSchema int64 // the newest migration the binary knows
 	Idempotency  idempotency.Store
@@ -77,6 +80,9 @@ type Server struct {
 	providers    *provider.Service
 	settings     *council.SettingsService
 	audit        *audit.Service
+	access       *access.Service
+	accessLog    access.Recorder
+	now          func() time.Time
 	ready        Readiness
 	targetSchema int64
 	metrics      *metrics
@@ -103,6 +109,13 @@ func Spec() (*openapi3.T, error) {
 
 // New builds the echo instance that serves the API.
 func New(d Deps) (*echo.Echo, error) {
+	if d.AccessLog == nil || d.Access == nil {
+		return nil, fmt.Errorf("httpapi: no access log: personal reads must be recorded")
+	}
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
 	spec, err := Spec()
 	if err != nil {
 		return nil, err
@@ -118,7 +131,7 @@ func New(d Deps) (*echo.Echo, error) {
 	s := &Server{
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
 		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
-		plans: d.Plans, providers: d.Providers, settings: d.Settings,
+		plans: d.Plans, providers: d.Providers, settings: d.Settings, access: d.Access, accessLog: d.AccessLog, now: now,
 		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry), registry: d.Registry,
 		specYAML: specYAML,
 		validation: &openapi3filter.Options{
@@ -135,6 +148,6 @@ func New(d Deps) (*echo.Echo, error) {
 			op := ops.of(c)
 			return op != nil && op.idempotent
 		}))
-	api.RegisterHandlers(e, api.NewStrictHandler(s, nil))
+	api.RegisterHandlers(e, api.NewStrictHandler(s, []api.StrictMiddlewareFunc{s.recordReads}))
 	return e, nil
 }

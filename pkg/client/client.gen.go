@@ -21,6 +21,45 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AccessEntityType.
+const (
+	AccessEntityTypeAssessment             AccessEntityType = "assessment"
+	AccessEntityTypeDirectPaymentAgreement AccessEntityType = "direct_payment_agreement"
+	AccessEntityTypeFinancialAssessment    AccessEntityType = "financial_assessment"
+	AccessEntityTypeFundingRequest         AccessEntityType = "funding_request"
+	AccessEntityTypeIsfAgreement           AccessEntityType = "isf_agreement"
+	AccessEntityTypePerson                 AccessEntityType = "person"
+	AccessEntityTypePersonalBudget         AccessEntityType = "personal_budget"
+	AccessEntityTypeRelationship           AccessEntityType = "relationship"
+	AccessEntityTypeSupportPlan            AccessEntityType = "support_plan"
+)
+
+// Valid indicates whether the value is a known member of the AccessEntityType enum.
+func (e AccessEntityType) Valid() bool {
+	switch e {
+	case AccessEntityTypeAssessment:
+		return true
+	case AccessEntityTypeDirectPaymentAgreement:
+		return true
+	case AccessEntityTypeFinancialAssessment:
+		return true
+	case AccessEntityTypeFundingRequest:
+		return true
+	case AccessEntityTypeIsfAgreement:
+		return true
+	case AccessEntityTypePerson:
+		return true
+	case AccessEntityTypePersonalBudget:
+		return true
+	case AccessEntityTypeRelationship:
+		return true
+	case AccessEntityTypeSupportPlan:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AdultOutcome.
 const (
 	AdultOutcomeBeingClothed                      AdultOutcome = "being_clothed"
@@ -1290,6 +1329,39 @@ func (e UpratingJobStatus) Valid() bool {
 	}
 }
 
+// AccessEntityType The kind of record read.
+type AccessEntityType string
+
+// AccessRecord One read of a record about a person: who read it, through which operation, when, in which
+// request. It names the record and the person, never their details, and never a search term.
+type AccessRecord struct {
+	Actor    AuditActor         `json:"actor"`
+	EntityId openapi_types.UUID `json:"entity_id"`
+
+	// EntityType The kind of record read.
+	EntityType AccessEntityType `json:"entity_type"`
+
+	// Filters For a list, the names of the filters it was asked with (`nhs_number`, `family_name_prefix`, …), never their values.
+	Filters    []string           `json:"filters"`
+	Id         openapi_types.UUID `json:"id"`
+	OccurredAt time.Time          `json:"occurred_at"`
+
+	// Operation The operationId of the read.
+	//
+	// Example: getPerson
+	Operation string `json:"operation"`
+
+	// PersonId The person the record is about.
+	PersonId  openapi_types.UUID        `json:"person_id"`
+	RequestId nullable.Nullable[string] `json:"request_id"`
+}
+
+// AccessRecordList defines model for AccessRecordList.
+type AccessRecordList struct {
+	Items         []AccessRecord `json:"items"`
+	NextPageToken *string        `json:"next_page_token,omitempty"`
+}
+
 // Address defines model for Address.
 type Address struct {
 	County *string `json:"county,omitempty"`
@@ -1719,6 +1791,10 @@ type CouncilSettings struct {
 	// ApproverLimitAnnualPence An approver signs off plans costing up to this a year; above it, the panel (default £49,000).
 	ApproverLimitAnnualPence int64 `json:"approver_limit_annual_pence"`
 
+	// ApproverMustDifferFromSubmitter Segregation of duties (default true): the user who submitted a plan cannot sign it off
+	// (approver or panel), and the user who asked the funding panel cannot decide the request.
+	ApproverMustDifferFromSubmitter bool `json:"approver_must_differ_from_submitter"`
+
 	// ChildShortBreakMaxDaysPer12Months …and in any 12 months (default 120).
 	ChildShortBreakMaxDaysPer12Months int `json:"child_short_break_max_days_per_12_months"`
 
@@ -1737,6 +1813,7 @@ type CouncilSettings struct {
 // CouncilSettingsPatch defines model for CouncilSettingsPatch.
 type CouncilSettingsPatch struct {
 	ApproverLimitAnnualPence          *int64 `json:"approver_limit_annual_pence,omitempty"`
+	ApproverMustDifferFromSubmitter   *bool  `json:"approver_must_differ_from_submitter,omitempty"`
 	ChildShortBreakMaxDaysPer12Months *int   `json:"child_short_break_max_days_per_12_months,omitempty"`
 	ChildShortBreakMaxDaysPerPeriod   *int   `json:"child_short_break_max_days_per_period,omitempty"`
 	DpCareHomeJoinGapDays             *int   `json:"dp_care_home_join_gap_days,omitempty"`
@@ -2369,6 +2446,40 @@ type Provider struct {
 // ProviderContractBasis defines model for Provider.ContractBasis.
 type ProviderContractBasis string
 
+// ProviderBudget A budget as the staff of one provider see it: its dates and status, and their own lines of
+// its approved plan with what they cost. No financial assessment, contribution or other
+// amount of the person's.
+type ProviderBudget struct {
+	// AnnualCostPence The sum of the provider's lines' annual costs.
+	AnnualCostPence int64 `json:"annual_cost_pence"`
+
+	// EndDate Exclusive.
+	EndDate nullable.Nullable[openapi_types.Date] `json:"end_date"`
+	Id      openapi_types.UUID                    `json:"id"`
+
+	// Kind `care_and_support` (an adult's needs), `carer`, or `child`.
+	Kind BudgetKind `json:"kind"`
+
+	// Lines The provider's lines of the approved plan (none when it holds only an ISF agreement).
+	Lines    []PlanLine         `json:"lines"`
+	PersonId openapi_types.UUID `json:"person_id"`
+
+	// PlanId The budget's approved plan.
+	PlanId openapi_types.UUID `json:"plan_id"`
+
+	// ProviderId The provider of the token.
+	ProviderId openapi_types.UUID `json:"provider_id"`
+	StartDate  openapi_types.Date `json:"start_date"`
+	Status     BudgetStatus       `json:"status"`
+	UpdatedAt  time.Time          `json:"updated_at"`
+
+	// Version The budget's version (its ETag).
+	Version int `json:"version"`
+
+	// WeeklyCostPence annual ÷ 52, to the nearest penny.
+	WeeklyCostPence int64 `json:"weekly_cost_pence"`
+}
+
 // ProviderCreate defines model for ProviderCreate.
 type ProviderCreate struct {
 	ContactEmail  *openapi_types.Email        `json:"contact_email,omitempty"`
@@ -2708,19 +2819,22 @@ type SignOffChecks struct {
 
 // SupportPlan defines model for SupportPlan.
 type SupportPlan struct {
+	// AnnualCostPence The plan's cost a year; for provider staff, the cost of their own lines.
 	AnnualCostPence  int64                        `json:"annual_cost_pence"`
 	ApprovedAt       nullable.Nullable[time.Time] `json:"approved_at"`
 	ApprovedBy       nullable.Nullable[string]    `json:"approved_by"`
 	ArrangingSupport *string                      `json:"arranging_support,omitempty"`
 	BudgetId         openapi_types.UUID           `json:"budget_id"`
 
-	// CeilingAnnualPence The budget's ceiling when the plan was read.
-	CeilingAnnualPence   int64                     `json:"ceiling_annual_pence"`
-	CreatedAt            time.Time                 `json:"created_at"`
-	Id                   openapi_types.UUID        `json:"id"`
-	InformationAndAdvice *string                   `json:"information_and_advice,omitempty"`
-	Lines                []PlanLine                `json:"lines"`
-	ManagementMode       SupportPlanManagementMode `json:"management_mode"`
+	// CeilingAnnualPence The budget's ceiling when the plan was read; null for provider staff.
+	CeilingAnnualPence   nullable.Nullable[int64] `json:"ceiling_annual_pence"`
+	CreatedAt            time.Time                `json:"created_at"`
+	Id                   openapi_types.UUID       `json:"id"`
+	InformationAndAdvice *string                  `json:"information_and_advice,omitempty"`
+
+	// Lines The plan's lines; provider staff get only their own.
+	Lines          []PlanLine                `json:"lines"`
+	ManagementMode SupportPlanManagementMode `json:"management_mode"`
 
 	// ManagingSupport Who holds the money; employer responsibilities.
 	ManagingSupport *string `json:"managing_support,omitempty"`
@@ -2738,12 +2852,17 @@ type SupportPlan struct {
 	// StayingInControl Decisions, and the contingency (emergency) plan.
 	StayingInControl *string                      `json:"staying_in_control,omitempty"`
 	SubmittedAt      nullable.Nullable[time.Time] `json:"submitted_at"`
-	Totals           []OptionTotal                `json:"totals"`
-	UpdatedAt        time.Time                    `json:"updated_at"`
-	Version          int                          `json:"version"`
-	WeeklyCostPence  int64                        `json:"weekly_cost_pence"`
-	WhatIsImportant  *string                      `json:"what_is_important,omitempty"`
-	WhatToChange     *string                      `json:"what_to_change,omitempty"`
+
+	// SubmittedBy The `sub` of the user who submitted the plan (null while it is a draft, and for plans submitted before this was kept).
+	SubmittedBy nullable.Nullable[string] `json:"submitted_by"`
+
+	// Totals Per management option; for provider staff, of their own lines only, without the person's and council's shares (null).
+	Totals          []OptionTotal `json:"totals"`
+	UpdatedAt       time.Time     `json:"updated_at"`
+	Version         int           `json:"version"`
+	WeeklyCostPence int64         `json:"weekly_cost_pence"`
+	WhatIsImportant *string       `json:"what_is_important,omitempty"`
+	WhatToChange    *string       `json:"what_to_change,omitempty"`
 }
 
 // SupportPlanManagementMode defines model for SupportPlan.ManagementMode.
@@ -2941,6 +3060,29 @@ type UnprocessableEntity = Problem
 
 // UnsupportedMediaType RFC 9457 problem details.
 type UnsupportedMediaType = Problem
+
+// ListAccessRecordsParams defines parameters for ListAccessRecords.
+type ListAccessRecordsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// PersonId The person the records read are about.
+	PersonId *openapi_types.UUID `form:"person_id,omitempty" json:"person_id,omitempty"`
+
+	// Actor The `sub` of the token that read.
+	Actor *string `form:"actor,omitempty" json:"actor,omitempty"`
+
+	// EntityId The record read.
+	EntityId *openapi_types.UUID `form:"entity_id,omitempty" json:"entity_id,omitempty"`
+
+	// OccurredFrom Inclusive lower bound.
+	OccurredFrom *time.Time `form:"occurred_from,omitempty" json:"occurred_from,omitempty"`
+
+	// OccurredTo Exclusive upper bound.
+	OccurredTo *time.Time `form:"occurred_to,omitempty" json:"occurred_to,omitempty"`
+}
 
 // ListAssessmentsParams defines parameters for ListAssessments.
 type ListAssessmentsParams struct {
@@ -3537,6 +3679,22 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `GetReady` operationId).
 	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListAccessRecords Who read whose personal records, oldest first.
+	//
+	// Every successful read of a record about a person leaves an access record: the GET of a
+	// person, a relationship, an assessment, a financial assessment, a budget, a funding request,
+	// a plan or an agreement, and every item such a list returns (a list filtered by NHS number or
+	// name records one access per person returned, with the names of the filters used, never
+	// their values). An access record names the actor, the operation, the record and the person
+	// it is about; it holds no personal values. The trail is append-only.
+	//
+	// Records are written in batches shortly after the read (within about 50 ms), so a read may
+	// take that long to appear here. Filter by `person_id`, `actor` or `entity_id` (each served by
+	// its own index), and by a time range.
+	//
+	// Corresponds with GET /v1/access-records (the `ListAccessRecords` operationId).
+	ListAccessRecords(ctx context.Context, params *ListAccessRecordsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListAssessments The council's assessments (a work list), oldest first.
 	//
 	// Corresponds with GET /v1/assessments (the `ListAssessments` operationId).
@@ -3667,6 +3825,8 @@ type ClientInterface interface {
 
 	// GetFinancialAssessment One financial assessment.
 	//
+	// A financial assessment is never within a provider's reach; provider staff get 404.
+	//
 	// Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
 	GetFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -3721,7 +3881,9 @@ type ClientInterface interface {
 
 	// DecideFundingRequestWithBody The panel's decision (approve, approve a different amount, or decline), with a reason.
 	//
-	// An approved amount becomes the budget's ceiling for planning (a new budget version).
+	// An approved amount becomes the budget's ceiling for planning (a new budget version). While the
+	// council's setting `approver_must_differ_from_submitter` holds (the default), the user who asked
+	// cannot decide (422 `decider-is-requester`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3730,7 +3892,9 @@ type ClientInterface interface {
 
 	// DecideFundingRequest The panel's decision (approve, approve a different amount, or decline), with a reason.
 	//
-	// An approved amount becomes the budget's ceiling for planning (a new budget version).
+	// An approved amount becomes the budget's ceiling for planning (a new budget version). While the
+	// council's setting `approver_must_differ_from_submitter` holds (the default), the user who asked
+	// cannot decide (422 `decider-is-requester`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3832,6 +3996,8 @@ type ClientInterface interface {
 
 	// ListPersonFinancialAssessments This person's financial assessments, oldest first.
 	//
+	// A financial assessment is never within a provider's reach; provider staff get 404.
+	//
 	// Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
 	ListPersonFinancialAssessments(ctx context.Context, personId PersonId, params *ListPersonFinancialAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -3899,8 +4065,22 @@ type ClientInterface interface {
 
 	// GetPersonalBudget One personal budget with every version of it.
 	//
+	// The whole budget, with the person's contribution and its calculation: council staff only.
+	// Provider staff read `GET /v1/personal-budgets/{budget_id}/provider-view` instead.
+	//
 	// Corresponds with GET /v1/personal-budgets/{budget_id} (the `GetPersonalBudget` operationId).
 	GetPersonalBudget(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetProviderBudgetView What a provider's staff see of a budget.
+	//
+	// Provider staff see of a budget only what their ISF or lines need: the budget's dates and
+	// status, and their own lines of its approved plan with their cost. Never the financial
+	// assessment, the person's contribution, the budget's other amounts or its history. A budget
+	// whose approved plan gives the provider no ISF agreement or line (drafts and superseded plans
+	// give nothing), or that has ended, is a 404.
+	//
+	// Corresponds with GET /v1/personal-budgets/{budget_id}/provider-view (the `GetProviderBudgetView` operationId).
+	GetProviderBudgetView(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListBudgetSupportPlans The plans of this budget, oldest first.
 	//
@@ -4117,6 +4297,7 @@ type ClientInterface interface {
 	// ApproveSupportPlanWithBody Sign the plan off, recording each check.
 	//
 	// An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+	// While the council's setting `approver_must_differ_from_submitter` holds (the default), the user who submitted the plan cannot sign it off, as approver or as panel (422 `approver-is-submitter`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4126,6 +4307,7 @@ type ClientInterface interface {
 	// ApproveSupportPlan Sign the plan off, recording each check.
 	//
 	// An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+	// While the council's setting `approver_must_differ_from_submitter` holds (the default), the user who submitted the plan cannot sign it off, as approver or as panel (422 `approver-is-submitter`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4282,6 +4464,32 @@ func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) 
 // Corresponds with GET /readyz (the `GetReady` operationId).
 func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReadyRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAccessRecords Who read whose personal records, oldest first.
+//
+// Every successful read of a record about a person leaves an access record: the GET of a
+// person, a relationship, an assessment, a financial assessment, a budget, a funding request,
+// a plan or an agreement, and every item such a list returns (a list filtered by NHS number or
+// name records one access per person returned, with the names of the filters used, never
+// their values). An access record names the actor, the operation, the record and the person
+// it is about; it holds no personal values. The trail is append-only.
+//
+// Records are written in batches shortly after the read (within about 50 ms), so a read may
+// take that long to appear here. Filter by `person_id`, `actor` or `entity_id` (each served by
+// its own index), and by a time range.
+//
+// Corresponds with GET /v1/access-records (the `ListAccessRecords` operationId).
+func (c *Client) ListAccessRecords(ctx context.Context, params *ListAccessRecordsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAccessRecordsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4602,6 +4810,8 @@ func (c *Client) UpdateDirectPaymentAgreement(ctx context.Context, agreementId A
 
 // GetFinancialAssessment One financial assessment.
 //
+// A financial assessment is never within a provider's reach; provider staff get 404.
+//
 // Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
 func (c *Client) GetFinancialAssessment(ctx context.Context, financialAssessmentId FinancialAssessmentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetFinancialAssessmentRequest(c.Server, financialAssessmentId)
@@ -4736,7 +4946,9 @@ func (c *Client) GetFundingRequest(ctx context.Context, fundingRequestId Funding
 
 // DecideFundingRequestWithBody The panel's decision (approve, approve a different amount, or decline), with a reason.
 //
-// An approved amount becomes the budget's ceiling for planning (a new budget version).
+// An approved amount becomes the budget's ceiling for planning (a new budget version). While the
+// council's setting `approver_must_differ_from_submitter` holds (the default), the user who asked
+// cannot decide (422 `decider-is-requester`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -4755,7 +4967,9 @@ func (c *Client) DecideFundingRequestWithBody(ctx context.Context, fundingReques
 
 // DecideFundingRequest The panel's decision (approve, approve a different amount, or decline), with a reason.
 //
-// An approved amount becomes the budget's ceiling for planning (a new budget version).
+// An approved amount becomes the budget's ceiling for planning (a new budget version). While the
+// council's setting `approver_must_differ_from_submitter` holds (the default), the user who asked
+// cannot decide (422 `decider-is-requester`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4997,6 +5211,8 @@ func (c *Client) CreateAssessment(ctx context.Context, personId PersonId, params
 
 // ListPersonFinancialAssessments This person's financial assessments, oldest first.
 //
+// A financial assessment is never within a provider's reach; provider staff get 404.
+//
 // Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
 func (c *Client) ListPersonFinancialAssessments(ctx context.Context, personId PersonId, params *ListPersonFinancialAssessmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPersonFinancialAssessmentsRequest(c.Server, personId, params)
@@ -5174,9 +5390,33 @@ func (c *Client) ListPersonalBudgets(ctx context.Context, params *ListPersonalBu
 
 // GetPersonalBudget One personal budget with every version of it.
 //
+// The whole budget, with the person's contribution and its calculation: council staff only.
+// Provider staff read `GET /v1/personal-budgets/{budget_id}/provider-view` instead.
+//
 // Corresponds with GET /v1/personal-budgets/{budget_id} (the `GetPersonalBudget` operationId).
 func (c *Client) GetPersonalBudget(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetPersonalBudgetRequest(c.Server, budgetId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetProviderBudgetView What a provider's staff see of a budget.
+//
+// Provider staff see of a budget only what their ISF or lines need: the budget's dates and
+// status, and their own lines of its approved plan with their cost. Never the financial
+// assessment, the person's contribution, the budget's other amounts or its history. A budget
+// whose approved plan gives the provider no ISF agreement or line (drafts and superseded plans
+// give nothing), or that has ended, is a 404.
+//
+// Corresponds with GET /v1/personal-budgets/{budget_id}/provider-view (the `GetProviderBudgetView` operationId).
+func (c *Client) GetProviderBudgetView(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetProviderBudgetViewRequest(c.Server, budgetId)
 	if err != nil {
 		return nil, err
 	}
@@ -5712,6 +5952,7 @@ func (c *Client) UpdateSupportPlan(ctx context.Context, planId PlanId, params *U
 // ApproveSupportPlanWithBody Sign the plan off, recording each check.
 //
 // An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+// While the council's setting `approver_must_differ_from_submitter` holds (the default), the user who submitted the plan cannot sign it off, as approver or as panel (422 `approver-is-submitter`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -5731,6 +5972,7 @@ func (c *Client) ApproveSupportPlanWithBody(ctx context.Context, planId PlanId, 
 // ApproveSupportPlan Sign the plan off, recording each check.
 //
 // An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+// While the council's setting `approver_must_differ_from_submitter` holds (the default), the user who submitted the plan cannot sign it off, as approver or as panel (422 `approver-is-submitter`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6076,6 +6318,132 @@ func NewGetReadyRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListAccessRecordsRequest constructs an http.Request for the ListAccessRecords method
+func NewListAccessRecordsRequest(server string, params *ListAccessRecordsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/access-records")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PersonId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "person_id", *params.PersonId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Actor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "actor", *params.Actor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EntityId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "entity_id", *params.EntityId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OccurredFrom != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "occurred_from", *params.OccurredFrom, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OccurredTo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "occurred_to", *params.OccurredTo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -8411,6 +8779,40 @@ func NewGetPersonalBudgetRequest(server string, budgetId BudgetId) (*http.Reques
 	return req, nil
 }
 
+// NewGetProviderBudgetViewRequest constructs an http.Request for the GetProviderBudgetView method
+func NewGetProviderBudgetViewRequest(server string, budgetId BudgetId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "budget_id", budgetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/personal-budgets/%s/provider-view", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListBudgetSupportPlansRequest constructs an http.Request for the ListBudgetSupportPlans method
 func NewListBudgetSupportPlansRequest(server string, budgetId BudgetId, params *ListBudgetSupportPlansParams) (*http.Request, error) {
 	var err error
@@ -10276,6 +10678,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `GetReady` operationId).
 	GetReadyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadyResponse, error)
 
+	// ListAccessRecordsWithResponse Who read whose personal records, oldest first.
+	//
+	// Every successful read of a record about a person leaves an access record: the GET of a
+	// person, a relationship, an assessment, a financial assessment, a budget, a funding request,
+	// a plan or an agreement, and every item such a list returns (a list filtered by NHS number or
+	// name records one access per person returned, with the names of the filters used, never
+	// their values). An access record names the actor, the operation, the record and the person
+	// it is about; it holds no personal values. The trail is append-only.
+	//
+	// Records are written in batches shortly after the read (within about 50 ms), so a read may
+	// take that long to appear here. Filter by `person_id`, `actor` or `entity_id` (each served by
+	// its own index), and by a time range.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/access-records (the `ListAccessRecords` operationId).
+	ListAccessRecordsWithResponse(ctx context.Context, params *ListAccessRecordsParams, reqEditors ...RequestEditorFn) (*ListAccessRecordsResponse, error)
+
 	// ListAssessmentsWithResponse The council's assessments (a work list), oldest first.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -10418,6 +10838,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetFinancialAssessmentWithResponse One financial assessment.
 	//
+	// A financial assessment is never within a provider's reach; provider staff get 404.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
@@ -10480,7 +10902,9 @@ type ClientWithResponsesInterface interface {
 
 	// DecideFundingRequestWithBodyWithResponse The panel's decision (approve, approve a different amount, or decline), with a reason.
 	//
-	// An approved amount becomes the budget's ceiling for planning (a new budget version).
+	// An approved amount becomes the budget's ceiling for planning (a new budget version). While the
+	// council's setting `approver_must_differ_from_submitter` holds (the default), the user who asked
+	// cannot decide (422 `decider-is-requester`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10489,7 +10913,9 @@ type ClientWithResponsesInterface interface {
 
 	// DecideFundingRequestWithResponse The panel's decision (approve, approve a different amount, or decline), with a reason.
 	//
-	// An approved amount becomes the budget's ceiling for planning (a new budget version).
+	// An approved amount becomes the budget's ceiling for planning (a new budget version). While the
+	// council's setting `approver_must_differ_from_submitter` holds (the default), the user who asked
+	// cannot decide (422 `decider-is-requester`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10601,6 +11027,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListPersonFinancialAssessmentsWithResponse This person's financial assessments, oldest first.
 	//
+	// A financial assessment is never within a provider's reach; provider staff get 404.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
@@ -10678,10 +11106,26 @@ type ClientWithResponsesInterface interface {
 
 	// GetPersonalBudgetWithResponse One personal budget with every version of it.
 	//
+	// The whole budget, with the person's contribution and its calculation: council staff only.
+	// Provider staff read `GET /v1/personal-budgets/{budget_id}/provider-view` instead.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/personal-budgets/{budget_id} (the `GetPersonalBudget` operationId).
 	GetPersonalBudgetWithResponse(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*GetPersonalBudgetResponse, error)
+
+	// GetProviderBudgetViewWithResponse What a provider's staff see of a budget.
+	//
+	// Provider staff see of a budget only what their ISF or lines need: the budget's dates and
+	// status, and their own lines of its approved plan with their cost. Never the financial
+	// assessment, the person's contribution, the budget's other amounts or its history. A budget
+	// whose approved plan gives the provider no ISF agreement or line (drafts and superseded plans
+	// give nothing), or that has ended, is a 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/personal-budgets/{budget_id}/provider-view (the `GetProviderBudgetView` operationId).
+	GetProviderBudgetViewWithResponse(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*GetProviderBudgetViewResponse, error)
 
 	// ListBudgetSupportPlansWithResponse The plans of this budget, oldest first.
 	//
@@ -10924,6 +11368,7 @@ type ClientWithResponsesInterface interface {
 	// ApproveSupportPlanWithBodyWithResponse Sign the plan off, recording each check.
 	//
 	// An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+	// While the council's setting `approver_must_differ_from_submitter` holds (the default), the user who submitted the plan cannot sign it off, as approver or as panel (422 `approver-is-submitter`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10933,6 +11378,7 @@ type ClientWithResponsesInterface interface {
 	// ApproveSupportPlanWithResponse Sign the plan off, recording each check.
 	//
 	// An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+	// While the council's setting `approver_must_differ_from_submitter` holds (the default), the user who submitted the plan cannot sign it off, as approver or as panel (422 `approver-is-submitter`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11421,6 +11867,111 @@ func (r GetReadyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetReadyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListAccessRecordsResponse200Headers the declared response headers of an HTTP 200 response for ListAccessRecords
+type ListAccessRecordsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListAccessRecordsResponse400Headers the declared response headers of an HTTP 400 response for ListAccessRecords
+type ListAccessRecordsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListAccessRecordsResponse401Headers the declared response headers of an HTTP 401 response for ListAccessRecords
+type ListAccessRecordsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListAccessRecordsResponse403Headers the declared response headers of an HTTP 403 response for ListAccessRecords
+type ListAccessRecordsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListAccessRecordsResponse500Headers the declared response headers of an HTTP 500 response for ListAccessRecords
+type ListAccessRecordsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListAccessRecordsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccessRecordList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListAccessRecordsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListAccessRecordsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAccessRecordsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListAccessRecordsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListAccessRecordsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAccessRecordsResponse) GetJSON200() *AccessRecordList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAccessRecordsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAccessRecordsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListAccessRecordsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListAccessRecordsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAccessRecordsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAccessRecordsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAccessRecordsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAccessRecordsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16888,6 +17439,126 @@ func (r GetPersonalBudgetResponse) ContentType() string {
 	return ""
 }
 
+// GetProviderBudgetViewResponse200Headers the declared response headers of an HTTP 200 response for GetProviderBudgetView
+type GetProviderBudgetViewResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// GetProviderBudgetViewResponse400Headers the declared response headers of an HTTP 400 response for GetProviderBudgetView
+type GetProviderBudgetViewResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetProviderBudgetViewResponse401Headers the declared response headers of an HTTP 401 response for GetProviderBudgetView
+type GetProviderBudgetViewResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetProviderBudgetViewResponse403Headers the declared response headers of an HTTP 403 response for GetProviderBudgetView
+type GetProviderBudgetViewResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetProviderBudgetViewResponse404Headers the declared response headers of an HTTP 404 response for GetProviderBudgetView
+type GetProviderBudgetViewResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetProviderBudgetViewResponse500Headers the declared response headers of an HTTP 500 response for GetProviderBudgetView
+type GetProviderBudgetViewResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetProviderBudgetViewResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProviderBudget
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetProviderBudgetViewResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetProviderBudgetViewResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetProviderBudgetViewResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetProviderBudgetViewResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetProviderBudgetViewResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetProviderBudgetViewResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetProviderBudgetViewResponse) GetJSON200() *ProviderBudget {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetProviderBudgetViewResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetProviderBudgetViewResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetProviderBudgetViewResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetProviderBudgetViewResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetProviderBudgetViewResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetProviderBudgetViewResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetProviderBudgetViewResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetProviderBudgetViewResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetProviderBudgetViewResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListBudgetSupportPlansResponse200Headers the declared response headers of an HTTP 200 response for ListBudgetSupportPlans
 type ListBudgetSupportPlansResponse200Headers struct {
 	XRequestId *string
@@ -21812,6 +22483,30 @@ func (c *ClientWithResponses) GetReadyWithResponse(ctx context.Context, reqEdito
 	return ParseGetReadyResponse(rsp)
 }
 
+// ListAccessRecordsWithResponse Who read whose personal records, oldest first.
+//
+// Every successful read of a record about a person leaves an access record: the GET of a
+// person, a relationship, an assessment, a financial assessment, a budget, a funding request,
+// a plan or an agreement, and every item such a list returns (a list filtered by NHS number or
+// name records one access per person returned, with the names of the filters used, never
+// their values). An access record names the actor, the operation, the record and the person
+// it is about; it holds no personal values. The trail is append-only.
+//
+// Records are written in batches shortly after the read (within about 50 ms), so a read may
+// take that long to appear here. Filter by `person_id`, `actor` or `entity_id` (each served by
+// its own index), and by a time range.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/access-records (the `ListAccessRecords` operationId).
+func (c *ClientWithResponses) ListAccessRecordsWithResponse(ctx context.Context, params *ListAccessRecordsParams, reqEditors ...RequestEditorFn) (*ListAccessRecordsResponse, error) {
+	rsp, err := c.ListAccessRecords(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAccessRecordsResponse(rsp)
+}
+
 // ListAssessmentsWithResponse The council's assessments (a work list), oldest first.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -22062,6 +22757,8 @@ func (c *ClientWithResponses) UpdateDirectPaymentAgreementWithResponse(ctx conte
 
 // GetFinancialAssessmentWithResponse One financial assessment.
 //
+// A financial assessment is never within a provider's reach; provider staff get 404.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
@@ -22172,7 +22869,9 @@ func (c *ClientWithResponses) GetFundingRequestWithResponse(ctx context.Context,
 
 // DecideFundingRequestWithBodyWithResponse The panel's decision (approve, approve a different amount, or decline), with a reason.
 //
-// An approved amount becomes the budget's ceiling for planning (a new budget version).
+// An approved amount becomes the budget's ceiling for planning (a new budget version). While the
+// council's setting `approver_must_differ_from_submitter` holds (the default), the user who asked
+// cannot decide (422 `decider-is-requester`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22187,7 +22886,9 @@ func (c *ClientWithResponses) DecideFundingRequestWithBodyWithResponse(ctx conte
 
 // DecideFundingRequestWithResponse The panel's decision (approve, approve a different amount, or decline), with a reason.
 //
-// An approved amount becomes the budget's ceiling for planning (a new budget version).
+// An approved amount becomes the budget's ceiling for planning (a new budget version). While the
+// council's setting `approver_must_differ_from_submitter` holds (the default), the user who asked
+// cannot decide (422 `decider-is-requester`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22383,6 +23084,8 @@ func (c *ClientWithResponses) CreateAssessmentWithResponse(ctx context.Context, 
 
 // ListPersonFinancialAssessmentsWithResponse This person's financial assessments, oldest first.
 //
+// A financial assessment is never within a provider's reach; provider staff get 404.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/people/{person_id}/financial-assessments (the `ListPersonFinancialAssessments` operationId).
@@ -22526,6 +23229,9 @@ func (c *ClientWithResponses) ListPersonalBudgetsWithResponse(ctx context.Contex
 
 // GetPersonalBudgetWithResponse One personal budget with every version of it.
 //
+// The whole budget, with the person's contribution and its calculation: council staff only.
+// Provider staff read `GET /v1/personal-budgets/{budget_id}/provider-view` instead.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/personal-budgets/{budget_id} (the `GetPersonalBudget` operationId).
@@ -22535,6 +23241,25 @@ func (c *ClientWithResponses) GetPersonalBudgetWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseGetPersonalBudgetResponse(rsp)
+}
+
+// GetProviderBudgetViewWithResponse What a provider's staff see of a budget.
+//
+// Provider staff see of a budget only what their ISF or lines need: the budget's dates and
+// status, and their own lines of its approved plan with their cost. Never the financial
+// assessment, the person's contribution, the budget's other amounts or its history. A budget
+// whose approved plan gives the provider no ISF agreement or line (drafts and superseded plans
+// give nothing), or that has ended, is a 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/personal-budgets/{budget_id}/provider-view (the `GetProviderBudgetView` operationId).
+func (c *ClientWithResponses) GetProviderBudgetViewWithResponse(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*GetProviderBudgetViewResponse, error) {
+	rsp, err := c.GetProviderBudgetView(ctx, budgetId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetProviderBudgetViewResponse(rsp)
 }
 
 // ListBudgetSupportPlansWithResponse The plans of this budget, oldest first.
@@ -22964,6 +23689,7 @@ func (c *ClientWithResponses) UpdateSupportPlanWithResponse(ctx context.Context,
 // ApproveSupportPlanWithBodyWithResponse Sign the plan off, recording each check.
 //
 // An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+// While the council's setting `approver_must_differ_from_submitter` holds (the default), the user who submitted the plan cannot sign it off, as approver or as panel (422 `approver-is-submitter`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22979,6 +23705,7 @@ func (c *ClientWithResponses) ApproveSupportPlanWithBodyWithResponse(ctx context
 // ApproveSupportPlanWithResponse Sign the plan off, recording each check.
 //
 // An approver signs off plans whose annual cost is within the council's delegated limit; above it only the panel (403 `over-delegated-limit`). Approval makes the budget agreed: its final amount is the plan's cost, split between council and person, and a difference from the indicative amount needs `difference_reason`.
+// While the council's setting `approver_must_differ_from_submitter` holds (the default), the user who submitted the plan cannot sign it off, as approver or as panel (422 `approver-is-submitter`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23533,6 +24260,120 @@ func ParseGetReadyResponse(rsp *http.Response) (*GetReadyResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAccessRecordsResponse parses an HTTP response from a ListAccessRecordsWithResponse call
+func ParseListAccessRecordsResponse(rsp *http.Response) (*ListAccessRecordsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAccessRecordsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccessRecordList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListAccessRecordsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListAccessRecordsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListAccessRecordsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListAccessRecordsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListAccessRecordsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
 	}
 
 	return response, nil
@@ -29946,6 +30787,144 @@ func ParseGetPersonalBudgetResponse(rsp *http.Response) (*GetPersonalBudgetRespo
 		response.Headers404 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetPersonalBudgetResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetProviderBudgetViewResponse parses an HTTP response from a GetProviderBudgetViewWithResponse call
+func ParseGetProviderBudgetViewResponse(rsp *http.Response) (*GetProviderBudgetViewResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetProviderBudgetViewResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProviderBudget
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetProviderBudgetViewResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetProviderBudgetViewResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetProviderBudgetViewResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetProviderBudgetViewResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetProviderBudgetViewResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetProviderBudgetViewResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
