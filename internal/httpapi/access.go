@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -149,11 +152,13 @@ func isfRead(i api.ISFAgreement) access.Read {
 // recordReads is the strict-handler middleware that keeps an access record of every personal
 // record a successful response carries, before the response is sent: a read whose record cannot
 // be queued (the caller gone while the queue is full) is not answered.
-func (s *Server) recordReads(f api.StrictHandlerFunc, operationID string) api.StrictHandlerFunc {
+func (s *Server) recordReads(f api.StrictHandlerFunc, generatedID string) api.StrictHandlerFunc {
+	operationID := contractOperationID(generatedID)
 	readsOf, ok := personalReads[operationID]
 	if !ok {
 		return f
 	}
+	defaults := s.queryDefaults(operationID)
 	return func(c echo.Context, req any) (any, error) {
 		resp, err := f(c, req)
 		if err != nil {
@@ -168,16 +173,42 @@ func (s *Server) recordReads(f api.StrictHandlerFunc, operationID string) api.St
 		if err != nil {
 			return nil, err
 		}
-		if err := s.accessLog.Record(ctx, access.Records(a, operationID, filterNames(req), s.now(), reads)); err != nil {
+		if err := s.accessLog.Record(ctx, access.Records(a, operationID, filterNames(req, defaults), s.now(), reads)); err != nil {
 			return nil, err
 		}
 		return resp, nil
 	}
 }
 
+// contractOperationID turns the name oapi-codegen gives an operation (GetPerson) back into the
+// operationId of openapi.yaml (getPerson), which access records name.
+func contractOperationID(generated string) string {
+	r, size := utf8.DecodeRuneInString(generated)
+	return string(unicode.ToLower(r)) + generated[size:]
+}
+
+// queryDefaults returns the declared defaults of the operation's query parameters, rendered as
+// fmt.Sprint renders them.
+func (s *Server) queryDefaults(operationID string) map[string]string {
+	out := map[string]string{}
+	for _, op := range s.ops {
+		if contractOperationID(op.route.Operation.OperationID) != operationID {
+			continue
+		}
+		for _, p := range append(op.route.PathItem.Parameters, op.route.Operation.Parameters...) {
+			if p.Value != nil && p.Value.In == "query" && p.Value.Schema != nil && p.Value.Schema.Value != nil &&
+				p.Value.Schema.Value.Default != nil {
+				out[p.Value.Name] = fmt.Sprint(p.Value.Schema.Value.Default)
+			}
+		}
+	}
+	return out
+}
+
 // filterNames returns the names of the query parameters a list request was given, apart from
-// paging: which filters found the records, never their values.
-func filterNames(req any) []string {
+// paging and those left at their defaults (the validator fills those in): which filters found the
+// records, never their values.
+func filterNames(req any, defaults map[string]string) []string {
 	v := reflect.ValueOf(req)
 	if v.Kind() != reflect.Struct {
 		return nil
@@ -193,9 +224,14 @@ func filterNames(req any) []string {
 		if name == "" || name == "page_size" || name == "page_token" {
 			continue
 		}
-		if f := params.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {
-			out = append(out, name)
+		f := params.Field(i)
+		if f.Kind() != reflect.Pointer || f.IsNil() {
+			continue
 		}
+		if d, ok := defaults[name]; ok && fmt.Sprint(f.Elem().Interface()) == d {
+			continue
+		}
+		out = append(out, name)
 	}
 	return out
 }
