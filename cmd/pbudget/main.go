@@ -169,9 +169,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.List
 	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	// Access records are written in batches; once the HTTP server has stopped (deferred calls run
-	// after Shutdown), the writer writes what it still holds before the pool closes.
-	accessLog := app.NewAccessWriter(db, log)
+	// Access records are written in batches, on a connection of their own so that a batch never
+	// holds or waits for one of the requests' connections; once the HTTP server has stopped
+	// (deferred calls run after Shutdown), the writer writes what it still holds, then its
+	// connection closes.
+	accessDB, err := postgres.Open(ctx, cfg.DatabaseURL, 1, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer accessDB.Close()
+	accessLog := app.NewAccessWriter(accessDB, log)
 	accessCtx, stopAccess := context.WithCancel(context.WithoutCancel(ctx))
 	go accessLog.Run(accessCtx)
 	defer func() { stopAccess(); <-accessLog.Done() }()

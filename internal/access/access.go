@@ -54,14 +54,19 @@ func (r Record) Cursor() page.Cursor { return page.Cursor{Time: r.OccurredAt, ID
 // Records turns the reads of one response into records: one per distinct record read, at now.
 func Records(a actor.Actor, operation string, filters []string, now time.Time, reads []Read) []Record {
 	out := make([]Record, 0, len(reads))
-	seen := make(map[uuid.UUID]bool, len(reads))
+	var seen map[uuid.UUID]bool
+	if len(reads) > 1 {
+		seen = make(map[uuid.UUID]bool, len(reads))
+	}
 	roles := a.RoleNames()
 	now = now.UTC().Truncate(time.Microsecond)
 	for _, rd := range reads {
 		if seen[rd.EntityID] {
 			continue // a budget's versions name it once per version
 		}
-		seen[rd.EntityID] = true
+		if seen != nil {
+			seen[rd.EntityID] = true
+		}
 		out = append(out, Record{
 			CouncilID: a.CouncilID, ID: uuid.Must(uuid.NewV7()), OccurredAt: now, ActorSubject: a.Subject, ActorRoles: roles,
 			ActorProvider: a.ProviderID, Operation: operation, Read: rd, Filters: filters, RequestID: a.RequestID,

@@ -27,8 +27,8 @@ type Inserter interface {
 var ErrRejected = errors.New("access records rejected")
 
 // The Writer's defaults. At 8,000 reads a second (make bench) a batch fills in about 60 ms; the
-// loss window on a crash is what waits in the buffer and the batch, bounded by Buffer + BatchSize
-// and in practice by one FlushInterval of reads (README, "Access records").
+// loss window on a crash is what waits in the queue and the batch being written, bounded by
+// Buffer + BatchSize and in practice about one FlushInterval of reads (README, "Access records").
 const (
 	DefaultBatchSize     = 512
 	DefaultFlushInterval = 50 * time.Millisecond
@@ -39,28 +39,32 @@ const (
 // WriterOptions tune a Writer; zero fields take the defaults.
 type WriterOptions struct {
 	BatchSize     int           // write as soon as this many records wait
-	FlushInterval time.Duration // write at most this long after the first waiting record arrived
+	FlushInterval time.Duration // write what waits at least this often
 	Buffer        int           // records that may wait for the writer; Record blocks beyond it
 	StopTimeout   time.Duration // how long the last write may take once Run's context ends
 	Log           *slog.Logger
 }
 
-// Writer writes access records in batches off the request path: Record queues them, and Run
-// writes a batch when BatchSize records wait or FlushInterval after the first of them arrived,
-// retrying while the database is unreachable (the queue then fills and Record waits: reads slow
-// down rather than go unrecorded). When Run's context ends it writes what is queued and stops;
-// after that Record writes directly.
+// Writer writes access records in batches off the request path: Record appends them to a queue
+// (a mutex and a slice: no goroutine wakes per read), and Run writes the queue every
+// FlushInterval, or as soon as BatchSize records wait, retrying while the database is unreachable
+// (the queue then fills and Record waits: reads slow down rather than go unrecorded). When Run's
+// context ends it writes what is queued and stops; after that Record writes directly.
 type Writer struct {
 	store Inserter
 	o     WriterOptions
-	in    chan Record
-	flush chan chan error
-	done  chan struct{}
 
-	mu      sync.RWMutex // Record holds it to read stopped and queue; stopping takes it to set stopped
+	mu      sync.Mutex
+	waiting []Record      // queued, not yet taken
+	spare   []Record      // the array of the last batch written, for the next queue
+	space   chan struct{} // closed and replaced when the queue is taken; a full queue's Record waits on it
 	stopped bool
-	started atomic.Bool
-	batched atomic.Int64 // records taken from the queue, not yet written
+
+	ready    chan struct{} // a batch is full
+	flush    chan chan error
+	done     chan struct{}
+	started  atomic.Bool
+	inFlight atomic.Int64 // taken from the queue, not yet written
 
 	written, dropped prometheus.Counter
 	pending          prometheus.GaugeFunc
@@ -83,14 +87,20 @@ func NewWriter(store Inserter, o WriterOptions) *Writer {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	w := &Writer{store: store, o: o, in: make(chan Record, o.Buffer), flush: make(chan chan error), done: make(chan struct{})}
+	w := &Writer{store: store, o: o, space: make(chan struct{}), ready: make(chan struct{}, 1), flush: make(chan chan error),
+		done: make(chan struct{})}
 	w.written = prometheus.NewCounter(prometheus.CounterOpts{Name: "pbudget_access_records_written_total",
 		Help: "Access records written to the database."})
 	w.dropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "pbudget_access_records_dropped_total",
 		Help: "Access records the database refused, or that could not be written before the writer stopped."})
 	w.pending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pbudget_access_records_pending",
-		Help: "Access records queued or batched, not yet written: what a crash now would lose."},
-		func() float64 { return float64(len(w.in) + int(w.batched.Load())) })
+		Help: "Access records queued or being written: what a crash now would lose."},
+		func() float64 {
+			w.mu.Lock()
+			n := len(w.waiting)
+			w.mu.Unlock()
+			return float64(n + int(w.inFlight.Load()))
+		})
 	return w
 }
 
@@ -105,17 +115,28 @@ func (w *Writer) Record(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	w.mu.RLock()
-	if w.stopped {
-		w.mu.RUnlock()
-		return w.insert(ctx, recs)
-	}
-	defer w.mu.RUnlock()
-	for _, r := range recs {
+	w.mu.Lock()
+	for !w.stopped && len(w.waiting) > 0 && len(w.waiting)+len(recs) > w.o.Buffer {
+		space := w.space
+		w.mu.Unlock()
 		select {
-		case w.in <- r:
+		case <-space:
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+		w.mu.Lock()
+	}
+	if w.stopped {
+		w.mu.Unlock()
+		return w.insert(ctx, recs)
+	}
+	w.waiting = append(w.waiting, recs...)
+	full := len(w.waiting) >= w.o.BatchSize
+	w.mu.Unlock()
+	if full {
+		select {
+		case w.ready <- struct{}{}:
+		default: // already signalled
 		}
 	}
 	return nil
@@ -149,93 +170,94 @@ func (w *Writer) Run(ctx context.Context) {
 		panic("access: Writer.Run called twice")
 	}
 	defer close(w.done)
-	batch := make([]Record, 0, w.o.BatchSize)
-	timer := time.NewTimer(w.o.FlushInterval)
-	timer.Stop()
-	// Normal writes outlive ctx's cancellation: a write under way finishes, then the stop begins.
+	tick := time.NewTicker(w.o.FlushInterval)
+	defer tick.Stop()
+	// A write under way outlives ctx's cancellation; its retries give up when ctx ends, and what
+	// it still holds goes to the stop.
 	writeCtx := context.WithoutCancel(ctx)
-	write := func() error {
-		timer.Stop()
-		err := w.write(writeCtx, ctx.Done(), batch)
-		if err == nil {
-			batch = batch[:0]
-			w.batched.Store(0)
-		}
-		return err
-	}
-	take := func(r Record) {
-		batch = append(batch, r)
-		w.batched.Store(int64(len(batch)))
-		if len(batch) == 1 {
-			timer.Reset(w.o.FlushInterval)
-		}
-	}
+	var held []Record
 	for {
 		select {
-		case r := <-w.in:
-			take(r)
-			if len(batch) >= w.o.BatchSize {
-				_ = write()
-			}
-		case <-timer.C:
-			_ = write()
+		case <-tick.C:
+		case <-w.ready:
 		case reply := <-w.flush:
-			// Everything queued before the flush was asked for is in the channel now.
-			for n := len(w.in); n > 0; n-- {
-				take(<-w.in)
-				if len(batch) >= w.o.BatchSize {
-					if err := write(); err != nil {
-						break
-					}
-				}
+			held = w.writeAll(writeCtx, ctx.Done(), w.next(held))
+			if len(held) > 0 {
+				reply <- errors.New("access records not written: the writer is stopping")
+			} else {
+				reply <- nil
 			}
-			reply <- write()
+			continue
 		case <-ctx.Done():
-			w.stop(ctx, batch)
+			w.stop(ctx, held)
 			return
 		}
+		held = w.writeAll(writeCtx, ctx.Done(), w.next(held))
 	}
 }
 
-// stop writes the batch and the queue within StopTimeout. Record calls waiting to queue are let
-// through first; later ones write directly.
-func (w *Writer) stop(ctx context.Context, batch []Record) {
+// take empties the queue and returns what it held, waking Record calls waiting for space.
+func (w *Writer) take() []Record {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.waiting) == 0 {
+		return nil
+	}
+	batch := w.waiting
+	w.waiting, w.spare = w.spare[:0], nil
+	close(w.space)
+	w.space = make(chan struct{})
+	w.inFlight.Store(int64(len(batch)))
+	return batch
+}
+
+// stop writes what is held and queued within StopTimeout; Record writes directly from now on.
+func (w *Writer) stop(ctx context.Context, held []Record) {
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.o.StopTimeout)
 	defer cancel()
-	locked := make(chan struct{})
-	go func() {
+	w.mu.Lock()
+	w.stopped = true
+	batch := append(held, w.waiting...)
+	w.waiting = nil
+	close(w.space) // Record calls waiting for space now write directly
+	w.mu.Unlock()
+	w.inFlight.Store(int64(len(batch)))
+	if rest := w.writeAll(stopCtx, stopCtx.Done(), batch); len(rest) > 0 {
+		w.dropped.Add(float64(len(rest)))
+		w.o.Log.Error("access records lost at shutdown", slog.Int("records", len(rest)))
+	}
+	w.inFlight.Store(0)
+}
+
+// writeAll writes batch in chunks of BatchSize and returns what it could not write before giveUp
+// was closed.
+func (w *Writer) writeAll(ctx context.Context, giveUp <-chan struct{}, batch []Record) []Record {
+	all := batch
+	for len(batch) > 0 {
+		n := min(len(batch), w.o.BatchSize)
+		if err := w.write(ctx, giveUp, batch[:n]); err != nil {
+			return batch
+		}
+		batch = batch[n:]
+		w.inFlight.Store(int64(len(batch)))
+	}
+	if cap(all) > 0 && cap(all) <= 4*w.o.BatchSize {
+		clear(all) // the records' strings go; the array is the next queue's
 		w.mu.Lock()
-		w.stopped = true
+		if w.spare == nil {
+			w.spare = all[:0]
+		}
 		w.mu.Unlock()
-		close(locked)
-	}()
-	flush := func() {
-		if err := w.write(stopCtx, stopCtx.Done(), batch); err != nil {
-			w.dropped.Add(float64(len(batch)))
-			w.o.Log.Error("access records lost at shutdown", slog.Int("records", len(batch)), slog.String("error", err.Error()))
-		}
-		batch = batch[:0]
-		w.batched.Store(0)
 	}
-	for waiting := true; waiting; {
-		select {
-		case r := <-w.in:
-			batch = append(batch, r)
-			w.batched.Store(int64(len(batch)))
-			if len(batch) >= w.o.BatchSize {
-				flush()
-			}
-		case <-locked:
-			waiting = false
-		}
+	return nil
+}
+
+// next is what Run writes: what an interrupted write still holds, then the queue.
+func (w *Writer) next(held []Record) []Record {
+	if len(held) == 0 {
+		return w.take()
 	}
-	for n := len(w.in); n > 0; n-- {
-		batch = append(batch, <-w.in)
-		if len(batch) >= w.o.BatchSize {
-			flush()
-		}
-	}
-	flush()
+	return append(held, w.take()...)
 }
 
 // write stores batch, retrying with backoff while the database is unreachable until giveUp is

@@ -15,6 +15,7 @@ import (
 	"github.com/pbudget/pbudget/internal/access"
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/council"
+	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/testdb"
 )
@@ -163,7 +164,7 @@ func TestARecordTheDatabaseRefusesIsDroppedAloneNotWithItsBatch(t *testing.T) {
 	w := access.NewWriter(store, access.WriterOptions{BatchSize: 1000, FlushInterval: time.Hour})
 	defer run(w)()
 	recs := reads(councilID, 4)
-	recs[2].Operation = "not an operation id" // the table's CHECK refuses it
+	recs[2].EntityType = "secret_file" // the table's CHECK refuses it
 	require.NoError(t, w.Record(context.Background(), recs))
 	require.NoError(t, w.Flush(context.Background()))
 	require.Equal(t, 3, stored(t, db, councilID))
@@ -181,4 +182,28 @@ func TestRecordsNameEachRecordReadOnce(t *testing.T) {
 	require.Len(t, recs, 1, "two versions of one budget are one read of it")
 	require.Equal(t, []string{"auditor", "finance"}, recs[0].ActorRoles)
 	require.Equal(t, "r", recs[0].RequestID)
+}
+
+func TestRecordsComeBackAsTheyWereWritten(t *testing.T) {
+	t.Parallel()
+	db, store, councilID := setup(t)
+	provider := uuid.New()
+	at := time.Date(2026, 4, 6, 9, 30, 0, 123_456_000, time.UTC)
+	staff := actor.Actor{Subject: "staff-ü", CouncilID: councilID, Roles: []actor.Role{actor.Provider, actor.Practitioner}, ProviderID: &provider}
+	budget, person := uuid.New(), uuid.New()
+	in := access.Records(staff, "getProviderBudgetView", []string{"nhs_number", "family_name_prefix"}, at,
+		[]access.Read{{EntityType: access.PersonalBudget, EntityID: budget, PersonID: person}})
+	plain := access.Records(actor.Actor{Subject: "s", CouncilID: councilID, RequestID: "r-1"}, "getPerson", nil, at.Add(time.Second),
+		[]access.Read{{EntityType: access.Person, EntityID: person, PersonID: person}})
+	require.NoError(t, store.Insert(context.Background(), append(in, plain...)))
+
+	got, err := access.NewService(store).List(context.Background(), actor.Actor{CouncilID: councilID}, access.Filter{PersonID: &person}, page.Request{Size: 10})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, in[0], got[0], "provider, roles, filters and no request id")
+	require.Equal(t, plain[0].RequestID, got[1].RequestID)
+	require.Empty(t, got[1].Filters)
+	require.Nil(t, got[1].ActorProvider)
+	require.Empty(t, got[1].ActorRoles)
+	require.Equal(t, 2, stored(t, db, councilID))
 }

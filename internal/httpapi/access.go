@@ -152,19 +152,19 @@ func isfRead(i api.ISFAgreement) access.Read {
 // recordReads is the strict-handler middleware that keeps an access record of every personal
 // record a successful response carries, before the response is sent: a read whose record cannot
 // be queued (the caller gone while the queue is full) is not answered.
+// The generated server wraps the handler in it on every request: it only looks up the plan made
+// at start-up (readPlans).
 func (s *Server) recordReads(f api.StrictHandlerFunc, generatedID string) api.StrictHandlerFunc {
-	operationID := contractOperationID(generatedID)
-	readsOf, ok := personalReads[operationID]
+	plan, ok := s.readPlans[generatedID]
 	if !ok {
 		return f
 	}
-	defaults := s.queryDefaults(operationID)
 	return func(c echo.Context, req any) (any, error) {
 		resp, err := f(c, req)
 		if err != nil {
 			return resp, err
 		}
-		reads := readsOf(req, resp)
+		reads := plan.readsOf(req, resp)
 		if len(reads) == 0 {
 			return resp, nil
 		}
@@ -173,11 +173,28 @@ func (s *Server) recordReads(f api.StrictHandlerFunc, generatedID string) api.St
 		if err != nil {
 			return nil, err
 		}
-		if err := s.accessLog.Record(ctx, access.Records(a, operationID, filterNames(req, defaults), s.now(), reads)); err != nil {
+		if err := s.accessLog.Record(ctx, access.Records(a, plan.operationID, filterNames(req, plan.defaults), s.now(), reads)); err != nil {
 			return nil, err
 		}
 		return resp, nil
 	}
+}
+
+// readPlan is what recordReads needs of one operation.
+type readPlan struct {
+	operationID string // as openapi.yaml names it
+	readsOf     func(req, resp any) []access.Read
+	defaults    map[string]string // of its query parameters
+}
+
+// readPlans indexes personalReads by the names the generated server gives operations.
+func (s *Server) buildReadPlans() map[string]readPlan {
+	out := make(map[string]readPlan, len(personalReads))
+	for id, readsOf := range personalReads {
+		r, size := utf8.DecodeRuneInString(id)
+		out[string(unicode.ToUpper(r))+id[size:]] = readPlan{operationID: id, readsOf: readsOf, defaults: s.queryDefaults(id)}
+	}
+	return out
 }
 
 // contractOperationID turns the name oapi-codegen gives an operation (GetPerson) back into the

@@ -82,6 +82,7 @@ type Server struct {
 	audit        *audit.Service
 	access       *access.Service
 	accessLog    access.Recorder
+	readPlans    map[string]readPlan // personal reads, by generated operation name
 	now          func() time.Time
 	ready        Readiness
 	targetSchema int64
@@ -140,6 +141,7 @@ func New(d Deps) (*echo.Echo, error) {
 			KeepValidatedValue: true,
 		},
 	}
+	s.readPlans = s.buildReadPlans()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

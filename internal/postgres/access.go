@@ -1,13 +1,15 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -50,27 +52,15 @@ func NewAccessStore(db *DB) *AccessStore { return &AccessStore{db: db} }
 var accessColumns = []string{"council_id", "id", "occurred_at", "actor_subject", "actor_roles", "actor_provider",
 	"operation", "entity_type", "entity_id", "person_id", "filters", "request_id"}
 
-// Insert implements access.Inserter with one COPY: the cheapest way PostgreSQL takes many rows
-// (one statement, no per-row parsing or planning). Records the database refuses for their content
-// (a data or constraint error) come back as access.ErrRejected.
+var accessCopy = "COPY access_records (" + strings.Join(accessColumns, ", ") + ") FROM STDIN (FORMAT binary)"
+
+// Insert implements access.Inserter with one COPY in PostgreSQL's binary format: the cheapest way
+// PostgreSQL takes many rows (one statement, no per-row parsing or planning). The rows are encoded
+// here rather than by pgx's CopyFrom, which boxes and reflects on every value (about twenty
+// allocations a row, a read's worth of garbage per read: make bench). Records the database
+// refuses for their content (a data or constraint error) come back as access.ErrRejected.
 func (s *AccessStore) Insert(ctx context.Context, recs []access.Record) error {
-	rows := make([][]any, len(recs))
-	for i, r := range recs {
-		var provider any
-		if r.ActorProvider != nil {
-			provider = uuidArg(*r.ActorProvider)
-		}
-		var requestID any
-		if r.RequestID != "" {
-			requestID = r.RequestID
-		}
-		filters := r.Filters
-		if filters == nil {
-			filters = []string{}
-		}
-		rows[i] = []any{uuidArg(r.CouncilID), uuidArg(r.ID), r.OccurredAt, r.ActorSubject, r.ActorRoles, provider,
-			r.Operation, r.EntityType, uuidArg(r.EntityID), uuidArg(r.PersonID), filters, requestID}
-	}
+	data := encodeAccessRows(make([]byte, 0, 64+len(recs)*320), recs)
 	conn, err := s.db.sql.Conn(ctx)
 	if err != nil {
 		return err
@@ -81,7 +71,7 @@ func (s *AccessStore) Insert(ctx context.Context, recs []access.Record) error {
 		if !ok {
 			return fmt.Errorf("access records: the pool's driver is %T, not pgx", driverConn)
 		}
-		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"access_records"}, accessColumns, pgx.CopyFromRows(rows))
+		_, err := c.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), accessCopy)
 		return err
 	})
 	var pgErr *pgconn.PgError
@@ -93,6 +83,75 @@ func (s *AccessStore) Insert(ctx context.Context, recs []access.Record) error {
 		return fmt.Errorf("postgres %s writing access records", pgErr.Code)
 	}
 	return err
+}
+
+// pgEpoch is where PostgreSQL's binary timestamps count from.
+var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const textOID = 25
+
+// encodeAccessRows appends recs to b in the binary COPY format: a signature and header, per row
+// the field count and each field's length and bytes (-1 for NULL), and a trailer. uuid is its 16
+// bytes, timestamptz microseconds since 2000, text its UTF-8 bytes, text[] a one-dimensional array.
+func encodeAccessRows(b []byte, recs []access.Record) []byte {
+	b = append(b, "PGCOPY\n\xff\r\n\x00"...)
+	b = binary.BigEndian.AppendUint32(b, 0) // flags
+	b = binary.BigEndian.AppendUint32(b, 0) // header extension
+	uuidField := func(b []byte, id *uuid.UUID) []byte {
+		if id == nil {
+			return binary.BigEndian.AppendUint32(b, 0xFFFFFFFF)
+		}
+		return append(binary.BigEndian.AppendUint32(b, 16), id[:]...)
+	}
+	textField := func(b []byte, s string) []byte {
+		return append(binary.BigEndian.AppendUint32(b, uint32(len(s))), s...)
+	}
+	arrayField := func(b []byte, elems []string) []byte {
+		size := 12
+		if len(elems) > 0 {
+			size += 8
+		}
+		for _, e := range elems {
+			size += 4 + len(e)
+		}
+		b = binary.BigEndian.AppendUint32(b, uint32(size))
+		if len(elems) == 0 {
+			b = binary.BigEndian.AppendUint32(b, 0) // no dimensions: an empty array
+			b = binary.BigEndian.AppendUint32(b, 0)
+			return binary.BigEndian.AppendUint32(b, textOID)
+		}
+		b = binary.BigEndian.AppendUint32(b, 1) // one dimension
+		b = binary.BigEndian.AppendUint32(b, 0) // no NULL elements
+		b = binary.BigEndian.AppendUint32(b, textOID)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(elems)))
+		b = binary.BigEndian.AppendUint32(b, 1) // lower bound
+		for _, e := range elems {
+			b = textField(b, e)
+		}
+		return b
+	}
+	for i := range recs {
+		r := &recs[i]
+		b = binary.BigEndian.AppendUint16(b, uint16(len(accessColumns)))
+		b = uuidField(b, &r.CouncilID)
+		b = uuidField(b, &r.ID)
+		b = binary.BigEndian.AppendUint32(b, 8)
+		b = binary.BigEndian.AppendUint64(b, uint64(r.OccurredAt.Sub(pgEpoch).Microseconds()))
+		b = textField(b, r.ActorSubject)
+		b = arrayField(b, r.ActorRoles)
+		b = uuidField(b, r.ActorProvider)
+		b = textField(b, r.Operation)
+		b = textField(b, r.EntityType)
+		b = uuidField(b, &r.EntityID)
+		b = uuidField(b, &r.PersonID)
+		b = arrayField(b, r.Filters)
+		if r.RequestID == "" {
+			b = binary.BigEndian.AppendUint32(b, 0xFFFFFFFF)
+		} else {
+			b = textField(b, r.RequestID)
+		}
+	}
+	return binary.BigEndian.AppendUint16(b, 0xFFFF) // trailer
 }
 
 // List implements access.Store: each filter is served by an index led by council_id and ending
