@@ -32,7 +32,7 @@ var ErrRejected = errors.New("access records rejected")
 const (
 	DefaultBatchSize     = 512
 	DefaultFlushInterval = 50 * time.Millisecond
-	DefaultBuffer        = 8192
+	DefaultBuffer        = 4096
 	DefaultStopTimeout   = 10 * time.Second
 )
 
