@@ -25,6 +25,45 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AccessEntityType.
+const (
+	AccessEntityTypeAssessment             AccessEntityType = "assessment"
+	AccessEntityTypeDirectPaymentAgreement AccessEntityType = "direct_payment_agreement"
+	AccessEntityTypeFinancialAssessment    AccessEntityType = "financial_assessment"
+	AccessEntityTypeFundingRequest         AccessEntityType = "funding_request"
+	AccessEntityTypeIsfAgreement           AccessEntityType = "isf_agreement"
+	AccessEntityTypePerson                 AccessEntityType = "person"
+	AccessEntityTypePersonalBudget         AccessEntityType = "personal_budget"
+	AccessEntityTypeRelationship           AccessEntityType = "relationship"
+	AccessEntityTypeSupportPlan            AccessEntityType = "support_plan"
+)
+
+// Valid indicates whether the value is a known member of the AccessEntityType enum.
+func (e AccessEntityType) Valid() bool {
+	switch e {
+	case AccessEntityTypeAssessment:
+		return true
+	case AccessEntityTypeDirectPaymentAgreement:
+		return true
+	case AccessEntityTypeFinancialAssessment:
+		return true
+	case AccessEntityTypeFundingRequest:
+		return true
+	case AccessEntityTypeIsfAgreement:
+		return true
+	case AccessEntityTypePerson:
+		return true
+	case AccessEntityTypePersonalBudget:
+		return true
+	case AccessEntityTypeRelationship:
+		return true
+	case AccessEntityTypeSupportPlan:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AdultOutcome.
 const (
 	AdultOutcomeBeingClothed                      AdultOutcome = "being_clothed"
@@ -1878,6 +1917,7 @@ const (
 	DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedAmountNotAllowed   DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-amount-not-allowed"
 	DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedAmountRequired     DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-amount-required"
 	DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedNotAboveIndicative DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-not-above-indicative"
+	DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDeciderIsRequester         DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:decider-is-requester"
 	DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused       DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 )
 
@@ -1889,6 +1929,8 @@ func (e DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyType) Valid
 	case DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedAmountRequired:
 		return true
 	case DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedNotAboveIndicative:
+		return true
+	case DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDeciderIsRequester:
 		return true
 	case DecideFundingRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
@@ -2601,6 +2643,7 @@ func (e ApproveSupportPlan409ApplicationProblemPlusJSONResponseBodyType) Valid()
 
 // Defines values for ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApproverIsSubmitter                 ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approver-is-submitter"
 	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong        ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-break-period-too-long"
 	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days         ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:child-short-breaks-over-120-days"
 	ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDifferenceReasonRequired            ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:difference-reason-required"
@@ -2623,6 +2666,8 @@ const (
 // Valid indicates whether the value is a known member of the ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApproverIsSubmitter:
+		return true
 	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreakPeriodTooLong:
 		return true
 	case ApproveSupportPlan422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemChildShortBreaksOver120Days:
@@ -3065,6 +3110,39 @@ func (e SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() 
 	default:
 		return false
 	}
+}
+
+// AccessEntityType The kind of record read.
+type AccessEntityType string
+
+// AccessRecord One read of a record about a person: who read it, through which operation, when, in which
+// request. It names the record and the person, never their details, and never a search term.
+type AccessRecord struct {
+	Actor    AuditActor         `json:"actor"`
+	EntityId openapi_types.UUID `json:"entity_id"`
+
+	// EntityType The kind of record read.
+	EntityType AccessEntityType `json:"entity_type"`
+
+	// Filters For a list, the names of the filters it was asked with (`nhs_number`, `family_name_prefix`, …), never their values.
+	Filters    []string           `json:"filters"`
+	Id         openapi_types.UUID `json:"id"`
+	OccurredAt time.Time          `json:"occurred_at"`
+
+	// Operation The operationId of the read.
+	//
+	// Example: getPerson
+	Operation string `json:"operation"`
+
+	// PersonId The person the record is about.
+	PersonId  openapi_types.UUID        `json:"person_id"`
+	RequestId nullable.Nullable[string] `json:"request_id"`
+}
+
+// AccessRecordList defines model for AccessRecordList.
+type AccessRecordList struct {
+	Items         []AccessRecord `json:"items"`
+	NextPageToken *string        `json:"next_page_token,omitempty"`
 }
 
 // Address defines model for Address.
@@ -3526,6 +3604,10 @@ type CouncilSettings struct {
 	// ApproverLimitAnnualPence An approver signs off plans costing up to this a year; above it, the panel (default £49,000).
 	ApproverLimitAnnualPence int64 `json:"approver_limit_annual_pence"`
 
+	// ApproverMustDifferFromSubmitter Segregation of duties (default true): the user who submitted a plan cannot sign it off
+	// (approver or panel), and the user who asked the funding panel cannot decide the request.
+	ApproverMustDifferFromSubmitter bool `json:"approver_must_differ_from_submitter"`
+
 	// ChildShortBreakMaxDaysPer12Months …and in any 12 months (default 120).
 	ChildShortBreakMaxDaysPer12Months int `json:"child_short_break_max_days_per_12_months"`
 
@@ -3546,6 +3628,7 @@ type CouncilSettings struct {
 // CouncilSettingsPatch defines model for CouncilSettingsPatch.
 type CouncilSettingsPatch struct {
 	ApproverLimitAnnualPence          *int64 `json:"approver_limit_annual_pence,omitempty"`
+	ApproverMustDifferFromSubmitter   *bool  `json:"approver_must_differ_from_submitter,omitempty"`
 	ChildShortBreakMaxDaysPer12Months *int   `json:"child_short_break_max_days_per_12_months,omitempty"`
 	ChildShortBreakMaxDaysPerPeriod   *int   `json:"child_short_break_max_days_per_period,omitempty"`
 	DpCareHomeJoinGapDays             *int   `json:"dp_care_home_join_gap_days,omitempty"`
@@ -4276,6 +4359,40 @@ type Provider struct {
 // ProviderContractBasis defines model for Provider.ContractBasis.
 type ProviderContractBasis string
 
+// ProviderBudget A budget as the staff of one provider see it: its dates and status, and their own lines of
+// its approved plan with what they cost. No financial assessment, contribution or other
+// amount of the person's.
+type ProviderBudget struct {
+	// AnnualCostPence The sum of the provider's lines' annual costs.
+	AnnualCostPence int64 `json:"annual_cost_pence"`
+
+	// EndDate Exclusive.
+	EndDate nullable.Nullable[openapi_types.Date] `json:"end_date"`
+	Id      openapi_types.UUID                    `json:"id"`
+
+	// Kind `care_and_support` (an adult's needs), `carer`, or `child`.
+	Kind BudgetKind `json:"kind"`
+
+	// Lines The provider's lines of the approved plan (none when it holds only an ISF agreement).
+	Lines    []PlanLine         `json:"lines"`
+	PersonId openapi_types.UUID `json:"person_id"`
+
+	// PlanId The budget's approved plan.
+	PlanId openapi_types.UUID `json:"plan_id"`
+
+	// ProviderId The provider of the token.
+	ProviderId openapi_types.UUID `json:"provider_id"`
+	StartDate  openapi_types.Date `json:"start_date"`
+	Status     BudgetStatus       `json:"status"`
+	UpdatedAt  time.Time          `json:"updated_at"`
+
+	// Version The budget's version (its ETag).
+	Version int `json:"version"`
+
+	// WeeklyCostPence annual ÷ 52, to the nearest penny.
+	WeeklyCostPence int64 `json:"weekly_cost_pence"`
+}
+
 // ProviderCreate defines model for ProviderCreate.
 type ProviderCreate struct {
 	ContactEmail  *openapi_types.Email        `json:"contact_email,omitempty"`
@@ -4650,19 +4767,22 @@ type SignOffChecks struct {
 
 // SupportPlan defines model for SupportPlan.
 type SupportPlan struct {
+	// AnnualCostPence The plan's cost a year; for provider staff, the cost of their own lines.
 	AnnualCostPence  int64                        `json:"annual_cost_pence"`
 	ApprovedAt       nullable.Nullable[time.Time] `json:"approved_at"`
 	ApprovedBy       nullable.Nullable[string]    `json:"approved_by"`
 	ArrangingSupport *string                      `json:"arranging_support,omitempty"`
 	BudgetId         openapi_types.UUID           `json:"budget_id"`
 
-	// CeilingAnnualPence The budget's ceiling when the plan was read.
-	CeilingAnnualPence   int64                     `json:"ceiling_annual_pence"`
-	CreatedAt            time.Time                 `json:"created_at"`
-	Id                   openapi_types.UUID        `json:"id"`
-	InformationAndAdvice *string                   `json:"information_and_advice,omitempty"`
-	Lines                []PlanLine                `json:"lines"`
-	ManagementMode       SupportPlanManagementMode `json:"management_mode"`
+	// CeilingAnnualPence The budget's ceiling when the plan was read; null for provider staff.
+	CeilingAnnualPence   nullable.Nullable[int64] `json:"ceiling_annual_pence"`
+	CreatedAt            time.Time                `json:"created_at"`
+	Id                   openapi_types.UUID       `json:"id"`
+	InformationAndAdvice *string                  `json:"information_and_advice,omitempty"`
+
+	// Lines The plan's lines; provider staff get only their own.
+	Lines          []PlanLine                `json:"lines"`
+	ManagementMode SupportPlanManagementMode `json:"management_mode"`
 
 	// ManagingSupport Who holds the money; employer responsibilities.
 	ManagingSupport *string `json:"managing_support,omitempty"`
@@ -4680,12 +4800,17 @@ type SupportPlan struct {
 	// StayingInControl Decisions, and the contingency (emergency) plan.
 	StayingInControl *string                      `json:"staying_in_control,omitempty"`
 	SubmittedAt      nullable.Nullable[time.Time] `json:"submitted_at"`
-	Totals           []OptionTotal                `json:"totals"`
-	UpdatedAt        time.Time                    `json:"updated_at"`
-	Version          int                          `json:"version"`
-	WeeklyCostPence  int64                        `json:"weekly_cost_pence"`
-	WhatIsImportant  *string                      `json:"what_is_important,omitempty"`
-	WhatToChange     *string                      `json:"what_to_change,omitempty"`
+
+	// SubmittedBy The `sub` of the user who submitted the plan (null while it is a draft, and for plans submitted before this was kept).
+	SubmittedBy nullable.Nullable[string] `json:"submitted_by"`
+
+	// Totals Per management option; for provider staff, of their own lines only, without the person's and council's shares (null).
+	Totals          []OptionTotal `json:"totals"`
+	UpdatedAt       time.Time     `json:"updated_at"`
+	Version         int           `json:"version"`
+	WeeklyCostPence int64         `json:"weekly_cost_pence"`
+	WhatIsImportant *string       `json:"what_is_important,omitempty"`
+	WhatToChange    *string       `json:"what_to_change,omitempty"`
 }
 
 // SupportPlanManagementMode defines model for SupportPlan.ManagementMode.
@@ -5014,6 +5139,29 @@ type UnsupportedMediaType struct {
 
 	// Type The problem types of the shared `UnsupportedMediaType` response.
 	Type UnsupportedMediaTypeProblemType `json:"type"`
+}
+
+// ListAccessRecordsParams defines parameters for ListAccessRecords.
+type ListAccessRecordsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// PersonId The person the records read are about.
+	PersonId *openapi_types.UUID `form:"person_id,omitempty" json:"person_id,omitempty"`
+
+	// Actor The `sub` of the token that read.
+	Actor *string `form:"actor,omitempty" json:"actor,omitempty"`
+
+	// EntityId The record read.
+	EntityId *openapi_types.UUID `form:"entity_id,omitempty" json:"entity_id,omitempty"`
+
+	// OccurredFrom Inclusive lower bound.
+	OccurredFrom *time.Time `form:"occurred_from,omitempty" json:"occurred_from,omitempty"`
+
+	// OccurredTo Exclusive upper bound.
+	OccurredTo *time.Time `form:"occurred_to,omitempty" json:"occurred_to,omitempty"`
 }
 
 // ListAssessmentsParams defines parameters for ListAssessments.
@@ -5783,6 +5931,9 @@ type ServerInterface interface {
 	// GetReady The database is reachable and fully migrated.
 	// (GET /readyz)
 	GetReady(ctx echo.Context) error
+	// ListAccessRecords Who read whose personal records, oldest first.
+	// (GET /v1/access-records)
+	ListAccessRecords(ctx echo.Context, params ListAccessRecordsParams) error
 	// ListAssessments The council's assessments (a work list), oldest first.
 	// (GET /v1/assessments)
 	ListAssessments(ctx echo.Context, params ListAssessmentsParams) error
@@ -5894,6 +6045,9 @@ type ServerInterface interface {
 	// GetPersonalBudget One personal budget with every version of it.
 	// (GET /v1/personal-budgets/{budget_id})
 	GetPersonalBudget(ctx echo.Context, budgetId BudgetId) error
+	// GetProviderBudgetView What a provider's staff see of a budget.
+	// (GET /v1/personal-budgets/{budget_id}/provider-view)
+	GetProviderBudgetView(ctx echo.Context, budgetId BudgetId) error
 	// ListBudgetSupportPlans The plans of this budget, oldest first.
 	// (GET /v1/personal-budgets/{budget_id}/support-plans)
 	ListBudgetSupportPlans(ctx echo.Context, budgetId BudgetId, params ListBudgetSupportPlansParams) error
@@ -6039,6 +6193,66 @@ func (w *ServerInterfaceWrapper) GetReady(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetReady(ctx)
+	return err
+}
+
+// ListAccessRecords converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAccessRecords(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccessRecordsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "person_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "person_id", ctx.QueryParams(), &params.PersonId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "actor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "actor", ctx.QueryParams(), &params.Actor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actor: %s", err))
+	}
+
+	// ------------- Optional query parameter "entity_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "entity_id", ctx.QueryParams(), &params.EntityId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter entity_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "occurred_from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "occurred_from", ctx.QueryParams(), &params.OccurredFrom, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter occurred_from: %s", err))
+	}
+
+	// ------------- Optional query parameter "occurred_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "occurred_to", ctx.QueryParams(), &params.OccurredTo, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter occurred_to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAccessRecords(ctx, params)
 	return err
 }
 
@@ -7297,6 +7511,22 @@ func (w *ServerInterfaceWrapper) GetPersonalBudget(ctx echo.Context) error {
 	return err
 }
 
+// GetProviderBudgetView converts echo context to params.
+func (w *ServerInterfaceWrapper) GetProviderBudgetView(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "budget_id" -------------
+	var budgetId BudgetId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "budget_id", ctx.Param("budget_id"), &budgetId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter budget_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetProviderBudgetView(ctx, budgetId)
+	return err
+}
+
 // ListBudgetSupportPlans converts echo context to params.
 func (w *ServerInterfaceWrapper) ListBudgetSupportPlans(ctx echo.Context) error {
 	var err error
@@ -8475,6 +8705,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/ras-versions/:ras_version_id/retire", wrapper.RetireRASVersion, options.OperationMiddlewares["retireRASVersion"]...)
 	router.GET(options.BaseURL+"/v1/personal-budgets", wrapper.ListPersonalBudgets, options.OperationMiddlewares["listPersonalBudgets"]...)
 	router.GET(options.BaseURL+"/v1/personal-budgets/:budget_id", wrapper.GetPersonalBudget, options.OperationMiddlewares["getPersonalBudget"]...)
+	router.GET(options.BaseURL+"/v1/personal-budgets/:budget_id/provider-view", wrapper.GetProviderBudgetView, options.OperationMiddlewares["getProviderBudgetView"]...)
 	router.GET(options.BaseURL+"/v1/people/:person_id/personal-budgets", wrapper.ListPersonBudgetVersions, options.OperationMiddlewares["listPersonBudgetVersions"]...)
 	router.GET(options.BaseURL+"/v1/funding-requests", wrapper.ListFundingRequests, options.OperationMiddlewares["listFundingRequests"]...)
 	router.POST(options.BaseURL+"/v1/funding-requests", wrapper.CreateFundingRequest, options.OperationMiddlewares["createFundingRequest"]...)
@@ -8521,6 +8752,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/isf-agreements", wrapper.CreateISFAgreement, options.OperationMiddlewares["createISFAgreement"]...)
 	router.GET(options.BaseURL+"/v1/isf-agreements/:agreement_id", wrapper.GetISFAgreement, options.OperationMiddlewares["getISFAgreement"]...)
 	router.GET(options.BaseURL+"/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
+	router.GET(options.BaseURL+"/v1/access-records", wrapper.ListAccessRecords, options.OperationMiddlewares["listAccessRecords"]...)
 
 }
 
@@ -9248,6 +9480,158 @@ func (response GetReady503ApplicationProblemPlusJSONResponse) VisitGetReadyRespo
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessRecordsRequestObject struct {
+	Params ListAccessRecordsParams
+}
+
+type ListAccessRecordsResponseObject interface {
+	VisitListAccessRecordsResponse(w http.ResponseWriter) error
+}
+
+type ListAccessRecords200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListAccessRecords200JSONResponse struct {
+	Body    AccessRecordList
+	Headers ListAccessRecords200ResponseHeaders
+}
+
+func (response ListAccessRecords200JSONResponse) VisitListAccessRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessRecords400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccessRecords400ApplicationProblemPlusJSONResponse) VisitListAccessRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessRecords401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccessRecords401ApplicationProblemPlusJSONResponse) VisitListAccessRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessRecords403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccessRecords403ApplicationProblemPlusJSONResponse) VisitListAccessRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessRecords404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccessRecords404ApplicationProblemPlusJSONResponse) VisitListAccessRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessRecords405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccessRecords405ApplicationProblemPlusJSONResponse) VisitListAccessRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccessRecords500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccessRecords500ApplicationProblemPlusJSONResponse) VisitListAccessRecordsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -17132,6 +17516,162 @@ func (response GetPersonalBudget500ApplicationProblemPlusJSONResponse) VisitGetP
 	return err
 }
 
+type GetProviderBudgetViewRequestObject struct {
+	BudgetId BudgetId `json:"budget_id"`
+}
+
+type GetProviderBudgetViewResponseObject interface {
+	VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error
+}
+
+type GetProviderBudgetView200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetProviderBudgetView200JSONResponse struct {
+	Body    ProviderBudget
+	Headers GetProviderBudgetView200ResponseHeaders
+}
+
+func (response GetProviderBudgetView200JSONResponse) VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBudgetView400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBudgetView400ApplicationProblemPlusJSONResponse) VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBudgetView401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBudgetView401ApplicationProblemPlusJSONResponse) VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBudgetView403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBudgetView403ApplicationProblemPlusJSONResponse) VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBudgetView404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBudgetView404ApplicationProblemPlusJSONResponse) VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBudgetView405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBudgetView405ApplicationProblemPlusJSONResponse) VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBudgetView500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBudgetView500ApplicationProblemPlusJSONResponse) VisitGetProviderBudgetViewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListBudgetSupportPlansRequestObject struct {
 	BudgetId BudgetId `json:"budget_id"`
 	Params   ListBudgetSupportPlansParams
@@ -24457,6 +24997,9 @@ type StrictServerInterface interface {
 	// GetReady The database is reachable and fully migrated.
 	// (GET /readyz)
 	GetReady(ctx context.Context, request GetReadyRequestObject) (GetReadyResponseObject, error)
+	// ListAccessRecords Who read whose personal records, oldest first.
+	// (GET /v1/access-records)
+	ListAccessRecords(ctx context.Context, request ListAccessRecordsRequestObject) (ListAccessRecordsResponseObject, error)
 	// ListAssessments The council's assessments (a work list), oldest first.
 	// (GET /v1/assessments)
 	ListAssessments(ctx context.Context, request ListAssessmentsRequestObject) (ListAssessmentsResponseObject, error)
@@ -24568,6 +25111,9 @@ type StrictServerInterface interface {
 	// GetPersonalBudget One personal budget with every version of it.
 	// (GET /v1/personal-budgets/{budget_id})
 	GetPersonalBudget(ctx context.Context, request GetPersonalBudgetRequestObject) (GetPersonalBudgetResponseObject, error)
+	// GetProviderBudgetView What a provider's staff see of a budget.
+	// (GET /v1/personal-budgets/{budget_id}/provider-view)
+	GetProviderBudgetView(ctx context.Context, request GetProviderBudgetViewRequestObject) (GetProviderBudgetViewResponseObject, error)
 	// ListBudgetSupportPlans The plans of this budget, oldest first.
 	// (GET /v1/personal-budgets/{budget_id}/support-plans)
 	ListBudgetSupportPlans(ctx context.Context, request ListBudgetSupportPlansRequestObject) (ListBudgetSupportPlansResponseObject, error)
@@ -24787,6 +25333,31 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetReadyResponseObject); ok {
 		return validResponse.VisitGetReadyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAccessRecords operation middleware
+func (sh *strictHandler) ListAccessRecords(ctx echo.Context, params ListAccessRecordsParams) error {
+	var request ListAccessRecordsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAccessRecords(ctx.Request().Context(), request.(ListAccessRecordsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAccessRecords")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAccessRecordsResponseObject); ok {
+		return validResponse.VisitListAccessRecordsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -26240,6 +26811,31 @@ func (sh *strictHandler) GetPersonalBudget(ctx echo.Context, budgetId BudgetId) 
 	return nil
 }
 
+// GetProviderBudgetView operation middleware
+func (sh *strictHandler) GetProviderBudgetView(ctx echo.Context, budgetId BudgetId) error {
+	var request GetProviderBudgetViewRequestObject
+
+	request.BudgetId = budgetId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetProviderBudgetView(ctx.Request().Context(), request.(GetProviderBudgetViewRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetProviderBudgetView")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetProviderBudgetViewResponseObject); ok {
+		return validResponse.VisitGetProviderBudgetViewResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListBudgetSupportPlans operation middleware
 func (sh *strictHandler) ListBudgetSupportPlans(ctx echo.Context, budgetId BudgetId, params ListBudgetSupportPlansParams) error {
 	var request ListBudgetSupportPlansRequestObject
@@ -27470,494 +28066,521 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3tbhs5ti+M3wqh/wYizZQcy7GTjo2Dc9zppDsznXROnExv/Mc5JaqKktgpkWqSZUfTCLA/PXg+Hxxg",
-	"X8AGzi3s73vuZK7kAdci601VUkmWHadH+RJLquLr4nrjWr/1WyeSs7kUTBjdOf2tM2U0Zgr+PE8SeW3/",
-	"iJmOFJ8bLkXntPNuysiMmamMNTFTRubUTAkV+popTbqCXTFFfnrz7uVPry8Ccj3l0ZSYKddEM3XFI0Zi",
-	"yTQR0rh3egedoKOjKZtR2xf7RGfzhHVOO98/fxeQN+fvnv3QCToz+ulHJiZm2jkdHB4GHbOY22e0UVxM",
-	"Op8/B51nNJqyZ1IYJZPlQf8gr0kixQRGrJieS6EZmdEFGTES2Vfj8jgKHR41dCiFYcJcsChV3CzeyIRH",
-	"i/rlmtMJe6BJhG8Q7V4hc3iHdPF5TaRIFmSs5Ky0Yr3GkQ0O64f2/B2d1I/kiinNpSBy7FdCpipiARlL",
-	"RYYvx/1X1ETTYdOeXHYeXXbK23F0HHTm1BimbB//67Lz18P+0w+/DYLB08+XnX/p1I3vZcxmc2nX4i2b",
-	"J3TB4uXRDo1K2ZBcT5nA1eBIbtpIxeJ8D+WYUEEYVQlniij2a8q0IdfcTPFxOmMk6y9a9P/MFpXZiXTW",
-	"Of1rx/bX+VA33B9lRHFUdUsaKUYNjgjWcgUdHX9T1/zPP/98npopE4ZH1LD6XkaMKqZINKVJwsSEke7b",
-	"F8/I4ycnh71NCfdf3+IivYzru3Jr+EATHgeEJloSLnAxkSAfaJLIiW4my6NvSjTx1/P+/5/2/3bYf3oQ",
-	"nvaBNo6++VxHGp/te4rOmPE8aKIYmzHhBstte5bhdIKOoDP7LvVPhDzuBB07eK4sQdn9LA5wLNWMms5p",
-	"J03hyeWFOdeaab26t+yRm3f3bRpPWHNXI/j55t284IKKiNOkxfTG/tlwlxN9kYqYi0mJ7Oo6x8dCR383",
-	"77dw7P/MaljzOUkF/zVl5CNbkK7lgI7TEUrev3/5XY+YKTVkRj8yTRQzasFBgnCd8RlNx3DgYTooO/MJ",
-	"VdjOymM648J/rhyey8tPR4P+5eWnJ88//LGBn46Bbdcf56GVBkPP8b0AGDE7l2hKxYTFB+StW2bSPT76",
-	"BpnujGvNxeSMHA+O8BttaILSqH66TnqskFZ1g/+THDWSxC9ydHMy+JEL1thDwgW7eRdv6IRd8L+xrJNf",
-	"U6YWeS9WAQi1faDYbszGNE1M5/TkEEQqn1lJ5MkBPw2y7rgwbMJU1t87+ZE1iKShYJ9MCJ0a+1S2+3PF",
-	"rrhMNWgk2UbWDRbea9rJk8FRiWIHtWvClJaiceHn8PMOlj6hKzpJ6C66UPKKx0w1d+MeuHlXb88v/oIn",
-	"tLEzRXXoTvEO+qOGvaOjhK3ozrDQ2Ed20BtLQJHSUz5v7rDw0E27/GxfRkUR1IlvaeykkP3k9HH7J53P",
-	"E45a3sO5kqOEzf74i0aVL++OJslP487pX3/r/Iti485p5//3MLeeHuJz+uEbfL/zOfjNUsacKcOxexze",
-	"6rfzIbp23tmX7Ezc5OToFxaZzucPML3y4X9FE7skoI2igOqOaEz+dPHT64BcKzCAFnMWkFR8FPJakDFn",
-	"SRx4Xk+kIlxc0YTH+Iv9IlPIgPMX7MN/7buB9nEv62blHn9Y0Dlh2C+kGvE4RgZ2L/chG+EW22B5MDDQ",
-	"B5oomTBNYokmrzWpUYOw44F57nBVXwqrNdDkuVJS3duVLY1yi9U9FyQV7NOcRdbsYraVM5BuMTOUJ5pQ",
-	"xbzFYu0UkoqYKWfv4qng8Q5X/RU4Q15LAw4TtGXv5cJXB7olZYPDh33i2mgySg0QtrO3uXauocryZq6k",
-	"VeuKD1kD9Qab8VqaFzIV93cT/AC3WPzXkug0mmaeBiRyrkkkUxHxhHSlgp1wxO/VEsuFGI2mvcDyc+Fa",
-	"sdu4w1Pwhi4SSeN3Uv5I1YTd2/WvjHPLMzCS8YJwTRLbhuUttOQhITSK2Nxo0h2QV/zbXUrON4pFUsTc",
-	"DuYF5ck95jfLQ91ytb1lmVmvXKMxWllX7/dctZ7wzA2ZTHFibzPl9CvYBT/YLfYh2wPn/QBvwViq29Nm",
-	"LvAsvRf0ivLEWiD3do2Xh7oVezeWT8cL0o2poSOqGUkFcG7bouXdMz7BZdZkzsBbtkvW8l7Q1Eyl4n+7",
-	"x+RcHOQ2FtKypeNc66Cwg4Sk+DdQNxWZreSkbGXBf/75537Vfb9q0ave/huyovdCp/O5VIbFr1jM6Tu3",
-	"hPd075YHewMB/EATdwnXt69bzmR1USkYyOKMJ3lpvLOj8tn7IFC5jWPFNPxJY+SzNHlTWJwxTTQLKutl",
-	"qcksWrhIA/BRDtY4jQcN7x21uBMKOnOpTSRjVucjf/9n4n8+87dv6XzOFIkshwLN3y65ntOIkREbS4Xr",
-	"z8U1VTGxL9qVz28Rf3w/IEff/s/qtW5pPic1ozTyWtQt2DpPZO4/+qtbS9dWYeIfligv8Bv7xvvWV+5u",
-	"edmegWNdEyNhKSi2FJAZUxMWEy7cD1GqFBNIs3Cj9+TR08e9U0JH2n4NThjQdRYBEWmSkChhVOlLAXtr",
-	"mRXS0QH5mZupTA2hWZtZpzDngNgpEyribDvBUPaLc3AJ69GSRu1YUCKjS+72aXZtj0Uavhu6qiGYNDE/",
-	"pSaSs4ZrXMMEkfiAJnJMFJuQo+5Rzzvon9ktsXt0gYySdJ8nfMJHPOFmQZ4pbpjitEfesknq3KTk6HBw",
-	"AgfMXWSL1CigU7uf4GWnSThdTDgTDCifJ8yEgrFYd4IOXASFUSLNlMWWQcoZCzUdM7Own+iIo/PXfg++",
-	"2Nw7a1+/lupjaBTlwjbD4hQFTXglk1QYxmCxgk4kZ7NUcLMIxzSyk7EUFnQian8Px1KF0ZQncc39e3lV",
-	"37JIqnhDViukwT8KG3x8WMsIZb55qwRZaaOBw1AthV7e8+xeDS7QUmGX8oyw2dwsiF1xdc01XsQYNtMt",
-	"dJ9Rwt5CZ52cAKlS1G4W3ma+xJbsKflsv/OK8zIxUjsLKzXxIcusaDTl7Io5pR4neJA71kdSJoyKJa7q",
-	"ly3rr5adZlfK7fWN/J0XNDK6Ru8YUc3XLlzezLfw+OegcL1eH28BP3v3ihVcBg1PnTJwi/ur006wdAux",
-	"llW5vgu3ODV3GWtbiaiIWBIi7dVEBh22biNhcUhNaRAxNaxvOOzp+lZwgXbWymixlQTI9ykcJTL66PS8",
-	"8ub+POVwwR8rOjanwHTHlrSINjxJspsQp8dwQyIqIEjMj450rUWWRxi5KxSqCb0Uf7r46TV5I7kwTAXA",
-	"yEHQDv1hCY0MfUvDnucEwBxqusIWpIjYpcj7t8Tnt+2APMuJE4bkZ27P9fHRERnmkRx9nrUyRHHfiuu8",
-	"sBPEK4XPoLI5DlNUVpEF2T3AaKhVhLC0bywXce05Q0Eudj5/aKSOnP3Un7KlwQgZuuOZH6wqBS1qWIKQ",
-	"jmccLIUr1qvc2f13m1HZsdhtZLrtG9pQk27AGC/w+UyqtH0PDbegk87jjTfeMUB32F34w+D4yfE3jx4f",
-	"P1kbBVGUQLAIxZgCeD5w4iFbjnomYRUGGhnQJyCipUiRQSkSa5l1V9hfhY9VWGyVa+drUDo6peX8UGMU",
-	"F6Xpt14CVslUakZUmjBN6HyeLMg//u3/ECpQ7D/QBDTAwBoMVDH1QDvfByhiD3RJo3S6Ijxo/2/W1bJR",
-	"5XxpU8MYBOvK02dyAY1P67PcJwnMlBJ/YuxYSCIhOplXD+fR4bKen8deXV5e1FGtvGJKcTQ0NjAJ4eqs",
-	"QGYPNIlZxMGfTSeUC23QJJSzeeoCStPEBLmkwSU5WDLTkFpRy6sqal43XRaom068cuCyTrMelun080ot",
-	"8BnQ+4areE4Euyb51p7lMhgvfg2QvRyTiupYWEc7puVVtMQdgymyGWuGQxFOGU3MNKQmVFx/bIgUxnNG",
-	"5tOF5hFNwKPLhKEJwdcJx0PINaGG2IaIHAckZtbqk4oaLiZ12rgfhLcsIbKmjWi35qYqm1YlEf9NjYC3",
-	"Zz+M2RVL5BziQzWfCD7mERUmWYR8Nqf+PqS8BHrwpDs47HVHPeBEbspSkUJjJOEfWbKwpsiIkVLLxLcM",
-	"GylT4y/bdMOS4EC5tlrBiuFEvVXvpwJHZBU3Zxw51gRWsTZUxFStaJ7ibH07RSPLbj/lwlDuGRa2Snyr",
-	"lozrl6ndEuCKwSZJFfIkEc5PuUybwOIJVVwzzECgdWSaNwhkig3W911ndDfpQhvTbY1LoKKaLhNuScTX",
-	"28PaEhyLq2x6qNPRcFlyrPVluft3HQoWMa2pWoT2nLbcAHzb2iLZ68BBgIKcFK9fekV16BJy1i3k2/OL",
-	"c/dknZZZHuYL0A+KgjXIJBaaJgWRCw4trgkyU4yk5oYo1lep0HVm87IKmx//8JolCbqqLA1GpnYRrcGW",
-	"cdAiJ7FaTqE1gm0QazP5duuXchtduCIooYnV/hD0bdSoOtS4QI6cHokCeremn92PIdDN8JQMaw/7MCDD",
-	"Vcs4vBTWxDTONTn0J3HoWge5YluvkY627QYSHwaXYlgnGNeOh/jhMD6ZGjeAsDws27ZlzkM0381UMUae",
-	"2W8UE+Q8MkQPnhDDtNEH5NxFMgIBZrlnI4bZYM49n+3EA30pwGTAa+5xqjEm/ogMoZm+kKY/lqpfsKrt",
-	"xg57tf7zvUqxVyn2KsVepfjnVSm+uAxfbYP+yDEVoMy3M4JpRzn5vcbnZRqppOLUZdKsNrRxDKsViBte",
-	"UTtveGtbGgiXi2IXg73s28u+vezby7697PtaZN9FdkPk/fwgBYo3GMXrizX+fh94uPrOIPcxgLysbTKN",
-	"uTmPDGYwlYVKMdGy1bWZTCrHYG0oXJXOdYpLVx/O45K8Gkl6tWj3bfuB1gp5uxzPr1zURHk57LFC134e",
-	"XIfS9sBdJq2HTglsK7jWK1lEvivAzCH4IURdoeEEUhfjVFAqNDOF2AmPFmOmjCtyRZOU6V4pGGbj3XIp",
-	"YM2qEF4OVwOvRd8HSrlgADdsf0ETYMoMRQgSRQ0jxsdkvz2/yPISUo0RIUu7yIThZtGWbN3T3vlU3dw2",
-	"m9qyJxlBtOBm17Y3ijgpoDtsHuNRd+lbnIIn5sAfjfJaFvehNJIlis4mmZPU6sO5E0MiP+p3a0jU5xzX",
-	"QxnhA3CHlh0TPbXKPhnm7QwzgJ7iPXKqxOkcL25PXUOnEINP3WbVPRBTQ/uK/QLpnnb4a5kCAqugfdPg",
-	"VZ3R2AW5uaNbHCZGdBRkFQpCxhOAJ6Ecv2Aixh+kMIqPUogpKLwA4AMAT1MvO3GYf+aiDv3Iis2Qijh0",
-	"EfND0q1e3fcC758FlcH5RIsTqTbS6gofh7WsHHARQxbBlT1Hblp4zq5YthrNDf4lj/VYSufls1mK/FQL",
-	"OtdTCdcH1AfUkJ8Z+5gsCJ3JVBhvmjJChUhp4r4mMbeqQUxGC3JyFBAlUzuiSx9pLRhVTBsyZ0IsSHdK",
-	"kyumSTqvddxiy2EktQnnTEQNh8H+bkc6Y8xwBy4GW3PqAuD9ivkxpsLwxNoCCYUkNlxGuEURTk6KbEal",
-	"OxIuzOPjTgEmBPit+1eIlDlcjpQJKqhF28QalqIlW9jwSeTCkzewnbN3Lgyb13FAfwLd7qzYmKWVhxOC",
-	"aHWCJQ8gIkbJKxb7nYGokSmfTJna3br7AV8D/eYD3lHrGYNbiSdRZIYQJAlZTGsW0R0tIPB//L//29/i",
-	"4dfbLlADlRWn5AZXXbDy4PDX6uBucVRbxDT6d+pDWZcej/l4zJSd7trApyKLIPie9qCBNZRfH4649sBD",
-	"Ly1OmmeBoAaAud+X4zEwuNPCcPPQyNvZoibgsm14XQ0O2TbNtOSV+YYtrfZu2EShg9vhQyKdjdAHtHEQ",
-	"ZxayuZrQHPdx5/7v/w4CPqLzueXfpqgLWHK8PSrbzJPtnl7Ny/I7fpzjnC40oTDV08LdNIut0awmrDLt",
-	"IivswnGDJDH7kY7kFepJPltvzg1NSMJn3PQCIqSZYqQ7YtIw4hbD9XSGCWdeZclOWDHII0+OqGRC7HbZ",
-	"HYrXNqdwLrlDtq0OZeNRQEvhaBHGckb5irDWdX0tt71kkVVAvraZebGJtke01UKUEcG2GtoKB8KWgewl",
-	"q+Vz4HSEiga/C35X54IoBogXY9Ddshejz1EPK7gXloA2l+DdlvcxqMfKbBIlzTKgQadu0FxrtYKgALK3",
-	"rMUENaZU3ebUc8sGhbBeajSotsEqUNMKtp1jFjVnvWzTVGL1C7perXelaP/uwk9UNqjv1lX07MfvHNhF",
-	"s4/o9Q8X5LmYJJD+lHAmTD9hVywhMTU0g8jJJgYZCIZNpFoQxeZSWRO/lH+QSDEJDVOzMMsj7QSFbxXT",
-	"PGbCcJqUvhep0ph/qqdSGfjS+0AKPhE7cbgH7AQdSMqsdWNUDdSlqf8kGNGGzdF3UaCXgHBBrqWKNaEi",
-	"DqytiallU6qJFCwg3Gj0fy+HpaP7sTWvrBvYOdHoXRF0xnJX9tBRuZGGJkNwIY2oiIcHbfzLMNrlrt7Y",
-	"MwfAGTMp2ALWQwcEe4Lv3Z/ww1YqQ7/8/Rr+DCvinbj1FI160UvDZhtmqpSm3vqyYp0bBEbjs6pgmTcV",
-	"YBuKMOcaL3a1Yp1+tOrjpmAXkH+za7sD1NpbFe7FYZf7W7FAzXzRShIylbMMqQTwFRyMEtxFUwO/F3mf",
-	"pldcTDQI8SumzYyhiAJGFbplXsB0ufBZ+qu4WB6iUj9KDLytghQ86h71uqNexbtcTt4v5fPDEHQdhEAR",
-	"n2C3cAKKgSgGmgzBM42/rFuIe4IqUNqbMqrA7cMD7CLD/5kT42/TpNbU5dGUxFyxyPTndAEWpEoTNFK9",
-	"CvBAA16JFRZJIq9PyTDDsKBac22oMEPSHdMZTxYe5nMqU82mMon9nUiIMBaGLoaBuxkpagkh6gMjxejH",
-	"oUNFFKVjZz8X8TOyvp3+kHfgL1Oa2q+nPjCx30KGX/0xzCz7/HIJYuOn8tqqDtfUgTqy+DQz7T0/AU9A",
-	"zm0SNoYDbfnMpSgyml5ADFV8PCaQGs5I97/+Y+DcD8CV2BVTC/Jf/3F0cuiwgIuOBeCPmUMhcz1ciqrv",
-	"AR7BZJFXL7+HeViVxzanA5KBprlR4IOGzn0O/T/+7f/4QiDsUuCePNA+BXTCr5i2GpdzRcIE7StIVnP0",
-	"lVDj3CIuv6Ds7Ki9BHKeF2984JOrnKEzqZucOUERGSkbFCsPumuFwoxRy/zGaYJztssKplJvhxdCfsXX",
-	"eKdeYYEcwSZgPN6GvmaPE1Bv6Kh312pCrG7L8ZntzPLCOV2A1B4EwGmlJLGCtm+kVcdtU32kz8xGbQik",
-	"tLwOIHukNvqWZobnMNuRW+0k5lqxCVVxTUflRX1OlT0ZGvnDTDpUpFwSBtnpBnn5ABgMpwnJ+tC7O0Mz",
-	"PgmBge3yitM2ejur7X5tYma76QSVUkA5pyJit0WecybAHRYpFnMTUrwFbYlgiO8+g1fPJwzAQ5aLhTlR",
-	"9UATOmFEyWuQuNFUaibOMng2JWcuTV9nBj+LC+Ax9qWYKX5ltXx/RxdTA1H1I67M9KCVS7XGu5u9gXUT",
-	"WtifYHPvklpBRIdzpiIXnljczbU+b3gZwjTs+NaNBhUm/zS8bxWXW6Kw1iI/U0bq9DUIPXGKR4DSHKBE",
-	"d8eEat3czbe0oGU4sswukm5jZBXrYamISIV6m5SAooyt3/HVsmq9kKlhuUXWvlLc1ugW61hgo+pVPUxL",
-	"5yNYrY+uZvD+7NcabeWTVaxL1IkRJbOePcIA84vJblWNJ3//d1KaVA+SajEuC9OOrqcyYRiSdXophra7",
-	"YeAib2EMgbfwsnM2plcyVWcEc58hpsu+UhPkFZAsyOtSdP/rP55+c/Do8IT84//53wQ/DHoH5Dm3+0Wu",
-	"KQZXuLlgXDL7FEEWAVzDViZ3QF76oLVLIUXE3JLAE9qOeiyhsGLCPxZ+e6AR9s8FRKPZkYXf42q7SdjN",
-	"yiN/3W8FHv+kyuGDzqe+bap/RRUEX9s2y7v7HbZS/vK17w+KWsIVygUzBrxOyyHnGDelQtBk19zbnwsf",
-	"Z6UgOEQTHxuigSVxMSHpHDePW0tpwag6c0qzNxghYot0HUGQ//qP46fB4eHhDq0hNN8LJns4o5/CmC60",
-	"pdxwcBTOpDDTmjj3f/zb/wVb1prmCzI4IvhgPtrBEQ40G9ejx49vOJw5U1zGdV5+h9xECo4IAs0QaIaM",
-	"Fs77Qpz3JbDHimCD+ZiPvtl4yPE8zJ0iv0guwgmdw5CXx3lhrFWcMK192QSuycyuXwzmMvgYgJsTvB4p",
-	"juzMCtgxV7Mczcfd+mGRC0jwyYqbZhipN5uQX/562ZpIMbE8xz7fB3+LNnRBaGWtodjsOBUxsDSYamFe",
-	"p2QsU2Unp1mUQviW5ePASDKy2ngWZUy28tAhuOMawBALq0hUak+pKPJgTbrurgrZos/e4AYSOoBRlE/j",
-	"RrCPOwSBW8WcmvZ0JfG2PYwb8JAi4ttKkLclZtwuyXddXu4aBn73HPVWWOPumNdOuEb7RuqCgb4DRvIG",
-	"+UhWEbcuHQzYZp435K+Q2JyCxj2i4mPongJ3J5tTHtsxY6KYoBNLje6BOr81xpTiYuN4mmS/5Wd91EVP",
-	"fXTe3/+TDB6dEXMts1/+/p/k6PEZMjj3eXBEunX6XO/MSoO+HI9Pl8P/d+gbxRORzbTRqKrcZMylQic9",
-	"aDGnFdkEKTJoaAnmNBvUfsE2gx8mSuodOqg2jNnfIsh5DOFHAsuee2qzG++MEDty3Fj79rXMv5aChXI8",
-	"rqWxtuGVNGRXVs+J1pfAOX/un4QXkXAz5Og8ZdWeCtiF2oFtGP7ZHLVYExAX8Tl3h9oPJ0v2cwVPNJjF",
-	"7jshZ1wwVjvOrLUQ9AlrFjdBQ/oHV05trQjHwO8wdnCOJeJp9b6hyjS+vvT4vYCazYLemoL/8j2tX+j6",
-	"fQrKXLxKrcUzV1q38iaUT0c9T1vBzLdDpW0SVC1xPu9clt0O99odW6ro68yhlRfvFjFzuuRzzEqLuKmf",
-	"oVgpySN8mUM9UgdSniQsMto9lDdXRgFewx5zhtfkBogx8w1st4r4hEv/VrCAd8Isl2eQtet3AKIGoGEy",
-	"S60BiO83gEjUs9oa1IwV/ZwCrkkeMZOV9fbOMcQG1ETb/dWyNcriCuZ9M2ZdYZ3Fetw5d9yO47VnQLuI",
-	"uW3Qwe82+LZ+EDuyC2+f4W7NGjcj0ToT6nm5xEC1zBEibodFIO2GNB3EU5/wK5bf53lETsSOaIA/8iUY",
-	"25NcYczP/Nt1BNc86ncFCIvMJY3RQR7EPIurAewZa2A1hB34gEB/0VLfWxY26O69MB6JQokZgGmyemBA",
-	"oIIGlNczJGFUYwEsLMeXo5xvDwPiZufqi9dMxs0+3CgTRbmwttwrf/ESqi89fDR4hKWc2oRO63Q2o2rR",
-	"qtNm0PVlonUDLNFazb7lAyit04fVpyanwJrjU/hpReT5KakF0AoyognLRLIKPikgDWhQgUP4sh24dgN0",
-	"jIdcQNGrVuHtG0XdT1kStwihzNfJvbIyLP0FBDi+ZXkafcMt3LUkcybniS/n5kIQFgRDJIPshC/sA6XQ",
-	"4rlMNRAMv+IJ3Hhi+YvSXyijfYSv5qMEL5smioo4+x0++YfwDhQ1FQCHENKEbmS1kqFQYqaGvOrrEjrK",
-	"sj8Xchr8gg8DMnSFOxHTxX4BSL0BGaIAsX+JqXZJVWE0ZdHHMOYTbtqlQECzdSMrFgHK9XEoGd0dPnRl",
-	"+R76enXDniu8YeXsjBnASLPnZQlP6vib2vzhorS2nXSCzq8pg/M9p2aaFb2sXfmZPTsTtg0zwvnDCALc",
-	"pby5Wor2eVjbFAKrebmpIthSAZFt6mLdk4pWWzjlWrqcPjrcmQ0XHeBqbj8E6zuMmQrgTq8vRbI4xbQq",
-	"gKgLct0rM31KQVWWFXCDaRbXZy4hy2/GpSgC2F8jML0uJmwhjhfmP9u+UVXJXiokPftQL7cclwLXA4LG",
-	"WsR+wfX/2spVm5aK8kHl7XajFIreqpKWbgUcqFM7btaECpT9rLf1Ot63ilNwogq5vmw8ZoCOlPnkls9M",
-	"tl3VBQkqbGxdlalty0jVHPEb1OWpAwloRhVu4umFUj12TQ8uheMYpHC6XAqVZsKcurO+dNjqmUM9Uj+E",
-	"n20QHJknDZagUk/qauJBvulcsRlPZ/UGSczmTMTghXJ1DMokuj7KnWuKmvqajhAwtdUkEXar3RxjxcIZ",
-	"M1O8fi1ihl3xOIW83HFC6/0ClYPSxgnFxJSKiDlA4hbzzjKE1k36h+zBXcTat4uBb70jL+HxdjtyQwEP",
-	"2QkhZCeEK0qI1dRP3ACouBIreSuUucx1w2IFt6qfh0F4XsHRPqWaUGMoByjjMiP6NaUJHy+4mHieVOVB",
-	"XAHzuRS5auILnHiqR+7U1SxTIwpj7Z0BaKqZcscWL8WKCbmdClBrMTJ385gpNajRnBKRf79SAykcn/V9",
-	"NgNW+SWZ1zLx3AVRrOHHYaGyYQa+Fsul8FDdEBgGhVlcu306YX3/Qp8L8CYNewfkrXfPuVDSoqIHYbF2",
-	"Sy4F3JmkdmRGUZ4ckHeKz2YMUMN1qnwgLrmecsOg2D0u3tKR2AzD1GkNFR7Y0n7KCgftpdktSrOKaZKN",
-	"re+dLeyTnS83qWKnefpRhjmYR4FYEUgyflfCHN1Lyi8mKfeibi/q9qLudkRdGynWAIE8TpNkeEaGxeOZ",
-	"pQMN8RrLEW7MIgQNoJiFXoCoszToYyXyFPXe2aUoNSx4MiTdERNsDJnpCeWWrvRUXhNKBE9KYRE9qCtX",
-	"6QkCvAG0gFguLxbE8Bkrp3jYdzpljlPMcKqMqMFXvrSAu7jgrvPO3u3tds0IbruuUZNKdUBWcIFLAY5B",
-	"xWbyiiFdZbzHIxu4S0w8NWsrJe21tb3vYa9R7TWqvUa116i20KikGsEa3Kx4R9ZM+9odY/9Kq7IcL1wO",
-	"qgtI2jQg2EWQrkk5feupAK7s8J3Q45KaM7gzAJ5h98ae1muut8O1qYWzjguT8yvnRtEJOkvjgRAQUF0b",
-	"YlNrWOfx4XKttDk1hik7/8vLi7VRmNkgsx5q1THcLlfQpTETON5JCtl61OHbz2aBNDIjw+IeVlF9EiZi",
-	"qjB9k4sM5dQBgcBKWc7pmzhYnv2m84ZRXVNusuT85hE1DQM9UZIYGdOFS/oEjxWWjVs5wnoaj28YGeHb",
-	"2DIuYvtjFti2P2zQxc3iSG5eBGCZi+NJeKBr6stAqBfVH7dHY78p6P1mAZVIqjviITVI5Xn7G5U382+1",
-	"LN7RDqHc8dMcovy+xS8UE5myIIaGLVoFNl4vGAqQ56UFruxSUJRO1TNY4hslRlTDvSusc9ucprIY3CqX",
-	"aTPRtSuhv9PjtZ6citTTSDSt1Y2deLTKCswdO7NKp72UqJTh+bhzkkun+kipHyCgeXk1lsOwZB3Y6BIg",
-	"NrxVN+Yfin6KLEiYi4mLKk/n8EciBQtd4G/deF9evFiVpL4ig/yOE7ir2dk+myqh4oEmLy9eOCRaF43E",
-	"tQ86V4HL8v6akrVbp1XjpmybHXm3idObFgTeMNPYHhbWvBz5AvyaUmWYapj/3ScfF9dli/TfZSKoX4tK",
-	"CnKthK3jNEUWsZVIvRUq/Z3RXWPuZZk4ttrrdZu6C/ldkiN3K70Lvu5Nw2AdDqRHiXtDFSAvcrwfHDFS",
-	"gCJ0ga7UXRfhlaYAWGBAapzjy5fCanoipiJiefQIGPVyTN68fENiypMFSfgVFxOX8CMktuQwHzPZFQdE",
-	"00XvFJy6lwK64BouOq3pWByex/GrcX12odDJcBldcYiVxQjVl4KKQqwLOc+bdghvxTsNXAqZmsL1WZCv",
-	"jP+RXoqsFZc2k7cqMxhzmihG40VlMnhj22W1MMKXIidBBCpEp/EpAT8xNtzPGsx8xAERdOaLv8IdY118",
-	"8aalQrJ+VjrIHX1kIUdwh5BPueoTL4JgwqK7fThs467uFNEIl2mU1JHoaTMV1vm+m1ehiAreCJXvR1Ik",
-	"q/JyUIMQ7cUnDsg5gvlKRQ790RHl+T56/PQw2MWVW5sKMMh7fAGYnd/71Rd/KXXTzBHrrxY8LneOrb8M",
-	"zW035rsfz+ERy7EsORT2ppSWaIVP6C5mXIH3ua/qkX9dvlXC+hZWAaFJ/hWbzROJ4s2Ve8ovDK0GlNFs",
-	"6es5n4fAUUPkqO4rPytrryUUsk3dn4VfPHPJsiBdSMnKoiwvhTXkaQIZkDe7xSk11f4mh7vXWl3k/MgF",
-	"e1Gnl1hV0lISKqPhMXzQ7hMoLe5vazsBjkpUf/Fhe3gveAnhYypThU6dToAMyNGt1UyY9sSyAprl1cvv",
-	"zyfsW1obbWT1iME34dHxMCDw4egkNDJcvrt01dZrfgDilldYQTpzS/t2oWp6c7P1+UEN0/iWavZ2C1Cd",
-	"CcA4rI1DKCzU1uELt4HLXeFd+cCCfGoteNmrl9/bxdMb6nb27L1yVUOQHZLvU6qoMMyqL9DrmVVZqCnU",
-	"XHF5StwBnWLSMtw9OzA4FrO4t1z3bUR1+9iMIkl8XhMEdEuI6ZUootvqZSnk5pY6WhHkE94BacPu19Iu",
-	"4KxYifZTpk1mWZgAD+ON+UJBTAfO0gk6XDewRgifei3NOd6N30wIVVtrL4cwjKsvpOm7W/pWEun1Dxev",
-	"sxK3lcEyQSCpXwdEzvGoJwsyUTKds5g86j/qH5PRgoCWqzOLDLFIZjJOk1T3BwMC8ADYUlkXfnr8iBw/",
-	"eUxOng6eVmADjopO+v/118P+0w+/PfpM/nv1r+PP/1LnBXgtzQurid9sM3wr7TfBrv7YvtJq7ZEO30kX",
-	"wrhcE3OWkazbAO9wPSD4LkTkYmSmTmd+Alyh+zUgWjr4ijjO4MLRTXsp2CcamWRxQErFGMqIaJrQuUPn",
-	"ROB5HAbc4Fum64A7sV3AU9PmUnQTqgDYWbEZ5QK8vtp1TaFGaXk4DqJ0CWYNEYKw/gKjUW366XKR3N1B",
-	"8dYVxb21KI3aer231ltOWaHMuOFKOVnlns0V6G+1gvzdLM9d1cBe3oaNyz5XS0qvLAbdUPZ5rd5XABXb",
-	"sNDrSHt4mNZBwmB5MqXDhHv9gQudKrA22ac5RwSotQ3N6ULJJAm907aF+6guSPANXSSSxu+k/NGytZuJ",
-	"lEpj7SXLHF/sGyn7wF5bSZglvJBGMCSs2FQTK1ou4ITSohJ/C8WJy29yjRUHr+WMWbFyYaxq78EI/EvN",
-	"SAOILgKg+ShZNPtEuqVWLt20yHlkyNHh4RHRg+7j3pn/XcMPg6dPT8hFNGVxmjByTKgmdMagjsoI42SL",
-	"j2vb0JPgUhwdDgZglB4dDo57p+TxoRuw1IyMpBIevuQxOZ8rnpDB05PDgCiuwaEpyeNvqi+MlZxdivz5",
-	"J98ckHMf7YyRzgC9AiUEqCExXdQJvJsBtB21C77KNzg7tzX4eK7yS2UKK2O1l4odVOGi6sM67P6tgBZ8",
-	"9fJ7kmrmoFqbAfoCwhLNfPVPKFJPDQvlOHQFxerxR+ufrl+UwnSBoKFjIlWxiGU5BL2u14qYqG7HikHl",
-	"y1XCqFumi1o2j7Cvy5EHCLzVHhnn3L3QChRnu4jTyk60ECvLsHRHJ8ctDgOiwbUvFjfhV0y0f7zlPWiO",
-	"t1YNETxansOS7TQ4rDeUnLrQxruOxOG96/OpFGzL0M65YmOmFIsbF+mrQDAq7HOZSJZmWKXX8rqX9jbI",
-	"DptfY0+624bh4b5tByWen/tWp/1G5zJ70k+3elA3OJiD5Zi/9se0zcvl07hqcXIHy66P29Fh6aBfXv4R",
-	"nCKk2+t/+O1JcNR05FedvvVzr5yEFYdgFc03E+ou4h+cHLvbyAfsdJu8W4d7OWNqwsjcNkC6b188I08e",
-	"PbX6LOTMRgmjSkNylnPFuSvzFmmy24pvnEsrGX6b5/4GAvqO+cCmUnkDj+bOOceKwd0WJ9kiQ68wl2LC",
-	"SozAf4ia+6HW8LXv0eRbsKJrcH620DmjVCkXmLtq+bHLvzhZDRcicYMV9fxTlKS6Wh6+be2XKddGoi+k",
-	"0uwVUwvitIWAyCRm2pAxV9pgoFRCNZjoQzelYa8EGr7R7KocdocgqthXjpu6SSjsFmGDacvJ3988lCqO",
-	"ZinENCPDnJJzGrqZcunP2e5kd3Zy71iGJ1ScQ3IBXslsoCuDl3Pt7C74RPw0Hj/Dh+FaFjPtovUJ3WMu",
-	"sqJtBN/TOWLnUkpbMYZtygThhsQSC8UsOYTWJsTUwQsct0C6dqvStNY/cpRNLe50ymuSCo7Fwcnf/538",
-	"mlJhuFlA2WQ+Y74eLumeHAVk8CggA/v/GZEQWTfo1Vc9Jt2s6nEPIhxF7qQshAuiYxY7AGbKBcPin92/",
-	"/ztmk6pUCC4m5O//meW72iftK/Vd984I9SX6fNzDXEllj94Oq/VSwyayrn5CbRZnU9xlU05iUc6tZbil",
-	"6OxVJ6YcMtVewOzkhmvGmNFQ+6DMwDYuq4GlFrhZ3Cwpdu6YY0i15tpQYbaFgF4Tht/GQwxnriVtbFqn",
-	"zkWwrSMMiHRzz9/KHXDtRWCZFeUVOi23qTvduzrBdeI/O9PlE1tNVagukFviwj6uqI9X0ByKByKovb6s",
-	"J9GaE9D2pnOV7Hgp5qnZVFAXuGDVDv/IFp7NF1LcmLriESMRNTSRk7RaXuKk7If5K+3/7bD/NPzw2yA4",
-	"abCcVjPXtVbnlhbFDpnwXXHXx8trCwv7uGFh2/DdVemMWUGqmBmmZlxg0gZcyM3pArMVuHYVYsiMWdMf",
-	"JLavpbOdftXI2MuDfYHlTtzD/exhUEKC4m2cu0WPyzVsspeRyrlemromXVqeXa9VLbxN07qK8mP5RhqK",
-	"2lsOpbHgldXqAri7BWSOGU0w2swFEV1LMk9oxDTpXnYGhwcnlx0ylanSvVNXeZ2ScSKpqWzOk7qbkuD4",
-	"c/fy8sB/Ovrc++//0vlaRNpGAqRRduxMWixxiSZm/hMWnNr0fgKwB1mc85AVddUcXy/ATnbBj0Skghwb",
-	"5R+1UkD3XNpyQkX2PRX6mindVGDtprxqZabThm75YltNa37RWIxEp6MZN66obp5rv6YuyRvLQVyhrheU",
-	"JzeNhV1ur324jPNm9Gdcz8CL3SpaptChR8Pa3RR8ixukloz7MPh+trPtZgFv1wB8vXhGnh6fPMmGjDXU",
-	"9EFNzt0GNdyYUlJtgpaaFSyr8x4KK8+a0tU8QNOcYrDG+hpf7g0nlTbAo8lY68nTpwWmenxYn53GTcI2",
-	"MAwba7K9f/u6mBXpdqpQpa2W2GnCY1BUhuUA69UPd4IW4XA1GW842WAVHsabQshdtVgqFLarDV2KpDA0",
-	"MuH2oRq+hZtEJ0AEtG1kqcr9WNEZu5YK8qbmsh7D4xYBJlqHlLS6JXJb5O+J7oMv210cOzqrbESVPqq7",
-	"HXja2tqX7VZkq1CJJdrdPJxhFfFuedd/Q1puIrg15unm5FchhpV0sGrrdnIB4XnXHV89uG53VZN6AzZ7",
-	"8xv4daS7g8vmL0HKn1fsU/VO2poQIZ04i4jrcR53Dqm3oXMj1Y7u7fnFORoXzTu/cWxCTYV86MOFcsPl",
-	"BljXb88vCKhJcF08WmQfrCVUCE/NF+Ht+YVPBt7EXLsVqMIZ/RTOJRemxgB8KZw77IxQh1UgMIaGiT5G",
-	"gcNd+IiKuAbPc33fXBT63uztaipI3lRQXqkP9RvwnZxRvikW8EdW9dhv4b305NGep749v/if7qVl5PAZ",
-	"F+7TYJnjNmrWm1jDdta53poPv2FlX8mYJRvGcA1x74anxN0H/DeC35C//zukvEcM8aLsl8OAKMo1ptQN",
-	"HZGUknMwIz6i8zmLCTWXYuiIq/IUePc0MwdkaGnY9g93lPbtqUzizJDAsUy4r7vgRumuii8FvE3AkUOo",
-	"IYeBL8hRgJCZ0LkG6JwrphI61wEMUqGHDmLfcWEF5Yo90MQNuS6LAbrbhHx8Sn1OOsVry6XSfRmugj9R",
-	"2GFtHeeahd0V0mP26y3BtFboanMn4XrFHFa04aDkidR3zYISOmLJUjPrZWITs96IVSM7wSFkTTYsUcb2",
-	"vsAiuWTdTY5Z4XImO2hHa3k0+2Q2v8aq59G2qXzkaxYVGM2mGYkgNjdaFCdpS4vyaPWiVN2xrtOG+TR7",
-	"YjOTVjHjPYB12uNfcku8xhCgNy3HnjvNW0Wg5jWBvgVl/XbdIqsUwHeAqaSNF4BLYopEVIBY3Er984rC",
-	"GgJChWITD45owGQYBOQoII/IP/7t/5K5VeVdvrwVxIWbDdteaUJtvTK5dpSdrZZ6HT7/OaPUG9Fbu3DM",
-	"/OTcE/9V9Zhk+5i5trLQzPIye1IqEXNQPrylld3Wx5Wziu0Sgm7MB3Z2ZNYI+huScWV3azYW97N+G1ev",
-	"/C6cVAWWf7duqrzj3Tiqvh56WF4Katg7ZGMrygi3qEf3I59xoz3cVEhNOJUzFhYaaZe2U2nu1nJvFQvH",
-	"CTV3hMXRuhBIOJaq7uYQbrxCCJTm2lVyAdeXSjhTaDDj7RvXhM9mKXyoTwaf8UkLRDHESCtYfz6qbUrV",
-	"hO3aCGytVGRBRlB1WTOdYzfe0V56eNS1BwMW6q1/2p4+ClYuU5FLwSmOZy14KFV8PA61YfNdL75rurh8",
-	"YI/bvnbXy1bKTUb2reKTbukurzCKwhkNMg7ZwPPq9mzNYuPhbGJPq89ilb4KlLrBsdlaKfOCZLubx3si",
-	"aypRfHwyZYok8DuhmaEyowuorDh2UVeEGmJHcEZS7WrPCSn6imkeM2E4TfAxcHTOFdNMmIOVUmhVeCdU",
-	"kY9XlqEvF5nf0RXFTqVGNXQEfycjlshrwjPczBmNdziFLdWuTUTOcqgr7LylDr27iexQBC1TWlYNhV5R",
-	"nqBOgXinuElLl0xbSa5yv//1H0cnh6fk6OTw8HB35RjXybXqGAaEApDrKRlsOYza+W8kxOqjCEoSaAfy",
-	"ZRM5spLb78QOzGyQOzYDfb+7sQK/Gnvpjm2fr8nc2KEk2Bsfu2HSX4YHLzMLRuNFTRU2WO+wYHgsC1TB",
-	"rpk2hM7nCWcxmfGJgtjV1RKm1m6pndtyJTgof9K6GFxQncWH+vlrKb6VuAgbqPZNOUuvpSGjhIqPtclG",
-	"NylwvAIc7i3DCjZ6yue7AdS4LWAM2+6N0mwdoIxyM25GzYTMIybnCYPsKm9OjBYuhSoop185LB9XKsVk",
-	"2WalGh5zmWqwkPkVT8I5VUbADULpL4dSDvgnQUfzUYK26kRREWe/wyf/EBbVwDnBlaKQJnQjbl/cd4fw",
-	"HkWC2g7kw40+3CU0yFcBPVcE/VhehAwIpErHzZlahSOztRejsJ1bOTJqTt3KRBJ43Pd6E6K7DTJaE+yA",
-	"+7Pc8bqFfb5x0OVGqAyNXPNmUqVAaC0FzJ+5WAX46pJYwZ3vYOKR8+IPp2SIhTvkeEi6Lg5XozsBX5j1",
-	"gksxpKmZSsV1vgVjqYakq1jEIFIO60IQVxdCezyQWYGtJzT6SCI6pxE3C2hVyBkXjK1rC9KKGVdkxKY0",
-	"GfcCMtR0xsKsNkuI+bfDS9FNoAUHI2KfItlTZ0QvZjNmFI96GGlXjEi2S9AJOrUTBRGQDdUyh7ru6yNO",
-	"Clu1EzO2qFvcrSV7gWHZzwqoABXNJol97HarS+9nP37n2vSpNfE89CU5agPyl4O96iFZWl/0qDRZP0w3",
-	"4bf22fpgLOdAWVqA0oxcby2Wdjvv9o5Xv8xQoEs41deWtdDKIQVvtVXURumCdKdQTdqeqgCOH1SMLENF",
-	"yGvh4SJ0QCZ0BnoZ+ce//d9e/X3iTuL8trTI7yeV7IKdVM/05zXheWu5w3uROXRvlhC83F77dOA0f6lV",
-	"InAZa2zzil0u81tl2BC+DgvRfCIAqgrgvc4IA8BBKRiZpdpA4LmVs64BKwNNqkRWe4aAKXLNNaup3gVA",
-	"pyG1GgNkITcxzUgKwwXk24S20fqn8MwuQk3HLLxmSVL/WMImtOGnJQyDENNnGp4GSJNlXILlJ73OJ0LI",
-	"bJIN3SuuP+qsDFXtI3rOIj7mESyad7PVP3rNzZSLcJShYq4Bnq9vOqjbJL+IdTNrWJfq7Krjq9u+FRtS",
-	"QxO1RxrLWb5xNNPOVVx46Q1V4Hz+7e4qEXkMhpvF8PpGRoutINc3rLPPuBV9S3kPy2wG232giXsl062R",
-	"V1xTKGq8Sxi82wtFhrJb7TNNPQJijcZboPKZjEuZhgKznVvWrLOr8akhcLxtlLETRFBU+oprXxqMCHZN",
-	"sI0tg42teAm9nAkhWGA1t2zrF7Lyht3QCwhzZXpbhDwrJEM5Hoc5MmhLXlPGCG1zLdUuXroA+vK5APJy",
-	"I65ipKFJe5Ivlryrofq79q3dXaUvoJmchZZdeFmUeHarUKA9z1XaVwar8o5slxrYcv05rFDI8qkqy6Wy",
-	"gFkm/+3cih/KArulCVmNkLF8CjJqzvJa81g1EeszyTGpCvhlxdQSqZjYxXMFsVvi43CB5MShWFsc0hjS",
-	"wNu9DFu5eZ8e9GojUeQxuJYSdKunVBtAwqvori2GZY3skOuQz+xcqDCbvGdkGE2pmLRbus+rNb+dWJkF",
-	"RfKOfVZVbbQ+GIldMeEqbsoxoahPdb/76dX5y9cHs5hoFkGW/0nvDBGOTwIydTdbDuWYa6LnTJjAVXTD",
-	"wqL3+HBUHcYSrFHtiusLtjjz0IjKG94cggH5EjT2fTpc5Wl9xyLQwlwGNvqgMtOHdBmUEhHRogd73nJe",
-	"9+d07ggDZc+wv3KG/V5Y3fPtClz8AjpjRAW4ahmh0ZSzKxaTrmITctR91OudkiH4HDJ81YgNSde94vEN",
-	"8t/gHsdqMHzMIyosH+cijLk2imkdUvGJM7MYBmTIRGynqHSIvopQKvBWmMUQa21k9S2lQr+XfgCtG/qR",
-	"6bDQR7IIE2mbGjpgSk2kSBanCE6pyZReMae+KG2ImSrGAmJn+MjOsHz3U52sU8hWTgevgRtmA6GNTSOu",
-	"NS7fC3fr9LeboigWW9qgIDrXmotJH6VvUI+wKCC4yT3Txqn6XriDzeJXLObUTumms1tucROncPZ2f2Zf",
-	"7/v6WuunMlfUyoxn2SGtYHQUHT5NfhuERp5I49wBTsmvwwxea0sWamE0+Ites2sy4yLVZG4tJJluFxje",
-	"L3+/PnQQMC6bKnNw7e+jr6n2cT00iVK8ku5SotKEOVj4a5dqNlKMftQ5sCMljl6hmKmiBn3jW7gtBLsO",
-	"C/mqW3ovbCs7DCNtXd+7pYfHb//6mTa/2iq94l0GGcxigm/kCRdjqdgtgfsX3QMNk63b6jXTa97XmtNX",
-	"9lfgEaizRsp8ZBeWVYUz3a1x5Tv/kxzVBAPAiGo44tvikc/3RJNr8DCUKce1crBdzGrGjLaJbOSC6+kN",
-	"fX6tD5qM4Nysd83VZ+pQw0Lglu39vpDmvaEDMX+r/makPvLr5ggXyuiwKe7Zzh0lxQNN8gDsA3JOfpEj",
-	"kg25UFZaEKvma/JrylIWk1QYnmSVxAOiJRGyTIC6WJTaiibbq4Zg68VZWYgVKdrqga6GtS8/xV359q70",
-	"9drltSD2VVWpdt1rVZhiOSwbZwVxBFBbCe47ZvOEIUr5GC8hPzR5qGvy5oozksXZnkJAhynUToA1xx1z",
-	"haFo/EuqcWFKa5ONicwYFddTntiXed6KVCRhVpPnxmoGgl0zVURuyTDWoWB574ywX1Oa2BFmxwnKWGUN",
-	"Tmmh1604Sp2nunz2qiXlgG79yhYPepAxyMqxqpzN0hkqc6VVkuZn4KLW0N0U9GkVtP7aQJkt0lM2WvFy",
-	"8YVSb8urYE8Hi1LFzeLCikunqzNrJJ6nWHwVP73ww/zTz+86NTVnf34HgRyWzrmZEgrVb8AycQVvjEq1",
-	"0aT7PP7u4txS7tuLo5PHUIcjkmLMJ6lice+APEson+lTMtTpaGhtW3cTaS1sl/YbyZj1AjJUMmHaGrhW",
-	"kNsvPEjqkHTfv3/5XUD8F/a8jcdgAtvnuNbW3KZpDD2wT3OIrcRFhAeoGaINDFoE3B/CMuT8ZWrMvPP5",
-	"s3PxFFCb7Z8YRNVx9hWZUS4M5YIpDbZj4t7Xpw8fTriZpqODSM4eusf9/8uwq3l7glqOq2XEadKHUFQf",
-	"UOFMKU2YgLgZ+99YKvJcTBKupz6+TB9cikvxTIorJiBYknS5IOM0SXxkqGJzqbmRavFAk1hG+iGd84NZ",
-	"fIYfEIXsYBYXcCCtaWLlwJSjI/FS2HODwZi9U9vhHwjWE4VjCfe+giyVEugOIUUnghcfum//+IuWYtg7",
-	"IH/JMOf9CxCMqxaEiktByBBrCAwJkIU1kIe/wSVNQLgIgHgCMmNa0wn7PDwjQ/hxiJfQUDv5jbSHSxEu",
-	"XEDwSMaLgKA4sl3MqaIzZiCayW41LPCvKVOLAMoJgCN1yqilvOxZu+J/IK+kYAvABsHzS+Bo2jV3F0kM",
-	"EsXI0IFynoGgw/ullxc/kW8eHw7wqzOC9Q0M/mhX8dGjR0/J+3fPoCerO2uSakaiVGlpRzJxJYhOyRDU",
-	"Xc3/xoakO7B0YnkXidmYpokhJ4c9mMMw14qHZ44q0JXwQMNaV1RnXMUMHDcrD2ufsOqG/Z/Ak/ZBUEXg",
-	"UCLTQH9UYtfKSrRrCn1wrVNM5scFREQVOxCZqohlm0+Gzl0wPCPfP39H8IYRWgKTWBsl7cI+f0cnwzPy",
-	"5vzdsx8Q6izCA+AYAMzr5bj/ippoOiTd46NvUHY7mzogx4Mjh5VqaMJ6BzlZv/np4l1A8EZSlxqnCf/I",
-	"AkKjiM0NkP3wZcxmc2mYiBb9P7PFEEMi5gktLAeEZ1vys6PyM8r9dn43SBfeyJs0/bfQEotPLedlwx7Q",
-	"KDVWYdCGHB1jTaMzQgU4ErNO8DQfHx2dwXCwRoY2HBnDOOGTqfEPHT61m3qtuGFWbQB0huupTBjp2j9R",
-	"fAeEpjE3hF2BUkNFbLvRRioWZxPoEcBqALhYmiQBoYmWucoUJdyS1ETaVb2mCzLjcd8NDrRR6h8BHTWR",
-	"2thOTA5TrZhRnOnKylohZXcJGObysvoz76Y4ozEDfamw49kOWCq0HQz/tf8WB9Z/GTu3bUSTxDKLICue",
-	"CieEZifAEdF5ITbS74vj1zAUmRrNYyi85QQbhFPSaBog+zo+PIaGhp/6Tlb0nZDMoKqRHZMEuAOcaPsA",
-	"rtuMLmCshJsz51+2S0OODx9Bs25ioONaPudeiyVsHfvEtYHnYSB5vRG7wh+FVeLxJdQQBElFzKIEHJcz",
-	"ZqYyJtTu2vHhSSYK/KPD8ySR10PPVO3oPRoxvqpdaVV4HMDPrb7gnQFk+FqaFzIV8dAT4PAVvPdamnMM",
-	"Kx5a9ueGI4UPQ/UL1jsgwx+en3+HWMrDn968e/nT64shsF6gW+gUjtuULewq+KlkbcHgupYhf//83Rl5",
-	"9tPbCzJXDI+UzlqyCpPVhHIa84sxNODNLe1jRIUlptjuv10VFnv5PbTWzhDkH77HXem57GXk4Z6CdQDh",
-	"WaicQ+9QENEJdXgTYnEB6b28OKdeclomYkciBSPv373of4NfX9EkZbiXlqrtztGxYQrYuzkrzyi7QMm4",
-	"D7Sq2DjVaMiQ7vHhIRnar0MhjY8Lt8rBa0lQ1bbCHskJ3sZSd14UB0jpEpQy4m6xwJylEUif7vs/WsXb",
-	"0rn9a/ACdt3++eSF//Lpi94ZMBk6CrBu75hZGw6gtpXiVtS5WGXqkWCYE3eWkyrGiGGfwHLDMTv3zjCz",
-	"KKw4tV1YS8BOYSYV6x2QP/zhnX2vGHmi+GzG4j/8we4ETNi3iGtOhmhm4CUTkIWywh0yA4a2iy5yGzO1",
-	"h+3y8mLYs1yUWfGprcwApQTuhxX1kZWWJ+o5jRjpvhfcKlbkZ/tleAFfUtQ8ZxSOQmF1vZv6/R+PDg+/",
-	"7XnHQV5MCFmG3WlnTAwzo2qIUeHucg7ylmH4SBH2oyWD7zL5m+lICWdkxMw1Y4IMnh4e9g8H/cMBPHM0",
-	"ePq0PzjqPxockOc0miKt0cTz1EPgF4XCSDl7wg3zGifogllQkN3Yoj6ZSZOMDnv+xh3OYWrl5tAu4/CU",
-	"DB1Vhtm62b1Lzfgb+z9ONCBDvxthTA21X+T7XKAiSBmxJxqVnpGMuVMpYXxwwW/ZUzRlmnStJvnk0dPH",
-	"vcCJKU1KCjk83ofHUSknEk5y6SH4AU2ohEdMaFawi169fLdkB8k5E6jRHUg1eehe0g/tszl0vzeBChFg",
-	"p53BweHBIWJUM0HnvHPaeXRwePAIspvNFGzah9ZosX+4WPWqAfuWxTJC/VQxETOVVef0tULOrNxOJI3x",
-	"TODrBZ+VN3ThgHeFJM++e90LQMgpVD95ZKA1cM04s5vMZcIjKIyRscCXcee08z0z39khW+veMWg77qPD",
-	"Q29rOvgIy0MeTs0syWEQCmGvmcd6yZg8F+SHd69+hDmfFafk5oKp56Wp+VkdYDR97EqMPMPB9C/cnPpv",
-	"YE5Njnn35kP3mn/LvfQ56BQ1qHWN/Kt79GWMczzG9al7JVvHh9/S2L3WgVdO1r9S1Rbsiydt+nppj76g",
-	"iatSV/C4dE7/+iHo6HQ2o2rhXLXnb15a7oNXJ4EjRWv9ZGTmyRFSwOhEd07/mlOO7nywPQCxP1SWpA8s",
-	"+4tpIgU7+KX5ANi+8QiMUhEnDAHURgsyhLaGAYloNHWYapTEtJliL6DZlnT7C72iOI4NqfdP9IpiT1Vi",
-	"tOPsP8sjU1aSoH3YP/vPTXnu8Lt4ghIdIlvsAn0E5NXLdwS4c8R6AWGzEYvjXOscceHqFjcSJ0aD/K2Z",
-	"GTv9/ejwkKDT21UvjJjWRKXC2lFOSTQyjabeErAycEStNUxJwq+YsM9bUY0XBUvU+gMMZD2lVuVamVRX",
-	"3T26Hmro911hSlyTdF4h439iSlxalkZKcvL+YEFR+tWS04WVZXrZpTksvj0ko4VBP579A3wKYPIYKRPM",
-	"GSLsE41MssgiJC0XzlzcTBEmAI9U19LaT3Mmzt+83IzY/LxyYlsmItcwAY2HxDJKZxBiW5rPutlXokOO",
-	"/b3DWjZcHIHve0/JSMlthTWARLVlh84hlrE67+zIzE6mnXWewVuh3oCMGfwwOiAs0YycHD6CgCKw7tbw",
-	"SoTdukVWiR3UkBj8YI1uOGb/RMRl33q0/q3lLPC1HDajHu7ch+BRB3s9TRJPOngD3Ei2V4OHhcvqlZpl",
-	"jmlQvN4Gr/y1VB/BcRU41z+qneiFCiDI0ZrNc3uK4IIW7OgkZtqgs3aZWn/k2hQu5BHjyt3BNObL5Y88",
-	"fEMn7IL/jUFabotn30HQkH2Y2wnDPZCHMjitYru1r3Lhk+tsw3W6Q74gpItXKnBl2qsWpuew6ng3ayTU",
-	"m68ZZrG90mA3LJVXvwgOw2HTJXD1XD/cItvJO4NYszo7GdVfOS4S75dmQ4P1rxQDnfGlFszkhVQjHsdA",
-	"z53jw+P1b3jH+heRvSWuVs9lugUe01tmHZ69FVnZh6BTuT+BIMryCfEJjsBeBJTbGXPhwuPhxkuqWk75",
-	"8LdSlOXnRs75kyidY3CFcqMzoD8yppHRAXzHEj7B1KMFRvRkUTzgSw2cIUUxczFAhBq81RslMvqIPi33",
-	"ktUZusP8QwiPMKWH9bpBfoY6d3JSmxTRfLEqx/P5OzpZdyzhmS/hAtgf5fJRLpP9XZzRTRWEnBLtxn8A",
-	"LzOmmFUlR8GzjlmTcPwK0zv10RLuMkcbujjDyBXU6YeK6tAp+UOHCzpPaAQBhTJhB+Q1Y7EmPmDhDMoj",
-	"+LhBgL0XEUuSUtil1QmOD58uH+b3kD5dOs+bLc3LMYyigzIbqNxD1a5hAuwTtaOGWwJp7HZC3jq79iFl",
-	"Vq2RUZTOKcbp2S8UnVupHXQKq2Rb+HXQOe0kEpS/X4+sggKpbZ83V0Ewe/AzQp40XoFsw8V8y6X4PaNS",
-	"9vmLMlEXc7lnpveBmR4fPl2x9cXIuDIJtMMGcalmNfBDplKPvi5ZLCeQvpCmj0VG16eKfa6BZainRH/9",
-	"H0kxTnhkCsE7PvjrAXBMwzDMBm5QOYbkgUMaAx96u1TWB0frd/KN1dAExhO/wFhyeLUFnb2hi0TS+J2U",
-	"P1KF2SrHg5M2RL2c9wcvHx3dWwKKqGJxfyxVH2NX+y6BsiG9EjJX+wgXAhSXwwHWPR6nOE/Wdzm9Dc+B",
-	"4IX27EgKRO1s1rp3XItuMLo/43oG3HxX5P8zSxI7npnV30epcRl+DkxBo7cOyL1C67sk9aNvNiP1t16K",
-	"7UILxGytGo2JdAtKVUlVKugANYpS7waaZBsz7iEqWpDldUNtUuoaa/AZNK/rVsQFySA1+jBdiCOEJJ6q",
-	"iris9mHbu1D71nvMClGvf2aLmymKHpGrk5nEdEK50MYFbUoxcXHxndaqX6G+wv3TzWp0+RtoZzXRwute",
-	"zV/J3tiref98al4DAEIhoP0jW/S56GNw614t3KuFrQmuSkWKpRqzMb+sagXhmzAYSN+oZG/4SPU8meL3",
-	"o4qB1KlRPIKy5nHrCpZza92aivW84ETn6A1PTR58xyqed1Q6HY5h0T0PRsEpuZ7yaOoRhfSl8InA9jX8",
-	"LdsvTaYsAXcd5h5DrlTxhm9GF0ReMaV4zFwAihucYjpNzKXI06hyTXAk7UfFyEc2N5iOlMbc2PZ/znBx",
-	"s+oXeIfgLoIrl4hTqi/F2/MLH29QxaqnmJRtn3Bxub68RaGVBxrvc7Msphmm2FFxKbiIgf1cLWUy2rXA",
-	"9FBiBaaLUS+hIUWpUnaULj0S8IrcMvi+LwVMnwzRv+VgJ12EckUbdnT29enDpbl1ThG4iXAR2W8s5Y0N",
-	"xCKPaZJ0tnCGPsuuhOo0VIRjpckZJqQIyNSQigx/+zzsESMzv7RPDazQ8AH5kX9kLnoF8+YCwv125tbL",
-	"F9bBM+f6Xgff6+D3Tgd3YlbOm2HK9lr6XkvfJUlCUWrUzFbSpGJxCly9Dxy9nyE/b/hOQSrXvSlkH7WR",
-	"vqK6n+NE1zpynUrVpxPFmO5bGu17sdTwjm3VaUFrPNb2yZiNuQBiWvPwfTV7fj9mjNc+qChdwMcsskp1",
-	"MYLGRcwwkevEwL1KCjDgEtjGCqqr01h3YQhZRb2POfMrYyvpfM5E3Af1HxPtISfQJ3Jk6ePF6EomDDeL",
-	"wCpZUgVO14LsRD5jlRgp8hzz9jH3F/IaLYWg9SOk6GfqOlZv0QERVoXL1XjI/tUNcZp2xNjDF47TxDUJ",
-	"lyIVV1fTWlFKa01HiISUdbMGjqw+CBQCPv1OYwyoy+P3ViIYBE0xn7D9uw/2RHLaYhEvLw9arGl5GV4K",
-	"V9zXGYcjqwg2TVhGYClmBfxrln8FuNty51llYZLO5607N3Lzrm81BDY7gy1CYAtQHvsY2PsXA7tKAjSG",
-	"vtp3GoSTD5LLCwLReMZFLqfc1w81M4aLSds8AP/4KbqIXJyefkBilrAJoARC4ZDMF4UFivq+lqI2dIFP",
-	"6APyF+dxGhTSBR2SkQMgrA1bfYajufAjv8UjVu2qwWjyq7KPuPq9RKLndF4hbNSfKlQNUCvFo+ka2mG0",
-	"6/JBbh++amqndoZlHFHVyEt5OcMryF3O66IQMPh0+VR+gQjUcvWiSt25E8yObO0/rcxo1xGlDc3faehC",
-	"S/7mY0v3fO7Luzu/Ol/YPYhGq2eA7Rl2gw5VlgLoi1qdVPldWW7kb5TtfHe3JxVJBWYAtsmdxMbfYNvn",
-	"+WDuzj6v5kEli8IUAftpwYzDm20yt/yMS7bWcoXadZ0hwtObc8KFTpUVpoR9mnPFNMQDfPftBdYtBtSz",
-	"JM6vJxVjZMGo0kEOjO2QrRtzMGnIrngMqPnQCReTEF9uthjbOx6KVQDaOx5u0/Ksp7QWVmi2P3sb9H5p",
-	"v42MiXSzLExdCsXN60vuOqerNsbjLYRw6DqbMhus13XzYsIuvsAXpYRCaKdEsYjPOQTC0AiiOwIimLF8",
-	"YaKk1kFW+n8MmqiIFgfkJwGBC1kttUrsAUDH1p+LzVXhHYYWuAmGnj0w249h4YiKj6H70W6Fn2jntDOW",
-	"qXLlQWDoMJtwRDXXEJsAE0oolmnpHA6eHo4e06P+cTRg/SfxI9p/Oh4c9k9GR9E37AkdxIfHYKK7Nc8Y",
-	"msd/D4EbnnaODo9O+odP+oeD9iEO9QvuCoS20qUHt8wU6xgiji++D9EHP0qc67q3s+f2KvzvOmKhSaXt",
-	"A0iw3jg0of55yz0wFcgx5vsZwgCaIhWEUZVwwKLGhstY1NWAUq6rsNs7DYXYxzOsIthMzGx3a7+CXKdU",
-	"94XsV/rzVblXUvkYWMY/cyD0jfVTVP/Wan9UlHW9myisXjtdb+4//C37ey0wSOPoszhkdFoSOrOqGQb/",
-	"4p+gfeJ79SCeTdrnHduBjTAf/oG9+/DrRvloouG7MQ83yyDwY1uN+FG0LjWfCGpShaXKMGDeGUoZrFke",
-	"xU6Tvi+wa4j3ApVyXXttb1B2ZT3u4iIFfXBl0+xx/+jwpqbZri9RVvdyp3cpmzHDDK5jzxT3dypf1Z1K",
-	"QRXLWeV6nrhTVQy/4NhRnniWfR1uANWWvVRNzQ+WENkgOx3qJPk6kQi5hnkww6wsRKFyJwCy16prL3y/",
-	"dwPDVtddA2+qW5E9e/q6dbamPc0uQKdUTawVWn8gc11svd62vbZWQ6NbIrXVTffMFc9aD8bWpKHVH9kv",
-	"oJ5NpTX0J2EktcmKfLswl6MnJ4dBAYtNGKKkhlKF53PFN0ggrJnurvW3FV3cqfK2AXf0mhsQ2p4t7t3o",
-	"teBUy/pJ391Grnal1765x2nbp/ptAcghAOws5lqxCVXxGpf4nAnNpejTCetn+XX+lT2Kxz0BVKu1VrpN",
-	"ik1vCxVvWyPrBjgfK/S+2mCQd0UQCX87V5fgD5dxvpg+QmpbUuOKyDkTBApw2+/c4XaRI5cC6sqW4qGJ",
-	"nicc4gYd4rY2eZ3pAp6GMwCz0aHvXh9cim9ZRFPNXEVOSP/ThBowMoNycqNHMXFgwBAJiBgQgBk+HjOE",
-	"7bA66emloCSh9sfyD1gkYgwFwbrHR0dkmP3eh5QlLvrj1FrvUICTfTKoHz7QYL66ChOXYs7kHJIzlEwn",
-	"WP91bjVjMSG/yFHgIFGuqR3aWOIQwfR9oF1Z3pguDojds1cvv3+giWM0lyJSLOaGQO0+eU3G0gp3XV4/",
-	"mIkckxFXZuoBKCoT7Trvg+dawaWooLr0EF3P0DmEWMJJwAWyagiQTNVu13ShrWlvH+BiYtfo3ZRdikIm",
-	"lcOV8RWIJ6liLjHm1cvvA5LV9SDIiQP3P8k4MvgU7JiwuK3vKyjgr2SjDRz+DAMW59aQFJbwmrots/s9",
-	"WvhyM3b1LgUsHzZBobh43AsK8Mxu4R749VoFr7JTI2hLnJV7YAXs4UT2VsUdK3TrMUJuze7YQ5Lszk65",
-	"z9E0ivXHCcWd16xp35sUiU1oi8ZpYjTgH2zy2lrQkhmf9K0Y78+41pbSGtFG4CkQ9jADqSK2x/j4whgf",
-	"3Jx6eDG8bQHXJtbj46MUscW0YXMsNsbmBS2moLxxgLGLWL3CeCOjCFW0vmNKzak+L/BBz710lsHj2Rno",
-	"xmdkiIXG/tucoZ5pGRcWGxfM6uK/pixl9Qk/rou3fihfVcE0N/hitbSvI/mlvOrrk17GFULYp77cr9ux",
-	"dgeVdMvntPaYltwtft/xWuwucmTOtRMapa6x9LeoxhWO5BWrZMswnoD1WUaHdZkvpUWCWMQcNKkuF6Z8",
-	"TL5oDgwOtHW6yiO4hndQnOZagpvI1SYQjMWumrpRVOixnU42NBZXUs6PNkw5Ly/al8ljqWxcc/4K6Tqq",
-	"6O0zWfbG8j01lpmIG+P6K7pc35Hz78PY3Sev3P8bOkejeY7IDpJVPDFDepUV8n0n1/cJKDfREs/1xwbV",
-	"aoYYAQ7bfAlUcgXY/sYaYqMV+vA3903ovlkf9VjWevP0k5hFHAGA+JhQsQhyKC+60IQbuOppimmsKn13",
-	"ZIU1RjKWZ7mP1vnKgxiXt/NOrK3NLrNLlAn32Juc2oeIa7vFJfpyv42GYiFNztmDIwbVLmotQmBz84QK",
-	"YT908V7c1Wxw1+M1Baa/g3nc1Az8MgUZPBPsnHoqKdmEU+aKG/ySasPHC5JbiZ1Nbb3vfFd3HfHYioEi",
-	"McY7YKD7G8690dZWIXYhtn3NRcQ8u1wNOL/Kzmtxb1qxBB3Z/zPajftgzvtZt8HJ6z7K6xaFdKtvZKJl",
-	"zeO54ZjbMvt70S9zL/qucMPgdRLSdVsVeCWOUBLz8Zgh1tUMAa2ksm8kXLDeTU1Q/M3bnlyP20Advrx4",
-	"UcI3LOIXnhE7bh4zZTnSeEw0YwQqIbjgzGtRf+P58uLF3QMb3uZlYnFCe/y8r9c6LVN7LX2XSPtWYRKC",
-	"ju++JaDeSxHzKx6nNCEXTF3xiBFrHiwj69UC6iF3kQJIlBtN7GL4Eegych44k/xvTVeHxUPxRS8OPfbd",
-	"CnS8TXHw/Nxbv3SyAicPfjFsaYy/plQZppJFe2u0uOZf5t6xtOt71Lw9i/56zNZN8e9KKtTquNw9VN7+",
-	"tvF2C3Q3k6iXVetMxyI+nn0PQPGwJl+miOwh8u4QIq+VPlfFyvOzK6lvO0VtKVuOm6DmldTrHUDlVTTM",
-	"OzHv9rB4v/PbyRKR3rmRdwNYPHc8MdGz8Ry+aXbZEJcjikUX7DpYbYBox3usPPDmr5pQwTUCJ01lEjfU",
-	"l3yDY/lSpSueUc36XGgmNMfa9oqN+SdvBo/pjCcLEB5NNSHwkdB+CvHlpsKKg60LNoqpDkU6GzHVOur+",
-	"9Q8Xr/GNxlatmRnKcQgpozusX7FUoXOlpgPvoFZ1qw447Gi96w0pfO92u19s1+6b25pC2D7oQUvlEh17",
-	"+0JutpwbpppZPojxApXybJgm//qHC4LnGoAApiz6yGLSnck4TVJNBgMEmksF/zWFXKdCC2eF9HmEK52l",
-	"4HY3mFQ+YQfkHCu7EarJEJ88iNC5Mmxyyb3xJRu+YCWLOFZMw7mzAmXQOe0Mjsgbqj6SC6MYlqWQ2kQy",
-	"tlznx/cDcvTt/7QEIK/tTvyYGvTElBncaWfw9PGgf3jUP/qmE3TYjPLEMjU6O5Af6Viq/+HGcCDVxNJB",
-	"ztit3IdHOkFnwq+Y8N9e0Jllfzl7Pu08PX5Ejp88JidPB0/tQAs88bQDuZD226kUDNyCJ98ckcHRo+OT",
-	"x+1deLhHX8Z55+hj77bbs/jfr9tOTHUfD3TfUKs47l1xe1fc7bviUFb0bbt9OmF7L9kOvGTUq0jdZcWM",
-	"omrW2055zLxd+MrD37IM5s9f3rT+nplMk7tlk6rJ3eUUzr2v66v2deW7eGfm1WaOIBjfOvDgP1389LqE",
-	"INx9++IZefLo6eOeN8xwoqeEjjQUBOQsiUEMLwIi0iQhUcKoAj4ooWGaECl82Qg0WaxwhV6Wi2lntlgm",
-	"nS2v1ZmjCbtz8bBNsMTbGmc7qbhdtsqOOqedFwk15JElNWfP2HWyu8nGTCkWF6yk2WJT82bXAMTlVu80",
-	"An81n/Qww3t+ubdgGvXIr8Mi2YeU30viuXd2xe8PszeHMWWG8kSTblXlOGvUIkD2794IeVgA8200SN5N",
-	"uc4HD7lugXNYUxGTaMqTIvBlJbw7IKMFiVKlpWq63bMtnxcG8jsI5c6n0yKQO5/6/krpflk3ZdJvpPHi",
-	"uSyeqC+ZeVw2emqvo4ZwloceXBg4Dtw++GNOus88KPaFA8XuPk/4hI94ws2CPFPcMMVpj7xlE1cBSZOj",
-	"w8FJQBSbkKNecCmGwCqG3pPyQJOu/e1RLyBD4B3wk/3D/vTM/qGYIOeRIYOn3zwlevCkh7gDQ8Xy1R0S",
-	"xfoqFfpS5ADJEBGEgmS0yJ9nOuTxsOL0tEJH12IbwyXFTQCNd3jRxWdzyhXERUkV8iQRYGBZcySv65Kh",
-	"Q1NDpnLGcKZTpojm2jBF5oppnIlMDeR2wzzch85pR6RGAUlmqc1AqkAFoa/fFYG4SQUd2bGhRVRsxBf8",
-	"CqeLCWcCEsXcw2Oa6MrTRvKEmRC6WP3kiEF5m0SaKfpFmx+1sw81HTOzWPMgHXGAhwztKzeZtWKO8Kd8",
-	"vmYi11J9DI2iXNgJsTjFfQ+vZJIKw5hyiaPNLURyNksFN4twTCN7CDlb02dEbavhWKoQDtnS0x8qZZxO",
-	"O+cH5A01wIkU1SEV+toJpF8HndNOIkFG/2rNe207sSyTTwQf84gKE16zJMEts8QbGU+tTlvEDW9t6efn",
-	"8MtcZq5G/95faO7dAV/dheb+pnJ/U7ld3nkOvQ2OgrFU/bn3N9e9YDW+uPDYmqpDoCD2URK3SGqPU1wY",
-	"1vfirgk7nCWxyyxQ/cokdgGz5rp3I9f9GdczcCI3obJ5ha0MZr5qaXJVFlDSYSZFdXh/EXwTO+/CUGUq",
-	"ZXfg1iUz/0jXFV3q3cDYW+WJqS2w1NInU1cHajs3TE3Rk9+FP6ZmXi3AuuuWde+iuc8umhYn4d4Vum3h",
-	"qQH+pNfUfRunSWJ5MKhBxMg0mvZ8blecJiavjsBVVoUqonNuaBIQELV2tli3bCpTzaYyiRshvXdR+WmH",
-	"jhI3EejWCz56xcXE8q8rmqTM43APHg8Ah/tD0Im5pujLCueKzbhVfdBYjRWDpsr7wD4ZRUlCUxGrBa4T",
-	"g+pnnaBTKbzre1AsnAHdd047PEvF6wSdrAxFOZf/MebyMzG1mxGHzUPMtshOlYsJpMisLAZ8YrUC3Pni",
-	"OoFMDkdMsDE3SzM59lP5yIXtypLZjcoGfyEk83blvPYG/d6g/93VEd67AvaugC+KH7AvPnyv7Nx6BbKN",
-	"wbtphawaQ9ffEvXx5WYb9/kVU4us5K4cEwZfOKzh8mirxi6j0bTIfqidETdZIJ2HMX97fpH3oHzdVqiJ",
-	"uspM/hbG8Bd88XdhIJdmtN40LgM+743ie2YUNxwdf/R2cobKwUilhu9N5EMzFyrf2q5mQcVnrRzAItdF",
-	"Xsk1YdzghXvMAgIAxEQKpq2hnaRQ3Hkjd9zbyq3yl4E+eImDL62A9kXLrxjOswn1wM089GjMOSOK2Zim",
-	"iXE30Jm4HkmZMCpuOcm/uLLrGV1p5ns2d7/YXOmQtDuZTZ7AnWes3IofMMfppKY6zeFHLuKhTxYBus0y",
-	"BkjXAwwExNGHzn8cSxUQIWdcMIYfwMDK/EtkxmYjphBNIKHagK21mM2YUTzqHZBvpZn63DRAGBixKpZB",
-	"gxexuINf1H3oMvn9cQeX2ihBz55zfMEShnIMwUKwumFekLQVfOdRDXzncf9w0B+ctPeoFZfsy7jSSpu2",
-	"96Ht2frvN8u/KP69j23vM9v7zG7fZ+ZEjA+cWVcWULNk3C9S695RtgNkgKm8LqlZuCmaGJmNvLuBGnYL",
-	"CTwl++Thb8WPa4E0N7drM7BNK6hrEQUqCt2dWHGdRuaaP7PPmf26MQZKtFr2W91bM26976VIxZs4rJYP",
-	"+kMm4s3LBN5orE1G6nMBEHflHROEEmv0lKvPnDkmCcxWG7qA5KCiUY911q+YIjFLmGFxbwk2YYkNPRfx",
-	"zezKL1NnkIm4Ggry6LBaahDt+BlWa7ymi+3sxucivmuAgzYMG92mO2Lb+xqDe3twrUpetu9WlA2sMwT3",
-	"Jf72eAy3RZhMxP0RG0vF+uAx3Bfd+zLoDc9FXNVl1msoN7XyWgZIvMv96w909XJXB2TME8MU5kJbTpBu",
-	"UnnPN+PihR3YHFTzsMpbnd6Vx0fQ5Fs39ru7uVyBNs7jeujyNIVfWkKX4xK2Ri3HFbjAl+4Ct9wvehv8",
-	"8jKp7O8171tOw+qD3XyJeYthGA3c6eFv+Mdab1NlcKfgR/I1BH2oSjcvMxv4ivMBhKslAYmkNkTPE27I",
-	"iJlrxoRfJawkiD42+BvjXbwz3Leeua/y2qcNkJj+LHXu7NQ22US4Wnv31e8BIjOPvAJKZNUoLX5Xp/lG",
-	"cJpIr2V3VTNPeOh07/48oWK1LgNPZM49bCJwq+RKINizXafK1CsjTgTjAN5A/7+DUM3CfFqIejvrvXy/",
-	"f/K9ntibJLs7RPjWPWQELRMXIw8nVZwPGUtVsDgKt0xzfFnExMMWuQLC9i1X6mRGP0LNcqYKorIu1Khw",
-	"bL5opFEJgckDATgYpALXz0CUPlQP9zXVU1gUxBNG/jiTSoD18gFCjBYAvyNCOywlk85pZ7bwYFAc7XcG",
-	"wIMiWhD7EI0g829KTch1yGd2qaidj2+tjC01W5CImvbO58Lif5mYpeLu70OW9hz963FROza/yjm9aVQT",
-	"VFr19T77M0bF9ZQnbNXTXPTnSk4A3nsfALUPgNplANQ+UmkHKX2rVKtMwaxP6ttYucydQU55bO2j9s+X",
-	"ndNQms4e3wgdP+stuzdZx1/WwbxZHUs36LuoZOm6amEg+pXcG4n32glc3KbMQ5Sdgl1ahK7TkMYzLlpV",
-	"s8yukbrIhcCsCEq1wwMS04WvVNRrmR3yJi8Y/wWBZdA6Cn0xSDke84j9D8XBcRezA/9skD1aLt34+OT4",
-	"0dHA/Wx3JBxRzXXntDO2A76W6mPOUN76ZglAL/9oChdUXI/DzFz/vCnX+UK1ILPx7o2uPYfcg6fujZ+9",
-	"8bM3fnZfwHFTDWQTNaqqEFWNn4e/+T/XX4L7ca7PpCgoP7duJjTWZ3S/76+fv/Lr58I+3rnxsJl57ka1",
-	"rlpjsVCjHJc4gOVvAfHKNgFlO/CXHIFzMrRII3D1FLe2QXZRUbHeojg8PBwMBpubADuvl1hp924rJq7h",
-	"XVnNxD0P++Ka/lcXGH4/CsZtwbUbdBVFdd+DdbX01Rag0Sru2gJmnPfcto/JeXt+cde4aQ2+23wa4UZu",
-	"3BxA9lvw4+wqYPjt+cWdRAvnO7DeO1wkgr2D+D47iMvHtSmOyLsVAO7bubLaMJJg++TZWt/xd4qOIS6o",
-	"EP1YdHsUxkf0Qhs2I10gBS6FoNxddc0lF0Zb/jOiItZkJmOW9ODSSwpW5VMH5DwLQxJklGsIqTA8IRxg",
-	"jUA79F7JWsSi7PR8Ua90lXn5ulpBBxbBPuJgi3CR7GCZiFg4ZyqErzqnT46+OTz8nLGr8zhNDBLS0eHR",
-	"SSfolFYcNlHOKBc42Y9s4UCRCk8Wf/p1AEtY/VpIqAyX0JEdZue1JFOWQJIuDvT00PJTfFZjURf/7IWc",
-	"serTg8LjrjKZf/ycJBJADiuvHAGcuWGfTOe08zPVUwhv8gFVPorKcGOXuuPDtOGGtZN35urG1c786C5m",
-	"flKYxStGE10a9g9QmQ0UgE3FwhdClcoPVvNdQfkCe39rsL812N8a7G8N9phRLkmd6n7MxlyAnraHTN+F",
-	"lg2aKqFEsOuqspor3yvU1iZldAdKea11//A3RXXoPq29jyjin2dXEiW1L0CtOkNMn0ltvOLNUZWe8CtW",
-	"DwZV1JXvwJ5tcgUWZrn3Av5/7F1bc9s4sv4rKL3EriJtx2PnzNi1Dz4zs7vZqtRJOdnzMtmiIaIlISYB",
-	"LQFaq0rNf99C4yJKIm3J1s0J9mU2Fgni2vg+dKO/1+3JWBjKPfLatajfbI6u7diwlNW1+RrVvNCDYW2q",
-	"NuA8LGGuCC/LGoWtydHF2S8ruzleQms34ejoZK0lF7ysy4wKUdMiaHidmf+1cdqfzh7htOSoggeugB33",
-	"nsGLNu0+WS55txmZnrSb/oAEp2C0nJHzdGBOZ35Sa5geT4/UfF5IneLciqmRYmqktWbcIbKc7ybnUXBA",
-	"WujR5AhHK8OPhCD82BnNOfUn9+tnwVwGZ60+i4914yZzaDLesclRNwHJ0wLPsxkuw9OaqHoMlQIGynSX",
-	"68HE32bGExddUaFMc6R4Gr7duGZvAsA9M9/l3vCJm4kvp3YxV2REOjtCOjFp5OaQUYz2fk1HsfsFNR9r",
-	"3bl5r7ZJ7xDL2C9uDcl8pvd2+Oc3UCJrdJdbQGOmgsROU3Weg1KyuibmswWgY9ueglO9FA6mRyDIEDS5",
-	"OD93sRV+RvkAC3ga19xiF/yIqGYBVUdYE2HNIcMa+07ENRHXRFyzB1xj9vJnbOUbBjMaUjz1WTW4HAYD",
-	"sLaGYViX1xUnpihii0KN3Ds83MsGlSzvOgLKqYbP9tv7ksn9P58z2zrewpmQFDb5imljt0puhg9nCHFa",
-	"klSjJMjyctoqRvFduoI+7my8Ynz4IceHLy6s2bp6hr5/8gw3+tNB4TeL6+doVkliBfqtJALRktHp8dx5",
-	"8xWhJJdVBXhuikwDY3bwxxNyI76IBlHBfaJ9xXLdME+4dK/wSSlgBitQBk43OvGLEFITOsAEi/qE+LYU",
-	"kjJg+Pxcc2hRAWVTMqZKJ4QqMjGs6WZchcFShFaVqQIXX8QH11ya5zDWwK4arEuFwhw7A0buAcaN9ukR",
-	"TE2bWYJxPFSQemzMqBiSr7L/RYR2hR4jFeS0yGundzeCkmC9Te80pg7BY1gzsgQeTMdWLinMXZ/m92jb",
-	"706+iK5Yem9n9pvghY65phh8YBZfFWIMLs4vMcigHo9nfz3/Cf/6Z9IrORKxPlVgc3kOIetTjF4w//ft",
-	"z9n5hTGJXkYZNYXFEFs7Abgvpr7Mn395e2l2lYUSzi8zLc0zeC6QV8C4zugQViv07dvzSwx0Z1zRPi+4",
-	"nmbjCkpel9n8kxe/vLtMeiBGZm2z7Mnnzy/OL/+cRWa4H9F0gH/mLGxwv4thYSbd+dn55en5OzQ2tj+r",
-	"HAfoLaJFWvHBIFMaxuEztvfdL80qYMCHedS9PJuQQTvrIj17t0aMh5+Iewp9D+sgZsmJMOA7VlMOPAFh",
-	"f6qpwdPtz/oNKv0q+6kcg4gx9DGGficx9GGOxvj5DbCQG8YMMl/m90kjdsIgy40SkrajidNv5h8Z/uNp",
-	"beRQzyviACIpeMm1SohFJISLXJaQkA/v/2YBe0J+u/3d/Dx2ShUOIdnWd4TINyDw9vl8p8shtDZGeb5y",
-	"neS5kdw1rV/PWeln5doh8ZahTkZSwdwB4dy+aqzqoNZ1BdfhlWBxXhAo/3zOupE4+cdIF5KhdtpFjtzh",
-	"yHqx776xGw99Xyx4t5HvT9lDH/geTWIkP91+09XJzByoTNEEvW7aE0PjD31OxrD4rYXF+zN1ihljhNRk",
-	"Crrhtbg4+4VIYVCGeeB4R3TmFE3Hc4LGFnFYu3NGqAlUyuCJmdH4KvtESzKWRXFCfqf5iFD0nABr+CJs",
-	"ozgtmpFiKC2MHpo5v4wrmSvPEWeemBb3g43bkwVD5wxX5B7GOiElre6BfREhis+5PczDVl7rTRDEmNUj",
-	"xFuhT+Or7L9RDgcoUnClHd60wOuLsMgrIAVTfn9KRnJCyjoftfk8/onjs2GfxxxCOt8YQvqn24b+Ifut",
-	"/l/nhrrGoQ9TgWrij34XVn08go4oLB5B/zhH0DGC7UfLw+6DBZKWPRwVKr3Ud2O3LykDUguGx6WYs9Dm",
-	"SjmiZjt5DnAKQMnleU9zqmEoK/5EZNpkJAvwyeFJTjUt5LB2kR8MBhTTCHgQMYuqkRNBZp8wFVcjWWkE",
-	"DAlCwzEdAjtuD137ZL/366yO25QNnvvY9OnQrlm7YmTXIUd2rT53DXpeZ8aGxWe/tReVqRuGElOuylND",
-	"N+aX4FLDk9nOlxfcQM4CHqAw+z0NT+NNFa5JBYbiK0JtD01GgAaWEsYryE1nTJ2pmpJ+PXUS7a36wvPr",
-	"a78hTQXLXEt9etBCimGmoSqzXJZlLbg2VWTjjLqJiaeuiUs/OaQVA8HFMHNJJ92p8t+hGM+61z5ljFaN",
-	"OScxweXqmsDzHbYnXeCFUYsBONFaf7/sZwEVTf1Nn8hrYmhNJFMHFTHTgDUdwCcAntWhWsepspt3qRUA",
-	"7uJJd1bP4C+q7pdca2Dob8eFyIcilYMB+XcNNVzb7r0zIDDzaDDD4Jm/DGih4M7lWjev+t/VG4u/8E2z",
-	"6d/Z41qDIN+oE+I/jhe47wgXeVEzwLvZdSWAWfFicnTn/5BVQJUUd0SBPm47jkUCZhv+Edu9XzWKNcUi",
-	"TJWDWsTShSTTgVeuS6S/nIR9iUDWjBeRg8E1wfEwTEEqe4vMDYd5rOvGUsu4zlXbreu+lAVQseWrSo0R",
-	"XEHr2HRIJLMHrXNsl/FEVvdISdVxt5jF2rrlK6f3bLOLp9/Mfx4NHPSSVAbdDAZEAYTVxytk3oXZsqzb",
-	"SktNC0VohddzHIs3n3ij2szV36BprXq7WVKduoAFjZl0X7smYEEbOZ9xYtoDTpyXu1hnSVCzeo5QYEGf",
-	"m0vXLjIyppVW10TWOpcl2JVYGbKdA7PLcdWYwPmFuYeowMmI6kzLzHqje1e9ofR4kdEpyUHoCi83fq5B",
-	"MTpVa5zSzNq26SDAlqJ3Gga4gqELIoLR4MUzmHYKbKZG6uwdS0ugYjLiRVd8Hz7NRTqu5LACpR57LKbH",
-	"jQKRK+RnbW5nL9q2n8K9p26Wrx9i1tysO6LLZtTTsFNl6KkjAxNHTkVNC5JLhWcHZs66IP8ZeWBQwBDz",
-	"iSArvSa0Lx/QzbNAgo8uzn6yBxRpeCfFd+6OT8gN1oQarnwP/rAJo8XosAJgV4iYDJ4pCC1lLcJphhsK",
-	"U8mEqHHBNemDngAIX0urW4dBaO4uPmF8MIAKhL8IZQrigqF1ewD/BZR3I3ezh/0BRxtZsC3YDC5Jduu5",
-	"GkF+r6wPC2iVUcEyBtoud+eiMqVxgRLvmelx//cR0EKPppmiA8gmUBT+BzPC4R8lFXQIqJxnJdqy3Eyw",
-	"UEoJoFVmoxSAZVZWz/1mBy7jIkN5aRkKrbi6V5ktOtRTjSHnA55jI8ZORs7/aCdwZidWwDpLw9u76vmJ",
-	"hdPKLAeqG6GMBGu/hhZ0QYWf4AcIuF4ItH7EjHcHiYoGASi2A5w227tRmKPlPRhbjFsdYRJDG9DXbWOT",
-	"gsG0biaLcuTA7DZ4Rsqk2TeOFkEPqWCAXgW+Ub9SRNJQXjlwAoJ13s52j2AwZrIHOB58HzHfYbzGs7WF",
-	"kI94wVKMy0rR45mOoeKSpVrKtJBi2DH7lt5TKdrZt+dnKZ76tL82Ax2pBR1pgARdL1SQ69TFRqU5rSAd",
-	"yRJSpen0qUouvAz/QU8eCzEJHa8NaMmLaephVEqV4kpToXFdCshBKdr5NleD1B82PtW6ggtIZa0VZ5A6",
-	"g2P7v8s6LNeJq1SPwNV29ddMUwZo4x+xQzikDjd2POZb6i+BdcTCg2mi0JwWduQY1aBWfbgWvDPMxPmD",
-	"U4vm04Fd6h1R9uJeyIlIF2NTVrSwhxJx8N1cc/vEhyKQWUPDE5fUjYshAZqPCI7quicNSx6BJ08b0CWx",
-	"jbMGF1EqlT0pEECO3ORLiJnVjr//u6ZCcz1NyAA3XJFPE8wHqBIyI5HEkshjouXciYx18pnS39gJYx0M",
-	"2HfuvljDC2h6uBzXGtgKii+MWXe3gFfD6v2atrLpmVONnx+XD7ISZo49cMW16c4RBptSNZqJs/eSHgiW",
-	"YU5UTPX2Lj37n/TsbS/phUHqXRmejhkSei10v3cVwmA8X/ek33H9P3reNGej6ZCDADOn/XToXfUue0lP",
-	"aVrpRkUuQ0XQMJqG1pX7V2YmVDOt3Vps3Qz0ezGu9c5jY1ej642smFxADJONLppXSCx34cWJlDFSxu+G",
-	"MkYGGBlgNwOMpO6wSJ3LwtigPAt0xRp9579coivH2/UrI9M7/Wb+4+MrGRRgk5nMD+UtlPLBVM62wuZS",
-	"b7bDUIXAplSDY60iOWXKfjm3+lcMzoxAOALhGM70nWk/RYwZMeZrwJgRNm4KNlpE1Am2XogKk+70202k",
-	"ijqjFtY0Ujs4qGpQywlZ+eKNu/P5RlmBoIuzi9as3A0MuDUkF77RsbG98DA1wrgDuGPj5y9tcCx/6Ix/",
-	"F4Qy5ib68au5c/O08wh9Fs4JV+s2Gof3bAKPW7idg+lY7B0c60fbqAPNfXxDRC+6xEzx7w7ZJRbpd6Tf",
-	"kX5H+h39SpHzR84fOX/k/I9yfkTHHch8u44gm7xnCzF/t1iwQgV0F8FviYaWeJnP4htLO7CxSXMfo0qK",
-	"VWiF+cYrvHM3d9OscbnO9hBXpORK4RpaWTcIS8SaxCtm38EVs4j0DyopQLyFFKH/q8/teLuX7Iz7xlYG",
-	"IjyFQmz7He4gR32a35snEJccb//eRQUPXG0jycMnTTHVNsEvNI7AnZ3Edlw5NR4LOYNFEfAfTURd9p20",
-	"asj/2sioNleOMTxTNVNlqoXmhTNO7utchVdOyGfM9SCknXArgD3TSfsEe/sL+g/DE2P9I/L6sZCXLzgC",
-	"rx8j5ClioM3fLzUo4HkgYLbhb/cYyqKzbSAgLFjN+7oHsgoZtK+dWBL+4Jetd3nbBLjrIhX7zYNBKvGo",
-	"JwKO6NSNlwsjIIn+2OiPfdwfO6IqFTK1iTDifcDo5N0cCEdQGHBoE4KSIwtBF9Dnhq4ANjV11em3r7L/",
-	"qKLCjSD+DfJV9m3mVdxIEqu1TcW0oSiqCNdkRDEc1AuS2lDR8LDL6N0a9t1Uvd4icH1CXNvJj0edksOK",
-	"516YikFQ08O0Dcj8NyVI1iVp/5B9pJ6PrrNTJ2j/qBaulcR0tLzZ5MSwdjkhYxRjay6wmaTv0djwellb",
-	"LQnD4a1gPrF6+ZhsczKamnU6oQqTcjaLOk5IH6WClazaNXP94vnVtWR3qk2Lt1R8RmmQ4wJcluq5xjZt",
-	"TZuQkvs5k6KYzikoOdHW3hXKMyW7VVSa7+AVZILtQERzdXiySi9ZyYdizkyjIK8rvGbwx7deH2gF1U1t",
-	"EOAf/zIrwWBKX+qyNRtJpa2YnhjazL9M5rW1VTabnUvMXtVCBYVkLgxMz+Ga3JX03hBWVJKrHkARKUgh",
-	"c1qYkq9+Pvv5DKFRXRW9q94pHnm5fluszt8xP3lCKqDMYsyZoLjQBi6Z70MxIEcl6Irn9sYLfpaZz1Ki",
-	"wPSRBtTGAgFVQj7+b/bh98+373/9lN389tstVsYrtXnrqVoMmFO+JbWCytbEsLtKJaFWFRT27REfq5DI",
-	"Xo+gbHzDmr+W8vFcMrGF2uINBW2CNfulX00bb3JNoOBD3ucF19NG+Y3nWz7y/1ApgzBZOGjAHM/uhpWa",
-	"Kg2lIke3N5+OicbE6eh/d8ndXVJ9LrRsZty381s1KtFSeEtlPjqa5wvA5lkw/WDr6e4yzvff/Est5To7",
-	"pxCmlxIFw6hY1Amw789Gz0knEgY5nrM32zOoBaZztBEBLV80UwzV+1VC7PLmtJgD2kdLeejNHOb9WoM6",
-	"xkp4g3Myt+NZQ7L8yc8Lot7avGq7cEnhu1mi07tcLhDnFR2CyLlpxftPfyWeBdtiGZ36opt9Ex7qLNNU",
-	"qUmAEnfPtHFpNSxtPiNWjW/M86fl7/w2d3KCZb0XjD9wVtOC+JX711owK0mBQ9Iof3bDq6On6XgMgqV4",
-	"SRaNNNEV5UVz3Zm/GgP83wAAAP//",
+	"7P3tbhs5ti+M3wqh/wYi7Sk5tuMkHRsH5+9OJ92Z6U7nxOnpjTPOkagqSmKnRKpJlh1NI8B8evB8PjjA",
+	"voAN7Fs43/fcyVzJA65F1ptYUkmWHadH+RJLquLr4nrjWr/1WyeWs7kUTBjdOf2tM2U0YQr+PE9TeW3/",
+	"SJiOFZ8bLkXntPNuysiMmalMNDFTRubUTAkV+popTbqCXTFFfnzz7tWPry8icj3l8ZSYKddEM3XFY0YS",
+	"yTQR0rh3egedqKPjKZtR2xf7SGfzlHVOO9++eBeRN+fvnn/XiToz+vF7JiZm2jk9OjyMOmYxt89oo7iY",
+	"dD59ijrPaTxlz6UwSqbLg/5OXpNUigmMWDE9l0IzMqMLMmIktq8m1XGUOjxu6FAKw4S5YHGmuFm8kSmP",
+	"F+HlmtMJe6BJjG8Q7V4hc3iHdPF5TaRIF2Ss5KyyYr3GkR0dhof24h2dhEdyxZTmUhA59ishMxWziIyl",
+	"IsNX4/4P1MTTYdOeXHYeXXaq23F8EnXm1BimbB//67Lzl8P+s/e/HUVHzz5ddv6lExrfq4TN5tKuxVs2",
+	"T+mCJcujHRqVsSG5njKBq8GR3LSRiiXFHsoxoYIwqlLOFFHs14xpQ665meLjdMZI3l+86P+JLWqzE9ms",
+	"c/qXju2v8z403O9lTHFUoSWNFaMGRwRruYKOTr4KNf/zzz+fZ2bKhOExNSzcy4hRxRSJpzRNmZgw0n37",
+	"8jl58vTxYW9Twv23t7hIr5JwV24NH2jCk4jQVEvCBS4mEuQDTVI50c1kefxVhSb+ct7/n7T/18P+s4PB",
+	"aR9o4/irTyHS+GTfU3TGjOdBE8XYjAk3WG7bswynE3UEndl3qX9iwJNO1LGD58oSlN3P8gDHUs2o6Zx2",
+	"sgyeXF6Yc62Z1qt7yx+5eXdfZ8mENXc1gp9v3s1LLqiIOU1bTG/snx3scqIvM5FwMamQXahzfGzg6O/m",
+	"/ZaO/Z9YgDWfk0zwXzNGPrAF6VoO6DgdoeSnn1590yNmSg2Z0Q9ME8WMWnCQIFznfEbTMRx4mA7KzmJC",
+	"Nbaz8pjOuPCfa4fn8vLj8VH/8vLj0xfv/9DAT8fAtsPHeWilwdBzfC8ARszOJZ5SMWHJAXnrlpl0T46/",
+	"QqY741pzMTkjJ0fH+I02NEVpFJ6ukx4rpFVo8H+Uo0aS+EWObk4G33PBGntIuWA37+INnbAL/leWd/Jr",
+	"xtSi6MUqAANtHyi3m7AxzVLTOX18CCKVz6wk8uSAn47y7rgwbMJU3t87+YE1iKShYB/NADo19ql89+eK",
+	"XXGZadBI8o0MDRbea9rJx0fHFYo9Cq4JU1qKxoWfw887WPqUrugkpbvoQskrnjDV3I174OZdvT2/+DOe",
+	"0MbOFNUDd4p30B817B0dpWxFd4YNjH1kB72xFBQpPeXz5g5LD920y0/2ZVQUQZ34miZOCtlPTh+3f9L5",
+	"POWo5T2cKzlK2ewPv2hU+YruaJr+OO6c/uW3zr8oNu6cdv5/Dwvr6SE+px++wfc7n6LfLGXMmTIcu8fh",
+	"rX67GKJr5519yc7ETU6OfmGx6Xx6D9OrHv4faGqXBLRRFFDdEU3IHy9+fB2RawUG0GLOIpKJD0JeCzLm",
+	"LE0iz+uJVISLK5ryBH+xX+QKGXD+kn34b3030D7uZWhW7vGHJZ0Thv1SqhFPEmRg93If8hFusQ2WBwMD",
+	"faCJkinTJJFo8lqTGjUIOx6Y5w5X9ZWwWgNNXygl1b1d2coot1jdc0EywT7OWWzNLmZbOQPpljBDeaoJ",
+	"VcxbLNZOIZlImHL2Lp4Knuxw1X8AZ8hracBhgrbsvVz4+kC3pGxw+LCPXBtNRpkBwnb2NtfONVRb3tyV",
+	"tGpd8SFroN5gM15L81Jm4v5ugh/gFov/WhKdxdPc04BEzjWJZSZinpKuVLATjvi9WmK5EKPxtBdZfi5c",
+	"K3Ybd3gK3tBFKmnyTsrvqZqwe7v+tXFueQZGMlkQrklq27C8hVY8JITGMZsbTbpH5Af+9S4l5xvFYikS",
+	"bgfzkvL0HvOb5aFuudressytV67RGK2tq/d7rlpPeOaGTKY8sbe5cvoF7IIf7Bb7kO+B836At2As1e1p",
+	"Mxd4ln4S9Iry1Fog93aNl4e6FXs3lk8nC9JNqKEjqhnJBHBu26Ll3TM+wWXWZM7AW7ZL1vKToJmZSsX/",
+	"eo/JuTzIbSykZUvHudZBYQcJSfFvoG4qclvJSdnagv/888/9uvt+1aLXvf03ZEU/CZ3N51IZlvzAEk7f",
+	"uSW8p3u3PNgbCOAHmrhLuL593XImq4tKwUAW5zzJS+OdHZVP3geBym0cM61fCMPNwi//8oA/cJEQOSaW",
+	"G6sEDrodj799QncYODsK90cnKl04dKKge74TuXdpOsArA/tg1ZXeiTpu4QfzlNpeEq5YbAZzugAXf36J",
+	"0ok6XI9Ln5cvxCI34bcwkeXJ/igYzA5u5vx06UhmhlCCQz0l11OJD3ETETNVMptM3WVxvm0ReJ0jq+XC",
+	"L5fCTeeAvDJE0BnTzqjDLkSCWi90ERG8iTZTxpW3DCN4CH+gRDOq4ikxTM0OLu2iVAmaxgaN6FUUfZ4l",
+	"3JzDk5/sZloaGPAk5Jsq+U8fPQmsqnu5zTlaorhPljZSf2lW3Y+XwNFSrmGlmVs45xB2bxFuyDXVhOoP",
+	"LEFjrjsUUz0Q2WzE1DAiwzGd8XQxsG8P5oqN+cdhRP7xt//sVVf6iqYZg5PGDZvpuuP4sHq3Qft/Hbz/",
+	"7Sh6fBi6DoQ1e4XNHBd3B1QpurC/brfOMo4zpVgyoKbyekIN6xs+Y9U2Tg5DbXgaDZ/1/OdXSXHT7s57",
+	"fpc+YeaNP/Sl/p4sL9F5/3/aRXrSsEiFJz0cfAA/l08K13ge7Xg2Xb3S5VzgFktkqVPU0FO77AIufLl/",
+	"6UCH5e2I3KErL3D1YJTPWFS5Q/D0Xxni+yV5UuVe33P0BFdPfk65+R/rD6PjhjWaDRBt7WomdLOyZtWg",
+	"8eDMkkQxjcwrQYWfpm9KUxvTVLM6n7NqjVm0uKuL4LLsaM3t5VHDe8ctghOizlxqE8uEhS5rf/oT8T+f",
+	"+TCQbD5nisRWVQauZWW/ntOYkREbS4WKABfXVCXEvlg9gt//dESOv/4f9fiiynweB0Zp5LUILdi6K7Hy",
+	"NuJaurZKE1+xsW/8Je/K3a0u23O44dXESFgKii1FZMbUhCWEC/cDHEKByhOEljx99OxJ75TQkbZfw20A",
+	"GN2LiNhTTuKUUaUvBeyt1ZqRjg7Iz9xMUdj7NvNOYc4RsVMGSewnDR5bvzghWdxMo2s4zi3Q7NoeyzR8",
+	"N3QVIJgsNT9mJpazBnXUMEEkPqBRLZ2Q4+5xz8ur53ZL7B5doOJIui9SPuEjnnKzIM8VN0xx2iNv2SRz",
+	"Cis5Pjx6XNZpRWYUd0w811GniwlnggHl85SZgWAssWwbIhIGcSrNlFmGPpUzNtB0zMzCfqIjjreQ9vua",
+	"nmxfv5bqw8AoyoVthiUZWjyDK5lmwjAGixV1YjmbZcJKkDGN7WQshUWdmNrfB2OpBvGUp0lY7y2taqH9",
+	"bsBqhTSsrhKdHAYZoSw2b6XwKW80cBiqpQhogXmAB0RyZMIu5Rlhs7lZELvi6pprVlHb1hjho5S9hc46",
+	"n2pCLupgWI2TgvaUfLLfeQ/OMjFSOwurluBDllnReMrZFXPeJZzgQaH9jKRMGRVLXNUvW95fkJ0WxlNr",
+	"w7d45yWNjQ4YwCOq+XplIW/ma3j8U1SK8woH/sHP3s9vBZdBD6jOGNzP+hiegDK3llW5vkvhBAGFem0r",
+	"MRUxSwdIe4EQ1cPWbaSr1fL1reAC7ayV0WIrCVDs02CUyvhD0C77ecoh0ixRdGxO0RqzpEW04WmaX8k7",
+	"PYYbElMB0cp+dKTLaDwtQl3dXb414y7FHy9+fE3eSC4MU2j2gqAd+sMyMHLgWxr2PCcA5hDoCluQImaX",
+	"oujfEp/ftgPyvCBOGJKfuT3XJ8fHZFj4LPo8b2WI4r4V13lpJ4h32xU9+yikZ7uw3FWEsGyCFyKuPWco",
+	"ycXOp/eN1FGwn/ApWxqMkM6fUzpYdQpaBFiCkI5nHCzFzYdV7rL5uHZUdix2G5lu+4Y21GQbMMYLfD6X",
+	"Km3f846QbJ5svPGOAbrD7uLwjk6ennz16MnJ07XheEtGbdkwdXYriod8OcJMwioMNDagT0BoZZkio0pI",
+	"8DLrrrG/Gh+rsdg61y7WoHJ0Ksv5PuCdLUvTr70ErJOp1IyoLGWa0Pk8XZB//O3/ECpQ7D/QBDTAyBoM",
+	"VDH1QDsnPChiD3RFo3S6Ijxo/2/W1fJRFXxpU8MYBOvK02cKAY1P67PicgyYKSX+xNixkFReo7utdjiP",
+	"D5f1/MILdHl5EaJaecWU4mhobGASglOoRGYPNElYzOFilU4oF9qgSShn88xlNmSpiQpJg0tysGSmIbWi",
+	"lldX1LxuuixQN5147cDlneY9LNPpp5Va4HOg9w1X8ZwIdk2KrT0rZDBGIBkgezkmNdWxtI52TMuraIk7",
+	"AVNkM9YMh2IwZTQ10wE1A8X1h4aUFTxnZD5daB7TFK4WmTA0Jfg64XgIuSbUENsQkeOIJMxafVJRw8Uk",
+	"pI37QXjLsrUTzZqbqmpaVUT8VwEBb8/+IGFXLJVzuMXQfCL4mMdUmHQx4LM59Rfz1SXQR0+7R4e97qgH",
+	"nMhNWSpSaoyk/ANLF9YUGTFSaZn4lmEjZWZ81IduWBIcKNdWK1gxnLi36v1M4Iis4uaMI8eawCrWhoqE",
+	"qhXNU5ytb6dsZNntp1wYyj3DwlaJb9WScXiZ2i0BrhhsklQDnqbC+SmXaRNYPKGKa4apcDREpkWDQKbY",
+	"YLjvkNHdpAttTLcBl0BNNV0m3IqID9vD2hIcS+pseqiz0XBZcqz1ZblAMD0QLGZaU7UY2HPacgPwbWuL",
+	"5K8DBwEKclI8vPSK6oHLDF23kG/PL87dkyEtM3SlVRasUS6x0DQpiVxwaHFd3INQY00cxfoqEzpkNi+r",
+	"sMXxH1yzNEVXlaXB2AQX0RpsOQctcxKr5ZRaI9gGsTaTbze8lNvowjVBCU2s9oegbyOg6lDjIgoLenS3",
+	"Sdb0s/sxBLoZnpJh8LAPIzJctYzDS+EvcA0TZOhP4tC1DnLFth6QjrbtBhIfRpdiGBKMa8eT3yczPpka",
+	"N4BBdVi2bcuch2i+m6lijDy33ygmyHlsiD56SgzTRh+QcxdSDwSYJ0GPGKYlO/d8vhMP9KUAkwHjrcaZ",
+	"xuSsYzKEZvpCmv5Yqn7JqrYbO+wF/ed7lWKvUuxVir1K8c+rUnx2Gb7aBt1JJEJxr/HpbgMP8o5veEXt",
+	"vOGtbWkgXC7KXRztZd9e9u1l31727WXflyL7LvIbIu/nBylQvsEoX1+s8ff7EOzVdwaFj6E5zLmI7V0S",
+	"zOWM/1bXZjKtHYO1oXB1OtcZLl04nMdlGzeS9GrR7tv2Aw0KebscL65c1MRSrLS7XymC61DaHrjLpPUY",
+	"XtE2Edcu+GGAukLDCawGPGMgGzOl2AkPW1YOYe41xTC32y0Xcd6sCuHlcD0DSPR9oJQLBnDD9hc0EeZu",
+	"Uhf5Tg0jxicHvT2/yBPkMo0RIUu7uDJEfV1Men1z22xqy57aRGUHL6O3jji5o0hmdzRWhTFXAI9qFJ1P",
+	"siCp1YdzJ4ZEcdTv1pAIg1+Ew9rxAbhDy4+JnlplnwyLdoY5Ulz5HjlT4nSOF7enrqFTSAbzMeehBxJq",
+	"aF+xXwB3wA5/LVNAhC+0bxq8qjOauCA3d3TLw8SIjpKsQkHIeArJPZTjF0wk+IMURvFRBjEFpRcABQdS",
+	"esKyE4f5Jy5CMHxWbA6oSAYug2hIuvWr+17k/bOgMjifaHki9UZaXeHjsJaVAy4SSGe7sufITQvP2RXL",
+	"V6O5wT8XsR5LuBJ8NsuQn2pB53oqDWYxuYAa8jNjH9IFoTOZCeNNU0aoEBlN3dck4VY1SMhoQR4fR0TJ",
+	"zI7o0kdaC0YV04bMmRAL0p3S9Ippks2DjltseRBLbQZzJuKGw2B/tyOdMWa4Q7mErTl1AfB+xfwYM2F4",
+	"am2BlEI2NS4j3KIIJydFPqPKHQkX5slJp4RXBfzW/StFyhwuR8pENfi8bWINK9GSLWz4NHbhyRvYzvk7",
+	"F4bNQxzQn0C3Oys2Zmnl4YQgbKpg6QOIiFHyiiV+ZyBqZMonU6Z2t+5+wNdAv8WAd9R6zuBWAhuVmSEE",
+	"SUI67ZpFdEcLCPwf/+//9rd4+PW2C9RAZeUpucHVF6w6OPy1PrhbHNUWMY3+nXAo69LjCR+PmbLTXRv4",
+	"VGYRBN/THr02QPnhcMS1Bx56aXHSPAsENQDM/b4cj4HBnZaGW4RG3s4WNSFobsPrAoCY2zTTklcWG7a0",
+	"2rthE6UObocPYbLqVkGcecjmakJz3Med+7//Owj4mM7nln+bsi5gyfH2qGwzT7Z7ejUvK+74cY5zutCE",
+	"wlRPS3fTLLFGs5qw2rTLrLALxw2SxOxHOpJXqCf5bL05NzQlKZ9x04uIkGaKke4IjsaIWwzX0xkmnHmV",
+	"JT9h5SCPIjmilgmx22V3cJLbnMK55A5ivT6UjUcBLQ1Gi0EiZ5SvCGtd19dy20sWWQ1tcpuZl5toe0Rb",
+	"LUQVmnKroa1wIGwZyF6xWj5FTkeoafC74HchF0Q5QLwcg+6WvRx9jnpYyb2whPi8hDO6vI9RGLS5SZQ0",
+	"y4AGnbpBcw1qBVEJ7XVZi4kCplRoc8LcskEhDEuNBtU2WoWuXQNZdcwicNarNk0tVr+k6wW9K2X7dxd+",
+	"oqpBfbeuoufff+NQl5p9RK+/uyAvxCSF9KeUM2H6KbtiKUmooTlWWz4xyEAwbCLVgig2l8qa+JX8g1SK",
+	"ycAwNRvkeaSdqPStYponTBhO08r3IlMa80/1VCoDX3ofSMknYic+dzAskJQZdGPUDdQgAos2bI6+ixK9",
+	"IJaKVIkmVCSAr4KpZVOqiRQsItxo9H8vh6Wj+7E1rwwN7Jxo9K4IOmOFK3voqNxIQ9MhuJBGVCTDgzb+",
+	"ZRjtcldv7JkDBKeZFGwB66Ejgj3B9+5P+GErlaFf/X4Nf4YV8U7cMEWjXvTKsNmGmSqVqbe+rFjnBoHR",
+	"+KwqWOZNBdiGIsy5xstdrVin7636uCnYBeTf7NruALX2VoV7edjV/lYsUDNftJKETOUsh8wCfAWH5wd3",
+	"0dTA72Xep+kVFxMNQvyKaTNjKKKAUQ3cMi9gulz4LP1VXKwIUQmPEgNv6yAFj7rHve6oV/MuV5P3K/n8",
+	"MAQdghAo4xPsFk5AMRDFQJMD8EzjL+sW4p6gClT2pooqcPvwALvI8H/uxPjbLA2aujyeEoRA6zsINMhP",
+	"xCQC9+4DDXglVlikqbw+JcMcw4JqzbWhwgxJF3GxPN70VGaaTWWa+DuRAcJYGLoYRu5mpKwlDFAfGClG",
+	"PwwdPK+oHDv7uYyfkfft9IeiA3+Z0tR+mPrAxH4LGX7hY5hb9sXlEsTGT+W1hw0DjEqWnOamvecn4Ako",
+	"uE3KxnCgLZ+5FGVG04uIoYqPxwRSwxnp/td/HDn3A3AldsXUgvzXfxw/PnSg9GXHAvDH3KGQux4uRd33",
+	"AI9gssgPr76FeViVxzanI5Kjd7pR4IOGzn0O/T/+9n98RSp2KXBPHmifAjrhV0xbjcu5ImGC9hUkqzn6",
+	"SqhxbhGXX1B1dgQvgZznxRsf+OQqZ+hM6iZnTlRGRsoHxaqD7lqhMGPUMr9xluKc7bKCqdTb4YWQX/E1",
+	"3qkfsFKbYBMwHm9DX7PHCah34Kh312pCom7L8ZnvzPLCOV2ABA8CAIZTklpB2zfSquO2qT7SZ26jNgRS",
+	"Wl4HkD1SG31LM8NzmO/IrXaScK3YhKok0FF1UV9QZU+GRv4wkw4VqZCEUX66QV4+AAbDaUryPvTuztCM",
+	"TwbAwHZ5xWkbvZ3Vdr82MbPddIJKKZTboCJmt0WecybAHRYrlnAzoHgL2hJKF999Dq+eTxiAhyxXrXSi",
+	"6oEmdMKIktcgceOp1Eyc5fBsSs5cmr7ODX6WlMBj7EsJU/zKavn+ji6hBqLqR1yZ6UErl2rAu5u/gQV8",
+	"WtifYHPvklpBRA/mTMUuPLG8m2t93vAyhGnY8a0bDSpM/ml43yout0RhrUV+royE9DUIPXGKB8LqEsC0",
+	"3h0TCrq5m29pQctwZJlfJN3GyGrWw1I1qxr1NikBZRkb3vHVsmq9kAmw3DJrXyluA7rFOhbYqHrVD9PS",
+	"+YhW66OrGbw/+0GjrXqyygXyOgmiZIbZIwywuJjs1tV48vd/J5VJ9SCpFuOyMO3oeipThiFZp5diaLsb",
+	"Ri7yFsYQeQsvP2djeiUzdUYw9xliuuwrgSCviORBXpei+1//8eyrg0eHj8k//p//TfDDUe+AvOB2v8g1",
+	"xeAKNxeMS2YfY8gigGvY2uQOyCsftHYppIiZWxJ4QttRjyVU+E35h9JvDzTC/rmAaDQ78vB7XG03CbtZ",
+	"ReSv+63E45/WOXzU+di3TfWvqILga9tmdXe/wVaqX772/UF1ZbhCuWDGgNdpOeQc46bUADTZNff258LH",
+	"WSkIDtHEx4ZoYElcTEg2x83j1lJaMKrOnNLsDUaI2CJdRxDkv/7j5Fl0eHi4S2vIz2mWaTPAS6yBldYD",
+	"nY1m3JhQhssFmygwi7Csc5LZFSqGaVTGeniDn2lLYFNJfGuJjwCMqbAWn10ay5XleHwpuvmKgb0tWNor",
+	"1Nq8KUQMxwt/2ES3TK7FhMU8YeXaW0hpTWlZJXfFYEY/DhK60PbUDo6OBzMpzDQQ4/+Pv/0n2PGCULEg",
+	"R8cEHyyW4OgYNynfk0dPnqyPaVs5nDlTXCahGw6HWkVKThgCzRBohowWzvNEnOcpsiyFYIPFmI+/2njI",
+	"yXxQOIR+kVwMJnQOQw4QjaELTVKmta9dxDWZ2fVLwFUA/hWQZASvhsojO7PKxZirWYFk5G48sdIUkEGO",
+	"e57jw95sQn75w3pFKsXE8lv7fB98TdrQBaG1tYaK75ZQgZ3DVEvzOiVjmSk7Oc3iDELXrAwDJpqT1caz",
+	"qOLRVYcOgS3XAARZWkWiMsuhRFn+aNJ193QoEnzmCjeQzAJMssqJNoK83CEA3irG3LSnK4m37WHcgIe0",
+	"Y7VlTLyVMHhL4qpdGvS6zOU1Iu5OZc7NGPatcN7d8cadMKX2jYTirL4BPvUG2VRe9T6UaQdcuUjJ8rdz",
+	"bE7BmBlR8WHgngJPMptTntgxYw6eoBNLxu6B0JUAhuviYrv6MA1qlWWXfVTzT33g49//Lzl6dEbMtcx/",
+	"+fv/JcdPzpB/us9Hx6QbUpV7Z1bY9OV4fLqcWbFDRQuPUj7TRnu1dkk0lwrvP0BBPK2JPsg+QhtWMKc0",
+	"omEBZi/8MFFS79D3t2E6xBbx42PQ20S8KFOb3Xhn39mR48bat69l8bUUbCDH4yCNtY1cpQN2ZdWoeH2Z",
+	"u/MX/kl4EQk3B+UusoHtqYBdCA5sw8ja5oDQQKxhzOfcHeqlsk+uqJkGj4P7TsgZF4wFx5m3NgB1RRiE",
+	"QgihbvoHV05trYaAMfWDxCFlVoin1fuGKtP4+tLj9wLFN48nbIqrLPY0vNDhfYqqXLxOreUzV1m36iZU",
+	"T0eYp61g5tsB/jYJqpYQqncuy26He+2OLdXMAeaA4MvXtpiUXnHn5lVb3NTPUKxU5BG+zKHmuMN/T1MW",
+	"G+0eKpqrAiyvYY8Fw2vysCToUgDTsCY+IZ6iFeLinTDL5Rnk7fodgIAMaJhY/Zi49xvwOcKsNgBIsqKf",
+	"U4CMKYKRvCGd+x0RdlETbfdXy9YAliuY982YdY11FlyzzB2343jtGdAuwpkbdPC7jWsOD2JHBuXtM9yt",
+	"WeNmJBoyoV5UqzfUK0ghmPmgjFHekAGFUPUTfsWKq1IPdoqwHA3IUr7McnuSK435uX87RHDNo35XQgfJ",
+	"vf0YeOXx4fOQJYD1sQZWQ0SHj7X0d1gN1Q19RKa7UsRQLwrVewABy+qBEYHiJFBC15CUUY21xbDkbgEg",
+	"vz3CiptdgscvMBk3+8FGST7KRQwWFx4Xr6Cw1cNHR4+wSlabqHSdzWZULVp12oxnv0y0boAVWgvsWzGA",
+	"yjq9X31qCgoMHJ/STyuC+k9JEJssyolmUCWSVchUEWkA2ooceJrtwLUbod99wAXUE2uVObBRQsOUpUmL",
+	"6NRindwrKyP+X0Ls6FuWNtQSzS84ryWZMzlPfaU8F92xIBh9GuUnfGEfqERtz2WmgWD4FU/hMhkri1T+",
+	"Qhntg6c1H6V4jzdRVCT57/DJP4TXy6ipAO6GkGbgRhaUDKXqPQHyCpd8dJRlfy6li/gFH0Zk6IpzI1yO",
+	"/QJAkCMyRAFi/yrq2A7iKYs/DBI+4aZddgk0GxpZub5SoY+PZLIg3eFDV/HwoS8FOOy5miZWzs6YAfg5",
+	"e16WoLpOvgqmZpelte2kE3V+zRic7zk107ywdXDlZ/bsTNg2zAjnDyOIcJeK5oIU7VPctqmxFni5qdja",
+	"Um2WbUqO3ZNiYVs45Vq6nD44SJ8NFx2QgG4/uu0bDEeL4MqwL0W6OMWMNUD/iwrdKzd9KvFqlhVwgxks",
+	"12cu181vxqUo1wa4Rsx/Xc6FQ4g0TC23faOqkr9Uyif3UXRuOS4FrgfE47UIq4P77rVFwTatwuXj9dvt",
+	"RiXKv1WRMt0Kk1FndtysCXAp/1lv63W8b8W84ESV0qjZeMwAeCr3yS2fmXy76gsS1djYugJe21boChzx",
+	"G5Q8CuEvNAM2N/H0UhUku6YHl8JxDFI6XS47TTNhTt1ZXzpsYeYQLoIAkX0bxJ0W+ZgVFNrHoXKDkMo7",
+	"V2zGs1nYIEnYnIkEvFCuRESVRNcnEHBNUVNf0xFi0baaJCKatZtjothgxswUr1/LcGxXPMkg5Xmc0rBf",
+	"oHZQ2jihmJhSETOH9dxi3nny1bpJf5c/uIs0hnbpBa135BU83m5HbijgIfFjAIkfgxXV2QKlKTfAgK6F",
+	"od4KZS5z3UG5OF7dz8Mg8rHkaJ9STagxlANKdJUR/ZrRlI8XXEw8T6rzIK6A+VyKQjXxtWM81SN36mqW",
+	"qxGlsfbOAI/WTLlji5dixYTcTkWotRhZuHnMlBrUaE6JKL5fqYGUjs/6PpuxwPySzINMvHBBlMsjclio",
+	"fJiRL3NzKTwKOsSdQc0b126fTljfv9DnArxJw94Beevdcy5Kt6zoQcSx3ZJLAXcmmR2ZUZSnB+Sd4rMZ",
+	"A0B2nSkf40yup9wwPaexW7ylI7EZPKzTGmo8sKX9lNdk2kuzW5RmNdMkH1vfO1vYRztfbjLFTovMrhzO",
+	"sYgCsSKQ5PyuAue6l5SfTVLuRd1e1O1F3e2IujZSrAFdepyl6fCMDMvHM8+0GuI1liPchMWIx0Axwb+E",
+	"/mdp0MdKFNn/vbNLUWlY8HRIuiMm2BiS/lPKLV3pqbwmlAieVsIielCyr9YTxI8DHgSxXF4siOEzVs2e",
+	"se90qhynnDxWG1GDr3xpAXdxwR3yzt7t7XZgBLddMqpJpTogK7jApQDHoGIzecWQrnLe40Ej3CUmnpq1",
+	"Raj22tre97DXqPYa1V6j2mtUW2hUUo1gDW5WFyVvpn1ZlLF/pVXFk5cuvdcFJG0aEOwiSNdk8771VABX",
+	"dvjOwEO+mjO4MwCeYffGntZrrreDDAoihSelyfmVc6MoEsuK8UAICKiuDbGpAdZ5crhchm5OjWHKzv/y",
+	"8mJtFGY+yLyHoDqG2+Vq5TQmWSc7yT1bD+h8+9kskEZm5KC8h3XApJSJhCrMDuUiB5B1GCuwUpZz+iYO",
+	"lme/6bxhVNeUmxz3oHlETcNAT5QkRiZ04XJKwWOFFflWjjBM48kNIyN8G1vGRWx/zCLb9vsNurhZHMnN",
+	"6yssc3E8CQ90oHQPhHpB2v3u0sg2jT7YJKASSXVHPCQAAl+0v1HlOP9Wy7oo7cDfHT8t0N/vW/xCOZEp",
+	"D2Jo2KJVOO5hwVBCk68scG2XorJ0qp/BCt+oMKIA966xzm1zmqpicKtcps1E166E/k6P13pyKlNPI9G0",
+	"Vjd24tGqKjB37MyqnPZKolIOleTOSSGdwpFS30FA8/JqLIdhyRCO6xLWOLwVGvN3ZT9FHiTMxcRFlWdz",
+	"+COVgg1c4G9ovK8uXq5KUl+RQX7HCdz17GyfTZVS8UCTVxcvHcivi0bi2gedq8hleX9Jydqt06pxU7bN",
+	"jrzbxOlNay1vmGlsDwtrXo5iAX7NqDJMNcz/7pOPy+uyRfrvMhGE16KWghyUsCFOU2YRW4nUW6HS3xnd",
+	"NeZeVoljq71et6m7kN8VOXK30rvk6940DNZBbHoAvjdUAaglx/vBESMllEcX6ErddRFeaQpAXAYQzDm+",
+	"fCmspicSKmJWRI+AUS/H5M2rNyShPF2QlF9xMXEJP0JiSw5OM5ddSUQ0XQDqGzWXArrgGi46relYHp6H",
+	"SAy4PrtQQ2a4DFw5xKJthOpLQUUp1oWcF0078LzynQYuhcxM6fosKlbG/0gvRd6KS5spWpU5QjxNFaPJ",
+	"ojYZvLHtsiBC86UoSBAxINFpfErAT4wN9/MGcx9xRASd+bq6cMcYii/etApL3s9KB7mjjzzkCO4QiinX",
+	"feJlfFFYdLcPh23c1Z0y0OMyjZIQiZ42U2HI9928CmXA9cYqBH4kZbKqLgc1iH5ffuKAnCNOslTk0B8d",
+	"UZ3voyfPDqNdXLm1Ka6DvMfX1tn5vV+4rk6lm2aOGL5a8JDnRdmCZdRzuzHffH8Oj1iOZcmhtDeVtEQr",
+	"fAbuYsbVzp/7ginF19VbJSwdYhUQmhZfsdk8lSjeXCWt4sLQakA5zVa+nvP5ADjqADmq+8rPytprKYVs",
+	"U/dn6RfPXPIsSBdSsrLezSthDXmaQgbkzW5xKk21v8nh7rVWFznfc8FehvQSq0paSkJldHACH7T7BEqL",
+	"+9vaToCjEocvPmwPPwleQfiYykyhU6cTIQNydGs1E6Y9sayAZvnh1bfnE/Y1DUYbWT3i6KvB8ckwIvDh",
+	"+PHAyMHy3aUrZB/4AYhbXmFx7twt7duFgvTNzYbzgxqm8TXV7O0WoDoTgHFYG4dQWqitwxduA/K8xruK",
+	"gUXF1Frwsh9efWsXT2+o29mz94MryILskHybUUWFYVZ9gV7PrMpCTamcjctT4g5HFZOW4e7ZgcGxhCW9",
+	"5ZJ6I6rbx2aUSeLTmiCgWwKjr0UR3VYvSyE3t9TRiiCfwR2QNux+kHYBZ8VKtB9zbTLPwgR4GG/Ml2qN",
+	"OnCWTtThuoE1QvjUa2nO8W78ZkKo3lp7OYRhXH0hTd/d0reSSK+/u3idVw+uDZYJAkn9OiJyjkc9XZCJ",
+	"ktmcJeRR/1H/hIwWBLRcnVtkiEUyk0mWZrp/dEQAHgBbqurCz04ekZOnT8jjZ0fParABx2Un/f/6y2H/",
+	"2fvfHn0i/73+18mnfwl5AV5L89Jq4jfbDN9K+02wqz+2r7Rae6TDd9KFMC6XG53lJOs2wDtcDwi+CxG5",
+	"GJmps5mfAFfofo2Ilg6+IklyJHZ0014K9pHGJl0ckEqdiyoimiZ07tA5EdMfhwE3+JbpOuBObBfw1LS5",
+	"FN2UKsCNVmxGuQCvr3ZdUyj/Wh2OgyhdgllDhCAsbcFoHEw/Xa4/vDNGFqw3fGtRGsFSyLfWW0FZA5lz",
+	"w5Vyss49m4v732px/rtZnrsqL768DRtX1K5X615ZZ7uhovZava8EKrZhDd2R9vAwrYOEwfJkSg9S7vUH",
+	"LnSmwNpkH+ccEaDWNjSnCyXTdOCdti3cR6EgwTd0kUqavJPye8vWbiZSao21lyxzfLFvpOwDe20lYZbw",
+	"QhrBkLAYViBWtFobC6VFLf4W6j5X3+QaizleyxmzYuXCWNXegxH4l5qRBhBdBDD5UbJo9pF0K61cummR",
+	"89iQ48PDY6KPuk96Z/53DT8cPXv2mFzEU5ZkKSMnhGpCZwxK1IwwTrb8uLYNPY0uxfHh0REYpceHRye9",
+	"U/Lk0A1YakZGUgkPX/KEnM8VT8nRs8eHEVFcg0NTkidf1V8YKzm7FMXzT786IOc+2hkjnQF6BSoUUEMS",
+	"uggJvJsBtB23C74qNjg/twF8PFdUpzaFlbHaS7UU6nBR4bAOu38roAV/ePUtyTRzUK3NAH0RYalmvrAq",
+	"1P+nhg3keOBqtYXxR8NPhxelNF0gaOiYSFWuD1oNQQ/1WhMT9e1YMahiuSoYdct0EWTzCPu6HHmAwFvt",
+	"kXHO3QutQHG2izit7UQLsbIMS3f8+KTFYUA0uPZ1+Cb8ion2j7e8By3w1uohgsfLc1iynY4Ow4aSUxfa",
+	"eNeROLx3fT6Vgm0Z2jlXbMyUYknjIn0RCEalfa4SydIM6/RaXffK3kb5YfNr7El32zA83LftoMSLc9/q",
+	"tN/oXOZP+unWD+oGB/NoOeav/TFt83L1NK5anMLBsuvjdnxYOeiXl38Apwjp9vrvf3saHTcd+VWnb/3c",
+	"aydhxSFYRfPNhLqL+Acnx+428gE73Sbv1uFezpiaMDK3DZDu25fPydNHz6w+Czmzccqo0pCc5Vxx7sq8",
+	"RZrstuIb59JKht/mub+BgL5jPrCpVN7Ao7lzzrFicLfFSbbI0CvNpZywkiDwH6Lmvg8avvY9mn4NVnQA",
+	"52cLnTPOlHKBuauWH7v8s5PVcCGSNFhRLz7Gaabrlffb1n6Zcm0k+kJqzV4xtSBOW4iITBOmDRlzpQ0G",
+	"SqVUg4k+dFMa9iqg4RvNrs5hdwiiin0VuKmbhMJuETaYtZz8/c1DqeNoVkJMczIsKLmgoZspl/6c7U52",
+	"5yf3jmV4SsU5JBfglcwGujJ4OdfO7oJPxI/j8XN8GK5lMdMuXp/QPeYiL9pG8D1dIHYupbSVY9imDCrQ",
+	"JhILxSw5hNYmxITgBU5aIF27VWla6+85yqYWdzrVNckEx7rr5O//Tn7NqDDcLKAiNZ8xX2qYdB8fR+To",
+	"UUSO7P9nREJk3VEvXFCadPOC0j2IcBSFk7IULoiOWewAmCkXDGuLdv/+75hNqjIhuJiQv//fPN/VPmlf",
+	"CXfdOyPUl+jzcQ9zJZU9ervLlIipYRMZqp8QzOJsirtsykksy7m1DLcSnb3qxFRDptoLmJ3ccM0YMxpq",
+	"H1QZ2MZlNbDUAjeLmyXFzh1zHFCtuTZUmG0hoNeE4bfxEMOZa0kbm9apcxFs6wgDIt3c87dyBxy8CKyy",
+	"oqJCp+U2odO9qxMcEv/5ma6e2HqqQn2B3BKX9nFFfbyS5lA+EFHw+jJMooET0Pamc5XseCXmmdlUUJe4",
+	"YN0O/8AWns2XUtyYuuIxIzE1NJWTrF5e4nHVD/MX2v/rYf/Z4P1vR9HjBstpNXNda3VuaVHskAnfFXd9",
+	"sry2sLBPGha2Dd9dlc6YF6RKmGFqxgUmbcCF3JwuMFuBa1chhsyYNf1BYvtaOtvpV42MvTrYl1juxD3c",
+	"zx8GJSQq38a5W/SkWsMmfxmpnOulqWvSpdXZ9VrVwts0rassP5ZvpKFmvuVQGgteWa0ugrtbQOaY0RSj",
+	"zVwQ0bUk85TGTJPuZefo8ODxZYdMZaZ079QVdqdknEpqapvzNHRTEp186l5eHvhPx596//1fOl+KSNtI",
+	"gDTKjp1JiyUu0cTMf8SCU5veTwD2IEsKHrKirprj6yXYyS74kYhUkGOj/KNWCuieS1tOqci/p0JfM6Wb",
+	"CqzdlFetzHTa0C1fbqtpzS8ai5H4GvVJNdd+TV2SN5aDuEJdLylPbxoLu9xe+3AZ583oz7iegRe7VbRM",
+	"qUOPhrW7KfgWN0gtGfdh8P18Z9vNAt4OAHy9fE6enTx+mg8Za6jpg0DO3QY13JhSUm2ClpoXLAt5D4WV",
+	"Z03pah6gaU4xWGN9jS/3hpNKG+DR5Kz18bNnJaZ6chjOTuMmZRsYho012X56+7qcFel2qlSlLUjsNOUJ",
+	"KCrDaoD16oc7UYtwuEDGG042WoWH8aYUclcvlgqF7YKhS7EUhsZmsH2ohm/hJtEJEAFtG1mqcj9WdMau",
+	"pYK8qbkMY3jcIsBE65CSVrdEbov8PdF98GW7i2NHZ7WNqNNHfbcjT1tb+7LdihR3RvVD6lx/FEPTtaHj",
+	"seX4UrAc34RoxgiHwkoY0oi5nXhWIp/nyRWR18KBpMjxJWi6gUrf1y7CbQG+zgPyWgYLRUXVsH2pEKDx",
+	"Ujhnca3Ydes4+mUOrLNZ3pqb8QON83hAnCcEchJ257Xc0titRRVuiTdXauXRk51cY8FaNaoSlRXNVdYK",
+	"YXSFpTfv0p/KNNGIO0sFIO9Qj/zQ/lIvd8V/CuH4rrh2W7c8jYXtK2h8lfmFrM213VSNz+aV9SsKF0fb",
+	"9LTa6FsXyXprt4yVW5nVjHrFPrinSNdyoxfv6KRXwbhsy9m/AK9pM+BP2yvUAhMGD3T7vI1COLWUR1uF",
+	"7i3pUpuH161SpraMPbuhbtWkAK1xl26uDtVoZqVesmrrdnIh7nXpO74Kd922C2hbG4K2idp/84iwdaS7",
+	"g+Cnz0HKn1bsUz1GKqaKDejEeei4Hhd5UAAFMXDXGsHRvT2/OEdnV/PObxwrtyx50KHmUovgsh28vW/P",
+	"LwiY7RC+NFrkH8gHtiilSxSL8Pb8woNTbOI+vBXo3Bn9OJhLLkxAy3slnMZ6RqjDzhEY08lEH7OSIDZr",
+	"REUSwJde3zcXpb43e7uemlg0FVVX6n14A76RM8o3xab/wOo3yFvcpnnyaM9T355f/A/30nIlixkX7tPR",
+	"Msdt9PRs4p21sy78KMXwG1b2B5mwdMOY4iHu3fDUW2X/jeA35O//DhAsMUP8QvvlMCKKco0p3kNHJJVk",
+	"UURoiel8zhJCzaUYOuKqPQVmiWbmgAwtDdv+IWbGvm1NldyxhWOZcF8HyI3ShS5dCnibgPZFqCGHkS8Q",
+	"VYI0m9C5BmP3iqmUzp15rfDGCHKxcGEF5Yo90MQNOWT+QnebkI+HeClIpxxGs1RKNsf58ScKO3wfDFxZ",
+	"XthdIQ/nv94SbHiNrja/tFrvKIIVbTgoBbDHXbOglI5YutTMepnYxKw3YtXITnAIeZMNS5Szvc+wSA48",
+	"YpNjVgoWyA/a8VoezT6azcMqwjzaNlWMfM2iAqPZNEMexOZGi+IkbWVRHq1elPr1oOu0YT7NN4O5i1Ux",
+	"42+kQtrjnwuHQ8AQWOfOWKvfF67PVhkRRY26r0FZv103/SoF8B1g/GnjBeCSmCIxFSAWt1L/vKKwhoBQ",
+	"odjkRkE0YAQdReQ4Io/IP/72n2RuVXmH32IFcemm3ba3pS/p1/rZaqnX4fOfckq9Eb21c9wVJ+ee3KfU",
+	"j0m+j/lVS+7nqi6zJ6UKMUfVw1tZ2W3vXApWsV2C6o35wM6OzBpBf0Myru1uYGNxP8PbuHrld+GkKrH8",
+	"u3VTFR3vxlH15dDD8lJQw94hG1tR1r5FfdTv+Ywb7eEPB9QMpnLGBqVG2qWR1pq7NSwIxQbjlJo7woZq",
+	"XZhqMJYqdPUBERgDSNzh2lUWA9eXSjlTaDBjNAjXhM9mGXwIg5PM+KQFwiVidpasP38vMaVqwnZtBLZW",
+	"KvKgV/ZxzoRmusASvqO99HDdaw8GLNRb/7Q9fRSsXKZilxJaHs9aMGuq+Hg80IbNd734runy8oE9bvva",
+	"XS9bKTc52beKl72l2JLSKEpnNMo5ZAPPC+3ZmsXGw9nEnlafxTp9lSh1g2OztVLmBcl2N4/3RNbUosr5",
+	"ZMoUSeF3QnNDZUYXUOl37KKACTXEjuCMZNrVQhVS9BXTPGHCcJriY+DonCummTAHK6XQqnQD+wIpcHL7",
+	"iqV2YwjsbMJNpko1AXYXUrNbqVGPksLfyYil8prwHMd5RpMdTmFLtWsTkbOcegE7b6ljh+FNOxRBgXAt",
+	"X52LXlGeok6B+Nu4SUuXTFtJrmq///Ufx48PT8nx48PDw92VB14n1+pjOCIUgMVPydGWwwjOfyMhFo4i",
+	"qEigHciXTeTISm6/Ezswt0Hu2Az0/e7GCvxi7KU7tn2+JHNjh5Jgb3zshkl/Hh68zCwYTRaBqqCw3oOV",
+	"sZKCXTNtCJ3PU84SMuMTBbkUqyVM0G4Jzm25MimU42pdnDSqz+J9eP5aiq8lLsIGqn1TDu1racgopeJD",
+	"MPn1JgX3V4CVvmVYUU1P+Xw3AE+3BdRk270R7IMDOFNuxs0ozpAJy+Q8ZZDt682J0cKl9EbVdGCHLedK",
+	"d5k8+7lSU2ouMw0WMr/i6WBOlRFwg1D5y1XNADyuqKP5KEVbdaKoSPLf4ZN/CIs84ZzgSlFIM3Ajbl9s",
+	"fodwU2WC2g50yo1+sEuoqi8CCrUcT728CHlUdZ2Om8OrS0dmay9GaTu3cmQETt3KxEZ43Pd6E6K7DTJa",
+	"E+yA+7Pc8bqFfbFx0OVGKEGNXPNmUqVEaC0FzJ+4WAVA7kAVwJ3vypYg58UfTskQC0nJ8ZB0XRyuRncC",
+	"vjDrRZdiSDMzlYrrYgvGUg1JV7GYQaQc1ikirk6R9vhUsxJbT2n8gcR0TmNuFtCqkDMuGFvXFsBcMK7I",
+	"iE1pOu5FZKjpjA3yWmEDxIMYXopuCi04WCv7FMmfOiN6MZsxo3jcw0i7ckSyXYJO1AlOFERAPlTLHELd",
+	"hyNOSlu1EzO2rFvcrSV7gWHZz0soNTXNJk187HarS+/n33/j2vSpnsl84EtEBQPyl4O9whBhrS96VJau",
+	"H6ab8Fv7bDgYyzlQlhagMiPXW4ul3c67vePVrzIU6BJONWR+0tohBW+1VdRG2YJ0p4ymZmpPVQTHDyoY",
+	"V6GL5LXw8EU6IhM6A72M/ONv/9kL3yfuJM5vS4v8flLJLthJ/Ux/WhOet5Y7/CRyh+7NACqW22sPT5EV",
+	"L7UCpqhiX25eQdKliaocq8jXBSOaTwRAJwLc5BlhAIArBSOzTGOOrJWzrgErA02mRF4LDbOlr7lmgWqS",
+	"ALw9oFZjAFSMJqYZS2G4gHybgW00/BSe2cVA0zEbXLM0DT+Wsglt+GkJU2eA6TMNTwPE1jJOzvKTXucT",
+	"A8hskg3dK64/6LwsYvARPWcxH/MYFs272cKPXnMz5WIwyjPu1xRCCTcdhTbJL2JoZg3rUp9dfXyh7Vux",
+	"IQGaCB5pLK/8xtFMO1dx6aU3VIHz+bftMvrtuKDunzYONvUMCzrlgAaGjsdesGhT1BjMEQx2d73iM8Fv",
+	"FhzsGxkttqotgrvd1uyKGbcydSmhYkWetXslV9od4AOF6v2Jc8os78G2y9yi9uDtBUOvgjtAyoMnzmpz",
+	"JRNmENUgp7WdoBmUDutMJpWESYEgIi1Lwdol/tgQ/942WNrJU0KJYldc+4qbRLBrgm1sGTNtpeTAi8sB",
+	"xDysZvpt3VtWbLIbOjNhrkxvCzxrZf1AjseDAnC7JcusQm+3uV1rF/ZdwlL7VMJOu1nAed7KaBE+PUOd",
+	"jYZencs0syaDJPl7BV/pOh8vT5mLxqAE0jkwXQ74TEqFLr2b1yrjGtjSBzY3vYMAXtTaeRhpaBo4/2+Y",
+	"Wq5uGxY8y/IGGEOUpwFWqghCmmIB3WrVXI1L0B4OpVyXN8BD7trhenflSOEEFuKv6tfNUwfyq6bSSd4c",
+	"BqPOiXNaaRCpYa5WO2+1g7PMsqoqRlVXWOYt27me31eVupZuhnoUlRUCcEzPHPg/SxOs9Iw1JeWY1JXA",
+	"ZePF0qyY2LXU+GxLTD8ukLo4FJhNBjQBqIB2L8PObt6nB+psD4xRwg1dSuKuH1ptAL23Zt+0GNb1lJoB",
+	"1wM+s3OhwmzynpGDeErFpN3SfVptHezEE1EyNu7Yr1m3WMIBa+yKCVclXI4JdSLsmx9/OH/1+mCWEM1i",
+	"QIJ43DvDqgyPIzJ1t58Ono1roueAioZVaAsj5Z4ejvqlgnSoXgaSBQVbnHk4Z+WdMxwCRvlSOY/7dLiq",
+	"0/qGxaDiFiB4pGQeky6D8mciXvRyGLAv6nTuCCdnz7C/cIb9k7AK8dsVtXxKiNIxFeDOZ4TGU86uWEK6",
+	"ik3IcfdRr3dKhuCXyjHhYzYkXfeKV36L3+Cuz2owfMxjKiwf52KQcG0U03pAxUfOzGIYkSETiZ2i0gP0",
+	"Zw2kAo+WWQyxPliuTXskSf0AWjf0A9ODUh/pYpBK29TQgWmjbn6KgNqaTOkVc+qL0lZTV4xFxM7wkZ1h",
+	"9X6wPlmnkK2cDoYKNMwGwl+bRhy03H8S7mbyrzdFfi631N6lPuNaczHpo/SNwqjQAgLg3DNtHO8/CXew",
+	"WfIDSzi1U7rp7JZb3OTiIH+7P7Ov931N0PVTmStqZcbz/JDWcFzKvrsmFxyWc5hI43wtTskP4UGuNXBL",
+	"9bsaXH+v2TWZcZFpMrcGk8y285f2q9+vd+oBLndTNTGufcyCte9d7BdN4wzDFrqUqCxlDpTx2qUjjhSj",
+	"H3QBRk2Jo1cowK6oYb2w2F67ioJdD0o5zVu6hmwrOww1Xr/Em7nP/Pavn2nzq61ScN7lZQ5YQvCNIiln",
+	"LBW7JWjNKqpmcLKhrV4zveZ9DZy+qvsCj0DIGqnykV1YVjXOdLfGle/8j3IUCBiBEQU44tvykS/2RJNr",
+	"8DBUKce1crBdXHPOjLaJfuWC6+kNHaqtD5qM4dys99SFs7moYQPglu2d6gAFsKE/sXgrfMkVjg68OQqK",
+	"MnrQFBtv546S4oEmRZD+ATknv8gRyYdcuJeZIFbN1+TXjGUsIZkwPEXpnNBFRLQkQlYJUJfeBtGkEGN9",
+	"Pk8XZ1UhVqZoqwcSNh6z2PiSmRzx2UkXY+i8g5kaptyT/IrBI71WxbSWQ/dxVhBrAvUg4TJpNk8ZVlYZ",
+	"40X1+ya3eSC3sjwjWZ7tKTi9TaneE6w57pgrZkmTXzKNC1NZm3xMZMaowIuCXyQvWpGKpMxq8txYzUCw",
+	"a6bK6D55XRir/bPeGWG/ZjS1I8yPE5TezBuc0lKvW3GUkOO6evbqGM5At35lywc9yhlk7VjVzmblDFW5",
+	"0ipJ8zNwUWvobgoMtqoc0Npgqi1SmDZa8WrBqEpvy6tgTweLM8XN4sKKS6erM2sknmdYMB4/vfTD/OPP",
+	"7zqBOvk/v4NgH0vn3EwJhYp9YJm4In1GZdpo0n2RfHNxbin37cXx4ydQOyyWYswnmWJJ74A8Tymf6VO8",
+	"RrO2rbs0sha2Sw2PZcJ6ERkqmTJtDVwryO0X/oZqSLo//fTqm6h+d21NYPsc19qa2zRLoAf2cQ7xt7iI",
+	"8AA1Q7SBQYuAy1lYhoK/TI2Zdz59ci6eErK3/RMD7TrOviIzyoWhXDClwXZM3fv69OHDCTfTbHQQy9lD",
+	"97j/fxmat2hPUMtxtYw5TfsQruyDbpwppQkTEFvF3FXiCzFJuZ76Ozh9cCkuxXMprpiAgFrS5YKMszT1",
+	"0cOKzaXmRqrFA00SGeuHdM4PZskZfkCkuoNZUsIKtaaJlQNTjo7ES2HPDQbs9k5th/9KsAY6HEu48hRk",
+	"qfxRdwhpXDG8+NB9+4dftBTD3gH5c14nx78AAdtqQai4FIQMse7RkABZWAN5+Btc0kSEiwiIJyIzpjWd",
+	"sE/DMzKEH4d4//rHix9fkzfSHi5FuHBB4yOZLCKC4sh2MaeKzpiBiDe71bDAv2ZMLSIogQSO1CmjlvLy",
+	"Z+2K/yv5QQq2APwYPL8EjqZdc3eRxCCZkAwdcOuZr1WiGHl18SP56snhEX51RrAmk8Ef7So+evToGfnp",
+	"3XPoyerOmmSakThTWtqRTFzZxFMyBHVX87+yIekeWTqxvIskbEyz1JDHhz2Yw7DQiodnjirQlfBAw1rX",
+	"VGdcxRxAOS9pb5+w6ob9H2s82AdBFcFgEmAa6I9K7VpZiXZNoQ+udYaAD7iAiLpjByIzFbN888nQuQuG",
+	"Z+TbF+8I3jBCS2ASa6OkXdgX7+hkeEbenL97/h3C4cV4ABwDgHm9Gvd/oCaeDkn35PgrlN3Opo7IydGx",
+	"w9M1NGW9g4Ks3/x48S4ieCOpK43TlH9gEaFxzOYGyH74KmGzuTRMxIv+n9hiiPEm85SWlgNC+C352VH5",
+	"GRV+O78bpAtvFE2a/ltoiSWnlvOyYQ9olBqrMGhDjk+wDuMZoQIciXkneJpPjo/PYDhY10sbjoxhnPLJ",
+	"1PiHDp/ZTb1W3DCrNgCCx/VUpgwrVaD4jgjNEm4IuwKlhorEdqONVCzJJ9AjgOcBkMI0TSNCUy0LlSlO",
+	"uSWpibSrek0XZMaTvhscaKPUPwI6aiq1sZ2YAspcMaM407WVtULK7hIwzOVl9WfeTXFGEwb6UmnH8x2w",
+	"VGg7GP5b/y0OrP8qcW7bmKapZRZRXh0GTgjNT4AjovNS/KzfF8evYSgyM5onUCy0qEgDsMoRsq+TwxNo",
+	"aPix72RF3wnJHM4c2TFJgTvAibYP4LrN6ALGSrg5c/5liPc6OXwEzbqJgY5r+Zx7LZGwdewj1waeh4EU",
+	"NdLsCn8QVonHl1BDECQTCYtTcFzOmJnKhFC7ayeHj3NR4B8dnqepvB56pmpH7xGr8VXtysHD4wCQb/UF",
+	"7wwgw9fSvJSZSIaeAIc/wHuvpTnH0POhZX9uOFL4UGW/YL0DMvzuxfk3iLc9/PHNu1c/vr4YAusFuoVO",
+	"4bhN2cKugp9K3hYMrmsZ8rcv3p2R5z++vSBzxfBI6bwlqzBZTaigMb8YQwPe3Mo+xlRYYkrs/ttVYYmX",
+	"30Nr7UAgknuPu3K5+cvIwz0F6whi31A5h96hiLMT6vAmxGtDNYDq4px6yWmZiB2JFIz89O5l/yv8+oqm",
+	"GcO9tFRtd46ODVPA3s1ZdUb5BUrOfaBVxcaZRkOGdE8OD8nQfj0Q0vjcAascvJYEVW0r7JGc4G0sz+tF",
+	"cYSULkEpI+4WC8xZGoP06f70B6t4Wzq3fx29hF23fz596b989rJ3BkyGjiK4ySZjZm04gGNXiltR5+LZ",
+	"qUcLYk7cWU6qGCOGfQTLDcfs3DvD3KKw4tR2YS0BO4WZVKx3QP71X9/Z98qRJ4rPZiz513+1OwET9i3i",
+	"mpMhmhl4yQRkoaxwh+yRoe2ii9zGTO1hu7y8GPYsF2UayqWljIJSAvfDivogWcsT9ZzGjHR/EtwqVuRn",
+	"++XgAr50QWwzCkehtLreTf3TH44PD7/uecdBUQARWQZU00JjYpgbVUPMHHCXc5DbDsNHirAfLRl8k8vf",
+	"XEdKOSMjZq4ZE+To2eFh//Cof3gEzxwfPXvWPzruPzo6IC9oPEVao6nnqYfAL0rFHAv2hBvmNU7QBfOg",
+	"ILuxZX0ylyY5Hfb8jTucw8zKzaFdxuEpGTqqHOTrZvcuM+Ov7P840YgM/W4MEmqo/aLY5xIVQVqRPdGo",
+	"9Ixkwp1KCeODC37LnuIp06RrNcmnj5496UVOTGlSUcjh8T48jko5kXCSKw/BD2hCpTxmQrOSXfTDq3dL",
+	"dpCcM4Ea3YFUk4fuJf3QPluUd/AmUCkC7LRzdHB4cIg45kzQOe+cdh4dHB48ggx4MwWb9qE1WuwfDRUE",
+	"37JExqifKiYSpvKK4r6ezJmV26mkCZ4JfL3ks/KGLhzwrpDk+TevexEIOYXqJ48NtAauGWd2k7lMeQzF",
+	"U3IW+CrpnHa+ZeYbO2Rr3TsGbcd9fHjobU0HMWJ5yMOpmaUFVEYppjj3WC8Zk+eCfPfuh+9hzmflKbm5",
+	"IDxBZWp+VgeYcZG4MjTPcTD9Czen/huYU5Nj3r350L3m33IvfYo6ZQ1qXSP/5h59leAcT3B9Qq/k6/jw",
+	"a5q41zrwyuP1r9S1Bfvi4zZ9vbJHX9DUVdYteVw6p395H3V0NptRtXCu2vM3ryz3wauTyJGitX5yMvPk",
+	"CGmCdKI7p38pKEd33tsegNgfKkvSB5b9JTSVgh380nwAbN94BEaZSFKGIHujBRlCW8OIxDSeOtw9ShLa",
+	"TLEX0GxLuv2FXlEcx4bU+0d6RbGnOjHacfafF5EpK0nQPuyf/eemPHf4XTxBhQ6RLXaBPiLyw6t3BLhz",
+	"zHoRYbMRS5JC6xxxQdViJXFiNMhfm5mx09+PDw9ddLyrahozrYnKhC6FmMssnnpLwMrAEbXWMCUpv2LC",
+	"Pm9FNV4ULFHrdzCQ9ZRal2tVUl119+h6CNDvu9KUuCbZvEbG/8SUuLQsjZTk5P3BgqL0C5LThZVletml",
+	"OSy/PSSjhUE/nv0DfApg8hgpU0z/IuwjjQ0mPuVcOHdxM0WYAMxaHaS1H+dMnL95tRmx+XkVxLZMRK5h",
+	"AhoPSWScYeHhynzWzf6gXqr0MBxWFyRjPwLf956SkZLbCmsAEmvLDp1DLGd13tmRm51MO+s8h0BDvQEZ",
+	"M/hhdERYqhl5fPgIAorAulvDKxGa7RZZJXYQIDH4wRrdcMz+iYjLvvVo/VvLSAFrOWxOPdy5D8GjDvZ6",
+	"lqaedPAGuJFsr44e0tgy6j46LZuVS/Ri6QyeHmcpslPIInD+TjpCj48LfYNLbXCSYw/uMUTg//bFO3j3",
+	"UuDTETRTwMJE8F6pBDttKM1O3VUZPIEYjt7lFF0Kl+Fg1V1RlO5GzwQeMG7YzPkywPWW++e77jPeZaAe",
+	"/fq7C5c6CtYyeArcuoGjw010DjdCsAg+QyoqfNb2rTzk09+UWE09IsKO6VJgvAT423TvgJzXVtC1AH7x",
+	"2EiF2eP51kZOTuCeuGQAHM6lcCmKdqfOigLnQhY3j9jtAbEkBo4JeGE+ZyLpW6sYrhzfukkDVrfixjBh",
+	"dceR8z7oqVRWyIJ/0A2HJni/wYUjlMeHZKZ7zvEPv8/o4lJALIm7ALAqIQBLMKrIlCl2QF7CgoFRkwfE",
+	"wTWwXQn0iDFhuFnY70kXASy8IWznj7AtXCTsYw8JYbQglBhu95KKCUN/R5V3fs+1OYc9cDNHXD53J9iY",
+	"HFs88vANnbAL/lcGUAItnn0HQWz24YDKibRVbLPTbcBDadcWcjHt03Cd6VFbTishhAVDXxNEFR5DJUEW",
+	"LwNh0+xAmrqHPap0vWGZz2BcFBL6qn5zgrjZtPPyssRKBEVGMhONfco4zpRiORR1oN/2JeaXx5JDZpJs",
+	"Pm89FiNvPJL3t6g9lE8YBI2GHF5ox1rZUeaJ+nOrFEfrXyknLeBLLRSDl1KNeJIAL+icHJ6sf8Nfkn0W",
+	"PTrXUH6eSmRK6F3PxYvbrojINGEgXpWuaNZwz9x5H3Vqt5/5b1KVdJci0G6lV6zIWS+H5kFEwbVUH0DS",
+	"RxVRjzdoESRoEMibp7GB4DK4A6gNPiAtSiO7O1kROv017OL2Vdw86kKDECotCOmiBACh0EPNpAhg5LDq",
+	"GFdmZKNsKrV3MxkRat1hlG26BIgqd7tML++sBcsriGrP7+4Xv2vmMt0Sj+mt4HslhhHmfrUT4rEagL0I",
+	"KCeJJhIDCNBmTvnwt0qGyKdGzvmjqJxjsGCsAu2BrMmYxkZH8B1L+QTTphcYjZxHIIOSHTkncA6OAgiM",
+	"GJE0SmX8Ae/j3EtcCrhE9R8G8AhTehj2axRnqHMnJ7XJiVYsVu14vnhHJ+uOJTzzOa4v9ke5epSrZH8X",
+	"Z3RTBaGgRLvx7+GGHNPj65KjFBWAvho4fqXpnfpITxeIog1dnGHULfojh4rqgXNQDh3u/TylMSRDyJQd",
+	"kNeMJZr4YMszKP/lcx6grJOIWZpWUkasTnBy+Gz5MP8E0C+V87zZ0rwawyg6KLOByn0phjVMgH2kdtQQ",
+	"4SCN3U6A4GHXPhwevCxxnM0p5hjYLxSdW6kddUqrZFv49ahz2kklKH+/HlsFBdLyP22ugiDywSdE3msM",
+	"39iGi/mWK7kHRmXs02dloi5fZM9M7wMzPTl8tmLry1H9VRJoBxrn0uQD8Joe/HlVontBIH0hTR+L6K9P",
+	"c/8UgJQKU6IPXYylGKc8NqXAYx+4/gA4pmEYIgzRXxzTCeAyHYM2e7tU1o+O1+/kG6uhCcyFeol5cPBq",
+	"Czp7QxeppMk7Kb+nCjNtT44etyHqZcwCePn4+N4SUEwVS/pjqfronug78IcGaAhA3egj1BlQXAF3HXo8",
+	"yXCerO/wSBqeA8EL7dmRlIja2ayhd1yLbjC6P+N6Btx8V+T/M0tTO56Z1d9HmXHoBA4ISuNNI5B7jdZ3",
+	"SerHX21G6m+9FNuFFoiZ5gGNiXRLSlVFVSrpAAFFqXcDTbKNGfcQFS3IUL+hNil1wBp8Ds3r0Iq4AF+k",
+	"xrPy/RMkINdVxGW1D9vehdq33mNWytj5E1vcTFH0UK2d3CSmE8qFNi7hRIqJc312Wqt+pfph9083C+jy",
+	"N9DOAplO614tXsnf2Kt5/3xqXgN4UykZ7wNb9LnoY2LOXi3cq4WtCa5ORYplGpEkPq9qBaknMBiIqqll",
+	"nvosuyIR9PejioHUCSgeUVXzuHUFy7m1bk3FelFyonP0hmemSBxgNc87Kp0uwqjsngej4JRcT3k89WiI",
+	"+lJ4EBP7Gv6W75cmU5aCuw5xUyDPu3zDN6MLIq+YUjxhLnjWDU4xnaXmUhQp4IUmOJL2o2KAcY6p1FnC",
+	"jW3/57w8Q17dDe8QXBBb7RJxSvWleHt+4WMl67WYKALK2CdcTpEv31Zq5YHG+9w8A3uG8ABUXAouEmA/",
+	"V0soDHYtENrCBX5Afl0FyRHiK4TxCHiAteiWwfd9KWD6ZIj+LQeZPQxFGz13dPbl6cOVuXVOEXSScBHb",
+	"byzlQUAYJWOapp0tnKHP8yuhkIaKyPI0PcNkWgFZplKR4W+fhj1iZO6X9rAGNRo+IN/zD8wFBmLOf0S4",
+	"387CevnMOnjuXN/r4Hsd/N7p4E7MynkzxOpeS99r6bskSS5yzWwlTSqWZMDV+8DR+3nVig3fKUnl0JtC",
+	"9lEb6Suq+0WNi6Aj16lUfQhO131Lo30vlhresa06LWiNx9o+mbAxF0BMax6+r2bP78eM8dpHJbXhlCQs",
+	"tkp1OYLGRcwwUejEwL0qCjBgKtnGSqqr01h3YQhZRb2PeD8rYytLuQEOJAjTBlxseA59U46uxIjsyOcv",
+	"oK4FyAp8xmoxUuQFYg4hbglgMmACBEUdr5+r61idULs8iqWUhnCcph0x9vCZ4zRdlPpSpOLqarErSsWu",
+	"6eg2swAAZMnkl/m3mBDQ0Kyrf7/hIl5eHrRY07vLCviMaQB3Gvefn8EWIbAlGLJ9DOz9i4FdJQFuEvJf",
+	"VIqkyYyLQk65rx9qZgwXk7Z5AP5xTEf0cXr6AUlYyiaAcAw10HJfFFau7Pta4drQBT6hD8ifncfpqAR1",
+	"4FAYHXhyMGz1OY7mwo/8Fo9YvasGo8mvyj7i6vcSiV7QeY2wUX+qUTXAxJWPpmtoh9Guywe5ffiqCU7t",
+	"DMuUo6pR1Hh1hldUuJzXRSFg8OnyqfwMEajVQoy18sePEdmhtf+0NqNdR5Q2NH+noQst+ZuPLd3zuc/v",
+	"7vzifGH3IBotzADbM+wGHaoqBfo5UEKzMvVNVW4Ub1TtfHe3JxXJBGYAtsmdxMbfYNvnxWA+V879j+Da",
+	"yMcBuJULZhxWfpO55WdcsbXqRcLXd4b5s2/OCRc6U1aYEvZxzhXTEA/wzdcXBOrpAmJrmhTXk4oxsmBU",
+	"6ahScdqKuMYcTDpgVzyBij/QCReTAb7cbDG2dzxsBz9wm5ZnmNJaWKH5/uxt0Pul/TYyJtLNszB1JRS3",
+	"KJW965yuYIyHh04J2JT5YL2uiyMpxRf4gtoAa3NKFIv5nCOiTQzRHRERzFi+MFFS64j4psegiYp4cUB+",
+	"FAwRalwd2FrsAcDeh8/F5qrwDkML3AQHnj0w249hgxEVHwbuR7sVfqKd085YZsqVNoOhw2wGI6q5htgE",
+	"mFBKscRc5/Do2eHoCT3un8RHrP80eUT7z8ZHh/3Ho+P4K/aUHiWHJ2CiuzXPGZqvXTMAbnjaOT48ftw/",
+	"fNo/PGof4hBecFfcvJUufXTLTDHEEHF8yX2IPvhe4lzXvZ0/t1fhf9cRC00qbR8KHOiNQxPCz1vugalA",
+	"jjHfzxCGyCGgMapSDnU0sOFqHY16QCnX9ZIhOw2F2MczrCLYXMxsd2u/glynVPeF7Nf6gyr+66h8DCzj",
+	"nzkQ+sb6Kap/a7U/Kqq63k0UVq+drjf3H/6W/70WGKRx9HkcMjotCZ1Z1QyDf/FP0D7xvTAAeZP2ecd2",
+	"YCPMh39g7z78slE+mmj4bszDzTII/NhWI36UrUvNJ4KaTGGZ1cgBhoKhlMOaFVHsNO1TrTkUWiHeC1TJ",
+	"de21vUHZlfW4i4sU9MFVTbMn/ePDm5pmu75EWd3Lnd6lbMYMc7iOPVPc36l8UXcqJVWsYJXreeJOVbEc",
+	"1LpfSTzLvx5sANUWAsgGbSxaQmSD7HSo8ehrXCPkGubBDPOSVqWq4wBRjalQgW6s0QlBlx7ieam44Vm9",
+	"ji/WJDwJaoAvfR93g+wW6q6B3YVmv+d4X7Ya2LSn+Z3qlKqJNWzDZ7xQ79argkUUjD8NW+iCAXLdEgcu",
+	"NPMzV1Z0PdRbk/4XPr2fQfmbykxzMRnEUhs9qBZtP376+DAqIb0JQ5TUUMT5fK74BumJgenuWjtc0cWd",
+	"qoYbMEqvFwKh7Tnk3kkfhL5a1n767q5ztaM++OYeBW6fSLgF3IcAKLWEa8UmVCVrHO5zJjSXok8nrJ9n",
+	"7/lX9hgh9wSuLWikdJsUm94W2t62JtwNUERW6H3BUJN3ZYgKf/cXgg+Aq77MPsoSB9hNsAiRnDNBYigs",
+	"IxLiDreLS7kUUHG/Em1N9DzlEJXo8Ly1QYiNGlpHpSyR/QJuBvTBpfiaxTTTrgTQFJILNaEGTNhaVSiP",
+	"keKghrHOEyBMACL5eMwQFMTqpKeXgpKU2h+rP2D5rDGUSu2eHB+TYf57HxKiuOiPM5MpBqXJ2UeD+qG1",
+	"a6FANVi3l2LO5BxSP5TMJlgZf241YzEhv8hR5ABXrqkd2ljiEMGwfqAxFhLqsULZpR9efftAE8doLkWs",
+	"WMINgarG8pqMpRXuurp+MBM5JiOuzNTDW9Qm2nW+Dc+1oktRw4zpIXafoXMI4ISTgAtk1RAgmbpXQNOF",
+	"Jt0hPMDFxK7Ruym7FKU8rbxIERa8mmSKubSbH159G5G84hlBThy5/0nOkcFjYceEZf99X1EJ3SUfbeTQ",
+	"bRiwOLeGpLSE19Rtmd3v0cIX4rOrdylg+bAJikW5eqXKXX7hHvj1WgXeslMjaEsUl3tgBezBSvZWxR0r",
+	"dOsRSG7N7tgDnuzOTrnPsTqK9ccpxZ3XrGnfmxSJTWiLJllqNKArbPLaWkiUGZ/0rRjvz7jWltIasUzg",
+	"KRD2MAOpYrZHEPnMCCLcnHrwMrzLAdcmVirmowyRy7RhcyxlxuYlLaakvHEAyYtZWGG8kVGEKlrfMaXm",
+	"RKKX1ZqtRWE4z85ANz4jQyxj9t/mDPVMy7hAA6aCWV3814xlLJxO5Lp464fyRZVjc4Mv12L7MlJrqqu+",
+	"PqWmVrx3n1hzzy7K2h1U0q2e0+Axrbhb/L7jDdldZOCcayc0Kl2DUU5FPWpxJK9YLReH8RSszyr2rMur",
+	"qSwSRDoWkEyhTJvqMfmsGTY40NbJMI/gRt4BfZprCW4iV/lAMAYotVIRo6jQYzudfGgsqSW0H2+Y0F5d",
+	"tM+TJVPbuObsGNJ1VNHb58nsjeV7aiwzkTRmDdR0ub4j59+HsbtPjbn/N3SORosMlB2kwnhihuQtK+T7",
+	"Tq7v01tuoiWe6w8NqtUMEQgccvoSZOUKKP+NNcRGK/Thb+6bgftmfUxlVestklsSFnOEF+JjQsUiKoDC",
+	"6EITbuCqB3Njl8Mb60rfHVlhjUGN1Vnuo3W+8HjG5e28E2trs8vsCmXCPfYmp/YhouZucYm+3G+joVhK",
+	"wnP24IhBLY2gRQhsbp5SIeyHLt6Lu4oQ7nq8d0B+9giBWI+jguRDhjnu1yzTZpDw8ZgpAAsd6Gw048Yw",
+	"NQQkXI1qjUMZ7OFdaKaZItdTSaj+wJJLEVMhpPEAw3i7jR9Un2u/wEwNe6GbzG/gyZsaqJ+nEIVnz51T",
+	"T78Va3XKXFGHXzJt+HhBCvu1s6kV+o3v6q5jMVuxdtzuZAesfX/3ujcn26rqLvi3r7mImeczq4H2V1mg",
+	"LW50azaqI/t/Rot2H2Z6P+tVOE2ij5pEiwLC9Tdy0bLm8cKkLaysXZjMIc1hf7m7s8vdd6VrEq++kK7b",
+	"1chrooQS1AohYX2GmF9S2TdSLljvpnY0/uYNaK7HbdAgX128rEBAliEel/L+NGMEikW4CNNrEb62fXXx",
+	"8u6xH2/zRrQ8oT3E4JdrYlepPUjfFdK+VSSJeiLhWszBVyLhVzzJaEoumLriMSPWklgGHwxiDiJ3kQJI",
+	"lBtN7GL4EegquCB4xPxvTfef5UPxWW8/PTzgCgDBTaEC/dxbv/R4BZQg/GLY0hh/zagyTKWL9oZrec0/",
+	"z+VpZdf3wIJ7Fv3lWLibQgRWVKjVwcV7NMH9lent1jBvJlEvq9ZZmWUIQfse4AZi2cJcEdmjCN4himAr",
+	"fa4OJ+hnV1HfdgpsU7UcNwEWrKjXO0ATrGmYd2Le7ZEDf+dXrBUivXMj7wbIge54YrZq4zl80+yyIS7R",
+	"FetS2HWw2gDRjvdYeeDNXzWhgmvEloI7y7Cj5w2O5XNV93hONetzoZnQHMv/KzbmH70ZPKYzni5AeDSV",
+	"zcBHBvbTAF9uqj15tHVNSzHVA5HNRky1Th14/d3Fa3yjsVVrZg7keAB5rzss8bFUxHSlpgPvoFZ1qw44",
+	"7Gi96w0pfO92u19s1+6b25pS7gHoQUsVJR17+0xutoIbQkCGVBhaUKtgh7n+r7+7IHiuAc1gyuIPLCHd",
+	"mUyyNNPk6Aix+DLBf80gYavUwlkJAwARXWcZuN0NZsZP2AE5x+J3hGoyxCcPYnSuDJtccm98VYvPWOwj",
+	"SRTTcO6sQDnqnHaOjskbqj6QC6MYVu6Q2sQysVzn+5+OyPHX/8MSgLy2O/F9ZtATU2Vwp52jZ0+O+ofH",
+	"/eOvOlGHzShPLVOjswP5gY6l+v+7MRxINbF0UDB2K/fhkU7UmfArJvy3F3Rm2V/Bnk87z04ekZOnT8jj",
+	"Z0fP7EBLPPG0Awmd9tupFAzcgo+/OiZHx49OHj9p78LDPfo8zjtHH3u33Z7F/37ddmKq+3ig+4ZaxXHv",
+	"itu74m7fFYeyom/b7dMJ23vJduAlo15F6i4rZhRVs952ymPu7cJXHv6Wp2F/+vym9bfM5JrcLZtUTe4u",
+	"p3DufV1ftK+r2MU7M682cwTB+NYhIP/x4sfXFRjk7tuXz8nTR8+e9LxhhhM9JXSkoWYiZ2kCYngREZGl",
+	"KYlTRhXwQQkN05RI4StroMlihSv0slxvPLfFculsea3OHU3YnQudbcJW3tY420lR8qpVdtw57bxMqSGP",
+	"LKk5e8auk91NNmZKsaRkJc0Wm5o3u0ZRrrZ6p8H6q/mkx0re88u9BdOoR34ZFsk++vxeEs+9syt+f8DD",
+	"BRYrM5SnmnTrKsdZoxYBsn/3RsjDEiJxo0Hybsp1MXhIi4ucw5qKhMRTnpbRO2vh3REZLUicKS1V0+2e",
+	"bfm8NJDfQSh3MZ0WgdzF1PdXSvfLuqmSfiONl89l+UR9zvTpqtETvI4awlkeeoRk4Dhw++CPOek+98je",
+	"Fw7Zu/si5RM+4ik3C/JcccMUpz3ylk1ckShNjg+PHkdEsQk57kWXYgisYug9KQ806drfHvUiMgTeAT/Z",
+	"P+xPz+0figlyHhty9OyrZ0QfPe0heMJQsWJ1h0SxvsqEvhQFyjNEBKEgGS2K55ke8GRYc3paoaODAM1w",
+	"SXETVOYdXnTx2ZxyBXFRUg14mgowsKw5UhSnySGuqSFTOWM40ylTRHNtmCJzxTTORGYGEtRhHu5D57Qj",
+	"MqOAJPMsaCBVoIKBL3EWg7jJBB3ZsaFFVG7E10QbTBcTzgTklLmHxzTVtaeN5CkzA+hi9ZMjBjV6Ummm",
+	"6BdtftTOfqDpmJnFmgfpiAPG5cC+cpNZK+YIf8rnayZyLdWHgVGUCzshlmS474MrmWbCMKZcjmlzC7Gc",
+	"zTLBzWIwprE9hJyt6TOmttXBWKoBHLKlp9/XylKdds4PyBtqgBMpqgdU6GsnkH496px2Ugky+ldr3mvb",
+	"iWWZfCL4mMdUmME1S1PcMku8sfHU6rRF3PDWln5xDj/PZeZqCPP9hebeHfDFXWjubyr3N5XbpagX+OHg",
+	"KBhL1Z97f3PoBavxJaXH1pROAgWxj5K4Rf57kuHCsL4Xd00A6CxNXGaB6tcmsYvEd9e9G7nuz7iegRO5",
+	"CVrOK2xVRPZVS1OosgD1DjMpq8P7i+Cb2HkXhipTqx0Ety65+Ue6rnJU7wbG3ipPTLBKVEufTKiY1Qo3",
+	"zF3U6C08O4FiML8LF09gXi1AzEM7tff63GevT4vDdZ9rAbfwAwH302tK442zNLUcHpQsYmQWT3s+cyzJ",
+	"UlMUkOAqL9QV0zk3NI0ICHI7cSztNpWZZlOZJo2o57sojrVDN4ybCHTrxSq94mJiWdkVTTPmocqPnhwB",
+	"VPn7qJNwTdFTNpgrNuNWsUJTOFEMmqruA/toFCUpzUSiFrhODArEdaJOrTax70GxwQyOQOe0w/NEv07U",
+	"ySt1VJECniBSABNTuxnJoHmI+RbZqXIxgQSclfWSH1udA3e+vE4g8QcjJtiYm6WZnPipfODCdmXJ7EaV",
+	"lT8T2Hu7imd7d8HeXfC7K7W8dzTsHQ2fFZ1gX5/5XlnRYQWyjTm9aRGxgBnt76D6+HKzBf3iiqlFXpVY",
+	"jgmDLxwcc3W0dVPamsJl9kPtjLjJw/Q80vvb84uiB+VL20LZ2FUW89cwhj/ji78LW7kyo/VWchUTe28f",
+	"3zP7uOHo+KO3kzNUDXWqNHxv4iqauVD1Tng1Cyo/a+UA1gEv80quCeMGr/MTFhFAQiZSMG0N7TSD+tcb",
+	"xVy9rd1Zfx5ghVc4+MoKaF/X/YrhPJswFdzMBx4WumBEDvLe3W/n4nokZcqouGUIgfLKrmd0lZnv2dz9",
+	"YnOVQ9LuZDY5BXeeD3MrfsACBZSa+jSHH7hIhj4VBeg2z0cgXQ9fEBFHH7r4cSxVRIScccEYfgADK/cv",
+	"kRmbjZhCrIKUariH0IvZjBnF494B+Vqaqc98A/yCEasjJTR4Ecs7+Fndhw4nwB93cKmNUvTsOccXLOFA",
+	"jiEUCVZ3UNRsbQUOehwABz3pHx71jx6396iVl+zzuNIqm7b3oe3Z+u8XQ6As/r2Pbe8z2/vMbt9n5kSM",
+	"D8tZVzlRs3TcL1Pr3lG2A9yBqbyuqFm4KZoYmY+8u4EadgvpQRX75OFv5Y9rYTo3t2tzKE8rqIN4BTWF",
+	"7k6suE4jcy2e2WfkftkIBhVarfqt7q0Zt973UqbiTRxWywf9IRPJ5pUUbzTWJiP1hQAAveqOCUKJNXqq",
+	"tW3OHJMEZqsNXUDqUdmox1L0V0yR/4+9r21u28ba/isYfYk9Q/qtdrZ1Zmcet8223Xm6dybJ3v3QdGiI",
+	"PJIQk4BKgFY1mf73e3DwQkgmLcmRJTvBftnGIkEABA6v65yDcxVQgoLi8E5Rhjtm6DUvPo9X7kfwEHix",
+	"nAryzcmy5qHh8ZURtJzR+cN442te7Lp8wjoG27hNt2S2o9hh5IMrIfkiv7tHv7CLCEatwVjt4bEWJvAi",
+	"HcJI1JCix3CzQxCxNsS2akO85sUyllmNUD6X5a2ZIPG+9a+/kMvBXZmQESsV1OaktbYEzSa6fq4Zmy9s",
+	"S9mhVog5aXBffgQtv7d9313k8p5a5qzoLozeNPjLmoXRzRSuXRPdzMA7c9MuqqK7SV+nOvriUolxzad2",
+	"vOH+jd0fxHzENIwe63T8yfzHvd4mPaDZRJTOqrRHEdpTHHon1GzYYEFMygv0M+W0zG3Ziks3JdZYaUN1",
+	"9IEvFeOsgRbk+qfX78mqzh57vaRbBrNrwrhUQIuuehO+DqfbYoOdbeY+qmTGEb1aX0JdzjYhC3cFLCdv",
+	"MfVkc63MIl10Xa275Taqrzsi1GetaYQyMxkQd6AJByguA/zyQqLbCQ81feAOBdn0TyPwau+0aqgdIlvm",
+	"ylxIdUT+g0jPFPu0ObQfeJtEm/TbtGSxVyZ6YASwpO6/fviESSXq+RG5shd+4KaS8GKvxuwWDAj3AI6L",
+	"JdUtOyPkAJN4zaEu2eieQWHbkR+4bolwoSaMj00M0SZ3SeOMSTRlpHiAtMcu2g7Y/FH9Wh/TNi48rbdm",
+	"cXsmVq8zF4uJJvO5m8zf9NpcOPPcaSEeZC0ffHxzQxNoXREpbsB7ARNe4WMdDjiZr4PVm8FN3cHsurmZ",
+	"ZSSmA2/w+V9A5nownjWYjx51pDtPj+50L/Y+omM3kbnrqRQxDwzBmue4c1e7LxwPGYk6+F4FQfepuZkX",
+	"xNWIs2rt+i6rK1XRG8bHqKjZGsOuzMtg2+w18XKh3J2rumJrzgX221es+2N5c8+onOCkmOLtxj5Woubo",
+	"zPkDMy7nWOuMZ4jHRDm4HFRzV3mPGSQFWOWV53MEbTTHg9ATqjImM1bpqaJ6PK61xUJ+1ZzkVK0fiwsm",
+	"fz8pnOHbjxmc0aI/n4idNfP3xeo2TfJEWWvHsNIKKJ9NWAn3Xc14Oq3FGLUUYj5ozAfdZj5oTNzcwgnn",
+	"+6CVB5jdZ5w3Bpetb9yCx7VDdu76xVgd6oDq7YvlYdZhdm/8g/cbb9tMNNh2eheywfZRaxBEN5ORJD7p",
+	"mFj4mryvx++CbTJC+9CMFhXja0kHe6fsgbFCSCsS9M+6nxJS0LmThTtc87CcW8X7rbNl2FHmlHfFaMRy",
+	"+H81w4BFAUfu2sRfuqiT+/Li/JuzU/uzfiPZkEomB5eDke7wTNQ3rUF565olWOf+/6sgXs/kKPN0/e9N",
+	"rc6ehHd9fyPpihYyVqqO5CeSn0h+tq+WuykC2QRGLQOiZfJz/Mn958oTaL6fqw+WBeDn0WnCqsByjCE/",
+	"87Sb4D3unDxsRs9tr1ZJ44aquBgJby2Atm8JcWCbINhOXJAjsU6GNU5VWfHaB3OQbcjXdjOKk5OT09PT",
+	"zSnA1sVpl9rdrTztCtvlBWqjDds70n9252SehjrnA6x2D1apqUxd7cI1fbVBpcgld21QQtN5btfPyXl7",
+	"9W7XZSR7fLftMLKN3LhtPe3v0Y+zrfMTb6/e7eTwRPsGVnuHw0UQHcRP2UG8uF378oicWwHVD6wrax1D",
+	"kjw8vbrTd/yjzdENs75Dt0fQPyLnUkFFDnApMME5ZTbUNRXM5hIPKS8kqUQB5SEGvQSHZTt1RK58GhIn",
+	"wxYhNFyxkjCs8obo0HklOwu4+d2zV6/0svFyIobJACdBX2KruJlJ0p0FnkM2hTrDPw0u/3H27cnJ395c",
+	"XRVNqcxCOjs5uxgkg4UZx5coKsq4GewNzG2NuODK8Kc/T3EKl//MBcpwlnSouzn4jyATKLFmgeno5Ym2",
+	"p+ZaaRS03LXvRAXLV58Gl1sZSHf5FSkF1nxduuUM1R0U/KUGl4PfqJxgepNLqHJZVIopPdUDdzwFI6yD",
+	"9mFWpLNz5Ge7GPlFMIpfgZZyods/owwmAoBNPwt7KrLXbqz+WMFiADtGDWLUIEYNYtQgltCzNTuoTAsY",
+	"MY44LSpIbANlI1IllHCYLYPVFnzfA1v7wOgWQHknuz/+VFOZ2X+tjEeEchA+JLEA+xKDqr2ARCWkcsCb",
+	"GSg9ZrfQXRsvxMo74LN9rsBglNEL+LwjGUuvco+8diPq167RjQMbhrLaMb9CcUOMYBibqjQ491uYScKq",
+	"qlF0WAI5OD/5bu0wx+fQ2m0EOnpZa8U4q5oqo5w3tPSShif6f12c9puTezgtOajhlkkoDgcP4EXbDp/c",
+	"bXm3BepW2k3nIMElGC1n5Dw9mNOan9QYpvurxYXXc6FSXFuxUlysFLfRinuKLOeLKQHnA5AGeoQc4WBt",
+	"+JEQhB87oznHznO/eVHgu+CsM2bxpglOMvsh4xmbHGVkTDmVRZ5nCv76q1VbkkTq6bIzmLjTzOhxUTXl",
+	"Ug9H8NXw7coOexsA7oHlf/eGT+xK/HxqF0vnRqSzI6QTa+huDxnFbO/n5IrdL6h506jej/d6H+kdYhnz",
+	"xEdDMu/pjXn9ix9QIhoMlxtAo5eCwEmTTZ6DlKJ+RfRjS8DAtvGCU3UnHUxNgJMxKHJ+dmZzK9yKcgkW",
+	"sBrXvMUp+BpRzRKqjrAmwpqnDGvMPRHXRFwTcc0ecI3+lj/gU75lMKMgRa/PusnlMBqBsTUFpnXlE1qP",
+	"GR8T3RQxTaFk+DU697JRLarrnoRyquC9efa+VMP/x0kImMCb9wkJboqv6DH2i4ZneHGGEKejZj8qJN3d",
+	"To+KUdyUriEX3r6vmB/+lPPDlzdWu69CU+D2Yc/+b0Phm4fRVyeFXy3vn4O2k3oviZoYhRiiREHnhwv+",
+	"5ktCSS7qGtBvaqo4c5iZJo/IFQ+rVhP8TnTvWKYC84Rb15TXFhxaWIGqmCqYxA+cC0XoCAssqiPixlIK",
+	"WkCB1y8Mh5Y10GJOplSqhFBJZpo1XU1r/7IkoXWtu8D4B/6rHS7Nc5gqKC4D1iV9Y5adQUFuAKbB+NQE",
+	"5nrMhakETjlpptqM8jH5KIYfuB+XnzFSg5MiMDNVEey3np1g6RB0w+o3S+BWT2xti8JcD2l+g7b9uquQ",
+	"ts2ld3ZmvwVe6JQpiskHevPVPsfg/OwCkwya6bT969k3+Ne/k0HFkIgNqQRTy3MM2ZBi9oL+z9Nvs7Nz",
+	"bRKdqjxKrPMxjnYGcFPOXZvffnd6ob8qSy2cXWRK6GvQL5DXUDCV0TGs1+jp6dkFJroXTNIhK5maZ9Ma",
+	"KtZU2eKV59+9vEgGwCd6bxfZyuvPzs8u/m4zM+yPaDrAXXPiP3Cv+bjUi+7s5Ozi+OwlGhszn3WOL+gU",
+	"0SKt2WiUSQVT/xgz+/aXsAuY8KEvtTe3C9JLCZ6nJy83yPFwC3FPqe9+H8QqOREGfMHi8p4nIOxPFdV4",
+	"uvta94FKP4phKqbAYw59zKHfSQ69X6Mxf34LLOSqKDQyv8vvkyB3QiPLrRKSLtfE8Sf9jwz/sVoq3vfz",
+	"kliASEpWMSUTYhAJYTwXFSTk119+MoA9IT++fa1/nlqlCouQzOh7UuQDCPz4fL435OBHG7M8n7ls/MKb",
+	"3DWt3yxY6VblxinxhqEaoajQQbjwXUXJqkY1Nbzyt3iL8xmJ8g/nrFvJk7+PdCEZ6qZd5MA6RzbLfXeD",
+	"3Xrq+3LDu818X2UPXeJ7NImR/PTHTdcnMwugMkUT9LxpT0yNf+prMqbFP1pavPOpU6wYw4Uic1BB1OL8",
+	"5DsiuEYZ+oLDHdGZYzQdD0kaW8Zh3cEZLmdQS40nWqPxUQyJEmQqyvKIvKb5hFCMnEARxCK8bmiYKYZK",
+	"6xihWYjL2JaZdByxjcR0hB9M3p4oCwzOMEluYKoSUtH6BooPvFX/9AKorVKpFcRo++HzrTCm8VEMX0iL",
+	"AyQpmVQWbxrg9YEb5OWRgm5/OCcTMSNVk0+6Yh7/xfez5ZjHAkI62xpC+q/9DP1bDDvjvzYM9QpfvV8K",
+	"VBHn+l3a9dEFHVFYdEF/PS7omMH2tdVhd8kCScc3HBUq86au9Sc++NpXtADS8ALdpViz0NRKOaD6c/IQ",
+	"4OSBkq3znuZUwVjUbEVm2mwiSnDF4UlOFS3FuLGZHwWMKJYRcCCizaoRM07aR+iOy4moFQKGBKHhlI6h",
+	"OOxOXXtnnvdD28fHlA1eeNh8dWpXO66Y2fWUM7vWX7saPW+yYv3mM8/ai8rUVYESU7bLc003FrfgnYEn",
+	"7ZcvL5mGnCXcQqm/99RfjSdVmCI1aIovCTUzNJsAGlhKClZDridjbk3VnAybOWH9+sKL+2u/KU1lkdmR",
+	"uvKgpeDjTEFdZbmoqoYzpbtYTDNqFyZ6XRNbfnJM6wI44+PMFp20XuWfoZy202uu0karwZqTWOByfU3g",
+	"xQnbky7w0luLCTjRWn+57GcJFc3dSZ/Ia2JqTSRTTypjJoA1PcDHA571oVqPV9muu9QIAPfxpGujZ/BP",
+	"2QwrphQUGG/HjcjGPBWjEfmzgQZemem91iAwc2gww+SZf45oKeHa1lrXt7rf5QuDv/BO/dG/Nu5ajSBf",
+	"yCPiHo4HuK8J43nZFIBns5uaQ2HEi8nBtftDVgOVgl8TCeqwyx2LBMwM/A2Oe79qFBuKRegue7WIOweS",
+	"9ARe2ikR7nASziUCWf2+iBiNXhF8H5opCGlOkdnXoS/rO7HU8V4Xum339VCIEih/5KNKwRtcQ+tYT0gk",
+	"s09a59hs45mob5CSysN+MYuNdcvXLu/ZZRePP+n/uzdx0ElSaXQzGhEJ4Hcfq5F5l/qTZcJWSihaSkJr",
+	"PJ5jWbx+xAvZZa5+gtBaDXazpXp1AUsaK+k+d03AkgY1n3FhGgcnrstd7LPEq1k9RCiwpA+tpWs2GZnS",
+	"WslXRDQqFxWYnVhrsp1DYbbjujmBixtzD1mBswlVmRKZiUYPLgdj4fBiQeckB65qPNz4vgFZ0LncwEvT",
+	"jm3bSYAdTe80DXANQ+dFBKPBiz6Ybgqsl0Zq7V2RVkD5bMLKvvw+vJrxdFqLcQ1S3ndZLI8bBSLXqM8a",
+	"fs4+67O9Cvce21W+eYpZ+LHuyS5rqadmp1LTU0sGZpac8oaWJBcSfQd6zdok/5Y8FFDCGOuJICt9RehQ",
+	"3GKYZ4kEH5yffGMcFKm/J8V7rg+PyBX2hGqufAPO2YTZYnRcAxSXiJg0nikJrUTDvTfDvgrdyYTIackU",
+	"GYKaAXDXS6Nbh0lo9iw+KdhoBDVwdxBKN8R4gdbtFtwTUN6NXLcXOwfH0Qf+mzY4d8JiCs/3X3umXjVS",
+	"ZeZ+zJ7LnCOnviYTURbSbHcbMTxMsMFGQq3fAPFeHz9QklMseoDeBD3HoxFWMvAvUtT6n27Gz87avqRM",
+	"pu3TO90z5iVsB1oluw2+TSC/kSYMB7TOKC+yApSxWDbKpltjHFXqMz2X7u8ToKWazDNJR5DNoCzdD3qR",
+	"+n9UlNMxoPifUZnLcr1HfCsVgJKZSbSAIjPKgPY3s/YyxjNUyBa+0ZrJG5mZpn0/5RRyNmI5DmJqlfDc",
+	"j2YPZmZveLh2Z4UOLgftkhFSf3AmVAXZmAR7v4GcdUm526NPEDN+Jlb8Gov2PUlgN/JYtxujdX0+torU",
+	"lLgB/TnBrzUpBGZnYLjepFd5g2kiZQaoiRGa64rO9R1MGT38ELeRGkYYGGFbDY1FMgDVpcVXwIveA+b2",
+	"EswnTfbAKPyHPJZsjCeRHm0j5BNWFimmlqUYtE2nUDNRpEqItBR83LP67twnU7Szp2cnKTquum9rQUdq",
+	"QEfqIUHfDTXkKrXpXWlOa0gnooJUKjpf1cmlm+EvDEYWPq2i57YRrVg5Tx2MSqmUTCrKFe5LDjlISXvv",
+	"ZnKUOn/pqtGVjEMqGiVZAak1OGb++6zD3T4xmaoJ2N6uf5seyght/D12CF+pxY09l7mRunNsPen8oIfI",
+	"FaOleXMFVSDXvbjhrDdTxoa0U4Pm05HZ6j0HBfgNFzOeLqfXrGlh761H0kmZ4qm+rTlT3mn26vkJclhT",
+	"w06TZ6D5hOAK2NSxcicAstK5ghGYx3Ct2ARaIY1jhAM5sAs1IXoHWHfFnw3liql5Qkb4ceb5PMHyhzIh",
+	"LeEkhnAeEiUWHFAmpqlbf2EWjImn4NzZ43FB0FPPcDVtFBRrCNwUhYnuc3g2HgC3/41KfGZF8hffy6+i",
+	"5nqN3TLJlJ7OCebWUjlptegHyQB4kWEJWKxs9zI9+Ud6cjpIBv4lDS41p8eCEIMO18Dg0mf9OG7vHATW",
+	"L/D7wJnxbDIfM+Cg17RbDoPLwcUgGUhFaxV05MJ3BI2oHmhT239lekGFVfw2Yvb6Rf/Cp43aeSrwetQ+",
+	"KALKOMSs4BiReoYkdBdBq0gvI738YuhlZIuRLfazxe0QwEjqtkXqbNHJgPIs0RVj9G249g5dOXzcMDoy",
+	"veNP+v9cOmkBJZjaLYuv8i1U4lZ3zozClI4Px6GpgmdTMuBY6yhs6bY/n1v9EXNRIxCOQDhmb31hUlcR",
+	"Y0aM+RwwZoSN24KNBhH1gq3PRIVJf7XxEKmirKqBNUElCwtVNWo5ImufM7JHXF9Io4d0fnLeWYQ8wICP",
+	"huT8M3o+bJ/pTI0w7gkcKXLrlwYcyzmd8e+c0KKwC/3w2RwxWh08wpiFDcI1qovG4bEiz+OWDiNh1qw5",
+	"cmTiaFsNoNmHb4noxZCYbv7lUw6JRfod6Xek35F+x7hS5PyR80fOHzn/vZwf0XEPMn/cQJCpVfQIOX9v",
+	"sWGJgu/u2B4SDSXw7KLBN4Z24GCT8DtGpeDr0Ar9jGd4Pm/hVFpwEM/MEJOkYlLiHlpbJglbxJ7E42hf",
+	"wHG0iPSfVA2EeGIpQv9nX8ry7V6KUe4bW2mIsAqFmPFb3EEOhjS/0VcgLjl8/HMXNdwy+Rg1Ld4pipXF",
+	"CT4hcIFbO4njuLTiQwZyeovC4S9FeFMNrZKsL3cbFJBbaEcbnrlsRagarlhpjZN9OvOlGYoj8h5LW3Bh",
+	"FtwaYE9P0j7B3v6S/v3ribn+EXl9XcjLNRyB19eR8hQx0PbPl2oU8DAQ0H7wH9cNZdDZYyAgbFguxrpH",
+	"ovYFw19ZbSj8wW1bF/I29X43RSrmmU8GqURXTwQcMagbDxdGQBLjsTEee388dkJlykVqCmHE84AxyLs9",
+	"EI6g0OPQEIKSAwNBl9Dnlo4AhhLC8vjTRzG8V0DiihN3B/kohqbQLH5IEiMtTvk8EFCVhCkyoZgO6vRX",
+	"Taqov9gWMO9M+w5Fvh8RuK7QErdq61GW5Wnlcy8tRa8f6mDaA8R5l0U/Q8WVTUnav8UQqee9++zY6vff",
+	"K/1rFEAtLQ+HnGjWLmZkitpz4QZrFYwPpprXi8ZIZ2gOPwO4KXHf1WPAwpyzyVzv0xmVWMAzbOowIUNU",
+	"Rpai7pYIdpvnBzuS3YlULZ9ScQW0QUxLsEW5FwYb2pou3Sj7cyZ4OV8QjLIVpweXqEaV7FZAanGC11BF",
+	"Ni8imqunpyL1OTv5qZgzPSjImxqPGfz+aTAEWkN91WgE+PsfeidoTOlavWvNJkIqox3Ix6ZKcCHyxtgq",
+	"U83O1qGvGy69IDTjGqbn8IpcV/RGE1YUzqtvQRLBSSlyWuqWL789+fYEoVFTl4PLwTG6vOy8LXfnZ6xl",
+	"npAaaGEwZqufzpWGS/r5UI7IQQWqZrk58YKPLfRjKZGg50gBSoEBhzohb77Pfn39/u0vP7zLrn788S12",
+	"xgnTOespOwyYFfrFgvamJ5rd1TLxvaqhNHdP2FT6uv1qAlXwDGP+OtpHv2RiGjXNawoagjXzpB/0GK9y",
+	"RaBkYzZkJVPzoP3g+o6H/C/UUiPMwjsasB60PWEl51JBJcnB26t3h0RhkXWMv9tC8FZDgHElQoEBs75l",
+	"0ImOxjs688bSPNcADs+A6VvTT3uWcXH+Fm/qaNfaOYkwvRKoj0b5siyCub99e1YpkhSQo589HM+o4VjO",
+	"0WQEdDxRLzFFhyXIhJjtzWi5ALQP7tSs12uYDRsF8hA74QzO0cIXzxiSu4983yXWYKbwjqB52KKV97zb",
+	"IK4rOgaeMz2KX979izgWbJot6Nw1Hc6Nv6i3Td2lkAAl9pxpcGjVb23WEqvgGYv86e5zflzwnGBbv/CC",
+	"3bKioSVxO/dfDS+MAge+kqD99oRXz0zT6RR4keIhWTTSRNWUleG+03/VBvj/AgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -247,7 +247,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln, metrics
 	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	handler, reg, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Jobs: queue, Background: workCtx})
+	// Access records are written in batches, on a connection of their own so that a batch never
+	// holds or waits for one of the requests' connections; once the HTTP server has stopped
+	// (deferred calls run after Shutdown), the writer writes what it still holds, then its
+	// connection closes.
+	accessDB, err := postgres.Open(ctx, cfg.DatabaseURL, 1, log)
+	if err != nil {
+		closeAll()
+		return err
+	}
+	defer accessDB.Close()
+	accessLog := app.NewAccessWriter(accessDB, log)
+	accessCtx, stopAccess := context.WithCancel(context.WithoutCancel(ctx))
+	go accessLog.Run(accessCtx)
+	defer func() { stopAccess(); <-accessLog.Done() }()
+	handler, reg, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Jobs: queue, Background: workCtx, Access: accessLog})
 	if err != nil {
 		closeAll()
 		return err
@@ -389,6 +403,9 @@ func tokenCmd(args []string, cfg config.Config, stdout io.Writer) error {
 		Subject: *sub, Council: *council, Roles: rs, Provider: *provider,
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: *ttl,
 	})
+	if errors.Is(err, auth.ErrProviderRequired) {
+		return errors.New("token: --roles provider needs --provider UUID (the provider's id)")
+	}
 	if err != nil {
 		return err
 	}

@@ -204,3 +204,78 @@ func serveAndStop(t *testing.T, vars map[string]string) string {
 	require.NoError(t, <-done)
 	return logs.String()
 }
+
+func TestTokenRefusesTheProviderRoleWithoutAProvider(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	getenv := env(nil)
+	require.NoError(t, run(context.Background(), []string{"keygen", "--out", dir}, getenv, io.Discard))
+	key := filepath.Join(dir, "jwt-private.pem")
+	err := run(context.Background(), []string{"token", "--key", key, "--council", "demo", "--roles", "provider"}, getenv, io.Discard)
+	require.ErrorContains(t, err, "--provider")
+	require.NoError(t, run(context.Background(), []string{"token", "--key", key, "--council", "demo", "--roles", "provider",
+		"--provider", "0193a5c4-0000-7000-8000-000000000001"}, getenv, io.Discard))
+}
+
+// TestServeWritesTheLastReadsAccessRecordsOnShutdown: access records are written in batches;
+// when serve stops, those still waiting are written before it returns.
+func TestServeWritesTheLastReadsAccessRecordsOnShutdown(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	_, pubPath, err := auth.WriteKeyPair(dir)
+	require.NoError(t, err)
+	priv, err := auth.LoadPrivateKey(filepath.Join(dir, "jwt-private.pem"))
+	require.NoError(t, err)
+	vars := freshDB(t)
+	dsn := vars["DATABASE_URL"]
+	vars["PB_JWT_PUBLIC_KEY_FILE"] = pubPath
+	cfg, err := config.Load(env(vars))
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), ln, nil) }()
+	base := "http://" + ln.Addr().String()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 20*time.Second, 50*time.Millisecond)
+	require.NoError(t, run(context.Background(), []string{"seed"}, env(vars), io.Discard))
+	token, err := auth.Mint(priv, auth.MintOptions{Subject: "u", Council: "demo", Roles: []string{"practitioner"}, Issuer: "pbudget", Audience: "pbudget-api", TTL: time.Hour})
+	require.NoError(t, err)
+	call := func(method, path, body string) *http.Response {
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		return resp
+	}
+	resp := call(http.MethodPost, "/v1/people", `{"given_name":"Ada","family_name":"Byron","date_of_birth":"1970-01-01","person_type":"adult"}`)
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	loc := resp.Header.Get("Location")
+	resp.Body.Close()
+	const reads = 50
+	for range reads {
+		resp := call(http.MethodGet, loc, "")
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		resp.Body.Close()
+	}
+	cancel()
+	require.NoError(t, <-done)
+
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM access_records WHERE operation = 'getPerson'`).Scan(&n))
+	require.Equal(t, reads, n, "every read answered has its access record")
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pbudget/pbudget/internal/access"
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/audit"
@@ -47,6 +48,17 @@ type Options struct {
 	// Collectors are registered on the service's metrics registry beside its own: the hook for
 	// metrics of parts built outside New (queue gauges, for one).
 	Collectors []prometheus.Collector
+	// Access keeps the access records of reads of personal data; the caller runs it (Run) and stops
+	// it after the HTTP server has stopped, so that the last reads' records are written (serve
+	// does). nil: New makes one with NewAccessWriter and runs it until Background ends (for the
+	// life of the process without Background), writing what it holds when Background ends.
+	Access *access.Writer
+}
+
+// NewAccessWriter returns a writer of db's access records with the default batching
+// (access.DefaultBatchSize records or access.DefaultFlushInterval, whichever comes first).
+func NewAccessWriter(db *postgres.DB, log *slog.Logger) *access.Writer {
+	return access.NewWriter(postgres.NewAccessStore(db), access.WriterOptions{Log: log})
 }
 
 // chargingBudgets lets the charging service recompose budgets without importing them.
@@ -91,6 +103,7 @@ type Services struct {
 	Providers   *provider.Service
 	Settings    *council.SettingsService
 	Audit       *audit.Service
+	Access      *access.Service
 }
 
 // Build wires the stores and services of db; q queues their background work.
@@ -111,9 +124,10 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 		Assessments: assessment.NewService(postgres.NewAssessmentStore(db), personStore, rasService, budgets, auditStore, db, now),
 		RAS:         rasService,
 		Budgets:     budgets,
-		Funding:     funding.NewService(postgres.NewFundingStore(db), budgets, auditStore, db, now),
+		Funding:     funding.NewService(postgres.NewFundingStore(db), budgets, settings, auditStore, db, now),
 		Charging:    chargingService,
 		Audit:       audit.NewService(auditStore),
+		Access:      access.NewService(postgres.NewAccessStore(db)),
 		Plans: plan.NewService(plan.Deps{Store: postgres.NewPlanStore(db), Budgets: budgets, People: personStore, Reach: people,
 			Providers: providerStore, Settings: settings, Audit: auditStore, Tx: db, Now: now}),
 		Providers: provider.NewService(providerStore, auditStore, db, now),
@@ -147,9 +161,20 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 			return nil, nil, err
 		}
 	}
+	accessLog := o.Access
+	if accessLog == nil {
+		accessLog = NewAccessWriter(o.DB, o.Log)
+		bg := o.Background
+		if bg == nil {
+			bg = context.Background()
+		}
+		go accessLog.Run(bg)
+	}
+	reg.MustRegister(accessLog.Collectors()...)
 	e, err := httpapi.New(httpapi.Deps{
 		Log: o.Log, Verifier: o.Verifier, Councils: svc.Councils, People: svc.People, Assessments: svc.Assessments,
 		RAS: svc.RAS, Budgets: svc.Budgets, Funding: svc.Funding, Charging: svc.Charging, Audit: svc.Audit,
+		Access: svc.Access, AccessLog: accessLog,
 		Plans: svc.Plans, Providers: svc.Providers, Settings: svc.Settings,
 		Ready: o.DB, TargetSchema: target, Idempotency: postgres.NewIdempotencyStore(o.DB), Tx: o.DB,
 		Registry: reg, Now: now,

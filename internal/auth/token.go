@@ -4,11 +4,20 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/pbudget/pbudget/internal/actor"
 )
+
+// ErrProviderRequired refuses to mint a provider token without a provider: its bearer would be
+// provider staff of no provider, a token that verification refuses anyway.
+var ErrProviderRequired = errors.New("a token with the provider role needs a provider (the provider's UUID)")
 
 // Claims are the claims of a pbudget token (API.md, "Operating interface").
 type Claims struct {
@@ -31,8 +40,16 @@ type MintOptions struct {
 }
 
 // Mint signs a token with key (EdDSA for Ed25519, RS256 for RSA) and sets `kid` to KeyID of its
-// public key.
+// public key. A token with the provider role must name its provider (ErrProviderRequired).
 func Mint(key crypto.Signer, o MintOptions) (string, error) {
+	if slices.Contains(o.Roles, string(actor.Provider)) && o.Provider == "" {
+		return "", ErrProviderRequired
+	}
+	if o.Provider != "" {
+		if _, err := uuid.Parse(o.Provider); err != nil {
+			return "", fmt.Errorf("the provider must be a UUID")
+		}
+	}
 	var method jwt.SigningMethod
 	switch key.(type) {
 	case ed25519.PrivateKey:

@@ -298,8 +298,12 @@ func (s *Service) CreateAssessment(ctx context.Context, a actor.Actor, personID 
 	return out, err
 }
 
-// GetAssessment returns one assessment.
+// GetAssessment returns one assessment. A financial assessment is never within a provider's
+// reach: provider staff get apperr.ErrNotFound, as for another council's record.
 func (s *Service) GetAssessment(ctx context.Context, a actor.Actor, id uuid.UUID) (Assessment, error) {
+	if a.IsProviderOnly() {
+		return Assessment{}, apperr.ErrNotFound
+	}
 	as, err := s.store.GetAssessment(ctx, a.CouncilID, id, false)
 	if err != nil {
 		return Assessment{}, err
@@ -314,8 +318,12 @@ func (s *Service) GetAssessment(ctx context.Context, a actor.Actor, id uuid.UUID
 	return as, nil
 }
 
-// ListAssessments returns a page of a person's assessments.
+// ListAssessments returns a page of a person's assessments; provider staff get
+// apperr.ErrNotFound.
 func (s *Service) ListAssessments(ctx context.Context, a actor.Actor, personID uuid.UUID, p page.Request) ([]Assessment, error) {
+	if a.IsProviderOnly() {
+		return nil, apperr.ErrNotFound
+	}
 	who, err := s.people.GetPerson(ctx, a.CouncilID, personID, false)
 	if err != nil {
 		return nil, err

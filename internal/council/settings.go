@@ -13,7 +13,8 @@ import (
 	"github.com/pbudget/pbudget/internal/txn"
 )
 
-// Settings are what a council varies: the approvers' delegated limit and the direct-payment rules.
+// Settings are what a council varies: the approvers' delegated limit, segregation of duties and
+// the direct-payment rules.
 type Settings struct {
 	CouncilID                    uuid.UUID
 	ApproverLimitAnnual          int64 // pence
@@ -21,16 +22,19 @@ type Settings struct {
 	CareHomeJoinGapDays          int   // stays closer than this count as one
 	ChildShortBreakMaxPerPeriod  int   // days
 	ChildShortBreakMaxPer12Month int   // days
-	Version                      int
-	UpdatedAt                    time.Time
+	// ApproverMustDifferFromSubmitter: the submitter of a plan cannot sign it off, nor the requester
+	// of a funding decision decide it.
+	ApproverMustDifferFromSubmitter bool
+	Version                         int
+	UpdatedAt                       time.Time
 }
 
 // DefaultSettings are the defaults of DOMAIN.md: a £49,000 approver limit (Doncaster team leaders
 // 2024/25), four consecutive weeks of care-home stay, and children's short breaks of four weeks
-// a period and 120 days in 12 months.
+// a period and 120 days in 12 months; and no one signs off what they submitted.
 func DefaultSettings(councilID uuid.UUID) Settings {
 	return Settings{CouncilID: councilID, ApproverLimitAnnual: 4_900_000, CareHomeMaxDays: 28, CareHomeJoinGapDays: 28,
-		ChildShortBreakMaxPerPeriod: 28, ChildShortBreakMaxPer12Month: 120, Version: 1}
+		ChildShortBreakMaxPerPeriod: 28, ChildShortBreakMaxPer12Month: 120, ApproverMustDifferFromSubmitter: true, Version: 1}
 }
 
 // SettingsStore keeps settings.
@@ -87,7 +91,8 @@ func (s *SettingsService) Update(ctx context.Context, a actor.Actor, version int
 		out = st
 		return s.audit.Record(ctx, a, audit.Event{
 			Action: "council_settings.updated", EntityType: "council_settings", EntityID: a.CouncilID, ChangedFields: changed,
-			Details: map[string]any{"version": st.Version, "approver_limit_annual_pence": st.ApproverLimitAnnual},
+			Details: map[string]any{"version": st.Version, "approver_limit_annual_pence": st.ApproverLimitAnnual,
+				"approver_must_differ_from_submitter": st.ApproverMustDifferFromSubmitter},
 		})
 	})
 	return out, err

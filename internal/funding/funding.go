@@ -15,6 +15,7 @@ import (
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/budget"
+	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/txn"
@@ -98,6 +99,8 @@ var (
 	ErrApprovedNotAbove = apperr.New(apperr.RuleViolation, "approved-not-above-indicative",
 		"an approved amount is above the indicative amount; decline instead")
 	ErrBudgetNotFound = apperr.New(apperr.RuleViolation, "budget-not-found", "budget_id does not name a budget of this council")
+	ErrSelfDecision   = apperr.New(apperr.RuleViolation, "decider-is-requester",
+		"the user who asked for this funding cannot decide it (council setting approver_must_differ_from_submitter): another panel member must")
 )
 
 // Filter narrows a listing.
@@ -120,18 +123,24 @@ type Budgets interface {
 	RaiseCeiling(ctx context.Context, a actor.Actor, budgetID, fundingRequestID uuid.UUID, approvedAnnual int64, reason string) (budget.Budget, error)
 }
 
+// Settings reads the council's settings.
+type Settings interface {
+	Get(ctx context.Context, councilID uuid.UUID) (council.Settings, error)
+}
+
 // Service is the panel's use cases.
 type Service struct {
-	store   Store
-	budgets Budgets
-	audit   audit.Recorder
-	tx      txn.Transactor
-	now     func() time.Time
+	store    Store
+	budgets  Budgets
+	settings Settings
+	audit    audit.Recorder
+	tx       txn.Transactor
+	now      func() time.Time
 }
 
 // NewService returns a Service.
-func NewService(store Store, budgets Budgets, auditor audit.Recorder, tx txn.Transactor, now func() time.Time) *Service {
-	return &Service{store: store, budgets: budgets, audit: auditor, tx: tx, now: now}
+func NewService(store Store, budgets Budgets, settings Settings, auditor audit.Recorder, tx txn.Transactor, now func() time.Time) *Service {
+	return &Service{store: store, budgets: budgets, settings: settings, audit: auditor, tx: tx, now: now}
 }
 
 func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
@@ -185,7 +194,8 @@ func (s *Service) List(ctx context.Context, a actor.Actor, f Filter, p page.Requ
 	return s.store.List(ctx, a.CouncilID, f, p)
 }
 
-// Decide records the panel's decision on a pending request at version; an approval raises the
+// Decide records the panel's decision on a pending request at version, by someone other than
+// the requester (unless the council has turned segregation of duties off); an approval raises the
 // budget's ceiling in the same transaction.
 func (s *Service) Decide(ctx context.Context, a actor.Actor, id uuid.UUID, version int, d Decision, amount *int64, reason string) (Request, error) {
 	reason = strings.TrimSpace(reason)
@@ -200,6 +210,13 @@ func (s *Service) Decide(ctx context.Context, a actor.Actor, id uuid.UUID, versi
 		}
 		if r.Status != Pending {
 			return ErrDecided
+		}
+		st, err := s.settings.Get(ctx, a.CouncilID)
+		if err != nil {
+			return err
+		}
+		if st.ApproverMustDifferFromSubmitter && r.RequestedBy == a.Subject {
+			return ErrSelfDecision
 		}
 		b, err := s.budgets.Get(ctx, a, r.BudgetID)
 		if err != nil {
@@ -247,7 +264,8 @@ func (s *Service) Decide(ctx context.Context, a actor.Actor, id uuid.UUID, versi
 		return s.audit.Record(ctx, a, audit.Event{
 			Action: "funding_request.decided", EntityType: "funding_request", EntityID: r.ID,
 			ChangedFields: []string{"status", "decision", "approved_annual_pence", "decision_reason"}, Reason: reason,
-			Details: map[string]any{"decision": string(d), "days_to_decision": *r.DaysToDecision(), "budget_id": r.BudgetID.String()},
+			Details: map[string]any{"decision": string(d), "days_to_decision": *r.DaysToDecision(), "budget_id": r.BudgetID.String(),
+				"approver_must_differ_from_submitter": st.ApproverMustDifferFromSubmitter},
 		})
 	})
 	return out, err

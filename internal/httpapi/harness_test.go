@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pbudget/pbudget/api"
+	"github.com/pbudget/pbudget/internal/access"
 	"github.com/pbudget/pbudget/internal/app"
 	"github.com/pbudget/pbudget/internal/auth"
 	"github.com/pbudget/pbudget/internal/council"
@@ -58,6 +59,7 @@ var shared struct {
 	key    ed25519.PrivateKey
 	spec   *openapi3.T
 	router routers.Router
+	access *access.Writer
 }
 
 // bundle is what one test works with: the service, and two fresh councils of its own so that
@@ -69,6 +71,7 @@ type bundle struct {
 	key     ed25519.PrivateKey
 	council council.Council // "ours"
 	other   council.Council // another tenant
+	access  *access.Writer  // the server's access-record writer
 }
 
 func setup(t testing.TB) *bundle {
@@ -87,7 +90,9 @@ func setup(t testing.TB) *bundle {
 			shared.err = err
 			return
 		}
-		e, reg, err := app.New(app.Options{DB: db, Verifier: v, Log: testdb.Logger(), Background: context.Background()})
+		shared.access = app.NewAccessWriter(db, testdb.Logger())
+		go shared.access.Run(context.Background())
+		e, reg, err := app.New(app.Options{DB: db, Verifier: v, Log: testdb.Logger(), Background: context.Background(), Access: shared.access})
 		if err != nil {
 			shared.err = err
 			return
@@ -108,7 +113,7 @@ func setup(t testing.TB) *bundle {
 	require.NoError(t, err)
 	other, err := councils.Ensure(ctx, randomCode(), "Other Council")
 	require.NoError(t, err)
-	return &bundle{t: t, e: shared.e, db: shared.db, key: shared.key, council: ours, other: other}
+	return &bundle{t: t, e: shared.e, db: shared.db, key: shared.key, council: ours, other: other, access: shared.access}
 }
 
 func randomCode() string {
@@ -258,13 +263,21 @@ func truncate(b []byte) string {
 	return string(b)
 }
 
+// flushAccess writes every access record queued so far, so that a test sees the reads it made.
+func (b *bundle) flushAccess() {
+	b.t.Helper()
+	require.NoError(b.t, b.access.Flush(context.Background()))
+}
+
 // counts returns how many rows of each tenant table belong to the council, to prove that a
-// rejected request changed nothing.
+// rejected request changed nothing. The access records of earlier reads are written first.
 func (b *bundle) counts() map[string]int64 {
 	b.t.Helper()
+	b.flushAccess()
 	out := map[string]int64{}
 	for _, table := range []string{"people", "relationships", "audit_events", "idempotency_keys", "assessments",
-		"personal_budget_versions", "financial_assessments", "support_plans", "plan_lines", "funding_requests"} {
+		"personal_budget_versions", "financial_assessments", "support_plans", "plan_lines", "funding_requests",
+		"access_records"} {
 		var n int64
 		require.NoError(b.t, b.db.SQL().QueryRow("SELECT count(*) FROM "+table+" WHERE council_id = $1", b.council.ID).Scan(&n))
 		out[table] = n

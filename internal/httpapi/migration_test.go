@@ -37,14 +37,18 @@ func privateBundle(t *testing.T) (*bundle, *sql.DB) {
 	t.Cleanup(func() { db.Close() })
 	v, err := auth.NewVerifier(ctx, auth.VerifierConfig{PublicKeys: []crypto.PublicKey{shared.key.Public()}, Issuer: issuer, Audience: audience})
 	require.NoError(t, err)
-	e, _, err := app.New(app.Options{DB: db, Verifier: v, Log: testdb.Logger()})
+	w := app.NewAccessWriter(db, testdb.Logger())
+	ctx, stop := context.WithCancel(ctx)
+	go w.Run(ctx)
+	t.Cleanup(func() { stop(); <-w.Done() })
+	e, _, err := app.New(app.Options{DB: db, Verifier: v, Log: testdb.Logger(), Access: w})
 	require.NoError(t, err)
 	councils := council.NewService(postgres.NewCouncilStore(db))
 	ours, err := councils.Ensure(ctx, randomCode(), "Test Council")
 	require.NoError(t, err)
 	other, err := councils.Ensure(ctx, randomCode(), "Other Council")
 	require.NoError(t, err)
-	return &bundle{t: t, e: e, db: db, key: shared.key, council: ours, other: other}, owner
+	return &bundle{t: t, e: e, db: db, key: shared.key, council: ours, other: other, access: w}, owner
 }
 
 // TestMigration5TidiesWhatTheOldRulesAllowed: migration 00005 adds one-approved-plan and
@@ -100,11 +104,50 @@ func TestMigration5TidiesWhatTheOldRulesAllowed(t *testing.T) {
 	var status string
 	require.NoError(t, sqlDB.QueryRow(`SELECT status FROM support_plans WHERE council_id = $1 AND id = $2`, b.council.ID, first.Id).Scan(&status))
 	require.Equal(t, "superseded", status, "the earlier approval gives way to the later")
+	_, err = p.Up(ctx) // the server reads the columns of the later migrations
+	require.NoError(t, err)
 	require.Equal(t, second.Id, b.budget(pb.Id.String()).Current.PlanId.MustGet())
 	r = b.do(http.MethodGet, "/v1/council/settings", admin, nil)
 	require.Equal(t, `"2"`, r.Header.Get("ETag"), "stored settings never share the defaults' ETag")
+}
+
+// TestMigration7NamesTheSubmittersOfEarlierPlans: plans submitted before migration 00007 kept no
+// submitter; the migration takes it from the audit trail, so that segregation of duties holds
+// for plans already awaiting sign-off. Drafts name no one.
+func TestMigration7NamesTheSubmittersOfEarlierPlans(t *testing.T) {
+	t.Parallel()
+	b, sqlDB := privateBundle(t)
+	ctx := context.Background()
+	b.activeRAS("needs", 72_800)
+	b.rateTable("2025-04-06", 11_250)
+	_, pb := b.pricedBudget()
+	submitted, tag := b.planWith(pb, lineBody("home_care", "council_managed", 2_500, "5", pb))
+	tag = b.submit(submitted, tag)
+	_, pb2 := b.pricedBudget()
+	draft, _ := b.planWith(pb2, lineBody("home_care", "council_managed", 2_500, "5", pb2))
+	r := b.do(http.MethodPatch, "/v1/council/settings", b.token("council_admin"), map[string]any{"approver_limit_annual_pence": 5_000_000}, "If-Match", `"1"`)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body)) // stored settings, not the defaults
+
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
+	require.NoError(t, err)
+	_, err = p.DownTo(ctx, 5)
+	require.NoError(t, err)
 	_, err = p.Up(ctx)
 	require.NoError(t, err)
+	submitter := func(id string) *string {
+		var s *string
+		require.NoError(t, sqlDB.QueryRow(`SELECT submitted_by FROM support_plans WHERE council_id = $1 AND id = $2`, b.council.ID, id).Scan(&s))
+		return s
+	}
+	require.Equal(t, "user-practitioner", *submitter(submitted.Id.String()))
+	require.Nil(t, submitter(draft.Id.String()))
+
+	self := b.do(http.MethodPost, "/v1/support-plans/"+submitted.Id.String()+"/approve", b.reader("user-practitioner", "approver"),
+		map[string]any{"checks": allChecks, "difference_reason": "x"}, "If-Match", tag)
+	require.Equal(t, "urn:pbudget:problem:approver-is-submitter", self.problem(t).Type)
+	var st api.CouncilSettings
+	b.do(http.MethodGet, "/v1/council/settings", b.token("approver"), nil).decode(t, &st)
+	require.True(t, st.ApproverMustDifferFromSubmitter, "on for councils whose settings were stored before")
 }
 
 // TestMigration6AppliesOverExistingChargingData: migration 00006 adds the rounding of rate tables

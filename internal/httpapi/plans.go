@@ -9,6 +9,7 @@ import (
 	"github.com/oapi-codegen/nullable"
 
 	"github.com/pbudget/pbudget/api"
+	"github.com/pbudget/pbudget/internal/access"
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/council"
@@ -44,6 +45,7 @@ func (s *Server) UpdateCouncilSettings(ctx context.Context, req api.UpdateCounci
 		setIf(&st.CareHomeJoinGapDays, b.DpCareHomeJoinGapDays)
 		setIf(&st.ChildShortBreakMaxPerPeriod, b.ChildShortBreakMaxDaysPerPeriod)
 		setIf(&st.ChildShortBreakMaxPer12Month, b.ChildShortBreakMaxDaysPer12Months)
+		setIf(&st.ApproverMustDifferFromSubmitter, b.ApproverMustDifferFromSubmitter)
 	})
 	if err != nil {
 		return nil, err
@@ -62,7 +64,7 @@ func settingsOut(st council.Settings) api.CouncilSettings {
 	out := api.CouncilSettings{
 		ApproverLimitAnnualPence: st.ApproverLimitAnnual, DpCareHomeMaxDays: st.CareHomeMaxDays, DpCareHomeJoinGapDays: st.CareHomeJoinGapDays,
 		ChildShortBreakMaxDaysPerPeriod: st.ChildShortBreakMaxPerPeriod, ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month,
-		Version: st.Version, UpdatedAt: nullable.NewNullNullable[time.Time](),
+		ApproverMustDifferFromSubmitter: st.ApproverMustDifferFromSubmitter, Version: st.Version, UpdatedAt: nullable.NewNullNullable[time.Time](),
 	}
 	if !st.UpdatedAt.IsZero() {
 		out.UpdatedAt = nullable.NewNullableWithValue(st.UpdatedAt)
@@ -445,8 +447,8 @@ func planOut(v plan.View) api.SupportPlan {
 	out := api.SupportPlan{
 		Id: p.ID, BudgetId: p.BudgetID, PersonId: p.PersonID, Number: p.Number, Status: api.PlanStatus(p.Status),
 		RevisesId: nullableOf(p.RevisesID), AnnualCostPence: v.Totals.Annual, WeeklyCostPence: v.Totals.Weekly,
-		ManagementMode: api.SupportPlanManagementMode(v.Totals.Mode), CeilingAnnualPence: v.Ceiling, OverApproverLimit: v.OverApproverLim,
-		SubmittedAt: nullableOf(p.SubmittedAt), ReturnedReason: nullableOf(p.ReturnedReason), ApprovedAt: nullableOf(p.ApprovedAt),
+		ManagementMode: api.SupportPlanManagementMode(v.Totals.Mode), CeilingAnnualPence: nullableOf(v.Ceiling), OverApproverLimit: v.OverApproverLim,
+		SubmittedAt: nullableOf(p.SubmittedAt), SubmittedBy: nullableOf(p.SubmittedBy), ReturnedReason: nullableOf(p.ReturnedReason), ApprovedAt: nullableOf(p.ApprovedAt),
 		ApprovedBy: nullableOf(p.ApprovedBy), SignOffChecks: nullable.NewNullNullable[api.SignOffChecks](),
 		Version: p.Version, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 		WhatIsImportant: nonEmpty(p.Parts.WhatIsImportant), WhatToChange: nonEmpty(p.Parts.WhatToChange),
@@ -503,6 +505,7 @@ func (s *Server) GetPlanLine(ctx context.Context, req api.GetPlanLineRequestObje
 	}
 	for _, l := range v.Plan.Lines {
 		if l.ID == req.LineId {
+			access.NoteSubject(ctx, v.Plan.PersonID)
 			return api.GetPlanLine200JSONResponse{Body: lineOut(l), Headers: api.GetPlanLine200ResponseHeaders{ETag: etag(v.Plan.Version)}}, nil
 		}
 	}

@@ -358,8 +358,8 @@ func TestProvidersSeeOnlyThePeopleTheyServe(t *testing.T) {
 	check("B named only in a draft", []route{
 		{"person X", "/v1/people/" + x.Id.String(), 200, 404},
 		{"person Y", "/v1/people/" + y.Id.String(), 404, 404},
-		{"budget X", "/v1/personal-budgets/" + budgetX.Id.String(), 200, 404},
-		{"budget Y", "/v1/personal-budgets/" + budgetY.Id.String(), 404, 404},
+		{"budget X", "/v1/personal-budgets/" + budgetX.Id.String() + "/provider-view", 200, 404},
+		{"budget Y", "/v1/personal-budgets/" + budgetY.Id.String() + "/provider-view", 404, 404},
 		{"plan X", "/v1/support-plans/" + planX.Id.String(), 200, 404},
 		{"plan Y", "/v1/support-plans/" + planY.Id.String(), 404, 404},
 		{"plans of budget X", "/v1/personal-budgets/" + budgetX.Id.String() + "/support-plans", 200, 404},
@@ -369,7 +369,7 @@ func TestProvidersSeeOnlyThePeopleTheyServe(t *testing.T) {
 	b.approve(planY, b.submit(planY, tagY))
 	check("Y's plan signed off", []route{
 		{"person Y", "/v1/people/" + y.Id.String(), 404, 200},
-		{"budget Y", "/v1/personal-budgets/" + budgetY.Id.String(), 404, 200},
+		{"budget Y", "/v1/personal-budgets/" + budgetY.Id.String() + "/provider-view", 404, 200},
 		{"plan Y", "/v1/support-plans/" + planY.Id.String(), 404, 200},
 		{"plans of budget Y", "/v1/personal-budgets/" + budgetY.Id.String() + "/support-plans", 404, 200},
 	})
@@ -397,7 +397,7 @@ func TestProvidersSeeOnlyThePeopleTheyServe(t *testing.T) {
 	b.approve(revision, b.submit(revision, r.Header.Get("ETag")))
 	check("A's lines revised away", []route{
 		{"person X", "/v1/people/" + x.Id.String(), 404, 404},
-		{"budget X", "/v1/personal-budgets/" + budgetX.Id.String(), 404, 404},
+		{"budget X", "/v1/personal-budgets/" + budgetX.Id.String() + "/provider-view", 404, 404},
 		{"old plan X", "/v1/support-plans/" + planX.Id.String(), 404, 404},
 		{"revised plan X", "/v1/support-plans/" + revision.Id.String(), 404, 404},
 		{"plans of budget X", "/v1/personal-budgets/" + budgetX.Id.String() + "/support-plans", 404, 404},

@@ -17,6 +17,7 @@ import (
 	"github.com/pbudget/pbudget"
 	"github.com/pbudget/pbudget/api"
 	"github.com/pbudget/pbudget/docs"
+	"github.com/pbudget/pbudget/internal/access"
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/auth"
@@ -53,6 +54,8 @@ type Deps struct {
 	Providers    *provider.Service
 	Settings     *council.SettingsService
 	Audit        *audit.Service
+	Access       *access.Service
+	AccessLog    access.Recorder // keeps the access record of every personal read; required
 	Ready        Readiness
 	TargetSchema int64 // the newest migration the binary knows
 	Idempotency  idempotency.Store
@@ -78,6 +81,10 @@ type Server struct {
 	providers    *provider.Service
 	settings     *council.SettingsService
 	audit        *audit.Service
+	access       *access.Service
+	accessLog    access.Recorder
+	readPlans    map[string]readPlan // personal reads, by generated operation name
+	now          func() time.Time
 	ready        Readiness
 	targetSchema int64
 	metrics      *metrics
@@ -114,6 +121,13 @@ func validationOptions() *openapi3filter.Options {
 
 // New builds the echo instance that serves the API.
 func New(d Deps) (*echo.Echo, error) {
+	if d.AccessLog == nil || d.Access == nil {
+		return nil, fmt.Errorf("httpapi: no access log: personal reads must be recorded")
+	}
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
 	spec, err := Spec()
 	if err != nil {
 		return nil, err
@@ -130,11 +144,12 @@ func New(d Deps) (*echo.Echo, error) {
 	s := &Server{
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
 		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
-		plans: d.Plans, providers: d.Providers, settings: d.Settings,
+		plans: d.Plans, providers: d.Providers, settings: d.Settings, access: d.Access, accessLog: d.AccessLog, now: now,
 		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
 		specYAML: specYAML, docsPage: docsHTML, docsCSP: docsCSP,
 		validation: validationOptions(),
 	}
+	s.readPlans = s.buildReadPlans()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -143,6 +158,6 @@ func New(d Deps) (*echo.Echo, error) {
 			op := ops.of(c)
 			return op != nil && op.idempotent
 		}))
-	api.RegisterHandlers(e, api.NewStrictHandler(s, nil))
+	api.RegisterHandlers(e, api.NewStrictHandler(s, []api.StrictMiddlewareFunc{s.recordReads}))
 	return e, nil
 }

@@ -94,6 +94,7 @@ type Plan struct {
 	Lines          []Line
 	AnnualCost     int64 // stored for the work lists
 	SubmittedAt    *time.Time
+	SubmittedBy    *string // the sub of the submitter; nil for drafts and plans submitted before it was kept
 	ReturnedReason *string
 	ApprovedAt     *time.Time
 	ApprovedBy     *string
@@ -107,10 +108,12 @@ type Plan struct {
 func (p Plan) Cursor() page.Cursor { return page.Cursor{Time: p.CreatedAt, ID: p.ID} }
 
 // View is a plan as a reader sees it: totals, the ceiling, whether it is over the approver limit.
+// Provider staff see their own lines, totals of those lines without the person's share, and no
+// ceiling (nil).
 type View struct {
 	Plan
 	Totals          Totals
-	Ceiling         int64
+	Ceiling         *int64
 	OverApproverLim bool
 }
 
@@ -328,16 +331,14 @@ func (s *Service) viewWith(ctx context.Context, a actor.Actor, p Plan, b *budget
 		total += l.Annual
 	}
 	split := budget.Compose(total, c)
-	v := View{Plan: p, Totals: Sum(p.Lines, split.PersonAnnual, split.PersonWeekly), Ceiling: b.Current.CeilingAnnual,
+	ceiling := b.Current.CeilingAnnual
+	v := View{Plan: p, Totals: Sum(p.Lines, split.PersonAnnual, split.PersonWeekly), Ceiling: &ceiling,
 		OverApproverLim: total > st.ApproverLimitAnnual}
 	if a.IsProviderOnly() {
-		var own []Line
-		for _, l := range p.Lines {
-			if l.ProviderID != nil && *l.ProviderID == *a.ProviderID {
-				own = append(own, l)
-			}
-		}
-		v.Lines = own
+		// Least privilege: what their lines need, not the person's contribution or the budget's
+		// other amounts.
+		own := LinesOf(p.Lines, *a.ProviderID)
+		v.Lines, v.Totals, v.Ceiling = own, Sum(own, nil, nil), nil
 	}
 	return v, nil
 }
@@ -406,8 +407,8 @@ func (s *Service) Submit(ctx context.Context, a actor.Actor, id uuid.UUID, versi
 		if len(p.Lines) == 0 {
 			return audit.Event{}, ErrNoLines
 		}
-		now := s.timestamp()
-		p.Status, p.SubmittedAt = Submitted, &now
+		now, by := s.timestamp(), a.Subject
+		p.Status, p.SubmittedAt, p.SubmittedBy = Submitted, &now, &by
 		return s.checked(ctx, a, p, audit.Event{Action: "support_plan.submitted", ChangedFields: []string{"status"}})
 	})
 }
@@ -419,10 +420,14 @@ func (s *Service) Return(ctx context.Context, a actor.Actor, id uuid.UUID, versi
 		if p.Status != Submitted {
 			return audit.Event{}, ErrNotSubmitted
 		}
-		p.Status, p.ReturnedReason, p.SubmittedAt = Draft, &reason, nil
+		p.Status, p.ReturnedReason, p.SubmittedAt, p.SubmittedBy = Draft, &reason, nil, nil
 		return audit.Event{Action: "support_plan.returned", ChangedFields: []string{"status"}, Reason: reason}, nil
 	})
 }
+
+// ErrSelfApproval refuses a sign-off by the plan's submitter (segregation of duties).
+var ErrSelfApproval = apperr.New(apperr.RuleViolation, "approver-is-submitter",
+	"the user who submitted this plan cannot sign it off (council setting approver_must_differ_from_submitter): another approver must")
 
 // Approval is an approver's sign-off.
 type Approval struct {
@@ -431,7 +436,8 @@ type Approval struct {
 	Notes            string
 }
 
-// Approve signs a submitted plan off: every check must hold, an approver may sign off only within
+// Approve signs a submitted plan off: someone other than its submitter (unless the council has
+// turned segregation of duties off), every check must hold, an approver may sign off only within
 // the council's delegated limit (above it, the panel), the rules must still hold, and the budget
 // becomes agreed on the plan's cost. The budget's approved plan (the one revised, or any other)
 // is superseded.
@@ -440,12 +446,15 @@ func (s *Service) Approve(ctx context.Context, a actor.Actor, id uuid.UUID, vers
 		if p.Status != Submitted {
 			return audit.Event{}, ErrNotSubmitted
 		}
-		if failed := ap.Checks.failed(); len(failed) > 0 {
-			return audit.Event{}, ErrChecksFailed.WithMessage("these sign-off checks do not hold: %s; return the plan instead", strings.Join(failed, ", "))
-		}
 		st, err := s.settings.Get(ctx, a.CouncilID)
 		if err != nil {
 			return audit.Event{}, err
+		}
+		if st.ApproverMustDifferFromSubmitter && p.SubmittedBy != nil && *p.SubmittedBy == a.Subject {
+			return audit.Event{}, ErrSelfApproval
+		}
+		if failed := ap.Checks.failed(); len(failed) > 0 {
+			return audit.Event{}, ErrChecksFailed.WithMessage("these sign-off checks do not hold: %s; return the plan instead", strings.Join(failed, ", "))
 		}
 		if _, err := s.checked(ctx, a, p, audit.Event{}); err != nil {
 			return audit.Event{}, err
@@ -489,7 +498,8 @@ func (s *Service) Approve(ctx context.Context, a actor.Actor, id uuid.UUID, vers
 		return audit.Event{Action: "support_plan.approved", ChangedFields: []string{"status", "sign_off_checks"},
 			Reason: strings.TrimSpace(ap.DifferenceReason),
 			Details: map[string]any{"annual_cost_pence": cost, "approver_limit_annual_pence": st.ApproverLimitAnnual, "signed_off_as": role,
-				"checks": checks, "notes_recorded": ap.Notes != "", "superseded_plan_ids": superseded}}, nil
+				"checks": checks, "notes_recorded": ap.Notes != "", "superseded_plan_ids": superseded,
+				"approver_must_differ_from_submitter": st.ApproverMustDifferFromSubmitter}}, nil
 	})
 }
 

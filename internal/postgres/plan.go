@@ -30,6 +30,7 @@ type planRow struct {
 	Outcomes             []byte `gorm:"type:jsonb"`
 	AnnualCostPence      int64
 	SubmittedAt          *time.Time
+	SubmittedBy          *string
 	ReturnedReason       *string
 	ApprovedAt           *time.Time
 	ApprovedBy           *string
@@ -75,7 +76,7 @@ func planRowOf(p plan.Plan) (planRow, []lineRow, error) {
 		RevisesID: p.RevisesID, WhatIsImportant: p.Parts.WhatIsImportant, WhatToChange: p.Parts.WhatToChange,
 		InformationAndAdvice: p.Parts.InformationAndAdvice, ArrangingSupport: p.Parts.ArrangingSupport,
 		ManagingSupport: p.Parts.ManagingSupport, StayingInControl: p.Parts.StayingInControl, Outcomes: outcomes,
-		AnnualCostPence: p.AnnualCost, SubmittedAt: p.SubmittedAt, ReturnedReason: p.ReturnedReason, ApprovedAt: p.ApprovedAt,
+		AnnualCostPence: p.AnnualCost, SubmittedAt: p.SubmittedAt, SubmittedBy: p.SubmittedBy, ReturnedReason: p.ReturnedReason, ApprovedAt: p.ApprovedAt,
 		ApprovedBy: p.ApprovedBy, Version: p.Version, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 	if p.Checks != nil {
@@ -100,7 +101,7 @@ func planRowOf(p plan.Plan) (planRow, []lineRow, error) {
 func (r planRow) domain(lines []lineRow) (plan.Plan, error) {
 	p := plan.Plan{
 		CouncilID: r.CouncilID, ID: r.ID, BudgetID: r.BudgetID, PersonID: r.PersonID, Number: r.Number, Status: plan.Status(r.Status),
-		RevisesID: r.RevisesID, AnnualCost: r.AnnualCostPence, SubmittedAt: utcPtr(r.SubmittedAt), ReturnedReason: r.ReturnedReason,
+		RevisesID: r.RevisesID, AnnualCost: r.AnnualCostPence, SubmittedAt: utcPtr(r.SubmittedAt), SubmittedBy: r.SubmittedBy, ReturnedReason: r.ReturnedReason,
 		ApprovedAt: utcPtr(r.ApprovedAt), ApprovedBy: r.ApprovedBy, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		Parts: plan.Parts{WhatIsImportant: r.WhatIsImportant, WhatToChange: r.WhatToChange, InformationAndAdvice: r.InformationAndAdvice,
 			ArrangingSupport: r.ArrangingSupport, ManagingSupport: r.ManagingSupport, StayingInControl: r.StayingInControl},
@@ -248,7 +249,7 @@ func (s *PlanStore) UpdatePlan(ctx context.Context, p plan.Plan) error {
 	}
 	res := s.db.conn(ctx).Model(&planRow{}).Where("council_id = ? AND id = ? AND version = ?", uuidArg(p.CouncilID), uuidArg(p.ID), p.Version-1).
 		Select("status", "what_is_important", "what_to_change", "information_and_advice", "arranging_support", "managing_support",
-			"staying_in_control", "outcomes", "annual_cost_pence", "submitted_at", "returned_reason", "approved_at", "approved_by",
+			"staying_in_control", "outcomes", "annual_cost_pence", "submitted_at", "submitted_by", "returned_reason", "approved_at", "approved_by",
 			"sign_off_checks", "version", "updated_at").Updates(&row)
 	if err := versioned(res.Error, res.RowsAffected, planConstraints); err != nil {
 		return err

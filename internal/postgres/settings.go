@@ -17,6 +17,7 @@ type settingsRow struct {
 	DpCareHomeJoinGapDays             int
 	ChildShortBreakMaxDaysPerPeriod   int
 	ChildShortBreakMaxDaysPer12Months int `gorm:"column:child_short_break_max_days_per_12_months"`
+	ApproverMustDifferFromSubmitter   bool
 	Version                           int
 	UpdatedAt                         time.Time `gorm:"autoUpdateTime:false"`
 }
@@ -37,14 +38,16 @@ func (s *SettingsStore) Settings(ctx context.Context, councilID uuid.UUID, forUp
 	}
 	return council.Settings{CouncilID: r.CouncilID, ApproverLimitAnnual: r.ApproverLimitAnnualPence, CareHomeMaxDays: r.DpCareHomeMaxDays,
 		CareHomeJoinGapDays: r.DpCareHomeJoinGapDays, ChildShortBreakMaxPerPeriod: r.ChildShortBreakMaxDaysPerPeriod,
-		ChildShortBreakMaxPer12Month: r.ChildShortBreakMaxDaysPer12Months, Version: r.Version, UpdatedAt: r.UpdatedAt.UTC()}, nil
+		ChildShortBreakMaxPer12Month: r.ChildShortBreakMaxDaysPer12Months, ApproverMustDifferFromSubmitter: r.ApproverMustDifferFromSubmitter,
+		Version: r.Version, UpdatedAt: r.UpdatedAt.UTC()}, nil
 }
 
 // SaveSettings implements council.SettingsStore.
 func (s *SettingsStore) SaveSettings(ctx context.Context, st council.Settings, first bool) error {
 	row := settingsRow{CouncilID: st.CouncilID, ApproverLimitAnnualPence: st.ApproverLimitAnnual, DpCareHomeMaxDays: st.CareHomeMaxDays,
 		DpCareHomeJoinGapDays: st.CareHomeJoinGapDays, ChildShortBreakMaxDaysPerPeriod: st.ChildShortBreakMaxPerPeriod,
-		ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month, Version: st.Version, UpdatedAt: st.UpdatedAt}
+		ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month, ApproverMustDifferFromSubmitter: st.ApproverMustDifferFromSubmitter,
+		Version: st.Version, UpdatedAt: st.UpdatedAt}
 	if first {
 		// Two first changes at once: the one that inserts second finds the row and loses, as a
 		// stale If-Match would.
