@@ -22,6 +22,8 @@ build:
 run: build
 	@db=$$(.ci/devdb); eval "$$db"
 	[ -f $(KEYS)/jwt-private.pem ] || bin/pbudget keygen --out $(KEYS) >/dev/null
+	# A development encryption key for bank details, made on first run, never committed (.dev/ is ignored).
+	[ -f $(KEYS)/secret-keys ] || (umask 077; bin/pbudget secret-key --id dev > $(KEYS)/secret-keys)
 	bin/pbudget migrate >/dev/null
 	bin/pbudget seed >/dev/null
 	token=$$(bin/pbudget token --key $(KEYS)/jwt-private.pem --council demo --roles $(DEV_ROLES) --sub dev-user --ttl 12h)
@@ -37,7 +39,7 @@ run: build
 	  API reference: http://localhost:8080/docs
 
 	MSG
-	PB_JWT_PUBLIC_KEY_FILE=$(KEYS)/jwt-public.pem exec bin/pbudget serve
+	PB_SECRET_KEYS=$$(cat $(KEYS)/secret-keys) PB_JWT_PUBLIC_KEY_FILE=$(KEYS)/jwt-public.pem exec bin/pbudget serve
 
 test:
 	@.ci/need-gcc

@@ -66,6 +66,24 @@ func (e AdultOutcome) Valid() bool {
 	}
 }
 
+// Defines values for AgreementType.
+const (
+	AgreementTypeDirectPayment AgreementType = "direct_payment"
+	AgreementTypeIsf           AgreementType = "isf"
+)
+
+// Valid indicates whether the value is a known member of the AgreementType enum.
+func (e AgreementType) Valid() bool {
+	switch e {
+	case AgreementTypeDirectPayment:
+		return true
+	case AgreementTypeIsf:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AssessmentBasis.
 const (
 	AssessmentBasisCarer AssessmentBasis = "carer"
@@ -1041,6 +1059,237 @@ func (e ManagementOption) Valid() bool {
 	}
 }
 
+// Defines values for MaskedDetailsKind.
+const (
+	MaskedDetailsKindBankAccount MaskedDetailsKind = "bank_account"
+	MaskedDetailsKindPrepaidCard MaskedDetailsKind = "prepaid_card"
+)
+
+// Valid indicates whether the value is a known member of the MaskedDetailsKind enum.
+func (e MaskedDetailsKind) Valid() bool {
+	switch e {
+	case MaskedDetailsKindBankAccount:
+		return true
+	case MaskedDetailsKindPrepaidCard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MaskedDetailsStatus.
+const (
+	MaskedDetailsStatusConfirmed MaskedDetailsStatus = "confirmed"
+	MaskedDetailsStatusPending   MaskedDetailsStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the MaskedDetailsStatus enum.
+func (e MaskedDetailsStatus) Valid() bool {
+	switch e {
+	case MaskedDetailsStatusConfirmed:
+		return true
+	case MaskedDetailsStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OneOffStatus.
+const (
+	OneOffStatusApproved  OneOffStatus = "approved"
+	OneOffStatusRequested OneOffStatus = "requested"
+)
+
+// Valid indicates whether the value is a known member of the OneOffStatus enum.
+func (e OneOffStatus) Valid() bool {
+	switch e {
+	case OneOffStatusApproved:
+		return true
+	case OneOffStatusRequested:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OverpaymentStatus.
+const (
+	ToRecover OverpaymentStatus = "to_recover"
+)
+
+// Valid indicates whether the value is a known member of the OverpaymentStatus enum.
+func (e OverpaymentStatus) Valid() bool {
+	switch e {
+	case ToRecover:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentAgreementFrequency.
+const (
+	PaymentAgreementFrequencyFourWeekly PaymentAgreementFrequency = "four_weekly"
+	PaymentAgreementFrequencyMonthly    PaymentAgreementFrequency = "monthly"
+	PaymentAgreementFrequencyOneOff     PaymentAgreementFrequency = "one_off"
+	PaymentAgreementFrequencyTwoWeekly  PaymentAgreementFrequency = "two_weekly"
+)
+
+// Valid indicates whether the value is a known member of the PaymentAgreementFrequency enum.
+func (e PaymentAgreementFrequency) Valid() bool {
+	switch e {
+	case PaymentAgreementFrequencyFourWeekly:
+		return true
+	case PaymentAgreementFrequencyMonthly:
+		return true
+	case PaymentAgreementFrequencyOneOff:
+		return true
+	case PaymentAgreementFrequencyTwoWeekly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentAgreementPaymentBasis.
+const (
+	PaymentAgreementPaymentBasisGross PaymentAgreementPaymentBasis = "gross"
+	PaymentAgreementPaymentBasisNet   PaymentAgreementPaymentBasis = "net"
+)
+
+// Valid indicates whether the value is a known member of the PaymentAgreementPaymentBasis enum.
+func (e PaymentAgreementPaymentBasis) Valid() bool {
+	switch e {
+	case PaymentAgreementPaymentBasisGross:
+		return true
+	case PaymentAgreementPaymentBasisNet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentFileMediaType.
+const (
+	Textcsv   PaymentFileMediaType = "text/csv"
+	Textplain PaymentFileMediaType = "text/plain"
+)
+
+// Valid indicates whether the value is a known member of the PaymentFileMediaType enum.
+func (e PaymentFileMediaType) Valid() bool {
+	switch e {
+	case Textcsv:
+		return true
+	case Textplain:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentFileKind.
+const (
+	BacsStandard18 PaymentFileKind = "bacs_standard18"
+	CardLoads      PaymentFileKind = "card_loads"
+	IsfRemittance  PaymentFileKind = "isf_remittance"
+)
+
+// Valid indicates whether the value is a known member of the PaymentFileKind enum.
+func (e PaymentFileKind) Valid() bool {
+	switch e {
+	case BacsStandard18:
+		return true
+	case CardLoads:
+		return true
+	case IsfRemittance:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentLineState.
+const (
+	PaymentLineStateCancelled PaymentLineState = "cancelled"
+	PaymentLineStateLive      PaymentLineState = "live"
+	PaymentLineStateReleased  PaymentLineState = "released"
+	PaymentLineStateReturned  PaymentLineState = "returned"
+)
+
+// Valid indicates whether the value is a known member of the PaymentLineState enum.
+func (e PaymentLineState) Valid() bool {
+	switch e {
+	case PaymentLineStateCancelled:
+		return true
+	case PaymentLineStateLive:
+		return true
+	case PaymentLineStateReleased:
+		return true
+	case PaymentLineStateReturned:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentLineKind.
+const (
+	PaymentLineKindAdjustment  PaymentLineKind = "adjustment"
+	PaymentLineKindCarried     PaymentLineKind = "carried"
+	PaymentLineKindCycle       PaymentLineKind = "cycle"
+	PaymentLineKindOneOff      PaymentLineKind = "one_off"
+	PaymentLineKindOverpayment PaymentLineKind = "overpayment"
+)
+
+// Valid indicates whether the value is a known member of the PaymentLineKind enum.
+func (e PaymentLineKind) Valid() bool {
+	switch e {
+	case PaymentLineKindAdjustment:
+		return true
+	case PaymentLineKindCarried:
+		return true
+	case PaymentLineKindCycle:
+		return true
+	case PaymentLineKindOneOff:
+		return true
+	case PaymentLineKindOverpayment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentRunStatus.
+const (
+	PaymentRunStatusApproved  PaymentRunStatus = "approved"
+	PaymentRunStatusBuilding  PaymentRunStatus = "building"
+	PaymentRunStatusCancelled PaymentRunStatus = "cancelled"
+	PaymentRunStatusDraft     PaymentRunStatus = "draft"
+	PaymentRunStatusExported  PaymentRunStatus = "exported"
+	PaymentRunStatusPaid      PaymentRunStatus = "paid"
+)
+
+// Valid indicates whether the value is a known member of the PaymentRunStatus enum.
+func (e PaymentRunStatus) Valid() bool {
+	switch e {
+	case PaymentRunStatusApproved:
+		return true
+	case PaymentRunStatusBuilding:
+		return true
+	case PaymentRunStatusCancelled:
+		return true
+	case PaymentRunStatusDraft:
+		return true
+	case PaymentRunStatusExported:
+		return true
+	case PaymentRunStatusPaid:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PersonType.
 const (
 	PersonTypeAdult PersonType = "adult"
@@ -1351,6 +1600,79 @@ type AdultOutcomeRecord struct {
 	Unable bool `json:"unable"`
 }
 
+// AgreementAmount defines model for AgreementAmount.
+type AgreementAmount struct {
+	// AnnualPence Net: the council's share a year; gross: the whole cost.
+	AnnualPence   int64              `json:"annual_pence"`
+	EffectiveFrom openapi_types.Date `json:"effective_from"`
+
+	// PerCyclePence annual ÷ 13, 26 or 12, nearest penny (0 for one-off agreements).
+	PerCyclePence int64              `json:"per_cycle_pence"`
+	PlanId        openapi_types.UUID `json:"plan_id"`
+	Reason        string             `json:"reason"`
+	RecordedAt    time.Time          `json:"recorded_at"`
+	RecordedBy    string             `json:"recorded_by"`
+}
+
+// AgreementEnd defines model for AgreementEnd.
+type AgreementEnd struct {
+	// EndDate The first day no longer in force (exclusive end), after the start.
+	EndDate openapi_types.Date `json:"end_date"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// AgreementReprice defines model for AgreementReprice.
+type AgreementReprice struct {
+	// EffectiveFrom From this day the approved plan's amount applies; on or after the agreement's start.
+	EffectiveFrom openapi_types.Date `json:"effective_from"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// AgreementResume defines model for AgreementResume.
+type AgreementResume struct {
+	// BackPay Pay the suspended days after all.
+	BackPay *bool `json:"back_pay,omitempty"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+
+	// ResumeDate The day payments start again: after the suspension's first day.
+	ResumeDate openapi_types.Date `json:"resume_date"`
+}
+
+// AgreementSuspend defines model for AgreementSuspend.
+type AgreementSuspend struct {
+	// FromDate The first day not paid; may be in the past (cycles paid for it are adjusted).
+	FromDate openapi_types.Date `json:"from_date"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// AgreementSuspension defines model for AgreementSuspension.
+type AgreementSuspension struct {
+	// BackPay Whether the suspended days are paid after all.
+	BackPay  bool               `json:"back_pay"`
+	FromDate openapi_types.Date `json:"from_date"`
+	Id       openapi_types.UUID `json:"id"`
+	Reason   string             `json:"reason"`
+
+	// ResumeDate The day payments start again; null while suspended.
+	ResumeDate   nullable.Nullable[openapi_types.Date] `json:"resume_date"`
+	ResumeReason nullable.Nullable[string]             `json:"resume_reason"`
+	ResumedAt    nullable.Nullable[time.Time]          `json:"resumed_at"`
+	ResumedBy    nullable.Nullable[string]             `json:"resumed_by"`
+	SuspendedAt  time.Time                             `json:"suspended_at"`
+	SuspendedBy  string                                `json:"suspended_by"`
+}
+
+// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+type AgreementType string
+
 // Assessment defines model for Assessment.
 type Assessment struct {
 	// Basis Whose rules apply — an adult's needs, a carer's, or a child's.
@@ -1584,8 +1906,51 @@ type AuditEventList struct {
 	NextPageToken *string      `json:"next_page_token,omitempty"`
 }
 
+// BACSOriginator defines model for BACSOriginator.
+type BACSOriginator struct {
+	// AccountName What recipients see as the payer, in BACS characters; trimmed and upper-cased.
+	AccountName   string `json:"account_name"`
+	AccountNumber string `json:"account_number"`
+
+	// ServiceUserNumber The council's BACS service user number (SUN).
+	ServiceUserNumber string `json:"service_user_number"`
+	SortCode          string `json:"sort_code"`
+}
+
+// BankAccountCheck defines model for BankAccountCheck.
+type BankAccountCheck struct {
+	AccountNumber string `json:"account_number"`
+	SortCode      string `json:"sort_code"`
+}
+
+// BankAccountIn defines model for BankAccountIn.
+type BankAccountIn struct {
+	// AccountName As the bank holds it, in BACS characters (letters, digits, space . & / -); trimmed and upper-cased.
+	AccountName   string `json:"account_name"`
+	AccountNumber string `json:"account_number"`
+	SortCode      string `json:"sort_code"`
+}
+
 // BudgetChange What made this version.
 type BudgetChange string
+
+// BudgetCommitments defines model for BudgetCommitments.
+type BudgetCommitments struct {
+	// AnnualPence The council-managed lines a year.
+	AnnualPence int64              `json:"annual_pence"`
+	BudgetId    openapi_types.UUID `json:"budget_id"`
+
+	// CouncilAnnualPence The council's share of it (null before a financial assessment).
+	CouncilAnnualPence nullable.Nullable[int64] `json:"council_annual_pence"`
+
+	// PersonAnnualPence The person's contribution apportioned to it.
+	PersonAnnualPence nullable.Nullable[int64] `json:"person_annual_pence"`
+
+	// PlanId The approved plan; null when the budget has none (nothing is committed).
+	PlanId      nullable.Nullable[openapi_types.UUID] `json:"plan_id"`
+	Providers   []ProviderCommitment                  `json:"providers"`
+	WeeklyPence int64                                 `json:"weekly_pence"`
+}
 
 // BudgetKind `care_and_support` (an adult's needs), `carer`, or `child`.
 type BudgetKind string
@@ -1762,6 +2127,9 @@ type CouncilSettings struct {
 	// ApproverLimitAnnualPence An approver signs off plans costing up to this a year; above it, the panel (default £49,000).
 	ApproverLimitAnnualPence int64 `json:"approver_limit_annual_pence"`
 
+	// BacsOriginator The council's account BACS files debit; null until configured (a run with bank credits cannot be exported without it).
+	BacsOriginator nullable.Nullable[BACSOriginator] `json:"bacs_originator"`
+
 	// ChildShortBreakMaxDaysPer12Months …and in any 12 months (default 120).
 	ChildShortBreakMaxDaysPer12Months int `json:"child_short_break_max_days_per_12_months"`
 
@@ -1772,18 +2140,39 @@ type CouncilSettings struct {
 	DpCareHomeJoinGapDays int `json:"dp_care_home_join_gap_days"`
 
 	// DpCareHomeMaxDays The longest care-home stay a direct payment may fund, in days (default 28: four consecutive weeks in 12 months).
-	DpCareHomeMaxDays int       `json:"dp_care_home_max_days"`
-	UpdatedAt         time.Time `json:"updated_at"`
-	Version           int       `json:"version"`
+	DpCareHomeMaxDays int `json:"dp_care_home_max_days"`
+
+	// PaymentFourWeeklyAnchor Four-weekly cycles are [anchor + 28k, anchor + 28(k+1)). Cannot move once a four-weekly cycle has been paid (default 2026-04-06).
+	PaymentFourWeeklyAnchor openapi_types.Date `json:"payment_four_weekly_anchor"`
+
+	// PaymentLeadDays A run takes cycles starting up to this many days after its pay date (default 7).
+	PaymentLeadDays int `json:"payment_lead_days"`
+
+	// PaymentMonthlyAnchor Monthly cycles start on the anchor's day of the month, or the month's last day when shorter (default 2026-04-06).
+	PaymentMonthlyAnchor openapi_types.Date `json:"payment_monthly_anchor"`
+
+	// PaymentProcessingDays The BACS processing day is at least this many working days after a run's approval (default 3).
+	PaymentProcessingDays int `json:"payment_processing_days"`
+
+	// PaymentTwoWeeklyAnchor Two-weekly cycles, 14 days from the anchor (default 2026-04-06).
+	PaymentTwoWeeklyAnchor openapi_types.Date `json:"payment_two_weekly_anchor"`
+	UpdatedAt              time.Time          `json:"updated_at"`
+	Version                int                `json:"version"`
 }
 
 // CouncilSettingsPatch defines model for CouncilSettingsPatch.
 type CouncilSettingsPatch struct {
-	ApproverLimitAnnualPence          *int64 `json:"approver_limit_annual_pence,omitempty"`
-	ChildShortBreakMaxDaysPer12Months *int   `json:"child_short_break_max_days_per_12_months,omitempty"`
-	ChildShortBreakMaxDaysPerPeriod   *int   `json:"child_short_break_max_days_per_period,omitempty"`
-	DpCareHomeJoinGapDays             *int   `json:"dp_care_home_join_gap_days,omitempty"`
-	DpCareHomeMaxDays                 *int   `json:"dp_care_home_max_days,omitempty"`
+	ApproverLimitAnnualPence          *int64              `json:"approver_limit_annual_pence,omitempty"`
+	BacsOriginator                    *BACSOriginator     `json:"bacs_originator,omitempty"`
+	ChildShortBreakMaxDaysPer12Months *int                `json:"child_short_break_max_days_per_12_months,omitempty"`
+	ChildShortBreakMaxDaysPerPeriod   *int                `json:"child_short_break_max_days_per_period,omitempty"`
+	DpCareHomeJoinGapDays             *int                `json:"dp_care_home_join_gap_days,omitempty"`
+	DpCareHomeMaxDays                 *int                `json:"dp_care_home_max_days,omitempty"`
+	PaymentFourWeeklyAnchor           *openapi_types.Date `json:"payment_four_weekly_anchor,omitempty"`
+	PaymentLeadDays                   *int                `json:"payment_lead_days,omitempty"`
+	PaymentMonthlyAnchor              *openapi_types.Date `json:"payment_monthly_anchor,omitempty"`
+	PaymentProcessingDays             *int                `json:"payment_processing_days,omitempty"`
+	PaymentTwoWeeklyAnchor            *openapi_types.Date `json:"payment_two_weekly_anchor,omitempty"`
 }
 
 // DirectPaymentAgreement defines model for DirectPaymentAgreement.
@@ -1794,9 +2183,13 @@ type DirectPaymentAgreement struct {
 	AmountPerPaymentPence int64 `json:"amount_per_payment_pence"`
 
 	// AnnualAmountPence The direct-payment portion a year: the council's share when net, the whole cost when gross.
-	AnnualAmountPence  int64                                 `json:"annual_amount_pence"`
-	BudgetId           openapi_types.UUID                    `json:"budget_id"`
-	CreatedAt          time.Time                             `json:"created_at"`
+	AnnualAmountPence int64              `json:"annual_amount_pence"`
+	BudgetId          openapi_types.UUID `json:"budget_id"`
+	CreatedAt         time.Time          `json:"created_at"`
+
+	// EndDate When the agreement ended (exclusive), or null.
+	EndDate            nullable.Nullable[openapi_types.Date] `json:"end_date,omitempty"`
+	EndReason          nullable.Nullable[string]             `json:"end_reason,omitempty"`
 	Frequency          DirectPaymentAgreementFrequency       `json:"frequency"`
 	Id                 openapi_types.UUID                    `json:"id"`
 	PaEvidence         PAEvidence                            `json:"pa_evidence"`
@@ -2160,17 +2553,24 @@ type ISFAgreement struct {
 	AmountPerPaymentPence int64 `json:"amount_per_payment_pence"`
 
 	// AnnualAmountPence The council's share of the plan's ISF lines with this provider, a year.
-	AnnualAmountPence  int64                          `json:"annual_amount_pence"`
-	BudgetId           openapi_types.UUID             `json:"budget_id"`
-	CreatedAt          time.Time                      `json:"created_at"`
-	Id                 openapi_types.UUID             `json:"id"`
-	PaymentFrequency   ISFAgreementPaymentFrequency   `json:"payment_frequency"`
-	PersonId           openapi_types.UUID             `json:"person_id"`
-	PlanId             openapi_types.UUID             `json:"plan_id"`
-	ProviderId         openapi_types.UUID             `json:"provider_id"`
-	StartDate          openapi_types.Date             `json:"start_date"`
-	StatementFrequency ISFAgreementStatementFrequency `json:"statement_frequency"`
-	Version            int                            `json:"version"`
+	AnnualAmountPence int64              `json:"annual_amount_pence"`
+	BudgetId          openapi_types.UUID `json:"budget_id"`
+	CreatedAt         time.Time          `json:"created_at"`
+
+	// EndDate When the agreement ended (exclusive), or null.
+	EndDate          nullable.Nullable[openapi_types.Date] `json:"end_date,omitempty"`
+	EndReason        nullable.Nullable[string]             `json:"end_reason,omitempty"`
+	Id               openapi_types.UUID                    `json:"id"`
+	PaymentFrequency ISFAgreementPaymentFrequency          `json:"payment_frequency"`
+	PersonId         openapi_types.UUID                    `json:"person_id"`
+	PlanId           openapi_types.UUID                    `json:"plan_id"`
+	ProviderId       openapi_types.UUID                    `json:"provider_id"`
+
+	// SignedDate When the provider signed; runs pay only signed agreements.
+	SignedDate         nullable.Nullable[openapi_types.Date] `json:"signed_date,omitempty"`
+	StartDate          openapi_types.Date                    `json:"start_date"`
+	StatementFrequency ISFAgreementStatementFrequency        `json:"statement_frequency"`
+	Version            int                                   `json:"version"`
 }
 
 // ISFAgreementPaymentFrequency defines model for ISFAgreement.PaymentFrequency.
@@ -2198,6 +2598,12 @@ type ISFAgreementCreateStatementFrequency string
 type ISFAgreementList struct {
 	Items         []ISFAgreement `json:"items"`
 	NextPageToken *string        `json:"next_page_token,omitempty"`
+}
+
+// ISFAgreementPatch defines model for ISFAgreementPatch.
+type ISFAgreementPatch struct {
+	// SignedDate When the provider signed the agreement: runs pay only signed agreements.
+	SignedDate *openapi_types.Date `json:"signed_date,omitempty"`
 }
 
 // IncomeItem A weekly income. Part of it may be disregarded, with a reason (the night-care part of
@@ -2256,10 +2662,86 @@ type MIGRates struct {
 // ManagementOption defines model for ManagementOption.
 type ManagementOption string
 
+// MaskedDetails defines model for MaskedDetails.
+type MaskedDetails struct {
+	// AccountNumber Masked: the last four characters of the account number or card reference.
+	//
+	// Example: ****5678
+	AccountNumber string                       `json:"account_number"`
+	ConfirmedAt   nullable.Nullable[time.Time] `json:"confirmed_at"`
+	ConfirmedBy   nullable.Nullable[string]    `json:"confirmed_by"`
+	Id            openapi_types.UUID           `json:"id"`
+	Kind          MaskedDetailsKind            `json:"kind"`
+	ReturnReason  nullable.Nullable[string]    `json:"return_reason"`
+
+	// ReturnedAt When the bank returned a payment to these details: later payments are held.
+	ReturnedAt nullable.Nullable[time.Time] `json:"returned_at"`
+	SetAt      time.Time                    `json:"set_at"`
+	SetBy      string                       `json:"set_by"`
+
+	// SortCode Masked: **-**-56; null for a card.
+	//
+	// Example: **-**-56
+	SortCode nullable.Nullable[string] `json:"sort_code"`
+	Status   MaskedDetailsStatus       `json:"status"`
+}
+
+// MaskedDetailsKind defines model for MaskedDetails.Kind.
+type MaskedDetailsKind string
+
+// MaskedDetailsStatus defines model for MaskedDetails.Status.
+type MaskedDetailsStatus string
+
 // NHSNumber Ten digits, optionally grouped 3-3-4 by spaces, with a valid modulus-11 check digit.
 //
 // Example: 943 476 5919
 type NHSNumber = string
+
+// OneOffPayment defines model for OneOffPayment.
+type OneOffPayment struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType AgreementType                `json:"agreement_type"`
+	AmountPence   int64                        `json:"amount_pence"`
+	ApprovedAt    nullable.Nullable[time.Time] `json:"approved_at"`
+
+	// ApprovedBy null for a plan line's one-off: the plan's sign-off approved it.
+	ApprovedBy nullable.Nullable[string]             `json:"approved_by"`
+	DueDate    nullable.Nullable[openapi_types.Date] `json:"due_date"`
+	Id         openapi_types.UUID                    `json:"id"`
+
+	// PaidInRunId The run whose live line takes it.
+	PaidInRunId nullable.Nullable[openapi_types.UUID] `json:"paid_in_run_id"`
+	PlanLineId  nullable.Nullable[openapi_types.UUID] `json:"plan_line_id"`
+	Reason      string                                `json:"reason"`
+	RequestedAt time.Time                             `json:"requested_at"`
+	RequestedBy string                                `json:"requested_by"`
+	Status      OneOffStatus                          `json:"status"`
+	Version     int                                   `json:"version"`
+}
+
+// OneOffPaymentCreate Either plan_line_id (a `once` line of the agreement's plan) or amount_pence (ad hoc).
+type OneOffPaymentCreate struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+	AmountPence *int64             `json:"amount_pence,omitempty"`
+
+	// DueDate Paid by the first run whose horizon reaches it; absent: the next run.
+	DueDate    *openapi_types.Date `json:"due_date,omitempty"`
+	PlanLineId *openapi_types.UUID `json:"plan_line_id,omitempty"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// OneOffPaymentList defines model for OneOffPaymentList.
+type OneOffPaymentList struct {
+	Items         []OneOffPayment `json:"items"`
+	NextPageToken *string         `json:"next_page_token,omitempty"`
+}
+
+// OneOffStatus defines model for OneOffStatus.
+type OneOffStatus string
 
 // OptionTotal One management option's share. Option costs are sums of their lines, so they add up to the plan
 // exactly. The person's contribution is apportioned to options in proportion to their cost
@@ -2274,11 +2756,311 @@ type OptionTotal struct {
 	WeeklyCostPence    int64                    `json:"weekly_cost_pence"`
 }
 
+// Overpayment defines model for Overpayment.
+type Overpayment struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType AgreementType      `json:"agreement_type"`
+	AmountPence   int64              `json:"amount_pence"`
+	Id            openapi_types.UUID `json:"id"`
+	LineId        openapi_types.UUID `json:"line_id"`
+	Reason        string             `json:"reason"`
+	RecordedAt    time.Time          `json:"recorded_at"`
+	RunId         openapi_types.UUID `json:"run_id"`
+	Status        OverpaymentStatus  `json:"status"`
+}
+
+// OverpaymentStatus defines model for Overpayment.Status.
+type OverpaymentStatus string
+
+// OverpaymentList defines model for OverpaymentList.
+type OverpaymentList struct {
+	Items         []Overpayment `json:"items"`
+	NextPageToken *string       `json:"next_page_token,omitempty"`
+}
+
 // PAEvidence defines model for PAEvidence.
 type PAEvidence struct {
 	DbsCheckDate                      *openapi_types.Date `json:"dbs_check_date,omitempty"`
 	EmployersLiabilityInsuranceExpiry *openapi_types.Date `json:"employers_liability_insurance_expiry,omitempty"`
 	PayrollProvider                   *string             `json:"payroll_provider,omitempty"`
+}
+
+// PaymentAgreement A direct-payment or ISF agreement as payments see it.
+type PaymentAgreement struct {
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType     AgreementType `json:"agreement_type"`
+	AnnualAmountPence int64         `json:"annual_amount_pence"`
+
+	// BlockedReason Why runs pay it nothing now (not signed, plan superseded), or null.
+	BlockedReason nullable.Nullable[string]             `json:"blocked_reason"`
+	BudgetId      openapi_types.UUID                    `json:"budget_id"`
+	EndDate       nullable.Nullable[openapi_types.Date] `json:"end_date"`
+	EndReason     nullable.Nullable[string]             `json:"end_reason"`
+	Frequency     PaymentAgreementFrequency             `json:"frequency"`
+	Id            openapi_types.UUID                    `json:"id"`
+	PaymentBasis  PaymentAgreementPaymentBasis          `json:"payment_basis"`
+	PersonId      openapi_types.UUID                    `json:"person_id"`
+	PlanId        openapi_types.UUID                    `json:"plan_id"`
+
+	// PlanIsApproved false when the plan was superseded: reprice the agreement onto the approved plan.
+	PlanIsApproved bool `json:"plan_is_approved"`
+
+	// ProviderId The ISF provider; null for a direct payment.
+	ProviderId nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+	SignedDate nullable.Nullable[openapi_types.Date] `json:"signed_date"`
+	StartDate  openapi_types.Date                    `json:"start_date"`
+
+	// Suspended Suspended today.
+	Suspended bool `json:"suspended"`
+	Version   int  `json:"version"`
+}
+
+// PaymentAgreementFrequency defines model for PaymentAgreement.Frequency.
+type PaymentAgreementFrequency string
+
+// PaymentAgreementPaymentBasis defines model for PaymentAgreement.PaymentBasis.
+type PaymentAgreementPaymentBasis string
+
+// PaymentAgreementList defines model for PaymentAgreementList.
+type PaymentAgreementList struct {
+	Items         []PaymentAgreement `json:"items"`
+	NextPageToken *string            `json:"next_page_token,omitempty"`
+}
+
+// PaymentCycle defines model for PaymentCycle.
+type PaymentCycle struct {
+	// AdjustedPence The adjustment lines among those.
+	AdjustedPence int64 `json:"adjusted_pence"`
+	Days          int   `json:"days"`
+	DaysInForce   int   `json:"days_in_force"`
+
+	// DaysOwed Days in force less the days suspended without back pay.
+	DaysOwed int `json:"days_owed"`
+
+	// EndDate Exclusive: the next cycle's start.
+	EndDate openapi_types.Date `json:"end_date"`
+
+	// HeldPence Held in runs not yet paid.
+	HeldPence int64 `json:"held_pence"`
+
+	// OutstandingPence Owed less everything taken: what the next run pays, or adjusts when negative.
+	OutstandingPence int64 `json:"outstanding_pence"`
+	OwedPence        int64 `json:"owed_pence"`
+
+	// PaidPence Cycle and adjustment lines of runs marked paid.
+	PaidPence int64 `json:"paid_pence"`
+
+	// PendingPence In runs not yet paid.
+	PendingPence int64               `json:"pending_pence"`
+	Pieces       []PaymentCyclePiece `json:"pieces"`
+	StartDate    openapi_types.Date  `json:"start_date"`
+}
+
+// PaymentCyclePiece A run of days of a cycle owed at one per-cycle amount, and its share of the cycle's amount.
+type PaymentCyclePiece struct {
+	AmountPence   int64              `json:"amount_pence"`
+	Days          int                `json:"days"`
+	FromDate      openapi_types.Date `json:"from_date"`
+	PerCyclePence int64              `json:"per_cycle_pence"`
+
+	// ToDate Exclusive.
+	ToDate openapi_types.Date `json:"to_date"`
+}
+
+// PaymentFile defines model for PaymentFile.
+type PaymentFile struct {
+	CreatedAt time.Time            `json:"created_at"`
+	Id        openapi_types.UUID   `json:"id"`
+	Kind      PaymentFileKind      `json:"kind"`
+	MediaType PaymentFileMediaType `json:"media_type"`
+	Name      string               `json:"name"`
+
+	// ProviderId The ISF provider a remittance is for.
+	ProviderId nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+
+	// RecordCount Credits, loads or people.
+	RecordCount int                `json:"record_count"`
+	RunId       openapi_types.UUID `json:"run_id"`
+	Sha256      string             `json:"sha256"`
+	SizeBytes   int                `json:"size_bytes"`
+	TotalPence  int64              `json:"total_pence"`
+}
+
+// PaymentFileMediaType defines model for PaymentFile.MediaType.
+type PaymentFileMediaType string
+
+// PaymentFileKind defines model for PaymentFileKind.
+type PaymentFileKind string
+
+// PaymentFileList defines model for PaymentFileList.
+type PaymentFileList struct {
+	Items         []PaymentFile `json:"items"`
+	NextPageToken *string       `json:"next_page_token,omitempty"`
+}
+
+// PaymentLine defines model for PaymentLine.
+type PaymentLine struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType AgreementType `json:"agreement_type"`
+	AmountPence   int64         `json:"amount_pence"`
+
+	// CarriedFromRunId Carried and overpayment lines: the run that carried the amount.
+	CarriedFromRunId nullable.Nullable[openapi_types.UUID] `json:"carried_from_run_id"`
+	CreatedAt        time.Time                             `json:"created_at"`
+
+	// CycleEnd Exclusive.
+	CycleEnd   nullable.Nullable[openapi_types.Date] `json:"cycle_end"`
+	CycleStart nullable.Nullable[openapi_types.Date] `json:"cycle_start"`
+	Held       bool                                  `json:"held"`
+	HoldReason nullable.Nullable[string]             `json:"hold_reason"`
+	Id         openapi_types.UUID                    `json:"id"`
+
+	// Kind cycle: a cycle in advance; adjustment: owed − taken for a cycle paid before its amount changed; one_off; carried: a negative net carried forward (+) or brought forward (−); overpayment: a negative net with nothing left to offset, recorded for recovery (+).
+	Kind     PaymentLineKind                       `json:"kind"`
+	OneOffId nullable.Nullable[openapi_types.UUID] `json:"one_off_id"`
+
+	// OwedPence Cycle and adjustment lines: what the cycle owes now.
+	OwedPence nullable.Nullable[int64] `json:"owed_pence"`
+
+	// PersonId The person, by reference.
+	PersonId     openapi_types.UUID                    `json:"person_id"`
+	ProviderId   nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+	Reason       string                                `json:"reason"`
+	ReturnReason nullable.Nullable[string]             `json:"return_reason"`
+	RunId        openapi_types.UUID                    `json:"run_id"`
+
+	// Seq Adjustments: 1, 2, … per cycle; 0 otherwise.
+	Seq int `json:"seq"`
+
+	// State live: taken by its run; released: held when its run was paid, taken again by a later run; cancelled: its run was cancelled; returned: the bank returned it.
+	State PaymentLineState `json:"state"`
+
+	// TakenPence Adjustment lines: what earlier lines took for the cycle.
+	TakenPence nullable.Nullable[int64] `json:"taken_pence"`
+}
+
+// PaymentLineState live: taken by its run; released: held when its run was paid, taken again by a later run; cancelled: its run was cancelled; returned: the bank returned it.
+type PaymentLineState string
+
+// PaymentLineKind cycle: a cycle in advance; adjustment: owed − taken for a cycle paid before its amount changed; one_off; carried: a negative net carried forward (+) or brought forward (−); overpayment: a negative net with nothing left to offset, recorded for recovery (+).
+type PaymentLineKind string
+
+// PaymentLineList defines model for PaymentLineList.
+type PaymentLineList struct {
+	Items         []PaymentLine `json:"items"`
+	NextPageToken *string       `json:"next_page_token,omitempty"`
+}
+
+// PaymentReturn defines model for PaymentReturn.
+type PaymentReturn struct {
+	// PaymentLineId A line of the agreement whose payment came back.
+	PaymentLineId openapi_types.UUID `json:"payment_line_id"`
+
+	// Reason The bank's reason; not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// PaymentReturns defines model for PaymentReturns.
+type PaymentReturns struct {
+	Returned []PaymentReturn `json:"returned"`
+}
+
+// PaymentRun defines model for PaymentRun.
+type PaymentRun struct {
+	ApprovedAt nullable.Nullable[time.Time] `json:"approved_at"`
+	ApprovedBy nullable.Nullable[string]    `json:"approved_by"`
+
+	// BuildError Why the build stopped (it is retried when the service restarts); the run can be cancelled.
+	BuildError   nullable.Nullable[string]    `json:"build_error"`
+	CancelReason nullable.Nullable[string]    `json:"cancel_reason"`
+	CancelledAt  nullable.Nullable[time.Time] `json:"cancelled_at"`
+	CancelledBy  nullable.Nullable[string]    `json:"cancelled_by"`
+	CreatedAt    time.Time                    `json:"created_at"`
+	CreatedBy    string                       `json:"created_by"`
+	ExportedAt   nullable.Nullable[time.Time] `json:"exported_at"`
+	ExportedBy   nullable.Nullable[string]    `json:"exported_by"`
+	Files        []PaymentFile                `json:"files"`
+
+	// Horizon pay_date + lead_days: the last day a cycle taken may start.
+	Horizon  openapi_types.Date `json:"horizon"`
+	Id       openapi_types.UUID `json:"id"`
+	LeadDays int                `json:"lead_days"`
+
+	// Number The council's run number, in references and file names.
+	Number  int                          `json:"number"`
+	PaidAt  nullable.Nullable[time.Time] `json:"paid_at"`
+	PaidBy  nullable.Nullable[string]    `json:"paid_by"`
+	PayDate openapi_types.Date           `json:"pay_date"`
+
+	// ProcessingDay The BACS processing day, fixed on approval.
+	ProcessingDay nullable.Nullable[openapi_types.Date] `json:"processing_day"`
+	Progress      PaymentRunProgress                    `json:"progress"`
+	Status        PaymentRunStatus                      `json:"status"`
+	Totals        PaymentRunTotals                      `json:"totals"`
+	UpdatedAt     time.Time                             `json:"updated_at"`
+	Version       int                                   `json:"version"`
+}
+
+// PaymentRunCreate defines model for PaymentRunCreate.
+type PaymentRunCreate struct {
+	// PayDate The run takes the unpaid cycles starting on or before this date plus the council's lead days.
+	PayDate openapi_types.Date `json:"pay_date"`
+}
+
+// PaymentRunList defines model for PaymentRunList.
+type PaymentRunList struct {
+	Items         []PaymentRun `json:"items"`
+	NextPageToken *string      `json:"next_page_token,omitempty"`
+}
+
+// PaymentRunMarkPaid defines model for PaymentRunMarkPaid.
+type PaymentRunMarkPaid struct {
+	// Returned The payments the bank returned (none when all were paid).
+	Returned *[]PaymentReturn `json:"returned,omitempty"`
+}
+
+// PaymentRunProgress defines model for PaymentRunProgress.
+type PaymentRunProgress struct {
+	AgreementsProcessed int `json:"agreements_processed"`
+	AgreementsTotal     int `json:"agreements_total"`
+}
+
+// PaymentRunStatus defines model for PaymentRunStatus.
+type PaymentRunStatus string
+
+// PaymentRunTotals defines model for PaymentRunTotals.
+type PaymentRunTotals struct {
+	// AgreementCount Agreements the run pays more than nothing.
+	AgreementCount    int   `json:"agreement_count"`
+	HeldLineCount     int   `json:"held_line_count"`
+	HeldPence         int64 `json:"held_pence"`
+	LineCount         int   `json:"line_count"`
+	ReturnedLineCount int   `json:"returned_line_count"`
+
+	// ReturnedPence Payments the bank returned.
+	ReturnedPence int64 `json:"returned_pence"`
+
+	// SkippedCount Agreements paid nothing because they are blocked (not signed, plan superseded) or suspended on the pay date.
+	SkippedCount int `json:"skipped_count"`
+
+	// TotalPence What the run pays: its lines not held.
+	TotalPence int64 `json:"total_pence"`
+}
+
+// PaymentSchedule defines model for PaymentSchedule.
+type PaymentSchedule struct {
+	// Agreement A direct-payment or ISF agreement as payments see it.
+	Agreement   PaymentAgreement      `json:"agreement"`
+	Amounts     []AgreementAmount     `json:"amounts"`
+	Cycles      []PaymentCycle        `json:"cycles"`
+	Suspensions []AgreementSuspension `json:"suspensions"`
+
+	// Through The last cycle start shown (besides cycles a run has taken).
+	Through openapi_types.Date `json:"through"`
 }
 
 // PensionCreditAge How the MIG's pension credit age row was chosen. The qualifying age for pension credit is the
@@ -2455,6 +3237,12 @@ type PlanOutcome struct {
 // PlanStatus defines model for PlanStatus.
 type PlanStatus string
 
+// PrepaidCardIn defines model for PrepaidCardIn.
+type PrepaidCardIn struct {
+	// CardAccountReference The card provider's account reference.
+	CardAccountReference string `json:"card_account_reference"`
+}
+
 // Problem RFC 9457 problem details.
 type Problem struct {
 	Detail *string       `json:"detail,omitempty"`
@@ -2488,6 +3276,16 @@ type Provider struct {
 
 // ProviderContractBasis defines model for Provider.ContractBasis.
 type ProviderContractBasis string
+
+// ProviderCommitment defines model for ProviderCommitment.
+type ProviderCommitment struct {
+	AnnualPence int64 `json:"annual_pence"`
+	LineCount   int   `json:"line_count"`
+
+	// ProviderId null: council-managed lines without a provider.
+	ProviderId  nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+	WeeklyPence int64                                 `json:"weekly_pence"`
+}
 
 // ProviderCreate defines model for ProviderCreate.
 type ProviderCreate struct {
@@ -2754,6 +3552,31 @@ type ReasonBody struct {
 	Reason string `json:"reason"`
 }
 
+// RecipientDetails defines model for RecipientDetails.
+type RecipientDetails struct {
+	Confirmed nullable.Nullable[MaskedDetails] `json:"confirmed"`
+
+	// Pending A change awaiting a second user's confirmation; payments are held meanwhile.
+	Pending nullable.Nullable[MaskedDetails] `json:"pending"`
+}
+
+// RecipientDetailsConfirm Dual keying: the confirming user keys the details again from what the recipient gave them
+// independently (a call back on a number already held, a bank letter), and they must match what
+// was set. Exactly one of bank_account and prepaid_card, as the pending details are.
+type RecipientDetailsConfirm struct {
+	BankAccount *BankAccountCheck `json:"bank_account,omitempty"`
+	PrepaidCard *PrepaidCardIn    `json:"prepaid_card,omitempty"`
+}
+
+// RecipientDetailsSet Exactly one of bank_account and prepaid_card.
+type RecipientDetailsSet struct {
+	BankAccount *BankAccountIn `json:"bank_account,omitempty"`
+	PrepaidCard *PrepaidCardIn `json:"prepaid_card,omitempty"`
+
+	// Reason Where the details came from; not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
 // Relationship defines model for Relationship.
 type Relationship struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -3008,6 +3831,9 @@ type AssessmentId = openapi_types.UUID
 // BudgetId defines model for BudgetId.
 type BudgetId = openapi_types.UUID
 
+// FileId defines model for FileId.
+type FileId = openapi_types.UUID
+
 // FinancialAssessmentId defines model for FinancialAssessmentId.
 type FinancialAssessmentId = openapi_types.UUID
 
@@ -3016,6 +3842,9 @@ type FundingRequestId = openapi_types.UUID
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
+
+// IdempotencyKeyRequired defines model for IdempotencyKeyRequired.
+type IdempotencyKeyRequired = string
 
 // IfMatch defines model for IfMatch.
 type IfMatch = string
@@ -3026,11 +3855,17 @@ type JobId = openapi_types.UUID
 // LineId defines model for LineId.
 type LineId = openapi_types.UUID
 
+// OneOffId defines model for OneOffId.
+type OneOffId = openapi_types.UUID
+
 // PageSize defines model for PageSize.
 type PageSize = int
 
 // PageToken defines model for PageToken.
 type PageToken = string
+
+// PaymentLineId defines model for PaymentLineId.
+type PaymentLineId = openapi_types.UUID
 
 // PersonId defines model for PersonId.
 type PersonId = openapi_types.UUID
@@ -3049,6 +3884,12 @@ type RateTableId = openapi_types.UUID
 
 // RelationshipId defines model for RelationshipId.
 type RelationshipId = openapi_types.UUID
+
+// RunId defines model for RunId.
+type RunId = openapi_types.UUID
+
+// ScheduleThrough defines model for ScheduleThrough.
+type ScheduleThrough = openapi_types.Date
 
 // BadRequest RFC 9457 problem details.
 type BadRequest = Problem
@@ -3070,6 +3911,12 @@ type NotFound = Problem
 
 // PayloadTooLarge RFC 9457 problem details.
 type PayloadTooLarge = Problem
+
+// PaymentAgreementChanged A direct-payment or ISF agreement as payments see it.
+type PaymentAgreementChanged = PaymentAgreement
+
+// PaymentRunChanged defines model for PaymentRunChanged.
+type PaymentRunChanged = PaymentRun
 
 // PreconditionFailed RFC 9457 problem details.
 type PreconditionFailed = Problem
@@ -3173,6 +4020,36 @@ type UpdateDirectPaymentAgreementParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// EndDirectPaymentAgreementParams defines parameters for EndDirectPaymentAgreement.
+type EndDirectPaymentAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RepriceDirectPaymentAgreementParams defines parameters for RepriceDirectPaymentAgreement.
+type RepriceDirectPaymentAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ResumeDirectPaymentAgreementParams defines parameters for ResumeDirectPaymentAgreement.
+type ResumeDirectPaymentAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetDirectPaymentScheduleParams defines parameters for GetDirectPaymentSchedule.
+type GetDirectPaymentScheduleParams struct {
+	// Through Show cycles starting up to this date (default: today plus the council's lead days; at most two years after today).
+	Through *ScheduleThrough `form:"through,omitempty" json:"through,omitempty"`
+}
+
+// SuspendDirectPaymentAgreementParams defines parameters for SuspendDirectPaymentAgreement.
+type SuspendDirectPaymentAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // UpdateFinancialAssessmentParams defines parameters for UpdateFinancialAssessment.
 type UpdateFinancialAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3219,6 +4096,182 @@ type ListISFAgreementsParams struct {
 type CreateISFAgreementParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateISFAgreementParams defines parameters for UpdateISFAgreement.
+type UpdateISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// EndISFAgreementParams defines parameters for EndISFAgreement.
+type EndISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RepriceISFAgreementParams defines parameters for RepriceISFAgreement.
+type RepriceISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ResumeISFAgreementParams defines parameters for ResumeISFAgreement.
+type ResumeISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetISFScheduleParams defines parameters for GetISFSchedule.
+type GetISFScheduleParams struct {
+	// Through Show cycles starting up to this date (default: today plus the council's lead days; at most two years after today).
+	Through *ScheduleThrough `form:"through,omitempty" json:"through,omitempty"`
+}
+
+// SuspendISFAgreementParams defines parameters for SuspendISFAgreement.
+type SuspendISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListOneOffPaymentsParams defines parameters for ListOneOffPayments.
+type ListOneOffPaymentsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken   *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status      *OneOffStatus       `form:"status,omitempty" json:"status,omitempty"`
+	AgreementId *openapi_types.UUID `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+}
+
+// CreateOneOffPaymentParams defines parameters for CreateOneOffPayment.
+type CreateOneOffPaymentParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// ApproveOneOffPaymentParams defines parameters for ApproveOneOffPayment.
+type ApproveOneOffPaymentParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListPaymentAgreementsParams defines parameters for ListPaymentAgreements.
+type ListPaymentAgreementsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// NeverPaid Only agreements in force today that no run has paid a cycle of.
+	NeverPaid *bool `form:"never_paid,omitempty" json:"never_paid,omitempty"`
+
+	// DetailsUnconfirmed Only agreements whose recipient's details await confirmation.
+	DetailsUnconfirmed *bool `form:"details_unconfirmed,omitempty" json:"details_unconfirmed,omitempty"`
+
+	// Suspended Only agreements suspended today.
+	Suspended     *bool          `form:"suspended,omitempty" json:"suspended,omitempty"`
+	AgreementType *AgreementType `form:"agreement_type,omitempty" json:"agreement_type,omitempty"`
+}
+
+// ListPaymentFilesParams defines parameters for ListPaymentFiles.
+type ListPaymentFilesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken  *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	RunId      *openapi_types.UUID `form:"run_id,omitempty" json:"run_id,omitempty"`
+	Kind       *PaymentFileKind    `form:"kind,omitempty" json:"kind,omitempty"`
+	ProviderId *openapi_types.UUID `form:"provider_id,omitempty" json:"provider_id,omitempty"`
+}
+
+// ListPaymentLinesParams defines parameters for ListPaymentLines.
+type ListPaymentLinesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// Held Only lines held in runs not yet paid.
+	Held        *bool               `form:"held,omitempty" json:"held,omitempty"`
+	AgreementId *openapi_types.UUID `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+}
+
+// ListPaymentOverpaymentsParams defines parameters for ListPaymentOverpayments.
+type ListPaymentOverpaymentsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken   *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	AgreementId *openapi_types.UUID `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+}
+
+// ListPaymentRunsParams defines parameters for ListPaymentRuns.
+type ListPaymentRunsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status    *PaymentRunStatus   `form:"status,omitempty" json:"status,omitempty"`
+	PayDate   *openapi_types.Date `form:"pay_date,omitempty" json:"pay_date,omitempty"`
+}
+
+// CreatePaymentRunParams defines parameters for CreatePaymentRun.
+type CreatePaymentRunParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// ApprovePaymentRunParams defines parameters for ApprovePaymentRun.
+type ApprovePaymentRunParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// CancelPaymentRunParams defines parameters for CancelPaymentRun.
+type CancelPaymentRunParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ExportPaymentRunParams defines parameters for ExportPaymentRun.
+type ExportPaymentRunParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListPaymentRunLinesParams defines parameters for ListPaymentRunLines.
+type ListPaymentRunLinesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken   *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Held        *bool               `form:"held,omitempty" json:"held,omitempty"`
+	AgreementId *openapi_types.UUID `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+}
+
+// HoldPaymentLineParams defines parameters for HoldPaymentLine.
+type HoldPaymentLineParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ReleasePaymentLineParams defines parameters for ReleasePaymentLine.
+type ReleasePaymentLineParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// MarkPaymentRunPaidParams defines parameters for MarkPaymentRunPaid.
+type MarkPaymentRunPaidParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RecordPaymentReturnsParams defines parameters for RecordPaymentReturns.
+type RecordPaymentReturnsParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // ListPeopleParams defines parameters for ListPeople.
@@ -3509,6 +4562,24 @@ type CreateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementCreate
 // UpdateDirectPaymentAgreementJSONRequestBody defines body for UpdateDirectPaymentAgreement for application/json ContentType.
 type UpdateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementPatch
 
+// EndDirectPaymentAgreementJSONRequestBody defines body for EndDirectPaymentAgreement for application/json ContentType.
+type EndDirectPaymentAgreementJSONRequestBody = AgreementEnd
+
+// SetDirectPaymentDetailsJSONRequestBody defines body for SetDirectPaymentDetails for application/json ContentType.
+type SetDirectPaymentDetailsJSONRequestBody = RecipientDetailsSet
+
+// ConfirmDirectPaymentDetailsJSONRequestBody defines body for ConfirmDirectPaymentDetails for application/json ContentType.
+type ConfirmDirectPaymentDetailsJSONRequestBody = RecipientDetailsConfirm
+
+// RepriceDirectPaymentAgreementJSONRequestBody defines body for RepriceDirectPaymentAgreement for application/json ContentType.
+type RepriceDirectPaymentAgreementJSONRequestBody = AgreementReprice
+
+// ResumeDirectPaymentAgreementJSONRequestBody defines body for ResumeDirectPaymentAgreement for application/json ContentType.
+type ResumeDirectPaymentAgreementJSONRequestBody = AgreementResume
+
+// SuspendDirectPaymentAgreementJSONRequestBody defines body for SuspendDirectPaymentAgreement for application/json ContentType.
+type SuspendDirectPaymentAgreementJSONRequestBody = AgreementSuspend
+
 // UpdateFinancialAssessmentJSONRequestBody defines body for UpdateFinancialAssessment for application/json ContentType.
 type UpdateFinancialAssessmentJSONRequestBody = FinancialAssessmentPatch
 
@@ -3520,6 +4591,42 @@ type DecideFundingRequestJSONRequestBody = FundingDecision
 
 // CreateISFAgreementJSONRequestBody defines body for CreateISFAgreement for application/json ContentType.
 type CreateISFAgreementJSONRequestBody = ISFAgreementCreate
+
+// UpdateISFAgreementJSONRequestBody defines body for UpdateISFAgreement for application/json ContentType.
+type UpdateISFAgreementJSONRequestBody = ISFAgreementPatch
+
+// EndISFAgreementJSONRequestBody defines body for EndISFAgreement for application/json ContentType.
+type EndISFAgreementJSONRequestBody = AgreementEnd
+
+// RepriceISFAgreementJSONRequestBody defines body for RepriceISFAgreement for application/json ContentType.
+type RepriceISFAgreementJSONRequestBody = AgreementReprice
+
+// ResumeISFAgreementJSONRequestBody defines body for ResumeISFAgreement for application/json ContentType.
+type ResumeISFAgreementJSONRequestBody = AgreementResume
+
+// SuspendISFAgreementJSONRequestBody defines body for SuspendISFAgreement for application/json ContentType.
+type SuspendISFAgreementJSONRequestBody = AgreementSuspend
+
+// CreateOneOffPaymentJSONRequestBody defines body for CreateOneOffPayment for application/json ContentType.
+type CreateOneOffPaymentJSONRequestBody = OneOffPaymentCreate
+
+// CreatePaymentRunJSONRequestBody defines body for CreatePaymentRun for application/json ContentType.
+type CreatePaymentRunJSONRequestBody = PaymentRunCreate
+
+// CancelPaymentRunJSONRequestBody defines body for CancelPaymentRun for application/json ContentType.
+type CancelPaymentRunJSONRequestBody = ReasonBody
+
+// HoldPaymentLineJSONRequestBody defines body for HoldPaymentLine for application/json ContentType.
+type HoldPaymentLineJSONRequestBody = ReasonBody
+
+// ReleasePaymentLineJSONRequestBody defines body for ReleasePaymentLine for application/json ContentType.
+type ReleasePaymentLineJSONRequestBody = ReasonBody
+
+// MarkPaymentRunPaidJSONRequestBody defines body for MarkPaymentRunPaid for application/json ContentType.
+type MarkPaymentRunPaidJSONRequestBody = PaymentRunMarkPaid
+
+// RecordPaymentReturnsJSONRequestBody defines body for RecordPaymentReturns for application/json ContentType.
+type RecordPaymentReturnsJSONRequestBody = PaymentReturns
 
 // CreatePersonJSONRequestBody defines body for CreatePerson for application/json ContentType.
 type CreatePersonJSONRequestBody = PersonCreate
@@ -3547,6 +4654,12 @@ type CreateProviderJSONRequestBody = ProviderCreate
 
 // UpdateProviderJSONRequestBody defines body for UpdateProvider for application/json ContentType.
 type UpdateProviderJSONRequestBody = ProviderPatch
+
+// SetProviderBankDetailsJSONRequestBody defines body for SetProviderBankDetails for application/json ContentType.
+type SetProviderBankDetailsJSONRequestBody = RecipientDetailsSet
+
+// ConfirmProviderBankDetailsJSONRequestBody defines body for ConfirmProviderBankDetails for application/json ContentType.
+type ConfirmProviderBankDetailsJSONRequestBody = RecipientDetailsConfirm
 
 // CreateRASVersionJSONRequestBody defines body for CreateRASVersion for application/json ContentType.
 type CreateRASVersionJSONRequestBody = RASVersionCreate
@@ -3634,6 +4747,30 @@ type ServerInterface interface {
 	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
 	// (PATCH /v1/direct-payment-agreements/{agreement_id})
 	UpdateDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params UpdateDirectPaymentAgreementParams) error
+	// EndDirectPaymentAgreement End a direct-payment agreement on a date, with a reason.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/end)
+	EndDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params EndDirectPaymentAgreementParams) error
+	// GetDirectPaymentDetails The recipient's bank or prepaid-card details, masked: the confirmed ones and any change awaiting confirmation.
+	// (GET /v1/direct-payment-agreements/{agreement_id}/payment-details)
+	GetDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error
+	// SetDirectPaymentDetails Set the recipient's bank account (separate bank or managed account) or prepaid card; held until a second user confirms.
+	// (PUT /v1/direct-payment-agreements/{agreement_id}/payment-details)
+	SetDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error
+	// ConfirmDirectPaymentDetails Confirm the pending change of details (a user other than the one who set them).
+	// (POST /v1/direct-payment-agreements/{agreement_id}/payment-details/confirm)
+	ConfirmDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error
+	// RepriceDirectPaymentAgreement Move a direct-payment agreement onto its budget's approved plan and amounts, from a date.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/reprice)
+	RepriceDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params RepriceDirectPaymentAgreementParams) error
+	// ResumeDirectPaymentAgreement Resume a suspended direct-payment agreement, with or without back pay.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/resume)
+	ResumeDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params ResumeDirectPaymentAgreementParams) error
+	// GetDirectPaymentSchedule The cycles a direct-payment agreement owes, with what each owes and what runs have paid, hold or adjusted.
+	// (GET /v1/direct-payment-agreements/{agreement_id}/schedule)
+	GetDirectPaymentSchedule(ctx echo.Context, agreementId AgreementId, params GetDirectPaymentScheduleParams) error
+	// SuspendDirectPaymentAgreement Suspend a direct-payment agreement from a date, with a reason.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/suspend)
+	SuspendDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params SuspendDirectPaymentAgreementParams) error
 	// GetFinancialAssessment One financial assessment.
 	// (GET /v1/financial-assessments/{financial_assessment_id})
 	GetFinancialAssessment(ctx echo.Context, financialAssessmentId FinancialAssessmentId) error
@@ -3664,6 +4801,84 @@ type ServerInterface interface {
 	// GetISFAgreement One ISF agreement.
 	// (GET /v1/isf-agreements/{agreement_id})
 	GetISFAgreement(ctx echo.Context, agreementId AgreementId) error
+	// UpdateISFAgreement Record the provider's signature of an ISF agreement.
+	// (PATCH /v1/isf-agreements/{agreement_id})
+	UpdateISFAgreement(ctx echo.Context, agreementId AgreementId, params UpdateISFAgreementParams) error
+	// EndISFAgreement End an ISF agreement on a date, with a reason.
+	// (POST /v1/isf-agreements/{agreement_id}/end)
+	EndISFAgreement(ctx echo.Context, agreementId AgreementId, params EndISFAgreementParams) error
+	// RepriceISFAgreement Move an ISF agreement onto its budget's approved plan and amounts, from a date.
+	// (POST /v1/isf-agreements/{agreement_id}/reprice)
+	RepriceISFAgreement(ctx echo.Context, agreementId AgreementId, params RepriceISFAgreementParams) error
+	// ResumeISFAgreement Resume a suspended ISF agreement, with or without back pay.
+	// (POST /v1/isf-agreements/{agreement_id}/resume)
+	ResumeISFAgreement(ctx echo.Context, agreementId AgreementId, params ResumeISFAgreementParams) error
+	// GetISFSchedule The cycles an ISF agreement owes; provider staff see their own agreements' schedules.
+	// (GET /v1/isf-agreements/{agreement_id}/schedule)
+	GetISFSchedule(ctx echo.Context, agreementId AgreementId, params GetISFScheduleParams) error
+	// SuspendISFAgreement Suspend an ISF agreement from a date, with a reason.
+	// (POST /v1/isf-agreements/{agreement_id}/suspend)
+	SuspendISFAgreement(ctx echo.Context, agreementId AgreementId, params SuspendISFAgreementParams) error
+	// ListOneOffPayments One-off payments, oldest first (work list: awaiting approval).
+	// (GET /v1/one-off-payments)
+	ListOneOffPayments(ctx echo.Context, params ListOneOffPaymentsParams) error
+	// CreateOneOffPayment Ask for a one-off payment: a plan line's one-off cost, or an ad hoc amount with a reason.
+	// (POST /v1/one-off-payments)
+	CreateOneOffPayment(ctx echo.Context, params CreateOneOffPaymentParams) error
+	// GetOneOffPayment One one-off payment.
+	// (GET /v1/one-off-payments/{one_off_id})
+	GetOneOffPayment(ctx echo.Context, oneOffId OneOffId) error
+	// ApproveOneOffPayment Approve an ad hoc one-off payment (a user other than the one who asked for it).
+	// (POST /v1/one-off-payments/{one_off_id}/approve)
+	ApproveOneOffPayment(ctx echo.Context, oneOffId OneOffId, params ApproveOneOffPaymentParams) error
+	// ListPaymentAgreements Direct-payment and ISF agreements as payments see them (work lists).
+	// (GET /v1/payment-agreements)
+	ListPaymentAgreements(ctx echo.Context, params ListPaymentAgreementsParams) error
+	// ListPaymentFiles The files runs were exported as; provider staff see their own remittances.
+	// (GET /v1/payment-files)
+	ListPaymentFiles(ctx echo.Context, params ListPaymentFilesParams) error
+	// GetPaymentFile A file's bytes, exactly as first exported.
+	// (GET /v1/payment-files/{file_id})
+	GetPaymentFile(ctx echo.Context, fileId FileId) error
+	// ListPaymentLines Lines across runs (work list: held=true, the lines held in runs not yet paid).
+	// (GET /v1/payment-lines)
+	ListPaymentLines(ctx echo.Context, params ListPaymentLinesParams) error
+	// ListPaymentOverpayments Overpayments recorded for recovery: money paid for days no longer owed that no later payment offset.
+	// (GET /v1/payment-overpayments)
+	ListPaymentOverpayments(ctx echo.Context, params ListPaymentOverpaymentsParams) error
+	// ListPaymentRuns Payment runs, oldest first (work list: status=draft awaits approval).
+	// (GET /v1/payment-runs)
+	ListPaymentRuns(ctx echo.Context, params ListPaymentRunsParams) error
+	// CreatePaymentRun Create a payment run for a pay date; it is built in the background (202, poll Location).
+	// (POST /v1/payment-runs)
+	CreatePaymentRun(ctx echo.Context, params CreatePaymentRunParams) error
+	// GetPaymentRun A payment run with its progress, totals and files.
+	// (GET /v1/payment-runs/{run_id})
+	GetPaymentRun(ctx echo.Context, runId RunId) error
+	// ApprovePaymentRun Approve a draft run (a user other than its creator) and fix its BACS processing day.
+	// (POST /v1/payment-runs/{run_id}/approve)
+	ApprovePaymentRun(ctx echo.Context, runId RunId, params ApprovePaymentRunParams) error
+	// CancelPaymentRun Cancel a run before export, with a reason: its lines are untaken and later runs take them.
+	// (POST /v1/payment-runs/{run_id}/cancel)
+	CancelPaymentRun(ctx echo.Context, runId RunId, params CancelPaymentRunParams) error
+	// ExportPaymentRun Export an approved run: a BACS Standard 18 file, a prepaid-card load file and a remittance per ISF provider.
+	// (POST /v1/payment-runs/{run_id}/export)
+	ExportPaymentRun(ctx echo.Context, runId RunId, params ExportPaymentRunParams) error
+	// ListPaymentRunLines A run's lines: cycles, adjustments, one-offs, carried amounts and overpayments.
+	// (GET /v1/payment-runs/{run_id}/lines)
+	ListPaymentRunLines(ctx echo.Context, runId RunId, params ListPaymentRunLinesParams) error
+	// HoldPaymentLine Hold a line, with a reason: the agreement's lines in the run are held together.
+	// (POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/hold)
+	HoldPaymentLine(ctx echo.Context, runId RunId, paymentLineId PaymentLineId, params HoldPaymentLineParams) error
+	// ReleasePaymentLine Release a held line (and the agreement's other lines in the run), with a reason.
+	// (POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/release)
+	ReleasePaymentLine(ctx echo.Context, runId RunId, paymentLineId PaymentLineId, params ReleasePaymentLineParams) error
+	// MarkPaymentRunPaid Mark an exported run paid, with the lines the bank returned (they become unpaid again).
+	// (POST /v1/payment-runs/{run_id}/mark-paid)
+	MarkPaymentRunPaid(ctx echo.Context, runId RunId, params MarkPaymentRunPaidParams) error
+	// RecordPaymentReturns Record payments of a paid run that the bank returned later.
+	// (POST /v1/payment-runs/{run_id}/returns)
+	RecordPaymentReturns(ctx echo.Context, runId RunId, params RecordPaymentReturnsParams) error
 	// ListPeople List people, oldest record first.
 	// (GET /v1/people)
 	ListPeople(ctx echo.Context, params ListPeopleParams) error
@@ -3709,6 +4924,9 @@ type ServerInterface interface {
 	// GetPersonalBudget One personal budget with every version of it.
 	// (GET /v1/personal-budgets/{budget_id})
 	GetPersonalBudget(ctx echo.Context, budgetId BudgetId) error
+	// GetBudgetCommitments The council-managed spend the budget's approved plan commits, per provider (to match invoices).
+	// (GET /v1/personal-budgets/{budget_id}/commitments)
+	GetBudgetCommitments(ctx echo.Context, budgetId BudgetId) error
 	// ListBudgetSupportPlans The plans of this budget, oldest first.
 	// (GET /v1/personal-budgets/{budget_id}/support-plans)
 	ListBudgetSupportPlans(ctx echo.Context, budgetId BudgetId, params ListBudgetSupportPlansParams) error
@@ -3727,6 +4945,15 @@ type ServerInterface interface {
 	// UpdateProvider Change a provider.
 	// (PATCH /v1/providers/{provider_id})
 	UpdateProvider(ctx echo.Context, providerId ProviderId, params UpdateProviderParams) error
+	// GetProviderBankDetails An ISF provider's bank details, masked.
+	// (GET /v1/providers/{provider_id}/bank-details)
+	GetProviderBankDetails(ctx echo.Context, providerId ProviderId) error
+	// SetProviderBankDetails Set an ISF provider's bank account; its next payments are held until a second user confirms.
+	// (PUT /v1/providers/{provider_id}/bank-details)
+	SetProviderBankDetails(ctx echo.Context, providerId ProviderId) error
+	// ConfirmProviderBankDetails Confirm the pending change of a provider's bank details (a second user).
+	// (POST /v1/providers/{provider_id}/bank-details/confirm)
+	ConfirmProviderBankDetails(ctx echo.Context, providerId ProviderId) error
 	// ListRASVersions The council's RAS versions, oldest first.
 	// (GET /v1/ras-versions)
 	ListRASVersions(ctx echo.Context, params ListRASVersionsParams) error
@@ -4265,6 +5492,223 @@ func (w *ServerInterfaceWrapper) UpdateDirectPaymentAgreement(ctx echo.Context) 
 	return err
 }
 
+// EndDirectPaymentAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) EndDirectPaymentAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params EndDirectPaymentAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EndDirectPaymentAgreement(ctx, agreementId, params)
+	return err
+}
+
+// GetDirectPaymentDetails converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDirectPaymentDetails(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDirectPaymentDetails(ctx, agreementId)
+	return err
+}
+
+// SetDirectPaymentDetails converts echo context to params.
+func (w *ServerInterfaceWrapper) SetDirectPaymentDetails(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetDirectPaymentDetails(ctx, agreementId)
+	return err
+}
+
+// ConfirmDirectPaymentDetails converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmDirectPaymentDetails(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmDirectPaymentDetails(ctx, agreementId)
+	return err
+}
+
+// RepriceDirectPaymentAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) RepriceDirectPaymentAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RepriceDirectPaymentAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RepriceDirectPaymentAgreement(ctx, agreementId, params)
+	return err
+}
+
+// ResumeDirectPaymentAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) ResumeDirectPaymentAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResumeDirectPaymentAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResumeDirectPaymentAgreement(ctx, agreementId, params)
+	return err
+}
+
+// GetDirectPaymentSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDirectPaymentSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetDirectPaymentScheduleParams
+	// ------------- Optional query parameter "through" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "through", ctx.QueryParams(), &params.Through, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter through: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDirectPaymentSchedule(ctx, agreementId, params)
+	return err
+}
+
+// SuspendDirectPaymentAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) SuspendDirectPaymentAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SuspendDirectPaymentAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SuspendDirectPaymentAgreement(ctx, agreementId, params)
+	return err
+}
+
 // GetFinancialAssessment converts echo context to params.
 func (w *ServerInterfaceWrapper) GetFinancialAssessment(ctx echo.Context) error {
 	var err error
@@ -4540,6 +5984,919 @@ func (w *ServerInterfaceWrapper) GetISFAgreement(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetISFAgreement(ctx, agreementId)
+	return err
+}
+
+// UpdateISFAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateISFAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateISFAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateISFAgreement(ctx, agreementId, params)
+	return err
+}
+
+// EndISFAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) EndISFAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params EndISFAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EndISFAgreement(ctx, agreementId, params)
+	return err
+}
+
+// RepriceISFAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) RepriceISFAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RepriceISFAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RepriceISFAgreement(ctx, agreementId, params)
+	return err
+}
+
+// ResumeISFAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) ResumeISFAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResumeISFAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResumeISFAgreement(ctx, agreementId, params)
+	return err
+}
+
+// GetISFSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) GetISFSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetISFScheduleParams
+	// ------------- Optional query parameter "through" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "through", ctx.QueryParams(), &params.Through, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter through: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetISFSchedule(ctx, agreementId, params)
+	return err
+}
+
+// SuspendISFAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) SuspendISFAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SuspendISFAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SuspendISFAgreement(ctx, agreementId, params)
+	return err
+}
+
+// ListOneOffPayments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOneOffPayments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOneOffPaymentsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "agreement_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agreement_id", ctx.QueryParams(), &params.AgreementId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOneOffPayments(ctx, params)
+	return err
+}
+
+// CreateOneOffPayment converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateOneOffPayment(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateOneOffPaymentParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateOneOffPayment(ctx, params)
+	return err
+}
+
+// GetOneOffPayment converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOneOffPayment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "one_off_id" -------------
+	var oneOffId OneOffId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "one_off_id", ctx.Param("one_off_id"), &oneOffId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter one_off_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOneOffPayment(ctx, oneOffId)
+	return err
+}
+
+// ApproveOneOffPayment converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveOneOffPayment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "one_off_id" -------------
+	var oneOffId OneOffId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "one_off_id", ctx.Param("one_off_id"), &oneOffId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter one_off_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ApproveOneOffPaymentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveOneOffPayment(ctx, oneOffId, params)
+	return err
+}
+
+// ListPaymentAgreements converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPaymentAgreements(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPaymentAgreementsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "never_paid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "never_paid", ctx.QueryParams(), &params.NeverPaid, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter never_paid: %s", err))
+	}
+
+	// ------------- Optional query parameter "details_unconfirmed" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "details_unconfirmed", ctx.QueryParams(), &params.DetailsUnconfirmed, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter details_unconfirmed: %s", err))
+	}
+
+	// ------------- Optional query parameter "suspended" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "suspended", ctx.QueryParams(), &params.Suspended, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter suspended: %s", err))
+	}
+
+	// ------------- Optional query parameter "agreement_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agreement_type", ctx.QueryParams(), &params.AgreementType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPaymentAgreements(ctx, params)
+	return err
+}
+
+// ListPaymentFiles converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPaymentFiles(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPaymentFilesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "run_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "run_id", ctx.QueryParams(), &params.RunId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "provider_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "provider_id", ctx.QueryParams(), &params.ProviderId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPaymentFiles(ctx, params)
+	return err
+}
+
+// GetPaymentFile converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPaymentFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "file_id" -------------
+	var fileId FileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "file_id", ctx.Param("file_id"), &fileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter file_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPaymentFile(ctx, fileId)
+	return err
+}
+
+// ListPaymentLines converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPaymentLines(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPaymentLinesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "held" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "held", ctx.QueryParams(), &params.Held, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter held: %s", err))
+	}
+
+	// ------------- Optional query parameter "agreement_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agreement_id", ctx.QueryParams(), &params.AgreementId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPaymentLines(ctx, params)
+	return err
+}
+
+// ListPaymentOverpayments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPaymentOverpayments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPaymentOverpaymentsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "agreement_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agreement_id", ctx.QueryParams(), &params.AgreementId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPaymentOverpayments(ctx, params)
+	return err
+}
+
+// ListPaymentRuns converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPaymentRuns(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPaymentRunsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "pay_date" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pay_date", ctx.QueryParams(), &params.PayDate, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pay_date: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPaymentRuns(ctx, params)
+	return err
+}
+
+// CreatePaymentRun converts echo context to params.
+func (w *ServerInterfaceWrapper) CreatePaymentRun(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreatePaymentRunParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreatePaymentRun(ctx, params)
+	return err
+}
+
+// GetPaymentRun converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPaymentRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPaymentRun(ctx, runId)
+	return err
+}
+
+// ApprovePaymentRun converts echo context to params.
+func (w *ServerInterfaceWrapper) ApprovePaymentRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ApprovePaymentRunParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApprovePaymentRun(ctx, runId, params)
+	return err
+}
+
+// CancelPaymentRun converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelPaymentRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelPaymentRunParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelPaymentRun(ctx, runId, params)
+	return err
+}
+
+// ExportPaymentRun converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportPaymentRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportPaymentRunParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportPaymentRun(ctx, runId, params)
+	return err
+}
+
+// ListPaymentRunLines converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPaymentRunLines(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPaymentRunLinesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "held" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "held", ctx.QueryParams(), &params.Held, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter held: %s", err))
+	}
+
+	// ------------- Optional query parameter "agreement_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agreement_id", ctx.QueryParams(), &params.AgreementId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPaymentRunLines(ctx, runId, params)
+	return err
+}
+
+// HoldPaymentLine converts echo context to params.
+func (w *ServerInterfaceWrapper) HoldPaymentLine(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// ------------- Path parameter "payment_line_id" -------------
+	var paymentLineId PaymentLineId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "payment_line_id", ctx.Param("payment_line_id"), &paymentLineId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter payment_line_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HoldPaymentLineParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HoldPaymentLine(ctx, runId, paymentLineId, params)
+	return err
+}
+
+// ReleasePaymentLine converts echo context to params.
+func (w *ServerInterfaceWrapper) ReleasePaymentLine(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// ------------- Path parameter "payment_line_id" -------------
+	var paymentLineId PaymentLineId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "payment_line_id", ctx.Param("payment_line_id"), &paymentLineId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter payment_line_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReleasePaymentLineParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReleasePaymentLine(ctx, runId, paymentLineId, params)
+	return err
+}
+
+// MarkPaymentRunPaid converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkPaymentRunPaid(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MarkPaymentRunPaidParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkPaymentRunPaid(ctx, runId, params)
+	return err
+}
+
+// RecordPaymentReturns converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordPaymentReturns(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RecordPaymentReturnsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordPaymentReturns(ctx, runId, params)
 	return err
 }
 
@@ -5043,6 +7400,22 @@ func (w *ServerInterfaceWrapper) GetPersonalBudget(ctx echo.Context) error {
 	return err
 }
 
+// GetBudgetCommitments converts echo context to params.
+func (w *ServerInterfaceWrapper) GetBudgetCommitments(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "budget_id" -------------
+	var budgetId BudgetId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "budget_id", ctx.Param("budget_id"), &budgetId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter budget_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetBudgetCommitments(ctx, budgetId)
+	return err
+}
+
 // ListBudgetSupportPlans converts echo context to params.
 func (w *ServerInterfaceWrapper) ListBudgetSupportPlans(ctx echo.Context) error {
 	var err error
@@ -5221,6 +7594,54 @@ func (w *ServerInterfaceWrapper) UpdateProvider(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateProvider(ctx, providerId, params)
+	return err
+}
+
+// GetProviderBankDetails converts echo context to params.
+func (w *ServerInterfaceWrapper) GetProviderBankDetails(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider_id" -------------
+	var providerId ProviderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider_id", ctx.Param("provider_id"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetProviderBankDetails(ctx, providerId)
+	return err
+}
+
+// SetProviderBankDetails converts echo context to params.
+func (w *ServerInterfaceWrapper) SetProviderBankDetails(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider_id" -------------
+	var providerId ProviderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider_id", ctx.Param("provider_id"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetProviderBankDetails(ctx, providerId)
+	return err
+}
+
+// ConfirmProviderBankDetails converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmProviderBankDetails(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider_id" -------------
+	var providerId ProviderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider_id", ctx.Param("provider_id"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmProviderBankDetails(ctx, providerId)
 	return err
 }
 
@@ -6137,7 +8558,45 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/isf-agreements", wrapper.ListISFAgreements, options.OperationMiddlewares["listISFAgreements"]...)
 	router.POST(options.BaseURL+"/v1/isf-agreements", wrapper.CreateISFAgreement, options.OperationMiddlewares["createISFAgreement"]...)
 	router.GET(options.BaseURL+"/v1/isf-agreements/:agreement_id", wrapper.GetISFAgreement, options.OperationMiddlewares["getISFAgreement"]...)
+	router.PATCH(options.BaseURL+"/v1/isf-agreements/:agreement_id", wrapper.UpdateISFAgreement, options.OperationMiddlewares["updateISFAgreement"]...)
 	router.GET(options.BaseURL+"/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/schedule", wrapper.GetDirectPaymentSchedule, options.OperationMiddlewares["getDirectPaymentSchedule"]...)
+	router.GET(options.BaseURL+"/v1/isf-agreements/:agreement_id/schedule", wrapper.GetISFSchedule, options.OperationMiddlewares["getISFSchedule"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/suspend", wrapper.SuspendDirectPaymentAgreement, options.OperationMiddlewares["suspendDirectPaymentAgreement"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/resume", wrapper.ResumeDirectPaymentAgreement, options.OperationMiddlewares["resumeDirectPaymentAgreement"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/end", wrapper.EndDirectPaymentAgreement, options.OperationMiddlewares["endDirectPaymentAgreement"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/reprice", wrapper.RepriceDirectPaymentAgreement, options.OperationMiddlewares["repriceDirectPaymentAgreement"]...)
+	router.POST(options.BaseURL+"/v1/isf-agreements/:agreement_id/suspend", wrapper.SuspendISFAgreement, options.OperationMiddlewares["suspendISFAgreement"]...)
+	router.POST(options.BaseURL+"/v1/isf-agreements/:agreement_id/resume", wrapper.ResumeISFAgreement, options.OperationMiddlewares["resumeISFAgreement"]...)
+	router.POST(options.BaseURL+"/v1/isf-agreements/:agreement_id/end", wrapper.EndISFAgreement, options.OperationMiddlewares["endISFAgreement"]...)
+	router.POST(options.BaseURL+"/v1/isf-agreements/:agreement_id/reprice", wrapper.RepriceISFAgreement, options.OperationMiddlewares["repriceISFAgreement"]...)
+	router.GET(options.BaseURL+"/v1/payment-agreements", wrapper.ListPaymentAgreements, options.OperationMiddlewares["listPaymentAgreements"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/payment-details", wrapper.GetDirectPaymentDetails, options.OperationMiddlewares["getDirectPaymentDetails"]...)
+	router.PUT(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/payment-details", wrapper.SetDirectPaymentDetails, options.OperationMiddlewares["setDirectPaymentDetails"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/payment-details/confirm", wrapper.ConfirmDirectPaymentDetails, options.OperationMiddlewares["confirmDirectPaymentDetails"]...)
+	router.GET(options.BaseURL+"/v1/providers/:provider_id/bank-details", wrapper.GetProviderBankDetails, options.OperationMiddlewares["getProviderBankDetails"]...)
+	router.PUT(options.BaseURL+"/v1/providers/:provider_id/bank-details", wrapper.SetProviderBankDetails, options.OperationMiddlewares["setProviderBankDetails"]...)
+	router.POST(options.BaseURL+"/v1/providers/:provider_id/bank-details/confirm", wrapper.ConfirmProviderBankDetails, options.OperationMiddlewares["confirmProviderBankDetails"]...)
+	router.GET(options.BaseURL+"/v1/one-off-payments", wrapper.ListOneOffPayments, options.OperationMiddlewares["listOneOffPayments"]...)
+	router.POST(options.BaseURL+"/v1/one-off-payments", wrapper.CreateOneOffPayment, options.OperationMiddlewares["createOneOffPayment"]...)
+	router.GET(options.BaseURL+"/v1/one-off-payments/:one_off_id", wrapper.GetOneOffPayment, options.OperationMiddlewares["getOneOffPayment"]...)
+	router.POST(options.BaseURL+"/v1/one-off-payments/:one_off_id/approve", wrapper.ApproveOneOffPayment, options.OperationMiddlewares["approveOneOffPayment"]...)
+	router.GET(options.BaseURL+"/v1/payment-runs", wrapper.ListPaymentRuns, options.OperationMiddlewares["listPaymentRuns"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs", wrapper.CreatePaymentRun, options.OperationMiddlewares["createPaymentRun"]...)
+	router.GET(options.BaseURL+"/v1/payment-runs/:run_id", wrapper.GetPaymentRun, options.OperationMiddlewares["getPaymentRun"]...)
+	router.GET(options.BaseURL+"/v1/payment-runs/:run_id/lines", wrapper.ListPaymentRunLines, options.OperationMiddlewares["listPaymentRunLines"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs/:run_id/lines/:payment_line_id/hold", wrapper.HoldPaymentLine, options.OperationMiddlewares["holdPaymentLine"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs/:run_id/lines/:payment_line_id/release", wrapper.ReleasePaymentLine, options.OperationMiddlewares["releasePaymentLine"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs/:run_id/approve", wrapper.ApprovePaymentRun, options.OperationMiddlewares["approvePaymentRun"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs/:run_id/export", wrapper.ExportPaymentRun, options.OperationMiddlewares["exportPaymentRun"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs/:run_id/mark-paid", wrapper.MarkPaymentRunPaid, options.OperationMiddlewares["markPaymentRunPaid"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs/:run_id/returns", wrapper.RecordPaymentReturns, options.OperationMiddlewares["recordPaymentReturns"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs/:run_id/cancel", wrapper.CancelPaymentRun, options.OperationMiddlewares["cancelPaymentRun"]...)
+	router.GET(options.BaseURL+"/v1/payment-lines", wrapper.ListPaymentLines, options.OperationMiddlewares["listPaymentLines"]...)
+	router.GET(options.BaseURL+"/v1/payment-files", wrapper.ListPaymentFiles, options.OperationMiddlewares["listPaymentFiles"]...)
+	router.GET(options.BaseURL+"/v1/payment-files/:file_id", wrapper.GetPaymentFile, options.OperationMiddlewares["getPaymentFile"]...)
+	router.GET(options.BaseURL+"/v1/payment-overpayments", wrapper.ListPaymentOverpayments, options.OperationMiddlewares["listPaymentOverpayments"]...)
+	router.GET(options.BaseURL+"/v1/personal-budgets/:budget_id/commitments", wrapper.GetBudgetCommitments, options.OperationMiddlewares["getBudgetCommitments"]...)
 
 }
 
@@ -6203,6 +8662,26 @@ type PayloadTooLargeApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers PayloadTooLargeResponseHeaders
+}
+
+type PaymentAgreementChangedResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+type PaymentAgreementChangedJSONResponse struct {
+	Body PaymentAgreement
+
+	Headers PaymentAgreementChangedResponseHeaders
+}
+
+type PaymentRunChangedResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+type PaymentRunChangedJSONResponse struct {
+	Body PaymentRun
+
+	Headers PaymentRunChangedResponseHeaders
 }
 
 type PreconditionFailedResponseHeaders struct {
@@ -8798,6 +11277,1688 @@ func (response UpdateDirectPaymentAgreement500ApplicationProblemPlusJSONResponse
 	return err
 }
 
+type EndDirectPaymentAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      EndDirectPaymentAgreementParams
+	Body        *EndDirectPaymentAgreementJSONRequestBody
+}
+
+type EndDirectPaymentAgreementResponseObject interface {
+	VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error
+}
+
+type EndDirectPaymentAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response EndDirectPaymentAgreement200JSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement400ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement401ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement403ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement404ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement412ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement413ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement415ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement428ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentDetailsRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+}
+
+type GetDirectPaymentDetailsResponseObject interface {
+	VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error
+}
+
+type GetDirectPaymentDetails200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentDetails200JSONResponse struct {
+	Body    RecipientDetails
+	Headers GetDirectPaymentDetails200ResponseHeaders
+}
+
+func (response GetDirectPaymentDetails200JSONResponse) VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentDetails400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentDetails400ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentDetails401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentDetails401ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentDetails403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentDetails403ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentDetails404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentDetails404ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentDetails500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentDetails500ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetailsRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Body        *SetDirectPaymentDetailsJSONRequestBody
+}
+
+type SetDirectPaymentDetailsResponseObject interface {
+	VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error
+}
+
+type SetDirectPaymentDetails200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type SetDirectPaymentDetails200JSONResponse struct {
+	Body    RecipientDetails
+	Headers SetDirectPaymentDetails200ResponseHeaders
+}
+
+func (response SetDirectPaymentDetails200JSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails400ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails401ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails403ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails404ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails409ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails413ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails415ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails422ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails500ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetailsRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Body        *ConfirmDirectPaymentDetailsJSONRequestBody
+}
+
+type ConfirmDirectPaymentDetailsResponseObject interface {
+	VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error
+}
+
+type ConfirmDirectPaymentDetails200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ConfirmDirectPaymentDetails200JSONResponse struct {
+	Body    RecipientDetails
+	Headers ConfirmDirectPaymentDetails200ResponseHeaders
+}
+
+func (response ConfirmDirectPaymentDetails200JSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails400ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails401ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails403ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails404ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails413ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails415ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails500ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      RepriceDirectPaymentAgreementParams
+	Body        *RepriceDirectPaymentAgreementJSONRequestBody
+}
+
+type RepriceDirectPaymentAgreementResponseObject interface {
+	VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error
+}
+
+type RepriceDirectPaymentAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement200JSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement400ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement401ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement403ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement404ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement412ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement413ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement415ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement428ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      ResumeDirectPaymentAgreementParams
+	Body        *ResumeDirectPaymentAgreementJSONRequestBody
+}
+
+type ResumeDirectPaymentAgreementResponseObject interface {
+	VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error
+}
+
+type ResumeDirectPaymentAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement200JSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement400ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement401ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement403ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement404ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement412ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement413ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement415ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement428ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentScheduleRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      GetDirectPaymentScheduleParams
+}
+
+type GetDirectPaymentScheduleResponseObject interface {
+	VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error
+}
+
+type GetDirectPaymentSchedule200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentSchedule200JSONResponse struct {
+	Body    PaymentSchedule
+	Headers GetDirectPaymentSchedule200ResponseHeaders
+}
+
+func (response GetDirectPaymentSchedule200JSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentSchedule400ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentSchedule401ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentSchedule403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentSchedule403ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentSchedule404ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentSchedule500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentSchedule500ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      SuspendDirectPaymentAgreementParams
+	Body        *SuspendDirectPaymentAgreementJSONRequestBody
+}
+
+type SuspendDirectPaymentAgreementResponseObject interface {
+	VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error
+}
+
+type SuspendDirectPaymentAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement200JSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement400ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement401ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement403ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement404ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement412ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement413ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement415ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement428ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFinancialAssessmentRequestObject struct {
 	FinancialAssessmentId FinancialAssessmentId `json:"financial_assessment_id"`
 }
@@ -10528,6 +14689,4873 @@ type GetISFAgreement500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetISFAgreement500ApplicationProblemPlusJSONResponse) VisitGetISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      UpdateISFAgreementParams
+	Body        *UpdateISFAgreementJSONRequestBody
+}
+
+type UpdateISFAgreementResponseObject interface {
+	VisitUpdateISFAgreementResponse(w http.ResponseWriter) error
+}
+
+type UpdateISFAgreement200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type UpdateISFAgreement200JSONResponse struct {
+	Body    ISFAgreement
+	Headers UpdateISFAgreement200ResponseHeaders
+}
+
+func (response UpdateISFAgreement200JSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement400ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement401ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement403ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement404ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement409ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement412ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement413ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement415ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement422ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement428ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement500ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      EndISFAgreementParams
+	Body        *EndISFAgreementJSONRequestBody
+}
+
+type EndISFAgreementResponseObject interface {
+	VisitEndISFAgreementResponse(w http.ResponseWriter) error
+}
+
+type EndISFAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response EndISFAgreement200JSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement400ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement401ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement403ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement404ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement409ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement412ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement413ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement415ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement422ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement428ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement500ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      RepriceISFAgreementParams
+	Body        *RepriceISFAgreementJSONRequestBody
+}
+
+type RepriceISFAgreementResponseObject interface {
+	VisitRepriceISFAgreementResponse(w http.ResponseWriter) error
+}
+
+type RepriceISFAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response RepriceISFAgreement200JSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement400ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement401ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement403ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement404ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement409ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement412ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement413ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement415ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement422ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement428ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement500ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      ResumeISFAgreementParams
+	Body        *ResumeISFAgreementJSONRequestBody
+}
+
+type ResumeISFAgreementResponseObject interface {
+	VisitResumeISFAgreementResponse(w http.ResponseWriter) error
+}
+
+type ResumeISFAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response ResumeISFAgreement200JSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement400ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement401ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement403ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement404ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement409ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement412ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement413ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement415ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement422ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement428ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement500ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFScheduleRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      GetISFScheduleParams
+}
+
+type GetISFScheduleResponseObject interface {
+	VisitGetISFScheduleResponse(w http.ResponseWriter) error
+}
+
+type GetISFSchedule200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetISFSchedule200JSONResponse struct {
+	Body    PaymentSchedule
+	Headers GetISFSchedule200ResponseHeaders
+}
+
+func (response GetISFSchedule200JSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFSchedule400ApplicationProblemPlusJSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFSchedule401ApplicationProblemPlusJSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFSchedule403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFSchedule403ApplicationProblemPlusJSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFSchedule404ApplicationProblemPlusJSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFSchedule422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFSchedule422ApplicationProblemPlusJSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFSchedule500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFSchedule500ApplicationProblemPlusJSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      SuspendISFAgreementParams
+	Body        *SuspendISFAgreementJSONRequestBody
+}
+
+type SuspendISFAgreementResponseObject interface {
+	VisitSuspendISFAgreementResponse(w http.ResponseWriter) error
+}
+
+type SuspendISFAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response SuspendISFAgreement200JSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement400ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement401ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement403ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement404ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement409ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement412ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement413ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement415ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement422ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement428ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement500ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOneOffPaymentsRequestObject struct {
+	Params ListOneOffPaymentsParams
+}
+
+type ListOneOffPaymentsResponseObject interface {
+	VisitListOneOffPaymentsResponse(w http.ResponseWriter) error
+}
+
+type ListOneOffPayments200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListOneOffPayments200JSONResponse struct {
+	Body    OneOffPaymentList
+	Headers ListOneOffPayments200ResponseHeaders
+}
+
+func (response ListOneOffPayments200JSONResponse) VisitListOneOffPaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOneOffPayments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListOneOffPayments400ApplicationProblemPlusJSONResponse) VisitListOneOffPaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOneOffPayments401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOneOffPayments401ApplicationProblemPlusJSONResponse) VisitListOneOffPaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOneOffPayments403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListOneOffPayments403ApplicationProblemPlusJSONResponse) VisitListOneOffPaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOneOffPayments500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListOneOffPayments500ApplicationProblemPlusJSONResponse) VisitListOneOffPaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPaymentRequestObject struct {
+	Params CreateOneOffPaymentParams
+	Body   *CreateOneOffPaymentJSONRequestBody
+}
+
+type CreateOneOffPaymentResponseObject interface {
+	VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error
+}
+
+type CreateOneOffPayment201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateOneOffPayment201JSONResponse struct {
+	Body    OneOffPayment
+	Headers CreateOneOffPayment201ResponseHeaders
+}
+
+func (response CreateOneOffPayment201JSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment400ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment401ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment403ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment409ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment413ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment415ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment422ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment500ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOneOffPaymentRequestObject struct {
+	OneOffId OneOffId `json:"one_off_id"`
+}
+
+type GetOneOffPaymentResponseObject interface {
+	VisitGetOneOffPaymentResponse(w http.ResponseWriter) error
+}
+
+type GetOneOffPayment200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetOneOffPayment200JSONResponse struct {
+	Body    OneOffPayment
+	Headers GetOneOffPayment200ResponseHeaders
+}
+
+func (response GetOneOffPayment200JSONResponse) VisitGetOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOneOffPayment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOneOffPayment400ApplicationProblemPlusJSONResponse) VisitGetOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOneOffPayment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOneOffPayment401ApplicationProblemPlusJSONResponse) VisitGetOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOneOffPayment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetOneOffPayment403ApplicationProblemPlusJSONResponse) VisitGetOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOneOffPayment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetOneOffPayment404ApplicationProblemPlusJSONResponse) VisitGetOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOneOffPayment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetOneOffPayment500ApplicationProblemPlusJSONResponse) VisitGetOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPaymentRequestObject struct {
+	OneOffId OneOffId `json:"one_off_id"`
+	Params   ApproveOneOffPaymentParams
+}
+
+type ApproveOneOffPaymentResponseObject interface {
+	VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error
+}
+
+type ApproveOneOffPayment200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type ApproveOneOffPayment200JSONResponse struct {
+	Body    OneOffPayment
+	Headers ApproveOneOffPayment200ResponseHeaders
+}
+
+func (response ApproveOneOffPayment200JSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment400ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment401ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment403ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment404ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment409ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment412ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment422ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment428ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment500ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentAgreementsRequestObject struct {
+	Params ListPaymentAgreementsParams
+}
+
+type ListPaymentAgreementsResponseObject interface {
+	VisitListPaymentAgreementsResponse(w http.ResponseWriter) error
+}
+
+type ListPaymentAgreements200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPaymentAgreements200JSONResponse struct {
+	Body    PaymentAgreementList
+	Headers ListPaymentAgreements200ResponseHeaders
+}
+
+func (response ListPaymentAgreements200JSONResponse) VisitListPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentAgreements400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentAgreements400ApplicationProblemPlusJSONResponse) VisitListPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentAgreements401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentAgreements401ApplicationProblemPlusJSONResponse) VisitListPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentAgreements403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentAgreements403ApplicationProblemPlusJSONResponse) VisitListPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentAgreements500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentAgreements500ApplicationProblemPlusJSONResponse) VisitListPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentFilesRequestObject struct {
+	Params ListPaymentFilesParams
+}
+
+type ListPaymentFilesResponseObject interface {
+	VisitListPaymentFilesResponse(w http.ResponseWriter) error
+}
+
+type ListPaymentFiles200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPaymentFiles200JSONResponse struct {
+	Body    PaymentFileList
+	Headers ListPaymentFiles200ResponseHeaders
+}
+
+func (response ListPaymentFiles200JSONResponse) VisitListPaymentFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentFiles400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentFiles400ApplicationProblemPlusJSONResponse) VisitListPaymentFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentFiles401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentFiles401ApplicationProblemPlusJSONResponse) VisitListPaymentFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentFiles403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentFiles403ApplicationProblemPlusJSONResponse) VisitListPaymentFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentFiles500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentFiles500ApplicationProblemPlusJSONResponse) VisitListPaymentFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentFileRequestObject struct {
+	FileId FileId `json:"file_id"`
+}
+
+type GetPaymentFileResponseObject interface {
+	VisitGetPaymentFileResponse(w http.ResponseWriter) error
+}
+
+type GetPaymentFile200ResponseHeaders struct {
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+type GetPaymentFile200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       GetPaymentFile200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetPaymentFile200TextcsvResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetPaymentFile200TextResponse struct {
+	Body    string
+	Headers GetPaymentFile200ResponseHeaders
+}
+
+func (response GetPaymentFile200TextResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response.Body)))
+	return err
+}
+
+type GetPaymentFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentFile400ApplicationProblemPlusJSONResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentFile401ApplicationProblemPlusJSONResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentFile403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentFile403ApplicationProblemPlusJSONResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentFile404ApplicationProblemPlusJSONResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentFile500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentFile500ApplicationProblemPlusJSONResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentLinesRequestObject struct {
+	Params ListPaymentLinesParams
+}
+
+type ListPaymentLinesResponseObject interface {
+	VisitListPaymentLinesResponse(w http.ResponseWriter) error
+}
+
+type ListPaymentLines200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPaymentLines200JSONResponse struct {
+	Body    PaymentLineList
+	Headers ListPaymentLines200ResponseHeaders
+}
+
+func (response ListPaymentLines200JSONResponse) VisitListPaymentLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentLines400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentLines400ApplicationProblemPlusJSONResponse) VisitListPaymentLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentLines401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentLines401ApplicationProblemPlusJSONResponse) VisitListPaymentLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentLines403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentLines403ApplicationProblemPlusJSONResponse) VisitListPaymentLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentLines500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentLines500ApplicationProblemPlusJSONResponse) VisitListPaymentLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentOverpaymentsRequestObject struct {
+	Params ListPaymentOverpaymentsParams
+}
+
+type ListPaymentOverpaymentsResponseObject interface {
+	VisitListPaymentOverpaymentsResponse(w http.ResponseWriter) error
+}
+
+type ListPaymentOverpayments200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPaymentOverpayments200JSONResponse struct {
+	Body    OverpaymentList
+	Headers ListPaymentOverpayments200ResponseHeaders
+}
+
+func (response ListPaymentOverpayments200JSONResponse) VisitListPaymentOverpaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentOverpayments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentOverpayments400ApplicationProblemPlusJSONResponse) VisitListPaymentOverpaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentOverpayments401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentOverpayments401ApplicationProblemPlusJSONResponse) VisitListPaymentOverpaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentOverpayments403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentOverpayments403ApplicationProblemPlusJSONResponse) VisitListPaymentOverpaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentOverpayments500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentOverpayments500ApplicationProblemPlusJSONResponse) VisitListPaymentOverpaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunsRequestObject struct {
+	Params ListPaymentRunsParams
+}
+
+type ListPaymentRunsResponseObject interface {
+	VisitListPaymentRunsResponse(w http.ResponseWriter) error
+}
+
+type ListPaymentRuns200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPaymentRuns200JSONResponse struct {
+	Body    PaymentRunList
+	Headers ListPaymentRuns200ResponseHeaders
+}
+
+func (response ListPaymentRuns200JSONResponse) VisitListPaymentRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRuns400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRuns400ApplicationProblemPlusJSONResponse) VisitListPaymentRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRuns401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRuns401ApplicationProblemPlusJSONResponse) VisitListPaymentRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRuns403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRuns403ApplicationProblemPlusJSONResponse) VisitListPaymentRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRuns500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRuns500ApplicationProblemPlusJSONResponse) VisitListPaymentRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRunRequestObject struct {
+	Params CreatePaymentRunParams
+	Body   *CreatePaymentRunJSONRequestBody
+}
+
+type CreatePaymentRunResponseObject interface {
+	VisitCreatePaymentRunResponse(w http.ResponseWriter) error
+}
+
+type CreatePaymentRun202ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreatePaymentRun202JSONResponse struct {
+	Body    PaymentRun
+	Headers CreatePaymentRun202ResponseHeaders
+}
+
+func (response CreatePaymentRun202JSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun400ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun401ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun403ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun409ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun413ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun415ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun422ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun500ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentRunRequestObject struct {
+	RunId RunId `json:"run_id"`
+}
+
+type GetPaymentRunResponseObject interface {
+	VisitGetPaymentRunResponse(w http.ResponseWriter) error
+}
+
+type GetPaymentRun200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetPaymentRun200JSONResponse struct {
+	Body    PaymentRun
+	Headers GetPaymentRun200ResponseHeaders
+}
+
+func (response GetPaymentRun200JSONResponse) VisitGetPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentRun400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentRun400ApplicationProblemPlusJSONResponse) VisitGetPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentRun401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentRun401ApplicationProblemPlusJSONResponse) VisitGetPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentRun403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentRun403ApplicationProblemPlusJSONResponse) VisitGetPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentRun404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentRun404ApplicationProblemPlusJSONResponse) VisitGetPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentRun500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentRun500ApplicationProblemPlusJSONResponse) VisitGetPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRunRequestObject struct {
+	RunId  RunId `json:"run_id"`
+	Params ApprovePaymentRunParams
+}
+
+type ApprovePaymentRunResponseObject interface {
+	VisitApprovePaymentRunResponse(w http.ResponseWriter) error
+}
+
+type ApprovePaymentRun200JSONResponse struct{ PaymentRunChangedJSONResponse }
+
+func (response ApprovePaymentRun200JSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun400ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun401ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun403ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun404ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun409ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun412ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun422ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun428ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun500ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRunRequestObject struct {
+	RunId  RunId `json:"run_id"`
+	Params CancelPaymentRunParams
+	Body   *CancelPaymentRunJSONRequestBody
+}
+
+type CancelPaymentRunResponseObject interface {
+	VisitCancelPaymentRunResponse(w http.ResponseWriter) error
+}
+
+type CancelPaymentRun200JSONResponse struct{ PaymentRunChangedJSONResponse }
+
+func (response CancelPaymentRun200JSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun400ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun401ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun403ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun404ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun409ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun412ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun413ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun415ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun422ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun428ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun500ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRunRequestObject struct {
+	RunId  RunId `json:"run_id"`
+	Params ExportPaymentRunParams
+}
+
+type ExportPaymentRunResponseObject interface {
+	VisitExportPaymentRunResponse(w http.ResponseWriter) error
+}
+
+type ExportPaymentRun200JSONResponse struct{ PaymentRunChangedJSONResponse }
+
+func (response ExportPaymentRun200JSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun400ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun401ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun403ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun404ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun409ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun412ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun422ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun428ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun500ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunLinesRequestObject struct {
+	RunId  RunId `json:"run_id"`
+	Params ListPaymentRunLinesParams
+}
+
+type ListPaymentRunLinesResponseObject interface {
+	VisitListPaymentRunLinesResponse(w http.ResponseWriter) error
+}
+
+type ListPaymentRunLines200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPaymentRunLines200JSONResponse struct {
+	Body    PaymentLineList
+	Headers ListPaymentRunLines200ResponseHeaders
+}
+
+func (response ListPaymentRunLines200JSONResponse) VisitListPaymentRunLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunLines400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRunLines400ApplicationProblemPlusJSONResponse) VisitListPaymentRunLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunLines401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRunLines401ApplicationProblemPlusJSONResponse) VisitListPaymentRunLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunLines403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRunLines403ApplicationProblemPlusJSONResponse) VisitListPaymentRunLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunLines404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRunLines404ApplicationProblemPlusJSONResponse) VisitListPaymentRunLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunLines500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRunLines500ApplicationProblemPlusJSONResponse) VisitListPaymentRunLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLineRequestObject struct {
+	RunId         RunId         `json:"run_id"`
+	PaymentLineId PaymentLineId `json:"payment_line_id"`
+	Params        HoldPaymentLineParams
+	Body          *HoldPaymentLineJSONRequestBody
+}
+
+type HoldPaymentLineResponseObject interface {
+	VisitHoldPaymentLineResponse(w http.ResponseWriter) error
+}
+
+type HoldPaymentLine200JSONResponse struct{ PaymentRunChangedJSONResponse }
+
+func (response HoldPaymentLine200JSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine400ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine401ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine403ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine404ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine409ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine412ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine413ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine415ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine422ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine428ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine500ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLineRequestObject struct {
+	RunId         RunId         `json:"run_id"`
+	PaymentLineId PaymentLineId `json:"payment_line_id"`
+	Params        ReleasePaymentLineParams
+	Body          *ReleasePaymentLineJSONRequestBody
+}
+
+type ReleasePaymentLineResponseObject interface {
+	VisitReleasePaymentLineResponse(w http.ResponseWriter) error
+}
+
+type ReleasePaymentLine200JSONResponse struct{ PaymentRunChangedJSONResponse }
+
+func (response ReleasePaymentLine200JSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine400ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine401ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine403ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine404ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine409ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine412ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine413ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine415ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine422ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine428ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine500ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaidRequestObject struct {
+	RunId  RunId `json:"run_id"`
+	Params MarkPaymentRunPaidParams
+	Body   *MarkPaymentRunPaidJSONRequestBody
+}
+
+type MarkPaymentRunPaidResponseObject interface {
+	VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error
+}
+
+type MarkPaymentRunPaid200JSONResponse struct{ PaymentRunChangedJSONResponse }
+
+func (response MarkPaymentRunPaid200JSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid400ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid401ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid403ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid404ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid409ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid412ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid413ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid415ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid422ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid428ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid500ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturnsRequestObject struct {
+	RunId  RunId `json:"run_id"`
+	Params RecordPaymentReturnsParams
+	Body   *RecordPaymentReturnsJSONRequestBody
+}
+
+type RecordPaymentReturnsResponseObject interface {
+	VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error
+}
+
+type RecordPaymentReturns200JSONResponse struct{ PaymentRunChangedJSONResponse }
+
+func (response RecordPaymentReturns200JSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns400ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns401ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns403ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns404ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns409ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns412ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns413ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns415ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns422ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns428ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns500ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -13058,6 +22086,136 @@ func (response GetPersonalBudget500ApplicationProblemPlusJSONResponse) VisitGetP
 	return err
 }
 
+type GetBudgetCommitmentsRequestObject struct {
+	BudgetId BudgetId `json:"budget_id"`
+}
+
+type GetBudgetCommitmentsResponseObject interface {
+	VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error
+}
+
+type GetBudgetCommitments200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetBudgetCommitments200JSONResponse struct {
+	Body    BudgetCommitments
+	Headers GetBudgetCommitments200ResponseHeaders
+}
+
+func (response GetBudgetCommitments200JSONResponse) VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBudgetCommitments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetBudgetCommitments400ApplicationProblemPlusJSONResponse) VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBudgetCommitments401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetBudgetCommitments401ApplicationProblemPlusJSONResponse) VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBudgetCommitments403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetBudgetCommitments403ApplicationProblemPlusJSONResponse) VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBudgetCommitments404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetBudgetCommitments404ApplicationProblemPlusJSONResponse) VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBudgetCommitments500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetBudgetCommitments500ApplicationProblemPlusJSONResponse) VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListBudgetSupportPlansRequestObject struct {
 	BudgetId BudgetId `json:"budget_id"`
 	Params   ListBudgetSupportPlansParams
@@ -14093,6 +23251,550 @@ type UpdateProvider500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateProvider500ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankDetailsRequestObject struct {
+	ProviderId ProviderId `json:"provider_id"`
+}
+
+type GetProviderBankDetailsResponseObject interface {
+	VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error
+}
+
+type GetProviderBankDetails200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetProviderBankDetails200JSONResponse struct {
+	Body    RecipientDetails
+	Headers GetProviderBankDetails200ResponseHeaders
+}
+
+func (response GetProviderBankDetails200JSONResponse) VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankDetails400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBankDetails400ApplicationProblemPlusJSONResponse) VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankDetails401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBankDetails401ApplicationProblemPlusJSONResponse) VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankDetails403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBankDetails403ApplicationProblemPlusJSONResponse) VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankDetails404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBankDetails404ApplicationProblemPlusJSONResponse) VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankDetails500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBankDetails500ApplicationProblemPlusJSONResponse) VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetailsRequestObject struct {
+	ProviderId ProviderId `json:"provider_id"`
+	Body       *SetProviderBankDetailsJSONRequestBody
+}
+
+type SetProviderBankDetailsResponseObject interface {
+	VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error
+}
+
+type SetProviderBankDetails200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type SetProviderBankDetails200JSONResponse struct {
+	Body    RecipientDetails
+	Headers SetProviderBankDetails200ResponseHeaders
+}
+
+func (response SetProviderBankDetails200JSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails400ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails401ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails403ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails404ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails409ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails413ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails415ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails422ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails500ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetailsRequestObject struct {
+	ProviderId ProviderId `json:"provider_id"`
+	Body       *ConfirmProviderBankDetailsJSONRequestBody
+}
+
+type ConfirmProviderBankDetailsResponseObject interface {
+	VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error
+}
+
+type ConfirmProviderBankDetails200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ConfirmProviderBankDetails200JSONResponse struct {
+	Body    RecipientDetails
+	Headers ConfirmProviderBankDetails200ResponseHeaders
+}
+
+func (response ConfirmProviderBankDetails200JSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails400ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails401ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails403ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails404ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails413ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails415ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails500ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -18859,6 +28561,30 @@ type StrictServerInterface interface {
 	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
 	// (PATCH /v1/direct-payment-agreements/{agreement_id})
 	UpdateDirectPaymentAgreement(ctx context.Context, request UpdateDirectPaymentAgreementRequestObject) (UpdateDirectPaymentAgreementResponseObject, error)
+	// EndDirectPaymentAgreement End a direct-payment agreement on a date, with a reason.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/end)
+	EndDirectPaymentAgreement(ctx context.Context, request EndDirectPaymentAgreementRequestObject) (EndDirectPaymentAgreementResponseObject, error)
+	// GetDirectPaymentDetails The recipient's bank or prepaid-card details, masked: the confirmed ones and any change awaiting confirmation.
+	// (GET /v1/direct-payment-agreements/{agreement_id}/payment-details)
+	GetDirectPaymentDetails(ctx context.Context, request GetDirectPaymentDetailsRequestObject) (GetDirectPaymentDetailsResponseObject, error)
+	// SetDirectPaymentDetails Set the recipient's bank account (separate bank or managed account) or prepaid card; held until a second user confirms.
+	// (PUT /v1/direct-payment-agreements/{agreement_id}/payment-details)
+	SetDirectPaymentDetails(ctx context.Context, request SetDirectPaymentDetailsRequestObject) (SetDirectPaymentDetailsResponseObject, error)
+	// ConfirmDirectPaymentDetails Confirm the pending change of details (a user other than the one who set them).
+	// (POST /v1/direct-payment-agreements/{agreement_id}/payment-details/confirm)
+	ConfirmDirectPaymentDetails(ctx context.Context, request ConfirmDirectPaymentDetailsRequestObject) (ConfirmDirectPaymentDetailsResponseObject, error)
+	// RepriceDirectPaymentAgreement Move a direct-payment agreement onto its budget's approved plan and amounts, from a date.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/reprice)
+	RepriceDirectPaymentAgreement(ctx context.Context, request RepriceDirectPaymentAgreementRequestObject) (RepriceDirectPaymentAgreementResponseObject, error)
+	// ResumeDirectPaymentAgreement Resume a suspended direct-payment agreement, with or without back pay.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/resume)
+	ResumeDirectPaymentAgreement(ctx context.Context, request ResumeDirectPaymentAgreementRequestObject) (ResumeDirectPaymentAgreementResponseObject, error)
+	// GetDirectPaymentSchedule The cycles a direct-payment agreement owes, with what each owes and what runs have paid, hold or adjusted.
+	// (GET /v1/direct-payment-agreements/{agreement_id}/schedule)
+	GetDirectPaymentSchedule(ctx context.Context, request GetDirectPaymentScheduleRequestObject) (GetDirectPaymentScheduleResponseObject, error)
+	// SuspendDirectPaymentAgreement Suspend a direct-payment agreement from a date, with a reason.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/suspend)
+	SuspendDirectPaymentAgreement(ctx context.Context, request SuspendDirectPaymentAgreementRequestObject) (SuspendDirectPaymentAgreementResponseObject, error)
 	// GetFinancialAssessment One financial assessment.
 	// (GET /v1/financial-assessments/{financial_assessment_id})
 	GetFinancialAssessment(ctx context.Context, request GetFinancialAssessmentRequestObject) (GetFinancialAssessmentResponseObject, error)
@@ -18889,6 +28615,84 @@ type StrictServerInterface interface {
 	// GetISFAgreement One ISF agreement.
 	// (GET /v1/isf-agreements/{agreement_id})
 	GetISFAgreement(ctx context.Context, request GetISFAgreementRequestObject) (GetISFAgreementResponseObject, error)
+	// UpdateISFAgreement Record the provider's signature of an ISF agreement.
+	// (PATCH /v1/isf-agreements/{agreement_id})
+	UpdateISFAgreement(ctx context.Context, request UpdateISFAgreementRequestObject) (UpdateISFAgreementResponseObject, error)
+	// EndISFAgreement End an ISF agreement on a date, with a reason.
+	// (POST /v1/isf-agreements/{agreement_id}/end)
+	EndISFAgreement(ctx context.Context, request EndISFAgreementRequestObject) (EndISFAgreementResponseObject, error)
+	// RepriceISFAgreement Move an ISF agreement onto its budget's approved plan and amounts, from a date.
+	// (POST /v1/isf-agreements/{agreement_id}/reprice)
+	RepriceISFAgreement(ctx context.Context, request RepriceISFAgreementRequestObject) (RepriceISFAgreementResponseObject, error)
+	// ResumeISFAgreement Resume a suspended ISF agreement, with or without back pay.
+	// (POST /v1/isf-agreements/{agreement_id}/resume)
+	ResumeISFAgreement(ctx context.Context, request ResumeISFAgreementRequestObject) (ResumeISFAgreementResponseObject, error)
+	// GetISFSchedule The cycles an ISF agreement owes; provider staff see their own agreements' schedules.
+	// (GET /v1/isf-agreements/{agreement_id}/schedule)
+	GetISFSchedule(ctx context.Context, request GetISFScheduleRequestObject) (GetISFScheduleResponseObject, error)
+	// SuspendISFAgreement Suspend an ISF agreement from a date, with a reason.
+	// (POST /v1/isf-agreements/{agreement_id}/suspend)
+	SuspendISFAgreement(ctx context.Context, request SuspendISFAgreementRequestObject) (SuspendISFAgreementResponseObject, error)
+	// ListOneOffPayments One-off payments, oldest first (work list: awaiting approval).
+	// (GET /v1/one-off-payments)
+	ListOneOffPayments(ctx context.Context, request ListOneOffPaymentsRequestObject) (ListOneOffPaymentsResponseObject, error)
+	// CreateOneOffPayment Ask for a one-off payment: a plan line's one-off cost, or an ad hoc amount with a reason.
+	// (POST /v1/one-off-payments)
+	CreateOneOffPayment(ctx context.Context, request CreateOneOffPaymentRequestObject) (CreateOneOffPaymentResponseObject, error)
+	// GetOneOffPayment One one-off payment.
+	// (GET /v1/one-off-payments/{one_off_id})
+	GetOneOffPayment(ctx context.Context, request GetOneOffPaymentRequestObject) (GetOneOffPaymentResponseObject, error)
+	// ApproveOneOffPayment Approve an ad hoc one-off payment (a user other than the one who asked for it).
+	// (POST /v1/one-off-payments/{one_off_id}/approve)
+	ApproveOneOffPayment(ctx context.Context, request ApproveOneOffPaymentRequestObject) (ApproveOneOffPaymentResponseObject, error)
+	// ListPaymentAgreements Direct-payment and ISF agreements as payments see them (work lists).
+	// (GET /v1/payment-agreements)
+	ListPaymentAgreements(ctx context.Context, request ListPaymentAgreementsRequestObject) (ListPaymentAgreementsResponseObject, error)
+	// ListPaymentFiles The files runs were exported as; provider staff see their own remittances.
+	// (GET /v1/payment-files)
+	ListPaymentFiles(ctx context.Context, request ListPaymentFilesRequestObject) (ListPaymentFilesResponseObject, error)
+	// GetPaymentFile A file's bytes, exactly as first exported.
+	// (GET /v1/payment-files/{file_id})
+	GetPaymentFile(ctx context.Context, request GetPaymentFileRequestObject) (GetPaymentFileResponseObject, error)
+	// ListPaymentLines Lines across runs (work list: held=true, the lines held in runs not yet paid).
+	// (GET /v1/payment-lines)
+	ListPaymentLines(ctx context.Context, request ListPaymentLinesRequestObject) (ListPaymentLinesResponseObject, error)
+	// ListPaymentOverpayments Overpayments recorded for recovery: money paid for days no longer owed that no later payment offset.
+	// (GET /v1/payment-overpayments)
+	ListPaymentOverpayments(ctx context.Context, request ListPaymentOverpaymentsRequestObject) (ListPaymentOverpaymentsResponseObject, error)
+	// ListPaymentRuns Payment runs, oldest first (work list: status=draft awaits approval).
+	// (GET /v1/payment-runs)
+	ListPaymentRuns(ctx context.Context, request ListPaymentRunsRequestObject) (ListPaymentRunsResponseObject, error)
+	// CreatePaymentRun Create a payment run for a pay date; it is built in the background (202, poll Location).
+	// (POST /v1/payment-runs)
+	CreatePaymentRun(ctx context.Context, request CreatePaymentRunRequestObject) (CreatePaymentRunResponseObject, error)
+	// GetPaymentRun A payment run with its progress, totals and files.
+	// (GET /v1/payment-runs/{run_id})
+	GetPaymentRun(ctx context.Context, request GetPaymentRunRequestObject) (GetPaymentRunResponseObject, error)
+	// ApprovePaymentRun Approve a draft run (a user other than its creator) and fix its BACS processing day.
+	// (POST /v1/payment-runs/{run_id}/approve)
+	ApprovePaymentRun(ctx context.Context, request ApprovePaymentRunRequestObject) (ApprovePaymentRunResponseObject, error)
+	// CancelPaymentRun Cancel a run before export, with a reason: its lines are untaken and later runs take them.
+	// (POST /v1/payment-runs/{run_id}/cancel)
+	CancelPaymentRun(ctx context.Context, request CancelPaymentRunRequestObject) (CancelPaymentRunResponseObject, error)
+	// ExportPaymentRun Export an approved run: a BACS Standard 18 file, a prepaid-card load file and a remittance per ISF provider.
+	// (POST /v1/payment-runs/{run_id}/export)
+	ExportPaymentRun(ctx context.Context, request ExportPaymentRunRequestObject) (ExportPaymentRunResponseObject, error)
+	// ListPaymentRunLines A run's lines: cycles, adjustments, one-offs, carried amounts and overpayments.
+	// (GET /v1/payment-runs/{run_id}/lines)
+	ListPaymentRunLines(ctx context.Context, request ListPaymentRunLinesRequestObject) (ListPaymentRunLinesResponseObject, error)
+	// HoldPaymentLine Hold a line, with a reason: the agreement's lines in the run are held together.
+	// (POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/hold)
+	HoldPaymentLine(ctx context.Context, request HoldPaymentLineRequestObject) (HoldPaymentLineResponseObject, error)
+	// ReleasePaymentLine Release a held line (and the agreement's other lines in the run), with a reason.
+	// (POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/release)
+	ReleasePaymentLine(ctx context.Context, request ReleasePaymentLineRequestObject) (ReleasePaymentLineResponseObject, error)
+	// MarkPaymentRunPaid Mark an exported run paid, with the lines the bank returned (they become unpaid again).
+	// (POST /v1/payment-runs/{run_id}/mark-paid)
+	MarkPaymentRunPaid(ctx context.Context, request MarkPaymentRunPaidRequestObject) (MarkPaymentRunPaidResponseObject, error)
+	// RecordPaymentReturns Record payments of a paid run that the bank returned later.
+	// (POST /v1/payment-runs/{run_id}/returns)
+	RecordPaymentReturns(ctx context.Context, request RecordPaymentReturnsRequestObject) (RecordPaymentReturnsResponseObject, error)
 	// ListPeople List people, oldest record first.
 	// (GET /v1/people)
 	ListPeople(ctx context.Context, request ListPeopleRequestObject) (ListPeopleResponseObject, error)
@@ -18934,6 +28738,9 @@ type StrictServerInterface interface {
 	// GetPersonalBudget One personal budget with every version of it.
 	// (GET /v1/personal-budgets/{budget_id})
 	GetPersonalBudget(ctx context.Context, request GetPersonalBudgetRequestObject) (GetPersonalBudgetResponseObject, error)
+	// GetBudgetCommitments The council-managed spend the budget's approved plan commits, per provider (to match invoices).
+	// (GET /v1/personal-budgets/{budget_id}/commitments)
+	GetBudgetCommitments(ctx context.Context, request GetBudgetCommitmentsRequestObject) (GetBudgetCommitmentsResponseObject, error)
 	// ListBudgetSupportPlans The plans of this budget, oldest first.
 	// (GET /v1/personal-budgets/{budget_id}/support-plans)
 	ListBudgetSupportPlans(ctx context.Context, request ListBudgetSupportPlansRequestObject) (ListBudgetSupportPlansResponseObject, error)
@@ -18952,6 +28759,15 @@ type StrictServerInterface interface {
 	// UpdateProvider Change a provider.
 	// (PATCH /v1/providers/{provider_id})
 	UpdateProvider(ctx context.Context, request UpdateProviderRequestObject) (UpdateProviderResponseObject, error)
+	// GetProviderBankDetails An ISF provider's bank details, masked.
+	// (GET /v1/providers/{provider_id}/bank-details)
+	GetProviderBankDetails(ctx context.Context, request GetProviderBankDetailsRequestObject) (GetProviderBankDetailsResponseObject, error)
+	// SetProviderBankDetails Set an ISF provider's bank account; its next payments are held until a second user confirms.
+	// (PUT /v1/providers/{provider_id}/bank-details)
+	SetProviderBankDetails(ctx context.Context, request SetProviderBankDetailsRequestObject) (SetProviderBankDetailsResponseObject, error)
+	// ConfirmProviderBankDetails Confirm the pending change of a provider's bank details (a second user).
+	// (POST /v1/providers/{provider_id}/bank-details/confirm)
+	ConfirmProviderBankDetails(ctx context.Context, request ConfirmProviderBankDetailsRequestObject) (ConfirmProviderBankDetailsResponseObject, error)
 	// ListRASVersions The council's RAS versions, oldest first.
 	// (GET /v1/ras-versions)
 	ListRASVersions(ctx context.Context, request ListRASVersionsRequestObject) (ListRASVersionsResponseObject, error)
@@ -19619,6 +29435,349 @@ func (sh *strictHandler) UpdateDirectPaymentAgreement(ctx echo.Context, agreemen
 	return nil
 }
 
+// EndDirectPaymentAgreement operation middleware
+func (sh *strictHandler) EndDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params EndDirectPaymentAgreementParams) error {
+	var request EndDirectPaymentAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body EndDirectPaymentAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EndDirectPaymentAgreement(ctx.Request().Context(), request.(EndDirectPaymentAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EndDirectPaymentAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EndDirectPaymentAgreementResponseObject); ok {
+		return validResponse.VisitEndDirectPaymentAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDirectPaymentDetails operation middleware
+func (sh *strictHandler) GetDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error {
+	var request GetDirectPaymentDetailsRequestObject
+
+	request.AgreementId = agreementId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDirectPaymentDetails(ctx.Request().Context(), request.(GetDirectPaymentDetailsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDirectPaymentDetails")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDirectPaymentDetailsResponseObject); ok {
+		return validResponse.VisitGetDirectPaymentDetailsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetDirectPaymentDetails operation middleware
+func (sh *strictHandler) SetDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error {
+	var request SetDirectPaymentDetailsRequestObject
+
+	request.AgreementId = agreementId
+
+	var body SetDirectPaymentDetailsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetDirectPaymentDetails(ctx.Request().Context(), request.(SetDirectPaymentDetailsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetDirectPaymentDetails")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetDirectPaymentDetailsResponseObject); ok {
+		return validResponse.VisitSetDirectPaymentDetailsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmDirectPaymentDetails operation middleware
+func (sh *strictHandler) ConfirmDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error {
+	var request ConfirmDirectPaymentDetailsRequestObject
+
+	request.AgreementId = agreementId
+
+	var body ConfirmDirectPaymentDetailsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmDirectPaymentDetails(ctx.Request().Context(), request.(ConfirmDirectPaymentDetailsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmDirectPaymentDetails")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmDirectPaymentDetailsResponseObject); ok {
+		return validResponse.VisitConfirmDirectPaymentDetailsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RepriceDirectPaymentAgreement operation middleware
+func (sh *strictHandler) RepriceDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params RepriceDirectPaymentAgreementParams) error {
+	var request RepriceDirectPaymentAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body RepriceDirectPaymentAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RepriceDirectPaymentAgreement(ctx.Request().Context(), request.(RepriceDirectPaymentAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RepriceDirectPaymentAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RepriceDirectPaymentAgreementResponseObject); ok {
+		return validResponse.VisitRepriceDirectPaymentAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResumeDirectPaymentAgreement operation middleware
+func (sh *strictHandler) ResumeDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params ResumeDirectPaymentAgreementParams) error {
+	var request ResumeDirectPaymentAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body ResumeDirectPaymentAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResumeDirectPaymentAgreement(ctx.Request().Context(), request.(ResumeDirectPaymentAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResumeDirectPaymentAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResumeDirectPaymentAgreementResponseObject); ok {
+		return validResponse.VisitResumeDirectPaymentAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDirectPaymentSchedule operation middleware
+func (sh *strictHandler) GetDirectPaymentSchedule(ctx echo.Context, agreementId AgreementId, params GetDirectPaymentScheduleParams) error {
+	var request GetDirectPaymentScheduleRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDirectPaymentSchedule(ctx.Request().Context(), request.(GetDirectPaymentScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDirectPaymentSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDirectPaymentScheduleResponseObject); ok {
+		return validResponse.VisitGetDirectPaymentScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SuspendDirectPaymentAgreement operation middleware
+func (sh *strictHandler) SuspendDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params SuspendDirectPaymentAgreementParams) error {
+	var request SuspendDirectPaymentAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body SuspendDirectPaymentAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SuspendDirectPaymentAgreement(ctx.Request().Context(), request.(SuspendDirectPaymentAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SuspendDirectPaymentAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SuspendDirectPaymentAgreementResponseObject); ok {
+		return validResponse.VisitSuspendDirectPaymentAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetFinancialAssessment operation middleware
 func (sh *strictHandler) GetFinancialAssessment(ctx echo.Context, financialAssessmentId FinancialAssessmentId) error {
 	var request GetFinancialAssessmentRequestObject
@@ -19958,6 +30117,949 @@ func (sh *strictHandler) GetISFAgreement(ctx echo.Context, agreementId Agreement
 		return err
 	} else if validResponse, ok := response.(GetISFAgreementResponseObject); ok {
 		return validResponse.VisitGetISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateISFAgreement operation middleware
+func (sh *strictHandler) UpdateISFAgreement(ctx echo.Context, agreementId AgreementId, params UpdateISFAgreementParams) error {
+	var request UpdateISFAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body UpdateISFAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateISFAgreement(ctx.Request().Context(), request.(UpdateISFAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateISFAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateISFAgreementResponseObject); ok {
+		return validResponse.VisitUpdateISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EndISFAgreement operation middleware
+func (sh *strictHandler) EndISFAgreement(ctx echo.Context, agreementId AgreementId, params EndISFAgreementParams) error {
+	var request EndISFAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body EndISFAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EndISFAgreement(ctx.Request().Context(), request.(EndISFAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EndISFAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EndISFAgreementResponseObject); ok {
+		return validResponse.VisitEndISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RepriceISFAgreement operation middleware
+func (sh *strictHandler) RepriceISFAgreement(ctx echo.Context, agreementId AgreementId, params RepriceISFAgreementParams) error {
+	var request RepriceISFAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body RepriceISFAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RepriceISFAgreement(ctx.Request().Context(), request.(RepriceISFAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RepriceISFAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RepriceISFAgreementResponseObject); ok {
+		return validResponse.VisitRepriceISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResumeISFAgreement operation middleware
+func (sh *strictHandler) ResumeISFAgreement(ctx echo.Context, agreementId AgreementId, params ResumeISFAgreementParams) error {
+	var request ResumeISFAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body ResumeISFAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResumeISFAgreement(ctx.Request().Context(), request.(ResumeISFAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResumeISFAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResumeISFAgreementResponseObject); ok {
+		return validResponse.VisitResumeISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetISFSchedule operation middleware
+func (sh *strictHandler) GetISFSchedule(ctx echo.Context, agreementId AgreementId, params GetISFScheduleParams) error {
+	var request GetISFScheduleRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetISFSchedule(ctx.Request().Context(), request.(GetISFScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetISFSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetISFScheduleResponseObject); ok {
+		return validResponse.VisitGetISFScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SuspendISFAgreement operation middleware
+func (sh *strictHandler) SuspendISFAgreement(ctx echo.Context, agreementId AgreementId, params SuspendISFAgreementParams) error {
+	var request SuspendISFAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body SuspendISFAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SuspendISFAgreement(ctx.Request().Context(), request.(SuspendISFAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SuspendISFAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SuspendISFAgreementResponseObject); ok {
+		return validResponse.VisitSuspendISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOneOffPayments operation middleware
+func (sh *strictHandler) ListOneOffPayments(ctx echo.Context, params ListOneOffPaymentsParams) error {
+	var request ListOneOffPaymentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOneOffPayments(ctx.Request().Context(), request.(ListOneOffPaymentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOneOffPayments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOneOffPaymentsResponseObject); ok {
+		return validResponse.VisitListOneOffPaymentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateOneOffPayment operation middleware
+func (sh *strictHandler) CreateOneOffPayment(ctx echo.Context, params CreateOneOffPaymentParams) error {
+	var request CreateOneOffPaymentRequestObject
+
+	request.Params = params
+
+	var body CreateOneOffPaymentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateOneOffPayment(ctx.Request().Context(), request.(CreateOneOffPaymentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateOneOffPayment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateOneOffPaymentResponseObject); ok {
+		return validResponse.VisitCreateOneOffPaymentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOneOffPayment operation middleware
+func (sh *strictHandler) GetOneOffPayment(ctx echo.Context, oneOffId OneOffId) error {
+	var request GetOneOffPaymentRequestObject
+
+	request.OneOffId = oneOffId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOneOffPayment(ctx.Request().Context(), request.(GetOneOffPaymentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOneOffPayment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOneOffPaymentResponseObject); ok {
+		return validResponse.VisitGetOneOffPaymentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveOneOffPayment operation middleware
+func (sh *strictHandler) ApproveOneOffPayment(ctx echo.Context, oneOffId OneOffId, params ApproveOneOffPaymentParams) error {
+	var request ApproveOneOffPaymentRequestObject
+
+	request.OneOffId = oneOffId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveOneOffPayment(ctx.Request().Context(), request.(ApproveOneOffPaymentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveOneOffPayment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveOneOffPaymentResponseObject); ok {
+		return validResponse.VisitApproveOneOffPaymentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPaymentAgreements operation middleware
+func (sh *strictHandler) ListPaymentAgreements(ctx echo.Context, params ListPaymentAgreementsParams) error {
+	var request ListPaymentAgreementsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPaymentAgreements(ctx.Request().Context(), request.(ListPaymentAgreementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPaymentAgreements")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPaymentAgreementsResponseObject); ok {
+		return validResponse.VisitListPaymentAgreementsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPaymentFiles operation middleware
+func (sh *strictHandler) ListPaymentFiles(ctx echo.Context, params ListPaymentFilesParams) error {
+	var request ListPaymentFilesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPaymentFiles(ctx.Request().Context(), request.(ListPaymentFilesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPaymentFiles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPaymentFilesResponseObject); ok {
+		return validResponse.VisitListPaymentFilesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPaymentFile operation middleware
+func (sh *strictHandler) GetPaymentFile(ctx echo.Context, fileId FileId) error {
+	var request GetPaymentFileRequestObject
+
+	request.FileId = fileId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPaymentFile(ctx.Request().Context(), request.(GetPaymentFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPaymentFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPaymentFileResponseObject); ok {
+		return validResponse.VisitGetPaymentFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPaymentLines operation middleware
+func (sh *strictHandler) ListPaymentLines(ctx echo.Context, params ListPaymentLinesParams) error {
+	var request ListPaymentLinesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPaymentLines(ctx.Request().Context(), request.(ListPaymentLinesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPaymentLines")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPaymentLinesResponseObject); ok {
+		return validResponse.VisitListPaymentLinesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPaymentOverpayments operation middleware
+func (sh *strictHandler) ListPaymentOverpayments(ctx echo.Context, params ListPaymentOverpaymentsParams) error {
+	var request ListPaymentOverpaymentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPaymentOverpayments(ctx.Request().Context(), request.(ListPaymentOverpaymentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPaymentOverpayments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPaymentOverpaymentsResponseObject); ok {
+		return validResponse.VisitListPaymentOverpaymentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPaymentRuns operation middleware
+func (sh *strictHandler) ListPaymentRuns(ctx echo.Context, params ListPaymentRunsParams) error {
+	var request ListPaymentRunsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPaymentRuns(ctx.Request().Context(), request.(ListPaymentRunsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPaymentRuns")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPaymentRunsResponseObject); ok {
+		return validResponse.VisitListPaymentRunsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreatePaymentRun operation middleware
+func (sh *strictHandler) CreatePaymentRun(ctx echo.Context, params CreatePaymentRunParams) error {
+	var request CreatePaymentRunRequestObject
+
+	request.Params = params
+
+	var body CreatePaymentRunJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePaymentRun(ctx.Request().Context(), request.(CreatePaymentRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePaymentRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreatePaymentRunResponseObject); ok {
+		return validResponse.VisitCreatePaymentRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPaymentRun operation middleware
+func (sh *strictHandler) GetPaymentRun(ctx echo.Context, runId RunId) error {
+	var request GetPaymentRunRequestObject
+
+	request.RunId = runId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPaymentRun(ctx.Request().Context(), request.(GetPaymentRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPaymentRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPaymentRunResponseObject); ok {
+		return validResponse.VisitGetPaymentRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApprovePaymentRun operation middleware
+func (sh *strictHandler) ApprovePaymentRun(ctx echo.Context, runId RunId, params ApprovePaymentRunParams) error {
+	var request ApprovePaymentRunRequestObject
+
+	request.RunId = runId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApprovePaymentRun(ctx.Request().Context(), request.(ApprovePaymentRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApprovePaymentRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApprovePaymentRunResponseObject); ok {
+		return validResponse.VisitApprovePaymentRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelPaymentRun operation middleware
+func (sh *strictHandler) CancelPaymentRun(ctx echo.Context, runId RunId, params CancelPaymentRunParams) error {
+	var request CancelPaymentRunRequestObject
+
+	request.RunId = runId
+	request.Params = params
+
+	var body CancelPaymentRunJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelPaymentRun(ctx.Request().Context(), request.(CancelPaymentRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelPaymentRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelPaymentRunResponseObject); ok {
+		return validResponse.VisitCancelPaymentRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportPaymentRun operation middleware
+func (sh *strictHandler) ExportPaymentRun(ctx echo.Context, runId RunId, params ExportPaymentRunParams) error {
+	var request ExportPaymentRunRequestObject
+
+	request.RunId = runId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportPaymentRun(ctx.Request().Context(), request.(ExportPaymentRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportPaymentRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportPaymentRunResponseObject); ok {
+		return validResponse.VisitExportPaymentRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPaymentRunLines operation middleware
+func (sh *strictHandler) ListPaymentRunLines(ctx echo.Context, runId RunId, params ListPaymentRunLinesParams) error {
+	var request ListPaymentRunLinesRequestObject
+
+	request.RunId = runId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPaymentRunLines(ctx.Request().Context(), request.(ListPaymentRunLinesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPaymentRunLines")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPaymentRunLinesResponseObject); ok {
+		return validResponse.VisitListPaymentRunLinesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// HoldPaymentLine operation middleware
+func (sh *strictHandler) HoldPaymentLine(ctx echo.Context, runId RunId, paymentLineId PaymentLineId, params HoldPaymentLineParams) error {
+	var request HoldPaymentLineRequestObject
+
+	request.RunId = runId
+	request.PaymentLineId = paymentLineId
+	request.Params = params
+
+	var body HoldPaymentLineJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.HoldPaymentLine(ctx.Request().Context(), request.(HoldPaymentLineRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "HoldPaymentLine")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(HoldPaymentLineResponseObject); ok {
+		return validResponse.VisitHoldPaymentLineResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReleasePaymentLine operation middleware
+func (sh *strictHandler) ReleasePaymentLine(ctx echo.Context, runId RunId, paymentLineId PaymentLineId, params ReleasePaymentLineParams) error {
+	var request ReleasePaymentLineRequestObject
+
+	request.RunId = runId
+	request.PaymentLineId = paymentLineId
+	request.Params = params
+
+	var body ReleasePaymentLineJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReleasePaymentLine(ctx.Request().Context(), request.(ReleasePaymentLineRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReleasePaymentLine")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReleasePaymentLineResponseObject); ok {
+		return validResponse.VisitReleasePaymentLineResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkPaymentRunPaid operation middleware
+func (sh *strictHandler) MarkPaymentRunPaid(ctx echo.Context, runId RunId, params MarkPaymentRunPaidParams) error {
+	var request MarkPaymentRunPaidRequestObject
+
+	request.RunId = runId
+	request.Params = params
+
+	var body MarkPaymentRunPaidJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkPaymentRunPaid(ctx.Request().Context(), request.(MarkPaymentRunPaidRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkPaymentRunPaid")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkPaymentRunPaidResponseObject); ok {
+		return validResponse.VisitMarkPaymentRunPaidResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RecordPaymentReturns operation middleware
+func (sh *strictHandler) RecordPaymentReturns(ctx echo.Context, runId RunId, params RecordPaymentReturnsParams) error {
+	var request RecordPaymentReturnsRequestObject
+
+	request.RunId = runId
+	request.Params = params
+
+	var body RecordPaymentReturnsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RecordPaymentReturns(ctx.Request().Context(), request.(RecordPaymentReturnsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RecordPaymentReturns")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RecordPaymentReturnsResponseObject); ok {
+		return validResponse.VisitRecordPaymentReturnsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -20488,6 +31590,31 @@ func (sh *strictHandler) GetPersonalBudget(ctx echo.Context, budgetId BudgetId) 
 	return nil
 }
 
+// GetBudgetCommitments operation middleware
+func (sh *strictHandler) GetBudgetCommitments(ctx echo.Context, budgetId BudgetId) error {
+	var request GetBudgetCommitmentsRequestObject
+
+	request.BudgetId = budgetId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetBudgetCommitments(ctx.Request().Context(), request.(GetBudgetCommitmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetBudgetCommitments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetBudgetCommitmentsResponseObject); ok {
+		return validResponse.VisitGetBudgetCommitmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListBudgetSupportPlans operation middleware
 func (sh *strictHandler) ListBudgetSupportPlans(ctx echo.Context, budgetId BudgetId, params ListBudgetSupportPlansParams) error {
 	var request ListBudgetSupportPlansRequestObject
@@ -20704,6 +31831,127 @@ func (sh *strictHandler) UpdateProvider(ctx echo.Context, providerId ProviderId,
 		return err
 	} else if validResponse, ok := response.(UpdateProviderResponseObject); ok {
 		return validResponse.VisitUpdateProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetProviderBankDetails operation middleware
+func (sh *strictHandler) GetProviderBankDetails(ctx echo.Context, providerId ProviderId) error {
+	var request GetProviderBankDetailsRequestObject
+
+	request.ProviderId = providerId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetProviderBankDetails(ctx.Request().Context(), request.(GetProviderBankDetailsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetProviderBankDetails")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetProviderBankDetailsResponseObject); ok {
+		return validResponse.VisitGetProviderBankDetailsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetProviderBankDetails operation middleware
+func (sh *strictHandler) SetProviderBankDetails(ctx echo.Context, providerId ProviderId) error {
+	var request SetProviderBankDetailsRequestObject
+
+	request.ProviderId = providerId
+
+	var body SetProviderBankDetailsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetProviderBankDetails(ctx.Request().Context(), request.(SetProviderBankDetailsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetProviderBankDetails")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetProviderBankDetailsResponseObject); ok {
+		return validResponse.VisitSetProviderBankDetailsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmProviderBankDetails operation middleware
+func (sh *strictHandler) ConfirmProviderBankDetails(ctx echo.Context, providerId ProviderId) error {
+	var request ConfirmProviderBankDetailsRequestObject
+
+	request.ProviderId = providerId
+
+	var body ConfirmProviderBankDetailsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmProviderBankDetails(ctx.Request().Context(), request.(ConfirmProviderBankDetailsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmProviderBankDetails")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmProviderBankDetailsResponseObject); ok {
+		return validResponse.VisitConfirmProviderBankDetailsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -21584,370 +32832,542 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rbhvHlij8KgV+A5g607raTmIJgwPFsRPtHTs+kj0ZYCuHLHYvkhU3q5iqasncgYH59eH7fXCAeYAB",
-	"5hXm/95vsp/kQ62q6hurySZFSkrC/InF7q7LqnWvdfm1E4vJVHDgWnVOf+2MgSYg8Z/naSpuzT8SULFk",
-	"U80E75x23o+BTECPRaKIHgOZUj0mKptOhdTqoBN1VDyGCTUf6tkUOqcdpSXjo87nz1HnJY3H8FJwLUVq",
-	"3lj4ruAauL6COJNMz96JlMWzZR+9ek9H4TXfgFRMcCKGuGwJSmQyhogMhST9i+H+G6rjcX/ZDi4SmEyF",
-	"WdglTFM6g2R+ur6WGfTJ7Rg40WOmCLOgUlpISMzUU8EVmKVQToDKlIEkEn7JQGlyy/TYvk4nQPL54tn+",
-	"n2FWXR7wbNI5/UvHzNf5KQos93sRU7uqEExiCVTbFSEwlm3+xx9/PM/0GLhmMdUQHnQAVIIk8ZimKfAR",
-	"kO7l65fkiy+fH+0tG//fLi0MLpLw0A5ETxRhSURoqgRh3MIK5A2L4YkiqRgtQcPPUWdKJZ2A9pg+kgAT",
-	"4G5eZqYzaN2JOpxOzLfUv9FjSSfqmHUwaY7eQL4811DICdWd006W4ZvzezxXCpRaPFv+yt2n+zpLRtA8",
-	"1QAf332a14xTHjOattje0L/b2+RGX2c8YXxUwaDQ5Pa1nkOlu89bItA/w2web89JxtkvGZCPMCNdw2zg",
-	"E51MUyCUfPhw8c0e0WOqyYR+BEUkaDljfGTZhucIig6RNHE7lkMXG6oxiArmT+in74GP9LhzenJ0FHUm",
-	"jPu/vzJEoDVIM+b//sv19aeT4/3r609fvvrpn/8pvNEhcsgwZfYN4+175up57QDMXuIx5SNIDsilAzPp",
-	"Pjv5yrLHCVOK8dEZeXZ8Yn9Rmqaw17xdx6ib9nls9jm/+D+JQSNK/CwGd0eD7xmHxhlSxuHuU7yjI7hi",
-	"f4V8kl8ykLNilikdQU+ZF8rjJjCkWao7p88NAtBPbGJkhkcH+9dxPh3jGkYg8/nei4/QIDz6HD7pHk6q",
-	"zVv56U8l3DCRKWKe5QcZWix+13SSz49PKhh7HIQJSCV4I+Cn+HgDoE/pgklSuokppLhhCcjmadwLd5/q",
-	"8vzqXy2FNk4mqeo5Kt7AfFTDezpIYcF0GnravLKB2SBFlUeN2bR5wtJLd53ys/nYqnSoTnxNEyeFzF+x",
-	"VWPNP+l0mjKrjx1OpRikMPnnn5VVzorp/knCsHPa+X8OC8380D5Vh+/sV3bSKkm+oalZKGpzVmx0BzQh",
-	"f7r64W1EbqUwQmU2hYhk/CMXt5wMGaRJ5DkwEZIwfkNTltgn5odcTUJ+XLIN/m3f7XDfQji0Zvf6YUmp",
-	"++z0+mHK4nsFTkl5JLGbXxWattd/nygjfjTU5XSS2bUBefvdFeHZZADSaZ7XPBYZj1m6FxmIrarPG9NA",
-	"aZamZrhhykZjfXDNNwfs10IOWJJYHn6f0EbW/kQRKVJQJBGEC02oMSmtbiOmIHH6DWLWBTf6DE1fSSnk",
-	"fW74nJOMw6cpxMaaAjP9GR55ApqyVBEqwVsqxj4hGU9AOtSzWMKSDQLiDdrnb4VGG96aqPd5+OgTgE9M",
-	"aUUGmcazd2TAlPMe1LabexsW7dO+ZAzFOwDnrdCvRcbvFShvBVFZPM4ZjUUGpohjHqQrJELIIYmX9YaA",
-	"gMZjy1y4G8WAd4PY8o7OUkGT90J8T+UI7htZBiJBNpiayQ1R0IpJT2gcw1Qr0j0mb9jXm5RE7yTEgifM",
-	"LOY1Zen9E4q3ZnKLCcUBTaG2S+/WWrQ7fOeOtFGGyGWuEN0fTHJ4OOsXrUUji7cmM64sln3g9Iay1Gig",
-	"98sXtCHwZEa6CdV0QBWQjCPJm6UYop+wkd20IlNA38UmSeADp5keC8n+er8H/WZe63R+Q1QcrC5l/43n",
-	"T3mutzqWWQPCjz/+uF/3TS4CRN2VeUfC+cCnUsSglDm2V1wzPbtPcP4Iabpv1f8IJe5AAv2oCCWDTDEO",
-	"ShGZpUCM9ZMY4dM3tkAfwSwhU6AMhOu6qRFI15xyoccgLZ/u9jPJT6fWbXjq9nHKSh9+hNk+Dpn09zaq",
-	"yn7g7pYBkjeQMPoezbD7l1VPFHFXE/tmCYZVGf1GcECxlTMpL7g2Rq2fvVFqFaYkkaDwnzSxHJum76SZ",
-	"XjNjiA5pqiDqTEs/GWBl3KLmEp9ZhE6r4yVexOOG705C3829ORVKxyKBkNP0w5+Jf3zmL06y6RQkiQ2T",
-	"RG3SgFxNaQxkAEMhLfwZv6UyIeZDA3lnxHVOO99/OCYnX/+vTlTdemU/zwOr1OKWhwC2zDVVOBT+4mDp",
-	"xiptvLizEYOfIdZmPnew77yzdeHpVsH2Ej2timiBoKB2pIhMQI6Q7t2DOJMSuMVZvJ358umLL/ZOCR0o",
-	"8zPa/6iIzCLCszQlcQpUqmuOZ2uYhsWjA/Ij02ORaULzMfNJcc8RMVsmlCf5caIx5IFjOURbHDVrsSLa",
-	"+mi2j7NLZyzj8P3gVQBhslT/kOlYTBqu5DRwIuwLioghkTAiJ92TPe+xfWmOxJzRleWwpPsqZSM2YCnT",
-	"M/JSMg2S0T1yCaPM+c3IydHxcyQwdwfJMy0RT815otuVpr3xbMSAA2I+S0H3OECiOlEHbwZ6cWpES2IY",
-	"pJhAT9Eh6Jn5iw6Y9Qaa39E5V7jrzOe3Qn7saUkZN8NAklmm37sRacY1AAIr6sRiMsk407PekMZmMwbD",
-	"ok5MzfPeUMhePGZpErg6rUL1EmIhkxVZLRfa/qN0wM+OgoxQFIe3SDhVDho5DFWCq/kzzy9a8EYl4waU",
-	"ZwQmUz0jKMxvmbKeeQ0TtWzaD/j9JU7WKRCQSknNYdnrrQs7kqGSz+Y3r0nPIyM1uzBS075kmBWNxwxu",
-	"wGn5doMHhad1IEQKlM9xVQ+2fL4gO83vGPH80vSHYef0L0sAnX/zmsZadT5Hv9YOd0AVWwq4Ypiv8fXP",
-	"Uem+NXx3jo+9a8AILm2tQpUBemT9XVonmnNLL2VVbu6SWz/g3F46Skx5DGnP4h7iebsvUkh6VFemTKiG",
-	"fc3wBJePYsGxsVEGs3aLtyESiyad+wYK5tke50oct/P5p/pWPked8HnNTc5Fzx10cUQ1Y2E8CyAXFw77",
-	"DkKjFhdpbdZgZjaoD6rtF0pTna1AUFf2/Zwbtf0OjQbDoKbJysfqCAdZ+uKb0zKTwv2W7yHx/chxkHzn",
-	"RnrQWKNwwfvuMhJFlTiNeTquUUcNzWsUWCfhYmMVbK/AaJ6x/lRhrV97dljHNKEALU9FjG02I//49/9r",
-	"LE2UAU8UQXUgMtqjsf2fKGf3o1R+oirqhVMc8EXz/2bBna/qZY7kq1pJyGUXEpAuuLV9W50VHisUu5R4",
-	"MjBrIam4BakIQ/qqqplzSl8RmXF9fRVCRXEDUjKrda5gH6BvvoRmTxRJIGboeaQjyrjS1j4Qk2nmAsOy",
-	"VEflmzIDkoM5nd1iqxX5dantFZV5/XrVjddIK580n2EeTz8vVAleIr6vCMVzwuGWFEdrr3qc0UTRDBU2",
-	"uq+mR5TgaNY0D0WD3AnqpavxWySK3hhoqsc9qnuSqY8NEX+Wzsh0PFMspil6GIFrmhL7OWGWCJkiVBMz",
-	"EBHDiCRgTAAhqWZ8FFLN/CK8mYH37m20S2N7yKqe/RkJxGmUX9UUzs+O9nsJ3EAqphg9ptiIsyGLKdfp",
-	"rMcmU+o911UQqOMvu8dHe93BHnIit2UhSWkwkrKPkM6MXjoAUhmZ+JHxII3d6y4pVANI7EIZegUXLCfe",
-	"W/R9xu2Kelr0nKbsWBOaSEpTnlC5YHhqd+vHKWvc5vgp45oyz7DsqMSPatA4DKZ2ILAQw0MSssfSlDun",
-	"1TxuIosnVDIFZCjFhNAQmhYDIpraAcNzhyyw46OFJlh7vA3YhxW8PT6aR9yKiA8bR8ogHCR1Nt1X2aA/",
-	"LzmWOjbcRaLqcUDvtJz1DJ22PAD7NeMjkn+OHAQxyEnxMOglVT3K1a1zei4C5OX51bl7M6Q6Vpf5GvWD",
-	"smCNcomFCk+JL1vvBlPEMlMbZ8k0kbAvM65CNtS8XlqQf+8W0tT6LQwO2gCWOSBKKHHQMicxWk5pNGLH",
-	"IIKTfNwwKNdRcGuCEodYbBxbQzeg6lDtbqQLfCQS8R2SA2LOo4940z8l/SCx9yPSXwTG/jWnPLFSETjp",
-	"e0rsu9FRrpjRA9LRjN2A4v3omvdDgnHpeohfDrDRWLsF9KrLMmMb5tw/tQsfSwDy0vwigZPzWBN1/CXR",
-	"oLQ6IOcuogoRMBFgLwwGkGJQlvPV5ifxRF1zNA7sJegwUzZi9oT0cZh9LvT+UMj94pN9vM3ZCzpTdyrF",
-	"TqXYqRQ7leKPq1I8uAxfbIN+z2ygcJVv5wjTDnMKJ/fneRypBeqHc68qPiucc7HCcMf7SUoSSYftbWdE",
-	"VMbLUxzvZN1O1u1k3U7W7WTdb0XWXeXXPN6vj1KgfGNRvq5Y4t/3EWCL7wgKnwLKx+CQWcL0eaxt1kBV",
-	"qJTTrlrdfYm0RgbzkR81vFaZBVU4dsMlUuQovFh0+7H8QoJC3Gz31Y27Eq9u15CNddUXkVNWmh64y6HQ",
-	"pqmH3UKSL6CMzBlvsntW9jdQFHUBKyUlQYEuXYSTLocbm0rBJLmhaQZqrxLZsBT6LkejWZWxN8P1wF2+",
-	"76NcyNAoKH6Z/kIlsrH61Kb+S6qBaB/Te3l+lUd8G/O+dKzFKQFGkbZFO/e2dxbVDy/0ScuRRYyhXavd",
-	"la4QHlDKxF7+euhytbxAj4qRR+QqZMpQrcw8h4/5FgoEWUxKG1HjC8LcrhpvqwJYdbzB6TehiQvIcZha",
-	"vo21MQMl1mr5NrAUc+spsz8AT+wDwbVkgwxjtEofYOYs1lYIs3q7zD8zHiqyYbh8j/Kk58KC+6Rbv1ne",
-	"i7z7ECWcc9mVN1IfpNUNs13WvCxjPMHo4xuDaG5bFhFvIIdG84D/WsQXzKWXsckks+xDcTpVY4HebepD",
-	"NsiPAB/TGaETkXHtLSkglPOMpu5nkjAjyRIymJHnJxGRIjMruvZRoRyoBKXJFDifke6YpjegSDYN+hXt",
-	"yL1YKN2bAo8bdCLz3Kx0AqBtXQOnJ526YF0PMb/GjGuWGtU1pZgNY8GITn7uxADPd1Rx4TOuv3jWKWW1",
-	"H83HZkS12hrrBEBVQrha2JZp7GImV7Dp8m+uNExDvMCTmjuGBScwB2IkBVu5h0P6BCMzpLiBxB8BRi+M",
-	"2WgMcg0A+5XdIkYWK1t1mJw3LYJUhY9heBfmhiwBi6MKxM1//H//x98P2Z+XbrkBQcprd6uog6C6Cvu0",
-	"vopNTL9GyJr/xkbFzT1O2HAI0uxjaVBMmT6J/U5ZcyhI8AdtSA7HbIHrnttg+iAagvtiOEReclpaXBHn",
-	"Ngfp5dBtql6zDisJFKNZZ5iWrKiA/RwoVyTO0kh3JHObS78spC4PoFuMAo6OHWH9/T9QysV0OjW8TZcF",
-	"okGUDVDaam5G9/ZirlBcuNrNTOlMEYp7Oi1dFEJiLCA5gtr+ykylixiP6RvmTzoQN1Yr8Hk0U6ZpSlI2",
-	"YXovIlzosRHRA7BJ+kAcMNxMZzYVxAvonA7KN+5F2HItRnlN+LrKKusQxVQwV9OuxTz4bm8w6yViQtmC",
-	"cMFfA1/Pade14inrrL48REEjy3dSLaSy1sw5f18zSLeiHX+OnJyraYorsYmQ0VcOiC1H1zpgleJqnSZR",
-	"Mujmyo7NFbuZh34UrhzWxFObeWSD7tagOAVlX1QqOTQvmaOAbh46hTBDatBewhy4QeGKFpV4q1X6cWQa",
-	"oMGq7lyLTS7pK832rTOoNmGZVy207RrnL7//xmWlewfnvKbz9rsr8oqPUsoTEqcMuN5P4QZSklBN89IJ",
-	"+UYwwlrDSMgZkYClOgmtxFengo96GuSklydNdaLSrxIUS4BrRtPK7zyTyiZbqbGQGn/0RnTJqDYbx3uP",
-	"TtTBDKSgHVw3fOa2/gMHojRMrfFbwo+IME5uhUwUoTyJjA0jgTBNxlQRwSEiTCvrH5wPu7UOngaWF1rG",
-	"OVHWGOd0AoWjr+9wWAtN0z56HAaUJ/1gRgWuZX7od4aCMOV9IjjMcLcqInZk/N39Ex8EZewS9olb8l6t",
-	"MAJazeBCw2TFwPnKXlpkALeJbXOr8ZkbCLdFgsSXuMOrqvy/lSSM8xWWp1oAp++NArVqIjamA6ytNqMG",
-	"txlpWl5IdeAFW25mTIZ1k7GY5HnxmM3rqnjg5RfV+LzMfBS9YXykUGregNITsDIBOUXPAW6Gh8u4zwld",
-	"xEaKO/HwKm1kXz0l9mn3ZK872Kv5B6upopXsUVyCCiWslrNhN5u8KgFlH2JZD32L9skyQDySHNbK2VRz",
-	"WLefjLqJfNKXTo5eZmnQfGPxmCRMQqz3p3SGVhGW3sAoZfftE4XZ8Yafp6m4PSX9PGOaKsWUplz3SXdI",
-	"Jyyd+cJhY5EpGIs08V7tnk2a1nTWj5xvuyyme1YgYyWQvqsfxStkZ/4uZ2vnczsBXkzg3eFN44exD83G",
-	"S0whCpNhbq0W1wMYfDsWt0Z231JX/gqS09xc9fwErduC26QwRII2fOaalxnNXkQ0lWw4JIyb4yXdv/3n",
-	"sTOpkSvBDcgZ+dt/njw/ckUPy8Yy8sfcSM7N6Wtet6fxFRuN/ubiW9yH0TnMcCoieXkhtwr7oqZTkBG+",
-	"+49//7++Yjhcc3smT5TPMRuxG1BG5XEeLtyg+cSi1dTa/1Q7U98FMFcN+KAb33kTvLZv31zkY5sI1eSg",
-	"iMp1OPJFQXXRXSMUJkAN8xtmqd2zASvaJnvruPQ9aJe4Vt7QGRkA4TBCs6yV7mQIAfGu5/BugdCd/zaR",
-	"LRxkARejh8b8Hpz8JUHkwypylGAVyX0tjFZqhtq3OJEbYg3RUoa/YFEGobRaZ9kWsXNArT9CwpSEEZVJ",
-	"YJQqOF5RafBIWWqaCFexopAbUU4LKF2eIDkympJ8DtUSDyZs1ENa3uQ1jhl0DTg5emgi2hYjWM0K63FS",
-	"HsNa5z0Fjh6SWELCdI/a65p22e7v7Lcv8dPzEWDKe/Vsv3NeyDcX3z5RhI6ASHGLMiEeCwX8LC9XI8XE",
-	"Zaqq3CaExDMjJ0gSkOzG6KH+KiKhGgNNB0zq8UEr51nATZd/YQsLN5iQG0UaFBq9KcjYRfAEXJL4Cl7w",
-	"mlUsm9MKav82fm8E5jpI0VqO5BIupATgjbSTZpEVEVj8rSWtBl2OzddFKJccmuTu9JWnrSmTcyWta6jS",
-	"JFnK7D98EIs57XIuGmA7Zfa2UBIEZNoyZtIooOuYPIe20WL1ZDEf9IQX1OGrCF+ukt9JbImuMC/CBRZ3",
-	"L926Vkf+/h+ksqk9TOKygRY27P12LFKwMRan17xvputHLnIM1xB5hT+nkCG9EZk8IzbXDoM0zCeBqI2I",
-	"5FEb17z7t/988dXB06Pn5B//7/8h9o/jvQPyimE9v1tqL2zdXmwcHXyKMYoVb5pqmzsgFz4K5ZoLHoMD",
-	"Cb6hsIC1wI46KftYevZE2ZpDLoDPaqF5+KeFttuEOawics09K5meX9ZZcNT5tG+G2r+hEoMFzZjV0/3G",
-	"jlL98a2fD+uRowv7CrRGJ8R8SKSNj5A9VLKW3EGecx9PIfEKWhF/A62Q3zA+ItnUHh4zivMMqDxz+py3",
-	"HzAyg3QdQpC//eezF9HR0dFeW5UVTbWSedab0E+9hM6UQcve8UlvIrgeB4Iu//Hv/4V2izHDZuT4hNgX",
-	"i6UcnxyV1cf2k05BMpGEXKmu2AcpmZYEh7FFLMlg5uxp4uzpyFAGsQMWKzv5qmFhybRXGLM/C8Z7IzrF",
-	"hc2v5kobayYFpXwdYqbIxMAiQTMHbUNku8T6lcvzn2FpeSYnRZkHdz1iyzhjJHjefiqvpNZm2R6UYTmW",
-	"Cj7CyvZUwj5aw8ZmJ7QGNzKhMzLMeIIcBjdUWv0pGYpMmi0oiDOM0DBsFek6R4SGtd5fNZ1FtNgEs4Uo",
-	"0BZxV6CqckGdhTV05nhPu5yqZWlQS/hVO4/58vis9jwmn+DpF1/ccdyCjawy6GIWsPZIZapsP0goYuAb",
-	"JNR3lk7zdmSh6HxkPkWYt3egw5Sigjmg/GPPvYXOHphSlpg1J3jSnI4MNroXQl47G5ZlgW3X0yTqDL/Y",
-	"t6rXqQ+s+ft/k+OnZ0TfivzJ3/+bnHxxZhmI+/v4hHRD6svemeGp+2I4PJ0PX20p/By659to1P5rTtqp",
-	"kNb/iBL5tMa+1djYCGgRcHBS2mpyaETgg5EUqq03YcUg0jUi+oYYp8Bty0SPJ+bInLZs0MEeifn6VhQ/",
-	"Cw49MRwGsaNtqBPtwY2R5vHSC4F356/8m/ihRbm8vmKR22PwGUEcXNiKoVjNgUWBgJiYTZkjR7+cPKvC",
-	"lU9XaL+537iYMA4QXGc+Wg8lrbHfmmpm+RcXbm1pPI+Ng+wlrs5VBXlafa+p1I2fz71+34X18kCYpoCg",
-	"4vjCMA0fSVRltXXELJNXBURVeFcJIcybFnDc9SrzNUmTlrXO7l3gbIdRbY4DVSUHB306d/1hs88qHqy8",
-	"1rbb+pkVDxW5Yj9m2BcJ/dSxSFOItXIvFcNVKyEu4YQFb2syTRObXoFmSk0M4r1kq9JI98IX53eQj+tP",
-	"AC82cWAyyWx/L/N9Q2JtmKsGMokXzHOKud7FpX7e+NA7bGx9JEWUOV8lWleaWsCn78aXa6yz3LGw4I7r",
-	"cbz2DGgTcXgNivJ2A/LCk27IWNs+g12bFa6GkiG75lW1EnK9zr+tMtorFw9tiIa3NWRH7AaKCxxfhczm",
-	"3zaUgPDdjNqjWGnNL/3XIQRrXvX7Uhpw7ha1AQu+cGt+1Y/598bqabiV9TFK3tkfni2PZHK3JjZEgmKN",
-	"dSxVYVS8iACNx7adjiYpUGU7QNj2O0Vl1/ap0243SYW8yot3u+0tCCqXLo6m8PteXWBzgcOnx09tp4Ig",
-	"+8smEypny8m6VCR2HuHc9BU8CcC8mK6y558WY3yBPQHULz1aEFt6SoIFQKL8wHvVA15U/iEiDdUsIleh",
-	"xEzgxo2sV7bHOHZsCAawLoiaHUOatIi3KqDgPlkYlfoao6F8d9d5wOV3NLeCTEFg507sNOJug2fExlNF",
-	"Oe3NzAuVOMSpyBSiA7thKd6H2WLclX9ZaenDARUbpPYqYiQpT/Ln+Jd/yd6QWZ0Bc4G50D23siDPfs0g",
-	"TfI+lnXkCbfMcXhjHpdikj3A+xHpuxZaNsfd/OC6QPUtazf/4mPlUh568Rjij72EjZgOhzDjMKGV/Onq",
-	"h7fknTCWmyw0YddA6tB1iDn0rVP6rnVq0W72iULsPwhnsZXFpBmzE+XNpV2TX9c0PATYiUH8ESznG3Zz",
-	"OF9kQV58HETP+Q747cMhAh83dZ6Yq03+e+qc0NIl89FVBFgRpFhIYPuBK9/YSJMI73z2BU9npzZfAWvd",
-	"RIUCk9sLlVAUQ7VM2/Dp2zOX6eCBf83LlW9vbUVbVc6EsAVFbK6emdvK+/yjUoKeD5Bx4LjmFh4YatMi",
-	"YgbvcRuwoCCLVRtH+GDRdqdRCTENds1QrSoOqcysE5rqM+SP1bpeuAfsN4HEUsqHg+EQsCRF7qOaJ4f8",
-	"JOp7j2r8Z1nniXVbSwSo9w61+kO5qs2VB5uYcal8v4HpwTV3zICUCMdlPSjg+tSR8Rwdhek+XL0XQ4RW",
-	"iB4rMncq5dSeB8qp2RytqYQJyyZhBT6BKfAEvTKutnHlrutk6TUhFu9DbXjJRLaoWqtN2lon7faYSOjZ",
-	"ftP1Qi03LMkwl22Y0rDdXCOUNk4Z4GPKY3BFC1vsOw/qX7bp7/IXVw/Vnb/gXZ7g73M5Wp3IBb7e7kTu",
-	"KLsxuLmHwc29BW1FAm2RVihmWItn2wpmznPdXrmrS90PAhhCVXI8j6kiVGvKsNxhlRH9ktGUDWeMjzxP",
-	"qvMgJpH5XPNC6/BFzz3WW+7UVZBrCKW17p1hITY9Zo4tXvMFG3InFVmFRIvCDaLHVFtl5ZTw4veFykWJ",
-	"fJbP2VyoxINkGmTihZlf7uvDEFD5MiNfn/2a+3KeGBOExdrduPt0BPv+g33X7Li/d0AuvfvKhfuVdTgM",
-	"XTRHcs3xDiEzK9OSsvSAvJdsMgGsLKoy6YMlye2YacBuqBZ4cySxWmU1pzXUeGBLwydvJrCTZluUZjWr",
-	"I1/bvnd5wCfsGK4zCadFDkRe/6mIbjAikOT8rlLobScpH0xS7kTdTtTtRN12RF0bKdZQd3KYpWn/jPTL",
-	"5JmnbPTtNY9D3ARim+dLbeJoqVISdsR2sQNFVune2TWvDMxZ2ifdAXAYYjJpSpnBKzUWt4QSztJKmMAe",
-	"9pqpzYRRv5hnTAyX5zOi2QSqYfjmm06V45SzUGoravBYzwFwExe+Ibfqdm97AzNuu9dBkwp1QBZQ/TVH",
-	"H5+EibgBi0c5r/HJx+5Sz1LJ0u4JO+1s52vYaVA7DWqnQe00qDU0KJdv5wJfVg00dZGJS9LrLj108VbL",
-	"ftPzNfD0GfrekRbNng0V3DIVrvSwLOslWIY0KW3OM3i3ik7UmVsPBjSgCtgQ8xhgSc/u3BY5X+SCtsj5",
-	"cV3aaoaNWY/J8vyh5VUpt5/tgAlCWvTKB1SvnJECT6i0iW+M5+XzXPkABINhN36Ig1Zbw4lvKdN5InHz",
-	"pE0zWY+MIFokdGZo0yYIJ9UWKzU0TO54n+/HaHmbfyfMbz36KmENd696PB9HZxH1iQoUprc93dXHhsK2",
-	"dy0OvChCzmJMG1IMFIQtPl6pfYf/qqEgeLtSsI7HFLVgH/AavJwfkt+FN4B2UV3XMF8sVZetwK52AFGZ",
-	"OdeRvkKTFSIP8Lca51k3VaQqBdZKEVmNuW9K5q1EFmvI+ho6lbGnEWlaS9uNOEaq8nvLPpEKIVfyPfJS",
-	"HY4uCs4fjqX5DmNN53c/H6gjQmXl5oqZ4lehNX9XNnfzCE/GRy7gN5viP1LBoeeiNkPrvbh6vSghd0G2",
-	"7CaTVeuZqD7jJKX8iSIXV69dQUEXocKUD/aVkctofTSJqa1TSC04100Pu98k0VW7xK2YVWnQHJrBUQDg",
-	"l4xKDbJh/1tNtCyDYI1Ux/nzDm+7lm4ZFHshdlCm47Xk3FYQ8neGYo15ZlXkWOuslx3qJoRqhdlvV6SW",
-	"/JirhjS6imm+KtM7KrGMGbN3PQMgpdJfLmjRN6e111McK0Ri2bOp/fiaG3WLJ5THUEQCoGEqhuTdxTuS",
-	"UJbOSMpuGB+5FAou7EiugFouc5KIKDrbO0WH3TXHKZjCSytjQpWX5+tmBdxaXSz03p+vZta3zUoIVdec",
-	"8lLcAjkvhnYVlcr+6ijvuVtcjUQFZPxDes3zUVxiQjGqyKvI0lQCTWa1zdjbty4E61Je8wLlbGEw6xA8",
-	"JegDtAPv5wPm/r+IcDrx3dPw/igUK7pq7fV8noXOT4cfefgI+oeLLdf9neWicwh0dw5HbVyRnXL1r3kc",
-	"JSEUPW3GwpBfsxkK5dKujZWK/UrKaFUFB9W2Qm75jQNybitVCkmOPOnw6n6ffvHiKNrEdUqbkvqW9/iK",
-	"+hu/0wlX069M08wRw6XlfaHXorTxfK1XczDffH+OrxiOZdChdDaVRC8jbHrO6e5aiE59UfXi5+qNgS0v",
-	"bhQOmhY/wWSaCivOXLuL4jLIaDw5zlZ+nrJpDzlqz3JU95PflTGiUmp7Tdt/lp545pLnlbnwgIU18b9n",
-	"HF6HBLvRxczRWG2u9wz/UO4vlPru38aIwKILMTTO8IGzSjmAscikdVV0IkvRDhGMaAflob+gjsObi2/P",
-	"R/A1DYZiGEF8/FXv5Fk/IvjHyfOeFr35ix7X/zPwALFF3NhWh7lj04+LfTybhw0nTzRs42uq4HKNChwj",
-	"zAFfemlbAtTad713auZWo/piBVGxhxZc4M3FtwZKakWtyDDpN67cuWUk5NuMSso1GMGPs54ZYU91qVi8",
-	"y9ZgrtKfTaDEGzlX6gkSSPbmO8YMqGp/Y10++89LQiPu2k+vFkRx5+HmQgvuOuKCqIXeJtEPTyiIX1gx",
-	"wfDrH3JdKU8Nw0IP3jQttbdyZRY6UYepMJ96+93V27xPWw01gRPMolUREVOLz+mMjKTIppCQp/tP95+R",
-	"wYygEqRyhd2m5U9EkqWZ2j8+JpiPa0eqqkovnj0lz778gjx/cfyiU/ac/u+/HO2/+OnXp5/J/6z/69nn",
-	"fwpZgRYm74ULBJrvvjTJwef24l1SB8R+i3FsNr5JZRPfFp1J66CKiBIu9TpJ8kKo1pF1zeETjXU6OyCV",
-	"AtHVujrYr9bWarMlde0y8ErPEKkr42bHxao8Sl/zbkol1siUMKGMo19MuakpdsOqLsdVo5sr1mPrTtiy",
-	"0UDjcevWyG3KtjY0r13jwrWpA+0aQxUH3hM5wSxkd3UCa27fucZyGpporjFSu76ES9jMPHRWbr9Xb+23",
-	"sClfQ/u9pVK1VNhlxY5eA+ULAbQOTEONGKTqpcyzeMZVJlELhk9TZut2LB1oSmdSpGnPO49amLWhwJS5",
-	"lO3G0hG21UAgxqfaecDyp1rcFLZmq37JlG3mcismYBjZlbE6iE8a9R81Z4TaBG+sy215mYJPpFsZ5dpt",
-	"i5zHmpwcHZ0Qddz9Yu/MP1f44PjFi+fkKh5DkqVAnhGqCJ1gO3ojd8wCyq8rM9CX0TU/OTo+Rv345Oj4",
-	"2d4p+eLILVgoIAMhuc8g/4KcTyVLyfGL50cRkUyhs0KQL76qfzCUYnLNi/e//OqAnOcNuDFCDbPfDQcf",
-	"U00SOgux2DUKz6wa4oSOTnfAOe4H6vy4Kuq1LSyMsatcxTjkr0Qahu9NzfktKJH05uJbkilwJeaaCw1F",
-	"BFIFvrESNtw0xrAY9lwnjHDdtPDbYaCUtosIjRMbC6zUH6gaOhiatcZq68exYFEFuCr1eubxIsgqbbm6",
-	"+as+W7akfXGCc/dBsC7BekFONci3YMWuRM/yVuRYG6e5i8mI3QBvftzyTqKoLhNa1JzienwU1lKdjGzj",
-	"6rKn6V1d07Hg0AoeUwlDkBKSfM+PrcZD6USqxze3+DrmVAFYOZUoR3MPLI9E60aY2ANYr/hoQXGt6OxO",
-	"FJK/6bdbFhjPny0nmWqseD2cZQlBrfhxlY4WAaewSzdCNyUSvb7+Z7QlSXdv/6dfv4xOmoh1jpJW2mwN",
-	"9Rdg/SIkb8bMTVwbOpGx3QtDO8k6qUiuINcE5MiYuzoek+7l65fky6cvjKqIaURxClQqjFd3Lgp309Qi",
-	"c2hdyWj3EhSP2yTkVWXhwxH2UgG5gmdn8zLzHnjBGmkIpcWXQ5UTW83IFuQLOfDeuS6ottN7oHjBGgpb",
-	"nEnpwsZWai4PPGkwOV59itNM1btXtq3lPmZKC2t814bFFqhOwEdEpAkoTYZMKm0jBlKq0J7tuy319yqV",
-	"Qu/UOn+DRd/sXEWdt1XCvdaIl8labv5RBEDX64BVwqhyjCuQtkCXu6l+nqQ2J2hzIt2ywE0pP8eoVusM",
-	"X0FzRY/Z0t1csRH/YTh8aV/G6xabPhEvT0gbMp53RiH2O1VUGJtLXyjHaYyBE6ZJImyh9znHyNLI69Zd",
-	"wev1Xu1Gm2D9PXM65nJvehUmGWeu8fHf/4P8klGumZ5hKz42Ad9jjXSfn0Tk+GlEjs3/z4jA6JHjvXAn",
-	"PdLNO+ntYRQPL5x1pZAY154ZJ0A+yTgQmXFFun//D5v1IzPOGR+Rv/93nnpk3jSfhKfeOyPU98HxN5RT",
-	"KaQhtdZNi22j8aCtXgsUCiQWr1CGvhIsuAjZqwEI7dn+Ru4fJgBaYSnjKq9ZWuHaVkpmerZKZtJ8Q/V1",
-	"y0Yuifls48JEYmjK4Vmps4uL7Vh2yBgD4t5f/RKsRevWotWUoegQBa3Tr9UWt/R0U6WSevxqfWsOOCV4",
-	"L2gQUxK1ZbSMgndJYVQK4GXba6dFzPeCTzO9qqQrcZq61fkRZp5PlvIXQN6wGEhMNU3FKENNtmzY0P2/",
-	"Hu2/6P3063H0vMGMaA51PD5qYWStqV5vkPdtlanVgImQ/KIBkm343aJslLwHQwIa5IRxG7uLdzdTOrNB",
-	"q0y50utkAsa0RaHmS9Cvp4I0stjqYl/buuLu5f38ZZTTUfnixl1aJtXi8PnHFo+Zmtu6Il1a3d1eq3Yv",
-	"q0bzlzn5/OUltig1PEjZHg9G8Ynwmg+TjCc0tVElLsLhVpBpSmNQpHvdOT46eH7dIWORSbV36voAUzJM",
-	"BdUHoXCS4+jZ5+719YH/6+Tz3v/8pw1YVNsQMHcMXW2UBxuTAHOMoIlB/2A7M6zqQvcNtHM2saB5iOPV",
-	"pdpRXfSbECExuFr6Vw1nV3suzyylPP+dcnULUlV8A3dhRwtj2lf0HJfHagLyVWO1cJUNJky71nBFquOS",
-	"wuHvpBikNsOjVsfi9Uvy4tnzL41ib94gtvGFOgiE9Te22QAphVyllFbeUyLkheGGMzbFv/uqBVNauSGe",
-	"y8Z17GyBtySnyOcvXpRo8dlROJqd6RQWaOqNXTA+XL4tZ004MJf6YmSSn06t+Xbqnp5iyB1KsH41wm7x",
-	"y0srcrh7NruZaFHS6rtSqEu9URS2DgmGO8SCaxrrXvvrXv9F+wtRjMIzn8y15hxKOoFbITGoeyrCabRb",
-	"zBRtvJRu5et2APfe7nt20LmrK4cgNRjXD7Z+bJFHirUddG7za93OziHd6jeoc1i4xpXCHfEycA9x0sKE",
-	"WB21aqe/8OAXndVG3Kiey2zZgeqm2VSnvBUY4N0vAZdyyN8Irn5ecDD1WzJsbU5HTmdlaliEXmIST88Z",
-	"78HVXZ5fnVv1r/moV74PDTTmxDlcJCb6ZNHiuTy/IqiB4AXWYJb/YXTVksZSAOHy/MqnFa2iUG+lm/6E",
-	"fupNBeM6oKJfcOeTOCPUpRFye08PfN8GceLt3IByf1u/aCbGSzOtYAqVPoyqUPgpDNxvxISyVcvAfYRZ",
-	"wGZY5g/yZ92eA16eX/0v99F89cUJ4+6v43n+mGukq1Jhpbo+zEr6YLH8BlC+EQmkKwZ99O1h9fPW/P9C",
-	"7C/k7/+BmXAx2DoM5sd+RCTFZrdakL7DikqwuU2Ui+l0Cgmh+pr3HaLX3kL3iQJ9QPoGIc38eE9ivh6L",
-	"NMkVcruWEfO1ayu9/s+uOX5N0G4mVJOjyBcxLqVqj+hUYYr6DciUTlWEi5TWBYJxqBawnDIJTxRxSw5F",
-	"FON0q6CPz7QrUOf4aEG7kzzd0pOQnTDYoi4A2E2VNcqf9rbDyGp4tbpPZrnejBBtIJQipWvrPCelA0uT",
-	"JT7wvIVEKzHfChxW8ktZ/mGXkA/ZAJOcz90HVFwy1iqEVHJo56R0spQLwye9uus/zIXNUMXKl0ARWcmq",
-	"OTQoCVcCihOeFaA8XQyUurvLTdqwn2ZPV25TStA4WIOy96+F1RtQ1Old+00WXshWMWtF5fSvUbfersth",
-	"kb72HqsTKO1F3JwgIjHlKPjCxT0nXtgvQRGrFCzyf/CGhNTjiJxE5Cn5x7//F5kaXdplOBrhWXL+mvEq",
-	"CmVQnvxSJ4yWapd9/3OOZndClnbBWAXa37+jp47O+enkPqA8MKsKUY8QFaSLqkRWAeK6zqCCpNcL1r8z",
-	"va6N+Cv6bu6IsbXTDRysPc/wMS6G/CacOyXWvF33TjHRZhw8v53znwcF1fDecqgFTc9adNP4nk2YVr4s",
-	"RI/q3lhMoFcapGVj3OpwG8tAk9AbplRvIv+6df3m3lDI0L0UXsD0MOaRKVc8G91BMmUgrd1pL4OYImwy",
-	"yfCPcH7jhI1alPGwhUlKRpSPr8E2xCvFOTUK7TyyAbu3KVBF3aBNQN3X3VqKj7azsn/bID1Fsw5k7ELa",
-	"A7d1VLLhsKc0TFcChvuuvD20Ic1ALYdYS5znCNQqPuHu1zylCUuIHeU8ooHqQ4BdAjSL0U0EuxiB60dd",
-	"QpoV0HNtNcSz0vUupR4Jt62F6LDRGCRJ8Tm2c7cK94TOsDPK0AVYEKqJWcEZNnHHn7ng+xIUS4BrRlP7",
-	"GjrZphIUcH2wkC8vit3Cro/JwraR1aaQK5b62SxPrd/z2+dkAKm4zfvlazKhyTprXVOVWIVZz0em4Vma",
-	"81ZrrHiDjHweSfIi0/SGstTKUFtUy4I9Oaj58ZZWJQxJhuq8f/vPk+dHp+Tk+dHR0WJ4HK8jQ+qTHROK",
-	"ZcFOyfGy+YI7Wkl4hC9/K+JgA8x+Faa+kPVuxAzJVeItWyF+ns0YIY9WXW+vepfxtkV9p+1qvg/Odu8I",
-	"ng2y2Tvzyw1zxC0zvHlKBZrMAo0fEIK9knY9L4843ILShE6nKYOETNhIYuRdy3So+d4SWLu5dXuJqL7I",
-	"n8LbU4J/LeweV9BZmyLt3wpNBinlH4Mh8nfpELag+s0l2PLbasymm0mC3lYysxl3haQsl9Qv3f7a8+bX",
-	"+KGHS5g5bzCFuXwA6yUyOz2+t8n058dW/Kac2Dy/3zzZuX7ozYH4JWxa23ItndxaxmsARVdBzPXxaxsY",
-	"s+Tq1Z7P/MTLAPtq5YitldJZg/Xiju/McEuI1pL3hpuP58XeXFYS+j1dUVJrvNsHp6RvywqLYZ90XRCf",
-	"sgan/WCyF13zPs30WEimiiMYCtknXQkxYGSOrYhLXEVc5XOgJ6U0qZTGH0lMpzRmeoajcjFhHGDZWJgn",
-	"BkySAYxpOtyLSF/RCfTyytE9m1DVv+bdFEdwqdPmLZK/dUbUbDIBLVm8V+1q7kHQiTrBjRq+VizVMIfQ",
-	"9OH779JRbcRaKovd7RpMVzaG82UpcbMm5NPEB3q2usp7+f03bkwfRJ9Me64Jazhc18WWtI/kl1m6fBlu",
-	"Q5fm3XCoh7O75zZYWbGbrQXo1vNQbhi6VQaBUyKV3hpWQWtEhx5HbvTKbEa6Y2zFZqgkIq7Nd1TL1hW3",
-	"3GfsqoiM6GSQMj4i//j3/9oLX6SsFza0ph34ONFiE/ygTqSfl0T7LCD3SpGR1Yvqu2Q3mWe8+tLXRLER",
-	"xxoVWNfjjAAWERIcyCRTGqM9jbBxAxhBoDPJ83LfRX/mQIF9LEfWo0ZsYv5bEyeJBdeMY8R6zwza0Pke",
-	"EX3WU3QIvVtI0/BrKYxow6O5PM2eDUBveBszs+dzL0M9ya3iw3uYGyAappdMfVR5FfrgK2oKMRuyGIHm",
-	"HSThV2+ZHjPeG+SVrpZUXg0PHYUOyQMxtLMGuNR3V19f6PgWHEgAJ4JkYXu1vHM4084ULH30jkp0/P26",
-	"oeLvRVvZu8TM+UFaNnVesdkjMMP8V2mj7D7JtUVL+LcU22+1LmazvTg+7EnQPm3KFykKKGglfJyIpJJV",
-	"w22uXsvmEkbofWqIumwb0OcyVbG32Q32C8a+CYTDLbFjLI/rMzy/55l/D68uF7Owts4JIwRgJdcNbgLU",
-	"ukVwjJzqieGwV1Tlaknu1fpcIcdPu8DDUmr551Iq+Z1oXQtN0/a4W27sEUDfLbpvNtRpYWHv0TyWstTZ",
-	"O8cZT+btOzPUiTmHdgMTDFNL7aTncb/K9avsex5t13NL/VSVdS1Nlvplu2EcGB9+VvQgtD1ebG1/MSR1",
-	"2Tiv0xlk4yMDPNcoLeBmOQpGgFlcYdgsI+nRBHMQ232MR7n6nL4mxkqywZfomEsoq1Ob0lgap6b2tViW",
-	"Mep6TPXYxOyFcr3Kd1r04jHlo3ag+7xYadqIkVPSwbbs86grbuGoB7gB7voBiSGhVlvpfvPDm/OLtweT",
-	"hCiIMaX0+d6ZrQL43BjOt+VKgEwRNQWuI9f9w7Y9esTEUHcwCjTclGuyyGF25msjSSJBTQVXDAOG2Fz5",
-	"yMdETNVtfQMxqkEuQ9D6OHIrgXQBa2PzeLaHZ95yX4+HGjeUYb9j0L9xBv2BG53xckHt2FKxpphydAUC",
-	"ofGYwQ0kpCthRE66T/f2TkkfzfO8wFoMfdJ1n+StkvNn6Pc3Ggsbsphyw7cZ7yVMaQlK9Sj/xEDP+hHp",
-	"YzfUEUjVs2Z9T0g07PWsb0tN572QhLQuIvUER9f0I6heaY501kuFGarv6lQpIng6O7W1qhQZ0xtw6opU",
-	"muixBIiI2eFTs8PqXUF9s04BW7gde23YsBuMuGpacdC6+zCV1LCklzkO1FKUy9Z6k9FtS++NhHbmntMZ",
-	"QzXplpoYpXLEDcb+W7glE8YzRaZG4RZZOJJxeZgNlrJqqnbMlL/vuqU2ylOC7xRukJYSmaXgyoDeupj/",
-	"gQT6URUFnyiZMIWNqd5cfIttQNHtuBQIHG57pRyfNW1QM0rbkKnWTfBamtz+aJZvo/nTVkG57/PicZD4",
-	"jtl5mO5QSFinLmvZzGvYSeiQlqy9+UQCaF+1Oy2qhrTMKgFvQkOusYTtKsl+sj+JQeBSEFcQYD2XZVIs",
-	"zkCRW7QMq2jgRgknvuY8YHksD+NMje/oQGlNAiJGjA6nvBhG0kOO094DhgloKzpbiq8GC6o53z2NVmrV",
-	"a4rCw97JuNcnihThgAfknPwsBiRfYqnNGydGlVLklwwySEjGNUvzzn7YgpWLKnKocpM4w87NrNj0NZ2d",
-	"VRl/GduMrHU95XwZfObaKXaF758objkxn8pa97m9VuV+56MI7a7wahBrvKNTdzJNwdaJHNo7kZ+avHeB",
-	"tIbyjkR5t6d4KatLBWoR5vbEXIF6mvycKQuYCmzyNZEJUH47Zqn5mBWjCElSMNoS00aacrgFWc4Ez6tc",
-	"YgPBvTMCv2Q0NSvMqQPL6ecDjmlp1oOWzr0qKdU7VSBaesCVyTLKeVONSmqkViGRKg9ZxNR/RAZmbIVV",
-	"qz4sql269Gp7eRjz3SrbVsvZLukfa5Af4kwyPbsyksnpo2D07PPMNmiyf732y/zTj+87gT5UP77Ha2OD",
-	"xrbL9Uew/Sx8WXAtM6UV6b5Kvrk6N4h5eXXy/AusZRwLPmSjTEKyd0BeppRN1Cnpq2zQN+aBu00xRorL",
-	"ropFAnsR6UuRgjI2gpGZ5gdf1KxPuh8+XHwTEf+DIafhEK0I8x5TylgsNEtwBvg0xXAmC0R8geq+NSNQ",
-	"YOPFCIKhwPix1tPO58/OSp6neFdV1PXVVkSJmNF0HyO1/FWrU+0VAY436uZ/QyHJKz5KmRr7cA11cM2v",
-	"+UvBb4DblthdBUDO310cTBIfOzWVwpzp3ql5938Q2/gHsR+viDiZq0zb7WPYdYz2/aH79Z9/VoL39w7I",
-	"v+ZVUP0HGGYmjaV5zQnp2yK1fYLQJ2JI+r+i+zgijEd4RhGZgFJ0BJ/7Z6SPD/v2vgrblr0TBoclYdyF",
-	"ug1EMouIZepmiimVdAIaQxQ4ndjwl18ykLMI69Wiy2cM1Bxw/q4B1v8gbwSHGaYHWzIhSAEGVs7FDRjO",
-	"T/quvNUZigvr+b64+oF89cXRsf3pjNgCuq71uYHi06dPX5AP71/iTEYbVCRTQOJMKmFWMnLV0k9JHxU4",
-	"xf5qbOxjc8SGRZAEhjRLNXl+tId76Bd6Xv/MtyKfCq7giUJY15RBC8W8Zlzex8m8gW136QgIvmletP3m",
-	"De5b2rSWc2pgZeTCLcU5mFKZTU20ALRJ1WYhIpMx5IdP+s7y7J+Rb1+9J/buA0dCY0xpKQxgX72no/4Z",
-	"eXf+/uV3tgBJbHHX0Rnu62K4/4bqeNwn3WcnX1kJ6Ky5iDw7PnFVxzRNYQ+X9e6Hq/fK6hn2qoTQOIap",
-	"Ngjev0hgMhUaeDzb/zPM+vaedJrS0sYxxNAgWr7w3JFgVuThTrr4RTGk3r/EkSA5NawM+nuIjVQbAas0",
-	"OXlmC62fEcrRuWEnsWXQnp2cnBFqx7fllpVmaYromLLRWPv3jl4cFMSbr8VAnoEi/X/bv7Tf718kzqkS",
-	"0zQ1BBLl7X8QK2h+6g5w56UgH79Cx16Q5ESmFUuwLr7jmRgXRONxZEn22dEzHKj/ad+xtn3Hf/OqhTZ1",
-	"g6RIEYjF5gV7WhM6w7USps+c94cY9vjs6CkO6zaG2pGhbfdZItAtAJ+Y0vg+LqSo+mwQ6yM36p/9yAof",
-	"TjKeQJxSiaqRHovEgv/Z0fOc/flX++dpKm77npF0C2uN9N8K/VpkPLFF8vpvcKi3Qp/b2LG+8zWlLAau",
-	"bDFRDHjrvLkwUjKTqZMU6vTwUEyBW2I6EHJ06D5Sh+bdov6gFxyla8HTzvHB0cGRLcMFnE5Z57Tz9ODo",
-	"4Kmt4j9GqX2YiBj/4WJ/8gO5SDqnnW9Bf2OeG2XBohW+e3J05Ev++uR/+KQPx3qSFik8IdtzroTnOSff",
-	"vX/zPfKeM8K0IvYpXpyAvPEtyVnRKaTLBXn5zVtU0i30cU0v7WL2r5xmsv9OpKy5F4f78tB95r9yH32O",
-	"OmWqWTbIv7lXLxK7x+cWPqFPcjgeXhgxxmnqSrCXlKrO6V9+ijoqm0yonDlj6/zdBcFuiUbwREQCT8Dg",
-	"aWHc+GqyqF/TkTJqXX6aqvOTmQFP+1BCIuIDI54SmgoOBz8vxYArPJWWePAzvaH2GFfEhj/RG2pnqh8u",
-	"jcew/7LwvS88UvOyf/fxnaRDcNddoXKuVgR3L835ROTNxXuC5B4bvRUmA0gSyDW3AeOuXUrjYVsf9F8X",
-	"ne13+Mrycy3rfD+724TiYBf5rNwMgdN+b/VPY7cZcs+mtUN/ZOc2t9RGuNvsgzJNVTf+xj63IbFcFIp9",
-	"QjU9s2kUsbgB20Pudiww395eRKCTBLUyb+L0aDJhvI+yUgLF68zJAZYwrB22m7clFU9TV693BQJ+J4UR",
-	"nJApYsYg8GkqFFrIxFqs5Ojg6ODZBg/6WZuD/pom7rMOfnK8/JMP3OWI/BUS+9HT5R+9FnLAkgQwfmFd",
-	"FMyRrgRMh1HW3ESFZzAjUmQarSWrqfCEWBfJGTq1eDxD84QOqAIyFSLda0LaqFPTzjBbpoxdDrGdHnEw",
-	"o1bQN3GVH6bAz99drMZW/KAFus2zCzcwQTWGJCLOJljzZN5FEeQ2/vPyh4+V4bSV6Ji6vJDH20TrLbJ4",
-	"O0EA5vjA6Oaoyj0wtM1XLWjYpVp84Hmtk6WSIacy5owftIENQQ6zNJ25/HTn+Ww6x5vjw5KTtvE8v2dK",
-	"l9zCqMp7H0ZjBGvxyuE7OoIr9lfAWPUW777HayTzshEGHfSj+ByZ03pCfPsqjz781Qwc0gqM2W9+MKaV",
-	"dUmgZ2+v3pGKoWvbuhC1wEZTgWWWx6ssdsWi7WEguOSgVUHg+oD8tEXCLCbD28eQ/WVVTmPeF0i1E89t",
-	"xHO1elb5gqVLya2QH9GlsVdtn15mAWVyD8vgGt76gGIkeo5FYIeMu/AUmiVMCxnkJoe/Vm7DPy+SFgXO",
-	"dO4FM5tkdbHiGjq+ek9Hy9AQ37mj6fd4UffZ0bPlX3gn1EZw/QdeP5BtI/Gqcq1AKHN+P6GHy8ZAVjH8",
-	"A0bHV5B8tYkuhuh77ljGjUfvi7xsmDJsFOfn6lWdSzR5QMJ016s7At0ggT47erH8g5eCD1Nmr6GfHZ8s",
-	"/+CdhFhwe0P92gYf4KcttvOOzlJBk/dCfE+lDTV6dvy8Dexc3C4kbyBh1CepPzs5afOx87EY/fmV7ZuK",
-	"33612l4vPbVsgvXZWCtCbcJLpRsqRokTZDRn9kJT2Y4zVPVc61O8/cPbpBhjNUQKe3dgn22E+2FsmGlq",
-	"0+7vxkKFCugIL3H4R8xBS5W3Hh/zROClO/a5Y5+rsc8HZYGItAEWGPmwHZvBuHXG5kLINsjaahXoUjay",
-	"2UwYBWLGynRxyQZFf/shjbVj9i6L04KCaeWAoU7J7ZjF47yf9jX3IXvmM/ssPy9FxpAmREhiowQxHqPs",
-	"BZnQGfY1kywBl7DkFidBZam+5kWohj+PMzIQ5k8J5KONdkgIathm/B/zHPy8dhTg9p3rquZoGVN1zS/P",
-	"r3xP73plGNsmCPsuugtoXxyqNMoThV1kSB5CMbFhPJRfc8YTZLo3c4FOBhY20ouk4hZvRWh56U8UiTMp",
-	"zSpd9BRmbzgw+LmvOW6f9K3+6pJuXbxWTcI5PPtNWAlusVjy7dFJuzzSdCftdtLuj2AsOIQnlJdQ/pQk",
-	"EBu+DSX5Qnnioq9ytovMu8JjMbzODFbijo4pbkLWGlmwDzfLLxzMi69uHsGFA+BB9+Zc7rUCYwuqiy0Z",
-	"2Yaa5+MuSd8IX1/gVYUP8LC3Fy6azctuFEFNtxU01mIL1xQ2krIN1K6vD1oAsaEtsZPRA8OtmnYoYhTY",
-	"ebH7ALwXZL/MT55XDibZdNp6ci1Wn3qrtzU5lbW4rTHvEku6u+uattc1FmpaUpZ68iyiWZtuacw3DWzV",
-	"u6ujYLTEzfGh+/lQgdaMjxaG2b207175V7eIafWpGtQ3v+qdyrbdu0MPZ6MnpDDCZDbfHIgnrmbnvq/Z",
-	"KbPUltrwGOoG2uD1yzw+L7lPmcfdx2Uu1db3IDcrLYnOX6/siK/RXtqZP4/7rkQHuVt7ltUgTKt8cJ+O",
-	"JMDyYKlv8Kt39qPz4pv7s2OqNP4DT2ekWDsmqsxAuzzIJqU14/Z5RWOdr9O6bDKbhP/unDCuMmm4PoFP",
-	"UyZBYTrPN19f2eq9hClUiHJfmwQgM6DGJs3zsV1CdWPQFe3BDUuwcAJOwvioZz9u1rvb22vlQhDt7bVt",
-	"6u9hTGuhy+fns9Pk23CZb6r6UAm9u3nYlarcshYFHDcdoxK+IcUcwzA6rK4aFemJf4bZ1jSk8GpdfchW",
-	"mtLxltcSIiK7vuQOOlIgVXPZp8Un+Refo873Il7YpsV/nb+3U9AKBe03pmXdmYVd2qxaoyglDdzMptz6",
-	"cvlJXohwXZ7mGdhyderw1/zfy4JFG3ncPQvZxiBS/8LOinoUMaRNyH4/wnq1kAG/tjbxpJuS9Vt2g4SX",
-	"+SDekNXoOI853dHz7hb5d+9GKWkHxuqn2HrdBdP42Jh9X5tUE29lb1Q7sD8wO1ERkZX/3GufUfLaf3M/",
-	"qSWh6RrYSr6bXXzKY9MUmo4m9yCOqRwxPmpA70IDWK4trK8jBFCtjbYQJojHpSoE1vggesIK1OyVBIxS",
-	"3ZHxTkH4o+SkhHgl6dqCWkvyT1qy0XXVgjuEbC/grcHY7ffleGCgMmVYq2w+ABVLS/kKpkneAYJJIqbA",
-	"bVNcLKZhkcbF211zLLlYqaJO1DRleLmFcd+xULooS1gKjXbR1Pnq6ERkXKuDa/41xDRTYMPDxnQ6Ba4I",
-	"1Vg9NaoGEfqAdLsdwY1CSIdYCVGrWgHb02tOg5VtbYWCYaYgId1nJyeknz/fx7AnxveHmdE3+3sH5C18",
-	"0uR8KnEXtu4ulje45lMQUyyxLkU2sqXTXLVo8rMYRC66/ZYy1yOYYUleWynYlt9P6OyAmDN7c/HtE0XM",
-	"xpng1zyWkDBN6AiIFLdkKNJU3Koq/HAnYkgGTOqxL2VY26ir8pvHzEfXvBagv2drJmo6xUJaruqwAZDh",
-	"gLZsrq6UOSaKzhTp9vEFxkcGRu/HcM1L0VguRcAXCBxlEtQp/vHm4tuI5EUlCOOxmEDk/k8SpiSMqESU",
-	"xDUZvLnmfq6oFEqfrzZyqQSAhfkcDEkJhK61Xjw25z2wpVUd9K45gs8OQbEWZbIXFSUPPeCeeHgtipTf",
-	"vEbzCNSJXfD6b12r+O3HkTN96jN9bDEwVz9fcC3ZIDMTR0RpmJLBDP9fouAS42KYjRNDmFneSSGw7Gnf",
-	"F6ZaGIvx2r7sq3b+torXuMWXK9f8NuISqlBfHo/gjtRXnd1FJbQi2dc1qOURxb54r9V7uhbr/mXqSkm7",
-	"tnDoi3jiGiNUNHR/GtZbcX/hC1WseaxhC9VVPky4Qg1SzWEKpOtOfW8XsLALWPhNBSycq4/WoilzIzTt",
-	"JjYY0GXkzuWpLUgRX5mzNSodh7+6X3rul6VXEnXmdk/Ct/Eioio8dmbG47iDmD+Ve5HKq/nJKgiGLrJV",
-	"qOTQpqau4Z+bn7fJNXdeCmOyvi8yAKyJUGqV+0QR10wb2co0pdhDyTUg8pn9zvO2N1/f+Bvcx121lm3f",
-	"qtjl+f6z936Z0ooZWYxIdsxod5Pyu79JeV+yvRJHlaTruFXk2RahxHeB1I6DYb5EAnHKOOzdVcmxz7x2",
-	"w9SwbXLLxdXr+09p2aavoryhXebEpn0UF1evSzA7qzc6UwBFZ8Sth2RigzycfqkvoowVj9UTUV7jw/gh",
-	"KlDaJUvsfA+/v2SJC56wG5ZkNCWuTj8xOu3irIm8Z5dhf57nbDRYsiqxV8ifqDG2exGru1yJ34b3oSKs",
-	"710a3yFXwhGFjRFpbIL0bl73wAqGNtIDw0tstrKBg5CE5g3gjMrt9RQ5opwp20FwLNJEzTsGjBr5zq7l",
-	"oXK+X1IF+4wr4IrZCocShuyTr0EzpBOWzrBZaVMytX2lZ/7q2Y+bCkQdr10gio9Vj2eTQa1HxiK+8va7",
-	"q7f2i8ZRE6qhJ4Y9jDbZYOL3Sl033uE399Bxw0603HKxGL6zWtowQwNNB7DSpSrqBHPVmhzTeRArxZ79",
-	"Y7VP7OoexjJxkNnZJDub5Pdlk1BfPblbqCeZAmkVlphKkHvrsafctrCfHP6axxV9fniV6lvQObPbsiht",
-	"bByKT3emyqMwVYrDuDc5vJoej+trk5q1rgzf8r2hXdaDJGAtJkOfc7Ujx91V4R8l6arIQwFNWapI909X",
-	"P7wllW5APEtTEqdApSKUE4E0Q1MyZJAmm1cJWrcOtdT8AA1Ed20u/ygKAbYuLnLdCnjffyfMu+kJwVim",
-	"PvYW6ftMLKRummSpfqJc25HuS59BeOUyCLvlvjIvJdMgGd0jlzDKUtsDmJwcHT+PiIQROdmLrnkfTYe+",
-	"tyGeYOfvEXm6F5F+PGZpgo/MP8yjl+YfEjg5jzU5fvHVC6KOv9yzmV39cg+UPpGwLzOurnmtvQunE0jI",
-	"YFa8D6rHkn6RTaLoBFzt4VAiGNrxd8n+uh8vSKlvyoN4Qhanne28IX9QHe6P5j650lTqWn4zXobkooN0",
-	"XXb7RtolBjSmYCZ7C90pkEH6u1CiAvtqkSoWqDyw06vuQ68KQr5Zw3oU5XKC6lUw92wT6eT3lIA2v9QH",
-	"ykJrl9m+UzF2KsYfScUIF8dpo2usmgkf0DHyYn324zbqxdf45r/aNJffhWJR2dFylaKa6LNTJrajTLy6",
-	"ATnL6xiJIQH8odZ5tUYnVfUiIkDjcancBOY+EKb9pUDVy1kZ+NG4eZppV4LzzYzZdDHhXlbefKgYM2zA",
-	"l5hjKK3GF5a6AQI8aW4vwuzHPXypElWVwJBmqe6cDmmqIJrvObJN1lGG7HLOUdn5jm9shW9UcJ0w7ip9",
-	"lYUpUwQYFqRSLIFmk2TjV8RbNEjK236slkh5jQ9jglSgtLM9drbHHzw6bCxuK5wRBRQogh3vBbLIbo1z",
-	"9j8ynuS9g+0HPrpiC9fGFZF5+Gv5z2WpKzWWeC86QFMUSnnduxiURxESVj6SmhnxaJWA5Qp4GRlXsR/m",
-	"SesQeLJ60Y07rbVJxXnFk7vpN1sOfisv7hVP7jsArg0DQrtpx4Z2oXB/jFC4VzzBYhclFt+t+h2oBMLh",
-	"BiS2tNawgZi3lV2pNP3avfuwdUbXqwi6maKlFgJ5zdLtp755oLdJgau6BHfJcKt3jq/DcJG3ZYsO2AYa",
-	"PfzV/mOZKVHFnM694WiTNLer3knwR5RbUlxJ4H0D1K8v2H0h+53yUCzaVQ2HZpI5dGrD/jSlfLHAc2ze",
-	"vv8OX/8d3ByW9tNCnJhd77z+Wwo9Agvf3JL3xV2bxI1vnmJR9/GR32J3fwnxHqu3v7TEh3H2l2G08/Xv",
-	"bPA/epzRXN8oLD01xDZEOcMMRxqtzCwLjdsxwyXmcP7WwxrCq5VscYu+j6ItbqoWSoaH5M5YXcNYLQMv",
-	"V9Vz3NykkuAm7dFkwvjywi1epXispVvc+h6oeIuHzk7K78q3/O7Kt/iSKV0rv0eGlqNKpciIJHTmK6Xs",
-	"rcK76lyoLrQPf/X/XOohKzjU1qVgY8WVUuXMnV/s4f1igUKm9yZMV1Mi3apa1V9ZWxRvuwKLW9jD1GBZ",
-	"Qpp5FZYdie4un/84dVjW4IANIllSte8zThbH+p9f3XduToMxXWq0vZJdXaQHfk0VUxu7ab48v7qXa+bi",
-	"BJab65fnV3+sRKINW+xl+DX7+iUokckYCE1Tb1y1ob5oK30rC/x4tIH6+QofKEy/gNCiXpVlT+XOuN8Z",
-	"978Z4/4bg7bEto0rhQjoCmsLMC2iZkrDBH32glfKIxkJuwmWF1Q4Dn+VVPXcX0vD7svs7R6EbJPJURIN",
-	"O2vjUTgEaifygNJ5JaFboFob/8BdpPu2w9TzpT2Ij2A5yXovAYr1HdHuXAS/fxcBonqZM5Iu5cSwtRsg",
-	"QhIJ2kyaP2WKsMkk02YzEXl29GLv/qT+IS7L2AMrpwXN89CggXTuJtgYE30wVuZOcKeA/BZ52YOyhneZ",
-	"zvlCTvUYpxPDGdoI+a+aqGwKUkECynAGxyzukSPYGbfGDy5x+N8+N6hx8R072LGD1v5O+hFIoRLk7oIM",
-	"ax8hV8CMA4FsQ2WxUXWE3DAP0LCPKseSuweq4b197aGKDP3g28ngcnPGSQS3UY7GRGuuMdTDl3vIaNq3",
-	"gdsqb/EgbVFdiGq37d1VwhpXCSXwRWQwIzc0ZUlvKMVkrTKlq/sqQvcH9bOuYXW3WKTBcCHJAIZCAtEi",
-	"obO9irVwSiiJhZQQa2dIWAckPjwg5/yal/yJmQLVQEdMKwLDIViGZGjiFN8UHIpaa1hHRJeAeM250IQO",
-	"NUjC9AHxezEGIST4fmU7NJVAkxmZUqUjQhW5HQMn51OZH5YiVEqzBMav+Ru3XRrHMNWQnJarzuaDGRTB",
-	"ZF/yEWBa2p8ew8zsObE16Skn2dQwNz4iP4vBNc/3lUOMSIhpGmeuYMoYJgTXbaBTQh2CxoA5WQI3BrC2",
-	"L6Ai/QGNPxrgJf3mcvU59T/amyK/wAe6KMrhswv93N0O/U5uh86TBHtnWEFTkktRwYaR1WxUQoWUPWPv",
-	"aejhH0uvfUqsavvaUKOhlQNrZ2M9jipLlQO5by1qNZ+ER65W1zzrS+Zt3/L4lT3MJc8yCvV3PDsi3d3x",
-	"/EHueLyJQbWxUIwZNANdMuKeHb0ggsdAmHlh756E+SFaOOv4but8MmyrcnULUpGTo5PCKvxZDIgWZCrS",
-	"9IC8ovGYUDQkISmZZsF6+CPQzmCtmKluZKa8hlQYpgFrzLrPRZqgrcoU+QhTHZEJlR8huea5M91ZgTrv",
-	"4vskT48t1pE7c9HE+1kMnijH3BRJmdKuk/EtwMd0ds3xJAv2Z8YfzLAA5ySLxyET8AOez4ZNwArbP9kY",
-	"2//grOU/iUHQSeWs8jM8+hwVqCbe4qlJgp3l9VsULQ+cMOfdMVGALWA5njiT0nCNEgOZ0ARIxhOQ2AU1",
-	"Nf8wzKFLDYbeqd2GS8jbj6mGkZBsifP8yr7+snh7m4VrKpPNljuXi03sfMur+5ZvxyKFvJd9TDVNxShz",
-	"flPXwEChTDACS9zyEryxc/9YSI1SJUL9wZxKtWChm+sBc9RrKPVoy9JUl/lApWlqsNp5L3fey9+V97LE",
-	"6hDDjdZfDW/PmWB7LtZg4zQVoau1RbbZYv+issGEaQ1J3xgA2DeYjfi+GA7JLxlkcGaVh77hjz3PKHsp",
-	"mzD9L9hhpm/NNPzUP1dPkHnbLw3z6FvjwTDXJ+qA+MkxqqdPXDMbDNjJJIfE1S7r9v0PPdurqE8U6L2Q",
-	"cYAawwNU09tMKp5Zcp6LN3eHbwB46su5+ft8hCWZ0BmeFxHD4RnB8zBC1BhalOfHYV5ruuQPnGtl2ffa",
-	"PmhXP/BeyvpY4roV8iPqUGrv/ssChrnV4a/mf7Wrler5+8x6ojQdDokCyGmCSVQVU8ZBWdeGFpqmtra1",
-	"+dOqnWaKJ8Ge6N9WKnJ27gfRG6t3pHQXGPdIKneklFthZswRxC/rEEP0evRVNA2WtbnDuVMRzS3f4pTW",
-	"9iD3OC0INq/psSPc3UXOHyhZx8pTMqVSq80UyWzQCQ4dq1yjC0+JAzbczhTKstGnlVGonaJ069RpntGU",
-	"xEKhtWOkAeM1Gy6BFEaYi4969BmhA3GD11g1tb377OipNan282/28Zv+3gE5x5VQo91/dFGH7raFjiRA",
-	"copiyAiJlNCJyHhuf7mjMIuMiJqmTJMB6FsA7leJcss3h8XQPpKw4RAkcB9GYwZiPEE+eQN+Bg6QKNIv",
-	"XvYmWUiRsjt41ALFLMoD+hEKk50Q2QmR37UQuWIjnvMsw20jFwrM+Mj2qY7HEH9cVaDMadNLhQqq8xsR",
-	"KTUemCTWj8HhUTI/s7ALPs30I6tD77lfKXae8btERu3c9Tv++fvjny4qWiirbnLAJrUllZx0SxqhzFKw",
-	"fjDkqrXL0s1r6shUD381//PePNtWLpTTOhE3sCFWuVPYdgynfR7rb5X2LckQaunepoeVKP+OpL2ue3H5",
-	"vRmqHE5nyoLp7dOUxvB7Upt2PGjHg3ZKz+YYHzIIz/nEcJN8b4lKY0MRtmAoXuLAj9lXdomePhxyx/R2",
-	"TG/H9O6Z6Rn+gMVMXKiWte+0wHsAiyrWW0KJdcqT7oDGH80b6/UuW92LJuGGKdgKdzQDb447PpxTi8Pt",
-	"nSs57nxZO9Nyu2551xwR6dnVYS4iCS3nOXUJX1bzyt20ik6sr3bLt8CWDW6B1VzhwFtiNTudaMcxfp8c",
-	"A6kmN8SGQhYR5F2bZyazFNNLN+t79hWJ9n8WA3X4689isKwmRzkrc4sEuiT506XH7jqfbyVe87xaqipP",
-	"IptKMZKg1EbKbqxfVONPYoAyaCEOH7q86YX5kR7LXrp3H7zC4BTENIVKmjepZnk35SC4xz3B01kl+cCl",
-	"AnZOMbMhut9khCqAW6SE2oPY0fVW6NqWjUVRYVXSMpVHRmMVt2QKslyHLillNj8WujebgjiTRnab7wZA",
-	"JcjzTI87p3/5ySC0AnnjR81k2jntjLWenh4epiKm6VgoffrV0VdHqGS6HdVp8jugqR5HRAJNjEKuIjIB",
-	"LVms8kIOhkSMWDXMEdLhQSkjyLMaFaB2l6lJMgXSDhab9auiQoSE1H49ZlOVhx/qMUxKc1heERj/LUCi",
-	"IjuoHX7M0vI5upleUgnkPNYEUjZiA5YyPTsI9VoLbcJVJ4ZkQVMZRbqX51d7tkyJdcDgmJC4UEjGtSjH",
-	"SVosUqVFhOrMzi/mHQZj0tQPgNuzelO1F04VftWPAuM6pqBQI5tgEcwx5fXoTvt9qb6HTdEjCcQs78Lm",
-	"Jh1mHKOzrEsoMGO5Ymioaoki3VsEZ15IxKIhG2Qa1B4uwpP1QUU8WHKdn7Ka2KRAm08tCOeyy8sjurzK",
-	"+QFf5k2FmdlFua2wHbbUWrgMm6KNYdOYZkllXTdyKUulEI6cOlmhQ5fmqKrK8/N8wyTEen9KZ1jKwYx1",
-	"wRN2w5KMpsRT7uuMJzaQGI+kNP6EcjrCXxsgTadT4Mk+BjPbGp5aUpaW6c78atjc/x8AAP//",
+	"7P3vbhs5mi+O3wqh3wKWekqO7Tjpjo2DA3c66fZs58+J09uLM85KdBUlsV0i1STLiqYRYF/9cF4vDjAX",
+	"sMC5hX2/cydzJV/wIVnFqmKVSrLspGc8b6ZjVRX/PXz+P5/nt17M5wvOCFOyd/Jbb0ZwQgT851ma8qX+",
+	"j4TIWNCFopz1TnrvZwTNiZrxRCI1I2iB1QzJbLHgQsn9XtST8YzMsX5RrRakd9KTSlA27X36FPWe43hG",
+	"nnOmBE/1E63PcqYIU99RueCSmtGrk8FK4Xg2J0xFaEnVDGY0oSnZk4jhOVk7HzPGBYkzQdXqLU9pvFo3",
+	"sRfv8TS8LzdESMoZ4hOYiCCSZyImEZpwgcbnk+ErrOLZeN2szhMyX3A9sXdkkeIVSerDjZXIyBgtZ4Qh",
+	"NaMSUXMcUnFBEj30gjNJ9FQwQwSLlBKBBPk1I1IVeyXxnKB8vHg1/GeyKk+PsGzeO/lTT4/X+xAFpvsj",
+	"j3H4ePSexIJgZWYEm7Fu8T///PNZpmaEKRpjRcIfvSJYEIHiGU5TwqYE9d+9fI6efv3kYLDu+//6zuzB",
+	"eRL+tN2iPYloEiGcSo4oM3tFxA2NNWmlfLqG1D9FvQUWeE6Uu01TQYgmVDMu1cPpq9OLeppQNS27J0Y0",
+	"6UU9PQ8q9NHrnffHmnAxx6p30ssyeLK+xjMpiZTto+WP3H64b7NkSpqHuoKfbz/MS5qSxkH0pd/FEAyz",
+	"mOK0ww5O3LOjXe7ly4wllE1LRBoa3Dw2stR6+3E9HvDPZFW/GmcoY/TXjKBrskJ9zc/IRzxfpARh9NNP",
+	"598NkJphheb4mkgkiBIryqaGMzmmI/EEbj8sxwiaYkEVHlS6XHP88UfCpmrWOzk6OIh6c8rcv7/R90wp",
+	"IvQ3/+1Pl5cfjw6Hl5cfv37x4Q//1GGh7/It2+GC55yR1XDOb/RfSqtHrzBLsOJidYKODw6AD/NMIao2",
+	"2JjmY97tRk1AWoW55FgLwbETdE7uXRG94niG2ZQk+8htLuofH31jRNWcSknZ9BQdHx6Zv0iFUzJoXr4V",
+	"mk0EcajXWZ/8H/lV4935hV/d/r78SFkzM0op2wEzesPIm8mkcRDOyIhPJrcf5y2ekgv6Z5KP82tGxKoY",
+	"aIGnZCT1A/53EzLBWap6J080oeGPdK71BEd25l+H+XCUKTIlIh/vPb8mDQrDmJGPagSDKv1UTmULQW4o",
+	"zyTSv+UEE5osvNdEMU8Oj0o34zC8JyvNz1tPeWGeGe3mtN8SITlrHgx+3sEwKW4ZJMW7GELwG5oQ0TyM",
+	"feD2Q707u/gXw3saBxNYjix/2sF4WJH3+KpFDxFYkZHSj+xgNJKCYi1ndNE8oPfQDobMWnYy28EOXsQz",
+	"kmQpeT8TPJsGpMvFjC9RvIpTIrVsEEqLlGyBFDfCNcGKoL7lPidI8QSv0CLNjPkT84zFNNU6OsEJSvBK",
+	"niItprlUSC05WhEsJMITRYR5d9DESZSdYXB9ehaB9X3Sm2MsL9D6v8WJ1eT0v2Jjber/xItFSo3Z9Ggh",
+	"+FVK5n/4RRobqhjunwSZ9E56/79HhZH+yPwqH701b5lBy1v4Cqd6omB0GeWjf4UT9MeLN68jtBRc6ymr",
+	"BYlQxq4ZXzI0oSRNIiecEReIshuc0sT8ov+QWzOwX56b4F+HdoVDQzihOdvHH3m21ydrfk9SGt/r5ng2",
+	"Hort+LIwiJ2ZugfUp0mtrPolmZkbQa9/uEAsm18RYQ3ES2apbxDpHdvU7NYWvFQ0TfXnJimdztT+Jdvd",
+	"Zr/k4oomiRG797nbII33JBJc3+mEI8YVwmnKl+ZG8wURMPwOKeucaVUXpy+E4OI+F3zGUMbIxwWJFUkQ",
+	"0cOfwpEnRGGaSoQFcQ6FlE8lyliiWZFHlTTZ4Ua8Alfda67AnWcMnfs8fHAPko9UKomuMgVnb6+BtpRg",
+	"dpXl5o7HtnWahz5Ft9qc11y95Bm71015zZHM4lnOaAwxUOlEF+pzATtkicQpS/oCERzPDHNh9it6e3dI",
+	"LW/xKuU4ec/5j1hMyX0TyxVPgA2menB9KXDJ84ZwHJOFkqh/iF7Rbwe7XbjW5XMv3XNjw7ZswIYLr3y/",
+	"aQdyJ2CUm9HlRTrnc9vi4JlbXg074XcZu6OteJexRvGcsc++fEFizhIIO7zENL1/xukcH7lzBdQDnJIv",
+	"YEd8r9l97Um+H9ajCI4lrZvdmQ5xYbjOTwzfYJpqk+5+5YTSDD9ZoX6CFb7CkqCMgQjQU9FCYE6nZtES",
+	"LQj4g3fJEn9iOFMzLuif7/egX9WtEBvuAUXS6Nbmv+H8McvtGCtCK5vw888/D6shpbaNqEagbnlxfmIL",
+	"wWMipT62F0xRtbrP7fyZpOnQmIMRaGBXguBriTC6yiRlREokspRAuDTRyshY24Zj2GZBMkmk3uGqraIV",
+	"lEuGGVczIozc7o8zwU4WJtpzYtdxQr0Xr8lqCJ9MxoOdmjY/MRuAJskrklD8Hszy+9dd9iSyEeWhnoJm",
+	"VVrf5YyAGpMzKafI7Oy2fnJOCqNAJ4kgEv4TJ4Zj4/St0MMrSmTvZIJTSaLewvuT3qyMGdJc416PwL99",
+	"uCbgcNjw3lHovdqTCy5VzBMSisv89M/I/Xzq4t3ZYkEEijWTBOtCb7lc4JigKzLhwuw/ZUssEqRf1Dtv",
+	"jfreSe/Hnw7R0bf/qxeVl15az5PALBVfstCGrfMuFw60P9m9tN/yFl6E2vnVLyRWejx7sG9dXKb1dMvb",
+	"ZrQ4adxoBGHzpQjNiZjCvbc/xJkQhBmahaD614+fPR2cIHwl9Z/BHwSKyCpCLEtTFKcEC3nJ4Gw10zB0",
+	"tI9+trEtnH8zHxTWHCG9ZIRZkh8nGMducwyH6Eqjei5GRBuf5N3T7NoRfRq+H7oKEEyWqjeZivm8IZNC",
+	"EYa4eUAiPkGCTNFR/2jggi7P9ZHoM7owHBb1X6R0Sq9oStUKPRdUEUHxAL0j08w6otHRweETuGA2dYRl",
+	"SpgEnsjGMXA6mq2mlDBwonKaEjVihCSyF/UgiDiKUy1aEs0g+ZyMJJ4QtdL/wlfUuNf138EZXfi/9etL",
+	"Lq5HSmDK9GdIkhmmP7rhacYUIbBZUS/m83nGqFqNJjjWi9EUFvVirH8fTbgYxTOaJoGMl/KuviMxF8mG",
+	"rJZxZf7DO+DjgyAj5MXhtQmn0kEDh8GSM1k/8zwmC8HXjOmtPEVkvlArBMJ8SaUJrikyl+uG/QnefweD",
+	"9QoCxEJgfVgmgn5uvqRvySf9N6dJB6xfvQotNc1DmlnheEbJDbFavlngfuF5v+I8JZjVuKrbtny8IDt1",
+	"xvbZXPMVPafyOWHGMpyOFoTFgRm/JuqkEnSQM7guEGU4RVPBpTSPLGc81Q9KCPTnYQTK1NPjnhc/PTwo",
+	"/ucFUg/qgdSoRyYTEit6Q0YTwecdwhNw+0YQW2lak1kx+ut/ocPHETp6qhn64VGEmNbApdJ2Bluh/gFo",
+	"3pyRIZ9MCqeFHOxudS4WuT6q5Ki9zqQPgs/qC0uSEVa1LRsqOie9tpeuVh3UlwotVs4pKpNV/VCiUhwW",
+	"VlaeQXkRrZT9gm3KmwhLRklj4t2ECqlQgleIcZRyNjXRjwkXMUF98jFOM0lvCCIsGUQuzAZpiViUSb+J",
+	"RIuzrNvDVylm16dICTqfG9dQ7bzLIrJIebm8vOitPSi39HwWrXv7jiwENZdok/2t3dryOl8KPneRzpXR",
+	"1RYLwW9IgjRZ7EmEgVshsGiIPEWcgUmc73V+Hffk72Tfqxek2+7LbL7p5l/h+Hq0wKtSAktQX35rN19m",
+	"ckFYQkws2e4yTtOQDLrfTYRQczYnLbcVQuPG3WpJAeEppuzEv5mwQEm5Jq38encgmcoh+pPpdoIXZms3",
+	"PEJNIh0ZlEILTJNTNMcrdJVH3RZYKtS3GQb6AZBlVIHxgZNfMqlIMvjS70yxDZtstrRp2m23ouQ8mhFw",
+	"8IRugiBm99ZcidJ5rd3ROxH4W96SU2PgLmc09VYfIoy1pqCdQ8u0O36iVW3p/I2wFrP29XwPNtKdire2",
+	"UZ7g/MvE7vOZnHRLqpK/2ZUJVFZR2pPSJrfeJudgrNRkJFSQWI0sMY21WB5TORmjPmbonCX0hiZavbaR",
+	"BfQyYwmakTRBVyuE81DvwDeey9/UhpmchK3SPAsdOGqavpn0Tv60xmzM33mJYyV7n6I6b5B0rRlYfOZb",
+	"ePxT5CX9hws44GcX+J4vUqJMjEtmBPKNvPBflRuspVM7tpf1F+Apa78SYxaT1LuzHd9Ib3lJ7Xbs7Cvm",
+	"1q1/wdTpbHS1SeEK6k5znv+o9+lDdSndZQDjI3vQTWL459kqQFyMW+rbb7CQJd/I8NSkT2TXN6TCKtvg",
+	"Ql2Y53PfStf3gEN9inrZItn4WO3FAWbdnspd49R+mjI8H1kOkq9c63M4VqDuQaK/T0RRqViofo8rt6NC",
+	"5pUbWL3CxcJK1F7aozrX/1Bird86dlilNC4JxNEk2GUr9Ld//78IM+PR2pMInJsRwijGgog9aaOY4GPc",
+	"kyVnqXWDwoP6/5vdkPmsnudEvmnMB7hs6wVSBbc2T8vTIv4OTkSM3DXQc0EpXxIhbUnLbU0cfkOEoAnZ",
+	"MNoBmWceme1JlJCYQh4F6HZSWc/dfJHZ6sQs9YtIzZbs1yIQhlqNA7PN/tutgewGbdH1g+7/gkKA3jfc",
+	"xTPEyBIVR3tqy2shBIQhqMZNiWlFj/D2Uc+pvouauBPwsm/Gb+FSjGYEp2o2wmokqLxuKDs19wwtZitJ",
+	"Y5xCvgRhCqfIvI6ouYRUIqyQ/hDikwglRBFBucCKsmnYojGTcEETSJbv4it/rl8rRw0+wQWx/vFvKu7z",
+	"T/bujxJyQ1K+gFoTSaeMTmiMmUpXIzpf4HD1mjz8un94MOhfDYAT2SVzgbyPoZRek3SFFNfWcenLyH05",
+	"r1CzKXiyYUvMRCnkOLRMJx60vZ8xM6OR4iPr97esCQI+UmGWYNHyeWxW677jxw/08WPKFKaOYZmvIvdV",
+	"Tcbhbeq2BWbH4JC4GNE0ZTYEX6dNYPEICyoJ0qaNVv3rZFp8EMjUfDA8diiedHjQGlDqTreBaFeJbg8P",
+	"6oRbEvHhUI/UBEeSKpsey+xqXJcca8O01naSI0Yg10asRvqedjwA8zZlU5S/DhwEKMhK8QaPH5YjzOTS",
+	"pnC0beS7s4sz+2RIday4gUE/8AVrlEssUHg8vmxitVQiw0xNYSpVSJChyJgM2VB1vbS4/qMlSVMThdU0",
+	"aMozapsoiMdBfU6itRzva8h8A3GG8u+Gt3IbBbciKOETH1oloTF0A6oOVjbfuqBH5OIs+0ifxxjoZnyC",
+	"xsHLPo7QuG0bx5cMs8RIRcLQ2N3Esf06yBX99YB01N9uIPFxdMnGIcG4dj7ITYfQ6UzZCYzK09Lf1sx5",
+	"bOKYaiYIQc/1XwRh6CxWSB5+jRSRSu6jM1svBASYcGLSn65ICiVHNvMkP4k9ecnAODApnZNMmlLhIzSG",
+	"zwwZV8MJF8PilSHkpg2CqSEPKsWDSvGgUjyoFP+4KsVnl+HtNuiPVAZybHKC6UY5hZP7U51GKsgBYQCg",
+	"ks8KxmxXGG6ZbYlRIvCku+0MhEqZP8Thg6x7kHUPsu5B1j3Iut+LrLvIwzx5HFdLAT9i4Ycr1vj3Xbi5",
+	"PUZQ+BRAPgY/mSVUncXK1MSXhYqPytIp9sXTyjWo57FX6FpmZqvCmegWJiAn4XbR7b7lJhIU4nq5L25I",
+	"MLc3dvGSog7ESNN9GxwKLRq7vWu98sUuA3OGSPbIyP6GG4Vt+r2nJEiivEA46jNyYzJxqEA3OM2Iybbt",
+	"vvsWgaBZlTGR4WoqExu6nH000QqKm6YLqESmEh0bABaBFUHKVSi+O7vI61e1ee8da3FKBGriupKdfdo5",
+	"i6qHd4ukIh5DocqmmcGd0wM8rL71j4eCq/4EHSlGjpDLO+PvamnkGj16iTOOQNqv0k7U+OJi3q0a/+3Z",
+	"84s3gk4pw/bibhAdxTHUG40MIFDQYyhITBfUZI4R4i7BAq+IiBBlSI+vr7CW0kTIPB8QXG9QtDaMsazl",
+	"Bx5+0xww/Df01Z/Ohv8bD/98MHy2f5kdHBw9fTT8UPwNFX/86p/CTMyuC9BrKorPN22wgQfDZx9+++ZT",
+	"8KtWvxtlkgjv0wHbIi+XgN1x4A76PQeo07/46fWgsidPSxN7GpjY04aJcaFGgUKsLT9YlUOBZftj1rY7",
+	"KtNVkGoxuz4zDz2fkfh6W7rd7fne7TY2b9iaHTpnO73WZ+YKX2F2jWZcC2KqQlcZ9VOi1ykjlNApVTKy",
+	"Baf7yFw/9AgNB3/XF/5zEUSXGwQZK8YN08C65zixZWVWQ/GzcEyumKdSG32d0BRQdzE1f4A8UlDqmRL0",
+	"KoNKQ+8FKOSBeoywim+nyedzquYOg32TGjSPnw7nmGGtKaaUEWmL0HZXj1VK6FzvaTJzGnWefV48xyeI",
+	"KtSH1Gtbu41RjrXshY+2rjVr0Lz82jPjVVs/efPgnkQ+ASAMlbLaJE+0iUnVHc60qJILOAn8wqE8m50w",
+	"P6drhiViUOzNuJppE95k5M6pqpVBdM2cdZZkd33QQYYWN6HqJDkIuEmWhFynq+J8dkHoFS7kpyMWVXmV",
+	"Ar7SPBpoP0xU/l41s7F/pizUAUBb/yPMkpEFvzBp5qWMw0Hkwsrg+bChXJ/RVT/SKfPQTKvu46AsAYyN",
+	"G2Dahu0ZA+WG5Nyy+YP/UuSd1kD16HyeGbNSMryQMw5ZD9il8qKf4QxsbZzzsBNk61ltyRwk4BPItn9y",
+	"FCHBMz2jS4d9UClyneH0hkiULYLxZnuOMZeqnb1JmOmcEGUAwq3/7MRCUrgdc3PMmKIpwnBnwbsO2wjJ",
+	"H8y6B1i+ojBjaeXjZbD6bRLjN5QEOI0tMsAGvv78nQtFFiEb0Yni9Ty6tsVwFYyZxogWPDmftEcAPHJG",
+	"pzMitthgN7P13Kn9M7nu0rZTJT2ns9y1twJo82//5z9c3pD589olr5dKbhbVLSjPwvxancUuht+ilMG9",
+	"Y6olaj8ndDIhQq9jbbK0fz+ReU8aN3nwwu93uXLwzU7KlFTOP2cCBFCgr3nJiTe5ov6httPrd7ep78U2",
+	"rCTQxmKbz3RkRcXe17Zyw8vpfemW19wzyVpKLTqqpPYe24v117+AlIvxYqF5m/IFYjMSxTaKcsf9t0+3",
+	"c4UiEc8sZgHFprCmEy+BjCRgi09JZX0+U+kDxQNIkf4nvuI3RitwaFELqnCKUjqnahAhpwBfEQNNTJDd",
+	"DDuS1aCdgA7ZJKgoZ6vUrm25v80gGB3gh6g1KDuMA8+OrlajhM8xbfGo/BZ4u6a2VjD3t5m9/4nijqxf",
+	"SRl/f6uRc/6+ZfFWSTsuzJSyprgRmwgFA0qWiVd1VbggXb2V1SQ8R3+tYVGtR0J996Nwz6EmntrMIxt0",
+	"twbFKSj7fFusLpmjgG4eOoUwQ2rQXprstwZjr6U5VKVBhL2mgTtY1p0rNWuevtJsOFqDahcRm7KFdrdB",
+	"m+c/fmcrpMN11lrTef3DBXrBpilmCYpTSpgapuSGpCjBCucxhXwhUHmnyJSLFRIEehUiXKq7SzmbjhQR",
+	"81EODdaLvL8KImlCmKI4Lf2dZUIaSDE540LBH50R7RnVeuELW8ENOFtBO7hq+NSW/oYRJBVZGOPXow9w",
+	"US+5SCTCLIm0DSMIosbBwxmJEFXSxI3r5Vgm8NfA8kLTOEPSGOMMz0kRAB5bGlZc4dSUv19hloyDlbYw",
+	"l/qn3+obBJAc0EYLVisjZL4Mf7f/CT8EZewa9glLctHOMAEazeBckfmGsYXSWjrgXHapebCzcRW9sG+b",
+	"Or02dHvZGLI/VMs+/agVqE3hRqFMdGu1GTS43UhTfyLlD7csuZkxadaNZnyeo79CpMJiVUNSFFbwu898",
+	"JL6hbCpBat4QaWMBllOM7Mat4HApc8iHbWykyJUMz9JUfFSBHx/3jwb9q0HFP1gGRCxhJMIUZAiW0cd8",
+	"3C1EoyAg+4DKRuBbNL+s24gvBKmxdDZlpMa7h1zcBWricytH32Vp0Hyj8QwZ0JKhBS0xANNQvWbf3ZM2",
+	"SjXhacqXJ2ic44JiKalUmKkx6k/wnKYrB9w045kkM54mzqs9MtCgCq/GkfVt+2J6ZAQy4F2PbdcMVrp2",
+	"+t8+Jmk+thXgxQDOHd70/TD1gdn4DkrLw9cwt1b96BFL0IwvtexeYtv0gyQnubnq+AlYtwW3SckELrTm",
+	"M5fMZzSDCCks6GSCKNPHi/r//Z+H1qQGrkRuiFih//7PoycHttWTbywDf8yN5NycvmRVexoeMVWKr86/",
+	"h3VonUN/TkYoB9G3szAPKrwgIoJn//bv/zePTl2yPLJm41RTegNBTefhggXqVwxZLYz9j5U19W1hW9mA",
+	"D7rxrTfBafvmyTYfm2klFnRQRD7adD4pUp50XwuFOcGa+U0yG5HT2wq2yWAbl77b2jWulVcGB42RKZhl",
+	"nXQnfRGA7kaW7lqEbv3dRHRwkAVcjG436muw8hcFiQ9652AEvbOGimutVH9qaGiiHDmu5yJr/gLQw1wq",
+	"uc20DWHnG7X9FxIqBZliQPhsP9IXWGg6kuY2zbnFZS7kRpTfBZAue3AdKU5RPobsSAdzOh3BXd5lGEd/",
+	"dIt9sveh6dJ2+ILRrKALGWYx2eq8LaDeKBYkoWqETbimGwrSW/Puc3j1bEoACql8tj9YL+Sr8+/3JMJT",
+	"ggRfgkyIZ1wSdpqDsgs+twgmMrcJSeKYkRUkCRH0RuuhLhQBnRT5BF1RoWb7nZxnATdd/oZLpwqakDsl",
+	"GhAaowURsc3sDrgk4REI8OpZrBvTCGr3NLyvBeY2RNFZjuQSLqQEQETaSrPIiAhocdLxrgZdjs3hIpBL",
+	"lkxyd/rGw1YBQaudUCuk0iRZfPYfPoh2TrueiwbYjs/eWiVBQKatYyaNArpKyTWyjdrVk3Y+6C5eUIcv",
+	"E7yPhttLTCOKMC+CCRaxl35Vq0N//QsqLWoAxf0m0cKUQxoodMixOLlkYz3cOLIVBTCHKEdqdTdkgm94",
+	"Jk6RwWCAJA39SiBrI0J51sYl6//3fz77Zv/xwRP0t///fyDzj8PBPnpBAdR0aSF+7VpMfQX5GEN1E0Sa",
+	"KovbR+cuC+WScRYTuyXwhMxxsCMoLyp+25MGWd8WdhgtNC8LMrttF6EPq6hosL95pufXVRYc9T4O9aeG",
+	"N1hAEYn+Zvl0vzNfKf/xtRsPurCCC/uCKAVOiHoKosmPECNQstbEIM+Yy6cQEIKWyEWgJfCbSjtfh5Vv",
+	"9DlnP0BmRt7lF/33fx4/iw4ODgYd2d8VjuWIl9P+O0nlSrlAXSaXMxZtGqpJDZ5QaG9KrqgqRQpjziZ0",
+	"mkEffIxExgw4FiQYG81BM11mkDIQ+Wj6GOVlk9Soqw1hq+JKG/PUM0lHc/xxlOCV1FdxdHg0mnOmZoEC",
+	"pL/9+/8DW02bnit0eITMg8X2Hx4d+CpzKUmlddAFEZQnIfexBb5DnjmN4DOmPRW6WlkfgkPmjTQ3QOaD",
+	"xcyOvmmYWLIYFQb8L5yy0RQvYGKBjtNKW3ApkdJ1nKQSzfVeGKBjsIfNQRtfuj/+qTlfMS8gzwr6EARD",
+	"VaTNyBBFj5Qu03ZbGZbdAL4vFcjuIXgApMIrhCv7BuDXk4wlwFVhQd7sT9CEZ0IvQZI4g6wULUqAl+WE",
+	"0DBX1/5ef8EJIMziGRchNKNMDJ2eY5C3tcrxJ/M8+gM6+uZaWyr5v/rXfzgcDPbRc3Mx5po5AMfFMOPS",
+	"tyDEcUUIM3jUxfIOjp4OD46HB0+7oXnn/fwJTho2/gzur8LXRLb1KPeIB8CxjRtkVe5djr52FS7GtH/y",
+	"dG1LDDtBOJaW3X5lfi/NEHFm8z/0O3umu4ClS/henhUH/9qTKMUWSB3UQLicRNx+d20zPK1eNRM3MNTi",
+	"SZiGQRpICZbK2+UlF9f2iRydXx9SntaHPTnyuLzjR35Q5HHbjqslX0fi75e8TOEROjw208otLkvgW+/h",
+	"/YG5ton8JjbVynW7yooNBJmP5+rtTCtnajvSxgsWYg3NBF1XP4IaeFnp6gYysg4XZI2itqNCkLpytYlK",
+	"tZmmks/w8dOn6zNmOyojm3y0XZHY+ku+bN/kI+1CdzsRtxMJdBv+vyuGvL5hSe0afgfKUq07dwAtwBSc",
+	"qQoSgyQLDI4Nrc6P7FMQZCBaGdEnnsBFg9Ks/IFQtMikAxtSdXsVNrE8DegE+R27TpHKpdCJ/tPR01Nk",
+	"zwr+fXiE+iGzeXDqmnmd1MsmOhpdltvky2j0OlWCg7ZWylqC4Y5qoIIwYq3Dopma+QH6rHU1DTcrXtgG",
+	"FL+xgdbProQj79CETEOVonGW7e6fpelWfUb02LdpMjKB3D4Wr3wa93iNJmVDTnrl+R3sRT3OyIhPwp0p",
+	"uqYH4xG50dZgvDaI/vbshXvSYwp5r4oCJ0XfRSCP4MQ2TF/eqCOdxQXwp5MjVNjG2hJ8nvZvjM8pIyQ4",
+	"z/xrI7DUmDIgUSH8cfdg69LWd3qB2oHGtj3r39cmR/euP/fdpCBPHm1Koi2OL7yn4SOJymKiSpj+9Spt",
+	"UXm/yxchzFdbpMV2XQ6aJGFH3Ph7F5Z3w6h2x4HKjJ+5TqF+yoBB8ilFffIuzHbppRaiViaal6lCOE0h",
+	"thvzNCWxkvah4nPlrhJrOGFTHXHhzjVlxMbNVRHhkMvTCWb6XvhifQX5d90JQDIQfBjNM6mQfb+pq1+Q",
+	"qwYKrlvGOQHcvCIRzjlf8iCHwZqWSOrzlbwzancLn74dX66wTr8pacEdt+N43RnQLnLXG5T8u01iDw+6",
+	"Izv/7hns1qxwM5IM2WQvyl2lqh3gTceWkd+IpaGCzPTjmdIbUrjgHKK7wTJrgNPkzBxOdxLz5vzcvR0i",
+	"sOZZv/cg1byWunrOrglOnh4HWIbaYmvIZHJ5vS5AHh4tz/61mQYmrRBD922A/dQqXoQIjmeQJph7Xzkj",
+	"6AanNPG65HSHobOrSUrXy5+8Xe2opRBL2NzTIlZ6cQ5t5x89PnxsetiHWxHO51is1l9rr+FOneDs8CU6",
+	"Cex5MVxpzR/aKb6gngDpez+11GOcoCCYapQf+Kh8wG1QmhFqQAaNLNqrHsB+NzJRvRFl0Ms/WPTRUmky",
+	"I2nSIUe52AX7Smslx0vIIH5HCgCChryGJUcLwhcpgcAUCGoDFGFykKP87q30A6Xc/QXPJJADvaEp5JCY",
+	"xmal/zLS0qXQS3qVmvD9VGCW5L/Dv9xDJqvE6AyAn8G4GtmZBXn2S0rS5IUQIXRPh9PUQDf6Z6+Ox234",
+	"OELjjEEKkMEL1H+AHgwRGhvWrv+LzaQtExzFMxJfjwARK1z2A58JzeSPF29eo7dcW26i0ISveLJC/fEj",
+	"nCSCSPlowaXSkx0PbAs1LfHmRAH6rab+/XDlty8m9Td7Ue/XjMDlXGA1A2LCSUM9xVwT/pSs5xtmcTBe",
+	"1LPgVe7lIHm6MsFtmncGXm7q4lnr8/b31IWyo0vm2qLobLilAL5z98me35nszAhyBoacpasTU+MHuMFR",
+	"ocDk9kIpfVPfWqpMydHy1FYHus2/ZH4XoaXpDiT96kEDzmqyVvTYRt7nL3lF7S6p1G7HJTP7AempHbJM",
+	"IfdpbS7Lpk04XYFFt9MolWUEO5DKTujNMtPzJE2YRvnPclsv3Gfs3QmXxashL1r0Ox9V/TrkJ1Fde1Th",
+	"P+u6eG7bpjNwe2/R9zCE79DcxaGJGXutEPWe7l8yywyQd3FspaAkTJ3Ya1y7R+F7H+6EBGm1G2RcF9Wu",
+	"JdS1JwHMNVPXvBBkTrN5WIFPCPTXZspUDArCmoN84Ugpldhow2sGMgD1nRZp8MG6rTERZDQnamaixT64",
+	"menf3Yt6kxSH7ebKRenilCFshllMbAOIDuvOC+HWLfqH/MHNy1vquQHrQXFc/WOnEzmHx7udyC1lNxQE",
+	"jaAgqC08FmgxvUFjiEoO+J1QZp3rjvwOubVwI6Qde47nGZYIK4UptI4oM6JfM5zSyYqyqeNJVR5EBTCf",
+	"S1ZoHa6BnKN6m+ImSa4heHMdnAKovZpRyxYvWcuC7ElFRiFRvHCDqBlWRlk5Qaz4e6ty4V2f9WM2g3u5",
+	"LVkEmXhh5vs9kilsVD7NyPW6u2QuxxdySqHxnf3uEE/J0L0wpAy8LePBPnrn3Fc2Rd7X4SDdXx/JJYMY",
+	"QqZnpgSm6T56b1GI+QTJTLgCA7ScUUUAtths3qYR44oaYbWGCg/saPjkjRkfpNkdSrOK1ZHPbehcHuSj",
+	"Xi9VmSAnRd1gnh1aZGZoEYhyflcCT36QlJ9NUj6IugdR9yDq7kbUdZFiDVjNkyxNx6do7F/PvMxxbMI8",
+	"lnATEjsEdwBb8NAFNQ263IECiWFweslKH2Y0HaP+FWFkApUHKaaaruSMLxFGzNQk5WkCA+jbWxkJqkYA",
+	"mwNpLs9WSNE5KZeu6Xd6ZY7jV25WZtTgsa5t4C4CviG36t1GewMj3nXfyCYVah+13PpLBj4+Qeb8hhg6",
+	"ynmNA+ywQT1zS9Z2onzQzh58DQ8a1IMG9aBBPWhQW2hQtkbdJr5smmhqMxPXlKS/c7sLUS3zzsjhxqpT",
+	"8L3DXdRr1rdgSSXZqmdLELo78RbnGLydRS/q1eYDCQ2gAjbkPAZY0vFBvcdr0XXp8vJibXZfPsl8hA/N",
+	"x/XOIAA3IgUk60vP1iM5332lBpSGKT7yD6iKNpUSlmBh6jgpyyFnLeQObINmN+4T+52WBgMvMVU5+Ebz",
+	"oE0jGY8MR4qbGl1qQDWScrvaChkmt4znu290jObfivI7f32TtIbbdwqo59EZQt2TgWYukDSE5XUDGPxt",
+	"AfXbMuQMxXS5igEQ9eLljVqhurcammh0g0+3PKbAT/+MYXC/PiSPhTdsbRsWepgveojspb2rHEDkM+cq",
+	"0ZfuZOmSB/hbhfNsWypSlgJblYhsxtx3JfM2uhZbyPqW5mGNRNNZ2u7EMVKW33fsEyld5FK9Rw5vZe9F",
+	"wfnDuTQ/QK5pffX1RB0egmKtAYDDW6E5/+Cbu3mGJ2VTm/CbLeA/Us7IyGZthuZ7fvGyrZi4pdJ3l4W2",
+	"gdaKYN6lmO1JdH7x0oLw2gwVKl2yr4ja2kc+FNVuVlTbufzVlvZvWdp2vwWujlK6Pl8pC2k4Q/dV27zq",
+	"FImMGegcsOvNX4uTllud54bFqZpbkOaTKc7i1wwLRUTDUdxpvap/GltUjNZJL7zsStVqUHsIcVWfHW6l",
+	"LtzJ3bhLav8MJNZYrlcmjq3Oet2h7kI3KcnMu9VM/KF2U5G3FXsri62TbZhdBxeb5/veNA3W4lk59Mu3",
+	"gCMG/ZnnBkrcg1i1ia7Yho9MSJMBEjfAyy7My5dMq+gswQDm5hzgIKD5BL09f4sSTNMVSukNZVNbdsO4",
+	"+ZIFqs31lCRCEq8GJ+DkvWQwBJUQ6NRmtz89h08acIX2oaHOuI4aOzZN4RCWlwwzL9cFnRWftsiVfowj",
+	"8sAbXTgtKnbG/YgvWf4VW8xSfJXnaP04FQQnq8piTMS2T4L435esuF8GgNU4kU8Q+I3Nh4f5B3OfcYQY",
+	"nrsutRBzDOUXb9rjJh+n1WFu6SNPOYKYQrHkqo/cB/eFTbfncNDFfd3zUVbrNIpCJHrSTIUhX3jzLvgQ",
+	"+o0dIdxMfLIqbwdWphOB/8Q+OjOI4FygA3d1WHm9j58+O4h2EYLr0rrI8B7XuWjnccBw16LSMB8aOWK4",
+	"hY8D1C9aSNQx9fXBfPfjGTyiOZYmB+9sSsWBWrKObKCmF/V4HGcL17ym+HM5ymTauGjtCqfFn8h8kXIj",
+	"u21bsSKAqNW7nGZLf17QxQg46shwVPsntypteKcYKjrtf3q/OOaS1yLalJLW3kM/UkZehrQYrXjqozGq",
+	"6+gY/iHtv0DFsf+tDU8A6ohJ4wg/MVqCkJjxTBj3lrYA9C21hKD1GCLd7rdgf7w6//5sSr7FwfQdrXUc",
+	"fjM6Oh5HCP5x9GSk+KgeHLR91gM/ALXwG9NSOneGu+9Cv/Tmz4YLbhqW8S2W5N0WqC1TwA1YG+j3Nmrr",
+	"/IBbNc2t3PpiBlGxhg5c4NX593qX5IZakWbSr2xbGcNI0PcZFpgpogU/jHqqhT1WXlMeW+FDLbqwKbqF",
+	"KK6FNiMJSQb1znxXWHbPcvDP/tOadJrb9i2uJN7c+nO1dJTbfrEl02W0S/KDEwrSF6BsaH79JteV8nJC",
+	"AAdxdrjXRtRCc/SiHpUNfArCSd9BybtsBioseuZWewDp101mNyD8GgDoGRY4VkRIp4I5aHPzHWR61yVa",
+	"kTTNVss61FdfffXVk6dff1PWhL4JVgQDWvat64rdV0yoqaqD7son5+qO8srxFlyVcLBeZYLdyntoPpHv",
+	"V4NlCWjy7lGoijfITKaKXhJkMBLkCUqxIsL9blIKZ1rRrxqXnc9CErWRK1c/Hz61+qNayQkjFzg6/uqr",
+	"4VdfDZ88tZD7kOEBpFolUPNYjUC7eAsbwxc5Ga53x5SqavNlRdX76oUZ7T7lG1yh+spVKhNKlfJC/On1",
+	"DxevG5jEe8IQQDjICPGFEYzpCk0FzxYkQY+Hj4fH6GqFwJqSueVvMGHmPMnSTA4PDxGAQZgvlY/j2fFj",
+	"dPz1U/Tk2eGznh+2+7c/HQyfffjt8Sf0P6v/dfzpn0Lk9IaRN5OJxVkK8EPnPunquite6GLg5G4kZ+NU",
+	"ozK7SSEq4se3YJr5R8ztq0DUFbcHYN5SyqBxiY8KawNHkk6Z/mMBDGeOd2MmnGRke4jJzlEVCog0ImuG",
+	"bYOeHJBWndIbAku3GP9UhWDY1rfeTzEb6c/cvgf9esfCbpI11vPiTskb5jYWuRt+1CNPyj48/vr4m8dP",
+	"j7+ONg6FlK5z7bJWdr5yG710i5zygmkdoRQM//KU72ONxopVh9huiV9tBU9g2xf5S0V9jMbaYB4b6nVK",
+	"nNuePagCYQPwMnp7gvo4QTMeByyPzRnnnXA+n0dUGoVjCgBNxlcppPLu8YwL+mfObPNUfY9ds7wTC379",
+	"ER7v1rlizW1uub3lGb/mCl2lmF2fImV8lPsh1+Ft0jgr96NF/JfocBfxm7IgLmWn+xylLZ7jbcWTw6No",
+	"6/hOiQt5mlt+p/3Uk5Debiy299yWttR78M9z484qSC7JYh+Zd6Eyy6jXMps7s4oKk3IRIcktmFiS5J1j",
+	"jIS9ZOQjjlW62kelNoFlpFhob2KQ001jNTMNSFLVp2hB1c13AWdWqkvWT7GArkGCzDFlkOkh7dBY6PmW",
+	"p2Ox4WvwswZJ0TQP1Fcs2FnXRKHLPQi79Ju1pvAOUojdp9ba++s/VRz4iOfmfKszpmr+F+kYO1iZ/dIO",
+	"FhZsFblpr8f67kSB8w8NFt6U8AIbaKPhnIOM4YaIxd+3qdBx7tvJsy7aqKk52UwZzdgGmRUVpq74SA96",
+	"E4xHbKND5mrcej3SUx6LZa8hvJ3IWo+OP6uk9bB/N4s2JFfSYUV2rl2EABgRcpRS59GlTGYCgl7k44Ia",
+	"aNcurWgET9ORS8foYP+EEitCXWOqGRQVoHQuIO2ySFXEsnDFSUKswdnEl7ZjM+F00R01g0p5fE3aI/t5",
+	"WgtViHE1o2yKGF+aRvgmyyUyTocCUa+csrmxZ2GzhFQ/ufRLbLlS6l9QJIPtpOXKF9c5xTwrR7l+Xm9/",
+	"pPlJjsdruxJg6VHPCRJkIaht0FvcNp73V/BbGoQxtCspf3Wvkb7I7qGS97ncgHMrB9I991+RmYRoXmCl",
+	"F+4nU2gW3qu78/I4t05DTU5TkqOfxlhtSVBKYc2vfuki1xqyVGmyKce22Mgaa2z3Ct1F24NQw4PPqClY",
+	"j9cqNtDtFRmX/JJJ1Z4aZZ4pGo4gPOeQq8a3rNYdlv8ertMsd+g7XOuvwis5omwE8P3N7zYON+LL0DX8",
+	"ztafmq4AtlcxMRWiOdHlmYVXOL7W/KfU7XT9+M1FFi9cKYXnPoMup3u2vWwnR9qMpI0H/ANJIa0RlAWt",
+	"GKyIgn6+d3OyPFNSYYjjNc3ozZIkZqfJDREro7cofE3YicFQ9h2J4BYxSZxApdLldUyhHvCOFrH0L8xu",
+	"FDrwZTfsCNxdyGOqXUU+MSc3x+Jai9U7OzgbfG2a4vm9UdCCkk2AO3z291a/WubGT4/qzPg2zXqahJxr",
+	"1FviUj7nKVFViRyqe1+6z1GVg4euWL5p6+SD2aCG7tt8YtiewTgHkgTkBmygMRZEDM1fjWyOclyjUhGc",
+	"415Fi8uGGr2d3q4tBMpE8Hl3TW5BxAiWtuuZK75ONHQrTyh1S8iXVnw/J9HqSipOmBYSeklDGsZn7izg",
+	"zc2hEs9JQnGth5MiH9UjgGzTQ+l/xPImaIMxPCd1vKH11UvtpgzUKcypUpD+TqVWObayYYxLzLTDCcgS",
+	"SGOVEUo5TqQWnKb9yn6IQNfdkU38hzN89ORpZdueHtdyUPBw8uG3pw05J5L+mYyuVgXe02Ymj6Z2tXnt",
+	"+YbZ8CYAmJUB/ctmElBQiRDzDSotsnKY5fmvrf6rkn4pny6WI5ASWCSH3/QgSTUZAU2YHMhRQYzBS+B9",
+	"fIc2E7CQL8Fc+pEy8ncQqVirTcVYCEqSEYiEplyd5+ahPJO+1H7yxLZ8Y7admX0WvD31NtZdmdg2UsNI",
+	"LRIqJGgVlusnAx8G1W4rr1BTh62oN+PpvdS4byApNeU7SWk9ndtmU5XtpK42jWfl5VomtNfZyp442CCq",
+	"2ySmzc8RulqV87BvW76843S026c8byDOya8BOyE/SXmCDiN0FKG//fv/09tnTvIUHZRx3toleJBhQWFX",
+	"fejU+EjwNWH6mKD+MwOAv5RgqMDUl9A4B+yP4LvWdlZk38NTTOFtbJO14QuxFoFpqj/hv5j/+TRP/z4J",
+	"ZITbBFwrdlPTT85NCsSu/YyXSByUtzDFpst0Fr5CBIuUEpv6ghTn1+Apz2/WLgz0dZerVTlam1XYCLVg",
+	"1SqfM/sCwBBoiYGFZV0txFyywv1N96LPtv2hz7wdYVbvYVclLee6tbOFRZ3kJjdlCCc3mmpOPc55Ykzx",
+	"v/2f/7C0bPPx4ZUFJOyZ9mGahC1GmukNlZwiu0mnTnbrwZwDDTFSyPQJF0ssEtT/AyQ0XgmeTWeq+PPf",
+	"/s9/DE59DaH2JUhYd7FIKNJSHPHJRBIVeS1iuUA2tWClB/OvECwpd3vYKh4XkcvP2Lb+dKH6FgVWb/wO",
+	"FVjQG78EBfYdkOGWcB9ekkrVExRMc7XZn04vjPGcgC+8Y2vycAj7vWWme66U3wCG3nEiZ3ULWnM5S3st",
+	"N9zsnN1vSGL2ZEtEdpgzafeHKs1VlhmQNfVlZawNaXR3FRFbpBnQNBkR13E1jAIMDyGp+GJBEtQ37d0E",
+	"UcDK8ii2JOKGxiarEgslbdalFvMxZuiKFJJ+fwvsXSfhb6WX5TO4Xe1e/pUtd30rm8y+07HYgXxccHHb",
+	"5qf5R7Zc54SmZAeeizIGec76bYp8nW4XeAWuWPQHlBKcjBK8kl69aIJXuUQ3Mn6OVxsEAbvmJ7qhSx62",
+	"J0/X6eVNda9lPDx9rcyTEQQdnTVlYB/0xkMvYbneODhsDKLdhnTgA1uSjTu/bvECwWMiAas/wavwtn17",
+	"9vwCFQ9qCojQhH4kCeLMptLg7aD1FoJPBZGdRU7G3ro3OpckFe8WZUngv9zgzffm+R2A0e4iPSavFc2P",
+	"2stELS5Occdr51xiiBXw17ZKJ5+llblkQbMF+Vd4fUWAVEWSRw35AZVFrGOJPvLcGqja4gi3xZ1rCHu5",
+	"ukFTJ6i5Y8bAwAHOaLMi9G3hDGwUY/YA+AMw10WayUpDNX1yENrcPJKWz7N9D3ZoYGil7IuwLzL2Covr",
+	"t9jIlS313oCvzWXl1n0pfcaZzT/EaYqWRBjbFuzDHWnQNaW5Zf1vPSbaECeQI8sAzHI3B3vyvqRcVdQt",
+	"0Zpqn4zC820//HqRF3AMU5/vunZ7eXuOZ1k2VXJ9tZjnhQxoCcY0hDrzcIrMVXooopobjoCZ80Tsb4XD",
+	"BVkYYCbm42/5kdvEI4fVX+pj3HaOOcDBzj7U4MZ823j3u3sq189CXlNtEXagGpArzlt1RWKcSWKrBwVB",
+	"Ns+0PZ1ey6AiT5DbzGm8AmG0Hd1VYthV49eGThy1G6+18QDridYwR3YZ+vYIJKrdz+rOV6PZ1ftUyXMK",
+	"UWGNpFp41kU8I0mWtkV1t0nsNc7U7mI8f/kMXqwLoQB+FGg2W2W8dfm8IU+t1m2xiov85S5DqRm4jMOS",
+	"H6xcY9+CEmfhRPtXRNKESKfgYSDtGZbGCh5srrQV513MKN/l8n4U5xukLPOYSak5m4aya/kSbuOr8+/3",
+	"ZKgfleBLE06acUmYqTyu9PiaQI5O6U0KLPKSLfmcsD2JtDAmyE4nf0n5Vcyg/LqWYBHEh8iN6TtGBZLk",
+	"I+qXvnJpl4XOYoWODg6OkDzsPx2cut8l/HD47NkT5G4WOkZYIjw3vM4iBPiPS/2hr6NLdnRweAgW/9HB",
+	"4fHgBD09sBPmkqArLpjT25+is4WgKTp89uQgQoKCHaw4evpN9YWJ4PNLVjz/9Tf76Mx1VDPd1CSiyrBg",
+	"DO6UUPF00RwsHLAP9CDb3J9XHHCLkZPgld8Uzi2htR9c6C6UstTC7nd9fi2i5NX59yiTLtMjb/DmXKgG",
+	"k5UzEiGSSmKxH7TlCasb8ckIiC5cwtL0dHhTvOUCQcPAJTuv2uYuNGqFH1SPo2VSxXZFPqnU6SLMLoQl",
+	"mWoNRuLMCJymbya9kz+t4b72hU+1bk1bN+Sq7HyHmlBM006dnyZ4TtPVyCVN1n6f0hvCmn/u6LZkM+lB",
+	"71UnVcO5OjwIJxjagHOXZC1zmi5TazHjJmGsg+uNTIgQJMnXvPaVe27E5J1I+fhqk69STnkDS6cS5WTu",
+	"NssR0bbdkMwBbOVe8m5cp3t2qxuSP+mW6wuMJ8frr0w1z7gc3lxzoTZ8uXyP2jangLHbyb3xrujl5R8A",
+	"eg71B8MPv30dHTVd1tpN2mixFdJvofo2Im+mzJ04/YzIuNuuDGaQbdpmn6E/Xrx5jeZETLVVq+IZ6r97",
+	"+Rx9/fiZVhWhNjdOCRYSeqtaREOLcN+hy/W2ktGsJSge7/IibyoLP9/FXisgNwCC3L3MvAdesEXLXG/y",
+	"flvNJEshpjKjaYMnE97D6bdQP72bApk4E6KDw8IM+S9WvHarNN0qnjijUnERiGO+gBwuK+AjxNOESGVh",
+	"4/p5bJtKNLZLGnf35tdWV+WRO0yONmO5vOjNUBi2aEqUdVz8F9Gs06Hr5gC6DTWQjmgLcrmd6ueu1O4E",
+	"bX5J71jgppid2fD9hporQPesXc0FnbI3k8lz8zDAvE9spsXa5ukTqkW0zRE178m8uXy91a7fH8YkV6OE",
+	"5wkcZcfI2i6hoVb+xwdhWCB/q+2uNO11QzFPCCevvCcZowoQ/NBf/4J+zTBTVK30f+sbJW2vRtR/chSh",
+	"w8cROtT/f4o4dK05HEQOzo8RDKB9AOuH+jOc3hCJssUAugexwlnnteIxaBtmAOCTlBFTYt3/619MIa7I",
+	"GKNsiv76X3mbbP2kfiU89OAUYYcs7DojLAQX+qp17DgZY0WmltMHGkOXGhRthPfTjs/TRuzlxifd2f5O",
+	"kAXnhCg5YoQkZV5Tz9+vsRPIC1GrTbpoLyyXGmEpqVS4sRCtSwLQrSpT3GVo6je9icDLbE+ZdYcMvWfs",
+	"85vDWwbxFsvX3XAEfZ/0jQ7doE63JCQv83tTviXVsobq0uzmePtdxthpErU+WUZBlMgwKQXosiugZBvz",
+	"PWeLTG0q6TxOU7U6r8kqxxMoeu3aTN4YK5zyaQaarG/Y4OGfD4bPRh9+O4yeNJgRzS3WDg86GFlbqtc7",
+	"5H13ytQqmwk7+bRhJ7vwu9ZMUVcMkhBFxJwy0zMQYjcLvDLN8qhExqRGcwLtUrRQg4GwWG2ngjSy2PJk",
+	"XxrEfvvwMH8Y5HTkB24semKRcm6yB9zLho6prC1doj4ur26wi5rDVk5eD17OMVshzYMk4A2D4hNBmA8l",
+	"JKZznJqaHotdvORokeKYSNS/7B0e7D+57KEZz4QcnCAG8UaMJinHaj/UfeIwOv7Uv7zcd/86+jT4n/+0",
+	"A4vqLgTMLZOwGuXBziRAjRE0Meg3mYr5fGMXupSQJlawifpt5ubLRW8jeAdKhPrgN7HtjYhwj2rOLge2",
+	"J3qKWf53zOSSCFnyDdyGHbX20tzQc+x/q2mT6+lyLkdOZldzqirY6PrPLoco7FQyHZCeY5Gcs40lq0hc",
+	"M6VRnoLfwJCxSHKIkj2Zt6cq1UF7u/f4SXP51b/96Wz4v40Q/lD85/6j4YffDqLHQe9i7dYEZx7cdMGv",
+	"UtN6t7yqdy+fo2fHT77Wq9JPuA5N+4F+q8p6fuuCXgguunsXXlKSJi8glzrkpmLS4GyEk50Ndj5a4FII",
+	"vdZRxPL7FndSUc3x7JnHrI7DWYOKqpS0mDJ1rUya7no/vXvtt7O12xwhmcUzLTnGmWAnC2PfnthfT6CF",
+	"EYj4cbljUfvDaynGBiLNYvLNaCCYHJS42tpN0RsSzgeJOVM4VqPu8XD3RveIMTQg0K/U0GInAs/Jkgvo",
+	"trng4ULXOwRgaozadwoG2A134YB79mDa2J4lkMoeVw+2emyRI4qtPZh28c/5fE5VAy7+unYFWwGKtSTx",
+	"ri2vasOz0mR84rTYoe2naBNP887buSjZChRmiz7Gm+plZXO8nM9a7n2wtudBfsTbZCjU+MrmWQQ1RrNF",
+	"WO2WrCcQizvqYEZvzj0qp9h6t9vOaiehBCdI7jiIYIfpFrdfG2nfRMbdPhC+Vgj+Tmj1U8vBVCPF2tAZ",
+	"4am126icFH0QAHxxZB1Ywdm9O7s4MyZQ81FvnBMQgHqGMWw2MsQlwOp/d3aBQMmkFgbJ/UPba55SWmzC",
+	"u7ML19J7E6PyTiTeHH8cLTi1WfpV3Frrl3N9yqC0liG+IGxoEpkhQn2FmctYaRuJMm+kDcSO92JF0HwI",
+	"b+53fI7ppobfNVkF7OZ1PlF31t054Luzi/9lXypXBTxpx6jwjI5Nb6G/mXqZhcpfTL9hK1/xhKQbJj6N",
+	"zWGNT5CNGfwPZP6C/voX6EIfk9GCCHOm4wgJTKVpFza2VFFqpWSa1McYkCqwumRjS+iVp8CFKInaR2NN",
+	"kHp8WyqVoBmH6jtjc5m5TOmNrZG1s7Qh20sGb9syC6zQQYQmPE35UlO/U9ameAH4oPyGiBQvpAH0FcYN",
+	"CLnYZmMZpoLsSWSnHMqqh+E2IR/X5b5UUFInl2qb6PwKmQE/BKN+9Y3dXROo0OHuECO8TFeb+yXXm0aw",
+	"ow0XpWinfuc8J8VXJK1WLXeQaB7zLe3DRjaA4R9mCvknG/Yk53P3sSu21eAmF8kL6ngV4+u4MPmoNg9/",
+	"hbmw/lQx8zW7CKxk04ZWIAk32hQrPEub8ngj+CQ3aMN6mr29udtAEAUfa1D2/qVwbAQUdXxbiJzCE98N",
+	"mDZ//FvQre/Wq9Smr2kldc6lciKuJogAtWlqA60BBu2E/RoSMUpBm4urCfDG4F4+LpAvbf9OgDotAiD6",
+	"eyWFMihPfq1ejI5ql3n+U05mtyKWbgmJBdnfvy+vSs4eVIt1BeTJieUddQRRIrqofMlKm7itv6+40tsV",
+	"rNz6vm5N+Bv6bm5JsdVS3frBmvMMH2P7zu/CueOx5rt17xQD7cbB8/s5//pWYEXeGw5Vy53HC2pRUdrG",
+	"eW4e+5HOqZIW9pyMsBrN+JyMvI90qzKpfG5nVZiCjCYpVrvoLtxR1PoNs8piDGJsAJUL1eY8wSsE7iCA",
+	"FDZ2p4n3UYnofJ7BP8I1vnM6XZuGdP69PmbpG1Eux2yGxZRslOvXKLTz7B7ycUGYJHKEtdkLjUx3sOuC",
+	"Z9B3Zy09wpLeuacB3hnMOiJiGwoKBGSxoJPJSCqy2Ggz7Hv+8sCG1B/q+ImtxHlOQJ1ydG4fyfMG9Ag7",
+	"ynlEw60PbeyaTTMU3XRh2wm4etQe0WxAnlurIY6VbheU+kK4bSVNjU5nAHI+B3DrXOEGeEwC8NSQZISw",
+	"QnoGpyiTFmSacTYUAC/CFMWpeQycbAtBJDQRbePLbfmL+gWUUGkbJg8FSfXBIDjZhKpMT8gdbhiQZ42r",
+	"eZc8tZrKYX5HVyTlS2QARxhXaI6Tbea6pSqxCbOuZ2fCWerzllvMeIeMvE4keT80fINpamQogyw3s+1J",
+	"FRdqLSJUSDKUx/3v/zx6cnCCjp4cHBy078fhNjKkOtghwkg/fIIO140XXNFGwiMc/C2Jgx0w+02Yeivr",
+	"3YkZkqvEd2yFuHF2Y4R8sep6d9V7s8Yyd6z5fna2e8vt2SGbvTW/3DFHvGOGV7+pBCerOlsxOzjytOu6",
+	"PGJkSaRCeLFIKUnQnE4FJFd2LAmUNWe3gLl86NAr1RYMlyf5Ibw8ydm33KxxI7TZcLXJa9dKYucdJFoQ",
+	"oN6RmC4oYeo7k3MccGhwNqFibvC4urG3V1hek8R9sc7eAvOwDWVvM0ZAY2RTgvASU4BfxkiSmLNEK9ti",
+	"TyK7MCCs0wLlF5Q0kiZoTjBbzqhxIaxZQDUrPN+zYmVddv+5eW/D0P93GU7RNVlRNj2xFWjwGb1ovVYo",
+	"YTBNws0wtq8UuFLyzmbCzQVN8Q3gls0vGWUJAaRQptIV6mMU4zQ1TcU5Q9gi5yOcwgWDfYsQNkipKdE0",
+	"OjBBeqgymmdSa+wqnsGwl2yJpUkeePERx3oEblq56PddVj28vjDFBaMYiwSKfUw5E+xssSpBGkL9+cfW",
+	"Yhhgdn1mHoVSdQvkkY+9PtPOL4JoYIvlM78gasPz3mSz9ne1HefslnvR3FbnZ0Ds8+kT2vVo8ryXBjut",
+	"7DEF/iBndLEbnJS7wjvR392gbtvi/gi7vu589yW86PYlrLvuEOXEP4DtsE6sm2O0S4SULw0fz8c+qa83",
+	"x0OpHnpzrZ5HTVs79ryT28q3FyDRTQhze/q6C4pZk5lizqc+8LqNfbFxQutGiBdBSNnDWzNcj9A68t5w",
+	"I8IcD9YWLkNYyCozxrdpfjhBY6jpHPHJGPVtjrM0/jjzwnwQXbIxztSMCyqLI5hwMUZ9QWICiYsJFSRW",
+	"ha5oYVLmXiV1qnWjGC9wTNUKvsr4nDJC1n3LILFTga7IDKeTQYTGEs/JaMYzSaCxo6m5Hl+yfgpfsOgq",
+	"+imUP3WK5Go+J0rQeGC0IT/bW29BL+oFF6r5WjFVzRxCw4fTg7yj2okzyRe7d+tPujAp7s89bIeKkE8T",
+	"lwffKdPh+Y/f2W+6MrJkYfwVpKHlsk29617LJixofLuLySzonX42nAln3ZK1BZZmbEfrsHXbBXB2vLtl",
+	"BgFDwi0FMwdXLh0EZEDBzFaoPyM4VTN9SyK4TpRNowqgB18yB+ohIzTF86tUGyB/+/f/NwjHmbfLqtzS",
+	"TfZlksUu+EH1kn5akwzZct1LOGSb2V1QjmLq4UUOiqEtMEhAl3TKAMYKoL9OEQGcQW2jgdmrWagWNvYD",
+	"WhCoTNjuG4Ar4NpQD+o2GyCWjrAWm2AhNXGSmDNFGRT0jPRHG1q8A6GvRhJPyGhJ0jT8WEqmuOGnGpTD",
+	"yNTnNDwN4C11eIb6k07xYSMoneINwwsqr+XIFnSGH5ELEtMJjWHTnP84/OiSqhllo6scDHMNOHv401Ho",
+	"kNwmhlbWsC/V1VXnFzq+lgMJ0ETwWmSLBRfqraWZbqag99JbLCAu0gnRroMH9y56unbo4ap3uKu+HxOq",
+	"mX+tsCLQMhi+uyeRfaVo9QoXf4mhnXBnvLu7S3OG0ujuVaUOxzCgoHn0OOdJqeiQmWp1I4lHrh+2plOQ",
+	"sh7hUzmBKMXHhqT0rvnOFqsBYSTIDYVeFVRCH/CldWCuT3vWPH/kmP8IMjvaWVhX54RtFrSB6wYWQeS2",
+	"OHlaTkEH+gK4s+N1L0N4hhw/HdtwFugznzy0mVvd9aKNZyfaNUUo0MctRL536L5pgP3bCsKvYFhlF1Ce",
+	"ap7Hszyacde8K4pe/TJ7PTmDTDB8WyonXaf9aofRcvfRKtlu55b6UJZ1HU2WamRJMw4onzm1+LQkTUzg",
+	"yLT/4RNUlY11nU4TG5vqzZPm2YCb5SCYIGtoRQt5rWzgBEq0u70MR7n5mA42ayPZ4FC8avW2tXZfCtDz",
+	"Kmpfh2lpo25E5YjO9VowU5u8p/jIRAg7vfSpXWnaiZHj6WB37POoKm7hpDByQxggAANcGjbaSv+7N6/O",
+	"zl/vzxMkSQwV908GpwYo+Ik2nJc+WDCVSC4IU5FtEGbQV77gy1B1MHIw3Mzc55yR1amDTxRIELngTFLI",
+	"p6Q1hOkv6TJVAsYkBjVI5rFZ5FkJqE+gfQaLVwM4847r+nJu444ASB4Y9O+cQf/EtM74rgVe3sNzjDED",
+	"VyBBOJ5RckMS1Bdkio76jweDEzQG8zzHYI3JGPXtKzmWVP4b+P21xkInNMZM823KRgmVShApR5h9pESt",
+	"xhEaE5boJQo5Mmb9iAsw7NVqbLpR5O0SuTAuIrkHX4du4yNvjHQ1Srn+1NhCWUrEWbo6MXCWEs1sVodt",
+	"daFmgpAI6RU+1issxwqqi7UKWOtyTNiwYTWQkNo046B199NCYM2Snuc0UMlj8K31JqPboPNOubLmntUZ",
+	"t8L68joWNBj7r8kSzSnLJFpohZtn4UTv9VmIpsl9Q0MEKl28a4lNErwgMU7jzIS8+hiJLCUWKXxpS6Ku",
+	"BMHXsoA8xGhOJfSufHX+PRJYGbfj2k1gZDnySiC3tEH1V7pmlK7frc1Mbnc065fR/GqnmoX3Ob4sSZB5",
+	"o6himHBBtoFu9828hpWEDmnN3JtPJED2ZbvTkGpIyyxf4F1oyBWWcLdKshvsj/wqEBSEGQRYzzv/KhZn",
+	"INESLMMyGdivhHEBch6wPpeHMipnt3SgdL4Crhl/sCJQM5IRcJzuHjCoz93Q2VK8ddXS8OH2KANCyVFT",
+	"krJeq+GuexIV2dL76Az9wq9QPkWvEyxDWpWS6NeMZCRBGVM0zZv/RkhyxHiZOKTfR1azcz2qhMzo1WmZ",
+	"8fvUpmWtbTvrOuVQ23G5z12LZb5kSL8qKg1qB506AtSTrM2qIDQIbWDAqTtfpMRASU9MTORDk/cuUPXl",
+	"r4j7qzWwnsrDsIc9Nydme9jg5JdMmo0p7U0+pyLDF/3CafEVLlBKtLZElZamjCyJ8IEyciBs6DE8OEXk",
+	"1wyneob57YCOO/kHZ9gbdb+jc698larNrIAs3cb51zLKeVPlllSuWumKlHlIG1P/GRiYthU2BcVpgzdf",
+	"G9reAmd1I4ClMuL9GiBVTfwkzgRVqwstmaw+SrSefZaZHo7mXy/dNP/48/teoFXlz+8hbKzJmKoZwtBG",
+	"BHJ6bOcQJTKpJOq/SL67ONOE+e7i6MlTyICGJO9pJkgy2EfPU0zn8gSNZXY11uaBjaZoI8UWn8Y8IYMI",
+	"jQVPidQ2gpaZ+g8O83GM+j/9dP5dlCPi6us0mYAVoZ+jUmqLBWcJjEA+LiCdyWwiPIDV2JgRILAhMALb",
+	"UFD8TKlF79MnayXXb7zF1UbG5SyR5DHF6RAytVyo1ar2EhEGEXX9fxMu0As2TamcuXQNuX/JLtlzzm4I",
+	"g1wi1JeEoLO35/vzxOVOLQTXZzo40c9+hUxvQKB+CBExVMNm74+hKiUG+/6R/esffpGcjQf76F9yHHD3",
+	"AqSZCW1pXjKExgamfYxg9xGfoPFv4D6OEGURnFGE5kRKPCWfxqdoDD+OTbwKOpu+5ZqGBaLMprpd8WQV",
+	"IcPU9RALLPCcKEhRYJBHzYUWOGIVAWI7uHxmBOsDzp/Vm/UVesUZWQF6grkmCG6A3ivr4rYJ92OL/ncK",
+	"4sJ4vs8v3qBvnh4cmj+dIgMhb+sp9C4+fvz4Gfrp/XMYSWuDEmWSoDgTkuuZTG1DlRM0BgVO0j9rG/tQ",
+	"H7FmESghE5ylCj05GMAaxoWeNz61WX/gkCN7Eva6ogyaXcwhNfNWj/oJ6MyPpwTBk/pBEOhA++ZuGss5",
+	"1Xul5cISwxhUysxUbpsNNJgTeiI8EzHJDx+NreU5PkXfv3iPTOwDvgTGmFSC64198R5Px6fo7dn75z8Y",
+	"fKbY0K69Z7Cu88nwFVbxbIz6x0ffGAlorbkIHR8eWVBGhVMygGm9fXPxXho9w4RKEI5jslCawMfnCZkv",
+	"uCIsXg3/mazGJk66SLG3cEgx1ISWTzx3JOgZuX1HfXij+KQavoMvkeREszIyHgA1YqUFrFTo6Nj0YjlF",
+	"mIFzwwxiUCKPj45OETbfNw0HpKJpCuSY0ulMuecOnu0Xlzefi955SiQa/+vwnXl/eJ5Yp0qM01RfkCjv",
+	"EAhUgfNTtxt35iX5uBla9gJXjmdK0oR4KOKQF4TjWWSu7PHBMXxo/HFoWdvQ8t8c1NVUtqEUbgRQsX7A",
+	"nNYcr0zFDVWn1vuDNHs8PngMn7ULA+1I3237WsLBLUA+UqngeZhI0fdAE9Y10+qfeckIH4YylpA4xQJU",
+	"IzXjidn+44MnOftzj47P0pQvx46R9AtrDY1fc/WSZywxGKLjV/Cp11ydmdyxsfU1pTQmTBqsZUh46706",
+	"11IyE6mVFPLk0SO+IMxcpn0upo/sS/KRfraAZ3WCwwsLnvQO9w/2DwxKIWF4QXsnvcf7B/uPTaOfGUjt",
+	"RwmP4T9s7k9+IOdJ76T3PVHf6d+1smDICp49OjhwiOgOG4V8VI9map4WFY4h27OGcHzG0A/vX/0IvOcU",
+	"USWR+RUCJ0TcaOvB+nycStBnHD3/7jUo6Wb3YU7PzWSGF1YzGb7lKW1u12XffGRfc2/Zlz5FPf/WrPvI",
+	"v9pHzxOzxidmf0Kv5Pv46FyLMYZT24TEU6p6J3/6EPVkNp9jsbLG1tnb86LDS4QEYQnRdFoYNw5sG/Rr",
+	"PJVarctPU/Y+6BHgtB8JkvB4X4unBKeckf1f1lLABZxKRzr4Bd9gc4wbUsMf8Q02I1UPF8czMnxe+N5b",
+	"j1Q/7J798k7SErhtwFQ6VyOC++/0+UTo1fl7BNc91normV+RJCG55nZFme2o1njYxgf957az/QEeWX+u",
+	"vs73i40mFAfb5rOyIwRO+73RP7Xdpq97tqgc+hd2brWpNu67qT7w71R54a/M7yYllvFCsU+wwqemjCLm",
+	"N8S0mV3OOMCRmEAEOElAK3Mmzggnc8rGICsFwRDOnO8DwmvlsO24HW/xIrVw5htc4LeCa8FJMon0NxD5",
+	"uOASLGRkLFZ0sH+wf7zDgz7uctDf4sS+1oNXDte/8hOzNSJ/Jol56fH6l15ycUWThED+wrYkmBOdt5mW",
+	"ooy5CQrP1QoJnimwloymwhJkXCSn4NRi8QrME3yFJUELztNBE9FGvYp2Zkq4PeqyhG31iP0VNoK+iau8",
+	"WRB29vZ8M7biPlqQW51d2A8jUGNQwuNsDpBQdRdFkNu41/0Xv1SG01WiQ+F5K483OBR3yOLNAIE9hx+0",
+	"bg6q3Gfebf1WhztsSy1+YjkU1FrJkN8yao0fsIH1hZxkabqy8B3W89l0jjeHjzwnbeN5/kil8tzCoMo7",
+	"H0ZjBmvxyKO3eEou6J8J5Kp3ePY9hJH0w1oY9MCP4mpkTqp4Id1BcF36q/5wSCvQZr/+gzatjEsCPHuD",
+	"atNKCq5t40JUHHpRBqbpf6802Q17WoQ3wRYHbboFtk3Shzu8mMVgEH0M2V9G5dTmfUFUD+K5i3gugwv6",
+	"AZY+RksursGlMYgQTxMilfEW+SzAv+5hGVyhW5dQDJeeAUb2hDKbnoKzhCougtzk0W+laPinNmlR0Ezv",
+	"XiizSVYXM66Q44v3eLqODOGZW5p+Xy7pHh8cr3/DOaF2QutvWPVA7pqIN5VrBUHp8/sAHi6TA1mm8J8g",
+	"O75E5JsNdD4B33PPMG44eoeBteObYbI4P5VDdbbQ5DNeTBtefbigO7ygxwfP1r/wnLNJSk0Y+vjwaP0L",
+	"bwXgfcHde2mSD+DVDst5i1cpx8l7zn/EwqQaHR8+6bJ3Nm+XJK9IQrErUj8+OurysvWxaP35hWmtDu9+",
+	"s9la37nbsgvW99yiqJmCl1LDdMgSR8BoTk1AU5qGXFiObHd0iP5BNCmGXA2eksEt2GcX4f4o1sw0NWX3",
+	"t2OhXAZ0hOfw+S+Yg3rAhF8e84TNSx/Y5wP73Ix9flYWCEQbYIGRS9sxFYx3zthsCtkOWVsFgS6lU1PN",
+	"BFkg+luZKoJsxEbD9V9wrCyzt1WcZiuoknYz5Alazmg8c/UV8pK5lD39mvktPy9pIDe5QCZLEPIxfC/I",
+	"HK+g7aOgCbEFS3ZygsgsVZesSNVw53GKrrj+pyDo2mQ7JAg0bP39n/Ma/Bw7isDyreuq4miZYXnJ3p1d",
+	"2H60sooMY7qoQVtaG4B24FDeV/YkNNlCeQrF3KTxYAZIm8B0b2qJTnovTKYXSvkSoiLYn/qeRHEmhJ6l",
+	"zZ6C6g27DW7sSwbLR2Ojv9qiW5uvVZFwls5+F1aCnSxAvn1x0i7PNH2Qdg/S7h/BWLAEjzDzSP4EJSTW",
+	"fJt48gWzxGZf5WwXmHeJx0J6nf6Yxx0tU9yFrNWyYEhu1gcc9IMvbr6AgAOBgx7VXO4VgLEWdLE1Xzap",
+	"5vl315RvhMMXEKpwCR4memGz2ZzsBhHUFK3AseJ3EKYwmZRddu3ycr/DJjZ0bbcy+kpzq6YV8hgEdt4L",
+	"JLDfLdUv9cFz5GCULRadB1d886HvNFqT37IO0Rr9LDJX9yFc0zVcY3ZNCUxTdz2LbNamKI1+p4GtOnd1",
+	"FMyWuDl8ZP/8SBKlKJu2ptk9N89euEfvkNKqQzWob27WDyrb3cYO3T5rPSElUyhmc73TWGIxO4cOs1Nk",
+	"qYHacBRqP7TD8EudntfEU+q0+2WZS5X5fZbISsdL58IrD5ev0V56MH++7FiJCnK37iyrQZiW+eAQTwUh",
+	"65OlvoO33pqXzop37s+OKd/xNyxdoWLuUKiyIsrWQTYprRkzv5c01jpO67rBTBH+2zNEmcyE5vqIfFxQ",
+	"QSSU83z37YVB70VUgkKU+9oEIWhFsLZJ83psW1DdmHSFR+SGJgCcAINQNh2Zl5v17u72mg8E0d1eu0v9",
+	"PUxpHXT5/HweNPkuXOa7sj7kkXc/T7uSpShrAeC46xyVcIQUagzD5LC5alSUJ/4zWd2ZhhSercWH7KQp",
+	"Hd7xXEKXyMwvuYWOFCjVXPdq8Ur+xqeo9yOPW9u0uLfz5x4UtEJB+51pWbdmYe9MVS20/GrgZqbk1sHl",
+	"JzkQ4bY8zTGw9erUo9/y/16XLNrI4+5ZyDYmkboHHqyoLyKHtInY70dYb5Yy4ObWJZ90V7L+jt0g4Wl+",
+	"Fm/IZvc4zzl9uM8PUeS/ezeKpx1oqx+rTBALcJPnxgwdNqlCzsr+LNrBI2Ia092SuQbTsd47hJp4FadQ",
+	"XbcQHCrpXJs7whIL6kZcCHCwb2F8XE/eBaYGHymB/NyJIuKSuZepLGDSbGE9Ix8VEhnzIvSMqxllU/10",
+	"SiZKj84nE0kU4NdMMWVSRXly2CXDAJ2khZKTdAa9Tf8llHD0giWfXYKQj3i+SEm5RWLv6ODo6fDg2fDw",
+	"uOhVeNKbg0aqOMKmh+DMoih3jHO61b1gyQZiZy33KFuuFgTugWk/MO17YdovILuw2Zpj+lesSEvOrGuF",
+	"2cCyC602nM7TmWW7J5Ki5X0QpwK8x3Msr00ZA7khAskZXzIDIgWsOaFTquTgtNxeXRAkFRckQYTFYrWw",
+	"Ppp2+9H1sr/TSvVKt/8GfdMu5B/CH3v/luB7v9v+njTd8rlwfduHMRaJO4IICBDw04rG/oAvSkx0HLOV",
+	"NQ8QXmKqtJy2jwGFbHXBdmg2Zg2KDfTQ8e6LbeZv1pnf1z1p9BHHUKhNFDfIuRhlklhYfIjUGMWGM0CN",
+	"QRLw38nc7YdNue7n95/mqdoCZ8lgH525rbQlS9Lb3ktm4OfsRPfRt/rY3BIA1q58gvkiHDojEpqFSBLZ",
+	"qqhJJkkS0ocuWjjDljqNprERNq384XHznyMbTfojunh1/v4HffTuB9tcrXdwePT4+MnTr3tRT3KhRjH0",
+	"c+s9Pnj29PGx3yS6p4/Uvo74gjADjOh5+dwxdteVqgzrgqj7ttQ35JlRgZpoackRzAMz3Y1G94/mLL8w",
+	"bKwuMtxd60uiObAiuSSxPRTdEwNPumiLJTktc1EJOqFhpo5XbiE3bq2JPbKD36VBbYfQYhLWe01Wsqy8",
+	"aXvWlDwtXX/5fOvR1HZRmSPKEqKvNmEqXV2yfpLhVH+Nsung1PTXmGtb1KDiAK83yJuSu2ZYMAFfUoWr",
+	"cWDC9yYQOvL9rVm4Xc8Xz8ZzXeuBcT8w7i2rYYCCrN/SQGdbnYBPcn7Tr2mxKKTEDu6FIQuyELZZ2V0w",
+	"4JegJZtmpIlte67/coXja+jaaTDf6FVmkMBLtgCa8DTlSwlFpkVPZVP6eMlKkWLDaYGJj/PmFlBuMdZK",
+	"qMVJ1k/uyZrTYm6kKiPqxICqe8l8MyzIKZoKLuVJAU852EfPV3Gq7QXf66rV/JgL/XUD5Gt8rTAKNEJE",
+	"1Joszum6j34CmUyVERtwGiA3vH0wWWx57+i8HQW4cxlXMHhIlLwz3/uifK2lw8k9rl8PD576HtcSybiT",
+	"PkFqydGcgwc2ExJh6K+zhSfWbsyDN/bBG/v34Y19xW9IuztW8TIfLbFP41kCPigjw0Zxnux6D0JIZvM7",
+	"k0H2bkrTLMhX98dmYIj9jPcRlABlEnT8xEbPBDGc3YANzAhDYy27Rgu8GiMqL5lmGahf8HlZDasNwoxZ",
+	"D/wl8WW3qrybT86KZ3xOzH7NuFxQ03/I27mchz8dHj7ZihfD6T+w4gdW/HeSzaDpGWGflzSwZes75CJv",
+	"KauvoVZYP0eYTN/MJDPsIBgfMw1XTHKCDeoleAX9WbiA9mdY2ZZsiIOmb2snxmomeDadjVHfNvU5QYrr",
+	"dxdpJqs6d0qwYb8Do9UTb1gMmQozbDreMYRBr4Z+POgFjmf2Mb4k0qWPDOFPl8yp+ZixDKfor/+FDh9H",
+	"6OipnufhUYQYwYJIpS03thpAVywksMKFT1tLhHyxemZa985P+ZJVD/GkGB799S/mfb4kiR7bfQz8xvqJ",
+	"CAl9uW0ruQjNcHpDAHo/ID+qocQLd3Sbyg734ntzQL07LRipTrapDNf+/uCHCXL+z+nheO+oVbYqm0vi",
+	"wiLgUSX6YsKVNEhQGBQj26Faq1eRaQ3BRZ6ctAH/a8js2l1Qc2M+ajjCXemzr7mXH+ZyvVRdd81YSqR0",
+	"fdKyObyPILtBv5FLGnSGHIesZpBVvtiWPNZnkC4Br6oljQn4xPUv8pouJEBeFRRSfJgzMEsWeGXsjVB0",
+	"1Dz8JWnLWh2uKr8Hh74Dg7JcXTbK8yH6Y8a2yRqzy39QkB8U5L8PBdkSdJsE8TwQd5c/Zn6nJre4AGHM",
+	"/zzqDiL/0r1zP2jyoeEalKl8NQ+QdF9acVDT0eSgATMsppRNNyPvYIHQ9qpQgNS6FAiFL8SXVR0UmONn",
+	"KQ3a4Da7uiAApn24xg9Kwj8KDH2IV6K+6aG7BnK+IxvdVi24BUpzC29tTGfKIYAJFimF/K065ix0k82j",
+	"xJHDN6YC0jRNDQtkJhmisUGhSwZd1jGk6rpMWblIKeDZgJkWc6mKTuQeGrIFUM5nZ2NJ+5fsWxLjTFrn",
+	"4AwvFoRJhJX1cpVwQx0GtVmO8SBC/RKMnUeOQS08uWQY+v6Jyg9e+hXqHx8defkAQ0A6pGw4yVQmyHiw",
+	"j15r+/VsIWAVApqbQ0ezS7YgfJHqaYNjDLolL7SYY1P0C7+KLKD1EuupaVtZ/z80A9+TBlRP28wmqPTq",
+	"/Ps9ifTCKWeXLBYkgToqggRf5lkOpf2DlfAJuqJCzVz38spC+9budzDZkfFAepjctkxB4QX0zoWbYDbI",
+	"uhqx9Q/oz5lO5lIb+v0xPEDZVO/R+xm5ZB4Aoy38cj3Bp5kgNjfi1fn3Ecr7yCHKYj4nkf1/lFApyBQL",
+	"IEmYk6abS+bGijz07Hy2kfUZEciWsXuIvC1cYntk+ryhdzJxu3fJYPvMJzC0n08GXr6u27g9t19t4Ni7",
+	"12i+AHXiAa/6965V/P6ho6k6ceD+JsGKkOt0VUoMi5BUZIGuVvD/3g32GFcemAkyy1spBIY9DV0v2lb4",
+	"tZfmYdeo//fVr9JO3m9W+fuAIivv+noIMnukyB3pAxBZlyv7srJrOYiw/YPVe/qG6v6HS4G1ye/gi9iT",
+	"6NeMZGUN3Z2G8VbcH2JZmWq+VKSy8iw/D0JZZaeakclQ35764AGj7AGj7HeVvX8mr41F43MjMO3mBv/T",
+	"JurXWlO0RCg25myNSsej3+xfRvYva0MSVeZ2T8K3MRBRFh4PZsaXEYOon8q9SOXN/GQlAvNzMjrdkkem",
+	"G80W/rn6uE2uuTMPudAmml0RaIMGPKOoXiE01Zuq2coixYzpf/SNy80287Ket0EdQOI7WMdttZa7jqqY",
+	"6em5ys/QpKsbMzIUkTwwo4dIyt99JOW9Z3sl9laivuVWkWNbkI0xmRBRVMQBjEVC4pQyMritkmN+c9oN",
+	"lZOuePbnFy/vH8X+Ln0V/oIewNJ37aM4v3jp7dkp0sRNEyKQVHgyQZIQFwlbsjtHYY16bvi1vgifKr5U",
+	"T4Q/x8/jhyjt0gM++oPv4e8PH/2cJfSGArjIBRE3NCZI67TtQOlWODOk2Z/jOTvFRy1L7A0g0yuM7V7E",
+	"6gM8+u/D+1AS1vcujXcDj16msncZM8UMUDBsehhVdLhQuuTtpP8uKhrMVMs1DcfDg8PuBQv+Gj5LHmUX",
+	"DvAArP5g+v9DAqs71rcnfYz1idMZdsKFN1Ma7hJJ/czk5JVRKAPc9wVLPj/rXQs/XmQGohiggDAz4FG5",
+	"PHvAIn/gc//oWOQVRnYfCOTt/O2OsdUqPZVn2DB0yKH1bcM9CRtj8MfyzDkfcdmxEYP8c8mqCGqnpqzX",
+	"FX4L0lgG3AJC9gXw2W7QYwU2Xajo4AFs7IHdPoCN3ZAQv71/iLF1DPguccW66pgGD+jzs78C4Utznqp6",
+	"6cIk12ShLJqEqQ2iDEFp1QPo1wNLfGCJG4B+lbjjvSB9tXPDtfBeYYZ2UsLfyhZIcQ/PKy8440uSRBbM",
+	"x6YARwZ0Hmq8coXRFQait+XA7JQodHxwbPpqVMxbLUpy/0QYDev84uUDBtYDBtZ9Y2DVdKAlWZNz4AUD",
+	"9vJTlruEu9phmKMbX7lbuKuuapZFlfn8etYDNtSDHvWgR90WG6rKWe8FEYozMuSTyTD/TJOq9JKmighT",
+	"kIpVJgGpwA+h1PMY3zDyZjJxYNS/r7pQM/d1ZaG+WPhiKkNL274+3dJSQEnOPCRddsjlKO1aXhhqC0KX",
+	"XFyjlEp1UvQsNM4hnA5uf3/DFZ+1I04xAy/4nsyPuY/RmLOYjA2MsHOf+75x57riC1OJbgyU4plLBs7x",
+	"MWdkxCeT8QBgMp3nywJSWD+8pFMG4+oPwmv296IdyBlDOEEzHltL6ZIVECNuy6CzSGsTGWghaWFJgqAW",
+	"kCdZuhu3TDotpMBtdKcSCznpHRw+O8CHV0fD+HFyPPyaPJkMv8HProYH8WFyRB5PjvGTK336sFOjBdG0",
+	"cXL05ODgoNRKBPxXtpMKIWk8w1SgK6yUZl+fom04yedJfy0f2EP+60P+699R7a3pqFoRwCcIBxl3zKWp",
+	"T8EVfnlvuuGj3yzHryTAli/kz84/ZvVEB5TlixuRMdueSksEqiJEtYRYBTtIV3n2/ShOTW6qymk9JNN9",
+	"EWm1gVPZqYK1kZpg6Mh3J7XepEdWddrcneQN1JYykSOWm65qcLycWQgx02suySyEGHSOowGD7sxM8pYK",
+	"1H2ggXW6xrm6+nCfH7DAPoPX58zVoObCvEKI65pm+vbOrRpn1rs7NIr2b7n6/9i7suY2jmv9V7r0QqDu",
+	"UKRkJ9ciKw80LcdOHEtF2snDZYpozBwAbQy6ke4eQihV/vutPr1MDzhDLMQmavQikrP1dr6znzMiY8Yz",
+	"VcnTrOq+r8m/vO6rLkgPmyTcGz7fI52yb47I6Dwh3Dd2MNfvuFHy+BxbiCWk57qH3hc89KntkY7v/4z9",
+	"50ND46Bix42eT5TvcIswcmH7UMaqrphxFKkMBMZ5RCfKDCA4NnukUzo5cei1Lc5+YepRs4Z9mr2qm/WB",
+	"5/PI9UKqa2/FLy5CcyHbzdM3ExqYE1Vn8Sq3s2LvcvatvhA5UG4NZk8Px/KiuOF3ZTMrO9c0mJoT8sxR",
+	"LWxz04fDbUs/97TVEJ9Y2wVi9Zd9+GzbrO2dGRB/WGgEwRfCJxRBovSNHMG1ZC8Ni6q73Y5BC+xgwHJY",
+	"xRsgC54gT7AN+Ms8zEZs/BHffFhvgCzWLubY8CYz9ZVJOFqBvzN0YjbVm3QLeUx+hWjwK5SbZM7H3yLB",
+	"KtEVuFy2RdgMJBD4ZO1VhC4LrpAwYVobalYbab21MRR1WHD22fz3pOnHzOT7q+tbnA4WwYRP+myaU8ZJ",
+	"Z8A+QXY6Y5ke+XLaCbm+Ib/86Gp2X9/+060DPpaqh9qQqdqpY/JprfUoOrXLbUf+w1WimNBPvwAf6tGr",
+	"izfn/l8NQLwqp7vRCxq62TwKibq2Az79gampUGwVk7N7JH6i1Vi3ZoG6wl06UaQ/16ASAp9oqo1g6evi",
+	"e3LeHoWu39Qmh9gi5Ukbc2QaCfpDpNddmkk6pu+jHJdFAAQnNIcDK0I2FwjHzbgFWi40mYO1QTcJ+uaB",
+	"Z8r4x8fBzXYs5+C4Yi0HX4X+8XwTmkqhHBOP/f/mDP0FExCCH+SJk9h9FkY8Yt3iAeTS2J4PFfONTaFm",
+	"fOhYrWHWGA/NfGtN97uZ4yAXsxP1JPV/iIdwWLH/OON1yvVZIVonWsyWOFdyD0Ur5gRPZzj1B/mCTASH",
+	"qAkstn7lguSCD0HaBtbeXmYb8Hi1XQwGCvR2SdZAwupheDauZh7yyhrJ8Ma89ouKwSsHvrQ9A53b+ONa",
+	"mnZXDsBpbwq+nKTNfrekvAopu1XFFXsi4M41Y7Bt1KgNJnte7N3yYLvf6BiUyxsqeJk8bgYj0TVhm3v1",
+	"YSAkBIol/1P2/jdnwb6gjAFm/I6j1d51isKcIgtlYuBzMmxYnX2xZdkuMMSV/kmqGfLO0YRO3+SO+/gM",
+	"l6ZEUiolswg5ozJ7TaKot9O/A4oBE8ozqoWck8635+chwYvp7gUGomgjHTA9sh4XRSdAxjBHrOqLbG7u",
+	"KCT37bQk9tOwB8C2D8uopn2qgExwWYNXp4Rd7K7diVxQuBZdwiZToRTr55AQJYieCSti9QuWa9+EjdjO",
+	"3X2hR0TTMRCKUllz2GBJzkcRMxjgzqdb/On0/NvVw/rK2awT0/d2B+BYC4xpClMN2WWIFGJ2+4xI+pp8",
+	"FHlOGG6lj6NrY//a2L8vKvbPkh2hAc/MKbfBgJ4xXJozzjxuuZojfZqOh9g7kHTenr9NyNQQgz9SW4kC",
+	"MGB59tm6R56I8RuxHEjPMtqeGWfPU2gvIb2pFEMJSvVsb8WRmBmOUXG0jugDkD4AJ7kQY8gI1U+Zby3y",
+	"7kFcazLDyoK3oUFHYGiNKSZkYvvzlhAtNM2tUhQ8UM+T9tZi9jcFrzOyVohq83A///YmGfQWhhKGeP6N",
+	"hJQVmvk2palBHIya4VzoUAHfdouNhnmqIB+cemE5tEJ1MGjE2IzOy/Zm82pbViOD+3ucPMp0QmYj4A7O",
+	"zMcF1tbvF9qKYXfc9/UNMU5ljafqhxXpZDCgRa7JN934a8o1zfUDT4gas+mU8eEdnwGMgWf2ULznwxzt",
+	"1jwj/6JGeMZ4opHImXlNnQToIrWeIwIuiXpcKUHVSGttamobL+i6gxv8q4kQxI7Vlta7DgU/4R/RLVul",
+	"pq2LC2epuSnfPrBd4XSVZnkeNIEkLIVLifDqrbl1ggBE7Hhy63db0Ovw0taIekNFLmRspa6X4MAjqRTY",
+	"XsQC7Oqq3Q2+EAey5QT5Fn/a1Pi9N0xGIiUUadoJFNaVvpAQf4EYZz1rVAIpuKZjsFms1mCPRiC09egR",
+	"TLYPfXZY24e+MjjIzAtLlXWAp3I+1ZB1L91yYOgzL6OGzHrRIWW8YmlDOxy+LMFIBTQt4k+uX3yWoYQ2",
+	"QkNLNZjHtp9XBGg6sjJTCN0lHfxjtVwJ0YLQO+6jtW1d5YzQNLV9lsz38LE47BqNc11XsVNSrmiKwmwq",
+	"MiDv3l3iLmtpyEnecSvrR62xMSTcRmIkBP5T0NybkE6U1Qyi75bBQ/6ieTuKur4Ck51znUz4Hhe6FQlb",
+	"kfCQJYDxEC7KPheEWrK91ZRnhiLefIdEYQSmqYQpZdkpUophMpa4kfgjiiBTkI19VbaDl0/HHf1YiTTC",
+	"FI3+fMVgI/S58YNHGLeRQ20Zt51YwCw7wzW+cB7AJHYMJsHBlwRfnvftYVWPhQiSYzOP4czOPruL9+ZX",
+	"/PtI5NnG8tUqFB1O+Aq6KKbJohxR+mptCdmJoYAgjaITkhIzdoLBJorQPK+ruoK333Fn6beFUWyUGCbO",
+	"MxWqp9BSpLXeTAk5UAXZZXm/FRf9BVfk3IVzYSJwsMhNqByDLc1ivrhMpTZfqJOIfhJ5Fi3hgdVphNRS",
+	"MCxFVdoXhd0pJ4m2qnWrWn+NqrWhVxf28EiXroUmUiITYgtCjRZD0KOdyYc1XMBB2hEwAgwrZ7xqkbXD",
+	"Q3XcKNNakNmI6jj+xjspQHUR4c0+GDU8ymEt1eZKkrPz3fQjXC+4Znk16dknzipr6KjtToFPHw9aVyE6",
+	"LEML0y1Mt0XWkVaNCBlEwU6I2IsrGaAPaBGpu88vHLoEp434eIrlAHbh9UHjJbh5e1MmhnNGU5+NBFaQ",
+	"mLuIST/52Cjch1RMwEVm3nFrG+3EkrTGSEODmd2kKjTGpQkkeIE5jK1TiQhXdzxwR4vOHGaV5xXYbO+A",
+	"c90k1Miyu2TE8jFM9WvyU0Wev+MVgb5UFKIQ94r0XxPrXscQ/kHluMS4j7a2w0EYgl1S/OAC51+9NGJg",
+	"K1c3v1/fkvMLz0NImgsFTv9cNy7IrhHLWqbSMpUvvpkRleNH7iLbxyKozBZGbNAhOns82ukRzKtwaj1N",
+	"248+PHOAvwPOooKjvcJiMKg+cLS6vkYGUT3lutG9HKh8e0H6wGHAUkblnGSQIrPZBDDd2rRg2YLly2go",
+	"HDIIxQCjtFlWFjF9jJIoEj4LEEFMn+hb9PFxRRDsvm7b5ppHXX2tn29/RGMuUSAfWOqqsLoSGnJIOVM2",
+	"XnQk8qwpjdeO5VDp+9dUwSnjCrhimj0AmUoYsE/ehj6gE5bPCacTaErit7fcm9/u7cMVv1q1OkfyasJ4",
+	"+H3lMkB8pO55MeljeaXVsPLXn25/tU80vjWjGu7F4L7PpB6tldzYlCiJPZXXqzv2EZ/ZR9Ex/NBy/6I9",
+	"4W3K5GqlCZR2CxYyJq1i6NL9Y5CyhL5SBTFvzURY4JCv1JfJCWO1GXa498/MrttAplrnZB6mAr5bmbb0",
+	"fZv+9kLS35xIRX2H/04pnth4diOwpFSC7G4GTwti1Nlnx/aeSmnbm0j1V9AB7HbMSpuS2exytPlsR1G6",
+	"vtyMvfHh9eR4HJ+3p6Dp4hEP/32aPYOHb2wQWYcWPtpvrGyQ2AMZuvIMLTm2VpQXn8mBRz2w/Mil1vnb",
+	"7YdfyQTkEAiiyyXhRZ6TNAcqsd+sbUNGczJgkGfbFwnOqFKg1GKJtDpDiHnkKrp7TzaRXSrd5XRWqPFd",
+	"Tr0N792JQPDbiKmSRqL1XuixENFAfHq3JzI8V06o9bv0OECmem5etps0zYpcnyiCl0jnmkqbj3BrEZB0",
+	"3udsyPosZ3pOriXTIBntkhsYFjmed0Xenr/5U0IkDMnbbnLHe6g69LwOcaJIx1z7ppuQXjpieYaXzA/m",
+	"0rX5QQInV6kmb959946oN//rXPI9CeXq9ogEdFC5NhLhAtoeMTI33A/qnmW90puGmVcS21431hgqCfFY",
+	"rSDlCA9jCYlWqLWGtDLc12o+udXUpX2VEITOkMA6SMcFpXafwSiekpgsv2A0P11PdvrRP/fChKiaea3S",
+	"IsE91MpVe5arale+WcJKR1QOGR+u3UHwsaC1ZfGqTo6oOYvHKlDUDPUwkkXdmrUiRitifOUiRi1QriRr",
+	"rAiZT8kY9kean9qHVxEvvsc7/wlSGb3wJQgWlRktFynsUpEHtwKtMLETYeI9Fml2i1xWbfYH1u9ClU6q",
+	"4kVik4ejDFUb+B9qNletnJUXH42Zp5l2JTjbzIhNnybcm8qdh4ox+5mneZFhYl05Ghvch4VKsddjU3gZ",
+	"sw/fP24I6YoVvroY0FxB8rgExC6hI17ZFYrQxzNvcWMnuFE564RxMhuxdFRhpkwRYJjKpVgGzSrJ1l3E",
+	"O1RI4mkfqyYSj/EwKkhllVrdo9U9vvLosJGYVZARGRRgSj3lNtu1s4CcvTHjWc8HhtsHfHTFDtzGFZZ5",
+	"9jn+dSHS7FEA2AIk7kUGaKxsHt3TxqAcRUhYvCULasTRCgHLBfD4MK6jPzwmrTPgG+SbP2usTSLOe549",
+	"T77ZcfBbPLj3PNt3ANwqAGT77bcw1IbCfRWhcO9dsc0I4jtVuwOVvkNVBjlo2ELM29qmVJp/7+49bBnN",
+	"wBS20at/zf6DdgVC78Hdp775RV8lBa5qEmyT4VbttB/1FllYw6esLTs0wDbQ6Nln+8MyVaJ6cl7t7Yw2",
+	"cXM76paDH1FuSemSQH8DLLov2L4O+7PyUOyxqyoOzSRjXjJh+um+19cWC059dfqydhIXths30SMpiuEo",
+	"7jvlWyrZh20pWMwSc3NTJ3ec8QfBUlCvCUaeMPWoDmBGpjnlxA5TuZ2h6Si8JiGUzIFKV517BjCuCx79",
+	"K2i7MtfRhHfukYw/1pTdUt7S+hN2FNQUTmE4wmoKrpaYpYUTVX/gEqzxHhovdLQgE6OIEn9yN2uUu4gK",
+	"GxsW1qR2pyScmik+Ld46oc7e/xFvfwFxAtF8VhAezaxbmtwZTeL6BrudPaXNwqU7uvapI2S2Tzv3ooN3",
+	"rL69aIiHce3Fa9R69lqL29ceVZj6HK8Y+lxFvgCY9XGFa4NlqV976fxp41e467Bmr/UKNLlB76NEk/vU",
+	"CkKGX8nWNLWBaSpevCCEh7O5TSHBffSeZhPGl5dp8iLFsRZqcuM7UKkmvzotl2+LNb24Yk3BVmD599DQ",
+	"clJpE5dg529XF6m7DnYtotAi0z777H9cag8vEWrnXLCxvlLUNq+1gh/eCl7XxXBfzHQ9IdKNaqVqSxuz",
+	"4l3XW3IDO0zFpSWkGWoutSTahpp8PVWXNkDA9VjyWZ/y8akr6tTocPut7OhkBQdfVduX44+6L7uii0bW",
+	"sI2YISNaJESNxIyTCVXjur7+kQTwPeXjH9yAdhri5vrE+G81II9bm9buvpu+qLwiiZ4oW5HdLXoSnZc9",
+	"9jtdZOdFcy8K6vqnnwZHsz9Wl7HsHbUBtT3ieD5/TAS3zUSwYb8J87F734vN3G5/vHfmqo83H/758w/v",
+	"b8gvv/1gVsxfteXNL1598+bd2z9/9+bdq+SVElLfpyIzj/35/M2f33zz6r9RJ4poA6N+1DloDZKIAXlL",
+	"/kHn63SDqxLnrQ9c2WcI7Fr4EPezt/A9BZ4xPmyBozW7b2Z2x4ZjtfDoCPUSO6Vx+KRLjrzQxay+x+Sz",
+	"WlysIEicuQ9tEOy/AL1P9QFqxt7H0HptB7QveF0RQDfGQzedo8fE0CyvRcEWBTfThewJcvXckaN6Bmtb",
+	"+tRLjrY4fUC+Z3U5k1Sd+tIcTxdFuLrddxGTBj9kWfZlvZ4xZR2l76liamsh+TdXt3uJxy93YLmn8+bq",
+	"9uuquLJlZ2e8fs1hUhKUKGQKhOa590utYrhINs+EfKqmQTgfR1vRIIzwQPUMyhVq9oZWgzxav2jrF/1i",
+	"5IkfsOk/xfbOUS6FrkBbDWgRNVcaJqh4CF6pI2047DYgr1bgOPssqbp3vy2tTxDD2x6YbJP8H7GG1lFz",
+	"FL7UhR05IHderyNwOGqruFafw913nc8fhnYQ9+pykvUOVmTrLdG23tWX713Fox4jI+lQTgysPQARkkjQ",
+	"5qPhKlOETSaFNpNJyLfn77r74/pnOCyjD6zfVf0RhtYqSFfuA1sD0YNBmdvBVgD5ErHsoNDwsdABFwLV",
+	"Y4pDCpeoI4S/aqKKKUgFGWCesAOLPSKC/eLO8OAGX//lo8ECirdw0MLByvZOOgZSigTBXFBgkWhEBfT6",
+	"C4QNVaRG1BFyyxig4RRFjiW+B6rhN3vboaoxf/B9d3G4ATiJ4DZBzKhozcWY7/HmewSa1fvl7xRb/JKu",
+	"UIaZajft1pWwgSshWr6E9OfkgeYsux9IMdmon8v6too6/8HiXi+c6k45SHPChSR9GAgJRIuMzrsVbeGC",
+	"UJIKKSHVTpGwBki8+Jpc8Tse2RMLBaqBjphWBAYDsIBkaMIWNREcyvgjLLiqo0W841xoQgcaJGH6NfFz",
+	"MQohZHh/ZTo0l0CzOZlSpRNCFZmNgJOrqQybpQiV0gyB8Tv+DzddmqYw1ZBdxO15wsvMEcGqaGQMMI3m",
+	"p0cwN3PObPM+ykkxNeDGh+QP0b/jYV5hxYiElOZp4SrLjmBCcNxmdaKjQ1AZMDtL4MHFhwiZKdLr03Rs",
+	"Fi/rNff1C9R/tJ4iP8ADOYrC+rRZc6136IV4h66yDJuMWkYT8aWkhGGEmq1yqDphz+h7Gu7xl6Vunwiq",
+	"di8NNSpaYbFaHes4ylFXNmTfUtR6Ngl/uFZy82zOmXft5fEjO4yTZxmFeh9PS6Stj+cr8fF4FYNqo6EY",
+	"NWgOOlLivj1/RwRPgTBzQ3dPzPwMNZxNbLeLOFmvq3I1A6nI2/O3pVb4h+gTLchU5Plr8p6mI0JRkYQs",
+	"Us1qGwcOQTuFtaKmujcz5SWkUjGt0cas+VzkGeqqTJExTHVCJlSOIbvjwZjutEAb7uv6vrrKQuU4gjEX",
+	"Vbw/RP9EOXBTJGdKk9lIKMDam/n8juNOlvBn3t+fY6eSSZGO6lTA33F/tqwCVmD/7dZg/3enLf9N9GuN",
+	"VE4rv8StD0eBauI1ngVO0GpeXyJrOXCtEW+OSWpgAesWp4WUBjUiAJnQDEjBM5CEcgwgtqF1HWpO6LP6",
+	"krpaJqcp1TAUki0xnt/a26/Lu3dZ87Pysfly43I5ida2vL5teTYSOfjiNmYtaS6GhbObuk6PCnmCYVhi",
+	"xqP1xiySkZAauUriyksPFzo7uG8dsLzXwpE62oqe1WEeqKrnwlq11svWevmirJcR1OEJN1J/Nbw9gODq",
+	"KNag4zTV767SU89mi/1FFf0J0xqynlEAzJgUG/JTMRiQ/xRQwKUVHnoGH+89UN7nbML0X7AVb8+qaXE9",
+	"fqlOELztkwY8elZ5MOB6ol4T/3GM6ukR1/UXA3YKyV15dUU6Pf+He1vUoEcU6G6dcoASwwEKkW8nFc8M",
+	"OeTiPfLhmwW88JWwvT8f15JM6Bz3i4jB4JLgfhgmahQtysN2mNuanPw1+1oZ9l77LLel1/dSEdUS10zI",
+	"McpQqrv/iur1aHX22fy34Fqp7r+vFkCUpoMBUQCBJphEURE7j1jThhaa5rb+gvnVip3mEyeqof9HtQb7",
+	"Pg56Y+HDnLaBcUdS9DCn3DIzo464zjY8c8fr6BsQmFO2ig/nWf0HduzFicZ2ED/OCgQbyiG2hNs6cr6i",
+	"ZB3LT8mUSq2201+gQSY4c1C5QQWjCAEbvDOlsGzkaWUEaicozZw4zQuak1Qo1HYMN2B8QYfLIIch5uKj",
+	"HH1JaF88oBtrQWzvfHv+jVWpTsMzp/hMr/uaXOFIqJHuxy7q0Hlb6FACZBfIhgyTyAmdYAFIp3+5rTCD",
+	"TIia5kyTPugZAA8t1gzfsk4cF9pHMjYYgATuw2jMixjPECcfwH+BA2SK9MqbvUpWJ0jZGRw1QzGD8gt9",
+	"hMykZSItE3nRTOSWDXnALIO2iQsFZnxomzemI0jH6zKUR9L0UqaC4vxWWMoCBmaZtWNwOErwMwP7mU8L",
+	"fWQtvDz6RbHzjD8nMqo117f4+fLw00VFC6Vds12iRUUkJ51IIpRF7rrxIqouOEu3L6kjqJ59Nv95a57t",
+	"v1+X0zoRD7AlqGwFthZwVs9j/VJp35IMoZbubXpYRPnPJO1NzYvL/WYoclTqty9CwTSnKbwksanFoBaD",
+	"WqFne8CHAOGRD4sNbw33log0NhRhB4riDb74mG1lN2jpw1e2oNeCXgt6ewY9gw9YzMSFaln9Tgv0A9ij",
+	"Yq0llFijPOn0aTo2d2zW9nl9K5qEB6ZgJ+hoXrw9dDycUYvD7NmVHFtbVqta7tYs7/rKIz27OsxlJKFF",
+	"nguX8GUlr2CmVXRibbU79gJbGNwB1Nzii3cENa1M1CLGy0QMpJqgiA2ELCPIOzbPTBY5ppdu1/bsKxKd",
+	"/iH66uzzH6K/rCZHnJW5QwJdkvzp0mPb7ku7al4Zl6oKSWRTKYYSlNpK2Y3Ni2r8TfSRBz15hs9c3vST",
+	"+ZH+lF27ew9eYdA1mY3TvEk1y7spB8Fdvhc8n1eSD1wq4KsLzGxI9puMUF3gFVJC7Ua0dL0TurZlY5FV",
+	"WJE0pvLESKxiRqYg4zp0WZTZfCx0byYFaSEN7zbP9YFKkFeFHr26+L9/mwOtQD74txYyf3XxaqT19OLs",
+	"LBcpzUdC6Yvvzr87RyHTzWiRJn8CmutRQiTQzAjkKiET0JKlKhRyMCRi2KoBR8gHr6OMIA81qobaXaYm",
+	"NnCzL0vN+FVZIUJCbp8esakK4Yd6BJPoGxYrat7/K0CmEvtS+/oRy+N9dF+6phLIVaoJ5GzI+ixnev66",
+	"rtda3SRcdWLInmgqo0jn5uq2a8uUWAMMvhMyFwrJuBZxnKQ9RSoaRF2d2ceD+YjBmDT3L8DpWbmp2gun",
+	"un7Vh2re60DBtuWcYBHMEeWL0Z32+ai+h03RIxmkLHRhcx8dFLbVnzUJ1XwxrhhaV7VEkc4MlzMUErHH",
+	"kPULDaqLg/Bk/brCHiy5Pv5kNbFJgTaP2iV8lF0ev9HlVT5+IZ4rOgSeMjOLuNGrfW1G5/7V8dqUHeCb",
+	"3mmGFMu6iUtZikI4AnWyUoaOvlEVlR9/54dq51Xzrp95xh5YVtCceMr9seCZDSTGLYneP6GcDvGvDStN",
+	"p1Pg2SkGM9sanlpSlsd0Z/5ad8jdmNJ5mrtpGjabFXhWQq/YgitLcFM6J/CJpjqfYymghKhCTYH7xnYc",
+	"zNqopGwvq05Cm0kkoE+4VAOWV7fJt5n877//+/8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

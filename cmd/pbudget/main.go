@@ -1,9 +1,11 @@
 // Command pbudget is the personal budgets service: one binary with the subcommands serve,
-// migrate, keygen, token and seed (API.md, "Operating interface").
+// migrate, keygen, token, seed and secret-key (API.md, "Operating interface").
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,6 +28,8 @@ import (
 	"github.com/pbudget/pbudget/internal/auth"
 	"github.com/pbudget/pbudget/internal/config"
 	"github.com/pbudget/pbudget/internal/postgres"
+	"github.com/pbudget/pbudget/internal/secret"
+	"github.com/pbudget/pbudget/internal/workday"
 )
 
 const usage = `usage: pbudget <command> [flags]
@@ -37,10 +41,12 @@ commands:
   token     --key FILE --council CODE --roles r1,r2 [--sub ID] [--provider UUID] [--ttl 1h]
             print a signed development token
   seed      create the demo council (code demo) with its defaults, idempotently
+  secret-key [--id ID]
+            print a new AES-256 key for PB_SECRET_KEYS, as ID:base64
 
 configuration: DATABASE_URL, PB_LISTEN_ADDR, PB_JWT_PUBLIC_KEY_FILE or PB_JWT_JWKS_URL,
 PB_JWT_ISSUER, PB_JWT_AUDIENCE, PB_JWT_ALGORITHMS, PB_LOG_LEVEL, PB_DB_MAX_CONNS, PB_SHUTDOWN_TIMEOUT,
-PB_PPROF_ADDR
+PB_PPROF_ADDR, PB_SECRET_KEYS (required by serve), PB_BANK_HOLIDAYS
 `
 
 // gcPercent is the garbage collector's target unless GOGC is set: the service's live heap is a
@@ -87,6 +93,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return tokenCmd(rest, cfg, stdout)
 	case "seed":
 		return seedCmd(ctx, cfg, log)
+	case "secret-key":
+		return secretKeyCmd(rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -145,6 +153,11 @@ func serveCmd(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 // to cfg.ShutdownTimeout.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.Listener) error {
 	log.Info("starting", slog.Any("config", cfg))
+	pay, err := paymentOptions(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	db, err := openDB(ctx, cfg, log)
 	if err != nil {
 		ln.Close()
@@ -169,7 +182,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.List
 	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	handler, _, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Background: workCtx})
+	handler, _, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Background: workCtx, Payments: pay})
 	if err != nil {
 		ln.Close()
 		return err
@@ -210,6 +223,47 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.List
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// paymentOptions reads the encryption keys (required: bank details are stored encrypted) and the
+// bank holidays (England and Wales unless configured).
+func paymentOptions(cfg config.Config) (app.PaymentOptions, error) {
+	if err := cfg.RequireSecretKeys(); err != nil {
+		return app.PaymentOptions{}, err
+	}
+	keys, err := secret.ParseKeyRing(cfg.SecretKeys)
+	if err != nil {
+		return app.PaymentOptions{}, fmt.Errorf("PB_SECRET_KEYS: %w", err)
+	}
+	o := app.PaymentOptions{Keys: keys}
+	if cfg.BankHolidays != "" {
+		cal, err := workday.Parse(cfg.BankHolidays)
+		if err != nil {
+			return app.PaymentOptions{}, fmt.Errorf("PB_BANK_HOLIDAYS: %w", err)
+		}
+		o.Holidays = &cal
+	}
+	return o, nil
+}
+
+// secretKeyCmd prints a new key for PB_SECRET_KEYS: 32 random bytes, standard base64, after its id.
+func secretKeyCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("secret-key", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	id := fs.String("id", "k"+time.Now().UTC().Format("20060102"), "the key's id (1 to 32 letters, digits, . _ -)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	key := make([]byte, secret.KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	pair := *id + ":" + base64.StdEncoding.EncodeToString(key)
+	if _, err := secret.ParseKeyRing(pair); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, pair)
 	return nil
 }
 

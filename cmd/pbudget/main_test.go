@@ -91,7 +91,10 @@ func TestServeFinishesInFlightRequestsOnShutdown(t *testing.T) {
 	priv, err := auth.LoadPrivateKey(filepath.Join(dir, "jwt-private.pem"))
 	require.NoError(t, err)
 	dsn := freshDB(t)
-	cfg, err := config.Load(env(map[string]string{"DATABASE_URL": dsn, "PB_JWT_PUBLIC_KEY_FILE": pubPath, "PB_SHUTDOWN_TIMEOUT": "10s"}))
+	var key bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"secret-key", "--id", "test"}, env(nil), &key))
+	cfg, err := config.Load(env(map[string]string{"DATABASE_URL": dsn, "PB_JWT_PUBLIC_KEY_FILE": pubPath, "PB_SHUTDOWN_TIMEOUT": "10s",
+		"PB_SECRET_KEYS": strings.TrimSpace(key.String())}))
 	require.NoError(t, err)
 
 	// serve migrates; seed the council afterwards through the same subcommand as make run.

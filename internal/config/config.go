@@ -25,6 +25,12 @@ type Config struct {
 	DBMaxConns       int           // PB_DB_MAX_CONNS
 	ShutdownTimeout  time.Duration // PB_SHUTDOWN_TIMEOUT
 	PprofAddr        string        // PB_PPROF_ADDR: a separate listener for net/http/pprof; empty means off
+	// SecretKeys is PB_SECRET_KEYS: the keys that encrypt recipients' bank and card details and
+	// the payment files, "id:base64,id:base64", the first the current one (internal/secret).
+	SecretKeys string
+	// BankHolidays is PB_BANK_HOLIDAYS: the bank holidays BACS skips, ISO dates separated by commas;
+	// empty means England and Wales 2025–2028 (internal/workday).
+	BankHolidays string
 }
 
 // Load reads the configuration through getenv (os.Getenv in production, a map in tests).
@@ -39,6 +45,8 @@ func Load(getenv func(string) string) (Config, error) {
 		DBMaxConns:       20,
 		ShutdownTimeout:  30 * time.Second,
 		PprofAddr:        getenv("PB_PPROF_ADDR"),
+		SecretKeys:       getenv("PB_SECRET_KEYS"),
+		BankHolidays:     getenv("PB_BANK_HOLIDAYS"),
 	}
 	if v := getenv("PB_JWT_ALGORITHMS"); v != "" {
 		for _, a := range strings.Split(v, ",") {
@@ -89,6 +97,26 @@ func (c Config) RequireJWT() error {
 	return nil
 }
 
+// RequireSecretKeys reports a clear error when PB_SECRET_KEYS is missing: without it bank details
+// could neither be stored nor paid.
+func (c Config) RequireSecretKeys() error {
+	if strings.TrimSpace(c.SecretKeys) == "" {
+		return fmt.Errorf("PB_SECRET_KEYS is not set: generate a key with `pbudget secret-key` (see the README, Payments)")
+	}
+	return nil
+}
+
+// secretKeyIDs lists the ids of PB_SECRET_KEYS, never the keys.
+func (c Config) secretKeyIDs() string {
+	var ids []string
+	for _, pair := range strings.Split(c.SecretKeys, ",") {
+		if id, _, ok := strings.Cut(strings.TrimSpace(pair), ":"); ok {
+			ids = append(ids, id)
+		}
+	}
+	return strings.Join(ids, ",")
+}
+
 // LogValue renders the configuration for the logs with the database password masked.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
@@ -103,6 +131,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("pprof_addr", c.PprofAddr),
+		slog.String("secret_key_ids", c.secretKeyIDs()),
+		slog.Bool("bank_holidays_configured", c.BankHolidays != ""),
 	)
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/httpapi"
 	"github.com/pbudget/pbudget/internal/postgres"
+	"github.com/pbudget/pbudget/internal/secret"
 	"github.com/pbudget/pbudget/internal/testdb"
 )
 
@@ -38,6 +39,7 @@ func TestMain(m *testing.M) {
 	// The docs page and its script are text; kin-openapi knows only text/plain by default.
 	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("text/javascript", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/csv", openapi3filter.PlainBodyDecoder)
 	os.Exit(testdb.Run(m))
 }
 
@@ -84,7 +86,8 @@ func setup(t testing.TB) *bundle {
 			shared.err = err
 			return
 		}
-		e, _, err := app.New(app.Options{DB: db, Verifier: v, Log: testdb.Logger(), Background: context.Background()})
+		e, _, err := app.New(app.Options{DB: db, Verifier: v, Log: testdb.Logger(), Background: context.Background(),
+			Payments: app.PaymentOptions{Keys: testKeys(), BatchSize: 3}})
 		if err != nil {
 			shared.err = err
 			return
@@ -106,6 +109,19 @@ func setup(t testing.TB) *bundle {
 	other, err := councils.Ensure(ctx, randomCode(), "Other Council")
 	require.NoError(t, err)
 	return &bundle{t: t, e: shared.e, db: shared.db, key: shared.key, council: ours, other: other}
+}
+
+// testKeys is a key ring made for this test binary: never a key committed to the repository.
+func testKeys() *secret.KeyRing {
+	key := make([]byte, secret.KeySize)
+	if _, err := rand.Read(key); err != nil {
+		panic(err)
+	}
+	ring, err := secret.NewKeyRing("test", map[string][]byte{"test": key})
+	if err != nil {
+		panic(err)
+	}
+	return ring
 }
 
 func randomCode() string {
@@ -252,7 +268,9 @@ func (b *bundle) counts() map[string]int64 {
 	b.t.Helper()
 	out := map[string]int64{}
 	for _, table := range []string{"people", "relationships", "audit_events", "idempotency_keys", "assessments",
-		"personal_budget_versions", "financial_assessments", "support_plans", "plan_lines", "funding_requests"} {
+		"personal_budget_versions", "financial_assessments", "support_plans", "plan_lines", "funding_requests",
+		"payment_agreement_amounts", "payment_suspensions", "payment_one_offs", "payment_recipient_details", "payment_runs",
+		"payment_lines", "payment_overpayments", "payment_files"} {
 		var n int64
 		require.NoError(b.t, b.db.SQL().QueryRow("SELECT count(*) FROM "+table+" WHERE council_id = $1", b.council.ID).Scan(&n))
 		out[table] = n

@@ -24,6 +24,7 @@ import (
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/idempotency"
+	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/plan"
 	"github.com/pbudget/pbudget/internal/provider"
@@ -52,6 +53,7 @@ type Deps struct {
 	Providers    *provider.Service
 	Settings     *council.SettingsService
 	Audit        *audit.Service
+	Payments     *payment.Service
 	Ready        Readiness
 	TargetSchema int64 // the newest migration the binary knows
 	Idempotency  idempotency.Store
@@ -77,6 +79,7 @@ type Server struct {
 	providers    *provider.Service
 	settings     *council.SettingsService
 	audit        *audit.Service
+	payments     *payment.Service
 	ready        Readiness
 	targetSchema int64
 	metrics      *metrics
@@ -118,7 +121,7 @@ func New(d Deps) (*echo.Echo, error) {
 	s := &Server{
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
 		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
-		plans: d.Plans, providers: d.Providers, settings: d.Settings,
+		plans: d.Plans, providers: d.Providers, settings: d.Settings, payments: d.Payments,
 		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry), registry: d.Registry,
 		specYAML: specYAML,
 		validation: &openapi3filter.Options{

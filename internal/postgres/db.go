@@ -70,12 +70,43 @@ func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 
 type txKey struct{}
 
+// hooks are the functions to run once a transaction commits; each savepoint has its own, handed to
+// its parent when it is released and dropped when it rolls back.
+type hooks struct{ fns []func() }
+
+type hooksKey struct{}
+
 // WithinTx runs fn in a transaction carried by the context fn receives. Called inside another
 // WithinTx, it runs in a savepoint of the same transaction. fn's error rolls back and is returned.
+// The functions registered with AfterCommit run once the outermost transaction has committed.
 func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	return db.conn(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(context.WithValue(ctx, txKey{}, tx))
+	parent, nested := ctx.Value(hooksKey{}).(*hooks)
+	nested = nested && InTx(ctx)
+	mine := &hooks{}
+	err := db.conn(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine))
 	})
+	if err != nil {
+		return err
+	}
+	if nested {
+		parent.fns = append(parent.fns, mine.fns...)
+		return nil
+	}
+	for _, f := range mine.fns {
+		f()
+	}
+	return nil
+}
+
+// AfterCommit runs f once the transaction of ctx has committed, and never if it rolls back; at
+// once when ctx carries no transaction.
+func (db *DB) AfterCommit(ctx context.Context, f func()) {
+	if h, ok := ctx.Value(hooksKey{}).(*hooks); ok && InTx(ctx) {
+		h.fns = append(h.fns, f)
+		return
+	}
+	f()
 }
 
 // conn returns a fresh query builder on the context's transaction, or on the pool.

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/pbudget/pbudget/internal/council"
+	"github.com/pbudget/pbudget/internal/date"
 )
 
 type settingsRow struct {
@@ -17,6 +18,15 @@ type settingsRow struct {
 	DpCareHomeJoinGapDays             int
 	ChildShortBreakMaxDaysPerPeriod   int
 	ChildShortBreakMaxDaysPer12Months int `gorm:"column:child_short_break_max_days_per_12_months"`
+	PaymentFourWeeklyAnchor           date.Date
+	PaymentTwoWeeklyAnchor            date.Date
+	PaymentMonthlyAnchor              date.Date
+	PaymentLeadDays                   int
+	PaymentProcessingDays             int
+	BacsServiceUserNumber             *string
+	BacsSortCode                      *string
+	BacsAccountNumber                 *string
+	BacsAccountName                   *string
 	Version                           int
 	UpdatedAt                         time.Time `gorm:"autoUpdateTime:false"`
 }
@@ -35,16 +45,28 @@ func (s *SettingsStore) Settings(ctx context.Context, councilID uuid.UUID, forUp
 	if err != nil {
 		return council.Settings{}, err
 	}
-	return council.Settings{CouncilID: r.CouncilID, ApproverLimitAnnual: r.ApproverLimitAnnualPence, CareHomeMaxDays: r.DpCareHomeMaxDays,
+	st := council.Settings{CouncilID: r.CouncilID, ApproverLimitAnnual: r.ApproverLimitAnnualPence, CareHomeMaxDays: r.DpCareHomeMaxDays,
 		CareHomeJoinGapDays: r.DpCareHomeJoinGapDays, ChildShortBreakMaxPerPeriod: r.ChildShortBreakMaxDaysPerPeriod,
-		ChildShortBreakMaxPer12Month: r.ChildShortBreakMaxDaysPer12Months, Version: r.Version, UpdatedAt: r.UpdatedAt.UTC()}, nil
+		ChildShortBreakMaxPer12Month: r.ChildShortBreakMaxDaysPer12Months, Version: r.Version, UpdatedAt: r.UpdatedAt.UTC(),
+		Payments: council.PaymentCalendar{FourWeeklyAnchor: r.PaymentFourWeeklyAnchor, TwoWeeklyAnchor: r.PaymentTwoWeeklyAnchor,
+			MonthlyAnchor: r.PaymentMonthlyAnchor, LeadDays: r.PaymentLeadDays, ProcessingDays: r.PaymentProcessingDays}}
+	if r.BacsServiceUserNumber != nil {
+		st.Originator = &council.Originator{ServiceUserNumber: *r.BacsServiceUserNumber, SortCode: deref(r.BacsSortCode),
+			AccountNumber: deref(r.BacsAccountNumber), AccountName: deref(r.BacsAccountName)}
+	}
+	return st, nil
 }
 
 // SaveSettings implements council.SettingsStore.
 func (s *SettingsStore) SaveSettings(ctx context.Context, st council.Settings, first bool) error {
 	row := settingsRow{CouncilID: st.CouncilID, ApproverLimitAnnualPence: st.ApproverLimitAnnual, DpCareHomeMaxDays: st.CareHomeMaxDays,
 		DpCareHomeJoinGapDays: st.CareHomeJoinGapDays, ChildShortBreakMaxDaysPerPeriod: st.ChildShortBreakMaxPerPeriod,
-		ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month, Version: st.Version, UpdatedAt: st.UpdatedAt}
+		ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month, Version: st.Version, UpdatedAt: st.UpdatedAt,
+		PaymentFourWeeklyAnchor: st.Payments.FourWeeklyAnchor, PaymentTwoWeeklyAnchor: st.Payments.TwoWeeklyAnchor,
+		PaymentMonthlyAnchor: st.Payments.MonthlyAnchor, PaymentLeadDays: st.Payments.LeadDays, PaymentProcessingDays: st.Payments.ProcessingDays}
+	if o := st.Originator; o != nil {
+		row.BacsServiceUserNumber, row.BacsSortCode, row.BacsAccountNumber, row.BacsAccountName = &o.ServiceUserNumber, &o.SortCode, &o.AccountNumber, &o.AccountName
+	}
 	if first {
 		// Two first changes at once: the one that inserts second finds the row and loses, as a
 		// stale If-Match would.

@@ -63,6 +63,24 @@ func (e AdultOutcome) Valid() bool {
 	}
 }
 
+// Defines values for AgreementType.
+const (
+	AgreementTypeDirectPayment AgreementType = "direct_payment"
+	AgreementTypeIsf           AgreementType = "isf"
+)
+
+// Valid indicates whether the value is a known member of the AgreementType enum.
+func (e AgreementType) Valid() bool {
+	switch e {
+	case AgreementTypeDirectPayment:
+		return true
+	case AgreementTypeIsf:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AssessmentBasis.
 const (
 	AssessmentBasisCarer AssessmentBasis = "carer"
@@ -1038,6 +1056,237 @@ func (e ManagementOption) Valid() bool {
 	}
 }
 
+// Defines values for MaskedDetailsKind.
+const (
+	MaskedDetailsKindBankAccount MaskedDetailsKind = "bank_account"
+	MaskedDetailsKindPrepaidCard MaskedDetailsKind = "prepaid_card"
+)
+
+// Valid indicates whether the value is a known member of the MaskedDetailsKind enum.
+func (e MaskedDetailsKind) Valid() bool {
+	switch e {
+	case MaskedDetailsKindBankAccount:
+		return true
+	case MaskedDetailsKindPrepaidCard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MaskedDetailsStatus.
+const (
+	MaskedDetailsStatusConfirmed MaskedDetailsStatus = "confirmed"
+	MaskedDetailsStatusPending   MaskedDetailsStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the MaskedDetailsStatus enum.
+func (e MaskedDetailsStatus) Valid() bool {
+	switch e {
+	case MaskedDetailsStatusConfirmed:
+		return true
+	case MaskedDetailsStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OneOffStatus.
+const (
+	OneOffStatusApproved  OneOffStatus = "approved"
+	OneOffStatusRequested OneOffStatus = "requested"
+)
+
+// Valid indicates whether the value is a known member of the OneOffStatus enum.
+func (e OneOffStatus) Valid() bool {
+	switch e {
+	case OneOffStatusApproved:
+		return true
+	case OneOffStatusRequested:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OverpaymentStatus.
+const (
+	ToRecover OverpaymentStatus = "to_recover"
+)
+
+// Valid indicates whether the value is a known member of the OverpaymentStatus enum.
+func (e OverpaymentStatus) Valid() bool {
+	switch e {
+	case ToRecover:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentAgreementFrequency.
+const (
+	PaymentAgreementFrequencyFourWeekly PaymentAgreementFrequency = "four_weekly"
+	PaymentAgreementFrequencyMonthly    PaymentAgreementFrequency = "monthly"
+	PaymentAgreementFrequencyOneOff     PaymentAgreementFrequency = "one_off"
+	PaymentAgreementFrequencyTwoWeekly  PaymentAgreementFrequency = "two_weekly"
+)
+
+// Valid indicates whether the value is a known member of the PaymentAgreementFrequency enum.
+func (e PaymentAgreementFrequency) Valid() bool {
+	switch e {
+	case PaymentAgreementFrequencyFourWeekly:
+		return true
+	case PaymentAgreementFrequencyMonthly:
+		return true
+	case PaymentAgreementFrequencyOneOff:
+		return true
+	case PaymentAgreementFrequencyTwoWeekly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentAgreementPaymentBasis.
+const (
+	PaymentAgreementPaymentBasisGross PaymentAgreementPaymentBasis = "gross"
+	PaymentAgreementPaymentBasisNet   PaymentAgreementPaymentBasis = "net"
+)
+
+// Valid indicates whether the value is a known member of the PaymentAgreementPaymentBasis enum.
+func (e PaymentAgreementPaymentBasis) Valid() bool {
+	switch e {
+	case PaymentAgreementPaymentBasisGross:
+		return true
+	case PaymentAgreementPaymentBasisNet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentFileMediaType.
+const (
+	Textcsv   PaymentFileMediaType = "text/csv"
+	Textplain PaymentFileMediaType = "text/plain"
+)
+
+// Valid indicates whether the value is a known member of the PaymentFileMediaType enum.
+func (e PaymentFileMediaType) Valid() bool {
+	switch e {
+	case Textcsv:
+		return true
+	case Textplain:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentFileKind.
+const (
+	BacsStandard18 PaymentFileKind = "bacs_standard18"
+	CardLoads      PaymentFileKind = "card_loads"
+	IsfRemittance  PaymentFileKind = "isf_remittance"
+)
+
+// Valid indicates whether the value is a known member of the PaymentFileKind enum.
+func (e PaymentFileKind) Valid() bool {
+	switch e {
+	case BacsStandard18:
+		return true
+	case CardLoads:
+		return true
+	case IsfRemittance:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentLineState.
+const (
+	PaymentLineStateCancelled PaymentLineState = "cancelled"
+	PaymentLineStateLive      PaymentLineState = "live"
+	PaymentLineStateReleased  PaymentLineState = "released"
+	PaymentLineStateReturned  PaymentLineState = "returned"
+)
+
+// Valid indicates whether the value is a known member of the PaymentLineState enum.
+func (e PaymentLineState) Valid() bool {
+	switch e {
+	case PaymentLineStateCancelled:
+		return true
+	case PaymentLineStateLive:
+		return true
+	case PaymentLineStateReleased:
+		return true
+	case PaymentLineStateReturned:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentLineKind.
+const (
+	PaymentLineKindAdjustment  PaymentLineKind = "adjustment"
+	PaymentLineKindCarried     PaymentLineKind = "carried"
+	PaymentLineKindCycle       PaymentLineKind = "cycle"
+	PaymentLineKindOneOff      PaymentLineKind = "one_off"
+	PaymentLineKindOverpayment PaymentLineKind = "overpayment"
+)
+
+// Valid indicates whether the value is a known member of the PaymentLineKind enum.
+func (e PaymentLineKind) Valid() bool {
+	switch e {
+	case PaymentLineKindAdjustment:
+		return true
+	case PaymentLineKindCarried:
+		return true
+	case PaymentLineKindCycle:
+		return true
+	case PaymentLineKindOneOff:
+		return true
+	case PaymentLineKindOverpayment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentRunStatus.
+const (
+	PaymentRunStatusApproved  PaymentRunStatus = "approved"
+	PaymentRunStatusBuilding  PaymentRunStatus = "building"
+	PaymentRunStatusCancelled PaymentRunStatus = "cancelled"
+	PaymentRunStatusDraft     PaymentRunStatus = "draft"
+	PaymentRunStatusExported  PaymentRunStatus = "exported"
+	PaymentRunStatusPaid      PaymentRunStatus = "paid"
+)
+
+// Valid indicates whether the value is a known member of the PaymentRunStatus enum.
+func (e PaymentRunStatus) Valid() bool {
+	switch e {
+	case PaymentRunStatusApproved:
+		return true
+	case PaymentRunStatusBuilding:
+		return true
+	case PaymentRunStatusCancelled:
+		return true
+	case PaymentRunStatusDraft:
+		return true
+	case PaymentRunStatusExported:
+		return true
+	case PaymentRunStatusPaid:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PersonType.
 const (
 	PersonTypeAdult PersonType = "adult"
@@ -1348,6 +1597,79 @@ type AdultOutcomeRecord struct {
 	Unable bool `json:"unable"`
 }
 
+// AgreementAmount defines model for AgreementAmount.
+type AgreementAmount struct {
+	// AnnualPence Net: the council's share a year; gross: the whole cost.
+	AnnualPence   int64              `json:"annual_pence"`
+	EffectiveFrom openapi_types.Date `json:"effective_from"`
+
+	// PerCyclePence annual ÷ 13, 26 or 12, nearest penny (0 for one-off agreements).
+	PerCyclePence int64              `json:"per_cycle_pence"`
+	PlanId        openapi_types.UUID `json:"plan_id"`
+	Reason        string             `json:"reason"`
+	RecordedAt    time.Time          `json:"recorded_at"`
+	RecordedBy    string             `json:"recorded_by"`
+}
+
+// AgreementEnd defines model for AgreementEnd.
+type AgreementEnd struct {
+	// EndDate The first day no longer in force (exclusive end), after the start.
+	EndDate openapi_types.Date `json:"end_date"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// AgreementReprice defines model for AgreementReprice.
+type AgreementReprice struct {
+	// EffectiveFrom From this day the approved plan's amount applies; on or after the agreement's start.
+	EffectiveFrom openapi_types.Date `json:"effective_from"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// AgreementResume defines model for AgreementResume.
+type AgreementResume struct {
+	// BackPay Pay the suspended days after all.
+	BackPay *bool `json:"back_pay,omitempty"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+
+	// ResumeDate The day payments start again: after the suspension's first day.
+	ResumeDate openapi_types.Date `json:"resume_date"`
+}
+
+// AgreementSuspend defines model for AgreementSuspend.
+type AgreementSuspend struct {
+	// FromDate The first day not paid; may be in the past (cycles paid for it are adjusted).
+	FromDate openapi_types.Date `json:"from_date"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// AgreementSuspension defines model for AgreementSuspension.
+type AgreementSuspension struct {
+	// BackPay Whether the suspended days are paid after all.
+	BackPay  bool               `json:"back_pay"`
+	FromDate openapi_types.Date `json:"from_date"`
+	Id       openapi_types.UUID `json:"id"`
+	Reason   string             `json:"reason"`
+
+	// ResumeDate The day payments start again; null while suspended.
+	ResumeDate   nullable.Nullable[openapi_types.Date] `json:"resume_date"`
+	ResumeReason nullable.Nullable[string]             `json:"resume_reason"`
+	ResumedAt    nullable.Nullable[time.Time]          `json:"resumed_at"`
+	ResumedBy    nullable.Nullable[string]             `json:"resumed_by"`
+	SuspendedAt  time.Time                             `json:"suspended_at"`
+	SuspendedBy  string                                `json:"suspended_by"`
+}
+
+// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+type AgreementType string
+
 // Assessment defines model for Assessment.
 type Assessment struct {
 	// Basis Whose rules apply — an adult's needs, a carer's, or a child's.
@@ -1581,8 +1903,51 @@ type AuditEventList struct {
 	NextPageToken *string      `json:"next_page_token,omitempty"`
 }
 
+// BACSOriginator defines model for BACSOriginator.
+type BACSOriginator struct {
+	// AccountName What recipients see as the payer, in BACS characters; trimmed and upper-cased.
+	AccountName   string `json:"account_name"`
+	AccountNumber string `json:"account_number"`
+
+	// ServiceUserNumber The council's BACS service user number (SUN).
+	ServiceUserNumber string `json:"service_user_number"`
+	SortCode          string `json:"sort_code"`
+}
+
+// BankAccountCheck defines model for BankAccountCheck.
+type BankAccountCheck struct {
+	AccountNumber string `json:"account_number"`
+	SortCode      string `json:"sort_code"`
+}
+
+// BankAccountIn defines model for BankAccountIn.
+type BankAccountIn struct {
+	// AccountName As the bank holds it, in BACS characters (letters, digits, space . & / -); trimmed and upper-cased.
+	AccountName   string `json:"account_name"`
+	AccountNumber string `json:"account_number"`
+	SortCode      string `json:"sort_code"`
+}
+
 // BudgetChange What made this version.
 type BudgetChange string
+
+// BudgetCommitments defines model for BudgetCommitments.
+type BudgetCommitments struct {
+	// AnnualPence The council-managed lines a year.
+	AnnualPence int64              `json:"annual_pence"`
+	BudgetId    openapi_types.UUID `json:"budget_id"`
+
+	// CouncilAnnualPence The council's share of it (null before a financial assessment).
+	CouncilAnnualPence nullable.Nullable[int64] `json:"council_annual_pence"`
+
+	// PersonAnnualPence The person's contribution apportioned to it.
+	PersonAnnualPence nullable.Nullable[int64] `json:"person_annual_pence"`
+
+	// PlanId The approved plan; null when the budget has none (nothing is committed).
+	PlanId      nullable.Nullable[openapi_types.UUID] `json:"plan_id"`
+	Providers   []ProviderCommitment                  `json:"providers"`
+	WeeklyPence int64                                 `json:"weekly_pence"`
+}
 
 // BudgetKind `care_and_support` (an adult's needs), `carer`, or `child`.
 type BudgetKind string
@@ -1759,6 +2124,9 @@ type CouncilSettings struct {
 	// ApproverLimitAnnualPence An approver signs off plans costing up to this a year; above it, the panel (default £49,000).
 	ApproverLimitAnnualPence int64 `json:"approver_limit_annual_pence"`
 
+	// BacsOriginator The council's account BACS files debit; null until configured (a run with bank credits cannot be exported without it).
+	BacsOriginator nullable.Nullable[BACSOriginator] `json:"bacs_originator"`
+
 	// ChildShortBreakMaxDaysPer12Months …and in any 12 months (default 120).
 	ChildShortBreakMaxDaysPer12Months int `json:"child_short_break_max_days_per_12_months"`
 
@@ -1769,18 +2137,39 @@ type CouncilSettings struct {
 	DpCareHomeJoinGapDays int `json:"dp_care_home_join_gap_days"`
 
 	// DpCareHomeMaxDays The longest care-home stay a direct payment may fund, in days (default 28: four consecutive weeks in 12 months).
-	DpCareHomeMaxDays int       `json:"dp_care_home_max_days"`
-	UpdatedAt         time.Time `json:"updated_at"`
-	Version           int       `json:"version"`
+	DpCareHomeMaxDays int `json:"dp_care_home_max_days"`
+
+	// PaymentFourWeeklyAnchor Four-weekly cycles are [anchor + 28k, anchor + 28(k+1)). Cannot move once a four-weekly cycle has been paid (default 2026-04-06).
+	PaymentFourWeeklyAnchor openapi_types.Date `json:"payment_four_weekly_anchor"`
+
+	// PaymentLeadDays A run takes cycles starting up to this many days after its pay date (default 7).
+	PaymentLeadDays int `json:"payment_lead_days"`
+
+	// PaymentMonthlyAnchor Monthly cycles start on the anchor's day of the month, or the month's last day when shorter (default 2026-04-06).
+	PaymentMonthlyAnchor openapi_types.Date `json:"payment_monthly_anchor"`
+
+	// PaymentProcessingDays The BACS processing day is at least this many working days after a run's approval (default 3).
+	PaymentProcessingDays int `json:"payment_processing_days"`
+
+	// PaymentTwoWeeklyAnchor Two-weekly cycles, 14 days from the anchor (default 2026-04-06).
+	PaymentTwoWeeklyAnchor openapi_types.Date `json:"payment_two_weekly_anchor"`
+	UpdatedAt              time.Time          `json:"updated_at"`
+	Version                int                `json:"version"`
 }
 
 // CouncilSettingsPatch defines model for CouncilSettingsPatch.
 type CouncilSettingsPatch struct {
-	ApproverLimitAnnualPence          *int64 `json:"approver_limit_annual_pence,omitempty"`
-	ChildShortBreakMaxDaysPer12Months *int   `json:"child_short_break_max_days_per_12_months,omitempty"`
-	ChildShortBreakMaxDaysPerPeriod   *int   `json:"child_short_break_max_days_per_period,omitempty"`
-	DpCareHomeJoinGapDays             *int   `json:"dp_care_home_join_gap_days,omitempty"`
-	DpCareHomeMaxDays                 *int   `json:"dp_care_home_max_days,omitempty"`
+	ApproverLimitAnnualPence          *int64              `json:"approver_limit_annual_pence,omitempty"`
+	BacsOriginator                    *BACSOriginator     `json:"bacs_originator,omitempty"`
+	ChildShortBreakMaxDaysPer12Months *int                `json:"child_short_break_max_days_per_12_months,omitempty"`
+	ChildShortBreakMaxDaysPerPeriod   *int                `json:"child_short_break_max_days_per_period,omitempty"`
+	DpCareHomeJoinGapDays             *int                `json:"dp_care_home_join_gap_days,omitempty"`
+	DpCareHomeMaxDays                 *int                `json:"dp_care_home_max_days,omitempty"`
+	PaymentFourWeeklyAnchor           *openapi_types.Date `json:"payment_four_weekly_anchor,omitempty"`
+	PaymentLeadDays                   *int                `json:"payment_lead_days,omitempty"`
+	PaymentMonthlyAnchor              *openapi_types.Date `json:"payment_monthly_anchor,omitempty"`
+	PaymentProcessingDays             *int                `json:"payment_processing_days,omitempty"`
+	PaymentTwoWeeklyAnchor            *openapi_types.Date `json:"payment_two_weekly_anchor,omitempty"`
 }
 
 // DirectPaymentAgreement defines model for DirectPaymentAgreement.
@@ -1791,9 +2180,13 @@ type DirectPaymentAgreement struct {
 	AmountPerPaymentPence int64 `json:"amount_per_payment_pence"`
 
 	// AnnualAmountPence The direct-payment portion a year: the council's share when net, the whole cost when gross.
-	AnnualAmountPence  int64                                 `json:"annual_amount_pence"`
-	BudgetId           openapi_types.UUID                    `json:"budget_id"`
-	CreatedAt          time.Time                             `json:"created_at"`
+	AnnualAmountPence int64              `json:"annual_amount_pence"`
+	BudgetId          openapi_types.UUID `json:"budget_id"`
+	CreatedAt         time.Time          `json:"created_at"`
+
+	// EndDate When the agreement ended (exclusive), or null.
+	EndDate            nullable.Nullable[openapi_types.Date] `json:"end_date,omitempty"`
+	EndReason          nullable.Nullable[string]             `json:"end_reason,omitempty"`
 	Frequency          DirectPaymentAgreementFrequency       `json:"frequency"`
 	Id                 openapi_types.UUID                    `json:"id"`
 	PaEvidence         PAEvidence                            `json:"pa_evidence"`
@@ -2157,17 +2550,24 @@ type ISFAgreement struct {
 	AmountPerPaymentPence int64 `json:"amount_per_payment_pence"`
 
 	// AnnualAmountPence The council's share of the plan's ISF lines with this provider, a year.
-	AnnualAmountPence  int64                          `json:"annual_amount_pence"`
-	BudgetId           openapi_types.UUID             `json:"budget_id"`
-	CreatedAt          time.Time                      `json:"created_at"`
-	Id                 openapi_types.UUID             `json:"id"`
-	PaymentFrequency   ISFAgreementPaymentFrequency   `json:"payment_frequency"`
-	PersonId           openapi_types.UUID             `json:"person_id"`
-	PlanId             openapi_types.UUID             `json:"plan_id"`
-	ProviderId         openapi_types.UUID             `json:"provider_id"`
-	StartDate          openapi_types.Date             `json:"start_date"`
-	StatementFrequency ISFAgreementStatementFrequency `json:"statement_frequency"`
-	Version            int                            `json:"version"`
+	AnnualAmountPence int64              `json:"annual_amount_pence"`
+	BudgetId          openapi_types.UUID `json:"budget_id"`
+	CreatedAt         time.Time          `json:"created_at"`
+
+	// EndDate When the agreement ended (exclusive), or null.
+	EndDate          nullable.Nullable[openapi_types.Date] `json:"end_date,omitempty"`
+	EndReason        nullable.Nullable[string]             `json:"end_reason,omitempty"`
+	Id               openapi_types.UUID                    `json:"id"`
+	PaymentFrequency ISFAgreementPaymentFrequency          `json:"payment_frequency"`
+	PersonId         openapi_types.UUID                    `json:"person_id"`
+	PlanId           openapi_types.UUID                    `json:"plan_id"`
+	ProviderId       openapi_types.UUID                    `json:"provider_id"`
+
+	// SignedDate When the provider signed; runs pay only signed agreements.
+	SignedDate         nullable.Nullable[openapi_types.Date] `json:"signed_date,omitempty"`
+	StartDate          openapi_types.Date                    `json:"start_date"`
+	StatementFrequency ISFAgreementStatementFrequency        `json:"statement_frequency"`
+	Version            int                                   `json:"version"`
 }
 
 // ISFAgreementPaymentFrequency defines model for ISFAgreement.PaymentFrequency.
@@ -2195,6 +2595,12 @@ type ISFAgreementCreateStatementFrequency string
 type ISFAgreementList struct {
 	Items         []ISFAgreement `json:"items"`
 	NextPageToken *string        `json:"next_page_token,omitempty"`
+}
+
+// ISFAgreementPatch defines model for ISFAgreementPatch.
+type ISFAgreementPatch struct {
+	// SignedDate When the provider signed the agreement: runs pay only signed agreements.
+	SignedDate *openapi_types.Date `json:"signed_date,omitempty"`
 }
 
 // IncomeItem A weekly income. Part of it may be disregarded, with a reason (the night-care part of
@@ -2253,10 +2659,86 @@ type MIGRates struct {
 // ManagementOption defines model for ManagementOption.
 type ManagementOption string
 
+// MaskedDetails defines model for MaskedDetails.
+type MaskedDetails struct {
+	// AccountNumber Masked: the last four characters of the account number or card reference.
+	//
+	// Example: ****5678
+	AccountNumber string                       `json:"account_number"`
+	ConfirmedAt   nullable.Nullable[time.Time] `json:"confirmed_at"`
+	ConfirmedBy   nullable.Nullable[string]    `json:"confirmed_by"`
+	Id            openapi_types.UUID           `json:"id"`
+	Kind          MaskedDetailsKind            `json:"kind"`
+	ReturnReason  nullable.Nullable[string]    `json:"return_reason"`
+
+	// ReturnedAt When the bank returned a payment to these details: later payments are held.
+	ReturnedAt nullable.Nullable[time.Time] `json:"returned_at"`
+	SetAt      time.Time                    `json:"set_at"`
+	SetBy      string                       `json:"set_by"`
+
+	// SortCode Masked: **-**-56; null for a card.
+	//
+	// Example: **-**-56
+	SortCode nullable.Nullable[string] `json:"sort_code"`
+	Status   MaskedDetailsStatus       `json:"status"`
+}
+
+// MaskedDetailsKind defines model for MaskedDetails.Kind.
+type MaskedDetailsKind string
+
+// MaskedDetailsStatus defines model for MaskedDetails.Status.
+type MaskedDetailsStatus string
+
 // NHSNumber Ten digits, optionally grouped 3-3-4 by spaces, with a valid modulus-11 check digit.
 //
 // Example: 943 476 5919
 type NHSNumber = string
+
+// OneOffPayment defines model for OneOffPayment.
+type OneOffPayment struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType AgreementType                `json:"agreement_type"`
+	AmountPence   int64                        `json:"amount_pence"`
+	ApprovedAt    nullable.Nullable[time.Time] `json:"approved_at"`
+
+	// ApprovedBy null for a plan line's one-off: the plan's sign-off approved it.
+	ApprovedBy nullable.Nullable[string]             `json:"approved_by"`
+	DueDate    nullable.Nullable[openapi_types.Date] `json:"due_date"`
+	Id         openapi_types.UUID                    `json:"id"`
+
+	// PaidInRunId The run whose live line takes it.
+	PaidInRunId nullable.Nullable[openapi_types.UUID] `json:"paid_in_run_id"`
+	PlanLineId  nullable.Nullable[openapi_types.UUID] `json:"plan_line_id"`
+	Reason      string                                `json:"reason"`
+	RequestedAt time.Time                             `json:"requested_at"`
+	RequestedBy string                                `json:"requested_by"`
+	Status      OneOffStatus                          `json:"status"`
+	Version     int                                   `json:"version"`
+}
+
+// OneOffPaymentCreate Either plan_line_id (a `once` line of the agreement's plan) or amount_pence (ad hoc).
+type OneOffPaymentCreate struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+	AmountPence *int64             `json:"amount_pence,omitempty"`
+
+	// DueDate Paid by the first run whose horizon reaches it; absent: the next run.
+	DueDate    *openapi_types.Date `json:"due_date,omitempty"`
+	PlanLineId *openapi_types.UUID `json:"plan_line_id,omitempty"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// OneOffPaymentList defines model for OneOffPaymentList.
+type OneOffPaymentList struct {
+	Items         []OneOffPayment `json:"items"`
+	NextPageToken *string         `json:"next_page_token,omitempty"`
+}
+
+// OneOffStatus defines model for OneOffStatus.
+type OneOffStatus string
 
 // OptionTotal One management option's share. Option costs are sums of their lines, so they add up to the plan
 // exactly. The person's contribution is apportioned to options in proportion to their cost
@@ -2271,11 +2753,311 @@ type OptionTotal struct {
 	WeeklyCostPence    int64                    `json:"weekly_cost_pence"`
 }
 
+// Overpayment defines model for Overpayment.
+type Overpayment struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType AgreementType      `json:"agreement_type"`
+	AmountPence   int64              `json:"amount_pence"`
+	Id            openapi_types.UUID `json:"id"`
+	LineId        openapi_types.UUID `json:"line_id"`
+	Reason        string             `json:"reason"`
+	RecordedAt    time.Time          `json:"recorded_at"`
+	RunId         openapi_types.UUID `json:"run_id"`
+	Status        OverpaymentStatus  `json:"status"`
+}
+
+// OverpaymentStatus defines model for Overpayment.Status.
+type OverpaymentStatus string
+
+// OverpaymentList defines model for OverpaymentList.
+type OverpaymentList struct {
+	Items         []Overpayment `json:"items"`
+	NextPageToken *string       `json:"next_page_token,omitempty"`
+}
+
 // PAEvidence defines model for PAEvidence.
 type PAEvidence struct {
 	DbsCheckDate                      *openapi_types.Date `json:"dbs_check_date,omitempty"`
 	EmployersLiabilityInsuranceExpiry *openapi_types.Date `json:"employers_liability_insurance_expiry,omitempty"`
 	PayrollProvider                   *string             `json:"payroll_provider,omitempty"`
+}
+
+// PaymentAgreement A direct-payment or ISF agreement as payments see it.
+type PaymentAgreement struct {
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType     AgreementType `json:"agreement_type"`
+	AnnualAmountPence int64         `json:"annual_amount_pence"`
+
+	// BlockedReason Why runs pay it nothing now (not signed, plan superseded), or null.
+	BlockedReason nullable.Nullable[string]             `json:"blocked_reason"`
+	BudgetId      openapi_types.UUID                    `json:"budget_id"`
+	EndDate       nullable.Nullable[openapi_types.Date] `json:"end_date"`
+	EndReason     nullable.Nullable[string]             `json:"end_reason"`
+	Frequency     PaymentAgreementFrequency             `json:"frequency"`
+	Id            openapi_types.UUID                    `json:"id"`
+	PaymentBasis  PaymentAgreementPaymentBasis          `json:"payment_basis"`
+	PersonId      openapi_types.UUID                    `json:"person_id"`
+	PlanId        openapi_types.UUID                    `json:"plan_id"`
+
+	// PlanIsApproved false when the plan was superseded: reprice the agreement onto the approved plan.
+	PlanIsApproved bool `json:"plan_is_approved"`
+
+	// ProviderId The ISF provider; null for a direct payment.
+	ProviderId nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+	SignedDate nullable.Nullable[openapi_types.Date] `json:"signed_date"`
+	StartDate  openapi_types.Date                    `json:"start_date"`
+
+	// Suspended Suspended today.
+	Suspended bool `json:"suspended"`
+	Version   int  `json:"version"`
+}
+
+// PaymentAgreementFrequency defines model for PaymentAgreement.Frequency.
+type PaymentAgreementFrequency string
+
+// PaymentAgreementPaymentBasis defines model for PaymentAgreement.PaymentBasis.
+type PaymentAgreementPaymentBasis string
+
+// PaymentAgreementList defines model for PaymentAgreementList.
+type PaymentAgreementList struct {
+	Items         []PaymentAgreement `json:"items"`
+	NextPageToken *string            `json:"next_page_token,omitempty"`
+}
+
+// PaymentCycle defines model for PaymentCycle.
+type PaymentCycle struct {
+	// AdjustedPence The adjustment lines among those.
+	AdjustedPence int64 `json:"adjusted_pence"`
+	Days          int   `json:"days"`
+	DaysInForce   int   `json:"days_in_force"`
+
+	// DaysOwed Days in force less the days suspended without back pay.
+	DaysOwed int `json:"days_owed"`
+
+	// EndDate Exclusive: the next cycle's start.
+	EndDate openapi_types.Date `json:"end_date"`
+
+	// HeldPence Held in runs not yet paid.
+	HeldPence int64 `json:"held_pence"`
+
+	// OutstandingPence Owed less everything taken: what the next run pays, or adjusts when negative.
+	OutstandingPence int64 `json:"outstanding_pence"`
+	OwedPence        int64 `json:"owed_pence"`
+
+	// PaidPence Cycle and adjustment lines of runs marked paid.
+	PaidPence int64 `json:"paid_pence"`
+
+	// PendingPence In runs not yet paid.
+	PendingPence int64               `json:"pending_pence"`
+	Pieces       []PaymentCyclePiece `json:"pieces"`
+	StartDate    openapi_types.Date  `json:"start_date"`
+}
+
+// PaymentCyclePiece A run of days of a cycle owed at one per-cycle amount, and its share of the cycle's amount.
+type PaymentCyclePiece struct {
+	AmountPence   int64              `json:"amount_pence"`
+	Days          int                `json:"days"`
+	FromDate      openapi_types.Date `json:"from_date"`
+	PerCyclePence int64              `json:"per_cycle_pence"`
+
+	// ToDate Exclusive.
+	ToDate openapi_types.Date `json:"to_date"`
+}
+
+// PaymentFile defines model for PaymentFile.
+type PaymentFile struct {
+	CreatedAt time.Time            `json:"created_at"`
+	Id        openapi_types.UUID   `json:"id"`
+	Kind      PaymentFileKind      `json:"kind"`
+	MediaType PaymentFileMediaType `json:"media_type"`
+	Name      string               `json:"name"`
+
+	// ProviderId The ISF provider a remittance is for.
+	ProviderId nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+
+	// RecordCount Credits, loads or people.
+	RecordCount int                `json:"record_count"`
+	RunId       openapi_types.UUID `json:"run_id"`
+	Sha256      string             `json:"sha256"`
+	SizeBytes   int                `json:"size_bytes"`
+	TotalPence  int64              `json:"total_pence"`
+}
+
+// PaymentFileMediaType defines model for PaymentFile.MediaType.
+type PaymentFileMediaType string
+
+// PaymentFileKind defines model for PaymentFileKind.
+type PaymentFileKind string
+
+// PaymentFileList defines model for PaymentFileList.
+type PaymentFileList struct {
+	Items         []PaymentFile `json:"items"`
+	NextPageToken *string       `json:"next_page_token,omitempty"`
+}
+
+// PaymentLine defines model for PaymentLine.
+type PaymentLine struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType AgreementType `json:"agreement_type"`
+	AmountPence   int64         `json:"amount_pence"`
+
+	// CarriedFromRunId Carried and overpayment lines: the run that carried the amount.
+	CarriedFromRunId nullable.Nullable[openapi_types.UUID] `json:"carried_from_run_id"`
+	CreatedAt        time.Time                             `json:"created_at"`
+
+	// CycleEnd Exclusive.
+	CycleEnd   nullable.Nullable[openapi_types.Date] `json:"cycle_end"`
+	CycleStart nullable.Nullable[openapi_types.Date] `json:"cycle_start"`
+	Held       bool                                  `json:"held"`
+	HoldReason nullable.Nullable[string]             `json:"hold_reason"`
+	Id         openapi_types.UUID                    `json:"id"`
+
+	// Kind cycle: a cycle in advance; adjustment: owed − taken for a cycle paid before its amount changed; one_off; carried: a negative net carried forward (+) or brought forward (−); overpayment: a negative net with nothing left to offset, recorded for recovery (+).
+	Kind     PaymentLineKind                       `json:"kind"`
+	OneOffId nullable.Nullable[openapi_types.UUID] `json:"one_off_id"`
+
+	// OwedPence Cycle and adjustment lines: what the cycle owes now.
+	OwedPence nullable.Nullable[int64] `json:"owed_pence"`
+
+	// PersonId The person, by reference.
+	PersonId     openapi_types.UUID                    `json:"person_id"`
+	ProviderId   nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+	Reason       string                                `json:"reason"`
+	ReturnReason nullable.Nullable[string]             `json:"return_reason"`
+	RunId        openapi_types.UUID                    `json:"run_id"`
+
+	// Seq Adjustments: 1, 2, … per cycle; 0 otherwise.
+	Seq int `json:"seq"`
+
+	// State live: taken by its run; released: held when its run was paid, taken again by a later run; cancelled: its run was cancelled; returned: the bank returned it.
+	State PaymentLineState `json:"state"`
+
+	// TakenPence Adjustment lines: what earlier lines took for the cycle.
+	TakenPence nullable.Nullable[int64] `json:"taken_pence"`
+}
+
+// PaymentLineState live: taken by its run; released: held when its run was paid, taken again by a later run; cancelled: its run was cancelled; returned: the bank returned it.
+type PaymentLineState string
+
+// PaymentLineKind cycle: a cycle in advance; adjustment: owed − taken for a cycle paid before its amount changed; one_off; carried: a negative net carried forward (+) or brought forward (−); overpayment: a negative net with nothing left to offset, recorded for recovery (+).
+type PaymentLineKind string
+
+// PaymentLineList defines model for PaymentLineList.
+type PaymentLineList struct {
+	Items         []PaymentLine `json:"items"`
+	NextPageToken *string       `json:"next_page_token,omitempty"`
+}
+
+// PaymentReturn defines model for PaymentReturn.
+type PaymentReturn struct {
+	// PaymentLineId A line of the agreement whose payment came back.
+	PaymentLineId openapi_types.UUID `json:"payment_line_id"`
+
+	// Reason The bank's reason; not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// PaymentReturns defines model for PaymentReturns.
+type PaymentReturns struct {
+	Returned []PaymentReturn `json:"returned"`
+}
+
+// PaymentRun defines model for PaymentRun.
+type PaymentRun struct {
+	ApprovedAt nullable.Nullable[time.Time] `json:"approved_at"`
+	ApprovedBy nullable.Nullable[string]    `json:"approved_by"`
+
+	// BuildError Why the build stopped (it is retried when the service restarts); the run can be cancelled.
+	BuildError   nullable.Nullable[string]    `json:"build_error"`
+	CancelReason nullable.Nullable[string]    `json:"cancel_reason"`
+	CancelledAt  nullable.Nullable[time.Time] `json:"cancelled_at"`
+	CancelledBy  nullable.Nullable[string]    `json:"cancelled_by"`
+	CreatedAt    time.Time                    `json:"created_at"`
+	CreatedBy    string                       `json:"created_by"`
+	ExportedAt   nullable.Nullable[time.Time] `json:"exported_at"`
+	ExportedBy   nullable.Nullable[string]    `json:"exported_by"`
+	Files        []PaymentFile                `json:"files"`
+
+	// Horizon pay_date + lead_days: the last day a cycle taken may start.
+	Horizon  openapi_types.Date `json:"horizon"`
+	Id       openapi_types.UUID `json:"id"`
+	LeadDays int                `json:"lead_days"`
+
+	// Number The council's run number, in references and file names.
+	Number  int                          `json:"number"`
+	PaidAt  nullable.Nullable[time.Time] `json:"paid_at"`
+	PaidBy  nullable.Nullable[string]    `json:"paid_by"`
+	PayDate openapi_types.Date           `json:"pay_date"`
+
+	// ProcessingDay The BACS processing day, fixed on approval.
+	ProcessingDay nullable.Nullable[openapi_types.Date] `json:"processing_day"`
+	Progress      PaymentRunProgress                    `json:"progress"`
+	Status        PaymentRunStatus                      `json:"status"`
+	Totals        PaymentRunTotals                      `json:"totals"`
+	UpdatedAt     time.Time                             `json:"updated_at"`
+	Version       int                                   `json:"version"`
+}
+
+// PaymentRunCreate defines model for PaymentRunCreate.
+type PaymentRunCreate struct {
+	// PayDate The run takes the unpaid cycles starting on or before this date plus the council's lead days.
+	PayDate openapi_types.Date `json:"pay_date"`
+}
+
+// PaymentRunList defines model for PaymentRunList.
+type PaymentRunList struct {
+	Items         []PaymentRun `json:"items"`
+	NextPageToken *string      `json:"next_page_token,omitempty"`
+}
+
+// PaymentRunMarkPaid defines model for PaymentRunMarkPaid.
+type PaymentRunMarkPaid struct {
+	// Returned The payments the bank returned (none when all were paid).
+	Returned *[]PaymentReturn `json:"returned,omitempty"`
+}
+
+// PaymentRunProgress defines model for PaymentRunProgress.
+type PaymentRunProgress struct {
+	AgreementsProcessed int `json:"agreements_processed"`
+	AgreementsTotal     int `json:"agreements_total"`
+}
+
+// PaymentRunStatus defines model for PaymentRunStatus.
+type PaymentRunStatus string
+
+// PaymentRunTotals defines model for PaymentRunTotals.
+type PaymentRunTotals struct {
+	// AgreementCount Agreements the run pays more than nothing.
+	AgreementCount    int   `json:"agreement_count"`
+	HeldLineCount     int   `json:"held_line_count"`
+	HeldPence         int64 `json:"held_pence"`
+	LineCount         int   `json:"line_count"`
+	ReturnedLineCount int   `json:"returned_line_count"`
+
+	// ReturnedPence Payments the bank returned.
+	ReturnedPence int64 `json:"returned_pence"`
+
+	// SkippedCount Agreements paid nothing because they are blocked (not signed, plan superseded) or suspended on the pay date.
+	SkippedCount int `json:"skipped_count"`
+
+	// TotalPence What the run pays: its lines not held.
+	TotalPence int64 `json:"total_pence"`
+}
+
+// PaymentSchedule defines model for PaymentSchedule.
+type PaymentSchedule struct {
+	// Agreement A direct-payment or ISF agreement as payments see it.
+	Agreement   PaymentAgreement      `json:"agreement"`
+	Amounts     []AgreementAmount     `json:"amounts"`
+	Cycles      []PaymentCycle        `json:"cycles"`
+	Suspensions []AgreementSuspension `json:"suspensions"`
+
+	// Through The last cycle start shown (besides cycles a run has taken).
+	Through openapi_types.Date `json:"through"`
 }
 
 // PensionCreditAge How the MIG's pension credit age row was chosen. The qualifying age for pension credit is the
@@ -2452,6 +3234,12 @@ type PlanOutcome struct {
 // PlanStatus defines model for PlanStatus.
 type PlanStatus string
 
+// PrepaidCardIn defines model for PrepaidCardIn.
+type PrepaidCardIn struct {
+	// CardAccountReference The card provider's account reference.
+	CardAccountReference string `json:"card_account_reference"`
+}
+
 // Problem RFC 9457 problem details.
 type Problem struct {
 	Detail *string       `json:"detail,omitempty"`
@@ -2485,6 +3273,16 @@ type Provider struct {
 
 // ProviderContractBasis defines model for Provider.ContractBasis.
 type ProviderContractBasis string
+
+// ProviderCommitment defines model for ProviderCommitment.
+type ProviderCommitment struct {
+	AnnualPence int64 `json:"annual_pence"`
+	LineCount   int   `json:"line_count"`
+
+	// ProviderId null: council-managed lines without a provider.
+	ProviderId  nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+	WeeklyPence int64                                 `json:"weekly_pence"`
+}
 
 // ProviderCreate defines model for ProviderCreate.
 type ProviderCreate struct {
@@ -2751,6 +3549,31 @@ type ReasonBody struct {
 	Reason string `json:"reason"`
 }
 
+// RecipientDetails defines model for RecipientDetails.
+type RecipientDetails struct {
+	Confirmed nullable.Nullable[MaskedDetails] `json:"confirmed"`
+
+	// Pending A change awaiting a second user's confirmation; payments are held meanwhile.
+	Pending nullable.Nullable[MaskedDetails] `json:"pending"`
+}
+
+// RecipientDetailsConfirm Dual keying: the confirming user keys the details again from what the recipient gave them
+// independently (a call back on a number already held, a bank letter), and they must match what
+// was set. Exactly one of bank_account and prepaid_card, as the pending details are.
+type RecipientDetailsConfirm struct {
+	BankAccount *BankAccountCheck `json:"bank_account,omitempty"`
+	PrepaidCard *PrepaidCardIn    `json:"prepaid_card,omitempty"`
+}
+
+// RecipientDetailsSet Exactly one of bank_account and prepaid_card.
+type RecipientDetailsSet struct {
+	BankAccount *BankAccountIn `json:"bank_account,omitempty"`
+	PrepaidCard *PrepaidCardIn `json:"prepaid_card,omitempty"`
+
+	// Reason Where the details came from; not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
 // Relationship defines model for Relationship.
 type Relationship struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -3005,6 +3828,9 @@ type AssessmentId = openapi_types.UUID
 // BudgetId defines model for BudgetId.
 type BudgetId = openapi_types.UUID
 
+// FileId defines model for FileId.
+type FileId = openapi_types.UUID
+
 // FinancialAssessmentId defines model for FinancialAssessmentId.
 type FinancialAssessmentId = openapi_types.UUID
 
@@ -3013,6 +3839,9 @@ type FundingRequestId = openapi_types.UUID
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
+
+// IdempotencyKeyRequired defines model for IdempotencyKeyRequired.
+type IdempotencyKeyRequired = string
 
 // IfMatch defines model for IfMatch.
 type IfMatch = string
@@ -3023,11 +3852,17 @@ type JobId = openapi_types.UUID
 // LineId defines model for LineId.
 type LineId = openapi_types.UUID
 
+// OneOffId defines model for OneOffId.
+type OneOffId = openapi_types.UUID
+
 // PageSize defines model for PageSize.
 type PageSize = int
 
 // PageToken defines model for PageToken.
 type PageToken = string
+
+// PaymentLineId defines model for PaymentLineId.
+type PaymentLineId = openapi_types.UUID
 
 // PersonId defines model for PersonId.
 type PersonId = openapi_types.UUID
@@ -3046,6 +3881,12 @@ type RateTableId = openapi_types.UUID
 
 // RelationshipId defines model for RelationshipId.
 type RelationshipId = openapi_types.UUID
+
+// RunId defines model for RunId.
+type RunId = openapi_types.UUID
+
+// ScheduleThrough defines model for ScheduleThrough.
+type ScheduleThrough = openapi_types.Date
 
 // BadRequest RFC 9457 problem details.
 type BadRequest = Problem
@@ -3067,6 +3908,12 @@ type NotFound = Problem
 
 // PayloadTooLarge RFC 9457 problem details.
 type PayloadTooLarge = Problem
+
+// PaymentAgreementChanged A direct-payment or ISF agreement as payments see it.
+type PaymentAgreementChanged = PaymentAgreement
+
+// PaymentRunChanged defines model for PaymentRunChanged.
+type PaymentRunChanged = PaymentRun
 
 // PreconditionFailed RFC 9457 problem details.
 type PreconditionFailed = Problem
@@ -3170,6 +4017,36 @@ type UpdateDirectPaymentAgreementParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// EndDirectPaymentAgreementParams defines parameters for EndDirectPaymentAgreement.
+type EndDirectPaymentAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RepriceDirectPaymentAgreementParams defines parameters for RepriceDirectPaymentAgreement.
+type RepriceDirectPaymentAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ResumeDirectPaymentAgreementParams defines parameters for ResumeDirectPaymentAgreement.
+type ResumeDirectPaymentAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetDirectPaymentScheduleParams defines parameters for GetDirectPaymentSchedule.
+type GetDirectPaymentScheduleParams struct {
+	// Through Show cycles starting up to this date (default: today plus the council's lead days; at most two years after today).
+	Through *ScheduleThrough `form:"through,omitempty" json:"through,omitempty"`
+}
+
+// SuspendDirectPaymentAgreementParams defines parameters for SuspendDirectPaymentAgreement.
+type SuspendDirectPaymentAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // UpdateFinancialAssessmentParams defines parameters for UpdateFinancialAssessment.
 type UpdateFinancialAssessmentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -3216,6 +4093,182 @@ type ListISFAgreementsParams struct {
 type CreateISFAgreementParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateISFAgreementParams defines parameters for UpdateISFAgreement.
+type UpdateISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// EndISFAgreementParams defines parameters for EndISFAgreement.
+type EndISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RepriceISFAgreementParams defines parameters for RepriceISFAgreement.
+type RepriceISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ResumeISFAgreementParams defines parameters for ResumeISFAgreement.
+type ResumeISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetISFScheduleParams defines parameters for GetISFSchedule.
+type GetISFScheduleParams struct {
+	// Through Show cycles starting up to this date (default: today plus the council's lead days; at most two years after today).
+	Through *ScheduleThrough `form:"through,omitempty" json:"through,omitempty"`
+}
+
+// SuspendISFAgreementParams defines parameters for SuspendISFAgreement.
+type SuspendISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListOneOffPaymentsParams defines parameters for ListOneOffPayments.
+type ListOneOffPaymentsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken   *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status      *OneOffStatus       `form:"status,omitempty" json:"status,omitempty"`
+	AgreementId *openapi_types.UUID `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+}
+
+// CreateOneOffPaymentParams defines parameters for CreateOneOffPayment.
+type CreateOneOffPaymentParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// ApproveOneOffPaymentParams defines parameters for ApproveOneOffPayment.
+type ApproveOneOffPaymentParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListPaymentAgreementsParams defines parameters for ListPaymentAgreements.
+type ListPaymentAgreementsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// NeverPaid Only agreements in force today that no run has paid a cycle of.
+	NeverPaid *bool `form:"never_paid,omitempty" json:"never_paid,omitempty"`
+
+	// DetailsUnconfirmed Only agreements whose recipient's details await confirmation.
+	DetailsUnconfirmed *bool `form:"details_unconfirmed,omitempty" json:"details_unconfirmed,omitempty"`
+
+	// Suspended Only agreements suspended today.
+	Suspended     *bool          `form:"suspended,omitempty" json:"suspended,omitempty"`
+	AgreementType *AgreementType `form:"agreement_type,omitempty" json:"agreement_type,omitempty"`
+}
+
+// ListPaymentFilesParams defines parameters for ListPaymentFiles.
+type ListPaymentFilesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken  *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	RunId      *openapi_types.UUID `form:"run_id,omitempty" json:"run_id,omitempty"`
+	Kind       *PaymentFileKind    `form:"kind,omitempty" json:"kind,omitempty"`
+	ProviderId *openapi_types.UUID `form:"provider_id,omitempty" json:"provider_id,omitempty"`
+}
+
+// ListPaymentLinesParams defines parameters for ListPaymentLines.
+type ListPaymentLinesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// Held Only lines held in runs not yet paid.
+	Held        *bool               `form:"held,omitempty" json:"held,omitempty"`
+	AgreementId *openapi_types.UUID `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+}
+
+// ListPaymentOverpaymentsParams defines parameters for ListPaymentOverpayments.
+type ListPaymentOverpaymentsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken   *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	AgreementId *openapi_types.UUID `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+}
+
+// ListPaymentRunsParams defines parameters for ListPaymentRuns.
+type ListPaymentRunsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status    *PaymentRunStatus   `form:"status,omitempty" json:"status,omitempty"`
+	PayDate   *openapi_types.Date `form:"pay_date,omitempty" json:"pay_date,omitempty"`
+}
+
+// CreatePaymentRunParams defines parameters for CreatePaymentRun.
+type CreatePaymentRunParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// ApprovePaymentRunParams defines parameters for ApprovePaymentRun.
+type ApprovePaymentRunParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// CancelPaymentRunParams defines parameters for CancelPaymentRun.
+type CancelPaymentRunParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ExportPaymentRunParams defines parameters for ExportPaymentRun.
+type ExportPaymentRunParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListPaymentRunLinesParams defines parameters for ListPaymentRunLines.
+type ListPaymentRunLinesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken   *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Held        *bool               `form:"held,omitempty" json:"held,omitempty"`
+	AgreementId *openapi_types.UUID `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+}
+
+// HoldPaymentLineParams defines parameters for HoldPaymentLine.
+type HoldPaymentLineParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ReleasePaymentLineParams defines parameters for ReleasePaymentLine.
+type ReleasePaymentLineParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// MarkPaymentRunPaidParams defines parameters for MarkPaymentRunPaid.
+type MarkPaymentRunPaidParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RecordPaymentReturnsParams defines parameters for RecordPaymentReturns.
+type RecordPaymentReturnsParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // ListPeopleParams defines parameters for ListPeople.
@@ -3506,6 +4559,24 @@ type CreateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementCreate
 // UpdateDirectPaymentAgreementJSONRequestBody defines body for UpdateDirectPaymentAgreement for application/json ContentType.
 type UpdateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementPatch
 
+// EndDirectPaymentAgreementJSONRequestBody defines body for EndDirectPaymentAgreement for application/json ContentType.
+type EndDirectPaymentAgreementJSONRequestBody = AgreementEnd
+
+// SetDirectPaymentDetailsJSONRequestBody defines body for SetDirectPaymentDetails for application/json ContentType.
+type SetDirectPaymentDetailsJSONRequestBody = RecipientDetailsSet
+
+// ConfirmDirectPaymentDetailsJSONRequestBody defines body for ConfirmDirectPaymentDetails for application/json ContentType.
+type ConfirmDirectPaymentDetailsJSONRequestBody = RecipientDetailsConfirm
+
+// RepriceDirectPaymentAgreementJSONRequestBody defines body for RepriceDirectPaymentAgreement for application/json ContentType.
+type RepriceDirectPaymentAgreementJSONRequestBody = AgreementReprice
+
+// ResumeDirectPaymentAgreementJSONRequestBody defines body for ResumeDirectPaymentAgreement for application/json ContentType.
+type ResumeDirectPaymentAgreementJSONRequestBody = AgreementResume
+
+// SuspendDirectPaymentAgreementJSONRequestBody defines body for SuspendDirectPaymentAgreement for application/json ContentType.
+type SuspendDirectPaymentAgreementJSONRequestBody = AgreementSuspend
+
 // UpdateFinancialAssessmentJSONRequestBody defines body for UpdateFinancialAssessment for application/json ContentType.
 type UpdateFinancialAssessmentJSONRequestBody = FinancialAssessmentPatch
 
@@ -3517,6 +4588,42 @@ type DecideFundingRequestJSONRequestBody = FundingDecision
 
 // CreateISFAgreementJSONRequestBody defines body for CreateISFAgreement for application/json ContentType.
 type CreateISFAgreementJSONRequestBody = ISFAgreementCreate
+
+// UpdateISFAgreementJSONRequestBody defines body for UpdateISFAgreement for application/json ContentType.
+type UpdateISFAgreementJSONRequestBody = ISFAgreementPatch
+
+// EndISFAgreementJSONRequestBody defines body for EndISFAgreement for application/json ContentType.
+type EndISFAgreementJSONRequestBody = AgreementEnd
+
+// RepriceISFAgreementJSONRequestBody defines body for RepriceISFAgreement for application/json ContentType.
+type RepriceISFAgreementJSONRequestBody = AgreementReprice
+
+// ResumeISFAgreementJSONRequestBody defines body for ResumeISFAgreement for application/json ContentType.
+type ResumeISFAgreementJSONRequestBody = AgreementResume
+
+// SuspendISFAgreementJSONRequestBody defines body for SuspendISFAgreement for application/json ContentType.
+type SuspendISFAgreementJSONRequestBody = AgreementSuspend
+
+// CreateOneOffPaymentJSONRequestBody defines body for CreateOneOffPayment for application/json ContentType.
+type CreateOneOffPaymentJSONRequestBody = OneOffPaymentCreate
+
+// CreatePaymentRunJSONRequestBody defines body for CreatePaymentRun for application/json ContentType.
+type CreatePaymentRunJSONRequestBody = PaymentRunCreate
+
+// CancelPaymentRunJSONRequestBody defines body for CancelPaymentRun for application/json ContentType.
+type CancelPaymentRunJSONRequestBody = ReasonBody
+
+// HoldPaymentLineJSONRequestBody defines body for HoldPaymentLine for application/json ContentType.
+type HoldPaymentLineJSONRequestBody = ReasonBody
+
+// ReleasePaymentLineJSONRequestBody defines body for ReleasePaymentLine for application/json ContentType.
+type ReleasePaymentLineJSONRequestBody = ReasonBody
+
+// MarkPaymentRunPaidJSONRequestBody defines body for MarkPaymentRunPaid for application/json ContentType.
+type MarkPaymentRunPaidJSONRequestBody = PaymentRunMarkPaid
+
+// RecordPaymentReturnsJSONRequestBody defines body for RecordPaymentReturns for application/json ContentType.
+type RecordPaymentReturnsJSONRequestBody = PaymentReturns
 
 // CreatePersonJSONRequestBody defines body for CreatePerson for application/json ContentType.
 type CreatePersonJSONRequestBody = PersonCreate
@@ -3544,6 +4651,12 @@ type CreateProviderJSONRequestBody = ProviderCreate
 
 // UpdateProviderJSONRequestBody defines body for UpdateProvider for application/json ContentType.
 type UpdateProviderJSONRequestBody = ProviderPatch
+
+// SetProviderBankDetailsJSONRequestBody defines body for SetProviderBankDetails for application/json ContentType.
+type SetProviderBankDetailsJSONRequestBody = RecipientDetailsSet
+
+// ConfirmProviderBankDetailsJSONRequestBody defines body for ConfirmProviderBankDetails for application/json ContentType.
+type ConfirmProviderBankDetailsJSONRequestBody = RecipientDetailsConfirm
 
 // CreateRASVersionJSONRequestBody defines body for CreateRASVersion for application/json ContentType.
 type CreateRASVersionJSONRequestBody = RASVersionCreate
@@ -3809,6 +4922,153 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
 	UpdateDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// EndDirectPaymentAgreementWithBody End a direct-payment agreement on a date, with a reason.
+	//
+	// The last cycle is prorated to the end date (exclusive). Money already paid for days after
+	// the end is adjusted in the next run and, when nothing is left to offset it against, recorded
+	// as an overpayment to recover.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/end (the `EndDirectPaymentAgreement` operationId).
+	EndDirectPaymentAgreementWithBody(ctx context.Context, agreementId AgreementId, params *EndDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EndDirectPaymentAgreement End a direct-payment agreement on a date, with a reason.
+	//
+	// The last cycle is prorated to the end date (exclusive). Money already paid for days after
+	// the end is adjusted in the next run and, when nothing is left to offset it against, recorded
+	// as an overpayment to recover.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/end (the `EndDirectPaymentAgreement` operationId).
+	EndDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, params *EndDirectPaymentAgreementParams, body EndDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDirectPaymentDetails The recipient's bank or prepaid-card details, masked: the confirmed ones and any change awaiting confirmation.
+	//
+	// Only masks are ever shown (the last digits); the details are stored encrypted.
+	//
+	// Corresponds with GET /v1/direct-payment-agreements/{agreement_id}/payment-details (the `GetDirectPaymentDetails` operationId).
+	GetDirectPaymentDetails(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetDirectPaymentDetailsWithBody Set the recipient's bank account (separate bank or managed account) or prepaid card; held until a second user confirms.
+	//
+	// The new details are pending: the agreement's next payment is held until a user other than
+	// the one who set them confirms them (payment-diversion fraud). A change replaces any change
+	// still pending. Bank details for a prepaid-card agreement, or the reverse, are refused.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/direct-payment-agreements/{agreement_id}/payment-details (the `SetDirectPaymentDetails` operationId).
+	SetDirectPaymentDetailsWithBody(ctx context.Context, agreementId AgreementId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetDirectPaymentDetails Set the recipient's bank account (separate bank or managed account) or prepaid card; held until a second user confirms.
+	//
+	// The new details are pending: the agreement's next payment is held until a user other than
+	// the one who set them confirms them (payment-diversion fraud). A change replaces any change
+	// still pending. Bank details for a prepaid-card agreement, or the reverse, are refused.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/direct-payment-agreements/{agreement_id}/payment-details (the `SetDirectPaymentDetails` operationId).
+	SetDirectPaymentDetails(ctx context.Context, agreementId AgreementId, body SetDirectPaymentDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmDirectPaymentDetailsWithBody Confirm the pending change of details (a user other than the one who set them).
+	//
+	// The confirming user keys the details again from what the recipient gave them independently
+	// (dual keying); a mismatch is refused, and so is the user who set them.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/payment-details/confirm (the `ConfirmDirectPaymentDetails` operationId).
+	ConfirmDirectPaymentDetailsWithBody(ctx context.Context, agreementId AgreementId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmDirectPaymentDetails Confirm the pending change of details (a user other than the one who set them).
+	//
+	// The confirming user keys the details again from what the recipient gave them independently
+	// (dual keying); a mismatch is refused, and so is the user who set them.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/payment-details/confirm (the `ConfirmDirectPaymentDetails` operationId).
+	ConfirmDirectPaymentDetails(ctx context.Context, agreementId AgreementId, body ConfirmDirectPaymentDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RepriceDirectPaymentAgreementWithBody Move a direct-payment agreement onto its budget's approved plan and amounts, from a date.
+	//
+	// For a revised plan or a backdated contribution: the agreement follows its budget's current
+	// approved plan, and from `effective_from` pays that plan's direct-payment amount (net: the
+	// council's share; gross: the whole). Cycles already paid are corrected by adjustment lines in
+	// the next run. Until it is repriced, an agreement whose plan was superseded is not paid.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/reprice (the `RepriceDirectPaymentAgreement` operationId).
+	RepriceDirectPaymentAgreementWithBody(ctx context.Context, agreementId AgreementId, params *RepriceDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RepriceDirectPaymentAgreement Move a direct-payment agreement onto its budget's approved plan and amounts, from a date.
+	//
+	// For a revised plan or a backdated contribution: the agreement follows its budget's current
+	// approved plan, and from `effective_from` pays that plan's direct-payment amount (net: the
+	// council's share; gross: the whole). Cycles already paid are corrected by adjustment lines in
+	// the next run. Until it is repriced, an agreement whose plan was superseded is not paid.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/reprice (the `RepriceDirectPaymentAgreement` operationId).
+	RepriceDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, params *RepriceDirectPaymentAgreementParams, body RepriceDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResumeDirectPaymentAgreementWithBody Resume a suspended direct-payment agreement, with or without back pay.
+	//
+	// Payments start again from `resume_date`. The suspended days are paid only when `back_pay` is
+	// true (adjustments in the next run).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/resume (the `ResumeDirectPaymentAgreement` operationId).
+	ResumeDirectPaymentAgreementWithBody(ctx context.Context, agreementId AgreementId, params *ResumeDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResumeDirectPaymentAgreement Resume a suspended direct-payment agreement, with or without back pay.
+	//
+	// Payments start again from `resume_date`. The suspended days are paid only when `back_pay` is
+	// true (adjustments in the next run).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/resume (the `ResumeDirectPaymentAgreement` operationId).
+	ResumeDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, params *ResumeDirectPaymentAgreementParams, body ResumeDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDirectPaymentSchedule The cycles a direct-payment agreement owes, with what each owes and what runs have paid, hold or adjusted.
+	//
+	// Every cycle with a day in force that starts on or before `through` (default: today plus the
+	// council's lead days), and every cycle a run has taken a line for. Each cycle owes the per-cycle
+	// amount (annual ÷ 13, 26 or 12, nearest penny), pro rata for the days in force and not suspended
+	// without back pay: per-cycle × days owed ÷ days in the cycle, rounded once, halves up.
+	//
+	// Corresponds with GET /v1/direct-payment-agreements/{agreement_id}/schedule (the `GetDirectPaymentSchedule` operationId).
+	GetDirectPaymentSchedule(ctx context.Context, agreementId AgreementId, params *GetDirectPaymentScheduleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SuspendDirectPaymentAgreementWithBody Suspend a direct-payment agreement from a date, with a reason.
+	//
+	// No cycle is paid for the suspended days unless the resumption asks for back pay. A cycle
+	// already paid for suspended days is adjusted in the next run (never paid twice); a run skips an
+	// agreement suspended on its pay date.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/suspend (the `SuspendDirectPaymentAgreement` operationId).
+	SuspendDirectPaymentAgreementWithBody(ctx context.Context, agreementId AgreementId, params *SuspendDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SuspendDirectPaymentAgreement Suspend a direct-payment agreement from a date, with a reason.
+	//
+	// No cycle is paid for the suspended days unless the resumption asks for back pay. A cycle
+	// already paid for suspended days is adjusted in the next run (never paid twice); a run skips an
+	// agreement suspended on its pay date.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/suspend (the `SuspendDirectPaymentAgreement` operationId).
+	SuspendDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, params *SuspendDirectPaymentAgreementParams, body SuspendDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetFinancialAssessment One financial assessment.
 	//
 	// Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
@@ -3909,6 +5169,356 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/isf-agreements/{agreement_id} (the `GetISFAgreement` operationId).
 	GetISFAgreement(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateISFAgreementWithBody Record the provider's signature of an ISF agreement.
+	//
+	// Runs pay only signed agreements.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/isf-agreements/{agreement_id} (the `UpdateISFAgreement` operationId).
+	UpdateISFAgreementWithBody(ctx context.Context, agreementId AgreementId, params *UpdateISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateISFAgreement Record the provider's signature of an ISF agreement.
+	//
+	// Runs pay only signed agreements.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/isf-agreements/{agreement_id} (the `UpdateISFAgreement` operationId).
+	UpdateISFAgreement(ctx context.Context, agreementId AgreementId, params *UpdateISFAgreementParams, body UpdateISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EndISFAgreementWithBody End an ISF agreement on a date, with a reason.
+	//
+	// As for direct payments.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/end (the `EndISFAgreement` operationId).
+	EndISFAgreementWithBody(ctx context.Context, agreementId AgreementId, params *EndISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EndISFAgreement End an ISF agreement on a date, with a reason.
+	//
+	// As for direct payments.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/end (the `EndISFAgreement` operationId).
+	EndISFAgreement(ctx context.Context, agreementId AgreementId, params *EndISFAgreementParams, body EndISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RepriceISFAgreementWithBody Move an ISF agreement onto its budget's approved plan and amounts, from a date.
+	//
+	// The council's share of the approved plan's ISF lines with the agreement's provider, from
+	// `effective_from`; paid cycles are adjusted in the next run.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/reprice (the `RepriceISFAgreement` operationId).
+	RepriceISFAgreementWithBody(ctx context.Context, agreementId AgreementId, params *RepriceISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RepriceISFAgreement Move an ISF agreement onto its budget's approved plan and amounts, from a date.
+	//
+	// The council's share of the approved plan's ISF lines with the agreement's provider, from
+	// `effective_from`; paid cycles are adjusted in the next run.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/reprice (the `RepriceISFAgreement` operationId).
+	RepriceISFAgreement(ctx context.Context, agreementId AgreementId, params *RepriceISFAgreementParams, body RepriceISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResumeISFAgreementWithBody Resume a suspended ISF agreement, with or without back pay.
+	//
+	// As for direct payments.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/resume (the `ResumeISFAgreement` operationId).
+	ResumeISFAgreementWithBody(ctx context.Context, agreementId AgreementId, params *ResumeISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResumeISFAgreement Resume a suspended ISF agreement, with or without back pay.
+	//
+	// As for direct payments.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/resume (the `ResumeISFAgreement` operationId).
+	ResumeISFAgreement(ctx context.Context, agreementId AgreementId, params *ResumeISFAgreementParams, body ResumeISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetISFSchedule The cycles an ISF agreement owes; provider staff see their own agreements' schedules.
+	//
+	// As for direct payments: every cycle up to `through` with its owed, paid, pending, held and
+	// adjusted amounts. Provider staff get 404 for another provider's agreement.
+	//
+	// Corresponds with GET /v1/isf-agreements/{agreement_id}/schedule (the `GetISFSchedule` operationId).
+	GetISFSchedule(ctx context.Context, agreementId AgreementId, params *GetISFScheduleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SuspendISFAgreementWithBody Suspend an ISF agreement from a date, with a reason.
+	//
+	// As for direct payments.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/suspend (the `SuspendISFAgreement` operationId).
+	SuspendISFAgreementWithBody(ctx context.Context, agreementId AgreementId, params *SuspendISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SuspendISFAgreement Suspend an ISF agreement from a date, with a reason.
+	//
+	// As for direct payments.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/suspend (the `SuspendISFAgreement` operationId).
+	SuspendISFAgreement(ctx context.Context, agreementId AgreementId, params *SuspendISFAgreementParams, body SuspendISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOneOffPayments One-off payments, oldest first (work list: awaiting approval).
+	//
+	// Filter by status or agreement.
+	//
+	// Corresponds with GET /v1/one-off-payments (the `ListOneOffPayments` operationId).
+	ListOneOffPayments(ctx context.Context, params *ListOneOffPaymentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateOneOffPaymentWithBody Ask for a one-off payment: a plan line's one-off cost, or an ad hoc amount with a reason.
+	//
+	// A plan line's one-off (a `once` line of the agreement's plan and option, for an agreement
+	// paid `one_off`) is approved by the plan's sign-off and paid by the next run. An ad hoc amount
+	// waits for approval by a user other than the one who asked for it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/one-off-payments (the `CreateOneOffPayment` operationId).
+	CreateOneOffPaymentWithBody(ctx context.Context, params *CreateOneOffPaymentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateOneOffPayment Ask for a one-off payment: a plan line's one-off cost, or an ad hoc amount with a reason.
+	//
+	// A plan line's one-off (a `once` line of the agreement's plan and option, for an agreement
+	// paid `one_off`) is approved by the plan's sign-off and paid by the next run. An ad hoc amount
+	// waits for approval by a user other than the one who asked for it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/one-off-payments (the `CreateOneOffPayment` operationId).
+	CreateOneOffPayment(ctx context.Context, params *CreateOneOffPaymentParams, body CreateOneOffPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOneOffPayment One one-off payment.
+	//
+	// With its status and the line of the run that paid it, if any.
+	//
+	// Corresponds with GET /v1/one-off-payments/{one_off_id} (the `GetOneOffPayment` operationId).
+	GetOneOffPayment(ctx context.Context, oneOffId OneOffId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveOneOffPayment Approve an ad hoc one-off payment (a user other than the one who asked for it).
+	//
+	// The next run whose horizon reaches its due date pays it.
+	//
+	// Corresponds with POST /v1/one-off-payments/{one_off_id}/approve (the `ApproveOneOffPayment` operationId).
+	ApproveOneOffPayment(ctx context.Context, oneOffId OneOffId, params *ApproveOneOffPaymentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPaymentAgreements Direct-payment and ISF agreements as payments see them (work lists).
+	//
+	// Both kinds of agreement, oldest first. Work lists: `never_paid` (in force today, no cycle paid
+	// by any run), `details_unconfirmed` (bank or card details awaiting a second user's confirmation:
+	// the agreement's own, or its ISF provider's), `suspended` (suspended today).
+	//
+	// Corresponds with GET /v1/payment-agreements (the `ListPaymentAgreements` operationId).
+	ListPaymentAgreements(ctx context.Context, params *ListPaymentAgreementsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPaymentFiles The files runs were exported as; provider staff see their own remittances.
+	//
+	// Filter by run, kind or provider.
+	//
+	// Corresponds with GET /v1/payment-files (the `ListPaymentFiles` operationId).
+	ListPaymentFiles(ctx context.Context, params *ListPaymentFilesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPaymentFile A file's bytes, exactly as first exported.
+	//
+	// The BACS file is text/plain (fixed-width records, CR LF); the CSV files text/csv. Provider staff get their own remittances only.
+	//
+	// Corresponds with GET /v1/payment-files/{file_id} (the `GetPaymentFile` operationId).
+	GetPaymentFile(ctx context.Context, fileId FileId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPaymentLines Lines across runs (work list: held=true, the lines held in runs not yet paid).
+	//
+	// Oldest first; filter by held and agreement.
+	//
+	// Corresponds with GET /v1/payment-lines (the `ListPaymentLines` operationId).
+	ListPaymentLines(ctx context.Context, params *ListPaymentLinesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPaymentOverpayments Overpayments recorded for recovery: money paid for days no longer owed that no later payment offset.
+	//
+	// Oldest first. Recording their recovery is the recovery workflow's.
+	//
+	// Corresponds with GET /v1/payment-overpayments (the `ListPaymentOverpayments` operationId).
+	ListPaymentOverpayments(ctx context.Context, params *ListPaymentOverpaymentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPaymentRuns Payment runs, oldest first (work list: status=draft awaits approval).
+	//
+	// Filter by status and pay date.
+	//
+	// Corresponds with GET /v1/payment-runs (the `ListPaymentRuns` operationId).
+	ListPaymentRuns(ctx context.Context, params *ListPaymentRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePaymentRunWithBody Create a payment run for a pay date; it is built in the background (202, poll Location).
+	//
+	// Takes every unpaid cycle starting on or before pay date + lead days of every agreement in
+	// force, the adjustments of cycles paid before their amount changed, the approved one-offs due,
+	// and the amounts carried forward. Idempotency-Key is mandatory (400 without it): a retry with
+	// the same key and body returns the first response. The database makes a second payment of an
+	// (agreement, cycle) impossible, so two runs built at once never both take a line.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/payment-runs (the `CreatePaymentRun` operationId).
+	CreatePaymentRunWithBody(ctx context.Context, params *CreatePaymentRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePaymentRun Create a payment run for a pay date; it is built in the background (202, poll Location).
+	//
+	// Takes every unpaid cycle starting on or before pay date + lead days of every agreement in
+	// force, the adjustments of cycles paid before their amount changed, the approved one-offs due,
+	// and the amounts carried forward. Idempotency-Key is mandatory (400 without it): a retry with
+	// the same key and body returns the first response. The database makes a second payment of an
+	// (agreement, cycle) impossible, so two runs built at once never both take a line.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/payment-runs (the `CreatePaymentRun` operationId).
+	CreatePaymentRun(ctx context.Context, params *CreatePaymentRunParams, body CreatePaymentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPaymentRun A payment run with its progress, totals and files.
+	//
+	// While `status` is `building`, `progress` says how many agreements have been looked at.
+	//
+	// Corresponds with GET /v1/payment-runs/{run_id} (the `GetPaymentRun` operationId).
+	GetPaymentRun(ctx context.Context, runId RunId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApprovePaymentRun Approve a draft run (a user other than its creator) and fix its BACS processing day.
+	//
+	// Segregation of duties: the creator cannot approve (422 `payment-run-self-approval`). The
+	// processing day is the pay date (or the working day before it, when it is not one), but never
+	// earlier than the council's processing days (default 3) working days after approval, skipping
+	// weekends and England and Wales bank holidays.
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/approve (the `ApprovePaymentRun` operationId).
+	ApprovePaymentRun(ctx context.Context, runId RunId, params *ApprovePaymentRunParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelPaymentRunWithBody Cancel a run before export, with a reason: its lines are untaken and later runs take them.
+	//
+	// A run still building, a draft or an approved run may be cancelled.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/cancel (the `CancelPaymentRun` operationId).
+	CancelPaymentRunWithBody(ctx context.Context, runId RunId, params *CancelPaymentRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelPaymentRun Cancel a run before export, with a reason: its lines are untaken and later runs take them.
+	//
+	// A run still building, a draft or an approved run may be cancelled.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/cancel (the `CancelPaymentRun` operationId).
+	CancelPaymentRun(ctx context.Context, runId RunId, params *CancelPaymentRunParams, body CancelPaymentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportPaymentRun Export an approved run: a BACS Standard 18 file, a prepaid-card load file and a remittance per ISF provider.
+	//
+	// The files are kept (encrypted); exporting an exported run again returns the same files, byte
+	// for byte, and adds nothing. The BACS file credits each bank recipient (each direct payment to a
+	// bank or managed account, and each ISF provider once) with transaction code 99; its trailer
+	// totals, with the card file's, equal the run's total, and each remittance's total its
+	// provider's credit.
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/export (the `ExportPaymentRun` operationId).
+	ExportPaymentRun(ctx context.Context, runId RunId, params *ExportPaymentRunParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPaymentRunLines A run's lines: cycles, adjustments, one-offs, carried amounts and overpayments.
+	//
+	// Filter by held, or by agreement.
+	//
+	// Corresponds with GET /v1/payment-runs/{run_id}/lines (the `ListPaymentRunLines` operationId).
+	ListPaymentRunLines(ctx context.Context, runId RunId, params *ListPaymentRunLinesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HoldPaymentLineWithBody Hold a line, with a reason: the agreement's lines in the run are held together.
+	//
+	// A run pays each agreement the sum of its lines, so a hold covers all of the agreement's lines
+	// in the run. A held line is paid by a later run once released; held lines are released from
+	// their run when it is marked paid. A draft or an approved run may be held.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/hold (the `HoldPaymentLine` operationId).
+	HoldPaymentLineWithBody(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *HoldPaymentLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HoldPaymentLine Hold a line, with a reason: the agreement's lines in the run are held together.
+	//
+	// A run pays each agreement the sum of its lines, so a hold covers all of the agreement's lines
+	// in the run. A held line is paid by a later run once released; held lines are released from
+	// their run when it is marked paid. A draft or an approved run may be held.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/hold (the `HoldPaymentLine` operationId).
+	HoldPaymentLine(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *HoldPaymentLineParams, body HoldPaymentLineJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReleasePaymentLineWithBody Release a held line (and the agreement's other lines in the run), with a reason.
+	//
+	// Only in a draft run (releasing adds to what the approver approves). A hold for unconfirmed
+	// bank or card details cannot be released until a second user confirms them.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/release (the `ReleasePaymentLine` operationId).
+	ReleasePaymentLineWithBody(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *ReleasePaymentLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReleasePaymentLine Release a held line (and the agreement's other lines in the run), with a reason.
+	//
+	// Only in a draft run (releasing adds to what the approver approves). A hold for unconfirmed
+	// bank or card details cannot be released until a second user confirms them.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/release (the `ReleasePaymentLine` operationId).
+	ReleasePaymentLine(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *ReleasePaymentLineParams, body ReleasePaymentLineJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkPaymentRunPaidWithBody Mark an exported run paid, with the lines the bank returned (they become unpaid again).
+	//
+	// A returned line returns its agreement's whole payment in the run: its lines become unpaid
+	// again (a later run takes them), the recipient's details are marked returned (later payments
+	// are held until new details are set and confirmed), and the reason is kept. Held lines are
+	// released from the run. Overpayment lines are recorded for recovery.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/mark-paid (the `MarkPaymentRunPaid` operationId).
+	MarkPaymentRunPaidWithBody(ctx context.Context, runId RunId, params *MarkPaymentRunPaidParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkPaymentRunPaid Mark an exported run paid, with the lines the bank returned (they become unpaid again).
+	//
+	// A returned line returns its agreement's whole payment in the run: its lines become unpaid
+	// again (a later run takes them), the recipient's details are marked returned (later payments
+	// are held until new details are set and confirmed), and the reason is kept. Held lines are
+	// released from the run. Overpayment lines are recorded for recovery.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/mark-paid (the `MarkPaymentRunPaid` operationId).
+	MarkPaymentRunPaid(ctx context.Context, runId RunId, params *MarkPaymentRunPaidParams, body MarkPaymentRunPaidJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordPaymentReturnsWithBody Record payments of a paid run that the bank returned later.
+	//
+	// As for the returned lines of mark-paid.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/returns (the `RecordPaymentReturns` operationId).
+	RecordPaymentReturnsWithBody(ctx context.Context, runId RunId, params *RecordPaymentReturnsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordPaymentReturns Record payments of a paid run that the bank returned later.
+	//
+	// As for the returned lines of mark-paid.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/returns (the `RecordPaymentReturns` operationId).
+	RecordPaymentReturns(ctx context.Context, runId RunId, params *RecordPaymentReturnsParams, body RecordPaymentReturnsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPeople List people, oldest record first.
 	//
@@ -4051,6 +5661,14 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/personal-budgets/{budget_id} (the `GetPersonalBudget` operationId).
 	GetPersonalBudget(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetBudgetCommitments The council-managed spend the budget's approved plan commits, per provider (to match invoices).
+	//
+	// Council-managed lines are not paid through payment runs: the council pays the providers'
+	// invoices. This is what the approved plan commits with each provider, a year and a week.
+	//
+	// Corresponds with GET /v1/personal-budgets/{budget_id}/commitments (the `GetBudgetCommitments` operationId).
+	GetBudgetCommitments(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListBudgetSupportPlans The plans of this budget, oldest first.
 	//
 	// Corresponds with GET /v1/personal-budgets/{budget_id}/support-plans (the `ListBudgetSupportPlans` operationId).
@@ -4107,6 +5725,49 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
 	UpdateProvider(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetProviderBankDetails An ISF provider's bank details, masked.
+	//
+	// The account ISF payments for the provider's people are credited to, shown masked.
+	//
+	// Corresponds with GET /v1/providers/{provider_id}/bank-details (the `GetProviderBankDetails` operationId).
+	GetProviderBankDetails(ctx context.Context, providerId ProviderId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetProviderBankDetailsWithBody Set an ISF provider's bank account; its next payments are held until a second user confirms.
+	//
+	// As for a direct-payment recipient; a provider is paid by bank only.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/providers/{provider_id}/bank-details (the `SetProviderBankDetails` operationId).
+	SetProviderBankDetailsWithBody(ctx context.Context, providerId ProviderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetProviderBankDetails Set an ISF provider's bank account; its next payments are held until a second user confirms.
+	//
+	// As for a direct-payment recipient; a provider is paid by bank only.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/providers/{provider_id}/bank-details (the `SetProviderBankDetails` operationId).
+	SetProviderBankDetails(ctx context.Context, providerId ProviderId, body SetProviderBankDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmProviderBankDetailsWithBody Confirm the pending change of a provider's bank details (a second user).
+	//
+	// As for a direct-payment recipient.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/providers/{provider_id}/bank-details/confirm (the `ConfirmProviderBankDetails` operationId).
+	ConfirmProviderBankDetailsWithBody(ctx context.Context, providerId ProviderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmProviderBankDetails Confirm the pending change of a provider's bank details (a second user).
+	//
+	// As for a direct-payment recipient.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/providers/{provider_id}/bank-details/confirm (the `ConfirmProviderBankDetails` operationId).
+	ConfirmProviderBankDetails(ctx context.Context, providerId ProviderId, body ConfirmProviderBankDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRASVersions The council's RAS versions, oldest first.
 	//
@@ -4749,6 +6410,293 @@ func (c *Client) UpdateDirectPaymentAgreement(ctx context.Context, agreementId A
 	return c.Client.Do(req)
 }
 
+// EndDirectPaymentAgreementWithBody End a direct-payment agreement on a date, with a reason.
+//
+// The last cycle is prorated to the end date (exclusive). Money already paid for days after
+// the end is adjusted in the next run and, when nothing is left to offset it against, recorded
+// as an overpayment to recover.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/end (the `EndDirectPaymentAgreement` operationId).
+func (c *Client) EndDirectPaymentAgreementWithBody(ctx context.Context, agreementId AgreementId, params *EndDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEndDirectPaymentAgreementRequestWithBody(c.Server, agreementId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EndDirectPaymentAgreement End a direct-payment agreement on a date, with a reason.
+//
+// The last cycle is prorated to the end date (exclusive). Money already paid for days after
+// the end is adjusted in the next run and, when nothing is left to offset it against, recorded
+// as an overpayment to recover.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/end (the `EndDirectPaymentAgreement` operationId).
+func (c *Client) EndDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, params *EndDirectPaymentAgreementParams, body EndDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEndDirectPaymentAgreementRequest(c.Server, agreementId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDirectPaymentDetails The recipient's bank or prepaid-card details, masked: the confirmed ones and any change awaiting confirmation.
+//
+// Only masks are ever shown (the last digits); the details are stored encrypted.
+//
+// Corresponds with GET /v1/direct-payment-agreements/{agreement_id}/payment-details (the `GetDirectPaymentDetails` operationId).
+func (c *Client) GetDirectPaymentDetails(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDirectPaymentDetailsRequest(c.Server, agreementId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetDirectPaymentDetailsWithBody Set the recipient's bank account (separate bank or managed account) or prepaid card; held until a second user confirms.
+//
+// The new details are pending: the agreement's next payment is held until a user other than
+// the one who set them confirms them (payment-diversion fraud). A change replaces any change
+// still pending. Bank details for a prepaid-card agreement, or the reverse, are refused.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/direct-payment-agreements/{agreement_id}/payment-details (the `SetDirectPaymentDetails` operationId).
+func (c *Client) SetDirectPaymentDetailsWithBody(ctx context.Context, agreementId AgreementId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetDirectPaymentDetailsRequestWithBody(c.Server, agreementId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetDirectPaymentDetails Set the recipient's bank account (separate bank or managed account) or prepaid card; held until a second user confirms.
+//
+// The new details are pending: the agreement's next payment is held until a user other than
+// the one who set them confirms them (payment-diversion fraud). A change replaces any change
+// still pending. Bank details for a prepaid-card agreement, or the reverse, are refused.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/direct-payment-agreements/{agreement_id}/payment-details (the `SetDirectPaymentDetails` operationId).
+func (c *Client) SetDirectPaymentDetails(ctx context.Context, agreementId AgreementId, body SetDirectPaymentDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetDirectPaymentDetailsRequest(c.Server, agreementId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmDirectPaymentDetailsWithBody Confirm the pending change of details (a user other than the one who set them).
+//
+// The confirming user keys the details again from what the recipient gave them independently
+// (dual keying); a mismatch is refused, and so is the user who set them.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/payment-details/confirm (the `ConfirmDirectPaymentDetails` operationId).
+func (c *Client) ConfirmDirectPaymentDetailsWithBody(ctx context.Context, agreementId AgreementId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmDirectPaymentDetailsRequestWithBody(c.Server, agreementId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmDirectPaymentDetails Confirm the pending change of details (a user other than the one who set them).
+//
+// The confirming user keys the details again from what the recipient gave them independently
+// (dual keying); a mismatch is refused, and so is the user who set them.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/payment-details/confirm (the `ConfirmDirectPaymentDetails` operationId).
+func (c *Client) ConfirmDirectPaymentDetails(ctx context.Context, agreementId AgreementId, body ConfirmDirectPaymentDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmDirectPaymentDetailsRequest(c.Server, agreementId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RepriceDirectPaymentAgreementWithBody Move a direct-payment agreement onto its budget's approved plan and amounts, from a date.
+//
+// For a revised plan or a backdated contribution: the agreement follows its budget's current
+// approved plan, and from `effective_from` pays that plan's direct-payment amount (net: the
+// council's share; gross: the whole). Cycles already paid are corrected by adjustment lines in
+// the next run. Until it is repriced, an agreement whose plan was superseded is not paid.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/reprice (the `RepriceDirectPaymentAgreement` operationId).
+func (c *Client) RepriceDirectPaymentAgreementWithBody(ctx context.Context, agreementId AgreementId, params *RepriceDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRepriceDirectPaymentAgreementRequestWithBody(c.Server, agreementId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RepriceDirectPaymentAgreement Move a direct-payment agreement onto its budget's approved plan and amounts, from a date.
+//
+// For a revised plan or a backdated contribution: the agreement follows its budget's current
+// approved plan, and from `effective_from` pays that plan's direct-payment amount (net: the
+// council's share; gross: the whole). Cycles already paid are corrected by adjustment lines in
+// the next run. Until it is repriced, an agreement whose plan was superseded is not paid.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/reprice (the `RepriceDirectPaymentAgreement` operationId).
+func (c *Client) RepriceDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, params *RepriceDirectPaymentAgreementParams, body RepriceDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRepriceDirectPaymentAgreementRequest(c.Server, agreementId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResumeDirectPaymentAgreementWithBody Resume a suspended direct-payment agreement, with or without back pay.
+//
+// Payments start again from `resume_date`. The suspended days are paid only when `back_pay` is
+// true (adjustments in the next run).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/resume (the `ResumeDirectPaymentAgreement` operationId).
+func (c *Client) ResumeDirectPaymentAgreementWithBody(ctx context.Context, agreementId AgreementId, params *ResumeDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResumeDirectPaymentAgreementRequestWithBody(c.Server, agreementId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResumeDirectPaymentAgreement Resume a suspended direct-payment agreement, with or without back pay.
+//
+// Payments start again from `resume_date`. The suspended days are paid only when `back_pay` is
+// true (adjustments in the next run).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/resume (the `ResumeDirectPaymentAgreement` operationId).
+func (c *Client) ResumeDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, params *ResumeDirectPaymentAgreementParams, body ResumeDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResumeDirectPaymentAgreementRequest(c.Server, agreementId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDirectPaymentSchedule The cycles a direct-payment agreement owes, with what each owes and what runs have paid, hold or adjusted.
+//
+// Every cycle with a day in force that starts on or before `through` (default: today plus the
+// council's lead days), and every cycle a run has taken a line for. Each cycle owes the per-cycle
+// amount (annual ÷ 13, 26 or 12, nearest penny), pro rata for the days in force and not suspended
+// without back pay: per-cycle × days owed ÷ days in the cycle, rounded once, halves up.
+//
+// Corresponds with GET /v1/direct-payment-agreements/{agreement_id}/schedule (the `GetDirectPaymentSchedule` operationId).
+func (c *Client) GetDirectPaymentSchedule(ctx context.Context, agreementId AgreementId, params *GetDirectPaymentScheduleParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDirectPaymentScheduleRequest(c.Server, agreementId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SuspendDirectPaymentAgreementWithBody Suspend a direct-payment agreement from a date, with a reason.
+//
+// No cycle is paid for the suspended days unless the resumption asks for back pay. A cycle
+// already paid for suspended days is adjusted in the next run (never paid twice); a run skips an
+// agreement suspended on its pay date.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/suspend (the `SuspendDirectPaymentAgreement` operationId).
+func (c *Client) SuspendDirectPaymentAgreementWithBody(ctx context.Context, agreementId AgreementId, params *SuspendDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuspendDirectPaymentAgreementRequestWithBody(c.Server, agreementId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SuspendDirectPaymentAgreement Suspend a direct-payment agreement from a date, with a reason.
+//
+// No cycle is paid for the suspended days unless the resumption asks for back pay. A cycle
+// already paid for suspended days is adjusted in the next run (never paid twice); a run skips an
+// agreement suspended on its pay date.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/suspend (the `SuspendDirectPaymentAgreement` operationId).
+func (c *Client) SuspendDirectPaymentAgreement(ctx context.Context, agreementId AgreementId, params *SuspendDirectPaymentAgreementParams, body SuspendDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuspendDirectPaymentAgreementRequest(c.Server, agreementId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetFinancialAssessment One financial assessment.
 //
 // Corresponds with GET /v1/financial-assessments/{financial_assessment_id} (the `GetFinancialAssessment` operationId).
@@ -4980,6 +6928,736 @@ func (c *Client) CreateISFAgreement(ctx context.Context, params *CreateISFAgreem
 // Corresponds with GET /v1/isf-agreements/{agreement_id} (the `GetISFAgreement` operationId).
 func (c *Client) GetISFAgreement(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetISFAgreementRequest(c.Server, agreementId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateISFAgreementWithBody Record the provider's signature of an ISF agreement.
+//
+// Runs pay only signed agreements.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/isf-agreements/{agreement_id} (the `UpdateISFAgreement` operationId).
+func (c *Client) UpdateISFAgreementWithBody(ctx context.Context, agreementId AgreementId, params *UpdateISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateISFAgreementRequestWithBody(c.Server, agreementId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateISFAgreement Record the provider's signature of an ISF agreement.
+//
+// Runs pay only signed agreements.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/isf-agreements/{agreement_id} (the `UpdateISFAgreement` operationId).
+func (c *Client) UpdateISFAgreement(ctx context.Context, agreementId AgreementId, params *UpdateISFAgreementParams, body UpdateISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateISFAgreementRequest(c.Server, agreementId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EndISFAgreementWithBody End an ISF agreement on a date, with a reason.
+//
+// As for direct payments.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/end (the `EndISFAgreement` operationId).
+func (c *Client) EndISFAgreementWithBody(ctx context.Context, agreementId AgreementId, params *EndISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEndISFAgreementRequestWithBody(c.Server, agreementId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EndISFAgreement End an ISF agreement on a date, with a reason.
+//
+// As for direct payments.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/end (the `EndISFAgreement` operationId).
+func (c *Client) EndISFAgreement(ctx context.Context, agreementId AgreementId, params *EndISFAgreementParams, body EndISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEndISFAgreementRequest(c.Server, agreementId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RepriceISFAgreementWithBody Move an ISF agreement onto its budget's approved plan and amounts, from a date.
+//
+// The council's share of the approved plan's ISF lines with the agreement's provider, from
+// `effective_from`; paid cycles are adjusted in the next run.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/reprice (the `RepriceISFAgreement` operationId).
+func (c *Client) RepriceISFAgreementWithBody(ctx context.Context, agreementId AgreementId, params *RepriceISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRepriceISFAgreementRequestWithBody(c.Server, agreementId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RepriceISFAgreement Move an ISF agreement onto its budget's approved plan and amounts, from a date.
+//
+// The council's share of the approved plan's ISF lines with the agreement's provider, from
+// `effective_from`; paid cycles are adjusted in the next run.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/reprice (the `RepriceISFAgreement` operationId).
+func (c *Client) RepriceISFAgreement(ctx context.Context, agreementId AgreementId, params *RepriceISFAgreementParams, body RepriceISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRepriceISFAgreementRequest(c.Server, agreementId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResumeISFAgreementWithBody Resume a suspended ISF agreement, with or without back pay.
+//
+// As for direct payments.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/resume (the `ResumeISFAgreement` operationId).
+func (c *Client) ResumeISFAgreementWithBody(ctx context.Context, agreementId AgreementId, params *ResumeISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResumeISFAgreementRequestWithBody(c.Server, agreementId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResumeISFAgreement Resume a suspended ISF agreement, with or without back pay.
+//
+// As for direct payments.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/resume (the `ResumeISFAgreement` operationId).
+func (c *Client) ResumeISFAgreement(ctx context.Context, agreementId AgreementId, params *ResumeISFAgreementParams, body ResumeISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResumeISFAgreementRequest(c.Server, agreementId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetISFSchedule The cycles an ISF agreement owes; provider staff see their own agreements' schedules.
+//
+// As for direct payments: every cycle up to `through` with its owed, paid, pending, held and
+// adjusted amounts. Provider staff get 404 for another provider's agreement.
+//
+// Corresponds with GET /v1/isf-agreements/{agreement_id}/schedule (the `GetISFSchedule` operationId).
+func (c *Client) GetISFSchedule(ctx context.Context, agreementId AgreementId, params *GetISFScheduleParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetISFScheduleRequest(c.Server, agreementId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SuspendISFAgreementWithBody Suspend an ISF agreement from a date, with a reason.
+//
+// As for direct payments.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/suspend (the `SuspendISFAgreement` operationId).
+func (c *Client) SuspendISFAgreementWithBody(ctx context.Context, agreementId AgreementId, params *SuspendISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuspendISFAgreementRequestWithBody(c.Server, agreementId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SuspendISFAgreement Suspend an ISF agreement from a date, with a reason.
+//
+// As for direct payments.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/suspend (the `SuspendISFAgreement` operationId).
+func (c *Client) SuspendISFAgreement(ctx context.Context, agreementId AgreementId, params *SuspendISFAgreementParams, body SuspendISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuspendISFAgreementRequest(c.Server, agreementId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOneOffPayments One-off payments, oldest first (work list: awaiting approval).
+//
+// Filter by status or agreement.
+//
+// Corresponds with GET /v1/one-off-payments (the `ListOneOffPayments` operationId).
+func (c *Client) ListOneOffPayments(ctx context.Context, params *ListOneOffPaymentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOneOffPaymentsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateOneOffPaymentWithBody Ask for a one-off payment: a plan line's one-off cost, or an ad hoc amount with a reason.
+//
+// A plan line's one-off (a `once` line of the agreement's plan and option, for an agreement
+// paid `one_off`) is approved by the plan's sign-off and paid by the next run. An ad hoc amount
+// waits for approval by a user other than the one who asked for it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/one-off-payments (the `CreateOneOffPayment` operationId).
+func (c *Client) CreateOneOffPaymentWithBody(ctx context.Context, params *CreateOneOffPaymentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateOneOffPaymentRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateOneOffPayment Ask for a one-off payment: a plan line's one-off cost, or an ad hoc amount with a reason.
+//
+// A plan line's one-off (a `once` line of the agreement's plan and option, for an agreement
+// paid `one_off`) is approved by the plan's sign-off and paid by the next run. An ad hoc amount
+// waits for approval by a user other than the one who asked for it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/one-off-payments (the `CreateOneOffPayment` operationId).
+func (c *Client) CreateOneOffPayment(ctx context.Context, params *CreateOneOffPaymentParams, body CreateOneOffPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateOneOffPaymentRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOneOffPayment One one-off payment.
+//
+// With its status and the line of the run that paid it, if any.
+//
+// Corresponds with GET /v1/one-off-payments/{one_off_id} (the `GetOneOffPayment` operationId).
+func (c *Client) GetOneOffPayment(ctx context.Context, oneOffId OneOffId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOneOffPaymentRequest(c.Server, oneOffId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveOneOffPayment Approve an ad hoc one-off payment (a user other than the one who asked for it).
+//
+// The next run whose horizon reaches its due date pays it.
+//
+// Corresponds with POST /v1/one-off-payments/{one_off_id}/approve (the `ApproveOneOffPayment` operationId).
+func (c *Client) ApproveOneOffPayment(ctx context.Context, oneOffId OneOffId, params *ApproveOneOffPaymentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveOneOffPaymentRequest(c.Server, oneOffId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPaymentAgreements Direct-payment and ISF agreements as payments see them (work lists).
+//
+// Both kinds of agreement, oldest first. Work lists: `never_paid` (in force today, no cycle paid
+// by any run), `details_unconfirmed` (bank or card details awaiting a second user's confirmation:
+// the agreement's own, or its ISF provider's), `suspended` (suspended today).
+//
+// Corresponds with GET /v1/payment-agreements (the `ListPaymentAgreements` operationId).
+func (c *Client) ListPaymentAgreements(ctx context.Context, params *ListPaymentAgreementsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPaymentAgreementsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPaymentFiles The files runs were exported as; provider staff see their own remittances.
+//
+// Filter by run, kind or provider.
+//
+// Corresponds with GET /v1/payment-files (the `ListPaymentFiles` operationId).
+func (c *Client) ListPaymentFiles(ctx context.Context, params *ListPaymentFilesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPaymentFilesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPaymentFile A file's bytes, exactly as first exported.
+//
+// The BACS file is text/plain (fixed-width records, CR LF); the CSV files text/csv. Provider staff get their own remittances only.
+//
+// Corresponds with GET /v1/payment-files/{file_id} (the `GetPaymentFile` operationId).
+func (c *Client) GetPaymentFile(ctx context.Context, fileId FileId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPaymentFileRequest(c.Server, fileId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPaymentLines Lines across runs (work list: held=true, the lines held in runs not yet paid).
+//
+// Oldest first; filter by held and agreement.
+//
+// Corresponds with GET /v1/payment-lines (the `ListPaymentLines` operationId).
+func (c *Client) ListPaymentLines(ctx context.Context, params *ListPaymentLinesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPaymentLinesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPaymentOverpayments Overpayments recorded for recovery: money paid for days no longer owed that no later payment offset.
+//
+// Oldest first. Recording their recovery is the recovery workflow's.
+//
+// Corresponds with GET /v1/payment-overpayments (the `ListPaymentOverpayments` operationId).
+func (c *Client) ListPaymentOverpayments(ctx context.Context, params *ListPaymentOverpaymentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPaymentOverpaymentsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPaymentRuns Payment runs, oldest first (work list: status=draft awaits approval).
+//
+// Filter by status and pay date.
+//
+// Corresponds with GET /v1/payment-runs (the `ListPaymentRuns` operationId).
+func (c *Client) ListPaymentRuns(ctx context.Context, params *ListPaymentRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPaymentRunsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePaymentRunWithBody Create a payment run for a pay date; it is built in the background (202, poll Location).
+//
+// Takes every unpaid cycle starting on or before pay date + lead days of every agreement in
+// force, the adjustments of cycles paid before their amount changed, the approved one-offs due,
+// and the amounts carried forward. Idempotency-Key is mandatory (400 without it): a retry with
+// the same key and body returns the first response. The database makes a second payment of an
+// (agreement, cycle) impossible, so two runs built at once never both take a line.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/payment-runs (the `CreatePaymentRun` operationId).
+func (c *Client) CreatePaymentRunWithBody(ctx context.Context, params *CreatePaymentRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePaymentRunRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePaymentRun Create a payment run for a pay date; it is built in the background (202, poll Location).
+//
+// Takes every unpaid cycle starting on or before pay date + lead days of every agreement in
+// force, the adjustments of cycles paid before their amount changed, the approved one-offs due,
+// and the amounts carried forward. Idempotency-Key is mandatory (400 without it): a retry with
+// the same key and body returns the first response. The database makes a second payment of an
+// (agreement, cycle) impossible, so two runs built at once never both take a line.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/payment-runs (the `CreatePaymentRun` operationId).
+func (c *Client) CreatePaymentRun(ctx context.Context, params *CreatePaymentRunParams, body CreatePaymentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePaymentRunRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPaymentRun A payment run with its progress, totals and files.
+//
+// While `status` is `building`, `progress` says how many agreements have been looked at.
+//
+// Corresponds with GET /v1/payment-runs/{run_id} (the `GetPaymentRun` operationId).
+func (c *Client) GetPaymentRun(ctx context.Context, runId RunId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPaymentRunRequest(c.Server, runId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApprovePaymentRun Approve a draft run (a user other than its creator) and fix its BACS processing day.
+//
+// Segregation of duties: the creator cannot approve (422 `payment-run-self-approval`). The
+// processing day is the pay date (or the working day before it, when it is not one), but never
+// earlier than the council's processing days (default 3) working days after approval, skipping
+// weekends and England and Wales bank holidays.
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/approve (the `ApprovePaymentRun` operationId).
+func (c *Client) ApprovePaymentRun(ctx context.Context, runId RunId, params *ApprovePaymentRunParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApprovePaymentRunRequest(c.Server, runId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelPaymentRunWithBody Cancel a run before export, with a reason: its lines are untaken and later runs take them.
+//
+// A run still building, a draft or an approved run may be cancelled.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/cancel (the `CancelPaymentRun` operationId).
+func (c *Client) CancelPaymentRunWithBody(ctx context.Context, runId RunId, params *CancelPaymentRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelPaymentRunRequestWithBody(c.Server, runId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelPaymentRun Cancel a run before export, with a reason: its lines are untaken and later runs take them.
+//
+// A run still building, a draft or an approved run may be cancelled.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/cancel (the `CancelPaymentRun` operationId).
+func (c *Client) CancelPaymentRun(ctx context.Context, runId RunId, params *CancelPaymentRunParams, body CancelPaymentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelPaymentRunRequest(c.Server, runId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportPaymentRun Export an approved run: a BACS Standard 18 file, a prepaid-card load file and a remittance per ISF provider.
+//
+// The files are kept (encrypted); exporting an exported run again returns the same files, byte
+// for byte, and adds nothing. The BACS file credits each bank recipient (each direct payment to a
+// bank or managed account, and each ISF provider once) with transaction code 99; its trailer
+// totals, with the card file's, equal the run's total, and each remittance's total its
+// provider's credit.
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/export (the `ExportPaymentRun` operationId).
+func (c *Client) ExportPaymentRun(ctx context.Context, runId RunId, params *ExportPaymentRunParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportPaymentRunRequest(c.Server, runId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPaymentRunLines A run's lines: cycles, adjustments, one-offs, carried amounts and overpayments.
+//
+// Filter by held, or by agreement.
+//
+// Corresponds with GET /v1/payment-runs/{run_id}/lines (the `ListPaymentRunLines` operationId).
+func (c *Client) ListPaymentRunLines(ctx context.Context, runId RunId, params *ListPaymentRunLinesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPaymentRunLinesRequest(c.Server, runId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HoldPaymentLineWithBody Hold a line, with a reason: the agreement's lines in the run are held together.
+//
+// A run pays each agreement the sum of its lines, so a hold covers all of the agreement's lines
+// in the run. A held line is paid by a later run once released; held lines are released from
+// their run when it is marked paid. A draft or an approved run may be held.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/hold (the `HoldPaymentLine` operationId).
+func (c *Client) HoldPaymentLineWithBody(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *HoldPaymentLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHoldPaymentLineRequestWithBody(c.Server, runId, paymentLineId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HoldPaymentLine Hold a line, with a reason: the agreement's lines in the run are held together.
+//
+// A run pays each agreement the sum of its lines, so a hold covers all of the agreement's lines
+// in the run. A held line is paid by a later run once released; held lines are released from
+// their run when it is marked paid. A draft or an approved run may be held.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/hold (the `HoldPaymentLine` operationId).
+func (c *Client) HoldPaymentLine(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *HoldPaymentLineParams, body HoldPaymentLineJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHoldPaymentLineRequest(c.Server, runId, paymentLineId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReleasePaymentLineWithBody Release a held line (and the agreement's other lines in the run), with a reason.
+//
+// Only in a draft run (releasing adds to what the approver approves). A hold for unconfirmed
+// bank or card details cannot be released until a second user confirms them.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/release (the `ReleasePaymentLine` operationId).
+func (c *Client) ReleasePaymentLineWithBody(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *ReleasePaymentLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReleasePaymentLineRequestWithBody(c.Server, runId, paymentLineId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReleasePaymentLine Release a held line (and the agreement's other lines in the run), with a reason.
+//
+// Only in a draft run (releasing adds to what the approver approves). A hold for unconfirmed
+// bank or card details cannot be released until a second user confirms them.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/release (the `ReleasePaymentLine` operationId).
+func (c *Client) ReleasePaymentLine(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *ReleasePaymentLineParams, body ReleasePaymentLineJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReleasePaymentLineRequest(c.Server, runId, paymentLineId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkPaymentRunPaidWithBody Mark an exported run paid, with the lines the bank returned (they become unpaid again).
+//
+// A returned line returns its agreement's whole payment in the run: its lines become unpaid
+// again (a later run takes them), the recipient's details are marked returned (later payments
+// are held until new details are set and confirmed), and the reason is kept. Held lines are
+// released from the run. Overpayment lines are recorded for recovery.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/mark-paid (the `MarkPaymentRunPaid` operationId).
+func (c *Client) MarkPaymentRunPaidWithBody(ctx context.Context, runId RunId, params *MarkPaymentRunPaidParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkPaymentRunPaidRequestWithBody(c.Server, runId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkPaymentRunPaid Mark an exported run paid, with the lines the bank returned (they become unpaid again).
+//
+// A returned line returns its agreement's whole payment in the run: its lines become unpaid
+// again (a later run takes them), the recipient's details are marked returned (later payments
+// are held until new details are set and confirmed), and the reason is kept. Held lines are
+// released from the run. Overpayment lines are recorded for recovery.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/mark-paid (the `MarkPaymentRunPaid` operationId).
+func (c *Client) MarkPaymentRunPaid(ctx context.Context, runId RunId, params *MarkPaymentRunPaidParams, body MarkPaymentRunPaidJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkPaymentRunPaidRequest(c.Server, runId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordPaymentReturnsWithBody Record payments of a paid run that the bank returned later.
+//
+// As for the returned lines of mark-paid.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/returns (the `RecordPaymentReturns` operationId).
+func (c *Client) RecordPaymentReturnsWithBody(ctx context.Context, runId RunId, params *RecordPaymentReturnsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordPaymentReturnsRequestWithBody(c.Server, runId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordPaymentReturns Record payments of a paid run that the bank returned later.
+//
+// As for the returned lines of mark-paid.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/returns (the `RecordPaymentReturns` operationId).
+func (c *Client) RecordPaymentReturns(ctx context.Context, runId RunId, params *RecordPaymentReturnsParams, body RecordPaymentReturnsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordPaymentReturnsRequest(c.Server, runId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5341,6 +8019,24 @@ func (c *Client) GetPersonalBudget(ctx context.Context, budgetId BudgetId, reqEd
 	return c.Client.Do(req)
 }
 
+// GetBudgetCommitments The council-managed spend the budget's approved plan commits, per provider (to match invoices).
+//
+// Council-managed lines are not paid through payment runs: the council pays the providers'
+// invoices. This is what the approved plan commits with each provider, a year and a week.
+//
+// Corresponds with GET /v1/personal-budgets/{budget_id}/commitments (the `GetBudgetCommitments` operationId).
+func (c *Client) GetBudgetCommitments(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetBudgetCommitmentsRequest(c.Server, budgetId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListBudgetSupportPlans The plans of this budget, oldest first.
 //
 // Corresponds with GET /v1/personal-budgets/{budget_id}/support-plans (the `ListBudgetSupportPlans` operationId).
@@ -5478,6 +8174,99 @@ func (c *Client) UpdateProviderWithBody(ctx context.Context, providerId Provider
 // Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
 func (c *Client) UpdateProvider(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateProviderRequest(c.Server, providerId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetProviderBankDetails An ISF provider's bank details, masked.
+//
+// The account ISF payments for the provider's people are credited to, shown masked.
+//
+// Corresponds with GET /v1/providers/{provider_id}/bank-details (the `GetProviderBankDetails` operationId).
+func (c *Client) GetProviderBankDetails(ctx context.Context, providerId ProviderId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetProviderBankDetailsRequest(c.Server, providerId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetProviderBankDetailsWithBody Set an ISF provider's bank account; its next payments are held until a second user confirms.
+//
+// As for a direct-payment recipient; a provider is paid by bank only.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/providers/{provider_id}/bank-details (the `SetProviderBankDetails` operationId).
+func (c *Client) SetProviderBankDetailsWithBody(ctx context.Context, providerId ProviderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetProviderBankDetailsRequestWithBody(c.Server, providerId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetProviderBankDetails Set an ISF provider's bank account; its next payments are held until a second user confirms.
+//
+// As for a direct-payment recipient; a provider is paid by bank only.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/providers/{provider_id}/bank-details (the `SetProviderBankDetails` operationId).
+func (c *Client) SetProviderBankDetails(ctx context.Context, providerId ProviderId, body SetProviderBankDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetProviderBankDetailsRequest(c.Server, providerId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmProviderBankDetailsWithBody Confirm the pending change of a provider's bank details (a second user).
+//
+// As for a direct-payment recipient.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/providers/{provider_id}/bank-details/confirm (the `ConfirmProviderBankDetails` operationId).
+func (c *Client) ConfirmProviderBankDetailsWithBody(ctx context.Context, providerId ProviderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmProviderBankDetailsRequestWithBody(c.Server, providerId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmProviderBankDetails Confirm the pending change of a provider's bank details (a second user).
+//
+// As for a direct-payment recipient.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/providers/{provider_id}/bank-details/confirm (the `ConfirmProviderBankDetails` operationId).
+func (c *Client) ConfirmProviderBankDetails(ctx context.Context, providerId ProviderId, body ConfirmProviderBankDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmProviderBankDetailsRequest(c.Server, providerId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7035,6 +9824,443 @@ func NewUpdateDirectPaymentAgreementRequestWithBody(server string, agreementId A
 	return req, nil
 }
 
+// NewEndDirectPaymentAgreementRequest calls the generic EndDirectPaymentAgreement builder with application/json body
+func NewEndDirectPaymentAgreementRequest(server string, agreementId AgreementId, params *EndDirectPaymentAgreementParams, body EndDirectPaymentAgreementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEndDirectPaymentAgreementRequestWithBody(server, agreementId, params, "application/json", bodyReader)
+}
+
+// NewEndDirectPaymentAgreementRequestWithBody constructs an http.Request for the EndDirectPaymentAgreement method, with any body, and a specified content type
+func NewEndDirectPaymentAgreementRequestWithBody(server string, agreementId AgreementId, params *EndDirectPaymentAgreementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/direct-payment-agreements/%s/end", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetDirectPaymentDetailsRequest constructs an http.Request for the GetDirectPaymentDetails method
+func NewGetDirectPaymentDetailsRequest(server string, agreementId AgreementId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/direct-payment-agreements/%s/payment-details", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetDirectPaymentDetailsRequest calls the generic SetDirectPaymentDetails builder with application/json body
+func NewSetDirectPaymentDetailsRequest(server string, agreementId AgreementId, body SetDirectPaymentDetailsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetDirectPaymentDetailsRequestWithBody(server, agreementId, "application/json", bodyReader)
+}
+
+// NewSetDirectPaymentDetailsRequestWithBody constructs an http.Request for the SetDirectPaymentDetails method, with any body, and a specified content type
+func NewSetDirectPaymentDetailsRequestWithBody(server string, agreementId AgreementId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/direct-payment-agreements/%s/payment-details", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewConfirmDirectPaymentDetailsRequest calls the generic ConfirmDirectPaymentDetails builder with application/json body
+func NewConfirmDirectPaymentDetailsRequest(server string, agreementId AgreementId, body ConfirmDirectPaymentDetailsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmDirectPaymentDetailsRequestWithBody(server, agreementId, "application/json", bodyReader)
+}
+
+// NewConfirmDirectPaymentDetailsRequestWithBody constructs an http.Request for the ConfirmDirectPaymentDetails method, with any body, and a specified content type
+func NewConfirmDirectPaymentDetailsRequestWithBody(server string, agreementId AgreementId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/direct-payment-agreements/%s/payment-details/confirm", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRepriceDirectPaymentAgreementRequest calls the generic RepriceDirectPaymentAgreement builder with application/json body
+func NewRepriceDirectPaymentAgreementRequest(server string, agreementId AgreementId, params *RepriceDirectPaymentAgreementParams, body RepriceDirectPaymentAgreementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRepriceDirectPaymentAgreementRequestWithBody(server, agreementId, params, "application/json", bodyReader)
+}
+
+// NewRepriceDirectPaymentAgreementRequestWithBody constructs an http.Request for the RepriceDirectPaymentAgreement method, with any body, and a specified content type
+func NewRepriceDirectPaymentAgreementRequestWithBody(server string, agreementId AgreementId, params *RepriceDirectPaymentAgreementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/direct-payment-agreements/%s/reprice", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewResumeDirectPaymentAgreementRequest calls the generic ResumeDirectPaymentAgreement builder with application/json body
+func NewResumeDirectPaymentAgreementRequest(server string, agreementId AgreementId, params *ResumeDirectPaymentAgreementParams, body ResumeDirectPaymentAgreementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResumeDirectPaymentAgreementRequestWithBody(server, agreementId, params, "application/json", bodyReader)
+}
+
+// NewResumeDirectPaymentAgreementRequestWithBody constructs an http.Request for the ResumeDirectPaymentAgreement method, with any body, and a specified content type
+func NewResumeDirectPaymentAgreementRequestWithBody(server string, agreementId AgreementId, params *ResumeDirectPaymentAgreementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/direct-payment-agreements/%s/resume", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetDirectPaymentScheduleRequest constructs an http.Request for the GetDirectPaymentSchedule method
+func NewGetDirectPaymentScheduleRequest(server string, agreementId AgreementId, params *GetDirectPaymentScheduleParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/direct-payment-agreements/%s/schedule", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Through != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "through", *params.Through, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSuspendDirectPaymentAgreementRequest calls the generic SuspendDirectPaymentAgreement builder with application/json body
+func NewSuspendDirectPaymentAgreementRequest(server string, agreementId AgreementId, params *SuspendDirectPaymentAgreementParams, body SuspendDirectPaymentAgreementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSuspendDirectPaymentAgreementRequestWithBody(server, agreementId, params, "application/json", bodyReader)
+}
+
+// NewSuspendDirectPaymentAgreementRequestWithBody constructs an http.Request for the SuspendDirectPaymentAgreement method, with any body, and a specified content type
+func NewSuspendDirectPaymentAgreementRequestWithBody(server string, agreementId AgreementId, params *SuspendDirectPaymentAgreementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/direct-payment-agreements/%s/suspend", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetFinancialAssessmentRequest constructs an http.Request for the GetFinancialAssessment method
 func NewGetFinancialAssessmentRequest(server string, financialAssessmentId FinancialAssessmentId) (*http.Request, error) {
 	var err error
@@ -7571,6 +10797,1717 @@ func NewGetISFAgreementRequest(server string, agreementId AgreementId) (*http.Re
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateISFAgreementRequest calls the generic UpdateISFAgreement builder with application/json body
+func NewUpdateISFAgreementRequest(server string, agreementId AgreementId, params *UpdateISFAgreementParams, body UpdateISFAgreementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateISFAgreementRequestWithBody(server, agreementId, params, "application/json", bodyReader)
+}
+
+// NewUpdateISFAgreementRequestWithBody constructs an http.Request for the UpdateISFAgreement method, with any body, and a specified content type
+func NewUpdateISFAgreementRequestWithBody(server string, agreementId AgreementId, params *UpdateISFAgreementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isf-agreements/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewEndISFAgreementRequest calls the generic EndISFAgreement builder with application/json body
+func NewEndISFAgreementRequest(server string, agreementId AgreementId, params *EndISFAgreementParams, body EndISFAgreementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEndISFAgreementRequestWithBody(server, agreementId, params, "application/json", bodyReader)
+}
+
+// NewEndISFAgreementRequestWithBody constructs an http.Request for the EndISFAgreement method, with any body, and a specified content type
+func NewEndISFAgreementRequestWithBody(server string, agreementId AgreementId, params *EndISFAgreementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isf-agreements/%s/end", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRepriceISFAgreementRequest calls the generic RepriceISFAgreement builder with application/json body
+func NewRepriceISFAgreementRequest(server string, agreementId AgreementId, params *RepriceISFAgreementParams, body RepriceISFAgreementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRepriceISFAgreementRequestWithBody(server, agreementId, params, "application/json", bodyReader)
+}
+
+// NewRepriceISFAgreementRequestWithBody constructs an http.Request for the RepriceISFAgreement method, with any body, and a specified content type
+func NewRepriceISFAgreementRequestWithBody(server string, agreementId AgreementId, params *RepriceISFAgreementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isf-agreements/%s/reprice", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewResumeISFAgreementRequest calls the generic ResumeISFAgreement builder with application/json body
+func NewResumeISFAgreementRequest(server string, agreementId AgreementId, params *ResumeISFAgreementParams, body ResumeISFAgreementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResumeISFAgreementRequestWithBody(server, agreementId, params, "application/json", bodyReader)
+}
+
+// NewResumeISFAgreementRequestWithBody constructs an http.Request for the ResumeISFAgreement method, with any body, and a specified content type
+func NewResumeISFAgreementRequestWithBody(server string, agreementId AgreementId, params *ResumeISFAgreementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isf-agreements/%s/resume", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetISFScheduleRequest constructs an http.Request for the GetISFSchedule method
+func NewGetISFScheduleRequest(server string, agreementId AgreementId, params *GetISFScheduleParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isf-agreements/%s/schedule", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Through != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "through", *params.Through, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSuspendISFAgreementRequest calls the generic SuspendISFAgreement builder with application/json body
+func NewSuspendISFAgreementRequest(server string, agreementId AgreementId, params *SuspendISFAgreementParams, body SuspendISFAgreementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSuspendISFAgreementRequestWithBody(server, agreementId, params, "application/json", bodyReader)
+}
+
+// NewSuspendISFAgreementRequestWithBody constructs an http.Request for the SuspendISFAgreement method, with any body, and a specified content type
+func NewSuspendISFAgreementRequestWithBody(server string, agreementId AgreementId, params *SuspendISFAgreementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isf-agreements/%s/suspend", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListOneOffPaymentsRequest constructs an http.Request for the ListOneOffPayments method
+func NewListOneOffPaymentsRequest(server string, params *ListOneOffPaymentsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/one-off-payments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AgreementId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "agreement_id", *params.AgreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateOneOffPaymentRequest calls the generic CreateOneOffPayment builder with application/json body
+func NewCreateOneOffPaymentRequest(server string, params *CreateOneOffPaymentParams, body CreateOneOffPaymentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateOneOffPaymentRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateOneOffPaymentRequestWithBody constructs an http.Request for the CreateOneOffPayment method, with any body, and a specified content type
+func NewCreateOneOffPaymentRequestWithBody(server string, params *CreateOneOffPaymentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/one-off-payments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetOneOffPaymentRequest constructs an http.Request for the GetOneOffPayment method
+func NewGetOneOffPaymentRequest(server string, oneOffId OneOffId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "one_off_id", oneOffId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/one-off-payments/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewApproveOneOffPaymentRequest constructs an http.Request for the ApproveOneOffPayment method
+func NewApproveOneOffPaymentRequest(server string, oneOffId OneOffId, params *ApproveOneOffPaymentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "one_off_id", oneOffId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/one-off-payments/%s/approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListPaymentAgreementsRequest constructs an http.Request for the ListPaymentAgreements method
+func NewListPaymentAgreementsRequest(server string, params *ListPaymentAgreementsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-agreements")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NeverPaid != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "never_paid", *params.NeverPaid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DetailsUnconfirmed != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "details_unconfirmed", *params.DetailsUnconfirmed, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Suspended != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "suspended", *params.Suspended, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AgreementType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "agreement_type", *params.AgreementType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPaymentFilesRequest constructs an http.Request for the ListPaymentFiles method
+func NewListPaymentFilesRequest(server string, params *ListPaymentFilesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-files")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.RunId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "run_id", *params.RunId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ProviderId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "provider_id", *params.ProviderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPaymentFileRequest constructs an http.Request for the GetPaymentFile method
+func NewGetPaymentFileRequest(server string, fileId FileId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "file_id", fileId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-files/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPaymentLinesRequest constructs an http.Request for the ListPaymentLines method
+func NewListPaymentLinesRequest(server string, params *ListPaymentLinesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-lines")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Held != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "held", *params.Held, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AgreementId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "agreement_id", *params.AgreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPaymentOverpaymentsRequest constructs an http.Request for the ListPaymentOverpayments method
+func NewListPaymentOverpaymentsRequest(server string, params *ListPaymentOverpaymentsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-overpayments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AgreementId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "agreement_id", *params.AgreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPaymentRunsRequest constructs an http.Request for the ListPaymentRuns method
+func NewListPaymentRunsRequest(server string, params *ListPaymentRunsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-runs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PayDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pay_date", *params.PayDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePaymentRunRequest calls the generic CreatePaymentRun builder with application/json body
+func NewCreatePaymentRunRequest(server string, params *CreatePaymentRunParams, body CreatePaymentRunJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePaymentRunRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreatePaymentRunRequestWithBody constructs an http.Request for the CreatePaymentRun method, with any body, and a specified content type
+func NewCreatePaymentRunRequestWithBody(server string, params *CreatePaymentRunParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-runs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetPaymentRunRequest constructs an http.Request for the GetPaymentRun method
+func NewGetPaymentRunRequest(server string, runId RunId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-runs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewApprovePaymentRunRequest constructs an http.Request for the ApprovePaymentRun method
+func NewApprovePaymentRunRequest(server string, runId RunId, params *ApprovePaymentRunParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-runs/%s/approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCancelPaymentRunRequest calls the generic CancelPaymentRun builder with application/json body
+func NewCancelPaymentRunRequest(server string, runId RunId, params *CancelPaymentRunParams, body CancelPaymentRunJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCancelPaymentRunRequestWithBody(server, runId, params, "application/json", bodyReader)
+}
+
+// NewCancelPaymentRunRequestWithBody constructs an http.Request for the CancelPaymentRun method, with any body, and a specified content type
+func NewCancelPaymentRunRequestWithBody(server string, runId RunId, params *CancelPaymentRunParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-runs/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewExportPaymentRunRequest constructs an http.Request for the ExportPaymentRun method
+func NewExportPaymentRunRequest(server string, runId RunId, params *ExportPaymentRunParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-runs/%s/export", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListPaymentRunLinesRequest constructs an http.Request for the ListPaymentRunLines method
+func NewListPaymentRunLinesRequest(server string, runId RunId, params *ListPaymentRunLinesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-runs/%s/lines", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Held != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "held", *params.Held, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AgreementId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "agreement_id", *params.AgreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHoldPaymentLineRequest calls the generic HoldPaymentLine builder with application/json body
+func NewHoldPaymentLineRequest(server string, runId RunId, paymentLineId PaymentLineId, params *HoldPaymentLineParams, body HoldPaymentLineJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewHoldPaymentLineRequestWithBody(server, runId, paymentLineId, params, "application/json", bodyReader)
+}
+
+// NewHoldPaymentLineRequestWithBody constructs an http.Request for the HoldPaymentLine method, with any body, and a specified content type
+func NewHoldPaymentLineRequestWithBody(server string, runId RunId, paymentLineId PaymentLineId, params *HoldPaymentLineParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "payment_line_id", paymentLineId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-runs/%s/lines/%s/hold", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewReleasePaymentLineRequest calls the generic ReleasePaymentLine builder with application/json body
+func NewReleasePaymentLineRequest(server string, runId RunId, paymentLineId PaymentLineId, params *ReleasePaymentLineParams, body ReleasePaymentLineJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReleasePaymentLineRequestWithBody(server, runId, paymentLineId, params, "application/json", bodyReader)
+}
+
+// NewReleasePaymentLineRequestWithBody constructs an http.Request for the ReleasePaymentLine method, with any body, and a specified content type
+func NewReleasePaymentLineRequestWithBody(server string, runId RunId, paymentLineId PaymentLineId, params *ReleasePaymentLineParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "payment_line_id", paymentLineId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-runs/%s/lines/%s/release", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewMarkPaymentRunPaidRequest calls the generic MarkPaymentRunPaid builder with application/json body
+func NewMarkPaymentRunPaidRequest(server string, runId RunId, params *MarkPaymentRunPaidParams, body MarkPaymentRunPaidJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarkPaymentRunPaidRequestWithBody(server, runId, params, "application/json", bodyReader)
+}
+
+// NewMarkPaymentRunPaidRequestWithBody constructs an http.Request for the MarkPaymentRunPaid method, with any body, and a specified content type
+func NewMarkPaymentRunPaidRequestWithBody(server string, runId RunId, params *MarkPaymentRunPaidParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-runs/%s/mark-paid", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRecordPaymentReturnsRequest calls the generic RecordPaymentReturns builder with application/json body
+func NewRecordPaymentReturnsRequest(server string, runId RunId, params *RecordPaymentReturnsParams, body RecordPaymentReturnsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecordPaymentReturnsRequestWithBody(server, runId, params, "application/json", bodyReader)
+}
+
+// NewRecordPaymentReturnsRequestWithBody constructs an http.Request for the RecordPaymentReturns method, with any body, and a specified content type
+func NewRecordPaymentReturnsRequestWithBody(server string, runId RunId, params *RecordPaymentReturnsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payment-runs/%s/returns", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -8565,6 +13502,40 @@ func NewGetPersonalBudgetRequest(server string, budgetId BudgetId) (*http.Reques
 	return req, nil
 }
 
+// NewGetBudgetCommitmentsRequest constructs an http.Request for the GetBudgetCommitments method
+func NewGetBudgetCommitmentsRequest(server string, budgetId BudgetId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "budget_id", budgetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/personal-budgets/%s/commitments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListBudgetSupportPlansRequest constructs an http.Request for the ListBudgetSupportPlans method
 func NewListBudgetSupportPlansRequest(server string, budgetId BudgetId, params *ListBudgetSupportPlansParams) (*http.Request, error) {
 	var err error
@@ -8925,6 +13896,134 @@ func NewUpdateProviderRequestWithBody(server string, providerId ProviderId, para
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewGetProviderBankDetailsRequest constructs an http.Request for the GetProviderBankDetails method
+func NewGetProviderBankDetailsRequest(server string, providerId ProviderId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "provider_id", providerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/providers/%s/bank-details", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetProviderBankDetailsRequest calls the generic SetProviderBankDetails builder with application/json body
+func NewSetProviderBankDetailsRequest(server string, providerId ProviderId, body SetProviderBankDetailsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetProviderBankDetailsRequestWithBody(server, providerId, "application/json", bodyReader)
+}
+
+// NewSetProviderBankDetailsRequestWithBody constructs an http.Request for the SetProviderBankDetails method, with any body, and a specified content type
+func NewSetProviderBankDetailsRequestWithBody(server string, providerId ProviderId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "provider_id", providerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/providers/%s/bank-details", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewConfirmProviderBankDetailsRequest calls the generic ConfirmProviderBankDetails builder with application/json body
+func NewConfirmProviderBankDetailsRequest(server string, providerId ProviderId, body ConfirmProviderBankDetailsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmProviderBankDetailsRequestWithBody(server, providerId, "application/json", bodyReader)
+}
+
+// NewConfirmProviderBankDetailsRequestWithBody constructs an http.Request for the ConfirmProviderBankDetails method, with any body, and a specified content type
+func NewConfirmProviderBankDetailsRequestWithBody(server string, providerId ProviderId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "provider_id", providerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/providers/%s/bank-details/confirm", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -10570,6 +15669,157 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/direct-payment-agreements/{agreement_id} (the `UpdateDirectPaymentAgreement` operationId).
 	UpdateDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateDirectPaymentAgreementParams, body UpdateDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDirectPaymentAgreementResponse, error)
 
+	// EndDirectPaymentAgreementWithBodyWithResponse End a direct-payment agreement on a date, with a reason.
+	//
+	// The last cycle is prorated to the end date (exclusive). Money already paid for days after
+	// the end is adjusted in the next run and, when nothing is left to offset it against, recorded
+	// as an overpayment to recover.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/end (the `EndDirectPaymentAgreement` operationId).
+	EndDirectPaymentAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *EndDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EndDirectPaymentAgreementResponse, error)
+
+	// EndDirectPaymentAgreementWithResponse End a direct-payment agreement on a date, with a reason.
+	//
+	// The last cycle is prorated to the end date (exclusive). Money already paid for days after
+	// the end is adjusted in the next run and, when nothing is left to offset it against, recorded
+	// as an overpayment to recover.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/end (the `EndDirectPaymentAgreement` operationId).
+	EndDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *EndDirectPaymentAgreementParams, body EndDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*EndDirectPaymentAgreementResponse, error)
+
+	// GetDirectPaymentDetailsWithResponse The recipient's bank or prepaid-card details, masked: the confirmed ones and any change awaiting confirmation.
+	//
+	// Only masks are ever shown (the last digits); the details are stored encrypted.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/direct-payment-agreements/{agreement_id}/payment-details (the `GetDirectPaymentDetails` operationId).
+	GetDirectPaymentDetailsWithResponse(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*GetDirectPaymentDetailsResponse, error)
+
+	// SetDirectPaymentDetailsWithBodyWithResponse Set the recipient's bank account (separate bank or managed account) or prepaid card; held until a second user confirms.
+	//
+	// The new details are pending: the agreement's next payment is held until a user other than
+	// the one who set them confirms them (payment-diversion fraud). A change replaces any change
+	// still pending. Bank details for a prepaid-card agreement, or the reverse, are refused.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/direct-payment-agreements/{agreement_id}/payment-details (the `SetDirectPaymentDetails` operationId).
+	SetDirectPaymentDetailsWithBodyWithResponse(ctx context.Context, agreementId AgreementId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetDirectPaymentDetailsResponse, error)
+
+	// SetDirectPaymentDetailsWithResponse Set the recipient's bank account (separate bank or managed account) or prepaid card; held until a second user confirms.
+	//
+	// The new details are pending: the agreement's next payment is held until a user other than
+	// the one who set them confirms them (payment-diversion fraud). A change replaces any change
+	// still pending. Bank details for a prepaid-card agreement, or the reverse, are refused.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/direct-payment-agreements/{agreement_id}/payment-details (the `SetDirectPaymentDetails` operationId).
+	SetDirectPaymentDetailsWithResponse(ctx context.Context, agreementId AgreementId, body SetDirectPaymentDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetDirectPaymentDetailsResponse, error)
+
+	// ConfirmDirectPaymentDetailsWithBodyWithResponse Confirm the pending change of details (a user other than the one who set them).
+	//
+	// The confirming user keys the details again from what the recipient gave them independently
+	// (dual keying); a mismatch is refused, and so is the user who set them.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/payment-details/confirm (the `ConfirmDirectPaymentDetails` operationId).
+	ConfirmDirectPaymentDetailsWithBodyWithResponse(ctx context.Context, agreementId AgreementId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmDirectPaymentDetailsResponse, error)
+
+	// ConfirmDirectPaymentDetailsWithResponse Confirm the pending change of details (a user other than the one who set them).
+	//
+	// The confirming user keys the details again from what the recipient gave them independently
+	// (dual keying); a mismatch is refused, and so is the user who set them.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/payment-details/confirm (the `ConfirmDirectPaymentDetails` operationId).
+	ConfirmDirectPaymentDetailsWithResponse(ctx context.Context, agreementId AgreementId, body ConfirmDirectPaymentDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmDirectPaymentDetailsResponse, error)
+
+	// RepriceDirectPaymentAgreementWithBodyWithResponse Move a direct-payment agreement onto its budget's approved plan and amounts, from a date.
+	//
+	// For a revised plan or a backdated contribution: the agreement follows its budget's current
+	// approved plan, and from `effective_from` pays that plan's direct-payment amount (net: the
+	// council's share; gross: the whole). Cycles already paid are corrected by adjustment lines in
+	// the next run. Until it is repriced, an agreement whose plan was superseded is not paid.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/reprice (the `RepriceDirectPaymentAgreement` operationId).
+	RepriceDirectPaymentAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *RepriceDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RepriceDirectPaymentAgreementResponse, error)
+
+	// RepriceDirectPaymentAgreementWithResponse Move a direct-payment agreement onto its budget's approved plan and amounts, from a date.
+	//
+	// For a revised plan or a backdated contribution: the agreement follows its budget's current
+	// approved plan, and from `effective_from` pays that plan's direct-payment amount (net: the
+	// council's share; gross: the whole). Cycles already paid are corrected by adjustment lines in
+	// the next run. Until it is repriced, an agreement whose plan was superseded is not paid.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/reprice (the `RepriceDirectPaymentAgreement` operationId).
+	RepriceDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *RepriceDirectPaymentAgreementParams, body RepriceDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*RepriceDirectPaymentAgreementResponse, error)
+
+	// ResumeDirectPaymentAgreementWithBodyWithResponse Resume a suspended direct-payment agreement, with or without back pay.
+	//
+	// Payments start again from `resume_date`. The suspended days are paid only when `back_pay` is
+	// true (adjustments in the next run).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/resume (the `ResumeDirectPaymentAgreement` operationId).
+	ResumeDirectPaymentAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *ResumeDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResumeDirectPaymentAgreementResponse, error)
+
+	// ResumeDirectPaymentAgreementWithResponse Resume a suspended direct-payment agreement, with or without back pay.
+	//
+	// Payments start again from `resume_date`. The suspended days are paid only when `back_pay` is
+	// true (adjustments in the next run).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/resume (the `ResumeDirectPaymentAgreement` operationId).
+	ResumeDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *ResumeDirectPaymentAgreementParams, body ResumeDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*ResumeDirectPaymentAgreementResponse, error)
+
+	// GetDirectPaymentScheduleWithResponse The cycles a direct-payment agreement owes, with what each owes and what runs have paid, hold or adjusted.
+	//
+	// Every cycle with a day in force that starts on or before `through` (default: today plus the
+	// council's lead days), and every cycle a run has taken a line for. Each cycle owes the per-cycle
+	// amount (annual ÷ 13, 26 or 12, nearest penny), pro rata for the days in force and not suspended
+	// without back pay: per-cycle × days owed ÷ days in the cycle, rounded once, halves up.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/direct-payment-agreements/{agreement_id}/schedule (the `GetDirectPaymentSchedule` operationId).
+	GetDirectPaymentScheduleWithResponse(ctx context.Context, agreementId AgreementId, params *GetDirectPaymentScheduleParams, reqEditors ...RequestEditorFn) (*GetDirectPaymentScheduleResponse, error)
+
+	// SuspendDirectPaymentAgreementWithBodyWithResponse Suspend a direct-payment agreement from a date, with a reason.
+	//
+	// No cycle is paid for the suspended days unless the resumption asks for back pay. A cycle
+	// already paid for suspended days is adjusted in the next run (never paid twice); a run skips an
+	// agreement suspended on its pay date.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/suspend (the `SuspendDirectPaymentAgreement` operationId).
+	SuspendDirectPaymentAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *SuspendDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SuspendDirectPaymentAgreementResponse, error)
+
+	// SuspendDirectPaymentAgreementWithResponse Suspend a direct-payment agreement from a date, with a reason.
+	//
+	// No cycle is paid for the suspended days unless the resumption asks for back pay. A cycle
+	// already paid for suspended days is adjusted in the next run (never paid twice); a run skips an
+	// agreement suspended on its pay date.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/suspend (the `SuspendDirectPaymentAgreement` operationId).
+	SuspendDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *SuspendDirectPaymentAgreementParams, body SuspendDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*SuspendDirectPaymentAgreementResponse, error)
+
 	// GetFinancialAssessmentWithResponse One financial assessment.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -10682,6 +15932,384 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/isf-agreements/{agreement_id} (the `GetISFAgreement` operationId).
 	GetISFAgreementWithResponse(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*GetISFAgreementResponse, error)
+
+	// UpdateISFAgreementWithBodyWithResponse Record the provider's signature of an ISF agreement.
+	//
+	// Runs pay only signed agreements.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/isf-agreements/{agreement_id} (the `UpdateISFAgreement` operationId).
+	UpdateISFAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateISFAgreementResponse, error)
+
+	// UpdateISFAgreementWithResponse Record the provider's signature of an ISF agreement.
+	//
+	// Runs pay only signed agreements.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/isf-agreements/{agreement_id} (the `UpdateISFAgreement` operationId).
+	UpdateISFAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateISFAgreementParams, body UpdateISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateISFAgreementResponse, error)
+
+	// EndISFAgreementWithBodyWithResponse End an ISF agreement on a date, with a reason.
+	//
+	// As for direct payments.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/end (the `EndISFAgreement` operationId).
+	EndISFAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *EndISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EndISFAgreementResponse, error)
+
+	// EndISFAgreementWithResponse End an ISF agreement on a date, with a reason.
+	//
+	// As for direct payments.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/end (the `EndISFAgreement` operationId).
+	EndISFAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *EndISFAgreementParams, body EndISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*EndISFAgreementResponse, error)
+
+	// RepriceISFAgreementWithBodyWithResponse Move an ISF agreement onto its budget's approved plan and amounts, from a date.
+	//
+	// The council's share of the approved plan's ISF lines with the agreement's provider, from
+	// `effective_from`; paid cycles are adjusted in the next run.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/reprice (the `RepriceISFAgreement` operationId).
+	RepriceISFAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *RepriceISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RepriceISFAgreementResponse, error)
+
+	// RepriceISFAgreementWithResponse Move an ISF agreement onto its budget's approved plan and amounts, from a date.
+	//
+	// The council's share of the approved plan's ISF lines with the agreement's provider, from
+	// `effective_from`; paid cycles are adjusted in the next run.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/reprice (the `RepriceISFAgreement` operationId).
+	RepriceISFAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *RepriceISFAgreementParams, body RepriceISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*RepriceISFAgreementResponse, error)
+
+	// ResumeISFAgreementWithBodyWithResponse Resume a suspended ISF agreement, with or without back pay.
+	//
+	// As for direct payments.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/resume (the `ResumeISFAgreement` operationId).
+	ResumeISFAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *ResumeISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResumeISFAgreementResponse, error)
+
+	// ResumeISFAgreementWithResponse Resume a suspended ISF agreement, with or without back pay.
+	//
+	// As for direct payments.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/resume (the `ResumeISFAgreement` operationId).
+	ResumeISFAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *ResumeISFAgreementParams, body ResumeISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*ResumeISFAgreementResponse, error)
+
+	// GetISFScheduleWithResponse The cycles an ISF agreement owes; provider staff see their own agreements' schedules.
+	//
+	// As for direct payments: every cycle up to `through` with its owed, paid, pending, held and
+	// adjusted amounts. Provider staff get 404 for another provider's agreement.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/isf-agreements/{agreement_id}/schedule (the `GetISFSchedule` operationId).
+	GetISFScheduleWithResponse(ctx context.Context, agreementId AgreementId, params *GetISFScheduleParams, reqEditors ...RequestEditorFn) (*GetISFScheduleResponse, error)
+
+	// SuspendISFAgreementWithBodyWithResponse Suspend an ISF agreement from a date, with a reason.
+	//
+	// As for direct payments.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/suspend (the `SuspendISFAgreement` operationId).
+	SuspendISFAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *SuspendISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SuspendISFAgreementResponse, error)
+
+	// SuspendISFAgreementWithResponse Suspend an ISF agreement from a date, with a reason.
+	//
+	// As for direct payments.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isf-agreements/{agreement_id}/suspend (the `SuspendISFAgreement` operationId).
+	SuspendISFAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *SuspendISFAgreementParams, body SuspendISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*SuspendISFAgreementResponse, error)
+
+	// ListOneOffPaymentsWithResponse One-off payments, oldest first (work list: awaiting approval).
+	//
+	// Filter by status or agreement.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/one-off-payments (the `ListOneOffPayments` operationId).
+	ListOneOffPaymentsWithResponse(ctx context.Context, params *ListOneOffPaymentsParams, reqEditors ...RequestEditorFn) (*ListOneOffPaymentsResponse, error)
+
+	// CreateOneOffPaymentWithBodyWithResponse Ask for a one-off payment: a plan line's one-off cost, or an ad hoc amount with a reason.
+	//
+	// A plan line's one-off (a `once` line of the agreement's plan and option, for an agreement
+	// paid `one_off`) is approved by the plan's sign-off and paid by the next run. An ad hoc amount
+	// waits for approval by a user other than the one who asked for it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/one-off-payments (the `CreateOneOffPayment` operationId).
+	CreateOneOffPaymentWithBodyWithResponse(ctx context.Context, params *CreateOneOffPaymentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOneOffPaymentResponse, error)
+
+	// CreateOneOffPaymentWithResponse Ask for a one-off payment: a plan line's one-off cost, or an ad hoc amount with a reason.
+	//
+	// A plan line's one-off (a `once` line of the agreement's plan and option, for an agreement
+	// paid `one_off`) is approved by the plan's sign-off and paid by the next run. An ad hoc amount
+	// waits for approval by a user other than the one who asked for it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/one-off-payments (the `CreateOneOffPayment` operationId).
+	CreateOneOffPaymentWithResponse(ctx context.Context, params *CreateOneOffPaymentParams, body CreateOneOffPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOneOffPaymentResponse, error)
+
+	// GetOneOffPaymentWithResponse One one-off payment.
+	//
+	// With its status and the line of the run that paid it, if any.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/one-off-payments/{one_off_id} (the `GetOneOffPayment` operationId).
+	GetOneOffPaymentWithResponse(ctx context.Context, oneOffId OneOffId, reqEditors ...RequestEditorFn) (*GetOneOffPaymentResponse, error)
+
+	// ApproveOneOffPaymentWithResponse Approve an ad hoc one-off payment (a user other than the one who asked for it).
+	//
+	// The next run whose horizon reaches its due date pays it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/one-off-payments/{one_off_id}/approve (the `ApproveOneOffPayment` operationId).
+	ApproveOneOffPaymentWithResponse(ctx context.Context, oneOffId OneOffId, params *ApproveOneOffPaymentParams, reqEditors ...RequestEditorFn) (*ApproveOneOffPaymentResponse, error)
+
+	// ListPaymentAgreementsWithResponse Direct-payment and ISF agreements as payments see them (work lists).
+	//
+	// Both kinds of agreement, oldest first. Work lists: `never_paid` (in force today, no cycle paid
+	// by any run), `details_unconfirmed` (bank or card details awaiting a second user's confirmation:
+	// the agreement's own, or its ISF provider's), `suspended` (suspended today).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/payment-agreements (the `ListPaymentAgreements` operationId).
+	ListPaymentAgreementsWithResponse(ctx context.Context, params *ListPaymentAgreementsParams, reqEditors ...RequestEditorFn) (*ListPaymentAgreementsResponse, error)
+
+	// ListPaymentFilesWithResponse The files runs were exported as; provider staff see their own remittances.
+	//
+	// Filter by run, kind or provider.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/payment-files (the `ListPaymentFiles` operationId).
+	ListPaymentFilesWithResponse(ctx context.Context, params *ListPaymentFilesParams, reqEditors ...RequestEditorFn) (*ListPaymentFilesResponse, error)
+
+	// GetPaymentFileWithResponse A file's bytes, exactly as first exported.
+	//
+	// The BACS file is text/plain (fixed-width records, CR LF); the CSV files text/csv. Provider staff get their own remittances only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/payment-files/{file_id} (the `GetPaymentFile` operationId).
+	GetPaymentFileWithResponse(ctx context.Context, fileId FileId, reqEditors ...RequestEditorFn) (*GetPaymentFileResponse, error)
+
+	// ListPaymentLinesWithResponse Lines across runs (work list: held=true, the lines held in runs not yet paid).
+	//
+	// Oldest first; filter by held and agreement.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/payment-lines (the `ListPaymentLines` operationId).
+	ListPaymentLinesWithResponse(ctx context.Context, params *ListPaymentLinesParams, reqEditors ...RequestEditorFn) (*ListPaymentLinesResponse, error)
+
+	// ListPaymentOverpaymentsWithResponse Overpayments recorded for recovery: money paid for days no longer owed that no later payment offset.
+	//
+	// Oldest first. Recording their recovery is the recovery workflow's.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/payment-overpayments (the `ListPaymentOverpayments` operationId).
+	ListPaymentOverpaymentsWithResponse(ctx context.Context, params *ListPaymentOverpaymentsParams, reqEditors ...RequestEditorFn) (*ListPaymentOverpaymentsResponse, error)
+
+	// ListPaymentRunsWithResponse Payment runs, oldest first (work list: status=draft awaits approval).
+	//
+	// Filter by status and pay date.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/payment-runs (the `ListPaymentRuns` operationId).
+	ListPaymentRunsWithResponse(ctx context.Context, params *ListPaymentRunsParams, reqEditors ...RequestEditorFn) (*ListPaymentRunsResponse, error)
+
+	// CreatePaymentRunWithBodyWithResponse Create a payment run for a pay date; it is built in the background (202, poll Location).
+	//
+	// Takes every unpaid cycle starting on or before pay date + lead days of every agreement in
+	// force, the adjustments of cycles paid before their amount changed, the approved one-offs due,
+	// and the amounts carried forward. Idempotency-Key is mandatory (400 without it): a retry with
+	// the same key and body returns the first response. The database makes a second payment of an
+	// (agreement, cycle) impossible, so two runs built at once never both take a line.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payment-runs (the `CreatePaymentRun` operationId).
+	CreatePaymentRunWithBodyWithResponse(ctx context.Context, params *CreatePaymentRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePaymentRunResponse, error)
+
+	// CreatePaymentRunWithResponse Create a payment run for a pay date; it is built in the background (202, poll Location).
+	//
+	// Takes every unpaid cycle starting on or before pay date + lead days of every agreement in
+	// force, the adjustments of cycles paid before their amount changed, the approved one-offs due,
+	// and the amounts carried forward. Idempotency-Key is mandatory (400 without it): a retry with
+	// the same key and body returns the first response. The database makes a second payment of an
+	// (agreement, cycle) impossible, so two runs built at once never both take a line.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payment-runs (the `CreatePaymentRun` operationId).
+	CreatePaymentRunWithResponse(ctx context.Context, params *CreatePaymentRunParams, body CreatePaymentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePaymentRunResponse, error)
+
+	// GetPaymentRunWithResponse A payment run with its progress, totals and files.
+	//
+	// While `status` is `building`, `progress` says how many agreements have been looked at.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/payment-runs/{run_id} (the `GetPaymentRun` operationId).
+	GetPaymentRunWithResponse(ctx context.Context, runId RunId, reqEditors ...RequestEditorFn) (*GetPaymentRunResponse, error)
+
+	// ApprovePaymentRunWithResponse Approve a draft run (a user other than its creator) and fix its BACS processing day.
+	//
+	// Segregation of duties: the creator cannot approve (422 `payment-run-self-approval`). The
+	// processing day is the pay date (or the working day before it, when it is not one), but never
+	// earlier than the council's processing days (default 3) working days after approval, skipping
+	// weekends and England and Wales bank holidays.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/approve (the `ApprovePaymentRun` operationId).
+	ApprovePaymentRunWithResponse(ctx context.Context, runId RunId, params *ApprovePaymentRunParams, reqEditors ...RequestEditorFn) (*ApprovePaymentRunResponse, error)
+
+	// CancelPaymentRunWithBodyWithResponse Cancel a run before export, with a reason: its lines are untaken and later runs take them.
+	//
+	// A run still building, a draft or an approved run may be cancelled.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/cancel (the `CancelPaymentRun` operationId).
+	CancelPaymentRunWithBodyWithResponse(ctx context.Context, runId RunId, params *CancelPaymentRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelPaymentRunResponse, error)
+
+	// CancelPaymentRunWithResponse Cancel a run before export, with a reason: its lines are untaken and later runs take them.
+	//
+	// A run still building, a draft or an approved run may be cancelled.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/cancel (the `CancelPaymentRun` operationId).
+	CancelPaymentRunWithResponse(ctx context.Context, runId RunId, params *CancelPaymentRunParams, body CancelPaymentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelPaymentRunResponse, error)
+
+	// ExportPaymentRunWithResponse Export an approved run: a BACS Standard 18 file, a prepaid-card load file and a remittance per ISF provider.
+	//
+	// The files are kept (encrypted); exporting an exported run again returns the same files, byte
+	// for byte, and adds nothing. The BACS file credits each bank recipient (each direct payment to a
+	// bank or managed account, and each ISF provider once) with transaction code 99; its trailer
+	// totals, with the card file's, equal the run's total, and each remittance's total its
+	// provider's credit.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/export (the `ExportPaymentRun` operationId).
+	ExportPaymentRunWithResponse(ctx context.Context, runId RunId, params *ExportPaymentRunParams, reqEditors ...RequestEditorFn) (*ExportPaymentRunResponse, error)
+
+	// ListPaymentRunLinesWithResponse A run's lines: cycles, adjustments, one-offs, carried amounts and overpayments.
+	//
+	// Filter by held, or by agreement.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/payment-runs/{run_id}/lines (the `ListPaymentRunLines` operationId).
+	ListPaymentRunLinesWithResponse(ctx context.Context, runId RunId, params *ListPaymentRunLinesParams, reqEditors ...RequestEditorFn) (*ListPaymentRunLinesResponse, error)
+
+	// HoldPaymentLineWithBodyWithResponse Hold a line, with a reason: the agreement's lines in the run are held together.
+	//
+	// A run pays each agreement the sum of its lines, so a hold covers all of the agreement's lines
+	// in the run. A held line is paid by a later run once released; held lines are released from
+	// their run when it is marked paid. A draft or an approved run may be held.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/hold (the `HoldPaymentLine` operationId).
+	HoldPaymentLineWithBodyWithResponse(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *HoldPaymentLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*HoldPaymentLineResponse, error)
+
+	// HoldPaymentLineWithResponse Hold a line, with a reason: the agreement's lines in the run are held together.
+	//
+	// A run pays each agreement the sum of its lines, so a hold covers all of the agreement's lines
+	// in the run. A held line is paid by a later run once released; held lines are released from
+	// their run when it is marked paid. A draft or an approved run may be held.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/hold (the `HoldPaymentLine` operationId).
+	HoldPaymentLineWithResponse(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *HoldPaymentLineParams, body HoldPaymentLineJSONRequestBody, reqEditors ...RequestEditorFn) (*HoldPaymentLineResponse, error)
+
+	// ReleasePaymentLineWithBodyWithResponse Release a held line (and the agreement's other lines in the run), with a reason.
+	//
+	// Only in a draft run (releasing adds to what the approver approves). A hold for unconfirmed
+	// bank or card details cannot be released until a second user confirms them.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/release (the `ReleasePaymentLine` operationId).
+	ReleasePaymentLineWithBodyWithResponse(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *ReleasePaymentLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReleasePaymentLineResponse, error)
+
+	// ReleasePaymentLineWithResponse Release a held line (and the agreement's other lines in the run), with a reason.
+	//
+	// Only in a draft run (releasing adds to what the approver approves). A hold for unconfirmed
+	// bank or card details cannot be released until a second user confirms them.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/release (the `ReleasePaymentLine` operationId).
+	ReleasePaymentLineWithResponse(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *ReleasePaymentLineParams, body ReleasePaymentLineJSONRequestBody, reqEditors ...RequestEditorFn) (*ReleasePaymentLineResponse, error)
+
+	// MarkPaymentRunPaidWithBodyWithResponse Mark an exported run paid, with the lines the bank returned (they become unpaid again).
+	//
+	// A returned line returns its agreement's whole payment in the run: its lines become unpaid
+	// again (a later run takes them), the recipient's details are marked returned (later payments
+	// are held until new details are set and confirmed), and the reason is kept. Held lines are
+	// released from the run. Overpayment lines are recorded for recovery.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/mark-paid (the `MarkPaymentRunPaid` operationId).
+	MarkPaymentRunPaidWithBodyWithResponse(ctx context.Context, runId RunId, params *MarkPaymentRunPaidParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkPaymentRunPaidResponse, error)
+
+	// MarkPaymentRunPaidWithResponse Mark an exported run paid, with the lines the bank returned (they become unpaid again).
+	//
+	// A returned line returns its agreement's whole payment in the run: its lines become unpaid
+	// again (a later run takes them), the recipient's details are marked returned (later payments
+	// are held until new details are set and confirmed), and the reason is kept. Held lines are
+	// released from the run. Overpayment lines are recorded for recovery.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/mark-paid (the `MarkPaymentRunPaid` operationId).
+	MarkPaymentRunPaidWithResponse(ctx context.Context, runId RunId, params *MarkPaymentRunPaidParams, body MarkPaymentRunPaidJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkPaymentRunPaidResponse, error)
+
+	// RecordPaymentReturnsWithBodyWithResponse Record payments of a paid run that the bank returned later.
+	//
+	// As for the returned lines of mark-paid.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/returns (the `RecordPaymentReturns` operationId).
+	RecordPaymentReturnsWithBodyWithResponse(ctx context.Context, runId RunId, params *RecordPaymentReturnsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordPaymentReturnsResponse, error)
+
+	// RecordPaymentReturnsWithResponse Record payments of a paid run that the bank returned later.
+	//
+	// As for the returned lines of mark-paid.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payment-runs/{run_id}/returns (the `RecordPaymentReturns` operationId).
+	RecordPaymentReturnsWithResponse(ctx context.Context, runId RunId, params *RecordPaymentReturnsParams, body RecordPaymentReturnsJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordPaymentReturnsResponse, error)
 
 	// ListPeopleWithResponse List people, oldest record first.
 	//
@@ -10842,6 +16470,16 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/personal-budgets/{budget_id} (the `GetPersonalBudget` operationId).
 	GetPersonalBudgetWithResponse(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*GetPersonalBudgetResponse, error)
 
+	// GetBudgetCommitmentsWithResponse The council-managed spend the budget's approved plan commits, per provider (to match invoices).
+	//
+	// Council-managed lines are not paid through payment runs: the council pays the providers'
+	// invoices. This is what the approved plan commits with each provider, a year and a week.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/personal-budgets/{budget_id}/commitments (the `GetBudgetCommitments` operationId).
+	GetBudgetCommitmentsWithResponse(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*GetBudgetCommitmentsResponse, error)
+
 	// ListBudgetSupportPlansWithResponse The plans of this budget, oldest first.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -10904,6 +16542,51 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/providers/{provider_id} (the `UpdateProvider` operationId).
 	UpdateProviderWithResponse(ctx context.Context, providerId ProviderId, params *UpdateProviderParams, body UpdateProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProviderResponse, error)
+
+	// GetProviderBankDetailsWithResponse An ISF provider's bank details, masked.
+	//
+	// The account ISF payments for the provider's people are credited to, shown masked.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/providers/{provider_id}/bank-details (the `GetProviderBankDetails` operationId).
+	GetProviderBankDetailsWithResponse(ctx context.Context, providerId ProviderId, reqEditors ...RequestEditorFn) (*GetProviderBankDetailsResponse, error)
+
+	// SetProviderBankDetailsWithBodyWithResponse Set an ISF provider's bank account; its next payments are held until a second user confirms.
+	//
+	// As for a direct-payment recipient; a provider is paid by bank only.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/providers/{provider_id}/bank-details (the `SetProviderBankDetails` operationId).
+	SetProviderBankDetailsWithBodyWithResponse(ctx context.Context, providerId ProviderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetProviderBankDetailsResponse, error)
+
+	// SetProviderBankDetailsWithResponse Set an ISF provider's bank account; its next payments are held until a second user confirms.
+	//
+	// As for a direct-payment recipient; a provider is paid by bank only.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/providers/{provider_id}/bank-details (the `SetProviderBankDetails` operationId).
+	SetProviderBankDetailsWithResponse(ctx context.Context, providerId ProviderId, body SetProviderBankDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetProviderBankDetailsResponse, error)
+
+	// ConfirmProviderBankDetailsWithBodyWithResponse Confirm the pending change of a provider's bank details (a second user).
+	//
+	// As for a direct-payment recipient.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/providers/{provider_id}/bank-details/confirm (the `ConfirmProviderBankDetails` operationId).
+	ConfirmProviderBankDetailsWithBodyWithResponse(ctx context.Context, providerId ProviderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmProviderBankDetailsResponse, error)
+
+	// ConfirmProviderBankDetailsWithResponse Confirm the pending change of a provider's bank details (a second user).
+	//
+	// As for a direct-payment recipient.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/providers/{provider_id}/bank-details/confirm (the `ConfirmProviderBankDetails` operationId).
+	ConfirmProviderBankDetailsWithResponse(ctx context.Context, providerId ProviderId, body ConfirmProviderBankDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmProviderBankDetailsResponse, error)
 
 	// ListRASVersionsWithResponse The council's RAS versions, oldest first.
 	//
@@ -13408,6 +19091,1428 @@ func (r UpdateDirectPaymentAgreementResponse) ContentType() string {
 	return ""
 }
 
+// EndDirectPaymentAgreementResponse200Headers the declared response headers of an HTTP 200 response for EndDirectPaymentAgreement
+type EndDirectPaymentAgreementResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// EndDirectPaymentAgreementResponse400Headers the declared response headers of an HTTP 400 response for EndDirectPaymentAgreement
+type EndDirectPaymentAgreementResponse400Headers struct {
+	XRequestId *string
+}
+
+// EndDirectPaymentAgreementResponse401Headers the declared response headers of an HTTP 401 response for EndDirectPaymentAgreement
+type EndDirectPaymentAgreementResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// EndDirectPaymentAgreementResponse403Headers the declared response headers of an HTTP 403 response for EndDirectPaymentAgreement
+type EndDirectPaymentAgreementResponse403Headers struct {
+	XRequestId *string
+}
+
+// EndDirectPaymentAgreementResponse404Headers the declared response headers of an HTTP 404 response for EndDirectPaymentAgreement
+type EndDirectPaymentAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// EndDirectPaymentAgreementResponse409Headers the declared response headers of an HTTP 409 response for EndDirectPaymentAgreement
+type EndDirectPaymentAgreementResponse409Headers struct {
+	XRequestId *string
+}
+
+// EndDirectPaymentAgreementResponse412Headers the declared response headers of an HTTP 412 response for EndDirectPaymentAgreement
+type EndDirectPaymentAgreementResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// EndDirectPaymentAgreementResponse413Headers the declared response headers of an HTTP 413 response for EndDirectPaymentAgreement
+type EndDirectPaymentAgreementResponse413Headers struct {
+	XRequestId *string
+}
+
+// EndDirectPaymentAgreementResponse415Headers the declared response headers of an HTTP 415 response for EndDirectPaymentAgreement
+type EndDirectPaymentAgreementResponse415Headers struct {
+	XRequestId *string
+}
+
+// EndDirectPaymentAgreementResponse422Headers the declared response headers of an HTTP 422 response for EndDirectPaymentAgreement
+type EndDirectPaymentAgreementResponse422Headers struct {
+	XRequestId *string
+}
+
+// EndDirectPaymentAgreementResponse428Headers the declared response headers of an HTTP 428 response for EndDirectPaymentAgreement
+type EndDirectPaymentAgreementResponse428Headers struct {
+	XRequestId *string
+}
+
+// EndDirectPaymentAgreementResponse500Headers the declared response headers of an HTTP 500 response for EndDirectPaymentAgreement
+type EndDirectPaymentAgreementResponse500Headers struct {
+	XRequestId *string
+}
+
+type EndDirectPaymentAgreementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentAgreementChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *EndDirectPaymentAgreementResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *EndDirectPaymentAgreementResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EndDirectPaymentAgreementResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *EndDirectPaymentAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *EndDirectPaymentAgreementResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *EndDirectPaymentAgreementResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *EndDirectPaymentAgreementResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *EndDirectPaymentAgreementResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *EndDirectPaymentAgreementResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *EndDirectPaymentAgreementResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *EndDirectPaymentAgreementResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *EndDirectPaymentAgreementResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EndDirectPaymentAgreementResponse) GetJSON200() *PaymentAgreementChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r EndDirectPaymentAgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r EndDirectPaymentAgreementResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r EndDirectPaymentAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r EndDirectPaymentAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r EndDirectPaymentAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r EndDirectPaymentAgreementResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r EndDirectPaymentAgreementResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r EndDirectPaymentAgreementResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r EndDirectPaymentAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r EndDirectPaymentAgreementResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r EndDirectPaymentAgreementResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EndDirectPaymentAgreementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EndDirectPaymentAgreementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EndDirectPaymentAgreementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EndDirectPaymentAgreementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDirectPaymentDetailsResponse200Headers the declared response headers of an HTTP 200 response for GetDirectPaymentDetails
+type GetDirectPaymentDetailsResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetDirectPaymentDetailsResponse400Headers the declared response headers of an HTTP 400 response for GetDirectPaymentDetails
+type GetDirectPaymentDetailsResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetDirectPaymentDetailsResponse401Headers the declared response headers of an HTTP 401 response for GetDirectPaymentDetails
+type GetDirectPaymentDetailsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetDirectPaymentDetailsResponse403Headers the declared response headers of an HTTP 403 response for GetDirectPaymentDetails
+type GetDirectPaymentDetailsResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetDirectPaymentDetailsResponse404Headers the declared response headers of an HTTP 404 response for GetDirectPaymentDetails
+type GetDirectPaymentDetailsResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetDirectPaymentDetailsResponse500Headers the declared response headers of an HTTP 500 response for GetDirectPaymentDetails
+type GetDirectPaymentDetailsResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentDetailsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecipientDetails
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDirectPaymentDetailsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetDirectPaymentDetailsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetDirectPaymentDetailsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetDirectPaymentDetailsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetDirectPaymentDetailsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetDirectPaymentDetailsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDirectPaymentDetailsResponse) GetJSON200() *RecipientDetails {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetDirectPaymentDetailsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDirectPaymentDetailsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetDirectPaymentDetailsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetDirectPaymentDetailsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetDirectPaymentDetailsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDirectPaymentDetailsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDirectPaymentDetailsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDirectPaymentDetailsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDirectPaymentDetailsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetDirectPaymentDetailsResponse200Headers the declared response headers of an HTTP 200 response for SetDirectPaymentDetails
+type SetDirectPaymentDetailsResponse200Headers struct {
+	XRequestId *string
+}
+
+// SetDirectPaymentDetailsResponse400Headers the declared response headers of an HTTP 400 response for SetDirectPaymentDetails
+type SetDirectPaymentDetailsResponse400Headers struct {
+	XRequestId *string
+}
+
+// SetDirectPaymentDetailsResponse401Headers the declared response headers of an HTTP 401 response for SetDirectPaymentDetails
+type SetDirectPaymentDetailsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// SetDirectPaymentDetailsResponse403Headers the declared response headers of an HTTP 403 response for SetDirectPaymentDetails
+type SetDirectPaymentDetailsResponse403Headers struct {
+	XRequestId *string
+}
+
+// SetDirectPaymentDetailsResponse404Headers the declared response headers of an HTTP 404 response for SetDirectPaymentDetails
+type SetDirectPaymentDetailsResponse404Headers struct {
+	XRequestId *string
+}
+
+// SetDirectPaymentDetailsResponse409Headers the declared response headers of an HTTP 409 response for SetDirectPaymentDetails
+type SetDirectPaymentDetailsResponse409Headers struct {
+	XRequestId *string
+}
+
+// SetDirectPaymentDetailsResponse413Headers the declared response headers of an HTTP 413 response for SetDirectPaymentDetails
+type SetDirectPaymentDetailsResponse413Headers struct {
+	XRequestId *string
+}
+
+// SetDirectPaymentDetailsResponse415Headers the declared response headers of an HTTP 415 response for SetDirectPaymentDetails
+type SetDirectPaymentDetailsResponse415Headers struct {
+	XRequestId *string
+}
+
+// SetDirectPaymentDetailsResponse422Headers the declared response headers of an HTTP 422 response for SetDirectPaymentDetails
+type SetDirectPaymentDetailsResponse422Headers struct {
+	XRequestId *string
+}
+
+// SetDirectPaymentDetailsResponse500Headers the declared response headers of an HTTP 500 response for SetDirectPaymentDetails
+type SetDirectPaymentDetailsResponse500Headers struct {
+	XRequestId *string
+}
+
+type SetDirectPaymentDetailsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecipientDetails
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SetDirectPaymentDetailsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SetDirectPaymentDetailsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetDirectPaymentDetailsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SetDirectPaymentDetailsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SetDirectPaymentDetailsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SetDirectPaymentDetailsResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SetDirectPaymentDetailsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SetDirectPaymentDetailsResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SetDirectPaymentDetailsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SetDirectPaymentDetailsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetDirectPaymentDetailsResponse) GetJSON200() *RecipientDetails {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetDirectPaymentDetailsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetDirectPaymentDetailsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetDirectPaymentDetailsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetDirectPaymentDetailsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SetDirectPaymentDetailsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetDirectPaymentDetailsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SetDirectPaymentDetailsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetDirectPaymentDetailsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SetDirectPaymentDetailsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SetDirectPaymentDetailsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetDirectPaymentDetailsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetDirectPaymentDetailsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetDirectPaymentDetailsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmDirectPaymentDetailsResponse200Headers the declared response headers of an HTTP 200 response for ConfirmDirectPaymentDetails
+type ConfirmDirectPaymentDetailsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ConfirmDirectPaymentDetailsResponse400Headers the declared response headers of an HTTP 400 response for ConfirmDirectPaymentDetails
+type ConfirmDirectPaymentDetailsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ConfirmDirectPaymentDetailsResponse401Headers the declared response headers of an HTTP 401 response for ConfirmDirectPaymentDetails
+type ConfirmDirectPaymentDetailsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ConfirmDirectPaymentDetailsResponse403Headers the declared response headers of an HTTP 403 response for ConfirmDirectPaymentDetails
+type ConfirmDirectPaymentDetailsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ConfirmDirectPaymentDetailsResponse404Headers the declared response headers of an HTTP 404 response for ConfirmDirectPaymentDetails
+type ConfirmDirectPaymentDetailsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ConfirmDirectPaymentDetailsResponse409Headers the declared response headers of an HTTP 409 response for ConfirmDirectPaymentDetails
+type ConfirmDirectPaymentDetailsResponse409Headers struct {
+	XRequestId *string
+}
+
+// ConfirmDirectPaymentDetailsResponse413Headers the declared response headers of an HTTP 413 response for ConfirmDirectPaymentDetails
+type ConfirmDirectPaymentDetailsResponse413Headers struct {
+	XRequestId *string
+}
+
+// ConfirmDirectPaymentDetailsResponse415Headers the declared response headers of an HTTP 415 response for ConfirmDirectPaymentDetails
+type ConfirmDirectPaymentDetailsResponse415Headers struct {
+	XRequestId *string
+}
+
+// ConfirmDirectPaymentDetailsResponse422Headers the declared response headers of an HTTP 422 response for ConfirmDirectPaymentDetails
+type ConfirmDirectPaymentDetailsResponse422Headers struct {
+	XRequestId *string
+}
+
+// ConfirmDirectPaymentDetailsResponse500Headers the declared response headers of an HTTP 500 response for ConfirmDirectPaymentDetails
+type ConfirmDirectPaymentDetailsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ConfirmDirectPaymentDetailsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecipientDetails
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ConfirmDirectPaymentDetailsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ConfirmDirectPaymentDetailsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConfirmDirectPaymentDetailsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ConfirmDirectPaymentDetailsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ConfirmDirectPaymentDetailsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ConfirmDirectPaymentDetailsResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ConfirmDirectPaymentDetailsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ConfirmDirectPaymentDetailsResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ConfirmDirectPaymentDetailsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ConfirmDirectPaymentDetailsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmDirectPaymentDetailsResponse) GetJSON200() *RecipientDetails {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ConfirmDirectPaymentDetailsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConfirmDirectPaymentDetailsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ConfirmDirectPaymentDetailsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ConfirmDirectPaymentDetailsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ConfirmDirectPaymentDetailsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ConfirmDirectPaymentDetailsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ConfirmDirectPaymentDetailsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ConfirmDirectPaymentDetailsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ConfirmDirectPaymentDetailsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmDirectPaymentDetailsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmDirectPaymentDetailsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmDirectPaymentDetailsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmDirectPaymentDetailsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RepriceDirectPaymentAgreementResponse200Headers the declared response headers of an HTTP 200 response for RepriceDirectPaymentAgreement
+type RepriceDirectPaymentAgreementResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// RepriceDirectPaymentAgreementResponse400Headers the declared response headers of an HTTP 400 response for RepriceDirectPaymentAgreement
+type RepriceDirectPaymentAgreementResponse400Headers struct {
+	XRequestId *string
+}
+
+// RepriceDirectPaymentAgreementResponse401Headers the declared response headers of an HTTP 401 response for RepriceDirectPaymentAgreement
+type RepriceDirectPaymentAgreementResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RepriceDirectPaymentAgreementResponse403Headers the declared response headers of an HTTP 403 response for RepriceDirectPaymentAgreement
+type RepriceDirectPaymentAgreementResponse403Headers struct {
+	XRequestId *string
+}
+
+// RepriceDirectPaymentAgreementResponse404Headers the declared response headers of an HTTP 404 response for RepriceDirectPaymentAgreement
+type RepriceDirectPaymentAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// RepriceDirectPaymentAgreementResponse409Headers the declared response headers of an HTTP 409 response for RepriceDirectPaymentAgreement
+type RepriceDirectPaymentAgreementResponse409Headers struct {
+	XRequestId *string
+}
+
+// RepriceDirectPaymentAgreementResponse412Headers the declared response headers of an HTTP 412 response for RepriceDirectPaymentAgreement
+type RepriceDirectPaymentAgreementResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// RepriceDirectPaymentAgreementResponse413Headers the declared response headers of an HTTP 413 response for RepriceDirectPaymentAgreement
+type RepriceDirectPaymentAgreementResponse413Headers struct {
+	XRequestId *string
+}
+
+// RepriceDirectPaymentAgreementResponse415Headers the declared response headers of an HTTP 415 response for RepriceDirectPaymentAgreement
+type RepriceDirectPaymentAgreementResponse415Headers struct {
+	XRequestId *string
+}
+
+// RepriceDirectPaymentAgreementResponse422Headers the declared response headers of an HTTP 422 response for RepriceDirectPaymentAgreement
+type RepriceDirectPaymentAgreementResponse422Headers struct {
+	XRequestId *string
+}
+
+// RepriceDirectPaymentAgreementResponse428Headers the declared response headers of an HTTP 428 response for RepriceDirectPaymentAgreement
+type RepriceDirectPaymentAgreementResponse428Headers struct {
+	XRequestId *string
+}
+
+// RepriceDirectPaymentAgreementResponse500Headers the declared response headers of an HTTP 500 response for RepriceDirectPaymentAgreement
+type RepriceDirectPaymentAgreementResponse500Headers struct {
+	XRequestId *string
+}
+
+type RepriceDirectPaymentAgreementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentAgreementChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RepriceDirectPaymentAgreementResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RepriceDirectPaymentAgreementResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RepriceDirectPaymentAgreementResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RepriceDirectPaymentAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RepriceDirectPaymentAgreementResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RepriceDirectPaymentAgreementResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *RepriceDirectPaymentAgreementResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RepriceDirectPaymentAgreementResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *RepriceDirectPaymentAgreementResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *RepriceDirectPaymentAgreementResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *RepriceDirectPaymentAgreementResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RepriceDirectPaymentAgreementResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RepriceDirectPaymentAgreementResponse) GetJSON200() *PaymentAgreementChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RepriceDirectPaymentAgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RepriceDirectPaymentAgreementResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RepriceDirectPaymentAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RepriceDirectPaymentAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RepriceDirectPaymentAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RepriceDirectPaymentAgreementResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RepriceDirectPaymentAgreementResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RepriceDirectPaymentAgreementResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RepriceDirectPaymentAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r RepriceDirectPaymentAgreementResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RepriceDirectPaymentAgreementResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RepriceDirectPaymentAgreementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RepriceDirectPaymentAgreementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RepriceDirectPaymentAgreementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RepriceDirectPaymentAgreementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ResumeDirectPaymentAgreementResponse200Headers the declared response headers of an HTTP 200 response for ResumeDirectPaymentAgreement
+type ResumeDirectPaymentAgreementResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ResumeDirectPaymentAgreementResponse400Headers the declared response headers of an HTTP 400 response for ResumeDirectPaymentAgreement
+type ResumeDirectPaymentAgreementResponse400Headers struct {
+	XRequestId *string
+}
+
+// ResumeDirectPaymentAgreementResponse401Headers the declared response headers of an HTTP 401 response for ResumeDirectPaymentAgreement
+type ResumeDirectPaymentAgreementResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ResumeDirectPaymentAgreementResponse403Headers the declared response headers of an HTTP 403 response for ResumeDirectPaymentAgreement
+type ResumeDirectPaymentAgreementResponse403Headers struct {
+	XRequestId *string
+}
+
+// ResumeDirectPaymentAgreementResponse404Headers the declared response headers of an HTTP 404 response for ResumeDirectPaymentAgreement
+type ResumeDirectPaymentAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// ResumeDirectPaymentAgreementResponse409Headers the declared response headers of an HTTP 409 response for ResumeDirectPaymentAgreement
+type ResumeDirectPaymentAgreementResponse409Headers struct {
+	XRequestId *string
+}
+
+// ResumeDirectPaymentAgreementResponse412Headers the declared response headers of an HTTP 412 response for ResumeDirectPaymentAgreement
+type ResumeDirectPaymentAgreementResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ResumeDirectPaymentAgreementResponse413Headers the declared response headers of an HTTP 413 response for ResumeDirectPaymentAgreement
+type ResumeDirectPaymentAgreementResponse413Headers struct {
+	XRequestId *string
+}
+
+// ResumeDirectPaymentAgreementResponse415Headers the declared response headers of an HTTP 415 response for ResumeDirectPaymentAgreement
+type ResumeDirectPaymentAgreementResponse415Headers struct {
+	XRequestId *string
+}
+
+// ResumeDirectPaymentAgreementResponse422Headers the declared response headers of an HTTP 422 response for ResumeDirectPaymentAgreement
+type ResumeDirectPaymentAgreementResponse422Headers struct {
+	XRequestId *string
+}
+
+// ResumeDirectPaymentAgreementResponse428Headers the declared response headers of an HTTP 428 response for ResumeDirectPaymentAgreement
+type ResumeDirectPaymentAgreementResponse428Headers struct {
+	XRequestId *string
+}
+
+// ResumeDirectPaymentAgreementResponse500Headers the declared response headers of an HTTP 500 response for ResumeDirectPaymentAgreement
+type ResumeDirectPaymentAgreementResponse500Headers struct {
+	XRequestId *string
+}
+
+type ResumeDirectPaymentAgreementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentAgreementChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ResumeDirectPaymentAgreementResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ResumeDirectPaymentAgreementResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ResumeDirectPaymentAgreementResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ResumeDirectPaymentAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ResumeDirectPaymentAgreementResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ResumeDirectPaymentAgreementResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *ResumeDirectPaymentAgreementResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ResumeDirectPaymentAgreementResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ResumeDirectPaymentAgreementResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ResumeDirectPaymentAgreementResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *ResumeDirectPaymentAgreementResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ResumeDirectPaymentAgreementResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResumeDirectPaymentAgreementResponse) GetJSON200() *PaymentAgreementChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ResumeDirectPaymentAgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ResumeDirectPaymentAgreementResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ResumeDirectPaymentAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ResumeDirectPaymentAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ResumeDirectPaymentAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ResumeDirectPaymentAgreementResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ResumeDirectPaymentAgreementResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ResumeDirectPaymentAgreementResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ResumeDirectPaymentAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r ResumeDirectPaymentAgreementResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ResumeDirectPaymentAgreementResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ResumeDirectPaymentAgreementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResumeDirectPaymentAgreementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResumeDirectPaymentAgreementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResumeDirectPaymentAgreementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDirectPaymentScheduleResponse200Headers the declared response headers of an HTTP 200 response for GetDirectPaymentSchedule
+type GetDirectPaymentScheduleResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetDirectPaymentScheduleResponse400Headers the declared response headers of an HTTP 400 response for GetDirectPaymentSchedule
+type GetDirectPaymentScheduleResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetDirectPaymentScheduleResponse401Headers the declared response headers of an HTTP 401 response for GetDirectPaymentSchedule
+type GetDirectPaymentScheduleResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetDirectPaymentScheduleResponse403Headers the declared response headers of an HTTP 403 response for GetDirectPaymentSchedule
+type GetDirectPaymentScheduleResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetDirectPaymentScheduleResponse404Headers the declared response headers of an HTTP 404 response for GetDirectPaymentSchedule
+type GetDirectPaymentScheduleResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetDirectPaymentScheduleResponse422Headers the declared response headers of an HTTP 422 response for GetDirectPaymentSchedule
+type GetDirectPaymentScheduleResponse422Headers struct {
+	XRequestId *string
+}
+
+// GetDirectPaymentScheduleResponse500Headers the declared response headers of an HTTP 500 response for GetDirectPaymentSchedule
+type GetDirectPaymentScheduleResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentScheduleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentSchedule
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDirectPaymentScheduleResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetDirectPaymentScheduleResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetDirectPaymentScheduleResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetDirectPaymentScheduleResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetDirectPaymentScheduleResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetDirectPaymentScheduleResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetDirectPaymentScheduleResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDirectPaymentScheduleResponse) GetJSON200() *PaymentSchedule {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetDirectPaymentScheduleResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDirectPaymentScheduleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetDirectPaymentScheduleResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetDirectPaymentScheduleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetDirectPaymentScheduleResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetDirectPaymentScheduleResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDirectPaymentScheduleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDirectPaymentScheduleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDirectPaymentScheduleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDirectPaymentScheduleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SuspendDirectPaymentAgreementResponse200Headers the declared response headers of an HTTP 200 response for SuspendDirectPaymentAgreement
+type SuspendDirectPaymentAgreementResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// SuspendDirectPaymentAgreementResponse400Headers the declared response headers of an HTTP 400 response for SuspendDirectPaymentAgreement
+type SuspendDirectPaymentAgreementResponse400Headers struct {
+	XRequestId *string
+}
+
+// SuspendDirectPaymentAgreementResponse401Headers the declared response headers of an HTTP 401 response for SuspendDirectPaymentAgreement
+type SuspendDirectPaymentAgreementResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// SuspendDirectPaymentAgreementResponse403Headers the declared response headers of an HTTP 403 response for SuspendDirectPaymentAgreement
+type SuspendDirectPaymentAgreementResponse403Headers struct {
+	XRequestId *string
+}
+
+// SuspendDirectPaymentAgreementResponse404Headers the declared response headers of an HTTP 404 response for SuspendDirectPaymentAgreement
+type SuspendDirectPaymentAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// SuspendDirectPaymentAgreementResponse409Headers the declared response headers of an HTTP 409 response for SuspendDirectPaymentAgreement
+type SuspendDirectPaymentAgreementResponse409Headers struct {
+	XRequestId *string
+}
+
+// SuspendDirectPaymentAgreementResponse412Headers the declared response headers of an HTTP 412 response for SuspendDirectPaymentAgreement
+type SuspendDirectPaymentAgreementResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// SuspendDirectPaymentAgreementResponse413Headers the declared response headers of an HTTP 413 response for SuspendDirectPaymentAgreement
+type SuspendDirectPaymentAgreementResponse413Headers struct {
+	XRequestId *string
+}
+
+// SuspendDirectPaymentAgreementResponse415Headers the declared response headers of an HTTP 415 response for SuspendDirectPaymentAgreement
+type SuspendDirectPaymentAgreementResponse415Headers struct {
+	XRequestId *string
+}
+
+// SuspendDirectPaymentAgreementResponse422Headers the declared response headers of an HTTP 422 response for SuspendDirectPaymentAgreement
+type SuspendDirectPaymentAgreementResponse422Headers struct {
+	XRequestId *string
+}
+
+// SuspendDirectPaymentAgreementResponse428Headers the declared response headers of an HTTP 428 response for SuspendDirectPaymentAgreement
+type SuspendDirectPaymentAgreementResponse428Headers struct {
+	XRequestId *string
+}
+
+// SuspendDirectPaymentAgreementResponse500Headers the declared response headers of an HTTP 500 response for SuspendDirectPaymentAgreement
+type SuspendDirectPaymentAgreementResponse500Headers struct {
+	XRequestId *string
+}
+
+type SuspendDirectPaymentAgreementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentAgreementChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SuspendDirectPaymentAgreementResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SuspendDirectPaymentAgreementResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SuspendDirectPaymentAgreementResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SuspendDirectPaymentAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SuspendDirectPaymentAgreementResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SuspendDirectPaymentAgreementResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SuspendDirectPaymentAgreementResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SuspendDirectPaymentAgreementResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SuspendDirectPaymentAgreementResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SuspendDirectPaymentAgreementResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *SuspendDirectPaymentAgreementResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SuspendDirectPaymentAgreementResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SuspendDirectPaymentAgreementResponse) GetJSON200() *PaymentAgreementChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SuspendDirectPaymentAgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SuspendDirectPaymentAgreementResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SuspendDirectPaymentAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SuspendDirectPaymentAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SuspendDirectPaymentAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SuspendDirectPaymentAgreementResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SuspendDirectPaymentAgreementResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SuspendDirectPaymentAgreementResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SuspendDirectPaymentAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r SuspendDirectPaymentAgreementResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SuspendDirectPaymentAgreementResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SuspendDirectPaymentAgreementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SuspendDirectPaymentAgreementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SuspendDirectPaymentAgreementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SuspendDirectPaymentAgreementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetFinancialAssessmentResponse200Headers the declared response headers of an HTTP 200 response for GetFinancialAssessment
 type GetFinancialAssessmentResponse200Headers struct {
 	ETag       *string
@@ -14887,6 +21992,4150 @@ func (r GetISFAgreementResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetISFAgreementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateISFAgreementResponse200Headers the declared response headers of an HTTP 200 response for UpdateISFAgreement
+type UpdateISFAgreementResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// UpdateISFAgreementResponse400Headers the declared response headers of an HTTP 400 response for UpdateISFAgreement
+type UpdateISFAgreementResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateISFAgreementResponse401Headers the declared response headers of an HTTP 401 response for UpdateISFAgreement
+type UpdateISFAgreementResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateISFAgreementResponse403Headers the declared response headers of an HTTP 403 response for UpdateISFAgreement
+type UpdateISFAgreementResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateISFAgreementResponse404Headers the declared response headers of an HTTP 404 response for UpdateISFAgreement
+type UpdateISFAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateISFAgreementResponse409Headers the declared response headers of an HTTP 409 response for UpdateISFAgreement
+type UpdateISFAgreementResponse409Headers struct {
+	XRequestId *string
+}
+
+// UpdateISFAgreementResponse412Headers the declared response headers of an HTTP 412 response for UpdateISFAgreement
+type UpdateISFAgreementResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// UpdateISFAgreementResponse413Headers the declared response headers of an HTTP 413 response for UpdateISFAgreement
+type UpdateISFAgreementResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateISFAgreementResponse415Headers the declared response headers of an HTTP 415 response for UpdateISFAgreement
+type UpdateISFAgreementResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateISFAgreementResponse422Headers the declared response headers of an HTTP 422 response for UpdateISFAgreement
+type UpdateISFAgreementResponse422Headers struct {
+	XRequestId *string
+}
+
+// UpdateISFAgreementResponse428Headers the declared response headers of an HTTP 428 response for UpdateISFAgreement
+type UpdateISFAgreementResponse428Headers struct {
+	XRequestId *string
+}
+
+// UpdateISFAgreementResponse500Headers the declared response headers of an HTTP 500 response for UpdateISFAgreement
+type UpdateISFAgreementResponse500Headers struct {
+	XRequestId *string
+}
+
+type UpdateISFAgreementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ISFAgreement
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateISFAgreementResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateISFAgreementResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateISFAgreementResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateISFAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateISFAgreementResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateISFAgreementResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateISFAgreementResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateISFAgreementResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateISFAgreementResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdateISFAgreementResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *UpdateISFAgreementResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateISFAgreementResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateISFAgreementResponse) GetJSON200() *ISFAgreement {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateISFAgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateISFAgreementResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateISFAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateISFAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateISFAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateISFAgreementResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateISFAgreementResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateISFAgreementResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateISFAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r UpdateISFAgreementResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateISFAgreementResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateISFAgreementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateISFAgreementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateISFAgreementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateISFAgreementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EndISFAgreementResponse200Headers the declared response headers of an HTTP 200 response for EndISFAgreement
+type EndISFAgreementResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// EndISFAgreementResponse400Headers the declared response headers of an HTTP 400 response for EndISFAgreement
+type EndISFAgreementResponse400Headers struct {
+	XRequestId *string
+}
+
+// EndISFAgreementResponse401Headers the declared response headers of an HTTP 401 response for EndISFAgreement
+type EndISFAgreementResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// EndISFAgreementResponse403Headers the declared response headers of an HTTP 403 response for EndISFAgreement
+type EndISFAgreementResponse403Headers struct {
+	XRequestId *string
+}
+
+// EndISFAgreementResponse404Headers the declared response headers of an HTTP 404 response for EndISFAgreement
+type EndISFAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// EndISFAgreementResponse409Headers the declared response headers of an HTTP 409 response for EndISFAgreement
+type EndISFAgreementResponse409Headers struct {
+	XRequestId *string
+}
+
+// EndISFAgreementResponse412Headers the declared response headers of an HTTP 412 response for EndISFAgreement
+type EndISFAgreementResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// EndISFAgreementResponse413Headers the declared response headers of an HTTP 413 response for EndISFAgreement
+type EndISFAgreementResponse413Headers struct {
+	XRequestId *string
+}
+
+// EndISFAgreementResponse415Headers the declared response headers of an HTTP 415 response for EndISFAgreement
+type EndISFAgreementResponse415Headers struct {
+	XRequestId *string
+}
+
+// EndISFAgreementResponse422Headers the declared response headers of an HTTP 422 response for EndISFAgreement
+type EndISFAgreementResponse422Headers struct {
+	XRequestId *string
+}
+
+// EndISFAgreementResponse428Headers the declared response headers of an HTTP 428 response for EndISFAgreement
+type EndISFAgreementResponse428Headers struct {
+	XRequestId *string
+}
+
+// EndISFAgreementResponse500Headers the declared response headers of an HTTP 500 response for EndISFAgreement
+type EndISFAgreementResponse500Headers struct {
+	XRequestId *string
+}
+
+type EndISFAgreementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentAgreementChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *EndISFAgreementResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *EndISFAgreementResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EndISFAgreementResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *EndISFAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *EndISFAgreementResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *EndISFAgreementResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *EndISFAgreementResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *EndISFAgreementResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *EndISFAgreementResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *EndISFAgreementResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *EndISFAgreementResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *EndISFAgreementResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EndISFAgreementResponse) GetJSON200() *PaymentAgreementChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r EndISFAgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r EndISFAgreementResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r EndISFAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r EndISFAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r EndISFAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r EndISFAgreementResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r EndISFAgreementResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r EndISFAgreementResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r EndISFAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r EndISFAgreementResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r EndISFAgreementResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EndISFAgreementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EndISFAgreementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EndISFAgreementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EndISFAgreementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RepriceISFAgreementResponse200Headers the declared response headers of an HTTP 200 response for RepriceISFAgreement
+type RepriceISFAgreementResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// RepriceISFAgreementResponse400Headers the declared response headers of an HTTP 400 response for RepriceISFAgreement
+type RepriceISFAgreementResponse400Headers struct {
+	XRequestId *string
+}
+
+// RepriceISFAgreementResponse401Headers the declared response headers of an HTTP 401 response for RepriceISFAgreement
+type RepriceISFAgreementResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RepriceISFAgreementResponse403Headers the declared response headers of an HTTP 403 response for RepriceISFAgreement
+type RepriceISFAgreementResponse403Headers struct {
+	XRequestId *string
+}
+
+// RepriceISFAgreementResponse404Headers the declared response headers of an HTTP 404 response for RepriceISFAgreement
+type RepriceISFAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// RepriceISFAgreementResponse409Headers the declared response headers of an HTTP 409 response for RepriceISFAgreement
+type RepriceISFAgreementResponse409Headers struct {
+	XRequestId *string
+}
+
+// RepriceISFAgreementResponse412Headers the declared response headers of an HTTP 412 response for RepriceISFAgreement
+type RepriceISFAgreementResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// RepriceISFAgreementResponse413Headers the declared response headers of an HTTP 413 response for RepriceISFAgreement
+type RepriceISFAgreementResponse413Headers struct {
+	XRequestId *string
+}
+
+// RepriceISFAgreementResponse415Headers the declared response headers of an HTTP 415 response for RepriceISFAgreement
+type RepriceISFAgreementResponse415Headers struct {
+	XRequestId *string
+}
+
+// RepriceISFAgreementResponse422Headers the declared response headers of an HTTP 422 response for RepriceISFAgreement
+type RepriceISFAgreementResponse422Headers struct {
+	XRequestId *string
+}
+
+// RepriceISFAgreementResponse428Headers the declared response headers of an HTTP 428 response for RepriceISFAgreement
+type RepriceISFAgreementResponse428Headers struct {
+	XRequestId *string
+}
+
+// RepriceISFAgreementResponse500Headers the declared response headers of an HTTP 500 response for RepriceISFAgreement
+type RepriceISFAgreementResponse500Headers struct {
+	XRequestId *string
+}
+
+type RepriceISFAgreementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentAgreementChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RepriceISFAgreementResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RepriceISFAgreementResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RepriceISFAgreementResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RepriceISFAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RepriceISFAgreementResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RepriceISFAgreementResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *RepriceISFAgreementResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RepriceISFAgreementResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *RepriceISFAgreementResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *RepriceISFAgreementResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *RepriceISFAgreementResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RepriceISFAgreementResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RepriceISFAgreementResponse) GetJSON200() *PaymentAgreementChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RepriceISFAgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RepriceISFAgreementResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RepriceISFAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RepriceISFAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RepriceISFAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RepriceISFAgreementResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RepriceISFAgreementResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RepriceISFAgreementResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RepriceISFAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r RepriceISFAgreementResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RepriceISFAgreementResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RepriceISFAgreementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RepriceISFAgreementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RepriceISFAgreementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RepriceISFAgreementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ResumeISFAgreementResponse200Headers the declared response headers of an HTTP 200 response for ResumeISFAgreement
+type ResumeISFAgreementResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ResumeISFAgreementResponse400Headers the declared response headers of an HTTP 400 response for ResumeISFAgreement
+type ResumeISFAgreementResponse400Headers struct {
+	XRequestId *string
+}
+
+// ResumeISFAgreementResponse401Headers the declared response headers of an HTTP 401 response for ResumeISFAgreement
+type ResumeISFAgreementResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ResumeISFAgreementResponse403Headers the declared response headers of an HTTP 403 response for ResumeISFAgreement
+type ResumeISFAgreementResponse403Headers struct {
+	XRequestId *string
+}
+
+// ResumeISFAgreementResponse404Headers the declared response headers of an HTTP 404 response for ResumeISFAgreement
+type ResumeISFAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// ResumeISFAgreementResponse409Headers the declared response headers of an HTTP 409 response for ResumeISFAgreement
+type ResumeISFAgreementResponse409Headers struct {
+	XRequestId *string
+}
+
+// ResumeISFAgreementResponse412Headers the declared response headers of an HTTP 412 response for ResumeISFAgreement
+type ResumeISFAgreementResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ResumeISFAgreementResponse413Headers the declared response headers of an HTTP 413 response for ResumeISFAgreement
+type ResumeISFAgreementResponse413Headers struct {
+	XRequestId *string
+}
+
+// ResumeISFAgreementResponse415Headers the declared response headers of an HTTP 415 response for ResumeISFAgreement
+type ResumeISFAgreementResponse415Headers struct {
+	XRequestId *string
+}
+
+// ResumeISFAgreementResponse422Headers the declared response headers of an HTTP 422 response for ResumeISFAgreement
+type ResumeISFAgreementResponse422Headers struct {
+	XRequestId *string
+}
+
+// ResumeISFAgreementResponse428Headers the declared response headers of an HTTP 428 response for ResumeISFAgreement
+type ResumeISFAgreementResponse428Headers struct {
+	XRequestId *string
+}
+
+// ResumeISFAgreementResponse500Headers the declared response headers of an HTTP 500 response for ResumeISFAgreement
+type ResumeISFAgreementResponse500Headers struct {
+	XRequestId *string
+}
+
+type ResumeISFAgreementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentAgreementChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ResumeISFAgreementResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ResumeISFAgreementResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ResumeISFAgreementResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ResumeISFAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ResumeISFAgreementResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ResumeISFAgreementResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *ResumeISFAgreementResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ResumeISFAgreementResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ResumeISFAgreementResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ResumeISFAgreementResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *ResumeISFAgreementResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ResumeISFAgreementResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResumeISFAgreementResponse) GetJSON200() *PaymentAgreementChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ResumeISFAgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ResumeISFAgreementResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ResumeISFAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ResumeISFAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ResumeISFAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ResumeISFAgreementResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ResumeISFAgreementResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ResumeISFAgreementResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ResumeISFAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r ResumeISFAgreementResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ResumeISFAgreementResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ResumeISFAgreementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResumeISFAgreementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResumeISFAgreementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResumeISFAgreementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetISFScheduleResponse200Headers the declared response headers of an HTTP 200 response for GetISFSchedule
+type GetISFScheduleResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetISFScheduleResponse400Headers the declared response headers of an HTTP 400 response for GetISFSchedule
+type GetISFScheduleResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetISFScheduleResponse401Headers the declared response headers of an HTTP 401 response for GetISFSchedule
+type GetISFScheduleResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetISFScheduleResponse403Headers the declared response headers of an HTTP 403 response for GetISFSchedule
+type GetISFScheduleResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetISFScheduleResponse404Headers the declared response headers of an HTTP 404 response for GetISFSchedule
+type GetISFScheduleResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetISFScheduleResponse422Headers the declared response headers of an HTTP 422 response for GetISFSchedule
+type GetISFScheduleResponse422Headers struct {
+	XRequestId *string
+}
+
+// GetISFScheduleResponse500Headers the declared response headers of an HTTP 500 response for GetISFSchedule
+type GetISFScheduleResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetISFScheduleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentSchedule
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetISFScheduleResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetISFScheduleResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetISFScheduleResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetISFScheduleResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetISFScheduleResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetISFScheduleResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetISFScheduleResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetISFScheduleResponse) GetJSON200() *PaymentSchedule {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetISFScheduleResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetISFScheduleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetISFScheduleResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetISFScheduleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetISFScheduleResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetISFScheduleResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetISFScheduleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetISFScheduleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetISFScheduleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetISFScheduleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SuspendISFAgreementResponse200Headers the declared response headers of an HTTP 200 response for SuspendISFAgreement
+type SuspendISFAgreementResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// SuspendISFAgreementResponse400Headers the declared response headers of an HTTP 400 response for SuspendISFAgreement
+type SuspendISFAgreementResponse400Headers struct {
+	XRequestId *string
+}
+
+// SuspendISFAgreementResponse401Headers the declared response headers of an HTTP 401 response for SuspendISFAgreement
+type SuspendISFAgreementResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// SuspendISFAgreementResponse403Headers the declared response headers of an HTTP 403 response for SuspendISFAgreement
+type SuspendISFAgreementResponse403Headers struct {
+	XRequestId *string
+}
+
+// SuspendISFAgreementResponse404Headers the declared response headers of an HTTP 404 response for SuspendISFAgreement
+type SuspendISFAgreementResponse404Headers struct {
+	XRequestId *string
+}
+
+// SuspendISFAgreementResponse409Headers the declared response headers of an HTTP 409 response for SuspendISFAgreement
+type SuspendISFAgreementResponse409Headers struct {
+	XRequestId *string
+}
+
+// SuspendISFAgreementResponse412Headers the declared response headers of an HTTP 412 response for SuspendISFAgreement
+type SuspendISFAgreementResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// SuspendISFAgreementResponse413Headers the declared response headers of an HTTP 413 response for SuspendISFAgreement
+type SuspendISFAgreementResponse413Headers struct {
+	XRequestId *string
+}
+
+// SuspendISFAgreementResponse415Headers the declared response headers of an HTTP 415 response for SuspendISFAgreement
+type SuspendISFAgreementResponse415Headers struct {
+	XRequestId *string
+}
+
+// SuspendISFAgreementResponse422Headers the declared response headers of an HTTP 422 response for SuspendISFAgreement
+type SuspendISFAgreementResponse422Headers struct {
+	XRequestId *string
+}
+
+// SuspendISFAgreementResponse428Headers the declared response headers of an HTTP 428 response for SuspendISFAgreement
+type SuspendISFAgreementResponse428Headers struct {
+	XRequestId *string
+}
+
+// SuspendISFAgreementResponse500Headers the declared response headers of an HTTP 500 response for SuspendISFAgreement
+type SuspendISFAgreementResponse500Headers struct {
+	XRequestId *string
+}
+
+type SuspendISFAgreementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentAgreementChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SuspendISFAgreementResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SuspendISFAgreementResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SuspendISFAgreementResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SuspendISFAgreementResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SuspendISFAgreementResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SuspendISFAgreementResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SuspendISFAgreementResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SuspendISFAgreementResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SuspendISFAgreementResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SuspendISFAgreementResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *SuspendISFAgreementResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SuspendISFAgreementResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SuspendISFAgreementResponse) GetJSON200() *PaymentAgreementChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SuspendISFAgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SuspendISFAgreementResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SuspendISFAgreementResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SuspendISFAgreementResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SuspendISFAgreementResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SuspendISFAgreementResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SuspendISFAgreementResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SuspendISFAgreementResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SuspendISFAgreementResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r SuspendISFAgreementResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SuspendISFAgreementResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SuspendISFAgreementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SuspendISFAgreementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SuspendISFAgreementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SuspendISFAgreementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListOneOffPaymentsResponse200Headers the declared response headers of an HTTP 200 response for ListOneOffPayments
+type ListOneOffPaymentsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListOneOffPaymentsResponse400Headers the declared response headers of an HTTP 400 response for ListOneOffPayments
+type ListOneOffPaymentsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListOneOffPaymentsResponse401Headers the declared response headers of an HTTP 401 response for ListOneOffPayments
+type ListOneOffPaymentsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListOneOffPaymentsResponse403Headers the declared response headers of an HTTP 403 response for ListOneOffPayments
+type ListOneOffPaymentsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListOneOffPaymentsResponse500Headers the declared response headers of an HTTP 500 response for ListOneOffPayments
+type ListOneOffPaymentsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListOneOffPaymentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OneOffPaymentList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListOneOffPaymentsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListOneOffPaymentsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListOneOffPaymentsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListOneOffPaymentsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListOneOffPaymentsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOneOffPaymentsResponse) GetJSON200() *OneOffPaymentList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOneOffPaymentsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOneOffPaymentsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListOneOffPaymentsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListOneOffPaymentsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOneOffPaymentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOneOffPaymentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOneOffPaymentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOneOffPaymentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateOneOffPaymentResponse201Headers the declared response headers of an HTTP 201 response for CreateOneOffPayment
+type CreateOneOffPaymentResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// CreateOneOffPaymentResponse400Headers the declared response headers of an HTTP 400 response for CreateOneOffPayment
+type CreateOneOffPaymentResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateOneOffPaymentResponse401Headers the declared response headers of an HTTP 401 response for CreateOneOffPayment
+type CreateOneOffPaymentResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateOneOffPaymentResponse403Headers the declared response headers of an HTTP 403 response for CreateOneOffPayment
+type CreateOneOffPaymentResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateOneOffPaymentResponse409Headers the declared response headers of an HTTP 409 response for CreateOneOffPayment
+type CreateOneOffPaymentResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreateOneOffPaymentResponse413Headers the declared response headers of an HTTP 413 response for CreateOneOffPayment
+type CreateOneOffPaymentResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateOneOffPaymentResponse415Headers the declared response headers of an HTTP 415 response for CreateOneOffPayment
+type CreateOneOffPaymentResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateOneOffPaymentResponse422Headers the declared response headers of an HTTP 422 response for CreateOneOffPayment
+type CreateOneOffPaymentResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateOneOffPaymentResponse500Headers the declared response headers of an HTTP 500 response for CreateOneOffPayment
+type CreateOneOffPaymentResponse500Headers struct {
+	XRequestId *string
+}
+
+type CreateOneOffPaymentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *OneOffPayment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateOneOffPaymentResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateOneOffPaymentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateOneOffPaymentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateOneOffPaymentResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateOneOffPaymentResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateOneOffPaymentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateOneOffPaymentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateOneOffPaymentResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateOneOffPaymentResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateOneOffPaymentResponse) GetJSON201() *OneOffPayment {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateOneOffPaymentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateOneOffPaymentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateOneOffPaymentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateOneOffPaymentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateOneOffPaymentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateOneOffPaymentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateOneOffPaymentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateOneOffPaymentResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateOneOffPaymentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateOneOffPaymentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateOneOffPaymentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateOneOffPaymentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOneOffPaymentResponse200Headers the declared response headers of an HTTP 200 response for GetOneOffPayment
+type GetOneOffPaymentResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// GetOneOffPaymentResponse400Headers the declared response headers of an HTTP 400 response for GetOneOffPayment
+type GetOneOffPaymentResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetOneOffPaymentResponse401Headers the declared response headers of an HTTP 401 response for GetOneOffPayment
+type GetOneOffPaymentResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetOneOffPaymentResponse403Headers the declared response headers of an HTTP 403 response for GetOneOffPayment
+type GetOneOffPaymentResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetOneOffPaymentResponse404Headers the declared response headers of an HTTP 404 response for GetOneOffPayment
+type GetOneOffPaymentResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetOneOffPaymentResponse500Headers the declared response headers of an HTTP 500 response for GetOneOffPayment
+type GetOneOffPaymentResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetOneOffPaymentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OneOffPayment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOneOffPaymentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetOneOffPaymentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOneOffPaymentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetOneOffPaymentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetOneOffPaymentResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetOneOffPaymentResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOneOffPaymentResponse) GetJSON200() *OneOffPayment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOneOffPaymentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOneOffPaymentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetOneOffPaymentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetOneOffPaymentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetOneOffPaymentResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOneOffPaymentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOneOffPaymentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOneOffPaymentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOneOffPaymentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ApproveOneOffPaymentResponse200Headers the declared response headers of an HTTP 200 response for ApproveOneOffPayment
+type ApproveOneOffPaymentResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ApproveOneOffPaymentResponse400Headers the declared response headers of an HTTP 400 response for ApproveOneOffPayment
+type ApproveOneOffPaymentResponse400Headers struct {
+	XRequestId *string
+}
+
+// ApproveOneOffPaymentResponse401Headers the declared response headers of an HTTP 401 response for ApproveOneOffPayment
+type ApproveOneOffPaymentResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ApproveOneOffPaymentResponse403Headers the declared response headers of an HTTP 403 response for ApproveOneOffPayment
+type ApproveOneOffPaymentResponse403Headers struct {
+	XRequestId *string
+}
+
+// ApproveOneOffPaymentResponse404Headers the declared response headers of an HTTP 404 response for ApproveOneOffPayment
+type ApproveOneOffPaymentResponse404Headers struct {
+	XRequestId *string
+}
+
+// ApproveOneOffPaymentResponse409Headers the declared response headers of an HTTP 409 response for ApproveOneOffPayment
+type ApproveOneOffPaymentResponse409Headers struct {
+	XRequestId *string
+}
+
+// ApproveOneOffPaymentResponse412Headers the declared response headers of an HTTP 412 response for ApproveOneOffPayment
+type ApproveOneOffPaymentResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ApproveOneOffPaymentResponse422Headers the declared response headers of an HTTP 422 response for ApproveOneOffPayment
+type ApproveOneOffPaymentResponse422Headers struct {
+	XRequestId *string
+}
+
+// ApproveOneOffPaymentResponse428Headers the declared response headers of an HTTP 428 response for ApproveOneOffPayment
+type ApproveOneOffPaymentResponse428Headers struct {
+	XRequestId *string
+}
+
+// ApproveOneOffPaymentResponse500Headers the declared response headers of an HTTP 500 response for ApproveOneOffPayment
+type ApproveOneOffPaymentResponse500Headers struct {
+	XRequestId *string
+}
+
+type ApproveOneOffPaymentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OneOffPayment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ApproveOneOffPaymentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ApproveOneOffPaymentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ApproveOneOffPaymentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ApproveOneOffPaymentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ApproveOneOffPaymentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ApproveOneOffPaymentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *ApproveOneOffPaymentResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ApproveOneOffPaymentResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *ApproveOneOffPaymentResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ApproveOneOffPaymentResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveOneOffPaymentResponse) GetJSON200() *OneOffPayment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ApproveOneOffPaymentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ApproveOneOffPaymentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ApproveOneOffPaymentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ApproveOneOffPaymentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ApproveOneOffPaymentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ApproveOneOffPaymentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ApproveOneOffPaymentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r ApproveOneOffPaymentResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ApproveOneOffPaymentResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveOneOffPaymentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveOneOffPaymentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveOneOffPaymentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveOneOffPaymentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListPaymentAgreementsResponse200Headers the declared response headers of an HTTP 200 response for ListPaymentAgreements
+type ListPaymentAgreementsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentAgreementsResponse400Headers the declared response headers of an HTTP 400 response for ListPaymentAgreements
+type ListPaymentAgreementsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentAgreementsResponse401Headers the declared response headers of an HTTP 401 response for ListPaymentAgreements
+type ListPaymentAgreementsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListPaymentAgreementsResponse403Headers the declared response headers of an HTTP 403 response for ListPaymentAgreements
+type ListPaymentAgreementsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentAgreementsResponse500Headers the declared response headers of an HTTP 500 response for ListPaymentAgreements
+type ListPaymentAgreementsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListPaymentAgreementsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentAgreementList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListPaymentAgreementsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListPaymentAgreementsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListPaymentAgreementsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListPaymentAgreementsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListPaymentAgreementsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPaymentAgreementsResponse) GetJSON200() *PaymentAgreementList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPaymentAgreementsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPaymentAgreementsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPaymentAgreementsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPaymentAgreementsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPaymentAgreementsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPaymentAgreementsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPaymentAgreementsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPaymentAgreementsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListPaymentFilesResponse200Headers the declared response headers of an HTTP 200 response for ListPaymentFiles
+type ListPaymentFilesResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentFilesResponse400Headers the declared response headers of an HTTP 400 response for ListPaymentFiles
+type ListPaymentFilesResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentFilesResponse401Headers the declared response headers of an HTTP 401 response for ListPaymentFiles
+type ListPaymentFilesResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListPaymentFilesResponse403Headers the declared response headers of an HTTP 403 response for ListPaymentFiles
+type ListPaymentFilesResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentFilesResponse500Headers the declared response headers of an HTTP 500 response for ListPaymentFiles
+type ListPaymentFilesResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListPaymentFilesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentFileList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListPaymentFilesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListPaymentFilesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListPaymentFilesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListPaymentFilesResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListPaymentFilesResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPaymentFilesResponse) GetJSON200() *PaymentFileList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPaymentFilesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPaymentFilesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPaymentFilesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPaymentFilesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPaymentFilesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPaymentFilesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPaymentFilesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPaymentFilesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPaymentFileResponse200Headers the declared response headers of an HTTP 200 response for GetPaymentFile
+type GetPaymentFileResponse200Headers struct {
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+// GetPaymentFileResponse400Headers the declared response headers of an HTTP 400 response for GetPaymentFile
+type GetPaymentFileResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetPaymentFileResponse401Headers the declared response headers of an HTTP 401 response for GetPaymentFile
+type GetPaymentFileResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetPaymentFileResponse403Headers the declared response headers of an HTTP 403 response for GetPaymentFile
+type GetPaymentFileResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetPaymentFileResponse404Headers the declared response headers of an HTTP 404 response for GetPaymentFile
+type GetPaymentFileResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetPaymentFileResponse500Headers the declared response headers of an HTTP 500 response for GetPaymentFile
+type GetPaymentFileResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetPaymentFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPaymentFileResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPaymentFileResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPaymentFileResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPaymentFileResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPaymentFileResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPaymentFileResponse500Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPaymentFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPaymentFileResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPaymentFileResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPaymentFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPaymentFileResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPaymentFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPaymentFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPaymentFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPaymentFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListPaymentLinesResponse200Headers the declared response headers of an HTTP 200 response for ListPaymentLines
+type ListPaymentLinesResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentLinesResponse400Headers the declared response headers of an HTTP 400 response for ListPaymentLines
+type ListPaymentLinesResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentLinesResponse401Headers the declared response headers of an HTTP 401 response for ListPaymentLines
+type ListPaymentLinesResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListPaymentLinesResponse403Headers the declared response headers of an HTTP 403 response for ListPaymentLines
+type ListPaymentLinesResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentLinesResponse500Headers the declared response headers of an HTTP 500 response for ListPaymentLines
+type ListPaymentLinesResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListPaymentLinesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentLineList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListPaymentLinesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListPaymentLinesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListPaymentLinesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListPaymentLinesResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListPaymentLinesResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPaymentLinesResponse) GetJSON200() *PaymentLineList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPaymentLinesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPaymentLinesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPaymentLinesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPaymentLinesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPaymentLinesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPaymentLinesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPaymentLinesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPaymentLinesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListPaymentOverpaymentsResponse200Headers the declared response headers of an HTTP 200 response for ListPaymentOverpayments
+type ListPaymentOverpaymentsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentOverpaymentsResponse400Headers the declared response headers of an HTTP 400 response for ListPaymentOverpayments
+type ListPaymentOverpaymentsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentOverpaymentsResponse401Headers the declared response headers of an HTTP 401 response for ListPaymentOverpayments
+type ListPaymentOverpaymentsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListPaymentOverpaymentsResponse403Headers the declared response headers of an HTTP 403 response for ListPaymentOverpayments
+type ListPaymentOverpaymentsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentOverpaymentsResponse500Headers the declared response headers of an HTTP 500 response for ListPaymentOverpayments
+type ListPaymentOverpaymentsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListPaymentOverpaymentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OverpaymentList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListPaymentOverpaymentsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListPaymentOverpaymentsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListPaymentOverpaymentsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListPaymentOverpaymentsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListPaymentOverpaymentsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPaymentOverpaymentsResponse) GetJSON200() *OverpaymentList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPaymentOverpaymentsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPaymentOverpaymentsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPaymentOverpaymentsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPaymentOverpaymentsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPaymentOverpaymentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPaymentOverpaymentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPaymentOverpaymentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPaymentOverpaymentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListPaymentRunsResponse200Headers the declared response headers of an HTTP 200 response for ListPaymentRuns
+type ListPaymentRunsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentRunsResponse400Headers the declared response headers of an HTTP 400 response for ListPaymentRuns
+type ListPaymentRunsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentRunsResponse401Headers the declared response headers of an HTTP 401 response for ListPaymentRuns
+type ListPaymentRunsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListPaymentRunsResponse403Headers the declared response headers of an HTTP 403 response for ListPaymentRuns
+type ListPaymentRunsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentRunsResponse500Headers the declared response headers of an HTTP 500 response for ListPaymentRuns
+type ListPaymentRunsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListPaymentRunsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentRunList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListPaymentRunsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListPaymentRunsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListPaymentRunsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListPaymentRunsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListPaymentRunsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPaymentRunsResponse) GetJSON200() *PaymentRunList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPaymentRunsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPaymentRunsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPaymentRunsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPaymentRunsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPaymentRunsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPaymentRunsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPaymentRunsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPaymentRunsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreatePaymentRunResponse202Headers the declared response headers of an HTTP 202 response for CreatePaymentRun
+type CreatePaymentRunResponse202Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// CreatePaymentRunResponse400Headers the declared response headers of an HTTP 400 response for CreatePaymentRun
+type CreatePaymentRunResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreatePaymentRunResponse401Headers the declared response headers of an HTTP 401 response for CreatePaymentRun
+type CreatePaymentRunResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreatePaymentRunResponse403Headers the declared response headers of an HTTP 403 response for CreatePaymentRun
+type CreatePaymentRunResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreatePaymentRunResponse409Headers the declared response headers of an HTTP 409 response for CreatePaymentRun
+type CreatePaymentRunResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreatePaymentRunResponse413Headers the declared response headers of an HTTP 413 response for CreatePaymentRun
+type CreatePaymentRunResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreatePaymentRunResponse415Headers the declared response headers of an HTTP 415 response for CreatePaymentRun
+type CreatePaymentRunResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreatePaymentRunResponse422Headers the declared response headers of an HTTP 422 response for CreatePaymentRun
+type CreatePaymentRunResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreatePaymentRunResponse500Headers the declared response headers of an HTTP 500 response for CreatePaymentRun
+type CreatePaymentRunResponse500Headers struct {
+	XRequestId *string
+}
+
+type CreatePaymentRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *PaymentRun
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *CreatePaymentRunResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreatePaymentRunResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreatePaymentRunResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreatePaymentRunResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreatePaymentRunResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreatePaymentRunResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreatePaymentRunResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreatePaymentRunResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreatePaymentRunResponse500Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreatePaymentRunResponse) GetJSON202() *PaymentRun {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePaymentRunResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePaymentRunResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePaymentRunResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePaymentRunResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePaymentRunResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreatePaymentRunResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePaymentRunResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreatePaymentRunResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePaymentRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePaymentRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePaymentRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePaymentRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPaymentRunResponse200Headers the declared response headers of an HTTP 200 response for GetPaymentRun
+type GetPaymentRunResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// GetPaymentRunResponse400Headers the declared response headers of an HTTP 400 response for GetPaymentRun
+type GetPaymentRunResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetPaymentRunResponse401Headers the declared response headers of an HTTP 401 response for GetPaymentRun
+type GetPaymentRunResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetPaymentRunResponse403Headers the declared response headers of an HTTP 403 response for GetPaymentRun
+type GetPaymentRunResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetPaymentRunResponse404Headers the declared response headers of an HTTP 404 response for GetPaymentRun
+type GetPaymentRunResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetPaymentRunResponse500Headers the declared response headers of an HTTP 500 response for GetPaymentRun
+type GetPaymentRunResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetPaymentRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentRun
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPaymentRunResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPaymentRunResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPaymentRunResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPaymentRunResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPaymentRunResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPaymentRunResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPaymentRunResponse) GetJSON200() *PaymentRun {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPaymentRunResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPaymentRunResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPaymentRunResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPaymentRunResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPaymentRunResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPaymentRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPaymentRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPaymentRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPaymentRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ApprovePaymentRunResponse200Headers the declared response headers of an HTTP 200 response for ApprovePaymentRun
+type ApprovePaymentRunResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ApprovePaymentRunResponse400Headers the declared response headers of an HTTP 400 response for ApprovePaymentRun
+type ApprovePaymentRunResponse400Headers struct {
+	XRequestId *string
+}
+
+// ApprovePaymentRunResponse401Headers the declared response headers of an HTTP 401 response for ApprovePaymentRun
+type ApprovePaymentRunResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ApprovePaymentRunResponse403Headers the declared response headers of an HTTP 403 response for ApprovePaymentRun
+type ApprovePaymentRunResponse403Headers struct {
+	XRequestId *string
+}
+
+// ApprovePaymentRunResponse404Headers the declared response headers of an HTTP 404 response for ApprovePaymentRun
+type ApprovePaymentRunResponse404Headers struct {
+	XRequestId *string
+}
+
+// ApprovePaymentRunResponse409Headers the declared response headers of an HTTP 409 response for ApprovePaymentRun
+type ApprovePaymentRunResponse409Headers struct {
+	XRequestId *string
+}
+
+// ApprovePaymentRunResponse412Headers the declared response headers of an HTTP 412 response for ApprovePaymentRun
+type ApprovePaymentRunResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ApprovePaymentRunResponse422Headers the declared response headers of an HTTP 422 response for ApprovePaymentRun
+type ApprovePaymentRunResponse422Headers struct {
+	XRequestId *string
+}
+
+// ApprovePaymentRunResponse428Headers the declared response headers of an HTTP 428 response for ApprovePaymentRun
+type ApprovePaymentRunResponse428Headers struct {
+	XRequestId *string
+}
+
+// ApprovePaymentRunResponse500Headers the declared response headers of an HTTP 500 response for ApprovePaymentRun
+type ApprovePaymentRunResponse500Headers struct {
+	XRequestId *string
+}
+
+type ApprovePaymentRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentRunChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ApprovePaymentRunResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ApprovePaymentRunResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ApprovePaymentRunResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ApprovePaymentRunResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ApprovePaymentRunResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ApprovePaymentRunResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *ApprovePaymentRunResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ApprovePaymentRunResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *ApprovePaymentRunResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ApprovePaymentRunResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApprovePaymentRunResponse) GetJSON200() *PaymentRunChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ApprovePaymentRunResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ApprovePaymentRunResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ApprovePaymentRunResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ApprovePaymentRunResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ApprovePaymentRunResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ApprovePaymentRunResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ApprovePaymentRunResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r ApprovePaymentRunResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ApprovePaymentRunResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ApprovePaymentRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApprovePaymentRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApprovePaymentRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApprovePaymentRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelPaymentRunResponse200Headers the declared response headers of an HTTP 200 response for CancelPaymentRun
+type CancelPaymentRunResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// CancelPaymentRunResponse400Headers the declared response headers of an HTTP 400 response for CancelPaymentRun
+type CancelPaymentRunResponse400Headers struct {
+	XRequestId *string
+}
+
+// CancelPaymentRunResponse401Headers the declared response headers of an HTTP 401 response for CancelPaymentRun
+type CancelPaymentRunResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CancelPaymentRunResponse403Headers the declared response headers of an HTTP 403 response for CancelPaymentRun
+type CancelPaymentRunResponse403Headers struct {
+	XRequestId *string
+}
+
+// CancelPaymentRunResponse404Headers the declared response headers of an HTTP 404 response for CancelPaymentRun
+type CancelPaymentRunResponse404Headers struct {
+	XRequestId *string
+}
+
+// CancelPaymentRunResponse409Headers the declared response headers of an HTTP 409 response for CancelPaymentRun
+type CancelPaymentRunResponse409Headers struct {
+	XRequestId *string
+}
+
+// CancelPaymentRunResponse412Headers the declared response headers of an HTTP 412 response for CancelPaymentRun
+type CancelPaymentRunResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// CancelPaymentRunResponse413Headers the declared response headers of an HTTP 413 response for CancelPaymentRun
+type CancelPaymentRunResponse413Headers struct {
+	XRequestId *string
+}
+
+// CancelPaymentRunResponse415Headers the declared response headers of an HTTP 415 response for CancelPaymentRun
+type CancelPaymentRunResponse415Headers struct {
+	XRequestId *string
+}
+
+// CancelPaymentRunResponse422Headers the declared response headers of an HTTP 422 response for CancelPaymentRun
+type CancelPaymentRunResponse422Headers struct {
+	XRequestId *string
+}
+
+// CancelPaymentRunResponse428Headers the declared response headers of an HTTP 428 response for CancelPaymentRun
+type CancelPaymentRunResponse428Headers struct {
+	XRequestId *string
+}
+
+// CancelPaymentRunResponse500Headers the declared response headers of an HTTP 500 response for CancelPaymentRun
+type CancelPaymentRunResponse500Headers struct {
+	XRequestId *string
+}
+
+type CancelPaymentRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentRunChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelPaymentRunResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CancelPaymentRunResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelPaymentRunResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CancelPaymentRunResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelPaymentRunResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelPaymentRunResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *CancelPaymentRunResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CancelPaymentRunResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CancelPaymentRunResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CancelPaymentRunResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *CancelPaymentRunResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CancelPaymentRunResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelPaymentRunResponse) GetJSON200() *PaymentRunChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelPaymentRunResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelPaymentRunResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelPaymentRunResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelPaymentRunResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelPaymentRunResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CancelPaymentRunResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CancelPaymentRunResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CancelPaymentRunResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelPaymentRunResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r CancelPaymentRunResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelPaymentRunResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelPaymentRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelPaymentRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelPaymentRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelPaymentRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportPaymentRunResponse200Headers the declared response headers of an HTTP 200 response for ExportPaymentRun
+type ExportPaymentRunResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ExportPaymentRunResponse400Headers the declared response headers of an HTTP 400 response for ExportPaymentRun
+type ExportPaymentRunResponse400Headers struct {
+	XRequestId *string
+}
+
+// ExportPaymentRunResponse401Headers the declared response headers of an HTTP 401 response for ExportPaymentRun
+type ExportPaymentRunResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ExportPaymentRunResponse403Headers the declared response headers of an HTTP 403 response for ExportPaymentRun
+type ExportPaymentRunResponse403Headers struct {
+	XRequestId *string
+}
+
+// ExportPaymentRunResponse404Headers the declared response headers of an HTTP 404 response for ExportPaymentRun
+type ExportPaymentRunResponse404Headers struct {
+	XRequestId *string
+}
+
+// ExportPaymentRunResponse409Headers the declared response headers of an HTTP 409 response for ExportPaymentRun
+type ExportPaymentRunResponse409Headers struct {
+	XRequestId *string
+}
+
+// ExportPaymentRunResponse412Headers the declared response headers of an HTTP 412 response for ExportPaymentRun
+type ExportPaymentRunResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ExportPaymentRunResponse422Headers the declared response headers of an HTTP 422 response for ExportPaymentRun
+type ExportPaymentRunResponse422Headers struct {
+	XRequestId *string
+}
+
+// ExportPaymentRunResponse428Headers the declared response headers of an HTTP 428 response for ExportPaymentRun
+type ExportPaymentRunResponse428Headers struct {
+	XRequestId *string
+}
+
+// ExportPaymentRunResponse500Headers the declared response headers of an HTTP 500 response for ExportPaymentRun
+type ExportPaymentRunResponse500Headers struct {
+	XRequestId *string
+}
+
+type ExportPaymentRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentRunChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportPaymentRunResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExportPaymentRunResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportPaymentRunResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExportPaymentRunResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExportPaymentRunResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ExportPaymentRunResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *ExportPaymentRunResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ExportPaymentRunResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *ExportPaymentRunResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ExportPaymentRunResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExportPaymentRunResponse) GetJSON200() *PaymentRunChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExportPaymentRunResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportPaymentRunResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExportPaymentRunResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ExportPaymentRunResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ExportPaymentRunResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ExportPaymentRunResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ExportPaymentRunResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r ExportPaymentRunResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExportPaymentRunResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportPaymentRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportPaymentRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportPaymentRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportPaymentRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListPaymentRunLinesResponse200Headers the declared response headers of an HTTP 200 response for ListPaymentRunLines
+type ListPaymentRunLinesResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentRunLinesResponse400Headers the declared response headers of an HTTP 400 response for ListPaymentRunLines
+type ListPaymentRunLinesResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentRunLinesResponse401Headers the declared response headers of an HTTP 401 response for ListPaymentRunLines
+type ListPaymentRunLinesResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListPaymentRunLinesResponse403Headers the declared response headers of an HTTP 403 response for ListPaymentRunLines
+type ListPaymentRunLinesResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentRunLinesResponse404Headers the declared response headers of an HTTP 404 response for ListPaymentRunLines
+type ListPaymentRunLinesResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListPaymentRunLinesResponse500Headers the declared response headers of an HTTP 500 response for ListPaymentRunLines
+type ListPaymentRunLinesResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListPaymentRunLinesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentLineList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListPaymentRunLinesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListPaymentRunLinesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListPaymentRunLinesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListPaymentRunLinesResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListPaymentRunLinesResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListPaymentRunLinesResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPaymentRunLinesResponse) GetJSON200() *PaymentLineList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPaymentRunLinesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPaymentRunLinesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPaymentRunLinesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPaymentRunLinesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPaymentRunLinesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPaymentRunLinesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPaymentRunLinesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPaymentRunLinesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPaymentRunLinesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HoldPaymentLineResponse200Headers the declared response headers of an HTTP 200 response for HoldPaymentLine
+type HoldPaymentLineResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// HoldPaymentLineResponse400Headers the declared response headers of an HTTP 400 response for HoldPaymentLine
+type HoldPaymentLineResponse400Headers struct {
+	XRequestId *string
+}
+
+// HoldPaymentLineResponse401Headers the declared response headers of an HTTP 401 response for HoldPaymentLine
+type HoldPaymentLineResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// HoldPaymentLineResponse403Headers the declared response headers of an HTTP 403 response for HoldPaymentLine
+type HoldPaymentLineResponse403Headers struct {
+	XRequestId *string
+}
+
+// HoldPaymentLineResponse404Headers the declared response headers of an HTTP 404 response for HoldPaymentLine
+type HoldPaymentLineResponse404Headers struct {
+	XRequestId *string
+}
+
+// HoldPaymentLineResponse409Headers the declared response headers of an HTTP 409 response for HoldPaymentLine
+type HoldPaymentLineResponse409Headers struct {
+	XRequestId *string
+}
+
+// HoldPaymentLineResponse412Headers the declared response headers of an HTTP 412 response for HoldPaymentLine
+type HoldPaymentLineResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// HoldPaymentLineResponse413Headers the declared response headers of an HTTP 413 response for HoldPaymentLine
+type HoldPaymentLineResponse413Headers struct {
+	XRequestId *string
+}
+
+// HoldPaymentLineResponse415Headers the declared response headers of an HTTP 415 response for HoldPaymentLine
+type HoldPaymentLineResponse415Headers struct {
+	XRequestId *string
+}
+
+// HoldPaymentLineResponse422Headers the declared response headers of an HTTP 422 response for HoldPaymentLine
+type HoldPaymentLineResponse422Headers struct {
+	XRequestId *string
+}
+
+// HoldPaymentLineResponse428Headers the declared response headers of an HTTP 428 response for HoldPaymentLine
+type HoldPaymentLineResponse428Headers struct {
+	XRequestId *string
+}
+
+// HoldPaymentLineResponse500Headers the declared response headers of an HTTP 500 response for HoldPaymentLine
+type HoldPaymentLineResponse500Headers struct {
+	XRequestId *string
+}
+
+type HoldPaymentLineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentRunChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HoldPaymentLineResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HoldPaymentLineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HoldPaymentLineResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *HoldPaymentLineResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *HoldPaymentLineResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *HoldPaymentLineResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *HoldPaymentLineResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *HoldPaymentLineResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *HoldPaymentLineResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *HoldPaymentLineResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *HoldPaymentLineResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *HoldPaymentLineResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r HoldPaymentLineResponse) GetJSON200() *PaymentRunChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r HoldPaymentLineResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r HoldPaymentLineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r HoldPaymentLineResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r HoldPaymentLineResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r HoldPaymentLineResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r HoldPaymentLineResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r HoldPaymentLineResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r HoldPaymentLineResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r HoldPaymentLineResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r HoldPaymentLineResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r HoldPaymentLineResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r HoldPaymentLineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HoldPaymentLineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HoldPaymentLineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HoldPaymentLineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReleasePaymentLineResponse200Headers the declared response headers of an HTTP 200 response for ReleasePaymentLine
+type ReleasePaymentLineResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ReleasePaymentLineResponse400Headers the declared response headers of an HTTP 400 response for ReleasePaymentLine
+type ReleasePaymentLineResponse400Headers struct {
+	XRequestId *string
+}
+
+// ReleasePaymentLineResponse401Headers the declared response headers of an HTTP 401 response for ReleasePaymentLine
+type ReleasePaymentLineResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ReleasePaymentLineResponse403Headers the declared response headers of an HTTP 403 response for ReleasePaymentLine
+type ReleasePaymentLineResponse403Headers struct {
+	XRequestId *string
+}
+
+// ReleasePaymentLineResponse404Headers the declared response headers of an HTTP 404 response for ReleasePaymentLine
+type ReleasePaymentLineResponse404Headers struct {
+	XRequestId *string
+}
+
+// ReleasePaymentLineResponse409Headers the declared response headers of an HTTP 409 response for ReleasePaymentLine
+type ReleasePaymentLineResponse409Headers struct {
+	XRequestId *string
+}
+
+// ReleasePaymentLineResponse412Headers the declared response headers of an HTTP 412 response for ReleasePaymentLine
+type ReleasePaymentLineResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// ReleasePaymentLineResponse413Headers the declared response headers of an HTTP 413 response for ReleasePaymentLine
+type ReleasePaymentLineResponse413Headers struct {
+	XRequestId *string
+}
+
+// ReleasePaymentLineResponse415Headers the declared response headers of an HTTP 415 response for ReleasePaymentLine
+type ReleasePaymentLineResponse415Headers struct {
+	XRequestId *string
+}
+
+// ReleasePaymentLineResponse422Headers the declared response headers of an HTTP 422 response for ReleasePaymentLine
+type ReleasePaymentLineResponse422Headers struct {
+	XRequestId *string
+}
+
+// ReleasePaymentLineResponse428Headers the declared response headers of an HTTP 428 response for ReleasePaymentLine
+type ReleasePaymentLineResponse428Headers struct {
+	XRequestId *string
+}
+
+// ReleasePaymentLineResponse500Headers the declared response headers of an HTTP 500 response for ReleasePaymentLine
+type ReleasePaymentLineResponse500Headers struct {
+	XRequestId *string
+}
+
+type ReleasePaymentLineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentRunChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReleasePaymentLineResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReleasePaymentLineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReleasePaymentLineResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ReleasePaymentLineResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReleasePaymentLineResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReleasePaymentLineResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *ReleasePaymentLineResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ReleasePaymentLineResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ReleasePaymentLineResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ReleasePaymentLineResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *ReleasePaymentLineResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ReleasePaymentLineResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReleasePaymentLineResponse) GetJSON200() *PaymentRunChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReleasePaymentLineResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReleasePaymentLineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReleasePaymentLineResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReleasePaymentLineResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReleasePaymentLineResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ReleasePaymentLineResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReleasePaymentLineResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReleasePaymentLineResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReleasePaymentLineResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r ReleasePaymentLineResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReleasePaymentLineResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ReleasePaymentLineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReleasePaymentLineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReleasePaymentLineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReleasePaymentLineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MarkPaymentRunPaidResponse200Headers the declared response headers of an HTTP 200 response for MarkPaymentRunPaid
+type MarkPaymentRunPaidResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// MarkPaymentRunPaidResponse400Headers the declared response headers of an HTTP 400 response for MarkPaymentRunPaid
+type MarkPaymentRunPaidResponse400Headers struct {
+	XRequestId *string
+}
+
+// MarkPaymentRunPaidResponse401Headers the declared response headers of an HTTP 401 response for MarkPaymentRunPaid
+type MarkPaymentRunPaidResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// MarkPaymentRunPaidResponse403Headers the declared response headers of an HTTP 403 response for MarkPaymentRunPaid
+type MarkPaymentRunPaidResponse403Headers struct {
+	XRequestId *string
+}
+
+// MarkPaymentRunPaidResponse404Headers the declared response headers of an HTTP 404 response for MarkPaymentRunPaid
+type MarkPaymentRunPaidResponse404Headers struct {
+	XRequestId *string
+}
+
+// MarkPaymentRunPaidResponse409Headers the declared response headers of an HTTP 409 response for MarkPaymentRunPaid
+type MarkPaymentRunPaidResponse409Headers struct {
+	XRequestId *string
+}
+
+// MarkPaymentRunPaidResponse412Headers the declared response headers of an HTTP 412 response for MarkPaymentRunPaid
+type MarkPaymentRunPaidResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// MarkPaymentRunPaidResponse413Headers the declared response headers of an HTTP 413 response for MarkPaymentRunPaid
+type MarkPaymentRunPaidResponse413Headers struct {
+	XRequestId *string
+}
+
+// MarkPaymentRunPaidResponse415Headers the declared response headers of an HTTP 415 response for MarkPaymentRunPaid
+type MarkPaymentRunPaidResponse415Headers struct {
+	XRequestId *string
+}
+
+// MarkPaymentRunPaidResponse422Headers the declared response headers of an HTTP 422 response for MarkPaymentRunPaid
+type MarkPaymentRunPaidResponse422Headers struct {
+	XRequestId *string
+}
+
+// MarkPaymentRunPaidResponse428Headers the declared response headers of an HTTP 428 response for MarkPaymentRunPaid
+type MarkPaymentRunPaidResponse428Headers struct {
+	XRequestId *string
+}
+
+// MarkPaymentRunPaidResponse500Headers the declared response headers of an HTTP 500 response for MarkPaymentRunPaid
+type MarkPaymentRunPaidResponse500Headers struct {
+	XRequestId *string
+}
+
+type MarkPaymentRunPaidResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentRunChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *MarkPaymentRunPaidResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *MarkPaymentRunPaidResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *MarkPaymentRunPaidResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *MarkPaymentRunPaidResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *MarkPaymentRunPaidResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *MarkPaymentRunPaidResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *MarkPaymentRunPaidResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *MarkPaymentRunPaidResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *MarkPaymentRunPaidResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *MarkPaymentRunPaidResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *MarkPaymentRunPaidResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *MarkPaymentRunPaidResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarkPaymentRunPaidResponse) GetJSON200() *PaymentRunChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r MarkPaymentRunPaidResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MarkPaymentRunPaidResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r MarkPaymentRunPaidResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r MarkPaymentRunPaidResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r MarkPaymentRunPaidResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r MarkPaymentRunPaidResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r MarkPaymentRunPaidResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r MarkPaymentRunPaidResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r MarkPaymentRunPaidResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r MarkPaymentRunPaidResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r MarkPaymentRunPaidResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkPaymentRunPaidResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkPaymentRunPaidResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkPaymentRunPaidResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkPaymentRunPaidResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RecordPaymentReturnsResponse200Headers the declared response headers of an HTTP 200 response for RecordPaymentReturns
+type RecordPaymentReturnsResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// RecordPaymentReturnsResponse400Headers the declared response headers of an HTTP 400 response for RecordPaymentReturns
+type RecordPaymentReturnsResponse400Headers struct {
+	XRequestId *string
+}
+
+// RecordPaymentReturnsResponse401Headers the declared response headers of an HTTP 401 response for RecordPaymentReturns
+type RecordPaymentReturnsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RecordPaymentReturnsResponse403Headers the declared response headers of an HTTP 403 response for RecordPaymentReturns
+type RecordPaymentReturnsResponse403Headers struct {
+	XRequestId *string
+}
+
+// RecordPaymentReturnsResponse404Headers the declared response headers of an HTTP 404 response for RecordPaymentReturns
+type RecordPaymentReturnsResponse404Headers struct {
+	XRequestId *string
+}
+
+// RecordPaymentReturnsResponse409Headers the declared response headers of an HTTP 409 response for RecordPaymentReturns
+type RecordPaymentReturnsResponse409Headers struct {
+	XRequestId *string
+}
+
+// RecordPaymentReturnsResponse412Headers the declared response headers of an HTTP 412 response for RecordPaymentReturns
+type RecordPaymentReturnsResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// RecordPaymentReturnsResponse413Headers the declared response headers of an HTTP 413 response for RecordPaymentReturns
+type RecordPaymentReturnsResponse413Headers struct {
+	XRequestId *string
+}
+
+// RecordPaymentReturnsResponse415Headers the declared response headers of an HTTP 415 response for RecordPaymentReturns
+type RecordPaymentReturnsResponse415Headers struct {
+	XRequestId *string
+}
+
+// RecordPaymentReturnsResponse422Headers the declared response headers of an HTTP 422 response for RecordPaymentReturns
+type RecordPaymentReturnsResponse422Headers struct {
+	XRequestId *string
+}
+
+// RecordPaymentReturnsResponse428Headers the declared response headers of an HTTP 428 response for RecordPaymentReturns
+type RecordPaymentReturnsResponse428Headers struct {
+	XRequestId *string
+}
+
+// RecordPaymentReturnsResponse500Headers the declared response headers of an HTTP 500 response for RecordPaymentReturns
+type RecordPaymentReturnsResponse500Headers struct {
+	XRequestId *string
+}
+
+type RecordPaymentReturnsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentRunChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RecordPaymentReturnsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RecordPaymentReturnsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RecordPaymentReturnsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RecordPaymentReturnsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RecordPaymentReturnsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RecordPaymentReturnsResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *RecordPaymentReturnsResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RecordPaymentReturnsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *RecordPaymentReturnsResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *RecordPaymentReturnsResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *RecordPaymentReturnsResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RecordPaymentReturnsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RecordPaymentReturnsResponse) GetJSON200() *PaymentRunChanged {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecordPaymentReturnsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RecordPaymentReturnsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RecordPaymentReturnsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RecordPaymentReturnsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RecordPaymentReturnsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RecordPaymentReturnsResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RecordPaymentReturnsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RecordPaymentReturnsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RecordPaymentReturnsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r RecordPaymentReturnsResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RecordPaymentReturnsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RecordPaymentReturnsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecordPaymentReturnsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecordPaymentReturnsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecordPaymentReturnsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17047,6 +28296,125 @@ func (r GetPersonalBudgetResponse) ContentType() string {
 	return ""
 }
 
+// GetBudgetCommitmentsResponse200Headers the declared response headers of an HTTP 200 response for GetBudgetCommitments
+type GetBudgetCommitmentsResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetBudgetCommitmentsResponse400Headers the declared response headers of an HTTP 400 response for GetBudgetCommitments
+type GetBudgetCommitmentsResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetBudgetCommitmentsResponse401Headers the declared response headers of an HTTP 401 response for GetBudgetCommitments
+type GetBudgetCommitmentsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetBudgetCommitmentsResponse403Headers the declared response headers of an HTTP 403 response for GetBudgetCommitments
+type GetBudgetCommitmentsResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetBudgetCommitmentsResponse404Headers the declared response headers of an HTTP 404 response for GetBudgetCommitments
+type GetBudgetCommitmentsResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetBudgetCommitmentsResponse500Headers the declared response headers of an HTTP 500 response for GetBudgetCommitments
+type GetBudgetCommitmentsResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetBudgetCommitmentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BudgetCommitments
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetBudgetCommitmentsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetBudgetCommitmentsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetBudgetCommitmentsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetBudgetCommitmentsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetBudgetCommitmentsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetBudgetCommitmentsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetBudgetCommitmentsResponse) GetJSON200() *BudgetCommitments {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetBudgetCommitmentsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetBudgetCommitmentsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetBudgetCommitmentsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetBudgetCommitmentsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetBudgetCommitmentsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetBudgetCommitmentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetBudgetCommitmentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetBudgetCommitmentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetBudgetCommitmentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListBudgetSupportPlansResponse200Headers the declared response headers of an HTTP 200 response for ListBudgetSupportPlans
 type ListBudgetSupportPlansResponse200Headers struct {
 	XRequestId *string
@@ -17932,6 +29300,475 @@ func (r UpdateProviderResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetProviderBankDetailsResponse200Headers the declared response headers of an HTTP 200 response for GetProviderBankDetails
+type GetProviderBankDetailsResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetProviderBankDetailsResponse400Headers the declared response headers of an HTTP 400 response for GetProviderBankDetails
+type GetProviderBankDetailsResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetProviderBankDetailsResponse401Headers the declared response headers of an HTTP 401 response for GetProviderBankDetails
+type GetProviderBankDetailsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetProviderBankDetailsResponse403Headers the declared response headers of an HTTP 403 response for GetProviderBankDetails
+type GetProviderBankDetailsResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetProviderBankDetailsResponse404Headers the declared response headers of an HTTP 404 response for GetProviderBankDetails
+type GetProviderBankDetailsResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetProviderBankDetailsResponse500Headers the declared response headers of an HTTP 500 response for GetProviderBankDetails
+type GetProviderBankDetailsResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetProviderBankDetailsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecipientDetails
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetProviderBankDetailsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetProviderBankDetailsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetProviderBankDetailsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetProviderBankDetailsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetProviderBankDetailsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetProviderBankDetailsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetProviderBankDetailsResponse) GetJSON200() *RecipientDetails {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetProviderBankDetailsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetProviderBankDetailsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetProviderBankDetailsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetProviderBankDetailsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetProviderBankDetailsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetProviderBankDetailsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetProviderBankDetailsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetProviderBankDetailsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetProviderBankDetailsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetProviderBankDetailsResponse200Headers the declared response headers of an HTTP 200 response for SetProviderBankDetails
+type SetProviderBankDetailsResponse200Headers struct {
+	XRequestId *string
+}
+
+// SetProviderBankDetailsResponse400Headers the declared response headers of an HTTP 400 response for SetProviderBankDetails
+type SetProviderBankDetailsResponse400Headers struct {
+	XRequestId *string
+}
+
+// SetProviderBankDetailsResponse401Headers the declared response headers of an HTTP 401 response for SetProviderBankDetails
+type SetProviderBankDetailsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// SetProviderBankDetailsResponse403Headers the declared response headers of an HTTP 403 response for SetProviderBankDetails
+type SetProviderBankDetailsResponse403Headers struct {
+	XRequestId *string
+}
+
+// SetProviderBankDetailsResponse404Headers the declared response headers of an HTTP 404 response for SetProviderBankDetails
+type SetProviderBankDetailsResponse404Headers struct {
+	XRequestId *string
+}
+
+// SetProviderBankDetailsResponse409Headers the declared response headers of an HTTP 409 response for SetProviderBankDetails
+type SetProviderBankDetailsResponse409Headers struct {
+	XRequestId *string
+}
+
+// SetProviderBankDetailsResponse413Headers the declared response headers of an HTTP 413 response for SetProviderBankDetails
+type SetProviderBankDetailsResponse413Headers struct {
+	XRequestId *string
+}
+
+// SetProviderBankDetailsResponse415Headers the declared response headers of an HTTP 415 response for SetProviderBankDetails
+type SetProviderBankDetailsResponse415Headers struct {
+	XRequestId *string
+}
+
+// SetProviderBankDetailsResponse422Headers the declared response headers of an HTTP 422 response for SetProviderBankDetails
+type SetProviderBankDetailsResponse422Headers struct {
+	XRequestId *string
+}
+
+// SetProviderBankDetailsResponse500Headers the declared response headers of an HTTP 500 response for SetProviderBankDetails
+type SetProviderBankDetailsResponse500Headers struct {
+	XRequestId *string
+}
+
+type SetProviderBankDetailsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecipientDetails
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SetProviderBankDetailsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SetProviderBankDetailsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetProviderBankDetailsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SetProviderBankDetailsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SetProviderBankDetailsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SetProviderBankDetailsResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SetProviderBankDetailsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SetProviderBankDetailsResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SetProviderBankDetailsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SetProviderBankDetailsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetProviderBankDetailsResponse) GetJSON200() *RecipientDetails {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetProviderBankDetailsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetProviderBankDetailsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetProviderBankDetailsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetProviderBankDetailsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SetProviderBankDetailsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetProviderBankDetailsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SetProviderBankDetailsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetProviderBankDetailsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SetProviderBankDetailsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SetProviderBankDetailsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetProviderBankDetailsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetProviderBankDetailsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetProviderBankDetailsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmProviderBankDetailsResponse200Headers the declared response headers of an HTTP 200 response for ConfirmProviderBankDetails
+type ConfirmProviderBankDetailsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ConfirmProviderBankDetailsResponse400Headers the declared response headers of an HTTP 400 response for ConfirmProviderBankDetails
+type ConfirmProviderBankDetailsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ConfirmProviderBankDetailsResponse401Headers the declared response headers of an HTTP 401 response for ConfirmProviderBankDetails
+type ConfirmProviderBankDetailsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ConfirmProviderBankDetailsResponse403Headers the declared response headers of an HTTP 403 response for ConfirmProviderBankDetails
+type ConfirmProviderBankDetailsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ConfirmProviderBankDetailsResponse404Headers the declared response headers of an HTTP 404 response for ConfirmProviderBankDetails
+type ConfirmProviderBankDetailsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ConfirmProviderBankDetailsResponse409Headers the declared response headers of an HTTP 409 response for ConfirmProviderBankDetails
+type ConfirmProviderBankDetailsResponse409Headers struct {
+	XRequestId *string
+}
+
+// ConfirmProviderBankDetailsResponse413Headers the declared response headers of an HTTP 413 response for ConfirmProviderBankDetails
+type ConfirmProviderBankDetailsResponse413Headers struct {
+	XRequestId *string
+}
+
+// ConfirmProviderBankDetailsResponse415Headers the declared response headers of an HTTP 415 response for ConfirmProviderBankDetails
+type ConfirmProviderBankDetailsResponse415Headers struct {
+	XRequestId *string
+}
+
+// ConfirmProviderBankDetailsResponse422Headers the declared response headers of an HTTP 422 response for ConfirmProviderBankDetails
+type ConfirmProviderBankDetailsResponse422Headers struct {
+	XRequestId *string
+}
+
+// ConfirmProviderBankDetailsResponse500Headers the declared response headers of an HTTP 500 response for ConfirmProviderBankDetails
+type ConfirmProviderBankDetailsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ConfirmProviderBankDetailsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecipientDetails
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ConfirmProviderBankDetailsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ConfirmProviderBankDetailsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConfirmProviderBankDetailsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ConfirmProviderBankDetailsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ConfirmProviderBankDetailsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ConfirmProviderBankDetailsResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ConfirmProviderBankDetailsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ConfirmProviderBankDetailsResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ConfirmProviderBankDetailsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ConfirmProviderBankDetailsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmProviderBankDetailsResponse) GetJSON200() *RecipientDetails {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ConfirmProviderBankDetailsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConfirmProviderBankDetailsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ConfirmProviderBankDetailsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ConfirmProviderBankDetailsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ConfirmProviderBankDetailsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ConfirmProviderBankDetailsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ConfirmProviderBankDetailsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ConfirmProviderBankDetailsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ConfirmProviderBankDetailsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmProviderBankDetailsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmProviderBankDetailsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmProviderBankDetailsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmProviderBankDetailsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -22219,6 +34056,241 @@ func (c *ClientWithResponses) UpdateDirectPaymentAgreementWithResponse(ctx conte
 	return ParseUpdateDirectPaymentAgreementResponse(rsp)
 }
 
+// EndDirectPaymentAgreementWithBodyWithResponse End a direct-payment agreement on a date, with a reason.
+//
+// The last cycle is prorated to the end date (exclusive). Money already paid for days after
+// the end is adjusted in the next run and, when nothing is left to offset it against, recorded
+// as an overpayment to recover.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/end (the `EndDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) EndDirectPaymentAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *EndDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EndDirectPaymentAgreementResponse, error) {
+	rsp, err := c.EndDirectPaymentAgreementWithBody(ctx, agreementId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEndDirectPaymentAgreementResponse(rsp)
+}
+
+// EndDirectPaymentAgreementWithResponse End a direct-payment agreement on a date, with a reason.
+//
+// The last cycle is prorated to the end date (exclusive). Money already paid for days after
+// the end is adjusted in the next run and, when nothing is left to offset it against, recorded
+// as an overpayment to recover.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/end (the `EndDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) EndDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *EndDirectPaymentAgreementParams, body EndDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*EndDirectPaymentAgreementResponse, error) {
+	rsp, err := c.EndDirectPaymentAgreement(ctx, agreementId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEndDirectPaymentAgreementResponse(rsp)
+}
+
+// GetDirectPaymentDetailsWithResponse The recipient's bank or prepaid-card details, masked: the confirmed ones and any change awaiting confirmation.
+//
+// Only masks are ever shown (the last digits); the details are stored encrypted.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/direct-payment-agreements/{agreement_id}/payment-details (the `GetDirectPaymentDetails` operationId).
+func (c *ClientWithResponses) GetDirectPaymentDetailsWithResponse(ctx context.Context, agreementId AgreementId, reqEditors ...RequestEditorFn) (*GetDirectPaymentDetailsResponse, error) {
+	rsp, err := c.GetDirectPaymentDetails(ctx, agreementId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDirectPaymentDetailsResponse(rsp)
+}
+
+// SetDirectPaymentDetailsWithBodyWithResponse Set the recipient's bank account (separate bank or managed account) or prepaid card; held until a second user confirms.
+//
+// The new details are pending: the agreement's next payment is held until a user other than
+// the one who set them confirms them (payment-diversion fraud). A change replaces any change
+// still pending. Bank details for a prepaid-card agreement, or the reverse, are refused.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/direct-payment-agreements/{agreement_id}/payment-details (the `SetDirectPaymentDetails` operationId).
+func (c *ClientWithResponses) SetDirectPaymentDetailsWithBodyWithResponse(ctx context.Context, agreementId AgreementId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetDirectPaymentDetailsResponse, error) {
+	rsp, err := c.SetDirectPaymentDetailsWithBody(ctx, agreementId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetDirectPaymentDetailsResponse(rsp)
+}
+
+// SetDirectPaymentDetailsWithResponse Set the recipient's bank account (separate bank or managed account) or prepaid card; held until a second user confirms.
+//
+// The new details are pending: the agreement's next payment is held until a user other than
+// the one who set them confirms them (payment-diversion fraud). A change replaces any change
+// still pending. Bank details for a prepaid-card agreement, or the reverse, are refused.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/direct-payment-agreements/{agreement_id}/payment-details (the `SetDirectPaymentDetails` operationId).
+func (c *ClientWithResponses) SetDirectPaymentDetailsWithResponse(ctx context.Context, agreementId AgreementId, body SetDirectPaymentDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetDirectPaymentDetailsResponse, error) {
+	rsp, err := c.SetDirectPaymentDetails(ctx, agreementId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetDirectPaymentDetailsResponse(rsp)
+}
+
+// ConfirmDirectPaymentDetailsWithBodyWithResponse Confirm the pending change of details (a user other than the one who set them).
+//
+// The confirming user keys the details again from what the recipient gave them independently
+// (dual keying); a mismatch is refused, and so is the user who set them.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/payment-details/confirm (the `ConfirmDirectPaymentDetails` operationId).
+func (c *ClientWithResponses) ConfirmDirectPaymentDetailsWithBodyWithResponse(ctx context.Context, agreementId AgreementId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmDirectPaymentDetailsResponse, error) {
+	rsp, err := c.ConfirmDirectPaymentDetailsWithBody(ctx, agreementId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmDirectPaymentDetailsResponse(rsp)
+}
+
+// ConfirmDirectPaymentDetailsWithResponse Confirm the pending change of details (a user other than the one who set them).
+//
+// The confirming user keys the details again from what the recipient gave them independently
+// (dual keying); a mismatch is refused, and so is the user who set them.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/payment-details/confirm (the `ConfirmDirectPaymentDetails` operationId).
+func (c *ClientWithResponses) ConfirmDirectPaymentDetailsWithResponse(ctx context.Context, agreementId AgreementId, body ConfirmDirectPaymentDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmDirectPaymentDetailsResponse, error) {
+	rsp, err := c.ConfirmDirectPaymentDetails(ctx, agreementId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmDirectPaymentDetailsResponse(rsp)
+}
+
+// RepriceDirectPaymentAgreementWithBodyWithResponse Move a direct-payment agreement onto its budget's approved plan and amounts, from a date.
+//
+// For a revised plan or a backdated contribution: the agreement follows its budget's current
+// approved plan, and from `effective_from` pays that plan's direct-payment amount (net: the
+// council's share; gross: the whole). Cycles already paid are corrected by adjustment lines in
+// the next run. Until it is repriced, an agreement whose plan was superseded is not paid.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/reprice (the `RepriceDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) RepriceDirectPaymentAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *RepriceDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RepriceDirectPaymentAgreementResponse, error) {
+	rsp, err := c.RepriceDirectPaymentAgreementWithBody(ctx, agreementId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRepriceDirectPaymentAgreementResponse(rsp)
+}
+
+// RepriceDirectPaymentAgreementWithResponse Move a direct-payment agreement onto its budget's approved plan and amounts, from a date.
+//
+// For a revised plan or a backdated contribution: the agreement follows its budget's current
+// approved plan, and from `effective_from` pays that plan's direct-payment amount (net: the
+// council's share; gross: the whole). Cycles already paid are corrected by adjustment lines in
+// the next run. Until it is repriced, an agreement whose plan was superseded is not paid.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/reprice (the `RepriceDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) RepriceDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *RepriceDirectPaymentAgreementParams, body RepriceDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*RepriceDirectPaymentAgreementResponse, error) {
+	rsp, err := c.RepriceDirectPaymentAgreement(ctx, agreementId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRepriceDirectPaymentAgreementResponse(rsp)
+}
+
+// ResumeDirectPaymentAgreementWithBodyWithResponse Resume a suspended direct-payment agreement, with or without back pay.
+//
+// Payments start again from `resume_date`. The suspended days are paid only when `back_pay` is
+// true (adjustments in the next run).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/resume (the `ResumeDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) ResumeDirectPaymentAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *ResumeDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResumeDirectPaymentAgreementResponse, error) {
+	rsp, err := c.ResumeDirectPaymentAgreementWithBody(ctx, agreementId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResumeDirectPaymentAgreementResponse(rsp)
+}
+
+// ResumeDirectPaymentAgreementWithResponse Resume a suspended direct-payment agreement, with or without back pay.
+//
+// Payments start again from `resume_date`. The suspended days are paid only when `back_pay` is
+// true (adjustments in the next run).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/resume (the `ResumeDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) ResumeDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *ResumeDirectPaymentAgreementParams, body ResumeDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*ResumeDirectPaymentAgreementResponse, error) {
+	rsp, err := c.ResumeDirectPaymentAgreement(ctx, agreementId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResumeDirectPaymentAgreementResponse(rsp)
+}
+
+// GetDirectPaymentScheduleWithResponse The cycles a direct-payment agreement owes, with what each owes and what runs have paid, hold or adjusted.
+//
+// Every cycle with a day in force that starts on or before `through` (default: today plus the
+// council's lead days), and every cycle a run has taken a line for. Each cycle owes the per-cycle
+// amount (annual ÷ 13, 26 or 12, nearest penny), pro rata for the days in force and not suspended
+// without back pay: per-cycle × days owed ÷ days in the cycle, rounded once, halves up.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/direct-payment-agreements/{agreement_id}/schedule (the `GetDirectPaymentSchedule` operationId).
+func (c *ClientWithResponses) GetDirectPaymentScheduleWithResponse(ctx context.Context, agreementId AgreementId, params *GetDirectPaymentScheduleParams, reqEditors ...RequestEditorFn) (*GetDirectPaymentScheduleResponse, error) {
+	rsp, err := c.GetDirectPaymentSchedule(ctx, agreementId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDirectPaymentScheduleResponse(rsp)
+}
+
+// SuspendDirectPaymentAgreementWithBodyWithResponse Suspend a direct-payment agreement from a date, with a reason.
+//
+// No cycle is paid for the suspended days unless the resumption asks for back pay. A cycle
+// already paid for suspended days is adjusted in the next run (never paid twice); a run skips an
+// agreement suspended on its pay date.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/suspend (the `SuspendDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) SuspendDirectPaymentAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *SuspendDirectPaymentAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SuspendDirectPaymentAgreementResponse, error) {
+	rsp, err := c.SuspendDirectPaymentAgreementWithBody(ctx, agreementId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSuspendDirectPaymentAgreementResponse(rsp)
+}
+
+// SuspendDirectPaymentAgreementWithResponse Suspend a direct-payment agreement from a date, with a reason.
+//
+// No cycle is paid for the suspended days unless the resumption asks for back pay. A cycle
+// already paid for suspended days is adjusted in the next run (never paid twice); a run skips an
+// agreement suspended on its pay date.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/direct-payment-agreements/{agreement_id}/suspend (the `SuspendDirectPaymentAgreement` operationId).
+func (c *ClientWithResponses) SuspendDirectPaymentAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *SuspendDirectPaymentAgreementParams, body SuspendDirectPaymentAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*SuspendDirectPaymentAgreementResponse, error) {
+	rsp, err := c.SuspendDirectPaymentAgreement(ctx, agreementId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSuspendDirectPaymentAgreementResponse(rsp)
+}
+
 // GetFinancialAssessmentWithResponse One financial assessment.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -22414,6 +34486,612 @@ func (c *ClientWithResponses) GetISFAgreementWithResponse(ctx context.Context, a
 		return nil, err
 	}
 	return ParseGetISFAgreementResponse(rsp)
+}
+
+// UpdateISFAgreementWithBodyWithResponse Record the provider's signature of an ISF agreement.
+//
+// Runs pay only signed agreements.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/isf-agreements/{agreement_id} (the `UpdateISFAgreement` operationId).
+func (c *ClientWithResponses) UpdateISFAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateISFAgreementResponse, error) {
+	rsp, err := c.UpdateISFAgreementWithBody(ctx, agreementId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateISFAgreementResponse(rsp)
+}
+
+// UpdateISFAgreementWithResponse Record the provider's signature of an ISF agreement.
+//
+// Runs pay only signed agreements.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/isf-agreements/{agreement_id} (the `UpdateISFAgreement` operationId).
+func (c *ClientWithResponses) UpdateISFAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *UpdateISFAgreementParams, body UpdateISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateISFAgreementResponse, error) {
+	rsp, err := c.UpdateISFAgreement(ctx, agreementId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateISFAgreementResponse(rsp)
+}
+
+// EndISFAgreementWithBodyWithResponse End an ISF agreement on a date, with a reason.
+//
+// As for direct payments.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/end (the `EndISFAgreement` operationId).
+func (c *ClientWithResponses) EndISFAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *EndISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EndISFAgreementResponse, error) {
+	rsp, err := c.EndISFAgreementWithBody(ctx, agreementId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEndISFAgreementResponse(rsp)
+}
+
+// EndISFAgreementWithResponse End an ISF agreement on a date, with a reason.
+//
+// As for direct payments.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/end (the `EndISFAgreement` operationId).
+func (c *ClientWithResponses) EndISFAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *EndISFAgreementParams, body EndISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*EndISFAgreementResponse, error) {
+	rsp, err := c.EndISFAgreement(ctx, agreementId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEndISFAgreementResponse(rsp)
+}
+
+// RepriceISFAgreementWithBodyWithResponse Move an ISF agreement onto its budget's approved plan and amounts, from a date.
+//
+// The council's share of the approved plan's ISF lines with the agreement's provider, from
+// `effective_from`; paid cycles are adjusted in the next run.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/reprice (the `RepriceISFAgreement` operationId).
+func (c *ClientWithResponses) RepriceISFAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *RepriceISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RepriceISFAgreementResponse, error) {
+	rsp, err := c.RepriceISFAgreementWithBody(ctx, agreementId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRepriceISFAgreementResponse(rsp)
+}
+
+// RepriceISFAgreementWithResponse Move an ISF agreement onto its budget's approved plan and amounts, from a date.
+//
+// The council's share of the approved plan's ISF lines with the agreement's provider, from
+// `effective_from`; paid cycles are adjusted in the next run.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/reprice (the `RepriceISFAgreement` operationId).
+func (c *ClientWithResponses) RepriceISFAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *RepriceISFAgreementParams, body RepriceISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*RepriceISFAgreementResponse, error) {
+	rsp, err := c.RepriceISFAgreement(ctx, agreementId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRepriceISFAgreementResponse(rsp)
+}
+
+// ResumeISFAgreementWithBodyWithResponse Resume a suspended ISF agreement, with or without back pay.
+//
+// As for direct payments.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/resume (the `ResumeISFAgreement` operationId).
+func (c *ClientWithResponses) ResumeISFAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *ResumeISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResumeISFAgreementResponse, error) {
+	rsp, err := c.ResumeISFAgreementWithBody(ctx, agreementId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResumeISFAgreementResponse(rsp)
+}
+
+// ResumeISFAgreementWithResponse Resume a suspended ISF agreement, with or without back pay.
+//
+// As for direct payments.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/resume (the `ResumeISFAgreement` operationId).
+func (c *ClientWithResponses) ResumeISFAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *ResumeISFAgreementParams, body ResumeISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*ResumeISFAgreementResponse, error) {
+	rsp, err := c.ResumeISFAgreement(ctx, agreementId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResumeISFAgreementResponse(rsp)
+}
+
+// GetISFScheduleWithResponse The cycles an ISF agreement owes; provider staff see their own agreements' schedules.
+//
+// As for direct payments: every cycle up to `through` with its owed, paid, pending, held and
+// adjusted amounts. Provider staff get 404 for another provider's agreement.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/isf-agreements/{agreement_id}/schedule (the `GetISFSchedule` operationId).
+func (c *ClientWithResponses) GetISFScheduleWithResponse(ctx context.Context, agreementId AgreementId, params *GetISFScheduleParams, reqEditors ...RequestEditorFn) (*GetISFScheduleResponse, error) {
+	rsp, err := c.GetISFSchedule(ctx, agreementId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetISFScheduleResponse(rsp)
+}
+
+// SuspendISFAgreementWithBodyWithResponse Suspend an ISF agreement from a date, with a reason.
+//
+// As for direct payments.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/suspend (the `SuspendISFAgreement` operationId).
+func (c *ClientWithResponses) SuspendISFAgreementWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *SuspendISFAgreementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SuspendISFAgreementResponse, error) {
+	rsp, err := c.SuspendISFAgreementWithBody(ctx, agreementId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSuspendISFAgreementResponse(rsp)
+}
+
+// SuspendISFAgreementWithResponse Suspend an ISF agreement from a date, with a reason.
+//
+// As for direct payments.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isf-agreements/{agreement_id}/suspend (the `SuspendISFAgreement` operationId).
+func (c *ClientWithResponses) SuspendISFAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *SuspendISFAgreementParams, body SuspendISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*SuspendISFAgreementResponse, error) {
+	rsp, err := c.SuspendISFAgreement(ctx, agreementId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSuspendISFAgreementResponse(rsp)
+}
+
+// ListOneOffPaymentsWithResponse One-off payments, oldest first (work list: awaiting approval).
+//
+// Filter by status or agreement.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/one-off-payments (the `ListOneOffPayments` operationId).
+func (c *ClientWithResponses) ListOneOffPaymentsWithResponse(ctx context.Context, params *ListOneOffPaymentsParams, reqEditors ...RequestEditorFn) (*ListOneOffPaymentsResponse, error) {
+	rsp, err := c.ListOneOffPayments(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOneOffPaymentsResponse(rsp)
+}
+
+// CreateOneOffPaymentWithBodyWithResponse Ask for a one-off payment: a plan line's one-off cost, or an ad hoc amount with a reason.
+//
+// A plan line's one-off (a `once` line of the agreement's plan and option, for an agreement
+// paid `one_off`) is approved by the plan's sign-off and paid by the next run. An ad hoc amount
+// waits for approval by a user other than the one who asked for it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/one-off-payments (the `CreateOneOffPayment` operationId).
+func (c *ClientWithResponses) CreateOneOffPaymentWithBodyWithResponse(ctx context.Context, params *CreateOneOffPaymentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOneOffPaymentResponse, error) {
+	rsp, err := c.CreateOneOffPaymentWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateOneOffPaymentResponse(rsp)
+}
+
+// CreateOneOffPaymentWithResponse Ask for a one-off payment: a plan line's one-off cost, or an ad hoc amount with a reason.
+//
+// A plan line's one-off (a `once` line of the agreement's plan and option, for an agreement
+// paid `one_off`) is approved by the plan's sign-off and paid by the next run. An ad hoc amount
+// waits for approval by a user other than the one who asked for it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/one-off-payments (the `CreateOneOffPayment` operationId).
+func (c *ClientWithResponses) CreateOneOffPaymentWithResponse(ctx context.Context, params *CreateOneOffPaymentParams, body CreateOneOffPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOneOffPaymentResponse, error) {
+	rsp, err := c.CreateOneOffPayment(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateOneOffPaymentResponse(rsp)
+}
+
+// GetOneOffPaymentWithResponse One one-off payment.
+//
+// With its status and the line of the run that paid it, if any.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/one-off-payments/{one_off_id} (the `GetOneOffPayment` operationId).
+func (c *ClientWithResponses) GetOneOffPaymentWithResponse(ctx context.Context, oneOffId OneOffId, reqEditors ...RequestEditorFn) (*GetOneOffPaymentResponse, error) {
+	rsp, err := c.GetOneOffPayment(ctx, oneOffId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOneOffPaymentResponse(rsp)
+}
+
+// ApproveOneOffPaymentWithResponse Approve an ad hoc one-off payment (a user other than the one who asked for it).
+//
+// The next run whose horizon reaches its due date pays it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/one-off-payments/{one_off_id}/approve (the `ApproveOneOffPayment` operationId).
+func (c *ClientWithResponses) ApproveOneOffPaymentWithResponse(ctx context.Context, oneOffId OneOffId, params *ApproveOneOffPaymentParams, reqEditors ...RequestEditorFn) (*ApproveOneOffPaymentResponse, error) {
+	rsp, err := c.ApproveOneOffPayment(ctx, oneOffId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveOneOffPaymentResponse(rsp)
+}
+
+// ListPaymentAgreementsWithResponse Direct-payment and ISF agreements as payments see them (work lists).
+//
+// Both kinds of agreement, oldest first. Work lists: `never_paid` (in force today, no cycle paid
+// by any run), `details_unconfirmed` (bank or card details awaiting a second user's confirmation:
+// the agreement's own, or its ISF provider's), `suspended` (suspended today).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/payment-agreements (the `ListPaymentAgreements` operationId).
+func (c *ClientWithResponses) ListPaymentAgreementsWithResponse(ctx context.Context, params *ListPaymentAgreementsParams, reqEditors ...RequestEditorFn) (*ListPaymentAgreementsResponse, error) {
+	rsp, err := c.ListPaymentAgreements(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPaymentAgreementsResponse(rsp)
+}
+
+// ListPaymentFilesWithResponse The files runs were exported as; provider staff see their own remittances.
+//
+// Filter by run, kind or provider.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/payment-files (the `ListPaymentFiles` operationId).
+func (c *ClientWithResponses) ListPaymentFilesWithResponse(ctx context.Context, params *ListPaymentFilesParams, reqEditors ...RequestEditorFn) (*ListPaymentFilesResponse, error) {
+	rsp, err := c.ListPaymentFiles(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPaymentFilesResponse(rsp)
+}
+
+// GetPaymentFileWithResponse A file's bytes, exactly as first exported.
+//
+// The BACS file is text/plain (fixed-width records, CR LF); the CSV files text/csv. Provider staff get their own remittances only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/payment-files/{file_id} (the `GetPaymentFile` operationId).
+func (c *ClientWithResponses) GetPaymentFileWithResponse(ctx context.Context, fileId FileId, reqEditors ...RequestEditorFn) (*GetPaymentFileResponse, error) {
+	rsp, err := c.GetPaymentFile(ctx, fileId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPaymentFileResponse(rsp)
+}
+
+// ListPaymentLinesWithResponse Lines across runs (work list: held=true, the lines held in runs not yet paid).
+//
+// Oldest first; filter by held and agreement.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/payment-lines (the `ListPaymentLines` operationId).
+func (c *ClientWithResponses) ListPaymentLinesWithResponse(ctx context.Context, params *ListPaymentLinesParams, reqEditors ...RequestEditorFn) (*ListPaymentLinesResponse, error) {
+	rsp, err := c.ListPaymentLines(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPaymentLinesResponse(rsp)
+}
+
+// ListPaymentOverpaymentsWithResponse Overpayments recorded for recovery: money paid for days no longer owed that no later payment offset.
+//
+// Oldest first. Recording their recovery is the recovery workflow's.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/payment-overpayments (the `ListPaymentOverpayments` operationId).
+func (c *ClientWithResponses) ListPaymentOverpaymentsWithResponse(ctx context.Context, params *ListPaymentOverpaymentsParams, reqEditors ...RequestEditorFn) (*ListPaymentOverpaymentsResponse, error) {
+	rsp, err := c.ListPaymentOverpayments(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPaymentOverpaymentsResponse(rsp)
+}
+
+// ListPaymentRunsWithResponse Payment runs, oldest first (work list: status=draft awaits approval).
+//
+// Filter by status and pay date.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/payment-runs (the `ListPaymentRuns` operationId).
+func (c *ClientWithResponses) ListPaymentRunsWithResponse(ctx context.Context, params *ListPaymentRunsParams, reqEditors ...RequestEditorFn) (*ListPaymentRunsResponse, error) {
+	rsp, err := c.ListPaymentRuns(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPaymentRunsResponse(rsp)
+}
+
+// CreatePaymentRunWithBodyWithResponse Create a payment run for a pay date; it is built in the background (202, poll Location).
+//
+// Takes every unpaid cycle starting on or before pay date + lead days of every agreement in
+// force, the adjustments of cycles paid before their amount changed, the approved one-offs due,
+// and the amounts carried forward. Idempotency-Key is mandatory (400 without it): a retry with
+// the same key and body returns the first response. The database makes a second payment of an
+// (agreement, cycle) impossible, so two runs built at once never both take a line.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payment-runs (the `CreatePaymentRun` operationId).
+func (c *ClientWithResponses) CreatePaymentRunWithBodyWithResponse(ctx context.Context, params *CreatePaymentRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePaymentRunResponse, error) {
+	rsp, err := c.CreatePaymentRunWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePaymentRunResponse(rsp)
+}
+
+// CreatePaymentRunWithResponse Create a payment run for a pay date; it is built in the background (202, poll Location).
+//
+// Takes every unpaid cycle starting on or before pay date + lead days of every agreement in
+// force, the adjustments of cycles paid before their amount changed, the approved one-offs due,
+// and the amounts carried forward. Idempotency-Key is mandatory (400 without it): a retry with
+// the same key and body returns the first response. The database makes a second payment of an
+// (agreement, cycle) impossible, so two runs built at once never both take a line.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payment-runs (the `CreatePaymentRun` operationId).
+func (c *ClientWithResponses) CreatePaymentRunWithResponse(ctx context.Context, params *CreatePaymentRunParams, body CreatePaymentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePaymentRunResponse, error) {
+	rsp, err := c.CreatePaymentRun(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePaymentRunResponse(rsp)
+}
+
+// GetPaymentRunWithResponse A payment run with its progress, totals and files.
+//
+// While `status` is `building`, `progress` says how many agreements have been looked at.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/payment-runs/{run_id} (the `GetPaymentRun` operationId).
+func (c *ClientWithResponses) GetPaymentRunWithResponse(ctx context.Context, runId RunId, reqEditors ...RequestEditorFn) (*GetPaymentRunResponse, error) {
+	rsp, err := c.GetPaymentRun(ctx, runId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPaymentRunResponse(rsp)
+}
+
+// ApprovePaymentRunWithResponse Approve a draft run (a user other than its creator) and fix its BACS processing day.
+//
+// Segregation of duties: the creator cannot approve (422 `payment-run-self-approval`). The
+// processing day is the pay date (or the working day before it, when it is not one), but never
+// earlier than the council's processing days (default 3) working days after approval, skipping
+// weekends and England and Wales bank holidays.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/approve (the `ApprovePaymentRun` operationId).
+func (c *ClientWithResponses) ApprovePaymentRunWithResponse(ctx context.Context, runId RunId, params *ApprovePaymentRunParams, reqEditors ...RequestEditorFn) (*ApprovePaymentRunResponse, error) {
+	rsp, err := c.ApprovePaymentRun(ctx, runId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApprovePaymentRunResponse(rsp)
+}
+
+// CancelPaymentRunWithBodyWithResponse Cancel a run before export, with a reason: its lines are untaken and later runs take them.
+//
+// A run still building, a draft or an approved run may be cancelled.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/cancel (the `CancelPaymentRun` operationId).
+func (c *ClientWithResponses) CancelPaymentRunWithBodyWithResponse(ctx context.Context, runId RunId, params *CancelPaymentRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelPaymentRunResponse, error) {
+	rsp, err := c.CancelPaymentRunWithBody(ctx, runId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelPaymentRunResponse(rsp)
+}
+
+// CancelPaymentRunWithResponse Cancel a run before export, with a reason: its lines are untaken and later runs take them.
+//
+// A run still building, a draft or an approved run may be cancelled.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/cancel (the `CancelPaymentRun` operationId).
+func (c *ClientWithResponses) CancelPaymentRunWithResponse(ctx context.Context, runId RunId, params *CancelPaymentRunParams, body CancelPaymentRunJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelPaymentRunResponse, error) {
+	rsp, err := c.CancelPaymentRun(ctx, runId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelPaymentRunResponse(rsp)
+}
+
+// ExportPaymentRunWithResponse Export an approved run: a BACS Standard 18 file, a prepaid-card load file and a remittance per ISF provider.
+//
+// The files are kept (encrypted); exporting an exported run again returns the same files, byte
+// for byte, and adds nothing. The BACS file credits each bank recipient (each direct payment to a
+// bank or managed account, and each ISF provider once) with transaction code 99; its trailer
+// totals, with the card file's, equal the run's total, and each remittance's total its
+// provider's credit.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/export (the `ExportPaymentRun` operationId).
+func (c *ClientWithResponses) ExportPaymentRunWithResponse(ctx context.Context, runId RunId, params *ExportPaymentRunParams, reqEditors ...RequestEditorFn) (*ExportPaymentRunResponse, error) {
+	rsp, err := c.ExportPaymentRun(ctx, runId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportPaymentRunResponse(rsp)
+}
+
+// ListPaymentRunLinesWithResponse A run's lines: cycles, adjustments, one-offs, carried amounts and overpayments.
+//
+// Filter by held, or by agreement.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/payment-runs/{run_id}/lines (the `ListPaymentRunLines` operationId).
+func (c *ClientWithResponses) ListPaymentRunLinesWithResponse(ctx context.Context, runId RunId, params *ListPaymentRunLinesParams, reqEditors ...RequestEditorFn) (*ListPaymentRunLinesResponse, error) {
+	rsp, err := c.ListPaymentRunLines(ctx, runId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPaymentRunLinesResponse(rsp)
+}
+
+// HoldPaymentLineWithBodyWithResponse Hold a line, with a reason: the agreement's lines in the run are held together.
+//
+// A run pays each agreement the sum of its lines, so a hold covers all of the agreement's lines
+// in the run. A held line is paid by a later run once released; held lines are released from
+// their run when it is marked paid. A draft or an approved run may be held.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/hold (the `HoldPaymentLine` operationId).
+func (c *ClientWithResponses) HoldPaymentLineWithBodyWithResponse(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *HoldPaymentLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*HoldPaymentLineResponse, error) {
+	rsp, err := c.HoldPaymentLineWithBody(ctx, runId, paymentLineId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHoldPaymentLineResponse(rsp)
+}
+
+// HoldPaymentLineWithResponse Hold a line, with a reason: the agreement's lines in the run are held together.
+//
+// A run pays each agreement the sum of its lines, so a hold covers all of the agreement's lines
+// in the run. A held line is paid by a later run once released; held lines are released from
+// their run when it is marked paid. A draft or an approved run may be held.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/hold (the `HoldPaymentLine` operationId).
+func (c *ClientWithResponses) HoldPaymentLineWithResponse(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *HoldPaymentLineParams, body HoldPaymentLineJSONRequestBody, reqEditors ...RequestEditorFn) (*HoldPaymentLineResponse, error) {
+	rsp, err := c.HoldPaymentLine(ctx, runId, paymentLineId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHoldPaymentLineResponse(rsp)
+}
+
+// ReleasePaymentLineWithBodyWithResponse Release a held line (and the agreement's other lines in the run), with a reason.
+//
+// Only in a draft run (releasing adds to what the approver approves). A hold for unconfirmed
+// bank or card details cannot be released until a second user confirms them.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/release (the `ReleasePaymentLine` operationId).
+func (c *ClientWithResponses) ReleasePaymentLineWithBodyWithResponse(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *ReleasePaymentLineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReleasePaymentLineResponse, error) {
+	rsp, err := c.ReleasePaymentLineWithBody(ctx, runId, paymentLineId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReleasePaymentLineResponse(rsp)
+}
+
+// ReleasePaymentLineWithResponse Release a held line (and the agreement's other lines in the run), with a reason.
+//
+// Only in a draft run (releasing adds to what the approver approves). A hold for unconfirmed
+// bank or card details cannot be released until a second user confirms them.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/release (the `ReleasePaymentLine` operationId).
+func (c *ClientWithResponses) ReleasePaymentLineWithResponse(ctx context.Context, runId RunId, paymentLineId PaymentLineId, params *ReleasePaymentLineParams, body ReleasePaymentLineJSONRequestBody, reqEditors ...RequestEditorFn) (*ReleasePaymentLineResponse, error) {
+	rsp, err := c.ReleasePaymentLine(ctx, runId, paymentLineId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReleasePaymentLineResponse(rsp)
+}
+
+// MarkPaymentRunPaidWithBodyWithResponse Mark an exported run paid, with the lines the bank returned (they become unpaid again).
+//
+// A returned line returns its agreement's whole payment in the run: its lines become unpaid
+// again (a later run takes them), the recipient's details are marked returned (later payments
+// are held until new details are set and confirmed), and the reason is kept. Held lines are
+// released from the run. Overpayment lines are recorded for recovery.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/mark-paid (the `MarkPaymentRunPaid` operationId).
+func (c *ClientWithResponses) MarkPaymentRunPaidWithBodyWithResponse(ctx context.Context, runId RunId, params *MarkPaymentRunPaidParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkPaymentRunPaidResponse, error) {
+	rsp, err := c.MarkPaymentRunPaidWithBody(ctx, runId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkPaymentRunPaidResponse(rsp)
+}
+
+// MarkPaymentRunPaidWithResponse Mark an exported run paid, with the lines the bank returned (they become unpaid again).
+//
+// A returned line returns its agreement's whole payment in the run: its lines become unpaid
+// again (a later run takes them), the recipient's details are marked returned (later payments
+// are held until new details are set and confirmed), and the reason is kept. Held lines are
+// released from the run. Overpayment lines are recorded for recovery.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/mark-paid (the `MarkPaymentRunPaid` operationId).
+func (c *ClientWithResponses) MarkPaymentRunPaidWithResponse(ctx context.Context, runId RunId, params *MarkPaymentRunPaidParams, body MarkPaymentRunPaidJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkPaymentRunPaidResponse, error) {
+	rsp, err := c.MarkPaymentRunPaid(ctx, runId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkPaymentRunPaidResponse(rsp)
+}
+
+// RecordPaymentReturnsWithBodyWithResponse Record payments of a paid run that the bank returned later.
+//
+// As for the returned lines of mark-paid.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/returns (the `RecordPaymentReturns` operationId).
+func (c *ClientWithResponses) RecordPaymentReturnsWithBodyWithResponse(ctx context.Context, runId RunId, params *RecordPaymentReturnsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordPaymentReturnsResponse, error) {
+	rsp, err := c.RecordPaymentReturnsWithBody(ctx, runId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordPaymentReturnsResponse(rsp)
+}
+
+// RecordPaymentReturnsWithResponse Record payments of a paid run that the bank returned later.
+//
+// As for the returned lines of mark-paid.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payment-runs/{run_id}/returns (the `RecordPaymentReturns` operationId).
+func (c *ClientWithResponses) RecordPaymentReturnsWithResponse(ctx context.Context, runId RunId, params *RecordPaymentReturnsParams, body RecordPaymentReturnsJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordPaymentReturnsResponse, error) {
+	rsp, err := c.RecordPaymentReturns(ctx, runId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordPaymentReturnsResponse(rsp)
 }
 
 // ListPeopleWithResponse List people, oldest record first.
@@ -22701,6 +35379,22 @@ func (c *ClientWithResponses) GetPersonalBudgetWithResponse(ctx context.Context,
 	return ParseGetPersonalBudgetResponse(rsp)
 }
 
+// GetBudgetCommitmentsWithResponse The council-managed spend the budget's approved plan commits, per provider (to match invoices).
+//
+// Council-managed lines are not paid through payment runs: the council pays the providers'
+// invoices. This is what the approved plan commits with each provider, a year and a week.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/personal-budgets/{budget_id}/commitments (the `GetBudgetCommitments` operationId).
+func (c *ClientWithResponses) GetBudgetCommitmentsWithResponse(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*GetBudgetCommitmentsResponse, error) {
+	rsp, err := c.GetBudgetCommitments(ctx, budgetId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetBudgetCommitmentsResponse(rsp)
+}
+
 // ListBudgetSupportPlansWithResponse The plans of this budget, oldest first.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -22816,6 +35510,81 @@ func (c *ClientWithResponses) UpdateProviderWithResponse(ctx context.Context, pr
 		return nil, err
 	}
 	return ParseUpdateProviderResponse(rsp)
+}
+
+// GetProviderBankDetailsWithResponse An ISF provider's bank details, masked.
+//
+// The account ISF payments for the provider's people are credited to, shown masked.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/providers/{provider_id}/bank-details (the `GetProviderBankDetails` operationId).
+func (c *ClientWithResponses) GetProviderBankDetailsWithResponse(ctx context.Context, providerId ProviderId, reqEditors ...RequestEditorFn) (*GetProviderBankDetailsResponse, error) {
+	rsp, err := c.GetProviderBankDetails(ctx, providerId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetProviderBankDetailsResponse(rsp)
+}
+
+// SetProviderBankDetailsWithBodyWithResponse Set an ISF provider's bank account; its next payments are held until a second user confirms.
+//
+// As for a direct-payment recipient; a provider is paid by bank only.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/providers/{provider_id}/bank-details (the `SetProviderBankDetails` operationId).
+func (c *ClientWithResponses) SetProviderBankDetailsWithBodyWithResponse(ctx context.Context, providerId ProviderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetProviderBankDetailsResponse, error) {
+	rsp, err := c.SetProviderBankDetailsWithBody(ctx, providerId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetProviderBankDetailsResponse(rsp)
+}
+
+// SetProviderBankDetailsWithResponse Set an ISF provider's bank account; its next payments are held until a second user confirms.
+//
+// As for a direct-payment recipient; a provider is paid by bank only.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/providers/{provider_id}/bank-details (the `SetProviderBankDetails` operationId).
+func (c *ClientWithResponses) SetProviderBankDetailsWithResponse(ctx context.Context, providerId ProviderId, body SetProviderBankDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetProviderBankDetailsResponse, error) {
+	rsp, err := c.SetProviderBankDetails(ctx, providerId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetProviderBankDetailsResponse(rsp)
+}
+
+// ConfirmProviderBankDetailsWithBodyWithResponse Confirm the pending change of a provider's bank details (a second user).
+//
+// As for a direct-payment recipient.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/providers/{provider_id}/bank-details/confirm (the `ConfirmProviderBankDetails` operationId).
+func (c *ClientWithResponses) ConfirmProviderBankDetailsWithBodyWithResponse(ctx context.Context, providerId ProviderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmProviderBankDetailsResponse, error) {
+	rsp, err := c.ConfirmProviderBankDetailsWithBody(ctx, providerId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmProviderBankDetailsResponse(rsp)
+}
+
+// ConfirmProviderBankDetailsWithResponse Confirm the pending change of a provider's bank details (a second user).
+//
+// As for a direct-payment recipient.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/providers/{provider_id}/bank-details/confirm (the `ConfirmProviderBankDetails` operationId).
+func (c *ClientWithResponses) ConfirmProviderBankDetailsWithResponse(ctx context.Context, providerId ProviderId, body ConfirmProviderBankDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmProviderBankDetailsResponse, error) {
+	rsp, err := c.ConfirmProviderBankDetails(ctx, providerId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmProviderBankDetailsResponse(rsp)
 }
 
 // ListRASVersionsWithResponse The council's RAS versions, oldest first.
@@ -25845,6 +38614,1671 @@ func ParseUpdateDirectPaymentAgreementResponse(rsp *http.Response) (*UpdateDirec
 	return response, nil
 }
 
+// ParseEndDirectPaymentAgreementResponse parses an HTTP response from a EndDirectPaymentAgreementWithResponse call
+func ParseEndDirectPaymentAgreementResponse(rsp *http.Response) (*EndDirectPaymentAgreementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EndDirectPaymentAgreementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentAgreementChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers EndDirectPaymentAgreementResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers EndDirectPaymentAgreementResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers EndDirectPaymentAgreementResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers EndDirectPaymentAgreementResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers EndDirectPaymentAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers EndDirectPaymentAgreementResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers EndDirectPaymentAgreementResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers EndDirectPaymentAgreementResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers EndDirectPaymentAgreementResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers EndDirectPaymentAgreementResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers EndDirectPaymentAgreementResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers EndDirectPaymentAgreementResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDirectPaymentDetailsResponse parses an HTTP response from a GetDirectPaymentDetailsWithResponse call
+func ParseGetDirectPaymentDetailsResponse(rsp *http.Response) (*GetDirectPaymentDetailsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDirectPaymentDetailsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecipientDetails
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDirectPaymentDetailsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetDirectPaymentDetailsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetDirectPaymentDetailsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetDirectPaymentDetailsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetDirectPaymentDetailsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetDirectPaymentDetailsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetDirectPaymentDetailsResponse parses an HTTP response from a SetDirectPaymentDetailsWithResponse call
+func ParseSetDirectPaymentDetailsResponse(rsp *http.Response) (*SetDirectPaymentDetailsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetDirectPaymentDetailsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecipientDetails
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SetDirectPaymentDetailsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SetDirectPaymentDetailsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SetDirectPaymentDetailsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SetDirectPaymentDetailsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SetDirectPaymentDetailsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SetDirectPaymentDetailsResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers SetDirectPaymentDetailsResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SetDirectPaymentDetailsResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SetDirectPaymentDetailsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers SetDirectPaymentDetailsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmDirectPaymentDetailsResponse parses an HTTP response from a ConfirmDirectPaymentDetailsWithResponse call
+func ParseConfirmDirectPaymentDetailsResponse(rsp *http.Response) (*ConfirmDirectPaymentDetailsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmDirectPaymentDetailsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecipientDetails
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ConfirmDirectPaymentDetailsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ConfirmDirectPaymentDetailsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ConfirmDirectPaymentDetailsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ConfirmDirectPaymentDetailsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ConfirmDirectPaymentDetailsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ConfirmDirectPaymentDetailsResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers ConfirmDirectPaymentDetailsResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ConfirmDirectPaymentDetailsResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ConfirmDirectPaymentDetailsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ConfirmDirectPaymentDetailsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRepriceDirectPaymentAgreementResponse parses an HTTP response from a RepriceDirectPaymentAgreementWithResponse call
+func ParseRepriceDirectPaymentAgreementResponse(rsp *http.Response) (*RepriceDirectPaymentAgreementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RepriceDirectPaymentAgreementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentAgreementChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RepriceDirectPaymentAgreementResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RepriceDirectPaymentAgreementResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RepriceDirectPaymentAgreementResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RepriceDirectPaymentAgreementResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RepriceDirectPaymentAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers RepriceDirectPaymentAgreementResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers RepriceDirectPaymentAgreementResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers RepriceDirectPaymentAgreementResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers RepriceDirectPaymentAgreementResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers RepriceDirectPaymentAgreementResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers RepriceDirectPaymentAgreementResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers RepriceDirectPaymentAgreementResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseResumeDirectPaymentAgreementResponse parses an HTTP response from a ResumeDirectPaymentAgreementWithResponse call
+func ParseResumeDirectPaymentAgreementResponse(rsp *http.Response) (*ResumeDirectPaymentAgreementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResumeDirectPaymentAgreementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentAgreementChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ResumeDirectPaymentAgreementResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ResumeDirectPaymentAgreementResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ResumeDirectPaymentAgreementResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ResumeDirectPaymentAgreementResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ResumeDirectPaymentAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ResumeDirectPaymentAgreementResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers ResumeDirectPaymentAgreementResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers ResumeDirectPaymentAgreementResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ResumeDirectPaymentAgreementResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ResumeDirectPaymentAgreementResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers ResumeDirectPaymentAgreementResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers ResumeDirectPaymentAgreementResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDirectPaymentScheduleResponse parses an HTTP response from a GetDirectPaymentScheduleWithResponse call
+func ParseGetDirectPaymentScheduleResponse(rsp *http.Response) (*GetDirectPaymentScheduleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDirectPaymentScheduleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentSchedule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDirectPaymentScheduleResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetDirectPaymentScheduleResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetDirectPaymentScheduleResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetDirectPaymentScheduleResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetDirectPaymentScheduleResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetDirectPaymentScheduleResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetDirectPaymentScheduleResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSuspendDirectPaymentAgreementResponse parses an HTTP response from a SuspendDirectPaymentAgreementWithResponse call
+func ParseSuspendDirectPaymentAgreementResponse(rsp *http.Response) (*SuspendDirectPaymentAgreementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SuspendDirectPaymentAgreementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentAgreementChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SuspendDirectPaymentAgreementResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SuspendDirectPaymentAgreementResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SuspendDirectPaymentAgreementResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SuspendDirectPaymentAgreementResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SuspendDirectPaymentAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SuspendDirectPaymentAgreementResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers SuspendDirectPaymentAgreementResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SuspendDirectPaymentAgreementResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SuspendDirectPaymentAgreementResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SuspendDirectPaymentAgreementResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers SuspendDirectPaymentAgreementResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers SuspendDirectPaymentAgreementResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetFinancialAssessmentResponse parses an HTTP response from a GetFinancialAssessmentWithResponse call
 func ParseGetFinancialAssessmentResponse(rsp *http.Response) (*GetFinancialAssessmentResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -27587,6 +42021,4891 @@ func ParseGetISFAgreementResponse(rsp *http.Response) (*GetISFAgreementResponse,
 		response.Headers404 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetISFAgreementResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateISFAgreementResponse parses an HTTP response from a UpdateISFAgreementWithResponse call
+func ParseUpdateISFAgreementResponse(rsp *http.Response) (*UpdateISFAgreementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateISFAgreementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ISFAgreement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateISFAgreementResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateISFAgreementResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateISFAgreementResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateISFAgreementResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateISFAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateISFAgreementResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateISFAgreementResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateISFAgreementResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateISFAgreementResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdateISFAgreementResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers UpdateISFAgreementResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateISFAgreementResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEndISFAgreementResponse parses an HTTP response from a EndISFAgreementWithResponse call
+func ParseEndISFAgreementResponse(rsp *http.Response) (*EndISFAgreementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EndISFAgreementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentAgreementChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers EndISFAgreementResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers EndISFAgreementResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers EndISFAgreementResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers EndISFAgreementResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers EndISFAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers EndISFAgreementResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers EndISFAgreementResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers EndISFAgreementResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers EndISFAgreementResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers EndISFAgreementResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers EndISFAgreementResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers EndISFAgreementResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRepriceISFAgreementResponse parses an HTTP response from a RepriceISFAgreementWithResponse call
+func ParseRepriceISFAgreementResponse(rsp *http.Response) (*RepriceISFAgreementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RepriceISFAgreementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentAgreementChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RepriceISFAgreementResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RepriceISFAgreementResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RepriceISFAgreementResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RepriceISFAgreementResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RepriceISFAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers RepriceISFAgreementResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers RepriceISFAgreementResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers RepriceISFAgreementResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers RepriceISFAgreementResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers RepriceISFAgreementResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers RepriceISFAgreementResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers RepriceISFAgreementResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseResumeISFAgreementResponse parses an HTTP response from a ResumeISFAgreementWithResponse call
+func ParseResumeISFAgreementResponse(rsp *http.Response) (*ResumeISFAgreementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResumeISFAgreementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentAgreementChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ResumeISFAgreementResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ResumeISFAgreementResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ResumeISFAgreementResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ResumeISFAgreementResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ResumeISFAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ResumeISFAgreementResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers ResumeISFAgreementResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers ResumeISFAgreementResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ResumeISFAgreementResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ResumeISFAgreementResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers ResumeISFAgreementResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers ResumeISFAgreementResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetISFScheduleResponse parses an HTTP response from a GetISFScheduleWithResponse call
+func ParseGetISFScheduleResponse(rsp *http.Response) (*GetISFScheduleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetISFScheduleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentSchedule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetISFScheduleResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetISFScheduleResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetISFScheduleResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetISFScheduleResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetISFScheduleResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetISFScheduleResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetISFScheduleResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSuspendISFAgreementResponse parses an HTTP response from a SuspendISFAgreementWithResponse call
+func ParseSuspendISFAgreementResponse(rsp *http.Response) (*SuspendISFAgreementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SuspendISFAgreementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentAgreementChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SuspendISFAgreementResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SuspendISFAgreementResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SuspendISFAgreementResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SuspendISFAgreementResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SuspendISFAgreementResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SuspendISFAgreementResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers SuspendISFAgreementResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SuspendISFAgreementResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SuspendISFAgreementResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SuspendISFAgreementResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers SuspendISFAgreementResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers SuspendISFAgreementResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListOneOffPaymentsResponse parses an HTTP response from a ListOneOffPaymentsWithResponse call
+func ParseListOneOffPaymentsResponse(rsp *http.Response) (*ListOneOffPaymentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOneOffPaymentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OneOffPaymentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListOneOffPaymentsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListOneOffPaymentsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListOneOffPaymentsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListOneOffPaymentsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListOneOffPaymentsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateOneOffPaymentResponse parses an HTTP response from a CreateOneOffPaymentWithResponse call
+func ParseCreateOneOffPaymentResponse(rsp *http.Response) (*CreateOneOffPaymentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateOneOffPaymentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest OneOffPayment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateOneOffPaymentResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateOneOffPaymentResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateOneOffPaymentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateOneOffPaymentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateOneOffPaymentResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateOneOffPaymentResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateOneOffPaymentResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateOneOffPaymentResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateOneOffPaymentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOneOffPaymentResponse parses an HTTP response from a GetOneOffPaymentWithResponse call
+func ParseGetOneOffPaymentResponse(rsp *http.Response) (*GetOneOffPaymentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOneOffPaymentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OneOffPayment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOneOffPaymentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetOneOffPaymentResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOneOffPaymentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetOneOffPaymentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetOneOffPaymentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetOneOffPaymentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseApproveOneOffPaymentResponse parses an HTTP response from a ApproveOneOffPaymentWithResponse call
+func ParseApproveOneOffPaymentResponse(rsp *http.Response) (*ApproveOneOffPaymentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveOneOffPaymentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OneOffPayment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ApproveOneOffPaymentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ApproveOneOffPaymentResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ApproveOneOffPaymentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ApproveOneOffPaymentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ApproveOneOffPaymentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ApproveOneOffPaymentResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers ApproveOneOffPaymentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers ApproveOneOffPaymentResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers ApproveOneOffPaymentResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers ApproveOneOffPaymentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPaymentAgreementsResponse parses an HTTP response from a ListPaymentAgreementsWithResponse call
+func ParseListPaymentAgreementsResponse(rsp *http.Response) (*ListPaymentAgreementsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPaymentAgreementsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentAgreementList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListPaymentAgreementsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListPaymentAgreementsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListPaymentAgreementsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListPaymentAgreementsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListPaymentAgreementsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPaymentFilesResponse parses an HTTP response from a ListPaymentFilesWithResponse call
+func ParseListPaymentFilesResponse(rsp *http.Response) (*ListPaymentFilesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPaymentFilesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentFileList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListPaymentFilesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListPaymentFilesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListPaymentFilesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListPaymentFilesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListPaymentFilesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPaymentFileResponse parses an HTTP response from a GetPaymentFileWithResponse call
+func ParseGetPaymentFileResponse(rsp *http.Response) (*GetPaymentFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPaymentFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPaymentFileResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPaymentFileResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPaymentFileResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPaymentFileResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPaymentFileResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPaymentFileResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPaymentLinesResponse parses an HTTP response from a ListPaymentLinesWithResponse call
+func ParseListPaymentLinesResponse(rsp *http.Response) (*ListPaymentLinesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPaymentLinesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentLineList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListPaymentLinesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListPaymentLinesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListPaymentLinesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListPaymentLinesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListPaymentLinesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPaymentOverpaymentsResponse parses an HTTP response from a ListPaymentOverpaymentsWithResponse call
+func ParseListPaymentOverpaymentsResponse(rsp *http.Response) (*ListPaymentOverpaymentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPaymentOverpaymentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OverpaymentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListPaymentOverpaymentsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListPaymentOverpaymentsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListPaymentOverpaymentsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListPaymentOverpaymentsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListPaymentOverpaymentsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPaymentRunsResponse parses an HTTP response from a ListPaymentRunsWithResponse call
+func ParseListPaymentRunsResponse(rsp *http.Response) (*ListPaymentRunsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPaymentRunsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentRunList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListPaymentRunsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListPaymentRunsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListPaymentRunsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListPaymentRunsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListPaymentRunsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreatePaymentRunResponse parses an HTTP response from a CreatePaymentRunWithResponse call
+func ParseCreatePaymentRunResponse(rsp *http.Response) (*CreatePaymentRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePaymentRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest PaymentRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers CreatePaymentRunResponse202Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreatePaymentRunResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreatePaymentRunResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreatePaymentRunResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreatePaymentRunResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreatePaymentRunResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreatePaymentRunResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreatePaymentRunResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreatePaymentRunResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPaymentRunResponse parses an HTTP response from a GetPaymentRunWithResponse call
+func ParseGetPaymentRunResponse(rsp *http.Response) (*GetPaymentRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPaymentRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPaymentRunResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPaymentRunResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPaymentRunResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPaymentRunResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPaymentRunResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPaymentRunResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseApprovePaymentRunResponse parses an HTTP response from a ApprovePaymentRunWithResponse call
+func ParseApprovePaymentRunResponse(rsp *http.Response) (*ApprovePaymentRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApprovePaymentRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentRunChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ApprovePaymentRunResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ApprovePaymentRunResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ApprovePaymentRunResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ApprovePaymentRunResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ApprovePaymentRunResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ApprovePaymentRunResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers ApprovePaymentRunResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers ApprovePaymentRunResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers ApprovePaymentRunResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers ApprovePaymentRunResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelPaymentRunResponse parses an HTTP response from a CancelPaymentRunWithResponse call
+func ParseCancelPaymentRunResponse(rsp *http.Response) (*CancelPaymentRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelPaymentRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentRunChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelPaymentRunResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CancelPaymentRunResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelPaymentRunResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CancelPaymentRunResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelPaymentRunResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelPaymentRunResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers CancelPaymentRunResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers CancelPaymentRunResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CancelPaymentRunResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CancelPaymentRunResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers CancelPaymentRunResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers CancelPaymentRunResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportPaymentRunResponse parses an HTTP response from a ExportPaymentRunWithResponse call
+func ParseExportPaymentRunResponse(rsp *http.Response) (*ExportPaymentRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportPaymentRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentRunChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportPaymentRunResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ExportPaymentRunResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportPaymentRunResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExportPaymentRunResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExportPaymentRunResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ExportPaymentRunResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers ExportPaymentRunResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers ExportPaymentRunResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers ExportPaymentRunResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers ExportPaymentRunResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPaymentRunLinesResponse parses an HTTP response from a ListPaymentRunLinesWithResponse call
+func ParseListPaymentRunLinesResponse(rsp *http.Response) (*ListPaymentRunLinesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPaymentRunLinesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentLineList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListPaymentRunLinesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListPaymentRunLinesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListPaymentRunLinesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListPaymentRunLinesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListPaymentRunLinesResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListPaymentRunLinesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHoldPaymentLineResponse parses an HTTP response from a HoldPaymentLineWithResponse call
+func ParseHoldPaymentLineResponse(rsp *http.Response) (*HoldPaymentLineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HoldPaymentLineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentRunChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HoldPaymentLineResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers HoldPaymentLineResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers HoldPaymentLineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers HoldPaymentLineResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers HoldPaymentLineResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers HoldPaymentLineResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers HoldPaymentLineResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers HoldPaymentLineResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers HoldPaymentLineResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers HoldPaymentLineResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers HoldPaymentLineResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers HoldPaymentLineResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReleasePaymentLineResponse parses an HTTP response from a ReleasePaymentLineWithResponse call
+func ParseReleasePaymentLineResponse(rsp *http.Response) (*ReleasePaymentLineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReleasePaymentLineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentRunChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReleasePaymentLineResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ReleasePaymentLineResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReleasePaymentLineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ReleasePaymentLineResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReleasePaymentLineResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReleasePaymentLineResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers ReleasePaymentLineResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers ReleasePaymentLineResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ReleasePaymentLineResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ReleasePaymentLineResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers ReleasePaymentLineResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers ReleasePaymentLineResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarkPaymentRunPaidResponse parses an HTTP response from a MarkPaymentRunPaidWithResponse call
+func ParseMarkPaymentRunPaidResponse(rsp *http.Response) (*MarkPaymentRunPaidResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkPaymentRunPaidResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentRunChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers MarkPaymentRunPaidResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers MarkPaymentRunPaidResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers MarkPaymentRunPaidResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers MarkPaymentRunPaidResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers MarkPaymentRunPaidResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers MarkPaymentRunPaidResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers MarkPaymentRunPaidResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers MarkPaymentRunPaidResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers MarkPaymentRunPaidResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers MarkPaymentRunPaidResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers MarkPaymentRunPaidResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers MarkPaymentRunPaidResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRecordPaymentReturnsResponse parses an HTTP response from a RecordPaymentReturnsWithResponse call
+func ParseRecordPaymentReturnsResponse(rsp *http.Response) (*RecordPaymentReturnsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecordPaymentReturnsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentRunChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RecordPaymentReturnsResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RecordPaymentReturnsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RecordPaymentReturnsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RecordPaymentReturnsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RecordPaymentReturnsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers RecordPaymentReturnsResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers RecordPaymentReturnsResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers RecordPaymentReturnsResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers RecordPaymentReturnsResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers RecordPaymentReturnsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers RecordPaymentReturnsResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers RecordPaymentReturnsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -30123,6 +49442,137 @@ func ParseGetPersonalBudgetResponse(rsp *http.Response) (*GetPersonalBudgetRespo
 	return response, nil
 }
 
+// ParseGetBudgetCommitmentsResponse parses an HTTP response from a GetBudgetCommitmentsWithResponse call
+func ParseGetBudgetCommitmentsResponse(rsp *http.Response) (*GetBudgetCommitmentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetBudgetCommitmentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BudgetCommitments
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetBudgetCommitmentsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetBudgetCommitmentsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetBudgetCommitmentsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetBudgetCommitmentsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetBudgetCommitmentsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetBudgetCommitmentsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListBudgetSupportPlansResponse parses an HTTP response from a ListBudgetSupportPlansWithResponse call
 func ParseListBudgetSupportPlansResponse(rsp *http.Response) (*ListBudgetSupportPlansResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -31163,6 +50613,535 @@ func ParseUpdateProviderResponse(rsp *http.Response) (*UpdateProviderResponse, e
 		response.Headers428 = &headers
 	case rsp.StatusCode == 500:
 		var headers UpdateProviderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetProviderBankDetailsResponse parses an HTTP response from a GetProviderBankDetailsWithResponse call
+func ParseGetProviderBankDetailsResponse(rsp *http.Response) (*GetProviderBankDetailsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetProviderBankDetailsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecipientDetails
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetProviderBankDetailsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetProviderBankDetailsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetProviderBankDetailsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetProviderBankDetailsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetProviderBankDetailsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetProviderBankDetailsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetProviderBankDetailsResponse parses an HTTP response from a SetProviderBankDetailsWithResponse call
+func ParseSetProviderBankDetailsResponse(rsp *http.Response) (*SetProviderBankDetailsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetProviderBankDetailsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecipientDetails
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SetProviderBankDetailsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SetProviderBankDetailsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SetProviderBankDetailsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SetProviderBankDetailsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SetProviderBankDetailsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SetProviderBankDetailsResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers SetProviderBankDetailsResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SetProviderBankDetailsResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SetProviderBankDetailsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers SetProviderBankDetailsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmProviderBankDetailsResponse parses an HTTP response from a ConfirmProviderBankDetailsWithResponse call
+func ParseConfirmProviderBankDetailsResponse(rsp *http.Response) (*ConfirmProviderBankDetailsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmProviderBankDetailsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecipientDetails
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ConfirmProviderBankDetailsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ConfirmProviderBankDetailsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ConfirmProviderBankDetailsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ConfirmProviderBankDetailsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ConfirmProviderBankDetailsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ConfirmProviderBankDetailsResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers ConfirmProviderBankDetailsResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ConfirmProviderBankDetailsResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ConfirmProviderBankDetailsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ConfirmProviderBankDetailsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
