@@ -760,4 +760,3 @@ func (s *Server) UpdateISFAgreement(ctx context.Context, req api.UpdateISFAgreem
 	}
 	return api.UpdateISFAgreement200JSONResponse{Body: isfOut(i), Headers: api.UpdateISFAgreement200ResponseHeaders{ETag: etag(i.Version)}}, nil
 }
-

@@ -39,7 +39,7 @@ type DPAgreement struct {
 	StartDate         date.Date
 	SignedDate        *date.Date
 	Evidence          PAEvidence
-	Annual            int64 // pence a year paid by direct payment
+	Annual            int64      // pence a year paid by direct payment
 	EndDate           *date.Date // set by the payment package when the agreement ends
 	EndReason         *string
 	Version           int
