@@ -68,6 +68,7 @@ type bundle struct {
 	key     ed25519.PrivateKey
 	council council.Council // "ours"
 	other   council.Council // another tenant
+	clock   *clock          // the server's clock, when the test set one (payBundle)
 }
 
 func setup(t testing.TB) *bundle {

@@ -55,7 +55,7 @@ func payBundle(t *testing.T, day string) (*bundle, *clock) {
 	e, _, err := app.New(app.Options{DB: b.db, Verifier: v, Log: testdb.Logger(), Now: c.Now,
 		Payments: app.PaymentOptions{Keys: testKeys(), Background: context.Background(), BatchSize: 3}})
 	require.NoError(t, err)
-	b.e = e
+	b.e, b.clock = e, c
 	b.activeRAS("needs", 72_800)
 	admin := b.token("council_admin")
 	r := b.do(http.MethodPatch, "/v1/council/settings", admin, map[string]any{"bacs_originator": map[string]any{
@@ -86,9 +86,10 @@ type agreementSpec struct {
 }
 
 type payFixture struct {
-	budget api.PersonalBudget
-	plan   api.SupportPlan
-	dp     api.DirectPaymentAgreement
+	budget  api.PersonalBudget
+	plan    api.SupportPlan
+	planTag string
+	dp      api.DirectPaymentAgreement
 	isf    *api.ISFAgreement
 }
 
@@ -113,8 +114,7 @@ func (b *bundle) agreements(spec agreementSpec) payFixture {
 	}
 	lines = append(lines, spec.extraLines...)
 	plan, tag := b.planWith(pb, lines...)
-	b.approve(plan, b.submit(plan, tag))
-	f := payFixture{budget: pb, plan: plan}
+	f := payFixture{budget: pb, plan: plan, planTag: b.approve(plan, b.submit(plan, tag))}
 	r := b.do(http.MethodPost, "/v1/direct-payment-agreements", b.token("finance"), map[string]any{
 		"plan_id": plan.Id, "recipient": "person", "account_type": spec.accountType, "payment_basis": "gross", "frequency": spec.frequency,
 		"start_date": spec.start})
@@ -254,9 +254,13 @@ func (b *bundle) schedule(kind string, id uuid.UUID, through string) api.Payment
 	return s
 }
 
-// pay approves (finance-b), exports and marks a built run paid, and returns it.
+// pay approves (finance-b), exports and marks a built run paid, and returns it. The clock moves to
+// a week before the pay date first, when it is earlier, as a council's would.
 func (b *bundle) pay(run api.PaymentRun) api.PaymentRun {
 	b.t.Helper()
+	if c := b.clock; c != nil && c.Now().Before(run.PayDate.Time.AddDate(0, 0, -7)) {
+		c.Set(run.PayDate.Time.AddDate(0, 0, -7).Format("2006-01-02"))
+	}
 	r, run := b.runAction(run, "approve", b.financeB(), nil)
 	require.Equal(b.t, http.StatusOK, r.Status, string(r.Body))
 	r, run = b.runAction(run, "export", b.financeB(), nil)

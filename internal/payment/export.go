@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,6 +23,26 @@ import (
 
 // purposeExportFile binds a sealed export file to its row.
 const purposeExportFile = "export_file"
+
+// ErrExportTooEarly is an export more than BACS allows before the processing day.
+var ErrExportTooEarly = apperr.New(apperr.RuleViolation, "payment-run-export-too-early",
+	"BACS takes a file at most 31 days before its processing day")
+
+// fileError reports a file the rules refused (a recipient's details BACS cannot carry) without the
+// file's own field pointers, which are not the request's.
+func fileError(err error) error {
+	var ae *apperr.Error
+	if errors.As(err, &ae) && len(ae.Fields) > 0 {
+		msgs := make([]string, len(ae.Fields))
+		for i, f := range ae.Fields {
+			msgs[i] = f.Message
+		}
+		c := *ae
+		c.Fields, c.Message = nil, ae.Message+": "+strings.Join(msgs, "; ")
+		return &c
+	}
+	return err
+}
 
 // ErrTotalsMismatch is an export whose files do not add up to the run: a bug, never sent.
 var ErrTotalsMismatch = apperr.New(apperr.Internal, "payment-export-totals-mismatch", "the export files do not add up to the run's total")
@@ -44,6 +65,10 @@ func (s *Service) Export(ctx context.Context, a actor.Actor, id uuid.UUID, versi
 		today := s.today()
 		if !r.ProcessingDay.After(today) {
 			return audit.Event{}, ErrProcessingPassed
+		}
+		if r.ProcessingDay.DaysSince(today) > bacs.MaxAheadDays {
+			return audit.Event{}, ErrExportTooEarly.WithMessage("the processing day is %s: export on or after %s", r.ProcessingDay,
+				r.ProcessingDay.AddDays(-bacs.MaxAheadDays))
 		}
 		_, st, err := s.calendar(ctx, a.CouncilID)
 		if err != nil {
@@ -181,7 +206,7 @@ func (s *Service) exportFiles(ctx context.Context, a actor.Actor, r RunRecord, s
 			ContraNarrative: fmt.Sprintf("PB RUN %05d", run), Credits: credits}
 		body, err := bacs.Write(file)
 		if err != nil {
-			return nil, err
+			return nil, fileError(err)
 		}
 		t := file.Totals()
 		bankTotal = t.CreditTotal
@@ -192,7 +217,7 @@ func (s *Service) exportFiles(ctx context.Context, a actor.Actor, r RunRecord, s
 	if len(loads) > 0 {
 		body, err := bacs.WriteCardLoads(loads)
 		if err != nil {
-			return nil, err
+			return nil, fileError(err)
 		}
 		for _, l := range loads {
 			cardTotal += l.Amount
@@ -206,7 +231,7 @@ func (s *Service) exportFiles(ctx context.Context, a actor.Actor, r RunRecord, s
 		body, err := bacs.WriteRemittance(bacs.Remittance{ProviderReference: Reference("PRV", pid, 12), RunReference: fmt.Sprintf("RUN-%d", r.Number),
 			PayDate: r.PayDate, Lines: rm.lines})
 		if err != nil {
-			return nil, err
+			return nil, fileError(err)
 		}
 		var total int64
 		people := map[string]bool{}
