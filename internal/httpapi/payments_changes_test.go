@@ -56,7 +56,7 @@ func TestSuspensionsAndEndingsAfterPaymentAreAdjustedAndOverpaymentsRecorded(t *
 	b, _ := payBundle(t, "2026-04-01")
 	f := b.agreements(agreementSpec{start: "2026-04-06"})
 	g := b.agreements(agreementSpec{start: "2026-04-06"}) // resumed with back pay
-	b.pay(b.createRun("2026-04-06"))                     // the cycle of 6 April: £600 each
+	b.pay(b.createRun("2026-04-06"))                      // the cycle of 6 April: £600 each
 
 	fa := b.mustAgreementAction(f.dp.Id, f.dp.Version, "suspend", b.token("practitioner"), map[string]any{"from_date": "2026-04-20", "reason": " in hospital "})
 	ga := b.mustAgreementAction(g.dp.Id, g.dp.Version, "suspend", b.token("finance"), map[string]any{"from_date": "2026-04-20", "reason": "in hospital"})

@@ -90,7 +90,7 @@ type payFixture struct {
 	plan    api.SupportPlan
 	planTag string
 	dp      api.DirectPaymentAgreement
-	isf    *api.ISFAgreement
+	isf     *api.ISFAgreement
 }
 
 // agreements gives a new person an approved plan with a direct-payment line (and an ISF line with
