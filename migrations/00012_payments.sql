@@ -54,9 +54,12 @@ CREATE INDEX isf_agreements_start_idx ON isf_agreements (council_id, start_date,
 -- What an agreement pays a year, from an effective date: the first amount when it is made, then one
 -- per repricing (a revised plan, a backdated contribution). A later-recorded amount replaces every
 -- amount from its date on; amounts are never edited, so what was paid against stays explained.
+-- seq is the order they were recorded in (repricings of an agreement are serialised by its row
+-- lock), which no clock can reorder.
 CREATE TABLE payment_agreement_amounts (
     council_id       uuid NOT NULL,
     id               uuid NOT NULL,
+    seq              bigint GENERATED ALWAYS AS IDENTITY,
     dp_agreement_id  uuid,
     isf_agreement_id uuid,
     agreement_id     uuid GENERATED ALWAYS AS (coalesce(dp_agreement_id, isf_agreement_id)) STORED,
@@ -72,7 +75,7 @@ CREATE TABLE payment_agreement_amounts (
     FOREIGN KEY (council_id, plan_id) REFERENCES support_plans (council_id, id),
     CHECK ((dp_agreement_id IS NULL) <> (isf_agreement_id IS NULL))
 );
-CREATE INDEX payment_agreement_amounts_agreement_idx ON payment_agreement_amounts (council_id, agreement_id, recorded_at, id);
+CREATE INDEX payment_agreement_amounts_agreement_idx ON payment_agreement_amounts (council_id, agreement_id, seq);
 INSERT INTO payment_agreement_amounts (council_id, id, dp_agreement_id, effective_from, annual_pence, plan_id, reason, recorded_by, recorded_at)
 SELECT council_id, gen_random_uuid(), id, start_date, annual_amount_pence, plan_id, 'agreement created', 'migration:00012', created_at
   FROM direct_payment_agreements;

@@ -253,7 +253,7 @@ type amountRow struct {
 func (s *PaymentStore) Amounts(ctx context.Context, councilID uuid.UUID, ids []uuid.UUID) (map[uuid.UUID][]payment.AmountRecord, error) {
 	var rows []amountRow
 	err := s.db.conn(ctx).Raw(`SELECT id, agreement_id, effective_from, annual_pence, plan_id, reason, recorded_by, recorded_at
-		FROM payment_agreement_amounts WHERE council_id = ? AND agreement_id = ANY (?::uuid[]) ORDER BY agreement_id, recorded_at, id`,
+		FROM payment_agreement_amounts WHERE council_id = ? AND agreement_id = ANY (?::uuid[]) ORDER BY agreement_id, seq`,
 		uuidArg(councilID), uuidsArray(ids)).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, nil)
