@@ -11,7 +11,9 @@ import (
 
 func TestALaterRecordedAmountReplacesEveryAmountFromItsDateOn(t *testing.T) {
 	t.Parallel()
-	rec := func(from string, annual int64) AmountRecord { return AmountRecord{EffectiveFrom: mustDate(from), Annual: annual} }
+	rec := func(from string, annual int64) AmountRecord {
+		return AmountRecord{EffectiveFrom: mustDate(from), Annual: annual}
+	}
 	tests := []struct {
 		name    string
 		history []AmountRecord
