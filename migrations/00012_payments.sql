@@ -235,6 +235,8 @@ CREATE INDEX payment_runs_list_idx ON payment_runs (council_id, created_at, id);
 CREATE INDEX payment_runs_status_idx ON payment_runs (council_id, status, created_at, id);
 CREATE INDEX payment_runs_building_idx ON payment_runs (created_at) WHERE status = 'building';
 
+-- person_id and provider_id copy the agreement's (for remittances and lists) and have no foreign
+-- keys of their own: the agreement's keys cover them, and a run inserts thousands of lines.
 CREATE TABLE payment_lines (
     council_id       uuid NOT NULL,
     id               uuid NOT NULL,
@@ -264,8 +266,6 @@ CREATE TABLE payment_lines (
     FOREIGN KEY (council_id, run_id) REFERENCES payment_runs (council_id, id),
     FOREIGN KEY (council_id, dp_agreement_id) REFERENCES direct_payment_agreements (council_id, id),
     FOREIGN KEY (council_id, isf_agreement_id) REFERENCES isf_agreements (council_id, id),
-    FOREIGN KEY (council_id, person_id) REFERENCES people (council_id, id),
-    FOREIGN KEY (council_id, provider_id) REFERENCES providers (council_id, id),
     FOREIGN KEY (council_id, one_off_id) REFERENCES payment_one_offs (council_id, id),
     FOREIGN KEY (council_id, carry_run_id) REFERENCES payment_runs (council_id, id),
     CHECK ((dp_agreement_id IS NULL) <> (isf_agreement_id IS NULL)),
@@ -291,7 +291,6 @@ CREATE UNIQUE INDEX payment_lines_carried_forward_key ON payment_lines (council_
 CREATE UNIQUE INDEX payment_lines_overpayment_key ON payment_lines (council_id, run_id, agreement_id)
     WHERE kind = 'overpayment' AND state = 'live';
 CREATE INDEX payment_lines_run_idx ON payment_lines (council_id, run_id, created_at, id);
-CREATE INDEX payment_lines_run_agreement_idx ON payment_lines (council_id, run_id, agreement_id);
 CREATE INDEX payment_lines_agreement_idx ON payment_lines (council_id, agreement_id, created_at, id);
 CREATE INDEX payment_lines_held_idx ON payment_lines (council_id, created_at, id) WHERE held AND state = 'live';
 

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"database/sql/driver"
 	"strconv"
@@ -20,6 +21,8 @@ import (
 // the SQL: ?::uuid[]), so that a batch of any size is one statement and gorm does not expand it.
 type sqlArray []*string
 
+var arrayEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
 // Value implements driver.Valuer.
 func (a sqlArray) Value() (driver.Value, error) {
 	var b strings.Builder
@@ -33,7 +36,7 @@ func (a sqlArray) Value() (driver.Value, error) {
 			continue
 		}
 		b.WriteByte('"')
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(*s))
+		b.WriteString(arrayEscaper.Replace(*s))
 		b.WriteByte('"')
 	}
 	b.WriteByte('}')
@@ -55,6 +58,30 @@ func optUUID(id *uuid.UUID) *string {
 		return nil
 	}
 	return strp(id.String())
+}
+
+// fewIDs is the most ids a query matches with = ANY; a longer list is matched as the range from
+// its smallest to its largest id. A batch of a build is a run of agreements in id order, so the
+// range holds it (and a few others, whose rows the caller ignores), and a range on an index's
+// leading columns is planned well whatever the statistics say: = ANY over a long array, or a join
+// with unnest, can turn quadratic when a table is fresh and its statistics say it is empty.
+const fewIDs = 64
+
+// idScope is the condition that column is one of ids, and its arguments.
+func idScope(column string, ids []uuid.UUID) (string, []any) {
+	if len(ids) <= fewIDs {
+		return column + ` = ANY (?::uuid[])`, []any{uuidsArray(ids)}
+	}
+	lo, hi := ids[0], ids[0]
+	for _, id := range ids {
+		if bytes.Compare(id[:], lo[:]) < 0 {
+			lo = id
+		}
+		if bytes.Compare(id[:], hi[:]) > 0 {
+			hi = id
+		}
+	}
+	return column + ` BETWEEN ? AND ?`, []any{uuidArg(lo), uuidArg(hi)}
 }
 
 // PaymentStore implements payment.Store.
@@ -252,9 +279,10 @@ type amountRow struct {
 // Amounts implements payment.Store, each agreement's history in the order recorded.
 func (s *PaymentStore) Amounts(ctx context.Context, councilID uuid.UUID, ids []uuid.UUID) (map[uuid.UUID][]payment.AmountRecord, error) {
 	var rows []amountRow
+	scope, args := idScope("agreement_id", ids)
 	err := s.db.conn(ctx).Raw(`SELECT id, agreement_id, effective_from, annual_pence, plan_id, reason, recorded_by, recorded_at
-		FROM payment_agreement_amounts WHERE council_id = ? AND agreement_id = ANY (?::uuid[]) ORDER BY agreement_id, seq`,
-		uuidArg(councilID), uuidsArray(ids)).Scan(&rows).Error
+		FROM payment_agreement_amounts WHERE council_id = ? AND `+scope+` ORDER BY agreement_id, seq`,
+		append([]any{uuidArg(councilID)}, args...)...).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, nil)
 	}
@@ -291,9 +319,10 @@ type suspensionRow struct {
 // Suspensions implements payment.Store, each agreement's in order.
 func (s *PaymentStore) Suspensions(ctx context.Context, councilID uuid.UUID, ids []uuid.UUID) (map[uuid.UUID][]payment.SuspensionRecord, error) {
 	var rows []suspensionRow
+	scope, args := idScope("agreement_id", ids)
 	err := s.db.conn(ctx).Raw(`SELECT id, agreement_id, from_date, resume_date, back_pay, reason, resume_reason, suspended_by, suspended_at,
-		resumed_by, resumed_at FROM payment_suspensions WHERE council_id = ? AND agreement_id = ANY (?::uuid[]) ORDER BY agreement_id, from_date`,
-		uuidArg(councilID), uuidsArray(ids)).Scan(&rows).Error
+		resumed_by, resumed_at FROM payment_suspensions WHERE council_id = ? AND `+scope+` ORDER BY agreement_id, from_date`,
+		append([]any{uuidArg(councilID)}, args...)...).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, nil)
 	}
@@ -333,10 +362,11 @@ type takenRow struct {
 // TakenLines implements payment.Store: the live cycle and adjustment lines, with where they stand.
 func (s *PaymentStore) TakenLines(ctx context.Context, councilID uuid.UUID, ids []uuid.UUID) (map[uuid.UUID][]payment.Taken, error) {
 	var rows []takenRow
+	scope, args := idScope("l.agreement_id", ids)
 	err := s.db.conn(ctx).Raw(`SELECT l.agreement_id, l.kind, l.cycle_start, l.seq, l.amount_pence, l.held, r.status AS run_status
 		FROM payment_lines l JOIN payment_runs r ON r.council_id = l.council_id AND r.id = l.run_id
-		WHERE l.council_id = ? AND l.agreement_id = ANY (?::uuid[]) AND l.state = 'live' AND l.kind IN ('cycle', 'adjustment')`,
-		uuidArg(councilID), uuidsArray(ids)).Scan(&rows).Error
+		WHERE l.council_id = ? AND `+scope+` AND l.state = 'live' AND l.kind IN ('cycle', 'adjustment')`,
+		append([]any{uuidArg(councilID)}, args...)...).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, nil)
 	}
@@ -551,15 +581,20 @@ func (s *PaymentStore) ConfirmDetails(ctx context.Context, d payment.DetailsReco
 // MarkDetailsReturned implements payment.Store.
 func (s *PaymentStore) MarkDetailsReturned(ctx context.Context, councilID uuid.UUID, owners []uuid.UUID, reason string, at time.Time) error {
 	return translate(s.db.conn(ctx).Exec(`UPDATE payment_recipient_details SET returned_at = ?, return_reason = ?
-		WHERE council_id = ? AND owner_id = ANY (?::uuid[]) AND status = 'confirmed' AND returned_at IS NULL`,
+		WHERE council_id = ? AND owner_id IN (SELECT unnest(?::uuid[])) AND status = 'confirmed' AND returned_at IS NULL`,
 		at, reason, uuidArg(councilID), uuidsArray(owners)).Error, nil)
 }
+
+// ownerScope matches the details of owners (see idScope): a batch's direct-payment recipients are
+// its agreements, a range of ids.
+func ownerScope(owners []uuid.UUID) (string, []any) { return idScope("owner_id", owners) }
 
 // ConfirmedDetails implements payment.Store.
 func (s *PaymentStore) ConfirmedDetails(ctx context.Context, councilID uuid.UUID, owners []uuid.UUID) (map[uuid.UUID]payment.DetailsRecord, error) {
 	var rows []detailsRow
+	scope, args := ownerScope(owners)
 	err := s.db.conn(ctx).Raw(`SELECT `+detailsColumns+` FROM payment_recipient_details
-		WHERE council_id = ? AND owner_id = ANY (?::uuid[]) AND status = 'confirmed'`, uuidArg(councilID), uuidsArray(owners)).Scan(&rows).Error
+		WHERE council_id = ? AND `+scope+` AND status = 'confirmed'`, append([]any{uuidArg(councilID)}, args...)...).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, nil)
 	}
@@ -579,8 +614,9 @@ func (s *PaymentStore) DetailsStates(ctx context.Context, councilID uuid.UUID, o
 		Status   string
 		Returned bool
 	}
+	scope, args := ownerScope(owners)
 	err := s.db.conn(ctx).Raw(`SELECT owner_id, kind, status, returned_at IS NOT NULL AS returned FROM payment_recipient_details
-		WHERE council_id = ? AND owner_id = ANY (?::uuid[]) AND status IN ('pending', 'confirmed')`, uuidArg(councilID), uuidsArray(owners)).Scan(&rows).Error
+		WHERE council_id = ? AND `+scope+` AND status IN ('pending', 'confirmed')`, append([]any{uuidArg(councilID)}, args...)...).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, nil)
 	}
@@ -787,12 +823,13 @@ func (s *PaymentStore) BuildInputs(ctx context.Context, councilID uuid.UUID, agr
 		AmountPence int64
 	}
 	// Amounts carried forward by paid runs that no live line has brought forward yet.
+	scope, args := idScope("l.agreement_id", ids)
 	err = s.db.conn(ctx).Raw(`SELECT l.agreement_id, l.run_id, l.amount_pence FROM payment_lines l
 		JOIN payment_runs r ON r.council_id = l.council_id AND r.id = l.run_id
-		WHERE l.council_id = ? AND l.agreement_id = ANY (?::uuid[]) AND l.kind = 'carried' AND l.amount_pence > 0 AND l.state = 'live'
+		WHERE l.council_id = ? AND `+scope+` AND l.kind = 'carried' AND l.amount_pence > 0 AND l.state = 'live'
 		  AND r.status = 'paid' AND NOT EXISTS (SELECT 1 FROM payment_lines b WHERE b.council_id = l.council_id AND b.agreement_id = l.agreement_id
 		      AND b.kind = 'carried' AND b.amount_pence < 0 AND b.carry_run_id = l.run_id AND b.state = 'live')`,
-		uuidArg(councilID), uuidsArray(ids)).Scan(&carries).Error
+		append([]any{uuidArg(councilID)}, args...)...).Scan(&carries).Error
 	if err != nil {
 		return in, translate(err, nil)
 	}
@@ -807,10 +844,11 @@ func (s *PaymentStore) BuildInputs(ctx context.Context, councilID uuid.UUID, agr
 		DueDate     *date.Date
 		Reason      string
 	}
+	scope, args = idScope("o.agreement_id", ids)
 	err = s.db.conn(ctx).Raw(`SELECT o.id, o.agreement_id, o.amount_pence, o.due_date, o.reason FROM payment_one_offs o
-		WHERE o.council_id = ? AND o.agreement_id = ANY (?::uuid[]) AND o.status = 'approved' AND NOT EXISTS (
+		WHERE o.council_id = ? AND `+scope+` AND o.status = 'approved' AND NOT EXISTS (
 		  SELECT 1 FROM payment_lines l WHERE l.council_id = o.council_id AND l.agreement_id = o.agreement_id AND l.one_off_id = o.id
-		     AND l.kind = 'one_off' AND l.state = 'live')`, uuidArg(councilID), uuidsArray(ids)).Scan(&oneOffs).Error
+		     AND l.kind = 'one_off' AND l.state = 'live')`, append([]any{uuidArg(councilID)}, args...)...).Scan(&oneOffs).Error
 	if err != nil {
 		return in, translate(err, nil)
 	}
