@@ -1,5 +1,5 @@
 // Command pbudget is the personal budgets service: one binary with the subcommands serve,
-// migrate, keygen, token, seed and secret-key (API.md, "Operating interface").
+// migrate, keygen, token, seed, secret-key and rotate-keys (API.md, "Operating interface").
 package main
 
 import (
@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"github.com/pbudget/pbudget/internal/app"
 	"github.com/pbudget/pbudget/internal/auth"
 	"github.com/pbudget/pbudget/internal/config"
+	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/secret"
 	"github.com/pbudget/pbudget/internal/workday"
@@ -43,6 +45,8 @@ commands:
   seed      create the demo council (code demo) with its defaults, idempotently
   secret-key [--id ID]
             print a new AES-256 key for PB_SECRET_KEYS, as ID:base64
+  rotate-keys [--batch N]
+            re-encrypt bank details and payment files under the first key of PB_SECRET_KEYS
 
 configuration: DATABASE_URL, PB_LISTEN_ADDR, PB_JWT_PUBLIC_KEY_FILE or PB_JWT_JWKS_URL,
 PB_JWT_ISSUER, PB_JWT_AUDIENCE, PB_JWT_ALGORITHMS, PB_LOG_LEVEL, PB_DB_MAX_CONNS, PB_SHUTDOWN_TIMEOUT,
@@ -95,6 +99,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return seedCmd(ctx, cfg, log)
 	case "secret-key":
 		return secretKeyCmd(rest, stdout)
+	case "rotate-keys":
+		return rotateKeysCmd(ctx, rest, cfg, log, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -264,6 +270,40 @@ func secretKeyCmd(args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, pair)
+	return nil
+}
+
+// rotateKeysCmd re-seals every stored value under the current key and prints what each key still
+// seals: when a retired key's count is 0, remove it from PB_SECRET_KEYS.
+func rotateKeysCmd(ctx context.Context, args []string, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	fs := flag.NewFlagSet("rotate-keys", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	batch := fs.Int("batch", 500, "values re-encrypted per query")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pay, err := paymentOptions(cfg)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	done, counts, err := payment.RotateKeys(ctx, postgres.NewPaymentStore(db), pay.Keys, max(1, *batch))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "re-encrypted %d values under key %s\n", done, pay.Keys.Current())
+	ids := make([]string, 0, len(counts))
+	for id := range counts {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		fmt.Fprintf(stdout, "key %s seals %d values\n", id, counts[id])
+	}
 	return nil
 }
 

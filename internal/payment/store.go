@@ -362,3 +362,23 @@ type Store interface {
 	GetFile(ctx context.Context, councilID, id uuid.UUID) (FileRecord, error)
 	ListFiles(ctx context.Context, councilID uuid.UUID, f FileFilter, p page.Request) ([]FileRecord, error)
 }
+
+// SealedValue is a stored ciphertext and what it is bound to, for key rotation.
+type SealedValue struct {
+	Table     string // payment_recipient_details or payment_files
+	CouncilID uuid.UUID
+	ID        uuid.UUID
+	Purpose   string
+	Sealed    []byte
+}
+
+// KeyStore is what key rotation needs of the store, across councils.
+type KeyStore interface {
+	// SealedNotUnder returns up to limit values sealed with a key other than keyID.
+	SealedNotUnder(ctx context.Context, keyID string, limit int) ([]SealedValue, error)
+	// Reseal replaces v's ciphertext if it is still v.Sealed (a concurrent change wins), and says
+	// whether it did.
+	Reseal(ctx context.Context, v SealedValue, sealed []byte, keyID string) (bool, error)
+	// KeyCounts counts the stored values by key id.
+	KeyCounts(ctx context.Context) (map[string]int, error)
+}

@@ -1218,3 +1218,59 @@ func (s *PaymentStore) ListFiles(ctx context.Context, councilID uuid.UUID, f pay
 	}
 	return s.files(paginate(q, "created_at", p))
 }
+
+var _ payment.KeyStore = (*PaymentStore)(nil)
+
+// SealedNotUnder implements payment.KeyStore.
+func (s *PaymentStore) SealedNotUnder(ctx context.Context, keyID string, limit int) ([]payment.SealedValue, error) {
+	var rows []struct {
+		Tbl       string
+		CouncilID uuid.UUID
+		ID        uuid.UUID
+		Purpose   string
+		Sealed    []byte
+	}
+	err := s.db.conn(ctx).Raw(`(SELECT 'payment_recipient_details' AS tbl, council_id, id,
+		    CASE kind WHEN 'prepaid_card' THEN 'card_reference' ELSE 'bank_account' END AS purpose, sealed
+		  FROM payment_recipient_details WHERE key_id <> ? LIMIT ?)
+		UNION ALL
+		(SELECT 'payment_files', council_id, id, 'export_file', sealed FROM payment_files WHERE key_id <> ? LIMIT ?)`,
+		keyID, limit, keyID, limit).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	out := make([]payment.SealedValue, len(rows))
+	for i, r := range rows {
+		out[i] = payment.SealedValue{Table: r.Tbl, CouncilID: r.CouncilID, ID: r.ID, Purpose: r.Purpose, Sealed: r.Sealed}
+	}
+	return out, nil
+}
+
+// Reseal implements payment.KeyStore.
+func (s *PaymentStore) Reseal(ctx context.Context, v payment.SealedValue, sealed []byte, keyID string) (bool, error) {
+	table := "payment_files"
+	if v.Table == "payment_recipient_details" {
+		table = v.Table
+	}
+	res := s.db.conn(ctx).Exec(`UPDATE `+table+` SET sealed = ?, key_id = ? WHERE council_id = ? AND id = ? AND sealed = ?`,
+		sealed, keyID, uuidArg(v.CouncilID), uuidArg(v.ID), v.Sealed)
+	return res.RowsAffected == 1, translate(res.Error, nil)
+}
+
+// KeyCounts implements payment.KeyStore.
+func (s *PaymentStore) KeyCounts(ctx context.Context) (map[string]int, error) {
+	var rows []struct {
+		KeyID string
+		N     int
+	}
+	err := s.db.conn(ctx).Raw(`SELECT key_id, sum(n)::int AS n FROM (SELECT key_id, count(*) AS n FROM payment_recipient_details GROUP BY key_id
+		UNION ALL SELECT key_id, count(*) FROM payment_files GROUP BY key_id) x GROUP BY key_id`).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.KeyID] = r.N
+	}
+	return out, nil
+}
