@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/testdb"
+	"github.com/pbudget/pbudget/migrations"
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
@@ -51,5 +53,7 @@ func TestInstancesStartingTogetherMigrateOnce(t *testing.T) {
 	defer db.Close()
 	var applied int
 	require.NoError(t, db.SQL().QueryRow(`SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied))
-	require.Equal(t, int(target), applied, "each migration applied exactly once")
+	files, err := fs.Glob(migrations.FS, "*.sql")
+	require.NoError(t, err)
+	require.Equal(t, len(files), applied, "each migration applied exactly once (numbers are assigned to branches, so they may have gaps)")
 }

@@ -84,6 +84,15 @@ func idScope(column string, ids []uuid.UUID) (string, []any) {
 	return column + ` BETWEEN ? AND ?`, []any{uuidArg(lo), uuidArg(hi)}
 }
 
+// convert turns rows into domain values.
+func convert[R, D any](rows []R, conv func(R) D) []D {
+	out := make([]D, len(rows))
+	for i, r := range rows {
+		out[i] = conv(r)
+	}
+	return out
+}
+
 // PaymentStore implements payment.Store.
 type PaymentStore struct{ db *DB }
 
@@ -221,11 +230,7 @@ func (s *PaymentStore) ListAgreements(ctx context.Context, councilID uuid.UUID, 
 	if err := s.db.conn(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
 		return nil, translate(err, nil)
 	}
-	out := make([]payment.AgreementRecord, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return convert(rows, agreementRow.domain), nil
 }
 
 func agreementTable(kind payment.AgreementKind) string {
@@ -491,11 +496,7 @@ func (s *PaymentStore) ListOneOffs(ctx context.Context, councilID uuid.UUID, sta
 	if err := s.db.conn(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
 		return nil, translate(err, nil)
 	}
-	out := make([]payment.OneOffRecord, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return convert(rows, oneOffRow.domain), nil
 }
 
 // keyset adds the page position and order to a raw query.
@@ -549,11 +550,7 @@ func (s *PaymentStore) Details(ctx context.Context, councilID, owner uuid.UUID, 
 	if err := s.db.conn(ctx).Raw(q, uuidArg(councilID), uuidArg(owner)).Scan(&rows).Error; err != nil {
 		return nil, translate(err, nil)
 	}
-	out := make([]payment.DetailsRecord, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return convert(rows, detailsRow.domain), nil
 }
 
 // InsertDetails implements payment.Store.
@@ -741,11 +738,7 @@ func (s *PaymentStore) ListRuns(ctx context.Context, councilID uuid.UUID, f paym
 	if err := paginate(q, "created_at", p).Find(&rows).Error; err != nil {
 		return nil, translate(err, nil)
 	}
-	out := make([]payment.RunRecord, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return convert(rows, runRow.domain), nil
 }
 
 // BuildingRuns implements payment.Store: every council's runs still building, oldest first.
@@ -754,11 +747,7 @@ func (s *PaymentStore) BuildingRuns(ctx context.Context) ([]payment.RunRecord, e
 	if err := s.db.conn(ctx).Where("status = 'building'").Order("created_at").Limit(1000).Find(&rows).Error; err != nil {
 		return nil, translate(err, nil)
 	}
-	out := make([]payment.RunRecord, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return convert(rows, runRow.domain), nil
 }
 
 // CountCandidates implements payment.Store.
@@ -786,11 +775,7 @@ func (s *PaymentStore) LockCandidates(ctx context.Context, councilID uuid.UUID, 
 	if err := s.db.conn(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
 		return nil, translate(err, nil)
 	}
-	out := make([]payment.AgreementRecord, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return convert(rows, agreementRow.domain), nil
 }
 
 // BuildInputs implements payment.Store: one query each for the batch's amounts, suspensions,
@@ -995,11 +980,7 @@ func (s *PaymentStore) lines(q *gorm.DB) ([]payment.StoredLine, error) {
 	if err := q.Scan(&rows).Error; err != nil {
 		return nil, translate(err, nil)
 	}
-	out := make([]payment.StoredLine, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return convert(rows, paymentLineRow.domain), nil
 }
 
 // GetLine implements payment.Store.
@@ -1178,11 +1159,7 @@ func (s *PaymentStore) files(q *gorm.DB) ([]payment.FileRecord, error) {
 	if err := q.Find(&rows).Error; err != nil {
 		return nil, translate(err, nil)
 	}
-	out := make([]payment.FileRecord, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return convert(rows, fileRow.domain), nil
 }
 
 // metadata is every column of a file but its sealed bytes.
