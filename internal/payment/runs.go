@@ -39,6 +39,10 @@ var (
 		"the run's BACS processing day is not after today: cancel the run and create it again")
 )
 
+// maxBatchRetries bounds how often a batch is read again after losing a line to another run (the
+// agreements' row locks make it rare; a violation that persists is a bug, recorded on the run).
+const maxBatchRetries = 5
+
 // systemActor is who background builds act as in the audit trail.
 func systemActor(councilID uuid.UUID) actor.Actor {
 	return actor.Actor{Subject: "system:payment-run-builder", CouncilID: councilID}
@@ -85,11 +89,14 @@ func (s *Service) CreateRun(ctx context.Context, a actor.Actor, payDate date.Dat
 // restartable: a run not building is left alone, and a build that stopped carries on from its
 // cursor. A background worker calls it (today an after-commit goroutine; River's worker later).
 func (s *Service) BuildRun(ctx context.Context, councilID, runID uuid.UUID) error {
+	retries := 0
 	for {
 		done, err := s.buildBatch(ctx, councilID, runID)
-		if errors.Is(err, ErrLineTaken) {
+		if errors.Is(err, ErrLineTaken) && retries < maxBatchRetries {
+			retries++
 			continue // another run took a line between our read and our insert: read again
 		}
+		retries = 0
 		if err != nil {
 			s.recordBuildError(ctx, councilID, runID, err)
 			return err
