@@ -207,3 +207,48 @@ func TestBadPaymentInputIsRefusedAndChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// The work lists: agreements in force never paid, suspended, with details awaiting confirmation;
+// runs awaiting approval; held lines; one-offs awaiting approval.
+func TestPaymentWorkLists(t *testing.T) {
+	t.Parallel()
+	b, clk := payBundle(t, "2026-04-01")
+	paid := b.agreements(agreementSpec{start: "2026-04-06"})
+	never := b.agreements(agreementSpec{start: "2026-04-06", unsigned: true})
+	b.pay(b.createRun("2026-04-06"))
+	clk.Set("2026-04-10")
+	fin := b.token("finance")
+	ids := func(path string) []string {
+		var list api.PaymentAgreementList
+		r := b.do(http.MethodGet, path, fin, nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		r.decode(t, &list)
+		var out []string
+		for _, a := range list.Items {
+			out = append(out, a.Id.String())
+		}
+		return out
+	}
+	require.Equal(t, []string{never.dp.Id.String()}, ids("/v1/payment-agreements?never_paid=true"), "in force, not signed, never paid")
+	require.Empty(t, ids("/v1/payment-agreements?suspended=true"))
+	b.mustAgreementAction(paid.dp.Id, paid.dp.Version, "suspend", fin, map[string]any{"from_date": "2026-04-08", "reason": "respite"})
+	require.Equal(t, []string{paid.dp.Id.String()}, ids("/v1/payment-agreements?suspended=true"))
+	require.Len(t, ids("/v1/payment-agreements?page_size=1"), 1, "paged")
+
+	draft := b.createRun("2026-05-04")
+	var runs api.PaymentRunList
+	b.do(http.MethodGet, "/v1/payment-runs?status=draft", fin, nil).decode(t, &runs)
+	require.Len(t, runs.Items, 1)
+	require.Equal(t, draft.Id, runs.Items[0].Id)
+	b.do(http.MethodGet, "/v1/payment-runs?status=paid&pay_date=2026-04-06", fin, nil).decode(t, &runs)
+	require.Len(t, runs.Items, 1)
+
+	r := b.do(http.MethodPost, "/v1/one-off-payments", b.financeA(), map[string]any{"agreement_id": paid.dp.Id, "amount_pence": 500, "reason": "x"},
+		"Idempotency-Key", uuid.NewString())
+	require.Equal(t, http.StatusCreated, r.Status)
+	var oneOffs api.OneOffPaymentList
+	b.do(http.MethodGet, "/v1/one-off-payments?status=requested", fin, nil).decode(t, &oneOffs)
+	require.Len(t, oneOffs.Items, 1)
+	b.do(http.MethodGet, "/v1/one-off-payments?status=approved", fin, nil).decode(t, &oneOffs)
+	require.Empty(t, oneOffs.Items)
+}
