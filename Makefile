@@ -43,6 +43,8 @@ run: build
 	  *) base=http://$$PB_LISTEN_ADDR ;;
 	esac
 	[ -f $(KEYS)/jwt-private.pem ] || bin/pbudget keygen --out $(KEYS) >/dev/null
+	# A development encryption key for bank details, made on first run, never committed (.dev/ is ignored).
+	[ -f $(KEYS)/secret-keys ] || (umask 077; bin/pbudget secret-key --id dev > $(KEYS)/secret-keys)
 	bin/pbudget migrate >/dev/null
 	bin/pbudget seed >/dev/null
 	token=$$(bin/pbudget token --key $(KEYS)/jwt-private.pem --council demo --roles $(DEV_ROLES) --sub dev-user --ttl 12h)
@@ -59,7 +61,7 @@ run: build
 	  listening on $$PB_LISTEN_ADDR (set PB_LISTEN_ADDR=:8080 to listen on every interface); make stop stops the database
 
 	MSG
-	PB_JWT_PUBLIC_KEY_FILE=$(KEYS)/jwt-public.pem exec bin/pbudget serve
+	PB_SECRET_KEYS=$$(cat $(KEYS)/secret-keys) PB_JWT_PUBLIC_KEY_FILE=$(KEYS)/jwt-public.pem exec bin/pbudget serve
 
 stop:
 	@.ci/devdb stop

@@ -106,6 +106,24 @@ func (e AdultOutcome) Valid() bool {
 	}
 }
 
+// Defines values for AgreementType.
+const (
+	AgreementTypeDirectPayment AgreementType = "direct_payment"
+	AgreementTypeIsf           AgreementType = "isf"
+)
+
+// Valid indicates whether the value is a known member of the AgreementType enum.
+func (e AgreementType) Valid() bool {
+	switch e {
+	case AgreementTypeDirectPayment:
+		return true
+	case AgreementTypeIsf:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AssessmentBasis.
 const (
 	AssessmentBasisCarer AssessmentBasis = "carer"
@@ -1132,6 +1150,42 @@ func (e ManagementOption) Valid() bool {
 	}
 }
 
+// Defines values for MaskedDetailsKind.
+const (
+	MaskedDetailsKindBankAccount MaskedDetailsKind = "bank_account"
+	MaskedDetailsKindPrepaidCard MaskedDetailsKind = "prepaid_card"
+)
+
+// Valid indicates whether the value is a known member of the MaskedDetailsKind enum.
+func (e MaskedDetailsKind) Valid() bool {
+	switch e {
+	case MaskedDetailsKindBankAccount:
+		return true
+	case MaskedDetailsKindPrepaidCard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MaskedDetailsStatus.
+const (
+	MaskedDetailsStatusConfirmed MaskedDetailsStatus = "confirmed"
+	MaskedDetailsStatusPending   MaskedDetailsStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the MaskedDetailsStatus enum.
+func (e MaskedDetailsStatus) Valid() bool {
+	switch e {
+	case MaskedDetailsStatusConfirmed:
+		return true
+	case MaskedDetailsStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MethodNotAllowedProblemType.
 const (
 	UrnPbudgetProblemMethodNotAllowed MethodNotAllowedProblemType = "urn:pbudget:problem:method-not-allowed"
@@ -1162,6 +1216,39 @@ func (e NotFoundProblemType) Valid() bool {
 	}
 }
 
+// Defines values for OneOffStatus.
+const (
+	OneOffStatusApproved  OneOffStatus = "approved"
+	OneOffStatusRequested OneOffStatus = "requested"
+)
+
+// Valid indicates whether the value is a known member of the OneOffStatus enum.
+func (e OneOffStatus) Valid() bool {
+	switch e {
+	case OneOffStatusApproved:
+		return true
+	case OneOffStatusRequested:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OverpaymentStatus.
+const (
+	ToRecover OverpaymentStatus = "to_recover"
+)
+
+// Valid indicates whether the value is a known member of the OverpaymentStatus enum.
+func (e OverpaymentStatus) Valid() bool {
+	switch e {
+	case ToRecover:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PayloadTooLargeProblemType.
 const (
 	UrnPbudgetProblemPayloadTooLarge PayloadTooLargeProblemType = "urn:pbudget:problem:payload-too-large"
@@ -1171,6 +1258,168 @@ const (
 func (e PayloadTooLargeProblemType) Valid() bool {
 	switch e {
 	case UrnPbudgetProblemPayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentAgreementFrequency.
+const (
+	PaymentAgreementFrequencyFourWeekly PaymentAgreementFrequency = "four_weekly"
+	PaymentAgreementFrequencyMonthly    PaymentAgreementFrequency = "monthly"
+	PaymentAgreementFrequencyOneOff     PaymentAgreementFrequency = "one_off"
+	PaymentAgreementFrequencyTwoWeekly  PaymentAgreementFrequency = "two_weekly"
+)
+
+// Valid indicates whether the value is a known member of the PaymentAgreementFrequency enum.
+func (e PaymentAgreementFrequency) Valid() bool {
+	switch e {
+	case PaymentAgreementFrequencyFourWeekly:
+		return true
+	case PaymentAgreementFrequencyMonthly:
+		return true
+	case PaymentAgreementFrequencyOneOff:
+		return true
+	case PaymentAgreementFrequencyTwoWeekly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentAgreementPaymentBasis.
+const (
+	PaymentAgreementPaymentBasisGross PaymentAgreementPaymentBasis = "gross"
+	PaymentAgreementPaymentBasisNet   PaymentAgreementPaymentBasis = "net"
+)
+
+// Valid indicates whether the value is a known member of the PaymentAgreementPaymentBasis enum.
+func (e PaymentAgreementPaymentBasis) Valid() bool {
+	switch e {
+	case PaymentAgreementPaymentBasisGross:
+		return true
+	case PaymentAgreementPaymentBasisNet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentFileMediaType.
+const (
+	Textcsv   PaymentFileMediaType = "text/csv"
+	Textplain PaymentFileMediaType = "text/plain"
+)
+
+// Valid indicates whether the value is a known member of the PaymentFileMediaType enum.
+func (e PaymentFileMediaType) Valid() bool {
+	switch e {
+	case Textcsv:
+		return true
+	case Textplain:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentFileKind.
+const (
+	BacsStandard18 PaymentFileKind = "bacs_standard18"
+	CardLoads      PaymentFileKind = "card_loads"
+	IsfRemittance  PaymentFileKind = "isf_remittance"
+)
+
+// Valid indicates whether the value is a known member of the PaymentFileKind enum.
+func (e PaymentFileKind) Valid() bool {
+	switch e {
+	case BacsStandard18:
+		return true
+	case CardLoads:
+		return true
+	case IsfRemittance:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentLineState.
+const (
+	PaymentLineStateCancelled PaymentLineState = "cancelled"
+	PaymentLineStateLive      PaymentLineState = "live"
+	PaymentLineStateReleased  PaymentLineState = "released"
+	PaymentLineStateReturned  PaymentLineState = "returned"
+)
+
+// Valid indicates whether the value is a known member of the PaymentLineState enum.
+func (e PaymentLineState) Valid() bool {
+	switch e {
+	case PaymentLineStateCancelled:
+		return true
+	case PaymentLineStateLive:
+		return true
+	case PaymentLineStateReleased:
+		return true
+	case PaymentLineStateReturned:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentLineKind.
+const (
+	PaymentLineKindAdjustment  PaymentLineKind = "adjustment"
+	PaymentLineKindCarried     PaymentLineKind = "carried"
+	PaymentLineKindCycle       PaymentLineKind = "cycle"
+	PaymentLineKindOneOff      PaymentLineKind = "one_off"
+	PaymentLineKindOverpayment PaymentLineKind = "overpayment"
+)
+
+// Valid indicates whether the value is a known member of the PaymentLineKind enum.
+func (e PaymentLineKind) Valid() bool {
+	switch e {
+	case PaymentLineKindAdjustment:
+		return true
+	case PaymentLineKindCarried:
+		return true
+	case PaymentLineKindCycle:
+		return true
+	case PaymentLineKindOneOff:
+		return true
+	case PaymentLineKindOverpayment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentRunStatus.
+const (
+	PaymentRunStatusApproved  PaymentRunStatus = "approved"
+	PaymentRunStatusBuilding  PaymentRunStatus = "building"
+	PaymentRunStatusCancelled PaymentRunStatus = "cancelled"
+	PaymentRunStatusDraft     PaymentRunStatus = "draft"
+	PaymentRunStatusExported  PaymentRunStatus = "exported"
+	PaymentRunStatusPaid      PaymentRunStatus = "paid"
+)
+
+// Valid indicates whether the value is a known member of the PaymentRunStatus enum.
+func (e PaymentRunStatus) Valid() bool {
+	switch e {
+	case PaymentRunStatusApproved:
+		return true
+	case PaymentRunStatusBuilding:
+		return true
+	case PaymentRunStatusCancelled:
+		return true
+	case PaymentRunStatusDraft:
+		return true
+	case PaymentRunStatusExported:
+		return true
+	case PaymentRunStatusPaid:
 		return true
 	default:
 		return false
@@ -1702,6 +1951,24 @@ func (e CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid()
 	}
 }
 
+// Defines values for UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsAccountNameInvalid UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bacs-account-name-invalid"
+	UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentAnchorInUse     UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-anchor-in-use"
+)
+
+// Valid indicates whether the value is a known member of the UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsAccountNameInvalid:
+		return true
+	case UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentAnchorInUse:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType.
 const (
 	CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDirectPaymentAgreementExists CreateDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:direct-payment-agreement-exists"
@@ -1741,6 +2008,273 @@ func (e CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTyp
 	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines:
 		return true
 	case CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-ended"
+)
+
+// Valid indicates whether the value is a known member of the EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndDateNotAfterStart EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:end-date-not-after-start"
+)
+
+// Valid indicates whether the value is a known member of the EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndDateNotAfterStart:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderNotIsf GetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-not-isf"
+)
+
+// Valid indicates whether the value is a known member of the GetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderNotIsf:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SetDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsChangedMeanwhile SetDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-changed-meanwhile"
+)
+
+// Valid indicates whether the value is a known member of the SetDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SetDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SetDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsChangedMeanwhile:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsAccountNameInvalid     SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bacs-account-name-invalid"
+	SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-kind-mismatch"
+	SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderNotIsf             SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-not-isf"
+)
+
+// Valid indicates whether the value is a known member of the SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsAccountNameInvalid:
+		return true
+	case SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch:
+		return true
+	case SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderNotIsf:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsNotPending ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-not-pending"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsNotPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch     ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-kind-mismatch"
+	ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsMismatch         ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-mismatch"
+	ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsSelfConfirmation ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-self-confirmation"
+	ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderNotIsf                 ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-not-isf"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch:
+		return true
+	case ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsMismatch:
+		return true
+	case ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsSelfConfirmation:
+		return true
+	case ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderNotIsf:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
+	RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-plan-has-an-agreement"
+	RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-already-requested"
+	RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken           RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-taken"
+)
+
+// Valid indicates whether the value is a known member of the RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
+		return true
+	case RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement:
+		return true
+	case RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested:
+		return true
+	case RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAmountEffectiveDateInvalid    RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:amount-effective-date-invalid"
+	RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetHasNoApprovedPlan       RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-has-no-approved-plan"
+	RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines   RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-direct-payment-lines"
+	RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-isf-lines-with-provider"
+)
+
+// Valid indicates whether the value is a known member of the RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAmountEffectiveDateInvalid:
+		return true
+	case RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetHasNoApprovedPlan:
+		return true
+	case RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines:
+		return true
+	case RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-not-suspended"
+)
+
+// Valid indicates whether the value is a known member of the ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResumeDateNotAfterSuspension ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:resume-date-not-after-suspension"
+)
+
+// Valid indicates whether the value is a known member of the ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResumeDateNotAfterSuspension:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetDirectPaymentSchedule409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetDirectPaymentSchedule409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentCycleMoved GetDirectPaymentSchedule409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-cycle-moved"
+)
+
+// Valid indicates whether the value is a known member of the GetDirectPaymentSchedule409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetDirectPaymentSchedule409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetDirectPaymentSchedule409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentCycleMoved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentFrequencyHasNoCycles GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-frequency-has-no-cycles"
+)
+
+// Valid indicates whether the value is a known member of the GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentFrequencyHasNoCycles:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
+	SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-plan-has-an-agreement"
+	SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-already-requested"
+	SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken           SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-taken"
+)
+
+// Valid indicates whether the value is a known member of the SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
+		return true
+	case SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement:
+		return true
+	case SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested:
+		return true
+	case SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:suspension-overlaps"
+)
+
+// Valid indicates whether the value is a known member of the SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps:
 		return true
 	default:
 		return false
@@ -1978,6 +2512,516 @@ func (e CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid()
 	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider:
 		return true
 	case CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	EndISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-ended"
+)
+
+// Valid indicates whether the value is a known member of the EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case EndISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	EndISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndDateNotAfterStart EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:end-date-not-after-start"
+)
+
+// Valid indicates whether the value is a known member of the EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case EndISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndDateNotAfterStart:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
+	RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-plan-has-an-agreement"
+	RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-already-requested"
+	RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken           RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-taken"
+)
+
+// Valid indicates whether the value is a known member of the RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
+		return true
+	case RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement:
+		return true
+	case RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested:
+		return true
+	case RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAmountEffectiveDateInvalid    RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:amount-effective-date-invalid"
+	RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetHasNoApprovedPlan       RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-has-no-approved-plan"
+	RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines   RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-direct-payment-lines"
+	RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-isf-lines-with-provider"
+)
+
+// Valid indicates whether the value is a known member of the RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAmountEffectiveDateInvalid:
+		return true
+	case RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetHasNoApprovedPlan:
+		return true
+	case RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines:
+		return true
+	case RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-not-suspended"
+)
+
+// Valid indicates whether the value is a known member of the ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResumeDateNotAfterSuspension ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:resume-date-not-after-suspension"
+)
+
+// Valid indicates whether the value is a known member of the ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResumeDateNotAfterSuspension:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetISFSchedule409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetISFSchedule409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentCycleMoved GetISFSchedule409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-cycle-moved"
+)
+
+// Valid indicates whether the value is a known member of the GetISFSchedule409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetISFSchedule409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetISFSchedule409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentCycleMoved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetISFSchedule422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentFrequencyHasNoCycles GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-frequency-has-no-cycles"
+)
+
+// Valid indicates whether the value is a known member of the GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetISFSchedule422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentFrequencyHasNoCycles:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
+	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-plan-has-an-agreement"
+	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-already-requested"
+	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken           SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-taken"
+)
+
+// Valid indicates whether the value is a known member of the SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
+		return true
+	case SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement:
+		return true
+	case SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested:
+		return true
+	case SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:suspension-overlaps"
+)
+
+// Valid indicates whether the value is a known member of the SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
+	CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-plan-has-an-agreement"
+	CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight     CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-already-requested"
+	CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken           CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-taken"
+)
+
+// Valid indicates whether the value is a known member of the CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
+		return true
+	case CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement:
+		return true
+	case CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested:
+		return true
+	case CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotFound    CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-not-found"
+	CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineNotPayable CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-not-payable"
+)
+
+// Valid indicates whether the value is a known member of the CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotFound:
+		return true
+	case CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineNotPayable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemOneOffNotRequested ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-not-requested"
+)
+
+// Valid indicates whether the value is a known member of the ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemOneOffNotRequested:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemOneOffSelfApproval ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-self-approval"
+)
+
+// Valid indicates whether the value is a known member of the ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemOneOffSelfApproval:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentRun409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreatePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreatePaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentRun409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreatePaymentRun409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreatePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused        CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunPayDateOutOfRange CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-pay-date-out-of-range"
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunPayDateOutOfRange:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotDraft ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemBacsProcessingDayInvalid ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bacs-processing-day-invalid"
+	UrnPbudgetProblemBankHolidaysUnknown      ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bank-holidays-unknown"
+	UrnPbudgetProblemPaymentRunSelfApproval   ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-self-approval"
+)
+
+// Valid indicates whether the value is a known member of the ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemBacsProcessingDayInvalid:
+		return true
+	case UrnPbudgetProblemBankHolidaysUnknown:
+		return true
+	case UrnPbudgetProblemPaymentRunSelfApproval:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemPaymentRunNotCancellable CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-cancellable"
+)
+
+// Valid indicates whether the value is a known member of the CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemPaymentRunNotCancellable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemPaymentRunNotApproved ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemPaymentRunNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsFileInvalid               ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bacs-file-invalid"
+	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsOriginatorNotConfigured   ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bacs-originator-not-configured"
+	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemExportFileInvalid             ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:export-file-invalid"
+	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentBelowZero              ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-below-zero"
+	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsUnconfirmed     ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-unconfirmed"
+	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunExportTooEarly      ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-export-too-early"
+	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunProcessingDayPassed ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-processing-day-passed"
+)
+
+// Valid indicates whether the value is a known member of the ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsFileInvalid:
+		return true
+	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsOriginatorNotConfigured:
+		return true
+	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemExportFileInvalid:
+		return true
+	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentBelowZero:
+		return true
+	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsUnconfirmed:
+		return true
+	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunExportTooEarly:
+		return true
+	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunProcessingDayPassed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineAlreadyHeld HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-already-held"
+	HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotLive     HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-not-live"
+	HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotOpen      HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-open"
+)
+
+// Valid indicates whether the value is a known member of the HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineAlreadyHeld:
+		return true
+	case HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotLive:
+		return true
+	case HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotHeld ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-not-held"
+	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotLive ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-not-live"
+	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotDraft ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotHeld:
+		return true
+	case ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotLive:
+		return true
+	case ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsUnconfirmed ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-unconfirmed"
+)
+
+// Valid indicates whether the value is a known member of the ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsUnconfirmed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemPaymentRunNotExported MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-exported"
+)
+
+// Valid indicates whether the value is a known member of the MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemPaymentRunNotExported:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnDuplicate MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-return-duplicate"
+	MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnNotPaid   MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-return-not-paid"
+)
+
+// Valid indicates whether the value is a known member of the MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnDuplicate:
+		return true
+	case MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnNotPaid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemPaymentRunNotPaid RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-paid"
+)
+
+// Valid indicates whether the value is a known member of the RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemPaymentRunNotPaid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnDuplicate RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-return-duplicate"
+	RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnNotPaid   RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-return-not-paid"
+)
+
+// Valid indicates whether the value is a known member of the RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnDuplicate:
+		return true
+	case RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnNotPaid:
 		return true
 	default:
 		return false
@@ -2284,6 +3328,96 @@ const (
 func (e CreateProvider422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case CreateProvider422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderNotIsf GetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-not-isf"
+)
+
+// Valid indicates whether the value is a known member of the GetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderNotIsf:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SetProviderBankDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsChangedMeanwhile SetProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-changed-meanwhile"
+)
+
+// Valid indicates whether the value is a known member of the SetProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SetProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SetProviderBankDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsChangedMeanwhile:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsAccountNameInvalid     SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bacs-account-name-invalid"
+	SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-kind-mismatch"
+	SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderNotIsf             SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-not-isf"
+)
+
+// Valid indicates whether the value is a known member of the SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsAccountNameInvalid:
+		return true
+	case SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch:
+		return true
+	case SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderNotIsf:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsNotPending ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-not-pending"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsNotPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch     ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-kind-mismatch"
+	ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsMismatch         ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-mismatch"
+	ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsSelfConfirmation ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-self-confirmation"
+	ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderNotIsf                 ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:provider-not-isf"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch:
+		return true
+	case ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsMismatch:
+		return true
+	case ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsSelfConfirmation:
+		return true
+	case ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemProviderNotIsf:
 		return true
 	default:
 		return false
@@ -3185,6 +4319,79 @@ type AdultOutcomeRecord struct {
 	Unable bool `json:"unable"`
 }
 
+// AgreementAmount defines model for AgreementAmount.
+type AgreementAmount struct {
+	// AnnualPence Net: the council's share a year; gross: the whole cost.
+	AnnualPence   int64              `json:"annual_pence"`
+	EffectiveFrom openapi_types.Date `json:"effective_from"`
+
+	// PerCyclePence annual ÷ 13, 26 or 12, nearest penny (0 for one-off agreements).
+	PerCyclePence int64              `json:"per_cycle_pence"`
+	PlanId        openapi_types.UUID `json:"plan_id"`
+	Reason        string             `json:"reason"`
+	RecordedAt    time.Time          `json:"recorded_at"`
+	RecordedBy    string             `json:"recorded_by"`
+}
+
+// AgreementEnd defines model for AgreementEnd.
+type AgreementEnd struct {
+	// EndDate The first day no longer in force (exclusive end), after the start.
+	EndDate openapi_types.Date `json:"end_date"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// AgreementReprice defines model for AgreementReprice.
+type AgreementReprice struct {
+	// EffectiveFrom From this day the approved plan's amount applies; on or after the agreement's start.
+	EffectiveFrom openapi_types.Date `json:"effective_from"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// AgreementResume defines model for AgreementResume.
+type AgreementResume struct {
+	// BackPay Pay the suspended days after all.
+	BackPay *bool `json:"back_pay,omitempty"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+
+	// ResumeDate The day payments start again: after the suspension's first day.
+	ResumeDate openapi_types.Date `json:"resume_date"`
+}
+
+// AgreementSuspend defines model for AgreementSuspend.
+type AgreementSuspend struct {
+	// FromDate The first day not paid; may be in the past (cycles paid for it are adjusted).
+	FromDate openapi_types.Date `json:"from_date"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// AgreementSuspension defines model for AgreementSuspension.
+type AgreementSuspension struct {
+	// BackPay Whether the suspended days are paid after all.
+	BackPay  bool               `json:"back_pay"`
+	FromDate openapi_types.Date `json:"from_date"`
+	Id       openapi_types.UUID `json:"id"`
+	Reason   string             `json:"reason"`
+
+	// ResumeDate The day payments start again; null while suspended.
+	ResumeDate   nullable.Nullable[openapi_types.Date] `json:"resume_date"`
+	ResumeReason nullable.Nullable[string]             `json:"resume_reason"`
+	ResumedAt    nullable.Nullable[time.Time]          `json:"resumed_at"`
+	ResumedBy    nullable.Nullable[string]             `json:"resumed_by"`
+	SuspendedAt  time.Time                             `json:"suspended_at"`
+	SuspendedBy  string                                `json:"suspended_by"`
+}
+
+// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+type AgreementType string
+
 // Assessment defines model for Assessment.
 type Assessment struct {
 	// Basis Whose rules apply — an adult's needs, a carer's, or a child's.
@@ -3423,11 +4630,54 @@ type AuditEventList struct {
 	NextPageToken *string      `json:"next_page_token,omitempty"`
 }
 
+// BACSOriginator defines model for BACSOriginator.
+type BACSOriginator struct {
+	// AccountName What recipients see as the payer, in BACS characters; trimmed and upper-cased.
+	AccountName   string `json:"account_name"`
+	AccountNumber string `json:"account_number"`
+
+	// ServiceUserNumber The council's BACS service user number (SUN).
+	ServiceUserNumber string `json:"service_user_number"`
+	SortCode          string `json:"sort_code"`
+}
+
 // BadRequestProblemType The problem types of the shared `BadRequest` response.
 type BadRequestProblemType string
 
+// BankAccountCheck defines model for BankAccountCheck.
+type BankAccountCheck struct {
+	AccountNumber string `json:"account_number"`
+	SortCode      string `json:"sort_code"`
+}
+
+// BankAccountIn defines model for BankAccountIn.
+type BankAccountIn struct {
+	// AccountName As the bank holds it, in BACS characters (letters, digits, space . & / -); trimmed and upper-cased.
+	AccountName   string `json:"account_name"`
+	AccountNumber string `json:"account_number"`
+	SortCode      string `json:"sort_code"`
+}
+
 // BudgetChange What made this version.
 type BudgetChange string
+
+// BudgetCommitments defines model for BudgetCommitments.
+type BudgetCommitments struct {
+	// AnnualPence The council-managed lines a year.
+	AnnualPence int64              `json:"annual_pence"`
+	BudgetId    openapi_types.UUID `json:"budget_id"`
+
+	// CouncilAnnualPence The council's share of it (null before a financial assessment).
+	CouncilAnnualPence nullable.Nullable[int64] `json:"council_annual_pence"`
+
+	// PersonAnnualPence The person's contribution apportioned to it.
+	PersonAnnualPence nullable.Nullable[int64] `json:"person_annual_pence"`
+
+	// PlanId The approved plan; null when the budget has none (nothing is committed).
+	PlanId      nullable.Nullable[openapi_types.UUID] `json:"plan_id"`
+	Providers   []ProviderCommitment                  `json:"providers"`
+	WeeklyPence int64                                 `json:"weekly_pence"`
+}
 
 // BudgetKind `care_and_support` (an adult's needs), `carer`, or `child`.
 type BudgetKind string
@@ -3608,6 +4858,9 @@ type CouncilSettings struct {
 	// (approver or panel), and the user who asked the funding panel cannot decide the request.
 	ApproverMustDifferFromSubmitter bool `json:"approver_must_differ_from_submitter"`
 
+	// BacsOriginator The council's account BACS files debit; null until configured (a run with bank credits cannot be exported without it).
+	BacsOriginator nullable.Nullable[BACSOriginator] `json:"bacs_originator"`
+
 	// ChildShortBreakMaxDaysPer12Months …and in any 12 months (default 120).
 	ChildShortBreakMaxDaysPer12Months int `json:"child_short_break_max_days_per_12_months"`
 
@@ -3620,6 +4873,21 @@ type CouncilSettings struct {
 	// DpCareHomeMaxDays The longest care-home stay a direct payment may fund, in days (default 28: four consecutive weeks in 12 months).
 	DpCareHomeMaxDays int `json:"dp_care_home_max_days"`
 
+	// PaymentFourWeeklyAnchor Four-weekly cycles are [anchor + 28k, anchor + 28(k+1)). Cannot move once a four-weekly cycle has been paid (default 2026-04-06).
+	PaymentFourWeeklyAnchor openapi_types.Date `json:"payment_four_weekly_anchor"`
+
+	// PaymentLeadDays A run takes cycles starting up to this many days after its pay date (default 7).
+	PaymentLeadDays int `json:"payment_lead_days"`
+
+	// PaymentMonthlyAnchor Monthly cycles start on the anchor's day of the month, or the month's last day when shorter (default 2026-04-06).
+	PaymentMonthlyAnchor openapi_types.Date `json:"payment_monthly_anchor"`
+
+	// PaymentProcessingDays The BACS processing day is at least this many working days after a run's approval (default 3).
+	PaymentProcessingDays int `json:"payment_processing_days"`
+
+	// PaymentTwoWeeklyAnchor Two-weekly cycles, 14 days from the anchor (default 2026-04-06).
+	PaymentTwoWeeklyAnchor openapi_types.Date `json:"payment_two_weekly_anchor"`
+
 	// UpdatedAt null while the council runs on the defaults (it has never changed its settings).
 	UpdatedAt nullable.Nullable[time.Time] `json:"updated_at"`
 	Version   int                          `json:"version"`
@@ -3627,12 +4895,18 @@ type CouncilSettings struct {
 
 // CouncilSettingsPatch defines model for CouncilSettingsPatch.
 type CouncilSettingsPatch struct {
-	ApproverLimitAnnualPence          *int64 `json:"approver_limit_annual_pence,omitempty"`
-	ApproverMustDifferFromSubmitter   *bool  `json:"approver_must_differ_from_submitter,omitempty"`
-	ChildShortBreakMaxDaysPer12Months *int   `json:"child_short_break_max_days_per_12_months,omitempty"`
-	ChildShortBreakMaxDaysPerPeriod   *int   `json:"child_short_break_max_days_per_period,omitempty"`
-	DpCareHomeJoinGapDays             *int   `json:"dp_care_home_join_gap_days,omitempty"`
-	DpCareHomeMaxDays                 *int   `json:"dp_care_home_max_days,omitempty"`
+	ApproverLimitAnnualPence          *int64              `json:"approver_limit_annual_pence,omitempty"`
+	ApproverMustDifferFromSubmitter   *bool               `json:"approver_must_differ_from_submitter,omitempty"`
+	BacsOriginator                    *BACSOriginator     `json:"bacs_originator,omitempty"`
+	ChildShortBreakMaxDaysPer12Months *int                `json:"child_short_break_max_days_per_12_months,omitempty"`
+	ChildShortBreakMaxDaysPerPeriod   *int                `json:"child_short_break_max_days_per_period,omitempty"`
+	DpCareHomeJoinGapDays             *int                `json:"dp_care_home_join_gap_days,omitempty"`
+	DpCareHomeMaxDays                 *int                `json:"dp_care_home_max_days,omitempty"`
+	PaymentFourWeeklyAnchor           *openapi_types.Date `json:"payment_four_weekly_anchor,omitempty"`
+	PaymentLeadDays                   *int                `json:"payment_lead_days,omitempty"`
+	PaymentMonthlyAnchor              *openapi_types.Date `json:"payment_monthly_anchor,omitempty"`
+	PaymentProcessingDays             *int                `json:"payment_processing_days,omitempty"`
+	PaymentTwoWeeklyAnchor            *openapi_types.Date `json:"payment_two_weekly_anchor,omitempty"`
 }
 
 // DirectPaymentAgreement defines model for DirectPaymentAgreement.
@@ -3643,9 +4917,13 @@ type DirectPaymentAgreement struct {
 	AmountPerPaymentPence int64 `json:"amount_per_payment_pence"`
 
 	// AnnualAmountPence The direct-payment portion a year: the council's share when net, the whole cost when gross.
-	AnnualAmountPence  int64                                 `json:"annual_amount_pence"`
-	BudgetId           openapi_types.UUID                    `json:"budget_id"`
-	CreatedAt          time.Time                             `json:"created_at"`
+	AnnualAmountPence int64              `json:"annual_amount_pence"`
+	BudgetId          openapi_types.UUID `json:"budget_id"`
+	CreatedAt         time.Time          `json:"created_at"`
+
+	// EndDate When the agreement ended (exclusive), or null.
+	EndDate            nullable.Nullable[openapi_types.Date] `json:"end_date,omitempty"`
+	EndReason          nullable.Nullable[string]             `json:"end_reason,omitempty"`
 	Frequency          DirectPaymentAgreementFrequency       `json:"frequency"`
 	Id                 openapi_types.UUID                    `json:"id"`
 	PaEvidence         PAEvidence                            `json:"pa_evidence"`
@@ -4012,17 +5290,24 @@ type ISFAgreement struct {
 	AmountPerPaymentPence int64 `json:"amount_per_payment_pence"`
 
 	// AnnualAmountPence The council's share of the plan's ISF lines with this provider, a year.
-	AnnualAmountPence  int64                          `json:"annual_amount_pence"`
-	BudgetId           openapi_types.UUID             `json:"budget_id"`
-	CreatedAt          time.Time                      `json:"created_at"`
-	Id                 openapi_types.UUID             `json:"id"`
-	PaymentFrequency   ISFAgreementPaymentFrequency   `json:"payment_frequency"`
-	PersonId           openapi_types.UUID             `json:"person_id"`
-	PlanId             openapi_types.UUID             `json:"plan_id"`
-	ProviderId         openapi_types.UUID             `json:"provider_id"`
-	StartDate          openapi_types.Date             `json:"start_date"`
-	StatementFrequency ISFAgreementStatementFrequency `json:"statement_frequency"`
-	Version            int                            `json:"version"`
+	AnnualAmountPence int64              `json:"annual_amount_pence"`
+	BudgetId          openapi_types.UUID `json:"budget_id"`
+	CreatedAt         time.Time          `json:"created_at"`
+
+	// EndDate When the agreement ended (exclusive), or null.
+	EndDate          nullable.Nullable[openapi_types.Date] `json:"end_date,omitempty"`
+	EndReason        nullable.Nullable[string]             `json:"end_reason,omitempty"`
+	Id               openapi_types.UUID                    `json:"id"`
+	PaymentFrequency ISFAgreementPaymentFrequency          `json:"payment_frequency"`
+	PersonId         openapi_types.UUID                    `json:"person_id"`
+	PlanId           openapi_types.UUID                    `json:"plan_id"`
+	ProviderId       openapi_types.UUID                    `json:"provider_id"`
+
+	// SignedDate When the provider signed; runs pay only signed agreements.
+	SignedDate         nullable.Nullable[openapi_types.Date] `json:"signed_date,omitempty"`
+	StartDate          openapi_types.Date                    `json:"start_date"`
+	StatementFrequency ISFAgreementStatementFrequency        `json:"statement_frequency"`
+	Version            int                                   `json:"version"`
 }
 
 // ISFAgreementPaymentFrequency defines model for ISFAgreement.PaymentFrequency.
@@ -4050,6 +5335,12 @@ type ISFAgreementCreateStatementFrequency string
 type ISFAgreementList struct {
 	Items         []ISFAgreement `json:"items"`
 	NextPageToken *string        `json:"next_page_token,omitempty"`
+}
+
+// ISFAgreementPatch defines model for ISFAgreementPatch.
+type ISFAgreementPatch struct {
+	// SignedDate When the provider signed the agreement: runs pay only signed agreements.
+	SignedDate *openapi_types.Date `json:"signed_date,omitempty"`
 }
 
 // IncomeItem A weekly income. Part of it may be disregarded, with a reason (the night-care part of
@@ -4111,6 +5402,36 @@ type MIGRates struct {
 // ManagementOption defines model for ManagementOption.
 type ManagementOption string
 
+// MaskedDetails defines model for MaskedDetails.
+type MaskedDetails struct {
+	// AccountNumber Masked: the last four characters of the account number or card reference.
+	//
+	// Example: ****5678
+	AccountNumber string                       `json:"account_number"`
+	ConfirmedAt   nullable.Nullable[time.Time] `json:"confirmed_at"`
+	ConfirmedBy   nullable.Nullable[string]    `json:"confirmed_by"`
+	Id            openapi_types.UUID           `json:"id"`
+	Kind          MaskedDetailsKind            `json:"kind"`
+	ReturnReason  nullable.Nullable[string]    `json:"return_reason"`
+
+	// ReturnedAt When the bank returned a payment to these details: later payments are held.
+	ReturnedAt nullable.Nullable[time.Time] `json:"returned_at"`
+	SetAt      time.Time                    `json:"set_at"`
+	SetBy      string                       `json:"set_by"`
+
+	// SortCode Masked: **-**-56; null for a card.
+	//
+	// Example: **-**-56
+	SortCode nullable.Nullable[string] `json:"sort_code"`
+	Status   MaskedDetailsStatus       `json:"status"`
+}
+
+// MaskedDetailsKind defines model for MaskedDetails.Kind.
+type MaskedDetailsKind string
+
+// MaskedDetailsStatus defines model for MaskedDetails.Status.
+type MaskedDetailsStatus string
+
 // MethodNotAllowedProblemType The problem types of the shared `MethodNotAllowed` response.
 type MethodNotAllowedProblemType string
 
@@ -4121,6 +5442,52 @@ type NHSNumber = string
 
 // NotFoundProblemType The problem types of the shared `NotFound` response.
 type NotFoundProblemType string
+
+// OneOffPayment defines model for OneOffPayment.
+type OneOffPayment struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType AgreementType                `json:"agreement_type"`
+	AmountPence   int64                        `json:"amount_pence"`
+	ApprovedAt    nullable.Nullable[time.Time] `json:"approved_at"`
+
+	// ApprovedBy null for a plan line's one-off: the plan's sign-off approved it.
+	ApprovedBy nullable.Nullable[string]             `json:"approved_by"`
+	DueDate    nullable.Nullable[openapi_types.Date] `json:"due_date"`
+	Id         openapi_types.UUID                    `json:"id"`
+
+	// PaidInRunId The run whose live line takes it.
+	PaidInRunId nullable.Nullable[openapi_types.UUID] `json:"paid_in_run_id"`
+	PlanLineId  nullable.Nullable[openapi_types.UUID] `json:"plan_line_id"`
+	Reason      string                                `json:"reason"`
+	RequestedAt time.Time                             `json:"requested_at"`
+	RequestedBy string                                `json:"requested_by"`
+	Status      OneOffStatus                          `json:"status"`
+	Version     int                                   `json:"version"`
+}
+
+// OneOffPaymentCreate Either plan_line_id (a `once` line of the agreement's plan) or amount_pence (ad hoc).
+type OneOffPaymentCreate struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+	AmountPence *int64             `json:"amount_pence,omitempty"`
+
+	// DueDate Paid by the first run whose horizon reaches it; absent: the next run.
+	DueDate    *openapi_types.Date `json:"due_date,omitempty"`
+	PlanLineId *openapi_types.UUID `json:"plan_line_id,omitempty"`
+
+	// Reason Not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// OneOffPaymentList defines model for OneOffPaymentList.
+type OneOffPaymentList struct {
+	Items         []OneOffPayment `json:"items"`
+	NextPageToken *string         `json:"next_page_token,omitempty"`
+}
+
+// OneOffStatus defines model for OneOffStatus.
+type OneOffStatus string
 
 // OptionTotal One management option's share. Option costs are sums of their lines, so they add up to the plan
 // exactly. The person's contribution is apportioned to options in proportion to their cost
@@ -4135,6 +5502,30 @@ type OptionTotal struct {
 	WeeklyCostPence    int64                    `json:"weekly_cost_pence"`
 }
 
+// Overpayment defines model for Overpayment.
+type Overpayment struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType AgreementType      `json:"agreement_type"`
+	AmountPence   int64              `json:"amount_pence"`
+	Id            openapi_types.UUID `json:"id"`
+	LineId        openapi_types.UUID `json:"line_id"`
+	Reason        string             `json:"reason"`
+	RecordedAt    time.Time          `json:"recorded_at"`
+	RunId         openapi_types.UUID `json:"run_id"`
+	Status        OverpaymentStatus  `json:"status"`
+}
+
+// OverpaymentStatus defines model for Overpayment.Status.
+type OverpaymentStatus string
+
+// OverpaymentList defines model for OverpaymentList.
+type OverpaymentList struct {
+	Items         []Overpayment `json:"items"`
+	NextPageToken *string       `json:"next_page_token,omitempty"`
+}
+
 // PAEvidence defines model for PAEvidence.
 type PAEvidence struct {
 	DbsCheckDate                      *openapi_types.Date `json:"dbs_check_date,omitempty"`
@@ -4144,6 +5535,282 @@ type PAEvidence struct {
 
 // PayloadTooLargeProblemType The problem types of the shared `PayloadTooLarge` response.
 type PayloadTooLargeProblemType string
+
+// PaymentAgreement A direct-payment or ISF agreement as payments see it.
+type PaymentAgreement struct {
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType     AgreementType `json:"agreement_type"`
+	AnnualAmountPence int64         `json:"annual_amount_pence"`
+
+	// BlockedReason Why runs pay it nothing now (not signed, plan superseded), or null.
+	BlockedReason nullable.Nullable[string]             `json:"blocked_reason"`
+	BudgetId      openapi_types.UUID                    `json:"budget_id"`
+	EndDate       nullable.Nullable[openapi_types.Date] `json:"end_date"`
+	EndReason     nullable.Nullable[string]             `json:"end_reason"`
+	Frequency     PaymentAgreementFrequency             `json:"frequency"`
+	Id            openapi_types.UUID                    `json:"id"`
+	PaymentBasis  PaymentAgreementPaymentBasis          `json:"payment_basis"`
+	PersonId      openapi_types.UUID                    `json:"person_id"`
+	PlanId        openapi_types.UUID                    `json:"plan_id"`
+
+	// PlanIsApproved false when the plan was superseded: reprice the agreement onto the approved plan.
+	PlanIsApproved bool `json:"plan_is_approved"`
+
+	// ProviderId The ISF provider; null for a direct payment.
+	ProviderId nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+	SignedDate nullable.Nullable[openapi_types.Date] `json:"signed_date"`
+	StartDate  openapi_types.Date                    `json:"start_date"`
+
+	// Suspended Suspended today.
+	Suspended bool `json:"suspended"`
+	Version   int  `json:"version"`
+}
+
+// PaymentAgreementFrequency defines model for PaymentAgreement.Frequency.
+type PaymentAgreementFrequency string
+
+// PaymentAgreementPaymentBasis defines model for PaymentAgreement.PaymentBasis.
+type PaymentAgreementPaymentBasis string
+
+// PaymentAgreementList defines model for PaymentAgreementList.
+type PaymentAgreementList struct {
+	Items         []PaymentAgreement `json:"items"`
+	NextPageToken *string            `json:"next_page_token,omitempty"`
+}
+
+// PaymentCycle defines model for PaymentCycle.
+type PaymentCycle struct {
+	// AdjustedPence The adjustment lines among those.
+	AdjustedPence int64 `json:"adjusted_pence"`
+	Days          int   `json:"days"`
+	DaysInForce   int   `json:"days_in_force"`
+
+	// DaysOwed Days in force less the days suspended without back pay.
+	DaysOwed int `json:"days_owed"`
+
+	// EndDate Exclusive: the next cycle's start.
+	EndDate openapi_types.Date `json:"end_date"`
+
+	// HeldPence Held in runs not yet paid.
+	HeldPence int64 `json:"held_pence"`
+
+	// OutstandingPence Owed less everything taken: what the next run pays, or adjusts when negative.
+	OutstandingPence int64 `json:"outstanding_pence"`
+	OwedPence        int64 `json:"owed_pence"`
+
+	// PaidPence Cycle and adjustment lines of runs marked paid.
+	PaidPence int64 `json:"paid_pence"`
+
+	// PendingPence In runs not yet paid.
+	PendingPence int64               `json:"pending_pence"`
+	Pieces       []PaymentCyclePiece `json:"pieces"`
+	StartDate    openapi_types.Date  `json:"start_date"`
+}
+
+// PaymentCyclePiece A run of days of a cycle owed at one per-cycle amount, and its share of the cycle's amount.
+type PaymentCyclePiece struct {
+	AmountPence   int64              `json:"amount_pence"`
+	Days          int                `json:"days"`
+	FromDate      openapi_types.Date `json:"from_date"`
+	PerCyclePence int64              `json:"per_cycle_pence"`
+
+	// ToDate Exclusive.
+	ToDate openapi_types.Date `json:"to_date"`
+}
+
+// PaymentFile defines model for PaymentFile.
+type PaymentFile struct {
+	CreatedAt time.Time            `json:"created_at"`
+	Id        openapi_types.UUID   `json:"id"`
+	Kind      PaymentFileKind      `json:"kind"`
+	MediaType PaymentFileMediaType `json:"media_type"`
+	Name      string               `json:"name"`
+
+	// ProviderId The ISF provider a remittance is for.
+	ProviderId nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+
+	// RecordCount Credits, loads or people.
+	RecordCount int                `json:"record_count"`
+	RunId       openapi_types.UUID `json:"run_id"`
+	Sha256      string             `json:"sha256"`
+	SizeBytes   int                `json:"size_bytes"`
+	TotalPence  int64              `json:"total_pence"`
+}
+
+// PaymentFileMediaType defines model for PaymentFile.MediaType.
+type PaymentFileMediaType string
+
+// PaymentFileKind defines model for PaymentFileKind.
+type PaymentFileKind string
+
+// PaymentFileList defines model for PaymentFileList.
+type PaymentFileList struct {
+	Items         []PaymentFile `json:"items"`
+	NextPageToken *string       `json:"next_page_token,omitempty"`
+}
+
+// PaymentLine defines model for PaymentLine.
+type PaymentLine struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType AgreementType `json:"agreement_type"`
+	AmountPence   int64         `json:"amount_pence"`
+
+	// CarriedFromRunId Carried and overpayment lines: the run that carried the amount.
+	CarriedFromRunId nullable.Nullable[openapi_types.UUID] `json:"carried_from_run_id"`
+	CreatedAt        time.Time                             `json:"created_at"`
+
+	// CycleEnd Exclusive.
+	CycleEnd   nullable.Nullable[openapi_types.Date] `json:"cycle_end"`
+	CycleStart nullable.Nullable[openapi_types.Date] `json:"cycle_start"`
+	Held       bool                                  `json:"held"`
+	HoldReason nullable.Nullable[string]             `json:"hold_reason"`
+	Id         openapi_types.UUID                    `json:"id"`
+
+	// Kind cycle: a cycle in advance; adjustment: owed − taken for a cycle paid before its amount changed; one_off; carried: a negative net carried forward (+) or brought forward (−); overpayment: a negative net with nothing left to offset, recorded for recovery (+).
+	Kind     PaymentLineKind                       `json:"kind"`
+	OneOffId nullable.Nullable[openapi_types.UUID] `json:"one_off_id"`
+
+	// OwedPence Cycle and adjustment lines: what the cycle owes now.
+	OwedPence nullable.Nullable[int64] `json:"owed_pence"`
+
+	// PersonId The person, by reference.
+	PersonId     openapi_types.UUID                    `json:"person_id"`
+	ProviderId   nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+	Reason       string                                `json:"reason"`
+	ReturnReason nullable.Nullable[string]             `json:"return_reason"`
+	RunId        openapi_types.UUID                    `json:"run_id"`
+
+	// Seq Adjustments: 1, 2, … per cycle; 0 otherwise.
+	Seq int `json:"seq"`
+
+	// State live: taken by its run; released: held when its run was paid, taken again by a later run; cancelled: its run was cancelled; returned: the bank returned it.
+	State PaymentLineState `json:"state"`
+
+	// TakenPence Adjustment lines: what earlier lines took for the cycle.
+	TakenPence nullable.Nullable[int64] `json:"taken_pence"`
+}
+
+// PaymentLineState live: taken by its run; released: held when its run was paid, taken again by a later run; cancelled: its run was cancelled; returned: the bank returned it.
+type PaymentLineState string
+
+// PaymentLineKind cycle: a cycle in advance; adjustment: owed − taken for a cycle paid before its amount changed; one_off; carried: a negative net carried forward (+) or brought forward (−); overpayment: a negative net with nothing left to offset, recorded for recovery (+).
+type PaymentLineKind string
+
+// PaymentLineList defines model for PaymentLineList.
+type PaymentLineList struct {
+	Items         []PaymentLine `json:"items"`
+	NextPageToken *string       `json:"next_page_token,omitempty"`
+}
+
+// PaymentReturn defines model for PaymentReturn.
+type PaymentReturn struct {
+	// PaymentLineId A line of the agreement whose payment came back.
+	PaymentLineId openapi_types.UUID `json:"payment_line_id"`
+
+	// Reason The bank's reason; not blank; trimmed.
+	Reason string `json:"reason"`
+}
+
+// PaymentReturns defines model for PaymentReturns.
+type PaymentReturns struct {
+	Returned []PaymentReturn `json:"returned"`
+}
+
+// PaymentRun defines model for PaymentRun.
+type PaymentRun struct {
+	ApprovedAt nullable.Nullable[time.Time] `json:"approved_at"`
+	ApprovedBy nullable.Nullable[string]    `json:"approved_by"`
+
+	// BuildError Why the build stopped (it is retried when the service restarts); the run can be cancelled.
+	BuildError   nullable.Nullable[string]    `json:"build_error"`
+	CancelReason nullable.Nullable[string]    `json:"cancel_reason"`
+	CancelledAt  nullable.Nullable[time.Time] `json:"cancelled_at"`
+	CancelledBy  nullable.Nullable[string]    `json:"cancelled_by"`
+	CreatedAt    time.Time                    `json:"created_at"`
+	CreatedBy    string                       `json:"created_by"`
+	ExportedAt   nullable.Nullable[time.Time] `json:"exported_at"`
+	ExportedBy   nullable.Nullable[string]    `json:"exported_by"`
+	Files        []PaymentFile                `json:"files"`
+
+	// Horizon pay_date + lead_days: the last day a cycle taken may start.
+	Horizon  openapi_types.Date `json:"horizon"`
+	Id       openapi_types.UUID `json:"id"`
+	LeadDays int                `json:"lead_days"`
+
+	// Number The council's run number, in references and file names.
+	Number  int                          `json:"number"`
+	PaidAt  nullable.Nullable[time.Time] `json:"paid_at"`
+	PaidBy  nullable.Nullable[string]    `json:"paid_by"`
+	PayDate openapi_types.Date           `json:"pay_date"`
+
+	// ProcessingDay The BACS processing day, fixed on approval.
+	ProcessingDay nullable.Nullable[openapi_types.Date] `json:"processing_day"`
+	Progress      PaymentRunProgress                    `json:"progress"`
+	Status        PaymentRunStatus                      `json:"status"`
+	Totals        PaymentRunTotals                      `json:"totals"`
+	UpdatedAt     time.Time                             `json:"updated_at"`
+	Version       int                                   `json:"version"`
+}
+
+// PaymentRunCreate defines model for PaymentRunCreate.
+type PaymentRunCreate struct {
+	// PayDate The run takes the unpaid cycles starting on or before this date plus the council's lead days.
+	PayDate openapi_types.Date `json:"pay_date"`
+}
+
+// PaymentRunList defines model for PaymentRunList.
+type PaymentRunList struct {
+	Items         []PaymentRun `json:"items"`
+	NextPageToken *string      `json:"next_page_token,omitempty"`
+}
+
+// PaymentRunMarkPaid defines model for PaymentRunMarkPaid.
+type PaymentRunMarkPaid struct {
+	// Returned The payments the bank returned (none when all were paid).
+	Returned *[]PaymentReturn `json:"returned,omitempty"`
+}
+
+// PaymentRunProgress defines model for PaymentRunProgress.
+type PaymentRunProgress struct {
+	AgreementsProcessed int `json:"agreements_processed"`
+	AgreementsTotal     int `json:"agreements_total"`
+}
+
+// PaymentRunStatus defines model for PaymentRunStatus.
+type PaymentRunStatus string
+
+// PaymentRunTotals defines model for PaymentRunTotals.
+type PaymentRunTotals struct {
+	// AgreementCount Agreements the run pays more than nothing.
+	AgreementCount    int   `json:"agreement_count"`
+	HeldLineCount     int   `json:"held_line_count"`
+	HeldPence         int64 `json:"held_pence"`
+	LineCount         int   `json:"line_count"`
+	ReturnedLineCount int   `json:"returned_line_count"`
+
+	// ReturnedPence Payments the bank returned.
+	ReturnedPence int64 `json:"returned_pence"`
+
+	// SkippedCount Agreements paid nothing because they are blocked (not signed, plan superseded) or suspended on the pay date.
+	SkippedCount int `json:"skipped_count"`
+
+	// TotalPence What the run pays: its lines not held.
+	TotalPence int64 `json:"total_pence"`
+}
+
+// PaymentSchedule defines model for PaymentSchedule.
+type PaymentSchedule struct {
+	// Agreement A direct-payment or ISF agreement as payments see it.
+	Agreement   PaymentAgreement      `json:"agreement"`
+	Amounts     []AgreementAmount     `json:"amounts"`
+	Cycles      []PaymentCycle        `json:"cycles"`
+	Suspensions []AgreementSuspension `json:"suspensions"`
+
+	// Through The last cycle start shown (besides cycles a run has taken).
+	Through openapi_types.Date `json:"through"`
+}
 
 // PensionCreditAge How the MIG's pension credit age row was chosen. The qualifying age for pension credit is the
 // women's State Pension age for the person's date of birth, whatever their sex (State Pension
@@ -4325,6 +5992,12 @@ type PreconditionFailedProblemType string
 // PreconditionRequiredProblemType The problem types of the shared `PreconditionRequired` response.
 type PreconditionRequiredProblemType string
 
+// PrepaidCardIn defines model for PrepaidCardIn.
+type PrepaidCardIn struct {
+	// CardAccountReference The card provider's account reference.
+	CardAccountReference string `json:"card_account_reference"`
+}
+
 // Problem RFC 9457 problem details.
 type Problem struct {
 	Detail *string       `json:"detail,omitempty"`
@@ -4391,6 +6064,16 @@ type ProviderBudget struct {
 
 	// WeeklyCostPence annual ÷ 52, to the nearest penny.
 	WeeklyCostPence int64 `json:"weekly_cost_pence"`
+}
+
+// ProviderCommitment defines model for ProviderCommitment.
+type ProviderCommitment struct {
+	AnnualPence int64 `json:"annual_pence"`
+	LineCount   int   `json:"line_count"`
+
+	// ProviderId null: council-managed lines without a provider.
+	ProviderId  nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+	WeeklyPence int64                                 `json:"weekly_pence"`
 }
 
 // ProviderCreate defines model for ProviderCreate.
@@ -4655,6 +6338,31 @@ type ReadyStatus string
 // ReasonBody defines model for ReasonBody.
 type ReasonBody struct {
 	// Reason Not blank.
+	Reason string `json:"reason"`
+}
+
+// RecipientDetails defines model for RecipientDetails.
+type RecipientDetails struct {
+	Confirmed nullable.Nullable[MaskedDetails] `json:"confirmed"`
+
+	// Pending A change awaiting a second user's confirmation; payments are held meanwhile.
+	Pending nullable.Nullable[MaskedDetails] `json:"pending"`
+}
+
+// RecipientDetailsConfirm Dual keying: the confirming user keys the details again from what the recipient gave them
+// independently (a call back on a number already held, a bank letter), and they must match what
+// was set. Exactly one of bank_account and prepaid_card, as the pending details are.
+type RecipientDetailsConfirm struct {
+	BankAccount *BankAccountCheck `json:"bank_account,omitempty"`
+	PrepaidCard *PrepaidCardIn    `json:"prepaid_card,omitempty"`
+}
+
+// RecipientDetailsSet Exactly one of bank_account and prepaid_card.
+type RecipientDetailsSet struct {
+	BankAccount *BankAccountIn `json:"bank_account,omitempty"`
+	PrepaidCard *PrepaidCardIn `json:"prepaid_card,omitempty"`
+
+	// Reason Where the details came from; not blank; trimmed.
 	Reason string `json:"reason"`
 }
 
@@ -4934,6 +6642,9 @@ type AssessmentId = openapi_types.UUID
 // BudgetId defines model for BudgetId.
 type BudgetId = openapi_types.UUID
 
+// FileId defines model for FileId.
+type FileId = openapi_types.UUID
+
 // FinancialAssessmentId defines model for FinancialAssessmentId.
 type FinancialAssessmentId = openapi_types.UUID
 
@@ -4942,6 +6653,9 @@ type FundingRequestId = openapi_types.UUID
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
+
+// IdempotencyKeyRequired defines model for IdempotencyKeyRequired.
+type IdempotencyKeyRequired = string
 
 // IfMatch defines model for IfMatch.
 type IfMatch = string
@@ -4952,11 +6666,17 @@ type JobId = openapi_types.UUID
 // LineId defines model for LineId.
 type LineId = openapi_types.UUID
 
+// OneOffId defines model for OneOffId.
+type OneOffId = openapi_types.UUID
+
 // PageSize defines model for PageSize.
 type PageSize = int
 
 // PageToken defines model for PageToken.
 type PageToken = string
+
+// PaymentLineId defines model for PaymentLineId.
+type PaymentLineId = openapi_types.UUID
 
 // PersonId defines model for PersonId.
 type PersonId = openapi_types.UUID
@@ -4975,6 +6695,12 @@ type RateTableId = openapi_types.UUID
 
 // RelationshipId defines model for RelationshipId.
 type RelationshipId = openapi_types.UUID
+
+// RunId defines model for RunId.
+type RunId = openapi_types.UUID
+
+// ScheduleThrough defines model for ScheduleThrough.
+type ScheduleThrough = openapi_types.Date
 
 // BadRequest defines model for BadRequest.
 type BadRequest struct {
@@ -5065,6 +6791,12 @@ type PayloadTooLarge struct {
 	// Type The problem types of the shared `PayloadTooLarge` response.
 	Type PayloadTooLargeProblemType `json:"type"`
 }
+
+// PaymentAgreementChanged A direct-payment or ISF agreement as payments see it.
+type PaymentAgreementChanged = PaymentAgreement
+
+// PaymentRunChanged defines model for PaymentRunChanged.
+type PaymentRunChanged = PaymentRun
 
 // PreconditionFailed defines model for PreconditionFailed.
 type PreconditionFailed struct {
@@ -5245,6 +6977,9 @@ type UpdateCouncilSettingsParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateCouncilSettings.
+type UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType string
+
 // ListDirectPaymentAgreementsParams defines parameters for ListDirectPaymentAgreements.
 type ListDirectPaymentAgreementsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -5277,6 +7012,81 @@ type UpdateDirectPaymentAgreementParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// EndDirectPaymentAgreementParams defines parameters for EndDirectPaymentAgreement.
+type EndDirectPaymentAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for EndDirectPaymentAgreement.
+type EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for EndDirectPaymentAgreement.
+type EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
+// GetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType defines parameters for GetDirectPaymentDetails.
+type GetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType string
+
+// SetDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType defines parameters for SetDirectPaymentDetails.
+type SetDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType string
+
+// SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType defines parameters for SetDirectPaymentDetails.
+type SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType string
+
+// ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType defines parameters for ConfirmDirectPaymentDetails.
+type ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType string
+
+// ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType defines parameters for ConfirmDirectPaymentDetails.
+type ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType string
+
+// RepriceDirectPaymentAgreementParams defines parameters for RepriceDirectPaymentAgreement.
+type RepriceDirectPaymentAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for RepriceDirectPaymentAgreement.
+type RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for RepriceDirectPaymentAgreement.
+type RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
+// ResumeDirectPaymentAgreementParams defines parameters for ResumeDirectPaymentAgreement.
+type ResumeDirectPaymentAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for ResumeDirectPaymentAgreement.
+type ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for ResumeDirectPaymentAgreement.
+type ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
+// GetDirectPaymentScheduleParams defines parameters for GetDirectPaymentSchedule.
+type GetDirectPaymentScheduleParams struct {
+	// Through Show cycles starting up to this date (default: today plus the council's lead days; at most two years after today).
+	Through *ScheduleThrough `form:"through,omitempty" json:"through,omitempty"`
+}
+
+// GetDirectPaymentSchedule409ApplicationProblemPlusJSONResponseBodyType defines parameters for GetDirectPaymentSchedule.
+type GetDirectPaymentSchedule409ApplicationProblemPlusJSONResponseBodyType string
+
+// GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponseBodyType defines parameters for GetDirectPaymentSchedule.
+type GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponseBodyType string
+
+// SuspendDirectPaymentAgreementParams defines parameters for SuspendDirectPaymentAgreement.
+type SuspendDirectPaymentAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for SuspendDirectPaymentAgreement.
+type SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for SuspendDirectPaymentAgreement.
+type SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType string
 
 // UpdateFinancialAssessmentParams defines parameters for UpdateFinancialAssessment.
 type UpdateFinancialAssessmentParams struct {
@@ -5361,6 +7171,266 @@ type CreateISFAgreement409ApplicationProblemPlusJSONResponseBodyType string
 
 // CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateISFAgreement.
 type CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
+// UpdateISFAgreementParams defines parameters for UpdateISFAgreement.
+type UpdateISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// EndISFAgreementParams defines parameters for EndISFAgreement.
+type EndISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for EndISFAgreement.
+type EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for EndISFAgreement.
+type EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
+// RepriceISFAgreementParams defines parameters for RepriceISFAgreement.
+type RepriceISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for RepriceISFAgreement.
+type RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for RepriceISFAgreement.
+type RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
+// ResumeISFAgreementParams defines parameters for ResumeISFAgreement.
+type ResumeISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for ResumeISFAgreement.
+type ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for ResumeISFAgreement.
+type ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
+// GetISFScheduleParams defines parameters for GetISFSchedule.
+type GetISFScheduleParams struct {
+	// Through Show cycles starting up to this date (default: today plus the council's lead days; at most two years after today).
+	Through *ScheduleThrough `form:"through,omitempty" json:"through,omitempty"`
+}
+
+// GetISFSchedule409ApplicationProblemPlusJSONResponseBodyType defines parameters for GetISFSchedule.
+type GetISFSchedule409ApplicationProblemPlusJSONResponseBodyType string
+
+// GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType defines parameters for GetISFSchedule.
+type GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType string
+
+// SuspendISFAgreementParams defines parameters for SuspendISFAgreement.
+type SuspendISFAgreementParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType defines parameters for SuspendISFAgreement.
+type SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType string
+
+// SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for SuspendISFAgreement.
+type SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListOneOffPaymentsParams defines parameters for ListOneOffPayments.
+type ListOneOffPaymentsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken   *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status      *OneOffStatus       `form:"status,omitempty" json:"status,omitempty"`
+	AgreementId *openapi_types.UUID `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+}
+
+// CreateOneOffPaymentParams defines parameters for CreateOneOffPayment.
+type CreateOneOffPaymentParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateOneOffPayment.
+type CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateOneOffPayment.
+type CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyType string
+
+// ApproveOneOffPaymentParams defines parameters for ApproveOneOffPayment.
+type ApproveOneOffPaymentParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType defines parameters for ApproveOneOffPayment.
+type ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType string
+
+// ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType defines parameters for ApproveOneOffPayment.
+type ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListPaymentAgreementsParams defines parameters for ListPaymentAgreements.
+type ListPaymentAgreementsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// NeverPaid Only agreements in force today that no run has paid a cycle of.
+	NeverPaid *bool `form:"never_paid,omitempty" json:"never_paid,omitempty"`
+
+	// DetailsUnconfirmed Only agreements whose recipient's details await confirmation.
+	DetailsUnconfirmed *bool `form:"details_unconfirmed,omitempty" json:"details_unconfirmed,omitempty"`
+
+	// Suspended Only agreements suspended today.
+	Suspended     *bool          `form:"suspended,omitempty" json:"suspended,omitempty"`
+	AgreementType *AgreementType `form:"agreement_type,omitempty" json:"agreement_type,omitempty"`
+}
+
+// ListPaymentFilesParams defines parameters for ListPaymentFiles.
+type ListPaymentFilesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken  *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	RunId      *openapi_types.UUID `form:"run_id,omitempty" json:"run_id,omitempty"`
+	Kind       *PaymentFileKind    `form:"kind,omitempty" json:"kind,omitempty"`
+	ProviderId *openapi_types.UUID `form:"provider_id,omitempty" json:"provider_id,omitempty"`
+}
+
+// ListPaymentLinesParams defines parameters for ListPaymentLines.
+type ListPaymentLinesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// Held Only lines held in runs not yet paid.
+	Held        *bool               `form:"held,omitempty" json:"held,omitempty"`
+	AgreementId *openapi_types.UUID `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+}
+
+// ListPaymentOverpaymentsParams defines parameters for ListPaymentOverpayments.
+type ListPaymentOverpaymentsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken   *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	AgreementId *openapi_types.UUID `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+}
+
+// ListPaymentRunsParams defines parameters for ListPaymentRuns.
+type ListPaymentRunsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status    *PaymentRunStatus   `form:"status,omitempty" json:"status,omitempty"`
+	PayDate   *openapi_types.Date `form:"pay_date,omitempty" json:"pay_date,omitempty"`
+}
+
+// CreatePaymentRunParams defines parameters for CreatePaymentRun.
+type CreatePaymentRunParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// CreatePaymentRun409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreatePaymentRun.
+type CreatePaymentRun409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreatePaymentRun.
+type CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyType string
+
+// ApprovePaymentRunParams defines parameters for ApprovePaymentRun.
+type ApprovePaymentRunParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType defines parameters for ApprovePaymentRun.
+type ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType string
+
+// ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType defines parameters for ApprovePaymentRun.
+type ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType string
+
+// CancelPaymentRunParams defines parameters for CancelPaymentRun.
+type CancelPaymentRunParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType defines parameters for CancelPaymentRun.
+type CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType string
+
+// ExportPaymentRunParams defines parameters for ExportPaymentRun.
+type ExportPaymentRunParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType defines parameters for ExportPaymentRun.
+type ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType string
+
+// ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType defines parameters for ExportPaymentRun.
+type ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListPaymentRunLinesParams defines parameters for ListPaymentRunLines.
+type ListPaymentRunLinesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken   *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Held        *bool               `form:"held,omitempty" json:"held,omitempty"`
+	AgreementId *openapi_types.UUID `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+}
+
+// HoldPaymentLineParams defines parameters for HoldPaymentLine.
+type HoldPaymentLineParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for HoldPaymentLine.
+type HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType string
+
+// ReleasePaymentLineParams defines parameters for ReleasePaymentLine.
+type ReleasePaymentLineParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReleasePaymentLine.
+type ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType string
+
+// ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for ReleasePaymentLine.
+type ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType string
+
+// MarkPaymentRunPaidParams defines parameters for MarkPaymentRunPaid.
+type MarkPaymentRunPaidParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType defines parameters for MarkPaymentRunPaid.
+type MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType string
+
+// MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType defines parameters for MarkPaymentRunPaid.
+type MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType string
+
+// RecordPaymentReturnsParams defines parameters for RecordPaymentReturns.
+type RecordPaymentReturnsParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType defines parameters for RecordPaymentReturns.
+type RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType string
+
+// RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType defines parameters for RecordPaymentReturns.
+type RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListPeopleParams defines parameters for ListPeople.
 type ListPeopleParams struct {
@@ -5542,6 +7612,21 @@ type UpdateProviderParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
+
+// GetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType defines parameters for GetProviderBankDetails.
+type GetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType string
+
+// SetProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType defines parameters for SetProviderBankDetails.
+type SetProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType string
+
+// SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType defines parameters for SetProviderBankDetails.
+type SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType string
+
+// ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType defines parameters for ConfirmProviderBankDetails.
+type ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType string
+
+// ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType defines parameters for ConfirmProviderBankDetails.
+type ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListRASVersionsParams defines parameters for ListRASVersions.
 type ListRASVersionsParams struct {
@@ -5827,6 +7912,24 @@ type UpdateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementPatch
 // UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody defines body for UpdateDirectPaymentAgreement for application/merge-patch+json ContentType.
 type UpdateDirectPaymentAgreementApplicationMergePatchPlusJSONRequestBody = DirectPaymentAgreementPatch
 
+// EndDirectPaymentAgreementJSONRequestBody defines body for EndDirectPaymentAgreement for application/json ContentType.
+type EndDirectPaymentAgreementJSONRequestBody = AgreementEnd
+
+// SetDirectPaymentDetailsJSONRequestBody defines body for SetDirectPaymentDetails for application/json ContentType.
+type SetDirectPaymentDetailsJSONRequestBody = RecipientDetailsSet
+
+// ConfirmDirectPaymentDetailsJSONRequestBody defines body for ConfirmDirectPaymentDetails for application/json ContentType.
+type ConfirmDirectPaymentDetailsJSONRequestBody = RecipientDetailsConfirm
+
+// RepriceDirectPaymentAgreementJSONRequestBody defines body for RepriceDirectPaymentAgreement for application/json ContentType.
+type RepriceDirectPaymentAgreementJSONRequestBody = AgreementReprice
+
+// ResumeDirectPaymentAgreementJSONRequestBody defines body for ResumeDirectPaymentAgreement for application/json ContentType.
+type ResumeDirectPaymentAgreementJSONRequestBody = AgreementResume
+
+// SuspendDirectPaymentAgreementJSONRequestBody defines body for SuspendDirectPaymentAgreement for application/json ContentType.
+type SuspendDirectPaymentAgreementJSONRequestBody = AgreementSuspend
+
 // UpdateFinancialAssessmentJSONRequestBody defines body for UpdateFinancialAssessment for application/json ContentType.
 type UpdateFinancialAssessmentJSONRequestBody = FinancialAssessmentPatch
 
@@ -5841,6 +7944,42 @@ type DecideFundingRequestJSONRequestBody = FundingDecision
 
 // CreateISFAgreementJSONRequestBody defines body for CreateISFAgreement for application/json ContentType.
 type CreateISFAgreementJSONRequestBody = ISFAgreementCreate
+
+// UpdateISFAgreementJSONRequestBody defines body for UpdateISFAgreement for application/json ContentType.
+type UpdateISFAgreementJSONRequestBody = ISFAgreementPatch
+
+// EndISFAgreementJSONRequestBody defines body for EndISFAgreement for application/json ContentType.
+type EndISFAgreementJSONRequestBody = AgreementEnd
+
+// RepriceISFAgreementJSONRequestBody defines body for RepriceISFAgreement for application/json ContentType.
+type RepriceISFAgreementJSONRequestBody = AgreementReprice
+
+// ResumeISFAgreementJSONRequestBody defines body for ResumeISFAgreement for application/json ContentType.
+type ResumeISFAgreementJSONRequestBody = AgreementResume
+
+// SuspendISFAgreementJSONRequestBody defines body for SuspendISFAgreement for application/json ContentType.
+type SuspendISFAgreementJSONRequestBody = AgreementSuspend
+
+// CreateOneOffPaymentJSONRequestBody defines body for CreateOneOffPayment for application/json ContentType.
+type CreateOneOffPaymentJSONRequestBody = OneOffPaymentCreate
+
+// CreatePaymentRunJSONRequestBody defines body for CreatePaymentRun for application/json ContentType.
+type CreatePaymentRunJSONRequestBody = PaymentRunCreate
+
+// CancelPaymentRunJSONRequestBody defines body for CancelPaymentRun for application/json ContentType.
+type CancelPaymentRunJSONRequestBody = ReasonBody
+
+// HoldPaymentLineJSONRequestBody defines body for HoldPaymentLine for application/json ContentType.
+type HoldPaymentLineJSONRequestBody = ReasonBody
+
+// ReleasePaymentLineJSONRequestBody defines body for ReleasePaymentLine for application/json ContentType.
+type ReleasePaymentLineJSONRequestBody = ReasonBody
+
+// MarkPaymentRunPaidJSONRequestBody defines body for MarkPaymentRunPaid for application/json ContentType.
+type MarkPaymentRunPaidJSONRequestBody = PaymentRunMarkPaid
+
+// RecordPaymentReturnsJSONRequestBody defines body for RecordPaymentReturns for application/json ContentType.
+type RecordPaymentReturnsJSONRequestBody = PaymentReturns
 
 // CreatePersonJSONRequestBody defines body for CreatePerson for application/json ContentType.
 type CreatePersonJSONRequestBody = PersonCreate
@@ -5874,6 +8013,12 @@ type UpdateProviderJSONRequestBody = ProviderPatch
 
 // UpdateProviderApplicationMergePatchPlusJSONRequestBody defines body for UpdateProvider for application/merge-patch+json ContentType.
 type UpdateProviderApplicationMergePatchPlusJSONRequestBody = ProviderPatch
+
+// SetProviderBankDetailsJSONRequestBody defines body for SetProviderBankDetails for application/json ContentType.
+type SetProviderBankDetailsJSONRequestBody = RecipientDetailsSet
+
+// ConfirmProviderBankDetailsJSONRequestBody defines body for ConfirmProviderBankDetails for application/json ContentType.
+type ConfirmProviderBankDetailsJSONRequestBody = RecipientDetailsConfirm
 
 // CreateRASVersionJSONRequestBody defines body for CreateRASVersion for application/json ContentType.
 type CreateRASVersionJSONRequestBody = RASVersionCreate
@@ -5970,6 +8115,30 @@ type ServerInterface interface {
 	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
 	// (PATCH /v1/direct-payment-agreements/{agreement_id})
 	UpdateDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params UpdateDirectPaymentAgreementParams) error
+	// EndDirectPaymentAgreement End a direct-payment agreement on a date, with a reason.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/end)
+	EndDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params EndDirectPaymentAgreementParams) error
+	// GetDirectPaymentDetails The recipient's bank or prepaid-card details, masked: the confirmed ones and any change awaiting confirmation.
+	// (GET /v1/direct-payment-agreements/{agreement_id}/payment-details)
+	GetDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error
+	// SetDirectPaymentDetails Set the recipient's bank account (separate bank or managed account) or prepaid card; held until a second user confirms.
+	// (PUT /v1/direct-payment-agreements/{agreement_id}/payment-details)
+	SetDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error
+	// ConfirmDirectPaymentDetails Confirm the pending change of details (a user other than the one who set them).
+	// (POST /v1/direct-payment-agreements/{agreement_id}/payment-details/confirm)
+	ConfirmDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error
+	// RepriceDirectPaymentAgreement Move a direct-payment agreement onto its budget's approved plan and amounts, from a date.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/reprice)
+	RepriceDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params RepriceDirectPaymentAgreementParams) error
+	// ResumeDirectPaymentAgreement Resume a suspended direct-payment agreement, with or without back pay.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/resume)
+	ResumeDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params ResumeDirectPaymentAgreementParams) error
+	// GetDirectPaymentSchedule The cycles a direct-payment agreement owes, with what each owes and what runs have paid, hold or adjusted.
+	// (GET /v1/direct-payment-agreements/{agreement_id}/schedule)
+	GetDirectPaymentSchedule(ctx echo.Context, agreementId AgreementId, params GetDirectPaymentScheduleParams) error
+	// SuspendDirectPaymentAgreement Suspend a direct-payment agreement from a date, with a reason.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/suspend)
+	SuspendDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params SuspendDirectPaymentAgreementParams) error
 	// GetFinancialAssessment One financial assessment.
 	// (GET /v1/financial-assessments/{financial_assessment_id})
 	GetFinancialAssessment(ctx echo.Context, financialAssessmentId FinancialAssessmentId) error
@@ -6000,6 +8169,84 @@ type ServerInterface interface {
 	// GetISFAgreement One ISF agreement.
 	// (GET /v1/isf-agreements/{agreement_id})
 	GetISFAgreement(ctx echo.Context, agreementId AgreementId) error
+	// UpdateISFAgreement Record the provider's signature of an ISF agreement.
+	// (PATCH /v1/isf-agreements/{agreement_id})
+	UpdateISFAgreement(ctx echo.Context, agreementId AgreementId, params UpdateISFAgreementParams) error
+	// EndISFAgreement End an ISF agreement on a date, with a reason.
+	// (POST /v1/isf-agreements/{agreement_id}/end)
+	EndISFAgreement(ctx echo.Context, agreementId AgreementId, params EndISFAgreementParams) error
+	// RepriceISFAgreement Move an ISF agreement onto its budget's approved plan and amounts, from a date.
+	// (POST /v1/isf-agreements/{agreement_id}/reprice)
+	RepriceISFAgreement(ctx echo.Context, agreementId AgreementId, params RepriceISFAgreementParams) error
+	// ResumeISFAgreement Resume a suspended ISF agreement, with or without back pay.
+	// (POST /v1/isf-agreements/{agreement_id}/resume)
+	ResumeISFAgreement(ctx echo.Context, agreementId AgreementId, params ResumeISFAgreementParams) error
+	// GetISFSchedule The cycles an ISF agreement owes; provider staff see their own agreements' schedules.
+	// (GET /v1/isf-agreements/{agreement_id}/schedule)
+	GetISFSchedule(ctx echo.Context, agreementId AgreementId, params GetISFScheduleParams) error
+	// SuspendISFAgreement Suspend an ISF agreement from a date, with a reason.
+	// (POST /v1/isf-agreements/{agreement_id}/suspend)
+	SuspendISFAgreement(ctx echo.Context, agreementId AgreementId, params SuspendISFAgreementParams) error
+	// ListOneOffPayments One-off payments, oldest first (work list: awaiting approval).
+	// (GET /v1/one-off-payments)
+	ListOneOffPayments(ctx echo.Context, params ListOneOffPaymentsParams) error
+	// CreateOneOffPayment Ask for a one-off payment: a plan line's one-off cost, or an ad hoc amount with a reason.
+	// (POST /v1/one-off-payments)
+	CreateOneOffPayment(ctx echo.Context, params CreateOneOffPaymentParams) error
+	// GetOneOffPayment One one-off payment.
+	// (GET /v1/one-off-payments/{one_off_id})
+	GetOneOffPayment(ctx echo.Context, oneOffId OneOffId) error
+	// ApproveOneOffPayment Approve an ad hoc one-off payment (a user other than the one who asked for it).
+	// (POST /v1/one-off-payments/{one_off_id}/approve)
+	ApproveOneOffPayment(ctx echo.Context, oneOffId OneOffId, params ApproveOneOffPaymentParams) error
+	// ListPaymentAgreements Direct-payment and ISF agreements as payments see them (work lists).
+	// (GET /v1/payment-agreements)
+	ListPaymentAgreements(ctx echo.Context, params ListPaymentAgreementsParams) error
+	// ListPaymentFiles The files runs were exported as; provider staff see their own remittances.
+	// (GET /v1/payment-files)
+	ListPaymentFiles(ctx echo.Context, params ListPaymentFilesParams) error
+	// GetPaymentFile A file's bytes, exactly as first exported.
+	// (GET /v1/payment-files/{file_id})
+	GetPaymentFile(ctx echo.Context, fileId FileId) error
+	// ListPaymentLines Lines across runs (work list: held=true, the lines held in runs not yet paid).
+	// (GET /v1/payment-lines)
+	ListPaymentLines(ctx echo.Context, params ListPaymentLinesParams) error
+	// ListPaymentOverpayments Overpayments recorded for recovery: money paid for days no longer owed that no later payment offset.
+	// (GET /v1/payment-overpayments)
+	ListPaymentOverpayments(ctx echo.Context, params ListPaymentOverpaymentsParams) error
+	// ListPaymentRuns Payment runs, oldest first (work list: status=draft awaits approval).
+	// (GET /v1/payment-runs)
+	ListPaymentRuns(ctx echo.Context, params ListPaymentRunsParams) error
+	// CreatePaymentRun Create a payment run for a pay date; it is built in the background (202, poll Location).
+	// (POST /v1/payment-runs)
+	CreatePaymentRun(ctx echo.Context, params CreatePaymentRunParams) error
+	// GetPaymentRun A payment run with its progress, totals and files.
+	// (GET /v1/payment-runs/{run_id})
+	GetPaymentRun(ctx echo.Context, runId RunId) error
+	// ApprovePaymentRun Approve a draft run (a user other than its creator) and fix its BACS processing day.
+	// (POST /v1/payment-runs/{run_id}/approve)
+	ApprovePaymentRun(ctx echo.Context, runId RunId, params ApprovePaymentRunParams) error
+	// CancelPaymentRun Cancel a run before export, with a reason: its lines are untaken and later runs take them.
+	// (POST /v1/payment-runs/{run_id}/cancel)
+	CancelPaymentRun(ctx echo.Context, runId RunId, params CancelPaymentRunParams) error
+	// ExportPaymentRun Export an approved run: a BACS Standard 18 file, a prepaid-card load file and a remittance per ISF provider.
+	// (POST /v1/payment-runs/{run_id}/export)
+	ExportPaymentRun(ctx echo.Context, runId RunId, params ExportPaymentRunParams) error
+	// ListPaymentRunLines A run's lines: cycles, adjustments, one-offs, carried amounts and overpayments.
+	// (GET /v1/payment-runs/{run_id}/lines)
+	ListPaymentRunLines(ctx echo.Context, runId RunId, params ListPaymentRunLinesParams) error
+	// HoldPaymentLine Hold a line, with a reason: the agreement's lines in the run are held together.
+	// (POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/hold)
+	HoldPaymentLine(ctx echo.Context, runId RunId, paymentLineId PaymentLineId, params HoldPaymentLineParams) error
+	// ReleasePaymentLine Release a held line (and the agreement's other lines in the run), with a reason.
+	// (POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/release)
+	ReleasePaymentLine(ctx echo.Context, runId RunId, paymentLineId PaymentLineId, params ReleasePaymentLineParams) error
+	// MarkPaymentRunPaid Mark an exported run paid, with the lines the bank returned (they become unpaid again).
+	// (POST /v1/payment-runs/{run_id}/mark-paid)
+	MarkPaymentRunPaid(ctx echo.Context, runId RunId, params MarkPaymentRunPaidParams) error
+	// RecordPaymentReturns Record payments of a paid run that the bank returned later.
+	// (POST /v1/payment-runs/{run_id}/returns)
+	RecordPaymentReturns(ctx echo.Context, runId RunId, params RecordPaymentReturnsParams) error
 	// ListPeople List people, oldest record first.
 	// (GET /v1/people)
 	ListPeople(ctx echo.Context, params ListPeopleParams) error
@@ -6045,6 +8292,9 @@ type ServerInterface interface {
 	// GetPersonalBudget One personal budget with every version of it.
 	// (GET /v1/personal-budgets/{budget_id})
 	GetPersonalBudget(ctx echo.Context, budgetId BudgetId) error
+	// GetBudgetCommitments The council-managed spend the budget's approved plan commits, per provider (to match invoices).
+	// (GET /v1/personal-budgets/{budget_id}/commitments)
+	GetBudgetCommitments(ctx echo.Context, budgetId BudgetId) error
 	// GetProviderBudgetView What a provider's staff see of a budget.
 	// (GET /v1/personal-budgets/{budget_id}/provider-view)
 	GetProviderBudgetView(ctx echo.Context, budgetId BudgetId) error
@@ -6066,6 +8316,15 @@ type ServerInterface interface {
 	// UpdateProvider Change a provider.
 	// (PATCH /v1/providers/{provider_id})
 	UpdateProvider(ctx echo.Context, providerId ProviderId, params UpdateProviderParams) error
+	// GetProviderBankDetails An ISF provider's bank details, masked.
+	// (GET /v1/providers/{provider_id}/bank-details)
+	GetProviderBankDetails(ctx echo.Context, providerId ProviderId) error
+	// SetProviderBankDetails Set an ISF provider's bank account; its next payments are held until a second user confirms.
+	// (PUT /v1/providers/{provider_id}/bank-details)
+	SetProviderBankDetails(ctx echo.Context, providerId ProviderId) error
+	// ConfirmProviderBankDetails Confirm the pending change of a provider's bank details (a second user).
+	// (POST /v1/providers/{provider_id}/bank-details/confirm)
+	ConfirmProviderBankDetails(ctx echo.Context, providerId ProviderId) error
 	// ListRASVersions The council's RAS versions, oldest first.
 	// (GET /v1/ras-versions)
 	ListRASVersions(ctx echo.Context, params ListRASVersionsParams) error
@@ -6688,6 +8947,223 @@ func (w *ServerInterfaceWrapper) UpdateDirectPaymentAgreement(ctx echo.Context) 
 	return err
 }
 
+// EndDirectPaymentAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) EndDirectPaymentAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params EndDirectPaymentAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EndDirectPaymentAgreement(ctx, agreementId, params)
+	return err
+}
+
+// GetDirectPaymentDetails converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDirectPaymentDetails(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDirectPaymentDetails(ctx, agreementId)
+	return err
+}
+
+// SetDirectPaymentDetails converts echo context to params.
+func (w *ServerInterfaceWrapper) SetDirectPaymentDetails(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetDirectPaymentDetails(ctx, agreementId)
+	return err
+}
+
+// ConfirmDirectPaymentDetails converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmDirectPaymentDetails(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmDirectPaymentDetails(ctx, agreementId)
+	return err
+}
+
+// RepriceDirectPaymentAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) RepriceDirectPaymentAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RepriceDirectPaymentAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RepriceDirectPaymentAgreement(ctx, agreementId, params)
+	return err
+}
+
+// ResumeDirectPaymentAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) ResumeDirectPaymentAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResumeDirectPaymentAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResumeDirectPaymentAgreement(ctx, agreementId, params)
+	return err
+}
+
+// GetDirectPaymentSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDirectPaymentSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetDirectPaymentScheduleParams
+	// ------------- Optional query parameter "through" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "through", ctx.QueryParams(), &params.Through, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter through: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDirectPaymentSchedule(ctx, agreementId, params)
+	return err
+}
+
+// SuspendDirectPaymentAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) SuspendDirectPaymentAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SuspendDirectPaymentAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SuspendDirectPaymentAgreement(ctx, agreementId, params)
+	return err
+}
+
 // GetFinancialAssessment converts echo context to params.
 func (w *ServerInterfaceWrapper) GetFinancialAssessment(ctx echo.Context) error {
 	var err error
@@ -6993,6 +9469,919 @@ func (w *ServerInterfaceWrapper) GetISFAgreement(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetISFAgreement(ctx, agreementId)
+	return err
+}
+
+// UpdateISFAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateISFAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateISFAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateISFAgreement(ctx, agreementId, params)
+	return err
+}
+
+// EndISFAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) EndISFAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params EndISFAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EndISFAgreement(ctx, agreementId, params)
+	return err
+}
+
+// RepriceISFAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) RepriceISFAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RepriceISFAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RepriceISFAgreement(ctx, agreementId, params)
+	return err
+}
+
+// ResumeISFAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) ResumeISFAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResumeISFAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResumeISFAgreement(ctx, agreementId, params)
+	return err
+}
+
+// GetISFSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) GetISFSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetISFScheduleParams
+	// ------------- Optional query parameter "through" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "through", ctx.QueryParams(), &params.Through, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter through: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetISFSchedule(ctx, agreementId, params)
+	return err
+}
+
+// SuspendISFAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) SuspendISFAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SuspendISFAgreementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SuspendISFAgreement(ctx, agreementId, params)
+	return err
+}
+
+// ListOneOffPayments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOneOffPayments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOneOffPaymentsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "agreement_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agreement_id", ctx.QueryParams(), &params.AgreementId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOneOffPayments(ctx, params)
+	return err
+}
+
+// CreateOneOffPayment converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateOneOffPayment(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateOneOffPaymentParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateOneOffPayment(ctx, params)
+	return err
+}
+
+// GetOneOffPayment converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOneOffPayment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "one_off_id" -------------
+	var oneOffId OneOffId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "one_off_id", ctx.Param("one_off_id"), &oneOffId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter one_off_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOneOffPayment(ctx, oneOffId)
+	return err
+}
+
+// ApproveOneOffPayment converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveOneOffPayment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "one_off_id" -------------
+	var oneOffId OneOffId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "one_off_id", ctx.Param("one_off_id"), &oneOffId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter one_off_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ApproveOneOffPaymentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveOneOffPayment(ctx, oneOffId, params)
+	return err
+}
+
+// ListPaymentAgreements converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPaymentAgreements(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPaymentAgreementsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "never_paid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "never_paid", ctx.QueryParams(), &params.NeverPaid, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter never_paid: %s", err))
+	}
+
+	// ------------- Optional query parameter "details_unconfirmed" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "details_unconfirmed", ctx.QueryParams(), &params.DetailsUnconfirmed, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter details_unconfirmed: %s", err))
+	}
+
+	// ------------- Optional query parameter "suspended" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "suspended", ctx.QueryParams(), &params.Suspended, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter suspended: %s", err))
+	}
+
+	// ------------- Optional query parameter "agreement_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agreement_type", ctx.QueryParams(), &params.AgreementType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPaymentAgreements(ctx, params)
+	return err
+}
+
+// ListPaymentFiles converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPaymentFiles(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPaymentFilesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "run_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "run_id", ctx.QueryParams(), &params.RunId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "provider_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "provider_id", ctx.QueryParams(), &params.ProviderId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPaymentFiles(ctx, params)
+	return err
+}
+
+// GetPaymentFile converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPaymentFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "file_id" -------------
+	var fileId FileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "file_id", ctx.Param("file_id"), &fileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter file_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPaymentFile(ctx, fileId)
+	return err
+}
+
+// ListPaymentLines converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPaymentLines(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPaymentLinesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "held" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "held", ctx.QueryParams(), &params.Held, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter held: %s", err))
+	}
+
+	// ------------- Optional query parameter "agreement_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agreement_id", ctx.QueryParams(), &params.AgreementId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPaymentLines(ctx, params)
+	return err
+}
+
+// ListPaymentOverpayments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPaymentOverpayments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPaymentOverpaymentsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "agreement_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agreement_id", ctx.QueryParams(), &params.AgreementId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPaymentOverpayments(ctx, params)
+	return err
+}
+
+// ListPaymentRuns converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPaymentRuns(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPaymentRunsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "pay_date" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pay_date", ctx.QueryParams(), &params.PayDate, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pay_date: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPaymentRuns(ctx, params)
+	return err
+}
+
+// CreatePaymentRun converts echo context to params.
+func (w *ServerInterfaceWrapper) CreatePaymentRun(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreatePaymentRunParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreatePaymentRun(ctx, params)
+	return err
+}
+
+// GetPaymentRun converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPaymentRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPaymentRun(ctx, runId)
+	return err
+}
+
+// ApprovePaymentRun converts echo context to params.
+func (w *ServerInterfaceWrapper) ApprovePaymentRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ApprovePaymentRunParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApprovePaymentRun(ctx, runId, params)
+	return err
+}
+
+// CancelPaymentRun converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelPaymentRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelPaymentRunParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelPaymentRun(ctx, runId, params)
+	return err
+}
+
+// ExportPaymentRun converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportPaymentRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportPaymentRunParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportPaymentRun(ctx, runId, params)
+	return err
+}
+
+// ListPaymentRunLines converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPaymentRunLines(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPaymentRunLinesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "held" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "held", ctx.QueryParams(), &params.Held, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter held: %s", err))
+	}
+
+	// ------------- Optional query parameter "agreement_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agreement_id", ctx.QueryParams(), &params.AgreementId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPaymentRunLines(ctx, runId, params)
+	return err
+}
+
+// HoldPaymentLine converts echo context to params.
+func (w *ServerInterfaceWrapper) HoldPaymentLine(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// ------------- Path parameter "payment_line_id" -------------
+	var paymentLineId PaymentLineId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "payment_line_id", ctx.Param("payment_line_id"), &paymentLineId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter payment_line_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HoldPaymentLineParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HoldPaymentLine(ctx, runId, paymentLineId, params)
+	return err
+}
+
+// ReleasePaymentLine converts echo context to params.
+func (w *ServerInterfaceWrapper) ReleasePaymentLine(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// ------------- Path parameter "payment_line_id" -------------
+	var paymentLineId PaymentLineId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "payment_line_id", ctx.Param("payment_line_id"), &paymentLineId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter payment_line_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReleasePaymentLineParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReleasePaymentLine(ctx, runId, paymentLineId, params)
+	return err
+}
+
+// MarkPaymentRunPaid converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkPaymentRunPaid(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MarkPaymentRunPaidParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkPaymentRunPaid(ctx, runId, params)
+	return err
+}
+
+// RecordPaymentReturns converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordPaymentReturns(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId RunId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RecordPaymentReturnsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordPaymentReturns(ctx, runId, params)
 	return err
 }
 
@@ -7511,6 +10900,22 @@ func (w *ServerInterfaceWrapper) GetPersonalBudget(ctx echo.Context) error {
 	return err
 }
 
+// GetBudgetCommitments converts echo context to params.
+func (w *ServerInterfaceWrapper) GetBudgetCommitments(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "budget_id" -------------
+	var budgetId BudgetId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "budget_id", ctx.Param("budget_id"), &budgetId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter budget_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetBudgetCommitments(ctx, budgetId)
+	return err
+}
+
 // GetProviderBudgetView converts echo context to params.
 func (w *ServerInterfaceWrapper) GetProviderBudgetView(ctx echo.Context) error {
 	var err error
@@ -7705,6 +11110,54 @@ func (w *ServerInterfaceWrapper) UpdateProvider(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateProvider(ctx, providerId, params)
+	return err
+}
+
+// GetProviderBankDetails converts echo context to params.
+func (w *ServerInterfaceWrapper) GetProviderBankDetails(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider_id" -------------
+	var providerId ProviderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider_id", ctx.Param("provider_id"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetProviderBankDetails(ctx, providerId)
+	return err
+}
+
+// SetProviderBankDetails converts echo context to params.
+func (w *ServerInterfaceWrapper) SetProviderBankDetails(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider_id" -------------
+	var providerId ProviderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider_id", ctx.Param("provider_id"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetProviderBankDetails(ctx, providerId)
+	return err
+}
+
+// ConfirmProviderBankDetails converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmProviderBankDetails(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider_id" -------------
+	var providerId ProviderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider_id", ctx.Param("provider_id"), &providerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmProviderBankDetails(ctx, providerId)
 	return err
 }
 
@@ -8751,8 +12204,46 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/isf-agreements", wrapper.ListISFAgreements, options.OperationMiddlewares["listISFAgreements"]...)
 	router.POST(options.BaseURL+"/v1/isf-agreements", wrapper.CreateISFAgreement, options.OperationMiddlewares["createISFAgreement"]...)
 	router.GET(options.BaseURL+"/v1/isf-agreements/:agreement_id", wrapper.GetISFAgreement, options.OperationMiddlewares["getISFAgreement"]...)
+	router.PATCH(options.BaseURL+"/v1/isf-agreements/:agreement_id", wrapper.UpdateISFAgreement, options.OperationMiddlewares["updateISFAgreement"]...)
 	router.GET(options.BaseURL+"/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/v1/access-records", wrapper.ListAccessRecords, options.OperationMiddlewares["listAccessRecords"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/schedule", wrapper.GetDirectPaymentSchedule, options.OperationMiddlewares["getDirectPaymentSchedule"]...)
+	router.GET(options.BaseURL+"/v1/isf-agreements/:agreement_id/schedule", wrapper.GetISFSchedule, options.OperationMiddlewares["getISFSchedule"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/suspend", wrapper.SuspendDirectPaymentAgreement, options.OperationMiddlewares["suspendDirectPaymentAgreement"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/resume", wrapper.ResumeDirectPaymentAgreement, options.OperationMiddlewares["resumeDirectPaymentAgreement"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/end", wrapper.EndDirectPaymentAgreement, options.OperationMiddlewares["endDirectPaymentAgreement"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/reprice", wrapper.RepriceDirectPaymentAgreement, options.OperationMiddlewares["repriceDirectPaymentAgreement"]...)
+	router.POST(options.BaseURL+"/v1/isf-agreements/:agreement_id/suspend", wrapper.SuspendISFAgreement, options.OperationMiddlewares["suspendISFAgreement"]...)
+	router.POST(options.BaseURL+"/v1/isf-agreements/:agreement_id/resume", wrapper.ResumeISFAgreement, options.OperationMiddlewares["resumeISFAgreement"]...)
+	router.POST(options.BaseURL+"/v1/isf-agreements/:agreement_id/end", wrapper.EndISFAgreement, options.OperationMiddlewares["endISFAgreement"]...)
+	router.POST(options.BaseURL+"/v1/isf-agreements/:agreement_id/reprice", wrapper.RepriceISFAgreement, options.OperationMiddlewares["repriceISFAgreement"]...)
+	router.GET(options.BaseURL+"/v1/payment-agreements", wrapper.ListPaymentAgreements, options.OperationMiddlewares["listPaymentAgreements"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/payment-details", wrapper.GetDirectPaymentDetails, options.OperationMiddlewares["getDirectPaymentDetails"]...)
+	router.PUT(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/payment-details", wrapper.SetDirectPaymentDetails, options.OperationMiddlewares["setDirectPaymentDetails"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/payment-details/confirm", wrapper.ConfirmDirectPaymentDetails, options.OperationMiddlewares["confirmDirectPaymentDetails"]...)
+	router.GET(options.BaseURL+"/v1/providers/:provider_id/bank-details", wrapper.GetProviderBankDetails, options.OperationMiddlewares["getProviderBankDetails"]...)
+	router.PUT(options.BaseURL+"/v1/providers/:provider_id/bank-details", wrapper.SetProviderBankDetails, options.OperationMiddlewares["setProviderBankDetails"]...)
+	router.POST(options.BaseURL+"/v1/providers/:provider_id/bank-details/confirm", wrapper.ConfirmProviderBankDetails, options.OperationMiddlewares["confirmProviderBankDetails"]...)
+	router.GET(options.BaseURL+"/v1/one-off-payments", wrapper.ListOneOffPayments, options.OperationMiddlewares["listOneOffPayments"]...)
+	router.POST(options.BaseURL+"/v1/one-off-payments", wrapper.CreateOneOffPayment, options.OperationMiddlewares["createOneOffPayment"]...)
+	router.GET(options.BaseURL+"/v1/one-off-payments/:one_off_id", wrapper.GetOneOffPayment, options.OperationMiddlewares["getOneOffPayment"]...)
+	router.POST(options.BaseURL+"/v1/one-off-payments/:one_off_id/approve", wrapper.ApproveOneOffPayment, options.OperationMiddlewares["approveOneOffPayment"]...)
+	router.GET(options.BaseURL+"/v1/payment-runs", wrapper.ListPaymentRuns, options.OperationMiddlewares["listPaymentRuns"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs", wrapper.CreatePaymentRun, options.OperationMiddlewares["createPaymentRun"]...)
+	router.GET(options.BaseURL+"/v1/payment-runs/:run_id", wrapper.GetPaymentRun, options.OperationMiddlewares["getPaymentRun"]...)
+	router.GET(options.BaseURL+"/v1/payment-runs/:run_id/lines", wrapper.ListPaymentRunLines, options.OperationMiddlewares["listPaymentRunLines"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs/:run_id/lines/:payment_line_id/hold", wrapper.HoldPaymentLine, options.OperationMiddlewares["holdPaymentLine"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs/:run_id/lines/:payment_line_id/release", wrapper.ReleasePaymentLine, options.OperationMiddlewares["releasePaymentLine"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs/:run_id/approve", wrapper.ApprovePaymentRun, options.OperationMiddlewares["approvePaymentRun"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs/:run_id/export", wrapper.ExportPaymentRun, options.OperationMiddlewares["exportPaymentRun"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs/:run_id/mark-paid", wrapper.MarkPaymentRunPaid, options.OperationMiddlewares["markPaymentRunPaid"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs/:run_id/returns", wrapper.RecordPaymentReturns, options.OperationMiddlewares["recordPaymentReturns"]...)
+	router.POST(options.BaseURL+"/v1/payment-runs/:run_id/cancel", wrapper.CancelPaymentRun, options.OperationMiddlewares["cancelPaymentRun"]...)
+	router.GET(options.BaseURL+"/v1/payment-lines", wrapper.ListPaymentLines, options.OperationMiddlewares["listPaymentLines"]...)
+	router.GET(options.BaseURL+"/v1/payment-files", wrapper.ListPaymentFiles, options.OperationMiddlewares["listPaymentFiles"]...)
+	router.GET(options.BaseURL+"/v1/payment-files/:file_id", wrapper.GetPaymentFile, options.OperationMiddlewares["getPaymentFile"]...)
+	router.GET(options.BaseURL+"/v1/payment-overpayments", wrapper.ListPaymentOverpayments, options.OperationMiddlewares["listPaymentOverpayments"]...)
+	router.GET(options.BaseURL+"/v1/personal-budgets/:budget_id/commitments", wrapper.GetBudgetCommitments, options.OperationMiddlewares["getBudgetCommitments"]...)
 
 }
 
@@ -8881,6 +12372,26 @@ type PayloadTooLargeApplicationProblemPlusJSONResponse struct {
 	}
 
 	Headers PayloadTooLargeResponseHeaders
+}
+
+type PaymentAgreementChangedResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+type PaymentAgreementChangedJSONResponse struct {
+	Body PaymentAgreement
+
+	Headers PaymentAgreementChangedResponseHeaders
+}
+
+type PaymentRunChangedResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+type PaymentRunChangedJSONResponse struct {
+	Body PaymentRun
+
+	Headers PaymentRunChangedResponseHeaders
 }
 
 type PreconditionFailedResponseHeaders struct {
@@ -11374,6 +14885,40 @@ func (response UpdateCouncilSettings415ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type UpdateCouncilSettings422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type UpdateCouncilSettings422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers UpdateCouncilSettings422ResponseHeaders
+}
+
+func (response UpdateCouncilSettings422ApplicationProblemPlusJSONResponse) VisitUpdateCouncilSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateCouncilSettings428ApplicationProblemPlusJSONResponse struct {
 	PreconditionRequiredApplicationProblemPlusJSONResponse
 }
@@ -12215,6 +15760,2127 @@ type UpdateDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      EndDirectPaymentAgreementParams
+	Body        *EndDirectPaymentAgreementJSONRequestBody
+}
+
+type EndDirectPaymentAgreementResponseObject interface {
+	VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error
+}
+
+type EndDirectPaymentAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response EndDirectPaymentAgreement200JSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement400ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement401ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement403ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement404ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement405ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers EndDirectPaymentAgreement409ResponseHeaders
+}
+
+func (response EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement412ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement413ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement415ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers EndDirectPaymentAgreement422ResponseHeaders
+}
+
+func (response EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement428ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response EndDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitEndDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentDetailsRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+}
+
+type GetDirectPaymentDetailsResponseObject interface {
+	VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error
+}
+
+type GetDirectPaymentDetails200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentDetails200JSONResponse struct {
+	Body    RecipientDetails
+	Headers GetDirectPaymentDetails200ResponseHeaders
+}
+
+func (response GetDirectPaymentDetails200JSONResponse) VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentDetails400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentDetails400ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentDetails401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentDetails401ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentDetails403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentDetails403ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentDetails404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentDetails404ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentDetails405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentDetails405ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentDetails422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentDetails422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                              `json:"instance,omitempty"`
+		RequestId *string                                                              `json:"request_id,omitempty"`
+		Status    int                                                                  `json:"status"`
+		Title     string                                                               `json:"title"`
+		Type      GetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetDirectPaymentDetails422ResponseHeaders
+}
+
+func (response GetDirectPaymentDetails422ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentDetails500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentDetails500ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetailsRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Body        *SetDirectPaymentDetailsJSONRequestBody
+}
+
+type SetDirectPaymentDetailsResponseObject interface {
+	VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error
+}
+
+type SetDirectPaymentDetails200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type SetDirectPaymentDetails200JSONResponse struct {
+	Body    RecipientDetails
+	Headers SetDirectPaymentDetails200ResponseHeaders
+}
+
+func (response SetDirectPaymentDetails200JSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails400ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails401ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails403ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails404ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails405ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type SetDirectPaymentDetails409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                              `json:"instance,omitempty"`
+		RequestId *string                                                              `json:"request_id,omitempty"`
+		Status    int                                                                  `json:"status"`
+		Title     string                                                               `json:"title"`
+		Type      SetDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers SetDirectPaymentDetails409ResponseHeaders
+}
+
+func (response SetDirectPaymentDetails409ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails413ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails415ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type SetDirectPaymentDetails422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                              `json:"instance,omitempty"`
+		RequestId *string                                                              `json:"request_id,omitempty"`
+		Status    int                                                                  `json:"status"`
+		Title     string                                                               `json:"title"`
+		Type      SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers SetDirectPaymentDetails422ResponseHeaders
+}
+
+func (response SetDirectPaymentDetails422ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetDirectPaymentDetails500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SetDirectPaymentDetails500ApplicationProblemPlusJSONResponse) VisitSetDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetailsRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Body        *ConfirmDirectPaymentDetailsJSONRequestBody
+}
+
+type ConfirmDirectPaymentDetailsResponseObject interface {
+	VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error
+}
+
+type ConfirmDirectPaymentDetails200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ConfirmDirectPaymentDetails200JSONResponse struct {
+	Body    RecipientDetails
+	Headers ConfirmDirectPaymentDetails200ResponseHeaders
+}
+
+func (response ConfirmDirectPaymentDetails200JSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails400ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails401ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails403ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails404ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails405ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                  `json:"instance,omitempty"`
+		RequestId *string                                                                  `json:"request_id,omitempty"`
+		Status    int                                                                      `json:"status"`
+		Title     string                                                                   `json:"title"`
+		Type      ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ConfirmDirectPaymentDetails409ResponseHeaders
+}
+
+func (response ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails413ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails415ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                  `json:"instance,omitempty"`
+		RequestId *string                                                                  `json:"request_id,omitempty"`
+		Status    int                                                                      `json:"status"`
+		Title     string                                                                   `json:"title"`
+		Type      ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ConfirmDirectPaymentDetails422ResponseHeaders
+}
+
+func (response ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmDirectPaymentDetails500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmDirectPaymentDetails500ApplicationProblemPlusJSONResponse) VisitConfirmDirectPaymentDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      RepriceDirectPaymentAgreementParams
+	Body        *RepriceDirectPaymentAgreementJSONRequestBody
+}
+
+type RepriceDirectPaymentAgreementResponseObject interface {
+	VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error
+}
+
+type RepriceDirectPaymentAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement200JSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement400ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement401ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement403ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement404ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement405ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                    `json:"instance,omitempty"`
+		RequestId *string                                                                    `json:"request_id,omitempty"`
+		Status    int                                                                        `json:"status"`
+		Title     string                                                                     `json:"title"`
+		Type      RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RepriceDirectPaymentAgreement409ResponseHeaders
+}
+
+func (response RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement412ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement413ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement415ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                    `json:"instance,omitempty"`
+		RequestId *string                                                                    `json:"request_id,omitempty"`
+		Status    int                                                                        `json:"status"`
+		Title     string                                                                     `json:"title"`
+		Type      RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RepriceDirectPaymentAgreement422ResponseHeaders
+}
+
+func (response RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement428ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitRepriceDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      ResumeDirectPaymentAgreementParams
+	Body        *ResumeDirectPaymentAgreementJSONRequestBody
+}
+
+type ResumeDirectPaymentAgreementResponseObject interface {
+	VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error
+}
+
+type ResumeDirectPaymentAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement200JSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement400ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement401ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement403ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement404ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement405ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                   `json:"instance,omitempty"`
+		RequestId *string                                                                   `json:"request_id,omitempty"`
+		Status    int                                                                       `json:"status"`
+		Title     string                                                                    `json:"title"`
+		Type      ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ResumeDirectPaymentAgreement409ResponseHeaders
+}
+
+func (response ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement412ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement413ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement415ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                   `json:"instance,omitempty"`
+		RequestId *string                                                                   `json:"request_id,omitempty"`
+		Status    int                                                                       `json:"status"`
+		Title     string                                                                    `json:"title"`
+		Type      ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ResumeDirectPaymentAgreement422ResponseHeaders
+}
+
+func (response ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement428ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitResumeDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentScheduleRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      GetDirectPaymentScheduleParams
+}
+
+type GetDirectPaymentScheduleResponseObject interface {
+	VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error
+}
+
+type GetDirectPaymentSchedule200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentSchedule200JSONResponse struct {
+	Body    PaymentSchedule
+	Headers GetDirectPaymentSchedule200ResponseHeaders
+}
+
+func (response GetDirectPaymentSchedule200JSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentSchedule400ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentSchedule401ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentSchedule403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentSchedule403ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentSchedule404ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentSchedule405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentSchedule405ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentSchedule409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentSchedule409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                               `json:"instance,omitempty"`
+		RequestId *string                                                               `json:"request_id,omitempty"`
+		Status    int                                                                   `json:"status"`
+		Title     string                                                                `json:"title"`
+		Type      GetDirectPaymentSchedule409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetDirectPaymentSchedule409ResponseHeaders
+}
+
+func (response GetDirectPaymentSchedule409ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentSchedule422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                               `json:"instance,omitempty"`
+		RequestId *string                                                               `json:"request_id,omitempty"`
+		Status    int                                                                   `json:"status"`
+		Title     string                                                                `json:"title"`
+		Type      GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetDirectPaymentSchedule422ResponseHeaders
+}
+
+func (response GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentSchedule500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentSchedule500ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      SuspendDirectPaymentAgreementParams
+	Body        *SuspendDirectPaymentAgreementJSONRequestBody
+}
+
+type SuspendDirectPaymentAgreementResponseObject interface {
+	VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error
+}
+
+type SuspendDirectPaymentAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement200JSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement400ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement401ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement403ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement404ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement405ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                    `json:"instance,omitempty"`
+		RequestId *string                                                                    `json:"request_id,omitempty"`
+		Status    int                                                                        `json:"status"`
+		Title     string                                                                     `json:"title"`
+		Type      SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers SuspendDirectPaymentAgreement409ResponseHeaders
+}
+
+func (response SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement412ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement413ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement415ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                    `json:"instance,omitempty"`
+		RequestId *string                                                                    `json:"request_id,omitempty"`
+		Status    int                                                                        `json:"status"`
+		Title     string                                                                     `json:"title"`
+		Type      SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers SuspendDirectPaymentAgreement422ResponseHeaders
+}
+
+func (response SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement428ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitSuspendDirectPaymentAgreementResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -14414,6 +20080,5960 @@ type GetISFAgreement500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetISFAgreement500ApplicationProblemPlusJSONResponse) VisitGetISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      UpdateISFAgreementParams
+	Body        *UpdateISFAgreementJSONRequestBody
+}
+
+type UpdateISFAgreementResponseObject interface {
+	VisitUpdateISFAgreementResponse(w http.ResponseWriter) error
+}
+
+type UpdateISFAgreement200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type UpdateISFAgreement200JSONResponse struct {
+	Body    ISFAgreement
+	Headers UpdateISFAgreement200ResponseHeaders
+}
+
+func (response UpdateISFAgreement200JSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement400ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement401ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement403ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement404ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement405ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement412ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement413ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement415ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement428ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateISFAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateISFAgreement500ApplicationProblemPlusJSONResponse) VisitUpdateISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      EndISFAgreementParams
+	Body        *EndISFAgreementJSONRequestBody
+}
+
+type EndISFAgreementResponseObject interface {
+	VisitEndISFAgreementResponse(w http.ResponseWriter) error
+}
+
+type EndISFAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response EndISFAgreement200JSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement400ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement401ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement403ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement404ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement405ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type EndISFAgreement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers EndISFAgreement409ResponseHeaders
+}
+
+func (response EndISFAgreement409ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement412ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement413ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement415ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type EndISFAgreement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers EndISFAgreement422ResponseHeaders
+}
+
+func (response EndISFAgreement422ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement428ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndISFAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response EndISFAgreement500ApplicationProblemPlusJSONResponse) VisitEndISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      RepriceISFAgreementParams
+	Body        *RepriceISFAgreementJSONRequestBody
+}
+
+type RepriceISFAgreementResponseObject interface {
+	VisitRepriceISFAgreementResponse(w http.ResponseWriter) error
+}
+
+type RepriceISFAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response RepriceISFAgreement200JSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement400ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement401ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement403ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement404ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement405ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type RepriceISFAgreement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RepriceISFAgreement409ResponseHeaders
+}
+
+func (response RepriceISFAgreement409ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement412ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement413ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement415ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type RepriceISFAgreement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RepriceISFAgreement422ResponseHeaders
+}
+
+func (response RepriceISFAgreement422ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement428ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RepriceISFAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RepriceISFAgreement500ApplicationProblemPlusJSONResponse) VisitRepriceISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      ResumeISFAgreementParams
+	Body        *ResumeISFAgreementJSONRequestBody
+}
+
+type ResumeISFAgreementResponseObject interface {
+	VisitResumeISFAgreementResponse(w http.ResponseWriter) error
+}
+
+type ResumeISFAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response ResumeISFAgreement200JSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement400ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement401ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement403ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement404ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement405ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ResumeISFAgreement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ResumeISFAgreement409ResponseHeaders
+}
+
+func (response ResumeISFAgreement409ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement412ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement413ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement415ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ResumeISFAgreement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ResumeISFAgreement422ResponseHeaders
+}
+
+func (response ResumeISFAgreement422ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement428ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeISFAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeISFAgreement500ApplicationProblemPlusJSONResponse) VisitResumeISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFScheduleRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      GetISFScheduleParams
+}
+
+type GetISFScheduleResponseObject interface {
+	VisitGetISFScheduleResponse(w http.ResponseWriter) error
+}
+
+type GetISFSchedule200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetISFSchedule200JSONResponse struct {
+	Body    PaymentSchedule
+	Headers GetISFSchedule200ResponseHeaders
+}
+
+func (response GetISFSchedule200JSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFSchedule400ApplicationProblemPlusJSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFSchedule401ApplicationProblemPlusJSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFSchedule403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFSchedule403ApplicationProblemPlusJSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFSchedule404ApplicationProblemPlusJSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFSchedule405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFSchedule405ApplicationProblemPlusJSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFSchedule409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetISFSchedule409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      GetISFSchedule409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetISFSchedule409ResponseHeaders
+}
+
+func (response GetISFSchedule409ApplicationProblemPlusJSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFSchedule422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetISFSchedule422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetISFSchedule422ResponseHeaders
+}
+
+func (response GetISFSchedule422ApplicationProblemPlusJSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFSchedule500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFSchedule500ApplicationProblemPlusJSONResponse) VisitGetISFScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      SuspendISFAgreementParams
+	Body        *SuspendISFAgreementJSONRequestBody
+}
+
+type SuspendISFAgreementResponseObject interface {
+	VisitSuspendISFAgreementResponse(w http.ResponseWriter) error
+}
+
+type SuspendISFAgreement200JSONResponse struct {
+	PaymentAgreementChangedJSONResponse
+}
+
+func (response SuspendISFAgreement200JSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement400ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement401ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement403ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement404ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement405ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type SuspendISFAgreement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers SuspendISFAgreement409ResponseHeaders
+}
+
+func (response SuspendISFAgreement409ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement412ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement413ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement415ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type SuspendISFAgreement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers SuspendISFAgreement422ResponseHeaders
+}
+
+func (response SuspendISFAgreement422ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement428ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendISFAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendISFAgreement500ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOneOffPaymentsRequestObject struct {
+	Params ListOneOffPaymentsParams
+}
+
+type ListOneOffPaymentsResponseObject interface {
+	VisitListOneOffPaymentsResponse(w http.ResponseWriter) error
+}
+
+type ListOneOffPayments200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListOneOffPayments200JSONResponse struct {
+	Body    OneOffPaymentList
+	Headers ListOneOffPayments200ResponseHeaders
+}
+
+func (response ListOneOffPayments200JSONResponse) VisitListOneOffPaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOneOffPayments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListOneOffPayments400ApplicationProblemPlusJSONResponse) VisitListOneOffPaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOneOffPayments401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOneOffPayments401ApplicationProblemPlusJSONResponse) VisitListOneOffPaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOneOffPayments403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListOneOffPayments403ApplicationProblemPlusJSONResponse) VisitListOneOffPaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOneOffPayments404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOneOffPayments404ApplicationProblemPlusJSONResponse) VisitListOneOffPaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOneOffPayments405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOneOffPayments405ApplicationProblemPlusJSONResponse) VisitListOneOffPaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOneOffPayments500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListOneOffPayments500ApplicationProblemPlusJSONResponse) VisitListOneOffPaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPaymentRequestObject struct {
+	Params CreateOneOffPaymentParams
+	Body   *CreateOneOffPaymentJSONRequestBody
+}
+
+type CreateOneOffPaymentResponseObject interface {
+	VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error
+}
+
+type CreateOneOffPayment201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateOneOffPayment201JSONResponse struct {
+	Body    OneOffPayment
+	Headers CreateOneOffPayment201ResponseHeaders
+}
+
+func (response CreateOneOffPayment201JSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment400ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment401ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment403ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment404ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment405ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateOneOffPayment409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      CreateOneOffPayment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateOneOffPayment409ResponseHeaders
+}
+
+func (response CreateOneOffPayment409ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment413ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment415ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateOneOffPayment422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateOneOffPayment422ResponseHeaders
+}
+
+func (response CreateOneOffPayment422ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOneOffPayment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOneOffPayment500ApplicationProblemPlusJSONResponse) VisitCreateOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOneOffPaymentRequestObject struct {
+	OneOffId OneOffId `json:"one_off_id"`
+}
+
+type GetOneOffPaymentResponseObject interface {
+	VisitGetOneOffPaymentResponse(w http.ResponseWriter) error
+}
+
+type GetOneOffPayment200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetOneOffPayment200JSONResponse struct {
+	Body    OneOffPayment
+	Headers GetOneOffPayment200ResponseHeaders
+}
+
+func (response GetOneOffPayment200JSONResponse) VisitGetOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOneOffPayment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOneOffPayment400ApplicationProblemPlusJSONResponse) VisitGetOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOneOffPayment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOneOffPayment401ApplicationProblemPlusJSONResponse) VisitGetOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOneOffPayment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetOneOffPayment403ApplicationProblemPlusJSONResponse) VisitGetOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOneOffPayment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetOneOffPayment404ApplicationProblemPlusJSONResponse) VisitGetOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOneOffPayment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOneOffPayment405ApplicationProblemPlusJSONResponse) VisitGetOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOneOffPayment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetOneOffPayment500ApplicationProblemPlusJSONResponse) VisitGetOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPaymentRequestObject struct {
+	OneOffId OneOffId `json:"one_off_id"`
+	Params   ApproveOneOffPaymentParams
+}
+
+type ApproveOneOffPaymentResponseObject interface {
+	VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error
+}
+
+type ApproveOneOffPayment200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type ApproveOneOffPayment200JSONResponse struct {
+	Body    OneOffPayment
+	Headers ApproveOneOffPayment200ResponseHeaders
+}
+
+func (response ApproveOneOffPayment200JSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment400ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment401ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment403ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment404ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment405ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ApproveOneOffPayment409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ApproveOneOffPayment409ResponseHeaders
+}
+
+func (response ApproveOneOffPayment409ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment412ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ApproveOneOffPayment422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ApproveOneOffPayment422ResponseHeaders
+}
+
+func (response ApproveOneOffPayment422ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment428ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOneOffPayment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOneOffPayment500ApplicationProblemPlusJSONResponse) VisitApproveOneOffPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentAgreementsRequestObject struct {
+	Params ListPaymentAgreementsParams
+}
+
+type ListPaymentAgreementsResponseObject interface {
+	VisitListPaymentAgreementsResponse(w http.ResponseWriter) error
+}
+
+type ListPaymentAgreements200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPaymentAgreements200JSONResponse struct {
+	Body    PaymentAgreementList
+	Headers ListPaymentAgreements200ResponseHeaders
+}
+
+func (response ListPaymentAgreements200JSONResponse) VisitListPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentAgreements400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentAgreements400ApplicationProblemPlusJSONResponse) VisitListPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentAgreements401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentAgreements401ApplicationProblemPlusJSONResponse) VisitListPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentAgreements403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentAgreements403ApplicationProblemPlusJSONResponse) VisitListPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentAgreements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentAgreements404ApplicationProblemPlusJSONResponse) VisitListPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentAgreements405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentAgreements405ApplicationProblemPlusJSONResponse) VisitListPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentAgreements500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentAgreements500ApplicationProblemPlusJSONResponse) VisitListPaymentAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentFilesRequestObject struct {
+	Params ListPaymentFilesParams
+}
+
+type ListPaymentFilesResponseObject interface {
+	VisitListPaymentFilesResponse(w http.ResponseWriter) error
+}
+
+type ListPaymentFiles200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPaymentFiles200JSONResponse struct {
+	Body    PaymentFileList
+	Headers ListPaymentFiles200ResponseHeaders
+}
+
+func (response ListPaymentFiles200JSONResponse) VisitListPaymentFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentFiles400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentFiles400ApplicationProblemPlusJSONResponse) VisitListPaymentFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentFiles401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentFiles401ApplicationProblemPlusJSONResponse) VisitListPaymentFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentFiles403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentFiles403ApplicationProblemPlusJSONResponse) VisitListPaymentFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentFiles404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentFiles404ApplicationProblemPlusJSONResponse) VisitListPaymentFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentFiles405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentFiles405ApplicationProblemPlusJSONResponse) VisitListPaymentFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentFiles500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentFiles500ApplicationProblemPlusJSONResponse) VisitListPaymentFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentFileRequestObject struct {
+	FileId FileId `json:"file_id"`
+}
+
+type GetPaymentFileResponseObject interface {
+	VisitGetPaymentFileResponse(w http.ResponseWriter) error
+}
+
+type GetPaymentFile200ResponseHeaders struct {
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+type GetPaymentFile200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       GetPaymentFile200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetPaymentFile200TextcsvResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetPaymentFile200TextResponse struct {
+	Body    string
+	Headers GetPaymentFile200ResponseHeaders
+}
+
+func (response GetPaymentFile200TextResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response.Body)))
+	return err
+}
+
+type GetPaymentFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentFile400ApplicationProblemPlusJSONResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentFile401ApplicationProblemPlusJSONResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentFile403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentFile403ApplicationProblemPlusJSONResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentFile404ApplicationProblemPlusJSONResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentFile405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentFile405ApplicationProblemPlusJSONResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentFile500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentFile500ApplicationProblemPlusJSONResponse) VisitGetPaymentFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentLinesRequestObject struct {
+	Params ListPaymentLinesParams
+}
+
+type ListPaymentLinesResponseObject interface {
+	VisitListPaymentLinesResponse(w http.ResponseWriter) error
+}
+
+type ListPaymentLines200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPaymentLines200JSONResponse struct {
+	Body    PaymentLineList
+	Headers ListPaymentLines200ResponseHeaders
+}
+
+func (response ListPaymentLines200JSONResponse) VisitListPaymentLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentLines400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentLines400ApplicationProblemPlusJSONResponse) VisitListPaymentLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentLines401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentLines401ApplicationProblemPlusJSONResponse) VisitListPaymentLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentLines403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentLines403ApplicationProblemPlusJSONResponse) VisitListPaymentLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentLines404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentLines404ApplicationProblemPlusJSONResponse) VisitListPaymentLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentLines405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentLines405ApplicationProblemPlusJSONResponse) VisitListPaymentLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentLines500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentLines500ApplicationProblemPlusJSONResponse) VisitListPaymentLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentOverpaymentsRequestObject struct {
+	Params ListPaymentOverpaymentsParams
+}
+
+type ListPaymentOverpaymentsResponseObject interface {
+	VisitListPaymentOverpaymentsResponse(w http.ResponseWriter) error
+}
+
+type ListPaymentOverpayments200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPaymentOverpayments200JSONResponse struct {
+	Body    OverpaymentList
+	Headers ListPaymentOverpayments200ResponseHeaders
+}
+
+func (response ListPaymentOverpayments200JSONResponse) VisitListPaymentOverpaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentOverpayments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentOverpayments400ApplicationProblemPlusJSONResponse) VisitListPaymentOverpaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentOverpayments401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentOverpayments401ApplicationProblemPlusJSONResponse) VisitListPaymentOverpaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentOverpayments403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentOverpayments403ApplicationProblemPlusJSONResponse) VisitListPaymentOverpaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentOverpayments404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentOverpayments404ApplicationProblemPlusJSONResponse) VisitListPaymentOverpaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentOverpayments405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentOverpayments405ApplicationProblemPlusJSONResponse) VisitListPaymentOverpaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentOverpayments500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentOverpayments500ApplicationProblemPlusJSONResponse) VisitListPaymentOverpaymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunsRequestObject struct {
+	Params ListPaymentRunsParams
+}
+
+type ListPaymentRunsResponseObject interface {
+	VisitListPaymentRunsResponse(w http.ResponseWriter) error
+}
+
+type ListPaymentRuns200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPaymentRuns200JSONResponse struct {
+	Body    PaymentRunList
+	Headers ListPaymentRuns200ResponseHeaders
+}
+
+func (response ListPaymentRuns200JSONResponse) VisitListPaymentRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRuns400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRuns400ApplicationProblemPlusJSONResponse) VisitListPaymentRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRuns401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRuns401ApplicationProblemPlusJSONResponse) VisitListPaymentRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRuns403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRuns403ApplicationProblemPlusJSONResponse) VisitListPaymentRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRuns404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRuns404ApplicationProblemPlusJSONResponse) VisitListPaymentRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRuns405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRuns405ApplicationProblemPlusJSONResponse) VisitListPaymentRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRuns500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRuns500ApplicationProblemPlusJSONResponse) VisitListPaymentRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRunRequestObject struct {
+	Params CreatePaymentRunParams
+	Body   *CreatePaymentRunJSONRequestBody
+}
+
+type CreatePaymentRunResponseObject interface {
+	VisitCreatePaymentRunResponse(w http.ResponseWriter) error
+}
+
+type CreatePaymentRun202ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreatePaymentRun202JSONResponse struct {
+	Body    PaymentRun
+	Headers CreatePaymentRun202ResponseHeaders
+}
+
+func (response CreatePaymentRun202JSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun400ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun401ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun403ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun404ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun405ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreatePaymentRun409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreatePaymentRun409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreatePaymentRun409ResponseHeaders
+}
+
+func (response CreatePaymentRun409ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun413ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun415ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreatePaymentRun422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreatePaymentRun422ResponseHeaders
+}
+
+func (response CreatePaymentRun422ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePaymentRun500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePaymentRun500ApplicationProblemPlusJSONResponse) VisitCreatePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentRunRequestObject struct {
+	RunId RunId `json:"run_id"`
+}
+
+type GetPaymentRunResponseObject interface {
+	VisitGetPaymentRunResponse(w http.ResponseWriter) error
+}
+
+type GetPaymentRun200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetPaymentRun200JSONResponse struct {
+	Body    PaymentRun
+	Headers GetPaymentRun200ResponseHeaders
+}
+
+func (response GetPaymentRun200JSONResponse) VisitGetPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentRun400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentRun400ApplicationProblemPlusJSONResponse) VisitGetPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentRun401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentRun401ApplicationProblemPlusJSONResponse) VisitGetPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentRun403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentRun403ApplicationProblemPlusJSONResponse) VisitGetPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentRun404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentRun404ApplicationProblemPlusJSONResponse) VisitGetPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentRun405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentRun405ApplicationProblemPlusJSONResponse) VisitGetPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPaymentRun500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetPaymentRun500ApplicationProblemPlusJSONResponse) VisitGetPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRunRequestObject struct {
+	RunId  RunId `json:"run_id"`
+	Params ApprovePaymentRunParams
+}
+
+type ApprovePaymentRunResponseObject interface {
+	VisitApprovePaymentRunResponse(w http.ResponseWriter) error
+}
+
+type ApprovePaymentRun200JSONResponse struct{ PaymentRunChangedJSONResponse }
+
+func (response ApprovePaymentRun200JSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun400ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun401ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun403ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun404ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun405ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ApprovePaymentRun409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ApprovePaymentRun409ResponseHeaders
+}
+
+func (response ApprovePaymentRun409ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun412ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ApprovePaymentRun422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ApprovePaymentRun422ResponseHeaders
+}
+
+func (response ApprovePaymentRun422ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun428ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePaymentRun500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ApprovePaymentRun500ApplicationProblemPlusJSONResponse) VisitApprovePaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRunRequestObject struct {
+	RunId  RunId `json:"run_id"`
+	Params CancelPaymentRunParams
+	Body   *CancelPaymentRunJSONRequestBody
+}
+
+type CancelPaymentRunResponseObject interface {
+	VisitCancelPaymentRunResponse(w http.ResponseWriter) error
+}
+
+type CancelPaymentRun200JSONResponse struct{ PaymentRunChangedJSONResponse }
+
+func (response CancelPaymentRun200JSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun400ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun401ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun403ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun404ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun405ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CancelPaymentRun409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CancelPaymentRun409ResponseHeaders
+}
+
+func (response CancelPaymentRun409ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun412ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun413ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun415ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun428ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPaymentRun500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPaymentRun500ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRunRequestObject struct {
+	RunId  RunId `json:"run_id"`
+	Params ExportPaymentRunParams
+}
+
+type ExportPaymentRunResponseObject interface {
+	VisitExportPaymentRunResponse(w http.ResponseWriter) error
+}
+
+type ExportPaymentRun200JSONResponse struct{ PaymentRunChangedJSONResponse }
+
+func (response ExportPaymentRun200JSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun400ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun401ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun403ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun404ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun405ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ExportPaymentRun409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ExportPaymentRun409ResponseHeaders
+}
+
+func (response ExportPaymentRun409ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun412ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ExportPaymentRun422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ExportPaymentRun422ResponseHeaders
+}
+
+func (response ExportPaymentRun422ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun428ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPaymentRun500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ExportPaymentRun500ApplicationProblemPlusJSONResponse) VisitExportPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunLinesRequestObject struct {
+	RunId  RunId `json:"run_id"`
+	Params ListPaymentRunLinesParams
+}
+
+type ListPaymentRunLinesResponseObject interface {
+	VisitListPaymentRunLinesResponse(w http.ResponseWriter) error
+}
+
+type ListPaymentRunLines200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPaymentRunLines200JSONResponse struct {
+	Body    PaymentLineList
+	Headers ListPaymentRunLines200ResponseHeaders
+}
+
+func (response ListPaymentRunLines200JSONResponse) VisitListPaymentRunLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunLines400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRunLines400ApplicationProblemPlusJSONResponse) VisitListPaymentRunLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunLines401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRunLines401ApplicationProblemPlusJSONResponse) VisitListPaymentRunLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunLines403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRunLines403ApplicationProblemPlusJSONResponse) VisitListPaymentRunLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunLines404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRunLines404ApplicationProblemPlusJSONResponse) VisitListPaymentRunLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunLines405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRunLines405ApplicationProblemPlusJSONResponse) VisitListPaymentRunLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPaymentRunLines500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPaymentRunLines500ApplicationProblemPlusJSONResponse) VisitListPaymentRunLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLineRequestObject struct {
+	RunId         RunId         `json:"run_id"`
+	PaymentLineId PaymentLineId `json:"payment_line_id"`
+	Params        HoldPaymentLineParams
+	Body          *HoldPaymentLineJSONRequestBody
+}
+
+type HoldPaymentLineResponseObject interface {
+	VisitHoldPaymentLineResponse(w http.ResponseWriter) error
+}
+
+type HoldPaymentLine200JSONResponse struct{ PaymentRunChangedJSONResponse }
+
+func (response HoldPaymentLine200JSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine400ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine401ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine403ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine404ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine405ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type HoldPaymentLine409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers HoldPaymentLine409ResponseHeaders
+}
+
+func (response HoldPaymentLine409ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine412ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine413ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine415ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine428ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HoldPaymentLine500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response HoldPaymentLine500ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLineRequestObject struct {
+	RunId         RunId         `json:"run_id"`
+	PaymentLineId PaymentLineId `json:"payment_line_id"`
+	Params        ReleasePaymentLineParams
+	Body          *ReleasePaymentLineJSONRequestBody
+}
+
+type ReleasePaymentLineResponseObject interface {
+	VisitReleasePaymentLineResponse(w http.ResponseWriter) error
+}
+
+type ReleasePaymentLine200JSONResponse struct{ PaymentRunChangedJSONResponse }
+
+func (response ReleasePaymentLine200JSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine400ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine401ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine403ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine404ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine405ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ReleasePaymentLine409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ReleasePaymentLine409ResponseHeaders
+}
+
+func (response ReleasePaymentLine409ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine412ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine413ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine415ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ReleasePaymentLine422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ReleasePaymentLine422ResponseHeaders
+}
+
+func (response ReleasePaymentLine422ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine428ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleasePaymentLine500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReleasePaymentLine500ApplicationProblemPlusJSONResponse) VisitReleasePaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaidRequestObject struct {
+	RunId  RunId `json:"run_id"`
+	Params MarkPaymentRunPaidParams
+	Body   *MarkPaymentRunPaidJSONRequestBody
+}
+
+type MarkPaymentRunPaidResponseObject interface {
+	VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error
+}
+
+type MarkPaymentRunPaid200JSONResponse struct{ PaymentRunChangedJSONResponse }
+
+func (response MarkPaymentRunPaid200JSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid400ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid401ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid403ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid404ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid405ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type MarkPaymentRunPaid409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers MarkPaymentRunPaid409ResponseHeaders
+}
+
+func (response MarkPaymentRunPaid409ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid412ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid413ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid415ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type MarkPaymentRunPaid422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers MarkPaymentRunPaid422ResponseHeaders
+}
+
+func (response MarkPaymentRunPaid422ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid428ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkPaymentRunPaid500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response MarkPaymentRunPaid500ApplicationProblemPlusJSONResponse) VisitMarkPaymentRunPaidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturnsRequestObject struct {
+	RunId  RunId `json:"run_id"`
+	Params RecordPaymentReturnsParams
+	Body   *RecordPaymentReturnsJSONRequestBody
+}
+
+type RecordPaymentReturnsResponseObject interface {
+	VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error
+}
+
+type RecordPaymentReturns200JSONResponse struct{ PaymentRunChangedJSONResponse }
+
+func (response RecordPaymentReturns200JSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns400ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns401ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns403ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns404ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns405ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type RecordPaymentReturns409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RecordPaymentReturns409ResponseHeaders
+}
+
+func (response RecordPaymentReturns409ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns412ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns413ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns415ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type RecordPaymentReturns422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RecordPaymentReturns422ResponseHeaders
+}
+
+func (response RecordPaymentReturns422ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns428ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordPaymentReturns500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RecordPaymentReturns500ApplicationProblemPlusJSONResponse) VisitRecordPaymentReturnsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -17516,6 +29136,158 @@ func (response GetPersonalBudget500ApplicationProblemPlusJSONResponse) VisitGetP
 	return err
 }
 
+type GetBudgetCommitmentsRequestObject struct {
+	BudgetId BudgetId `json:"budget_id"`
+}
+
+type GetBudgetCommitmentsResponseObject interface {
+	VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error
+}
+
+type GetBudgetCommitments200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetBudgetCommitments200JSONResponse struct {
+	Body    BudgetCommitments
+	Headers GetBudgetCommitments200ResponseHeaders
+}
+
+func (response GetBudgetCommitments200JSONResponse) VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBudgetCommitments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetBudgetCommitments400ApplicationProblemPlusJSONResponse) VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBudgetCommitments401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetBudgetCommitments401ApplicationProblemPlusJSONResponse) VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBudgetCommitments403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetBudgetCommitments403ApplicationProblemPlusJSONResponse) VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBudgetCommitments404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetBudgetCommitments404ApplicationProblemPlusJSONResponse) VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBudgetCommitments405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetBudgetCommitments405ApplicationProblemPlusJSONResponse) VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBudgetCommitments500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetBudgetCommitments500ApplicationProblemPlusJSONResponse) VisitGetBudgetCommitmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetProviderBudgetViewRequestObject struct {
 	BudgetId BudgetId `json:"budget_id"`
 }
@@ -18900,6 +30672,710 @@ type UpdateProvider500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateProvider500ApplicationProblemPlusJSONResponse) VisitUpdateProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankDetailsRequestObject struct {
+	ProviderId ProviderId `json:"provider_id"`
+}
+
+type GetProviderBankDetailsResponseObject interface {
+	VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error
+}
+
+type GetProviderBankDetails200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetProviderBankDetails200JSONResponse struct {
+	Body    RecipientDetails
+	Headers GetProviderBankDetails200ResponseHeaders
+}
+
+func (response GetProviderBankDetails200JSONResponse) VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankDetails400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBankDetails400ApplicationProblemPlusJSONResponse) VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankDetails401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBankDetails401ApplicationProblemPlusJSONResponse) VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankDetails403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBankDetails403ApplicationProblemPlusJSONResponse) VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankDetails404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBankDetails404ApplicationProblemPlusJSONResponse) VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankDetails405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBankDetails405ApplicationProblemPlusJSONResponse) VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankDetails422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetProviderBankDetails422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                             `json:"instance,omitempty"`
+		RequestId *string                                                             `json:"request_id,omitempty"`
+		Status    int                                                                 `json:"status"`
+		Title     string                                                              `json:"title"`
+		Type      GetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetProviderBankDetails422ResponseHeaders
+}
+
+func (response GetProviderBankDetails422ApplicationProblemPlusJSONResponse) VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProviderBankDetails500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetProviderBankDetails500ApplicationProblemPlusJSONResponse) VisitGetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetailsRequestObject struct {
+	ProviderId ProviderId `json:"provider_id"`
+	Body       *SetProviderBankDetailsJSONRequestBody
+}
+
+type SetProviderBankDetailsResponseObject interface {
+	VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error
+}
+
+type SetProviderBankDetails200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type SetProviderBankDetails200JSONResponse struct {
+	Body    RecipientDetails
+	Headers SetProviderBankDetails200ResponseHeaders
+}
+
+func (response SetProviderBankDetails200JSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails400ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails401ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails403ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails404ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails405ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type SetProviderBankDetails409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                             `json:"instance,omitempty"`
+		RequestId *string                                                             `json:"request_id,omitempty"`
+		Status    int                                                                 `json:"status"`
+		Title     string                                                              `json:"title"`
+		Type      SetProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers SetProviderBankDetails409ResponseHeaders
+}
+
+func (response SetProviderBankDetails409ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails413ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails415ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type SetProviderBankDetails422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                             `json:"instance,omitempty"`
+		RequestId *string                                                             `json:"request_id,omitempty"`
+		Status    int                                                                 `json:"status"`
+		Title     string                                                              `json:"title"`
+		Type      SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers SetProviderBankDetails422ResponseHeaders
+}
+
+func (response SetProviderBankDetails422ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetProviderBankDetails500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SetProviderBankDetails500ApplicationProblemPlusJSONResponse) VisitSetProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetailsRequestObject struct {
+	ProviderId ProviderId `json:"provider_id"`
+	Body       *ConfirmProviderBankDetailsJSONRequestBody
+}
+
+type ConfirmProviderBankDetailsResponseObject interface {
+	VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error
+}
+
+type ConfirmProviderBankDetails200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ConfirmProviderBankDetails200JSONResponse struct {
+	Body    RecipientDetails
+	Headers ConfirmProviderBankDetails200ResponseHeaders
+}
+
+func (response ConfirmProviderBankDetails200JSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails400ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails401ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails403ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails404ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails405ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                 `json:"instance,omitempty"`
+		RequestId *string                                                                 `json:"request_id,omitempty"`
+		Status    int                                                                     `json:"status"`
+		Title     string                                                                  `json:"title"`
+		Type      ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ConfirmProviderBankDetails409ResponseHeaders
+}
+
+func (response ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails413ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails415ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                 `json:"instance,omitempty"`
+		RequestId *string                                                                 `json:"request_id,omitempty"`
+		Status    int                                                                     `json:"status"`
+		Title     string                                                                  `json:"title"`
+		Type      ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ConfirmProviderBankDetails422ResponseHeaders
+}
+
+func (response ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmProviderBankDetails500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmProviderBankDetails500ApplicationProblemPlusJSONResponse) VisitConfirmProviderBankDetailsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -25036,6 +37512,30 @@ type StrictServerInterface interface {
 	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
 	// (PATCH /v1/direct-payment-agreements/{agreement_id})
 	UpdateDirectPaymentAgreement(ctx context.Context, request UpdateDirectPaymentAgreementRequestObject) (UpdateDirectPaymentAgreementResponseObject, error)
+	// EndDirectPaymentAgreement End a direct-payment agreement on a date, with a reason.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/end)
+	EndDirectPaymentAgreement(ctx context.Context, request EndDirectPaymentAgreementRequestObject) (EndDirectPaymentAgreementResponseObject, error)
+	// GetDirectPaymentDetails The recipient's bank or prepaid-card details, masked: the confirmed ones and any change awaiting confirmation.
+	// (GET /v1/direct-payment-agreements/{agreement_id}/payment-details)
+	GetDirectPaymentDetails(ctx context.Context, request GetDirectPaymentDetailsRequestObject) (GetDirectPaymentDetailsResponseObject, error)
+	// SetDirectPaymentDetails Set the recipient's bank account (separate bank or managed account) or prepaid card; held until a second user confirms.
+	// (PUT /v1/direct-payment-agreements/{agreement_id}/payment-details)
+	SetDirectPaymentDetails(ctx context.Context, request SetDirectPaymentDetailsRequestObject) (SetDirectPaymentDetailsResponseObject, error)
+	// ConfirmDirectPaymentDetails Confirm the pending change of details (a user other than the one who set them).
+	// (POST /v1/direct-payment-agreements/{agreement_id}/payment-details/confirm)
+	ConfirmDirectPaymentDetails(ctx context.Context, request ConfirmDirectPaymentDetailsRequestObject) (ConfirmDirectPaymentDetailsResponseObject, error)
+	// RepriceDirectPaymentAgreement Move a direct-payment agreement onto its budget's approved plan and amounts, from a date.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/reprice)
+	RepriceDirectPaymentAgreement(ctx context.Context, request RepriceDirectPaymentAgreementRequestObject) (RepriceDirectPaymentAgreementResponseObject, error)
+	// ResumeDirectPaymentAgreement Resume a suspended direct-payment agreement, with or without back pay.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/resume)
+	ResumeDirectPaymentAgreement(ctx context.Context, request ResumeDirectPaymentAgreementRequestObject) (ResumeDirectPaymentAgreementResponseObject, error)
+	// GetDirectPaymentSchedule The cycles a direct-payment agreement owes, with what each owes and what runs have paid, hold or adjusted.
+	// (GET /v1/direct-payment-agreements/{agreement_id}/schedule)
+	GetDirectPaymentSchedule(ctx context.Context, request GetDirectPaymentScheduleRequestObject) (GetDirectPaymentScheduleResponseObject, error)
+	// SuspendDirectPaymentAgreement Suspend a direct-payment agreement from a date, with a reason.
+	// (POST /v1/direct-payment-agreements/{agreement_id}/suspend)
+	SuspendDirectPaymentAgreement(ctx context.Context, request SuspendDirectPaymentAgreementRequestObject) (SuspendDirectPaymentAgreementResponseObject, error)
 	// GetFinancialAssessment One financial assessment.
 	// (GET /v1/financial-assessments/{financial_assessment_id})
 	GetFinancialAssessment(ctx context.Context, request GetFinancialAssessmentRequestObject) (GetFinancialAssessmentResponseObject, error)
@@ -25066,6 +37566,84 @@ type StrictServerInterface interface {
 	// GetISFAgreement One ISF agreement.
 	// (GET /v1/isf-agreements/{agreement_id})
 	GetISFAgreement(ctx context.Context, request GetISFAgreementRequestObject) (GetISFAgreementResponseObject, error)
+	// UpdateISFAgreement Record the provider's signature of an ISF agreement.
+	// (PATCH /v1/isf-agreements/{agreement_id})
+	UpdateISFAgreement(ctx context.Context, request UpdateISFAgreementRequestObject) (UpdateISFAgreementResponseObject, error)
+	// EndISFAgreement End an ISF agreement on a date, with a reason.
+	// (POST /v1/isf-agreements/{agreement_id}/end)
+	EndISFAgreement(ctx context.Context, request EndISFAgreementRequestObject) (EndISFAgreementResponseObject, error)
+	// RepriceISFAgreement Move an ISF agreement onto its budget's approved plan and amounts, from a date.
+	// (POST /v1/isf-agreements/{agreement_id}/reprice)
+	RepriceISFAgreement(ctx context.Context, request RepriceISFAgreementRequestObject) (RepriceISFAgreementResponseObject, error)
+	// ResumeISFAgreement Resume a suspended ISF agreement, with or without back pay.
+	// (POST /v1/isf-agreements/{agreement_id}/resume)
+	ResumeISFAgreement(ctx context.Context, request ResumeISFAgreementRequestObject) (ResumeISFAgreementResponseObject, error)
+	// GetISFSchedule The cycles an ISF agreement owes; provider staff see their own agreements' schedules.
+	// (GET /v1/isf-agreements/{agreement_id}/schedule)
+	GetISFSchedule(ctx context.Context, request GetISFScheduleRequestObject) (GetISFScheduleResponseObject, error)
+	// SuspendISFAgreement Suspend an ISF agreement from a date, with a reason.
+	// (POST /v1/isf-agreements/{agreement_id}/suspend)
+	SuspendISFAgreement(ctx context.Context, request SuspendISFAgreementRequestObject) (SuspendISFAgreementResponseObject, error)
+	// ListOneOffPayments One-off payments, oldest first (work list: awaiting approval).
+	// (GET /v1/one-off-payments)
+	ListOneOffPayments(ctx context.Context, request ListOneOffPaymentsRequestObject) (ListOneOffPaymentsResponseObject, error)
+	// CreateOneOffPayment Ask for a one-off payment: a plan line's one-off cost, or an ad hoc amount with a reason.
+	// (POST /v1/one-off-payments)
+	CreateOneOffPayment(ctx context.Context, request CreateOneOffPaymentRequestObject) (CreateOneOffPaymentResponseObject, error)
+	// GetOneOffPayment One one-off payment.
+	// (GET /v1/one-off-payments/{one_off_id})
+	GetOneOffPayment(ctx context.Context, request GetOneOffPaymentRequestObject) (GetOneOffPaymentResponseObject, error)
+	// ApproveOneOffPayment Approve an ad hoc one-off payment (a user other than the one who asked for it).
+	// (POST /v1/one-off-payments/{one_off_id}/approve)
+	ApproveOneOffPayment(ctx context.Context, request ApproveOneOffPaymentRequestObject) (ApproveOneOffPaymentResponseObject, error)
+	// ListPaymentAgreements Direct-payment and ISF agreements as payments see them (work lists).
+	// (GET /v1/payment-agreements)
+	ListPaymentAgreements(ctx context.Context, request ListPaymentAgreementsRequestObject) (ListPaymentAgreementsResponseObject, error)
+	// ListPaymentFiles The files runs were exported as; provider staff see their own remittances.
+	// (GET /v1/payment-files)
+	ListPaymentFiles(ctx context.Context, request ListPaymentFilesRequestObject) (ListPaymentFilesResponseObject, error)
+	// GetPaymentFile A file's bytes, exactly as first exported.
+	// (GET /v1/payment-files/{file_id})
+	GetPaymentFile(ctx context.Context, request GetPaymentFileRequestObject) (GetPaymentFileResponseObject, error)
+	// ListPaymentLines Lines across runs (work list: held=true, the lines held in runs not yet paid).
+	// (GET /v1/payment-lines)
+	ListPaymentLines(ctx context.Context, request ListPaymentLinesRequestObject) (ListPaymentLinesResponseObject, error)
+	// ListPaymentOverpayments Overpayments recorded for recovery: money paid for days no longer owed that no later payment offset.
+	// (GET /v1/payment-overpayments)
+	ListPaymentOverpayments(ctx context.Context, request ListPaymentOverpaymentsRequestObject) (ListPaymentOverpaymentsResponseObject, error)
+	// ListPaymentRuns Payment runs, oldest first (work list: status=draft awaits approval).
+	// (GET /v1/payment-runs)
+	ListPaymentRuns(ctx context.Context, request ListPaymentRunsRequestObject) (ListPaymentRunsResponseObject, error)
+	// CreatePaymentRun Create a payment run for a pay date; it is built in the background (202, poll Location).
+	// (POST /v1/payment-runs)
+	CreatePaymentRun(ctx context.Context, request CreatePaymentRunRequestObject) (CreatePaymentRunResponseObject, error)
+	// GetPaymentRun A payment run with its progress, totals and files.
+	// (GET /v1/payment-runs/{run_id})
+	GetPaymentRun(ctx context.Context, request GetPaymentRunRequestObject) (GetPaymentRunResponseObject, error)
+	// ApprovePaymentRun Approve a draft run (a user other than its creator) and fix its BACS processing day.
+	// (POST /v1/payment-runs/{run_id}/approve)
+	ApprovePaymentRun(ctx context.Context, request ApprovePaymentRunRequestObject) (ApprovePaymentRunResponseObject, error)
+	// CancelPaymentRun Cancel a run before export, with a reason: its lines are untaken and later runs take them.
+	// (POST /v1/payment-runs/{run_id}/cancel)
+	CancelPaymentRun(ctx context.Context, request CancelPaymentRunRequestObject) (CancelPaymentRunResponseObject, error)
+	// ExportPaymentRun Export an approved run: a BACS Standard 18 file, a prepaid-card load file and a remittance per ISF provider.
+	// (POST /v1/payment-runs/{run_id}/export)
+	ExportPaymentRun(ctx context.Context, request ExportPaymentRunRequestObject) (ExportPaymentRunResponseObject, error)
+	// ListPaymentRunLines A run's lines: cycles, adjustments, one-offs, carried amounts and overpayments.
+	// (GET /v1/payment-runs/{run_id}/lines)
+	ListPaymentRunLines(ctx context.Context, request ListPaymentRunLinesRequestObject) (ListPaymentRunLinesResponseObject, error)
+	// HoldPaymentLine Hold a line, with a reason: the agreement's lines in the run are held together.
+	// (POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/hold)
+	HoldPaymentLine(ctx context.Context, request HoldPaymentLineRequestObject) (HoldPaymentLineResponseObject, error)
+	// ReleasePaymentLine Release a held line (and the agreement's other lines in the run), with a reason.
+	// (POST /v1/payment-runs/{run_id}/lines/{payment_line_id}/release)
+	ReleasePaymentLine(ctx context.Context, request ReleasePaymentLineRequestObject) (ReleasePaymentLineResponseObject, error)
+	// MarkPaymentRunPaid Mark an exported run paid, with the lines the bank returned (they become unpaid again).
+	// (POST /v1/payment-runs/{run_id}/mark-paid)
+	MarkPaymentRunPaid(ctx context.Context, request MarkPaymentRunPaidRequestObject) (MarkPaymentRunPaidResponseObject, error)
+	// RecordPaymentReturns Record payments of a paid run that the bank returned later.
+	// (POST /v1/payment-runs/{run_id}/returns)
+	RecordPaymentReturns(ctx context.Context, request RecordPaymentReturnsRequestObject) (RecordPaymentReturnsResponseObject, error)
 	// ListPeople List people, oldest record first.
 	// (GET /v1/people)
 	ListPeople(ctx context.Context, request ListPeopleRequestObject) (ListPeopleResponseObject, error)
@@ -25111,6 +37689,9 @@ type StrictServerInterface interface {
 	// GetPersonalBudget One personal budget with every version of it.
 	// (GET /v1/personal-budgets/{budget_id})
 	GetPersonalBudget(ctx context.Context, request GetPersonalBudgetRequestObject) (GetPersonalBudgetResponseObject, error)
+	// GetBudgetCommitments The council-managed spend the budget's approved plan commits, per provider (to match invoices).
+	// (GET /v1/personal-budgets/{budget_id}/commitments)
+	GetBudgetCommitments(ctx context.Context, request GetBudgetCommitmentsRequestObject) (GetBudgetCommitmentsResponseObject, error)
 	// GetProviderBudgetView What a provider's staff see of a budget.
 	// (GET /v1/personal-budgets/{budget_id}/provider-view)
 	GetProviderBudgetView(ctx context.Context, request GetProviderBudgetViewRequestObject) (GetProviderBudgetViewResponseObject, error)
@@ -25132,6 +37713,15 @@ type StrictServerInterface interface {
 	// UpdateProvider Change a provider.
 	// (PATCH /v1/providers/{provider_id})
 	UpdateProvider(ctx context.Context, request UpdateProviderRequestObject) (UpdateProviderResponseObject, error)
+	// GetProviderBankDetails An ISF provider's bank details, masked.
+	// (GET /v1/providers/{provider_id}/bank-details)
+	GetProviderBankDetails(ctx context.Context, request GetProviderBankDetailsRequestObject) (GetProviderBankDetailsResponseObject, error)
+	// SetProviderBankDetails Set an ISF provider's bank account; its next payments are held until a second user confirms.
+	// (PUT /v1/providers/{provider_id}/bank-details)
+	SetProviderBankDetails(ctx context.Context, request SetProviderBankDetailsRequestObject) (SetProviderBankDetailsResponseObject, error)
+	// ConfirmProviderBankDetails Confirm the pending change of a provider's bank details (a second user).
+	// (POST /v1/providers/{provider_id}/bank-details/confirm)
+	ConfirmProviderBankDetails(ctx context.Context, request ConfirmProviderBankDetailsRequestObject) (ConfirmProviderBankDetailsResponseObject, error)
 	// ListRASVersions The council's RAS versions, oldest first.
 	// (GET /v1/ras-versions)
 	ListRASVersions(ctx context.Context, request ListRASVersionsRequestObject) (ListRASVersionsResponseObject, error)
@@ -25888,6 +38478,349 @@ func (sh *strictHandler) UpdateDirectPaymentAgreement(ctx echo.Context, agreemen
 	return nil
 }
 
+// EndDirectPaymentAgreement operation middleware
+func (sh *strictHandler) EndDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params EndDirectPaymentAgreementParams) error {
+	var request EndDirectPaymentAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body EndDirectPaymentAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EndDirectPaymentAgreement(ctx.Request().Context(), request.(EndDirectPaymentAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EndDirectPaymentAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EndDirectPaymentAgreementResponseObject); ok {
+		return validResponse.VisitEndDirectPaymentAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDirectPaymentDetails operation middleware
+func (sh *strictHandler) GetDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error {
+	var request GetDirectPaymentDetailsRequestObject
+
+	request.AgreementId = agreementId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDirectPaymentDetails(ctx.Request().Context(), request.(GetDirectPaymentDetailsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDirectPaymentDetails")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDirectPaymentDetailsResponseObject); ok {
+		return validResponse.VisitGetDirectPaymentDetailsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetDirectPaymentDetails operation middleware
+func (sh *strictHandler) SetDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error {
+	var request SetDirectPaymentDetailsRequestObject
+
+	request.AgreementId = agreementId
+
+	var body SetDirectPaymentDetailsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetDirectPaymentDetails(ctx.Request().Context(), request.(SetDirectPaymentDetailsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetDirectPaymentDetails")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetDirectPaymentDetailsResponseObject); ok {
+		return validResponse.VisitSetDirectPaymentDetailsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmDirectPaymentDetails operation middleware
+func (sh *strictHandler) ConfirmDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error {
+	var request ConfirmDirectPaymentDetailsRequestObject
+
+	request.AgreementId = agreementId
+
+	var body ConfirmDirectPaymentDetailsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmDirectPaymentDetails(ctx.Request().Context(), request.(ConfirmDirectPaymentDetailsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmDirectPaymentDetails")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmDirectPaymentDetailsResponseObject); ok {
+		return validResponse.VisitConfirmDirectPaymentDetailsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RepriceDirectPaymentAgreement operation middleware
+func (sh *strictHandler) RepriceDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params RepriceDirectPaymentAgreementParams) error {
+	var request RepriceDirectPaymentAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body RepriceDirectPaymentAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RepriceDirectPaymentAgreement(ctx.Request().Context(), request.(RepriceDirectPaymentAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RepriceDirectPaymentAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RepriceDirectPaymentAgreementResponseObject); ok {
+		return validResponse.VisitRepriceDirectPaymentAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResumeDirectPaymentAgreement operation middleware
+func (sh *strictHandler) ResumeDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params ResumeDirectPaymentAgreementParams) error {
+	var request ResumeDirectPaymentAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body ResumeDirectPaymentAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResumeDirectPaymentAgreement(ctx.Request().Context(), request.(ResumeDirectPaymentAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResumeDirectPaymentAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResumeDirectPaymentAgreementResponseObject); ok {
+		return validResponse.VisitResumeDirectPaymentAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDirectPaymentSchedule operation middleware
+func (sh *strictHandler) GetDirectPaymentSchedule(ctx echo.Context, agreementId AgreementId, params GetDirectPaymentScheduleParams) error {
+	var request GetDirectPaymentScheduleRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDirectPaymentSchedule(ctx.Request().Context(), request.(GetDirectPaymentScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDirectPaymentSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDirectPaymentScheduleResponseObject); ok {
+		return validResponse.VisitGetDirectPaymentScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SuspendDirectPaymentAgreement operation middleware
+func (sh *strictHandler) SuspendDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params SuspendDirectPaymentAgreementParams) error {
+	var request SuspendDirectPaymentAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body SuspendDirectPaymentAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SuspendDirectPaymentAgreement(ctx.Request().Context(), request.(SuspendDirectPaymentAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SuspendDirectPaymentAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SuspendDirectPaymentAgreementResponseObject); ok {
+		return validResponse.VisitSuspendDirectPaymentAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetFinancialAssessment operation middleware
 func (sh *strictHandler) GetFinancialAssessment(ctx echo.Context, financialAssessmentId FinancialAssessmentId) error {
 	var request GetFinancialAssessmentRequestObject
@@ -26254,6 +39187,949 @@ func (sh *strictHandler) GetISFAgreement(ctx echo.Context, agreementId Agreement
 		return err
 	} else if validResponse, ok := response.(GetISFAgreementResponseObject); ok {
 		return validResponse.VisitGetISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateISFAgreement operation middleware
+func (sh *strictHandler) UpdateISFAgreement(ctx echo.Context, agreementId AgreementId, params UpdateISFAgreementParams) error {
+	var request UpdateISFAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body UpdateISFAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateISFAgreement(ctx.Request().Context(), request.(UpdateISFAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateISFAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateISFAgreementResponseObject); ok {
+		return validResponse.VisitUpdateISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EndISFAgreement operation middleware
+func (sh *strictHandler) EndISFAgreement(ctx echo.Context, agreementId AgreementId, params EndISFAgreementParams) error {
+	var request EndISFAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body EndISFAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EndISFAgreement(ctx.Request().Context(), request.(EndISFAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EndISFAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EndISFAgreementResponseObject); ok {
+		return validResponse.VisitEndISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RepriceISFAgreement operation middleware
+func (sh *strictHandler) RepriceISFAgreement(ctx echo.Context, agreementId AgreementId, params RepriceISFAgreementParams) error {
+	var request RepriceISFAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body RepriceISFAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RepriceISFAgreement(ctx.Request().Context(), request.(RepriceISFAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RepriceISFAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RepriceISFAgreementResponseObject); ok {
+		return validResponse.VisitRepriceISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResumeISFAgreement operation middleware
+func (sh *strictHandler) ResumeISFAgreement(ctx echo.Context, agreementId AgreementId, params ResumeISFAgreementParams) error {
+	var request ResumeISFAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body ResumeISFAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResumeISFAgreement(ctx.Request().Context(), request.(ResumeISFAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResumeISFAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResumeISFAgreementResponseObject); ok {
+		return validResponse.VisitResumeISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetISFSchedule operation middleware
+func (sh *strictHandler) GetISFSchedule(ctx echo.Context, agreementId AgreementId, params GetISFScheduleParams) error {
+	var request GetISFScheduleRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetISFSchedule(ctx.Request().Context(), request.(GetISFScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetISFSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetISFScheduleResponseObject); ok {
+		return validResponse.VisitGetISFScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SuspendISFAgreement operation middleware
+func (sh *strictHandler) SuspendISFAgreement(ctx echo.Context, agreementId AgreementId, params SuspendISFAgreementParams) error {
+	var request SuspendISFAgreementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body SuspendISFAgreementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SuspendISFAgreement(ctx.Request().Context(), request.(SuspendISFAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SuspendISFAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SuspendISFAgreementResponseObject); ok {
+		return validResponse.VisitSuspendISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOneOffPayments operation middleware
+func (sh *strictHandler) ListOneOffPayments(ctx echo.Context, params ListOneOffPaymentsParams) error {
+	var request ListOneOffPaymentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOneOffPayments(ctx.Request().Context(), request.(ListOneOffPaymentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOneOffPayments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOneOffPaymentsResponseObject); ok {
+		return validResponse.VisitListOneOffPaymentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateOneOffPayment operation middleware
+func (sh *strictHandler) CreateOneOffPayment(ctx echo.Context, params CreateOneOffPaymentParams) error {
+	var request CreateOneOffPaymentRequestObject
+
+	request.Params = params
+
+	var body CreateOneOffPaymentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateOneOffPayment(ctx.Request().Context(), request.(CreateOneOffPaymentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateOneOffPayment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateOneOffPaymentResponseObject); ok {
+		return validResponse.VisitCreateOneOffPaymentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOneOffPayment operation middleware
+func (sh *strictHandler) GetOneOffPayment(ctx echo.Context, oneOffId OneOffId) error {
+	var request GetOneOffPaymentRequestObject
+
+	request.OneOffId = oneOffId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOneOffPayment(ctx.Request().Context(), request.(GetOneOffPaymentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOneOffPayment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOneOffPaymentResponseObject); ok {
+		return validResponse.VisitGetOneOffPaymentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveOneOffPayment operation middleware
+func (sh *strictHandler) ApproveOneOffPayment(ctx echo.Context, oneOffId OneOffId, params ApproveOneOffPaymentParams) error {
+	var request ApproveOneOffPaymentRequestObject
+
+	request.OneOffId = oneOffId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveOneOffPayment(ctx.Request().Context(), request.(ApproveOneOffPaymentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveOneOffPayment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveOneOffPaymentResponseObject); ok {
+		return validResponse.VisitApproveOneOffPaymentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPaymentAgreements operation middleware
+func (sh *strictHandler) ListPaymentAgreements(ctx echo.Context, params ListPaymentAgreementsParams) error {
+	var request ListPaymentAgreementsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPaymentAgreements(ctx.Request().Context(), request.(ListPaymentAgreementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPaymentAgreements")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPaymentAgreementsResponseObject); ok {
+		return validResponse.VisitListPaymentAgreementsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPaymentFiles operation middleware
+func (sh *strictHandler) ListPaymentFiles(ctx echo.Context, params ListPaymentFilesParams) error {
+	var request ListPaymentFilesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPaymentFiles(ctx.Request().Context(), request.(ListPaymentFilesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPaymentFiles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPaymentFilesResponseObject); ok {
+		return validResponse.VisitListPaymentFilesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPaymentFile operation middleware
+func (sh *strictHandler) GetPaymentFile(ctx echo.Context, fileId FileId) error {
+	var request GetPaymentFileRequestObject
+
+	request.FileId = fileId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPaymentFile(ctx.Request().Context(), request.(GetPaymentFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPaymentFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPaymentFileResponseObject); ok {
+		return validResponse.VisitGetPaymentFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPaymentLines operation middleware
+func (sh *strictHandler) ListPaymentLines(ctx echo.Context, params ListPaymentLinesParams) error {
+	var request ListPaymentLinesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPaymentLines(ctx.Request().Context(), request.(ListPaymentLinesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPaymentLines")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPaymentLinesResponseObject); ok {
+		return validResponse.VisitListPaymentLinesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPaymentOverpayments operation middleware
+func (sh *strictHandler) ListPaymentOverpayments(ctx echo.Context, params ListPaymentOverpaymentsParams) error {
+	var request ListPaymentOverpaymentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPaymentOverpayments(ctx.Request().Context(), request.(ListPaymentOverpaymentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPaymentOverpayments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPaymentOverpaymentsResponseObject); ok {
+		return validResponse.VisitListPaymentOverpaymentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPaymentRuns operation middleware
+func (sh *strictHandler) ListPaymentRuns(ctx echo.Context, params ListPaymentRunsParams) error {
+	var request ListPaymentRunsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPaymentRuns(ctx.Request().Context(), request.(ListPaymentRunsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPaymentRuns")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPaymentRunsResponseObject); ok {
+		return validResponse.VisitListPaymentRunsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreatePaymentRun operation middleware
+func (sh *strictHandler) CreatePaymentRun(ctx echo.Context, params CreatePaymentRunParams) error {
+	var request CreatePaymentRunRequestObject
+
+	request.Params = params
+
+	var body CreatePaymentRunJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePaymentRun(ctx.Request().Context(), request.(CreatePaymentRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePaymentRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreatePaymentRunResponseObject); ok {
+		return validResponse.VisitCreatePaymentRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPaymentRun operation middleware
+func (sh *strictHandler) GetPaymentRun(ctx echo.Context, runId RunId) error {
+	var request GetPaymentRunRequestObject
+
+	request.RunId = runId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPaymentRun(ctx.Request().Context(), request.(GetPaymentRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPaymentRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPaymentRunResponseObject); ok {
+		return validResponse.VisitGetPaymentRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApprovePaymentRun operation middleware
+func (sh *strictHandler) ApprovePaymentRun(ctx echo.Context, runId RunId, params ApprovePaymentRunParams) error {
+	var request ApprovePaymentRunRequestObject
+
+	request.RunId = runId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApprovePaymentRun(ctx.Request().Context(), request.(ApprovePaymentRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApprovePaymentRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApprovePaymentRunResponseObject); ok {
+		return validResponse.VisitApprovePaymentRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelPaymentRun operation middleware
+func (sh *strictHandler) CancelPaymentRun(ctx echo.Context, runId RunId, params CancelPaymentRunParams) error {
+	var request CancelPaymentRunRequestObject
+
+	request.RunId = runId
+	request.Params = params
+
+	var body CancelPaymentRunJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelPaymentRun(ctx.Request().Context(), request.(CancelPaymentRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelPaymentRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelPaymentRunResponseObject); ok {
+		return validResponse.VisitCancelPaymentRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportPaymentRun operation middleware
+func (sh *strictHandler) ExportPaymentRun(ctx echo.Context, runId RunId, params ExportPaymentRunParams) error {
+	var request ExportPaymentRunRequestObject
+
+	request.RunId = runId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportPaymentRun(ctx.Request().Context(), request.(ExportPaymentRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportPaymentRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportPaymentRunResponseObject); ok {
+		return validResponse.VisitExportPaymentRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPaymentRunLines operation middleware
+func (sh *strictHandler) ListPaymentRunLines(ctx echo.Context, runId RunId, params ListPaymentRunLinesParams) error {
+	var request ListPaymentRunLinesRequestObject
+
+	request.RunId = runId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPaymentRunLines(ctx.Request().Context(), request.(ListPaymentRunLinesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPaymentRunLines")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPaymentRunLinesResponseObject); ok {
+		return validResponse.VisitListPaymentRunLinesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// HoldPaymentLine operation middleware
+func (sh *strictHandler) HoldPaymentLine(ctx echo.Context, runId RunId, paymentLineId PaymentLineId, params HoldPaymentLineParams) error {
+	var request HoldPaymentLineRequestObject
+
+	request.RunId = runId
+	request.PaymentLineId = paymentLineId
+	request.Params = params
+
+	var body HoldPaymentLineJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.HoldPaymentLine(ctx.Request().Context(), request.(HoldPaymentLineRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "HoldPaymentLine")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(HoldPaymentLineResponseObject); ok {
+		return validResponse.VisitHoldPaymentLineResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReleasePaymentLine operation middleware
+func (sh *strictHandler) ReleasePaymentLine(ctx echo.Context, runId RunId, paymentLineId PaymentLineId, params ReleasePaymentLineParams) error {
+	var request ReleasePaymentLineRequestObject
+
+	request.RunId = runId
+	request.PaymentLineId = paymentLineId
+	request.Params = params
+
+	var body ReleasePaymentLineJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReleasePaymentLine(ctx.Request().Context(), request.(ReleasePaymentLineRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReleasePaymentLine")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReleasePaymentLineResponseObject); ok {
+		return validResponse.VisitReleasePaymentLineResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkPaymentRunPaid operation middleware
+func (sh *strictHandler) MarkPaymentRunPaid(ctx echo.Context, runId RunId, params MarkPaymentRunPaidParams) error {
+	var request MarkPaymentRunPaidRequestObject
+
+	request.RunId = runId
+	request.Params = params
+
+	var body MarkPaymentRunPaidJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkPaymentRunPaid(ctx.Request().Context(), request.(MarkPaymentRunPaidRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkPaymentRunPaid")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkPaymentRunPaidResponseObject); ok {
+		return validResponse.VisitMarkPaymentRunPaidResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RecordPaymentReturns operation middleware
+func (sh *strictHandler) RecordPaymentReturns(ctx echo.Context, runId RunId, params RecordPaymentReturnsParams) error {
+	var request RecordPaymentReturnsRequestObject
+
+	request.RunId = runId
+	request.Params = params
+
+	var body RecordPaymentReturnsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RecordPaymentReturns(ctx.Request().Context(), request.(RecordPaymentReturnsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RecordPaymentReturns")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RecordPaymentReturnsResponseObject); ok {
+		return validResponse.VisitRecordPaymentReturnsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -26811,6 +40687,31 @@ func (sh *strictHandler) GetPersonalBudget(ctx echo.Context, budgetId BudgetId) 
 	return nil
 }
 
+// GetBudgetCommitments operation middleware
+func (sh *strictHandler) GetBudgetCommitments(ctx echo.Context, budgetId BudgetId) error {
+	var request GetBudgetCommitmentsRequestObject
+
+	request.BudgetId = budgetId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetBudgetCommitments(ctx.Request().Context(), request.(GetBudgetCommitmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetBudgetCommitments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetBudgetCommitmentsResponseObject); ok {
+		return validResponse.VisitGetBudgetCommitmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetProviderBudgetView operation middleware
 func (sh *strictHandler) GetProviderBudgetView(ctx echo.Context, budgetId BudgetId) error {
 	var request GetProviderBudgetViewRequestObject
@@ -27079,6 +40980,127 @@ func (sh *strictHandler) UpdateProvider(ctx echo.Context, providerId ProviderId,
 		return err
 	} else if validResponse, ok := response.(UpdateProviderResponseObject); ok {
 		return validResponse.VisitUpdateProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetProviderBankDetails operation middleware
+func (sh *strictHandler) GetProviderBankDetails(ctx echo.Context, providerId ProviderId) error {
+	var request GetProviderBankDetailsRequestObject
+
+	request.ProviderId = providerId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetProviderBankDetails(ctx.Request().Context(), request.(GetProviderBankDetailsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetProviderBankDetails")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetProviderBankDetailsResponseObject); ok {
+		return validResponse.VisitGetProviderBankDetailsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetProviderBankDetails operation middleware
+func (sh *strictHandler) SetProviderBankDetails(ctx echo.Context, providerId ProviderId) error {
+	var request SetProviderBankDetailsRequestObject
+
+	request.ProviderId = providerId
+
+	var body SetProviderBankDetailsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetProviderBankDetails(ctx.Request().Context(), request.(SetProviderBankDetailsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetProviderBankDetails")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetProviderBankDetailsResponseObject); ok {
+		return validResponse.VisitSetProviderBankDetailsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmProviderBankDetails operation middleware
+func (sh *strictHandler) ConfirmProviderBankDetails(ctx echo.Context, providerId ProviderId) error {
+	var request ConfirmProviderBankDetailsRequestObject
+
+	request.ProviderId = providerId
+
+	var body ConfirmProviderBankDetailsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmProviderBankDetails(ctx.Request().Context(), request.(ConfirmProviderBankDetailsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmProviderBankDetails")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmProviderBankDetailsResponseObject); ok {
+		return validResponse.VisitConfirmProviderBankDetailsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -28066,521 +42088,714 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3tbhs5ti+M3wqh/wYi7Sk5tuMkHRsH5+9OJ92Z6U7nxOnpjTPOkagqSmKnRKpJlh1NI8B8evB8PjjA",
-	"voAN7Fs43/fcyVzJA65F1ptYUkmWHadH+RJLquLr4nrjWr/1WyeWs7kUTBjdOf2tM2U0YQr+PE9TeW3/",
-	"SJiOFZ8bLkXntPNuysiMmalMNDFTRubUTAkV+popTbqCXTFFfnzz7tWPry8icj3l8ZSYKddEM3XFY0YS",
-	"yTQR0rh3egedqKPjKZtR2xf7SGfzlHVOO9++eBeRN+fvnn/XiToz+vF7JiZm2jk9OjyMOmYxt89oo7iY",
-	"dD59ijrPaTxlz6UwSqbLg/5OXpNUigmMWDE9l0IzMqMLMmIktq8m1XGUOjxu6FAKw4S5YHGmuFm8kSmP",
-	"F+HlmtMJe6BJjG8Q7V4hc3iHdPF5TaRIF2Ss5KyyYr3GkR0dhof24h2dhEdyxZTmUhA59ishMxWziIyl",
-	"IsNX4/4P1MTTYdOeXHYeXXaq23F8EnXm1BimbB//67Lzl8P+s/e/HUVHzz5ddv6lExrfq4TN5tKuxVs2",
-	"T+mCJcujHRqVsSG5njKBq8GR3LSRiiXFHsoxoYIwqlLOFFHs14xpQ665meLjdMZI3l+86P+JLWqzE9ms",
-	"c/qXju2v8z403O9lTHFUoSWNFaMGRwRruYKOTr4KNf/zzz+fZ2bKhOExNSzcy4hRxRSJpzRNmZgw0n37",
-	"8jl58vTxYW9Twv23t7hIr5JwV24NH2jCk4jQVEvCBS4mEuQDTVI50c1kefxVhSb+ct7/n7T/18P+s4PB",
-	"aR9o4/irTyHS+GTfU3TGjOdBE8XYjAk3WG7bswynE3UEndl3qX9iwJNO1LGD58oSlN3P8gDHUs2o6Zx2",
-	"sgyeXF6Yc62Z1qt7yx+5eXdfZ8mENXc1gp9v3s1LLqiIOU1bTG/snx3scqIvM5FwMamQXahzfGzg6O/m",
-	"/ZaO/Z9YgDWfk0zwXzNGPrAF6VoO6DgdoeSnn1590yNmSg2Z0Q9ME8WMWnCQIFznfEbTMRx4mA7KzmJC",
-	"Nbaz8pjOuPCfa4fn8vLj8VH/8vLj0xfv/9DAT8fAtsPHeWilwdBzfC8ARszOJZ5SMWHJAXnrlpl0T46/",
-	"QqY741pzMTkjJ0fH+I02NEVpFJ6ukx4rpFVo8H+Uo0aS+EWObk4G33PBGntIuWA37+INnbAL/leWd/Jr",
-	"xtSi6MUqAANtHyi3m7AxzVLTOX18CCKVz6wk8uSAn47y7rgwbMJU3t87+YE1iKShYB/NADo19ql89+eK",
-	"XXGZadBI8o0MDRbea9rJx0fHFYo9Cq4JU1qKxoWfw887WPqUrugkpbvoQskrnjDV3I174OZdvT2/+DOe",
-	"0MbOFNUDd4p30B817B0dpWxFd4YNjH1kB72xFBQpPeXz5g5LD920y0/2ZVQUQZ34miZOCtlPTh+3f9L5",
-	"POWo5T2cKzlK2ewPv2hU+YruaJr+OO6c/uW3zr8oNu6cdv5/Dwvr6SE+px++wfc7n6LfLGXMmTIcu8fh",
-	"rX67GKJr5519yc7ETU6OfmGx6Xx6D9OrHv4faGqXBLRRFFDdEU3IHy9+fB2RawUG0GLOIpKJD0JeCzLm",
-	"LE0iz+uJVISLK5ryBH+xX+QKGXD+kn34b3030D7uZWhW7vGHJZ0Thv1SqhFPEmRg93If8hFusQ2WBwMD",
-	"faCJkinTJJFo8lqTGjUIOx6Y5w5X9ZWwWgNNXygl1b1d2coot1jdc0EywT7OWWzNLmZbOQPpljBDeaoJ",
-	"VcxbLNZOIZlImHL2Lp4Knuxw1X8AZ8hracBhgrbsvVz4+kC3pGxw+LCPXBtNRpkBwnb2NtfONVRb3tyV",
-	"tGpd8SFroN5gM15L81Jm4v5ugh/gFov/WhKdxdPc04BEzjWJZSZinpKuVLATjvi9WmK5EKPxtBdZfi5c",
-	"K3Ybd3gK3tBFKmnyTsrvqZqwe7v+tXFueQZGMlkQrklq27C8hVY8JITGMZsbTbpH5Af+9S4l5xvFYikS",
-	"bgfzkvL0HvOb5aFuudressytV67RGK2tq/d7rlpPeOaGTKY8sbe5cvoF7IIf7Bb7kO+B836At2As1e1p",
-	"Mxd4ln4S9Iry1Fog93aNl4e6FXs3lk8nC9JNqKEjqhnJBHBu26Ll3TM+wWXWZM7AW7ZL1vKToJmZSsX/",
-	"eo/JuTzIbSykZUvHudZBYQcJSfFvoG4qclvJSdnagv/888/9uvt+1aLXvf03ZEU/CZ3N51IZlvzAEk7f",
-	"uSW8p3u3PNgbCOAHmrhLuL593XImq4tKwUAW5zzJS+OdHZVP3geBym0cM61fCMPNwi//8oA/cJEQOSaW",
-	"G6sEDrodj799QncYODsK90cnKl04dKKge74TuXdpOsArA/tg1ZXeiTpu4QfzlNpeEq5YbAZzugAXf36J",
-	"0ok6XI9Ln5cvxCI34bcwkeXJ/igYzA5u5vx06UhmhlCCQz0l11OJD3ETETNVMptM3WVxvm0ReJ0jq+XC",
-	"L5fCTeeAvDJE0BnTzqjDLkSCWi90ERG8iTZTxpW3DCN4CH+gRDOq4ikxTM0OLu2iVAmaxgaN6FUUfZ4l",
-	"3JzDk5/sZloaGPAk5Jsq+U8fPQmsqnu5zTlaorhPljZSf2lW3Y+XwNFSrmGlmVs45xB2bxFuyDXVhOoP",
-	"LEFjrjsUUz0Q2WzE1DAiwzGd8XQxsG8P5oqN+cdhRP7xt//sVVf6iqYZg5PGDZvpuuP4sHq3Qft/Hbz/",
-	"7Sh6fBi6DoQ1e4XNHBd3B1QpurC/brfOMo4zpVgyoKbyekIN6xs+Y9U2Tg5DbXgaDZ/1/OdXSXHT7s57",
-	"fpc+YeaNP/Sl/p4sL9F5/3/aRXrSsEiFJz0cfAA/l08K13ge7Xg2Xb3S5VzgFktkqVPU0FO77AIufLl/",
-	"6UCH5e2I3KErL3D1YJTPWFS5Q/D0Xxni+yV5UuVe33P0BFdPfk65+R/rD6PjhjWaDRBt7WomdLOyZtWg",
-	"8eDMkkQxjcwrQYWfpm9KUxvTVLM6n7NqjVm0uKuL4LLsaM3t5VHDe8ctghOizlxqE8uEhS5rf/oT8T+f",
-	"+TCQbD5nisRWVQauZWW/ntOYkREbS4WKABfXVCXEvlg9gt//dESOv/4f9fiiynweB0Zp5LUILdi6K7Hy",
-	"NuJaurZKE1+xsW/8Je/K3a0u23O44dXESFgKii1FZMbUhCWEC/cDHEKByhOEljx99OxJ75TQkbZfw20A",
-	"GN2LiNhTTuKUUaUvBeyt1ZqRjg7Iz9xMUdj7NvNOYc4RsVMGSewnDR5bvzghWdxMo2s4zi3Q7NoeyzR8",
-	"N3QVIJgsNT9mJpazBnXUMEEkPqBRLZ2Q4+5xz8ur53ZL7B5doOJIui9SPuEjnnKzIM8VN0xx2iNv2SRz",
-	"Cis5Pjx6XNZpRWYUd0w811GniwlnggHl85SZgWAssWwbIhIGcSrNlFmGPpUzNtB0zMzCfqIjjreQ9vua",
-	"nmxfv5bqw8AoyoVthiUZWjyDK5lmwjAGixV1YjmbZcJKkDGN7WQshUWdmNrfB2OpBvGUp0lY7y2taqH9",
-	"bsBqhTSsrhKdHAYZoSw2b6XwKW80cBiqpQhogXmAB0RyZMIu5Rlhs7lZELvi6pprVlHb1hjho5S9hc46",
-	"n2pCLupgWI2TgvaUfLLfeQ/OMjFSOwurluBDllnReMrZFXPeJZzgQaH9jKRMGRVLXNUvW95fkJ0WxlNr",
-	"w7d45yWNjQ4YwCOq+XplIW/ma3j8U1SK8woH/sHP3s9vBZdBD6jOGNzP+hiegDK3llW5vkvhBAGFem0r",
-	"MRUxSwdIe4EQ1cPWbaSr1fL1reAC7ayV0WIrCVDs02CUyvhD0C77ecoh0ixRdGxO0RqzpEW04WmaX8k7",
-	"PYYbElMB0cp+dKTLaDwtQl3dXb414y7FHy9+fE3eSC4MU2j2gqAd+sMyMHLgWxr2PCcA5hDoCluQImaX",
-	"oujfEp/ftgPyvCBOGJKfuT3XJ8fHZFj4LPo8b2WI4r4V13lpJ4h32xU9+yikZ7uw3FWEsGyCFyKuPWco",
-	"ycXOp/eN1FGwn/ApWxqMkM6fUzpYdQpaBFiCkI5nHCzFzYdV7rL5uHZUdix2G5lu+4Y21GQbMMYLfD6X",
-	"Km3f846QbJ5svPGOAbrD7uLwjk6ennz16MnJ07XheEtGbdkwdXYriod8OcJMwioMNDagT0BoZZkio0pI",
-	"8DLrrrG/Gh+rsdg61y7WoHJ0Ksv5PuCdLUvTr70ErJOp1IyoLGWa0Pk8XZB//O3/ECpQ7D/QBDTAyBoM",
-	"VDH1QDsnPChiD3RFo3S6Ijxo/2/W1fJRFXxpU8MYBOvK02cKAY1P67PicgyYKSX+xNixkFReo7utdjiP",
-	"D5f1/MILdHl5EaJaecWU4mhobGASglOoRGYPNElYzOFilU4oF9qgSShn88xlNmSpiQpJg0tysGSmIbWi",
-	"lldX1LxuuixQN5147cDlneY9LNPpp5Va4HOg9w1X8ZwIdk2KrT0rZDBGIBkgezkmNdWxtI52TMuraIk7",
-	"AVNkM9YMh2IwZTQ10wE1A8X1h4aUFTxnZD5daB7TFK4WmTA0Jfg64XgIuSbUENsQkeOIJMxafVJRw8Uk",
-	"pI37QXjLsrUTzZqbqmpaVUT8VwEBb8/+IGFXLJVzuMXQfCL4mMdUmHQx4LM59Rfz1SXQR0+7R4e97qgH",
-	"nMhNWSpSaoyk/ANLF9YUGTFSaZn4lmEjZWZ81IduWBIcKNdWK1gxnLi36v1M4Iis4uaMI8eawCrWhoqE",
-	"qhXNU5ytb6dsZNntp1wYyj3DwlaJb9WScXiZ2i0BrhhsklQDnqbC+SmXaRNYPKGKa4apcDREpkWDQKbY",
-	"YLjvkNHdpAttTLcBl0BNNV0m3IqID9vD2hIcS+pseqiz0XBZcqz1ZblAMD0QLGZaU7UY2HPacgPwbWuL",
-	"5K8DBwEKclI8vPSK6oHLDF23kG/PL87dkyEtM3SlVRasUS6x0DQpiVxwaHFd3INQY00cxfoqEzpkNi+r",
-	"sMXxH1yzNEVXlaXB2AQX0RpsOQctcxKr5ZRaI9gGsTaTbze8lNvowjVBCU2s9oegbyOg6lDjIgoLenS3",
-	"Sdb0s/sxBLoZnpJh8LAPIzJctYzDS+EvcA0TZOhP4tC1DnLFth6QjrbtBhIfRpdiGBKMa8eT3yczPpka",
-	"N4BBdVi2bcuch2i+m6lijDy33ygmyHlsiD56SgzTRh+QcxdSDwSYJ0GPGKYlO/d8vhMP9KUAkwHjrcaZ",
-	"xuSsYzKEZvpCmv5Yqn7JqrYbO+wF/ed7lWKvUuxVir1K8c+rUnx2Gb7aBt1JJEJxr/HpbgMP8o5veEXt",
-	"vOGtbWkgXC7KXRztZd9e9u1l31727WXflyL7LvIbIu/nBylQvsEoX1+s8ff7EOzVdwaFj6E5zLmI7V0S",
-	"zOWM/1bXZjKtHYO1oXB1OtcZLl04nMdlGzeS9GrR7tv2Aw0KebscL65c1MRSrLS7XymC61DaHrjLpPUY",
-	"XtE2Edcu+GGAukLDCawGPGMgGzOl2AkPW1YOYe41xTC32y0Xcd6sCuHlcD0DSPR9oJQLBnDD9hc0EeZu",
-	"Uhf5Tg0jxicHvT2/yBPkMo0RIUu7uDJEfV1Men1z22xqy57aRGUHL6O3jji5o0hmdzRWhTFXAI9qFJ1P",
-	"siCp1YdzJ4ZEcdTv1pAIg1+Ew9rxAbhDy4+JnlplnwyLdoY5Ulz5HjlT4nSOF7enrqFTSAbzMeehBxJq",
-	"aF+xXwB3wA5/LVNAhC+0bxq8qjOauCA3d3TLw8SIjpKsQkHIeArJPZTjF0wk+IMURvFRBjEFpRcABQdS",
-	"esKyE4f5Jy5CMHxWbA6oSAYug2hIuvWr+17k/bOgMjifaHki9UZaXeHjsJaVAy4SSGe7sufITQvP2RXL",
-	"V6O5wT8XsR5LuBJ8NsuQn2pB53oqDWYxuYAa8jNjH9IFoTOZCeNNU0aoEBlN3dck4VY1SMhoQR4fR0TJ",
-	"zI7o0kdaC0YV04bMmRAL0p3S9Ippks2DjltseRBLbQZzJuKGw2B/tyOdMWa4Q7mErTl1AfB+xfwYM2F4",
-	"am2BlEI2NS4j3KIIJydFPqPKHQkX5slJp4RXBfzW/StFyhwuR8pENfi8bWINK9GSLWz4NHbhyRvYzvk7",
-	"F4bNQxzQn0C3Oys2Zmnl4YQgbKpg6QOIiFHyiiV+ZyBqZMonU6Z2t+5+wNdAv8WAd9R6zuBWAhuVmSEE",
-	"SUI67ZpFdEcLCPwf/+//9rd4+PW2C9RAZeUpucHVF6w6OPy1PrhbHNUWMY3+nXAo69LjCR+PmbLTXRv4",
-	"VGYRBN/THr02QPnhcMS1Bx56aXHSPAsENQDM/b4cj4HBnZaGW4RG3s4WNSFobsPrAoCY2zTTklcWG7a0",
-	"2rthE6UObocPYbLqVkGcecjmakJz3Med+7//Owj4mM7nln+bsi5gyfH2qGwzT7Z7ejUvK+74cY5zutCE",
-	"wlRPS3fTLLFGs5qw2rTLrLALxw2SxOxHOpJXqCf5bL05NzQlKZ9x04uIkGaKke4IjsaIWwzX0xkmnHmV",
-	"JT9h5SCPIjmilgmx22V3cJLbnMK55A5ivT6UjUcBLQ1Gi0EiZ5SvCGtd19dy20sWWQ1tcpuZl5toe0Rb",
-	"LUQVmnKroa1wIGwZyF6xWj5FTkeoafC74HchF0Q5QLwcg+6WvRx9jnpYyb2whPi8hDO6vI9RGLS5SZQ0",
-	"y4AGnbpBcw1qBVEJ7XVZi4kCplRoc8LcskEhDEuNBtU2WoWuXQNZdcwicNarNk0tVr+k6wW9K2X7dxd+",
-	"oqpBfbeuoufff+NQl5p9RK+/uyAvxCSF9KeUM2H6KbtiKUmooTlWWz4xyEAwbCLVgig2l8qa+JX8g1SK",
-	"ycAwNRvkeaSdqPStYponTBhO08r3IlMa80/1VCoDX3ofSMknYic+dzAskJQZdGPUDdQgAos2bI6+ixK9",
-	"IJaKVIkmVCSAr4KpZVOqiRQsItxo9H8vh6Wj+7E1rwwN7Jxo9K4IOmOFK3voqNxIQ9MhuJBGVCTDgzb+",
-	"ZRjtcldv7JkDBKeZFGwB66Ejgj3B9+5P+GErlaFf/X4Nf4YV8U7cMEWjXvTKsNmGmSqVqbe+rFjnBoHR",
-	"+KwqWOZNBdiGIsy5xstdrVin7636uCnYBeTf7NruALX2VoV7edjV/lYsUDNftJKETOUsh8wCfAWH5wd3",
-	"0dTA72Xep+kVFxMNQvyKaTNjKKKAUQ3cMi9gulz4LP1VXKwIUQmPEgNv6yAFj7rHve6oV/MuV5P3K/n8",
-	"MAQdghAo4xPsFk5AMRDFQJMD8EzjL+sW4p6gClT2pooqcPvwALvI8H/uxPjbLA2aujyeEoRA6zsINMhP",
-	"xCQC9+4DDXglVlikqbw+JcMcw4JqzbWhwgxJF3GxPN70VGaaTWWa+DuRAcJYGLoYRu5mpKwlDFAfGClG",
-	"PwwdPK+oHDv7uYyfkfft9IeiA3+Z0tR+mPrAxH4LGX7hY5hb9sXlEsTGT+W1hw0DjEqWnOamvecn4Ako",
-	"uE3KxnCgLZ+5FGVG04uIoYqPxwRSwxnp/td/HDn3A3AldsXUgvzXfxw/PnSg9GXHAvDH3KGQux4uRd33",
-	"AI9gssgPr76FeViVxzanI5Kjd7pR4IOGzn0O/T/+9n98RSp2KXBPHmifAjrhV0xbjcu5ImGC9hUkqzn6",
-	"SqhxbhGXX1B1dgQvgZznxRsf+OQqZ+hM6iZnTlRGRsoHxaqD7lqhMGPUMr9xluKc7bKCqdTb4YWQX/E1",
-	"3qkfsFKbYBMwHm9DX7PHCah34Kh312pCom7L8ZnvzPLCOV2ABA8CAIZTklpB2zfSquO2qT7SZ26jNgRS",
-	"Wl4HkD1SG31LM8NzmO/IrXaScK3YhKok0FF1UV9QZU+GRv4wkw4VqZCEUX66QV4+AAbDaUryPvTuztCM",
-	"TwbAwHZ5xWkbvZ3Vdr82MbPddIJKKZTboCJmt0WecybAHRYrlnAzoHgL2hJKF999Dq+eTxiAhyxXrXSi",
-	"6oEmdMKIktcgceOp1Eyc5fBsSs5cmr7ODX6WlMBj7EsJU/zKavn+ji6hBqLqR1yZ6UErl2rAu5u/gQV8",
-	"WtifYHPvklpBRA/mTMUuPLG8m2t93vAyhGnY8a0bDSpM/ml43yout0RhrUV+royE9DUIPXGKB8LqEsC0",
-	"3h0TCrq5m29pQctwZJlfJN3GyGrWw1I1qxr1NikBZRkb3vHVsmq9kAmw3DJrXyluA7rFOhbYqHrVD9PS",
-	"+YhW66OrGbw/+0GjrXqyygXyOgmiZIbZIwywuJjs1tV48vd/J5VJ9SCpFuOyMO3oeipThiFZp5diaLsb",
-	"Ri7yFsYQeQsvP2djeiUzdUYw9xliuuwrgSCviORBXpei+1//8eyrg0eHj8k//p//TfDDUe+AvOB2v8g1",
-	"xeAKNxeMS2YfY8gigGvY2uQOyCsftHYppIiZWxJ4QttRjyVU+E35h9JvDzTC/rmAaDQ78vB7XG03CbtZ",
-	"ReSv+63E45/WOXzU+di3TfWvqILga9tmdXe/wVaqX772/UF1ZbhCuWDGgNdpOeQc46bUADTZNff258LH",
-	"WSkIDtHEx4ZoYElcTEg2x83j1lJaMKrOnNLsDUaI2CJdRxDkv/7j5Fl0eHi4S2vIz2mWaTPAS6yBldYD",
-	"nY1m3JhQhssFmygwi7Csc5LZFSqGaVTGeniDn2lLYFNJfGuJjwCMqbAWn10ay5XleHwpuvmKgb0tWNor",
-	"1Nq8KUQMxwt/2ES3TK7FhMU8YeXaW0hpTWlZJXfFYEY/DhK60PbUDo6OBzMpzDQQ4/+Pv/0n2PGCULEg",
-	"R8cEHyyW4OgYNynfk0dPnqyPaVs5nDlTXCahGw6HWkVKThgCzRBohowWzvNEnOcpsiyFYIPFmI+/2njI",
-	"yXxQOIR+kVwMJnQOQw4QjaELTVKmta9dxDWZ2fVLwFUA/hWQZASvhsojO7PKxZirWYFk5G48sdIUkEGO",
-	"e57jw95sQn75w3pFKsXE8lv7fB98TdrQBaG1tYaK75ZQgZ3DVEvzOiVjmSk7Oc3iDELXrAwDJpqT1caz",
-	"qOLRVYcOgS3XAARZWkWiMsuhRFn+aNJ193QoEnzmCjeQzAJMssqJNoK83CEA3irG3LSnK4m37WHcgIe0",
-	"Y7VlTLyVMHhL4qpdGvS6zOU1Iu5OZc7NGPatcN7d8cadMKX2jYTirL4BPvUG2VRe9T6UaQdcuUjJ8rdz",
-	"bE7BmBlR8WHgngJPMptTntgxYw6eoBNLxu6B0JUAhuviYrv6MA1qlWWXfVTzT33g49//Lzl6dEbMtcx/",
-	"+fv/JcdPzpB/us9Hx6QbUpV7Z1bY9OV4fLqcWbFDRQuPUj7TRnu1dkk0lwrvP0BBPK2JPsg+QhtWMKc0",
-	"omEBZi/8MFFS79D3t2E6xBbx42PQ20S8KFOb3Xhn39mR48bat69l8bUUbCDH4yCNtY1cpQN2ZdWoeH2Z",
-	"u/MX/kl4EQk3B+UusoHtqYBdCA5sw8ja5oDQQKxhzOfcHeqlsk+uqJkGj4P7TsgZF4wFx5m3NgB1RRiE",
-	"QgihbvoHV05trYaAMfWDxCFlVoin1fuGKtP4+tLj9wLFN48nbIqrLPY0vNDhfYqqXLxOreUzV1m36iZU",
-	"T0eYp61g5tsB/jYJqpYQqncuy26He+2OLdXMAeaA4MvXtpiUXnHn5lVb3NTPUKxU5BG+zKHmuMN/T1MW",
-	"G+0eKpqrAiyvYY8Fw2vysCToUgDTsCY+IZ6iFeLinTDL5Rnk7fodgIAMaJhY/Zi49xvwOcKsNgBIsqKf",
-	"U4CMKYKRvCGd+x0RdlETbfdXy9YAliuY982YdY11FlyzzB2343jtGdAuwpkbdPC7jWsOD2JHBuXtM9yt",
-	"WeNmJBoyoV5UqzfUK0ghmPmgjFHekAGFUPUTfsWKq1IPdoqwHA3IUr7McnuSK435uX87RHDNo35XQgfJ",
-	"vf0YeOXx4fOQJYD1sQZWQ0SHj7X0d1gN1Q19RKa7UsRQLwrVewABy+qBEYHiJFBC15CUUY21xbDkbgEg",
-	"vz3CiptdgscvMBk3+8FGST7KRQwWFx4Xr6Cw1cNHR4+wSlabqHSdzWZULVp12oxnv0y0boAVWgvsWzGA",
-	"yjq9X31qCgoMHJ/STyuC+k9JEJssyolmUCWSVchUEWkA2ooceJrtwLUbod99wAXUE2uVObBRQsOUpUmL",
-	"6NRindwrKyP+X0Ls6FuWNtQSzS84ryWZMzlPfaU8F92xIBh9GuUnfGEfqERtz2WmgWD4FU/hMhkri1T+",
-	"Qhntg6c1H6V4jzdRVCT57/DJP4TXy6ipAO6GkGbgRhaUDKXqPQHyCpd8dJRlfy6li/gFH0Zk6IpzI1yO",
-	"/QJAkCMyRAFi/yrq2A7iKYs/DBI+4aZddgk0GxpZub5SoY+PZLIg3eFDV/HwoS8FOOy5miZWzs6YAfg5",
-	"e16WoLpOvgqmZpelte2kE3V+zRic7zk107ywdXDlZ/bsTNg2zAjnDyOIcJeK5oIU7VPctqmxFni5qdja",
-	"Um2WbUqO3ZNiYVs45Vq6nD44SJ8NFx2QgG4/uu0bDEeL4MqwL0W6OMWMNUD/iwrdKzd9KvFqlhVwgxks",
-	"12cu181vxqUo1wa4Rsx/Xc6FQ4g0TC23faOqkr9Uyif3UXRuOS4FrgfE47UIq4P77rVFwTatwuXj9dvt",
-	"RiXKv1WRMt0Kk1FndtysCXAp/1lv63W8b8W84ESV0qjZeMwAeCr3yS2fmXy76gsS1djYugJe21boChzx",
-	"G5Q8CuEvNAM2N/H0UhUku6YHl8JxDFI6XS47TTNhTt1ZXzpsYeYQLoIAkX0bxJ0W+ZgVFNrHoXKDkMo7",
-	"V2zGs1nYIEnYnIkEvFCuRESVRNcnEHBNUVNf0xFi0baaJCKatZtjothgxswUr1/LcGxXPMkg5Xmc0rBf",
-	"oHZQ2jihmJhSETOH9dxi3nny1bpJf5c/uIs0hnbpBa135BU83m5HbijgIfFjAIkfgxXV2QKlKTfAgK6F",
-	"od4KZS5z3UG5OF7dz8Mg8rHkaJ9STagxlANKdJUR/ZrRlI8XXEw8T6rzIK6A+VyKQjXxtWM81SN36mqW",
-	"qxGlsfbOAI/WTLlji5dixYTcTkWotRhZuHnMlBrUaE6JKL5fqYGUjs/6PpuxwPySzINMvHBBlMsjclio",
-	"fJiRL3NzKTwKOsSdQc0b126fTljfv9DnArxJw94Beevdcy5Kt6zoQcSx3ZJLAXcmmR2ZUZSnB+Sd4rMZ",
-	"A0B2nSkf40yup9wwPaexW7ylI7EZPKzTGmo8sKX9lNdk2kuzW5RmNdMkH1vfO1vYRztfbjLFTovMrhzO",
-	"sYgCsSKQ5PyuAue6l5SfTVLuRd1e1O1F3e2IujZSrAFdepyl6fCMDMvHM8+0GuI1liPchMWIx0Axwb+E",
-	"/mdp0MdKFNn/vbNLUWlY8HRIuiMm2BiS/lPKLV3pqbwmlAieVsIielCyr9YTxI8DHgSxXF4siOEzVs2e",
-	"se90qhynnDxWG1GDr3xpAXdxwR3yzt7t7XZgBLddMqpJpTogK7jApQDHoGIzecWQrnLe40Ej3CUmnpq1",
-	"Raj22tre97DXqPYa1V6j2mtUW2hUUo1gDW5WFyVvpn1ZlLF/pVXFk5cuvdcFJG0aEOwiSNdk8771VABX",
-	"dvjOwEO+mjO4MwCeYffGntZrrreDDAoihSelyfmVc6MoEsuK8UAICKiuDbGpAdZ5crhchm5OjWHKzv/y",
-	"8mJtFGY+yLyHoDqG2+Vq5TQmWSc7yT1bD+h8+9kskEZm5KC8h3XApJSJhCrMDuUiB5B1GCuwUpZz+iYO",
-	"lme/6bxhVNeUmxz3oHlETcNAT5QkRiZ04XJKwWOFFflWjjBM48kNIyN8G1vGRWx/zCLb9vsNurhZHMnN",
-	"6yssc3E8CQ90oHQPhHpB2v3u0sg2jT7YJKASSXVHPCQAAl+0v1HlOP9Wy7oo7cDfHT8t0N/vW/xCOZEp",
-	"D2Jo2KJVOO5hwVBCk68scG2XorJ0qp/BCt+oMKIA966xzm1zmqpicKtcps1E166E/k6P13pyKlNPI9G0",
-	"Vjd24tGqKjB37MyqnPZKolIOleTOSSGdwpFS30FA8/JqLIdhyRCO6xLWOLwVGvN3ZT9FHiTMxcRFlWdz",
-	"+COVgg1c4G9ovK8uXq5KUl+RQX7HCdz17GyfTZVS8UCTVxcvHcivi0bi2gedq8hleX9Jydqt06pxU7bN",
-	"jrzbxOlNay1vmGlsDwtrXo5iAX7NqDJMNcz/7pOPy+uyRfrvMhGE16KWghyUsCFOU2YRW4nUW6HS3xnd",
-	"NeZeVoljq71et6m7kN8VOXK30rvk6940DNZBbHoAvjdUAaglx/vBESMllEcX6ErddRFeaQpAXAYQzDm+",
-	"fCmspicSKmJWRI+AUS/H5M2rNyShPF2QlF9xMXEJP0JiSw5OM5ddSUQ0XQDqGzWXArrgGi46relYHp6H",
-	"SAy4PrtQQ2a4DFw5xKJthOpLQUUp1oWcF0078LzynQYuhcxM6fosKlbG/0gvRd6KS5spWpU5QjxNFaPJ",
-	"ojYZvLHtsiBC86UoSBAxINFpfErAT4wN9/MGcx9xRASd+bq6cMcYii/etApL3s9KB7mjjzzkCO4QiinX",
-	"feJlfFFYdLcPh23c1Z0y0OMyjZIQiZ42U2HI9928CmXA9cYqBH4kZbKqLgc1iH5ffuKAnCNOslTk0B8d",
-	"UZ3voyfPDqNdXLm1Ka6DvMfX1tn5vV+4rk6lm2aOGL5a8JDnRdmCZdRzuzHffH8Oj1iOZcmhtDeVtEQr",
-	"fAbuYsbVzp/7ginF19VbJSwdYhUQmhZfsdk8lSjeXCWt4sLQakA5zVa+nvP5ADjqADmq+8rPytprKYVs",
-	"U/dn6RfPXPIsSBdSsrLezSthDXmaQgbkzW5xKk21v8nh7rVWFznfc8FehvQSq0paSkJldHACH7T7BEqL",
-	"+9vaToCjEocvPmwPPwleQfiYykyhU6cTIQNydGs1E6Y9sayAZvnh1bfnE/Y1DUYbWT3i6KvB8ckwIvDh",
-	"+PHAyMHy3aUrZB/4AYhbXmFx7twt7duFgvTNzYbzgxqm8TXV7O0WoDoTgHFYG4dQWqitwxduA/K8xruK",
-	"gUXF1Frwsh9efWsXT2+o29mz94MryILskHybUUWFYVZ9gV7PrMpCTamcjctT4g5HFZOW4e7ZgcGxhCW9",
-	"5ZJ6I6rbx2aUSeLTmiCgWwKjr0UR3VYvSyE3t9TRiiCfwR2QNux+kHYBZ8VKtB9zbTLPwgR4GG/Ml2qN",
-	"OnCWTtThuoE1QvjUa2nO8W78ZkKo3lp7OYRhXH0hTd/d0reSSK+/u3idVw+uDZYJAkn9OiJyjkc9XZCJ",
-	"ktmcJeRR/1H/hIwWBLRcnVtkiEUyk0mWZrp/dEQAHgBbqurCz04ekZOnT8jjZ0fParABx2Un/f/6y2H/",
-	"2fvfHn0i/73+18mnfwl5AV5L89Jq4jfbDN9K+02wqz+2r7Rae6TDd9KFMC6XG53lJOs2wDtcDwi+CxG5",
-	"GJmps5mfAFfofo2Ilg6+IklyJHZ0014K9pHGJl0ckEqdiyoimiZ07tA5EdMfhwE3+JbpOuBObBfw1LS5",
-	"FN2UKsCNVmxGuQCvr3ZdUyj/Wh2OgyhdgllDhCAsbcFoHEw/Xa4/vDNGFqw3fGtRGsFSyLfWW0FZA5lz",
-	"w5Vyss49m4v732px/rtZnrsqL768DRtX1K5X615ZZ7uhovZava8EKrZhDd2R9vAwrYOEwfJkSg9S7vUH",
-	"LnSmwNpkH+ccEaDWNjSnCyXTdOCdti3cR6EgwTd0kUqavJPye8vWbiZSao21lyxzfLFvpOwDe20lYZbw",
-	"QhrBkLAYViBWtFobC6VFLf4W6j5X3+QaizleyxmzYuXCWNXegxH4l5qRBhBdBDD5UbJo9pF0K61cummR",
-	"89iQ48PDY6KPuk96Z/53DT8cPXv2mFzEU5ZkKSMnhGpCZwxK1IwwTrb8uLYNPY0uxfHh0REYpceHRye9",
-	"U/Lk0A1YakZGUgkPX/KEnM8VT8nRs8eHEVFcg0NTkidf1V8YKzm7FMXzT786IOc+2hkjnQF6BSoUUEMS",
-	"uggJvJsBtB23C74qNjg/twF8PFdUpzaFlbHaS7UU6nBR4bAOu38roAV/ePUtyTRzUK3NAH0RYalmvrAq",
-	"1P+nhg3keOBqtYXxR8NPhxelNF0gaOiYSFWuD1oNQQ/1WhMT9e1YMahiuSoYdct0EWTzCPu6HHmAwFvt",
-	"kXHO3QutQHG2izit7UQLsbIMS3f8+KTFYUA0uPZ1+Cb8ion2j7e8By3w1uohgsfLc1iynY4Ow4aSUxfa",
-	"eNeROLx3fT6Vgm0Z2jlXbMyUYknjIn0RCEalfa4SydIM6/RaXffK3kb5YfNr7El32zA83LftoMSLc9/q",
-	"tN/oXOZP+unWD+oGB/NoOeav/TFt83L1NK5anMLBsuvjdnxYOeiXl38Apwjp9vrvf3saHTcd+VWnb/3c",
-	"aydhxSFYRfPNhLqL+Acnx+428gE73Sbv1uFezpiaMDK3DZDu25fPydNHz6w+Czmzccqo0pCc5Vxx7sq8",
-	"RZrstuIb59JKht/mub+BgL5jPrCpVN7Ao7lzzrFicLfFSbbI0CvNpZywkiDwH6Lmvg8avvY9mn4NVnQA",
-	"52cLnTPOlHKBuauWH7v8s5PVcCGSNFhRLz7Gaabrlffb1n6Zcm0k+kJqzV4xtSBOW4iITBOmDRlzpQ0G",
-	"SqVUg4k+dFMa9iqg4RvNrs5hdwiiin0VuKmbhMJuETaYtZz8/c1DqeNoVkJMczIsKLmgoZspl/6c7U52",
-	"5yf3jmV4SsU5JBfglcwGujJ4OdfO7oJPxI/j8XN8GK5lMdMuXp/QPeYiL9pG8D1dIHYupbSVY9imDCrQ",
-	"JhILxSw5hNYmxITgBU5aIF27VWla6+85yqYWdzrVNckEx7rr5O//Tn7NqDDcLKAiNZ8xX2qYdB8fR+To",
-	"UUSO7P9nREJk3VEvXFCadPOC0j2IcBSFk7IULoiOWewAmCkXDGuLdv/+75hNqjIhuJiQv//fPN/VPmlf",
-	"CXfdOyPUl+jzcQ9zJZU9ervLlIipYRMZqp8QzOJsirtsykksy7m1DLcSnb3qxFRDptoLmJ3ccM0YMxpq",
-	"H1QZ2MZlNbDUAjeLmyXFzh1zHFCtuTZUmG0hoNeE4bfxEMOZa0kbm9apcxFs6wgDIt3c87dyBxy8CKyy",
-	"oqJCp+U2odO9qxMcEv/5ma6e2HqqQn2B3BKX9nFFfbyS5lA+EFHw+jJMooET0Pamc5XseCXmmdlUUJe4",
-	"YN0O/8AWns2XUtyYuuIxIzE1NJWTrF5e4nHVD/MX2v/rYf/Z4P1vR9HjBstpNXNda3VuaVHskAnfFXd9",
-	"sry2sLBPGha2Dd9dlc6YF6RKmGFqxgUmbcCF3JwuMFuBa1chhsyYNf1BYvtaOtvpV42MvTrYl1juxD3c",
-	"zx8GJSQq38a5W/SkWsMmfxmpnOulqWvSpdXZ9VrVwts0rassP5ZvpKFmvuVQGgteWa0ugrtbQOaY0RSj",
-	"zVwQ0bUk85TGTJPuZefo8ODxZYdMZaZ079QVdqdknEpqapvzNHRTEp186l5eHvhPx596//1fOl+KSNtI",
-	"gDTKjp1JiyUu0cTMf8SCU5veTwD2IEsKHrKirprj6yXYyS74kYhUkGOj/KNWCuieS1tOqci/p0JfM6Wb",
-	"CqzdlFetzHTa0C1fbqtpzS8ai5H4GvVJNdd+TV2SN5aDuEJdLylPbxoLu9xe+3AZ583oz7iegRe7VbRM",
-	"qUOPhrW7KfgWN0gtGfdh8P18Z9vNAt4OAHy9fE6enTx+mg8Za6jpg0DO3QY13JhSUm2ClpoXLAt5D4WV",
-	"Z03pah6gaU4xWGN9jS/3hpNKG+DR5Kz18bNnJaZ6chjOTuMmZRsYho012X56+7qcFel2qlSlLUjsNOUJ",
-	"KCrDaoD16oc7UYtwuEDGG042WoWH8aYUclcvlgqF7YKhS7EUhsZmsH2ohm/hJtEJEAFtG1mqcj9WdMau",
-	"pYK8qbkMY3jcIsBE65CSVrdEbov8PdF98GW7i2NHZ7WNqNNHfbcjT1tb+7LdihR3RvVD6lx/FEPTtaHj",
-	"seX4UrAc34RoxgiHwkoY0oi5nXhWIp/nyRWR18KBpMjxJWi6gUrf1y7CbQG+zgPyWgYLRUXVsH2pEKDx",
-	"Ujhnca3Ydes4+mUOrLNZ3pqb8QON83hAnCcEchJ257Xc0titRRVuiTdXauXRk51cY8FaNaoSlRXNVdYK",
-	"YXSFpTfv0p/KNNGIO0sFIO9Qj/zQ/lIvd8V/CuH4rrh2W7c8jYXtK2h8lfmFrM213VSNz+aV9SsKF0fb",
-	"9LTa6FsXyXprt4yVW5nVjHrFPrinSNdyoxfv6KRXwbhsy9m/AK9pM+BP2yvUAhMGD3T7vI1COLWUR1uF",
-	"7i3pUpuH161SpraMPbuhbtWkAK1xl26uDtVoZqVesmrrdnIh7nXpO74Kd922C2hbG4K2idp/84iwdaS7",
-	"g+Cnz0HKn1bsUz1GKqaKDejEeei4Hhd5UAAFMXDXGsHRvT2/OEdnV/PObxwrtyx50KHmUovgsh28vW/P",
-	"LwiY7RC+NFrkH8gHtiilSxSL8Pb8woNTbOI+vBXo3Bn9OJhLLkxAy3slnMZ6RqjDzhEY08lEH7OSIDZr",
-	"REUSwJde3zcXpb43e7uemlg0FVVX6n14A76RM8o3xab/wOo3yFvcpnnyaM9T355f/A/30nIlixkX7tPR",
-	"Msdt9PRs4p21sy78KMXwG1b2B5mwdMOY4iHu3fDUW2X/jeA35O//DhAsMUP8QvvlMCKKco0p3kNHJJVk",
-	"UURoiel8zhJCzaUYOuKqPQVmiWbmgAwtDdv+IWbGvm1NldyxhWOZcF8HyI3ShS5dCnibgPZFqCGHkS8Q",
-	"VYI0m9C5BmP3iqmUzp15rfDGCHKxcGEF5Yo90MQNOWT+QnebkI+HeClIpxxGs1RKNsf58ScKO3wfDFxZ",
-	"XthdIQ/nv94SbHiNrja/tFrvKIIVbTgoBbDHXbOglI5YutTMepnYxKw3YtXITnAIeZMNS5Szvc+wSA48",
-	"YpNjVgoWyA/a8VoezT6azcMqwjzaNlWMfM2iAqPZNEMexOZGi+IkbWVRHq1elPr1oOu0YT7NN4O5i1Ux",
-	"42+kQtrjnwuHQ8AQWOfOWKvfF67PVhkRRY26r0FZv103/SoF8B1g/GnjBeCSmCIxFSAWt1L/vKKwhoBQ",
-	"odjkRkE0YAQdReQ4Io/IP/72n2RuVXmH32IFcemm3ba3pS/p1/rZaqnX4fOfckq9Eb21c9wVJ+ee3KfU",
-	"j0m+j/lVS+7nqi6zJ6UKMUfVw1tZ2W3vXApWsV2C6o35wM6OzBpBf0Myru1uYGNxP8PbuHrld+GkKrH8",
-	"u3VTFR3vxlH15dDD8lJQw94hG1tR1r5FfdTv+Ywb7eEPB9QMpnLGBqVG2qWR1pq7NSwIxQbjlJo7woZq",
-	"XZhqMJYqdPUBERgDSNzh2lUWA9eXSjlTaDBjNAjXhM9mGXwIg5PM+KQFwiVidpasP38vMaVqwnZtBLZW",
-	"KvKgV/ZxzoRmusASvqO99HDdaw8GLNRb/7Q9fRSsXKZilxJaHs9aMGuq+Hg80IbNd734runy8oE9bvva",
-	"XS9bKTc52beKl72l2JLSKEpnNMo5ZAPPC+3ZmsXGw9nEnlafxTp9lSh1g2OztVLmBcl2N4/3RNbUosr5",
-	"ZMoUSeF3QnNDZUYXUOl37KKACTXEjuCMZNrVQhVS9BXTPGHCcJriY+DonCummTAHK6XQqnQD+wIpcHL7",
-	"iqV2YwjsbMJNpko1AXYXUrNbqVGPksLfyYil8prwHMd5RpMdTmFLtWsTkbOcegE7b6ljh+FNOxRBgXAt",
-	"X52LXlGeok6B+Nu4SUuXTFtJrmq///Ufx48PT8nx48PDw92VB14n1+pjOCIUgMVPydGWwwjOfyMhFo4i",
-	"qEigHciXTeTISm6/Ezswt0Hu2Az0/e7GCvxi7KU7tn2+JHNjh5Jgb3zshkl/Hh68zCwYTRaBqqCw3oOV",
-	"sZKCXTNtCJ3PU84SMuMTBbkUqyVM0G4Jzm25MimU42pdnDSqz+J9eP5aiq8lLsIGqn1TDu1racgopeJD",
-	"MPn1JgX3V4CVvmVYUU1P+Xw3AE+3BdRk270R7IMDOFNuxs0ozpAJy+Q8ZZDt682J0cKl9EbVdGCHLedK",
-	"d5k8+7lSU2ouMw0WMr/i6WBOlRFwg1D5y1XNADyuqKP5KEVbdaKoSPLf4ZN/CIs84ZzgSlFIM3Ajbl9s",
-	"fodwU2WC2g50yo1+sEuoqi8CCrUcT728CHlUdZ2Om8OrS0dmay9GaTu3cmQETt3KxEZ43Pd6E6K7DTJa",
-	"E+yA+7Pc8bqFfbFx0OVGKEGNXPNmUqVEaC0FzJ+4WAVA7kAVwJ3vypYg58UfTskQC0nJ8ZB0XRyuRncC",
-	"vjDrRZdiSDMzlYrrYgvGUg1JV7GYQaQc1ikirk6R9vhUsxJbT2n8gcR0TmNuFtCqkDMuGFvXFsBcMK7I",
-	"iE1pOu5FZKjpjA3yWmEDxIMYXopuCi04WCv7FMmfOiN6MZsxo3jcw0i7ckSyXYJO1AlOFERAPlTLHELd",
-	"hyNOSlu1EzO2rFvcrSV7gWHZz0soNTXNJk187HarS+/n33/j2vSpnsl84EtEBQPyl4O9whBhrS96VJau",
-	"H6ab8Fv7bDgYyzlQlhagMiPXW4ul3c67vePVrzIU6BJONWR+0tohBW+1VdRG2YJ0p4ymZmpPVQTHDyoY",
-	"V6GL5LXw8EU6IhM6A72M/ONv/9kL3yfuJM5vS4v8flLJLthJ/Ux/WhOet5Y7/CRyh+7NACqW22sPT5EV",
-	"L7UCpqhiX25eQdKliaocq8jXBSOaTwRAJwLc5BlhAIArBSOzTGOOrJWzrgErA02mRF4LDbOlr7lmgWqS",
-	"ALw9oFZjAFSMJqYZS2G4gHybgW00/BSe2cVA0zEbXLM0DT+Wsglt+GkJU2eA6TMNTwPE1jJOzvKTXucT",
-	"A8hskg3dK64/6LwsYvARPWcxH/MYFs272cKPXnMz5WIwyjPu1xRCCTcdhTbJL2JoZg3rUp9dfXyh7Vux",
-	"IQGaCB5pLK/8xtFMO1dx6aU3VIHz+bftMvrtuKDunzYONvUMCzrlgAaGjsdesGhT1BjMEQx2d73iM8Fv",
-	"FhzsGxkttqotgrvd1uyKGbcydSmhYkWetXslV9od4AOF6v2Jc8os78G2y9yi9uDtBUOvgjtAyoMnzmpz",
-	"JRNmENUgp7WdoBmUDutMJpWESYEgIi1Lwdol/tgQ/942WNrJU0KJYldc+4qbRLBrgm1sGTNtpeTAi8sB",
-	"xDysZvpt3VtWbLIbOjNhrkxvCzxrZf1AjseDAnC7JcusQm+3uV1rF/ZdwlL7VMJOu1nAed7KaBE+PUOd",
-	"jYZencs0syaDJPl7BV/pOh8vT5mLxqAE0jkwXQ74TEqFLr2b1yrjGtjSBzY3vYMAXtTaeRhpaBo4/2+Y",
-	"Wq5uGxY8y/IGGEOUpwFWqghCmmIB3WrVXI1L0B4OpVyXN8BD7trhenflSOEEFuKv6tfNUwfyq6bSSd4c",
-	"BqPOiXNaaRCpYa5WO2+1g7PMsqoqRlVXWOYt27me31eVupZuhnoUlRUCcEzPHPg/SxOs9Iw1JeWY1JXA",
-	"ZePF0qyY2LXU+GxLTD8ukLo4FJhNBjQBqIB2L8PObt6nB+psD4xRwg1dSuKuH1ptAL23Zt+0GNb1lJoB",
-	"1wM+s3OhwmzynpGDeErFpN3SfVptHezEE1EyNu7Yr1m3WMIBa+yKCVclXI4JdSLsmx9/OH/1+mCWEM1i",
-	"QIJ43DvDqgyPIzJ1t58Ono1roueAioZVaAsj5Z4ejvqlgnSoXgaSBQVbnHk4Z+WdMxwCRvlSOY/7dLiq",
-	"0/qGxaDiFiB4pGQeky6D8mciXvRyGLAv6nTuCCdnz7C/cIb9k7AK8dsVtXxKiNIxFeDOZ4TGU86uWEK6",
-	"ik3IcfdRr3dKhuCXyjHhYzYkXfeKV36L3+Cuz2owfMxjKiwf52KQcG0U03pAxUfOzGIYkSETiZ2i0gP0",
-	"Zw2kAo+WWQyxPliuTXskSf0AWjf0A9ODUh/pYpBK29TQgWmjbn6KgNqaTOkVc+qL0lZTV4xFxM7wkZ1h",
-	"9X6wPlmnkK2cDoYKNMwGwl+bRhy03H8S7mbyrzdFfi631N6lPuNaczHpo/SNwqjQAgLg3DNtHO8/CXew",
-	"WfIDSzi1U7rp7JZb3OTiIH+7P7Ov931N0PVTmStqZcbz/JDWcFzKvrsmFxyWc5hI43wtTskP4UGuNXBL",
-	"9bsaXH+v2TWZcZFpMrcGk8y285f2q9+vd+oBLndTNTGufcyCte9d7BdN4wzDFrqUqCxlDpTx2qUjjhSj",
-	"H3QBRk2Jo1cowK6oYb2w2F67ioJdD0o5zVu6hmwrOww1Xr/Em7nP/Pavn2nzq61ScN7lZQ5YQvCNIiln",
-	"LBW7JWjNKqpmcLKhrV4zveZ9DZy+qvsCj0DIGqnykV1YVjXOdLfGle/8j3IUCBiBEQU44tvykS/2RJNr",
-	"8DBUKce1crBdXHPOjLaJfuWC6+kNHaqtD5qM4dys99SFs7moYQPglu2d6gAFsKE/sXgrfMkVjg68OQqK",
-	"MnrQFBtv546S4oEmRZD+ATknv8gRyYdcuJeZIFbN1+TXjGUsIZkwPEXpnNBFRLQkQlYJUJfeBtGkEGN9",
-	"Pk8XZ1UhVqZoqwcSNh6z2PiSmRzx2UkXY+i8g5kaptyT/IrBI71WxbSWQ/dxVhBrAvUg4TJpNk8ZVlYZ",
-	"40X1+ya3eSC3sjwjWZ7tKTi9TaneE6w57pgrZkmTXzKNC1NZm3xMZMaowIuCXyQvWpGKpMxq8txYzUCw",
-	"a6bK6D55XRir/bPeGWG/ZjS1I8yPE5TezBuc0lKvW3GUkOO6evbqGM5At35lywc9yhlk7VjVzmblDFW5",
-	"0ipJ8zNwUWvobgoMtqoc0Npgqi1SmDZa8WrBqEpvy6tgTweLM8XN4sKKS6erM2sknmdYMB4/vfTD/OPP",
-	"7zqBOvk/v4NgH0vn3EwJhYp9YJm4In1GZdpo0n2RfHNxbin37cXx4ydQOyyWYswnmWJJ74A8Tymf6VO8",
-	"RrO2rbs0sha2Sw2PZcJ6ERkqmTJtDVwryO0X/oZqSLo//fTqm6h+d21NYPsc19qa2zRLoAf2cQ7xt7iI",
-	"8AA1Q7SBQYuAy1lYhoK/TI2Zdz59ci6eErK3/RMD7TrOviIzyoWhXDClwXZM3fv69OHDCTfTbHQQy9lD",
-	"97j/fxmat2hPUMtxtYw5TfsQruyDbpwppQkTEFvF3FXiCzFJuZ76Ozh9cCkuxXMprpiAgFrS5YKMszT1",
-	"0cOKzaXmRqrFA00SGeuHdM4PZskZfkCkuoNZUsIKtaaJlQNTjo7ES2HPDQbs9k5th/9KsAY6HEu48hRk",
-	"qfxRdwhpXDG8+NB9+4dftBTD3gH5c14nx78AAdtqQai4FIQMse7RkABZWAN5+Btc0kSEiwiIJyIzpjWd",
-	"sE/DMzKEH4d4//rHix9fkzfSHi5FuHBB4yOZLCKC4sh2MaeKzpiBiDe71bDAv2ZMLSIogQSO1CmjlvLy",
-	"Z+2K/yv5QQq2APwYPL8EjqZdc3eRxCCZkAwdcOuZr1WiGHl18SP56snhEX51RrAmk8Ef7So+evToGfnp",
-	"3XPoyerOmmSakThTWtqRTFzZxFMyBHVX87+yIekeWTqxvIskbEyz1JDHhz2Yw7DQiodnjirQlfBAw1rX",
-	"VGdcxRxAOS9pb5+w6ob9H2s82AdBFcFgEmAa6I9K7VpZiXZNoQ+udYaAD7iAiLpjByIzFbN888nQuQuG",
-	"Z+TbF+8I3jBCS2ASa6OkXdgX7+hkeEbenL97/h3C4cV4ABwDgHm9Gvd/oCaeDkn35PgrlN3Opo7IydGx",
-	"w9M1NGW9g4Ks3/x48S4ieCOpK43TlH9gEaFxzOYGyH74KmGzuTRMxIv+n9hiiPEm85SWlgNC+C352VH5",
-	"GRV+O78bpAtvFE2a/ltoiSWnlvOyYQ9olBqrMGhDjk+wDuMZoQIciXkneJpPjo/PYDhY10sbjoxhnPLJ",
-	"1PiHDp/ZTb1W3DCrNgCCx/VUpgwrVaD4jgjNEm4IuwKlhorEdqONVCzJJ9AjgOcBkMI0TSNCUy0LlSlO",
-	"uSWpibSrek0XZMaTvhscaKPUPwI6aiq1sZ2YAspcMaM407WVtULK7hIwzOVl9WfeTXFGEwb6UmnH8x2w",
-	"VGg7GP5b/y0OrP8qcW7bmKapZRZRXh0GTgjNT4AjovNS/KzfF8evYSgyM5onUCy0qEgDsMoRsq+TwxNo",
-	"aPix72RF3wnJHM4c2TFJgTvAibYP4LrN6ALGSrg5c/5liPc6OXwEzbqJgY5r+Zx7LZGwdewj1waeh4EU",
-	"NdLsCn8QVonHl1BDECQTCYtTcFzOmJnKhFC7ayeHj3NR4B8dnqepvB56pmpH7xGr8VXtysHD4wCQb/UF",
-	"7wwgw9fSvJSZSIaeAIc/wHuvpTnH0POhZX9uOFL4UGW/YL0DMvzuxfk3iLc9/PHNu1c/vr4YAusFuoVO",
-	"4bhN2cKugp9K3hYMrmsZ8rcv3p2R5z++vSBzxfBI6bwlqzBZTaigMb8YQwPe3Mo+xlRYYkrs/ttVYYmX",
-	"30Nr7UAgknuPu3K5+cvIwz0F6whi31A5h96hiLMT6vAmxGtDNYDq4px6yWmZiB2JFIz89O5l/yv8+oqm",
-	"GcO9tFRtd46ODVPA3s1ZdUb5BUrOfaBVxcaZRkOGdE8OD8nQfj0Q0vjcAascvJYEVW0r7JGc4G0sz+tF",
-	"cYSULkEpI+4WC8xZGoP06f70B6t4Wzq3fx29hF23fz596b989rJ3BkyGjiK4ySZjZm04gGNXiltR5+LZ",
-	"qUcLYk7cWU6qGCOGfQTLDcfs3DvD3KKw4tR2YS0BO4WZVKx3QP71X9/Z98qRJ4rPZiz513+1OwET9i3i",
-	"mpMhmhl4yQRkoaxwh+yRoe2ii9zGTO1hu7y8GPYsF2UayqWljIJSAvfDivogWcsT9ZzGjHR/EtwqVuRn",
-	"++XgAr50QWwzCkehtLreTf3TH44PD7/uecdBUQARWQZU00JjYpgbVUPMHHCXc5DbDsNHirAfLRl8k8vf",
-	"XEdKOSMjZq4ZE+To2eFh//Cof3gEzxwfPXvWPzruPzo6IC9oPEVao6nnqYfAL0rFHAv2hBvmNU7QBfOg",
-	"ILuxZX0ylyY5Hfb8jTucw8zKzaFdxuEpGTqqHOTrZvcuM+Ov7P840YgM/W4MEmqo/aLY5xIVQVqRPdGo",
-	"9Ixkwp1KCeODC37LnuIp06RrNcmnj5496UVOTGlSUcjh8T48jko5kXCSKw/BD2hCpTxmQrOSXfTDq3dL",
-	"dpCcM4Ea3YFUk4fuJf3QPluUd/AmUCkC7LRzdHB4cIg45kzQOe+cdh4dHB48ggx4MwWb9qE1WuwfDRUE",
-	"37JExqifKiYSpvKK4r6ezJmV26mkCZ4JfL3ks/KGLhzwrpDk+TevexEIOYXqJ48NtAauGWd2k7lMeQzF",
-	"U3IW+CrpnHa+ZeYbO2Rr3TsGbcd9fHjobU0HMWJ5yMOpmaUFVEYppjj3WC8Zk+eCfPfuh+9hzmflKbm5",
-	"IDxBZWp+VgeYcZG4MjTPcTD9Czen/huYU5Nj3r350L3m33IvfYo6ZQ1qXSP/5h59leAcT3B9Qq/k6/jw",
-	"a5q41zrwyuP1r9S1Bfvi4zZ9vbJHX9DUVdYteVw6p395H3V0NptRtXCu2vM3ryz3wauTyJGitX5yMvPk",
-	"CGmCdKI7p38pKEd33tsegNgfKkvSB5b9JTSVgh380nwAbN94BEaZSFKGIHujBRlCW8OIxDSeOtw9ShLa",
-	"TLEX0GxLuv2FXlEcx4bU+0d6RbGnOjHacfafF5EpK0nQPuyf/eemPHf4XTxBhQ6RLXaBPiLyw6t3BLhz",
-	"zHoRYbMRS5JC6xxxQdViJXFiNMhfm5mx09+PDw9ddLyrahozrYnKhC6FmMssnnpLwMrAEbXWMCUpv2LC",
-	"Pm9FNV4ULFHrdzCQ9ZRal2tVUl119+h6CNDvu9KUuCbZvEbG/8SUuLQsjZTk5P3BgqL0C5LThZVletml",
-	"OSy/PSSjhUE/nv0DfApg8hgpU0z/IuwjjQ0mPuVcOHdxM0WYAMxaHaS1H+dMnL95tRmx+XkVxLZMRK5h",
-	"AhoPSWScYeHhynzWzf6gXqr0MBxWFyRjPwLf956SkZLbCmsAEmvLDp1DLGd13tmRm51MO+s8h0BDvQEZ",
-	"M/hhdERYqhl5fPgIAorAulvDKxGa7RZZJXYQIDH4wRrdcMz+iYjLvvVo/VvLSAFrOWxOPdy5D8GjDvZ6",
-	"lqaedPAGuJFsr44e0tgy6j46LZuVS/Ri6QyeHmcpslPIInD+TjpCj48LfYNLbXCSYw/uMUTg//bFO3j3",
-	"UuDTETRTwMJE8F6pBDttKM1O3VUZPIEYjt7lFF0Kl+Fg1V1RlO5GzwQeMG7YzPkywPWW++e77jPeZaAe",
-	"/fq7C5c6CtYyeArcuoGjw010DjdCsAg+QyoqfNb2rTzk09+UWE09IsKO6VJgvAT423TvgJzXVtC1AH7x",
-	"2EiF2eP51kZOTuCeuGQAHM6lcCmKdqfOigLnQhY3j9jtAbEkBo4JeGE+ZyLpW6sYrhzfukkDVrfixjBh",
-	"dceR8z7oqVRWyIJ/0A2HJni/wYUjlMeHZKZ7zvEPv8/o4lJALIm7ALAqIQBLMKrIlCl2QF7CgoFRkwfE",
-	"wTWwXQn0iDFhuFnY70kXASy8IWznj7AtXCTsYw8JYbQglBhu95KKCUN/R5V3fs+1OYc9cDNHXD53J9iY",
-	"HFs88vANnbAL/lcGUAItnn0HQWz24YDKibRVbLPTbcBDadcWcjHt03Cd6VFbTishhAVDXxNEFR5DJUEW",
-	"LwNh0+xAmrqHPap0vWGZz2BcFBL6qn5zgrjZtPPyssRKBEVGMhONfco4zpRiORR1oN/2JeaXx5JDZpJs",
-	"Pm89FiNvPJL3t6g9lE8YBI2GHF5ox1rZUeaJ+nOrFEfrXyknLeBLLRSDl1KNeJIAL+icHJ6sf8Nfkn0W",
-	"PTrXUH6eSmRK6F3PxYvbrojINGEgXpWuaNZwz9x5H3Vqt5/5b1KVdJci0G6lV6zIWS+H5kFEwbVUH0DS",
-	"RxVRjzdoESRoEMibp7GB4DK4A6gNPiAtSiO7O1kROv017OL2Vdw86kKDECotCOmiBACh0EPNpAhg5LDq",
-	"GFdmZKNsKrV3MxkRat1hlG26BIgqd7tML++sBcsriGrP7+4Xv2vmMt0Sj+mt4HslhhHmfrUT4rEagL0I",
-	"KCeJJhIDCNBmTvnwt0qGyKdGzvmjqJxjsGCsAu2BrMmYxkZH8B1L+QTTphcYjZxHIIOSHTkncA6OAgiM",
-	"GJE0SmX8Ae/j3EtcCrhE9R8G8AhTehj2axRnqHMnJ7XJiVYsVu14vnhHJ+uOJTzzOa4v9ke5epSrZH8X",
-	"Z3RTBaGgRLvx7+GGHNPj65KjFBWAvho4fqXpnfpITxeIog1dnGHULfojh4rqgXNQDh3u/TylMSRDyJQd",
-	"kNeMJZr4YMszKP/lcx6grJOIWZpWUkasTnBy+Gz5MP8E0C+V87zZ0rwawyg6KLOByn0phjVMgH2kdtQQ",
-	"4SCN3U6A4GHXPhwevCxxnM0p5hjYLxSdW6kddUqrZFv49ahz2kklKH+/HlsFBdLyP22ugiDywSdE3msM",
-	"39iGi/mWK7kHRmXs02dloi5fZM9M7wMzPTl8tmLry1H9VRJoBxrn0uQD8Joe/HlVontBIH0hTR+L6K9P",
-	"c/8UgJQKU6IPXYylGKc8NqXAYx+4/gA4pmEYIgzRXxzTCeAyHYM2e7tU1o+O1+/kG6uhCcyFeol5cPBq",
-	"Czp7QxeppMk7Kb+nCjNtT44etyHqZcwCePn4+N4SUEwVS/pjqfronug78IcGaAhA3egj1BlQXAF3HXo8",
-	"yXCerO/wSBqeA8EL7dmRlIja2ayhd1yLbjC6P+N6Btx8V+T/M0tTO56Z1d9HmXHoBA4ISuNNI5B7jdZ3",
-	"SerHX21G6m+9FNuFFoiZ5gGNiXRLSlVFVSrpAAFFqXcDTbKNGfcQFS3IUL+hNil1wBp8Ds3r0Iq4AF+k",
-	"xrPy/RMkINdVxGW1D9vehdq33mNWytj5E1vcTFH0UK2d3CSmE8qFNi7hRIqJc312Wqt+pfph9083C+jy",
-	"N9DOAplO614tXsnf2Kt5/3xqXgN4UykZ7wNb9LnoY2LOXi3cq4WtCa5ORYplGpEkPq9qBaknMBiIqqll",
-	"nvosuyIR9PejioHUCSgeUVXzuHUFy7m1bk3FelFyonP0hmemSBxgNc87Kp0uwqjsngej4JRcT3k89WiI",
-	"+lJ4EBP7Gv6W75cmU5aCuw5xUyDPu3zDN6MLIq+YUjxhLnjWDU4xnaXmUhQp4IUmOJL2o2KAcY6p1FnC",
-	"jW3/57w8Q17dDe8QXBBb7RJxSvWleHt+4WMl67WYKALK2CdcTpEv31Zq5YHG+9w8A3uG8ABUXAouEmA/",
-	"V0soDHYtENrCBX5Afl0FyRHiK4TxCHiAteiWwfd9KWD6ZIj+LQeZPQxFGz13dPbl6cOVuXVOEXSScBHb",
-	"byzlQUAYJWOapp0tnKHP8yuhkIaKyPI0PcNkWgFZplKR4W+fhj1iZO6X9rAGNRo+IN/zD8wFBmLOf0S4",
-	"387CevnMOnjuXN/r4Hsd/N7p4E7MynkzxOpeS99r6bskSS5yzWwlTSqWZMDV+8DR+3nVig3fKUnl0JtC",
-	"9lEb6Suq+0WNi6Aj16lUfQhO131Lo30vlhresa06LWiNx9o+mbAxF0BMax6+r2bP78eM8dpHJbXhlCQs",
-	"tkp1OYLGRcwwUejEwL0qCjBgKtnGSqqr01h3YQhZRb2PeD8rYytLuQEOJAjTBlxseA59U46uxIjsyOcv",
-	"oK4FyAp8xmoxUuQFYg4hbglgMmACBEUdr5+r61idULs8iqWUhnCcph0x9vCZ4zRdlPpSpOLqarErSsWu",
-	"6eg2swAAZMnkl/m3mBDQ0Kyrf7/hIl5eHrRY07vLCviMaQB3Gvefn8EWIbAlGLJ9DOz9i4FdJQFuEvJf",
-	"VIqkyYyLQk65rx9qZgwXk7Z5AP5xTEf0cXr6AUlYyiaAcAw10HJfFFau7Pta4drQBT6hD8ifncfpqAR1",
-	"4FAYHXhyMGz1OY7mwo/8Fo9YvasGo8mvyj7i6vcSiV7QeY2wUX+qUTXAxJWPpmtoh9Guywe5ffiqCU7t",
-	"DMuUo6pR1Hh1hldUuJzXRSFg8OnyqfwMEajVQoy18sePEdmhtf+0NqNdR5Q2NH+noQst+ZuPLd3zuc/v",
-	"7vzifGH3IBotzADbM+wGHaoqBfo5UEKzMvVNVW4Ub1TtfHe3JxXJBGYAtsmdxMbfYNvnxWA+V879j+Da",
-	"yMcBuJULZhxWfpO55WdcsbXqRcLXd4b5s2/OCRc6U1aYEvZxzhXTEA/wzdcXBOrpAmJrmhTXk4oxsmBU",
-	"6ahScdqKuMYcTDpgVzyBij/QCReTAb7cbDG2dzxsBz9wm5ZnmNJaWKH5/uxt0Pul/TYyJtLNszB1JRS3",
-	"KJW965yuYIyHh04J2JT5YL2uiyMpxRf4gtoAa3NKFIv5nCOiTQzRHRERzFi+MFFS64j4psegiYp4cUB+",
-	"FAwRalwd2FrsAcDeh8/F5qrwDkML3AQHnj0w249hgxEVHwbuR7sVfqKd085YZsqVNoOhw2wGI6q5htgE",
-	"mFBKscRc5/Do2eHoCT3un8RHrP80eUT7z8ZHh/3Ho+P4K/aUHiWHJ2CiuzXPGZqvXTMAbnjaOT48ftw/",
-	"fNo/PGof4hBecFfcvJUufXTLTDHEEHF8yX2IPvhe4lzXvZ0/t1fhf9cRC00qbR8KHOiNQxPCz1vugalA",
-	"jjHfzxCGyCGgMapSDnU0sOFqHY16QCnX9ZIhOw2F2MczrCLYXMxsd2u/glynVPeF7Nf6gyr+66h8DCzj",
-	"nzkQ+sb6Kap/a7U/Kqq63k0UVq+drjf3H/6W/70WGKRx9HkcMjotCZ1Z1QyDf/FP0D7xvTAAeZP2ecd2",
-	"YCPMh39g7z78slE+mmj4bszDzTII/NhWI36UrUvNJ4KaTGGZ1cgBhoKhlMOaFVHsNO1TrTkUWiHeC1TJ",
-	"de21vUHZlfW4i4sU9MFVTbMn/ePDm5pmu75EWd3Lnd6lbMYMc7iOPVPc36l8UXcqJVWsYJXreeJOVbEc",
-	"1LpfSTzLvx5sANUWAsgGbSxaQmSD7HSo8ehrXCPkGubBDPOSVqWq4wBRjalQgW6s0QlBlx7ieam44Vm9",
-	"ji/WJDwJaoAvfR93g+wW6q6B3YVmv+d4X7Ya2LSn+Z3qlKqJNWzDZ7xQ79argkUUjD8NW+iCAXLdEgcu",
-	"NPMzV1Z0PdRbk/4XPr2fQfmbykxzMRnEUhs9qBZtP376+DAqIb0JQ5TUUMT5fK74BumJgenuWjtc0cWd",
-	"qoYbMEqvFwKh7Tnk3kkfhL5a1n767q5ztaM++OYeBW6fSLgF3IcAKLWEa8UmVCVrHO5zJjSXok8nrJ9n",
-	"7/lX9hgh9wSuLWikdJsUm94W2t62JtwNUERW6H3BUJN3ZYgKf/cXgg+Aq77MPsoSB9hNsAiRnDNBYigs",
-	"IxLiDreLS7kUUHG/Em1N9DzlEJXo8Ly1QYiNGlpHpSyR/QJuBvTBpfiaxTTTrgTQFJILNaEGTNhaVSiP",
-	"keKghrHOEyBMACL5eMwQFMTqpKeXgpKU2h+rP2D5rDGUSu2eHB+TYf57HxKiuOiPM5MpBqXJ2UeD+qG1",
-	"a6FANVi3l2LO5BxSP5TMJlgZf241YzEhv8hR5ABXrqkd2ljiEMGwfqAxFhLqsULZpR9efftAE8doLkWs",
-	"WMINgarG8pqMpRXuurp+MBM5JiOuzNTDW9Qm2nW+Dc+1oktRw4zpIXafoXMI4ISTgAtk1RAgmbpXQNOF",
-	"Jt0hPMDFxK7Ruym7FKU8rbxIERa8mmSKubSbH159G5G84hlBThy5/0nOkcFjYceEZf99X1EJ3SUfbeTQ",
-	"bRiwOLeGpLSE19Rtmd3v0cIX4rOrdylg+bAJikW5eqXKXX7hHvj1WgXeslMjaEsUl3tgBezBSvZWxR0r",
-	"dOsRSG7N7tgDnuzOTrnPsTqK9ccpxZ3XrGnfmxSJTWiLJllqNKArbPLaWkiUGZ/0rRjvz7jWltIasUzg",
-	"KRD2MAOpYrZHEPnMCCLcnHrwMrzLAdcmVirmowyRy7RhcyxlxuYlLaakvHEAyYtZWGG8kVGEKlrfMaXm",
-	"RKKX1ZqtRWE4z85ANz4jQyxj9t/mDPVMy7hAA6aCWV3814xlLJxO5Lp464fyRZVjc4Mv12L7MlJrqqu+",
-	"PqWmVrx3n1hzzy7K2h1U0q2e0+Axrbhb/L7jDdldZOCcayc0Kl2DUU5FPWpxJK9YLReH8RSszyr2rMur",
-	"qSwSRDoWkEyhTJvqMfmsGTY40NbJMI/gRt4BfZprCW4iV/lAMAYotVIRo6jQYzudfGgsqSW0H2+Y0F5d",
-	"tM+TJVPbuObsGNJ1VNHb58nsjeV7aiwzkTRmDdR0ub4j59+HsbtPjbn/N3SORosMlB2kwnhihuQtK+T7",
-	"Tq7v01tuoiWe6w8NqtUMEQgccvoSZOUKKP+NNcRGK/Thb+6bgftmfUxlVestklsSFnOEF+JjQsUiKoDC",
-	"6EITbuCqB3Njl8Mb60rfHVlhjUGN1Vnuo3W+8HjG5e28E2trs8vsCmXCPfYmp/YhouZucYm+3G+joVhK",
-	"wnP24IhBLY2gRQhsbp5SIeyHLt6Lu4oQ7nq8d0B+9giBWI+jguRDhjnu1yzTZpDw8ZgpAAsd6Gw048Yw",
-	"NQQkXI1qjUMZ7OFdaKaZItdTSaj+wJJLEVMhpPEAw3i7jR9Un2u/wEwNe6GbzG/gyZsaqJ+nEIVnz51T",
-	"T78Va3XKXFGHXzJt+HhBCvu1s6kV+o3v6q5jMVuxdtzuZAesfX/3ujcn26rqLvi3r7mImeczq4H2V1mg",
-	"LW50azaqI/t/Rot2H2Z6P+tVOE2ij5pEiwLC9Tdy0bLm8cKkLaysXZjMIc1hf7m7s8vdd6VrEq++kK7b",
-	"1chrooQS1AohYX2GmF9S2TdSLljvpnY0/uYNaK7HbdAgX128rEBAliEel/L+NGMEikW4CNNrEb62fXXx",
-	"8u6xH2/zRrQ8oT3E4JdrYlepPUjfFdK+VSSJeiLhWszBVyLhVzzJaEoumLriMSPWklgGHwxiDiJ3kQJI",
-	"lBtN7GL4EegquCB4xPxvTfef5UPxWW8/PTzgCgDBTaEC/dxbv/R4BZQg/GLY0hh/zagyTKWL9oZrec0/",
-	"z+VpZdf3wIJ7Fv3lWLibQgRWVKjVwcV7NMH9lent1jBvJlEvq9ZZmWUIQfse4AZi2cJcEdmjCN4himAr",
-	"fa4OJ+hnV1HfdgpsU7UcNwEWrKjXO0ATrGmYd2Le7ZEDf+dXrBUivXMj7wbIge54YrZq4zl80+yyIS7R",
-	"FetS2HWw2gDRjvdYeeDNXzWhgmvEloI7y7Cj5w2O5XNV93hONetzoZnQHMv/KzbmH70ZPKYzni5AeDSV",
-	"zcBHBvbTAF9uqj15tHVNSzHVA5HNRky1Th14/d3Fa3yjsVVrZg7keAB5rzss8bFUxHSlpgPvoFZ1qw44",
-	"7Gi96w0pfO92u19s1+6b25pS7gHoQUsVJR17+0xutoIbQkCGVBhaUKtgh7n+r7+7IHiuAc1gyuIPLCHd",
-	"mUyyNNPk6Aix+DLBf80gYavUwlkJAwARXWcZuN0NZsZP2AE5x+J3hGoyxCcPYnSuDJtccm98VYvPWOwj",
-	"SRTTcO6sQDnqnHaOjskbqj6QC6MYVu6Q2sQysVzn+5+OyPHX/8MSgLy2O/F9ZtATU2Vwp52jZ0+O+ofH",
-	"/eOvOlGHzShPLVOjswP5gY6l+v+7MRxINbF0UDB2K/fhkU7UmfArJvy3F3Rm2V/Bnk87z04ekZOnT8jj",
-	"Z0fP7EBLPPG0Awmd9tupFAzcgo+/OiZHx49OHj9p78LDPfo8zjtHH3u33Z7F/37ddmKq+3ig+4ZaxXHv",
-	"itu74m7fFYeyom/b7dMJ23vJduAlo15F6i4rZhRVs952ymPu7cJXHv6Wp2F/+vym9bfM5JrcLZtUTe4u",
-	"p3DufV1ftK+r2MU7M682cwTB+NYhIP/x4sfXFRjk7tuXz8nTR8+e9LxhhhM9JXSkoWYiZ2kCYngREZGl",
-	"KYlTRhXwQQkN05RI4StroMlihSv0slxvPLfFculsea3OHU3YnQudbcJW3tY420lR8qpVdtw57bxMqSGP",
-	"LKk5e8auk91NNmZKsaRkJc0Wm5o3u0ZRrrZ6p8H6q/mkx0re88u9BdOoR34ZFsk++vxeEs+9syt+f8DD",
-	"BRYrM5SnmnTrKsdZoxYBsn/3RsjDEiJxo0Hybsp1MXhIi4ucw5qKhMRTnpbRO2vh3REZLUicKS1V0+2e",
-	"bfm8NJDfQSh3MZ0WgdzF1PdXSvfLuqmSfiONl89l+UR9zvTpqtETvI4awlkeeoRk4Dhw++CPOek+98je",
-	"Fw7Zu/si5RM+4ik3C/JcccMUpz3ylk1ckShNjg+PHkdEsQk57kWXYgisYug9KQ806drfHvUiMgTeAT/Z",
-	"P+xPz+0figlyHhty9OyrZ0QfPe0heMJQsWJ1h0SxvsqEvhQFyjNEBKEgGS2K55ke8GRYc3paoaODAM1w",
-	"SXETVOYdXnTx2ZxyBXFRUg14mgowsKw5UhSnySGuqSFTOWM40ylTRHNtmCJzxTTORGYGEtRhHu5D57Qj",
-	"MqOAJPMsaCBVoIKBL3EWg7jJBB3ZsaFFVG7E10QbTBcTzgTklLmHxzTVtaeN5CkzA+hi9ZMjBjV6Ummm",
-	"6BdtftTOfqDpmJnFmgfpiAPG5cC+cpNZK+YIf8rnayZyLdWHgVGUCzshlmS474MrmWbCMKZcjmlzC7Gc",
-	"zTLBzWIwprE9hJyt6TOmttXBWKoBHLKlp9/XylKdds4PyBtqgBMpqgdU6GsnkH496px2Ugky+ldr3mvb",
-	"iWWZfCL4mMdUmME1S1PcMku8sfHU6rRF3PDWln5xDj/PZeZqCPP9hebeHfDFXWjubyr3N5XbpagX+OHg",
-	"KBhL1Z97f3PoBavxJaXH1pROAgWxj5K4Rf57kuHCsL4Xd00A6CxNXGaB6tcmsYvEd9e9G7nuz7iegRO5",
-	"CVrOK2xVRPZVS1OosgD1DjMpq8P7i+Cb2HkXhipTqx0Ety65+Ue6rnJU7wbG3ipPTLBKVEufTKiY1Qo3",
-	"zF3U6C08O4FiML8LF09gXi1AzEM7tff63GevT4vDdZ9rAbfwAwH302tK442zNLUcHpQsYmQWT3s+cyzJ",
-	"UlMUkOAqL9QV0zk3NI0ICHI7cSztNpWZZlOZJo2o57sojrVDN4ybCHTrxSq94mJiWdkVTTPmocqPnhwB",
-	"VPn7qJNwTdFTNpgrNuNWsUJTOFEMmqruA/toFCUpzUSiFrhODArEdaJOrTax70GxwQyOQOe0w/NEv07U",
-	"ySt1VJECniBSABNTuxnJoHmI+RbZqXIxgQSclfWSH1udA3e+vE4g8QcjJtiYm6WZnPipfODCdmXJ7EaV",
-	"lT8T2Hu7imd7d8HeXfC7K7W8dzTsHQ2fFZ1gX5/5XlnRYQWyjTm9aRGxgBnt76D6+HKzBf3iiqlFXpVY",
-	"jgmDLxwcc3W0dVPamsJl9kPtjLjJw/Q80vvb84uiB+VL20LZ2FUW89cwhj/ji78LW7kyo/VWchUTe28f",
-	"3zP7uOHo+KO3kzNUDXWqNHxv4iqauVD1Tng1Cyo/a+UA1gEv80quCeMGr/MTFhFAQiZSMG0N7TSD+tcb",
-	"xVy9rd1Zfx5ghVc4+MoKaF/X/YrhPJswFdzMBx4WumBEDvLe3W/n4nokZcqouGUIgfLKrmd0lZnv2dz9",
-	"YnOVQ9LuZDY5BXeeD3MrfsACBZSa+jSHH7hIhj4VBeg2z0cgXQ9fEBFHH7r4cSxVRIScccEYfgADK/cv",
-	"kRmbjZhCrIKUariH0IvZjBnF494B+Vqaqc98A/yCEasjJTR4Ecs7+Fndhw4nwB93cKmNUvTsOccXLOFA",
-	"jiEUCVZ3UNRsbQUOehwABz3pHx71jx6396iVl+zzuNIqm7b3oe3Z+u8XQ6As/r2Pbe8z2/vMbt9n5kSM",
-	"D8tZVzlRs3TcL1Pr3lG2A9yBqbyuqFm4KZoYmY+8u4EadgvpQRX75OFv5Y9rYTo3t2tzKE8rqIN4BTWF",
-	"7k6suE4jcy2e2WfkftkIBhVarfqt7q0Zt973UqbiTRxWywf9IRPJ5pUUbzTWJiP1hQAAveqOCUKJNXqq",
-	"tW3OHJMEZqsNXUDqUdmox1L0V0yR/4+9r21u28ba/isYfYk9Q/qtdrZ1Zmcet8223Xm6dybJ3v3QdGiI",
-	"PJIQk4BKgFY1mf73e3DwQkgmLcmRJTvBftnGIkEABA6v65yDcxVQgoLi8E5Rhjtm6DUvPo9X7kfwEHix",
-	"nAryzcmy5qHh8ZURtJzR+cN442te7Lp8wjoG27hNt2S2o9hh5IMrIfkiv7tHv7CLCEatwVjt4bEWJvAi",
-	"HcJI1JCix3CzQxCxNsS2akO85sUyllmNUD6X5a2ZIPG+9a+/kMvBXZmQESsV1OaktbYEzSa6fq4Zmy9s",
-	"S9mhVog5aXBffgQtv7d9313k8p5a5qzoLozeNPjLmoXRzRSuXRPdzMA7c9MuqqK7SV+nOvriUolxzad2",
-	"vOH+jd0fxHzENIwe63T8yfzHvd4mPaDZRJTOqrRHEdpTHHon1GzYYEFMygv0M+W0zG3Ziks3JdZYaUN1",
-	"9IEvFeOsgRbk+qfX78mqzh57vaRbBrNrwrhUQIuuehO+DqfbYoOdbeY+qmTGEb1aX0JdzjYhC3cFLCdv",
-	"MfVkc63MIl10Xa275Taqrzsi1GetaYQyMxkQd6AJByguA/zyQqLbCQ81feAOBdn0TyPwau+0aqgdIlvm",
-	"ylxIdUT+g0jPFPu0ObQfeJtEm/TbtGSxVyZ6YASwpO6/fviESSXq+RG5shd+4KaS8GKvxuwWDAj3AI6L",
-	"JdUtOyPkAJN4zaEu2eieQWHbkR+4bolwoSaMj00M0SZ3SeOMSTRlpHiAtMcu2g7Y/FH9Wh/TNi48rbdm",
-	"cXsmVq8zF4uJJvO5m8zf9NpcOPPcaSEeZC0ffHxzQxNoXREpbsB7ARNe4WMdDjiZr4PVm8FN3cHsurmZ",
-	"ZSSmA2/w+V9A5nownjWYjx51pDtPj+50L/Y+omM3kbnrqRQxDwzBmue4c1e7LxwPGYk6+F4FQfepuZkX",
-	"xNWIs2rt+i6rK1XRG8bHqKjZGsOuzMtg2+w18XKh3J2rumJrzgX221es+2N5c8+onOCkmOLtxj5Woubo",
-	"zPkDMy7nWOuMZ4jHRDm4HFRzV3mPGSQFWOWV53MEbTTHg9ATqjImM1bpqaJ6PK61xUJ+1ZzkVK0fiwsm",
-	"fz8pnOHbjxmc0aI/n4idNfP3xeo2TfJEWWvHsNIKKJ9NWAn3Xc14Oq3FGLUUYj5ozAfdZj5oTNzcwgnn",
-	"+6CVB5jdZ5w3Bpetb9yCx7VDdu76xVgd6oDq7YvlYdZhdm/8g/cbb9tMNNh2eheywfZRaxBEN5ORJD7p",
-	"mFj4mryvx++CbTJC+9CMFhXja0kHe6fsgbFCSCsS9M+6nxJS0LmThTtc87CcW8X7rbNl2FHmlHfFaMRy",
-	"+H81w4BFAUfu2sRfuqiT+/Li/JuzU/uzfiPZkEomB5eDke7wTNQ3rUF565olWOf+/6sgXs/kKPN0/e9N",
-	"rc6ehHd9fyPpihYyVqqO5CeSn0h+tq+WuykC2QRGLQOiZfJz/Mn958oTaL6fqw+WBeDn0WnCqsByjCE/",
-	"87Sb4D3unDxsRs9tr1ZJ44aquBgJby2Atm8JcWCbINhOXJAjsU6GNU5VWfHaB3OQbcjXdjOKk5OT09PT",
-	"zSnA1sVpl9rdrTztCtvlBWqjDds70n9252SehjrnA6x2D1apqUxd7cI1fbVBpcgld21QQtN5btfPyXl7",
-	"9W7XZSR7fLftMLKN3LhtPe3v0Y+zrfMTb6/e7eTwRPsGVnuHw0UQHcRP2UG8uF378oicWwHVD6wrax1D",
-	"kjw8vbrTd/yjzdENs75Dt0fQPyLnUkFFDnApMME5ZTbUNRXM5hIPKS8kqUQB5SEGvQSHZTt1RK58GhIn",
-	"wxYhNFyxkjCs8obo0HklOwu4+d2zV6/0svFyIobJACdBX2KruJlJ0p0FnkM2hTrDPw0u/3H27cnJ395c",
-	"XRVNqcxCOjs5uxgkg4UZx5coKsq4GewNzG2NuODK8Kc/T3EKl//MBcpwlnSouzn4jyATKLFmgeno5Ym2",
-	"p+ZaaRS03LXvRAXLV58Gl1sZSHf5FSkF1nxduuUM1R0U/KUGl4PfqJxgepNLqHJZVIopPdUDdzwFI6yD",
-	"9mFWpLNz5Ge7GPlFMIpfgZZyods/owwmAoBNPwt7KrLXbqz+WMFiADtGDWLUIEYNYtQgltCzNTuoTAsY",
-	"MY44LSpIbANlI1IllHCYLYPVFnzfA1v7wOgWQHknuz/+VFOZ2X+tjEeEchA+JLEA+xKDqr2ARCWkcsCb",
-	"GSg9ZrfQXRsvxMo74LN9rsBglNEL+LwjGUuvco+8diPq167RjQMbhrLaMb9CcUOMYBibqjQ491uYScKq",
-	"qlF0WAI5OD/5bu0wx+fQ2m0EOnpZa8U4q5oqo5w3tPSShif6f12c9puTezgtOajhlkkoDgcP4EXbDp/c",
-	"bXm3BepW2k3nIMElGC1n5Dw9mNOan9QYpvurxYXXc6FSXFuxUlysFLfRinuKLOeLKQHnA5AGeoQc4WBt",
-	"+JEQhB87oznHznO/eVHgu+CsM2bxpglOMvsh4xmbHGVkTDmVRZ5nCv76q1VbkkTq6bIzmLjTzOhxUTXl",
-	"Ug9H8NXw7coOexsA7oHlf/eGT+xK/HxqF0vnRqSzI6QTa+huDxnFbO/n5IrdL6h506jej/d6H+kdYhnz",
-	"xEdDMu/pjXn9ix9QIhoMlxtAo5eCwEmTTZ6DlKJ+RfRjS8DAtvGCU3UnHUxNgJMxKHJ+dmZzK9yKcgkW",
-	"sBrXvMUp+BpRzRKqjrAmwpqnDGvMPRHXRFwTcc0ecI3+lj/gU75lMKMgRa/PusnlMBqBsTUFpnXlE1qP",
-	"GR8T3RQxTaFk+DU697JRLarrnoRyquC9efa+VMP/x0kImMCb9wkJboqv6DH2i4ZneHGGEKejZj8qJN3d",
-	"To+KUdyUriEX3r6vmB/+lPPDlzdWu69CU+D2Yc/+b0Phm4fRVyeFXy3vn4O2k3oviZoYhRiiREHnhwv+",
-	"5ktCSS7qGtBvaqo4c5iZJo/IFQ+rVhP8TnTvWKYC84Rb15TXFhxaWIGqmCqYxA+cC0XoCAssqiPixlIK",
-	"WkCB1y8Mh5Y10GJOplSqhFBJZpo1XU1r/7IkoXWtu8D4B/6rHS7Nc5gqKC4D1iV9Y5adQUFuAKbB+NQE",
-	"5nrMhakETjlpptqM8jH5KIYfuB+XnzFSg5MiMDNVEey3np1g6RB0w+o3S+BWT2xti8JcD2l+g7b9uquQ",
-	"ts2ld3ZmvwVe6JQpiskHevPVPsfg/OwCkwya6bT969k3+Ne/k0HFkIgNqQRTy3MM2ZBi9oL+z9Nvs7Nz",
-	"bRKdqjxKrPMxjnYGcFPOXZvffnd6ob8qSy2cXWRK6GvQL5DXUDCV0TGs1+jp6dkFJroXTNIhK5maZ9Ma",
-	"KtZU2eKV59+9vEgGwCd6bxfZyuvPzs8u/m4zM+yPaDrAXXPiP3Cv+bjUi+7s5Ozi+OwlGhszn3WOL+gU",
-	"0SKt2WiUSQVT/xgz+/aXsAuY8KEvtTe3C9JLCZ6nJy83yPFwC3FPqe9+H8QqOREGfMHi8p4nIOxPFdV4",
-	"uvta94FKP4phKqbAYw59zKHfSQ69X6Mxf34LLOSqKDQyv8vvkyB3QiPLrRKSLtfE8Sf9jwz/sVoq3vfz",
-	"kliASEpWMSUTYhAJYTwXFSTk119+MoA9IT++fa1/nlqlCouQzOh7UuQDCPz4fL435OBHG7M8n7ls/MKb",
-	"3DWt3yxY6VblxinxhqEaoajQQbjwXUXJqkY1Nbzyt3iL8xmJ8g/nrFvJk7+PdCEZ6qZd5MA6RzbLfXeD",
-	"3Xrq+3LDu818X2UPXeJ7NImR/PTHTdcnMwugMkUT9LxpT0yNf+prMqbFP1pavPOpU6wYw4Uic1BB1OL8",
-	"5DsiuEYZ+oLDHdGZYzQdD0kaW8Zh3cEZLmdQS40nWqPxUQyJEmQqyvKIvKb5hFCMnEARxCK8bmiYKYZK",
-	"6xihWYjL2JaZdByxjcR0hB9M3p4oCwzOMEluYKoSUtH6BooPvFX/9AKorVKpFcRo++HzrTCm8VEMX0iL",
-	"AyQpmVQWbxrg9YEb5OWRgm5/OCcTMSNVk0+6Yh7/xfez5ZjHAkI62xpC+q/9DP1bDDvjvzYM9QpfvV8K",
-	"VBHn+l3a9dEFHVFYdEF/PS7omMH2tdVhd8kCScc3HBUq86au9Sc++NpXtADS8ALdpViz0NRKOaD6c/IQ",
-	"4OSBkq3znuZUwVjUbEVm2mwiSnDF4UlOFS3FuLGZHwWMKJYRcCCizaoRM07aR+iOy4moFQKGBKHhlI6h",
-	"OOxOXXtnnvdD28fHlA1eeNh8dWpXO66Y2fWUM7vWX7saPW+yYv3mM8/ai8rUVYESU7bLc003FrfgnYEn",
-	"7ZcvL5mGnCXcQqm/99RfjSdVmCI1aIovCTUzNJsAGlhKClZDridjbk3VnAybOWH9+sKL+2u/KU1lkdmR",
-	"uvKgpeDjTEFdZbmoqoYzpbtYTDNqFyZ6XRNbfnJM6wI44+PMFp20XuWfoZy202uu0karwZqTWOByfU3g",
-	"xQnbky7w0luLCTjRWn+57GcJFc3dSZ/Ia2JqTSRTTypjJoA1PcDHA571oVqPV9muu9QIAPfxpGujZ/BP",
-	"2QwrphQUGG/HjcjGPBWjEfmzgQZemem91iAwc2gww+SZf45oKeHa1lrXt7rf5QuDv/BO/dG/Nu5ajSBf",
-	"yCPiHo4HuK8J43nZFIBns5uaQ2HEi8nBtftDVgOVgl8TCeqwyx2LBMwM/A2Oe79qFBuKRegue7WIOweS",
-	"9ARe2ikR7nASziUCWf2+iBiNXhF8H5opCGlOkdnXoS/rO7HU8V4Xum339VCIEih/5KNKwRtcQ+tYT0gk",
-	"s09a59hs45mob5CSysN+MYuNdcvXLu/ZZRePP+n/uzdx0ElSaXQzGhEJ4Hcfq5F5l/qTZcJWSihaSkJr",
-	"PJ5jWbx+xAvZZa5+gtBaDXazpXp1AUsaK+k+d03AkgY1n3FhGgcnrstd7LPEq1k9RCiwpA+tpWs2GZnS",
-	"WslXRDQqFxWYnVhrsp1DYbbjujmBixtzD1mBswlVmRKZiUYPLgdj4fBiQeckB65qPNz4vgFZ0LncwEvT",
-	"jm3bSYAdTe80DXANQ+dFBKPBiz6Ybgqsl0Zq7V2RVkD5bMLKvvw+vJrxdFqLcQ1S3ndZLI8bBSLXqM8a",
-	"fs4+67O9Cvce21W+eYpZ+LHuyS5rqadmp1LTU0sGZpac8oaWJBcSfQd6zdok/5Y8FFDCGOuJICt9RehQ",
-	"3GKYZ4kEH5yffGMcFKm/J8V7rg+PyBX2hGqufAPO2YTZYnRcAxSXiJg0nikJrUTDvTfDvgrdyYTIackU",
-	"GYKaAXDXS6Nbh0lo9iw+KdhoBDVwdxBKN8R4gdbtFtwTUN6NXLcXOwfH0Qf+mzY4d8JiCs/3X3umXjVS",
-	"ZeZ+zJ7LnCOnviYTURbSbHcbMTxMsMFGQq3fAPFeHz9QklMseoDeBD3HoxFWMvAvUtT6n27Gz87avqRM",
-	"pu3TO90z5iVsB1oluw2+TSC/kSYMB7TOKC+yApSxWDbKpltjHFXqMz2X7u8ToKWazDNJR5DNoCzdD3qR",
-	"+n9UlNMxoPifUZnLcr1HfCsVgJKZSbSAIjPKgPY3s/YyxjNUyBa+0ZrJG5mZpn0/5RRyNmI5DmJqlfDc",
-	"j2YPZmZveLh2Z4UOLgftkhFSf3AmVAXZmAR7v4GcdUm526NPEDN+Jlb8Gov2PUlgN/JYtxujdX0+torU",
-	"lLgB/TnBrzUpBGZnYLjepFd5g2kiZQaoiRGa64rO9R1MGT38ELeRGkYYGGFbDY1FMgDVpcVXwIveA+b2",
-	"EswnTfbAKPyHPJZsjCeRHm0j5BNWFimmlqUYtE2nUDNRpEqItBR83LP67twnU7Szp2cnKTquum9rQUdq",
-	"QEfqIUHfDTXkKrXpXWlOa0gnooJUKjpf1cmlm+EvDEYWPq2i57YRrVg5Tx2MSqmUTCrKFe5LDjlISXvv",
-	"ZnKUOn/pqtGVjEMqGiVZAak1OGb++6zD3T4xmaoJ2N6uf5seyght/D12CF+pxY09l7mRunNsPen8oIfI",
-	"FaOleXMFVSDXvbjhrDdTxoa0U4Pm05HZ6j0HBfgNFzOeLqfXrGlh761H0kmZ4qm+rTlT3mn26vkJclhT",
-	"w06TZ6D5hOAK2NSxcicAstK5ghGYx3Ct2ARaIY1jhAM5sAs1IXoHWHfFnw3liql5Qkb4ceb5PMHyhzIh",
-	"LeEkhnAeEiUWHFAmpqlbf2EWjImn4NzZ43FB0FPPcDVtFBRrCNwUhYnuc3g2HgC3/41KfGZF8hffy6+i",
-	"5nqN3TLJlJ7OCebWUjlptegHyQB4kWEJWKxs9zI9+Ud6cjpIBv4lDS41p8eCEIMO18Dg0mf9OG7vHATW",
-	"L/D7wJnxbDIfM+Cg17RbDoPLwcUgGUhFaxV05MJ3BI2oHmhT239lekGFVfw2Yvb6Rf/Cp43aeSrwetQ+",
-	"KALKOMSs4BiReoYkdBdBq0gvI738YuhlZIuRLfazxe0QwEjqtkXqbNHJgPIs0RVj9G249g5dOXzcMDoy",
-	"veNP+v9cOmkBJZjaLYuv8i1U4lZ3zozClI4Px6GpgmdTMuBY6yhs6bY/n1v9EXNRIxCOQDhmb31hUlcR",
-	"Y0aM+RwwZoSN24KNBhH1gq3PRIVJf7XxEKmirKqBNUElCwtVNWo5ImufM7JHXF9Io4d0fnLeWYQ8wICP",
-	"huT8M3o+bJ/pTI0w7gkcKXLrlwYcyzmd8e+c0KKwC/3w2RwxWh08wpiFDcI1qovG4bEiz+OWDiNh1qw5",
-	"cmTiaFsNoNmHb4noxZCYbv7lUw6JRfod6Xek35F+x7hS5PyR80fOHzn/vZwf0XEPMn/cQJCpVfQIOX9v",
-	"sWGJgu/u2B4SDSXw7KLBN4Z24GCT8DtGpeDr0Ar9jGd4Pm/hVFpwEM/MEJOkYlLiHlpbJglbxJ7E42hf",
-	"wHG0iPSfVA2EeGIpQv9nX8ry7V6KUe4bW2mIsAqFmPFb3EEOhjS/0VcgLjl8/HMXNdwy+Rg1Ld4pipXF",
-	"CT4hcIFbO4njuLTiQwZyeovC4S9FeFMNrZKsL3cbFJBbaEcbnrlsRagarlhpjZN9OvOlGYoj8h5LW3Bh",
-	"FtwaYE9P0j7B3v6S/v3ribn+EXl9XcjLNRyB19eR8hQx0PbPl2oU8DAQ0H7wH9cNZdDZYyAgbFguxrpH",
-	"ovYFw19ZbSj8wW1bF/I29X43RSrmmU8GqURXTwQcMagbDxdGQBLjsTEee388dkJlykVqCmHE84AxyLs9",
-	"EI6g0OPQEIKSAwNBl9Dnlo4AhhLC8vjTRzG8V0DiihN3B/kohqbQLH5IEiMtTvk8EFCVhCkyoZgO6vRX",
-	"Taqov9gWMO9M+w5Fvh8RuK7QErdq61GW5Wnlcy8tRa8f6mDaA8R5l0U/Q8WVTUnav8UQqee9++zY6vff",
-	"K/1rFEAtLQ+HnGjWLmZkitpz4QZrFYwPpprXi8ZIZ2gOPwO4KXHf1WPAwpyzyVzv0xmVWMAzbOowIUNU",
-	"Rpai7pYIdpvnBzuS3YlULZ9ScQW0QUxLsEW5FwYb2pou3Sj7cyZ4OV8QjLIVpweXqEaV7FZAanGC11BF",
-	"Ni8imqunpyL1OTv5qZgzPSjImxqPGfz+aTAEWkN91WgE+PsfeidoTOlavWvNJkIqox3Ix6ZKcCHyxtgq",
-	"U83O1qGvGy69IDTjGqbn8IpcV/RGE1YUzqtvQRLBSSlyWuqWL789+fYEoVFTl4PLwTG6vOy8LXfnZ6xl",
-	"npAaaGEwZqufzpWGS/r5UI7IQQWqZrk58YKPLfRjKZGg50gBSoEBhzohb77Pfn39/u0vP7zLrn788S12",
-	"xgnTOespOwyYFfrFgvamJ5rd1TLxvaqhNHdP2FT6uv1qAlXwDGP+OtpHv2RiGjXNawoagjXzpB/0GK9y",
-	"RaBkYzZkJVPzoP3g+o6H/C/UUiPMwjsasB60PWEl51JBJcnB26t3h0RhkXWMv9tC8FZDgHElQoEBs75l",
-	"0ImOxjs688bSPNcADs+A6VvTT3uWcXH+Fm/qaNfaOYkwvRKoj0b5siyCub99e1YpkhSQo589HM+o4VjO",
-	"0WQEdDxRLzFFhyXIhJjtzWi5ALQP7tSs12uYDRsF8hA74QzO0cIXzxiSu4983yXWYKbwjqB52KKV97zb",
-	"IK4rOgaeMz2KX979izgWbJot6Nw1Hc6Nv6i3Td2lkAAl9pxpcGjVb23WEqvgGYv86e5zflzwnGBbv/CC",
-	"3bKioSVxO/dfDS+MAge+kqD99oRXz0zT6RR4keIhWTTSRNWUleG+03/VBvj/AgAA//8=",
+	"7L3rbhvHlij8KgV+A5jMbsqSfIkt4cOB4tiJ9sSXYzmTwYk8ZLG7SFbUrGKqqiVzBwbm14fze3CAeYAB",
+	"5hXO/9lvsp/kQ61V1ddqsklRjjPb+RNL6rqtWrda1996sVwspWDC6N7Jb705owlT8M+zNJU39h8J07Hi",
+	"S8Ol6J303s0ZWTAzl4kmZs7Ikpo5oULfMKVJX7BrpsjrN+/OX7+6iMjNnMdzYuZcE83UNY8ZSSTTREjj",
+	"xgwOelFPx3O2oHYt9oEulinrnfS+e/4uIm/O3j37vhf1FvTDD0zMzLx3cnR4GPXMamm/0UZxMet9/Bj1",
+	"ntF4zp5JYZRMm5v+Xt6QVIoZ7FgxvZRCM7KgKzJhJLZDk+o+SgsetywohWHCfMv1UmqO69SXpcbQeL5g",
+	"wkTkhps5LD/lKbuniaAL1rrmg7VrXrA4U9ys3siUx6vwFS3pzK4S4wii3RCyhDGkj99rIkW6IlMlF5Vb",
+	"GrTu7OgwvLXn7+gsvJNrpjSXgsiph77MVMwiMpWKjM+nw5fUxPNxGx5c9h5c9qoocPww6i2pMUzZNf7l",
+	"svfz4fDp+9+OoqOnHy97/9AL7e88YYultLB4y5YpXbGkuduxURkbk5s5EwgNjiiujVQsKfBGTgkVhFGV",
+	"cqaIYr9mTJvigjVdMJKvF6+G/8hWtdOJbNE7+bln1+u9D233BxnTME5ZkMaKUYM7Aliuwd2HT0LT//TT",
+	"T2eZmTNheEwNC68yYVQxReI5TVMmZoz03754Rh5//ehwsC2x/PNbBNJ5El7KwfCeJjyJCE21JFwgMBEh",
+	"72mSypluR8vjJxWc+Pls+L/o8C+Hw6cHo5Mh4Mbxk48h1Phoxym6YMbzvZlizNIsbpbb+SyT60U9S7OW",
+	"rP0XI570op7dPFcWoex9ljc4lWpBTe+kl2XwZRMwZ1ozrdevln9y++W+yZIZa19qAn++/TIveMpaF7H8",
+	"b9slyqzxcXhFQUXMadoBoFP/7WifoH2RiYSLWQXRQ4vjZyOH8bdft8Ro/pEFhMEZyQT/NWPkiq1I3/Jc",
+	"x1sJJT/+eP7tgJg5NWRBr5gmihm14iAnuc45m6ZTYDFwHNQQigPVGN1axrDgwv9cI9fLyw/HR8PLyw9f",
+	"P3//p3/ocNC3Ocj2eOCFFGw1XMhr+5vK6clLKhJqpFqdkIeHh8DsZWYIN1sApv2a9wuoKUjUMKcdW0E9",
+	"9sLYy+YJsyeO51TMWHJAPHBJ/+HxE5SHC641F7NT8vDoGH+jDU1RUQgf3wn2NYpEaPN/lpNW2vlFTm5P",
+	"Lz9w0c6bUi7Y7Zd4Ldjr6bR1ESnYSE6ne+eBb+iMXfC/sHzZXzOmVsW6ViUcaftBeZmETWmWmt7Jo0NY",
+	"gy+sbuKxEH86ypfjwrAZU/l67+QVa1FSxoJ9MCNY1NivcqRbKnbNZaZBR83xJ7RZGNeGQI+OjiuEchSG",
+	"ycqy97WXvsRvRrtc/uZLYUpL0b42/Pn2KPcmpWsWSek+llDymidMtS/jPrj9Um/PLv4JOVPrYorqkeNe",
+	"e1iPGvaOTtYoLYoaNjL2kz2sxlLQ7fWcL9sXLH20hyWzNZDMxN6x/sK+qLOUvZsrmc0CouhiLm9IvIpT",
+	"pq0gUcbKn2xJjERJnFDDSN/xphNiZEJXZJlm+CCLZSZintpHAaMJSehKnxIr06U2xNxIsmJUaUKnhikc",
+	"O2jjM8btMHhcu4u69SH4gvBPQ3hAfEMTpwXan9wL3P6TLpcpx3fd/aWSk5Qt/vSLxkdesTpN09fT3snP",
+	"v/X+QbFp76T3/9wvbDT38Tt9/w2O732MfrOEt2TKcFwet7d+dLFFN887O8iexB1OTn5hsel9fA/Hq97d",
+	"S5paCMH7E1Wk/oQm5M8Xr19F5EaBmWW1ZBHJxJWQN4JMOUuTyKsQRCrCxTVNeYJ/sb/In2BwUSUr1D8P",
+	"3UaHiMChU7nP75dembDtF1JNeJKggPos7yHf4Q7XYGUsCMh7mihpCSmRaFhLU3mDZGT3A+fcI1TPhVVG",
+	"afpcKak+W8hWdrkDdM8EyQT7sGSxYQlhdpZT4D0JM5SnmlDFvI0ilTNNMpFYZlMYMwhP9gj1l2ByfSUN",
+	"mGXx3fNZAr6+0R0xG8zK7APXRpNJZgCxnYXNPtRgkRp4c4P1OrjiRx+jW13GK2leyEx8vpfgN7gD8F9J",
+	"orN4ntsWEcm59kKX9KWCm3DI77U+y4UYjeeDyPJz4Wax17hHKnhDV6mkyTspf6Bqxj5b+Nf2uSMNTGSy",
+	"IlyT1M5heQut2EQJjWO2NJr0j8hL/s1gv3C2T6LcFPoMLQNr4N2E8wb4VObvtUAgt7RGuXGiekjvdlh3",
+	"OPjmlhTvNvw2E3cEireZaAOCysTvfnzFYikScHO9oDz9jOVPc6s7Up83YOVGMq7R5vUZ3EHZ+vnZ34Lf",
+	"7A73kN+Bs0aDUXIq1d1ptxfIW38U9Jry1D74P1sYN7e6k7g3Vm4nK9JPqKETqhnJBEhyO6OV5Qs+QzBr",
+	"smTgvdinqPlR0MzMpeJ/+YzRubzJXV7MzZevc67CAw40Jor/BuymIn87O62rBvCffvppWHfgrgN63d97",
+	"S1b0o9DZcimVYclLlnD6zoHwM7275mZvoZDd08SFYQztcMuZ7NtECga6Wc6TvHa2N1L56E1U+NiJY6b1",
+	"c2G4WXnwNzd8xUVC5JRYbqwSIHS7Hx9/gNZnMP0V1sZeVHI596Kgu7QXubE0HaHT2H5YdW32op4D/GiZ",
+	"UrtKwhWLzcjb23Plrhf1uJ6Wfm6GRETuwG/hIM3DvhYMTgexGf64dCIzQyjBrZ6Qm7nEj7iJiDP8uRCl",
+	"/NoicG5F9tUDf7kU7jgH5NxA0I52j3xcQiT4CoIlIoLxT2bOuPKWggg+wj9QohlV8ZwYphYHlxYoVYSm",
+	"sUGjyjqMPssSbs7gy4/2Mi0OjHiyvaU2H9yFjhoY99HiRurDJqr38QI4Wso1QJo5wDkHkBtFuCE3VBOq",
+	"r1iCj/v+WMz1SGSLCVPjiIyndMHT1ciOHi0Vm/IP44j87V//c1CF9DVNMwaUxg1b6Lqj6LDqQqXDv4ze",
+	"/3YUPToMBYQAzM5xmuPC2kuVoiv7193gLOM4U4olI2oaFuah4YuamfnhYWgOj6NhWs//fJ4UsVaO3vNo",
+	"qhkzbzzRl9Z73ATR2fB/WSA9bgFS4bgKh5/Bn8uUwjXSo93PttArBUsEnOUiS52ihn6Lpjui8Gz83IMF",
+	"y9cROaIrA7hKGGUaiyouO4//lS2+b8iTKvf6gaNnoEr5Oebm/9hMjI4b1nA2gLQ1V2zIk7oBajB58GRJ",
+	"ophG5pWgwk/TN6WjTWmqWZ3PWbXGrDqEBETgkz/aECRx1DLuuEN4WtRbSm1imbBQLMmP/0j8n099IGC2",
+	"XDJFYqsqA9eysl8vaczIhE2lQkWAixuqEmIHVknwhx+PyPE3/7PpVyqd51Fgl0beiBDANrnAy9eIsHRz",
+	"lQ6+5mLf+FiStbdbBRvaSDR68xihOFNEFkzNWEK4cH8AIhSoPEFw4dcPnj4enBA60fbX4B2CR/cqIpbK",
+	"SZwyqvSlgLu1WjPi0QH5ycXj0HzOfFE4c0TskUES+0ODBd8DJySL23F0A8e5A5zduGIZhz8NXgUQJkvN",
+	"68zEctGijhomiMQPNKqlM3LcPx54efXMXom9owtUHEn/ecpnfMJTblbkmeKGKU4H5C2bZU5hJceHR4/K",
+	"Oq3IjOKOiec66nw140wwwHyeMjMSjCWWbUPg0yhOpZkzy9DncsFGmk6ZWdmf6ISj09/+vqYn2+E3Ul2N",
+	"jKJc2GlYkuGLZ3Qt00wYxgBYUS+Wi0UmrASZ0tgexmJY1Iup/ftoKtUonvM0Ceu9JagW2u8WrFZIw+oq",
+	"0cPDICOUxeWtFT7liwYOQ7UUAS0wjyODgLFMWFCeErZYmhWxEFc3XLOK2rbhET5J2VtYrPexJuSiHkb9",
+	"OSloqeSj/Z234ARsy/YUVi3BjyyzovGcs2vmrEt4wINC+5lImTIqGlzVgy1fL8hO/evmbGH5SlMBoEJk",
+	"NB0tmYgDO37FzEkt9kHPgVwg2OGUzJTUGj+5mcvUfqiryhYX5vHDXinI6+iw+K8U7XXYjPaKemw6ZbHh",
+	"12w0VXKxfZQEEOMIIj7ajogAIH/9v+ToQUSOH1v+fnRsNX2qmDZkyYRYkf4hmEikYEM5nRYeAj3Y32F9",
+	"wNQOij7SQpOFHwa/teTc+VHw+OG6OSarbqH4ZcStXWpUxcHmlUWVUDLqbQfFDqpnWksGz8W2jIyJZJS0",
+	"ZitMudKGJHRFhIRcH6bsI34qVcxIn32I00zza0aYSAaRDw2C5A6qqnTSEZ+Lm25aVCcpFVenxCi+WKDT",
+	"poENVfFaPL4uLy96G+/NQyLfxVpQv2VLxZHitgF3g+JrT/w8acgCHfS85VLJa5YQiyX3NKHA6QiYApk+",
+	"JVKAoTMHfU679/Qf8xrq5NPtMnS22PYuJjS+Gi3pqhKwG1S937i70JleMpEwjI5zQKdpGhJnnxaIEC2X",
+	"LdgaWoZgP7QSOswgdEa5OCnTLRxQc2kxLSf+7TGodqflvXW70AuE9JY3ajGmIzczZEl5curTFX3cBdWG",
+	"9F0Ipf0AxCI38KyhyS+ZNiwZ/MEoqoDKNrDXzia2jmbKB/lpzqzyGaQTxRCYGwimcn3bAvhTaBY7Utgp",
+	"vrNv5jwtwaYDFm18oLotrTlFxym2UZc6TxnWnjYOzyF0GxWumGQXHQ7tkBW6KXOwnAoqGlv5KmobqB2q",
+	"AqLKFawlzLBLalz1AI2tOjDmejomfSrIuUj4NU/sG8C5tsmLTCRkztKETFaE5rFmg/KDvzon+pLCL+nC",
+	"fdXZ9ViMeUFjowMuyAnVfLO5Np/mG/j8Y1TKtQwn38KffeTdYpkygzEoOmMQMV0KCKpzko1o69Yu5U8E",
+	"+NHGWWIqYpaGKfrosBtJ4xzpegLaPAsCaG+z7MgNinsaTVIZXwU9Yz8Ba6UkUXTqnvRTi1pEG56meZC8",
+	"syRzQ2IqoEqB3x3pMxrPy/UEILqeakIvxZ8vXr8ib6R9yyp0PIKpc+w5xsjIkZ9pPPC2GDDPBJbCGaSI",
+	"2aUo1rfI56/tgDwrkBO25E9OuCYPj4/JuPAaD3k+yxgNrp3sPi/sATHavOLpOAp5Olxq/DpEaDpBCyNj",
+	"d85Qskz2Pr5vxY6CN4aprLEZIZ1HfdSmh/00XwVYgpCOZxw06mUcHm5y4G3cld2LvUamu47QhppsC8Z4",
+	"gd/ndr2u47wrOlsmW1+8Y4CO2F3m49HDrx8+efD44dcbEyAbYrjsGnSeQxQPOTjCTMI+Dmhs4O0AObRl",
+	"jIwqaflN1l1jfzU+VmOxda5dwKBCOhVwvg/Ex5Sl6TdeAtbRVGpGVGbfJ3S5TFfkb//6fwgVaHi9pwnY",
+	"4CNCSUwVU/e0C4MCU/g9XbHpO2s9fGj/324tz3dV8KVtXZMgWNdSnykENH6tT4vwRGCmlHiKsXshqbzB",
+	"gId9PJ/lNVOKJ2xLpxy45Utodk+ThMUcQltB99fGGZgXy8xVF8nScuUaBMlBw1GG2Ip29nW2hf0aX/yi",
+	"a16KQS9VgSGA71tC8YwIdkOKqz0tZDC+Hg2gvZySmupYgqPdUxOKFrkTcAZtx5qBKEZzRlMzH1EzUlxf",
+	"tZSNQTojy/lK85imENzJhKEpweGEIxFyTaghdiIipxFJmGGKS0UNF7Pwexg34X17ncMYntlhVedWRcQ/",
+	"CQh4S/ujhF2zVC4hjkzzmeBTHlNh0tWIL5Y0XBhCH33dPzoc9CcD4ETuyFKR0mQk5VcsXREjrSJUmZn4",
+	"mfPiDy4PQ7eABDfKtdUK1mwnHqwbnwnckVXcnHvKsSbwS2pDRULVmukpntbPU3Zz2eunXBjKPcPCWYmf",
+	"1aJxGEzdQIAQg0uSasTTVLhIkSZuAosnVHHNsBwVDaFpMSGgKU4YXjvk9mzThbbG24BTtqaaNhG3IuLD",
+	"HkltEY4ldTY91tlk3JQcG6MJ3HNZjwSLmdZUrUaWTjteAI62b5F8OHAQwCAnxVusyVSPXEW4TYB8e3Zx",
+	"5r4MaZmhoMKyYI1yiYVPk5LIhZACrotINGrsE0exocqEDj2bmypsQf6jG5amGCxgcTA2QSDaB1vOQcuc",
+	"xGo5pdkIzkHsm8nPGwblLrpwTVDCFO/XSkK0bQRUHWpcjl+Bj8R7+A6IvY8x4M34hIyDxD6OyHgdGMeX",
+	"wofQGibI2FPi2M0OcsXOHpCOdu4WFB9Hl2IcEowb95NH9DI+mxu3gVF1W3Zuy5zH+Hw3c8UYeWZ/o5gg",
+	"Z7Eh+uhrYpg2+oCcuSR3QMC8+OGEYTlCFyCV38Q9fSngyYAZL9NMYxWeYzKGaYZCmuFUqmHpVW0vdjwI",
+	"RjB9USm+qBRfVIovKsXfr0rxu8vw9W/QvcSCF36Nj5829Dtf+JZBws4a3vktDYjLRXmJoy+y74vs+yL7",
+	"vsi+L7LvjyL7LnIPUe7Kt1Kg7MEouy822Pt9xMF6n0FhY2hPNC2yKxuCuVzisJPbTKY1MtiYjFTHc50h",
+	"6MIJFa7+VytKrxftfm6/0aCQt+B4fs2CIeux968U6U0obQ+cM2lz7f5ol5xXF/wwQl2hhQKrKaeYSsRM",
+	"KXbCtysoJ5EO2rJIu92Wy/ltV4XQOVwPrBNDn6riggHctr2DJsJqStTlHlPDiPHlGd6eXeQlSjKNESGN",
+	"W1ybJLwpK7h+uV0uteNKXfJiu0XCdY04+US5pI401iWSVkqA1zC6FK3lUWo9ce7lIVGQ+qd9SHxz9uzi",
+	"teIzLqhjBVv4a2kMiXojLOgZtGEqFvMlx1hHxjwZLemKKcj0t+tbpmD1BKZ0Ht8KxkDI9hzGVDfiXY+e",
+	"tLsw/4V8VepBcJkdHh4/vj98X/yOFL/8KphhnZ8LsuFr4H6yrkY4dMN4Es7bdhrmKNNMlaYOvG7yPCOA",
+	"jq85ZscRHEf6Fz++GtRg8riysceBjT1u2ZhUZhTIYNxxwrqkCxy7vGYD3FEVr4JYGyyiGk6Hxw/A85sz",
+	"d8jfSsi4mGec9xgpRz9kSpwsMdzgxE10AkVkfK566IOEGjpU7BeoX2m3v1GUfUPF1Rme+dmcxVe7kuF+",
+	"0fVusaL9/sMXnkPoXOyVS50hR5pQcUXm0moq3IQ4E+mnzJ5TRyThM2505BLPDwhyE3KfDAf/rfnX74UQ",
+	"XRgCkCDatVok0YImLr3UqWxlQsdIvtIbBR9AjKdQVody/AXEZsMrSRjFJxnEkpUGQI4e5FaF30xum3Kx",
+	"4GbhG39tk4taEg/DBRXUqtIpF0y7ZNT9JWJWgqS3TZhwWxx1PkyeUyunhBvSh1QIF4hLSV4HqeSu2znn",
+	"tEXPLOegotVy8+bxQ9fry+MDoZBAz6VgiX3Cc3OHOy2yZQNGmHJOYJ5dwkQ5hm5ONRFQA0JIM+diRjDo",
+	"fcFNI4cpfPebyyO4h3t3Zdi3OyjopBF9HLBK3TB2la6K69oHGdR4VDkatEjHrWXuVvbRQgphHCvDqp3J",
+	"/SMXoQZqMVVsREUycpW/MLGjEvA5iLxXHwxNzpNeZoP1SToFfuK2miYlLhIoQ3cNLB2ZIr7OrlnOS9sn",
+	"/KciQrhRH5wvFhm+wrWgSz2XBquPuTBs8hPcgcuC9Q4NRlyau0uOhZQXBvktj44jomRmd3TpK6TUct/n",
+	"NL1mmmTLoLvf3WMstVnP7TTsdMGY4a4nIlzNiStc4yHm95gJw1NCgYTBmQFghNgb4awrIj/R/ph/tTvX",
+	"Lhkqa8VHwPOTxq6syBYel3zMhWHL0LvZy+/NnLwBeaAQfKoKZsVTzk3dzQAnnfPZnO1R6PoN3wUv84aO",
+	"jQ0qyqpUZ1nuSAsQ/G//+9987Bf++u4EoN9cHWDVzeFf65u7w13tkAnjx3RKRIx6CZ9OmbLH3RguX2YR",
+	"BMdp33c0gPnhJJaNBA+rdFL4tMmf4eAkgmIilsGdlLZbJNTczRW1dSLchdcFGgvuMk1HXllcWAPa+2ET",
+	"pQXuhg9VnqXbpf50VM4d93F0/9d/BwEf0+XS8m9T1gVuU6qn80ui4826r9fzsiIyFM+4hNx5OOpJKaKR",
+	"JWC7mLHascussA/kBsXd7I90Iq9RT/JV9pbc0JSkfMHNICL+hTBh2OSGEQcMt5J7YniVJfRoI0VKbS1/",
+	"9q6eRVtT4VJy9y6vb2XrXcBMo8lqlMgF5WvMVpvWas7deBvUmrLtcvLyFF1JtBMgqh3cdtraGrfTjumP",
+	"lVdL8XysavB38IYspxI2MhcL83ies4h6WMkp1eic22jH17zHKNz8tk2UtMuAFp26RXMNagXlp3NTi4kC",
+	"T6nQ5YS5ZYtC2Pbcbnmbr+lSXOtF6JhFgNarb5pahmdJ12t/57v37z68i9UH9ad1MD774VtXUqLdR/Pq",
+	"+wvyXMxSSJpPORNmmLJrlpKEGpr7v/KDQd6qYTOpVkSxpVT2iV/JWk2lmI0MU4tRXv+xF5V+q5jmCROG",
+	"07Tye5EpjXUj9VwqA7/0NpCSTcQefOlKXkAxxaAZo/5ADVZO14Yt0XZRwhesgS5VogkVCdRFx4IEc6qJ",
+	"FCwi3GiMmmgmM6LTujOvDG3sjGi0rgi6YEUAxNhhuZGGplhBZEJFMj7oEpUAu20u9cbSHNRPgg7QAA8d",
+	"EVwJfu/+CX/YSWUYVn+/gT8DRLzrP4zRqBedG7bY0hNVOXrnEJdNZhDYjc/FBzBvK8C2FGEuoKK81Bo4",
+	"/WDVx22LVEPW9r7fHaDW3qlwL2+7ut4aALXzRStJyFwu8lYX4AVzfXgggpEa+HuZ92l6zcVMgxC/Ztr5",
+	"mRyjGjkwr+C4XPjquuu4WBHYHN4lpmvViws/6B8P+pNBzbpcLbpbqcMLW9Ch0r/lusL7LQOsGIhiwMkR",
+	"WKbxL5sA8ZlUA67cTbUa8N2X9d1HZd5nToy/zdLgU5fHc4JFpoauyBRUtcDUUzf2nnYe0KlMU3lzQsZ5",
+	"7WmqNdeGCjMmfexn4Uv4zWWm2VymifeJjLD8tKGrceQ8I2UtYYT6wEQxejV2bRZFhezsz+W61/naTn8o",
+	"FvDOlLb5w9gHT+y3UBciTIb5y77sihQJmcsb3+4Dekux5CR/2nt+ApaAgtukbAoEbfnMpSgzmkFEDFV8",
+	"OiVQUIiR/n/9x5EzPwBXYtdMrch//cfxo0PXXLhsWAD+mBsUctPDpajbHuATTDF+ef4dnMOqPHY6HZG8",
+	"65bbBX5o6NJXXvrbv/6f3NV5KXI3rXN6zvg1OMy9KRIOaIcgWi3RVkKNM4u4rNSqsSPoBHKWF//4wC/X",
+	"GUOxa3bQmBOVOxrkm2LVTfetUFgwapnfNHPuXQtWeCrtsSxzDvEN1qmXWChTsBk8Hu9CX7PkBNg7cti7",
+	"bzUhUXdl+Mxvpgk4pwuQICFA41dKUitoh0ZaddxONUT8rIZENJMYLK+DUvtSG31HJ0M6zG/kThdJuFZs",
+	"RqHU9XpsfE6VpQyN/GEhXTeDQhJGOXWDvLwHDIbTlORr6P3R0ILPRsDA9unitJPeDbTdX9uY2X4WQaUU",
+	"2qZTEbO7Qk9XqXYUK5ZwM6LoBe3YAg/HPoOhZzMGJeeqePa9s4e/PP/uniZ0xoiSNyBx47nUTJzmbVWU",
+	"XLjiTjp/8LOkVHLQDkqY4tdWy/c+uoQaiIyacGXmB51MqgHrbj7CB0JufH/Cm3uf2AoierRkKnZJLeXb",
+	"3GjzhsEQpmH3t2k3qDD5r2G8VVzuCMM6i/xcGQnpaxB64hQPbIdHoBfl/phQ0Mzd7qUFLcOhZe5Iuoud",
+	"1WuB1wytdextUwLKMjZ84+tl1WYhE2C5Zda+VtwGdItNLLBV9aoTU4M+ovX66HoG72k/+GirUla5Ln4v",
+	"we5WYfYIGywck/26Gk/++u+kcqgBlGLBuCxMVsf+KhCSdXIpxna5ceTytWAPUV6k3dPZlF7LTJ0SrJgD",
+	"MV12SCDIKyJ5kNel6P/Xfzx9cvDg8BH52//3bwR/OBockOccCpjfuGL/7iyYzcY+xJB7Cm7Y2uEOyLkP",
+	"WrsUUsTMgQS+0Hm/jAiSP4u/3dPYrsel0eGzI0/aRGi7Q9jLKvLF3N9KPP7rOoePeh+GdqrhNVWQsmfn",
+	"rN7utzhL9Zev/HoWGdCFcsGMAatTM54Z46bUCDTZDX77M+HjrBQEh2jiY0M0sCQuZiRb4uVxnTfgQaXZ",
+	"PxghYov0HUKQ//qPh0+jw8PDfb6G/JkWmTYjdGJBI4qRziYQOhvI7LlgMwXPIiksZ00yC6Fim0ZlbIAe",
+	"fEj0uZlL4mdLfARgTIV98VnQWK4sp9NL0c8hBu9twdJBodbmU2GnT3T4wyU6MLkZExbzhLlSk9h0FTCt",
+	"+ZqY0FiPZDVjrJMeVcs0a2pR1XBwF/KPaRhTnjKrF024qUQZxFJM+SyzTKVPicp8IWQqrgjqetqfcMII",
+	"+4C9iPOcf45Ppo31g9FcUzLRjBb0wyihK2051ejoeLSQwswD2bB/+9f/BNuFIFSsyNExwQ+Laz86PvR5",
+	"XIhwDx4/3hzHt3Y7S6a4TEJeHVfflZQMTwSmITANmayctc03KIgsGyU4YbHn4ydbbzlZjgoj2C+Si9GM",
+	"LmHLAUIxdKVJyrRlpFQgqS8s/LBPBNiUEDnQHVbe2SnihFoUNT8LnFKMAurnPVrzXna3O5AHf1iXgo5I",
+	"2oAuNQT7mjZ0RWgN1tBkxBIniDA4aulcJ2QqM2UPp1mcQbieldsgOHK02voUvh+0ndvrAVTEc6lCJQAz",
+	"NfRKK/Y+scrhz/g9+RM5fnJlGU/+U//qT0eDwQF5hgS4sDwaBB+Fs1TmAs/mhDGBLUCKgx8ePx4ePhwe",
+	"Pt6pn4o/X8po0nJDZ8A2DL1i2h8LmnLURE0J/6A9CVojV/g0y7f7dfUGHnW+ALi/NcB/iX+v7JC4Lr84",
+	"5h42g3KoDfPlMczw0z1NUuo624D+DpTP1N6BvVQyZlBKfw1RAFsvvoRdYbGelFFtSkC/kerKfZE3U7J3",
+	"lsdk05Kwf1C9gOOyKH+w7gLMjdxEAO9uZBX/I3L0ELeVv9Qd+u8LpNXK6tXtlLrFlLichYz2mOF2oUnf",
+	"xQ6gmuprMHBIykbFrbm9zs0b9ljKfZ2y2MZz1wqXrsJyCxnfTf0rV3cv3eJalrsOG1tZRYjJtdNiU38L",
+	"vvCqSn23EmObqoJteAh8Us28k1q7jTK7nY54J8re/tSxvehB+1ND9iL09yKT9ygR9yWitu641yD2b0EL",
+	"fYOL5F2kQhWHMAfb1Ko9abakYJ6zr66R+wp8o8zqchY9MG0UspXzD0JObkxAQbz2oAsbCkoK5Akpd689",
+	"JSYX0yf2V8ePT4m7Sfj56Jj0Q8afwalvbHvSzBXco+kA2V5+0lYLbC3swaUUO5NHuB8xaHWCOTNI0YoY",
+	"/wBdij9RfnhrdtNWvYFam87+5LMf8zamBBsJFs1mBxikkaXpPjro2a3cpn3eFIwqIl6VCafE7eyWEEct",
+	"IHI670U9KdhITsNd1bqmldARu7bv/XhjQNGbs+f+yxLjyfusFQXeLIEDQgU3tmXaS3u2RqjnMpYTKm8n",
+	"L41FMzOXimtwB7jfCbnggrHgPvPZRvCuFgarW4YaqfgP1x5tc9NCSHhr7V65ebx997UO3/B8+J0aM+XB",
+	"/m1JD8WdhgEdvqeoKpDq2FqmuQrcqpdQpY4we14jl3br4dQmczt2xfnkYvluuNf+2FLtXezb9ZdjqrDO",
+	"YMXXyn2ivzt6pY+/f03DYG4ITVPX0i9NWWy0+6iYrtozawN7bKvaUbg/sGgH2jBrmgAEO3ZqovFJmGXz",
+	"BPm8/gYgWhImJvZZRtz4tn7YQVYbKG+yZp0TqAJcRAp7s1juFMROGppoe79adu5JsoZ5345Z11hnudl/",
+	"wR1343jdGdA+co1anhOfNukovIk92THunuHuzBq3Q9HQa/B5tSFnrbC76083Kreda0lPxu6DM37NCuuo",
+	"71+DlVZbioVLgZfTHeVKe37mR4cQrn3X70oFX3NXPEZF+5Z/eTwxVGq2b8WWcEufCOEDTMKr5ekSLt4H",
+	"47CpJpnAouZWD4wI9JudSlUYxqVgBEoQlnoC7l40150uQfILHMadfrRVBq5y4fxFNMLFOTk+PHp0/8HR",
+	"A8gOOe6SMqazxYKqVadF21sUNpHWbbCCa4F7KzZQgdP79VRTYGCAfEp/WpNxd0KC5eajHGlGVSRZV2w8",
+	"Ii210yNXD98u4OaN0EE84mIkWLNkYbgOyTbZhnOWJh1SRwo4uSFr0/FeQGLHW1aUD2qJPrqRZMnkMmXg",
+	"twT1AKs/YWpIlFP4yn5QSalaykwDwvBrnkKkFzaLrfwLZbTPbNJ8kmKQzUxRkeR/h5/8Rxj7hZoKFMUS",
+	"0ozczoKSodSQOYBeCVuDWfbPpVxOD/BxRMaZgFg+rIBsfwF9rSIyRgFi/yXm2iWTj+I5i69GUASzW+on",
+	"TBvaWblldqGPT2SyIv3xfZokiml9fym1sZsfD1ybWitnF8xARwFLL43q6w+fBOumlKW1XaQX9X7NGND3",
+	"kpo5YBtNWvLgFpZ2ZmwXZoTnhx1EPVfi0k8XxGiff75L2/zA4Lb++Y12u7t0kf9M+r/vYF/saHK6cvX2",
+	"tgQ6lOm7+9DzbzFWPILYlqEU6eoE08mhoUNU6F7506cSTG5ZATeYXnpz6hLR/WVcinK7xxts46jLiepY",
+	"9R4jsuzaqKrkg0rFXnyIuwPHpUB4QLB8h5h3CEbbGKe1bWN1n0zX7TYqKXid+s7rTm02dGb3zdqqIeZ/",
+	"1rtaHT+3/uxAUaUaJ2w6ZVAVMrfJNWkmv646QKIaG9vUk33XpusBEr9FF+tQcaT2HlxtPL3U2NrC9OBS",
+	"OI5BStTlUsc1E+bE0XqD2MLMIdzXEsLut0gKKYolVIq4PgqUcMU6G0vFFjxbhB8kCVsykYAVynX9bPem",
+	"hh3WXFPU1DcshO2FOh0Sy412O2Oi2GjBzByd9uVaqdc8yaAeyTSlYbtAjVC6GKGYmFMRM9e+q8O588zo",
+	"TYf+Pv9wHzmG3XL/Ot/IOXze7UZuKeAhK3MEWZnrfISNm9mqrVctR+ROMLPJdUf++R90wUJaQsnQPqea",
+	"UGMoh8ZfVUb0a0ZTPl1xMfM8qc6DuALmcykK1cS3A/ZY74ItNcvViNJeB6fQYsjMuWOLl2LNgdxNRai1",
+	"GFmYecycGtRoTogofr9WAymRz+Y12wt1epAsg0y8MEGcEi9ekf9TkW8z8p2LL4UPcocAaWhj7OYd0hkb",
+	"+gFDLsCaNB4ckLfePOdSaMqKHqQD2Su5FOAzyezOjKI8PSDvXMsDOSU6Uz4BidzMuWHQIwGBt63bvKZG",
+	"OK2hxgM7vp/yNttfpNkdSrPa0yTf29AbW9gHe15uMsVOirTrPE65CGixIpDk/K7SqeGLpPzdJOUXUfdF",
+	"1H0RdXcj6rpIsZbWD9MsTcenZFwmzzwNeoxuLIe4CYt9uxiovlMqzWtx0MdKFKV5BqeXojKx4OmY9CdM",
+	"sCnkwKSUW7zSc3lDKBGYlJeHRQwOyFljJUh0gmJNxHJ5sSKGL1g1tdWO6VU5Tjmzu7ajFlt5A4D7cHCH",
+	"rLOf1rsd2MFddwFvU6kOyBoucCnAMKjYQl4zxKuc9/iKTs6JiVSzsa/4F23ti+3hi0b1RaP6olF90ah2",
+	"0KikmgAMbtc0NJ+me8/QqR/SqR3oC1d7wwUkbRsQ7CJIN5TaeOuxAFx2OGbk67GbU/AZAM+wd2Op9Ybr",
+	"3er5Bdt4JKXDeci5XRQZlsV+IAQEVNeW2NQA63zotxHssnl5ebExCjPfZL5CUB3D63KNZFsroCR7SXnc",
+	"3G3h7hNzIPnQyFH5DuvVDFMmEqowO5qLvLq7K4AGkLKc009x0Dz9tueGXd1QbvKiRO07atsGWqIkMRKz",
+	"5DkWG7LXu3GHYRxPbhkZ4efYMS5idzKL7Nzvt1jidnEkt29+1OTiSAn3dKCvHoR6QU2c/WXEbRt9sE1A",
+	"JaLqnnhIoENLMf8WfKAY1bFpWbfOLI6fFq1ZPrf4hXIiUx7E0HJF65qshAVDqdVLBcC1W4rK0qlOgxW+",
+	"UWFEAe5dY5275jRVxeBOuUzbia59Cf29ktfRVk1kW5Gms7qxF4tWVYH5xMasCrVXEpXyOoaOTgrpFI6U",
+	"+h4CmpvQaIZhyVCR9UYjEBgV2vP3ZTtFHiTMxcxFlWdL+EcqBRu5wN/Qfs8vXqzLt1+TDP+Jc9EDTbrh",
+	"6Z5ScU+T84sXrgK/i0bi2gedq+jT9iX/kne+Y4a4q7+xY6Lnp80B97jV9ftaUlTLlfpZXVPSUyyktKQr",
+	"tPLgb4uL1/u43i3TuS1HYu0XVVzNrxlVhqmWm/n0Gd7lG9shx7qJnmFY1PK8g2pMiJ2X+fBOesud0M9d",
+	"UsTvgHetCa5V5Njprjdd6j6UpIqw/rQqUnnp/eSw7sQSq5LvZA8MsoPNtuRM2TbO2tXq8+WX30DJxCnh",
+	"6ICeMFKq8e0iqanzR6LPXEC/DSiBvsTBl8I+JURCoYyl96iAyJdT8ub8DUkoT1ck5ddczFxGmZA4kyum",
+	"nitHSUQ0XUHNX2ouBSzBNXjSBaG6vD1fIDtgW+9DB8Fxs2z5GFv2EqovBRWlYCpyVkztSieXnWZRqTyu",
+	"989GBWT8H+mlyGdxeVnFrDLvD0RTxWiyqh0GQwL6LNif41IU5IcVwNErcULAEYETD/MJcydERARdcDEr",
+	"nNihAPZte/Dl66z1wDj8yGPawElVHLnudClXlwegu3s47OIP6ZXLfDdxlIRQ9KQdC0POlXYolNvttPag",
+	"8jspo1UVHNRg76PyFwfkDLtkSEUOPemI6nkfPH56GO3Dp9ultSLyHt9Zce+O5XBXxcoy71s5Yth35Rve",
+	"FE2rmj1v7MV8+8MZfGI5lkWH0t1U8l6t4B05z18v6sk4zpa+XV7x66rbEhvHWeWLpsWv2GKZShTtro9q",
+	"4ZG22l+Os5VfL/lyBBx1hBzV/cqfqhf1kpRCOrP7Z+kvnrnkabYuZmltt8NzYZgSNIUU29u5CStTdXcV",
+	"cjesk6fwBy7Yi5BOZtVoi0moiI8ewg/a/QQKm/u3fZxDoZ447FmzK/woeKWEzFxmCq2GvQgZkMNbq5Ux",
+	"7ZFlTe2fl+ffnc3YNzQYzmZ1qKMno+OH44jAD8ePRkaOms5xbMQ3DvwBkFteM1WGdj6vxbc104YT0FqO",
+	"8Q3V7O0OVZtmUCdkY6BLCVA7x8fcRcObGu8qNhYVR+vAy16ef2eBp7fU7SztvXTt+JAdku8yqqgwzKov",
+	"sOqpVVmoKTUzdIlw3FWUx6x4CG5whRNZwpJBs6HyhOruwT9llPi4IcrsjloR1cLU7mqVRkzXHS20Jops",
+	"9AlQG24/iLtQyMdKtNe5Npmn+UL9IW/IKHWad9V/elGP6xbWCF7Jb6HehW6vwuoa+wcaMNrhmFwB5d6x",
+	"bcCcKhobpnIp5dtr4DwE+wknVtXGfvxVLfOrr7766tHjr59UdcUnwUx+6L6w3uRamuPxw07lAfykO7rB",
+	"w3aR0jQPHq/J/M9rRqwp7BSOSjGZErcy4OIULRXg84c69Dvxn0KBDCwVhwU1NCNYPkWfkJQapvzfMcZ3",
+	"bh9KbcXft70pzcwWFx8c3tWXbFXIcMkTTwNffTX86qvho8euZQwEOgGa15EbP2sgdxf7bavTKsfZzbaw",
+	"SlJ8fqyoTuslZ7ODUw7vGonUyLCKRnW8DPI2CBJ+Jc0ZRoDdThOuz9ZdGcZg5aGQZuhi0Tqpxa++v3jV",
+	"wh/fMUGgdI2OiFyivpGuyEzJbMkS8mD4YPiQTFYEnto6Nwthxa2FTLI008OjIwJFcHCmKjY9ffiAPPz6",
+	"MXn09OhpzeJ1XHZF/8vPh8On73978JH8j/q/Hn78h5AZ9pU0L2QmbnkZfpbul2ChP7VDOsH+tWCvp1NX",
+	"ei8gv7x9cLQbTy7Gd3nB52ZT/4iv+zr3E8xYBHLsT+blcyI/DPT+QH4GdUJTLqBTXLmAufPOaj4T9pdF",
+	"ZVHE2O1DybL20P9tHV+73T1IWy5GKmuvCgo9wCBrJeXXDADjmvtwE6ryWVtz487Bb2Fn7Ya/HQR896D/",
+	"TlFam0TsHQVtIdkXMVv7djJW+EaDDdTupUbnpYiqHImDkVuhKKsyHVYpvYGQxalDMrXCGHcqHeNaT5aP",
+	"SvqUjKWI2RhR3Wv3Hjz3IENPDMBAX4IJ6dOEzGUceO7emkPfCYstc58qVN5QDlX80OqvtCnxgLlU/C9S",
+	"EMVoPAce4Fsxn7gOEB/g853aXW3HCdZQfvU8r6Qhk5SKq1Ni0BdwEDLR3yauvUZMaxTBCtLuw41aVQ8q",
+	"aUVl9vMp3KoVllXS4XMGUA49C73v8N3/TrqcxOo1vhaMLHITgdM1fQTVAcGxkGKLzzCdLbyuxhXGU0VE",
+	"S1ePMknyZnQo2S8F+0Bjk64OSKWrdLXEObRIw84h2EEXtwEh+fYWXVMRnBcKpGtzKfopVdCxULEF5QLC",
+	"uLRbmiq73+p2XPuURt10LPmLjaQtAYbccS4YpNqPej+GI29z+TRpF361fZikNq9WYNZI5tantXbJurWq",
+	"CNH6NPBxi30a8AS7nN+BcbB5DVEAo0P7CUM/DKYWVG7BuSCru2Zq+Xf1JNvtKHsR510UecyVvJUen4kd",
+	"d9q0Whk5slu6DjpFd9HGc4V4s0ZeUsMLoGzA4b0oIiWS+F3VkFIF/+18iMlE+1rMnTPywQvPlB6l3PtS",
+	"uNCZAs87+7DkWG5940RLulIyTUc+RKzDSzIU3fWGrlJJk3dS/mBVjttZtmqTdTdwLXHg0Eg5BNWnk6Er",
+	"1DGvHoJWa90iFQTLF9HjVBe2eM2Ys1G0sefd2Gs4yH9PwfipjK/Y+tCoPEyQGyKkmXMxI0LekL7vZM+S",
+	"CK1YRSHcahT91qaqtTkCm9hjOfz/D9A3rtJvqQjF3b5v3Gbr2110g9u4ansYdLehepS/4ZpdJC1bzcv+",
+	"u5ZLVJcQ8YQotlQ8ZrW0D5k3jyr3awo3BKlFZze5muUJ/qOKr6raIH4f5ssNDWL2m8CwyYKiMw2RCgGw",
+	"XPg/YSp2GLB3Z2P0RsWWpM+24PVyeHq9OVMlNSHnMRUW0WhNV0fgttyJApANlrzeJnkXDaBCrZ9+R+3K",
+	"2VtXMbakqcnW5JcMTL1rYlrxm6L1GqELCUHGcsd6GMPq78OVDKotlI82mkfpSo+4GEHjovaxrcuNwLfa",
+	"LOHpyjdgP6SUae1q868sk/Qk6kPCJzS+ssyqUiph8/rt+XbPfVZdyVoLrffvaQL0tIvdds7S1vv+nqUQ",
+	"ng46i9VPVsyyX57czUXLzGhDIWKgbUevb1iCgGfXTK1QfTL0iokT7MhQNmOD2Q2D8QFptY9sm0H++R0d",
+	"4qZMP3sqpUB56x0BKUOAZ4My5RRvbkHVlRXJd3ZxLsyjbYvnnwyDlpxtU9GrzA3f2KFV5vz4uMmbbyPi",
+	"mxnVQREI/K7Ow8p8qYJkFeyoX0WFvKM6fw9RXA7DTdID4RV45FnCk1NkithABTAUKidRLKG1ZGqIv0XJ",
+	"HeX1DysJ1Z63FU3HW1LC9xvJub24mSq52FntWzI1gpPu+yBGbpIjO+WkVVo55QcvlssRuH6wmtFrDYK9",
+	"4CHtpEPy+iYr4e0CHzuwErtz3wlhwRJOG30xDftg7kOZWAsz+0Osr4MPRUEXgf5am/Nd17+oIHVtwY2B",
+	"jCiurTKzj6cU2iuxW2BASkHmgI5IKmmirUjG3nMHIeTeRG63sPXO6fGjxzWgWkypBaLR4fT9b49bAs80",
+	"/wsbTVZFxcntnlqWUsz2DqYtXTHoyc6qLYaqzzPArwqa5gCqHLJ2t9X9b8wmrxNGJYA41iOQP1QlR096",
+	"kA+QjABFMCR8VKBqkERKk+/xrQbs53N4pv3ABfvv56DaqMXFVCnOkhFIl7botmf4UZ7aVOkHfuJ67grX",
+	"T9Z9CxaqXJm4LcfbgzxC8chCeV/bCOnNW4V1QOHch52rrXFp1JvL9C5KtOxRQlua8hLaWYX3FLtYffl1",
+	"faWV3q25ogztB3etEdQ59qBNW8A/R2Syqua/bG1wXl+G425DQ2+farK7ksF+DbyL8mvXJ+QoIscR+du/",
+	"/qeFNV77KTms1pVdr1cE+SbkJzeXTtFiRK+YsHcKZQwyKHycMgqFBCw9o23E/RHM/vZdGblxdEY5jKYu",
+	"ZwZmiK1gTlM7RXlg/uvTPAvnJJCY41IFnDKQYsdfvylQBtw0pYyNoBYAW2yjvLMwvTGqUs5cZBkxUl6B",
+	"kyEnw33YJzZR4lqVbWOEb2tBIafslXl+WdIgglaYX1jkNoIUKlaHMtBL8QuuQXVZDnjErJNlV9Ux59iN",
+	"u4VDneQmBi4ITa4t1pyW2OwJmh7+9r//zeGyS3yCIUuIlsVerBaFXT1U7KGZnBIHpFOvQtjFvP2QCFao",
+	"FlOpbqhKSP9PEFw8UTKbzU3x67/9738bnJYVlcZMkFrjPcKQpWskkdOpZiYiPhoENu+CU1Z2sTIJwZFy",
+	"M49LtfSez/yOXft2H+yxRq22gN+jWg3a7OegVr8FNNyxqFUpJqpu+QqGnLvQa6+exnTBwDOwi0Rtiyt4",
+	"53jrPV+gBuuV33HYdB0iayOnK6DXW8I+5/5bYpy76ArOHeU82/+ijoK1YwZET/NYmVhX6PzO0qB2CAXh",
+	"aTJivmN+uHcCfES0kcslS0gfm+QqZoDR5eEBmqlrHmNIM1VGu5BnqwTEVJAJK/SAgx06Fnj5fyslLt/B",
+	"XtOv80nvrjv7xoejm6Jj0hL7sJTK7BcM+Zw7QmHKU7YH00y1RnguRVyqSxPJl3QFdmryJ5IymowSutKl",
+	"+gAJXeXKAaoLC7ra3bu6Y9yt31jFwPjo8aYHQFsVhGrRWkuh+GUEzl3/xsMySfZaiKALpje/Qo5anZV7",
+	"xDOYb0cc85e9k19GyZhpaKWU0FUYqN+cPbsgxYcWeyIy5R9YQqRwwVB0L6Vvl0rOFNOdJV8m3vgRnZMW",
+	"i7FF4iLYercY+Q6/71amfhOX23dEU145IMeLUsB1QXQF92hgQYXz1grCr0uNLDPLKjsuELwgnZqMqcmx",
+	"umQsIUd+X1VJ75ltuQjshvL1xY3uWgK2xfnos5IxC9ny3UzAKwx4rgtksbQkBTyk8G0GJYqAbS/TTNe6",
+	"49qbA3/zrf2Z+bbXg2SPjyKrOX4Wb6JMvKTq6g1FibWjch4wJvp47qb9py+kcOGmNE3JDVP4Hoc37Z7U",
+	"/IZmv+b8b0ostsXjokeOH+Bxt6+zWJrJ+ETJWxZKbEwZhfe7/vKbeZ/AQLB4C3TDrHYe8CzMca2KuW6N",
+	"SaGQEGvcWi0+5NwTpfOHBuRVLpBBUOGtJwc7lcCESBl4y+br7zjJbTy7w/pfmmvcdo959Zu9TdRien3T",
+	"Svvdraubd6GvuH2ndsAaEDPewjZhMc00cwnFihEXKbw+EcOKpCLSU7pAeboC2bQb3tWiAepPcucb8tiO",
+	"lna0WtuNNspV7TOIoIQgUYM+65CvxwXU6akWixbCwgZKreFZF/GcJVm6zj++S2g2GoC7i/F88BkMbAqh",
+	"QNFDUHR2ClLsMj2ip9XydjjFRT64y1JmDmbusOSH5zQ+pEGnc5W8+xOmecK01/cooPacanxuD26twxXX",
+	"X2wwB3oVPMV1BxENP8PQpbNZKD5a3gBxvjz/7p4OtRpV8gY9YnOpmcDaBLX2rVOIhaqM5MAxL8WNXDBx",
+	"TxMrmxlx28kHmXKdA1CNfbfXCFxc7BpbynJFNPtA+pVZLt2xyFlsyPHh4THRR/3Hg1P/dw1/OHr69BHx",
+	"hEYeEqoJXSDrcxVGyp9rO9HX0aU4Pjw6AlvC8eHRw8EJeXzoNiw1IxOphNfqH5OzpeIpOXr66DAiisMb",
+	"2kjy+El9wFTJxaUovv/6yQE5881ysVGuJtwgR6ZgxgmVVyj6vobDFwLtZbc3OhYXvOYJlNBVud+vP8La",
+	"Vr+7GKCw1EuyRrK8PP+OZNrHzOS9e72dF6ujS8EiwlLNXO0Y+y6F043kdARIF85Javs6DJTScQGhYeHK",
+	"K7DewTi0ao0f1K9jzaYKcEVlVGniRZhdKIcy9aSaxL8qaJq+nvZOft7AjN2Aj+3tJotVd2tYWruJDonS",
+	"lKd1anjUxXo3pQuerkaBWNawpXrGr5no/nnHDi9irkslYmtFCOtnaBQlPDoMB4I6F3yXKDpEDh9Ct5xL",
+	"wXbsDLoEe61iSSuQNk7xOTSQLN1zFUkaJ6zjaxXulbuNcmLzMPaou2sXR7y3nUxgJbrvRO23osv8S3/c",
+	"OqFuQZhHTcdwdzLtMrhKjeuAU1Qu3Te5HR9WCP3y8k9QbZT0B8P3v30dHbeR/Drq23z2GiWsIYJ1ON+O",
+	"qHsxTKIc+7Q9nXDRbt2c6mEXf754/YosmJrZl7iJ56T/9sUz8vWDp1afhfTxOGVUaejt72rcuoY4vc29",
+	"oXYV33iWTjL8Lun+FgL6E/OBbaXyFqWC98451mzurjjJhov82EpU72oJSDTJUnAizXnaYquFcTT9BnL8",
+	"d0rEagYsZEp1MMngkv/kZHW3bOjQs2hzCDvXRqqAW/c5RNY5bSEiMk2YNq6SZj8PE+CajN2Rxt39FY3T",
+	"1TlsR3W2S7g7ruUj3bdrP7pDQ8Ss4+E/3zbmvuJ8XlS+JT3XY3KBQ7dTLj2d7U9255T7iWV4SsWZC3nY",
+	"UleGul0bT3fBZ+L1dPoMP4amK1MXu7K25BKWwrVS34X34jgNViXsUZc3pXeflDvUYVw8SWQeElM1CG3s",
+	"py5kkStYbcy+HtQOKm2wbskOC1UQrcIkE9xAbVPy138nv2ZUGG5W9t+W7LRrUU36j44jcvQgIkf2/6dE",
+	"Qt+8o0HkC50KRqGcKRQ8Jf05Ta+ZJtlyAP0LRWGkLDUDxLIxuAAwUy4YFgfo//XfMWdcZUJwMSN//b/4",
+	"s2vyaIeElx6cEuprvfuuRksllSW9/TXajqlhMycxNmbktndVrPqlu5XZWl8Hax3FVBuidRcwe6mnumDM",
+	"6JFgLKkysI1GnSbPghAcswqbZTtbThxzHFGtuTa0NYGySzDWusymLhZioLmOuLGlOM5cf7pNiAF97Nz3",
+	"d1JxOFh2tsqKkFtZWrfcJkTd+6LgkPjPabpKsfWEmjqAHIhL91itddWmOZQJIgoWyw2jaIACutbVXSc7",
+	"zsUyM9sK6hIXrL/Dr9gqr9yRx2b5KPGYGprKWcZqIvRR1Q7zMx3+5XD4dPT+t6PoUcvLaT1z3fjq3PFF",
+	"sUcm/Km46+MmbAGwj1sA24Xvrg0s9klKCTNMLbjAlszgkFvSFfYi5pqgyYEsGPRasxIbFqJqtZt+1crY",
+	"q5t9gQ1i3MfD/GNQQqKyN87VhS2SHTBCxA9GLOe6cXRN+rR6ukEozefWDevL8qPpkV5QsSKWQ2koMw9a",
+	"XQS+W5KwmC9oirlmrmT9jSTLlMZMk/5l7+jw4NFlj8xlpvTghAhwIlMyTSWtt8n5OuQpiR5+7F9eHvif",
+	"jj8O/sc/9P4oIm0rAdIqO/YmLRpcoo2Zv85MLBdb+ye0hsDAgoc0aVvizEWbRBgDiWx9sCO5TolM+U+t",
+	"FNADJA8InvK/p0LfMKUrtpI98qq1fcy3NMuX52qDeTNe0gdJ6myy4KbWL8P+2geRhW1uloMIvLwXlKe3",
+	"bTLXnK97AWhnzRguuF6AFbtT/efSgm8dMPd3BD/jFo2jp0PY/DC/2Y6nWFKePKMqORdb60Yq8f0wR3lW",
+	"TYvQpCrJSzLd03n/0UrBhXKa0KP2XM1/+fls+L9Qb3pf/PPg/vD9b4fRg6BJvMHLgjsP4j6Ct3mqty+e",
+	"kacPH32d36lrstks24Z/6PouVkqq7gawF5ylCbQYD5pXhcZaQuGsBGx0Q5YUo1kqyPLwSXvzMCe2t2gd",
+	"VuR0PX1akjoPwwG/hpuUbfFybqrmGrs7//j2FRF0gYpYTn0R0Vk8twrCOMgNaMoT0OTG1daO6z/uRR0q",
+	"4Aca/uNhc2C14GBeZb/eDtjwaxaO7YqlMDQ2o91jWfwMtwnfgIZEdpJG3fCpogt2IxW0jV/KcGb+Lq6X",
+	"rjEyXWNuOrnR3BV5R9rnYOx3nnWHZ7WLqONH/bYjj1s7G/sdRAqnWp1InW2UYry8NnQ6tSIRCmb64n3Y",
+	"FQGDwO1ymLOJtIJVNDHiU96IvAjsJTwFKpXZ8QHgCw+twBh8QF5JMJOLmNO0pOpF1S5aUmGhmkvhrOlO",
+	"bPtY1M5trZocWGeLfLZCNsI57hFnKoIWYfsz6+5oDfg0HT639/MBrFp1rQpEc52+ghilpCxuyFymiSZS",
+	"pCtCRbVZxxZZWt5XEZDI+2qGEKiHAXC5p5stCW5Zx6odsh6i4FnbZaVb9g+4KzdsxW21nlGvuQf3Felb",
+	"bvT8HZ0Ndkww/+zNyhtLM230MRcdFZCgu7dR657g6zb2TC4W3LS0QttDK7yt8tc21hZYR4qWCZ94m9wQ",
+	"zSeJ43W+Jj/NiXUfFSD30b1vA0JV8aeakFXtfrex611+47tEsza05+0jTtepzzuGY95Sm25TeTd4ELZX",
+	"gGuXulYTXXd1e4kR8a+nTxwd4pbtFuO5MSpzm4fe7YMkN6HuHuIBfw9U/rjmnuphgzFVbERnzmjN9bRo",
+	"dgcV30fO0xfc3duzizO0/7bf/Nbho4HeNLCGy7aD+BNwgLw9uyBgqOGurKn/gVyxci+lAghvzy6+oWLb",
+	"Sgh3Iy4X9MNoKblLSq131nBvFN/HG8rOCCKXTAwxUQ/CFSdUJKHs5I1rc1Fae7vR9d6wxVQ10fU+fAHf",
+	"ygXl29pgr1g9qGIHB7NHj+489e3Zxf90g6p5s4/Wl5pbY9vbxmFhT11Yzortt0D2pUxYumWY/Rjvbnzi",
+	"3+H/L8HfkL/+OxnDRY6WTOEVjyOiKNfYY3vskKTSrXcMtoqYQoU5ai7F2CFX7St4iGpmDsjY4rBd3xUT",
+	"SOBxmpsycS8zfu2Kyrhdumi+SwGjXSIyNeQwIlOZpvLGEoxXDmd0Ca0J5DVTKV06g4pCJyqkJyJgBeWK",
+	"3dPEbTlk8IDltkEfYDf1lOsmulzVSujnFIULvg/GcjUBu7/GwqHL3WPjoypebe/H3WwaBIi2EMrr3J/4",
+	"qVlQSicsbUyzWSa2MeutWDWyE9xCPmULiHK29zsAyXXv34bMSvEzpYpLm3g0+2C2jzQK82g7VbHzDUAF",
+	"RrNtG2QQm1sBxUnaClAebFUj1S/acp52Z3luVFfMeCdtSHv8p8LEFHgIbDJgbS6rmhu7u/XEyD//BpT1",
+	"u3XMrFMArda7kNp4AdgQU1CLdeas2Furf15R2IBAqFBs40Nqq1SJlfEfFLXx0ZqDnROK4BM7347Ww1/r",
+	"tNVRr8PvP+aYeit862aqLSjnM/Gg1cmkVFHRmTRyy2YVzB6VKsgcVYm3AtldvWwFq9gtZ/vWfGBvJLNB",
+	"0N8Sjes1c5oXi/cZvsb1kN+HkarE8j+tmapYeD+Gqj8OPjRBQQ17h2yskQFKl9xVL1y3zjP87Ae+4Ea7",
+	"zk5sRM1oLhdsVJqkW2Z1bbo7K4+i2GiaUjPah3l/czeejlpAuZtxVWZCzA107oDKUTKhKwKmL+hwgg9m",
+	"jP/hmvDFIoMfwvV6Fny2MRj9/DuLGbr8+vOeqDlVs733seysVORx4OzDkgnN9IjaJz61b8hPc5dKZtBM",
+	"dSNhAKDe+q+hhw28cpmKWdMvtrGEIFV8Oh1pw5Z7byKKU5fBB+9xu9b+VtlJucnRvlMI+R1FE5V2UaLR",
+	"KOeQLTwvdGcbgI3E2cae1tNiHb9KmLoF2eyslHlBspvn8TORNbVECz6bQ/uoBQRX5Q8V6BbAoPEPBMYT",
+	"aojdwSnJtGvfI6QYKiiCKAynKX4Ghs6lYpoJc7BWCq3LwLEDSMI1nfCUm9VQsdReDIGbTbjJ7Ib85e4v",
+	"iGq/UqMeF4d/JxOWyhuC5RGFNGRBkz0eYUe1axuR08xGgpu32LHHgLY9iqBAgJ5vz02vKU9RpxCQ3oGX",
+	"1HAy7SS5quv+138cPzo8IcePDg8PdwLT0S5yrb6HI0KJ/fiEHO24jeD5txJi4SiCigTag3zZRo6s5fZ7",
+	"eQfmb5BP/Az06+7nFfiHeS994rfPH+m5sUdJ8OXxsR8m/fvw4CazYDRZNTkdwnu0NjpWsBumDaHLZcpZ",
+	"QhZ8piB7Zr2E2a4lbNXzomCz7zexxiJEtXqK9+Hzaym+kQiErVqHhNPKX/nmhXvvWbimfu9bFvMlZ8J8",
+	"i4lrAauXFFOuFlhNuRsLfkn1FUv8jJ1YMGjqSMW7rhHQoMWMEXpDObTWoURDaqV9k6h7mriDAeadFi1b",
+	"QDtlaUIWjIqbOUej0YYD1FMLc5gVJ+sC/Wc4bssolW8zmpIrtuJiduIKUcA09tD2rJCdDH9w2YmusTEY",
+	"z/I+3MrvhczoNVSdXlwKLhIGbR+ESVekT0lM0xQ6eULMleuoRmgKBAZwiwjFthcpszg6yBN0VmSRafuC",
+	"MTFm4VyKG6oxzuX5BxrbFST2ErXjfWomDF9ihuoopiqJfLKQg2xxKsVaolLyyTbmCVBxdYafQsEtV7Mw",
+	"X3tzmGk5k7aFb1bv/IKZLe97G2Ad7Asc5+KWsGhv5PoT1Fsv4yf0i7Xo+Ulauq5ljynwBz3ny/2UhLyr",
+	"0o523lsVinIlUZU7cXvfB6idweQyZcArvbVlsnJFQKJqARFXjRZ+Zy/T10spp7Lrpcw0GBD5NU9HS6qM",
+	"cC3rSv9CGx5W8Ix6mk9SNOXNFBVJ/nf4yX8EOXvuTBBxIaQZuR33Irux9zvnse2UuFZGqN3KVLrdj/ZZ",
+	"3PIPUTy9nGDUBEKeZlTH4/Z8oxLJ7GzkLV3nTnbeANWtzfSHz/2qt0G6u0CjDbFgeD/NhTcB9vnWMelb",
+	"1RVs5Zq3kyolROsoYMLt/vOWJa4ME3g7ncaGnBf/cELGUJNmJKdj0ndpChqtrThgMYguxZhmZi4V18UV",
+	"TKUak75iMYNA4oQrFptCIXYVLRcltp5aBTCmSxpzs4JZhVxwwdimubB3GFdkwuY0nQ4iMtZ0wUZzy//n",
+	"Mk1GWEFqfCn6KczgCmHar0j+1SnRq8WCGcXjAap85YQNC4Je1AseFERAvlXLHELLhwPySle1FytfWbf4",
+	"tIa+C8xaeVaqa1fTbNLEp7Z0igl69sO3bk5f+yBZoikI341Nn3szFjZcVLSzH1y5tmjrbYN44Lf223Cs",
+	"qrMvNwBQOZFbrQNod3P+7Rn6VYYCSwJVw9uP1ogUnHmgdWcr0p8zmpq5paoIyI+LWVQrdihvhC94qCMy",
+	"owvQy8jf/vU/B+Fwi72EQe9osPw8sWQf7KRO0x83RC9v5A4/itzfdbuSVs35uhe0yopBnUpZVatlb/eu",
+	"flfUhVB5dUN7GMiF0XwmoNgyFKg+JQxK5ts3OJg1rPSwctZNYGWgyZRrlQkl4exT5IZrNmi+yaFVx4ha",
+	"jQFewG1MM5bCcAHpiCM7afgrpNnVSNMpG92wNA1/lrIZbflTowrfCLMLW76GopzNynrNL73OJ0aQ+Clb",
+	"lldcX+mRy2UPf6KXLOZTHgPQvBci/OkNN3MuRpO8BM2G1mnhqaPQJXkghk7WApf66er7C13fmgsJ4ESQ",
+	"pLPlUirzxuFMNxNradAbqsA399tuJW7svsDiqo0rtH6KLSDzCj+GTqdesGhfXadc0md/3udyj/rdcydK",
+	"be936UaGt9312RUzbmVqI99sTeERNyRX2l0FJGr5Gk2cUaZ5B7uCebOj7g5zRdbV/0HMgy9Oa2clM2aw",
+	"zE+Oa3sp71Mi1oVMKvnkAqtqocY1choXEDFoUyWuwPUUwhI+tKQHdc0lcfKUUKLYNYdaNFwTSgS7cdb7",
+	"HVNKrJQceXE5gpCw9Uy/q3nL9UK+lTETzsr0rqXqrawfyel0VLTo6Mgyq806uni+umXFlKqvfixVW71d",
+	"Pk4+y2QVpp6xziZjr86BK+lmLkk+ruArfWfj5SlzwWqUQLYben+Az6RU6NLYvLsp18CWrtjSDA4CBRQ3",
+	"nsPkvfVrndiZIgUtui5oYcHTlDfAGKI8S7rSdxiyuIti71bN1QiC7vXBMCfznd16iId8aoNrS4GpuyoW",
+	"VYi/ql03z6zKPfElSt6+LlSdE+e40iJSw1ytRm81wmmyrKqKUdUVmrxlN9Pz+6pS19HMUHeRWyEAZHrq",
+	"2gWxNEEPOHahllNSVwKbjxeLs2JmYanx245FbrlA7LLarNWqaQKVVLoNhpvdfk1f2rt73aBSpfFGjYtG",
+	"E3oD9f5r75sO27qZUzPiesQX9ixUmG3GGTnCUIdOgz6ufx3sxRJRemx8Yrtm/cUSjudl10xAgyYwVVAn",
+	"wr59/fLs/NXBIiGaxVAo59HgFPs4PYrI3Hk/Xb1SroleQplQ7FtfPFI+U+KoOxWkK3NpIJdasNWpbwCh",
+	"vHGGQzw9bzQA+5yIqxYJw2JQcYuqsKT0PCZ9Bg1TRbwa5HUx/1DUuacyYl8Y9h+cYf8orEL8dk33v1IP",
+	"ipgKMOczQuM5Z9csIX3FZuS4/2AwOCFjsEvlXWRiNiZ9NySvH5n/DXx9VoPhUx5TYfk4F6OEa6OY1iMq",
+	"PnBmVuOIjJlI7BGVHqE9ayQVWLTMaowdRXNt2pdW1vdgdkOvmB6V1khXo1Taqcau/Qbq5ifYgkOTuQtX",
+	"c+1KzVwxFhF7wgf2hFX/YP2wTiFbexwMFWg5DWQHtO04+HL/UTjP5F9u2yuiPFN3k/qCa83FbIjSNwr3",
+	"kRAQH+y+6WJ4/1E4wmbJS5Zwao9029M1Z9zGcZCPHi7s8KHvIr75KEtFrcx4lhNpLYKubLtrM8FhA6iZ",
+	"NM7W4pT8UAHWjQ/cUsfPFtPfK3ZDFlxkmiztg0lmu9lLh9XfbzbqQaOKtv6jXPuYBfu+d7FfNI0zDFvo",
+	"U6KylLkqxTcuW3uiGL3SRXcGShy+kpfn3xFFDRuExfZGKAp2MyqVfNjRNGRn2WMmxmYQb2c+89e/+aTt",
+	"QztlKL7LGyOxhOCIImdxKhW7o1rT1TLTwcOGrnrD8drvNUB9VfMFkkDoNVLlI/t4WdU406d9XPnF/ywn",
+	"gYAR2FGAI74tk3xxJ5rcgIWhijluloPd0j5yZrRL9CsXXM9vaVDtTGgyBrrZbKkLJ7tSw0bALbsb1aFS",
+	"ypb2xGJU2MkVjg68fZEoZfSoLXXInh0lxT1NihymA3JGfpETkm+5MC8zQayar8mvGctYQjJheIrSOaGr",
+	"iGhJhKwioC6NBtGksOnIcpmuTqtCrIzRVg8kbDplsfFNtjk2LCF9jKHzBmZqmHJf8msGnww6td9sZjbh",
+	"qSDWBDpIgzNpsUwZ9mKboqP6fZvZPJB6Xj6RLJ8Wy8ybUodIgDnemGt/TZNfMo2AqcAm31ORVkN+kbyY",
+	"RSqSMqvJc2M1A8FumCoXP8s7yVntnw1OCfs1o6ndYU5O0Kw7n3BOS6vuxFFChusq7dWbGgDeesiWCT3K",
+	"GWSNrGq0WaGhKldaJ2l+Ai5qH7rb1k1c10BwYzDVDhmeW0G82mJyQ6l/Sx0szhQ3qwsrLp2uzuwj8Swz",
+	"8+KnF36bf/7pXa9pFP/zT+8g2MfiOTdzQqHHL7xMXFtfozJtNOk/T769OLOY+/bi+NFjyEuC1KtZplgy",
+	"OCDPUsoX+gTdaPZt65xG9oXtKmfEMmGDiIyVTJm2D1wryO0vvIdqTPo//nj+bVT3XdsnsP2Oa22f2zRL",
+	"YAX2YQnxtwhE+ICaMb6BQYsA5yyAoeAvc2OWvY8fnYmn1PjA/hMD7XrufUUWlAtDuWBKw9sxdeP1yf37",
+	"M27m2eQglov77nP//2bl8mI+QS3H1TLmNB1CuLIPunFPKU2YgNgq5lyJz8Us5XrufXD64FJcimdSXDMB",
+	"AbWkzwWZZmnqo4cVW0rNjVSre5okMtb36ZIfLJJT/AELeR4sklIpZfs0sXJgztGQeCks3WDA7uDELvgV",
+	"eQ4hYECW4PIUpNEPsD+GLNcYBt53v/3TL1qK8eCA/FPeOM4PgIBttSJUXApCxtgIcEwALewDefwbOGki",
+	"wkUEyBORBdOaztjH8SkZwx/H6H/988XrV+SNtMSlCBcuaHwik1VEUBzZJZZU0QUzEPEmIO1KKisq1SqC",
+	"noBgSJ0zajEv/9ZC/CvyUgq2gvJaSL8ESNPC3DmSXH7e2NW1PvXNuxQj5xevyZPHh0f4q1OCTQpd+qWF",
+	"4oMHD56SH989g5Ws7qxJphmJM6Wl3cnMNVo+IWNQdzX/CxuT/pHFE8u7SMKmNEsNeXQ4gDOMC614fOqw",
+	"Ak0J9zTAuqY6IxTz+vJg46fQKHHGrLph/49Nj+yHoIpgMAkwDbRHpRZWVqLdUFiDa51hPRwEIBYlsxuR",
+	"mYpZfvlk7MwF41Py3fN3BD2MMBM8ibVR0gL2+Ts6G5+SN2fvnn2P1UJjJADHAOBc59PhS2ri+Zj0Hx4/",
+	"Qdnt3tQReXh07MqNG5qywUGB1m9eX7yLCHokdWVymvIrFhEax2xpAO3H5wlbLKVhIl4N/5Gtxhhvskxp",
+	"CRwQwm/Rz+7Kn6iw2/nbIH0YUUxphm9hJpacWM7LxgPAUWqswqANOX6InZtPCRVgSMwXQWp+eHx8CtvB",
+	"RpfacGQM05TP5sZ/dPjUXuqN4oZZtQEKHN3MZcqwdROK74jQLOGGsGtMFRaJXUYbqViSH2BAoNwRVFyn",
+	"aRoRmmpZqExxikm20kL1hq7IgidDtznQRqn/BHTUVGpjFzFFpwfFjOKuvU8BWSuk7C0Bw2yC1dO8O+KC",
+	"Jgz0pdKN5zdgsdAuMP7n4Vvc2PA8cWbbmKapZRZR3i4NKITmFOCQ6KwUP+vvxfFr2IrMjOYJK/UmgpBb",
+	"Gs8jZF8PDx/CROMPQycrhk5I5t0ekB2TFLgDULT9AOG2oCtMVubm1NmXId7r4eEDmNYdDHRcy+fcsETC",
+	"1bEPXBv4HjZSNA21EL4SVonHQaghCJKJhMUpGC4XzMxlQqi9tYeHj3JR4D8dn6WpvBl7pmp37wv641CX",
+	"3YzMF/qHWH3BGwPI+JU0L2QmkrFHwPFLGPdKmjMMPR9b9ue2I4UPVfYAGxyQ8ffPz77FdgTj12/enb9+",
+	"dTEG1gt4C4sCuc3ZykLBHyWfCzbXtwz5u+fvTsmz128vyFIxJCmdz2QVJqsJFTjmgTE2YM2t3GNMhUWm",
+	"xN6/hQpLvPwe29cOBCK5cdw12M8HIw/3GKwjiH1D5RxWPxfLzDihDiMhXhuapVSBc+Ilp2UididSMPLj",
+	"uxfDJ/jra5pmDO/SYjUUFpgapoC9m9PqiYoGXJ77wKyKTTONDxnSf3h4SMb21yMhjc8dsMrBK0lQ1bbC",
+	"HtEJRmNDfy+KI8R0CUoZcV4seM7SGKRP/8c/WcXb4rn919ELuHX7z69f+F8+fTE4BSZDJxF4ssmU2Tcc",
+	"dKtQiltR5+LZqS+mxpy4g0ICjBHDPsDLDffszDvj/EVhxaldwr4E7BEWUrHBAfnqq3d2XDnyBLO8v/rK",
+	"3gQc2M+IMCdjfGagkwnQQlnhDtkjY7tEH7mNmVtiu7y8GA8sF2Ua+oemjIJSAv5hRX2QrOWJekljRvo/",
+	"Cm4VK/KT/eXoAn7pgtgWFEihBF1vpv7xT8eHh98MvOGg6AiMLAPaS+JjYpw/qsaYOeCcc5DkDttHjLA/",
+	"WjT4Npe/uY6UckYmzNwwJsjR08PD4eHR8PAIvjk+evp0eHQ8fHB0QJ7TeI64RlPPUw+BX5S6GxfsCS/M",
+	"a5ygC+ZBQfZiy/pkLk1yPBx4jzvQYWbl5tiCcXxCxg4rRznc7N1lZvrE/h8PGpGxv41RQg21vyjuuYRF",
+	"kFZkKRqVnolMuFMpYX/g4LfsKZ4zTfpWk/z6wdPHg8iJKU0qCjl8PoTPUSknEii58hH8AZ9QKY+Z0Kz0",
+	"Lnp5/q7xDpJLJlCjO5Bqdt8N0vftt0X3G/8EKkWAnfSODg4PDrHNAxN0yXsnvQcHhwcPIAPezOFNe98+",
+	"Wuw/WlrqvmWJjFE/VUwkTKF44Zr4dlunVm6nkiZIEzi8ZLPyD10g8L6Q5Nm3rwYRCDmF6iePDcwGphn3",
+	"7CZLmfIYekvlLPA86Z30vmPmW7tl+7p3DNru+/jw0L81XQUmy0Puz80iLSoJlWKKc4t14zF5Jsj3717+",
+	"AGc+LR/JnQXLE1SO5k91gBkXievS9Qw3M7xwZxq+gTO1GebdyPtumB/lBn2MemUNatMk/+w+PU/wjA8R",
+	"PqEhORzvf0MTN6wHQx5tHlLXFuzAR13WOrekL2jqWs2XLC69k5/fRz2dLRZUrZyp9uzNedHZP3KoaF8/",
+	"OZp5dIQ0QTrTvZOfC8zRvfd2BUD2+8qi9IFlfwlNpWAHv7QTgF0bSWCSiSRlWIN0siJjmGsckZjGc1eW",
+	"lJKEtmPsBUzbEW9/odcU97El9v6ZXlNcqY6Mdp/DZ0VkyloUtB/7b/++Mc8Rv4snqOAhssU+4EdEXp6/",
+	"I8CdYzaICFtMWJIUWueEC6pWa5ETo0H+0s6Mnf5+fHjoouNdm++YaU1UJnQpxFxm8dy/BKwMnFD7GqYk",
+	"5ddM2O+tqEZHQQNbv4eNbMbUulyrouo636NbIYC/70pH4ppkyxoa/x1jYgMsrZjk5P3BiqL0C6LThZVl",
+	"umnSHJdHj8lkZdCOZ/8BNgV48hgpU0z/IsyVkPIRkpYL5yZupggTUNJbB3Ht9ZKJszfn2yGbP1eBbE0k",
+	"chMT0HhIIuMMO/FXzrPp9Af13t2H4bC6IBr7Hfi1v2AyYnJXYQ1l4LqyQ2cQy1mdN3bkz06m3es8rxCJ",
+	"egMyZrDD6IiwVDPy6PABBBTB624Dr8TKlXfIKnGBAIrBH+yjG8js7wi57KgHm0c1KwVs5LA59nBnPgSL",
+	"OrzXszT1qIMe4Fa0vT66T2PLqIdotGxXLtGKpTP4epqlyE4hi8DZO+nEtVzH0DdwaoORHFdwn2Ghxu+e",
+	"v4OxlwK/jmCaoixMBONyJ7j985QLKmJO09rv8S0JX2CJW29yii6Fy3Cw6q4gdKYYc6NE4giMG7Zwtgww",
+	"veX2+b77GX0ZqEe/+v7CF360r2WwFDi4gaHDHXQJHiEAgs+QigqbtR2Vh3x6T4nV1CMi7J4uBcZLgL1N",
+	"Dw7IWQ2Cbgawi8dGKswez6828kUt4U5cMgBu51K4FEV7U/AUxlQIIQvPIy57QCyKgWECBiyXTCRD+yoG",
+	"l+Nbd2hoZaC4MUxY3XHirA96LpUVsmAfdNuhCfo3uHCI8uiQLPTAGf7h7wu6uhQQS+IcAFYlhMISjCoy",
+	"Z4odkBcAMHjU5AFx4Aa2kECLGBOGm5X9PeljAQv/ELbnx7ItXCTsg6vQOVkRSgy3d0nFzFXSrPLOH7g2",
+	"Z3AH7uRYl8/5BFuTY4tP7r+hM3bB/8KglECHb99BEJv9OKByIm4V1+x0G7BQWthCLqb9GtyZvmrLSSWE",
+	"sGDoG4KownuoJMiiMxAuzW6kbXm4o8rSW3ZBDsZFIaKvWzdHiNsdO+++TaxEUGQiM9G6pozjTCmWV+oP",
+	"rFuODqvobR32kpfMJNly2XkvRt56J+/vUHsoUxgEjYYMXviOtbKjzBP1761SHG0eUk5awEEdFIMXUk14",
+	"kgAv6D08fLh5hHeS/S56dK6h/DSXyJTQup6LF3ddEZFpwkC8Kl3RrMHP3Hsf9Wrez/xvUpV0lyLQbq1V",
+	"rMhZL4fmQUTBjVRXIOmjiqhHD1oECRoE8uZpbCC4DHwAtc0HpEVpZ59OVoSov1bavXuTS191oUUIlQBC",
+	"+igBQCgMUDMpAhg5QB3jyoxslU2l+W4nI0Kzuxpl24IAq8rdLdPLF+vA8gqk+sLvPi9+185l+iUeM1jD",
+	"90oMI8z9ahTiazUAexHQbRefSAxKgLZzyvu/VTJEPrZyzteiQsfwgrEKtC9kTaY0NjqC37GUzzBteoXR",
+	"yHkEMijZkTMC58VRoAIjRiRNUhlfoT/ODeJSgBPV/zCCT5jS47Bdo6Ch3ieh1DYjWgGsGnk+f0dnm8gS",
+	"vvk93BdfSLlKylW0/xQ0uq2CUGCivfj34CHH9Pi65ChFBaCtBsivdLwTH+npAlG0oatTjLpFe+RYUT1y",
+	"Bsqxq3u/TGkMyRAyZQfkFWOJJj7Y8hS6I/qcB+h6J2KWppWUEasTPDx82iTmH6H0S4WetwPN+RR20UOZ",
+	"DVjuO9VsYALsA7W7hggHaex1QgkeduPD4cHKEsfZkmKOgf2FoksrtaNeCUp2hl+Peie9VILy9+uxVVAg",
+	"Lf/j9ioIVj74iJX3WsM3duFifuZK7oFRGfv4uzJRly/yhZl+Dsz04eHTNVdfjuqvokC3onEuTT5QXtMX",
+	"f16X6F4gyFBIMwTO1iHN/WOgpFQYE33oYizFNOWxKQUe+8D1e8AxDcMQYYj+4phOAM50DNoc7FNZPzre",
+	"fJNvFPR7Ajn0AvPgYGgHPHtDV6mkyTspf6AKM20fHj3qgtTNmgUw+Pj4s0WgmCqWDKdSDdE8MXTFH1pK",
+	"Q0DVjSGWOgOMK8pdhz5PMjwnG7p6JC3fgeCF+exOSkjt3qyhMW5Gtxk9XHAN3aX2hv4/sTS1+1lY/X2S",
+	"GVedwBWC0uhpBHSv4fo+Uf34yXao/tZLsX1ogc9cE7WGxkT6JaWqoiqVdICAojS4hSbZ5Rl3HxUtyFC/",
+	"pTYpdeA1+Aym1yGIuABfxMbTsv8JEpDrKmJT7cO596H2bbaYlTJ2/pGtbqco+lKtvfxJDA3mtHEJJ1LM",
+	"nOmz11n1K7VX/Px0s4AufwvtLJDptGloMSQf8UXN+/tT81qKN5WS8a7YasjFEBNzvqiFX9TCzghXxyLF",
+	"Mo2VJH5f1QpST2AzEFVTyzz1WXZFIuh/H1UMpE5A8YiqmsedK1jOrHVnKtbzkhGdozU8M0XiAKtZ3lHp",
+	"dBFGZfM8PApOyM2cx3NfDVFfCl/ExA7Dv+X3pbHzr1QE66ZAnnfZw7egKyKvmVI8YS541m1OMZ2l5lIU",
+	"KeCFJjiR9kfFoMY5plJnCTd2/p/y9gx5dzf0IbggtpoTcU71pXh7duFjJeu9mCgWlLFfuJwi376tNMs9",
+	"jf7cPAN7geUBqICGv8B+rhtVGCwssLSFC/yA/LpKJUeIrxDGV8CDWosODH7tSwHHJ2O0b7mS2eNQtNEz",
+	"h2d/PH24crbeCRadJFzE9jcW8yAgjJIpTdPeDsbQZ7lLKKShYmV5mp5iMq2ALFOpyPi3j+MBMTK3S/uy",
+	"BjUcPiA/8CvmAgMx5z8i3F9n8Xr5nXXw3Lj+RQf/ooN/djq4E7Ny2V5i9YuW/kVL3ydKcpFrZmtxUrEk",
+	"A64+BI4+zLtWbDmmJJVDI4UcojYyVFQPix4XQUOuU6mGEJyuhxZHh14stYyxszotaIPF2n6ZsCkXgEwb",
+	"Pv5cnz3/fZ4xXvuopDackITFVqkuR9C4iBkmCp0YuFdFAYaaSnaykurqNNZ9PISsoj7Eej9rYytLuQGu",
+	"SBCmDbjY8Lz0TTm6EiOyI5+/gLoWVFbgC1aLkSLPseYQ1i2BmgyYAEFRxxvm6jp2J9Quj6KR0hCO07Q7",
+	"xhV+5zhNF6XeiFRc3y12TavYDQvdZRYAFFkyuTP/DhMCWqZ1/e+3BOLl5UEHmH66rIDfMQ3g/2fv3Zbb",
+	"yK2/0VdB8UZUfd06WfKM5UrVp/F4EmdnZrwtJ7n4K0WB3SCJqAlwALRobtc8x36U/QDfi+3CWkAfqG4e",
+	"JIqkbOQmY7EbjePCbx1/W437L87gCiGwlTJkIQZ2/2JgF90ATwn5L5kiaTrmoryn3J+PNTOGi+GqeQD+",
+	"cUxH9HF6+oCkLGNDqHAMHGiFLQqZK2PPFa4NneET+oj8y1mcTiulDlwVRlc8uTFs9R325tr3/BmP2Pyn",
+	"WpQmPysh4upbiUQv9/ncxkb8NLeroUxc9Wi6hjYY7frwIK8evmoah/YWacoRapQcr07xikqT87IoBAw+",
+	"fXgqdxCBWidinKM/vsDKDivbT+dGtOmI0pbmtxq6sKJ887GlQc7t3twZbGEbs4X1aaJjmoB/L7Zof4mp",
+	"x4n7mIpkJFXMRZxrFhzcu441bL7eVr+OWxBy/Y6PizIY7VD55zoqKN+oW3Gc51YqkgvM71wlMxYb/4ht",
+	"X5Wd2VVFhd/BcFX0A6qSzphxTAhtyrQfcU2TnqeAX/4xzI7+eEW40LmyUImwLxOumIbD8PNP1wTYkqEe",
+	"b5aWzmfFGJkxqnRU4xO3AKY1w5b22D1Pgc8JPsLFsIcvt9sDVjcrPa64xHPaFZp32go2hmJ9goVhv3Sb",
+	"VsFEukWOra4FWpdE6JvO2GuM4PGFcRosBkVnvSaDPalEj3i6dChadEkUS/iEY70ivNsjIpixcmGopNYR",
+	"8U0PQM8QyeyI/C4Y1h9yLL9zkSVAatB8LtZXdDYYOOIG2PPigdnvGNbrU3HXcz/apfAD7Vx2BjJXjrgO",
+	"ug6j6fWp5hoiT2BAGUUCwc7J6ZuT/mt6Fp8npyz+IX1F4zeD05P4on+W/Mh+oKfpyTkYYNycFwLNMxP1",
+	"QBpeds5Ozi7ikx/ik9PVA1iaJ9xR16+kKZ0+s1BsEojYv3QfYkv+IXGsy94ungsK2jcdj9IGaWOgr9Br",
+	"B560qEkZdYleTjDvZ4BK5OrbMaoyDiwp2HCdJWVem+J6nhBmo4EuQUNftGGLa+ZxMRkLtuuI6ljIeO57",
+	"mVW6l+3yAYiM79kK8GR8ivBvKfqjoo71ngJYPTpdru4ffy3+e2nZl9beF1HmaJImdGyhGYZ2438C+sT3",
+	"msvLt6HPLeuBrUVc/APBOPyya7i07eHtqIfr5Yf4vi2u51LVLjUfCmpyhSS6kSsHC4pSUbSuzFGgWUy1",
+	"5kCjQ7wVqJbJfLiqf2xT2uMm3GRog6urZq/js5OnqmabdpEt/spWPWXrCcOiGEsQisFjtjYe36VPpQLF",
+	"SlG5XCbuBIodM5E+Iqlw/tJotEh+9vStySxB/XGiJBSGJ44Yl4nUcbUzH054eOQ4bmkGxAZkQjnSBqVQ",
+	"7AJ5//zLXJfs545BRrAvhqhcVCKZPWkg1yRjA2O/LgcDzQyQu2LZhKjIcLwRFOC/vWz9DY6k7PYvTVlz",
+	"70W6T1cTE9V76XV88iY+RQujy40bA/w3QHtKFSMjqBC2ck6cH917ka5xhSyVAHULpaNuDwJ4/zO0ChOY",
+	"O7IxE+m+WqxCStVe7iEm0hhiwMHmaWV8DK6PEBmyMxTzHnLG221JAnj8rP7XWgnBvdWW/VOqr815QCtj",
+	"GP+Ey8JZYF7KZmRM9R0WyYJUHT2SU4EyA7BKyofc6MO3LpIaGoSnHeM4E4maTZxzarGF6WfXnWdlPXLW",
+	"XP+tFvnpBhKCCjZ7K++xRPUM7yBRuR4E6/pTI9sLz8mBJn0q7pCbgVn9JE6oSsskQCtiHJU7IBZuJ4tI",
+	"4TIHqZj5kHE6pRyY6N1jsHMeJUI3aAHMW3Q5waY1iThhQHrl8lh8KwcaVTB/ZXBX4CUXhmeEklwzRUq2",
+	"cNTlgKt7JInVyaA4ipsPVyqlW0h4XpRYUTRPD4/IlZ9KV/JQV6b3RqCf0XX0iPxkl80PAaloaytY4emS",
+	"nj3KfpBFrqriINcsbVIBrxfI/keqcbUAlEqgigt6+zu5/vXD57/Zpfc/AD8YRJycvTq/eP1DJ+poqUwv",
+	"kal949XJm9evzrGGSFElZVqYbuWECcfQW3qR/DKuU0SwfiVdM7NtQ+Oat2KFIc3tJb9hwnX5vSixcxAy",
+	"dtbneMyogMy670CdDTrpwi1xx0ValjuONpMOEVDaBlHaNaKHh0jNX3FdH91ZADg0tKf+icMKqCMWEryt",
+	"gxcNyjZiGA9RHgHXnqziHruPP6fp3n3ColMY7x2b6bpWPKRcYIVA4NSpTT0Z0nvmC92lzN6oTJhsdiO6",
+	"aU4z2xoXw8O3hBJ/ppBOdoCEpBYoa2n/ZJuFDlQBYnPxOujw1nDYinDr0cjJjWfv0VOh4gS89N3iJXt/",
+	"OdQckFJASsuR0vw7mmWDuGoFWRUxrdb8/tBUvGSA5W4kF8mAlOdOZZaDAhd0Hxh5SJON53ArwEmxieIJ",
+	"ey6g9AsYkRS759pF1EJIPOnT5C6FUAd7YhXv5/aFOVMZGUgr7ZGAcD4n60bUAnUREQHYumWDAYMyf1DM",
+	"6ZZMKCAzauDJA/3Aa4PhsV3BDPQA6zG7XN8RVewtpnVh9xxlCHk3SzK7R6txGFRZXKhs65iIi9EX8BWI",
+	"9CbcWfR8GMYR+SdgZ6R/d6uRRjVWfM/Ua2dvSjXR+YQpzVIGAR5CGvh4E+T7hO3tVfRFbXGKGIwf4pPX",
+	"1RiM2pbxK31JzFSSsYSYjFwBSTBjd4+IzXATE+IzAlR7GJ+hcz3BGI3my9Nvx7jI66CiFLFLblwrBmJD",
+	"71qL8ErBYjkY4IO+S+64hbCREDayTvURhAku86i2bTebqYQ3aFzIdgxWWWLbq3yKa9zvrsyuB7EhvGVn",
+	"4S2/ynu2OL7FyDouq8GxStqRjhCW0aIExhZArc7Hz4Zp3V0PglGZqpnvFj8M0aW3RwTq9vm7xMXnKoZI",
+	"ETk5RkyQW4uFexM6uyVc3wgLQUi3xI16PnD3sBno2Q/vE87zo+pcDmimWQXajeSY4XyNpJ5wQzMMAfIz",
+	"V2DC1/HpxaOwHax+gHYB2hXQTkhTgXUBQwUMteoeQsH0IPoW9hLQBwSMsrtEIrs0hFYv2Ra84mJYpIL/",
+	"l3Z2aXJHJnS2i4BcuzPTHO/Jxkjc90B0hHlBLnw4pTMoCCFVwtCYBfBDE6zz5kqN3ZqRkvlwdEu6rszx",
+	"JTHSvjvJcj1v3MoYRVxyiOYzVvkshSShEdUElFVCwYBlv39E3kNVV3hMTpn2mVsx/OlGeHuaS0T/P/8f",
+	"OX0VkbPXtp+nZxERjCorMidMiNlhRCZKEkUNLWOrLFQqBotsAqZc5Rsxv4iX5efJ//l/8X17Qdlv+8Yg",
+	"fsk+ERFlbz0IOUxYREY0u2ea5JMmYDUftHztl25dUOVf/IwL1HnW+mrznW0rKu1+D47J784xCSchHu9v",
+	"7ZyN3lL77xss6qd5kwgskA7+uCcXXHdumgWmjCnzMa4QpwM1y+FeQzpOCmq3JiN6j8p7hIw3UhXJtWuA",
+	"iJbM5M1FqK8NRvBafS5ryW+ykt/sc5XNQ8tILjK7BZ2gyMfwPoFkJPtGAdfIFfEwYz4Deq7FRcnPXUdE",
+	"ZF81U54wiLSyv+g7PtHAO1rukLJhKcDoNaEztGY1hbrjw/tkixkoOZ43rZycVt1tXBTGGDTNnJK/5+Ix",
+	"Wc9u+MH8ErDG+p61TTnJHuW3C1ahYBVadWuX9p9Y3jOV0YkOhqCdGYLcnbMI5FVcUM+XkY2/cyxfU5LV",
+	"F3/u1WnrF9b5K16qcq3bjkdgtijJpqMyKokkNEvyDA4I6d4id/btYcGUBaH9hvYziBhPkT694TNWDgE+",
+	"st/jAtIA0SN7ACT2yeht8RcrxAYDMmSGnJ+cN2Z9/+K/UaNNfzbjR9PnWsR00+hDHa2XXVywbU0Lpo4R",
+	"VUMXh736GW8sMFgyZ5URC2trbw3bdXGtwQfkW5QA7XfjyN9i5X2XnwspwCkKi1WrCjaf3h1oMSNpL79h",
+	"L5HaaFdf3hNvnf1wcRJ1hDR2ETtQs19JzezdeDVRPFtdkWkY7qZrDi74xFYzWdYQlL7aIGy0ICGDuteA",
+	"iZvQT+yitReXf298U0gTw3YLillQzFbehFwkcszilGvFhlSly4IQnRJHhywuGP/9K0Gh2zHt2iJgQ7pt",
+	"wObwEWjvsSrcsVfD1jefL8B9rTnHWB71QBeMEoUWOKe+lSkikdf+uIISJljSEtKH8XC7CM4bMWRmjqGV",
+	"6EnGgesOrN4WeBEuXHHSMozAq5dF71zg59GN+IklNNcuYGFEJ/a8EWqc552KuW6Xw8GoBgi2gW8XocWg",
+	"wl/eCEoyan+s/1DJkSbd87OzSjKQj0mOB7nJlZXg5Df2xSA+tHotNcxptzdiwuQE6KLBWW87mk8sMhZD",
+	"8l/Zj8h0xJMRmVLbtYHELoJifaCRYY+kdIYRoL9++OuBJk7Q3IhEsRTKqjKi5LRIcarNH4xEDkifKzOy",
+	"UwH1XOsD7To3ipdaEUZFQE/QsOGKtBk6AVpAOAk4QS78gep5q4CmM026t/AAF0M7R59H7EZUuN1dHVh8",
+	"dcCHuWIuMerXD3+NCL2nPIO2UBJH7v9JIZHBYmH7ZPfNjfDfcnXSYTsUvY2cC46BiHNzSCpTOKVuyex6",
+	"92cuegRm70bA9GETVIPF47BSy8ZP3IGfr+acedyQG1WCoscReO2BFtAgbfaBhCpoFd+uVuFubHt1raM9",
+	"bELvWJerKugp7XrKPjNAKRYPMuqCxFnburcBiXX2Fk3zzOhYCmBGXPk1uEIRZja/NebD2F7j8ZhrbXda",
+	"82NC4lNw2cMIpErYegxXO1eKvh0lx60p4eYSrtbcINM0mjZrmfER0YZNSH8G/19BMRXwVgTMNgLGJylF",
+	"CNG8g729gvAv+KCXXrpgnfbiDLDxW3JrBVeu/+KKJNz6OkZgWD/Q5I+c5ayZpNp94pPvyvbIqZuolXEc",
+	"nZWNy9j5a3zrBRE212d9OVHzYG4jhAjj/XKUrXZQSbd+ThuPac3c4tcdPWTb4HW+0u7SqH0aq9eKeS68",
+	"vsSia5VqIoxnoH3WYwIcW3NtkoA/D19s42+uH5Od8jZjR1emWH5VjQY0UwlmIoXmNcGg1ggEbioq9MAO",
+	"p+gaS3s4y4Uv7gT+92f0KNmyG+7luYVr51wmXbcrDgP7clCW91RZXhRiOYfliqp034SyGwiXX0xRkpLX",
+	"eAMEy34zQ4KuveRjd6+H/JmnoMQrfdcCraAGV1G6josU9ta9B1YLQizXRoitWujxV/eXnvvL8pjKOuot",
+	"KZNTlnANajYfECpmhdPMZZIYcPW0kNo8AH1b0sJagxrrowzROi88nvHhcm5F21rPmV3bmdU8tJVO7bE9",
+	"gOljnOgPv9uqKFao3Z0+2GeJHDPdqBGCmJtkVAj7jy76xfEh7x4/PCL/HnFwE9drRjL0md/6ye6Nc216",
+	"KR8MmIKyhz2d98fcGKZuIZdQI6xxKfuHUb2oN9Dl3IiECiENwaly3m38h4q5LrJf1G1jhaCf4cmnKqhP",
+	"dGE+Upf14rlz6fdvTVsdoYqqyX9zbfhgRkr9tbOuFvqz/9S2YzFXEu243OkGRHvwvQZ1clWo7sleNBcJ",
+	"83KmjeFjuQa6gkd3Tkd12/571GhDmOl+prb6VFJX+RIUT3eoo5XeKK6WJY+XKm2pZW1CZW5CDsG5uzHn",
+	"7ueKm8TDF9J1qxp5JAoZixYVlmXIwV6QsiTjgh0+VY/G37wCzfWgUgeiVVP+cP1LmThZeoac63Yu708z",
+	"hrUsXYTpVDS7bT9c/3JVfnpLTtvn9IhWB7TcH1rOZ/CE7peKXd/tjfu7trX9+UNmLF84YEOK93wiYaMi",
+	"+6kSgPtBpPyeA2PUNVP3PGHEahLV6jYDjNbGeLi5Kr1YFE/AFuVGEzsZvgfaO0FVWdHX/9bm/6weip16",
+	"P10id68oq9S57AxkrlzaoO1bRsXK3tHzysqs/NJFJ+pAjb5K6ZULYDo4xV8Me9DHP3KqDFPZbHXFtTrn",
+	"u3Ge1la93XUaHKZBw927dLFWbbAFYlch1OLgYigyA+jdidzgMg0u083s0oWKnd2iBQvYEi1zFQ6GJbsb",
+	"fbjBzfqkOsYW0K2O5yqMSBUYZ0ddgW9PwaoPAoDrmuNcBcGFLtcavC4drnNxeQVZBMJNBG+NztY5hLkV",
+	"9a7NGl+MK7hYX7aLtbZJt67kPa3oZnONmE+5wCqVYJvRfChYOmeEaKr18jT9bRNFXrCr9WKV51ZjepQ+",
+	"tJOyKquIDl9PJYiQPdBPXpxfZLekCwVYqRSFs8eWmlwxh082JlHXgyLHz1jI+Aoz/bHCoMcoDZL0vUh3",
+	"L0aZmJOhb+LT8/mgCUwzIgmwi3pwXNxN65f+fR/K/gabSlPZ38C6FPzr6+0hJtIHlEuGKhNqMu3s4n9v",
+	"lfS5m51I8exFdRdf+M/MX/65VugIyMC9R61mgjlA3xlyfBeiqOjqgS7uVWTDvBHzLOVvkYzA01Uo1kpe",
+	"sIDoew+Ax2r03iX/e1Ntr0DoHfDHBmKznoWee31Sg0DoHWDRXhB6P8LDs2kq8ADfdkvo/RC/bZ/Gexmg",
+	"e07u7lWNOEgtuns4VbJoWyQzb7/xoWp3bGIcpxaW9OSCQEXUQKwdIFYg1g5YJhBrB6zwNGLtGmzYCpv2",
+	"YpiwlEK7+aa/rHFc5xNiZIUzuwhPsTI4clyfLp0sIiOWpVizuLDM+ELX5GMjG5KrQlV3rFiMVXjGmhmn",
+	"P1z/Enimg+M68EwHnunAM/3CeKYfaNhTtiSrqBKXdVCISr1JSukNRpytdjk/L6X0qkq8o4XcvRYf+JfD",
+	"Hfwi+Jcf5Tp5FBdzg78lGA+C8SDwL79o/uV58LMV1mUvf4pmWqvT88zYqZ8RLGsNmW/VINWHZQt+F+z3",
+	"weCjb/lFFZvHvi+rNV9FbgvLzVfO1qvX260+X1uF5cUW3IaoIcNgdtirlJva+tRLjJDuVKo7oC2+JHRK",
+	"OdTSQ2RCs8OnC46Vqsqj+9OikwNdbKguJbdSJOwWfigCwapRXt5pKidI2+Hr0PtnbgSEed1KwXpyMLg9",
+	"tKCj8Lk6BjMXUab5UMB3ofSCfc39XkSCkStBaEpGMnGmyBtRctL5KbNvUawmiHdPUbdVClYWGHQ8do0s",
+	"aJDAXzuFT6zuUF4/T9GrarILazLQ0/5ZnLxKz+Mf2MUg/pG+6ccnyWl6xl4NzulF364+zFRRrf7ixCKF",
+	"QhNzXJKYrjhiLEtGlCvSp8ZYufln9BiZtZu6DPUFC4UZgiB/Obrro5TKR6mv62vJK8cKfs+1BoPCuiBi",
+	"YmOF72vHxLY8oTPaz1iw5z+17j0gqHlV4pLQRmCYSG18IZUaHtua0nv81SHKhRUZ/u0d3E4B9lXuq3BW",
+	"5QLpmgFxcuNr4jeWY5jHhNtRAdv8zHOrFXKqX3ZZhobl3Kjmt5b+ghuw6gNbeASPfaHytX1glQ8tykry",
+	"OqBV4DQjsC+kcGTYGlktckeGPUESi4cn+Ao7+UTNruYi2+X5L/ToIAiCjrG6jmFxU8jHeeEszn4xNcsG",
+	"sTd9BZ/QznxCV77CdYGI54Qy6a5ulDx8Sr6JV9dXKH39kzQjcsdFqmtFm+sG6iPyb2+g1pfkVrB7pnoW",
+	"LN+SbsHBbGRKZxER0oWa2t9vRH9mkbS9tg8jcpsyQ3mme7mw8oHbzXVLun0q7uymSahKiXukYgcnGhYM",
+	"pu5AE/cmnMDLGzFvj5ZTATtwvrjvgbYdKAwdt6RbhvpC1xs5ZP7BtZmPB9mmU2y+vFw2q8ROkfrcow4j",
+	"JGCkEdWozlC3HHJgd1STP6xczpo3zMmIvpQZowLdaYu7g7hMsYRPOC5GbTFrK9fWmYYd8sRezS1z24er",
+	"JrDFn1vsU4Q31o5hQoPONiKXQwn3b0BX/LmWnQpGjXpVdwLHf+ZOAMZejit+Rn24yWjLBxfPgGdslagE",
+	"lYsIbh8rsdtLrVek8C/Q8m6jElQunhg60NKwnYmVZUdlQv4vDuGPbdz6lTLuexruUBnLCkz73AULB4m0",
+	"PxIJaDjtwtgzrcmUKUbYF3RZELosHlyxMTfGShX9KJtXY9h3k0w6/mr/b6HF2I7kp6t31zAc4P9nX8zx",
+	"JKNckO6Af2FpPOWpGVmgI1WqI/LuE/nHL4dvAcu/u/6Xmwd4LdH3jalSjUOH0qWNRufK+VhucvYfrh+/",
+	"yuk+PfH/a9QNi+E+qoFmglb+IBXqHXY4/pnridR8FU+4e6X6RrBX7f7oX8HyHmjSnxmmI8K+0MRYDK5d",
+	"eJOXA5s72muTtfKMVQ3Z9bIerdW8azRQgwK1+LTIZaGURfieYDvWGbFKF/SbC5TQQhoyY+jzatOJ7AtP",
+	"VIf2HnPY1VmOOWACA+bYL8EDB4vQREntYEc1kNJu3r9ADZHC4bvgCBw+STg9ABvynqml0dm/10xsWGaY",
+	"i6EDBxZeQOY218587v5txzjI5PRALxQ7v1e7sFuF6UVEXJfTtUK8dWVug1TYMz96ZW0cRndWdX+CLslY",
+	"CjZD+yjkVdKZlQYkk2LIFNRCKIypGTUlQQeRg4FmZrOywsqi1TM4MDJ6VtSkaj3/n2yzLyp9o+z4shSO",
+	"CZ1hdmmjMHG/1BSWnWCLT7lYLkvs8gcZsl8yxK0frM2CXA3c339JFR0Y9HHoJ6ZtLM/T+EzvmHY1XXJR",
+	"VtAlUC3awgcpiFSkzwZSsUJUkP9FMkZTFHVy4Boo89a4uBHgS0K0hPVeUIbKgU/1x4wMbBhBiov5c+Qe",
+	"Ub1MsHN/QlhOdCN86J0rIUMSqhRH0TylKj1qolwbU5FSI9WMdM9PToriO9wcXkKMoVHoUUY/IBC33bEZ",
+	"CMm+TGf2iVwJBFC4fn4DHJHPIwgWon2qGRnDtBa+xlLeEypuRLfiGIW5OCR8PJFa837GIqIlMVOJoLKf",
+	"88wQaogUCSPgWyN9aUbE0DtGKODQ9oyTUnDsRbpJIWd9Fv9FfHK+ekZIOZp10kHOnkEMN4rgJGETw9K3",
+	"RRAox+WzIPyIfJRZRjgspU/BCGkjIaTr5fB5hoyLQJqpl6b0qFzEEzrDqoQyN7EcxMre5iGh4ikIEi88",
+	"QgskYe8XzLDwkOytvV24RwyO8qBPk7uhshKLdM9OziIysdeQF+YbiQqzMOX4KzqxFyROjHjGyC1C3Fvb",
+	"z1t/N95G5Hai5FAxrW+JtohyJKcWq9UCb0b0npE+Y4JkUt6xlFCzyLmFmGcLKlmbk0rlIoRNv2Q3VPWo",
+	"FYUt/UaNiJGGZmhAKUIInqagrYXPP+WiyQVVO42Pz6HwrbepjddsqNgQDo5VatLcXiyXIHISK6og/FII",
+	"abz6RrrnZ2fktnpN1AKNbw9Bg7oREyUTprXVPFNaWKsLvbMrFfzBqs3+GadCchOR6YgJJwftx6Vgh3hJ",
+	"gOZ0IzxJdxEsW3LT1D+sSTdlA5pnhrw6rH5NE6izWyjmEdF3fDLhYngjpozdMZHipngvhhl49URK/k2t",
+	"vguBqSOZcdtMk9LmQn6forUtSSVZqVSZVbBCkbKXVijUHikhTQzmo5CE8TKTMFrlYwvs7tNEx6XkilM6",
+	"K6hC2t4Qd7EXQnEu7oSchlLhe5DmQdDua9FGQ2KHxR7uZj10mOML/BFiy+p318ZR/XFiH8o2DyOuYLja",
+	"8CwrTGVRMRUuHdzbf+2jY7juCfYnwxigOcMn/LSxK/SRls6iGk6CFWJAVwPcoqQYFnBmddvnJ2gQOrLh",
+	"wqThtn/Jt707CRstWRHqf34LPOMoCAkFuelUJAydnKskeQn3CAY0UcVILqAkD9wyGK4AnihwOJkRG2/+",
+	"esFubf56KaPI7biA5KnLRKJmE8PSw7duOiArUJTh5Xa+6JByUXP3gTMQGosgMhX8m/BfEQZvpinonCPw",
+	"9tSjvhPFUjvHjCYj1AKLrDbShT/WS3ETIwm9ET6RESnfU0ITq60a/B68Vs1IBA/hoTumigpNE1DPE5ky",
+	"8ubNW1hlo+yRUDcCrRdReaohWxIjbyPC/shp5v1YBxptHZXvllHm/kfbOijvnqIDx9yk5b6HiQ5Kbrj2",
+	"Hn/teVAY7ryXref2WSan8f/DlFzFr1TXcydUt/ujQDG24myJOlxtH2+A2EgZM6qy2ZJXXG5xXM8tbu2M",
+	"VHzIhVXgELjZd4a5an3J9aY2hqCm74y8HVZjXh+9JBSv+WtDRWpv0NMf4RK1SuxEsQnlaQw3qwWWCAYA",
+	"LFRuUDJhqnaRbx5fLc5L+aWWiQIr3J+tmIwCIYli5ym0IbMkZJbstS8RYTQszqULf4yqUZFREd0YFYGM",
+	"PrARqmHPZQjsm6MRRnb81f3Ys/+Ev49klj5ar1tFMhRHYwU7I1RxA/2lDFRF0t+xPTqFFgwRmJTYvhMI",
+	"8deEZllTtXJ4/Ea4YAssKI5JQVAQkuui6jgtVWkM5VQsY1Sz9G35PKqp/gfgfoBAVK5cnbrCtzmm6o5h",
+	"SXP7xWXmUvuFJk3sbzJLK1O4Y1MpiOYq5PYqMu3LHFfKacDBbBr0x6fpj3LSWnO6VpzaPpvxe7bKs776",
+	"NYCRoJcGW2wJAKygdcH6D4yvjXcKKa8UuBTgjjByyKxm9UwKQsP17e6iPbjBIe+ci7qbFLsH9ts01cRI",
+	"Mh1RU80a8XE6TB/C1WzXYSAVqejspZ21VjDOhS/1KxdyLgzP6gXkfBEyjZbxhjv2E769P9ds/W4tpiHc",
+	"r+F+3XQQ0oYvWPtsuFwD0eGjdmaTtTaYU3cFiNytaLXsQlvuFhmd1fqrMPZ5THT4dDLEJYjIatgxFDF9",
+	"jqAn8CszN27vZYZ038rQpyMJdW9nLqPWD77qr++zRI6Zy9y9Eei27laNDQYyUS06OYzqenW1oKpi3qZQ",
+	"9K1bK1Wgb0SBQxEHCTatva8ZVo4sjtdhVNBj4CpZqXnHJuaI/K1m8rgRNZtHaUup1F6oGUgaijA0Qa9f",
+	"qbor0cRHrEi7E+iFUwofnMPYq7OuFQDu6tM/312Tk0uP1kiSSc2ciW7d7BWcI54G+BbgWwnffCxMQFoB",
+	"aa2/iUDcxWmOHVsG7d3jyL0VfNw7BGX2LngQCWfXpBImhtcwppZCHJtHC2bEZnU4gkF0m88xPXaA6RmQ",
+	"mS7itGsQDYqWFIjwqMHGYxGJv/lc774dqHF2SfpMsAFPOFUzkrIEwNpjAIebmwA2AtgowMZGpX4AGt8d",
+	"0Cj2ULQeLAlAY3fWH3tflowScgB1LHhacmc+RBhgjngSmGDS3ZKNYXAfH1aUlyJzfPLwqmOk+XD9C8Ra",
+	"EM3UPU8c+acrwa6GVHCNifEjmaVtRVWxL7uq4vyOahZzoZnQ3PB7RiaKDfgXH+IyoGOezWC7ttVyxkd6",
+	"9l89fLkWPlev7h51xlwU/16Zv0KMdE/k4z7QhKyGM3772/Vv+EZrqyk1rCcHvT5XZrSw4uOK3ZwwpaVY",
+	"j6nnI7yzDZoe+NDyuEHc4SFwcN9KUmvjlqaoG4nmT1fmuSoOUaSsxLnjveMggATLGml45kvkN6pMKMp1",
+	"RRpi5jJ40+1/DKplNjAx6re/XRM81xZ0JSOW3FkNcizTPMs1OT3FDOdc8D9y5g3froW3Th7bXU3skSPj",
+	"HIppOrf/kB2RKzsA4Akht/jkkUvDvT1qK5QIjz2xSOLTVDeapoppOHf2QjntXHZOz8hHq5NfG8UY8MpK",
+	"bRKZWqnzj3+ekrOf/m+7AeTUrsQ/coPl+eoC7rJz+ub1aXxyFp/92Ik6bEx5ZoUaHR/JOzqQ6n+7PhxJ",
+	"NbT7oBTsncvO7/BIJ+oM+T0T/q/XdGzFXymeLztvzl+R8x9ek4s3p29sRysy8bJD0zyD7o+kYKCGXvx4",
+	"Rk7PXp1fvF6j/CO0uU7px9MNi9EmEYr9SUMtx6Bov5xajs2akhjpGA90DBnA+6mURy7Q2Zdy8g0XzUGm",
+	"bkPxXywzwQXBSQilI/eldCTI1ti2G9NQKHIjqjX1EKn7EJhRhGaHjwOPc+r08Vd31S8q/rg11fqvzBRI",
+	"7plVqrayjw5whsqPL5fxQ1RXcWvq1XqGIOifd2aB36ghzujv17//RsZMDRmBZ0j30y/vyA+v3rw+9IoZ",
+	"DvSS0L5mwupRLEvhGp5FRORZRpKMUQVyUELDNCNSFGX9QWWBjCT7lfSI/MZYqsmHQQzOrFIXK25nK2t1",
+	"YWjCz7l6/w/P8z8n6ROUs0041Oa0srPOZeeXjBryym41p8/YebKryQZMKZZWtKTxbF315iN2+c+o1jGY",
+	"3RjW8H89Rlj5Vlf1um1BTro1D/IyaDDtOPJlaCTBTbifbsJ90yu+Gf8dBlsUSkYlkLg7DznetqIIuPs3",
+	"r4QcU62Z1oupEj+PuC47LyxmiZzBGkKYRzxLSaWhOmlTRPozkuRKyzZyeWj5qtKRLTn6ntOTVA5nuTep",
+	"MnXBpbRvzOrVrd+6x6vnsnqiNqf/PFXpaXRH3cJZvnXjQvsNeB/8MSfdd1RhEZ5rvNFI933Gh7zPM25m",
+	"5J3ihilOD8knNswzOCianJ2cXkREsSE5O4xuxC2IiltvSTnQpGt/e3UYkVuQHfCT/Q/70zv7H4oJcpUY",
+	"cvrmxzdEn/7gkiNuFStn95YoBqGOSD9W/uAukv6sfJ7pHk9v54ye9tLR7Wxg5QneqaOLjyeUK4hMlKrH",
+	"s0yAggXcuh0hjd1Sbs8BywcZyTHDkY6YIppryEtRTONIZG4SOWY4DvePzmVH5EYhq7sPaIStCrugR7Vt",
+	"BuNDok4uoH6q04iqjeBBoVlvNBtyBrm7/uEBzfTc00byjJkefGLxk33GxbCXZNKM0C7a/qgdfU/TATOz",
+	"JQ/SPjf215595SmjVsxt/BGfLBnIVKq7nlGUCzsglua47r17meXCMAbAamELiRyPc8HNrDegiT2EnC35",
+	"ZkJtq72BVD04ZA+etuKhKpEuO1dH5CM1IIkU1T0q9NRdSH+cdi47mYQ7+g+r3mv7ESsy+VDwAU+oML0p",
+	"yzJcMrt5E+N3q0OLuOAra/rlOdyNM7MiB4JDMwCMQE4XPJXfrZGgBFloKBhIFU+8vbnpBYv40spjS+qL",
+	"AkCM8SbGyrXuqDU/XkQnx/66a34OlGdoz/ZkbhAt76zllHWfdz3X8ZjrMRiRmx8vYGla7cziqSmhbCxF",
+	"NoORVOFwcAQ/Rc+7NtTVKy3VCPC6FOof6bpiOodPUPYWWWJQ5+M0i9e3yRTvrmaGIVeNb4BUBs5ku1ZQ",
+	"PqhSolwxmozelgXU0Ts9ZIacn5wvsuz84j/1jZl4Gsa13NbTuFLB6rPPVp8VDldVJCQjqoZW3i4rMrrc",
+	"DPQMzu9mfkIr/XRRLaxRNnQHeZZZCQ8gixiZJ6NDpGhHm1GZ9soV4cLehxFJ6IQjGYJdHjtwrNA6krlm",
+	"I5mlbSHGDYdrp2YYNxD4rL9W6T0XQyvK7mmWs96E2XW9PH19enJycmK/lnJN0VLWmyg25hZYoSqcKgZN",
+	"1deBfTGKkozmIlXIoz9i1KBNYMrYXTbzHznzX1CsN4Yj0LnscJHye57mwH/GBgOWGH7PKhzyF/HJ6/jk",
+	"1P4qRnYx0l57F4slskPlYggJOPaPYIuR2ujeXJ8uLObAla/OE9z4PcyJNQ9Gcu6HcseF/ZTdZqsbBxq2",
+	"yW6sBE37NZgLws30cswFTfgzTnKl7P+zL1wDaguGhmBo2LeQaLxy4pRrxYZUpctITJjQXIqYDllsAZfi",
+	"aeAM2aQW3QwgV1GnV8TOi9Ro74OK8eV2Dfr9PVMzcs+UdrTcDP6Ar831dl6VhrL4FfGD9dpMEabnK7l9",
+	"urouv6AIUthoYvfyIo35J+jDv/DFb0JXro1ouZbsFsFNXdCP90w/bjk6/uht5AzVQ51qDe9NXEW7FKr7",
+	"hBeLoOqz9h6YjngyqslKrgnjBt35KYsIEylLicQqn0mWp/aSWSvm6tOcz3o3hRU+YOdrM6CxosWI3jMc",
+	"Z1tNBTfyHjxUKyWQsgHNM+P829FDeqPnlHTVmV0u6GojD2Juv8Rc7ZCsdjLbjIIbz4d5FjugL0/gasrU",
+	"hnl7x0V661NRYN8W+Qik68sXRMTtD13+OJAqIkKOuWAM/wEKVmFfImM27jOFtQoyqsEPoWfjMTOKJ4dH",
+	"5CdpRj7zDeoX9Nl8pYQWK2J1BXdqPnR1AvxxB5NaP0PLnjN8wRT25ABCkWB2e8WF4orR9V/Ts/g8OWXx",
+	"D+krGr8ZnJ7EF/2z5Ef2Az1NT86sFLQQvGLyO49PTuPTi3U4Csop240prbZowYYWxPq3W0Ogev17G1uw",
+	"mQWb2fPbzNwV48NyMDbGHs3mxzXLBnF1twZD2QbqDozktAazcFGAmsn3vLsGDHuG9KCafnL8tfrPhTUM",
+	"fhfsEXotrBk3mtiLurFewRyg24oW12kVruUzISP3ZVcwqO3Vut1qb9W45baX6i5ex2D18KAfM/EIbpcn",
+	"9bVNSX0voIBefcWA6s6imBrRzVtP4WKFrTZ0BqlHVaWeKuZC3lKWMcPSwwdFGR6IofcifZpe6SstRFtV",
+	"QZlI50NBXp1Uy5eDPg16/BgocemUzh6nN74X6bbLJ6wisNFsuiGxvTEdMsj/b1cfrOt3zlC9qiL4TQRb",
+	"hGoPe7kxmUjjPhtIxWKwGK6XBBFqQ2yqNsR7kc5jmeUI5ala3ooBEp9L+/qBnnfu6ogMeGaYwkxrKwny",
+	"uaDoB7kCtUp2rhkXL+xK2SF9DGQaLIqPoNlPru/b81wuqGXO0+bC6HkOv6xYGB2ncOWa6DgD1/jSNqqi",
+	"+0lfpTp6fasEv+a+pTcsPtjtTsxnDMNokU7HX/E/Flqb7ICQ/xMfrjBwFVkc9iQo3s+hICYVKdiZEpol",
+	"rmzFpZ8SJ6ysoDq6EXPFOBWjKbn96/vPZFlnj73wi+85m94SLrRhNG2qN1HU4fRHrLO1w9ymKuE4glXr",
+	"W6jLWQZkwalg88Fb3OxtrBVu0rrpasGRS+R4zM3ixMl3eMrjMRV0yCq8ukRIg7Q6ZqRkPhwVZMIqF/qy",
+	"Gm5gf0GU6g+5PrgRXNxLnjB9RCB/jGsy9dw8bnpSMsmoINhNp1JBGJxvJiKUzBjFulqUTBm7axEYODPv",
+	"KgN+9ujN6sfaylSWj4RLf28v/WLv6wlzgcp4iA50806NrCQp0XzXSALp7cRv+cfQVj5MgNyWmKjdzGuV",
+	"4R4QWgS3WkXGH/B5DUYwll7WJzYFzx4V6Y3wypKLEueKyKkoqTOB2by2DJXEykRqc0R+A4UQawK7UPsb",
+	"UcbaR+3QJ6r3Cp2MdCxzYBZT8PER10aq2RG5cg/eCCw4Xu/VkN+zuhQkQsI8FLzsfkZIF2L9MfdT57Zn",
+	"LHXt6BthW7Lid8TFEEMNXAyoRpttZIUphTzzFvjkOuDCzO2yPieEqn2ttbR5mTpv95l32QZk9dIl6b/t",
+	"3qyVRmiUEI8CVY/O8l5TBDqLZQwHcKFeBU8ULlGvXyGIdLRUcKgbDEDNJhxnuMAOfITvfwMJLpXxrGAg",
+	"saMOAGn/AFLzZm+zh7hDhG/tC9dBRRCsWO4h8SU+q+MpqL1rFhWLDib4skiJLyV5REDZtG85+rkxveNi",
+	"CKixFIZNAdqVY7PT+OxaVUxfnMmVpqzI76Kw5X/mD/eU6hFMCnI8oHwcSyXA5vsfCMyeQUlE0QM8JrPO",
+	"ZWc88wU6OSIpBsWgRTID0EYTqJcwoqbHdY+P7VRROx7fWr3e53hGEmpWd9lXJn83kd7V1Q+B3kGivxzH",
+	"vhPzi1z668aCW/kZew0rHjMqpiOesUVPcxFPlBwC5UoIGw9h45sMGw/x3RsohLAIWhUAs7kUwtrgsnSh",
+	"eZv0qp59/3zdpQ90wfb4QhWpVTS7j8WHd+uWX49b3HV6G+zi7lMrKIh+JoOSuNeu8+oyFbae4hRsUiN0",
+	"H+3RdMzFSgzjpbkepRCoFRHYZ0t3U0pnnj3ycMWcWr+Ld1uOD7WjnifoloMBT9j/Vhz8mik78s9GxaN1",
+	"Ou3XF+evzk7dz3ZFen2que5cdga2w1Op7kqB8sk3S4AO4x+mEtbD9aBXqOt/rit1dsTPXfQ3KF1BQoaC",
+	"9kH5CcpPUH42T6q9LgJZB0bNA6J55ef4q//PpYmqRT+X559WwM+zqwnLHMvBh/zCo/Mq67h15WE99dz1",
+	"ahmDdpU8GzzhpQSw8i0iHmwTANuRd3JEzsiwQvKl47h+tA6yCZbrZo3i5OTk9PR0fRVg4xzWc+1ul8V6",
+	"iewqeKyDDNs50n9x6XT7QeL7CKm9HlY57lNxFzuO4IU2XJrYlg0iKhd1WTjuK/FJrnaaBWGJYik3LCVG",
+	"RkSP5FSQMdV3TfVoq3F1VNz97Dr0rEncCZ9wJoz/VosUcXMTjKObFQj7zE7uQ3aFNDHXg6ChPUWYXYma",
+	"EnagiRU5/lhFFYmwdkz3EwqbzIHMvEHoXaF4oyTliiUmLjI0vOB4WwWdXGM+R3+G44OUrgdi7rpdzD0S",
+	"H9qP9ZxshsfxP3vOmvzx0+//+vDz+0/kH59/tjPmf4Vgys5l59Xpm7PXP56+6UQdLZXpJTK1r70+OX19",
+	"+qrzZ6ViR42da8wNkNWSjBkDxTjJGfl1vRIedfF77YObt1nGY60boJLoh8iSTJhIuRiGq+G7sQo7GeAB",
+	"U+xUjEoEzbdfGCNYdevRWTTRsZOrsZ34ZYwgc1vojot0GYdnQCQbDZhhwL7ZhErcOr4Fw6xgX0yp6liF",
+	"ZsSylOTC8IxQokH7I7lmCk4oV2P9CBizloZ27D70iPJoc4in0aG/FPI0+OmxQ9tCNSvilkfDEDecvYci",
+	"bh888J0H8PH9gA97GTgIGmDH9wY7NgIjVkMoy1qdexzKNzv5hKEyAa08xRiMM+myrOG0e/2z5vaaM6yQ",
+	"bg2hHD4FmSiqY0+PtWKcb4WMbC7Ut8LS5qN+V8/n/HR1vW2mspa433IYvbVCgEvK1p8gBnBTJbo+XV1v",
+	"pT5XuQLLI4urmyDglH0OLq4f17YcVH/7A8F2Usj2pU6o6PEVfBrVlJ9dfYdqYaEqOqn0j+iZNmxMurAV",
+	"uBSCcpcmMZHc1aHoU5FqMpYpyw5BAZKCzcupI3JVpLAK0i+9y6gOciASgsgCH9HayBFUnJ6dRjTPC6/L",
+	"DmafRh2YBPuIIwrCSbKdZSJhvQlTPfhT5/KHsx9PTv4sxNVVmmcGN9LZydlFJ+rUZhwWUY4pFzjYOzZz",
+	"NESVJ6s//XEKUzj/ZyGFfSOjfdvNzm/S6uRQFhs7enli5Sk+q+W4+uy1HLP5p08rj2cSBuofvyKZBFrB",
+	"uVfOgEDcsC/GIhKqR5Aa65NxfQau4SYD+7svxgBDLT82wr41jvxsGyO/qIziV0atylnp9t9sA3/+Zw09",
+	"utjYO+JxKg9We5x5PfkpRJwH9T5EnIeI88DS5MrCUx2nbMAF4LRAUr4JlA1IlVAi2HQerJbgewFsbQOj",
+	"GwDljdr98VdFdc/9a2kse5VxvAhnr8G+CFF1wVE+ltp44M0RSg/5PWumX6pi5S3os20298ooQwTpy46C",
+	"n1vKHeq1a6l+5R5dOygeVVY35rdWfmL0O8pUY8F5cYS5Jnw8zg3tZ4x0z0/erBwi/xS1dhNB8q1a65gL",
+	"Ps7HPSpETrMeKLFW67P/a9JpX50s0GlJV7F7rll62HmEXrTp0PuHLW/XY7lUbnoDCWzBIDmDztOCOZ34",
+	"iVEwLSYkqj4vpIlhbwUyokBGtNaO20ct55thGSqSVxB6VHWE7srwIyIAP7am5hx7y/36gVUPwVmjz+Jj",
+	"XqmCWQwZ6jMlDPQ8KMVd1/OQU7J42pTlrKHkv5vByFfCBIuLUVRoOxwplsO3KzfsTQC4RzJM7gyfuJ34",
+	"dNUusDMGpLMlpBNoGjeHjEKlkJdkit0tqPmYm9bLe7VLeotYBr/4bEjmM73D5a9foETm4C5HQGO3goRJ",
+	"03mSMK2lekvsZzMGjm20glPzIBzMjJggQ2bI+dmZD7V3O8oHWLDluOYTTMH3iGrmUHWANQHW7DOswXcC",
+	"rgm4JuCaHeAae5c/4irfMJgxLAarz6rB5WwwYChrUgjrSkZUDbkYEtsUwaYi0p+RWzDu9QZKjm9bAsqp",
+	"YZ/x29uLJ5/3pDuWanS8FTYhKbBwtx2j7XxTkDgXPXi4BxCngRbavtxAC/2sGMVP6fIA8cp6hfjwfY4P",
+	"nz9Y5bmqigJ/DpcW7ljfjb48KPxq/vx0y07asyQV6bOBVIwYmdLZYc3efEkoSaRSDOymyAAo2BSbPCJX",
+	"osp4SOCeaD6x3FTEExxdpGaUgpWwIqPGAo6yfzdCSEPoAMh5zBHxY8kkTVkKz9eGQzPFaDojE6pNRKgm",
+	"U6s1XU1UsViaUKVsF7i4Eb+64dIkYRPD0suK1qWLxpx2xlJyx9ikMj4zYjM75hRZJKkg+cSKUTEk/5X9",
+	"G1GMq5gxophnu8aZGhPot52dytYhYIa1K0vYvcszhoLit32a3IFsv20iYXSx9F7O7LY4OJ1wQyH4wB4+",
+	"VcQYnJ9dQJBBPpmUfz17BX/9M+qM+RATnTVDHqgh6/UpRC/Y/zz9sXd2bkWizDUbycz+XXMxhNFOGbvL",
+	"Zr7NH9+cXthbZa6Fs4uekfYZsAtgKa4eHbLVGj09PbuAQPeUa9rnGTez3kSxMc/HvfqT529eX0QdJkb2",
+	"bKe9pc+fnZ9d/FlGZrgfQXQw/8xJccG9F8PMbrqzk7OL47PXIGxwPlUCC3QKaJEqPhj0tGGT4jM4++6X",
+	"ahcg4MM+6l4uN2TnsmO/E5+cxyev14jx8BtxR6HvxTkIFdYDDPgW4t3bTAdeTwDYHxtq8XTzs/6Civ8r",
+	"+7GcMBFi6EMM/VZi6Is9GuLnN1E8ME0tMn+o30eV2AmLLDeqkDSZJo6/2n/04B9LA+PLfl4SBxBJxpHd",
+	"HhEJ4SKRYxaRXz/8FQF7RH7+9N7+PHEsxw4h4ehbQuQrEPj59flWl0Mx2hDl+bLj4+sruW21fj1npd+V",
+	"a4fEo4Y6HUnNagbC2r1qpeogN7lib4tXConzhED5x+usG4mTX6R0gTLUrHaRrjOOrBf77ge78dD3+Ya3",
+	"G/m+TB76wPcgEoPy0+43XV2ZqYHKGETQy1Z7Qmj8vu/JEBb/bGHx3qZOoWKMkIbMmKl4Lc5P3hApLMqw",
+	"DxxuSZ05BtHxmKCxeRzW7JwResqUtniiFBr/lX1iJJnILDsi72kyIhQ8Jyyt+CJwUJxm1UixITPOQ1Pz",
+	"y7iWufY6YumJaXA/YNyezFJwznBN7tjERGRM1R1Lb0QRxefcHlh/TWkpDgoy5bIfRbwV+DT+K/sH2uEA",
+	"TTKujcObCLxuBCKvAinY9vszMpJTMs6TUZPP45+wPhv2edQQ0tnGENI/3TX0d9lv9P86N9RbWPpiK1BD",
+	"vOl37tQHE3RAYcEE/f2YoEME2/fG4emDBaKGO/yeqRlJcqXsFV+57cc0ZSQXKZhLoWYh1krpUnudPAY4",
+	"FUDJcYTGCTVsKBVfEpk2HcmMeWJRklBDMznMXeRHygYUygh4EFFG1cipIOUnoGLrSCoDgCECaDihQ5Ye",
+	"NoeuXeP33pV9fEajR/1js+WhXeW4QmTXPkd2rb53LXpeZ8cWhw+/9dwko816R5pagO66PLPqRv0IPhh4",
+	"leUn4xZyZuyeZfa+p8XTkKnCDVHMqviaUJyh6YiBgPX8CZ48gozpjPTzGeGmrTDo3PnabUhTlvbcSH15",
+	"0EyKYc8wNe4lcjzOBTe2i+mkR93GBKtr5MpPDqlKmeBi2HNFJ51V+W8sm5TTi09ZoZVDzUkocLmycXlu",
+	"wnYTejO/aiEAJ0jrb1f7mUNFM5/pE/SaEFoTlKm9ipipwJoW4FMAntWhWotV2e27eJLRBfQQt8hn8Bed",
+	"98fcGJaCvx0OIh+KWA4G5I+c5ewtTu+tBYE9jwZ7EDzzlwHNNLt1tdbtq/53fYD4C960l/4tmmstgjzQ",
+	"R8R/HBK4bwkXSZanDHKzcyVYSqDvpHvr/9BD2stbopk5bDLHggKGA/8I494tG8WaZBG2ywVbxIOEJDuB",
+	"l25KpE9OgrkEIGvXi8jB4C2B9bCagtSYReaWwz7WlrHUsK61brtz3ZcyY1Q8c6pSZQWXa7QwIUGZ3Wdl",
+	"1h3jqVR3oJLqw3YyCye28J0NKqfNcvH4q/2/hYGDnkLPopvBgGjGitPHFWjemb2y0G1lpKEZkhKawgJl",
+	"P3Ggm8TVX1lVWnW2c6Ta4mNsN0NYzMuOFLRrWNZ8ho2JBk7Yl9s4Z1HBSP0Y/u+MPraWLh4yMqHK6LdE",
+	"5iaRY4YnUVllO2EpHsdVYwLrB3MHUYHTETU9I3voje5cdobS48WUzkjChFGQ3Pg5ZzqlM72GlaYc26aD",
+	"ABua3moY4AqCzrv3g8ALNpg2GseMitjJuyqNeNT+NBfxRMmhYloveiyUx93fGMA9qs9avc6edG0vw73H",
+	"bpc/grq6clm3RJeVqqfVTrVVT50yMHXKqchpRhKpwXZg96wL8i+Vh5RlbAj1REArfUtoX96Dm2dOCe6e",
+	"n7xCA0VcvBPDO7eHR+QKekKtrnzHvLEJosXoUDGWXgJisngmI3Qsc1FYM9xS2E5GRE8ybkifmSljwvcS",
+	"eesgCM3l4pOUDwZMMeEToWxDXKQg3e6Z/wLQu5Hb8mFv4Di6Ef+2AueBW8xAfv9toamPc216+D5Ez/W8",
+	"IUfdkpHMUo3H3XkMDyNoELjRpyNJCqtPMVCSUCh6ANYEO8eDAVQyKBZSKvtPP+NnZ2VfYq7j8uuN5hlc",
+	"hM1Aq2i7zrcRS+40uuEYVT0q0h5SupZeNtsaF0P7vZ6dS//3EaOZGc16mg5Yb8qyzP9gN2nxjzEVdMiA",
+	"/A9Z5nqJPSNFK2PGjO5hoAVLe8gM6H7Dvdfjomf7oGTRqOL6Tvew6aKfesISPuAJDGLimPD8j3gGe3g2",
+	"Crj2YId2LjvllpHaXjgjairRmAR6vzoktZvBn9E9xIxPxIrfY9G+vQR2gwLrNmO0putjo0jNyDtmrxO4",
+	"rUkqIToD3PUYXlUITPSUIVCTAxDXYzqzb3BDuvO4jSg2AMcI36hrLCgDbHzp8BUTaWuCuXsE4kmjHWgU",
+	"xUUeSjaGTKRnOwjJiGdpDKFlMTht4wlTXKaxkTLOpBi27L4H7+kY5Ozp2UkMhqvm10rQESPoiAtI0PaC",
+	"YomJXXhXnFDF4pEcs1gbOlvWybmX2RdwRqZFWEXLawM65tks9jAqplpzbagwcC4FS5jWtPVtrgext5cu",
+	"G13GBYtlbjRPWewEDs5/m3R42CeuYzNirrerv2aHMgAZv0AOwZI63NjymB+pz2NrCedndojCcJrhyqXU",
+	"ML3qw7ngrZEyzqUdI5qPB3jUWxIFxJ2QUxHPh9esKGEX1iNpVJlCVt/GjCnXVnst9BPQYbGGnVWeGU1G",
+	"BHbAuoaVBw6QpcYV8MA8h2nFBdBKjYYRwUjXbdSI2BPgzBV/5FQYbmYRGcDlLJJZBOUPdURKhZOgwnlI",
+	"jKwZoNCnaVs/wA2D/hSYO5ceV3F62hkeT3LD0hUIbtIUvfuCvRgLgD//yBLfcyT59XX5VSph99g919zY",
+	"6RxBbC3Vo5KLvhN1mEh7UAIWKtu9jk9+iE9OO1GnWKTOpdXpoSBEp8E00Lkson68bu8NBM4u8D8dL8Z7",
+	"o9mQM8HsnvbboXPZuehEHW2oMpWOXBQdASFqB5or96+e3VDVKn5rafZ2oT+ISW62Hgq8mmpfKQLKBQtR",
+	"wcEj9QKV0G04rYJ6GdTLb0a9DNpi0BbbtcXNKIBBqduUUueKTlZUnjl1BYW+c9c+UFcOn9eNDpre8Vf7",
+	"fz6cNGUZw9ot9aX8xMby3nYOR4Gl46vjsKpCoU3pio61CsOWbfvputV/QixqAMIBCIforW+M6ipgzIAx",
+	"XwLGDLBxU7AREVEr2HoiKozaq41XkSrQqiKsqVSycFDVopYjsnKekUtxPdDIh3R+ct5YhLyCAZ8NyRXf",
+	"aLnYnmhMDTBuD1KK/P6lFR3LG53h74LQNHUb/fDFpBgtdx6Bz8I54XLTpMZBWlGhx80lI0HULKYcoR9t",
+	"ow409/ENKXrBJWabf73PLrGgfgf1O6jfQf0OfqWg8wedP+j8QedfqPMDOm5B5s/rCMJaRc8Q8/cJGtZA",
+	"+O7T9kDRMBJyFxHfoNoBg42q9xjVUqyiVthvvMD8vFpWWiURD2eIazLmWsMZWpkmCVqEnoR0tG8gHS0g",
+	"/b2qgRAylgL0f/GlLD/tpBjlrrGVhQjLUAiO3+EO0u3T5M4+Abjk8PnzLhS75/o5alpcGwqVxQl8oWIC",
+	"d3ISxnHpyIcQchYSRbAvhoh83HdMskW520oBuVo7VvDMdElClQvDMyec3Nd5UZohPSKfobSFkLjhVgB7",
+	"dpJ2CfZ2F/RfLE+I9Q/I6/tCXr7hALy+j5CngIE2n19qUcDjQEB54T+vGQrR2XMgIGhY133dA6mKguFv",
+	"HTcU/OCPrXd5Y73fdZEKfnNvkEow9QTAEZy6IbkwAJLgjw3+2MX+2BHVsZAxFsII+YDBybs5EA6gsMCh",
+	"VQhKughB59DnhlIAqxTC+vjrf2V/IYHElSD+DfJf2cdCs3CRREgtTsWsQqCqCTdkRCEc1POvYqho8bAr",
+	"YN4Y9l0l+X5G4LqES9yxrQdalv2K557bigV/qIdpjyDnnSf9rDKurKuk/V32QfVceM6OHX//QupfZAB1",
+	"anl1yJHV2uWUTIB7rnrASgbj7sTq9TJH6gyrw08Zu8vg3Kkhg8Kc09HMntMp1VDAs9rUYUT6wIyspWqm",
+	"CPaH550byfZIquazVHwBbSYnGXNFuWuDrcqaJt4o93NPimxWI4xyFac7l8BGFW2XQKo+wSuwIuNCBHG1",
+	"fyxSTznJ+yLO7KBYkitIM/ifr50+o4qpq9wiwP/5jz0JFlP6Vh9Ks5HUBrkDxRCrBKcyyVFWYTU7V4de",
+	"5UIXhNBcWJiesLfkdkzvrMIKxHnqnmkiBclkQjPb8uWPJz+eADTKVda57ByDycvN23x3/ga1zCOiGE0R",
+	"Y5b86cJYuGS/z7IB6Y6ZUTzBjBf4bGo/S4lmdo4MAyowJpiKyMefer++//zpw7vr3tXPP3+CznhiOi89",
+	"dYMAc0S/UNAee2K1O6WjoleKZfj2iE90UbffjNi48g0Ufw3tg10ywkaxeauCVsEafumdHeNVYgjL+JD3",
+	"ecbNrNJ+5fmGj/yLKW0RZloYGqAetMuw0jNt2FiT7qer60NioMg6+N9dIXjHIcCFkVWCAdzfutKJhsYb",
+	"OvPRqXm+ARgegul77KfLZazPX/2lhnadnNMA08cS+NGomKdFwPfL1XNMkSRlCdjZq+MZ5ALKOWJEQMMX",
+	"7RYztJ8xHRE83pxmNaDdfVCz3u5h3s8N04fQCS9wjmo3HgqSh5/83ETWgFP4gNC82qKj93zYIOwrOmQi",
+	"4XYUH65/IV4LxmZTOvNNV+emeKi1TdulqgIUuTzTStJqcbR5qVhVvlHXnx5+5+ea5QTa+iBSfs/TnGbE",
+	"n9xfcpEiAwcsSaX9MsOrZabpZMJEGkOSLAhpYhTlWfXc2b82bXLXp2SWZG6YFjmkOewV32MQpnDgJnRG",
+	"2BeamGxGpEhYRHSuJ0zAloyIFMzOjYYio3zC7UAOCLJDuAP0BaZqwLP6MuGXtL0j/v8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -75,6 +75,7 @@ func startDevServer(t *testing.T) devServer {
 		return strings.TrimSpace(string(out))
 	}
 	pbudget("keygen", "--out", ".dev/keys")
+	env = append(env, "PB_SECRET_KEYS="+pbudget("secret-key", "--id", "dev")) // as make run keeps one in .dev/keys
 	pbudget("seed")
 	token := pbudget("token", "--key", ".dev/keys/jwt-private.pem", "--council", "demo",
 		"--roles", "practitioner,approver,panel,finance,auditor,council_admin", "--sub", "dev-user", "--ttl", "1h")

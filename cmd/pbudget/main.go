@@ -1,9 +1,12 @@
 // Command pbudget is the personal budgets service: one binary with the subcommands serve,
-// migrate, council, load, keygen, token, seed, healthcheck and version (README, "The binary").
+// migrate, council, load, keygen, token, seed, secret-key, rotate-keys, healthcheck and version
+// (README, "The binary").
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -26,7 +30,10 @@ import (
 	"github.com/pbudget/pbudget/internal/auth"
 	"github.com/pbudget/pbudget/internal/config"
 	"github.com/pbudget/pbudget/internal/jobs"
+	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/postgres"
+	"github.com/pbudget/pbudget/internal/secret"
+	"github.com/pbudget/pbudget/internal/workday"
 )
 
 const usage = `usage: pbudget <command> [flags]
@@ -50,11 +57,14 @@ commands:
   seed         create the demo council (code demo) from config/demo, idempotently
   healthcheck  [--timeout 3s]: exit 0 when the server on PB_LISTEN_ADDR is ready (GET /readyz)
   version      print the version and commit (also --version)
+  secret-key   [--id ID]: print a new AES-256 key for PB_SECRET_KEYS, as ID:base64
+  rotate-keys  [--batch N]: re-encrypt bank details and payment files under the first key of
+               PB_SECRET_KEYS
 
 configuration: DATABASE_URL (the runtime role), PB_MIGRATE_DATABASE_URL (the owner role),
 PB_ALLOW_SINGLE_DB_ROLE, PB_LISTEN_ADDR, PB_METRICS_ADDR, PB_JWT_PUBLIC_KEY_FILE or PB_JWT_JWKS_URL,
 PB_JWT_ISSUER, PB_JWT_AUDIENCE, PB_JWT_ALGORITHMS, PB_LOG_LEVEL, PB_DB_MAX_CONNS, PB_SHUTDOWN_TIMEOUT,
-PB_PPROF_ADDR
+PB_PPROF_ADDR, PB_SECRET_KEYS (required by serve), PB_BANK_HOLIDAYS
 `
 
 // gcPercent is the garbage collector's target unless GOGC is set: the service's live heap is a
@@ -110,6 +120,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return loadCmd(ctx, rest, cfg, log, stdout)
 	case "healthcheck":
 		return healthcheckCmd(ctx, rest, cfg, stdout)
+	case "secret-key":
+		return secretKeyCmd(rest, stdout)
+	case "rotate-keys":
+		return rotateKeysCmd(ctx, rest, cfg, log, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -214,6 +228,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln, metrics
 		}
 	}
 	log.Info("starting", slog.Any("config", cfg))
+	pay, err := paymentOptions(cfg)
+	if err != nil {
+		closeAll()
+		return err
+	}
 	if _, err := migrate(ctx, cfg, log); err != nil {
 		closeAll()
 		return err
@@ -261,7 +280,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln, metrics
 	accessCtx, stopAccess := context.WithCancel(context.WithoutCancel(ctx))
 	go accessLog.Run(accessCtx)
 	defer func() { stopAccess(); <-accessLog.Done() }()
-	handler, reg, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Jobs: queue, Background: workCtx, Access: accessLog})
+	handler, reg, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Jobs: queue, Background: workCtx, Access: accessLog, Payments: pay})
 	if err != nil {
 		closeAll()
 		return err
@@ -338,6 +357,81 @@ func checkRuntimeRole(ctx context.Context, cfg config.Config, db *postgres.DB, l
 	}
 	log.Warn("the audit trail is protected only by triggers: the serving role could alter it (PB_ALLOW_SINGLE_DB_ROLE=true)",
 		slog.String("role", check.Role), slog.String("because", why))
+	return nil
+}
+
+// paymentOptions reads the encryption keys (required: bank details are stored encrypted) and the
+// bank holidays (England and Wales unless configured).
+func paymentOptions(cfg config.Config) (app.PaymentOptions, error) {
+	if err := cfg.RequireSecretKeys(); err != nil {
+		return app.PaymentOptions{}, err
+	}
+	keys, err := secret.ParseKeyRing(cfg.SecretKeys)
+	if err != nil {
+		return app.PaymentOptions{}, fmt.Errorf("PB_SECRET_KEYS: %w", err)
+	}
+	o := app.PaymentOptions{Keys: keys}
+	if cfg.BankHolidays != "" {
+		cal, err := workday.Parse(cfg.BankHolidays)
+		if err != nil {
+			return app.PaymentOptions{}, fmt.Errorf("PB_BANK_HOLIDAYS: %w", err)
+		}
+		o.Holidays = &cal
+	}
+	return o, nil
+}
+
+// secretKeyCmd prints a new key for PB_SECRET_KEYS: 32 random bytes, standard base64, after its id.
+func secretKeyCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("secret-key", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	id := fs.String("id", "k"+time.Now().UTC().Format("20060102"), "the key's id (1 to 32 letters, digits, . _ -)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	key := make([]byte, secret.KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	pair := *id + ":" + base64.StdEncoding.EncodeToString(key)
+	if _, err := secret.ParseKeyRing(pair); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, pair)
+	return nil
+}
+
+// rotateKeysCmd re-seals every stored value under the current key and prints what each key still
+// seals: when a retired key's count is 0, remove it from PB_SECRET_KEYS.
+func rotateKeysCmd(ctx context.Context, args []string, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	fs := flag.NewFlagSet("rotate-keys", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	batch := fs.Int("batch", 500, "values re-encrypted per query")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pay, err := paymentOptions(cfg)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	done, counts, err := payment.RotateKeys(ctx, postgres.NewPaymentStore(db), pay.Keys, max(1, *batch))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "re-encrypted %d values under key %s\n", done, pay.Keys.Current())
+	ids := make([]string, 0, len(counts))
+	for id := range counts {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		fmt.Fprintf(stdout, "key %s seals %d values\n", id, counts[id])
+	}
 	return nil
 }
 

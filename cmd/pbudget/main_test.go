@@ -32,7 +32,16 @@ func freshDB(t *testing.T) map[string]string {
 	name, err := testdb.Create(context.Background())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = testdb.Drop(context.Background(), name) })
-	return map[string]string{"PB_MIGRATE_DATABASE_URL": testdb.OwnerURL(name), "DATABASE_URL": testdb.RuntimeURL(name)}
+	return map[string]string{"PB_MIGRATE_DATABASE_URL": testdb.OwnerURL(name), "DATABASE_URL": testdb.RuntimeURL(name),
+		"PB_SECRET_KEYS": testSecretKey(t)}
+}
+
+// testSecretKey is a fresh PB_SECRET_KEYS, as pbudget secret-key prints one.
+func testSecretKey(t *testing.T) string {
+	t.Helper()
+	var key bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"secret-key", "--id", "test"}, env(nil), &key))
+	return strings.TrimSpace(key.String())
 }
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -149,7 +158,8 @@ func TestServeRefusesARoleThatCouldAlterTheAuditTrail(t *testing.T) {
 	name, err := testdb.Create(context.Background())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = testdb.Drop(context.Background(), name) })
-	single := map[string]string{"DATABASE_URL": testdb.WithDatabase(testdb.AdminURL(), name), "PB_JWT_PUBLIC_KEY_FILE": pubPath}
+	single := map[string]string{"DATABASE_URL": testdb.WithDatabase(testdb.AdminURL(), name), "PB_JWT_PUBLIC_KEY_FILE": pubPath,
+		"PB_SECRET_KEYS": testSecretKey(t)}
 
 	cfg, err := config.Load(env(single))
 	require.NoError(t, err)

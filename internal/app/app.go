@@ -28,11 +28,14 @@ import (
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/httpapi"
 	"github.com/pbudget/pbudget/internal/jobs"
+	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/plan"
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/provider"
 	"github.com/pbudget/pbudget/internal/ras"
+	"github.com/pbudget/pbudget/internal/secret"
+	"github.com/pbudget/pbudget/internal/workday"
 )
 
 // Options configure New.
@@ -53,6 +56,19 @@ type Options struct {
 	// does). nil: New makes one with NewAccessWriter and runs it until Background ends (for the
 	// life of the process without Background), writing what it holds when Background ends.
 	Access *access.Writer
+	// Payments configures payments: the encryption keys and the bank holidays.
+	Payments PaymentOptions
+}
+
+// PaymentOptions configure the payments service.
+type PaymentOptions struct {
+	// Keys encrypt recipients' bank and card details and the export files (PB_SECRET_KEYS); without
+	// them, those operations fail.
+	Keys *secret.KeyRing
+	// Holidays are the bank holidays BACS skips; nil means England and Wales (PB_BANK_HOLIDAYS).
+	Holidays *workday.Calendar
+	// BatchSize is the number of agreements a build handles per transaction (0: the default).
+	BatchSize int
 }
 
 // NewAccessWriter returns a writer of db's access records with the default batching
@@ -104,10 +120,12 @@ type Services struct {
 	Settings    *council.SettingsService
 	Audit       *audit.Service
 	Access      *access.Service
+	Payments    *payment.Service
 }
 
-// Build wires the stores and services of db; q queues their background work.
-func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queue) Services {
+// Build wires the stores and services of db; q queues their background work; pay, when given,
+// configures payments.
+func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queue, pay ...PaymentOptions) Services {
 	auditStore := postgres.NewAuditStore(db, now)
 	personStore := postgres.NewPersonStore(db)
 	rasService := ras.NewService(postgres.NewRASStore(db), auditStore, db, now)
@@ -118,6 +136,21 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 	chargingService := charging.NewService(postgres.NewChargingStore(db), personStore, chargingBudgets{budgets}, auditStore, db, q, now, log)
 	// An uprating job takes at most a quarter of the pool, so that requests keep the rest.
 	chargingService.SetUpratingBatches(charging.UpratingBatches{Concurrent: min(4, max(1, db.SQL().Stats().MaxOpenConnections/4))})
+	var po PaymentOptions
+	if len(pay) > 0 {
+		po = pay[0]
+	}
+	holidays := workday.EnglandAndWales()
+	if po.Holidays != nil {
+		holidays = *po.Holidays
+	}
+	plans := plan.NewService(plan.Deps{Store: postgres.NewPlanStore(db), Budgets: budgets, People: personStore, Reach: people,
+		Providers: providerStore, Settings: settings, Audit: auditStore, Tx: db, Now: now})
+	providers := provider.NewService(providerStore, auditStore, db, now)
+	payments := payment.NewService(payment.Deps{Store: postgres.NewPaymentStore(db), Settings: settings, Plans: plans, Budgets: budgets,
+		Providers: providers, Keys: po.Keys, Holidays: holidays, Audit: auditStore, Tx: db, Now: now, Log: log, BatchSize: po.BatchSize})
+	payments.SetEnqueuer(q) // a run's build is a River job, inserted in the transaction that creates the run
+	settings.Guard(payments)
 	return Services{
 		Councils:    council.NewServiceAt(postgres.NewCouncilStore(db), now),
 		People:      people,
@@ -128,10 +161,10 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 		Charging:    chargingService,
 		Audit:       audit.NewService(auditStore),
 		Access:      access.NewService(postgres.NewAccessStore(db)),
-		Plans: plan.NewService(plan.Deps{Store: postgres.NewPlanStore(db), Budgets: budgets, People: personStore, Reach: people,
-			Providers: providerStore, Settings: settings, Audit: auditStore, Tx: db, Now: now}),
-		Providers: provider.NewService(providerStore, auditStore, db, now),
-		Settings:  settings,
+		Plans:       plans,
+		Providers:   providers,
+		Settings:    settings,
+		Payments:    payments,
 	}
 }
 
@@ -155,7 +188,7 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 			return nil, nil, err
 		}
 	}
-	svc := Build(o.DB, o.Log, now, q)
+	svc := Build(o.DB, o.Log, now, q, o.Payments)
 	if o.Background != nil {
 		if err := q.Start(o.Background, WorkerDeps(o.DB, svc)); err != nil {
 			return nil, nil, err
@@ -175,7 +208,7 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		Log: o.Log, Verifier: o.Verifier, Councils: svc.Councils, People: svc.People, Assessments: svc.Assessments,
 		RAS: svc.RAS, Budgets: svc.Budgets, Funding: svc.Funding, Charging: svc.Charging, Audit: svc.Audit,
 		Access: svc.Access, AccessLog: accessLog,
-		Plans: svc.Plans, Providers: svc.Providers, Settings: svc.Settings,
+		Plans: svc.Plans, Providers: svc.Providers, Settings: svc.Settings, Payments: svc.Payments,
 		Ready: o.DB, TargetSchema: target, Idempotency: postgres.NewIdempotencyStore(o.DB), Tx: o.DB,
 		Registry: reg, Now: now,
 	})
@@ -221,15 +254,15 @@ func MetricsHandler(reg *prometheus.Registry) http.Handler {
 
 // BuildOffline wires the services of db for a command outside serve (council create, load, seed):
 // its job queue inserts jobs, in their transactions, for an instance that serves to work.
-func BuildOffline(db *postgres.DB) (Services, error) {
+func BuildOffline(db *postgres.DB, pay ...PaymentOptions) (Services, error) {
 	q, err := jobs.New(db.SQL(), slog.Default(), jobs.Config{})
 	if err != nil {
 		return Services{}, err
 	}
-	return Build(db, slog.Default(), time.Now, q), nil
+	return Build(db, slog.Default(), time.Now, q, pay...), nil
 }
 
 // WorkerDeps are the services the background workers of db call.
 func WorkerDeps(db *postgres.DB, svc Services) jobs.Deps {
-	return jobs.Deps{Uprating: svc.Charging, IdempotencyKeys: postgres.NewIdempotencyStore(db)}
+	return jobs.Deps{Uprating: svc.Charging, PaymentRuns: svc.Payments, IdempotencyKeys: postgres.NewIdempotencyStore(db)}
 }

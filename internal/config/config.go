@@ -28,6 +28,12 @@ type Config struct {
 	ShutdownTimeout  time.Duration // PB_SHUTDOWN_TIMEOUT
 	PprofAddr        string        // PB_PPROF_ADDR: a separate listener for net/http/pprof; empty means off
 	MetricsAddr      string        // PB_METRICS_ADDR: the Prometheus listener, off the API's port; empty means off
+	// SecretKeys is PB_SECRET_KEYS: the keys that encrypt recipients' bank and card details and
+	// the payment files, "id:base64,id:base64", the first the current one (internal/secret).
+	SecretKeys string
+	// BankHolidays is PB_BANK_HOLIDAYS: the bank holidays BACS skips, ISO dates separated by commas;
+	// empty means England and Wales 2025–2028 (internal/workday).
+	BankHolidays string
 }
 
 // DefaultMetricsAddr is where /metrics is served unless PB_METRICS_ADDR says otherwise: loopback,
@@ -48,6 +54,8 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownTimeout:  30 * time.Second,
 		PprofAddr:        getenv("PB_PPROF_ADDR"),
 		MetricsAddr:      or(getenv("PB_METRICS_ADDR"), DefaultMetricsAddr),
+		SecretKeys:       getenv("PB_SECRET_KEYS"),
+		BankHolidays:     getenv("PB_BANK_HOLIDAYS"),
 	}
 	if c.MetricsAddr == "off" {
 		c.MetricsAddr = ""
@@ -120,6 +128,26 @@ func (c Config) RequireJWT() error {
 	return nil
 }
 
+// RequireSecretKeys reports a clear error when PB_SECRET_KEYS is missing: without it bank details
+// could neither be stored nor paid.
+func (c Config) RequireSecretKeys() error {
+	if strings.TrimSpace(c.SecretKeys) == "" {
+		return fmt.Errorf("PB_SECRET_KEYS is not set: generate a key with `pbudget secret-key` (see the README, Payments)")
+	}
+	return nil
+}
+
+// secretKeyIDs lists the ids of PB_SECRET_KEYS, never the keys.
+func (c Config) secretKeyIDs() string {
+	var ids []string
+	for _, pair := range strings.Split(c.SecretKeys, ",") {
+		if id, _, ok := strings.Cut(strings.TrimSpace(pair), ":"); ok {
+			ids = append(ids, id)
+		}
+	}
+	return strings.Join(ids, ",")
+}
+
 // LogValue renders the configuration for the logs with the database password masked.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
@@ -137,6 +165,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("pprof_addr", c.PprofAddr),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.String("encryption_key_ids", c.secretKeyIDs()),
+		slog.Bool("bank_holidays_configured", c.BankHolidays != ""),
 	)
 }
 

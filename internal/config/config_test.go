@@ -96,3 +96,16 @@ func TestMaskDSNHidesPasswords(t *testing.T) {
 	require.Equal(t, "postgres://u@h/db?password=xxxxx&sslmode=require", MaskDSN("postgres://u@h/db?password=s3cret&sslmode=require"))
 	require.Equal(t, "host=h password=xxxxx user=u", MaskDSN("host=h password='a b c' user=u"))
 }
+
+func TestSecretKeysAreRequiredAndNeverLogged(t *testing.T) {
+	t.Parallel()
+	require.Error(t, Config{}.RequireSecretKeys())
+	c, err := Load(env(map[string]string{"PB_SECRET_KEYS": "k2:c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LWtleSE=,k1:b2xkLW9sZC1vbGQtb2xkLW9sZC1vbGQtb2xkLWtleSE=",
+		"PB_BANK_HOLIDAYS": "2026-12-25"}))
+	require.NoError(t, err)
+	require.NoError(t, c.RequireSecretKeys())
+	require.Equal(t, "2026-12-25", c.BankHolidays)
+	logged := c.LogValue().String()
+	require.Contains(t, logged, "k2,k1", "the key ids are logged")
+	require.NotContains(t, logged, "c2VjcmV0", "the keys never are")
+}

@@ -10,11 +10,12 @@ import (
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/audit"
+	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/txn"
 )
 
-// Settings are what a council varies: the approvers' delegated limit, segregation of duties and
-// the direct-payment rules.
+// Settings are what a council varies: the approvers' delegated limit, segregation of duties, the
+// direct-payment rules, the payment calendar and the BACS originator.
 type Settings struct {
 	CouncilID                    uuid.UUID
 	ApproverLimitAnnual          int64 // pence
@@ -25,8 +26,34 @@ type Settings struct {
 	// ApproverMustDifferFromSubmitter: the submitter of a plan cannot sign it off, nor the requester
 	// of a funding decision decide it.
 	ApproverMustDifferFromSubmitter bool
+	Payments                        PaymentCalendar
+	Originator                      *Originator // nil until the council configures it
 	Version                         int
 	UpdatedAt                       time.Time
+}
+
+// PaymentCalendar is the council's payment calendar (DOMAIN.md section 11): an anchor date per
+// frequency from which cycles are counted, the lead days a run looks ahead of its pay date, and
+// the working days between a run's approval and its BACS processing day.
+type PaymentCalendar struct {
+	FourWeeklyAnchor date.Date
+	TwoWeeklyAnchor  date.Date
+	MonthlyAnchor    date.Date
+	LeadDays         int
+	ProcessingDays   int
+}
+
+// DefaultAnchor is the anchor of every frequency until a council sets its own: Monday 6 April
+// 2026, the first day of the 2026/27 tax year.
+var DefaultAnchor = date.Of(2026, time.April, 6)
+
+// Originator is the council's own account that BACS files debit: its service user number, sort
+// code, account number and the name recipients see.
+type Originator struct {
+	ServiceUserNumber string // 6 digits
+	SortCode          string // 6 digits
+	AccountNumber     string // 8 digits
+	AccountName       string // 1 to 18 BACS characters, upper case
 }
 
 // DefaultSettings are the defaults of DOMAIN.md: a £49,000 approver limit (Doncaster team leaders
@@ -34,7 +61,16 @@ type Settings struct {
 // a period and 120 days in 12 months; and no one signs off what they submitted.
 func DefaultSettings(councilID uuid.UUID) Settings {
 	return Settings{CouncilID: councilID, ApproverLimitAnnual: 4_900_000, CareHomeMaxDays: 28, CareHomeJoinGapDays: 28,
-		ChildShortBreakMaxPerPeriod: 28, ChildShortBreakMaxPer12Month: 120, ApproverMustDifferFromSubmitter: true, Version: 1}
+		ChildShortBreakMaxPerPeriod: 28, ChildShortBreakMaxPer12Month: 120, ApproverMustDifferFromSubmitter: true,
+		Payments: PaymentCalendar{FourWeeklyAnchor: DefaultAnchor, TwoWeeklyAnchor: DefaultAnchor, MonthlyAnchor: DefaultAnchor,
+			LeadDays: 7, ProcessingDays: 3},
+		Version: 1}
+}
+
+// SettingsGuard vetoes a change of settings that another part of the service depends on (the
+// payment package refuses to move an anchor once a cycle of its frequency has been paid).
+type SettingsGuard interface {
+	CheckSettingsChange(ctx context.Context, before, after Settings) error
 }
 
 // SettingsStore keeps settings.
@@ -52,7 +88,11 @@ type SettingsService struct {
 	audit audit.Recorder
 	tx    txn.Transactor
 	now   func() time.Time
+	guard SettingsGuard
 }
+
+// Guard makes g check every change of settings, inside its transaction.
+func (s *SettingsService) Guard(g SettingsGuard) { s.guard = g }
 
 // NewSettingsService returns a SettingsService.
 func NewSettingsService(store SettingsStore, auditor audit.Recorder, tx txn.Transactor, now func() time.Time) *SettingsService {
@@ -83,7 +123,13 @@ func (s *SettingsService) Update(ctx context.Context, a actor.Actor, version int
 		if st.Version != version {
 			return apperr.ErrVersionMismatch
 		}
+		before := st
 		change(&st)
+		if s.guard != nil {
+			if err := s.guard.CheckSettingsChange(ctx, before, st); err != nil {
+				return err
+			}
+		}
 		st.Version, st.UpdatedAt = st.Version+1, s.now().UTC().Truncate(time.Microsecond)
 		if err := s.store.SaveSettings(ctx, st, first); err != nil {
 			return err
@@ -92,7 +138,10 @@ func (s *SettingsService) Update(ctx context.Context, a actor.Actor, version int
 		return s.audit.Record(ctx, a, audit.Event{
 			Action: "council_settings.updated", EntityType: "council_settings", EntityID: a.CouncilID, ChangedFields: changed,
 			Details: map[string]any{"version": st.Version, "approver_limit_annual_pence": st.ApproverLimitAnnual,
-				"approver_must_differ_from_submitter": st.ApproverMustDifferFromSubmitter},
+				"approver_must_differ_from_submitter": st.ApproverMustDifferFromSubmitter,
+				"payment_four_weekly_anchor":          st.Payments.FourWeeklyAnchor.String(), "payment_two_weekly_anchor": st.Payments.TwoWeeklyAnchor.String(),
+				"payment_monthly_anchor": st.Payments.MonthlyAnchor.String(), "payment_lead_days": st.Payments.LeadDays,
+				"payment_processing_days": st.Payments.ProcessingDays, "bacs_originator_configured": st.Originator != nil},
 		})
 	})
 	return out, err

@@ -70,6 +70,28 @@ var personalReads = map[string]func(req, resp any) []access.Read{
 	"listFundingRequests": each(func(r api.ListFundingRequests200JSONResponse) []api.FundingRequest { return r.Body.Items },
 		fundingRead),
 	"getSupportPlan": one(func(r api.GetSupportPlan200JSONResponse) access.Read { return planRead(r.Body) }),
+	"getDirectPaymentSchedule": one(func(r api.GetDirectPaymentSchedule200JSONResponse) access.Read {
+		return paymentAgreementRead(r.Body.Agreement)
+	}),
+	"getISFSchedule": one(func(r api.GetISFSchedule200JSONResponse) access.Read { return paymentAgreementRead(r.Body.Agreement) }),
+	"listPaymentAgreements": each(func(r api.ListPaymentAgreements200JSONResponse) []api.PaymentAgreement { return r.Body.Items },
+		paymentAgreementRead),
+	"listPaymentRunLines": each(func(r api.ListPaymentRunLines200JSONResponse) []api.PaymentLine { return r.Body.Items }, paymentLineRead),
+	"listPaymentLines":    each(func(r api.ListPaymentLines200JSONResponse) []api.PaymentLine { return r.Body.Items }, paymentLineRead),
+	// A recipient's bank or card details, masked: the handler notes whose agreement it is.
+	"getDirectPaymentDetails": func(req, resp any) []access.Read {
+		if _, ok := resp.(api.GetDirectPaymentDetails200JSONResponse); !ok {
+			return nil
+		}
+		return []access.Read{{EntityType: access.DirectPaymentAgreement, EntityID: req.(api.GetDirectPaymentDetailsRequestObject).AgreementId}}
+	},
+	// Commitments name their budget, not its person: the handler notes the person.
+	"getBudgetCommitments": func(req, resp any) []access.Read {
+		if _, ok := resp.(api.GetBudgetCommitments200JSONResponse); !ok {
+			return nil
+		}
+		return []access.Read{{EntityType: access.PersonalBudget, EntityID: req.(api.GetBudgetCommitmentsRequestObject).BudgetId}}
+	},
 	// A line names its plan, not its person: the handler notes the person (access.NoteSubject).
 	"getPlanLine": func(req, resp any) []access.Read {
 		if _, ok := resp.(api.GetPlanLine200JSONResponse); !ok {
@@ -95,6 +117,10 @@ var impersonalReads = []string{
 	"listRASVersions", "getRASVersion", "listRateTables", "getRateTable", "getUpratingJob",
 	"getCouncilSettings", "listServiceCategories", "listProviders", "getProvider",
 	"listAuditEvents", "listAccessRecords",
+	// Payment records that name an agreement by id only, and a provider's own bank details; a
+	// payment file's download (which holds bank details) is in the audit trail.
+	"getProviderBankDetails", "listOneOffPayments", "getOneOffPayment", "listPaymentOverpayments",
+	"listPaymentRuns", "getPaymentRun", "listPaymentFiles", "getPaymentFile",
 }
 
 // one reads the single record of a response of type R.
@@ -150,6 +176,22 @@ func planRead(p api.SupportPlan) access.Read {
 
 func dpRead(d api.DirectPaymentAgreement) access.Read {
 	return access.Read{EntityType: access.DirectPaymentAgreement, EntityID: d.Id, PersonID: d.PersonId}
+}
+
+func paymentAgreementRead(p api.PaymentAgreement) access.Read {
+	kind := access.DirectPaymentAgreement
+	if p.AgreementType == api.AgreementTypeIsf {
+		kind = access.ISFAgreement
+	}
+	return access.Read{EntityType: kind, EntityID: p.Id, PersonID: p.PersonId}
+}
+
+func paymentLineRead(l api.PaymentLine) access.Read {
+	kind := access.DirectPaymentAgreement
+	if l.AgreementType == api.AgreementTypeIsf {
+		kind = access.ISFAgreement
+	}
+	return access.Read{EntityType: kind, EntityID: l.AgreementId, PersonID: l.PersonId}
 }
 
 func isfRead(i api.ISFAgreement) access.Read {

@@ -120,6 +120,7 @@ func dpOut(d plan.DPAgreement) api.DirectPaymentAgreement {
 		PaEvidence: api.PAEvidence{EmployersLiabilityInsuranceExpiry: dateOutPtr(d.Evidence.InsuranceExpiry), DbsCheckDate: dateOutPtr(d.Evidence.DBSCheckDate),
 			PayrollProvider: nonEmpty(d.Evidence.PayrollProvider)},
 		AnnualAmountPence: d.Annual, AmountPerPaymentPence: d.PerPayment(), Version: d.Version, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		EndDate: nullableDate(d.EndDate), EndReason: nullableOf(d.EndReason),
 	}
 }
 
@@ -175,7 +176,7 @@ func isfOut(i plan.ISFAgreement) api.ISFAgreement {
 	return api.ISFAgreement{Id: i.ID, PlanId: i.PlanID, BudgetId: i.BudgetID, PersonId: i.PersonID, ProviderId: i.ProviderID,
 		AnnualAmountPence: i.Annual, AmountPerPaymentPence: i.PerPayment(), PaymentFrequency: api.ISFAgreementPaymentFrequency(i.PaymentFrequency),
 		StatementFrequency: api.ISFAgreementStatementFrequency(i.StatementFrequency), StartDate: dateOut(i.StartDate), Version: i.Version,
-		CreatedAt: i.CreatedAt}
+		CreatedAt: i.CreatedAt, SignedDate: nullableDate(i.SignedDate), EndDate: nullableDate(i.EndDate), EndReason: nullableOf(i.EndReason)}
 }
 
 func dateOutPtr(d *date.Date) *openapi_types.Date {

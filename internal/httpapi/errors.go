@@ -83,10 +83,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 		ae = apperr.ErrInternal.Wrap(err)
 	}
 	status := statusOfKind[ae.Kind]
+	code := ae.Code
+	if ae.Kind == apperr.Internal {
+		code = apperr.ErrInternal.Code // which internal failure it was is for the log, not the caller
+	}
 	reqID := requestID(c)
 	detail, instance := ae.Message, c.Request().URL.Path
 	p := api.Problem{
-		Type: problemPrefix + ae.Code, Title: http.StatusText(status), Status: status,
+		Type: problemPrefix + code, Title: http.StatusText(status), Status: status,
 		Detail: &detail, Instance: &instance, RequestId: &reqID,
 	}
 	if status >= 500 {

@@ -32,7 +32,9 @@ import (
 	"github.com/pbudget/pbudget/internal/auth"
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/httpapi"
+	"github.com/pbudget/pbudget/internal/jobs"
 	"github.com/pbudget/pbudget/internal/postgres"
+	"github.com/pbudget/pbudget/internal/secret"
 	"github.com/pbudget/pbudget/internal/testdb"
 )
 
@@ -41,6 +43,7 @@ func TestMain(m *testing.M) {
 	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("text/javascript", openapi3filter.PlainBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("application/yaml", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/csv", openapi3filter.PlainBodyDecoder)
 	os.Exit(testdb.Run(m))
 }
 
@@ -72,6 +75,7 @@ type bundle struct {
 	council council.Council // "ours"
 	other   council.Council // another tenant
 	access  *access.Writer  // the server's access-record writer
+	clock   *clock          // the server's clock, when the test set one (payBundle)
 }
 
 func setup(t testing.TB) *bundle {
@@ -92,7 +96,14 @@ func setup(t testing.TB) *bundle {
 		}
 		shared.access = app.NewAccessWriter(db, testdb.Logger())
 		go shared.access.Run(context.Background())
-		e, reg, err := app.New(app.Options{DB: db, Verifier: v, Log: testdb.Logger(), Background: context.Background(), Access: shared.access})
+		// The one queue that works the test database's jobs (payBundle's servers only insert them).
+		q, err := jobs.New(db.SQL(), testdb.Logger(), jobs.Config{PollInterval: 100 * time.Millisecond})
+		if err != nil {
+			shared.err = err
+			return
+		}
+		e, reg, err := app.New(app.Options{DB: db, Verifier: v, Log: testdb.Logger(), Background: context.Background(), Access: shared.access,
+			Jobs: q, Payments: app.PaymentOptions{Keys: testKeys(), BatchSize: 3}})
 		if err != nil {
 			shared.err = err
 			return
@@ -114,6 +125,19 @@ func setup(t testing.TB) *bundle {
 	other, err := councils.Ensure(ctx, randomCode(), "Other Council")
 	require.NoError(t, err)
 	return &bundle{t: t, e: shared.e, db: shared.db, key: shared.key, council: ours, other: other, access: shared.access}
+}
+
+// testKeys is a key ring made for this test binary: never a key committed to the repository.
+func testKeys() *secret.KeyRing {
+	key := make([]byte, secret.KeySize)
+	if _, err := rand.Read(key); err != nil {
+		panic(err)
+	}
+	ring, err := secret.NewKeyRing("test", map[string][]byte{"test": key})
+	if err != nil {
+		panic(err)
+	}
+	return ring
 }
 
 func randomCode() string {
@@ -277,7 +301,9 @@ func (b *bundle) counts() map[string]int64 {
 	out := map[string]int64{}
 	for _, table := range []string{"people", "relationships", "audit_events", "idempotency_keys", "assessments",
 		"personal_budget_versions", "financial_assessments", "support_plans", "plan_lines", "funding_requests",
-		"access_records"} {
+		"access_records",
+		"payment_agreement_amounts", "payment_suspensions", "payment_one_offs", "payment_recipient_details", "payment_runs",
+		"payment_lines", "payment_overpayments", "payment_files"} {
 		var n int64
 		require.NoError(b.t, b.db.SQL().QueryRow("SELECT count(*) FROM "+table+" WHERE council_id = $1", b.council.ID).Scan(&n))
 		out[table] = n

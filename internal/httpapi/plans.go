@@ -7,12 +7,15 @@ import (
 	"time"
 
 	"github.com/oapi-codegen/nullable"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/pbudget/pbudget/api"
 	"github.com/pbudget/pbudget/internal/access"
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/apperr"
+	"github.com/pbudget/pbudget/internal/bacs"
 	"github.com/pbudget/pbudget/internal/council"
+	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/plan"
 	"github.com/pbudget/pbudget/internal/provider"
@@ -39,6 +42,14 @@ func (s *Server) UpdateCouncilSettings(ctx context.Context, req api.UpdateCounci
 		return nil, err
 	}
 	b := patchBody(req.JSONBody, req.ApplicationMergePatchPlusJSONBody)
+	var originator *council.Originator
+	if o := b.BacsOriginator; o != nil {
+		name, err := bacs.NormaliseName(o.AccountName)
+		if err != nil {
+			return nil, err
+		}
+		originator = &council.Originator{ServiceUserNumber: o.ServiceUserNumber, SortCode: o.SortCode, AccountNumber: o.AccountNumber, AccountName: name}
+	}
 	st, err := s.settings.Update(ctx, a, version, jsonFields(b), func(st *council.Settings) {
 		setIf(&st.ApproverLimitAnnual, b.ApproverLimitAnnualPence)
 		setIf(&st.CareHomeMaxDays, b.DpCareHomeMaxDays)
@@ -46,6 +57,20 @@ func (s *Server) UpdateCouncilSettings(ctx context.Context, req api.UpdateCounci
 		setIf(&st.ChildShortBreakMaxPerPeriod, b.ChildShortBreakMaxDaysPerPeriod)
 		setIf(&st.ChildShortBreakMaxPer12Month, b.ChildShortBreakMaxDaysPer12Months)
 		setIf(&st.ApproverMustDifferFromSubmitter, b.ApproverMustDifferFromSubmitter)
+		p := &st.Payments
+		for _, d := range []struct {
+			to   *date.Date
+			from *openapi_types.Date
+		}{{&p.FourWeeklyAnchor, b.PaymentFourWeeklyAnchor}, {&p.TwoWeeklyAnchor, b.PaymentTwoWeeklyAnchor}, {&p.MonthlyAnchor, b.PaymentMonthlyAnchor}} {
+			if d.from != nil {
+				*d.to = dateOf(*d.from)
+			}
+		}
+		setIf(&p.LeadDays, b.PaymentLeadDays)
+		setIf(&p.ProcessingDays, b.PaymentProcessingDays)
+		if originator != nil {
+			st.Originator = originator
+		}
 	})
 	if err != nil {
 		return nil, err
@@ -65,11 +90,22 @@ func settingsOut(st council.Settings) api.CouncilSettings {
 		ApproverLimitAnnualPence: st.ApproverLimitAnnual, DpCareHomeMaxDays: st.CareHomeMaxDays, DpCareHomeJoinGapDays: st.CareHomeJoinGapDays,
 		ChildShortBreakMaxDaysPerPeriod: st.ChildShortBreakMaxPerPeriod, ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month,
 		ApproverMustDifferFromSubmitter: st.ApproverMustDifferFromSubmitter, Version: st.Version, UpdatedAt: nullable.NewNullNullable[time.Time](),
+		PaymentFourWeeklyAnchor: dateOut(st.Payments.FourWeeklyAnchor), PaymentTwoWeeklyAnchor: dateOut(st.Payments.TwoWeeklyAnchor),
+		PaymentMonthlyAnchor: dateOut(st.Payments.MonthlyAnchor), PaymentLeadDays: st.Payments.LeadDays, PaymentProcessingDays: st.Payments.ProcessingDays,
+		BacsOriginator: originatorOut(st.Originator),
 	}
 	if !st.UpdatedAt.IsZero() {
 		out.UpdatedAt = nullable.NewNullableWithValue(st.UpdatedAt)
 	}
 	return out
+}
+
+func originatorOut(o *council.Originator) nullable.Nullable[api.BACSOriginator] {
+	if o == nil {
+		return nullable.NewNullNullable[api.BACSOriginator]()
+	}
+	return nullable.NewNullableWithValue(api.BACSOriginator{ServiceUserNumber: o.ServiceUserNumber, SortCode: o.SortCode,
+		AccountNumber: o.AccountNumber, AccountName: o.AccountName})
 }
 
 // CreateServiceCategory implements api.StrictServerInterface.

@@ -26,6 +26,7 @@ import (
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/idempotency"
+	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/plan"
 	"github.com/pbudget/pbudget/internal/provider"
@@ -56,6 +57,7 @@ type Deps struct {
 	Audit        *audit.Service
 	Access       *access.Service
 	AccessLog    access.Recorder // keeps the access record of every personal read; required
+	Payments     *payment.Service
 	Ready        Readiness
 	TargetSchema int64 // the newest migration the binary knows
 	Idempotency  idempotency.Store
@@ -85,6 +87,7 @@ type Server struct {
 	accessLog    access.Recorder
 	readPlans    map[string]readPlan // personal reads, by generated operation name
 	now          func() time.Time
+	payments     *payment.Service
 	ready        Readiness
 	targetSchema int64
 	metrics      *metrics
@@ -145,7 +148,8 @@ func New(d Deps) (*echo.Echo, error) {
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
 		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
 		plans: d.Plans, providers: d.Providers, settings: d.Settings, access: d.Access, accessLog: d.AccessLog, now: now,
-		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
+		payments: d.Payments,
+		ready:    d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
 		specYAML: specYAML, docsPage: docsHTML, docsCSP: docsCSP,
 		validation: validationOptions(),
 	}

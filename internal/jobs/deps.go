@@ -11,11 +11,12 @@ import (
 // Deps are the domain services the workers call.
 type Deps struct {
 	Uprating        Uprater
+	PaymentRuns     RunBuilder
 	IdempotencyKeys KeySweeper
 }
 
 func (d Deps) check() error {
-	if d.Uprating == nil || d.IdempotencyKeys == nil {
+	if d.Uprating == nil || d.PaymentRuns == nil || d.IdempotencyKeys == nil {
 		return errors.New("jobs: every dependency of the workers must be set")
 	}
 	return nil
@@ -24,6 +25,11 @@ func (d Deps) check() error {
 // Uprater runs uprating jobs (charging.Service).
 type Uprater interface {
 	RunUprating(ctx context.Context, councilID, jobID uuid.UUID, lastAttempt bool) error
+}
+
+// RunBuilder builds payment runs (payment.Service); BuildRun is idempotent and restartable.
+type RunBuilder interface {
+	BuildRun(ctx context.Context, councilID, runID uuid.UUID) error
 }
 
 // KeySweeper deletes expired idempotency keys (the idempotency store).

@@ -83,6 +83,7 @@ func newQueue(db *sql.DB, log *slog.Logger, cfg Config, more func(*river.Workers
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &upratingWorker{q: q})
 	river.AddWorker(workers, &sweepIdempotencyKeysWorker{q: q})
+	river.AddWorker(workers, &paymentRunWorker{q: q})
 	if more != nil {
 		more(workers)
 	}

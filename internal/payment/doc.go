@@ -1,8 +1,17 @@
-// Package payment is the pure arithmetic of paying direct payments and Individual Service Funds
-// in advance, exactly once (DOMAIN.md section 11, "Payment cycles" and "Payment runs"): a council's
-// payment calendar and its cycles, what an agreement owes per cycle, an agreement's schedule, and
-// the lines of a payment run. It has no database and no clock: the caller passes everything in,
-// including what earlier runs took, and stores what comes out.
+// Package payment pays direct payments and Individual Service Funds in advance, exactly once
+// (DOMAIN.md section 11, "Payment cycles", "Payment runs" and "Recipients and files").
+//
+// Its rules are pure (calendar.go, owed.go, schedule.go, run.go): a council's payment calendar and
+// its cycles, what an agreement owes per cycle, an agreement's schedule, and the lines of a payment
+// run. They have no database and no clock: the caller passes everything in, including what earlier
+// runs took, and stores what comes out.
+//
+// The Service (service.go and the files beside it) is that caller: it keeps agreements' amounts,
+// suspensions and endings, one-offs, recipients' sealed bank and card details, runs and their
+// lines and files in a Store, and builds a run in batches (BuildRun, the background work a queue's
+// worker calls), each batch one transaction that locks its agreements in id order, reads what they
+// have taken set-based, builds their lines with the rules below and inserts them in one statement
+// under the unique keys described here.
 //
 // # Cycles
 //

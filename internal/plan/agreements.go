@@ -39,7 +39,9 @@ type DPAgreement struct {
 	StartDate         date.Date
 	SignedDate        *date.Date
 	Evidence          PAEvidence
-	Annual            int64 // pence a year paid by direct payment
+	Annual            int64      // pence a year paid by direct payment
+	EndDate           *date.Date // set by the payment package when the agreement ends
+	EndReason         *string
 	Version           int
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
@@ -77,6 +79,9 @@ type ISFAgreement struct {
 	PaymentFrequency   string
 	StatementFrequency string
 	StartDate          date.Date
+	SignedDate         *date.Date // the provider's signature: runs pay only signed agreements
+	EndDate            *date.Date // set by the payment package when the agreement ends
+	EndReason          *string
 	Version            int
 	CreatedAt          time.Time
 }
@@ -102,6 +107,8 @@ type AgreementStore interface {
 	ListDP(ctx context.Context, councilID uuid.UUID, f DPFilter, p page.Request) ([]DPAgreement, error)
 	InsertISF(ctx context.Context, i ISFAgreement) error
 	GetISF(ctx context.Context, councilID, id uuid.UUID) (ISFAgreement, error)
+	GetISFForUpdate(ctx context.Context, councilID, id uuid.UUID) (ISFAgreement, error)
+	UpdateISF(ctx context.Context, i ISFAgreement) error
 	ListISF(ctx context.Context, councilID uuid.UUID, providerID *uuid.UUID, p page.Request) ([]ISFAgreement, error)
 }
 
@@ -138,6 +145,55 @@ func optionTotal(v View, o Option) *OptionTotal {
 	return nil
 }
 
+// DPAnnual is what a direct-payment agreement on the plan v pays a year: the direct-payment
+// option's council share when paid net (the person pays their share into the account), its whole
+// cost when gross.
+func DPAnnual(v View, basis string) (int64, error) {
+	ot := optionTotal(v, DirectPayment)
+	if ot == nil {
+		return 0, ErrNoDPLines
+	}
+	if basis == "net" && ot.CouncilAnnual != nil {
+		return *ot.CouncilAnnual, nil
+	}
+	return ot.Annual, nil
+}
+
+// ISFAnnual is what an ISF agreement with providerID on the plan v pays a year: the ISF option's
+// council share, apportioned over providers by the cost of their lines (largest remainder).
+func ISFAnnual(v View, providerID uuid.UUID) (int64, error) {
+	ot := optionTotal(v, ISF)
+	if ot == nil {
+		return 0, ErrNoISFLines
+	}
+	var weights []int64
+	mine := -1
+	byProvider := map[uuid.UUID]int64{}
+	var order []uuid.UUID
+	for _, l := range v.Plan.Lines {
+		if l.Option == ISF && l.ProviderID != nil {
+			if _, seen := byProvider[*l.ProviderID]; !seen {
+				order = append(order, *l.ProviderID)
+			}
+			byProvider[*l.ProviderID] += l.Annual
+		}
+	}
+	for k, p := range order {
+		weights = append(weights, byProvider[p])
+		if p == providerID {
+			mine = k
+		}
+	}
+	if mine < 0 {
+		return 0, ErrNoISFLines
+	}
+	council := ot.Annual
+	if ot.CouncilAnnual != nil {
+		council = *ot.CouncilAnnual
+	}
+	return Apportion(council, weights)[mine], nil
+}
+
 // CreateDP records the direct-payment agreement of an approved plan.
 func (s *Service) CreateDP(ctx context.Context, a actor.Actor, d DPAgreement) (DPAgreement, error) {
 	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
@@ -145,16 +201,11 @@ func (s *Service) CreateDP(ctx context.Context, a actor.Actor, d DPAgreement) (D
 		if err != nil {
 			return err
 		}
-		ot := optionTotal(v, DirectPayment)
-		if ot == nil {
-			return ErrNoDPLines
+		if d.Annual, err = DPAnnual(v, d.Basis); err != nil {
+			return err
 		}
 		if err := s.checkRecipient(ctx, a, v.PersonID, d); err != nil {
 			return err
-		}
-		d.Annual = ot.Annual
-		if d.Basis == "net" && ot.CouncilAnnual != nil {
-			d.Annual = *ot.CouncilAnnual // the person pays their share into the account
 		}
 		now := s.timestamp()
 		d.CouncilID, d.ID, d.BudgetID, d.PersonID, d.Version, d.CreatedAt, d.UpdatedAt = a.CouncilID, uuid.Must(uuid.NewV7()), v.BudgetID, v.PersonID, 1, now, now
@@ -240,37 +291,9 @@ func (s *Service) CreateISF(ctx context.Context, a actor.Actor, i ISFAgreement) 
 		if err != nil || prov.Type != provider.ISFProvider || !prov.Active {
 			return ErrISFProvider
 		}
-		ot := optionTotal(v, ISF)
-		if ot == nil {
-			return ErrNoISFLines
+		if i.Annual, err = ISFAnnual(v, i.ProviderID); err != nil {
+			return err
 		}
-		// The ISF option's council share, apportioned over providers by the cost of their lines.
-		var weights []int64
-		mine := -1
-		byProvider := map[uuid.UUID]int64{}
-		var order []uuid.UUID
-		for _, l := range v.Plan.Lines {
-			if l.Option == ISF && l.ProviderID != nil {
-				if _, seen := byProvider[*l.ProviderID]; !seen {
-					order = append(order, *l.ProviderID)
-				}
-				byProvider[*l.ProviderID] += l.Annual
-			}
-		}
-		for k, p := range order {
-			weights = append(weights, byProvider[p])
-			if p == i.ProviderID {
-				mine = k
-			}
-		}
-		if mine < 0 {
-			return ErrNoISFLines
-		}
-		council := ot.Annual
-		if ot.CouncilAnnual != nil {
-			council = *ot.CouncilAnnual
-		}
-		i.Annual = Apportion(council, weights)[mine]
 		now := s.timestamp()
 		i.CouncilID, i.ID, i.BudgetID, i.PersonID, i.Version, i.CreatedAt = a.CouncilID, uuid.Must(uuid.NewV7()), v.BudgetID, v.PersonID, 1, now
 		if err := s.store.InsertISF(ctx, i); err != nil {
@@ -292,6 +315,28 @@ func (s *Service) GetISF(ctx context.Context, a actor.Actor, id uuid.UUID) (ISFA
 		return ISFAgreement{}, apperr.ErrNotFound
 	}
 	return i, nil
+}
+
+// UpdateISF records the provider's signature at version.
+func (s *Service) UpdateISF(ctx context.Context, a actor.Actor, id uuid.UUID, version int, changed []string, change func(*ISFAgreement)) (ISFAgreement, error) {
+	var out ISFAgreement
+	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		i, err := s.store.GetISFForUpdate(ctx, a.CouncilID, id)
+		if err != nil {
+			return err
+		}
+		if i.Version != version {
+			return apperr.ErrVersionMismatch
+		}
+		change(&i)
+		i.Version++
+		if err := s.store.UpdateISF(ctx, i); err != nil {
+			return err
+		}
+		out = i
+		return s.audit.Record(ctx, a, audit.Event{Action: "isf_agreement.updated", EntityType: "isf_agreement", EntityID: i.ID, ChangedFields: changed})
+	})
+	return out, err
 }
 
 // ListISF returns a page of agreements; provider staff see only their own.

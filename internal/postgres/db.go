@@ -70,6 +70,12 @@ func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 
 type txKey struct{}
 
+// hooks are the functions to run once a transaction commits; each savepoint has its own, handed to
+// its parent when it is released and dropped when it rolls back.
+type hooks struct{ fns []func() }
+
+type hooksKey struct{}
+
 // WithinTx runs fn in a transaction carried by the context fn receives. Called inside another
 // WithinTx, it runs in a savepoint of the same transaction. fn's error rolls back and is returned.
 //
@@ -81,10 +87,19 @@ type txKey struct{}
 // response) or not at all; database/sql would otherwise roll back behind fn's back the moment ctx
 // is cancelled, and a commit racing the cancellation could fail or be cut off half-way.
 func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	mine := &hooks{}
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		return db.conn(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(context.WithValue(ctx, txKey{}, tx))
+		// A savepoint: its after-commit functions join its parent's when it is released.
+		err := db.conn(ctx).Transaction(func(tx *gorm.DB) error {
+			return fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine))
 		})
+		if err != nil {
+			return err
+		}
+		if parent, ok := ctx.Value(hooksKey{}).(*hooks); ok {
+			parent.fns = append(parent.fns, mine.fns...)
+		}
+		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -99,14 +114,30 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 			tx.Rollback()
 		}
 	}()
-	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+	if err := fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine)); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	done = true
-	return tx.Commit().Error
+	if err := tx.Commit().Error; err != nil {
+		return err
+	}
+	for _, f := range mine.fns {
+		f()
+	}
+	return nil
+}
+
+// AfterCommit runs f once the transaction of ctx has committed, and never if it rolls back; at
+// once when ctx carries no transaction.
+func (db *DB) AfterCommit(ctx context.Context, f func()) {
+	if h, ok := ctx.Value(hooksKey{}).(*hooks); ok && InTx(ctx) {
+		h.fns = append(h.fns, f)
+		return
+	}
+	f()
 }
 
 // SQLTx returns the *sql.Tx of the transaction ctx carries, for libraries that must join it (such

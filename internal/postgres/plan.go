@@ -343,6 +343,8 @@ type dpRow struct {
 	DBSCheckDate       *date.Date `gorm:"column:dbs_check_date"`
 	PayrollProvider    string
 	AnnualAmountPence  int64
+	EndDate            *date.Date `gorm:"->"` // written by the payment store, which ends agreements
+	EndReason          *string    `gorm:"->"`
 	Version            int
 	CreatedAt          time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt          time.Time `gorm:"autoUpdateTime:false"`
@@ -363,16 +365,29 @@ func (r dpRow) domain() (plan.DPAgreement, error) {
 		RecipientPersonID: r.RecipientPersonID, Consented: r.RecipientConsented, AccountType: r.AccountType, Basis: r.PaymentBasis,
 		Frequency: r.Frequency, StartDate: r.StartDate, SignedDate: r.SignedDate,
 		Evidence: plan.PAEvidence{InsuranceExpiry: r.InsuranceExpiry, DBSCheckDate: r.DBSCheckDate, PayrollProvider: r.PayrollProvider},
-		Annual:   r.AnnualAmountPence, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}, nil
+		Annual:   r.AnnualAmountPence, EndDate: r.EndDate, EndReason: r.EndReason, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}, nil
 }
 
-// InsertDP implements plan.AgreementStore.
+// InsertDP implements plan.AgreementStore, with the agreement's first amount (payment_agreement_amounts).
 func (s *PlanStore) InsertDP(ctx context.Context, d plan.DPAgreement) error {
 	row := dpRowOf(d)
-	return translate(s.db.conn(ctx).Create(&row).Error, map[string]error{
+	err := translate(s.db.conn(ctx).Create(&row).Error, map[string]error{
 		"direct_payment_agreements_plan_key": apperr.New(apperr.Conflict, "direct-payment-agreement-exists",
 			"this plan already has a direct-payment agreement: change that one (PATCH) rather than make another"),
 	})
+	if err != nil {
+		return err
+	}
+	return insertFirstAmount(ctx, s.db, "dp_agreement_id", d.CouncilID, d.ID, d.StartDate, d.Annual, d.PlanID, d.CreatedAt)
+}
+
+// insertFirstAmount records what a new agreement pays a year from its start: the amount history
+// that payment runs read starts here.
+func insertFirstAmount(ctx context.Context, db *DB, column string, councilID, id uuid.UUID, start date.Date, annual int64, planID uuid.UUID, at time.Time) error {
+	return translate(db.conn(ctx).Exec(`INSERT INTO payment_agreement_amounts
+		(council_id, id, `+column+`, effective_from, annual_pence, plan_id, reason, recorded_by, recorded_at)
+		VALUES ( ?, ?, ?, ?, ?, ?, 'agreement created', 'system:agreement', ?)`,
+		uuidArg(councilID), uuidArg(uuid.Must(uuid.NewV7())), uuidArg(id), start, annual, uuidArg(planID), at).Error, nil)
 }
 
 // GetDP implements plan.AgreementStore.
@@ -423,6 +438,9 @@ type isfRow struct {
 	PaymentFrequency   string
 	StatementFrequency string
 	StartDate          date.Date
+	SignedDate         *date.Date
+	EndDate            *date.Date `gorm:"->"` // written by the payment store, which ends agreements
+	EndReason          *string    `gorm:"->"`
 	Version            int
 	CreatedAt          time.Time `gorm:"autoCreateTime:false"`
 }
@@ -432,18 +450,39 @@ func (isfRow) TableName() string { return "isf_agreements" }
 func (r isfRow) domain() (plan.ISFAgreement, error) {
 	return plan.ISFAgreement{CouncilID: r.CouncilID, ID: r.ID, PlanID: r.PlanID, BudgetID: r.BudgetID, PersonID: r.PersonID,
 		ProviderID: r.ProviderID, Annual: r.AnnualAmountPence, PaymentFrequency: r.PaymentFrequency,
-		StatementFrequency: r.StatementFrequency, StartDate: r.StartDate, Version: r.Version, CreatedAt: r.CreatedAt.UTC()}, nil
+		StatementFrequency: r.StatementFrequency, StartDate: r.StartDate, SignedDate: r.SignedDate, EndDate: r.EndDate, EndReason: r.EndReason,
+		Version: r.Version, CreatedAt: r.CreatedAt.UTC()}, nil
 }
 
 // InsertISF implements plan.AgreementStore.
 func (s *PlanStore) InsertISF(ctx context.Context, i plan.ISFAgreement) error {
 	row := isfRow{CouncilID: i.CouncilID, ID: i.ID, PlanID: i.PlanID, BudgetID: i.BudgetID, PersonID: i.PersonID, ProviderID: i.ProviderID,
 		AnnualAmountPence: i.Annual, PaymentFrequency: i.PaymentFrequency, StatementFrequency: i.StatementFrequency,
-		StartDate: i.StartDate, Version: i.Version, CreatedAt: i.CreatedAt}
-	return translate(s.db.conn(ctx).Create(&row).Error, map[string]error{
+		StartDate: i.StartDate, SignedDate: i.SignedDate, Version: i.Version, CreatedAt: i.CreatedAt}
+	err := translate(s.db.conn(ctx).Create(&row).Error, map[string]error{
 		"isf_agreements_council_id_plan_id_provider_id_key": apperr.New(apperr.Conflict, "isf-agreement-exists",
 			"this plan already has an ISF agreement with this provider"),
 	})
+	if err != nil {
+		return err
+	}
+	return insertFirstAmount(ctx, s.db, "isf_agreement_id", i.CouncilID, i.ID, i.StartDate, i.Annual, i.PlanID, i.CreatedAt)
+}
+
+// GetISFForUpdate implements plan.AgreementStore.
+func (s *PlanStore) GetISFForUpdate(ctx context.Context, councilID, id uuid.UUID) (plan.ISFAgreement, error) {
+	r, err := takeOne[isfRow](s.db.conn(ctx), true, "council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
+	if err != nil {
+		return plan.ISFAgreement{}, err
+	}
+	return r.domain()
+}
+
+// UpdateISF implements plan.AgreementStore.
+func (s *PlanStore) UpdateISF(ctx context.Context, i plan.ISFAgreement) error {
+	res := s.db.conn(ctx).Model(&isfRow{}).Where("council_id = ? AND id = ? AND version = ?", uuidArg(i.CouncilID), uuidArg(i.ID), i.Version-1).
+		Updates(map[string]any{"signed_date": i.SignedDate, "version": i.Version})
+	return versioned(res.Error, res.RowsAffected, nil)
 }
 
 // GetISF implements plan.AgreementStore.

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/pbudget/pbudget/internal/council"
+	"github.com/pbudget/pbudget/internal/date"
 )
 
 type settingsRow struct {
@@ -18,6 +19,15 @@ type settingsRow struct {
 	ChildShortBreakMaxDaysPerPeriod   int
 	ChildShortBreakMaxDaysPer12Months int `gorm:"column:child_short_break_max_days_per_12_months"`
 	ApproverMustDifferFromSubmitter   bool
+	PaymentFourWeeklyAnchor           date.Date
+	PaymentTwoWeeklyAnchor            date.Date
+	PaymentMonthlyAnchor              date.Date
+	PaymentLeadDays                   int
+	PaymentProcessingDays             int
+	BacsServiceUserNumber             *string
+	BacsSortCode                      *string
+	BacsAccountNumber                 *string
+	BacsAccountName                   *string
 	Version                           int
 	UpdatedAt                         time.Time `gorm:"autoUpdateTime:false"`
 }
@@ -36,10 +46,17 @@ func (s *SettingsStore) Settings(ctx context.Context, councilID uuid.UUID, forUp
 	if err != nil {
 		return council.Settings{}, err
 	}
-	return council.Settings{CouncilID: r.CouncilID, ApproverLimitAnnual: r.ApproverLimitAnnualPence, CareHomeMaxDays: r.DpCareHomeMaxDays,
+	st := council.Settings{CouncilID: r.CouncilID, ApproverLimitAnnual: r.ApproverLimitAnnualPence, CareHomeMaxDays: r.DpCareHomeMaxDays,
 		CareHomeJoinGapDays: r.DpCareHomeJoinGapDays, ChildShortBreakMaxPerPeriod: r.ChildShortBreakMaxDaysPerPeriod,
 		ChildShortBreakMaxPer12Month: r.ChildShortBreakMaxDaysPer12Months, ApproverMustDifferFromSubmitter: r.ApproverMustDifferFromSubmitter,
-		Version: r.Version, UpdatedAt: r.UpdatedAt.UTC()}, nil
+		Version: r.Version, UpdatedAt: r.UpdatedAt.UTC(),
+		Payments: council.PaymentCalendar{FourWeeklyAnchor: r.PaymentFourWeeklyAnchor, TwoWeeklyAnchor: r.PaymentTwoWeeklyAnchor,
+			MonthlyAnchor: r.PaymentMonthlyAnchor, LeadDays: r.PaymentLeadDays, ProcessingDays: r.PaymentProcessingDays}}
+	if r.BacsServiceUserNumber != nil {
+		st.Originator = &council.Originator{ServiceUserNumber: *r.BacsServiceUserNumber, SortCode: deref(r.BacsSortCode),
+			AccountNumber: deref(r.BacsAccountNumber), AccountName: deref(r.BacsAccountName)}
+	}
+	return st, nil
 }
 
 // SaveSettings implements council.SettingsStore.
@@ -47,7 +64,12 @@ func (s *SettingsStore) SaveSettings(ctx context.Context, st council.Settings, f
 	row := settingsRow{CouncilID: st.CouncilID, ApproverLimitAnnualPence: st.ApproverLimitAnnual, DpCareHomeMaxDays: st.CareHomeMaxDays,
 		DpCareHomeJoinGapDays: st.CareHomeJoinGapDays, ChildShortBreakMaxDaysPerPeriod: st.ChildShortBreakMaxPerPeriod,
 		ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month, ApproverMustDifferFromSubmitter: st.ApproverMustDifferFromSubmitter,
-		Version: st.Version, UpdatedAt: st.UpdatedAt}
+		Version: st.Version, UpdatedAt: st.UpdatedAt,
+		PaymentFourWeeklyAnchor: st.Payments.FourWeeklyAnchor, PaymentTwoWeeklyAnchor: st.Payments.TwoWeeklyAnchor,
+		PaymentMonthlyAnchor: st.Payments.MonthlyAnchor, PaymentLeadDays: st.Payments.LeadDays, PaymentProcessingDays: st.Payments.ProcessingDays}
+	if o := st.Originator; o != nil {
+		row.BacsServiceUserNumber, row.BacsSortCode, row.BacsAccountNumber, row.BacsAccountName = &o.ServiceUserNumber, &o.SortCode, &o.AccountNumber, &o.AccountName
+	}
 	if first {
 		// Two first changes at once: the one that inserts second finds the row and loses, as a
 		// stale If-Match would.
