@@ -64,6 +64,48 @@ func (e AccessEntityType) Valid() bool {
 	}
 }
 
+// Defines values for ActingForBasis.
+const (
+	ActingForBasisAuthorisedPerson ActingForBasis = "authorised_person"
+	ActingForBasisNominee          ActingForBasis = "nominee"
+	ActingForBasisParent           ActingForBasis = "parent"
+	ActingForBasisSelf             ActingForBasis = "self"
+)
+
+// Valid indicates whether the value is a known member of the ActingForBasis enum.
+func (e ActingForBasis) Valid() bool {
+	switch e {
+	case ActingForBasisAuthorisedPerson:
+		return true
+	case ActingForBasisNominee:
+		return true
+	case ActingForBasisParent:
+		return true
+	case ActingForBasisSelf:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActingForPersonType.
+const (
+	ActingForPersonTypeAdult ActingForPersonType = "adult"
+	ActingForPersonTypeChild ActingForPersonType = "child"
+)
+
+// Valid indicates whether the value is a known member of the ActingForPersonType enum.
+func (e ActingForPersonType) Valid() bool {
+	switch e {
+	case ActingForPersonTypeAdult:
+		return true
+	case ActingForPersonTypeChild:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AdultOutcome.
 const (
 	AdultOutcomeBeingClothed                      AdultOutcome = "being_clothed"
@@ -1201,6 +1243,144 @@ func (e MethodNotAllowedProblemType) Valid() bool {
 	}
 }
 
+// Defines values for MyAgreementAccountType.
+const (
+	MyAgreementAccountTypeLessThannil         MyAgreementAccountType = "<nil>"
+	MyAgreementAccountTypeManagedAccount      MyAgreementAccountType = "managed_account"
+	MyAgreementAccountTypePrepaidCard         MyAgreementAccountType = "prepaid_card"
+	MyAgreementAccountTypeSeparateBankAccount MyAgreementAccountType = "separate_bank_account"
+)
+
+// Valid indicates whether the value is a known member of the MyAgreementAccountType enum.
+func (e MyAgreementAccountType) Valid() bool {
+	switch e {
+	case MyAgreementAccountTypeLessThannil:
+		return true
+	case MyAgreementAccountTypeManagedAccount:
+		return true
+	case MyAgreementAccountTypePrepaidCard:
+		return true
+	case MyAgreementAccountTypeSeparateBankAccount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyAgreementFrequency.
+const (
+	MyAgreementFrequencyFourWeekly MyAgreementFrequency = "four_weekly"
+	MyAgreementFrequencyMonthly    MyAgreementFrequency = "monthly"
+	MyAgreementFrequencyOneOff     MyAgreementFrequency = "one_off"
+	MyAgreementFrequencyTwoWeekly  MyAgreementFrequency = "two_weekly"
+)
+
+// Valid indicates whether the value is a known member of the MyAgreementFrequency enum.
+func (e MyAgreementFrequency) Valid() bool {
+	switch e {
+	case MyAgreementFrequencyFourWeekly:
+		return true
+	case MyAgreementFrequencyMonthly:
+		return true
+	case MyAgreementFrequencyOneOff:
+		return true
+	case MyAgreementFrequencyTwoWeekly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyAgreementPaymentBasis.
+const (
+	MyAgreementPaymentBasisGross MyAgreementPaymentBasis = "gross"
+	MyAgreementPaymentBasisNet   MyAgreementPaymentBasis = "net"
+)
+
+// Valid indicates whether the value is a known member of the MyAgreementPaymentBasis enum.
+func (e MyAgreementPaymentBasis) Valid() bool {
+	switch e {
+	case MyAgreementPaymentBasisGross:
+		return true
+	case MyAgreementPaymentBasisNet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyAgreementRecipient.
+const (
+	MyAgreementRecipientAuthorisedPerson MyAgreementRecipient = "authorised_person"
+	MyAgreementRecipientNominee          MyAgreementRecipient = "nominee"
+	MyAgreementRecipientPerson           MyAgreementRecipient = "person"
+	MyAgreementRecipientProvider         MyAgreementRecipient = "provider"
+)
+
+// Valid indicates whether the value is a known member of the MyAgreementRecipient enum.
+func (e MyAgreementRecipient) Valid() bool {
+	switch e {
+	case MyAgreementRecipientAuthorisedPerson:
+		return true
+	case MyAgreementRecipientNominee:
+		return true
+	case MyAgreementRecipientPerson:
+		return true
+	case MyAgreementRecipientProvider:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyPlanApprovedByRole.
+const (
+	MyPlanApprovedByRoleApprover    MyPlanApprovedByRole = "approver"
+	MyPlanApprovedByRoleLessThannil MyPlanApprovedByRole = "<nil>"
+	MyPlanApprovedByRolePanel       MyPlanApprovedByRole = "panel"
+)
+
+// Valid indicates whether the value is a known member of the MyPlanApprovedByRole enum.
+func (e MyPlanApprovedByRole) Valid() bool {
+	switch e {
+	case MyPlanApprovedByRoleApprover:
+		return true
+	case MyPlanApprovedByRoleLessThannil:
+		return true
+	case MyPlanApprovedByRolePanel:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyPlanManagementMode.
+const (
+	MyPlanManagementModeCouncilManaged MyPlanManagementMode = "council_managed"
+	MyPlanManagementModeDirectPayment  MyPlanManagementMode = "direct_payment"
+	MyPlanManagementModeIsf            MyPlanManagementMode = "isf"
+	MyPlanManagementModeMixed          MyPlanManagementMode = "mixed"
+	MyPlanManagementModeNone           MyPlanManagementMode = "none"
+)
+
+// Valid indicates whether the value is a known member of the MyPlanManagementMode enum.
+func (e MyPlanManagementMode) Valid() bool {
+	switch e {
+	case MyPlanManagementModeCouncilManaged:
+		return true
+	case MyPlanManagementModeDirectPayment:
+		return true
+	case MyPlanManagementModeIsf:
+		return true
+	case MyPlanManagementModeMixed:
+		return true
+	case MyPlanManagementModeNone:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NotFoundProblemType.
 const (
 	UrnPbudgetProblemNotFound NotFoundProblemType = "urn:pbudget:problem:not-found"
@@ -1732,6 +1912,30 @@ func (e SupportPlanManagementMode) Valid() bool {
 	case SupportPlanManagementModeMixed:
 		return true
 	case SupportPlanManagementModeNone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TopUpPayer.
+const (
+	TopUpPayerOther    TopUpPayer = "other"
+	TopUpPayerParent   TopUpPayer = "parent"
+	TopUpPayerPerson   TopUpPayer = "person"
+	TopUpPayerRelative TopUpPayer = "relative"
+)
+
+// Valid indicates whether the value is a known member of the TopUpPayer enum.
+func (e TopUpPayer) Valid() bool {
+	switch e {
+	case TopUpPayerOther:
+		return true
+	case TopUpPayerParent:
+		return true
+	case TopUpPayerPerson:
+		return true
+	case TopUpPayerRelative:
 		return true
 	default:
 		return false
@@ -2689,6 +2893,36 @@ const (
 func (e SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetMySchedule409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetMySchedule409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentCycleMoved GetMySchedule409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-cycle-moved"
+)
+
+// Valid indicates whether the value is a known member of the GetMySchedule409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetMySchedule409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetMySchedule409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentCycleMoved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetMySchedule422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetMySchedule422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentFrequencyHasNoCycles GetMySchedule422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-frequency-has-no-cycles"
+)
+
+// Valid indicates whether the value is a known member of the GetMySchedule422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetMySchedule422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetMySchedule422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentFrequencyHasNoCycles:
 		return true
 	default:
 		return false
@@ -4279,6 +4513,23 @@ type AccessRecordList struct {
 	NextPageToken *string        `json:"next_page_token,omitempty"`
 }
 
+// ActingFor defines model for ActingFor.
+type ActingFor struct {
+	// Basis Why the holder acts for them: themselves; their authorised person or nominee; the parent of a child.
+	Basis         ActingForBasis            `json:"basis"`
+	FamilyName    string                    `json:"family_name"`
+	GivenName     string                    `json:"given_name"`
+	PersonId      openapi_types.UUID        `json:"person_id"`
+	PersonType    ActingForPersonType       `json:"person_type"`
+	PreferredName nullable.Nullable[string] `json:"preferred_name"`
+}
+
+// ActingForBasis Why the holder acts for them: themselves; their authorised person or nominee; the parent of a child.
+type ActingForBasis string
+
+// ActingForPersonType defines model for ActingFor.PersonType.
+type ActingForPersonType string
+
 // Address defines model for Address.
 type Address struct {
 	County *string `json:"county,omitempty"`
@@ -4596,6 +4847,8 @@ type AssessmentType string
 
 // AuditActor defines model for AuditActor.
 type AuditActor struct {
+	// PersonId For the `person` role, the holder's own person id (the token's `person` claim).
+	PersonId   *openapi_types.UUID `json:"person_id,omitempty"`
 	ProviderId *openapi_types.UUID `json:"provider_id,omitempty"`
 	Roles      []string            `json:"roles"`
 
@@ -5432,8 +5685,239 @@ type MaskedDetailsKind string
 // MaskedDetailsStatus defines model for MaskedDetails.Status.
 type MaskedDetailsStatus string
 
+// Me defines model for Me.
+type Me struct {
+	// ActingFor The holder first, then the people they act for today.
+	ActingFor []ActingFor `json:"acting_for"`
+
+	// PersonId The holder: the token's `person` claim.
+	PersonId openapi_types.UUID `json:"person_id"`
+}
+
 // MethodNotAllowedProblemType The problem types of the shared `MethodNotAllowed` response.
 type MethodNotAllowedProblemType string
+
+// MyAgreement defines model for MyAgreement.
+type MyAgreement struct {
+	AccountType nullable.Nullable[MyAgreementAccountType] `json:"account_type"`
+
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType     AgreementType      `json:"agreement_type"`
+	AnnualAmountPence int64              `json:"annual_amount_pence"`
+	BudgetId          openapi_types.UUID `json:"budget_id"`
+
+	// ConsentReason Why consent was last given or withdrawn through the person's view.
+	ConsentReason nullable.Nullable[string] `json:"consent_reason"`
+
+	// Consented A nominee's or authorised person's consent; null when the person receives it, or for an ISF.
+	Consented nullable.Nullable[bool]               `json:"consented"`
+	EndDate   nullable.Nullable[openapi_types.Date] `json:"end_date"`
+	EndReason nullable.Nullable[string]             `json:"end_reason"`
+	Frequency MyAgreementFrequency                  `json:"frequency"`
+	Id        openapi_types.UUID                    `json:"id"`
+
+	// PaymentBasis net: the person pays their contribution into the account; gross: the council pays the whole and invoices the contribution.
+	PaymentBasis    MyAgreementPaymentBasis   `json:"payment_basis"`
+	PerPaymentPence int64                     `json:"per_payment_pence"`
+	PersonId        openapi_types.UUID        `json:"person_id"`
+	PlanId          openapi_types.UUID        `json:"plan_id"`
+	ProviderName    nullable.Nullable[string] `json:"provider_name"`
+
+	// Recipient Who receives the money: provider for an ISF.
+	Recipient         MyAgreementRecipient                  `json:"recipient"`
+	RecipientPersonId nullable.Nullable[openapi_types.UUID] `json:"recipient_person_id"`
+	SignedDate        nullable.Nullable[openapi_types.Date] `json:"signed_date"`
+	StartDate         openapi_types.Date                    `json:"start_date"`
+	Suspended         bool                                  `json:"suspended"`
+	Version           int                                   `json:"version"`
+}
+
+// MyAgreementAccountType defines model for MyAgreement.AccountType.
+type MyAgreementAccountType string
+
+// MyAgreementFrequency defines model for MyAgreement.Frequency.
+type MyAgreementFrequency string
+
+// MyAgreementPaymentBasis net: the person pays their contribution into the account; gross: the council pays the whole and invoices the contribution.
+type MyAgreementPaymentBasis string
+
+// MyAgreementRecipient Who receives the money: provider for an ISF.
+type MyAgreementRecipient string
+
+// MyAgreementList defines model for MyAgreementList.
+type MyAgreementList struct {
+	Items []MyAgreement `json:"items"`
+}
+
+// MyAmount defines model for MyAmount.
+type MyAmount struct {
+	AnnualPence   int64              `json:"annual_pence"`
+	EffectiveFrom openapi_types.Date `json:"effective_from"`
+	PerCyclePence int64              `json:"per_cycle_pence"`
+	Reason        string             `json:"reason"`
+}
+
+// MyBudget defines model for MyBudget.
+type MyBudget struct {
+	AnnualCostPence int64 `json:"annual_cost_pence"`
+
+	// CeilingAnnualPence What a plan may cost without a panel's decision: the indicative figure, or the panel's when higher.
+	CeilingAnnualPence int64 `json:"ceiling_annual_pence"`
+
+	// Contribution How the person's contribution was worked out.
+	Contribution struct {
+		// Assessed Whether a financial assessment has set the contribution.
+		Assessed bool `json:"assessed"`
+
+		// AssessmentSteps The financial assessment's own steps: income, disregards, allowances, the charge.
+		AssessmentSteps []MyStep `json:"assessment_steps"`
+
+		// Steps How the weekly charge becomes the person's and the council's parts.
+		Steps []MyStep `json:"steps"`
+	} `json:"contribution"`
+
+	// CouncilAnnualPence The council's part (null before the financial assessment).
+	CouncilAnnualPence nullable.Nullable[int64] `json:"council_annual_pence"`
+	CouncilWeeklyPence nullable.Nullable[int64] `json:"council_weekly_pence"`
+
+	// DifferenceReason Why the final figure differs from the indicative one.
+	DifferenceReason nullable.Nullable[string]             `json:"difference_reason"`
+	EndDate          nullable.Nullable[openapi_types.Date] `json:"end_date"`
+
+	// FinalAnnualPence The signed-off plan's cost (null until a plan is agreed).
+	FinalAnnualPence nullable.Nullable[int64] `json:"final_annual_pence"`
+
+	// History Every version, oldest first, with the reason it changed.
+	History []MyBudgetVersion  `json:"history"`
+	Id      openapi_types.UUID `json:"id"`
+
+	// IndicativeAnnualPence The upfront, ball-park figure from the council's resource allocation system: guidance, not an entitlement.
+	IndicativeAnnualPence int64 `json:"indicative_annual_pence"`
+	IndicativeWeeklyPence int64 `json:"indicative_weekly_pence"`
+
+	// Kind `care_and_support` (an adult's needs), `carer`, or `child`.
+	Kind BudgetKind `json:"kind"`
+
+	// PersonAnnualPence The person's own contribution.
+	PersonAnnualPence nullable.Nullable[int64] `json:"person_annual_pence"`
+	PersonId          openapi_types.UUID       `json:"person_id"`
+	PersonWeeklyPence nullable.Nullable[int64] `json:"person_weekly_pence"`
+
+	// Ras How the resource allocation system turned the assessed needs into the indicative figure.
+	Ras struct {
+		Points         nullable.Nullable[int] `json:"points"`
+		PointsByDomain map[string]int         `json:"points_by_domain"`
+		Steps          []MyStep               `json:"steps"`
+		VersionNumber  nullable.Nullable[int] `json:"version_number"`
+	} `json:"ras"`
+	StartDate       openapi_types.Date `json:"start_date"`
+	Status          BudgetStatus       `json:"status"`
+	WeeklyCostPence int64              `json:"weekly_cost_pence"`
+}
+
+// MyBudgetList defines model for MyBudgetList.
+type MyBudgetList struct {
+	Items         []MyBudget `json:"items"`
+	NextPageToken *string    `json:"next_page_token,omitempty"`
+}
+
+// MyBudgetVersion defines model for MyBudgetVersion.
+type MyBudgetVersion struct {
+	AnnualCostPence    int64 `json:"annual_cost_pence"`
+	CeilingAnnualPence int64 `json:"ceiling_annual_pence"`
+
+	// Change What made this version.
+	Change                BudgetChange              `json:"change"`
+	CouncilAnnualPence    nullable.Nullable[int64]  `json:"council_annual_pence"`
+	DifferenceReason      nullable.Nullable[string] `json:"difference_reason"`
+	FinalAnnualPence      nullable.Nullable[int64]  `json:"final_annual_pence"`
+	IndicativeAnnualPence int64                     `json:"indicative_annual_pence"`
+	MadeOn                openapi_types.Date        `json:"made_on"`
+	Number                int                       `json:"number"`
+	PersonAnnualPence     nullable.Nullable[int64]  `json:"person_annual_pence"`
+
+	// Reason Why the budget changed.
+	Reason string       `json:"reason"`
+	Status BudgetStatus `json:"status"`
+}
+
+// MyPlan defines model for MyPlan.
+type MyPlan struct {
+	// AnnualCostPence What the budget pays a year: top-ups are not in it.
+	AnnualCostPence int64                        `json:"annual_cost_pence"`
+	ApprovedAt      nullable.Nullable[time.Time] `json:"approved_at"`
+
+	// ApprovedByRole Who signed the plan off, by role only: staff are never named to the person.
+	ApprovedByRole       nullable.Nullable[MyPlanApprovedByRole] `json:"approved_by_role"`
+	ArrangingSupport     *string                                 `json:"arranging_support,omitempty"`
+	BudgetId             openapi_types.UUID                      `json:"budget_id"`
+	Id                   openapi_types.UUID                      `json:"id"`
+	InformationAndAdvice *string                                 `json:"information_and_advice,omitempty"`
+	Lines                []PlanLine                              `json:"lines"`
+	ManagementMode       MyPlanManagementMode                    `json:"management_mode"`
+
+	// ManagingSupport Who holds the money; employer responsibilities.
+	ManagingSupport *string                               `json:"managing_support,omitempty"`
+	Number          int                                   `json:"number"`
+	Outcomes        *[]PlanOutcome                        `json:"outcomes,omitempty"`
+	PersonId        openapi_types.UUID                    `json:"person_id"`
+	ReturnedReason  nullable.Nullable[string]             `json:"returned_reason"`
+	RevisesId       nullable.Nullable[openapi_types.UUID] `json:"revises_id"`
+	Status          PlanStatus                            `json:"status"`
+
+	// StayingInControl Decisions, and the contingency (emergency) plan.
+	StayingInControl *string                      `json:"staying_in_control,omitempty"`
+	SubmittedAt      nullable.Nullable[time.Time] `json:"submitted_at"`
+	TopUps           []TopUp                      `json:"top_ups"`
+
+	// TopUpsAnnualPence What third parties pay a year, outside the budget.
+	TopUpsAnnualPence int64         `json:"top_ups_annual_pence"`
+	Totals            []OptionTotal `json:"totals"`
+	WeeklyCostPence   int64         `json:"weekly_cost_pence"`
+	WhatIsImportant   *string       `json:"what_is_important,omitempty"`
+	WhatToChange      *string       `json:"what_to_change,omitempty"`
+}
+
+// MyPlanApprovedByRole Who signed the plan off, by role only: staff are never named to the person.
+type MyPlanApprovedByRole string
+
+// MyPlanManagementMode defines model for MyPlan.ManagementMode.
+type MyPlanManagementMode string
+
+// MyPlanList defines model for MyPlanList.
+type MyPlanList struct {
+	Items         []MyPlan `json:"items"`
+	NextPageToken *string  `json:"next_page_token,omitempty"`
+}
+
+// MySchedule defines model for MySchedule.
+type MySchedule struct {
+	Agreement MyAgreement    `json:"agreement"`
+	Amounts   []MyAmount     `json:"amounts"`
+	Cycles    []PaymentCycle `json:"cycles"`
+
+	// Payments Every line a run has made for the agreement, oldest first (at most the latest 1,000).
+	Payments    []PaymentLine      `json:"payments"`
+	Suspensions []MySuspension     `json:"suspensions"`
+	Through     openapi_types.Date `json:"through"`
+}
+
+// MyStep A step of a calculation, in its plain words.
+type MyStep struct {
+	// Detail What the step did, in words.
+	Detail     string                   `json:"detail"`
+	Step       string                   `json:"step"`
+	ValuePence nullable.Nullable[int64] `json:"value_pence"`
+}
+
+// MySuspension defines model for MySuspension.
+type MySuspension struct {
+	BackPay      bool                                  `json:"back_pay"`
+	FromDate     openapi_types.Date                    `json:"from_date"`
+	Reason       string                                `json:"reason"`
+	ResumeDate   nullable.Nullable[openapi_types.Date] `json:"resume_date"`
+	ResumeReason nullable.Nullable[string]             `json:"resume_reason"`
+}
 
 // NHSNumber Ten digits, optionally grouped 3-3-4 by spaces, with a valid modulus-11 check digit.
 //
@@ -6567,6 +7051,24 @@ type SupportPlanPatch struct {
 	WhatToChange         *string        `json:"what_to_change,omitempty"`
 }
 
+// TopUp A family top-up: a plan line, or a part of one, that a named third party pays outside the
+// council's budget. It is never counted in the council's share, the budget's ceiling or the
+// payment runs.
+type TopUp struct {
+	AnnualPence int64              `json:"annual_pence"`
+	Description string             `json:"description"`
+	Id          openapi_types.UUID `json:"id"`
+	Payer       TopUpPayer         `json:"payer"`
+	PayerName   string             `json:"payer_name"`
+
+	// PlanLineId The line it tops up; null for a line the third party pays in full.
+	PlanLineId  nullable.Nullable[openapi_types.UUID] `json:"plan_line_id"`
+	WeeklyPence int64                                 `json:"weekly_pence"`
+}
+
+// TopUpPayer defines model for TopUp.Payer.
+type TopUpPayer string
+
 // UnableReason Why an outcome cannot be achieved (reg 2(3)): `needs_assistance` (cannot without assistance),
 // `significant_pain_distress_anxiety`, `endangers_health_or_safety` (the person's or others'),
 // `takes_significantly_longer` (adults only: carers have the first three, reg 3(3)).
@@ -7237,6 +7739,34 @@ type SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType string
 
 // SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for SuspendISFAgreement.
 type SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
+// GetMyScheduleParams defines parameters for GetMySchedule.
+type GetMyScheduleParams struct {
+	// Through Show cycles starting up to this date (default: today plus the council's lead days; at most two years after today).
+	Through *ScheduleThrough `form:"through,omitempty" json:"through,omitempty"`
+}
+
+// GetMySchedule409ApplicationProblemPlusJSONResponseBodyType defines parameters for GetMySchedule.
+type GetMySchedule409ApplicationProblemPlusJSONResponseBodyType string
+
+// GetMySchedule422ApplicationProblemPlusJSONResponseBodyType defines parameters for GetMySchedule.
+type GetMySchedule422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListMyBudgetsParams defines parameters for ListMyBudgets.
+type ListMyBudgetsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// ListMyPlansParams defines parameters for ListMyPlans.
+type ListMyPlansParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
 
 // ListOneOffPaymentsParams defines parameters for ListOneOffPayments.
 type ListOneOffPaymentsParams struct {
@@ -8187,6 +8717,27 @@ type ServerInterface interface {
 	// SuspendISFAgreement Suspend an ISF agreement from a date, with a reason.
 	// (POST /v1/isf-agreements/{agreement_id}/suspend)
 	SuspendISFAgreement(ctx echo.Context, agreementId AgreementId, params SuspendISFAgreementParams) error
+	// GetMe Who the person-role token acts for.
+	// (GET /v1/me)
+	GetMe(ctx echo.Context) error
+	// GetMySchedule An agreement's payment schedule: what is paid when, and what was held or adjusted, with the reason.
+	// (GET /v1/me/agreements/{agreement_id}/schedule)
+	GetMySchedule(ctx echo.Context, agreementId AgreementId, params GetMyScheduleParams) error
+	// ListMyAgreements The direct-payment and ISF agreements of a person the holder acts for.
+	// (GET /v1/me/people/{person_id}/agreements)
+	ListMyAgreements(ctx echo.Context, personId PersonId) error
+	// ListMyBudgets The personal budgets of a person the holder acts for, with why each figure is what it is.
+	// (GET /v1/me/people/{person_id}/personal-budgets)
+	ListMyBudgets(ctx echo.Context, personId PersonId, params ListMyBudgetsParams) error
+	// GetMyBudget One personal budget, with its reasons, as the person sees it.
+	// (GET /v1/me/personal-budgets/{budget_id})
+	GetMyBudget(ctx echo.Context, budgetId BudgetId) error
+	// ListMyPlans The care and support plans of a budget, with their lines.
+	// (GET /v1/me/personal-budgets/{budget_id}/support-plans)
+	ListMyPlans(ctx echo.Context, budgetId BudgetId, params ListMyPlansParams) error
+	// GetMyPlan One care and support plan, with its lines and top-ups.
+	// (GET /v1/me/support-plans/{plan_id})
+	GetMyPlan(ctx echo.Context, planId PlanId) error
 	// ListOneOffPayments One-off payments, oldest first (work list: awaiting approval).
 	// (GET /v1/one-off-payments)
 	ListOneOffPayments(ctx echo.Context, params ListOneOffPaymentsParams) error
@@ -9674,6 +10225,152 @@ func (w *ServerInterfaceWrapper) SuspendISFAgreement(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SuspendISFAgreement(ctx, agreementId, params)
+	return err
+}
+
+// GetMe converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// GetMySchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMySchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetMyScheduleParams
+	// ------------- Optional query parameter "through" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "through", ctx.QueryParams(), &params.Through, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter through: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMySchedule(ctx, agreementId, params)
+	return err
+}
+
+// ListMyAgreements converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMyAgreements(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMyAgreements(ctx, personId)
+	return err
+}
+
+// ListMyBudgets converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMyBudgets(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMyBudgetsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMyBudgets(ctx, personId, params)
+	return err
+}
+
+// GetMyBudget converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyBudget(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "budget_id" -------------
+	var budgetId BudgetId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "budget_id", ctx.Param("budget_id"), &budgetId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter budget_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyBudget(ctx, budgetId)
+	return err
+}
+
+// ListMyPlans converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMyPlans(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "budget_id" -------------
+	var budgetId BudgetId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "budget_id", ctx.Param("budget_id"), &budgetId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter budget_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMyPlansParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMyPlans(ctx, budgetId, params)
+	return err
+}
+
+// GetMyPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "plan_id" -------------
+	var planId PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "plan_id", ctx.Param("plan_id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyPlan(ctx, planId)
 	return err
 }
 
@@ -12244,6 +12941,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/payment-files/:file_id", wrapper.GetPaymentFile, options.OperationMiddlewares["getPaymentFile"]...)
 	router.GET(options.BaseURL+"/v1/payment-overpayments", wrapper.ListPaymentOverpayments, options.OperationMiddlewares["listPaymentOverpayments"]...)
 	router.GET(options.BaseURL+"/v1/personal-budgets/:budget_id/commitments", wrapper.GetBudgetCommitments, options.OperationMiddlewares["getBudgetCommitments"]...)
+	router.GET(options.BaseURL+"/v1/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.GET(options.BaseURL+"/v1/me/people/:person_id/personal-budgets", wrapper.ListMyBudgets, options.OperationMiddlewares["listMyBudgets"]...)
+	router.GET(options.BaseURL+"/v1/me/personal-budgets/:budget_id", wrapper.GetMyBudget, options.OperationMiddlewares["getMyBudget"]...)
+	router.GET(options.BaseURL+"/v1/me/personal-budgets/:budget_id/support-plans", wrapper.ListMyPlans, options.OperationMiddlewares["listMyPlans"]...)
+	router.GET(options.BaseURL+"/v1/me/support-plans/:plan_id", wrapper.GetMyPlan, options.OperationMiddlewares["getMyPlan"]...)
+	router.GET(options.BaseURL+"/v1/me/people/:person_id/agreements", wrapper.ListMyAgreements, options.OperationMiddlewares["listMyAgreements"]...)
+	router.GET(options.BaseURL+"/v1/me/agreements/:agreement_id/schedule", wrapper.GetMySchedule, options.OperationMiddlewares["getMySchedule"]...)
 
 }
 
@@ -21734,6 +22438,1140 @@ type SuspendISFAgreement500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SuspendISFAgreement500ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMeRequestObject struct {
+}
+
+type GetMeResponseObject interface {
+	VisitGetMeResponse(w http.ResponseWriter) error
+}
+
+type GetMe200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetMe200JSONResponse struct {
+	Body    Me
+	Headers GetMe200ResponseHeaders
+}
+
+func (response GetMe200JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe400ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe401ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe403ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe404ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe405ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe500ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyScheduleRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      GetMyScheduleParams
+}
+
+type GetMyScheduleResponseObject interface {
+	VisitGetMyScheduleResponse(w http.ResponseWriter) error
+}
+
+type GetMySchedule200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetMySchedule200JSONResponse struct {
+	Body    MySchedule
+	Headers GetMySchedule200ResponseHeaders
+}
+
+func (response GetMySchedule200JSONResponse) VisitGetMyScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMySchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMySchedule400ApplicationProblemPlusJSONResponse) VisitGetMyScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMySchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMySchedule401ApplicationProblemPlusJSONResponse) VisitGetMyScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMySchedule403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMySchedule403ApplicationProblemPlusJSONResponse) VisitGetMyScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMySchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMySchedule404ApplicationProblemPlusJSONResponse) VisitGetMyScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMySchedule405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMySchedule405ApplicationProblemPlusJSONResponse) VisitGetMyScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMySchedule409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetMySchedule409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                    `json:"instance,omitempty"`
+		RequestId *string                                                    `json:"request_id,omitempty"`
+		Status    int                                                        `json:"status"`
+		Title     string                                                     `json:"title"`
+		Type      GetMySchedule409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetMySchedule409ResponseHeaders
+}
+
+func (response GetMySchedule409ApplicationProblemPlusJSONResponse) VisitGetMyScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMySchedule422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetMySchedule422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                    `json:"instance,omitempty"`
+		RequestId *string                                                    `json:"request_id,omitempty"`
+		Status    int                                                        `json:"status"`
+		Title     string                                                     `json:"title"`
+		Type      GetMySchedule422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetMySchedule422ResponseHeaders
+}
+
+func (response GetMySchedule422ApplicationProblemPlusJSONResponse) VisitGetMyScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMySchedule500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetMySchedule500ApplicationProblemPlusJSONResponse) VisitGetMyScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAgreementsRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+}
+
+type ListMyAgreementsResponseObject interface {
+	VisitListMyAgreementsResponse(w http.ResponseWriter) error
+}
+
+type ListMyAgreements200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListMyAgreements200JSONResponse struct {
+	Body    MyAgreementList
+	Headers ListMyAgreements200ResponseHeaders
+}
+
+func (response ListMyAgreements200JSONResponse) VisitListMyAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAgreements400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAgreements400ApplicationProblemPlusJSONResponse) VisitListMyAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAgreements401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAgreements401ApplicationProblemPlusJSONResponse) VisitListMyAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAgreements403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAgreements403ApplicationProblemPlusJSONResponse) VisitListMyAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAgreements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAgreements404ApplicationProblemPlusJSONResponse) VisitListMyAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAgreements405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAgreements405ApplicationProblemPlusJSONResponse) VisitListMyAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAgreements500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAgreements500ApplicationProblemPlusJSONResponse) VisitListMyAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyBudgetsRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+	Params   ListMyBudgetsParams
+}
+
+type ListMyBudgetsResponseObject interface {
+	VisitListMyBudgetsResponse(w http.ResponseWriter) error
+}
+
+type ListMyBudgets200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListMyBudgets200JSONResponse struct {
+	Body    MyBudgetList
+	Headers ListMyBudgets200ResponseHeaders
+}
+
+func (response ListMyBudgets200JSONResponse) VisitListMyBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyBudgets400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyBudgets400ApplicationProblemPlusJSONResponse) VisitListMyBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyBudgets401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyBudgets401ApplicationProblemPlusJSONResponse) VisitListMyBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyBudgets403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyBudgets403ApplicationProblemPlusJSONResponse) VisitListMyBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyBudgets404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyBudgets404ApplicationProblemPlusJSONResponse) VisitListMyBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyBudgets405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyBudgets405ApplicationProblemPlusJSONResponse) VisitListMyBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyBudgets500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyBudgets500ApplicationProblemPlusJSONResponse) VisitListMyBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyBudgetRequestObject struct {
+	BudgetId BudgetId `json:"budget_id"`
+}
+
+type GetMyBudgetResponseObject interface {
+	VisitGetMyBudgetResponse(w http.ResponseWriter) error
+}
+
+type GetMyBudget200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetMyBudget200JSONResponse struct {
+	Body    MyBudget
+	Headers GetMyBudget200ResponseHeaders
+}
+
+func (response GetMyBudget200JSONResponse) VisitGetMyBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyBudget400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyBudget400ApplicationProblemPlusJSONResponse) VisitGetMyBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyBudget401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyBudget401ApplicationProblemPlusJSONResponse) VisitGetMyBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyBudget403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyBudget403ApplicationProblemPlusJSONResponse) VisitGetMyBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyBudget404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyBudget404ApplicationProblemPlusJSONResponse) VisitGetMyBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyBudget405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyBudget405ApplicationProblemPlusJSONResponse) VisitGetMyBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyBudget500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyBudget500ApplicationProblemPlusJSONResponse) VisitGetMyBudgetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyPlansRequestObject struct {
+	BudgetId BudgetId `json:"budget_id"`
+	Params   ListMyPlansParams
+}
+
+type ListMyPlansResponseObject interface {
+	VisitListMyPlansResponse(w http.ResponseWriter) error
+}
+
+type ListMyPlans200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListMyPlans200JSONResponse struct {
+	Body    MyPlanList
+	Headers ListMyPlans200ResponseHeaders
+}
+
+func (response ListMyPlans200JSONResponse) VisitListMyPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyPlans400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyPlans400ApplicationProblemPlusJSONResponse) VisitListMyPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyPlans401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyPlans401ApplicationProblemPlusJSONResponse) VisitListMyPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyPlans403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyPlans403ApplicationProblemPlusJSONResponse) VisitListMyPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyPlans404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyPlans404ApplicationProblemPlusJSONResponse) VisitListMyPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyPlans405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyPlans405ApplicationProblemPlusJSONResponse) VisitListMyPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyPlans500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyPlans500ApplicationProblemPlusJSONResponse) VisitListMyPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyPlanRequestObject struct {
+	PlanId PlanId `json:"plan_id"`
+}
+
+type GetMyPlanResponseObject interface {
+	VisitGetMyPlanResponse(w http.ResponseWriter) error
+}
+
+type GetMyPlan200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetMyPlan200JSONResponse struct {
+	Body    MyPlan
+	Headers GetMyPlan200ResponseHeaders
+}
+
+func (response GetMyPlan200JSONResponse) VisitGetMyPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyPlan400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyPlan400ApplicationProblemPlusJSONResponse) VisitGetMyPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyPlan401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyPlan401ApplicationProblemPlusJSONResponse) VisitGetMyPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyPlan403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyPlan403ApplicationProblemPlusJSONResponse) VisitGetMyPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyPlan404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyPlan404ApplicationProblemPlusJSONResponse) VisitGetMyPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyPlan405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyPlan405ApplicationProblemPlusJSONResponse) VisitGetMyPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyPlan500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyPlan500ApplicationProblemPlusJSONResponse) VisitGetMyPlanResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -37584,6 +39422,27 @@ type StrictServerInterface interface {
 	// SuspendISFAgreement Suspend an ISF agreement from a date, with a reason.
 	// (POST /v1/isf-agreements/{agreement_id}/suspend)
 	SuspendISFAgreement(ctx context.Context, request SuspendISFAgreementRequestObject) (SuspendISFAgreementResponseObject, error)
+	// GetMe Who the person-role token acts for.
+	// (GET /v1/me)
+	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// GetMySchedule An agreement's payment schedule: what is paid when, and what was held or adjusted, with the reason.
+	// (GET /v1/me/agreements/{agreement_id}/schedule)
+	GetMySchedule(ctx context.Context, request GetMyScheduleRequestObject) (GetMyScheduleResponseObject, error)
+	// ListMyAgreements The direct-payment and ISF agreements of a person the holder acts for.
+	// (GET /v1/me/people/{person_id}/agreements)
+	ListMyAgreements(ctx context.Context, request ListMyAgreementsRequestObject) (ListMyAgreementsResponseObject, error)
+	// ListMyBudgets The personal budgets of a person the holder acts for, with why each figure is what it is.
+	// (GET /v1/me/people/{person_id}/personal-budgets)
+	ListMyBudgets(ctx context.Context, request ListMyBudgetsRequestObject) (ListMyBudgetsResponseObject, error)
+	// GetMyBudget One personal budget, with its reasons, as the person sees it.
+	// (GET /v1/me/personal-budgets/{budget_id})
+	GetMyBudget(ctx context.Context, request GetMyBudgetRequestObject) (GetMyBudgetResponseObject, error)
+	// ListMyPlans The care and support plans of a budget, with their lines.
+	// (GET /v1/me/personal-budgets/{budget_id}/support-plans)
+	ListMyPlans(ctx context.Context, request ListMyPlansRequestObject) (ListMyPlansResponseObject, error)
+	// GetMyPlan One care and support plan, with its lines and top-ups.
+	// (GET /v1/me/support-plans/{plan_id})
+	GetMyPlan(ctx context.Context, request GetMyPlanRequestObject) (GetMyPlanResponseObject, error)
 	// ListOneOffPayments One-off payments, oldest first (work list: awaiting approval).
 	// (GET /v1/one-off-payments)
 	ListOneOffPayments(ctx context.Context, request ListOneOffPaymentsRequestObject) (ListOneOffPaymentsResponseObject, error)
@@ -39458,6 +41317,182 @@ func (sh *strictHandler) SuspendISFAgreement(ctx echo.Context, agreementId Agree
 		return err
 	} else if validResponse, ok := response.(SuspendISFAgreementResponseObject); ok {
 		return validResponse.VisitSuspendISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMe operation middleware
+func (sh *strictHandler) GetMe(ctx echo.Context) error {
+	var request GetMeRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMe(ctx.Request().Context(), request.(GetMeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMeResponseObject); ok {
+		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMySchedule operation middleware
+func (sh *strictHandler) GetMySchedule(ctx echo.Context, agreementId AgreementId, params GetMyScheduleParams) error {
+	var request GetMyScheduleRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMySchedule(ctx.Request().Context(), request.(GetMyScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMySchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyScheduleResponseObject); ok {
+		return validResponse.VisitGetMyScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListMyAgreements operation middleware
+func (sh *strictHandler) ListMyAgreements(ctx echo.Context, personId PersonId) error {
+	var request ListMyAgreementsRequestObject
+
+	request.PersonId = personId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMyAgreements(ctx.Request().Context(), request.(ListMyAgreementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMyAgreements")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMyAgreementsResponseObject); ok {
+		return validResponse.VisitListMyAgreementsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListMyBudgets operation middleware
+func (sh *strictHandler) ListMyBudgets(ctx echo.Context, personId PersonId, params ListMyBudgetsParams) error {
+	var request ListMyBudgetsRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMyBudgets(ctx.Request().Context(), request.(ListMyBudgetsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMyBudgets")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMyBudgetsResponseObject); ok {
+		return validResponse.VisitListMyBudgetsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMyBudget operation middleware
+func (sh *strictHandler) GetMyBudget(ctx echo.Context, budgetId BudgetId) error {
+	var request GetMyBudgetRequestObject
+
+	request.BudgetId = budgetId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyBudget(ctx.Request().Context(), request.(GetMyBudgetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyBudget")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyBudgetResponseObject); ok {
+		return validResponse.VisitGetMyBudgetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListMyPlans operation middleware
+func (sh *strictHandler) ListMyPlans(ctx echo.Context, budgetId BudgetId, params ListMyPlansParams) error {
+	var request ListMyPlansRequestObject
+
+	request.BudgetId = budgetId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMyPlans(ctx.Request().Context(), request.(ListMyPlansRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMyPlans")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMyPlansResponseObject); ok {
+		return validResponse.VisitListMyPlansResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMyPlan operation middleware
+func (sh *strictHandler) GetMyPlan(ctx echo.Context, planId PlanId) error {
+	var request GetMyPlanRequestObject
+
+	request.PlanId = planId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyPlan(ctx.Request().Context(), request.(GetMyPlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyPlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyPlanResponseObject); ok {
+		return validResponse.VisitGetMyPlanResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -42088,714 +44123,769 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rbhvHlij8KgV+A5jMbsqSfIkt4cOB4tiJ9sSXYzmTwYk8ZLG7SFbUrGKqqiVzBwbm14fze3CAeYAB",
-	"5hXO/9lvsp/kQ61V1ddqsklRjjPb+RNL6rqtWrda1996sVwspWDC6N7Jb705owlT8M+zNJU39h8J07Hi",
-	"S8Ol6J303s0ZWTAzl4kmZs7Ikpo5oULfMKVJX7BrpsjrN+/OX7+6iMjNnMdzYuZcE83UNY8ZSSTTREjj",
-	"xgwOelFPx3O2oHYt9oEulinrnfS+e/4uIm/O3j37vhf1FvTDD0zMzLx3cnR4GPXMamm/0UZxMet9/Bj1",
-	"ntF4zp5JYZRMm5v+Xt6QVIoZ7FgxvZRCM7KgKzJhJLZDk+o+SgsetywohWHCfMv1UmqO69SXpcbQeL5g",
-	"wkTkhps5LD/lKbuniaAL1rrmg7VrXrA4U9ys3siUx6vwFS3pzK4S4wii3RCyhDGkj99rIkW6IlMlF5Vb",
-	"GrTu7OgwvLXn7+gsvJNrpjSXgsiph77MVMwiMpWKjM+nw5fUxPNxGx5c9h5c9qoocPww6i2pMUzZNf7l",
-	"svfz4fDp+9+OoqOnHy97/9AL7e88YYultLB4y5YpXbGkuduxURkbk5s5EwgNjiiujVQsKfBGTgkVhFGV",
-	"cqaIYr9mTJvigjVdMJKvF6+G/8hWtdOJbNE7+bln1+u9D233BxnTME5ZkMaKUYM7Aliuwd2HT0LT//TT",
-	"T2eZmTNheEwNC68yYVQxReI5TVMmZoz03754Rh5//ehwsC2x/PNbBNJ5El7KwfCeJjyJCE21JFwgMBEh",
-	"72mSypluR8vjJxWc+Pls+L/o8C+Hw6cHo5Mh4Mbxk48h1Phoxym6YMbzvZlizNIsbpbb+SyT60U9S7OW",
-	"rP0XI570op7dPFcWoex9ljc4lWpBTe+kl2XwZRMwZ1ozrdevln9y++W+yZIZa19qAn++/TIveMpaF7H8",
-	"b9slyqzxcXhFQUXMadoBoFP/7WifoH2RiYSLWQXRQ4vjZyOH8bdft8Ro/pEFhMEZyQT/NWPkiq1I3/Jc",
-	"x1sJJT/+eP7tgJg5NWRBr5gmihm14iAnuc45m6ZTYDFwHNQQigPVGN1axrDgwv9cI9fLyw/HR8PLyw9f",
-	"P3//p3/ocNC3Ocj2eOCFFGw1XMhr+5vK6clLKhJqpFqdkIeHh8DsZWYIN1sApv2a9wuoKUjUMKcdW0E9",
-	"9sLYy+YJsyeO51TMWHJAPHBJ/+HxE5SHC641F7NT8vDoGH+jDU1RUQgf3wn2NYpEaPN/lpNW2vlFTm5P",
-	"Lz9w0c6bUi7Y7Zd4Ldjr6bR1ESnYSE6ne+eBb+iMXfC/sHzZXzOmVsW6ViUcaftBeZmETWmWmt7Jo0NY",
-	"gy+sbuKxEH86ypfjwrAZU/l67+QVa1FSxoJ9MCNY1NivcqRbKnbNZaZBR83xJ7RZGNeGQI+OjiuEchSG",
-	"ycqy97WXvsRvRrtc/uZLYUpL0b42/Pn2KPcmpWsWSek+llDymidMtS/jPrj9Um/PLv4JOVPrYorqkeNe",
-	"e1iPGvaOTtYoLYoaNjL2kz2sxlLQ7fWcL9sXLH20hyWzNZDMxN6x/sK+qLOUvZsrmc0CouhiLm9IvIpT",
-	"pq0gUcbKn2xJjERJnFDDSN/xphNiZEJXZJlm+CCLZSZintpHAaMJSehKnxIr06U2xNxIsmJUaUKnhikc",
-	"O2jjM8btMHhcu4u69SH4gvBPQ3hAfEMTpwXan9wL3P6TLpcpx3fd/aWSk5Qt/vSLxkdesTpN09fT3snP",
-	"v/X+QbFp76T3/9wvbDT38Tt9/w2O732MfrOEt2TKcFwet7d+dLFFN887O8iexB1OTn5hsel9fA/Hq97d",
-	"S5paCMH7E1Wk/oQm5M8Xr19F5EaBmWW1ZBHJxJWQN4JMOUuTyKsQRCrCxTVNeYJ/sb/In2BwUSUr1D8P",
-	"3UaHiMChU7nP75dembDtF1JNeJKggPos7yHf4Q7XYGUsCMh7mihpCSmRaFhLU3mDZGT3A+fcI1TPhVVG",
-	"afpcKak+W8hWdrkDdM8EyQT7sGSxYQlhdpZT4D0JM5SnmlDFvI0ilTNNMpFYZlMYMwhP9gj1l2ByfSUN",
-	"mGXx3fNZAr6+0R0xG8zK7APXRpNJZgCxnYXNPtRgkRp4c4P1OrjiRx+jW13GK2leyEx8vpfgN7gD8F9J",
-	"orN4ntsWEcm59kKX9KWCm3DI77U+y4UYjeeDyPJz4Wax17hHKnhDV6mkyTspf6Bqxj5b+Nf2uSMNTGSy",
-	"IlyT1M5heQut2EQJjWO2NJr0j8hL/s1gv3C2T6LcFPoMLQNr4N2E8wb4VObvtUAgt7RGuXGiekjvdlh3",
-	"OPjmlhTvNvw2E3cEireZaAOCysTvfnzFYikScHO9oDz9jOVPc6s7Up83YOVGMq7R5vUZ3EHZ+vnZ34Lf",
-	"7A73kN+Bs0aDUXIq1d1ptxfIW38U9Jry1D74P1sYN7e6k7g3Vm4nK9JPqKETqhnJBEhyO6OV5Qs+QzBr",
-	"smTgvdinqPlR0MzMpeJ/+YzRubzJXV7MzZevc67CAw40Jor/BuymIn87O62rBvCffvppWHfgrgN63d97",
-	"S1b0o9DZcimVYclLlnD6zoHwM7275mZvoZDd08SFYQztcMuZ7NtECga6Wc6TvHa2N1L56E1U+NiJY6b1",
-	"c2G4WXnwNzd8xUVC5JRYbqwSIHS7Hx9/gNZnMP0V1sZeVHI596Kgu7QXubE0HaHT2H5YdW32op4D/GiZ",
-	"UrtKwhWLzcjb23Plrhf1uJ6Wfm6GRETuwG/hIM3DvhYMTgexGf64dCIzQyjBrZ6Qm7nEj7iJiDP8uRCl",
-	"/NoicG5F9tUDf7kU7jgH5NxA0I52j3xcQiT4CoIlIoLxT2bOuPKWggg+wj9QohlV8ZwYphYHlxYoVYSm",
-	"sUGjyjqMPssSbs7gy4/2Mi0OjHiyvaU2H9yFjhoY99HiRurDJqr38QI4Wso1QJo5wDkHkBtFuCE3VBOq",
-	"r1iCj/v+WMz1SGSLCVPjiIyndMHT1ciOHi0Vm/IP44j87V//c1CF9DVNMwaUxg1b6Lqj6LDqQqXDv4ze",
-	"/3YUPToMBYQAzM5xmuPC2kuVoiv7193gLOM4U4olI2oaFuah4YuamfnhYWgOj6NhWs//fJ4UsVaO3vNo",
-	"qhkzbzzRl9Z73ATR2fB/WSA9bgFS4bgKh5/Bn8uUwjXSo93PttArBUsEnOUiS52ihn6Lpjui8Gz83IMF",
-	"y9cROaIrA7hKGGUaiyouO4//lS2+b8iTKvf6gaNnoEr5Oebm/9hMjI4b1nA2gLQ1V2zIk7oBajB58GRJ",
-	"ophG5pWgwk/TN6WjTWmqWZ3PWbXGrDqEBETgkz/aECRx1DLuuEN4WtRbSm1imbBQLMmP/0j8n099IGC2",
-	"XDJFYqsqA9eysl8vaczIhE2lQkWAixuqEmIHVknwhx+PyPE3/7PpVyqd51Fgl0beiBDANrnAy9eIsHRz",
-	"lQ6+5mLf+FiStbdbBRvaSDR68xihOFNEFkzNWEK4cH8AIhSoPEFw4dcPnj4enBA60fbX4B2CR/cqIpbK",
-	"SZwyqvSlgLu1WjPi0QH5ycXj0HzOfFE4c0TskUES+0ODBd8DJySL23F0A8e5A5zduGIZhz8NXgUQJkvN",
-	"68zEctGijhomiMQPNKqlM3LcPx54efXMXom9owtUHEn/ecpnfMJTblbkmeKGKU4H5C2bZU5hJceHR4/K",
-	"Oq3IjOKOiec66nw140wwwHyeMjMSjCWWbUPg0yhOpZkzy9DncsFGmk6ZWdmf6ISj09/+vqYn2+E3Ul2N",
-	"jKJc2GlYkuGLZ3Qt00wYxgBYUS+Wi0UmrASZ0tgexmJY1Iup/ftoKtUonvM0Ceu9JagW2u8WrFZIw+oq",
-	"0cPDICOUxeWtFT7liwYOQ7UUAS0wjyODgLFMWFCeErZYmhWxEFc3XLOK2rbhET5J2VtYrPexJuSiHkb9",
-	"OSloqeSj/Z234ARsy/YUVi3BjyyzovGcs2vmrEt4wINC+5lImTIqGlzVgy1fL8hO/evmbGH5SlMBoEJk",
-	"NB0tmYgDO37FzEkt9kHPgVwg2OGUzJTUGj+5mcvUfqiryhYX5vHDXinI6+iw+K8U7XXYjPaKemw6ZbHh",
-	"12w0VXKxfZQEEOMIIj7ajogAIH/9v+ToQUSOH1v+fnRsNX2qmDZkyYRYkf4hmEikYEM5nRYeAj3Y32F9",
-	"wNQOij7SQpOFHwa/teTc+VHw+OG6OSarbqH4ZcStXWpUxcHmlUWVUDLqbQfFDqpnWksGz8W2jIyJZJS0",
-	"ZitMudKGJHRFhIRcH6bsI34qVcxIn32I00zza0aYSAaRDw2C5A6qqnTSEZ+Lm25aVCcpFVenxCi+WKDT",
-	"poENVfFaPL4uLy96G+/NQyLfxVpQv2VLxZHitgF3g+JrT/w8acgCHfS85VLJa5YQiyX3NKHA6QiYApk+",
-	"JVKAoTMHfU679/Qf8xrq5NPtMnS22PYuJjS+Gi3pqhKwG1S937i70JleMpEwjI5zQKdpGhJnnxaIEC2X",
-	"LdgaWoZgP7QSOswgdEa5OCnTLRxQc2kxLSf+7TGodqflvXW70AuE9JY3ajGmIzczZEl5curTFX3cBdWG",
-	"9F0Ipf0AxCI38KyhyS+ZNiwZ/MEoqoDKNrDXzia2jmbKB/lpzqzyGaQTxRCYGwimcn3bAvhTaBY7Utgp",
-	"vrNv5jwtwaYDFm18oLotrTlFxym2UZc6TxnWnjYOzyF0GxWumGQXHQ7tkBW6KXOwnAoqGlv5KmobqB2q",
-	"AqLKFawlzLBLalz1AI2tOjDmejomfSrIuUj4NU/sG8C5tsmLTCRkztKETFaE5rFmg/KDvzon+pLCL+nC",
-	"fdXZ9ViMeUFjowMuyAnVfLO5Np/mG/j8Y1TKtQwn38KffeTdYpkygzEoOmMQMV0KCKpzko1o69Yu5U8E",
-	"+NHGWWIqYpaGKfrosBtJ4xzpegLaPAsCaG+z7MgNinsaTVIZXwU9Yz8Ba6UkUXTqnvRTi1pEG56meZC8",
-	"syRzQ2IqoEqB3x3pMxrPy/UEILqeakIvxZ8vXr8ib6R9yyp0PIKpc+w5xsjIkZ9pPPC2GDDPBJbCGaSI",
-	"2aUo1rfI56/tgDwrkBO25E9OuCYPj4/JuPAaD3k+yxgNrp3sPi/sATHavOLpOAp5Olxq/DpEaDpBCyNj",
-	"d85Qskz2Pr5vxY6CN4aprLEZIZ1HfdSmh/00XwVYgpCOZxw06mUcHm5y4G3cld2LvUamu47QhppsC8Z4",
-	"gd/ndr2u47wrOlsmW1+8Y4CO2F3m49HDrx8+efD44dcbEyAbYrjsGnSeQxQPOTjCTMI+Dmhs4O0AObRl",
-	"jIwqaflN1l1jfzU+VmOxda5dwKBCOhVwvg/Ex5Sl6TdeAtbRVGpGVGbfJ3S5TFfkb//6fwgVaHi9pwnY",
-	"4CNCSUwVU/e0C4MCU/g9XbHpO2s9fGj/324tz3dV8KVtXZMgWNdSnykENH6tT4vwRGCmlHiKsXshqbzB",
-	"gId9PJ/lNVOKJ2xLpxy45Utodk+ThMUcQltB99fGGZgXy8xVF8nScuUaBMlBw1GG2Ip29nW2hf0aX/yi",
-	"a16KQS9VgSGA71tC8YwIdkOKqz0tZDC+Hg2gvZySmupYgqPdUxOKFrkTcAZtx5qBKEZzRlMzH1EzUlxf",
-	"tZSNQTojy/lK85imENzJhKEpweGEIxFyTaghdiIipxFJmGGKS0UNF7Pwexg34X17ncMYntlhVedWRcQ/",
-	"CQh4S/ujhF2zVC4hjkzzmeBTHlNh0tWIL5Y0XBhCH33dPzoc9CcD4ETuyFKR0mQk5VcsXREjrSJUmZn4",
-	"mfPiDy4PQ7eABDfKtdUK1mwnHqwbnwnckVXcnHvKsSbwS2pDRULVmukpntbPU3Zz2eunXBjKPcPCWYmf",
-	"1aJxGEzdQIAQg0uSasTTVLhIkSZuAosnVHHNsBwVDaFpMSGgKU4YXjvk9mzThbbG24BTtqaaNhG3IuLD",
-	"HkltEY4ldTY91tlk3JQcG6MJ3HNZjwSLmdZUrUaWTjteAI62b5F8OHAQwCAnxVusyVSPXEW4TYB8e3Zx",
-	"5r4MaZmhoMKyYI1yiYVPk5LIhZACrotINGrsE0exocqEDj2bmypsQf6jG5amGCxgcTA2QSDaB1vOQcuc",
-	"xGo5pdkIzkHsm8nPGwblLrpwTVDCFO/XSkK0bQRUHWpcjl+Bj8R7+A6IvY8x4M34hIyDxD6OyHgdGMeX",
-	"wofQGibI2FPi2M0OcsXOHpCOdu4WFB9Hl2IcEowb95NH9DI+mxu3gVF1W3Zuy5zH+Hw3c8UYeWZ/o5gg",
-	"Z7Eh+uhrYpg2+oCcuSR3QMC8+OGEYTlCFyCV38Q9fSngyYAZL9NMYxWeYzKGaYZCmuFUqmHpVW0vdjwI",
-	"RjB9USm+qBRfVIovKsXfr0rxu8vw9W/QvcSCF36Nj5829Dtf+JZBws4a3vktDYjLRXmJoy+y74vs+yL7",
-	"vsi+L7LvjyL7LnIPUe7Kt1Kg7MEouy822Pt9xMF6n0FhY2hPNC2yKxuCuVzisJPbTKY1MtiYjFTHc50h",
-	"6MIJFa7+VytKrxftfm6/0aCQt+B4fs2CIeux968U6U0obQ+cM2lz7f5ol5xXF/wwQl2hhQKrKaeYSsRM",
-	"KXbCtysoJ5EO2rJIu92Wy/ltV4XQOVwPrBNDn6riggHctr2DJsJqStTlHlPDiPHlGd6eXeQlSjKNESGN",
-	"W1ybJLwpK7h+uV0uteNKXfJiu0XCdY04+US5pI401iWSVkqA1zC6FK3lUWo9ce7lIVGQ+qd9SHxz9uzi",
-	"teIzLqhjBVv4a2kMiXojLOgZtGEqFvMlx1hHxjwZLemKKcj0t+tbpmD1BKZ0Ht8KxkDI9hzGVDfiXY+e",
-	"tLsw/4V8VepBcJkdHh4/vj98X/yOFL/8KphhnZ8LsuFr4H6yrkY4dMN4Es7bdhrmKNNMlaYOvG7yPCOA",
-	"jq85ZscRHEf6Fz++GtRg8riysceBjT1u2ZhUZhTIYNxxwrqkCxy7vGYD3FEVr4JYGyyiGk6Hxw/A85sz",
-	"d8jfSsi4mGec9xgpRz9kSpwsMdzgxE10AkVkfK566IOEGjpU7BeoX2m3v1GUfUPF1Rme+dmcxVe7kuF+",
-	"0fVusaL9/sMXnkPoXOyVS50hR5pQcUXm0moq3IQ4E+mnzJ5TRyThM2505BLPDwhyE3KfDAf/rfnX74UQ",
-	"XRgCkCDatVok0YImLr3UqWxlQsdIvtIbBR9AjKdQVody/AXEZsMrSRjFJxnEkpUGQI4e5FaF30xum3Kx",
-	"4GbhG39tk4taEg/DBRXUqtIpF0y7ZNT9JWJWgqS3TZhwWxx1PkyeUyunhBvSh1QIF4hLSV4HqeSu2znn",
-	"tEXPLOegotVy8+bxQ9fry+MDoZBAz6VgiX3Cc3OHOy2yZQNGmHJOYJ5dwkQ5hm5ONRFQA0JIM+diRjDo",
-	"fcFNI4cpfPebyyO4h3t3Zdi3OyjopBF9HLBK3TB2la6K69oHGdR4VDkatEjHrWXuVvbRQgphHCvDqp3J",
-	"/SMXoQZqMVVsREUycpW/MLGjEvA5iLxXHwxNzpNeZoP1SToFfuK2miYlLhIoQ3cNLB2ZIr7OrlnOS9sn",
-	"/KciQrhRH5wvFhm+wrWgSz2XBquPuTBs8hPcgcuC9Q4NRlyau0uOhZQXBvktj44jomRmd3TpK6TUct/n",
-	"NL1mmmTLoLvf3WMstVnP7TTsdMGY4a4nIlzNiStc4yHm95gJw1NCgYTBmQFghNgb4awrIj/R/ph/tTvX",
-	"Lhkqa8VHwPOTxq6syBYel3zMhWHL0LvZy+/NnLwBeaAQfKoKZsVTzk3dzQAnnfPZnO1R6PoN3wUv84aO",
-	"jQ0qyqpUZ1nuSAsQ/G//+9987Bf++u4EoN9cHWDVzeFf65u7w13tkAnjx3RKRIx6CZ9OmbLH3RguX2YR",
-	"BMdp33c0gPnhJJaNBA+rdFL4tMmf4eAkgmIilsGdlLZbJNTczRW1dSLchdcFGgvuMk1HXllcWAPa+2ET",
-	"pQXuhg9VnqXbpf50VM4d93F0/9d/BwEf0+XS8m9T1gVuU6qn80ui4826r9fzsiIyFM+4hNx5OOpJKaKR",
-	"JWC7mLHascussA/kBsXd7I90Iq9RT/JV9pbc0JSkfMHNICL+hTBh2OSGEQcMt5J7YniVJfRoI0VKbS1/",
-	"9q6eRVtT4VJy9y6vb2XrXcBMo8lqlMgF5WvMVpvWas7deBvUmrLtcvLyFF1JtBMgqh3cdtraGrfTjumP",
-	"lVdL8XysavB38IYspxI2MhcL83ies4h6WMkp1eic22jH17zHKNz8tk2UtMuAFp26RXMNagXlp3NTi4kC",
-	"T6nQ5YS5ZYtC2Pbcbnmbr+lSXOtF6JhFgNarb5pahmdJ12t/57v37z68i9UH9ad1MD774VtXUqLdR/Pq",
-	"+wvyXMxSSJpPORNmmLJrlpKEGpr7v/KDQd6qYTOpVkSxpVT2iV/JWk2lmI0MU4tRXv+xF5V+q5jmCROG",
-	"07Tye5EpjXUj9VwqA7/0NpCSTcQefOlKXkAxxaAZo/5ADVZO14Yt0XZRwhesgS5VogkVCdRFx4IEc6qJ",
-	"FCwi3GiMmmgmM6LTujOvDG3sjGi0rgi6YEUAxNhhuZGGplhBZEJFMj7oEpUAu20u9cbSHNRPgg7QAA8d",
-	"EVwJfu/+CX/YSWUYVn+/gT8DRLzrP4zRqBedG7bY0hNVOXrnEJdNZhDYjc/FBzBvK8C2FGEuoKK81Bo4",
-	"/WDVx22LVEPW9r7fHaDW3qlwL2+7ut4aALXzRStJyFwu8lYX4AVzfXgggpEa+HuZ92l6zcVMgxC/Ztr5",
-	"mRyjGjkwr+C4XPjquuu4WBHYHN4lpmvViws/6B8P+pNBzbpcLbpbqcMLW9Ch0r/lusL7LQOsGIhiwMkR",
-	"WKbxL5sA8ZlUA67cTbUa8N2X9d1HZd5nToy/zdLgU5fHc4JFpoauyBRUtcDUUzf2nnYe0KlMU3lzQsZ5",
-	"7WmqNdeGCjMmfexn4Uv4zWWm2VymifeJjLD8tKGrceQ8I2UtYYT6wEQxejV2bRZFhezsz+W61/naTn8o",
-	"FvDOlLb5w9gHT+y3UBciTIb5y77sihQJmcsb3+4Dekux5CR/2nt+ApaAgtukbAoEbfnMpSgzmkFEDFV8",
-	"OiVQUIiR/n/9x5EzPwBXYtdMrch//cfxo0PXXLhsWAD+mBsUctPDpajbHuATTDF+ef4dnMOqPHY6HZG8",
-	"65bbBX5o6NJXXvrbv/6f3NV5KXI3rXN6zvg1OMy9KRIOaIcgWi3RVkKNM4u4rNSqsSPoBHKWF//4wC/X",
-	"GUOxa3bQmBOVOxrkm2LVTfetUFgwapnfNHPuXQtWeCrtsSxzDvEN1qmXWChTsBk8Hu9CX7PkBNg7cti7",
-	"bzUhUXdl+Mxvpgk4pwuQICFA41dKUitoh0ZaddxONUT8rIZENJMYLK+DUvtSG31HJ0M6zG/kThdJuFZs",
-	"RqHU9XpsfE6VpQyN/GEhXTeDQhJGOXWDvLwHDIbTlORr6P3R0ILPRsDA9unitJPeDbTdX9uY2X4WQaUU",
-	"2qZTEbO7Qk9XqXYUK5ZwM6LoBe3YAg/HPoOhZzMGJeeqePa9s4e/PP/uniZ0xoiSNyBx47nUTJzmbVWU",
-	"XLjiTjp/8LOkVHLQDkqY4tdWy/c+uoQaiIyacGXmB51MqgHrbj7CB0JufH/Cm3uf2AoierRkKnZJLeXb",
-	"3GjzhsEQpmH3t2k3qDD5r2G8VVzuCMM6i/xcGQnpaxB64hQPbIdHoBfl/phQ0Mzd7qUFLcOhZe5Iuoud",
-	"1WuB1wytdextUwLKMjZ84+tl1WYhE2C5Zda+VtwGdItNLLBV9aoTU4M+ovX66HoG72k/+GirUla5Ln4v",
-	"we5WYfYIGywck/26Gk/++u+kcqgBlGLBuCxMVsf+KhCSdXIpxna5ceTytWAPUV6k3dPZlF7LTJ0SrJgD",
-	"MV12SCDIKyJ5kNel6P/Xfzx9cvDg8BH52//3bwR/OBockOccCpjfuGL/7iyYzcY+xJB7Cm7Y2uEOyLkP",
-	"WrsUUsTMgQS+0Hm/jAiSP4u/3dPYrsel0eGzI0/aRGi7Q9jLKvLF3N9KPP7rOoePeh+GdqrhNVWQsmfn",
-	"rN7utzhL9Zev/HoWGdCFcsGMAatTM54Z46bUCDTZDX77M+HjrBQEh2jiY0M0sCQuZiRb4uVxnTfgQaXZ",
-	"PxghYov0HUKQ//qPh0+jw8PDfb6G/JkWmTYjdGJBI4qRziYQOhvI7LlgMwXPIiksZ00yC6Fim0ZlbIAe",
-	"fEj0uZlL4mdLfARgTIV98VnQWK4sp9NL0c8hBu9twdJBodbmU2GnT3T4wyU6MLkZExbzhLlSk9h0FTCt",
-	"+ZqY0FiPZDVjrJMeVcs0a2pR1XBwF/KPaRhTnjKrF024qUQZxFJM+SyzTKVPicp8IWQqrgjqetqfcMII",
-	"+4C9iPOcf45Ppo31g9FcUzLRjBb0wyihK2051ejoeLSQwswD2bB/+9f/BNuFIFSsyNExwQ+Laz86PvR5",
-	"XIhwDx4/3hzHt3Y7S6a4TEJeHVfflZQMTwSmITANmayctc03KIgsGyU4YbHn4ydbbzlZjgoj2C+Si9GM",
-	"LmHLAUIxdKVJyrRlpFQgqS8s/LBPBNiUEDnQHVbe2SnihFoUNT8LnFKMAurnPVrzXna3O5AHf1iXgo5I",
-	"2oAuNQT7mjZ0RWgN1tBkxBIniDA4aulcJ2QqM2UPp1mcQbieldsgOHK02voUvh+0ndvrAVTEc6lCJQAz",
-	"NfRKK/Y+scrhz/g9+RM5fnJlGU/+U//qT0eDwQF5hgS4sDwaBB+Fs1TmAs/mhDGBLUCKgx8ePx4ePhwe",
-	"Pt6pn4o/X8po0nJDZ8A2DL1i2h8LmnLURE0J/6A9CVojV/g0y7f7dfUGHnW+ALi/NcB/iX+v7JC4Lr84",
-	"5h42g3KoDfPlMczw0z1NUuo624D+DpTP1N6BvVQyZlBKfw1RAFsvvoRdYbGelFFtSkC/kerKfZE3U7J3",
-	"lsdk05Kwf1C9gOOyKH+w7gLMjdxEAO9uZBX/I3L0ELeVv9Qd+u8LpNXK6tXtlLrFlLichYz2mOF2oUnf",
-	"xQ6gmuprMHBIykbFrbm9zs0b9ljKfZ2y2MZz1wqXrsJyCxnfTf0rV3cv3eJalrsOG1tZRYjJtdNiU38L",
-	"vvCqSn23EmObqoJteAh8Us28k1q7jTK7nY54J8re/tSxvehB+1ND9iL09yKT9ygR9yWitu641yD2b0EL",
-	"fYOL5F2kQhWHMAfb1Ko9abakYJ6zr66R+wp8o8zqchY9MG0UspXzD0JObkxAQbz2oAsbCkoK5Akpd689",
-	"JSYX0yf2V8ePT4m7Sfj56Jj0Q8afwalvbHvSzBXco+kA2V5+0lYLbC3swaUUO5NHuB8xaHWCOTNI0YoY",
-	"/wBdij9RfnhrdtNWvYFam87+5LMf8zamBBsJFs1mBxikkaXpPjro2a3cpn3eFIwqIl6VCafE7eyWEEct",
-	"IHI670U9KdhITsNd1bqmldARu7bv/XhjQNGbs+f+yxLjyfusFQXeLIEDQgU3tmXaS3u2RqjnMpYTKm8n",
-	"L41FMzOXimtwB7jfCbnggrHgPvPZRvCuFgarW4YaqfgP1x5tc9NCSHhr7V65ebx997UO3/B8+J0aM+XB",
-	"/m1JD8WdhgEdvqeoKpDq2FqmuQrcqpdQpY4we14jl3br4dQmczt2xfnkYvluuNf+2FLtXezb9ZdjqrDO",
-	"YMXXyn2ivzt6pY+/f03DYG4ITVPX0i9NWWy0+6iYrtozawN7bKvaUbg/sGgH2jBrmgAEO3ZqovFJmGXz",
-	"BPm8/gYgWhImJvZZRtz4tn7YQVYbKG+yZp0TqAJcRAp7s1juFMROGppoe79adu5JsoZ5345Z11hnudl/",
-	"wR1343jdGdA+co1anhOfNukovIk92THunuHuzBq3Q9HQa/B5tSFnrbC76083Kreda0lPxu6DM37NCuuo",
-	"71+DlVZbioVLgZfTHeVKe37mR4cQrn3X70oFX3NXPEZF+5Z/eTwxVGq2b8WWcEufCOEDTMKr5ekSLt4H",
-	"47CpJpnAouZWD4wI9JudSlUYxqVgBEoQlnoC7l40150uQfILHMadfrRVBq5y4fxFNMLFOTk+PHp0/8HR",
-	"A8gOOe6SMqazxYKqVadF21sUNpHWbbCCa4F7KzZQgdP79VRTYGCAfEp/WpNxd0KC5eajHGlGVSRZV2w8",
-	"Ii210yNXD98u4OaN0EE84mIkWLNkYbgOyTbZhnOWJh1SRwo4uSFr0/FeQGLHW1aUD2qJPrqRZMnkMmXg",
-	"twT1AKs/YWpIlFP4yn5QSalaykwDwvBrnkKkFzaLrfwLZbTPbNJ8kmKQzUxRkeR/h5/8Rxj7hZoKFMUS",
-	"0ozczoKSodSQOYBeCVuDWfbPpVxOD/BxRMaZgFg+rIBsfwF9rSIyRgFi/yXm2iWTj+I5i69GUASzW+on",
-	"TBvaWblldqGPT2SyIv3xfZokiml9fym1sZsfD1ybWitnF8xARwFLL43q6w+fBOumlKW1XaQX9X7NGND3",
-	"kpo5YBtNWvLgFpZ2ZmwXZoTnhx1EPVfi0k8XxGiff75L2/zA4Lb++Y12u7t0kf9M+r/vYF/saHK6cvX2",
-	"tgQ6lOm7+9DzbzFWPILYlqEU6eoE08mhoUNU6F7506cSTG5ZATeYXnpz6hLR/WVcinK7xxts46jLiepY",
-	"9R4jsuzaqKrkg0rFXnyIuwPHpUB4QLB8h5h3CEbbGKe1bWN1n0zX7TYqKXid+s7rTm02dGb3zdqqIeZ/",
-	"1rtaHT+3/uxAUaUaJ2w6ZVAVMrfJNWkmv646QKIaG9vUk33XpusBEr9FF+tQcaT2HlxtPL3U2NrC9OBS",
-	"OI5BStTlUsc1E+bE0XqD2MLMIdzXEsLut0gKKYolVIq4PgqUcMU6G0vFFjxbhB8kCVsykYAVynX9bPem",
-	"hh3WXFPU1DcshO2FOh0Sy412O2Oi2GjBzByd9uVaqdc8yaAeyTSlYbtAjVC6GKGYmFMRM9e+q8O588zo",
-	"TYf+Pv9wHzmG3XL/Ot/IOXze7UZuKeAhK3MEWZnrfISNm9mqrVctR+ROMLPJdUf++R90wUJaQsnQPqea",
-	"UGMoh8ZfVUb0a0ZTPl1xMfM8qc6DuALmcykK1cS3A/ZY74ItNcvViNJeB6fQYsjMuWOLl2LNgdxNRai1",
-	"GFmYecycGtRoTogofr9WAymRz+Y12wt1epAsg0y8MEGcEi9ekf9TkW8z8p2LL4UPcocAaWhj7OYd0hkb",
-	"+gFDLsCaNB4ckLfePOdSaMqKHqQD2Su5FOAzyezOjKI8PSDvXMsDOSU6Uz4BidzMuWHQIwGBt63bvKZG",
-	"OK2hxgM7vp/yNttfpNkdSrPa0yTf29AbW9gHe15uMsVOirTrPE65CGixIpDk/K7SqeGLpPzdJOUXUfdF",
-	"1H0RdXcj6rpIsZbWD9MsTcenZFwmzzwNeoxuLIe4CYt9uxiovlMqzWtx0MdKFKV5BqeXojKx4OmY9CdM",
-	"sCnkwKSUW7zSc3lDKBGYlJeHRQwOyFljJUh0gmJNxHJ5sSKGL1g1tdWO6VU5Tjmzu7ajFlt5A4D7cHCH",
-	"rLOf1rsd2MFddwFvU6kOyBoucCnAMKjYQl4zxKuc9/iKTs6JiVSzsa/4F23ti+3hi0b1RaP6olF90ah2",
-	"0KikmgAMbtc0NJ+me8/QqR/SqR3oC1d7wwUkbRsQ7CJIN5TaeOuxAFx2OGbk67GbU/AZAM+wd2Op9Ybr",
-	"3er5Bdt4JKXDeci5XRQZlsV+IAQEVNeW2NQA63zotxHssnl5ebExCjPfZL5CUB3D63KNZFsroCR7SXnc",
-	"3G3h7hNzIPnQyFH5DuvVDFMmEqowO5qLvLq7K4AGkLKc009x0Dz9tueGXd1QbvKiRO07atsGWqIkMRKz",
-	"5DkWG7LXu3GHYRxPbhkZ4efYMS5idzKL7Nzvt1jidnEkt29+1OTiSAn3dKCvHoR6QU2c/WXEbRt9sE1A",
-	"JaLqnnhIoENLMf8WfKAY1bFpWbfOLI6fFq1ZPrf4hXIiUx7E0HJF65qshAVDqdVLBcC1W4rK0qlOgxW+",
-	"UWFEAe5dY5275jRVxeBOuUzbia59Cf29ktfRVk1kW5Gms7qxF4tWVYH5xMasCrVXEpXyOoaOTgrpFI6U",
-	"+h4CmpvQaIZhyVCR9UYjEBgV2vP3ZTtFHiTMxcxFlWdL+EcqBRu5wN/Qfs8vXqzLt1+TDP+Jc9EDTbrh",
-	"6Z5ScU+T84sXrgK/i0bi2gedq+jT9iX/kne+Y4a4q7+xY6Lnp80B97jV9ftaUlTLlfpZXVPSUyyktKQr",
-	"tPLgb4uL1/u43i3TuS1HYu0XVVzNrxlVhqmWm/n0Gd7lG9shx7qJnmFY1PK8g2pMiJ2X+fBOesud0M9d",
-	"UsTvgHetCa5V5Njprjdd6j6UpIqw/rQqUnnp/eSw7sQSq5LvZA8MsoPNtuRM2TbO2tXq8+WX30DJxCnh",
-	"6ICeMFKq8e0iqanzR6LPXEC/DSiBvsTBl8I+JURCoYyl96iAyJdT8ub8DUkoT1ck5ddczFxGmZA4kyum",
-	"nitHSUQ0XUHNX2ouBSzBNXjSBaG6vD1fIDtgW+9DB8Fxs2z5GFv2EqovBRWlYCpyVkztSieXnWZRqTyu",
-	"989GBWT8H+mlyGdxeVnFrDLvD0RTxWiyqh0GQwL6LNif41IU5IcVwNErcULAEYETD/MJcydERARdcDEr",
-	"nNihAPZte/Dl66z1wDj8yGPawElVHLnudClXlwegu3s47OIP6ZXLfDdxlIRQ9KQdC0POlXYolNvttPag",
-	"8jspo1UVHNRg76PyFwfkDLtkSEUOPemI6nkfPH56GO3Dp9ultSLyHt9Zce+O5XBXxcoy71s5Yth35Rve",
-	"FE2rmj1v7MV8+8MZfGI5lkWH0t1U8l6t4B05z18v6sk4zpa+XV7x66rbEhvHWeWLpsWv2GKZShTtro9q",
-	"4ZG22l+Os5VfL/lyBBx1hBzV/cqfqhf1kpRCOrP7Z+kvnrnkabYuZmltt8NzYZgSNIUU29u5CStTdXcV",
-	"cjesk6fwBy7Yi5BOZtVoi0moiI8ewg/a/QQKm/u3fZxDoZ447FmzK/woeKWEzFxmCq2GvQgZkMNbq5Ux",
-	"7ZFlTe2fl+ffnc3YNzQYzmZ1qKMno+OH44jAD8ePRkaOms5xbMQ3DvwBkFteM1WGdj6vxbc104YT0FqO",
-	"8Q3V7O0OVZtmUCdkY6BLCVA7x8fcRcObGu8qNhYVR+vAy16ef2eBp7fU7SztvXTt+JAdku8yqqgwzKov",
-	"sOqpVVmoKTUzdIlw3FWUx6x4CG5whRNZwpJBs6HyhOruwT9llPi4IcrsjloR1cLU7mqVRkzXHS20Jops",
-	"9AlQG24/iLtQyMdKtNe5Npmn+UL9IW/IKHWad9V/elGP6xbWCF7Jb6HehW6vwuoa+wcaMNrhmFwB5d6x",
-	"bcCcKhobpnIp5dtr4DwE+wknVtXGfvxVLfOrr7766tHjr59UdcUnwUx+6L6w3uRamuPxw07lAfykO7rB",
-	"w3aR0jQPHq/J/M9rRqwp7BSOSjGZErcy4OIULRXg84c69Dvxn0KBDCwVhwU1NCNYPkWfkJQapvzfMcZ3",
-	"bh9KbcXft70pzcwWFx8c3tWXbFXIcMkTTwNffTX86qvho8euZQwEOgGa15EbP2sgdxf7bavTKsfZzbaw",
-	"SlJ8fqyoTuslZ7ODUw7vGonUyLCKRnW8DPI2CBJ+Jc0ZRoDdThOuz9ZdGcZg5aGQZuhi0Tqpxa++v3jV",
-	"wh/fMUGgdI2OiFyivpGuyEzJbMkS8mD4YPiQTFYEnto6Nwthxa2FTLI008OjIwJFcHCmKjY9ffiAPPz6",
-	"MXn09OhpzeJ1XHZF/8vPh8On73978JH8j/q/Hn78h5AZ9pU0L2QmbnkZfpbul2ChP7VDOsH+tWCvp1NX",
-	"ei8gv7x9cLQbTy7Gd3nB52ZT/4iv+zr3E8xYBHLsT+blcyI/DPT+QH4GdUJTLqBTXLmAufPOaj4T9pdF",
-	"ZVHE2O1DybL20P9tHV+73T1IWy5GKmuvCgo9wCBrJeXXDADjmvtwE6ryWVtz487Bb2Fn7Ya/HQR896D/",
-	"TlFam0TsHQVtIdkXMVv7djJW+EaDDdTupUbnpYiqHImDkVuhKKsyHVYpvYGQxalDMrXCGHcqHeNaT5aP",
-	"SvqUjKWI2RhR3Wv3Hjz3IENPDMBAX4IJ6dOEzGUceO7emkPfCYstc58qVN5QDlX80OqvtCnxgLlU/C9S",
-	"EMVoPAce4Fsxn7gOEB/g853aXW3HCdZQfvU8r6Qhk5SKq1Ni0BdwEDLR3yauvUZMaxTBCtLuw41aVQ8q",
-	"aUVl9vMp3KoVllXS4XMGUA49C73v8N3/TrqcxOo1vhaMLHITgdM1fQTVAcGxkGKLzzCdLbyuxhXGU0VE",
-	"S1ePMknyZnQo2S8F+0Bjk64OSKWrdLXEObRIw84h2EEXtwEh+fYWXVMRnBcKpGtzKfopVdCxULEF5QLC",
-	"uLRbmiq73+p2XPuURt10LPmLjaQtAYbccS4YpNqPej+GI29z+TRpF361fZikNq9WYNZI5tantXbJurWq",
-	"CNH6NPBxi30a8AS7nN+BcbB5DVEAo0P7CUM/DKYWVG7BuSCru2Zq+Xf1JNvtKHsR510UecyVvJUen4kd",
-	"d9q0Whk5slu6DjpFd9HGc4V4s0ZeUsMLoGzA4b0oIiWS+F3VkFIF/+18iMlE+1rMnTPywQvPlB6l3PtS",
-	"uNCZAs87+7DkWG5940RLulIyTUc+RKzDSzIU3fWGrlJJk3dS/mBVjttZtmqTdTdwLXHg0Eg5BNWnk6Er",
-	"1DGvHoJWa90iFQTLF9HjVBe2eM2Ys1G0sefd2Gs4yH9PwfipjK/Y+tCoPEyQGyKkmXMxI0LekL7vZM+S",
-	"CK1YRSHcahT91qaqtTkCm9hjOfz/D9A3rtJvqQjF3b5v3Gbr2110g9u4ansYdLehepS/4ZpdJC1bzcv+",
-	"u5ZLVJcQ8YQotlQ8ZrW0D5k3jyr3awo3BKlFZze5muUJ/qOKr6raIH4f5ssNDWL2m8CwyYKiMw2RCgGw",
-	"XPg/YSp2GLB3Z2P0RsWWpM+24PVyeHq9OVMlNSHnMRUW0WhNV0fgttyJApANlrzeJnkXDaBCrZ9+R+3K",
-	"2VtXMbakqcnW5JcMTL1rYlrxm6L1GqELCUHGcsd6GMPq78OVDKotlI82mkfpSo+4GEHjovaxrcuNwLfa",
-	"LOHpyjdgP6SUae1q868sk/Qk6kPCJzS+ssyqUiph8/rt+XbPfVZdyVoLrffvaQL0tIvdds7S1vv+nqUQ",
-	"ng46i9VPVsyyX57czUXLzGhDIWKgbUevb1iCgGfXTK1QfTL0iokT7MhQNmOD2Q2D8QFptY9sm0H++R0d",
-	"4qZMP3sqpUB56x0BKUOAZ4My5RRvbkHVlRXJd3ZxLsyjbYvnnwyDlpxtU9GrzA3f2KFV5vz4uMmbbyPi",
-	"mxnVQREI/K7Ow8p8qYJkFeyoX0WFvKM6fw9RXA7DTdID4RV45FnCk1NkithABTAUKidRLKG1ZGqIv0XJ",
-	"HeX1DysJ1Z63FU3HW1LC9xvJub24mSq52FntWzI1gpPu+yBGbpIjO+WkVVo55QcvlssRuH6wmtFrDYK9",
-	"4CHtpEPy+iYr4e0CHzuwErtz3wlhwRJOG30xDftg7kOZWAsz+0Osr4MPRUEXgf5am/Nd17+oIHVtwY2B",
-	"jCiurTKzj6cU2iuxW2BASkHmgI5IKmmirUjG3nMHIeTeRG63sPXO6fGjxzWgWkypBaLR4fT9b49bAs80",
-	"/wsbTVZFxcntnlqWUsz2DqYtXTHoyc6qLYaqzzPArwqa5gCqHLJ2t9X9b8wmrxNGJYA41iOQP1QlR096",
-	"kA+QjABFMCR8VKBqkERKk+/xrQbs53N4pv3ABfvv56DaqMXFVCnOkhFIl7botmf4UZ7aVOkHfuJ67grX",
-	"T9Z9CxaqXJm4LcfbgzxC8chCeV/bCOnNW4V1QOHch52rrXFp1JvL9C5KtOxRQlua8hLaWYX3FLtYffl1",
-	"faWV3q25ogztB3etEdQ59qBNW8A/R2Syqua/bG1wXl+G425DQ2+farK7ksF+DbyL8mvXJ+QoIscR+du/",
-	"/qeFNV77KTms1pVdr1cE+SbkJzeXTtFiRK+YsHcKZQwyKHycMgqFBCw9o23E/RHM/vZdGblxdEY5jKYu",
-	"ZwZmiK1gTlM7RXlg/uvTPAvnJJCY41IFnDKQYsdfvylQBtw0pYyNoBYAW2yjvLMwvTGqUs5cZBkxUl6B",
-	"kyEnw33YJzZR4lqVbWOEb2tBIafslXl+WdIgglaYX1jkNoIUKlaHMtBL8QuuQXVZDnjErJNlV9Ux59iN",
-	"u4VDneQmBi4ITa4t1pyW2OwJmh7+9r//zeGyS3yCIUuIlsVerBaFXT1U7KGZnBIHpFOvQtjFvP2QCFao",
-	"FlOpbqhKSP9PEFw8UTKbzU3x67/9738bnJYVlcZMkFrjPcKQpWskkdOpZiYiPhoENu+CU1Z2sTIJwZFy",
-	"M49LtfSez/yOXft2H+yxRq22gN+jWg3a7OegVr8FNNyxqFUpJqpu+QqGnLvQa6+exnTBwDOwi0Rtiyt4",
-	"53jrPV+gBuuV33HYdB0iayOnK6DXW8I+5/5bYpy76ArOHeU82/+ijoK1YwZET/NYmVhX6PzO0qB2CAXh",
-	"aTJivmN+uHcCfES0kcslS0gfm+QqZoDR5eEBmqlrHmNIM1VGu5BnqwTEVJAJK/SAgx06Fnj5fyslLt/B",
-	"XtOv80nvrjv7xoejm6Jj0hL7sJTK7BcM+Zw7QmHKU7YH00y1RnguRVyqSxPJl3QFdmryJ5IymowSutKl",
-	"+gAJXeXKAaoLC7ra3bu6Y9yt31jFwPjo8aYHQFsVhGrRWkuh+GUEzl3/xsMySfZaiKALpje/Qo5anZV7",
-	"xDOYb0cc85e9k19GyZhpaKWU0FUYqN+cPbsgxYcWeyIy5R9YQqRwwVB0L6Vvl0rOFNOdJV8m3vgRnZMW",
-	"i7FF4iLYercY+Q6/71amfhOX23dEU145IMeLUsB1QXQF92hgQYXz1grCr0uNLDPLKjsuELwgnZqMqcmx",
-	"umQsIUd+X1VJ75ltuQjshvL1xY3uWgK2xfnos5IxC9ny3UzAKwx4rgtksbQkBTyk8G0GJYqAbS/TTNe6",
-	"49qbA3/zrf2Z+bbXg2SPjyKrOX4Wb6JMvKTq6g1FibWjch4wJvp47qb9py+kcOGmNE3JDVP4Hoc37Z7U",
-	"/IZmv+b8b0ostsXjokeOH+Bxt6+zWJrJ+ETJWxZKbEwZhfe7/vKbeZ/AQLB4C3TDrHYe8CzMca2KuW6N",
-	"SaGQEGvcWi0+5NwTpfOHBuRVLpBBUOGtJwc7lcCESBl4y+br7zjJbTy7w/pfmmvcdo959Zu9TdRien3T",
-	"Svvdraubd6GvuH2ndsAaEDPewjZhMc00cwnFihEXKbw+EcOKpCLSU7pAeboC2bQb3tWiAepPcucb8tiO",
-	"lna0WtuNNspV7TOIoIQgUYM+65CvxwXU6akWixbCwgZKreFZF/GcJVm6zj++S2g2GoC7i/F88BkMbAqh",
-	"QNFDUHR2ClLsMj2ip9XydjjFRT64y1JmDmbusOSH5zQ+pEGnc5W8+xOmecK01/cooPacanxuD26twxXX",
-	"X2wwB3oVPMV1BxENP8PQpbNZKD5a3gBxvjz/7p4OtRpV8gY9YnOpmcDaBLX2rVOIhaqM5MAxL8WNXDBx",
-	"TxMrmxlx28kHmXKdA1CNfbfXCFxc7BpbynJFNPtA+pVZLt2xyFlsyPHh4THRR/3Hg1P/dw1/OHr69BHx",
-	"hEYeEqoJXSDrcxVGyp9rO9HX0aU4Pjw6AlvC8eHRw8EJeXzoNiw1IxOphNfqH5OzpeIpOXr66DAiisMb",
-	"2kjy+El9wFTJxaUovv/6yQE5881ysVGuJtwgR6ZgxgmVVyj6vobDFwLtZbc3OhYXvOYJlNBVud+vP8La",
-	"Vr+7GKCw1EuyRrK8PP+OZNrHzOS9e72dF6ujS8EiwlLNXO0Y+y6F043kdARIF85Javs6DJTScQGhYeHK",
-	"K7DewTi0ao0f1K9jzaYKcEVlVGniRZhdKIcy9aSaxL8qaJq+nvZOft7AjN2Aj+3tJotVd2tYWruJDonS",
-	"lKd1anjUxXo3pQuerkaBWNawpXrGr5no/nnHDi9irkslYmtFCOtnaBQlPDoMB4I6F3yXKDpEDh9Ct5xL",
-	"wXbsDLoEe61iSSuQNk7xOTSQLN1zFUkaJ6zjaxXulbuNcmLzMPaou2sXR7y3nUxgJbrvRO23osv8S3/c",
-	"OqFuQZhHTcdwdzLtMrhKjeuAU1Qu3Te5HR9WCP3y8k9QbZT0B8P3v30dHbeR/Drq23z2GiWsIYJ1ON+O",
-	"qHsxTKIc+7Q9nXDRbt2c6mEXf754/YosmJrZl7iJ56T/9sUz8vWDp1afhfTxOGVUaejt72rcuoY4vc29",
-	"oXYV33iWTjL8Lun+FgL6E/OBbaXyFqWC98451mzurjjJhov82EpU72oJSDTJUnAizXnaYquFcTT9BnL8",
-	"d0rEagYsZEp1MMngkv/kZHW3bOjQs2hzCDvXRqqAW/c5RNY5bSEiMk2YNq6SZj8PE+CajN2Rxt39FY3T",
-	"1TlsR3W2S7g7ruUj3bdrP7pDQ8Ss4+E/3zbmvuJ8XlS+JT3XY3KBQ7dTLj2d7U9255T7iWV4SsWZC3nY",
-	"UleGul0bT3fBZ+L1dPoMP4amK1MXu7K25BKWwrVS34X34jgNViXsUZc3pXeflDvUYVw8SWQeElM1CG3s",
-	"py5kkStYbcy+HtQOKm2wbskOC1UQrcIkE9xAbVPy138nv2ZUGG5W9t+W7LRrUU36j44jcvQgIkf2/6dE",
-	"Qt+8o0HkC50KRqGcKRQ8Jf05Ta+ZJtlyAP0LRWGkLDUDxLIxuAAwUy4YFgfo//XfMWdcZUJwMSN//b/4",
-	"s2vyaIeElx6cEuprvfuuRksllSW9/TXajqlhMycxNmbktndVrPqlu5XZWl8Hax3FVBuidRcwe6mnumDM",
-	"6JFgLKkysI1GnSbPghAcswqbZTtbThxzHFGtuTa0NYGySzDWusymLhZioLmOuLGlOM5cf7pNiAF97Nz3",
-	"d1JxOFh2tsqKkFtZWrfcJkTd+6LgkPjPabpKsfWEmjqAHIhL91itddWmOZQJIgoWyw2jaIACutbVXSc7",
-	"zsUyM9sK6hIXrL/Dr9gqr9yRx2b5KPGYGprKWcZqIvRR1Q7zMx3+5XD4dPT+t6PoUcvLaT1z3fjq3PFF",
-	"sUcm/Km46+MmbAGwj1sA24Xvrg0s9klKCTNMLbjAlszgkFvSFfYi5pqgyYEsGPRasxIbFqJqtZt+1crY",
-	"q5t9gQ1i3MfD/GNQQqKyN87VhS2SHTBCxA9GLOe6cXRN+rR6ukEozefWDevL8qPpkV5QsSKWQ2koMw9a",
-	"XQS+W5KwmC9oirlmrmT9jSTLlMZMk/5l7+jw4NFlj8xlpvTghAhwIlMyTSWtt8n5OuQpiR5+7F9eHvif",
-	"jj8O/sc/9P4oIm0rAdIqO/YmLRpcoo2Zv85MLBdb+ye0hsDAgoc0aVvizEWbRBgDiWx9sCO5TolM+U+t",
-	"FNADJA8InvK/p0LfMKUrtpI98qq1fcy3NMuX52qDeTNe0gdJ6myy4KbWL8P+2geRhW1uloMIvLwXlKe3",
-	"bTLXnK97AWhnzRguuF6AFbtT/efSgm8dMPd3BD/jFo2jp0PY/DC/2Y6nWFKePKMqORdb60Yq8f0wR3lW",
-	"TYvQpCrJSzLd03n/0UrBhXKa0KP2XM1/+fls+L9Qb3pf/PPg/vD9b4fRg6BJvMHLgjsP4j6Ct3mqty+e",
-	"kacPH32d36lrstks24Z/6PouVkqq7gawF5ylCbQYD5pXhcZaQuGsBGx0Q5YUo1kqyPLwSXvzMCe2t2gd",
-	"VuR0PX1akjoPwwG/hpuUbfFybqrmGrs7//j2FRF0gYpYTn0R0Vk8twrCOMgNaMoT0OTG1daO6z/uRR0q",
-	"4Aca/uNhc2C14GBeZb/eDtjwaxaO7YqlMDQ2o91jWfwMtwnfgIZEdpJG3fCpogt2IxW0jV/KcGb+Lq6X",
-	"rjEyXWNuOrnR3BV5R9rnYOx3nnWHZ7WLqONH/bYjj1s7G/sdRAqnWp1InW2UYry8NnQ6tSIRCmb64n3Y",
-	"FQGDwO1ymLOJtIJVNDHiU96IvAjsJTwFKpXZ8QHgCw+twBh8QF5JMJOLmNO0pOpF1S5aUmGhmkvhrOlO",
-	"bPtY1M5trZocWGeLfLZCNsI57hFnKoIWYfsz6+5oDfg0HT639/MBrFp1rQpEc52+ghilpCxuyFymiSZS",
-	"pCtCRbVZxxZZWt5XEZDI+2qGEKiHAXC5p5stCW5Zx6odsh6i4FnbZaVb9g+4KzdsxW21nlGvuQf3Felb",
-	"bvT8HZ0Ndkww/+zNyhtLM230MRcdFZCgu7dR657g6zb2TC4W3LS0QttDK7yt8tc21hZYR4qWCZ94m9wQ",
-	"zSeJ43W+Jj/NiXUfFSD30b1vA0JV8aeakFXtfrex611+47tEsza05+0jTtepzzuGY95Sm25TeTd4ELZX",
-	"gGuXulYTXXd1e4kR8a+nTxwd4pbtFuO5MSpzm4fe7YMkN6HuHuIBfw9U/rjmnuphgzFVbERnzmjN9bRo",
-	"dgcV30fO0xfc3duzizO0/7bf/Nbho4HeNLCGy7aD+BNwgLw9uyBgqOGurKn/gVyxci+lAghvzy6+oWLb",
-	"Sgh3Iy4X9MNoKblLSq131nBvFN/HG8rOCCKXTAwxUQ/CFSdUJKHs5I1rc1Fae7vR9d6wxVQ10fU+fAHf",
-	"ygXl29pgr1g9qGIHB7NHj+489e3Zxf90g6p5s4/Wl5pbY9vbxmFhT11Yzortt0D2pUxYumWY/Rjvbnzi",
-	"3+H/L8HfkL/+OxnDRY6WTOEVjyOiKNfYY3vskKTSrXcMtoqYQoU5ai7F2CFX7St4iGpmDsjY4rBd3xUT",
-	"SOBxmpsycS8zfu2Kyrhdumi+SwGjXSIyNeQwIlOZpvLGEoxXDmd0Ca0J5DVTKV06g4pCJyqkJyJgBeWK",
-	"3dPEbTlk8IDltkEfYDf1lOsmulzVSujnFIULvg/GcjUBu7/GwqHL3WPjoypebe/H3WwaBIi2EMrr3J/4",
-	"qVlQSicsbUyzWSa2MeutWDWyE9xCPmULiHK29zsAyXXv34bMSvEzpYpLm3g0+2C2jzQK82g7VbHzDUAF",
-	"RrNtG2QQm1sBxUnaClAebFUj1S/acp52Z3luVFfMeCdtSHv8p8LEFHgIbDJgbS6rmhu7u/XEyD//BpT1",
-	"u3XMrFMArda7kNp4AdgQU1CLdeas2Furf15R2IBAqFBs40Nqq1SJlfEfFLXx0ZqDnROK4BM7347Ww1/r",
-	"tNVRr8PvP+aYeit862aqLSjnM/Gg1cmkVFHRmTRyy2YVzB6VKsgcVYm3AtldvWwFq9gtZ/vWfGBvJLNB",
-	"0N8Sjes1c5oXi/cZvsb1kN+HkarE8j+tmapYeD+Gqj8OPjRBQQ17h2yskQFKl9xVL1y3zjP87Ae+4Ea7",
-	"zk5sRM1oLhdsVJqkW2Z1bbo7K4+i2GiaUjPah3l/czeejlpAuZtxVWZCzA107oDKUTKhKwKmL+hwgg9m",
-	"jP/hmvDFIoMfwvV6Fny2MRj9/DuLGbr8+vOeqDlVs733seysVORx4OzDkgnN9IjaJz61b8hPc5dKZtBM",
-	"dSNhAKDe+q+hhw28cpmKWdMvtrGEIFV8Oh1pw5Z7byKKU5fBB+9xu9b+VtlJucnRvlMI+R1FE5V2UaLR",
-	"KOeQLTwvdGcbgI3E2cae1tNiHb9KmLoF2eyslHlBspvn8TORNbVECz6bQ/uoBQRX5Q8V6BbAoPEPBMYT",
-	"aojdwSnJtGvfI6QYKiiCKAynKX4Ghs6lYpoJc7BWCq3LwLEDSMI1nfCUm9VQsdReDIGbTbjJ7Ib85e4v",
-	"iGq/UqMeF4d/JxOWyhuC5RGFNGRBkz0eYUe1axuR08xGgpu32LHHgLY9iqBAgJ5vz02vKU9RpxCQ3oGX",
-	"1HAy7SS5quv+138cPzo8IcePDg8PdwLT0S5yrb6HI0KJ/fiEHO24jeD5txJi4SiCigTag3zZRo6s5fZ7",
-	"eQfmb5BP/Az06+7nFfiHeS994rfPH+m5sUdJ8OXxsR8m/fvw4CazYDRZNTkdwnu0NjpWsBumDaHLZcpZ",
-	"QhZ8piB7Zr2E2a4lbNXzomCz7zexxiJEtXqK9+Hzaym+kQiErVqHhNPKX/nmhXvvWbimfu9bFvMlZ8J8",
-	"i4lrAauXFFOuFlhNuRsLfkn1FUv8jJ1YMGjqSMW7rhHQoMWMEXpDObTWoURDaqV9k6h7mriDAeadFi1b",
-	"QDtlaUIWjIqbOUej0YYD1FMLc5gVJ+sC/Wc4bssolW8zmpIrtuJiduIKUcA09tD2rJCdDH9w2YmusTEY",
-	"z/I+3MrvhczoNVSdXlwKLhIGbR+ESVekT0lM0xQ6eULMleuoRmgKBAZwiwjFthcpszg6yBN0VmSRafuC",
-	"MTFm4VyKG6oxzuX5BxrbFST2ErXjfWomDF9ihuoopiqJfLKQg2xxKsVaolLyyTbmCVBxdYafQsEtV7Mw",
-	"X3tzmGk5k7aFb1bv/IKZLe97G2Ad7Asc5+KWsGhv5PoT1Fsv4yf0i7Xo+Ulauq5ljynwBz3ny/2UhLyr",
-	"0o523lsVinIlUZU7cXvfB6idweQyZcArvbVlsnJFQKJqARFXjRZ+Zy/T10spp7Lrpcw0GBD5NU9HS6qM",
-	"cC3rSv9CGx5W8Ix6mk9SNOXNFBVJ/nf4yX8EOXvuTBBxIaQZuR33Irux9zvnse2UuFZGqN3KVLrdj/ZZ",
-	"3PIPUTy9nGDUBEKeZlTH4/Z8oxLJ7GzkLV3nTnbeANWtzfSHz/2qt0G6u0CjDbFgeD/NhTcB9vnWMelb",
-	"1RVs5Zq3kyolROsoYMLt/vOWJa4ME3g7ncaGnBf/cELGUJNmJKdj0ndpChqtrThgMYguxZhmZi4V18UV",
-	"TKUak75iMYNA4oQrFptCIXYVLRcltp5aBTCmSxpzs4JZhVxwwdimubB3GFdkwuY0nQ4iMtZ0wUZzy//n",
-	"Mk1GWEFqfCn6KczgCmHar0j+1SnRq8WCGcXjAap85YQNC4Je1AseFERAvlXLHELLhwPySle1FytfWbf4",
-	"tIa+C8xaeVaqa1fTbNLEp7Z0igl69sO3bk5f+yBZoikI341Nn3szFjZcVLSzH1y5tmjrbYN44Lf223Cs",
-	"qrMvNwBQOZFbrQNod3P+7Rn6VYYCSwJVw9uP1ogUnHmgdWcr0p8zmpq5paoIyI+LWVQrdihvhC94qCMy",
-	"owvQy8jf/vU/B+Fwi72EQe9osPw8sWQf7KRO0x83RC9v5A4/itzfdbuSVs35uhe0yopBnUpZVatlb/eu",
-	"flfUhVB5dUN7GMiF0XwmoNgyFKg+JQxK5ts3OJg1rPSwctZNYGWgyZRrlQkl4exT5IZrNmi+yaFVx4ha",
-	"jQFewG1MM5bCcAHpiCM7afgrpNnVSNMpG92wNA1/lrIZbflTowrfCLMLW76GopzNynrNL73OJ0aQ+Clb",
-	"lldcX+mRy2UPf6KXLOZTHgPQvBci/OkNN3MuRpO8BM2G1mnhqaPQJXkghk7WApf66er7C13fmgsJ4ESQ",
-	"pLPlUirzxuFMNxNradAbqsA399tuJW7svsDiqo0rtH6KLSDzCj+GTqdesGhfXadc0md/3udyj/rdcydK",
-	"be936UaGt9312RUzbmVqI99sTeERNyRX2l0FJGr5Gk2cUaZ5B7uCebOj7g5zRdbV/0HMgy9Oa2clM2aw",
-	"zE+Oa3sp71Mi1oVMKvnkAqtqocY1choXEDFoUyWuwPUUwhI+tKQHdc0lcfKUUKLYNYdaNFwTSgS7cdb7",
-	"HVNKrJQceXE5gpCw9Uy/q3nL9UK+lTETzsr0rqXqrawfyel0VLTo6Mgyq806uni+umXFlKqvfixVW71d",
-	"Pk4+y2QVpp6xziZjr86BK+lmLkk+ruArfWfj5SlzwWqUQLYben+Az6RU6NLYvLsp18CWrtjSDA4CBRQ3",
-	"nsPkvfVrndiZIgUtui5oYcHTlDfAGKI8S7rSdxiyuIti71bN1QiC7vXBMCfznd16iId8aoNrS4GpuyoW",
-	"VYi/ql03z6zKPfElSt6+LlSdE+e40iJSw1ytRm81wmmyrKqKUdUVmrxlN9Pz+6pS19HMUHeRWyEAZHrq",
-	"2gWxNEEPOHahllNSVwKbjxeLs2JmYanx245FbrlA7LLarNWqaQKVVLoNhpvdfk1f2rt73aBSpfFGjYtG",
-	"E3oD9f5r75sO27qZUzPiesQX9ixUmG3GGTnCUIdOgz6ufx3sxRJRemx8Yrtm/cUSjudl10xAgyYwVVAn",
-	"wr59/fLs/NXBIiGaxVAo59HgFPs4PYrI3Hk/Xb1SroleQplQ7FtfPFI+U+KoOxWkK3NpIJdasNWpbwCh",
-	"vHGGQzw9bzQA+5yIqxYJw2JQcYuqsKT0PCZ9Bg1TRbwa5HUx/1DUuacyYl8Y9h+cYf8orEL8dk33v1IP",
-	"ipgKMOczQuM5Z9csIX3FZuS4/2AwOCFjsEvlXWRiNiZ9NySvH5n/DXx9VoPhUx5TYfk4F6OEa6OY1iMq",
-	"PnBmVuOIjJlI7BGVHqE9ayQVWLTMaowdRXNt2pdW1vdgdkOvmB6V1khXo1Taqcau/Qbq5ifYgkOTuQtX",
-	"c+1KzVwxFhF7wgf2hFX/YP2wTiFbexwMFWg5DWQHtO04+HL/UTjP5F9u2yuiPFN3k/qCa83FbIjSNwr3",
-	"kRAQH+y+6WJ4/1E4wmbJS5Zwao9029M1Z9zGcZCPHi7s8KHvIr75KEtFrcx4lhNpLYKubLtrM8FhA6iZ",
-	"NM7W4pT8UAHWjQ/cUsfPFtPfK3ZDFlxkmiztg0lmu9lLh9XfbzbqQaOKtv6jXPuYBfu+d7FfNI0zDFvo",
-	"U6KylLkqxTcuW3uiGL3SRXcGShy+kpfn3xFFDRuExfZGKAp2MyqVfNjRNGRn2WMmxmYQb2c+89e/+aTt",
-	"QztlKL7LGyOxhOCIImdxKhW7o1rT1TLTwcOGrnrD8drvNUB9VfMFkkDoNVLlI/t4WdU406d9XPnF/ywn",
-	"gYAR2FGAI74tk3xxJ5rcgIWhijluloPd0j5yZrRL9CsXXM9vaVDtTGgyBrrZbKkLJ7tSw0bALbsb1aFS",
-	"ypb2xGJU2MkVjg68fZEoZfSoLXXInh0lxT1NihymA3JGfpETkm+5MC8zQayar8mvGctYQjJheIrSOaGr",
-	"iGhJhKwioC6NBtGksOnIcpmuTqtCrIzRVg8kbDplsfFNtjk2LCF9jKHzBmZqmHJf8msGnww6td9sZjbh",
-	"qSDWBDpIgzNpsUwZ9mKboqP6fZvZPJB6Xj6RLJ8Wy8ybUodIgDnemGt/TZNfMo2AqcAm31ORVkN+kbyY",
-	"RSqSMqvJc2M1A8FumCoXP8s7yVntnw1OCfs1o6ndYU5O0Kw7n3BOS6vuxFFChusq7dWbGgDeesiWCT3K",
-	"GWSNrGq0WaGhKldaJ2l+Ai5qH7rb1k1c10BwYzDVDhmeW0G82mJyQ6l/Sx0szhQ3qwsrLp2uzuwj8Swz",
-	"8+KnF36bf/7pXa9pFP/zT+8g2MfiOTdzQqHHL7xMXFtfozJtNOk/T769OLOY+/bi+NFjyEuC1KtZplgy",
-	"OCDPUsoX+gTdaPZt65xG9oXtKmfEMmGDiIyVTJm2D1wryO0vvIdqTPo//nj+bVT3XdsnsP2Oa22f2zRL",
-	"YAX2YQnxtwhE+ICaMb6BQYsA5yyAoeAvc2OWvY8fnYmn1PjA/hMD7XrufUUWlAtDuWBKw9sxdeP1yf37",
-	"M27m2eQglov77nP//2bl8mI+QS3H1TLmNB1CuLIPunFPKU2YgNgq5lyJz8Us5XrufXD64FJcimdSXDMB",
-	"AbWkzwWZZmnqo4cVW0rNjVSre5okMtb36ZIfLJJT/AELeR4sklIpZfs0sXJgztGQeCks3WDA7uDELvgV",
-	"eQ4hYECW4PIUpNEPsD+GLNcYBt53v/3TL1qK8eCA/FPeOM4PgIBttSJUXApCxtgIcEwALewDefwbOGki",
-	"wkUEyBORBdOaztjH8SkZwx/H6H/988XrV+SNtMSlCBcuaHwik1VEUBzZJZZU0QUzEPEmIO1KKisq1SqC",
-	"noBgSJ0zajEv/9ZC/CvyUgq2gvJaSL8ESNPC3DmSXH7e2NW1PvXNuxQj5xevyZPHh0f4q1OCTQpd+qWF",
-	"4oMHD56SH989g5Ws7qxJphmJM6Wl3cnMNVo+IWNQdzX/CxuT/pHFE8u7SMKmNEsNeXQ4gDOMC614fOqw",
-	"Ak0J9zTAuqY6IxTz+vJg46fQKHHGrLph/49Nj+yHoIpgMAkwDbRHpRZWVqLdUFiDa51hPRwEIBYlsxuR",
-	"mYpZfvlk7MwF41Py3fN3BD2MMBM8ibVR0gL2+Ts6G5+SN2fvnn2P1UJjJADHAOBc59PhS2ri+Zj0Hx4/",
-	"Qdnt3tQReXh07MqNG5qywUGB1m9eX7yLCHokdWVymvIrFhEax2xpAO3H5wlbLKVhIl4N/5Gtxhhvskxp",
-	"CRwQwm/Rz+7Kn6iw2/nbIH0YUUxphm9hJpacWM7LxgPAUWqswqANOX6InZtPCRVgSMwXQWp+eHx8CtvB",
-	"RpfacGQM05TP5sZ/dPjUXuqN4oZZtQEKHN3MZcqwdROK74jQLOGGsGtMFRaJXUYbqViSH2BAoNwRVFyn",
-	"aRoRmmpZqExxikm20kL1hq7IgidDtznQRqn/BHTUVGpjFzFFpwfFjOKuvU8BWSuk7C0Bw2yC1dO8O+KC",
-	"Jgz0pdKN5zdgsdAuMP7n4Vvc2PA8cWbbmKapZRZR3i4NKITmFOCQ6KwUP+vvxfFr2IrMjOYJK/UmgpBb",
-	"Gs8jZF8PDx/CROMPQycrhk5I5t0ekB2TFLgDULT9AOG2oCtMVubm1NmXId7r4eEDmNYdDHRcy+fcsETC",
-	"1bEPXBv4HjZSNA21EL4SVonHQaghCJKJhMUpGC4XzMxlQqi9tYeHj3JR4D8dn6WpvBl7pmp37wv641CX",
-	"3YzMF/qHWH3BGwPI+JU0L2QmkrFHwPFLGPdKmjMMPR9b9ue2I4UPVfYAGxyQ8ffPz77FdgTj12/enb9+",
-	"dTEG1gt4C4sCuc3ZykLBHyWfCzbXtwz5u+fvTsmz128vyFIxJCmdz2QVJqsJFTjmgTE2YM2t3GNMhUWm",
-	"xN6/hQpLvPwe29cOBCK5cdw12M8HIw/3GKwjiH1D5RxWPxfLzDihDiMhXhuapVSBc+Ilp2UididSMPLj",
-	"uxfDJ/jra5pmDO/SYjUUFpgapoC9m9PqiYoGXJ77wKyKTTONDxnSf3h4SMb21yMhjc8dsMrBK0lQ1bbC",
-	"HtEJRmNDfy+KI8R0CUoZcV4seM7SGKRP/8c/WcXb4rn919ELuHX7z69f+F8+fTE4BSZDJxF4ssmU2Tcc",
-	"dKtQiltR5+LZqS+mxpy4g0ICjBHDPsDLDffszDvj/EVhxaldwr4E7BEWUrHBAfnqq3d2XDnyBLO8v/rK",
-	"3gQc2M+IMCdjfGagkwnQQlnhDtkjY7tEH7mNmVtiu7y8GA8sF2Ua+oemjIJSAv5hRX2QrOWJekljRvo/",
-	"Cm4VK/KT/eXoAn7pgtgWFEihBF1vpv7xT8eHh98MvOGg6AiMLAPaS+JjYpw/qsaYOeCcc5DkDttHjLA/",
-	"WjT4Npe/uY6UckYmzNwwJsjR08PD4eHR8PAIvjk+evp0eHQ8fHB0QJ7TeI64RlPPUw+BX5S6GxfsCS/M",
-	"a5ygC+ZBQfZiy/pkLk1yPBx4jzvQYWbl5tiCcXxCxg4rRznc7N1lZvrE/h8PGpGxv41RQg21vyjuuYRF",
-	"kFZkKRqVnolMuFMpYX/g4LfsKZ4zTfpWk/z6wdPHg8iJKU0qCjl8PoTPUSknEii58hH8AZ9QKY+Z0Kz0",
-	"Lnp5/q7xDpJLJlCjO5Bqdt8N0vftt0X3G/8EKkWAnfSODg4PDrHNAxN0yXsnvQcHhwcPIAPezOFNe98+",
-	"Wuw/WlrqvmWJjFE/VUwkTKF44Zr4dlunVm6nkiZIEzi8ZLPyD10g8L6Q5Nm3rwYRCDmF6iePDcwGphn3",
-	"7CZLmfIYekvlLPA86Z30vmPmW7tl+7p3DNru+/jw0L81XQUmy0Puz80iLSoJlWKKc4t14zF5Jsj3717+",
-	"AGc+LR/JnQXLE1SO5k91gBkXievS9Qw3M7xwZxq+gTO1GebdyPtumB/lBn2MemUNatMk/+w+PU/wjA8R",
-	"PqEhORzvf0MTN6wHQx5tHlLXFuzAR13WOrekL2jqWs2XLC69k5/fRz2dLRZUrZyp9uzNedHZP3KoaF8/",
-	"OZp5dIQ0QTrTvZOfC8zRvfd2BUD2+8qi9IFlfwlNpWAHv7QTgF0bSWCSiSRlWIN0siJjmGsckZjGc1eW",
-	"lJKEtmPsBUzbEW9/odcU97El9v6ZXlNcqY6Mdp/DZ0VkyloUtB/7b/++Mc8Rv4snqOAhssU+4EdEXp6/",
-	"I8CdYzaICFtMWJIUWueEC6pWa5ETo0H+0s6Mnf5+fHjoouNdm++YaU1UJnQpxFxm8dy/BKwMnFD7GqYk",
-	"5ddM2O+tqEZHQQNbv4eNbMbUulyrouo636NbIYC/70pH4ppkyxoa/x1jYgMsrZjk5P3BiqL0C6LThZVl",
-	"umnSHJdHj8lkZdCOZ/8BNgV48hgpU0z/IsyVkPIRkpYL5yZupggTUNJbB3Ht9ZKJszfn2yGbP1eBbE0k",
-	"chMT0HhIIuMMO/FXzrPp9Af13t2H4bC6IBr7Hfi1v2AyYnJXYQ1l4LqyQ2cQy1mdN3bkz06m3es8rxCJ",
-	"egMyZrDD6IiwVDPy6PABBBTB624Dr8TKlXfIKnGBAIrBH+yjG8js7wi57KgHm0c1KwVs5LA59nBnPgSL",
-	"OrzXszT1qIMe4Fa0vT66T2PLqIdotGxXLtGKpTP4epqlyE4hi8DZO+nEtVzH0DdwaoORHFdwn2Ghxu+e",
-	"v4OxlwK/jmCaoixMBONyJ7j985QLKmJO09rv8S0JX2CJW29yii6Fy3Cw6q4gdKYYc6NE4giMG7Zwtgww",
-	"veX2+b77GX0ZqEe/+v7CF360r2WwFDi4gaHDHXQJHiEAgs+QigqbtR2Vh3x6T4nV1CMi7J4uBcZLgL1N",
-	"Dw7IWQ2Cbgawi8dGKswez6828kUt4U5cMgBu51K4FEV7U/AUxlQIIQvPIy57QCyKgWECBiyXTCRD+yoG",
-	"l+Nbd2hoZaC4MUxY3XHirA96LpUVsmAfdNuhCfo3uHCI8uiQLPTAGf7h7wu6uhQQS+IcAFYlhMISjCoy",
-	"Z4odkBcAMHjU5AFx4Aa2kECLGBOGm5X9PeljAQv/ELbnx7ItXCTsg6vQOVkRSgy3d0nFzFXSrPLOH7g2",
-	"Z3AH7uRYl8/5BFuTY4tP7r+hM3bB/8KglECHb99BEJv9OKByIm4V1+x0G7BQWthCLqb9GtyZvmrLSSWE",
-	"sGDoG4KownuoJMiiMxAuzW6kbXm4o8rSW3ZBDsZFIaKvWzdHiNsdO+++TaxEUGQiM9G6pozjTCmWV+oP",
-	"rFuODqvobR32kpfMJNly2XkvRt56J+/vUHsoUxgEjYYMXviOtbKjzBP1761SHG0eUk5awEEdFIMXUk14",
-	"kgAv6D08fLh5hHeS/S56dK6h/DSXyJTQup6LF3ddEZFpwkC8Kl3RrMHP3Hsf9Wrez/xvUpV0lyLQbq1V",
-	"rMhZL4fmQUTBjVRXIOmjiqhHD1oECRoE8uZpbCC4DHwAtc0HpEVpZ59OVoSov1bavXuTS191oUUIlQBC",
-	"+igBQCgMUDMpAhg5QB3jyoxslU2l+W4nI0Kzuxpl24IAq8rdLdPLF+vA8gqk+sLvPi9+185l+iUeM1jD",
-	"90oMI8z9ahTiazUAexHQbRefSAxKgLZzyvu/VTJEPrZyzteiQsfwgrEKtC9kTaY0NjqC37GUzzBteoXR",
-	"yHkEMijZkTMC58VRoAIjRiRNUhlfoT/ODeJSgBPV/zCCT5jS47Bdo6Ch3ieh1DYjWgGsGnk+f0dnm8gS",
-	"vvk93BdfSLlKylW0/xQ0uq2CUGCivfj34CHH9Pi65ChFBaCtBsivdLwTH+npAlG0oatTjLpFe+RYUT1y",
-	"Bsqxq3u/TGkMyRAyZQfkFWOJJj7Y8hS6I/qcB+h6J2KWppWUEasTPDx82iTmH6H0S4WetwPN+RR20UOZ",
-	"DVjuO9VsYALsA7W7hggHaex1QgkeduPD4cHKEsfZkmKOgf2FoksrtaNeCUp2hl+Peie9VILy9+uxVVAg",
-	"Lf/j9ioIVj74iJX3WsM3duFifuZK7oFRGfv4uzJRly/yhZl+Dsz04eHTNVdfjuqvokC3onEuTT5QXtMX",
-	"f16X6F4gyFBIMwTO1iHN/WOgpFQYE33oYizFNOWxKQUe+8D1e8AxDcMQYYj+4phOAM50DNoc7FNZPzre",
-	"fJNvFPR7Ajn0AvPgYGgHPHtDV6mkyTspf6AKM20fHj3qgtTNmgUw+Pj4s0WgmCqWDKdSDdE8MXTFH1pK",
-	"Q0DVjSGWOgOMK8pdhz5PMjwnG7p6JC3fgeCF+exOSkjt3qyhMW5Gtxk9XHAN3aX2hv4/sTS1+1lY/X2S",
-	"GVedwBWC0uhpBHSv4fo+Uf34yXao/tZLsX1ogc9cE7WGxkT6JaWqoiqVdICAojS4hSbZ5Rl3HxUtyFC/",
-	"pTYpdeA1+Aym1yGIuABfxMbTsv8JEpDrKmJT7cO596H2bbaYlTJ2/pGtbqco+lKtvfxJDA3mtHEJJ1LM",
-	"nOmz11n1K7VX/Px0s4AufwvtLJDptGloMSQf8UXN+/tT81qKN5WS8a7YasjFEBNzvqiFX9TCzghXxyLF",
-	"Mo2VJH5f1QpST2AzEFVTyzz1WXZFIuh/H1UMpE5A8YiqmsedK1jOrHVnKtbzkhGdozU8M0XiAKtZ3lHp",
-	"dBFGZfM8PApOyM2cx3NfDVFfCl/ExA7Dv+X3pbHzr1QE66ZAnnfZw7egKyKvmVI8YS541m1OMZ2l5lIU",
-	"KeCFJjiR9kfFoMY5plJnCTd2/p/y9gx5dzf0IbggtpoTcU71pXh7duFjJeu9mCgWlLFfuJwi376tNMs9",
-	"jf7cPAN7geUBqICGv8B+rhtVGCwssLSFC/yA/LpKJUeIrxDGV8CDWosODH7tSwHHJ2O0b7mS2eNQtNEz",
-	"h2d/PH24crbeCRadJFzE9jcW8yAgjJIpTdPeDsbQZ7lLKKShYmV5mp5iMq2ALFOpyPi3j+MBMTK3S/uy",
-	"BjUcPiA/8CvmAgMx5z8i3F9n8Xr5nXXw3Lj+RQf/ooN/djq4E7Ny2V5i9YuW/kVL3ydKcpFrZmtxUrEk",
-	"A64+BI4+zLtWbDmmJJVDI4UcojYyVFQPix4XQUOuU6mGEJyuhxZHh14stYyxszotaIPF2n6ZsCkXgEwb",
-	"Pv5cnz3/fZ4xXvuopDackITFVqkuR9C4iBkmCp0YuFdFAYaaSnaykurqNNZ9PISsoj7Eej9rYytLuQGu",
-	"SBCmDbjY8Lz0TTm6EiOyI5+/gLoWVFbgC1aLkSLPseYQ1i2BmgyYAEFRxxvm6jp2J9Quj6KR0hCO07Q7",
-	"xhV+5zhNF6XeiFRc3y12TavYDQvdZRYAFFkyuTP/DhMCWqZ1/e+3BOLl5UEHmH66rIDfMQ3g/2fv3Zbb",
-	"yK2/0VdB8UZUfd06WfKM5UrVp/F4EmdnZrwtJ7n4K0WB3SCJqAlwALRobtc8x36U/QDfi+3CWkAfqG4e",
-	"JIqkbOQmY7EbjePCbx1/W437L87gCiGwlTJkIQZ2/2JgF90ATwn5L5kiaTrmoryn3J+PNTOGi+GqeQD+",
-	"cUxH9HF6+oCkLGNDqHAMHGiFLQqZK2PPFa4NneET+oj8y1mcTiulDlwVRlc8uTFs9R325tr3/BmP2Pyn",
-	"WpQmPysh4upbiUQv9/ncxkb8NLeroUxc9Wi6hjYY7frwIK8evmoah/YWacoRapQcr07xikqT87IoBAw+",
-	"fXgqdxCBWidinKM/vsDKDivbT+dGtOmI0pbmtxq6sKJ887GlQc7t3twZbGEbs4X1aaJjmoB/L7Zof4mp",
-	"x4n7mIpkJFXMRZxrFhzcu441bL7eVr+OWxBy/Y6PizIY7VD55zoqKN+oW3Gc51YqkgvM71wlMxYb/4ht",
-	"X5Wd2VVFhd/BcFX0A6qSzphxTAhtyrQfcU2TnqeAX/4xzI7+eEW40LmyUImwLxOumIbD8PNP1wTYkqEe",
-	"b5aWzmfFGJkxqnRU4xO3AKY1w5b22D1Pgc8JPsLFsIcvt9sDVjcrPa64xHPaFZp32go2hmJ9goVhv3Sb",
-	"VsFEukWOra4FWpdE6JvO2GuM4PGFcRosBkVnvSaDPalEj3i6dChadEkUS/iEY70ivNsjIpixcmGopNYR",
-	"8U0PQM8QyeyI/C4Y1h9yLL9zkSVAatB8LtZXdDYYOOIG2PPigdnvGNbrU3HXcz/apfAD7Vx2BjJXjrgO",
-	"ug6j6fWp5hoiT2BAGUUCwc7J6ZuT/mt6Fp8npyz+IX1F4zeD05P4on+W/Mh+oKfpyTkYYNycFwLNMxP1",
-	"QBpeds5Ozi7ikx/ik9PVA1iaJ9xR16+kKZ0+s1BsEojYv3QfYkv+IXGsy94ungsK2jcdj9IGaWOgr9Br",
-	"B560qEkZdYleTjDvZ4BK5OrbMaoyDiwp2HCdJWVem+J6nhBmo4EuQUNftGGLa+ZxMRkLtuuI6ljIeO57",
-	"mVW6l+3yAYiM79kK8GR8ivBvKfqjoo71ngJYPTpdru4ffy3+e2nZl9beF1HmaJImdGyhGYZ2438C+sT3",
-	"msvLt6HPLeuBrUVc/APBOPyya7i07eHtqIfr5Yf4vi2u51LVLjUfCmpyhSS6kSsHC4pSUbSuzFGgWUy1",
-	"5kCjQ7wVqJbJfLiqf2xT2uMm3GRog6urZq/js5OnqmabdpEt/spWPWXrCcOiGEsQisFjtjYe36VPpQLF",
-	"SlG5XCbuBIodM5E+Iqlw/tJotEh+9vStySxB/XGiJBSGJ44Yl4nUcbUzH054eOQ4bmkGxAZkQjnSBqVQ",
-	"7AJ5//zLXJfs545BRrAvhqhcVCKZPWkg1yRjA2O/LgcDzQyQu2LZhKjIcLwRFOC/vWz9DY6k7PYvTVlz",
-	"70W6T1cTE9V76XV88iY+RQujy40bA/w3QHtKFSMjqBC2ck6cH917ka5xhSyVAHULpaNuDwJ4/zO0ChOY",
-	"O7IxE+m+WqxCStVe7iEm0hhiwMHmaWV8DK6PEBmyMxTzHnLG221JAnj8rP7XWgnBvdWW/VOqr815QCtj",
-	"GP+Ey8JZYF7KZmRM9R0WyYJUHT2SU4EyA7BKyofc6MO3LpIaGoSnHeM4E4maTZxzarGF6WfXnWdlPXLW",
-	"XP+tFvnpBhKCCjZ7K++xRPUM7yBRuR4E6/pTI9sLz8mBJn0q7pCbgVn9JE6oSsskQCtiHJU7IBZuJ4tI",
-	"4TIHqZj5kHE6pRyY6N1jsHMeJUI3aAHMW3Q5waY1iThhQHrl8lh8KwcaVTB/ZXBX4CUXhmeEklwzRUq2",
-	"cNTlgKt7JInVyaA4ipsPVyqlW0h4XpRYUTRPD4/IlZ9KV/JQV6b3RqCf0XX0iPxkl80PAaloaytY4emS",
-	"nj3KfpBFrqriINcsbVIBrxfI/keqcbUAlEqgigt6+zu5/vXD57/Zpfc/AD8YRJycvTq/eP1DJ+poqUwv",
-	"kal949XJm9evzrGGSFElZVqYbuWECcfQW3qR/DKuU0SwfiVdM7NtQ+Oat2KFIc3tJb9hwnX5vSixcxAy",
-	"dtbneMyogMy670CdDTrpwi1xx0ValjuONpMOEVDaBlHaNaKHh0jNX3FdH91ZADg0tKf+icMKqCMWEryt",
-	"gxcNyjZiGA9RHgHXnqziHruPP6fp3n3ColMY7x2b6bpWPKRcYIVA4NSpTT0Z0nvmC92lzN6oTJhsdiO6",
-	"aU4z2xoXw8O3hBJ/ppBOdoCEpBYoa2n/ZJuFDlQBYnPxOujw1nDYinDr0cjJjWfv0VOh4gS89N3iJXt/",
-	"OdQckFJASsuR0vw7mmWDuGoFWRUxrdb8/tBUvGSA5W4kF8mAlOdOZZaDAhd0Hxh5SJON53ArwEmxieIJ",
-	"ey6g9AsYkRS759pF1EJIPOnT5C6FUAd7YhXv5/aFOVMZGUgr7ZGAcD4n60bUAnUREQHYumWDAYMyf1DM",
-	"6ZZMKCAzauDJA/3Aa4PhsV3BDPQA6zG7XN8RVewtpnVh9xxlCHk3SzK7R6txGFRZXKhs65iIi9EX8BWI",
-	"9CbcWfR8GMYR+SdgZ6R/d6uRRjVWfM/Ua2dvSjXR+YQpzVIGAR5CGvh4E+T7hO3tVfRFbXGKGIwf4pPX",
-	"1RiM2pbxK31JzFSSsYSYjFwBSTBjd4+IzXATE+IzAlR7GJ+hcz3BGI3my9Nvx7jI66CiFLFLblwrBmJD",
-	"71qL8ErBYjkY4IO+S+64hbCREDayTvURhAku86i2bTebqYQ3aFzIdgxWWWLbq3yKa9zvrsyuB7EhvGVn",
-	"4S2/ynu2OL7FyDouq8GxStqRjhCW0aIExhZArc7Hz4Zp3V0PglGZqpnvFj8M0aW3RwTq9vm7xMXnKoZI",
-	"ETk5RkyQW4uFexM6uyVc3wgLQUi3xI16PnD3sBno2Q/vE87zo+pcDmimWQXajeSY4XyNpJ5wQzMMAfIz",
-	"V2DC1/HpxaOwHax+gHYB2hXQTkhTgXUBQwUMteoeQsH0IPoW9hLQBwSMsrtEIrs0hFYv2Ra84mJYpIL/",
-	"l3Z2aXJHJnS2i4BcuzPTHO/Jxkjc90B0hHlBLnw4pTMoCCFVwtCYBfBDE6zz5kqN3ZqRkvlwdEu6rszx",
-	"JTHSvjvJcj1v3MoYRVxyiOYzVvkshSShEdUElFVCwYBlv39E3kNVV3hMTpn2mVsx/OlGeHuaS0T/P/8f",
-	"OX0VkbPXtp+nZxERjCorMidMiNlhRCZKEkUNLWOrLFQqBotsAqZc5Rsxv4iX5efJ//l/8X17Qdlv+8Yg",
-	"fsk+ERFlbz0IOUxYREY0u2ea5JMmYDUftHztl25dUOVf/IwL1HnW+mrznW0rKu1+D47J784xCSchHu9v",
-	"7ZyN3lL77xss6qd5kwgskA7+uCcXXHdumgWmjCnzMa4QpwM1y+FeQzpOCmq3JiN6j8p7hIw3UhXJtWuA",
-	"iJbM5M1FqK8NRvBafS5ryW+ykt/sc5XNQ8tILjK7BZ2gyMfwPoFkJPtGAdfIFfEwYz4Deq7FRcnPXUdE",
-	"ZF81U54wiLSyv+g7PtHAO1rukLJhKcDoNaEztGY1hbrjw/tkixkoOZ43rZycVt1tXBTGGDTNnJK/5+Ix",
-	"Wc9u+MH8ErDG+p61TTnJHuW3C1ahYBVadWuX9p9Y3jOV0YkOhqCdGYLcnbMI5FVcUM+XkY2/cyxfU5LV",
-	"F3/u1WnrF9b5K16qcq3bjkdgtijJpqMyKokkNEvyDA4I6d4id/btYcGUBaH9hvYziBhPkT694TNWDgE+",
-	"st/jAtIA0SN7ACT2yeht8RcrxAYDMmSGnJ+cN2Z9/+K/UaNNfzbjR9PnWsR00+hDHa2XXVywbU0Lpo4R",
-	"VUMXh736GW8sMFgyZ5URC2trbw3bdXGtwQfkW5QA7XfjyN9i5X2XnwspwCkKi1WrCjaf3h1oMSNpL79h",
-	"L5HaaFdf3hNvnf1wcRJ1hDR2ETtQs19JzezdeDVRPFtdkWkY7qZrDi74xFYzWdYQlL7aIGy0ICGDuteA",
-	"iZvQT+yitReXf298U0gTw3YLillQzFbehFwkcszilGvFhlSly4IQnRJHhywuGP/9K0Gh2zHt2iJgQ7pt",
-	"wObwEWjvsSrcsVfD1jefL8B9rTnHWB71QBeMEoUWOKe+lSkikdf+uIISJljSEtKH8XC7CM4bMWRmjqGV",
-	"6EnGgesOrN4WeBEuXHHSMozAq5dF71zg59GN+IklNNcuYGFEJ/a8EWqc552KuW6Xw8GoBgi2gW8XocWg",
-	"wl/eCEoyan+s/1DJkSbd87OzSjKQj0mOB7nJlZXg5Df2xSA+tHotNcxptzdiwuQE6KLBWW87mk8sMhZD",
-	"8l/Zj8h0xJMRmVLbtYHELoJifaCRYY+kdIYRoL9++OuBJk7Q3IhEsRTKqjKi5LRIcarNH4xEDkifKzOy",
-	"UwH1XOsD7To3ipdaEUZFQE/QsOGKtBk6AVpAOAk4QS78gep5q4CmM026t/AAF0M7R59H7EZUuN1dHVh8",
-	"dcCHuWIuMerXD3+NCL2nPIO2UBJH7v9JIZHBYmH7ZPfNjfDfcnXSYTsUvY2cC46BiHNzSCpTOKVuyex6",
-	"92cuegRm70bA9GETVIPF47BSy8ZP3IGfr+acedyQG1WCoscReO2BFtAgbfaBhCpoFd+uVuFubHt1raM9",
-	"bELvWJerKugp7XrKPjNAKRYPMuqCxFnburcBiXX2Fk3zzOhYCmBGXPk1uEIRZja/NebD2F7j8ZhrbXda",
-	"82NC4lNw2cMIpErYegxXO1eKvh0lx60p4eYSrtbcINM0mjZrmfER0YZNSH8G/19BMRXwVgTMNgLGJylF",
-	"CNG8g729gvAv+KCXXrpgnfbiDLDxW3JrBVeu/+KKJNz6OkZgWD/Q5I+c5ayZpNp94pPvyvbIqZuolXEc",
-	"nZWNy9j5a3zrBRE212d9OVHzYG4jhAjj/XKUrXZQSbd+ThuPac3c4tcdPWTb4HW+0u7SqH0aq9eKeS68",
-	"vsSia5VqIoxnoH3WYwIcW3NtkoA/D19s42+uH5Od8jZjR1emWH5VjQY0UwlmIoXmNcGg1ggEbioq9MAO",
-	"p+gaS3s4y4Uv7gT+92f0KNmyG+7luYVr51wmXbcrDgP7clCW91RZXhRiOYfliqp034SyGwiXX0xRkpLX",
-	"eAMEy34zQ4KuveRjd6+H/JmnoMQrfdcCraAGV1G6josU9ta9B1YLQizXRoitWujxV/eXnvvL8pjKOuot",
-	"KZNTlnANajYfECpmhdPMZZIYcPW0kNo8AH1b0sJagxrrowzROi88nvHhcm5F21rPmV3bmdU8tJVO7bE9",
-	"gOljnOgPv9uqKFao3Z0+2GeJHDPdqBGCmJtkVAj7jy76xfEh7x4/PCL/HnFwE9drRjL0md/6ye6Nc216",
-	"KR8MmIKyhz2d98fcGKZuIZdQI6xxKfuHUb2oN9Dl3IiECiENwaly3m38h4q5LrJf1G1jhaCf4cmnKqhP",
-	"dGE+Upf14rlz6fdvTVsdoYqqyX9zbfhgRkr9tbOuFvqz/9S2YzFXEu243OkGRHvwvQZ1clWo7sleNBcJ",
-	"83KmjeFjuQa6gkd3Tkd12/571GhDmOl+prb6VFJX+RIUT3eoo5XeKK6WJY+XKm2pZW1CZW5CDsG5uzHn",
-	"7ueKm8TDF9J1qxp5JAoZixYVlmXIwV6QsiTjgh0+VY/G37wCzfWgUgeiVVP+cP1LmThZeoac63Yu708z",
-	"hrUsXYTpVDS7bT9c/3JVfnpLTtvn9IhWB7TcH1rOZ/CE7peKXd/tjfu7trX9+UNmLF84YEOK93wiYaMi",
-	"+6kSgPtBpPyeA2PUNVP3PGHEahLV6jYDjNbGeLi5Kr1YFE/AFuVGEzsZvgfaO0FVWdHX/9bm/6weip16",
-	"P10id68oq9S57AxkrlzaoO1bRsXK3tHzysqs/NJFJ+pAjb5K6ZULYDo4xV8Me9DHP3KqDFPZbHXFtTrn",
-	"u3Ge1la93XUaHKZBw927dLFWbbAFYlch1OLgYigyA+jdidzgMg0u083s0oWKnd2iBQvYEi1zFQ6GJbsb",
-	"fbjBzfqkOsYW0K2O5yqMSBUYZ0ddgW9PwaoPAoDrmuNcBcGFLtcavC4drnNxeQVZBMJNBG+NztY5hLkV",
-	"9a7NGl+MK7hYX7aLtbZJt67kPa3oZnONmE+5wCqVYJvRfChYOmeEaKr18jT9bRNFXrCr9WKV51ZjepQ+",
-	"tJOyKquIDl9PJYiQPdBPXpxfZLekCwVYqRSFs8eWmlwxh082JlHXgyLHz1jI+Aoz/bHCoMcoDZL0vUh3",
-	"L0aZmJOhb+LT8/mgCUwzIgmwi3pwXNxN65f+fR/K/gabSlPZ38C6FPzr6+0hJtIHlEuGKhNqMu3s4n9v",
-	"lfS5m51I8exFdRdf+M/MX/65VugIyMC9R61mgjlA3xlyfBeiqOjqgS7uVWTDvBHzLOVvkYzA01Uo1kpe",
-	"sIDoew+Ax2r03iX/e1Ntr0DoHfDHBmKznoWee31Sg0DoHWDRXhB6P8LDs2kq8ADfdkvo/RC/bZ/Gexmg",
-	"e07u7lWNOEgtuns4VbJoWyQzb7/xoWp3bGIcpxaW9OSCQEXUQKwdIFYg1g5YJhBrB6zwNGLtGmzYCpv2",
-	"YpiwlEK7+aa/rHFc5xNiZIUzuwhPsTI4clyfLp0sIiOWpVizuLDM+ELX5GMjG5KrQlV3rFiMVXjGmhmn",
-	"P1z/Enimg+M68EwHnunAM/3CeKYfaNhTtiSrqBKXdVCISr1JSukNRpytdjk/L6X0qkq8o4XcvRYf+JfD",
-	"Hfwi+Jcf5Tp5FBdzg78lGA+C8SDwL79o/uV58LMV1mUvf4pmWqvT88zYqZ8RLGsNmW/VINWHZQt+F+z3",
-	"weCjb/lFFZvHvi+rNV9FbgvLzVfO1qvX260+X1uF5cUW3IaoIcNgdtirlJva+tRLjJDuVKo7oC2+JHRK",
-	"OdTSQ2RCs8OnC46Vqsqj+9OikwNdbKguJbdSJOwWfigCwapRXt5pKidI2+Hr0PtnbgSEed1KwXpyMLg9",
-	"tKCj8Lk6BjMXUab5UMB3ofSCfc39XkSCkStBaEpGMnGmyBtRctL5KbNvUawmiHdPUbdVClYWGHQ8do0s",
-	"aJDAXzuFT6zuUF4/T9GrarILazLQ0/5ZnLxKz+Mf2MUg/pG+6ccnyWl6xl4NzulF364+zFRRrf7ixCKF",
-	"QhNzXJKYrjhiLEtGlCvSp8ZYufln9BiZtZu6DPUFC4UZgiB/Obrro5TKR6mv62vJK8cKfs+1BoPCuiBi",
-	"YmOF72vHxLY8oTPaz1iw5z+17j0gqHlV4pLQRmCYSG18IZUaHtua0nv81SHKhRUZ/u0d3E4B9lXuq3BW",
-	"5QLpmgFxcuNr4jeWY5jHhNtRAdv8zHOrFXKqX3ZZhobl3Kjmt5b+ghuw6gNbeASPfaHytX1glQ8tykry",
-	"OqBV4DQjsC+kcGTYGlktckeGPUESi4cn+Ao7+UTNruYi2+X5L/ToIAiCjrG6jmFxU8jHeeEszn4xNcsG",
-	"sTd9BZ/QznxCV77CdYGI54Qy6a5ulDx8Sr6JV9dXKH39kzQjcsdFqmtFm+sG6iPyb2+g1pfkVrB7pnoW",
-	"LN+SbsHBbGRKZxER0oWa2t9vRH9mkbS9tg8jcpsyQ3mme7mw8oHbzXVLun0q7uymSahKiXukYgcnGhYM",
-	"pu5AE/cmnMDLGzFvj5ZTATtwvrjvgbYdKAwdt6RbhvpC1xs5ZP7BtZmPB9mmU2y+vFw2q8ROkfrcow4j",
-	"JGCkEdWozlC3HHJgd1STP6xczpo3zMmIvpQZowLdaYu7g7hMsYRPOC5GbTFrK9fWmYYd8sRezS1z24er",
-	"JrDFn1vsU4Q31o5hQoPONiKXQwn3b0BX/LmWnQpGjXpVdwLHf+ZOAMZejit+Rn24yWjLBxfPgGdslagE",
-	"lYsIbh8rsdtLrVek8C/Q8m6jElQunhg60NKwnYmVZUdlQv4vDuGPbdz6lTLuexruUBnLCkz73AULB4m0",
-	"PxIJaDjtwtgzrcmUKUbYF3RZELosHlyxMTfGShX9KJtXY9h3k0w6/mr/b6HF2I7kp6t31zAc4P9nX8zx",
-	"JKNckO6Af2FpPOWpGVmgI1WqI/LuE/nHL4dvAcu/u/6Xmwd4LdH3jalSjUOH0qWNRufK+VhucvYfrh+/",
-	"yuk+PfH/a9QNi+E+qoFmglb+IBXqHXY4/pnridR8FU+4e6X6RrBX7f7oX8HyHmjSnxmmI8K+0MRYDK5d",
-	"eJOXA5s72muTtfKMVQ3Z9bIerdW8azRQgwK1+LTIZaGURfieYDvWGbFKF/SbC5TQQhoyY+jzatOJ7AtP",
-	"VIf2HnPY1VmOOWACA+bYL8EDB4vQREntYEc1kNJu3r9ADZHC4bvgCBw+STg9ABvynqml0dm/10xsWGaY",
-	"i6EDBxZeQOY218587v5txzjI5PRALxQ7v1e7sFuF6UVEXJfTtUK8dWVug1TYMz96ZW0cRndWdX+CLslY",
-	"CjZD+yjkVdKZlQYkk2LIFNRCKIypGTUlQQeRg4FmZrOywsqi1TM4MDJ6VtSkaj3/n2yzLyp9o+z4shSO",
-	"CZ1hdmmjMHG/1BSWnWCLT7lYLkvs8gcZsl8yxK0frM2CXA3c339JFR0Y9HHoJ6ZtLM/T+EzvmHY1XXJR",
-	"VtAlUC3awgcpiFSkzwZSsUJUkP9FMkZTFHVy4Boo89a4uBHgS0K0hPVeUIbKgU/1x4wMbBhBiov5c+Qe",
-	"Ub1MsHN/QlhOdCN86J0rIUMSqhRH0TylKj1qolwbU5FSI9WMdM9PToriO9wcXkKMoVHoUUY/IBC33bEZ",
-	"CMm+TGf2iVwJBFC4fn4DHJHPIwgWon2qGRnDtBa+xlLeEypuRLfiGIW5OCR8PJFa837GIqIlMVOJoLKf",
-	"88wQaogUCSPgWyN9aUbE0DtGKODQ9oyTUnDsRbpJIWd9Fv9FfHK+ekZIOZp10kHOnkEMN4rgJGETw9K3",
-	"RRAox+WzIPyIfJRZRjgspU/BCGkjIaTr5fB5hoyLQJqpl6b0qFzEEzrDqoQyN7EcxMre5iGh4ikIEi88",
-	"QgskYe8XzLDwkOytvV24RwyO8qBPk7uhshKLdM9OziIysdeQF+YbiQqzMOX4KzqxFyROjHjGyC1C3Fvb",
-	"z1t/N95G5Hai5FAxrW+JtohyJKcWq9UCb0b0npE+Y4JkUt6xlFCzyLmFmGcLKlmbk0rlIoRNv2Q3VPWo",
-	"FYUt/UaNiJGGZmhAKUIInqagrYXPP+WiyQVVO42Pz6HwrbepjddsqNgQDo5VatLcXiyXIHISK6og/FII",
-	"abz6RrrnZ2fktnpN1AKNbw9Bg7oREyUTprXVPFNaWKsLvbMrFfzBqs3+GadCchOR6YgJJwftx6Vgh3hJ",
-	"gOZ0IzxJdxEsW3LT1D+sSTdlA5pnhrw6rH5NE6izWyjmEdF3fDLhYngjpozdMZHipngvhhl49URK/k2t",
-	"vguBqSOZcdtMk9LmQn6forUtSSVZqVSZVbBCkbKXVijUHikhTQzmo5CE8TKTMFrlYwvs7tNEx6XkilM6",
-	"K6hC2t4Qd7EXQnEu7oSchlLhe5DmQdDua9FGQ2KHxR7uZj10mOML/BFiy+p318ZR/XFiH8o2DyOuYLja",
-	"8CwrTGVRMRUuHdzbf+2jY7juCfYnwxigOcMn/LSxK/SRls6iGk6CFWJAVwPcoqQYFnBmddvnJ2gQOrLh",
-	"wqThtn/Jt707CRstWRHqf34LPOMoCAkFuelUJAydnKskeQn3CAY0UcVILqAkD9wyGK4AnihwOJkRG2/+",
-	"esFubf56KaPI7biA5KnLRKJmE8PSw7duOiArUJTh5Xa+6JByUXP3gTMQGosgMhX8m/BfEQZvpinonCPw",
-	"9tSjvhPFUjvHjCYj1AKLrDbShT/WS3ETIwm9ET6RESnfU0ITq60a/B68Vs1IBA/hoTumigpNE1DPE5ky",
-	"8ubNW1hlo+yRUDcCrRdReaohWxIjbyPC/shp5v1YBxptHZXvllHm/kfbOijvnqIDx9yk5b6HiQ5Kbrj2",
-	"Hn/teVAY7ryXref2WSan8f/DlFzFr1TXcydUt/ujQDG24myJOlxtH2+A2EgZM6qy2ZJXXG5xXM8tbu2M",
-	"VHzIhVXgELjZd4a5an3J9aY2hqCm74y8HVZjXh+9JBSv+WtDRWpv0NMf4RK1SuxEsQnlaQw3qwWWCAYA",
-	"LFRuUDJhqnaRbx5fLc5L+aWWiQIr3J+tmIwCIYli5ym0IbMkZJbstS8RYTQszqULf4yqUZFREd0YFYGM",
-	"PrARqmHPZQjsm6MRRnb81f3Ys/+Ev49klj5ar1tFMhRHYwU7I1RxA/2lDFRF0t+xPTqFFgwRmJTYvhMI",
-	"8deEZllTtXJ4/Ea4YAssKI5JQVAQkuui6jgtVWkM5VQsY1Sz9G35PKqp/gfgfoBAVK5cnbrCtzmm6o5h",
-	"SXP7xWXmUvuFJk3sbzJLK1O4Y1MpiOYq5PYqMu3LHFfKacDBbBr0x6fpj3LSWnO6VpzaPpvxe7bKs776",
-	"NYCRoJcGW2wJAKygdcH6D4yvjXcKKa8UuBTgjjByyKxm9UwKQsP17e6iPbjBIe+ci7qbFLsH9ts01cRI",
-	"Mh1RU80a8XE6TB/C1WzXYSAVqejspZ21VjDOhS/1KxdyLgzP6gXkfBEyjZbxhjv2E769P9ds/W4tpiHc",
-	"r+F+3XQQ0oYvWPtsuFwD0eGjdmaTtTaYU3cFiNytaLXsQlvuFhmd1fqrMPZ5THT4dDLEJYjIatgxFDF9",
-	"jqAn8CszN27vZYZ038rQpyMJdW9nLqPWD77qr++zRI6Zy9y9Eei27laNDQYyUS06OYzqenW1oKpi3qZQ",
-	"9K1bK1Wgb0SBQxEHCTatva8ZVo4sjtdhVNBj4CpZqXnHJuaI/K1m8rgRNZtHaUup1F6oGUgaijA0Qa9f",
-	"qbor0cRHrEi7E+iFUwofnMPYq7OuFQDu6tM/312Tk0uP1kiSSc2ciW7d7BWcI54G+BbgWwnffCxMQFoB",
-	"aa2/iUDcxWmOHVsG7d3jyL0VfNw7BGX2LngQCWfXpBImhtcwppZCHJtHC2bEZnU4gkF0m88xPXaA6RmQ",
-	"mS7itGsQDYqWFIjwqMHGYxGJv/lc774dqHF2SfpMsAFPOFUzkrIEwNpjAIebmwA2AtgowMZGpX4AGt8d",
-	"0Cj2ULQeLAlAY3fWH3tflowScgB1LHhacmc+RBhgjngSmGDS3ZKNYXAfH1aUlyJzfPLwqmOk+XD9C8Ra",
-	"EM3UPU8c+acrwa6GVHCNifEjmaVtRVWxL7uq4vyOahZzoZnQ3PB7RiaKDfgXH+IyoGOezWC7ttVyxkd6",
-	"9l89fLkWPlev7h51xlwU/16Zv0KMdE/k4z7QhKyGM3772/Vv+EZrqyk1rCcHvT5XZrSw4uOK3ZwwpaVY",
-	"j6nnI7yzDZoe+NDyuEHc4SFwcN9KUmvjlqaoG4nmT1fmuSoOUaSsxLnjveMggATLGml45kvkN6pMKMp1",
-	"RRpi5jJ40+1/DKplNjAx6re/XRM81xZ0JSOW3FkNcizTPMs1OT3FDOdc8D9y5g3froW3Th7bXU3skSPj",
-	"HIppOrf/kB2RKzsA4Akht/jkkUvDvT1qK5QIjz2xSOLTVDeapoppOHf2QjntXHZOz8hHq5NfG8UY8MpK",
-	"bRKZWqnzj3+ekrOf/m+7AeTUrsQ/coPl+eoC7rJz+ub1aXxyFp/92Ik6bEx5ZoUaHR/JOzqQ6n+7PhxJ",
-	"NbT7oBTsncvO7/BIJ+oM+T0T/q/XdGzFXymeLztvzl+R8x9ek4s3p29sRysy8bJD0zyD7o+kYKCGXvx4",
-	"Rk7PXp1fvF6j/CO0uU7px9MNi9EmEYr9SUMtx6Bov5xajs2akhjpGA90DBnA+6mURy7Q2Zdy8g0XzUGm",
-	"bkPxXywzwQXBSQilI/eldCTI1ti2G9NQKHIjqjX1EKn7EJhRhGaHjwOPc+r08Vd31S8q/rg11fqvzBRI",
-	"7plVqrayjw5whsqPL5fxQ1RXcWvq1XqGIOifd2aB36ghzujv17//RsZMDRmBZ0j30y/vyA+v3rw+9IoZ",
-	"DvSS0L5mwupRLEvhGp5FRORZRpKMUQVyUELDNCNSFGX9QWWBjCT7lfSI/MZYqsmHQQzOrFIXK25nK2t1",
-	"YWjCz7l6/w/P8z8n6ROUs0041Oa0srPOZeeXjBryym41p8/YebKryQZMKZZWtKTxbF315iN2+c+o1jGY",
-	"3RjW8H89Rlj5Vlf1um1BTro1D/IyaDDtOPJlaCTBTbifbsJ90yu+Gf8dBlsUSkYlkLg7DznetqIIuPs3",
-	"r4QcU62Z1oupEj+PuC47LyxmiZzBGkKYRzxLSaWhOmlTRPozkuRKyzZyeWj5qtKRLTn6ntOTVA5nuTep",
-	"MnXBpbRvzOrVrd+6x6vnsnqiNqf/PFXpaXRH3cJZvnXjQvsNeB/8MSfdd1RhEZ5rvNFI933Gh7zPM25m",
-	"5J3ihilOD8knNswzOCianJ2cXkREsSE5O4xuxC2IiltvSTnQpGt/e3UYkVuQHfCT/Q/70zv7H4oJcpUY",
-	"cvrmxzdEn/7gkiNuFStn95YoBqGOSD9W/uAukv6sfJ7pHk9v54ye9tLR7Wxg5QneqaOLjyeUK4hMlKrH",
-	"s0yAggXcuh0hjd1Sbs8BywcZyTHDkY6YIppryEtRTONIZG4SOWY4DvePzmVH5EYhq7sPaIStCrugR7Vt",
-	"BuNDok4uoH6q04iqjeBBoVlvNBtyBrm7/uEBzfTc00byjJkefGLxk33GxbCXZNKM0C7a/qgdfU/TATOz",
-	"JQ/SPjf215595SmjVsxt/BGfLBnIVKq7nlGUCzsglua47r17meXCMAbAamELiRyPc8HNrDegiT2EnC35",
-	"ZkJtq72BVD04ZA+etuKhKpEuO1dH5CM1IIkU1T0q9NRdSH+cdi47mYQ7+g+r3mv7ESsy+VDwAU+oML0p",
-	"yzJcMrt5E+N3q0OLuOAra/rlOdyNM7MiB4JDMwCMQE4XPJXfrZGgBFloKBhIFU+8vbnpBYv40spjS+qL",
-	"AkCM8SbGyrXuqDU/XkQnx/66a34OlGdoz/ZkbhAt76zllHWfdz3X8ZjrMRiRmx8vYGla7cziqSmhbCxF",
-	"NoORVOFwcAQ/Rc+7NtTVKy3VCPC6FOof6bpiOodPUPYWWWJQ5+M0i9e3yRTvrmaGIVeNb4BUBs5ku1ZQ",
-	"PqhSolwxmozelgXU0Ts9ZIacn5wvsuz84j/1jZl4Gsa13NbTuFLB6rPPVp8VDldVJCQjqoZW3i4rMrrc",
-	"DPQMzu9mfkIr/XRRLaxRNnQHeZZZCQ8gixiZJ6NDpGhHm1GZ9soV4cLehxFJ6IQjGYJdHjtwrNA6krlm",
-	"I5mlbSHGDYdrp2YYNxD4rL9W6T0XQyvK7mmWs96E2XW9PH19enJycmK/lnJN0VLWmyg25hZYoSqcKgZN",
-	"1deBfTGKkozmIlXIoz9i1KBNYMrYXTbzHznzX1CsN4Yj0LnscJHye57mwH/GBgOWGH7PKhzyF/HJ6/jk",
-	"1P4qRnYx0l57F4slskPlYggJOPaPYIuR2ujeXJ8uLObAla/OE9z4PcyJNQ9Gcu6HcseF/ZTdZqsbBxq2",
-	"yW6sBE37NZgLws30cswFTfgzTnKl7P+zL1wDaguGhmBo2LeQaLxy4pRrxYZUpctITJjQXIqYDllsAZfi",
-	"aeAM2aQW3QwgV1GnV8TOi9Ro74OK8eV2Dfr9PVMzcs+UdrTcDP6Ar831dl6VhrL4FfGD9dpMEabnK7l9",
-	"urouv6AIUthoYvfyIo35J+jDv/DFb0JXro1ouZbsFsFNXdCP90w/bjk6/uht5AzVQ51qDe9NXEW7FKr7",
-	"hBeLoOqz9h6YjngyqslKrgnjBt35KYsIEylLicQqn0mWp/aSWSvm6tOcz3o3hRU+YOdrM6CxosWI3jMc",
-	"Z1tNBTfyHjxUKyWQsgHNM+P829FDeqPnlHTVmV0u6GojD2Juv8Rc7ZCsdjLbjIIbz4d5FjugL0/gasrU",
-	"hnl7x0V661NRYN8W+Qik68sXRMTtD13+OJAqIkKOuWAM/wEKVmFfImM27jOFtQoyqsEPoWfjMTOKJ4dH",
-	"5CdpRj7zDeoX9Nl8pYQWK2J1BXdqPnR1AvxxB5NaP0PLnjN8wRT25ABCkWB2e8WF4orR9V/Ts/g8OWXx",
-	"D+krGr8ZnJ7EF/2z5Ef2Az1NT86sFLQQvGLyO49PTuPTi3U4Csop240prbZowYYWxPq3W0Ogev17G1uw",
-	"mQWb2fPbzNwV48NyMDbGHs3mxzXLBnF1twZD2QbqDozktAazcFGAmsn3vLsGDHuG9KCafnL8tfrPhTUM",
-	"fhfsEXotrBk3mtiLurFewRyg24oW12kVruUzISP3ZVcwqO3Vut1qb9W45baX6i5ex2D18KAfM/EIbpcn",
-	"9bVNSX0voIBefcWA6s6imBrRzVtP4WKFrTZ0BqlHVaWeKuZC3lKWMcPSwwdFGR6IofcifZpe6SstRFtV",
-	"QZlI50NBXp1Uy5eDPg16/BgocemUzh6nN74X6bbLJ6wisNFsuiGxvTEdMsj/b1cfrOt3zlC9qiL4TQRb",
-	"hGoPe7kxmUjjPhtIxWKwGK6XBBFqQ2yqNsR7kc5jmeUI5ala3ooBEp9L+/qBnnfu6ogMeGaYwkxrKwny",
-	"uaDoB7kCtUp2rhkXL+xK2SF9DGQaLIqPoNlPru/b81wuqGXO0+bC6HkOv6xYGB2ncOWa6DgD1/jSNqqi",
-	"+0lfpTp6fasEv+a+pTcsPtjtTsxnDMNokU7HX/E/Flqb7ICQ/xMfrjBwFVkc9iQo3s+hICYVKdiZEpol",
-	"rmzFpZ8SJ6ysoDq6EXPFOBWjKbn96/vPZFlnj73wi+85m94SLrRhNG2qN1HU4fRHrLO1w9ymKuE4glXr",
-	"W6jLWQZkwalg88Fb3OxtrBVu0rrpasGRS+R4zM3ixMl3eMrjMRV0yCq8ukRIg7Q6ZqRkPhwVZMIqF/qy",
-	"Gm5gf0GU6g+5PrgRXNxLnjB9RCB/jGsy9dw8bnpSMsmoINhNp1JBGJxvJiKUzBjFulqUTBm7axEYODPv",
-	"KgN+9ujN6sfaylSWj4RLf28v/WLv6wlzgcp4iA50806NrCQp0XzXSALp7cRv+cfQVj5MgNyWmKjdzGuV",
-	"4R4QWgS3WkXGH/B5DUYwll7WJzYFzx4V6Y3wypKLEueKyKkoqTOB2by2DJXEykRqc0R+A4UQawK7UPsb",
-	"UcbaR+3QJ6r3Cp2MdCxzYBZT8PER10aq2RG5cg/eCCw4Xu/VkN+zuhQkQsI8FLzsfkZIF2L9MfdT57Zn",
-	"LHXt6BthW7Lid8TFEEMNXAyoRpttZIUphTzzFvjkOuDCzO2yPieEqn2ttbR5mTpv95l32QZk9dIl6b/t",
-	"3qyVRmiUEI8CVY/O8l5TBDqLZQwHcKFeBU8ULlGvXyGIdLRUcKgbDEDNJhxnuMAOfITvfwMJLpXxrGAg",
-	"saMOAGn/AFLzZm+zh7hDhG/tC9dBRRCsWO4h8SU+q+MpqL1rFhWLDib4skiJLyV5REDZtG85+rkxveNi",
-	"CKixFIZNAdqVY7PT+OxaVUxfnMmVpqzI76Kw5X/mD/eU6hFMCnI8oHwcSyXA5vsfCMyeQUlE0QM8JrPO",
-	"ZWc88wU6OSIpBsWgRTID0EYTqJcwoqbHdY+P7VRROx7fWr3e53hGEmpWd9lXJn83kd7V1Q+B3kGivxzH",
-	"vhPzi1z668aCW/kZew0rHjMqpiOesUVPcxFPlBwC5UoIGw9h45sMGw/x3RsohLAIWhUAs7kUwtrgsnSh",
-	"eZv0qp59/3zdpQ90wfb4QhWpVTS7j8WHd+uWX49b3HV6G+zi7lMrKIh+JoOSuNeu8+oyFbae4hRsUiN0",
-	"H+3RdMzFSgzjpbkepRCoFRHYZ0t3U0pnnj3ycMWcWr+Ld1uOD7WjnifoloMBT9j/Vhz8mik78s9GxaN1",
-	"Ou3XF+evzk7dz3ZFen2que5cdga2w1Op7kqB8sk3S4AO4x+mEtbD9aBXqOt/rit1dsTPXfQ3KF1BQoaC",
-	"9kH5CcpPUH42T6q9LgJZB0bNA6J55ef4q//PpYmqRT+X559WwM+zqwnLHMvBh/zCo/Mq67h15WE99dz1",
-	"ahmDdpU8GzzhpQSw8i0iHmwTANuRd3JEzsiwQvKl47h+tA6yCZbrZo3i5OTk9PR0fRVg4xzWc+1ul8V6",
-	"iewqeKyDDNs50n9x6XT7QeL7CKm9HlY57lNxFzuO4IU2XJrYlg0iKhd1WTjuK/FJrnaaBWGJYik3LCVG",
-	"RkSP5FSQMdV3TfVoq3F1VNz97Dr0rEncCZ9wJoz/VosUcXMTjKObFQj7zE7uQ3aFNDHXg6ChPUWYXYma",
-	"EnagiRU5/lhFFYmwdkz3EwqbzIHMvEHoXaF4oyTliiUmLjI0vOB4WwWdXGM+R3+G44OUrgdi7rpdzD0S",
-	"H9qP9ZxshsfxP3vOmvzx0+//+vDz+0/kH59/tjPmf4Vgys5l59Xpm7PXP56+6UQdLZXpJTK1r70+OX19",
-	"+qrzZ6ViR42da8wNkNWSjBkDxTjJGfl1vRIedfF77YObt1nGY60boJLoh8iSTJhIuRiGq+G7sQo7GeAB",
-	"U+xUjEoEzbdfGCNYdevRWTTRsZOrsZ34ZYwgc1vojot0GYdnQCQbDZhhwL7ZhErcOr4Fw6xgX0yp6liF",
-	"ZsSylOTC8IxQokH7I7lmCk4oV2P9CBizloZ27D70iPJoc4in0aG/FPI0+OmxQ9tCNSvilkfDEDecvYci",
-	"bh888J0H8PH9gA97GTgIGmDH9wY7NgIjVkMoy1qdexzKNzv5hKEyAa08xRiMM+myrOG0e/2z5vaaM6yQ",
-	"bg2hHD4FmSiqY0+PtWKcb4WMbC7Ut8LS5qN+V8/n/HR1vW2mspa433IYvbVCgEvK1p8gBnBTJbo+XV1v",
-	"pT5XuQLLI4urmyDglH0OLq4f17YcVH/7A8F2Usj2pU6o6PEVfBrVlJ9dfYdqYaEqOqn0j+iZNmxMurAV",
-	"uBSCcpcmMZHc1aHoU5FqMpYpyw5BAZKCzcupI3JVpLAK0i+9y6gOciASgsgCH9HayBFUnJ6dRjTPC6/L",
-	"DmafRh2YBPuIIwrCSbKdZSJhvQlTPfhT5/KHsx9PTv4sxNVVmmcGN9LZydlFJ+rUZhwWUY4pFzjYOzZz",
-	"NESVJ6s//XEKUzj/ZyGFfSOjfdvNzm/S6uRQFhs7enli5Sk+q+W4+uy1HLP5p08rj2cSBuofvyKZBFrB",
-	"uVfOgEDcsC/GIhKqR5Aa65NxfQau4SYD+7svxgBDLT82wr41jvxsGyO/qIziV0atylnp9t9sA3/+Zw09",
-	"utjYO+JxKg9We5x5PfkpRJwH9T5EnIeI88DS5MrCUx2nbMAF4LRAUr4JlA1IlVAi2HQerJbgewFsbQOj",
-	"GwDljdr98VdFdc/9a2kse5VxvAhnr8G+CFF1wVE+ltp44M0RSg/5PWumX6pi5S3os20298ooQwTpy46C",
-	"n1vKHeq1a6l+5R5dOygeVVY35rdWfmL0O8pUY8F5cYS5Jnw8zg3tZ4x0z0/erBwi/xS1dhNB8q1a65gL",
-	"Ps7HPSpETrMeKLFW67P/a9JpX50s0GlJV7F7rll62HmEXrTp0PuHLW/XY7lUbnoDCWzBIDmDztOCOZ34",
-	"iVEwLSYkqj4vpIlhbwUyokBGtNaO20ct55thGSqSVxB6VHWE7srwIyIAP7am5hx7y/36gVUPwVmjz+Jj",
-	"XqmCWQwZ6jMlDPQ8KMVd1/OQU7J42pTlrKHkv5vByFfCBIuLUVRoOxwplsO3KzfsTQC4RzJM7gyfuJ34",
-	"dNUusDMGpLMlpBNoGjeHjEKlkJdkit0tqPmYm9bLe7VLeotYBr/4bEjmM73D5a9foETm4C5HQGO3goRJ",
-	"03mSMK2lekvsZzMGjm20glPzIBzMjJggQ2bI+dmZD7V3O8oHWLDluOYTTMH3iGrmUHWANQHW7DOswXcC",
-	"rgm4JuCaHeAae5c/4irfMJgxLAarz6rB5WwwYChrUgjrSkZUDbkYEtsUwaYi0p+RWzDu9QZKjm9bAsqp",
-	"YZ/x29uLJ5/3pDuWanS8FTYhKbBwtx2j7XxTkDgXPXi4BxCngRbavtxAC/2sGMVP6fIA8cp6hfjwfY4P",
-	"nz9Y5bmqigJ/DpcW7ljfjb48KPxq/vx0y07asyQV6bOBVIwYmdLZYc3efEkoSaRSDOymyAAo2BSbPCJX",
-	"osp4SOCeaD6x3FTEExxdpGaUgpWwIqPGAo6yfzdCSEPoAMh5zBHxY8kkTVkKz9eGQzPFaDojE6pNRKgm",
-	"U6s1XU1UsViaUKVsF7i4Eb+64dIkYRPD0suK1qWLxpx2xlJyx9ikMj4zYjM75hRZJKkg+cSKUTEk/5X9",
-	"G1GMq5gxophnu8aZGhPot52dytYhYIa1K0vYvcszhoLit32a3IFsv20iYXSx9F7O7LY4OJ1wQyH4wB4+",
-	"VcQYnJ9dQJBBPpmUfz17BX/9M+qM+RATnTVDHqgh6/UpRC/Y/zz9sXd2bkWizDUbycz+XXMxhNFOGbvL",
-	"Zr7NH9+cXthbZa6Fs4uekfYZsAtgKa4eHbLVGj09PbuAQPeUa9rnGTez3kSxMc/HvfqT529eX0QdJkb2",
-	"bKe9pc+fnZ9d/FlGZrgfQXQw/8xJccG9F8PMbrqzk7OL47PXIGxwPlUCC3QKaJEqPhj0tGGT4jM4++6X",
-	"ahcg4MM+6l4uN2TnsmO/E5+cxyev14jx8BtxR6HvxTkIFdYDDPgW4t3bTAdeTwDYHxtq8XTzs/6Civ8r",
-	"+7GcMBFi6EMM/VZi6Is9GuLnN1E8ME0tMn+o30eV2AmLLDeqkDSZJo6/2n/04B9LA+PLfl4SBxBJxpHd",
-	"HhEJ4SKRYxaRXz/8FQF7RH7+9N7+PHEsxw4h4ehbQuQrEPj59flWl0Mx2hDl+bLj4+sruW21fj1npd+V",
-	"a4fEo4Y6HUnNagbC2r1qpeogN7lib4tXConzhED5x+usG4mTX6R0gTLUrHaRrjOOrBf77ge78dD3+Ya3",
-	"G/m+TB76wPcgEoPy0+43XV2ZqYHKGETQy1Z7Qmj8vu/JEBb/bGHx3qZOoWKMkIbMmKl4Lc5P3hApLMqw",
-	"DxxuSZ05BtHxmKCxeRzW7JwResqUtniiFBr/lX1iJJnILDsi72kyIhQ8Jyyt+CJwUJxm1UixITPOQ1Pz",
-	"y7iWufY6YumJaXA/YNyezFJwznBN7tjERGRM1R1Lb0QRxefcHlh/TWkpDgoy5bIfRbwV+DT+K/sH2uEA",
-	"TTKujcObCLxuBCKvAinY9vszMpJTMs6TUZPP45+wPhv2edQQ0tnGENI/3TX0d9lv9P86N9RbWPpiK1BD",
-	"vOl37tQHE3RAYcEE/f2YoEME2/fG4emDBaKGO/yeqRlJcqXsFV+57cc0ZSQXKZhLoWYh1krpUnudPAY4",
-	"FUDJcYTGCTVsKBVfEpk2HcmMeWJRklBDMznMXeRHygYUygh4EFFG1cipIOUnoGLrSCoDgCECaDihQ5Ye",
-	"NoeuXeP33pV9fEajR/1js+WhXeW4QmTXPkd2rb53LXpeZ8cWhw+/9dwko816R5pagO66PLPqRv0IPhh4",
-	"leUn4xZyZuyeZfa+p8XTkKnCDVHMqviaUJyh6YiBgPX8CZ48gozpjPTzGeGmrTDo3PnabUhTlvbcSH15",
-	"0EyKYc8wNe4lcjzOBTe2i+mkR93GBKtr5MpPDqlKmeBi2HNFJ51V+W8sm5TTi09ZoZVDzUkocLmycXlu",
-	"wnYTejO/aiEAJ0jrb1f7mUNFM5/pE/SaEFoTlKm9ipipwJoW4FMAntWhWotV2e27eJLRBfQQt8hn8Bed",
-	"98fcGJaCvx0OIh+KWA4G5I+c5ewtTu+tBYE9jwZ7EDzzlwHNNLt1tdbtq/53fYD4C960l/4tmmstgjzQ",
-	"R8R/HBK4bwkXSZanDHKzcyVYSqDvpHvr/9BD2stbopk5bDLHggKGA/8I494tG8WaZBG2ywVbxIOEJDuB",
-	"l25KpE9OgrkEIGvXi8jB4C2B9bCagtSYReaWwz7WlrHUsK61brtz3ZcyY1Q8c6pSZQWXa7QwIUGZ3Wdl",
-	"1h3jqVR3oJLqw3YyCye28J0NKqfNcvH4q/2/hYGDnkLPopvBgGjGitPHFWjemb2y0G1lpKEZkhKawgJl",
-	"P3Ggm8TVX1lVWnW2c6Ta4mNsN0NYzMuOFLRrWNZ8ho2JBk7Yl9s4Z1HBSP0Y/u+MPraWLh4yMqHK6LdE",
-	"5iaRY4YnUVllO2EpHsdVYwLrB3MHUYHTETU9I3voje5cdobS48WUzkjChFGQ3Pg5ZzqlM72GlaYc26aD",
-	"ABua3moY4AqCzrv3g8ALNpg2GseMitjJuyqNeNT+NBfxRMmhYloveiyUx93fGMA9qs9avc6edG0vw73H",
-	"bpc/grq6clm3RJeVqqfVTrVVT50yMHXKqchpRhKpwXZg96wL8i+Vh5RlbAj1REArfUtoX96Dm2dOCe6e",
-	"n7xCA0VcvBPDO7eHR+QKekKtrnzHvLEJosXoUDGWXgJisngmI3Qsc1FYM9xS2E5GRE8ybkifmSljwvcS",
-	"eesgCM3l4pOUDwZMMeEToWxDXKQg3e6Z/wLQu5Hb8mFv4Di6Ef+2AueBW8xAfv9toamPc216+D5Ez/W8",
-	"IUfdkpHMUo3H3XkMDyNoELjRpyNJCqtPMVCSUCh6ANYEO8eDAVQyKBZSKvtPP+NnZ2VfYq7j8uuN5hlc",
-	"hM1Aq2i7zrcRS+40uuEYVT0q0h5SupZeNtsaF0P7vZ6dS//3EaOZGc16mg5Yb8qyzP9gN2nxjzEVdMiA",
-	"/A9Z5nqJPSNFK2PGjO5hoAVLe8gM6H7Dvdfjomf7oGTRqOL6Tvew6aKfesISPuAJDGLimPD8j3gGe3g2",
-	"Crj2YId2LjvllpHaXjgjairRmAR6vzoktZvBn9E9xIxPxIrfY9G+vQR2gwLrNmO0putjo0jNyDtmrxO4",
-	"rUkqIToD3PUYXlUITPSUIVCTAxDXYzqzb3BDuvO4jSg2AMcI36hrLCgDbHzp8BUTaWuCuXsE4kmjHWgU",
-	"xUUeSjaGTKRnOwjJiGdpDKFlMTht4wlTXKaxkTLOpBi27L4H7+kY5Ozp2UkMhqvm10rQESPoiAtI0PaC",
-	"YomJXXhXnFDF4pEcs1gbOlvWybmX2RdwRqZFWEXLawM65tks9jAqplpzbagwcC4FS5jWtPVtrgext5cu",
-	"G13GBYtlbjRPWewEDs5/m3R42CeuYzNirrerv2aHMgAZv0AOwZI63NjymB+pz2NrCedndojCcJrhyqXU",
-	"ML3qw7ngrZEyzqUdI5qPB3jUWxIFxJ2QUxHPh9esKGEX1iNpVJlCVt/GjCnXVnst9BPQYbGGnVWeGU1G",
-	"BHbAuoaVBw6QpcYV8MA8h2nFBdBKjYYRwUjXbdSI2BPgzBV/5FQYbmYRGcDlLJJZBOUPdURKhZOgwnlI",
-	"jKwZoNCnaVs/wA2D/hSYO5ceV3F62hkeT3LD0hUIbtIUvfuCvRgLgD//yBLfcyT59XX5VSph99g919zY",
-	"6RxBbC3Vo5KLvhN1mEh7UAIWKtu9jk9+iE9OO1GnWKTOpdXpoSBEp8E00Lkson68bu8NBM4u8D8dL8Z7",
-	"o9mQM8HsnvbboXPZuehEHW2oMpWOXBQdASFqB5or96+e3VDVKn5rafZ2oT+ISW62Hgq8mmpfKQLKBQtR",
-	"wcEj9QKV0G04rYJ6GdTLb0a9DNpi0BbbtcXNKIBBqduUUueKTlZUnjl1BYW+c9c+UFcOn9eNDpre8Vf7",
-	"fz6cNGUZw9ot9aX8xMby3nYOR4Gl46vjsKpCoU3pio61CsOWbfvputV/QixqAMIBCIforW+M6ipgzIAx",
-	"XwLGDLBxU7AREVEr2HoiKozaq41XkSrQqiKsqVSycFDVopYjsnKekUtxPdDIh3R+ct5YhLyCAZ8NyRXf",
-	"aLnYnmhMDTBuD1KK/P6lFR3LG53h74LQNHUb/fDFpBgtdx6Bz8I54XLTpMZBWlGhx80lI0HULKYcoR9t",
-	"ow409/ENKXrBJWabf73PLrGgfgf1O6jfQf0OfqWg8wedP+j8QedfqPMDOm5B5s/rCMJaRc8Q8/cJGtZA",
-	"+O7T9kDRMBJyFxHfoNoBg42q9xjVUqyiVthvvMD8vFpWWiURD2eIazLmWsMZWpkmCVqEnoR0tG8gHS0g",
-	"/b2qgRAylgL0f/GlLD/tpBjlrrGVhQjLUAiO3+EO0u3T5M4+Abjk8PnzLhS75/o5alpcGwqVxQl8oWIC",
-	"d3ISxnHpyIcQchYSRbAvhoh83HdMskW520oBuVo7VvDMdElClQvDMyec3Nd5UZohPSKfobSFkLjhVgB7",
-	"dpJ2CfZ2F/RfLE+I9Q/I6/tCXr7hALy+j5CngIE2n19qUcDjQEB54T+vGQrR2XMgIGhY133dA6mKguFv",
-	"HTcU/OCPrXd5Y73fdZEKfnNvkEow9QTAEZy6IbkwAJLgjw3+2MX+2BHVsZAxFsII+YDBybs5EA6gsMCh",
-	"VQhKughB59DnhlIAqxTC+vjrf2V/IYHElSD+DfJf2cdCs3CRREgtTsWsQqCqCTdkRCEc1POvYqho8bAr",
-	"YN4Y9l0l+X5G4LqES9yxrQdalv2K557bigV/qIdpjyDnnSf9rDKurKuk/V32QfVceM6OHX//QupfZAB1",
-	"anl1yJHV2uWUTIB7rnrASgbj7sTq9TJH6gyrw08Zu8vg3Kkhg8Kc09HMntMp1VDAs9rUYUT6wIyspWqm",
-	"CPaH550byfZIquazVHwBbSYnGXNFuWuDrcqaJt4o93NPimxWI4xyFac7l8BGFW2XQKo+wSuwIuNCBHG1",
-	"fyxSTznJ+yLO7KBYkitIM/ifr50+o4qpq9wiwP/5jz0JFlP6Vh9Ks5HUBrkDxRCrBKcyyVFWYTU7V4de",
-	"5UIXhNBcWJiesLfkdkzvrMIKxHnqnmkiBclkQjPb8uWPJz+eADTKVda57ByDycvN23x3/ga1zCOiGE0R",
-	"Y5b86cJYuGS/z7IB6Y6ZUTzBjBf4bGo/S4lmdo4MAyowJpiKyMefer++//zpw7vr3tXPP3+CznhiOi89",
-	"dYMAc0S/UNAee2K1O6WjoleKZfj2iE90UbffjNi48g0Ufw3tg10ywkaxeauCVsEafumdHeNVYgjL+JD3",
-	"ecbNrNJ+5fmGj/yLKW0RZloYGqAetMuw0jNt2FiT7qer60NioMg6+N9dIXjHIcCFkVWCAdzfutKJhsYb",
-	"OvPRqXm+ARgegul77KfLZazPX/2lhnadnNMA08cS+NGomKdFwPfL1XNMkSRlCdjZq+MZ5ALKOWJEQMMX",
-	"7RYztJ8xHRE83pxmNaDdfVCz3u5h3s8N04fQCS9wjmo3HgqSh5/83ETWgFP4gNC82qKj93zYIOwrOmQi",
-	"4XYUH65/IV4LxmZTOvNNV+emeKi1TdulqgIUuTzTStJqcbR5qVhVvlHXnx5+5+ea5QTa+iBSfs/TnGbE",
-	"n9xfcpEiAwcsSaX9MsOrZabpZMJEGkOSLAhpYhTlWfXc2b82bXLXp2SWZG6YFjmkOewV32MQpnDgJnRG",
-	"2BeamGxGpEhYRHSuJ0zAloyIFMzOjYYio3zC7UAOCLJDuAP0BaZqwLP6MuGXtL0j/v8AAAD//w==",
+	"7L3bbhtJlij6KwGeAUxVJ2VJvpQt4WBD5bKr1FO+bEueGuyWhwxmBskoJSPYEZGS2QUD83Qwz4MNzAcM",
+	"ML+w36f/pL/kINaKyGskmaQolWu3+6HLkjLu6379tRfL+UIKJozuHf/amzGaMAX/PE1TeWP/kTAdK74w",
+	"XIrece9ixsicmZlMNDEzRhbUzAgV+oYpTfqCXTNF3r67OHv75jwiNzMez4iZcU00U9c8ZiSRTBMhjRuz",
+	"t9+LejqesTm1a7FPdL5IWe+498PLi4i8O7148WMv6s3pp5+YmJpZ7/jw4CDqmeXCfqON4mLa+/w56r2g",
+	"8Yy9kMIomTY3/aO8IakUU9ixYnohhWZkTpdkzEhshybVfZQWPGpZUArDhPme64XUHNepL0uNofFszoSJ",
+	"yA03M1h+wlP2QBNB56x1zUcr1zxncaa4Wb6TKY+X4Sda0KldJcYRRLshZAFjSB+/10SKdEkmSs4rr7TX",
+	"urPDg/DWXl7QaXgn10xpLgWRE3/7MlMxi8hEKjI6mwxeUxPPRm1wcNl7dNmrgsDR46i3oMYwZdf4l8ve",
+	"nw4Gzz/+ehgdPv982fuHXmh/ZwmbL6S9i/dskdIlS5q7HRmVsRG5mTGBt8ERxLWRiiUF3MgJoYIwqlLO",
+	"FFHszxnTpnhgTeeM5OvFy8E/smXtdCKb947/1LPr9T6GtvuTjGkYpuyVxopRgzuCu1wBu4+fhab/+eef",
+	"TzMzY8LwmBoWXmXMqGKKxDOapkxMGem/f/WCPP32ycHepsjyz+/xks6S8FLuDh9owpOI0FRLwgVeJgLk",
+	"A01SOdXtYHn0rAITfzod/C86+MvB4Pn+8HgAsHH07HMIND7bcYrOmfF0b6oYsziLm+V2PkvkelHP4qxF",
+	"a//FkCe9qGc3z5UFKPue5Q1OpJpT0zvuZRl82byYU62Z1qtXyz+5/XLfZcmUtS81hj/ffplXPGWti1j6",
+	"t+kSZdL4NLyioCLmNO1woRP/7XCXV/sqEwkX0wqghxbHz4YO4m+/bonQ/CMLMINTkgn+54yRK7YkfUtz",
+	"HW0llHz4cPb9HjEzasicXjFNFDNqyYFPcp1TNk0nQGLgOCghFAeqEbqVhGHOhf+5hq6Xl5+ODgeXl5++",
+	"ffnxD//Q4aDv8yvb4YHnUrDlYC6v7W8qpyevqUiokWp5TB4fHACxl5kh3GxwMe3PvNuLmgBHDVPakWXU",
+	"I8+MPW8eM3vieEbFlCX7xF8u6T8+eob8cM615mJ6Qh4fHuFvtKEpCgrh4zvGvkKQCG3+j3Lciju/yPHt",
+	"8eUnLtppU8oFu/0SbwV7O5m0LiIFG8rJZOc08B2dsnP+F5Yv++eMqWWxrhUJh9p+UF4mYROapaZ3/OQA",
+	"1uBzK5t4KMSfDvPluDBsylS+3oW8Yi1CykiwT2YIixr7VQ50C8Wuucw0yKg5/IQ2C+PaAOjJ4VEFUQ7D",
+	"d7K05H3loy/wm+E2j7/+UZjSUrSvDX++Pci9S+mKRVK6iyWUvOYJU+3LuA9uv9T70/N/QsrUupiieuio",
+	"1w7Wo4Zd0PEKoUVRw4bGfrKD1VgKsr2e8UX7gqWPdrBktuImM7FzqD+3GnWWsouZktk0wIrOZ/KGxMs4",
+	"ZdoyEmUs/8kWxEjkxAk1jPQdbTomRiZ0SRZphgpZLDMR89QqBYwmJKFLfUIsT5faEHMjyZJRpQmdGKZw",
+	"7F4bnTFuh8Hj2l3UrQ9BDcKrhqBAfEcTJwXan5wGbv9JF4uUo173cKHkOGXzP/yiUckrVqdp+nbSO/7T",
+	"r71/UGzSO+79Pw8LG81D/E4/fIfje5+jXy3iLZgyHJfH7a0eXWzRzXNhB9mTuMPJ8S8sNr3PH+F41bd7",
+	"TVN7Q6B/oojUH9OE/PH87ZuI3CgwsywXLCKZuBLyRpAJZ2kSeRGCSEW4uKYpT/Av9he5CgYPVbJC/fPA",
+	"bXSAABw6lfv8YUnLhG2/kmrMkwQZ1Bf5DvkOt3gGy2OBQT7QREmLSIlEw1qayhtEI7sfOOcOb/VMWGGU",
+	"pi+VkuqLvdnKLre43VNBMsE+LVhsWEKYneUEaE/CDOWpJlQxb6NI5VSTTCSW2BTGDMKTHd76azC5vpEG",
+	"zLKo93yRF1/f6JaQDWZl9olro8k4MwDYzsJmFTVYpHa9ucF61b3iR5+jWz3GG2leyUx8uY/gN7jF5b+R",
+	"RGfxLLctIpBz7Zku6UsFL+GA30t9lgoxGs/2IkvPhZvFPuMOseAdXaaSJhdS/kTVlH2x91/b55Y4MJbJ",
+	"knBNUjuHpS20YhMlNI7ZwmjSPySv+Xd7u71nqxLlptAXaBlYcd/Ne15zP5X5ey03kFtao9w4UT2kdzus",
+	"Ohx8c0uMdxt+n4k7uor3mWi7BJWJ3/z4isVSJODmekV5+gXzn+ZWt8Q+b8DKjWRco83rC3iDsvXzi38F",
+	"v9kt3iF/A2eNBqPkRKq7k27PkbZ+EPSa8tQq/F/sHTe3uhW7N5ZvJ0vST6ihY6oZyQRwcjuj5eVzPsVr",
+	"1mTBwHuxS1bzQdDMzKTif/mCwbm8yW005qbm65yroMCBxETx3wDdVOS6s5O6ahf+888/D+oO3FWXXvf3",
+	"3pIUfRA6WyykMix5zRJOL9wVfqFv19zsLQSyB5q4MIyBHW4pk9VNpGAgm+U0yUtnO0OVz95EhcpOHDOt",
+	"XwrDzdJff3PDV1wkRE6IpcYqAUS3+/HxB2h9BtNfYW3sRSWXcy8Kukt7kRtL0yE6je2HVddmL+q5ix8u",
+	"UmpXSbhisRl6e3su3PWiHteT0s/NkIjIHfg9HKR52LeCwekgNsMfl45lZggluNVjcjOT+BE3EXGGPxei",
+	"lD9bBM6tyGo98JdL4Y6zT84MBO1op+TjEiJBLQiWiAjGP5kZ48pbCiL4CP9AiWZUxTNimJrvX9pLqQI0",
+	"jQ0aVVZB9GmWcHMKX362j2lhYMiTzS21+eAueNSAuM8WNlIfNlF9j1dA0VKu4aaZuzjnAHKjCDfkhmpC",
+	"9RVLULnvj8RMD0U2HzM1ishoQuc8XQ7t6OFCsQn/NIrI3/71v/aqN31N04wBpnHD5rruKDqoulDp4C/D",
+	"j78eRk8OQgEhcGdnOM1RYe2lStGl/et29yzjOFOKJUNqGhbmgeHzmpn58UFoDg+jYVzP/3yWFLFWDt/z",
+	"aKopM+880pfWe9q8otPB/7KX9LTlkgrHVTj8DP5cxhSuER/tfja9vVKwRMBZLrLUCWrot2i6IwrPxp96",
+	"sGD5OSKHdOULriJGGceiisvOw39lix8b/KRKvX7i6BmoYn4Oufk/1iOjo4Y1mA0Abc0VG/Kkrrk1mDx8",
+	"MsPF9BVSreqRxlTzAG34ebYEwJjJNLE0MTbayfRsfgz/r1l6zfSJw24nemmWeLACA9OcC8ZOXAyqYsIg",
+	"7Y9nPK0wOc3SiX3kfJZhzvbcJD0IAWtjPCUa1CGEIepN+TUT3T+vINKmiOEGe/Ltj0yTLLWADXcRPJQl",
+	"pgwwoG2jm2FVGSlKF1C9vcay1QNEDmCCUJYkimlkkQmqlTR9V4K2CU01q3NTKzybZadnSLlgh2tCcQ5b",
+	"xh11CIKMegupTSwTFopY+vCPxP/5xIebZosFUyS2ChnwRith6gWNGRmziVQobnJxQ1VC7MAqof/pwyE5",
+	"+u5/Nr2XpfM8CezSyBsRurB1gRZlYMC7dHOVDr7iYd/5iKWVr1u9NrTEafQZM0JxpojMmZqyhHDh/gCk",
+	"XqCIDiGs3z56/nTvmNCxtr8GHySYdpYRsVBP4pRRpS8FvK0lNghH++RnF/VF8znzReHMEbFHBnnPHxr8",
+	"RP5yQhJfO4yuwcA7gNm1K5Zh+H7gKgAwWWreZiaW8xalxzBBJH6gUfmZkqP+0Z6Xil7YJ7FvdI7qCem/",
+	"TPmUj3nKzZK8UNwwxekeec+mmVOLyNHB4ZMyUxGZUdyJCrkmNFtOORMMIJ+nzAwFY4kVDiC8bhin0syY",
+	"pZAzOWdDTSfMLO1PdMwxtMT+vqaN2eE3Ul0NjaJc2GlYkqFePbyWaSYMY3BZUS+W83kmrJwyobE9jIWw",
+	"qBdT+/fhRKphOz8o32qhY21AaoU0rC54Pz4IEkJZPN5KEaf80EBhqJYiIE/k0YoQlpgJe5UnhM0XZkns",
+	"jasbrllFOVhj6hmn7D0s1vtcE6WiHsaWOlnLYsln+ztvJwx4MOwprPCLH1liReMZZ9fM2TDxgPuFjD2W",
+	"MmVUNKiqv7Z8vSA59Tr06dzSlaZMRoXIaDpcMBEHdvyGmeNahI2eAbpASM0JmSqpNX5yM5Op/VBXRXou",
+	"zNPHvVIo4eFB8b9STOFBM6Yw6rHJhMWGX7PhRMn55rE4gIxDiCtqOyJeAPnr/yGHjyJy9NTS98Mjq09S",
+	"xbQhCybEkvQPQCSVgg3kZFL4ofTe7g7rw/K2kPsQF5ok/CD4rUXnzqrn08er5hgvuyV8lAG39qhRFQab",
+	"TxZVAhapt1AVO6ieaSUavBSbEjImkmHSmhMz4UobktAlERIyypgiHIy2MSN99ilOM82vGWEi2Yt8ABqk",
+	"EFFVxZOO8Fy8dNNuP06puDohRvH5HF2DDWiostdCxb+8PO+tfTd/E/kuVl71e7ZQHDFuk+tuYHzNkJSn",
+	"ptlLBzlvsVDy2iqDKRUPNKFA6QgYnK3SiPphcfU57j7Qv89nqKNPt8fQ2XzTtxjT+Gq4oMtKWHhQ9H7n",
+	"3kJnesFEwjAG0106TdMQO7vfS4SYzGzOVuAyhJSiLdpBBqFTysVxGW/hgJpLC2k58m8OQbU3Le+t24Oe",
+	"401v+KIWYjpSM0MWlCcnPinWR/dQbUjfBeraD4AtcgNqDU1+ybRhyd7vDKOKW9nk7rWzvK7CmaqZi1nh",
+	"M4gniuFlrkGYyvNtesH3IVlsiWEnqGffzHhaupsOULRWQXVbWnGKjlNsIi51njIsPa0dnt/QbUS4YpJt",
+	"ZDi0dlfwpkzBciyoSGzlp6htoHaoyhVVnmAlYoYdn6Oqn3FkxYER15MR6VNBzkTCr3lidQAXQEFeZSIh",
+	"M5YmZLwkNI9o3Csr/NU50WMZ1qQLJ2lnB3cx5hWNjQ44unNTerdpvoPPP0eljN5wijf82cd3zhcpMxjp",
+	"pDMGcfmlsLM6JVkLtm7tUpZOgB6tnSWmImZpGKMPD7qhNM6Rrkag9bPgBe1sli2pQfFOw3Eq46ug//Vn",
+	"IK2UJIpOnEo/AUeLNjxN81QMZ0nmhsRUQC0MvzvSZzSelatWQA4H1YReij+ev31D3kmryyp0b4Opc+Qp",
+	"xtDIoZ9ptOdtMWCeCSyFM0gRs0tRrG+Bzz/bPnlRACdsyZ+ccE0eHx2RURGbMOD5LCM0uHay+7yyB8Sc",
+	"hoo/7TDkT3MFGFYBQtPVXhgZu1OGkmWy9/ljK3QUtDGMZY3NCOniNoZtctjPs2WAJAjpaMZ+oyrL5t6t",
+	"oPBhn5HpriO0oSbbgDCe4/e5Xa/rOB/wkC2SjR/eEUCH7C6/9vDxt4+fPXr6+Nu1abYNNlz2tVUcZ/l1",
+	"hImEVQ5obEB3gEztMkRGleIPTdJdI381OlYjsXWqXdxBBXUq1/kxEIVV5qbftTmTpWZEZVY/oYtFuiR/",
+	"+9f/TahAw+sDTcAGHxFKYqqYeqBdsB2Ywh/oik3fWevhw5Xe02JXBV3a1DUJjHUl9pmCQePX+qQIggVi",
+	"SonHGLsXksobDKvZhfosr5lSPGEbOuUg+KMEZg80SVjMIYAaZH9tnIF5vshcDZssLddHwivZbzjKEFrR",
+	"zr7KtrBb44tfdIWmGPRSFRAC8L7hLZ4SwW5I8bQnBQ9G7dEA2MsJqYmOpXu0e2reogXuBJxBm5FmQIrh",
+	"jNHUzIbUDBXXVy3FiRDPyGK21DymKYQQM2FoSnA44YiEXBNqiJ2IyElEEmaY4lJRw8U0rA/jJrxvr3Ow",
+	"zAs7rOrcqrD4ZwEGb3F/mLBrlsoFRCtqPhV8wmMqTLoc8vmChsuP6MNv+4cHe/3xHlAid2SpSGkykvIr",
+	"li6JkVYQqsxM/Mx5iRGX7aNbrgQ3yrWVClZsJ95bNT4TuCMruDn3lCNN4JfUhoqEqhXTUzytn6fs5rLP",
+	"T7kwlHuChbMSP6sF4/A1dbsCvDF4JKmGPE2FixRpwiaQeEIV1wyLntEQmBYTApjihOG1Q27PNlloY7gN",
+	"OGVromkTcCssPuyR1BbgWFIn0yOdjUdNzrE2msCpy3ooWMy0pmo5tHja8QFwtNVF8uFAQQCCHBdvsSZT",
+	"PXR1B9dd5PvT81P3ZUjKDIWulhlrlHMsVE1KLBdCCrgu4h2psSqOYgOVCR1Sm5sibIH+wxuWphgsYGEw",
+	"NsFLtApbTkHLlMRKOaXZCM5BrM7k5w1f5TaycI1RwhQfV3JCtG0ERB1qXCZpAY/Ee/j2iX2PEcDN6JiM",
+	"gsg+isho1TWOLoUP1DZMkJHHxJGbHfiKnT3AHe3cLSA+ii7FKMQY1+4njxtnfDozbgPD6rbs3JY4j1B9",
+	"NzPFGHlhf6OYIKexIfrwW2KYNnqfnLpSCgCAeYnNMcOily5AKn+JB/pSgMqAeVWTTGOtpyMygmkGQprB",
+	"RKpBSau2DzvaC0YwfRUpvooUX0WKryLF369I8Zvz8NU66E4yDgq/xuf7TTDIF75lkLCzhnfWpQFwuSgv",
+	"cfiV933lfV9531fe95X3/V5433nuIcpd+ZYLlD0YZffFGnv/RS3TKuwzKGwM7enMRQ5vgzGvyK18hXly",
+	"ZITfjKDyW1RKp3ugibwR3h7BE9I3pTpx+bA4pXy+18k+US7r2cmJJ9MaUq5Njapjnc7wIcPpHf4sbQi2",
+	"WtDwc/uNBkUO+zgvr1kwgD723p4i2Qpvdd+5ttb3q4i2yfN2oRhDlFxa6EE1zRoTm5gpRXL4Fh3lxOm9",
+	"tszpbq/l8tzbBTN0VdfD/MTAJ8640AS3be8uirCCGHX59tQwYnxJkven53lZnkxjfErjFVcmxq/LhK8/",
+	"bpdH7bhSl1zwbnF5XeNf7il/2qHGquTpStn7GkSXYsc8SK1Gzp2oNQWq369a893pi/O3ik+5oI4UbOA9",
+	"pjGkDebJuwGLqmIxX3CMvGTMo9GCLpmC6hZ2fUsUrNTClM6jbcE0Cbmng5jqRvTt4bN2h+q/kG9KfTcu",
+	"s4ODo6cPBx+L35Hil98Eqwrk54IKELXrfraqLj50gHkWrlXg5N1hppkqTR3QtfKsJ7gdX2fPjiM4jvTP",
+	"P7zZq93J08rGngY29rRlY1KZYSCfcssJ65wucOzymo3rjqpwFYTaYOHgcAkI/AD80Dlxh2yyhIyKeUZ5",
+	"X51yLEamxPECgx+O3UTHUDjJ12cIfZBQQweK/QI1W+3217Ky76i4OsUzv5ix+GpbNNwtuN4tVLS/f/jB",
+	"8xs6EzulUqdIkcZUXIHsqqEsT5MykX7K7Dl1RBI+5UZHLg1+nyA1IQ/JYO//avr1WwFEF4IAKIhWthZO",
+	"NKeJS3Z1IlsZ0TGusKQxoTrGeAqlpCjHX0CkOOhswig+ziCyrTQAMgYh0yuswbltyvmcm7lvdrdJZmyJ",
+	"PQzmVFArSqdcMO1SY3eXFloJ2d40fcNtcdj5MHmGr5wQbkgfEjNcWDAlee2vkvNw6wzYFjmznBGLiu/6",
+	"zeOHrr+dhwdCIZ2fS8ESYqSLg7ujnRa5uwGTUDlDMc91YaIc0TejmgioSCGkmXExJRiCP+emkVEVfvv1",
+	"xRqc4t5dGPYtPgo8acRCB2xkN4xdpcviuXaBBjUaVY5NLZKDa3nElX20oEIYxsp31U7k/pGLUNPAmCo2",
+	"pCIZump3mGZSCT/di3yMAZi9nF+/TAbrk3QKQ8VtNQ1cXCRQevEaSDoSRdTOrllOS9sn/KciXrlRE5/P",
+	"5xlq4VrQhZ5JV3XJBYWTn+ENXE6ud68w4pLuXaouJOAwyLZ5chQRJTO7o0tfr6WWiT+j6TXTJFsEgw/c",
+	"O8ZSm9XUTsNO54wZ7vqAwtMcuzI6/sb8HjNheEoooDC4VuAawdImnHVF5CfaHfGvdqTbJl9mJfsI+KHS",
+	"2BU52cD/k485N2wR0ps9/15PyRs3DxiCqqpglj3l1NS9DFDSGZ/O2A6Zrt/wXdAyb+hY25SlLEp15uUO",
+	"tQDA//Zv/+4tv/jru2OAfnP1C6tuDv9a39wd7mqLvBw/plNaZNRL+GTClD3u2uD9MokgOE77XrsByA+n",
+	"1KxFeFilk8CnTa6Gg8sKSptYAndc2m6R3nM3T9TWfXMbWhdoprnNNB1pZfFgjdveDZkoLXA3dKiilm6W",
+	"iNRROHfUx+H9X/8DGHxMFwtLv01ZFrhN4aDOmkTHl3Vfr6ZlRZwqnnEBmfxw1ONSfCVLwHYxZbVjl0kh",
+	"+OQmUGrO/kjH8hrlJF/zb8ENTUnK59zsRcRrCGOGjZ0YcZfhVnIqhhdZQkobKRJ8a9m8d6UWbYyFC8md",
+	"Xl7fysa7gJmG4+UwkXPKV5it1q3VnLuhG9QaEW5z8vIUXVG000VUuxZutbUVbqctkzErWkuhPlYl+DvQ",
+	"IcuJjY08ysI8nmdQohxWcko1ukU3WlA23zEKN3xuYyXtPKBFpm6RXINSQVl1bkoxUUCVCj1OmFq2CIRt",
+	"6naLbr6iM3et/6YjFgFcr+o0tXzTkqzXruc7/XcX3sWqQn2/DsYXP33vCly0+2je/HhOXoppCin8KWfC",
+	"DFJ2zVKSUENz/1d+MMiiNWwq1ZIotpDKqviVHNpUiunQMDUf5tUoe1Hpt4ppnjBhOE0rvxeZ0ljFUs+k",
+	"MvBLbwMp2UTswReuAAeUdgyaMeoKarBbgDZs4SpGF59j3X+pEk2oSKAXAJZHmFFNpGAR4UZj1EQztRKd",
+	"1p1pZWhjp0SjdUXQOSsCIEYOyo00NMV6JmMqktF+l6gE2G1zqXcW56CaE3Q9h/vQEcGV4Pfun/CHrUSG",
+	"QfX3a+gz3Ih3/YchGuWiM8PmG3qiKkfvHOKyzgwCu/GVAeCaN2VgG7IwF1BRXmrFPf1kxcdNS2ZDDvmu",
+	"9Q4Qa++UuZe3XV1vxQW100XLSchMzvP2LuAFc72nIJ6SGvh7pdA8veZiqoGJXzPt/EyOUA3dNS/huFz4",
+	"Wr+rqFgRZh3eJSaP1UsdP+of7fXHezXrcrUEcKUqMGxBhwoRl6sc77YosWLAigEmh2CZxr+su4gvpDZx",
+	"5W2qtYnvvsjwLuoEv3Bs/H2WBlVdHs8IlrwauJJXUGMDE2Hd2AfaeUAnMk3lzbGPLkXxjWtDhRmRPnYA",
+	"8AUFZzLTbCbTxPtEhlgM29DlKHKekbKUMER5YKwYvRq51qKignb253IV7nxtJz8UC3hnStv8YegDFfs9",
+	"VKkIo2Gu2ZddkSIhM3njW9xAPzWWHOeqvacnYAkoqE3KJoDQls5cijKh2YuIoYpPJgTKGzHS/+//PHTm",
+	"B6BK7JqpJfnv/zx6cuAaapcNC0Afc4NCbnq4FHXbA3yCAcWvz36Ac1iRx06nI5J3mnO7wA8NXfg6UH/7",
+	"1/+duzovRe6mdU7PKb8Gh7k3RcIB7RAEqwXaSqhxZhGXI1s1dgSdQM7y4pUP/HKVMRQ7xQeNOVG5v0K+",
+	"KVbddN8yhTmjlvhNMufetdcKqtIOi0TnN77GOvUay3YKNgXl8S7kNYtOAL1DB727FhMSdVeGz/xlmhfn",
+	"ZAESRARodkxJahntwEgrjtupBgif1ZCIZkqFpXVQ+F9qo+/oZIiH+Yvc6SIJ14pNKRTeXg2NL6mymKGR",
+	"Psyl661QcMIox27glw+AwHCaknwNvTscmvPpEAjYLl2cdtK7uW331zZitptFUCillnFTEbO7Ak9XN3cY",
+	"K5ZwM6ToBe3Y9hHHvoChp1MGBfCqcPajs4e/PvvhgSZ0yoiSN8Bx45nUTJzkTV6UnLtSUzpX+FlSKoBo",
+	"ByVM8Wsr5XsfXUINREaNuTKz/U4m1YB1Nx8R6LV01God2Cm0AoseLpiKXVJL+TXX2rxhMIRp2P2t2w0K",
+	"TP5rGG8FlzuCsM4sPxdGQvIahJ44wQNbQBLov7o7IhQ0c7d7aUHKcGCZO5LuYmf1yuQ1Q2sdetuEgDKP",
+	"Db/4al61nskESG6ZtK9ktwHZYh0JbBW96sjUwI9otTy6msB73A8qbVXMKlfp7yXYaytMHmGDhWOyXxfj",
+	"yV//g1QOtQeFYTAuC1PnsdsLhGQdX4qRXW4UuXwt2EOUl4z3eDah1zJTJwTr90BMlx0SCPKKSB7kdSn6",
+	"//2fz5/tPzp4Qv72//07wR8O9/bJSw7l1G9c6wF3FsxmY59iyIQFN2ztcPvkzAetXQopYuauBL7QefeO",
+	"CFJRi7890Ng8yKXRodqRp5DibbtD2Mcq8sXc30o0/ts6hY96nwZ2qsE1VZCyZ+esvu73OEv1l2/8ehYY",
+	"0IVyzowBq1MznhnjptQQJNk1fvtT4eOsFASHaOJjQzSQJC6mJFvg43GdtwNCodkrjBCxRfoOIMh//+fj",
+	"59HBwcEutSF/pnmmzRCdWNAWY6izMYTOBjJ7ztlUgVokhaWsSWZvqNimURnbQw8+JPrczCTxsyU+AjCm",
+	"wmp89mosVZaTyaXo5zcG+rZg6V4h1uZTYXdbdPjDI7prcjMmLOYJc4UvsdEwQFpTmxjTWA9lNWOskxxV",
+	"yzRrSlHVcHAX8o9pGBOeMisXjbmpRBnEUkz4NLNEpU+JynxZZiquCMp62p9wzAj7hP238woEHFWmtdWM",
+	"0VxTMtEM5/TTMKFLbSnV8PBoOJfCzALZsH/71/8C24UgVCzJ4RHBD4tnPzw68HlcCHCPnj5dH8e3cjsL",
+	"prhMQl4dV22WlAxPBKYhMA0ZL521zbdLiCwZJThhseejZxtvOVkMCyPYL5KL4ZQuYMsBRDF0qUnKtCWk",
+	"VCCqz+39YdcKsCkhcKA7rLyzE4QJNS8qkBYwpRgF0M/7Eued9W53IH/9YVkK+jNpA7LUAOxr2tAlobW7",
+	"hpYnFjmBhcFRS+c6JhOZKXs4zeIMwvUs3wbGkYPVxqfwPdDt3F4OoCKeSRXK+c/UwAut2InFCod/wu/J",
+	"H8jRsytLePKf+ld/ONzb2ycvEAHnlkYD46Nwlspc4NkcMyawIUlx8IOjp4ODx4ODp1t1d/HnSxlNWl7o",
+	"FMiGoVdM+2NBi5AaqynBHzRLQWvkElWzfLvfVl/gSecHgPdbcfmv8e+VHRLX2RrHPMDWVA60Yb48hhl+",
+	"eqBJSl2fHZDfAfOZ2vllL5SMGRT2X4EUQNaLL2FXWDooZVSb0qXfSHXlvshbO9k3y2OyaYnZP6o+wFGZ",
+	"lT9a9QDmRq5DgIsbWYX/iBw+xm3lmroD/11dabXOe3U7pd41JSpnb0Z7yHC70KTvYgdQTPU1GDgkZaPg",
+	"1txe51YSOywsv0pYbKO5K5lLV2a5AY/vJv6Va82XXnElyV0Fja2kIkTk2nGxKb8FNbyqUN+t4Nm6GmVr",
+	"FIF7lcw7ibWbCLObyYh3IuztThzbiRy0OzFkJ0x/Jzx5hxxxVyxq4/5/DWT/HqTQd7hI3tMqVHEIc7Dr",
+	"Xf41W1Awz1mta+i+wib7Vpaz4IFpo5CtnH8QcnJjAgrCtb+6sKGgJEAek3Iv3RNicjZ9bH919PSEuJeE",
+	"nw+PSD9k/Nk78W12j5u5gjs0HSDZy0/aaoGthT24lGJn8gh3RwapTjBnBikaI+MfoGfyPeWHt2Y3bdSp",
+	"qLUF7s8++zFvqkqwrWHR+nYPgzSyNN1FPz+7lds085uAUUXEyzLilKid3RLCqL2IHM97UU8KNpSTcI+3",
+	"rmkldMiurb4frw0oenf60n9ZIjx517ei3JxFcACo4MY2THtpz9YIdYDGckLl7eSlsWhmZlJxDe4A9zsh",
+	"51wwFtxnPtsQ9GphsNZmqK2L/3Dl0da3UISEt9ZemuvHW72vdfga9eE3ahOVB/u3JT0Ubxq+6PA7RVWG",
+	"VIfWMs5V7q36CFXsCJPnFXxpu45SbTy3Y4+ee2fLd0O9dkeWanoxc50GyzFVWGew4mvlPtHfHf0EOWSF",
+	"teJgbghNU9dgME1ZbLT7qJiu2sFrDXlsq9pRuD+waAfaMGuSAAQ7diqZeS/EsnmCfF7/AhAtCRMTq5YR",
+	"N76tO3eQ1AbKm6xY5xhqEheRwt4sljsFsa+HJtq+r5adO6SsIN63I9Y10llQzTJ13I7idSdAu8g1alEn",
+	"7jfpKLyJHdkx7p7gbk0aNwPRkDb4stoetFZm3nXLG5ab4LWkJ2MvxCm/ZoV11HfTwUqrLaXLpcDH6Q5y",
+	"pT2/8KNDANe+64tSwdfcFY9R0b4BYR5PDHWjra7YEm7pEyF8gEl4tTxdwsX7YBw21SQTWGLdyoERge63",
+	"E6kKw7gUjEAJwlKHwu2L5rrTJYh+gcO40w83ysBVLpy/iEY4PyNHB4dPHj46fATZIUddUsZ0Np9Ttey0",
+	"aHvDxCbQug1WYC3wbsUGKvf0cTXWFBAYQJ/Sn1Zk3B2TYPH7KAeaYRVIVpU+j0hLJffIVee3C7h5I3QQ",
+	"D7kYCtYsWRiuQ7JJtuGMpUmH1JHintyQlel4ryCx4z0ryge1RB/dSLJgcpEy8FuCeIDVnzA1JMoxfGk/",
+	"qKRULWSmAWD4NU8h0gtb11b+hTzaZzZpPk4xyGaqqEjyv8NP/iOM/UJJBYpiCWmGbmdBzlBqDx0Ar4St",
+	"gCz751Iup7/wUURGmYBYPqyAbH8BXbYiMkIGYv8lZtolkw/jGYuvhlAEs1vqJ0wb2lm5gXchj49lsiT9",
+	"0UOaJIpp/XAhtbGbH+25prmWz86ZgSrzFl8a1dcfPwvWTSlza7tIL+r9OWOA3wtqZgBtNGnJg5tb3Jmy",
+	"bYgRnh92EPVciUs/XRCiff75Nk38A4Pbuvk3mv9u09P+C+lGv4V9saPJ6crV29vw0qFM392Hnn+PseIR",
+	"xLYMpEiXx5hODu0lokL2ylWfSjC5JQXcYHrpzYlLRPePcSnKzSdvsKmkLieqY9V7jMiya6Ookg8qFXvx",
+	"Ie7uOi4F3gcEy3eIeYdgtLVxWpu2effJdN1eo5KC16kLvu7U9ENndt+srRpi/me9rdXxS+sWDxhVqnHC",
+	"JhMGVSFzm1wTZ/Lnql9IVCNj6zrEb9sCPoDit+ipHSqO1N4RrI2ml9ps2zvdvxSOYpASdrnUcc2EOXa4",
+	"3kC2MHEId9mEsPsNkkKKYgmVIq5PAiVcsc7GQrE5z+ZhhSRhCyYSsEK5HqTt3tSww5pripL6moWw2VGn",
+	"Q2K50W5nTBQbzpmZodO+XCv1micZ1COZpDRsF6ghShcjFBMzKmLmmol1OHeeGb3u0D/mH+4ix7Bb7l/n",
+	"FzmDz7u9yC0ZPGRlDiErc5WPsPEyGzUZq+WI3AlkNqnu0Kv/QRcspCWUDO0zqgk1hnJoQ1YlRH/OaMon",
+	"Sy6mnibVaRBXQHwuRSGa+ObEHupdsKVmuRhR2uveCbQYMjPuyOKlWHEg91IRSi1GFmYeM6MGJZpjIorf",
+	"r5RASuizfs32Qp3+ShZBIl6YIE6IZ69I/6nItxn5PsqXwge5Q4A0NFV28w7olA38gAEXYE0a7e2T9948",
+	"51JoyoIepAPZJ7kU4DPJ7M6MojzdJxeu5YGcEJ0pn4BEbmbcMOiRgJe3qdu8JkY4qaFGAzvqT3nT76/c",
+	"7A65WU01yfc28MYW9smel5tMseMi7TqPUy4CWiwLJDm9q3Rq+MopfzNO+ZXVfWV1X1nd3bC6LlyspfXD",
+	"JEvT0QkZldEzT4MeoRvLAW7CYt8uBqrvlErzWhj0sRJFaZ69k0tRmVjwdET6YybYBHJgUsotXOmZvCGU",
+	"CEzKy8Mi9vbJaWMlSHSCYk3EUnmxJIbPWTW11Y7pVSlOObO7tqMWW3njAnfh4A5ZZ+/Xux3YwV33JG8T",
+	"qfbJCipwKcAwqNhcXjOEq5z2+IpOzomJWLO2y/lXae2r7eGrRPVVovoqUX2VqLaQqKQawx3crmloPk33",
+	"nqETP6RTO9BXrvaGC0jaNCDYRZCuKbXx3kMBuOxwzNDXYzcn4DMAmmHfxmLrDdfb1fMLtvFISofzN+d2",
+	"UWRYFvuBEBAQXVtiUwOk87HfRrDL5uXl+doozHyT+QpBcQyfyzWSba2Akuwk5XF9t4W7T8yB5EMjh+U3",
+	"rFczTJlIqMLsaC7y6u6uABrclKWcfor95uk3PTfs6oZykxclat9R2zbQEiWJkZglz7HYkH3etTsMw3hy",
+	"y8gIP8eWcRHbo1lk5/64wRK3iyO5ffOjJhVHTHigA331INQLauLsLiNu0+iDTQIqEVR3REMCHVqK+Teg",
+	"A8Wojk3LunVmcfS0aM3ypcUvlBOZ8iCGlida1WQlzBhKrV4qF1x7pajMneo4WKEbFUIUoN410rltTlOV",
+	"DW6Vy7QZ69oV098peh1u1ES2FWg6ixs7sWhVBZh7NmZVsL2SqJTXMXR4UnCncKTUjxDQ3LyNZhiWDBVZ",
+	"bzQCgVGhPf9YtlPkQcJcTF1UebaAf6RSsKEL/A3t9+z81ap8+xXJ8Pecix5o0g2qe0rFA03Ozl+5Cvwu",
+	"GolrH3SuovvtS/4173zLDHFXf2PLRM/7zQH3sNX1+1pSVMuT+lldU9ITLKS0oEu08uBvi4fXu3jeDdO5",
+	"LUVi7Q9VPM2fM6oMUy0vc/8Z3uUX2yLHugme4buo5XkHxZgQOS/T4a3kljvBn7vEiN8A7loTXKvAsdVb",
+	"r3vUXQhJFWZ9vyJSeend5LBuRRKrnO94BwSyg8225EzZNM7a1erz5ZffQcnECeHogB4zUqrx7SKpqfNH",
+	"os9cQL8NKIG+wMGXwqoSIqFQxtJ7VIDlywl5d/aOJJSnS5Lyay6mLqNMSJzJFVPPhaMkIpouoeYvNZcC",
+	"luAaPOmCUF3eni+QHbCt96GD4KhZtnyELXsJ1ZeCilIwFTktpnalk8tOs6hUHtf7Z6PiZvwf6aXIZ3F5",
+	"WcWsMu8PRFPFaLKsHQZDAvos2J/jUhTohxXA0StxTMARgRMP8glzJ0REBJ1zMS2c2KEA9k178OXrrPTA",
+	"OPjIY9rASVUcue50KVeXh0t373DQxR/SK5f5bsIoCYHocTsUhpwr7bdQbrfT2oPK76QMVtXroAZ7H5W/",
+	"2Cen2CVDKnLgUUdUz/vo6fODaBc+3S6tFZH2+M6KO3csh7sqVpb52EoRw74r3/CmaFrV7HljH+b7n07h",
+	"E0uxLDiU3qaS92oZ79B5/npRT8ZxtvDt8opfV92W2DjOCl80LX7F5otUImt3fVQLj7SV/nKYrfx6wRdD",
+	"oKhDpKjuV/5UvaiXpBTSmd0/S3/xxCVPs3UxSyu7HZ4Jw5SgKaTY3s5NWJmqu6uQu2GdPIU/ccFehWQy",
+	"K0ZbSEJBfPgYftDuJxDY3L+tcg6FeuKwZ82u8EHwSgmZmcwUWg17ERIgB7dWKmPaA8uK2j+vz344nbLv",
+	"aDCczcpQh8+GR49HEYEfjp4MjRw2nePYiG8U+AMAt7xmqnzb+bwW3lZMG05AaznGd1Sz91tUbZpCnZC1",
+	"gS6li9o6PuYuGt7UaFexsag4Wgda9vrsB3t5ekPZzuLea9eOD8kh+SGjigrDrPgCq55YkYWaUjNDlwjH",
+	"XUV5zIqH4AZXOJElLNlrNlQeU909+KcMEp/XRJndUSuiWpjaXa3SiOm6o4VWRJEN7wG04fWDsAuFfCxH",
+	"e5tLk3maL9Qf8oaMUqd5V/2nF/W4biGN4JX8Hupd6PYqrK6xf6ABox2OyRVQ7h3bBsyoorFhKudSvr0G",
+	"zkOwn3BiRW3sx1+VMr/55ptvnjz99llVVnwWzOSH7gurTa6lOZ4+7lQewE+6pRs8bBcpTfPo6YrM/7xm",
+	"xIrCTuGoFJMpcSsDLk7RUgE+V9Sh34n/FApkYKk4LKihGcHyKfqYpNQw5f+OMb4zqyi1FX/f9KU0Mxs8",
+	"fHB4V1+yFSHDJU88DnzzzeCbbwZPnrqWMRDoBGBeB278rAHcXey3rU6rHGbX28IqSfH5saI6rpecze6e",
+	"8vuuoUgNDatgVIfLIG1jIcpjXKvusDBs2T/0qVIaKxD7PlxQcgfL6sTQUhjDayqFq1ax1FNY+BWWWS+i",
+	"UMtgUQpDXVkzEPeI1BHMdA+0bxc9InFK+TxUCXA1nagbNkt279KVhW/ZzGTyRppTjLO7nb5Rn627yoEh",
+	"4QMhzcBF/HVSPl4v769aeOdopNz+OOyi4ecH8Ep+i0v0HlyX65iRK5q50grlvoGCKsD8p/yaQV3MG25m",
+	"iaI3FieVzKazatmHa85u9reIss23FawF6qtxPtBgH6zX63yg/YYdgb4paAbEhCsWM2jVzQ1oekDABTk7",
+	"f7XfKZy67Mj9e6oAvg6U7r2AblGOHpuhXUses1vW0L27sIiVnuu1d9vutls71DvC2vrzdpAWSwV/6+RB",
+	"FvjkekKx5XHh46ki10bVgoutrykcvMnN3raW+m598es6fehMg9LdUj9+1y73GpdrD08s3Kxl12m9cHDF",
+	"bZ5TzQrRq5dNDzvxQ9774mq6lHovF3ivsbxm/eMKwhS3HJS1ljv1Bpdln4pUenjQFEs7O3pfL0/hPgPi",
+	"1J2E/RY5fRMl51t1uGFqCM3Qdh+R3DUZrl75tXqmqFeLrKzveGWs5evld4BMrQ9S7aO9m6PHjKdWbVgd",
+	"4A6Fll1b2DldukYv3jmL3V0f6DyzwZXbKALhsW9qXnrDfw8y2IxPZ2yHMXtlJt9eoLUsFRZShpVlb6S6",
+	"YgmRmWlaZ32T6/YsQxqstgYZh5j015RCmhS8GDjMu+I3FbTQQlb6vXE5cMfOLR4VHjcdFV5a5wjHntKd",
+	"9ePXS99uv5yiGVCOWzbu79/3NsSO1mPm61OXXsa7FYuAUOh6fqutHq0lmPkT+yMEniOEvd7ouj5TpHoe",
+	"0gd1xFWsNC3vunU/6fWpTH7juzBvd0icctk/8fokU3sPqSMdBMeVml+WqIvz22+uJ+1SZ4Pddnh9lGwG",
+	"vtX4A+w17qAAG007Qss1Bjgld/j4M66NxKrnNef+NVNL4oSciMg0Ydp4e1teCNKF6XDj23xugJzI7P7J",
+	"iVFr5Zpt9c+NkriyxURJYSIypmk6WFB15eEvh7tyg2ctM+UCX2KXfLzUhs2PyTTjCUZrQVSUIEwYblKQ",
+	"4XbH6kpnuxt3WJdqhfiORQViEK/XX3VO5i2/qrPEuwH22+naOPh+qKSiK1hnO9wR55QBO4njY+Bq1oX9",
+	"pCGVNaWcheTC6PX6Y7dLh8mG4+UwkXPKVySYd1iuLbSqUgbZyR27lBFyda/kCl2rW6+7m5rgUVvB31wv",
+	"cIX+lB/DZaBvY1rolDSJKF/kTDqk2L1+smlx5zbbQntaZBsJbdGMgnw+JNVEAaUtdFEtgmOLWBamr2Hi",
+	"hFSkpg8VHH+VBrobo4XTZtfj1h1Gs9fFjC9Btd7R7CBwdcNULL61Sku5R2F/C3dGULS+my2vEBd3825z",
+	"mrAh3sSmxHkD3tMq/NzPLa5T7dBqXFYaOtQl2IY31QhFM7jBoVEpD94/0CqusQlvCPGBFpofJu5NLApT",
+	"uncpFd0bTJxjYLQd9I6qYMuWIG1s6cDmXhQ8cHnbaLkYZAsM/HHBkHyX3a3ziga3KHmSTzJeDpUMN5mT",
+	"5ZwkUM3lZBKR8ZLYEQT7oGhDJxM8KrtmCnoFJS4oyik7lfhgXBe7OQmWdg86uJVjf7tRkHDdmfNbkPqJ",
+	"C9ZFp5/ncY3DuQuvyp2yUiD0d4putMDyqSVVfxd0c7uLy0OhblWuRrFrrls7smzsyuxERu0jFgK+zsZz",
+	"bm7beMnIxTDbQDm7kIsPXXQzN28XH4aZcZWA3ZUzzCdEYgXt7jRW1fPEbHeUykhD0+7nxhDfCzuojkPN",
+	"w9+r7tWWc93kqyWY9fSju0pUpwr5DdYgscoDAsS8iYEFFLbATbghD3LX3ehFwKd/Y63oPJ6xxDXOrCeL",
+	"lMLsNvBKo3N+I6c2up87cAlwoW7AgJBXvLCjukzvI5TbrOAWfAklKsPKoVZAxMjScopy1UZO+j7pEGPj",
+	"jf3LYXRwcLDX2UTujtGVlWLog96ome3r5Xk+qssaLp5vc+Wl7mTLIaeYM3/m6lEKyCo9VAtQG7YI96Rk",
+	"C9dtrshljlAcdUXFyY1Uid4PJPD6jqMtci/MnfAEpssnWZ/jqt1e1wa+XtM0u03Aw6D6+w2NkrDNvCNq",
+	"dTctj1AAVIO2jGl8ZSW5cNzSRMn51obLTeoZK6azOduZ589Nt72Fo97BM7+H6laj4v4qZdvKq4fe5M2P",
+	"529aEngumCDQW1VHRC7QJJ8uyVTJbMES8mjwaPDY6jmQC67zugXYEnoukyzN9ODwkECXVpypmu7w/PEj",
+	"8vjbp+TJ88Pntas9KtdK+5c/HQyef/z10WfyP+r/evz5H0J1Qt5I80pm4pZx7H6W7vHrQprBxA7pFLb+",
+	"VrC3k4mj5CuY7Zb6xW0D0G8beX64rV6+aapPSbILxBAXCTegnVt+/QC6pg/kZHJcLh9mFXnwvfsJnUVi",
+	"81qn2e4IyLaB1Ry6Z6usPQXFiiw30FYh5dcMBRlDryDKvUPyydqdQ8SnnXVHuulmVLxDGdF1OWB3VFUU",
+	"0b7Qn+8uJLclQrf8LjU8L/GOHIiDpUVDZUDLeFjXvmoAuTpEtkIYt+pt+pJDwF35qKRPyUiKmI0Q1H36",
+	"qb+eByDtiT3IECndCenThMxkHMjHvjWFvhMSW6Y+1Vt5Rzm0mccAKquJFDRgJhX/C6S60HgGNOCE0DH2",
+	"aoUSROwTfL55MaWNKcEKzK+e5400ZJxScXVCDBarCcrXtym8XkOmFZJUBWh3YQyoige/qU2gQrJKZtic",
+	"AJRro4asrGWrVeMZ3wpGCquOkzV9ic99gmMhEg7dBTqbe1mNKyz4GREtXWZnkpBskdvWUyouBftEY5Mu",
+	"98lFa3Av15brS2V/QNM8bgNqxttXxD+5eSEBSZtL0U+pmlr1XbE55QLqjGq3NFV2v9XtMCGWeyfhvCRl",
+	"55ETYhEwVC/qLr3R9+r5vd+g0pK9UOblEVbaPerlFO7bQXqv0WT3ZSJuPkN3k+8mcS2bRMwESd01U4u/",
+	"K5Vse7ffrdl5F0Eem/ncSo7PtnXRNcsqGDm0W7oOZhhuI43nAvF6ibwkhheXsgaGdyKIlFDiNxVD3p2+",
+	"vOaJh/4NilwlYz0EM9QGLeOgTBxTephyX+yHC50pKA3HPi04RsavnWhBl0qm6TDPTF2vSYZCV9/RZSpp",
+	"ciHlT1bkuJ1lqzZZdwPXAgcOjJQDEH06GbqcDFsp0lC3w6Mrf+ALxkgF1dyL8uZUF8ViNGPORtFGnr/A",
+	"kgupjK/Y6tqdeR1bboiQZsbFlAh5Q/pCGhdmEqEVS2eW+0GZsEqZ941NVbcKGPmdlTWoFDMoahzcQ1mD",
+	"DWoJ/DYJ/zBUD3MdrgGeQFZLdTEsEN5QXQLEY6LYQvGY1foSyLw4g7eq2sHh3MZa+fAmVbM0wX9UKaaE",
+	"5MOTiF2YL7/crP7qtZz7PxXFjL7ItP9qdfUdFwFoAHBbXYByDYAaSV5tk6zzsF0IVg2++NtKV+XIiKbq",
+	"k/ySgal3RdoWfgNY73p7zyVUwZZbNmys+afDrfYqQP3ocK15lC71kIvhRKqYtY9tXW4IZaka5//e9ReE",
+	"aUnKNBp1oMlfDnR5WvyYxleWWFV6+a1fv70hzEvf9qVkrYWQiQeaAD5tY7edsbT1vX9kKdRPB5nFyidL",
+	"iPDlyd08tMyMNhRK2rXt6O0NS/Di2TVTSxSfDL1i4pjc+JAMb8YGsxtWiweg1b706hRiuu/oEDdl/NlR",
+	"jSDKW98IUBlS5RuYKSf4cnMKBQ3u7uFcHcK2LZ7dGwQtOIu3jBN7Z4dWifPTo1BVg+1ZfLPlV5AFAr2r",
+	"07AyXaoAWQU66k9RQe+oTt9DGJff4TrugfcVUPIs4skJEkWMuQIIhda+FHs8L5ga4G+Rc0d5g/5Kxy9P",
+	"2/CjgCp4J0rcFuzmVoFLd1bUxsh1fGSrpiltkUp+uRyAm7VvKg+2AsBe8ZB00qG72jor4e0q83YgJXbn",
+	"PhN+zhJOGyUpDftkHkLIob0z+0Osr8NZC83CbIdB08tGGhX0VplzY6BlB9dWmNmFKoX2ymHsK0rVuBSU",
+	"ttcRSSVNoEAjVmrdDwH3OnS7ha13Ro+ePK1dqoWUWiAaHUw+/vq0JfBM87+w4XhpuqSsH7ZmA2yK7dtE",
+	"6+d2Z5cmXVXPXB2zEpjmF1Q5ZO1tq/tf2+6sjhiVCtexHgL/oSo5fNaDgvXJEEAEs3qGBagGUaQ0+Q51",
+	"NSA/X4KaBpHf/9c5qNZKcTFVirMESqq1Rre9wI/y3hveqAyiLypIVhIxVilwE6KFKhcmbkvxdsCPkD2y",
+	"UGOSTZj0+q3COiBw7sLOZYXKcAj3TKZ30UN0hxza4pTn0M4qvKPYxarm11VLK+mtuaBsVaWbeyqD01aY",
+	"B9Nbyw0atq4w+1uEht6+F8L2Qgb7c0Avyp9dH5PDiBxF5G//+l/2rvHZT8gBgUZRN1xXpaLupXCggVZz",
+	"6RQtRvSKCfum0GcvEydEsZRR6HRn8RltI+6PYPa3emXkxtEp5TCauqYOMENsGXOa2inKA/Nfn+RtIo4D",
+	"nSNcqoATBuwuQdTATYEw4KYpZfEFpQDYYhvmnYbxjVGVcuYiy4iR8irP6IL32IV9YsNUm6rItjbCt7Xj",
+	"rRP2yjS/zGkQQCvEL8xyG0EKFatD+dJL8QvAGqp8wANmHS27io45xW68LRzqODcxcEFocm2h5qREZo/R",
+	"9PC3f/t3B8uuMwcMWUC0LJZetCCMJ/Z1KU6Iu6QTL0LYxbz9kAhWiBYTqW6oSkj/DxBcPIaUNlP8+m//",
+	"9u97J2VBpTETpNZ4jzC0kTKSyMlEMxMRHw0Cm3fBKUu7WBmF4Ei5mcdl13nPZ/7G9nelYI8VYrW9+B2K",
+	"1c08xt9IrH4PYLhl1+VSTFTd8hUMOXeh1148jemcgWdgG47aFldw4WjrA99B9QRsrXccNl2/kZWR05Wr",
+	"1xvefU79N4Q499CNvFY8uP/FmnqwAdbTPFYWqix192lQW4SC8DQZMqVCfXWK4jw8TYg2crFgCelzg21x",
+	"DRC6PDxAM3XNYwxppspoF/JshYCYCjJmhRywZbMPGH4rIS7fwU77g+WTbvkIu1Ac3RQdk5bYp4VUZrfX",
+	"kM+55S1M+BYp/U3TTLVYVM5FXKpLE8gXdAl2avIHkjKaDBO61KUGdglUBEHhAMWFOV1u713dMu7Wb6xi",
+	"YHzydJ0C0Namr1p02mIofgk567mOhwW37bNA7SK9Xgs5bHVW7hDOYL4tYcw/9lZ+GSVjpjUXU/sU4Uv9",
+	"7vTFOSk+tNATkQn/xBIihQuGoukuLDgLJaeK6c6cLxPv/IjuJX/ysUXiYlG5ptvIC/z+c9TLFsltqdyu",
+	"I5qKyqoeLkoB1wXSFdSjAQUVyluh5KtTI8vEskqOCwAvUKfGY2p8rM4ZS8BRqpNT5vSe2BY3Wnme1YJN",
+	"x9zMhrTc4nz0WcmYhWzpbiZAC8PiH0hqLS5JaCWWl8XnmgDZXqSZrtXhti8H/uZb+zPzba++kh0qRVZy",
+	"/CJ0oky8purqHUWOtaVwHjAm+njupv2nL6Rw4aY0TckNU6iPb1wgZ4WY35DsV5z/XYnEtnhc9NDRAzzu",
+	"pj34o/JMxidK3rKTf2PKKLzf1Y/fzPsEAoLdRRNFJ2UKVyJhjmpVzHUrTAoFh1jh1mrxIeeeKJ0rGpBX",
+	"OUcCQYW3ngSdymufBiJlQJfN199yktt4dgf1vzTXuO0e84poO5uoxfT6rhX3u1tX1+9CX3Grp3aAGmAz",
+	"3sI2ZjHNtG8VqxhxkcKrEzEsSyoiPaULlKdL4E3bwV0tGqClzJSHdrS0o9XabrTRT3mXQQQlAIka+Fm/",
+	"+XpcQB2farFoIShsgNQKmrWDAnah0OxNq9jlg7+YYnbblIHLT7F1Nbgm5wd1GhVpkOmInskbQfpjpnnC",
+	"tJf3irJ6oG7v3VqG26q0XBDQ8DMMXTqdsvaGHK/PfnigiZuWxDCA0CkjSt6gR2wmNRNYm+DPGU35ZGlp",
+	"kP1kArFQlZEcKOaluJFz6BlteTMjbjv5oEqrLBCN5YSMuTKzCFxcUIQY6xho9on0K7NcumOR09iQo4OD",
+	"I6IP+0/3TvzfNfzh8PnzJ8QjGnlMqCZ0jqTPVRgpf67tRN9Gl+Lo4PAQbAlHB4eP947J0wO3YakZGUsl",
+	"vFT/lJwuFE/J4fMnBxFRHHRoI8nTZ/UBEyXnl6L4/ttn++TUt4ylxlAuNOEGKTIFM06ovIK8ZkrxJEER",
+	"uhm+4P5+u2r1xQOvUIESuix3vfVHqEFCFVa2MUBhqZdkBWd5ffYDybSPmfE3kNt5FQQJSsEiwlLNXO0Y",
+	"qLBqtzCUkyEAXTgnqe3r8KWUjgsADQtXtEBG8o6LOcutr1qjB/XnWLGp4rqiMqg04SJMLpQONphIEq9V",
+	"dCvMfuoGfG4vBl7qOrfeltwsXVZ/iQ6J0q4IZhkbnnSx3k3onKfL1ibDje+hh3j3z8P21WYo7UxXG/eU",
+	"ixDWz9AoSnh4EA4EdS74LlF0CBw+hG4xk4JtWQt8AfZaxZLtGzd3sMzduSmu9M5VIGmcsA6v1XuvvG2U",
+	"I5u/Yw+6ZctXxWi3zgwGS21lAivhfSdsvxVe5l/649YRdQPEPGw6hrujaZfBVWxcdTlF5dJdo9vRQQXR",
+	"Ly//ANVGSX9v8PHXb6OjNpRfhX3rz17DhBVIsArm2wF1J4ZJ5GOf79cKCYu+oyaebVgF8JT88fztGzJn",
+	"amo1cRPPSP/9qxfk20fPrTwL6eNxyqjShIq8xi2ZcKc4z7kor3EY7Yh941k68fC7xPtbMOh7pgObcuUN",
+	"SgXvnHKs2NxdUZL1JaRbkOqiloBEkywFJ9KMpy22WhhH07Zu5NvInHGmVAeTTKMnbIds6JBatD6EfYu+",
+	"t6SfhwlwTUbuSKPu/orG6bp1uN0q3D3YlbXj/KuTXHfUM/JLkEK3aSXpIbmAodsJlx7Pdse7c8y9Zx6e",
+	"UnHqQh42lJWhbtfa053zqXg7mbzAj7fpJe7Ce1f1EsdPTog/s4+LJ4lk4dYOa6Imo56QRa6gH/r44GCt",
+	"JdPdSttdt2SHre/ZlglusOn4X/+D/DmjwnCztP+2aOe7t5H+k6OIHD6KyKH97wmRImbH5HAv8oVOBaNQ",
+	"zhQKnpL+jKbXTJNsYb+YuThrXyTVh8W6LnGwABBTLhgWB+j/9T8wZ1xlQnAxJX/9P/gzRycLNmkKLb13",
+	"Qqiv9W4Js5CGLJRUFvV218IppoZNHcdYm5Fbue9fu/Q2XFVma3UdrFUYY0HkVf5xdwazk3qqc8aMHkL3",
+	"6QoBW2vUadIsCMExy9t1UVs44jikWnNtaGsCZZdgrFWZTV0sxIBzHWFjQ3Zs0bsLYHyw37nv76TicLDs",
+	"bJUUIbWyuG6pTQi7d4XBIfaf43QVY+sJNfULcldcesdqras2yaGMEFGwWG4YRAMY0LWu7irecSYWmdmU",
+	"UZeoYF0Pv2LLvHJHHpvlo8RjamgqpxmrsdAnVTvMn+jgLweD58OPvx5GT1o0p9XEda3WuaVGsUMifF/U",
+	"9WnzbuFin7ZcbBe6uzKw2CcpJcwwNeeCYjn1GYWifeDcm3FN0ORA5syq/sCxYSGqltvJV62EvbrZV9gg",
+	"xn08yD8GISQqe+NcXdgi2QEjRPxghHKuG0fXpE+rp9sLpflsyk9W8o+mR3pOxZJYCqWhzDxIdRH4bknC",
+	"Yj6nKeaauZL1N5IsUhozTfqXvcOD/SeXPTKTmdJ7x66TLSWTVNJ6m5xvQ56S6PHn/uXlvv/p6PPe//iH",
+	"3u+FpW3EQFp5x864RYNKtBHzt5mJ5Xxj/4TWEBhY0JAmbkucOa8tjGMgka0PdiQiFYmpYsp/armA3kP0",
+	"wE7J7vdU6BumdMVWskNa1c4Ujg42NcuX52q782a8pA+SzBuUVgMmiyCysM3NUhCBj/eK8pTdsq9Zc77u",
+	"BaCdNWMw53oOVuxO9Z9LC753l7m7I/gZux+CTwaw+UH+sh1PsaA8eUFVciY2lo1UMqQxhLIN86yaFqZJ",
+	"VZKXZHqgiRtWLbhQThN60p6r+S9/Oh38L5SbPhb/3H84+PjrQfQoaBJv0LLgzoOwj9fbPNX7Vy/I88dP",
+	"vs3fFFtGrmyp2UUvVkqq7gawV5ylyUtIegiZV4XGWkLhrARsdEMWFKNZKsDy+Fl78zDHtjdoHVbkdD1/",
+	"XuI6j8MBv4ablG2gOYcaoFp9lHx4/4YIOkdBLMe+iOgsnlkBYRSkBjTlCUhyo2prx9Uf96IOFfDLQOjc",
+	"+XjY/LJaYDCvsl/jaRAZFI7tiqUwNDbD7WNZ/Ay3Cd+AhkR2kkbd8Imic3Yj1ZU9/EKGM/O3cb10jZHp",
+	"GnPTyY3mnsg70r4EY7/zrDs4qz1EHT7qrx152Nra2O9upHCq1ZHU2Uapdn2F6WRiWSIUzPTF+7ArAgaB",
+	"2+UwZxNxBatoYsSnvBF5EdhLUAUqldlRAfCFh5ZgDN4nbySYyUXMaVoS9aJqFy2psFDNpXDWdMe2fSxq",
+	"57ZWTQqss3k+W8Eb4RwPiDMVQYuw3Zl1t7QG3E+Hz839fNhov03WqtxoLtNXAKOUlMUNmck00USKdEmo",
+	"qDbr2CBLy/sqAhx5V80QAvUw4F4e6GZLglvWsWq/WX+j4FnbZqVb9g+4KzdsxW21mlCveAf3FelbavTy",
+	"gk73tkww/+LNymtLM631MRcdFRChu7dR657g6zb2Qs7n3LS0QttBK7yN8tfW1hZYhYqWCB97m9wAzSeJ",
+	"o3W+Jj/NkXUXFSB30b1vDUBV4aeakFXtfre2613+4ttEszak580jTleJz1uGY95Smm4Tedd4EDYXgGuP",
+	"ulISXfV0O4kR8drTPUeHuGW7xXiujcrcRNG7fZDkOtDdQTzgbwHKn1e8Uz1sMKaKDenUGa25nhTN7qDi",
+	"+9B5+oK7e396for23/aX3zh8NNCbBtZw2XYQfwIOkPen5wQMNdyVNfU/kCtW7qVUXML70/PvqNi0EsLd",
+	"sMs5/TRcSO6SUuudNZyO4vt4Q9kZQeSCiQEm6kG44piKJJSdvHZtLkprbza63hu2mKrGuj6GH+B7Oad8",
+	"UxvsFasHVWzhYPbg0Z2mvj89/59uUDVv9snqUnMrbHubOCzsqQvLWbH9lpt9LROWbhhmP8K3Gx17Pfz/",
+	"Jfgb8tf/ICN4yOGCKXziUUQU5Rp7bI8ckFS69Y7AVhFTqDBHzaUYOeCqfQWKqGZmn4wsDNv1XTGBBJTT",
+	"3JSJe5nya1dUxu3SRfNdChjtEpGpIQcRmcg0lTcWYbxwOKULaE0gr5lK6cIZVBQ6USE9ES9WUK7YA03c",
+	"lkMGD1huE/ABclNPuW6Cy1WthH6OUbjgx2AsV/Nid9dYOPS4O2x8VIWrzf24602DcKMtiPI29yfeNwlK",
+	"6ZiljWnW88Q2Yr0RqUZyglvIp2y5opzs/QaX5Lr3b4JmpfiZUsWldTSafTKbRxqFabSdqtj5mksFQrNp",
+	"G2RgmxtdiuO0lUt5tFGNVL9oy3naneW5UV0x4520IenxnwoTU0ARWGfAWl9WNTd2d+uJkX/+HQjrd+uY",
+	"WSUAWql3LrXxDLDBpqAW69RZsTcW/7ygsAaAUKDYxIfUVqkSK+M/KmrjozUHOycUwSd2vi2th3+u41ZH",
+	"uQ6//5xD6q3grZuptsCcL8SDVkeTUkVFZ9LILZvVa/agVAHmqIq8lZvd1stWkIrtcrZvTQd2hjJrGP0t",
+	"wbheM6f5sPie4WdcffO7MFKVSP79mqmKhXdjqPr9wEPzKqhhF0jGGhmgdMFd9cJV67zAz37ic2606+zE",
+	"htQMZ3LOhqVJumVW16a7s/Ioig0nKTXDXZj313fj6SgFlLsZV3kmxNxA5w6oHCUTuiRg+oIOJ6gwY/wP",
+	"14TP5xn8EK7XM+fTtcHoZz9YyNBl7c97omZUTXfex7KzUJHHgbNPCyY000NqVXxqdcj7eUslM2imuhYx",
+	"4KLe+6+hhw1ouUzFrOkXW1tCkCo+mQy1YYudNxHFqcvXB/q4XWt3q2wl3ORg3ymE/I6iiUq7KOFolFPI",
+	"FpoXerM1l43I2UaeVuNiHb5KkLoB2mwtlHlGsp3n8QvhNbVECz6dQfuoOQRX5YoKdAtg0PgHAuMJNcTu",
+	"4IRk2rXvEVIMFBRBFIbTFD8DQ+dCMc2E2V/JhVZl4NgBJOGajnnKzXKgWGofhsDLJtxkdkP+cXcXRLVb",
+	"rlGPi8O/kzFL5Q3B8ohCGjKnyQ6PsKXYtQnLaWYjwctb6NhhQNsOWVAgQM+356bXlKcoUwhI78BHajiZ",
+	"tuJc1XX/+z+Pnhwck6MnBwcHW13T4TZ8rb6HQ0KJ/fiYHG65jeD5N2Ji4SiCCgfaAX/ZhI+spPY70QNz",
+	"HeSe1UC/7m60wN+NvnTPus/vSd3YISf4qnzshkj/NjS4SSwYTZZNSof3PVwZHSvYDdOG0MUi5Swhcz5V",
+	"kD2zmsNs1hK26nlRsNmP60hjEaJaPcXH8Pm1FN9JvISNWoeE08rf+OaFO+9ZuKJ+73sW8wVnwnyPiWsB",
+	"q5cUE67mWE25Gwl+TfUVS/yMnUgwSOqIxduuEZCgxZQRekM5tNahRENqpdVJ1ANN3MEA8k6Kli0gnbI0",
+	"IXNGxc2Mo9FozQHqqYX5nRUn63L7L3DchlEq32c0JVdsycX02BWigGnsoe1ZITsZ/uCyE11jYzCe5X24",
+	"ld8LmdJrqDo9vxRcJAzaPgiTLkmfkpimKXTyhJgr11GN0BQQDO4tIhTbXqTMwuhenqCzJPNMWw3GxJiF",
+	"cyluqMY4l5efaGxXkNhL1I73qZkwfIEZqsOYqiTyyULuZotTKdYSlZJPtjZPgIqrU/wUCm65moX52uvD",
+	"TMuZtC10s/rm58xs+N6bXNb+rq7jTNzyLtobuf4M9dbL8An9Yi143ktL15XkMQX6oGd8sZuSkHdV2tHO",
+	"e6tCUa4kqnInbu/7ALUzmFykDGilt7aMl64ISFQtIOKq0cLv7GP6einlVHa9kJkGAyK/5ulwQZURrmVd",
+	"6V9ow8MKnlFP83GKprypoiLJ/w4/+Y8gZ8+dCSIuhDRDt+NeZDf2ces8tq0S18oAtV2ZSrf74S6LW/4u",
+	"iqeXE4yal5CnGdXhuD3fqIQyWxt5S8+5lZ03gHUrM/3hc7/qbYDuLsBoTSwYvk9z4XUX+3LjmPSN6gq2",
+	"Us3bcZUSoHVkMOF2/3nLEleGCbydTmJDyot/OCYjqEkzlJMR6bs0BY3WVhww34suxYhmZiYV18UTTKQa",
+	"kb5iMYNA4oQrFptCIHYVLeclsp5aATCmCxpzs4RZhZxzwdi6ubB3GFdkzGY0nexFZKTpnA1nlv7PZJoM",
+	"sYLU6FL0U5jBFcK0X5H8qxOil/M5M4rHeyjylRM27BX0ol7woMAC8q1a4hBaPhyQV3qqnVj5yrLF/Rr6",
+	"zjFr5UWprl1NskkTn9rSKSboxU/fuzl97YNkgaYg1BubPvdmLGy4qGhnP7hybdFW2wbxwO/tt+FYVWdf",
+	"blxA5URutQ5Xu53zb8e3XyUosCRgNeh+tIak4MwDqTtbkv6M0dTMLFZFgH5cTKNasUN5I3zBQx2RKZ2D",
+	"XEb+9q//tRcOt9hJGPSWBssvE0p2QU7qOP15TfTyWurwQeT+rtuVtGrO172gVVYM6lTKqlotezO9+qKo",
+	"C6Hy6ob2MJALo/lUQLFlKFB9QhiUzLc6OJg1LPewfNZNYHmgyZRrlQkl4awqcsM122vq5NCqY0itxAAa",
+	"cBvRjKUwXEA64tBOGv4KcXY51HTChjcsTcOfpWxKW/7UqMI3xOzClq+hKGezsl7zSy/ziSEkfsqW5RXX",
+	"V3roctnDn+gFi/mEx3Bp3gsR/vSGmxkXw3FegmZN67Tw1FHokfwlhk7Wci/109X3F3q+FQ8SgIkgSmeL",
+	"hVTmnYOZbibW0qB3VIFv7tftStzYfYHFVRtXaP0EW0DmFX4MnUw8Y9G+uk65pM/uvM/lHvXb506U2t5v",
+	"040MX7ur2hUzbnlqI99sReERNyQX2l0FJGrpGk2cUab5Btte83pH3R3miqyq/4OQB1+c1M5KpsxgmZ8c",
+	"1nZS3qeErHOZVPLJBVbVQolr6CQuQGKQpkpUgesJhCV8akkP6ppL4vgpoUSxaw61aLgmlAh246z3W6aU",
+	"WC459OxyCCFhq4l+V/OW64V8K2MmnJXpbUvVW14/lJPJsGjR0ZFkVpt1dPF8dcuKKVVf/Vyqtnq7fJx8",
+	"lvEyjD0jnY1HXpwDV9LNTJJ8XEFX+s7Gy1PmgtUogWw39P4AnUmp0KWxeXdTroEsXbGF2dsPFFBcew6T",
+	"99avdWJnihS46LqghRlPk98AYYjyLOlK32HI4i6KvVsxV+MVdK8PhjmZF3brIRpy3wbXlgJTd1UsqmB/",
+	"VbtunlmVe+JLmLx5Xag6Jc5hpYWlhqlaDd9qiNMkWVURoyorNGnLdqbnj1WhrqOZoe4it0wA0PTEtQti",
+	"aYIecOxCLSekLgQ2lRcLs2Jq71Ljtx2L3HKB0GWlWStV0wQqqXQbDC+7+Zq+tHf3ukGlSuONGheNJvQG",
+	"6v3X9JsO27qZUTPkesjn9ixUmE3GGTnEUIdOgz6v1g52YokoKRv3bNesayzheF52zQQ0aAJTBXUs7Pu3",
+	"r0/P3uzPE6JZDIVynuydYB+nJxGZOe+nq1fKNdELKBOKfesLJeULRY66U0G6MpcGcqkFW574BhDKG2c4",
+	"xNPzRgOwLwm5apEwLAYRt6gKS0rqMekzaJgq4uVeXhfzd4WdOyoj9pVg/84J9oVcfFiEskZcGxYjF4Ns",
+	"cexJG7Z6wUYwri2dxOYvYP8XdA6yPFcJ/H1JFnSpicyM5gkE5lyKQtxFArhPzjAnBXqlQIQQS7yzriYb",
+	"RyXCWbJMoFvxUni/g8rEqjLKO46ybW+d8WSDnvtrq+jSJSrpeeki7DNdimcpBaeAiTio7cM8w+45oSkV",
+	"Qyib2Va9F1oQcmMhRZNsUbIHUfwbRPrUQYILMsnS9HdSRRS1i/JVNDqewfNUrnfzCqMfhD3o+xWtOEsN",
+	"YWIqwLfGCI1nnF2zhPQVm5Kj/qO9vWMyAiNx3tIpZiPSd0PyYq7538DxbtUJPuExFVao4mKYcG0U03pI",
+	"xSfOzHIUkRETiaU3Sg/RuDyUCszLZjnC9r65auvrnOsHMLuhV0wPS2uky2Eq7VQj1wsHFeVj7IejyczF",
+	"jrrewWamGIuIPeEje8Kqs75+WKcdrTwOxu20nAZSddp2HESsD8KFCfzlto1byjN192/NudZcTAcoCkfh",
+	"pi4CgvXdN128YB+E47Isec0STu2Rbnu65oybePHy0YO5HT7wLf3XH2WhqBXgXuQcsxbOWjakt9nDkdNN",
+	"pXGGT6dxh+jYWsJVar/bYod/w27InItMk4Vi11xm2zkvBtXfr7ewQ9eYtmbAXPsAohuqfSAmTeMMY4j6",
+	"lKgsZa5k+I0rnTBWjF7polUKJQ5eyeuzH4iihu2FZei1tyjYzbBUf2VLO62dZYdpUeuveDNbtn/+9Sdt",
+	"H9opXfgi71LGEoIjigTiiVTsjgq/V2u+Bw8beuo1x2t/1wD2VW2JiAJBLl2hI7swc9Qo0/1aOvzif5Tj",
+	"QPQW7ChAEd+XUb54E01uwNxXhRw3y/52OVg5MdomFJ0Lrme39G50RjQZA96sN5uHM8+pYUOglt09XFC2",
+	"aEPjfjEq7HEOh+revmKbMnrYlsdnz46c4oEmRULhPjklv8gxybdc+HqYIFbn1uTPGctYQjJheIrcOaHL",
+	"iGhJhKwCoC6NBtaksAPQYpEuT6pMrAzRVg4kbDJhsfEd7zl2DyJ91Dy9t4captyX/JrBJ3udeuE20wzx",
+	"VBD4Be3cwbM7X6QMGyNOMGrkY5sPK6DRl08ky6c9zpXu3MNv7xxfzPWip8kvmcaLqdxNvqcix438Inkx",
+	"i1QkZVaS58ZKBoLdMFWuRJi3dbTSP9s7IezPGU3tDnN0gs75+YQzWlp1K4oS0u2quFfvMAJw62+2jOhR",
+	"TiBraFXDzQoOVanSKk7zM1DRM8PmmxYxXdXNc21k4xYK9UY3XtWc12jFFjtYnClulueWXTpZnVkl8TQz",
+	"s+KnV36bf/z5otf0UP3x5wuIvLNwzs2MUGi4DZqJ67FtVKaNJv2XyffnpxZy358fPXkKSYKQBznNFEv2",
+	"9smLlPK5PkafttVtnZXKatiujE0sE7YXkZGSKdNWwbWM3P7Cu4tHpP/hw9n3UT2QxKrA8B3IQ6NL4T6D",
+	"LdvN+r8QOzWhqRQMUzVnMsXuVJYUOQEdAw/tfFxrq77TLIEds08LCK7HR4EPqBmhTg1SCURewLUW9Gpm",
+	"zKL3+bOz35a6mth/okWp5/Q1MqdcGMoFUxp00dSN18cPH065mWXj/VjOH7rP/X+bbQmK+QS1FFzLmNN0",
+	"ALkIPqLOqWaaMAGBk8zFCbwU05TrmTci6v1LcSleSHHNBETLk76zQnlro2ILqbmRavlAk0TG+iFd8P15",
+	"coI/YJXe/XlSqpNuVR3LV2YcvQSXwuIhRuPvHdsFvyEvIb4T0BziGQRpNPvsjyCFPYaBD91v//CLfei9",
+	"ffJPeVdIPwCyMdSSUHEpCBlhl88RATCzCvfoV/DARoSLCIAxInOmNZ2yz6MTMoI/jjC44o/nb9+Qd9Ii",
+	"qyJcuIyQsUyWUW5YJWRBFZ0zAwAmIKdSKst61TKChp/gJZkxaiE5/9be+DfktRRsCbXzkB4QQHWwAKKX",
+	"2CXfjlzR+hPfmU8xcnb+ljx7enCIvzoh2IHU5VbbW3z06NFz8uHiBaxkZXFNMs1InCkt7U6mrov6MRmB",
+	"+Kz5X9iI9A8tnFhaSBI2oVlqyJODPTjDqJCyRycOKtA08UDDXddEcbzFvHkEOPAodEGdMiu+2P9iRzP7",
+	"IYg2GCmWY/SEp/auLIe8obAG1zrDYld4gVhx0G5EZipm+eOTkTM/jE7IDy8vCIYPwEygYmujpL3Ylxd0",
+	"Ojoh704vXvyIpYBjRABHAOBcZ5PBa2ri2Yj0Hx89Q1nA6egReXx45HoJGJqyvf0CrN+9Pb+ICIYb6Mrk",
+	"NOVXLCI0jtnCANiPzhI2X0jDRLwc/CNbjjCYbJHS0nVAfo4FP7srf6LCDuhfg/RhRDGlGbyHmVhybCk5",
+	"G+2hEdpYAUQbcvQY27KfECrAMJkvgtj8+OjoBLaDXWy14UgYJimfzoz/6OC5fdQbxQ2zYghUL7uZWVIM",
+	"fdlQHIgIzRJuCLvGOgAisctoIxVL8gPsEahlBu0UaJpGhKZaFiJYnGIGvbS3ekOXZM6TgdscSLfUfwIy",
+	"byq1sYuYoo2LYkZx17uruFnL9OwrAcFsXqvHeXfEOU0YyF+lF89fwEKhXWD0z4P3uLHBWeLMwDFNU0ss",
+	"orwXImAIzTHAAdFpKTjev4uj17AV7zqi5f6L0FIiQvL1+ODxib0OriOfX1bingTYZATvWiyzlM4tgTyT",
+	"JPaS4SlirDyHRUD7o4fXhw/n7OH+/v4Itzv6NHAcaeBYe94wBok+SYEGAd2wH+DrzOkS6x1wc+Ks4hAy",
+	"+vjgEUzrrg8kc0tN3bBEwq7YJ64NfA/HLfoO23e8EsDvYRDKNYJkImFxCubWOTMzmRBqr+LxwZOc4fhP",
+	"R6dpKm9GnnTb3fueIDjUFUhAEg8tiKyU400YZPRGmlcyE8nIg/noNYx7I80pZq+MLJF125HCZzv4C9vb",
+	"J6MfX55+jx1NRm/fXZy9fXM+AgIPTwKLAlLP2NLegj9KPhdsrm/J/g8vL07Ii7fvz8lCMURcnc9kxTwr",
+	"vxWQ7C9jZMAGXXnHmAoLsomFMnsrhU9yZHU0iGV04+D31BSDkVN4PNERhM+iSgGrn4lFZpzoACMh5QP6",
+	"LVUv59jzZ0uq7E4s4H64eDV4hr++pmnG8C0t7kBtkolhCpiIOameqOjh52kczKrYJNOofpH+44MDMrK/",
+	"HgppfPqRFUHeSIIKghUpEJxgtHcFI8OPENIliH7EOcJBCacx8Lj+hz9YdcHCuf3X4St4dfvPb1/5Xz5/",
+	"tXcCpIyOI/QgTpjVPKHhjVLcMlSXEkN9PUbmmCrUImGMGPYJ9E3cszNKjXI9yDJtu4TVX+wR5lKxvX3y",
+	"zTcXdlw5eA0LRXzzjX0JOLCfEe+cjFA5QtcYgIWyIgQkoAH96SNNMzOLbJeX56M9S6uZhhbEKaMg+kCI",
+	"iaI+zt5SXr2gMSP9D4Jb8Y38bH85PIdfujjYOQVUKN2uN65/+MPRwcF3e97cUTQVR5IBHWpRBRrlquAI",
+	"k4+cSxHqZMD2ESLsjxYMvs+5fC6JpZyRMTM3jAly+PzgYHBwODg4hG+ODp8/HxweDR4d7pOXNJ4hrNHU",
+	"U+4DoBelBukFecIH83ItSJx5XKF92LLUmvOsHA73fNAO4GFmufPIXuPomIwcVA7ze7Nvl5nJM/tfPGhE",
+	"Rv41hgk11P6ieOcSFEFmosVoFK3GMuFOcIX9QYyQJU/xjGnSt/Lqt4+eP92LHDPUpCL2w+cD+BxFfyIB",
+	"kysfwR9QUUt5zIRmJe3r9dlFQ9uSCyZQbtyXavrQDdIP7bdFAy2vaJWCSI97h/sH+wfYKYYJuuC9496j",
+	"/YP9R+DnNjPQxB9a1cj+o6Ur93uWyBilYMVEwhSyF66J79h3YqWDVNIEcQKHlyxtXj0HBO8LSV58/2Yv",
+	"AianUMjlsYHZwKDkjAVkIVMeQ3u6nASeJb3j3g/MfG+3HPVyAm33fXRw4DVaV8TN0pCHMzNPi2JkpbSE",
+	"3M7eUFlPBfnx4vVPcOaT8pHcWbDCSeVo/lT7mLSVuEZ/L3Azg3N3psE7OFObO8GNfOiG+VFu0OeoV5bT",
+	"1k3yz+7TswTP+BjvJzQkv8eH39HEDevBkCfrh9SlBTvwSZe1zizqC5q+BPNZ2U7UO/7Tx6ins/mcqqUz",
+	"MJ++O7PUBx0+kQNFq2PlYObBETKN6VT3jv9UQI7ufbQrALA/VBak9y35S8D+sv9LOwLYtREFxplIUoZl",
+	"jMdLMoK5RhGJaTxzlY0pSWg7xJ7DtB3h9hd6TXEfG0LvH+k1xZXqwGj3OXhRBLetBEH7sf/27xvyHPK7",
+	"KIgKHCJZ7AN8ROT12QUB6hyzvYiw+ZglSSF1jrmgarkSODGG5S/txNjJ70cHBy7BxmCwRsy0hqC5UpaK",
+	"zOKZ1wQsDxxTq3NTkvJrJuz3llWje6MBrT/CRtZDap2vVUF1lcfUrRCA34vSkbgm2aIGxn/HkNi4llZI",
+	"cvx+f0mR+wXB6dzyMt00nI7Ko0dkvDRoLbT/AMsFqDxGyhQzSAlzVeh8kLWlwrlhninCBHQF0EFYe7tg",
+	"4vTd2WbA5s9VAFsTiNzEBCQeksg4m0OUfuU8606/X2//fxCOzA2Csd+BX/srJCMkd2XWUEmyKzl0Zrec",
+	"1HljR652Mu2087zILMoNSJjBDqMjwlLNyJODRxAGBdrdGlqJxW/vkFTiAgEQgz9YpRvQ7O8IuOyoR+tH",
+	"NYuNrKWwOfRwZ6QEuz3o61maetBBv3Ur2F4fPqSxJdQDtFm2C5doxdIZfD3JUiSnkIjkzJ10jBYf5w8E",
+	"VzyY4nEF9xk6EH94eQFjLwV+jVbTorJUBONy173984QLKmJO09rvUZeEL7BKtjc5RZfCZRJYcVcQOlWM",
+	"uVEicQjGDZs7WwaY3nIvQN/9jB4TlKPf/Hjua8dabRksBe7ewNDhDroAv5NzimKSZcmpakf9/+y963Lb",
+	"OBYu+ioo/YlUm/QtTrrj1FRtdzo907P7khNnpn9sT0kQCUkYU4AaAK1op/o5zqOcB9gvdgprAbzIpC62",
+	"bMkJ5s90LBLEdeFb168IVPX+GIvUI0xLuBYY5QH2Nt07IpdLM+haAOt7YqTCRIViaSNfFxfWxOUTYXeu",
+	"hctytisFqjBmUwlZ+jfxs0fEbjEwTMALsxkTaWy1YnBsfnSDBjYUxY1hwmLHobM+6IlU9pIF+6DrDk3R",
+	"i8KF2yivTshU95x7AX6f0sW1gAgY52awkBBq0zCqyIQpdkR+ggkDpaYI4wNns50JtIgxYbhZ2L+TLtbA",
+	"8YqwHT/6rLlI2WdX5He4IJQYbteSirErxluXnb9wbS5hDdzIMRXCeR5b8+vLR44/0DG74v+HQTWSDZ79",
+	"BKF39uEGyIl7q1xmh23AQmnnFtK57dPgNPWFny5qgY+lQF8T+tXch1qOPbocYdFsR9o+D2tU+/SWROqN",
+	"0Vy40Vd9t9gQDxt2QeBP7I2gyFDmovWbMklypVhB9tHw3WpMWw23bdCXououyWezjfti5IN78p9HRA/V",
+	"Ewahrk0GL9Rj7d1RlYl635DidP0r1VQLfGkDYPCTVEOepiALOucn5+vf8E6yveDoAqH8MZEolNC6Xlwv",
+	"brkiIrOUwfWqdA1Zgze785+os+T9LH6TqoJdyvDAlVaxMrWvGlAIcQtzqW7gpo9qVz160CJIKyFQeoMm",
+	"BkLiwAew1PmG26LSs6e7K5pO/xI7xOY8ub5wS8slVJkQ0sUbAC6FHiKTMuySw6xjNJyRrXdTpb2H3RFN",
+	"rbsyh9tOARamfFyhV3xsA5FXbqog7w5L3rVLmW5FxvRWyL2KwGiWfksnxJd7AfEigLAbVSTIBl0hKY+/",
+	"1PJa/mqVnL+L2jkGDcYCaF8Ln4xoYnQEf2MZH2PlhQXGUBdx0wCyI2cELuorQRFXjHsaZjK5QX+ce4lL",
+	"AU5U/48+PMKUHjTbNcoz1HmSk9pmRCsna+l4vv9Ex+uOJTyzD/dFOMr1o1zf9k9xRrcFCOVOtAv/H/CQ",
+	"Y4WN5ZujEhWAtho4fpXhXfh4UheIog1dvMXYXrRHDhTVfWegHDjqjFlGE0jhkBk7Ir8xlmriQzrfAsGq",
+	"z9QA4kyRsCyrJbpYTHB+8ubuYf4XVI+qneftpubnEfSig3c27HJPdrVGCLDP1PYaIhykscsJVbzY3Afx",
+	"g5UlSfIZxcwI+wdFZ/bWjjqVWbIt/HnauehkEsDfn2cWoEBlj7+2hyBYPOUvLN7ZGr5xHynmW65lTBiV",
+	"s7/2KkRdlksQpocgTM9P3qxY+mruQH0LbFZ30iX3N1To9fXjV6XnlxskFtLEINk2SM7/q6EqXfNO9KGL",
+	"iRSjjCemEt7sw+NfgMQ0DAORIfqLa1eahgsXtNnbJVg/PVu/kh8UUMbBPfQTZu/Bqxvssw90kUmafpLy",
+	"F6owP/j89NUmm/pupQV4+ezsYDdQQhVL45FUMZonYleyoqWgBdQKibFaIuy4smJ+0+NpjuNksaui0vIc",
+	"XLzQnu1JZVM7nbXpHdei64yOp1wDQd3Otv8fLMtsf6YWvw9z42oquJJIGj2NsN2X9vout/rZ99tt9Y/+",
+	"FtsFCnzneBjvICbSrYCqGlSqYIAGoNR7AJLcRI07RqAFefUPRJNSN2iD76B53TQjLsAXd+Pbqv8J0qaX",
+	"IeJd2Idt7wL2rbeYVfKC/hdbPAwo+mrPnUIlBo5KbVxaixRjZ/rsbAz9Kgyth4fNGrD8A9BZQz7VulfL",
+	"V4o3Asz79mBeS8mpSsrfDVvEXMSYmBNgYYCFG2+45V2kWK6x/sV+oRWknkBnIKpmKb/VZ9mV6aZfDxSD",
+	"W6cBeER15PHoAMuZtR4NYr2vGNE5WsNzUyYOsCXLO4JOF2FUNc+DUnBB5hOeTHwNR43VUI3LbsPfivXS",
+	"SB4uFcFqL5BNXvXwTemCyFumlKutWnZOMZ1n5lqUieYlEhxK+0/FgCYBE7bzlBvb/h8Fw0tBEIk+BBfE",
+	"tuREnFB9LT5eXvlYyWU6N4plcOwTLqeoyNAtW3mh0Z9b5HlPsQgBFcAZDuLn9k6tBzsXWJDDBX5Afl2t",
+	"/iTEVwjj6/ZBhUg3Df7b1wKGTwZo33JV9wdN0Ubv3D57fni4NrbOBZbKJFwk9i9250FAGCUjmmWdexhD",
+	"3xUuoSaEiuQUNHuLybQCskylIoMvfw16xMjCLu2LJyzt4SPyC79hLjAQKwtEhPvlLLWXPWPwwrgeMHjA",
+	"4AeHwd01K2fthWEDSg8ofZdbkosCma3ck4qlOUj1GCR6XBDfbPlO5VZuelPIGNFIrKiOS5qcRkOug1Qx",
+	"BKfr2O7R2F9LLe/YVh0KWmOxtk+mbMQFbKY1Dx+q2vP1qDEefdRSGy5IyhILqqsRNC5ihokSE4P0qgFg",
+	"qNxkG6tAV4dYd6EIWaAeY1WhlbGVldwAV4oI0wZcbHhRYKcaXYkR2ZHPX0CsBZUV+JQtxUiR91jZCOuW",
+	"QE0GTICgiPHiAq4jwal2eRR3Uhqa4zRtj/ELe47TdFHqdyIVVxNOr2CbXvOhx8wCgFJOpnDmP2JCQEuz",
+	"KHG3ncTr66MN5vTpsgL2mAbwpHH/xRncIAS2UuwsxMAeXgzsqhvgISH/JdksTadclPeU+/OxZsZwMd40",
+	"D8A/jumIPk5PvyApy9gY6jIDjWJhi0Ly29jT/mhDF/iEPiL/dhan00qpA1fr0ZV8bgxbfYe9ufI9f8Qj",
+	"tvypFqXJz0qIuPpaItHLfb60sRE/Le1qKBNXPZquoR1Gu949yJuHr5rGob0lkOWJUKOkiXaKV1SanNdF",
+	"IWDw6d1TuYcI1DqX6xKD+ius7LCx/XRpRLuOKG1p/klDFzaUbz62NMi5/Zs7gy1sZ7awIU10TBPw78UW",
+	"7a8x9ThxH1ORTKSKuYhzzYKDe9+xhs3X2+bXcQtCrt/xcVEGox0q/1hHBeUbdSuO89xKRXKB+Z2bZMZi",
+	"4x+w7cuyM/uqqPA7GK6KfkBV0gUzjr+hTZn2I65p0u5wDKXMGBVNCvvyxzA7+sMl4ULnykIlwj7PuGIa",
+	"DsOPP1wRIFyHerxQP9o5nxVjZMGo0lFJNOOYYlozbGmf3fIUWKjgI1yM+/hyuz1gc7PS/YpLPKZdoXmn",
+	"bWBjKNYnWBgOS7dpFUykW+TY6lqgNXJ5gLdmxxl7jRE8vjBOg8Wg6KzXZEpqYRc94r6dQtGiC6JYwmcc",
+	"6xXh3R4RwYyVC2MltY6Ib3oEeoZIFkfkd8Gw/pAjCl+KLAHqhOZzsb2is8PAETfAvhcPzH7HsP6Qipu+",
+	"+9EuhR9o56IzkrlydHvIhQtxWkOquYbIE+NpdLkd+cnpm5Pha3oWnyenLP4ufUnjN6PTk/jV8Cz5nn1H",
+	"T9OTczDAuDkvBJrnU+qDNLzonJ2cvYpPvotPTjcPYGmecFyMzTSl00cWik0CEfuXHkJsyS8Sx7ru7eK5",
+	"oKB91fEobZA2BvoKvXXgSYualFGX6OUE82EGqESuvh2jKuPAxYIN17lYlrUprpdpZ3Ya6BI09FUbtrhm",
+	"7heTsWK7TqiOhYyXvpdZpXvdLh+ByPiWrQAPxqcI/9aiPyrqWO8hgNWj0/Xq/vGX4r/Xln1p7X0RZY4m",
+	"aUKnFpphaDf+J6BPfK+5vHwb+nxiPbC1iIt/IBiHn3cNl7Y9/DTq4Xb5Ib5vq+u5VLVLzceCmlwh9W/k",
+	"ysGColQUrStzFGgWU6050OgQbwWqZTL3NvWP7Up73IWbDG1wddXsdXx28lDVbNcustVfeVJP2XbCsCjG",
+	"EoRi8Jhtjcf36VOpQLFSVK6XiXuBYsdMpPdIKly+NBotkp88SWyySFB/nCkJheGJo99lInUM88yHE/aO",
+	"HJMuzYDYgMwoR9qgFIpdIO+ff5nrkrPdMcgI9tkQlYtKJLMnDeSaZGxk7NflaKSZAQpZLJsQFRmO14IC",
+	"/LeXrb/BkUre/qUpa+69SA/pamKiei+9jk/exKdoYXS5cVOA/wbIValiZAIVwjbOifOjey/SLa6QtRKg",
+	"bqF0hPNBAB9+hlZhAnNHNmYiPVSLVUipOsg9xEQaQww42DytjI/B9REiQ/aGYt5Dzni7LUkAj5/V/1or",
+	"Ibi32rJ/SvW1OQ9oYwzjn3BZOCvMS9mCTKm+wSJZkKqjJ3IuUGYAVkn5mBvde+siqaFBeNrxmjORqMXM",
+	"OadWW5h+dN15VNYjZ83132qRn24gIahgt7fyAUtUzyMPEpXrUbCuPzSyvfCcvNBkSMUNcjMwq5/ECVVp",
+	"mQRoRYyjcgfEwu1kESlc5iAVCx8yTueUAxO9ewx2zr1E6A4tgHmLLifYvCYRZwxIr1wei2/lhUYVzF8Z",
+	"3BV4yYXhGaEk10yRki0cdTng6p5IYnUyKI7i5sOVSukWEp4XJVYUzdPeEbn0U+lKHurK9F4L9DO6jh6R",
+	"H+yy+SEgFW1tBSs8XdKzR9kPsshVVRzlmqVNKuDVCtl/TzWuFoBSCVRxQW//JFe//vzpH3bp/Q/ADwYR",
+	"J2cvz1+9/q4TdbRUpp/I1L7x8uTN65fnWEOkqJIyL0y3csaEY+gtvUh+GbcpIli/kq6YeWpD45a3YoUh",
+	"ze0lv2HCdfmtKLFLEDJ21ud4yqiAzLpvQJ0NOunKLXHDRVqWO452kw4RUNoOUdoVooe7SM1fcV0f3VkA",
+	"ODS0p/6JXgXUEQsJ3tbBiwZlGzGMhyj3gGsPVnGP3ccf03TvPmHRKYz3hi10XSseUy6wQiBw6tSmnozp",
+	"LfOF7lJmb1QmTLa4Ft00p5ltjYtx7y2hxJ8ppJMdISGpBcpa2j/ZZqEDVYDYXLwOOvxkOGxDuHVv5OTG",
+	"c/DoqVBxAl76ZvGSvb8cag5IKSCl9Uhp+R3NslFctYJsipg2a/5waCqeM8ByN5KLZEDKc6cyy1GBC7p3",
+	"jDykycbTexLgpNhM8YQ9FlD6CYxIit1y7SJqISSeDGlyk0Kogz2xig9z+8KSqYyMpJX2SEC4nJN1LWqB",
+	"uoiIAGwN2GjEoMwfFHMakBkFZEYNPPlC3/HaYHhsVzADPcB6zC7Xd0IVe4tpXdg9RxlC3i2SzO7RahwG",
+	"VRYXKts6JuJi9AV8BSK9CXcWPR+GcUT+BdgZ6d/daqRRjRXfM/Xa2ZtTTXQ+Y0qzlEGAh5AGPt4E+T5i",
+	"ewcVfVFbnCIG47v45HU1BqO2ZfxKXxAzl2QqISYjV0ASzNjNPWIz3MSE+IwA1e7GZ+hczzBGo/ny9Nsx",
+	"LvI6qChF7Job14qB2NCb1iK8UrBYjkb4oO+SO24hbCSEjWxTfQRhgss8qm3b3WYq4Q0aF7Idg1XW2PYq",
+	"n+Ia97srs+tBbAhv2Vt4y6/ylq2ObzGyjstqcKySdqQjhGW0KIHxBKBW59NHw7TurgfBqEzVzDfAD0N0",
+	"6eCIQN0+f5e4+FzFECkiJ8eECTKwWLg/o4sB4fpaWAhCuiVu1MuBu71moGc/fEg4z4+qczGimWYVaDeR",
+	"U4bzNZF6xg3NMATIz1yBCV/Hp6/uhe1g9QO0C9CugHZCmgqsCxgqYKhN9xAKpjvRt7CXgD4gYJT9JRLZ",
+	"pSG0esm24BUXwyIV/L+0s0uTGzKji30E5NqdmeZ4TzZG4r4HoiPMC3LhwyldQEEIqRKGxiyAH5pgnTdX",
+	"amxgJkrm48mAdF2Z4wtipH13luV62biVMYq4pIfmM1b5LIUkoQnVBJRVQsGAZb9/RN5DVVd4TM6Z9plb",
+	"MfzpWnh7mktE/7//Hzl9GZGz17afp2cREYwqKzJnTIhFLyIzJYmihpaxVRYqFYNFNgFTrvK1WF7Ei/Lz",
+	"5P/+v/i+vaDst31jEL9kn4iIsrcehBwmLCITmt0yTfJZE7BaDlq+8ku3LajyL37CBeo8an215c62FZV2",
+	"vwfH5DfnmISTEE8Pt3bOTm+pw/cNFvXTvEkEFkgHf9yDC647N80KU8ac+RhXiNOBmuVwryEdJwW1W5MJ",
+	"vUXlPULGG6mK5NotQERLZvLuItS3BiN4rT6WteQ3Wclv9rnK5q5lJBeZ3YJOUORTeJ9AMpJ9o4Br5JJ4",
+	"mLGcAb3U4qrk564jIrKvmjlPGERa2V/0DZ9p4B0td0jZsBRg9JrRBVqzmkLd8eFDssWMlJwum1ZOTqvu",
+	"Ni4KYwyaZk7JP3Nxn6xnN/xgfglYY3vP2q6cZPfy2wWrULAKbbq1S/tPLG+ZyuhMB0PQ3gxB7s5ZBfIq",
+	"LqjHy8jG3zmWrynJ6os/9+u09Svr/BUvVbnWbccjMFuUZNNRGZVEEpoleQYHhHQHyJ096BVMWRDab+gw",
+	"g4jxFOnTGz5j5RDgI/s9LiANED2yL4DEPpm8Lf5ihdhoRMbMkPOT88as75/8N2q06Y9m/Gj6XIuYbhp9",
+	"qKP1vIsLtq1pwdQxoWrs4rA3P+ONBQZL5qwyYmFr7a1hu66uNXiHfIsSoP1uHPlbrLzv8nMhBThFYbFp",
+	"VcHm07sHLWYi7eU37idSG+3qy3virbPvXp1EHSGNXcQO1OxXUjN7N17OFM82V2QahrvrmoMrPvGkmSxb",
+	"CEpfbRA2WpCQQd1rwMRN6Cd20dqry783vimkiWG7BcUsKGYbb0IuEjllccq1YmOq0nVBiE6Jo2MWF4z/",
+	"/pWg0O2Zdm0VsCHdNmDTuwfau68Kd+zVsO3N5ytwX2vOMZZHfaELRolCC1xS38oUkchrf1xBCRMsaQnp",
+	"w3i4XQTntRgzs8TQSvQs48B1B1ZvC7wIF644aRlG4NXLoncu8PPoWvzAEpprF7AwoTN73gg1zvNOxVK3",
+	"y+FgVAME28C3i9BiUOEvrgUlGbU/1n+o5EiT7vnZWSUZyMckx6Pc5MpKcPIb+2wQH1q9lhrmtNtrMWNy",
+	"BnTR4Ky3Hc1nFhmLMfmvHEZkPuHJhMyp7dpIYhdBsX6hkWGPpHSBEaC//vz3F5o4QXMtEsVSKKvKiJLz",
+	"IsWpNn8wEjkiQ67MxE4F1HOtD7Tr3CheakUYFQE9QcOGK9Jm6AxoAeEk4AS58Aeql60Cmi406Q7gAS7G",
+	"do4+Tdi1qHC7uzqw+OqIj3PFXGLUrz//PSL0lvIM2kJJHLn/J4VEBouF7ZPdN9fCf8vVSYftUPQ2ci44",
+	"BiLOzSGpTOGcuiWz6z1cuOgRmL1rAdOHTVANFo9epZaNn7gXfr6ac+ZxQ+5UCYruR+B1AFpAg7Q5BBKq",
+	"oFV8vVqFu7Ht1bWN9rALvWNbrqqgp7TrKYfMAKVYPMqoCxJnbeveBiS22Vs0zTOjYymAGXHj1+AKRZjZ",
+	"/NaUj2N7jcdTrrXdac2PCYlPwWUPI5AqYdsxXO1dKfp6lBy3poSbC7hac4NM02jarGXGR0QbNiPDBfx/",
+	"BcVUwFsRMNsIGB+kFCFE8w729grCP+GDXnrpgnXaizPAxm/JwAquXP/NFUkY+DpGYFh/ocmfOctZM0m1",
+	"+8RH35WnI6duolbGcXQ2Ni5j56/wrWdE2Fyf9fVEzaOljRAijA/LUbbZQSXd+jltPKY1c4tfd/SQPQWv",
+	"86V2l0bt01i9Vixz4Q0lFl2rVBNhPAPtsx4T4Niaa5ME/Hn4Yht/c/2Y7JW3GTu6McXyy2o0oJlLMBMp",
+	"NK8JBrVGIHBTUaFHdjhF11jax1kufHEn8L+/onvJlv1wLy8tXDvnMum6XdEL7MtBWT5QZXlViOUSliuq",
+	"0n0Vym4gXH42RUlKXuMdECz7zQwJuvaSj929HvJnHoISL/VNC7SCGlxF6TouUthbtx5YrQix3Bohtmqh",
+	"x1/cX/ruL+tjKuuot6RMTlnCNajZfESoWBROM5dJYsDV00Jqcwf0PZEW1hrUWB9liNZ55vGMd5fzSbSt",
+	"7ZzZtZ1ZzUPb6NQe2wOY3seJfve7rYpihdrd6YNDlsgp040aIYi5WUaFsP/ool8cH/Lu8d4R+WPCwU1c",
+	"rxnJ0Gc+8JPdn+ba9FM+GjEFZQ/7Oh9OuTFMDSCXUCOscSn7vahe1Bvocq5FQoWQhuBUOe82/kPFXBfZ",
+	"L2rQWCHoR3jyoQrqA12Y99RlvXjuXPj9W9NWJ6iiavLfXBs+WpBSf+1sq4X+6D/11LGYG4l2XO50B6I9",
+	"+F6DOrkpVPdkL5qLhHk508bwsV4D3cCju6Sjum3/LWq0Icz0MFNbfSqpq3wJiqc71NFGbxRXy5rHS5W2",
+	"1LJ2oTI3IYfg3N2Zc/dTxU3i4QvpulWNPBKFjEWLCssy5GAvSFmSccF6D9Wj8TevQHM9qtSBaNWUf776",
+	"qUycLD1DznW7lPenGcNali7CdC6a3bY/X/10WX76iZy2j+kRrQ5ovT+0nM/gCT0sFbu+2xv3d21r+/OH",
+	"zFi+cMCOFO/lRMJGRfZjJQD3Z5HyWw6MUVdM3fKEEatJVKvbjDBaG+Phlqr0YlE8AVuUG03sZPgeaO8E",
+	"VWVFX/9bm/+zeij26v10idz9oqxS56IzkrlyaYO2bxkVG3tHzysrs/FLrzpRB2r0VUqvvAKmg1P8xbA7",
+	"ffwzp8owlS02V1yrc74f52lt1dtdp8FhGjTcg0sXa9UGWyB2FUKtDi6GIjOA3p3IDS7T4DLdzS5dqdjZ",
+	"LVqwgK3RMjfhYFizu9GHG9ysD6pjbAHd5niuwohUgXF21BX49hCseicAuK45LlUQXOlyrcHr0uG6FJdX",
+	"kEUg3ETw1uhsXUKYT6LetVnji3EFF+vzdrHWNumTK3kPK7rZXCPmYy6wSiXYZjQfC5YuGSGaar08TH/b",
+	"RZEX7Gq9WOW51ZjupQ/tpazKJqLD11MJIuQA9JNn5xfZL+lCAVYqReHssaUmV8zhk51J1O2gyPEjFjK+",
+	"xEx/rDDoMUqDJH0v0v2LUSaWZOib+PR8OWgC04xIAuyiHhwXd9P2pX/fh7K/wabSVPY3sC4F//p2e4iJ",
+	"9A7lkqHKhJpMe7v431slfelmJ1I8elHd1Rf+I/OXf6oVOgIycO9Rq5lgXqDvDDm+C1FUdPWFLu5VZMO8",
+	"Fsss5W+RjMDTVSjWSl6wguj7AIDHZvTeJf97U22vQOgd8McOYrMehZ57e1KDQOgdYNFBEHrfw8Ozayrw",
+	"AN/2S+h9F789PY33OkD3mNzdmxpxkFp0/3CqZNG2SGbZfuND1W7YzDhOLSzpyQWBiqiBWDtArECsHbBM",
+	"INYOWOFhxNo12PAkbNqrYcJaCu3mm/6ixnGdz4iRFc7sIjzFyuDIcX26dLKITFiWYs3iwjLjC12TD41s",
+	"SK4KVd2xYjFW4RlrZpz++eqnwDMdHNeBZzrwTAee6WfGM31Hw56zNVlFlbisF4Wo1LuklN5hxNlml/Pj",
+	"UkpvqsQ7Wsj9a/GBfzncwc+Cf/lerpN7cTE3+FuC8SAYDwL/8rPmX14GP0/CujxtNwJYUTCRmQVewJM6",
+	"wJDHATHyhgk8+fCfL3T5W5JRPr2o4DMXJ4nERy4ao6j31avQXznOKLYgNDFYL1mmdAFtTTXLbpmOmh9X",
+	"voiYT9PGC1Cz1H9dKiLklAvGiBzBTsNK3MolBXUpSSY8S3tH5HeRLYhiyAOtJ3ymy4ahQxDSYt6S+YQJ",
+	"SP9mItURWD7c17gmY/sDLOCEOcYwtJ0McNIHRMncsGtBhZ4zpQuDB06co4k6Iu/hJdduxjGiBQ4ITRI4",
+	"SvBkiynkV/aYWT6/tpos3K5ZsbbBmHFYiTx/TGSFRQ3EhzvmNEGWtprMwf14y9m8TauCJ6pi5vgB5shP",
+	"S+FgTl3stloaoyL+KyIyN9pQLDuOx7S8/7Q9gEX6HOaVlGgHDqKVt07w4An29PgWfGHpByToo0Tlgkyo",
+	"JlOasmvRhV76nqDl16G9iCRUKc7St2gXLeCVPTgFpVpEFDO5Eqx84FoMqbgpngAWvltX6DDlKeHmiFwu",
+	"8/hLtaxVj4iWU2ZFlClO67VIJdNESFOXvyBugJ2+RcYsnoe1tdLPYGgNSl4wtAZD67dWkFzUY6rd9eDF",
+	"3gWZ22uMa4yltvDWM4hSA1yhcFdJVblbK7v5jl6yOUbYiVF1yo4RZx5/KRig/jreoGIbQuzydsxFCjcq",
+	"TyZ1YllXv9hNENK21s2opGsvYsUSxm+ZvhbcRAX/Ki01ENWgoVjckNg1FDCxEACfgKZB7MaLiGBwk4+V",
+	"1Dq6FhM5J3JkGEaZ2X9N82SC+hSjyaS1GEJ3KfnQbvACR1h0cS1SZijPtIUSrnclTCD3QAm/cG1+XdQq",
+	"2D3iNb+2sFwNTYaScgemiXwqTlUBYO2erleaQ4PE3c35QGVl68qK8OJ6KYT/SbMYv7xOFvnHvcRxOTNu",
+	"IN2ylGmEU2LVHeQqhNMvUuBqdokvUgG4B+V7zhQD7eSIvLcyQk88e3Y7H/m1qFIpFj87xQil4MfLKzKT",
+	"XJjy9YRmSY5GFGBdrNhuiqSVa1FmrQAMgsdcv+dQps8X4Ctb20wqXYtNxdIPbkm+gqqafjDrK2q6fRhk",
+	"3+HJvqXDv1bUORA2nyzw3kdWebvxEc5ZwLJfcViXfcdfCnK9v1YafMqgeowTqwu+gnrQSpPs7RohRmZU",
+	"GQubKPDDYmQ+WTCqeg7iLkpJ5ggq7Fso04YLksop5Sj9GiSbM2mXYtJLs7syjzSJvAK0lZ9GWxSsrcWR",
+	"Bc2+A2oYCcFTJgy3CpaFhtztLCsHGaC38v64a+8BkXkt7mHvQSHTeQJB1obeSh7JIL0OqxjUkvSKyqjQ",
+	"0pKqq2hGM6YJN08koXBbbSGhjp13F3z6a3FbRoVHLO7odYEMX0fEc9akUYVIR6RE5/bzQBEqBdO9CAWB",
+	"n7ZrodktE05+wUQmErxAkEaGfzHS0Ay8T6SsEEMkdK5U0e9Ix2tRiEfIzXaCyLY4olOeLYiRszif6aqV",
+	"uRgHqLF+JNyQIVtIjw1lxtoB1weYya8CbtmhrAdbsHWCsDo8qJVQ55r1mV+wUgi4avILfUFw4vYpqGqy",
+	"6PiLK8K9GkVhIqK2WlVWHj9Qopy0aoEGq2w8zbjgAybSPvJ5a8MEdjjhkB0eImg8ZBVcgFU/4Epyt80T",
+	"KSsZrakqPhCviKdpO1U/8cwwZZUC5HeHi7Bare3upfe7YL+PRh98y09090VfOlxAWXymFp2oI+gUPSW2",
+	"151NY2Ox71f40l9tjVYd+rWmR1JNqelcdPIcfqm4b16+vuu9ecz7urYK669ttyFqIdJBuByUcKmtT51r",
+	"h3TnUt3AnXdB6JxyIJVEwEqz3sMj6JYIP5tj7fGStSLuhS42VJeSgRQJGxQhJHfKHfnqAYjhI5cKVz5z",
+	"LcBHN5CC9eVoNOjB3ezR+HCBGhaWVtJ8LOC7wEFiX3O/FyWRyKUgNCUTmThby7WwE4aJAn7K7FsUaTXR",
+	"vVkQGFvwUDBtwju8MTcPmSxqp/CBNCdlHOZDEgxqsgvJSejp8CxOXqbn8Xfs1Sj+nr4ZxifJaXrGXo7O",
+	"6auhXX2Yqf6M2b1xcfbq5OSkkpKgGJQQwLrdE8ayZEK5IkNqjJWbf0X3kVn7ISipL1hgKAmC/PnE99wr",
+	"u+JeeRzbp4tsXDTrWybdDJkbK0qHIHvIDugsa8fEtjyjCzrMWIi3elC8lb5BBLWsSlwQ2ggME6mNZxSq",
+	"4bFHy/5YVnqPvzhEudKu9IfX3Z0C7J1cVTircoFh0YA4uYkItwh00Wg7WsaET6MCtlmSllYrkAs8bwNU",
+	"w3LuVPPbSn/BDbjK7lQ7gseesX/rZPDKh1aV5/U6oFXgNCOwLyBbiyYTcMxpkuYMctDsBHpXXf0EX2In",
+	"H6jZ1XLF93n+Cz06CIKgY2yuY1jcFArTbpKPfcAA2y+mZtko9qavkBy9t+ToS0/1XiDiJaFMupsbJXsP",
+	"Kbzq1fUNMgp+kGZCbrjA+NVK4beqgfqI/OEN1PqCDAS7ZapvwfKAdLmwPU4Y+l0jIqSruWZ/vxbDhUXS",
+	"9truRWTgovX7ubDygdvNNSDdIRU3dtMkVKXEPVKxgxMNCwZT9wIyD+ybcAIvIFi4Zo+WcwE7cJnl+oW2",
+	"HSgMHQPSLWveQdd7bWEgy4VRntIptsyzmC2qkeX1uUcdRsgitxPUGeqWQ47sjmryh5XLWfOGORkxlDJj",
+	"4Mpe2x3EZYolfMZxMWqLWVu5ts407JAH9mppmds+XDWBrf7cap8ivLF1MR806DxFCb+1KSelVzEknhyq",
+	"rvjj2qQTWiTNaV+EbFrxM+reLsuO3bl4Rjxjm0QlqFxEcPtYiV0ltG2Vwj9By/uNSlC5eGDoQEvDdiY2",
+	"lh2VCflfHOqAtbTq5/WAwx0qY1kvlmBzBYl0eDGKsDD2TGvM3mKf0WVB6LrCiIpNuTFWquh72bwa6x82",
+	"yaTjL/b/1kYi/nD57gqGYzVTwz6b41lGuSDdEf/M0njOUzPxhW8i8u4j+eWnHuZ1vLv6t5sHeC3Rt401",
+	"gxuHDhy+jUbnyvlYb3L2H64fv8rpPj3x/2vUDYvh3quBRquAnZGlE/sOOxz/yPVMar6JJ9y9Un0j2Kv2",
+	"f/QvYXlfaDJcGKYjwj7TxFgMrl14k5cDuzva297/9uBUDdl1fptWWvuKCvzWDtKhFl8ffF0oZRG+J9ie",
+	"dUYMXIV+c4ESWkhDFgx9Xm06kX3hgerQwWMOuzrrMUcRTx8wx+EInl8wHDtRUjvYUQ2ktJv3b0CmUzh8",
+	"VxyB3oOE0x2wIW+ZWhud/XvNxIZ821yMK3X1IFWLa2c+d/+2Yxxlcv5CrxQ7v1e7sF+F6VlEXJfTtUG8",
+	"dWVug1Q4MD96ZW0cRndWdX+CLshUCrZA+ygUGKcLKw1IJsWYKSAFKYypGbW3flGfbjTSzOxWVlhZtHkG",
+	"B0ZGLwpyttbz/zEXzyx9o+z4uhSOGV1gmfVGYeJ+qSkse8EWH/MNUi7t8gcZclgyxK0frM2KXA3c33+D",
+	"vGn0cegHpm2sz9P4RG+YduU9c1FSSROgTbfwAWsID9lIKlaICvI/SMZoiqJOjlwDZSUxLq4F+JJcPa+i",
+	"ECg87YqYYkYGNowgpVaN1NcCW4pJgbCcCKuXwu+uRoarK2ol8Jyq9OiOq5hrMqUipUaqBemen5wULFTc",
+	"9C4gxtCohas7AayIdMrIDVuAkBzKdOGqkmpX18Kun98ARwSqN1FDh1QzMoVpLXyNpbwnVFyLbsUxCnPR",
+	"I3w6k1rzYcYioiUxc4mgcpjzzBBqiBQJIwJLlUkzIYbeMEIBh7ZnnJSC4yDSTQo56+ksXsUn55tnhJSj",
+	"2SYd5OwRxHCjCE4SNjMsfVsEgXJcPgvCj8gHmWWEw1L6FIyQNhJCug4tCihkXISMi/vkUVS0j3hGF0jP",
+	"KXMTy1Gs7G0eEioegiDxwiO0QBL2fsEMCw/J3mLBM4cYXCnBIU1uxkpC9dOzk7OIzOw15IX5TqLCLEw5",
+	"/oJO7BWJExOeMTJAiDuw/Rz4u3EQkcFMybFiWg+ItogSirpSUQu8mdBbRoaMCZJJecNSQs0q5xZinidQ",
+	"ydqcVCoXIWz6ObuhqketqNnhN2rkS09Z3aAIIXiYgrYVPv+YiyYXVO003j+HwrfepjZesbFiY6wEKEck",
+	"ze3FgnUEEyuqIPwSK+y5MNbu+dkZGVSviVqg8aAHGtS1mCmZMK2t5ukK7yBfjdM7u47AxqrN/hmnQrqS",
+	"08LJQftxKVgPLwnQnK4Foyrj1WDZsjRY/cOadFM2onlmyMte9WuaAOF0oZhHRN/w2YyL8bWYM3bDRIqb",
+	"4r0YZ+DVEyn5g1p9FwJTJzLjtpkmpc2F/D5Ea1uTSrIRZ59VsAJb33MjcrBHSkgTg/koJGE8zySMVvnY",
+	"AruHNNFxKbnilFqV7ZZmPG19Q9zEXgjFubgRch448w8gzYOg3deijYbEDih/iTdrz2GOz/BHiC2r3107",
+	"R/XHiX0o2z2MuIThasOzrDCVRcVUuHRwb/+1j07huifYnwxjgJYMn/DTzq7Qe1o6i2o4CVaI8QR3ZK6k",
+	"GBdwZnPb50doEDqyY4becNs/59venYSdlqwIRLi7Mu7t82JBQei4+ZyKhKGTS5SqF9VilIqRXEBJHrhl",
+	"MFwBPFHgcDITNt399YLd2v31UkaR23HdsJkhXSYStZgZlvbeuumArEBRhpfb+aJjykXN3QfOQGgsgshU",
+	"8G/Cf2HtaJqmoHNOwNtTj/pOFEvtHEN9a9ACi6w20oU/LpEpGUkoEh7aSxArW6eeFalSNL+akQgewp47",
+	"pooKTRNQzxOZMvLmzVusl63skQCOEEMzXaGxgmxJjLyNCPszp5n3Y71wZbYr3y2jzP2PWLG7Qq6EY27S",
+	"ct/DRAclN1x797/2PCgMd97z1nOHLJPz+P8wJTfxK9X13BnV7f4oUIytOFujDlfbxxsgNlLGjKpsseYV",
+	"l1sc13OLWzsjFR9zYRU4BG72nXGuWl9yvamNIajp+0JTeGkt66MXhOI1f2WoSO0Nevo9XKJWiZ0pNqM8",
+	"jeFmtcASwQAS8JQ3KJBXVC/y3eOr1XkpP9UyUWCFh4sNk1EgJFHsPYU2ZJaEzJKD9iUijIbFuXDhj1V6",
+	"dF3wo+uCIL0IbIRq2EsZAofmaISRHX9xP/btP+HvE5ml99brNpEMxdHYwM4IVdxAfykDVUG1y6fIZq89",
+	"tZCWhAIjCIEQf01oljVVK4fHr4ULtsCC4pgUBAUhPaEw1A8vVGkM5VQsY1QXPPil+u1/ICMlpxCIypWr",
+	"U1f4NqdU3TAsaQ6s92vMpfYLTZrYP2SWVqZwz6ZSEM1VyO1VZDqUuanyAgezadAfH6Y/yllrzelacWr7",
+	"bMZv2SbP+urXAEaCXhpssSUAsILWBevfMb423imkvFLgUoA7wsgxEKo/koLQcH27u+gAbnDIO+ei7ibF",
+	"7oH9Nk01MRKJXytZIwVRn+7B1WzXYSQVqejspZ21VjDOhS8NKxdyLgzP6gXkfBEyjZbxhjv2I759ONds",
+	"/W4tpiHcr+F+3XUQ0o4vWPtsuFwP8nI9fEtzk7U2mFP3BYjcrWi17EJb7hYZndX6qzD2ZUzUix7MC7EG",
+	"EVkNO4Yipo8R9AR+ZcdkXHiZId23MvT5RELd24XLqPWDr/rrhyyRU+Yyd68Fuq27VWODgUxUi056UV2v",
+	"rhZUVczbFIq+dWulCvS1KHAo4iDB5rX3NcPKkcXx6kUFPQaukpWaN2xmjsg/aiaPa1GzeZS2lErthZqB",
+	"pKEIQxP0+pWqmxJNfMCKtHuBXjil8MEljL0561oB4C4//uvdFTm58GiNJJnUzJnots1ewTniaYBvAb6V",
+	"8M3HwgSkFZDW9psIxF2c5tixddDePY7cW8HHvUdQZu+CO5Fwdk0qYWJ4DWNqKcSxebRgJmxRhyMYRLf7",
+	"HNNjB5geAZnpIk67BtGgaEmBCI8abDwWkfibz/Xu64EaZxdkyAQb8YRTtSApSwCs3QdwuLkJYCOAjQJs",
+	"7FTqB6DxzQGNYg9F28GSADT2Z/2x92XJKCFHUMeCpyV35l2EAeaIB4EJJt0t2RgG9+FuRXkpMscnD686",
+	"Rpqfr36CWAuimbrliSP/dCXY1ZgKrjExfiKztK2oKvZlX1Wc31HNYi40E5obfsvITLER/+xDXEZ0yrMF",
+	"bNe2Ws74SN/+q48v18Ln6tXdo86Ui+LfG/NXiInui3w6BJqQzXDGb/+4+g3faG01pYb15ag/5MpMVlZ8",
+	"3LCbM6a0FNsx9XyAd56Cpgc+tD5uEHd4CBw8tJLU2rilKepGovnTlXmuikMUKRtx7njvOAggwbJGGp7l",
+	"EvmNKhOKcl2Rhpi5DN50+x+japkNTIz67R9XBM+1BV3JhCU3VoOcyjTPck1OTzHDORf8z5x5w7dr4a2T",
+	"x3ZXE3vkyDSHYprO7T9mR+TSDgB4QsgAnzxyabiDo7ZCifDYA4skPkx1o2mqmIZzZy+U085F5/SMfLA6",
+	"+ZVRjAGvrNQmkamVOr/865Sc/fD/2A0g53YlfskNluerC7iLzumb16fxyVl89n0n6rAp5ZkVanR6JG/o",
+	"SKr/6fpwJNXY7oNSsHcuOr/DI52oM+a3TPi/XtGpFX+leL7ovDl/Sc6/e01evTl9YztakYkXHZrmGXR/",
+	"IgUDNfTV92fk9Ozl+avXW5R/hDa3Kf14umMx2iRCsT9pqOUYFO3nU8uxWVMSEx3jgY4hA/gwlfLIBTr7",
+	"Uk6+4aI5yNRtKP6LZSa4IDgJoXTkoZSOBNka23ZjGgpF7kS1ph4ide8CM4rQrHc/8LikTh9/cVf9quKP",
+	"T6Za/52ZAsk9skrVVvbRAc5Q+fH5Mn6I6io+mXq1nSEI+uedWeA3aogz+ufV77+RKVNjRuAZ0v340zvy",
+	"3cs3r3teMcOBXhA61ExYPYplKVzDi4iIPMtIkjGqQA5KaJhmRIqirD+oLJCRZL+SHpHfGEs1+XkUgzOr",
+	"1MWK29nKWl0YmvBzrt7/3fP8r1n6AOVsFw61Ja3srHPR+Smjhry0W83pM3ae7GqyEVOKpRUtabrYVr35",
+	"gF3+K6p1DGY3hjX8H/cRVr7VTb1uTyAn3ZoHeRk0mHYc+Tw0kuAmPEw34aHpFV+N/w6DLQoloxJI3F2G",
+	"HG9bUQTc/btXQo6p1kzr1VSJnyZcl50XFrNEzmANIcwTnqWk0lCdtCkiwwVJcqVlG7k8tHxZ6cgTOfoe",
+	"05NUDme9N6kydcGldGjM6tWt37rHq+eyeqJ2p/88VOlpdEcN4CwP3LjQfgPeB3/MSfcdVViE5wpvNNJ9",
+	"n/ExH/KMmwV5p7hhitMe+cjGeQYHRZOzk9NXEVFsTM560bUYgKgYeEvKC0269reXvYgMQHbAT/Y/7E/v",
+	"7H8oJshlYsjpm+/fEH36nUuOGChWzu6AKAahjkg/Vv7gLpLhonye6T5PB0tGT3vp6HY2sPIE79XRxacz",
+	"yhVEJkrV51kmQMECbt2OkMZuKbfngOWDTOSU4UgnTBHNNeSlKKZxJDI3iZwyHIf7R+eiI3KjkNXdBzTC",
+	"VoVd0KfaNoPxIVEnF1A/1WlE1UbwoNCsP1mMOYPcXf/wiGZ66WkjecZMHz6x+skh42LcTzJpJmgXbX/U",
+	"jr6v6YiZxZoH6ZAb+2vfvvKQUSvmNv6Ez9YMZC7VTd8oyoUdEEtzXPf+rcxyYRgDYLWyhUROp7ngZtEf",
+	"0cQeQs7WfDOhttX+SKo+HLI7T1vxUJVIF53LI/KBGpBEiuo+FXruLqQ/TzsXnUzCHf2nVe+1/YgVmXws",
+	"+IgnVJj+nGUZLpndvInxu9WhRVzwjTX98hzux5lZkQPBoRkARiCnC57Kb9ZIUIIsNBSMpIpn3t7c9IJF",
+	"fGnlsTX1RQEgxngTY+Vad9SaHy+ik2N/3TU/B8oztGd7sjSIlne2csq6z7ue63jK9RSMyM2PF7A0rXZm",
+	"9dSUUDaWIlvASKpwODiCH6LnXRnq6pWWagR4XQr1j3RdMZ3eA5S9VZYY1Pk4zeLtbTLFu5uZYchl4xsg",
+	"lYEz2a4VlA+qlChXjCaTt2UBdfROj5kh5yfnqyw7P/lPfWUmnoZxrbf1NK5UsPocstVng8NVFQnJhKqx",
+	"lbfrioyuNwM9gvO7mZ/QSj9dVAtrlA3dUZ5lVsIDyCJG5smkhxTtaDMq0165IlzY+zAiCZ1xJEOwy2MH",
+	"jhVaJzLXbCKztC3EuOFw7dUM4wYCn/XXKr3lYmxF2S3NctafMbuuF6evT09OTk7s11KuKVrK+jPFptwC",
+	"K1SFU8Wgqfo6sM9GUZLRXKQKefQnjBq0CcwZu8kW/iNn/guK9adwBDoXHS5SfsvTHPjP2GjEEsNvWYVD",
+	"/lV88jo+ObW/ioldjLTf3sViiexQuRhDAo79I9hipDa6v9SnVxZz4MpX5wlu/D7mxJo7Izn3Q7nhwn7K",
+	"brPNjQMN22Q/VoKm/RrMBeFmej7mgib8GSe5Uvb/2WeuAbUFQ0MwNBxaSDReOXHKtWJjqtJ1JCZMaC5F",
+	"TMcstoBL8TRwhuxSi24GkJuo0xti51VqtPdBxfhyuwb9/papBbllSjtabgZ/wNeWerusSkNZ/Ir4wXpt",
+	"pgjT85XcPl5elV9QBClsNLF7eZXG/AP04d/44lehK9dGtF5Ldovgpi7oxwemH7ccHX/0dnKG6qFOtYYP",
+	"Jq6iXQrVfcKrRVD1WXsPzCc8mdRkJdeEcYPu/JRFhImUpURilc8ky1N7yWwVc/VxyWe9n8IKP2PnazOg",
+	"saLFhN4yHGdbTQU38j48VCslkLIRzTPj/NvRXXqjx5R01ZldL+hqIw9i7rDEXO2QbHYy24yCO8+HeRQ7",
+	"oC9P4GrK1IY5uOEiHfhUFNi3RT4C6fryBRFx+0OXP46kioiQUy4Yw3+AglXYl8iUTYdMYa2CjGrwQ+jF",
+	"dMqM4knviPwgzcRnvkH9giFbrpTQYkWsruBezYeuToA/7mBSG2Zo2XOGL5jCvhxBKBLMbr+4UFwxuuFr",
+	"ehafJ6cs/i59SeM3o9OT+NXwLPmefUdP05MzKwUtBK+Y/M7jk9P49NU2HAXllO3HlFZbtGBDC2L9660h",
+	"UL3+vY0t2MyCzezxbWbuivFhORgbY49m8+OaZaO4uluDoWwHdQcmcl6DWbgoQM3ke97dAoY9QnpQTT85",
+	"/lL958oaBr8Ldg+9FtaMG03sRd1Yr2AJ0D2JFtdpFa7lMyEj93lXMKjt1brd6mDVuPW2l+ou3sZgdfeg",
+	"HzNxD26XB/W1TUl9L6CAXn3FgOrOopga0c1bT+Fiha02dAGpR1WlnirmQt5SljHD0t6dogx3xNB7kT5M",
+	"r/SVFqInVUGZSJdDQV6eVMuXgz4NevwUKHHpnC7upze+F+lTl0/YRGCj2XRHYntnOmSQ/1+vPljX75yh",
+	"elNF8KsItgjVHg5yYzKRxkM2korFYDHcLgki1IbYVW2I9yJdxjLrEcpDtbwNAyQ+lfb1F3rZuasjMuKZ",
+	"YQozra0kyJeCou/kCtQq2blmXLywK2WH9DGQabAqPoJmP7i+P53nckUtc542F0bPc/hlw8LoOIUb10TH",
+	"GbjCl56iKrqf9E2qo9e3SvBrHlp6w+qD3e7EfMQwjBbpdPwF/2OltckOCPk/8eEKA1eRxWFPguLDHApi",
+	"UpGCnSmhWeLKVlz4KXHCygqqo2uxVIxTMZqSwd/ffyLrOnvshV98y9l8QLjQhtG0qd5EUYfTH7HOkx3m",
+	"NlUJxxGsWl9DXc4yIAtOBVsO3uLmYGOtcJPWTVcrjlwip1NuVidOvsNTHk+poGNW4dUlQhqk1TETJfPx",
+	"pCATVrnQF9VwA/sLolR/yPWLa8HFreQJ00cE8se4JnPPzeOmJyWzjAqC3XQqFYTB+WYiQsmCUayrRcmc",
+	"sZsWgYEz864y4EeP3qx+rK1MZflIuPQP9tIv9r6eMReojIfohW7eqZGVJCWa7xpJIL2d+C1/H9rKuwmQ",
+	"TyUmajfzVmW4R4QWwa1WkfEHfFmDEYylF/WJTcGzR0V6Lbyy5KLEuSJyLkrqTGA2ry1DJbEykdockd9A",
+	"IcSawC7U/lqUsfZRO/SJ6r1CJyOdyhyYxRR8fMK1kWpxRC7dg9cCC47XezXmt6wuBYmQMA8FL7ufEdKF",
+	"WH/M/dS57RlLXTv6WtiWrPidcDHGUAMXA6rRZhtZYUohz7wFPrkOuDBzu6yPCaFqX2stbV6mztt95l22",
+	"AVk9d0n6h92btdIIjRLiXqDq3lneW4pAZ7GM4QCu1KvgicIl6vUrBJGOlgoOdYMBqNmE4wwX2IEP8P2v",
+	"IMGlMp4NDCR21AEgHR5Aat7sbfYQd4jwrUPhOqgIgg3LPSS+xGd1PAW1d82iYtHBDF8WKfGlJI8IKJv2",
+	"LUc/N6U3XIwBNZbCsClAu3Js9hqfXauK6YszudKUFfldFLb8z/LhnlM9gUlBjgeUj1OpBNh8/wOB2Qso",
+	"iSj6gMdk1rnoTBe+QCdHJMWgGLRIFgDaaAL1EibU9Lnu86mdKmrH41ur1/ucLkhCzeYu+8rk7yfSu7r6",
+	"IdA7SPTn49h3Yn6VS3/bWHArP2OvYcVTRsV8wjO26mku4pmSY6BcCWHjIWx8l2HjIb57B4UQVkGrAmA2",
+	"l0LYGlyWLjRvk97Us++fr7v0gS7YHl+oIrWJZveh+PB+3fLbcYu7Tj8Fu7j71AYKop/JoCQetOu8ukyF",
+	"rac4BbvUCN1H+zSdcrERw3hprkcpBGpFBPbZ0t2U0oVnj+xtmFPrd/F+y/GhdtT3BN1yNOIJ+5+Kg18z",
+	"ZUf+2ah4tE6n/frV+cuzU/ezXZH+kGquOxedke3wXKqbUqB89M0SoMP4xVTCerge9Qt1/a9tpc6e+LmL",
+	"/galK0jIUNA+KD9B+QnKz+5JtbdFINvAqGVAtKz8HH/x/7k2UbXo5/r80wr4eXQ1YZ1jOfiQn3l0XmUd",
+	"n1x52E49d71ax6BdJc8GT3gpAax8i4gH2wTAduSdHJEzMmyQfOk4ru+tg+yC5bpZozg5OTk9Pd1eBdg5",
+	"h/VSu0/LYr1GdhU81kGG7R3pP7t0usMg8b2H1N4OqxwPqbiJHUfwShsuTWzLBhGVi7osHPeV+CRXO82C",
+	"sESxlBuWEiMjoidyLsiU6pumerTVuDoqbn50HXrUJO6EzzgTxn+rRYq4uQnG0d0KhENmJ/chu0KamOtR",
+	"0NAeIswuRU0Je6GJFTn+WEUVibB1TPcDCpssgcy8QehdonijJOWKJSYuMjS84HhbBZ1cYz7HcIHjg5Su",
+	"O2Luql3M3RMf2o/1nWyGx/E/+86a/OHj7//++cf3H8kvn360M+Z/hWDKzkXn5embs9ffn77pRB0tlekn",
+	"MrWvvT45fX36svNXpWJHjZ1ryg2Q1ZKMGQPFOMkZ+XW7Eh518Xvlg5ufsozHVjdAJdEPkSWZMZFyMQ5X",
+	"wzdjFXYywAOm2KkYlQiar78wRrDq1qOzaKJjJ1djO/HrGEGWttANF+k6Ds+ASHYaMMOAfbMJlbh1fAuG",
+	"WcE+m1LVsQrNhGUpyYXhGaFEg/ZHcs0UnFCupvoeMGYrDe3Yfege5dGWEE+jQ38t5Gnw02OHngrVbIhb",
+	"7g1D3HAOHoq4fXDHdx7Ax7cDPuxl4CBogB3fGuzYCYzYDKGsa3XpcSjf7OQThsoEtPIQYzDOpMuyhtPu",
+	"9c+a22vJsEK6NYTSewgyUVTHnh5rwzjfChnZUqhvhaXNR/1uns/58fLqqZnKWuJ+y2H0twoBLilbf4AY",
+	"wF2V6Pp4efUk9bnKFVgfWVzdBAGnHHJwcf24tuWg+tsfCLaTQravdUJF96/g06im/OjqO1QLC1XRSaV/",
+	"RC+0YVPSha3ApRCUuzSJmeSuDsWQilSTqUxZ1gMFSAq2LKeOyGWRwirIsPQuozrIgUgIIgt8RGsjR1Bx",
+	"evYa0bwsvC46mH0adWAS7COOKAgnyXaWiYT1Z0z14U+di+/Ovj85+asQV5dpnhncSGcnZ686Uac247CI",
+	"ckq5wMHesIWjIao8Wf3pz1OYwuU/CynsGxkd2m52fpNWJ4ey2NjRixMrT/FZLafVZ6/klC0/fVp5PJMw",
+	"UP/4Jckk0AouvXIGBOKGfTYWkVA9gdRYn4zrM3ANNxnY330xBhhq+bEJ9q1x5GdPMfJXlVH8yqhVOSvd",
+	"/odt4K//bKFHFxt7TzxO5cFqjzOvJz+FiPOg3oeI8xBxHliaXFl4quOUjbgAnBZIyneBsgGpEkoEmy+D",
+	"1RJ8r4CtbWB0B6C8Ubs//qKo7rt/rY1lrzKOF+HsNdgXIaouOMqnUhsPvDlC6TG/Zc30S1Ws/AT6bJvN",
+	"vTLKEEH6vKPgl5Zyj3rtVqpfuUe3DopHldWN+a2Vnxj9jjLVWHBeHGGuCZ9Oc0OHGSPd85M3G4fIP0St",
+	"3UWQfKvWOuWCT/NpnwqR06wPSqzV+uz/mnTalycrdFrSVeyWa5b2OvfQi3Yden+35af1WK6Vm95AAlsw",
+	"SM6g87RgTid+YhRMqwmJqs8LaWLYW4GMKJARbbXjDlHL+WpYhorkFYQeVR2huzH8iAjAjydTc4695X77",
+	"wKq74KzRZ/Ehr1TBLIYM9ZkSBnoelOKu63nIKVk8bcpy1lDy381g5CthgsXFKCq0HY4U6+HbpRv2LgDc",
+	"PRkm94ZP3E58uGoX2BkD0nkipBNoGneHjEKlkOdkit0vqPmQm9bLe7NL+gmxDH7x0ZDMJ3qDy1+/QInM",
+	"wV2OgMZuBQmTpvMkYVpL9ZbYz2YMHNtoBafmTjiYmTBBxsyQ87MzH2rvdpQPsGDrcc1HmIJvEdUsoeoA",
+	"awKsOWRYg+8EXBNwTcA1e8A19i6/x1W+YzBjWAxWn02Dy9loxFDWpBDWlUyoGnMxJrYpgk1FZLggAzDu",
+	"9UdKTgctAeXUsE/47aeLJ1/2pDuWanS8FTYhKbBwtx2j7XxTkDgXfXi4DxCngRbavtxAC/2oGMVP6foA",
+	"8cp6hfjwQ44PXz5Y5bmqigJ/DtcW7tjejb4+KPxy+fx0y07asyQVGbKRVIwYmdJFr2ZvviCUJFIpBnZT",
+	"ZAAUbI5NHpFLUWU8JHBPNJ9YbiriCY4uUjNKwUpYkVFjAUfZv2shpCF0BOQ85oj4sWSSpiyF52vDoZli",
+	"NF2QGdUmIlSTudWaLmeqWCxNqFK2C1xci1/dcGmSsJlh6UVF69JFY047Yym5YWxWGZ+ZsIUdc4osklSQ",
+	"fGbFqBiT/8rhtSjGVcwYUcyzXeNMTQn0285OZesQMMPalSXs1uUZQ0HxwZAmNyDbB00kjC6W3suZ/RYH",
+	"pzNuKAQf2MOnihiD87NXEGSQz2blX89ewl//ijpTPsZEZ82QB2rM+kMK0Qv2P0+/75+dW5Eoc80mMrN/",
+	"11yMYbRzxm6yhW/z+zenr+ytstTC2au+kfYZsAtgKa4+HbPNGj09PXsFge4p13TIM24W/ZliU55P+/Un",
+	"z9+8fhV1mJjYs5321z5/dn726q8yMsP9CKKD+WdOigvuvRhndtOdnZy9Oj57DcIG51MlsECngBap4qNR",
+	"Xxs2Kz6Ds+9+qXYBAj7so+7lckN2Ljr2O/HJeXzyeosYD78R9xT6XpyDUGE9wICvId69zXTg9QSA/bGh",
+	"Fk83P+svqPi/chjLGRMhhj7E0D9JDH2xR0P8/C6KB6apReZ39fuoEjthkeVOFZIm08TxF/uPPvxjbWB8",
+	"2c8L4gAiyTiy2yMiIVwkcsoi8uvPf0fAHpEfP763P88cy7FDSDj6lhD5CgR+fH2+1eVQjDZEeT7v+Pj6",
+	"Sj61Wr+ds9Lvyq1D4lFDnU+kZjUDYe1etVJ1lJtcsbfFK4XEeUCg/P111p3Eya9SukAZala7SNcZR7aL",
+	"ffeD3Xno+3LDTxv5vk4e+sD3IBKD8tPuN91cmamByhhE0PNWe0Jo/KHvyRAW/2hh8d6mTqFijJCGLJip",
+	"eC3OT94QKSzKsA/0nkidOQbRcZ+gsWUc1uycEXrOlLZ4ohQa/5VDYiSZySw7Iu9pMiEUPCcsrfgicFCc",
+	"ZtVIsTEzzkNT88u4lrn2OmLpiWlwP2DcnsxScM5wTW7YzERkStUNS69FEcXn3B5Yf01pKV4UZMplP4p4",
+	"K/Bp/FcOX2iHAzTJuDYObyLwuhaIvAqkYNsfLshEzsk0TyZNPo9/wfrs2OdRQ0hnO0NI/3LX0D/lsNH/",
+	"69xQb2Hpi61ADfGm36VTH0zQAYUFE/S3Y4IOEWzfGoenDxaIGu7wW6YWJMmVsld85baf0pSRXKRgLoWa",
+	"hVgrpUvtdXIf4FQAJccRGifUsLFUfE1k2nwiM+aJRUlCDc3kOHeRHykbUSgj4EFEGVUj54KUn4CKrROp",
+	"DACGCKDhjI5Z2msOXbvC770r+/iIRo/6xxbrQ7vKcYXIrkOO7Np871r0vM2OLQ4ffuuxSUab9Y40tQDd",
+	"dXlh1Y36Ebwz8CrLT8Yt5MzYLcvsfU+LpyFThRuimFXxNaE4Q/MJAwHr+RM8eQSZ0gUZ5gvCTVth0KXz",
+	"td+Qpiztu5H68qCZFOO+YWraT+R0mgtubBfTWZ+6jQlW18iVnxxTlTLBxbjvik46q/I/WDYrpxefskIr",
+	"h5qTUOByY+Py0oTtJ/RmedVCAE6Q1l+v9rOEihY+0yfoNSG0JihTBxUxU4E1LcCnADybQ7UWq7Lbd/Es",
+	"oyvoIQbIZ/A3nQ+n3BiWgr8dDiIfi1iORuTPnOXsLU7vwILAvkeDfQie+duIZpoNXK11+6r/Xb9A/AVv",
+	"2kt/gOZaiyBf6CPiPw4J3APCRZLlKYPc7FwJlhLoO+kO/B/6SHs5IJqZXpM5FhQwHPgHGPd+2Si2JIuw",
+	"XS7YIu4kJNkJvHBTIn1yEswlAFm7XkSORm8JrIfVFKTGLDK3HPaxtoylhnWtddud66GUGaPikVOVKiu4",
+	"XqOFCQnK7CErs+4Yz6W6AZVU99rJLJzYwnd2qJw2y8XjL/b/VgYOego9i25GI6IZK04fV6B5Z/bKQreV",
+	"kYZmSEpoCguU/cQL3SSu/s6q0qrzNEeqLT7GdjOExTzvSEG7hmXNZ9iYaOCEffkU5ywqGKnvw/+d0fvW",
+	"0sVDRmZUGf2WyNwkcsrwJCqrbCcsxeO4aUxg/WDuISpwPqGmb2QfvdGdi85YeryY0gVJmDAKkhs/5Uyn",
+	"dKG3sNKUY9t1EGBD008aBriBoPPu/SDwgg2mjcYxoyJ28q5KIx61P81FPFNyrJjWqx4L5XEPNwbwgOqz",
+	"Vq+zB13b63Dvsdvl96CurlzWLdFlpepptVNt1VOnDMydcipympFEarAd2D3rgvxL5SFlGRtDPRHQSt8S",
+	"OpS34OZZUoK75ycv0UARF+/E8M6gd0QuoSfU6so3zBubIFqMjhVj6QUgJotnMkKnMheFNcMthe1kRPQs",
+	"44YMmZkzJnwvkbcOgtBcLj5J+WjEFBM+Eco2xEUK0u2W+S8AvRsZlA97A8fRtfjDCpw7bjED+f2DQlOf",
+	"5tr08X2Inut7Q44akInMUo3H3XkMexE0CNzo84kkhdWnGChJKBQ9AGuCnePRCCoZFAsplf2nn/Gzs7Iv",
+	"Mddx+fVG8wwuwm6gVfS0zrcJS240uuEYVX0q0j5SupZeNtsaF2P7vb6dS//3CaOZmSz6mo5Yf86yzP9g",
+	"N2nxjykVdMyA/A9Z5vqJPSNFK1PGjO5joAVL+8gM6H7Dvdfnom/7oGTRqOL6Rvex6aKfesYSPuIJDGLm",
+	"mPD8j3gG+3g2Crh2Z4d2LjrllpHaXjgTairRmAR6vzkktZvBn9EDxIwPxIrfYtG+gwR2owLrNmO0putj",
+	"p0jNyBtmrxO4rUkqIToD3PUYXlUITPSUIVCTIxDXU7qwb3BDusu4jSg2AscI36lrLCgDbHrh8BUTaWuC",
+	"uXsE4kmjPWgUxUUeSjaGTKRHOwjJhGdpDKFlMTht4xlTXKaxkTLOpBi37L477+kY5Ozp2UkMhqvm10rQ",
+	"ESPoiAtI0PaCYomJXXhXnFDF4omcslgbuljXyaWX2WdwRqZFWEXLayM65dki9jAqplpzbagwcC4FS5jW",
+	"tPVtrkext5euG13GBYtlbjRPWewEDs5/m3S42yeuYzNhrrebv2aHMgIZv0IOwZI63NjymB+pz2NrCedn",
+	"dojCcJrhyqXUML3pw7ngrZEyzqUdI5qPR3jUWxIFxI2QcxEvh9dsKGFX1iNpVJlCVt/OjClXVnst9BPQ",
+	"YbGGnVWeGU0mBHbAtoaVOw6QtcYV8MA8hmnFBdBKjYYRwUjXbdSI2BPgzBV/5lQYbhYRGcHlLJJFBOUP",
+	"dURKhZOgwtkjRtYMUOjTtK2/wA2D/hSYO5ceV3F62hmeznLD0g0IbtIUvfuCPRsLgD//yBLfdyT59XX5",
+	"VSph99gt19zY6ZxAbC3Vk5KLvhN1mEj7UAIWKtu9jk++i09OO1GnWKTOhdXpoSBEp8E00Lkoon68bu8N",
+	"BM4u8L87Xoz3J4sxZ4LZPe23Q+ei86oTdbShylQ68qroCAhRO9BcuX/17YaqVvHbSrO3C/2zmOXmyUOB",
+	"N1PtK0VAuWAhKjh4pJ6hEvoUTqugXgb18qtRL4O2GLTFdm1xNwpgUOp2pdS5opMVlWdJXUGh79y1d9SV",
+	"3uO60UHTO/5i/8+Hk6YsY1i7pb6UH9lU3trO4SiwdHx1HFZVKLQpXdGxNmHYsm0/XLf6T4hFDUA4AOEQ",
+	"vfWVUV0FjBkw5nPAmAE27go2IiJqBVsPRIVRe7XxKlIFWlWENZVKFg6qWtRyRDbOM3Ipri808iGdn5w3",
+	"FiGvYMBHQ3LFN1outgcaUwOMO4CUIr9/aUXH8kZn+LsgNE3dRu89mxSj9c4j8Fk4J1xumtQ4SCsq9Lil",
+	"ZCSImsWUI/Sj7dSB5j6+I0UvuMRs868P2SUW1O+gfgf1O6jfwa8UdP6g8wedP+j8K3V+QMctyPxxHUFY",
+	"q+gRYv4+QsMaCN992h4oGkZC7iLiG1Q7YLBR9R6jWopN1Ar7jWeYn1fLSqsk4uEMcU2mXGs4QxvTJEGL",
+	"0JOQjvYVpKMFpH9QNRBCxlKA/s++lOXHvRSj3De2shBhHQrB8TvcQbpDmtzYJwCX9B4/70KxW64fo6bF",
+	"laFQWZzAFyomcCcnYRwXjnwIIWchUQT7bIjIp0PHJFuUu60UkKu1YwXPQpckVLkwPHPCyX2dF6UZ0iPy",
+	"CUpbCIkbbgOwZydpn2Bvf0H/xfKEWP+AvL4t5OUbDsDr2wh5Chho9/mlFgXcDwSUF/7jmqEQnT0GAoKG",
+	"dd3XPZKqKBj+1nFDwQ/+2HqXN9b73Rap4DcPBqkEU08AHMGpG5ILAyAJ/tjgj13tj51QHQsZYyGMkA8Y",
+	"nLy7A+EACgscWoWgpIsQdAl97igFsEohrI+//FcOVxJIXAri3yD/lUMsNAsXSYTU4lQsKgSqmnBDJhTC",
+	"QT3/KoaKFg+7AuaNYd9Vku9HBK5ruMQd23qgZTmseO6lrVjwh3qYdg9y3mXSzyrjyrZK2j/lEFTPlefs",
+	"2PH3r6T+RQZQp5ZXhxxZrV3OyQy456oHrGQw7s6sXi9zpM6wOvycsZsMzp0aMyjMOZ8s7DmdUw0FPKtN",
+	"9SIyBGZkLVUzRbA/PO/cSJ6OpGo5S8UX0GZyljFXlLs22KqsaeKNcj/3pcgWNcIoV3G6cwFsVNHTEkjV",
+	"J3gDVmRciCCuDo9F6iEn+VDEmR0US3IFaQb/+0tnyKhi6jK3CPB//8eeBIspfat3pdlEaoPcgWKMVYJT",
+	"meQoq7CanatDr3KhC0JoLixMT9hbMpjSG6uwAnGeumWaSEEymdDMtnzx/cn3JwCNcpV1LjrHYPJy87bc",
+	"nX9ALfOIKEZTxJglf7owFi7Z77NsRLpTZhRPMOMFPpvaz1KimZ0jw4AKjAmmIvLhh/6v7z99/PndVf/y",
+	"xx8/Qmc8MZ2XnrpBgDmiXyhojz2x2p3SUdErxTJ8e8JnuqjbbyZsWvkGir+G9sEuGWGj2LxVQatgDb/0",
+	"zo7xMjGEZXzMhzzjZlFpv/J8w0f+zZS2CDMtDA1QD9plWOmFNmyqSffj5VWPGCiyDv53VwjecQhwYWSV",
+	"YAD3t650oqHxhs58cGqebwCGh2D6Fvvpchnr81d/qaFdJ+c0wPSpBH40KpZpEfD9cvUcUyRJWQJ29up4",
+	"RrmAco4YEdDwRbvFDB1mTEcEjzenWQ1od+/UrLd7mA9zw3QPOuEFzlHtxkNBcveTn5rIGnAK7xCaV1t0",
+	"9J53G4R9RcdMJNyO4uern4jXgrHZlC5809W5KR5qbdN2qaoARS7PtJK0WhxtXipWlW/U9ae73/mxZjmB",
+	"tn4WKb/laU4z4k/uT7lIkYEDlqTSfpnh1TLTdDZjIo0hSRaENDGK8qx67uxfG97+wy47LRg7pHKjdFer",
+	"PVX+NyGnXDBmn5lRxYSJiGZualIJxVmUzMeTJaIOOzM0cwVpcG/Zq6Z359CQW87mTefQTVuySDL3OQtu",
+	"0hy2s59UkPcgE2Z0QdhnmphsQaRIWER0rmdMwKmJiBTMLp+GOqh8xu1cvyBIYOHO+GdYzRHP6jsJv6Tt",
+	"Nfb/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -52,7 +52,7 @@ commands:
                load a council's rate tables, RAS versions and service categories
                (docs/configuration.md), all or nothing, idempotently
   keygen       --out DIR: write a development Ed25519 key pair (jwt-private.pem, jwt-public.pem)
-  token        --key FILE --council CODE --roles r1,r2 [--sub ID] [--provider UUID] [--ttl 1h]
+  token        --key FILE --council CODE --roles r1,r2 [--sub ID] [--provider UUID] [--person UUID] [--ttl 1h]
                print a signed development token
   seed         create the demo council (code demo) from config/demo, idempotently
   healthcheck  [--timeout 3s]: exit 0 when the server on PB_LISTEN_ADDR is ready (GET /readyz)
@@ -469,6 +469,7 @@ func tokenCmd(args []string, cfg config.Config, stdout io.Writer) error {
 	roles := fs.String("roles", "", "comma-separated roles: "+roleList())
 	sub := fs.String("sub", "dev-user", "subject")
 	provider := fs.String("provider", "", "provider UUID (provider staff)")
+	person := fs.String("person", "", "person UUID (the person role: the person, or their authorised person, nominee or parent)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -489,16 +490,27 @@ func tokenCmd(args []string, cfg config.Config, stdout io.Writer) error {
 			return fmt.Errorf("token: --provider must be a UUID")
 		}
 	}
+	if *person != "" {
+		if _, err := uuid.Parse(*person); err != nil {
+			return fmt.Errorf("token: --person must be a UUID")
+		}
+	}
 	key, err := auth.LoadPrivateKey(*keyFile)
 	if err != nil {
 		return err
 	}
 	tok, err := auth.Mint(key, auth.MintOptions{
-		Subject: *sub, Council: *council, Roles: rs, Provider: *provider,
+		Subject: *sub, Council: *council, Roles: rs, Provider: *provider, Person: *person,
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: *ttl,
 	})
 	if errors.Is(err, auth.ErrProviderRequired) {
 		return errors.New("token: --roles provider needs --provider UUID (the provider's id)")
+	}
+	if errors.Is(err, auth.ErrPersonRequired) {
+		return errors.New("token: --roles person needs --person UUID (the person's id in the council)")
+	}
+	if errors.Is(err, auth.ErrPersonOnly) {
+		return errors.New("token: --person goes with --roles person alone")
 	}
 	if err != nil {
 		return err

@@ -227,6 +227,25 @@ func TestTokenRefusesTheProviderRoleWithoutAProvider(t *testing.T) {
 		"--provider", "0193a5c4-0000-7000-8000-000000000001"}, getenv, io.Discard))
 }
 
+func TestTokenRefusesThePersonRoleWithoutAPersonAndAPersonWithoutTheRole(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	getenv := env(nil)
+	require.NoError(t, run(context.Background(), []string{"keygen", "--out", dir}, getenv, io.Discard))
+	key := filepath.Join(dir, "jwt-private.pem")
+	id := "0193a5c4-0000-7000-8000-000000000002"
+	for _, args := range [][]string{
+		{"--roles", "person"},
+		{"--roles", "practitioner", "--person", id},
+		{"--roles", "person,practitioner", "--person", id},
+	} {
+		err := run(context.Background(), append([]string{"token", "--key", key, "--council", "demo"}, args...), getenv, io.Discard)
+		require.ErrorContains(t, err, "--person", "%v", args)
+	}
+	require.NoError(t, run(context.Background(), []string{"token", "--key", key, "--council", "demo", "--roles", "person",
+		"--person", id}, getenv, io.Discard))
+}
+
 // TestServeWritesTheLastReadsAccessRecordsOnShutdown: access records are written in batches;
 // when serve stops, those still waiting are written before it returns.
 func TestServeWritesTheLastReadsAccessRecordsOnShutdown(t *testing.T) {

@@ -60,7 +60,8 @@ type Record struct {
 	ActorSubject  string
 	ActorRoles    []string
 	ActorProvider *uuid.UUID
-	Operation     string // the operationId
+	ActorPerson   *uuid.UUID // the person role's holder
+	Operation     string     // the operationId
 	Read
 	Filters   []string // for a list, the names of the filters it was asked with
 	RequestID string
@@ -87,7 +88,7 @@ func Records(a actor.Actor, operation string, filters []string, now time.Time, r
 		}
 		out = append(out, Record{
 			CouncilID: a.CouncilID, ID: uuid.Must(uuid.NewV7()), OccurredAt: now, ActorSubject: a.Subject, ActorRoles: roles,
-			ActorProvider: a.ProviderID, Operation: operation, Read: rd, Filters: filters, RequestID: a.RequestID,
+			ActorProvider: a.ProviderID, ActorPerson: a.PersonID, Operation: operation, Read: rd, Filters: filters, RequestID: a.RequestID,
 		})
 	}
 	return out

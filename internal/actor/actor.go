@@ -21,10 +21,13 @@ const (
 	Auditor      Role = "auditor"
 	CouncilAdmin Role = "council_admin"
 	Provider     Role = "provider"
+	// Person is a person using the council's portal: the person themselves, or their authorised
+	// person, nominee or parent. The token's person claim says who; nothing else rides with it.
+	Person Role = "person"
 )
 
 // Roles lists every known role.
-var Roles = []Role{Practitioner, Approver, Panel, Finance, Auditor, CouncilAdmin, Provider}
+var Roles = []Role{Practitioner, Approver, Panel, Finance, Auditor, CouncilAdmin, Provider, Person}
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { return slices.Contains(Roles, r) }
@@ -36,6 +39,7 @@ type Actor struct {
 	CouncilCode string     // for logs
 	Roles       []Role     // known roles only
 	ProviderID  *uuid.UUID // set for provider staff
+	PersonID    *uuid.UUID // set for the person role: the holder's own person record
 	RequestID   string
 }
 
@@ -59,6 +63,10 @@ func (a Actor) IsProviderOnly() bool {
 	}
 	return a.ProviderID != nil
 }
+
+// IsPerson reports whether the actor is a person using the portal (the person role, which a
+// token never carries with a staff role): they reach only the people they act for.
+func (a Actor) IsPerson() bool { return a.PersonID != nil }
 
 // RoleNames returns the roles as strings.
 func (a Actor) RoleNames() []string {

@@ -31,6 +31,7 @@ import (
 	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/plan"
+	"github.com/pbudget/pbudget/internal/portal"
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/provider"
 	"github.com/pbudget/pbudget/internal/ras"
@@ -121,6 +122,7 @@ type Services struct {
 	Audit       *audit.Service
 	Access      *access.Service
 	Payments    *payment.Service
+	Portal      *portal.Service
 }
 
 // Build wires the stores and services of db; q queues their background work; pay, when given,
@@ -165,6 +167,7 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 		Providers:   providers,
 		Settings:    settings,
 		Payments:    payments,
+		Portal:      portal.NewService(people, budgets, chargingService, plans, payments, postgres.NewPortalStore(db), auditStore, db, now),
 	}
 }
 
@@ -208,7 +211,7 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		Log: o.Log, Verifier: o.Verifier, Councils: svc.Councils, People: svc.People, Assessments: svc.Assessments,
 		RAS: svc.RAS, Budgets: svc.Budgets, Funding: svc.Funding, Charging: svc.Charging, Audit: svc.Audit,
 		Access: svc.Access, AccessLog: accessLog,
-		Plans: svc.Plans, Providers: svc.Providers, Settings: svc.Settings, Payments: svc.Payments,
+		Plans: svc.Plans, Providers: svc.Providers, Settings: svc.Settings, Payments: svc.Payments, Portal: svc.Portal,
 		Ready: o.DB, TargetSchema: target, Idempotency: postgres.NewIdempotencyStore(o.DB), Tx: o.DB,
 		Registry: reg, Now: now,
 	})

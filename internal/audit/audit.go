@@ -39,6 +39,7 @@ type Record struct {
 	ActorSubject  string
 	ActorRoles    []string
 	ActorProvider *uuid.UUID
+	ActorPerson   *uuid.UUID // the person role's holder
 	RequestID     string
 }
 

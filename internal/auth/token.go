@@ -19,12 +19,21 @@ import (
 // provider staff of no provider, a token that verification refuses anyway.
 var ErrProviderRequired = errors.New("a token with the provider role needs a provider (the provider's UUID)")
 
+// ErrPersonRequired refuses to mint a person token without a person, and ErrPersonOnly a person
+// claim on a token without the person role or with a staff role beside it: a citizen's token is
+// never also a member of staff's.
+var (
+	ErrPersonRequired = errors.New("a token with the person role needs a person (the person's UUID in the council)")
+	ErrPersonOnly     = errors.New("a person claim goes with the person role alone (no staff or provider role, no provider)")
+)
+
 // Claims are the claims of a pbudget token (API.md, "Operating interface").
 type Claims struct {
 	jwt.RegisteredClaims
 	Council  string   `json:"council"`
 	Roles    []string `json:"roles"`
 	Provider string   `json:"provider,omitempty"`
+	Person   string   `json:"person,omitempty"`
 }
 
 // MintOptions describe a development or test token.
@@ -33,6 +42,7 @@ type MintOptions struct {
 	Council  string
 	Roles    []string
 	Provider string
+	Person   string // the person role's person id
 	Issuer   string
 	Audience string
 	TTL      time.Duration
@@ -48,6 +58,18 @@ func Mint(key crypto.Signer, o MintOptions) (string, error) {
 	if o.Provider != "" {
 		if _, err := uuid.Parse(o.Provider); err != nil {
 			return "", fmt.Errorf("the provider must be a UUID")
+		}
+	}
+	isPerson := slices.Contains(o.Roles, string(actor.Person))
+	if isPerson && o.Person == "" {
+		return "", ErrPersonRequired
+	}
+	if o.Person != "" {
+		if !isPerson || len(o.Roles) != 1 || o.Provider != "" {
+			return "", ErrPersonOnly
+		}
+		if _, err := uuid.Parse(o.Person); err != nil {
+			return "", fmt.Errorf("the person must be a UUID")
 		}
 	}
 	var method jwt.SigningMethod
@@ -77,6 +99,7 @@ func Mint(key crypto.Signer, o MintOptions) (string, error) {
 		Council:  o.Council,
 		Roles:    o.Roles,
 		Provider: o.Provider,
+		Person:   o.Person,
 	}
 	t := jwt.NewWithClaims(method, claims)
 	kid, err := KeyID(key.Public())

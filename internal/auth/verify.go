@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -46,6 +47,7 @@ type Identity struct {
 	Council    string
 	Roles      []actor.Role
 	ProviderID *uuid.UUID
+	PersonID   *uuid.UUID // the person role's person
 	ExpiresAt  time.Time
 }
 
@@ -196,6 +198,22 @@ func identityOf(c Claims) (Identity, error) {
 		if r == actor.Provider && id.ProviderID == nil {
 			return Identity{}, ErrInvalidToken.WithMessage("a provider token needs a provider claim")
 		}
+	}
+	if c.Person != "" {
+		p, err := uuid.Parse(c.Person)
+		if err != nil {
+			return Identity{}, ErrInvalidToken.WithMessage("the person claim is not a UUID")
+		}
+		id.PersonID = &p
+	}
+	// The person role and its claim go together, and alone: a token that mixed a citizen with
+	// staff would let staff routes see a person's reach, or a person reach staff routes.
+	isPerson := slices.Contains(id.Roles, actor.Person)
+	if isPerson != (id.PersonID != nil) {
+		return Identity{}, ErrInvalidToken.WithMessage("the person role and the person claim go together")
+	}
+	if isPerson && (len(id.Roles) != 1 || id.ProviderID != nil) {
+		return Identity{}, ErrInvalidToken.WithMessage("a person token carries the person role alone")
 	}
 	return id, nil
 }

@@ -340,7 +340,7 @@ func accessRecordOut(r access.Record) api.AccessRecord {
 	return api.AccessRecord{
 		Id: r.ID, OccurredAt: r.OccurredAt, Operation: r.Operation, EntityType: api.AccessEntityType(r.EntityType),
 		EntityId: r.EntityID, PersonId: r.PersonID, Filters: filters, RequestId: nullableOf(nonEmpty(r.RequestID)),
-		Actor: api.AuditActor{Subject: r.ActorSubject, Roles: r.ActorRoles, ProviderId: r.ActorProvider},
+		Actor: api.AuditActor{Subject: r.ActorSubject, Roles: r.ActorRoles, ProviderId: r.ActorProvider, PersonId: r.ActorPerson},
 	}
 }
 

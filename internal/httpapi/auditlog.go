@@ -53,7 +53,7 @@ func (s *Server) ListAuditEvents(ctx context.Context, req api.ListAuditEventsReq
 func auditEventOut(r audit.Record) api.AuditEvent {
 	return api.AuditEvent{
 		Id: r.ID, OccurredAt: r.OccurredAt, Action: r.Action, EntityType: r.EntityType, EntityId: r.EntityID,
-		Actor:         api.AuditActor{Subject: r.ActorSubject, Roles: r.ActorRoles, ProviderId: r.ActorProvider},
+		Actor:         api.AuditActor{Subject: r.ActorSubject, Roles: r.ActorRoles, ProviderId: r.ActorProvider, PersonId: r.ActorPerson},
 		ChangedFields: r.ChangedFields, Details: r.Details,
 		RequestId: nullableOf(nonEmpty(r.RequestID)), Reason: nullableOf(nonEmpty(r.Reason)),
 	}

@@ -41,7 +41,7 @@ func (s *Server) authenticate(c echo.Context) (actor.Actor, error) {
 	}
 	return actor.Actor{
 		Subject: id.Subject, CouncilID: tenant.ID, CouncilCode: tenant.Code,
-		Roles: id.Roles, ProviderID: id.ProviderID, RequestID: requestID(c),
+		Roles: id.Roles, ProviderID: id.ProviderID, PersonID: id.PersonID, RequestID: requestID(c),
 	}, nil
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/plan"
+	"github.com/pbudget/pbudget/internal/portal"
 	"github.com/pbudget/pbudget/internal/provider"
 	"github.com/pbudget/pbudget/internal/ras"
 	"github.com/pbudget/pbudget/internal/txn"
@@ -58,6 +59,7 @@ type Deps struct {
 	Access       *access.Service
 	AccessLog    access.Recorder // keeps the access record of every personal read; required
 	Payments     *payment.Service
+	Portal       *portal.Service
 	Ready        Readiness
 	TargetSchema int64 // the newest migration the binary knows
 	Idempotency  idempotency.Store
@@ -88,6 +90,7 @@ type Server struct {
 	readPlans    map[string]readPlan // personal reads, by generated operation name
 	now          func() time.Time
 	payments     *payment.Service
+	portal       *portal.Service
 	ready        Readiness
 	targetSchema int64
 	metrics      *metrics
@@ -148,8 +151,8 @@ func New(d Deps) (*echo.Echo, error) {
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
 		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
 		plans: d.Plans, providers: d.Providers, settings: d.Settings, access: d.Access, accessLog: d.AccessLog, now: now,
-		payments: d.Payments,
-		ready:    d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
+		payments: d.Payments, portal: d.Portal,
+		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
 		specYAML: specYAML, docsPage: docsHTML, docsCSP: docsCSP,
 		validation: validationOptions(),
 	}

@@ -144,6 +144,12 @@ type Store interface {
 	// ProviderReaches reports whether the provider holds an ISF agreement or a line of a current
 	// approved plan of the person, budget or plan (scope) id.
 	ProviderReaches(ctx context.Context, councilID, providerID uuid.UUID, scope Scope, id uuid.UUID) (bool, error)
+	// ActsFor reports whether the holder (a person-role token's person) is, on day, the person of
+	// the person, budget or plan (scope) id, or their authorised person, nominee or parent (of a
+	// child) by a relationship current on that day.
+	ActsFor(ctx context.Context, councilID, holder uuid.UUID, scope Scope, id uuid.UUID, day date.Date) (bool, error)
+	// ActingFor lists the people the holder acts for on day, by the same rule: the holder first.
+	ActingFor(ctx context.Context, councilID, holder uuid.UUID, day date.Date) ([]uuid.UUID, error)
 
 	InsertRelationship(ctx context.Context, r Relationship) error
 	GetRelationship(ctx context.Context, councilID, personID, id uuid.UUID, forUpdate bool) (Relationship, error)
@@ -234,6 +240,16 @@ func (s *Service) CheckPlanReach(ctx context.Context, a actor.Actor, planID uuid
 }
 
 func (s *Service) checkReach(ctx context.Context, a actor.Actor, scope Scope, id uuid.UUID) error {
+	if a.IsPerson() {
+		ok, err := s.store.ActsFor(ctx, a.CouncilID, *a.PersonID, scope, id, date.Today(s.now()))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return apperr.ErrNotFound
+		}
+		return nil
+	}
 	if !a.IsProviderOnly() {
 		return nil
 	}
@@ -245,6 +261,74 @@ func (s *Service) checkReach(ctx context.Context, a actor.Actor, scope Scope, id
 		return apperr.ErrNotFound
 	}
 	return nil
+}
+
+// Basis is why a person-role holder acts for a person.
+type Basis string
+
+// The bases.
+const (
+	Self             Basis = "self"
+	AuthorisedPerson Basis = "authorised_person"
+	Nominee          Basis = "nominee"
+	Parent           Basis = "parent"
+)
+
+// Acting is a person the holder of a person-role token acts for, and why.
+type Acting struct {
+	Person Person
+	Basis  Basis
+}
+
+// ActingFor returns the people a person-role actor acts for today: themselves first, then the
+// people they are the current authorised person, nominee or parent of. Anyone else's token gets
+// nothing.
+func (s *Service) ActingFor(ctx context.Context, a actor.Actor) ([]Acting, error) {
+	if !a.IsPerson() {
+		return nil, apperr.ErrNotFound
+	}
+	today := date.Today(s.now())
+	ids, err := s.store.ActingFor(ctx, a.CouncilID, *a.PersonID, today)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, apperr.ErrNotFound // a token whose person is not a person of this council
+	}
+	rels, err := s.store.ListRelationships(ctx, a.CouncilID, *a.PersonID, false, page.Request{Size: page.MaxSize})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Acting, 0, len(ids))
+	for _, id := range ids {
+		p, err := s.store.GetPerson(ctx, a.CouncilID, id, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Acting{Person: p, Basis: basisOf(*a.PersonID, id, rels, today)})
+	}
+	return out, nil
+}
+
+// basisOf names the strongest current tie from holder to id: a person is themselves; an
+// authorised person or a nominee is one before being a parent.
+func basisOf(holder, id uuid.UUID, rels []Relationship, today date.Date) Basis {
+	if holder == id {
+		return Self
+	}
+	best := Parent
+	for _, r := range rels {
+		if !r.Current(today) || r.PersonID != holder || r.RelatedPersonID != id {
+			continue
+		}
+		switch r.Kind {
+		case AuthorisedPersonFor:
+			return AuthorisedPerson
+		case NomineeFor:
+			best = Nominee
+		}
+	}
+	return best
 }
 
 // List returns a page of the council's people in the order they were recorded (for provider

@@ -24,6 +24,7 @@ type accessRow struct {
 	ActorSubject  string
 	ActorRoles    textArray
 	ActorProvider *uuid.UUID
+	ActorPerson   *uuid.UUID
 	Operation     string
 	EntityType    string
 	EntityID      uuid.UUID
@@ -37,7 +38,7 @@ func (accessRow) TableName() string { return "access_records" }
 func (r accessRow) domain() access.Record {
 	return access.Record{
 		CouncilID: r.CouncilID, ID: r.ID, OccurredAt: r.OccurredAt.UTC(), ActorSubject: r.ActorSubject,
-		ActorRoles: []string(r.ActorRoles), ActorProvider: r.ActorProvider, Operation: r.Operation,
+		ActorRoles: []string(r.ActorRoles), ActorProvider: r.ActorProvider, ActorPerson: r.ActorPerson, Operation: r.Operation,
 		Read:    access.Read{EntityType: r.EntityType, EntityID: r.EntityID, PersonID: r.PersonID},
 		Filters: []string(r.Filters), RequestID: deref(r.RequestID),
 	}
@@ -50,7 +51,7 @@ type AccessStore struct{ db *DB }
 func NewAccessStore(db *DB) *AccessStore { return &AccessStore{db: db} }
 
 var accessColumns = []string{"council_id", "id", "occurred_at", "actor_subject", "actor_roles", "actor_provider",
-	"operation", "entity_type", "entity_id", "person_id", "filters", "request_id"}
+	"operation", "entity_type", "entity_id", "person_id", "filters", "request_id", "actor_person"}
 
 var accessCopy = "COPY access_records (" + strings.Join(accessColumns, ", ") + ") FROM STDIN (FORMAT binary)"
 
@@ -150,6 +151,7 @@ func encodeAccessRows(b []byte, recs []access.Record) []byte {
 		} else {
 			b = textField(b, r.RequestID)
 		}
+		b = uuidField(b, r.ActorPerson)
 	}
 	return binary.BigEndian.AppendUint16(b, 0xFFFF) // trailer
 }

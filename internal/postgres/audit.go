@@ -19,6 +19,7 @@ type auditRow struct {
 	ActorSubject  string
 	ActorRoles    textArray
 	ActorProvider *uuid.UUID
+	ActorPerson   *uuid.UUID
 	Action        string
 	EntityType    string
 	EntityID      uuid.UUID
@@ -37,7 +38,7 @@ func (r auditRow) domain() (audit.Record, error) {
 			ChangedFields: []string(r.ChangedFields), Reason: deref(r.Reason),
 		},
 		ID: r.ID, OccurredAt: r.OccurredAt.UTC(), ActorSubject: r.ActorSubject,
-		ActorRoles: []string(r.ActorRoles), ActorProvider: r.ActorProvider, RequestID: deref(r.RequestID),
+		ActorRoles: []string(r.ActorRoles), ActorProvider: r.ActorProvider, ActorPerson: r.ActorPerson, RequestID: deref(r.RequestID),
 	}
 	if err := json.Unmarshal(r.Details, &rec.Details); err != nil {
 		return audit.Record{}, err
@@ -81,7 +82,7 @@ func (s *AuditStore) RecordAll(ctx context.Context, a actor.Actor, es []audit.Ev
 		}
 		rows[i] = auditRow{
 			CouncilID: a.CouncilID, ID: uuid.Must(uuid.NewV7()), OccurredAt: at,
-			ActorSubject: a.Subject, ActorRoles: textArray(a.RoleNames()), ActorProvider: a.ProviderID,
+			ActorSubject: a.Subject, ActorRoles: textArray(a.RoleNames()), ActorProvider: a.ProviderID, ActorPerson: a.PersonID,
 			Action: e.Action, EntityType: e.EntityType, EntityID: e.EntityID, RequestID: nonEmpty(a.RequestID),
 			ChangedFields: textArray(fields), Reason: nonEmpty(e.Reason), Details: raw,
 		}

@@ -195,6 +195,65 @@ func (s *PersonStore) ProviderReaches(ctx context.Context, councilID, providerID
 	return ok, translate(err, nil)
 }
 
+// actsForSQL is the person role's reach, as one predicate: true when the holder (the three ?
+// arguments: holder, holder, holder, then the day twice) is the person whose id is the column
+// person, or holds on that day a relationship to them as their authorised person or nominee, or
+// as the parent of a child (recorded either way round: the holder as parent, or the child as the
+// holder's child). Only direct relationships count: a parent reaches the children they are
+// recorded as parent of, never a child's siblings through the child. An ended relationship, or a
+// child who has turned 18 (person_type adult), gives no reach. Every query of the person role
+// filters by it, so that the rule lives in one place.
+func actsForSQL(council, person string) string {
+	return `(` + person + ` = ? OR EXISTS (SELECT 1 FROM relationships r JOIN people rp ON rp.council_id = r.council_id AND rp.id = ` + person + `
+		WHERE r.council_id = ` + council + `
+		  AND ((r.person_id = ? AND r.related_person_id = ` + person + `
+		        AND (r.kind IN ('authorised_person_for', 'nominee_for') OR (r.family_relation = 'parent' AND rp.person_type = 'child')))
+		    OR (r.related_person_id = ? AND r.person_id = ` + person + ` AND r.family_relation = 'child' AND rp.person_type = 'child'))
+		  AND (r.start_date IS NULL OR r.start_date <= ?) AND (r.end_date IS NULL OR r.end_date > ?)))`
+}
+
+// actsForArgs are actsForSQL's arguments.
+func actsForArgs(holder uuid.UUID, day date.Date) []any {
+	h := uuidArg(holder)
+	return []any{h, h, h, day, day}
+}
+
+// personOfScope is the person column of what a scope names.
+var personOfScope = map[person.Scope]string{
+	person.OfPerson: "(SELECT id FROM people WHERE council_id = ? AND id = ?)",
+	person.OfBudget: "(SELECT person_id FROM personal_budgets WHERE council_id = ? AND id = ?)",
+	person.OfPlan:   "(SELECT person_id FROM support_plans WHERE council_id = ? AND id = ?)",
+}
+
+// ActsFor implements person.Store.
+func (s *PersonStore) ActsFor(ctx context.Context, councilID, holder uuid.UUID, scope person.Scope, id uuid.UUID, day date.Date) (bool, error) {
+	var ok bool
+	// The predicate's placeholders come first in the text, then the scope's.
+	args := append(actsForArgs(holder, day), uuidArg(councilID), uuidArg(councilID), uuidArg(id))
+	err := s.db.conn(ctx).Raw(`SELECT COALESCE((SELECT `+actsForSQL("t.cid", "t.pid")+`
+		FROM (SELECT ?::uuid AS cid, `+personOfScope[scope]+` AS pid) t WHERE t.pid IS NOT NULL), false)`, args...).Scan(&ok).Error
+	return ok, translate(err, nil)
+}
+
+// ActingFor implements person.Store: the candidates are the holder and the people of their
+// relationships (an index lookup each way), filtered by the one predicate; the holder first.
+func (s *PersonStore) ActingFor(ctx context.Context, councilID, holder uuid.UUID, day date.Date) ([]uuid.UUID, error) {
+	h, c := uuidArg(holder), uuidArg(councilID)
+	args := []any{h, c, h, c, h, c}
+	args = append(args, actsForArgs(holder, day)...)
+	args = append(args, h)
+	var ids []uuid.UUID
+	err := s.db.conn(ctx).Raw(`
+		WITH cand AS (
+		    SELECT ?::uuid AS pid
+		    UNION SELECT related_person_id FROM relationships WHERE council_id = ? AND person_id = ?
+		    UNION SELECT person_id FROM relationships WHERE council_id = ? AND related_person_id = ?)
+		SELECT p.id FROM cand JOIN people p ON p.council_id = ? AND p.id = cand.pid
+		 WHERE `+actsForSQL("p.council_id", "p.id")+`
+		 ORDER BY (p.id <> ?), p.created_at, p.id`, args...).Scan(&ids).Error
+	return ids, translate(err, nil)
+}
+
 type relationshipRow struct {
 	CouncilID       uuid.UUID `gorm:"primaryKey"`
 	ID              uuid.UUID `gorm:"primaryKey"`

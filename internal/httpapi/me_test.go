@@ -1,0 +1,167 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pbudget/pbudget/api"
+	"github.com/pbudget/pbudget/internal/auth"
+)
+
+// personToken mints a person-role token for the holder, whose own person id is personID.
+func (b *bundle) personToken(personID uuid.UUID) string {
+	return b.tokenWith(auth.MintOptions{Council: b.council.Code, Roles: []string{"person"}, Person: personID.String(),
+		Subject: "citizen-" + personID.String()[:8]})
+}
+
+// relate records that from is kind of to (with a family relation, when given) from start, and
+// returns the relationship.
+func (b *bundle) relate(from, to uuid.UUID, kind, family, start string) api.Relationship {
+	b.t.Helper()
+	body := map[string]any{"kind": kind, "related_person_id": to, "start_date": start}
+	if family != "" {
+		body["family_relation"] = family
+	}
+	r := b.do(http.MethodPost, "/v1/people/"+from.String()+"/relationships", b.token("practitioner"), body)
+	require.Equal(b.t, http.StatusCreated, r.Status, string(r.Body))
+	var rel api.Relationship
+	r.decode(b.t, &rel)
+	return rel
+}
+
+// makeChild turns a fixture's adult into a child (the fixtures assess adults): the person role's
+// parent rule reads person_type.
+func (b *bundle) makeChild(p uuid.UUID) {
+	b.t.Helper()
+	r := b.do(http.MethodGet, "/v1/people/"+p.String(), b.token("practitioner"), nil)
+	require.Equal(b.t, http.StatusOK, r.Status, string(r.Body))
+	r = b.do(http.MethodPatch, "/v1/people/"+p.String(), b.token("practitioner"),
+		map[string]any{"date_of_birth": "2015-03-01", "person_type": "child"}, "If-Match", r.Header.Get("ETag"))
+	require.Equal(b.t, http.StatusOK, r.Status, string(r.Body))
+}
+
+// myRoutes are every route of the person role that names a record, for one fixture: what the
+// isolation test calls as each holder.
+func myRoutes(f payFixture) []string {
+	return []string{
+		"/v1/me/people/" + f.budget.PersonId.String() + "/personal-budgets",
+		"/v1/me/personal-budgets/" + f.budget.Id.String(),
+		"/v1/me/personal-budgets/" + f.budget.Id.String() + "/support-plans",
+		"/v1/me/support-plans/" + f.plan.Id.String(),
+		"/v1/me/people/" + f.budget.PersonId.String() + "/agreements",
+		"/v1/me/agreements/" + f.dp.Id.String() + "/schedule",
+	}
+}
+
+// actingFor returns the people GET /v1/me lists, with their basis.
+func (b *bundle) actingFor(tok string) map[uuid.UUID]string {
+	b.t.Helper()
+	r := b.do(http.MethodGet, "/v1/me", tok, nil)
+	require.Equal(b.t, http.StatusOK, r.Status, string(r.Body))
+	var me api.Me
+	r.decode(b.t, &me)
+	out := map[uuid.UUID]string{}
+	for _, x := range me.ActingFor {
+		out[x.PersonId] = string(x.Basis)
+	}
+	return out
+}
+
+// TestAPersonSeesOnlyThePeopleTheyActFor is the person role's isolation test, across every route
+// the role may call: a person never sees another person's records; an authorised person sees
+// exactly the people they act for and loses them when the relationship ends; a parent sees their
+// child's direct payment and not the child's sibling's, unless they are recorded as the sibling's
+// parent too. Staff routes are 403 to the role, another council's token sees nothing, and a token
+// without the person claim is refused.
+func TestAPersonSeesOnlyThePeopleTheyActFor(t *testing.T) {
+	t.Parallel()
+	b, _ := payBundle(t, "2026-04-20")
+	ann := b.agreements(agreementSpec{start: "2026-05-04"}) // Ann receives her own direct payment
+	bob := b.agreements(agreementSpec{start: "2026-05-04"}) // Bob's is paid to his authorised person, Ann's friend Carol
+	kid := b.agreements(agreementSpec{start: "2026-05-04"}) // a child whose parent is Dee
+	sib := b.agreements(agreementSpec{start: "2026-05-04"}) // the child's sibling
+	b.makeChild(kid.budget.PersonId)
+	b.makeChild(sib.budget.PersonId)
+	carol := b.newPerson(map[string]any{"given_name": "Carol"})
+	dee := b.newPerson(map[string]any{"given_name": "Dee"})
+	apRel := b.relate(carol.Id, bob.budget.PersonId, "authorised_person_for", "", "2026-01-01")
+	b.relate(dee.Id, kid.budget.PersonId, "carer_of", "parent", "2026-01-01")
+	b.relate(kid.budget.PersonId, sib.budget.PersonId, "same_household_member", "sibling", "2026-01-01")
+	// A parent of an adult, without an authorised-person relationship, reaches nothing of theirs.
+	b.relate(dee.Id, ann.budget.PersonId, "carer_of", "parent", "2026-01-01")
+
+	everyone := map[string]payFixture{"ann": ann, "bob": bob, "kid": kid, "sib": sib}
+	check := func(tok string, sees ...string) {
+		t.Helper()
+		for name, f := range everyone {
+			want := http.StatusNotFound
+			for _, s := range sees {
+				if s == name {
+					want = http.StatusOK
+				}
+			}
+			for _, path := range myRoutes(f) {
+				r := b.do(http.MethodGet, path, tok, nil)
+				require.Equal(t, want, r.Status, "%s: %s %s", name, path, string(r.Body))
+			}
+		}
+	}
+	annTok, carolTok, deeTok := b.personToken(ann.budget.PersonId), b.personToken(carol.Id), b.personToken(dee.Id)
+	check(annTok, "ann")
+	check(carolTok, "bob")
+	check(deeTok, "kid")
+	check(b.personToken(kid.budget.PersonId), "kid") // a child's own token (a young person on the portal): never the sibling's
+	require.Equal(t, map[uuid.UUID]string{ann.budget.PersonId: "self"}, b.actingFor(annTok))
+	require.Equal(t, map[uuid.UUID]string{carol.Id: "self", bob.budget.PersonId: "authorised_person"}, b.actingFor(carolTok))
+	require.Equal(t, map[uuid.UUID]string{dee.Id: "self", kid.budget.PersonId: "parent"}, b.actingFor(deeTok))
+
+	// Recorded as the sibling's parent too (the other way round: the sibling is Dee's child), Dee sees both.
+	b.relate(sib.budget.PersonId, dee.Id, "same_household_member", "child", "2026-01-01")
+	check(deeTok, "kid", "sib")
+
+	// Every read is an access record with the holder as actor: their subject and their person id.
+	b.flushAccess()
+	r0 := b.do(http.MethodGet, "/v1/access-records?person_id="+bob.budget.PersonId.String()+"&actor=citizen-"+carol.Id.String()[:8], b.token("auditor"), nil)
+	require.Equal(t, http.StatusOK, r0.Status, string(r0.Body))
+	var recs api.AccessRecordList
+	r0.decode(t, &recs)
+	ops := map[string]bool{}
+	for _, rec := range recs.Items {
+		require.Equal(t, carol.Id, *rec.Actor.PersonId)
+		require.Equal(t, []string{"person"}, rec.Actor.Roles)
+		ops[rec.Operation] = true
+	}
+	for _, op := range []string{"getMe", "listMyBudgets", "getMyBudget", "listMyPlans", "getMyPlan", "listMyAgreements", "getMySchedule"} {
+		require.True(t, ops[op], "no access record of %s", op)
+	}
+
+	// The authorised person's relationship ends: Carol loses Bob at once, on every route.
+	r := b.do(http.MethodGet, "/v1/people/"+bob.budget.PersonId.String()+"/relationships/"+apRel.Id.String(), b.token("practitioner"), nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	r = b.do(http.MethodPost, "/v1/people/"+bob.budget.PersonId.String()+"/relationships/"+apRel.Id.String()+"/end", b.token("practitioner"),
+		map[string]any{"end_date": "2026-04-20", "reason": "Bob manages his own direct payment now"}, "If-Match", r.Header.Get("ETag"))
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	check(carolTok)
+	require.Equal(t, map[uuid.UUID]string{carol.Id: "self"}, b.actingFor(carolTok))
+
+	// Staff routes are not the person role's: 403, whatever the record.
+	for _, path := range []string{"/v1/people/" + ann.budget.PersonId.String(), "/v1/personal-budgets/" + ann.budget.Id.String(),
+		"/v1/support-plans/" + ann.plan.Id.String(), "/v1/direct-payment-agreements/" + ann.dp.Id.String() + "/schedule", "/v1/people"} {
+		r := b.do(http.MethodGet, path, annTok, nil)
+		require.Equal(t, http.StatusForbidden, r.Status, path)
+	}
+	// Staff are not the person role: the person view's routes are 403 to them.
+	r = b.do(http.MethodGet, "/v1/me", b.token("practitioner", "finance", "auditor"), nil)
+	require.Equal(t, http.StatusForbidden, r.Status)
+	// The same person id under another council's token reaches nothing.
+	other := b.tokenWith(auth.MintOptions{Council: b.other.Code, Roles: []string{"person"}, Person: ann.budget.PersonId.String()})
+	r = b.do(http.MethodGet, "/v1/me", other, nil)
+	require.Equal(t, http.StatusNotFound, r.Status)
+	for _, path := range myRoutes(ann) {
+		r := b.do(http.MethodGet, path, other, nil)
+		require.Equal(t, http.StatusNotFound, r.Status, path)
+	}
+}
