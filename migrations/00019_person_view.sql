@@ -41,12 +41,13 @@ CREATE TABLE management_change_requests (
     person_id         uuid NOT NULL,
     budget_id         uuid NOT NULL,
     plan_id           uuid NOT NULL,
-    plan_line_id      uuid,
+    plan_line_id      uuid, -- a line of plan_id (no foreign key: a plan's lines are rewritten when it changes)
     current_option    text CHECK (current_option IN ('direct_payment', 'council_managed', 'isf')),
     requested_option  text NOT NULL CHECK (requested_option IN ('direct_payment', 'council_managed', 'isf')),
     reason            text NOT NULL CHECK (length(reason) BETWEEN 1 AND 2000),
     requested_by      text NOT NULL,
     requested_by_person uuid,
+    requested_by_basis text NOT NULL CHECK (requested_by_basis IN ('self', 'authorised_person', 'nominee', 'parent')),
     requested_at      timestamptz NOT NULL,
     status            text NOT NULL CHECK (status IN ('open', 'plan_revised', 'declined')),
     answer_reason     text CHECK (length(answer_reason) BETWEEN 1 AND 2000),
@@ -58,7 +59,6 @@ CREATE TABLE management_change_requests (
     PRIMARY KEY (council_id, id),
     FOREIGN KEY (council_id, person_id) REFERENCES people (council_id, id),
     FOREIGN KEY (council_id, plan_id) REFERENCES support_plans (council_id, id),
-    FOREIGN KEY (council_id, plan_line_id) REFERENCES plan_lines (council_id, id),
     FOREIGN KEY (council_id, revision_plan_id) REFERENCES support_plans (council_id, id),
     CHECK ((status = 'open') = (answered_at IS NULL)),
     CHECK (status <> 'declined' OR answer_reason IS NOT NULL),
@@ -67,10 +67,16 @@ CREATE TABLE management_change_requests (
 CREATE INDEX management_change_requests_list_idx ON management_change_requests (council_id, requested_at, id);
 CREATE INDEX management_change_requests_person_idx ON management_change_requests (council_id, person_id, requested_at, id);
 CREATE INDEX management_change_requests_open_idx ON management_change_requests (council_id, requested_at, id) WHERE status = 'open';
+-- One open request per line (or per whole plan) at a time.
+CREATE UNIQUE INDEX management_change_requests_open_key ON management_change_requests
+    (council_id, plan_id, coalesce(plan_line_id, '00000000-0000-0000-0000-000000000000'::uuid)) WHERE status = 'open';
 
 -- A family top-up: a plan line, or a part of one, that a named third party (the person, a parent,
 -- another relative, someone else) pays outside the council's budget. Nothing that sizes or pays
 -- the budget reads this table: the council's share, the ceiling and payment runs never see it.
+-- Top-ups are kept with their plan as its lines are (a plan's change rewrites both), so
+-- plan_line_id names a line of the same plan without a foreign key: plan_lines are replaced, not
+-- updated, when a plan changes.
 CREATE TABLE plan_top_ups (
     council_id    uuid NOT NULL,
     id            uuid NOT NULL,
@@ -85,8 +91,7 @@ CREATE TABLE plan_top_ups (
     created_by    text NOT NULL,
     PRIMARY KEY (council_id, id),
     UNIQUE (council_id, plan_id, position),
-    FOREIGN KEY (council_id, plan_id) REFERENCES support_plans (council_id, id),
-    FOREIGN KEY (council_id, plan_line_id) REFERENCES plan_lines (council_id, id) ON DELETE CASCADE
+    FOREIGN KEY (council_id, plan_id) REFERENCES support_plans (council_id, id)
 );
 
 -- +goose Down

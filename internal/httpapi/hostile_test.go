@@ -108,6 +108,16 @@ func (b *bundle) buildHostileFixtures() hostileFixtures {
 	var revision api.SupportPlan
 	r.decode(t, &revision)
 	require.NotEmpty(t, revision.Lines)
+	r = b.do(http.MethodPost, "/v1/support-plans/"+revision.Id.String()+"/top-ups", b.token("practitioner"), map[string]any{
+		"plan_line_id": revision.Lines[0].Id, "description": "two more hours", "payer": "parent", "payer_name": "Dee", "annual_pence": 156_000},
+		"If-Match", r.Header.Get("ETag"))
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	r.decode(t, &revision)
+	r = b.do(http.MethodPost, "/v1/me/management-change-requests", b.personToken(p.Id), map[string]any{
+		"plan_id": approved.Id, "plan_line_id": approved.Lines[1].Id, "requested_option": "direct_payment", "reason": "my own PA"})
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	var change api.ManagementChangeRequest
+	r.decode(t, &change)
 
 	pay := b.paidFixture()
 
@@ -119,9 +129,11 @@ func (b *bundle) buildHostileFixtures() hostileFixtures {
 			"ras_version_id": ras.Id.String(), "budget_id": pb.Id.String(), "funding_request_id": fr.Id.String(),
 			"rate_table_id": tableDraft.Id.String(), "job_id": jobID, "financial_assessment_id": fa.Id.String(),
 			"provider_id": isf.Id.String(), "plan_id": revision.Id.String(), "line_id": revision.Lines[0].Id.String(),
-			"/v1/direct-payment-agreements:agreement_id": dp.Id.String(),
-			"/v1/isf-agreements:agreement_id":            isfAg.Id.String(),
-			"/v1/me/agreements:agreement_id":             dp.Id.String(),
+			"/v1/direct-payment-agreements:agreement_id":    dp.Id.String(),
+			"/v1/isf-agreements:agreement_id":               isfAg.Id.String(),
+			"/v1/me/agreements:agreement_id":                dp.Id.String(),
+			"/v1/me/direct-payment-agreements:agreement_id": dp.Id.String(),
+			"top_up_id": revision.TopUps[0].Id.String(), "request_id": change.Id.String(), "letter_kind": "agreed",
 		},
 		body: map[string]string{
 			"related_person_id": third.Id.String(), "budget_id": pb.Id.String(), "plan_id": approved.Id.String(),

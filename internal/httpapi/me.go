@@ -114,8 +114,8 @@ func (s *Server) GetMyBudget(ctx context.Context, req api.GetMyBudgetRequestObje
 	return api.GetMyBudget200JSONResponse{Body: myBudgetOut(v)}, nil
 }
 
-func myPlanOut(v portal.PlanView) api.MyPlan {
-	sp := planOut(v.View) // the staff view, from which the person's is cut
+func myPlanOut(v plan.View) api.MyPlan {
+	sp := planOut(v) // the staff view, from which the person's is cut
 	out := api.MyPlan{
 		Id: sp.Id, BudgetId: sp.BudgetId, PersonId: sp.PersonId, Number: sp.Number, Status: sp.Status, RevisesId: sp.RevisesId,
 		Lines: sp.Lines, AnnualCostPence: sp.AnnualCostPence, WeeklyCostPence: sp.WeeklyCostPence,
@@ -123,7 +123,7 @@ func myPlanOut(v portal.PlanView) api.MyPlan {
 		ApprovedAt: sp.ApprovedAt, ReturnedReason: sp.ReturnedReason, ApprovedByRole: nullable.NewNullNullable[api.MyPlanApprovedByRole](),
 		WhatIsImportant: sp.WhatIsImportant, WhatToChange: sp.WhatToChange, InformationAndAdvice: sp.InformationAndAdvice,
 		ArrangingSupport: sp.ArrangingSupport, ManagingSupport: sp.ManagingSupport, StayingInControl: sp.StayingInControl,
-		Outcomes: sp.Outcomes, TopUps: make([]api.TopUp, len(v.TopUps)), TopUpsAnnualPence: plan.TopUpsAnnual(v.TopUps),
+		Outcomes: sp.Outcomes, TopUps: make([]api.TopUp, len(v.Plan.TopUps)), TopUpsAnnualPence: plan.TopUpsAnnual(v.Plan.TopUps),
 	}
 	if v.Plan.ApprovedAt != nil {
 		role := api.MyPlanApprovedByRole("approver")
@@ -132,7 +132,7 @@ func myPlanOut(v portal.PlanView) api.MyPlan {
 		}
 		out.ApprovedByRole = nullable.NewNullableWithValue(role)
 	}
-	for i, t := range v.TopUps {
+	for i, t := range v.Plan.TopUps {
 		out.TopUps[i] = topUpOut(t)
 	}
 	return out
@@ -158,7 +158,7 @@ func (s *Server) ListMyPlans(ctx context.Context, req api.ListMyPlansRequestObje
 	if err != nil {
 		return nil, err
 	}
-	items, next := pageOf(list, pr, fp, func(v portal.PlanView) page.Cursor { return v.Plan.Cursor() }, myPlanOut)
+	items, next := pageOf(list, pr, fp, func(v plan.View) page.Cursor { return v.Plan.Cursor() }, myPlanOut)
 	return api.ListMyPlans200JSONResponse{Body: api.MyPlanList{Items: items, NextPageToken: next}}, nil
 }
 

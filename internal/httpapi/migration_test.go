@@ -134,6 +134,8 @@ func TestMigration7NamesTheSubmittersOfEarlierPlans(t *testing.T) {
 	require.NoError(t, err)
 	_, err = p.Up(ctx)
 	require.NoError(t, err)
+	_, runtimeRole := testdb.Roles()
+	require.NoError(t, postgres.GrantRuntime(ctx, sqlDB, runtimeRole), "as pbudget migrate does after migrating: the tables made again")
 	submitter := func(id string) *string {
 		var s *string
 		require.NoError(t, sqlDB.QueryRow(`SELECT submitted_by FROM support_plans WHERE council_id = $1 AND id = $2`, b.council.ID, id).Scan(&s))

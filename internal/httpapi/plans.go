@@ -491,6 +491,10 @@ func planOut(v plan.View) api.SupportPlan {
 		InformationAndAdvice: nonEmpty(p.Parts.InformationAndAdvice), ArrangingSupport: nonEmpty(p.Parts.ArrangingSupport),
 		ManagingSupport: nonEmpty(p.Parts.ManagingSupport), StayingInControl: nonEmpty(p.Parts.StayingInControl),
 		Lines: make([]api.PlanLine, len(p.Lines)), Totals: make([]api.OptionTotal, len(v.Totals.Options)),
+		TopUps: make([]api.TopUp, len(p.TopUps)), TopUpsAnnualPence: plan.TopUpsAnnual(p.TopUps),
+	}
+	for i, t := range p.TopUps {
+		out.TopUps[i] = topUpOut(t)
 	}
 	if len(p.Parts.Outcomes) > 0 {
 		outcomes := make([]api.PlanOutcome, len(p.Parts.Outcomes))
@@ -546,4 +550,33 @@ func (s *Server) GetPlanLine(ctx context.Context, req api.GetPlanLineRequestObje
 		}
 	}
 	return nil, apperr.ErrNotFound
+}
+
+// AddPlanTopUp implements api.StrictServerInterface.
+func (s *Server) AddPlanTopUp(ctx context.Context, req api.AddPlanTopUpRequestObject) (api.AddPlanTopUpResponseObject, error) {
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	v, id, err := s.plans.AddTopUp(ctx, a, req.PlanId, version, plan.TopUpInput{LineID: b.PlanLineId, Description: b.Description,
+		Payer: plan.Payer(b.Payer), PayerName: b.PayerName, Annual: b.AnnualPence})
+	if err != nil {
+		return nil, err
+	}
+	loc := "/v1/support-plans/" + v.ID.String() + "/top-ups/" + id.String()
+	return api.AddPlanTopUp201JSONResponse{Body: planOut(v), Headers: api.AddPlanTopUp201ResponseHeaders{ETag: etag(v.Version), Location: &loc}}, nil
+}
+
+// RemovePlanTopUp implements api.StrictServerInterface.
+func (s *Server) RemovePlanTopUp(ctx context.Context, req api.RemovePlanTopUpRequestObject) (api.RemovePlanTopUpResponseObject, error) {
+	a, version, err := actorAndVersion(ctx, req.Params.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.plans.RemoveTopUp(ctx, a, req.PlanId, req.TopUpId, version)
+	if err != nil {
+		return nil, err
+	}
+	return api.RemovePlanTopUp200JSONResponse{Body: planOut(v), Headers: api.RemovePlanTopUp200ResponseHeaders{ETag: etag(v.Version)}}, nil
 }

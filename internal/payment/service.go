@@ -54,6 +54,9 @@ type AgreementRecord struct {
 	Version      int
 	CreatedAt    time.Time
 	SuspendedNow bool // filled by lists: suspended today
+	// ConsentWithdrawn: the nominee or authorised person who receives the direct payment has
+	// withdrawn their consent (the person's view): runs pay nothing until it is given again.
+	ConsentWithdrawn bool
 }
 
 // Owner is whose bank or card details pay the agreement: the direct-payment agreement itself, or
@@ -75,6 +78,8 @@ func (r AgreementRecord) BlockReason() string {
 		return ReasonNotSigned
 	case !r.PlanApproved:
 		return ReasonPlanSuperseded
+	case r.ConsentWithdrawn:
+		return ReasonConsentWithdrawn
 	}
 	return ""
 }
@@ -88,6 +93,7 @@ const (
 	ReasonDetailsReturned  = "the bank returned the last payment: set and confirm new details"
 	ReasonDetailsMismatch  = "the confirmed details do not match the agreement's account type"
 	ReasonManagedElsewhere = "not paid by runs"
+	ReasonConsentWithdrawn = "the nominee or authorised person who receives it has withdrawn consent"
 )
 
 // AmountRecord is one entry of an agreement's amount history.

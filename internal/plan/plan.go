@@ -92,7 +92,8 @@ type Plan struct {
 	RevisesID      *uuid.UUID
 	Parts          Parts
 	Lines          []Line
-	AnnualCost     int64 // stored for the work lists
+	TopUps         []TopUp // paid by third parties outside the budget: nothing that sizes or pays the budget reads them
+	AnnualCost     int64   // stored for the work lists
 	SubmittedAt    *time.Time
 	SubmittedBy    *string // the sub of the submitter; nil for drafts and plans submitted before it was kept
 	ReturnedReason *string
@@ -310,6 +311,20 @@ func (s *Service) view(ctx context.Context, a actor.Actor, p Plan, b *budget.Bud
 	return s.viewWith(ctx, a, p, b, st)
 }
 
+// Figures is what a plan costs and who pays: the totals per management option with the
+// person's and the council's shares (from the contribution c, nil before a financial
+// assessment), the budget's ceiling, and whether the cost is over the approver's limit. Only the
+// plan's lines count: its top-ups are a third party's money (TestTopUpsChangeNoFigureOfTheBudget).
+func Figures(p Plan, c *charging.Contribution, ceiling, approverLimit int64) View {
+	var total int64
+	for _, l := range p.Lines {
+		total += l.Annual
+	}
+	split := budget.Compose(total, c)
+	return View{Plan: p, Totals: Sum(p.Lines, split.PersonAnnual, split.PersonWeekly), Ceiling: &ceiling,
+		OverApproverLim: total > approverLimit}
+}
+
 // viewWith is view with the council's settings already read (once for a whole list).
 func (s *Service) viewWith(ctx context.Context, a actor.Actor, p Plan, b *budget.Budget, st council.Settings) (View, error) {
 	if b == nil {
@@ -326,19 +341,12 @@ func (s *Service) viewWith(ctx context.Context, a actor.Actor, p Plan, b *budget
 	if b.Kind != budget.CareAndSupport {
 		c = nil
 	}
-	var total int64
-	for _, l := range p.Lines {
-		total += l.Annual
-	}
-	split := budget.Compose(total, c)
-	ceiling := b.Current.CeilingAnnual
-	v := View{Plan: p, Totals: Sum(p.Lines, split.PersonAnnual, split.PersonWeekly), Ceiling: &ceiling,
-		OverApproverLim: total > st.ApproverLimitAnnual}
+	v := Figures(p, c, b.Current.CeilingAnnual, st.ApproverLimitAnnual)
 	if a.IsProviderOnly() {
 		// Least privilege: what their lines need, not the person's contribution or the budget's
 		// other amounts.
 		own := LinesOf(p.Lines, *a.ProviderID)
-		v.Lines, v.Totals, v.Ceiling = own, Sum(own, nil, nil), nil
+		v.Lines, v.Totals, v.Ceiling, v.TopUps = own, Sum(own, nil, nil), nil, nil // a family's top-ups are not the provider's
 	}
 	return v, nil
 }
@@ -387,6 +395,7 @@ func (s *Service) RemoveLine(ctx context.Context, a actor.Actor, id, lineID uuid
 			return audit.Event{}, ErrLineNotFound
 		}
 		p.Lines = append(p.Lines[:i], p.Lines[i+1:]...)
+		p.TopUps = withoutLine(p.TopUps, lineID) // a top-up of a line goes with it
 		return s.checked(ctx, a, p, audit.Event{Action: "support_plan.line_removed", ChangedFields: []string{"lines"},
 			Details: map[string]any{"line_id": lineID.String()}})
 	})
@@ -524,9 +533,20 @@ func (s *Service) Revise(ctx context.Context, a actor.Actor, id uuid.UUID, versi
 		now := s.timestamp()
 		next := Plan{CouncilID: a.CouncilID, ID: uuid.Must(uuid.NewV7()), BudgetID: p.BudgetID, PersonID: p.PersonID, Number: n,
 			Status: Draft, RevisesID: &p.ID, Parts: p.Parts, AnnualCost: p.AnnualCost, Version: 1, CreatedAt: now, UpdatedAt: now}
+		newID := map[uuid.UUID]uuid.UUID{}
 		for _, l := range p.Lines {
+			old := l.ID
 			l.ID = uuid.Must(uuid.NewV7())
+			newID[old] = l.ID
 			next.Lines = append(next.Lines, l)
+		}
+		for _, t := range p.TopUps {
+			t.ID, t.PlanID = uuid.Must(uuid.NewV7()), next.ID
+			if t.LineID != nil {
+				id := newID[*t.LineID]
+				t.LineID = &id
+			}
+			next.TopUps = append(next.TopUps, t)
 		}
 		if err := s.store.InsertPlan(ctx, next); err != nil {
 			return err

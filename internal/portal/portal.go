@@ -61,8 +61,7 @@ type Store interface {
 	Agreements(ctx context.Context, councilID, personID uuid.UUID, today date.Date) ([]Agreement, error)
 	// Agreement returns one agreement of either kind.
 	Agreement(ctx context.Context, councilID, id uuid.UUID, today date.Date, forUpdate bool) (Agreement, error)
-	// TopUps returns the top-ups of the plans, by plan.
-	TopUps(ctx context.Context, councilID uuid.UUID, planIDs []uuid.UUID) (map[uuid.UUID][]plan.TopUp, error)
+	RequestStore
 }
 
 // Service is the person's view.
@@ -159,60 +158,26 @@ func (s *Service) Budget(ctx context.Context, a actor.Actor, id uuid.UUID) (Budg
 	return s.budgetView(ctx, a, b)
 }
 
-// PlanView is a plan with its top-ups.
-type PlanView struct {
-	plan.View
-	TopUps []plan.TopUp
-}
-
-func (s *Service) withTopUps(ctx context.Context, a actor.Actor, vs []plan.View) ([]PlanView, error) {
-	ids := make([]uuid.UUID, len(vs))
-	for i, v := range vs {
-		ids[i] = v.Plan.ID
-	}
-	tops, err := s.store.TopUps(ctx, a.CouncilID, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]PlanView, len(vs))
-	for i, v := range vs {
-		out[i] = PlanView{View: v, TopUps: tops[v.Plan.ID]}
-	}
-	return out, nil
-}
-
 // Plans returns a page of a budget's plans.
-func (s *Service) Plans(ctx context.Context, a actor.Actor, budgetID uuid.UUID, p page.Request) ([]PlanView, error) {
+func (s *Service) Plans(ctx context.Context, a actor.Actor, budgetID uuid.UUID, p page.Request) ([]plan.View, error) {
 	if err := only(a); err != nil {
 		return nil, err
 	}
 	if err := s.people.CheckBudgetReach(ctx, a, budgetID); err != nil {
 		return nil, err
 	}
-	list, err := s.plans.List(ctx, a, plan.Filter{BudgetID: &budgetID}, p)
-	if err != nil {
-		return nil, err
-	}
-	return s.withTopUps(ctx, a, list)
+	return s.plans.List(ctx, a, plan.Filter{BudgetID: &budgetID}, p)
 }
 
 // Plan returns one plan.
-func (s *Service) Plan(ctx context.Context, a actor.Actor, id uuid.UUID) (PlanView, error) {
+func (s *Service) Plan(ctx context.Context, a actor.Actor, id uuid.UUID) (plan.View, error) {
 	if err := only(a); err != nil {
-		return PlanView{}, err
+		return plan.View{}, err
 	}
 	if err := s.people.CheckPlanReach(ctx, a, id); err != nil {
-		return PlanView{}, err
+		return plan.View{}, err
 	}
-	v, err := s.plans.Get(ctx, a, id)
-	if err != nil {
-		return PlanView{}, err
-	}
-	out, err := s.withTopUps(ctx, a, []plan.View{v})
-	if err != nil {
-		return PlanView{}, err
-	}
-	return out[0], nil
+	return s.plans.Get(ctx, a, id)
 }
 
 // Agreements returns the person's agreements.

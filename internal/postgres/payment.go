@@ -135,13 +135,15 @@ type agreementRow struct {
 	Version      int
 	CreatedAt    time.Time
 	SuspendedNow bool
+	// ConsentWithdrawn: a nominee or authorised person who receives the payment has withdrawn consent.
+	ConsentWithdrawn bool
 }
 
 func (r agreementRow) domain() payment.AgreementRecord {
 	return payment.AgreementRecord{CouncilID: r.CouncilID, ID: r.ID, Kind: payment.AgreementKind(r.Kind), PersonID: r.PersonID, BudgetID: r.BudgetID,
 		PlanID: r.PlanID, ProviderID: r.ProviderID, AccountType: r.AccountType, Basis: payment.Basis(r.Basis), Frequency: payment.Frequency(r.Frequency),
 		Start: r.StartDate, End: r.EndDate, EndReason: r.EndReason, Signed: r.SignedDate, PlanApproved: r.PlanApproved, Annual: r.Annual,
-		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), SuspendedNow: r.SuspendedNow}
+		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), SuspendedNow: r.SuspendedNow, ConsentWithdrawn: r.ConsentWithdrawn}
 }
 
 // The columns of both kinds of agreement, with the plan's status, and whether suspended on a day
@@ -149,10 +151,12 @@ func (r agreementRow) domain() payment.AgreementRecord {
 const (
 	dpColumns = `a.council_id, a.id, 'direct_payment' AS kind, a.person_id, a.budget_id, a.plan_id, NULL::uuid AS provider_id,
 		a.account_type, a.payment_basis AS basis, a.frequency, a.start_date, a.end_date, a.end_reason, a.signed_date,
-		(p.status = 'approved') AS plan_approved, a.annual_amount_pence AS annual, a.version, a.created_at`
+		(p.status = 'approved') AS plan_approved, a.annual_amount_pence AS annual, a.version, a.created_at,
+		(a.recipient <> 'person' AND NOT a.recipient_consented) AS consent_withdrawn`
 	isfColumns = `a.council_id, a.id, 'isf' AS kind, a.person_id, a.budget_id, a.plan_id, a.provider_id,
 		'' AS account_type, 'net' AS basis, a.payment_frequency AS frequency, a.start_date, a.end_date, a.end_reason, a.signed_date,
-		(p.status = 'approved') AS plan_approved, a.annual_amount_pence AS annual, a.version, a.created_at`
+		(p.status = 'approved') AS plan_approved, a.annual_amount_pence AS annual, a.version, a.created_at,
+		false AS consent_withdrawn`
 	suspendedOn = `EXISTS (SELECT 1 FROM payment_suspensions s WHERE s.council_id = a.council_id AND s.agreement_id = a.id
 		AND s.from_date <= ? AND (s.resume_date IS NULL OR s.resume_date > ?)) AS suspended_now`
 	dpFrom  = ` FROM direct_payment_agreements a JOIN support_plans p ON p.council_id = a.council_id AND p.id = a.plan_id`

@@ -196,9 +196,11 @@ func (s *PlanStore) InsertPlan(ctx context.Context, p plan.Plan) error {
 		return translate(err, planConstraints)
 	}
 	if len(lines) > 0 {
-		return translate(s.db.conn(ctx).Create(&lines).Error, nil)
+		if err := s.db.conn(ctx).Create(&lines).Error; err != nil {
+			return translate(err, nil)
+		}
 	}
-	return nil
+	return s.writeTopUps(ctx, p, false)
 }
 
 // GetPlan implements plan.Store.
@@ -226,6 +228,14 @@ func (s *PlanStore) withLines(ctx context.Context, rows []planRow) ([]plan.Plan,
 	if err != nil {
 		return nil, err
 	}
+	tops, err := childrenOf[topUpRow](s.db.conn(ctx), rows[0].CouncilID, "plan_id", ids, "plan_id, position")
+	if err != nil {
+		return nil, err
+	}
+	topsByPlan := map[uuid.UUID][]plan.TopUp{}
+	for _, t := range tops {
+		topsByPlan[t.PlanID] = append(topsByPlan[t.PlanID], t.domain())
+	}
 	byPlan := map[uuid.UUID][]lineRow{}
 	for _, l := range lines {
 		byPlan[l.PlanID] = append(byPlan[l.PlanID], l)
@@ -236,9 +246,20 @@ func (s *PlanStore) withLines(ctx context.Context, rows []planRow) ([]plan.Plan,
 		if err != nil {
 			return nil, translate(err, nil)
 		}
+		p.TopUps = topsByPlan[r.ID]
 		out[i] = p
 	}
 	return out, nil
+}
+
+// topUpRows are the plan's top-ups, positioned in order.
+func topUpRows(p plan.Plan) []topUpRow {
+	rows := make([]topUpRow, len(p.TopUps))
+	for i, t := range p.TopUps {
+		rows[i] = topUpRow{CouncilID: p.CouncilID, ID: t.ID, PlanID: p.ID, PlanLineID: t.LineID, Position: i, Description: t.Description,
+			Payer: string(t.Payer), PayerName: t.PayerName, AnnualPence: t.Annual, CreatedAt: t.CreatedAt, CreatedBy: t.CreatedBy}
+	}
+	return rows
 }
 
 // UpdatePlan implements plan.Store.
@@ -258,7 +279,23 @@ func (s *PlanStore) UpdatePlan(ctx context.Context, p plan.Plan) error {
 		return translate(err, nil)
 	}
 	if len(lines) > 0 {
-		return translate(s.db.conn(ctx).Create(&lines).Error, nil)
+		if err := s.db.conn(ctx).Create(&lines).Error; err != nil {
+			return translate(err, nil)
+		}
+	}
+	return s.writeTopUps(ctx, p, true)
+}
+
+// writeTopUps replaces (or, for a new plan, inserts) the plan's top-ups. Plans without any, the
+// common case, cost one statement on a change and none on an insert.
+func (s *PlanStore) writeTopUps(ctx context.Context, p plan.Plan, replace bool) error {
+	if replace {
+		if err := s.db.conn(ctx).Where("council_id = ? AND plan_id = ?", uuidArg(p.CouncilID), uuidArg(p.ID)).Delete(&topUpRow{}).Error; err != nil {
+			return translate(err, nil)
+		}
+	}
+	if rows := topUpRows(p); len(rows) > 0 {
+		return translate(s.db.conn(ctx).Create(&rows).Error, nil)
 	}
 	return nil
 }

@@ -8,7 +8,9 @@ import (
 
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/date"
+	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/payment"
+	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/plan"
 	"github.com/pbudget/pbudget/internal/portal"
 )
@@ -128,18 +130,91 @@ func (r topUpRow) domain() plan.TopUp {
 		CreatedAt: r.CreatedAt.UTC(), CreatedBy: r.CreatedBy}
 }
 
-// TopUps implements portal.Store and plan.TopUpStore.
-func (s *PortalStore) TopUps(ctx context.Context, councilID uuid.UUID, planIDs []uuid.UUID) (map[uuid.UUID][]plan.TopUp, error) {
-	out := map[uuid.UUID][]plan.TopUp{}
-	if len(planIDs) == 0 {
-		return out, nil
+type requestRow struct {
+	CouncilID         uuid.UUID `gorm:"primaryKey"`
+	ID                uuid.UUID `gorm:"primaryKey"`
+	PersonID          uuid.UUID
+	BudgetID          uuid.UUID
+	PlanID            uuid.UUID
+	PlanLineID        *uuid.UUID
+	CurrentOption     *string
+	RequestedOption   string
+	Reason            string
+	RequestedBy       string
+	RequestedByPerson *uuid.UUID
+	RequestedByBasis  string
+	RequestedAt       time.Time
+	Status            string
+	AnswerReason      *string
+	RevisionPlanID    *uuid.UUID
+	AnsweredBy        *string
+	AnsweredAt        *time.Time
+	Version           int
+	UpdatedAt         time.Time `gorm:"autoUpdateTime:false"`
+}
+
+func (requestRow) TableName() string { return "management_change_requests" }
+
+func requestRowOf(r portal.ChangeRequest) requestRow {
+	return requestRow{CouncilID: r.CouncilID, ID: r.ID, PersonID: r.PersonID, BudgetID: r.BudgetID, PlanID: r.PlanID, PlanLineID: r.LineID,
+		CurrentOption: (*string)(r.CurrentOption), RequestedOption: string(r.RequestedOption), Reason: r.Reason, RequestedBy: r.RequestedBy,
+		RequestedByPerson: r.RequestedByPerson, RequestedByBasis: string(r.RequestedByBasis), RequestedAt: r.RequestedAt,
+		Status: string(r.Status), AnswerReason: r.AnswerReason, RevisionPlanID: r.RevisionPlanID, AnsweredBy: r.AnsweredBy,
+		AnsweredAt: r.AnsweredAt, Version: r.Version, UpdatedAt: r.UpdatedAt}
+}
+
+func (r requestRow) domain() portal.ChangeRequest {
+	return portal.ChangeRequest{CouncilID: r.CouncilID, ID: r.ID, PersonID: r.PersonID, BudgetID: r.BudgetID, PlanID: r.PlanID, LineID: r.PlanLineID,
+		CurrentOption: (*plan.Option)(r.CurrentOption), RequestedOption: plan.Option(r.RequestedOption), Reason: r.Reason,
+		RequestedBy: r.RequestedBy, RequestedByPerson: r.RequestedByPerson, RequestedByBasis: person.Basis(r.RequestedByBasis),
+		RequestedAt: r.RequestedAt.UTC(), Status: portal.RequestStatus(r.Status), AnswerReason: r.AnswerReason,
+		RevisionPlanID: r.RevisionPlanID, AnsweredBy: r.AnsweredBy, AnsweredAt: utcPtr(r.AnsweredAt), Version: r.Version,
+		UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// InsertRequest implements portal.RequestStore.
+func (s *PortalStore) InsertRequest(ctx context.Context, r portal.ChangeRequest) error {
+	row := requestRowOf(r)
+	return translate(s.db.conn(ctx).Create(&row).Error, map[string]error{"management_change_requests_open_key": portal.ErrRequestOpen})
+}
+
+// GetRequest implements portal.RequestStore.
+func (s *PortalStore) GetRequest(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (portal.ChangeRequest, error) {
+	r, err := takeOne[requestRow](s.db.conn(ctx), forUpdate, "council_id = ? AND id = ?", uuidArg(councilID), uuidArg(id))
+	if err != nil {
+		return portal.ChangeRequest{}, err
 	}
-	var rows []topUpRow
-	if err := s.db.conn(ctx).Where("council_id = ? AND plan_id IN ?", councilID, planIDs).Order("plan_id, position").Find(&rows).Error; err != nil {
+	return r.domain(), nil
+}
+
+// UpdateRequest implements portal.RequestStore.
+func (s *PortalStore) UpdateRequest(ctx context.Context, r portal.ChangeRequest) error {
+	row := requestRowOf(r)
+	res := s.db.conn(ctx).Model(&requestRow{}).Where("council_id = ? AND id = ? AND version = ?", uuidArg(r.CouncilID), uuidArg(r.ID), r.Version-1).
+		Select("status", "answer_reason", "revision_plan_id", "answered_by", "answered_at", "version", "updated_at").Updates(&row)
+	return versioned(res.Error, res.RowsAffected, nil)
+}
+
+// ListRequests implements portal.RequestStore.
+func (s *PortalStore) ListRequests(ctx context.Context, councilID uuid.UUID, f portal.RequestFilter, p page.Request) ([]portal.ChangeRequest, error) {
+	q := s.db.conn(ctx).Where("council_id = ?", uuidArg(councilID))
+	if f.PersonID != nil {
+		q = q.Where("person_id = ?", uuidArg(*f.PersonID))
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", string(f.Status))
+	}
+	var rows []requestRow
+	if err := paginate(q, "requested_at", p).Find(&rows).Error; err != nil {
 		return nil, translate(err, nil)
 	}
-	for _, r := range rows {
-		out[r.PlanID] = append(out[r.PlanID], r.domain())
-	}
-	return out, nil
+	return convert(rows, requestRow.domain), nil
+}
+
+// SetConsent implements portal.RequestStore.
+func (s *PortalStore) SetConsent(ctx context.Context, councilID, id uuid.UUID, version int, consented bool, reason string, at time.Time) error {
+	res := s.db.conn(ctx).Exec(`UPDATE direct_payment_agreements
+		   SET recipient_consented = ?, consent_reason = ?, consent_changed_at = ?, version = ?, updated_at = ?
+		 WHERE council_id = ? AND id = ? AND version = ?`, consented, reason, at, version, at, uuidArg(councilID), uuidArg(id), version-1)
+	return versioned(res.Error, res.RowsAffected, nil)
 }

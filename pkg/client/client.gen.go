@@ -234,16 +234,16 @@ func (e AssessmentType) Valid() bool {
 
 // Defines values for BadRequestProblemType.
 const (
-	UrnPbudgetProblemDataRejected BadRequestProblemType = "urn:pbudget:problem:data-rejected"
-	UrnPbudgetProblemValidation   BadRequestProblemType = "urn:pbudget:problem:validation"
+	BadRequestProblemTypeUrnPbudgetProblemDataRejected BadRequestProblemType = "urn:pbudget:problem:data-rejected"
+	BadRequestProblemTypeUrnPbudgetProblemValidation   BadRequestProblemType = "urn:pbudget:problem:validation"
 )
 
 // Valid indicates whether the value is a known member of the BadRequestProblemType enum.
 func (e BadRequestProblemType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemDataRejected:
+	case BadRequestProblemTypeUrnPbudgetProblemDataRejected:
 		return true
-	case UrnPbudgetProblemValidation:
+	case BadRequestProblemTypeUrnPbudgetProblemValidation:
 		return true
 	default:
 		return false
@@ -1171,6 +1171,93 @@ func (e MIGAgeBand) Valid() bool {
 	}
 }
 
+// Defines values for ManagementChangeAnswerOutcome.
+const (
+	ManagementChangeAnswerOutcomeDeclined    ManagementChangeAnswerOutcome = "declined"
+	ManagementChangeAnswerOutcomePlanRevised ManagementChangeAnswerOutcome = "plan_revised"
+)
+
+// Valid indicates whether the value is a known member of the ManagementChangeAnswerOutcome enum.
+func (e ManagementChangeAnswerOutcome) Valid() bool {
+	switch e {
+	case ManagementChangeAnswerOutcomeDeclined:
+		return true
+	case ManagementChangeAnswerOutcomePlanRevised:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ManagementChangeRequestCurrentOption.
+const (
+	ManagementChangeRequestCurrentOptionCouncilManaged ManagementChangeRequestCurrentOption = "council_managed"
+	ManagementChangeRequestCurrentOptionDirectPayment  ManagementChangeRequestCurrentOption = "direct_payment"
+	ManagementChangeRequestCurrentOptionIsf            ManagementChangeRequestCurrentOption = "isf"
+	ManagementChangeRequestCurrentOptionLessThannil    ManagementChangeRequestCurrentOption = "<nil>"
+)
+
+// Valid indicates whether the value is a known member of the ManagementChangeRequestCurrentOption enum.
+func (e ManagementChangeRequestCurrentOption) Valid() bool {
+	switch e {
+	case ManagementChangeRequestCurrentOptionCouncilManaged:
+		return true
+	case ManagementChangeRequestCurrentOptionDirectPayment:
+		return true
+	case ManagementChangeRequestCurrentOptionIsf:
+		return true
+	case ManagementChangeRequestCurrentOptionLessThannil:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ManagementChangeRequestRequestedByBasis.
+const (
+	ManagementChangeRequestRequestedByBasisAuthorisedPerson ManagementChangeRequestRequestedByBasis = "authorised_person"
+	ManagementChangeRequestRequestedByBasisNominee          ManagementChangeRequestRequestedByBasis = "nominee"
+	ManagementChangeRequestRequestedByBasisParent           ManagementChangeRequestRequestedByBasis = "parent"
+	ManagementChangeRequestRequestedByBasisSelf             ManagementChangeRequestRequestedByBasis = "self"
+)
+
+// Valid indicates whether the value is a known member of the ManagementChangeRequestRequestedByBasis enum.
+func (e ManagementChangeRequestRequestedByBasis) Valid() bool {
+	switch e {
+	case ManagementChangeRequestRequestedByBasisAuthorisedPerson:
+		return true
+	case ManagementChangeRequestRequestedByBasisNominee:
+		return true
+	case ManagementChangeRequestRequestedByBasisParent:
+		return true
+	case ManagementChangeRequestRequestedByBasisSelf:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ManagementChangeRequestStatus.
+const (
+	ManagementChangeRequestStatusDeclined    ManagementChangeRequestStatus = "declined"
+	ManagementChangeRequestStatusOpen        ManagementChangeRequestStatus = "open"
+	ManagementChangeRequestStatusPlanRevised ManagementChangeRequestStatus = "plan_revised"
+)
+
+// Valid indicates whether the value is a known member of the ManagementChangeRequestStatus enum.
+func (e ManagementChangeRequestStatus) Valid() bool {
+	switch e {
+	case ManagementChangeRequestStatusDeclined:
+		return true
+	case ManagementChangeRequestStatusOpen:
+		return true
+	case ManagementChangeRequestStatusPlanRevised:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ManagementOption.
 const (
 	ManagementOptionCouncilManaged ManagementOption = "council_managed"
@@ -1383,13 +1470,13 @@ func (e MyPlanManagementMode) Valid() bool {
 
 // Defines values for NotFoundProblemType.
 const (
-	UrnPbudgetProblemNotFound NotFoundProblemType = "urn:pbudget:problem:not-found"
+	NotFoundProblemTypeUrnPbudgetProblemNotFound NotFoundProblemType = "urn:pbudget:problem:not-found"
 )
 
 // Valid indicates whether the value is a known member of the NotFoundProblemType enum.
 func (e NotFoundProblemType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemNotFound:
+	case NotFoundProblemTypeUrnPbudgetProblemNotFound:
 		return true
 	default:
 		return false
@@ -1942,6 +2029,30 @@ func (e TopUpPayer) Valid() bool {
 	}
 }
 
+// Defines values for TopUpInputPayer.
+const (
+	TopUpInputPayerOther    TopUpInputPayer = "other"
+	TopUpInputPayerParent   TopUpInputPayer = "parent"
+	TopUpInputPayerPerson   TopUpInputPayer = "person"
+	TopUpInputPayerRelative TopUpInputPayer = "relative"
+)
+
+// Valid indicates whether the value is a known member of the TopUpInputPayer enum.
+func (e TopUpInputPayer) Valid() bool {
+	switch e {
+	case TopUpInputPayerOther:
+		return true
+	case TopUpInputPayerParent:
+		return true
+	case TopUpInputPayerPerson:
+		return true
+	case TopUpInputPayerRelative:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UnableReason.
 const (
 	EndangersHealthOrSafety        UnableReason = "endangers_health_or_safety"
@@ -2017,6 +2128,24 @@ func (e UpratingJobStatus) Valid() bool {
 	case UpratingJobStatusQueued:
 		return true
 	case UpratingJobStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LetterKind.
+const (
+	LetterKindAgreed     LetterKind = "agreed"
+	LetterKindIndicative LetterKind = "indicative"
+)
+
+// Valid indicates whether the value is a known member of the LetterKind enum.
+func (e LetterKind) Valid() bool {
+	switch e {
+	case LetterKindAgreed:
+		return true
+	case LetterKindIndicative:
 		return true
 	default:
 		return false
@@ -2899,6 +3028,75 @@ func (e SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid(
 	}
 }
 
+// Defines values for ListManagementChangeRequestsParamsStatus.
+const (
+	ListManagementChangeRequestsParamsStatusDeclined    ListManagementChangeRequestsParamsStatus = "declined"
+	ListManagementChangeRequestsParamsStatusOpen        ListManagementChangeRequestsParamsStatus = "open"
+	ListManagementChangeRequestsParamsStatusPlanRevised ListManagementChangeRequestsParamsStatus = "plan_revised"
+)
+
+// Valid indicates whether the value is a known member of the ListManagementChangeRequestsParamsStatus enum.
+func (e ListManagementChangeRequestsParamsStatus) Valid() bool {
+	switch e {
+	case ListManagementChangeRequestsParamsStatusDeclined:
+		return true
+	case ListManagementChangeRequestsParamsStatusOpen:
+		return true
+	case ListManagementChangeRequestsParamsStatusPlanRevised:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListManagementChangeRequests404ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ListManagementChangeRequests404ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNotFound ListManagementChangeRequests404ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:not-found"
+)
+
+// Valid indicates whether the value is a known member of the ListManagementChangeRequests404ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ListManagementChangeRequests404ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ListManagementChangeRequests404ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AnswerManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemManagementChangeRequestAnswered AnswerManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:management-change-request-answered"
+)
+
+// Valid indicates whether the value is a known member of the AnswerManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AnswerManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemManagementChangeRequestAnswered:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AnswerManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemAnswerReasonRequired AnswerManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:answer-reason-required"
+	UrnPbudgetProblemRevisionPlanInvalid  AnswerManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:revision-plan-invalid"
+)
+
+// Valid indicates whether the value is a known member of the AnswerManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AnswerManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemAnswerReasonRequired:
+		return true
+	case UrnPbudgetProblemRevisionPlanInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetMySchedule409ApplicationProblemPlusJSONResponseBodyType.
 const (
 	GetMySchedule409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentCycleMoved GetMySchedule409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-cycle-moved"
@@ -2923,6 +3121,123 @@ const (
 func (e GetMySchedule422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case GetMySchedule422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentFrequencyHasNoCycles:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetMyConsent403ApplicationProblemPlusJSONResponseBodyType.
+const (
+	SetMyConsent403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemForbidden       SetMyConsent403ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:forbidden"
+	SetMyConsent403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNotTheRecipient SetMyConsent403ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:not-the-recipient"
+)
+
+// Valid indicates whether the value is a known member of the SetMyConsent403ApplicationProblemPlusJSONResponseBodyType enum.
+func (e SetMyConsent403ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case SetMyConsent403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemForbidden:
+		return true
+	case SetMyConsent403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNotTheRecipient:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateMyManagementChangeRequest404ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateMyManagementChangeRequest404ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNotFound CreateMyManagementChangeRequest404ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:not-found"
+)
+
+// Valid indicates whether the value is a known member of the CreateMyManagementChangeRequest404ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateMyManagementChangeRequest404ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateMyManagementChangeRequest404ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight      CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemManagementChangeRequestOpen CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:management-change-request-open"
+	CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved             CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemManagementChangeRequestOpen:
+		return true
+	case CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused      CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemManagementOptionUnchanged CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:management-option-unchanged"
+	CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanLineNotInPlan         CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-line-not-in-plan"
+	CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound              CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-found"
+)
+
+// Valid indicates whether the value is a known member of the CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemManagementOptionUnchanged:
+		return true
+	case CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanLineNotInPlan:
+		return true
+	case CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected  GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLetterInvalid GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:letter-invalid"
+	GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation    GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLetterInvalid:
+		return true
+	case GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetNotAgreed GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-not-agreed"
+	GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCouncilRetired  GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:council-retired"
+)
+
+// Valid indicates whether the value is a known member of the GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetNotAgreed:
+		return true
+	case GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCouncilRetired:
 		return true
 	default:
 		return false
@@ -3493,6 +3808,45 @@ func (e EndRelationship422ApplicationProblemPlusJSONResponseBodyType) Valid() bo
 	case EndRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndBeforeStart:
 		return true
 	case EndRelationship422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected  GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLetterInvalid GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:letter-invalid"
+	GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation    GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLetterInvalid:
+		return true
+	case GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetBudgetLetter409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetBudgetLetter409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetNotAgreed GetBudgetLetter409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-not-agreed"
+	GetBudgetLetter409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCouncilRetired  GetBudgetLetter409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:council-retired"
+)
+
+// Valid indicates whether the value is a known member of the GetBudgetLetter409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetBudgetLetter409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetBudgetLetter409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetNotAgreed:
+		return true
+	case GetBudgetLetter409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCouncilRetired:
 		return true
 	default:
 		return false
@@ -4480,6 +4834,72 @@ func (e SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() 
 	}
 }
 
+// Defines values for AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft           AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemTopUpInvalid         AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:top-up-invalid"
+	AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemTopUpLineNotInPlan   AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:top-up-line-not-in-plan"
+)
+
+// Valid indicates whether the value is a known member of the AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemTopUpInvalid:
+		return true
+	case AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemTopUpLineNotInPlan:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress        RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft          RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-draft"
+)
+
+// Valid indicates whether the value is a known member of the RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotDraft:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccessEntityType The kind of record read.
 type AccessEntityType string
 
@@ -5102,6 +5522,15 @@ type ChargeResult struct {
 // Example: down
 type ChargeRounding string
 
+// ConsentChange defines model for ConsentChange.
+type ConsentChange struct {
+	// Consented true: give consent; false: withdraw it.
+	Consented bool `json:"consented"`
+
+	// Reason Trimmed.
+	Reason string `json:"reason"`
+}
+
 // CouncilSettings defines model for CouncilSettings.
 type CouncilSettings struct {
 	// ApproverLimitAnnualPence An approver signs off plans costing up to this a year; above it, the panel (default £49,000).
@@ -5650,6 +6079,71 @@ type MIGRates struct {
 	DependentChildWeeklyPence            *int64        `json:"dependent_child_weekly_pence,omitempty"`
 	DisabilityPremiumWeeklyPence         *int64        `json:"disability_premium_weekly_pence,omitempty"`
 	EnhancedDisabilityPremiumWeeklyPence *int64        `json:"enhanced_disability_premium_weekly_pence,omitempty"`
+}
+
+// ManagementChangeAnswer defines model for ManagementChangeAnswer.
+type ManagementChangeAnswer struct {
+	Outcome ManagementChangeAnswerOutcome `json:"outcome"`
+
+	// Reason declined: why, in words the person reads (required); plan_revised: an optional note.
+	Reason *string `json:"reason,omitempty"`
+
+	// RevisionPlanId plan_revised: the revision that makes the change.
+	RevisionPlanId *openapi_types.UUID `json:"revision_plan_id,omitempty"`
+}
+
+// ManagementChangeAnswerOutcome defines model for ManagementChangeAnswer.Outcome.
+type ManagementChangeAnswerOutcome string
+
+// ManagementChangeRequest A request to change how a part of the budget is managed. Staff are never named in it (the audit trail names them).
+type ManagementChangeRequest struct {
+	AnswerReason nullable.Nullable[string]    `json:"answer_reason"`
+	AnsweredAt   nullable.Nullable[time.Time] `json:"answered_at"`
+	BudgetId     openapi_types.UUID           `json:"budget_id"`
+
+	// CurrentOption The line's management option when asked; null for the whole plan.
+	CurrentOption nullable.Nullable[ManagementChangeRequestCurrentOption] `json:"current_option"`
+	Id            openapi_types.UUID                                      `json:"id"`
+	PersonId      openapi_types.UUID                                      `json:"person_id"`
+	PlanId        openapi_types.UUID                                      `json:"plan_id"`
+	PlanLineId    nullable.Nullable[openapi_types.UUID]                   `json:"plan_line_id"`
+	Reason        string                                                  `json:"reason"`
+	RequestedAt   time.Time                                               `json:"requested_at"`
+
+	// RequestedByBasis Who asked, by their tie to the person.
+	RequestedByBasis ManagementChangeRequestRequestedByBasis `json:"requested_by_basis"`
+	RequestedOption  ManagementOption                        `json:"requested_option"`
+	RevisionPlanId   nullable.Nullable[openapi_types.UUID]   `json:"revision_plan_id"`
+	Status           ManagementChangeRequestStatus           `json:"status"`
+	Version          int                                     `json:"version"`
+}
+
+// ManagementChangeRequestCurrentOption The line's management option when asked; null for the whole plan.
+type ManagementChangeRequestCurrentOption string
+
+// ManagementChangeRequestRequestedByBasis Who asked, by their tie to the person.
+type ManagementChangeRequestRequestedByBasis string
+
+// ManagementChangeRequestStatus defines model for ManagementChangeRequest.Status.
+type ManagementChangeRequestStatus string
+
+// ManagementChangeRequestInput defines model for ManagementChangeRequestInput.
+type ManagementChangeRequestInput struct {
+	// PlanId The person's approved plan.
+	PlanId openapi_types.UUID `json:"plan_id"`
+
+	// PlanLineId A line of that plan; omit to ask about the whole plan.
+	PlanLineId *openapi_types.UUID `json:"plan_line_id,omitempty"`
+
+	// Reason Why, in the person's words; trimmed.
+	Reason          string           `json:"reason"`
+	RequestedOption ManagementOption `json:"requested_option"`
+}
+
+// ManagementChangeRequestList defines model for ManagementChangeRequestList.
+type ManagementChangeRequestList struct {
+	Items         []ManagementChangeRequest `json:"items"`
+	NextPageToken *string                   `json:"next_page_token,omitempty"`
 }
 
 // ManagementOption defines model for ManagementOption.
@@ -6996,6 +7490,12 @@ type SupportPlan struct {
 	// SubmittedBy The `sub` of the user who submitted the plan (null while it is a draft, and for plans submitted before this was kept).
 	SubmittedBy nullable.Nullable[string] `json:"submitted_by"`
 
+	// TopUps Family top-ups: what named third parties pay outside the budget (not in the plan's cost or totals); empty for provider staff.
+	TopUps []TopUp `json:"top_ups"`
+
+	// TopUpsAnnualPence What third parties pay a year, outside the budget.
+	TopUpsAnnualPence int64 `json:"top_ups_annual_pence"`
+
 	// Totals Per management option; for provider staff, of their own lines only, without the person's and council's shares (null).
 	Totals          []OptionTotal `json:"totals"`
 	UpdatedAt       time.Time     `json:"updated_at"`
@@ -7068,6 +7568,24 @@ type TopUp struct {
 
 // TopUpPayer defines model for TopUp.Payer.
 type TopUpPayer string
+
+// TopUpInput defines model for TopUpInput.
+type TopUpInput struct {
+	AnnualPence int64 `json:"annual_pence"`
+
+	// Description What the third party pays for; trimmed.
+	Description string          `json:"description"`
+	Payer       TopUpInputPayer `json:"payer"`
+
+	// PayerName Who pays, by name; trimmed.
+	PayerName string `json:"payer_name"`
+
+	// PlanLineId A line of this plan that the top-up adds to; omit for a line the third party pays in full.
+	PlanLineId *openapi_types.UUID `json:"plan_line_id,omitempty"`
+}
+
+// TopUpInputPayer defines model for TopUpInput.Payer.
+type TopUpInputPayer string
 
 // UnableReason Why an outcome cannot be achieved (reg 2(3)): `needs_assistance` (cannot without assistance),
 // `significant_pain_distress_anxiety`, `endangers_health_or_safety` (the person's or others'),
@@ -7165,6 +7683,9 @@ type IfMatch = string
 // JobId defines model for JobId.
 type JobId = openapi_types.UUID
 
+// LetterKind defines model for LetterKind.
+type LetterKind string
+
 // LineId defines model for LineId.
 type LineId = openapi_types.UUID
 
@@ -7198,11 +7719,17 @@ type RateTableId = openapi_types.UUID
 // RelationshipId defines model for RelationshipId.
 type RelationshipId = openapi_types.UUID
 
+// RequestId defines model for RequestId.
+type RequestId = openapi_types.UUID
+
 // RunId defines model for RunId.
 type RunId = openapi_types.UUID
 
 // ScheduleThrough defines model for ScheduleThrough.
 type ScheduleThrough = openapi_types.Date
+
+// TopUpId defines model for TopUpId.
+type TopUpId = openapi_types.UUID
 
 // BadRequest defines model for BadRequest.
 type BadRequest struct {
@@ -7740,6 +8267,34 @@ type SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType string
 // SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for SuspendISFAgreement.
 type SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
 
+// ListManagementChangeRequestsParams defines parameters for ListManagementChangeRequests.
+type ListManagementChangeRequestsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken                                `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status    *ListManagementChangeRequestsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+	PersonId  *openapi_types.UUID                       `form:"person_id,omitempty" json:"person_id,omitempty"`
+}
+
+// ListManagementChangeRequestsParamsStatus defines parameters for ListManagementChangeRequests.
+type ListManagementChangeRequestsParamsStatus string
+
+// ListManagementChangeRequests404ApplicationProblemPlusJSONResponseBodyType defines parameters for ListManagementChangeRequests.
+type ListManagementChangeRequests404ApplicationProblemPlusJSONResponseBodyType string
+
+// AnswerManagementChangeRequestParams defines parameters for AnswerManagementChangeRequest.
+type AnswerManagementChangeRequestParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// AnswerManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType defines parameters for AnswerManagementChangeRequest.
+type AnswerManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType string
+
+// AnswerManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType defines parameters for AnswerManagementChangeRequest.
+type AnswerManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType string
+
 // GetMyScheduleParams defines parameters for GetMySchedule.
 type GetMyScheduleParams struct {
 	// Through Show cycles starting up to this date (default: today plus the council's lead days; at most two years after today).
@@ -7752,6 +8307,38 @@ type GetMySchedule409ApplicationProblemPlusJSONResponseBodyType string
 // GetMySchedule422ApplicationProblemPlusJSONResponseBodyType defines parameters for GetMySchedule.
 type GetMySchedule422ApplicationProblemPlusJSONResponseBodyType string
 
+// SetMyConsentParams defines parameters for SetMyConsent.
+type SetMyConsentParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// SetMyConsent403ApplicationProblemPlusJSONResponseBodyType defines parameters for SetMyConsent.
+type SetMyConsent403ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateMyManagementChangeRequestParams defines parameters for CreateMyManagementChangeRequest.
+type CreateMyManagementChangeRequestParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateMyManagementChangeRequest404ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateMyManagementChangeRequest.
+type CreateMyManagementChangeRequest404ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateMyManagementChangeRequest.
+type CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateMyManagementChangeRequest.
+type CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListMyManagementChangeRequestsParams defines parameters for ListMyManagementChangeRequests.
+type ListMyManagementChangeRequestsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
 // ListMyBudgetsParams defines parameters for ListMyBudgets.
 type ListMyBudgetsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -7759,6 +8346,12 @@ type ListMyBudgetsParams struct {
 	// PageToken The `next_page_token` of the previous page.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
+
+// GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyType defines parameters for GetMyBudgetLetter.
+type GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyType string
+
+// GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyType defines parameters for GetMyBudgetLetter.
+type GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyType string
 
 // ListMyPlansParams defines parameters for ListMyPlans.
 type ListMyPlansParams struct {
@@ -8096,6 +8689,12 @@ type ListPersonalBudgetsParams struct {
 	Status    *BudgetStatus       `form:"status,omitempty" json:"status,omitempty"`
 }
 
+// GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyType defines parameters for GetBudgetLetter.
+type GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyType string
+
+// GetBudgetLetter409ApplicationProblemPlusJSONResponseBodyType defines parameters for GetBudgetLetter.
+type GetBudgetLetter409ApplicationProblemPlusJSONResponseBodyType string
+
 // ListBudgetSupportPlansParams defines parameters for ListBudgetSupportPlans.
 type ListBudgetSupportPlansParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -8404,6 +9003,30 @@ type SubmitSupportPlan409ApplicationProblemPlusJSONResponseBodyType string
 // SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType defines parameters for SubmitSupportPlan.
 type SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType string
 
+// AddPlanTopUpParams defines parameters for AddPlanTopUp.
+type AddPlanTopUpParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyType defines parameters for AddPlanTopUp.
+type AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyType string
+
+// AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyType defines parameters for AddPlanTopUp.
+type AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyType string
+
+// RemovePlanTopUpParams defines parameters for RemovePlanTopUp.
+type RemovePlanTopUpParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyType defines parameters for RemovePlanTopUp.
+type RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyType string
+
 // ListUpratingChangesParams defines parameters for ListUpratingChanges.
 type ListUpratingChangesParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -8489,6 +9112,15 @@ type ResumeISFAgreementJSONRequestBody = AgreementResume
 
 // SuspendISFAgreementJSONRequestBody defines body for SuspendISFAgreement for application/json ContentType.
 type SuspendISFAgreementJSONRequestBody = AgreementSuspend
+
+// AnswerManagementChangeRequestJSONRequestBody defines body for AnswerManagementChangeRequest for application/json ContentType.
+type AnswerManagementChangeRequestJSONRequestBody = ManagementChangeAnswer
+
+// SetMyConsentJSONRequestBody defines body for SetMyConsent for application/json ContentType.
+type SetMyConsentJSONRequestBody = ConsentChange
+
+// CreateMyManagementChangeRequestJSONRequestBody defines body for CreateMyManagementChangeRequest for application/json ContentType.
+type CreateMyManagementChangeRequestJSONRequestBody = ManagementChangeRequestInput
 
 // CreateOneOffPaymentJSONRequestBody defines body for CreateOneOffPayment for application/json ContentType.
 type CreateOneOffPaymentJSONRequestBody = OneOffPaymentCreate
@@ -8588,6 +9220,9 @@ type ReplacePlanLineJSONRequestBody = PlanLineInput
 
 // ReturnSupportPlanJSONRequestBody defines body for ReturnSupportPlan for application/json ContentType.
 type ReturnSupportPlanJSONRequestBody = ReasonBody
+
+// AddPlanTopUpJSONRequestBody defines body for AddPlanTopUp for application/json ContentType.
+type AddPlanTopUpJSONRequestBody = TopUpInput
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -9284,6 +9919,42 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/isf-agreements/{agreement_id}/suspend (the `SuspendISFAgreement` operationId).
 	SuspendISFAgreement(ctx context.Context, agreementId AgreementId, params *SuspendISFAgreementParams, body SuspendISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListManagementChangeRequests People's requests to change how their budget is managed: the practitioners' work list.
+	//
+	// Oldest first; `status=open` for those awaiting an answer.
+	//
+	// Corresponds with GET /v1/management-change-requests (the `ListManagementChangeRequests` operationId).
+	ListManagementChangeRequests(ctx context.Context, params *ListManagementChangeRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetManagementChangeRequest One request to change how a budget is managed.
+	//
+	// The request, its answer when it has one, and its version (ETag) for answering it.
+	//
+	// Corresponds with GET /v1/management-change-requests/{request_id} (the `GetManagementChangeRequest` operationId).
+	GetManagementChangeRequest(ctx context.Context, requestId RequestId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnswerManagementChangeRequestWithBody Answer a request to change how a budget is managed, with a plan revision or a reason.
+	//
+	// `plan_revised` names the revision of the request's plan that makes the change (a plan of
+	// the same budget that revises it, or revises a later revision); `declined` says why not, in
+	// words the person reads. An answered request cannot be answered again. Needs If-Match.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/management-change-requests/{request_id}/answer (the `AnswerManagementChangeRequest` operationId).
+	AnswerManagementChangeRequestWithBody(ctx context.Context, requestId RequestId, params *AnswerManagementChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnswerManagementChangeRequest Answer a request to change how a budget is managed, with a plan revision or a reason.
+	//
+	// `plan_revised` names the revision of the request's plan that makes the change (a plan of
+	// the same budget that revises it, or revises a later revision); `declined` says why not, in
+	// words the person reads. An answered request cannot be answered again. Needs If-Match.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/management-change-requests/{request_id}/answer (the `AnswerManagementChangeRequest` operationId).
+	AnswerManagementChangeRequest(ctx context.Context, requestId RequestId, params *AnswerManagementChangeRequestParams, body AnswerManagementChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMe Who the person-role token acts for.
 	//
 	// The holder of a `person` token (the token's `person` claim: their own person record in the
@@ -9306,6 +9977,58 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/me/agreements/{agreement_id}/schedule (the `GetMySchedule` operationId).
 	GetMySchedule(ctx context.Context, agreementId AgreementId, params *GetMyScheduleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SetMyConsentWithBody Give or withdraw consent as the nominee or authorised person who receives a direct payment.
+	//
+	// Only the agreement's recipient (a nominee or authorised person: the holder's own person id)
+	// can give or withdraw their consent, with a reason. While consent is withdrawn, payment runs
+	// pay the agreement nothing (its `blocked_reason` says why) and the council must make another
+	// arrangement; giving consent again lets runs pay it, including cycles missed meanwhile.
+	// Needs If-Match (the agreement's version).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/me/direct-payment-agreements/{agreement_id}/consent (the `SetMyConsent` operationId).
+	SetMyConsentWithBody(ctx context.Context, agreementId AgreementId, params *SetMyConsentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetMyConsent Give or withdraw consent as the nominee or authorised person who receives a direct payment.
+	//
+	// Only the agreement's recipient (a nominee or authorised person: the holder's own person id)
+	// can give or withdraw their consent, with a reason. While consent is withdrawn, payment runs
+	// pay the agreement nothing (its `blocked_reason` says why) and the council must make another
+	// arrangement; giving consent again lets runs pay it, including cycles missed meanwhile.
+	// Needs If-Match (the agreement's version).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/me/direct-payment-agreements/{agreement_id}/consent (the `SetMyConsent` operationId).
+	SetMyConsent(ctx context.Context, agreementId AgreementId, params *SetMyConsentParams, body SetMyConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateMyManagementChangeRequestWithBody Ask to change how a part of the budget is managed (council-managed to a direct payment, say).
+	//
+	// Opens a request, for a person the holder acts for, to manage a line of their approved plan
+	// (or the whole plan, without `plan_line_id`) another way: by direct payment, council-managed,
+	// or through an Individual Service Fund. A practitioner answers it, with the plan revision
+	// that makes the change or with a reason for not making it. One open request per line (or
+	// per plan) at a time.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/me/management-change-requests (the `CreateMyManagementChangeRequest` operationId).
+	CreateMyManagementChangeRequestWithBody(ctx context.Context, params *CreateMyManagementChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateMyManagementChangeRequest Ask to change how a part of the budget is managed (council-managed to a direct payment, say).
+	//
+	// Opens a request, for a person the holder acts for, to manage a line of their approved plan
+	// (or the whole plan, without `plan_line_id`) another way: by direct payment, council-managed,
+	// or through an Individual Service Fund. A practitioner answers it, with the plan revision
+	// that makes the change or with a reason for not making it. One open request per line (or
+	// per plan) at a time.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/me/management-change-requests (the `CreateMyManagementChangeRequest` operationId).
+	CreateMyManagementChangeRequest(ctx context.Context, params *CreateMyManagementChangeRequestParams, body CreateMyManagementChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListMyAgreements The direct-payment and ISF agreements of a person the holder acts for.
 	//
 	// Every agreement under which the person's budget is paid: the direct payment (who receives
@@ -9315,6 +10038,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/me/people/{person_id}/agreements (the `ListMyAgreements` operationId).
 	ListMyAgreements(ctx context.Context, personId PersonId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMyManagementChangeRequests The requests to change how the budget is managed, of a person the holder acts for, with their answers.
+	//
+	// Oldest first. A person the holder does not act for today is a 404.
+	//
+	// Corresponds with GET /v1/me/people/{person_id}/management-change-requests (the `ListMyManagementChangeRequests` operationId).
+	ListMyManagementChangeRequests(ctx context.Context, personId PersonId, params *ListMyManagementChangeRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMyBudgets The personal budgets of a person the holder acts for, with why each figure is what it is.
 	//
@@ -9337,6 +10067,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/me/personal-budgets/{budget_id} (the `GetMyBudget` operationId).
 	GetMyBudget(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMyBudgetLetter A budget's letter, in plain English, as PDF: the indicative budget, or the agreed budget with the council's and the person's parts.
+	//
+	// The same letter a council sends (GET /v1/personal-budgets/{budget_id}/letters/{letter_kind}),
+	// for a person the holder acts for: the figures and the reasons of the budget's record. The
+	// agreed-budget letter exists once a plan is agreed (409 `budget-not-agreed` before).
+	//
+	// Corresponds with GET /v1/me/personal-budgets/{budget_id}/letters/{letter_kind} (the `GetMyBudgetLetter` operationId).
+	GetMyBudgetLetter(ctx context.Context, budgetId BudgetId, letterKind LetterKind, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMyPlans The care and support plans of a budget, with their lines.
 	//
@@ -9797,6 +10536,19 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/personal-budgets/{budget_id}/commitments (the `GetBudgetCommitments` operationId).
 	GetBudgetCommitments(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetBudgetLetter A budget's letter to the person, in plain English, as PDF.
+	//
+	// `indicative`: the upfront figure from the resource allocation system, how it was worked out
+	// (points by domain, the calculation's steps), and that it is guidance, not an entitlement.
+	// `agreed`: the agreed budget, the council's and the person's parts a week and a year with the
+	// contribution's steps, how each part of the plan is managed, family top-ups paid outside the
+	// budget, and why the agreed figure differs from the indicative one. The same budget record
+	// gives the same bytes (the letter is dated by the record). 409 `budget-not-agreed` before a
+	// plan is agreed.
+	//
+	// Corresponds with GET /v1/personal-budgets/{budget_id}/letters/{letter_kind} (the `GetBudgetLetter` operationId).
+	GetBudgetLetter(ctx context.Context, budgetId BudgetId, letterKind LetterKind, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetProviderBudgetView What a provider's staff see of a budget.
 	//
 	// Provider staff see of a budget only what their ISF or lines need: the budget's dates and
@@ -10252,6 +11004,43 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
 	SubmitSupportPlan(ctx context.Context, planId PlanId, params *SubmitSupportPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddPlanTopUpWithBody Record a family top-up on a draft plan: a line, or a part of one, that a named third party pays.
+	//
+	// Records that a named third party (the person, a parent, another relative, someone else)
+	// pays for a line, or a part of one, outside the council's budget: a parent paying for extra
+	// hours, say. A top-up is shown on the plan and in the person's view, and never counted in
+	// the plan's cost, the council's share, the ceiling check or payment runs. `plan_line_id`
+	// names the line it tops up (a line of this plan); without it, the top-up is a line of its
+	// own that the third party pays in full. A revision keeps the plan's top-ups; removing a
+	// line removes its top-ups. Needs If-Match.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/top-ups (the `AddPlanTopUp` operationId).
+	AddPlanTopUpWithBody(ctx context.Context, planId PlanId, params *AddPlanTopUpParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddPlanTopUp Record a family top-up on a draft plan: a line, or a part of one, that a named third party pays.
+	//
+	// Records that a named third party (the person, a parent, another relative, someone else)
+	// pays for a line, or a part of one, outside the council's budget: a parent paying for extra
+	// hours, say. A top-up is shown on the plan and in the person's view, and never counted in
+	// the plan's cost, the council's share, the ceiling check or payment runs. `plan_line_id`
+	// names the line it tops up (a line of this plan); without it, the top-up is a line of its
+	// own that the third party pays in full. A revision keeps the plan's top-ups; removing a
+	// line removes its top-ups. Needs If-Match.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/top-ups (the `AddPlanTopUp` operationId).
+	AddPlanTopUp(ctx context.Context, planId PlanId, params *AddPlanTopUpParams, body AddPlanTopUpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemovePlanTopUp Remove a family top-up from a draft plan.
+	//
+	// Removes a top-up from a draft plan. Needs If-Match.
+	//
+	// Corresponds with DELETE /v1/support-plans/{plan_id}/top-ups/{top_up_id} (the `RemovePlanTopUp` operationId).
+	RemovePlanTopUp(ctx context.Context, planId PlanId, topUpId TopUpId, params *RemovePlanTopUpParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetUpratingJob An uprating job and its progress.
 	//
@@ -11559,6 +12348,82 @@ func (c *Client) SuspendISFAgreement(ctx context.Context, agreementId AgreementI
 	return c.Client.Do(req)
 }
 
+// ListManagementChangeRequests People's requests to change how their budget is managed: the practitioners' work list.
+//
+// Oldest first; `status=open` for those awaiting an answer.
+//
+// Corresponds with GET /v1/management-change-requests (the `ListManagementChangeRequests` operationId).
+func (c *Client) ListManagementChangeRequests(ctx context.Context, params *ListManagementChangeRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListManagementChangeRequestsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetManagementChangeRequest One request to change how a budget is managed.
+//
+// The request, its answer when it has one, and its version (ETag) for answering it.
+//
+// Corresponds with GET /v1/management-change-requests/{request_id} (the `GetManagementChangeRequest` operationId).
+func (c *Client) GetManagementChangeRequest(ctx context.Context, requestId RequestId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetManagementChangeRequestRequest(c.Server, requestId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnswerManagementChangeRequestWithBody Answer a request to change how a budget is managed, with a plan revision or a reason.
+//
+// `plan_revised` names the revision of the request's plan that makes the change (a plan of
+// the same budget that revises it, or revises a later revision); `declined` says why not, in
+// words the person reads. An answered request cannot be answered again. Needs If-Match.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/management-change-requests/{request_id}/answer (the `AnswerManagementChangeRequest` operationId).
+func (c *Client) AnswerManagementChangeRequestWithBody(ctx context.Context, requestId RequestId, params *AnswerManagementChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnswerManagementChangeRequestRequestWithBody(c.Server, requestId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnswerManagementChangeRequest Answer a request to change how a budget is managed, with a plan revision or a reason.
+//
+// `plan_revised` names the revision of the request's plan that makes the change (a plan of
+// the same budget that revises it, or revises a later revision); `declined` says why not, in
+// words the person reads. An answered request cannot be answered again. Needs If-Match.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/management-change-requests/{request_id}/answer (the `AnswerManagementChangeRequest` operationId).
+func (c *Client) AnswerManagementChangeRequest(ctx context.Context, requestId RequestId, params *AnswerManagementChangeRequestParams, body AnswerManagementChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnswerManagementChangeRequestRequest(c.Server, requestId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetMe Who the person-role token acts for.
 //
 // The holder of a `person` token (the token's `person` claim: their own person record in the
@@ -11601,6 +12466,98 @@ func (c *Client) GetMySchedule(ctx context.Context, agreementId AgreementId, par
 	return c.Client.Do(req)
 }
 
+// SetMyConsentWithBody Give or withdraw consent as the nominee or authorised person who receives a direct payment.
+//
+// Only the agreement's recipient (a nominee or authorised person: the holder's own person id)
+// can give or withdraw their consent, with a reason. While consent is withdrawn, payment runs
+// pay the agreement nothing (its `blocked_reason` says why) and the council must make another
+// arrangement; giving consent again lets runs pay it, including cycles missed meanwhile.
+// Needs If-Match (the agreement's version).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/me/direct-payment-agreements/{agreement_id}/consent (the `SetMyConsent` operationId).
+func (c *Client) SetMyConsentWithBody(ctx context.Context, agreementId AgreementId, params *SetMyConsentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetMyConsentRequestWithBody(c.Server, agreementId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetMyConsent Give or withdraw consent as the nominee or authorised person who receives a direct payment.
+//
+// Only the agreement's recipient (a nominee or authorised person: the holder's own person id)
+// can give or withdraw their consent, with a reason. While consent is withdrawn, payment runs
+// pay the agreement nothing (its `blocked_reason` says why) and the council must make another
+// arrangement; giving consent again lets runs pay it, including cycles missed meanwhile.
+// Needs If-Match (the agreement's version).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/me/direct-payment-agreements/{agreement_id}/consent (the `SetMyConsent` operationId).
+func (c *Client) SetMyConsent(ctx context.Context, agreementId AgreementId, params *SetMyConsentParams, body SetMyConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetMyConsentRequest(c.Server, agreementId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateMyManagementChangeRequestWithBody Ask to change how a part of the budget is managed (council-managed to a direct payment, say).
+//
+// Opens a request, for a person the holder acts for, to manage a line of their approved plan
+// (or the whole plan, without `plan_line_id`) another way: by direct payment, council-managed,
+// or through an Individual Service Fund. A practitioner answers it, with the plan revision
+// that makes the change or with a reason for not making it. One open request per line (or
+// per plan) at a time.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/me/management-change-requests (the `CreateMyManagementChangeRequest` operationId).
+func (c *Client) CreateMyManagementChangeRequestWithBody(ctx context.Context, params *CreateMyManagementChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateMyManagementChangeRequestRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateMyManagementChangeRequest Ask to change how a part of the budget is managed (council-managed to a direct payment, say).
+//
+// Opens a request, for a person the holder acts for, to manage a line of their approved plan
+// (or the whole plan, without `plan_line_id`) another way: by direct payment, council-managed,
+// or through an Individual Service Fund. A practitioner answers it, with the plan revision
+// that makes the change or with a reason for not making it. One open request per line (or
+// per plan) at a time.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/me/management-change-requests (the `CreateMyManagementChangeRequest` operationId).
+func (c *Client) CreateMyManagementChangeRequest(ctx context.Context, params *CreateMyManagementChangeRequestParams, body CreateMyManagementChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateMyManagementChangeRequestRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListMyAgreements The direct-payment and ISF agreements of a person the holder acts for.
 //
 // Every agreement under which the person's budget is paid: the direct payment (who receives
@@ -11611,6 +12568,23 @@ func (c *Client) GetMySchedule(ctx context.Context, agreementId AgreementId, par
 // Corresponds with GET /v1/me/people/{person_id}/agreements (the `ListMyAgreements` operationId).
 func (c *Client) ListMyAgreements(ctx context.Context, personId PersonId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListMyAgreementsRequest(c.Server, personId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMyManagementChangeRequests The requests to change how the budget is managed, of a person the holder acts for, with their answers.
+//
+// Oldest first. A person the holder does not act for today is a 404.
+//
+// Corresponds with GET /v1/me/people/{person_id}/management-change-requests (the `ListMyManagementChangeRequests` operationId).
+func (c *Client) ListMyManagementChangeRequests(ctx context.Context, personId PersonId, params *ListMyManagementChangeRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMyManagementChangeRequestsRequest(c.Server, personId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -11653,6 +12627,25 @@ func (c *Client) ListMyBudgets(ctx context.Context, personId PersonId, params *L
 // Corresponds with GET /v1/me/personal-budgets/{budget_id} (the `GetMyBudget` operationId).
 func (c *Client) GetMyBudget(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMyBudgetRequest(c.Server, budgetId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMyBudgetLetter A budget's letter, in plain English, as PDF: the indicative budget, or the agreed budget with the council's and the person's parts.
+//
+// The same letter a council sends (GET /v1/personal-budgets/{budget_id}/letters/{letter_kind}),
+// for a person the holder acts for: the figures and the reasons of the budget's record. The
+// agreed-budget letter exists once a plan is agreed (409 `budget-not-agreed` before).
+//
+// Corresponds with GET /v1/me/personal-budgets/{budget_id}/letters/{letter_kind} (the `GetMyBudgetLetter` operationId).
+func (c *Client) GetMyBudgetLetter(ctx context.Context, budgetId BudgetId, letterKind LetterKind, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMyBudgetLetterRequest(c.Server, budgetId, letterKind)
 	if err != nil {
 		return nil, err
 	}
@@ -12642,6 +13635,29 @@ func (c *Client) GetBudgetCommitments(ctx context.Context, budgetId BudgetId, re
 	return c.Client.Do(req)
 }
 
+// GetBudgetLetter A budget's letter to the person, in plain English, as PDF.
+//
+// `indicative`: the upfront figure from the resource allocation system, how it was worked out
+// (points by domain, the calculation's steps), and that it is guidance, not an entitlement.
+// `agreed`: the agreed budget, the council's and the person's parts a week and a year with the
+// contribution's steps, how each part of the plan is managed, family top-ups paid outside the
+// budget, and why the agreed figure differs from the indicative one. The same budget record
+// gives the same bytes (the letter is dated by the record). 409 `budget-not-agreed` before a
+// plan is agreed.
+//
+// Corresponds with GET /v1/personal-budgets/{budget_id}/letters/{letter_kind} (the `GetBudgetLetter` operationId).
+func (c *Client) GetBudgetLetter(ctx context.Context, budgetId BudgetId, letterKind LetterKind, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetBudgetLetterRequest(c.Server, budgetId, letterKind)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetProviderBudgetView What a provider's staff see of a budget.
 //
 // Provider staff see of a budget only what their ISF or lines need: the budget's dates and
@@ -13618,6 +14634,73 @@ func (c *Client) ReviseSupportPlan(ctx context.Context, planId PlanId, params *R
 // Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
 func (c *Client) SubmitSupportPlan(ctx context.Context, planId PlanId, params *SubmitSupportPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSubmitSupportPlanRequest(c.Server, planId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddPlanTopUpWithBody Record a family top-up on a draft plan: a line, or a part of one, that a named third party pays.
+//
+// Records that a named third party (the person, a parent, another relative, someone else)
+// pays for a line, or a part of one, outside the council's budget: a parent paying for extra
+// hours, say. A top-up is shown on the plan and in the person's view, and never counted in
+// the plan's cost, the council's share, the ceiling check or payment runs. `plan_line_id`
+// names the line it tops up (a line of this plan); without it, the top-up is a line of its
+// own that the third party pays in full. A revision keeps the plan's top-ups; removing a
+// line removes its top-ups. Needs If-Match.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/top-ups (the `AddPlanTopUp` operationId).
+func (c *Client) AddPlanTopUpWithBody(ctx context.Context, planId PlanId, params *AddPlanTopUpParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddPlanTopUpRequestWithBody(c.Server, planId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddPlanTopUp Record a family top-up on a draft plan: a line, or a part of one, that a named third party pays.
+//
+// Records that a named third party (the person, a parent, another relative, someone else)
+// pays for a line, or a part of one, outside the council's budget: a parent paying for extra
+// hours, say. A top-up is shown on the plan and in the person's view, and never counted in
+// the plan's cost, the council's share, the ceiling check or payment runs. `plan_line_id`
+// names the line it tops up (a line of this plan); without it, the top-up is a line of its
+// own that the third party pays in full. A revision keeps the plan's top-ups; removing a
+// line removes its top-ups. Needs If-Match.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/top-ups (the `AddPlanTopUp` operationId).
+func (c *Client) AddPlanTopUp(ctx context.Context, planId PlanId, params *AddPlanTopUpParams, body AddPlanTopUpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddPlanTopUpRequest(c.Server, planId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemovePlanTopUp Remove a family top-up from a draft plan.
+//
+// Removes a top-up from a draft plan. Needs If-Match.
+//
+// Corresponds with DELETE /v1/support-plans/{plan_id}/top-ups/{top_up_id} (the `RemovePlanTopUp` operationId).
+func (c *Client) RemovePlanTopUp(ctx context.Context, planId PlanId, topUpId TopUpId, params *RemovePlanTopUpParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemovePlanTopUpRequest(c.Server, planId, topUpId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -16155,6 +17238,192 @@ func NewSuspendISFAgreementRequestWithBody(server string, agreementId AgreementI
 	return req, nil
 }
 
+// NewListManagementChangeRequestsRequest constructs an http.Request for the ListManagementChangeRequests method
+func NewListManagementChangeRequestsRequest(server string, params *ListManagementChangeRequestsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/management-change-requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PersonId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "person_id", *params.PersonId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetManagementChangeRequestRequest constructs an http.Request for the GetManagementChangeRequest method
+func NewGetManagementChangeRequestRequest(server string, requestId RequestId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "request_id", requestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/management-change-requests/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAnswerManagementChangeRequestRequest calls the generic AnswerManagementChangeRequest builder with application/json body
+func NewAnswerManagementChangeRequestRequest(server string, requestId RequestId, params *AnswerManagementChangeRequestParams, body AnswerManagementChangeRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAnswerManagementChangeRequestRequestWithBody(server, requestId, params, "application/json", bodyReader)
+}
+
+// NewAnswerManagementChangeRequestRequestWithBody constructs an http.Request for the AnswerManagementChangeRequest method, with any body, and a specified content type
+func NewAnswerManagementChangeRequestRequestWithBody(server string, requestId RequestId, params *AnswerManagementChangeRequestParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "request_id", requestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/management-change-requests/%s/answer", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetMeRequest constructs an http.Request for the GetMe method
 func NewGetMeRequest(server string) (*http.Request, error) {
 	var err error
@@ -16243,6 +17512,123 @@ func NewGetMyScheduleRequest(server string, agreementId AgreementId, params *Get
 	return req, nil
 }
 
+// NewSetMyConsentRequest calls the generic SetMyConsent builder with application/json body
+func NewSetMyConsentRequest(server string, agreementId AgreementId, params *SetMyConsentParams, body SetMyConsentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetMyConsentRequestWithBody(server, agreementId, params, "application/json", bodyReader)
+}
+
+// NewSetMyConsentRequestWithBody constructs an http.Request for the SetMyConsent method, with any body, and a specified content type
+func NewSetMyConsentRequestWithBody(server string, agreementId AgreementId, params *SetMyConsentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agreement_id", agreementId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/direct-payment-agreements/%s/consent", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateMyManagementChangeRequestRequest calls the generic CreateMyManagementChangeRequest builder with application/json body
+func NewCreateMyManagementChangeRequestRequest(server string, params *CreateMyManagementChangeRequestParams, body CreateMyManagementChangeRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateMyManagementChangeRequestRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateMyManagementChangeRequestRequestWithBody constructs an http.Request for the CreateMyManagementChangeRequest method, with any body, and a specified content type
+func NewCreateMyManagementChangeRequestRequestWithBody(server string, params *CreateMyManagementChangeRequestParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/management-change-requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListMyAgreementsRequest constructs an http.Request for the ListMyAgreements method
 func NewListMyAgreementsRequest(server string, personId PersonId) (*http.Request, error) {
 	var err error
@@ -16267,6 +17653,79 @@ func NewListMyAgreementsRequest(server string, personId PersonId) (*http.Request
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListMyManagementChangeRequestsRequest constructs an http.Request for the ListMyManagementChangeRequests method
+func NewListMyManagementChangeRequestsRequest(server string, personId PersonId, params *ListMyManagementChangeRequestsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "person_id", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/people/%s/management-change-requests", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -16367,6 +17826,47 @@ func NewGetMyBudgetRequest(server string, budgetId BudgetId) (*http.Request, err
 	}
 
 	operationPath := fmt.Sprintf("/v1/me/personal-budgets/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetMyBudgetLetterRequest constructs an http.Request for the GetMyBudgetLetter method
+func NewGetMyBudgetLetterRequest(server string, budgetId BudgetId, letterKind LetterKind) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "budget_id", budgetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "letter_kind", letterKind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/personal-budgets/%s/letters/%s", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -18876,6 +20376,47 @@ func NewGetBudgetCommitmentsRequest(server string, budgetId BudgetId) (*http.Req
 	return req, nil
 }
 
+// NewGetBudgetLetterRequest constructs an http.Request for the GetBudgetLetter method
+func NewGetBudgetLetterRequest(server string, budgetId BudgetId, letterKind LetterKind) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "budget_id", budgetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "letter_kind", letterKind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/personal-budgets/%s/letters/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetProviderBudgetViewRequest constructs an http.Request for the GetProviderBudgetView method
 func NewGetProviderBudgetViewRequest(server string, budgetId BudgetId) (*http.Request, error) {
 	var err error
@@ -20858,6 +22399,135 @@ func NewSubmitSupportPlanRequest(server string, planId PlanId, params *SubmitSup
 	return req, nil
 }
 
+// NewAddPlanTopUpRequest calls the generic AddPlanTopUp builder with application/json body
+func NewAddPlanTopUpRequest(server string, planId PlanId, params *AddPlanTopUpParams, body AddPlanTopUpJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddPlanTopUpRequestWithBody(server, planId, params, "application/json", bodyReader)
+}
+
+// NewAddPlanTopUpRequestWithBody constructs an http.Request for the AddPlanTopUp method, with any body, and a specified content type
+func NewAddPlanTopUpRequestWithBody(server string, planId PlanId, params *AddPlanTopUpParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/support-plans/%s/top-ups", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRemovePlanTopUpRequest constructs an http.Request for the RemovePlanTopUp method
+func NewRemovePlanTopUpRequest(server string, planId PlanId, topUpId TopUpId, params *RemovePlanTopUpParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "top_up_id", topUpId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/support-plans/%s/top-ups/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetUpratingJobRequest constructs an http.Request for the GetUpratingJob method
 func NewGetUpratingJobRequest(server string, jobId JobId) (*http.Request, error) {
 	var err error
@@ -21684,6 +23354,46 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/isf-agreements/{agreement_id}/suspend (the `SuspendISFAgreement` operationId).
 	SuspendISFAgreementWithResponse(ctx context.Context, agreementId AgreementId, params *SuspendISFAgreementParams, body SuspendISFAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*SuspendISFAgreementResponse, error)
 
+	// ListManagementChangeRequestsWithResponse People's requests to change how their budget is managed: the practitioners' work list.
+	//
+	// Oldest first; `status=open` for those awaiting an answer.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/management-change-requests (the `ListManagementChangeRequests` operationId).
+	ListManagementChangeRequestsWithResponse(ctx context.Context, params *ListManagementChangeRequestsParams, reqEditors ...RequestEditorFn) (*ListManagementChangeRequestsResponse, error)
+
+	// GetManagementChangeRequestWithResponse One request to change how a budget is managed.
+	//
+	// The request, its answer when it has one, and its version (ETag) for answering it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/management-change-requests/{request_id} (the `GetManagementChangeRequest` operationId).
+	GetManagementChangeRequestWithResponse(ctx context.Context, requestId RequestId, reqEditors ...RequestEditorFn) (*GetManagementChangeRequestResponse, error)
+
+	// AnswerManagementChangeRequestWithBodyWithResponse Answer a request to change how a budget is managed, with a plan revision or a reason.
+	//
+	// `plan_revised` names the revision of the request's plan that makes the change (a plan of
+	// the same budget that revises it, or revises a later revision); `declined` says why not, in
+	// words the person reads. An answered request cannot be answered again. Needs If-Match.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/management-change-requests/{request_id}/answer (the `AnswerManagementChangeRequest` operationId).
+	AnswerManagementChangeRequestWithBodyWithResponse(ctx context.Context, requestId RequestId, params *AnswerManagementChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnswerManagementChangeRequestResponse, error)
+
+	// AnswerManagementChangeRequestWithResponse Answer a request to change how a budget is managed, with a plan revision or a reason.
+	//
+	// `plan_revised` names the revision of the request's plan that makes the change (a plan of
+	// the same budget that revises it, or revises a later revision); `declined` says why not, in
+	// words the person reads. An answered request cannot be answered again. Needs If-Match.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/management-change-requests/{request_id}/answer (the `AnswerManagementChangeRequest` operationId).
+	AnswerManagementChangeRequestWithResponse(ctx context.Context, requestId RequestId, params *AnswerManagementChangeRequestParams, body AnswerManagementChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*AnswerManagementChangeRequestResponse, error)
+
 	// GetMeWithResponse Who the person-role token acts for.
 	//
 	// The holder of a `person` token (the token's `person` claim: their own person record in the
@@ -21710,6 +23420,58 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/me/agreements/{agreement_id}/schedule (the `GetMySchedule` operationId).
 	GetMyScheduleWithResponse(ctx context.Context, agreementId AgreementId, params *GetMyScheduleParams, reqEditors ...RequestEditorFn) (*GetMyScheduleResponse, error)
 
+	// SetMyConsentWithBodyWithResponse Give or withdraw consent as the nominee or authorised person who receives a direct payment.
+	//
+	// Only the agreement's recipient (a nominee or authorised person: the holder's own person id)
+	// can give or withdraw their consent, with a reason. While consent is withdrawn, payment runs
+	// pay the agreement nothing (its `blocked_reason` says why) and the council must make another
+	// arrangement; giving consent again lets runs pay it, including cycles missed meanwhile.
+	// Needs If-Match (the agreement's version).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/me/direct-payment-agreements/{agreement_id}/consent (the `SetMyConsent` operationId).
+	SetMyConsentWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *SetMyConsentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetMyConsentResponse, error)
+
+	// SetMyConsentWithResponse Give or withdraw consent as the nominee or authorised person who receives a direct payment.
+	//
+	// Only the agreement's recipient (a nominee or authorised person: the holder's own person id)
+	// can give or withdraw their consent, with a reason. While consent is withdrawn, payment runs
+	// pay the agreement nothing (its `blocked_reason` says why) and the council must make another
+	// arrangement; giving consent again lets runs pay it, including cycles missed meanwhile.
+	// Needs If-Match (the agreement's version).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/me/direct-payment-agreements/{agreement_id}/consent (the `SetMyConsent` operationId).
+	SetMyConsentWithResponse(ctx context.Context, agreementId AgreementId, params *SetMyConsentParams, body SetMyConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*SetMyConsentResponse, error)
+
+	// CreateMyManagementChangeRequestWithBodyWithResponse Ask to change how a part of the budget is managed (council-managed to a direct payment, say).
+	//
+	// Opens a request, for a person the holder acts for, to manage a line of their approved plan
+	// (or the whole plan, without `plan_line_id`) another way: by direct payment, council-managed,
+	// or through an Individual Service Fund. A practitioner answers it, with the plan revision
+	// that makes the change or with a reason for not making it. One open request per line (or
+	// per plan) at a time.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/me/management-change-requests (the `CreateMyManagementChangeRequest` operationId).
+	CreateMyManagementChangeRequestWithBodyWithResponse(ctx context.Context, params *CreateMyManagementChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateMyManagementChangeRequestResponse, error)
+
+	// CreateMyManagementChangeRequestWithResponse Ask to change how a part of the budget is managed (council-managed to a direct payment, say).
+	//
+	// Opens a request, for a person the holder acts for, to manage a line of their approved plan
+	// (or the whole plan, without `plan_line_id`) another way: by direct payment, council-managed,
+	// or through an Individual Service Fund. A practitioner answers it, with the plan revision
+	// that makes the change or with a reason for not making it. One open request per line (or
+	// per plan) at a time.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/me/management-change-requests (the `CreateMyManagementChangeRequest` operationId).
+	CreateMyManagementChangeRequestWithResponse(ctx context.Context, params *CreateMyManagementChangeRequestParams, body CreateMyManagementChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateMyManagementChangeRequestResponse, error)
+
 	// ListMyAgreementsWithResponse The direct-payment and ISF agreements of a person the holder acts for.
 	//
 	// Every agreement under which the person's budget is paid: the direct payment (who receives
@@ -21721,6 +23483,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/me/people/{person_id}/agreements (the `ListMyAgreements` operationId).
 	ListMyAgreementsWithResponse(ctx context.Context, personId PersonId, reqEditors ...RequestEditorFn) (*ListMyAgreementsResponse, error)
+
+	// ListMyManagementChangeRequestsWithResponse The requests to change how the budget is managed, of a person the holder acts for, with their answers.
+	//
+	// Oldest first. A person the holder does not act for today is a 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/me/people/{person_id}/management-change-requests (the `ListMyManagementChangeRequests` operationId).
+	ListMyManagementChangeRequestsWithResponse(ctx context.Context, personId PersonId, params *ListMyManagementChangeRequestsParams, reqEditors ...RequestEditorFn) (*ListMyManagementChangeRequestsResponse, error)
 
 	// ListMyBudgetsWithResponse The personal budgets of a person the holder acts for, with why each figure is what it is.
 	//
@@ -21747,6 +23518,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/me/personal-budgets/{budget_id} (the `GetMyBudget` operationId).
 	GetMyBudgetWithResponse(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*GetMyBudgetResponse, error)
+
+	// GetMyBudgetLetterWithResponse A budget's letter, in plain English, as PDF: the indicative budget, or the agreed budget with the council's and the person's parts.
+	//
+	// The same letter a council sends (GET /v1/personal-budgets/{budget_id}/letters/{letter_kind}),
+	// for a person the holder acts for: the figures and the reasons of the budget's record. The
+	// agreed-budget letter exists once a plan is agreed (409 `budget-not-agreed` before).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/me/personal-budgets/{budget_id}/letters/{letter_kind} (the `GetMyBudgetLetter` operationId).
+	GetMyBudgetLetterWithResponse(ctx context.Context, budgetId BudgetId, letterKind LetterKind, reqEditors ...RequestEditorFn) (*GetMyBudgetLetterResponse, error)
 
 	// ListMyPlansWithResponse The care and support plans of a budget, with their lines.
 	//
@@ -22257,6 +24039,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/personal-budgets/{budget_id}/commitments (the `GetBudgetCommitments` operationId).
 	GetBudgetCommitmentsWithResponse(ctx context.Context, budgetId BudgetId, reqEditors ...RequestEditorFn) (*GetBudgetCommitmentsResponse, error)
 
+	// GetBudgetLetterWithResponse A budget's letter to the person, in plain English, as PDF.
+	//
+	// `indicative`: the upfront figure from the resource allocation system, how it was worked out
+	// (points by domain, the calculation's steps), and that it is guidance, not an entitlement.
+	// `agreed`: the agreed budget, the council's and the person's parts a week and a year with the
+	// contribution's steps, how each part of the plan is managed, family top-ups paid outside the
+	// budget, and why the agreed figure differs from the indicative one. The same budget record
+	// gives the same bytes (the letter is dated by the record). 409 `budget-not-agreed` before a
+	// plan is agreed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/personal-budgets/{budget_id}/letters/{letter_kind} (the `GetBudgetLetter` operationId).
+	GetBudgetLetterWithResponse(ctx context.Context, budgetId BudgetId, letterKind LetterKind, reqEditors ...RequestEditorFn) (*GetBudgetLetterResponse, error)
+
 	// GetProviderBudgetViewWithResponse What a provider's staff see of a budget.
 	//
 	// Provider staff see of a budget only what their ISF or lines need: the budget's dates and
@@ -22750,6 +24547,45 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/support-plans/{plan_id}/submit (the `SubmitSupportPlan` operationId).
 	SubmitSupportPlanWithResponse(ctx context.Context, planId PlanId, params *SubmitSupportPlanParams, reqEditors ...RequestEditorFn) (*SubmitSupportPlanResponse, error)
+
+	// AddPlanTopUpWithBodyWithResponse Record a family top-up on a draft plan: a line, or a part of one, that a named third party pays.
+	//
+	// Records that a named third party (the person, a parent, another relative, someone else)
+	// pays for a line, or a part of one, outside the council's budget: a parent paying for extra
+	// hours, say. A top-up is shown on the plan and in the person's view, and never counted in
+	// the plan's cost, the council's share, the ceiling check or payment runs. `plan_line_id`
+	// names the line it tops up (a line of this plan); without it, the top-up is a line of its
+	// own that the third party pays in full. A revision keeps the plan's top-ups; removing a
+	// line removes its top-ups. Needs If-Match.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/top-ups (the `AddPlanTopUp` operationId).
+	AddPlanTopUpWithBodyWithResponse(ctx context.Context, planId PlanId, params *AddPlanTopUpParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPlanTopUpResponse, error)
+
+	// AddPlanTopUpWithResponse Record a family top-up on a draft plan: a line, or a part of one, that a named third party pays.
+	//
+	// Records that a named third party (the person, a parent, another relative, someone else)
+	// pays for a line, or a part of one, outside the council's budget: a parent paying for extra
+	// hours, say. A top-up is shown on the plan and in the person's view, and never counted in
+	// the plan's cost, the council's share, the ceiling check or payment runs. `plan_line_id`
+	// names the line it tops up (a line of this plan); without it, the top-up is a line of its
+	// own that the third party pays in full. A revision keeps the plan's top-ups; removing a
+	// line removes its top-ups. Needs If-Match.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/support-plans/{plan_id}/top-ups (the `AddPlanTopUp` operationId).
+	AddPlanTopUpWithResponse(ctx context.Context, planId PlanId, params *AddPlanTopUpParams, body AddPlanTopUpJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPlanTopUpResponse, error)
+
+	// RemovePlanTopUpWithResponse Remove a family top-up from a draft plan.
+	//
+	// Removes a top-up from a draft plan. Needs If-Match.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/support-plans/{plan_id}/top-ups/{top_up_id} (the `RemovePlanTopUp` operationId).
+	RemovePlanTopUpWithResponse(ctx context.Context, planId PlanId, topUpId TopUpId, params *RemovePlanTopUpParams, reqEditors ...RequestEditorFn) (*RemovePlanTopUpResponse, error)
 
 	// GetUpratingJobWithResponse An uprating job and its progress.
 	//
@@ -30798,6 +32634,555 @@ func (r SuspendISFAgreementResponse) ContentType() string {
 	return ""
 }
 
+// ListManagementChangeRequestsResponse200Headers the declared response headers of an HTTP 200 response for ListManagementChangeRequests
+type ListManagementChangeRequestsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListManagementChangeRequestsResponse400Headers the declared response headers of an HTTP 400 response for ListManagementChangeRequests
+type ListManagementChangeRequestsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListManagementChangeRequestsResponse401Headers the declared response headers of an HTTP 401 response for ListManagementChangeRequests
+type ListManagementChangeRequestsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListManagementChangeRequestsResponse403Headers the declared response headers of an HTTP 403 response for ListManagementChangeRequests
+type ListManagementChangeRequestsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListManagementChangeRequestsResponse404Headers the declared response headers of an HTTP 404 response for ListManagementChangeRequests
+type ListManagementChangeRequestsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListManagementChangeRequestsResponse405Headers the declared response headers of an HTTP 405 response for ListManagementChangeRequests
+type ListManagementChangeRequestsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// ListManagementChangeRequestsResponse500Headers the declared response headers of an HTTP 500 response for ListManagementChangeRequests
+type ListManagementChangeRequestsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListManagementChangeRequestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ManagementChangeRequestList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                   `json:"instance,omitempty"`
+		RequestId *string                                                                   `json:"request_id,omitempty"`
+		Status    int                                                                       `json:"status"`
+		Title     string                                                                    `json:"title"`
+		Type      ListManagementChangeRequests404ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListManagementChangeRequestsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListManagementChangeRequestsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListManagementChangeRequestsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListManagementChangeRequestsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListManagementChangeRequestsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListManagementChangeRequestsResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListManagementChangeRequestsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListManagementChangeRequestsResponse) GetJSON200() *ManagementChangeRequestList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListManagementChangeRequestsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListManagementChangeRequestsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListManagementChangeRequestsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListManagementChangeRequestsResponse) GetApplicationproblemJSON404() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                   `json:"instance,omitempty"`
+	RequestId *string                                                                   `json:"request_id,omitempty"`
+	Status    int                                                                       `json:"status"`
+	Title     string                                                                    `json:"title"`
+	Type      ListManagementChangeRequests404ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListManagementChangeRequestsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListManagementChangeRequestsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListManagementChangeRequestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListManagementChangeRequestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListManagementChangeRequestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListManagementChangeRequestsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetManagementChangeRequestResponse200Headers the declared response headers of an HTTP 200 response for GetManagementChangeRequest
+type GetManagementChangeRequestResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// GetManagementChangeRequestResponse400Headers the declared response headers of an HTTP 400 response for GetManagementChangeRequest
+type GetManagementChangeRequestResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetManagementChangeRequestResponse401Headers the declared response headers of an HTTP 401 response for GetManagementChangeRequest
+type GetManagementChangeRequestResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetManagementChangeRequestResponse403Headers the declared response headers of an HTTP 403 response for GetManagementChangeRequest
+type GetManagementChangeRequestResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetManagementChangeRequestResponse404Headers the declared response headers of an HTTP 404 response for GetManagementChangeRequest
+type GetManagementChangeRequestResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetManagementChangeRequestResponse405Headers the declared response headers of an HTTP 405 response for GetManagementChangeRequest
+type GetManagementChangeRequestResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetManagementChangeRequestResponse500Headers the declared response headers of an HTTP 500 response for GetManagementChangeRequest
+type GetManagementChangeRequestResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetManagementChangeRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ManagementChangeRequest
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetManagementChangeRequestResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetManagementChangeRequestResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetManagementChangeRequestResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetManagementChangeRequestResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetManagementChangeRequestResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetManagementChangeRequestResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetManagementChangeRequestResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetManagementChangeRequestResponse) GetJSON200() *ManagementChangeRequest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetManagementChangeRequestResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetManagementChangeRequestResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetManagementChangeRequestResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetManagementChangeRequestResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetManagementChangeRequestResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetManagementChangeRequestResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetManagementChangeRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetManagementChangeRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetManagementChangeRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetManagementChangeRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AnswerManagementChangeRequestResponse200Headers the declared response headers of an HTTP 200 response for AnswerManagementChangeRequest
+type AnswerManagementChangeRequestResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// AnswerManagementChangeRequestResponse400Headers the declared response headers of an HTTP 400 response for AnswerManagementChangeRequest
+type AnswerManagementChangeRequestResponse400Headers struct {
+	XRequestId *string
+}
+
+// AnswerManagementChangeRequestResponse401Headers the declared response headers of an HTTP 401 response for AnswerManagementChangeRequest
+type AnswerManagementChangeRequestResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// AnswerManagementChangeRequestResponse403Headers the declared response headers of an HTTP 403 response for AnswerManagementChangeRequest
+type AnswerManagementChangeRequestResponse403Headers struct {
+	XRequestId *string
+}
+
+// AnswerManagementChangeRequestResponse404Headers the declared response headers of an HTTP 404 response for AnswerManagementChangeRequest
+type AnswerManagementChangeRequestResponse404Headers struct {
+	XRequestId *string
+}
+
+// AnswerManagementChangeRequestResponse405Headers the declared response headers of an HTTP 405 response for AnswerManagementChangeRequest
+type AnswerManagementChangeRequestResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// AnswerManagementChangeRequestResponse409Headers the declared response headers of an HTTP 409 response for AnswerManagementChangeRequest
+type AnswerManagementChangeRequestResponse409Headers struct {
+	XRequestId *string
+}
+
+// AnswerManagementChangeRequestResponse412Headers the declared response headers of an HTTP 412 response for AnswerManagementChangeRequest
+type AnswerManagementChangeRequestResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// AnswerManagementChangeRequestResponse413Headers the declared response headers of an HTTP 413 response for AnswerManagementChangeRequest
+type AnswerManagementChangeRequestResponse413Headers struct {
+	XRequestId *string
+}
+
+// AnswerManagementChangeRequestResponse415Headers the declared response headers of an HTTP 415 response for AnswerManagementChangeRequest
+type AnswerManagementChangeRequestResponse415Headers struct {
+	XRequestId *string
+}
+
+// AnswerManagementChangeRequestResponse422Headers the declared response headers of an HTTP 422 response for AnswerManagementChangeRequest
+type AnswerManagementChangeRequestResponse422Headers struct {
+	XRequestId *string
+}
+
+// AnswerManagementChangeRequestResponse428Headers the declared response headers of an HTTP 428 response for AnswerManagementChangeRequest
+type AnswerManagementChangeRequestResponse428Headers struct {
+	XRequestId *string
+}
+
+// AnswerManagementChangeRequestResponse500Headers the declared response headers of an HTTP 500 response for AnswerManagementChangeRequest
+type AnswerManagementChangeRequestResponse500Headers struct {
+	XRequestId *string
+}
+
+type AnswerManagementChangeRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ManagementChangeRequest
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                    `json:"instance,omitempty"`
+		RequestId *string                                                                    `json:"request_id,omitempty"`
+		Status    int                                                                        `json:"status"`
+		Title     string                                                                     `json:"title"`
+		Type      AnswerManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                    `json:"instance,omitempty"`
+		RequestId *string                                                                    `json:"request_id,omitempty"`
+		Status    int                                                                        `json:"status"`
+		Title     string                                                                     `json:"title"`
+		Type      AnswerManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AnswerManagementChangeRequestResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AnswerManagementChangeRequestResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AnswerManagementChangeRequestResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AnswerManagementChangeRequestResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AnswerManagementChangeRequestResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *AnswerManagementChangeRequestResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AnswerManagementChangeRequestResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *AnswerManagementChangeRequestResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AnswerManagementChangeRequestResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *AnswerManagementChangeRequestResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AnswerManagementChangeRequestResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *AnswerManagementChangeRequestResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AnswerManagementChangeRequestResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AnswerManagementChangeRequestResponse) GetJSON200() *ManagementChangeRequest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AnswerManagementChangeRequestResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AnswerManagementChangeRequestResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AnswerManagementChangeRequestResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AnswerManagementChangeRequestResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r AnswerManagementChangeRequestResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AnswerManagementChangeRequestResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                    `json:"instance,omitempty"`
+	RequestId *string                                                                    `json:"request_id,omitempty"`
+	Status    int                                                                        `json:"status"`
+	Title     string                                                                     `json:"title"`
+	Type      AnswerManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r AnswerManagementChangeRequestResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AnswerManagementChangeRequestResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AnswerManagementChangeRequestResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AnswerManagementChangeRequestResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                    `json:"instance,omitempty"`
+	RequestId *string                                                                    `json:"request_id,omitempty"`
+	Status    int                                                                        `json:"status"`
+	Title     string                                                                     `json:"title"`
+	Type      AnswerManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r AnswerManagementChangeRequestResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AnswerManagementChangeRequestResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AnswerManagementChangeRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnswerManagementChangeRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnswerManagementChangeRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnswerManagementChangeRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetMeResponse200Headers the declared response headers of an HTTP 200 response for GetMe
 type GetMeResponse200Headers struct {
 	XRequestId *string
@@ -31134,6 +33519,471 @@ func (r GetMyScheduleResponse) ContentType() string {
 	return ""
 }
 
+// SetMyConsentResponse200Headers the declared response headers of an HTTP 200 response for SetMyConsent
+type SetMyConsentResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// SetMyConsentResponse400Headers the declared response headers of an HTTP 400 response for SetMyConsent
+type SetMyConsentResponse400Headers struct {
+	XRequestId *string
+}
+
+// SetMyConsentResponse401Headers the declared response headers of an HTTP 401 response for SetMyConsent
+type SetMyConsentResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// SetMyConsentResponse403Headers the declared response headers of an HTTP 403 response for SetMyConsent
+type SetMyConsentResponse403Headers struct {
+	XRequestId *string
+}
+
+// SetMyConsentResponse404Headers the declared response headers of an HTTP 404 response for SetMyConsent
+type SetMyConsentResponse404Headers struct {
+	XRequestId *string
+}
+
+// SetMyConsentResponse405Headers the declared response headers of an HTTP 405 response for SetMyConsent
+type SetMyConsentResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// SetMyConsentResponse412Headers the declared response headers of an HTTP 412 response for SetMyConsent
+type SetMyConsentResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// SetMyConsentResponse413Headers the declared response headers of an HTTP 413 response for SetMyConsent
+type SetMyConsentResponse413Headers struct {
+	XRequestId *string
+}
+
+// SetMyConsentResponse415Headers the declared response headers of an HTTP 415 response for SetMyConsent
+type SetMyConsentResponse415Headers struct {
+	XRequestId *string
+}
+
+// SetMyConsentResponse428Headers the declared response headers of an HTTP 428 response for SetMyConsent
+type SetMyConsentResponse428Headers struct {
+	XRequestId *string
+}
+
+// SetMyConsentResponse500Headers the declared response headers of an HTTP 500 response for SetMyConsent
+type SetMyConsentResponse500Headers struct {
+	XRequestId *string
+}
+
+type SetMyConsentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MyAgreement
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      SetMyConsent403ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SetMyConsentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SetMyConsentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetMyConsentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SetMyConsentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SetMyConsentResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *SetMyConsentResponse405Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SetMyConsentResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SetMyConsentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SetMyConsentResponse415Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *SetMyConsentResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SetMyConsentResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetMyConsentResponse) GetJSON200() *MyAgreement {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetMyConsentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetMyConsentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetMyConsentResponse) GetApplicationproblemJSON403() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      SetMyConsent403ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetMyConsentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r SetMyConsentResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SetMyConsentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetMyConsentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SetMyConsentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r SetMyConsentResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SetMyConsentResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SetMyConsentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetMyConsentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetMyConsentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetMyConsentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateMyManagementChangeRequestResponse201Headers the declared response headers of an HTTP 201 response for CreateMyManagementChangeRequest
+type CreateMyManagementChangeRequestResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// CreateMyManagementChangeRequestResponse400Headers the declared response headers of an HTTP 400 response for CreateMyManagementChangeRequest
+type CreateMyManagementChangeRequestResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateMyManagementChangeRequestResponse401Headers the declared response headers of an HTTP 401 response for CreateMyManagementChangeRequest
+type CreateMyManagementChangeRequestResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateMyManagementChangeRequestResponse403Headers the declared response headers of an HTTP 403 response for CreateMyManagementChangeRequest
+type CreateMyManagementChangeRequestResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateMyManagementChangeRequestResponse404Headers the declared response headers of an HTTP 404 response for CreateMyManagementChangeRequest
+type CreateMyManagementChangeRequestResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateMyManagementChangeRequestResponse405Headers the declared response headers of an HTTP 405 response for CreateMyManagementChangeRequest
+type CreateMyManagementChangeRequestResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// CreateMyManagementChangeRequestResponse409Headers the declared response headers of an HTTP 409 response for CreateMyManagementChangeRequest
+type CreateMyManagementChangeRequestResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreateMyManagementChangeRequestResponse413Headers the declared response headers of an HTTP 413 response for CreateMyManagementChangeRequest
+type CreateMyManagementChangeRequestResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateMyManagementChangeRequestResponse415Headers the declared response headers of an HTTP 415 response for CreateMyManagementChangeRequest
+type CreateMyManagementChangeRequestResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateMyManagementChangeRequestResponse422Headers the declared response headers of an HTTP 422 response for CreateMyManagementChangeRequest
+type CreateMyManagementChangeRequestResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateMyManagementChangeRequestResponse500Headers the declared response headers of an HTTP 500 response for CreateMyManagementChangeRequest
+type CreateMyManagementChangeRequestResponse500Headers struct {
+	XRequestId *string
+}
+
+type CreateMyManagementChangeRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ManagementChangeRequest
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                      `json:"instance,omitempty"`
+		RequestId *string                                                                      `json:"request_id,omitempty"`
+		Status    int                                                                          `json:"status"`
+		Title     string                                                                       `json:"title"`
+		Type      CreateMyManagementChangeRequest404ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                      `json:"instance,omitempty"`
+		RequestId *string                                                                      `json:"request_id,omitempty"`
+		Status    int                                                                          `json:"status"`
+		Title     string                                                                       `json:"title"`
+		Type      CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                      `json:"instance,omitempty"`
+		RequestId *string                                                                      `json:"request_id,omitempty"`
+		Status    int                                                                          `json:"status"`
+		Title     string                                                                       `json:"title"`
+		Type      CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateMyManagementChangeRequestResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateMyManagementChangeRequestResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateMyManagementChangeRequestResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateMyManagementChangeRequestResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateMyManagementChangeRequestResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateMyManagementChangeRequestResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateMyManagementChangeRequestResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateMyManagementChangeRequestResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateMyManagementChangeRequestResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateMyManagementChangeRequestResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateMyManagementChangeRequestResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateMyManagementChangeRequestResponse) GetJSON201() *ManagementChangeRequest {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateMyManagementChangeRequestResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateMyManagementChangeRequestResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateMyManagementChangeRequestResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateMyManagementChangeRequestResponse) GetApplicationproblemJSON404() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                      `json:"instance,omitempty"`
+	RequestId *string                                                                      `json:"request_id,omitempty"`
+	Status    int                                                                          `json:"status"`
+	Title     string                                                                       `json:"title"`
+	Type      CreateMyManagementChangeRequest404ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateMyManagementChangeRequestResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateMyManagementChangeRequestResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                      `json:"instance,omitempty"`
+	RequestId *string                                                                      `json:"request_id,omitempty"`
+	Status    int                                                                          `json:"status"`
+	Title     string                                                                       `json:"title"`
+	Type      CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateMyManagementChangeRequestResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateMyManagementChangeRequestResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateMyManagementChangeRequestResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                      `json:"instance,omitempty"`
+	RequestId *string                                                                      `json:"request_id,omitempty"`
+	Status    int                                                                          `json:"status"`
+	Title     string                                                                       `json:"title"`
+	Type      CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateMyManagementChangeRequestResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateMyManagementChangeRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateMyManagementChangeRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateMyManagementChangeRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateMyManagementChangeRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListMyAgreementsResponse200Headers the declared response headers of an HTTP 200 response for ListMyAgreements
 type ListMyAgreementsResponse200Headers struct {
 	XRequestId *string
@@ -31262,6 +34112,140 @@ func (r ListMyAgreementsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListMyAgreementsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListMyManagementChangeRequestsResponse200Headers the declared response headers of an HTTP 200 response for ListMyManagementChangeRequests
+type ListMyManagementChangeRequestsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListMyManagementChangeRequestsResponse400Headers the declared response headers of an HTTP 400 response for ListMyManagementChangeRequests
+type ListMyManagementChangeRequestsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListMyManagementChangeRequestsResponse401Headers the declared response headers of an HTTP 401 response for ListMyManagementChangeRequests
+type ListMyManagementChangeRequestsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListMyManagementChangeRequestsResponse403Headers the declared response headers of an HTTP 403 response for ListMyManagementChangeRequests
+type ListMyManagementChangeRequestsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListMyManagementChangeRequestsResponse404Headers the declared response headers of an HTTP 404 response for ListMyManagementChangeRequests
+type ListMyManagementChangeRequestsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListMyManagementChangeRequestsResponse405Headers the declared response headers of an HTTP 405 response for ListMyManagementChangeRequests
+type ListMyManagementChangeRequestsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// ListMyManagementChangeRequestsResponse500Headers the declared response headers of an HTTP 500 response for ListMyManagementChangeRequests
+type ListMyManagementChangeRequestsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListMyManagementChangeRequestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ManagementChangeRequestList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListMyManagementChangeRequestsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListMyManagementChangeRequestsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListMyManagementChangeRequestsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListMyManagementChangeRequestsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListMyManagementChangeRequestsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListMyManagementChangeRequestsResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListMyManagementChangeRequestsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMyManagementChangeRequestsResponse) GetJSON200() *ManagementChangeRequestList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMyManagementChangeRequestsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMyManagementChangeRequestsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListMyManagementChangeRequestsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListMyManagementChangeRequestsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListMyManagementChangeRequestsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListMyManagementChangeRequestsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMyManagementChangeRequestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMyManagementChangeRequestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMyManagementChangeRequestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMyManagementChangeRequestsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -31530,6 +34514,188 @@ func (r GetMyBudgetResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetMyBudgetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMyBudgetLetterResponse200Headers the declared response headers of an HTTP 200 response for GetMyBudgetLetter
+type GetMyBudgetLetterResponse200Headers struct {
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+// GetMyBudgetLetterResponse400Headers the declared response headers of an HTTP 400 response for GetMyBudgetLetter
+type GetMyBudgetLetterResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetMyBudgetLetterResponse401Headers the declared response headers of an HTTP 401 response for GetMyBudgetLetter
+type GetMyBudgetLetterResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetMyBudgetLetterResponse403Headers the declared response headers of an HTTP 403 response for GetMyBudgetLetter
+type GetMyBudgetLetterResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetMyBudgetLetterResponse404Headers the declared response headers of an HTTP 404 response for GetMyBudgetLetter
+type GetMyBudgetLetterResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetMyBudgetLetterResponse405Headers the declared response headers of an HTTP 405 response for GetMyBudgetLetter
+type GetMyBudgetLetterResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetMyBudgetLetterResponse409Headers the declared response headers of an HTTP 409 response for GetMyBudgetLetter
+type GetMyBudgetLetterResponse409Headers struct {
+	XRequestId *string
+}
+
+// GetMyBudgetLetterResponse500Headers the declared response headers of an HTTP 500 response for GetMyBudgetLetter
+type GetMyBudgetLetterResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetMyBudgetLetterResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMyBudgetLetterResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetMyBudgetLetterResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMyBudgetLetterResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetMyBudgetLetterResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetMyBudgetLetterResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetMyBudgetLetterResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetMyBudgetLetterResponse409Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetMyBudgetLetterResponse500Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetMyBudgetLetterResponse) GetApplicationproblemJSON400() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMyBudgetLetterResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetMyBudgetLetterResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMyBudgetLetterResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetMyBudgetLetterResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetMyBudgetLetterResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                        `json:"instance,omitempty"`
+	RequestId *string                                                        `json:"request_id,omitempty"`
+	Status    int                                                            `json:"status"`
+	Title     string                                                         `json:"title"`
+	Type      GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetMyBudgetLetterResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMyBudgetLetterResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMyBudgetLetterResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMyBudgetLetterResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMyBudgetLetterResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -38330,6 +41496,188 @@ func (r GetBudgetCommitmentsResponse) ContentType() string {
 	return ""
 }
 
+// GetBudgetLetterResponse200Headers the declared response headers of an HTTP 200 response for GetBudgetLetter
+type GetBudgetLetterResponse200Headers struct {
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+// GetBudgetLetterResponse400Headers the declared response headers of an HTTP 400 response for GetBudgetLetter
+type GetBudgetLetterResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetBudgetLetterResponse401Headers the declared response headers of an HTTP 401 response for GetBudgetLetter
+type GetBudgetLetterResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetBudgetLetterResponse403Headers the declared response headers of an HTTP 403 response for GetBudgetLetter
+type GetBudgetLetterResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetBudgetLetterResponse404Headers the declared response headers of an HTTP 404 response for GetBudgetLetter
+type GetBudgetLetterResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetBudgetLetterResponse405Headers the declared response headers of an HTTP 405 response for GetBudgetLetter
+type GetBudgetLetterResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetBudgetLetterResponse409Headers the declared response headers of an HTTP 409 response for GetBudgetLetter
+type GetBudgetLetterResponse409Headers struct {
+	XRequestId *string
+}
+
+// GetBudgetLetterResponse500Headers the declared response headers of an HTTP 500 response for GetBudgetLetter
+type GetBudgetLetterResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetBudgetLetterResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      GetBudgetLetter409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetBudgetLetterResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetBudgetLetterResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetBudgetLetterResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetBudgetLetterResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetBudgetLetterResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetBudgetLetterResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetBudgetLetterResponse409Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetBudgetLetterResponse500Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetBudgetLetterResponse) GetApplicationproblemJSON400() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetBudgetLetterResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetBudgetLetterResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetBudgetLetterResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetBudgetLetterResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetBudgetLetterResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      GetBudgetLetter409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetBudgetLetterResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetBudgetLetterResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetBudgetLetterResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetBudgetLetterResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetBudgetLetterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetProviderBudgetViewResponse200Headers the declared response headers of an HTTP 200 response for GetProviderBudgetView
 type GetProviderBudgetViewResponse200Headers struct {
 	ETag       *string
@@ -45108,6 +48456,466 @@ func (r SubmitSupportPlanResponse) ContentType() string {
 	return ""
 }
 
+// AddPlanTopUpResponse201Headers the declared response headers of an HTTP 201 response for AddPlanTopUp
+type AddPlanTopUpResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// AddPlanTopUpResponse400Headers the declared response headers of an HTTP 400 response for AddPlanTopUp
+type AddPlanTopUpResponse400Headers struct {
+	XRequestId *string
+}
+
+// AddPlanTopUpResponse401Headers the declared response headers of an HTTP 401 response for AddPlanTopUp
+type AddPlanTopUpResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// AddPlanTopUpResponse403Headers the declared response headers of an HTTP 403 response for AddPlanTopUp
+type AddPlanTopUpResponse403Headers struct {
+	XRequestId *string
+}
+
+// AddPlanTopUpResponse404Headers the declared response headers of an HTTP 404 response for AddPlanTopUp
+type AddPlanTopUpResponse404Headers struct {
+	XRequestId *string
+}
+
+// AddPlanTopUpResponse405Headers the declared response headers of an HTTP 405 response for AddPlanTopUp
+type AddPlanTopUpResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// AddPlanTopUpResponse409Headers the declared response headers of an HTTP 409 response for AddPlanTopUp
+type AddPlanTopUpResponse409Headers struct {
+	XRequestId *string
+}
+
+// AddPlanTopUpResponse412Headers the declared response headers of an HTTP 412 response for AddPlanTopUp
+type AddPlanTopUpResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// AddPlanTopUpResponse413Headers the declared response headers of an HTTP 413 response for AddPlanTopUp
+type AddPlanTopUpResponse413Headers struct {
+	XRequestId *string
+}
+
+// AddPlanTopUpResponse415Headers the declared response headers of an HTTP 415 response for AddPlanTopUp
+type AddPlanTopUpResponse415Headers struct {
+	XRequestId *string
+}
+
+// AddPlanTopUpResponse422Headers the declared response headers of an HTTP 422 response for AddPlanTopUp
+type AddPlanTopUpResponse422Headers struct {
+	XRequestId *string
+}
+
+// AddPlanTopUpResponse428Headers the declared response headers of an HTTP 428 response for AddPlanTopUp
+type AddPlanTopUpResponse428Headers struct {
+	XRequestId *string
+}
+
+// AddPlanTopUpResponse500Headers the declared response headers of an HTTP 500 response for AddPlanTopUp
+type AddPlanTopUpResponse500Headers struct {
+	XRequestId *string
+}
+
+type AddPlanTopUpResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SupportPlan
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *AddPlanTopUpResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AddPlanTopUpResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AddPlanTopUpResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AddPlanTopUpResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AddPlanTopUpResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *AddPlanTopUpResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AddPlanTopUpResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *AddPlanTopUpResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AddPlanTopUpResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *AddPlanTopUpResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AddPlanTopUpResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *AddPlanTopUpResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AddPlanTopUpResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AddPlanTopUpResponse) GetJSON201() *SupportPlan {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AddPlanTopUpResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddPlanTopUpResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AddPlanTopUpResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AddPlanTopUpResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r AddPlanTopUpResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AddPlanTopUpResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r AddPlanTopUpResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AddPlanTopUpResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AddPlanTopUpResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AddPlanTopUpResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r AddPlanTopUpResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AddPlanTopUpResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AddPlanTopUpResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddPlanTopUpResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddPlanTopUpResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddPlanTopUpResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RemovePlanTopUpResponse200Headers the declared response headers of an HTTP 200 response for RemovePlanTopUp
+type RemovePlanTopUpResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// RemovePlanTopUpResponse400Headers the declared response headers of an HTTP 400 response for RemovePlanTopUp
+type RemovePlanTopUpResponse400Headers struct {
+	XRequestId *string
+}
+
+// RemovePlanTopUpResponse401Headers the declared response headers of an HTTP 401 response for RemovePlanTopUp
+type RemovePlanTopUpResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RemovePlanTopUpResponse403Headers the declared response headers of an HTTP 403 response for RemovePlanTopUp
+type RemovePlanTopUpResponse403Headers struct {
+	XRequestId *string
+}
+
+// RemovePlanTopUpResponse404Headers the declared response headers of an HTTP 404 response for RemovePlanTopUp
+type RemovePlanTopUpResponse404Headers struct {
+	XRequestId *string
+}
+
+// RemovePlanTopUpResponse405Headers the declared response headers of an HTTP 405 response for RemovePlanTopUp
+type RemovePlanTopUpResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// RemovePlanTopUpResponse409Headers the declared response headers of an HTTP 409 response for RemovePlanTopUp
+type RemovePlanTopUpResponse409Headers struct {
+	XRequestId *string
+}
+
+// RemovePlanTopUpResponse412Headers the declared response headers of an HTTP 412 response for RemovePlanTopUp
+type RemovePlanTopUpResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// RemovePlanTopUpResponse428Headers the declared response headers of an HTTP 428 response for RemovePlanTopUp
+type RemovePlanTopUpResponse428Headers struct {
+	XRequestId *string
+}
+
+// RemovePlanTopUpResponse500Headers the declared response headers of an HTTP 500 response for RemovePlanTopUp
+type RemovePlanTopUpResponse500Headers struct {
+	XRequestId *string
+}
+
+type RemovePlanTopUpResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SupportPlan
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RemovePlanTopUpResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RemovePlanTopUpResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RemovePlanTopUpResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RemovePlanTopUpResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RemovePlanTopUpResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *RemovePlanTopUpResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RemovePlanTopUpResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *RemovePlanTopUpResponse412Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *RemovePlanTopUpResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RemovePlanTopUpResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemovePlanTopUpResponse) GetJSON200() *SupportPlan {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RemovePlanTopUpResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RemovePlanTopUpResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RemovePlanTopUpResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RemovePlanTopUpResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r RemovePlanTopUpResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RemovePlanTopUpResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RemovePlanTopUpResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r RemovePlanTopUpResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RemovePlanTopUpResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RemovePlanTopUpResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemovePlanTopUpResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemovePlanTopUpResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemovePlanTopUpResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetUpratingJobResponse200Headers the declared response headers of an HTTP 200 response for GetUpratingJob
 type GetUpratingJobResponse200Headers struct {
 	XRequestId *string
@@ -46441,6 +50249,70 @@ func (c *ClientWithResponses) SuspendISFAgreementWithResponse(ctx context.Contex
 	return ParseSuspendISFAgreementResponse(rsp)
 }
 
+// ListManagementChangeRequestsWithResponse People's requests to change how their budget is managed: the practitioners' work list.
+//
+// Oldest first; `status=open` for those awaiting an answer.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/management-change-requests (the `ListManagementChangeRequests` operationId).
+func (c *ClientWithResponses) ListManagementChangeRequestsWithResponse(ctx context.Context, params *ListManagementChangeRequestsParams, reqEditors ...RequestEditorFn) (*ListManagementChangeRequestsResponse, error) {
+	rsp, err := c.ListManagementChangeRequests(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListManagementChangeRequestsResponse(rsp)
+}
+
+// GetManagementChangeRequestWithResponse One request to change how a budget is managed.
+//
+// The request, its answer when it has one, and its version (ETag) for answering it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/management-change-requests/{request_id} (the `GetManagementChangeRequest` operationId).
+func (c *ClientWithResponses) GetManagementChangeRequestWithResponse(ctx context.Context, requestId RequestId, reqEditors ...RequestEditorFn) (*GetManagementChangeRequestResponse, error) {
+	rsp, err := c.GetManagementChangeRequest(ctx, requestId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetManagementChangeRequestResponse(rsp)
+}
+
+// AnswerManagementChangeRequestWithBodyWithResponse Answer a request to change how a budget is managed, with a plan revision or a reason.
+//
+// `plan_revised` names the revision of the request's plan that makes the change (a plan of
+// the same budget that revises it, or revises a later revision); `declined` says why not, in
+// words the person reads. An answered request cannot be answered again. Needs If-Match.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/management-change-requests/{request_id}/answer (the `AnswerManagementChangeRequest` operationId).
+func (c *ClientWithResponses) AnswerManagementChangeRequestWithBodyWithResponse(ctx context.Context, requestId RequestId, params *AnswerManagementChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnswerManagementChangeRequestResponse, error) {
+	rsp, err := c.AnswerManagementChangeRequestWithBody(ctx, requestId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnswerManagementChangeRequestResponse(rsp)
+}
+
+// AnswerManagementChangeRequestWithResponse Answer a request to change how a budget is managed, with a plan revision or a reason.
+//
+// `plan_revised` names the revision of the request's plan that makes the change (a plan of
+// the same budget that revises it, or revises a later revision); `declined` says why not, in
+// words the person reads. An answered request cannot be answered again. Needs If-Match.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/management-change-requests/{request_id}/answer (the `AnswerManagementChangeRequest` operationId).
+func (c *ClientWithResponses) AnswerManagementChangeRequestWithResponse(ctx context.Context, requestId RequestId, params *AnswerManagementChangeRequestParams, body AnswerManagementChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*AnswerManagementChangeRequestResponse, error) {
+	rsp, err := c.AnswerManagementChangeRequest(ctx, requestId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnswerManagementChangeRequestResponse(rsp)
+}
+
 // GetMeWithResponse Who the person-role token acts for.
 //
 // The holder of a `person` token (the token's `person` claim: their own person record in the
@@ -46479,6 +50351,82 @@ func (c *ClientWithResponses) GetMyScheduleWithResponse(ctx context.Context, agr
 	return ParseGetMyScheduleResponse(rsp)
 }
 
+// SetMyConsentWithBodyWithResponse Give or withdraw consent as the nominee or authorised person who receives a direct payment.
+//
+// Only the agreement's recipient (a nominee or authorised person: the holder's own person id)
+// can give or withdraw their consent, with a reason. While consent is withdrawn, payment runs
+// pay the agreement nothing (its `blocked_reason` says why) and the council must make another
+// arrangement; giving consent again lets runs pay it, including cycles missed meanwhile.
+// Needs If-Match (the agreement's version).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/me/direct-payment-agreements/{agreement_id}/consent (the `SetMyConsent` operationId).
+func (c *ClientWithResponses) SetMyConsentWithBodyWithResponse(ctx context.Context, agreementId AgreementId, params *SetMyConsentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetMyConsentResponse, error) {
+	rsp, err := c.SetMyConsentWithBody(ctx, agreementId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetMyConsentResponse(rsp)
+}
+
+// SetMyConsentWithResponse Give or withdraw consent as the nominee or authorised person who receives a direct payment.
+//
+// Only the agreement's recipient (a nominee or authorised person: the holder's own person id)
+// can give or withdraw their consent, with a reason. While consent is withdrawn, payment runs
+// pay the agreement nothing (its `blocked_reason` says why) and the council must make another
+// arrangement; giving consent again lets runs pay it, including cycles missed meanwhile.
+// Needs If-Match (the agreement's version).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/me/direct-payment-agreements/{agreement_id}/consent (the `SetMyConsent` operationId).
+func (c *ClientWithResponses) SetMyConsentWithResponse(ctx context.Context, agreementId AgreementId, params *SetMyConsentParams, body SetMyConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*SetMyConsentResponse, error) {
+	rsp, err := c.SetMyConsent(ctx, agreementId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetMyConsentResponse(rsp)
+}
+
+// CreateMyManagementChangeRequestWithBodyWithResponse Ask to change how a part of the budget is managed (council-managed to a direct payment, say).
+//
+// Opens a request, for a person the holder acts for, to manage a line of their approved plan
+// (or the whole plan, without `plan_line_id`) another way: by direct payment, council-managed,
+// or through an Individual Service Fund. A practitioner answers it, with the plan revision
+// that makes the change or with a reason for not making it. One open request per line (or
+// per plan) at a time.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/me/management-change-requests (the `CreateMyManagementChangeRequest` operationId).
+func (c *ClientWithResponses) CreateMyManagementChangeRequestWithBodyWithResponse(ctx context.Context, params *CreateMyManagementChangeRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateMyManagementChangeRequestResponse, error) {
+	rsp, err := c.CreateMyManagementChangeRequestWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateMyManagementChangeRequestResponse(rsp)
+}
+
+// CreateMyManagementChangeRequestWithResponse Ask to change how a part of the budget is managed (council-managed to a direct payment, say).
+//
+// Opens a request, for a person the holder acts for, to manage a line of their approved plan
+// (or the whole plan, without `plan_line_id`) another way: by direct payment, council-managed,
+// or through an Individual Service Fund. A practitioner answers it, with the plan revision
+// that makes the change or with a reason for not making it. One open request per line (or
+// per plan) at a time.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/me/management-change-requests (the `CreateMyManagementChangeRequest` operationId).
+func (c *ClientWithResponses) CreateMyManagementChangeRequestWithResponse(ctx context.Context, params *CreateMyManagementChangeRequestParams, body CreateMyManagementChangeRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateMyManagementChangeRequestResponse, error) {
+	rsp, err := c.CreateMyManagementChangeRequest(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateMyManagementChangeRequestResponse(rsp)
+}
+
 // ListMyAgreementsWithResponse The direct-payment and ISF agreements of a person the holder acts for.
 //
 // Every agreement under which the person's budget is paid: the direct payment (who receives
@@ -46495,6 +50443,21 @@ func (c *ClientWithResponses) ListMyAgreementsWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseListMyAgreementsResponse(rsp)
+}
+
+// ListMyManagementChangeRequestsWithResponse The requests to change how the budget is managed, of a person the holder acts for, with their answers.
+//
+// Oldest first. A person the holder does not act for today is a 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/me/people/{person_id}/management-change-requests (the `ListMyManagementChangeRequests` operationId).
+func (c *ClientWithResponses) ListMyManagementChangeRequestsWithResponse(ctx context.Context, personId PersonId, params *ListMyManagementChangeRequestsParams, reqEditors ...RequestEditorFn) (*ListMyManagementChangeRequestsResponse, error) {
+	rsp, err := c.ListMyManagementChangeRequests(ctx, personId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMyManagementChangeRequestsResponse(rsp)
 }
 
 // ListMyBudgetsWithResponse The personal budgets of a person the holder acts for, with why each figure is what it is.
@@ -46533,6 +50496,23 @@ func (c *ClientWithResponses) GetMyBudgetWithResponse(ctx context.Context, budge
 		return nil, err
 	}
 	return ParseGetMyBudgetResponse(rsp)
+}
+
+// GetMyBudgetLetterWithResponse A budget's letter, in plain English, as PDF: the indicative budget, or the agreed budget with the council's and the person's parts.
+//
+// The same letter a council sends (GET /v1/personal-budgets/{budget_id}/letters/{letter_kind}),
+// for a person the holder acts for: the figures and the reasons of the budget's record. The
+// agreed-budget letter exists once a plan is agreed (409 `budget-not-agreed` before).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/me/personal-budgets/{budget_id}/letters/{letter_kind} (the `GetMyBudgetLetter` operationId).
+func (c *ClientWithResponses) GetMyBudgetLetterWithResponse(ctx context.Context, budgetId BudgetId, letterKind LetterKind, reqEditors ...RequestEditorFn) (*GetMyBudgetLetterResponse, error) {
+	rsp, err := c.GetMyBudgetLetter(ctx, budgetId, letterKind, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMyBudgetLetterResponse(rsp)
 }
 
 // ListMyPlansWithResponse The care and support plans of a budget, with their lines.
@@ -47356,6 +51336,27 @@ func (c *ClientWithResponses) GetBudgetCommitmentsWithResponse(ctx context.Conte
 	return ParseGetBudgetCommitmentsResponse(rsp)
 }
 
+// GetBudgetLetterWithResponse A budget's letter to the person, in plain English, as PDF.
+//
+// `indicative`: the upfront figure from the resource allocation system, how it was worked out
+// (points by domain, the calculation's steps), and that it is guidance, not an entitlement.
+// `agreed`: the agreed budget, the council's and the person's parts a week and a year with the
+// contribution's steps, how each part of the plan is managed, family top-ups paid outside the
+// budget, and why the agreed figure differs from the indicative one. The same budget record
+// gives the same bytes (the letter is dated by the record). 409 `budget-not-agreed` before a
+// plan is agreed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/personal-budgets/{budget_id}/letters/{letter_kind} (the `GetBudgetLetter` operationId).
+func (c *ClientWithResponses) GetBudgetLetterWithResponse(ctx context.Context, budgetId BudgetId, letterKind LetterKind, reqEditors ...RequestEditorFn) (*GetBudgetLetterResponse, error) {
+	rsp, err := c.GetBudgetLetter(ctx, budgetId, letterKind, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetBudgetLetterResponse(rsp)
+}
+
 // GetProviderBudgetViewWithResponse What a provider's staff see of a budget.
 //
 // Provider staff see of a budget only what their ISF or lines need: the budget's dates and
@@ -48166,6 +52167,63 @@ func (c *ClientWithResponses) SubmitSupportPlanWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseSubmitSupportPlanResponse(rsp)
+}
+
+// AddPlanTopUpWithBodyWithResponse Record a family top-up on a draft plan: a line, or a part of one, that a named third party pays.
+//
+// Records that a named third party (the person, a parent, another relative, someone else)
+// pays for a line, or a part of one, outside the council's budget: a parent paying for extra
+// hours, say. A top-up is shown on the plan and in the person's view, and never counted in
+// the plan's cost, the council's share, the ceiling check or payment runs. `plan_line_id`
+// names the line it tops up (a line of this plan); without it, the top-up is a line of its
+// own that the third party pays in full. A revision keeps the plan's top-ups; removing a
+// line removes its top-ups. Needs If-Match.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/top-ups (the `AddPlanTopUp` operationId).
+func (c *ClientWithResponses) AddPlanTopUpWithBodyWithResponse(ctx context.Context, planId PlanId, params *AddPlanTopUpParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPlanTopUpResponse, error) {
+	rsp, err := c.AddPlanTopUpWithBody(ctx, planId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddPlanTopUpResponse(rsp)
+}
+
+// AddPlanTopUpWithResponse Record a family top-up on a draft plan: a line, or a part of one, that a named third party pays.
+//
+// Records that a named third party (the person, a parent, another relative, someone else)
+// pays for a line, or a part of one, outside the council's budget: a parent paying for extra
+// hours, say. A top-up is shown on the plan and in the person's view, and never counted in
+// the plan's cost, the council's share, the ceiling check or payment runs. `plan_line_id`
+// names the line it tops up (a line of this plan); without it, the top-up is a line of its
+// own that the third party pays in full. A revision keeps the plan's top-ups; removing a
+// line removes its top-ups. Needs If-Match.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/support-plans/{plan_id}/top-ups (the `AddPlanTopUp` operationId).
+func (c *ClientWithResponses) AddPlanTopUpWithResponse(ctx context.Context, planId PlanId, params *AddPlanTopUpParams, body AddPlanTopUpJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPlanTopUpResponse, error) {
+	rsp, err := c.AddPlanTopUp(ctx, planId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddPlanTopUpResponse(rsp)
+}
+
+// RemovePlanTopUpWithResponse Remove a family top-up from a draft plan.
+//
+// Removes a top-up from a draft plan. Needs If-Match.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/support-plans/{plan_id}/top-ups/{top_up_id} (the `RemovePlanTopUp` operationId).
+func (c *ClientWithResponses) RemovePlanTopUpWithResponse(ctx context.Context, planId PlanId, topUpId TopUpId, params *RemovePlanTopUpParams, reqEditors ...RequestEditorFn) (*RemovePlanTopUpResponse, error) {
+	rsp, err := c.RemovePlanTopUp(ctx, planId, topUpId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemovePlanTopUpResponse(rsp)
 }
 
 // GetUpratingJobWithResponse An uprating job and its progress.
@@ -57286,6 +61344,624 @@ func ParseSuspendISFAgreementResponse(rsp *http.Response) (*SuspendISFAgreementR
 	return response, nil
 }
 
+// ParseListManagementChangeRequestsResponse parses an HTTP response from a ListManagementChangeRequestsWithResponse call
+func ParseListManagementChangeRequestsResponse(rsp *http.Response) (*ListManagementChangeRequestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListManagementChangeRequestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ManagementChangeRequestList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                   `json:"instance,omitempty"`
+			RequestId *string                                                                   `json:"request_id,omitempty"`
+			Status    int                                                                       `json:"status"`
+			Title     string                                                                    `json:"title"`
+			Type      ListManagementChangeRequests404ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListManagementChangeRequestsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListManagementChangeRequestsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListManagementChangeRequestsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListManagementChangeRequestsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListManagementChangeRequestsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListManagementChangeRequestsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListManagementChangeRequestsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetManagementChangeRequestResponse parses an HTTP response from a GetManagementChangeRequestWithResponse call
+func ParseGetManagementChangeRequestResponse(rsp *http.Response) (*GetManagementChangeRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetManagementChangeRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ManagementChangeRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetManagementChangeRequestResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetManagementChangeRequestResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetManagementChangeRequestResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetManagementChangeRequestResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetManagementChangeRequestResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetManagementChangeRequestResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetManagementChangeRequestResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAnswerManagementChangeRequestResponse parses an HTTP response from a AnswerManagementChangeRequestWithResponse call
+func ParseAnswerManagementChangeRequestResponse(rsp *http.Response) (*AnswerManagementChangeRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnswerManagementChangeRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ManagementChangeRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                    `json:"instance,omitempty"`
+			RequestId *string                                                                    `json:"request_id,omitempty"`
+			Status    int                                                                        `json:"status"`
+			Title     string                                                                     `json:"title"`
+			Type      AnswerManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                    `json:"instance,omitempty"`
+			RequestId *string                                                                    `json:"request_id,omitempty"`
+			Status    int                                                                        `json:"status"`
+			Title     string                                                                     `json:"title"`
+			Type      AnswerManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AnswerManagementChangeRequestResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AnswerManagementChangeRequestResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AnswerManagementChangeRequestResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AnswerManagementChangeRequestResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AnswerManagementChangeRequestResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers AnswerManagementChangeRequestResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers AnswerManagementChangeRequestResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers AnswerManagementChangeRequestResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers AnswerManagementChangeRequestResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers AnswerManagementChangeRequestResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers AnswerManagementChangeRequestResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers AnswerManagementChangeRequestResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers AnswerManagementChangeRequestResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetMeResponse parses an HTTP response from a GetMeWithResponse call
 func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -57650,6 +62326,527 @@ func ParseGetMyScheduleResponse(rsp *http.Response) (*GetMyScheduleResponse, err
 	return response, nil
 }
 
+// ParseSetMyConsentResponse parses an HTTP response from a SetMyConsentWithResponse call
+func ParseSetMyConsentResponse(rsp *http.Response) (*SetMyConsentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetMyConsentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MyAgreement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      SetMyConsent403ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SetMyConsentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SetMyConsentResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SetMyConsentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SetMyConsentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SetMyConsentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers SetMyConsentResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 412:
+		var headers SetMyConsentResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SetMyConsentResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SetMyConsentResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 428:
+		var headers SetMyConsentResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers SetMyConsentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateMyManagementChangeRequestResponse parses an HTTP response from a CreateMyManagementChangeRequestWithResponse call
+func ParseCreateMyManagementChangeRequestResponse(rsp *http.Response) (*CreateMyManagementChangeRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateMyManagementChangeRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ManagementChangeRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                      `json:"instance,omitempty"`
+			RequestId *string                                                                      `json:"request_id,omitempty"`
+			Status    int                                                                          `json:"status"`
+			Title     string                                                                       `json:"title"`
+			Type      CreateMyManagementChangeRequest404ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                      `json:"instance,omitempty"`
+			RequestId *string                                                                      `json:"request_id,omitempty"`
+			Status    int                                                                          `json:"status"`
+			Title     string                                                                       `json:"title"`
+			Type      CreateMyManagementChangeRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                      `json:"instance,omitempty"`
+			RequestId *string                                                                      `json:"request_id,omitempty"`
+			Status    int                                                                          `json:"status"`
+			Title     string                                                                       `json:"title"`
+			Type      CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateMyManagementChangeRequestResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateMyManagementChangeRequestResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateMyManagementChangeRequestResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateMyManagementChangeRequestResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateMyManagementChangeRequestResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateMyManagementChangeRequestResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateMyManagementChangeRequestResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateMyManagementChangeRequestResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateMyManagementChangeRequestResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateMyManagementChangeRequestResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateMyManagementChangeRequestResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListMyAgreementsResponse parses an HTTP response from a ListMyAgreementsWithResponse call
 func ParseListMyAgreementsResponse(rsp *http.Response) (*ListMyAgreementsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -57792,6 +62989,161 @@ func ParseListMyAgreementsResponse(rsp *http.Response) (*ListMyAgreementsRespons
 		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListMyAgreementsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListMyManagementChangeRequestsResponse parses an HTTP response from a ListMyManagementChangeRequestsWithResponse call
+func ParseListMyManagementChangeRequestsResponse(rsp *http.Response) (*ListMyManagementChangeRequestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMyManagementChangeRequestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ManagementChangeRequestList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListMyManagementChangeRequestsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListMyManagementChangeRequestsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListMyManagementChangeRequestsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListMyManagementChangeRequestsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListMyManagementChangeRequestsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListMyManagementChangeRequestsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListMyManagementChangeRequestsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -58102,6 +63454,198 @@ func ParseGetMyBudgetResponse(rsp *http.Response) (*GetMyBudgetResponse, error) 
 		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetMyBudgetResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMyBudgetLetterResponse parses an HTTP response from a GetMyBudgetLetterWithResponse call
+func ParseGetMyBudgetLetterResponse(rsp *http.Response) (*GetMyBudgetLetterResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMyBudgetLetterResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                        `json:"instance,omitempty"`
+			RequestId *string                                                        `json:"request_id,omitempty"`
+			Status    int                                                            `json:"status"`
+			Title     string                                                         `json:"title"`
+			Type      GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMyBudgetLetterResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetMyBudgetLetterResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetMyBudgetLetterResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetMyBudgetLetterResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetMyBudgetLetterResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetMyBudgetLetterResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetMyBudgetLetterResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetMyBudgetLetterResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -65905,6 +71449,198 @@ func ParseGetBudgetCommitmentsResponse(rsp *http.Response) (*GetBudgetCommitment
 	return response, nil
 }
 
+// ParseGetBudgetLetterResponse parses an HTTP response from a GetBudgetLetterWithResponse call
+func ParseGetBudgetLetterResponse(rsp *http.Response) (*GetBudgetLetterResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetBudgetLetterResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      GetBudgetLetter409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetBudgetLetterResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetBudgetLetterResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetBudgetLetterResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetBudgetLetterResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetBudgetLetterResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetBudgetLetterResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetBudgetLetterResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetBudgetLetterResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetProviderBudgetViewResponse parses an HTTP response from a GetProviderBudgetViewWithResponse call
 func ParseGetProviderBudgetViewResponse(rsp *http.Response) (*GetProviderBudgetViewResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -73623,6 +79359,541 @@ func ParseSubmitSupportPlanResponse(rsp *http.Response) (*SubmitSupportPlanRespo
 	return response, nil
 }
 
+// ParseAddPlanTopUpResponse parses an HTTP response from a AddPlanTopUpWithResponse call
+func ParseAddPlanTopUpResponse(rsp *http.Response) (*AddPlanTopUpResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddPlanTopUpResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SupportPlan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      AddPlanTopUp409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      AddPlanTopUp422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers AddPlanTopUpResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers AddPlanTopUpResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AddPlanTopUpResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AddPlanTopUpResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AddPlanTopUpResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers AddPlanTopUpResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers AddPlanTopUpResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers AddPlanTopUpResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers AddPlanTopUpResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers AddPlanTopUpResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers AddPlanTopUpResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers AddPlanTopUpResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers AddPlanTopUpResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRemovePlanTopUpResponse parses an HTTP response from a RemovePlanTopUpWithResponse call
+func ParseRemovePlanTopUpResponse(rsp *http.Response) (*RemovePlanTopUpResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemovePlanTopUpResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SupportPlan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RemovePlanTopUpResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RemovePlanTopUpResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RemovePlanTopUpResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RemovePlanTopUpResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RemovePlanTopUpResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers RemovePlanTopUpResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers RemovePlanTopUpResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers RemovePlanTopUpResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 428:
+		var headers RemovePlanTopUpResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers RemovePlanTopUpResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetUpratingJobResponse parses an HTTP response from a GetUpratingJobWithResponse call
 func ParseGetUpratingJobResponse(rsp *http.Response) (*GetUpratingJobResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -73938,769 +80209,821 @@ func ParseListUpratingChangesResponse(rsp *http.Response) (*ListUpratingChangesR
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bbhtJlij6KwGeAUxVJ2VJvpQt4WBD5bKr1FO+bEueGuyWhwxmBskoJSPYEZGS2QUD83Qwz4MNzAcM",
-	"ML+w36f/pL/kINaKyGskmaQolWu3+6HLkjLu6379tRfL+UIKJozuHf/amzGaMAX/PE1TeWP/kTAdK74w",
-	"XIrece9ixsicmZlMNDEzRhbUzAgV+oYpTfqCXTNF3r67OHv75jwiNzMez4iZcU00U9c8ZiSRTBMhjRuz",
-	"t9+LejqesTm1a7FPdL5IWe+498PLi4i8O7148WMv6s3pp5+YmJpZ7/jw4CDqmeXCfqON4mLa+/w56r2g",
-	"8Yy9kMIomTY3/aO8IakUU9ixYnohhWZkTpdkzEhshybVfZQWPGpZUArDhPme64XUHNepL0uNofFszoSJ",
-	"yA03M1h+wlP2QBNB56x1zUcr1zxncaa4Wb6TKY+X4Sda0KldJcYRRLshZAFjSB+/10SKdEkmSs4rr7TX",
-	"urPDg/DWXl7QaXgn10xpLgWRE3/7MlMxi8hEKjI6mwxeUxPPRm1wcNl7dNmrgsDR46i3oMYwZdf4l8ve",
-	"nw4Gzz/+ehgdPv982fuHXmh/ZwmbL6S9i/dskdIlS5q7HRmVsRG5mTGBt8ERxLWRiiUF3MgJoYIwqlLO",
-	"FFHszxnTpnhgTeeM5OvFy8E/smXtdCKb947/1LPr9T6GtvuTjGkYpuyVxopRgzuCu1wBu4+fhab/+eef",
-	"TzMzY8LwmBoWXmXMqGKKxDOapkxMGem/f/WCPP32ycHepsjyz+/xks6S8FLuDh9owpOI0FRLwgVeJgLk",
-	"A01SOdXtYHn0rAITfzod/C86+MvB4Pn+8HgAsHH07HMIND7bcYrOmfF0b6oYsziLm+V2PkvkelHP4qxF",
-	"a//FkCe9qGc3z5UFKPue5Q1OpJpT0zvuZRl82byYU62Z1qtXyz+5/XLfZcmUtS81hj/ffplXPGWti1j6",
-	"t+kSZdL4NLyioCLmNO1woRP/7XCXV/sqEwkX0wqghxbHz4YO4m+/bonQ/CMLMINTkgn+54yRK7YkfUtz",
-	"HW0llHz4cPb9HjEzasicXjFNFDNqyYFPcp1TNk0nQGLgOCghFAeqEbqVhGHOhf+5hq6Xl5+ODgeXl5++",
-	"ffnxD//Q4aDv8yvb4YHnUrDlYC6v7W8qpyevqUiokWp5TB4fHACxl5kh3GxwMe3PvNuLmgBHDVPakWXU",
-	"I8+MPW8eM3vieEbFlCX7xF8u6T8+eob8cM615mJ6Qh4fHuFvtKEpCgrh4zvGvkKQCG3+j3Lciju/yPHt",
-	"8eUnLtppU8oFu/0SbwV7O5m0LiIFG8rJZOc08B2dsnP+F5Yv++eMqWWxrhUJh9p+UF4mYROapaZ3/OQA",
-	"1uBzK5t4KMSfDvPluDBsylS+3oW8Yi1CykiwT2YIixr7VQ50C8Wuucw0yKg5/IQ2C+PaAOjJ4VEFUQ7D",
-	"d7K05H3loy/wm+E2j7/+UZjSUrSvDX++Pci9S+mKRVK6iyWUvOYJU+3LuA9uv9T70/N/QsrUupiieuio",
-	"1w7Wo4Zd0PEKoUVRw4bGfrKD1VgKsr2e8UX7gqWPdrBktuImM7FzqD+3GnWWsouZktk0wIrOZ/KGxMs4",
-	"ZdoyEmUs/8kWxEjkxAk1jPQdbTomRiZ0SRZphgpZLDMR89QqBYwmJKFLfUIsT5faEHMjyZJRpQmdGKZw",
-	"7F4bnTFuh8Hj2l3UrQ9BDcKrhqBAfEcTJwXan5wGbv9JF4uUo173cKHkOGXzP/yiUckrVqdp+nbSO/7T",
-	"r71/UGzSO+79Pw8LG81D/E4/fIfje5+jXy3iLZgyHJfH7a0eXWzRzXNhB9mTuMPJ8S8sNr3PH+F41bd7",
-	"TVN7Q6B/oojUH9OE/PH87ZuI3CgwsywXLCKZuBLyRpAJZ2kSeRGCSEW4uKYpT/Av9he5CgYPVbJC/fPA",
-	"bXSAABw6lfv8YUnLhG2/kmrMkwQZ1Bf5DvkOt3gGy2OBQT7QREmLSIlEw1qayhtEI7sfOOcOb/VMWGGU",
-	"pi+VkuqLvdnKLre43VNBMsE+LVhsWEKYneUEaE/CDOWpJlQxb6NI5VSTTCSW2BTGDMKTHd76azC5vpEG",
-	"zLKo93yRF1/f6JaQDWZl9olro8k4MwDYzsJmFTVYpHa9ucF61b3iR5+jWz3GG2leyUx8uY/gN7jF5b+R",
-	"RGfxLLctIpBz7Zku6UsFL+GA30t9lgoxGs/2IkvPhZvFPuMOseAdXaaSJhdS/kTVlH2x91/b55Y4MJbJ",
-	"knBNUjuHpS20YhMlNI7ZwmjSPySv+Xd7u71nqxLlptAXaBlYcd/Ne15zP5X5ey03kFtao9w4UT2kdzus",
-	"Ohx8c0uMdxt+n4k7uor3mWi7BJWJ3/z4isVSJODmekV5+gXzn+ZWt8Q+b8DKjWRco83rC3iDsvXzi38F",
-	"v9kt3iF/A2eNBqPkRKq7k27PkbZ+EPSa8tQq/F/sHTe3uhW7N5ZvJ0vST6ihY6oZyQRwcjuj5eVzPsVr",
-	"1mTBwHuxS1bzQdDMzKTif/mCwbm8yW005qbm65yroMCBxETx3wDdVOS6s5O6ahf+888/D+oO3FWXXvf3",
-	"3pIUfRA6WyykMix5zRJOL9wVfqFv19zsLQSyB5q4MIyBHW4pk9VNpGAgm+U0yUtnO0OVz95EhcpOHDOt",
-	"XwrDzdJff3PDV1wkRE6IpcYqAUS3+/HxB2h9BtNfYW3sRSWXcy8Kukt7kRtL0yE6je2HVddmL+q5ix8u",
-	"UmpXSbhisRl6e3su3PWiHteT0s/NkIjIHfg9HKR52LeCwekgNsMfl45lZggluNVjcjOT+BE3EXGGPxei",
-	"lD9bBM6tyGo98JdL4Y6zT84MBO1op+TjEiJBLQiWiAjGP5kZ48pbCiL4CP9AiWZUxTNimJrvX9pLqQI0",
-	"jQ0aVVZB9GmWcHMKX362j2lhYMiTzS21+eAueNSAuM8WNlIfNlF9j1dA0VKu4aaZuzjnAHKjCDfkhmpC",
-	"9RVLULnvj8RMD0U2HzM1ishoQuc8XQ7t6OFCsQn/NIrI3/71v/aqN31N04wBpnHD5rruKDqoulDp4C/D",
-	"j78eRk8OQgEhcGdnOM1RYe2lStGl/et29yzjOFOKJUNqGhbmgeHzmpn58UFoDg+jYVzP/3yWFLFWDt/z",
-	"aKopM+880pfWe9q8otPB/7KX9LTlkgrHVTj8DP5cxhSuER/tfja9vVKwRMBZLrLUCWrot2i6IwrPxp96",
-	"sGD5OSKHdOULriJGGceiisvOw39lix8b/KRKvX7i6BmoYn4Oufk/1iOjo4Y1mA0Abc0VG/Kkrrk1mDx8",
-	"MsPF9BVSreqRxlTzAG34ebYEwJjJNLE0MTbayfRsfgz/r1l6zfSJw24nemmWeLACA9OcC8ZOXAyqYsIg",
-	"7Y9nPK0wOc3SiX3kfJZhzvbcJD0IAWtjPCUa1CGEIepN+TUT3T+vINKmiOEGe/Ltj0yTLLWADXcRPJQl",
-	"pgwwoG2jm2FVGSlKF1C9vcay1QNEDmCCUJYkimlkkQmqlTR9V4K2CU01q3NTKzybZadnSLlgh2tCcQ5b",
-	"xh11CIKMegupTSwTFopY+vCPxP/5xIebZosFUyS2ChnwRith6gWNGRmziVQobnJxQ1VC7MAqof/pwyE5",
-	"+u5/Nr2XpfM8CezSyBsRurB1gRZlYMC7dHOVDr7iYd/5iKWVr1u9NrTEafQZM0JxpojMmZqyhHDh/gCk",
-	"XqCIDiGs3z56/nTvmNCxtr8GHySYdpYRsVBP4pRRpS8FvK0lNghH++RnF/VF8znzReHMEbFHBnnPHxr8",
-	"RP5yQhJfO4yuwcA7gNm1K5Zh+H7gKgAwWWreZiaW8xalxzBBJH6gUfmZkqP+0Z6Xil7YJ7FvdI7qCem/",
-	"TPmUj3nKzZK8UNwwxekeec+mmVOLyNHB4ZMyUxGZUdyJCrkmNFtOORMMIJ+nzAwFY4kVDiC8bhin0syY",
-	"pZAzOWdDTSfMLO1PdMwxtMT+vqaN2eE3Ul0NjaJc2GlYkqFePbyWaSYMY3BZUS+W83kmrJwyobE9jIWw",
-	"qBdT+/fhRKphOz8o32qhY21AaoU0rC54Pz4IEkJZPN5KEaf80EBhqJYiIE/k0YoQlpgJe5UnhM0XZkns",
-	"jasbrllFOVhj6hmn7D0s1vtcE6WiHsaWOlnLYsln+ztvJwx4MOwprPCLH1liReMZZ9fM2TDxgPuFjD2W",
-	"MmVUNKiqv7Z8vSA59Tr06dzSlaZMRoXIaDpcMBEHdvyGmeNahI2eAbpASM0JmSqpNX5yM5Op/VBXRXou",
-	"zNPHvVIo4eFB8b9STOFBM6Yw6rHJhMWGX7PhRMn55rE4gIxDiCtqOyJeAPnr/yGHjyJy9NTS98Mjq09S",
-	"xbQhCybEkvQPQCSVgg3kZFL4ofTe7g7rw/K2kPsQF5ok/CD4rUXnzqrn08er5hgvuyV8lAG39qhRFQab",
-	"TxZVAhapt1AVO6ieaSUavBSbEjImkmHSmhMz4UobktAlERIyypgiHIy2MSN99ilOM82vGWEi2Yt8ABqk",
-	"EFFVxZOO8Fy8dNNuP06puDohRvH5HF2DDWiostdCxb+8PO+tfTd/E/kuVl71e7ZQHDFuk+tuYHzNkJSn",
-	"ptlLBzlvsVDy2iqDKRUPNKFA6QgYnK3SiPphcfU57j7Qv89nqKNPt8fQ2XzTtxjT+Gq4oMtKWHhQ9H7n",
-	"3kJnesFEwjAG0106TdMQO7vfS4SYzGzOVuAyhJSiLdpBBqFTysVxGW/hgJpLC2k58m8OQbU3Le+t24Oe",
-	"401v+KIWYjpSM0MWlCcnPinWR/dQbUjfBeraD4AtcgNqDU1+ybRhyd7vDKOKW9nk7rWzvK7CmaqZi1nh",
-	"M4gniuFlrkGYyvNtesH3IVlsiWEnqGffzHhaupsOULRWQXVbWnGKjlNsIi51njIsPa0dnt/QbUS4YpJt",
-	"ZDi0dlfwpkzBciyoSGzlp6htoHaoyhVVnmAlYoYdn6Oqn3FkxYER15MR6VNBzkTCr3lidQAXQEFeZSIh",
-	"M5YmZLwkNI9o3Csr/NU50WMZ1qQLJ2lnB3cx5hWNjQ44unNTerdpvoPPP0eljN5wijf82cd3zhcpMxjp",
-	"pDMGcfmlsLM6JVkLtm7tUpZOgB6tnSWmImZpGKMPD7qhNM6Rrkag9bPgBe1sli2pQfFOw3Eq46ug//Vn",
-	"IK2UJIpOnEo/AUeLNjxN81QMZ0nmhsRUQC0MvzvSZzSelatWQA4H1YReij+ev31D3kmryyp0b4Opc+Qp",
-	"xtDIoZ9ptOdtMWCeCSyFM0gRs0tRrG+Bzz/bPnlRACdsyZ+ccE0eHx2RURGbMOD5LCM0uHay+7yyB8Sc",
-	"hoo/7TDkT3MFGFYBQtPVXhgZu1OGkmWy9/ljK3QUtDGMZY3NCOniNoZtctjPs2WAJAjpaMZ+oyrL5t6t",
-	"oPBhn5HpriO0oSbbgDCe4/e5Xa/rOB/wkC2SjR/eEUCH7C6/9vDxt4+fPXr6+Nu1abYNNlz2tVUcZ/l1",
-	"hImEVQ5obEB3gEztMkRGleIPTdJdI381OlYjsXWqXdxBBXUq1/kxEIVV5qbftTmTpWZEZVY/oYtFuiR/",
-	"+9f/TahAw+sDTcAGHxFKYqqYeqBdsB2Ywh/oik3fWevhw5Xe02JXBV3a1DUJjHUl9pmCQePX+qQIggVi",
-	"SonHGLsXksobDKvZhfosr5lSPGEbOuUg+KMEZg80SVjMIYAaZH9tnIF5vshcDZssLddHwivZbzjKEFrR",
-	"zr7KtrBb44tfdIWmGPRSFRAC8L7hLZ4SwW5I8bQnBQ9G7dEA2MsJqYmOpXu0e2reogXuBJxBm5FmQIrh",
-	"jNHUzIbUDBXXVy3FiRDPyGK21DymKYQQM2FoSnA44YiEXBNqiJ2IyElEEmaY4lJRw8U0rA/jJrxvr3Ow",
-	"zAs7rOrcqrD4ZwEGb3F/mLBrlsoFRCtqPhV8wmMqTLoc8vmChsuP6MNv+4cHe/3xHlAid2SpSGkykvIr",
-	"li6JkVYQqsxM/Mx5iRGX7aNbrgQ3yrWVClZsJ95bNT4TuCMruDn3lCNN4JfUhoqEqhXTUzytn6fs5rLP",
-	"T7kwlHuChbMSP6sF4/A1dbsCvDF4JKmGPE2FixRpwiaQeEIV1wyLntEQmBYTApjihOG1Q27PNlloY7gN",
-	"OGVromkTcCssPuyR1BbgWFIn0yOdjUdNzrE2msCpy3ooWMy0pmo5tHja8QFwtNVF8uFAQQCCHBdvsSZT",
-	"PXR1B9dd5PvT81P3ZUjKDIWulhlrlHMsVE1KLBdCCrgu4h2psSqOYgOVCR1Sm5sibIH+wxuWphgsYGEw",
-	"NsFLtApbTkHLlMRKOaXZCM5BrM7k5w1f5TaycI1RwhQfV3JCtG0ERB1qXCZpAY/Ee/j2iX2PEcDN6JiM",
-	"gsg+isho1TWOLoUP1DZMkJHHxJGbHfiKnT3AHe3cLSA+ii7FKMQY1+4njxtnfDozbgPD6rbs3JY4j1B9",
-	"NzPFGHlhf6OYIKexIfrwW2KYNnqfnLpSCgCAeYnNMcOily5AKn+JB/pSgMqAeVWTTGOtpyMygmkGQprB",
-	"RKpBSau2DzvaC0YwfRUpvooUX0WKryLF369I8Zvz8NU66E4yDgq/xuf7TTDIF75lkLCzhnfWpQFwuSgv",
-	"cfiV933lfV9531fe95X3/V5433nuIcpd+ZYLlD0YZffFGnv/RS3TKuwzKGwM7enMRQ5vgzGvyK18hXly",
-	"ZITfjKDyW1RKp3ugibwR3h7BE9I3pTpx+bA4pXy+18k+US7r2cmJJ9MaUq5Njapjnc7wIcPpHf4sbQi2",
-	"WtDwc/uNBkUO+zgvr1kwgD723p4i2Qpvdd+5ttb3q4i2yfN2oRhDlFxa6EE1zRoTm5gpRXL4Fh3lxOm9",
-	"tszpbq/l8tzbBTN0VdfD/MTAJ8640AS3be8uirCCGHX59tQwYnxJkven53lZnkxjfErjFVcmxq/LhK8/",
-	"bpdH7bhSl1zwbnF5XeNf7il/2qHGquTpStn7GkSXYsc8SK1Gzp2oNQWq369a893pi/O3ik+5oI4UbOA9",
-	"pjGkDebJuwGLqmIxX3CMvGTMo9GCLpmC6hZ2fUsUrNTClM6jbcE0Cbmng5jqRvTt4bN2h+q/kG9KfTcu",
-	"s4ODo6cPBx+L35Hil98Eqwrk54IKELXrfraqLj50gHkWrlXg5N1hppkqTR3QtfKsJ7gdX2fPjiM4jvTP",
-	"P7zZq93J08rGngY29rRlY1KZYSCfcssJ65wucOzymo3rjqpwFYTaYOHgcAkI/AD80Dlxh2yyhIyKeUZ5",
-	"X51yLEamxPECgx+O3UTHUDjJ12cIfZBQQweK/QI1W+3217Ky76i4OsUzv5ix+GpbNNwtuN4tVLS/f/jB",
-	"8xs6EzulUqdIkcZUXIHsqqEsT5MykX7K7Dl1RBI+5UZHLg1+nyA1IQ/JYO//avr1WwFEF4IAKIhWthZO",
-	"NKeJS3Z1IlsZ0TGusKQxoTrGeAqlpCjHX0CkOOhswig+ziCyrTQAMgYh0yuswbltyvmcm7lvdrdJZmyJ",
-	"PQzmVFArSqdcMO1SY3eXFloJ2d40fcNtcdj5MHmGr5wQbkgfEjNcWDAlee2vkvNw6wzYFjmznBGLiu/6",
-	"zeOHrr+dhwdCIZ2fS8ESYqSLg7ujnRa5uwGTUDlDMc91YaIc0TejmgioSCGkmXExJRiCP+emkVEVfvv1",
-	"xRqc4t5dGPYtPgo8acRCB2xkN4xdpcviuXaBBjUaVY5NLZKDa3nElX20oEIYxsp31U7k/pGLUNPAmCo2",
-	"pCIZump3mGZSCT/di3yMAZi9nF+/TAbrk3QKQ8VtNQ1cXCRQevEaSDoSRdTOrllOS9sn/KciXrlRE5/P",
-	"5xlq4VrQhZ5JV3XJBYWTn+ENXE6ud68w4pLuXaouJOAwyLZ5chQRJTO7o0tfr6WWiT+j6TXTJFsEgw/c",
-	"O8ZSm9XUTsNO54wZ7vqAwtMcuzI6/sb8HjNheEoooDC4VuAawdImnHVF5CfaHfGvdqTbJl9mJfsI+KHS",
-	"2BU52cD/k485N2wR0ps9/15PyRs3DxiCqqpglj3l1NS9DFDSGZ/O2A6Zrt/wXdAyb+hY25SlLEp15uUO",
-	"tQDA//Zv/+4tv/jru2OAfnP1C6tuDv9a39wd7mqLvBw/plNaZNRL+GTClD3u2uD9MokgOE77XrsByA+n",
-	"1KxFeFilk8CnTa6Gg8sKSptYAndc2m6R3nM3T9TWfXMbWhdoprnNNB1pZfFgjdveDZkoLXA3dKiilm6W",
-	"iNRROHfUx+H9X/8DGHxMFwtLv01ZFrhN4aDOmkTHl3Vfr6ZlRZwqnnEBmfxw1ONSfCVLwHYxZbVjl0kh",
-	"+OQmUGrO/kjH8hrlJF/zb8ENTUnK59zsRcRrCGOGjZ0YcZfhVnIqhhdZQkobKRJ8a9m8d6UWbYyFC8md",
-	"Xl7fysa7gJmG4+UwkXPKV5it1q3VnLuhG9QaEW5z8vIUXVG000VUuxZutbUVbqctkzErWkuhPlYl+DvQ",
-	"IcuJjY08ysI8nmdQohxWcko1ukU3WlA23zEKN3xuYyXtPKBFpm6RXINSQVl1bkoxUUCVCj1OmFq2CIRt",
-	"6naLbr6iM3et/6YjFgFcr+o0tXzTkqzXruc7/XcX3sWqQn2/DsYXP33vCly0+2je/HhOXoppCin8KWfC",
-	"DFJ2zVKSUENz/1d+MMiiNWwq1ZIotpDKqviVHNpUiunQMDUf5tUoe1Hpt4ppnjBhOE0rvxeZ0ljFUs+k",
-	"MvBLbwMp2UTswReuAAeUdgyaMeoKarBbgDZs4SpGF59j3X+pEk2oSKAXAJZHmFFNpGAR4UZj1EQztRKd",
-	"1p1pZWhjp0SjdUXQOSsCIEYOyo00NMV6JmMqktF+l6gE2G1zqXcW56CaE3Q9h/vQEcGV4Pfun/CHrUSG",
-	"QfX3a+gz3Ih3/YchGuWiM8PmG3qiKkfvHOKyzgwCu/GVAeCaN2VgG7IwF1BRXmrFPf1kxcdNS2ZDDvmu",
-	"9Q4Qa++UuZe3XV1vxQW100XLSchMzvP2LuAFc72nIJ6SGvh7pdA8veZiqoGJXzPt/EyOUA3dNS/huFz4",
-	"Wr+rqFgRZh3eJSaP1UsdP+of7fXHezXrcrUEcKUqMGxBhwoRl6sc77YosWLAigEmh2CZxr+su4gvpDZx",
-	"5W2qtYnvvsjwLuoEv3Bs/H2WBlVdHs8IlrwauJJXUGMDE2Hd2AfaeUAnMk3lzbGPLkXxjWtDhRmRPnYA",
-	"8AUFZzLTbCbTxPtEhlgM29DlKHKekbKUMER5YKwYvRq51qKignb253IV7nxtJz8UC3hnStv8YegDFfs9",
-	"VKkIo2Gu2ZddkSIhM3njW9xAPzWWHOeqvacnYAkoqE3KJoDQls5cijKh2YuIoYpPJgTKGzHS/+//PHTm",
-	"B6BK7JqpJfnv/zx6cuAaapcNC0Afc4NCbnq4FHXbA3yCAcWvz36Ac1iRx06nI5J3mnO7wA8NXfg6UH/7",
-	"1/+duzovRe6mdU7PKb8Gh7k3RcIB7RAEqwXaSqhxZhGXI1s1dgSdQM7y4pUP/HKVMRQ7xQeNOVG5v0K+",
-	"KVbddN8yhTmjlvhNMufetdcKqtIOi0TnN77GOvUay3YKNgXl8S7kNYtOAL1DB727FhMSdVeGz/xlmhfn",
-	"ZAESRARodkxJahntwEgrjtupBgif1ZCIZkqFpXVQ+F9qo+/oZIiH+Yvc6SIJ14pNKRTeXg2NL6mymKGR",
-	"Psyl661QcMIox27glw+AwHCaknwNvTscmvPpEAjYLl2cdtK7uW331zZitptFUCillnFTEbO7Ak9XN3cY",
-	"K5ZwM6ToBe3Y9hHHvoChp1MGBfCqcPajs4e/PvvhgSZ0yoiSN8Bx45nUTJzkTV6UnLtSUzpX+FlSKoBo",
-	"ByVM8Wsr5XsfXUINREaNuTKz/U4m1YB1Nx8R6LV01God2Cm0AoseLpiKXVJL+TXX2rxhMIRp2P2t2w0K",
-	"TP5rGG8FlzuCsM4sPxdGQvIahJ44wQNbQBLov7o7IhQ0c7d7aUHKcGCZO5LuYmf1yuQ1Q2sdetuEgDKP",
-	"Db/4al61nskESG6ZtK9ktwHZYh0JbBW96sjUwI9otTy6msB73A8qbVXMKlfp7yXYaytMHmGDhWOyXxfj",
-	"yV//g1QOtQeFYTAuC1PnsdsLhGQdX4qRXW4UuXwt2EOUl4z3eDah1zJTJwTr90BMlx0SCPKKSB7kdSn6",
-	"//2fz5/tPzp4Qv72//07wR8O9/bJSw7l1G9c6wF3FsxmY59iyIQFN2ztcPvkzAetXQopYuauBL7QefeO",
-	"CFJRi7890Ng8yKXRodqRp5DibbtD2Mcq8sXc30o0/ts6hY96nwZ2qsE1VZCyZ+esvu73OEv1l2/8ehYY",
-	"0IVyzowBq1MznhnjptQQJNk1fvtT4eOsFASHaOJjQzSQJC6mJFvg43GdtwNCodkrjBCxRfoOIMh//+fj",
-	"59HBwcEutSF/pnmmzRCdWNAWY6izMYTOBjJ7ztlUgVokhaWsSWZvqNimURnbQw8+JPrczCTxsyU+AjCm",
-	"wmp89mosVZaTyaXo5zcG+rZg6V4h1uZTYXdbdPjDI7prcjMmLOYJc4UvsdEwQFpTmxjTWA9lNWOskxxV",
-	"yzRrSlHVcHAX8o9pGBOeMisXjbmpRBnEUkz4NLNEpU+JynxZZiquCMp62p9wzAj7hP238woEHFWmtdWM",
-	"0VxTMtEM5/TTMKFLbSnV8PBoOJfCzALZsH/71/8C24UgVCzJ4RHBD4tnPzw68HlcCHCPnj5dH8e3cjsL",
-	"prhMQl4dV22WlAxPBKYhMA0ZL521zbdLiCwZJThhseejZxtvOVkMCyPYL5KL4ZQuYMsBRDF0qUnKtCWk",
-	"VCCqz+39YdcKsCkhcKA7rLyzE4QJNS8qkBYwpRgF0M/7Eued9W53IH/9YVkK+jNpA7LUAOxr2tAlobW7",
-	"hpYnFjmBhcFRS+c6JhOZKXs4zeIMwvUs3wbGkYPVxqfwPdDt3F4OoCKeSRXK+c/UwAut2InFCod/wu/J",
-	"H8jRsytLePKf+ld/ONzb2ycvEAHnlkYD46Nwlspc4NkcMyawIUlx8IOjp4ODx4ODp1t1d/HnSxlNWl7o",
-	"FMiGoVdM+2NBi5AaqynBHzRLQWvkElWzfLvfVl/gSecHgPdbcfmv8e+VHRLX2RrHPMDWVA60Yb48hhl+",
-	"eqBJSl2fHZDfAfOZ2vllL5SMGRT2X4EUQNaLL2FXWDooZVSb0qXfSHXlvshbO9k3y2OyaYnZP6o+wFGZ",
-	"lT9a9QDmRq5DgIsbWYX/iBw+xm3lmroD/11dabXOe3U7pd41JSpnb0Z7yHC70KTvYgdQTPU1GDgkZaPg",
-	"1txe51YSOywsv0pYbKO5K5lLV2a5AY/vJv6Va82XXnElyV0Fja2kIkTk2nGxKb8FNbyqUN+t4Nm6GmVr",
-	"FIF7lcw7ibWbCLObyYh3IuztThzbiRy0OzFkJ0x/Jzx5hxxxVyxq4/5/DWT/HqTQd7hI3tMqVHEIc7Dr",
-	"Xf41W1Awz1mta+i+wib7Vpaz4IFpo5CtnH8QcnJjAgrCtb+6sKGgJEAek3Iv3RNicjZ9bH919PSEuJeE",
-	"nw+PSD9k/Nk78W12j5u5gjs0HSDZy0/aaoGthT24lGJn8gh3RwapTjBnBikaI+MfoGfyPeWHt2Y3bdSp",
-	"qLUF7s8++zFvqkqwrWHR+nYPgzSyNN1FPz+7lds085uAUUXEyzLilKid3RLCqL2IHM97UU8KNpSTcI+3",
-	"rmkldMiurb4frw0oenf60n9ZIjx517ei3JxFcACo4MY2THtpz9YIdYDGckLl7eSlsWhmZlJxDe4A9zsh",
-	"51wwFtxnPtsQ9GphsNZmqK2L/3Dl0da3UISEt9ZemuvHW72vdfga9eE3ahOVB/u3JT0Ubxq+6PA7RVWG",
-	"VIfWMs5V7q36CFXsCJPnFXxpu45SbTy3Y4+ee2fLd0O9dkeWanoxc50GyzFVWGew4mvlPtHfHf0EOWSF",
-	"teJgbghNU9dgME1ZbLT7qJiu2sFrDXlsq9pRuD+waAfaMGuSAAQ7diqZeS/EsnmCfF7/AhAtCRMTq5YR",
-	"N76tO3eQ1AbKm6xY5xhqEheRwt4sljsFsa+HJtq+r5adO6SsIN63I9Y10llQzTJ13I7idSdAu8g1alEn",
-	"7jfpKLyJHdkx7p7gbk0aNwPRkDb4stoetFZm3nXLG5ab4LWkJ2MvxCm/ZoV11HfTwUqrLaXLpcDH6Q5y",
-	"pT2/8KNDANe+64tSwdfcFY9R0b4BYR5PDHWjra7YEm7pEyF8gEl4tTxdwsX7YBw21SQTWGLdyoERge63",
-	"E6kKw7gUjEAJwlKHwu2L5rrTJYh+gcO40w83ysBVLpy/iEY4PyNHB4dPHj46fATZIUddUsZ0Np9Ttey0",
-	"aHvDxCbQug1WYC3wbsUGKvf0cTXWFBAYQJ/Sn1Zk3B2TYPH7KAeaYRVIVpU+j0hLJffIVee3C7h5I3QQ",
-	"D7kYCtYsWRiuQ7JJtuGMpUmH1JHintyQlel4ryCx4z0ryge1RB/dSLJgcpEy8FuCeIDVnzA1JMoxfGk/",
-	"qKRULWSmAWD4NU8h0gtb11b+hTzaZzZpPk4xyGaqqEjyv8NP/iOM/UJJBYpiCWmGbmdBzlBqDx0Ar4St",
-	"gCz751Iup7/wUURGmYBYPqyAbH8BXbYiMkIGYv8lZtolkw/jGYuvhlAEs1vqJ0wb2lm5gXchj49lsiT9",
-	"0UOaJIpp/XAhtbGbH+25prmWz86ZgSrzFl8a1dcfPwvWTSlza7tIL+r9OWOA3wtqZgBtNGnJg5tb3Jmy",
-	"bYgRnh92EPVciUs/XRCiff75Nk38A4Pbuvk3mv9u09P+C+lGv4V9saPJ6crV29vw0qFM392Hnn+PseIR",
-	"xLYMpEiXx5hODu0lokL2ylWfSjC5JQXcYHrpzYlLRPePcSnKzSdvsKmkLieqY9V7jMiya6Ookg8qFXvx",
-	"Ie7uOi4F3gcEy3eIeYdgtLVxWpu2effJdN1eo5KC16kLvu7U9ENndt+srRpi/me9rdXxS+sWDxhVqnHC",
-	"JhMGVSFzm1wTZ/Lnql9IVCNj6zrEb9sCPoDit+ipHSqO1N4RrI2ml9ps2zvdvxSOYpASdrnUcc2EOXa4",
-	"3kC2MHEId9mEsPsNkkKKYgmVIq5PAiVcsc7GQrE5z+ZhhSRhCyYSsEK5HqTt3tSww5pripL6moWw2VGn",
-	"Q2K50W5nTBQbzpmZodO+XCv1micZ1COZpDRsF6ghShcjFBMzKmLmmol1OHeeGb3u0D/mH+4ix7Bb7l/n",
-	"FzmDz7u9yC0ZPGRlDiErc5WPsPEyGzUZq+WI3AlkNqnu0Kv/QRcspCWUDO0zqgk1hnJoQ1YlRH/OaMon",
-	"Sy6mnibVaRBXQHwuRSGa+ObEHupdsKVmuRhR2uveCbQYMjPuyOKlWHEg91IRSi1GFmYeM6MGJZpjIorf",
-	"r5RASuizfs32Qp3+ShZBIl6YIE6IZ69I/6nItxn5PsqXwge5Q4A0NFV28w7olA38gAEXYE0a7e2T9948",
-	"51JoyoIepAPZJ7kU4DPJ7M6MojzdJxeu5YGcEJ0pn4BEbmbcMOiRgJe3qdu8JkY4qaFGAzvqT3nT76/c",
-	"7A65WU01yfc28MYW9smel5tMseMi7TqPUy4CWiwLJDm9q3Rq+MopfzNO+ZXVfWV1X1nd3bC6LlyspfXD",
-	"JEvT0QkZldEzT4MeoRvLAW7CYt8uBqrvlErzWhj0sRJFaZ69k0tRmVjwdET6YybYBHJgUsotXOmZvCGU",
-	"CEzKy8Mi9vbJaWMlSHSCYk3EUnmxJIbPWTW11Y7pVSlOObO7tqMWW3njAnfh4A5ZZ+/Xux3YwV33JG8T",
-	"qfbJCipwKcAwqNhcXjOEq5z2+IpOzomJWLO2y/lXae2r7eGrRPVVovoqUX2VqLaQqKQawx3crmloPk33",
-	"nqETP6RTO9BXrvaGC0jaNCDYRZCuKbXx3kMBuOxwzNDXYzcn4DMAmmHfxmLrDdfb1fMLtvFISofzN+d2",
-	"UWRYFvuBEBAQXVtiUwOk87HfRrDL5uXl+doozHyT+QpBcQyfyzWSba2Akuwk5XF9t4W7T8yB5EMjh+U3",
-	"rFczTJlIqMLsaC7y6u6uABrclKWcfor95uk3PTfs6oZykxclat9R2zbQEiWJkZglz7HYkH3etTsMw3hy",
-	"y8gIP8eWcRHbo1lk5/64wRK3iyO5ffOjJhVHTHigA331INQLauLsLiNu0+iDTQIqEVR3REMCHVqK+Teg",
-	"A8Wojk3LunVmcfS0aM3ypcUvlBOZ8iCGlida1WQlzBhKrV4qF1x7pajMneo4WKEbFUIUoN410rltTlOV",
-	"DW6Vy7QZ69oV098peh1u1ES2FWg6ixs7sWhVBZh7NmZVsL2SqJTXMXR4UnCncKTUjxDQ3LyNZhiWDBVZ",
-	"bzQCgVGhPf9YtlPkQcJcTF1UebaAf6RSsKEL/A3t9+z81ap8+xXJ8Pecix5o0g2qe0rFA03Ozl+5Cvwu",
-	"GolrH3SuovvtS/4173zLDHFXf2PLRM/7zQH3sNX1+1pSVMuT+lldU9ITLKS0oEu08uBvi4fXu3jeDdO5",
-	"LUVi7Q9VPM2fM6oMUy0vc/8Z3uUX2yLHugme4buo5XkHxZgQOS/T4a3kljvBn7vEiN8A7loTXKvAsdVb",
-	"r3vUXQhJFWZ9vyJSeend5LBuRRKrnO94BwSyg8225EzZNM7a1erz5ZffQcnECeHogB4zUqrx7SKpqfNH",
-	"os9cQL8NKIG+wMGXwqoSIqFQxtJ7VIDlywl5d/aOJJSnS5Lyay6mLqNMSJzJFVPPhaMkIpouoeYvNZcC",
-	"luAaPOmCUF3eni+QHbCt96GD4KhZtnyELXsJ1ZeCilIwFTktpnalk8tOs6hUHtf7Z6PiZvwf6aXIZ3F5",
-	"WcWsMu8PRFPFaLKsHQZDAvos2J/jUhTohxXA0StxTMARgRMP8glzJ0REBJ1zMS2c2KEA9k178OXrrPTA",
-	"OPjIY9rASVUcue50KVeXh0t373DQxR/SK5f5bsIoCYHocTsUhpwr7bdQbrfT2oPK76QMVtXroAZ7H5W/",
-	"2Cen2CVDKnLgUUdUz/vo6fODaBc+3S6tFZH2+M6KO3csh7sqVpb52EoRw74r3/CmaFrV7HljH+b7n07h",
-	"E0uxLDiU3qaS92oZ79B5/npRT8ZxtvDt8opfV92W2DjOCl80LX7F5otUImt3fVQLj7SV/nKYrfx6wRdD",
-	"oKhDpKjuV/5UvaiXpBTSmd0/S3/xxCVPs3UxSyu7HZ4Jw5SgKaTY3s5NWJmqu6uQu2GdPIU/ccFehWQy",
-	"K0ZbSEJBfPgYftDuJxDY3L+tcg6FeuKwZ82u8EHwSgmZmcwUWg17ERIgB7dWKmPaA8uK2j+vz344nbLv",
-	"aDCczcpQh8+GR49HEYEfjp4MjRw2nePYiG8U+AMAt7xmqnzb+bwW3lZMG05AaznGd1Sz91tUbZpCnZC1",
-	"gS6li9o6PuYuGt7UaFexsag4Wgda9vrsB3t5ekPZzuLea9eOD8kh+SGjigrDrPgCq55YkYWaUjNDlwjH",
-	"XUV5zIqH4AZXOJElLNlrNlQeU909+KcMEp/XRJndUSuiWpjaXa3SiOm6o4VWRJEN7wG04fWDsAuFfCxH",
-	"e5tLk3maL9Qf8oaMUqd5V/2nF/W4biGN4JX8Hupd6PYqrK6xf6ABox2OyRVQ7h3bBsyoorFhKudSvr0G",
-	"zkOwn3BiRW3sx1+VMr/55ptvnjz99llVVnwWzOSH7gurTa6lOZ4+7lQewE+6pRs8bBcpTfPo6YrM/7xm",
-	"xIrCTuGoFJMpcSsDLk7RUgE+V9Sh34n/FApkYKk4LKihGcHyKfqYpNQw5f+OMb4zqyi1FX/f9KU0Mxs8",
-	"fHB4V1+yFSHDJU88DnzzzeCbbwZPnrqWMRDoBGBeB278rAHcXey3rU6rHGbX28IqSfH5saI6rpecze6e",
-	"8vuuoUgNDatgVIfLIG1jIcpjXKvusDBs2T/0qVIaKxD7PlxQcgfL6sTQUhjDayqFq1ax1FNY+BWWWS+i",
-	"UMtgUQpDXVkzEPeI1BHMdA+0bxc9InFK+TxUCXA1nagbNkt279KVhW/ZzGTyRppTjLO7nb5Rn627yoEh",
-	"4QMhzcBF/HVSPl4v769aeOdopNz+OOyi4ecH8Ep+i0v0HlyX65iRK5q50grlvoGCKsD8p/yaQV3MG25m",
-	"iaI3FieVzKazatmHa85u9reIss23FawF6qtxPtBgH6zX63yg/YYdgb4paAbEhCsWM2jVzQ1oekDABTk7",
-	"f7XfKZy67Mj9e6oAvg6U7r2AblGOHpuhXUses1vW0L27sIiVnuu1d9vutls71DvC2vrzdpAWSwV/6+RB",
-	"FvjkekKx5XHh46ki10bVgoutrykcvMnN3raW+m598es6fehMg9LdUj9+1y73GpdrD08s3Kxl12m9cHDF",
-	"bZ5TzQrRq5dNDzvxQ9774mq6lHovF3ivsbxm/eMKwhS3HJS1ljv1Bpdln4pUenjQFEs7O3pfL0/hPgPi",
-	"1J2E/RY5fRMl51t1uGFqCM3Qdh+R3DUZrl75tXqmqFeLrKzveGWs5evld4BMrQ9S7aO9m6PHjKdWbVgd",
-	"4A6Fll1b2DldukYv3jmL3V0f6DyzwZXbKALhsW9qXnrDfw8y2IxPZ2yHMXtlJt9eoLUsFRZShpVlb6S6",
-	"YgmRmWlaZ32T6/YsQxqstgYZh5j015RCmhS8GDjMu+I3FbTQQlb6vXE5cMfOLR4VHjcdFV5a5wjHntKd",
-	"9ePXS99uv5yiGVCOWzbu79/3NsSO1mPm61OXXsa7FYuAUOh6fqutHq0lmPkT+yMEniOEvd7ouj5TpHoe",
-	"0gd1xFWsNC3vunU/6fWpTH7juzBvd0icctk/8fokU3sPqSMdBMeVml+WqIvz22+uJ+1SZ4Pddnh9lGwG",
-	"vtX4A+w17qAAG007Qss1Bjgld/j4M66NxKrnNef+NVNL4oSciMg0Ydp4e1teCNKF6XDj23xugJzI7P7J",
-	"iVFr5Zpt9c+NkriyxURJYSIypmk6WFB15eEvh7tyg2ctM+UCX2KXfLzUhs2PyTTjCUZrQVSUIEwYblKQ",
-	"4XbH6kpnuxt3WJdqhfiORQViEK/XX3VO5i2/qrPEuwH22+naOPh+qKSiK1hnO9wR55QBO4njY+Bq1oX9",
-	"pCGVNaWcheTC6PX6Y7dLh8mG4+UwkXPKVySYd1iuLbSqUgbZyR27lBFyda/kCl2rW6+7m5rgUVvB31wv",
-	"cIX+lB/DZaBvY1rolDSJKF/kTDqk2L1+smlx5zbbQntaZBsJbdGMgnw+JNVEAaUtdFEtgmOLWBamr2Hi",
-	"hFSkpg8VHH+VBrobo4XTZtfj1h1Gs9fFjC9Btd7R7CBwdcNULL61Sku5R2F/C3dGULS+my2vEBd3825z",
-	"mrAh3sSmxHkD3tMq/NzPLa5T7dBqXFYaOtQl2IY31QhFM7jBoVEpD94/0CqusQlvCPGBFpofJu5NLApT",
-	"uncpFd0bTJxjYLQd9I6qYMuWIG1s6cDmXhQ8cHnbaLkYZAsM/HHBkHyX3a3ziga3KHmSTzJeDpUMN5mT",
-	"5ZwkUM3lZBKR8ZLYEQT7oGhDJxM8KrtmCnoFJS4oyik7lfhgXBe7OQmWdg86uJVjf7tRkHDdmfNbkPqJ",
-	"C9ZFp5/ncY3DuQuvyp2yUiD0d4putMDyqSVVfxd0c7uLy0OhblWuRrFrrls7smzsyuxERu0jFgK+zsZz",
-	"bm7beMnIxTDbQDm7kIsPXXQzN28XH4aZcZWA3ZUzzCdEYgXt7jRW1fPEbHeUykhD0+7nxhDfCzuojkPN",
-	"w9+r7tWWc93kqyWY9fSju0pUpwr5DdYgscoDAsS8iYEFFLbATbghD3LX3ehFwKd/Y63oPJ6xxDXOrCeL",
-	"lMLsNvBKo3N+I6c2up87cAlwoW7AgJBXvLCjukzvI5TbrOAWfAklKsPKoVZAxMjScopy1UZO+j7pEGPj",
-	"jf3LYXRwcLDX2UTujtGVlWLog96ome3r5Xk+qssaLp5vc+Wl7mTLIaeYM3/m6lEKyCo9VAtQG7YI96Rk",
-	"C9dtrshljlAcdUXFyY1Uid4PJPD6jqMtci/MnfAEpssnWZ/jqt1e1wa+XtM0u03Aw6D6+w2NkrDNvCNq",
-	"dTctj1AAVIO2jGl8ZSW5cNzSRMn51obLTeoZK6azOduZ589Nt72Fo97BM7+H6laj4v4qZdvKq4fe5M2P",
-	"529aEngumCDQW1VHRC7QJJ8uyVTJbMES8mjwaPDY6jmQC67zugXYEnoukyzN9ODwkECXVpypmu7w/PEj",
-	"8vjbp+TJ88Pntas9KtdK+5c/HQyef/z10WfyP+r/evz5H0J1Qt5I80pm4pZx7H6W7vHrQprBxA7pFLb+",
-	"VrC3k4mj5CuY7Zb6xW0D0G8beX64rV6+aapPSbILxBAXCTegnVt+/QC6pg/kZHJcLh9mFXnwvfsJnUVi",
-	"81qn2e4IyLaB1Ry6Z6usPQXFiiw30FYh5dcMBRlDryDKvUPyydqdQ8SnnXVHuulmVLxDGdF1OWB3VFUU",
-	"0b7Qn+8uJLclQrf8LjU8L/GOHIiDpUVDZUDLeFjXvmoAuTpEtkIYt+pt+pJDwF35qKRPyUiKmI0Q1H36",
-	"qb+eByDtiT3IECndCenThMxkHMjHvjWFvhMSW6Y+1Vt5Rzm0mccAKquJFDRgJhX/C6S60HgGNOCE0DH2",
-	"aoUSROwTfL55MaWNKcEKzK+e5400ZJxScXVCDBarCcrXtym8XkOmFZJUBWh3YQyoige/qU2gQrJKZtic",
-	"AJRro4asrGWrVeMZ3wpGCquOkzV9ic99gmMhEg7dBTqbe1mNKyz4GREtXWZnkpBskdvWUyouBftEY5Mu",
-	"98lFa3Av15brS2V/QNM8bgNqxttXxD+5eSEBSZtL0U+pmlr1XbE55QLqjGq3NFV2v9XtMCGWeyfhvCRl",
-	"55ETYhEwVC/qLr3R9+r5vd+g0pK9UOblEVbaPerlFO7bQXqv0WT3ZSJuPkN3k+8mcS2bRMwESd01U4u/",
-	"K5Vse7ffrdl5F0Eem/ncSo7PtnXRNcsqGDm0W7oOZhhuI43nAvF6ibwkhheXsgaGdyKIlFDiNxVD3p2+",
-	"vOaJh/4NilwlYz0EM9QGLeOgTBxTephyX+yHC50pKA3HPi04RsavnWhBl0qm6TDPTF2vSYZCV9/RZSpp",
-	"ciHlT1bkuJ1lqzZZdwPXAgcOjJQDEH06GbqcDFsp0lC3w6Mrf+ALxkgF1dyL8uZUF8ViNGPORtFGnr/A",
-	"kgupjK/Y6tqdeR1bboiQZsbFlAh5Q/pCGhdmEqEVS2eW+0GZsEqZ941NVbcKGPmdlTWoFDMoahzcQ1mD",
-	"DWoJ/DYJ/zBUD3MdrgGeQFZLdTEsEN5QXQLEY6LYQvGY1foSyLw4g7eq2sHh3MZa+fAmVbM0wX9UKaaE",
-	"5MOTiF2YL7/crP7qtZz7PxXFjL7ItP9qdfUdFwFoAHBbXYByDYAaSV5tk6zzsF0IVg2++NtKV+XIiKbq",
-	"k/ySgal3RdoWfgNY73p7zyVUwZZbNmys+afDrfYqQP3ocK15lC71kIvhRKqYtY9tXW4IZaka5//e9ReE",
-	"aUnKNBp1oMlfDnR5WvyYxleWWFV6+a1fv70hzEvf9qVkrYWQiQeaAD5tY7edsbT1vX9kKdRPB5nFyidL",
-	"iPDlyd08tMyMNhRK2rXt6O0NS/Di2TVTSxSfDL1i4pjc+JAMb8YGsxtWiweg1b706hRiuu/oEDdl/NlR",
-	"jSDKW98IUBlS5RuYKSf4cnMKBQ3u7uFcHcK2LZ7dGwQtOIu3jBN7Z4dWifPTo1BVg+1ZfLPlV5AFAr2r",
-	"07AyXaoAWQU66k9RQe+oTt9DGJff4TrugfcVUPIs4skJEkWMuQIIhda+FHs8L5ga4G+Rc0d5g/5Kxy9P",
-	"2/CjgCp4J0rcFuzmVoFLd1bUxsh1fGSrpiltkUp+uRyAm7VvKg+2AsBe8ZB00qG72jor4e0q83YgJXbn",
-	"PhN+zhJOGyUpDftkHkLIob0z+0Osr8NZC83CbIdB08tGGhX0VplzY6BlB9dWmNmFKoX2ymHsK0rVuBSU",
-	"ttcRSSVNoEAjVmrdDwH3OnS7ha13Ro+ePK1dqoWUWiAaHUw+/vq0JfBM87+w4XhpuqSsH7ZmA2yK7dtE",
-	"6+d2Z5cmXVXPXB2zEpjmF1Q5ZO1tq/tf2+6sjhiVCtexHgL/oSo5fNaDgvXJEEAEs3qGBagGUaQ0+Q51",
-	"NSA/X4KaBpHf/9c5qNZKcTFVirMESqq1Rre9wI/y3hveqAyiLypIVhIxVilwE6KFKhcmbkvxdsCPkD2y",
-	"UGOSTZj0+q3COiBw7sLOZYXKcAj3TKZ30UN0hxza4pTn0M4qvKPYxarm11VLK+mtuaBsVaWbeyqD01aY",
-	"B9Nbyw0atq4w+1uEht6+F8L2Qgb7c0Avyp9dH5PDiBxF5G//+l/2rvHZT8gBgUZRN1xXpaLupXCggVZz",
-	"6RQtRvSKCfum0GcvEydEsZRR6HRn8RltI+6PYPa3emXkxtEp5TCauqYOMENsGXOa2inKA/Nfn+RtIo4D",
-	"nSNcqoATBuwuQdTATYEw4KYpZfEFpQDYYhvmnYbxjVGVcuYiy4iR8irP6IL32IV9YsNUm6rItjbCt7Xj",
-	"rRP2yjS/zGkQQCvEL8xyG0EKFatD+dJL8QvAGqp8wANmHS27io45xW68LRzqODcxcEFocm2h5qREZo/R",
-	"9PC3f/t3B8uuMwcMWUC0LJZetCCMJ/Z1KU6Iu6QTL0LYxbz9kAhWiBYTqW6oSkj/DxBcPIaUNlP8+m//",
-	"9u97J2VBpTETpNZ4jzC0kTKSyMlEMxMRHw0Cm3fBKUu7WBmF4Ei5mcdl13nPZ/7G9nelYI8VYrW9+B2K",
-	"1c08xt9IrH4PYLhl1+VSTFTd8hUMOXeh1148jemcgWdgG47aFldw4WjrA99B9QRsrXccNl2/kZWR05Wr",
-	"1xvefU79N4Q499CNvFY8uP/FmnqwAdbTPFYWqix192lQW4SC8DQZMqVCfXWK4jw8TYg2crFgCelzg21x",
-	"DRC6PDxAM3XNYwxppspoF/JshYCYCjJmhRywZbMPGH4rIS7fwU77g+WTbvkIu1Ac3RQdk5bYp4VUZrfX",
-	"kM+55S1M+BYp/U3TTLVYVM5FXKpLE8gXdAl2avIHkjKaDBO61KUGdglUBEHhAMWFOV1u713dMu7Wb6xi",
-	"YHzydJ0C0Namr1p02mIofgk567mOhwW37bNA7SK9Xgs5bHVW7hDOYL4tYcw/9lZ+GSVjpjUXU/sU4Uv9",
-	"7vTFOSk+tNATkQn/xBIihQuGoukuLDgLJaeK6c6cLxPv/IjuJX/ysUXiYlG5ptvIC/z+c9TLFsltqdyu",
-	"I5qKyqoeLkoB1wXSFdSjAQUVyluh5KtTI8vEskqOCwAvUKfGY2p8rM4ZS8BRqpNT5vSe2BY3Wnme1YJN",
-	"x9zMhrTc4nz0WcmYhWzpbiZAC8PiH0hqLS5JaCWWl8XnmgDZXqSZrtXhti8H/uZb+zPzba++kh0qRVZy",
-	"/CJ0oky8purqHUWOtaVwHjAm+njupv2nL6Rw4aY0TckNU6iPb1wgZ4WY35DsV5z/XYnEtnhc9NDRAzzu",
-	"pj34o/JMxidK3rKTf2PKKLzf1Y/fzPsEAoLdRRNFJ2UKVyJhjmpVzHUrTAoFh1jh1mrxIeeeKJ0rGpBX",
-	"OUcCQYW3ngSdymufBiJlQJfN199yktt4dgf1vzTXuO0e84poO5uoxfT6rhX3u1tX1+9CX3Grp3aAGmAz",
-	"3sI2ZjHNtG8VqxhxkcKrEzEsSyoiPaULlKdL4E3bwV0tGqClzJSHdrS0o9XabrTRT3mXQQQlAIka+Fm/",
-	"+XpcQB2farFoIShsgNQKmrWDAnah0OxNq9jlg7+YYnbblIHLT7F1Nbgm5wd1GhVpkOmInskbQfpjpnnC",
-	"tJf3irJ6oG7v3VqG26q0XBDQ8DMMXTqdsvaGHK/PfnigiZuWxDCA0CkjSt6gR2wmNRNYm+DPGU35ZGlp",
-	"kP1kArFQlZEcKOaluJFz6BlteTMjbjv5oEqrLBCN5YSMuTKzCFxcUIQY6xho9on0K7NcumOR09iQo4OD",
-	"I6IP+0/3TvzfNfzh8PnzJ8QjGnlMqCZ0jqTPVRgpf67tRN9Gl+Lo4PAQbAlHB4eP947J0wO3YakZGUsl",
-	"vFT/lJwuFE/J4fMnBxFRHHRoI8nTZ/UBEyXnl6L4/ttn++TUt4ylxlAuNOEGKTIFM06ovIK8ZkrxJEER",
-	"uhm+4P5+u2r1xQOvUIESuix3vfVHqEFCFVa2MUBhqZdkBWd5ffYDybSPmfE3kNt5FQQJSsEiwlLNXO0Y",
-	"qLBqtzCUkyEAXTgnqe3r8KWUjgsADQtXtEBG8o6LOcutr1qjB/XnWLGp4rqiMqg04SJMLpQONphIEq9V",
-	"dCvMfuoGfG4vBl7qOrfeltwsXVZ/iQ6J0q4IZhkbnnSx3k3onKfL1ibDje+hh3j3z8P21WYo7UxXG/eU",
-	"ixDWz9AoSnh4EA4EdS74LlF0CBw+hG4xk4JtWQt8AfZaxZLtGzd3sMzduSmu9M5VIGmcsA6v1XuvvG2U",
-	"I5u/Yw+6ZctXxWi3zgwGS21lAivhfSdsvxVe5l/649YRdQPEPGw6hrujaZfBVWxcdTlF5dJdo9vRQQXR",
-	"Ly//ANVGSX9v8PHXb6OjNpRfhX3rz17DhBVIsArm2wF1J4ZJ5GOf79cKCYu+oyaebVgF8JT88fztGzJn",
-	"amo1cRPPSP/9qxfk20fPrTwL6eNxyqjShIq8xi2ZcKc4z7kor3EY7Yh941k68fC7xPtbMOh7pgObcuUN",
-	"SgXvnHKs2NxdUZL1JaRbkOqiloBEkywFJ9KMpy22WhhH07Zu5NvInHGmVAeTTKMnbIds6JBatD6EfYu+",
-	"t6SfhwlwTUbuSKPu/orG6bp1uN0q3D3YlbXj/KuTXHfUM/JLkEK3aSXpIbmAodsJlx7Pdse7c8y9Zx6e",
-	"UnHqQh42lJWhbtfa053zqXg7mbzAj7fpJe7Ce1f1EsdPTog/s4+LJ4lk4dYOa6Imo56QRa6gH/r44GCt",
-	"JdPdSttdt2SHre/ZlglusOn4X/+D/DmjwnCztP+2aOe7t5H+k6OIHD6KyKH97wmRImbH5HAv8oVOBaNQ",
-	"zhQKnpL+jKbXTJNsYb+YuThrXyTVh8W6LnGwABBTLhgWB+j/9T8wZ1xlQnAxJX/9P/gzRycLNmkKLb13",
-	"Qqiv9W4Js5CGLJRUFvV218IppoZNHcdYm5Fbue9fu/Q2XFVma3UdrFUYY0HkVf5xdwazk3qqc8aMHkL3",
-	"6QoBW2vUadIsCMExy9t1UVs44jikWnNtaGsCZZdgrFWZTV0sxIBzHWFjQ3Zs0bsLYHyw37nv76TicLDs",
-	"bJUUIbWyuG6pTQi7d4XBIfaf43QVY+sJNfULcldcesdqras2yaGMEFGwWG4YRAMY0LWu7irecSYWmdmU",
-	"UZeoYF0Pv2LLvHJHHpvlo8RjamgqpxmrsdAnVTvMn+jgLweD58OPvx5GT1o0p9XEda3WuaVGsUMifF/U",
-	"9WnzbuFin7ZcbBe6uzKw2CcpJcwwNeeCYjn1GYWifeDcm3FN0ORA5syq/sCxYSGqltvJV62EvbrZV9gg",
-	"xn08yD8GISQqe+NcXdgi2QEjRPxghHKuG0fXpE+rp9sLpflsyk9W8o+mR3pOxZJYCqWhzDxIdRH4bknC",
-	"Yj6nKeaauZL1N5IsUhozTfqXvcOD/SeXPTKTmdJ7x66TLSWTVNJ6m5xvQ56S6PHn/uXlvv/p6PPe//iH",
-	"3u+FpW3EQFp5x864RYNKtBHzt5mJ5Xxj/4TWEBhY0JAmbkucOa8tjGMgka0PdiQiFYmpYsp/armA3kP0",
-	"wE7J7vdU6BumdMVWskNa1c4Ujg42NcuX52q782a8pA+SzBuUVgMmiyCysM3NUhCBj/eK8pTdsq9Zc77u",
-	"BaCdNWMw53oOVuxO9Z9LC753l7m7I/gZux+CTwaw+UH+sh1PsaA8eUFVciY2lo1UMqQxhLIN86yaFqZJ",
-	"VZKXZHqgiRtWLbhQThN60p6r+S9/Oh38L5SbPhb/3H84+PjrQfQoaBJv0LLgzoOwj9fbPNX7Vy/I88dP",
-	"vs3fFFtGrmyp2UUvVkqq7gawV5ylyUtIegiZV4XGWkLhrARsdEMWFKNZKsDy+Fl78zDHtjdoHVbkdD1/",
-	"XuI6j8MBv4ablG2gOYcaoFp9lHx4/4YIOkdBLMe+iOgsnlkBYRSkBjTlCUhyo2prx9Uf96IOFfDLQOjc",
-	"+XjY/LJaYDCvsl/jaRAZFI7tiqUwNDbD7WNZ/Ay3Cd+AhkR2kkbd8Imic3Yj1ZU9/EKGM/O3cb10jZHp",
-	"GnPTyY3mnsg70r4EY7/zrDs4qz1EHT7qrx152Nra2O9upHCq1ZHU2Uapdn2F6WRiWSIUzPTF+7ArAgaB",
-	"2+UwZxNxBatoYsSnvBF5EdhLUAUqldlRAfCFh5ZgDN4nbySYyUXMaVoS9aJqFy2psFDNpXDWdMe2fSxq",
-	"57ZWTQqss3k+W8Eb4RwPiDMVQYuw3Zl1t7QG3E+Hz839fNhov03WqtxoLtNXAKOUlMUNmck00USKdEmo",
-	"qDbr2CBLy/sqAhx5V80QAvUw4F4e6GZLglvWsWq/WX+j4FnbZqVb9g+4KzdsxW21mlCveAf3FelbavTy",
-	"gk73tkww/+LNymtLM631MRcdFRChu7dR657g6zb2Qs7n3LS0QttBK7yN8tfW1hZYhYqWCB97m9wAzSeJ",
-	"o3W+Jj/NkXUXFSB30b1vDUBV4aeakFXtfre2613+4ttEszak580jTleJz1uGY95Smm4Tedd4EDYXgGuP",
-	"ulISXfV0O4kR8drTPUeHuGW7xXiujcrcRNG7fZDkOtDdQTzgbwHKn1e8Uz1sMKaKDenUGa25nhTN7qDi",
-	"+9B5+oK7e396for23/aX3zh8NNCbBtZw2XYQfwIOkPen5wQMNdyVNfU/kCtW7qVUXML70/PvqNi0EsLd",
-	"sMs5/TRcSO6SUuudNZyO4vt4Q9kZQeSCiQEm6kG44piKJJSdvHZtLkprbza63hu2mKrGuj6GH+B7Oad8",
-	"UxvsFasHVWzhYPbg0Z2mvj89/59uUDVv9snqUnMrbHubOCzsqQvLWbH9lpt9LROWbhhmP8K3Gx17Pfz/",
-	"Jfgb8tf/ICN4yOGCKXziUUQU5Rp7bI8ckFS69Y7AVhFTqDBHzaUYOeCqfQWKqGZmn4wsDNv1XTGBBJTT",
-	"3JSJe5nya1dUxu3SRfNdChjtEpGpIQcRmcg0lTcWYbxwOKULaE0gr5lK6cIZVBQ6USE9ES9WUK7YA03c",
-	"lkMGD1huE/ABclNPuW6Cy1WthH6OUbjgx2AsV/Nid9dYOPS4O2x8VIWrzf24602DcKMtiPI29yfeNwlK",
-	"6ZiljWnW88Q2Yr0RqUZyglvIp2y5opzs/QaX5Lr3b4JmpfiZUsWldTSafTKbRxqFabSdqtj5mksFQrNp",
-	"G2RgmxtdiuO0lUt5tFGNVL9oy3naneW5UV0x4520IenxnwoTU0ARWGfAWl9WNTd2d+uJkX/+HQjrd+uY",
-	"WSUAWql3LrXxDLDBpqAW69RZsTcW/7ygsAaAUKDYxIfUVqkSK+M/KmrjozUHOycUwSd2vi2th3+u41ZH",
-	"uQ6//5xD6q3grZuptsCcL8SDVkeTUkVFZ9LILZvVa/agVAHmqIq8lZvd1stWkIrtcrZvTQd2hjJrGP0t",
-	"wbheM6f5sPie4WdcffO7MFKVSP79mqmKhXdjqPr9wEPzKqhhF0jGGhmgdMFd9cJV67zAz37ic2606+zE",
-	"htQMZ3LOhqVJumVW16a7s/Ioig0nKTXDXZj313fj6SgFlLsZV3kmxNxA5w6oHCUTuiRg+oIOJ6gwY/wP",
-	"14TP5xn8EK7XM+fTtcHoZz9YyNBl7c97omZUTXfex7KzUJHHgbNPCyY000NqVXxqdcj7eUslM2imuhYx",
-	"4KLe+6+hhw1ouUzFrOkXW1tCkCo+mQy1YYudNxHFqcvXB/q4XWt3q2wl3ORg3ymE/I6iiUq7KOFolFPI",
-	"FpoXerM1l43I2UaeVuNiHb5KkLoB2mwtlHlGsp3n8QvhNbVECz6dQfuoOQRX5YoKdAtg0PgHAuMJNcTu",
-	"4IRk2rXvEVIMFBRBFIbTFD8DQ+dCMc2E2V/JhVZl4NgBJOGajnnKzXKgWGofhsDLJtxkdkP+cXcXRLVb",
-	"rlGPi8O/kzFL5Q3B8ohCGjKnyQ6PsKXYtQnLaWYjwctb6NhhQNsOWVAgQM+356bXlKcoUwhI78BHajiZ",
-	"tuJc1XX/+z+Pnhwck6MnBwcHW13T4TZ8rb6HQ0KJ/fiYHG65jeD5N2Ji4SiCCgfaAX/ZhI+spPY70QNz",
-	"HeSe1UC/7m60wN+NvnTPus/vSd3YISf4qnzshkj/NjS4SSwYTZZNSof3PVwZHSvYDdOG0MUi5Swhcz5V",
-	"kD2zmsNs1hK26nlRsNmP60hjEaJaPcXH8Pm1FN9JvISNWoeE08rf+OaFO+9ZuKJ+73sW8wVnwnyPiWsB",
-	"q5cUE67mWE25Gwl+TfUVS/yMnUgwSOqIxduuEZCgxZQRekM5tNahRENqpdVJ1ANN3MEA8k6Kli0gnbI0",
-	"IXNGxc2Mo9FozQHqqYX5nRUn63L7L3DchlEq32c0JVdsycX02BWigGnsoe1ZITsZ/uCyE11jYzCe5X24",
-	"ld8LmdJrqDo9vxRcJAzaPgiTLkmfkpimKXTyhJgr11GN0BQQDO4tIhTbXqTMwuhenqCzJPNMWw3GxJiF",
-	"cyluqMY4l5efaGxXkNhL1I73qZkwfIEZqsOYqiTyyULuZotTKdYSlZJPtjZPgIqrU/wUCm65moX52uvD",
-	"TMuZtC10s/rm58xs+N6bXNb+rq7jTNzyLtobuf4M9dbL8An9Yi143ktL15XkMQX6oGd8sZuSkHdV2tHO",
-	"e6tCUa4kqnInbu/7ALUzmFykDGilt7aMl64ISFQtIOKq0cLv7GP6einlVHa9kJkGAyK/5ulwQZURrmVd",
-	"6V9ow8MKnlFP83GKprypoiLJ/w4/+Y8gZ8+dCSIuhDRDt+NeZDf2ces8tq0S18oAtV2ZSrf74S6LW/4u",
-	"iqeXE4yal5CnGdXhuD3fqIQyWxt5S8+5lZ03gHUrM/3hc7/qbYDuLsBoTSwYvk9z4XUX+3LjmPSN6gq2",
-	"Us3bcZUSoHVkMOF2/3nLEleGCbydTmJDyot/OCYjqEkzlJMR6bs0BY3WVhww34suxYhmZiYV18UTTKQa",
-	"kb5iMYNA4oQrFptCIHYVLeclsp5aATCmCxpzs4RZhZxzwdi6ubB3GFdkzGY0nexFZKTpnA1nlv7PZJoM",
-	"sYLU6FL0U5jBFcK0X5H8qxOil/M5M4rHeyjylRM27BX0ol7woMAC8q1a4hBaPhyQV3qqnVj5yrLF/Rr6",
-	"zjFr5UWprl1NskkTn9rSKSboxU/fuzl97YNkgaYg1BubPvdmLGy4qGhnP7hybdFW2wbxwO/tt+FYVWdf",
-	"blxA5URutQ5Xu53zb8e3XyUosCRgNeh+tIak4MwDqTtbkv6M0dTMLFZFgH5cTKNasUN5I3zBQx2RKZ2D",
-	"XEb+9q//tRcOt9hJGPSWBssvE0p2QU7qOP15TfTyWurwQeT+rtuVtGrO172gVVYM6lTKqlotezO9+qKo",
-	"C6Hy6ob2MJALo/lUQLFlKFB9QhiUzLc6OJg1LPewfNZNYHmgyZRrlQkl4awqcsM122vq5NCqY0itxAAa",
-	"cBvRjKUwXEA64tBOGv4KcXY51HTChjcsTcOfpWxKW/7UqMI3xOzClq+hKGezsl7zSy/ziSEkfsqW5RXX",
-	"V3roctnDn+gFi/mEx3Bp3gsR/vSGmxkXw3FegmZN67Tw1FHokfwlhk7Wci/109X3F3q+FQ8SgIkgSmeL",
-	"hVTmnYOZbibW0qB3VIFv7tftStzYfYHFVRtXaP0EW0DmFX4MnUw8Y9G+uk65pM/uvM/lHvXb506U2t5v",
-	"040MX7ur2hUzbnlqI99sReERNyQX2l0FJGrpGk2cUab5Btte83pH3R3miqyq/4OQB1+c1M5KpsxgmZ8c",
-	"1nZS3qeErHOZVPLJBVbVQolr6CQuQGKQpkpUgesJhCV8akkP6ppL4vgpoUSxaw61aLgmlAh246z3W6aU",
-	"WC459OxyCCFhq4l+V/OW64V8K2MmnJXpbUvVW14/lJPJsGjR0ZFkVpt1dPF8dcuKKVVf/Vyqtnq7fJx8",
-	"lvEyjD0jnY1HXpwDV9LNTJJ8XEFX+s7Gy1PmgtUogWw39P4AnUmp0KWxeXdTroEsXbGF2dsPFFBcew6T",
-	"99avdWJnihS46LqghRlPk98AYYjyLOlK32HI4i6KvVsxV+MVdK8PhjmZF3brIRpy3wbXlgJTd1UsqmB/",
-	"VbtunlmVe+JLmLx5Xag6Jc5hpYWlhqlaDd9qiNMkWVURoyorNGnLdqbnj1WhrqOZoe4it0wA0PTEtQti",
-	"aYIecOxCLSekLgQ2lRcLs2Jq71Ljtx2L3HKB0GWlWStV0wQqqXQbDC+7+Zq+tHf3ukGlSuONGheNJvQG",
-	"6v3X9JsO27qZUTPkesjn9ixUmE3GGTnEUIdOgz6v1g52YokoKRv3bNesayzheF52zQQ0aAJTBXUs7Pu3",
-	"r0/P3uzPE6JZDIVynuydYB+nJxGZOe+nq1fKNdELKBOKfesLJeULRY66U0G6MpcGcqkFW574BhDKG2c4",
-	"xNPzRgOwLwm5apEwLAYRt6gKS0rqMekzaJgq4uVeXhfzd4WdOyoj9pVg/84J9oVcfFiEskZcGxYjF4Ns",
-	"cexJG7Z6wUYwri2dxOYvYP8XdA6yPFcJ/H1JFnSpicyM5gkE5lyKQtxFArhPzjAnBXqlQIQQS7yzriYb",
-	"RyXCWbJMoFvxUni/g8rEqjLKO46ybW+d8WSDnvtrq+jSJSrpeeki7DNdimcpBaeAiTio7cM8w+45oSkV",
-	"Qyib2Va9F1oQcmMhRZNsUbIHUfwbRPrUQYILMsnS9HdSRRS1i/JVNDqewfNUrnfzCqMfhD3o+xWtOEsN",
-	"YWIqwLfGCI1nnF2zhPQVm5Kj/qO9vWMyAiNx3tIpZiPSd0PyYq7538DxbtUJPuExFVao4mKYcG0U03pI",
-	"xSfOzHIUkRETiaU3Sg/RuDyUCszLZjnC9r65auvrnOsHMLuhV0wPS2uky2Eq7VQj1wsHFeVj7IejyczF",
-	"jrrewWamGIuIPeEje8Kqs75+WKcdrTwOxu20nAZSddp2HESsD8KFCfzlto1byjN192/NudZcTAcoCkfh",
-	"pi4CgvXdN128YB+E47Isec0STu2Rbnu65oybePHy0YO5HT7wLf3XH2WhqBXgXuQcsxbOWjakt9nDkdNN",
-	"pXGGT6dxh+jYWsJVar/bYod/w27InItMk4Vi11xm2zkvBtXfr7ewQ9eYtmbAXPsAohuqfSAmTeMMY4j6",
-	"lKgsZa5k+I0rnTBWjF7polUKJQ5eyeuzH4iihu2FZei1tyjYzbBUf2VLO62dZYdpUeuveDNbtn/+9Sdt",
-	"H9opXfgi71LGEoIjigTiiVTsjgq/V2u+Bw8beuo1x2t/1wD2VW2JiAJBLl2hI7swc9Qo0/1aOvzif5Tj",
-	"QPQW7ChAEd+XUb54E01uwNxXhRw3y/52OVg5MdomFJ0Lrme39G50RjQZA96sN5uHM8+pYUOglt09XFC2",
-	"aEPjfjEq7HEOh+revmKbMnrYlsdnz46c4oEmRULhPjklv8gxybdc+HqYIFbn1uTPGctYQjJheIrcOaHL",
-	"iGhJhKwCoC6NBtaksAPQYpEuT6pMrAzRVg4kbDJhsfEd7zl2DyJ91Dy9t4captyX/JrBJ3udeuE20wzx",
-	"VBD4Be3cwbM7X6QMGyNOMGrkY5sPK6DRl08ky6c9zpXu3MNv7xxfzPWip8kvmcaLqdxNvqcix438Inkx",
-	"i1QkZVaS58ZKBoLdMFWuRJi3dbTSP9s7IezPGU3tDnN0gs75+YQzWlp1K4oS0u2quFfvMAJw62+2jOhR",
-	"TiBraFXDzQoOVanSKk7zM1DRM8PmmxYxXdXNc21k4xYK9UY3XtWc12jFFjtYnClulueWXTpZnVkl8TQz",
-	"s+KnV36bf/z5otf0UP3x5wuIvLNwzs2MUGi4DZqJ67FtVKaNJv2XyffnpxZy358fPXkKSYKQBznNFEv2",
-	"9smLlPK5PkafttVtnZXKatiujE0sE7YXkZGSKdNWwbWM3P7Cu4tHpP/hw9n3UT2QxKrA8B3IQ6NL4T6D",
-	"LdvN+r8QOzWhqRQMUzVnMsXuVJYUOQEdAw/tfFxrq77TLIEds08LCK7HR4EPqBmhTg1SCURewLUW9Gpm",
-	"zKL3+bOz35a6mth/okWp5/Q1MqdcGMoFUxp00dSN18cPH065mWXj/VjOH7rP/X+bbQmK+QS1FFzLmNN0",
-	"ALkIPqLOqWaaMAGBk8zFCbwU05TrmTci6v1LcSleSHHNBETLk76zQnlro2ILqbmRavlAk0TG+iFd8P15",
-	"coI/YJXe/XlSqpNuVR3LV2YcvQSXwuIhRuPvHdsFvyEvIb4T0BziGQRpNPvsjyCFPYaBD91v//CLfei9",
-	"ffJPeVdIPwCyMdSSUHEpCBlhl88RATCzCvfoV/DARoSLCIAxInOmNZ2yz6MTMoI/jjC44o/nb9+Qd9Ii",
-	"qyJcuIyQsUyWUW5YJWRBFZ0zAwAmIKdSKst61TKChp/gJZkxaiE5/9be+DfktRRsCbXzkB4QQHWwAKKX",
-	"2CXfjlzR+hPfmU8xcnb+ljx7enCIvzoh2IHU5VbbW3z06NFz8uHiBaxkZXFNMs1InCkt7U6mrov6MRmB",
-	"+Kz5X9iI9A8tnFhaSBI2oVlqyJODPTjDqJCyRycOKtA08UDDXddEcbzFvHkEOPAodEGdMiu+2P9iRzP7",
-	"IYg2GCmWY/SEp/auLIe8obAG1zrDYld4gVhx0G5EZipm+eOTkTM/jE7IDy8vCIYPwEygYmujpL3Ylxd0",
-	"Ojoh704vXvyIpYBjRABHAOBcZ5PBa2ri2Yj0Hx89Q1nA6egReXx45HoJGJqyvf0CrN+9Pb+ICIYb6Mrk",
-	"NOVXLCI0jtnCANiPzhI2X0jDRLwc/CNbjjCYbJHS0nVAfo4FP7srf6LCDuhfg/RhRDGlGbyHmVhybCk5",
-	"G+2hEdpYAUQbcvQY27KfECrAMJkvgtj8+OjoBLaDXWy14UgYJimfzoz/6OC5fdQbxQ2zYghUL7uZWVIM",
-	"fdlQHIgIzRJuCLvGOgAisctoIxVL8gPsEahlBu0UaJpGhKZaFiJYnGIGvbS3ekOXZM6TgdscSLfUfwIy",
-	"byq1sYuYoo2LYkZx17uruFnL9OwrAcFsXqvHeXfEOU0YyF+lF89fwEKhXWD0z4P3uLHBWeLMwDFNU0ss",
-	"orwXImAIzTHAAdFpKTjev4uj17AV7zqi5f6L0FIiQvL1+ODxib0OriOfX1bingTYZATvWiyzlM4tgTyT",
-	"JPaS4SlirDyHRUD7o4fXhw/n7OH+/v4Itzv6NHAcaeBYe94wBok+SYEGAd2wH+DrzOkS6x1wc+Ks4hAy",
-	"+vjgEUzrrg8kc0tN3bBEwq7YJ64NfA/HLfoO23e8EsDvYRDKNYJkImFxCubWOTMzmRBqr+LxwZOc4fhP",
-	"R6dpKm9GnnTb3fueIDjUFUhAEg8tiKyU400YZPRGmlcyE8nIg/noNYx7I80pZq+MLJF125HCZzv4C9vb",
-	"J6MfX55+jx1NRm/fXZy9fXM+AgIPTwKLAlLP2NLegj9KPhdsrm/J/g8vL07Ii7fvz8lCMURcnc9kxTwr",
-	"vxWQ7C9jZMAGXXnHmAoLsomFMnsrhU9yZHU0iGV04+D31BSDkVN4PNERhM+iSgGrn4lFZpzoACMh5QP6",
-	"LVUv59jzZ0uq7E4s4H64eDV4hr++pmnG8C0t7kBtkolhCpiIOameqOjh52kczKrYJNOofpH+44MDMrK/",
-	"HgppfPqRFUHeSIIKghUpEJxgtHcFI8OPENIliH7EOcJBCacx8Lj+hz9YdcHCuf3X4St4dfvPb1/5Xz5/",
-	"tXcCpIyOI/QgTpjVPKHhjVLcMlSXEkN9PUbmmCrUImGMGPYJ9E3cszNKjXI9yDJtu4TVX+wR5lKxvX3y",
-	"zTcXdlw5eA0LRXzzjX0JOLCfEe+cjFA5QtcYgIWyIgQkoAH96SNNMzOLbJeX56M9S6uZhhbEKaMg+kCI",
-	"iaI+zt5SXr2gMSP9D4Jb8Y38bH85PIdfujjYOQVUKN2uN65/+MPRwcF3e97cUTQVR5IBHWpRBRrlquAI",
-	"k4+cSxHqZMD2ESLsjxYMvs+5fC6JpZyRMTM3jAly+PzgYHBwODg4hG+ODp8/HxweDR4d7pOXNJ4hrNHU",
-	"U+4DoBelBukFecIH83ItSJx5XKF92LLUmvOsHA73fNAO4GFmufPIXuPomIwcVA7ze7Nvl5nJM/tfPGhE",
-	"Rv41hgk11P6ieOcSFEFmosVoFK3GMuFOcIX9QYyQJU/xjGnSt/Lqt4+eP92LHDPUpCL2w+cD+BxFfyIB",
-	"kysfwR9QUUt5zIRmJe3r9dlFQ9uSCyZQbtyXavrQDdIP7bdFAy2vaJWCSI97h/sH+wfYKYYJuuC9496j",
-	"/YP9R+DnNjPQxB9a1cj+o6Ur93uWyBilYMVEwhSyF66J79h3YqWDVNIEcQKHlyxtXj0HBO8LSV58/2Yv",
-	"AianUMjlsYHZwKDkjAVkIVMeQ3u6nASeJb3j3g/MfG+3HPVyAm33fXRw4DVaV8TN0pCHMzNPi2JkpbSE",
-	"3M7eUFlPBfnx4vVPcOaT8pHcWbDCSeVo/lT7mLSVuEZ/L3Azg3N3psE7OFObO8GNfOiG+VFu0OeoV5bT",
-	"1k3yz+7TswTP+BjvJzQkv8eH39HEDevBkCfrh9SlBTvwSZe1zizqC5q+BPNZ2U7UO/7Tx6ins/mcqqUz",
-	"MJ++O7PUBx0+kQNFq2PlYObBETKN6VT3jv9UQI7ufbQrALA/VBak9y35S8D+sv9LOwLYtREFxplIUoZl",
-	"jMdLMoK5RhGJaTxzlY0pSWg7xJ7DtB3h9hd6TXEfG0LvH+k1xZXqwGj3OXhRBLetBEH7sf/27xvyHPK7",
-	"KIgKHCJZ7AN8ROT12QUB6hyzvYiw+ZglSSF1jrmgarkSODGG5S/txNjJ70cHBy7BxmCwRsy0hqC5UpaK",
-	"zOKZ1wQsDxxTq3NTkvJrJuz3llWje6MBrT/CRtZDap2vVUF1lcfUrRCA34vSkbgm2aIGxn/HkNi4llZI",
-	"cvx+f0mR+wXB6dzyMt00nI7Ko0dkvDRoLbT/AMsFqDxGyhQzSAlzVeh8kLWlwrlhninCBHQF0EFYe7tg",
-	"4vTd2WbA5s9VAFsTiNzEBCQeksg4m0OUfuU8606/X2//fxCOzA2Csd+BX/srJCMkd2XWUEmyKzl0Zrec",
-	"1HljR652Mu2087zILMoNSJjBDqMjwlLNyJODRxAGBdrdGlqJxW/vkFTiAgEQgz9YpRvQ7O8IuOyoR+tH",
-	"NYuNrKWwOfRwZ6QEuz3o61maetBBv3Ur2F4fPqSxJdQDtFm2C5doxdIZfD3JUiSnkIjkzJ10jBYf5w8E",
-	"VzyY4nEF9xk6EH94eQFjLwV+jVbTorJUBONy173984QLKmJO09rvUZeEL7BKtjc5RZfCZRJYcVcQOlWM",
-	"uVEicQjGDZs7WwaY3nIvQN/9jB4TlKPf/Hjua8dabRksBe7ewNDhDroAv5NzimKSZcmpakf9/+y963Lb",
-	"OBYu+ioo/YlUm/QtTrrj1FRtdzo907P7khNnpn9sT0kQCUkYU4AaAK1op/o5zqOcB9gvdgprAbzIpC62",
-	"bMkJ5s90LBLEdeFb168IVPX+GIvUI0xLuBYY5QH2Nt07IpdLM+haAOt7YqTCRIViaSNfFxfWxOUTYXeu",
-	"hctytisFqjBmUwlZ+jfxs0fEbjEwTMALsxkTaWy1YnBsfnSDBjYUxY1hwmLHobM+6IlU9pIF+6DrDk3R",
-	"i8KF2yivTshU95x7AX6f0sW1gAgY52awkBBq0zCqyIQpdkR+ggkDpaYI4wNns50JtIgxYbhZ2L+TLtbA",
-	"8YqwHT/6rLlI2WdX5He4IJQYbteSirErxluXnb9wbS5hDdzIMRXCeR5b8+vLR44/0DG74v+HQTWSDZ79",
-	"BKF39uEGyIl7q1xmh23AQmnnFtK57dPgNPWFny5qgY+lQF8T+tXch1qOPbocYdFsR9o+D2tU+/SWROqN",
-	"0Vy40Vd9t9gQDxt2QeBP7I2gyFDmovWbMklypVhB9tHw3WpMWw23bdCXououyWezjfti5IN78p9HRA/V",
-	"Ewahrk0GL9Rj7d1RlYl635DidP0r1VQLfGkDYPCTVEOepiALOucn5+vf8E6yveDoAqH8MZEolNC6Xlwv",
-	"brkiIrOUwfWqdA1Zgze785+os+T9LH6TqoJdyvDAlVaxMrWvGlAIcQtzqW7gpo9qVz160CJIKyFQeoMm",
-	"BkLiwAew1PmG26LSs6e7K5pO/xI7xOY8ub5wS8slVJkQ0sUbAC6FHiKTMuySw6xjNJyRrXdTpb2H3RFN",
-	"rbsyh9tOARamfFyhV3xsA5FXbqog7w5L3rVLmW5FxvRWyL2KwGiWfksnxJd7AfEigLAbVSTIBl0hKY+/",
-	"1PJa/mqVnL+L2jkGDcYCaF8Ln4xoYnQEf2MZH2PlhQXGUBdx0wCyI2cELuorQRFXjHsaZjK5QX+ce4lL",
-	"AU5U/48+PMKUHjTbNcoz1HmSk9pmRCsna+l4vv9Ex+uOJTyzD/dFOMr1o1zf9k9xRrcFCOVOtAv/H/CQ",
-	"Y4WN5ZujEhWAtho4fpXhXfh4UheIog1dvMXYXrRHDhTVfWegHDjqjFlGE0jhkBk7Ir8xlmriQzrfAsGq",
-	"z9QA4kyRsCyrJbpYTHB+8ubuYf4XVI+qneftpubnEfSig3c27HJPdrVGCLDP1PYaIhykscsJVbzY3Afx",
-	"g5UlSfIZxcwI+wdFZ/bWjjqVWbIt/HnauehkEsDfn2cWoEBlj7+2hyBYPOUvLN7ZGr5xHynmW65lTBiV",
-	"s7/2KkRdlksQpocgTM9P3qxY+mruQH0LbFZ30iX3N1To9fXjV6XnlxskFtLEINk2SM7/q6EqXfNO9KGL",
-	"iRSjjCemEt7sw+NfgMQ0DAORIfqLa1eahgsXtNnbJVg/PVu/kh8UUMbBPfQTZu/Bqxvssw90kUmafpLy",
-	"F6owP/j89NUmm/pupQV4+ezsYDdQQhVL45FUMZonYleyoqWgBdQKibFaIuy4smJ+0+NpjuNksaui0vIc",
-	"XLzQnu1JZVM7nbXpHdei64yOp1wDQd3Otv8fLMtsf6YWvw9z42oquJJIGj2NsN2X9vout/rZ99tt9Y/+",
-	"FtsFCnzneBjvICbSrYCqGlSqYIAGoNR7AJLcRI07RqAFefUPRJNSN2iD76B53TQjLsAXd+Pbqv8J0qaX",
-	"IeJd2Idt7wL2rbeYVfKC/hdbPAwo+mrPnUIlBo5KbVxaixRjZ/rsbAz9Kgyth4fNGrD8A9BZQz7VulfL",
-	"V4o3Asz79mBeS8mpSsrfDVvEXMSYmBNgYYCFG2+45V2kWK6x/sV+oRWknkBnIKpmKb/VZ9mV6aZfDxSD",
-	"W6cBeER15PHoAMuZtR4NYr2vGNE5WsNzUyYOsCXLO4JOF2FUNc+DUnBB5hOeTHwNR43VUI3LbsPfivXS",
-	"SB4uFcFqL5BNXvXwTemCyFumlKutWnZOMZ1n5lqUieYlEhxK+0/FgCYBE7bzlBvb/h8Fw0tBEIk+BBfE",
-	"tuREnFB9LT5eXvlYyWU6N4plcOwTLqeoyNAtW3mh0Z9b5HlPsQgBFcAZDuLn9k6tBzsXWJDDBX5Afl2t",
-	"/iTEVwjj6/ZBhUg3Df7b1wKGTwZo33JV9wdN0Ubv3D57fni4NrbOBZbKJFwk9i9250FAGCUjmmWdexhD",
-	"3xUuoSaEiuQUNHuLybQCskylIoMvfw16xMjCLu2LJyzt4SPyC79hLjAQKwtEhPvlLLWXPWPwwrgeMHjA",
-	"4AeHwd01K2fthWEDSg8ofZdbkosCma3ck4qlOUj1GCR6XBDfbPlO5VZuelPIGNFIrKiOS5qcRkOug1Qx",
-	"BKfr2O7R2F9LLe/YVh0KWmOxtk+mbMQFbKY1Dx+q2vP1qDEefdRSGy5IyhILqqsRNC5ihokSE4P0qgFg",
-	"qNxkG6tAV4dYd6EIWaAeY1WhlbGVldwAV4oI0wZcbHhRYKcaXYkR2ZHPX0CsBZUV+JQtxUiR91jZCOuW",
-	"QE0GTICgiPHiAq4jwal2eRR3Uhqa4zRtj/ELe47TdFHqdyIVVxNOr2CbXvOhx8wCgFJOpnDmP2JCQEuz",
-	"KHG3ncTr66MN5vTpsgL2mAbwpHH/xRncIAS2UuwsxMAeXgzsqhvgISH/JdksTadclPeU+/OxZsZwMd40",
-	"D8A/jumIPk5PvyApy9gY6jIDjWJhi0Ly29jT/mhDF/iEPiL/dhan00qpA1fr0ZV8bgxbfYe9ufI9f8Qj",
-	"tvypFqXJz0qIuPpaItHLfb60sRE/Le1qKBNXPZquoR1Gu949yJuHr5rGob0lkOWJUKOkiXaKV1SanNdF",
-	"IWDw6d1TuYcI1DqX6xKD+ius7LCx/XRpRLuOKG1p/klDFzaUbz62NMi5/Zs7gy1sZ7awIU10TBPw78UW",
-	"7a8x9ThxH1ORTKSKuYhzzYKDe9+xhs3X2+bXcQtCrt/xcVEGox0q/1hHBeUbdSuO89xKRXKB+Z2bZMZi",
-	"4x+w7cuyM/uqqPA7GK6KfkBV0gUzjr+hTZn2I65p0u5wDKXMGBVNCvvyxzA7+sMl4ULnykIlwj7PuGIa",
-	"DsOPP1wRIFyHerxQP9o5nxVjZMGo0lFJNOOYYlozbGmf3fIUWKjgI1yM+/hyuz1gc7PS/YpLPKZdoXmn",
-	"bWBjKNYnWBgOS7dpFUykW+TY6lqgNXJ5gLdmxxl7jRE8vjBOg8Wg6KzXZEpqYRc94r6dQtGiC6JYwmcc",
-	"6xXh3R4RwYyVC2MltY6Ib3oEeoZIFkfkd8Gw/pAjCl+KLAHqhOZzsb2is8PAETfAvhcPzH7HsP6Qipu+",
-	"+9EuhR9o56IzkrlydHvIhQtxWkOquYbIE+NpdLkd+cnpm5Pha3oWnyenLP4ufUnjN6PTk/jV8Cz5nn1H",
-	"T9OTczDAuDkvBJrnU+qDNLzonJ2cvYpPvotPTjcPYGmecFyMzTSl00cWik0CEfuXHkJsyS8Sx7ru7eK5",
-	"oKB91fEobZA2BvoKvXXgSYualFGX6OUE82EGqESuvh2jKuPAxYIN17lYlrUprpdpZ3Ya6BI09FUbtrhm",
-	"7heTsWK7TqiOhYyXvpdZpXvdLh+ByPiWrQAPxqcI/9aiPyrqWO8hgNWj0/Xq/vGX4r/Xln1p7X0RZY4m",
-	"aUKnFpphaDf+J6BPfK+5vHwb+nxiPbC1iIt/IBiHn3cNl7Y9/DTq4Xb5Ib5vq+u5VLVLzceCmlwh9W/k",
-	"ysGColQUrStzFGgWU6050OgQbwWqZTL3NvWP7Up73IWbDG1wddXsdXx28lDVbNcustVfeVJP2XbCsCjG",
-	"EoRi8Jhtjcf36VOpQLFSVK6XiXuBYsdMpPdIKly+NBotkp88SWyySFB/nCkJheGJo99lInUM88yHE/aO",
-	"HJMuzYDYgMwoR9qgFIpdIO+ff5nrkrPdMcgI9tkQlYtKJLMnDeSaZGxk7NflaKSZAQpZLJsQFRmO14IC",
-	"/LeXrb/BkUre/qUpa+69SA/pamKiei+9jk/exKdoYXS5cVOA/wbIValiZAIVwjbOifOjey/SLa6QtRKg",
-	"bqF0hPNBAB9+hlZhAnNHNmYiPVSLVUipOsg9xEQaQww42DytjI/B9REiQ/aGYt5Dzni7LUkAj5/V/1or",
-	"Ibi32rJ/SvW1OQ9oYwzjn3BZOCvMS9mCTKm+wSJZkKqjJ3IuUGYAVkn5mBvde+siqaFBeNrxmjORqMXM",
-	"OadWW5h+dN15VNYjZ83132qRn24gIahgt7fyAUtUzyMPEpXrUbCuPzSyvfCcvNBkSMUNcjMwq5/ECVVp",
-	"mQRoRYyjcgfEwu1kESlc5iAVCx8yTueUAxO9ewx2zr1E6A4tgHmLLifYvCYRZwxIr1wei2/lhUYVzF8Z",
-	"3BV4yYXhGaEk10yRki0cdTng6p5IYnUyKI7i5sOVSukWEp4XJVYUzdPeEbn0U+lKHurK9F4L9DO6jh6R",
-	"H+yy+SEgFW1tBSs8XdKzR9kPsshVVRzlmqVNKuDVCtl/TzWuFoBSCVRxQW//JFe//vzpH3bp/Q/ADwYR",
-	"J2cvz1+9/q4TdbRUpp/I1L7x8uTN65fnWEOkqJIyL0y3csaEY+gtvUh+GbcpIli/kq6YeWpD45a3YoUh",
-	"ze0lv2HCdfmtKLFLEDJ21ud4yqiAzLpvQJ0NOunKLXHDRVqWO452kw4RUNoOUdoVooe7SM1fcV0f3VkA",
-	"ODS0p/6JXgXUEQsJ3tbBiwZlGzGMhyj3gGsPVnGP3ccf03TvPmHRKYz3hi10XSseUy6wQiBw6tSmnozp",
-	"LfOF7lJmb1QmTLa4Ft00p5ltjYtx7y2hxJ8ppJMdISGpBcpa2j/ZZqEDVYDYXLwOOvxkOGxDuHVv5OTG",
-	"c/DoqVBxAl76ZvGSvb8cag5IKSCl9Uhp+R3NslFctYJsipg2a/5waCqeM8ByN5KLZEDKc6cyy1GBC7p3",
-	"jDykycbTexLgpNhM8YQ9FlD6CYxIit1y7SJqISSeDGlyk0Kogz2xig9z+8KSqYyMpJX2SEC4nJN1LWqB",
-	"uoiIAGwN2GjEoMwfFHMakBkFZEYNPPlC3/HaYHhsVzADPcB6zC7Xd0IVe4tpXdg9RxlC3i2SzO7RahwG",
-	"VRYXKts6JuJi9AV8BSK9CXcWPR+GcUT+BdgZ6d/daqRRjRXfM/Xa2ZtTTXQ+Y0qzlEGAh5AGPt4E+T5i",
-	"ewcVfVFbnCIG47v45HU1BqO2ZfxKXxAzl2QqISYjV0ASzNjNPWIz3MSE+IwA1e7GZ+hczzBGo/ny9Nsx",
-	"LvI6qChF7Job14qB2NCb1iK8UrBYjkb4oO+SO24hbCSEjWxTfQRhgss8qm3b3WYq4Q0aF7Idg1XW2PYq",
-	"n+Ia97srs+tBbAhv2Vt4y6/ylq2ObzGyjstqcKySdqQjhGW0KIHxBKBW59NHw7TurgfBqEzVzDfAD0N0",
-	"6eCIQN0+f5e4+FzFECkiJ8eECTKwWLg/o4sB4fpaWAhCuiVu1MuBu71moGc/fEg4z4+qczGimWYVaDeR",
-	"U4bzNZF6xg3NMATIz1yBCV/Hp6/uhe1g9QO0C9CugHZCmgqsCxgqYKhN9xAKpjvRt7CXgD4gYJT9JRLZ",
-	"pSG0esm24BUXwyIV/L+0s0uTGzKji30E5NqdmeZ4TzZG4r4HoiPMC3LhwyldQEEIqRKGxiyAH5pgnTdX",
-	"amxgJkrm48mAdF2Z4wtipH13luV62biVMYq4pIfmM1b5LIUkoQnVBJRVQsGAZb9/RN5DVVd4TM6Z9plb",
-	"MfzpWnh7mktE/7//Hzl9GZGz17afp2cREYwqKzJnTIhFLyIzJYmihpaxVRYqFYNFNgFTrvK1WF7Ei/Lz",
-	"5P/+v/i+vaDst31jEL9kn4iIsrcehBwmLCITmt0yTfJZE7BaDlq+8ku3LajyL37CBeo8an215c62FZV2",
-	"vwfH5DfnmISTEE8Pt3bOTm+pw/cNFvXTvEkEFkgHf9yDC647N80KU8ac+RhXiNOBmuVwryEdJwW1W5MJ",
-	"vUXlPULGG6mK5NotQERLZvLuItS3BiN4rT6WteQ3Wclv9rnK5q5lJBeZ3YJOUORTeJ9AMpJ9o4Br5JJ4",
-	"mLGcAb3U4qrk564jIrKvmjlPGERa2V/0DZ9p4B0td0jZsBRg9JrRBVqzmkLd8eFDssWMlJwum1ZOTqvu",
-	"Ni4KYwyaZk7JP3Nxn6xnN/xgfglYY3vP2q6cZPfy2wWrULAKbbq1S/tPLG+ZyuhMB0PQ3gxB7s5ZBfIq",
-	"LqjHy8jG3zmWrynJ6os/9+u09Svr/BUvVbnWbccjMFuUZNNRGZVEEpoleQYHhHQHyJ096BVMWRDab+gw",
-	"g4jxFOnTGz5j5RDgI/s9LiANED2yL4DEPpm8Lf5ihdhoRMbMkPOT88as75/8N2q06Y9m/Gj6XIuYbhp9",
-	"qKP1vIsLtq1pwdQxoWrs4rA3P+ONBQZL5qwyYmFr7a1hu66uNXiHfIsSoP1uHPlbrLzv8nMhBThFYbFp",
-	"VcHm07sHLWYi7eU37idSG+3qy3virbPvXp1EHSGNXcQO1OxXUjN7N17OFM82V2QahrvrmoMrPvGkmSxb",
-	"CEpfbRA2WpCQQd1rwMRN6Cd20dqry783vimkiWG7BcUsKGYbb0IuEjllccq1YmOq0nVBiE6Jo2MWF4z/",
-	"/pWg0O2Zdm0VsCHdNmDTuwfau68Kd+zVsO3N5ytwX2vOMZZHfaELRolCC1xS38oUkchrf1xBCRMsaQnp",
-	"w3i4XQTntRgzs8TQSvQs48B1B1ZvC7wIF644aRlG4NXLoncu8PPoWvzAEpprF7AwoTN73gg1zvNOxVK3",
-	"y+FgVAME28C3i9BiUOEvrgUlGbU/1n+o5EiT7vnZWSUZyMckx6Pc5MpKcPIb+2wQH1q9lhrmtNtrMWNy",
-	"BnTR4Ky3Hc1nFhmLMfmvHEZkPuHJhMyp7dpIYhdBsX6hkWGPpHSBEaC//vz3F5o4QXMtEsVSKKvKiJLz",
-	"IsWpNn8wEjkiQ67MxE4F1HOtD7Tr3CheakUYFQE9QcOGK9Jm6AxoAeEk4AS58Aeql60Cmi406Q7gAS7G",
-	"do4+Tdi1qHC7uzqw+OqIj3PFXGLUrz//PSL0lvIM2kJJHLn/J4VEBouF7ZPdN9fCf8vVSYftUPQ2ci44",
-	"BiLOzSGpTOGcuiWz6z1cuOgRmL1rAdOHTVANFo9epZaNn7gXfr6ac+ZxQ+5UCYruR+B1AFpAg7Q5BBKq",
-	"oFV8vVqFu7Ht1bWN9rALvWNbrqqgp7TrKYfMAKVYPMqoCxJnbeveBiS22Vs0zTOjYymAGXHj1+AKRZjZ",
-	"/NaUj2N7jcdTrrXdac2PCYlPwWUPI5AqYdsxXO1dKfp6lBy3poSbC7hac4NM02jarGXGR0QbNiPDBfx/",
-	"BcVUwFsRMNsIGB+kFCFE8w729grCP+GDXnrpgnXaizPAxm/JwAquXP/NFUkY+DpGYFh/ocmfOctZM0m1",
-	"+8RH35WnI6duolbGcXQ2Ni5j56/wrWdE2Fyf9fVEzaOljRAijA/LUbbZQSXd+jltPKY1c4tfd/SQPQWv",
-	"86V2l0bt01i9Vixz4Q0lFl2rVBNhPAPtsx4T4Niaa5ME/Hn4Yht/c/2Y7JW3GTu6McXyy2o0oJlLMBMp",
-	"NK8JBrVGIHBTUaFHdjhF11jax1kufHEn8L+/onvJlv1wLy8tXDvnMum6XdEL7MtBWT5QZXlViOUSliuq",
-	"0n0Vym4gXH42RUlKXuMdECz7zQwJuvaSj929HvJnHoISL/VNC7SCGlxF6TouUthbtx5YrQix3Bohtmqh",
-	"x1/cX/ruL+tjKuuot6RMTlnCNajZfESoWBROM5dJYsDV00Jqcwf0PZEW1hrUWB9liNZ55vGMd5fzSbSt",
-	"7ZzZtZ1ZzUPb6NQe2wOY3seJfve7rYpihdrd6YNDlsgp040aIYi5WUaFsP/ool8cH/Lu8d4R+WPCwU1c",
-	"rxnJ0Gc+8JPdn+ba9FM+GjEFZQ/7Oh9OuTFMDSCXUCOscSn7vahe1Bvocq5FQoWQhuBUOe82/kPFXBfZ",
-	"L2rQWCHoR3jyoQrqA12Y99RlvXjuXPj9W9NWJ6iiavLfXBs+WpBSf+1sq4X+6D/11LGYG4l2XO50B6I9",
-	"+F6DOrkpVPdkL5qLhHk508bwsV4D3cCju6Sjum3/LWq0Icz0MFNbfSqpq3wJiqc71NFGbxRXy5rHS5W2",
-	"1LJ2oTI3IYfg3N2Zc/dTxU3i4QvpulWNPBKFjEWLCssy5GAvSFmSccF6D9Wj8TevQHM9qtSBaNWUf776",
-	"qUycLD1DznW7lPenGcNali7CdC6a3bY/X/10WX76iZy2j+kRrQ5ovT+0nM/gCT0sFbu+2xv3d21r+/OH",
-	"zFi+cMCOFO/lRMJGRfZjJQD3Z5HyWw6MUVdM3fKEEatJVKvbjDBaG+Phlqr0YlE8AVuUG03sZPgeaO8E",
-	"VWVFX/9bm/+zeij26v10idz9oqxS56IzkrlyaYO2bxkVG3tHzysrs/FLrzpRB2r0VUqvvAKmg1P8xbA7",
-	"ffwzp8owlS02V1yrc74f52lt1dtdp8FhGjTcg0sXa9UGWyB2FUKtDi6GIjOA3p3IDS7T4DLdzS5dqdjZ",
-	"LVqwgK3RMjfhYFizu9GHG9ysD6pjbAHd5niuwohUgXF21BX49hCseicAuK45LlUQXOlyrcHr0uG6FJdX",
-	"kEUg3ETw1uhsXUKYT6LetVnji3EFF+vzdrHWNumTK3kPK7rZXCPmYy6wSiXYZjQfC5YuGSGaar08TH/b",
-	"RZEX7Gq9WOW51ZjupQ/tpazKJqLD11MJIuQA9JNn5xfZL+lCAVYqReHssaUmV8zhk51J1O2gyPEjFjK+",
-	"xEx/rDDoMUqDJH0v0v2LUSaWZOib+PR8OWgC04xIAuyiHhwXd9P2pX/fh7K/wabSVPY3sC4F//p2e4iJ",
-	"9A7lkqHKhJpMe7v431slfelmJ1I8elHd1Rf+I/OXf6oVOgIycO9Rq5lgXqDvDDm+C1FUdPWFLu5VZMO8",
-	"Fsss5W+RjMDTVSjWSl6wguj7AIDHZvTeJf97U22vQOgd8McOYrMehZ57e1KDQOgdYNFBEHrfw8Ozayrw",
-	"AN/2S+h9F789PY33OkD3mNzdmxpxkFp0/3CqZNG2SGbZfuND1W7YzDhOLSzpyQWBiqiBWDtArECsHbBM",
-	"INYOWOFhxNo12PAkbNqrYcJaCu3mm/6ixnGdz4iRFc7sIjzFyuDIcX26dLKITFiWYs3iwjLjC12TD41s",
-	"SK4KVd2xYjFW4RlrZpz++eqnwDMdHNeBZzrwTAee6WfGM31Hw56zNVlFlbisF4Wo1LuklN5hxNlml/Pj",
-	"UkpvqsQ7Wsj9a/GBfzncwc+Cf/lerpN7cTE3+FuC8SAYDwL/8rPmX14GP0/CujxtNwJYUTCRmQVewJM6",
-	"wJDHATHyhgk8+fCfL3T5W5JRPr2o4DMXJ4nERy4ao6j31avQXznOKLYgNDFYL1mmdAFtTTXLbpmOmh9X",
-	"voiYT9PGC1Cz1H9dKiLklAvGiBzBTsNK3MolBXUpSSY8S3tH5HeRLYhiyAOtJ3ymy4ahQxDSYt6S+YQJ",
-	"SP9mItURWD7c17gmY/sDLOCEOcYwtJ0McNIHRMncsGtBhZ4zpQuDB06co4k6Iu/hJdduxjGiBQ4ITRI4",
-	"SvBkiynkV/aYWT6/tpos3K5ZsbbBmHFYiTx/TGSFRQ3EhzvmNEGWtprMwf14y9m8TauCJ6pi5vgB5shP",
-	"S+FgTl3stloaoyL+KyIyN9pQLDuOx7S8/7Q9gEX6HOaVlGgHDqKVt07w4An29PgWfGHpByToo0Tlgkyo",
-	"JlOasmvRhV76nqDl16G9iCRUKc7St2gXLeCVPTgFpVpEFDO5Eqx84FoMqbgpngAWvltX6DDlKeHmiFwu",
-	"8/hLtaxVj4iWU2ZFlClO67VIJdNESFOXvyBugJ2+RcYsnoe1tdLPYGgNSl4wtAZD67dWkFzUY6rd9eDF",
-	"3gWZ22uMa4yltvDWM4hSA1yhcFdJVblbK7v5jl6yOUbYiVF1yo4RZx5/KRig/jreoGIbQuzydsxFCjcq",
-	"TyZ1YllXv9hNENK21s2opGsvYsUSxm+ZvhbcRAX/Ki01ENWgoVjckNg1FDCxEACfgKZB7MaLiGBwk4+V",
-	"1Dq6FhM5J3JkGEaZ2X9N82SC+hSjyaS1GEJ3KfnQbvACR1h0cS1SZijPtIUSrnclTCD3QAm/cG1+XdQq",
-	"2D3iNb+2sFwNTYaScgemiXwqTlUBYO2erleaQ4PE3c35QGVl68qK8OJ6KYT/SbMYv7xOFvnHvcRxOTNu",
-	"IN2ylGmEU2LVHeQqhNMvUuBqdokvUgG4B+V7zhQD7eSIvLcyQk88e3Y7H/m1qFIpFj87xQil4MfLKzKT",
-	"XJjy9YRmSY5GFGBdrNhuiqSVa1FmrQAMgsdcv+dQps8X4Ctb20wqXYtNxdIPbkm+gqqafjDrK2q6fRhk",
-	"3+HJvqXDv1bUORA2nyzw3kdWebvxEc5ZwLJfcViXfcdfCnK9v1YafMqgeowTqwu+gnrQSpPs7RohRmZU",
-	"GQubKPDDYmQ+WTCqeg7iLkpJ5ggq7Fso04YLksop5Sj9GiSbM2mXYtJLs7syjzSJvAK0lZ9GWxSsrcWR",
-	"Bc2+A2oYCcFTJgy3CpaFhtztLCsHGaC38v64a+8BkXkt7mHvQSHTeQJB1obeSh7JIL0OqxjUkvSKyqjQ",
-	"0pKqq2hGM6YJN08koXBbbSGhjp13F3z6a3FbRoVHLO7odYEMX0fEc9akUYVIR6RE5/bzQBEqBdO9CAWB",
-	"n7ZrodktE05+wUQmErxAkEaGfzHS0Ay8T6SsEEMkdK5U0e9Ix2tRiEfIzXaCyLY4olOeLYiRszif6aqV",
-	"uRgHqLF+JNyQIVtIjw1lxtoB1weYya8CbtmhrAdbsHWCsDo8qJVQ55r1mV+wUgi4avILfUFw4vYpqGqy",
-	"6PiLK8K9GkVhIqK2WlVWHj9Qopy0aoEGq2w8zbjgAybSPvJ5a8MEdjjhkB0eImg8ZBVcgFU/4Epyt80T",
-	"KSsZrakqPhCviKdpO1U/8cwwZZUC5HeHi7Bare3upfe7YL+PRh98y09090VfOlxAWXymFp2oI+gUPSW2",
-	"151NY2Ox71f40l9tjVYd+rWmR1JNqelcdPIcfqm4b16+vuu9ecz7urYK669ttyFqIdJBuByUcKmtT51r",
-	"h3TnUt3AnXdB6JxyIJVEwEqz3sMj6JYIP5tj7fGStSLuhS42VJeSgRQJGxQhJHfKHfnqAYjhI5cKVz5z",
-	"LcBHN5CC9eVoNOjB3ezR+HCBGhaWVtJ8LOC7wEFiX3O/FyWRyKUgNCUTmThby7WwE4aJAn7K7FsUaTXR",
-	"vVkQGFvwUDBtwju8MTcPmSxqp/CBNCdlHOZDEgxqsgvJSejp8CxOXqbn8Xfs1Sj+nr4ZxifJaXrGXo7O",
-	"6auhXX2Yqf6M2b1xcfbq5OSkkpKgGJQQwLrdE8ayZEK5IkNqjJWbf0X3kVn7ISipL1hgKAmC/PnE99wr",
-	"u+JeeRzbp4tsXDTrWybdDJkbK0qHIHvIDugsa8fEtjyjCzrMWIi3elC8lb5BBLWsSlwQ2ggME6mNZxSq",
-	"4bFHy/5YVnqPvzhEudKu9IfX3Z0C7J1cVTircoFh0YA4uYkItwh00Wg7WsaET6MCtlmSllYrkAs8bwNU",
-	"w3LuVPPbSn/BDbjK7lQ7gseesX/rZPDKh1aV5/U6oFXgNCOwLyBbiyYTcMxpkuYMctDsBHpXXf0EX2In",
-	"H6jZ1XLF93n+Cz06CIKgY2yuY1jcFArTbpKPfcAA2y+mZtko9qavkBy9t+ToS0/1XiDiJaFMupsbJXsP",
-	"Kbzq1fUNMgp+kGZCbrjA+NVK4beqgfqI/OEN1PqCDAS7ZapvwfKAdLmwPU4Y+l0jIqSruWZ/vxbDhUXS",
-	"9truRWTgovX7ubDygdvNNSDdIRU3dtMkVKXEPVKxgxMNCwZT9wIyD+ybcAIvIFi4Zo+WcwE7cJnl+oW2",
-	"HSgMHQPSLWveQdd7bWEgy4VRntIptsyzmC2qkeX1uUcdRsgitxPUGeqWQ47sjmryh5XLWfOGORkxlDJj",
-	"4Mpe2x3EZYolfMZxMWqLWVu5ts407JAH9mppmds+XDWBrf7cap8ivLF1MR806DxFCb+1KSelVzEknhyq",
-	"rvjj2qQTWiTNaV+EbFrxM+reLsuO3bl4Rjxjm0QlqFxEcPtYiV0ltG2Vwj9By/uNSlC5eGDoQEvDdiY2",
-	"lh2VCflfHOqAtbTq5/WAwx0qY1kvlmBzBYl0eDGKsDD2TGvM3mKf0WVB6LrCiIpNuTFWquh72bwa6x82",
-	"yaTjL/b/1kYi/nD57gqGYzVTwz6b41lGuSDdEf/M0njOUzPxhW8i8u4j+eWnHuZ1vLv6t5sHeC3Rt401",
-	"gxuHDhy+jUbnyvlYb3L2H64fv8rpPj3x/2vUDYvh3quBRquAnZGlE/sOOxz/yPVMar6JJ9y9Un0j2Kv2",
-	"f/QvYXlfaDJcGKYjwj7TxFgMrl14k5cDuzva297/9uBUDdl1fptWWvuKCvzWDtKhFl8ffF0oZRG+J9ie",
-	"dUYMXIV+c4ESWkhDFgx9Xm06kX3hgerQwWMOuzrrMUcRTx8wx+EInl8wHDtRUjvYUQ2ktJv3b0CmUzh8",
-	"VxyB3oOE0x2wIW+ZWhud/XvNxIZ821yMK3X1IFWLa2c+d/+2Yxxlcv5CrxQ7v1e7sF+F6VlEXJfTtUG8",
-	"dWVug1Q4MD96ZW0cRndWdX+CLshUCrZA+ygUGKcLKw1IJsWYKSAFKYypGbW3flGfbjTSzOxWVlhZtHkG",
-	"B0ZGLwpyttbz/zEXzyx9o+z4uhSOGV1gmfVGYeJ+qSkse8EWH/MNUi7t8gcZclgyxK0frM2KXA3c33+D",
-	"vGn0cegHpm2sz9P4RG+YduU9c1FSSROgTbfwAWsID9lIKlaICvI/SMZoiqJOjlwDZSUxLq4F+JJcPa+i",
-	"ECg87YqYYkYGNowgpVaN1NcCW4pJgbCcCKuXwu+uRoarK2ol8Jyq9OiOq5hrMqUipUaqBemen5wULFTc",
-	"9C4gxtCohas7AayIdMrIDVuAkBzKdOGqkmpX18Kun98ARwSqN1FDh1QzMoVpLXyNpbwnVFyLbsUxCnPR",
-	"I3w6k1rzYcYioiUxc4mgcpjzzBBqiBQJIwJLlUkzIYbeMEIBh7ZnnJSC4yDSTQo56+ksXsUn55tnhJSj",
-	"2SYd5OwRxHCjCE4SNjMsfVsEgXJcPgvCj8gHmWWEw1L6FIyQNhJCug4tCihkXISMi/vkUVS0j3hGF0jP",
-	"KXMTy1Gs7G0eEioegiDxwiO0QBL2fsEMCw/J3mLBM4cYXCnBIU1uxkpC9dOzk7OIzOw15IX5TqLCLEw5",
-	"/oJO7BWJExOeMTJAiDuw/Rz4u3EQkcFMybFiWg+ItogSirpSUQu8mdBbRoaMCZJJecNSQs0q5xZinidQ",
-	"ydqcVCoXIWz6ObuhqketqNnhN2rkS09Z3aAIIXiYgrYVPv+YiyYXVO003j+HwrfepjZesbFiY6wEKEck",
-	"ze3FgnUEEyuqIPwSK+y5MNbu+dkZGVSviVqg8aAHGtS1mCmZMK2t5ukK7yBfjdM7u47AxqrN/hmnQrqS",
-	"08LJQftxKVgPLwnQnK4Foyrj1WDZsjRY/cOadFM2onlmyMte9WuaAOF0oZhHRN/w2YyL8bWYM3bDRIqb",
-	"4r0YZ+DVEyn5g1p9FwJTJzLjtpkmpc2F/D5Ea1uTSrIRZ59VsAJb33MjcrBHSkgTg/koJGE8zySMVvnY",
-	"AruHNNFxKbnilFqV7ZZmPG19Q9zEXgjFubgRch448w8gzYOg3deijYbEDih/iTdrz2GOz/BHiC2r3107",
-	"R/XHiX0o2z2MuIThasOzrDCVRcVUuHRwb/+1j07huifYnwxjgJYMn/DTzq7Qe1o6i2o4CVaI8QR3ZK6k",
-	"GBdwZnPb50doEDqyY4becNs/59venYSdlqwIRLi7Mu7t82JBQei4+ZyKhKGTS5SqF9VilIqRXEBJHrhl",
-	"MFwBPFHgcDITNt399YLd2v31UkaR23HdsJkhXSYStZgZlvbeuumArEBRhpfb+aJjykXN3QfOQGgsgshU",
-	"8G/Cf2HtaJqmoHNOwNtTj/pOFEvtHEN9a9ACi6w20oU/LpEpGUkoEh7aSxArW6eeFalSNL+akQgewp47",
-	"pooKTRNQzxOZMvLmzVusl63skQCOEEMzXaGxgmxJjLyNCPszp5n3Y71wZbYr3y2jzP2PWLG7Qq6EY27S",
-	"ct/DRAclN1x797/2PCgMd97z1nOHLJPz+P8wJTfxK9X13BnV7f4oUIytOFujDlfbxxsgNlLGjKpsseYV",
-	"l1sc13OLWzsjFR9zYRU4BG72nXGuWl9yvamNIajp+0JTeGkt66MXhOI1f2WoSO0Nevo9XKJWiZ0pNqM8",
-	"jeFmtcASwQAS8JQ3KJBXVC/y3eOr1XkpP9UyUWCFh4sNk1EgJFHsPYU2ZJaEzJKD9iUijIbFuXDhj1V6",
-	"dF3wo+uCIL0IbIRq2EsZAofmaISRHX9xP/btP+HvE5ml99brNpEMxdHYwM4IVdxAfykDVUG1y6fIZq89",
-	"tZCWhAIjCIEQf01oljVVK4fHr4ULtsCC4pgUBAUhPaEw1A8vVGkM5VQsY1QXPPil+u1/ICMlpxCIypWr",
-	"U1f4NqdU3TAsaQ6s92vMpfYLTZrYP2SWVqZwz6ZSEM1VyO1VZDqUuanyAgezadAfH6Y/yllrzelacWr7",
-	"bMZv2SbP+urXAEaCXhpssSUAsILWBevfMb423imkvFLgUoA7wsgxEKo/koLQcH27u+gAbnDIO+ei7ibF",
-	"7oH9Nk01MRKJXytZIwVRn+7B1WzXYSQVqejspZ21VjDOhS8NKxdyLgzP6gXkfBEyjZbxhjv2I759ONds",
-	"/W4tpiHcr+F+3XUQ0o4vWPtsuFwP8nI9fEtzk7U2mFP3BYjcrWi17EJb7hYZndX6qzD2ZUzUix7MC7EG",
-	"EVkNO4Yipo8R9AR+ZcdkXHiZId23MvT5RELd24XLqPWDr/rrhyyRU+Yyd68Fuq27VWODgUxUi056UV2v",
-	"rhZUVczbFIq+dWulCvS1KHAo4iDB5rX3NcPKkcXx6kUFPQaukpWaN2xmjsg/aiaPa1GzeZS2lErthZqB",
-	"pKEIQxP0+pWqmxJNfMCKtHuBXjil8MEljL0561oB4C4//uvdFTm58GiNJJnUzJnots1ewTniaYBvAb6V",
-	"8M3HwgSkFZDW9psIxF2c5tixddDePY7cW8HHvUdQZu+CO5Fwdk0qYWJ4DWNqKcSxebRgJmxRhyMYRLf7",
-	"HNNjB5geAZnpIk67BtGgaEmBCI8abDwWkfibz/Xu64EaZxdkyAQb8YRTtSApSwCs3QdwuLkJYCOAjQJs",
-	"7FTqB6DxzQGNYg9F28GSADT2Z/2x92XJKCFHUMeCpyV35l2EAeaIB4EJJt0t2RgG9+FuRXkpMscnD686",
-	"Rpqfr36CWAuimbrliSP/dCXY1ZgKrjExfiKztK2oKvZlX1Wc31HNYi40E5obfsvITLER/+xDXEZ0yrMF",
-	"bNe2Ws74SN/+q48v18Ln6tXdo86Ui+LfG/NXiInui3w6BJqQzXDGb/+4+g3faG01pYb15ag/5MpMVlZ8",
-	"3LCbM6a0FNsx9XyAd56Cpgc+tD5uEHd4CBw8tJLU2rilKepGovnTlXmuikMUKRtx7njvOAggwbJGGp7l",
-	"EvmNKhOKcl2Rhpi5DN50+x+japkNTIz67R9XBM+1BV3JhCU3VoOcyjTPck1OTzHDORf8z5x5w7dr4a2T",
-	"x3ZXE3vkyDSHYprO7T9mR+TSDgB4QsgAnzxyabiDo7ZCifDYA4skPkx1o2mqmIZzZy+U085F5/SMfLA6",
-	"+ZVRjAGvrNQmkamVOr/865Sc/fD/2A0g53YlfskNluerC7iLzumb16fxyVl89n0n6rAp5ZkVanR6JG/o",
-	"SKr/6fpwJNXY7oNSsHcuOr/DI52oM+a3TPi/XtGpFX+leL7ovDl/Sc6/e01evTl9YztakYkXHZrmGXR/",
-	"IgUDNfTV92fk9Ozl+avXW5R/hDa3Kf14umMx2iRCsT9pqOUYFO3nU8uxWVMSEx3jgY4hA/gwlfLIBTr7",
-	"Uk6+4aI5yNRtKP6LZSa4IDgJoXTkoZSOBNka23ZjGgpF7kS1ph4ide8CM4rQrHc/8LikTh9/cVf9quKP",
-	"T6Za/52ZAsk9skrVVvbRAc5Q+fH5Mn6I6io+mXq1nSEI+uedWeA3aogz+ufV77+RKVNjRuAZ0v340zvy",
-	"3cs3r3teMcOBXhA61ExYPYplKVzDi4iIPMtIkjGqQA5KaJhmRIqirD+oLJCRZL+SHpHfGEs1+XkUgzOr",
-	"1MWK29nKWl0YmvBzrt7/3fP8r1n6AOVsFw61Ja3srHPR+Smjhry0W83pM3ae7GqyEVOKpRUtabrYVr35",
-	"gF3+K6p1DGY3hjX8H/cRVr7VTb1uTyAn3ZoHeRk0mHYc+Tw0kuAmPEw34aHpFV+N/w6DLQoloxJI3F2G",
-	"HG9bUQTc/btXQo6p1kzr1VSJnyZcl50XFrNEzmANIcwTnqWk0lCdtCkiwwVJcqVlG7k8tHxZ6cgTOfoe",
-	"05NUDme9N6kydcGldGjM6tWt37rHq+eyeqJ2p/88VOlpdEcN4CwP3LjQfgPeB3/MSfcdVViE5wpvNNJ9",
-	"n/ExH/KMmwV5p7hhitMe+cjGeQYHRZOzk9NXEVFsTM560bUYgKgYeEvKC0269reXvYgMQHbAT/Y/7E/v",
-	"7H8oJshlYsjpm+/fEH36nUuOGChWzu6AKAahjkg/Vv7gLpLhonye6T5PB0tGT3vp6HY2sPIE79XRxacz",
-	"yhVEJkrV51kmQMECbt2OkMZuKbfngOWDTOSU4UgnTBHNNeSlKKZxJDI3iZwyHIf7R+eiI3KjkNXdBzTC",
-	"VoVd0KfaNoPxIVEnF1A/1WlE1UbwoNCsP1mMOYPcXf/wiGZ66WkjecZMHz6x+skh42LcTzJpJmgXbX/U",
-	"jr6v6YiZxZoH6ZAb+2vfvvKQUSvmNv6Ez9YMZC7VTd8oyoUdEEtzXPf+rcxyYRgDYLWyhUROp7ngZtEf",
-	"0cQeQs7WfDOhttX+SKo+HLI7T1vxUJVIF53LI/KBGpBEiuo+FXruLqQ/TzsXnUzCHf2nVe+1/YgVmXws",
-	"+IgnVJj+nGUZLpndvInxu9WhRVzwjTX98hzux5lZkQPBoRkARiCnC57Kb9ZIUIIsNBSMpIpn3t7c9IJF",
-	"fGnlsTX1RQEgxngTY+Vad9SaHy+ik2N/3TU/B8oztGd7sjSIlne2csq6z7ue63jK9RSMyM2PF7A0rXZm",
-	"9dSUUDaWIlvASKpwODiCH6LnXRnq6pWWagR4XQr1j3RdMZ3eA5S9VZYY1Pk4zeLtbTLFu5uZYchl4xsg",
-	"lYEz2a4VlA+qlChXjCaTt2UBdfROj5kh5yfnqyw7P/lPfWUmnoZxrbf1NK5UsPocstVng8NVFQnJhKqx",
-	"lbfrioyuNwM9gvO7mZ/QSj9dVAtrlA3dUZ5lVsIDyCJG5smkhxTtaDMq0165IlzY+zAiCZ1xJEOwy2MH",
-	"jhVaJzLXbCKztC3EuOFw7dUM4wYCn/XXKr3lYmxF2S3NctafMbuuF6evT09OTk7s11KuKVrK+jPFptwC",
-	"K1SFU8Wgqfo6sM9GUZLRXKQKefQnjBq0CcwZu8kW/iNn/guK9adwBDoXHS5SfsvTHPjP2GjEEsNvWYVD",
-	"/lV88jo+ObW/ioldjLTf3sViiexQuRhDAo79I9hipDa6v9SnVxZz4MpX5wlu/D7mxJo7Izn3Q7nhwn7K",
-	"brPNjQMN22Q/VoKm/RrMBeFmej7mgib8GSe5Uvb/2WeuAbUFQ0MwNBxaSDReOXHKtWJjqtJ1JCZMaC5F",
-	"TMcstoBL8TRwhuxSi24GkJuo0xti51VqtPdBxfhyuwb9/papBbllSjtabgZ/wNeWerusSkNZ/Ir4wXpt",
-	"pgjT85XcPl5elV9QBClsNLF7eZXG/AP04d/44lehK9dGtF5Ldovgpi7oxwemH7ccHX/0dnKG6qFOtYYP",
-	"Jq6iXQrVfcKrRVD1WXsPzCc8mdRkJdeEcYPu/JRFhImUpURilc8ky1N7yWwVc/VxyWe9n8IKP2PnazOg",
-	"saLFhN4yHGdbTQU38j48VCslkLIRzTPj/NvRXXqjx5R01ZldL+hqIw9i7rDEXO2QbHYy24yCO8+HeRQ7",
-	"oC9P4GrK1IY5uOEiHfhUFNi3RT4C6fryBRFx+0OXP46kioiQUy4Yw3+AglXYl8iUTYdMYa2CjGrwQ+jF",
-	"dMqM4knviPwgzcRnvkH9giFbrpTQYkWsruBezYeuToA/7mBSG2Zo2XOGL5jCvhxBKBLMbr+4UFwxuuFr",
-	"ehafJ6cs/i59SeM3o9OT+NXwLPmefUdP05MzKwUtBK+Y/M7jk9P49NU2HAXllO3HlFZbtGBDC2L9660h",
-	"UL3+vY0t2MyCzezxbWbuivFhORgbY49m8+OaZaO4uluDoWwHdQcmcl6DWbgoQM3ke97dAoY9QnpQTT85",
-	"/lL958oaBr8Ldg+9FtaMG03sRd1Yr2AJ0D2JFtdpFa7lMyEj93lXMKjt1brd6mDVuPW2l+ou3sZgdfeg",
-	"HzNxD26XB/W1TUl9L6CAXn3FgOrOopga0c1bT+Fiha02dAGpR1WlnirmQt5SljHD0t6dogx3xNB7kT5M",
-	"r/SVFqInVUGZSJdDQV6eVMuXgz4NevwUKHHpnC7upze+F+lTl0/YRGCj2XRHYntnOmSQ/1+vPljX75yh",
-	"elNF8KsItgjVHg5yYzKRxkM2korFYDHcLgki1IbYVW2I9yJdxjLrEcpDtbwNAyQ+lfb1F3rZuasjMuKZ",
-	"YQozra0kyJeCou/kCtQq2blmXLywK2WH9DGQabAqPoJmP7i+P53nckUtc542F0bPc/hlw8LoOIUb10TH",
-	"GbjCl56iKrqf9E2qo9e3SvBrHlp6w+qD3e7EfMQwjBbpdPwF/2OltckOCPk/8eEKA1eRxWFPguLDHApi",
-	"UpGCnSmhWeLKVlz4KXHCygqqo2uxVIxTMZqSwd/ffyLrOnvshV98y9l8QLjQhtG0qd5EUYfTH7HOkx3m",
-	"NlUJxxGsWl9DXc4yIAtOBVsO3uLmYGOtcJPWTVcrjlwip1NuVidOvsNTHk+poGNW4dUlQhqk1TETJfPx",
-	"pCATVrnQF9VwA/sLolR/yPWLa8HFreQJ00cE8se4JnPPzeOmJyWzjAqC3XQqFYTB+WYiQsmCUayrRcmc",
-	"sZsWgYEz864y4EeP3qx+rK1MZflIuPQP9tIv9r6eMReojIfohW7eqZGVJCWa7xpJIL2d+C1/H9rKuwmQ",
-	"TyUmajfzVmW4R4QWwa1WkfEHfFmDEYylF/WJTcGzR0V6Lbyy5KLEuSJyLkrqTGA2ry1DJbEykdockd9A",
-	"IcSawC7U/lqUsfZRO/SJ6r1CJyOdyhyYxRR8fMK1kWpxRC7dg9cCC47XezXmt6wuBYmQMA8FL7ufEdKF",
-	"WH/M/dS57RlLXTv6WtiWrPidcDHGUAMXA6rRZhtZYUohz7wFPrkOuDBzu6yPCaFqX2stbV6mztt95l22",
-	"AVk9d0n6h92btdIIjRLiXqDq3lneW4pAZ7GM4QCu1KvgicIl6vUrBJGOlgoOdYMBqNmE4wwX2IEP8P2v",
-	"IMGlMp4NDCR21AEgHR5Aat7sbfYQd4jwrUPhOqgIgg3LPSS+xGd1PAW1d82iYtHBDF8WKfGlJI8IKJv2",
-	"LUc/N6U3XIwBNZbCsClAu3Js9hqfXauK6YszudKUFfldFLb8z/LhnlM9gUlBjgeUj1OpBNh8/wOB2Qso",
-	"iSj6gMdk1rnoTBe+QCdHJMWgGLRIFgDaaAL1EibU9Lnu86mdKmrH41ur1/ucLkhCzeYu+8rk7yfSu7r6",
-	"IdA7SPTn49h3Yn6VS3/bWHArP2OvYcVTRsV8wjO26mku4pmSY6BcCWHjIWx8l2HjIb57B4UQVkGrAmA2",
-	"l0LYGlyWLjRvk97Us++fr7v0gS7YHl+oIrWJZveh+PB+3fLbcYu7Tj8Fu7j71AYKop/JoCQetOu8ukyF",
-	"rac4BbvUCN1H+zSdcrERw3hprkcpBGpFBPbZ0t2U0oVnj+xtmFPrd/F+y/GhdtT3BN1yNOIJ+5+Kg18z",
-	"ZUf+2ah4tE6n/frV+cuzU/ezXZH+kGquOxedke3wXKqbUqB89M0SoMP4xVTCerge9Qt1/a9tpc6e+LmL",
-	"/galK0jIUNA+KD9B+QnKz+5JtbdFINvAqGVAtKz8HH/x/7k2UbXo5/r80wr4eXQ1YZ1jOfiQn3l0XmUd",
-	"n1x52E49d71ax6BdJc8GT3gpAax8i4gH2wTAduSdHJEzMmyQfOk4ru+tg+yC5bpZozg5OTk9Pd1eBdg5",
-	"h/VSu0/LYr1GdhU81kGG7R3pP7t0usMg8b2H1N4OqxwPqbiJHUfwShsuTWzLBhGVi7osHPeV+CRXO82C",
-	"sESxlBuWEiMjoidyLsiU6pumerTVuDoqbn50HXrUJO6EzzgTxn+rRYq4uQnG0d0KhENmJ/chu0KamOtR",
-	"0NAeIswuRU0Je6GJFTn+WEUVibB1TPcDCpssgcy8QehdonijJOWKJSYuMjS84HhbBZ1cYz7HcIHjg5Su",
-	"O2Luql3M3RMf2o/1nWyGx/E/+86a/OHj7//++cf3H8kvn360M+Z/hWDKzkXn5embs9ffn77pRB0tlekn",
-	"MrWvvT45fX36svNXpWJHjZ1ryg2Q1ZKMGQPFOMkZ+XW7Eh518Xvlg5ufsozHVjdAJdEPkSWZMZFyMQ5X",
-	"wzdjFXYywAOm2KkYlQiar78wRrDq1qOzaKJjJ1djO/HrGEGWttANF+k6Ds+ASHYaMMOAfbMJlbh1fAuG",
-	"WcE+m1LVsQrNhGUpyYXhGaFEg/ZHcs0UnFCupvoeMGYrDe3Yfege5dGWEE+jQ38t5Gnw02OHngrVbIhb",
-	"7g1D3HAOHoq4fXDHdx7Ax7cDPuxl4CBogB3fGuzYCYzYDKGsa3XpcSjf7OQThsoEtPIQYzDOpMuyhtPu",
-	"9c+a22vJsEK6NYTSewgyUVTHnh5rwzjfChnZUqhvhaXNR/1uns/58fLqqZnKWuJ+y2H0twoBLilbf4AY",
-	"wF2V6Pp4efUk9bnKFVgfWVzdBAGnHHJwcf24tuWg+tsfCLaTQravdUJF96/g06im/OjqO1QLC1XRSaV/",
-	"RC+0YVPSha3ApRCUuzSJmeSuDsWQilSTqUxZ1gMFSAq2LKeOyGWRwirIsPQuozrIgUgIIgt8RGsjR1Bx",
-	"evYa0bwsvC46mH0adWAS7COOKAgnyXaWiYT1Z0z14U+di+/Ovj85+asQV5dpnhncSGcnZ686Uac247CI",
-	"ckq5wMHesIWjIao8Wf3pz1OYwuU/CynsGxkd2m52fpNWJ4ey2NjRixMrT/FZLafVZ6/klC0/fVp5PJMw",
-	"UP/4Jckk0AouvXIGBOKGfTYWkVA9gdRYn4zrM3ANNxnY330xBhhq+bEJ9q1x5GdPMfJXlVH8yqhVOSvd",
-	"/odt4K//bKFHFxt7TzxO5cFqjzOvJz+FiPOg3oeI8xBxHliaXFl4quOUjbgAnBZIyneBsgGpEkoEmy+D",
-	"1RJ8r4CtbWB0B6C8Ubs//qKo7rt/rY1lrzKOF+HsNdgXIaouOMqnUhsPvDlC6TG/Zc30S1Ws/AT6bJvN",
-	"vTLKEEH6vKPgl5Zyj3rtVqpfuUe3DopHldWN+a2Vnxj9jjLVWHBeHGGuCZ9Oc0OHGSPd85M3G4fIP0St",
-	"3UWQfKvWOuWCT/NpnwqR06wPSqzV+uz/mnTalycrdFrSVeyWa5b2OvfQi3Yden+35af1WK6Vm95AAlsw",
-	"SM6g87RgTid+YhRMqwmJqs8LaWLYW4GMKJARbbXjDlHL+WpYhorkFYQeVR2huzH8iAjAjydTc4695X77",
-	"wKq74KzRZ/Ehr1TBLIYM9ZkSBnoelOKu63nIKVk8bcpy1lDy381g5CthgsXFKCq0HY4U6+HbpRv2LgDc",
-	"PRkm94ZP3E58uGoX2BkD0nkipBNoGneHjEKlkOdkit0vqPmQm9bLe7NL+gmxDH7x0ZDMJ3qDy1+/QInM",
-	"wV2OgMZuBQmTpvMkYVpL9ZbYz2YMHNtoBafmTjiYmTBBxsyQ87MzH2rvdpQPsGDrcc1HmIJvEdUsoeoA",
-	"awKsOWRYg+8EXBNwTcA1e8A19i6/x1W+YzBjWAxWn02Dy9loxFDWpBDWlUyoGnMxJrYpgk1FZLggAzDu",
-	"9UdKTgctAeXUsE/47aeLJ1/2pDuWanS8FTYhKbBwtx2j7XxTkDgXfXi4DxCngRbavtxAC/2oGMVP6foA",
-	"8cp6hfjwQ44PXz5Y5bmqigJ/DtcW7tjejb4+KPxy+fx0y07asyQVGbKRVIwYmdJFr2ZvviCUJFIpBnZT",
-	"ZAAUbI5NHpFLUWU8JHBPNJ9YbiriCY4uUjNKwUpYkVFjAUfZv2shpCF0BOQ85oj4sWSSpiyF52vDoZli",
-	"NF2QGdUmIlSTudWaLmeqWCxNqFK2C1xci1/dcGmSsJlh6UVF69JFY047Yym5YWxWGZ+ZsIUdc4osklSQ",
-	"fGbFqBiT/8rhtSjGVcwYUcyzXeNMTQn0285OZesQMMPalSXs1uUZQ0HxwZAmNyDbB00kjC6W3suZ/RYH",
-	"pzNuKAQf2MOnihiD87NXEGSQz2blX89ewl//ijpTPsZEZ82QB2rM+kMK0Qv2P0+/75+dW5Eoc80mMrN/",
-	"11yMYbRzxm6yhW/z+zenr+ytstTC2au+kfYZsAtgKa4+HbPNGj09PXsFge4p13TIM24W/ZliU55P+/Un",
-	"z9+8fhV1mJjYs5321z5/dn726q8yMsP9CKKD+WdOigvuvRhndtOdnZy9Oj57DcIG51MlsECngBap4qNR",
-	"Xxs2Kz6Ds+9+qXYBAj7so+7lckN2Ljr2O/HJeXzyeosYD78R9xT6XpyDUGE9wICvId69zXTg9QSA/bGh",
-	"Fk83P+svqPi/chjLGRMhhj7E0D9JDH2xR0P8/C6KB6apReZ39fuoEjthkeVOFZIm08TxF/uPPvxjbWB8",
-	"2c8L4gAiyTiy2yMiIVwkcsoi8uvPf0fAHpEfP763P88cy7FDSDj6lhD5CgR+fH2+1eVQjDZEeT7v+Pj6",
-	"Sj61Wr+ds9Lvyq1D4lFDnU+kZjUDYe1etVJ1lJtcsbfFK4XEeUCg/P111p3Eya9SukAZala7SNcZR7aL",
-	"ffeD3Xno+3LDTxv5vk4e+sD3IBKD8tPuN91cmamByhhE0PNWe0Jo/KHvyRAW/2hh8d6mTqFijJCGLJip",
-	"eC3OT94QKSzKsA/0nkidOQbRcZ+gsWUc1uycEXrOlLZ4ohQa/5VDYiSZySw7Iu9pMiEUPCcsrfgicFCc",
-	"ZtVIsTEzzkNT88u4lrn2OmLpiWlwP2DcnsxScM5wTW7YzERkStUNS69FEcXn3B5Yf01pKV4UZMplP4p4",
-	"K/Bp/FcOX2iHAzTJuDYObyLwuhaIvAqkYNsfLshEzsk0TyZNPo9/wfrs2OdRQ0hnO0NI/3LX0D/lsNH/",
-	"69xQb2Hpi61ADfGm36VTH0zQAYUFE/S3Y4IOEWzfGoenDxaIGu7wW6YWJMmVsld85baf0pSRXKRgLoWa",
-	"hVgrpUvtdXIf4FQAJccRGifUsLFUfE1k2nwiM+aJRUlCDc3kOHeRHykbUSgj4EFEGVUj54KUn4CKrROp",
-	"DACGCKDhjI5Z2msOXbvC770r+/iIRo/6xxbrQ7vKcYXIrkOO7Np871r0vM2OLQ4ffuuxSUab9Y40tQDd",
-	"dXlh1Y36Ebwz8CrLT8Yt5MzYLcvsfU+LpyFThRuimFXxNaE4Q/MJAwHr+RM8eQSZ0gUZ5gvCTVth0KXz",
-	"td+Qpiztu5H68qCZFOO+YWraT+R0mgtubBfTWZ+6jQlW18iVnxxTlTLBxbjvik46q/I/WDYrpxefskIr",
-	"h5qTUOByY+Py0oTtJ/RmedVCAE6Q1l+v9rOEihY+0yfoNSG0JihTBxUxU4E1LcCnADybQ7UWq7Lbd/Es",
-	"oyvoIQbIZ/A3nQ+n3BiWgr8dDiIfi1iORuTPnOXsLU7vwILAvkeDfQie+duIZpoNXK11+6r/Xb9A/AVv",
-	"2kt/gOZaiyBf6CPiPw4J3APCRZLlKYPc7FwJlhLoO+kO/B/6SHs5IJqZXpM5FhQwHPgHGPd+2Si2JIuw",
-	"XS7YIu4kJNkJvHBTIn1yEswlAFm7XkSORm8JrIfVFKTGLDK3HPaxtoylhnWtddud66GUGaPikVOVKiu4",
-	"XqOFCQnK7CErs+4Yz6W6AZVU99rJLJzYwnd2qJw2y8XjL/b/VgYOego9i25GI6IZK04fV6B5Z/bKQreV",
-	"kYZmSEpoCguU/cQL3SSu/s6q0qrzNEeqLT7GdjOExTzvSEG7hmXNZ9iYaOCEffkU5ywqGKnvw/+d0fvW",
-	"0sVDRmZUGf2WyNwkcsrwJCqrbCcsxeO4aUxg/WDuISpwPqGmb2QfvdGdi85YeryY0gVJmDAKkhs/5Uyn",
-	"dKG3sNKUY9t1EGBD008aBriBoPPu/SDwgg2mjcYxoyJ28q5KIx61P81FPFNyrJjWqx4L5XEPNwbwgOqz",
-	"Vq+zB13b63Dvsdvl96CurlzWLdFlpepptVNt1VOnDMydcipympFEarAd2D3rgvxL5SFlGRtDPRHQSt8S",
-	"OpS34OZZUoK75ycv0UARF+/E8M6gd0QuoSfU6so3zBubIFqMjhVj6QUgJotnMkKnMheFNcMthe1kRPQs",
-	"44YMmZkzJnwvkbcOgtBcLj5J+WjEFBM+Eco2xEUK0u2W+S8AvRsZlA97A8fRtfjDCpw7bjED+f2DQlOf",
-	"5tr08X2Inut7Q44akInMUo3H3XkMexE0CNzo84kkhdWnGChJKBQ9AGuCnePRCCoZFAsplf2nn/Gzs7Iv",
-	"Mddx+fVG8wwuwm6gVfS0zrcJS240uuEYVX0q0j5SupZeNtsaF2P7vb6dS//3CaOZmSz6mo5Yf86yzP9g",
-	"N2nxjykVdMyA/A9Z5vqJPSNFK1PGjO5joAVL+8gM6H7Dvdfnom/7oGTRqOL6Rvex6aKfesYSPuIJDGLm",
-	"mPD8j3gG+3g2Crh2Z4d2LjrllpHaXjgTairRmAR6vzkktZvBn9EDxIwPxIrfYtG+gwR2owLrNmO0putj",
-	"p0jNyBtmrxO4rUkqIToD3PUYXlUITPSUIVCTIxDXU7qwb3BDusu4jSg2AscI36lrLCgDbHrh8BUTaWuC",
-	"uXsE4kmjPWgUxUUeSjaGTKRHOwjJhGdpDKFlMTht4xlTXKaxkTLOpBi37L477+kY5Ozp2UkMhqvm10rQ",
-	"ESPoiAtI0PaCYomJXXhXnFDF4omcslgbuljXyaWX2WdwRqZFWEXLayM65dki9jAqplpzbagwcC4FS5jW",
-	"tPVtrkext5euG13GBYtlbjRPWewEDs5/m3S42yeuYzNhrrebv2aHMgIZv0IOwZI63NjymB+pz2NrCedn",
-	"dojCcJrhyqXUML3pw7ngrZEyzqUdI5qPR3jUWxIFxI2QcxEvh9dsKGFX1iNpVJlCVt/OjClXVnst9BPQ",
-	"YbGGnVWeGU0mBHbAtoaVOw6QtcYV8MA8hmnFBdBKjYYRwUjXbdSI2BPgzBV/5lQYbhYRGcHlLJJFBOUP",
-	"dURKhZOgwtkjRtYMUOjTtK2/wA2D/hSYO5ceV3F62hmeznLD0g0IbtIUvfuCPRsLgD//yBLfdyT59XX5",
-	"VSph99gt19zY6ZxAbC3Vk5KLvhN1mEj7UAIWKtu9jk++i09OO1GnWKTOhdXpoSBEp8E00Lkoon68bu8N",
-	"BM4u8L87Xoz3J4sxZ4LZPe23Q+ei86oTdbShylQ68qroCAhRO9BcuX/17YaqVvHbSrO3C/2zmOXmyUOB",
-	"N1PtK0VAuWAhKjh4pJ6hEvoUTqugXgb18qtRL4O2GLTFdm1xNwpgUOp2pdS5opMVlWdJXUGh79y1d9SV",
-	"3uO60UHTO/5i/8+Hk6YsY1i7pb6UH9lU3trO4SiwdHx1HFZVKLQpXdGxNmHYsm0/XLf6T4hFDUA4AOEQ",
-	"vfWVUV0FjBkw5nPAmAE27go2IiJqBVsPRIVRe7XxKlIFWlWENZVKFg6qWtRyRDbOM3Ipri808iGdn5w3",
-	"FiGvYMBHQ3LFN1outgcaUwOMO4CUIr9/aUXH8kZn+LsgNE3dRu89mxSj9c4j8Fk4J1xumtQ4SCsq9Lil",
-	"ZCSImsWUI/Sj7dSB5j6+I0UvuMRs868P2SUW1O+gfgf1O6jfwa8UdP6g8wedP+j8K3V+QMctyPxxHUFY",
-	"q+gRYv4+QsMaCN992h4oGkZC7iLiG1Q7YLBR9R6jWopN1Ar7jWeYn1fLSqsk4uEMcU2mXGs4QxvTJEGL",
-	"0JOQjvYVpKMFpH9QNRBCxlKA/s++lOXHvRSj3De2shBhHQrB8TvcQbpDmtzYJwCX9B4/70KxW64fo6bF",
-	"laFQWZzAFyomcCcnYRwXjnwIIWchUQT7bIjIp0PHJFuUu60UkKu1YwXPQpckVLkwPHPCyX2dF6UZ0iPy",
-	"CUpbCIkbbgOwZydpn2Bvf0H/xfKEWP+AvL4t5OUbDsDr2wh5Chho9/mlFgXcDwSUF/7jmqEQnT0GAoKG",
-	"dd3XPZKqKBj+1nFDwQ/+2HqXN9b73Rap4DcPBqkEU08AHMGpG5ILAyAJ/tjgj13tj51QHQsZYyGMkA8Y",
-	"nLy7A+EACgscWoWgpIsQdAl97igFsEohrI+//FcOVxJIXAri3yD/lUMsNAsXSYTU4lQsKgSqmnBDJhTC",
-	"QT3/KoaKFg+7AuaNYd9Vku9HBK5ruMQd23qgZTmseO6lrVjwh3qYdg9y3mXSzyrjyrZK2j/lEFTPlefs",
-	"2PH3r6T+RQZQp5ZXhxxZrV3OyQy456oHrGQw7s6sXi9zpM6wOvycsZsMzp0aMyjMOZ8s7DmdUw0FPKtN",
-	"9SIyBGZkLVUzRbA/PO/cSJ6OpGo5S8UX0GZyljFXlLs22KqsaeKNcj/3pcgWNcIoV3G6cwFsVNHTEkjV",
-	"J3gDVmRciCCuDo9F6iEn+VDEmR0US3IFaQb/+0tnyKhi6jK3CPB//8eeBIspfat3pdlEaoPcgWKMVYJT",
-	"meQoq7CanatDr3KhC0JoLixMT9hbMpjSG6uwAnGeumWaSEEymdDMtnzx/cn3JwCNcpV1LjrHYPJy87bc",
-	"nX9ALfOIKEZTxJglf7owFi7Z77NsRLpTZhRPMOMFPpvaz1KimZ0jw4AKjAmmIvLhh/6v7z99/PndVf/y",
-	"xx8/Qmc8MZ2XnrpBgDmiXyhojz2x2p3SUdErxTJ8e8JnuqjbbyZsWvkGir+G9sEuGWGj2LxVQatgDb/0",
-	"zo7xMjGEZXzMhzzjZlFpv/J8w0f+zZS2CDMtDA1QD9plWOmFNmyqSffj5VWPGCiyDv53VwjecQhwYWSV",
-	"YAD3t650oqHxhs58cGqebwCGh2D6Fvvpchnr81d/qaFdJ+c0wPSpBH40KpZpEfD9cvUcUyRJWQJ29up4",
-	"RrmAco4YEdDwRbvFDB1mTEcEjzenWQ1od+/UrLd7mA9zw3QPOuEFzlHtxkNBcveTn5rIGnAK7xCaV1t0",
-	"9J53G4R9RcdMJNyO4uern4jXgrHZlC5809W5KR5qbdN2qaoARS7PtJK0WhxtXipWlW/U9ae73/mxZjmB",
-	"tn4WKb/laU4z4k/uT7lIkYEDlqTSfpnh1TLTdDZjIo0hSRaENDGK8qx67uxfG97+wy47LRg7pHKjdFer",
-	"PVX+NyGnXDBmn5lRxYSJiGZualIJxVmUzMeTJaIOOzM0cwVpcG/Zq6Z359CQW87mTefQTVuySDL3OQtu",
-	"0hy2s59UkPcgE2Z0QdhnmphsQaRIWER0rmdMwKmJiBTMLp+GOqh8xu1cvyBIYOHO+GdYzRHP6jsJv6Tt",
-	"Nfb/BwAA//8=",
+	"7L3tbtw4mih8K0S9C6Tco3Js56MTGy8O3OmkO7OdjxMn24szzqpoiVXFsYpUk5SdmkaA+fXi/F4cYC9g",
+	"gb2F83/nTuZKXvAhKVESpVKVy+70bvpPx7ZEkQ+f789fRwlf5pwRpuTo+NfRguCUCPjnaZbxa/2PlMhE",
+	"0FxRzkbHo/cLgpZELXgqkVoQlGO1QJjJayIkGjNyRQR68/b9yzevzyJ0vaDJAqkFlUgScUUTglJOJGJc",
+	"2Xf29kfRSCYLssT6W+QTXuYZGR2Pfnj+PkJvT98/+3EUjZb400+EzdVidHx4cBCN1CrXz0glKJuPPn+O",
+	"Rs9wsiDPOFOCZ+1N/8ivUcbZHHYsiMw5kwQt8QpdEJToV9P6PrwPHnV8kDNFmPqeypxLar7T/CxWCieL",
+	"JWEqQtdULeDzM5qRexIxvCSd33zQ+80zkhSCqtVbntFkFb6iHM/1VxLzBpL2FZTDO2hsnpeIs2yFZoIv",
+	"a7e017mzw4Pw1p6/x/PwTq6IkJQzxGcO+rwQCYnQjAs0fTmbvMIqWUy78OB89OB8VEeBo4fRKMdKEaG/",
+	"8S/noz8dTJ5+/PUwOnz6+Xz0D6PQ/l6mZJlzDYt3JM/wiqTt3U6VKMgUXS8IM9CgBsWl4oKkFd7wGcIM",
+	"ESwySgQS5JeCSFVdsMRLgsrvJavJP5JV43SsWI6O/zTS3xt9DG33J57gME5pkCaCYGV2BLDswd2HT0LL",
+	"//zzz6eFWhCmaIIVCX/lgmBBBEoWOMsImxM0fvfiGXr87aODvU2J5Z/fGSC9TMOfsjC8JxFNI4QzyRFl",
+	"BpgGIe9JlPG57EbLoyc1nPjT6eR/4clfDiZP9+PjCeDG0ZPPIdT4rN8TeEmU43tzQYimWbNZqtfTTG4U",
+	"jTTNarJ2T8Q0HUUjvXkqNELp+/Q3OONiidXoeFQU8GQbMKdSEin7v1Y+cvPPfVekc9L9qQv4880/84Jm",
+	"pPMjmv9t+gmfNT4Of5FhllCcDQDozD0b7xK0LwqWUjavIXro4+ax2GL8zb/rMZp/JAFhcIoKRn8pCLok",
+	"KzTWPNfyVoTRhw8vv99DaoEVWuJLIpEgSqwoyEkqS84m8QxYDBzHaAjVgRqMrpcxLClzPzfI9fz809Hh",
+	"5Pz807fPP/7hHwYc9F0Jsh0eeMkZWU2W/Er/pnZ69AqzFCsuVsfo4cEBMHteKETVBoDpvubdAmoGEjXM",
+	"aadaUE+dMHay+YLoEycLzOYk3UcOuGj88OiJkYdLKiVl8xP08PDI/EYqnBlFIXx8K9h7FInQ5v/ILzpp",
+	"58/84ub08hPRwPxHygKoQ1mq5SG9IscAniKfCc4UmtF5IcgJAsafmr+ZfyPDMivhn/CCJTS7JxFmqVGQ",
+	"iZCc3ZMox0LJEl71o2Wwq/hSb6vvfE5zqHY6iow8SjsUCcq6WXFGGbk5RN8w8mY26/wIZyTms9nOWf5b",
+	"PCdn9C+k/OwvBRGr6rtaA46lfsD/TEpmuMjU6PjRAXyDLjVAHdGZnw7Lz1GmyJyI8nvv+SXp0MmmjHxS",
+	"MXxU6adKGssFuaK8kKCSl9cf2iy810Uvjw6PanzhMAyTlZZmvZeem2fibS5//aUAsnd/G/58c5R7m+Ge",
+	"j2R4F58Q/IqmRHR/xj5w80+9Oz37J8OIOz8msIwts97B97Ai7/FFj44msCKx0o/s4GskA1NGLmje/UHv",
+	"oV18sl8J21L5Wov974qeGyzYzr93lixIWmTk/ULwYh6Q+GcLfo2SVZIRqeW1UFrMFzlS3Cg8KVYEjS1P",
+	"PEaKp3iF8qyQDVmWEZyiFK/kCdKqE5cKqWuOVgQLifBMEWHe3evib8ruMHhcvYumkyd03Pc8/9CNQorn",
+	"cZHvGMaf9VrG7Afj8DucWuTSP1nviv4nzvOMGpv9fi74RUaWf/izNAZ89XWcZW9mo+M//Tr6B0Fmo+PR",
+	"/3O/8r/dN8/J+2/N+6PP0a+ay+REKGo+b7bX/3a1RbvOe/2SPok9HL/4M0nU6PNHOF4dYV7hTEMIfAtG",
+	"/R1f4BT98ezN6whdC3ChrXISoYJdMn7N0IySLI2ceoi4QJRd4Yym5i/6F6V5DdjheRj/eWI3OjGXGjqV",
+	"ffy+50GAbb/g4oKmqZHGX+Q9lDvc4hq0QgHawD2JBNfUm3LjNM0yfm1oV+8HzrlDqL5k2tDA2XMhuPhi",
+	"IVvb5RbQPWWoYORTThJFUkT0KifA8FKiMM0kwoI4/1PG5xIVLNUcrnJUIZruEOqvwJ3+mitwuRub9osE",
+	"fHOjW2I2hAzIJyqVRBeFAsS2BpQ2wuEjDfCWwYg+uJqHPkc3uozXXL3gBftyL8FtcAvgv+ZIFsmi9Bsb",
+	"JKfSSXo05gJuwiK/U3E1FyI4WexFmp8zu4q+xh1SwVu8yjhO33P+ExZz8sXCv7HPLWnggqcrRCXK9Bqa",
+	"t+CavxvhJCG5kmh8iF7R7/Z2C2dt/5Vu7mfG69MD7zac18Cntv6oAwKlFz0qHU/1Q7qQUt/h4JkbUrzd",
+	"8LuC3RIo3hWsCwiiYL/58QVJOEshhPkC0+wLlj/trW5Jfc45WTpAqTT+zC/gDnzP9hd/C26zW9xDeQc2",
+	"0gAO5xkXt6fdnhne+oHhK0wzfJF9uUKmvdWtxL3ScjtdoXGKFb7AkqCCgSTXK2pZvqRzA2aJcgKRqV2K",
+	"mg8MF2rBBf3LF4zO/ia3sZjblq8NnIMBBxoTNv8G7MastJ2t1tUA+M8//zxpBuf7gN6M5d+QFX1gsshz",
+	"LhRJX5GU4vcWhF/o3bU3ewOF7J5ENsVmol/XnEnbJpwR0M1KnuS0s52RymfnojLGTpIQKZ8zRdXKgb+9",
+	"4UvKUsRnSHNjkQKh6/24CJFxtYMvrHKtjiIvnWAUBUPho8i+i7PYRLf0g/Ww9SgaWcDHeYb1V1IqSKJi",
+	"F1wolbtRNKJy5v3cjlJF9sDv4CDtw75hBE4HeTfuuPiCFwphG107RtcLbh6iKkLW22jTz8priyBwGWmr",
+	"B/5yzuxx9tFLBQlZ0hr55hO1AF6ETG6bWhAqnKcggofMHzCSBItkgRQRy/1zDZQ6QuNEGadKH0afFilV",
+	"p/DkZ32ZGgdimm7uuixfHkJHLYz7rHEjcykx9ft4ARwtoxIgTSzgbLTLvoWoQtdYIiwvSWqM+/GULWTM",
+	"iuUFEdMITWd4SbNVrN+Oc0Fm9NM0Qn//63/s1SF9hbOCmLCpIkvZjIod1MPjePKX+OOvh9Gjg1CyD8Ds",
+	"pVnmqHIxYyHwSv91OzjzJCmEIGmMVcutPVF02fBtPzwIreFwNEzr5Z9fplUenaX3MlNuTtRbR/Te9x63",
+	"QXQ6+V8aSI87gFRF6cKphfBnn1KoNPSo97Mp9LxYTCARghWZVdSMI78dFKhc/X8awQf964gs0fkArhOG",
+	"T2NRLT7p8L+2xY8teVLnXj9RExmoU36JueU/1hOj5YYNnA0gbSPuHAobr4EaLB4+maJs/sJwrfqRLrCk",
+	"Ad7w82IFiLHgWap5YqKk1enJEvImlpJkV0SeWOq2qpckqUMrcDAtKSPkxOYXC8KU4f3JgmY1ISdJNtOX",
+	"XK4Sl2LPLjKC9L4uwePxoAHpKdFoTq8IG/54jZA2JQz7smPf7sg4LTKN2ACL4KE0MyVAAV0b3YyqfKLw",
+	"AFCHXuuz9QNEFmGCWJamgkgjIlNjVuLsrYdtM5xJ0pSmWnlWq0HXkFFGDtekWR12vHc0IME1GuVcqoSn",
+	"JJSN9uEfkfvziUslLvKcCJRogwxko9YwZY4Tgi7IjAujblJ2jUWK9It1Rv/Th0N09N3/bIdMvfM8CuxS",
+	"8WsWAti6rBIfGQws7VrewXsu9q3LRuu93TrYjCdOmkA1QdisFKElEXOSIsrsH4DVM6OiQ3rytw+ePt47",
+	"RvhCEkjcIlkKrp1VhDTWoyQjWMhzBnermY3Bo330s83ow+Wa5UfhzBHSRwZ9zx0a4kQOOCGNrxtH11Dg",
+	"LeDs2i/6OHw3eBVAmCJTbwqV8GWH0aMIQ9w8II3xM0dH46M9pxU901ei7+jMmCdo/Dyjc3pBM6pW6Jmg",
+	"igiK99A7Mi+sWYSODg4f+UKFFUpQqyqUltBiNaeEEcB8mhEVM0JSrRxA6mScZFwtiOaQC74kscQzolb6",
+	"J3xBTR6N/n3DGtOvX3NxGSuBKdPLkLQwdnV8xbOCKUIAWNEo4ctlwbSeMsOJPozGsGiUYP33eMZF3C0P",
+	"fKhWNtYGrJZxRZqK98ODICPk1eX1qjj+RQOHwZKzgD5RZqJCymnBNChPEFnmaoU0xMU1laRmHKxx9Vxk",
+	"5B18bPS5oUpFI5M3bHUtTSWf9e+cnzAQwdCn0MqveUgzK5wsKLki1odpDrhf6dgXnGcEsxZXdWArvxdk",
+	"p86GPl1qvtLWyTBjBc7inLAksOPXRB030nrkAsgF8nhO0FxwKc0j1wue6QdlXaWnTD1+OPLyJg8Pqv+8",
+	"BMqDdgJlNCKzGUkUvSLxTPDl5glAQIwxJDN1HdEAAP3t/6LDBxE6eqz5++GRtiexIFKhnDC2QuMDUEk5",
+	"IxM+m1VxKLm3u8O6HMQt9D5DC20WfhB8VpPzYNPz8cO+NS5Ww4p5fMRtXGpUx8H2lUW17EzsPFTVDupn",
+	"6iWD52xTRkZYGqed9U4zKqRCKV4hxqFakAhEwWmbEDQmn5KskPSKIMLSvchlvUF5GBZ1OhmIz9VNt/32",
+	"FxlmlydICbpcmtBgCxvq4rUy8c/Pz0Zr781BotxFL6jfkVxQQ3GbgLtF8Q1HUll2qIEOel6eC36ljcEM",
+	"s3sSYeB0CBzO2mg09mEF+pJ278nf5zU0yWfYZchiueldXODkMs7xqpYDH1S939q7kIXMCUuJSfy0QMdZ",
+	"FhJndwtEyMkslqSHliGP1fiiLWYgPMeUHft0CweUFIozSuLfHIMad+rvbdiFnhlIb3ijGmMGcjOFckzT",
+	"E1fw7LJ7sFRobLOD9QMgFqkCswanfy6kIune74yiKqhsAntpPa99NFN3cxGtfAbpRBADzDUEU7u+TQF8",
+	"F5rFlhR2Yuzs6wXNPNgMwKK1BqrdUs8pBi6xibo0eMmw9rT29RJCN1HhqkW20eGMt7tGNz4HK6mgprH5",
+	"V9HYQONQNRDVrqCXMMOBz2k9zjjV6sCUytkUjTFDL1lKr2iqbQCbQIFeFCxFC5Kl6GKFcJnRuOcb/PU1",
+	"TcQybElXQdLBAe7qnRc4UTIQ6C5d6cOW+Q4e/xx51drh8n1TmWjzO5d5RpTJdJIFgbx8L+2syUnWoq39",
+	"tleSFOBHa1dJMEtIFqbow4NhJG3WyPoJaP0qBkA7W2VLblDdU3yR8eQyGH/9GVgrRqnAM2vSzyDQIhXN",
+	"srIUw3qSqUIJZtDnxO0OjQlOFn5HEqjhwBLhc/bHszev0VuubVlhwtvg6pw6jhErHruVpnvOFwPumcCn",
+	"zAqcJeScVd/XyOeubR89q5ATtuROjqhED4+O0LTKTZjQcpWpcbgO8vu80Ac0NQ21eNphKJ5mm2v0IUI7",
+	"1F45GYdzBs8zOfr8sRM7Kt4YprLWZhi3eRtxlx7282IVYAmMW56x3+q4s3l0K6h86GskcugbUmFVbMAY",
+	"z8zzpV9v6Hsu4aHI040v3jJAS+y2mPjw4bcPnzx4/PDbtTXFLTHsx9pqgbMSHGEmoY0DnCiwHaAK38fI",
+	"qNbYo826G+yvwccaLLbJtSsY1EinBs6PgSwsX5p+1xVM5pIgUWj7BOd5tkJ//+v/QZgZx+s9icAHHyGM",
+	"EiyIuCdtsh24wu/Jmk/feuvhwd7oabWrii9tGpoEwdpLfaoS0OZpeVIlwQIzxchRjN4Lyvi1SavZhfnM",
+	"r4gQNCUbBuUg+cNDs3sSpSShkEANur9U1sG8zAvbn6jI/N5XBiT7rUCZwVbjZ+/zLezW+eI+2mMpBqNU",
+	"FYYAvm8IxVPEyDWqrvakksHGelSA9nyGGqqjB0e9pzYUNXKnEAzajDUDUcQLgjO1iLGKBZWXHY2nDJ2h",
+	"fLGSNMEZpBATpnCGzOuIGiKkEmGF9EKIzyKUEkUE5QIryuZhe9hswsX2BifLPNOv1YNbNRH/JCDgNe3H",
+	"KbkiGc8hW1HSOaMzmmCmslVMlzkOt5aRh9+ODw/2xhd7wInskblA3mIoo5ckWyHFtSJUWxm5lcv2Mbba",
+	"R3aAxGyUSq0V9Gwn2et7v2BmR1pxs+Epy5ogLikVZikWPctjc1q3jh/m0tePKVOYOoZlVkVuVY3GYTAN",
+	"A4GBGFwSFzHNMmYzRdq4CSweYUElMQ3tcAhNqwUBTc2C4W+Hwp5dutDGeBsIyjZU0zbi1kR8OCIpNcKR",
+	"tMmmp7K4mLYlx9psAmsuy5iRhEiJxSrWdDrwAszb2hYpXwcOAhhkpXiHNxnL2PaUXAfId6dnp/bJkJYZ",
+	"Sl31BWtUSixjmngiF1IKqKzyHbHSJo4gE1EwGTKb2ypsRf7xNckykyygcTBRQSBqg63koD4n0VqOtxoy",
+	"ayBtM7l1w6DcRhduCEpY4mOvJDS+jYCqg5WtJK3wEbkI3z7S9zEFvJkeo2mQ2KcRmvaBcXrOXKK2IgxN",
+	"HSVO7eogV/TqAemo1+5A8Wl0zqYhwbh2P2XeOKHzhbIbiOvb0mtr5jw15rtaCELQM/0bQRg6TRSSh98i",
+	"RaSS++jUtlIABCzbp14Q09DUJkiVN3FPnjMwGUxd1ayQpo/XEZrCMhPG1WTGxcSzqvXFTveCGUxfVYqv",
+	"KsVXleKrSvHfV6X4zWV4vw26k4qDKq7x+W4LDMoP3zBJ2HrDB9vSgLiU+Z84/Cr7vsq+r7Lvq+z7Kvt+",
+	"L7LvrIwQlaF8LQX8CIYfvljj73/fqLQKxwwqH0N3OXNVw9sSzD21lS9MnRyammem0Pkt8srp7knEr5nz",
+	"R9AUjZXXJ658LckwXe4N8k/4PUwHBfF41iDKtaVRTaqThbnIcHmHO0sXgfUrGm5tt9GgyqEv5/kVCSbQ",
+	"Jy7aUxVbGaju29DW+lkk0TZ13jYVIzaaSwc/qJdZm8ImorxMDjd+xS+c3uuqnB52W7bOvVsxM6HqZpof",
+	"m7jCGZuaYLftwkWR6SCGbb09VgQp15Lk3elZ2ZankCY/pXWLvYXx6yrhm5c75FIHfmlILfiwvLyh+S93",
+	"VD9tSaOveLrWVbeB0V7umEOpfuLciVlTkfrdmjXfnT47eyPonDJsWcEG0WOcQNlgWbwb8KgKktCcmsxL",
+	"QhwZ5XhFBHS30N/XTEFrLUTIMtsWXJNQezpJsGxl3x4+6Q6o/gv6xpupcl4cHBw9vj/5WP0OVb/8JthV",
+	"oDwXdIBogPtJ38wDmO7zJNyrwOq7cSGJ8JYO2Fpl1RNAx/XZ0+8h8x4an314vdeAyePaxh4HNva4Y2Nc",
+	"qDhQT7nlgk1JFzi2/80WuKM6XgWxNtg4ONwCwjwAceiSuUM1WYqm1TrTcmaSn4tRCHacm+SHY7vQMTRO",
+	"cv0ZQg+kWOGJIH+Gnq16+2tF2XeYXZ6aMz9bkORyWzLcLbreLlZ033/4wksIvWQ75VKnhiNdYHYJuquE",
+	"tjxtzoTGZvCFjFBK51TJyJbB7yPDTdB9NNn7L82/fiuEGMIQgASNl61DEi1xaotdrcrmE7rJK/QsJmOO",
+	"EZpBKylMzS8gUxxsNqYEvSggs817ASoGO2eclNvkyyVVSzfIcJPKWE88TJaYYa1KZ5QRaUtjd1cWWkvZ",
+	"3rR8w24xHnyYssKXzxBVaAyFGTYtGKOy95cXPNy6ArZDz/QrYo3hu37z5bwcHx8QhnJ+yhlJkeI2D+6W",
+	"dlrV7gZcQn6FYlnrQpif0bfAEjHoSMG4WlA2RyYFf0lVq6IqfPfrmzVYw324MuzmmVR00sqFDvjIrgm5",
+	"zFbVde2CDBo8ys9NrYqDG3XEtX10kEIYx3xYdTO58DwoiN3HmKWx7XZnykxq6ad7kcsxALeXjev7bLC5",
+	"yKA0VLOttoMrNPjJWGdXpOSl3Qv+U5Wv3OqJT5fLwljhkuFcLrjtumSTwtHPcAe2JteFVwiyRfe2VBcK",
+	"cAhU2zw6ipDghd7RuevX0qjEX+DsikhU5MHkA3uPCZeqn9tJ2OmSEEXtjFe4mmPbRsdBzO2xYIpmCAMJ",
+	"Q2gFwAieNma9K6w80e6Yf33a4Db1Mr3iIxCHyhLb5GSD+E/5zpkiechudvJ7PSdvQR4oxJiqjMCMNMdN",
+	"7c0AJ13Q+YLsUOi6Dd8GL3OOjrVDWXxVarAst6QFCP73//2vzvNrfn17AtBtrgmw+ubMX5ubu8VdbVGX",
+	"494ZVBYZjVI6mxGhj7s2ed9nEci8J90c5QDmh0tq1hI8fGWQwidVaYZDyApam2gGd+xttyrvuZ0r6pqs",
+	"ug2vCwxK3WaZgbyyurAWtHfDJrwP3A4fqpmlmxUiDVTOLfexdP+3fwMBn+A81/xb+brATRoHDbYkBt6s",
+	"fbqfl1V5quaMOVTyw1GPvfxKkoLvYk4ax/ZZIcTkZtBqTv+IL/gVscNETc+/nCqcoYwuqdqLkLMQLogZ",
+	"7ESQBYb9kjUxnMoSMtpQVeDbqOa9LbNoYyrMObV2eXMrG+8CVoovVnHKl5j2uK3Wfau9dss2aExd3Obk",
+	"/hJDSXQQIOojGrfaWk/YactizJrVUpmPdQ3+FmxIv7CxVUdZucfLCkqjh3lBqdYk8Na8zfY9RuFh3l2i",
+	"pFsGdOjUHZprUCvwTee2FhMFTKnQ5YS5ZYdC2GVud9jmPVPXG8NGLbMI0HrdpmnUm3q6Xredb+3fXUQX",
+	"6wb13QYYn/30vW1w0R2jef3jGXrO5hmU8GeUMDXJyBXJUIoVLuNf5cGgilaRORcrJEjOhTbxazW0GWfz",
+	"WBGxjMtulKPI+60gkqaEKYqz2u9ZIaTpYikXXCj4pfOBeD4RffDcNuCA1o5BN0bTQA1OC5CK5LZjdPW4",
+	"6fvPRQqjuWEWgGmPsMAScUYiRJU0WRPt0koTtB7MK0MbO0XSeFcYXpIqAWJqsVxxhTPTz+QCs3S6PyQr",
+	"AXbb/tRbTXPQzQkm2gM8ZITMl+D39p/wh61Uhkn992v4M0DEhf7DGG30opeKLDeMRNWOPjjFZZ0bBHbj",
+	"OgMAmDcVYBuKMJtQ4X+qB04/afVx05bZUEO+a7sD1NpbFe7+tuvf6wFQN1/UkgQt+LIc7wJRMDt7CvIp",
+	"sYK/1xrN4yvK5hKE+BWRNs5kGVVswbyC41Lmev32cbEqzTq8S1M81mx1/GB8tDe+2Gt4l+stgGtdgWEL",
+	"MtSI2O9yvNumxIKAKAacjMEzbf6yDhBfSG/i2t3UexPffpPhXfQJfmbF+LsiC5q6NFkg0/JqYlteQY8N",
+	"Uwhr370nbQR0xrOMXx+77FKjvlGpMFNTNDYTAFxDwQUvJFnwLHUxkdg0w1Z4NY1sZMTXEmKjD1wIgi+n",
+	"drQoq5Gd/tnvwl1+2+oP1QdcMKVr/TD2gYn9DrpUhMmwtOz9UCRL0YJfuxE3ME+NpMelae/4CXgCKm6T",
+	"kRkQtOYz58xnNHsRUljQ2QxBeyOCxv/574fW/QBciVwRsUL/+e9Hjw7sQG3fsQD8sXQolK6Hc9b0PcAj",
+	"JqH41csf4Bxa5dHLyQiVk+bsLsyDCueuD9Tf//p/ylDnOSvDtDboOadXEDB3rkg4oH7FoFVufCVYWbeI",
+	"rZGtOzuCQSDreXHGh3myzxlqxtMHnTmRP1+h3BSpb3qshcKSYM38ZoUN72qwgqm0wybRJcTXeKdembad",
+	"jMzBeLwNfU2TE2BvbLF312pCKm7L8VneTBtwVhdAQUKAYccYZVrQThTX6rheamLws54S0S6p0LwOGv9z",
+	"qeQtnczQYXkjt/qRlEpB5hgab/dj43MsNGVIwx+W3M5WqCRhVFI3yMt7wGAozlD5Dbk7GlrSeQwMbJch",
+	"Tr3o7UDb/rWLme3mI0YpxVpwY5aQ20JP2zc3TgRJqYqxiYIOHPto3n0Gr57OCTTAq+PZj9Yf/urlD/ck",
+	"wnOCBL8GiZssuCTspBzyIvjStpqSpcFPUq8Bon4pJYJeaS3fxehSrCAz6oIKtdgf5FINeHfLNwKzlo46",
+	"vQM7xVYQ0XFORGKLWvzbXOvzhpchTUPvb91ujMLknob3teJySxg2WOSXykhIX4PUE6t4mBGQCOav7o4J",
+	"Bd3c3VFa0DIsWpaBpNvYWbMzecPR2sTeLiXAl7HhG++XVeuFTIDl+qy9V9wGdIt1LLBT9WoSU4s+on59",
+	"tJ/BO9oPGm11yvK79I9SM2srzB5hg1VgctxU49Hf/g3VDrUHjWFMXpYpnTfTXiAl6/icTfXnppGt14I9",
+	"RGXLeEdnM3zFC3GCTP8eyOnSrwSSvCJUJnmds/F//vvTJ/sPDh6hv/9//4rMD4d7++g5hXbq13b0gD2L",
+	"qWYjnxKohIUwbONw++ilS1o7Z5wlxIIEnpDl9I4ISlGrv92TZniQLaMzZkdZQmqgbQ+hL6uqF7N/83j8",
+	"t00OH40+TfRSkyssoGRPr1m/3e/NKvVfvnbf08jAmZZsVeb1RnPx4N1QgbsSBTkGQw3Zp04QrHEM5eOp",
+	"wNc2sXb4fIf3t9THvzpGbx//ZybYdEaUAv9cO/PbZJiJGHT+NRkOp8xlpAlIo5HIZdFIYN6UzVGRGzSn",
+	"shycZMwLZ1pDbhsaW9JB//nvD59GBwcHu7Qb3ZmWhVSxCffBAJFYFheQZByogTojcwEGJGdaBqWFhlC1",
+	"TY0beybXAUqirhccudVSlyuZYKZtYw0aLb/4bHbOxiXEwDPBSLZXGQDlUmYOsEmNAHS3YLIrpiShKbEt",
+	"Qs1IZqDJNh5e4ETGvF5bN0jjbNTktfXNeuK8LY4wBSszmhGtQV5QVcvHSDib0Xmh2e8YI1G4BtaYXSKj",
+	"FUt3wguCyCczqbzs1UCNcbm277NxbHnOrHiJP8UpXknN0+PDo3jJmVoE6ob//tf/AC8PQ5it0OERMg9W",
+	"1354dOAq3gzCPXj8eH3GY+92ciIoT0PxL9uXF3kuOgTLIFgGXaysX9INloi0wEFmwWrPR0823nKax5W7",
+	"8M+csniOc9hygFAUXkmUEalFDmaG1Jcafma+B3jfDHKYwKG/sxODE2JZ9WqtcEoQDKhfTnAuZxDe7EAO",
+	"/GGtEyZZSQVa5wQ8kVLhFcINWMNwGE2cIOzhqN65jtGMF8KIjaSAxEat4YCILdFq41O4afF6bacxYZYs",
+	"uAh1RyjExKn3ZmaNVqP/ZJ5Hf0BHTy414yl/Gl/+4XBvbx89MwS41DwaVAQMZ6mtBTHgC0KYGd1SHfzg",
+	"6PHk4OHk4PFWc3Dc+TKC044bOgW2ofAlke5YMEylIWo8/IOxMsZvuzJGbLndb+s38GjwBcD99QD/lfl7",
+	"bYfIzgA379wzQ7wsasN6ZbY3/HRPogzbiURg6QDlE7FzYOeCJwRGIPQQBbD16knYlWmylBEslQf0ay4u",
+	"7RPlECx9Z2X2OvaE/YP6BRz5ovxB3wWoa76OAN5f8zr+R+jwodlW6dOw6L8rkNY74te340358bichox0",
+	"mGF3IdHYZlkYhd51q6BQvm4Ut/b2Bg/d2GEL/j5lsYvn9gqXocJyAxk/TP3zu/J7t9jLcvuwsZNVhJhc",
+	"Ny229bcBSv2w1nDrurmtMQTuVDMfpNZuosxupiPeirK3O3VsJ3rQ7tSQnQj9ncjkHUrEXYmojScltoj9",
+	"e9BC35qPlNO/Qr2ZTLW6anTpkiTH4MjUVldsn4IoMtG6nEYPU2ALdd3lA6F0AFOqY/DagS7sKPAUyGPk",
+	"Tx0+QaoU08f6V0ePT5C9Sfj58AiNQ26yvRM3kPi4XVW5Q9eBYXvlSTt91Y0EEVt8bV0e4TnSoNUxYt0g",
+	"1Qhp8weYLn1HlfSddWAbzXTqHBb8s6sTLcfPIjMAshoSvGfSWYos28XkQ72Vm4w9nIFThSUrn3A8bqe3",
+	"ZHBUA6Kk81E04ozEfBaehje0AAfH5Erb+8na1Ku3p8/dkx7jKefjVY35NIEDQgU3tmGBUHddS2hWtmm8",
+	"5G+nbCKGC7XggkoInNjfMb6kjJDgPsvV4prTNuR8dQ/2Hm39sEkoDeycOrr+fW33db6+xnz4jQZqlWUR",
+	"XeUh1Z2GAR2+p6gukJrY6tNcDW71S6hTR5g998il7WZvdcncgdOM7lws3w732h1batjFxM5k9LPPTEfG",
+	"WlSaupYI9ugnRkLWRKt5mSqEs8yOYswykihpH6qWq886W8Meu/qbVOEP097E+DAbmgCkhQ5qLnonzLJ9",
+	"gnJddwOQVwoLI22WudhXV5wryGoDjWB6vnMM3ZurnGrnFivDp2YCikRS36/kg2fJ9DDvmzHrBuusuKbP",
+	"HbfjeMMZ0C6qsjrMibstzwpvYkd+jNtnuFuzxs1QNGQNPq8PUm2Gts1cwdgfF9hRyG2mRkKsu/SOurlD",
+	"pidtR5N3zszlDEc5b8/P3NshhOve9XuvNW6ZtGDyx92oxjLzGjpsa1uxIzHVlYy4VJzw18rCEpsZZTLW",
+	"sUQFM83otR4YIZgTPOOicoxzRhA0a/RmOW7fXtieLjXkFziMPX28Ua2ysIUPVd7G2Ut0dHD46P6DwwdQ",
+	"R3M0pLhOFsslFqtBH+0eLdlGWrvBGq4F7q3aQA1OH/uppsLAAPl4f+qpTTxGwTEBUYk0cR1J+prER6ij",
+	"531k5xjoD9h1IxMgjimLGWk3dwx3bNmkLnNBsnRAkU0FJ/tKb+HiCyiBeUeqRksdeVrXHOWE5xmBuCWo",
+	"B6ZPlimiiUoKX+kHasVnOS8kIAy9ohnkxJkhv7V/GRntasAkvchMOtJcYJaWf4ef3EMmS85oKtA+jHEV",
+	"250FJYM3SDuAXinpwSz9Z6/q1QF8GqFpwSDr0fSK1r+AeWQRmhoBov/FFtKW3cfJgiSXMbQLHVYkC8uG",
+	"duaPOq/08QuertB4eh+nqSBS3s+5VHrz0z07XljL2SVR0I9f00sr9+nhk2CHGV9a64+MotEvBQH6zrFa",
+	"ALbhtKNicKlpZ062YUbm/LCDaGSbgbrlghjtKvW9sUCD02wCL5vZgJ+jX9eNSd5m+v8XMrd/C//iQJfT",
+	"pe1MuCHQoaHh7Sfpf2+y6iPIbZlwlq2OTeE9DOKIKt2rNH1qafeaFVBlCnGvT2zJvruMc+aP6bw24zel",
+	"X9Jv5gOYjCz9baOqlC95bXFcMYAFxzkz8ICyggHVAZCMtjZPa9OB+K7scNht1IoV9U2s3Y8cNB5FFnrf",
+	"pKtvZPlnua3X8Uubqw8U5XWDIbMZgf6ZpU+uTTPldTUBEjXY2LpZ+tsOyw+Q+A2mj4faSHXPTuvi6d5A",
+	"cg3T/XNmOQbyqMsW2UvC1LGl9RaxhZlDeB4pFChsUD5TtZWotbt9FGh2azqS5IIsabEMGyQpyQlLwQtl",
+	"p7V2R1PDAWsqsdHU13zIjIUadEjTmHXYGVNB4iVRCxO097vKXtG0gM4tswyH/QINQhnihCJsgVlC7Ni1",
+	"Aecua8jXHfrH8sFdVGMOq5IcfCMv4fFhN3JDAQ/1qzHUr/bFCFs3s9E4tkY1za1gZpvrxs78D4ZgoYDD",
+	"c7QvsERYKUxhYFudEf1S4IzOVpTNHU9q8iAqgPmcs0o1cWOcHdbbZEtJSjXC2+veCQxjUgtq2eI56zmQ",
+	"vanIaC2KV24etcDKaDTHiFW/79VAPPJZ/83ulqYOJHmQiVcuiBPkxKvh/5iV24zcxOlz5pLcIUEaxk/b",
+	"dSd4TibuhQll4E2a7u2jd849Z4uNfEUPCqf0lZwziJkUemdKYJrtI1uCouWGLIQr1ULXC6oITJMwwNs0",
+	"bN5QI6zW0OCBA+2ncjz6V2l2i9KsYZqUe5s4Zwv5pM9LVSHIcVWgXuYpVwktWgSikt/VZlp8lZS/maT8",
+	"Kuq+irqvou52RN0QKdYxJGNWZNn0BE198iwLxqcmjGURNyWJG6wDfYq8JsYaB12uRNXEaO/knNUWZjSb",
+	"ovEFYWQGNTAZphqv5IJfI4yYKcor0yL29tFp60tQ6ARtrZDm8myFFF2SehGwfmdU5zh+DXxjRx2+8hYA",
+	"dxHgDnln7za6HdjBbU9v71Kp9lEPFzhn4BgUZMmviMGrkve43lc2iGmoZu08+K/a2lffw1eN6qtG9VWj",
+	"+qpRbaFRcXEBMLjZeNVymeHTVWfulUGDU1/YLiU2IWnThGCbQbqm1cY7hwUQsjPvxK5zvTqBmAHwDH03",
+	"mlqvqdyu82Fw4EnqHc5Bzu6iqrCs9gMpIKC6duSmBljnwxv3QCk32dsCxV6XHbnb2QEl3UnJ4/q5FLdf",
+	"mAPFh4rH/h02+z5mhKVYmOpoyso++LZVHEBKc063xH779JueG3Z1jakq2zd176hrG8YTxZHipkqemrZM",
+	"+nrX7jCM4+kNMyPcGlvmRWxPZpFe++MGn7hZHsnNx0S1ubihhHsyMIEQUr2gJ87uKuI2zT7YJKHSoOqO",
+	"eEhglk21/gZ8oHpr4Hi3YTNsLD+thth8afkLfiFTmcTQcUV942jCgsEbilMDcOOWIl86NWmwxjdqjCjA",
+	"vRusc9uaproY3KqWaTPRtSuhv1PyOtxo3G4n0gxWN3bi0aorMHfszKpRe61Qqez4aOmkkk7hTKkfIaG5",
+	"DY12GhYPtaNvjUyBt0J7/tH3U5RJwpTNbVZ5kcM/Ms5IbBN/Q/t9efair96+pxj+jmvRA+PMwXTPMLsn",
+	"0cuzF3ZWgc1GotIlnYvobie4f60737JC3Pbf2LLQ825rwB1uDX2+URTVcaVuVTu+9cQ0Usrxynh5zG+r",
+	"i5e7uN4Ny7k1RyLdF1VdzS8FFoqIjpu5+wpv/8a2qLFuo2cYFo0676AaE2LnPh/eSm+5Ffq5TYr4DfCu",
+	"s8C1jhxb3fW6S92FklQT1nerIvmf3k0N61YssS75jnfAIAf4bL1gyqZ51rZXn2tU/RZaJs4QNQHoC4K8",
+	"bug2kxrbeKSJmTOYTALN4nPz8jnTpgRLMbSxdBEVEPl8ht6+fItSTLMVyugVZXNbUca4Wcm2nS+VozRC",
+	"Eq+g5y9W5ww+QSVE0hnC0t+eayUe8K2PYdbitN3gfWqGGyMszxlmXjIVOq2Wtq2T/aBZ5LXHdfHZqIKM",
+	"+yM+Z+Uqti6rWpWXk5RwJghOV43DmJSAMQlOMjlnFfmZXukmKnGMIBBhFp6UC5ZBiAgxvKRsXgWxQwns",
+	"m04rLL/TG4Gx+FHmtEGQqjpyM+ji9+EHoNt7OBgSDxn5DdHbOIpCKHrcjYWh4Eo3FPzBRJ3TutxOfLSq",
+	"gwMrMyXKf2IfnZp5IlygA0c6rH7eB4+fHkS7iOkOGUJpeI+bQbnzwHJ4/mTtMx87OWI4duVGA1XjvdrT",
+	"gfTFfP/TKTyiOZZGB+9uanWvWvDGNvI3ikY8SYrcDRasfl0PW5oRe1r5wln1K7LMM25Eu504W0WktfZX",
+	"4mzt1znNY+CoseGo9lfuVKNolGYYypntP72/OOZSltnanKXeuZAvmSKC4QxKbG8WJqwtNTxUSO1rgyKF",
+	"P1FGXoR0Mq1Ga0wyinj8EH6Q9idQ2Oy/tXEOjXqScGRNf+EDo7UWMgteCOM1HEWGAVm81VoZkQ5Zenr/",
+	"vHr5w+mcfIeD6Wxahzp8Eh89nEYIfjh6FCset4PjZmThNPAHQG5+RYQP7XJdjW89y4YL0DqO8R2W5N0W",
+	"XZvm0CdkbaKLB6it82NuYzRQg3dVG4uqow3gZa9e/qCBJzfU7TTtvbKDCw07RD8UWGCmiFZf4KsnWmXB",
+	"yhv7aAvhqO0ob6riIbnBNk4kKUn32qOnL7Acnvzjo8TnNVlmtzS0qZGmdltfaeV03dKHerLI4jtAbbj9",
+	"IO5CI59lOSbmlMlr0114Az7gjcQtWbe2jAW5onK9x7tLJXUvHaPrxcqbu+4lXGm1XKKxO+reCfI/fAx5",
+	"Qbk5hSYbcvMBM3q7VyZM1dkBrb4H0zPIvGMa5SyhT78dUcTmJNS4y9vlg8frrG53AUNu2MvwaM0QqHIJ",
+	"zMaQyYf27QI7p9X0tcdzku6jM4VnM9DATGd2hpfGPqLKmKBeqhT8Ec6+DDApDNh3I2exWaLfWe6t+vjh",
+	"gDV7vfX9FxWNkkIIaIGThzu7wHANysg9B1HwyJunvQi/nRgzs0VGdthWhms9+0yTPed6NFEcltAstnc1",
+	"ikZUzoZnRWx34l6n+dqXuz2Gg17VoBz2/trTb5LKOij3oIF3vakIXY0hf3ZjkCJ0sbJZo4oSNzTNwL5m",
+	"/pBstqZRYtn452PvpioM7tUdSiR+k7seZiGWedPbCcRDc8KcJ3+g6LmrBAvPUewjaYs7BMAdzKTAahRE",
+	"Fy+Vo85LA3dQ55UVLDYQIi9ZXqhNwwxdUrM2gbPWQXRz+dhmBk1Zp/9kZBpW8JETxJcUZB+WlwhfaGW7",
+	"zWk33UaPu609DhHUmxOkdjUMbxfE29PSswtRN0CgXcQ0uhScWra/73m4i2hHC5B++5xhUjpoqwPr/x76",
+	"yMnu6Qamx1loBLx+3aikMEbJjONaYIETRUTp/XFj68w6iAuUYJEiQSDBsum9/eabb7559PjbJ3V8fRLs",
+	"kAVTzXarnVWLbpleup224RpulL3YehqmhuWqKgS7ka5rluiYrFQGwGCOoHsUtHnTgtloDJIg05ZQHqMM",
+	"KyLc303t3IJkaedQpU1vShJ1E/VIvz40R5MLFYdbCToa+OabyTffTB499hRrDGjeRG7zWAu5t1BQqmSw",
+	"EmfXx5hrzabKY0VNWvckv4VTCe8GiTTIsI5GTbwM8jYS4jyKsnk8C44cW2hDMkthUq6QZrKHE33QytK0",
+	"q0yUMW94ile1hrB93P8UPvzCjC9aw+/X9OI2ezTcEQTCPYmm5p0pSjJMlzc21H390ANZGMpqwdPXXJ2a",
+	"+pWb+fGbqw135ZtSywnjamIraQY59V+t7m4Kz2B7tozrx0MiZ+UBXPCsI9XwDlIC1zoZTDP63uiufQYa",
+	"FYLwn9MrAv3m3dhmTZOCF/NFXS29ouR6f4vqtahvivSp63J/T0LcvdkH/56spkvbIYGE1V1/CaFXRMLE",
+	"ZC4MA2fo5dmL/UFlin6C5H+nyTprDae7HkxRGVlmyPAVpwm54WyK20s3/s2cWy7BjOEl2UrNrQ3SaDuV",
+	"Snqys1bJ6rjKnaoT10ZTOKqtrxnIsQlkbzqjaLc5rusm6MlCQjCrYy7Trp1QDSk3xCvlpyQ2B3LU0lFL",
+	"rlljes1xROHk2FBWbAWaISOU/MFJDZHXnitSI5g17q3VTrMsfd2nppUeHrTV0uEuhdUpwDOgTt1KOV3V",
+	"K2Mm+HKryZFExDBkePeVfkM9882JCvUzRaNGxVJzx/0+rdV3QEydF5JwuXP5kxCaabOhv3AUBphgM35p",
+	"iVd2gKJLekQ5ZiS7J8uKYdvGriowndF5IUjZ0s49DzrYgs4XZIe1ML6Q7x584GuFlZahddlrLi5Jinih",
+	"AgFFaPQT0j9d9w4c7GIMnTxMM422FtLm4NWLMXSJCBtooQ9p7ffa9pY4tummUZXJJqMq+9EmmCbQwHuw",
+	"ffxqdaZI3mx9EjCOOzbu4O9mhsPX0QVxc198n71N16sKrXIsTAr11ls9Wsswyyt2RwhcR4h6ndN1fQV2",
+	"/TxoDOaI7QSvOu51b1v6WN8iwG18F2kjAxoS2Kr6ZH3zFg2HzLIOZN7zhsp73MXmw25uJ+3SZoPdDrh9",
+	"o9lM+GzmSgWBmRosKJiimWO0VJrCgfQWL39BpeJmmlAjafaKiBWySk6EeJYSqZy/rWywbtPfqXLj8zcg",
+	"TiPs/smqUWv1mm3tz42aIxT5THCmInSBs2ySY3Hp8K/Eu4p6BZG8EDahPLFNfVZSkeUxmhc0NVUQUG3A",
+	"EGGKqgx0uN2JOu9st5NmNqQLuLnHarIHqNfrQV2yeS2vmiLxdpD9Zra2efluuKTAPaKzG++QDcqAn8TK",
+	"MUjhlJX/pKWVtbWcnFOm5Hr7cRjQYbH4YhWnfIlpT+OmAZ/rKlmojRexescudYTS3PNCoWtt63WwaSge",
+	"jS84yI0CIHSn/Bger3IT18KgZiSG5KteJJYodm+fbDo0pcu30N1upIuFdlhGQTkf0mqigNEWAlSH4tih",
+	"loX5a5g5GS7SsIcqid9nge7GaWGt2d82b6KhZnwJpvWOVgeFaxilmkSWPivlDpX9LcIZQdX6drbcoy7u",
+	"5t6WOCWxgcSmzHkD2dOp/NwNFNeZdjbr2zMaBvT72kY2NRhFO7nBkpGXFekuqE9qbCIbQnKgg+eHmXub",
+	"isKc7m2G2fDBbWem4FC/9BaL4CjEIG/smGxsbxQicKa7zTFSPJ8UuUn8sUVGdIfWT9Up7AatBMtFLlax",
+	"4OHhzdyv9QfTnM9mkC+t30BmvqAMVi10plHb75opqYxkw5MObhTY3+4taGQ0WPJrlPqJMjLEpq9KFOKl",
+	"Ta8qg7KcGewfVoMwWtJPHVnZu+Cb2wGuTIW6URtIk3wud57ovu4SKwVfFhdLqm460FTxPC42MM7e8/zD",
+	"ENvMrjskhqEWVKTgd6XE9OkwzArGSEvTrdoxs91xKsUVzoaf26T4vtcvNWmoffg7tb26ehm15aqHs45/",
+	"DDeJmlyhhGADE+syIMDM2xRYYWEH3oQHXRrpuhu7COT0b2wVnSULktqB9M0ibC/NboOotAnObxTUNuHn",
+	"AVICQqgbCCAjK57pt4Ys7zKUu7zgUNuBkShMR36tIJaFcyW46j5yNHbNPExuvNJ/OYwODg72BrvI7TGG",
+	"ilKT+iBhcP8G7q/yrSHfsPl8mxsvzSBbiTnVmuU1149SYZZ3UR1IrUgenvVOcjvFueoRFBl11A7rMbUy",
+	"+4HGOG6Sf4feC2unNK3qifcH9Y6Rdq9rE1+vcFbcJOFhUv/9hk5J2GbkwFDfTcclVAjV4i0XOLnUmlw4",
+	"b2km+HJrx+VmxZWyWJKdRf7sctt7OJqT8Us41LcaVfCrFfH5Xw/dyesfz153FPC8JwyldE6VjMrC9myF",
+	"5oIXOUnRg8mDyUNt50CPJVn2A4PWUmjJ0yIr5OTwECULklyalerlDk8fPkAPv32MHj09fNoA7ZFfb/Yv",
+	"fzqYPP3464PP6H80//Xw8z+EStFec/WCF+yGeexuleH564yryUy/Miht/Q0jb2Yzy8l7hO2W9sVNE9Bv",
+	"mnl+uK1dvmmpj6fZBXKIq4IbsM5t+TtnZMJns2O/La825CH2XhaEGozdfIZAsTsGsm1iNU1jymJRdJeg",
+	"aJXlGsaVZfTK9AVACrpFNBwxW9qS/6VK5HfYrd+QfWU/315KbkeGbr0qvJE4W/XDL0rREmjZH2qv79Nh",
+	"0/pqIGR/imyNMQ7sL9vQzSkk3PlHRWOMppwlZOrVY3s6+j3Q9tgeVIh4MEFjnKIFT0ItRG7KoW+Fxfrc",
+	"pw6Vt5imtpODtUQqHrDggv7FdLlJFsADThCG7oKGR2qLUz++eZPSjTnB4ML211yhiwyzyx3WsXcZI64Q",
+	"vVOTqiHtLpwBdfXgN/UJ1FiW54YtGYA/cyDkZfW9Vq1rfMNIux2Na52/j8y7kAlnwgWyWDpdjQrTSD9C",
+	"ktvKzjRFRV761jPMzhn5hBOVrfbR+87kXgptILjQPxjXvNkGzGLSt2j+ZNeFAiSpztk4w2KuzXdBlpgy",
+	"6N8v7aex0Putb4cwtto7CdclCb0OnyFNgKE+rLcZjb7TyO/dJpV6/sLtm8rcaYD0TrPJ7spF3L6G4S7f",
+	"TfJaNsmYCbK6KyLy/1Ym2fZhvxuL8yGKvBmSeSM9vtg2RNduq6B4rLd0Faww3EYbLxXi9Rq5p4ZXQFmD",
+	"wztRRDyS+E3VkLenz69o6rB/gz5Q6YWMwQ21wShmaL9MhIwz6ppoUiYLAS2Xyaecmsz4tQvleCV4lsVl",
+	"Zep6SzKUuvoWrzKO0/ec/6RVjpt5thqLDXdw5ebFieJ8AqrPIEeX1WFrTRqafngTyp+4hjFcwJSkamwQ",
+	"llWzGEmI9VF0secvsOVCxpNL0t8Tv5wPQRViXC0omyPGr9GYcWXTTCLjxZKFln7Qfrc2PmljV9WNEkZ+",
+	"Z20Nas0Mqh4Hd9DWYINeAr9dN0sq49KGa6EnsFWvL4ZGwmssPUQ8RoLkgiakMe+Ll80Zmm32AuO862N5",
+	"2lxN8wT3UK2ZkmEfjkXswn355Vb118Fy5v5UNTP6Isv+61OLdtwEoIXAXX0B/B4ADZbc75NsyrBdKFYt",
+	"ufjbald+ZkTb9En/XICrt6dsyzwDVG/GG+Ilh+kyfMtB6I34dHiEdQ2pHxyudY/ilYwpi2dcJKT73c7P",
+	"xdCWqnX+7+3cblgWZUQapw4Mzy6RriyLv8DJpWZWtRnZ67/fPWjxuRun6HlrIWXinkRAT9v4bRck67zv",
+	"H0kGfbdBZ9H6yQoyfGl6OxfNCyUVhpZ2XTt6c01SA3hyRcTKqE8KXxJ2jK5dSoZzY4PbzUxhAqSVbqTB",
+	"HHK6b+kQ1z797KhHEKaddwSkDKXyLcrkM3NzSwwNDW7v4mwfwq4tvrwzDMopSbbME3urX60z58dHoa4G",
+	"24v49ijdoAgEftfkYT5fqiFZDTuaV1Ej76jJ30MUV8JwnfQw8Ao1/S+YxjxgiibnCjBUbxlhrSqCe35i",
+	"fmskd2Q6danGJF3H28xDAVPwVoy4LcTNjRKXbq2pjeLr5MhWwwi7MpXc50oEbve+qV1YD4K9oCHtZMDU",
+	"4nVewpt15h3ASvTOXSX8kqQUt1pSKvJJ3YeUQw0z/UMir8JVC+3GbIdB18tGFhXMLFxSpWAUHpVamdmF",
+	"KWX8lXHiOko1pBSMjJIRyjhOoUGj6dS6H0LudeR2A1/vAh89etwAqsaURiIansw+/vq4I/FM0r+Q+GKl",
+	"hpSsH3ZWA2xK7dtk65d+Z1smXTfPbB8zD01LANUO2bjb+v7XjhFuEkatw3UiY5A/WKSHT0YwCCqNAUVM",
+	"VU9coWqQRLzFd2irAfv5Esw0yPz+LxegWqvFJVgISlJoqdaZ3fbMPFTOtHNOZVB97ZCkws5HsgsaD1Wp",
+	"TNyU4+1AHhnxSEID/zYR0uu3Ct8BhXMXfi6tVIZTuBc8u43Z/DuU0JqmnIS2XuEd5S7WLb+hVppnt5aK",
+	"sjaVru+oDU5XYx5T3uoPaNi6w+xvkRp681kI2ysZ5JeAXVReuzxGhxE6itDf//ofGtbm2k/QAYIBrNdU",
+	"1rWi4a1wYDBt+9OZ8RjhS8L0ncL86oKdIEEygmGinKZn4xuxfwS3v7YrI/senmMKb2M71AFWSLRgzjK9",
+	"hP9i+euTckzEcWByhC0VsMqA3iWoGmZToAzYZbwqvqAWAFvsorzTML0RLDJKbGYZUpxflhVdcB+78E9s",
+	"WGpTV9nWZvh6zvi6XmeVPZ/n+5LGIGiN+YVFbitJoeZ18IHu5S+AaKjLAYeYTbIcqjqWHLt1t3Co49LF",
+	"QBnC6ZXGmhOPzR4b18Pf//e/Wly2kznglRyyZU3rRY3C5sSuL8UJskA6cSqE/pjzHyJGKtVixsU1Fika",
+	"/wGSiy+gpE1Vv/77//7XvRNfUWmtBKU1LiIM41kVR3w2k0RFyGWDwOZtcspKf8wnIThS6eax1XUu8lne",
+	"sf6dl+zRo1ZrwO9QrW7XMf5GavU7QMNNx4zZANagEWB+bNSkXjv1NMFLApGBXQ7/em95K/Qk1I+cgK/1",
+	"ltOmmxDpzZyugV5uCPuS+2+IcfaiW3Wt5uDuF2v6wQZET/tYRaiz1O2XQW2RCkKzNCZChObqVM15aJYi",
+	"qXiekxSNKUxnFUQBoyvTAyQRVzQxKc1YKGlTnrUSkGCGLkilB2w57ANev5ESV+5gp/PBykW3vIRdGI52",
+	"iYFFS+RTzoXaLRjKNbeEwoxuUdLfds3Um0WVUsSWugRmKeMV+KnRH1BGcBqneCW9AXYpdAQxyoFRF5Z4",
+	"tX10dcu8W7exmoPx0eN1BkDXmL5602lNoeZJqFkvbTzTcFtfixmqvN4KOewMVu4Qz2C9LXHMXfZWcRnB",
+	"EyIlZXN9FWGgfnf67AxVD2rsidCMfiIp4swmQ+FsFx6cXPC5IHKw5CvYW/fG8JY/5btV4WLVuWbYm+/N",
+	"85+jUZGnN+Vyu85oqjqrOrzwEq4roqu4RwsLapy3xsn7SyN9ZllnxxWCV6TTkDENOdaUjB5yeH1yfEnv",
+	"mG0F0dr19Cs2A2szW9pyR/DRVSWrcmZ9wcAKM80/DKvVtMRhlFjZFp9KBGw7zwrZ6MOtbw7izTeOZ5bb",
+	"7gfJDo0irTl+ETZRwV5hcfkWG4m1pXIecCa6fO62/2fMOLPppjjL0DURxh7fuEFOj5rf0ux7zv/WY7Ed",
+	"ERcZW35gjtv2B61tWVitpFyh5KardFWvuiWj8H77L79d9wkMxEwXTQWe+RzOY2GWa9XcdT0uhUpC9IS1",
+	"OmLIZSRKloYG1FUuDYPAzHlPgkHltVcDmTJgy5bf33KRm0R2J82/tL9x0z2WHdF2tlCH6/VtJ+0P966u",
+	"34W8pNpOHYA1IGach+2CJLiQblSsIMhmCvcXYmiRVGV6cpsoj1cgm7bDu0Y2QEebKYftxtNuvNZ6o615",
+	"yrtMIvAQJGrRZxPyzbyAJj01ctFCWNhCqR6etYMGdqHU7E272JUvfzHN7LZpA1eeYutucG3JD+a0MaRB",
+	"p0Nywa8ZGl8QSVMinb5XtdUDc3vvxjrcVq3lgohmHjOpS6dz0j2Q49XLH+5JZJdFCbyA8Jwgwa9NRGzB",
+	"JWGmN8EvBc7obKV5kH5kBrlQtTcpcMxzds2XMDNay2aC7HbKl2qjskA15jN0QYVaRBDigibEpo+BJJ/Q",
+	"uLbKuT0WOk0UOjo4OELycPx478T9XcIfDp8+fYQcoaGHCEuEl4b12Q4j/uNSL/RtdM6ODg4PwZdwdHD4",
+	"cO8YPT6wG+aSoAsumNPqH6PTXNAMHT59dBAhQcGGVhw9ftJ8YSb48pxVz3/7ZB+dupGxWClMmURUGY6M",
+	"wY0Taq/Ar4gQNE2NCt1OX7B/v1m3+uqCe0ygFK/8qbfuCA1MqOPKNg4o0+ol7ZEsr17+gArpcmYcBEo/",
+	"r4AkQc5IhEgmie0dAx1W9RZiPosB6cI1SV1Ph4HiHRcQGj5cswIJKiculiK3+dUGP2heR8+mKnBFPqq0",
+	"8SLMLoQMDphIU2dVDGvMfmpf+NzdDNybOrfel9xuXda8iQGF0rYJpk8Nj4Z472Z4SbNV55Dh1vMwQ3z4",
+	"42H/ajuVdiHrg3v8JoTNM7SaEh4ehBNBbQh+SBadQQ6XQpcvOCNb9gLPwV8rSLr94OYBnrlbd8V591xH",
+	"ktYJm/hah3vtbqOS2ByMHer6nq+a026dGww+tZULzKP7QdR+I7osn3THbRLqBoR52A4MDyfTIS/XqbEP",
+	"OFXn0l2T29FBjdDPz/8A3UbReG/y8ddvo6Muku+jvvVnb1BCDxH04Xw3ou7EMWnk2Oe79ULCR99ilSw2",
+	"7AJ4iv549uY1WhIx15a4ShZo/O7FM/Ttg6dan4Xy8SQjWEiEWdnjFs2oNZyXlPnfOIx2JL7NWQbJ8Nuk",
+	"+xsI6DvmA5tK5Q1aBe+cc/Rs7rY4yfoW0h1E9b5RgITTIoMg0oJmHb5aeA9nXdPIt9E5k0KIAS6Z1kzY",
+	"AdXQIbNofQr7FnNv0bhME6ASTe2RpsPjFa3TDZtwu1W6e3Aq68D1+4tcdzQz8kvQQrcZJekwucKhmymX",
+	"js52J7tLyr1jGZ5hdmpTHjbUlaFv19rTndE5ezObPTMPbzNL3Kb39s0SN4+cIHdmlxePUk7Cox3WZE1G",
+	"I8arWkH36sODg7WeTAuVLlh3VIetn9lWMKrM0PG//Rv6pcBMUbXS/9Zk56a3ofGjowgdPojQof7/CeIs",
+	"IcfocC9yjU4ZwdDOFBqeovECZ1dEoiLXTyxsnrVrkurSYu2UOPgAMFPKiGkOMP7bv5macVEwRtkc/e3/",
+	"mp+pCbKYIU2hT++dIOx6vWvGzLhCueBCk97uRjglWJG5lRhrK3Jr8P51yGzDvjZb/X2w+ihGo8iL8uHh",
+	"AmYn/VSXhCgZw/TpGgNb69Rp8yxIwVGrm01Ryy1zjLGUVCrcWUA5JBmrr7JpiIcYaG4gbmwojjV5D0GM",
+	"D/o5+/ytdBwOtp2tsyLDrTSta24Tou5dUXBI/Jc0XafYZkFNE0AWxN491ntddWkOPkFEwWa5YRQNUMDQ",
+	"vrp9suMlywu1qaD2uGDTDr8kq7JzR5mb5bLEE6xwxucFaYjQR3U/zJ/w5C8Hk6fxx18Po0cdllM/c11r",
+	"dW5pUeyQCd8Vd33chi0A9nEHYIfw3d7EYleklBJFxJIybNqpLzA07YPg3oJKZFwOaEm06Q8SGz6ExWo7",
+	"/aqTsdc3+8IMiLEPT8qHQQmJ/Gic7QtbFTuYDBH3ssFyKltHl2iM66fbC5X5bCpPeuVHOyK9xGyFNIeS",
+	"0GYetLoIYrcoJQld4szUmtmW9dcc5RlOiETj89Hhwf6j8xFa8ELIvWM7yRajWcZxc0zOt6FISfTw8/j8",
+	"fN/9dPR573/8w+j3ItI2EiCdsmNn0qLFJbqY+ZtCJXy5cXxCSkgMrHhIm7a5WbnsLWzegUK2MfiREBco",
+	"wYII96iWAnLPkIeZlGx/j5m8JkLWfCU75FXdQuHoYFO3vL9WF8zb+ZIuSbIcUFpPmKySyMI+N81BmLm8",
+	"F5hm5IZzzdrrDW8Abb0ZkyWVS/BiD+r/7H3wnQXm7o7gVhx+CDqbwOYn5c0OPEWOafoMi/Ql21g3EmmM",
+	"E0hli8uqmg6hiUVatmS6J5F9rd5wwS8TetRdq/kvfzqd/C+jN32s/rl/f/Lx14PoQdAl3uJlwZ0Hcd+A",
+	"t32qdy+eoacPH31b3qkZGdk7UnOIXSwEF8MdYC8oydLnUPQQcq8yaXoJhasSzKAblGOTzVJDlodPuoeH",
+	"WbG9weiwqqbr6VNP6jwMJ/wqqjKygeUcGoCq7VH04d1rxPDSKGIl9UVIFslCKwjTIDfAGU1Bk5vWRzv2",
+	"PzyKBnTA95HQhvPNYUtgdeBg2WW/IdMgMyic25VwpnCi4u1zWdwKN0nfgIFEepFW3/CZwEtyzcWlPnzO",
+	"w5X524RehubIDM25GRRGs1fkAmlfgrPfRtYtnjUuookfzduOHG5t7ey3EKmCak0itb5RLO1cYTybaZEI",
+	"DTNd8z4zFcEkgevPmZpNQyumi6bJ+OTXrGwCew6mQK0zuzEAXOOhFTiD99FrDm5yllCceapeVJ+ixYVp",
+	"VHPOrDfdim2Xizp4rFWbA8tiWa5WyUY4xz1kXUUwImx3bt0tvQF3M+Fz8zifGbTfpWvVIFrq9DXE8Iqy",
+	"qEILnqUScZatEGb1YR0bVGm5WEVAIu9qGEKgHwbA5Z5sjyS4YR+rbsg6iEJkbZsv3XB+wG2FYWthq35G",
+	"3XMP9ik01tzo+Xs839uywPyLdyuvbc20NsZcTVQwBD18jNrwAl+7sWd8uaSqYxTaDkbhbVS/tra3QB8p",
+	"aiZ87HxyE+M+SS2vcz35cUmsu+gAuYvpfWsQqo4/9YKs+vS7tVPvyhvfJpu1pT1vnnHapz5vmY55Q226",
+	"S+VdE0HYXAFuXGqvJtp3dTvJEXHW0x1nh9jPDsvxXJuVuYmhd/MkyXWou4N8wN8ClT/33FMzbTDBgsR4",
+	"bp3WVM6qYXfQ8T22kb7g7t6dnp0a/2/3zW+cPhqYTQPfsNV2kH8CAZB3p2cIHDXUtjV1P6BL4s9SqoDw",
+	"7vTsO8w27YRwO+JyiT/FOae2KLU5WcPaKG6ON7SdYYjnhE1MoR6kK15gloaqk9d+mzLv25u93ZwNWy3V",
+	"EF0fwxfwPV9iuqkP9pI0kyq2CDA79BjOU9+dnv1P+1K9bvZRf6u5Ht/eJgELferKc1ZtvwOyr3hKsg3T",
+	"7Kfm7qbHzg7/f5H5Dfrbv6EpXGScE2GueBohgak0M7anFklq03qn4KtIMHSYw+qcTS1yNZ4CQ1QStY+m",
+	"Gof1920zgRSM09KVafYyp1e2qYzdpc3mO2fwti1ExgodRGjGs4xfa4JxyuEc5zCagF8RkeHcOlSECaJC",
+	"eaIBLMNUkHsS2S2HHB7wuU3QB9hNs+S6jS6XjRb6JUWZD34M5nK1Abu7wcKhy93h4KM6Xm0ex13vGgSI",
+	"dhDKmzKeeNcsKMMXJGsts14mdjHrjVi1YSdmC+WSHSAq2d5vACQ7vX8TMvPyZ7yOS+t4NPmkNs80CvNo",
+	"vVS18zVABUaz6RhkEJsbAcVK2hpQHmzUI9V9tOM83cHy0qkuiHJB2pD2+E+ViylgCKxzYK1vq1o6u4fN",
+	"xCgf/w6U9dsNzPQpgFrrXXKpnABsiSnoxTq3XuyN1T+nKKxBIKNQbBJD6upUaTrjP6h64xtvjpmcUCWf",
+	"6PW29B7+0qStgXqdef5ziak3wrdhrtqKcr6QCFqTTLyOitalUXo262B2qFRD5qhOvDXIbhtlq1jFdjXb",
+	"N+YDOyOZNYL+hmjc7JnTvlhzn+Fr7If8LpxUHsu/WzdV9eHdOKp+P/jQBgVW5L1hY60KUJxT272w7zvP",
+	"zGM/0SVV0k52IjFW8YIvSewtMqyyurHcrbVHESSeZVjFu3Dvr5/GM1AL8KcZ12Um5NzA5A7oHMVTvELg",
+	"+oIJJ8ZgNvk/VCK6XBbwQ7hfz5LO1yajv/xBY4b0rT8XiVpgMd/5HMvBSkWZB04+5YRJImOsTXysbci7",
+	"uUvBCximupYwAFDv3NMwwwasXCIS0o6LrW0hiAWdzWKpSL7zIaJmaR98YI/rb+3uK1spNyXaD0ohv6Vs",
+	"Im8XHo1GJYfs4HmhO1sDbEOcXeypnxab+OVh6gZks7VS5gTJdpHHL0TWNAot6HwB46OWkFxVGiowLYDA",
+	"4B9IjEdYIb2DE1RIO76HcTYR0ASRKYoz8xg4OnNBJGFqv1cK9VXg6BdQSiW+oBlVq4kgmb4YBDebUlXo",
+	"DbnL3V0S1W6lRjMvzvwdXZCMXyPTHpFxhZY43eERtlS7NhE57WokuHmNHTtMaNuhCAok6Lnx3PgK08zo",
+	"FAzKO8wltYJMW0mu+nf/89+PHh0co6NHBwcHW4HpcBu51tzDIcJIP3yMDrfcRvD8GwmxcBZBTQLtQL5s",
+	"Ikd6uf1O7MDSBrljM9B9dzdW4O/GXrpj2+f3ZG7sUBJ8NT52w6R/Gx7cZhYEp6s2pzPwjnuzYxm5JlIh",
+	"nOcZJSla0rmA6pl+CbPZSNh65EXAZj+uY41Vimr9FB/D55ecfccNEDYaHRIuK3/thhfufGZhT//edySh",
+	"OSVMfW8K1wJeL85mVCxNN+VhLPgVlpckdSsOYsGgqRsq3vYbAQ2azQnC15jCaB2MJJRWaptE3JPIHgww",
+	"76Qa2QLaKclStCSYXS+ocRqtOUCztLCEWXWyIdB/Zt7bMEvl+wJn6JKsKJsf20YUsIw+tD4rVCfDH2x1",
+	"oh1sDM6zcg63cHtBc3wFXaeX54yylMDYB6ayFRpjlOAsg0mekHNlJ6ohnAGBAdwihM3Yi4xoHN0rC3RW",
+	"aFlIbcGoxFThnLNrLE2ey/NPONFf4GaWqH7flWbC67mpUI0TLNLIFQtZyFanEqQjK6VcbG2dAGaXp+ZR",
+	"aLhlexaW316fZupX0nbwzfqdnxG14X1vAqz9XYHjJbshLLoHuf4M/dZ9/IR5sRo972Skay97zIA/yAXN",
+	"d9MS8rZaO+p1b9QoyrZEFfbE3XMfoHcG4XlGgFc6b8vFyjYBieoNRGw3WvidvkzXL8UvZZc5LyQ4EOkV",
+	"zeIcC8XsyDrvX8aHZzp4RiNJLzLjypsLzNLy7/CTewhq9uyZIOOCcRXbHY8ivbGPW9exbVW45iPUdm0q",
+	"7e7jXTa3/F00T/cLjNpAKMuMmnjcXW/kkczWTl7vOrfy8waorrfSHx53X70J0t0GGq3JBTP30/7wOsA+",
+	"3zgnfaO+gp1c82ZSxUO0gQImPO6/HFli2zBBtNNqbIbzmj8coyn0pIn5bIrGtkxBGm+reWG5F52zKS7U",
+	"ggsqqyuYcTFFY0ESAonEKRUkUZVCbDtaLj22nmkFMME5TqhawaqMLykjZN1aZnYYFeiCLHA224vQVOIl",
+	"iRea/y94lsamg9T0nI0zWME2wtRPofKpEyRXyyVRgiZ7RuXzCzY0CEbRKHhQEAHlVjVzCH0+nJDnXdVO",
+	"vHy+bnG3jr4zU7XyzOtr19BsstSVtgzKCXr20/d2Tdf7IM2NK8jYje2YezsXNtxUdHAcXNixaP2+QXPg",
+	"d/rZcK6q9S+3AFA7kf3aANBuF/zbMfTrDAU+CVQNth9uECkE80DrLlZovCA4UwtNVRGQH2XzqNHskF8z",
+	"1/BQRmiOl6CXob//9T/2wukWO0mD3tJh+WViyS7YSZOmP6/JXl7LHT6wMt51s5ZW7fWGN7QqqpcGtbKq",
+	"d8vezK5+X/WFEGV3Q30YqIWRdM6g2TI0qD5BBFrmaxsc3Bpaemg5axfQMlAVwo7KhJZw2hS5ppLstW1y",
+	"GNURY60xgAXcxTQTzhRlUI4Y60XDTxmaXcUSz0h8TbIs/FhG5rjjT60ufLGpLux4GppytjvrtZ90Oh+L",
+	"ofCTd3xeUHkpY1vLHn5E5iShM5oA0FwUIvzoNVULyuKLsgXNmtFp4aWj0CU5IIZO1gGX5uma+wtdX8+F",
+	"BHAiSNJFnnOh3lqcGeZi9V56iwXE5n7drsWN3hd4XKWyjdZPzAjIssOPwrOZEyzSddfxW/rsLvrsz6jf",
+	"vnbCG3u/zTQyc9tDza6EUC1TW/VmPY1H7Cul0m47IGHN13BqnTLtO9gWzOsDdbdYK9LX/8dgHjxx0jgr",
+	"mhNl2vyUuLaT9j4esS55WqsnZ6arltG4YqtxARGDNuVxBSpnkJbwqaM8aGgtiZWnCCNBrij0oqESYcTI",
+	"tfXeb1lSoqVk7MRlDClh/Ux/qHvLzkK+kTMTzkrktq3qtayP+WwWVyM6BrLM+rCOIZGvYVUxXvfVz163",
+	"1ZvV45SrXKzC1DOVxcXUqXMQSrpecFS+V/GVsfXx0ozYZDWMoNrNRH+Az2SYSe/dcroplcCWLkmu9vYD",
+	"DRTXnkPxPC7yAAMw3jKkeD4pcnls7B2tuuudU5HCkA5KJMwy54WSNCX+wA4Yik4r9ulEGBcIpn7LvRNE",
+	"lrladTDSQZzkPc8/5M3azNDYaXPKNTLAeouah8N2kkj7kLuTqwYkgYH4RKCKJdphdGH53xb7wJ+jsli9",
+	"Nv4Ziumrnvva2pAGE4e3aTOlse/11kOs/K793h19vm6rZ1elhdTd62WBW5kQ4THUzdtzNQViiSsdmk1Y",
+	"uDTYXoN/tSVHXdOrq2xtFj8kAlCxmg5ybKveH+vK90B3UDOVQQtrYKcndqwTyVKTqWCmhfMZairrbSNT",
+	"IzWba2BL8+zAZsSUGfTTVoe2fnAKHW+GvQxXv/k3XQv24f2dvI7wrV4kTaqWCuYyNOzQAdvSAiSmMqZL",
+	"fRbM1CbvKR6blJRBL33ut+J24jHyjMI79j83Lctw3jW5IgzEGLiUsFU1vn/z6vTl6/1liiRJoKHRo70T",
+	"M2/rUYQWNkptRTiVSObQzpXKcvbWl0wcTXHObTtSBTXvjKxO3KAO4ZxoFOoeaGtQ25dEXI2MJZKAKVJ1",
+	"70WeGwONCQy2Zclqr+xf+ruizh21e/vKsH/nDNvo9oHqnplvmRw71mZG8piBPXZ8IDdDeiBO07RcVlq1",
+	"l75Of84qfdiq9+ilqR2CmTaQyUVSZ9M0lOfIY5yeB8mEf8+Ziw+JgvW1u95xNnT3iJNHYeTfrqkyXhln",
+	"StliyswD9/KOvCQicOUHvTKwTjy8djfDLIb2pl1dlmFUJFUaUyQqcs9vh83fICOriRKUoVmRZb+Tbq/G",
+	"/PBB0ZpMB9dTA+/mnWCBGLcZ/3YniN2R9NG62hkXXZmQjzZOWbktxG8rMXrv0IVSP9KTyrn5AXpJ6NQQ",
+	"iRtdBlxWlbAF7otwqtUrfoL4kqodktbwcUtDEDyE0R+YJt13PUOAvVFUCWYQ1ScIJwtKrkiKxoLM0dH4",
+	"wd7eMZpCeKocJpeQKRrbV8o20uXfIOVHW9B0RhPMtJlAWZxSqQSR2ib+RIlaTSM0JSzVElTI2IS1Yi4g",
+	"sKVWUzNYvPTmuAkL8h6srvAlkbH3jWwVZ1wvNbVTuIxv6NhM4pJoYbPW7dRytRCEREif8IE+YT1NqHlY",
+	"6xDoPY7JGOw4DRQJdu04SDEfmE1Q+stNR0b5Kw2PrC+plJTNJ8a4i8LjpBiUCdlnhsTfPzCrN5L0FUkp",
+	"1ke66enaK26SP1C+PVnq1yew5UFHyQXWJsmzUgdsJNL7IbyuSJzhNnOubMjFOplC7GOtKPYGf3d4f1+T",
+	"a7SkrJAoF+SK8mK7sOmk/vv1sT2YV9U1hlzzXZO6eI2lSwHHWVKY7MUxRqLIiB1WcG2btlwIgi9lNaQJ",
+	"I4uv6NXLH5DAiuyFrcK1UGTkOvY6P20ZIdKr7LAgcz2IN4uiuetff9LuVwc1KnhfzkckKTJvVK0LZlyQ",
+	"Wxo5UZ82ETxs6KrXHK/7XgPUV3efGxIISukaH9mF467Bme7Wd+c+/kd+EcgbhR0FOOI7n+SrO5HoGhzY",
+	"dcyxq+xvV/1ZMqNtimAoo3Jxw7jqYELjCdDN+khRuOcFViQGbjk8tg4N0zaMZ1VvhXNdwkUCN+8VKZSM",
+	"uyqI9dmNpLgnUVXKvI9O0Z/5BSq3XEWZCUNSaQX+l4IUJEUFUzQz0jnFqwhJjhivI6D03gbRJMzssTzP",
+	"Vid1IeZjtNYDEZnNSKJMiSWIQH16NDa+FBfgxIoI+yS9IvDI3qAp3O0CZ3MqSDllzJRFacaRETOSdWby",
+	"1T4Go+e2vULDcvJPxP3THpdupDK3SMPc3FhkQI3TPxfSAKYGm3JPVXUt+jOn1SpcoIxoTZ4qrRkwck2E",
+	"3wO1HCirtX+yd4LILwXO9A5LckKcJaRccIG9r27FUULeijrtNWcbAd46yPqEHpUMskFWDdqs0VCdK/VJ",
+	"mp+Bi75UZLlp++S+OcJrc6q3cBFtBPG6qbzGz6OpgySFoGp1psWl1dWJNhJPC7WofnrhtvnHn9+P2jHX",
+	"P/78HnJ+NZ5TtUAYRv2DZWKn+ytRSCXR+Hn6/dmpxtx3Z0ePHkN5MlRgzwtB0r199CzDdCmPTTaNtm2t",
+	"31Vb2LaBVsJTshehqeAZkdrA1YJc/8JlSEzR+MOHl99HzRQ2bQLDc6APTc+ZfQy2rDfr/oL00ghnnBFT",
+	"JL7gmZmLp1mRVdBNyrNej0qpzXdcpLBj8imHsh5zKfAAVlNjU4NWAjlfANaKXy2UykefP9uIhDdPSf/T",
+	"uIpG1l5DS0yZwpQRIcEWzez78vj+/TlVi+JiP+HL+/Zx9//2QJRqPYY1B5c8oTibQBWUy+W1pplEhEHK",
+	"NrEZSs/ZPKNy4dzicv+cnbNnnF0RBnU6aGydP85/LkjOJVVcrO5JlPJE3sc53V+mJ+YH0x98f5l6Exq0",
+	"qaPlyoKauNc503Ro6oD2jvUHv0HPIbMcyBwyqRhqjRkeT6F5RgIv3re//cOf9UXv7aN/KufRuhegDkys",
+	"EGbnDKGpmS88RYBm2uCe/go5BRGiLAJkjNCSSInn5PP0BE3hj1OT1vXHszev0VuuiVUgymwt2gVPV1EZ",
+	"KkAoxwIviQIEY1DNzYUWvWIVwahhiPstCNaYXD6rIf4NesUZWUHXTsMPEJA6ON5M3oMt+5/acRknbiao",
+	"IOjl2Rv05PHBofnVCTKzj21XBw3FBw8ePEUf3j+DL2ldXKJCEpQUQnK9kzllALhjNAX1WdK/kCkaH2o8",
+	"0bwQpWSGi0yhRwd7cIZppWVPTyxWGNfEPQmwbqjiBorl2BoISWOYvzwnWn3R/zezFPWDoNqYHNWSomc0",
+	"07DSEvIawzeolIVps2cAaHqd6o3wQiSkvHw0te6H6Qn64fl7ZDJmYCUwsaUSXAP2+Xs8n56gt6fvn/1o",
+	"mpAnhgAsA4BzvZxNXmGVLKZo/PDoidEFrI0eoYeHR3aKicIZ2duv0Prtm7P3ETIZNrK2OM7oJYkQThKS",
+	"K0D76cuULHOuCEtWk38kq6lJY80z7IEDKgM1+ulduRNVfkB3G2gMb1RLqsk7WImkx5qTk+me8f0qrYBI",
+	"hY4eogUvhDxBmIFjsvyIoeaHR0cnsB0zP1sqahjDLKPzhXIPHTzVl3otqCJaDYG+idcLzYphIqRRByKE",
+	"i5QqRK5MBxKW6s9IxQVJywPsIeiiCINccJZFCGeSVypYkpneHVxD9Rqv0JKmE7s50G6xewR03oxLpT+i",
+	"qgFSgihB7dTACrJa6OlbAobZBqujeXvEJU4J6F/ejZc3oLFQf2D6z5N3ZmOTl6l1Ayc4yzSziMoprEAh",
+	"uKQAi0SnXlmOuxfLr2ErLhiK/cmvMMwmMuzr4cHDEw0OKiNX2epJTwRiMoJ7rT6z4jYaYGQmSjWQ4SoS",
+	"EzAw7YfH0/tXh/eX5P7+/v7UbHf6aWIl0sSK9nJUlWH6KAMeBHxDP2BuZ4lXptMKVSfWKw7J6g8PHsCy",
+	"FnygmWtual9LOeyKfKJSwfNw3Griub7HSwbyHl4yeg1DBUtJkoG7dUnUgqcIa1A8PHhUChz36PQ0y/j1",
+	"1LFuvXs3jci8aluzGBYPw8+0luNcGGj6mqsXvGDp1KH59BW895qrU1M3N9VM1m6HM1dn5QC2t4+mPz4/",
+	"/d7MUpq+efv+5ZvXZ1Ng8HAl8FEg6gVZaSi4o5RrwebGmu3/8Pz9CXr25t0ZygUxhCvLlbSap/W3CpMd",
+	"MKYKfNC1e0ww0yibaizTUKmi7FNto0EWtX2P2hhU+bKRFI5OZASJ+8akgK9D0NKqDvAmFJvBpLc6cI6d",
+	"fNasSu9EI+6H9y8mT8yvr3BWEHOXmnagK9JMEQFCRJ3UT1RND3U8DlYVZFZIY36h8cODAzTVv44ZV67w",
+	"UasgrzkyBoJWKQw6wdsuucEI/MhgOgfVD9nUDjDCcQIybvzhD9pc0Hiu/3X4Am5d//PbF+6XT1/snQAr",
+	"wxeRCdzNiLY8YdSWEFQLVFuMh10nWGKFKnRBIgQp8gnsTbNn65SalnaQFtr6E9p+0UdYckH29tE337zX",
+	"7/npmCau+c03+ibgwG5FA3M0NcaRCY0BWgitQkCQE/jP2PA0tdDEdn5+Nt3TvJpIGH6eEQyqDyRNCewq",
+	"fDTnlTlOCBp/YFSrb+hn/cv4DH5pM/CXGEjBg65zrn/4w9HBwXd7zt1xVaqPhmXAbGxjAk1LU3Bqyh5t",
+	"SBE69MD2DUboHzUafF9K+VITyyhBF0RdE8LQ4dODg8nB4eTgEJ45Onz6dHJ4NHlwuI+e42RhcA1njnMf",
+	"AL+otjet2JO5MKfXgsZZZsrqi/W11lJmlXi459LQgA4LLZ2nGozTYzS1WBmXcNN3V6jZE/1/c9AITd1t",
+	"xClWWP+iumcPi6AmWlO0Ua0ueEqt4gr7g6w3zZ6SBZForPXVbx88fbwXWWEoUU3th8cn8LhR/REHSq49",
+	"BH8whlpGE8Ik8ayvVy/ft6wtnhNm9MZ9Lub37Uvyvn62Gt3nDC0vb/p4dLh/sH9gZlQRhnM6Oh492D/Y",
+	"fwCBbbUAS/y+No30P2wxZtPsfkdSnhgtWBCWEmHEC5XIzQo90dpBxnFqaMK87nnanHkOBD5mHD37/vVe",
+	"BEJOGCWXJgpWA4eSdRagnGc0gcGYJQt8mY6ORz8Q9b3ecjQqGbTe99HBgbNobftIzUPuL9Qyq9ogegVR",
+	"pZ+9ZbKeMvTj+1c/wZlP/CPZs5jeSrWjuVPtm3LR1I4YfWY2MzmzZ5q8hTN1hRPsm/fta+4t+9LnaOTr",
+	"aesW+Wf76MvUnPGhgU/olRKO/z97b7bcRq6ljb4KgjcmozM1WXaVpeiIX+Wy9/buGnws794XrR0kmAmS",
+	"KCUBFoAUzXbUc5xHOQ/wv9gJrAXkxEwOEiVSdtZNWcwJ48K3pm8d/0Rj91gHHnm1/pEqWrAPvtrkWx/s",
+	"1hc0eQfms6KdqHPxP/8OOjqdTqlaOAPz1ccPVvqgwydwS9HqWNky88sROA7oWHcu/idfObrzb/sFWOzH",
+	"yi7pIyv+YrC/HP3RvAHst3ELDFMRJwwJ1IcLMoB3DQIS0WjiONUpiWnzir2G1264bv+gdxTbseXq/Qe9",
+	"o/il6mK07Qzf5uGaK5egvdnf+32vPLf5XRREaR2iWOzC+gjIrx8+E5DOEesFhE2HLI5z1DnkgqrFysWJ",
+	"MSz/2yyMHX4/OzlxqX0GgzUipjWEgRYSs2QaTbwmYM/AIbU6NyUJv2PC3m+PanRvLK3Wv0ND1q/U6rlW",
+	"XqqrPKbuCzXr93OhS1yTdFZZxt/xSlwalsaV5M77owXF0692OV3bs0wvG04HxacHZLgwaC20/wDLBQbs",
+	"SZlg7jphjv/Spw1YKZwZ5pkiTEA9El271n6fMXH18cN2i833K19sy4vIvZgA4iGxjNIp5J2U+rOu95WY",
+	"lnPvLVkrhost8N9uVzKu5E0Pa+Cw3VQcOrNbJuq8sSNTO5l22nlGb424AQUz2GF0QFiiGXl18hLCoEC7",
+	"WyMrkXb7EUUlfqBmicEFq3TDNvuOFpd96uX6p5ZpjtZK2Gz1cGekBLs96Otpkvilg37rxmV7d3pMIyuo",
+	"Q7RZNoNLtGLpFO4epQmKU0itc+ZOOkSLj/MHgiseTPH4BXcbOhD/9u4zPHsj8G60muacdgE8l7nu7eUR",
+	"F1REnCaV31GXhDuQn9+bnIIb4XJjLNwVhI4VY+4pEbsNxg2bOlsGmN4yL0DX/Y0eE8TRv/392rNWW20Z",
+	"LAVu3MDQ4To6A7+Tc4piXnHBqWqfygJVvT/GIvUAE21uBEZ5gL1N947IVWUE3RvA+h4ZqTD1JpvawDNy",
+	"w5y4DDlszo1w/Ap2pkAVxvxAIXP/Jn72iNglBoYJeGA2YyIOrVYMjs1PrtNQh0lxY5iw2HHorA96IpU9",
+	"ZME+6JpDY/SicOEWyqsTMtU9516A61O6uBEQAePcDBYSAisWo4pMmGJH5D0MGCg1WRgfOJvtSKBFjAnD",
+	"zcL+TrrIvuUVYdt/9FlzEbMvjl58uCCUGG7nkoqxowEvy85fuDZXMAeu55jj4DyPjcwe+S3HH+mYXfP/",
+	"ZcCDtMG9nyH0zt5cAzlxbeXT7LANWCjt2AKDgb0bnKaecu6iFPiYC/Q1oV/1bSixe6DLESbNNqTp8zBH",
+	"pU9vFSxS3xC30Fd9N1sQD+v2B+E4tok9ERQZylQ0flNGUaoUy8oM1Xy3GNNWwm0btCXj+ybpbLZxW4x8",
+	"cEv+/YjoobjDINS1zuCFeqw9O4oyUe8bUpyuf6SYaoEPbQAM3ks15HEMsqBzfnK+/gnvJNsLjs4Qyr8m",
+	"EoUSWtez48VNV0BkEjM4XpUuIWvwZnf+HXQq3s/smlQF7JKHB660iuXJqsWAQohbmEt1Cyd9UDrq0YMW",
+	"QFoJAbYZGhkIiQMfQKXxNadFoWVPd1bU7f5KXZrNK3R7yqiGQ6gwIKSLJwAcCj1EJnnYJYdRx2g4IxvP",
+	"psL7HnZG1L3dEaxuOwRIifu4Qi/72AYiL19Urbw7LHnXLGW6BRnTWyH3CgKjXvpVdohnOALxIliCsb4u",
+	"IXGVpDz+Wspr+atRcv4uSvsYNBgLoH0VDjKikdEB/MYSPkYukQXGUGdx0wCyA2cEzpjdgE4N456GiYxu",
+	"0R/nHuJSgBPV/9GHW5jSg3q7Rr6HOk+yU5uMaPlgVbbnu890vG5bwj37cF+0W7m8lcvL/in26LYAIV+J",
+	"duL/DR5y5IypnhyFqAC01cD2K3TvwseTukAUbejiEmN70R45UFT3nYFy4Ir2zBIaQQqHTNgR+Y2xWBMf",
+	"0nkJpZ19pgaU7BURS5JSoovFBOcnb5Y38z+BMK20n7cbmg8jaEUHz2xY5b7M3hohwL5Q22qIcJDGTicQ",
+	"17G5D+IHK0sUpTOKmRH2B0Vn9tQOOoVRsm/487Rz0UkkgL8/zyxAAa6av7aHIEgH9BfSBjeGb9xHivk3",
+	"lzImjErZX3sVoi7LpRWmhyBMz0/erJj6Yu5AeQlsxnjrkvtruMF95YpV6fn5AgmFNCFItg2S8/+q4Vms",
+	"X4k+dDGSYpTwyBTCm314/AuQmIZhIDJEf3HtyJa4cEGbvV2C9dOz9TP5UUGxSjiH3mP2Hjy6wTr7SBeJ",
+	"pPFnKX+hCvODz09fbbKol5kW4OGzs4NdQBFVLA5HUoVonggdZUUDoQVwhYRIEAorLq/VUXd7nGI/WehY",
+	"VBrug4MX3mdbUljUTmete8a90TVGh1OuoTTmzpb/v1iS2PZMLX4fpsZxKjiSL42eRljulbW+y6V+9uN2",
+	"S/2TP8V2gQLfugqwS4iJdAugqgSVChigBij1HoAkN1HjjhFoQV79A9Gk1DXa4Ft4va4bERfgi6vxsuh/",
+	"grTpKkRchn347l3AvvUWs0Je0H+xxcOAoueZ72QqMVTH1caltUgxdqbPzsbQr1Ab+vCwWQ2WfwA6q8mn",
+	"Wvdo/kj2RAvzvj+Y10A5VUj5u2WLkIsQE3NaWNjCwo0XXHUVKZZq5L/YL7SC1BNoDETVVPJbfZZdnm76",
+	"7UAxOHVqgEdQRh6PDrCcWevRINa7ghGdozU8NXniAKtY3hF0ugijonkelIILMp/waOI5HDXy+xqX3YbX",
+	"svnSUH7fLjBke4Fs8qKHb0oXRN4xpXwFkKxxiuk0MTciTzTPkeBQ2j8VgwItmLCdxtzY9/8rqy2VlaZF",
+	"H4ILYqs4ESdU34hPV9c+VrJaSJIiDY69w+UUZRm6+VteaPTnZnneUyQhoOJGcBGD+Llb4nqwY4GEHC7w",
+	"A/LrSvyTEF8hjOftA4ZINwz+2zcCuk8GaN9yhSYGddFGb906e354uNS3zgVSZRIuIvuLXXkQEEbJiCZJ",
+	"5x7G0LeZS6gOoWI9FppcYjKtgCxTqcjg61+DHjEys0t78oTKGj4iv/Bb5gIDkVkgINxPZ6697BmDZ8b1",
+	"FoO3GPzgMLg7ZuWsmRi2RektSt/lkuQiQ2Yr16RicQpSPQSJHma1nrZ8pnAq1z0pZIhoJFRUh3llqFpD",
+	"roNUIQSn69Cu0dAfSw3P2Lc6FLTGYm3vjNmIC1hMa24+VLXn21FjPPoopTZckJhFFlQXI2hcxAwTOSYG",
+	"6VUCwMDcZF9WgK55Xb4HK0IWqIfIKrQytrKQG+CoiDBtwMWGZwQ7xehKjMgOfP4CYi1gVuBTVomRIu+Q",
+	"2Qh5S4CTARMgKGK8MIPrWFpZuzyKpZSG+jhN22L8wp7jNF2U+lKk4upS9yvq3K/50GNmAQCVk8mc+Y+Y",
+	"ENDwWpS42w7izc3RBmP6dFkBe0wDeNK4/2wPbhACWyA7a2NgDy8GdtUJ8JCQ/7zMNY2nXOTnlPv5WDNj",
+	"uBhvmgfgb8d0RB+np1+QmCVsDLzMUDk0s0Vh2e3QF7LShi7wDn1E/ttZnE4LVAeO69FRPteGrb7F1lz7",
+	"lj/iFqt+qkFp8qPSRlx9K5Ho+TqvLGzET5VVDTRxxa3pXrTDaNfljbx5+Kqp7dolgSxPhBp5gXqneAW5",
+	"yXldFAIGny7vyj1EoJbLF1fqdr9CZoeN7aeVHu06orTh9U8aurChfPOxpa2c27+5s7WF7cwWNqSRDmkE",
+	"/r3Qov01ph4n7kMqoolUIRdhqlnr4N53rGH98bb5cdyAkMtnfJjRYDRD5Z/LqCB/omzFcZ5bqUgqML9z",
+	"k8xYfPlHfPdV3ph9MSr8DoarrB3ASrpgxtVvaFKmfY9LmrTbHEMpE0ZFncJe/RhmR3+8IlzoVFmoRNiX",
+	"GVdMw2b4+adrEk1YdAt8vMAf7ZzPijGyYFTpIC804yrFNGbY0j674zFUoYKPcDHu48PN9oDNzUr3I5d4",
+	"TLtC/UrbwMaQzU9rYTgs3aZRMJFulmOrS4HWWMsDvDU7ztirjeDxxDg1FoOssV6TyYtlu+gR9+0YSIsu",
+	"iGIRn3HkK8KzPSCCGSsXxkpqHRD/6hHoGSJaHJHfBUP+IVf6vhJZAqUT6vfF9orODgNHXAf7Xjww+x3D",
+	"+kMqbvvuop0K39HORWckU+XK7WHxW4jTGlLNNUSeGF8Ymtuen5y+ORm+pmfheXTKwh/ilzR8Mzo9CV8N",
+	"z6If2Q/0ND45BwOMG/NMoPl6Sn2Qhheds5OzV+HJD+HJ6eYBLPUDjpOxmaZ0+shCsU4gYvviQ4gt+UVi",
+	"X9c9nd3XKmjfdDxKE6QNoXyF3jrwpEFNSqhL9HKC+TADVALHb8eoSjjUYsEXl2uxVLUprqtlZ3Ya6NJq",
+	"6KsWbHbM3C8mY8VynVAdChlWvpdYpXvdKh+ByPierQAPxqcI/9aiPyrKWO8hgNWj0/Xq/vHX7N9raV8a",
+	"W59FmaNJmtCphWYY2o3/BPSJz9XTyzehzyfWAxtJXPwNrXH4eXO4NK3hp1EPt8sP8W1bzedS1C41Hwtq",
+	"UoWlfwNHBwuKUkZal+co0CSkWnMoo0O8FaiUydzb1D+2K+1xF24ytMGVVbPX4dnJQ1WzXbvIVn/lST1l",
+	"2wnDjIylFYqtx2xrPL5Pn0oBiuWicr1M3AsUO2YivkdSYfXQqLVIfvZFYqNFhPrjTEkghieu/C4Tsasw",
+	"z3w4Ye/IVdKlCRQ2IDPKsWxQDGQXWPfPP8x1XrPdVZAR7IshKhWFSGZfNJBrkrCRsV+Xo5FmBkrIIm1C",
+	"kGU43ggK8N8etv4Ex1Ly9pe6rLl3Ij6ko4mJ4rn0Ojx5E56ihdHlxk0B/hsorkoVIxNgCNs4J8737p2I",
+	"tzhC1kqAsoXSFZxvBfDhZ2hlJjC3ZUMm4kO1WLUpVQe5hpiIQ4gBB5unlfEhuD7ayJC9oZh3kDPebEsS",
+	"UMfP6n+NTAjuqabsn1x9rc8D2hjD+DtcFs4K81KyIFOqb5EkC1J19ETOBcoMwCoxH3Oje5cukhpeCHe7",
+	"uuZMRGoxc86p1Ramn11zHrXqkbPm+m81yE/XkTaoYLen8gFLVF9HHiQq16PWuv7QyPbMc/JCkyEVt1ib",
+	"gVn9JIyoivMkQCtiXCl3QCzcDhaRwmUOUrHwIeN0TjlUone3wcq5lwjdoQUwbdDlBJuXJOKMQdErl8fi",
+	"3/JCowrmjwzuCF5SYXhCKEk1UySvFo66HNTqnkhidTIgR3Hj4ahSupmE5xnFiqJp3DsiV34oHeWhLgzv",
+	"jUA/o2voEfnJTpvvApaiLc1goU6X9NWj7AdZ4FgVR6lmcZ0KeL1C9t9TjSsFoBQCVVzQ2z/I9a8fPv/d",
+	"Tr2/APXBIOLk7OX5q9c/dIKOlsr0IxnbJ16evHn98hw5RDKWlHlmupUzJlyF3tyL5KdxGxLB8pF0zcxT",
+	"Gxq3PBULFdLcWvILpj0uvxcltgIhQ2d9DqeMCsis+w7U2VYnXbkkbrmIc7rjYDfpEC1K2yFKu0b0sIzU",
+	"/BHX9dGdGYBDQ3vs7+gVQB2xkOCyDF40KNuIYTxEuQdce7CKe+w+/pime/cJi06hv7dsocta8ZhygQyB",
+	"UFOnNPRkTO+YJ7qLmT1RmTDJ4kZ045Qm9m1cjHuXhBK/p7Cc7AgLklqgrKX9yb4WGlAEiPXkddDgJ8Nh",
+	"G8KteyMn15+DR0+ZitPipe8WL9nzy6HmFim1SGk9Uqo+o1kyCotWkE0R02avP5wyFc8ZYLkTyUUyYMlz",
+	"pzLLUYYLuktGHlJn4+k9CXBSbKZ4xB4LKL0HI5Jid1y7iFoIiSdDGt3GEOpgd6ziw9Q+UDGVkZG00h4L",
+	"EFZzsm5EKVAXERGArQEbjRjQ/AGZ04DMKCAzauDOF3rJa4PhsV3BDLQA+Zhdru+EKnaJaV3YPFcyhLxd",
+	"RIldo8U4DKosLlT27ZiIi9EX8BWI9CbcWfR8GMYR+SdgZyz/7mYjDkpV8X2lXjt6c6qJTmdMaRYzCPAQ",
+	"0sDH6yDfJ3zfQUVflCYni8H4ITx5XYzBKC0ZP9MXxMwlmUqIyUgVFAlm7PYesRluYNr4jBaqLcdn6FTP",
+	"MEaj/vD0yzHM8jqoyEXsmhPXioHQ0NtGEl4pWChHI7zRN8lttzZspA0b2YZ9BGGCyzwqLdvdZirhCRpm",
+	"sh2DVdbY9gqf4hrXu6PZ9SC2DW/ZW3jLr/KOrY5vMbKMy0pwrJB2pAOEZTSjwHgCUKvT6aNhWnfWg2BU",
+	"pmjmG+CHIbp0cESAt8+fJS4+VzFEiliTY8IEGVgs3J/RxYBwfSMsBCHdHDfqauBurx7o2Q8fEs7zvepc",
+	"jGiiWQHaTeSU4XhNpJ5xQxMMAfIjl2HC1+Hpq3thO5j9Ftq10C6DdkKaAqxrMVSLoTZdQyiYlqJvYS1B",
+	"+YAWo+wvkchODaHFQ7YBr7gYFqng/9KOLo1uyYwu9hGQa1dmnOI5WRuJ+w4KHWFekAsfjukCCCGkihga",
+	"swB+aII8b45qbGAmSqbjyYB0Hc3xBTHSPjtLUl01biWMIi7pofmMFT5LIUloQjUBZZVQMGDZ7x+Rd8Dq",
+	"CrfJOdM+cyuEn26Et6e5RPT/+/+R05cBOXtt23l6FhDBqLIic8aEWPQCMlOSKGpoHltloVLWWawmYPJZ",
+	"vhHVSbzIP0/+7/+Lz9sDyn7bvwzil+wdAVH21IOQw4gFZEKTO6ZJOqsDVtWg5Ws/dduCKv/gZ5ygzqPy",
+	"q1Ub20Qq7a63jsnvzjEJOyGcHi53zk5PqcP3DWb8ad4kAhOkW3/cgwnXnZtmhSljznyMK8TpAGc5nGtY",
+	"jpOC2q3JhN6h8h5gxRupsuTaLUBEQ2by7iLUtwYjeKw+lrXkN1nIb/a5ymbZMpKKxC5BJyjSKTxPIBnJ",
+	"PpHBNXJFPMyoZkBX3rgq+bnrChHZR82cRwwirewVfctnGuqO5iskf7EUYPSa0QVas+pC3fHmQ7LFjJSc",
+	"Vk0rJ6dFdxsXmTEGTTOn5B+puE/Ws+t+a35pscb2nrVdOcnu5bdrrUKtVWjTpZ3bf0J5x1RCZ7o1BO3N",
+	"EOTOnFUgr+CCeryMbLzOkb4mL1af/dwvl61fyfOXPVSstW4bHoDZIi82HeRRSSSiSZQmsEFId4C1swe9",
+	"rFIWhPYbOkwgYjzG8uk1n7FyCPCR/R4XkAaIHtkXUMQ+mlxmv1ghNhqRMTPk/OS8Nuv7vf9GqWz6oxk/",
+	"6j7XIKbret/yaD1vcsGmOc0qdUyoGrs47M33eC3BYF45K49Y2Fp7q1muq7kGl4pvUQJlv2t7fonM+y4/",
+	"F1KAYxQWm7IK1u/ePWgxE2kPv3E/ktpoxy/vC2+d/fDqJOgIaewkdoCzX0nN7Nl4NVM82VyRqenurjkH",
+	"V3ziSTNZthCUnm0QFlorIVt1rwYT16Gf0EVrr6Z/r31SSBPCcmsVs1Yx23gRchHJKQtjrhUbUxWvC0J0",
+	"ShwdszCr+O8faRW6PZddWwVsSLcJ2PTugfbuq8IdezVse/P5CtzXmHOM9KgvdFZRItMCK+pbniISeO2P",
+	"K6AwQUpLSB/Gze0iOG/EmJlKhVaiZwmHWndg9bbAi3DhyEnzMAKvXmatc4GfRzfiJxbRVLuAhQmd2f1G",
+	"qHGedyoqzc67g1ENEGwD385Ci0GFv7gRlCTUXixfKORIk+752VkhGcjHJIej1KTKSnDyG/tiEB9avZYa",
+	"5rTbGzFjcgblosFZbxuaziwyFmPyhxwGZD7h0YTMqW3aSGITQbF+obHCHonpAiNAf/3wtxeaOEFzIyLF",
+	"YqBVZUTJeZbiVBo/6IkckSFXZmKHAvhcyx3tOjeKl1oBRkVAS9Cw4UjaDJ1BWUDYCThALvyB6qpVQNOF",
+	"Jt0B3MDF2I7R5wm7EYXa7o4HFh8d8XGqmEuM+vXD3wJC7yhP4F0oiQP3f5JJZLBY2DbZdXMj/LccTzos",
+	"h6y1gXPBMRBxbgxJYQjn1E2Zne/hwkWPwOjdCBg+fAXVYPHoFbhs/MC98ONVnzOPC3KnSlBwvwJeB6AF",
+	"1EibQyhC1WoV365W4U5se3Rtoz3sQu/YtlZVq6c06ymHXAFKsXCUUBckzprmvQlIbLO2aJwmRodSQGXE",
+	"jR+DIxRhZv1TUz4O7TEeTrnWdqXV3yYk3gWHPfRAqohtV+Fq70rRt6PkuDkl3FzA0ZoarDSNps1SZnxA",
+	"tGEzMlzA/wsopgDesoDZWsD4IKUIIZp3sDczCL/HG7300lnVaS/OABtfkoEVXKn+T0eSMPA8RmBYf6HJ",
+	"nylLWX2RaveJT74pT1ecuq60Mvajs7FxGRt/jU89o4LN5VFfX6h5VFkIbYTxYTnKNtuopFvep7XbtGRu",
+	"8fOOHrKnqOt8pd2hUfo0steKai28oUTStQKbCOMJaJ/lmABXrbk0SFA/Dx9sqt9c3iZ7rduMDd24xPLL",
+	"YjSgmUswEyk0rwkGXCMQuKmo0CPbnaxpLO7jKGe+uBP476/gXrJlP7WXKxPXXHOZdN2q6LXVl1tl+UCV",
+	"5VUhlhUsl7HSfRPKbltw+dmQkuR1jXdQYNkvZkjQtYd86M71Nn/mISjxSt82QCvg4Mqo67iIYW3deWC1",
+	"IsRya4TYqIUef3W/9N0v62Mqy6g3L5kcs4hrULP5iFCxyJxmLpPEgKunoajNEuh7Ii2sMaix3Ms2WueZ",
+	"xzMuT+eTaFvbObNLK7OYh7bRrj22GzC+jxN9+buNimKhtLvTB4csklOmazVCEHOzhAph/+iiXxxv8u7x",
+	"3hH514SDm7jMGcnQZz7wg92fptr0Yz4aMQW0h32dDqfcGKYGkEuoEda4lP1eUCb1hnI5NyKiQkhDcKic",
+	"dxv/UCHXWfaLGtQyBP0Mdz5UQX2gC/OeuqwXz50Lv35L2uoEVVRN/ki14aMFyfXXzrZa6M/+U08di7mR",
+	"aMfpjncg2lvfa6tObgrVfbEXzUXEvJxpqvCxXgPdwKNb0VHdsv8eNdo2zPQwU1t9KqljvgTF023qYKMn",
+	"sqNlze25SptrWbtQmeuQQ+vc3Zlz93PBTeLhC+m6WQ08EoWMRYsKcxpysBfELEq4YL2H6tF4zSvQXI8K",
+	"PBCNmvKH6/d54mTuGXKu20ren2YMuSxdhOlc1LttP1y/v8o//URO28f0iBY7tN4fmo9n6wk9LBW7vNpr",
+	"13dpafv9h5WxPHHAjhTvaiJhrSL7qRCA+0HE/I5Dxahrpu54xIjVJIrsNiOM1sZ4uApLL5LiCVii3Ghi",
+	"B8O3QHsnqMoZff21Jv9ncVPs1fvpErn7Ga1S56IzkqlyaYO2bQkVG3tHzwszs/FDrzpBBzj6CtQrr6DS",
+	"wSleMWypjX+mVBmmksXmimtxzPfjPC3NerPrtHWYthruwaWLNWqDDRC7CKFWBxcDyQygdydyW5dp6zLd",
+	"zSpdqdjZJZpVAVujZW5Sg2HN6kYfbutmfRCPsQV0m+O5QkWkAoyzvS7At4dg1aUA4LLmWGEQXOlyLcHr",
+	"3OFaicvLikUg3ETwVutsrSDMJ1HvmqzxWb9aF+vzdrGWFumTK3kPI92s54j5lApkqQTbjOZjweKKEaKO",
+	"6+Vh+tsuSF6wqWWyynOrMd1LH9oLrcomosPzqbQi5AD0k2fnF9lv0YUMrBRI4ey2pSZVzOGTnUnU7aDI",
+	"8SMSGV9hpj8yDHqMUiNJ34l4/2KUiYoMfROenleDJjDNiERQXdSD4+xs2p76911L+9vaVOpof9uqS61/",
+	"fbs1xES8VHLJUGVaTqa9HfzvrJJeOdmJFI9Oqrv6wH/k+uWfS0RHUAzce9RKJpgX6DvDGt+ZKMqa+kJn",
+	"5ypWw7wR1Srll1iMwJerUKyxeMGKQt8HADw2K++d13+v4/ZqC3q3+GMHsVmPUp57+6IGbUHvFhYdREHv",
+	"e3h4dl0KvIVv+y3ovYzfnr6M9zpA95i1uzc14mBp0f3DqbyKtkUyVfuND1W7ZTPjamohpScXBBhR28La",
+	"LcRqC2u3WKYtrN1ihYcV1i7Bhieppr0aJqwtoV1/0l+UalynM2JkoWZ2Fp5iZXDgan26dLKATFgSI2dx",
+	"ZpnxRNfkY201JMdCVXasWIyVecbqK05/uH7f1pluHddtnem2znRbZ/qZ1Zle0rDnbE1WUSEu60UmKvUu",
+	"S0rvMOJss8P5cUtKb6rEu7KQ+9fi2/rL7Rn8LOov38t1cq9azDX+ltZ40BoP2vrLz7r+chX8PEnV5Tyk",
+	"1DHVrOep/71EaeDZ6OWMiQHSHGNI5JxyIPICR4ie1+U9/8K1+TVrAB6Oh8tN77eU496BHGjF7jhmkznW",
+	"CVDUlnbOQ5jqC9vy5eunJa5vmJv1jA3fI3P9QYr63ScZ/iaJTqNJhgSsBF/IVPlIL6itJqTJfocKYzuF",
+	"AntLd/oIhe2g5hmub2Kky0YhEzl3WqnjOeSaoHCNL1zAfy5/9Qsyl+oWyksXhbl3QVrZonfKSblW3B9/",
+	"3YQItgAPA5eLaEU7mU+YINyQCdVECld6zl73xRC77z7Tcc/ZdO0jWBexNk2xQex0nl7SdVYj5Dbv6Hmn",
+	"LnpFp7yL6fIOfpo9ui3iqSGM3XB/H+Me3N7GtAlX7KCIjAaA812tTPuTFQYuCNg16IXGcBkoczqlt+5u",
+	"NyNdilfl6EZkjApuguAJ/JAm3DgVAv/0JU79R3uXQPgKGG2AtTrnk4U9qQLCxY2YZ7RALrPHquL6iFx5",
+	"+JozhxJHJjtk+SU6plwckd+ASvXDKATDV52H6gqeaBZxe7CwydREEhBpBmIL1rWriq3Q935GFyDOEynG",
+	"oWFqaiEBj5kwnCbAILu5Aa46HDhIT517uuUhUF0W7WnQGhLrygs2ieTQL6DWeNca77aI/MHzDK3Mqwv0",
+	"4wILUZTndDatrW9ftj4818COtyHyzCx/AIJyBKVqjYFbY9NcMWQrdb6JTGKmID+dDBAgDYiRt0ygEIF/",
+	"vtD5tSihfHpR8NNmqAoy4DErK+P97xXK4Lva8WxBaGTQoChjuoB3TTVL7pgO6m9XvpiAp2vE80uz2H8d",
+	"TBNTLhgjcgSrECvyKUcO1KUkmvAk7h2R30WyIIolsOf1hM90/mJoEBg8zCWqvlIwwkSsUSl2X+OajO0F",
+	"MOROmGLQbIyhGuCgD4iSqWE3AreqzgKfcOBcufgj8g4ecu9NOGa2weahUQTbDO5sCIn6lT2q7twYuuRW",
+	"zYq5bYOaDksr/tdEFnQgEBpum1MLJdyMZb4HXI93nM2bhA3cURQzxw8IS/xcSQt1YSPdxojDIMsDDYhM",
+	"jTYUyw/iNs39YNpuwIxGCyVyDpxgI1pR6wQP7mCvDlmFCSlgUR+lRKUCDGFTGrMb0YVW+pZgBKjz+gZW",
+	"TVKcxZcYH5khNbtxwMxovxoQxUyqBMtvuBFDKm6zO3pW8bxzBU9iHhNujojX23zikZV2leiaEdFyyqyI",
+	"MtluvRGxZBosuCX5C+LGiqcmGbN4HlGXhXa2AZetjtYGXLYBl99bYUJR5lZwx4MXexdkbo8xrpFTwcJb",
+	"PPbg5znVeFZZDSQ7WwureSk+YXOMsJPgyik7riTcNgOOyA4Wrv3HCLX83ZV2KA23YhGfcTvgXZorI2pZ",
+	"WbkoHMovdFGH4nEPCpqRMb9jPpEkVtQ7IF23lspyY701d9VOsH9OBNkqUKkFQzNaabjFAxOo5WaB02CY",
+	"yOiWxX18c25Oz/U47w2ephqN+n473AiqlMVX9rWXtgv2tb5RYEYnCTMaWgJGZg4W+ihJoWSHw3xTru1Q",
+	"TRkVc9utoxtRtr2jHC2OfFZ4rgbAXFsA89Yth70Y4d0IsLhzMaKJLqarfiB2soUEUztTzjSAExSBFopl",
+	"RRdkqGCMNze8uy6jvfvJ7e2LliW2DNwO8jAeZXgxaIwxMRMWZpJtp9DJW5bguCCxRM3EwkpiJlyTbB/v",
+	"FK639JmHSJ/5t+p5lx0bCNlWHaegGysWMX4H3uGyU/PBVo3VcZQN+GDGhM6NwQFGx/j2moIBzdleAmKk",
+	"l/40MzzgoV+inrgRXWfbnE9kwuC3IMs3RQe9fbzP40EvA6pzurggw0VlaAJ/lofeJH0j4OWgrAP6redd",
+	"PyJXpaAn4m2c3BQQY8mufSPqgwDcnGdYBkbKCoIpvXWBRFBvR86YyJStGVM4Rl2pboQvxdMjYKMxfMrq",
+	"gACWW/l1sTMH/S7r8mxTdeeND1F187zZU7RTwh1zmSYxSfitlcOETWeJXFickYNRpB7j2lBHKe8yF/rS",
+	"r3JcTX23mu4fE+BltJil5qmL9Dx5eFhbs6cN0/1ew3S/pZJHy3WMgi2DRCDb4NsPEGmjPFZVCNpByVp4",
+	"IyQM2tdysYr3rrAa8RgPU+GKLrSm1weZXvXtUsjHjKqs0ORS+AfpVsC3fZwuIXRNF70HqzDonj/+mqUl",
+	"/XW8QcFbjEzIDYWpiMERyaNJwZP8Qhf6NqPc5URUIku7RR3tRoCeMGEwk6ttpeBuzSxoQck0ZhdNQAQD",
+	"B+hYSa2DG2GHXo4MQ5I++9c0jSZovrQHYWMtqW6ldoNdnJn7dUjF7Y2ImaE80aD+LKly93CuQpbcolQA",
+	"+ClMck1ZXiWzXFuR98ACOD5nuyrz+9s1XS7Ui3FczXaGJ/LffIQHK86bGin0wBzV+23Ehm2473TVNt2z",
+	"FQZbCYPmVMW6YNM1giEoxkQ5c96BCQtvlgrxy+uAS2bFcoPhgJjrSJeLGPbSHQtQfsaBHQx+52I5Rczi",
+	"XuCLDEgFAVQQ4DhnikEE2BF5ZwGFnsi5LrpGX+hCYCRipBth97Hiw9S2Mbvsgs8QMn26uiYzyYXJH49o",
+	"EqUYqEq0YbNCfGxWIOBG5BUCQL2D21y7MffJFzvP37aZ5LwRm2KYn9yUfAuy0nVmvXB067CVjYcnGyub",
+	"X28o/uaTBSoJIz5OFdhGMGTGytL9isOy7Dv+iv9Ym9KdE5gjJ2dZ8EWMJxBSa6VJcrlGiIFCa3UsSuaM",
+	"3SILOlkwqnoujGiRSzIXk2GfQpk2XJBYTilH6Vcj2VzaQC4mvTRblnmkTuRlGl7+aXcs2rm1SqfOAmZQ",
+	"q0PWOcxsNJxpq0dyt7KsHGSg6uXnx3JMLYjMG3GPmFoUMp0nEGRNqh72q5Veh5e9XpFeQc7Am0erlzKa",
+	"NYM06SeSUListpBQxwkz8ORX/Ef/los1cguSwfFuQjPXhmYi1qT7t3efif3s9t/sBTdinS/+wskaewLo",
+	"KlQr2/NeZOk55LOVXggkXXN889kXblG6FBHz2V7ckR3HpHt+8oYM3NSAOwF+H5AhG0nFemvkxy/wie2k",
+	"yCwelYVIxks05IICjVHBDnx6gv8tG4NrhQr2uSJU3mJDwp+5nknNN/FaukeKT+zGf3mQTgFI9UQvbb3d",
+	"PqaGhor9waJm7kAc+p3XlPmVJmjMz/xL3SGNyT+uf/8tIHMlxdgZYlNxK+RckBGH/Jwp15qLMZ6p0CS8",
+	"Yn/IhMlu3ZJtXsWTrVjvvFDMQKBGsKowUy7Xvnl/58MdSfnRghs6cGVruCDvxDjhegKn/8ef3+NBleP5",
+	"DC64CDF3xLjTKBubdQD/yVHEetUfj7n/4mILzOFcwyFmTK+xFSEPTdF21o0VHRkdEJ0Op9yA8ymLxLMD",
+	"p1P7eRazmEjBdC9A5cNDtRuh2R0TTmcC8BZJyO6FMmH4i5GGJpBVTHJTOEHP7IoJg5g3nDGovalzVq4R",
+	"nfJkQYychelMF7MHs36An833hBsyZAvpQY5MWLOR5yOM5Ddh4rFdWW/ggaXTKkiHZ96JqEu5L9EioJGn",
+	"pDOhPRt23D6Vo5IsOv7qwj1Xa0BYaE5b6Z/k2w8Mt05aNZgjtvJ9gS7xEQNGHnm/NakMtjvtJjs8K0Tt",
+	"JivYIrCqMxxJ7rR5IgNpQkvmUU+0nvElN+2q9zyx+vhwQZADGA7CYhrS8qH3u2C/j0Yf/ZsPjrl41a7D",
+	"tl/jQ41UxcW8yUNlKy7Nwvpj2y2IUgmMVrgclHApzU9AZCGog3QzAt2LAtc4AFaa9B7OkF4h5qyvpYKH",
+	"rBVxL3S2oLqUDKSI2KCYoVNOufbVYRHDu8SfQlr2jYDc64EUrC9Ho0EPzmaPxoeLLHPGYns+FvBd+0J4",
+	"zF3PSt4Dh2VMJjJy/p0bYQcMC8H4IbNPUZJqpgjGTpoJdV5tAWlEhOpbFsMz3DSnzpR24QPTZfLksYek",
+	"zZRkF2bB0NPhWRi9jM/DH9irUfgjfTMMT6LT+Iy9HJ3TV0M7+zBS/Rmza+Pi7BUYN7PUGMWgRCwoYvMJ",
+	"Y0k0oVyRIbUa6GLzJJfSaOEAPnVuS3nCakQmNitus1la3pZDsy/eq3rOver0bF8OqKZIT7BlTkmb9vGd",
+	"pX2US0PvLPejtE3sm2d0QYcJa5M5HprMgV7iiipx4R24FWAYSY1md1rBY49W3aeq9B5/dYhypV3pX153",
+	"dwqwdwAU4axKHWE7IE6gaLEIdFFrO6piwqdRAZssSZXZamm7n7cBqmY6d6r5baW/4AJcZXcqbcFjh0W2",
+	"Z6AqfKhJO/1c0AGtAqcZgXWBtQ2iCQQDaRKnDGqM2QHUtSVZrrCRD9TsSiRJ+9z/mR7dCoJWx9hcx7C4",
+	"KVctWsr+ZmKiAwbYfjI1S0ahN321hPj7I8RHWVxAxBWhTLqbGyXvY/XNoPIyW2QjPv5Jmgm55QJzZrIH",
+	"ygbqI/Ivb6DWF2Qg2B1TfQuWB6TLgcAoYuh3DYiQSGsIYPpGDBcWSdtjuxeQgUsn7qfCygduF9eAdIdU",
+	"3NpFE1EVE3dLwQ5ONEwYDN0LSI22T8IOvMA6SkV7tJwLWIEWDny4fl/Ib7YNyAwdA9LN/o1N7zWFgVQL",
+	"Xz+lU6yGhLOQ+loee9RhhMw4u0GdoW465MiuqDp/WD6dJW+YkxFDKRMGruy1zUFcllHnvdDlySzNXFNj",
+	"albIA1tVmeamDxdNYKs/t9qnCE9sXawdDTqPiiery3i9V7HNjD9UXfHntVnxNCND1kQziJiZFvyMepvz",
+	"paJRrijJmXFd84RtEpWgUhHA6QMh0k5SH62Swu/hzfuNSlDpQwsdN7zYjsTGsqMwIBgm2lia2Y3rAYc7",
+	"FPqyXizB4mol0uHFKMLEINc1ZIyzL+iyIFRfZrvbpSA6meQKKik25cZYqaLvZfPygijIFnuDTDr+av+3",
+	"NhLxp6u319Adq5ka9sUcYzh6d8S/sDic89hMfEGjgLz9RH5538Nc0rfX/+3GAR6L9N0R+VjuOlb7rOk6",
+	"kSKpNzoX9sd6k7P/cHn71SQ4NeiGWXfv9YJaq4AdkQPOkGq3/sPyN+z0vtBkuDBMB4R9oZGxGFy78CYv",
+	"B3a3tbc9/+3GKRqyi/7szYh3Lm0nHWqBmhGQCr46lDIL3xNszzojBq5Cu7lACS2kIQuGPq8mncg+8EB1",
+	"6OAxh52d9Zgji6dvMcfhCJ5fMBw7UlI72FEMpLSL9z+NSlmQOXxXbIHeg4TTEtiQd0ytjc4uE3t9AjjB",
+	"xbhQLxFStbivOO7+tn0cJXL+Qq8UO78Xm7BfhelZRFznw7VBvHVhbFupcGB+9MLcOIzurOp+B12QqRRs",
+	"gfZReyGmC12oSWObkhlTsfJ+VndwNNLM7FZWWFm0eQYHRkYvwM29cv9/SsUzS9/IG74uhWNGF307APXC",
+	"xF0pKSx7wRaf0g1SLu30tzLksGTIx0IFsRW5Gri+/xPyptHHoR+YtrE+T+Mz1BPBsq0pplagg0cbqsBh",
+	"hrWhkU0lExXkP0jCaIyiTo7cC3KqYy6AJiZyaCkv8Ap3u0JlmJGBL3a8icUqs56suBKTAmE5AValheuO",
+	"l8vVi7USeE5VfLTkKkYyx5gaqRake35yklV94aZ3ATGGRi0c15XxFDq3bAFCcijjhas2qx2/jZ0/vwCA",
+	"v8YODR1SzVyZlszXmMt7AhVoCo5RGIse4dOZ1JoPExYQLYmZSwSVw5QnhlCD7DcCuZSlmRADheMAhzZn",
+	"nOSC4yDSTTI5e9E5Ozl7HZ68Ck/ON88IyXuzTTrI2SOI4VoRHEVsZlh8mQWBcpw+C8KPyEeZJITDVPoU",
+	"jDZtpA3pej5VPNqMi+8s42K7Ghq59hHO6CK0Yj6UqQnlKISapm1CxUMQJB54UBIjg5K+Jp6DZJdIsuoQ",
+	"g6MvHtLodqwklGc4OzkLyMweQ16Y7yQqzMKU46/oxF6ROAEFdgcIcQe2nQN/Ng4CMpgpOVZMa1cvF6pO",
+	"UFEKvJnQO0aGjAmSSHnLYkLNKucWYp4nUMkaK52log2bfs5uqOJWyzg7/EINPPWU1Q2yEIKHKWhb4fNP",
+	"qahzQZV24/1zKPzbm9TGazZWbIzsw3JE4tQeLEinFllRBeGXyOrrwli752dnZFA8JkqBxoOeYwCdKRkx",
+	"JD50xDuQ0O/1zqx4p1S3/h6nQrqaOMLJQftxKVgPDwnQnG4EoyrhxWDZnBqs/GFNujEb0TQx5GWv+DVN",
+	"6Ag4VV3DA6Jv+WzGxfhGzBm7BYJVuyjeiXECXj0Rk39Rq+9CYOpEJty+pk5pcyG/D9Ha1qSSrEU3XsFy",
+	"Ja1aaXLwiL24pYQ0IZiP2iSM55mE0Sgfm/hBaaTDXHKFMV1k/LVNT4jb0Auh0FHOtmke+0/zIGj3tWij",
+	"JrED6C/xZO05zPEFfoTYsvLZtXNUfxzZm5Ldw4gr6K42PEkyU1mQDYVLB/f2X3vrFI57gu1JMAaoYviE",
+	"Szs7Qu9p6czYcCJkiEEqQYtbgO/Zw5nNbZ+f4IXQkI2snu1p/32c9m4n7JSy4ls88/dj3NvnwYKCkFCQ",
+	"m05FwtDJoEyqcVEko1SMpAIoeeCUwXAF8ESBw8lM2HT3xws2a/fHSx5Fbvt1y2aGdJmI1GJmWNy7dMMB",
+	"WYEiDy+340XHlIuSuw+cgfCyACJTsQyG/RdyR9M4Bp1zAt6ectR3pFhsxxj4rUELzLLaSBd+rFR7NZLQ",
+	"G+ETGX19W1e2tVCop5iRCB7CntumigpNI1DPIxkz8ubNJfJlK7sloC6ZoYkOChzZVMUu8jYg7M+UJt6P",
+	"9cLRbBe+m0eZ+4vI2F2o/op9rtNy38FAt0pue+zd/9jLasa3Z96z1nOHLJHz8H+Zkpv4lcp67ozqZn8U",
+	"KMZWnK1Rh4vvxxMgNFKGjKpkseYRl1sclnOLGxsjFR9zYRU4BG72mXHaXPrDtabUh1ZN3xeawkOrqo9e",
+	"EIrH/LWhIrYn6OmPcIhaJXam2IzyOIST1QJLBANY9C8/QaF4RfEg3z2+Wp2X8r6UiQIzPFxsmIwCIYli",
+	"7ym0bWZJm1ly0L5EhNEwORcu/DEoRkUGWXRjkAUy+sBGYMOuZAgcmqMRenb81V3s2z/h94lM4nvrdZtI",
+	"hmxrbGBnBBY30F/yQFVQ7dKp3TqZFgwRmBQqghAI8deEJkkdWzncfiNcsAUSimNSEBBCcp2xjtNclcZQ",
+	"TsUSRjWLL/P7UU31F8hIySkEonLleOoy3+aUqluGlOb2i+vMpfYLdZrY32USF4Zwz6ZSEM1FyO1VZDqU",
+	"Kc6U04Bbs2mrPz5Mf5SzRs7pEjm1vTfhd2yTez37NYCRVi9tbbE5ALCC1gXrLxlfa88Ukh8pcCjAGWHk",
+	"mFnN6pEUhJrj251FB3CCQ945F2U3KTYP7LdxrImRWGy+kDWSFerTPTia7TyMpCIFnT23s5YI41z40rBw",
+	"IKfC8KRMIOdJyDRaxmvO2E/49OEcs+WzNRuG9nxtz9ddByHt+IC197aH60Eerodvaa6z1rbm1H0BIncq",
+	"Wi0705a7WUZnkX8V+l7FRL3gwXUh1iAiq2GHQGL6GEFP4Fd2lYwzLzOk+xa6Pp9I4L1duIxa3/miv37I",
+	"IjllLnP3RqDbuls0NhjIRLXopBeU9eoioapi3qaQta1boirQNyLDoYiDBJuXntcMmSOz7dULsvIYOEtW",
+	"at6ymTkify+ZPG5EyeaR21IK3AslA0kNCUMd9PqVqtscTXxERtq9QC8cUvhgBWNvXnUtA3BXn/759pqc",
+	"XHi0RqJEauZMdNtmr+AY8biFby18y+Gbj4VpkVaLtLZfRCDuwjjFhq2D9u52rL3V+rj3CMrsWbAUCWfn",
+	"pBAmhscwppZCHJtHC2bCFmU4gkF0u88xPXaA6RGQmc7itEsQDUhLMkR4VGPjsYjEn3yudd8O1Di7IEMm",
+	"2IhHnKoFiVkEYO0+gMONTQs2WrCRgY2dSv0WaHx3QCNbQ8F2sKQFGvuz/tjzMq8oIUfAY8HjvHbmMsIA",
+	"c8SDwAST7pSsDYP7uMwoL0Xi6snDo64izYfr9xBrQTRTdzxyxT8dBbsaU8E1JsZPZBI3kapiW/bF4vyW",
+	"ahZyoZnQ3PA7RmaKjfgXH+IyolOeLGC5NnE54y19+1cfHy6Fz5XZ3YPOlIvs743rV4iJ7ot0OoQyIZvh",
+	"jN/+fv0bPtH41pga1pej/pArM1nJ+LhhM2dMaSm2q9TzEZ55ijI98KH1cYO4wtvAwUOjpNbGTU3GG4nm",
+	"T0fzXBSHKFI2qrnjveMggARLasvwVCnya1UmFOW6IA0xcxm86fYfoyLNBiZG/fb3a4L72oKuaMKiW6tB",
+	"TmWcJqkmp6eY4ZwK/mfKvOHbveHSyWO7qondcmSaApmmc/uP2RG5sh2AOiFkgHceuTTcwVETUSLc9kCS",
+	"xIepbjSOFdOw7+yBctq56JyekY9WJ782ijGoKyu1iWRspc4v/zwlZz/9P3YByLmdiV9Sg/R8ZQF30Tl9",
+	"8/o0PDkLz37sBB02pTyxQo1Oj+QtHUn1f1wbjqQa23WQC/bORed3uKUTdMb8jgn/6zWdWvGXi+eLzpvz",
+	"l+T8h9fk1ZvTN7ahBZl40aFxmkDzJ1IwUENf/XhGTs9enr96vQX9I7xzG+rH0x2L0ToRiu2JWy7HVtF+",
+	"PlyO9ZqSmOgQN3QIGcCHqZQHLtDZUzn5F2evg0zdGvJfpJngguAgtNSRh0IdCbI1tO8NaUsUuRPVmnqI",
+	"1F0GZhShWe9+4LGiTh9/dUf9KvLHJ1Ot/8ZMhuQeWaVqon10gLNlfny+FT9EcRafTL3azhAE7fPOLPAb",
+	"1cQZ/eP699/IlKkxI3AP6X56/5b88PLN655XzLCjF4QONRNWj2JJDMfwIiAiTRISJYwqkIMSXkwTIkVG",
+	"6w8qC2Qk2a/ER+Q3xmJNPoxCcGblulh2OltZqzNDE37O8f0v7+d/zuIHKGe7cKhVtLKzzkXnfUINeWmX",
+	"mtNn7DjZ2WQjphSLC1rSdLGtevMRm/xXUGoYjG4Ic/gf9xFW/q2bet2eQE66OW/lZavBNOPI56GRtG7C",
+	"w3QTHppe8c347zDYIlMyCoHE3SrkuGxEEXD2714JOaZaM61Xl0r8POE6b7ywmCVwBmsIYZ7wJCaFF5WL",
+	"NgVkuCBRqrRsKi4Pb74qNOSJHH2P6UnKu7Pem1QYutaldGiV1YtLv3GNF/dlcUftTv95qNJT644awF4e",
+	"uH6h/Qa8D36bk+5bqpCE5xpPNNJ9l/AxH/KEmwV5q7hhitMe+cTGaQIbRZOzk9NXAVFsTM56wY0YgKgY",
+	"eEvKC0269trLXkAGIDvgkv2HvfTW/kMxQa4iQ07f/PiG6NMfXHLEQLF8dAdEMQh1xPJj+QV3kAwX+f1M",
+	"93k8qBg97aGjm6uB5Tt4r44uPp1RriAyUao+TxIBChbU1u0IaeyScmsOqnyQiZwy7OmEKaK5hrwUxTT2",
+	"RKYmklOG/XB/dC46IjUKq7r7gEZYqrAK+lTb12B8SNBJBfCnOo2o+BLcKDTpTxZjziB31988oomu3G0k",
+	"T5jpwydW3zlkXIz7USLNBO2izbfa3vc1HTGzWHMjHXJjr/btIw/ptWJu4U/4bE1H5lLd9o2iXNgOsTjF",
+	"ee/fySQVhjEAVivfEMnpNBXcLPojGtlNyNmab0bUvrU/kqoPm2zpbiseihLponN1RD5SA5JIUd2nQs/d",
+	"gfTnaeeik0g4o/+06r22H7Eik48FH/GICtOfsyTBKbOLNzJ+tTq0iBO+saaf78P9ODMLcqB1aLYAoy1O",
+	"13oqv1sjQQ6y0FAwkiqceXtz3QMW8cWF29bwiwJADPEkRuZat9Xqb8+ik0N/3NXfB8ozvM+2pNKJhme2",
+	"csq6z7uW63DK9RSMyPW3Z7A0LjZm9dDkUDaUIllAT4pwuHUEP0TPuzbU8ZXmagR4XTL1j3QdmU7vAcre",
+	"KksM6nycJuH2Npns2c3MMOSq9gmQylAz2c4V0AcVKMoVo9HkMidQR+/0mBlyfnK+yrLz3n/qGzPx1PRr",
+	"va2ndqZaq88hW3022FxFkRBNqBpbebuOZHS9GegRnN/19Qmt9NMZW1itbOiO0iSxEh5AFjEyjSY9LNGO",
+	"NqM87ZUrwoU9DwMS0RnHYgh2emzHkaF1IlPNJjKJm0KMazbXXs0wriPwWX+s0jsuxlaU3dEkZf0Zs/N6",
+	"cfr69OTk5MR+LeaaoqWsP1Nsyi2wQlU4VgxeVZ4H9sUoShKailhhHf0JowZtAnPGbpOF/8iZ/4Ji/Sls",
+	"gc5Fh4uY3/E4hfpnbDRikeF3rFBD/lV48jo8ObVXxcRORtxvbmI2RbarXIwhAcf+CLYYqY3uV9r0ymIO",
+	"nPniOMGJ38ecWLPUk3PflVsu7KfsMtvcOFCzTPZjJahbr625oD2Zno+5oA5/hlGqlP0/+8I1oLbW0NAa",
+	"Gg4tJBqPnDDmWrExVfG6IiZMaC5FSMcstIBL8bitGbJLLboeQG6iTm+InVep0d4HFeLDzRr0uzumFuSO",
+	"Ke3KcjP4AR+rtLaqSgMtfkH8IF+bycL0PJPbp6vr/AuKYAkbTexaXqUx/wRt+G988JvQlUs9Wq8lu0lw",
+	"Q9fqxwemHzdsHb/1drKHyqFOpRcfTFxFsxQq+4RXi6DivfYcmE94NCnJSq4J4wbd+TELCBMxi4lEls8o",
+	"SWN7yGwVc/Wp4rPeD7HCB2x8aQQ0MlpM6B3DfjZxKrie9+GmEpVAzEY0TYzzbwfL5Y0eU9IVR3a9oCv1",
+	"vBVzhyXmSptks53ZZBTceT7Mo9gBPT2B45QpdXNwy0U88KkosG6zfATS9fQFAXHrQ+cXR1IFRMgpF4zh",
+	"H6BgZfYlMmXTIVPIVZBQDX4IvZhOmVE86h2Rn6SZ+Mw34C8YsipTQoMVsTiDezUfOp4Av93BpDZM0LLn",
+	"DF8whH05glAkGN1+dqA4Mrrha3oWnkenLPwhfknDN6PTk/DV8Cz6kf1AT+OTMysFLQQvmPzOw5PT8PTV",
+	"NjUK8iHbjymtNGmtDa0V698uh0Dx+Pc2ttZm1trMHt9m5o4YH5aDsTF2a9bfrlkyCourtTWU7YB3YCLn",
+	"JZiFkwKlmXzLu1vAsEdIDyrpJ8dfi3+u5DD4XbB76LUwZ9xoYg/qWr6CCqB7Ei2u0yhc83vajNznzWBQ",
+	"Wqtlu9XBqnHrbS/FVbyNwWp5ox8zcY/aLg9qa5OS+k4AgV55xqDUnUUxpUI3l76EixW22tAFpB4VlXqq",
+	"mAt5i1nCDIt7S6QMS2LonYgfpld6poXgSVVQJuJqKMjLkyJ9OejToMdPoSQundPF/fTGdyJ+avqETQQ2",
+	"mk13JLZ3pkO28v/b1QfL+p0zVG+qCH4TwRYt28NBLkwm4nDIRlKxECyG2yVBtNwQu+KGeCfiKpZZj1Ae",
+	"quVtGCDxObevv9BV564OyIgnhinMtLaSIK0ERS/lCpSY7NxrXLywo7LD8jGQabAqPoImP7m2P53ncgWX",
+	"OY/ridHTFK5sSIyOQ7gxJzqOwDU+9BSs6H7QN2FHLy+V1q95aOkNqzd2sxPzEcMwGqTT8Vf8x0prk+0Q",
+	"1v/EmwsVuLIsDrsTFB+mQIhJRQx2pogmkaOtuPBD4oSVFVRHN6JCxqkYjcngb+8+k3WNPfbCL7zjbD4g",
+	"XGjDaFzHN5HxcPot1nmyzdykKmE/WqvWt8DLmQdkwa5g1eAtbg421goXadl0tWLLRXI65WZ14uRb3OXh",
+	"lAo6ZoW6ukRIg2V1zETJdDzJigmrVOiLYriBvYIo1W9y/eJGcHEnecT0EYH8Ma7J3NfmccMTk1lCBcFm",
+	"OpUKwuD8awJCyYJR5NWiZM7YbYPAwJF5W+jwo0dvFj/WRFOZ39Ie+gd76GdrX8+YC1TGTfRC16/UwEqS",
+	"HM13jSSQ3k78kr9P2crlBMinEhMJM/DYV/xH/5aLFeBiwEUM2+aODVAKpLORkkD/O04VK1ThdpYRSHbE",
+	"jUb0Qhs2DcDVxw2ZU03mEkqHy9TciO5McmG0VaFiOaVcIFVwAZeAmYXNdFYfnBr7Iq7JOOWxHckAJBcV",
+	"hAnDTQIF0Y9uxACqo8euzfhHho9MCQL6cPUMLM1cPqgVQE4WgVjysOpGFOGUbyL2EgUaVSYjTbYriWvi",
+	"Vl3gC2YZOQvTmUaZK1Ojeczw5b6V9svzyaLYATfmMR+NmNL52OeTRKRgWDkHYhLc0YdOgBsx5neuIite",
+	"XRim0YKFi8E2NAaf6nBR8B70jsj5yRsycIsZqClweAmaUQi9Eb6jeGWl4P4FPradzJ7Fo7LIzhTNIRcU",
+	"VMlyITH4b1n/rJXc2PuK0H6LDQl/5nomNd8k0sk9UnxiN2jwIM1okDNEHW1aLUMJNTRU7A8WmUbbLw79",
+	"zjOQfqUJmtYyY253SGNgOQ/IXEkxhopQAUnFrZBzgRSjAZlyrbkYE6mIaxJesT9kMnendt3WI/F0K9ZD",
+	"AMUMGDHrl+SSmPvmnQsPxldXOYZyJ4mRhUM1sM2eJZQL8k6ME64nAaGafPz5/TNQvtbbSvE8+y8uNsVg",
+	"JevIVqVQRoRmCUYiWWRKVtWKLBiLL8rgNoboKiriG+EN1g76cEWsCMzKl1v1rAyFC+QWkdTmiPwGRnms",
+	"y+DSHW9Enu8YNJufgnKrMNCLTmUK1V0VfHzCtZFqcUT8uroRWPSl3KoczmToXEgYB9i3mHiJI0K6kG+J",
+	"aE+ntmUsdu/RCIwskJxwMcZwT5eHo9FvHgCyAa6fBhOWa4BL9bPT+phmrNLXGsvL5PRFdp15RNpat567",
+	"NvsvuzZL9FS1EuJesvXeTDtbqqHOaxzCBlxp24Y7srA0rx2hIc+VBoVNXeOEq3ejOecRNuAjfP8bSDIu",
+	"9GcDJ5XtdWukOjwjVf1ib/JJuU2ETx1KvamCINiQcivyNOvF/pCRVIXzqhAf7ewzAuwmQOd9RMDgDxYI",
+	"LAE8pbdWjZsxVRCGdUlyhW2z1xy5EjO5J8h09OAF+Z2Ri/+7urnnVE9gULDOFsrHqVQC9JN/Q3LcAmip",
+	"RR/wmEw6F53pwpOkc0RSDApyiGgBoI1GwFk1oabPdZ9P7VBR2x//tjLn+nRBImo2D5ssDP5+su2Ks98m",
+	"27US/fmYMpyYXxVWuW0+npWfodewwimjYj7hCVt1NxfhTMkxlL1rU/fa1L1dpu61OXY7IKNaBa0ygFlP",
+	"R7U1uMzDmHxcwKbRlf7+clilnQTYvsDkuYlm9zH78H5DIx2z+nbGHNyqjxvL6D61gYLoR7JVEg86fLE4",
+	"TZmtJ9sFu9QI3Uf7NJ5ygWrhShoVWgiZQCkEakUA9tk85CemC1/Bu7chr4lfxfulREbtqM+mlFtFSo5G",
+	"PGL/R3GILYvZkb83yG51JYA7J6evfjwjr1+dvzw7dZftjPSHVHPdueiMbIPnUt3mAuWTfy2BkmS/mEJo",
+	"Ndejfqau/7Wt1NmP3pVNYat0tRKyLSrUKj+t8tMqP7smGLkHAtkGRlUBUVX5Of7q/7mWLCRr53oOkAL4",
+	"eXQ1YZ1jufUhP/MMicI8PrnysJ167lrlvUpAIbG0la6K1cTRE55LACvfAuLBNgGwHXgnR+CMDBsQYPxz",
+	"Fj9IB/H8F7tQPsoaxcnJyenp6fYqwEds0F9B6bMwlCEM5X/cT3z49z4pFcY62eVJylsZtn+k/+woDfaZ",
+	"LP8WFm5BpD0eVjkeUnEbxsxQnqy24dLIvtkgonKZL5njvhCf5PhrLQiLFIu5YTExMiB6IueCTKm+rasJ",
+	"UIyro+L2Z9egRyXSifiMM2H8txqkiBub1ji6W4FwwHpaFrIrpAm5HrUa2oPixUVJCXuhiRU5flsFBYmw",
+	"dV7dA8jlKiAzrRF6VyjeKIm5YpEJsyxZLzgui6CTu/yu4QL7B2n1S2LuulnM3RMf2o/1nWyG2/GffWdN",
+	"/vjp9//+8PO7T+SXzz/bEfNXIZiyc9F5efrm7PWPp286QUdLZfqRjO1jr09OX5++7PxVYE0rVUidcmPs",
+	"JPgUADkiZ+TX7WjUyuL32gc3PyWV2lYnQIFsAZElmTERczFuj4bvxirsZIAHTKFTMQoRNN8+OVlr1S1H",
+	"Z9FIh06uhnbg11VlqyyhWy7idXXUW0Sy04AZBlnkdajEzeMlGGYF+2JyVccqNBOWxCQVhieEEg3aH0k1",
+	"U7BDuZrqe8CYrTS0Y/ehe1DUVhBPrUN/LeSp8dNjg54K1WyIW+4NQ1x3Dh6KuHWw5Dtvwcf3Az7sYeAg",
+	"aAs7vjfYsRMYsRlCWffWyu1QQsPJJwyVadHKQ4zBOJIuyxp2u9c/S26vimGFdEsIpfcQZKKoDn2J0g3j",
+	"fAsFYSuhvoVKuT7qd/N8zk9X109dLbYh7jfvRn+rEOC8bP5PEAO4K5rUT1fXT8KRms/A+sji4iJoccoh",
+	"BxeXt2tTDmoN79dGTqjg/kQetWrKz47foUjuuJqXjHRhKXApBOUuTcIxkkll5WasyVTGLOmBAiQFq8qp",
+	"I3KVpbAKMsy9y6gOIlMZRBb4iNbaOo3Z7tlrRHNVeF10MPs06MAg2FtcsUYcJNtYJiLWnzHVh586Fz+c",
+	"/Xhy8lcmrq7iNDG4kM5Ozl51gk5pxGESgfgNO3vLFq4UZOHO4qU/T2EIqz8LKewTCR3aZnZ+k1Ynh9Ik",
+	"2NCLEytP8V4tp8V7r+WUVe8+LdyeSOiov/2KJBKo3SqPnJ3YoTfsi7GIhOoJpMb6ZFyfgQsEdZ2Ljmeh",
+	"heycTv6xCbattudnT9HzV4Ve/MqoVTkLzf67fcFf/95Cj84W9p5qaeYbqznOvJz81Eact+p9G3HeRpy3",
+	"lTJdaR6qw5iNuACctnOaxu9SeQekSigRbF4Fqzn4XgFbm8DoDkB5rXZ//FVR3Xd/rY1lL2gNeTh7CfYF",
+	"iKoz4t2p1MYDb45QeszvWH0JzCJWfgJ9tsnmXuhlG0H6vKPgK1O5R712K9UvX6NbB8Wjyur6fGnlJ0a/",
+	"o0wFatRsC3NN+HSaGjpMGOmen7zZOET+IWrtLoLkG7XWKRd8mk77VIiUJn1QYj1ldJ1O+/JkhU5Luord",
+	"cc3iXuceetGuQ++X3/y0Hsu1ctMbSGAJtpKz1XkaMKcTPyEKptVFIYv3C2lCWFttQci2IORWK+4QtZxv",
+	"ptJjlryC0KOoI3Q3hh8BAfjxZGrOsbfcbx9YtQzOan0WH9MCC2bWZeBnihjoeUDFXdbzsK53drfJ6ayh",
+	"7JIbwcAzYYLFxSgqtO2OFOvh25Xr9i4A3D2rfO8Nn7iV+HDVrq2Q3SKdJ0I6bans3SGjlinkOZli9wtq",
+	"Pqam8fDe7JB+QiyDX3w0JPOZ3uL0lw9QIlNwlyOgsUtBwqDpNIqY1lJdEvvZhIFjG63g1CyFg5kJE2TM",
+	"DDk/O/Oh9m5F+QALth7XfIIh+B5RTQVVt7CmhTWHDGvwmRbXtLimxTV7wDX2LL/HUb5jMGNYCFafTYPL",
+	"2WjEUNZgBdNoQtWYizGxryL4qoAMF2QAxr3+SMnpoCGgnBr2Gb/9dPHkVU96ghVY0fGW2YSkQOJu20fb",
+	"+LogcS76cHMfIE5NxVT7cGd5Oz0qRvFDuj5AvDBfbXz4IceHVzdWvq+KosDvw7XEHdu70dcHhV9V9083",
+	"b6TdS1L5CsZGxnTRK9mbLwglkVSKgd0UKwAKNsdXHpErUax4SOCcqN+x3BTEE2xdLM0oBcthRUKNBRx5",
+	"+24EVLYeQXEec0R8XxJJYxbD/aXu0EQxGi/IjGoD5TXnVmu6mqlssjShStkmcHEjfnXdpVHEZobFFwWt",
+	"S2cvc9oZi8ktY7NC/8yELWyfY6wiSQVJZ1aMijH5Qw5vRNavbMSIYr6yN47UFAtY29EpLB0oXg0zS9id",
+	"yzMGQvHBkEa3INsHdUUYXSy9lzP7JQenM24oBB/YzaeyGIPzs1cQZJDOZvmvZy/h17+CzpSPMdFZM6wD",
+	"NWb9IYXoBfvP0x/7Z+dWJMpUs4lM7O+aizH0ds7YbbLw7/zxzekre6pU3nD2qm+kvQfsAkjF1adjttlL",
+	"T0/PXkGge8w1HfKEm0V/ptiUp9N++c7zN69fBR0mJnZvx/2195+dn736K4/McBdBdDB/z0l2wL0T48Qu",
+	"urOTs1fHZ69B2OB4qggm6BTQIlV8NOprw2bZZ3D03ZViEyDgw97qHs4XZOeiY78TnpyHJ6+3iPHwC3FP",
+	"oe/ZPmgZ1lsY8C3EuzeZDryeALA/NNTi6fp7/QEV/iGHoZwx0cbQtzH0TxJDn63RNn5+F+SBcWyR+bJ+",
+	"HxRiJyyy3KlCUmeaOP5q/+jDH2sD4/N2XhAHEEnCp9zogCAiIVxEcsoC8uuHvyFgD8jPn97ZyzNX5dgh",
+	"JOx9Q4h8AQI/vj7f6HLIettGeT7v+PjyTD61Wr+ds9Kvyq1D4lFDnU+kZiUDYelctVJ1lJpUscvskUzi",
+	"PCBQ/v46607i5FcpXaAM1atdpOuMI9vFvvvO7jz0vfrip418XycPfeB7KxJb5afZb7q5MlMClSGIoOet",
+	"9rSh8Ye+Jtuw+EcLi/c2dQqMMUIasmCm4LU4P3lDpLAow97QeyJ15hhEx32Cxqo4rN45I/ScKW3xRC40",
+	"/pBDYiSZySQ5Iu9oNCEUPCcsLvgisFOcJsVIsTEzzkNT8su4N3PtdcTcE1PjfsC4PZnE4JzhmtyymQnI",
+	"lKpbFt+ILIrPuT2Qf01pKV5kxZTzdmTxVuDT+EMOX2iHAzRJuDYObyLwuhGIvDKkYN8/XJCJnJNpGk3q",
+	"fB7/hPnZsc+jhJDOdoaQ/umOoX/IYa3/17mhLmHqs6VADfGm38qub03QLQprTdDfjwm6jWD73mp4+mCB",
+	"oOYMv2NqQaJUKXvEF077KY0ZSUUM5lLgLESulC61x8l9gFMGlFyN0DCiho2l4msi0+YTmTBfWJRE1NBE",
+	"jlMX+RGzEQUaAQ8i8qgaORck/wQwtk6kMgAYAoCGMzpmca8+dO0av/c2b+MjGj3KH1usD+3K+9VGdh1y",
+	"ZNfma9ei521WbLb58FuPXWS0Xu+IYwvQXZMXVt0ob8Gljher/CTcQs6E3bHEnvc0uxsyVbghilkVXxOK",
+	"IzSfMBCwvn6CLx5BpnRBhumCcNNEDFrZX/sNaUrivuuppwdNpBj3DVPTfiSn01RwY5sYz/rULUywugaO",
+	"fnJMVcwEF+O+I510VuW/s2SWDy/eZYVWCpyTQHC5sXG5MmD7Cb2pzlobgNNK629X+6mgooXP9Gn1mja0",
+	"plWmDipipgBrGoBPBng2h2oNVmW37sJZQleUhxhgPYP/1Olwyo1hMfjbYSPysQjlaET+TFnKLnF4BxYE",
+	"9j0a7EPwzH+OaKLZwHGt20f9df0C8Rc8aQ/9AZprLYJ8oY+I/zgkcA8IF1GSxgxys1MlWEyg7aQ78D/0",
+	"sezlgGhmenXmWFDAsOMfod/7rUaxZbEI2+SsWsRSQpIdwAs3JNInJ8FYApC180XkaHRJYD6spiA1ZpG5",
+	"6bC3NWUs1cxrqdluXw+lTBgVj5yqVJjB9RotDEirzB6yMuu28VyqW1BJda+5mIUTW/jMDpXTerl4/NX+",
+	"b2XgoC+hZ9HNaEQ0Y9nu4wo078QeWei2MtLQBIsSmswCZT/xQteJq7+xorTqPM2WaoqPsc1sw2Ked6Sg",
+	"ncOc8xkWJho4YV0+xT4LsorU96n/ndD7cuniJiMzqoy+JDI1kZwy3InKKtsRi3E7bhoTWN6Ye4gKnE+o",
+	"6RvZR29056Izlh4vxnRBIiaMguTGzynTMV3oLaw0ed92HQRY8+onDQPcQNB5934r8FobTFMZx4SK0Mm7",
+	"YhnxoPluLsKZkmPFtF51W0uPe7gxgAfEz1o8zh50bK/Dvcduld+jdHXhsG6ILstVT6udaqueOmVg7pRT",
+	"kdKERFKD7cCuWRfknysPMUvYGPhEQCu9JHQo78DNU1GCu+cnL9FAEWbPhPDMoHdErqAl1OrKt8wbmyBa",
+	"jI4VY/EFICaLZxJCpzIVmTXDTYVtZED0LOGGDJmZMyZ8K7FuHQShuVx8EvPRiCkmfCKUfREXMUi3O+a/",
+	"AOXdyCC/2Rs4jm7Ev6zAWXKLGcjvH2Sa+jTVpo/PQ/Rc3xty1IBMZBJr3O7OY9gL4IVQG30+kSSz+mQd",
+	"JREF0gOwJtgxHo2AySCbSKnsn37Ez87ytoRch/nXa80zOAm7gVbB0zrfJiy61eiGY1T1qYj7WNI197LZ",
+	"t3Extt/r27H0v08YTcxk0dd0xPpzliT+gl2k2R9TKuiYQfE/rDLXj+weyd4yZczoPgZasLiPlQHdNVx7",
+	"fS76tg1KZi9VXN/qPr46a6eesYiPeASdmLlKeP4i7sE+7o0Mri2t0M5FJ18yUtsDZ0JNIRqTQOs3h6R2",
+	"Mfg9eoCY8YFY8Xsk7TtIYDfKsG49Rqs7PnaK1Iy8ZfY4gdOaxBKiM8Bdj+FVmcBETxkCNTkCcT2lC/sE",
+	"N6RbxW1EsRE4RvhOXWOtMsCmFw5fMRE3Jpi7WyCeNNiDRpEd5C1lY5uJ9GgbIZrwJA4htCwEp204Y4rL",
+	"ODRShokU44bVt/ScDkHOnp6dhGC4qn8sBx0hgo4wgwRNDygWmdCFd4URVSycyCkLtaGLdY2sPMy+gDMy",
+	"zsIqGh4b0SlPFqGHUSHVmmtDhYF9KVjEtKaNT3M9Cr29dF3vEi5YKFOjecxCJ3Bw/Jukw3KbuA7NhLnW",
+	"bv6Y7coIZPwKOQRT6nBjw22+pz6PrSGcn9kuCsNpgjMXU8P0pjengjdGyjiXdohoPhzhVm9IFBC3Qs5F",
+	"WA2v2VDCruQjqVWZ2qy+nRlTrq32muknoMMih51VnhmNJgRWwLaGlSUHyFrjCnhgHsO04gJopUbDiGCk",
+	"6xZqQOwOcOaKP1MqDDeLgIzgcBbRIgD6Qx2QXOEkqHD2iJElAxT6NO3bX+CCQX8KjJ1Ljys4Pe0IT2ep",
+	"YfEGBW7iGL37gj0bC4Df/1glvu+K5Jfn5VephF1jd1xzY4dzArG1VE/yWvSdoMNE3AcKWGC2ex2e/BCe",
+	"nHaCTjZJnQur0wMhRKfGNNC5yKJ+vG7vDQTOLvA/HS/G+5PFmDPB7Jr2y6Fz0XnVCTraUGUKDXmVNQSE",
+	"qO1oqtxffbugiix+W2n2dqI/iFlqnjwUeDPVvkACygVro4Jbj9QzVEKfwmnVqpetevnNqJettthqi83a",
+	"4m4UwFap25VS50gnCypPRV1Boe/ctUvqSu9x3eig6R1/tf/z4aQxSxhyt5Sn8hObyjvbOOwFUscX+2FV",
+	"hUyb0gUda5MKW/bdD9et/t3GorZAuAXCbfTWN1bqqsWYLcZ8DhizhY27go2IiBrB1gNRYdDMNl5EqlBW",
+	"FWFNgcnCQVWLWo7IxnlGLsX1hcZ6SOcn57Uk5AUM+GhILvtGw8H2QGNqC+MOIKXIr19a0LG80Rl+F4TG",
+	"sVvovWeTYrTeeQQ+C+eES02dGgdpRZkeV0lGgqhZTDlCP9pOHWju4ztS9FqXmH3960N2ibXqd6t+t+p3",
+	"q363fqVW5291/lbnb3X+lTo/oOMGZP64jiDkKnqEmL9P8GINBd992h4oGkZC7iLiG1Q7oLNB8RyjWopN",
+	"1Ar7jWeYn1fKSisk4uEIcU2mXGvYQxuXSYI3QkvadLRvIB2tRfoHxYHQZiy10P/ZU1l+2gsZ5b6xlYUI",
+	"61AI9t/hDtId0ujW3gG4pPf4eReK3XH9GJwW14YCsziBLxRM4E5OQj8uXPEhhJyZRBHsiyEinQ5dJdmM",
+	"7rZAIFd6jxU8C50XoUqF4YkTTu7rPKNmiI/IZ6C2EBIX3AZgzw7SPsHe/oL+s+lpY/1b5PV9IS//4hZ4",
+	"fR8hTy0G2n1+qUUB9wMB+YH/uGYoRGePgYDgxbrs6x5JlRGGX7raUHDBb1vv8ka+322RCn7zYJBKa+pp",
+	"AUfr1G2TC1tA0vpjW3/san/shOpQyBCJMNp8wNbJuzsQDqAww6FFCEq6CEEr6PORUwCNnIXpTD+K6zeS",
+	"KtZYnp66GTUTrmJgCF64zEfPQGt/ZMIEmfKlWAK8swHRcsqkYIQlmvVuxIwuNIwcesod56B9p1VpJPyC",
+	"sqXCROsWe/YtMqMLLsbwLvbFKHojJjJVOiCaLo7IFcHBgUpeEzkXRBYIeqCMpSiXcr/jbI5kusLOJXza",
+	"wDq+EUusvBWW3AlVzP3IeGKbBQvAds6XflSp0EdkAHPncjYHN8IOrM5oQAjEq840SWekSwuB/BxLmvSw",
+	"KJJMDeGuEXkv8/u50TdWcODswV2FmZt5C2+aJHacMpXylrFZiYDYLa9LothU3tle0RsBH1EuodSqZe6u",
+	"JZ2qjo0XSXg+y9k/Z8/Fz4+M0T7o9vTV6xMrQStwbi7JVCpGYAUSCuX9C1kX7iQj2UkGnV8w1bno4Gr2",
+	"P/RddaSfGSOf6SLB4PPCmulcdE5O35wMX9Oz8Dw6ZeEP8UsavhmdnoSvhmfRj+wHehqf0M2jDmAyngdT",
+	"Dq601n7eqrPPvYLmLrXVJj251VXbqIVN1y9K1jV6jrsJ9D+7KO36RctoW9PzWYRRWEhPKEFTgUeOUpQM",
+	"6xcrgHmjMmAh5ZNoOsdfjZz109nmhCeul8tZuFsQmzwQr7bMJi1s+Wbc/huhkSKyaWHICpP5QdAUlM+D",
+	"3fMVPFa6NGqusV0ueHikMyu+xTj8Qw718dc/5HBlndUrQfwT5A85xHpMsHgCMpFzMqViQbD8zdR+m3BD",
+	"JhSypmkSpQmUiKIizm92df5q2RH+6T71Dzl8TIKE4mcadtEfcthWLz4s2oPKUkT7pNHES9FSbfYJVWMr",
+	"OOu3X85eUC7TXixMvO2e/Iccrt9nx7j6myu/owQH+YHRK8UuB4QSJedkBsbj4gbLNiDpzhS74zLVzko7",
+	"BztbAvtOjRGyzicLu0/nVEOdm+KregEZLkiUKi3VUW0hd7953rqePF0t9yqZi68zx+QsYa52XamzRVlT",
+	"V17dXe5LkSxKddVdYbbOBRRtD562znp5gNeXWndLqhVXh1ds/SE7+VDEme0Ui1IFbBz/87UzZFQxdZVa",
+	"pPo//7Y7QTN159+6LM0mUhsC3lkxRi9NLKMUZRUWfXDlGlUq0Fki54JwoY3t0yUZTOmtBaliAG9h2mrj",
+	"iYxoYt988ePJjycAVVOVdC46x6BKunGrNufvUPIvIIrRGI0fPuAfCvTRyNjvs2REulNmFI+QGAY+G6MR",
+	"QDM7RoZBxXwmmArIx5/6v777/OnD2+v+1c8/f4LGOAGTSU9dI8Cu0WMNdR+xJZEdWR1krUIHoRR6wmc6",
+	"K29pJmxa+AaKv5r3g+4e4Evx9ROeFFeY+9Jb28eryBCW8DEf8oSbReH9hftrPvLfTGmLYuNMuYCyaY6I",
+	"SC+0YVNNup+urnvO0wZpKq5eoiu1yYWRxTqcuL51oRE1L69pzEfvQ3IvgO6hz/kO2+kov8rjV36o5r1O",
+	"zqFPFnxYZkJFtXooPp/PHiTFQKnUCHyHxf6MUgFVTzBxpuaLdokZOkyYDghub46+sQxod5dKO9o1zIep",
+	"YboHjfAC56h04qEgWf7k57qapjiELraCRNTQRI5TVnwjPlLzQlhXdMxExG0vPly/Jz5YBF8b04V/dXFs",
+	"spsa32mbVFSyAkfHVuB2y7Y2z+MPCt8o62jL3/m5FGAE7/ogYn7H45QmxO/c96mIsVAtTEnh/TkRUsNI",
+	"09mMiTgELjkQ0sQoypPivrO/1jz9LzQw+rACqVwv3dFqd5W/JuSUC8bQw46xB5q5oYkl+NSVTMeTiqfe",
+	"jgxNitELUBext7RpIBygbh+6YYsWUeI+Z8FNnMJyLjr7USbM6IKwLzQyyYJIEbGA6FTPmIBdExApmJ0+",
+	"DeWC+IzbsX5BsM6r2+NfYDZHPCmvJPyStsfY/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
