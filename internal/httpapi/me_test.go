@@ -53,6 +53,18 @@ func myRoutes(f payFixture) []string {
 		"/v1/me/support-plans/" + f.plan.Id.String(),
 		"/v1/me/people/" + f.budget.PersonId.String() + "/agreements",
 		"/v1/me/agreements/" + f.dp.Id.String() + "/schedule",
+		"/v1/me/people/" + f.budget.PersonId.String() + "/management-change-requests",
+		"/v1/me/personal-budgets/" + f.budget.Id.String() + "/letters/indicative",
+		"/v1/me/personal-budgets/" + f.budget.Id.String() + "/letters/agreed",
+	}
+}
+
+// myChanges are the person role's changes that name a record of the fixture; each is answered
+// 404 to a holder who does not act for its person, and changes nothing.
+func (b *bundle) myChanges(tok string, f payFixture) []*resp {
+	return []*resp{
+		b.do(http.MethodPost, "/v1/me/direct-payment-agreements/"+f.dp.Id.String()+"/consent", tok,
+			map[string]any{"consented": false, "reason": "not mine"}, "If-Match", etagOf(f.dp.Version)),
 	}
 }
 
@@ -106,6 +118,16 @@ func TestAPersonSeesOnlyThePeopleTheyActFor(t *testing.T) {
 			for _, path := range myRoutes(f) {
 				r := b.do(http.MethodGet, path, tok, nil)
 				require.Equal(t, want, r.Status, "%s: %s %s", name, path, string(r.Body))
+			}
+			if want == http.StatusNotFound {
+				before := b.counts()
+				for _, r := range b.myChanges(tok, f) {
+					require.Equal(t, http.StatusNotFound, r.Status, "%s: %s", name, string(r.Body))
+				}
+				r := b.do(http.MethodPost, "/v1/me/management-change-requests", tok, map[string]any{"plan_id": f.plan.Id,
+					"plan_line_id": f.plan.Lines[0].Id, "requested_option": "council_managed", "reason": "not mine"})
+				require.Equal(t, "urn:pbudget:problem:plan-not-found", r.problem(t).Type, "%s: another's plan is as if it did not exist", name)
+				require.Equal(t, before, b.counts())
 			}
 		}
 	}

@@ -88,6 +88,11 @@ type agreementSpec struct {
 	noDetails   bool
 	dpWeekly    string // hours a week at £15 (default 10: £7,800 a year, £600 a four-week cycle)
 	extraLines  []map[string]any
+	topUps      []map[string]any // family top-ups added to the draft (plan_line_id "dp" names the direct-payment line)
+	// recipient, when set, makes the direct payment's recipient a nominee or authorised person:
+	// recipientFor records them for the person and returns their id.
+	recipient    string
+	recipientFor func(person uuid.UUID) uuid.UUID
 }
 
 type payFixture struct {
@@ -119,10 +124,23 @@ func (b *bundle) agreements(spec agreementSpec) payFixture {
 	}
 	lines = append(lines, spec.extraLines...)
 	plan, tag := b.planWith(pb, lines...)
+	for _, t := range spec.topUps {
+		if t["plan_line_id"] == "dp" {
+			t = with(t, "plan_line_id", plan.Lines[0].Id)
+		}
+		r := b.do(http.MethodPost, "/v1/support-plans/"+plan.Id.String()+"/top-ups", b.token("practitioner"), t, "If-Match", tag)
+		require.Equal(b.t, http.StatusCreated, r.Status, string(r.Body))
+		r.decode(b.t, &plan)
+		tag = r.Header.Get("ETag")
+	}
 	f := payFixture{budget: pb, plan: plan, planTag: b.approve(plan, b.submit(plan, tag))}
-	r := b.do(http.MethodPost, "/v1/direct-payment-agreements", b.token("finance"), map[string]any{
+	dpBody := map[string]any{
 		"plan_id": plan.Id, "recipient": "person", "account_type": spec.accountType, "payment_basis": "gross", "frequency": spec.frequency,
-		"start_date": spec.start})
+		"start_date": spec.start}
+	if spec.recipient != "" {
+		dpBody["recipient"], dpBody["recipient_person_id"], dpBody["recipient_consented"] = spec.recipient, spec.recipientFor(pb.PersonId), true
+	}
+	r := b.do(http.MethodPost, "/v1/direct-payment-agreements", b.token("finance"), dpBody)
 	require.Equal(b.t, http.StatusCreated, r.Status, string(r.Body))
 	r.decode(b.t, &f.dp)
 	if !spec.unsigned {
