@@ -35,6 +35,7 @@ import (
 	"github.com/pbudget/pbudget/internal/provider"
 	"github.com/pbudget/pbudget/internal/ras"
 	"github.com/pbudget/pbudget/internal/secret"
+	"github.com/pbudget/pbudget/internal/webhook/outbox"
 	"github.com/pbudget/pbudget/internal/workday"
 )
 
@@ -58,6 +59,9 @@ type Options struct {
 	Access *access.Writer
 	// Payments configures payments: the encryption keys and the bank holidays.
 	Payments PaymentOptions
+	// Webhooks configures webhook delivery: the API's public root for links, the retry schedule,
+	// and (tests only) loopback receivers. The signing secrets are sealed with Payments.Keys.
+	Webhooks outbox.Options
 }
 
 // PaymentOptions configure the payments service.
@@ -121,12 +125,20 @@ type Services struct {
 	Audit       *audit.Service
 	Access      *access.Service
 	Payments    *payment.Service
+	// Webhooks is the outbox (a webhook.Emitter for every service) and the webhooks around it.
+	Webhooks *outbox.Service
 }
 
 // Build wires the stores and services of db; q queues their background work; pay, when given,
 // configures payments.
 func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queue, pay ...PaymentOptions) Services {
 	auditStore := postgres.NewAuditStore(db, now)
+	var po PaymentOptions
+	if len(pay) > 0 {
+		po = pay[0]
+	}
+	webhooks := outbox.NewService(outbox.Deps{Store: postgres.NewWebhookStore(db), Queue: q, Keys: po.Keys, Audit: auditStore, Tx: db, Now: now},
+		outbox.Options{})
 	personStore := postgres.NewPersonStore(db)
 	rasService := ras.NewService(postgres.NewRASStore(db), auditStore, db, now)
 	budgets := budget.NewService(postgres.NewBudgetStore(db), auditStore, db, now)
@@ -136,10 +148,6 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 	chargingService := charging.NewService(postgres.NewChargingStore(db), personStore, chargingBudgets{budgets}, auditStore, db, q, now, log)
 	// An uprating job takes at most a quarter of the pool, so that requests keep the rest.
 	chargingService.SetUpratingBatches(charging.UpratingBatches{Concurrent: min(4, max(1, db.SQL().Stats().MaxOpenConnections/4))})
-	var po PaymentOptions
-	if len(pay) > 0 {
-		po = pay[0]
-	}
 	holidays := workday.EnglandAndWales()
 	if po.Holidays != nil {
 		holidays = *po.Holidays
@@ -165,6 +173,7 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 		Providers:   providers,
 		Settings:    settings,
 		Payments:    payments,
+		Webhooks:    webhooks,
 	}
 }
 
@@ -189,6 +198,7 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		}
 	}
 	svc := Build(o.DB, o.Log, now, q, o.Payments)
+	svc.Webhooks.Configure(o.Webhooks)
 	if o.Background != nil {
 		if err := q.Start(o.Background, WorkerDeps(o.DB, svc)); err != nil {
 			return nil, nil, err
@@ -264,5 +274,6 @@ func BuildOffline(db *postgres.DB, pay ...PaymentOptions) (Services, error) {
 
 // WorkerDeps are the services the background workers of db call.
 func WorkerDeps(db *postgres.DB, svc Services) jobs.Deps {
-	return jobs.Deps{Uprating: svc.Charging, PaymentRuns: svc.Payments, IdempotencyKeys: postgres.NewIdempotencyStore(db)}
+	return jobs.Deps{Uprating: svc.Charging, PaymentRuns: svc.Payments, IdempotencyKeys: postgres.NewIdempotencyStore(db),
+		Webhooks: svc.Webhooks}
 }

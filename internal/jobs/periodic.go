@@ -15,6 +15,9 @@ func periodicJobs() []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return SweepIdempotencyKeysArgs{}, nil },
 			&river.PeriodicJobOpts{ID: "sweep_idempotency_keys", RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(10*time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return SweepWebhookEventsArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "sweep_webhook_events"}),
 	}
 }
 
