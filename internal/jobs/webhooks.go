@@ -60,7 +60,9 @@ type webhookDeliveryWorker struct {
 }
 
 // Timeout bounds one attempt with its record: the HTTP attempt has its own, shorter timeout.
-func (w *webhookDeliveryWorker) Timeout(*river.Job[WebhookDeliveryArgs]) time.Duration { return 2 * time.Minute }
+func (w *webhookDeliveryWorker) Timeout(*river.Job[WebhookDeliveryArgs]) time.Duration {
+	return 2 * time.Minute
+}
 
 func (w *webhookDeliveryWorker) Work(ctx context.Context, job *river.Job[WebhookDeliveryArgs]) error {
 	err := w.q.deps.Webhooks.Deliver(ctx, job.Args.CouncilID, job.Args.DeliveryID, job.Args.Series, job.Args.Attempt)

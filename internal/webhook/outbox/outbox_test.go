@@ -399,6 +399,7 @@ func TestProviderSubscriptionsReceiveOnlyTheirProvidersEvents(t *testing.T) {
 var dump func()
 
 func pageOf(n int) page.Request { return page.Request{Size: n} }
+
 var waitFor = 60 * time.Second
 
 func mustUUID(s string) uuid.UUID { return uuid.MustParse(s) }

@@ -268,7 +268,7 @@ func (s *Service) Create(ctx context.Context, a actor.Actor, in CreateInput) (Cr
 		}
 		return s.audit.Record(ctx, a, audit.Event{Action: "webhook_subscription.created", EntityType: "webhook_subscription", EntityID: sub.ID,
 			ChangedFields: []string{"url", "description", "event_types", "secret"},
-			Details: map[string]any{"event_types": types, "provider": sub.ProviderID != nil}})
+			Details:       map[string]any{"event_types": types, "provider": sub.ProviderID != nil}})
 	})
 	if err != nil {
 		return Created{}, err
