@@ -24,6 +24,7 @@ import (
 	"github.com/pbudget/pbudget/internal/budget"
 	"github.com/pbudget/pbudget/internal/buildinfo"
 	"github.com/pbudget/pbudget/internal/charging"
+	"github.com/pbudget/pbudget/internal/cldexport"
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/httpapi"
@@ -34,6 +35,8 @@ import (
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/provider"
 	"github.com/pbudget/pbudget/internal/ras"
+	"github.com/pbudget/pbudget/internal/report"
+	"github.com/pbudget/pbudget/internal/reviews"
 	"github.com/pbudget/pbudget/internal/secret"
 	"github.com/pbudget/pbudget/internal/webhook/outbox"
 	"github.com/pbudget/pbudget/internal/workday"
@@ -125,6 +128,12 @@ type Services struct {
 	Audit       *audit.Service
 	Access      *access.Service
 	Payments    *payment.Service
+	// CLD produces the quarterly client-level data returns.
+	CLD *cldexport.Service
+	// Reports computes the weekly report.
+	Reports *report.Service
+	// Reviews keeps each person's next review and records reviews.
+	Reviews *reviews.Service
 	// Webhooks is the outbox (a webhook.Emitter for every service) and the webhooks around it.
 	Webhooks *outbox.Service
 }
@@ -159,10 +168,16 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 		Providers: providers, Keys: po.Keys, Holidays: holidays, Audit: auditStore, Tx: db, Now: now, Log: log, BatchSize: po.BatchSize})
 	payments.SetEnqueuer(q) // a run's build is a River job, inserted in the transaction that creates the run
 	settings.Guard(payments)
+	assessments := assessment.NewService(postgres.NewAssessmentStore(db), personStore, rasService, budgets, auditStore, db, now)
+	reviewService := reviews.NewService(reviews.Deps{Store: postgres.NewReviewStore(db), Reassessor: reassessor{assessments},
+		Reviser: reviser{plans}, Reach: people, Events: webhooks, Audit: auditStore, Tx: db, Now: now})
 	return Services{
+		Reviews:     reviewService,
+		Reports:     report.NewService(postgres.NewReportStore(db), now),
+		CLD:         cldexport.NewService(postgres.NewCLDStore(db), q, auditStore, db, now),
 		Councils:    council.NewServiceAt(postgres.NewCouncilStore(db), now),
 		People:      people,
-		Assessments: assessment.NewService(postgres.NewAssessmentStore(db), personStore, rasService, budgets, auditStore, db, now),
+		Assessments: assessments,
 		RAS:         rasService,
 		Budgets:     budgets,
 		Funding:     funding.NewService(postgres.NewFundingStore(db), budgets, settings, auditStore, db, now),
@@ -275,5 +290,5 @@ func BuildOffline(db *postgres.DB, pay ...PaymentOptions) (Services, error) {
 // WorkerDeps are the services the background workers of db call.
 func WorkerDeps(db *postgres.DB, svc Services) jobs.Deps {
 	return jobs.Deps{Uprating: svc.Charging, PaymentRuns: svc.Payments, IdempotencyKeys: postgres.NewIdempotencyStore(db),
-		Webhooks: svc.Webhooks}
+		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD}
 }

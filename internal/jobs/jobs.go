@@ -87,6 +87,8 @@ func newQueue(db *sql.DB, log *slog.Logger, cfg Config, more func(*river.Workers
 	river.AddWorker(workers, &webhookFanoutWorker{q: q})
 	river.AddWorker(workers, &webhookDeliveryWorker{q: q})
 	river.AddWorker(workers, &sweepWebhookEventsWorker{q: q})
+	river.AddWorker(workers, &reviewSweepWorker{q: q})
+	river.AddWorker(workers, &cldExportWorker{q: q})
 	if more != nil {
 		more(workers)
 	}
