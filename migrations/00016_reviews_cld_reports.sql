@@ -120,7 +120,15 @@ CREATE INDEX personal_budgets_open_idx ON personal_budgets (council_id, status) 
 CREATE INDEX assessments_completed_idx ON assessments (council_id, completed_at) WHERE status = 'completed';
 CREATE INDEX payment_runs_paid_idx ON payment_runs (council_id, pay_date) WHERE status = 'paid';
 
+-- A review's read is recorded against its person, like every personal record.
+ALTER TABLE access_records DROP CONSTRAINT access_records_entity_type_check,
+    ADD CONSTRAINT access_records_entity_type_check CHECK (entity_type IN ('person', 'relationship', 'assessment', 'financial_assessment',
+        'personal_budget', 'funding_request', 'support_plan', 'direct_payment_agreement', 'isf_agreement', 'review'));
+
 -- +goose Down
+ALTER TABLE access_records DROP CONSTRAINT access_records_entity_type_check,
+    ADD CONSTRAINT access_records_entity_type_check CHECK (entity_type IN ('person', 'relationship', 'assessment', 'financial_assessment',
+        'personal_budget', 'funding_request', 'support_plan', 'direct_payment_agreement', 'isf_agreement'));
 DROP INDEX payment_runs_paid_idx;
 DROP INDEX assessments_completed_idx;
 DROP INDEX personal_budgets_open_idx;

@@ -141,13 +141,17 @@ type Services struct {
 // Build wires the stores and services of db; q queues their background work; pay, when given,
 // configures payments.
 func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queue, pay ...PaymentOptions) Services {
-	auditStore := postgres.NewAuditStore(db, now)
+	trail := postgres.NewAuditStore(db, now)
 	var po PaymentOptions
 	if len(pay) > 0 {
 		po = pay[0]
 	}
-	webhooks := outbox.NewService(outbox.Deps{Store: postgres.NewWebhookStore(db), Queue: q, Keys: po.Keys, Audit: auditStore, Tx: db, Now: now},
+	webhookStore := postgres.NewWebhookStore(db)
+	webhooks := outbox.NewService(outbox.Deps{Store: webhookStore, Subjects: webhookStore, Queue: q, Keys: po.Keys, Audit: trail, Tx: db, Now: now},
 		outbox.Options{})
+	// Every service records its changes through auditStore, which also announces the changes that
+	// are webhook events (outbox.Announcing), in the same transaction.
+	auditStore := webhooks.Announcing(trail)
 	personStore := postgres.NewPersonStore(db)
 	rasService := ras.NewService(postgres.NewRASStore(db), auditStore, db, now)
 	budgets := budget.NewService(postgres.NewBudgetStore(db), auditStore, db, now)
@@ -182,7 +186,7 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 		Budgets:     budgets,
 		Funding:     funding.NewService(postgres.NewFundingStore(db), budgets, settings, auditStore, db, now),
 		Charging:    chargingService,
-		Audit:       audit.NewService(auditStore),
+		Audit:       audit.NewService(trail),
 		Access:      access.NewService(postgres.NewAccessStore(db)),
 		Plans:       plans,
 		Providers:   providers,
@@ -234,6 +238,7 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		RAS: svc.RAS, Budgets: svc.Budgets, Funding: svc.Funding, Charging: svc.Charging, Audit: svc.Audit,
 		Access: svc.Access, AccessLog: accessLog,
 		Plans: svc.Plans, Providers: svc.Providers, Settings: svc.Settings, Payments: svc.Payments,
+		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Reports: svc.Reports,
 		Ready: o.DB, TargetSchema: target, Idempotency: postgres.NewIdempotencyStore(o.DB), Tx: o.DB,
 		Registry: reg, Now: now,
 	})

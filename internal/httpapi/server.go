@@ -23,6 +23,7 @@ import (
 	"github.com/pbudget/pbudget/internal/auth"
 	"github.com/pbudget/pbudget/internal/budget"
 	"github.com/pbudget/pbudget/internal/charging"
+	"github.com/pbudget/pbudget/internal/cldexport"
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/idempotency"
@@ -31,7 +32,10 @@ import (
 	"github.com/pbudget/pbudget/internal/plan"
 	"github.com/pbudget/pbudget/internal/provider"
 	"github.com/pbudget/pbudget/internal/ras"
+	"github.com/pbudget/pbudget/internal/report"
+	"github.com/pbudget/pbudget/internal/reviews"
 	"github.com/pbudget/pbudget/internal/txn"
+	"github.com/pbudget/pbudget/internal/webhook/outbox"
 )
 
 // Readiness reports whether the database answers and which migration it has.
@@ -58,6 +62,10 @@ type Deps struct {
 	Access       *access.Service
 	AccessLog    access.Recorder // keeps the access record of every personal read; required
 	Payments     *payment.Service
+	Webhooks     *outbox.Service
+	Reviews      *reviews.Service
+	CLD          *cldexport.Service
+	Reports      *report.Service
 	Ready        Readiness
 	TargetSchema int64 // the newest migration the binary knows
 	Idempotency  idempotency.Store
@@ -88,6 +96,10 @@ type Server struct {
 	readPlans    map[string]readPlan // personal reads, by generated operation name
 	now          func() time.Time
 	payments     *payment.Service
+	webhooks     *outbox.Service
+	reviews      *reviews.Service
+	cld          *cldexport.Service
+	reports      *report.Service
 	ready        Readiness
 	targetSchema int64
 	metrics      *metrics
@@ -148,8 +160,8 @@ func New(d Deps) (*echo.Echo, error) {
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
 		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
 		plans: d.Plans, providers: d.Providers, settings: d.Settings, access: d.Access, accessLog: d.AccessLog, now: now,
-		payments: d.Payments,
-		ready:    d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
+		payments: d.Payments, webhooks: d.Webhooks, reviews: d.Reviews, cld: d.CLD, reports: d.Reports,
+		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
 		specYAML: specYAML, docsPage: docsHTML, docsCSP: docsCSP,
 		validation: validationOptions(),
 	}

@@ -398,3 +398,29 @@ func (s *WebhookStore) attempts(ctx context.Context, councilID uuid.UUID, delive
 	}
 	return out, nil
 }
+
+// subjectTables are the tables of the announced records with a person (and a provider).
+var subjectTables = map[string]string{
+	"assessment":               "SELECT person_id, NULL::uuid AS provider_id FROM assessments",
+	"personal_budget":          "SELECT person_id, NULL::uuid AS provider_id FROM personal_budgets",
+	"support_plan":             "SELECT person_id, NULL::uuid AS provider_id FROM support_plans",
+	"direct_payment_agreement": "SELECT person_id, NULL::uuid AS provider_id FROM direct_payment_agreements",
+	"isf_agreement":            "SELECT person_id, provider_id FROM isf_agreements",
+}
+
+// Subject implements outbox.Subjects.
+func (s *WebhookStore) Subject(ctx context.Context, councilID uuid.UUID, entityType string, id uuid.UUID) (*uuid.UUID, *uuid.UUID, error) {
+	if entityType == "person" {
+		return &id, nil, nil
+	}
+	q, ok := subjectTables[entityType]
+	if !ok {
+		return nil, nil, nil
+	}
+	var r struct {
+		PersonID   *uuid.UUID
+		ProviderID *uuid.UUID
+	}
+	err := s.db.conn(ctx).Raw(q+` WHERE council_id = ? AND id = ?`, uuidArg(councilID), uuidArg(id)).Scan(&r).Error
+	return r.PersonID, r.ProviderID, translate(err, nil)
+}

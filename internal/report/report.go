@@ -74,8 +74,8 @@ type Weekly struct {
 	PeopleWithPlan      int // of whom with an approved plan (self-directed support)
 	PeopleWithDP        int // of whom with a direct-payment line in force
 	Modes               Modes
-	SelfDirectedSupport float64 // ASCOF 3D part 1: PeopleWithPlan ÷ PeopleWithBudget
-	DirectPayments      float64 // ASCOF 3D part 2: PeopleWithDP ÷ PeopleWithBudget
+	SelfDirectedSupport int // ASCOF 3D part 1: PeopleWithPlan ÷ PeopleWithBudget, in basis points
+	DirectPayments      int // ASCOF 3D part 2: PeopleWithDP ÷ PeopleWithBudget, in basis points
 	Budgets             Budgets
 	Payments            Payments
 	Reviews             Reviews
@@ -145,8 +145,8 @@ func (s *Service) Weekly(ctx context.Context, a actor.Actor, on *date.Date) (Wee
 	return w, err
 }
 
-// ratio is n ÷ d to four decimal places.
-func ratio(n, d int) float64 { return float64((n*10000+d/2)/d) / 10000 }
+// ratio is n ÷ d in basis points (hundredths of a per cent), to the nearest.
+func ratio(n, d int) int { return (n*10000 + d/2) / d }
 
 // CSV renders the report as metric,value rows (a missing figure is empty, its reason in a note).
 func (w Weekly) CSV() ([]byte, error) {
@@ -159,8 +159,8 @@ func (w Weekly) CSV() ([]byte, error) {
 		{"people_with_budget", i(w.PeopleWithBudget), "people with an open personal budget"},
 		{"people_with_approved_plan", i(w.PeopleWithPlan), ""},
 		{"people_with_direct_payment", i(w.PeopleWithDP), "a direct-payment line in force"},
-		{"ascof_3d_self_directed_support", strconv.FormatFloat(w.SelfDirectedSupport, 'f', 4, 64), "people_with_approved_plan / people_with_budget"},
-		{"ascof_3d_direct_payments", strconv.FormatFloat(w.DirectPayments, 'f', 4, 64), "people_with_direct_payment / people_with_budget"},
+		{"ascof_3d_self_directed_support_basis_points", i(w.SelfDirectedSupport), "people_with_approved_plan / people_with_budget, in hundredths of a per cent"},
+		{"ascof_3d_direct_payments_basis_points", i(w.DirectPayments), "people_with_direct_payment / people_with_budget, in hundredths of a per cent"},
 		{"mode_direct_payment", i(w.Modes.DirectPayment), ""},
 		{"mode_part_direct_payment", i(w.Modes.PartDirectPayment), ""},
 		{"mode_council_managed", i(w.Modes.CouncilManaged), ""},

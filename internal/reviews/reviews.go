@@ -193,6 +193,8 @@ var (
 		"the person has no approved plan to review")
 	ErrRequestReason = apperr.New(apperr.Invalid, "review-request-reason",
 		"an unplanned review's reason is one of request, hospital_admission, carer_breakdown, safeguarding, audit_concern")
+	ErrUnknownRequest = apperr.New(apperr.RuleViolation, "review-request-unknown",
+		"request_id is not an open review request of this person")
 	ErrNoAssessment = apperr.New(apperr.RuleViolation, "review-no-assessment-to-reassess",
 		"the person has no completed assessment to reassess")
 )
@@ -276,6 +278,19 @@ func (s *Service) Record(ctx context.Context, a actor.Actor, personID uuid.UUID,
 		pf, ok := facts[personID]
 		if !ok || pf.PlanID == uuid.Nil {
 			return ErrNoPlan
+		}
+		if in.RequestID != nil {
+			open, err := s.d.Store.OpenRequests(ctx, a.CouncilID, personID)
+			if err != nil {
+				return err
+			}
+			found := false
+			for _, r := range open {
+				found = found || r.ID == *in.RequestID
+			}
+			if !found {
+				return ErrUnknownRequest
+			}
 		}
 		rec := in.Record
 		rec.Reviewer = strings.TrimSpace(rec.Reviewer)

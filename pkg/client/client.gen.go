@@ -192,16 +192,16 @@ func (e AssessmentType) Valid() bool {
 
 // Defines values for BadRequestProblemType.
 const (
-	UrnPbudgetProblemDataRejected BadRequestProblemType = "urn:pbudget:problem:data-rejected"
-	UrnPbudgetProblemValidation   BadRequestProblemType = "urn:pbudget:problem:validation"
+	BadRequestProblemTypeUrnPbudgetProblemDataRejected BadRequestProblemType = "urn:pbudget:problem:data-rejected"
+	BadRequestProblemTypeUrnPbudgetProblemValidation   BadRequestProblemType = "urn:pbudget:problem:validation"
 )
 
 // Valid indicates whether the value is a known member of the BadRequestProblemType enum.
 func (e BadRequestProblemType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemDataRejected:
+	case BadRequestProblemTypeUrnPbudgetProblemDataRejected:
 		return true
-	case UrnPbudgetProblemValidation:
+	case BadRequestProblemTypeUrnPbudgetProblemValidation:
 		return true
 	default:
 		return false
@@ -277,6 +277,30 @@ func (e BudgetStatus) Valid() bool {
 	case BudgetStatusEnded:
 		return true
 	case BudgetStatusIndicative:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CLDExportStatus.
+const (
+	CLDExportStatusDone    CLDExportStatus = "done"
+	CLDExportStatusFailed  CLDExportStatus = "failed"
+	CLDExportStatusQueued  CLDExportStatus = "queued"
+	CLDExportStatusRunning CLDExportStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the CLDExportStatus enum.
+func (e CLDExportStatus) Valid() bool {
+	switch e {
+	case CLDExportStatusDone:
+		return true
+	case CLDExportStatusFailed:
+		return true
+	case CLDExportStatusQueued:
+		return true
+	case CLDExportStatusRunning:
 		return true
 	default:
 		return false
@@ -1470,13 +1494,13 @@ func (e PlanStatus) Valid() bool {
 
 // Defines values for PreconditionFailedProblemType.
 const (
-	UrnPbudgetProblemVersionMismatch PreconditionFailedProblemType = "urn:pbudget:problem:version-mismatch"
+	PreconditionFailedProblemTypeUrnPbudgetProblemVersionMismatch PreconditionFailedProblemType = "urn:pbudget:problem:version-mismatch"
 )
 
 // Valid indicates whether the value is a known member of the PreconditionFailedProblemType enum.
 func (e PreconditionFailedProblemType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemVersionMismatch:
+	case PreconditionFailedProblemTypeUrnPbudgetProblemVersionMismatch:
 		return true
 	default:
 		return false
@@ -1696,6 +1720,213 @@ func (e RelationshipKind) Valid() bool {
 	}
 }
 
+// Defines values for ReviewAchievement.
+const (
+	Empty        ReviewAchievement = ""
+	FullyMet     ReviewAchievement = "fully_met"
+	NotMet       ReviewAchievement = "not_met"
+	PartiallyMet ReviewAchievement = "partially_met"
+)
+
+// Valid indicates whether the value is a known member of the ReviewAchievement enum.
+func (e ReviewAchievement) Valid() bool {
+	switch e {
+	case Empty:
+		return true
+	case FullyMet:
+		return true
+	case NotMet:
+		return true
+	case PartiallyMet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewDecision.
+const (
+	ReviewDecisionEndServices ReviewDecision = "end_services"
+	ReviewDecisionNoChange    ReviewDecision = "no_change"
+	ReviewDecisionReassess    ReviewDecision = "reassess"
+	ReviewDecisionRevisePlan  ReviewDecision = "revise_plan"
+)
+
+// Valid indicates whether the value is a known member of the ReviewDecision enum.
+func (e ReviewDecision) Valid() bool {
+	switch e {
+	case ReviewDecisionEndServices:
+		return true
+	case ReviewDecisionNoChange:
+		return true
+	case ReviewDecisionReassess:
+		return true
+	case ReviewDecisionRevisePlan:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewOutcomesRating.
+const (
+	ReviewOutcomesRatingAchieved       ReviewOutcomesRating = "achieved"
+	ReviewOutcomesRatingNotAchieved    ReviewOutcomesRating = "not_achieved"
+	ReviewOutcomesRatingPartlyAchieved ReviewOutcomesRating = "partly_achieved"
+)
+
+// Valid indicates whether the value is a known member of the ReviewOutcomesRating enum.
+func (e ReviewOutcomesRating) Valid() bool {
+	switch e {
+	case ReviewOutcomesRatingAchieved:
+		return true
+	case ReviewOutcomesRatingNotAchieved:
+		return true
+	case ReviewOutcomesRatingPartlyAchieved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewReason.
+const (
+	ReviewReasonAuditConcern      ReviewReason = "audit_concern"
+	ReviewReasonCarerBreakdown    ReviewReason = "carer_breakdown"
+	ReviewReasonHospitalAdmission ReviewReason = "hospital_admission"
+	ReviewReasonPlanned           ReviewReason = "planned"
+	ReviewReasonRequest           ReviewReason = "request"
+	ReviewReasonSafeguarding      ReviewReason = "safeguarding"
+)
+
+// Valid indicates whether the value is a known member of the ReviewReason enum.
+func (e ReviewReason) Valid() bool {
+	switch e {
+	case ReviewReasonAuditConcern:
+		return true
+	case ReviewReasonCarerBreakdown:
+		return true
+	case ReviewReasonHospitalAdmission:
+		return true
+	case ReviewReasonPlanned:
+		return true
+	case ReviewReasonRequest:
+		return true
+	case ReviewReasonSafeguarding:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewCreateDecision.
+const (
+	ReviewCreateDecisionEndServices ReviewCreateDecision = "end_services"
+	ReviewCreateDecisionNoChange    ReviewCreateDecision = "no_change"
+	ReviewCreateDecisionReassess    ReviewCreateDecision = "reassess"
+	ReviewCreateDecisionRevisePlan  ReviewCreateDecision = "revise_plan"
+)
+
+// Valid indicates whether the value is a known member of the ReviewCreateDecision enum.
+func (e ReviewCreateDecision) Valid() bool {
+	switch e {
+	case ReviewCreateDecisionEndServices:
+		return true
+	case ReviewCreateDecisionNoChange:
+		return true
+	case ReviewCreateDecisionReassess:
+		return true
+	case ReviewCreateDecisionRevisePlan:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewCreateReason.
+const (
+	ReviewCreateReasonAuditConcern      ReviewCreateReason = "audit_concern"
+	ReviewCreateReasonCarerBreakdown    ReviewCreateReason = "carer_breakdown"
+	ReviewCreateReasonHospitalAdmission ReviewCreateReason = "hospital_admission"
+	ReviewCreateReasonPlanned           ReviewCreateReason = "planned"
+	ReviewCreateReasonRequest           ReviewCreateReason = "request"
+	ReviewCreateReasonSafeguarding      ReviewCreateReason = "safeguarding"
+)
+
+// Valid indicates whether the value is a known member of the ReviewCreateReason enum.
+func (e ReviewCreateReason) Valid() bool {
+	switch e {
+	case ReviewCreateReasonAuditConcern:
+		return true
+	case ReviewCreateReasonCarerBreakdown:
+		return true
+	case ReviewCreateReasonHospitalAdmission:
+		return true
+	case ReviewCreateReasonPlanned:
+		return true
+	case ReviewCreateReasonRequest:
+		return true
+	case ReviewCreateReasonSafeguarding:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewOutcomeInputRating.
+const (
+	ReviewOutcomeInputRatingAchieved       ReviewOutcomeInputRating = "achieved"
+	ReviewOutcomeInputRatingNotAchieved    ReviewOutcomeInputRating = "not_achieved"
+	ReviewOutcomeInputRatingPartlyAchieved ReviewOutcomeInputRating = "partly_achieved"
+)
+
+// Valid indicates whether the value is a known member of the ReviewOutcomeInputRating enum.
+func (e ReviewOutcomeInputRating) Valid() bool {
+	switch e {
+	case ReviewOutcomeInputRatingAchieved:
+		return true
+	case ReviewOutcomeInputRatingNotAchieved:
+		return true
+	case ReviewOutcomeInputRatingPartlyAchieved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewRule.
+const (
+	ChildInNeed              ReviewRule = "child_in_need"
+	DirectPaymentReview      ReviewRule = "direct_payment_review"
+	FirstDirectPaymentReview ReviewRule = "first_direct_payment_review"
+	FirstPlanReview          ReviewRule = "first_plan_review"
+	PlanReview               ReviewRule = "plan_review"
+	ReviewerSet              ReviewRule = "reviewer_set"
+	Unplanned                ReviewRule = "unplanned"
+)
+
+// Valid indicates whether the value is a known member of the ReviewRule enum.
+func (e ReviewRule) Valid() bool {
+	switch e {
+	case ChildInNeed:
+		return true
+	case DirectPaymentReview:
+		return true
+	case FirstDirectPaymentReview:
+		return true
+	case FirstPlanReview:
+		return true
+	case PlanReview:
+		return true
+	case ReviewerSet:
+		return true
+	case Unplanned:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ServiceUnavailableProblemType.
 const (
 	UrnPbudgetProblemUnavailable ServiceUnavailableProblemType = "urn:pbudget:problem:unavailable"
@@ -1780,6 +2011,33 @@ func (e UnauthorizedProblemType) Valid() bool {
 	}
 }
 
+// Defines values for UnplannedReviewReason.
+const (
+	UnplannedReviewReasonAuditConcern      UnplannedReviewReason = "audit_concern"
+	UnplannedReviewReasonCarerBreakdown    UnplannedReviewReason = "carer_breakdown"
+	UnplannedReviewReasonHospitalAdmission UnplannedReviewReason = "hospital_admission"
+	UnplannedReviewReasonRequest           UnplannedReviewReason = "request"
+	UnplannedReviewReasonSafeguarding      UnplannedReviewReason = "safeguarding"
+)
+
+// Valid indicates whether the value is a known member of the UnplannedReviewReason enum.
+func (e UnplannedReviewReason) Valid() bool {
+	switch e {
+	case UnplannedReviewReasonAuditConcern:
+		return true
+	case UnplannedReviewReasonCarerBreakdown:
+		return true
+	case UnplannedReviewReasonHospitalAdmission:
+		return true
+	case UnplannedReviewReasonRequest:
+		return true
+	case UnplannedReviewReasonSafeguarding:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UnsupportedMediaTypeProblemType.
 const (
 	UrnPbudgetProblemUnsupportedMediaType UnsupportedMediaTypeProblemType = "urn:pbudget:problem:unsupported-media-type"
@@ -1813,6 +2071,78 @@ func (e UpratingJobStatus) Valid() bool {
 	case UpratingJobStatusQueued:
 		return true
 	case UpratingJobStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookAttemptClass.
+const (
+	Failure   WebhookAttemptClass = "failure"
+	Gone      WebhookAttemptClass = "gone"
+	Success   WebhookAttemptClass = "success"
+	Throttled WebhookAttemptClass = "throttled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptClass enum.
+func (e WebhookAttemptClass) Valid() bool {
+	switch e {
+	case Failure:
+		return true
+	case Gone:
+		return true
+	case Success:
+		return true
+	case Throttled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookAttemptOutcome.
+const (
+	WebhookAttemptOutcomeDelivered WebhookAttemptOutcome = "delivered"
+	WebhookAttemptOutcomeDisable   WebhookAttemptOutcome = "disable"
+	WebhookAttemptOutcomeGiveUp    WebhookAttemptOutcome = "give_up"
+	WebhookAttemptOutcomeRetry     WebhookAttemptOutcome = "retry"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptOutcome enum.
+func (e WebhookAttemptOutcome) Valid() bool {
+	switch e {
+	case WebhookAttemptOutcomeDelivered:
+		return true
+	case WebhookAttemptOutcomeDisable:
+		return true
+	case WebhookAttemptOutcomeGiveUp:
+		return true
+	case WebhookAttemptOutcomeRetry:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookDeliveryStatus.
+const (
+	WebhookDeliveryStatusCancelled WebhookDeliveryStatus = "cancelled"
+	WebhookDeliveryStatusDelivered WebhookDeliveryStatus = "delivered"
+	WebhookDeliveryStatusFailed    WebhookDeliveryStatus = "failed"
+	WebhookDeliveryStatusPending   WebhookDeliveryStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDeliveryStatus enum.
+func (e WebhookDeliveryStatus) Valid() bool {
+	switch e {
+	case WebhookDeliveryStatusCancelled:
+		return true
+	case WebhookDeliveryStatusDelivered:
+		return true
+	case WebhookDeliveryStatusFailed:
+		return true
+	case WebhookDeliveryStatusPending:
 		return true
 	default:
 		return false
@@ -1879,6 +2209,42 @@ func (e WebhookEventType) Valid() bool {
 	case SupportPlanReturned:
 		return true
 	case SupportPlanSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookSubscriptionStatus.
+const (
+	WebhookSubscriptionStatusActive   WebhookSubscriptionStatus = "active"
+	WebhookSubscriptionStatusDisabled WebhookSubscriptionStatus = "disabled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSubscriptionStatus enum.
+func (e WebhookSubscriptionStatus) Valid() bool {
+	switch e {
+	case WebhookSubscriptionStatusActive:
+		return true
+	case WebhookSubscriptionStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookSubscriptionWithSecretStatus.
+const (
+	WebhookSubscriptionWithSecretStatusActive   WebhookSubscriptionWithSecretStatus = "active"
+	WebhookSubscriptionWithSecretStatusDisabled WebhookSubscriptionWithSecretStatus = "disabled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSubscriptionWithSecretStatus enum.
+func (e WebhookSubscriptionWithSecretStatus) Valid() bool {
+	switch e {
+	case WebhookSubscriptionWithSecretStatusActive:
+		return true
+	case WebhookSubscriptionWithSecretStatusDisabled:
 		return true
 	default:
 		return false
@@ -2011,6 +2377,174 @@ func (e CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid()
 	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasAnswersInvalid:
 		return true
 	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCLDExports400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ListCLDExports400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected   ListCLDExports400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	ListCLDExports400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter ListCLDExports400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:invalid-quarter"
+	ListCLDExports400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation     ListCLDExports400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the ListCLDExports400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ListCLDExports400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ListCLDExports400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case ListCLDExports400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter:
+		return true
+	case ListCLDExports400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCldLaCodeInvalid CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cld-la-code-invalid"
+	CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected     CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter   CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:invalid-quarter"
+	CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation       CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCldLaCodeInvalid:
+		return true
+	case CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter:
+		return true
+	case CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateCLDExport409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateCLDExport409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateCLDExport422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateCLDExport422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCLDExport400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected   GetCLDExport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	GetCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter GetCLDExport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:invalid-quarter"
+	GetCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation     GetCLDExport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the GetCLDExport400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetCLDExport400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case GetCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter:
+		return true
+	case GetCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected   GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:invalid-quarter"
+	GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation     GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter:
+		return true
+	case GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCldExportNotDone GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cld-export-not-done"
+)
+
+// Valid indicates whether the value is a known member of the GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCldExportNotDone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected   GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:invalid-quarter"
+	GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation     GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter:
+		return true
+	case GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCldExportNotDone GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cld-export-not-done"
+)
+
+// Valid indicates whether the value is a known member of the GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCldExportNotDone:
 		return true
 	default:
 		return false
@@ -3331,6 +3865,180 @@ func (e EndRelationship422ApplicationProblemPlusJSONResponseBodyType) Valid() bo
 	}
 }
 
+// Defines values for CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected        CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewRequestReason CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:review-request-reason"
+	CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation          CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewRequestReason:
+		return true
+	case CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AssignReview409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AssignReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight AssignReview409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the AssignReview409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AssignReview409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AssignReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AssignReview422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AssignReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused AssignReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the AssignReview422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AssignReview422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AssignReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecordReview409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight RecordReview409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  RecordReview409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         RecordReview409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved        RecordReview409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the RecordReview409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RecordReview409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecordReview412ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RecordReview412ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemVersionMismatch RecordReview412ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:version-mismatch"
+)
+
+// Valid indicates whether the value is a known member of the RecordReview412ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RecordReview412ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RecordReview412ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemVersionMismatch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecordReview422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentTypeForPerson       RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-type-for-person"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid         RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cared-for-person-invalid"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed         RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:carer-reason-not-allowed"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome              RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:duplicate-outcome"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType     RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:field-not-for-assessment-type"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch        RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:outcome-reasons-mismatch"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessedAssessmentInvalid   RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reassessed-assessment-invalid"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessesOnlyForReassessment RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reassesses-only-for-reassessment"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNextDueAfterLimit       RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:review-next-due-after-limit"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNextDueWhenServicesEnd  RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:review-next-due-when-services-end"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNoApprovedPlan          RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:review-no-approved-plan"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNoAssessmentToReassess  RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:review-no-assessment-to-reassess"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewRequestUnknown          RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:review-request-unknown"
+)
+
+// Valid indicates whether the value is a known member of the RecordReview422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RecordReview422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentTypeForPerson:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessedAssessmentInvalid:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessesOnlyForReassessment:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNextDueAfterLimit:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNextDueWhenServicesEnd:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNoApprovedPlan:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNoAssessmentToReassess:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewRequestUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType.
 const (
 	CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetEnded            CreateSupportPlan409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-ended"
@@ -3733,6 +4441,24 @@ const (
 func (e UprateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case UprateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetWeeklyReportParamsFormat.
+const (
+	Csv  GetWeeklyReportParamsFormat = "csv"
+	Json GetWeeklyReportParamsFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the GetWeeklyReportParamsFormat enum.
+func (e GetWeeklyReportParamsFormat) Valid() bool {
+	switch e {
+	case Csv:
+		return true
+	case Json:
 		return true
 	default:
 		return false
@@ -4312,6 +5038,216 @@ func (e SubmitSupportPlan422ApplicationProblemPlusJSONResponseBodyType) Valid() 
 	}
 }
 
+// Defines values for CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected             CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation               CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+	CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookEventTypesInvalid CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:webhook-event-types-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	case CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookEventTypesInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookUrlNotAllowed CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:webhook-url-not-allowed"
+)
+
+// Valid indicates whether the value is a known member of the CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookUrlNotAllowed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookKeysNotConfigured CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:webhook-keys-not-configured"
+)
+
+// Valid indicates whether the value is a known member of the CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookKeysNotConfigured:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight      ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookDeliveryPending      ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:webhook-delivery-pending"
+	ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookSubscriptionDisabled ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:webhook-subscription-disabled"
+)
+
+// Valid indicates whether the value is a known member of the ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookDeliveryPending:
+		return true
+	case ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookSubscriptionDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookKeysNotConfigured RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:webhook-keys-not-configured"
+)
+
+// Valid indicates whether the value is a known member of the RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookKeysNotConfigured:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccessEntityType The kind of record read.
 type AccessEntityType string
 
@@ -4808,6 +5744,54 @@ type BudgetVersion struct {
 type BudgetVersionList struct {
 	Items         []BudgetVersion `json:"items"`
 	NextPageToken *string         `json:"next_page_token,omitempty"`
+}
+
+// CLDExport defines model for CLDExport.
+type CLDExport struct {
+	CompletedAt nullable.Nullable[time.Time] `json:"completed_at"`
+
+	// DueDate When the return is due: one month after the quarter ends.
+	DueDate      openapi_types.Date        `json:"due_date"`
+	Error        nullable.Nullable[string] `json:"error"`
+	Id           openapi_types.UUID        `json:"id"`
+	IssueCount   int                       `json:"issue_count"`
+	IssuesByCode map[string]int            `json:"issues_by_code"`
+	LaCode       string                    `json:"la_code"`
+	PeopleDone   int                       `json:"people_done"`
+	PeopleTotal  int                       `json:"people_total"`
+	Quarter      string                    `json:"quarter"`
+	RequestedAt  time.Time                 `json:"requested_at"`
+	RequestedBy  string                    `json:"requested_by"`
+	Rows         struct {
+		Assessment int `json:"assessment"`
+		Review     int `json:"review"`
+		Service    int `json:"service"`
+	} `json:"rows"`
+	Sha256 nullable.Nullable[string] `json:"sha256"`
+	Status CLDExportStatus           `json:"status"`
+}
+
+// CLDExportStatus defines model for CLDExport.Status.
+type CLDExportStatus string
+
+// CLDExportCreate defines model for CLDExportCreate.
+type CLDExportCreate struct {
+	// Components Service_Component by service category key, beside the defaults.
+	Components *map[string]string `json:"components,omitempty"`
+
+	// LaCode The council's local authority code in CLD.
+	LaCode string `json:"la_code"`
+
+	// Quarter The financial year's first calendar year and the quarter: 2026-Q1 is April to June 2026.
+	//
+	// Example: 2026-Q2
+	Quarter string `json:"quarter"`
+}
+
+// CLDExportList defines model for CLDExportList.
+type CLDExportList struct {
+	Items         []CLDExport `json:"items"`
+	NextPageToken *string     `json:"next_page_token,omitempty"`
 }
 
 // CLDServiceType The NHS England client-level data service component a category reports as.
@@ -6491,6 +7475,175 @@ type RelationshipList struct {
 	NextPageToken *string        `json:"next_page_token,omitempty"`
 }
 
+// Review defines model for Review.
+type Review struct {
+	// Achievement CLD's summary of the outcomes.
+	Achievement  ReviewAchievement                     `json:"achievement"`
+	CreatedAt    time.Time                             `json:"created_at"`
+	Decision     ReviewDecision                        `json:"decision"`
+	HeldOn       openapi_types.Date                    `json:"held_on"`
+	Id           openapi_types.UUID                    `json:"id"`
+	NeedsChanged bool                                  `json:"needs_changed"`
+	NextDue      nullable.Nullable[openapi_types.Date] `json:"next_due"`
+	Notes        string                                `json:"notes"`
+	Outcomes     []struct {
+		Note    string               `json:"note"`
+		Outcome int                  `json:"outcome"`
+		Rating  ReviewOutcomesRating `json:"rating"`
+	} `json:"outcomes"`
+	PersonId openapi_types.UUID `json:"person_id"`
+	PlanId   openapi_types.UUID `json:"plan_id"`
+	Reason   ReviewReason       `json:"reason"`
+
+	// ReassessmentId The reassessment draft the decision opened.
+	ReassessmentId nullable.Nullable[openapi_types.UUID] `json:"reassessment_id"`
+	RecordedBy     string                                `json:"recorded_by"`
+	RequestId      nullable.Nullable[openapi_types.UUID] `json:"request_id"`
+	Reviewer       string                                `json:"reviewer"`
+
+	// RevisionPlanId The plan revision the decision opened.
+	RevisionPlanId nullable.Nullable[openapi_types.UUID] `json:"revision_plan_id"`
+}
+
+// ReviewAchievement CLD's summary of the outcomes.
+type ReviewAchievement string
+
+// ReviewDecision defines model for Review.Decision.
+type ReviewDecision string
+
+// ReviewOutcomesRating defines model for Review.Outcomes.Rating.
+type ReviewOutcomesRating string
+
+// ReviewReason defines model for Review.Reason.
+type ReviewReason string
+
+// ReviewAssignment defines model for ReviewAssignment.
+type ReviewAssignment struct {
+	// Practitioner Blank clears.
+	Practitioner *string `json:"practitioner,omitempty"`
+
+	// Team Blank clears.
+	Team *string `json:"team,omitempty"`
+}
+
+// ReviewCreate defines model for ReviewCreate.
+type ReviewCreate struct {
+	Decision     ReviewCreateDecision `json:"decision"`
+	HeldOn       openapi_types.Date   `json:"held_on"`
+	NeedsChanged bool                 `json:"needs_changed"`
+
+	// NextDue An earlier next review than the rules' (never a later one: 422 review-next-due-after-limit).
+	NextDue  *openapi_types.Date  `json:"next_due,omitempty"`
+	Notes    *string              `json:"notes,omitempty"`
+	Outcomes []ReviewOutcomeInput `json:"outcomes"`
+	Reason   ReviewCreateReason   `json:"reason"`
+
+	// RequestId The request it answers, if any (every open request made on or before held_on is answered).
+	RequestId *openapi_types.UUID `json:"request_id,omitempty"`
+
+	// Reviewer The practitioner who held it; default the caller.
+	Reviewer *string `json:"reviewer,omitempty"`
+}
+
+// ReviewCreateDecision defines model for ReviewCreate.Decision.
+type ReviewCreateDecision string
+
+// ReviewCreateReason defines model for ReviewCreate.Reason.
+type ReviewCreateReason string
+
+// ReviewList defines model for ReviewList.
+type ReviewList struct {
+	Items         []Review `json:"items"`
+	NextPageToken *string  `json:"next_page_token,omitempty"`
+}
+
+// ReviewObligation defines model for ReviewObligation.
+type ReviewObligation struct {
+	Limit openapi_types.Date `json:"limit"`
+	Rule  ReviewRule         `json:"rule"`
+
+	// SubjectId The plan, agreement, request or review the rule comes from (null for child in need).
+	SubjectId   nullable.Nullable[openapi_types.UUID] `json:"subject_id"`
+	WindowStart openapi_types.Date                    `json:"window_start"`
+}
+
+// ReviewOutcomeInput defines model for ReviewOutcomeInput.
+type ReviewOutcomeInput struct {
+	Note *string `json:"note,omitempty"`
+
+	// Outcome The index of the outcome in the plan.
+	Outcome int                      `json:"outcome"`
+	Rating  ReviewOutcomeInputRating `json:"rating"`
+}
+
+// ReviewOutcomeInputRating defines model for ReviewOutcomeInput.Rating.
+type ReviewOutcomeInputRating string
+
+// ReviewRecorded defines model for ReviewRecorded.
+type ReviewRecorded struct {
+	Review Review `json:"review"`
+
+	// Schedule The next review; null when the review ended services.
+	Schedule nullable.Nullable[ReviewSchedule] `json:"schedule"`
+}
+
+// ReviewRequest defines model for ReviewRequest.
+type ReviewRequest struct {
+	AnsweredByReviewId nullable.Nullable[openapi_types.UUID] `json:"answered_by_review_id"`
+	CreatedAt          time.Time                             `json:"created_at"`
+	Id                 openapi_types.UUID                    `json:"id"`
+	Note               string                                `json:"note"`
+	PersonId           openapi_types.UUID                    `json:"person_id"`
+	Reason             UnplannedReviewReason                 `json:"reason"`
+	RequestedBy        string                                `json:"requested_by"`
+	RequestedOn        openapi_types.Date                    `json:"requested_on"`
+}
+
+// ReviewRequestCreate defines model for ReviewRequestCreate.
+type ReviewRequestCreate struct {
+	Note   *string               `json:"note,omitempty"`
+	Reason UnplannedReviewReason `json:"reason"`
+
+	// RequestedOn Default today.
+	RequestedOn *openapi_types.Date `json:"requested_on,omitempty"`
+}
+
+// ReviewRequestRecorded defines model for ReviewRequestRecorded.
+type ReviewRequestRecorded struct {
+	Request ReviewRequest `json:"request"`
+
+	// Schedule The next review; null when the person has no approved plan.
+	Schedule nullable.Nullable[ReviewSchedule] `json:"schedule"`
+}
+
+// ReviewRule defines model for ReviewRule.
+type ReviewRule string
+
+// ReviewSchedule defines model for ReviewSchedule.
+type ReviewSchedule struct {
+	Aligns []ReviewObligation `json:"aligns"`
+
+	// DueDate The latest day the review may be held.
+	DueDate       openapi_types.Date        `json:"due_date"`
+	OpenRequests  []ReviewRequest           `json:"open_requests"`
+	OverdueByDays int                       `json:"overdue_by_days"`
+	PersonId      openapi_types.UUID        `json:"person_id"`
+	PlanId        openapi_types.UUID        `json:"plan_id"`
+	Practitioner  nullable.Nullable[string] `json:"practitioner"`
+	Rule          ReviewRule                `json:"rule"`
+	Team          nullable.Nullable[string] `json:"team"`
+
+	// WindowStart When the rule that sets the date asks the review to be held from.
+	WindowStart openapi_types.Date `json:"window_start"`
+}
+
+// ReviewWorklist defines model for ReviewWorklist.
+type ReviewWorklist struct {
+	AsOf          openapi_types.Date `json:"as_of"`
+	Items         []ReviewSchedule   `json:"items"`
+	NextPageToken *string            `json:"next_page_token,omitempty"`
+}
+
 // ServiceCategory defines model for ServiceCategory.
 type ServiceCategory struct {
 	// CldServiceType The NHS England client-level data service component a category reports as.
@@ -6641,6 +7794,9 @@ type UnableReason string
 // UnauthorizedProblemType The problem types of the shared `Unauthorized` response.
 type UnauthorizedProblemType string
 
+// UnplannedReviewReason defines model for UnplannedReviewReason.
+type UnplannedReviewReason string
+
 // UnsupportedMediaTypeProblemType The problem types of the shared `UnsupportedMediaType` response.
 type UnsupportedMediaTypeProblemType string
 
@@ -6692,6 +7848,73 @@ type UpratingJob struct {
 
 // UpratingJobStatus defines model for UpratingJob.Status.
 type UpratingJobStatus string
+
+// WebhookAttempt defines model for WebhookAttempt.
+type WebhookAttempt struct {
+	AttemptedAt time.Time                 `json:"attempted_at"`
+	Class       WebhookAttemptClass       `json:"class"`
+	DurationMs  int                       `json:"duration_ms"`
+	Error       nullable.Nullable[string] `json:"error"`
+
+	// HttpStatus null: no answer (refused, timed out, or an address the guard refuses).
+	HttpStatus    nullable.Nullable[int]       `json:"http_status"`
+	NextAttemptAt nullable.Nullable[time.Time] `json:"next_attempt_at"`
+
+	// Number The attempt's number in its series.
+	Number  int                   `json:"number"`
+	Outcome WebhookAttemptOutcome `json:"outcome"`
+
+	// Series 1, then one more per replay.
+	Series int `json:"series"`
+}
+
+// WebhookAttemptClass defines model for WebhookAttempt.Class.
+type WebhookAttemptClass string
+
+// WebhookAttemptOutcome defines model for WebhookAttempt.Outcome.
+type WebhookAttemptOutcome string
+
+// WebhookDelivery defines model for WebhookDelivery.
+type WebhookDelivery struct {
+	Attempts    int                          `json:"attempts"`
+	CreatedAt   time.Time                    `json:"created_at"`
+	DeliveredAt nullable.Nullable[time.Time] `json:"delivered_at"`
+	EventId     openapi_types.UUID           `json:"event_id"`
+
+	// EventType The type of a webhook event: `record.action`, the same name as the audit trail's action for
+	// the change. Council subscriptions may take any; provider subscriptions only
+	// `support_plan.approved`, `isf_agreement.created`, `payment_run.paid`, `review.due`,
+	// `review.overdue`, `isf_statement.accepted` and `isf_statement.queried`, and receive them only
+	// for the people in the provider's reach (or the records that are the provider's).
+	// `direct_payment_audit.concluded`, `recovery.notified`, `isf_statement.accepted` and
+	// `isf_statement.queried` are sent by the audits and ISF statements of issue 12.
+	//
+	//
+	// Example: support_plan.approved
+	EventType     WebhookEventType             `json:"event_type"`
+	Id            openapi_types.UUID           `json:"id"`
+	LastStatus    nullable.Nullable[int]       `json:"last_status"`
+	Log           []WebhookAttempt             `json:"log"`
+	NextAttemptAt nullable.Nullable[time.Time] `json:"next_attempt_at"`
+	RecordId      openapi_types.UUID           `json:"record_id"`
+	Series        int                          `json:"series"`
+
+	// Status pending: being attempted; delivered: a 2xx; failed: the schedule (10 attempts over about 3 days) ran out; cancelled: the endpoint was disabled first.
+	Status         WebhookDeliveryStatus `json:"status"`
+	SubscriptionId openapi_types.UUID    `json:"subscription_id"`
+
+	// WebhookId The webhook-id header of every attempt and replay.
+	WebhookId string `json:"webhook_id"`
+}
+
+// WebhookDeliveryList defines model for WebhookDeliveryList.
+type WebhookDeliveryList struct {
+	Items         []WebhookDelivery `json:"items"`
+	NextPageToken *string           `json:"next_page_token,omitempty"`
+}
+
+// WebhookDeliveryStatus pending: being attempted; delivered: a 2xx; failed: the schedule (10 attempts over about 3 days) ran out; cancelled: the endpoint was disabled first.
+type WebhookDeliveryStatus string
 
 // WebhookEventType The type of a webhook event: `record.action`, the same name as the audit trail's action for
 // the change. Council subscriptions may take any; provider subscriptions only
@@ -6746,10 +7969,142 @@ type WebhookPayload struct {
 	Type WebhookEventType `json:"type"`
 }
 
+// WebhookSubscription defines model for WebhookSubscription.
+type WebhookSubscription struct {
+	CreatedAt      time.Time                    `json:"created_at"`
+	CreatedBy      string                       `json:"created_by"`
+	Description    string                       `json:"description"`
+	DisabledAt     nullable.Nullable[time.Time] `json:"disabled_at"`
+	DisabledReason nullable.Nullable[string]    `json:"disabled_reason"`
+	EventTypes     []WebhookEventType           `json:"event_types"`
+	Id             openapi_types.UUID           `json:"id"`
+
+	// ProviderId The provider whose subscription it is; null for the council's own.
+	ProviderId nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+
+	// RotatingUntil Until when the previous secret also signs (after a rotation).
+	RotatingUntil nullable.Nullable[time.Time] `json:"rotating_until"`
+	Status        WebhookSubscriptionStatus    `json:"status"`
+	UpdatedAt     time.Time                    `json:"updated_at"`
+	Url           string                       `json:"url"`
+	Version       int                          `json:"version"`
+}
+
+// WebhookSubscriptionStatus defines model for WebhookSubscription.Status.
+type WebhookSubscriptionStatus string
+
+// WebhookSubscriptionCreate defines model for WebhookSubscriptionCreate.
+type WebhookSubscriptionCreate struct {
+	Description *string            `json:"description,omitempty"`
+	EventTypes  []WebhookEventType `json:"event_types"`
+
+	// Url The endpoint: https, on the public internet.
+	//
+	// Example: https://cases.example.gov.uk/hooks/pbudget
+	Url string `json:"url"`
+}
+
+// WebhookSubscriptionList defines model for WebhookSubscriptionList.
+type WebhookSubscriptionList struct {
+	Items         []WebhookSubscription `json:"items"`
+	NextPageToken *string               `json:"next_page_token,omitempty"`
+}
+
+// WebhookSubscriptionWithSecret defines model for WebhookSubscriptionWithSecret.
+type WebhookSubscriptionWithSecret struct {
+	CreatedAt      time.Time                    `json:"created_at"`
+	CreatedBy      string                       `json:"created_by"`
+	Description    string                       `json:"description"`
+	DisabledAt     nullable.Nullable[time.Time] `json:"disabled_at"`
+	DisabledReason nullable.Nullable[string]    `json:"disabled_reason"`
+	EventTypes     []WebhookEventType           `json:"event_types"`
+	Id             openapi_types.UUID           `json:"id"`
+
+	// ProviderId The provider whose subscription it is; null for the council's own.
+	ProviderId nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+
+	// RotatingUntil Until when the previous secret also signs (after a rotation).
+	RotatingUntil nullable.Nullable[time.Time] `json:"rotating_until"`
+
+	// Secret The signing secret (whsec_…), shown only in this answer.
+	//
+	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+	Secret    string                              `json:"secret"`
+	Status    WebhookSubscriptionWithSecretStatus `json:"status"`
+	UpdatedAt time.Time                           `json:"updated_at"`
+	Url       string                              `json:"url"`
+	Version   int                                 `json:"version"`
+}
+
+// WebhookSubscriptionWithSecretStatus defines model for WebhookSubscriptionWithSecret.Status.
+type WebhookSubscriptionWithSecretStatus string
+
 // WeeklyItem defines model for WeeklyItem.
 type WeeklyItem struct {
 	Description string `json:"description"`
 	WeeklyPence int64  `json:"weekly_pence"`
+}
+
+// WeeklyReport defines model for WeeklyReport.
+type WeeklyReport struct {
+	AsOf    openapi_types.Date `json:"as_of"`
+	Ascof3d struct {
+		// DirectPaymentsBasisPoints with_direct_payment ÷ with_budget, in hundredths of a per cent.
+		DirectPaymentsBasisPoints int `json:"direct_payments_basis_points"`
+
+		// SelfDirectedSupportBasisPoints with_approved_plan ÷ with_budget, in hundredths of a per cent (8125 is 81.25%).
+		SelfDirectedSupportBasisPoints int `json:"self_directed_support_basis_points"`
+	} `json:"ascof_3d"`
+	Audits nullable.Nullable[struct {
+		Due     int `json:"due"`
+		Overdue int `json:"overdue"`
+	}] `json:"audits"`
+	AuditsMissingReason nullable.Nullable[string] `json:"audits_missing_reason"`
+	Budgets             struct {
+		AnnualPence        int64 `json:"annual_pence"`
+		CouncilAnnualPence int64 `json:"council_annual_pence"`
+		Count              int   `json:"count"`
+		PersonAnnualPence  int64 `json:"person_annual_pence"`
+
+		// Unassessed Budgets without a financial assessment (no split yet).
+		Unassessed int `json:"unassessed"`
+	} `json:"budgets"`
+	GeneratedAt time.Time `json:"generated_at"`
+	Modes       struct {
+		CouncilManaged       int `json:"council_managed"`
+		CouncilManagedAndIsf int `json:"council_managed_and_isf"`
+		DirectPayment        int `json:"direct_payment"`
+		Isf                  int `json:"isf"`
+		NoLinesInForce       int `json:"no_lines_in_force"`
+		PartDirectPayment    int `json:"part_direct_payment"`
+	} `json:"modes"`
+	Payments struct {
+		DirectPaymentPence int64 `json:"direct_payment_pence"`
+
+		// From The financial year's first day.
+		From     openapi_types.Date `json:"from"`
+		IsfPence int64              `json:"isf_pence"`
+		Lines    int                `json:"lines"`
+	} `json:"payments"`
+	People struct {
+		WithApprovedPlan int `json:"with_approved_plan"`
+
+		// WithBudget People with an open personal budget.
+		WithBudget int `json:"with_budget"`
+
+		// WithDirectPayment A direct-payment line in force on the day.
+		WithDirectPayment int `json:"with_direct_payment"`
+	} `json:"people"`
+	Recoveries nullable.Nullable[struct {
+		Count int   `json:"count"`
+		Pence int64 `json:"pence"`
+	}] `json:"recoveries"`
+	RecoveriesMissingReason nullable.Nullable[string] `json:"recoveries_missing_reason"`
+	Reviews                 struct {
+		DueIn28Days                   int `json:"due_in_28_days"`
+		Overdue                       int `json:"overdue"`
+		PeopleWithPlanWithoutSchedule int `json:"people_with_plan_without_schedule"`
+	} `json:"reviews"`
 }
 
 // AgreementId defines model for AgreementId.
@@ -6760,6 +8115,12 @@ type AssessmentId = openapi_types.UUID
 
 // BudgetId defines model for BudgetId.
 type BudgetId = openapi_types.UUID
+
+// DeliveryId defines model for DeliveryId.
+type DeliveryId = openapi_types.UUID
+
+// ExportId defines model for ExportId.
+type ExportId = openapi_types.UUID
 
 // FileId defines model for FileId.
 type FileId = openapi_types.UUID
@@ -6815,11 +8176,17 @@ type RateTableId = openapi_types.UUID
 // RelationshipId defines model for RelationshipId.
 type RelationshipId = openapi_types.UUID
 
+// ReviewId defines model for ReviewId.
+type ReviewId = openapi_types.UUID
+
 // RunId defines model for RunId.
 type RunId = openapi_types.UUID
 
 // ScheduleThrough defines model for ScheduleThrough.
 type ScheduleThrough = openapi_types.Date
+
+// SubscriptionId defines model for SubscriptionId.
+type SubscriptionId = openapi_types.UUID
 
 // BadRequest defines model for BadRequest.
 type BadRequest struct {
@@ -7089,6 +8456,47 @@ type ListAuditEventsParams struct {
 	// OccurredTo Exclusive upper bound.
 	OccurredTo *time.Time `form:"occurred_to,omitempty" json:"occurred_to,omitempty"`
 }
+
+// ListCLDExportsParams defines parameters for ListCLDExports.
+type ListCLDExportsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// ListCLDExports400ApplicationProblemPlusJSONResponseBodyType defines parameters for ListCLDExports.
+type ListCLDExports400ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateCLDExportParams defines parameters for CreateCLDExport.
+type CreateCLDExportParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateCLDExport.
+type CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateCLDExport.
+type CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateCLDExport.
+type CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType string
+
+// GetCLDExport400ApplicationProblemPlusJSONResponseBodyType defines parameters for GetCLDExport.
+type GetCLDExport400ApplicationProblemPlusJSONResponseBodyType string
+
+// GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType defines parameters for GetCLDExportFile.
+type GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType string
+
+// GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType defines parameters for GetCLDExportFile.
+type GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType string
+
+// GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType defines parameters for GetCLDValidationReport.
+type GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType string
+
+// GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType defines parameters for GetCLDValidationReport.
+type GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType string
 
 // UpdateCouncilSettingsParams defines parameters for UpdateCouncilSettings.
 type UpdateCouncilSettingsParams struct {
@@ -7675,6 +9083,56 @@ type EndRelationship409ApplicationProblemPlusJSONResponseBodyType string
 // EndRelationship422ApplicationProblemPlusJSONResponseBodyType defines parameters for EndRelationship.
 type EndRelationship422ApplicationProblemPlusJSONResponseBodyType string
 
+// CreateReviewRequestParams defines parameters for CreateReviewRequest.
+type CreateReviewRequestParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateReviewRequest.
+type CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateReviewRequest.
+type CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateReviewRequest.
+type CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType string
+
+// AssignReviewParams defines parameters for AssignReview.
+type AssignReviewParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// AssignReview409ApplicationProblemPlusJSONResponseBodyType defines parameters for AssignReview.
+type AssignReview409ApplicationProblemPlusJSONResponseBodyType string
+
+// AssignReview422ApplicationProblemPlusJSONResponseBodyType defines parameters for AssignReview.
+type AssignReview422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListPersonReviewsParams defines parameters for ListPersonReviews.
+type ListPersonReviewsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// RecordReviewParams defines parameters for RecordReview.
+type RecordReviewParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RecordReview409ApplicationProblemPlusJSONResponseBodyType defines parameters for RecordReview.
+type RecordReview409ApplicationProblemPlusJSONResponseBodyType string
+
+// RecordReview412ApplicationProblemPlusJSONResponseBodyType defines parameters for RecordReview.
+type RecordReview412ApplicationProblemPlusJSONResponseBodyType string
+
+// RecordReview422ApplicationProblemPlusJSONResponseBodyType defines parameters for RecordReview.
+type RecordReview422ApplicationProblemPlusJSONResponseBodyType string
+
 // ListPersonalBudgetsParams defines parameters for ListPersonalBudgets.
 type ListPersonalBudgetsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -7858,6 +9316,39 @@ type UprateRateTable409ApplicationProblemPlusJSONResponseBodyType string
 // UprateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for UprateRateTable.
 type UprateRateTable422ApplicationProblemPlusJSONResponseBodyType string
 
+// GetWeeklyReportParams defines parameters for GetWeeklyReport.
+type GetWeeklyReportParams struct {
+	// AsOf The day the report is for (default today).
+	AsOf   *openapi_types.Date          `form:"as_of,omitempty" json:"as_of,omitempty"`
+	Format *GetWeeklyReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetWeeklyReportParamsFormat defines parameters for GetWeeklyReport.
+type GetWeeklyReportParamsFormat string
+
+// GetReviewWorklistParams defines parameters for GetReviewWorklist.
+type GetReviewWorklistParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken     *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+	DueWithinDays *int       `form:"due_within_days,omitempty" json:"due_within_days,omitempty"`
+	Overdue       *bool      `form:"overdue,omitempty" json:"overdue,omitempty"`
+	Practitioner  *string    `form:"practitioner,omitempty" json:"practitioner,omitempty"`
+	Team          *string    `form:"team,omitempty" json:"team,omitempty"`
+}
+
+// ListReviewsParams defines parameters for ListReviews.
+type ListReviewsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Reviewer  *string             `form:"reviewer,omitempty" json:"reviewer,omitempty"`
+	HeldFrom  *openapi_types.Date `form:"held_from,omitempty" json:"held_from,omitempty"`
+	HeldTo    *openapi_types.Date `form:"held_to,omitempty" json:"held_to,omitempty"`
+}
+
 // CreateServiceCategoryParams defines parameters for CreateServiceCategory.
 type CreateServiceCategoryParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
@@ -8004,6 +9495,101 @@ type ListUpratingChangesParams struct {
 	ChangedOnly *bool `form:"changed_only,omitempty" json:"changed_only,omitempty"`
 }
 
+// ListWebhookSubscriptionsParams defines parameters for ListWebhookSubscriptions.
+type ListWebhookSubscriptionsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// CreateWebhookSubscriptionParams defines parameters for CreateWebhookSubscription.
+type CreateWebhookSubscriptionParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateWebhookSubscription.
+type CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateWebhookSubscription.
+type CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateWebhookSubscription.
+type CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateWebhookSubscription.
+type CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType string
+
+// ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken             `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status    *WebhookDeliveryStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// ReplayWebhookDeliveryParams defines parameters for ReplayWebhookDelivery.
+type ReplayWebhookDeliveryParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReplayWebhookDelivery.
+type ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType string
+
+// ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType defines parameters for ReplayWebhookDelivery.
+type ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType string
+
+// DisableWebhookSubscriptionParams defines parameters for DisableWebhookSubscription.
+type DisableWebhookSubscriptionParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType defines parameters for DisableWebhookSubscription.
+type DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType string
+
+// DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType defines parameters for DisableWebhookSubscription.
+type DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType string
+
+// EnableWebhookSubscriptionParams defines parameters for EnableWebhookSubscription.
+type EnableWebhookSubscriptionParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType defines parameters for EnableWebhookSubscription.
+type EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType string
+
+// EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType defines parameters for EnableWebhookSubscription.
+type EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType string
+
+// RotateWebhookSecretParams defines parameters for RotateWebhookSecret.
+type RotateWebhookSecretParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType defines parameters for RotateWebhookSecret.
+type RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType string
+
+// RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType defines parameters for RotateWebhookSecret.
+type RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType string
+
+// RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType defines parameters for RotateWebhookSecret.
+type RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdateAssessmentJSONRequestBody defines body for UpdateAssessment for application/json ContentType.
 type UpdateAssessmentJSONRequestBody = AssessmentPatch
 
@@ -8015,6 +9601,9 @@ type CancelAssessmentJSONRequestBody = ReasonBody
 
 // CompleteAssessmentJSONRequestBody defines body for CompleteAssessment for application/json ContentType.
 type CompleteAssessmentJSONRequestBody = AssessmentCompletion
+
+// CreateCLDExportJSONRequestBody defines body for CreateCLDExport for application/json ContentType.
+type CreateCLDExportJSONRequestBody = CLDExportCreate
 
 // UpdateCouncilSettingsJSONRequestBody defines body for UpdateCouncilSettings for application/json ContentType.
 type UpdateCouncilSettingsJSONRequestBody = CouncilSettingsPatch
@@ -8121,6 +9710,15 @@ type CreateRelationshipJSONRequestBody = RelationshipCreate
 // EndRelationshipJSONRequestBody defines body for EndRelationship for application/json ContentType.
 type EndRelationshipJSONRequestBody = RelationshipEnd
 
+// CreateReviewRequestJSONRequestBody defines body for CreateReviewRequest for application/json ContentType.
+type CreateReviewRequestJSONRequestBody = ReviewRequestCreate
+
+// AssignReviewJSONRequestBody defines body for AssignReview for application/json ContentType.
+type AssignReviewJSONRequestBody = ReviewAssignment
+
+// RecordReviewJSONRequestBody defines body for RecordReview for application/json ContentType.
+type RecordReviewJSONRequestBody = ReviewCreate
+
 // CreateSupportPlanJSONRequestBody defines body for CreateSupportPlan for application/json ContentType.
 type CreateSupportPlanJSONRequestBody = SupportPlanCreate
 
@@ -8177,6 +9775,12 @@ type ReplacePlanLineJSONRequestBody = PlanLineInput
 
 // ReturnSupportPlanJSONRequestBody defines body for ReturnSupportPlan for application/json ContentType.
 type ReturnSupportPlanJSONRequestBody = ReasonBody
+
+// CreateWebhookSubscriptionJSONRequestBody defines body for CreateWebhookSubscription for application/json ContentType.
+type CreateWebhookSubscriptionJSONRequestBody = WebhookSubscriptionCreate
+
+// DisableWebhookSubscriptionJSONRequestBody defines body for DisableWebhookSubscription for application/json ContentType.
+type DisableWebhookSubscriptionJSONRequestBody = ReasonBody
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -8396,6 +10000,58 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCLDExports Client-level data exports.
+	//
+	// The exports of the council, oldest first.
+	//
+	// Corresponds with GET /v1/cld-exports (the `ListCLDExports` operationId).
+	ListCLDExports(ctx context.Context, params *ListCLDExportsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCLDExportWithBody Produce a quarter's client-level data return for NHS England (202, poll Location).
+	//
+	// The quarter's Assessment, Service and Review events in the CLD format, built in the
+	// background. Any quarter may be exported again (a new export from the records as they are now;
+	// the same records give the same bytes). `components` maps service categories to CLD service
+	// components beyond the defaults.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/cld-exports (the `CreateCLDExport` operationId).
+	CreateCLDExportWithBody(ctx context.Context, params *CreateCLDExportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCLDExport Produce a quarter's client-level data return for NHS England (202, poll Location).
+	//
+	// The quarter's Assessment, Service and Review events in the CLD format, built in the
+	// background. Any quarter may be exported again (a new export from the records as they are now;
+	// the same records give the same bytes). `components` maps service categories to CLD service
+	// components beyond the defaults.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/cld-exports (the `CreateCLDExport` operationId).
+	CreateCLDExport(ctx context.Context, params *CreateCLDExportParams, body CreateCLDExportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCLDExport One export, with its progress.
+	//
+	// Its status, the people done of the total, the rows by event type, the issues by code and the file's SHA-256.
+	//
+	// Corresponds with GET /v1/cld-exports/{export_id} (the `GetCLDExport` operationId).
+	GetCLDExport(ctx context.Context, exportId ExportId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCLDExportFile The return file (CSV), to submit.
+	//
+	// The file holds NHS numbers and dates of birth: every download is in the audit trail. 409 `cld-export-not-done` before the export has finished.
+	//
+	// Corresponds with GET /v1/cld-exports/{export_id}/file (the `GetCLDExportFile` operationId).
+	GetCLDExportFile(ctx context.Context, exportId ExportId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCLDValidationReport The records to fix before submitting (CSV).
+	//
+	// One row per problem: its code (missing NHS number, missing service component …), the event, the record and the column; never the person's details.
+	//
+	// Corresponds with GET /v1/cld-exports/{export_id}/validation-report (the `GetCLDValidationReport` operationId).
+	GetCLDValidationReport(ctx context.Context, exportId ExportId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetCouncilSettings The council's settings: delegated limits and direct-payment rules.
 	//
@@ -9293,6 +10949,91 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/people/{person_id}/relationships/{relationship_id}/end (the `EndRelationship` operationId).
 	EndRelationship(ctx context.Context, personId PersonId, relationshipId RelationshipId, params *EndRelationshipParams, body EndRelationshipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateReviewRequestWithBody Ask for an unplanned review, with a reason.
+	//
+	// A person may ask for a review at any time (DOMAIN.md section 11): the request, a hospital
+	// admission, a carer breakdown, safeguarding or an audit concern. The next review is then due
+	// within 14 days of the request unless it was due sooner; the first review held on or after the
+	// request answers it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/people/{person_id}/review-requests (the `CreateReviewRequest` operationId).
+	CreateReviewRequestWithBody(ctx context.Context, personId PersonId, params *CreateReviewRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReviewRequest Ask for an unplanned review, with a reason.
+	//
+	// A person may ask for a review at any time (DOMAIN.md section 11): the request, a hospital
+	// admission, a carer breakdown, safeguarding or an audit concern. The next review is then due
+	// within 14 days of the request unless it was due sooner; the first review held on or after the
+	// request answers it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/people/{person_id}/review-requests (the `CreateReviewRequest` operationId).
+	CreateReviewRequest(ctx context.Context, personId PersonId, params *CreateReviewRequestParams, body CreateReviewRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReviewSchedule A person's next review.
+	//
+	// The latest day the next review may be held, the rule that sets it and every obligation the
+	// same review discharges (plan, direct-payment arrangement, child in need, requests), derived
+	// from the events (DOMAIN.md section 11, invariant 8). 404 when the person has no review due (no
+	// approved plan, or a review ended services).
+	//
+	// Corresponds with GET /v1/people/{person_id}/review-schedule (the `GetReviewSchedule` operationId).
+	GetReviewSchedule(ctx context.Context, personId PersonId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AssignReviewWithBody Assign a person's next review to a practitioner and team.
+	//
+	// Sets who holds the review on the work lists; a blank value clears it. Without an assignment, the practitioner of the latest completed assessment holds it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/people/{person_id}/review-schedule/assign (the `AssignReview` operationId).
+	AssignReviewWithBody(ctx context.Context, personId PersonId, params *AssignReviewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AssignReview Assign a person's next review to a practitioner and team.
+	//
+	// Sets who holds the review on the work lists; a blank value clears it. Without an assignment, the practitioner of the latest completed assessment holds it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/people/{person_id}/review-schedule/assign (the `AssignReview` operationId).
+	AssignReview(ctx context.Context, personId PersonId, params *AssignReviewParams, body AssignReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPersonReviews A person's review history.
+	//
+	// Completed reviews of the person, oldest first.
+	//
+	// Corresponds with GET /v1/people/{person_id}/reviews (the `ListPersonReviews` operationId).
+	ListPersonReviews(ctx context.Context, personId PersonId, params *ListPersonReviewsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordReviewWithBody Record a completed review of the plan in force.
+	//
+	// Each plan outcome rated achieved, partly achieved or not achieved; whether needs changed; the
+	// decision (no change, revise the plan, reassess, end services) and, optionally, an earlier next
+	// date than the rules'. `reassess` opens a reassessment draft of the latest completed assessment
+	// (a reduction needs one: invariant 5); `revise_plan` opens a revision of the plan. The next
+	// review is recomputed in the same transaction.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/people/{person_id}/reviews (the `RecordReview` operationId).
+	RecordReviewWithBody(ctx context.Context, personId PersonId, params *RecordReviewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordReview Record a completed review of the plan in force.
+	//
+	// Each plan outcome rated achieved, partly achieved or not achieved; whether needs changed; the
+	// decision (no change, revise the plan, reassess, end services) and, optionally, an earlier next
+	// date than the rules'. `reassess` opens a reassessment draft of the latest completed assessment
+	// (a reduction needs one: invariant 5); `revise_plan` opens a revision of the plan. The next
+	// review is recomputed in the same transaction.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/people/{person_id}/reviews (the `RecordReview` operationId).
+	RecordReview(ctx context.Context, personId PersonId, params *RecordReviewParams, body RecordReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListPersonalBudgets The council's personal budgets, oldest first.
 	//
 	// The council's personal budgets, filtered by status, oldest first; provider staff see only the budgets their ISF or lines reach.
@@ -9604,6 +11345,38 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/rate-tables/{rate_table_id}/uprate (the `UprateRateTable` operationId).
 	UprateRateTable(ctx context.Context, rateTableId RateTableId, params *UprateRateTableParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetWeeklyReport The council's weekly report (JSON, or CSV with format=csv).
+	//
+	// People with a personal budget by management mode (ASCOF 3D: the proportions on self-directed
+	// support and on direct payments), budgets' totals split council/person, payments of the
+	// financial year by option, reviews overdue; audits due/overdue and recoveries outstanding are
+	// null (with the reason) until the audits of issue 12 exist. Each figure is one SQL aggregate.
+	//
+	// Corresponds with GET /v1/reports/weekly (the `GetWeeklyReport` operationId).
+	GetWeeklyReport(ctx context.Context, params *GetWeeklyReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReviewWorklist The work list of next reviews.
+	//
+	// Next reviews by due date: due within N days (`due_within_days`), or overdue
+	// (`overdue=true`, with how many days), by practitioner and team.
+	//
+	// Corresponds with GET /v1/review-worklist (the `GetReviewWorklist` operationId).
+	GetReviewWorklist(ctx context.Context, params *GetReviewWorklistParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListReviews Completed reviews.
+	//
+	// Completed reviews of the council, oldest recorded first, by reviewer and the day held.
+	//
+	// Corresponds with GET /v1/reviews (the `ListReviews` operationId).
+	ListReviews(ctx context.Context, params *ListReviewsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReview One completed review.
+	//
+	// A review with its outcomes, decision and what the decision opened.
+	//
+	// Corresponds with GET /v1/reviews/{review_id} (the `GetReview` operationId).
+	GetReview(ctx context.Context, reviewId ReviewId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListServiceCategories The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
 	//
 	// The whole service catalogue: the defaults and the council's own categories (a short list, not paged).
@@ -9785,6 +11558,94 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/uprating-jobs/{job_id}/changes (the `ListUpratingChanges` operationId).
 	ListUpratingChanges(ctx context.Context, jobId JobId, params *ListUpratingChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWebhookSubscriptions The caller's webhook subscriptions.
+	//
+	// The council's own subscriptions (council staff) or the provider's (provider staff), oldest first.
+	//
+	// Corresponds with GET /v1/webhook-subscriptions (the `ListWebhookSubscriptions` operationId).
+	ListWebhookSubscriptions(ctx context.Context, params *ListWebhookSubscriptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhookSubscriptionWithBody Subscribe an endpoint to webhook events (its secret is shown once).
+	//
+	// Council staff (`council_admin`) subscribe the council's endpoint to any event types; provider
+	// staff subscribe their provider's endpoint to the provider event types, and receive them only
+	// for the people in their reach. The URL must be https on the public internet (422
+	// `webhook-url-not-allowed` for loopback, private, link-local or internal names). The answer
+	// carries the signing secret (`whsec_…`) this once: keep it to verify deliveries
+	// (pbudget.VerifyWebhook).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/webhook-subscriptions (the `CreateWebhookSubscription` operationId).
+	CreateWebhookSubscriptionWithBody(ctx context.Context, params *CreateWebhookSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhookSubscription Subscribe an endpoint to webhook events (its secret is shown once).
+	//
+	// Council staff (`council_admin`) subscribe the council's endpoint to any event types; provider
+	// staff subscribe their provider's endpoint to the provider event types, and receive them only
+	// for the people in their reach. The URL must be https on the public internet (422
+	// `webhook-url-not-allowed` for loopback, private, link-local or internal names). The answer
+	// carries the signing secret (`whsec_…`) this once: keep it to verify deliveries
+	// (pbudget.VerifyWebhook).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhook-subscriptions (the `CreateWebhookSubscription` operationId).
+	CreateWebhookSubscription(ctx context.Context, params *CreateWebhookSubscriptionParams, body CreateWebhookSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhookSubscription One webhook subscription.
+	//
+	// A subscription with its ETag (never its secret).
+	//
+	// Corresponds with GET /v1/webhook-subscriptions/{subscription_id} (the `GetWebhookSubscription` operationId).
+	GetWebhookSubscription(ctx context.Context, subscriptionId SubscriptionId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWebhookDeliveries The delivery log of a subscription.
+	//
+	// Each event delivered (or being delivered) to the endpoint, oldest first, with every attempt: when, the answer's status, the outcome and the next attempt.
+	//
+	// Corresponds with GET /v1/webhook-subscriptions/{subscription_id}/deliveries (the `ListWebhookDeliveries` operationId).
+	ListWebhookDeliveries(ctx context.Context, subscriptionId SubscriptionId, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplayWebhookDelivery Send a delivery again, from the start of the schedule.
+	//
+	// A delivered, failed or cancelled delivery is sent again with the same webhook-id (409 `webhook-delivery-pending` while it is still being attempted).
+	//
+	// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/replay (the `ReplayWebhookDelivery` operationId).
+	ReplayWebhookDelivery(ctx context.Context, subscriptionId SubscriptionId, deliveryId DeliveryId, params *ReplayWebhookDeliveryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableWebhookSubscriptionWithBody Stop deliveries to an endpoint, with a reason.
+	//
+	// Pending deliveries are cancelled; replay them once it is enabled again. An endpoint that answers 410 Gone is disabled by the service itself.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/disable (the `DisableWebhookSubscription` operationId).
+	DisableWebhookSubscriptionWithBody(ctx context.Context, subscriptionId SubscriptionId, params *DisableWebhookSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableWebhookSubscription Stop deliveries to an endpoint, with a reason.
+	//
+	// Pending deliveries are cancelled; replay them once it is enabled again. An endpoint that answers 410 Gone is disabled by the service itself.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/disable (the `DisableWebhookSubscription` operationId).
+	DisableWebhookSubscription(ctx context.Context, subscriptionId SubscriptionId, params *DisableWebhookSubscriptionParams, body DisableWebhookSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EnableWebhookSubscription Start deliveries to a disabled endpoint again.
+	//
+	// Events from now on are delivered; replay the cancelled ones to send them.
+	//
+	// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/enable (the `EnableWebhookSubscription` operationId).
+	EnableWebhookSubscription(ctx context.Context, subscriptionId SubscriptionId, params *EnableWebhookSubscriptionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateWebhookSecret Give an endpoint a new signing secret (shown once).
+	//
+	// For 24 hours deliveries carry two signatures, one with the new secret and one with the previous, so the receiver can switch without a gap.
+	//
+	// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/rotate-secret (the `RotateWebhookSecret` operationId).
+	RotateWebhookSecret(ctx context.Context, subscriptionId SubscriptionId, params *RotateWebhookSecretParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetDocs The API reference, rendered from this contract.
@@ -10082,6 +11943,118 @@ func (c *Client) CompleteAssessment(ctx context.Context, assessmentId Assessment
 // Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAuditEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCLDExports Client-level data exports.
+//
+// The exports of the council, oldest first.
+//
+// Corresponds with GET /v1/cld-exports (the `ListCLDExports` operationId).
+func (c *Client) ListCLDExports(ctx context.Context, params *ListCLDExportsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCLDExportsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCLDExportWithBody Produce a quarter's client-level data return for NHS England (202, poll Location).
+//
+// The quarter's Assessment, Service and Review events in the CLD format, built in the
+// background. Any quarter may be exported again (a new export from the records as they are now;
+// the same records give the same bytes). `components` maps service categories to CLD service
+// components beyond the defaults.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/cld-exports (the `CreateCLDExport` operationId).
+func (c *Client) CreateCLDExportWithBody(ctx context.Context, params *CreateCLDExportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCLDExportRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCLDExport Produce a quarter's client-level data return for NHS England (202, poll Location).
+//
+// The quarter's Assessment, Service and Review events in the CLD format, built in the
+// background. Any quarter may be exported again (a new export from the records as they are now;
+// the same records give the same bytes). `components` maps service categories to CLD service
+// components beyond the defaults.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/cld-exports (the `CreateCLDExport` operationId).
+func (c *Client) CreateCLDExport(ctx context.Context, params *CreateCLDExportParams, body CreateCLDExportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCLDExportRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCLDExport One export, with its progress.
+//
+// Its status, the people done of the total, the rows by event type, the issues by code and the file's SHA-256.
+//
+// Corresponds with GET /v1/cld-exports/{export_id} (the `GetCLDExport` operationId).
+func (c *Client) GetCLDExport(ctx context.Context, exportId ExportId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCLDExportRequest(c.Server, exportId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCLDExportFile The return file (CSV), to submit.
+//
+// The file holds NHS numbers and dates of birth: every download is in the audit trail. 409 `cld-export-not-done` before the export has finished.
+//
+// Corresponds with GET /v1/cld-exports/{export_id}/file (the `GetCLDExportFile` operationId).
+func (c *Client) GetCLDExportFile(ctx context.Context, exportId ExportId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCLDExportFileRequest(c.Server, exportId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCLDValidationReport The records to fix before submitting (CSV).
+//
+// One row per problem: its code (missing NHS number, missing service component …), the event, the record and the column; never the person's details.
+//
+// Corresponds with GET /v1/cld-exports/{export_id}/validation-report (the `GetCLDValidationReport` operationId).
+func (c *Client) GetCLDValidationReport(ctx context.Context, exportId ExportId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCLDValidationReportRequest(c.Server, exportId)
 	if err != nil {
 		return nil, err
 	}
@@ -11968,6 +13941,171 @@ func (c *Client) EndRelationship(ctx context.Context, personId PersonId, relatio
 	return c.Client.Do(req)
 }
 
+// CreateReviewRequestWithBody Ask for an unplanned review, with a reason.
+//
+// A person may ask for a review at any time (DOMAIN.md section 11): the request, a hospital
+// admission, a carer breakdown, safeguarding or an audit concern. The next review is then due
+// within 14 days of the request unless it was due sooner; the first review held on or after the
+// request answers it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/people/{person_id}/review-requests (the `CreateReviewRequest` operationId).
+func (c *Client) CreateReviewRequestWithBody(ctx context.Context, personId PersonId, params *CreateReviewRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReviewRequestRequestWithBody(c.Server, personId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReviewRequest Ask for an unplanned review, with a reason.
+//
+// A person may ask for a review at any time (DOMAIN.md section 11): the request, a hospital
+// admission, a carer breakdown, safeguarding or an audit concern. The next review is then due
+// within 14 days of the request unless it was due sooner; the first review held on or after the
+// request answers it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/people/{person_id}/review-requests (the `CreateReviewRequest` operationId).
+func (c *Client) CreateReviewRequest(ctx context.Context, personId PersonId, params *CreateReviewRequestParams, body CreateReviewRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReviewRequestRequest(c.Server, personId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReviewSchedule A person's next review.
+//
+// The latest day the next review may be held, the rule that sets it and every obligation the
+// same review discharges (plan, direct-payment arrangement, child in need, requests), derived
+// from the events (DOMAIN.md section 11, invariant 8). 404 when the person has no review due (no
+// approved plan, or a review ended services).
+//
+// Corresponds with GET /v1/people/{person_id}/review-schedule (the `GetReviewSchedule` operationId).
+func (c *Client) GetReviewSchedule(ctx context.Context, personId PersonId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReviewScheduleRequest(c.Server, personId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AssignReviewWithBody Assign a person's next review to a practitioner and team.
+//
+// Sets who holds the review on the work lists; a blank value clears it. Without an assignment, the practitioner of the latest completed assessment holds it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/people/{person_id}/review-schedule/assign (the `AssignReview` operationId).
+func (c *Client) AssignReviewWithBody(ctx context.Context, personId PersonId, params *AssignReviewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssignReviewRequestWithBody(c.Server, personId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AssignReview Assign a person's next review to a practitioner and team.
+//
+// Sets who holds the review on the work lists; a blank value clears it. Without an assignment, the practitioner of the latest completed assessment holds it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/people/{person_id}/review-schedule/assign (the `AssignReview` operationId).
+func (c *Client) AssignReview(ctx context.Context, personId PersonId, params *AssignReviewParams, body AssignReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssignReviewRequest(c.Server, personId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPersonReviews A person's review history.
+//
+// Completed reviews of the person, oldest first.
+//
+// Corresponds with GET /v1/people/{person_id}/reviews (the `ListPersonReviews` operationId).
+func (c *Client) ListPersonReviews(ctx context.Context, personId PersonId, params *ListPersonReviewsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPersonReviewsRequest(c.Server, personId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordReviewWithBody Record a completed review of the plan in force.
+//
+// Each plan outcome rated achieved, partly achieved or not achieved; whether needs changed; the
+// decision (no change, revise the plan, reassess, end services) and, optionally, an earlier next
+// date than the rules'. `reassess` opens a reassessment draft of the latest completed assessment
+// (a reduction needs one: invariant 5); `revise_plan` opens a revision of the plan. The next
+// review is recomputed in the same transaction.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/people/{person_id}/reviews (the `RecordReview` operationId).
+func (c *Client) RecordReviewWithBody(ctx context.Context, personId PersonId, params *RecordReviewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordReviewRequestWithBody(c.Server, personId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordReview Record a completed review of the plan in force.
+//
+// Each plan outcome rated achieved, partly achieved or not achieved; whether needs changed; the
+// decision (no change, revise the plan, reassess, end services) and, optionally, an earlier next
+// date than the rules'. `reassess` opens a reassessment draft of the latest completed assessment
+// (a reduction needs one: invariant 5); `revise_plan` opens a revision of the plan. The next
+// review is recomputed in the same transaction.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/people/{person_id}/reviews (the `RecordReview` operationId).
+func (c *Client) RecordReview(ctx context.Context, personId PersonId, params *RecordReviewParams, body RecordReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordReviewRequest(c.Server, personId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListPersonalBudgets The council's personal budgets, oldest first.
 //
 // The council's personal budgets, filtered by status, oldest first; provider staff see only the budgets their ISF or lines reach.
@@ -12639,6 +14777,78 @@ func (c *Client) UprateRateTable(ctx context.Context, rateTableId RateTableId, p
 	return c.Client.Do(req)
 }
 
+// GetWeeklyReport The council's weekly report (JSON, or CSV with format=csv).
+//
+// People with a personal budget by management mode (ASCOF 3D: the proportions on self-directed
+// support and on direct payments), budgets' totals split council/person, payments of the
+// financial year by option, reviews overdue; audits due/overdue and recoveries outstanding are
+// null (with the reason) until the audits of issue 12 exist. Each figure is one SQL aggregate.
+//
+// Corresponds with GET /v1/reports/weekly (the `GetWeeklyReport` operationId).
+func (c *Client) GetWeeklyReport(ctx context.Context, params *GetWeeklyReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWeeklyReportRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReviewWorklist The work list of next reviews.
+//
+// Next reviews by due date: due within N days (`due_within_days`), or overdue
+// (`overdue=true`, with how many days), by practitioner and team.
+//
+// Corresponds with GET /v1/review-worklist (the `GetReviewWorklist` operationId).
+func (c *Client) GetReviewWorklist(ctx context.Context, params *GetReviewWorklistParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReviewWorklistRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListReviews Completed reviews.
+//
+// Completed reviews of the council, oldest recorded first, by reviewer and the day held.
+//
+// Corresponds with GET /v1/reviews (the `ListReviews` operationId).
+func (c *Client) ListReviews(ctx context.Context, params *ListReviewsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReviewsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReview One completed review.
+//
+// A review with its outcomes, decision and what the decision opened.
+//
+// Corresponds with GET /v1/reviews/{review_id} (the `GetReview` operationId).
+func (c *Client) GetReview(ctx context.Context, reviewId ReviewId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReviewRequest(c.Server, reviewId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListServiceCategories The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
 //
 // The whole service catalogue: the defaults and the council's own categories (a short list, not paged).
@@ -13031,6 +15241,194 @@ func (c *Client) GetUpratingJob(ctx context.Context, jobId JobId, reqEditors ...
 // Corresponds with GET /v1/uprating-jobs/{job_id}/changes (the `ListUpratingChanges` operationId).
 func (c *Client) ListUpratingChanges(ctx context.Context, jobId JobId, params *ListUpratingChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListUpratingChangesRequest(c.Server, jobId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWebhookSubscriptions The caller's webhook subscriptions.
+//
+// The council's own subscriptions (council staff) or the provider's (provider staff), oldest first.
+//
+// Corresponds with GET /v1/webhook-subscriptions (the `ListWebhookSubscriptions` operationId).
+func (c *Client) ListWebhookSubscriptions(ctx context.Context, params *ListWebhookSubscriptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWebhookSubscriptionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhookSubscriptionWithBody Subscribe an endpoint to webhook events (its secret is shown once).
+//
+// Council staff (`council_admin`) subscribe the council's endpoint to any event types; provider
+// staff subscribe their provider's endpoint to the provider event types, and receive them only
+// for the people in their reach. The URL must be https on the public internet (422
+// `webhook-url-not-allowed` for loopback, private, link-local or internal names). The answer
+// carries the signing secret (`whsec_…`) this once: keep it to verify deliveries
+// (pbudget.VerifyWebhook).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/webhook-subscriptions (the `CreateWebhookSubscription` operationId).
+func (c *Client) CreateWebhookSubscriptionWithBody(ctx context.Context, params *CreateWebhookSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookSubscriptionRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhookSubscription Subscribe an endpoint to webhook events (its secret is shown once).
+//
+// Council staff (`council_admin`) subscribe the council's endpoint to any event types; provider
+// staff subscribe their provider's endpoint to the provider event types, and receive them only
+// for the people in their reach. The URL must be https on the public internet (422
+// `webhook-url-not-allowed` for loopback, private, link-local or internal names). The answer
+// carries the signing secret (`whsec_…`) this once: keep it to verify deliveries
+// (pbudget.VerifyWebhook).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhook-subscriptions (the `CreateWebhookSubscription` operationId).
+func (c *Client) CreateWebhookSubscription(ctx context.Context, params *CreateWebhookSubscriptionParams, body CreateWebhookSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookSubscriptionRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhookSubscription One webhook subscription.
+//
+// A subscription with its ETag (never its secret).
+//
+// Corresponds with GET /v1/webhook-subscriptions/{subscription_id} (the `GetWebhookSubscription` operationId).
+func (c *Client) GetWebhookSubscription(ctx context.Context, subscriptionId SubscriptionId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookSubscriptionRequest(c.Server, subscriptionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWebhookDeliveries The delivery log of a subscription.
+//
+// Each event delivered (or being delivered) to the endpoint, oldest first, with every attempt: when, the answer's status, the outcome and the next attempt.
+//
+// Corresponds with GET /v1/webhook-subscriptions/{subscription_id}/deliveries (the `ListWebhookDeliveries` operationId).
+func (c *Client) ListWebhookDeliveries(ctx context.Context, subscriptionId SubscriptionId, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWebhookDeliveriesRequest(c.Server, subscriptionId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplayWebhookDelivery Send a delivery again, from the start of the schedule.
+//
+// A delivered, failed or cancelled delivery is sent again with the same webhook-id (409 `webhook-delivery-pending` while it is still being attempted).
+//
+// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/replay (the `ReplayWebhookDelivery` operationId).
+func (c *Client) ReplayWebhookDelivery(ctx context.Context, subscriptionId SubscriptionId, deliveryId DeliveryId, params *ReplayWebhookDeliveryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplayWebhookDeliveryRequest(c.Server, subscriptionId, deliveryId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableWebhookSubscriptionWithBody Stop deliveries to an endpoint, with a reason.
+//
+// Pending deliveries are cancelled; replay them once it is enabled again. An endpoint that answers 410 Gone is disabled by the service itself.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/disable (the `DisableWebhookSubscription` operationId).
+func (c *Client) DisableWebhookSubscriptionWithBody(ctx context.Context, subscriptionId SubscriptionId, params *DisableWebhookSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableWebhookSubscriptionRequestWithBody(c.Server, subscriptionId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableWebhookSubscription Stop deliveries to an endpoint, with a reason.
+//
+// Pending deliveries are cancelled; replay them once it is enabled again. An endpoint that answers 410 Gone is disabled by the service itself.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/disable (the `DisableWebhookSubscription` operationId).
+func (c *Client) DisableWebhookSubscription(ctx context.Context, subscriptionId SubscriptionId, params *DisableWebhookSubscriptionParams, body DisableWebhookSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableWebhookSubscriptionRequest(c.Server, subscriptionId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EnableWebhookSubscription Start deliveries to a disabled endpoint again.
+//
+// Events from now on are delivered; replay the cancelled ones to send them.
+//
+// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/enable (the `EnableWebhookSubscription` operationId).
+func (c *Client) EnableWebhookSubscription(ctx context.Context, subscriptionId SubscriptionId, params *EnableWebhookSubscriptionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnableWebhookSubscriptionRequest(c.Server, subscriptionId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateWebhookSecret Give an endpoint a new signing secret (shown once).
+//
+// For 24 hours deliveries carry two signatures, one with the new secret and one with the previous, so the receiver can switch without a gap.
+//
+// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/rotate-secret (the `RotateWebhookSecret` operationId).
+func (c *Client) RotateWebhookSecret(ctx context.Context, subscriptionId SubscriptionId, params *RotateWebhookSecretParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateWebhookSecretRequest(c.Server, subscriptionId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -13785,6 +16183,229 @@ func NewListAuditEventsRequest(server string, params *ListAuditEventsParams) (*h
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListCLDExportsRequest constructs an http.Request for the ListCLDExports method
+func NewListCLDExportsRequest(server string, params *ListCLDExportsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cld-exports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateCLDExportRequest calls the generic CreateCLDExport builder with application/json body
+func NewCreateCLDExportRequest(server string, params *CreateCLDExportParams, body CreateCLDExportJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateCLDExportRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateCLDExportRequestWithBody constructs an http.Request for the CreateCLDExport method, with any body, and a specified content type
+func NewCreateCLDExportRequestWithBody(server string, params *CreateCLDExportParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cld-exports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetCLDExportRequest constructs an http.Request for the GetCLDExport method
+func NewGetCLDExportRequest(server string, exportId ExportId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "export_id", exportId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cld-exports/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetCLDExportFileRequest constructs an http.Request for the GetCLDExportFile method
+func NewGetCLDExportFileRequest(server string, exportId ExportId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "export_id", exportId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cld-exports/%s/file", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetCLDValidationReportRequest constructs an http.Request for the GetCLDValidationReport method
+func NewGetCLDValidationReportRequest(server string, exportId ExportId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "export_id", exportId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cld-exports/%s/validation-report", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -17761,6 +20382,299 @@ func NewEndRelationshipRequestWithBody(server string, personId PersonId, relatio
 	return req, nil
 }
 
+// NewCreateReviewRequestRequest calls the generic CreateReviewRequest builder with application/json body
+func NewCreateReviewRequestRequest(server string, personId PersonId, params *CreateReviewRequestParams, body CreateReviewRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateReviewRequestRequestWithBody(server, personId, params, "application/json", bodyReader)
+}
+
+// NewCreateReviewRequestRequestWithBody constructs an http.Request for the CreateReviewRequest method, with any body, and a specified content type
+func NewCreateReviewRequestRequestWithBody(server string, personId PersonId, params *CreateReviewRequestParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "person_id", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/people/%s/review-requests", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetReviewScheduleRequest constructs an http.Request for the GetReviewSchedule method
+func NewGetReviewScheduleRequest(server string, personId PersonId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "person_id", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/people/%s/review-schedule", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAssignReviewRequest calls the generic AssignReview builder with application/json body
+func NewAssignReviewRequest(server string, personId PersonId, params *AssignReviewParams, body AssignReviewJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAssignReviewRequestWithBody(server, personId, params, "application/json", bodyReader)
+}
+
+// NewAssignReviewRequestWithBody constructs an http.Request for the AssignReview method, with any body, and a specified content type
+func NewAssignReviewRequestWithBody(server string, personId PersonId, params *AssignReviewParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "person_id", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/people/%s/review-schedule/assign", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListPersonReviewsRequest constructs an http.Request for the ListPersonReviews method
+func NewListPersonReviewsRequest(server string, personId PersonId, params *ListPersonReviewsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "person_id", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/people/%s/reviews", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRecordReviewRequest calls the generic RecordReview builder with application/json body
+func NewRecordReviewRequest(server string, personId PersonId, params *RecordReviewParams, body RecordReviewJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecordReviewRequestWithBody(server, personId, params, "application/json", bodyReader)
+}
+
+// NewRecordReviewRequestWithBody constructs an http.Request for the RecordReview method, with any body, and a specified content type
+func NewRecordReviewRequestWithBody(server string, personId PersonId, params *RecordReviewParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "person_id", personId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/people/%s/reviews", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListPersonalBudgetsRequest constructs an http.Request for the ListPersonalBudgets method
 func NewListPersonalBudgetsRequest(server string, params *ListPersonalBudgetsParams) (*http.Request, error) {
 	var err error
@@ -19117,6 +22031,322 @@ func NewUprateRateTableRequest(server string, rateTableId RateTableId, params *U
 	return req, nil
 }
 
+// NewGetWeeklyReportRequest constructs an http.Request for the GetWeeklyReport method
+func NewGetWeeklyReportRequest(server string, params *GetWeeklyReportParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reports/weekly")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReviewWorklistRequest constructs an http.Request for the GetReviewWorklist method
+func NewGetReviewWorklistRequest(server string, params *GetReviewWorklistParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/review-worklist")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DueWithinDays != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "due_within_days", *params.DueWithinDays, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Overdue != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "overdue", *params.Overdue, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Practitioner != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "practitioner", *params.Practitioner, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Team != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "team", *params.Team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListReviewsRequest constructs an http.Request for the ListReviews method
+func NewListReviewsRequest(server string, params *ListReviewsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reviews")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Reviewer != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "reviewer", *params.Reviewer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.HeldFrom != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "held_from", *params.HeldFrom, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.HeldTo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "held_to", *params.HeldTo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReviewRequest constructs an http.Request for the GetReview method
+func NewGetReviewRequest(server string, reviewId ReviewId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "review_id", reviewId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reviews/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListServiceCategoriesRequest constructs an http.Request for the ListServiceCategories method
 func NewListServiceCategoriesRequest(server string) (*http.Request, error) {
 	var err error
@@ -20020,6 +23250,495 @@ func NewListUpratingChangesRequest(server string, jobId JobId, params *ListUprat
 	return req, nil
 }
 
+// NewListWebhookSubscriptionsRequest constructs an http.Request for the ListWebhookSubscriptions method
+func NewListWebhookSubscriptionsRequest(server string, params *ListWebhookSubscriptionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhook-subscriptions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateWebhookSubscriptionRequest calls the generic CreateWebhookSubscription builder with application/json body
+func NewCreateWebhookSubscriptionRequest(server string, params *CreateWebhookSubscriptionParams, body CreateWebhookSubscriptionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateWebhookSubscriptionRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateWebhookSubscriptionRequestWithBody constructs an http.Request for the CreateWebhookSubscription method, with any body, and a specified content type
+func NewCreateWebhookSubscriptionRequestWithBody(server string, params *CreateWebhookSubscriptionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhook-subscriptions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetWebhookSubscriptionRequest constructs an http.Request for the GetWebhookSubscription method
+func NewGetWebhookSubscriptionRequest(server string, subscriptionId SubscriptionId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "subscription_id", subscriptionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhook-subscriptions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListWebhookDeliveriesRequest constructs an http.Request for the ListWebhookDeliveries method
+func NewListWebhookDeliveriesRequest(server string, subscriptionId SubscriptionId, params *ListWebhookDeliveriesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "subscription_id", subscriptionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhook-subscriptions/%s/deliveries", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReplayWebhookDeliveryRequest constructs an http.Request for the ReplayWebhookDelivery method
+func NewReplayWebhookDeliveryRequest(server string, subscriptionId SubscriptionId, deliveryId DeliveryId, params *ReplayWebhookDeliveryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "subscription_id", subscriptionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "delivery_id", deliveryId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhook-subscriptions/%s/deliveries/%s/replay", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDisableWebhookSubscriptionRequest calls the generic DisableWebhookSubscription builder with application/json body
+func NewDisableWebhookSubscriptionRequest(server string, subscriptionId SubscriptionId, params *DisableWebhookSubscriptionParams, body DisableWebhookSubscriptionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDisableWebhookSubscriptionRequestWithBody(server, subscriptionId, params, "application/json", bodyReader)
+}
+
+// NewDisableWebhookSubscriptionRequestWithBody constructs an http.Request for the DisableWebhookSubscription method, with any body, and a specified content type
+func NewDisableWebhookSubscriptionRequestWithBody(server string, subscriptionId SubscriptionId, params *DisableWebhookSubscriptionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "subscription_id", subscriptionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhook-subscriptions/%s/disable", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewEnableWebhookSubscriptionRequest constructs an http.Request for the EnableWebhookSubscription method
+func NewEnableWebhookSubscriptionRequest(server string, subscriptionId SubscriptionId, params *EnableWebhookSubscriptionParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "subscription_id", subscriptionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhook-subscriptions/%s/enable", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRotateWebhookSecretRequest constructs an http.Request for the RotateWebhookSecret method
+func NewRotateWebhookSecretRequest(server string, subscriptionId SubscriptionId, params *RotateWebhookSecretParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "subscription_id", subscriptionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhook-subscriptions/%s/rotate-secret", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -20226,6 +23945,66 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error)
+
+	// ListCLDExportsWithResponse Client-level data exports.
+	//
+	// The exports of the council, oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cld-exports (the `ListCLDExports` operationId).
+	ListCLDExportsWithResponse(ctx context.Context, params *ListCLDExportsParams, reqEditors ...RequestEditorFn) (*ListCLDExportsResponse, error)
+
+	// CreateCLDExportWithBodyWithResponse Produce a quarter's client-level data return for NHS England (202, poll Location).
+	//
+	// The quarter's Assessment, Service and Review events in the CLD format, built in the
+	// background. Any quarter may be exported again (a new export from the records as they are now;
+	// the same records give the same bytes). `components` maps service categories to CLD service
+	// components beyond the defaults.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/cld-exports (the `CreateCLDExport` operationId).
+	CreateCLDExportWithBodyWithResponse(ctx context.Context, params *CreateCLDExportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCLDExportResponse, error)
+
+	// CreateCLDExportWithResponse Produce a quarter's client-level data return for NHS England (202, poll Location).
+	//
+	// The quarter's Assessment, Service and Review events in the CLD format, built in the
+	// background. Any quarter may be exported again (a new export from the records as they are now;
+	// the same records give the same bytes). `components` maps service categories to CLD service
+	// components beyond the defaults.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/cld-exports (the `CreateCLDExport` operationId).
+	CreateCLDExportWithResponse(ctx context.Context, params *CreateCLDExportParams, body CreateCLDExportJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCLDExportResponse, error)
+
+	// GetCLDExportWithResponse One export, with its progress.
+	//
+	// Its status, the people done of the total, the rows by event type, the issues by code and the file's SHA-256.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cld-exports/{export_id} (the `GetCLDExport` operationId).
+	GetCLDExportWithResponse(ctx context.Context, exportId ExportId, reqEditors ...RequestEditorFn) (*GetCLDExportResponse, error)
+
+	// GetCLDExportFileWithResponse The return file (CSV), to submit.
+	//
+	// The file holds NHS numbers and dates of birth: every download is in the audit trail. 409 `cld-export-not-done` before the export has finished.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cld-exports/{export_id}/file (the `GetCLDExportFile` operationId).
+	GetCLDExportFileWithResponse(ctx context.Context, exportId ExportId, reqEditors ...RequestEditorFn) (*GetCLDExportFileResponse, error)
+
+	// GetCLDValidationReportWithResponse The records to fix before submitting (CSV).
+	//
+	// One row per problem: its code (missing NHS number, missing service component …), the event, the record and the column; never the person's details.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cld-exports/{export_id}/validation-report (the `GetCLDValidationReport` operationId).
+	GetCLDValidationReportWithResponse(ctx context.Context, exportId ExportId, reqEditors ...RequestEditorFn) (*GetCLDValidationReportResponse, error)
 
 	// GetCouncilSettingsWithResponse The council's settings: delegated limits and direct-payment rules.
 	//
@@ -21187,6 +24966,95 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/people/{person_id}/relationships/{relationship_id}/end (the `EndRelationship` operationId).
 	EndRelationshipWithResponse(ctx context.Context, personId PersonId, relationshipId RelationshipId, params *EndRelationshipParams, body EndRelationshipJSONRequestBody, reqEditors ...RequestEditorFn) (*EndRelationshipResponse, error)
 
+	// CreateReviewRequestWithBodyWithResponse Ask for an unplanned review, with a reason.
+	//
+	// A person may ask for a review at any time (DOMAIN.md section 11): the request, a hospital
+	// admission, a carer breakdown, safeguarding or an audit concern. The next review is then due
+	// within 14 days of the request unless it was due sooner; the first review held on or after the
+	// request answers it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/people/{person_id}/review-requests (the `CreateReviewRequest` operationId).
+	CreateReviewRequestWithBodyWithResponse(ctx context.Context, personId PersonId, params *CreateReviewRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReviewRequestResponse, error)
+
+	// CreateReviewRequestWithResponse Ask for an unplanned review, with a reason.
+	//
+	// A person may ask for a review at any time (DOMAIN.md section 11): the request, a hospital
+	// admission, a carer breakdown, safeguarding or an audit concern. The next review is then due
+	// within 14 days of the request unless it was due sooner; the first review held on or after the
+	// request answers it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/people/{person_id}/review-requests (the `CreateReviewRequest` operationId).
+	CreateReviewRequestWithResponse(ctx context.Context, personId PersonId, params *CreateReviewRequestParams, body CreateReviewRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReviewRequestResponse, error)
+
+	// GetReviewScheduleWithResponse A person's next review.
+	//
+	// The latest day the next review may be held, the rule that sets it and every obligation the
+	// same review discharges (plan, direct-payment arrangement, child in need, requests), derived
+	// from the events (DOMAIN.md section 11, invariant 8). 404 when the person has no review due (no
+	// approved plan, or a review ended services).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/people/{person_id}/review-schedule (the `GetReviewSchedule` operationId).
+	GetReviewScheduleWithResponse(ctx context.Context, personId PersonId, reqEditors ...RequestEditorFn) (*GetReviewScheduleResponse, error)
+
+	// AssignReviewWithBodyWithResponse Assign a person's next review to a practitioner and team.
+	//
+	// Sets who holds the review on the work lists; a blank value clears it. Without an assignment, the practitioner of the latest completed assessment holds it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/people/{person_id}/review-schedule/assign (the `AssignReview` operationId).
+	AssignReviewWithBodyWithResponse(ctx context.Context, personId PersonId, params *AssignReviewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignReviewResponse, error)
+
+	// AssignReviewWithResponse Assign a person's next review to a practitioner and team.
+	//
+	// Sets who holds the review on the work lists; a blank value clears it. Without an assignment, the practitioner of the latest completed assessment holds it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/people/{person_id}/review-schedule/assign (the `AssignReview` operationId).
+	AssignReviewWithResponse(ctx context.Context, personId PersonId, params *AssignReviewParams, body AssignReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignReviewResponse, error)
+
+	// ListPersonReviewsWithResponse A person's review history.
+	//
+	// Completed reviews of the person, oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/people/{person_id}/reviews (the `ListPersonReviews` operationId).
+	ListPersonReviewsWithResponse(ctx context.Context, personId PersonId, params *ListPersonReviewsParams, reqEditors ...RequestEditorFn) (*ListPersonReviewsResponse, error)
+
+	// RecordReviewWithBodyWithResponse Record a completed review of the plan in force.
+	//
+	// Each plan outcome rated achieved, partly achieved or not achieved; whether needs changed; the
+	// decision (no change, revise the plan, reassess, end services) and, optionally, an earlier next
+	// date than the rules'. `reassess` opens a reassessment draft of the latest completed assessment
+	// (a reduction needs one: invariant 5); `revise_plan` opens a revision of the plan. The next
+	// review is recomputed in the same transaction.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/people/{person_id}/reviews (the `RecordReview` operationId).
+	RecordReviewWithBodyWithResponse(ctx context.Context, personId PersonId, params *RecordReviewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordReviewResponse, error)
+
+	// RecordReviewWithResponse Record a completed review of the plan in force.
+	//
+	// Each plan outcome rated achieved, partly achieved or not achieved; whether needs changed; the
+	// decision (no change, revise the plan, reassess, end services) and, optionally, an earlier next
+	// date than the rules'. `reassess` opens a reassessment draft of the latest completed assessment
+	// (a reduction needs one: invariant 5); `revise_plan` opens a revision of the plan. The next
+	// review is recomputed in the same transaction.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/people/{person_id}/reviews (the `RecordReview` operationId).
+	RecordReviewWithResponse(ctx context.Context, personId PersonId, params *RecordReviewParams, body RecordReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordReviewResponse, error)
+
 	// ListPersonalBudgetsWithResponse The council's personal budgets, oldest first.
 	//
 	// The council's personal budgets, filtered by status, oldest first; provider staff see only the budgets their ISF or lines reach.
@@ -21528,6 +25396,46 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/rate-tables/{rate_table_id}/uprate (the `UprateRateTable` operationId).
 	UprateRateTableWithResponse(ctx context.Context, rateTableId RateTableId, params *UprateRateTableParams, reqEditors ...RequestEditorFn) (*UprateRateTableResponse, error)
 
+	// GetWeeklyReportWithResponse The council's weekly report (JSON, or CSV with format=csv).
+	//
+	// People with a personal budget by management mode (ASCOF 3D: the proportions on self-directed
+	// support and on direct payments), budgets' totals split council/person, payments of the
+	// financial year by option, reviews overdue; audits due/overdue and recoveries outstanding are
+	// null (with the reason) until the audits of issue 12 exist. Each figure is one SQL aggregate.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reports/weekly (the `GetWeeklyReport` operationId).
+	GetWeeklyReportWithResponse(ctx context.Context, params *GetWeeklyReportParams, reqEditors ...RequestEditorFn) (*GetWeeklyReportResponse, error)
+
+	// GetReviewWorklistWithResponse The work list of next reviews.
+	//
+	// Next reviews by due date: due within N days (`due_within_days`), or overdue
+	// (`overdue=true`, with how many days), by practitioner and team.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/review-worklist (the `GetReviewWorklist` operationId).
+	GetReviewWorklistWithResponse(ctx context.Context, params *GetReviewWorklistParams, reqEditors ...RequestEditorFn) (*GetReviewWorklistResponse, error)
+
+	// ListReviewsWithResponse Completed reviews.
+	//
+	// Completed reviews of the council, oldest recorded first, by reviewer and the day held.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reviews (the `ListReviews` operationId).
+	ListReviewsWithResponse(ctx context.Context, params *ListReviewsParams, reqEditors ...RequestEditorFn) (*ListReviewsResponse, error)
+
+	// GetReviewWithResponse One completed review.
+	//
+	// A review with its outcomes, decision and what the decision opened.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reviews/{review_id} (the `GetReview` operationId).
+	GetReviewWithResponse(ctx context.Context, reviewId ReviewId, reqEditors ...RequestEditorFn) (*GetReviewResponse, error)
+
 	// ListServiceCategoriesWithResponse The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
 	//
 	// The whole service catalogue: the defaults and the council's own categories (a short list, not paged).
@@ -21727,6 +25635,106 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/uprating-jobs/{job_id}/changes (the `ListUpratingChanges` operationId).
 	ListUpratingChangesWithResponse(ctx context.Context, jobId JobId, params *ListUpratingChangesParams, reqEditors ...RequestEditorFn) (*ListUpratingChangesResponse, error)
+
+	// ListWebhookSubscriptionsWithResponse The caller's webhook subscriptions.
+	//
+	// The council's own subscriptions (council staff) or the provider's (provider staff), oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhook-subscriptions (the `ListWebhookSubscriptions` operationId).
+	ListWebhookSubscriptionsWithResponse(ctx context.Context, params *ListWebhookSubscriptionsParams, reqEditors ...RequestEditorFn) (*ListWebhookSubscriptionsResponse, error)
+
+	// CreateWebhookSubscriptionWithBodyWithResponse Subscribe an endpoint to webhook events (its secret is shown once).
+	//
+	// Council staff (`council_admin`) subscribe the council's endpoint to any event types; provider
+	// staff subscribe their provider's endpoint to the provider event types, and receive them only
+	// for the people in their reach. The URL must be https on the public internet (422
+	// `webhook-url-not-allowed` for loopback, private, link-local or internal names). The answer
+	// carries the signing secret (`whsec_…`) this once: keep it to verify deliveries
+	// (pbudget.VerifyWebhook).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhook-subscriptions (the `CreateWebhookSubscription` operationId).
+	CreateWebhookSubscriptionWithBodyWithResponse(ctx context.Context, params *CreateWebhookSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookSubscriptionResponse, error)
+
+	// CreateWebhookSubscriptionWithResponse Subscribe an endpoint to webhook events (its secret is shown once).
+	//
+	// Council staff (`council_admin`) subscribe the council's endpoint to any event types; provider
+	// staff subscribe their provider's endpoint to the provider event types, and receive them only
+	// for the people in their reach. The URL must be https on the public internet (422
+	// `webhook-url-not-allowed` for loopback, private, link-local or internal names). The answer
+	// carries the signing secret (`whsec_…`) this once: keep it to verify deliveries
+	// (pbudget.VerifyWebhook).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhook-subscriptions (the `CreateWebhookSubscription` operationId).
+	CreateWebhookSubscriptionWithResponse(ctx context.Context, params *CreateWebhookSubscriptionParams, body CreateWebhookSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookSubscriptionResponse, error)
+
+	// GetWebhookSubscriptionWithResponse One webhook subscription.
+	//
+	// A subscription with its ETag (never its secret).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhook-subscriptions/{subscription_id} (the `GetWebhookSubscription` operationId).
+	GetWebhookSubscriptionWithResponse(ctx context.Context, subscriptionId SubscriptionId, reqEditors ...RequestEditorFn) (*GetWebhookSubscriptionResponse, error)
+
+	// ListWebhookDeliveriesWithResponse The delivery log of a subscription.
+	//
+	// Each event delivered (or being delivered) to the endpoint, oldest first, with every attempt: when, the answer's status, the outcome and the next attempt.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhook-subscriptions/{subscription_id}/deliveries (the `ListWebhookDeliveries` operationId).
+	ListWebhookDeliveriesWithResponse(ctx context.Context, subscriptionId SubscriptionId, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*ListWebhookDeliveriesResponse, error)
+
+	// ReplayWebhookDeliveryWithResponse Send a delivery again, from the start of the schedule.
+	//
+	// A delivered, failed or cancelled delivery is sent again with the same webhook-id (409 `webhook-delivery-pending` while it is still being attempted).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/replay (the `ReplayWebhookDelivery` operationId).
+	ReplayWebhookDeliveryWithResponse(ctx context.Context, subscriptionId SubscriptionId, deliveryId DeliveryId, params *ReplayWebhookDeliveryParams, reqEditors ...RequestEditorFn) (*ReplayWebhookDeliveryResponse, error)
+
+	// DisableWebhookSubscriptionWithBodyWithResponse Stop deliveries to an endpoint, with a reason.
+	//
+	// Pending deliveries are cancelled; replay them once it is enabled again. An endpoint that answers 410 Gone is disabled by the service itself.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/disable (the `DisableWebhookSubscription` operationId).
+	DisableWebhookSubscriptionWithBodyWithResponse(ctx context.Context, subscriptionId SubscriptionId, params *DisableWebhookSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DisableWebhookSubscriptionResponse, error)
+
+	// DisableWebhookSubscriptionWithResponse Stop deliveries to an endpoint, with a reason.
+	//
+	// Pending deliveries are cancelled; replay them once it is enabled again. An endpoint that answers 410 Gone is disabled by the service itself.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/disable (the `DisableWebhookSubscription` operationId).
+	DisableWebhookSubscriptionWithResponse(ctx context.Context, subscriptionId SubscriptionId, params *DisableWebhookSubscriptionParams, body DisableWebhookSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*DisableWebhookSubscriptionResponse, error)
+
+	// EnableWebhookSubscriptionWithResponse Start deliveries to a disabled endpoint again.
+	//
+	// Events from now on are delivered; replay the cancelled ones to send them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/enable (the `EnableWebhookSubscription` operationId).
+	EnableWebhookSubscriptionWithResponse(ctx context.Context, subscriptionId SubscriptionId, params *EnableWebhookSubscriptionParams, reqEditors ...RequestEditorFn) (*EnableWebhookSubscriptionResponse, error)
+
+	// RotateWebhookSecretWithResponse Give an endpoint a new signing secret (shown once).
+	//
+	// For 24 hours deliveries carry two signatures, one with the new secret and one with the previous, so the receiver can switch without a gap.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/rotate-secret (the `RotateWebhookSecret` operationId).
+	RotateWebhookSecretWithResponse(ctx context.Context, subscriptionId SubscriptionId, params *RotateWebhookSecretParams, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error)
 }
 
 // GetDocsResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
@@ -23499,6 +27507,931 @@ func (r ListAuditEventsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListAuditEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListCLDExportsResponse200Headers the declared response headers of an HTTP 200 response for ListCLDExports
+type ListCLDExportsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListCLDExportsResponse400Headers the declared response headers of an HTTP 400 response for ListCLDExports
+type ListCLDExportsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListCLDExportsResponse401Headers the declared response headers of an HTTP 401 response for ListCLDExports
+type ListCLDExportsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListCLDExportsResponse403Headers the declared response headers of an HTTP 403 response for ListCLDExports
+type ListCLDExportsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListCLDExportsResponse404Headers the declared response headers of an HTTP 404 response for ListCLDExports
+type ListCLDExportsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListCLDExportsResponse405Headers the declared response headers of an HTTP 405 response for ListCLDExports
+type ListCLDExportsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// ListCLDExportsResponse500Headers the declared response headers of an HTTP 500 response for ListCLDExports
+type ListCLDExportsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListCLDExportsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CLDExportList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      ListCLDExports400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListCLDExportsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListCLDExportsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListCLDExportsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListCLDExportsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListCLDExportsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListCLDExportsResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListCLDExportsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCLDExportsResponse) GetJSON200() *CLDExportList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCLDExportsResponse) GetApplicationproblemJSON400() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                     `json:"instance,omitempty"`
+	RequestId *string                                                     `json:"request_id,omitempty"`
+	Status    int                                                         `json:"status"`
+	Title     string                                                      `json:"title"`
+	Type      ListCLDExports400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCLDExportsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListCLDExportsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCLDExportsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListCLDExportsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCLDExportsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCLDExportsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCLDExportsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCLDExportsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCLDExportsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateCLDExportResponse202Headers the declared response headers of an HTTP 202 response for CreateCLDExport
+type CreateCLDExportResponse202Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// CreateCLDExportResponse400Headers the declared response headers of an HTTP 400 response for CreateCLDExport
+type CreateCLDExportResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateCLDExportResponse401Headers the declared response headers of an HTTP 401 response for CreateCLDExport
+type CreateCLDExportResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateCLDExportResponse403Headers the declared response headers of an HTTP 403 response for CreateCLDExport
+type CreateCLDExportResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateCLDExportResponse404Headers the declared response headers of an HTTP 404 response for CreateCLDExport
+type CreateCLDExportResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateCLDExportResponse405Headers the declared response headers of an HTTP 405 response for CreateCLDExport
+type CreateCLDExportResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// CreateCLDExportResponse409Headers the declared response headers of an HTTP 409 response for CreateCLDExport
+type CreateCLDExportResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreateCLDExportResponse413Headers the declared response headers of an HTTP 413 response for CreateCLDExport
+type CreateCLDExportResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateCLDExportResponse415Headers the declared response headers of an HTTP 415 response for CreateCLDExport
+type CreateCLDExportResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateCLDExportResponse422Headers the declared response headers of an HTTP 422 response for CreateCLDExport
+type CreateCLDExportResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateCLDExportResponse500Headers the declared response headers of an HTTP 500 response for CreateCLDExport
+type CreateCLDExportResponse500Headers struct {
+	XRequestId *string
+}
+
+type CreateCLDExportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *CLDExport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *CreateCLDExportResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateCLDExportResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateCLDExportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateCLDExportResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateCLDExportResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateCLDExportResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateCLDExportResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateCLDExportResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateCLDExportResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateCLDExportResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateCLDExportResponse500Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateCLDExportResponse) GetJSON202() *CLDExport {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateCLDExportResponse) GetApplicationproblemJSON400() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateCLDExportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateCLDExportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateCLDExportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateCLDExportResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateCLDExportResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateCLDExportResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateCLDExportResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateCLDExportResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                      `json:"instance,omitempty"`
+	RequestId *string                                                      `json:"request_id,omitempty"`
+	Status    int                                                          `json:"status"`
+	Title     string                                                       `json:"title"`
+	Type      CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateCLDExportResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateCLDExportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateCLDExportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateCLDExportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateCLDExportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCLDExportResponse200Headers the declared response headers of an HTTP 200 response for GetCLDExport
+type GetCLDExportResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetCLDExportResponse400Headers the declared response headers of an HTTP 400 response for GetCLDExport
+type GetCLDExportResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetCLDExportResponse401Headers the declared response headers of an HTTP 401 response for GetCLDExport
+type GetCLDExportResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetCLDExportResponse403Headers the declared response headers of an HTTP 403 response for GetCLDExport
+type GetCLDExportResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetCLDExportResponse404Headers the declared response headers of an HTTP 404 response for GetCLDExport
+type GetCLDExportResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetCLDExportResponse405Headers the declared response headers of an HTTP 405 response for GetCLDExport
+type GetCLDExportResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetCLDExportResponse500Headers the declared response headers of an HTTP 500 response for GetCLDExport
+type GetCLDExportResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetCLDExportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CLDExport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      GetCLDExport400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCLDExportResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCLDExportResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCLDExportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetCLDExportResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCLDExportResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetCLDExportResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCLDExportResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCLDExportResponse) GetJSON200() *CLDExport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCLDExportResponse) GetApplicationproblemJSON400() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      GetCLDExport400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCLDExportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCLDExportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCLDExportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetCLDExportResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCLDExportResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCLDExportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCLDExportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCLDExportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCLDExportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCLDExportFileResponse200Headers the declared response headers of an HTTP 200 response for GetCLDExportFile
+type GetCLDExportFileResponse200Headers struct {
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+// GetCLDExportFileResponse400Headers the declared response headers of an HTTP 400 response for GetCLDExportFile
+type GetCLDExportFileResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetCLDExportFileResponse401Headers the declared response headers of an HTTP 401 response for GetCLDExportFile
+type GetCLDExportFileResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetCLDExportFileResponse403Headers the declared response headers of an HTTP 403 response for GetCLDExportFile
+type GetCLDExportFileResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetCLDExportFileResponse404Headers the declared response headers of an HTTP 404 response for GetCLDExportFile
+type GetCLDExportFileResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetCLDExportFileResponse405Headers the declared response headers of an HTTP 405 response for GetCLDExportFile
+type GetCLDExportFileResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetCLDExportFileResponse409Headers the declared response headers of an HTTP 409 response for GetCLDExportFile
+type GetCLDExportFileResponse409Headers struct {
+	XRequestId *string
+}
+
+// GetCLDExportFileResponse500Headers the declared response headers of an HTTP 500 response for GetCLDExportFile
+type GetCLDExportFileResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetCLDExportFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCLDExportFileResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCLDExportFileResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCLDExportFileResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetCLDExportFileResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCLDExportFileResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetCLDExportFileResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetCLDExportFileResponse409Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCLDExportFileResponse500Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCLDExportFileResponse) GetApplicationproblemJSON400() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCLDExportFileResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCLDExportFileResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCLDExportFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetCLDExportFileResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetCLDExportFileResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    int                                                           `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCLDExportFileResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCLDExportFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCLDExportFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCLDExportFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCLDExportFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCLDValidationReportResponse200Headers the declared response headers of an HTTP 200 response for GetCLDValidationReport
+type GetCLDValidationReportResponse200Headers struct {
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+// GetCLDValidationReportResponse400Headers the declared response headers of an HTTP 400 response for GetCLDValidationReport
+type GetCLDValidationReportResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetCLDValidationReportResponse401Headers the declared response headers of an HTTP 401 response for GetCLDValidationReport
+type GetCLDValidationReportResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetCLDValidationReportResponse403Headers the declared response headers of an HTTP 403 response for GetCLDValidationReport
+type GetCLDValidationReportResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetCLDValidationReportResponse404Headers the declared response headers of an HTTP 404 response for GetCLDValidationReport
+type GetCLDValidationReportResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetCLDValidationReportResponse405Headers the declared response headers of an HTTP 405 response for GetCLDValidationReport
+type GetCLDValidationReportResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetCLDValidationReportResponse409Headers the declared response headers of an HTTP 409 response for GetCLDValidationReport
+type GetCLDValidationReportResponse409Headers struct {
+	XRequestId *string
+}
+
+// GetCLDValidationReportResponse500Headers the declared response headers of an HTTP 500 response for GetCLDValidationReport
+type GetCLDValidationReportResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetCLDValidationReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                             `json:"instance,omitempty"`
+		RequestId *string                                                             `json:"request_id,omitempty"`
+		Status    int                                                                 `json:"status"`
+		Title     string                                                              `json:"title"`
+		Type      GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                             `json:"instance,omitempty"`
+		RequestId *string                                                             `json:"request_id,omitempty"`
+		Status    int                                                                 `json:"status"`
+		Title     string                                                              `json:"title"`
+		Type      GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCLDValidationReportResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCLDValidationReportResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCLDValidationReportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetCLDValidationReportResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCLDValidationReportResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetCLDValidationReportResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetCLDValidationReportResponse409Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCLDValidationReportResponse500Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCLDValidationReportResponse) GetApplicationproblemJSON400() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                             `json:"instance,omitempty"`
+	RequestId *string                                                             `json:"request_id,omitempty"`
+	Status    int                                                                 `json:"status"`
+	Title     string                                                              `json:"title"`
+	Type      GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCLDValidationReportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCLDValidationReportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCLDValidationReportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetCLDValidationReportResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetCLDValidationReportResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                             `json:"instance,omitempty"`
+	RequestId *string                                                             `json:"request_id,omitempty"`
+	Status    int                                                                 `json:"status"`
+	Title     string                                                              `json:"title"`
+	Type      GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCLDValidationReportResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCLDValidationReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCLDValidationReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCLDValidationReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCLDValidationReportResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -35880,6 +40813,1021 @@ func (r EndRelationshipResponse) ContentType() string {
 	return ""
 }
 
+// CreateReviewRequestResponse201Headers the declared response headers of an HTTP 201 response for CreateReviewRequest
+type CreateReviewRequestResponse201Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+// CreateReviewRequestResponse400Headers the declared response headers of an HTTP 400 response for CreateReviewRequest
+type CreateReviewRequestResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateReviewRequestResponse401Headers the declared response headers of an HTTP 401 response for CreateReviewRequest
+type CreateReviewRequestResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateReviewRequestResponse403Headers the declared response headers of an HTTP 403 response for CreateReviewRequest
+type CreateReviewRequestResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateReviewRequestResponse404Headers the declared response headers of an HTTP 404 response for CreateReviewRequest
+type CreateReviewRequestResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateReviewRequestResponse405Headers the declared response headers of an HTTP 405 response for CreateReviewRequest
+type CreateReviewRequestResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// CreateReviewRequestResponse409Headers the declared response headers of an HTTP 409 response for CreateReviewRequest
+type CreateReviewRequestResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreateReviewRequestResponse413Headers the declared response headers of an HTTP 413 response for CreateReviewRequest
+type CreateReviewRequestResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateReviewRequestResponse415Headers the declared response headers of an HTTP 415 response for CreateReviewRequest
+type CreateReviewRequestResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateReviewRequestResponse422Headers the declared response headers of an HTTP 422 response for CreateReviewRequest
+type CreateReviewRequestResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateReviewRequestResponse500Headers the declared response headers of an HTTP 500 response for CreateReviewRequest
+type CreateReviewRequestResponse500Headers struct {
+	XRequestId *string
+}
+
+type CreateReviewRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ReviewRequestRecorded
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateReviewRequestResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateReviewRequestResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateReviewRequestResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateReviewRequestResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateReviewRequestResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateReviewRequestResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateReviewRequestResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateReviewRequestResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateReviewRequestResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateReviewRequestResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateReviewRequestResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateReviewRequestResponse) GetJSON201() *ReviewRequestRecorded {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateReviewRequestResponse) GetApplicationproblemJSON400() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                          `json:"instance,omitempty"`
+	RequestId *string                                                          `json:"request_id,omitempty"`
+	Status    int                                                              `json:"status"`
+	Title     string                                                           `json:"title"`
+	Type      CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateReviewRequestResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateReviewRequestResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateReviewRequestResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateReviewRequestResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateReviewRequestResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                          `json:"instance,omitempty"`
+	RequestId *string                                                          `json:"request_id,omitempty"`
+	Status    int                                                              `json:"status"`
+	Title     string                                                           `json:"title"`
+	Type      CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateReviewRequestResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateReviewRequestResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateReviewRequestResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                          `json:"instance,omitempty"`
+	RequestId *string                                                          `json:"request_id,omitempty"`
+	Status    int                                                              `json:"status"`
+	Title     string                                                           `json:"title"`
+	Type      CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateReviewRequestResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateReviewRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateReviewRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateReviewRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateReviewRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetReviewScheduleResponse200Headers the declared response headers of an HTTP 200 response for GetReviewSchedule
+type GetReviewScheduleResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetReviewScheduleResponse400Headers the declared response headers of an HTTP 400 response for GetReviewSchedule
+type GetReviewScheduleResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetReviewScheduleResponse401Headers the declared response headers of an HTTP 401 response for GetReviewSchedule
+type GetReviewScheduleResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetReviewScheduleResponse403Headers the declared response headers of an HTTP 403 response for GetReviewSchedule
+type GetReviewScheduleResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetReviewScheduleResponse404Headers the declared response headers of an HTTP 404 response for GetReviewSchedule
+type GetReviewScheduleResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetReviewScheduleResponse405Headers the declared response headers of an HTTP 405 response for GetReviewSchedule
+type GetReviewScheduleResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetReviewScheduleResponse500Headers the declared response headers of an HTTP 500 response for GetReviewSchedule
+type GetReviewScheduleResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetReviewScheduleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReviewSchedule
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetReviewScheduleResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetReviewScheduleResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetReviewScheduleResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetReviewScheduleResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetReviewScheduleResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetReviewScheduleResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetReviewScheduleResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReviewScheduleResponse) GetJSON200() *ReviewSchedule {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetReviewScheduleResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetReviewScheduleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetReviewScheduleResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetReviewScheduleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetReviewScheduleResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetReviewScheduleResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReviewScheduleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReviewScheduleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReviewScheduleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReviewScheduleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AssignReviewResponse200Headers the declared response headers of an HTTP 200 response for AssignReview
+type AssignReviewResponse200Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+// AssignReviewResponse400Headers the declared response headers of an HTTP 400 response for AssignReview
+type AssignReviewResponse400Headers struct {
+	XRequestId *string
+}
+
+// AssignReviewResponse401Headers the declared response headers of an HTTP 401 response for AssignReview
+type AssignReviewResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// AssignReviewResponse403Headers the declared response headers of an HTTP 403 response for AssignReview
+type AssignReviewResponse403Headers struct {
+	XRequestId *string
+}
+
+// AssignReviewResponse404Headers the declared response headers of an HTTP 404 response for AssignReview
+type AssignReviewResponse404Headers struct {
+	XRequestId *string
+}
+
+// AssignReviewResponse405Headers the declared response headers of an HTTP 405 response for AssignReview
+type AssignReviewResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// AssignReviewResponse409Headers the declared response headers of an HTTP 409 response for AssignReview
+type AssignReviewResponse409Headers struct {
+	XRequestId *string
+}
+
+// AssignReviewResponse413Headers the declared response headers of an HTTP 413 response for AssignReview
+type AssignReviewResponse413Headers struct {
+	XRequestId *string
+}
+
+// AssignReviewResponse415Headers the declared response headers of an HTTP 415 response for AssignReview
+type AssignReviewResponse415Headers struct {
+	XRequestId *string
+}
+
+// AssignReviewResponse422Headers the declared response headers of an HTTP 422 response for AssignReview
+type AssignReviewResponse422Headers struct {
+	XRequestId *string
+}
+
+// AssignReviewResponse500Headers the declared response headers of an HTTP 500 response for AssignReview
+type AssignReviewResponse500Headers struct {
+	XRequestId *string
+}
+
+type AssignReviewResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReviewSchedule
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      AssignReview409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      AssignReview422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AssignReviewResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AssignReviewResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AssignReviewResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AssignReviewResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AssignReviewResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *AssignReviewResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AssignReviewResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AssignReviewResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *AssignReviewResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AssignReviewResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AssignReviewResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AssignReviewResponse) GetJSON200() *ReviewSchedule {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AssignReviewResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AssignReviewResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AssignReviewResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AssignReviewResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r AssignReviewResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AssignReviewResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      AssignReview409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AssignReviewResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AssignReviewResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AssignReviewResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      AssignReview422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AssignReviewResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AssignReviewResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AssignReviewResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AssignReviewResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AssignReviewResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListPersonReviewsResponse200Headers the declared response headers of an HTTP 200 response for ListPersonReviews
+type ListPersonReviewsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListPersonReviewsResponse400Headers the declared response headers of an HTTP 400 response for ListPersonReviews
+type ListPersonReviewsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListPersonReviewsResponse401Headers the declared response headers of an HTTP 401 response for ListPersonReviews
+type ListPersonReviewsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListPersonReviewsResponse403Headers the declared response headers of an HTTP 403 response for ListPersonReviews
+type ListPersonReviewsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListPersonReviewsResponse404Headers the declared response headers of an HTTP 404 response for ListPersonReviews
+type ListPersonReviewsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListPersonReviewsResponse405Headers the declared response headers of an HTTP 405 response for ListPersonReviews
+type ListPersonReviewsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// ListPersonReviewsResponse500Headers the declared response headers of an HTTP 500 response for ListPersonReviews
+type ListPersonReviewsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListPersonReviewsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReviewList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListPersonReviewsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListPersonReviewsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListPersonReviewsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListPersonReviewsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListPersonReviewsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListPersonReviewsResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListPersonReviewsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPersonReviewsResponse) GetJSON200() *ReviewList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPersonReviewsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPersonReviewsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPersonReviewsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPersonReviewsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListPersonReviewsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPersonReviewsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPersonReviewsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPersonReviewsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPersonReviewsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPersonReviewsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RecordReviewResponse201Headers the declared response headers of an HTTP 201 response for RecordReview
+type RecordReviewResponse201Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+// RecordReviewResponse400Headers the declared response headers of an HTTP 400 response for RecordReview
+type RecordReviewResponse400Headers struct {
+	XRequestId *string
+}
+
+// RecordReviewResponse401Headers the declared response headers of an HTTP 401 response for RecordReview
+type RecordReviewResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RecordReviewResponse403Headers the declared response headers of an HTTP 403 response for RecordReview
+type RecordReviewResponse403Headers struct {
+	XRequestId *string
+}
+
+// RecordReviewResponse404Headers the declared response headers of an HTTP 404 response for RecordReview
+type RecordReviewResponse404Headers struct {
+	XRequestId *string
+}
+
+// RecordReviewResponse405Headers the declared response headers of an HTTP 405 response for RecordReview
+type RecordReviewResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// RecordReviewResponse409Headers the declared response headers of an HTTP 409 response for RecordReview
+type RecordReviewResponse409Headers struct {
+	XRequestId *string
+}
+
+// RecordReviewResponse412Headers the declared response headers of an HTTP 412 response for RecordReview
+type RecordReviewResponse412Headers struct {
+	XRequestId *string
+}
+
+// RecordReviewResponse413Headers the declared response headers of an HTTP 413 response for RecordReview
+type RecordReviewResponse413Headers struct {
+	XRequestId *string
+}
+
+// RecordReviewResponse415Headers the declared response headers of an HTTP 415 response for RecordReview
+type RecordReviewResponse415Headers struct {
+	XRequestId *string
+}
+
+// RecordReviewResponse422Headers the declared response headers of an HTTP 422 response for RecordReview
+type RecordReviewResponse422Headers struct {
+	XRequestId *string
+}
+
+// RecordReviewResponse500Headers the declared response headers of an HTTP 500 response for RecordReview
+type RecordReviewResponse500Headers struct {
+	XRequestId *string
+}
+
+type RecordReviewResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ReviewRecorded
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      RecordReview409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      RecordReview412ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      RecordReview422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RecordReviewResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RecordReviewResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RecordReviewResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RecordReviewResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RecordReviewResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *RecordReviewResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RecordReviewResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *RecordReviewResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RecordReviewResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *RecordReviewResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *RecordReviewResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RecordReviewResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RecordReviewResponse) GetJSON201() *ReviewRecorded {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecordReviewResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RecordReviewResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RecordReviewResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RecordReviewResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r RecordReviewResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RecordReviewResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      RecordReview409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RecordReviewResponse) GetApplicationproblemJSON412() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      RecordReview412ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RecordReviewResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RecordReviewResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RecordReviewResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                   `json:"instance,omitempty"`
+	RequestId *string                                                   `json:"request_id,omitempty"`
+	Status    int                                                       `json:"status"`
+	Title     string                                                    `json:"title"`
+	Type      RecordReview422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RecordReviewResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RecordReviewResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecordReviewResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecordReviewResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecordReviewResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListPersonalBudgetsResponse200Headers the declared response headers of an HTTP 200 response for ListPersonalBudgets
 type ListPersonalBudgetsResponse200Headers struct {
 	XRequestId *string
@@ -40301,6 +46249,543 @@ func (r UprateRateTableResponse) ContentType() string {
 	return ""
 }
 
+// GetWeeklyReportResponse200Headers the declared response headers of an HTTP 200 response for GetWeeklyReport
+type GetWeeklyReportResponse200Headers struct {
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+// GetWeeklyReportResponse400Headers the declared response headers of an HTTP 400 response for GetWeeklyReport
+type GetWeeklyReportResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetWeeklyReportResponse401Headers the declared response headers of an HTTP 401 response for GetWeeklyReport
+type GetWeeklyReportResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetWeeklyReportResponse403Headers the declared response headers of an HTTP 403 response for GetWeeklyReport
+type GetWeeklyReportResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetWeeklyReportResponse404Headers the declared response headers of an HTTP 404 response for GetWeeklyReport
+type GetWeeklyReportResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetWeeklyReportResponse405Headers the declared response headers of an HTTP 405 response for GetWeeklyReport
+type GetWeeklyReportResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetWeeklyReportResponse500Headers the declared response headers of an HTTP 500 response for GetWeeklyReport
+type GetWeeklyReportResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetWeeklyReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WeeklyReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetWeeklyReportResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetWeeklyReportResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetWeeklyReportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetWeeklyReportResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetWeeklyReportResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetWeeklyReportResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetWeeklyReportResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWeeklyReportResponse) GetJSON200() *WeeklyReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetWeeklyReportResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetWeeklyReportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetWeeklyReportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetWeeklyReportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetWeeklyReportResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetWeeklyReportResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWeeklyReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWeeklyReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWeeklyReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWeeklyReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetReviewWorklistResponse200Headers the declared response headers of an HTTP 200 response for GetReviewWorklist
+type GetReviewWorklistResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetReviewWorklistResponse400Headers the declared response headers of an HTTP 400 response for GetReviewWorklist
+type GetReviewWorklistResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetReviewWorklistResponse401Headers the declared response headers of an HTTP 401 response for GetReviewWorklist
+type GetReviewWorklistResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetReviewWorklistResponse403Headers the declared response headers of an HTTP 403 response for GetReviewWorklist
+type GetReviewWorklistResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetReviewWorklistResponse404Headers the declared response headers of an HTTP 404 response for GetReviewWorklist
+type GetReviewWorklistResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetReviewWorklistResponse405Headers the declared response headers of an HTTP 405 response for GetReviewWorklist
+type GetReviewWorklistResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetReviewWorklistResponse500Headers the declared response headers of an HTTP 500 response for GetReviewWorklist
+type GetReviewWorklistResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetReviewWorklistResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReviewWorklist
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetReviewWorklistResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetReviewWorklistResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetReviewWorklistResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetReviewWorklistResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetReviewWorklistResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetReviewWorklistResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetReviewWorklistResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReviewWorklistResponse) GetJSON200() *ReviewWorklist {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetReviewWorklistResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetReviewWorklistResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetReviewWorklistResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetReviewWorklistResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetReviewWorklistResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetReviewWorklistResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReviewWorklistResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReviewWorklistResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReviewWorklistResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReviewWorklistResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListReviewsResponse200Headers the declared response headers of an HTTP 200 response for ListReviews
+type ListReviewsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListReviewsResponse400Headers the declared response headers of an HTTP 400 response for ListReviews
+type ListReviewsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListReviewsResponse401Headers the declared response headers of an HTTP 401 response for ListReviews
+type ListReviewsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListReviewsResponse403Headers the declared response headers of an HTTP 403 response for ListReviews
+type ListReviewsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListReviewsResponse404Headers the declared response headers of an HTTP 404 response for ListReviews
+type ListReviewsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListReviewsResponse405Headers the declared response headers of an HTTP 405 response for ListReviews
+type ListReviewsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// ListReviewsResponse500Headers the declared response headers of an HTTP 500 response for ListReviews
+type ListReviewsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListReviewsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReviewList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListReviewsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListReviewsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListReviewsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListReviewsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListReviewsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListReviewsResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListReviewsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReviewsResponse) GetJSON200() *ReviewList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListReviewsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListReviewsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListReviewsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListReviewsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListReviewsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListReviewsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReviewsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReviewsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReviewsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReviewsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetReviewResponse200Headers the declared response headers of an HTTP 200 response for GetReview
+type GetReviewResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetReviewResponse400Headers the declared response headers of an HTTP 400 response for GetReview
+type GetReviewResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetReviewResponse401Headers the declared response headers of an HTTP 401 response for GetReview
+type GetReviewResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetReviewResponse403Headers the declared response headers of an HTTP 403 response for GetReview
+type GetReviewResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetReviewResponse404Headers the declared response headers of an HTTP 404 response for GetReview
+type GetReviewResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetReviewResponse405Headers the declared response headers of an HTTP 405 response for GetReview
+type GetReviewResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetReviewResponse500Headers the declared response headers of an HTTP 500 response for GetReview
+type GetReviewResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetReviewResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Review
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetReviewResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetReviewResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetReviewResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetReviewResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetReviewResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetReviewResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetReviewResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReviewResponse) GetJSON200() *Review {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetReviewResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetReviewResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetReviewResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetReviewResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetReviewResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetReviewResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReviewResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReviewResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReviewResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReviewResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListServiceCategoriesResponse200Headers the declared response headers of an HTTP 200 response for ListServiceCategories
 type ListServiceCategoriesResponse200Headers struct {
 	XRequestId *string
@@ -43329,6 +49814,1660 @@ func (r ListUpratingChangesResponse) ContentType() string {
 	return ""
 }
 
+// ListWebhookSubscriptionsResponse200Headers the declared response headers of an HTTP 200 response for ListWebhookSubscriptions
+type ListWebhookSubscriptionsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookSubscriptionsResponse400Headers the declared response headers of an HTTP 400 response for ListWebhookSubscriptions
+type ListWebhookSubscriptionsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookSubscriptionsResponse401Headers the declared response headers of an HTTP 401 response for ListWebhookSubscriptions
+type ListWebhookSubscriptionsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListWebhookSubscriptionsResponse403Headers the declared response headers of an HTTP 403 response for ListWebhookSubscriptions
+type ListWebhookSubscriptionsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookSubscriptionsResponse404Headers the declared response headers of an HTTP 404 response for ListWebhookSubscriptions
+type ListWebhookSubscriptionsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookSubscriptionsResponse405Headers the declared response headers of an HTTP 405 response for ListWebhookSubscriptions
+type ListWebhookSubscriptionsResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// ListWebhookSubscriptionsResponse500Headers the declared response headers of an HTTP 500 response for ListWebhookSubscriptions
+type ListWebhookSubscriptionsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListWebhookSubscriptionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookSubscriptionList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListWebhookSubscriptionsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListWebhookSubscriptionsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListWebhookSubscriptionsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListWebhookSubscriptionsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListWebhookSubscriptionsResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListWebhookSubscriptionsResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListWebhookSubscriptionsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWebhookSubscriptionsResponse) GetJSON200() *WebhookSubscriptionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListWebhookSubscriptionsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListWebhookSubscriptionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListWebhookSubscriptionsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListWebhookSubscriptionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListWebhookSubscriptionsResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListWebhookSubscriptionsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWebhookSubscriptionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWebhookSubscriptionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWebhookSubscriptionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWebhookSubscriptionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateWebhookSubscriptionResponse201Headers the declared response headers of an HTTP 201 response for CreateWebhookSubscription
+type CreateWebhookSubscriptionResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+// CreateWebhookSubscriptionResponse400Headers the declared response headers of an HTTP 400 response for CreateWebhookSubscription
+type CreateWebhookSubscriptionResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookSubscriptionResponse401Headers the declared response headers of an HTTP 401 response for CreateWebhookSubscription
+type CreateWebhookSubscriptionResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateWebhookSubscriptionResponse403Headers the declared response headers of an HTTP 403 response for CreateWebhookSubscription
+type CreateWebhookSubscriptionResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookSubscriptionResponse404Headers the declared response headers of an HTTP 404 response for CreateWebhookSubscription
+type CreateWebhookSubscriptionResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookSubscriptionResponse405Headers the declared response headers of an HTTP 405 response for CreateWebhookSubscription
+type CreateWebhookSubscriptionResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// CreateWebhookSubscriptionResponse409Headers the declared response headers of an HTTP 409 response for CreateWebhookSubscription
+type CreateWebhookSubscriptionResponse409Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookSubscriptionResponse413Headers the declared response headers of an HTTP 413 response for CreateWebhookSubscription
+type CreateWebhookSubscriptionResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookSubscriptionResponse415Headers the declared response headers of an HTTP 415 response for CreateWebhookSubscription
+type CreateWebhookSubscriptionResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookSubscriptionResponse422Headers the declared response headers of an HTTP 422 response for CreateWebhookSubscription
+type CreateWebhookSubscriptionResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookSubscriptionResponse500Headers the declared response headers of an HTTP 500 response for CreateWebhookSubscription
+type CreateWebhookSubscriptionResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookSubscriptionResponse503Headers the declared response headers of an HTTP 503 response for CreateWebhookSubscription
+type CreateWebhookSubscriptionResponse503Headers struct {
+	XRequestId *string
+}
+
+type CreateWebhookSubscriptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *WebhookSubscriptionWithSecret
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateWebhookSubscriptionResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateWebhookSubscriptionResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateWebhookSubscriptionResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateWebhookSubscriptionResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateWebhookSubscriptionResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *CreateWebhookSubscriptionResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateWebhookSubscriptionResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateWebhookSubscriptionResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateWebhookSubscriptionResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateWebhookSubscriptionResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateWebhookSubscriptionResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateWebhookSubscriptionResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateWebhookSubscriptionResponse) GetJSON201() *WebhookSubscriptionWithSecret {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateWebhookSubscriptionResponse) GetApplicationproblemJSON400() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                `json:"instance,omitempty"`
+	RequestId *string                                                                `json:"request_id,omitempty"`
+	Status    int                                                                    `json:"status"`
+	Title     string                                                                 `json:"title"`
+	Type      CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateWebhookSubscriptionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateWebhookSubscriptionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateWebhookSubscriptionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r CreateWebhookSubscriptionResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateWebhookSubscriptionResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                `json:"instance,omitempty"`
+	RequestId *string                                                                `json:"request_id,omitempty"`
+	Status    int                                                                    `json:"status"`
+	Title     string                                                                 `json:"title"`
+	Type      CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateWebhookSubscriptionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateWebhookSubscriptionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateWebhookSubscriptionResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                `json:"instance,omitempty"`
+	RequestId *string                                                                `json:"request_id,omitempty"`
+	Status    int                                                                    `json:"status"`
+	Title     string                                                                 `json:"title"`
+	Type      CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateWebhookSubscriptionResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateWebhookSubscriptionResponse) GetApplicationproblemJSON503() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                `json:"instance,omitempty"`
+	RequestId *string                                                                `json:"request_id,omitempty"`
+	Status    int                                                                    `json:"status"`
+	Title     string                                                                 `json:"title"`
+	Type      CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateWebhookSubscriptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateWebhookSubscriptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateWebhookSubscriptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateWebhookSubscriptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetWebhookSubscriptionResponse200Headers the declared response headers of an HTTP 200 response for GetWebhookSubscription
+type GetWebhookSubscriptionResponse200Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// GetWebhookSubscriptionResponse400Headers the declared response headers of an HTTP 400 response for GetWebhookSubscription
+type GetWebhookSubscriptionResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetWebhookSubscriptionResponse401Headers the declared response headers of an HTTP 401 response for GetWebhookSubscription
+type GetWebhookSubscriptionResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetWebhookSubscriptionResponse403Headers the declared response headers of an HTTP 403 response for GetWebhookSubscription
+type GetWebhookSubscriptionResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetWebhookSubscriptionResponse404Headers the declared response headers of an HTTP 404 response for GetWebhookSubscription
+type GetWebhookSubscriptionResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetWebhookSubscriptionResponse405Headers the declared response headers of an HTTP 405 response for GetWebhookSubscription
+type GetWebhookSubscriptionResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetWebhookSubscriptionResponse500Headers the declared response headers of an HTTP 500 response for GetWebhookSubscription
+type GetWebhookSubscriptionResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetWebhookSubscriptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookSubscription
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetWebhookSubscriptionResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetWebhookSubscriptionResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetWebhookSubscriptionResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetWebhookSubscriptionResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetWebhookSubscriptionResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetWebhookSubscriptionResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetWebhookSubscriptionResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhookSubscriptionResponse) GetJSON200() *WebhookSubscription {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetWebhookSubscriptionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetWebhookSubscriptionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetWebhookSubscriptionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetWebhookSubscriptionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r GetWebhookSubscriptionResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetWebhookSubscriptionResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhookSubscriptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhookSubscriptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhookSubscriptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhookSubscriptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListWebhookDeliveriesResponse200Headers the declared response headers of an HTTP 200 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookDeliveriesResponse400Headers the declared response headers of an HTTP 400 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookDeliveriesResponse401Headers the declared response headers of an HTTP 401 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListWebhookDeliveriesResponse403Headers the declared response headers of an HTTP 403 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookDeliveriesResponse404Headers the declared response headers of an HTTP 404 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookDeliveriesResponse405Headers the declared response headers of an HTTP 405 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// ListWebhookDeliveriesResponse500Headers the declared response headers of an HTTP 500 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListWebhookDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookDeliveryList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListWebhookDeliveriesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListWebhookDeliveriesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListWebhookDeliveriesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListWebhookDeliveriesResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListWebhookDeliveriesResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListWebhookDeliveriesResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListWebhookDeliveriesResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWebhookDeliveriesResponse) GetJSON200() *WebhookDeliveryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWebhookDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWebhookDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWebhookDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWebhookDeliveriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReplayWebhookDeliveryResponse202Headers the declared response headers of an HTTP 202 response for ReplayWebhookDelivery
+type ReplayWebhookDeliveryResponse202Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+// ReplayWebhookDeliveryResponse400Headers the declared response headers of an HTTP 400 response for ReplayWebhookDelivery
+type ReplayWebhookDeliveryResponse400Headers struct {
+	XRequestId *string
+}
+
+// ReplayWebhookDeliveryResponse401Headers the declared response headers of an HTTP 401 response for ReplayWebhookDelivery
+type ReplayWebhookDeliveryResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ReplayWebhookDeliveryResponse403Headers the declared response headers of an HTTP 403 response for ReplayWebhookDelivery
+type ReplayWebhookDeliveryResponse403Headers struct {
+	XRequestId *string
+}
+
+// ReplayWebhookDeliveryResponse404Headers the declared response headers of an HTTP 404 response for ReplayWebhookDelivery
+type ReplayWebhookDeliveryResponse404Headers struct {
+	XRequestId *string
+}
+
+// ReplayWebhookDeliveryResponse405Headers the declared response headers of an HTTP 405 response for ReplayWebhookDelivery
+type ReplayWebhookDeliveryResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// ReplayWebhookDeliveryResponse409Headers the declared response headers of an HTTP 409 response for ReplayWebhookDelivery
+type ReplayWebhookDeliveryResponse409Headers struct {
+	XRequestId *string
+}
+
+// ReplayWebhookDeliveryResponse422Headers the declared response headers of an HTTP 422 response for ReplayWebhookDelivery
+type ReplayWebhookDeliveryResponse422Headers struct {
+	XRequestId *string
+}
+
+// ReplayWebhookDeliveryResponse500Headers the declared response headers of an HTTP 500 response for ReplayWebhookDelivery
+type ReplayWebhookDeliveryResponse500Headers struct {
+	XRequestId *string
+}
+
+type ReplayWebhookDeliveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *WebhookDelivery
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *ReplayWebhookDeliveryResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReplayWebhookDeliveryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReplayWebhookDeliveryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ReplayWebhookDeliveryResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReplayWebhookDeliveryResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ReplayWebhookDeliveryResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReplayWebhookDeliveryResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ReplayWebhookDeliveryResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ReplayWebhookDeliveryResponse500Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ReplayWebhookDeliveryResponse) GetJSON202() *WebhookDelivery {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReplayWebhookDeliveryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReplayWebhookDeliveryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReplayWebhookDeliveryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReplayWebhookDeliveryResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r ReplayWebhookDeliveryResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReplayWebhookDeliveryResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                            `json:"instance,omitempty"`
+	RequestId *string                                                            `json:"request_id,omitempty"`
+	Status    int                                                                `json:"status"`
+	Title     string                                                             `json:"title"`
+	Type      ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReplayWebhookDeliveryResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                            `json:"instance,omitempty"`
+	RequestId *string                                                            `json:"request_id,omitempty"`
+	Status    int                                                                `json:"status"`
+	Title     string                                                             `json:"title"`
+	Type      ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReplayWebhookDeliveryResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplayWebhookDeliveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplayWebhookDeliveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplayWebhookDeliveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplayWebhookDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DisableWebhookSubscriptionResponse200Headers the declared response headers of an HTTP 200 response for DisableWebhookSubscription
+type DisableWebhookSubscriptionResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+// DisableWebhookSubscriptionResponse400Headers the declared response headers of an HTTP 400 response for DisableWebhookSubscription
+type DisableWebhookSubscriptionResponse400Headers struct {
+	XRequestId *string
+}
+
+// DisableWebhookSubscriptionResponse401Headers the declared response headers of an HTTP 401 response for DisableWebhookSubscription
+type DisableWebhookSubscriptionResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// DisableWebhookSubscriptionResponse403Headers the declared response headers of an HTTP 403 response for DisableWebhookSubscription
+type DisableWebhookSubscriptionResponse403Headers struct {
+	XRequestId *string
+}
+
+// DisableWebhookSubscriptionResponse404Headers the declared response headers of an HTTP 404 response for DisableWebhookSubscription
+type DisableWebhookSubscriptionResponse404Headers struct {
+	XRequestId *string
+}
+
+// DisableWebhookSubscriptionResponse405Headers the declared response headers of an HTTP 405 response for DisableWebhookSubscription
+type DisableWebhookSubscriptionResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// DisableWebhookSubscriptionResponse409Headers the declared response headers of an HTTP 409 response for DisableWebhookSubscription
+type DisableWebhookSubscriptionResponse409Headers struct {
+	XRequestId *string
+}
+
+// DisableWebhookSubscriptionResponse412Headers the declared response headers of an HTTP 412 response for DisableWebhookSubscription
+type DisableWebhookSubscriptionResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// DisableWebhookSubscriptionResponse413Headers the declared response headers of an HTTP 413 response for DisableWebhookSubscription
+type DisableWebhookSubscriptionResponse413Headers struct {
+	XRequestId *string
+}
+
+// DisableWebhookSubscriptionResponse415Headers the declared response headers of an HTTP 415 response for DisableWebhookSubscription
+type DisableWebhookSubscriptionResponse415Headers struct {
+	XRequestId *string
+}
+
+// DisableWebhookSubscriptionResponse422Headers the declared response headers of an HTTP 422 response for DisableWebhookSubscription
+type DisableWebhookSubscriptionResponse422Headers struct {
+	XRequestId *string
+}
+
+// DisableWebhookSubscriptionResponse428Headers the declared response headers of an HTTP 428 response for DisableWebhookSubscription
+type DisableWebhookSubscriptionResponse428Headers struct {
+	XRequestId *string
+}
+
+// DisableWebhookSubscriptionResponse500Headers the declared response headers of an HTTP 500 response for DisableWebhookSubscription
+type DisableWebhookSubscriptionResponse500Headers struct {
+	XRequestId *string
+}
+
+type DisableWebhookSubscriptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookSubscription
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                 `json:"instance,omitempty"`
+		RequestId *string                                                                 `json:"request_id,omitempty"`
+		Status    int                                                                     `json:"status"`
+		Title     string                                                                  `json:"title"`
+		Type      DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                 `json:"instance,omitempty"`
+		RequestId *string                                                                 `json:"request_id,omitempty"`
+		Status    int                                                                     `json:"status"`
+		Title     string                                                                  `json:"title"`
+		Type      DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DisableWebhookSubscriptionResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DisableWebhookSubscriptionResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DisableWebhookSubscriptionResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DisableWebhookSubscriptionResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DisableWebhookSubscriptionResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *DisableWebhookSubscriptionResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DisableWebhookSubscriptionResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DisableWebhookSubscriptionResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *DisableWebhookSubscriptionResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *DisableWebhookSubscriptionResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DisableWebhookSubscriptionResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *DisableWebhookSubscriptionResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DisableWebhookSubscriptionResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DisableWebhookSubscriptionResponse) GetJSON200() *WebhookSubscription {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DisableWebhookSubscriptionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DisableWebhookSubscriptionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DisableWebhookSubscriptionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DisableWebhookSubscriptionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r DisableWebhookSubscriptionResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DisableWebhookSubscriptionResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                 `json:"instance,omitempty"`
+	RequestId *string                                                                 `json:"request_id,omitempty"`
+	Status    int                                                                     `json:"status"`
+	Title     string                                                                  `json:"title"`
+	Type      DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DisableWebhookSubscriptionResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DisableWebhookSubscriptionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DisableWebhookSubscriptionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DisableWebhookSubscriptionResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                 `json:"instance,omitempty"`
+	RequestId *string                                                                 `json:"request_id,omitempty"`
+	Status    int                                                                     `json:"status"`
+	Title     string                                                                  `json:"title"`
+	Type      DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r DisableWebhookSubscriptionResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DisableWebhookSubscriptionResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DisableWebhookSubscriptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisableWebhookSubscriptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisableWebhookSubscriptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisableWebhookSubscriptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EnableWebhookSubscriptionResponse200Headers the declared response headers of an HTTP 200 response for EnableWebhookSubscription
+type EnableWebhookSubscriptionResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+// EnableWebhookSubscriptionResponse400Headers the declared response headers of an HTTP 400 response for EnableWebhookSubscription
+type EnableWebhookSubscriptionResponse400Headers struct {
+	XRequestId *string
+}
+
+// EnableWebhookSubscriptionResponse401Headers the declared response headers of an HTTP 401 response for EnableWebhookSubscription
+type EnableWebhookSubscriptionResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// EnableWebhookSubscriptionResponse403Headers the declared response headers of an HTTP 403 response for EnableWebhookSubscription
+type EnableWebhookSubscriptionResponse403Headers struct {
+	XRequestId *string
+}
+
+// EnableWebhookSubscriptionResponse404Headers the declared response headers of an HTTP 404 response for EnableWebhookSubscription
+type EnableWebhookSubscriptionResponse404Headers struct {
+	XRequestId *string
+}
+
+// EnableWebhookSubscriptionResponse405Headers the declared response headers of an HTTP 405 response for EnableWebhookSubscription
+type EnableWebhookSubscriptionResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// EnableWebhookSubscriptionResponse409Headers the declared response headers of an HTTP 409 response for EnableWebhookSubscription
+type EnableWebhookSubscriptionResponse409Headers struct {
+	XRequestId *string
+}
+
+// EnableWebhookSubscriptionResponse412Headers the declared response headers of an HTTP 412 response for EnableWebhookSubscription
+type EnableWebhookSubscriptionResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// EnableWebhookSubscriptionResponse422Headers the declared response headers of an HTTP 422 response for EnableWebhookSubscription
+type EnableWebhookSubscriptionResponse422Headers struct {
+	XRequestId *string
+}
+
+// EnableWebhookSubscriptionResponse428Headers the declared response headers of an HTTP 428 response for EnableWebhookSubscription
+type EnableWebhookSubscriptionResponse428Headers struct {
+	XRequestId *string
+}
+
+// EnableWebhookSubscriptionResponse500Headers the declared response headers of an HTTP 500 response for EnableWebhookSubscription
+type EnableWebhookSubscriptionResponse500Headers struct {
+	XRequestId *string
+}
+
+type EnableWebhookSubscriptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookSubscription
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *EnableWebhookSubscriptionResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *EnableWebhookSubscriptionResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EnableWebhookSubscriptionResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *EnableWebhookSubscriptionResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *EnableWebhookSubscriptionResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *EnableWebhookSubscriptionResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *EnableWebhookSubscriptionResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *EnableWebhookSubscriptionResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *EnableWebhookSubscriptionResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *EnableWebhookSubscriptionResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *EnableWebhookSubscriptionResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EnableWebhookSubscriptionResponse) GetJSON200() *WebhookSubscription {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r EnableWebhookSubscriptionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r EnableWebhookSubscriptionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r EnableWebhookSubscriptionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r EnableWebhookSubscriptionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r EnableWebhookSubscriptionResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r EnableWebhookSubscriptionResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                `json:"instance,omitempty"`
+	RequestId *string                                                                `json:"request_id,omitempty"`
+	Status    int                                                                    `json:"status"`
+	Title     string                                                                 `json:"title"`
+	Type      EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r EnableWebhookSubscriptionResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r EnableWebhookSubscriptionResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                                `json:"instance,omitempty"`
+	RequestId *string                                                                `json:"request_id,omitempty"`
+	Status    int                                                                    `json:"status"`
+	Title     string                                                                 `json:"title"`
+	Type      EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r EnableWebhookSubscriptionResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r EnableWebhookSubscriptionResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EnableWebhookSubscriptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EnableWebhookSubscriptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EnableWebhookSubscriptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EnableWebhookSubscriptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RotateWebhookSecretResponse200Headers the declared response headers of an HTTP 200 response for RotateWebhookSecret
+type RotateWebhookSecretResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+// RotateWebhookSecretResponse400Headers the declared response headers of an HTTP 400 response for RotateWebhookSecret
+type RotateWebhookSecretResponse400Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookSecretResponse401Headers the declared response headers of an HTTP 401 response for RotateWebhookSecret
+type RotateWebhookSecretResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RotateWebhookSecretResponse403Headers the declared response headers of an HTTP 403 response for RotateWebhookSecret
+type RotateWebhookSecretResponse403Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookSecretResponse404Headers the declared response headers of an HTTP 404 response for RotateWebhookSecret
+type RotateWebhookSecretResponse404Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookSecretResponse405Headers the declared response headers of an HTTP 405 response for RotateWebhookSecret
+type RotateWebhookSecretResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// RotateWebhookSecretResponse409Headers the declared response headers of an HTTP 409 response for RotateWebhookSecret
+type RotateWebhookSecretResponse409Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookSecretResponse412Headers the declared response headers of an HTTP 412 response for RotateWebhookSecret
+type RotateWebhookSecretResponse412Headers struct {
+	ETag       *string
+	XRequestId *string
+}
+
+// RotateWebhookSecretResponse422Headers the declared response headers of an HTTP 422 response for RotateWebhookSecret
+type RotateWebhookSecretResponse422Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookSecretResponse428Headers the declared response headers of an HTTP 428 response for RotateWebhookSecret
+type RotateWebhookSecretResponse428Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookSecretResponse500Headers the declared response headers of an HTTP 500 response for RotateWebhookSecret
+type RotateWebhookSecretResponse500Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookSecretResponse503Headers the declared response headers of an HTTP 503 response for RotateWebhookSecret
+type RotateWebhookSecretResponse503Headers struct {
+	XRequestId *string
+}
+
+type RotateWebhookSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookSubscriptionWithSecret
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON405 the response for an HTTP 405 `application/problem+json` response
+	ApplicationproblemJSON405 *MethodNotAllowed
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *PreconditionRequired
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RotateWebhookSecretResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RotateWebhookSecretResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RotateWebhookSecretResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RotateWebhookSecretResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RotateWebhookSecretResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *RotateWebhookSecretResponse405Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RotateWebhookSecretResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *RotateWebhookSecretResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *RotateWebhookSecretResponse422Headers
+	// Headers428 the parsed response headers for an HTTP 428 response
+	Headers428 *RotateWebhookSecretResponse428Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RotateWebhookSecretResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RotateWebhookSecretResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateWebhookSecretResponse) GetJSON200() *WebhookSubscriptionWithSecret {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RotateWebhookSecretResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RotateWebhookSecretResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RotateWebhookSecretResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RotateWebhookSecretResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON405 returns the response for an HTTP 405 `application/problem+json` response
+func (r RotateWebhookSecretResponse) GetApplicationproblemJSON405() *MethodNotAllowed {
+	return r.ApplicationproblemJSON405
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RotateWebhookSecretResponse) GetApplicationproblemJSON409() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                          `json:"instance,omitempty"`
+	RequestId *string                                                          `json:"request_id,omitempty"`
+	Status    int                                                              `json:"status"`
+	Title     string                                                           `json:"title"`
+	Type      RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RotateWebhookSecretResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RotateWebhookSecretResponse) GetApplicationproblemJSON422() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                          `json:"instance,omitempty"`
+	RequestId *string                                                          `json:"request_id,omitempty"`
+	Status    int                                                              `json:"status"`
+	Title     string                                                           `json:"title"`
+	Type      RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r RotateWebhookSecretResponse) GetApplicationproblemJSON428() *PreconditionRequired {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RotateWebhookSecretResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RotateWebhookSecretResponse) GetApplicationproblemJSON503() *struct {
+	Detail *string       `json:"detail,omitempty"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// Instance The request path.
+	Instance  *string                                                          `json:"instance,omitempty"`
+	RequestId *string                                                          `json:"request_id,omitempty"`
+	Status    int                                                              `json:"status"`
+	Title     string                                                           `json:"title"`
+	Type      RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+} {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateWebhookSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateWebhookSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateWebhookSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateWebhookSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetDocsWithResponse The API reference, rendered from this contract.
 //
 // A Redoc page rendering this contract; it loads its script from this service only (no CDN), under a strict content security policy.
@@ -43586,6 +51725,102 @@ func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, p
 		return nil, err
 	}
 	return ParseListAuditEventsResponse(rsp)
+}
+
+// ListCLDExportsWithResponse Client-level data exports.
+//
+// The exports of the council, oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cld-exports (the `ListCLDExports` operationId).
+func (c *ClientWithResponses) ListCLDExportsWithResponse(ctx context.Context, params *ListCLDExportsParams, reqEditors ...RequestEditorFn) (*ListCLDExportsResponse, error) {
+	rsp, err := c.ListCLDExports(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCLDExportsResponse(rsp)
+}
+
+// CreateCLDExportWithBodyWithResponse Produce a quarter's client-level data return for NHS England (202, poll Location).
+//
+// The quarter's Assessment, Service and Review events in the CLD format, built in the
+// background. Any quarter may be exported again (a new export from the records as they are now;
+// the same records give the same bytes). `components` maps service categories to CLD service
+// components beyond the defaults.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/cld-exports (the `CreateCLDExport` operationId).
+func (c *ClientWithResponses) CreateCLDExportWithBodyWithResponse(ctx context.Context, params *CreateCLDExportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCLDExportResponse, error) {
+	rsp, err := c.CreateCLDExportWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCLDExportResponse(rsp)
+}
+
+// CreateCLDExportWithResponse Produce a quarter's client-level data return for NHS England (202, poll Location).
+//
+// The quarter's Assessment, Service and Review events in the CLD format, built in the
+// background. Any quarter may be exported again (a new export from the records as they are now;
+// the same records give the same bytes). `components` maps service categories to CLD service
+// components beyond the defaults.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/cld-exports (the `CreateCLDExport` operationId).
+func (c *ClientWithResponses) CreateCLDExportWithResponse(ctx context.Context, params *CreateCLDExportParams, body CreateCLDExportJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCLDExportResponse, error) {
+	rsp, err := c.CreateCLDExport(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCLDExportResponse(rsp)
+}
+
+// GetCLDExportWithResponse One export, with its progress.
+//
+// Its status, the people done of the total, the rows by event type, the issues by code and the file's SHA-256.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cld-exports/{export_id} (the `GetCLDExport` operationId).
+func (c *ClientWithResponses) GetCLDExportWithResponse(ctx context.Context, exportId ExportId, reqEditors ...RequestEditorFn) (*GetCLDExportResponse, error) {
+	rsp, err := c.GetCLDExport(ctx, exportId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCLDExportResponse(rsp)
+}
+
+// GetCLDExportFileWithResponse The return file (CSV), to submit.
+//
+// The file holds NHS numbers and dates of birth: every download is in the audit trail. 409 `cld-export-not-done` before the export has finished.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cld-exports/{export_id}/file (the `GetCLDExportFile` operationId).
+func (c *ClientWithResponses) GetCLDExportFileWithResponse(ctx context.Context, exportId ExportId, reqEditors ...RequestEditorFn) (*GetCLDExportFileResponse, error) {
+	rsp, err := c.GetCLDExportFile(ctx, exportId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCLDExportFileResponse(rsp)
+}
+
+// GetCLDValidationReportWithResponse The records to fix before submitting (CSV).
+//
+// One row per problem: its code (missing NHS number, missing service component …), the event, the record and the column; never the person's details.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cld-exports/{export_id}/validation-report (the `GetCLDValidationReport` operationId).
+func (c *ClientWithResponses) GetCLDValidationReportWithResponse(ctx context.Context, exportId ExportId, reqEditors ...RequestEditorFn) (*GetCLDValidationReportResponse, error) {
+	rsp, err := c.GetCLDValidationReport(ctx, exportId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCLDValidationReportResponse(rsp)
 }
 
 // GetCouncilSettingsWithResponse The council's settings: delegated limits and direct-payment rules.
@@ -45136,6 +53371,143 @@ func (c *ClientWithResponses) EndRelationshipWithResponse(ctx context.Context, p
 	return ParseEndRelationshipResponse(rsp)
 }
 
+// CreateReviewRequestWithBodyWithResponse Ask for an unplanned review, with a reason.
+//
+// A person may ask for a review at any time (DOMAIN.md section 11): the request, a hospital
+// admission, a carer breakdown, safeguarding or an audit concern. The next review is then due
+// within 14 days of the request unless it was due sooner; the first review held on or after the
+// request answers it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/people/{person_id}/review-requests (the `CreateReviewRequest` operationId).
+func (c *ClientWithResponses) CreateReviewRequestWithBodyWithResponse(ctx context.Context, personId PersonId, params *CreateReviewRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReviewRequestResponse, error) {
+	rsp, err := c.CreateReviewRequestWithBody(ctx, personId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReviewRequestResponse(rsp)
+}
+
+// CreateReviewRequestWithResponse Ask for an unplanned review, with a reason.
+//
+// A person may ask for a review at any time (DOMAIN.md section 11): the request, a hospital
+// admission, a carer breakdown, safeguarding or an audit concern. The next review is then due
+// within 14 days of the request unless it was due sooner; the first review held on or after the
+// request answers it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/people/{person_id}/review-requests (the `CreateReviewRequest` operationId).
+func (c *ClientWithResponses) CreateReviewRequestWithResponse(ctx context.Context, personId PersonId, params *CreateReviewRequestParams, body CreateReviewRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReviewRequestResponse, error) {
+	rsp, err := c.CreateReviewRequest(ctx, personId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReviewRequestResponse(rsp)
+}
+
+// GetReviewScheduleWithResponse A person's next review.
+//
+// The latest day the next review may be held, the rule that sets it and every obligation the
+// same review discharges (plan, direct-payment arrangement, child in need, requests), derived
+// from the events (DOMAIN.md section 11, invariant 8). 404 when the person has no review due (no
+// approved plan, or a review ended services).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/people/{person_id}/review-schedule (the `GetReviewSchedule` operationId).
+func (c *ClientWithResponses) GetReviewScheduleWithResponse(ctx context.Context, personId PersonId, reqEditors ...RequestEditorFn) (*GetReviewScheduleResponse, error) {
+	rsp, err := c.GetReviewSchedule(ctx, personId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReviewScheduleResponse(rsp)
+}
+
+// AssignReviewWithBodyWithResponse Assign a person's next review to a practitioner and team.
+//
+// Sets who holds the review on the work lists; a blank value clears it. Without an assignment, the practitioner of the latest completed assessment holds it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/people/{person_id}/review-schedule/assign (the `AssignReview` operationId).
+func (c *ClientWithResponses) AssignReviewWithBodyWithResponse(ctx context.Context, personId PersonId, params *AssignReviewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignReviewResponse, error) {
+	rsp, err := c.AssignReviewWithBody(ctx, personId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAssignReviewResponse(rsp)
+}
+
+// AssignReviewWithResponse Assign a person's next review to a practitioner and team.
+//
+// Sets who holds the review on the work lists; a blank value clears it. Without an assignment, the practitioner of the latest completed assessment holds it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/people/{person_id}/review-schedule/assign (the `AssignReview` operationId).
+func (c *ClientWithResponses) AssignReviewWithResponse(ctx context.Context, personId PersonId, params *AssignReviewParams, body AssignReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignReviewResponse, error) {
+	rsp, err := c.AssignReview(ctx, personId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAssignReviewResponse(rsp)
+}
+
+// ListPersonReviewsWithResponse A person's review history.
+//
+// Completed reviews of the person, oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/people/{person_id}/reviews (the `ListPersonReviews` operationId).
+func (c *ClientWithResponses) ListPersonReviewsWithResponse(ctx context.Context, personId PersonId, params *ListPersonReviewsParams, reqEditors ...RequestEditorFn) (*ListPersonReviewsResponse, error) {
+	rsp, err := c.ListPersonReviews(ctx, personId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPersonReviewsResponse(rsp)
+}
+
+// RecordReviewWithBodyWithResponse Record a completed review of the plan in force.
+//
+// Each plan outcome rated achieved, partly achieved or not achieved; whether needs changed; the
+// decision (no change, revise the plan, reassess, end services) and, optionally, an earlier next
+// date than the rules'. `reassess` opens a reassessment draft of the latest completed assessment
+// (a reduction needs one: invariant 5); `revise_plan` opens a revision of the plan. The next
+// review is recomputed in the same transaction.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/people/{person_id}/reviews (the `RecordReview` operationId).
+func (c *ClientWithResponses) RecordReviewWithBodyWithResponse(ctx context.Context, personId PersonId, params *RecordReviewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordReviewResponse, error) {
+	rsp, err := c.RecordReviewWithBody(ctx, personId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordReviewResponse(rsp)
+}
+
+// RecordReviewWithResponse Record a completed review of the plan in force.
+//
+// Each plan outcome rated achieved, partly achieved or not achieved; whether needs changed; the
+// decision (no change, revise the plan, reassess, end services) and, optionally, an earlier next
+// date than the rules'. `reassess` opens a reassessment draft of the latest completed assessment
+// (a reduction needs one: invariant 5); `revise_plan` opens a revision of the plan. The next
+// review is recomputed in the same transaction.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/people/{person_id}/reviews (the `RecordReview` operationId).
+func (c *ClientWithResponses) RecordReviewWithResponse(ctx context.Context, personId PersonId, params *RecordReviewParams, body RecordReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordReviewResponse, error) {
+	rsp, err := c.RecordReview(ctx, personId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordReviewResponse(rsp)
+}
+
 // ListPersonalBudgetsWithResponse The council's personal budgets, oldest first.
 //
 // The council's personal budgets, filtered by status, oldest first; provider staff see only the budgets their ISF or lines reach.
@@ -45693,6 +54065,70 @@ func (c *ClientWithResponses) UprateRateTableWithResponse(ctx context.Context, r
 	return ParseUprateRateTableResponse(rsp)
 }
 
+// GetWeeklyReportWithResponse The council's weekly report (JSON, or CSV with format=csv).
+//
+// People with a personal budget by management mode (ASCOF 3D: the proportions on self-directed
+// support and on direct payments), budgets' totals split council/person, payments of the
+// financial year by option, reviews overdue; audits due/overdue and recoveries outstanding are
+// null (with the reason) until the audits of issue 12 exist. Each figure is one SQL aggregate.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reports/weekly (the `GetWeeklyReport` operationId).
+func (c *ClientWithResponses) GetWeeklyReportWithResponse(ctx context.Context, params *GetWeeklyReportParams, reqEditors ...RequestEditorFn) (*GetWeeklyReportResponse, error) {
+	rsp, err := c.GetWeeklyReport(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWeeklyReportResponse(rsp)
+}
+
+// GetReviewWorklistWithResponse The work list of next reviews.
+//
+// Next reviews by due date: due within N days (`due_within_days`), or overdue
+// (`overdue=true`, with how many days), by practitioner and team.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/review-worklist (the `GetReviewWorklist` operationId).
+func (c *ClientWithResponses) GetReviewWorklistWithResponse(ctx context.Context, params *GetReviewWorklistParams, reqEditors ...RequestEditorFn) (*GetReviewWorklistResponse, error) {
+	rsp, err := c.GetReviewWorklist(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReviewWorklistResponse(rsp)
+}
+
+// ListReviewsWithResponse Completed reviews.
+//
+// Completed reviews of the council, oldest recorded first, by reviewer and the day held.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reviews (the `ListReviews` operationId).
+func (c *ClientWithResponses) ListReviewsWithResponse(ctx context.Context, params *ListReviewsParams, reqEditors ...RequestEditorFn) (*ListReviewsResponse, error) {
+	rsp, err := c.ListReviews(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReviewsResponse(rsp)
+}
+
+// GetReviewWithResponse One completed review.
+//
+// A review with its outcomes, decision and what the decision opened.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reviews/{review_id} (the `GetReview` operationId).
+func (c *ClientWithResponses) GetReviewWithResponse(ctx context.Context, reviewId ReviewId, reqEditors ...RequestEditorFn) (*GetReviewResponse, error) {
+	rsp, err := c.GetReview(ctx, reviewId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReviewResponse(rsp)
+}
+
 // ListServiceCategoriesWithResponse The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
 //
 // The whole service catalogue: the defaults and the council's own categories (a short list, not paged).
@@ -46023,6 +54459,166 @@ func (c *ClientWithResponses) ListUpratingChangesWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseListUpratingChangesResponse(rsp)
+}
+
+// ListWebhookSubscriptionsWithResponse The caller's webhook subscriptions.
+//
+// The council's own subscriptions (council staff) or the provider's (provider staff), oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhook-subscriptions (the `ListWebhookSubscriptions` operationId).
+func (c *ClientWithResponses) ListWebhookSubscriptionsWithResponse(ctx context.Context, params *ListWebhookSubscriptionsParams, reqEditors ...RequestEditorFn) (*ListWebhookSubscriptionsResponse, error) {
+	rsp, err := c.ListWebhookSubscriptions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWebhookSubscriptionsResponse(rsp)
+}
+
+// CreateWebhookSubscriptionWithBodyWithResponse Subscribe an endpoint to webhook events (its secret is shown once).
+//
+// Council staff (`council_admin`) subscribe the council's endpoint to any event types; provider
+// staff subscribe their provider's endpoint to the provider event types, and receive them only
+// for the people in their reach. The URL must be https on the public internet (422
+// `webhook-url-not-allowed` for loopback, private, link-local or internal names). The answer
+// carries the signing secret (`whsec_…`) this once: keep it to verify deliveries
+// (pbudget.VerifyWebhook).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhook-subscriptions (the `CreateWebhookSubscription` operationId).
+func (c *ClientWithResponses) CreateWebhookSubscriptionWithBodyWithResponse(ctx context.Context, params *CreateWebhookSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookSubscriptionResponse, error) {
+	rsp, err := c.CreateWebhookSubscriptionWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookSubscriptionResponse(rsp)
+}
+
+// CreateWebhookSubscriptionWithResponse Subscribe an endpoint to webhook events (its secret is shown once).
+//
+// Council staff (`council_admin`) subscribe the council's endpoint to any event types; provider
+// staff subscribe their provider's endpoint to the provider event types, and receive them only
+// for the people in their reach. The URL must be https on the public internet (422
+// `webhook-url-not-allowed` for loopback, private, link-local or internal names). The answer
+// carries the signing secret (`whsec_…`) this once: keep it to verify deliveries
+// (pbudget.VerifyWebhook).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhook-subscriptions (the `CreateWebhookSubscription` operationId).
+func (c *ClientWithResponses) CreateWebhookSubscriptionWithResponse(ctx context.Context, params *CreateWebhookSubscriptionParams, body CreateWebhookSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookSubscriptionResponse, error) {
+	rsp, err := c.CreateWebhookSubscription(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookSubscriptionResponse(rsp)
+}
+
+// GetWebhookSubscriptionWithResponse One webhook subscription.
+//
+// A subscription with its ETag (never its secret).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhook-subscriptions/{subscription_id} (the `GetWebhookSubscription` operationId).
+func (c *ClientWithResponses) GetWebhookSubscriptionWithResponse(ctx context.Context, subscriptionId SubscriptionId, reqEditors ...RequestEditorFn) (*GetWebhookSubscriptionResponse, error) {
+	rsp, err := c.GetWebhookSubscription(ctx, subscriptionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhookSubscriptionResponse(rsp)
+}
+
+// ListWebhookDeliveriesWithResponse The delivery log of a subscription.
+//
+// Each event delivered (or being delivered) to the endpoint, oldest first, with every attempt: when, the answer's status, the outcome and the next attempt.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhook-subscriptions/{subscription_id}/deliveries (the `ListWebhookDeliveries` operationId).
+func (c *ClientWithResponses) ListWebhookDeliveriesWithResponse(ctx context.Context, subscriptionId SubscriptionId, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*ListWebhookDeliveriesResponse, error) {
+	rsp, err := c.ListWebhookDeliveries(ctx, subscriptionId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWebhookDeliveriesResponse(rsp)
+}
+
+// ReplayWebhookDeliveryWithResponse Send a delivery again, from the start of the schedule.
+//
+// A delivered, failed or cancelled delivery is sent again with the same webhook-id (409 `webhook-delivery-pending` while it is still being attempted).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/replay (the `ReplayWebhookDelivery` operationId).
+func (c *ClientWithResponses) ReplayWebhookDeliveryWithResponse(ctx context.Context, subscriptionId SubscriptionId, deliveryId DeliveryId, params *ReplayWebhookDeliveryParams, reqEditors ...RequestEditorFn) (*ReplayWebhookDeliveryResponse, error) {
+	rsp, err := c.ReplayWebhookDelivery(ctx, subscriptionId, deliveryId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplayWebhookDeliveryResponse(rsp)
+}
+
+// DisableWebhookSubscriptionWithBodyWithResponse Stop deliveries to an endpoint, with a reason.
+//
+// Pending deliveries are cancelled; replay them once it is enabled again. An endpoint that answers 410 Gone is disabled by the service itself.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/disable (the `DisableWebhookSubscription` operationId).
+func (c *ClientWithResponses) DisableWebhookSubscriptionWithBodyWithResponse(ctx context.Context, subscriptionId SubscriptionId, params *DisableWebhookSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DisableWebhookSubscriptionResponse, error) {
+	rsp, err := c.DisableWebhookSubscriptionWithBody(ctx, subscriptionId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableWebhookSubscriptionResponse(rsp)
+}
+
+// DisableWebhookSubscriptionWithResponse Stop deliveries to an endpoint, with a reason.
+//
+// Pending deliveries are cancelled; replay them once it is enabled again. An endpoint that answers 410 Gone is disabled by the service itself.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/disable (the `DisableWebhookSubscription` operationId).
+func (c *ClientWithResponses) DisableWebhookSubscriptionWithResponse(ctx context.Context, subscriptionId SubscriptionId, params *DisableWebhookSubscriptionParams, body DisableWebhookSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*DisableWebhookSubscriptionResponse, error) {
+	rsp, err := c.DisableWebhookSubscription(ctx, subscriptionId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableWebhookSubscriptionResponse(rsp)
+}
+
+// EnableWebhookSubscriptionWithResponse Start deliveries to a disabled endpoint again.
+//
+// Events from now on are delivered; replay the cancelled ones to send them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/enable (the `EnableWebhookSubscription` operationId).
+func (c *ClientWithResponses) EnableWebhookSubscriptionWithResponse(ctx context.Context, subscriptionId SubscriptionId, params *EnableWebhookSubscriptionParams, reqEditors ...RequestEditorFn) (*EnableWebhookSubscriptionResponse, error) {
+	rsp, err := c.EnableWebhookSubscription(ctx, subscriptionId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnableWebhookSubscriptionResponse(rsp)
+}
+
+// RotateWebhookSecretWithResponse Give an endpoint a new signing secret (shown once).
+//
+// For 24 hours deliveries carry two signatures, one with the new secret and one with the previous, so the receiver can switch without a gap.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhook-subscriptions/{subscription_id}/rotate-secret (the `RotateWebhookSecret` operationId).
+func (c *ClientWithResponses) RotateWebhookSecretWithResponse(ctx context.Context, subscriptionId SubscriptionId, params *RotateWebhookSecretParams, reqEditors ...RequestEditorFn) (*RotateWebhookSecretResponse, error) {
+	rsp, err := c.RotateWebhookSecret(ctx, subscriptionId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateWebhookSecretResponse(rsp)
 }
 
 // ParseGetDocsResponse parses an HTTP response from a GetDocsWithResponse call
@@ -48028,6 +56624,994 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListAuditEventsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListCLDExportsResponse parses an HTTP response from a ListCLDExportsWithResponse call
+func ParseListCLDExportsResponse(rsp *http.Response) (*ListCLDExportsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCLDExportsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CLDExportList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                     `json:"instance,omitempty"`
+			RequestId *string                                                     `json:"request_id,omitempty"`
+			Status    int                                                         `json:"status"`
+			Title     string                                                      `json:"title"`
+			Type      ListCLDExports400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListCLDExportsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListCLDExportsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListCLDExportsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListCLDExportsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListCLDExportsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListCLDExportsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListCLDExportsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateCLDExportResponse parses an HTTP response from a CreateCLDExportWithResponse call
+func ParseCreateCLDExportResponse(rsp *http.Response) (*CreateCLDExportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateCLDExportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest CLDExport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                      `json:"instance,omitempty"`
+			RequestId *string                                                      `json:"request_id,omitempty"`
+			Status    int                                                          `json:"status"`
+			Title     string                                                       `json:"title"`
+			Type      CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers CreateCLDExportResponse202Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateCLDExportResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateCLDExportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateCLDExportResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateCLDExportResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateCLDExportResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateCLDExportResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateCLDExportResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateCLDExportResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateCLDExportResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateCLDExportResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCLDExportResponse parses an HTTP response from a GetCLDExportWithResponse call
+func ParseGetCLDExportResponse(rsp *http.Response) (*GetCLDExportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCLDExportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CLDExport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      GetCLDExport400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCLDExportResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCLDExportResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCLDExportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetCLDExportResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCLDExportResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetCLDExportResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCLDExportResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCLDExportFileResponse parses an HTTP response from a GetCLDExportFileWithResponse call
+func ParseGetCLDExportFileResponse(rsp *http.Response) (*GetCLDExportFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCLDExportFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    int                                                           `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCLDExportFileResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCLDExportFileResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCLDExportFileResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetCLDExportFileResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCLDExportFileResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetCLDExportFileResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetCLDExportFileResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCLDExportFileResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCLDValidationReportResponse parses an HTTP response from a GetCLDValidationReportWithResponse call
+func ParseGetCLDValidationReportResponse(rsp *http.Response) (*GetCLDValidationReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCLDValidationReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                             `json:"instance,omitempty"`
+			RequestId *string                                                             `json:"request_id,omitempty"`
+			Status    int                                                                 `json:"status"`
+			Title     string                                                              `json:"title"`
+			Type      GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                             `json:"instance,omitempty"`
+			RequestId *string                                                             `json:"request_id,omitempty"`
+			Status    int                                                                 `json:"status"`
+			Title     string                                                              `json:"title"`
+			Type      GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCLDValidationReportResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCLDValidationReportResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCLDValidationReportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetCLDValidationReportResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCLDValidationReportResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetCLDValidationReportResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetCLDValidationReportResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCLDValidationReportResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -62121,6 +71705,1103 @@ func ParseEndRelationshipResponse(rsp *http.Response) (*EndRelationshipResponse,
 	return response, nil
 }
 
+// ParseCreateReviewRequestResponse parses an HTTP response from a CreateReviewRequestWithResponse call
+func ParseCreateReviewRequestResponse(rsp *http.Response) (*CreateReviewRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateReviewRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ReviewRequestRecorded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                          `json:"instance,omitempty"`
+			RequestId *string                                                          `json:"request_id,omitempty"`
+			Status    int                                                              `json:"status"`
+			Title     string                                                           `json:"title"`
+			Type      CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                          `json:"instance,omitempty"`
+			RequestId *string                                                          `json:"request_id,omitempty"`
+			Status    int                                                              `json:"status"`
+			Title     string                                                           `json:"title"`
+			Type      CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                          `json:"instance,omitempty"`
+			RequestId *string                                                          `json:"request_id,omitempty"`
+			Status    int                                                              `json:"status"`
+			Title     string                                                           `json:"title"`
+			Type      CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateReviewRequestResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateReviewRequestResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateReviewRequestResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateReviewRequestResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateReviewRequestResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateReviewRequestResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateReviewRequestResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateReviewRequestResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateReviewRequestResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateReviewRequestResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateReviewRequestResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetReviewScheduleResponse parses an HTTP response from a GetReviewScheduleWithResponse call
+func ParseGetReviewScheduleResponse(rsp *http.Response) (*GetReviewScheduleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReviewScheduleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReviewSchedule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetReviewScheduleResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetReviewScheduleResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetReviewScheduleResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetReviewScheduleResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetReviewScheduleResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetReviewScheduleResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetReviewScheduleResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAssignReviewResponse parses an HTTP response from a AssignReviewWithResponse call
+func ParseAssignReviewResponse(rsp *http.Response) (*AssignReviewResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AssignReviewResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReviewSchedule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      AssignReview409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      AssignReview422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AssignReviewResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AssignReviewResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AssignReviewResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AssignReviewResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AssignReviewResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers AssignReviewResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers AssignReviewResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers AssignReviewResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers AssignReviewResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers AssignReviewResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers AssignReviewResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPersonReviewsResponse parses an HTTP response from a ListPersonReviewsWithResponse call
+func ParseListPersonReviewsResponse(rsp *http.Response) (*ListPersonReviewsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPersonReviewsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReviewList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListPersonReviewsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListPersonReviewsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListPersonReviewsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListPersonReviewsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListPersonReviewsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListPersonReviewsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListPersonReviewsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRecordReviewResponse parses an HTTP response from a RecordReviewWithResponse call
+func ParseRecordReviewResponse(rsp *http.Response) (*RecordReviewResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecordReviewResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ReviewRecorded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      RecordReview409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      RecordReview412ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                   `json:"instance,omitempty"`
+			RequestId *string                                                   `json:"request_id,omitempty"`
+			Status    int                                                       `json:"status"`
+			Title     string                                                    `json:"title"`
+			Type      RecordReview422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers RecordReviewResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers RecordReviewResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RecordReviewResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RecordReviewResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RecordReviewResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers RecordReviewResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers RecordReviewResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers RecordReviewResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers RecordReviewResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers RecordReviewResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers RecordReviewResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers RecordReviewResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListPersonalBudgetsResponse parses an HTTP response from a ListPersonalBudgetsWithResponse call
 func ParseListPersonalBudgetsResponse(rsp *http.Response) (*ListPersonalBudgetsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -67155,6 +77836,636 @@ func ParseUprateRateTableResponse(rsp *http.Response) (*UprateRateTableResponse,
 	return response, nil
 }
 
+// ParseGetWeeklyReportResponse parses an HTTP response from a GetWeeklyReportWithResponse call
+func ParseGetWeeklyReportResponse(rsp *http.Response) (*GetWeeklyReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWeeklyReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WeeklyReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetWeeklyReportResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetWeeklyReportResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetWeeklyReportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetWeeklyReportResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetWeeklyReportResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetWeeklyReportResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetWeeklyReportResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetReviewWorklistResponse parses an HTTP response from a GetReviewWorklistWithResponse call
+func ParseGetReviewWorklistResponse(rsp *http.Response) (*GetReviewWorklistResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReviewWorklistResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReviewWorklist
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetReviewWorklistResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetReviewWorklistResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetReviewWorklistResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetReviewWorklistResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetReviewWorklistResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetReviewWorklistResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetReviewWorklistResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListReviewsResponse parses an HTTP response from a ListReviewsWithResponse call
+func ParseListReviewsResponse(rsp *http.Response) (*ListReviewsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReviewsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReviewList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListReviewsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListReviewsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListReviewsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListReviewsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListReviewsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListReviewsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListReviewsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetReviewResponse parses an HTTP response from a GetReviewWithResponse call
+func ParseGetReviewResponse(rsp *http.Response) (*GetReviewResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReviewResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Review
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetReviewResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetReviewResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetReviewResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetReviewResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetReviewResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetReviewResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetReviewResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListServiceCategoriesResponse parses an HTTP response from a ListServiceCategoriesWithResponse call
 func ParseListServiceCategoriesResponse(rsp *http.Response) (*ListServiceCategoriesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -70621,733 +81932,2699 @@ func ParseListUpratingChangesResponse(rsp *http.Response) (*ListUpratingChangesR
 	return response, nil
 }
 
+// ParseListWebhookSubscriptionsResponse parses an HTTP response from a ListWebhookSubscriptionsWithResponse call
+func ParseListWebhookSubscriptionsResponse(rsp *http.Response) (*ListWebhookSubscriptionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWebhookSubscriptionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookSubscriptionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListWebhookSubscriptionsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListWebhookSubscriptionsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListWebhookSubscriptionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListWebhookSubscriptionsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListWebhookSubscriptionsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListWebhookSubscriptionsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListWebhookSubscriptionsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateWebhookSubscriptionResponse parses an HTTP response from a CreateWebhookSubscriptionWithResponse call
+func ParseCreateWebhookSubscriptionResponse(rsp *http.Response) (*CreateWebhookSubscriptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateWebhookSubscriptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest WebhookSubscriptionWithSecret
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                `json:"instance,omitempty"`
+			RequestId *string                                                                `json:"request_id,omitempty"`
+			Status    int                                                                    `json:"status"`
+			Title     string                                                                 `json:"title"`
+			Type      CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                `json:"instance,omitempty"`
+			RequestId *string                                                                `json:"request_id,omitempty"`
+			Status    int                                                                    `json:"status"`
+			Title     string                                                                 `json:"title"`
+			Type      CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                `json:"instance,omitempty"`
+			RequestId *string                                                                `json:"request_id,omitempty"`
+			Status    int                                                                    `json:"status"`
+			Title     string                                                                 `json:"title"`
+			Type      CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                `json:"instance,omitempty"`
+			RequestId *string                                                                `json:"request_id,omitempty"`
+			Status    int                                                                    `json:"status"`
+			Title     string                                                                 `json:"title"`
+			Type      CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateWebhookSubscriptionResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateWebhookSubscriptionResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateWebhookSubscriptionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateWebhookSubscriptionResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateWebhookSubscriptionResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers CreateWebhookSubscriptionResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateWebhookSubscriptionResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateWebhookSubscriptionResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateWebhookSubscriptionResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateWebhookSubscriptionResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateWebhookSubscriptionResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateWebhookSubscriptionResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetWebhookSubscriptionResponse parses an HTTP response from a GetWebhookSubscriptionWithResponse call
+func ParseGetWebhookSubscriptionResponse(rsp *http.Response) (*GetWebhookSubscriptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhookSubscriptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookSubscription
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetWebhookSubscriptionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetWebhookSubscriptionResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetWebhookSubscriptionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetWebhookSubscriptionResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetWebhookSubscriptionResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetWebhookSubscriptionResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetWebhookSubscriptionResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListWebhookDeliveriesResponse parses an HTTP response from a ListWebhookDeliveriesWithResponse call
+func ParseListWebhookDeliveriesResponse(rsp *http.Response) (*ListWebhookDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWebhookDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookDeliveryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListWebhookDeliveriesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListWebhookDeliveriesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListWebhookDeliveriesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListWebhookDeliveriesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListWebhookDeliveriesResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListWebhookDeliveriesResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListWebhookDeliveriesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReplayWebhookDeliveryResponse parses an HTTP response from a ReplayWebhookDeliveryWithResponse call
+func ParseReplayWebhookDeliveryResponse(rsp *http.Response) (*ReplayWebhookDeliveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplayWebhookDeliveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest WebhookDelivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                            `json:"instance,omitempty"`
+			RequestId *string                                                            `json:"request_id,omitempty"`
+			Status    int                                                                `json:"status"`
+			Title     string                                                             `json:"title"`
+			Type      ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                            `json:"instance,omitempty"`
+			RequestId *string                                                            `json:"request_id,omitempty"`
+			Status    int                                                                `json:"status"`
+			Title     string                                                             `json:"title"`
+			Type      ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers ReplayWebhookDeliveryResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers ReplayWebhookDeliveryResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReplayWebhookDeliveryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ReplayWebhookDeliveryResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReplayWebhookDeliveryResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers ReplayWebhookDeliveryResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReplayWebhookDeliveryResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers ReplayWebhookDeliveryResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ReplayWebhookDeliveryResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDisableWebhookSubscriptionResponse parses an HTTP response from a DisableWebhookSubscriptionWithResponse call
+func ParseDisableWebhookSubscriptionResponse(rsp *http.Response) (*DisableWebhookSubscriptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisableWebhookSubscriptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookSubscription
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                 `json:"instance,omitempty"`
+			RequestId *string                                                                 `json:"request_id,omitempty"`
+			Status    int                                                                     `json:"status"`
+			Title     string                                                                  `json:"title"`
+			Type      DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                 `json:"instance,omitempty"`
+			RequestId *string                                                                 `json:"request_id,omitempty"`
+			Status    int                                                                     `json:"status"`
+			Title     string                                                                  `json:"title"`
+			Type      DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DisableWebhookSubscriptionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DisableWebhookSubscriptionResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DisableWebhookSubscriptionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DisableWebhookSubscriptionResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DisableWebhookSubscriptionResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers DisableWebhookSubscriptionResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers DisableWebhookSubscriptionResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers DisableWebhookSubscriptionResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers DisableWebhookSubscriptionResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers DisableWebhookSubscriptionResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers DisableWebhookSubscriptionResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers DisableWebhookSubscriptionResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers DisableWebhookSubscriptionResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEnableWebhookSubscriptionResponse parses an HTTP response from a EnableWebhookSubscriptionWithResponse call
+func ParseEnableWebhookSubscriptionResponse(rsp *http.Response) (*EnableWebhookSubscriptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EnableWebhookSubscriptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookSubscription
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                `json:"instance,omitempty"`
+			RequestId *string                                                                `json:"request_id,omitempty"`
+			Status    int                                                                    `json:"status"`
+			Title     string                                                                 `json:"title"`
+			Type      EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                                `json:"instance,omitempty"`
+			RequestId *string                                                                `json:"request_id,omitempty"`
+			Status    int                                                                    `json:"status"`
+			Title     string                                                                 `json:"title"`
+			Type      EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers EnableWebhookSubscriptionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers EnableWebhookSubscriptionResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers EnableWebhookSubscriptionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers EnableWebhookSubscriptionResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers EnableWebhookSubscriptionResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers EnableWebhookSubscriptionResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers EnableWebhookSubscriptionResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers EnableWebhookSubscriptionResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers EnableWebhookSubscriptionResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers EnableWebhookSubscriptionResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers EnableWebhookSubscriptionResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRotateWebhookSecretResponse parses an HTTP response from a RotateWebhookSecretWithResponse call
+func ParseRotateWebhookSecretResponse(rsp *http.Response) (*RotateWebhookSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateWebhookSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookSubscriptionWithSecret
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                          `json:"instance,omitempty"`
+			RequestId *string                                                          `json:"request_id,omitempty"`
+			Status    int                                                              `json:"status"`
+			Title     string                                                           `json:"title"`
+			Type      RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                          `json:"instance,omitempty"`
+			RequestId *string                                                          `json:"request_id,omitempty"`
+			Status    int                                                              `json:"status"`
+			Title     string                                                           `json:"title"`
+			Type      RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest PreconditionRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest struct {
+			Detail *string       `json:"detail,omitempty"`
+			Errors *[]FieldError `json:"errors,omitempty"`
+
+			// Instance The request path.
+			Instance  *string                                                          `json:"instance,omitempty"`
+			RequestId *string                                                          `json:"request_id,omitempty"`
+			Status    int                                                              `json:"status"`
+			Title     string                                                           `json:"title"`
+			Type      RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RotateWebhookSecretResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RotateWebhookSecretResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RotateWebhookSecretResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RotateWebhookSecretResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RotateWebhookSecretResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers RotateWebhookSecretResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 409:
+		var headers RotateWebhookSecretResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers RotateWebhookSecretResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers RotateWebhookSecretResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 428:
+		var headers RotateWebhookSecretResponse428Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers428 = &headers
+	case rsp.StatusCode == 500:
+		var headers RotateWebhookSecretResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RotateWebhookSecretResponse503Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rbhvHlij8KgV+A5jMbsqSLDuxhA8HimMn2hNfjuVMBrPlIYvdRbKiZhVTVS2ZOzCwf304vwcHmAcY",
-	"YF7h/J/9JvtJPtRaVX2tJpsU5XifcX7EItldl1XrVuv6Wy+Wi6UUTBjdO/2tN2c0YQr+PE9TeWv/SJiO",
-	"FV8aLkXvtPduzsiCmblMNDFzRpbUzAkV+pYpTfqC3TBFXr95d/H61WVEbuc8nhMz55popm54zEgimSZC",
-	"GvfO4KAX9XQ8Zwtq52If6GKZst5p7/vn7yLy5vzdsx96UW9BP/zIxMzMe6dHh4dRz6yW9hltFBez3seP",
-	"Ue8ZjefsmRRGybS56B/kLUmlmMGKFdNLKTQjC7oiE0Zi+2pSXUdpwuOWCaUwTJjvuF5KzXGe+rTUGBrP",
-	"F0yYiNxyM4fppzxlDzQRdMFa53y0ds5LFmeKm9UbmfJ4FT6iJZ3ZWWJ8g2j3ClnCO6SPz2siRboiUyUX",
-	"lVMatK7s6DC8tOfv6Cy8khumNJeCyKmHvsxUzCIylYqML6bDl9TE83EbHlz1Hl31qihwfBL1ltQYpuwc",
-	"/3rV+9Ph8On7346io6cfr3r/0Aut7yJhi6W0sHjLlildsaS52rFRGRuT2zkTCA2OKK6NVCwp8EZOCRWE",
-	"UZVypohiv2ZMm+KANV0wks8Xr4b/yFa13Yls0Tv9U8/O13sfWu6PMqZhnLIgjRWjBlcEsFyDuyffhIb/",
-	"+eefzzMzZ8LwmBoWnmXCqGKKxHOapkzMGOm/ffGMPPn68eFgW2L557cIpIskPJWD4QNNeBIRmmpJuEBg",
-	"IkI+0CSVM92OlsffVHDiT+fDf6HDPx8Onx6MToeAG8fffAyhxkf7nqILZjzfmynGLM3iYrkdzzK5XtSz",
-	"NGvJ2j8x4kkv6tnFc2URyp5neYFTqRbU9E57WQZPNgFzrjXTev1s+SN3n+7bLJmx9qkm8PPdp3nBU9Y6",
-	"ieV/205RZo1PwjMKKmJO0w4AnfpnR/sE7YtMJFzMKogemhwfGzmMv/u8JUbzjywgDM5JJvivGSPXbEX6",
-	"luc63koo+emni+8GxMypIQt6zTRRzKgVBznJdc7ZNJ0Ci4HtoIZQbKjG6NYyhgUX/nONXK+uPhwfDa+u",
-	"Pnz9/P0f/qHDRt/mINvjhhdSsNVwIW/sN5Xdk5dUJNRItTolJ4eHwOxlZgg3WwCm/Zj3C6gpSNQwpx1b",
-	"QT32wtjL5gmzO47nVMxYckA8cEn/5PgblIcLrjUXszNycnSM32hDU1QUwtt3gn2NIhFa/B/lpJV2fpGT",
-	"u9PLj1y086aUC3b3KV4L9no6bZ1ECjaS0+neeeAbOmOX/M8sn/bXjKlVMa9VCUfaPlCeJmFTmqWmd/r4",
-	"EObgC6ubeCzET0f5dFwYNmMqn++dvGYtSspYsA9mBJMa+1SOdEvFbrjMNOioOf6EFgvvtSHQ46PjCqEc",
-	"hWGysux97aEv8ZnRLoe/+VCY0lK0zw0/3x3l3qR0zSQp3ccUSt7whKn2adwDd5/q7fnlPyFnap1MUT1y",
-	"3GsP81HD3tHJGqVFUcNGxj6yh9lYCrq9nvNl+4Slh/YwZbYGkpnYO9Zf2ht1lrJ3cyWzWUAUXc7lLYlX",
-	"ccq0FSTKWPmTLYmRKIkTahjpO950SoxM6Ios0wwvZLHMRMxTeylgNCEJXekzYmW61IaYW0lWjCpN6NQw",
-	"he8O2viMcSsMbteuom59CN4g/NUQLhDf0sRpgfaTu4HbP+lymXK81z1cKjlJ2eIPv2i85BWz0zR9Pe2d",
-	"/um33j8oNu2d9v6fh4WN5iE+px++wfd7H6PfLOEtmTIcp8flrX+7WKIb5519ye7EbU5OfmGx6X18D9ur",
-	"nt1LmloIwf0TVaT+hCbkj5evX0XkVoGZZbVkEcnEtZC3gkw5S5PIqxBEKsLFDU15gr/YL/IrGBxUyQr1",
-	"z0O30CEicGhX7vGHpVsmLPuFVBOeJCigPstzyFe4wzFYGQsC8oEmSlpCSiQa1tJU3iIZ2fXAPvcI1Qth",
-	"lVGaPldKqs8WspVV7gDdc0EywT4sWWxYQpgd5Qx4T8IM5akmVDFvo0jlTJNMJJbZFMYMwpM9Qv0lmFxf",
-	"SQNmWbz3fJaAry90R8wGszL7wLXRZJIZQGxnYbMXNZikBt7cYL0OrvjQx+hOh/FKmhcyE5/vIfgF7gD8",
-	"V5LoLJ7ntkVEcq690CV9qeAkHPJ7rc9yIUbj+SCy/Fy4Uewx7pEK3tBVKmnyTsofqZqxzxb+tXXuSAMT",
-	"mawI1yS1Y1jeQis2UULjmC2NJv0j8pJ/O9gvnO2VKDeFPkPLwBp4N+G8AT6V8XstEMgtrVFunKhu0rsd",
-	"1m0OnrkjxbsFv83EPYHibSbagKAy8btvX7FYigTcXC8oTz9j+dNc6o7U5w1YuZGMa7R5fQZnULZ+fvan",
-	"4Be7wznkZ+Cs0WCUnEp1f9rtJfLWnwS9oTy1F/7PFsbNpe4k7o2V28mK9BNq6IRqRjIBktyOaGX5gs8Q",
-	"zJosGXgv9ilqfhI0M3Op+J8/Y3QuL3KXG3Pz5uucq3CBA42J4t+A3VTkd2enddUA/vPPPw/rDtx1QK/7",
-	"e+/Iin4SOlsupTIseckSTt85EH6mZ9dc7B0UsgeauDCMoX3dciZ7N5GCgW6W8ySvne2NVD56ExVeduKY",
-	"af1cGG5WHvzNBV9zkRA5JZYbqwQI3a7Hxx+g9RlMf4W1sReVXM69KOgu7UXuXZqO0GlsH6y6NntRzwF+",
-	"tEypnSXhisVm5O3tuXLXi3pcT0ufmyERkdvwW9hIc7OvBYPdQWyG3y6dyMwQSnCpp+R2LvEhbiLiDH8u",
-	"RCk/tgicW5G99cAvV8Jt54BcGAja0e6Sj1OIBG9BMEVEMP7JzBlX3lIQwUP4AyWaURXPiWFqcXBlgVJF",
-	"aBobNKqsw+jzLOHmHJ78aA/T4sCIJ9tbavOXu9BRA+M+WtxIfdhE9TxeAEdLuQZIMwc45wBybxFuyC3V",
-	"hOprluDlvj8Wcz0S2WLC1Dgi4yld8HQ1sm+PlopN+YdxRP72l/8cVCF9Q9OMAaVxwxa67ig6rLpQ6fDP",
-	"o/e/HUWPD0MBIQCzCxzmuLD2UqXoyv66G5xlHGdKsWRETcPCPDR8UTMznxyGxvA4Gqb1/OeLpIi1cvSe",
-	"R1PNmHnjib4035MmiM6H/2KB9KQFSIXjKhx+Bj+XKYVrpEe7nm2hVwqWCDjLRZY6RQ39Fk13ROHZ+FMP",
-	"JiwfR+SIrgzgKmGUaSyquOw8/leW+L4hT6rc60eOnoEq5eeYm/+xmRgdN6zhbABpa67YkCd1A9Rg8ODO",
-	"kkQxjcwrQYWfpm9KW5vSVLM6n7NqjVl1CAmIwCd/tCFI4qjlveMO4WlRbym1iWXCQrEkP/0j8T+f+UDA",
-	"bLlkisRWVQauZWW/XtKYkQmbSoWKABe3VCXEvlglwR9/OiLH3/7Ppl+ptJ/HgVUaeStCANvkAi8fI8LS",
-	"jVXa+JqDfeNjSdaebhVsaCPR6M1jhOJIEVkwNWMJ4cL9AEQoUHmC4MKvHz19MjgldKLt1+Adgkv3KiKW",
-	"ykmcMqr0lYCztVoz4tEB+dnF49B8zHxS2HNE7JZBEvtNgwXfAycki9txdAPHuQec3ThjGYc/DV4FECZL",
-	"zevMxHLRoo4aJojEBzSqpTNy3D8eeHn1zB6JPaNLVBxJ/3nKZ3zCU25W5JnihilOB+Qtm2VOYSXHh0eP",
-	"yzqtyIzijonnOup8NeNMMMB8njIzEowllm1D4NMoTqWZM8vQ53LBRppOmVnZT3TC0elvv6/pyfb1W6mu",
-	"R0ZRLuwwLMnwxjO6kWkmDGMArKgXy8UiE1aCTGlsN2MxLOrF1P4+mko1iuc8TcJ6bwmqhfa7BasV0rC6",
-	"SnRyGGSEsji8tcKnfNDAYaiWIqAF5nFkEDCWCQvKM8IWS7MiFuLqlmtWUds2XMInKXsLk/U+1oRc1MOo",
-	"PycFLZV8tN95C07Atmx3YdUSfMgyKxrPObthzrqEGzwotJ+JlCmjosFVPdjy+YLs1N9uzheWrzQVACpE",
-	"RtPRkok4sOJXzJzWYh/0HMgFgh3OyExJrfGR27lM7YO6qmxxYZ6c9EpBXkeHxX+laK/DZrRX1GPTKYsN",
-	"v2GjqZKL7aMkgBhHEPHRtkUEAPnr/yFHjyJy/MTy96Njq+lTxbQhSybEivQPwUQiBRvK6bTwEOjB/jbr",
-	"A6Z2UPSRFpos/DD4rCXnzpeCJyfrxpisuoXilxG3dqhRFQebRxZVQsmotx0UK6juaS0ZPBfbMjImklHS",
-	"mq0w5UobktAVERJyfZiyl/ipVDEjffYhTjPNbxhhIhlEPjQIkjuoqtJJR3wuTrppUZ2kVFyfEaP4YoFO",
-	"mwY2VMVrcfm6urrsbTw3D4l8FWtB/ZYtFUeK2wbcDYqvXfHzpCELdNDzlkslb1hCLJY80IQCpyNgCmT6",
-	"jEgBhs4c9DntPtB/n8dQJ59uh6GzxbZnMaHx9WhJV5WA3aDq/cadhc70komEYXScAzpN05A4+7RAhGi5",
-	"bMHW0DIE+6GV0GEGoTPKxWmZbmGDmkuLaTnxb49BtTMtr63bgV4ipLc8UYsxHbmZIUvKkzOfrujjLqg2",
-	"pO9CKO0DIBa5gWsNTX7JtGHJ4O+MogqobAN77Wxi62imvJGf58wqn0E6UQyBuYFgKse3LYA/hWaxI4Wd",
-	"4T37ds7TEmw6YNHGC6pb0ppddBxiG3Wp85Bh7Wnj6zmE7qLCFYPsosOhHbJCN2UOllNBRWMrH0VtAbVN",
-	"VUBUOYK1hBl2SY2rHqCxVQfGXE/HpE8FuRAJv+GJvQM41zZ5kYmEzFmakMmK0DzWbFC+8FfHRF9S+CZd",
-	"uK86ux6Ld17Q2OiAC3JCNd9srs2H+RYe/xiVci3Dybfws4+8WyxTZjAGRWcMIqZLAUF1TrIRbd3cpfyJ",
-	"AD/aOEpMRczSMEUfHXYjaRwjXU9Am0dBAO1tlB25QXFOo0kq4+ugZ+xnYK2UJIpO3ZV+alGLaMPTNA+S",
-	"d5ZkbkhMBVQp8KsjfUbjebmeAETXU03olfjj5etX5I20d1mFjkcwdY49xxgZOfIjjQfeFgPmmcBUOIIU",
-	"MbsSxfwW+fyxHZBnBXLCkvzOCdfk5PiYjAuv8ZDno4zR4NrJ7vPCbhCjzSuejqOQp8Olxq9DhKYTtDAy",
-	"ducMJctk7+P7VuwoeGOYyhqLEdJ51EdtetjP81WAJQjpeMZBo17G4eEmB97GVdm12GNkuusb2lCTbcEY",
-	"L/H53K7X9T3vis6WydYH7xigI3aX+Xh08vXJN4+enHy9MQGyIYbLrkHnOUTxkIMjzCTs5YDGBu4OkENb",
-	"xsiokpbfZN019lfjYzUWW+faBQwqpFMB5/tAfExZmn7rJWAdTaVmRGX2fkKXy3RF/vaX/02oQMPrA03A",
-	"Bh8RSmKqmHqgXRgUmMIf6IpN31nr4UH7b7u1PF9VwZe2dU2CYF1LfaYQ0Pi0PivCE4GZUuIpxq6FpPIW",
-	"Ax72cX2WN0wpnrAtnXLgli+h2QNNEhZzCG0F3V8bZ2BeLDNXXSRLy5VrECQHDUcZYiva2dfZFvZrfPGT",
-	"rrkpBr1UBYYAvm8JxXMi2C0pjvaskMF4ezSA9nJKaqpjCY52TU0oWuROwBm0HWsGohjNGU3NfETNSHF9",
-	"3VI2BumMLOcrzWOaQnAnE4amBF8nHImQa0INsQMROY1IwgxTXCpquJiF78O4CO/b6xzG8My+VnVuVUT8",
-	"NwEBb2l/lLAblsolxJFpPhN8ymMqTLoa8cWShgtD6KOv+0eHg/5kAJzIbVkqUhqMpPyapStipFWEKiMT",
-	"P3Je/MHlYegWkOBCubZawZrlxIN172cCV2QVN+eecqwJ/JLaUJFQtWZ4irv145TdXPb4KReGcs+wcFTi",
-	"R7VoHAZTNxAgxOCQpBrxNBUuUqSJm8DiCVVcMyxHRUNoWgwIaIoDhucOuT3bdKGt8TbglK2ppk3ErYj4",
-	"sEdSW4RjSZ1Nj3U2GTclx8ZoAndd1iPBYqY1VauRpdOOB4Bv27tI/jpwEMAgJ8VbrMlUj1xFuE2AfHt+",
-	"ee6eDGmZoaDCsmCNcomFV5OSyIWQAq6LSDRq7BVHsaHKhA5dm5sqbEH+o1uWphgsYHEwNkEg2gtbzkHL",
-	"nMRqOaXRCI5B7J3JjxsG5S66cE1QwhDv10pCtG0EVB1qXI5fgY/Ee/gOiD2PMeDN+JSMg8Q+jsh4HRjH",
-	"V8KH0BomyNhT4tiNDnLFjh6QjnbsFhQfR1diHBKMG9eTR/QyPpsbt4BRdVl2bMucx3h9N3PFGHlmv1FM",
-	"kPPYEH30NTFMG31Azl2SOyBgXvxwwrAcoQuQyk/igb4ScGXAjJdpprEKzzEZwzBDIc1wKtWwdKu2Bzse",
-	"BCOYvqgUX1SKLyrFF5Xiv69K8bvL8PV30L3Eghd+jY+fNvQ7n/iOQcLOGt75Lg2Iy0V5iqMvsu+L7Psi",
-	"+77Ivi+y7+9F9l3mHqLclW+lQNmDUXZfbLD3+4iD9T6DwsbQnmhaZFc2BHO5xGEnt5lMa2SwMRmpjuc6",
-	"Q9CFEypc/a9WlF4v2v3YfqFBIW/B8fyGBUPWY+9fKdKbUNoeOGfS5tr90S45ry74YYS6QgsFVlNOMZWI",
-	"mVLshG9XUE4iHbRlkXY7LZfz264KoXO4Hlgnhj5VxQUDuGV7B02E1ZSoyz2mhhHjyzO8Pb/MS5RkGiNC",
-	"Gqe4Nkl4U1Zw/XC7HGrHmbrkxXaLhOsacfKJckkdaaxLJK2UAK9hdClay6PUeuLcy0WiIPVPe5H49vzZ",
-	"5WvFZ1xQxwq28NfSGBL1RljQM2jDVCzmS46xjox5MlrSFVOQ6W/nt0zB6glM6Ty+FYyBkO05jKluxLse",
-	"fdPuwvxX8lWpB8FVdnh4/OTh8H3xHSm+/CqYYZ3vC7Lha+D+Zl2NcOiG8U04b9tpmKNMM1UaOnC7yfOM",
-	"ADq+5ph9j+B7pH/506tBDSZPKgt7EljYk5aFSWVGgQzGHQesS7rAtstzNsAdVfEqiLXBIqrhdHh8ADy/",
-	"OXOH/K2EjItxxnmPkXL0Q6bE6RLDDU7dQKdQRMbnqoceSKihQ8V+gfqVdvkbRdm3VFyf456fzVl8vSsZ",
-	"7hdd7xcr2s8/fOA5hC7EXrnUOXKkCRXXZC6tpsJNiDORfsrsPnVEEj7jRkcu8fyAIDchD8lw8H81//q9",
-	"EKILQwASRLtWiyRa0MSllzqVrUzoGMlXuqPgBYjxFMrqUI5fQGw23JKEUXySQSxZ6QXI0YPcqvCdyS1T",
-	"LhbcLHzjr21yUUviYbigglpVOuWCaZeMur9EzEqQ9LYJE26Jo86byXNq5ZRwQ/qQCuECcSnJ6yCV3HU7",
-	"55y26JnlHFS0Wm5ePD7oen15fCAUEui5FCyxV3hu7nGlRbZswAhTzgnMs0uYKMfQzakmAmpACGnmXMwI",
-	"Br0vuGnkMIXPfnN5BHdx764M+3YHBZ00oo8DVqlbxq7TVXFc+yCDGo8qR4MW6bi1zN3KOlpIIYxjZVi1",
-	"M7l/5CLUQC2mio2oSEau8hcmdlQCPgeR9+qDocl50stssD5Ip8BPXFbTpMRFAmXoboClI1PE29kNy3lp",
-	"+4D/VEQIN+qD88Uiw1u4FnSp59Jg9TEXhk1+hjNwWbDeocGIS3N3ybGQ8sIgv+XxcUSUzOyKrnyFlFru",
-	"+5ymN0yTbBl097tzjKU267mdhpUuGDPc9USEozl1hWs8xPwaM2F4SiiQMDgzAIwQeyOcdUXkO9of8692",
-	"59olQ2Wt+Ah4ftLYlRXZwuOSv3Np2DJ0b/byezMnb0AeKASvqoJZ8ZRzU3cywEnnfDZnexS6fsH3wcu8",
-	"oWNjg4qyKtVZljvSAgT/2//6Nx/7hV/fnwD0i6sDrLo4/LW+uHtc1Q6ZMP6dTomIUS/h0ylTdrsbw+XL",
-	"LILge9r3HQ1gfjiJZSPBwyydFD5t8ms4OImgmIhlcKel5RYJNfdzRG2dCHfhdYHGgrsM05FXFgfWgPZ+",
-	"2ERpgvvhQ5Vr6XapPx2Vc8d9HN3/9d9BwMd0ubT825R1gbuU6ul8k+h4su7p9bysiAzFPS4hdx62elqK",
-	"aGQJ2C5mrLbtMivsA7lBcTf7kU7kDepJvsrekhuakpQvuBlExN8QJgyb3DDigOFmclcMr7KELm2kSKmt",
-	"5c/e17VoaypcSu7u5fWlbL0KGGk0WY0SuaB8jdlq01zNsRt3g1pTtl12Xh6iK4l2AkS1g9tOS1vjdtox",
-	"/bFyaymuj1UN/h7ukOVUwkbmYmEez3MWUQ8rOaUanXMb7fia5xiFm9+2iZJ2GdCiU7dorkGtoHx1bmox",
-	"UeAqFTqcMLdsUQjbrtstd/M1XYprvQgdswjQevVOU8vwLOl67fd8d//dh3exeqH+tA7GZz9+50pKtPto",
-	"Xv1wSZ6LWQpJ8ylnwgxTdsNSklBDc/9XvjHIWzVsJtWKKLaUyl7xK1mrqRSzkWFqMcrrP/ai0reKaZ4w",
-	"YThNK9+LTGmsG6nnUhn40ttASjYRu/GlK3kBxRSDZoz6BTVYOV0btkTbRQlfsAa6VIkmVCRQFx0LEsyp",
-	"JlKwiHCjMWqimcyITuvOvDK0sHOi0boi6IIVARBjh+VGGppiBZEJFcn4oEtUAqy2OdUbS3NQPwk6QAM8",
-	"dERwJvje/Qk/7KQyDKvfb+DPABHv+g9jNOpFF4YttvREVbbeOcRlkxkEVuNz8QHM2wqwLUWYC6goT7UG",
-	"Tj9a9XHbItWQtb3veweotfcq3MvLrs63BkDtfNFKEjKXi7zVBXjBXB8eiGCkBn4v8z5Nb7iYaRDiN0w7",
-	"P5NjVCMH5hVslwtfXXcdFysCm8OrxHStenHhR/3jQX8yqFmXq0V3K3V4YQk6VPq3XFd4v2WAFQNRDDg5",
-	"Ass0/rIJEJ9JNeDK2VSrAd9/Wd99VOZ95sT42ywNXnV5PCdYZGroikxBVQtMPXXvPtDOAzqVaSpvT8k4",
-	"rz1NtebaUGHGpI/9LHwJv7nMNJvLNPE+kRGWnzZ0NY6cZ6SsJYxQH5goRq/Hrs2iqJCd/Vyue53P7fSH",
-	"YgLvTGkbP4x9cMV+C3UhwmSY3+zLrkiRkLm89e0+oLcUS07zq73nJ2AJKLhNyqZA0JbPXIkyoxlExFDF",
-	"p1MCBYUY6f/Xfxw58wNwJXbD1Ir8138cPz50zYXLhgXgj7lBITc9XIm67QEewRTjlxffwz6symOH0xHJ",
-	"u265VeCDhi595aW//eV/567OK5G7aZ3Tc8ZvwGHuTZGwQfsKotUSbSXUOLOIy0qtGjuCTiBnefGXD3xy",
-	"nTEUu2YHjTlRuaNBvihWXXTfCoUFo5b5TTPn3rVghavSHssy5xDfYJ16iYUyBZvB5fE+9DVLToC9I4e9",
-	"+1YTEnVfhs/8ZJqAc7oACRICNH6lJLWCdmikVcftUEPEz2pIRDOJwfI6KLUvtdH3tDOkw/xE7nWShGvF",
-	"ZhRKXa/HxudUWcrQyB8W0nUzKCRhlFM3yMsHwGA4TUk+h94fDS34bAQMbJ8uTjvo/UDb/drGzPYzCSql",
-	"0DadipjdF3q6SrWjWLGEmxFFL2jHFnj47jN49XzGoORcFc9+cPbwlxffP9CEzhhR8hYkbjyXmomzvK2K",
-	"kgtX3EnnF36WlEoO2pcSpviN1fK9jy6hBiKjJlyZ+UEnk2rAupu/4QMhN94/4c69T2wFET1aMhW7pJby",
-	"aW60ecPLEKZh17dpNagw+afhfau43BOGdRb5uTIS0tcg9MQpHtgOj0Avyv0xoaCZu91LC1qGQ8vckXQf",
-	"K6vXAq8ZWuvY26YElGVs+MTXy6rNQibAcsusfa24DegWm1hgq+pVJ6YGfUTr9dH1DN7TfvDSVqWscl38",
-	"XoLdrcLsERZYOCb7dTWe/PXfSWVTAyjFgnFZmKyO/VUgJOv0SoztdOPI5WvBGqK8SLunsym9kZk6I1gx",
-	"B2K67CuBIK+I5EFeV6L/X//x9JuDR4ePyd/+v38j+OFocECecyhgfuuK/bu9YDYb+xBD7im4YWubOyAX",
-	"PmjtSkgRMwcSeELn/TIiSP4sfnugsV2PS6PDa0eetInQdpuwh1Xki7nfSjz+6zqHj3ofhnao4Q1VkLJn",
-	"x6ye7nc4SvXLV34+iwzoQrlkxoDVqRnPjHFTagSa7Aa//bnwcVYKgkM08bEhGlgSFzOSLfHwuM4b8KDS",
-	"7C+MELFF+g4hyH/9x8nT6PDwcJ+3Ib+nRabNCJ1Y0IhipLMJhM4GMnsu2UzBtUgKy1mTzEKoWKZRGRug",
-	"Bx8SfW7nkvjREh8BGFNhb3wWNJYry+n0SvRziMF9W7B0UKi1+VDY6RMd/nCIDkxuxITFPGGu1CQ2XQVM",
-	"a94mJjTWI1nNGOukR9UyzZpaVDUc3IX8YxrGlKfM6kUTbipRBrEUUz7LLFPpU6IyXwiZimuCup72O5ww",
-	"wj5gL+I855/jlWlj/WA015RMNKMF/TBK6EpbTjU6Oh4tpDDzQDbs3/7yn2C7EISKFTk6JvhgcexHx4c+",
-	"jwsR7tGTJ5vj+NYuZ8kUl0nIq+Pqu5KS4YnAMASGIZOVs7b5BgWRZaMEByzWfPzN1ktOlqPCCPaL5GI0",
-	"o0tYcoBQDF1pkjJtGSkVSOoLCz/sEwE2JUQOdIeVV3aGOKEWRc3PAqcUo4D6eY/WvJfd3TbkwR/WpaAj",
-	"kjagSw3BvqYNXRFagzU0GbHECSIMtlra1ymZykzZzWkWZxCuZ+U2CI4crbbehe8Hbcf2egAV8VyqUAnA",
-	"TA290oq9T6xy+Cd8nvyBHH9zbRlP/ql//YejweCAPEMCXFgeDYKPwl4qY4Fnc8KYwBYgxcYPj58MD0+G",
-	"h0926qfi95cymrSc0DmwDUOvmfbbgqYcNVFTwj9oT4LWyBVezfLlfl09gcedDwDObw3wX+LvlRUS1+UX",
-	"33mAzaAcasN4eQwzfHqgSUpdZxvQ34Hymdo7sJdKxgxK6a8hCmDrxZOwKizWkzKqTQnot1JduyfyZkr2",
-	"zPKYbFoS9o+qB3BcFuWP1h2AuZWbCODdrazif0SOTnBZ+U3dof++QFqtrF5dTqlbTInLWchojxluFZr0",
-	"XewAqqm+BgOHpGxU3JrL69y8YY+l3Ncpi208d61w6Sost5Dx3dS/cnX30imuZbnrsLGVVYSYXDstNvW3",
-	"4A2vqtR3KzG2qSrYhovAJ9XMO6m12yiz2+mI96Ls7U8d24setD81ZC9Cfy8yeY8ScV8iauuOew1i/w60",
-	"0Dc4Sd5FKlRxCHOwTa3ak2ZLCuY5e+sauafAN8qsLmfRA9NGIVs5fyDk5MYEFMRrD7qwoaCkQJ6Scvfa",
-	"M2JyMX1qvzp+ckbcScLno2PSDxl/Bme+se1pM1dwj6YDZHv5TlstsLWwB5dS7Ewe4X7EoNUJ5swgRSti",
-	"/AG6FH+i/PDW7KategO1Np392Wc/5m1MCTYSLJrNDjBII0vTfXTQs0u5S/u8KRhVRLwqE06J29klIY5a",
-	"QOR03ot6UrCRnIa7qnVNK6EjdmPv+/HGgKI358/9kyXGk/dZKwq8WQIHhAoubMu0l/ZsjVDPZSwnVF5O",
-	"XhqLZmYuFdfgDnDfCbnggrHgOvPRRnCvFgarW4YaqfgH125tc9NCSHhr7V65+X1772t9fcP14XdqzJQH",
-	"+7clPRRnGgZ0+JyiqkCqY2uZ5ipwqx5ClTrC7HmNXNqth1ObzO3YFeeTi+X74V77Y0u1e7Fv11+OqcI6",
-	"gxVfK/eJ/m7rlT7+/jYNL3NDaJq6ln5pymKj3UPFcNWeWRvYY1vVjsL9gUU70IZZ0wQg2LFTE41Pwiyb",
-	"O8jH9ScA0ZIwMLHXMuLeb+uHHWS1gfIma+Y5hSrARaSwN4vlTkHspKGJtuerZeeeJGuY992YdY11lpv9",
-	"F9xxN47XnQHtI9eo5TrxaZOOwovYkx3j/hnuzqxxOxQN3QafVxty1gq7u/50o3LbuZb0ZOw+OOM3rLCO",
-	"+v41WGm1pVi4FHg43VGutOZn/u0QwrWv+l2p4GvuiseoaN/yL48nhkrN9q7YEm7pEyF8gEl4tjxdwsX7",
-	"YBw21SQTWNTc6oERgX6zU6kKw7gUjEAJwlJPwN2L5rrdJUh+gc243Y+2ysBVLpy/iEa4vCDHh0ePHz46",
-	"egTZIcddUsZ0tlhQteo0aXuLwibSugVWcC1wbsUCKnB6v55qCgwMkE/ppzUZd6ckWG4+ypFmVEWSdcXG",
-	"I9JSOz1y9fDtBG7cCB3EIy5GgjVLFobrkGyTbThnadIhdaSAk3tlbTreC0jseMuK8kEt0Ue3kiyZXKYM",
-	"/JagHmD1J0wNiXIKX9kHKilVS5lpQBh+w1OI9MJmsZW/UEb7zCbNJykG2cwUFUn+O3zyD2HsF2oqUBRL",
-	"SDNyKwtKhlJD5gB6JWwNZtmfS7mcHuDjiIwzAbF8WAHZfgF9rSIyRgFi/xJz7ZLJR/GcxdcjKILZLfUT",
-	"hg2trNwyu9DHJzJZkf74IU0SxbR+uJTa2MWPB65NrZWzC2ago4Cll0b19ZNvgnVTytLaTtKLer9mDOh7",
-	"Sc0csI0mLXlwC0s7M7YLM8L9wwqinitx6YcLYrTPP9+lbX7g5bb++Y12u7t0kf9M+r/vYF/saHK6dvX2",
-	"tgQ6lOm7/9Dz7zBWPILYlqEU6eoU08mhoUNU6F751acSTG5ZATeYXnp75hLR/WFciXK7x1ts46jLiepY",
-	"9R4jsuzcqKrkL5WKvfgQdweOK4HwgGD5DjHvEIy2MU5r28bqPpmu22lUUvA69Z3Xndps6Myum7VVQ8x/",
-	"1rtaHT+3/uxAUaUaJ2w6ZVAVMrfJNWkmP646QKIaG9vUk33XpusBEr9DF+tQcaT2HlxtPL3U2NrC9OBK",
-	"OI5BStTlUsc1E+bU0XqD2MLMIdzXEsLut0gKKYolVIq4Pg6UcMU6G0vFFjxbhC8kCVsykYAVynX9bPem",
-	"hh3WXFPU1DdMhO2FOm0Sy41222Oi2GjBzByd9uVaqTc8yaAeyTSlYbtAjVC6GKGYmFMRM9e+q8O+88zo",
-	"TZv+IX9wHzmG3XL/Op/IBTze7UTuKOAhK3MEWZnrfISNk9mqrVctR+ReMLPJdUf++h90wUJaQsnQPqea",
-	"UGMoh8ZfVUb0a0ZTPl1xMfM8qc6DuALmcyUK1cS3A/ZY74ItNcvViNJaB2fQYsjMuWOLV2LNhtxJRai1",
-	"GFmYecycGtRoTokovl+rgZTIZ/Oc7YU6PUiWQSZemCDOiBevyP+pyJcZ+c7FV8IHuUOANLQxduMO6YwN",
-	"/QtDLsCaNB4ckLfePOdSaMqKHqQD2SO5EuAzyezKjKI8PSDvXMsDOSU6Uz4BidzOuWHQIwGBt63bvKZG",
-	"OK2hxgM73p/yNttfpNk9SrPa1SRf29AbW9gHu19uMsVOi7TrPE65CGixIpDk/K7SqeGLpPzdJOUXUfdF",
-	"1H0Rdfcj6rpIsZbWD9MsTcdnZFwmzzwNeoxuLIe4CYt9uxiovlMqzWtx0MdKFKV5BmdXojKw4OmY9CdM",
-	"sCnkwKSUW7zSc3lLKBGYlJeHRQwOyHljJkh0gmJNxHJ5sSKGL1g1tdW+06tynHJmd21FLbbyBgD34eAO",
-	"WWc/rXc7sIL77gLeplIdkDVc4EqAYVCxhbxhiFc57/EVnZwTE6lmY1/xL9raF9vDF43qi0b1RaP6olHt",
-	"oFFJNQEY3K1paD5M956hU/9Kp3agL1ztDReQtG1AsIsg3VBq463HAnDZ4TsjX4/dnIHPAHiGPRtLrbdc",
-	"71bPL9jGIyltzkPOraLIsCzWAyEgoLq2xKYGWOeJX0awy+bV1eXGKMx8kfkMQXUMj8s1km2tgJLsJeVx",
-	"c7eF+0/MgeRDI0flM6xXM0yZSKjC7Ggu8ururgAaQMpyTj/EQXP32+4bVnVLucmLErWvqG0ZaImSxEjM",
-	"kudYbMge78YVhnE8uWNkhB9jx7iI3ckssmO/32KKu8WR3L35UZOLIyU80IG+ehDqBTVx9pcRt230wTYB",
-	"lYiqe+IhgQ4txfhb8IHirY5Ny7p1ZnH8tGjN8rnFL5QTmfIghpYjWtdkJSwYSq1eKgCunVJUlk51Gqzw",
-	"jQojCnDvGuvcNaepKgZ3ymXaTnTtS+jvlbyOtmoi24o0ndWNvVi0qgrMJzZmVai9kqiU1zF0dFJIp3Ck",
-	"1A8Q0NyERjMMS4aKrDcagcBboTX/ULZT5EHCXMxcVHm2hD9SKdjIBf6G1ntx+WJdvv2aZPhPnIseaNIN",
-	"V/eUigeaXFy+cBX4XTQS1z7oXEWfti/5l7zzHTPEXf2NHRM9P20OuMetrs/XkqJajtSP6pqSnmEhpSVd",
-	"oZUHvy0OXu/jeLdM57YcibUfVHE0v2ZUGaZaTubTZ3iXT2yHHOsmeoZhUcvzDqoxIXZe5sM76S33Qj/3",
-	"SRG/A961JrhWkWOns950qPtQkirC+tOqSOWp95PDuhNLrEq+0z0wyA4225IzZds4a1erz5dffgMlE6eE",
-	"owN6wkipxreLpKbOH4k+cwH9NqAE+hJfvhL2KiESCmUsvUcFRL6ckjcXb0hCeboiKb/hYuYyyoTEkVwx",
-	"9Vw5SiKi6Qpq/lJzJWAKrsGTLgjV5eX5AtkB23ofOgiOm2XLx9iyl1B9JagoBVOR82JoVzq57DSLSuVx",
-	"vX82KiDjf6RXIh/F5WUVo8q8PxBNFaPJqrYZDAnos2B/jitRkB9WAEevxCkBRwQOPMwHzJ0QERF0wcWs",
-	"cGKHAti37cGXz7PWA+PwI49pAydVseW606VcXR6A7s7hsIs/pFcu893EURJC0dN2LAw5V9qhUG6309qD",
-	"yq+kjFZVcFCDvY/KTxyQc+ySIRU59KQjqvt99OTpYbQPn26X1orIe3xnxb07lsNdFSvTvG/liGHflW94",
-	"UzStava8sQfz3Y/n8IjlWBYdSmdTyXu1gnfkPH+9qCfjOFv6dnnF11W3JTaOs8oXTYuv2GKZShTtro9q",
-	"4ZG22l+Os5Wvl3w5Ao46Qo7qvvK76kW9JKWQzuz+LP3imUueZutiltZ2O7wQhilBU0ixvZubsDJUd1ch",
-	"d6918hT+yAV7EdLJrBptMQkV8dEJfNDuEyhs7m97OYdCPXHYs2Zn+EnwSgmZucwUWg17ETIgh7dWK2Pa",
-	"I8ua2j8vL74/n7FvaTCczepQR9+Mjk/GEYEPx49HRo6aznFsxDcO/ADILW+YKkM7H9fi25phwwloLdv4",
-	"lmr2doeqTTOoE7Ix0KUEqJ3jY+6j4U2NdxULi4qtdeBlLy++t8DTW+p2lvZeunZ8yA7J9xlVVBhm1ReY",
-	"9cyqLNSUmhm6RDjuKspjVjwEN7jCiSxhyaDZUHlCdffgnzJKfNwQZXZPrYhqYWr3NUsjpuueJloTRTb6",
-	"BKgNpx/EXSjkYyXa61ybzNN8of6QN2SUOs276j+9qMd1C2sEr+R3UO9Ct1dhdY39Aw0Y7euYXAHl3rFt",
-	"wJwqGhumcinl22vgOAT7CSdW1cZ+/FUt86uvvvrq8ZOvv6nqit8EM/mh+8J6k2tpjCcnncoD+EF3dIOH",
-	"7SKlYR49WZP5n9eMWFPYKRyVYjIl7mTAxSFaKsDnF3Xod+IfhQIZWCoOC2poRrB8ij4lKTVM+d8xxndu",
-	"L0ptxd+3PSnNzBYHH3y9qy/ZqpDhkieeBr76avjVV8PHT1zLGAh0AjSvIzc+1kDuLvbbVqdVjrObbWGV",
-	"pPh8W1Gd1kvOZgenHN41EqmRYRWN6ngZ5G0QJPxKmnOMALubJlwfrbsyjMHKQyHN0MWidVKLX/1w+aqF",
-	"P75jgkDpGh0RuUR9I12RmZLZkiXk0fDR8IRMVgSu2jo3C2HFrYVMsjTTw6MjAkVwcKQqNj09eUROvn5C",
-	"Hj89elqzeB2XXdH/+qfD4dP3vz36SP5H/a+Tj/8QMsO+kuaFzMQdD8OP0v0QLPSn9pVOsH8t2Ovp1JXe",
-	"C8gvbx8c7caTi/e73OBzs6m/xNd9nfsJZiwCOfYn8/IxkR8Gen8gP4M6oSkX0CmuXMDceWc1nwn7ZVFZ",
-	"FDF2+1CyrD30f1vH125nD9KWi5HK2quCQg8wyFpJ+Q0DwLjmPtyEqnzW5ty4cvBb2FG74W8HAd896L9T",
-	"lNYmEXtPQVtI9kXM1r6djBW+0WADtXOp0XkpoipH4mDkVijKqkyHVUpvIGSx65BMrTDGnUrHuNaT5a2S",
-	"PiVjKWI2RlT32r0HzwPI0BMDMNCXYEL6NCFzGQeuu3fm0PfCYsvcpwqVN5RDFT+0+ittSjxgLhX/sxRE",
-	"MRrPgQf4VsynrgPEB3h8p3ZX23GCNZRf3c8racgkpeL6jBj0BRyETPR3iWuvEdMaRbCCtPtwo1bVg0pa",
-	"UZn9fAq3aoVllXT4nAGUQ89C9zu897+TLiexeoyvBSOL3ETgdE0fQXVA8F1IscVrmM4WXlfjCuOpIqKl",
-	"q0eZJHkzOpTsV4J9oLFJVwek0lW6WuIcWqRh5xDsoIvLgJB8e4quqQiOCwXStbkS/ZQq6Fio2IJyAWFc",
-	"2k1NlV1vdTmufUqjbjqW/MVG0pYAQ+44FwxS7Ue9H8ORt7l8mrQLP9s+TFKbZyswayRz69Nau2TdWlWE",
-	"aH0a+LjJPg14gl3O78E42DyGKIDRofWEoR8GUwsqt+BckNXdMLX8b3Ul220rexHnXRR5zJW8kx6fiR1X",
-	"2rRaGTmyS7oJOkV30cZzhXizRl5SwwugbMDhvSgiJZL4XdWQUgX/7XyIyUT7WsydM/LBC8+UHqXc+1K4",
-	"0JkCzzv7sORYbn3jQEu6UjJNRz5ErMNNMhTd9YauUkmTd1L+aFWOu1m2aoN1N3At8cWhkXIIqk8nQ1eo",
-	"Y149BK3WukUqCJYvosepLmzxmjFno2hjz7ux13CQ/56C8VMZX7P1oVF5mCA3REgz52JGhLwlfd/JniUR",
-	"WrGKQrjVKPqtTVVrcwQ2scdy+P/fQd+4Sr+lIhR3+75xm61v99ENbuOs7WHQ3V7Vo/wO1+wiadlqXvbf",
-	"tVyiuoSIp0SxpeIxq6V9yLx5VLlfU7ghSC06u8nVLE/wD1V8VdUG8fswX25oELPfBIZNFhSdaYhUCIDl",
-	"0v+EqdhhwN6fjdEbFVuSPtuC18vh6fXmTJXUhJzHVFhEozVdHYHbcicKQDZY8nqb5H00gAq1fvodtStn",
-	"b13F2JKmJluTXzIw9a6JacVnitZrhC4kBBnLHethDKvfhysZVFsoH200j9KVHnExgsZF7e+2TjcC32qz",
-	"hKcr34D9kFKmtavNv7JM0pOoDwmf0PjaMqtKqYTN87fn2z33WXUlay203n+gCdDTLnbbOUtbz/sHlkJ4",
-	"OugsVj9ZMct+eXI/By0zow2FiIG2Fb2+ZQkCnt0wtUL1ydBrJk6xI0PZjA1mNwzGB6TVPrJtBvnn97SJ",
-	"2zL97KmUAuWtZwSkDAGeDcqUUzy5BVXXViTf28G5MI+2JV58MgxacrZNRa8yN3xjX60y5yfHTd58FxHf",
-	"zKgOikDgd3UeVuZLFSSrYEf9KCrkHdX5e4jichhukh4Ir8AlzxKenCJTxAYqgKFQOYliCa0lU0P8FiV3",
-	"lNc/rCRUe95WNB1vSQnfbyTn9uJmquRiZ7VvydQIdrrvjRi5SY7slJNWaeWUb7yYLkfg+sZqRq81CPaC",
-	"h7STDsnrm6yEdwt87MBK7Mp9J4QFSzht9MU07IN5CGViLczsh1jfBC+Kgi4C/bU257uuv1FB6tqCGwMZ",
-	"UVxbZWYfVym0V2K3wICUgswBHZFU0kRbkYy95w5CyL2J3O5g653T48dPakC1mFILRKPD6fvfnrQEnmn+",
-	"ZzaarIqKk9tdtSylmO0dTFu6YtCTnVVbDFWvZ4BfFTTNAVTZZO1sq+vfmE1eJ4xKAHGsRyB/qEqOvulB",
-	"PkAyAhTBkPBRgapBEikNvse7GrCfz+Ga9iMX7P8+B9VGLS6mSnGWjEC6tEW3PcOH8tSmSj/wU9dzV7h+",
-	"su5ZsFDlysRdOd4e5BGKRxbK+9pGSG9eKswDCuc+7FxtjUuj3lym91GiZY8S2tKUl9DOKryn2MXqza/r",
-	"La10b80VZWg/uGuNoM6xB23aAv4ckcmqmv+ytcF5fRmO+w0NvXuqye5KBvs1cC/Kj12fkqOIHEfkb3/5",
-	"TwtrPPYzclitK7terwjyTchPbk6dosWIXjNhzxTKGGRQ+DhlFAoJWHpG24j7Ecz+9l4ZuffojHJ4m7qc",
-	"GRghtoI5Te0Q5Rfzr8/yLJzTQGKOSxVwykCKHX/9okAZcMOUMjaCWgAssY3yzsP0xqhKOXORZcRIeQ1O",
-	"hpwM92Gf2ESJa1W2jRG+rQWFnLJX5vllSYMIWmF+YZHbCFKoWB3KQC/FL7gG1WU54BGzTpZdVcecYzfO",
-	"FjZ1mpsYuCA0ubFYc1Zis6doevjb//o3h8su8QleWUK0LPZitSjs6qFiD83kjDggnXkVwk7m7YdEsEK1",
-	"mEp1S1VC+n+A4OKJktlsboqv//a//m1wVlZUGiNBao33CEOWrpFETqeamYj4aBBYvAtOWdnJyiQEW8rN",
-	"PC7V0ns+8zN27dt9sMcatdoCfo9qNWizn4Na/RbQcMeiVqWYqLrlKxhy7kKvvXoa0wUDz8AuErUtruCd",
-	"460PfIEarFd+z2HTdYisjZyugF5vCfuc+2+Jce6gKzh3lPNs/0UdBWvbDIie5rYysa7Q+b2lQe0QCsLT",
-	"ZMR8x/xw7wR4iGgjl0uWkD42yVXMAKPLwwM0Uzc8xpBmqox2Ic9WCYipIBNW6AEHO3Qs8PL/TkpcvoK9",
-	"pl/ng95fd/aNF0c3RMekJfZhKZXZLxjyMXeEwpSnbA+mmWqN8FyKuFSXJpIv6Qrs1OQPJGU0GSV0pUv1",
-	"ARK6ypUDVBcWdLW7d3XHuFu/sIqB8fGTTReAtioI1aK1lkLxyQicu/6Oh2WS7LEQQRdMb76FHLU6K/eI",
-	"ZzDejjjmD3snv4ySMdPQSimhqzBQvz1/dkmKBy32RGTKP7CESOGCoeheSt8ulZwppjtLvky88W90Tlos",
-	"3i0SF8HWu8Wb7/D5bmXqN3G5fUc05ZUDcrwoBVwXRFdwjwYWVDhvrSD8utTIMrOssuMCwQvSqcmYmhyr",
-	"S8YScuTnVZX0ntmWi8BuKF9fnOiuJWBbnI8+KxmzkC3fzQTcwoDnukAWS0tSwEUK72ZQogjY9jLNdK07",
-	"rj058Dff2Z+ZL3s9SPZ4KbKa42dxJ8rES6qu31CUWDsq5wFjoo/nbtp/+kIKF25K05TcMoX3cbjT7knN",
-	"b2j2a/b/psRiWzwueuT4AW53+zqLpZGMT5S8Y6HExpBReL3rD7+Z9wkMBIu3QDfMaucBz8Ic16qY69aY",
-	"FAoJscat1eJDzj1ROr9oQF7lAhkEFd56crBTCUyIlIG7bD7/joPcxbM7rP/SnOOua8yr3+xtoBbT65tW",
-	"2u9uXd28Cn3N7T21A9aAmPEWtgmLaaaZSyhWjLhI4fWJGFYkFZGe0gXK0xXIpt3wrhYNUL+SO9+Qx3a0",
-	"tKPV2i60Ua5qn0EEJQSJGvRZh3w9LqBOT7VYtBAWNlBqDc+6jOcsydJ1/vFdQrPRANxdjOcvn8OLTSEU",
-	"KHoIis5OQYpdhkf0tFreDru4zF/uMpWZg5k7LPnhOo0XadDpXCXv/oRpnjDt9T0KqD2nGq/bgzvrcMXx",
-	"FwvMgV4FT3HcQUTDxzB06XwWio+Wt0CcLy++f6BDrUaVvEWP2FxqJrA2Qa196xRioSpvcuCYV+JWLph4",
-	"oImVzYy45eQvmXKdA1CNfbfXCFxc7AZbynJFNPtA+pVRrty2yHlsyPHh4THRR/0ngzP/u4Yfjp4+fUw8",
-	"oZETQjWhC2R9rsJI+XFtB/o6uhLHh0dHYEs4Pjw6GZySJ4duwVIzMpFKeK3+CTlfKp6So6ePDyOiONyh",
-	"jSRPvqm/MFVycSWK57/+5oCc+2a52ChXE26QI1Mw44TKKxR9X8PhC4H2stsbHYsDXnMFSuiq3O/Xb2Ft",
-	"q99dDFBY6iVZI1leXnxPMu1jZvLevd7Oi9XRpWARYalmrnaMvZfC7kZyOgKkC+cktT0dBkppu4DQMHHl",
-	"FljvYByatcYP6sexZlEFuKIyqjTxIswulEOZelJN4m8VNE1fT3unf9rAjN0LH9vbTRaz7tawtHYSHRKl",
-	"KU/r1PC4i/VuShc8XY0CsaxhS/WM3zDR/fGOHV7EXJdKxNaKENb30ChKeHQYDgR1LvguUXSIHD6EbjmX",
-	"gu3YGXQJ9lrFklYgbRzic2ggWTrnKpI0dljH1yrcK2cb5cTmYexRd9cujnhuO5nASnTfidrvRJf5k367",
-	"dULdgjCPmo7h7mTa5eUqNa4DTlG5dN/kdnxYIfSrqz9AtVHSHwzf//Z1dNxG8uuob/Pea5SwhgjW4Xw7",
-	"ou7FMIly7NP2dMJJu3Vzqodd/PHy9SuyYGpmb+ImnpP+2xfPyNePnlp9FtLH45RRpaG3v6tx6xri9Db3",
-	"htpVfONeOsnw+6T7OwjoT8wHtpXKW5QK3jvnWLO4++IkGw7yYytRvaslINEkS8GJNOdpi60W3qPpt5Dj",
-	"v1MiVjNgIVOqg0kGp/wnJ6u7ZUOHrkWbQ9i5NlIF3LrPIbLOaQsRkWnCtHGVNPt5mADXZOy2NO7ur2js",
-	"rs5hO6qzXcLdcS4f6b5d+9EdGiJmHTf/+bYx9xXn86LyLem5HpMLHLqbcunpbH+yO6fcTyzDUyrOXcjD",
-	"lroy1O3auLtLPhOvp9Nn+DA0XZm62JW1JZewFK6V+i68F9/TYFXCHnV5U3r3SLlDHcbFk0TmITFVg9DG",
-	"fupCFrmC1cbs60HtoNIG65bssFAF0SpMMsEN1DYlf/138mtGheFmZf+2ZKddi2rSf3wckaNHETmy/54R",
-	"CX3zjgaRL3QqGIVyplDwlPTnNL1hmmTLAfQvFIWRstQMEMvG4ATATLlgWByg/9d/x5xxlQnBxYz89f/g",
-	"Z9fk0b4SnnpwRqiv9e67Gi2VVJb09tdoO6aGzZzE2JiR295VseqX7lZma30drHUUU22I1l3A7KWe6oIx",
-	"o0eCsaTKwDYadZo8C0JwzCpslu1sOXHMcUS15trQ1gTKLsFY6zKbuliIgeY64saW4jhz/ek2IQb0sXPP",
-	"30vF4WDZ2SorQm5lad1ymxB174uCQ+I/p+kqxdYTauoAciAunWO11lWb5lAmiChYLDeMogEK6FpXd53s",
-	"uBDLzGwrqEtcsH4Pv2arvHJHHpvlo8RjamgqZxmridDHVTvMn+jwz4fDp6P3vx1Fj1tuTuuZ68Zb5443",
-	"ij0y4U/FXZ80YQuAfdIC2C58d21gsU9SSphhasEFtmQGh9ySrrAXMdcETQ5kwaDXmpXYMBFVq930q1bG",
-	"Xl3sC2wQ4x4e5g+DEhKVvXGuLmyR7IARIv5lxHKuG1vXpE+ruxuE0nzu3LC+LD+aHukFFStiOZSGMvOg",
-	"1UXguyUJi/mCpphr5krW30qyTGnMNOlf9Y4ODx5f9chcZkoPTokAJzIl01TSepucr0OekujkY//q6sB/",
-	"Ov44+B//0Pt7EWlbCZBW2bE3adHgEm3M/HVmYrnY2j+hNQQGFjykSdsSRy7aJMI7kMjWBzuS65TIlH/U",
-	"SgE9QPKA4Cn/PRX6lildsZXskVet7WO+pVm+PFYbzJvxkj5IUmeTBTe1fhn2ax9EFra5WQ4i8PBeUJ7e",
-	"tclcc7zuBaCdNWO44HoBVuxO9Z9LE751wNzfFvyIWzSOng5h8cP8ZDvuYkl58oyq5EJsrRupxPfDHOVZ",
-	"NS1Ck6okL8n0QOf9RysFF8ppQo/bczX/9U/nw39Bvel98efBw+H73w6jR0GTeIOXBVcexH0Eb3NXb188",
-	"I09PHn+dn6lrstks24Y/dL0XKyVVdwPYC87SBFqMB82rQmMtoXBWAja6IUuK0SwVZDn5pr15mBPbW7QO",
-	"K3K6nj4tSZ2TcMCv4SZlW9ycm6q5xu7OP719RQRdoCKWU19EdBbPrYIwDnIDmvIENLlxtbXj+od7UYcK",
-	"+IGG/7jZHFgtOJhX2a+3Azb8hoVju2IpDI3NaPdYFj/CXcI3oCGRHaRRN3yq6ILdSgVt45cynJm/i+ul",
-	"a4xM15ibTm40d0TekfY5GPudZ93hWe0g6vhRP+3I49bOxn4HkcKpVidSZxulGC+vDZ1OrUiEgpm+eB92",
-	"RcAgcDsd5mwirWAVTYz4lLciLwJ7BVeBSmV2vAD4wkMrMAYfkFcSzOQi5jQtqXpRtYuWVFio5ko4a7oT",
-	"2z4WtXNbqyYH1tkiH62QjbCPB8SZiqBF2P7MujtaAz5Nh8/t/XwAq1ZdqwLRXKevIEYpKYsbMpdpookU",
-	"6YpQUW3WsUWWlvdVBCTyvpohBOphAFwe6GZLgjvWsWqHrIcoeNZ2memO/QPuyw1bcVutZ9RrzsE9RfqW",
-	"Gz1/R2eDHRPMP3uz8sbSTBt9zEVHBSTo7m3Uuif4uoU9k4sFNy2t0PbQCm+r/LWNtQXWkaJlwqfeJjdE",
-	"80nieJ2vyU9zYt1HBch9dO/bgFBV/KkmZFW7323sepef+C7RrA3tefuI03Xq847hmHfUpttU3g0ehO0V",
-	"4NqhrtVE1x3dXmJE/O3pE0eHuGm7xXhujMrc5qJ39yDJTai7h3jA3wOVP645p3rYYEwVG9GZM1pzPS2a",
-	"3UHF95Hz9AVX9/b88hztv+0nv3X4aKA3Dczhsu0g/gQcIG/PLwkYargra+o/kGtW7qVUAOHt+eW3VGxb",
-	"CeF+xOWCfhgtJXdJqfXOGu6O4vt4Q9kZQeSSiSEm6kG44oSKJJSdvHFuLkpzb/d2vTdsMVRNdL0PH8B3",
-	"ckH5tjbYa1YPqtjBwezRoztPfXt++T/dS9W82cfrS82tse1t47Cwuy4sZ8XyWyD7UiYs3TLMfoxnNz71",
-	"9/D/l+A35K//TsZwkKMlU3jE44goyjX22B47JKl06x2DrSKmUGGOmisxdshVewouopqZAzK2OGznd8UE",
-	"Eric5qZMXMuM37iiMm6VLprvSsDbLhGZGnIYkalMU3lrCcYrhzO6hNYE8oaplC6dQUWhExXSExGwgnLF",
-	"HmjilhwyeMB026APsJt6ynUTXa5rJfRzisIJ3wdjuZqA3V9j4dDh7rHxURWvtvfjbjYNAkRbCOV17k/8",
-	"1CwopROWNobZLBPbmPVWrBrZCS4hH7IFRDnb+x2A5Lr3b0NmpfiZUsWlTTyafTDbRxqFebQdqlj5BqAC",
-	"o9m2DTKIza2A4iRtBSiPtqqR6idt2U+7szw3qitmvJM2pD3+U2FiClwENhmwNpdVzY3d3Xpi5I9/C8r6",
-	"/Tpm1imAVutdSG28AGyIKajFOnNW7K3VP68obEAgVCi28SG1VarEyviPitr4aM3BzglF8Ikdb0fr4a91",
-	"2uqo1+HzH3NMvRO+dTPVFpTzmXjQ6mRSqqjoTBq5ZbMKZo9KFWSOqsRbgeyuXraCVeyWs31nPrA3ktkg",
-	"6O+IxvWaOc2DxfMMH+N6yO/DSFVi+Z/WTFVMvB9D1d8PPjRBQQ17h2yskQFKl9xVL1w3zzN87Ee+4Ea7",
-	"zk5sRM1oLhdsVBqkW2Z1bbh7K4+i2GiaUjPah3l/czeejlpAuZtxVWZCzA107oDKUTKhKwKmL+hwghdm",
-	"jP/hmvDFIoMP4Xo9Cz7bGIx+8b3FDF2+/XlP1Jyq2d77WHZWKvI4cPZhyYRmekTtFZ/aO+SnOUslM2im",
-	"upEwAFBv/dPQwwZuuUzFrOkX21hCkCo+nY60Ycu9NxHFocvgg/u4nWt/s+yk3ORo3ymE/J6iiUqrKNFo",
-	"lHPIFp4XOrMNwEbibGNP62mxjl8lTN2CbHZWyrwg2c3z+JnImlqiBZ/NoX3UAoKr8osKdAtg0PgHAuMJ",
-	"NcSu4Ixk2rXvEVIMFRRBFIbTFB8DQ+dSMc2EOVgrhdZl4NgXSMI1nfCUm9VQsdQeDIGTTbjJ7IL84e4v",
-	"iGq/UqMeF4e/kwlL5S3B8ohCGrKgyR63sKPatY3IaWYjwclb7NhjQNseRVAgQM+356Y3lKeoUwhI78BD",
-	"ajiZdpJc1Xn/6z+OHx+ekuPHh4eHO4HpaBe5Vl/DEaHEPnxKjnZcRnD/WwmxcBRBRQLtQb5sI0fWcvu9",
-	"3APzO8gnvgb6efdzC/y7uS994rvP39N1Y4+S4MvlYz9M+vfhwU1mwWiyanI6hPdobXSsYLdMG0KXy5Sz",
-	"hCz4TEH2zHoJs11L2KrnRcFi329ijUWIanUX78P711J8KxEIW7UOCaeVv/LNC/fes3BN/d63LOZLzoT5",
-	"DhPXAlYvKaZcLbCacjcW/JLqa5b4ETuxYNDUkYp3nSOgQYsZI/SWcmitQ4mG1Ep7J1EPNHEbA8w7K1q2",
-	"gHbK0oQsGBW3c45Gow0bqKcW5jArdtYF+s/wvS2jVL7LaEqu2YqL2akrRAHD2E3bvUJ2MvzgshNdY2Mw",
-	"nuV9uJVfC5nRG6g6vbgSXCQM2j4Ik65In5KYpil08oSYK9dRjdAUCAzgFhGKbS9SZnF0kCforMgi0/YG",
-	"Y2LMwrkSt1RjnMvzDzS2M0jsJWrf96mZ8PoSM1RHMVVJ5JOFHGSLXSnWEpWSD7YxT4CK63N8FApuuZqF",
-	"+dybw0zLmbQtfLN65pfMbHne2wDrYF/guBB3hEV7I9efod56GT+hX6xFz0/S0nUte0yBP+g5X+6nJOR9",
-	"lXa0496pUJQriarcjtv7PkDtDCaXKQNe6a0tk5UrAhJVC4i4arTwnT1MXy+lnMqulzLTYEDkNzwdLaky",
-	"wrWsK/2FNjys4Bn1NJ+kaMqbKSqS/Hf45B+CnD23J4i4ENKM3Ip7kV3Y+53z2HZKXCsj1G5lKt3qR/ss",
-	"bvl3UTy9nGDUBEKeZlTH4/Z8oxLJ7GzkLR3nTnbeANWtzfSHx/2sd0G6+0CjDbFgeD7NiTcB9vnWMelb",
-	"1RVs5Zp3kyolROsoYMLt/vOWJa4ME3g7ncaGnBd/OCVjqEkzktMx6bs0BY3WVnxhMYiuxJhmZi4V18UR",
-	"TKUak75iMYNA4oQrFptCIXYVLRcltp5aBTCmSxpzs4JRhVxwwdimsbB3GFdkwuY0nQ4iMtZ0wUZzy//n",
-	"Mk1GWEFqfCX6KYzgCmHap0j+1BnRq8WCGcXjAap85YQNC4Je1AtuFERAvlTLHELThwPySke1FytfWbf4",
-	"tIa+S8xaeVaqa1fTbNLEp7Z0igl69uN3bkxf+yBZoikI741Nn3szFjZcVLSzH1y5tmjrbYO44bf22XCs",
-	"qrMvNwBQ2ZGbrQNod3P+7Rn6VYYCUwJVw92P1ogUnHmgdWcr0p8zmpq5paoIyI+LWVQrdihvhS94qCMy",
-	"owvQy8jf/vKfg3C4xV7CoHc0WH6eWLIPdlKn6Y8bopc3coefRO7vultJq+Z43QtaZcVLnUpZVatlb3ev",
-	"flfUhVB5dUO7GciF0XwmoNgyFKg+IwxK5ts7OJg1rPSwctYNYGWgyZRrlQkl4exV5JZrNmjeyaFVx4ha",
-	"jQFuwG1MM5bCcAHpiCM7aPgppNnVSNMpG92yNA0/lrIZbfmpUYVvhNmFLU9DUc5mZb3mk17nEyNI/JQt",
-	"0yuur/XI5bKHH9FLFvMpjwFo3gsRfvSWmzkXo0legmZD67Tw0FHokDwQQztrgUt9d/X1hY5vzYEEcCJI",
-	"0tlyKZV543Cmm4m19NIbqsA399tuJW7susDiqo0rtH6GLSDzCj+GTqdesGhfXadc0md/3udyj/rdcydK",
-	"be936UaGp9312hUzbmVqI99sTeER90qutLsKSNTyNZo4o0zzDHYF82ZH3T3miqyr/4OYB0+c1fZKZsxg",
-	"mZ8c1/ZS3qdErAuZVPLJBVbVQo1r5DQuIGLQpkpcgesphCV8aEkP6ppL4uQpoUSxGw61aLgmlAh266z3",
-	"O6aUWCk58uJyBCFh65l+V/OW64V8J2Mm7JXpXUvVW1k/ktPpqGjR0ZFlVpt1dPF8dcuKKVVf/Viqtnq3",
-	"fJx8lMkqTD1jnU3GXp0DV9LtXJL8vYKv9J2Nl6fMBatRAtlu6P0BPpNSoUvv5t1NuQa2dM2WZnAQKKC4",
-	"cR8m761f68TOFClo0XVBCwueprwBxhDlWdKVvsOQxV0Ue7dqrkYQdK8PhjmZ7+zSQzzkUxtcWwpM3Vex",
-	"qEL8Ve26eWZV7okvUfL2daHqnDjHlRaRGuZqNXqrEU6TZVVVjKqu0OQtu5me31eVuo5mhrqL3AoBINMz",
-	"1y6IpQl6wLELtZySuhLYvLxYnBUzC0uNz3YscssFYpfVZq1WTROopNLtZTjZ7ef0pb271w0qVRpv1Lho",
-	"NKE3UO+/dr/psKzbOTUjrkd8YfdChdnmPSNHGOrQ6aWP628He7FElC4bn9iuWb+xhON52Q0T0KAJTBXU",
-	"ibDvXr88v3h1sEiIZjEUynk8OMM+To8jMnfeT1evlGuil1AmFPvWF5eUz5Q46k4F6cpcGsilFmx15htA",
-	"KG+c4RBPzxsNwD4n4qpFwrAYVNyiKiwpXY9Jn0HDVBGvBnldzL8r6txTGbEvDPvvnGH/JKxC/HZN979S",
-	"D4qYCjDnM0LjOWc3LCF9xWbkuP9oMDglY7BL5V1kYjYmffdKXj8y/w18fVaD4VMeU2H5OBejhGujmNYj",
-	"Kj5wZlbjiIyZSOwWlR6hPWskFVi0zGqMHUVzbdqXVtYPYHRDr5keleZIV6NU2qHGrv0G6uan2IJDk7kL",
-	"V3PtSs1cMRYRu8NHdodV/2B9s04hW7sdDBVo2Q1kB7StOHhz/0k4z+Sf79orojxSd5P6gmvNxWyI0jcK",
-	"95EQEB/snulieP9JOMJmyUuWcGq3dNfdNUfcxnGQvz1c2NeHvov45q0sFbUy41lOpLUIurLtrs0Ehw2g",
-	"ZtI4W4tT8kMFWDdecEsdP1tMf6/YLVlwkWmytBcmme1mLx1Wv99s1INGFW39R7n2MQv2fu9iv2gaZxi2",
-	"0KdEZSlzVYpvXbb2RDF6rYvuDJQ4fCUvL74niho2CIvtjVAU7HZUKvmwo2nIjrLHTIzNIN7OfOaPf/NO",
-	"21/tlKH4Lm+MxBKCbxQ5i1Op2D3Vmq6WmQ5uNnTUG7bXfq4B6quaL5AEQreRKh/Zx82qxpk+7eXKT/5H",
-	"OQkEjMCKAhzxbZnkizPR5BYsDFXMcaMc7Jb2kTOjXaJfueB6fkeDamdCkzHQzWZLXTjZlRo2Am7Z3agO",
-	"lVK2tCcWb4WdXOHowLsXiVJGj9pSh+zeUVI80KTIYTog5+QXOSH5kgvzMhPEqvma/JqxjCUkE4anKJ0T",
-	"uoqIlkTIKgLq0tsgmhQ2HVku09VZVYiVMdrqgYRNpyw2vsk2x4YlpI8xdN7ATA1T7kl+w+CRQaf2m83M",
-	"JtwVxJpAB2lwJi2WKcNebFN0VL9vM5sHUs/LO5Ll3WKZeVPqEAkwxxNz7a9p8kumETAV2ORrKtJqyC+S",
-	"F6NIRVJmNXlurGYg2C1T5eJneSc5q/2zwRlhv2Y0tSvMyQmadecDzmlp1p04SshwXaW9elMDwFsP2TKh",
-	"RzmDrJFVjTYrNFTlSuskzc9sMpfy+vkNE6Zd27avocHrFp8nzL5wSsYY6nJAwew1joqIS2H/59JtaJZw",
-	"Q4yi4PXAZ8lUqisBdhbY3wF55kpC6GySz68hpgzIg4pV2Q1becje6uz1EvV2CGY48LZze6XkejrKO7Ec",
-	"OFu5/cH5UUcqEwdLyuE7K+3Z7UGSsbG9VbqP8oYp+ApHs6eHo9E4Zks7HBiOaj/+mjHFYSosjQvBrRgT",
-	"i2vOm75jWoRD61LvGSyn67hA3jcVmBB1fKZ42l5Zx1UX8QiAfxBLEadZwtwOY7ud1YGQhk95AaOWXV2J",
-	"lm3BEqCO9mRVnDS6uS4uX5D8Dbiica0zRo6Oq/dqVMv8oeRenQPnxKiU0TsoM6g8gxh1qgMYPvQDdAeB",
-	"43eNJQskKTefDGJP/XvvsWm44pv45cq+h74vo11ppjo2BiapHiYwgdpZOs8XYnDxweGvW1TzoBs/uDO2",
-	"XKPoYdcGo1pn0obEcGzmDV2lkrbdfmWyqjKZhKUcYuX6l4aKhKqEuIH04NTKSBG5lrv+yK1ApAfkn5ji",
-	"U8DIKzF2ow01nwlqMsXGZM6oZSL9H16ePxte/nB+/PiJnTl/lCcH/k+rfWhDF8sDu74xdgKDgcss6IEm",
-	"49u5ZvFoTDSLFTNnxNkVDnAxbuGewr+XJE45E2YQkUTJJVFsyajRZLIqLRkYEkjH75+/I2PYXMrFtT7Q",
-	"LJ26xaxkhspBrJirkeOaiuXn9ptVCyjm5AKTtYoCW8geap69wyN6PH0yORl+HR8lw6/Zk+nwKT2aDI/j",
-	"R8kJezx9Qr+eoBMVQxrs7L3T3tyYpT59+NDv1M13MJM3B9n1w5ujhw5fhuDCf9hpmo+RF09VdMPq7+4w",
-	"eqe948PjJ8Oj4+Hh8bvDp6ePDk8PDw+Ojh+dPH7yLyX9J4ivHxtFgB106vnLDlbriwjFMgl1aW/R8UN9",
-	"NCFaFFh66RqzbTOs/HBqWfVwVO3zPtCAWz+9/bHarfJezrZqQjvZ3OQSVh/SWzyKrN3YNRcJ5jWDugJq",
-	"zAPtrL1Lqkx1yxVs28TTQiqeW1QelJWTTGgHJVwOpLUil3CJ6HO6XDLBEtIHZYAawxZL80BDq3LvRmww",
-	"LMflmteDrn3KuiQQNPTH1jalfrcRUltYGbVX+gvDFtsW8V7XzXpjZP8O5Ua2Uv+r/c439J2yVzUWZ4qb",
-	"1aWFsTMcM6qYOs/MvPj0wi/zjz+/6zUjNP748zuIPLeXLismKLlmqKS5vANiVKaNJv3nyXeX5/Ya9fby",
-	"+PETSJKHOgCzTLFkcECepZQv9CnGdFmV2KH3mPR9GTfLAwdWs5Qp02PSB6uS/cLrpmPS/+mni++ieiCl",
-	"1YIHoH1qq4TSLIEZ2IclJIMhEOEBasYo1QD1IFIQwFAwe8uyeh8/On9jqQuX/ROzPnqOnZEF5cJQLpjS",
-	"4MhISyxvxs08m1hd03M//2+zjU4xnqD2+q9lzGk6hNy5XCnBZzRhAgL9mYtrey5mKddzL0qs0L4Sz6Sw",
-	"tATXmj4XZJqlqVcaFFtKzY1UqweaJDLWD+mSHyySM/yAVeUPFkmpr4fKUjBKzDl6ta+EpRvMHhuc2gm/",
-	"Is9Bx4I7IsTfCdJoTt0fQ8mVGF586L79wy9aivHggPxT3sXYvwDZg2pFqLgShIyxK7W9LigKOt74N4gY",
-	"iohV4SzyRGTBtKYz9nF8Rsbw4xiDAf94+foVeSMtcSnChctgtMpYRPBWZKdYUkUXzMCVCa6eFsBWhV1F",
-	"0KAariRO7cuftRD/iryUgq2g1ivSLwHStDB3UU2uWMTYNVk5851kFSMXl6/JN08Oj/CrM4Ids10tEAvF",
-	"R48ePSU/vXsGM/3ILb1lmpE4U1ralcy4AMCd2rvojI00/zMbk/6RxRPLu0jCpjRLDXl8OMALZmGiHZ85",
-	"rEC/1gMNsK7ZcRGKebMjCDihIP7snfsc/sUOnPZBsIthZLNXdMmUpxZWhBtyS2EOvGlZECMAsUKuXYjM",
-	"VMzywydj57san4GSgZcnGAn8M9ooaQH7/B2djc/Im/N3z37A0vUxEoBjALCvi+nwJTXxfEz6J8ffoCHJ",
-	"OXgicnJ07HrfGJqywUGB1m9eX76LCF69dGVwmvJrFhG8AAHajy8StlhKw0S8Gv4jW40x+HmZ0hI4wLph",
-	"0c+uyu+ocCL70yB9eKMY0gzfwkjMqiQqY+MB4Cg1JGX2QI5PyFxmSp8RKsCrnU+C1HxyfHwGy8Gu69pw",
-	"ZAzTlM/mxj90+NQe6q3ixqqoC6i2eTuXKcM+oqhQRM4iA1qRxhs+IdpIxZJ8AwMCtTeh/Q9N04jQVMvC",
-	"foe3FzKTFqq3dEUWPBm6xYFplPpHQLFNpTZ2ElO0HVPMKO56TRaQtULKnhIwzCZYPc27LS5owsB4Vzrx",
-	"/AQsFtoJxv88fIsLG14kLoYgpmlqmUWU9+4FCqE5BTgkOi8lc/lzcfwaliIzo3nCSo0yvc0mQvZ1cngC",
-	"A40/DJ2sGDohmbceQ3ZMUuAOQNH2AYTbgq6wcg43Zy7YAZIPTg4fwbBuY2BwtXzOvZZIODr2gWsDz8NC",
-	"ig72FsLXwl4a8SXUEATJRMLiFLzoC2bmMiHUntrJ4eNcFPhHx+dpKm/zu7Rdve8uha+6UjvIfKGZndUX",
-	"vAZJxq+keSEz4U1MhIxfwnuvpDnHPMixZX9uOVL4vDkPsMEBGf/w/Pw7Z3h7/ebdxetXl2iTAryFSRne",
-	"AFYWCn4r+ViwuL5lyN8/f3dGnr1+e0mWiiFJ6XwkqzBZTajAMQ+MsYHQgso5xlRYZErs+VuosMTL7zET",
-	"2QKi4t178D01xcvIwz0G6wgSMdBSDLNfiGVmnFCHNyF5EDr3VYFz6iUnWFU4mL7JT+9eDL/Br29omjE8",
-	"S4vVUOVqapgC9m7OqjsqusF67gOjKjbNNFrVSf/k8JCM7dcjIY1PZLXKwStJUNW2wh7RCS09yhKNF8UR",
-	"YroEpYy4kCrwrdAYpE//pz9Yxdviuf3r6AWcuv3z6xf+y6cvBmfAZOgkgrBKMmUsca3TlOJW1LnkSuor",
-	"+zIn7qCqFWPEsA/gRsA1O1/jOL9RWHFqp7A3AbuFhVRscEC++uqdfa8cBo0lh776yp4EbNiPiDAnY7xm",
-	"YMQToIWywh1Smcd2ij5yGzO3xHZ1dTkeWC7KNDSzTxkFpQSCFRX1GVuWJ+oljRnp/yS4VazIz/bL0SV8",
-	"6TIqFhRIoQRdHzPx0x+ODw+/HXgv1k2u2CHLgF7neJkY55eqMaaxukgxqLgEy0eMsB8tGnyXy99cR0o5",
-	"IxNmbhkT5Ojp4eHw8Gh4eATPHB89fTo8Oh4+Ojogz+2dF3CNpp6nHgK/KJY3LtgTHpjXOEEXzCPU7cGW",
-	"9clcmuR4OPDhn0CHmZWbYwvG8SkZO6wc5XCzZ5eZ6Tf2X9xoRMb+NEb2mmu/KM65hEWQ424pGpWeiUy4",
-	"UylhfRBtatlTPGea9K0m+fWjp08GkRNTmlQUcnh8CI+jUk4kUHLlIfgBr1Apj5nQrHQvennxrnEPkksm",
-	"UKM7kGr20L2kH9pni1aM/gpUSkc47R0dHB4cYs8xJuiS9057jw4ODx6BkdvM4U770F5a7B8uubZ+gX3L",
-	"EhmjfqqYSJhC8cI18b1fz6zcTiVNkCbw9ZID1V90gcD7QpJn370aRCDkFKqfPDYwGvgJ3bWbLGXKY2h0",
-	"mrPAi6R32vueme/sku3t3jFou+7jw0N/13TlQC0PeTg3i7Qoa1lKcMstSI3L5LkgP7x7+SPs+ay8JbcX",
-	"rJVV2Zrf1QGm/yauZewzXMzw0u1p+Ab21GbNcW8+dK/5t9xLH6NeWYPaNMg/u0cvEtzjCcIn9EoOx4ff",
-	"0sS91oNXHm9+pa4t2Bcfd5nrwpK+oOlz8IqWLS690z+9j3o6WyyoWjlr4vmbC8t9MI4ncqhobz85mnl0",
-	"hJoVdKZ7p38qMEf33tsZANkfKovSBxqcGakU7OCXdgKwcyMJTDKRpAwL4k9WZAxjjSMS03juauRTktB2",
-	"jL2EYTvi7S/0huI6tsTeP9IbijPVkdGuc/isCJNei4L2Yf/sf2/Mc8TvglsreIhssQ/4EZGXF+8IcOeY",
-	"DSLCFhOWJIXWOeGCqtVa5MTQ5D+3M2Onvx8fHrpUTed3jpnWRGVCl/IdZRbP/U3AysAJtbdhSlJ+w4R9",
-	"3opqjFppYOsPsJDNmFqXa1VUXWewdjME8PddaUtck2xZQ+P/xpjYAEsrJjl5f7CiKP2C6HRpZZlumjTH",
-	"5bfHZLIyaMezf4BNAa48RsoUaxEQ5uqZ+nQdy4VzEzdThAnoL6ODuPZ6ycT5m4vtkM3vq0C2JhK5gQlo",
-	"PCSRcbaAfK/Kfjbt/qDuoDkM53gE0divwM/9BZMRk7sKa6hJ3JUdOoNYzuq8sSO/djLtbud5uXLUG5Ax",
-	"gx1GR4SlmpHHh48guh1udxt4JZZRv0dWiRMEUAx+sJduILP/Rshl33q0+a1m2aqNHDbHHu7Mh2BRh/t6",
-	"lqYedTAyoBVtb44e0tgy6qGLE2vFYLRi6QyenmYpslMIvnH2TjpBi4/Lw4AISzCS4wzuMfSuf//8Hbx7",
-	"JfDpCIYpahRG8F4exWV/nnJBRcxpWvse75LwBPZb8Can6Eq4dFur7gqSh1WhZQIJjBu2cLYMML3l9vm+",
-	"+4y+DNSjX/1w6auQ29syWAp8fJ0UzG90mYcXER/8FRU2a/tWnn/kPSVWU3eRSRDiyBXa2/TggJzXIOhG",
-	"ALt4bKTCEMr8aKNS2F+emYrLuRKuXoY9KbgKY16ukIXnEac9IBDEqShHA8pyyUQytLdicDm+dZuGvlqK",
-	"G8OE1R0nzvqg51JZIQv2QbccmqB/gwuHKI8PyUIPnOEffl/Q1ZWAyE3nALAqIVQ5Y1SROVPsgLwAgMGl",
-	"Js/OADewhQRaxJgw3Kzs9y76Ib8I2/1jDUEuEvbBlYufrAjFuAgFYaVg76jyzh+5NudwBm7nWCTa+QRb",
-	"K7UUjzx8Q2fskv+ZQV2rDs++g4wK+3BA5UTcKkd3AvzAQmlhC4VB7NPgzvQlBE8r+SwFQ98Q0R9eQ6Va",
-	"CzoD4dDsQtqmhzOqTL1V2EV4IQ7R182bI8Tdtn0hXM10YiWCIhOZidY5ZRxnSrG8bVRg3u6BNc215PXb",
-	"SbZcdl6LkXdeyft71B7KFAYZTCGDF95jrewo80T9e6sUR5tfKWfQ4ksdFIMXUk14kgAv6J0cnmx+wzvJ",
-	"fhc9OtdQfp5LZEpoXc/FizuuiMg0YSBela5o1uBn7r2PejXvZ/6bVCXdpcj6WGsVK0Ivy3kiEFFwK9U1",
-	"SPqoIurRgxa5PAZFlvYGAMFl4AOoLT4gLUor+3SyIkT9tT5D3Tuu+xJgLUKoBBDSRwkAQmGAmkmRTcMB",
-	"6hhXZmSrbCqNdzcZERrdxRRuCwIXn3ivTC+frAPLK5DqC7/7vPhdO5fpl3jMYA3fKzGMMPerUYgvHAbs",
-	"RbAUU7hcnYl1nPLhb5V05Y+tnPO1qNAx3GCsAu27qpApjY2O4DuW8hnW8FlhalyedwNKduSMwHmlPigH",
-	"jhFJk1TG1+iPcy9xKcCJ6j+M4BGm9Dhs1yhoqPdJKLXNiFZKO6qS5/N3dLaJLOGZ38N98YWUq6RcRftP",
-	"QaPbKggFJtqDfw8ecqzVVJccpagAtNUA+ZW2d+ojPV0gijZ0dYZRt2iPHCuqR85AOXZNmJYpjSEzV6bs",
-	"gLxiLNHEB1ueQatun4ALLZhFzNK0kr9sdYKTw6dNYv4JUvgq9LwdaC6msIoeymzAct82cQMTKKU+CWns",
-	"cbpEOB8OD1aWOM6WFHMM7BeKLq3UjnolKNkRfj3qnfZSCcrfr8dWQYEaUR+3V0GwDNdHLAPdGr7x/7P3",
-	"rstt49i/6KugVKfKcm3St9jpjlNTtd3p9EzP7ktOnPnPh7/nSBAJSWhTgBoArWin+jnOo5wH2C92CmsB",
-	"vMikLrZsyQnmy3QsEsR14bduv/UQKeZbruUeGJWzv3YqRF1CUxCm+yBMz0/eLFn6alR/fQusx2DsOJsa",
-	"uN59ItEy1qVyg8RCmhgk2xqcS3818Js270QfuphIMcx4YiqBxz5w/UBjxjKGCEP0F8d0AnCmY9Dm4TbB",
-	"+unZ6pX8oKD4KNxDPyEpA7y6xj5z+bafpPyFKqR9OT+9WGdT3yfQgpfPzvZ2AyVUsTQeShWjeSJ2TGQt",
-	"PGVAARcj7y7suLL2StPjaY7jZLEjx2t5Di5eaM/2pLKpnc7a9I5r0XVGxxOuodTp1rb/v1mW2f5MLH4f",
-	"5MZRZTlWUo2eRtjuC3t9m1v97PvNtvpHf4ttAwW+cxV97yEm0q2AqhpUqmCABqB0+AgkuY4ad4xAC/J5",
-	"H4kmpW7QBt9B87ppRlyAL+7Gt1X/E7DhLELE+7AP294G7FttMatk7PwvNn8cUPR1AzqFSgzVjrVxCSdS",
-	"jJzps7M29KvU+t4/bNaA5R+BzhoynVa9Wr5SvBFg3rcH81qYRCvJeLdsHnMRY2JOgIUBFq694RZ3kWK5",
-	"Rlab3UIrSD2BzkBUzULmqc+yKxNBvx4oBrdOA/CI6sjjyQGWM2s9GcR6XzGic7SG56ZMHGALlnfHEIYR",
-	"RlXzPCgFl2Q25snYU3PrG+EZ9exr+FuxXpqMWQbmOiTxgzzvqodvQudE3jGleMpc8KzrnGI6z8yNKFPA",
-	"SyQ4kPafikHBHUylzlNubPsFY0lZahh9CC6IbcGJOKb6Rny8uvaxkouFQSmyG9onXE6RryVcaeVAoz+3",
-	"yMCeID0AFTeCixTEz909FgY7F0ht4QI/IL+uRisO8RXCeDpmIP520+C/fSNg+KSP9i1Xv6XfFG30zu2z",
-	"l4eHa2PrXCIDOuEisX+xOw8CwigZ0izrPMAY+q5wCTUhVCxzRLO3mEwrIMtUKtL/8lf/kBhZ2KU9rcHC",
-	"Hj4iv/Bb5gIDMec/ItwvZ6m97BiDF8b1gMEDBt87DO6uWTlt5/sPKD2g9G1uSS4KZLZ0TyqW5iDVY5Do",
-	"cVFCbcN3Krdy05tCxohGYkV1XBZcazTkOkgVQ3C6ju0ejf211PKObdWhoBUWa/tkyoZcwGZa8fC+qj1f",
-	"jxrj0UctteGSpCyxoLoaQeMiZpgoMTFIrxoARnJcCsHsHro6xLoNRcgC9Rj5fpbGVlZyA6q0zT42vKC+",
-	"qUZXYkR25PMXHL+zxet8whZipMh75BxC3hLgZMAECIoYLy6ZXKFUtr7H8OpSGprjNG2P8Qs7jtN0Uer3",
-	"IhUXSEId30fnsvP//DeN/3fvP19Oo4uTv/6vztqxkFsKh1+WBQAkSxWm7qdLCGhpFiXuppN4c3O0xpw+",
-	"X1bADtMAnjXuvziDa4TAVmjIQgzs/sXALrsBHhPyX5Ytp+mEi/Kecn8+1swYLkbr5gH4xzEd0cfp6QOS",
-	"soyNoNwGFOQtbFFIqx47WnVwbOITGsjDweJ0WqE6cCyMrpJHY9iqK19w7Xv+hEds8VMtSpOflRBx9bVE",
-	"opf7fGFjI35a2NVAE1c9mp6WenvRrvcP8vrhq6ZxaG8JZHk65mug+6oUwYtKk/OqKAQMPr1/KncQgVqv",
-	"Cl4vHH55gcwOa9tPF0a07YjSluafNXRhTfnmY0uDnNu9uTPYwrZmCxvQRMc0Af9ebNH+ClOPE/cxFclY",
-	"qpiLONcsOLh3HWvYfL2tfx23IOT6HR8XNBjtUPnHOioo36hbcZznViqSC8zvXCczFhv/gG1flZ3ZFaPC",
-	"72C4KvoBrKRzZlwlhDZl2o+4pkm7wzGQMmNUNCnsix/D7OgPV4QLnSsLlQj7POWKaTgMP/5wTZIxS26B",
-	"jzdLS+ezYozMGVU6KusHugKArRm2tMfueArFReEjXIx6+HK7PWB9s9LDyCWe0q7QvNPWsDEU6xMsDPul",
-	"27QKJtItcmx1LdAaq2yAt2bLGXuNETwfi2p79ywGRWe9JoM9qUSP+GpTQFp0SRRL+JQjXxHe7RERzFi5",
-	"MFJS64j4poegZ4hkfkR+Fwz5hzIqGuKsoahB87nYXNHZYuCIG2DPiwdmv2NYb0DFbc/9aJfCD7Rz2RnK",
-	"XLkqypVCeAOquYbIExhQRrGadefk9M3J4DU9i8+TUxZ/l76i8Zvh6Ul8MThLvmff0dP05Bxr4+GcFwLN",
-	"l8nsgTSEImIX8cl38cnp+gEszROOi7GepnT6xEKxSSBi/9J9iC35ReJYV71dPBcUtK86HqUN0sZQvkJv",
-	"HHjSoiZl1CV6+TKAexmgEjl+O0ZVxqFKCjZcr5KyqE1xvVgQZquBLkFDX7Zhi2vmYTEZS7brmOpYyHjh",
-	"e5lVulft8iGIjG/ZCvBofPrRF+Zcjv6oqGO9xwBWj05Xq/vHX4r/Xkn70tr7IsocTdKETiw0w9Bu/E9A",
-	"n/heM718G/p8Zj2wlcSlqL4cjMMvmsOlbQ8/j3q4WX6I79tyPpeqdlnUpgabT+ToYEFRKkjryhwFmsVU",
-	"aw5ldIi3AtUymQ/X9Y9tS3vchpsMbXB11ex1fHbyWNVs2y6y5V95Vk/ZZsKwIGMJQjF4zDbG47v0qVSg",
-	"WCkqV8vEnUCxYybSByQVLl4ajRbJT758azJPUH+cKgnE8MQVxmUihTuEdJkPJzw8cjVuaQaFDciUciwb",
-	"lALZBdb98y9zTWj6R16tWyjYZ0NULiqRzL5oINckY0Njvy6HQ80MFHdF2oSoyHC8ERTgv71s/Q1uJPx8",
-	"x1RT1tx7ke7T1cRE9V56HZ+8iU/Rwuhy4yYA/w2UPaWKkTEwhK2dE+dH916kG1whKyVA3UKJ0r8TBPD+",
-	"Z2gVJjB3ZGMm0n21WIWUqr3cQ0ykMcSAg83TyvgYXB8hMmRnKOY95Iy325IE1PGz+l8rE4J7qy37p1Rf",
-	"m/OA1sYw/gmXhbPEvJTNyYTqWyTJglQdPZYzgTIDsErKR9zow7cukhoahKddxXEmEjWfOufUcgvTj647",
-	"T1r1yFlz/bda5KcbSAgq2O6tvMcS1Vd4B4nK9TBY1x8b2V54Tg40GVBxi7UZmNVP4oSqtEwCtCLGlXIH",
-	"xMLtZBEpXOYgFXMfMk5nlEMlevcY7JwHidAtWgDzFl1OsFlNIk4ZFL1yeSy+lQONKpi/MrgjeMmF4Rmh",
-	"JNdMkbJaOOpyUKt7LInVyYAcxc2Ho0rpFhKeFxQriubp4RG58lPpKA91ZXpvBPoZXUePyA922fwQsBRt",
-	"bQUrdbqkrx5lP8gix6o4zDVLm1TA6yWy/4FqXC0ApRKo4oLe/kmuf/350z/s0vsfoD4YRJycvTq/eP1d",
-	"J+poqUwvkal949XJm9evzpFDpGBJmRWmWzllwlXoLb1Ifhk3IRGsX0nXzDy3oXHDW7FSIc3tJb9hwnX5",
-	"rSixCxAydtbneMKogMy6b0CdDTrp0i1xy0Va0h1H20mHCChtiyjtGtHDfaTmr7iuj+4sABwa2lP/xGEF",
-	"1BELCd7WwYsGZRsxjIcoD4Brj1Zxj93Hn9J07z5h0SmM95bNdV0rHlEukCEQaurUpp6M6B3zRHcpszcq",
-	"Eyab34humtPMtsbF6PAtocSfKSwnO8SCpBYoa2n/ZJuFDlQBYjN5HXT42XDYmnDrwcjJjWfv0VOh4gS8",
-	"9M3iJXt/OdQckFJASquR0uI7mmXDuGoFWRcxrdf8/pSpeMkAy91ILpIBS547lVkOC1zQvWfkIU02nsNn",
-	"AU6KTRVP2FMBpZ/AiKTYHdcuohZC4smAJrcphDrYE6v4ILcvLJjKyFBaaY8FCBdzsm5ELVAXERGArT4b",
-	"DhnQ/AGZU59MKSAzauDJA33Pa4PhsV3BDPQA+Zhdru+YKvYW07qwe65kCHk3TzK7R6txGFRZXKhs65iI",
-	"i9EX8BWI9CbcWfR8GMYR+RdgZyz/7lYjjWpV8X2lXjt7M6qJzqdMaZYyCPAQ0sDHmyDfR2xvr6IvaotT",
-	"xGB8F5+8rsZg1LaMX+lLYmaSTCTEZOQKigQzdvuA2Aw3MSE+I0C1+/EZOtdTjNFovjz9doyLvA4qShG7",
-	"4sa1YiA29LaVhFcKFsvhEB/0XXLHLYSNhLCRTdhHECa4zKPatt1uphLeoHEh2zFYZYVtr/IprnG/O5pd",
-	"D2JDeMvOwlt+lXdseXyLkXVcVoNjlbQjHSEsowUFxjOAWp1PngzTurseBKMyVTNfHz8M0aX9IwK8ff4u",
-	"cfG5iiFSxJocYyZI32Lh3pTO+4TrG2EhCOmWuFEvBu4eNgM9++F9wnl+VJ3LIc00q0C7sZwwnK+x1FNu",
-	"aIYhQH7mCkz4Oj69eBC2g9UP0C5AuwLaCWkqsC5gqICh1t1DKJjuRd/CXoLyAQGj7C6RyC4NodVLtgWv",
-	"uBgWqeD/pZ1dmtySKZ3vIiDX7sw0x3uyMRL3PRQ6wrwgFz6c0jkQQkiVMDRmAfzQBHneHNVY34yVzEfj",
-	"Puk6muNLYqR9d5rletG4lTGKuOQQzWes8lkKSUJjqgkoq4SCAct+/4i8B1ZXeEzOmPaZWzH86UZ4e5pL",
-	"RP8//x85fRWRs9e2n6dnERGMKisyp0yI+WFEpkoSRQ0tY6ssVCoGi9UETLnKN2JxES/Lz5P/8//i+/aC",
-	"st/2jUH8kn0iIsreehBymLCIjGl2xzTJp03AajFo+dov3aagyr/4CReo86T8aoudbSOVdr8Hx+Q355iE",
-	"kxBP9pc7Z6u31P77Bgv+NG8SgQXSwR/3aMJ156ZZYsqYMR/jCnE6wFkO9xqW46SgdmsypneovEdY8Uaq",
-	"Irl2AxDRkpm8vQj1jcEIXqtPZS35TVbym32usrlvGclFZregExT5BN4nkIxk3yjgGrkiHmYsZkAvtLgs",
-	"+bnrChHZV82MJwwirewv+pZPNdQdLXdI2bAUYPSa0jlas5pC3fHhfbLFDJWcLJpWTk6r7jYuCmMMmmZO",
-	"yT9z8ZCsZzf8YH4JWGNzz9q2nGQP8tsFq1CwCq27tUv7TyzvmMroVAdD0M4MQe7OWQbyKi6op8vIxt85",
-	"0teUxeqLP/fqZeuX8vwVL1VrrduOR2C2KItNR2VUEkloluQZHBDS7WPt7P5hUSkLQvsNHWQQMZ5i+fSG",
-	"z1g5BPjIfo8LSANEj+wBFLFPxm+Lv1ghNhySETPk/OS8Mev7J/+NWtn0JzN+NH2uRUw3jT7waL1scsG2",
-	"NS0qdYypGrk47PXPeCPBYFk5q4xY2Fh7a9iuy7kG7xXfogTKfjeO/C0y77v8XEgBTlFYrMsq2Hx6d6DF",
-	"jKW9/Ea9RGqjHb+8L7x19t3FSdQR0thF7ABnv5Ka2bvxaqp4tr4i0zDcbXMOLvnEs2aybCAoPdsgbLQg",
-	"IYO614CJm9BP7KK1l9O/N74ppIlhuwXFLChma29CLhI5YXHKtWIjqtJVQYhOiaMjFhcV//0rQaHbcdm1",
-	"ZcCGdNuAzeED0N5DVbhjr4Ztbj5fgvtac46RHvVAFxUlCi1wQX0rU0Qir/1xBRQmSGkJ6cN4uF0E540Y",
-	"MbNQoZXoacah1h1YvS3wIlw4ctIyjMCrl0XvXODn0Y34gSU01y5gYUyn9rwRapznnYqFbpfDwagGCLaB",
-	"bxehxaDCX94ISjJqf6z/UMmRJt3zs7NKMpCPSY6HucmVleDkN/bZID60ei01zGm3N2LK5BTKRYOz3nY0",
-	"n1pkLEbkDzmIyGzMkzGZUdu1ocQugmJ9oLHCHknpHCNAf/357weaOEFzIxLFUqBVZUTJWZHiVJs/GIkc",
-	"kgFXZmynAvhc6wPtOjeKl1oRRkVAT9Cw4UjaDJ1CWUA4CThBLvyB6kWrgKZzTbp9eICLkZ2jT2N2Iyq1",
-	"3R0PLL465KNcMZcY9evPf48IvaM8g7ZQEkfu/0khkcFiYftk982N8N9yPOmwHYreRs4Fx0DEuTkklSmc",
-	"Ubdkdr0Hcxc9ArN3I2D6sAmqweJxWOGy8RN34OerOWceN+RWlaDoYQW89kALaJA2+1CEKmgVX69W4W5s",
-	"e3Vtoj1sQ+/YtFZV0FPa9ZR9rgClWDzMqAsSZ23r3gYkNtlbNM0zo2MpoDLi2q/BFYows/mtCR/F9hqP",
-	"J1xru9OaHxMSn4LLHkYgVcI2q3C1c6Xo61Fy3JoSbi7has0NVppG02YtMz4i2rApGczh/ysopgLeioDZ",
-	"RsD4KKUIIZp3sLczCP+ED3rppYuq016cATZ+S/pWcOX6b44koe95jMCwfqDJnznLWXORaveJj74rz1ec",
-	"uqm0Mo6js7ZxGTt/jW+9oILN9VlfXah5uLARQoTxfjnK1juopFs/p43HtGZu8euOHrLnqOt8pd2lUfs0",
-	"steKxVp4A4mkaxU2EcYz0D7rMQGuWnNtkqB+Hr7YVr+5fkx2WrcZO7p2ieVX1WhAM5NgJlJoXhMMuEYg",
-	"cFNRoYd2OEXXWNrDWS58cSfwv7+iB8mW3dReXli49prLpOt2xWGovhyU5T1VlpeFWC5guYKV7qtQdkPB",
-	"5RdDSlLWNd5CgWW/mSFB117ysbvXQ/7MY1Dilb5tgVbAwVVQ13GRwt6688BqSYjlxgixVQs9/uL+0nN/",
-	"WR1TWUe9ZcnklCVcg5rNh4SKeeE0c5kkBlw9LUVt7oG+Z9LCWoMa66MM0TovPJ7x/nI+i7a1mTO7tjOr",
-	"eWhrndpjewDThzjR73+3VVGslHZ3+uCAJXLCdKNGCGJumlEh7D+66BfHh7x7/PCI/HvMwU1c54xk6DPv",
-	"+8nuTXJteikfDpkC2sOezgcTbgxTfcgl1AhrXMr+YVQn9YZyOTcioUJIQ3CqnHcb/6FirovsF9VvZAj6",
-	"EZ58rIL6SBfmA3VZL547l37/1rTVMaqomvyRa8OHc1Lqr51NtdAf/aeeOxZzLdGOy51uQbQH32tQJ9eF",
-	"6r7Yi+YiYV7OtFX4WK2BruHRXdBR3bb/FjXaEGa6n6mtPpXUMV+C4ukOdbTWG8XVsuLxUqUttaxtqMxN",
-	"yCE4d7fm3P1UcZN4+EK6blUjj0QhY9GiwpKGHOwFKUsyLtjhY/Vo/M0r0FwPKzwQrZryz9c/lYmTpWfI",
-	"uW4X8v40Y8hl6SJMZ6LZbfvz9U9X5aefyWn7lB7R6oBW+0PL+Qye0P1Sseu7vXF/17a2P39YGcsTB2xJ",
-	"8V5MJGxUZD9WAnB/Fim/41Ax6pqpO54wYjWJKrvNEKO1MR5ugaUXSfEEbFFuNLGT4XugvRNUlYy+/rc2",
-	"/2f1UOzU++kSuXsFrVLnsjOUuXJpg7ZvGRVre0fPKyuz9ksXnagDHH0V6pULqHRwir8Ydq+Pf+ZUGaay",
-	"+fqKa3XOd+M8ra16u+s0OEyDhrt36WKt2mALxK5CqOXBxUAyA+jdidzgMg0u0+3s0qWKnd2iRRWwFVrm",
-	"OjUYVuxu9OEGN+ujeIwtoFsfz1UqIlVgnB11Bb49BqveCwCua44LDIJLXa41eF06XBfi8opiEQg3Ebw1",
-	"OlsXEOazqHdt1vhiXMHF+rJdrLVN+uxK3uNIN5s5Yj7mAlkqwTaj+UiwdMEI0cT18jj9bRskL9jVOlnl",
-	"udWYHqQP7YRWZR3R4flUggjZA/3kxflFdlt0oQArFVI4e2ypyRVz+GRrEnUzKHL8hETGV5jpjwyDHqM0",
-	"SNL3It29GGViQYa+iU/PF4MmMM2IJFBd1IPj4m7anPr3faD9DTaVJtrfUHUp+Nc320NMpPdKLhmqTOBk",
-	"2tnF/94q6Qs3O5HiyUl1l1/4T1y//FON6AiKgXuPWs0Ec4C+M6zxXYiioqsHurhXsRrmjVisUv4WixH4",
-	"chWKtRYvWFLoew+Ax3rlvcv6703cXqGgd8AfW4jNepLy3JsXNQgFvQMs2ouC3g/w8Gy7FHiAb7st6H0f",
-	"vz1/Ge9VgO4pa3eva8TB0qK7h1NlFW2LZBbtNz5U7ZZNjauphZSeXBBgRA2FtQPECoW1A5YJhbUDVnhc",
-	"Ye0abHiWatrLYcLKEtrNN/1lrcZ1PiVGVmpmF+EpVgZHrtanSyeLyJhlKXIWF5YZT3RNPjRWQ3IsVHXH",
-	"isVYhWesueL0z9c/hTrTwXEd6kyHOtOhzvQLqzN9T8OesRVZRZW4rINCVOptlpTeYsTZepfz05aUXleJ",
-	"d2Uhd6/Fh/rL4Q5+EfWXH+Q6eVAt5gZ/SzAeBONBqL/8ousvL4KfZ6m67OVP0UwrOz3PjJ36OUFaa8h8",
-	"qwap3qct+F2w34fDD77lF0U2j31fxTVfRW5L6eYrZ+vV6+dln6+twmqyBbchasgwmB32KuWmtj51ihHS",
-	"nUl1C2WLLwmdUQ5ceohMaHb4eMGxFqs8uj8tOjnQxYbqUtKXImF9+KEIBKtGeXmnqZxi2Q7PQ++fuREQ",
-	"5tWXgvXkcNg/tKCj8Lm6CmYuokzzkYDvAvWCfc39XkSCkStBaErGMnGmyBtR1qTzU2bfosgmiHdPwdsq",
-	"BSsJBl0du8YqaJDAXzuFj2R3KK+fx+hVNdmFnAz0dHAWJ6/S8/g7djGMv6dvBvFJcpqesVfDc3oxsKsP",
-	"M1Ww1V+cWKRQaGKuliSmK44Zy5Ix5YoMqDFWbv4VPURm7YaXob5ggZghCPKXo7s+SKl8kPq6uZa8dqzg",
-	"t8w1GBTWJRETWyO+rx0T2/KUzukgY8Ge/1jee0BQi6rEJaGNwDCR2ngilRoeezal9/iLQ5RLGRn+7R3c",
-	"TgH2LPdVOKtygeWaAXFy4znxG+kYFjHh86iAbX7mhdUKOdUvm5ahYTm3qvltpL/gBqz6wJYewWNPVL6x",
-	"D6zyoWVZSV4HtAqcZgT2hRSuGLbGqha5K4Y9xSIW90/wFXbykZpdzUW2y/Nf6NFBEAQdY30dw+KmkI/z",
-	"wqs4+8XULBvG3vQVfEI78wldeYbrAhEvCGXSXd8oefiYfBOvrq9Bff2DNGNyy0Wqa6TNdQP1Efm3N1Dr",
-	"S9IX7I6pngXLfdItajAbmdJ5RIR0oab29xsxmFskba/tw4j0U2Yoz3QvF1Y+cLu5+qQ7oOLWbpqEqpS4",
-	"Ryp2cKJhwWDqDjRxb8IJvLwRi/ZoOROwAxfJfQ+07UBh6OiTbhnqC11vrCHzC9dmMR7kOZ1ii/Ry2bwS",
-	"O0Xqc486jJCAkcZUozpD3XLIod1RTf6wcjlr3jAnIwZSZowKdKct7w7iMsUSPuW4GLXFrK1cW2cadsgj",
-	"e7WwzG0frprAln9uuU8R3tg4hgkNOs8RuRwo3L8CXfHHWnYqGDXqrO4Ejv/cnQCMvZxU/Iz6cJvRlvcu",
-	"niHP2DpRCSoXEdw+VmK3U61XpPBP0PJuoxJULh4ZOtDSsJ2JtWVHZUL+F4fwx7ba+hUa9z0Nd6iMZY1K",
-	"+9wFCweJtD8SCcpw2oWxZ1qTGVOMsM/osiB0VTy4YhNujJUq+kE2r8aw7yaZdPzF/t9Si7EdyQ9X765h",
-	"OFD/n302x9OMckG6Q/6ZpfGMp2ZsgY5UqY7Iu4/kl58O3wKWf3f9X24e4LVE3zWmSjUOHahLG43OlfOx",
-	"2uTsP1w/fpXTfXri/9eoGxbDfVADzQVa+b1UqHfY4fhHrqdS83U84e6V6hvBXrX7o38Fy3ugyWBumI4I",
-	"+0wTYzG4duFNXg5s72hvXKyVZ6xqyK7TerSyedfKQA0L1OLTIleFUhbhe4LtWGdEli7oNxcooYU0ZM7Q",
-	"59WmE9kXHqkO7T3msKuzGnPABAbMsV+CBw4WoYmS2sGOaiCl3bx/Aw6RwuG75AgcPko43QMb8o6pldHZ",
-	"v9dMbEgzzMXIgQMLLyBzm2tnPnf/tmMcZnJ2oJeKnd+rXditwvQiIq7L6Voj3royt0Eq7JkfvbI2DqM7",
-	"q7o/QZdkIgWbo30U8irp3EoDkkkxYgq4EApjakZNWaCDyOFQM7NdWWFl0foZHBgZPS84qVrP/0fb7ItK",
-	"3yg7viqFY0rnmF3aKEzcLzWFZSfY4mMuVssSu/xBhuyXDHHrB2uzJFcD9/ffUkWHBn0c+pFpG6vzND7R",
-	"W6Ydp0suSgZdAmzRFj5IQaQiAzaUihWigvwPkjGaoqiTQ9dAmbfGxY0AXxKiJeR7QRkqhz7VHzMysGEE",
-	"KS7mzxX3iOo0wc79CWE50Y3woXeOQoYkVCmOonlGVXrUVHJtQkVKjVRz0j0/OSnId7g5vIQYQ6PQo4x+",
-	"QCjcdsvmICQHMp3bJ3IlEEDh+vkNcEQ+jSFYiA6oZmQC01r4Gkt5T6i4Ed2KYxTm4pDwyVRqzQcZi4iW",
-	"xMwkgspBzjNDqCFSJIyAb40MpBkTQ28ZoYBD2zNOSsGxF+kmhZz1WfwX8cn5+hkh5Wg2SQc5ewIx3CiC",
-	"k4RNDUvfFkGgHJfPgvAj8kFmGeGwlD4FI6SNhJCul1PPM2RchKKZemVKj8pFPKVzZCWUuYnlMFb2Ng8J",
-	"FY9BkHjhEVogCXu/YIaFh2Rv7e3CPWJwJQ8GNLkdKSuxSPfs5CwiU3sNeWG+lagwC1OOv6ATe0nixJhn",
-	"jPQR4vZtP/v+buxHpD9VcqSY1n2iLaIcy5nFarXAmzG9Y2TAmCCZlLcsJdQsc24h5nkGlazNSaVyEcKm",
-	"X7IbqnrUCmJLv1EjYqShGRpQihCCxyloG+Hzj7lockHVTuPDcyh8621q4zUbKTaCg2OVmjS3F8sliJzE",
-	"iioIvxRCGq++ke752RnpV6+JWqBx/xA0qBsxVTJhWlvNM6WFtbrQO7tSwR+s2uyfcSokNxGZjZlwctB+",
-	"XAp2iJcEaE43whfpLoJly9o09Q9r0k3ZkOaZIa8Oq1/TBHh2C8U8IvqWT6dcjG7EjLFbJlLcFO/FKAOv",
-	"nkjJv6nVdyEwdSwzbptpUtpcyO9jtLYVqSRrUZVZBSuQlL00olB7pIQ0MZiPQhLGy0zCaJWPLbB7QBMd",
-	"l5IrTum8KBXS9oa4jb0QinNxK+QsUIXvQZoHQbuvRRsNiR0We7ib9dBhjs/wR4gtq99dW0f1x4l9KNs+",
-	"jLiC4WrDs6wwlUXFVLh0cG//tY9O4Lon2J8MY4AWDJ/w09au0AdaOgs2nAQZYkBXA9yipBgVcGZ92+dH",
-	"aBA6smVi0nDbv+Tb3p2ErVJWBP7Pr6HOOApCQkFuOhUJQycXmCQv4R7BgCaqGMkFUPLALYPhCuCJAoeT",
-	"GbPJ9q8X7Nb2r5cyityOC4o8dZlI1HxqWHr41k0HZAWKMrzczhcdUS5q7j5wBkJjEUSmgn8T/ivC4M00",
-	"BZ1zDN6eetR3olhq55jRZIxaYJHVRrrwxzoVNzGS0BvhExmx5HtKaGK1VYPfg9eqGYngITx0x1RRoWkC",
-	"6nkiU0bevHkLq2yUPRLqRqD1IipPNWRLYuRtRNifOc28H+tAo62j8t0yytz/aFsH5d2X6MAxN2m572Gi",
-	"g5Ibrr2HX3seFIY772XruQOWyVn8v5mS6/iV6nrulOp2fxQoxlacrVCHq+3jDRAbKWNGVTZf8YrLLY7r",
-	"ucWtnZGKj7iwChwCN/vOKFetL7ne1MYQ1PSdFW+H1VjURy8JxWv+2lCR2hv09Hu4RK0SO1VsSnkaw81q",
-	"gSWCAQALlRuUTJmqXeTbx1fL81J+qmWiwAoP5msmo0BIoth5Cm3ILAmZJXvtS0QYDYtz6cIfo2pUZFRE",
-	"N0ZFIKMPbAQ27IUMgX1zNMLIjr+4H3v2n/D3sczSB+t160iG4misYWcEFjfQX8pAVSz6O7FHp9CCIQKT",
-	"Ett3AiH+mtAsa2Irh8dvhAu2QEJxTAoCQkiuC9ZxWqrSGMqpWMaoZunb8nlUU/0PUPsBAlG5cjx1hW9z",
-	"QtUtQ0pz+8VV5lL7hSZN7B8ySytTuGNTKYjmKuT2KjIdyBxXymnAwWwa9MfH6Y9y2so5XSOnts9m/I6t",
-	"86xnvwYwEvTSYIstAYAVtC5Y/57xtfFOIeWVApcC3BFGjpjVrJ5IQWi4vt1dtAc3OOSdc1F3k2L3wH6b",
-	"ppoYSWZjaqpZIz5Oh+lDuJrtOgylIhWdvbSz1gjjXPjSoHIh58LwrE4g50nINFrGG+7Yj/j2/lyz9bu1",
-	"mIZwv4b7ddtBSFu+YO2z4XINhQ4ftDObrLXBnLorQORuRatlF9pyt8jorPKvwtgXMdHh44shrkBEVsOO",
-	"gcT0KYKewK/M3Li9lxnSfStDn40l8N7OXUatH3zVXz9giZwwl7l7I9Bt3a0aGwxkolp0chjV9eoqoapi",
-	"3qZQ9K1boyrQN6LAoYiDBJvV3tcMmSOL43UYFeUxcJWs1LxlU3NE/lEzedyIms2jtKVUuBdqBpIGEoYm",
-	"6PUrVbclmviAjLQ7gV44pfDBBYy9ftW1AsBdffzXu2tycunRGkkyqZkz0W2avYJzxNMA3wJ8K+Gbj4UJ",
-	"SCsgrc03EYi7OM2xY6ugvXsca28FH/cOQZm9C+5Fwtk1qYSJ4TWMqaUQx+bRghmzeR2OYBDd9nNMjx1g",
-	"egJkpos47RpEA9KSAhEeNdh4LCLxN5/r3dcDNc4uyYAJNuQJp2pOUpYAWHsI4HBzE8BGABsF2Niq1A9A",
-	"45sDGsUeijaDJQFo7M76Y+/LsqKEHAKPBU/L2pn3EQaYIx4FJph0t2RjGNyH+4zyUmSunjy86irS/Hz9",
-	"E8RaEM3UHU9c8U9Hwa5GVHCNifFjmaVtpKrYl12xOL+jmsVcaCY0N/yOkaliQ/7Zh7gM6YRnc9iubVzO",
-	"+EjP/quHL9fC5+rs7lFnwkXx77XrV4ix7ol8MoAyIevhjN/+cf0bvtHaakoN68lhb8CVGS9lfFyzm1Om",
-	"tBSbVer5AO88R5ke+NDquEHc4SFwcN8oqbVxS1PwRqL509E8V8UhipS1au547zgIIMGyxjI8ixT5jSoT",
-	"inJdkYaYuQzedPsfwyrNBiZG/faPa4Ln2oKuZMySW6tBTmSaZ7kmp6eY4ZwL/mfOvOHbtfDWyWO7q4k9",
-	"cmSSA5mmc/uP2BG5sgOAOiGkj08euTTc/lEbUSI89kiSxMepbjRNFdNw7uyFctq57JyekQ9WJ782ijGo",
-	"Kyu1SWRqpc4v/zolZz/833YDyJldiV9yg/R8dQF32Tl98/o0PjmLz77vRB02oTyzQo1OjuQtHUr1P10f",
-	"jqQa2X1QCvbOZed3eKQTdUb8jgn/12s6seKvFM+XnTfnr8j5d6/JxZvTN7ajFZl42aFpnkH3x1IwUEMv",
-	"vj8jp2evzi9eb0D/CG1uQv14umUx2iRCsT9p4HIMivbL4XJs1pTEWMd4oGPIAN5PpTxygc6eysk3XDQH",
-	"mboN5L9IM8EFwUkI1JH7Qh0JsjW27cY0EEVuRbWmHiJ17wMzitDs8GHgcUGdPv7irvpl5I/Pplr/nZkC",
-	"yT2xStVG++gAZ2B+fLkVP0R1FZ9NvdrMEAT9884s8Bs1xBn98/r338iEqREj8AzpfvzpHfnu1ZvXh14x",
-	"w4FeEjrQTFg9imUpXMPziIg8y0iSMapADkpomGZEioLWH1QWyEiyX0mPyG+MpZr8PIzBmVXqYsXtbGWt",
-	"LgxN+DnH93//PP9rmj5COduGQ21BKzvrXHZ+yqghr+xWc/qMnSe7mmzIlGJpRUuazDdVbz5gl/+Kah2D",
-	"2Y1hDf/HQ4SVb3Vdr9szyEm35kFeBg2mHUe+DI0kuAn30024b3rFV+O/w2CLQsmoBBJ3FyHH21YUAXf/",
-	"9pWQY6o103p5qcRPY67LzguLWSJnsIYQ5jHPUlJpqF60KSKDOUlypWVbcXlo+arSkWdy9D2lJ6kczmpv",
-	"UmXqgktp3yqrV7d+6x6vnsvqidqe/vNYpafRHdWHs9x340L7DXgf/DEn3XdUIQnPNd5opPs+4yM+4Bk3",
-	"c/JOccMUp4fkIxvlGRwUTc5OTi8iotiInB1GN6IPoqLvLSkHmnTtb68OI9IH2QE/2f+wP72z/6GYIFeJ",
-	"Iadvvn9D9Ol3Ljmir1g5u32iGIQ6Yvmx8gd3kQzm5fNM93jaXzB62ktHt1cDK0/wTh1dfDKlXEFkolQ9",
-	"nmUCFCyordsR0tgt5fYcVPkgYzlhONIxU0RzDXkpimkcicxNIicMx+H+0bnsiNworOruAxphq8Iu6FFt",
-	"m8H4kKiTC+BPdRpRtRE8KDTrjecjziB31z88pJleeNpInjHTg08sf3LAuBj1kkyaMdpF2x+1o+9pOmRm",
-	"vuJBOuDG/tqzrzxm1Iq5jT/m0xUDmUl12zOKcmEHxNIc1713J7NcGMYAWC1tIZGTSS64mfeGNLGHkLMV",
-	"30yobbU3lKoHh+ze01Y8VCXSZefqiHygBiSRorpHhZ65C+nP085lJ5NwR/9p1XttP2JFJh8JPuQJFaY3",
-	"Y1mGS2Y3b2L8bnVoERd8bU2/PIe7cWZW5EBwaAaAEYrTBU/lN2skKEEWGgqGUsVTb29uesEivrTy2Ap+",
-	"UQCIMd7EyFzrjlrz40V0cuyvu+bnQHmG9mxPFgbR8s5GTln3eddzHU+4noARufnxApam1c4sn5oSysZS",
-	"ZHMYSRUOB0fwY/S8a0MdX2mpRoDXpVD/SNeR6Rw+QtlbZolBnY/TLN7cJlO8u54Zhlw1vgFSGWom27UC",
-	"+qAKRbliNBm/LQnU0Ts9Yoacn5wvs+z85D/1lZl4Gsa12tbTuFLB6rPPVp81DldVJCRjqkZW3q4iGV1t",
-	"BnoC53dzfUIr/XTBFtYoG7rDPMushAeQRYzMk/EhlmhHm1GZ9soV4cLehxFJ6JRjMQS7PHbgyNA6lrlm",
-	"Y5mlbSHGDYdrp2YYNxD4rL9W6R0XIyvK7miWs96U2XW9PH19enJycmK/lnJN0VLWmyo24RZYoSqcKgZN",
-	"1deBfTaKkozmIlVYR3/MqEGbwIyx22zuP3Lmv6BYbwJHoHPZ4SLldzzNof4ZGw5ZYvgdq9SQv4hPXscn",
-	"p/ZXMbaLkfbau1gskR0qFyNIwLF/BFuM1Eb3Fvp0YTEHrnx1nuDG72FOrLk3knM/lFsu7KfsNlvfONCw",
-	"TXZjJWjar8FcEG6ml2MuaMKfcZIrZf+ffeYaUFswNARDw76FROOVE6dcKzaiKl1VxIQJzaWI6YjFFnAp",
-	"noaaIdvUopsB5Drq9JrYeZka7X1QMb7crkG/v2NqTu6Y0q4sN4M/4GsLvV1UpYEWvyJ+kK/NFGF6nsnt",
-	"49V1+QVFsISNJnYvL9OYf4A+/Be++FXoyrURrdaS3SK4qQv68Z7pxy1Hxx+9rZyheqhTreG9iatol0J1",
-	"n/ByEVR91t4DszFPxjVZyTVh3KA7P2URYSJlKZHI8plkeWovmY1irj4u+Kx3Q6zwM3a+NgMaGS3G9I7h",
-	"ONs4FdzIe/BQjUogZUOaZ8b5t6P75Y2eUtJVZ3a1oKuNPIi5/RJztUOy3slsMwpuPR/mSeyAnp7AccrU",
-	"htm/5SLt+1QU2LdFPgLpevqCiLj9ocsfh1JFRMgJF4zhP0DBKuxLZMImA6aQqyCjGvwQej6ZMKN4cnhE",
-	"fpBm7DPfgL9gwBaZElqsiNUV3Kn50PEE+OMOJrVBhpY9Z/iCKezJIYQiwez2igvFkdENXtOz+Dw5ZfF3",
-	"6SsavxmensQXg7Pke/YdPU1PzqwUtBC8YvI7j09O49OLTWoUlFO2G1NabdGCDS2I9a+XQ6B6/XsbW7CZ",
-	"BZvZ09vM3BXjw3IwNsYezebHNcuGcXW3BkPZFngHxnJWg1m4KFCayfe8uwEMe4L0oJp+cvyl+s+lHAa/",
-	"C/YAvRbWjBtN7EXdyFewAOieRYvrtArX8pmQkfuyGQxqe7Vut9pbNW617aW6izcxWN0/6MdMPKC2y6P6",
-	"2qakvhdAoFdfMSh1Z1FMrdDNW1/CxQpbbegcUo+qSj1VzIW8pSxjhqWH90gZ7omh9yJ9nF7pmRaiZ1VB",
-	"mUgXQ0FenVTpy0GfBj1+AiVx6YzOH6Y3vhfpc9MnrCOw0Wy6JbG9NR0yyP+vVx+s63fOUL2uIvhVBFsE",
-	"toe93JhMpPGADaViMVgMN0uCCNwQ2+KGeC/SRSyzGqE8VstbM0DiU2lfP9CLzl0dkSHPDFOYaW0lQb4Q",
-	"FH0vV6DGZOeacfHCjsoOy8dApsGy+Aia/eD6/nyeyyVc5jxtJkbPc/hlTWJ0nMK1OdFxBq7xpedgRfeT",
-	"vg47en2rBL/mvqU3LD/Y7U7MJwzDaJFOx1/wP5Zam+yAsP4nPlypwFVkcdiToPggB0JMKlKwMyU0Sxxt",
-	"xaWfEiesrKA6uhELZJyK0ZT0//7+E1nV2WMv/OI7zmZ9woU2jKZNfBMFD6c/Yp1nO8xtqhKOI1i1vgZe",
-	"zjIgC04FWwze4mZvY61wk9ZNV0uOXCInE26WJ06+w1MeT6igI1apq0uENFhWx4yVzEfjopiwyoW+rIYb",
-	"2F8QpfpDrg9uBBd3kidMHxHIH+OazHxtHjc9KZlmVBDsplOpIAzONxMRSuaMIq8WJTPGblsEBs7Mu8qA",
-	"nzx6s/qxNprK8pFw6e/tpV/sfT1lLlAZD9GBbt6pkZUkJZrvGkkgvZ34Lf+QspX3EyCfS0zUbuaNaLiH",
-	"hBbBrVaR8Qd8UYMRjKWX9YlNwbNHRXojvLLkosS5InImytKZUNm8tgyVxMpEanNEfgOFEDmBXaj9jShj",
-	"7aN26BPVe4VORjqROVQWU/DxMddGqvkRuXIP3ggkHK/3asTvWF0KEiFhHoq67H5GSBdi/TH3U+e2Zyx1",
-	"7egbYVuy4nfMxQhDDVwMqEabbWSFKYU88xb45Drgwsztsj4lhKp9rZXavEydt/vMu2wDsnrpkvTfdm/W",
-	"qBEaJcSDQNWDs7w3FIHOYhnDAVyqV8EThUvU61cIIl1ZKjjUDQagZhOOM1xgBz7A97+CBJfKeNYwkNhR",
-	"B4C0fwCpebO32UPcIcK39qXWQUUQrEn3kHiKz+p4itLeNYuKRQdTfFmkxFNJHhFQNu1brvzchN5yMQLU",
-	"WArDpgDtyrHZaXx2jRXTkzM5asqK/C6ILf+zeLhnVI9hUrDGA8rHiVQCbL7/gcDsOVAiih7gMZl1LjuT",
-	"uSfo5IikGJBBi2QOoI0mwJcwpqbHdY9P7FRROx7fWp3vczInCTXru+wrk7+bSO/q6odA7yDRX45j34n5",
-	"ZS79TWPBrfyMvYYVTxgVszHP2LKnuYinSo6g5EoIGw9h49sMGw/x3VsgQlgGrQqA2UyFsDG4LF1o3ia9",
-	"rmffP1936UO5YHt8gUVqHc3uQ/Hh3brlN6st7jr9HNXF3afWUBD9TAYlca9d59VlKmw9xSnYpkboPtqj",
-	"6YSLtSqMl+Z6lEKgVkRgny3dTSmd++qRh2vm1PpdvFs6PtSOer5AtxwOecL+p+Lg10zZkX82Kh6tl9N+",
-	"fXH+6uzU/WxXpDegmuvOZWdoOzyT6rYUKB99swTKYfxiKmE9XA97hbr+16ZSZ0f1uYv+BqUrSMhAaB+U",
-	"n6D8BOVn+0W1N0Ugm8CoRUC0qPwcf/H/uTJRtejn6vzTCvh5cjVhlWM5+JBfeHReZR2fXXnYTD13vVpV",
-	"QbtaPBs84aUEsPItIh5sEwDbkXdyRM7IsEbypatx/WAdZBtVrps1ipOTk9PT081VgK3XsF5o93mrWK+Q",
-	"XUUd6yDDdo70X1w63X4U8X2A1N4MqxwPqLiNXY3gpTZcmtiWDSIqF3VZOO4r8UmOO82CsESxlBuWEiMj",
-	"osdyJsiE6tsmPtpqXB0Vtz+6Dj1pEnfCp5wJ47/VIkXc3ATj6HYFwj5XJ/chu0KamOth0NAeI8yuRE0J",
-	"O9DEihx/rKKKRNg4pvsRxCYLIDNvEHpXKN4oSbliiYmLDA0vON5WQSfXmM8xmOP4IKXrnpi7bhdzD8SH",
-	"9mM9J5vhcfzPnrMmf/j4+3/9/OP7j+SXTz/aGfO/QjBl57Lz6vTN2evvT990oo6WyvQSmdrXXp+cvj59",
-	"1fmrwthRq8414QaK1ZKMGQNknOSM/LoZhUdd/F774ObnpPHY6AaoJPohsiRTJlIuRuFq+Gaswk4GeMAU",
-	"OxWjEkHz9RNjBKtuPTqLJjp2cjW2E7+qIsjCFrrlIl1VwzMgkq0GzDCovtmEStw6vgXDrGCfTanqWIVm",
-	"zLKU5MLwjFCiQfsjuWYKTihXE/0AGLORhnbsPvQAerQFxNPo0F8JeRr89Nih50I1a+KWB8MQN5y9hyJu",
-	"H9zznQfw8e2AD3sZOAgaYMe3Bju2AiPWQyirWl14HOibnXzCUJmAVh5jDMaZdFnWcNq9/llzey0YVki3",
-	"hlAOH4NMFNWxL4+1ZpxvpRjZQqhvpUqbj/pdP5/z49X1c1cqa4n7LYfR2ygEuCzZ+gPEAG6Louvj1fWz",
-	"8HOVK7A6sri6CQJO2efg4vpxbctB9bc/FNhOCtm+0gkVPZzBp1FN+dHxO1SJharopNI/oufasAnpwlbg",
-	"UgjKXZrEVHLHQzGgItVkIlOWHYICJAVblFNH5KpIYRVkUHqXUR3kUEgIIgt8RGtjjaDi9Ow0onlReF12",
-	"MPs06sAk2EdcoSCcJNtZJhLWmzLVgz91Lr87+/7k5K9CXF2leWZwI52dnF10ok5txmER5YRygYO9ZXNX",
-	"hqjyZPWnP09hChf/LKSwb2R0YLvZ+U1anRxosbGjlydWnuKzWk6qz17LCVt8+rTyeCZhoP7xK5JJKCu4",
-	"8MoZFBA37LOxiITqMaTG+mRcn4FruMnA/u7JGGCo5cfG2LfGkZ89x8gvKqP4lVGrcla6/Q/bwF//2UCP",
-	"Ljb2juo4lQerPc68nvwUIs6Deh8izkPEeajS5GjhqY5TNuQCcFooUr4NlA1IlVAi2GwRrJbgewlsbQOj",
-	"WwDljdr98RdFdc/9a2Use7XieBHOXoN9EaLqokb5RGrjgTdHKD3id6y5/FIVKz+DPttmc6+MMkSQvuwo",
-	"+IWl3KFeu5HqV+7RjYPiUWV1Y35r5SdGv6NMNRacF0eYa8Ink9zQQcZI9/zkzdoh8o9Ra7cRJN+qtU64",
-	"4JN80qNC5DTrgRJrtT77vyad9tXJEp2WdBW745qlh50H6EXbDr2/3/LzeixXyk1vIIEtGCRn0HlaMKcT",
-	"PzEKpuUFiarPC2li2FuhGFEoRrTRjttHLeerqTJUJK8g9KjqCN214UdEAH48m5pz7C33mwdW3QdnjT6L",
-	"D3mFBbMYMvAzJQz0PKDirut5WFOyeNqUdNZA+e9mMPJMmGBxMYoKbYcjxWr4duWGvQ0A98AKkzvDJ24n",
-	"Pl61C9UZA9J5JqQTyjRuDxkFppCXZIrdLaj5kJvWy3u9S/oZsQx+8cmQzCd6i8tfv0CJzMFdjoDGbgUJ",
-	"k6bzJGFaS/WW2M9mDBzbaAWn5l44mBkzQUbMkPOzMx9q73aUD7Bgq3HNR5iCbxHVLKDqAGsCrNlnWIPv",
-	"BFwTcE3ANTvANfYuf8BVvmUwY1gMVp91g8vZcMhQ1qQQ1pWMqRpxMSK2KYJNRWQwJ30w7vWGSk76LQHl",
-	"1LBP+O3niydf9KS7KtXoeCtsQlIgcbcdo+18U5A4Fz14uAcQp6EstH25oSz0k2IUP6WrA8Qr6xXiw/c5",
-	"PnzxYJXnqioK/DlcSdyxuRt9dVD41eL56ZadtGdJKjJgQ6kYMTKl88OavfmSUJJIpRjYTbECoGAzbPKI",
-	"XIlqxUMC90TzieWmIp7g6GJpRilYCSsyaizgKPt3I4Q0hA6hOI85In4smaQpS+H52nBophhN52RKtYkI",
-	"1WRmtaarqSoWSxOqlO0CFzfiVzdcmiRsalh6WdG6dNGY085YSm4Zm1bGZ8ZsbsecYhVJKkg+tWJUjMgf",
-	"cnAjinEVM0YU89WucaYmBPptZ6eydQiYYe3KEnbn8oyBULw/oMktyPZ+UxFGF0vv5cxuycHplBsKwQf2",
-	"8KkixuD87AKCDPLptPzr2Sv4619RZ8JHmOisGdaBGrHegEL0gv3P0+97Z+dWJMpcs7HM7N81FyMY7Yyx",
-	"22zu2/z+zemFvVUWWji76BlpnwG7AFJx9eiIrdfo6enZBQS6p1zTAc+4mfemik14PunVnzx/8/oi6jAx",
-	"tmc77a18/uz87OKvMjLD/Qiig/lnTooL7r0YZXbTnZ2cXRyfvQZhg/OpEligU0CLVPHhsKcNmxafwdl3",
-	"v1S7AAEf9lH3crkhO5cd+5345Dw+eb1BjIffiDsKfS/OQWBYDzDga4h3bzMdeD0BYH9sqMXTzc/6Cyr+",
-	"Qw5iOWUixNCHGPpniaEv9miIn98GeWCaWmR+X7+PKrETFlluVSFpMk0cf7H/6ME/VgbGl/28JA4gkoxj",
-	"dXtEJISLRE5YRH79+e8I2CPy48f39uepq3LsEBKOviVEvgKBn16fb3U5FKMNUZ4vOz6+vpLPrdZv5qz0",
-	"u3LjkHjUUGdjqVnNQFi7V61UHeYmV+xt8UohcR4RKP9wnXUrcfLLlC5QhprVLtJ1xpHNYt/9YLce+r7Y",
-	"8PNGvq+Shz7wPYjEoPy0+03XV2ZqoDIGEfSy1Z4QGr/vezKExT9ZWLy3qVNgjBHSkDkzFa/F+ckbIoVF",
-	"GfaBw2dSZ45BdDwkaGwRhzU7Z4SeMaUtniiFxh9yQIwkU5llR+Q9TcaEgueEpRVfBA6K06waKTZixnlo",
-	"an4Z1zLXXkcsPTEN7geM25NZCs4Zrsktm5qITKi6ZemNKKL4nNsD+deUluKgKKZc9qOItwKfxh9ycKAd",
-	"DtAk49o4vInA60Yg8iqQgm1/MCdjOSOTPBk3+Tz+BeuzZZ9HDSGdbQ0h/ctdQ/+Ug0b/r3NDvYWlL7YC",
-	"NcSbfhdOfTBBBxQWTNDfjgk6RLB9azU8fbBA1HCH3zE1J0mulL3iK7f9hKaM5CIFcylwFiJXSpfa6+Qh",
-	"wKkASq5GaJxQw0ZS8RWRabOxzJgvLEoSamgmR7mL/EjZkAKNgAcRZVSNnAlSfgIYW8dSGQAMEUDDKR2x",
-	"9LA5dO0av/eu7OMTGj3qH5uvDu0qxxUiu/Y5smv9vWvR8yY7tjh8+K2nLjLarHekqQXorstzq27Uj+C9",
-	"gVer/GTcQs6M3bHM3ve0eBoyVbghilkVXxOKMzQbMxCwvn6CLx5BJnROBvmccNNGDLpwvnYb0pSlPTdS",
-	"Tw+aSTHqGaYmvUROJrngxnYxnfao25hgdY0c/eSIqpQJLkY9RzrprMr/YNm0nF58ygqtHDgngeBybePy",
-	"woTtJvRmcdVCAE6Q1l+v9rOAiuY+0yfoNSG0JihTexUxU4E1LcCnADzrQ7UWq7Lbd/E0o0vKQ/SxnsHf",
-	"dD6YcGNYCv52OIh8JGI5HJI/c5aztzi9fQsCex4N9iB45m9DmmnWd1zr9lX/uz5A/AVv2ku/j+ZaiyAP",
-	"9BHxH4cE7j7hIsnylEFudq4ESwn0nXT7/g89LHvZJ5qZwyZzLChgOPAPMO7dVqPYsFiE7XJRLeJeQpKd",
-	"wEs3JdInJ8FcApC160XkcPiWwHpYTUFqzCJzy2Efa8tYaljXWrfduR5ImTEqnjhVqbKCqzVamJCgzO6z",
-	"MuuO8UyqW1BJ9WF7MQsntvCdLSqnzXLx+Iv9v6WBg76EnkU3wyHRjBWnjyvQvDN7ZaHbykhDMyxKaAoL",
-	"lP3EgW4SV39nVWnVeZ4j1RYfY7sZwmJedqSgXcOS8xk2Jho4YV8+xzmLiorUD6n/ndGHcuniISNTqox+",
-	"S2RuEjlheBKVVbYTluJxXDcmsH4wdxAVOBtT0zOyh97ozmVnJD1eTOmcJEwYBcmNn3KmUzrXG1hpyrFt",
-	"OwiwoelnDQNcQ9B5934QeMEG01bGMaMidvKuWkY8an+ai3iq5EgxrZc9Fuhx9zcGcI/4WavX2aOu7VW4",
-	"99jt8geUrq5c1i3RZaXqabVTbdVTpwzMnHIqcpqRRGqwHdg964L8S+UhZRkbAZ8IaKVvCR3IO3DzLCjB",
-	"3fOTV2igiIt3Yninf3hErqAn1OrKt8wbmyBajI4UY+klICaLZzJCJzIXhTXDLYXtZET0NOOGDJiZMSZ8",
-	"L7FuHQShuVx8kvLhkCkmfCKUbYiLFKTbHfNfgPJupF8+7A0cRzfi31bg3HOLGcjv7xea+iTXpofvQ/Rc",
-	"zxtyVJ+MZZZqPO7OY3gYQYNQG302lqSw+hQDJQkF0gOwJtg5Hg6ByaBYSKnsP/2Mn52VfYm5jsuvN5pn",
-	"cBG2A62i53W+jVlyq9ENx6jqUZH2sKRr6WWzrXExst/r2bn0fx8zmpnxvKfpkPVmLMv8D3aTFv+YUEFH",
-	"DIr/YZW5XmLPSNHKhDGjexhowdIeVgZ0v+He63HRs31QsmhUcX2re9h00U89ZQkf8gQGMXWV8PyPeAZ7",
-	"eDYKuHZvh3YuO+WWkdpeOGNqKtGYBHq/PiS1m8Gf0T3EjI/Eit8iad9eArthgXWbMVrT9bFVpGbkLbPX",
-	"CdzWJJUQnQHuegyvKgQmesoQqMkhiOsJnds3uCHdRdxGFBuCY4Rv1TUWlAE2uXT4iom0NcHcPQLxpNEO",
-	"NIriIg+UjSET6ckOQjLmWRpDaFkMTtt4yhSXaWykjDMpRi277957OgY5e3p2EoPhqvm1EnTECDriAhK0",
-	"vaBYYmIX3hUnVLF4LCcs1obOV3Vy4WX2GZyRaRFW0fLakE54No89jIqp1lwbKgycS8ESpjVtfZvrYezt",
-	"patGl3HBYpkbzVMWO4GD898mHe73ievYjJnr7fqv2aEMQcYvkUOwpA43tjzmR+rz2FrC+ZkdojCcZrhy",
-	"KTVMr/twLnhrpIxzaceI5uMhHvWWRAFxK+RMxIvhNWtK2KV8JI0qU8jq25ox5dpqr4V+AjoscthZ5ZnR",
-	"ZExgB2xqWLnnAFlpXAEPzFOYVlwArdRoGBGMdN1GjYg9Ac5c8WdOheFmHpEhXM4imUdAf6gjUiqcBBXO",
-	"Q2JkzQCFPk3b+gFuGPSnwNy59LiK09PO8GSaG5auUeAmTdG7L9iLsQD4849V4nuuSH59XX6VStg9dsc1",
-	"N3Y6xxBbS/W4rEXfiTpMpD2ggAVmu9fxyXfxyWkn6hSL1Lm0Oj0QQnQaTAOdyyLqx+v23kDg7AL/3fFi",
-	"vDeejzgTzO5pvx06l52LTtTRhipT6chF0REQonaguXL/6tkNVWXx20iztwv9s5jm5tlDgddT7SskoFyw",
-	"EBUcPFIvUAl9DqdVUC+DevnVqJdBWwzaYru2uB0FMCh121LqHOlkReVZUFdQ6Dt37T115fBp3eig6R1/",
-	"sf/nw0lTljHkbqkv5Uc2kXe2czgKpI6vjsOqCoU2pSs61joVtmzbj9et/hNiUQMQDkA4RG99ZaWuAsYM",
-	"GPMlYMwAG7cFGxERtYKtR6LCqJ1tvIpUoawqwpoKk4WDqha1HJG184xciuuBxnpI5yfnjSTkFQz4ZEiu",
-	"+EbLxfZIY2qAcXuQUuT3L63oWN7oDH8XhKap2+iHLybFaLXzCHwWzgmXmyY1DtKKCj1uIRkJomYx5Qj9",
-	"aFt1oLmPb0nRCy4x2/zrfXaJBfU7qN9B/Q7qd/ArBZ0/6PxB5w86/1KdH9BxCzJ/WkcQchU9QczfR2hY",
-	"Q8F3n7YHioaRkLuI+AbVDhhsVL3HqJZiHbXCfuMF5ufVstIqiXg4Q1yTCdcaztDaZZKgRehJSEf7CtLR",
-	"AtLfKw6EkLEUoP+Lp7L8uBMyyl1jKwsRVqEQHL/DHaQ7oMmtfQJwyeHT510odsf1U3BaXBsKzOIEvlAx",
-	"gTs5CeO4dMWHEHIWEkWwz4aIfDJwlWQLutsKgVytHSt45rosQpULwzMnnNzXeUHNkB6RT0BtISRuuDXA",
-	"np2kXYK93QX9F8sTYv0D8vq2kJdvOACvbyPkKWCg7eeXWhTwMBBQXvhPa4ZCdPYUCAga1nVf91CqgjD8",
-	"rasNBT/4Y+td3sj3uylSwW/uDVIJpp4AOIJTNyQXBkAS/LHBH7vcHzumOhYyRiKMkA8YnLzbA+EACgsc",
-	"WoWgpIsQdAF9bikFsFpCWB9/+UMOlhaQuBLEv0H+kAMkmoWLJMLS4lTMKwVUNeGGjCmEg/r6qxgqWjzs",
-	"CMwbw76rRb6fELiuqCXuqq2Hsiz7Fc+9sBWL+qEepj2gOO9i0c9qxZVNlbR/ygGonkvP2bGr37+09C9W",
-	"AHVqeXXIkdXa5YxMofZc9YCVFYy7U6vXyxxLZ1gdfsbYbQbnTo0YEHPOxnN7TmdUA4FntanDiAygMrKW",
-	"qrlEsD8879xInq9I1WKWiifQZnKaMUfKXRtsVdY01Y1yP/ekyOa1glGOcbpzCdWoouctIFWf4DWqIuNC",
-	"BHG1f1WkHnOS90Wc2UGxJFeQZvDfXzoDRhVTV7lFgP/9H3sSLKb0rd6XZmOpDdYOFCNkCU5lkqOsQjY7",
-	"x0OvcqGLgtBcWJiesLekP6G3VmGFwnnqjmkiBclkQjPb8uX3J9+fADTKVda57ByDycvN22J3/gFc5hFR",
-	"jKaIMcv66cJYuGS/z7Ih6U6YUTzBjBf4bGo/S4lmdo4Mg1JgTDAVkQ8/9H59/+njz++ue1c//vgROuML",
-	"03npqRsEmCv0C4T22BOr3SkdFb1SLMO3x3yqC95+M2aTyjdQ/DW0D3bJCBvF5q0KWgVr+KV3doxXiSEs",
-	"4yM+4Bk380r7lecbPvJfTGmLMNPC0AB80C7DSs+1YRNNuh+vrg+JAZJ18L87InhXQ4ALI6sFBnB/60on",
-	"Ghpv6MwHp+b5BmB4CKbvsJ8ul7E+f/WXGtp1ck4DTJ9IqI9GxWJZBHy/XD1XKZKkLAE7e3U8w1wAnSNG",
-	"BDR80W4xQwcZ0xHB481pVgPa3Xuc9XYP80FumD6ETniBc1S78VCQ3P/kp6ZiDTiF9wqaV1t05T3vNwj7",
-	"io6YSLgdxc/XPxGvBWOzKZ37pqtzUzzU2qbtUlUBilyeaSVptTjavFSsKt+o60/3v/NjzXICbf0sUn7H",
-	"05xmxJ/cn3KRYgUOWJJK+2WGV8tM0+mUiTSGJFkQ0sQoyrPqubN/bdrkrk/JPMncMC1ySHPYK77HIEzh",
-	"wE3pnLDPNDHZnEiRsIjoXE+ZgC0ZESmYnRsNJKN8yu1ADghWh3AH6DNM1ZBn9WXCL2l7R/z/AQAA//8=",
+	"7L3bchw3lij6K4g6c0JFdxZNUhdLZJzYQcuSrW7L0ohye59uarJQmagqmFlAGUCSqnYoop9OzPPEjpgP",
+	"mIj5hXmf/pP+khNYADKRmchLFYuyem/1Q1uszMRlYd2wrr+OEr5ac0aYkqPTX0dLglMi4J/nWcZv9D9S",
+	"IhNB14pyNjodvV0StCJqyVOJ1JKgNVZLhJm8IUKiMSPXRKBXr9++ePXDRYRuljRZIrWkEkkirmlCUMqJ",
+	"RIwr+83B4SgayWRJVljPRd7j1Tojo9PRt8/eRuj1+dun342i0Qq//56whVqOTo+PjqKR2qz1O1IJyhaj",
+	"Dx+i0VOcLMlTzpTgWXPR3/EblHG2gBULItecSYJWeINmBCX607S6Dm/Ck5YJOVOEqW+oXHNJzTz1abFS",
+	"OFmuCFMRuqFqCdPPaUbuScTwirTOeb9zzguS5IKqzWue0WQTPqI1XuhZEvMFkvYTtIZv0Ni8LxFn2QbN",
+	"BV9VTumgdWXHR+GlPXuLF+GVXBMhKWeIzx30eS4SEqE5F2j6Yj55iVWynLbhweXo/uWoigInD6LRGitF",
+	"hJ7jXy5Hfz6aPHn363F0/OTD5eifRqH1vUjJas01LN6QdYY3JG2udqpETqboZkmYgQY1KC4VFyQt8YbP",
+	"EWaIYJFRIpAgv+REqvKAJV4RVMyXbCZ/IJva7li+Gp3+eaTnG70LLfd7nuAwTmmQJoJgZVYEsOzA3QeP",
+	"Q8P/9NNP57laEqZoghUJzzIjWBCBkiXOMsIWBI3fPH+KHn318OhgW2L5n28MkF6k4aksDO9JRNMI4Uxy",
+	"RJkBpkHIexJlfCHb0fLkcQUn/nw++ROe/OVo8uQwPp0Abpw8/hBCjQ/6O4FXRDm+txCEaJo1i6V6PM3k",
+	"RtFI06wma/dGTNNRNNKLp0IjlD5Pf4FzLlZYjU5HeQ5vNgFzLiWRsnu24pXbT/d1ni5I+1QzeHz7ab4h",
+	"Gb0mYtM6UWpfuP1Uz96vuWjfEYHHt5/mOc1I6ySao287hc/sH4VnZJglFGcDUGTu3o33iSzPc5ZStqiQ",
+	"bmhy81psafj283qs8w8kIN7OUc7oLzlBV2SDxlqKWGmBMPrxxxffHCC1xAqt8BWRSBAlNhQkP5UFr5Z4",
+	"DkwTtmN0nnJDNdbdyepWlLm/awzo8vL9yfHk8vL9V8/e/e6fBmz0TQGyPW54xRnZTFb8Wv9S2T16iVmK",
+	"FRebU/Tg6AjEF88VomoLwLQf834BNQcdISw7plr1mDr1wmkbM6J3nCwxW5D0EDngovGDk8dGwq+olJQt",
+	"ztCD4xPzi1Q4M6pPePtWVelQjUKL/z2ftdLOz3x2e3r5nrJ23pRRRm4/xStGXs3nrZNwRmI+n++dB77G",
+	"C3JB/0KKaX/JidiU82olN5b6BX+alMxxnqnR6cMjmIOutLblsND8dVxMR5kiCyKK+d7yK9Kidk0Zea9i",
+	"mFTptwqkWwtyTXkuQesu8Ce0WPiuDYEeHp9UCOU4DJONZu+dh74278S7HH7/oRAhOWufGx7fHuVeZ7hj",
+	"kgzvYwrBr2lKRPs09oXbT/Xm/OKPhjO1TiawjC332sN8WJG3eNahtAisSKz0K3uYjWRwW5FLum6f0Htp",
+	"H1NeU3LTMZl+vIdp8o4Dy9neiesiWZI0z8jbpeD5IiDxLpb8BiWbJCNSyyuhtJjL10hxI/BTrAgaWxZ4",
+	"ihRP8Qats9zcZBOes4Rm+jZFcIpSvJFnSKsOXCqkbjjaECwkwnNFhPn2oI2dKbvC4Hb1Kupmm+B281mx",
+	"uVY4S++l257oB/2xucbDZe9rnFr9Vv9lrSX6n3i9zqi5g3+5FnyWkdXvfpbmQl5Oh7Ps1Xx0+udfR/8k",
+	"yHx0Ovq/viztaV+a9+SXr833ow/Rr5qlrIlQ1Exvltf9dblEO85b/ZHeid0cn/1MEjX68A62V0WXlzjT",
+	"IAFbgVH+xjOcot9fvPohQjcCTGKbNYlQzq4Yv2FoTkmWRk45Qlwgyq5xRlPzRP9QXJcBNzyL4f+c2IVO",
+	"zFmGdmVf/9KzCMCyn3Mxo2lqRO8neQ7FCnc4Bq09gOi/J5HgmnZTboygWcZvDOXq9cA+9wjVF0yr2Th7",
+	"JgQXnyxkK6vcAbrnDOWMvF+TRJEUET3KGbC7lChMM4mwIM6elPGFRDlLNX8rDU+IpnuE+kswj//AFZjQ",
+	"zY3ukwR8faE7Yja4AMh7KpVEs1wBYltrqL6CwiQ18BbOhS64mpc+RLc6jB+4es5z9ukeglvgDsD/gSOZ",
+	"J8vCDmyQnEon59GYCzgJi/xOn9VciOBkeRBpfs7sKPoY90gFr/Em4zh9y/n3WCzIJwv/2jp3pIEZTzeI",
+	"SpTpMTRvwRX7NcJJQtZKovExekm/PtgvnPVlrzBbPzU2jw54N+HcA5/K+KMWCBRW8agwu1Q36VxEXZuD",
+	"d25J8XbBb3J2R6B4k7M2IIic/ebbFyThLAWX5HNMs09Y/jSXuiP1OdNcYf6j0ljzPoEz8O26n/wpuMXu",
+	"cA7FGVg7O5hb51zcnXZ7YXjrjwxfY5rhWfbpCpnmUncS90rL7XSDxilWeIYlQTkDSa5H1LJ8RRcGzBKt",
+	"Cfhl9ilqfmQ4V0su6F8+YXT2F7nLjbl587WOcLjAgcaEzb8BuzEr7s5W66oB/KeffprUne1dQK/75m/J",
+	"in5kMl+vuVAkfUlSit9aEH6iZ9dc7C0UsnsS2ZCZif5ccyZ9N+GMgG5W8CSnne2NVD44m5S57CQJkfIZ",
+	"U1RtHPibC76iLEV8jjQ3FikQul6PixUxdnUwfpV21FHkhQeMoqAjeBTZb3EWGwe/frHqtB1FIwv4eJ1h",
+	"PUtKBUlU7DwJhXI3ikZUzr2/m+Erkd3wG9hIc7OvGIHdQRyN2y6e8VwhjMxST9HNkpuXqIqQtTXacLLi",
+	"2CJw20X61gNPLpndziF6oSDAStpLvpmCpeYWBFNEyMSqqSWhwlkKInjJPMBIEiySJVJErA4vNVCqCI0T",
+	"ZYwqXRh9nqdUncObH/RhahyIabq9cbj4eAgdNTDug8aNzIW4VM/jOXC0jEqANLGAs64t+xWiCt1gibC8",
+	"Iqm53I+nbCljlq9mREwjNJ3jFc02sf46Xgsyp++nEfr7X//zoArpa5zlBCiNKrKSdRfYUdU5jCd/id/9",
+	"ehw9PAoF7wDMXphhTkoDMxYCb/TT3eDMkyQXgqQxVg2j9kTRVc2y/eAoNIbD0TCtF49fpGVcnKX3IvJt",
+	"QdRrR/TefI+aIDqf/EkD6VELkEqXXDhUEB77lEKloUe9nm2h54WBBMIAWJ5ZRc1Y7psugdK2/+cRTOgf",
+	"R2SJzgdwlTB8GosqzkiH/5UlvmvIkyr3+p4az0CV8gvMLf7RT4yWG9ZwNoC0NSdzyEfcAzUYPLizNBVE",
+	"GuaVGoUfZ6+9rc1xJkmdz2m1Rm0GBDtEEG1w3BP+cdzy3cmAUMJotOZSJTwloSiZH/+A3OMzF7SZr9dE",
+	"oESrysC1tOyXa5wQNCNzLowiQNkNFinSH1ZJ8Psfj9HJ1//cdGV5+3kYWKXiNywEsD7nvn+MBpZ2LG/j",
+	"HQf72kXJdJ5uFWzGRiKNA5EgbEaK0IqIBUkRZfYBECEzyhMEgn51/8mjg1OEZ1L/DN4huHRvIqSpHCUZ",
+	"wUJeMjhbrTUbPDpEP9lII1yMWUwKe46Q3jJIYrdpsOA74IRkcTuO9nCcO8DZ3hl9HP44eBVAmDxTr3KV",
+	"8FWLOqoIQ9y8II1aukAn45MDJ6+e6iPRZ3RhFEc0fpbRBZ3RjKoNeiqoIoLiA/SGLHKrsKKTo+OHvk7L",
+	"ciWoZeKFjrrcLChhBDCfZkTFjJBUs20I6YqTjKsl0Qx9yVcklnhO1Eb/hWfUhDPo32t6sv78hourWAlM",
+	"mR6GpLm58cTXPMuZIgSAFY0SvlrlTEuQOU70ZjSGRaME6+fxnIs4WdIsDeu9HlRL7XcLVsu4InWV6MFR",
+	"kBHy8vA6hY9/0MBhsOQsoAUWEXIQCpczDcozRFZrtUEa4uKGSlJR23ou4bOMvIHJRh9qQi4amXhGKwU1",
+	"lXzQvzkLTsC2rHeh1RLzkmZWOFlSck2sdcls8LDUfmacZwSzBld1YCvmC7JTd7s5X2m+0lQAMGM5zuI1",
+	"YUlgxT8QdVoLt5BLIBeIrzhDC8GlNK/cLHmmX5RVZYsy9ejByAtfOz4q/+fFsR0149iiEZnPSaLoNYnn",
+	"gq+2D8wAYowhyKRtiwYA6G//hY7vR+jkkebvxyda08eCSIXWhLENGh+BiYQzMuHzeekhkAf726wLBdtB",
+	"0Te00GThR8F3NTkPvhQ8etA1xmwzLG3CR9zaoUZVHGweWVQJksPOdlCuoLqnTjJ4xrZlZISlcdqaWTKn",
+	"QiqU4g1iHPKyiNCX+DkXCUFj8j7JckmvCSIsPYhcNBIk4mBRpZOB+FyedNOiOsswuzpDStDVyjhtGthQ",
+	"Fa/l5evy8mLUe24OEsUqOkH9hqwFNRS3DbgbFF+74hcJXhrooOet14JfkxRpLLknEQZOh8AUSOQZ4gwM",
+	"nQXoC9q9J/8xj6FOPsMOQ+arbc9ihpOreI03lVDkoOr92p6FzOWasJSYgDwLdJxlIXH2cYEI0XL5inTQ",
+	"MsQXGiuhxQyEF5iyU59uYYOSco1pBfFvj0G1M/XXNuxALwyktzxRjTEDuZlCa0zTM5da6uIusFRobKM2",
+	"9QsgFqmCaw1Of86lIunBPxhFlVDZBvbS2sS6aMbfyE9LopXPIJ0IYoDZQzCV49sWwB9Ds9iRws7MPftm",
+	"STMPNgOwqPeCapfUsYuBQ2yjLg0eMqw99X5eQOg2Klw5yC46nLFDVujG52AFFVQ0Nv8oaguobaoCosoR",
+	"dBJm2CU1rXqAplodmFI5n6IxZugFS+k1TfUdwLq20fOcpWhJshTNNggXsWYH/oW/OqbxJYVv0qX7arDr",
+	"sfzmOU6UDLggZ1jSfnNtMczX8PqHyMuLDSdKw2MXebdaZ0SZGBSZE4iY9gKC6pykF23t3F5mSIAf9Y6S",
+	"YJaQLEzRx0fDSNqMkXUTUP8oBkB7G2VHblCeUzzLeHIV9Iz9BKwVo1Tgub3SzzVqIalolhVB8taSTBVK",
+	"MIOKEm51aExwsvRrP0B0PZYIX7LfX7z6Ab3m+i4rjOMRTJ1TxzFixWM30vTA2WLAPBOYyozAWUIuWTm/",
+	"Rj53bIfoaYmcsCS3c0QlenBygqal13hCi1GmxuA6yO7zXG/QRJtXPB3HIU+HLWPQhQhNJ2hpZBzOGTzL",
+	"5OjDu1bsKHljmMoai2HcetTjNj3sp+UmwBIYtzzjsFHb5Oioz4HXuyq9Fn2MRA79Qiqs8i0Y44V5v7Dr",
+	"Df3OuaLzdbr1wVsGaInd5nQeP/jqweP7jx581Zva2RDDvmvQeg6NeCjAEWYS+nKAEwV3B8gO9jEyqpRQ",
+	"aLLuGvur8bEai61z7RIGFdKpgPNdID7Gl6ZfOwlYR1MuCRK5vp/g9TrboL//9X8hzIzh9Z5EYIOPEEYJ",
+	"FkTckzYMCkzh92TFpm+t9fCi/m+7tbxYVcmXtnVNgmDtpD5VCmjztjwrwxOBmWLkKEavBWX8xgQ87OP6",
+	"zK+JEDQlWzrlwC3vodk9iVKSUAhtBd1fKmtgXq1zWwkmz/wqQwYkhw1HmcFWY2fvsi3s1/jiJu24KQa9",
+	"VCWGAL5vCcVzxMgNKo/2rJTB5vaoAO35HNVURw+Oek1NKGrkTsEZtB1rBqKIlwRnahljFQsqr1pK/Bg6",
+	"Q+vlRtIEZxDcSZjCGTKfI2qIkEqEFdIDIT6PUEoUEZQLrChbhO/DZhHOtzc4jOGp/qzq3KqI+McBAa9p",
+	"P07JNcn4GuLIJF0wOqcJZirbxHS1xuGSF/L4q/Hx0cF4dgCcyG6ZC+QNhjJ6RbINUlwrQpWRkRu5KGth",
+	"8zBkC0jMQqnUWkHHcpKDru9zZlakFTfrnrKsCfySUmGWYtExPDa7deP4bi59/JgyhaljWGZU5EbVaBwG",
+	"0zAQGIjBIXER0yxjNlKkiZvA4hEWVBJTOgyH0LQcENDUDBieO+T2bNOFtsbbgFO2ppo2Ebci4sMeSakR",
+	"jqR1Nj2V+WzalBy90QT2uixjRhIiJRabWNPpwAMwX+u7SPE5cBDAICvFW6zJWMa2el8fIN+cX5zbN0Na",
+	"Ziio0BesUSGxzNXEE7kQUkBlGYmGlb7iCDIROZOha3NThS3JP74hWWaCBTQOJioIRH1hKzioz0m0luON",
+	"hswYSN+Z3LhhUO6iC9cEJQzxrlMSGttGQNXByub4lfiInIfvEOnzmALeTE/RNEjs0whNu8A4vWQuhFYR",
+	"hqaOEqd2dJArevSAdNRjt6D4NLpk05Bg7F1PEdFL6GKp7ALi6rL02Jo5T831XS0FIeip/kUQhs4TheTx",
+	"V0gRqeQhOrdJ7oCARaHKGTGlI22AVHES9+QlgyuDyXiZ59LUFzpBUxhmwriazLmYeLdqfbDTg2AE02eV",
+	"4rNK8Vml+KxS/J+rUvzmMrz7DrqXWPDSr/Hh44Z+FxPfMkjYWsMH36UBcSnzpzj+LPs+y77Psu+z7Pss",
+	"+/5RZN9F4SEqXPlaCvgeDN990WPvdxEH3T6D0sbQnmhaZlc2BLNfvHGQ24xnNTLoTUaq47nMDejCCRW2",
+	"/lcrSneLdje2W2hQyGtwPLsmwZD1xPlXyvQmI20PrTOpv89CtEvOqw1+iI2u0EKB1ZRTk0pElBc74VpL",
+	"+EmkB21ZpMNOy+b8tqtCxjlcD6xjE5eqYoMB7LKdgyYy1ZSwzT3GiiDlyjO8Ob8oSpTk0kSENE6xM0m4",
+	"Lyu4frhDDnXgTEPyYodFwg2NOPlIuaSWNLoSSSvFzWsY7UVrOZTqJs69XCRKUv+4F4mvz59evBJ0QRm2",
+	"rGALfy1OIFEvNpU9gzZMQRK6pibWkRBHRmu8IQIy/fX8miloPYEIWcS3gjEQsj0nCZaNeNfjx+0uzH9B",
+	"X3j9Ii7zo6OTR19O3pW/ofLHL4IZ1sW+IBu+Bu7HXdXPoXPJ43DettUw41wS4Q0duN0UeUYAHVdzTH+H",
+	"zHdofPHjDwc1mDyqLOxRYGGPWhbGhYoDGYw7DliXdIFt+3M2wB1V8SqItcEiquF0ePMCeH4L5g75Wyma",
+	"luNMi34wfvRDLtjp2oQbnNqBTqGIjMtVD72QYoUngvwM9Sv18ntF2deYXZ2bPT9dkuRqVzLcL7reLVa0",
+	"n3/4wAsIvWB75VLnhiPNMLtCS641FapCnAmNM6L3KSOU0gVVMrKJ54fIcBP0JZoc/G/Nv34rhBjCEIAE",
+	"jV2rRRKtcGrTS63K5hO6ieTz7ijmAkRoBmV1MDU/QGw23JKYEnSWQyyZ9wHk6EFuVfjOZJfJVyuqVq5J",
+	"2za5qJ54mKwww1qVzigj0iaj7i8RsxIkvW3ChF1iPHgzRU4tnyOq0BhSIWwgLkZFHSTPXbdzzmmLnunn",
+	"oBqrZf/izYu2L5vDB4QhgZ5yRlJ9hafqDldaZssGjDB+TmCRXUKYH0O3xBIxqAHBuFpStkAm6H1FVSOH",
+	"KXz2/eUR7MV9uDLsGjmUdNKIPg5YpW4Iuco25XHtgwxqPMqPBi3TcWuZu5V1tJBCGMd8WLUzuT9QFmp2",
+	"l2BBYszS2Fb+MokdlYDPg8h59cHQZD3pPhusDzIo8NMsq2lSoiyFMnTXwNINUzS3s2tS8NL2Af9YRgg3",
+	"6oPT1So3t3DJ8FouuTLVx2wYNvoJzsBmwTqHBkE2zd0mx0LKC4H8locnERI81yu6dBVSarnvS5xdE4ny",
+	"ddDdb88x4VJ1czsJK10RoqjtXwlHc2oL1ziIuTXmTNEMYSBhcGYAGCH2hlnrCit2tD/mX+07tkuGSqf4",
+	"CHh+ssSWFdnC41J8c6HIOnRvdvK7n5M3IA8UYq6qjGjxVHBTezLASZd0sSR7FLpuwXfBy5yho7dBha9K",
+	"DZbllrQAwf/+r//mYr/Mz3cnAN3i6gCrLs48rS/uDle1QyaM+2ZQImI0Sul8ToTebm+4vM8ikPlOuh6x",
+	"AcwPJ7H0EjzMMkjhk6q4hoOTCIqJaAZ36i23TKi5myNq67G4C68LtEzcZZiBvLI8sAa098MmvAnuhg9V",
+	"rqXbpf4MVM4t97F0/7d/BwGf4PVa82/l6wK3KdUz+CYx8GTt2928rIwMNXtcQ+48bPXUi2gkKdguFqS2",
+	"bZ8VjoHcoLib/hPP+LXRk1yVvTVVOEMZXVF1ECF3Q5gR0+SGIAsMO5O9YjiVJXRpQ2VKbS1/9q6uRVtT",
+	"4ZpTey+vL2XrVcBI8WwTp3yFaYfZqm+u5tiNu0Gt3dwuO/eHGEqigwBR7U2309I63E47pj9Wbi3l9bGq",
+	"wd/BHdJPJWxkLpbm8SJn0ehhnlOq0RO40WiweY5RuK1vmyhplwEtOnWL5hrUCvyrc1OLiQJXqdDhhLll",
+	"i0LYdt1uuZt39F+udVm0zCJA69U7TS3D09P12u/59v67D+9i9UL9cR2MT7//xjT1bm5iUO2AWmnmXlaR",
+	"5m3FV35yd2ZBVC7gOp3m5BRKoK44U0uvxNEvORb634SlcpdCPsR1aKsUwz7aWQvsM7iC/TpOXHnDAJvq",
+	"1fr0CIDBzsQ/VFYNGHyF31ciRj2+XWJKhuOWMqoBTYmvMxKnnJHwinrLDJoBFFc4220EiyG11X7VHvZw",
+	"uwrk5SADL4iC34S8C5VCLDucpOnEuuPH1hW809c1hlNpiODGLZYXYkRyiU8ePqr7roZUKpIN0+YvObHu",
+	"opwxU2gWcDEazU2LpneD4lccDpW470n+CopWUd6ebpXsGyRcbNmxoxoW1TCzUcyg4KSdbH1gKneT8xsZ",
+	"1cNohpdFrkd22TpG8VM3FZptilCKBCuy4GKDrsgmQjMiaUps1BdU+JPWCOKv56SPaXU5tzKe6IuQ6WSj",
+	"NqY0DGXo6fffHDbFie9APZ/8CXyo96Pjln4AHicKVbNzt7ANwaKo15fgjLAUC/i1SLyzI52ik6OTR5N/",
+	"PtYi8nwtaIYUR7/PGYEH1Zrq5tWT6ia+CjiBH3yY/POfjycP3vX7gpt00YmC+1CRSjXlNy3p//T7byzi",
+	"tke0/PDdBXrGFhmUGMooYWqSkWuSoRQrXKJ4gfe4RHdB9BYlwpUaHxlni1gRsYqLatka9MWvAuiDKQqM",
+	"qPyd5UIa5ieXXCj40XmMPA+S3vjacmooPR10+tTN+cE+M1KRtfH0eNq16RjDRSo1IkMXGVO+aYmlVu4i",
+	"RJU0MabN0g8mxG/wzTK0sHMkjS+K4RUpw0Wn9k4ADNzUW5thlk4Ph8RwwmqbU73WNxSoNrnijGwAHjJC",
+	"Zib43f4THuxkYJlUf+8RwwARFygZxmhjRdL0tKWQqGx9cEBwn9MIVuMqFwGYt73ub6mp2PBTf6oOOH1P",
+	"V1Rt29IDatzs20oLRsA7NYX4y67O1wGgdr6o791oyVdFYzDQi2zXQsj3wAqe+7xP4mvKFqBLsWsibVSO",
+	"ZVSxBfMGtkuZ60XQxcXKNLDwKk1ye70Vw/3xycF4dlDzxVdbFFS6FsASZKhRgt+FYb9NEwQBwwXgZAx+",
+	"fPOkDxCfSO+EytlUeyfcfROEffQxeGrF+Js8C5o3aLJEpiTnxJbkhBpgplCH/VbrohAvNudZxm9O0bTo",
+	"1IGlpFJhpqZobLp/uYLHS55LsuRZ6iJIYtOsQ+HNNLJxJL6WEBt9YCYIvpraptSsQnbMXGOac1v9oZzA",
+	"hZ60jR/GPnBIvIEqWmEyLPwgfuAWS9GS37jmaNCJk6SnhSPE8RPwm5TcJiNzIGjNZy6Zz2gOIqSwoPM5",
+	"gvKLBI3/+z+OrbMGuBK5JmKD/vs/Th4eaSitoRhw4YYB/li4XwpHzSWre2rgFVOQ5eWLb2EfWuXRw8kI",
+	"FT1K7SrMiwqvXZ3Kv//1fxWBYZesCGqzIWILeg3hhc5xCxvUnxi0WhvPElbWiWSvElXXUDBkxvqpnKnW",
+	"vNnlOl5x2eb6ivz+T8WiSHXRYy0UVgRr5jfPbTCcBisYlvfYxKKAeI8v76UpK87IAkztd6GvaXIC7I0t",
+	"9u5bTUjFXbmJi5NpAs7qAihICNAmH6NMC9qJ4lod10NNDH5WA0ibKZ+a10FjIi6VvKOdGTosTuROJ0mp",
+	"FGSBoTFINzY+w0JThjT8YcVt76dSEkYFdYO8vAcMhuIMFXPI/dHQii5iYGD7DAjTg94NtO3TNma2n0mM",
+	"Uoq14MYsIXeFnrauf5wIklIVYxMzNrBhsPn2KXx6viBQoLeKZ9/Z6IGXL769JxFeECT4DUjcZMklYWdF",
+	"EzrBV7YUpiwu/CT1CjTrj1Ii6LXW8l1EU4oVxJHPqFDLw0EO6IAvvPjCpY303j/hzr1PbAURHa+JSAL2",
+	"+t4IAfgYglr1+vpWYxQm9zZ8rxWXO8KwwSK/UEZC+hoE6lrFwzQPRtC5e39MKBgU0B7TBlqGRcsi7OYu",
+	"VlbvnFJzS9ext00J8GVs+MS7ZVW/kAmwXJ+1d4rbgG7RxwJbVa86MTXoI+rWR7sZvKP94KWtSll+F6FR",
+	"anqBhtkjLLAM4xrX1Xj0t39HlU0dQOE6E8VuSvuYbnQQwH56yaZ6umnk+zmioqWNo7M5vua5OEOmviBE",
+	"wOtPAiHxESpC4i/Z+L//48njw/tHD9Hf/79/Q+aP44ND9IxCu5cb2xrJ7sXk/pP3CVTqgKC12uYO0QsX",
+	"4n/JOEuIBQm8IYvuYhGUyiif3ZOmuaEtOmCuHUWJCwNtuwl9WKUXwz7r8uRGo/cTPdTkGgsocKDHrJ7u",
+	"N2aU6o8/uPk0MhiH0AVRCqxOTf+siTIXMWiyPVGO58xFpQsIpZXIRdJKYEmULVC+NodHZdGu0CjN7sII",
+	"8e1obBEC/fd/PHgSHR0d7fM25Pa0yqWKTcgPtO2KZT6DRKOA7+qCLARcizjTnDXNNYTKZSqRkwMT7whp",
+	"0TdLjtxoqcuXSDDTNz4NGs2V+Xx+ycYFxOC+zUh2UKq1xVCmL7oJj4RDtGCyI6YkcQ5D16IeMK15m5jh",
+	"RMa8ml8/SI+q5eU3taiqf9EmSJqk1TnNiNaLZlRVYjITzuZ0kWumMsZI5K5tBGZXyOh60u1wRhABd5hX",
+	"JIqaK1NvtwVjrvFMNPEKv49TvJGaU8XHJzFE2wRqh/z9r/8JtguGMNug4xMTluMd+/HJkct6Nwh3/9Gj",
+	"/qyHzuWsiaA8DXl1bDV85BmeEAyDYBg021hrm2vnFGk2isyA5ZpPHm+95HQdl0awnzll8QKvYckBQlF4",
+	"I1FGpGakmBlSX2n4ma5aYFMyyGHcYf7KzgxOiFVZIb3EKUEwoH7R0b7o/Hu7DTnwh3Up6B8JHmpBJmBf",
+	"kwpvEK7BGlqyaeIEEQZb9fZ1iuY8F3pzkiQ5JDdouQ2Co0CrrXdhp4712E4PwCxZchEqmJyLiVNaTac4",
+	"rRz+2byPfodOHl9pxlP8Nb763fHBwSF6aghwpXk0CD4Me6mMBZ7NGSHMNEwrN3508mhy9GBy9Gin7nNu",
+	"fxnBacsJnQPbUPiKSLctaGFWEzUe/kFInbFGbszVrFjuV9UTeDj4AOD8OoD/0jyvrBBxZuP+9Tf3TOtM",
+	"i9owXpHxBX/dkyjDtg8g6O9A+UTsHdhrwRMCjYc6iALYevkmrMqUNswIlsoD+g0XV/aNovWkPrMigw17",
+	"wv5+9QBOfFF+v+sA1A3vI4C3N7yK/xE6fmCWVdzULfrvC6TVPjTV5Xi99TwupyEjHWa42B80trEDRk11",
+	"FasolLAxiltzeYNbXe2x8U2XstjGczuFy1BhuYWMH6b++b1wvFPsZLld2NjKKkJMrp0Wm/pb8IZXVeqH",
+	"FWTtq6HacxH4qJr5ILV2G2V2Ox3xTpS9/alje9GD9qeG7EXo70Um71Ei7ktEbd2fuEHs34AW+tpMUvTc",
+	"DNVnNBVrVK02piRrDOY5feuK7VvgGyVal9PoYeL9obZL8ULIyW3SdQ1eO9CFDQWeAnmK/F7/Z0gVYvpU",
+	"/3Ty6AzZk4S/j0/QOGT8OTjTV4kJn89Pm5UV9mg6MGyv2GmrBbYW9mALsFiTx2ntYmMqzYBWx4g1gxhT",
+	"GRhy4cFCcCk/UjWd1lzwrToptrboL/JeiqbvyLRdLlvzH5ggjTzL9tFvWC/lNs2G52BUYcnGJxyP2+kl",
+	"GRzVgCjofBSNOCMxn4d70A5NwsUxudb3/aQ3oOj1+TP3psd4iq60ZTlcTeCAUMGFbZkk3J7bGkgascUX",
+	"/eUUhURtNLoEd4D9jfEVZYQE11mMFsO9milTCzzUds692Lm1/rwLKA/Q2ut7SN6GUK2f91wffqM2lkVq",
+	"ZFuKaHmmYUCHzymqCqQ6tvo0V4Fb9RCq1BFmzx1yabeOl20yd6fEk48glu+Ge+2PLdXuxcR2QvZjqkxV",
+	"5oqvlbqySHbrZ0ZCVkSr+ZgqhLPMNkDOMpIoaV8qh6t2GO1hj201zkr3hylxZmyYNU0Agh0HtRz7KMyy",
+	"uYNiXHcCEC0JAyN9LUP2+5YC9WFWGygG1zHPKfRMKCOFnVmscAqavmMSSX2+kg/u4NbBvG/HrGuss+Sa",
+	"PnfcjeMNZ0D7SDtquU583BTt8CL2ZMe4e4a7M2vcDkVDt8Fn1fblzSTHXIs1v0lvSzEX06t5Qa9JaR11",
+	"3f5MXfqW1iqcmcMZjnLemp+6r0MI177qt155/MIVb6KiXYPkIp4Y+lrou2JLuKVLhHABJuHZinQJG+9j",
+	"4rCxRDkzLWC0Hhgh6M4/56I0jHNGEBRs9joo795iwO4uNeQX2IzdfbxVvRJhw/nLaISLF+jk6Pjhl/eP",
+	"70N2yMmQlDGZr1ZYbAZN2t7QuYm0doEVXAucW7mACpzedVNNiYEB8vEedWTcnaJgc56oQJq4iiRdrVki",
+	"1NJpJrLdg/QEdtzIOIhjymJGmgWew1Xbtsk2XJIsHZA6UsLJftKZjvccEjvekLLYYkv00Q1HJuUc/Jag",
+	"HphamSY1JCoofKNfqKRUrXkuAWHoNc0g0su01q/8y8hol9kk6SwzQTYLgVlaPIe/3Esm9stoKlBClHEV",
+	"25UFJcNzSrL0mSvFUUevUNZ2gVn6sZfL6QA+jdA0ZxDLZ/pF6B+gC2iEpkaA6H+xpbSld+JkSZKrGEqG",
+	"D0v9hGFDK/v9xasf0Guu74+i1MdnPN2g8fRLnKaCSPnlmkulFz89sE39tZxdEQX9lzS9NHrVPHgcrDLn",
+	"S2s9CdQrIEDfa6yWgG04bcmDW2naWZBdmJHZP6wgGtlCBm64IEa7DPfzSm2LYWE2gY9NR94PUQNhwA8Y",
+	"36oDyqCKN1uMEq4F0j/ADvbFgSanK1udeEugQ1Hjuw89/8bEikcQ2zLhLNucmnRyaH8VlbpXcfWpBJNr",
+	"VkCVSS+9ObOJ6O4wLpnfHPvGNL2WfqK66RFkIrL03EZVKT7ySuO5EHcLjktm4AHB8gNi3iEYrTdOazu7",
+	"oyiS6YadRiUFT59E73rkoKZkMtfrJm21o4vHcler4ydhBvTMeUBRXl0YMp8TqKFd2OSaNFMcVx0gUY2N",
+	"NYq+VHjLbga7d2GmPNBeV5d6jNwES0m2dyxt4+lRGeSmYXp4ySzHQB512dRxSZg6tbTeILYwcwh3AYew",
+	"+y2SQspiCZU6JA8DZUhMnY21ICuar8IXkpSsCUvBCmV7pLd7U8MOayqx0dR7JjLNGAdt0hRnH7bHVJB4",
+	"RdTSOO39yvLXNM2hHsk8w2G7QI1QhhihCFtilhDb7HTAvovM6L5Nf1e8uI8cw2G5f4NP5AW8PuxEbing",
+	"ISszhqzMLh9h42S2aoJayxG5E8xsct3YXf+DLlhIS/AM7UssEVYKU2iTWmVEv+Q4o/MNZQvHk+o8iApg",
+	"PpesVE1sDHuB9TbYUpJCjfDWenAGDRnVklq2eMk6NmRPKjJai+KlmUctsTIazSli5e+dGohHPv1ztpc1",
+	"dyBZB5l4aYI4Q068Gv6PWbFMrQfOtVJ2yVyQOwRIPzg5QVM77gQvyMR9MKEMrEnTg0P0xpnnbAqNr+hB",
+	"OpA+kksGPpNcr0wJTLND9NY2iOJzJHPhEpDQzZIqAh2lDPC2dZvX1AirNdR44MD7k7kCNa/Mn6XZPqVZ",
+	"7WpSrG3ijC3kvd4vVbkgp2XadRGnXAa0aBGICn5X6Wv1WVL+ZpLys6j7LOo+i7q7EXVDpFhLo6x5nmXT",
+	"MzT1ybNIg54aN5ZF3JQkrrkeVN/xGhloHHSxEmVpnoOzS1YZmNFsisYzwsgccmAyTDVeySW/QRgxk5RX",
+	"hEUcHKLzxkyQ6ATFmpDm8myDFF2Ramqr/mZU5Th+ZndtRS228gYA9+HgDllnP653O7CCYa7tWskZsJtI",
+	"k1gNhqntLRCHqIMLXDIwDAqy4tfE4FXBe1xFJ+vENFTT43n/rK19tj181qg+a1SfNarPGtVOGhUXM4DB",
+	"7VqsF8MM77A+d58Map7+3NbesAFJ2wYE2wjSnlIbbxwWgMvOfBO77jXqDHwGwDP02WhqvaFyt3p+waZn",
+	"qbc5Bzm7ijLDslwPhICA6toSmxpgnQ+OmiX2yxrul5cXvVGYxSKLGYLqmDku23a/tQJKupeUx/7eVHef",
+	"mAPJh4rH/hnWqxnaYvyQHU1ZUd3dFkADSGnO6YY4bO5+233Dqm4wVUVRovYVtS3DWKI4UtxkyVNTbEgf",
+	"b+8Kwzie3jIywo2xY1zE7mQW6bHfbTHF7eJIbt8qssnFDSXck4EuxBDqBTVx9pcRt230wTYBlWVbkztJ",
+	"mx7U0Of2HXyG9bGz/LRsZPepxS/4iUxFEEPLEXW1pAsLBq8xXndzG0861WmwwjcqjCjAvWusc9ecpqoY",
+	"3CmXaTvRtS+hv1fyOt6q5X4r0gxWN/Zi0aoqMB/ZmFWh9kqiUlHH0NJJKZ3CkVLfQUBzExrNMCx+1d/P",
+	"yn4VWvN3vp2iCBKmbGGjyvM1/CPjjMQ28De03hcXz7vy7TuS4T9yLno90dxlU2WY3ZPoxcVzW4HfRiNR",
+	"6YLORWQT1j/nnf8meeeDM8Rt/Y0dEz0/bg64w62h79eSolqO1I1qW7ifmUJKa7wxVh7za3nwch/Hu2U6",
+	"t+ZIpP2gyqOx3cZaTubjZ3j7J7ZDjnUTPcOwqOV5B9WYEDv3+fBOesud0M9dUsRvgHetCa5V5NjprPsO",
+	"dR9KUkVYf1wVyZ96PzmsO7HEquQ73QODHGCz9Zwp28ZZ21p9rvzyayiZOEfUOKBnBHk1vm0kNbb+SOMz",
+	"Z9BvA0qgr83Hl0xfJViKoYyl86iAyOdz9PrFa5Rimm1QRq8pW9iMMsbNSLaYeqEcpRGSeAM1f7G6ZDAF",
+	"leBJZwhLf3muQHbAtj6GDoLTZtny6UFkjLjykmHmBVOh83JoWzrZd5pFXnlc55+NSsi4h/iSFaPYvKxy",
+	"VF70B8KZIDjd1DZjQgLGJNif45KV5GcqgBuvxCkCR4QZeFIMWDghIsTwirJF6cQOBbBv24OvmKfTA2Px",
+	"o4hpAydVueW608WvLg9At+dwNMQfUmlW2sRRFELR03YsDDlX2qHgt9tp7UHlVuKjVRUcWJneR/4bh+jc",
+	"dMngAh050mHV/d5/9OQo2odPd0hrRcN7XGfFvTuWw10VK9O8a+WIYd+Va3hTNq1q9rzRB/PN9+fwiuZY",
+	"Gh28s6nkvWrBG1vP3yga8STJ165dXvlz1W1pGsdp5Qtn5U9ktc64Ee22j2rpkdbaX4GzlZ/XdB0DR40N",
+	"R7U/uV2NolGaYUhntv/0njjmUqTZ2pilzm6HL5giguEMUmxv5yasDDXcVUjtZ4M8hd9TRp6HdDKtRmtM",
+	"Mop4/AD+kPYvUNjsv/XlHAr1JGHPmp7hR0YrJWSWPBfGajiKDAOyeAuNy6VDlo7aPy9ffHu+IF/jYDib",
+	"1qGOH8cnD6YRgj9OHsaKx03nuGnENw08AOTm10T40C7G1fjWMWw4Aa1lG19jSd7sULVpAXVCegNdPEDt",
+	"HB9zFw1varyrXFhUbm0AL3v54lsNPLmlbqdp76Vtx2fYIfo2xwIzRbT6ArOeaZUFK6+ZoU2Eo7aivMmK",
+	"h+AGWziRpCQ9aDZUnmE5PPjHR4kPPVFmd9SKqBamdlezNGK67miijiiy+COgNpx+EHehkI+WaK8KbbJI",
+	"84X6Q86QYWzCLKFZbKv/jKIRlS2sEbyS30C9C9lehdXUYgg1YNSfm+QKKPdu2gYsscCJIqKQUq69hhkH",
+	"mX7CqVa1iSCsrmV+8cUXXzx89NXjqq74OJjJD90Xuk2u3hiPHgwqD+AG3dENHraLeMPcf9SR+V/UjOgo",
+	"7BSOSlG5YLcy4JohWirAFxd16HfiXoUCGaZUnCmoIQky5VPkKcqwIsI9NzG+S31Raiv+vu1JSaK2OPjg",
+	"50N9yVqFDJc8cTTwxReTL76YPHxkW8ZAoBOgeR25zWsN5B5iv211WhU4228LqyTFF9uK6rTuOZstnAp4",
+	"10ikRoZVNKrjZZC3QZDwD1ydmwiw22nC9dGGK8MmWHnCuJrYWLRBavEP31380MIf3xKGoHSNjBBfG30j",
+	"26CF4PmapOj+5P7kAZptEFy1ZWEWMhW3VjzNs1xOjo8RFMExI1Wx6cmD++jBV4/QwyfHT2oWrxPfFf0v",
+	"fz6aPHn36/0P6H/U//Xgwz+FzLA/cPWc5+yWh+FGGX4IGvpz/ckg2L9i5NV8bkvvBeSXsw/Gu/Hk8vsh",
+	"N/jCbOou8XVf536CGctAjv3JvGJMww8DvT8MP4M6oRll0CnOL2BuvbOSLpj+sawsajB2+1CyvD30f1vH",
+	"125nD9KWsljk7VVBoQcYZK1k9JoAYGxzH6pCVT5rc/auHPwWetRh+DtAwA8P+h8UpdUnYu8oaMuQfRmz",
+	"tW8nY4VvNNhA7VxqdO5FVBVIHIzcCkVZ+XRYpfQGQpa7DsnUCmPcqXSMbT3pbxWNMZpylpCpQXWn3Tvw",
+	"3IMMPXYABnoPJmiMU7TkSeC6e2sOfScs1uc+Vai8xhSq+Bmrv5DK4wFLLuhfOEOC4GQJPMC1Yj61HSDe",
+	"w+s7tbvajhN0UH51Pz9whWYZZldnSBlfwGHIRH+buPYaMXUoghWk3YcbtaoeVNKKfPbzMdyqFZbl6fAF",
+	"A/BDz0L3O3Pvf8ttTmL1GF8xglaFicDqmi6C6hCZbyHF1lzDZL5yuhoVJp4qQpLbepRpWjSjM5L9kpH3",
+	"OFHZ5hBVukpXS5xDizTTOcR00DXLgJB8fYq2qYgZFwqkS3XJxhkW0LFQkBWmDMK4pJ0aC73e6nJs+5RG",
+	"3XRT8tc0ktYEGHLH2WCQaj/q/RiOnM3l46RduNn2YZLqn63ErJgX1qdOu2TdWlWGaH0c+NjJPg54gl3O",
+	"78A42DyGKIDRofWEoR8GUwsqt+BckNVdE7H+P+pKtttW9iLOhyjyJlfyVnp8znZcadNqpXisl3QddIru",
+	"oo0XCnG/Ru6p4SVQenB4L4qIRxK/qRriVfDfzoeYzqSrxTw4Ix+88ETIOKPOl0KZzAV43sn7NTXl1nsH",
+	"WuON4FkWuxCxATfJUHTXa7zJOE7fcv69VjluZ9mqDTbcwLU2H04U5xNQfQYZukId8+ohaLXWLVxAsHwZ",
+	"PY5laYuXhFgbRRt73o29hoP89xSMn/HkinSHRhVhglQhxtWSsgVi/AaNXSd7kkbGilUWwq1G0W9tqurM",
+	"Eehjj374/z9A37hKv6UyFHf7vnH91re76AbXO2t7GPSwT2Vc3OGaXSQ1Wy3K/tuWS1h6iHiKBFkLmpBa",
+	"2gcvmkf5/ZrCDUFq0dlNrqZ5gnup4quqNojfh/myp0HMfhMY+iwoMpcQqRAAy4V7ZFKxw4C9OxujMyq2",
+	"JH22Ba/74en15kyV1ISCx1RYRKM1XR2B23InSkA2WHK3TfIuGkCFWj/9htqVtbduEtOSpiZb059zMPV2",
+	"xLSad8rWawivOAQZ8x3rYUyqv4crGVRbKB/3mkfxRsaUxdC4qP3b1uli8K02S3ja8g2mH1JGpLS1+Tea",
+	"SToSdSHhM5xcaWZVKZXQP397vt0zl1XnWWuh9f49iYCedrHbLknWet7fkQzC00Fn0frJhmj2S9O7OWie",
+	"K6kwRAy0rejVDUkN4Mk1ERujPil8Rdip6cjgm7HB7GaC8QFppYtsW0D++R1t4sannz2VUsC09YyAlCHA",
+	"s0GZfG5OboXFlRbJd3ZwNsyjbYkvPhoGrSnZpqKXzw1f60+rzPnRSZM330bENzOqgyIQ+F2dh/l8qYJk",
+	"FeyoH0WFvKM6fw9RXAHDPulh4BW45GnC43PDFE0DFcBQqJyETQmtNRET86uR3FFR/7CSUO14W9l0vCUl",
+	"fL+RnNuLm7ngq53VvjURMex03xtRvE+O7JSTVmnlVGy8nK5A4PrGakavDgR7TkPayYDk9T4r4e0CHwew",
+	"Er1y1wlhRVKKG30xFXmvvoQysRpm+o9EXgcvigyvAv21+vNdu29UkLq2okpBRhSVWpnZx1XK2CtNt8CA",
+	"lILMARmhjONUapFses8dhpC7j9xuYetd4pOHj2pA1ZhSC0TDk/m7Xx+1BJ5J+hcSzzZlxcntrlqaUtT2",
+	"DqYtXTHGk51XWwxVr2eAXxU0LQBU2WTtbKvr780mrxNGJYA4kTHIHyzS48cjyAdIY0ARExIel6gaJBFv",
+	"8D3e1YD9fArXtO8pI//7Oah6tbgEC0FJGoN0aYtue2peKlKbKv3AT23PXWb7ydp3wUJVKBO35Xh7kEdG",
+	"PJJQ3tc2Qrp/qTAPKJz7sHO1NS6NRkue3UWJlj1KaE1TTkJbq/CeYherN7+htzTv3looytB+cNcaQYNj",
+	"D9q0BfM4QrNNNf9la4NzdxmOuw0NvX2qye5KBvklcC8qjl2eouMInUTo73/9Tw1rc+xn6KhaV7Zbrwjy",
+	"TchPbk6dGYsRviJMnymUMcih8HFGMBQS0PRsbCP2IZj99b0yst/hBabwNbY5MzBCogVzlukh/A+Ln8+K",
+	"LJzTQGKOTRWwykBmOv66RYEyYIfxMjaCWgAssY3yzsP0RrDIKLGRZUhxfgVOhoIM92Gf6KPETpWtN8K3",
+	"taCQVfZ8nu9LGoOgFeYXFrmNIIWK1cEHuhe/YBtU+3LAIWadLIeqjgXHbpwtbOq0MDFQhnB6rbHmzGOz",
+	"p8b08Pd//TeLyzbxCT5ZQ7Ss6cWqUdjWQzU9NNMzZIF05lQIPZmzHyJGStVizsUNFika/w6Ci2eC54ul",
+	"Kn/++7/+28GZr6g0RoLUGucRhixdxRGfzyVREXLRILB4G5yy0ZP5JARbKsw8NtXSeT6LM7bt212wR4da",
+	"rQG/R7UatNlPQa1+A2i4Y1ErLyaqbvkKhpzb0GunniZ4RcAzsItEbYsreGt56z1XoMbUK7/jsOk6RDoj",
+	"pyugl1vCvuD+W2KcPegKzh0XPNv9UEfB2jYDoqe5rZx1FTq/szSoHUJBaJbGxHXMD/dOgJeQVHy9Jika",
+	"mya5gihgdEV4gCTimiYmpBkLJW3Is1YCEszQjJR6wOEOHQuc/L+VElesYK/p18Wgd9edvffiaIcYmLRE",
+	"3q+5UPsFQzHmjlCY04zswTRTrRFeSBGb6tJE8jXegJ0a/Q5lBKdxijfSqw+Q4k2hHBh1YYU3u3tXd4y7",
+	"dQurGBgfPuq7ALRVQagWrdUUat6MwLnr7nimTJI+FsTwisj+W8hxq7Nyj3gG4+2IY+6wd/LLCJ4QCa2U",
+	"UrwJA/Xr86cXqHxRY0+E5vQ9SRFnNhgK76X07VrwhSBysOTL2Wv3xeCkxfLbMnERbL1bfPnWvD+sTH0f",
+	"l9t3RFNROaDACy/guiS6kns0sKDCeWsF4btSI31mWWXHJYKXpFOTMTU5VpeMHnIU51WV9I7Z+kVge8rX",
+	"lye6awnYFuejy0o2Wcia7+YMbmHAc20gi6YlzuAiZe5mUKII2PY6y2WtO64+OfA339qfWSy7GyR7vBRp",
+	"zfGTuBPl7CUWV6+xkVg7KucBY6KL527af8aMMxtuirMM3RBh7uNwp92Tmt/Q7Dv2/9pjsS0eFxlbfmC2",
+	"u32dRW8k5RIlb1kosTFkFF5v9+E38z6BgZjiLdANs9p5wLEwy7Uq5roOk0IpITrcWi0+5MITJYuLBuRV",
+	"rgyDwMxZTw53KoEJkTJwly3m33GQ23h2J/UnzTluu8ai+s3eBmoxvb5upf3h1tX+Vcgrqu+pA7AGxIyz",
+	"sM1IgnNJbEKxIMhGCncnYmiRVEZ6chsojzcgm3bDu1o0QP1Kbn1DDtuNpd1YrfVCG+Wq9hlE4CFI1KDP",
+	"OuTrcQF1eqrFooWwsIFSHTzrIlmSNM+6/OO7hGYbA/BwMV58fA4fNoVQoOghKDo7BSkOGd6gp9bydtjF",
+	"RfHxkKnUEszcYckP12lzkQadzlbyHs+IpCmRTt/DgNpLLM11++DWOlx5/OUCC6BXwVMedxDRzGsmdOl8",
+	"EYqP5jdAnC9ffHtPhlqNCn5jPGJLLgkztQlq7VvnEAtV+ZICx7xkN3xF2D2JtGwmyC6n+Ej5dQ5ANXbd",
+	"XiNwcZFr01KWCiTJezSujHJpt4XOE4VOjo5OkDwePzo4c88lPDh+8uQhcoSGHiAsEV4Z1mcrjPivSz3Q",
+	"V9ElOzk6PgZbwsnR8YODU/ToyC6YS4JmXDCn1T9C52tBM3T85OFRhASFO7Ti6NHj+gdzwVeXrHz/q8eH",
+	"6Nw1yzWNciWiynBkDGacUHmFsu9rOHwh0F52e6NjecAdV6AUb/x+v24Lna1+dzFAmVIvaYdkefniW5RL",
+	"FzNT9O51dl5THZ0zEiGSSWJrx+h7Kewu5vMYkC6ck9T2dhgo3nYBoWHiyi2w3sE4NGuNH9SPo2NRJbgi",
+	"H1WaeBFmF8KiTD2pJnW3Cpxlr+aj0z/3MGP7wYf2dpPlrLs1LK2dxIBEaUyzOjU8HGK9m+MVzTZxIJY1",
+	"bKle0GvChr8+sMMLW0qvRGytCGF9D42ihMdH4UBQ64IfEkVnkMOF0K2XnJEdO4OuwV4rSNoKpN4hPoUG",
+	"kt45V5GkscM6vlbhXjnbqCA2B2OHurt2cTTntpMJzKP7QdR+K7os3nTbrRPqFoR53HQMDyfTIR9XqbEL",
+	"OGXl0n2T28lRhdAvL38H1UbR+GDy7tevopM2ku+ivv691yihgwi6cL4dUfdimDRy7OP2dDKTDuvmVA+7",
+	"+P3Fqx/QioiFvomrZInGb54/RV/df6L1WUgfTzKChYTe/rbGrW2IM+rvDbWr+DZ7GSTD75LubyGgPzIf",
+	"2FYqb1EqeO+co2Nxd8VJeg7yQytRva0lIOE0z8CJtKRZi60WvsPZ15Djv1MiVjNgIRdigEnGTPlHK6uH",
+	"ZUOHrkX9IexUKi4Cbt1nEFlntYUI8SwlUtlKmuMiTIBKNLVbmg73VzR2V+ewA9XZIeHuZi4X6b5d+9Ed",
+	"GiLmAzf/6bYxdxXni6LyLem5DpNLHLqdcunobH+yu6DcjyzDM8zObcjDlroy1O3q3d0FXbBX8/lT8zI0",
+	"XZnb2JXOkkumFK6W+ja813wnwapketQVTentK36HOhMXj1JehMRUDUK9/dQZL3MFq43Zu0FtodIG65bs",
+	"sFAF0SpMckYV1DZFf/t39EuOmaJqo/+tyU7aFtVo/PAkQsf3I3Ss/3uGOPTNOz6IXKFTRjCUM4WCp2i8",
+	"xNk1kShfH0D/QlYaKb1mgKZsjJkAmCllxBQHGP/t303OuMgZo2yB/vZf5m/b5FF/Ep764AxhV+vddTVa",
+	"Cy406e2v0XaCFVlYidGbkdveVbHqlx5WZqu7DlYXxVQbog0XMHupp7oiRMmYEZJWGVivUafJsyAER23C",
+	"ZtnBlhPLHGMsJZUKtyZQDgnG6spsGmIhBpobiBtbiuPc9qfrQwzoY2ffv5OKw8Gys1VWZLiVpnXNbULU",
+	"vS8KDon/gqarFFtPqKkDyILYO8dqras2zcEniChYLDeMogEKGFpXt0t2vGDrXG0rqD0uWL+HX5FNUbmj",
+	"iM1yUeIJVjjji5zUROjDqh3mz3jyl6PJk/jdr8fRw5abUzdz7b117nij2CMT/ljc9VETtgDYRy2AHcJ3",
+	"OwOLXZJSShQRK8pMS2ZwyK3xxvQiphIZkwNaEei1piU2TITFZjf9qpWxVxf73DSIsS9PipdBCYl8b5yt",
+	"C1smO5gIEfexwXIqG1uXaIyruzsIpfncumG9Lz+aHukVZhukOZSEMvOg1UXgu0UpSegKZybXzJasv+Fo",
+	"neGESDS+HB0fHT68HKElz4U8OEUMnMgYzTOO621yvgp5SqIHH8aXl4fur5MPB//jn0b/KCJtKwHSKjv2",
+	"Ji0aXKKNmb/KVcJXW/snpITAwJKHNGmbm5HLNonwDSSyjcGOZDslEuFe1VJAHhjygOAp9ztm8oYIWbGV",
+	"7JFXdfYx39Is74/VBvNmvKQLkpT5bEVVrV+G/tkFkYVtbpqDMHN4zzHNbttkrjne8ALQ1poxWVG5Aiv2",
+	"oPrP3oRvLDD3twU34haNo+cTWPykONmBu1hjmj7FIn3BttaNROr6YcZFVk2L0MQiLUoy3ZNF/9FKwQU/",
+	"Tehhe67mv/z5fPInoze9K/95+OXk3a9H0f2gSbzBy4IrD+K+AW9zV2+eP0VPHjz8qjhT22SzWbbNPBh6",
+	"LxaCi+EGsOeUZCm0GA+aV5k0tYTCWQmm0Q1aYxPNUkGWB4/bm4dZsb1F67Ayp+vJE0/qPAgH/CqqMrLF",
+	"zbmpmkvT3fnHNz8ghldGESuoL0IyT5ZaQZgGuQHOaAqa3LTa2rH75VE0oAJ+oOG/2WwBrBYcLKrs19sB",
+	"K3pNwrFdCWcKJyrePZbFjXCb8A1oSKQHadQNnwu8IjdcQNv4NQ9n5u/iehkaIzM05maQG80ekXOkfQrG",
+	"futZt3hWO4g6ftRPO3K4tbOx30KkdKrVidTaRrGJl5cKz+daJELBTFe8z3RFMEHgejqTs2loxVTRNBGf",
+	"/IYVRWAv4SpQqcxuLgCu8NAGjMGH6AcOZnKWUJx5ql5U7aLFhSlUc8msNd2KbReLOritVZMDy3xVjFbK",
+	"RtjHPWRNRdAibH9m3R2tAR+nw+f2fj6AVauuVYFoodNXEMNLyqIKLXmWSsRZtkGYVZt1bJGl5XwVAYm8",
+	"r2YIgXoYAJd7stmS4JZ1rNoh6yAKnrVdZrpl/4C7csNW3FbdjLrjHOxbaKy50bO3eHGwY4L5J29W7i3N",
+	"1OtjLjsqGIIe3kZteIKvXdhTvlpR1dIKbQ+t8LbKX+utLdBFipoJnzqb3MSYT1LL61xNflwQ6z4qQO6j",
+	"e18PQlXxp5qQVe1+19v1rjjxXaJZG9rz9hGnXerzjuGYt9Sm21TeHg/C9gpw7VA7NdGuo9tLjIi7PX3k",
+	"6BA77bAYz96ozG0uercPkuxD3T3EA/4WqPyh45zqYYMJFiTGC2u0pnJeNruDiu+x9fQFV/fm/OLc2H/b",
+	"T37r8NFAbxqYw2bbQfwJOEDenF8gMNRQW9bU/YGuiN9LqQTCm/OLrzHbthLC3YjLFX4frzm1San1zhr2",
+	"juL6eEPZGYb4mrCJSdSDcMUZZmkoO7l3bsq8ubf7ut4bthyqJrrehQ/gG77CdFsb7BWpB1Xs4GB26DGc",
+	"p745v/hn+1E1b/Zhd6m5DtveNg4LvevSclYuvwWyL3lKsi3D7Kfm7Kan7h7+/yDzC/rbv6MpHGS8JsIc",
+	"8TRCAlNpemxPLZJUuvVOwVaRYKgwh9Ulm1rkqr0FF1FJ1CGaahzW89tiAilcTgtTplnLgl7bojJ2lTaa",
+	"75LB1zYRGSt0FKE5zzJ+ownGKYcLvIbWBPyaiAyvrUFFGCcqpCcawDJMBbknkV1yyOAB022DPsBu6inX",
+	"TXS5qpXQLyjKTPguGMvVBOz+GguHDnePjY+qeLW9H7ffNAgQbSGUV4U/8WOzoAzPSNYYpl8mtjHrrVi1",
+	"YSdmCcWQLSAq2N5vACTbvX8bMvPiZ7yKS308mrxX20cahXm0HqpceQ9QgdFs2wYZxOZWQLGStgKU+1vV",
+	"SHWTtuyn3VleGNUFUc5JG9Ie/1iamAIXgT4DVn9Z1cLYPawnRvH616Cs361jpksB1FrvikvlBGBDTEEt",
+	"1oW1Ym+t/jlFoQeBjEKxjQ+prVKlqYx/v6yNb6w5pnNCGXyix9vRevhLnbYG6nXm/Q8Fpt4K34aZakvK",
+	"+UQ8aHUy8SoqWpNGYdmsgtmhUgWZoyrxViC7q5etZBW75Wzfmg/sjWR6BP0t0bheM6d5sOY8w8fYDfl9",
+	"GKk8lv9xzVTlxPsxVP3j4EMTFFiRt4aNNTJA8Zra6oVd8zw1r31PV1RJ29mJxFjFS74isTfIsMzq2nB3",
+	"Vh5FkHieYRXvw7zf341noBbgdzOuykyIuYHOHVA5iqd4g8D0BR1OzIXZxP9QiehqlcMf4Xo9K7roDUZ/",
+	"8a3GDOnf/pwnaonFYu99LAcrFUUcOHm/JkwSGWN9xcf6DvlxzlLwHJqp9hIGAOqNext62MAtl4iENP1i",
+	"vSUEsaDzeSwVWe+9iagZ2gcf3Mf1XPubZSflpkD7QSHkdxRN5K3Co9Go4JAtPC90Zj3ANsTZxp66abGO",
+	"Xx6mbkE2OytlTpDs5nn8RGRNLdGCLpbQPmoFwVXFRQW6BRBo/AOB8QgrpFdwhnJp2/cwziYCiiAyRXFm",
+	"XgND51oQSZg67JRCXRk4+gOUUolnNKNqMxEk0weD4GRTqnK9IHe4+wui2q/UqMfFmedoRjJ+g0x5RMYV",
+	"WuF0j1vYUe3aRuQ0s5Hg5DV27DGgbY8iKBCg59pz42tMM6NTMEjvMIfUcDLtJLmq8/73f5w8PDpFJw+P",
+	"jo52AtPxLnKtvoZjhJF++RQd77iM4P63EmLhKIKKBNqDfNlGjnRy+73cA4s7yEe+Brp593ML/Ie5L33k",
+	"u88/0nVjj5Lg8+VjP0z6t+HBTWZBcLppcjoD77gzOpaRGyIVwut1RkmKVnQhIHumW8Js1xK26nkRsNh3",
+	"fayxDFGt7uJdeP+Ss6+5AcJWrUPCaeU/uOaFe+9Z2FG/9w1J6JoSpr4xiWsBqxdncypWppryMBb8Essr",
+	"kroRB7Fg0NQNFe86R0CDZguC8A2m0FoHIwmplfpOIu5JZDcGmHdWtmwB7ZRkKVoRzG6W1BiNejZQTy0s",
+	"YFbubAj0n5rvtoxS+SbHGboiG8oWp7YQBQyjN633CtnJ8MBmJ9rGxmA8K/pwC7cWtMDXUHV6dckoSwm0",
+	"fWAq26AxRgnOMujkCTFXtqMawhkQGMAtQti0vciIxtGDIkFng1a51DcYlZgsnEt2g6WJc3n2Hid6Bm56",
+	"iervXWomfL42GapxgkUauWQhC9lyV4K0RKUUg/XmCWB2dW5ehYJbtmZhMXd/mKmfSdvCN6tnfkHUlue9",
+	"DbAO9wWOF+yWsGhv5PoT1Fv38RP6xWr0/CgtXTvZYwb8QS7pej8lIe+qtKMe91aFomxJVGF33N73AWpn",
+	"EL7OCPBKZ22ZbWwRkKhaQMRWo4Xf9GG6eil+Krtc81yCAZFe0yxeY6GYbVnn/cvY8EwFz2gk6SwzpryF",
+	"wCwtnsNf7iXI2bN7gogLxlVsVzyK9MLe7ZzHtlPimo9Qu5WptKuP91nc8h+ieLqfYNQEQpFmVMfj9nwj",
+	"j2R2NvJ6x7mTnTdAdZ2Z/vC6m/U2SHcXaNQTC2bOpzlxH2CfbR2TvlVdwVaueTup4iHaQAETbvdftCyx",
+	"ZZjA22k1NsN5zYNTNIWaNDGfT9HYpilIY201H6wOoks2xblackFleQRzLqZoLEhCIJA4pYIkqlSIbUXL",
+	"lcfWM60AJniNE6o2MCrjK8oI6RvL9A6jAs3IEmfzgwhNJV6ReKn5/5JnaWwqSE0v2TiDEWwhTP0WKt46",
+	"Q3KzWhElaHJgVD4/YUODYBSNghsFEVAsVTOH0PThgDzvqPZi5fN1i49s6CPXlNyE4gqXlFwXbcSqiPj0",
+	"+2/uSSTz1QqLouadq5XkS3PNhPMs28QroqwMp7j8W4tg/a93t24S/iBchTShTu64FTEem9sgEOM1lSRe",
+	"Z5hZ0pSmd4YmWJvOE44ph05uZuCP0xEbalTZlafhtC9AkjQfkjrdK+RDFXvbKtS4c69gexWZ9HDBqlRt",
+	"g3Ulxoa9PlhZm0FR5t0gcGrRLtvE3i8a8Yo/e21BblHFNAZAQXrqaxm3r4T/bT8tRVuROpFhxoiRwxA9",
+	"BX2fJZjMY5yuqHRaEDDSmSD4KuU3oEbhOVnkWFgHOs5TKPnGEi0T37XMXkTYtZUR8F9CECBtb4KGiiGp",
+	"q1bReMe8ZXfxaGmr3lPn6Paza5bbaPrQNvU17D7uLPYApSvcq3cDtd5E/yJl3zFHb6cF/lVg6fGOqCJw",
+	"6vzOY+Uen3NsqoleAbBVD70iXtrF4rmUdMGcDLyVB2wtcKLg81DY99cZZle2TcvhaECdNkXwaqthjsMF",
+	"qFo2vtMF5pMUt1sKzprlmLkoQqRfQgafTa9l05Q2I/IeGrsyoVoJF4gzcooenJzY1yf600makwmeKyIm",
+	"EDJzsEsvw1tL5W4dVC/WltI0pZEHiLPfWqz4fLm9oh1VrvxmhOgcYbZBYwJ9TjR3LF5b4ZRUGy5axNM3",
+	"LTMASQ92KWzjs/xQ/ZySN6CbJTdOB6rOUErmOM+MHExwlpmyHdvVlfPZseXBHtttZbTtXHE/Nx64dvym",
+	"nf8txs8yuigsLtU9AanuwnWEbczcD4I3uYntkDmsq1PCR2X1qahAWi5KtmQ4EjIla8GnMwaLKwTjLalG",
+	"Kob0iR/spfoLZSm/icEQtD2Q6pb33FQ9LMFQmyCyp9Fxkj7v2k507XRBaR4SZSl5X7sPO7OFq771CV9r",
+	"2kH7xupOTRIRhf1gGLlLr235MPeu+bZod97075o4gkI8+14GYxsD6jDVIJyasb0j127U20EXuIzkCxSU",
+	"MkIknm1iM+Ce7hR7sJbsaJgYTDm3uvmWekYXqvzIrPbhjgHbTo6WWW594yO7qZ39PovqZYhYAQ3ArK02",
+	"akGagVcYi4o7KfTDz3ZvxxPyNn7jlCCe4s2t2+N3WuA9iHWxvIK6B8h3+/Jvwvqsn2CJJWK8WQhyWwbo",
+	"1PkhHNDus6jhRIVU5jJeMNLqX+YN4yWIrZegfNr2O2g1MWVQxB9aDfj3D6N0x9KYmPsYYA3aTead0QXb",
+	"+kJVqpf91U3SnHS0zNe3S6mKzvlWrq3wBs3MTWWXO6W+AMX2aLfdm4fbffdEfk2E3h20nN+Eqin1l0L5",
+	"bQyndcPN1t3Gt78LOONO3XyztUbeCK4pzRamK40ktmaCxhaE5ZX0UUtxh1lwmbg16/VFYIHqDTXf3gTq",
+	"GONbGC0l1g7HAq6O0+1M6icurrLgZRbLmM938u7scAsu+fvd34bNxqKOW/GF0ZCfeo2uaqFOWWGtG1Qk",
+	"4On339gxXTH0dG1iw9sMcs3iOOEug4MTY4eQoNuwIcJg8RqbcNIAQGVHdrYBoN0tG3DP0K+yCJgSzAUQ",
+	"DIprXnsQNhCGl2/QeElwppYJFiQCfzxli6jW/YzfsOLKFaEFXkGgFvr7X//zIJx/vZe6SDtmMHyaWLIP",
+	"a1udpj/0lDPq5Q4/siIB7nY9bprjDe9wk5cfDeptU22fu12g7duyULwo2p3pzUBxPEkXDLqvQsfaM2Rt",
+	"y4yYOOclz6ASoB0AjQVRuSjNQqafwA2V5KAZpAvenBizNDYhsW1MM+FMUQb1SY2LJfiWodlNLPGcxDck",
+	"y8KvZWSBWx412nLFptxoy9vQpa/Zaqv5plMOWAyVYHnL9ILKKxnb4tbhV+SaJHROEwCaS0sKv3pD1ZKy",
+	"eFb0pKi/Us8KCQ4dhQ7JATG0sxa41HdXX1/o+DoOJIATQZLO12su1GuLM8Nupt5Hr7GAZL1fd+t5odcF",
+	"KRhS2c7LZyCAypYfCs/nTrBI127D7/Gxv3RUd0W+XTE1N0jY1tT7vTntoXGYCaFapjYKUHZ0IrCfeHYC",
+	"aImCNV/DqTUiNM9gVzD3Z+7dYfG4roYgBvPgjbPaXtGCKNP3o8C1vfT78Ih1xVNSdZVDm52qpQOIGLQp",
+	"jytQOYc85fct9QKHFpez8hThMnSESoQRIzc2nWfHGnNaSsZOXMaFF62d6Q+Nd9dik9wyu8GEIchde1dr",
+	"WR/z+Twue/YPZJnV7v1DUuGGlcnz2jF+8Nov3q5AXzHKbBOmnqnMZ1OnzkFu2c2So+K7kq+MrU2SZsRW",
+	"r8AmusukgwGfyTCT3rfW+w5NNDVbuiJrdRDyfPfuQ3GFswD9vyYClbSIjOAMC56mvAHGEBVlk/3mT6as",
+	"c9n9Wau50oBgeMMgU6T1rV56iId87AyMlo4zd9U9phR/VadJUWqxSM31KHn7RjF1TlzgSotIDXO1Gr3V",
+	"CKfJsqoqRlVXaPKW3XJR3lWVuoFmhnrOrBYCQKZngOBzSrLUpMQqrV5qsqgrgc3Li8ZZttCwlObdgdFL",
+	"lBns0tqs1qpxCq0Vhn0MJ7v9nFtHTPmthxtF7+tEKxU0AK/dbwYs62aJVUxlTFd6L5ipbb5TRfjdkI8+",
+	"dN8O9mKJ8C4bHzfRoXFjCRf4IdeEobV+Acr8WBH2zauX5y9+OFylSJIEOmc8PDiD19DDCC1tOqRtYEgl",
+	"kmuI0aHGnF5cUj5R4qi7Cbjte6eguDIjmzPXEV444wyFAluUBMJMPxniqnuRTWBb2SYSeddjNCYrIuCf",
+	"B36ozj8Ode6pr9Bnhv0PzrB/ZFohftOaYA+dLF1sWoIZmPMJcmFjaCzIAp2M7x8cnKKpiQ7FUlLTOHqK",
+	"xvaToqFc8QyS/7QGQ+c0wUzzccrilEoliJQxZu8pUZtphKaEpXqLQsbGnhVzARYttZmicUWbdr1W5T0Y",
+	"XeErImNvjmwTZ1wPNbX9+I1ufmp68ku0tPUrEEQXILUUhERI7/C+3mE1YbC+WauQdW7HRK+37AbKhbWt",
+	"OHhz/5HZVMW/3LZ5vD/ScJM6RGezxcRI3yjcWJ5BwSD7zhDDezjup1KTZ8+R4n2hHj8yy2pI+pKkFGsg",
+	"3xbezRG3cWUUX09W+vMJLHkQcNcmevNpwTZqRT58a2KbUdBEAyy4stYfe+0IRQn3XrlTOrcN9NuMkT+Q",
+	"G7SiLJdora9wPN/Ngjup/t5vZoRe+mGeCKYGGy51g6UrT4GzJDeZ1WPswiagaJUtKA04KcsG8hhZCkIv",
+	"X3yLBFbkIKxI9Gdgkpu4kTO39VnoUfZYLK4fxNsZ9Nzx9++0/dNBRVTBfWedLch8UZZVnXNB7qgdbrUT",
+	"bnCzoaPu2V77uQaor2pQMSQQuh9V+cg+7no1zvRxr3tu8t/zWSCEpUwHq+LJG5/kyzOR6AZsHlXMsaMc",
+	"7laZrmBGuxTooYzK5S1NvIMJjSdAN/22w7YUBhIDtxxu5nfRwNtYOLcO8YZ4s9v3sRFKxm3VDfXejaS4",
+	"J1FZZvEQnaOf+QwVSy4N3oQhffGQ6Jec5CRFOVM0M9I5xZsISY4YryKg9L4G0aRnhbbv2easKsR8jNaa",
+	"KSLzOUmUSRUCEQhxgGNT5sOZvCGp0bxJr02oYDB9saPLj9N9zK4g+oUxo7tpxpERKMI0mhvX+bs2Q34g",
+	"Q9PfEfd3azph610Xbk4Nc3NikQE1Tn/OpQFMBTbFmsrKf+hnTstRuEAZ0XcLqrRmwMgNEX5/Jplrzk9S",
+	"8BWQgzNEfslxpldYkBPS2mox4BJ7s+7EUUKm9Crt1fuuS5N0YCDrE3o0KvMBa7kIFdqs0FCVK3VJmp/I",
+	"bMn51blSZLUOBV+aB7fLZkkyLCuoJ/MkMenGC+NoVUvBlcoKxMtFuHdvmpuSpPFK7sgCQ6z+4SBGv1Rq",
+	"HZdkFOr3zrhr+zsWZJ5LkkZIwyjVl/xIYyrWiJ7qWyugG9ybkHlXHlRw7eGTJ74raJhWDULcntkWJ9av",
+	"u7Z4sUGXM9Pdk67sJGWIKokkEaVNMlTBN+yuLnP6iv58JKPXRFgSUGIDqpWEBUejBb0mcb4OootZQtD5",
+	"DjwHosI0u16DNXWdmZyW9mj4/ppodkrPRVYhoSoKV5HKEUrkZQMadG0ebActf2PAtWklZrltVeW9lP+x",
+	"Z7hPrCTX7ZeUvlQC8+2QqF0L1mf6Axe3u9ucGZbK4yC3I/WMLwZr/zUu38gRaYtuvwNOYqI1dzy0kp63",
+	"ItGhwRs1AqrEcRTsY8el35ixW20/9vmEpmhJcEoEBLRC7Ko9BdsA2mNSHRQX0kDqu/AIqLK+CnH4J+Yr",
+	"LY7NFTyliTJVhK/xgJoTXWPzAJ62j6twnU3+pnUPwijXwBBbU/kUzQjUzHYi5QwVQD1FGJ28f3+GjOJu",
+	"Sk677EA0Pj5yX0noKY7wjOcK3ddXGXmAhHFEnKEEs4RkxQCEpdAhEwxxVuimxoLv21FdNe2oIqznLvq2",
+	"GLRhRQ1QSoPfBulFf2a8whZzESDtKZoafD3E4BueRmWdQqb/zxapBis1UgJDaJB5F825uGTgjASV+xA9",
+	"tY2UfMqRkHgBNzbMNn6sYuUlzrLNJZtaUzJE/B66AJNphKZUzuOigsShpQX9oEirzNnhGlP4zeSAHaY5",
+	"mUaXzP1ps7LcaJrOzGg4SYjGDtPYvvbwl1yTrh7W8BMoCWkqSZo128KSrpiwK5lgtwkB9zhZuoupDb+X",
+	"5l6M7dW3fPvg8JJNaxmjAPzDhLMky1Nid5jo7WwOGVd0TksYtezqkrVsC5Yg9b1vtilP2sSCvbh4joov",
+	"wGtApcwJOj6pOp+MpdAdShH6dGgjfSrNZw/9O3PRd8OY+Q5h+NADSJ+D4zeM2UOSImip/sBhT/13F9bU",
+	"zMxt4JeJVw3+7qOdN1MdGwOTVA/TCozKWRb5v4emVFgVf+2imgfdeGDPWDMR8h5rsGvG0QIjj8086mAz",
+	"r/Em47jNIcPTTZXJWPa2QeMLhVmqb292IHmgOSZlETIVqNyRoxQrfIj+SASdA0ZesqkT9pIuGFa5IFMn",
+	"9MffvTx/Orn47vzk4SM987TUCw7dP7XmJRVerQ/1+qbg/jUD+yzonkTTm6UkSTxFkiSCqDNkXV2HZjF2",
+	"4Y7Cv+UoyShh6iBCqeBrrWsQrCSabbwlA0OCy9O3z96iKWwuo+xKHkqSze1iNjw39qpEENtZTloSc+f2",
+	"q9YiselkAUxW65VkxUdGuR4dHeOT+aPZg8lXyXE6+Yo8mk+e4OPZ5CS5nz4gD+eP8FczE2lo4n717KNT",
+	"uE/J0y+/dDu18x0u+PVhfvXl9fGXFl8mEOf65aBp9LXUSOwquoEtzB3G6HR0cnTyaHJ8Mjk6eXv05PT+",
+	"0enR0eHxyf0HDx/9yTPJBfH1Q6OAm4VOveuHhVV3672Ep6SmIz5sLzMSqtUFKVXA0j3L+tb3HXc4tV40",
+	"cFTt896TgFs/vvn+0MeYuznbqj7yoL+EF6w+pMo5FOnc2BVlTrO6ds3j70kbErHGQlW3XMG2Pp4W0vnt",
+	"oorMhYJkQjvwcLk1X922b1niNdSyRGNQBkobkB7Dxdo1GJblck2L9VAzwm739Rpg7L2m3G1kqK1DP7/w",
+	"GOtODSd6TaR2iIH+ksrhNG2ZgTgAo7nv8yZfjBnMABlmUy0vmlvf3yr2mO7wsV2LTRgdtr0MnNP8jUPS",
+	"F74mucLL3mqkYu+ldC5X4FeNwTPVXOSP4LAqM8usH9uqAwhnkkO6rERjKIeJMDJDcjaYRIe45WqOJ5zY",
+	"rh8Og4K22wGZFX1ElYusQU0PHn+Mnhge6phlVEm2ivieWaVOU1XKbZx4hW/ULCpltkJPs4wAi9ux5Ox2",
+	"POluaH9FmTNsBrJ1RIvq5MwcpwiUjMh2REDrfJbRBOnDFoyosD6SYElkXRuBK4FTVerZUhoJOwsg1JDK",
+	"YJAPsIEHuUd7WUUEfgo2M39BP1G1vACuNjwHMLyvprLqRg0kKNAFo2zh+OnYXLf+/tf/PIiQXOr7D2St",
+	"wv2qqFpbxSHzycv5H/75iXj87R/+31/E25uff3z9zeMX37/+0wt+8j3+Hl/cDCofXVVSYdXhfKSfIHJG",
+	"H97eKHxISY8dGo9u5WWvMtjKbGEs0i+8IS7IfU9Fh7BM+Dy+HyhVV7WbyHiGJZUxsJ2AxVffo2sV2NDf",
+	"/guu19aIFGnEWuYsFSRVS5ciQwRKoG17HZ693TlJNrcTktRF/w9ZZJE2B+k5W6wRjR8fnzzUl4XHx4cn",
+	"D//vg20XHbiZ9ewg6j6FEJ4Y+yGUYKypOrXjzUnAMTUA8M4MtsPHdQrIvWJdHZuJbWDsbTR3c74yVFa1",
+	"WvtgWCTnEEC55Pu7nUHtdoo2uvTu1pYzFzQb6DVgDqNMBEFzyjBLKM78SKgx40iuM6rQhqgAtW2NcAZe",
+	"0aiWnBs8qDCIKvsKYeyCMCJuexFY8ZTIVmuaX8Fm+4OvDQIZV1TOdxusVnBipzF2npzxGLIjYwo9uZId",
+	"+dkaetHdeiN13lYvxRGapr1AR9sphXYdQkMnL/rE+i0pf9J81gSw6w7eVEhLqt8QLAq74k6leo3z5SNs",
+	"p6gKExhxKxQBuEThA/F346YMnjM4PZun3NR0diMOTzcKFcIAjyu4ULDpFlS6kazRewemHYWUyUD4ri0w",
+	"OHHqpoaS1t+AKtyNOA2GyG17VD4YohBww2sOnZj1Nroy2Z062q3k+54leosobb+wlBvdh/5mfLAhfpYT",
+	"zQpPHrcVB75bldaRYAznD35yq9XEfs3uW+Jf6XqubXfI9O/6qnO7wq4V3aXgLd4d0WkmpTrtSZryjIpL",
+	"SJsCX6GCLkwJLl2SJBdUbS6SJbEp3DOCBRHnuVqWfz13iP/7n96OmjVKfv/TWzCIkNQyMHRFTASGrbyJ",
+	"lMilkmj8LP3m4hxxgd5cnDx8BH3joTX+IoeWPuhphulKnpqqRtElm1rhPUVj+y9wcB5EaCp4RuQUjcHs",
+	"pH9wltcpGv/444tvonopMc4yeI9KOY3QFOcpzEDer6E/qjlDeAGrqXFZg70IamUBGEpP7lKp9ejDB5tx",
+	"b/gLU9j4AE3d05E1AKIVpkxhyoiQ1iJc2g8XVC3z2WHCV85eWNgN664ebzytx0gkuRb3E2gnWxMVEhEG",
+	"pS6Jrez0jC0yKpfODyEPL9kle8rZNWEmZmmsmX2eZS4iQJA1l1RxsbknUcoT+SVe08NVemb+SLne1eEq",
+	"RQvoCVt04UIzsqSmrsMl07zFNFQ9ONUTfoGeQQAFRDabZk7ozfOn6MmDh18Vab3jKV6vM5rAh1/aX3/3",
+	"s+RsenCI/ogzmsIj9wE01BUbhNklQ2gKY8spArSAMIpfoWZOhCiLAHkitCJS4gX5MD1DU3g4NeWwfn/x",
+	"6gf0moPJF1Fmm/rOeLqBAH7YE0JrLPCKKIiHgrgyDeBfciI2EVpjkN9FIGfxrob4F+glZ2Sj57LMCQHL",
+	"B0Fr6vqYWDo0NerK9AyyfEy5nxcXr9DjR0fH5qczRJlUmCnzUEPx/v37T9CPb5/CTN9TTW+5JCjJheR6",
+	"JQvKAHCnaArGWUn/QqZofKzx5OToKCq6XD08OjDRY6UNd3pmscLkUd+TAOuaoddAcQYRWFZlyDD4thfk",
+	"EJ3DfxG8qV+EPCxjJXVRLGhOMw0rRCHoUM9hwqg0iA0Ac5PwK4jkuUhIcfhoap0e0zOIIDCRUTAS5ANL",
+	"JbgG7LO3eDE9Q6/P3z79DjZp4v8ksgwA9vViPnmJVbKcovGDk8fGi2a5aYQeHJ+YX6TCGTk4LNH69auL",
+	"txEynhhZGRxn9IpEyEQ3AdpPX6RkteaKsGQz+QPZTE35v3WGPXBA6KJGP70qt6OyjII7DTSGL8oh1eQN",
+	"jASRnCIn0wPAUaxQRvSBnDxAS54LeYYwg7oOxSSGmh+cnJzBckxrK6moYQzzjC6Wyr109EQf6o2gClpd",
+	"rajJz8wIGut/mmiByIZbggNDmvA9hKTigqTFBg40dTGu9ApxlkXGPVk4L01oElpwDdUbvEErmk7s4v5/",
+	"9v48uY2c2xdFp4JgvAiTe2dKlCy7ylR8EUflpsrfqcbHcn11Ira+R4KZIIlSEmABSNHcjop4s3gzuFO4",
+	"AzgzuSO5gbWAbKhMNhIlUnbWP2UxO7QLv9X9FqTiUX8LRK0kUhv7EYgAxJQcxYw9EpdG1h5SdpbGnn2/",
+	"PKx+z7suuqp0ESvMeDYDdhXaDwz+d+iqMYTvY8eigQXjnukAe8QNxijSbAe4RXRRoDP28+LkNTRFpkbz",
+	"mBF6KyAzQPF11j2DFw0+h+6sCN0hKYVTKlAckwSkA+xoewOO25QuoK1Q8Q7pPoB+86z7HF7rOgYJflbO",
+	"ucdiCVPHPnNt4H5oiJfOGGp6LeRcuIe8ipOKmEUJsDZMmZnImFA7a2fdF9lR4G8dXCSJnGeBcrb1VkoC",
+	"LxI8in1xwhcKDFq84N0+ZPCrNO9kKnz8KCGDX+C5X6W5QCbwgRV/rjlSkKwqoXIucTL46e3FGxdV+9uH",
+	"T+9/+/USA05h3brSQD0sxj5mxnclexc0rm0F8o9vP52T1799vCQzxXBL6exNFjBZJJSvMT8YAwNUFqV5",
+	"jKiwiym2829HhcX+/B4wkU6BF9I9B79Tkz+MMtyvYB2AbR690fB1qN/mDnV4EuizrRxZGpyePzkhZJJD",
+	"qiX5/dO78Hv8+YYmqdNs7aqGIPaRYQrEuzkv9yg3Y3rpA291aXLw6vZZt0sG9uc+FFpzE9g5Ir9KgloO",
+	"+B5gOWEYp7Kbxh/FAa50CaCMOFIhyOWlEZw+7d//02oVdp3bf528g1m3//zunf/x1bvOOQgZOgxQWx4x",
+	"FiPtpJUF9qhz9OJ2al0jM6fgSDFGDPsMaavYZhdKMsjUOXuc2k9YNcd2YSoV6xyR//iPT/a5IhGg4tMp",
+	"i//jP+xMQIf9G3HMyQAVV+T8gWWh7OEOZP4D+4k2ShsoqDq4urocdKwUZRqS+RJGAZQAXZeinrPYykQ9",
+	"oxEj7d8Ft8CK/GF/7F/Cj45TdEphKxRG13N0/P6fp93uDx2fNX2TATsUGXamnTIxyLyLAyRyd1xJw4SK",
+	"a2g+rgj7p10Gb7LzN8NICWdkyMycMUFOXnW7Yfck7J7APacnr16FJ6fh85Mj8pZGE1xrNPEytQvyIm/e",
+	"IBdPOGEecQIWzDga7cQW8WR2mmTrsOMJ0GAfQqbGwA7joEcGblX2s3Gzc5ea0ff2/9jRgAz8bPRjaqj9",
+	"IZ/nwiqCKg92RyPoGcqYO0gJ7QO+NSueognTpG2R5HfPX73sBO6Y0qQEyOH2EG5HUE4k7OTSTXABVaiE",
+	"R0xoVtCLfnn/6ZYeJGdMIKI7kmp87B7Sx/ZeiE40SUGlKoS49FonR92jri+hRGe81Ws9P+oePQd92kxA",
+	"pz22Sov9R6Xt7YJ8ZLGMEJ8qJmKm8HjhGsUDjcy5PbcTSWPcE/h4IWHfK7qwwdtCktdvfu0EcMgphJ88",
+	"MvA2yEt3ajeZyYRHYFXLROD7uNVr/cjMG9tkq9A7AW3bfdrtel3T2fGsDDmemCkEt2B4Q4HiOQsRuKVM",
+	"Xgjy06dffoY+nxe75PrCYkyiKHTN9+oICfBjq8/2vrReY2PCS9en8AP0qS60xD157B7zT7mH/g5aRQS1",
+	"7iX/2936PsY+nuH4VD2SjePxDzQuVMw6675Y/8gyWrAPvtjkW+8heogmbyGXt2hxafX+699BS6fTKVUL",
+	"Z8O/+PDeSh/kjQncUmRxYZn55QhVW+hYg0Er07Jb/7ZfgMV+rOySPtKQqZBIwY7+rN8A9tu4BYapiBPg",
+	"kYb5H8C7BgGJaDRBNYxQbweuXLGX8NoN1+2f9IZiO7Zcvf+kNxS/tLwYbTvD1zlR4MolaG/2937bK89t",
+	"fkemVlqHKBbbsD4C8sv7TwSkc8Q6AWHTIYvjHHUOuaBqsXJxIjnff9cLY4ffT7tdR1buksoipjVRqdAF",
+	"xm+ZRhOvCdgzcEitNkxJwm+YsPfboxpZUm6t1p+gIetX6vK5Vl6qq6LM3Bcq1u+nQpe4JulsaRl/wyvx",
+	"1rDUriR33h8tKJ5+lcvp0p5l+rZJc1B8ekCGC4N2PPsPsCmAymOkTLAaB2GfaWSwDkUmhTMTN1OECfCV",
+	"6cq19tuMiYsP77dbbL5f+WK7vYjciwkgHhLLKMWq5KX+rOv9rZTybjXLaeUy9i3w325WMq7kTQ9ru7gW",
+	"m4pDJsqizhs7MrWTaaedT/nYadSAG1Awgx1GB4QlmpEX3efApgja3RpZ+dE28iFFJX6gYonBBat0wzb7",
+	"hhaXfer5+qduF25bK2Gz1cOd+RAs6qCvp0nilw6m/dUu25uTYwpETqFLAq9dwWjFcrRPozRBcQrRoM7e",
+	"iXQE1PN+AqMXGMnxC+42TJ378e0nePZK4N0BvCbBtk34LIDnsri3oCYezv7uw1QpGaXodvE25SvhCOcd",
+	"a5PPmUbLBG4wbtjU2TLA9JbZ59vub/RlII7+9adLz5BktWWwFPjkeSmY7+gsyx0mPrM7yG3W9qmM79Z7",
+	"SpBoCtKOgb+AK7S36c4RuVgaQfcGsItHRirkR8imNijk9Gfc7NicK+EqxgyBKIIbx0wvZO55xM8eEWBo",
+	"UJSjAWU2YyIOrVYMLsePrtNUoVndMGGx49BZH/REKnvIYkoSNofG6N/gwi2UF10y1R1n+IfrU7q4EkDL",
+	"4BwAFhJCnT9GFZkwxY7IOxgwUGoyNlBwA9uRQIsYE4abhf3dpTZmirDtP1bR5CJmnzu4EIYLQjHpUQFn",
+	"BNg7yrLzZ67NBcyB6zlGrzmfYG2eQn7L8Qc6Zpf8vxnkJ2xw7ydIubA3V0BOXFtF6gYYP7BQ2rGF0jj2",
+	"bnBn+iKavRJ/ai7Q1zBIVrehVK8InYEwabYhdZ+HOSp9eqv8g+qGuIW+6rvZgrhft9+LKEk1v2HEngiK",
+	"DGUqar8poyhViiFDZfV3Nw9/vd2Wt599W9LZbOO2GHnvlvz7AdFDcYdB2lOVwQv1WHt2FGWi3jekOFn/",
+	"SJFDHh/aABi8k2rI4xhkQeuse7b+Ce8k2wuOzhDKHxOJQgmt69nx4qYrIDKJGRyvjofIQxTwM7f+HbSW",
+	"vJ/ZNakK2CVnGV1pFcvzdou8pBBRMJfqGk76oHTUowctcCRFihRLo99ufMVpUWjZ450VVbs/J/zabBNm",
+	"DffkaTWHUGFASBtPADgUOohM8pwFDqOOcWVG1p5N5drz9zgjqt7uCAO2HQJHPvCgQi/72AYiL19Ujbw7",
+	"LHlXL2XaBRnTWSH3CgKjWvot7RBfOg/Ei2AJUga7SiurJOXxlxI9/t+1kvM3UdrHoMFYAI0ynMVkRCOj",
+	"A/iNJXyMVawWSMWckWoByA6cETirVQkF8TEiaZjI6Br9ce4hLgU4Uf0ffbiFKT2otmvke6j1KDu1zohW",
+	"4BQrb8+3n+h43baEe/bhvmi2cnkrl5f9Y+zRbQFCvhLtxP8bPORYrWz55ChEBaCtBrZfoXs9H+npAlG0",
+	"oYtzjLpFe+RAUd13BkqMlILwxgiY4GXCjsivjMWa+GDLc0ILhO9S5XSUS5jgrPvq9mb+HYguSvt5u6F5",
+	"P4JWtPDMhlX+g4wXGwiBAq+ZkMZOp4ve9+HwYGWJonRGMdne/qDojEOlpcIo2Tf8ddLqtRIJ4O+vUwtQ",
+	"oEra39tDECxE9zcWQq8N37iLFPNvLqU+GJWyv/cqRB1bWSNMD0GYnnVfrZj6YlR/eQlsxt/haoRVcHZ4",
+	"lrBVVb7yBRIKaUKQbBvU+Pq7glGjeiX60MVIilHCI1MIPPaB68800pFiiDBEf3FMJwBnOgZtdnYJ1k9O",
+	"18/kB4vQBJKCvEMGX3h0g3XmyDQ/SfkzVVhm6OzkxSaL+nbBNnj49PRgF1BEFYvDkVQhmidCV4uvplIf",
+	"1M0LMQ0LVpyLBq25PU6xnyzMawFU3QcHL7zPtqSwqJ3OWvWMe6NrjA6nXE9Bmu9q+f/BksS2Z2rx+zA1",
+	"rjSbq8ur0dMIy31pre9yqZ9+v91S/+hPsV2gQCyzVYGYSLsAqkpQqYABKoBS5x5IchM17hiBFqSD3hNN",
+	"Sl2hDb6G1+uqEXEBvrgaz4v+J6i+tAwRb8M+fPcuYN96i1khY+d/ssX9gKLP3m1lKjEdUy60cQknUoyd",
+	"6bO1MfTDep7QlsPDZhVY/h7orCLTad2j+SPZEw3M+/ZgXk0t3UIy3jVbhFyEmJjTwMIGFm684JZXkWKp",
+	"rqh78ejQClJPoDEQVbOUeeqz7PJE0K8HisGpUwE8gjLyeHCA5cxaDwax3haM6Byt4anJEwfYkuXdlf/A",
+	"CKOieR6Ugh6ZT3g08cXp9ZXwFRztY3gtmy9NJiwBcx1WfIE876KHb0oXUHRG8Zi54FnXOMV0mpgrkaeA",
+	"50hwKO2fipFr5qofgdHTvj+jI3fRLNz7EFwQ25ITcUL1lfh4celjJYMlPmZkJCb2DpdTlJE25295ptGf",
+	"m2VgT5EegIorwUUM4ufmFguDHQuktnCBH5BfVyqsD/EVwvjy31D63g2D//aVgO6TAdq3HJ3HoCra6LVb",
+	"Z08PD5f61uq1cCC4iOwvduU5juoRTZLWHYyhrzOXUBVC/W2GhtlzTKYVkGUqFRl8+XvQIUZmdmlPa7C0",
+	"ho/Iz/ya+ZJdEQbTcT+dufayZwyeGdcbDN5g8IPD4O6YlTMmGpTeoPTHWJJcZMhs5ZpULE5Bqocg0cOM",
+	"emvLZwqnctWTQoaIRkJFdVgg8a8y5DpIFUJwug7tGg39sVTzjH2rQ0FrLNb2zpiNuIDFtObmQ1V7vh41",
+	"xqOPUmpDj8QssqC6GEHjImaYyDExSK8SAMbKdxSC2T10zSkm760IWaAeIt/PytjKQm5AsSajjw3PqG+K",
+	"0ZUYkR34/AVXvNHidT5lSzFS5C1yDiFvCXAyYAIERYwX5mXamKE80bfKt7mUhuo4Tdti/MKe4zRdlPqt",
+	"SMWlCmCO76PVa/1//4uG/93/95eT4EX37/9Pa+NYyB2Fw6/KAgCSpUIZzodLCKh5LUrcbQfx6upogzF9",
+	"vKyAPaYBPGrcf7YHNwiBLdCQNTGwhxcDu+oEuE/If4GSPp5ykZ9TURKH7LMFr6uPKXfP6kbVpH69/vnN",
+	"W/eJRzojHnK7Zb1Zv9vcoO1+ox2kSpGTQ9WFdFBDQ8X+hPIkdTAaQXb4V0qVsYBqR/j5F5oges402/aQ",
+	"xsD9FDhPs31LQFKBNH2OLtURXlpw5ZrmQJQs0JruVMlt5OIy8AdWyzBhNwxrCRf3lReC0fJNNQKxLAaX",
+	"oogrvQpW+rnV+EyTi4L3xGWdA5L+CLGunuDTEcG8/vmNY3+zOhtPjLtwJYY0uh4rgBvkQiz8B8BPMPTS",
+	"1sdDkDYlwr4cfl12Z2hX0X3h2BPn51jCXRfTq8euxLkjU10YSI0e5HMxIFM6y1muImrYWAKTgpHQD3fl",
+	"ShQYJYdsIZ2vwbHm6kqDPHDBZnJze2v8Lk3s2RewxvCi7zqGGuY0FVaBvPT2HPIzv/G1fGk/krG97233",
+	"Zbfb7T4/bQUtL6dc7eP/dbq5XT4bEFdscKNwldPdn2OVZ5irQH5OZjJJsFwvrj5qyM8SPwguIm6AM2Os",
+	"mNaHYEf3jVv3dHbfbmzv386JXBPdmcRhQkO7QzJDWXN2N06Vx4szOXA/SOBoVBhVCQcybnxxmYx7OSqF",
+	"62Xe8Z36UxqnSBO6tHqN3Bu9f1AyTi1ILoDoW2Ddk0RbQPHrT5dQqMOi6vZp9zRACOLP685uUf9tM8jx",
+	"F/zHytze90bnHAcQygKFq2IpWG7PNTRxbEJyrsFufwP0/HBW2d/BBQFXgDjax+2MeGKFyuVPF+Hpi5dV",
+	"iPpHZopw+uFtHXXRFDhUjYGjMXA0Bo57ZUzjRgryMMSiTrVTI8dWqjfufoi6XC0pj63QWmlBtjc4wrSc",
+	"CA7dkFjeR47IkCsz6bkQsljOhYUeWCkIYxFz8/gROeu+IoO8ORhaIwUbeDL9gtY6oZqMuOB6wuJ1AvUd",
+	"hxplm1A3R/qmLIbKRcq7W3GI4hlYwyv+hmtgLt1As3WPFJ9odNxGKDea68Ekzt6WWV997N5OvKNeS7An",
+	"Sfv15b86AXDipsMpN0/lnMzlVagYQOtV/EFKzpEP1S0dR/MTM9L2MiI/THO5kZnxfWOh/AkqHaCEVLKc",
+	"RjJJp+Lcxf+UIvRdbFD90ZlXJPzINtNKdn+A5kNLcGibs7Q5S5uztDlLm7O06ixFz7CRZMQ/e5UJz1Ko",
+	"KwgH7MGdqvjuY82gkZvSlvrbkT3d04rpZyRmCRtTw2KS8Ck32VG4VAheG7rAO/QR+ZdLkDspVGbx7m/7",
+	"7qS6LtBrbM2lb/lDmu2WPlWztv2oNARRXwtxZr7Olxa2s7OUVzVUtSztcHzRDsn5bscdbs62Zyq7dk6A",
+	"lB4jo7E6oWBzn7Ua5Bmy60hTkCvv9q7cA2GeH8o+zFWfCpHSBItft3ovEANvHlZS7tGuCfBqXv+oTCsb",
+	"yjdPhdfIuf1DyCZ1b2eQd0gjHdII6AhCCzPXZKY5cR9SEU2kCrkIU80aPo59U6NVH2+bH8c1Af3lMz7M",
+	"qvbUQ+U3ZVSQP1FOOnNEE1KRVCAd/SZE/vjyD/jui7wx+yoA8xvk2WXtgCLKC2YI9qgu98f3uJT44zbH",
+	"UMqEUVGVX7T8MSzm8OGCcKFTZaESYZ9nXDENm+HND5ckmrDoGsqHJ3HOlaEYIwtGlQ5y3xbX4DerLQhA",
+	"++yGxxZD9OEjXIz7+HB9+tLmWXB3q4XzkHkZ1Sttg5SobH6ahKjD0m1qBRNpZyUBdMlEMaWCjuGeXROM",
+	"V6YG+DpeFRaDrLFek8GWFMhu3LdjqLHWI4pFfMaxvBqe7QERzFi5MFZS64D4V49AzxDR4oj8Jhi6BxIq",
+	"jmri7qv3xV6D8F0H+148MPsdw/pDKq777qKdCt/RVq81kqnqzxm7ThbQdOhNf0g110CUAx1KKEikXqt7",
+	"8qo7fElPw7PohIXfxc9p+Gp00g1fDE+j79l39CTunoEBxo15JtCsNDNUmT5IQwjqfxF2vwu7J5vH9VcP",
+	"+DZB/icPLBSrBCK2L/6GQ/gb+pwDVXjqIG3IPtsTYGuenBo1KaGOl9oJ5iaOvIkj38mCzY6Zu1HIrFiu",
+	"E6pDIcOl7yVW6V63ykcgMprQ9nvgU4R/a9EfFWWsdx/A6tHpenX/+Ev277VVqmpbn0Wjokma0KmFZshE",
+	"if8E9InPVXq9atHnI+uBtTWn/A2NcfhpB1DXreHHUQ+3o7P1bVtdfqqoXWo+FtSkCuqWu+wRpyhlNTbz",
+	"gC2ahFRrrg0VhngrUKnwQmdT/9iutMdduMnQBldWzV6Gp937qma7dpGt/sqjesq2E4ZZ7ahGKDYes63x",
+	"+D59KgUolovK9TJxL1DsmIn4Dhzoy4dGLVlJQq2euYhQf5wpqSAOxEgM/3X5NqTNPPtZ54j8IgVbEJoo",
+	"RuMFmVEeQy5mDLV5RoYp5BSxD3NNaPxnqg3CePuzYJ8NUakoEC9ayM7F2N6dsJGxX5ejkWaGcOOrvAQZ",
+	"IfuVoAD/7WHrT3Aj4fINU1VRx29FfEhHExPFc+ll2H0VnqCF0VF5TwH+G0koiahiZAIFDTem8Pa9eyvi",
+	"LY6QtRKgbKFE6d9qBPDhE0pnJjC3ZUMm4kO1WDUM0Ae5hpiIQ6CsBJunlfEhuD6ayJC9oZi3UOKi3pYk",
+	"7FXQ/2oLt7in6siKc/W1mrZ4Ywzj73CJQSvMS8mCTKm+xpp+kFmkJ3IuUGYAVon5mBvdOXeR1PBCuFsb",
+	"qVhMmIjUYuacU6stTG9ccx5Qpfrorbn+WzXy06dMNUEFOz2VD1iizpS0eoUCicr1qLGu7yBJBffaM02G",
+	"VFxDzpZiVj8JI6rinLPcihgW91xUnRhxyBSTwhGdU7HwIeN0TjkkuLjbYOXcSYTu0AKY1uhygs1LEnHG",
+	"RMzF2OWx+Lc806iC+SODu3pUqTA8IZSkmimCs2wmVKAuJwUj84kkVieDWk5uPFxlp3Ym4XlWEUrRNO4c",
+	"kQs/lK5Cqy4M75VAP6Nr6BH5wU6b74LVKWl5BrNOBF5fV/aQ0CxwRWBHqa7mbLhcIfvvqMaVAlAKgSou",
+	"6O2f5PKX959+slPvL0DiLUScnD4/e/Hyu1bQ0lIZTxX5vPvq5fMzLHmUFXWaZ6ZbOWOCxVmpLTx9/TRu",
+	"U/O0fCRdMvPYhsYtT8UgVybcWvILpjkuvxUldglChs76HE4ZFZBZ9w2os41OunJJXHMR59XZg92kQzQo",
+	"bYco7RLRw22k5o+4to/uzAAcGtpjf0enAOqIhQTnZfCiQdlGDOMhyh3g2r1V3GP38Yc03btPWHQK/b1m",
+	"C13WioEPHBjA5xO6NPRkTJHle0q4iJk9UZkwyeJKtOOUJvZtXIw754QSv6esgHMQKwCgrKX9yb4WGlAE",
+	"iNW1NqHBj4bDNoRbd0ZOrj8Hj54yFafBS98sXrLnl0PNDVJqkNJ6pLT8jGbJKCxaQTZFTJu9PmtNA7Du",
+	"VfYQ5sdFMsBu9yqzHGW4oH3LyEOqbDydRwFOis0UVNR4GKD0DoxIit1w7SJqISSeDGl0HUOog92xig9T",
+	"+8CSqYyMpJX2GqJal3OyrkQpUBcREYCtARuNGFQlhdpzAzKjgMyogTuf6VteGwyPbQtmeljypZDrO6GK",
+	"nWNaFzZvPpEJ6xyR14sosWu0GIdBlcWFSgHnFhkuXPQFfAUivQl3Fj0fhnFEfgfszA3CO5gNwHfF0F7I",
+	"RYXRm1NNdDpjSrOYQYCHkAY+XgX5PuL7Dir6ojQ5WQzGd2H3ZTEGo7Rk/Ez3iJlLMpUQk5EqTSiZM3Z9",
+	"h9gMNzBNfEYD1W7HZ+hUzzBGo/rw9MsxzPI6qMhF7JoT14qB0NDr2prhUrBQjkZ4o2+S225N2EgTNrIN",
+	"+wjCBJd5VFq2u81UwhM0zGQ7Bqusse0VPsU1rndXFdyD2Ca8ZW/hLb/IG7Y6vsXIMi4rwbFC2pEOEJbR",
+	"jALjEUCtTqcPhmndWQ+CUZmimW+AH4bo0sERAd4+f5a4+FzFEClCDXGIvh1YLNyf0cWAcH0lLAQh7Rw3",
+	"6uXA3U410LMfPiSc53vV6o1oolkB2k3klOF4TaSecUMTDAHyI5dhwpfhyYs7YTuY/QbaNdAug3ZCmgKs",
+	"azBUg6E2XUMomG5F38Ja0nYZNBhlf4lEdmoILR6yNXjFxbBIBf+XdnRpdE1mdLGPgFy7MuN0RQ2et1BU",
+	"B/OCXPhwTBdACCFVxNCYBfBDE+R5c1RjAzNRMh1PBqTtaI57xEj77CxJ9bJxK2EUcUkHzWes8FkKSUIT",
+	"qgkoq4SCAct+/4i8BVZXuE3OmfaZWyH8dCW8Pc0lov+f/5ucPA/I6UvbzpPTgAhGlRWZMybEohOQmZJE",
+	"UUPz2CoLlbLO2pYJafJZvhLLk9jLP0/+z/8fn7cHlP22fxnEL9k7AgLFnCHkMGIBmdDkhmmSzmoqJpRQ",
+	"1aWfum1BlX/wE07Qw9a9X25sHam0u944Jr85xyTshHB6uNw5Oz2lDt83mPGneZMITJBu/HH3Jlx3bpoV",
+	"pow58zGuEKcDnOVwrtmTB35SqdBkQm9QeQ+gNB44slxy7RYgoiYzeXcR6luDETxWH8pa8qss5Df7XGVz",
+	"2zKSisQuQSco0ik8TyAZyT6RwTVyQTzMWM6AXnrjquTnNtZNgkfNnEcMIq3sFX3NZ3bmr0S+QvIXS4EF",
+	"H+kCrVlVoe548yHZYkZKTpdNK92ToruNi8wYg6aZE/LPVNwl69l1vzG/NFhje8/arpxkd/LbNVahxiq0",
+	"6dLO7T+hvGEqoTPdGIL2ZghyZ84qkFdwQT1cRjZe50hfw7R2eCv7uZ//vJbnL3uI5A9BwwMwW0C5yIQZ",
+	"u0ayqCQS0SRKEyyr2AZvVGIGnaxSFoT2GzpMIGI8tliq8jNWDgE+st/jAtIA0SP7TNtRiybn2S9WiI1G",
+	"ZMwMOeueVWZ9v/PfuMg+8ZBJ31WfqxHTVb1veLSeNrlg3ZxmlTomVI1dHPbme7ySYDCvnJVHLGytvVUs",
+	"19Vcg7eKb1ESKzoylT0/R+Z9l58LKcAxCotNWQWrd+8etJiJtIffuB9JbbTjl/eFt06/e9ENWkIaO4kt",
+	"4OxXUjN7Nl7MFE82V2QqurtrzsEVn3jUTJYtBKVnG4SF1kjIRt2rwMRV6Cd00dqr6d8rn4QSsXa5NYpZ",
+	"o5htvAi5iOSUhTHXio2pitcFIToljo4ZKHKKx3ncYqPQ7bns2ipgQ9p1wKZzB7R3VxXu2Kth25vPV+C+",
+	"2pzjrMa/ryiRaYFL6lueIhJ47Y8roDBBSktIH8bN7SI4r8SYmaUKrUTPEldhmhtNLPAiXDhy0jyMwKuX",
+	"Wetc4OfRlfiBRTTVLmBhQmd2vxFqnOediqVm593BqAYItoFvZ6HFoML3rgQlCbUXyxcKOdKkfXZ6WkgG",
+	"8jHJ4Sg1qbISnPzKPhvEh1avpYY57fZKzJicQblocNbbhqYzi4zFmPwphwGZT3g0IXNqmzaS2ERQrJ9p",
+	"rLBHYrrACNBf3v/4TBMnaK5EpFgMtKqMKDnPUpxK4wc9kSMy5MpM7FAAn2u5o23nRvFSK8CoCGgJGjYc",
+	"SZuhMygLCDsBB8iFP1C9bBXQdKFJewA3cDG2Y/Rpwq4EKDqE3QCuLlCdj/g4VcwlRv3y/seA0BvKE3gX",
+	"SuLA/Z9kEhksFrZNdt1cCf8tx5MOyyFrbeBccAxEnBtDUhjCOXVTZud7uHDRIzB6VwKGD19BNVg8OgUu",
+	"Gz9wz/x4VefM44LcqRIU3K2A1wFoARXS5hCKUDVaxderVbgT2x5d22gPu9A7tq1V1egp9XrKIVeAUiwc",
+	"JdQFibO6ea8DEtusLRqnidGhFFAZcePH4AhFmFn91JSPQ3uMh1OutV1p1bcJiXfBYQ89kCpi21W42rtS",
+	"9PUoOW5OCTc9OFpTg5Wm0bRZyowPiDZsRoYL+H8BxRTAWxYwWwkY76UUIUTzDvZ6BuF3eKOXXjqrOu3F",
+	"GWDjczKwgivV/3AkCQPPYwSG9Wea/JWylFUXqXaf+Oib8njFqatKK2M/Whsbl7Hxl/jUEyrYXB719YWa",
+	"R0sLoYkwPixH2WYblbTL+7Rym5bMLX7e0UP2GHWdL7Q7NEqfRvZasVwLbyiRdK3AJsJ4AtpnOSbAVWsu",
+	"DRLUz8MH6+o3l7fJXus2Y0M3LrH8vBgNaOYSzEQKzWuCAdcIBG4qKvTIdidrGov7OMqZL64L//0d3Em2",
+	"7Kf28tLE1ddcJm23KjpN9eVGWT5QZXlViOUSlstY6b4KZbcpuPxkSEnyusY7KLDsFzMk6NpDPnTnepM/",
+	"cx+UeKGva6AVcHBl1HVcxLC2bjywWhFiuTVCrNVCj7+4X/rul/UxlWXUm5dMjlnENajZfESoWGROM5dJ",
+	"YsDVU1PU5hboeyQtrDaosdzLJlrniccz3p7OR9G2tnNml1ZmMQ9to117bDdgfBcn+u3v1iqKhdLuTh8c",
+	"skhOma7UCEHMzRIqhP2jjX5xvMm7xztH5I8JBzdxmTOSoc984Ae7P0216cd8NGIKaA/7Oh1OuTFMDSCX",
+	"UCOscSn7naBM6g3lcq5ERIWQhuBQOe82/qFCrrPsFzWoZAh6A3feV0G9pwvzjrqsF8+tnl+/JW11giqq",
+	"Jn+m2vDRguT6a2tbLfSN/9Rjx2JuJNpxuuMdiPbG99qok5tCdV/sRXMRMS9n6ip8rNdAN/DoLumobtl/",
+	"ixptE2Z6mKmtPpXUMV+C4uk2dbDRE9nRsub2XKXNtaxdqMxVyKFx7u7Mufup4Cbx8IW03awGHolCxqJF",
+	"hTkNOdgLYhYlXLDOffVovOYVaK5HBR6IWk35/eW7PHEy9ww51+1S3p9mDLksXYTpXFS7bd9fvrvIP/1I",
+	"TtuH9IgWO7TeH5qPZ+MJPSwVu7zaK9d3aWn7/YeVsTxxwI4U7+VEwkpF9mMhAPe9iPkNh4pRl0zd8IgR",
+	"q0kU2W1GGK2N8XBLLL1IiidgiXKjiR0M3wLtnaAqZ/T11+r8n8VNsVfvp0vk7me0Sq1eayRT5dIGbdsS",
+	"Kjb2jp4VZmbjh160ghZw9BWoV15ApYMTvGLYrTb+lVJlmEoWmyuuxTHfj/O0NOv1rtPGYdpouAeXLlar",
+	"DdZA7CKEWh1cDCQzgN6dyG1cpo3LdDerdKViZ5doVgVsjZa5SQ2GNasbfbiNm/VePMYW0G2O5woVkQow",
+	"zva6AN/ug1VvBQCXNcclBsGVLtcSvM4drktxeVmxCISbCN4qna1LCPNR1Ls6a3zWr8bF+rRdrKVF+uhK",
+	"3v1IN6s5Yj6mAlkqwTaj+ViweMkIUcX1cj/9bRckL9jUMlnlmdWY7qQP7YVWZRPR4flUGhFyAPrJk/OL",
+	"7LfoQgZWCqRwdttSkyrm8MnOJOp2UOT4AYmMLzDTHxkGPUapkKRvRbx/McrEkgx9FZ6cLQdNYJoRiaC6",
+	"qAfH2dm0PfXv24b2t7GpVNH+NlWXGv/6dmuIifhWySVDlWk4mfZ28L+1SvrSyU6keHBS3dUH/gPXL/9U",
+	"IjqCYuDeo1YywTxD3xnW+M5EUdbUZzo7V7Ea5pVYrlJ+jsUIfLkKxWqLF6wo9H0AwGOz8t55/fcqbq+m",
+	"oHeDP3YQm/Ug5bm3L2rQFPRuYNFBFPS+g4dn16XAG/i234Let/Hb45fxXgfoHrJ296ZGHCwtun84lVfR",
+	"tkhm2X7jQ9Wu2cy4mlpI6ckFAUbUprB2A7GawtoNlmkKazdY4X6FtUuw4VGqaa+GCWtLaFef9L1Sjet0",
+	"Rows1MzOwlOsDA5crU+XThaQCUti5CzOLDOe6Jp8qKyG5Fioyo4Vi7Eyz1h1xen3l++aOtON47qpM93U",
+	"mW7qTD+xOtO3NOw5W5NVVIjLepaJSr3LktI7jDjb7HB+2JLSmyrxrizk/rX4pv5ycwY/ifrLd3Kd3KkW",
+	"c4W/pTEeNMaDpv7yk66/vAx+HqXqspc/2Wtq2el5YuzQLwjSWkPmWzFI9TZtwW+C/TYaffBvflJk89j2",
+	"dVzzReS2km6+sLeev3xc9vnSLKwnW3ALooQMG7PDQaXclOanTDFC2nOprqFscY/QOeXApYfIhCad+wuO",
+	"jVjl0f1p0ckznS2oNiUDKSI2gAtZIFgxyss7TeUMy3Z4Hnp/z5WAMK+BFKwvR6NBx4KOzOfqKpi5iDLN",
+	"xwK+C9QL9jF3PYsEIxeC0JhMZORMkVcir0nnh8w+RZFNEM+ejLdVCpYTDLo6dpVV0CCBv7QL78nukB8/",
+	"99GrSrILORnoyfA0jJ7HZ+F37MUo/J6+Gobd6CQ+Zc9HZ/TF0M4+jFTGVv+ia5FCpom5WpKYrjhhLIkm",
+	"lCsypMZYufl3cBeZtR9ehvKENcQMjSB/OrrrnZTKO6mv22vJG8cKfstcg43CuiJiYmfE96VtYt88ows6",
+	"TFhjz78v7z0gqGVVokdoJTCMpDaeSKWExx5N6T3+4hDlSkaGP7yD2ynAnuW+CGdVKrBcMyBObjwnfiUd",
+	"wzImfBwVsM7PvDRbTU7106ZlqJjOnWp+W+kvuACLPrCVW/DYE5Vv7QMrfGhVVpLXAa0CpxmBdSGFK4at",
+	"sapF6ophz7CIxe0dfIGNvKdmV3KR7XP/Z3p0IwgaHWNzHcPipiYf54lXcfaTqVkyCr3pq/EJ7c0ndOEZ",
+	"rjNEvCSUSXtzo2TnPvkmXl3fgPr6B2km5JqLWJdIm8sG6iPyhzdQ6x4ZCHbDVN+C5QFpZzWYjYzpIiBC",
+	"ulBTe/1KDBcWSdtjuxOQQcwM5Ynup8LKB24X14C0h1Rc20UTURUTd0vBDk40TBgM3TNN3JOwA3tXYtke",
+	"LecCVuAyue8zbRuQGToGpJ2H+kLTK2vI/My1WY4HeUyn2DK9XLIoxE6R8tijDiMkYKQJ1ajOUDcdcmRX",
+	"VJU/LJ/OkjfMyYihlAmjAt1pq5uDuEyxiM84TkZpMkszV9eYihVyz1YtTXPdh4smsNWfW+1ThCe2jmFC",
+	"g85jRC43FO5fga74ppSdCkaNMqs7ge2/cDsAYy+nBT+j7uwy2vLWwTPiCdskKkGlIoDTx0rseqr1ghR+",
+	"B2/eb1SCSsU9QwdqXmxHYmPZURiQ/8kh/LGutn6Bxv1Awx0Kfdmg0j53wcKNRDociQRlOO3E2D2tyZwp",
+	"RthndFkQui4eXLEpN8ZKFX0nm1dl2HeVTDr+Yv+30mJse/LDxetL6A7U/2efzfEsoVyQ9oh/ZnE457GZ",
+	"WKAjVawD8voj+fld5xyw/OvLf7lxgMcifVOZKlXZdaAurTQ6F/bHepOz/3B5+xV290nX/1epG2bdvdML",
+	"qgu08lupUK+xweEbrmdS80084e6R4hONvWr/W/8CpveZJsOFYTog7DONjMXg2oU3eTmwu629dbFWnrCi",
+	"IbtM61HL5l0qAzXKUItPi1wXSpmF7wm2Z50RWbqg3VyghBbSkAVDn1edTmQfuKc6dPCYw87OeswBA9hg",
+	"jsMSPLCxCI2U1A52FAMp7eL9B3CIZA7fFVugcy/hdAtsyBum1kZn/1YysSHNMBdjBw4svIDMba6d+dz9",
+	"bfs4SuT8mV4pdn4rNmG/CtOTiLjOh2uDeOvC2DZS4cD86IW5cRjdWdX9DuqRqRRsgfZRyKukCysNSCLF",
+	"mCngQsiMqQk1eYEOIkcjzcxuZYWVRZtncGBk9CLjpKrd/x/ta59U+kbe8HUpHDO6wOzSSmHirpQUlr1g",
+	"i4+pWC9L7PQ3MuSwZIibP5ibFbkauL7/ESs6Mujj0PdM21ifp/GJXjPtOF1SkTPoEmCLtvBBCiIVGbKR",
+	"VCwTFeQ/ScJojKJOjtwL8rw1Lq4E+JIQLSHfC8pQOfKp/piRgS9GkOJi/lxxj6BME+zcnxCWE1wJH3rn",
+	"KGRIRJXiKJrnVMVHVSXXplTE1Ei1IO2zbjcj3+Gm04MYQ6PQo4x+QCjcds0WICSHMl7YO1IlEEDh/PkF",
+	"cEQ+TSBYiA6pZmQKw5r5GnN5T6i4Eu2CYxTGokP4dCa15sOEBURLYuYSQeUw5Ykh1BApIkbAt0aG0kyI",
+	"odeMUMCh9RknueA4iHSTTM76LP4XYfds84yQvDfbpIOcPoAYrhTBUcRmhsXnWRAox+mzIPyIfJBJQjhM",
+	"pU/BaNJGmpCup1PPs8m4aIpm6rUpPSoV4YwukJVQpiaUo1DZ07xJqLgPgsQDj9AMSdjzBTMsPCQ7t6cL",
+	"94jBlTwY0uh6rKzEIu3T7mlAZvYY8sJ8J1FhFqYcf0En9orEiQlPGBkgxB3Ydg782TgIyGCm5FgxrQdE",
+	"W0Q5kXOL1UqBNxN6w8iQMUESKa9ZTKhZ5dxCzPMIKlmdk0qlogmbfspuqOJWy4gt/UINiJGGJmhAyUII",
+	"7qegbYXPP6aiygVV2o13z6Hwb69TGy/ZWLExbByr1MSpPVh6IHIiK6og/FIIabz6Rtpnp6dkUDwmSoHG",
+	"gw5oUFdipmTEtLaaZ0wza3Wmd7algh+s2uzvcSokNwGZT5hwctB+XArWwUMCNKcr4Yt0Z8GyeW2a8oc1",
+	"acdsRNPEkOed4tc0AZ7dTDEPiL7msxkX4ysxZ+yaiRgXxVsxTsCrJ2LyB7X6LgSmTmTC7WuqlDYX8nsf",
+	"rW1NKslGVGVWwWpIyp4aUajdUkKaEMxHTRLG00zCqJWPNbB7SCMd5pIrjOkiKxVS94S4Dr0QClNxLeS8",
+	"oQo/gDQPgnZfizYqEjss9nAna8dhjs/wI8SWlc+unaP648jelOweRlxAd7XhSZKZyoJsKFw6uLf/2lun",
+	"cNwTbE+CMUBLhk+4tLMj9I6WzowNJ0KGGNDVALcoKcYZnNnc9vkRXggN2TExaXPaP+XT3u2EnVJWNPyf",
+	"X0OdcRSEhILcdCoShk4uMUn24BzBgCaqGEkFUPLAKYPhCuCJAoeTmbDp7o8XbNbuj5c8itz2C4o8tZmI",
+	"1GJmWNw5d8MBWYEiDy+340XHlIuSuw+cgfCyACJTwb8J/woweDOOQeecgLenHPUdKRbbMWY0mqAWmGW1",
+	"kTb8WKbiJkYSeiV8IiOWfI8Jjay2avB78FgxIxE8hB23TRUVmkagnkcyZuTVq3OYZaPsllBXAq0XQb6r",
+	"IVsSI28Dwv5KaeL9WM802joK382jzP1F+3ZQ3n2JDuxzlZb7Fga6UXKbY+/ux54Hhc2Z97T13CFL5Dz8",
+	"b6bkJn6lsp47o7reHwWKsRVna9Th4vvxBAiNlCGjKlmsecTlFofl3OLaxkjFx1xYBQ6Bm31mnKrah1xr",
+	"Sn1o1PS9FW+H2VjWR3uE4jF/aaiI7Ql68j0colaJnSk2ozwO4WS1wBLBAICFwglKZkyVDvLd46vVeSnv",
+	"SpkoMMPDxYbJKBCSKPaeQttkljSZJQftS0QYDZPTc+GPQTEqMsiiG4MskNEHNgIb9lKGwKE5GqFnx1/c",
+	"xb79E36fyCS+s163iWTItsYGdkZgcQP9JQ9UxaK/U7t1Mi0YIjApsW0nEOKvCU2SKrZyuP1KuGALJBTH",
+	"pCAghOQ6Yx2nuSqNoZyKJYxqFp/n96Oa6i9A7QcIROXK8dRlvs0pVdcMKc3tF9eZS+0XqjSxn2QSF4Zw",
+	"z6ZSEM1FyO1VZDqUKc6U04Abs2mjP95Pf5SzWs7pEjm1vTfhN2yTez37NYCRRi9tbLE5ALCC1gXr3zK+",
+	"Vp4pJD9S4FCAM8LIMbOa1QMpCBXHtzuLDuAEh7xzLspuUmwe2G/jWBMjyXxCTTFrxMfpMN2Bo9nOw0gq",
+	"UtDZcztriTDOhS8NCwdyKgxPygRynoRMo2W84oz9iE8fzjFbPluzYWjO1+Z83XUQ0o4PWHtvc7g2hQ7v",
+	"tDKrrLWNOXVfgMidilbLzrTldpbRWeRfhb4vY6LO/YshrkFEVsMOgcT0IYKewK/MXL+9lxnSfQtdn08k",
+	"8N4uXEat73zRXz9kkZwyl7l7JdBt3S4aGwxkolp00gnKenWRUFUxb1PI2tYuURXoK5HhUMRBgs1Lz2uG",
+	"zJHZ9uoEWXkMnCUrNa/ZzByRn0omjytRsnnktpQC90LJQFJBwlAFvX6h6jpHEx+QkXYv0AuHFD64hLE3",
+	"r7qWAbiLj7+/viTdnkdrJEqkZs5Et232Co4Rjxv41sC3HL75WJgGaTVIa/tFBOIujFNs2Dpo727H2luN",
+	"j3uPoMyeBbci4eycFMLE8BjG1FKIY/NowUzYogxHMIhu9zmmxw4wPQAy01mcdgmiAWlJhgiPKmw8FpH4",
+	"k8+17uuBGqc9MmSCjXjEqVqQmEUA1u4CONzYNGCjARsZ2Nip1G+AxjcHNLI1FGwHSxqgsT/rjz0v84oS",
+	"cgQ8FjzOa2feRhhgjrgXmGDSnZKVYXAfbjPKS5G4evLwqKtI8/7yHcRaEM3UDY9c8U9Hwa7GVHCNifET",
+	"mcR1pKrYln2xOL+mmoVcaCY0N/yGkZliI/7Zh7iM6JQnC1iudVzOeEvf/tXHh0vhc2V296A15SL7e+P6",
+	"FWKi+yKdDqFMyGY449efLn/FJ2rfGlPD+nLUH3JlJisZHzds5owpLcV2lXo+wDOPUaYHPrQ+bhBXeBM4",
+	"eGiU1Nq4qcl4I9H86Wiei+IQRcpGNXe8dxwEkGBJZRmeZYr8SpUJRbkuSEPMXAZvuv3HqEizgYlRv/50",
+	"SXBfW9AVTVh0bTXIqYzTJNXk5AQznFPB/0qZN3y7N5w7eWxXNbFbjkxTINN0bv8xOyIXtgNQJ4QM8M4j",
+	"l4Y7OKojSoTb7kmSeD/VjcaxYhr2nT1QTlq91skp+WB18kujGIO6slKbSMZW6vz8+wk5/eF/2QUg53Ym",
+	"fk4N0vOVBVyvdfLq5UnYPQ1Pv28FLTalPLFCjU6P5DUdSfU/XBuOpBrbdZAL9lav9Rvc0gpaY37DhP/1",
+	"kk6t+MvFc6/16uw5OfvuJXnx6uSVbWhBJvZaNE4TaP5ECgZq6IvvT8nJ6fOzFy+3oH+Ed25D/XiyYzFa",
+	"JUKxPXHD5dgo2k+Hy7FaUxITHeKGDiED+DCV8sAFOnsqJ//i7HWQqVtB/os0E1wQHISGOvJQqCNBtob2",
+	"vSFtiCJ3olpTD5Hat4EZRWjWuRt4XFKnj7+4o34V+eOjqdY/MpMhuQdWqepoHx3gbJgfn27FD1GcxUdT",
+	"r7YzBEH7vDML/EYVcUb/vPztVzJlaswI3EPaH9+9Jt89f/Wy4xUz7GiP0KFmwupRLInhGF4ERKRJQqKE",
+	"UQVyUMKLaUKkyGj9QWWBjCT7lfiI/MpYrMn7UQjOrFwXy05nK2t1ZmjCzzm+/9v7+fdZfA/lbBcOtSWt",
+	"7LTVa71LqCHP7VJz+owdJzubbMSUYnFBS5outlVvPmCT/w5KDYPRDWEO//Muwsq/dVOv2yPISTfnjbxs",
+	"NJh6HPk0NJLGTXiYbsJD0yu+Gv8dBltkSkYhkLi9DDnOa1EEnP27V0KOqdZM69WlEj9NuM4bLyxmCZzB",
+	"GkKYJzyJSeFF5aJNARkuSJQqLeuKy8ObLwoNeSRH30N6kvLurPcmFYaucSkdWmX14tKvXePFfVncUbvT",
+	"f+6r9FS6owawlweuX2i/Ae+D3+ak/ZoqJOG5xBONtN8mfMyHPOFmQV4rbpjitEM+snGawEbR5LR78iIg",
+	"io3JaSe4EgMQFQNvSXmmSdtee94JyABkB1yy/7CXXtt/KCbIRWTIyavvXxF98p1Ljhgolo/ugCgGoY5Y",
+	"fiy/4A6S4SK/n+k+jwdLRk976Oj6amD5Dt6ro4tPZ5QriEyUqs+TRICCBbV1W0Iau6TcmoMqH2Qipwx7",
+	"OmGKaK4hL0UxjT2RqYnklGE/3B+tXkukRmFVdx/QCEsVVkGfavsajA8JWqkA/lSnERVfghuFJv3JYswZ",
+	"5O76m0c00Ut3G8kTZvrwidV3DhkX436USDNBu2j9rbb3fU1HzCzW3EiH3NirffvIfXqtmFv4Ez5b05G5",
+	"VNd9oygXtkMsTnHe+zcySYVhDIDVyjdEcjpNBTeL/ohGdhNytuabEbVv7Y+k6sMmu3W3FQ9FidRrXRyR",
+	"D9SAJFJU96nQc3cg/XXS6rUSCWf0X1a91/YjVmTyseAjHlFh+nOWJDhldvFGxq9WhxZxwjfW9PN9uB9n",
+	"ZkEONA7NBmA0xekaT+U3ayTIQRYaCkZShTNvb656wCK+uHDbGn5RAIghnsTIXOu2WvXtWXRy6I+76vtA",
+	"eYb32ZYsdaLmma2csu7zruU6nHI9BSNy9e0ZLI2LjVk9NDmUDaVIFtCTIhxuHMH30fMuDXV8pbkaAV6X",
+	"TP0jbUem07mHsrfKEoM6H6dJuL1NJnt2MzMMuah8AqQy1Ey2cwX0QQWKcsVoNDnPCdTROz1mhpx1z1ZZ",
+	"dt75T31lJp6Kfq239VTOVGP1OWSrzwabqygSoglVYytv15GMrjcDPYDzu7o+oZV+OmMLq5QN7VGaJFbC",
+	"A8giRqbRpIMl2tFmlKe9ckW4sOdhQCI641gMwU6P7TgytE5kqtlEJnFdiHHF5tqrGcZ1BD7rj1V6w8XY",
+	"irIbmqSsP2N2XnsnL0+63W7Xfi3mmqKlrD9TbMotsEJVOFYMXlWeB/bZKEoSmopYYR39CaMGbQJzxq6T",
+	"hf/Iqf+CYv0pbIFWr8VFzG94nEL9MzYascjwG1aoIf8i7L4Muyf2qpjYyYj79U3Mpsh2lYsxJODYH8EW",
+	"I7XR/aU2vbCYA2e+OE5w4vcxJ9bc6smZ78o1F/ZTdpltbhyoWCb7sRJUrdfGXNCcTE/HXFCFP8MoVcr+",
+	"n33mGlBbY2hoDA2HFhKNR04Yc63YmKp4XRETJjSXIqRjFlrApXjc1AzZpRZdDSA3Uac3xM6r1Gjvgwrx",
+	"4XoN+u0NUwtyw5R2ZbkZ/ICPLbV2WZUGWvyC+EG+NpOF6Xkmt48Xl/kXFMESNprYtbxKY/4B2vAvfPCr",
+	"0JVLPVqvJbtJcEPX6McHph/XbB2/9Xayh8qhTqUXH0xcRb0UKvuEV4ug4r32HJhPeDQpyUquCeMG3fkx",
+	"CwgTMYuJRJbPKElje8hsFXP1cclnvR9ihffY+NIIaGS0mNAbhv2s41RwPe/DTSUqgZiNaJoY598Obpc3",
+	"ekhJVxzZ9YKu1PNGzB2WmCttks12Zp1RcOf5MA9iB/T0BI5TptTNwTUX8cCnosC6zfIRSNvTFwTErQ+d",
+	"XxxJFRAhp1wwhn+AgpXZl8iUTYdMIVdBQjX4IfRiOmVG8ahzRH6QZuIz34C/YMiWmRJqrIjFGdyr+dDx",
+	"BPjtDia1YYKWPWf4giHsyxGEIsHo9rMDxZHRDV/S0/AsOmHhd/FzGr4anXTDF8PT6Hv2HT2Ju6dWCloI",
+	"XjD5nYXdk/DkxTY1CvIh248prTRpjQ2tEetfL4dA8fj3NrbGZtbYzB7eZuaOGB+Wg7ExdmtW365ZMgqL",
+	"q7UxlO2Ad2Ai5yWYhZMCpZl8y9tbwLAHSA8q6SfHX4p/ruQw+E2wO+i1MGfcaGIP6kq+giVA9yhaXKtW",
+	"uOb3NBm5T5vBoLRWy3arg1Xj1tteiqt4G4PV7Y1+zMQdarvcq611SupbAQR65RmDUncWxZQK3Zz7Ei5W",
+	"2GpDF5B6VFTqqWIu5C1mCTMs7twiZbglht6K+H56pWdaCB5VBWUiXg4Fed4t0peDPg16/BRK4tI5XdxN",
+	"b3wr4semT9hEYKPZdEdie2c6ZCP/v159sKzfOUP1porgVxFs0bA9HOTCZCIOh2wkFQvBYrhdEkTDDbEr",
+	"boi3Il7GMusRygNoeTeczUO36fV9gN6KOn5O6ZvSBaH6GmrH2K7bTxNqCBULYviUkfab3365eP/r0TQm",
+	"mkVAYHdy0uk54QNNDAglE6khJPdK0HjKteZSBD7HHBdSLOciIJqO2DilKuZi7Kv+W/RtZVvElECWZcE+",
+	"G98YDitQkDhlV8KlQpyckdjix0zxRvmYigQovQyZU20fIFra4T53hF1KZ2+FYoAYB0JHhkHhnCvhX+Ry",
+	"bAk39RnpH+FF/izfpztDSMCRF/GUG+COhg5RMqIJ+GIyTOknqZ/NUSv7LIv7cM9p9/RleHJi0egWaLMw",
+	"FPtyUxSa8NFVWayCnv5aoS5UabUZotmtHJBDgpcHeYJBuB51jAWVyYHU0FAxe/qsgF1FwefS93Z2vP1C",
+	"EzzcMnHRHtIYeAYDMldSjIGTPSCpuBZyLpDkJyCwU1BYubBEvGJ/yDb0TpFVoxM0admN5+dr8/w0Lpp7",
+	"IPMLD1EFScUsoUKAHLfnxYpy2niD3hEgt6sjTldUYfoEETPG7seYLm5BCwu1h1iG2lWztpME0T0Wcljo",
+	"QUXsojflMOFj5IsGZIocSfiimGsIzWaatO1YBCTmikUm9PWmqVJUjKEWd+AI4bgADqnASwzdCUjMFL9h",
+	"8ZXIKlezG6hpVYn5Azj+FKfCkO87R+Sse0bmFpgXippMqCZCZu1MGWkLeSWc8T0m2NqiqoFWQEeZrTtV",
+	"cBscTfbmSz8BD2q5LH2pRp4XprUJEzws/9FFkRuxNEt3kAob02G7yDdQrMTDhTGX5NAx1ZqPxYPYBy6t",
+	"QJpPJJLVO6ACGxYFEplLdU0Sro0+J5QMEyquCSTeerpMbo7IH9xMZOqZHPhYoEQCgVEYZq/GO9lpGw22",
+	"lWK+CrajWh+/gHfjzt2rIr5E3KXnYffs1K48RqetXutXqcyE/CwjmnCz2Fa9vshG8PG9OfeTiY1zplHE",
+	"GkWsUcQaRexrUMTsKVSkzy6qOEYCS1HhaIfcS0anD6aW1edzvc5whLuzXDdkKT2kAlfkKaAf3ae+gtxP",
+	"7MomuVDQ5Ua9OVj1xnuyuDZSLZ6QhlMbS0ajCZgIiGPwIwriaWk04ezGStkZVSZZZD9YOSqkyf4+J/MJ",
+	"A7GJfNkuefUcTSgxizikyLaFdJcCGETNUCyAccKz+EFeZ26YsIIsyAoAJIugePhbEXglIOLNTKjIjDv6",
+	"2VHOej0gcsaEdoaqTLFBkqf1GtCVaNsn4xTtMdhBKVivYJZ50Tm337M96tveFD95w316sO9r7mq9Ermv",
+	"VTH79dTggZUhGaOo0BS+XSUq0at2ACqYn+RWryVkH2cZRFiy5N887bYCRy3tlkmWoVpNyt0NWgrpn3ot",
+	"v+BcW5171dklt1Xs9uswvauntNHxGh3voROy7IZC4llnQF51n78nnDIq5hOesFV3cxHOlBxDfbRGwdwq",
+	"5O8wAxCQ/iLn+t3lpProc4IjQ2LJNAAP+NTy5DqWrixtplHvDyLDDmznQpYIp2VG2rxDrmr/KfbZhHHK",
+	"QgjHChM+5XVybmsi702ptpcialxky/oh8qLUisoNezmfMBF6uBwyEe+QbXtLIvK78n/XcXlvSabe2Jd2",
+	"UQM6WrLeFDUXON2kitj9rUob0pN9ytktnullaiUdkBFPDFNY58ge7ukSJfEtpu5SHWn3GsfW6wpJJ3aC",
+	"ked7FTsZTX5wbX883qAqAqCcHaOo/djlS02r10pTuHJrI1S/DIewFWzFZ3aJDz0soVB50Neb0ZaXSmNP",
+	"OzRy8dUbu55C6AFJ0Gqk0/EX/MfKXG/boflEJl6qFLT3zHJod4LiwxQsSVTEkOUd0SRyReN6fkicsLKC",
+	"6uhKLJXCV4zGZPDj209kXWOPvfALrYgeEC60YTSuCfYpb7HWo23mOsc29qPJKf8aquLndIiwK9gydSI3",
+	"B8t0iIu0HCK0YstFcjrlZnXZkte4y8MpFXTMYgc5IMdJGjKjPCZmomQ6nhAfWqhSoXtFsi97RbuQHtzk",
+	"+tmV4OJGWkXgiED1Bq7JHFnMGCkFAxJsprOSAAmlf01AKFkwii5ESuaMXdcIDByZ14UOPzh3avFjdUXi",
+	"81uaQ/9gD/1s7esZczTBuIme6eqVGlhJkqP5tpHOCuSXfDkjELeN3rr8yGOJidLJXCsoPlQoLyNCM2pZ",
+	"q8j4Db6swQjG4l55YGPg1aEivhJeWXIczVwRORfuSZDHy9NQKGsSSW2OyK+QjokJfo7o+krk2ntQD32C",
+	"cqtQIaZTmQqjId3H6My7Si7cjVdiPpF6WYyN+Q0rS0EiJIwDHSvGkHIbR4S0weWHlVd0alvGYvcefSXs",
+	"m6z4nXAxRiOwY2DVGCsdWGFKocpTDXxyDXAkz+iQezgIVfpanSwsFK4q6vINsnrqkvQPuzZLhckqJcSd",
+	"QNWdayxtKQKd5RuMnastQHBHRkjk9SsEkSKdDl28U5UBqNqE4wwX2IAP8P2vIMSo0J8NDCS21w1AOjyA",
+	"VL3Y6+whbhPhUzsNPNqNINiw2FrkC+wX+wOZZ/l5VWDGm+HDIvYRS/qIgLLpjNT2oSm95mIMqDEXhlWE",
+	"AoVts9cQmlL4i3fWuMLwBfmdlZX/9/LmnlM9gUGJFdPaycepVAJsvv8GWuQFFCQXfcBjMmn1WtOFL4+P",
+	"jA+ETZka2x4BaKMRVCubUNPnus+ndqio7Y9/W7na/nRBImo2D8UpDP5+4nGKs9/QLDcS/elE9Tgxv4pQ",
+	"606BP01AT5Mx0mSMfDVlyFZBqwxgVhci2xpc5i40b5Pe1LPv7y+79O0kwPaFGq6baHYfsg/v1y3v4pS2",
+	"M+bgVn1YP7r71AYKoh/JRkk8aNd5cZoyW0+2Cx44FWVlAR1aMNejFAK1IgD7bO5uiunC53t0Nqxo41fx",
+	"fotho3bUZ1PKrSIlRyMesf+hOPg1Y3bk7w2yW2cTKRiUsXnx/Sl5+eLs+emJu2xnpD+kmutWrzWyDZ5L",
+	"dZ0LlI/+teS1HcqfTSGsh+tRP1PX/95W6uxH78qmsFG6GgnZpMs3yk+j/DTKz+7DmbdGINvAqGVAtKz8",
+	"HH/x/1xbJiZr5/rqLwXw8+BqwjrHcuNDfuLReYV5fHTlYTv13LXKe5UgsaSCXxucFwQuoyc8lwBWvgXE",
+	"g20CYDvwTo7AGRk2KH3y+yy+lw7iK5/sQvkoaxTdbvfk5GR7FeADNujvoPRZGMoQhvI/7yY+/HsflTZr",
+	"nezy5ekbGbZ/pP/kilnss0zCa1i4BZH2cFjleEjFdRgzQ3my2oZLI/tmg4jKRV1mjvtCfJKrXGxBWKRY",
+	"zA2LiZEB0RM5F2RK9TUq/PVxdVRcv3ENelCenojPOBPGf6tGirixaYyjuxUIB6ynZSG7QpqQ61Gjod2L",
+	"UEmUlLBnmliR47dVUJAIW8d036Os4BLITKtKuGhXtGWJ/Fl5wXFeBJ1cYz7HcIH9g5SuW2Lusl7M3REf",
+	"2o/1nWyG2/GffWdN/vDxt3+9f/P2I/n50xs7Yv4qBFO2eq3nJ69OX35/8qoVtLRUph/J2D72snvy8uR5",
+	"6+8i+U4+gYpNuTF2EkjCjEGC2VPyy3YF9Mri95LtgXZ1qxOgkOiHyJLMmIi5GDdHwzdjFXYywAOm0KkY",
+	"hQiar78sXWPVLUdn0UiHTq6GduDXcG0sL6FrLuJ1DBoNItlpwAwDxvQqVOLm8RwMs0DGlqk6VqGBomap",
+	"MDwhlGjQ/kiqmYIdytVU3wHGbKWhHbsP3YGTfgnxVFetWwd5Kvz02KDHQjUb4pY7wxDXnYOHIm4d3PKd",
+	"N+Dj2wEf9jBwELSBHd8a7NgJjNgMoax769LtmiWj0MknDJVp0Mp9jME4ki7LGna71z9Lbq8lwwpplxBK",
+	"5z7IRFEdOg6PTeN8P15cetqPpVDfAjWzj/rdPJ/z48Xlv3xD9hv3m3ejv1UI8EX23A8QA7griq6PF5eP",
+	"ws+Vz8D6yOLiImhwyiEHF5e3a10Oqj/9CU0SHwa5iRMquDuDT6Wa8sbxOxSJhYropNA+ohfasClpw1Lg",
+	"UgjKXZrETHLHQzGkItZkKmOWdEABkoIty6kjcpGlsAoyzL3LqA5yA7QRkeE3PqK1sqZ1tnv2GtG8LLx6",
+	"SNTeClowCPYWiydavRYOkm0sExHrz5jqw0+t3nen33e7f2fi6iJOE4ML6bR7+qIVtEojDpMop5QL7Ow1",
+	"s4swoooV7ixe+usEhnD5ZyGFfSKhQ9vM1q/S6uQz2z5saK9r5Sneq5G31d97Kads+e6Twu2JhI762y9I",
+	"IqFuwNIjp1079IZ9NhaRUD2B1FifjOszcA03CdjfPRkDdDX/2ATbVtnz08fo+YtCL35h1KqchWb/ZF/w",
+	"97+30KOzhb0ntv18Y9XHmZeTn5qI80a9byLOm4jzhsHd0XRTHcZsxAXgtIZtexcoG5AqoUSw+TJYzcH3",
+	"CthaB0Z3AMortfvjL4rqvvtrbSx7QWvIw9lLsC9AVO3Z58hUauOBN0coPeY3rDIerISVH0GfrbO5F3rZ",
+	"RJA+7Sj4panco167leqXr9Gtg+JRZXV9PodC0RD9jjLVWHCebWGuCZ9OU0OHCSPts+6rjUPk76PW7iJI",
+	"vlZrnXLBp+m0T4VIadIHJdZqffa/Kp32eXeFTkvaWPot7rTuoBftOvT+9psf12O5Vm56AwkswUZyNjpP",
+	"Deb0laVQMIXsM9dGr8Co/n4hTQhr6xtwfj617InTg15xh6jl7HK5HEbyCkKPoo7Q3hh+BATgx6OpOcfe",
+	"cr99YNVtcFbps/iQFlgwsy67Mkug5wEVd1nPg8K6+d0mp7PWWEoWRjCoLSS7Fr5duG7vAsAFd3Nh7A2f",
+	"uJV4f9WuKc3aIJ1HQjrB12A5PhBk1DCFPCVT7H5BzYfU1B7emx3Sj4hl8IsPhmQ+0Wuc/vIBSmQK7nIE",
+	"NHYpSBg0nUYR01qqc19y0rYareDU3AoHMxMmyJgZcnZ66kPt3YryARZsPa75CEPwLaKaJVTdwJoG1hwy",
+	"rMFnGlzT4JoG1+wB19iz/A5H+Y7BjGEhWH02DS5noxFDWRNDWFc0oWrMxZjYVxF8VUCGCzIA415/pOR0",
+	"UBNQTg37hN9+vHjyZU+6q1KNjrfMJiQFEnfbPtrGVwWJc9GHm/sAcSrKQtuHK8pCPyhG8UO6PkC8MF9N",
+	"fPghx4cvb6x8XxVFgd+Ha4k7tnejrw8Kv1jeP+28kXYvSUWGbCQVI0bGdNEp2Zt7UBBfKQZ2U6wAKNgc",
+	"X3lELkSx4iGBc6J6x3JTEE+wdbE0oxQshxUJNRZw5O27EkIaQkdQnMccEd+XRNKYxXB/qTs0UYzGCzKj",
+	"2gSEajK3WtPFTGWTpQlVyjaBiyvxi+sujSI2MyzuFbQunb3MaWcsJteMzQr9MxO2sH2OsYokFSSdWTEq",
+	"xuRPObwSWb+yESOK+WrXOFJTAu22o1NYOgTMsHZmCbtxecZAKD4Y0ugaZPugqgiji6X3cma/5OB0xg2F",
+	"4AO7+VQWY3B2+gKCDNLZLP/19Dn8+nfQmvIxJjprhnWgxqw/pBC9YP958n3/9MyKRJlqNpGJ/V1zMYbe",
+	"zhm7Thb+nd+/OnlhT5WlN5y+6Btp7wG7AFJx9emYbfbSk5PTFxDoHnNNhzzhZtGfKTbl6bRfvvPs1csX",
+	"QYuJid3bcX/t/adnpy/+ziMz3EUQHczf080OuLdinNhFd9o9fXF8+hKEDY6nimCCTgAtUsVHo742bJZ9",
+	"BkffXSk2AQI+7K3u4XxBtnot+52wexZ2X24R4+EX4p5C37N90DCsNzDga4h3rzMdeD0BYH9oqMXT1ff6",
+	"Ayr8Uw5DOWOiiaFvYugfJYY+W6NN/PwuyAPj2CLz2/p9UIidsMhypwpJlWni+Iv9ow9/rA2Mz9vZIw4g",
+	"koRjdXtEJISLSE5ZQH55/yMC9oC8+fjWXp65KscOIWHva0LkCxD44fX5WpdD1tsmyvNpx8eXZ/Kx1frt",
+	"nJV+VW4dEo8a6nwiNSsZCEvnqpWqo9Skip1nj2QS5x6B8nfXWXcSJ79K6QJlqFrtIm1nHNku9t13dueh",
+	"78svftzI93Xy0Ae+NyKxUX7q/aabKzMlUBmCCHraak8TGn/oa7IJi3+wsHhvU6fAGCOkIQtmCl6Ls+4r",
+	"IoVFGfaGziOpM8cgOu4SNLaMw6qdM0LPmdIWT+RC4085JEaSmUySI/KWRhNCwXPC4oIvAjvFaVKMFBsz",
+	"4zw0Jb+MezPXXkfMPTEV7geM25NJDM4Zrsk1m5mATKm6ZvGVyKL4nNsD+deUluJZVkw5b0cWbwU+jT/l",
+	"8Jl2OECThGvj8CYCryuByCtDCvb9wwWZyDmZptGkyufxO8zPjn0eJYR0ujOE9Ls7hv4ph5X+X+eGOoep",
+	"z5YCNcSbfpd2fWOCblBYY4L+dkzQTQTbt1bD0wcLBBVn+A1TCxKlStkjvnDaT2nMSCpiMJcCZyFypbSp",
+	"PU7uApxyoMQsdNfHeFzXmno/YKkrHFwHDmjiwcFwQaZU0DHD1sqYkfbF5evf3pHnb3q+apb9DsbDCwLE",
+	"uci87gCIvQrgQApHyZ7x0XcC9x39jBhpaKKJniXc+KCdY2xOkBPYI+/MlcgR1YJRZZuJZHMBUeyGs7km",
+	"8oapOGXnGJuhSZyyY/cbtMZi5BumONNEpkYbiqy0VLErIdIkIe2CMKJaio6L5Dc+3gNaw7VOGTk5JRAx",
+	"7CDgiI9TBZLKzuXl//qZ0PFYsTE1rAoW/cjMHzBJH2HKbsOiCg51unBNg+HlyHnfjtmIpolx0UF1AXdU",
+	"9+VoZahdQQ6cVImBarZX95bii12DWr0WiLogk0vuz0jf2PX8mKF9paEGkcY+m2PbkNIrSkPg/7vd0pqD",
+	"zb58STy9xsaHb7ieSc03gXDukeITDZg7tLBClK9+J7b/efnbr3CQvb78F0pV3Bb/iPTNUjI4yOcNSXqq",
+	"KHgyQW8lXjiX6tpqabWS/lf22WTicbiwEtEF99l/2aZyQX61okWT9iBOWR9/69tfHMhyEvRKtAfun/8w",
+	"KrVHN3QVlD8qFvCSDkRZFv0nqIMyOq2Rgh+hcX/4juyXHHtpAEpibUo/86kVZM9fvuxmcWAQ8+UEBBeG",
+	"jaGsa83r3fCVXuueHUqZMCrqn13ySVUKLcBvUy4yIbaxGLcTVPfWk/VvfdCw7PICWRmXLQrLvQnMPjwJ",
+	"auUVmpUqJisXkvDTgxb3LonR+vSN15k5L4OYJRLEjHIcA4DB7Ke0ASGIT3gB6PDbhCVxlSCElA7XmP2K",
+	"QN/s3csY23cMV909DIV3G3mfNz+8DNsgr6QRXYcoum6Jgf2Kq+Mv+I+V4VwXrq05walMTSSnTAckZhGH",
+	"fDkrmuYTalA++V/ljAkWr8RrrQffLPV6lr3a7JDDC8KKlnbJY2+SrSOxoE3g/nP7SzN1wyMWRtSwsVR8",
+	"TWLnfCITRtxDJKKGJnKcusQpZwXR2fGfa49yLkj+CSh4NLF6pAVGAXhW7XkQd6ozPy/xe6/zNj7gXix/",
+	"bLH+BMv71WzRg7ZgbLx24ejYYsVmtmv81kNv+Wq3fRxrQn2TF8TIpS14q+PFItkJZ8KECbthSRhTQ7O7",
+	"geiFG2f30YRqd4Iy8E/QJVs3mdIFGaYLwk1dXZ2l/bXfjMAk7rue+uo6iRTjvmFq2o/kdJoKbmwT41mf",
+	"uoUJQYuBq94ypipmgotx39VsceD8J5bM8uHFu6zQSqFkC9SH2Tg2c2nA9pO5tjxrTf5aI62/3uCBJVS0",
+	"8EQ5TVhAk5nWxCIcVMJZAdbUAJ8M8GwO1WqMEW7dhbOErqiuOsByoP/Q6XDKjWExpKvARuRjEcrRiPyV",
+	"spSd4/CCh6nv0WAfcs/+MaKJZgNXqhBc8e66fob4C54EnxSGJ1gE+UwfEf9x4D8cEC6iJI0ZUBumSrCY",
+	"QNtJe+B/6KPbf0A0M506O+0ldvwD9Hu/xtota63aJmfFVm/x+dgB7LkhkZ7bB8YSgKydLyJHo3MC82E1",
+	"BamRhMlNh72tLv6gYl5Xu8Ee0hxbmMH1Gi0MSKPMHrIy67Zx5l3SnfpasD46CcXW7pTTarl4/MX+b6Wh",
+	"9oOrg23RzWhENGPZ7uMKNO/EHlkY9e0ipqgCdhunxdtPPNM19trCWm89zpaqs9zaZjZZZU/bxmvnMPco",
+	"wMJEAyesy8fYZ0HLF46/g8nXLs87lqLCTUZmVBl9nvlSYCcqq2xHLMbtuGlKbXlj7iGpdj6hpm9kH5M5",
+	"Wr3WWHq8GNMFiZgwCrjBPqVMQzjM5laavG+7zqGtePWjZtFuIOh8dkwj8BobTI0KbJdG6ORdHE4ZFfMJ",
+	"T+rSY+FuLsKZkmPFtF51W1Nd6nBTaA+ovFHxOLvXsb0O9x67Vb59hmbxsK5JzsxVT6udaqueOmVg7pRT",
+	"kdKERFKD7cDFu5YtIjFLIEo/Rqabc0KH8gbcPEtKcPus+xwNFGH2TAjPDDpH5AJaQq2ufM28sQnyKehY",
+	"MRb3ADFZPJMQOpWpyKwZbipsIwOXCzFkZs6Y8K0EiOXzIoDKksR8NGKKCc8jZF/ERQzS7Yb5LwhAIoP8",
+	"Zm/gOLoSf1iBc8stZoAec5Bp6tNUmz4+D7FbfW/IUQMykUmscbs7j2EngBemmik7AySz+mQdJREFzlCw",
+	"JtgxHo2ACDSbSKnsn37ET0/ztoRch/nXK80zOAm7gVbB4zrfJiy61uiGY1T1qYj7MTMosZyXzb6Ni7H9",
+	"Xt+Opf99wmhiJou+piPWn7Mk8RfsIs3+yHN6+pg304/sHsneMmXM6D7mKbG4D0vHX8O11+eib9ugZPZS",
+	"xfW17uOrs3bqGYv4iEfQCZ9d5C+68GrcGxlcu7VCW71WvmSktgeOj1PCNxJo/eaQ1C4Gv0cPEDPeEyt+",
+	"izUvDhLYjTKsW43Rqo6PnSI1I6+ZPU7gtCaxhOgMcNdjdmImMNFThkBNjkBcT+nCPsENaS/jNqLYCBwj",
+	"fKeusUYZYNOew1dMxLX8jO4WSMcO9qBRZAd5U/GkIfJ5sI0QTXgShxBaFoLTNpwxxWUcGinDRIpxzeq7",
+	"9ZwOQc6enHZDl8dV9VgOOkIEHWEGCeoeUCwyoQvvCiOqWDiRUxZqQxfrGrn0MPsMzsg4C6uoeWxEpzxZ",
+	"hB5GhVRrrg0VBvalYBHTmtY+zfUo9PbSdb1LuGChTI3mMQudwMHxr5MOt9vEdWgmzLV288dsV0Yg41fI",
+	"IZhShxtrbvM99TRQNWwYzHZRGE4TnLmYGqY3vTkVvDZSxrm0Q0Tz4Qi3eg3PhrgWci7C5fCaDSXsSjrf",
+	"SpWpIcXamTHl0mqvmX4COixmgFnlmdFoQmAFbGtYueUAWWtcAQ/MQ5hWXACt1GgYEYy03UINiN0Bzlzx",
+	"V0qF4WYRkBEcziJaBJBgrIMiiQQqnB1iZMkAhT5N+/ZnuGDQnwJj59ilCk5PO8LTWWpYvEF96DhG775g",
+	"T8YC4Pd/r2XPlL49XVrLW+8XqYRdYzdcc2OHcwKxtVRPYLRih+WYiPuQ9QaFIV6G3e/C7kkraGWT1OpZ",
+	"nR74VFsVpoFWL4v68bq9NxA4u8B/tbwY708WY84Es2vaL4dWr/WiFbS0ocoUGvIiawgIUdvRVLm/+nZB",
+	"FYtgbKXZ24l+L2apefRQ4M1U+0INHS5YExXceKSeoBL6GE6rRr1s1MuvRr1stMVGW6zXFnejADZK3a6U",
+	"OlezpaDyLKkrKPSdu/aWutJ5WDc6aHrHX+z/fDhpzBKG1MflqfzIpvLGNg57gZUXi/3wXHigTemCjrVJ",
+	"gXr77vvrVv9uYlEbINwA4SZ66yurFN9gzAZjPgWM2cDGXcFGRES1YOueqDCoL9ZXRKqOls6+uMBk4aCq",
+	"RS1HZOM8I5fi+kxjOfGz7lllDb8CBnwwJJd9o+Zgu6cxtYFxB5BS5NcvLehY3ugMvwtC49gt9M6TSTFa",
+	"7zwCn4VzwqWmSo2DtKJMj1tKRoKoWUw5Qj/aTh1o7uM7UvQal5h9/ctDdok16nejfjfqd6N+N36lRudv",
+	"dP5G5290/pU6P6DjGmT+sI4g5Cp6gJi/j/Biq1TkaXugaBgJuYuIb1DtgM4GZKlc0iZqhf3GE8zPK2Wl",
+	"FRLxcIS4JlOuNeyhjauMwxuhJU062leQjtYg/YPiQGgylhro/+SpLD/uhYxy39jKQoR1KMTVrsRjmbSH",
+	"NLq2dwAu6Tx83oViN1w/BKfFpaHALA41FHTBBO7kJPSj52p3I+TMJAoUVBLpdFgoOgR0twUCudJ7rOBZ",
+	"6LyGe17sMvs6z6gZ4iPyCagthMQFtwHYs4O0T7C3v6D/bHqaWP8GeX1byMu/uAFe30bIU4OBdp9falHA",
+	"3UBAfuA/rBkK0dlDICB4sS77ukdSZYTh5660Olzw29a7vJHvd1ukgt88GKTSmHoawNE4dZvkwgaQNP7Y",
+	"xh+72h87oToUMkQijCYfsHHy7g6EAyjMcGgRgpI2QtAl9LmjFMB0ZqGpGId/yqE+/vKnHK6u9CuIf4L8",
+	"KYdINAsHSUAmck6mVCwI8npaGaMJN2RCIRyUJlGaAPctFXF+syMwrwz7/t196p9y+JCR38XP1Jyof8ph",
+	"U5blsOK5l5ZiVj/Uw7RS0akJVWMrkKq3Rh6WXa4/Vay4sq2S9k85LJb7rd5nx7j6V5f+xQqgTi0vdjmw",
+	"WruckxnUnitusGwDkvbM6vUyxdIZVoefM3adwL5TYwbEnPPJwu7TOdVA4Fl8VScgwwWJUqWlqi4R7DfP",
+	"a9eTxytStZyl4gm0mZwlzJFylzpblDVVdaPc5b4UyaJUMMoxTrd6UI0qeNwCUuUB3qAqMk5EI64Or4rU",
+	"fXbyYYmzORtOpLwOdTrMVuFqKVYuSV56jrQ99zyki3WsTIKd7EDyM23FWDGjbLnmVk31vD+wlZelRj6S",
+	"gHpIkVDRr/VyoTTkjXQ4wBpzNElgsbvNdXvG/P53N+iNimguZ5hVGsJfFzcgaQ9Krxh0fFOGy0UcmIhn",
+	"kgvIhbJont1Y0GHPR32e7d8r4dJAiy/hqri/i+8pbv3iCwPPJcL4DbxiCkmlV2Lk5QWe/Fh1g1tJSqPJ",
+	"EbFj+/vHn8k01YYMGZkYM9NEOlLNdJjwiHCYG2agDMSVGHj5lqoE/Yw41wPQzBIpZ0MaXQdkpvgN6D4J",
+	"F9dhIiOaWOHF3UyDuqo72AQq9NyORUQVFLb3dUntEaBZpOzHB/OJZlH///n//V+DjqNQFxHrkWvGZgQz",
+	"zm6Y4qMFiVnC7T+ZvhJttwKO/gXXnHSoLFqBpcIr5Mdeq8EvrUWqWYHQsxW0YBFAnfiitgt1KY4KHmCL",
+	"dNn8SN4wFaeQEJeqpNVrwYT3jo8jqpk+ct89Gsubo/T6GDbSsRvBzSNqK4ZwP/XhKxryBzeTS1hRK6rF",
+	"Y4iOW3hcEz2x5zJkaQs5/4YjSQ7SzAxGQuo2aqVtlxoaKvYni+rDUL1Qg+0UwnbK7I+7MuX9QhM05GVO",
+	"iPaQxuSfl7/9GpC5kmIMwjwgzgJJRpwlceBD2lF6QpPwiv0hkzo79Uc0Prn9hW0cuNurKez/ZKOhV0u+",
+	"JTi3fwcGrDS1l6iju+gs9qnDrYfkZ/maLTRMsxUEfJyqHc70JwBN4DTz5eUQ2FvUdE4UM2pBEmqY2tlU",
+	"LTuKnA5l5VNBa/JKIxzumrTBMXML3UVlVpO7K5Kr7EDHX4p/rvYnlZTcvNqzBZOkLdgNUyTvSaem7ni1",
+	"PvOY5pc6v1Gxdw0JxdMmD6oyy+zMKrOV7l1ceWutsrd343FuPKjdmG9pNHHGF3c3i0lbKjJkFqZnv3W8",
+	"xcbLorJl1qXtogebGsOmM9Mj8wkTWL0TZadDZanGH13B8yyvBHJN3MNrTL1v8p49niOqypeE/WltaU5w",
+	"zV9c4tN/P4YV2X9zvQU5XzaN+fjwzMdudhYkkWNkCfiaBNXxF98/lxM3S+hi+4jw5Qat3+p+e6wuYZQL",
+	"xIBgJS4L7CMqIpbYP7LJsVjMClU6plwsKZR+VHhM2mfdVySzQvunwxkTMRfjAYF4VcJNrnSiXHZSksWV",
+	"UAmta0v7fjeW35KMOn0oGVUpn6KIzTKDJpw6fhjs6PyVshRd/gWB1QSSN0arexitVhsZlnfrmtuLQi+M",
+	"uabDZMf66ldtF/t2k9W+FaNT2f7BRExofp7CORogFTKsQMhmcxTFdhrjNGH7MHkcu618f4xSizo+oHwp",
+	"4HJkZPWo45wgTPK+8sgjBiZAyODgHZGLoiVpQr1FS5Ozky75UQqQBV4ykeHCeQ7RCMaNZsmoCm28wSce",
+	"wtkcPA4nbEbEhOEZmhG90IZN7Xgg3lJIzhUfPQUupi3sVtls78iA1QCuBnA1XsJH8BI2dEsNevtqiQrk",
+	"rIh1IOSwYHcu0TTtBfIhrnpAxPcWnXuAdoWcEykA8WXGpyLiK1ifpMDh0gwt6tMquPZWHApa2z/88QC5",
+	"QT8N+mnQz7eAfhog0gCR7RiTlpBIrjJnthQ0r+wDiChpN3CIUTMPiEfeSUVOz8hEpkoXBySiSi2ImUvI",
+	"cKAmVUwHFoYUCSTnPj6Jirh8zeesBkRLJ5og6QM8akTPuYkmcLdMDaFkTGeV3i4YBH/q41B8vVBmddD/",
+	"cixSHmmVz0MDcBqA0wCcBuA0AOcbBDhNZPe+I7t/5DfloG6k3FxOEd19JLdtBYtSBYUD/+tLa8ioYuoi",
+	"tcP5X/+2OMYOiwdMtwdtIrXBkRNjTFqNZZQi+wij0cSnCxOVCg2Yw/aAC22oiNg5GUzptRXDYgBvYZCb",
+	"C7m09s2977vfd6GrmMx5DMjKdXu5OT8xmphJQBSjMe5rH0Nql7WikXH+StKeMqN4hB5T+GwM1jSimQVz",
+	"hpGEa8MEUwH58EP/l7efPr5/fdm/ePPmIzTGhXlmiFNXUJJcutWUaqawJZEdWZfIjCfS/0vX1e22rcPg",
+	"V+FdEsA9D9C7oj3FOgxbMQO9Vy3WJabKniQn9dsPJOVEWrTb1vr4Y5KyIvGT09HvNEd4xXRC9PoL3UWG",
+	"tjU38IVptFNQhX8nV3JGZEn3bOPdkAAdjfRKjtJa4BfPN4S8YIg0eWno0+kTjHPbnam6Hxph//OuP+jm",
+	"sTLqCyZakPsqgXyagLyVanLkssvhGQslGuANZZ4zcdsGIObp4eKj6pm3/mv/1YMauDkro7R3f0wB2RRt",
+	"EL/S+vL2hL9/xwufQZhzS3veFt2bV47/hkQOscQLxtiBEnaQcRV11v4k7pTGdrZAY5hel4TxIEpsFCL/",
+	"VRw2Sg1yLbJm4YiYeKi68FL3knHTuGCJqEMagBJXZkQ/EFvx1D+e+/YV1pp1gy59c37on5isUklp1uWO",
+	"/uIa6nNq04UqrZBRM6Jdy3mouBAF68lbOpJdjIMtcx8Xb8GMAaUTvbSh6E9ve9rMM3p7Iw3VQrsCKRhy",
+	"Zd7xX5vBeCQ8RY5k0V5d+Ze+IRiv8uMtSJXVINlFPS6vvfDd9tXKZWL6mB0mSWQVsMXxaQq/pNzVCSkP",
+	"tcrOlx7+96Mz3u4i/F5MSBjcCnd2cQn6SQJZ3uO9I1b2Gx7RwYNJBkK+cCNzdV3amjM3Thl3MvjGyWBr",
+	"kmlVWBq5Mm2TH+z7ZLw1wUJeIceDpPRbmHzimVWNPgfgbc2xoe0H1UFqpZzgBWrpnPNs2373mXUq0/3s",
+	"v/Y/vmsh7l8OlYv5/y2Q5/yah3VwOdK3s0yxgy0IZD6VmjubFfDTDMmt8mnQQVzijD6qVZNHTo/I4TDQ",
+	"zH6NO7CYDLlcQz9F1TdydaaqpMhfTH8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -155,6 +155,8 @@ type Options struct {
 // Deps are the service's dependencies.
 type Deps struct {
 	Store Store
+	// Subjects finds the person and provider of an announced record (Announcing); nil: none.
+	Subjects Subjects
 	Queue Enqueuer
 	Keys  *secret.KeyRing // seals the signing secrets
 	Audit audit.Recorder
@@ -164,7 +166,8 @@ type Deps struct {
 
 // Service is the outbox and the webhooks around it.
 type Service struct {
-	store  Store
+	store    Store
+	subjects Subjects
 	queue  Enqueuer
 	keys   *secret.KeyRing
 	audit  audit.Recorder
@@ -178,7 +181,7 @@ type Service struct {
 
 // NewService returns a Service.
 func NewService(d Deps, o Options) *Service {
-	s := &Service{store: d.Store, queue: d.Queue, keys: d.Keys, audit: d.Audit, tx: d.Tx, now: d.Now}
+	s := &Service{store: d.Store, subjects: d.Subjects, queue: d.Queue, keys: d.Keys, audit: d.Audit, tx: d.Tx, now: d.Now}
 	s.Configure(o)
 	return s
 }
