@@ -143,7 +143,7 @@ func (b *bundle) buildHostileFixtures() hostileFixtures {
 			"provider_id": isf.Id.String(), "plan_id": revision.Id.String(), "line_id": revision.Lines[0].Id.String(),
 			"/v1/direct-payment-agreements:agreement_id": dp.Id.String(),
 			"/v1/isf-agreements:agreement_id":            isfAg.Id.String(),
-			"subscription_id": sub.Id.String(), "delivery_id": delivery.String(), "review_id": rev.Review.Id.String(),
+			"subscription_id":                            sub.Id.String(), "delivery_id": delivery.String(), "review_id": rev.Review.Id.String(),
 			"export_id": export.Id.String(),
 		},
 		body: map[string]string{

@@ -68,7 +68,9 @@ type reviewSweepWorker struct {
 	q *Queue
 }
 
-func (w *reviewSweepWorker) Timeout(*river.Job[ReviewSweepArgs]) time.Duration { return 30 * time.Minute }
+func (w *reviewSweepWorker) Timeout(*river.Job[ReviewSweepArgs]) time.Duration {
+	return 30 * time.Minute
+}
 
 // Work sweeps; an interrupted sweep is simply done again (each batch commits alone).
 func (w *reviewSweepWorker) Work(ctx context.Context, _ *river.Job[ReviewSweepArgs]) error {

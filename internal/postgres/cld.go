@@ -38,7 +38,7 @@ type cldExportRow struct {
 	RowsService    int
 	RowsReview     int
 	IssueCount     int
-	IssuesByCode   []byte `gorm:"type:jsonb"`
+	IssuesByCode   []byte  `gorm:"type:jsonb"`
 	SHA256         *string `gorm:"column:sha256"`
 	Error          *string
 	RequestedBy    string

@@ -157,26 +157,26 @@ type Deps struct {
 	Store Store
 	// Subjects finds the person and provider of an announced record (Announcing); nil: none.
 	Subjects Subjects
-	Queue Enqueuer
-	Keys  *secret.KeyRing // seals the signing secrets
-	Audit audit.Recorder
-	Tx    txn.Transactor
-	Now   func() time.Time
+	Queue    Enqueuer
+	Keys     *secret.KeyRing // seals the signing secrets
+	Audit    audit.Recorder
+	Tx       txn.Transactor
+	Now      func() time.Time
 }
 
 // Service is the outbox and the webhooks around it.
 type Service struct {
 	store    Store
 	subjects Subjects
-	queue  Enqueuer
-	keys   *secret.KeyRing
-	audit  audit.Recorder
-	tx     txn.Transactor
-	now    func() time.Time
-	opts   Options
-	policy webhook.Policy
-	client *http.Client
-	clock  func() time.Time
+	queue    Enqueuer
+	keys     *secret.KeyRing
+	audit    audit.Recorder
+	tx       txn.Transactor
+	now      func() time.Time
+	opts     Options
+	policy   webhook.Policy
+	client   *http.Client
+	clock    func() time.Time
 }
 
 // NewService returns a Service.
